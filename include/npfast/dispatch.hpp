@@ -1,0 +1,41 @@
+// Instruction-set dispatch.
+//
+// Every kernel family is compiled once per ISA (reference, AVX2+FMA, AVX-512, and later NEON)
+// into separate files with their own flags. At start-up the CPU is asked what it supports and
+// the widest ISA is chosen; the environment variable NPFAST_ISA=scalar|avx2|avx512 caps the
+// choice so every path can be tested on one machine. Families look their kernels up in a
+// table indexed by `active_isa()`, falling back to a narrower ISA they provide.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace npfast {
+
+// Ordered from narrowest to widest within an architecture: a CPU that supports one supports
+// those before it on the same architecture.
+enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2, neon = 3 };
+constexpr int kNumIsas = 4;
+
+const char* isa_name(Isa isa);
+// Parses "scalar", "avx2", "avx512", "neon"; throws ValueError naming `what` otherwise.
+Isa parse_isa(const std::string& name, const char* what);
+
+// ISAs this CPU (and OS) can run, narrowest first; always includes scalar.
+const std::vector<Isa>& isas_available();
+// The ISA kernels use now: the widest available, capped by NPFAST_ISA at start-up.
+Isa active_isa();
+// Caps the ISA (tests and benchmarks). Throws ValueError if the CPU cannot run `isa`.
+void set_active_isa(Isa isa);
+
+// Picks the entry of a per-ISA table: `table[active]`, or the nearest narrower non-null entry.
+// (Tables are indexed by Isa; scalar must be present.)
+template <class T>
+T select_kernel(T const (&table)[kNumIsas]) {
+  int i = static_cast<int>(active_isa());
+  if (i == static_cast<int>(Isa::neon)) return table[i] ? table[i] : table[0];
+  while (i > 0 && !table[i]) --i;
+  return table[i];
+}
+
+}  // namespace npfast

@@ -1,0 +1,74 @@
+// npfast's caching memory pool.
+//
+// Serves every npfast output and workspace: 64-byte aligned blocks, cached after free so the
+// next request of a similar size gets warm memory instead of fresh pages from the OS.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+namespace npfast {
+namespace memory {
+
+constexpr size_t kAlignment = 64;
+
+// Returns a 64-byte aligned block of at least `bytes` bytes (bytes may be 0). Throws
+// MemoryError when the OS refuses.
+void* allocate(size_t bytes);
+// Returns a zero-filled block (warm blocks are cleared, fresh OS pages are already zero).
+void* allocate_zeroed(size_t bytes);
+// Gives a block back to the pool. `p` may be null.
+void deallocate(void* p) noexcept;
+// Usable size of a block from allocate().
+size_t block_size(const void* p) noexcept;
+
+struct Stats {
+  int64_t bytes_in_use;    // handed out and not yet freed
+  int64_t bytes_cached;    // freed, kept warm for reuse
+  int64_t bytes_reserved;  // obtained from the OS and not yet returned
+  int64_t hits;            // requests served from the cache
+  int64_t misses;          // requests that went to the OS
+  int64_t os_allocs;
+  int64_t os_frees;
+};
+Stats stats();
+// Returns every cached block to the OS.
+void trim() noexcept;
+// Cap on cached bytes (NPFAST_POOL_LIMIT at start-up).
+size_t cache_limit();
+void set_cache_limit(size_t bytes);
+
+}  // namespace memory
+
+// RAII workspace from the pool. Not zeroed.
+template <class T>
+class Buffer {
+ public:
+  Buffer() = default;
+  explicit Buffer(size_t n) : p_(static_cast<T*>(memory::allocate(n * sizeof(T)))), n_(n) {}
+  ~Buffer() { memory::deallocate(p_); }
+  Buffer(Buffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  Buffer& operator=(Buffer&& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+    return *this;
+  }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  T* get() const { return p_; }
+  size_t size() const { return n_; }
+  T& operator[](size_t i) const { return p_[i]; }
+  // Hands the block to the caller, who frees it with memory::deallocate.
+  T* release() {
+    n_ = 0;
+    return std::exchange(p_, nullptr);
+  }
+
+ private:
+  T* p_ = nullptr;
+  size_t n_ = 0;
+};
+
+}  // namespace npfast

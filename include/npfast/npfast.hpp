@@ -1,0 +1,10 @@
+// npfast: fast, predictable CPU kernels for array work. Umbrella header.
+#pragma once
+
+#include "npfast/config.hpp"
+#include "npfast/dispatch.hpp"
+#include "npfast/error.hpp"
+#include "npfast/memory.hpp"
+#include "npfast/threads.hpp"
+#include "npfast/view.hpp"
+#include "npfast/elementwise.hpp"

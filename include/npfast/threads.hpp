@@ -1,0 +1,50 @@
+// The persistent thread pool and its parallel loop.
+//
+// One pool per process, created on first use and kept; workers sleep when idle. The number of
+// threads follows set_num_threads() (Python: npfast.set_num_threads, threadpoolctl), which
+// defaults to the usable cores (sched_getaffinity) or the environment variable
+// NPFAST_NUM_THREADS.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+namespace npfast {
+
+constexpr int kMaxThreads = 1024;
+
+int get_num_threads();
+// Throws ValueError unless 1 <= n <= kMaxThreads.
+void set_num_threads(int n);
+// Usable cores of this process (sched_getaffinity), at least 1.
+int usable_cores();
+
+using ChunkFn = void (*)(void* ctx, int64_t begin, int64_t end);
+
+// Equals the serial loop
+//     for (int64_t b = 0; b < n; b += grain) fn(ctx, b, min(b + grain, n));
+// with the chunks run by up to get_num_threads() threads (the caller is one of them). The
+// partition depends only on n and grain, never on the thread count, so a kernel that writes
+// each output once from one chunk gives bitwise identical results with 1 or N threads.
+// Runs serially on the caller when there is one chunk, one thread, when called from inside a
+// parallel_for, or while another caller thread is using the pool. `fn` must not throw.
+void parallel_for(int64_t n, int64_t grain, ChunkFn fn, void* ctx);
+
+template <class F>
+void parallel_for(int64_t n, int64_t grain, F&& f) {
+  using Fn = std::remove_reference_t<F>;
+  parallel_for(
+      n, grain,
+      [](void* ctx, int64_t b, int64_t e) { (*static_cast<Fn*>(ctx))(b, e); },
+      const_cast<void*>(static_cast<const void*>(&f)));
+}
+
+// Grain for n items costing about `cost_per_item` ns each so that one chunk is worth
+// dispatching (~20 us) and there are enough chunks to balance; returns n (a single chunk, run
+// serially) when the whole job is too small to be worth a thread hand-off. The grain depends on
+// the thread count: use it only where each output is written by one chunk (then results do not
+// depend on the partition); a reduction across chunks needs a fixed grain.
+int64_t grain_for(int64_t n, double cost_per_item_ns);
+
+}  // namespace npfast

@@ -1,0 +1,33 @@
+"""npfast.config() / npfast.show_config(): what was built and what runs."""
+
+from __future__ import annotations
+
+from . import _npfast
+
+
+def config() -> dict:
+    """Return npfast's build and run-time configuration.
+
+    Keys: ``version``, ``isa`` (the instruction set kernels use now: "avx512", "avx2" or
+    "scalar"; capped by the environment variable ``NPFAST_ISA``), ``isas_available`` (what this
+    CPU supports), ``num_threads``, ``usable_cores``, ``compiler``, ``build_type``, and
+    ``kernels`` (the kernel each operator dispatches to now).
+    """
+    info = dict(_npfast._build_info())
+    info["isa"] = _npfast._isa()
+    info["isas_available"] = list(_npfast._isas_available())
+    info["num_threads"] = _npfast.get_num_threads()
+    info["usable_cores"] = _npfast.usable_cores()
+    info["kernels"] = dict(_npfast._kernel_names())
+    return info
+
+
+def show_config() -> None:
+    """Print :func:`config` one key per line (the ISA in use, threads, compiler, kernels)."""
+    for key, value in config().items():
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for k, v in value.items():
+                print(f"  {k}: {v}")
+        else:
+            print(f"{key}: {value}")

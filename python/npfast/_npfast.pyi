@@ -1,0 +1,48 @@
+import numpy
+import numpy.typing
+
+
+def get_num_threads() -> int:
+    """
+    Number of threads npfast kernels use (set_num_threads, NPFAST_NUM_THREADS,
+    threadpoolctl; default: the cores this process may run on).
+    """
+
+def set_num_threads(n: object | None) -> None:
+    """
+    Set the number of threads npfast kernels use, 1 <= n <= 1024.
+
+    Small inputs still run single-threaded. Raises TypeError if n is not an int and
+    ValueError if it is out of range. threadpoolctl.threadpool_limits() also sets it.
+    """
+
+def usable_cores() -> int:
+    """Cores this process may run on (sched_getaffinity)."""
+
+def convert(a: numpy.typing.ArrayLike, dtype: numpy.typing.DTypeLike, scale: float = 1.0, offset: float = 0.0, *, out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """
+    Scale, shift and cast in one pass: ``(a * scale + offset).astype(dtype)``.
+
+    Parameters
+    ----------
+    a : array_like
+        uint8, int8, uint16, int16, int32, int64, float32 or float64; any shape and strides.
+    dtype : dtype
+        float32, float64, or uint8. Computed in float64 with one fused multiply-add and rounded
+        once, so a float result is within 1 ulp of ``a.astype(np.float64) * scale + offset``.
+        To uint8: rounded half to even, saturated to [0, 255], NaN -> 0 (NumPy's ``astype``
+        truncates and wraps instead).
+    scale, offset : float
+    out : ndarray, optional
+        Same shape as ``a`` and exactly ``dtype``; never converted. It may be ``a`` itself when the
+        item sizes match.
+
+    Returns
+    -------
+    ndarray of ``dtype``; a new array from npfast's memory pool unless ``out`` is given.
+
+    Raises
+    ------
+    TypeError  for unsupported dtypes or a mismatched ``out`` dtype.
+    ValueError for a mismatched ``out`` shape, or an ``out`` that partly overlaps ``a``.
+    """

@@ -1,0 +1,212 @@
+// NumPy arrays <-> npfast views.
+#include <nanobind/stl/string.h>
+
+#include <string>
+
+#include "npfast/error.hpp"
+#include "npfast/memory.hpp"
+#include "python/npfast/bind.h"
+
+namespace npfast {
+namespace py {
+namespace {
+
+bool from_numpy_type(int type_num, DType* t) {
+  switch (type_num) {
+    case NPY_UINT8: *t = DType::u8; return true;
+    case NPY_INT8: *t = DType::i8; return true;
+    case NPY_UINT16: *t = DType::u16; return true;
+    case NPY_INT16: *t = DType::i16; return true;
+    case NPY_INT32: *t = DType::i32; return true;
+    case NPY_INT64: *t = DType::i64; return true;
+    case NPY_FLOAT32: *t = DType::f32; return true;
+    case NPY_FLOAT64: *t = DType::f64; return true;
+    // NPY_LONG/NPY_LONGLONG alias INT64 on LP64; NPY_INT aliases INT32.
+    default: return false;
+  }
+}
+
+int to_numpy_type(DType t) {
+  switch (t) {
+    case DType::u8: return NPY_UINT8;
+    case DType::i8: return NPY_INT8;
+    case DType::u16: return NPY_UINT16;
+    case DType::i16: return NPY_INT16;
+    case DType::i32: return NPY_INT32;
+    case DType::i64: return NPY_INT64;
+    case DType::f32: return NPY_FLOAT32;
+    case DType::f64: return NPY_FLOAT64;
+  }
+  return NPY_NOTYPE;
+}
+
+std::string descr_name(PyArray_Descr* d) {
+  nb::object s = nb::steal(PyObject_Str(reinterpret_cast<PyObject*>(d)));
+  return s ? nb::cast<std::string>(s) : std::string("?");
+}
+
+View view_of(PyArrayObject* a, DType t) {
+  View v;
+  v.ndim = PyArray_NDIM(a);
+  v.data = PyArray_DATA(a);
+  v.dtype = t;
+  for (int i = 0; i < v.ndim; ++i) {
+    v.shape[i] = PyArray_DIM(a, i);
+    v.strides[i] = PyArray_STRIDE(a, i);
+  }
+  return v;
+}
+
+void free_capsule(PyObject* cap) {
+  memory::deallocate(PyCapsule_GetPointer(cap, "npfast.buffer"));
+}
+
+}  // namespace
+
+std::string py_repr(nb::handle obj) {
+  nb::object r = nb::steal(PyObject_Repr(obj.ptr()));
+  if (!r) {
+    PyErr_Clear();
+    return "<unprintable>";
+  }
+  std::string s = nb::cast<std::string>(r);
+  return s.size() > 80 ? s.substr(0, 77) + "..." : s;
+}
+
+Array as_array(nb::handle obj, const char* arg) {
+  PyObject* arr;
+  if (PyArray_Check(obj.ptr())) {
+    arr = obj.inc_ref().ptr();
+  } else {
+    if (obj.is_none()) throw TypeError(std::string(arg) + ": expected an array, got None");
+    arr = PyArray_FromAny(obj.ptr(), nullptr, 0, 0, 0, nullptr);
+    if (!arr) {
+      PyErr_Clear();
+      throw TypeError(std::string(arg) + ": cannot convert " + py_repr(obj) + " to an array");
+    }
+  }
+  nb::object ref = nb::steal(arr);
+  PyArrayObject* a = reinterpret_cast<PyArrayObject*>(arr);
+  DType t;
+  if (!from_numpy_type(PyArray_TYPE(a), &t))
+    throw TypeError(std::string(arg) + ": unsupported dtype " + descr_name(PyArray_DESCR(a)) +
+                    " (npfast takes float32, float64 and integer arrays)");
+  if (PyArray_NDIM(a) > View::kMaxDims)
+    throw ValueError(std::string(arg) + ": at most " + std::to_string(View::kMaxDims) +
+                     " dimensions, got " + std::to_string(PyArray_NDIM(a)));
+  return {std::move(ref), view_of(a, t)};
+}
+
+DType as_dtype(nb::handle obj, const char* arg) {
+  PyArray_Descr* d = nullptr;
+  if (!PyArray_DescrConverter2(obj.ptr(), &d) || !d) {
+    PyErr_Clear();
+    throw TypeError(std::string(arg) + ": not a dtype: " + py_repr(obj));
+  }
+  nb::object keep = nb::steal(reinterpret_cast<PyObject*>(d));
+  DType t;
+  if (!from_numpy_type(d->type_num, &t))
+    throw TypeError(std::string(arg) + ": unsupported dtype " + descr_name(d));
+  return t;
+}
+
+nb::object numpy_dtype(DType t) {
+  return nb::steal(reinterpret_cast<PyObject*>(PyArray_DescrFromType(to_numpy_type(t))));
+}
+
+nb::object new_array(DType t, int ndim, const int64_t* shape, View* view) {
+  int64_t n = 1;
+  for (int i = 0; i < ndim; ++i) {
+    if (shape[i] < 0) throw ValueError("shape: negative dimension " + std::to_string(shape[i]));
+    n = checked_mul(n, shape[i], "output size");
+  }
+  const int64_t bytes = checked_mul(n, static_cast<int64_t>(itemsize(t)), "output bytes");
+  if (bytes > (int64_t{1} << 47))
+    throw MemoryError("output: cannot allocate " + std::to_string(bytes) + " bytes");
+  void* data = memory::allocate(static_cast<size_t>(bytes));
+  PyObject* cap = PyCapsule_New(data, "npfast.buffer", free_capsule);
+  if (!cap) {
+    memory::deallocate(data);
+    throw nb::python_error();
+  }
+  nb::object capsule = nb::steal(cap);
+  npy_intp dims[View::kMaxDims];
+  for (int i = 0; i < ndim; ++i) dims[i] = static_cast<npy_intp>(shape[i]);
+  PyArray_Descr* descr = PyArray_DescrFromType(to_numpy_type(t));  // stolen below
+  PyObject* arr = PyArray_NewFromDescr(&PyArray_Type, descr, ndim, dims, nullptr, data,
+                                       NPY_ARRAY_CARRAY, nullptr);
+  if (!arr) throw nb::python_error();
+  nb::object result = nb::steal(arr);
+  if (PyArray_SetBaseObject(reinterpret_cast<PyArrayObject*>(arr), capsule.release().ptr()) < 0)
+    throw nb::python_error();
+  *view = view_of(reinterpret_cast<PyArrayObject*>(arr), t);
+  return result;
+}
+
+View check_out(nb::handle out, DType t, int ndim, const int64_t* shape, const char* arg) {
+  if (!PyArray_Check(out.ptr()))
+    throw TypeError(std::string(arg) + ": expected a numpy.ndarray, got " + py_repr(out));
+  PyArrayObject* a = reinterpret_cast<PyArrayObject*>(out.ptr());
+  DType ot;
+  if (!from_numpy_type(PyArray_TYPE(a), &ot) || ot != t)
+    throw TypeError(std::string(arg) + ": dtype must be " + dtype_name(t) + ", got " +
+                    descr_name(PyArray_DESCR(a)));
+  View v = view_of(a, t);
+  bool same = v.ndim == ndim;
+  for (int i = 0; same && i < ndim; ++i) same = v.shape[i] == shape[i];
+  if (!same) {
+    View want;
+    want.ndim = ndim;
+    for (int i = 0; i < ndim; ++i) want.shape[i] = shape[i];
+    throw ValueError(std::string(arg) + ": shape must be " + shape_str(want) + ", got " +
+                     shape_str(v));
+  }
+  if (!PyArray_ISWRITEABLE(a)) throw ValueError(std::string(arg) + ": array is read-only");
+  if (!PyArray_ISALIGNED(a)) throw ValueError(std::string(arg) + ": array is not aligned");
+  for (int i = 0; i < ndim; ++i)
+    if (v.strides[i] % static_cast<int64_t>(itemsize(t)) != 0 || (v.strides[i] == 0 && shape[i] > 1))
+      throw ValueError(std::string(arg) + ": strides must be non-zero multiples of the itemsize");
+  return v;
+}
+
+nb::object out_or_new(nb::handle out, DType t, int ndim, const int64_t* shape, View* view,
+                      const char* arg) {
+  if (out.is_valid() && !out.is_none()) {
+    *view = check_out(out, t, ndim, shape, arg);
+    return nb::borrow(out);
+  }
+  return new_array(t, ndim, shape, view);
+}
+
+namespace {
+// [lo, hi) byte range a view can touch.
+void extent(const View& v, const char** lo, const char** hi) {
+  const char* b = static_cast<const char*>(v.data);
+  const char* e = b;
+  if (v.empty()) {
+    *lo = *hi = b;
+    return;
+  }
+  for (int i = 0; i < v.ndim; ++i) {
+    const int64_t span = (v.shape[i] - 1) * v.strides[i];
+    if (span < 0) b += span;
+    else e += span;
+  }
+  *lo = b;
+  *hi = e + itemsize(v.dtype);
+}
+}  // namespace
+
+void check_no_overlap(const View& out, std::initializer_list<const View*> inputs, const char* arg) {
+  const char *olo, *ohi;
+  extent(out, &olo, &ohi);
+  for (const View* in : inputs) {
+    const char *ilo, *ihi;
+    extent(*in, &ilo, &ihi);
+    if (olo < ihi && ilo < ohi)
+      throw ValueError(std::string(arg) + ": must not share memory with an input");
+  }
+}
+
+}  // namespace py
+}  // namespace npfast

@@ -1,0 +1,68 @@
+// Configuration, threads and ISA control; the C symbols threadpoolctl calls.
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include "npfast/config.hpp"
+#include "npfast/dispatch.hpp"
+#include "npfast/error.hpp"
+#include "npfast/threads.hpp"
+#include "python/npfast/bind.h"
+
+// threadpoolctl's controller (npfast/_threadpoolctl.py) finds these in the loaded extension
+// with ctypes, as it does openblas_get_num_threads in OpenBLAS.
+extern "C" __attribute__((visibility("default"))) int npfast_get_num_threads(void) {
+  return npfast::get_num_threads();
+}
+extern "C" __attribute__((visibility("default"))) void npfast_set_num_threads(int n) {
+  if (n < 1) n = 1;
+  if (n > npfast::kMaxThreads) n = npfast::kMaxThreads;
+  npfast::set_num_threads(n);
+}
+extern "C" __attribute__((visibility("default"))) const char* npfast_get_version(void) {
+  return npfast::version();
+}
+
+namespace npfast {
+namespace py {
+
+NPFAST_BIND(core) {
+  m.attr("__version__") = version();
+  m.def("get_num_threads", &get_num_threads,
+        "Number of threads npfast kernels use (set_num_threads, NPFAST_NUM_THREADS,\n"
+        "threadpoolctl; default: the cores this process may run on).");
+  m.def(
+      "set_num_threads",
+      [](nb::handle n) {
+        if (!PyLong_Check(n.ptr()) || PyBool_Check(n.ptr()))
+          throw TypeError("n: expected an int, got " + py_repr(n));
+        int overflow = 0;
+        const long long v = PyLong_AsLongLongAndOverflow(n.ptr(), &overflow);
+        if (overflow || v < 1 || v > kMaxThreads)
+          throw ValueError("n: must be between 1 and " + std::to_string(kMaxThreads) + ", got " +
+                           py_repr(n));
+        set_num_threads(static_cast<int>(v));
+      },
+      nb::arg("n").none(),
+      "Set the number of threads npfast kernels use, 1 <= n <= 1024.\n\n"
+      "Small inputs still run single-threaded. Raises TypeError if n is not an int and\n"
+      "ValueError if it is out of range. threadpoolctl.threadpool_limits() also sets it.");
+  m.def("usable_cores", &usable_cores, "Cores this process may run on (sched_getaffinity).");
+  m.def("_isa", [] { return std::string(isa_name(active_isa())); });
+  m.def("_set_isa", [](const std::string& name) { set_active_isa(parse_isa(name, "isa")); },
+        nb::arg("isa"));
+  m.def("_isas_available", [] {
+    std::vector<std::string> names;
+    for (Isa i : isas_available()) names.emplace_back(isa_name(i));
+    return names;
+  });
+  m.def("_build_info", [] {
+    nb::dict d;
+    d["version"] = version();
+    d["compiler"] = compiler();
+    d["build_type"] = build_type();
+    return d;
+  });
+}
+
+}  // namespace py
+}  // namespace npfast

@@ -1,0 +1,97 @@
+// AVX2+FMA vocabulary; see README.md. Include only from x86_avx2*.cc files.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace npfast {
+namespace avx2 {
+
+template <class T> struct VecOf;
+template <> struct VecOf<float> { using type = __m256; };
+template <> struct VecOf<double> { using type = __m256d; };
+template <class T> using V = typename VecOf<T>::type;
+template <class T> constexpr int kLanes = 32 / sizeof(T);
+
+// Lane masks for partial loads/stores: lane i is on when i < n.
+inline __m256i mask32(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+inline __m256i mask64(int n) {
+  return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+}
+
+inline __m256 load(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256d load(const double* p) { return _mm256_loadu_pd(p); }
+inline __m256 loadn(const float* p, int n) { return _mm256_maskload_ps(p, mask32(n)); }
+inline __m256d loadn(const double* p, int n) { return _mm256_maskload_pd(p, mask64(n)); }
+inline void store(float* p, __m256 v) { _mm256_storeu_ps(p, v); }
+inline void store(double* p, __m256d v) { _mm256_storeu_pd(p, v); }
+inline void storen(float* p, __m256 v, int n) { _mm256_maskstore_ps(p, mask32(n), v); }
+inline void storen(double* p, __m256d v, int n) { _mm256_maskstore_pd(p, mask64(n), v); }
+
+template <class T> V<T> set1(T x);
+template <> inline __m256 set1<float>(float x) { return _mm256_set1_ps(x); }
+template <> inline __m256d set1<double>(double x) { return _mm256_set1_pd(x); }
+template <class T> V<T> zero() { return set1<T>(T(0)); }
+
+inline __m256 add(__m256 a, __m256 b) { return _mm256_add_ps(a, b); }
+inline __m256d add(__m256d a, __m256d b) { return _mm256_add_pd(a, b); }
+inline __m256 sub(__m256 a, __m256 b) { return _mm256_sub_ps(a, b); }
+inline __m256d sub(__m256d a, __m256d b) { return _mm256_sub_pd(a, b); }
+inline __m256 mul(__m256 a, __m256 b) { return _mm256_mul_ps(a, b); }
+inline __m256d mul(__m256d a, __m256d b) { return _mm256_mul_pd(a, b); }
+inline __m256 fma(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
+inline __m256d fma(__m256d a, __m256d b, __m256d c) { return _mm256_fmadd_pd(a, b, c); }
+
+// NaN-propagating max/min (see x86_avx512.h).
+inline __m256 max_nan(__m256 a, __m256 b) {
+  return _mm256_blendv_ps(_mm256_max_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
+}
+inline __m256d max_nan(__m256d a, __m256d b) {
+  return _mm256_blendv_pd(_mm256_max_pd(a, b), a, _mm256_cmp_pd(a, a, _CMP_UNORD_Q));
+}
+inline __m256 min_nan(__m256 a, __m256 b) {
+  return _mm256_blendv_ps(_mm256_min_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
+}
+inline __m256d min_nan(__m256d a, __m256d b) {
+  return _mm256_blendv_pd(_mm256_min_pd(a, b), a, _mm256_cmp_pd(a, a, _CMP_UNORD_Q));
+}
+
+// Conversions through double (see x86_avx512.h).
+inline __m128i load_4x8(const void* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return _mm_cvtsi32_si128(v);
+}
+inline __m256d load_f64(const uint8_t* p) { return _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(load_4x8(p))); }
+inline __m256d load_f64(const int8_t* p) { return _mm256_cvtepi32_pd(_mm_cvtepi8_epi32(load_4x8(p))); }
+inline __m256d load_f64(const uint16_t* p) {
+  return _mm256_cvtepi32_pd(_mm_cvtepu16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+inline __m256d load_f64(const int16_t* p) {
+  return _mm256_cvtepi32_pd(_mm_cvtepi16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+inline __m256d load_f64(const int32_t* p) {
+  return _mm256_cvtepi32_pd(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline __m256d load_f64(const int64_t* p) {
+  // AVX2 has no int64 -> double conversion; four scalar conversions.
+  return _mm256_setr_pd(double(p[0]), double(p[1]), double(p[2]), double(p[3]));
+}
+inline __m256d load_f64(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+inline __m256d load_f64(const double* p) { return _mm256_loadu_pd(p); }
+
+inline void store_f64(double* p, __m256d v) { _mm256_storeu_pd(p, v); }
+inline void store_f64(float* p, __m256d v) { _mm_storeu_ps(p, _mm256_cvtpd_ps(v)); }
+inline void store_f64(uint8_t* p, __m256d v) {
+  v = _mm256_min_pd(_mm256_max_pd(v, _mm256_setzero_pd()), _mm256_set1_pd(255.0));
+  const __m128i i32 = _mm256_cvtpd_epi32(v);
+  const __m128i u8 = _mm_packus_epi16(_mm_packus_epi32(i32, i32), _mm_setzero_si128());
+  const int32_t bytes = _mm_cvtsi128_si32(u8);
+  __builtin_memcpy(p, &bytes, 4);
+}
+
+}  // namespace avx2
+}  // namespace npfast

@@ -1,0 +1,88 @@
+// AVX-512 (F/BW/DQ/VL) vocabulary; see README.md. Include only from x86_avx512*.cc files.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace npfast {
+namespace avx512 {
+
+template <class T> struct VecOf;
+template <> struct VecOf<float> { using type = __m512; };
+template <> struct VecOf<double> { using type = __m512d; };
+template <class T> using V = typename VecOf<T>::type;
+template <class T> constexpr int kLanes = 64 / sizeof(T);
+
+inline __m512 load(const float* p) { return _mm512_loadu_ps(p); }
+inline __m512d load(const double* p) { return _mm512_loadu_pd(p); }
+inline __mmask16 mask16(int n) { return static_cast<__mmask16>(_bzhi_u32(0xffffu, n)); }
+inline __mmask8 mask8(int n) { return static_cast<__mmask8>(_bzhi_u32(0xffu, n)); }
+inline __m512 loadn(const float* p, int n) { return _mm512_maskz_loadu_ps(mask16(n), p); }
+inline __m512d loadn(const double* p, int n) { return _mm512_maskz_loadu_pd(mask8(n), p); }
+inline void store(float* p, __m512 v) { _mm512_storeu_ps(p, v); }
+inline void store(double* p, __m512d v) { _mm512_storeu_pd(p, v); }
+inline void storen(float* p, __m512 v, int n) { _mm512_mask_storeu_ps(p, mask16(n), v); }
+inline void storen(double* p, __m512d v, int n) { _mm512_mask_storeu_pd(p, mask8(n), v); }
+
+template <class T> V<T> set1(T x);
+template <> inline __m512 set1<float>(float x) { return _mm512_set1_ps(x); }
+template <> inline __m512d set1<double>(double x) { return _mm512_set1_pd(x); }
+template <class T> V<T> zero() { return set1<T>(T(0)); }
+
+inline __m512 add(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
+inline __m512d add(__m512d a, __m512d b) { return _mm512_add_pd(a, b); }
+inline __m512 sub(__m512 a, __m512 b) { return _mm512_sub_ps(a, b); }
+inline __m512d sub(__m512d a, __m512d b) { return _mm512_sub_pd(a, b); }
+inline __m512 mul(__m512 a, __m512 b) { return _mm512_mul_ps(a, b); }
+inline __m512d mul(__m512d a, __m512d b) { return _mm512_mul_pd(a, b); }
+inline __m512 fma(__m512 a, __m512 b, __m512 c) { return _mm512_fmadd_ps(a, b, c); }
+inline __m512d fma(__m512d a, __m512d b, __m512d c) { return _mm512_fmadd_pd(a, b, c); }
+
+// NaN-propagating max/min (NaN if either input is NaN): x86 max returns the second operand
+// when either is NaN, which covers a NaN in `b`; a NaN in `a` is blended back in.
+inline __m512 max_nan(__m512 a, __m512 b) {
+  return _mm512_mask_mov_ps(_mm512_max_ps(a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
+}
+inline __m512d max_nan(__m512d a, __m512d b) {
+  return _mm512_mask_mov_pd(_mm512_max_pd(a, b), _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q), a);
+}
+inline __m512 min_nan(__m512 a, __m512 b) {
+  return _mm512_mask_mov_ps(_mm512_min_ps(a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
+}
+inline __m512d min_nan(__m512d a, __m512d b) {
+  return _mm512_mask_mov_pd(_mm512_min_pd(a, b), _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q), a);
+}
+
+// Conversions through double: load_f64 reads kLanes<double> elements of any source type into
+// a double vector; store_f64 writes one back as float, double, or uint8 (round half to even,
+// saturate, NaN -> 0).
+inline __m512d load_f64(const uint8_t* p) {
+  return _mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+inline __m512d load_f64(const int8_t* p) {
+  return _mm512_cvtepi32_pd(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+inline __m512d load_f64(const uint16_t* p) {
+  return _mm512_cvtepi32_pd(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+inline __m512d load_f64(const int16_t* p) {
+  return _mm512_cvtepi32_pd(_mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+inline __m512d load_f64(const int32_t* p) {
+  return _mm512_cvtepi32_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+inline __m512d load_f64(const int64_t* p) { return _mm512_cvtepi64_pd(_mm512_loadu_si512(p)); }
+inline __m512d load_f64(const float* p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
+inline __m512d load_f64(const double* p) { return _mm512_loadu_pd(p); }
+
+inline void store_f64(double* p, __m512d v) { _mm512_storeu_pd(p, v); }
+inline void store_f64(float* p, __m512d v) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(v)); }
+inline void store_f64(uint8_t* p, __m512d v) {
+  // max(v, 0) returns 0 for NaN (the second operand), then clamp and convert (nearest even).
+  v = _mm512_min_pd(_mm512_max_pd(v, _mm512_setzero_pd()), _mm512_set1_pd(255.0));
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm256_cvtepi32_epi8(_mm512_cvtpd_epi32(v)));
+}
+
+}  // namespace avx512
+}  // namespace npfast

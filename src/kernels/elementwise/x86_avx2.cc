@@ -1,0 +1,13 @@
+// The elementwise family compiled for AVX2 (flags from cmake/npfast_flags.cmake).
+#include "src/core/simd/x86_avx2.h"
+
+#define NPFAST_TARGET avx2
+#include "src/kernels/elementwise/generic.h"
+
+namespace npfast {
+namespace elementwise {
+
+const ConvertTable& convert_avx2 = avx2::elementwise::kConvertTable;
+
+}  // namespace elementwise
+}  // namespace npfast

@@ -1,0 +1,81 @@
+// convert: shape checks, axis merging, threading; the kernels do the arithmetic.
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "npfast/elementwise.hpp"
+#include "npfast/error.hpp"
+#include "npfast/threads.hpp"
+#include "src/kernels/elementwise/elementwise.h"
+#include "src/ops/rows.h"
+
+namespace npfast {
+namespace {
+
+bool in(DType t, const DType* list, size_t n) { return std::find(list, list + n, t) != list + n; }
+
+// Strided rows go through small contiguous buffers so the same kernel serves them.
+void convert_strided_row(elementwise::ConvertFn k, int64_t n, const char* x, int64_t sx, DType tx,
+                         char* y, int64_t sy, DType ty, double scale, double offset) {
+  constexpr int64_t kBlock = 256;
+  alignas(64) char xb[kBlock * 8];
+  alignas(64) char yb[kBlock * 8];
+  const size_t ix = itemsize(tx), iy = itemsize(ty);
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t m = std::min(kBlock, n - b);
+    for (int64_t i = 0; i < m; ++i) std::memcpy(xb + i * ix, x + (b + i) * sx, ix);
+    k(m, xb, yb, scale, offset);
+    for (int64_t i = 0; i < m; ++i) std::memcpy(y + (b + i) * sy, yb + i * iy, iy);
+  }
+}
+
+}  // namespace
+
+void convert(const View& x_in, const View& y_in, double scale, double offset) {
+  if (!in(x_in.dtype, elementwise::kConvertSources, std::size(elementwise::kConvertSources)))
+    throw TypeError(std::string("a: unsupported dtype ") + dtype_name(x_in.dtype));
+  if (!in(y_in.dtype, elementwise::kConvertDests, std::size(elementwise::kConvertDests)))
+    throw TypeError(std::string("dtype: must be float32, float64 or uint8, got ") +
+                    dtype_name(y_in.dtype));
+  bool same = x_in.ndim == y_in.ndim;
+  for (int i = 0; same && i < x_in.ndim; ++i) same = x_in.shape[i] == y_in.shape[i];
+  if (!same)
+    throw ValueError("out: shape must be " + shape_str(x_in) + ", got " + shape_str(y_in));
+  if (x_in.empty()) return;
+
+  View x = x_in, y = y_in;
+  if (x.ndim == 0) {
+    x.ndim = y.ndim = 1;
+    x.shape[0] = y.shape[0] = 1;
+    x.strides[0] = static_cast<int64_t>(itemsize(x.dtype));
+    y.strides[0] = static_cast<int64_t>(itemsize(y.dtype));
+  }
+  ops::merge_axes(&x, &y);
+  const elementwise::ConvertFn k = elementwise::convert_kernel(x.dtype, y.dtype);
+  const int last = x.ndim - 1;
+  const int64_t cols = x.shape[last];
+  const int64_t rows = x.size() / cols;
+  const int64_t sx = x.strides[last], sy = y.strides[last];
+  const bool unit = sx == static_cast<int64_t>(itemsize(x.dtype)) &&
+                    sy == static_cast<int64_t>(itemsize(y.dtype));
+  char* const xp = static_cast<char*>(x.data);
+  char* const yp = static_cast<char*>(y.data);
+
+  // Work items are (row, column block) pairs, so one long row still splits across threads.
+  constexpr int64_t kCols = 1 << 16;
+  const int64_t col_blocks = (cols + kCols - 1) / kCols;
+  const int64_t items = rows * col_blocks;
+  const double ns_per_item = 0.15 * static_cast<double>(std::min(cols, kCols));
+  parallel_for(items, grain_for(items, ns_per_item), [&](int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t r = it / col_blocks, c0 = (it % col_blocks) * kCols;
+      const int64_t n = std::min(kCols, cols - c0);
+      const char* xr = xp + ops::row_offset(x, r) + c0 * sx;
+      char* yr = yp + ops::row_offset(y, r) + c0 * sy;
+      if (unit) k(n, xr, yr, scale, offset);
+      else convert_strided_row(k, n, xr, sx, x.dtype, yr, sy, y.dtype, scale, offset);
+    }
+  });
+}
+
+}  // namespace npfast

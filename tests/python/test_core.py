@@ -1,0 +1,121 @@
+"""The package itself: version, config, ISA control, threads, threadpoolctl."""
+
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+import npfast
+from npfast import _npfast
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def run_python(code, **env):
+    full = dict(os.environ, **env)
+    out = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+def test_version_matches_build_files():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    cmake = (ROOT / "CMakeLists.txt").read_text()
+    assert re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1) == npfast.__version__
+    assert re.search(r"project\(npfast VERSION (\S+)", cmake).group(1) == npfast.__version__
+
+
+def test_config_keys():
+    cfg = npfast.config()
+    for key in ("version", "isa", "isas_available", "num_threads", "compiler", "build_type"):
+        assert key in cfg
+    assert cfg["isa"] in cfg["isas_available"]
+    assert cfg["isa"] == cfg["isas_available"][-1]  # widest by default
+    assert cfg["num_threads"] == npfast.get_num_threads()
+    assert all(name.endswith("__" + cfg["isa"]) for name in cfg["kernels"].values())
+
+
+def test_show_config_prints(capsys):
+    npfast.show_config()
+    assert "isa:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("cap", ["scalar", "avx2"])
+def test_env_isa_caps_choice(cap):
+    if cap not in _npfast._isas_available():
+        pytest.skip(f"this CPU cannot run {cap}")
+    code = "import npfast; c = npfast.config(); print(c['isa'], c['kernels']['convert_u8_f32'])"
+    out = run_python(code, NPFAST_ISA=cap)
+    assert out == f"{cap} convert_u8_f32__{cap}"
+
+
+def test_env_isa_bad_value_is_a_clear_error():
+    full = dict(os.environ, NPFAST_ISA="sse9")
+    out = subprocess.run([sys.executable, "-c", "import npfast; npfast.config()"], env=full,
+                         capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "NPFAST_ISA" in out.stderr and "sse9" in out.stderr
+
+
+def test_set_isa_refuses_unknown():
+    with pytest.raises(ValueError, match="isa"):
+        _npfast._set_isa("sse9")
+
+
+def test_threads_set_get(threads):
+    npfast.set_num_threads(1)
+    assert npfast.get_num_threads() == 1
+    npfast.set_num_threads(3)
+    assert npfast.get_num_threads() == 3
+
+
+@pytest.mark.parametrize("bad", [0, -1, 10**6, 2**70])
+def test_threads_bad_value(threads, bad):
+    with pytest.raises(ValueError, match=f"n: must be between 1 and 1024, got {bad}"):
+        npfast.set_num_threads(bad)
+
+
+@pytest.mark.parametrize("bad", [1.5, "2", None, True])
+def test_threads_bad_type(threads, bad):
+    with pytest.raises(TypeError, match="n: expected an int"):
+        npfast.set_num_threads(bad)
+
+
+def test_default_threads_is_usable_cores():
+    out = run_python("import npfast; print(npfast.get_num_threads())", NPFAST_NUM_THREADS="")
+    assert int(out) == len(os.sched_getaffinity(0))
+
+
+def test_env_num_threads():
+    assert run_python("import npfast; print(npfast.get_num_threads())", NPFAST_NUM_THREADS="3") == "3"
+
+
+def test_threadpoolctl_sees_and_limits_npfast(threads):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    npfast.set_num_threads(2)
+    info = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "npfast"]
+    assert len(info) == 1
+    assert info[0]["num_threads"] == 2
+    assert info[0]["version"] == npfast.__version__
+    with threadpoolctl.threadpool_limits(1, user_api="npfast"):
+        assert npfast.get_num_threads() == 1
+    assert npfast.get_num_threads() == 2
+    with threadpoolctl.threadpool_limits(1):
+        assert npfast.get_num_threads() == 1
+    assert npfast.get_num_threads() == 2
+
+
+def test_every_public_function_has_a_docstring():
+    for name in npfast.__all__:
+        obj = getattr(npfast, name)
+        if callable(obj):
+            assert obj.__doc__ and len(obj.__doc__) > 40, name
+
+
+def test_package_ships_types():
+    pkg = pathlib.Path(npfast.__file__).parent
+    assert (pkg / "py.typed").exists()
+    assert (pkg / "_npfast.pyi").exists()
