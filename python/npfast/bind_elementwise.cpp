@@ -2,6 +2,7 @@
 #include "npfast/elementwise.hpp"
 #include "npfast/error.hpp"
 #include "python/npfast/bind.h"
+#include "src/kernels/elementwise/elementwise.h"
 
 namespace npfast {
 namespace py {
@@ -30,6 +31,11 @@ nb::object convert_py(nb::handle a, nb::handle dtype, double scale, double offse
   }
   return result;
 }
+
+KernelName k_u8_f32("convert_u8_f32",
+                    [] { return std::string(elementwise::convert_kernel_name(DType::u8, DType::f32)); });
+KernelName k_f64_f64("convert_f64_f64",
+                     [] { return std::string(elementwise::convert_kernel_name(DType::f64, DType::f64)); });
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // The extension module npfast._npfast: NumPy's C API, error mapping, and the family bindings.
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
 
 #define PY_ARRAY_UNIQUE_SYMBOL npfast_ARRAY_API
 #include <numpy/arrayobject.h>
@@ -21,7 +22,16 @@ std::vector<std::pair<const char*, BindFn>>& registry() {
   return r;
 }
 
+std::vector<std::pair<const char*, std::string (*)()>>& kernel_names() {
+  static std::vector<std::pair<const char*, std::string (*)()>> r;
+  return r;
+}
+
 }  // namespace
+
+KernelName::KernelName(const char* op, std::string (*name)()) {
+  kernel_names().emplace_back(op, name);
+}
 
 Registrar::Registrar(const char* name, BindFn fn) { registry().emplace_back(name, fn); }
 
@@ -30,6 +40,11 @@ void bind_all(nb::module_& m) {
   std::sort(r.begin(), r.end(),
             [](const auto& a, const auto& b) { return std::strcmp(a.first, b.first) < 0; });
   for (auto& [name, fn] : r) fn(m);
+  m.def("_kernel_names", [] {
+    nb::dict d;
+    for (auto& [op, name] : kernel_names()) d[op] = name();
+    return d;
+  });
 }
 
 }  // namespace py
