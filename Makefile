@@ -7,6 +7,7 @@
 PY      ?= python3
 JOBS    ?= $(shell nproc)
 BENCH_OUT ?= bench-out
+BENCH_ARGS ?=
 PIP     := $(PY) -m pip install --disable-pip-version-check -q
 APT_PKGS := libgtest-dev g++ clang libclang-rt-14-dev
 
@@ -14,7 +15,7 @@ APT_PKGS := libgtest-dev g++ clang libclang-rt-14-dev
 
 # ---- the two front doors ---------------------------------------------------------------
 bench: deps-bench install
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m npfast bench --out $(BENCH_OUT)
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m npfast bench --out $(BENCH_OUT) $(BENCH_ARGS)
 
 test: deps install cpp-test consumer asan stubs-check py-test
 	@echo "make test: all passed"

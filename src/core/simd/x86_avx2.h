@@ -59,6 +59,11 @@ inline __m256d min_nan(__m256d a, __m256d b) {
   return _mm256_blendv_pd(_mm256_min_pd(a, b), a, _mm256_cmp_pd(a, a, _CMP_UNORD_Q));
 }
 
+// Non-temporal (streaming) stores (see x86_avx512.h); 32-byte aligned pointer required.
+inline void stream(float* p, __m256 v) { _mm256_stream_ps(p, v); }
+inline void stream(double* p, __m256d v) { _mm256_stream_pd(p, v); }
+inline void stream_fence() { _mm_sfence(); }
+
 // Conversions through double (see x86_avx512.h).
 inline __m128i load_4x8(const void* p) {
   int32_t v;

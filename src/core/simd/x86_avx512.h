@@ -54,6 +54,12 @@ inline __m512d min_nan(__m512d a, __m512d b) {
   return _mm512_mask_mov_pd(_mm512_min_pd(a, b), _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q), a);
 }
 
+// Non-temporal (streaming) stores: bypass the cache for outputs far larger than it; 64-byte
+// aligned pointer required. stream_fence orders them before later stores.
+inline void stream(float* p, __m512 v) { _mm512_stream_ps(p, v); }
+inline void stream(double* p, __m512d v) { _mm512_stream_pd(p, v); }
+inline void stream_fence() { _mm_sfence(); }
+
 // Conversions through double: load_f64 reads kLanes<double> elements of any source type into
 // a double vector; store_f64 writes one back as float, double, or uint8 (round half to even,
 // saturate, NaN -> 0).

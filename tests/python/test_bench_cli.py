@@ -1,0 +1,66 @@
+"""`python -m npfast bench` in its tiny mode: the report and plots are written and every
+section either ran or said why it was skipped."""
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from npfast._bench.report import SECTIONS
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    proc = subprocess.run([sys.executable, "-m", "npfast", "bench", "--tiny", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out, proc.stdout
+
+
+def test_report_written(report):
+    out, stdout = report
+    md = (out / "report.md").read_text()
+    assert md.startswith("# npfast benchmark report")
+    assert "report:" in stdout
+
+
+def test_every_section_ran_or_said_why(report):
+    import importlib
+
+    out, _ = report
+    md = (out / "report.md").read_text()
+    for name in SECTIONS:
+        title = importlib.import_module(f"npfast._bench.{name}").TITLE
+        assert f"## {title}" in md, name
+        body = md.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
+        assert "| " in body or "Skipped: " in body, f"{name} has neither a table nor a reason"
+        assert "failed:" not in body, f"{name} failed: {body[:500]}"
+
+
+def test_limits_measured(report):
+    out, _ = report
+    md = (out / "report.md").read_text()
+    assert "peak fp32" in md and "GFLOP/s" in md and "first touch" in md
+
+
+def test_plots_written(report):
+    pytest.importorskip("matplotlib")
+    out, _ = report
+    pngs = list(pathlib.Path(out).glob("*.png"))
+    assert pngs, "no plot written"
+    for p in pngs:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"({p.name})" in (out / "report.md").read_text()
+
+
+def test_only_and_unknown_section(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "npfast", "bench", "--tiny", "--only", "nope",
+                           "--out", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "unknown section" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "npfast", "bench", "--tiny", "--only", "astype",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    md = (tmp_path / "report.md").read_text()
+    assert "astype" in md and "conv-sweep" not in md
