@@ -9,15 +9,17 @@ JOBS    ?= $(shell nproc)
 BENCH_OUT ?= bench-out
 BENCH_ARGS ?=
 PIP     := $(PY) -m pip install --disable-pip-version-check -q
-APT_PKGS := libgtest-dev g++ clang libclang-rt-14-dev
+APT_PKGS := libgtest-dev g++ clang libclang-rt-14-dev ninja-build
 
-.PHONY: bench test deps deps-bench install dev cpp-test consumer asan py-test stubs stubs-check clean
+.PHONY: bench test deps deps-apt deps-bench install dev cpp-test consumer asan tsan fuzz py-test stubs stubs-check clean
+
+FUZZ_SECONDS ?= 20
 
 # ---- the two front doors ---------------------------------------------------------------
 bench: deps-bench install
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m npfast bench --out $(BENCH_OUT) $(BENCH_ARGS)
 
-test: deps install cpp-test consumer asan stubs-check py-test
+test: deps install cpp-test consumer asan tsan fuzz stubs-check py-test
 	@echo "make test: all passed"
 
 # ---- dependencies ------------------------------------------------------------------------
@@ -60,6 +62,27 @@ asan:
 	  -DNPFAST_SANITIZE=address,undefined >/dev/null
 	cmake --build build/asan -j $(JOBS)
 	cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+# The thread pool and allocator stress tests under ThreadSanitizer.
+tsan:
+	cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNPFAST_TESTS=ON \
+	  -DNPFAST_SANITIZE=thread >/dev/null
+	cmake --build build/tsan -j $(JOBS) --target npfast_tests
+	TSAN_OPTIONS=halt_on_error=1 ./build/tsan/tests/cpp/npfast_tests --gtest_filter='Threads.*:Pool.*:*Concurren*'
+
+# libFuzzer (clang) over every fuzz/fuzz_*.cc with ASan+UBSan, FUZZ_SECONDS each, starting
+# from the committed corpus (new finds go to build/fuzz/corpus, not into the repository).
+fuzz:
+	CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNPFAST_FUZZ=ON \
+	  -DNPFAST_TESTS=OFF -DNPFAST_SANITIZE=address,undefined >/dev/null
+	cmake --build build/fuzz -j $(JOBS)
+	@for f in build/fuzz/fuzz/fuzz_*; do \
+	  name=$$(basename $$f); name=$${name#fuzz_}; mkdir -p build/fuzz/corpus/$$name fuzz/corpus/$$name; \
+	  echo "fuzz $$name ($(FUZZ_SECONDS) s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build/fuzz/corpus/$$name fuzz/corpus/$$name \
+	    2>build/fuzz/$$name.log || { tail -50 build/fuzz/$$name.log; exit 1; }; \
+	  grep -E "number_of_executed_units" build/fuzz/$$name.log; \
+	done
 
 # Tests run against the installed package, from the repository root.
 py-test:

@@ -1,5 +1,8 @@
 // CPU feature detection and the active-ISA setting.
 #include <atomic>
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
+#endif
 #include <cstdlib>
 #include <string>
 
@@ -9,18 +12,36 @@
 namespace npfast {
 namespace {
 
+#if defined(__x86_64__) || defined(_M_X64)
+// CPUID leaf 1 / leaf 7 bits, and XCR0: the OS must save YMM (bits 1-2) for AVX2 and
+// opmask/ZMM (bits 5-7) for AVX-512, or the instructions fault even if the CPU has them.
+bool x86_features(bool* avx2, bool* avx512) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28),
+             f16c = c & (1u << 29);
+  if (!osxsave || !avx) return false;
+  unsigned xlo, xhi;
+  __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
+  const bool os_ymm = (xlo & 0x6u) == 0x6u, os_zmm = (xlo & 0xe6u) == 0xe6u;
+  if (__get_cpuid_max(0, nullptr) < 7) return false;
+  __cpuid_count(7, 0, a, b, c, d);
+  const bool has_avx2 = b & (1u << 5), bmi2 = b & (1u << 8), f = b & (1u << 16),
+             dq = b & (1u << 17), bw = b & (1u << 30), vl = b & (1u << 31);
+  *avx2 = os_ymm && has_avx2 && fma && f16c && bmi2;
+  *avx512 = *avx2 && os_zmm && f && dq && bw && vl;
+  return true;
+}
+#endif
+
 std::vector<Isa> detect() {
   std::vector<Isa> isas{Isa::scalar};
 #if defined(__x86_64__) || defined(_M_X64)
-  // __builtin_cpu_supports also checks that the OS saves the wide registers (XCR0).
-  __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                    __builtin_cpu_supports("f16c") && __builtin_cpu_supports("bmi2");
-  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
-                      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-                      __builtin_cpu_supports("avx512vl");
-  if (avx2) isas.push_back(Isa::avx2);
-  if (avx512) isas.push_back(Isa::avx512);
+  bool avx2 = false, avx512 = false;
+  if (x86_features(&avx2, &avx512)) {
+    if (avx2) isas.push_back(Isa::avx2);
+    if (avx512) isas.push_back(Isa::avx512);
+  }
 #elif defined(__aarch64__)
   isas.push_back(Isa::neon);  // NEON is baseline on aarch64; no kernels yet, scalar fallback
 #endif
