@@ -5,13 +5,14 @@
 # `make cpp-test`, `make asan`, `make py-test`, `make stubs`.
 
 PY      ?= python3
+CXX     ?= g++
 JOBS    ?= $(shell nproc)
 BENCH_OUT ?= bench-out
 BENCH_ARGS ?=
 PIP     := $(PY) -m pip install --disable-pip-version-check -q
 APT_PKGS := libgtest-dev g++ clang libclang-rt-14-dev ninja-build
 
-.PHONY: bench test deps deps-apt deps-bench install dev cpp-test consumer asan tsan fuzz py-test stubs stubs-check clean
+.PHONY: bench test deps deps-apt deps-bench install dev cpp-test consumer asan asan-py tsan fuzz py-test stubs stubs-check clean
 
 FUZZ_SECONDS ?= 20
 
@@ -19,7 +20,7 @@ FUZZ_SECONDS ?= 20
 bench: deps-bench install
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(PY) -m npfast bench --out $(BENCH_OUT) $(BENCH_ARGS)
 
-test: deps install cpp-test consumer asan tsan fuzz stubs-check py-test
+test: deps install cpp-test consumer asan asan-py tsan fuzz stubs-check py-test
 	@echo "make test: all passed"
 
 # ---- dependencies ------------------------------------------------------------------------
@@ -62,6 +63,17 @@ asan:
 	  -DNPFAST_SANITIZE=address,undefined >/dev/null
 	cmake --build build/asan -j $(JOBS)
 	cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+# A Python smoke run with the extension built under ASan+UBSan (the runtime preloaded into the
+# interpreter; leak checks off because CPython keeps objects alive at exit by design).
+ASAN_PY_TESTS ?= tests/python -m "not slow" --ignore=tests/python/test_bench_cli.py
+asan-py:
+	cmake -S . -B build/asan-py -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNPFAST_PYTHON=ON \
+	  -DNPFAST_TESTS=OFF -DNPFAST_SANITIZE=address,undefined >/dev/null
+	cmake --build build/asan-py -j $(JOBS)
+	LD_PRELOAD="$$($(CXX) -print-file-name=libasan.so) $$($(CXX) -print-file-name=libubsan.so)" \
+	  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1 PYTHONPATH=build/asan-py/python \
+	  $(PY) -m pytest -q -x -p no:cacheprovider $(ASAN_PY_TESTS)
 
 # The thread pool and allocator stress tests under ThreadSanitizer.
 tsan:
