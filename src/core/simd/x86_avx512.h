@@ -84,5 +84,62 @@ inline void store_f64(uint8_t* p, __m512d v) {
   _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm256_cvtepi32_epi8(_mm512_cvtpd_epi32(v)));
 }
 
+// ---- pool family ----
+// Lanes where a > b or a is NaN: the replace rule of PyTorch's max-pooling scan.
+inline __mmask16 gt_or_nan(__m512 a, __m512 b) {
+  return static_cast<__mmask16>(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ) |
+                                _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q));
+}
+inline __mmask8 gt_or_nan(__m512d a, __m512d b) {
+  return static_cast<__mmask8>(_mm512_cmp_pd_mask(a, b, _CMP_GT_OQ) |
+                               _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q));
+}
+// m ? a : b, lane by lane, for a mask from a comparison.
+inline __m512 select(__mmask16 m, __m512 a, __m512 b) { return _mm512_mask_blend_ps(m, b, a); }
+inline __m512d select(__mmask8 m, __m512d a, __m512d b) { return _mm512_mask_blend_pd(m, b, a); }
+inline __m512 div(__m512 a, __m512 b) { return _mm512_div_ps(a, b); }
+inline __m512d div(__m512d a, __m512d b) { return _mm512_div_pd(a, b); }
+// The even and odd elements of the 2*kLanes elements a:b, in order (see x86_avx2.h).
+inline void deinterleave(__m512 a, __m512 b, __m512* even, __m512* odd) {
+  const __m512i e = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  *even = _mm512_permutex2var_ps(a, e, b);
+  *odd = _mm512_permutex2var_ps(a, _mm512_add_epi32(e, _mm512_set1_epi32(1)), b);
+}
+inline void deinterleave(__m512d a, __m512d b, __m512d* even, __m512d* odd) {
+  const __m512i e = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+  *even = _mm512_permutex2var_pd(a, e, b);
+  *odd = _mm512_permutex2var_pd(a, _mm512_add_epi64(e, _mm512_set1_epi64(1)), b);
+}
+inline __m512 undo_deinterleave(__m512 v) { return v; }
+inline __m512d undo_deinterleave(__m512d v) { return v; }
+// p[l * s] for every lane l; (kLanes - 1) * s must fit in int32.
+inline __m512 gather_stride(const float* p, int32_t s) {
+  const __m512i i = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(s));
+  return _mm512_i32gather_ps(i, p, 4);
+}
+inline __m512d gather_stride(const double* p, int32_t s) {
+  const __m256i i = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(s));
+  return _mm512_i32gather_pd(i, p, 8);
+}
+// dst[l] = base + l * step + table[t[l]], for t holding small whole numbers (table indices).
+inline void store_index(int64_t* dst, __m512 t, const int64_t* table, int64_t base, int64_t step) {
+  const __m512i ti = _mm512_cvttps_epi32(t);
+  const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m512i b0 = _mm512_add_epi64(_mm512_set1_epi64(base), _mm512_mullo_epi64(lane, _mm512_set1_epi64(step)));
+  const __m512i b1 = _mm512_add_epi64(b0, _mm512_set1_epi64(8 * step));
+  const __m512i g0 = _mm512_i32gather_epi64(_mm512_castsi512_si256(ti), table, 8);
+  const __m512i g1 = _mm512_i32gather_epi64(_mm512_extracti64x4_epi64(ti, 1), table, 8);
+  _mm512_storeu_si512(dst, _mm512_add_epi64(b0, g0));
+  _mm512_storeu_si512(dst + 8, _mm512_add_epi64(b1, g1));
+}
+inline void store_index(int64_t* dst, __m512d t, const int64_t* table, int64_t base, int64_t step) {
+  const __m256i ti = _mm512_cvttpd_epi32(t);
+  const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m512i b0 = _mm512_add_epi64(_mm512_set1_epi64(base), _mm512_mullo_epi64(lane, _mm512_set1_epi64(step)));
+  _mm512_storeu_si512(dst, _mm512_add_epi64(b0, _mm512_i32gather_epi64(ti, table, 8)));
+}
+// ---- end pool family ----
+
 }  // namespace avx512
 }  // namespace npfast
