@@ -6,8 +6,9 @@
 // top and bottom padding cost nothing. Output columns split into left and right edges (some tap
 // column outside the plane: scalar code, PyTorch's loop) and the interior, computed a vector of
 // output columns at a time: lane l holds output column ow + l, whose taps sit sW elements apart.
-// A row of taps is read by one load (sW == 1), by two loads split into even and odd elements
-// (sW == 2), or by a gather (any other stride). The last vector of a row is shifted left to end
+// A row of taps is read by one load (sW == 1), by two or three loads split into even/odd
+// elements (sW == 2) or into three streams (sW == 3), or by a gather (any other stride; slow on
+// some CPUs, so only the fallback). The last vector of a row is shifted left to end
 // at the interior's end, recomputing a few outputs with the same values instead of a scalar tail.
 #include <cmath>
 #include <cstdint>
@@ -22,11 +23,12 @@ namespace pool {
 using npfast::pool::AvgOpts;
 using npfast::pool::Geom;
 
-// The argmax scan tracks the window tap number (r * kW + j) per lane and maps it to an offset
-// through a table of this many entries; larger windows with indices take the scalar path.
+// The argmax scan blends, per lane, the offset of the chosen tap from the window's first
+// position (r * dH * W + j * dW, as int32 bits in float lanes and int64 in double lanes) from a
+// per-tap table of this many entries; larger windows with indices take the scalar path.
 constexpr int64_t kMaxTaps = 1024;
 
-enum class Cols { unit, pair, gather };
+enum class Cols { unit, pair, triple, gather };
 
 // Interior output columns [*a, *b): every tap column ow*s - p + j*d (j < k) lies in [0, n).
 inline void interior(int64_t outs, int64_t s, int64_t p, int64_t span, int64_t n, int64_t* a,
@@ -45,10 +47,12 @@ struct Taps {
   static constexpr int L = kLanes<T>;
   const T* p;
   int32_t s;
-  V<T> even, odd;
+  V<T> even, odd, third;
 
   Taps(const T* row, int32_t stride) : p(row), s(stride) {
     if constexpr (C == Cols::pair) deinterleave(load(p), load(p + L), &even, &odd);
+    if constexpr (C == Cols::triple)
+      deinterleave3(load(p), load(p + L), load(p + 2 * L), &even, &odd, &third);
   }
   // For pair: off 0 and 1 come from the two loads above; tap off > 1 is the odd half of the
   // pair starting at off - 1, which ends exactly at the last element the vector needs (so the
@@ -62,6 +66,15 @@ struct Taps {
       V<T> e, o;
       deinterleave(load(p + off - 1), load(p + off - 1 + L), &e, &o);
       return o;
+    } else if constexpr (C == Cols::triple) {
+      // As pair: offsets 0..2 from the loads above (the window spans at least three columns),
+      // others from the third stream of the triple starting two before.
+      if (off == 0) return even;
+      if (off == 1) return odd;
+      if (off == 2) return third;
+      V<T> x0, x1, x2;
+      deinterleave3(load(p + off - 2), load(p + off - 2 + L), load(p + off - 2 + 2 * L), &x0, &x1, &x2);
+      return x2;
     } else {
       return gather_stride(p + off, s);
     }
@@ -111,7 +124,7 @@ void max_row(const Geom& g, const T* in, int64_t in_row, T* out, int64_t* idx, i
     const int64_t o = ow + L <= b ? ow : b - L;
     const int64_t iw = o * g.sW - g.pW;
     V<T> cur = ninf;
-    V<T> tap = set1<T>(T(r0 * kW));
+    V<T> tap = int_bits<T>(tapoff[r0 * kW]);
     int64_t t = r0 * kW;  // tap number r * kW + j; visited rows are consecutive kernel rows
     for (int64_t ih = h0; ih < h1; ih += g.dH) {
       const Taps<T, C> row(in + ih * in_row + iw, static_cast<int32_t>(g.sW));
@@ -120,7 +133,7 @@ void max_row(const Geom& g, const T* in, int64_t in_row, T* out, int64_t* idx, i
         if constexpr (Idx) {
           const auto m = gt_or_nan(v, cur);
           cur = select(m, v, cur);
-          tap = select(m, set1<T>(T(t)), tap);
+          tap = select(m, int_bits<T>(tapoff[t]), tap);
         } else {
           cur = max_nan(v, cur);
         }
@@ -128,7 +141,7 @@ void max_row(const Geom& g, const T* in, int64_t in_row, T* out, int64_t* idx, i
     }
     store(out + oh * g.OW + o, restore<T>(cur, C));
     if constexpr (Idx)
-      store_index(idx + oh * g.OW + o, restore<T>(tap, C), tapoff, top * g.W + iw, g.sW);
+      store_index(idx + oh * g.OW + o, restore<T>(tap, C), top * g.W + iw, g.sW);
   }
 }
 
@@ -148,6 +161,7 @@ MaxRowFn<T> pick_max_row(const Geom& g, Cols c) {
   switch (c) {
     case Cols::unit: return pick_max_row<T, Cols::unit, Idx>(g);
     case Cols::pair: return pick_max_row<T, Cols::pair, Idx>(g);
+    case Cols::triple: return pick_max_row<T, Cols::triple, Idx>(g);
     default: return pick_max_row<T, Cols::gather, Idx>(g);
   }
 }
@@ -159,6 +173,8 @@ bool pick_cols(const Geom& g, Cols* c) {
     *c = Cols::unit;
   } else if (g.sW == 2 && (g.kW - 1) * g.dW >= 1) {
     *c = Cols::pair;
+  } else if (g.sW == 3 && (g.kW - 1) * g.dW >= 2) {
+    *c = Cols::triple;
   } else if (g.sW <= std::numeric_limits<int32_t>::max() / kLanes<T>) {
     *c = Cols::gather;
   } else {
@@ -174,7 +190,13 @@ void max_pool(const Geom& g, const T* in, int64_t in_row, T* out, int64_t* idx, 
   interior(g.OW, g.sW, g.pW, (g.kW - 1) * g.dW + 1, g.W, &a, &b);
   Cols c = Cols::unit;
   bool vec = b - a >= kLanes<T> && pick_cols<T>(g, &c);
-  if (idx) vec = vec && g.kH <= kMaxTaps && g.kW <= kMaxTaps && g.kH * g.kW <= kMaxTaps;
+  if (idx) {
+    vec = vec && g.kH <= kMaxTaps && g.kW <= kMaxTaps && g.kH * g.kW <= kMaxTaps;
+    // Float lanes hold tap offsets as int32.
+    const int64_t lim = std::numeric_limits<int32_t>::max();
+    vec = vec && (sizeof(T) == 8 || ((g.kH - 1) * g.dH < lim / 2 && g.W < lim / 2 &&
+                                     (g.kH - 1) * g.dH * g.W + (g.kW - 1) * g.dW < lim));
+  }
   int64_t tapoff[kMaxTaps];
   MaxRowFn<T> row = nullptr;
   if (vec) {
@@ -259,6 +281,7 @@ void avg_pool(const Geom& g, const AvgOpts& opt, const T* in, int64_t in_row, T*
   if (vec) {
     row = c == Cols::unit   ? pick_avg_row<T, Cols::unit>(g)
           : c == Cols::pair ? pick_avg_row<T, Cols::pair>(g)
+          : c == Cols::triple ? pick_avg_row<T, Cols::triple>(g)
                             : pick_avg_row<T, Cols::gather>(g);
   }
   for (int64_t oh = oh0; oh < oh1; ++oh) {
