@@ -17,9 +17,16 @@ namespace npfast {
 namespace {
 
 using i128 = __int128;
-// Every size and argument is kept below 2^62 so that sums of two of them (window ends, flat
-// indices) cannot overflow int64 in the kernels.
-constexpr int64_t kLimit = int64_t{1} << 62;
+// Every plane size and argument is kept at or below 2^60 so that sums of a few of them (window
+// ends o*s - p + (k-1)*d + 1 <= n + s + span) cannot overflow int64 in the kernels; products
+// (flat indices, divisors) are checked separately against 2^62.
+constexpr int64_t kLimit = int64_t{1} << 60;
+constexpr int64_t kProductLimit = int64_t{1} << 62;
+
+void check_plane(const View& x, const char* arg) {
+  if (x.shape[x.ndim - 2] > kLimit || x.shape[x.ndim - 1] > kLimit)
+    throw ValueError(std::string(arg) + ": plane too large, got shape " + shape_str(x));
+}
 
 std::string str(int64_t v) { return std::to_string(v); }
 std::string pair_str(const int64_t* v) { return "(" + str(v[0]) + ", " + str(v[1]) + ")"; }
@@ -60,7 +67,7 @@ void check_args(const Pool2dArgs& a, bool avg) {
       throw ValueError("dilation: dilation * (kernel_size - 1) overflows, got dilation=" +
                        pair_str(a.dilation) + " and kernel_size=" + pair_str(a.kernel));
   }
-  if (avg && i128(a.kernel[0]) * a.kernel[1] > kLimit)
+  if (avg && i128(a.kernel[0]) * a.kernel[1] > kProductLimit)
     throw ValueError("kernel_size: window area overflows, got " + pair_str(a.kernel));
 }
 
@@ -369,6 +376,7 @@ int64_t pool_output_length(int64_t n, int64_t kernel, int64_t stride, int64_t pa
 Shape max_pool2d_shape(const View& x, const Pool2dArgs& a) {
   check_float(x, "input");
   check_ndim(x, "input");
+  check_plane(x, "input");
   check_args(a, false);
   const int64_t H = x.shape[x.ndim - 2], W = x.shape[x.ndim - 1];
   const int64_t OH = pool_output_length(H, a.kernel[0], a.stride[0], a.padding[0], a.dilation[0], a.ceil_mode, "height");
@@ -376,7 +384,7 @@ Shape max_pool2d_shape(const View& x, const Pool2dArgs& a) {
   // Flat indices of every window position, padding included, must fit comfortably in int64.
   const i128 rows = i128(H) + 2 * i128(a.padding[0]) + i128(a.dilation[0]) * (a.kernel[0] - 1) + 1;
   const i128 cols = i128(W) + 2 * i128(a.padding[1]) + i128(a.dilation[1]) * (a.kernel[1] - 1) + 1;
-  if (rows > kLimit || cols > kLimit || rows * cols > kLimit)
+  if (rows > kProductLimit || cols > kProductLimit || rows * cols > kProductLimit)
     throw ValueError("padding: window positions overflow int64 indices (padding=" +
                      pair_str(a.padding) + ", kernel_size=" + pair_str(a.kernel) +
                      ", dilation=" + pair_str(a.dilation) + ")");
@@ -400,6 +408,7 @@ void max_pool2d(const View& x, const Pool2dArgs& a, const View& out, const View*
 Shape avg_pool2d_shape(const View& x, const Pool2dArgs& a) {
   check_float(x, "input");
   check_ndim(x, "input");
+  check_plane(x, "input");
   check_args(a, true);
   const int64_t H = x.shape[x.ndim - 2], W = x.shape[x.ndim - 1];
   const int64_t OH = pool_output_length(H, a.kernel[0], a.stride[0], a.padding[0], 1, a.ceil_mode, "height");
@@ -479,6 +488,7 @@ Shape max_unpool2d_shape(const View& x, const View& idx, const Pool2dArgs& a,
                          const int64_t* output_size) {
   check_float(x, "input");
   check_ndim(x, "input");
+  check_plane(x, "input");
   if (idx.dtype != DType::i64)
     throw TypeError(std::string("indices: dtype must be int64, got ") + dtype_name(idx.dtype));
   bool same = idx.ndim == x.ndim;
@@ -489,7 +499,7 @@ Shape max_unpool2d_shape(const View& x, const View& idx, const Pool2dArgs& a,
   check_positive(a.stride, "stride");
   for (int i = 0; i < 2; ++i)
     if (a.padding[i] < 0 || a.padding[i] > kLimit)
-      throw ValueError("padding: must be in [0, 2^62], got " + pair_str(a.padding));
+      throw ValueError("padding: must be in [0, 2^60], got " + pair_str(a.padding));
   int64_t o[2];
   for (int i = 0; i < 2; ++i) {
     const i128 def = (i128(x.shape[x.ndim - 2 + i]) - 1) * a.stride[i] - 2 * i128(a.padding[i]) + a.kernel[i];
@@ -503,10 +513,10 @@ Shape max_unpool2d_shape(const View& x, const View& idx, const Pool2dArgs& a,
     }
     if (v < 1 || v > kLimit)
       throw ValueError(std::string("output_size: the unpooled ") + (i ? "width" : "height") +
-                       " must be in [1, 2^62], got " + str(static_cast<int64_t>(v)));
+                       " must be in [1, 2^60], got " + str(static_cast<int64_t>(v)));
     o[i] = static_cast<int64_t>(v);
   }
-  if (i128(o[0]) * o[1] > kLimit) throw ValueError("output_size: plane too large " + pair_str(o));
+  if (i128(o[0]) * o[1] > kProductLimit) throw ValueError("output_size: plane too large " + pair_str(o));
   return with_plane(x, o[0], o[1]);
 }
 
@@ -538,6 +548,7 @@ void max_unpool2d(const View& x, const View& idx, const View& out) {
 Shape adaptive_avg_pool2d_shape(const View& x, int64_t out_h, int64_t out_w) {
   check_float(x, "input");
   check_ndim(x, "input");
+  check_plane(x, "input");
   const int64_t H = x.shape[x.ndim - 2], W = x.shape[x.ndim - 1];
   if (H < 1 || W < 1)
     throw ValueError("input: height and width must be >= 1, got shape " + shape_str(x));

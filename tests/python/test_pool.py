@@ -362,7 +362,8 @@ def test_bad_arguments(fn):
         (dict(kernel_size="2"), TypeError, "kernel_size"),
         (dict(kernel_size=(1, 2, 3)), ValueError, "kernel_size"),
         (dict(kernel_size=2**70), ValueError, "kernel_size: out of the int64 range"),
-        (dict(kernel_size=2**62 + 1), ValueError, "kernel_size: too large"),
+        (dict(kernel_size=2**60 + 1), ValueError, "kernel_size: too large"),
+        (dict(kernel_size=2, stride=2**61), ValueError, "stride: too large"),
         (dict(kernel_size=2**56, padding=2**55), ValueError, "overflow"),
     ]
     if fn == "max":
@@ -392,5 +393,9 @@ def test_huge_padding_geometry_is_valid_or_clean():
     np.testing.assert_array_equal(i, [[12, 13, 14, 15, 15]] * 5)
     a = npfast.avg_pool2d(x, 2**30, 1, 2**29)
     assert a.shape == (5, 5)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="overflow int64 indices"):
         npfast.max_pool2d(np.zeros((4, 2**10)), (2**56, 1), 1, (2**55, 0))
+    # A broadcast plane too tall for the arithmetic margin is refused, not mis-indexed.
+    tall = np.broadcast_to(np.zeros((1, 1), np.float32), (2**60 + 1, 1))
+    with pytest.raises(ValueError, match="input: plane too large"):
+        npfast.max_pool2d(tall, 1)
