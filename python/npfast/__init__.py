@@ -7,14 +7,28 @@ bad values and shapes, TypeError for bad types and dtypes, MemoryError for impos
 
 from . import _npfast
 from ._npfast import __version__, convert, get_num_threads, set_num_threads
+from ._npfast import (
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    avg_pool2d_backward,
+    max_pool2d,
+    max_pool2d_backward,
+    max_unpool2d,
+)
 from ._config import config, show_config
 from . import _threadpoolctl
 
 __all__ = [
     "__version__",
+    "adaptive_avg_pool2d",
+    "avg_pool2d",
+    "avg_pool2d_backward",
     "config",
     "convert",
     "get_num_threads",
+    "max_pool2d",
+    "max_pool2d_backward",
+    "max_unpool2d",
     "set_num_threads",
     "show_config",
 ]

@@ -46,3 +46,178 @@ def convert(a: numpy.typing.ArrayLike, dtype: numpy.typing.DTypeLike, scale: flo
     TypeError  for unsupported dtypes or a mismatched ``out`` dtype.
     ValueError for a mismatched ``out`` shape, or an ``out`` that partly overlaps ``a``.
     """
+
+def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1, ceil_mode: bool = False, return_indices: bool = False) -> numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray]:
+    """
+    2-D max pooling, as ``torch.nn.functional.max_pool2d``.
+
+    Parameters
+    ----------
+    input : ndarray
+        float32 or float64, (N, C, H, W), (C, H, W), or (H, W) (one plane); any strides.
+        Other dtypes raise TypeError; other ranks ValueError.
+    kernel_size : int or (int, int)
+        Window height and width, >= 1.
+    stride : int or (int, int), optional
+        Default (None or ()): kernel_size.
+    padding : int or (int, int)
+        Implicit padding on both sides, 0 <= padding <= kernel_size // 2.
+    dilation : int or (int, int)
+        Spacing between window taps, >= 1.
+    ceil_mode : bool
+        Round the output size up (a last, partial window that starts inside the input or its
+        left padding), as PyTorch.
+    return_indices : bool
+        Also return the argmax indices.
+
+    Returns
+    -------
+    out : ndarray of input's dtype, shape (..., OH, OW), C-contiguous.
+    indices : int64 ndarray of the same shape (only with ``return_indices``): the flat index
+        ``h * W + w`` of each maximum within its plane, exactly PyTorch's: the first of equal
+        maxima in row-major window order; a NaN propagates and the last NaN's index is reported.
+        A window whose taps all fall in the padding (possible with dilation) gives -inf and
+        PyTorch's out-of-plane index.
+
+    Raises
+    ------
+    TypeError  for a non-float input or a non-int argument.
+    ValueError for kernel_size / stride / dilation < 1, padding < 0 or > kernel_size // 2, an
+        output size < 1, or window positions that overflow int64.
+    """
+
+def max_pool2d_backward(grad_output: numpy.typing.ArrayLike, indices: numpy.typing.ArrayLike, input_shape: tuple[int, ...]) -> numpy.ndarray:
+    """
+    Gradient of ``max_pool2d`` with respect to its input (PyTorch's max_pool2d backward).
+
+    Parameters
+    ----------
+    grad_output : ndarray
+        float32 or float64, the pooled shape (..., OH, OW); any strides.
+    indices : ndarray
+        int64, grad_output's shape: the indices ``max_pool2d(..., return_indices=True)`` returned.
+    input_shape : tuple of int
+        The forward input's shape; its leading axes must equal grad_output's.
+
+    Returns
+    -------
+    ndarray of grad_output's dtype and ``input_shape``: zero except at the argmax positions, where
+    the gradients of all outputs that chose that element are summed in output order.
+
+    Raises
+    ------
+    TypeError  for a non-float grad_output or non-int64 indices.
+    ValueError for mismatched shapes, or an index outside its plane (checked before writing).
+    """
+
+def avg_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> numpy.ndarray:
+    """
+    2-D average pooling, as ``torch.nn.functional.avg_pool2d``.
+
+    Parameters
+    ----------
+    input : ndarray
+        float32 or float64, (N, C, H, W), (C, H, W), or (H, W) (one plane); any strides.
+        Other dtypes raise TypeError; other ranks ValueError.
+    kernel_size : int or (int, int)
+        Window height and width, >= 1.
+    stride : int or (int, int), optional
+        Default (None or ()): kernel_size.
+    padding : int or (int, int)
+        Implicit padding on both sides, 0 <= padding <= kernel_size // 2.
+    ceil_mode : bool
+        Round the output size up, as PyTorch.
+    count_include_pad : bool
+        Divide by the window size including padding (clipped to the padded plane), else by the
+        number of input elements in the window.
+    divisor_override : int, optional
+        Nonzero divisor used for every window instead.
+
+    Returns
+    -------
+    ndarray of input's dtype, shape (..., OH, OW), C-contiguous. Sums run in the input's dtype in
+    PyTorch's order (row by row), so float32 results match PyTorch's to rounding.
+
+    Raises
+    ------
+    TypeError  for a non-float input or a non-int argument.
+    ValueError for kernel_size / stride < 1, padding < 0 or > kernel_size // 2, an output size
+        < 1, or divisor_override == 0.
+    """
+
+def avg_pool2d_backward(grad_output: numpy.typing.ArrayLike, input_shape: tuple[int, ...], kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> numpy.ndarray:
+    """
+    Gradient of ``avg_pool2d`` with respect to its input (PyTorch's avg_pool2d backward).
+
+    Parameters
+    ----------
+    grad_output : ndarray
+        float32 or float64 of the shape ``avg_pool2d`` returns for ``input_shape``; any strides.
+    input_shape : tuple of int
+        The forward input's shape, 2 to 4 dimensions.
+    kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+        As given to ``avg_pool2d``.
+
+    Returns
+    -------
+    ndarray of grad_output's dtype and ``input_shape``: each output's gradient divided by its
+    divisor and added to every input element of its window, in output order (as PyTorch).
+
+    Raises
+    ------
+    TypeError / ValueError as ``avg_pool2d``, and ValueError when grad_output's shape is not the
+    pooled shape of ``input_shape``.
+    """
+
+def max_unpool2d(input: numpy.typing.ArrayLike, indices: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, output_size: tuple[int, ...] | None = None) -> numpy.ndarray:
+    """
+    Partial inverse of ``max_pool2d``, as ``torch.nn.functional.max_unpool2d``.
+
+    Parameters
+    ----------
+    input : ndarray
+        float32 or float64, (N, C, H, W), (C, H, W) or (H, W); any strides.
+    indices : ndarray
+        int64, input's shape: flat positions ``h * OW + w`` in the output plane.
+    kernel_size, stride, padding : int or (int, int)
+        Give the default output size (H - 1) * stride - 2 * padding + kernel_size (stride
+        defaults to kernel_size).
+    output_size : tuple of int, optional
+        (OH, OW), or a full shape whose last two entries are used; each must lie strictly within
+        ``stride`` of the default (PyTorch's rule).
+
+    Returns
+    -------
+    ndarray of input's dtype, shape (..., OH, OW): zero, with ``input[i]`` written at
+    ``indices[i]`` within each plane (a repeated index keeps the last value in C order).
+
+    Raises
+    ------
+    TypeError  for a non-float input or non-int64 indices.
+    ValueError for mismatched shapes, a bad output_size, or an index outside [0, OH * OW)
+        (checked before writing).
+    """
+
+def adaptive_avg_pool2d(input: numpy.typing.ArrayLike, output_size: int | tuple[int | None, int | None]) -> numpy.ndarray:
+    """
+    Adaptive average pooling, as ``torch.nn.functional.adaptive_avg_pool2d``.
+
+    Output (oh, ow) averages rows floor(oh * H / OH) to ceil((oh + 1) * H / OH) (exclusive), and
+    likewise columns. When OH divides H and OW divides W this is avg_pool2d with equal windows and
+    runs its SIMD kernels.
+
+    Parameters
+    ----------
+    input : ndarray
+        float32 or float64, (N, C, H, W), (C, H, W) or (H, W), H and W >= 1; any strides.
+    output_size : int or (int or None, int or None)
+        (OH, OW) >= 0; None keeps that input size.
+
+    Returns
+    -------
+    ndarray of input's dtype, shape (..., OH, OW).
+
+    Raises
+    ------
+    TypeError for a non-float input; ValueError for a negative output size or an empty plane.
+    """

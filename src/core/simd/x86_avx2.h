@@ -98,5 +98,95 @@ inline void store_f64(uint8_t* p, __m256d v) {
   __builtin_memcpy(p, &bytes, 4);
 }
 
+// ---- pool family ----
+// Lanes where a > b or a is NaN: the replace rule of PyTorch's max-pooling scan.
+inline __m256 gt_or_nan(__m256 a, __m256 b) {
+  return _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ), _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
+}
+inline __m256d gt_or_nan(__m256d a, __m256d b) {
+  return _mm256_or_pd(_mm256_cmp_pd(a, b, _CMP_GT_OQ), _mm256_cmp_pd(a, a, _CMP_UNORD_Q));
+}
+// m ? a : b, lane by lane, for a mask from a comparison.
+inline __m256 select(__m256 m, __m256 a, __m256 b) { return _mm256_blendv_ps(b, a, m); }
+inline __m256d select(__m256d m, __m256d a, __m256d b) { return _mm256_blendv_pd(b, a, m); }
+inline __m256 div(__m256 a, __m256 b) { return _mm256_div_ps(a, b); }
+inline __m256d div(__m256d a, __m256d b) { return _mm256_div_pd(a, b); }
+// The even and odd elements of the 2*kLanes elements a:b. AVX2 shuffles stay inside 128-bit
+// halves, so the lanes come out permuted (the same way for every call); a vector computed
+// lane-wise from them is put back in order once, by undo_deinterleave().
+inline void deinterleave(__m256 a, __m256 b, __m256* even, __m256* odd) {
+  *even = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));  // 0 2 8 10 | 4 6 12 14
+  *odd = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+}
+inline void deinterleave(__m256d a, __m256d b, __m256d* even, __m256d* odd) {
+  *even = _mm256_unpacklo_pd(a, b);  // 0 4 2 6
+  *odd = _mm256_unpackhi_pd(a, b);
+}
+inline __m256 undo_deinterleave(__m256 v) {
+  return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+inline __m256d undo_deinterleave(__m256d v) {
+  return _mm256_permute4x64_pd(v, _MM_SHUFFLE(3, 1, 2, 0));
+}
+// p[l * s] for every lane l; (kLanes - 1) * s must fit in int32.
+inline __m256 gather_stride(const float* p, int32_t s) {
+  const __m256i i = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(s));
+  // The masked forms, with a defined source, keep GCC's maybe-uninitialized warning quiet.
+  const __m256 all = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+  return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p, i, all, 4);
+}
+inline __m256d gather_stride(const double* p, int32_t s) {
+  const __m128i i = _mm_mullo_epi32(_mm_setr_epi32(0, 1, 2, 3), _mm_set1_epi32(s));
+  const __m256d all = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
+  return _mm256_mask_i32gather_pd(_mm256_setzero_pd(), p, i, all, 8);
+}
+// The three interleaved streams of the 3*kLanes elements a:b:c: x_k[l] = element 3l + k.
+inline void deinterleave3(__m256 a, __m256 b, __m256 c, __m256* x0, __m256* x1, __m256* x2) {
+  const auto pick = [](__m256 v, int i0, int i1, int i2, int i3, int i4, int i5, int i6, int i7) {
+    return _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(i0, i1, i2, i3, i4, i5, i6, i7));
+  };
+  // Lane sources: x0 = a a a b b b c c, x1 = a a a b b c c c, x2 = a a b b b c c c.
+  *x0 = _mm256_blend_ps(_mm256_blend_ps(pick(a, 0, 3, 6, 0, 0, 0, 0, 0), pick(b, 0, 0, 0, 1, 4, 7, 0, 0), 0x38),
+                        pick(c, 0, 0, 0, 0, 0, 0, 2, 5), 0xC0);
+  *x1 = _mm256_blend_ps(_mm256_blend_ps(pick(a, 1, 4, 7, 0, 0, 0, 0, 0), pick(b, 0, 0, 0, 2, 5, 0, 0, 0), 0x18),
+                        pick(c, 0, 0, 0, 0, 0, 0, 3, 6), 0xE0);
+  *x2 = _mm256_blend_ps(_mm256_blend_ps(pick(a, 2, 5, 0, 0, 0, 0, 0, 0), pick(b, 0, 0, 0, 3, 6, 0, 0, 0), 0x1C),
+                        pick(c, 0, 0, 0, 0, 0, 1, 4, 7), 0xE0);
+}
+inline void deinterleave3(__m256d a, __m256d b, __m256d c, __m256d* x0, __m256d* x1, __m256d* x2) {
+  // x0 = a0 a3 b2 c1, x1 = a1 b0 b3 c2, x2 = a2 b1 c0 c3.
+  *x0 = _mm256_blend_pd(_mm256_blend_pd(_mm256_permute4x64_pd(a, _MM_SHUFFLE(0, 0, 3, 0)), b, 0x4),
+                        _mm256_permute4x64_pd(c, _MM_SHUFFLE(1, 0, 0, 0)), 0x8);
+  *x1 = _mm256_blend_pd(_mm256_blend_pd(_mm256_permute4x64_pd(a, _MM_SHUFFLE(0, 0, 0, 1)),
+                                        _mm256_permute4x64_pd(b, _MM_SHUFFLE(0, 3, 0, 0)), 0x6),
+                        _mm256_permute4x64_pd(c, _MM_SHUFFLE(2, 0, 0, 0)), 0x8);
+  *x2 = _mm256_blend_pd(_mm256_blend_pd(_mm256_permute4x64_pd(a, _MM_SHUFFLE(0, 0, 0, 2)), b, 0x2),
+                        _mm256_permute4x64_pd(c, _MM_SHUFFLE(3, 0, 0, 0)), 0xC);
+}
+// An integer as the bit pattern of every lane: int32 in float lanes, int64 in double lanes
+// (the argmax scan blends these alongside the values).
+template <class T> V<T> int_bits(int64_t v);
+template <> inline __m256 int_bits<float>(int64_t v) {
+  return _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int32_t>(v)));
+}
+template <> inline __m256d int_bits<double>(int64_t v) {
+  return _mm256_castsi256_pd(_mm256_set1_epi64x(v));
+}
+// dst[l] = base + l * step + (the integer held in lane l of v, see int_bits).
+inline void store_index(int64_t* dst, __m256 v, int64_t base, int64_t step) {
+  const __m256i i = _mm256_castps_si256(v);
+  const __m256i b0 = _mm256_setr_epi64x(base, base + step, base + 2 * step, base + 3 * step);
+  const __m256i b1 = _mm256_add_epi64(b0, _mm256_set1_epi64x(4 * step));
+  const __m256i lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(i));
+  const __m256i hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(i, 1));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm256_add_epi64(b0, lo));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 4), _mm256_add_epi64(b1, hi));
+}
+inline void store_index(int64_t* dst, __m256d v, int64_t base, int64_t step) {
+  const __m256i b0 = _mm256_setr_epi64x(base, base + step, base + 2 * step, base + 3 * step);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm256_add_epi64(b0, _mm256_castpd_si256(v)));
+}
+// ---- end pool family ----
+
 }  // namespace avx2
 }  // namespace npfast

@@ -90,5 +90,90 @@ inline void store_f64(uint8_t* p, __m512d v) {
   _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm256_cvtepi32_epi8(_mm512_cvtpd_epi32(v)));
 }
 
+// ---- pool family ----
+// Lanes where a > b or a is NaN: the replace rule of PyTorch's max-pooling scan.
+inline __mmask16 gt_or_nan(__m512 a, __m512 b) {
+  return static_cast<__mmask16>(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ) |
+                                _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q));
+}
+inline __mmask8 gt_or_nan(__m512d a, __m512d b) {
+  return static_cast<__mmask8>(_mm512_cmp_pd_mask(a, b, _CMP_GT_OQ) |
+                               _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q));
+}
+// m ? a : b, lane by lane, for a mask from a comparison.
+inline __m512 select(__mmask16 m, __m512 a, __m512 b) { return _mm512_mask_blend_ps(m, b, a); }
+inline __m512d select(__mmask8 m, __m512d a, __m512d b) { return _mm512_mask_blend_pd(m, b, a); }
+inline __m512 div(__m512 a, __m512 b) { return _mm512_div_ps(a, b); }
+inline __m512d div(__m512d a, __m512d b) { return _mm512_div_pd(a, b); }
+// The even and odd elements of the 2*kLanes elements a:b, in order (see x86_avx2.h).
+inline void deinterleave(__m512 a, __m512 b, __m512* even, __m512* odd) {
+  const __m512i e = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  *even = _mm512_permutex2var_ps(a, e, b);
+  *odd = _mm512_permutex2var_ps(a, _mm512_add_epi32(e, _mm512_set1_epi32(1)), b);
+}
+inline void deinterleave(__m512d a, __m512d b, __m512d* even, __m512d* odd) {
+  const __m512i e = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+  *even = _mm512_permutex2var_pd(a, e, b);
+  *odd = _mm512_permutex2var_pd(a, _mm512_add_epi64(e, _mm512_set1_epi64(1)), b);
+}
+inline __m512 undo_deinterleave(__m512 v) { return v; }
+inline __m512d undo_deinterleave(__m512d v) { return v; }
+// p[l * s] for every lane l; (kLanes - 1) * s must fit in int32.
+inline __m512 gather_stride(const float* p, int32_t s) {
+  const __m512i i = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(s));
+  return _mm512_i32gather_ps(i, p, 4);
+}
+inline __m512d gather_stride(const double* p, int32_t s) {
+  const __m256i i = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(s));
+  return _mm512_i32gather_pd(i, p, 8);
+}
+// The three interleaved streams of the 3*kLanes elements a:b:c: x_k[l] = element 3l + k.
+inline void deinterleave3(__m512 a, __m512 b, __m512 c, __m512* x0, __m512* x1, __m512* x2) {
+  const __m512i three_l = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(3));
+  __m512* out[3] = {x0, x1, x2};
+  for (int k = 0; k < 3; ++k) {
+    const __m512i i = _mm512_add_epi32(three_l, _mm512_set1_epi32(k));
+    const __mmask16 from_c = _mm512_cmpge_epi32_mask(i, _mm512_set1_epi32(32));
+    const __m512 ab = _mm512_permutex2var_ps(a, i, b);
+    *out[k] = _mm512_mask_permutexvar_ps(ab, from_c, _mm512_sub_epi32(i, _mm512_set1_epi32(32)), c);
+  }
+}
+inline void deinterleave3(__m512d a, __m512d b, __m512d c, __m512d* x0, __m512d* x1, __m512d* x2) {
+  const __m512i three_l = _mm512_setr_epi64(0, 3, 6, 9, 12, 15, 18, 21);
+  __m512d* out[3] = {x0, x1, x2};
+  for (int k = 0; k < 3; ++k) {
+    const __m512i i = _mm512_add_epi64(three_l, _mm512_set1_epi64(k));
+    const __mmask8 from_c = _mm512_cmpge_epi64_mask(i, _mm512_set1_epi64(16));
+    const __m512d ab = _mm512_permutex2var_pd(a, i, b);
+    *out[k] = _mm512_mask_permutexvar_pd(ab, from_c, _mm512_sub_epi64(i, _mm512_set1_epi64(16)), c);
+  }
+}
+// An integer as the bit pattern of every lane: int32 in float lanes, int64 in double lanes
+// (the argmax scan blends these alongside the values).
+template <class T> V<T> int_bits(int64_t v);
+template <> inline __m512 int_bits<float>(int64_t v) {
+  return _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int32_t>(v)));
+}
+template <> inline __m512d int_bits<double>(int64_t v) {
+  return _mm512_castsi512_pd(_mm512_set1_epi64(v));
+}
+// dst[l] = base + l * step + (the integer held in lane l of v, see int_bits).
+inline void store_index(int64_t* dst, __m512 v, int64_t base, int64_t step) {
+  const __m512i i = _mm512_castps_si512(v);
+  const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m512i b0 = _mm512_add_epi64(_mm512_set1_epi64(base), _mm512_mullo_epi64(lane, _mm512_set1_epi64(step)));
+  const __m512i b1 = _mm512_add_epi64(b0, _mm512_set1_epi64(8 * step));
+  _mm512_storeu_si512(dst, _mm512_add_epi64(b0, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(i))));
+  _mm512_storeu_si512(dst + 8, _mm512_add_epi64(b1, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(i, 1))));
+}
+inline void store_index(int64_t* dst, __m512d v, int64_t base, int64_t step) {
+  const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m512i b0 = _mm512_add_epi64(_mm512_set1_epi64(base), _mm512_mullo_epi64(lane, _mm512_set1_epi64(step)));
+  _mm512_storeu_si512(dst, _mm512_add_epi64(b0, _mm512_castpd_si512(v)));
+}
+// ---- end pool family ----
+
 }  // namespace avx512
 }  // namespace npfast

@@ -1,0 +1,453 @@
+// npfast.max_pool2d, avg_pool2d, their backward passes, max_unpool2d, adaptive_avg_pool2d.
+// Arguments are converted here (ints and pairs the way torch.nn.functional takes them); shapes,
+// checks and arithmetic are in src/ops/pool.cc.
+#include <nanobind/stl/string.h>
+
+#include <string>
+
+#include "npfast/error.hpp"
+#include "npfast/pool.hpp"
+#include "python/npfast/bind.h"
+#include "src/kernels/pool/pool.h"
+
+namespace npfast {
+namespace py {
+namespace {
+
+// A Python int (or NumPy integer, not bool) as int64; TypeError / ValueError naming `arg`.
+int64_t int_arg(nb::handle h, const char* arg) {
+  if (PyBool_Check(h.ptr()) || !PyIndex_Check(h.ptr()))
+    throw TypeError(std::string(arg) + ": expected an int, got " + py_repr(h));
+  nb::object i = nb::steal(PyNumber_Index(h.ptr()));
+  if (!i) {
+    PyErr_Clear();
+    throw TypeError(std::string(arg) + ": expected an int, got " + py_repr(h));
+  }
+  int overflow = 0;
+  const long long v = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
+  if (overflow) throw ValueError(std::string(arg) + ": out of the int64 range, got " + py_repr(h));
+  return v;
+}
+
+bool is_sequence(nb::handle h) {
+  return PySequence_Check(h.ptr()) && !PyUnicode_Check(h.ptr()) && !PyBytes_Check(h.ptr()) &&
+         !PyArray_Check(h.ptr());
+}
+
+// An int, or a sequence of one or two ints, as (height, width). Returns false for None or an
+// empty sequence (the caller's default).
+bool pair_arg(nb::handle h, const char* arg, int64_t out[2]) {
+  if (h.is_none()) return false;
+  if (is_sequence(h)) {
+    const Py_ssize_t n = PySequence_Size(h.ptr());
+    if (n == 0) return false;
+    if (n < 0 || n > 2)
+      throw ValueError(std::string(arg) + ": expected an int or a tuple of two ints, got " + py_repr(h));
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      nb::object item = nb::steal(PySequence_GetItem(h.ptr(), i));
+      if (!item) throw nb::python_error();
+      out[i] = int_arg(item, arg);
+    }
+    if (n == 1) out[1] = out[0];
+    return true;
+  }
+  out[0] = out[1] = int_arg(h, arg);
+  return true;
+}
+
+Pool2dArgs pool_args(nb::handle kernel_size, nb::handle stride, nb::handle padding,
+                     nb::handle dilation, bool ceil_mode) {
+  Pool2dArgs a;
+  if (!pair_arg(kernel_size, "kernel_size", a.kernel))
+    throw TypeError("kernel_size: expected an int or a tuple of two ints, got " + py_repr(kernel_size));
+  if (!pair_arg(stride, "stride", a.stride)) {  // None: the kernel size, as PyTorch
+    a.stride[0] = a.kernel[0];
+    a.stride[1] = a.kernel[1];
+  }
+  if (!pair_arg(padding, "padding", a.padding))
+    throw TypeError("padding: expected an int or a tuple of two ints, got " + py_repr(padding));
+  if (dilation.ptr() && !pair_arg(dilation, "dilation", a.dilation))
+    throw TypeError("dilation: expected an int or a tuple of two ints, got " + py_repr(dilation));
+  a.ceil_mode = ceil_mode;
+  return a;
+}
+
+int64_t divisor_arg(nb::handle h) {
+  if (h.is_none()) return 0;
+  const int64_t d = int_arg(h, "divisor_override");
+  if (d == 0) throw ValueError("divisor_override: must not be zero");
+  return d;
+}
+
+// input_shape of a backward pass: 2 to 4 non-negative ints.
+View shape_arg(nb::handle h, DType t) {
+  if (!is_sequence(h))
+    throw TypeError("input_shape: expected a tuple of ints, got " + py_repr(h));
+  const Py_ssize_t n = PySequence_Size(h.ptr());
+  if (n < 2 || n > 4)
+    throw ValueError("input_shape: expected 2 to 4 dimensions, got " + py_repr(h));
+  View v;
+  v.dtype = t;
+  v.ndim = static_cast<int>(n);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    nb::object item = nb::steal(PySequence_GetItem(h.ptr(), i));
+    if (!item) throw nb::python_error();
+    v.shape[i] = int_arg(item, "input_shape");
+    if (v.shape[i] < 0) throw ValueError("input_shape: negative dimension in " + py_repr(h));
+  }
+  return v;
+}
+
+nb::object new_result(const Shape& s, DType t, View* v) { return new_array(t, s.ndim, s.dims, v); }
+
+nb::object max_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle stride,
+                         nb::handle padding, nb::handle dilation, bool ceil_mode,
+                         bool return_indices) {
+  Array x = as_array(input, "input");
+  const Pool2dArgs a = pool_args(kernel_size, stride, padding, dilation, ceil_mode);
+  const Shape s = max_pool2d_shape(x.view, a);
+  View out, idx;
+  nb::object r = new_result(s, x.view.dtype, &out);
+  nb::object ri;
+  if (return_indices) ri = new_result(s, DType::i64, &idx);
+  {
+    nb::gil_scoped_release release;
+    max_pool2d(x.view, a, out, return_indices ? &idx : nullptr);
+  }
+  if (return_indices) return nb::make_tuple(r, ri);
+  return r;
+}
+
+nb::object max_pool2d_backward_py(nb::handle grad_output, nb::handle indices,
+                                  nb::handle input_shape) {
+  Array g = as_array(grad_output, "grad_output");
+  Array i = as_array(indices, "indices");
+  View gi = shape_arg(input_shape, g.view.dtype);
+  Shape s;
+  s.ndim = gi.ndim;
+  for (int k = 0; k < gi.ndim; ++k) s.dims[k] = gi.shape[k];
+  nb::object r = new_result(s, g.view.dtype, &gi);
+  {
+    nb::gil_scoped_release release;
+    max_pool2d_backward(g.view, i.view, gi);
+  }
+  return r;
+}
+
+nb::object avg_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle stride,
+                         nb::handle padding, bool ceil_mode, bool count_include_pad,
+                         nb::handle divisor_override) {
+  Array x = as_array(input, "input");
+  const Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), ceil_mode);
+  const int64_t div = divisor_arg(divisor_override);
+  const Shape s = avg_pool2d_shape(x.view, a);
+  View out;
+  nb::object r = new_result(s, x.view.dtype, &out);
+  {
+    nb::gil_scoped_release release;
+    avg_pool2d(x.view, a, count_include_pad, div, out);
+  }
+  return r;
+}
+
+nb::object avg_pool2d_backward_py(nb::handle grad_output, nb::handle input_shape,
+                                  nb::handle kernel_size, nb::handle stride, nb::handle padding,
+                                  bool ceil_mode, bool count_include_pad,
+                                  nb::handle divisor_override) {
+  Array g = as_array(grad_output, "grad_output");
+  View gi = shape_arg(input_shape, g.view.dtype);
+  const Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), ceil_mode);
+  const int64_t div = divisor_arg(divisor_override);
+  if (g.view.dtype != DType::f32 && g.view.dtype != DType::f64)
+    throw TypeError(std::string("grad_output: dtype must be float32 or float64, got ") +
+                    dtype_name(g.view.dtype));
+  // Checks the shapes before allocating grad_input.
+  View probe = gi;
+  (void)avg_pool2d_shape(probe, a);
+  Shape s;
+  s.ndim = gi.ndim;
+  for (int k = 0; k < gi.ndim; ++k) s.dims[k] = gi.shape[k];
+  nb::object r = new_result(s, g.view.dtype, &gi);
+  {
+    nb::gil_scoped_release release;
+    avg_pool2d_backward(g.view, a, count_include_pad, div, gi);
+  }
+  return r;
+}
+
+nb::object max_unpool2d_py(nb::handle input, nb::handle indices, nb::handle kernel_size,
+                           nb::handle stride, nb::handle padding, nb::handle output_size) {
+  Array x = as_array(input, "input");
+  Array i = as_array(indices, "indices");
+  const Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), false);
+  int64_t osize[2];
+  const int64_t* os = nullptr;
+  if (!output_size.is_none()) {
+    if (!is_sequence(output_size))
+      throw TypeError("output_size: expected a tuple of ints, got " + py_repr(output_size));
+    const Py_ssize_t n = PySequence_Size(output_size.ptr());
+    // (OH, OW), or a full shape whose last two entries are used (PyTorch's rule).
+    if (n != 2 && n != x.view.ndim)
+      throw ValueError("output_size: expected 2 or " + std::to_string(x.view.ndim) +
+                       " elements, got " + py_repr(output_size));
+    for (int k = 0; k < 2; ++k) {
+      nb::object item = nb::steal(PySequence_GetItem(output_size.ptr(), n - 2 + k));
+      if (!item) throw nb::python_error();
+      osize[k] = int_arg(item, "output_size");
+    }
+    os = osize;
+  }
+  const Shape s = max_unpool2d_shape(x.view, i.view, a, os);
+  View out;
+  nb::object r = new_result(s, x.view.dtype, &out);
+  {
+    nb::gil_scoped_release release;
+    max_unpool2d(x.view, i.view, out);
+  }
+  return r;
+}
+
+nb::object adaptive_avg_pool2d_py(nb::handle input, nb::handle output_size) {
+  Array x = as_array(input, "input");
+  int64_t o[2];
+  if (is_sequence(output_size)) {
+    const Py_ssize_t n = PySequence_Size(output_size.ptr());
+    if (n != 1 && n != 2)
+      throw ValueError("output_size: expected an int or a tuple of two ints or None, got " +
+                       py_repr(output_size));
+    for (Py_ssize_t k = 0; k < n; ++k) {
+      nb::object item = nb::steal(PySequence_GetItem(output_size.ptr(), k));
+      if (!item) throw nb::python_error();
+      o[k] = item.is_none() ? -1 : int_arg(item, "output_size");
+      if (o[k] < 0 && !item.is_none())
+        throw ValueError("output_size: must be >= 0 (or None), got " + py_repr(output_size));
+    }
+    if (n == 1) o[1] = o[0];
+  } else {
+    o[0] = o[1] = int_arg(output_size, "output_size");
+    if (o[0] < 0) throw ValueError("output_size: must be >= 0, got " + py_repr(output_size));
+  }
+  const Shape s = adaptive_avg_pool2d_shape(x.view, o[0], o[1]);
+  View out;
+  nb::object r = new_result(s, x.view.dtype, &out);
+  {
+    nb::gil_scoped_release release;
+    adaptive_avg_pool2d(x.view, out);
+  }
+  return r;
+}
+
+std::string kernel_name(const char* op) {
+  return std::string(op) + "__" + isa_name(pool::active_table_isa());
+}
+KernelName k_max32("max_pool2d_f32", [] { return kernel_name("max_pool_f32"); });
+KernelName k_max64("max_pool2d_f64", [] { return kernel_name("max_pool_f64"); });
+KernelName k_avg32("avg_pool2d_f32", [] { return kernel_name("avg_pool_f32"); });
+KernelName k_avg64("avg_pool2d_f64", [] { return kernel_name("avg_pool_f64"); });
+
+constexpr const char* kShapes = R"doc(input : ndarray
+    float32 or float64, (N, C, H, W), (C, H, W), or (H, W) (one plane); any strides.
+    Other dtypes raise TypeError; other ranks ValueError.)doc";
+
+constexpr const char* kWindow = R"doc(kernel_size : int or (int, int)
+    Window height and width, >= 1.
+stride : int or (int, int), optional
+    Default (None or ()): kernel_size.
+padding : int or (int, int)
+    Implicit padding on both sides, 0 <= padding <= kernel_size // 2.)doc";
+
+std::string doc(const char* head, const char* params, const char* tail) {
+  return std::string(head) + "\n\nParameters\n----------\n" + kShapes + "\n" + kWindow + "\n" +
+         params + "\n" + tail;
+}
+
+}  // namespace
+
+NPFAST_BIND(pool) {
+  static const std::string max_doc = doc(
+      "2-D max pooling, as ``torch.nn.functional.max_pool2d``.",
+      R"doc(dilation : int or (int, int)
+    Spacing between window taps, >= 1.
+ceil_mode : bool
+    Round the output size up (a last, partial window that starts inside the input or its
+    left padding), as PyTorch.
+return_indices : bool
+    Also return the argmax indices.)doc",
+      R"doc(
+Returns
+-------
+out : ndarray of input's dtype, shape (..., OH, OW), C-contiguous.
+indices : int64 ndarray of the same shape (only with ``return_indices``): the flat index
+    ``h * W + w`` of each maximum within its plane, exactly PyTorch's: the first of equal
+    maxima in row-major window order; a NaN propagates and the last NaN's index is reported.
+    A window whose taps all fall in the padding (possible with dilation) gives -inf and
+    PyTorch's out-of-plane index.
+
+Raises
+------
+TypeError  for a non-float input or a non-int argument.
+ValueError for kernel_size / stride / dilation < 1, padding < 0 or > kernel_size // 2, an
+    output size < 1, or window positions that overflow int64.
+)doc");
+  m.def("max_pool2d", &max_pool2d_py,
+        nb::sig("def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
+                "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
+                "dilation: int | tuple[int, int] = 1, ceil_mode: bool = False, "
+                "return_indices: bool = False) -> numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray]"),
+        nb::arg("input").none(), nb::arg("kernel_size").none(), nb::arg("stride").none() = nb::none(),
+        nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1, nb::arg("ceil_mode") = false,
+        nb::arg("return_indices") = false, max_doc.c_str());
+
+  m.def("max_pool2d_backward", &max_pool2d_backward_py,
+        nb::sig("def max_pool2d_backward(grad_output: numpy.typing.ArrayLike, "
+                "indices: numpy.typing.ArrayLike, input_shape: tuple[int, ...]) -> numpy.ndarray"),
+        nb::arg("grad_output").none(), nb::arg("indices").none(), nb::arg("input_shape").none(),
+        R"doc(Gradient of ``max_pool2d`` with respect to its input (PyTorch's max_pool2d backward).
+
+Parameters
+----------
+grad_output : ndarray
+    float32 or float64, the pooled shape (..., OH, OW); any strides.
+indices : ndarray
+    int64, grad_output's shape: the indices ``max_pool2d(..., return_indices=True)`` returned.
+input_shape : tuple of int
+    The forward input's shape; its leading axes must equal grad_output's.
+
+Returns
+-------
+ndarray of grad_output's dtype and ``input_shape``: zero except at the argmax positions, where
+the gradients of all outputs that chose that element are summed in output order.
+
+Raises
+------
+TypeError  for a non-float grad_output or non-int64 indices.
+ValueError for mismatched shapes, or an index outside its plane (checked before writing).
+)doc");
+
+  static const std::string avg_doc = doc(
+      "2-D average pooling, as ``torch.nn.functional.avg_pool2d``.",
+      R"doc(ceil_mode : bool
+    Round the output size up, as PyTorch.
+count_include_pad : bool
+    Divide by the window size including padding (clipped to the padded plane), else by the
+    number of input elements in the window.
+divisor_override : int, optional
+    Nonzero divisor used for every window instead.)doc",
+      R"doc(
+Returns
+-------
+ndarray of input's dtype, shape (..., OH, OW), C-contiguous. Sums run in the input's dtype in
+PyTorch's order (row by row), so float32 results match PyTorch's to rounding.
+
+Raises
+------
+TypeError  for a non-float input or a non-int argument.
+ValueError for kernel_size / stride < 1, padding < 0 or > kernel_size // 2, an output size
+    < 1, or divisor_override == 0.
+)doc");
+  m.def("avg_pool2d", &avg_pool2d_py,
+        nb::sig("def avg_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
+                "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
+                "ceil_mode: bool = False, count_include_pad: bool = True, "
+                "divisor_override: int | None = None) -> numpy.ndarray"),
+        nb::arg("input").none(), nb::arg("kernel_size").none(), nb::arg("stride").none() = nb::none(),
+        nb::arg("padding").none() = 0, nb::arg("ceil_mode") = false,
+        nb::arg("count_include_pad") = true, nb::arg("divisor_override").none() = nb::none(),
+        avg_doc.c_str());
+
+  m.def("avg_pool2d_backward", &avg_pool2d_backward_py,
+        nb::sig("def avg_pool2d_backward(grad_output: numpy.typing.ArrayLike, "
+                "input_shape: tuple[int, ...], kernel_size: int | tuple[int, int], "
+                "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
+                "ceil_mode: bool = False, count_include_pad: bool = True, "
+                "divisor_override: int | None = None) -> numpy.ndarray"),
+        nb::arg("grad_output").none(), nb::arg("input_shape").none(), nb::arg("kernel_size").none(),
+        nb::arg("stride").none() = nb::none(), nb::arg("padding").none() = 0,
+        nb::arg("ceil_mode") = false, nb::arg("count_include_pad") = true,
+        nb::arg("divisor_override").none() = nb::none(),
+        R"doc(Gradient of ``avg_pool2d`` with respect to its input (PyTorch's avg_pool2d backward).
+
+Parameters
+----------
+grad_output : ndarray
+    float32 or float64 of the shape ``avg_pool2d`` returns for ``input_shape``; any strides.
+input_shape : tuple of int
+    The forward input's shape, 2 to 4 dimensions.
+kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+    As given to ``avg_pool2d``.
+
+Returns
+-------
+ndarray of grad_output's dtype and ``input_shape``: each output's gradient divided by its
+divisor and added to every input element of its window, in output order (as PyTorch).
+
+Raises
+------
+TypeError / ValueError as ``avg_pool2d``, and ValueError when grad_output's shape is not the
+pooled shape of ``input_shape``.
+)doc");
+
+  m.def("max_unpool2d", &max_unpool2d_py,
+        nb::sig("def max_unpool2d(input: numpy.typing.ArrayLike, indices: numpy.typing.ArrayLike, "
+                "kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, "
+                "padding: int | tuple[int, int] = 0, "
+                "output_size: tuple[int, ...] | None = None) -> numpy.ndarray"),
+        nb::arg("input").none(), nb::arg("indices").none(), nb::arg("kernel_size").none(),
+        nb::arg("stride").none() = nb::none(), nb::arg("padding").none() = 0,
+        nb::arg("output_size").none() = nb::none(),
+        R"doc(Partial inverse of ``max_pool2d``, as ``torch.nn.functional.max_unpool2d``.
+
+Parameters
+----------
+input : ndarray
+    float32 or float64, (N, C, H, W), (C, H, W) or (H, W); any strides.
+indices : ndarray
+    int64, input's shape: flat positions ``h * OW + w`` in the output plane.
+kernel_size, stride, padding : int or (int, int)
+    Give the default output size (H - 1) * stride - 2 * padding + kernel_size (stride
+    defaults to kernel_size).
+output_size : tuple of int, optional
+    (OH, OW), or a full shape whose last two entries are used; each must lie strictly within
+    ``stride`` of the default (PyTorch's rule).
+
+Returns
+-------
+ndarray of input's dtype, shape (..., OH, OW): zero, with ``input[i]`` written at
+``indices[i]`` within each plane (a repeated index keeps the last value in C order).
+
+Raises
+------
+TypeError  for a non-float input or non-int64 indices.
+ValueError for mismatched shapes, a bad output_size, or an index outside [0, OH * OW)
+    (checked before writing).
+)doc");
+
+  m.def("adaptive_avg_pool2d", &adaptive_avg_pool2d_py,
+        nb::sig("def adaptive_avg_pool2d(input: numpy.typing.ArrayLike, "
+                "output_size: int | tuple[int | None, int | None]) -> numpy.ndarray"),
+        nb::arg("input").none(), nb::arg("output_size").none(),
+        R"doc(Adaptive average pooling, as ``torch.nn.functional.adaptive_avg_pool2d``.
+
+Output (oh, ow) averages rows floor(oh * H / OH) to ceil((oh + 1) * H / OH) (exclusive), and
+likewise columns. When OH divides H and OW divides W this is avg_pool2d with equal windows and
+runs its SIMD kernels.
+
+Parameters
+----------
+input : ndarray
+    float32 or float64, (N, C, H, W), (C, H, W) or (H, W), H and W >= 1; any strides.
+output_size : int or (int or None, int or None)
+    (OH, OW) >= 0; None keeps that input size.
+
+Returns
+-------
+ndarray of input's dtype, shape (..., OH, OW).
+
+Raises
+------
+TypeError for a non-float input; ValueError for a negative output size or an empty plane.
+)doc");
+}
+
+}  // namespace py
+}  // namespace npfast

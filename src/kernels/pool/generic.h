@@ -1,0 +1,310 @@
+// SIMD body of the pooling family, written once against the vocabulary of src/core/simd/ and
+// instantiated per ISA by x86_<isa>.cc (which includes the ISA header and defines NPFAST_TARGET
+// first). No include guard: one inclusion per ISA file.
+//
+// Layout of the work: output row by output row. Only the in-plane window rows are visited, so
+// top and bottom padding cost nothing. Output columns split into left and right edges (some tap
+// column outside the plane: scalar code, PyTorch's loop) and the interior, computed a vector of
+// output columns at a time: lane l holds output column ow + l, whose taps sit sW elements apart.
+// A row of taps is read by one load (sW == 1), by two or three loads split into even/odd
+// elements (sW == 2) or into three streams (sW == 3), or by a gather (any other stride; slow on
+// some CPUs, so only the fallback). The last vector of a row is shifted left to end
+// at the interior's end, recomputing a few outputs with the same values instead of a scalar tail.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "src/kernels/pool/pool.h"
+
+namespace npfast {
+namespace NPFAST_TARGET {
+namespace pool {
+
+using npfast::pool::AvgOpts;
+using npfast::pool::Geom;
+
+// The argmax scan blends, per lane, the offset of the chosen tap from the window's first
+// position (r * dH * W + j * dW, as int32 bits in float lanes and int64 in double lanes) from a
+// per-tap table of this many entries; larger windows with indices take the scalar path.
+constexpr int64_t kMaxTaps = 1024;
+
+enum class Cols { unit, pair, triple, gather };
+
+// Interior output columns [*a, *b): every tap column ow*s - p + j*d (j < k) lies in [0, n).
+inline void interior(int64_t outs, int64_t s, int64_t p, int64_t span, int64_t n, int64_t* a,
+                     int64_t* b) {
+  const int64_t last = n - span + p;  // ow*s may be at most this
+  *b = last < 0 ? 0 : last / s + 1;
+  if (*b > outs) *b = outs;
+  *a = (p + s - 1) / s;
+  if (*a > *b) *a = *b;
+}
+
+// Reads the taps of one window row for kLanes consecutive output columns starting at `p`
+// (the first output's first tap column): tap(off) returns p[l * s + off] in lane l.
+template <class T, Cols C>
+struct Taps {
+  static constexpr int L = kLanes<T>;
+  const T* p;
+  int32_t s;
+  V<T> even, odd, third;
+
+  Taps(const T* row, int32_t stride) : p(row), s(stride) {
+    if constexpr (C == Cols::pair) deinterleave(load(p), load(p + L), &even, &odd);
+    if constexpr (C == Cols::triple)
+      deinterleave3(load(p), load(p + L), load(p + 2 * L), &even, &odd, &third);
+  }
+  // For pair: off 0 and 1 come from the two loads above; tap off > 1 is the odd half of the
+  // pair starting at off - 1, which ends exactly at the last element the vector needs (so the
+  // operator only picks pair when the window is at least two columns wide).
+  V<T> tap(int64_t off) const {
+    if constexpr (C == Cols::unit) {
+      return load(p + off);
+    } else if constexpr (C == Cols::pair) {
+      if (off == 0) return even;
+      if (off == 1) return odd;
+      V<T> e, o;
+      deinterleave(load(p + off - 1), load(p + off - 1 + L), &e, &o);
+      return o;
+    } else if constexpr (C == Cols::triple) {
+      // As pair: offsets 0..2 from the loads above (the window spans at least three columns),
+      // others from the third stream of the triple starting two before.
+      if (off == 0) return even;
+      if (off == 1) return odd;
+      if (off == 2) return third;
+      V<T> x0, x1, x2;
+      deinterleave3(load(p + off - 2), load(p + off - 2 + L), load(p + off - 2 + 2 * L), &x0, &x1, &x2);
+      return x2;
+    } else {
+      return gather_stride(p + off, s);
+    }
+  }
+};
+
+template <class T>
+V<T> restore(V<T> v, Cols c) {
+  return c == Cols::pair ? undo_deinterleave(v) : v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Max pooling
+
+// One output by PyTorch's loop (edges, and whole rows the vector path does not take).
+template <class T>
+inline void max_one(const Geom& g, const T* in, int64_t in_row, int64_t h0, int64_t h1,
+                    int64_t ow, T* out, int64_t* idx) {
+  int64_t w0, w1;
+  npfast::pool::max_window(ow, g.sW, g.pW, g.kW, g.dW, g.W, &w0, &w1);
+  T m = -std::numeric_limits<T>::infinity();
+  int64_t mi = h0 * g.W + w0;
+  for (int64_t ih = h0; ih < h1; ih += g.dH)
+    for (int64_t iw = w0; iw < w1; iw += g.dW) {
+      const T v = in[ih * in_row + iw];
+      if (v > m || std::isnan(v)) {
+        m = v;
+        mi = ih * g.W + iw;
+      }
+    }
+  *out = m;
+  if (idx) *idx = mi;
+}
+
+// The interior [a, b) of output row oh (b - a >= kLanes), window rows [h0, h1) step dH.
+// KW: the window width when known at compile time (with dW == 1), else 0.
+template <class T, Cols C, int KW, bool Idx>
+void max_row(const Geom& g, const T* in, int64_t in_row, T* out, int64_t* idx, int64_t oh,
+             int64_t h0, int64_t h1, int64_t a, int64_t b, const int64_t* tapoff) {
+  constexpr int L = kLanes<T>;
+  const int64_t kW = KW ? KW : g.kW;
+  const int64_t dW = KW ? 1 : g.dW;
+  const int64_t top = oh * g.sH - g.pH;
+  const int64_t r0 = (h0 - top) / g.dH;
+  const V<T> ninf = set1<T>(-std::numeric_limits<T>::infinity());
+  for (int64_t ow = a; ow < b; ow += L) {
+    const int64_t o = ow + L <= b ? ow : b - L;
+    const int64_t iw = o * g.sW - g.pW;
+    V<T> cur = ninf;
+    V<T> tap = int_bits<T>(tapoff[r0 * kW]);
+    int64_t t = r0 * kW;  // tap number r * kW + j; visited rows are consecutive kernel rows
+    for (int64_t ih = h0; ih < h1; ih += g.dH) {
+      const Taps<T, C> row(in + ih * in_row + iw, static_cast<int32_t>(g.sW));
+      for (int64_t j = 0; j < kW; ++j, ++t) {
+        const V<T> v = row.tap(j * dW);
+        if constexpr (Idx) {
+          const auto m = gt_or_nan(v, cur);
+          cur = select(m, v, cur);
+          tap = select(m, int_bits<T>(tapoff[t]), tap);
+        } else {
+          cur = max_nan(v, cur);
+        }
+      }
+    }
+    store(out + oh * g.OW + o, restore<T>(cur, C));
+    if constexpr (Idx)
+      store_index(idx + oh * g.OW + o, restore<T>(tap, C), top * g.W + iw, g.sW);
+  }
+}
+
+template <class T>
+using MaxRowFn = void (*)(const Geom&, const T*, int64_t, T*, int64_t*, int64_t, int64_t,
+                          int64_t, int64_t, int64_t, const int64_t*);
+
+template <class T, Cols C, bool Idx>
+MaxRowFn<T> pick_max_row(const Geom& g) {
+  if (g.dW == 1 && g.kW == 2) return max_row<T, C, 2, Idx>;
+  if (g.dW == 1 && g.kW == 3) return max_row<T, C, 3, Idx>;
+  return max_row<T, C, 0, Idx>;
+}
+
+template <class T, bool Idx>
+MaxRowFn<T> pick_max_row(const Geom& g, Cols c) {
+  switch (c) {
+    case Cols::unit: return pick_max_row<T, Cols::unit, Idx>(g);
+    case Cols::pair: return pick_max_row<T, Cols::pair, Idx>(g);
+    case Cols::triple: return pick_max_row<T, Cols::triple, Idx>(g);
+    default: return pick_max_row<T, Cols::gather, Idx>(g);
+  }
+}
+
+// How interior columns are read, or false when the vector path cannot take this geometry.
+template <class T>
+bool pick_cols(const Geom& g, Cols* c) {
+  if (g.sW == 1) {
+    *c = Cols::unit;
+  } else if (g.sW == 2 && (g.kW - 1) * g.dW >= 1) {
+    *c = Cols::pair;
+  } else if (g.sW == 3 && (g.kW - 1) * g.dW >= 2) {
+    *c = Cols::triple;
+  } else if (g.sW <= std::numeric_limits<int32_t>::max() / kLanes<T>) {
+    *c = Cols::gather;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+template <class T>
+void max_pool(const Geom& g, const T* in, int64_t in_row, T* out, int64_t* idx, int64_t oh0,
+              int64_t oh1) {
+  int64_t a, b;
+  interior(g.OW, g.sW, g.pW, (g.kW - 1) * g.dW + 1, g.W, &a, &b);
+  Cols c = Cols::unit;
+  bool vec = b - a >= kLanes<T> && pick_cols<T>(g, &c);
+  if (idx) {
+    vec = vec && g.kH <= kMaxTaps && g.kW <= kMaxTaps && g.kH * g.kW <= kMaxTaps;
+    // Float lanes hold tap offsets as int32.
+    const int64_t lim = std::numeric_limits<int32_t>::max();
+    vec = vec && (sizeof(T) == 8 || ((g.kH - 1) * g.dH < lim / 2 && g.W < lim / 2 &&
+                                     (g.kH - 1) * g.dH * g.W + (g.kW - 1) * g.dW < lim));
+  }
+  int64_t tapoff[kMaxTaps];
+  MaxRowFn<T> row = nullptr;
+  if (vec) {
+    if (idx) {
+      for (int64_t r = 0; r < g.kH; ++r)
+        for (int64_t j = 0; j < g.kW; ++j) tapoff[r * g.kW + j] = r * g.dH * g.W + j * g.dW;
+      row = pick_max_row<T, true>(g, c);
+    } else {
+      row = pick_max_row<T, false>(g, c);
+    }
+  }
+  for (int64_t oh = oh0; oh < oh1; ++oh) {
+    int64_t h0, h1;
+    npfast::pool::max_window(oh, g.sH, g.pH, g.kH, g.dH, g.H, &h0, &h1);
+    T* o = out + oh * g.OW;
+    int64_t* x = idx ? idx + oh * g.OW : nullptr;
+    if (!vec || h0 >= h1) {
+      for (int64_t ow = 0; ow < g.OW; ++ow) max_one(g, in, in_row, h0, h1, ow, o + ow, x ? x + ow : nullptr);
+      continue;
+    }
+    for (int64_t ow = 0; ow < a; ++ow) max_one(g, in, in_row, h0, h1, ow, o + ow, x ? x + ow : nullptr);
+    row(g, in, in_row, out, idx, oh, h0, h1, a, b, tapoff);
+    for (int64_t ow = b; ow < g.OW; ++ow) max_one(g, in, in_row, h0, h1, ow, o + ow, x ? x + ow : nullptr);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Average pooling (sums in T, in scan order, as PyTorch)
+
+template <class T>
+inline T avg_one(const Geom& g, const AvgOpts& a, const T* in, int64_t in_row, int64_t h0,
+                 int64_t h1, int64_t hp, int64_t ow) {
+  int64_t w0, w1, wp;
+  npfast::pool::avg_window(ow, g.sW, g.pW, g.kW, g.W, &w0, &w1, &wp);
+  if (h0 >= h1 || w0 >= w1) return T(0);
+  T sum = 0;
+  for (int64_t ih = h0; ih < h1; ++ih)
+    for (int64_t iw = w0; iw < w1; ++iw) sum += in[ih * in_row + iw];
+  const int64_t div = a.divisor_override ? a.divisor_override
+                      : a.count_include_pad ? hp * wp
+                                            : (h1 - h0) * (w1 - w0);
+  return sum / T(div);
+}
+
+template <class T, Cols C, int KW>
+void avg_row(const Geom& g, const T* in, int64_t in_row, T* out, int64_t oh, int64_t h0,
+             int64_t h1, int64_t a, int64_t b, T divisor) {
+  constexpr int L = kLanes<T>;
+  const int64_t kW = KW ? KW : g.kW;
+  const V<T> vdiv = set1<T>(divisor);
+  for (int64_t ow = a; ow < b; ow += L) {
+    const int64_t o = ow + L <= b ? ow : b - L;
+    const int64_t iw = o * g.sW - g.pW;
+    V<T> sum = zero<T>();
+    for (int64_t ih = h0; ih < h1; ++ih) {
+      const Taps<T, C> row(in + ih * in_row + iw, static_cast<int32_t>(g.sW));
+      for (int64_t j = 0; j < kW; ++j) sum = add(sum, row.tap(j));
+    }
+    store(out + oh * g.OW + o, div(restore<T>(sum, C), vdiv));
+  }
+}
+
+template <class T>
+using AvgRowFn = void (*)(const Geom&, const T*, int64_t, T*, int64_t, int64_t, int64_t,
+                          int64_t, int64_t, T);
+
+template <class T, Cols C>
+AvgRowFn<T> pick_avg_row(const Geom& g) {
+  if (g.kW == 2) return avg_row<T, C, 2>;
+  if (g.kW == 3) return avg_row<T, C, 3>;
+  return avg_row<T, C, 0>;
+}
+
+template <class T>
+void avg_pool(const Geom& g, const AvgOpts& opt, const T* in, int64_t in_row, T* out,
+              int64_t oh0, int64_t oh1) {
+  int64_t a, b;
+  interior(g.OW, g.sW, g.pW, g.kW, g.W, &a, &b);
+  Cols c = Cols::unit;
+  const bool vec = b - a >= kLanes<T> && pick_cols<T>(g, &c);
+  AvgRowFn<T> row = nullptr;
+  if (vec) {
+    row = c == Cols::unit   ? pick_avg_row<T, Cols::unit>(g)
+          : c == Cols::pair ? pick_avg_row<T, Cols::pair>(g)
+          : c == Cols::triple ? pick_avg_row<T, Cols::triple>(g)
+                            : pick_avg_row<T, Cols::gather>(g);
+  }
+  for (int64_t oh = oh0; oh < oh1; ++oh) {
+    int64_t h0, h1, hp;
+    npfast::pool::avg_window(oh, g.sH, g.pH, g.kH, g.H, &h0, &h1, &hp);
+    T* o = out + oh * g.OW;
+    if (!vec || h0 >= h1) {
+      for (int64_t ow = 0; ow < g.OW; ++ow) o[ow] = avg_one(g, opt, in, in_row, h0, h1, hp, ow);
+      continue;
+    }
+    for (int64_t ow = 0; ow < a; ++ow) o[ow] = avg_one(g, opt, in, in_row, h0, h1, hp, ow);
+    // Interior columns are whole windows: only the row count varies with the padding.
+    const int64_t d = opt.divisor_override ? opt.divisor_override
+                      : opt.count_include_pad ? hp * g.kW
+                                              : (h1 - h0) * g.kW;
+    row(g, in, in_row, out, oh, h0, h1, a, b, T(d));
+    for (int64_t ow = b; ow < g.OW; ++ow) o[ow] = avg_one(g, opt, in, in_row, h0, h1, hp, ow);
+  }
+}
+
+inline constexpr npfast::pool::Table kTable = {max_pool<float>, max_pool<double>,
+                                               avg_pool<float>, avg_pool<double>};
+
+}  // namespace pool
+}  // namespace NPFAST_TARGET
+}  // namespace npfast

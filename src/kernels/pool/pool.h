@@ -1,0 +1,95 @@
+// Pooling kernel family: 2-D max and average pooling over one plane, PyTorch's semantics.
+//
+// Geometry (all counts >= 1, checked by the operator, see src/ops/pool.cc): an H x W plane, a
+// kH x kW window moved by (sH, sW), dilated by (dH, dW), with (pH, pW) implicit padding on each
+// side; output OH x OW. Output (oh, ow) looks at rows oh*sH - pH + i*dH (i < kH) and columns
+// ow*sW - pW + j*dW (j < kW); taps outside the plane are skipped (max) or count as zero (avg).
+//
+// Contract of a max kernel `max_pool_<T>__<isa>(g, in, in_row, out, idx, oh0, oh1)`:
+//   g       geometry
+//   in      the plane: element (ih, iw) at in[ih * in_row + iw] (unit column stride)
+//   in_row  row stride of `in`, in elements (>= W)
+//   out     OH x OW contiguous outputs; rows [oh0, oh1) are written
+//   idx     null, or OH x OW contiguous int64 argmax indices ih * W + iw (PyTorch's): the scan
+//           goes row by row, column by column, and an element replaces the running max when it
+//           is greater or NaN; the running max starts at -inf with the first in-plane tap's
+//           index (for a window with no tap in the plane: -inf and PyTorch's out-of-plane index).
+//   Values and indices are bitwise those of the reference for every ISA.
+//
+// Contract of an avg kernel `avg_pool_<T>__<isa>(g, a, in, in_row, out, oh0, oh1)`: same plane
+// and output layout (no dilation: g.dH == g.dW == 1); out = sum / divisor, where the sum runs
+// over the in-plane taps in scan order and the divisor is `a.divisor_override` when nonzero,
+// else the window clipped to the padded plane (count_include_pad) or to the plane itself. SIMD
+// kernels sum in T, like PyTorch; the reference sums in double.
+//
+// Kernels are pure: no allocation, no threads, no exceptions.
+#pragma once
+
+#include <cstdint>
+
+#include "npfast/dispatch.hpp"
+
+namespace npfast {
+namespace pool {
+
+struct Geom {
+  int64_t H, W;    // input plane
+  int64_t OH, OW;  // output plane
+  int64_t kH, kW, sH, sW, pH, pW, dH, dW;
+};
+
+struct AvgOpts {
+  bool count_include_pad;
+  int64_t divisor_override;  // 0: none
+};
+
+template <class T>
+using MaxPoolFn = void (*)(const Geom& g, const T* in, int64_t in_row, T* out, int64_t* idx,
+                           int64_t oh0, int64_t oh1);
+template <class T>
+using AvgPoolFn = void (*)(const Geom& g, const AvgOpts& a, const T* in, int64_t in_row, T* out,
+                           int64_t oh0, int64_t oh1);
+
+struct Table {
+  MaxPoolFn<float> max_f32;
+  MaxPoolFn<double> max_f64;
+  AvgPoolFn<float> avg_f32;
+  AvgPoolFn<double> avg_f64;
+};
+
+// Per-ISA tables, defined in reference.cc and x86_*.cc.
+extern const Table pool_reference;
+extern const Table& pool_avx2;
+extern const Table& pool_avx512;
+
+// The table of `isa` (null when not compiled in), and the one the dispatcher uses now.
+const Table* table(Isa isa);
+const Table& active_table();
+// The ISA of active_table(), for kernel names ("max_pool_f32__avx2").
+Isa active_table_isa();
+
+// PyTorch's window bounds along one axis for output o (max pooling): the first in-plane tap
+// position `lo` (may be >= n for an empty window) and the end `hi` (exclusive, <= n).
+inline void max_window(int64_t o, int64_t s, int64_t p, int64_t k, int64_t d, int64_t n,
+                       int64_t* lo, int64_t* hi) {
+  int64_t start = o * s - p;
+  const int64_t end = start + (k - 1) * d + 1;
+  *hi = end < n ? end : n;
+  if (start < 0) start += (-start + d - 1) / d * d;  // the first tap at or after 0
+  *lo = start;
+}
+
+// Average pooling along one axis: the clipped tap range [lo, hi) and the padded extent (the
+// window clipped to the padded plane, PyTorch's pool_size factor).
+inline void avg_window(int64_t o, int64_t s, int64_t p, int64_t k, int64_t n, int64_t* lo,
+                       int64_t* hi, int64_t* padded) {
+  const int64_t start = o * s - p;
+  int64_t end = start + k;
+  if (end > n + p) end = n + p;
+  *padded = end - start;
+  *lo = start < 0 ? 0 : start;
+  *hi = end < n ? end : n;
+}
+
+}  // namespace pool
+}  // namespace npfast

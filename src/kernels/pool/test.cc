@@ -1,0 +1,201 @@
+// Every registered pooling kernel against the scalar reference: max values and indices bit for
+// bit, averages within a few ulps of the double-accumulated reference, over geometries around
+// the vector widths (all column modes: unit, pair, triple, gather), padded rows, ties, NaN and
+// infinities, and partial row ranges.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "npfast/dispatch.hpp"
+#include "npfast/error.hpp"
+#include "npfast/pool.hpp"
+#include "src/kernels/pool/pool.h"
+
+namespace npfast {
+namespace pool {
+namespace {
+
+bool supported(Isa isa) {
+  for (Isa i : isas_available())
+    if (i == isa) return true;
+  return false;
+}
+
+template <class T>
+std::vector<T> values(size_t n, std::mt19937& rng) {
+  std::uniform_int_distribution<int> d(-6, 6);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<T> v(n);
+  for (auto& x : v) {
+    const double r = u(rng);
+    if (r < 0.02) x = std::numeric_limits<T>::quiet_NaN();
+    else if (r < 0.04) x = std::numeric_limits<T>::infinity();
+    else if (r < 0.06) x = -std::numeric_limits<T>::infinity();
+    else if (r < 0.10) x = T(-0.0);
+    else x = T(d(rng)) + (r < 0.5 ? T(0) : T(0.25));  // many ties
+  }
+  return v;
+}
+
+int64_t out_len(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil) {
+  int64_t o = (n + 2 * p - d * (k - 1) - 1 + (ceil ? s - 1 : 0)) / s + 1;
+  if (ceil && (o - 1) * s >= n + p) --o;
+  return o;
+}
+
+bool same_bits(double a, double b) {
+  return (std::isnan(a) && std::isnan(b)) || std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+template <class T>
+void check(Isa isa, MaxPoolFn<T> (*max_of)(const Table&), AvgPoolFn<T> (*avg_of)(const Table&)) {
+  const Table& ref = *table(Isa::scalar);
+  const Table& t = *table(isa);
+  std::mt19937 rng(7);
+  int cases = 0;
+  for (int64_t H : {5, 11}) {
+    for (int64_t W : {3, 9, 17, 40, 71}) {
+      const int64_t row = W + 3;  // padded rows: kernels must use in_row
+      const auto in = values<T>(static_cast<size_t>(H * row), rng);
+      for (int64_t k : {1, 2, 3, 5}) {
+        for (int64_t s : {1, 2, 3, 4}) {
+          for (int64_t d : {1, 2}) {
+            for (int64_t p = 0; p <= k / 2; ++p) {
+              for (bool ceil : {false, true}) {
+                const int64_t OH = out_len(H, k, s, p, d, ceil), OW = out_len(W, k, s, p, d, ceil);
+                if (OH < 1 || OW < 1) continue;
+                Geom g{H, W, OH, OW, k, k, s, s, p, p, d, d};
+                // Rectangular variant: a narrower window across the columns.
+                if (k > 1 && s == 2) {
+                  g.kW = k - 1;
+                  g.pW = std::min(p, g.kW / 2);
+                  g.OW = out_len(W, g.kW, s, g.pW, d, ceil);
+                  if (g.OW < 1) continue;
+                }
+                const size_t n = static_cast<size_t>(g.OH * g.OW) + 8;
+                std::vector<T> o1(n, T(7)), o2(n, T(7));
+                std::vector<int64_t> i1(n, -7), i2(n, -7);
+                // Only rows [oh0, oh1) are written.
+                const int64_t oh0 = g.OH > 2 ? 1 : 0, oh1 = g.OH;
+                max_of(t)(g, in.data(), row, o1.data(), i1.data(), oh0, oh1);
+                max_of(ref)(g, in.data(), row, o2.data(), i2.data(), oh0, oh1);
+                for (size_t e = 0; e < n; ++e) {
+                  ASSERT_TRUE(same_bits(o1[e], o2[e]) && i1[e] == i2[e])
+                      << isa_name(isa) << " max H=" << H << " W=" << W << " k=" << g.kH << "x"
+                      << g.kW << " s=" << s << " p=" << p << " d=" << d << " ceil=" << ceil
+                      << " at " << e << ": " << o1[e] << "/" << i1[e] << " vs " << o2[e] << "/"
+                      << i2[e];
+                }
+                std::fill(o1.begin(), o1.end(), T(7));
+                max_of(t)(g, in.data(), row, o1.data(), nullptr, oh0, oh1);
+                for (size_t e = 0; e < n; ++e) ASSERT_TRUE(same_bits(o1[e], o2[e])) << "values only";
+                ++cases;
+                if (d != 1) continue;
+                Geom ga = g;
+                ga.dH = ga.dW = 1;
+                ga.OH = out_len(H, ga.kH, s, ga.pH, 1, ceil);
+                ga.OW = out_len(W, ga.kW, s, ga.pW, 1, ceil);
+                const size_t na = static_cast<size_t>(ga.OH * ga.OW);
+                std::vector<T> a1(na), a2(na);
+                // Finite inputs for averages (NaN/inf would hide rounding differences).
+                std::vector<T> fin(in.size());
+                for (size_t e = 0; e < in.size(); ++e) fin[e] = std::isfinite(in[e]) ? in[e] : T(1.5);
+                for (AvgOpts o : {AvgOpts{true, 0}, AvgOpts{false, 0}, AvgOpts{true, -3}}) {
+                  avg_of(t)(ga, o, fin.data(), row, a1.data(), 0, ga.OH);
+                  avg_of(ref)(ga, o, fin.data(), row, a2.data(), 0, ga.OH);
+                  for (size_t e = 0; e < na; ++e)
+                    ASSERT_NEAR(a1[e], a2[e], 1e-5 * (1 + std::fabs(double(a2[e]))))
+                        << isa_name(isa) << " avg W=" << W << " k=" << k << " s=" << s;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(cases, 300);
+}
+
+MaxPoolFn<float> max32(const Table& t) { return t.max_f32; }
+MaxPoolFn<double> max64(const Table& t) { return t.max_f64; }
+AvgPoolFn<float> avg32(const Table& t) { return t.avg_f32; }
+AvgPoolFn<double> avg64(const Table& t) { return t.avg_f64; }
+
+class PoolIsa : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(PoolIsa, MatchesReference) {
+  const Isa isa = GetParam();
+  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  ASSERT_NE(table(isa), nullptr);
+  check<float>(isa, max32, avg32);
+  check<double>(isa, max64, avg64);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, PoolIsa, ::testing::Values(Isa::scalar, Isa::avx2, Isa::avx512),
+                         [](const auto& info) { return std::string(isa_name(info.param)); });
+
+View plane(float* p, int64_t h, int64_t w) {
+  View v;
+  v.data = p;
+  v.dtype = DType::f32;
+  v.ndim = 2;
+  v.shape[0] = h;
+  v.shape[1] = w;
+  v.strides[0] = w * 4;
+  v.strides[1] = 4;
+  return v;
+}
+
+TEST(PoolOp, RejectsBadArgumentsBeforeWriting) {
+  std::vector<float> x(16, 1.0f), y(4, -1.0f);
+  const View vx = plane(x.data(), 4, 4), vy = plane(y.data(), 2, 2);
+  Pool2dArgs a;
+  a.kernel[0] = a.kernel[1] = 2;
+  a.stride[0] = a.stride[1] = 2;
+  EXPECT_NO_THROW(max_pool2d(vx, a, vy, nullptr));
+  EXPECT_EQ(y[0], 1.0f);
+  std::fill(y.begin(), y.end(), -1.0f);
+  Pool2dArgs b = a;
+  b.stride[1] = 0;
+  EXPECT_THROW(max_pool2d(vx, b, vy, nullptr), ValueError);
+  b = a;
+  b.padding[0] = 2;
+  EXPECT_THROW(max_pool2d(vx, b, vy, nullptr), ValueError);
+  b = a;
+  b.kernel[0] = int64_t{1} << 40;
+  b.dilation[0] = int64_t{1} << 40;
+  EXPECT_THROW(max_pool2d(vx, b, vy, nullptr), ValueError);
+  b = a;
+  b.kernel[0] = 5;
+  EXPECT_THROW(avg_pool2d(vx, b, true, 0, vy), ValueError);
+  for (float v : y) EXPECT_EQ(v, -1.0f);
+  EXPECT_THROW(pool_output_length(4, 5, 1, 0, 1, false, "height"), ValueError);
+  EXPECT_EQ(pool_output_length(5, 2, 2, 0, 1, true, "height"), 3);
+  EXPECT_EQ(pool_output_length(4, 2, 2, 1, 1, true, "height"), 3);
+}
+
+TEST(PoolOp, BackwardRejectsOutOfRangeIndices) {
+  std::vector<float> g(4, 1.0f), gi(16, -1.0f);
+  std::vector<int64_t> idx = {0, 5, 10, 16};
+  View vg = plane(g.data(), 2, 2), vgi = plane(gi.data(), 4, 4);
+  View vi = vg;
+  vi.data = idx.data();
+  vi.dtype = DType::i64;
+  vi.strides[0] = 16;
+  vi.strides[1] = 8;
+  EXPECT_THROW(max_pool2d_backward(vg, vi, vgi), ValueError);
+  for (float v : gi) EXPECT_EQ(v, -1.0f);  // nothing written
+  idx[3] = 15;
+  max_pool2d_backward(vg, vi, vgi);
+  EXPECT_EQ(gi[0] + gi[5] + gi[10] + gi[15], 4.0f);
+}
+
+}  // namespace
+}  // namespace pool
+}  // namespace npfast

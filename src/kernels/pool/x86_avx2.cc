@@ -1,0 +1,13 @@
+// The pooling family compiled for AVX2 (flags from cmake/npfast_flags.cmake).
+#include "src/core/simd/x86_avx2.h"
+
+#define NPFAST_TARGET avx2
+#include "src/kernels/pool/generic.h"
+
+namespace npfast {
+namespace pool {
+
+const Table& pool_avx2 = avx2::pool::kTable;
+
+}  // namespace pool
+}  // namespace npfast

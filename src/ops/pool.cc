@@ -1,0 +1,588 @@
+// Pooling operators: argument checks (PyTorch's rules, overflow-safe), output shapes, the
+// plane/row-band partition, and the backward and unpooling scatters. The forward arithmetic is
+// in src/kernels/pool/.
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "npfast/error.hpp"
+#include "npfast/memory.hpp"
+#include "npfast/pool.hpp"
+#include "npfast/threads.hpp"
+#include "src/kernels/pool/pool.h"
+
+namespace npfast {
+namespace {
+
+using i128 = __int128;
+// Every plane size and argument is kept at or below 2^60 so that sums of a few of them (window
+// ends o*s - p + (k-1)*d + 1 <= n + s + span) cannot overflow int64 in the kernels; products
+// (flat indices, divisors) are checked separately against 2^62.
+constexpr int64_t kLimit = int64_t{1} << 60;
+constexpr int64_t kProductLimit = int64_t{1} << 62;
+
+void check_plane(const View& x, const char* arg) {
+  if (x.shape[x.ndim - 2] > kLimit || x.shape[x.ndim - 1] > kLimit)
+    throw ValueError(std::string(arg) + ": plane too large, got shape " + shape_str(x));
+}
+
+std::string str(int64_t v) { return std::to_string(v); }
+std::string pair_str(const int64_t* v) { return "(" + str(v[0]) + ", " + str(v[1]) + ")"; }
+
+void check_float(const View& x, const char* arg) {
+  if (x.dtype != DType::f32 && x.dtype != DType::f64)
+    throw TypeError(std::string(arg) + ": dtype must be float32 or float64, got " +
+                    dtype_name(x.dtype));
+}
+
+void check_ndim(const View& x, const char* arg) {
+  if (x.ndim < 2 || x.ndim > 4)
+    throw ValueError(std::string(arg) +
+                     ": expected a 2-D (H, W), 3-D (C, H, W) or 4-D (N, C, H, W) array, got shape " +
+                     shape_str(x));
+}
+
+void check_positive(const int64_t* v, const char* arg) {
+  for (int i = 0; i < 2; ++i) {
+    if (v[i] < 1) throw ValueError(std::string(arg) + ": must be >= 1, got " + pair_str(v));
+    if (v[i] > kLimit) throw ValueError(std::string(arg) + ": too large, got " + pair_str(v));
+  }
+}
+
+void check_args(const Pool2dArgs& a, bool avg) {
+  check_positive(a.kernel, "kernel_size");
+  check_positive(a.stride, "stride");
+  check_positive(a.dilation, "dilation");
+  if (avg && (a.dilation[0] != 1 || a.dilation[1] != 1))
+    throw ValueError("dilation: average pooling has none, got " + pair_str(a.dilation));
+  for (int i = 0; i < 2; ++i) {
+    if (a.padding[i] < 0)
+      throw ValueError("padding: must be >= 0, got " + pair_str(a.padding));
+    if (a.padding[i] > a.kernel[i] / 2)
+      throw ValueError("padding: must be at most half of kernel_size, got padding=" +
+                       pair_str(a.padding) + " and kernel_size=" + pair_str(a.kernel));
+    if (i128(a.dilation[i]) * (a.kernel[i] - 1) + 1 > kLimit)
+      throw ValueError("dilation: dilation * (kernel_size - 1) overflows, got dilation=" +
+                       pair_str(a.dilation) + " and kernel_size=" + pair_str(a.kernel));
+  }
+  if (avg && i128(a.kernel[0]) * a.kernel[1] > kProductLimit)
+    throw ValueError("kernel_size: window area overflows, got " + pair_str(a.kernel));
+}
+
+// The planes of a pooling input or output: leading axes (0 to 2) and their byte strides.
+struct Planes {
+  const char* base = nullptr;
+  int lead = 0;
+  int64_t C = 1;              // size of the last leading axis (1 when lead == 0)
+  int64_t stride[2] = {0, 0};  // byte strides of (N, C) or (C)
+  int64_t count = 1;
+  int64_t H = 0, W = 0;
+  int64_t sh = 0, sw = 0;  // row and column byte strides
+
+  explicit Planes(const View& v) : base(static_cast<const char*>(v.data)), lead(v.ndim - 2) {
+    for (int i = 0; i < lead; ++i) {
+      count *= v.shape[i];
+      stride[i] = v.strides[i];
+    }
+    if (lead > 0) C = v.shape[lead - 1];
+    H = v.shape[v.ndim - 2];
+    W = v.shape[v.ndim - 1];
+    sh = v.strides[v.ndim - 2];
+    sw = v.strides[v.ndim - 1];
+  }
+  const char* plane(int64_t p) const {
+    if (lead == 2) return base + (p / C) * stride[0] + (p % C) * stride[1];
+    if (lead == 1) return base + p * stride[0];
+    return base;
+  }
+};
+
+Shape with_plane(const View& x, int64_t oh, int64_t ow) {
+  Shape s;
+  s.ndim = x.ndim;
+  for (int i = 0; i < x.ndim - 2; ++i) s.dims[i] = x.shape[i];
+  s.dims[x.ndim - 2] = oh;
+  s.dims[x.ndim - 1] = ow;
+  return s;
+}
+
+// The operator's own outputs: C-contiguous, of this shape and dtype.
+void check_result(const View& v, const Shape& s, DType t, const char* arg) {
+  bool ok = v.dtype == t && v.ndim == s.ndim;
+  for (int i = 0; ok && i < s.ndim; ++i) ok = v.shape[i] == s.dims[i];
+  ok = ok && (v.empty() || v.c_contiguous());
+  if (!ok)
+    throw ValueError(std::string(arg) + ": expected a C-contiguous " + dtype_name(t) +
+                     " array of the pooled shape, got " + dtype_name(v.dtype) + " " + shape_str(v));
+}
+
+bool same_lead(const View& a, const View& b) {
+  if (a.ndim != b.ndim) return false;
+  for (int i = 0; i < a.ndim - 2; ++i)
+    if (a.shape[i] != b.shape[i]) return false;
+  return true;
+}
+
+// A float input whose planes the kernels can read directly (unit column stride, whole-element
+// row stride), or a C-contiguous copy of it.
+struct Input {
+  View view;
+  Buffer<char> copy;
+};
+
+void copy_strided(const View& x, int axis, const char* src, char*& dst) {
+  const size_t item = itemsize(x.dtype);
+  if (axis == x.ndim) {
+    std::memcpy(dst, src, item);
+    dst += item;
+    return;
+  }
+  for (int64_t i = 0; i < x.shape[axis]; ++i) copy_strided(x, axis + 1, src + i * x.strides[axis], dst);
+}
+
+void readable(const View& x, Input* in) {
+  const int64_t item = static_cast<int64_t>(itemsize(x.dtype));
+  in->view = x;
+  if (x.strides[x.ndim - 1] == item && x.strides[x.ndim - 2] % item == 0) return;
+  in->copy = Buffer<char>(static_cast<size_t>(x.size() * item));
+  char* dst = in->copy.get();
+  copy_strided(x, 0, static_cast<const char*>(x.data), dst);
+  in->view.data = in->copy.get();
+  int64_t s = item;
+  for (int i = x.ndim - 1; i >= 0; --i) {
+    in->view.strides[i] = s;
+    s *= x.shape[i];
+  }
+}
+
+pool::Geom geom_of(const Planes& in, int64_t OH, int64_t OW, const Pool2dArgs& a) {
+  return {in.H,         in.W,         OH,           OW,           a.kernel[0],   a.kernel[1],
+          a.stride[0],  a.stride[1],  a.padding[0], a.padding[1], a.dilation[0], a.dilation[1]};
+}
+
+// Runs fn(plane, oh0, oh1) over every plane and band of output rows. Bands are small enough
+// that a single plane (N*C == 1) still splits across threads; each output row is written by
+// exactly one call, so results do not depend on the partition.
+template <class F>
+void for_bands(int64_t planes, int64_t OH, double row_ns, F&& fn) {
+  const int64_t band = std::clamp<int64_t>(static_cast<int64_t>(2000.0 / std::max(row_ns, 1.0)), 1, OH);
+  const int64_t bands = (OH + band - 1) / band;
+  const int64_t items = planes * bands;
+  parallel_for(items, grain_for(items, row_ns * static_cast<double>(band)), [&](int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t p = it / bands, oh0 = (it % bands) * band;
+      fn(p, oh0, std::min(OH, oh0 + band));
+    }
+  });
+}
+
+double row_cost_ns(const pool::Geom& g) {
+  const double taps = static_cast<double>(std::min(g.kH, g.H)) * static_cast<double>(std::min(g.kW, g.W));
+  return static_cast<double>(g.OW) * (0.5 + 0.15 * taps);
+}
+
+template <class T>
+pool::MaxPoolFn<T> max_kernel(const pool::Table& t) {
+  if constexpr (std::is_same_v<T, float>) return t.max_f32;
+  else return t.max_f64;
+}
+template <class T>
+pool::AvgPoolFn<T> avg_kernel(const pool::Table& t) {
+  if constexpr (std::is_same_v<T, float>) return t.avg_f32;
+  else return t.avg_f64;
+}
+
+template <class T>
+void run_max(const Planes& in, const pool::Geom& g, T* out, int64_t* idx) {
+  const pool::MaxPoolFn<T> k = max_kernel<T>(pool::active_table());
+  const int64_t row = in.sh / static_cast<int64_t>(sizeof(T));
+  const int64_t plane_out = g.OH * g.OW;
+  for_bands(in.count, g.OH, row_cost_ns(g), [&](int64_t p, int64_t oh0, int64_t oh1) {
+    k(g, reinterpret_cast<const T*>(in.plane(p)), row, out + p * plane_out,
+      idx ? idx + p * plane_out : nullptr, oh0, oh1);
+  });
+}
+
+template <class T>
+void run_avg(const Planes& in, const pool::Geom& g, const pool::AvgOpts& o, T* out) {
+  const pool::AvgPoolFn<T> k = avg_kernel<T>(pool::active_table());
+  const int64_t row = in.sh / static_cast<int64_t>(sizeof(T));
+  const int64_t plane_out = g.OH * g.OW;
+  for_bands(in.count, g.OH, row_cost_ns(g), [&](int64_t p, int64_t oh0, int64_t oh1) {
+    k(g, o, reinterpret_cast<const T*>(in.plane(p)), row, out + p * plane_out, oh0, oh1);
+  });
+}
+
+// Scans int64 indices (any strides) for the first one outside [0, limit), in C order; -1 if
+// none. Reads only.
+int64_t first_bad_index(const View& idx, int64_t limit, int64_t* value) {
+  const Planes ip(idx);
+  std::atomic<int64_t> first{std::numeric_limits<int64_t>::max()};
+  const int64_t per_plane = ip.H * ip.W;
+  parallel_for(ip.count, grain_for(ip.count, 0.5 * static_cast<double>(per_plane)), [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p) {
+      const char* base = ip.plane(p);
+      for (int64_t h = 0; h < ip.H; ++h)
+        for (int64_t w = 0; w < ip.W; ++w) {
+          const int64_t v = *reinterpret_cast<const int64_t*>(base + h * ip.sh + w * ip.sw);
+          if (v < 0 || v >= limit) {
+            const int64_t pos = p * per_plane + h * ip.W + w;
+            int64_t cur = first.load();
+            while (pos < cur && !first.compare_exchange_weak(cur, pos)) {
+            }
+            h = ip.H;  // later positions in this plane cannot be first
+            break;
+          }
+        }
+    }
+  });
+  const int64_t pos = first.load();
+  if (pos == std::numeric_limits<int64_t>::max()) return -1;
+  const int64_t p = pos / per_plane, h = pos % per_plane / ip.W, w = pos % ip.W;
+  *value = *reinterpret_cast<const int64_t*>(ip.plane(p) + h * ip.sh + w * ip.sw);
+  return pos;
+}
+
+std::string unravel(const View& v, int64_t pos) {
+  std::string s;
+  for (int i = v.ndim - 1; i >= 0; --i) {
+    s = str(pos % v.shape[i]) + (s.empty() ? "" : ", ") + s;
+    pos /= v.shape[i];
+  }
+  return "[" + s + "]";
+}
+
+template <class T>
+void max_backward(const View& go, const View& idx, const View& gi) {
+  const Planes gp(go), ip(idx);
+  const int64_t HW = gi.shape[gi.ndim - 2] * gi.shape[gi.ndim - 1];
+  T* const out = static_cast<T*>(gi.data);
+  parallel_for(gp.count, grain_for(gp.count, static_cast<double>(HW) * 0.3 + static_cast<double>(gp.H * gp.W)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t p = b; p < e; ++p) {
+                   T* g = out + p * HW;
+                   std::fill(g, g + HW, T(0));
+                   const char* gb = gp.plane(p);
+                   const char* ib = ip.plane(p);
+                   for (int64_t h = 0; h < gp.H; ++h)
+                     for (int64_t w = 0; w < gp.W; ++w)
+                       g[*reinterpret_cast<const int64_t*>(ib + h * ip.sh + w * ip.sw)] +=
+                           *reinterpret_cast<const T*>(gb + h * gp.sh + w * gp.sw);
+                 }
+               });
+}
+
+template <class T>
+void avg_backward(const View& go, const pool::Geom& g, const pool::AvgOpts& o, const View& gi) {
+  const Planes gp(go);
+  const int64_t HW = g.H * g.W;
+  T* const out = static_cast<T*>(gi.data);
+  parallel_for(gp.count, grain_for(gp.count, static_cast<double>(HW) * 0.3 + row_cost_ns(g) * static_cast<double>(g.OH)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t p = b; p < e; ++p) {
+                   T* gin = out + p * HW;
+                   std::fill(gin, gin + HW, T(0));
+                   const char* gb = gp.plane(p);
+                   // PyTorch's order: outputs in turn, each spreading grad / divisor.
+                   for (int64_t oh = 0; oh < g.OH; ++oh) {
+                     int64_t h0, h1, hp;
+                     pool::avg_window(oh, g.sH, g.pH, g.kH, g.H, &h0, &h1, &hp);
+                     for (int64_t ow = 0; ow < g.OW; ++ow) {
+                       int64_t w0, w1, wp;
+                       pool::avg_window(ow, g.sW, g.pW, g.kW, g.W, &w0, &w1, &wp);
+                       if (h0 >= h1 || w0 >= w1) continue;
+                       const int64_t d = o.divisor_override ? o.divisor_override
+                                         : o.count_include_pad ? hp * wp
+                                                               : (h1 - h0) * (w1 - w0);
+                       const T delta = *reinterpret_cast<const T*>(gb + oh * gp.sh + ow * gp.sw) / T(d);
+                       for (int64_t ih = h0; ih < h1; ++ih)
+                         for (int64_t iw = w0; iw < w1; ++iw) gin[ih * g.W + iw] += delta;
+                     }
+                   }
+                 }
+               });
+}
+
+template <class T>
+void unpool(const View& x, const View& idx, const View& out) {
+  const Planes xp(x), ip(idx);
+  const int64_t plane_out = out.shape[out.ndim - 2] * out.shape[out.ndim - 1];
+  T* const o = static_cast<T*>(out.data);
+  parallel_for(xp.count, grain_for(xp.count, static_cast<double>(plane_out) * 0.3 + static_cast<double>(xp.H * xp.W)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t p = b; p < e; ++p) {
+                   T* dst = o + p * plane_out;
+                   std::fill(dst, dst + plane_out, T(0));
+                   const char* xb = xp.plane(p);
+                   const char* ib = ip.plane(p);
+                   for (int64_t h = 0; h < xp.H; ++h)
+                     for (int64_t w = 0; w < xp.W; ++w)
+                       dst[*reinterpret_cast<const int64_t*>(ib + h * ip.sh + w * ip.sw)] =
+                           *reinterpret_cast<const T*>(xb + h * xp.sh + w * xp.sw);
+                 }
+               });
+}
+
+// PyTorch's adaptive window [start, end) of output o of n outputs over `in` elements.
+inline int64_t adaptive_start(int64_t o, int64_t n, int64_t in) {
+  return static_cast<int64_t>(i128(o) * in / n);
+}
+inline int64_t adaptive_end(int64_t o, int64_t n, int64_t in) {
+  return static_cast<int64_t>((i128(o + 1) * in + n - 1) / n);
+}
+
+template <class T>
+void adaptive(const Planes& in, const View& out) {
+  const int64_t OH = out.shape[out.ndim - 2], OW = out.shape[out.ndim - 1];
+  const double row_ns = static_cast<double>(in.W) * static_cast<double>(in.H) / static_cast<double>(OH) * 0.5 + 1.0;
+  T* const o = static_cast<T*>(out.data);
+  for_bands(in.count, OH, row_ns, [&](int64_t p, int64_t oh0, int64_t oh1) {
+    const char* base = in.plane(p);
+    T* dst = o + p * OH * OW;
+    for (int64_t oh = oh0; oh < oh1; ++oh) {
+      const int64_t h0 = adaptive_start(oh, OH, in.H), h1 = adaptive_end(oh, OH, in.H);
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const int64_t w0 = adaptive_start(ow, OW, in.W), w1 = adaptive_end(ow, OW, in.W);
+        T sum = 0;  // in T and divided twice, as PyTorch
+        for (int64_t ih = h0; ih < h1; ++ih) {
+          const T* r = reinterpret_cast<const T*>(base + ih * in.sh);
+          for (int64_t iw = w0; iw < w1; ++iw) sum += r[iw];
+        }
+        dst[oh * OW + ow] = sum / T(h1 - h0) / T(w1 - w0);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+int64_t pool_output_length(int64_t n, int64_t kernel, int64_t stride, int64_t padding,
+                           int64_t dilation, bool ceil_mode, const char* axis) {
+  const i128 num = i128(n) + 2 * i128(padding) - i128(dilation) * (kernel - 1) - 1 +
+                   (ceil_mode ? stride - 1 : 0);
+  i128 o = (num >= 0 ? num / stride : -((-num + stride - 1) / stride)) + 1;
+  // In ceil mode the last window must start inside the input or its left padding.
+  if (ceil_mode && (o - 1) * stride >= i128(n) + padding) --o;
+  if (o < 1)
+    throw ValueError(std::string("input: ") + axis + " " + str(n) + " is too small: the output " +
+                     axis + " would be " + str(static_cast<int64_t>(o)) + " (kernel_size " +
+                     str(kernel) + ", stride " + str(stride) + ", padding " + str(padding) +
+                     ", dilation " + str(dilation) + ")");
+  return static_cast<int64_t>(o);
+}
+
+Shape max_pool2d_shape(const View& x, const Pool2dArgs& a) {
+  check_float(x, "input");
+  check_ndim(x, "input");
+  check_plane(x, "input");
+  check_args(a, false);
+  const int64_t H = x.shape[x.ndim - 2], W = x.shape[x.ndim - 1];
+  const int64_t OH = pool_output_length(H, a.kernel[0], a.stride[0], a.padding[0], a.dilation[0], a.ceil_mode, "height");
+  const int64_t OW = pool_output_length(W, a.kernel[1], a.stride[1], a.padding[1], a.dilation[1], a.ceil_mode, "width");
+  // Flat indices of every window position, padding included, must fit comfortably in int64.
+  const i128 rows = i128(H) + 2 * i128(a.padding[0]) + i128(a.dilation[0]) * (a.kernel[0] - 1) + 1;
+  const i128 cols = i128(W) + 2 * i128(a.padding[1]) + i128(a.dilation[1]) * (a.kernel[1] - 1) + 1;
+  if (rows > kProductLimit || cols > kProductLimit || rows * cols > kProductLimit)
+    throw ValueError("padding: window positions overflow int64 indices (padding=" +
+                     pair_str(a.padding) + ", kernel_size=" + pair_str(a.kernel) +
+                     ", dilation=" + pair_str(a.dilation) + ")");
+  return with_plane(x, OH, OW);
+}
+
+void max_pool2d(const View& x, const Pool2dArgs& a, const View& out, const View* indices) {
+  const Shape s = max_pool2d_shape(x, a);
+  check_result(out, s, x.dtype, "out");
+  if (indices) check_result(*indices, s, DType::i64, "indices");
+  if (out.empty()) return;
+  Input in;
+  readable(x, &in);
+  const Planes p(in.view);
+  const pool::Geom g = geom_of(p, s.dims[s.ndim - 2], s.dims[s.ndim - 1], a);
+  int64_t* idx = indices ? static_cast<int64_t*>(indices->data) : nullptr;
+  if (x.dtype == DType::f32) run_max<float>(p, g, static_cast<float*>(out.data), idx);
+  else run_max<double>(p, g, static_cast<double*>(out.data), idx);
+}
+
+Shape avg_pool2d_shape(const View& x, const Pool2dArgs& a) {
+  check_float(x, "input");
+  check_ndim(x, "input");
+  check_plane(x, "input");
+  check_args(a, true);
+  const int64_t H = x.shape[x.ndim - 2], W = x.shape[x.ndim - 1];
+  const int64_t OH = pool_output_length(H, a.kernel[0], a.stride[0], a.padding[0], 1, a.ceil_mode, "height");
+  const int64_t OW = pool_output_length(W, a.kernel[1], a.stride[1], a.padding[1], 1, a.ceil_mode, "width");
+  return with_plane(x, OH, OW);
+}
+
+void avg_pool2d(const View& x, const Pool2dArgs& a, bool count_include_pad,
+                int64_t divisor_override, const View& out) {
+  const Shape s = avg_pool2d_shape(x, a);
+  check_result(out, s, x.dtype, "out");
+  if (out.empty()) return;
+  Input in;
+  readable(x, &in);
+  const Planes p(in.view);
+  const pool::Geom g = geom_of(p, s.dims[s.ndim - 2], s.dims[s.ndim - 1], a);
+  const pool::AvgOpts o{count_include_pad, divisor_override};
+  if (x.dtype == DType::f32) run_avg<float>(p, g, o, static_cast<float*>(out.data));
+  else run_avg<double>(p, g, o, static_cast<double*>(out.data));
+}
+
+void max_pool2d_backward(const View& go, const View& idx, const View& gi) {
+  check_float(go, "grad_output");
+  check_ndim(go, "grad_output");
+  if (idx.dtype != DType::i64)
+    throw TypeError(std::string("indices: dtype must be int64, got ") + dtype_name(idx.dtype));
+  bool same = idx.ndim == go.ndim;
+  for (int i = 0; same && i < go.ndim; ++i) same = idx.shape[i] == go.shape[i];
+  if (!same)
+    throw ValueError("indices: shape must equal grad_output's " + shape_str(go) + ", got " + shape_str(idx));
+  if (!same_lead(go, gi))
+    throw ValueError("input_shape: leading axes must match grad_output " + shape_str(go) + ", got " +
+                     shape_str(gi));
+  Shape gs = with_plane(gi, gi.shape[gi.ndim - 2], gi.shape[gi.ndim - 1]);
+  check_result(gi, gs, go.dtype, "grad_input");
+  if (gi.empty()) return;
+  const int64_t HW = gi.shape[gi.ndim - 2] * gi.shape[gi.ndim - 1];
+  if (!go.empty()) {
+    int64_t value = 0;
+    const int64_t pos = first_bad_index(idx, HW, &value);
+    if (pos >= 0)
+      throw ValueError("indices: " + str(value) + " at " + unravel(idx, pos) +
+                       " is outside the input plane of " + str(gi.shape[gi.ndim - 2]) + "x" +
+                       str(gi.shape[gi.ndim - 1]) + " elements");
+  }
+  if (go.dtype == DType::f32) max_backward<float>(go, idx, gi);
+  else max_backward<double>(go, idx, gi);
+}
+
+void avg_pool2d_backward(const View& go, const Pool2dArgs& a, bool count_include_pad,
+                         int64_t divisor_override, const View& gi) {
+  check_float(go, "grad_output");
+  check_ndim(go, "grad_output");
+  check_ndim(gi, "input_shape");
+  View forward_in = gi;  // the forward input: grad_input's shape, grad_output's dtype
+  forward_in.dtype = go.dtype;
+  const Shape s = avg_pool2d_shape(forward_in, a);
+  bool same = s.ndim == go.ndim;
+  for (int i = 0; same && i < s.ndim; ++i) same = s.dims[i] == go.shape[i];
+  if (!same) {
+    View want;
+    want.ndim = s.ndim;
+    for (int i = 0; i < s.ndim; ++i) want.shape[i] = s.dims[i];
+    throw ValueError("grad_output: shape must be " + shape_str(want) + " for input_shape " +
+                     shape_str(gi) + ", got " + shape_str(go));
+  }
+  check_result(gi, with_plane(gi, gi.shape[gi.ndim - 2], gi.shape[gi.ndim - 1]), go.dtype, "grad_input");
+  if (gi.empty()) return;
+  const Planes p(gi);
+  const pool::Geom g = geom_of(p, s.dims[s.ndim - 2], s.dims[s.ndim - 1], a);
+  const pool::AvgOpts o{count_include_pad, divisor_override};
+  if (go.dtype == DType::f32) avg_backward<float>(go, g, o, gi);
+  else avg_backward<double>(go, g, o, gi);
+}
+
+Shape max_unpool2d_shape(const View& x, const View& idx, const Pool2dArgs& a,
+                         const int64_t* output_size) {
+  check_float(x, "input");
+  check_ndim(x, "input");
+  check_plane(x, "input");
+  if (idx.dtype != DType::i64)
+    throw TypeError(std::string("indices: dtype must be int64, got ") + dtype_name(idx.dtype));
+  bool same = idx.ndim == x.ndim;
+  for (int i = 0; same && i < x.ndim; ++i) same = idx.shape[i] == x.shape[i];
+  if (!same)
+    throw ValueError("indices: shape must equal input's " + shape_str(x) + ", got " + shape_str(idx));
+  check_positive(a.kernel, "kernel_size");
+  check_positive(a.stride, "stride");
+  for (int i = 0; i < 2; ++i)
+    if (a.padding[i] < 0 || a.padding[i] > kLimit)
+      throw ValueError("padding: must be in [0, 2^60], got " + pair_str(a.padding));
+  int64_t o[2];
+  for (int i = 0; i < 2; ++i) {
+    const i128 def = (i128(x.shape[x.ndim - 2 + i]) - 1) * a.stride[i] - 2 * i128(a.padding[i]) + a.kernel[i];
+    i128 v = def;
+    if (output_size) {
+      v = output_size[i];
+      if (!(def - a.stride[i] < v && v < def + a.stride[i]))
+        throw ValueError("output_size: " + pair_str(output_size) + " is invalid: axis " + str(i) +
+                         " must be between " + str(static_cast<int64_t>(def - a.stride[i])) + " and " +
+                         str(static_cast<int64_t>(def + a.stride[i])) + " (exclusive)");
+    }
+    if (v < 1 || v > kLimit)
+      throw ValueError(std::string("output_size: the unpooled ") + (i ? "width" : "height") +
+                       " must be in [1, 2^60], got " + str(static_cast<int64_t>(v)));
+    o[i] = static_cast<int64_t>(v);
+  }
+  if (i128(o[0]) * o[1] > kProductLimit) throw ValueError("output_size: plane too large " + pair_str(o));
+  return with_plane(x, o[0], o[1]);
+}
+
+void max_unpool2d(const View& x, const View& idx, const View& out) {
+  check_float(x, "input");
+  check_ndim(x, "input");
+  if (idx.dtype != DType::i64)
+    throw TypeError(std::string("indices: dtype must be int64, got ") + dtype_name(idx.dtype));
+  bool same = idx.ndim == x.ndim;
+  for (int i = 0; same && i < x.ndim; ++i) same = idx.shape[i] == x.shape[i];
+  if (!same)
+    throw ValueError("indices: shape must equal input's " + shape_str(x) + ", got " + shape_str(idx));
+  if (!same_lead(x, out)) throw ValueError("out: leading axes must match input's " + shape_str(x));
+  check_result(out, with_plane(out, out.shape[out.ndim - 2], out.shape[out.ndim - 1]), x.dtype, "out");
+  if (out.empty()) return;
+  const int64_t HW = out.shape[out.ndim - 2] * out.shape[out.ndim - 1];
+  if (!x.empty()) {
+    int64_t value = 0;
+    const int64_t pos = first_bad_index(idx, HW, &value);
+    if (pos >= 0)
+      throw ValueError("indices: " + str(value) + " at " + unravel(idx, pos) +
+                       " is outside the output plane of " + str(out.shape[out.ndim - 2]) + "x" +
+                       str(out.shape[out.ndim - 1]) + " elements");
+  }
+  if (x.dtype == DType::f32) unpool<float>(x, idx, out);
+  else unpool<double>(x, idx, out);
+}
+
+Shape adaptive_avg_pool2d_shape(const View& x, int64_t out_h, int64_t out_w) {
+  check_float(x, "input");
+  check_ndim(x, "input");
+  check_plane(x, "input");
+  const int64_t H = x.shape[x.ndim - 2], W = x.shape[x.ndim - 1];
+  if (H < 1 || W < 1)
+    throw ValueError("input: height and width must be >= 1, got shape " + shape_str(x));
+  const int64_t o[2] = {out_h, out_w};
+  if (out_h < -1 || out_w < -1)
+    throw ValueError("output_size: must be >= 0 (or None), got " + pair_str(o));
+  if (out_h > kLimit || out_w > kLimit) throw ValueError("output_size: too large, got " + pair_str(o));
+  return with_plane(x, out_h < 0 ? H : out_h, out_w < 0 ? W : out_w);
+}
+
+void adaptive_avg_pool2d(const View& x, const View& out) {
+  check_float(x, "input");
+  check_ndim(x, "input");
+  if (!same_lead(x, out)) throw ValueError("out: leading axes must match input's " + shape_str(x));
+  const int64_t OH = out.shape[out.ndim - 2], OW = out.shape[out.ndim - 1];
+  const Shape s = adaptive_avg_pool2d_shape(x, OH, OW);
+  check_result(out, s, x.dtype, "out");
+  if (out.empty()) return;
+  Input in;
+  readable(x, &in);
+  const Planes p(in.view);
+  if (p.H % OH == 0 && p.W % OW == 0) {
+    // Equal windows that tile the plane: plain average pooling, with its SIMD kernels.
+    Pool2dArgs a;
+    a.kernel[0] = a.stride[0] = p.H / OH;
+    a.kernel[1] = a.stride[1] = p.W / OW;
+    const pool::Geom g = geom_of(p, OH, OW, a);
+    const pool::AvgOpts o{true, 0};
+    if (x.dtype == DType::f32) run_avg<float>(p, g, o, static_cast<float*>(out.data));
+    else run_avg<double>(p, g, o, static_cast<double*>(out.data));
+    return;
+  }
+  if (x.dtype == DType::f32) adaptive<float>(p, out);
+  else adaptive<double>(p, out);
+}
+
+}  // namespace npfast

@@ -1,0 +1,401 @@
+"""npfast pooling against PyTorch (values, argmax indices, gradients), on every ISA path.
+
+The `scalar` ISA runs the reference kernels, so each test also checks the oracle; the C++
+tests (src/kernels/pool/test.cc) compare every SIMD kernel to it bit for bit."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import npfast
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+DTYPES = [np.float32, np.float64]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def torch_one_thread():
+    # The anchor's own threads only slow these small calls down on a shared machine.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def t(a):
+    return torch.from_numpy(np.ascontiguousarray(a))
+
+
+def tricky(shape, dtype, rng, specials=True):
+    """Small integers (many ties, +0/-0), plus NaN and +-inf sprinkled in."""
+    x = rng.integers(-4, 5, size=shape).astype(dtype)
+    x[rng.random(shape) < 0.1] = -0.0
+    if specials:
+        x[rng.random(shape) < 0.03] = np.nan
+        x[rng.random(shape) < 0.03] = np.inf
+        x[rng.random(shape) < 0.03] = -np.inf
+    return x
+
+
+def geometries(H, W, max_k=4):
+    for k, s, d, c in itertools.product(range(1, max_k + 1), [1, 2, 3, 4], [1, 2], [False, True]):
+        for p in range(k // 2 + 1):
+            out = [(n + 2 * p - d * (k - 1) - 1 + (s - 1 if c else 0)) // s + 1 for n in (H, W)]
+            if c:
+                out = [o - 1 if (o - 1) * s >= n + p else o for o, n in zip(out, (H, W))]
+            if min(out) >= 1:
+                yield k, s, p, d, c
+
+
+def torch_max(x, *args, **kw):
+    v, i = F.max_pool2d(t(x), *args, return_indices=True, **kw)
+    return v.numpy(), i.numpy()
+
+
+def assert_same_max(x, args, kw=None):
+    kw = kw or {}
+    v, i = npfast.max_pool2d(x, *args, return_indices=True, **kw)
+    tv, ti = torch_max(x, *args, **kw)
+    np.testing.assert_array_equal(v, tv)  # NaN == NaN here, +0 vs -0 checked below
+    np.testing.assert_array_equal(np.signbit(v), np.signbit(tv))
+    np.testing.assert_array_equal(i, ti)
+    assert v.dtype == x.dtype and i.dtype == np.int64
+    np.testing.assert_array_equal(npfast.max_pool2d(x, *args, **kw), v)
+
+
+# ---------------------------------------------------------------------------------------------
+# max_pool2d
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_every_geometry_matches_torch(isa, dtype):
+    rng = np.random.default_rng(0)
+    # Widths below, at and above the vector widths (4, 8, 16 lanes) with remainders.
+    for H, W in [(7, 9), (12, 37), (19, 70)]:
+        x = tricky((2, 2, H, W), dtype, rng)
+        for k, s, p, d, c in geometries(H, W):
+            assert_same_max(x, (k, s, p, d, c))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_rectangular_windows(isa, dtype):
+    rng = np.random.default_rng(1)
+    x = tricky((1, 3, 23, 61), dtype, rng)
+    for k, s, p, d in [((2, 3), (1, 2), (1, 1), (1, 1)), ((3, 2), (2, 3), (0, 1), (2, 1)),
+                       ((1, 5), (1, 1), (0, 2), (1, 2)), ((5, 3), (3, 3), (2, 1), (1, 3)),
+                       ((2, 2), (5, 7), (1, 0), (1, 1))]:
+        for c in (False, True):
+            assert_same_max(x, (k, s, p, d, c))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_ties_nan_inf(isa, dtype):
+    nan, inf = np.nan, np.inf
+    x = np.array([[1, 1, nan, 2, -inf, -inf, inf, inf],
+                  [1, 1, 3, nan, -inf, -inf, nan, inf],
+                  [0.0, -0.0, nan, nan, 5, 5, -inf, nan],
+                  [-0.0, 0.0, nan, 1, 5, 5, nan, -inf]], dtype)
+    for args in [(2,), (2, 1), (3, 1, 1), (2, 2, 1), (2, 2, 0, 1, True)]:
+        assert_same_max(x[None, None], args)
+    # Wide rows so the vector path sees the same patterns.
+    wide = np.tile(x, (3, 9))
+    for args in [(2,), (3, 2, 1), (3,), (2, 1), (3, 3, 1, 1, True)]:
+        assert_same_max(wide[None, None], args)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_all_minus_inf_and_all_nan(isa, dtype):
+    for fill in (-np.inf, np.nan):
+        x = np.full((1, 2, 9, 40), fill, dtype)
+        for args in [(2,), (3, 2, 1), (3, 1, 1, 2, True)]:
+            assert_same_max(x, args)
+
+
+def test_max_pool_window_entirely_in_padding(isa):
+    # Dilation can put every tap of a window in the padding: PyTorch gives -inf and an index
+    # outside the plane; npfast matches, and the backward pass rejects that index.
+    x = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    v, i = npfast.max_pool2d(x, 2, 1, 1, 3, return_indices=True)
+    tv, ti = torch_max(x, 2, 1, 1, 3)
+    np.testing.assert_array_equal(v, tv)
+    np.testing.assert_array_equal(i, ti)
+    assert v[0, 0, 0, 0] == -np.inf and i[0, 0, 0, 0] >= 4
+    with pytest.raises(ValueError, match="indices"):
+        npfast.max_pool2d_backward(np.ones_like(v), i, x.shape)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_ranks(isa, dtype):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 17, 45)).astype(dtype)
+    v, i = npfast.max_pool2d(x, 3, 2, 1, return_indices=True)
+    tv, ti = torch_max(x, 3, 2, 1)  # torch takes (C, H, W) unbatched
+    assert v.shape == (3, 9, 23)
+    np.testing.assert_array_equal(v, tv)
+    np.testing.assert_array_equal(i, ti)
+    # A 2-D array is one plane.
+    p = x[1]
+    v2, i2 = npfast.max_pool2d(p, 3, 2, 1, return_indices=True)
+    np.testing.assert_array_equal(v2, v[1])
+    np.testing.assert_array_equal(i2, i[1])
+    # N * C == 1 and a single output row.
+    assert_same_max(x[:1, None, :3], (3, 1))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_views(isa, dtype):
+    rng = np.random.default_rng(3)
+    base = rng.standard_normal((4, 6, 30, 44)).astype(dtype)
+    for view in [base[:, :, ::-1], base[:, :, :, ::-1], base.transpose(1, 0, 3, 2),
+                 np.asfortranarray(base), base[1:3, ::2, 3:, 5:], base[..., ::2]]:
+        v, i = npfast.max_pool2d(view, 3, 2, 1, return_indices=True)
+        tv, ti = torch_max(view, 3, 2, 1)
+        np.testing.assert_array_equal(v, tv)
+        np.testing.assert_array_equal(i, ti)
+
+
+def test_max_pool_2d_array_floor_mode(isa):
+    # The issue's case: 3001 x 200, 3 x 3 windows, remainder rows and columns dropped.
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((3001, 200))
+    v, i = npfast.max_pool2d(a, 3, return_indices=True)
+    blocks = a[:3000, :198].reshape(1000, 3, 66, 3).transpose(0, 2, 1, 3).reshape(1000, 66, 9)
+    np.testing.assert_array_equal(v, blocks.max(-1))
+    k = blocks.argmax(-1)
+    rows = np.arange(1000)[:, None] * 3 + k // 3
+    cols = np.arange(66)[None, :] * 3 + k % 3
+    np.testing.assert_array_equal(i, rows * 200 + cols)
+
+
+def test_threads_give_identical_results(isa, threads):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 1, 700, 300)).astype(np.float32)
+    npfast.set_num_threads(1)
+    v1, i1 = npfast.max_pool2d(x, 3, 2, 1, return_indices=True)
+    a1 = npfast.avg_pool2d(x, 3, 2, 1)
+    npfast.set_num_threads(2)
+    v2, i2 = npfast.max_pool2d(x, 3, 2, 1, return_indices=True)
+    a2 = npfast.avg_pool2d(x, 3, 2, 1)
+    np.testing.assert_array_equal(v1, v2)
+    np.testing.assert_array_equal(i1, i2)
+    np.testing.assert_array_equal(a1, a2)
+
+
+def test_empty_batch():
+    x = np.zeros((0, 3, 8, 8), np.float32)
+    v, i = npfast.max_pool2d(x, 2, return_indices=True)
+    assert v.shape == (0, 3, 4, 4) and i.shape == (0, 3, 4, 4)
+    assert npfast.avg_pool2d(x, 2).shape == (0, 3, 4, 4)
+
+
+# ---------------------------------------------------------------------------------------------
+# avg_pool2d
+
+
+def avg_tol(dtype):
+    return dict(rtol=2e-6, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_avg_pool_every_geometry_matches_torch(isa, dtype):
+    rng = np.random.default_rng(6)
+    options = itertools.cycle([(True, None), (False, None), (True, 3), (False, -2)])
+    for H, W in [(7, 9), (19, 70)]:
+        x = rng.standard_normal((2, 2, H, W)).astype(dtype)
+        for k, s, p, d, c in geometries(H, W):
+            if d != 1:
+                continue
+            for cip, div in [next(options), next(options)]:
+                got = npfast.avg_pool2d(x, k, s, p, c, cip, div)
+                want = F.avg_pool2d(t(x), k, s, p, c, cip, div).numpy()
+                assert got.dtype == dtype
+                np.testing.assert_allclose(got, want, **avg_tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_avg_pool_ranks_views_specials(isa, dtype):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 21, 50)).astype(dtype)
+    x[0, 3, 7] = np.nan
+    x[1, 4, 9] = np.inf
+    got = npfast.avg_pool2d(x, (3, 2), (2, 1), (1, 1), True, False)
+    want = F.avg_pool2d(t(x), (3, 2), (2, 1), (1, 1), True, False).numpy()
+    np.testing.assert_allclose(got, want, equal_nan=True, **avg_tol(dtype))
+    np.testing.assert_allclose(npfast.avg_pool2d(x[2], 3, 3),
+                               F.avg_pool2d(t(x[2:3]), 3, 3).numpy()[0], **avg_tol(dtype))
+    v = x[:, ::-1, ::2]
+    np.testing.assert_allclose(npfast.avg_pool2d(v, 2), F.avg_pool2d(t(v), 2).numpy(),
+                               equal_nan=True, **avg_tol(dtype))
+
+
+# ---------------------------------------------------------------------------------------------
+# backward passes against autograd
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_pool_backward_matches_autograd(isa, dtype):
+    rng = np.random.default_rng(8)
+    x = rng.integers(-3, 4, size=(2, 3, 13, 22)).astype(dtype)  # ties
+    for k, s, p, d, c in [(2, 2, 0, 1, False), (3, 2, 1, 1, True), (3, 1, 1, 1, False),
+                          (2, 1, 1, 2, True), ((3, 2), (2, 3), (1, 0), (1, 2), False)]:
+        tx = t(x).requires_grad_()
+        out = F.max_pool2d(tx, k, s, p, d, c)
+        g = rng.standard_normal(out.shape).astype(dtype)
+        out.backward(t(g))
+        _, idx = npfast.max_pool2d(x, k, s, p, d, c, return_indices=True)
+        got = npfast.max_pool2d_backward(g, idx, x.shape)
+        assert got.dtype == dtype and got.shape == x.shape
+        np.testing.assert_allclose(got, tx.grad.numpy(), rtol=1e-6 if dtype == np.float32 else 1e-14)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_avg_pool_backward_matches_autograd(isa, dtype):
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 2, 11, 17)).astype(dtype)
+    for k, s, p, c, cip, div in [(2, 2, 0, False, True, None), (3, 2, 1, True, True, None),
+                                 (3, 2, 1, True, False, None), (3, 1, 1, False, True, 5),
+                                 ((2, 3), (1, 2), (1, 1), True, False, None)]:
+        tx = t(x).requires_grad_()
+        out = F.avg_pool2d(tx, k, s, p, c, cip, div)
+        g = rng.standard_normal(out.shape).astype(dtype)
+        out.backward(t(g))
+        got = npfast.avg_pool2d_backward(g, x.shape, k, s, p, c, cip, div)
+        np.testing.assert_allclose(got, tx.grad.numpy(), **avg_tol(dtype))
+    # Unbatched and 2-D.
+    g = rng.standard_normal((6, 9)).astype(dtype)
+    got = npfast.avg_pool2d_backward(g, (11, 17), 3, 2, 1)
+    tx = t(x[0, 0]).requires_grad_()
+    F.avg_pool2d(tx[None], 3, 2, 1).backward(t(g[None]))
+    np.testing.assert_allclose(got, tx.grad.numpy(), **avg_tol(dtype))
+
+
+def test_backward_strided_grad_output(isa):
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((2, 3, 10, 10))
+    _, idx = npfast.max_pool2d(x, 2, return_indices=True)
+    g = rng.standard_normal((2, 3, 5, 10))[..., ::2]
+    np.testing.assert_array_equal(npfast.max_pool2d_backward(g, idx, x.shape),
+                                  npfast.max_pool2d_backward(g.copy(), idx.copy(), x.shape))
+
+
+def test_max_backward_rejects_bad_indices():
+    g = np.ones((1, 1, 2, 2))
+    for bad in (-1, 16, 2**40):
+        idx = np.array([[[[0, 1], [2, bad]]]], np.int64)
+        with pytest.raises(ValueError, match=f"indices: {bad} at \\[0, 0, 1, 1\\]"):
+            npfast.max_pool2d_backward(g, idx, (1, 1, 4, 4))
+    with pytest.raises(TypeError, match="indices: dtype must be int64"):
+        npfast.max_pool2d_backward(g, np.zeros((1, 1, 2, 2), np.int32), (1, 1, 4, 4))
+    with pytest.raises(ValueError, match="indices: shape"):
+        npfast.max_pool2d_backward(g, np.zeros((1, 1, 2, 3), np.int64), (1, 1, 4, 4))
+    with pytest.raises(ValueError, match="input_shape"):
+        npfast.max_pool2d_backward(g, np.zeros((1, 1, 2, 2), np.int64), (2, 1, 4, 4))
+    with pytest.raises(ValueError, match="grad_output: shape"):
+        npfast.avg_pool2d_backward(g, (1, 1, 7, 4), 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# max_unpool2d, adaptive_avg_pool2d
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_unpool_matches_torch(dtype):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 3, 9, 12)).astype(dtype)
+    for k, s, p, osize in [(2, None, 0, None), (3, 2, 1, (9, 12)), (2, 2, 0, (9, 13)),
+                           (3, 1, 1, (2, 3, 9, 12))]:
+        v, i = npfast.max_pool2d(x, k, s, p, return_indices=True)
+        got = npfast.max_unpool2d(v, i, k, s, p, osize)
+        want = F.max_unpool2d(t(v), t(i), k, s, p, osize).numpy()
+        np.testing.assert_array_equal(got, want)
+    # Repeated indices keep the last value, as PyTorch's loop.
+    v = np.array([[1.0, 2.0, 3.0]], dtype)
+    i = np.array([[4, 4, 0]], np.int64)
+    got = npfast.max_unpool2d(v, i, 2, output_size=(2, 5))
+    assert got.shape == (2, 5) and got.ravel().tolist() == [3, 0, 0, 0, 2, 0, 0, 0, 0, 0]
+
+
+def test_max_unpool_errors():
+    v = np.ones((1, 1, 2, 2))
+    with pytest.raises(ValueError, match="indices: 16"):
+        npfast.max_unpool2d(v, np.array([[[[0, 1], [2, 16]]]]), 2)
+    with pytest.raises(ValueError, match="output_size"):
+        npfast.max_unpool2d(v, np.zeros((1, 1, 2, 2), np.int64), 2, output_size=(6, 4))
+    with pytest.raises(ValueError, match="output_size"):
+        npfast.max_unpool2d(v, np.zeros((1, 1, 2, 2), np.int64), 2, output_size=(4, 4, 4))
+    with pytest.raises(ValueError, match="output_size"):
+        npfast.max_unpool2d(np.ones((1, 1, 1, 1)), np.zeros((1, 1, 1, 1), np.int64), 1, padding=1)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adaptive_avg_pool_matches_torch(isa, dtype):
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 3, 13, 20)).astype(dtype)
+    for osize in [1, (1, 1), (13, 10), (5, 7), 4, (None, 6), (13, None), (26, 41), (0, 3)]:
+        got = npfast.adaptive_avg_pool2d(x, osize)
+        want = F.adaptive_avg_pool2d(t(x), osize).numpy()
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, **avg_tol(dtype))
+    np.testing.assert_allclose(npfast.adaptive_avg_pool2d(x[0, 0], (4, 5)),
+                               F.adaptive_avg_pool2d(t(x[0, :1]), (4, 5)).numpy()[0], **avg_tol(dtype))
+
+
+# ---------------------------------------------------------------------------------------------
+# argument checking
+
+
+@pytest.mark.parametrize("fn", ["max", "avg"])
+def test_bad_arguments(fn):
+    pool = npfast.max_pool2d if fn == "max" else npfast.avg_pool2d
+    x = np.zeros((1, 1, 6, 6), np.float32)
+    cases = [
+        (dict(kernel_size=0), ValueError, "kernel_size: must be >= 1"),
+        (dict(kernel_size=(2, -1)), ValueError, "kernel_size"),
+        (dict(kernel_size=2, stride=0), ValueError, "stride: must be >= 1"),
+        (dict(kernel_size=2, padding=2), ValueError, "padding: must be at most half"),
+        (dict(kernel_size=3, padding=-1), ValueError, "padding: must be >= 0"),
+        (dict(kernel_size=7), ValueError, "output height would be 0"),
+        (dict(kernel_size=2.0), TypeError, "kernel_size"),
+        (dict(kernel_size="2"), TypeError, "kernel_size"),
+        (dict(kernel_size=(1, 2, 3)), ValueError, "kernel_size"),
+        (dict(kernel_size=2**70), ValueError, "kernel_size: out of the int64 range"),
+        (dict(kernel_size=2**60 + 1), ValueError, "kernel_size: too large"),
+        (dict(kernel_size=2, stride=2**61), ValueError, "stride: too large"),
+        (dict(kernel_size=2**56, padding=2**55), ValueError, "overflow"),
+    ]
+    if fn == "max":
+        cases += [(dict(kernel_size=2, dilation=0), ValueError, "dilation: must be >= 1"),
+                  (dict(kernel_size=2**40, dilation=2**40), ValueError, "dilation")]
+    else:
+        cases += [(dict(kernel_size=2, divisor_override=0), ValueError, "divisor_override")]
+    for kw, exc, msg in cases:
+        with pytest.raises(exc, match=msg):
+            pool(x, **kw)
+    with pytest.raises(TypeError, match="input: dtype must be float32 or float64"):
+        pool(np.zeros((4, 4), np.int32), 2)
+    for bad in [np.zeros(5), np.zeros((1, 1, 1, 4, 4))]:
+        with pytest.raises(ValueError, match="input: expected a 2-D"):
+            pool(bad, 1)
+    with pytest.raises(TypeError, match="input"):
+        pool(None, 2)
+
+
+def test_huge_padding_geometry_is_valid_or_clean():
+    # A window wider than the padded plane still has a defined result (PyTorch's rule);
+    # absurd positions are refused before any allocation.
+    x = np.arange(16.0).reshape(4, 4)
+    v, i = npfast.max_pool2d(x, (2**56, 2), 1, (2**55, 1), return_indices=True)
+    assert v.shape == (5, 5)
+    np.testing.assert_array_equal(v, [[12, 13, 14, 15, 15]] * 5)
+    np.testing.assert_array_equal(i, [[12, 13, 14, 15, 15]] * 5)
+    a = npfast.avg_pool2d(x, 2**30, 1, 2**29)
+    assert a.shape == (5, 5)
+    with pytest.raises(ValueError, match="overflow int64 indices"):
+        npfast.max_pool2d(np.zeros((4, 2**10)), (2**56, 1), 1, (2**55, 0))
+    # A broadcast plane too tall for the arithmetic margin is refused, not mis-indexed.
+    tall = np.broadcast_to(np.zeros((1, 1), np.float32), (2**60 + 1, 1))
+    with pytest.raises(ValueError, match="input: plane too large"):
+        npfast.max_pool2d(tall, 1)
