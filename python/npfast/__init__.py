@@ -7,6 +7,8 @@ bad values and shapes, TypeError for bad types and dtypes, MemoryError for impos
 
 from . import _npfast
 from ._npfast import __version__, convert, get_num_threads, set_num_threads
+from ._npfast import convolve2d, correlate2d
+from . import ndimage
 from ._config import config, show_config
 from . import _threadpoolctl
 
@@ -14,7 +16,10 @@ __all__ = [
     "__version__",
     "config",
     "convert",
+    "convolve2d",
+    "correlate2d",
     "get_num_threads",
+    "ndimage",
     "set_num_threads",
     "show_config",
 ]
