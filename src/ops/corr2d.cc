@@ -119,29 +119,43 @@ struct Plan {
   Segment seg[3];
   int nseg;
   int64_t pad_width;
+  const int64_t* colmap;  // [pad_width]: the column each padded element reads, -1 for fill
   int64_t fill_row;  // elements of the fill row direct segments read above/below the image
   int64_t band;      // output rows per sub-band (scratch holds band + kh - 1 rows)
 };
 
-// Input row `r` of plane `pl` padded into dst: dst[d] = ext(input)[r, c0 + d], d < width.
+// A padded row: dst[d] = ext(input)[row, c0 + d] for d < width. `cmap[d]` is the column that
+// d reads outside the row (-1: the fill value), precomputed once per call since every row maps
+// its columns the same way; `row` null means a row past the top or bottom under fill.
 template <class T>
-void build_row(const Plan<T>& P, const char* row, int64_t c0, int64_t width, T* dst) {
+void build_row(const Plan<T>& P, const char* row, int64_t c0, int64_t width, const int64_t* cmap,
+               T* dst) {
   if (!row) {
     std::fill(dst, dst + width, P.fill);
     return;
   }
   const int64_t lo = std::clamp<int64_t>(-c0, 0, width);
   const int64_t hi = std::clamp<int64_t>(P.W - c0, lo, width);
+  if (P.in_t == dtype_of<T>()) {
+    for (int64_t d = 0; d < lo; ++d) {
+      if (cmap[d] < 0) dst[d] = P.fill;
+      else std::memcpy(dst + d, row + cmap[d] * P.cs, sizeof(T));
+    }
+    copy_span_as<T, T>(dst + lo, row + (c0 + lo) * P.cs, P.cs, hi - lo);
+    for (int64_t d = hi; d < width; ++d) {
+      if (cmap[d] < 0) dst[d] = P.fill;
+      else std::memcpy(dst + d, row + cmap[d] * P.cs, sizeof(T));
+    }
+    return;
+  }
   for (int64_t d = 0; d < lo; ++d) {
-    const int64_t m = map_index(c0 + d, P.W, P.border);
-    if (m < 0) dst[d] = P.fill;
-    else copy_span(dst + d, row + m * P.cs, P.cs, 1, P.in_t);
+    if (cmap[d] < 0) dst[d] = P.fill;
+    else copy_span(dst + d, row + cmap[d] * P.cs, P.cs, 1, P.in_t);
   }
   copy_span(dst + lo, row + (c0 + lo) * P.cs, P.cs, hi - lo, P.in_t);
   for (int64_t d = hi; d < width; ++d) {
-    const int64_t m = map_index(c0 + d, P.W, P.border);
-    if (m < 0) dst[d] = P.fill;
-    else copy_span(dst + d, row + m * P.cs, P.cs, 1, P.in_t);
+    if (cmap[d] < 0) dst[d] = P.fill;
+    else copy_span(dst + d, row + cmap[d] * P.cs, P.cs, 1, P.in_t);
   }
 }
 
@@ -200,6 +214,7 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
       const int64_t m = map_index(b0 - P.top + t, P.H, P.border);
       const char* row = m >= 0 ? in + m * P.rs : nullptr;
       T* pad = S.pad + t * P.pad_width;
+      const int64_t* cmap = P.colmap;
       for (int s = 0; s < P.nseg; ++s) {
         const Segment& g = P.seg[s];
         if (g.direct) {
@@ -207,9 +222,10 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
               row ? reinterpret_cast<const T*>(row + (g.c0 - P.left) * P.cs) : S.fill_row;
         } else {
           const int64_t width = g.c1 - g.c0 + P.kw - 1;
-          build_row(P, row, g.c0 - P.left, width, pad);
+          build_row(P, row, g.c0 - P.left, width, cmap, pad);
           S.ptrs[s * stride + t] = pad;
           pad += width;
+          cmap += width;
         }
       }
     }
@@ -360,6 +376,19 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   }
   for (int s = 0; s < P.nseg; ++s)
     if (!P.seg[s].direct) P.pad_width += P.seg[s].c1 - P.seg[s].c0 + kw - 1;
+  int64_t local_map[256];
+  Buffer<int64_t> heap_map;
+  int64_t* colmap = local_map;
+  if (P.pad_width > 256) {
+    heap_map = Buffer<int64_t>(static_cast<size_t>(P.pad_width));
+    colmap = heap_map.get();
+  }
+  P.colmap = colmap;
+  for (int s = 0; s < P.nseg; ++s) {
+    if (P.seg[s].direct) continue;
+    const int64_t width = P.seg[s].c1 - P.seg[s].c0 + kw - 1;
+    for (int64_t d = 0; d < width; ++d) *colmap++ = map_index(P.seg[s].c0 - left + d, P.W, border);
+  }
 
   int64_t planes = 1;
   for (int i = 0; i < nd - 2; ++i) planes *= in.shape[i];
