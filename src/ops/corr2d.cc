@@ -370,6 +370,9 @@ bool rank_one(const T* taps, int kh, int kw, T* u, T* v) {
   return true;
 }
 
+// Narrower interiors are cheaper padded whole: one kernel call per row group, not three.
+constexpr int64_t kDirectMinColumns = 32;
+
 bool aligned_to(const void* p, size_t n) { return reinterpret_cast<uintptr_t>(p) % n == 0; }
 
 template <class T>
@@ -444,7 +447,7 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   const int64_t jr = std::clamp<int64_t>(P.W - kw + 1 + left, jl, P.Wo);
   const bool direct = in.dtype == dtype_of<T>() && P.cs == static_cast<int64_t>(sizeof(T)) &&
                       P.rs % static_cast<int64_t>(sizeof(T)) == 0 && aligned_to(in.data, sizeof(T)) &&
-                      jr > jl;
+                      jr - jl >= kDirectMinColumns;
   P.nseg = 0;
   P.pad_width = 0;
   P.fill_row = 0;

@@ -102,6 +102,18 @@ def test_views_any_strides(isa):
     close(npfast.convolve2d(base, kv, "same"), ss.convolve2d(base.astype(float), kv, "same"), base, kv)
 
 
+def test_misaligned_and_zero_stride_inputs(isa):
+    rng = np.random.default_rng(10)
+    vals = rng.standard_normal(50 * 60).astype(np.float32)
+    raw = bytearray(vals.nbytes + 1)
+    x = np.frombuffer(raw, np.float32, count=vals.size, offset=1).reshape(50, 60)  # unaligned
+    x[...] = vals.reshape(50, 60)
+    k = rng.standard_normal((3, 3)).astype(np.float32)
+    close(npfast.correlate2d(x, k, "same", "wrap"), ss.correlate2d(x.astype(float), k.astype(float), "same", "wrap"), x, k)
+    z = as_strided(np.float32(2.5).reshape(1), shape=(9, 70), strides=(0, 0))
+    close(npfast.convolve2d(z, k, "full", "symm"), ss.convolve2d(np.full((9, 70), 2.5), k.astype(float), "full", "symm"), z, k)
+
+
 def test_dtypes():
     rng = np.random.default_rng(5)
     x32 = rng.standard_normal((9, 11)).astype(np.float32)

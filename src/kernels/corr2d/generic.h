@@ -67,18 +67,24 @@ inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, con
 }
 
 template <class T, int KH, int KW>
-void rows(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps, int kh, int kw) {
-  constexpr int kTaps = (KH && KW) ? KH * KW : 1;
-  V<T> tv[kTaps];
-  if constexpr (KH && KW) {
-    for (int i = 0; i < kTaps; ++i) tv[i] = set1<T>(taps[i]);
-  }
-  // Full blocks of kMaxRows rows first; the caller sends at most kMaxRows.
+void dispatch_rows(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps,
+                   const V<T>* tv, int kh, int kw) {
   switch (nrows) {
     case 4: run<T, 4, KH, KW>(in, out, n, taps, tv, kh, kw); break;
     case 3: run<T, 3, KH, KW>(in, out, n, taps, tv, kh, kw); break;
     case 2: run<T, 2, KH, KW>(in, out, n, taps, tv, kh, kw); break;
     default: run<T, 1, KH, KW>(in, out, n, taps, tv, kh, kw); break;
+  }
+}
+
+template <class T, int KH, int KW>
+void rows(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps, int kh, int kw) {
+  if constexpr (KH && KW) {
+    V<T> tv[KH * KW];
+    for (int i = 0; i < KH * KW; ++i) tv[i] = set1<T>(taps[i]);
+    dispatch_rows<T, KH, KW>(in, out, nrows, n, taps, tv, kh, kw);
+  } else {
+    dispatch_rows<T, KH, KW>(in, out, nrows, n, taps, nullptr, kh, kw);
   }
 }
 static_assert(kMaxRows == 4, "rows() dispatches nrows 1..4");
