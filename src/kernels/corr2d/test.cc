@@ -138,9 +138,9 @@ TEST(Corr2dOp, MatchesFormulaEveryBorderAndLayout) {
   std::uniform_real_distribution<double> dist(-1.0, 1.0);
   for (Border border : {Border::fill, Border::wrap, Border::reflect, Border::nearest, Border::mirror}) {
     for (int trial = 0; trial < 12; ++trial) {
-      const int64_t H = 1 + rng() % 20, W = 1 + rng() % 40;
+      const int64_t H = 1 + rng() % 20, W = 1 + rng() % 80;
       const int kh = 1 + rng() % 6, kw = 1 + rng() % 8;
-      const int64_t Ho = 1 + rng() % 24, Wo = 1 + rng() % 44;
+      const int64_t Ho = 1 + rng() % 24, Wo = 1 + rng() % 84;
       const int64_t top = static_cast<int64_t>(rng() % 9) - 4, left = static_cast<int64_t>(rng() % 11) - 5;
       const bool transposed = trial % 3 == 1;  // input read with a non-unit column stride
       std::vector<double> x(H * W), k(kh * kw), out(Ho * Wo * 2, 99.0);
@@ -171,6 +171,61 @@ TEST(Corr2dOp, MatchesFormulaEveryBorderAndLayout) {
         }
     }
   }
+}
+
+TEST(Corr2dOp, StacksFloatAndIntegerInputs) {
+  // A (2, 3, H, W) stack, float32 image and kernel computed in float32; an int16 image in
+  // float64; output written through negative strides.
+  std::mt19937 rng(5);
+  const int64_t H = 13, W = 70, kh = 3, kw = 4;
+  std::vector<float> x(6 * H * W), k(kh * kw);
+  std::vector<int16_t> xi(6 * H * W);
+  for (size_t i = 0; i < x.size(); ++i) {
+    xi[i] = static_cast<int16_t>(static_cast<int>(rng() % 200) - 100);
+    x[i] = xi[i] * 0.25f;
+  }
+  for (auto& v : k) v = static_cast<float>(static_cast<int>(rng() % 9) - 4);
+  View vx;
+  vx.data = x.data();
+  vx.dtype = DType::f32;
+  vx.ndim = 4;
+  const int64_t shape[4] = {2, 3, H, W};
+  const int64_t st[4] = {3 * H * W * 4, H * W * 4, W * 4, 4};
+  for (int i = 0; i < 4; ++i) {
+    vx.shape[i] = shape[i];
+    vx.strides[i] = st[i];
+  }
+  View vk = view2d(k.data(), DType::f32, kh, kw, kw * 4, 4);
+  std::vector<float> out(6 * H * W);
+  View vo = vx;
+  vo.data = out.data() + out.size() - 1;  // every axis reversed
+  for (int i = 0; i < 4; ++i) vo.strides[i] = -st[i];
+  vo.data = out.data() + out.size() - 1;
+  signal_corr2d(vx, vk, vo, Corr2dMode::same, Border::reflect, 0, false);
+  View vxi = vx;
+  vxi.data = xi.data();
+  vxi.dtype = DType::i16;
+  for (int i = 0; i < 4; ++i) vxi.strides[i] = st[i] / 2;
+  std::vector<double> kd(k.begin(), k.end()), outd(6 * H * W);
+  View vkd = view2d(kd.data(), DType::f64, kh, kw, kw * 8, 8);
+  View vod = vx;
+  vod.data = outd.data();
+  vod.dtype = DType::f64;
+  for (int i = 0; i < 4; ++i) vod.strides[i] = st[i] * 2;
+  signal_corr2d(vxi, vkd, vod, Corr2dMode::same, Border::reflect, 0, false);
+  for (int64_t p = 0; p < 6; ++p)
+    for (int64_t i = 0; i < H; ++i)
+      for (int64_t j = 0; j < W; ++j) {
+        double want = 0;
+        for (int a = 0; a < kh; ++a)
+          for (int b = 0; b < kw; ++b) {
+            const int64_t r = ext_index(i + a - 1, H, Border::reflect), c = ext_index(j + b - 1, W, Border::reflect);
+            want += k[a * kw + b] * xi[(p * H + r) * W + c];
+          }
+        const int64_t at = (p * H + i) * W + j;
+        ASSERT_EQ(out[out.size() - 1 - at], static_cast<float>(want * 0.25)) << p << " " << i << " " << j;
+        ASSERT_EQ(outd[at], want);
+      }
 }
 
 TEST(Corr2dOp, RejectsBadInputWithoutWriting) {
