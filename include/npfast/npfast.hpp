@@ -9,3 +9,4 @@
 #include "npfast/view.hpp"
 #include "npfast/elementwise.hpp"
 #include "npfast/pool.hpp"
+#include "npfast/corr2d.hpp"

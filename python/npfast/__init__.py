@@ -15,6 +15,8 @@ from ._npfast import (
     max_pool2d_backward,
     max_unpool2d,
 )
+from ._npfast import convolve2d, correlate2d
+from . import ndimage
 from ._config import config, show_config
 from . import _threadpoolctl
 
@@ -25,10 +27,13 @@ __all__ = [
     "avg_pool2d_backward",
     "config",
     "convert",
+    "convolve2d",
+    "correlate2d",
     "get_num_threads",
     "max_pool2d",
     "max_pool2d_backward",
     "max_unpool2d",
+    "ndimage",
     "set_num_threads",
     "show_config",
 ]

@@ -1,0 +1,51 @@
+// 2-D correlation and convolution with SciPy's semantics (scipy.signal.correlate2d /
+// convolve2d and scipy.ndimage.correlate / convolve), over stacks of planes.
+#pragma once
+
+#include <cstdint>
+
+#include "npfast/view.hpp"
+
+namespace npfast {
+
+// How the input is extended past its edges (an input row/column index i outside [0, n)):
+//   fill     the fill value (scipy.signal "fill", scipy.ndimage "constant")
+//   wrap     i mod n                       (signal "wrap", ndimage "wrap")
+//   reflect  d c b a | a b c d | d c b a   (signal "symm", ndimage "reflect")
+//   nearest  a a a a | a b c d | d d d d   (ndimage "nearest")
+//   mirror   d c b | a b c d | c b a       (ndimage "mirror")
+// Extensions repeat periodically however far past the edge an index falls; an empty axis
+// reads the fill value.
+enum class Border : int { fill, wrap, reflect, nearest, mirror };
+enum class Corr2dMode : int { full, same, valid };
+
+// The dtype results are computed and returned in: float32 when both are float32, otherwise
+// float64 (integers are computed in float64). Throws TypeError for other dtypes.
+DType corr2d_result_dtype(DType input, DType kernel);
+
+// The generic operator all others reduce to. For every plane of `input` (..., H, W) and
+// `out` (..., Ho, Wo) (same leading shape):
+//   out[..., i, j] = sum over a < kh, b < kw of kernel[a, b] * ext(input)[..., i + a - top, j + b - left]
+// with ext() the extension `border` (fill value `fill`). `kernel` is 2-D, non-empty, any
+// dtype and strides; `input` any supported dtype and strides; `out` of
+// corr2d_result_dtype(input, kernel), any strides, not overlapping the inputs. Accumulates in
+// the result dtype with fused multiply-adds (the scalar ISA: in double). Threads over row bands.
+void correlate2d_general(const View& input, const View& kernel, const View& out, int64_t top,
+                         int64_t left, Border border, double fill);
+
+// scipy.signal.correlate2d / convolve2d on every plane of `in1` (..., H, W) with the 2-D
+// `in2`. Output shape for `mode` (last two axes): full (H + kh - 1, W + kw - 1), same (H, W),
+// valid (H - kh + 1, W - kw + 1), or, when in2 is at least as large as the planes in both axes,
+// (kh - H + 1, kw - W + 1) (SciPy swaps the inputs; the kernel is then the plane).
+// `out_shape` receives in1.ndim values. Throws ValueError for a bad kernel or a valid-mode
+// shape mismatch, MemoryError when the shape cannot be represented.
+void signal_corr2d_shape(const View& in1, const View& in2, Corr2dMode mode, int64_t* out_shape);
+void signal_corr2d(const View& in1, const View& in2, const View& out, Corr2dMode mode,
+                   Border boundary, double fillvalue, bool convolve);
+
+// scipy.ndimage.correlate / convolve for a 2-D input with 2-D weights: out has the input's
+// shape. origin[k] must lie in [-(w_k // 2), (w_k - 1) // 2] (ValueError otherwise).
+void ndimage_corr2d(const View& input, const View& weights, const View& out, Border mode,
+                    double cval, const int64_t origin[2], bool convolve);
+
+}  // namespace npfast

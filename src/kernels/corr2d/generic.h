@@ -1,0 +1,98 @@
+// SIMD body of the corr2d family, written once against src/core/simd/ and instantiated per ISA
+// by x86_<isa>.cc (which includes the ISA header and defines NPFAST_TARGET first). No include
+// guard: one inclusion per ISA file.
+//
+// Vectorised along the output row: a block is R output rows x U vectors; every tap is one
+// broadcast multiplied into R * U accumulators, the inputs read straight from the row pointers
+// (unaligned loads, folded into the FMA). The column tail uses masked loads and stores, so
+// every output column goes through the same sequence of FMAs (bitwise stable under any column
+// split). Fixed shapes broadcast their taps once per call and unroll the tap loops.
+#include <cstdint>
+
+#include "src/kernels/corr2d/corr2d.h"
+
+namespace npfast {
+namespace NPFAST_TARGET {
+namespace corr2d {
+
+using npfast::corr2d::kMaxRows;
+
+// Accumulates one block. Tail: a single masked vector of m lanes (U must be 1).
+// tv: pre-broadcast taps (fixed shapes) or null (taps broadcast here).
+template <class T, int R, int U, int KH, int KW, bool Tail>
+inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* taps,
+                  const V<T>* tv, int kh_rt, int kw_rt) {
+  constexpr int L = kLanes<T>;
+  const int kh = KH ? KH : kh_rt;
+  const int kw = KW ? KW : kw_rt;
+  V<T> acc[R][U];
+#pragma GCC unroll 16
+  for (int o = 0; o < R; ++o)
+#pragma GCC unroll 16
+    for (int u = 0; u < U; ++u) acc[o][u] = zero<T>();
+  for (int a = 0; a < kh; ++a) {
+    const T* rows[R];
+#pragma GCC unroll 16
+    for (int o = 0; o < R; ++o) rows[o] = in[o + a] + j;
+    for (int b = 0; b < kw; ++b) {
+      const V<T> t = (KH && KW) ? tv[a * kw + b] : set1<T>(taps[a * kw + b]);
+#pragma GCC unroll 16
+      for (int o = 0; o < R; ++o)
+#pragma GCC unroll 16
+        for (int u = 0; u < U; ++u) {
+          const V<T> x = Tail ? loadn(rows[o] + b, m) : load(rows[o] + b + u * L);
+          acc[o][u] = fma(t, x, acc[o][u]);
+        }
+    }
+  }
+#pragma GCC unroll 16
+  for (int o = 0; o < R; ++o)
+#pragma GCC unroll 16
+    for (int u = 0; u < U; ++u) {
+      if (Tail) storen(out[o] + j, acc[o][u], m);
+      else store(out[o] + j + u * L, acc[o][u]);
+    }
+}
+
+template <class T, int R, int KH, int KW>
+inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, const V<T>* tv,
+                int kh, int kw) {
+  constexpr int L = kLanes<T>;
+  // R * U = 12 independent FMA chains covers the FMA latency x throughput of current cores.
+  constexpr int U = 3;
+  int64_t j = 0;
+  for (; j + U * L <= n; j += U * L) block<T, R, U, KH, KW, false>(in, out, j, 0, taps, tv, kh, kw);
+  for (; j + L <= n; j += L) block<T, R, 1, KH, KW, false>(in, out, j, 0, taps, tv, kh, kw);
+  if (j < n) block<T, R, 1, KH, KW, true>(in, out, j, static_cast<int>(n - j), taps, tv, kh, kw);
+}
+
+template <class T, int KH, int KW>
+void dispatch_rows(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps,
+                   const V<T>* tv, int kh, int kw) {
+  switch (nrows) {
+    case 4: run<T, 4, KH, KW>(in, out, n, taps, tv, kh, kw); break;
+    case 3: run<T, 3, KH, KW>(in, out, n, taps, tv, kh, kw); break;
+    case 2: run<T, 2, KH, KW>(in, out, n, taps, tv, kh, kw); break;
+    default: run<T, 1, KH, KW>(in, out, n, taps, tv, kh, kw); break;
+  }
+}
+
+template <class T, int KH, int KW>
+void rows(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps, int kh, int kw) {
+  if constexpr (KH && KW) {
+    V<T> tv[KH * KW];
+    for (int i = 0; i < KH * KW; ++i) tv[i] = set1<T>(taps[i]);
+    dispatch_rows<T, KH, KW>(in, out, nrows, n, taps, tv, kh, kw);
+  } else {
+    dispatch_rows<T, KH, KW>(in, out, nrows, n, taps, nullptr, kh, kw);
+  }
+}
+static_assert(kMaxRows == 4, "rows() dispatches nrows 1..4");
+
+inline constexpr npfast::corr2d::Table kTable = {
+    {rows<float, 3, 3>, rows<float, 5, 5>, rows<float, 7, 7>, rows<float, 0, 0>},
+    {rows<double, 3, 3>, rows<double, 5, 5>, rows<double, 7, 7>, rows<double, 0, 0>}};
+
+}  // namespace corr2d
+}  // namespace NPFAST_TARGET
+}  // namespace npfast

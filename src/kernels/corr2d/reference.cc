@@ -1,0 +1,33 @@
+// Scalar reference for the corr2d family: the test oracle and the scalar ISA's kernel.
+// Accumulates in double and rounds once.
+#include <cstdint>
+
+#include "src/kernels/corr2d/corr2d.h"
+
+namespace npfast {
+namespace corr2d {
+namespace {
+
+template <class T>
+void rows_ref(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps, int kh,
+              int kw) {
+  for (int o = 0; o < nrows; ++o) {
+    for (int64_t j = 0; j < n; ++j) {
+      double acc = 0.0;
+      for (int a = 0; a < kh; ++a) {
+        const T* row = in[o + a] + j;
+        for (int b = 0; b < kw; ++b) acc += double(taps[a * kw + b]) * double(row[b]);
+      }
+      out[o][j] = static_cast<T>(acc);
+    }
+  }
+}
+
+}  // namespace
+
+const Table table_reference = {
+    {rows_ref<float>, rows_ref<float>, rows_ref<float>, rows_ref<float>},
+    {rows_ref<double>, rows_ref<double>, rows_ref<double>, rows_ref<double>}};
+
+}  // namespace corr2d
+}  // namespace npfast

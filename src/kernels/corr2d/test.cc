@@ -1,0 +1,265 @@
+// Every registered corr2d row kernel against the scalar reference (all shapes, row counts and
+// column counts around the vector and block widths), and the operator against a direct
+// evaluation of its formula for every border, stride and error case.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "npfast/corr2d.hpp"
+#include "npfast/dispatch.hpp"
+#include "npfast/error.hpp"
+#include "src/kernels/corr2d/corr2d.h"
+
+namespace npfast {
+namespace corr2d {
+namespace {
+
+bool supported(Isa isa) {
+  for (Isa i : isas_available())
+    if (i == isa) return true;
+  return false;
+}
+
+template <class T>
+const RowsFn<T>* row_of(const Table& t) {
+  if constexpr (sizeof(T) == 4) return t.f32;
+  else return t.f64;
+}
+
+// Tolerance: the SIMD kernels accumulate in T, so errors scale with sum |tap * x| and kh * kw.
+template <class T>
+double tol(int taps) {
+  return (sizeof(T) == 4 ? 1.2e-7 : 2.3e-16) * (taps + 2);
+}
+
+template <class T>
+void check_isa(Isa isa) {
+  const Table* table = table_for(isa);
+  ASSERT_NE(table, nullptr);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> dist(-2.0, 2.0);
+  const int shapes[][2] = {{3, 3}, {5, 5}, {7, 7}, {1, 1}, {1, 5}, {6, 1}, {2, 4}, {4, 9}, {11, 3}};
+  for (const auto& s : shapes) {
+    const int kh = s[0], kw = s[1];
+    const RowsFn<T> k = row_of<T>(*table)[shape_of(kh, kw)];
+    const RowsFn<T> ref = row_of<T>(table_reference)[shape_of(kh, kw)];
+    std::vector<T> taps(kh * kw);
+    for (auto& t : taps) t = static_cast<T>(dist(rng));
+    for (int nrows = 1; nrows <= kMaxRows; ++nrows) {
+      for (int64_t n : {1, 2, 3, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 33, 47, 48, 49, 100}) {
+        const int nin = nrows + kh - 1;
+        const int64_t width = n + kw - 1;
+        // Rows are separately allocated with a one-element offset: no alignment assumed.
+        std::vector<std::vector<T>> rows(nin, std::vector<T>(width + 1));
+        std::vector<const T*> in(nin);
+        for (int r = 0; r < nin; ++r) {
+          for (auto& v : rows[r]) v = static_cast<T>(dist(rng));
+          in[r] = rows[r].data() + 1;
+        }
+        std::vector<std::vector<T>> got(nrows, std::vector<T>(n + 2, T(-777))),
+            want(nrows, std::vector<T>(n + 2, T(-777)));
+        std::vector<T*> og(nrows), ow(nrows);
+        for (int o = 0; o < nrows; ++o) {
+          og[o] = got[o].data() + 1;
+          ow[o] = want[o].data() + 1;
+        }
+        k(in.data(), og.data(), nrows, n, taps.data(), kh, kw);
+        ref(in.data(), ow.data(), nrows, n, taps.data(), kh, kw);
+        for (int o = 0; o < nrows; ++o) {
+          ASSERT_EQ(got[o][0], T(-777)) << "wrote before the row";
+          ASSERT_EQ(got[o][n + 1], T(-777)) << "wrote past the row";
+          for (int64_t j = 0; j < n; ++j) {
+            double mag = 0;
+            for (int a = 0; a < kh; ++a)
+              for (int b = 0; b < kw; ++b)
+                mag += std::fabs(double(taps[a * kw + b]) * double(in[o + a][j + b]));
+            ASSERT_NEAR(got[o][j + 1], want[o][j + 1], tol<T>(kh * kw) * mag + 1e-300)
+                << isa_name(isa) << " " << kh << "x" << kw << " nrows=" << nrows << " n=" << n
+                << " o=" << o << " j=" << j;
+          }
+        }
+      }
+    }
+  }
+}
+
+class Corr2dIsa : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(Corr2dIsa, MatchesReference) {
+  const Isa isa = GetParam();
+  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  check_isa<float>(isa);
+  check_isa<double>(isa);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, Corr2dIsa, ::testing::Values(Isa::scalar, Isa::avx2, Isa::avx512),
+                         [](const auto& info) { return std::string(isa_name(info.param)); });
+
+// ---------------------------------------------------------------------------------------------
+// The operator against its formula, evaluated directly.
+
+int64_t ext_index(int64_t i, int64_t n, Border b) {
+  if (i >= 0 && i < n) return i;
+  switch (b) {
+    case Border::fill: return -1;
+    case Border::nearest: return i < 0 ? 0 : n - 1;
+    case Border::wrap: return ((i % n) + n) % n;
+    case Border::reflect: {
+      const int64_t r = ((i % (2 * n)) + 2 * n) % (2 * n);
+      return r < n ? r : 2 * n - 1 - r;
+    }
+    case Border::mirror: {
+      if (n == 1) return 0;
+      const int64_t p = 2 * n - 2, r = ((i % p) + p) % p;
+      return r < n ? r : p - r;
+    }
+  }
+  return -1;
+}
+
+View view2d(void* data, DType t, int64_t h, int64_t w, int64_t rs, int64_t cs) {
+  View v;
+  v.data = data;
+  v.dtype = t;
+  v.ndim = 2;
+  v.shape[0] = h;
+  v.shape[1] = w;
+  v.strides[0] = rs;
+  v.strides[1] = cs;
+  return v;
+}
+
+TEST(Corr2dOp, MatchesFormulaEveryBorderAndLayout) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  for (Border border : {Border::fill, Border::wrap, Border::reflect, Border::nearest, Border::mirror}) {
+    for (int trial = 0; trial < 12; ++trial) {
+      const int64_t H = 1 + rng() % 20, W = 1 + rng() % 80;
+      const int kh = 1 + rng() % 6, kw = 1 + rng() % 8;
+      const int64_t Ho = 1 + rng() % 24, Wo = 1 + rng() % 84;
+      const int64_t top = static_cast<int64_t>(rng() % 9) - 4, left = static_cast<int64_t>(rng() % 11) - 5;
+      const bool transposed = trial % 3 == 1;  // input read with a non-unit column stride
+      std::vector<double> x(H * W), k(kh * kw), out(Ho * Wo * 2, 99.0);
+      for (auto& v : x) v = dist(rng);
+      for (auto& v : k) v = dist(rng);
+      if (trial % 4 == 3) {  // an exactly rank-1 kernel takes the two-pass path
+        for (int a = 0; a < kh; ++a)
+          for (int b = 0; b < kw; ++b) k[a * kw + b] = (a + 1.5) * (b - 2.25);
+      }
+      // Storage (W, H) read transposed when `transposed`.
+      const View vin = transposed ? view2d(x.data(), DType::f64, H, W, 8, H * 8)
+                                  : view2d(x.data(), DType::f64, H, W, W * 8, 8);
+      auto at = [&](int64_t r, int64_t c) { return transposed ? x[c * H + r] : x[r * W + c]; };
+      const View vk = view2d(k.data(), DType::f64, kh, kw, kw * 8, 8);
+      const bool strided_out = trial % 2 == 1;
+      const View vout = view2d(out.data(), DType::f64, Ho, Wo, Wo * 16, strided_out ? 16 : 8);
+      correlate2d_general(vin, vk, vout, top, left, border, 0.25);
+      for (int64_t i = 0; i < Ho; ++i)
+        for (int64_t j = 0; j < Wo; ++j) {
+          double want = 0;
+          for (int a = 0; a < kh; ++a)
+            for (int b = 0; b < kw; ++b) {
+              const int64_t r = ext_index(i + a - top, H, border), c = ext_index(j + b - left, W, border);
+              want += k[a * kw + b] * ((r < 0 || c < 0) ? 0.25 : at(r, c));
+            }
+          const double got = out[i * Wo * 2 + j * (strided_out ? 2 : 1)];
+          ASSERT_NEAR(got, want, 1e-12) << "border " << int(border) << " trial " << trial;
+        }
+    }
+  }
+}
+
+TEST(Corr2dOp, StacksFloatAndIntegerInputs) {
+  // A (2, 3, H, W) stack, float32 image and kernel computed in float32; an int16 image in
+  // float64; output written through negative strides.
+  std::mt19937 rng(5);
+  const int64_t H = 13, W = 70, kh = 3, kw = 4;
+  std::vector<float> x(6 * H * W), k(kh * kw);
+  std::vector<int16_t> xi(6 * H * W);
+  for (size_t i = 0; i < x.size(); ++i) {
+    xi[i] = static_cast<int16_t>(static_cast<int>(rng() % 200) - 100);
+    x[i] = xi[i] * 0.25f;
+  }
+  for (auto& v : k) v = static_cast<float>(static_cast<int>(rng() % 9) - 4);
+  View vx;
+  vx.data = x.data();
+  vx.dtype = DType::f32;
+  vx.ndim = 4;
+  const int64_t shape[4] = {2, 3, H, W};
+  const int64_t st[4] = {3 * H * W * 4, H * W * 4, W * 4, 4};
+  for (int i = 0; i < 4; ++i) {
+    vx.shape[i] = shape[i];
+    vx.strides[i] = st[i];
+  }
+  View vk = view2d(k.data(), DType::f32, kh, kw, kw * 4, 4);
+  std::vector<float> out(6 * H * W);
+  View vo = vx;
+  vo.data = out.data() + out.size() - 1;  // every axis reversed
+  for (int i = 0; i < 4; ++i) vo.strides[i] = -st[i];
+  vo.data = out.data() + out.size() - 1;
+  signal_corr2d(vx, vk, vo, Corr2dMode::same, Border::reflect, 0, false);
+  View vxi = vx;
+  vxi.data = xi.data();
+  vxi.dtype = DType::i16;
+  for (int i = 0; i < 4; ++i) vxi.strides[i] = st[i] / 2;
+  std::vector<double> kd(k.begin(), k.end()), outd(6 * H * W);
+  View vkd = view2d(kd.data(), DType::f64, kh, kw, kw * 8, 8);
+  View vod = vx;
+  vod.data = outd.data();
+  vod.dtype = DType::f64;
+  for (int i = 0; i < 4; ++i) vod.strides[i] = st[i] * 2;
+  signal_corr2d(vxi, vkd, vod, Corr2dMode::same, Border::reflect, 0, false);
+  for (int64_t p = 0; p < 6; ++p)
+    for (int64_t i = 0; i < H; ++i)
+      for (int64_t j = 0; j < W; ++j) {
+        double want = 0;
+        for (int a = 0; a < kh; ++a)
+          for (int b = 0; b < kw; ++b) {
+            const int64_t r = ext_index(i + a - 1, H, Border::reflect), c = ext_index(j + b - 1, W, Border::reflect);
+            want += k[a * kw + b] * xi[(p * H + r) * W + c];
+          }
+        const int64_t at = (p * H + i) * W + j;
+        ASSERT_EQ(out[out.size() - 1 - at], static_cast<float>(want * 0.25)) << p << " " << i << " " << j;
+        ASSERT_EQ(outd[at], want);
+      }
+}
+
+TEST(Corr2dOp, RejectsBadInputWithoutWriting) {
+  float x[16] = {}, k[4] = {1, 2, 3, 4}, out[16];
+  for (float& v : out) v = 5.0f;
+  const View vx = view2d(x, DType::f32, 4, 4, 16, 4);
+  const View vout = view2d(out, DType::f32, 4, 4, 16, 4);
+  View k1 = view2d(k, DType::f32, 4, 1, 4, 4);
+  k1.ndim = 1;
+  EXPECT_THROW(signal_corr2d(vx, k1, vout, Corr2dMode::same, Border::fill, 0, false), ValueError);
+  const View k0 = view2d(k, DType::f32, 0, 2, 8, 4);
+  EXPECT_THROW(signal_corr2d(vx, k0, vout, Corr2dMode::same, Border::fill, 0, false), ValueError);
+  const View kd = view2d(k, DType::f64, 2, 1, 8, 8);
+  EXPECT_THROW(signal_corr2d(vx, kd, vout, Corr2dMode::same, Border::fill, 0, false), TypeError);
+  const View k2 = view2d(k, DType::f32, 2, 2, 8, 4);
+  const View small = view2d(out, DType::f32, 3, 3, 12, 4);
+  EXPECT_THROW(signal_corr2d(vx, k2, small, Corr2dMode::same, Border::fill, 0, false), ValueError);
+  const View wide = view2d(k, DType::f32, 1, 5, 20, 4);  // 1x5 vs 4x4: neither contains the other
+  EXPECT_THROW(signal_corr2d(vx, wide, vout, Corr2dMode::valid, Border::fill, 0, false), ValueError);
+  const int64_t origin[2] = {2, 0};
+  EXPECT_THROW(ndimage_corr2d(vx, k2, vout, Border::reflect, 0, origin, false), ValueError);
+  for (float v : out) EXPECT_EQ(v, 5.0f);
+}
+
+TEST(Corr2dOp, HugeShapesRaiseMemoryError) {
+  float x = 1, k = 1;
+  View vx = view2d(&x, DType::f32, int64_t{1} << 62, int64_t{1} << 62, 0, 0);
+  const View vk = view2d(&k, DType::f32, 1, 1, 4, 4);
+  int64_t shape[2];
+  View big = view2d(&k, DType::f32, (int64_t{1} << 62), 3, 0, 0);
+  EXPECT_THROW(signal_corr2d_shape(vx, big, Corr2dMode::full, shape), MemoryError);
+  EXPECT_NO_THROW(signal_corr2d_shape(vx, vk, Corr2dMode::full, shape));
+}
+
+}  // namespace
+}  // namespace corr2d
+}  // namespace npfast

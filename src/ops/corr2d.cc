@@ -1,0 +1,657 @@
+// corr2d: SciPy's 2-D correlation semantics mapped onto one operator, and that operator's
+// plan: border rows by pointer, border columns through small padded segments, the interior
+// straight from the input, threads over bands of output rows. The kernels do the arithmetic.
+#include "npfast/corr2d.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <type_traits>
+
+#include "npfast/error.hpp"
+#include "npfast/memory.hpp"
+#include "npfast/threads.hpp"
+#include "src/kernels/corr2d/corr2d.h"
+
+namespace npfast {
+namespace {
+
+using corr2d::kMaxRows;
+
+// The index that `i` (any integer) reads under `border` for an axis of length n; -1 for fill.
+int64_t map_index(int64_t i, int64_t n, Border border) {
+  if (i >= 0 && i < n) return i;
+  if (n == 0) return -1;
+  switch (border) {
+    case Border::fill:
+      return -1;
+    case Border::nearest:
+      return i < 0 ? 0 : n - 1;
+    case Border::wrap: {
+      const int64_t r = i % n;
+      return r < 0 ? r + n : r;
+    }
+    case Border::reflect: {
+      const int64_t p = 2 * n;
+      int64_t r = i % p;
+      if (r < 0) r += p;
+      return r < n ? r : p - 1 - r;
+    }
+    case Border::mirror: {
+      if (n == 1) return 0;
+      const int64_t p = 2 * n - 2;
+      int64_t r = i % p;
+      if (r < 0) r += p;
+      return r < n ? r : p - r;
+    }
+  }
+  return -1;
+}
+
+template <class T, class S>
+void copy_span_as(T* dst, const char* src, int64_t stride, int64_t n) {
+  if constexpr (std::is_same_v<T, S>) {
+    if (stride == static_cast<int64_t>(sizeof(S))) {
+      std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(S));
+      return;
+    }
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    S v;
+    std::memcpy(&v, src + i * stride, sizeof(S));  // strides need not be aligned
+    dst[i] = static_cast<T>(v);
+  }
+}
+
+// dst[i] = T(src[i * stride]) for a source of dtype s.
+template <class T>
+void copy_span(T* dst, const char* src, int64_t stride, int64_t n, DType s) {
+  switch (s) {
+    case DType::u8: return copy_span_as<T, uint8_t>(dst, src, stride, n);
+    case DType::i8: return copy_span_as<T, int8_t>(dst, src, stride, n);
+    case DType::u16: return copy_span_as<T, uint16_t>(dst, src, stride, n);
+    case DType::i16: return copy_span_as<T, int16_t>(dst, src, stride, n);
+    case DType::i32: return copy_span_as<T, int32_t>(dst, src, stride, n);
+    case DType::i64: return copy_span_as<T, int64_t>(dst, src, stride, n);
+    case DType::f32: return copy_span_as<T, float>(dst, src, stride, n);
+    case DType::f64: return copy_span_as<T, double>(dst, src, stride, n);
+  }
+}
+
+// Byte offset of plane p (a linear index over all axes but the last two).
+int64_t plane_offset(const View& v, int64_t p) {
+  int64_t off = 0;
+  for (int i = v.ndim - 3; i >= 0; --i) {
+    off += (p % v.shape[i]) * v.strides[i];
+    p /= v.shape[i];
+  }
+  return off;
+}
+
+// A range of output columns computed from one set of row pointers: either straight from the
+// input (direct) or from rows padded into scratch.
+struct Segment {
+  int64_t c0, c1;
+  bool direct;
+};
+
+template <class T>
+struct Plan {
+  // Input plane geometry (bytes).
+  const char* in;
+  DType in_t;
+  int64_t H, W, rs, cs;
+  // Output plane geometry (bytes).
+  char* out;
+  int64_t Ho, Wo, ors, ocs;
+  bool out_direct;  // unit column stride: kernels write in place
+  const View* vin;
+  const View* vout;
+  // The arithmetic.
+  const T* taps;
+  int kh, kw;
+  int64_t top, left;
+  Border border;
+  T fill;
+  corr2d::RowsFn<T> kern;
+  // Column segments, at most three; padded ones need `pad_width` scratch elements per row.
+  Segment seg[3];
+  int nseg;
+  int64_t pad_width;
+  const int64_t* colmap;  // [pad_width]: the column each padded element reads, -1 for fill
+  int64_t fill_row;  // elements of the fill row direct segments read above/below the image
+  int64_t band;      // output rows per sub-band (scratch holds band + kh - 1 rows)
+  // Exactly rank-1 kernels: taps[a][b] = u[a] * v[b], run as a 1 x kw pass over the rows into
+  // scratch and a kh x 1 pass down the columns.
+  bool separable;
+  const T* u;
+  const T* v;
+  corr2d::RowsFn<T> kern_h, kern_v;
+};
+
+// A padded row: dst[d] = ext(input)[row, c0 + d] for d < width. `cmap[d]` is the column that
+// d reads outside the row (-1: the fill value), precomputed once per call since every row maps
+// its columns the same way; `row` null means a row past the top or bottom under fill.
+template <class T>
+void build_row(const Plan<T>& P, const char* row, int64_t c0, int64_t width, const int64_t* cmap,
+               T* dst) {
+  if (!row) {
+    std::fill(dst, dst + width, P.fill);
+    return;
+  }
+  const int64_t lo = std::clamp<int64_t>(-c0, 0, width);
+  const int64_t hi = std::clamp<int64_t>(P.W - c0, lo, width);
+  if (P.in_t == dtype_of<T>()) {
+    for (int64_t d = 0; d < lo; ++d) {
+      if (cmap[d] < 0) dst[d] = P.fill;
+      else std::memcpy(dst + d, row + cmap[d] * P.cs, sizeof(T));
+    }
+    copy_span_as<T, T>(dst + lo, row + (c0 + lo) * P.cs, P.cs, hi - lo);
+    for (int64_t d = hi; d < width; ++d) {
+      if (cmap[d] < 0) dst[d] = P.fill;
+      else std::memcpy(dst + d, row + cmap[d] * P.cs, sizeof(T));
+    }
+    return;
+  }
+  for (int64_t d = 0; d < lo; ++d) {
+    if (cmap[d] < 0) dst[d] = P.fill;
+    else copy_span(dst + d, row + cmap[d] * P.cs, P.cs, 1, P.in_t);
+  }
+  copy_span(dst + lo, row + (c0 + lo) * P.cs, P.cs, hi - lo, P.in_t);
+  for (int64_t d = hi; d < width; ++d) {
+    if (cmap[d] < 0) dst[d] = P.fill;
+    else copy_span(dst + d, row + cmap[d] * P.cs, P.cs, 1, P.in_t);
+  }
+}
+
+// Scratch layout for one chunk of work.
+template <class T>
+struct Scratch {
+  const T** ptrs;  // [nseg][band + kh - 1]
+  T* pad;          // [band + kh - 1][pad_width]
+  T* fill_row;     // [fill_row]
+  T* obuf;         // [kMaxRows][Wo] when the output is strided
+  T** tmp;         // separable: [band + kh - 1] rows of Wo, the horizontal pass
+};
+
+template <class T>
+size_t scratch_bytes(const Plan<T>& P) {
+  const int64_t rows = P.band + P.kh - 1;
+  const int64_t item = static_cast<int64_t>(sizeof(T));
+  int64_t b = checked_mul(3 * rows, static_cast<int64_t>(sizeof(T*)), "scratch bytes") + 64;
+  const int64_t pad = checked_add(checked_mul(rows, P.pad_width, "scratch size"), P.fill_row,
+                                  "scratch size");
+  b = checked_add(b, checked_mul(pad, item, "scratch bytes") + 64, "scratch bytes");
+  if (!P.out_direct)
+    b = checked_add(b, checked_mul(kMaxRows * P.Wo, item, "scratch bytes") + 64, "scratch bytes");
+  if (P.separable) {
+    b = checked_add(b, rows * static_cast<int64_t>(sizeof(T*)) + 64, "scratch bytes");
+    b = checked_add(b, checked_mul(checked_mul(rows, P.Wo, "scratch size"), item, "scratch bytes") + 64,
+                    "scratch bytes");
+  }
+  return static_cast<size_t>(b);
+}
+
+template <class T>
+Scratch<T> carve(const Plan<T>& P, char* mem) {
+  auto align = [](char* p) {
+    return reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(p) + 63) & ~uintptr_t{63});
+  };
+  const int64_t rows = P.band + P.kh - 1;
+  Scratch<T> s;
+  char* p = align(mem);
+  s.ptrs = reinterpret_cast<const T**>(p);
+  p = align(p + 3 * rows * sizeof(T*));
+  s.pad = reinterpret_cast<T*>(p);
+  s.fill_row = s.pad + rows * P.pad_width;
+  p = align(reinterpret_cast<char*>(s.fill_row + P.fill_row));
+  s.obuf = reinterpret_cast<T*>(p);
+  if (!P.out_direct) p = align(p + kMaxRows * P.Wo * sizeof(T));
+  s.tmp = nullptr;
+  if (P.separable) {
+    s.tmp = reinterpret_cast<T**>(p);
+    T* t = reinterpret_cast<T*>(align(p + rows * sizeof(T*)));
+    for (int64_t r = 0; r < rows; ++r) s.tmp[r] = t + r * P.Wo;
+  }
+  if (P.fill_row) std::fill(s.fill_row, s.fill_row + P.fill_row, P.fill);
+  return s;
+}
+
+// Output rows [r0, r1) of plane pl.
+template <class T>
+void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int64_t r1) {
+  const char* in = P.in + plane_offset(*P.vin, pl);
+  char* out = P.out + plane_offset(*P.vout, pl);
+  const int kh = P.kh;
+  for (int64_t b0 = r0; b0 < r1; b0 += P.band) {
+    const int64_t nout = std::min(P.band, r1 - b0);
+    const int64_t nin = nout + kh - 1;
+    const int64_t stride = P.band + kh - 1;
+    // Row pointers for every segment; padded rows are built once per sub-band.
+    for (int64_t t = 0; t < nin; ++t) {
+      const int64_t m = map_index(b0 - P.top + t, P.H, P.border);
+      const char* row = m >= 0 ? in + m * P.rs : nullptr;
+      T* pad = S.pad + t * P.pad_width;
+      const int64_t* cmap = P.colmap;
+      for (int s = 0; s < P.nseg; ++s) {
+        const Segment& g = P.seg[s];
+        if (g.direct) {
+          S.ptrs[s * stride + t] =
+              row ? reinterpret_cast<const T*>(row + (g.c0 - P.left) * P.cs) : S.fill_row;
+        } else {
+          const int64_t width = g.c1 - g.c0 + P.kw - 1;
+          build_row(P, row, g.c0 - P.left, width, cmap, pad);
+          S.ptrs[s * stride + t] = pad;
+          pad += width;
+          cmap += width;
+        }
+      }
+    }
+    if (P.separable) {
+      for (int64_t t = 0; t < nin; t += kMaxRows) {
+        const int R = static_cast<int>(std::min<int64_t>(kMaxRows, nin - t));
+        for (int s = 0; s < P.nseg; ++s) {
+          const Segment& g = P.seg[s];
+          T* oseg[kMaxRows];
+          for (int q = 0; q < R; ++q) oseg[q] = S.tmp[t + q] + g.c0;
+          P.kern_h(S.ptrs + s * stride + t, oseg, R, g.c1 - g.c0, P.v, 1, P.kw);
+        }
+      }
+    }
+    for (int64_t o = 0; o < nout; o += kMaxRows) {
+      const int R = static_cast<int>(std::min<int64_t>(kMaxRows, nout - o));
+      T* orow[kMaxRows];
+      for (int q = 0; q < R; ++q)
+        orow[q] = P.out_direct ? reinterpret_cast<T*>(out + (b0 + o + q) * P.ors) : S.obuf + q * P.Wo;
+      if (P.separable) P.kern_v(S.tmp + o, orow, R, P.Wo, P.u, kh, 1);
+      for (int s = 0; !P.separable && s < P.nseg; ++s) {
+        const Segment& g = P.seg[s];
+        T* oseg[kMaxRows];
+        for (int q = 0; q < R; ++q) oseg[q] = orow[q] + g.c0;
+        P.kern(S.ptrs + s * stride + o, oseg, R, g.c1 - g.c0, P.taps, kh, P.kw);
+      }
+      if (!P.out_direct) {
+        for (int q = 0; q < R; ++q) {
+          char* dst = out + (b0 + o + q) * P.ors;
+          for (int64_t j = 0; j < P.Wo; ++j) std::memcpy(dst + j * P.ocs, orow[q] + j, sizeof(T));
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void run_plan(Plan<T>& P, int64_t planes) {
+  const int64_t groups = (P.Ho + kMaxRows - 1) / kMaxRows;
+  const int64_t items = planes * groups;
+  // Cost model (ns per output row group), measured single-threaded on the Zen 5 AVX2 VM: a
+  // per-pixel part for loads, stores and padding plus one FMA per tap (3x3 float32 ~0.35
+  // ns/px, 7x7 ~1.6 ns/px); f64 has half the lanes.
+  const double taps = static_cast<double>(P.kh) * static_cast<double>(P.kw);
+  const double fmas = P.separable ? P.kh + P.kw + 2.0 : taps;
+  const double per_px = 0.08 + fmas * (sizeof(T) == 8 ? 0.06 : 0.03);
+  const double per_item = kMaxRows * (static_cast<double>(P.Wo) * per_px + 20.0);
+  const int64_t grain = grain_for(items, per_item);
+  // Sub-band: enough rows that kh - 1 halo rows are a small share, few enough that padded rows
+  // stay in L2.
+  const int64_t chunk_rows = std::min<int64_t>(grain * kMaxRows, P.Ho);
+  int64_t band = kMaxRows * 4;
+  const int64_t scratch_width = P.pad_width + (P.separable ? P.Wo : 0);
+  if (scratch_width > 0) {
+    const int64_t fit = (int64_t{192} << 10) / static_cast<int64_t>(scratch_width * sizeof(T));
+    band = std::max<int64_t>(band, std::max<int64_t>(fit - (P.kh - 1), 4 * (P.kh - 1)));
+  } else {
+    band = std::max<int64_t>(band, chunk_rows);
+  }
+  band = std::min<int64_t>(band, std::max<int64_t>(chunk_rows, 1));
+  band = (band + kMaxRows - 1) / kMaxRows * kMaxRows;
+  P.band = band;
+  const size_t bytes = (scratch_bytes(P) + 63) & ~size_t{63};
+
+  // Scratch is taken before any output is written (a MemoryError leaves `out` untouched): one
+  // slot per chunk that can run at once, claimed by whichever thread runs the chunk.
+  const int64_t chunks = (items + grain - 1) / grain;
+  const int slots = static_cast<int>(std::min<int64_t>({chunks, get_num_threads(), 64}));
+  alignas(64) char local[16384];
+  Buffer<char> heap;
+  char* mem = local;
+  const size_t total = static_cast<size_t>(
+      checked_mul(static_cast<int64_t>(bytes), slots, "scratch bytes"));
+  if (total > sizeof(local)) {
+    heap = Buffer<char>(total);
+    mem = heap.get();
+  }
+  std::atomic<bool> busy[64];
+  for (int i = 0; i < slots; ++i) busy[i].store(false, std::memory_order_relaxed);
+
+  auto work = [&](int64_t b, int64_t e) {
+    int slot = 0;
+    for (;; slot = (slot + 1) % slots) {
+      bool expected = false;
+      if (busy[slot].compare_exchange_weak(expected, true, std::memory_order_acquire)) break;
+    }
+    const Scratch<T> S = carve(P, mem + static_cast<size_t>(slot) * bytes);
+    // Items are (plane, row group) in plane-major order; consecutive items of one plane form
+    // one run of rows.
+    while (b < e) {
+      const int64_t pl = b / groups, g0 = b % groups;
+      const int64_t g1 = std::min(groups, g0 + (e - b));
+      run_rows(P, S, pl, g0 * kMaxRows, std::min(P.Ho, g1 * kMaxRows));
+      b += g1 - g0;
+    }
+    busy[slot].store(false, std::memory_order_release);
+  };
+  parallel_for(items, grain, work);
+}
+
+// True when taps (kh x kw) equal u v^T to within rounding of T (4 ulps of the largest tap,
+// below the rounding the direct sum makes anyway); fills u (kh) and v (kw).
+template <class T>
+bool rank_one(const T* taps, int kh, int kw, T* u, T* v) {
+  int p = 0, q = 0;
+  double big = 0;
+  for (int a = 0; a < kh; ++a)
+    for (int b = 0; b < kw; ++b)
+      if (std::fabs(double(taps[a * kw + b])) > big) {
+        big = std::fabs(double(taps[a * kw + b]));
+        p = a;
+        q = b;
+      }
+  if (!(big > 0) || !std::isfinite(big)) return false;
+  const double pivot = taps[p * kw + q];
+  for (int a = 0; a < kh; ++a) u[a] = taps[a * kw + q];
+  for (int b = 0; b < kw; ++b) v[b] = static_cast<T>(double(taps[p * kw + b]) / pivot);
+  const double eps = sizeof(T) == 4 ? 0x1p-24 : 0x1p-53;
+  for (int a = 0; a < kh; ++a)
+    for (int b = 0; b < kw; ++b)
+      if (!(std::fabs(double(u[a]) * double(v[b]) - double(taps[a * kw + b])) <= 4 * eps * big))
+        return false;
+  return true;
+}
+
+// Narrower interiors are cheaper padded whole: one kernel call per row group, not three.
+constexpr int64_t kDirectMinColumns = 32;
+
+bool aligned_to(const void* p, size_t n) { return reinterpret_cast<uintptr_t>(p) % n == 0; }
+
+template <class T>
+void correlate_impl(const View& in, const View& k, const View& out, int64_t top, int64_t left,
+                    Border border, double fill) {
+  const int kh = static_cast<int>(k.shape[0]), kw = static_cast<int>(k.shape[1]);
+  const int64_t ntaps = int64_t{kh} * kw;
+  // Taps, contiguous in the compute type (any kernel dtype, strides or flip).
+  alignas(64) T local_taps[1024];
+  Buffer<T> heap_taps;
+  T* taps = local_taps;
+  if (ntaps > 1024) {
+    heap_taps = Buffer<T>(static_cast<size_t>(ntaps));
+    taps = heap_taps.get();
+  }
+  for (int a = 0; a < kh; ++a)
+    copy_span(taps + int64_t{a} * kw, static_cast<const char*>(k.data) + a * k.strides[0],
+              k.strides[1], kw, k.dtype);
+
+  const int nd = in.ndim;
+  Plan<T> P;
+  P.separable = false;
+  alignas(64) T uv_local[2 * 512];
+  Buffer<T> uv_heap;
+  // Two 1-D passes cost kh + kw (+ a store and a load) FMAs per pixel against kh * kw.
+  if (kh > 1 && kw > 1 && kh * kw > kh + kw + 3) {
+    T* uv = uv_local;
+    if (kh + kw > 1024) {
+      uv_heap = Buffer<T>(static_cast<size_t>(kh + kw));
+      uv = uv_heap.get();
+    }
+    if (rank_one(taps, kh, kw, uv, uv + kh)) {
+      P.separable = true;
+      P.u = uv;
+      P.v = uv + kh;
+      if constexpr (std::is_same_v<T, float>) {
+        P.kern_h = corr2d::rows_kernel_f32(1, kw);
+        P.kern_v = corr2d::rows_kernel_f32(kh, 1);
+      } else {
+        P.kern_h = corr2d::rows_kernel_f64(1, kw);
+        P.kern_v = corr2d::rows_kernel_f64(kh, 1);
+      }
+    }
+  }
+  P.in = static_cast<const char*>(in.data);
+  P.in_t = in.dtype;
+  P.H = in.shape[nd - 2];
+  P.W = in.shape[nd - 1];
+  P.rs = in.strides[nd - 2];
+  P.cs = in.strides[nd - 1];
+  P.out = static_cast<char*>(out.data);
+  P.Ho = out.shape[nd - 2];
+  P.Wo = out.shape[nd - 1];
+  P.ors = out.strides[nd - 2];
+  P.ocs = out.strides[nd - 1];
+  P.out_direct = P.ocs == static_cast<int64_t>(sizeof(T)) && aligned_to(out.data, sizeof(T)) &&
+                 P.ors % static_cast<int64_t>(sizeof(T)) == 0;
+  P.vin = &in;
+  P.vout = &out;
+  P.taps = taps;
+  P.kh = kh;
+  P.kw = kw;
+  P.top = top;
+  P.left = left;
+  P.border = border;
+  P.fill = static_cast<T>(fill);
+  if constexpr (std::is_same_v<T, float>) P.kern = corr2d::rows_kernel_f32(kh, kw);
+  else P.kern = corr2d::rows_kernel_f64(kh, kw);
+
+  // Interior columns [jl, jr): their whole kw-wide window lies inside the row.
+  const int64_t jl = std::clamp<int64_t>(left, 0, P.Wo);
+  const int64_t jr = std::clamp<int64_t>(P.W - kw + 1 + left, jl, P.Wo);
+  const bool direct = in.dtype == dtype_of<T>() && P.cs == static_cast<int64_t>(sizeof(T)) &&
+                      P.rs % static_cast<int64_t>(sizeof(T)) == 0 && aligned_to(in.data, sizeof(T)) &&
+                      jr - jl >= kDirectMinColumns;
+  P.nseg = 0;
+  P.pad_width = 0;
+  P.fill_row = 0;
+  if (direct) {
+    if (jl > 0) P.seg[P.nseg++] = {0, jl, false};
+    P.seg[P.nseg++] = {jl, jr, true};
+    if (jr < P.Wo) P.seg[P.nseg++] = {jr, P.Wo, false};
+    if (border == Border::fill) P.fill_row = jr - jl + kw - 1;
+  } else {
+    P.seg[P.nseg++] = {0, P.Wo, false};
+  }
+  for (int s = 0; s < P.nseg; ++s)
+    if (!P.seg[s].direct) P.pad_width += P.seg[s].c1 - P.seg[s].c0 + kw - 1;
+  int64_t local_map[256];
+  Buffer<int64_t> heap_map;
+  int64_t* colmap = local_map;
+  if (P.pad_width > 256) {
+    heap_map = Buffer<int64_t>(static_cast<size_t>(P.pad_width));
+    colmap = heap_map.get();
+  }
+  P.colmap = colmap;
+  for (int s = 0; s < P.nseg; ++s) {
+    if (P.seg[s].direct) continue;
+    const int64_t width = P.seg[s].c1 - P.seg[s].c0 + kw - 1;
+    for (int64_t d = 0; d < width; ++d) *colmap++ = map_index(P.seg[s].c0 - left + d, P.W, border);
+  }
+
+  int64_t planes = 1;
+  for (int i = 0; i < nd - 2; ++i) planes *= in.shape[i];
+  run_plan(P, planes);
+}
+
+bool supported(DType t) { return itemsize(t) > 0; }
+
+// Checks shared by every entry point; `in_name`, `k_name` name the arguments in messages.
+void check_kernel(const View& k, const char* k_name) {
+  if (k.ndim != 2)
+    throw ValueError(std::string(k_name) + ": must be 2-D, got " + std::to_string(k.ndim) +
+                     "-D shape " + shape_str(k));
+  if (k.shape[0] == 0 || k.shape[1] == 0)
+    throw ValueError(std::string(k_name) + ": must not be empty, got shape " + shape_str(k));
+  if (k.shape[0] > (1 << 30) || k.shape[1] > (1 << 30))
+    throw MemoryError(std::string(k_name) + ": too large, shape " + shape_str(k));
+  checked_mul(k.shape[0], k.shape[1], "kernel size");
+}
+
+void check_out(const View& in, const View& out, const int64_t* shape, DType t) {
+  if (out.dtype != t)
+    throw TypeError(std::string("out: dtype must be ") + dtype_name(t) + ", got " +
+                    dtype_name(out.dtype));
+  bool same = out.ndim == in.ndim;
+  for (int i = 0; same && i < in.ndim; ++i) same = out.shape[i] == shape[i];
+  if (!same) {
+    View want = in;
+    for (int i = 0; i < in.ndim; ++i) want.shape[i] = shape[i];
+    throw ValueError("out: shape must be " + shape_str(want) + ", got " + shape_str(out));
+  }
+}
+
+void dispatch(const View& in, const View& k, const View& out, int64_t top, int64_t left,
+              Border border, double fill) {
+  if (out.empty()) return;
+  if (out.dtype == DType::f32) correlate_impl<float>(in, k, out, top, left, border, fill);
+  else correlate_impl<double>(in, k, out, top, left, border, fill);
+}
+
+View flipped(const View& v) {
+  View f = v;
+  char* p = static_cast<char*>(v.data);
+  for (int i = v.ndim - 2; i < v.ndim; ++i) {
+    p += (v.shape[i] - 1) * v.strides[i];
+    f.strides[i] = -v.strides[i];
+  }
+  f.data = p;
+  return f;
+}
+
+}  // namespace
+
+DType corr2d_result_dtype(DType input, DType kernel) {
+  if (!supported(input) || !supported(kernel)) throw TypeError("corr2d: unsupported dtype");
+  return input == DType::f32 && kernel == DType::f32 ? DType::f32 : DType::f64;
+}
+
+void correlate2d_general(const View& input, const View& kernel, const View& out, int64_t top,
+                         int64_t left, Border border, double fill) {
+  if (input.ndim < 2)
+    throw ValueError("input: must have at least 2 dimensions, got shape " + shape_str(input));
+  check_kernel(kernel, "kernel");
+  const DType t = corr2d_result_dtype(input.dtype, kernel.dtype);
+  if (out.ndim != input.ndim)
+    throw ValueError("out: must have " + std::to_string(input.ndim) + " dimensions, got shape " +
+                     shape_str(out));
+  int64_t shape[View::kMaxDims];
+  for (int i = 0; i < input.ndim; ++i) shape[i] = i < input.ndim - 2 ? input.shape[i] : out.shape[i];
+  check_out(input, out, shape, t);
+  dispatch(input, kernel, out, top, left, border, fill);
+}
+
+void signal_corr2d_shape(const View& in1, const View& in2, Corr2dMode mode, int64_t* out_shape) {
+  if (in1.ndim < 2)
+    throw ValueError("in1: must have at least 2 dimensions (..., H, W), got shape " +
+                     shape_str(in1));
+  check_kernel(in2, "in2");
+  const int nd = in1.ndim;
+  for (int i = 0; i < nd - 2; ++i) out_shape[i] = in1.shape[i];
+  const int64_t H = in1.shape[nd - 2], W = in1.shape[nd - 1];
+  const int64_t kh = in2.shape[0], kw = in2.shape[1];
+  int64_t* o = out_shape + nd - 2;
+  switch (mode) {
+    case Corr2dMode::full:
+      o[0] = checked_add(H, kh - 1, "output rows");
+      o[1] = checked_add(W, kw - 1, "output columns");
+      break;
+    case Corr2dMode::same:
+      o[0] = H;
+      o[1] = W;
+      break;
+    case Corr2dMode::valid: {
+      const bool ok1 = H >= kh && W >= kw, ok2 = kh >= H && kw >= W;
+      if (!ok1 && !ok2)
+        throw ValueError("mode: for 'valid' one of in1's planes " + shape_str(in1) +
+                         " and in2 " + shape_str(in2) +
+                         " must be at least as large as the other in every dimension");
+      if (!ok1 && (H == 0 || W == 0))
+        throw ValueError("in1: empty planes " + shape_str(in1) +
+                         " cannot take the kernel's place in 'valid' mode");
+      o[0] = ok1 ? H - kh + 1 : kh - H + 1;
+      o[1] = ok1 ? W - kw + 1 : kw - W + 1;
+      break;
+    }
+  }
+}
+
+void signal_corr2d(const View& in1, const View& in2, const View& out, Corr2dMode mode,
+                   Border boundary, double fillvalue, bool convolve) {
+  int64_t shape[View::kMaxDims];
+  signal_corr2d_shape(in1, in2, mode, shape);
+  const DType t = corr2d_result_dtype(in1.dtype, in2.dtype);
+  check_out(in1, out, shape, t);
+  if (out.empty()) return;
+  const int nd = in1.ndim;
+  const int64_t H = in1.shape[nd - 2], W = in1.shape[nd - 1];
+  const int64_t kh = in2.shape[0], kw = in2.shape[1];
+  if (mode == Corr2dMode::valid && !(H >= kh && W >= kw)) {
+    // SciPy swaps the inputs: each plane is the kernel, in2 the image. correlate then flips
+    // the result; convolve (commutative) flips the plane instead.
+    if (H > (1 << 30) || W > (1 << 30))
+      throw MemoryError("in1: planes " + shape_str(in1) + " too large to serve as the kernel");
+    int64_t planes = 1;
+    for (int i = 0; i < nd - 2; ++i) planes *= in1.shape[i];
+    for (int64_t p = 0; p < planes; ++p) {
+      View x, y;
+      x = in1;
+      y = out;
+      x.ndim = y.ndim = 2;
+      x.data = static_cast<char*>(in1.data) + plane_offset(in1, p);
+      y.data = static_cast<char*>(out.data) + plane_offset(out, p);
+      for (int i = 0; i < 2; ++i) {
+        x.shape[i] = in1.shape[nd - 2 + i];
+        x.strides[i] = in1.strides[nd - 2 + i];
+        y.shape[i] = out.shape[nd - 2 + i];
+        y.strides[i] = out.strides[nd - 2 + i];
+      }
+      if (convolve) dispatch(in2, flipped(x), y, 0, 0, Border::fill, 0.0);
+      else dispatch(in2, x, flipped(y), 0, 0, Border::fill, 0.0);
+    }
+    return;
+  }
+  const View k = convolve ? flipped(in2) : in2;
+  int64_t top = 0, left = 0;
+  if (mode == Corr2dMode::full) {
+    top = kh - 1;
+    left = kw - 1;
+  } else if (mode == Corr2dMode::same) {
+    // Where SciPy centres an even kernel: correlate reads (k-1)//2 before, convolve k//2.
+    top = convolve ? kh / 2 : (kh - 1) / 2;
+    left = convolve ? kw / 2 : (kw - 1) / 2;
+  }
+  dispatch(in1, k, out, top, left, boundary, fillvalue);
+}
+
+void ndimage_corr2d(const View& input, const View& weights, const View& out, Border mode,
+                    double cval, const int64_t origin[2], bool convolve) {
+  if (input.ndim != 2)
+    throw ValueError("input: must be 2-D, got shape " + shape_str(input));
+  check_kernel(weights, "weights");
+  const DType t = corr2d_result_dtype(input.dtype, weights.dtype);
+  check_out(input, out, input.shape, t);
+  int64_t centre[2];
+  for (int i = 0; i < 2; ++i) {
+    const int64_t w = weights.shape[i];
+    if (origin[i] < -(w / 2) || origin[i] > (w - 1) / 2)
+      throw ValueError("origin: must satisfy -(weights.shape[k] // 2) <= origin[k] <= "
+                       "(weights.shape[k] - 1) // 2, got " + std::to_string(origin[i]) +
+                       " for axis " + std::to_string(i) + " of length " + std::to_string(w));
+    // SciPy's convolve: flipped weights, origin negated and shifted by one for even lengths.
+    const int64_t o = convolve ? -origin[i] - (w % 2 == 0 ? 1 : 0) : origin[i];
+    centre[i] = w / 2 + o;
+  }
+  if (out.empty()) return;
+  const View k = convolve ? flipped(weights) : weights;
+  dispatch(input, k, out, centre[0], centre[1], mode, cval);
+}
+
+}  // namespace npfast

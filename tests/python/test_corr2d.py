@@ -1,0 +1,244 @@
+"""npfast.correlate2d / convolve2d against scipy.signal on every ISA path."""
+
+import numpy as np
+import pytest
+import scipy.signal as ss
+from numpy.lib.stride_tricks import as_strided
+
+import npfast
+from npfast import ndimage
+
+MODES = ["full", "same", "valid"]
+BOUNDARIES = ["fill", "wrap", "symm"]
+OPS = [(npfast.correlate2d, ss.correlate2d), (npfast.convolve2d, ss.convolve2d)]
+
+
+def close(got, want, x, k):
+    """float32 results carry float32 rounding; the bound scales with sum |k| * max |x|."""
+    assert got.shape == want.shape
+    scale = np.abs(np.asarray(k, np.float64)).sum() * max(1.0, np.abs(np.asarray(x, np.float64)).max())
+    eps = 1e-6 if got.dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(got, want, rtol=eps, atol=eps * scale * 4)
+
+
+def scipy_ref(fn, x, k, **kw):
+    try:
+        return fn(np.asarray(x, np.float64), np.asarray(k, np.float64), **kw)
+    except ValueError:
+        return None
+
+
+KSHAPES = [(1, 1), (1, 4), (5, 1), (2, 2), (3, 3), (4, 3), (5, 5), (6, 6), (7, 7), (3, 8)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_random_shapes_every_mode(isa, dtype):
+    rng = np.random.default_rng(0)
+    for trial, (kh, kw) in enumerate(KSHAPES * 2):
+        H, W = rng.integers(1, 30, 2)
+        if trial >= len(KSHAPES):  # second round: kernel larger than the image
+            H, W = rng.integers(1, 5, 2)
+        x = rng.standard_normal((H, W)).astype(dtype)
+        k = rng.standard_normal((kh, kw)).astype(dtype)
+        for ours, theirs in OPS:
+            for mode in MODES:
+                for boundary in BOUNDARIES:
+                    want = scipy_ref(theirs, x, k, mode=mode, boundary=boundary, fillvalue=0.75)
+                    if want is None:
+                        with pytest.raises(ValueError, match="valid"):
+                            ours(x, k, mode=mode, boundary=boundary, fillvalue=0.75)
+                        continue
+                    got = ours(x, k, mode, boundary, 0.75)
+                    assert got.dtype == dtype
+                    close(got, want, x, k)
+
+
+def test_wide_images_cross_every_block_width(isa):
+    # Columns around the vector and block widths, rows around the row block.
+    rng = np.random.default_rng(1)
+    for W in [7, 8, 9, 23, 24, 25, 47, 48, 49, 97]:
+        for H in [1, 3, 4, 5, 9]:
+            x = rng.standard_normal((H, W)).astype(np.float32)
+            k = rng.standard_normal((3, 3)).astype(np.float32)
+            close(npfast.correlate2d(x, k, "same", "symm"),
+                  ss.correlate2d(x.astype(float), k.astype(float), "same", "symm"), x, k)
+
+
+def test_kernel_larger_than_image_in_valid_mode_swaps(isa):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((3, 4))
+    k = rng.standard_normal((6, 7))
+    for ours, theirs in OPS:
+        close(ours(x, k, "valid"), theirs(x, k, "valid"), x, k)
+        stack = rng.standard_normal((2, 3, 4))
+        got = ours(stack, k, "valid")
+        for p in range(2):
+            close(got[p], theirs(stack[p], k, "valid"), stack, k)
+
+
+def test_stacks_apply_the_kernel_to_every_plane(isa):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 17, 20)).astype(np.float32)
+    k = rng.standard_normal((4, 3)).astype(np.float32)
+    for ours, theirs in OPS:
+        got = ours(x, k, "same", "wrap")
+        assert got.shape == x.shape
+        for i in range(2):
+            for j in range(3):
+                close(got[i, j], theirs(x[i, j].astype(float), k.astype(float), "same", "wrap"), x, k)
+
+
+def test_views_any_strides(isa):
+    rng = np.random.default_rng(4)
+    base = rng.standard_normal((40, 50)).astype(np.float32)
+    k = rng.standard_normal((3, 5)).astype(np.float32)
+    views = [base.T, base[::-1], base[:, ::-1], base[::3, ::-2], np.asfortranarray(base),
+             base[5:9, 7:30], base.reshape(10, 4, 50)[:, 1, :]]
+    for v in views:
+        for mode in MODES:
+            close(npfast.correlate2d(v, k, mode, "symm"),
+                  ss.correlate2d(v.astype(float), k.astype(float), mode, "symm"), v, k)
+    kv = rng.standard_normal((6, 8))[::2, ::-3]  # a strided, reversed kernel
+    close(npfast.convolve2d(base, kv, "same"), ss.convolve2d(base.astype(float), kv, "same"), base, kv)
+
+
+def test_misaligned_and_zero_stride_inputs(isa):
+    rng = np.random.default_rng(10)
+    vals = rng.standard_normal(50 * 60).astype(np.float32)
+    raw = bytearray(vals.nbytes + 1)
+    x = np.frombuffer(raw, np.float32, count=vals.size, offset=1).reshape(50, 60)  # unaligned
+    x[...] = vals.reshape(50, 60)
+    k = rng.standard_normal((3, 3)).astype(np.float32)
+    close(npfast.correlate2d(x, k, "same", "wrap"), ss.correlate2d(x.astype(float), k.astype(float), "same", "wrap"), x, k)
+    z = as_strided(np.float32(2.5).reshape(1), shape=(9, 70), strides=(0, 0))
+    close(npfast.convolve2d(z, k, "full", "symm"), ss.convolve2d(np.full((9, 70), 2.5), k.astype(float), "full", "symm"), z, k)
+
+
+def test_dtypes():
+    rng = np.random.default_rng(5)
+    x32 = rng.standard_normal((9, 11)).astype(np.float32)
+    k64 = rng.standard_normal((3, 3))
+    got = npfast.correlate2d(x32, k64, "same")
+    assert got.dtype == np.float64  # mixed float32/float64
+    close(got, ss.correlate2d(x32.astype(float), k64, "same"), x32, k64)
+    for t in [np.uint8, np.int8, np.uint16, np.int16, np.int32, np.int64]:
+        xi = rng.integers(0, 100, (9, 11)).astype(t)
+        ki = np.array([[1, 2, 1], [2, 4, 2], [1, 2, 1]], dtype=t)
+        got = npfast.convolve2d(xi, ki, "full", "wrap")
+        assert got.dtype == np.float64  # SciPy returns the integer dtype
+        np.testing.assert_array_equal(got, ss.convolve2d(xi.astype(np.int64), ki.astype(np.int64),
+                                                         "full", "wrap"))
+    assert npfast.correlate2d([[1, 2], [3, 4]], [[1]]).tolist() == [[1.0, 2.0], [3.0, 4.0]]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_separable_kernels_take_two_passes(isa, dtype):
+    # Exactly rank-1 kernels (Gaussians, box filters) run as a row pass then a column pass.
+    rng = np.random.default_rng(9)
+    g = np.exp(-np.linspace(-2, 2, 7) ** 2)
+    for k in [np.outer(g, g), np.ones((5, 4)), np.outer([1, -2, 1], [1, 4, 6, 4, 1]), np.outer(g[:3], g)]:
+        k = k.astype(dtype)
+        for shape in [(1, 1), (6, 9), (37, 53), (2, 61, 45)]:
+            x = rng.standard_normal(shape).astype(dtype)
+            for mode in MODES:
+                for boundary in BOUNDARIES:
+                    planes = x.reshape((-1,) + x.shape[-2:])
+                    want = [scipy_ref(ss.correlate2d, p, k, mode=mode, boundary=boundary, fillvalue=0.5)
+                            for p in planes]
+                    if want[0] is None:
+                        continue
+                    got = npfast.correlate2d(x, k, mode, boundary, 0.5).reshape((-1,) + want[0].shape)
+                    for gp, wp in zip(got, want):
+                        close(gp, wp, x, k)
+
+
+def test_out_argument(isa):
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((12, 13)).astype(np.float32)
+    k = rng.standard_normal((3, 2)).astype(np.float32)
+    out = np.empty((14, 14), np.float32)
+    assert npfast.correlate2d(x, k, out=out) is out
+    want = ss.correlate2d(x.astype(float), k.astype(float))
+    close(out, want, x, k)
+    strided = np.zeros((14, 28), np.float32)[:, ::-2]
+    npfast.correlate2d(x, k, out=strided)
+    close(strided, want, x, k)
+    sentinel = np.full((14, 14), 7.0, np.float32)
+    with pytest.raises(TypeError, match="out"):
+        npfast.correlate2d(x, k, out=np.empty((14, 14), np.float64))
+    with pytest.raises(ValueError, match="out"):
+        npfast.correlate2d(x, k, out=np.empty((12, 13), np.float32))
+    with pytest.raises(ValueError, match="mode"):
+        npfast.correlate2d(x, k, "bogus", out=sentinel)
+    assert (sentinel == 7.0).all()
+    buf = np.zeros((30, 30), np.float32)
+    with pytest.raises(ValueError, match="share memory"):
+        npfast.correlate2d(buf[:12, :13], k, out=buf[2:16, 2:16])
+
+
+def test_bad_input():
+    x = np.ones((5, 5))
+    with pytest.raises(ValueError, match="in2"):
+        npfast.correlate2d(x, np.ones(3))
+    with pytest.raises(ValueError, match="in2"):
+        npfast.correlate2d(x, np.ones((2, 2, 2)))
+    with pytest.raises(ValueError, match="in2"):
+        npfast.correlate2d(x, np.ones((0, 3)))
+    with pytest.raises(ValueError, match="in1"):
+        npfast.correlate2d(np.ones(5), np.ones((2, 2)))
+    with pytest.raises(ValueError, match="mode"):
+        npfast.convolve2d(x, np.ones((2, 2)), mode="middle")
+    with pytest.raises(ValueError, match="boundary"):
+        npfast.convolve2d(x, np.ones((2, 2)), boundary="reflect")
+    with pytest.raises(ValueError, match="valid"):
+        npfast.correlate2d(np.ones((5, 3)), np.ones((3, 5)), "valid")
+    with pytest.raises(TypeError, match="in1"):
+        npfast.correlate2d(np.array([["a", "b"]]), np.ones((1, 1)))
+    with pytest.raises(TypeError, match="in1"):
+        npfast.correlate2d(np.empty((2, 2), object), np.ones((1, 1)))
+    with pytest.raises(TypeError, match="in2"):
+        npfast.correlate2d(x, np.ones((2, 2), np.complex128))
+    with pytest.raises(TypeError):
+        npfast.correlate2d(x, np.ones((2, 2)), fillvalue="zero")
+
+
+def test_huge_zero_stride_view_raises_memory_error():
+    # (NumPy itself refuses a float32 view of 2**31 x 2**31: its byte size overflows.)
+    for t, n in [(np.uint8, 2**31), (np.float32, 2**30)]:
+        x = as_strided(np.zeros(1, t), shape=(n, n), strides=(0, 0))
+        k = np.ones((3, 3), t)
+        for mode in MODES:
+            with pytest.raises(MemoryError):
+                npfast.correlate2d(x, k, mode)
+        with pytest.raises(MemoryError):
+            ndimage.correlate(x, k)
+
+
+def test_empty_planes_and_stacks():
+    k = np.ones((2, 2))
+    assert npfast.correlate2d(np.zeros((0, 3)), k, "same").shape == (0, 3)
+    got = npfast.correlate2d(np.zeros((0, 3)), k, "full", fillvalue=2.0)
+    np.testing.assert_array_equal(got, ss.correlate2d(np.zeros((0, 3)), k, "full", fillvalue=2.0))
+    assert npfast.correlate2d(np.zeros((0, 4, 5)), k, "same").shape == (0, 4, 5)
+
+
+def test_threads_give_identical_bits(threads):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 301, 257)).astype(np.float32)
+    for k in [rng.standard_normal((3, 3)), rng.standard_normal((4, 7))]:
+        k = k.astype(np.float32)
+        npfast.set_num_threads(1)
+        one = npfast.correlate2d(x, k, "same", "symm")
+        npfast.set_num_threads(4)
+        many = npfast.correlate2d(x, k, "same", "symm")
+        np.testing.assert_array_equal(one, many)
+        close(one[1], ss.correlate2d(x[1].astype(float), k.astype(float), "same", "symm"), x, k)
+
+
+def test_nonfinite_propagate(isa):
+    x = np.ones((6, 6), np.float32)
+    x[2, 3] = np.nan
+    x[4, 0] = np.inf
+    k = np.ones((3, 3), np.float32)
+    np.testing.assert_array_equal(np.isnan(npfast.correlate2d(x, k, "same")),
+                                  np.isnan(ss.correlate2d(x, k, "same")))

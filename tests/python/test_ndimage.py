@@ -1,0 +1,83 @@
+"""npfast.ndimage.correlate / convolve against scipy.ndimage on every ISA path."""
+
+import numpy as np
+import pytest
+import scipy.ndimage as nd
+
+import npfast
+from npfast import ndimage
+
+MODES = ["reflect", "constant", "nearest", "mirror", "wrap"]
+
+
+def close(got, want, x, k):
+    assert got.shape == want.shape
+    scale = np.abs(np.asarray(k, np.float64)).sum() * max(1.0, np.abs(np.asarray(x, np.float64)).max())
+    eps = 1e-6 if got.dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(got, want, rtol=eps, atol=eps * scale * 4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_random_shapes_modes_origins(isa, dtype):
+    rng = np.random.default_rng(0)
+    for trial in range(16):
+        kh, kw = rng.integers(1, 8, 2)
+        H, W = rng.integers(1, 5, 2) if trial % 4 == 3 else rng.integers(1, 40, 2)
+        x = rng.standard_normal((H, W)).astype(dtype)
+        k = rng.standard_normal((kh, kw)).astype(dtype)
+        origin = (int(rng.integers(-(kh // 2), (kh - 1) // 2 + 1)),
+                  int(rng.integers(-(kw // 2), (kw - 1) // 2 + 1)))
+        for mode in MODES:
+            for ours, theirs in [(ndimage.correlate, nd.correlate), (ndimage.convolve, nd.convolve)]:
+                want = theirs(x.astype(float), k.astype(float), mode=mode, cval=-0.5, origin=origin)
+                got = ours(x, k, mode=mode, cval=-0.5, origin=origin)
+                assert got.dtype == dtype
+                close(got, want, x, k)
+
+
+def test_scalar_origin_and_grid_synonyms():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((20, 23))
+    k = rng.standard_normal((5, 4))
+    for o in [-2, 0, 1]:
+        close(ndimage.correlate(x, k, origin=o), nd.correlate(x, k, origin=o), x, k)
+    for ours, theirs in [("grid-mirror", "reflect"), ("grid-constant", "constant"), ("grid-wrap", "wrap")]:
+        close(ndimage.convolve(x, k, mode=ours, cval=2.0), nd.convolve(x, k, mode=theirs, cval=2.0), x, k)
+
+
+def test_views_dtypes_and_output():
+    rng = np.random.default_rng(2)
+    base = rng.standard_normal((30, 40)).astype(np.float32)
+    k = rng.standard_normal((3, 3)).astype(np.float32)
+    for v in [base.T, base[::-1, ::2], np.asfortranarray(base)]:
+        close(ndimage.correlate(v, k, mode="mirror"), nd.correlate(v.astype(float), k.astype(float),
+                                                                    mode="mirror"), v, k)
+    xi = rng.integers(0, 255, (10, 12)).astype(np.uint8)
+    got = ndimage.correlate(xi, np.ones((3, 3)) / 9)
+    assert got.dtype == np.float64  # SciPy: uint8, rounded
+    close(got, nd.correlate(xi.astype(float), np.ones((3, 3)) / 9), xi, np.ones((3, 3)))
+    out = np.empty((30, 40), np.float32)
+    assert ndimage.correlate(base, k, out) is out
+    close(out, nd.correlate(base.astype(float), k.astype(float)), base, k)
+
+
+def test_bad_input():
+    x = np.ones((6, 6))
+    with pytest.raises(ValueError, match="origin"):
+        ndimage.correlate(x, np.ones((3, 3)), origin=2)
+    with pytest.raises(ValueError, match="origin"):
+        ndimage.convolve(x, np.ones((4, 4)), origin=(0, -3))
+    with pytest.raises(ValueError, match="origin"):
+        ndimage.correlate(x, np.ones((3, 3)), origin=(0, 0, 0))
+    with pytest.raises(ValueError, match="mode"):
+        ndimage.correlate(x, np.ones((3, 3)), mode="symm")
+    with pytest.raises(ValueError, match="input"):
+        ndimage.correlate(np.ones((2, 3, 4)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="weights"):
+        ndimage.correlate(x, np.ones(3))
+    with pytest.raises(ValueError, match="weights"):
+        ndimage.correlate(x, np.ones((3, 0)))
+    with pytest.raises(TypeError, match="input"):
+        ndimage.correlate(np.array([["x"]]), np.ones((1, 1)))
+    with pytest.raises(TypeError, match="output"):
+        ndimage.correlate(x, np.ones((3, 3)), np.empty((6, 6), np.float32))
