@@ -1,0 +1,161 @@
+"""Property tests (hypothesis): random shapes including 0 and 1, views with odd and negative
+strides, Fortran order, both float dtypes and random parameters, against SciPy, PyTorch and
+NumPy. Examples are derandomized so CI is reproducible."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import npfast  # noqa: E402
+
+PROFILE = settings(max_examples=60, deadline=None, derandomize=True, database=None)
+
+
+@st.composite
+def views(draw, dtype, ndim, min_side=0, max_side=9):
+    """An array of `ndim` dims that is often a view: sliced with steps (negative too),
+    transposed, or Fortran-ordered."""
+    shape = [draw(st.integers(min_side, max_side)) for _ in range(ndim)]
+    steps = [draw(st.sampled_from([1, 1, 2, -1, -2, 3])) for _ in range(ndim)]
+    base_shape = [max(1, n * abs(s)) for n, s in zip(shape, steps)]
+    seed = draw(st.integers(0, 2**31))
+    base = np.random.default_rng(seed).standard_normal(base_shape)
+    if np.issubdtype(dtype, np.integer):
+        base = base * 50
+    base = base.astype(dtype)
+    if draw(st.booleans()):
+        base = np.asfortranarray(base)
+    v = base[tuple(slice(None, None, s) for s in steps)]
+    v = v[tuple(slice(0, n) for n in shape)]
+    if ndim == 2 and draw(st.booleans()):
+        v = v.T
+    return v
+
+
+float_dtypes = st.sampled_from([np.float32, np.float64])
+
+
+@PROFILE
+@given(data=st.data(), src=st.sampled_from([np.uint8, np.int16, np.int32, np.float32, np.float64]),
+       dst=float_dtypes, ndim=st.integers(0, 3), scale=st.floats(-1e3, 1e3), offset=st.floats(-1e3, 1e3))
+def test_convert_matches_extended_precision(data, src, dst, ndim, scale, offset):
+    a = data.draw(views(src, ndim))
+    got = npfast.convert(a, dst, scale, offset)
+    want = (a.astype(np.longdouble) * np.longdouble(scale) + np.longdouble(offset)).astype(np.float64).astype(dst)
+    assert got.shape == a.shape and got.dtype == dst
+    np.testing.assert_array_max_ulp(got, want, maxulp=1)
+
+
+signal = pytest.importorskip("scipy.signal")
+ndimage = pytest.importorskip("scipy.ndimage")
+
+
+def close(got, want, dtype):
+    scale = max(1.0, float(np.abs(want).max(initial=0)))
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * scale)
+
+
+@PROFILE
+@given(data=st.data(), dtype=float_dtypes, mode=st.sampled_from(["full", "same", "valid"]),
+       boundary=st.sampled_from(["fill", "wrap", "symm"]), fill=st.floats(-3, 3),
+       conv=st.booleans())
+def test_corr2d_matches_scipy_signal(data, dtype, mode, boundary, fill, conv):
+    x = data.draw(views(dtype, 2, min_side=1, max_side=12))
+    k = data.draw(views(dtype, 2, min_side=1, max_side=5))
+    ours = npfast.convolve2d if conv else npfast.correlate2d
+    theirs = signal.convolve2d if conv else signal.correlate2d
+    if mode == "valid" and not (all(a >= b for a, b in zip(x.shape, k.shape)) or
+                                all(a <= b for a, b in zip(x.shape, k.shape))):
+        with pytest.raises(ValueError):
+            ours(x, k, mode=mode, boundary=boundary, fillvalue=fill)
+        return
+    got = ours(x, k, mode=mode, boundary=boundary, fillvalue=fill)
+    want = theirs(x.astype(np.float64), k.astype(np.float64), mode=mode, boundary=boundary, fillvalue=fill)
+    assert got.dtype == dtype and got.shape == want.shape
+    close(got, want, dtype)
+
+
+@PROFILE
+@given(data=st.data(), dtype=float_dtypes,
+       mode=st.sampled_from(["reflect", "constant", "nearest", "mirror", "wrap"]),
+       cval=st.floats(-3, 3), conv=st.booleans())
+def test_ndimage_matches_scipy(data, dtype, mode, cval, conv):
+    x = data.draw(views(dtype, 2, min_side=1, max_side=12))
+    k = data.draw(views(dtype, 2, min_side=1, max_side=5))
+    origin = [data.draw(st.integers(-(n // 2), (n - 1) // 2)) for n in k.shape]
+    ours = npfast.ndimage.convolve if conv else npfast.ndimage.correlate
+    theirs = ndimage.convolve if conv else ndimage.correlate
+    got = ours(x, k, mode=mode, cval=cval, origin=origin)
+    want = theirs(x.astype(np.float64), k.astype(np.float64), mode=mode, cval=cval, origin=origin)
+    close(got, want, dtype)
+
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+
+@st.composite
+def pool_params(draw):
+    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    s = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    p = (draw(st.integers(0, k[0] // 2)), draw(st.integers(0, k[1] // 2)))
+    return k, s, p, d, draw(st.booleans())
+
+
+@PROFILE
+@given(data=st.data(), dtype=float_dtypes, params=pool_params(), ndim=st.sampled_from([2, 3, 4]),
+       specials=st.booleans())
+def test_max_pool2d_matches_torch(data, dtype, params, ndim, specials):
+    k, s, p, d, ceil = params
+    lead = [data.draw(st.integers(0, 3)) for _ in range(ndim - 2)]
+    plane = data.draw(views(dtype, 2, min_side=1, max_side=10))
+    x = np.broadcast_to(plane, tuple(lead) + plane.shape).copy() if lead else plane
+    if lead and x.size:
+        x = x + np.arange(x.size, dtype=dtype).reshape(x.shape) % 3  # planes differ
+    if specials and x.size:
+        flat = x.reshape(-1)
+        flat[data.draw(st.integers(0, flat.size - 1))] = data.draw(st.sampled_from([np.nan, np.inf, -np.inf]))
+        flat[::7] = flat[0]  # ties
+    # torch takes no (H, W) input; npfast treats it as one plane.
+    tx = torch.from_numpy(np.array(x if ndim > 2 else x[None], copy=True, order="C"))
+    try:
+        want, want_idx = F.max_pool2d(tx, k, s, p, d, ceil_mode=ceil, return_indices=True)
+        if ndim == 2:
+            want, want_idx = want[0], want_idx[0]
+    except RuntimeError:
+        if x.size == 0:  # torch refuses empty channel dims; npfast returns an empty result
+            try:  # (or refuses the window sizes, as torch would on a non-empty input)
+                got, idx = npfast.max_pool2d(x, k, s, p, d, ceil, return_indices=True)
+            except ValueError:
+                return
+            assert got.size == 0 and idx.size == 0
+            return
+        with pytest.raises(ValueError):
+            npfast.max_pool2d(x, k, s, p, d, ceil, return_indices=True)
+        return
+    got, idx = npfast.max_pool2d(x, k, s, p, d, ceil, return_indices=True)
+    np.testing.assert_array_equal(got, want.numpy())
+    np.testing.assert_array_equal(idx, want_idx.numpy())
+
+
+@PROFILE
+@given(data=st.data(), dtype=float_dtypes, params=pool_params(), include_pad=st.booleans())
+def test_avg_pool2d_matches_torch(data, dtype, params, include_pad):
+    k, s, p, _, ceil = params
+    x = data.draw(views(dtype, 2, min_side=1, max_side=10))[None]
+    tx = torch.from_numpy(np.array(x, copy=True, order="C"))
+    try:
+        want = F.avg_pool2d(tx, k, s, p, ceil_mode=ceil, count_include_pad=include_pad).numpy()
+    except RuntimeError:
+        with pytest.raises(ValueError):
+            npfast.avg_pool2d(x, k, s, p, ceil, include_pad)
+        return
+    got = npfast.avg_pool2d(x, k, s, p, ceil, include_pad)
+    close(got, want, dtype)
