@@ -126,17 +126,27 @@ void max_row(const Geom& g, const T* in, int64_t in_row, T* out, int64_t* idx, i
     V<T> cur = ninf;
     V<T> tap = int_bits<T>(tapoff[r0 * kW]);
     int64_t t = r0 * kW;  // tap number r * kW + j; visited rows are consecutive kernel rows
-    for (int64_t ih = h0; ih < h1; ih += g.dH) {
+    // Each window row is reduced on its own, then merged into the running result. The merge
+    // rule is associative (the later segment wins when its max is greater or NaN), so this
+    // equals the tap-by-tap scan, while the rows' chains run in parallel instead of one
+    // compare-blend chain through all kH * kW taps.
+    for (int64_t ih = h0; ih < h1; ih += g.dH, t += kW) {
       const Taps<T, C> row(in + ih * in_row + iw, static_cast<int32_t>(g.sW));
-      for (int64_t j = 0; j < kW; ++j, ++t) {
-        const V<T> v = row.tap(j * dW);
-        if constexpr (Idx) {
-          const auto m = gt_or_nan(v, cur);
-          cur = select(m, v, cur);
-          tap = select(m, int_bits<T>(tapoff[t]), tap);
-        } else {
-          cur = max_nan(v, cur);
+      V<T> rv = row.tap(0);
+      if constexpr (Idx) {
+        V<T> rt = int_bits<T>(tapoff[t]);
+        for (int64_t j = 1; j < kW; ++j) {
+          const V<T> v = row.tap(j * dW);
+          const auto m = gt_or_nan(v, rv);
+          rv = select(m, v, rv);
+          rt = select(m, int_bits<T>(tapoff[t + j]), rt);
         }
+        const auto m = gt_or_nan(rv, cur);
+        cur = select(m, rv, cur);
+        tap = select(m, rt, tap);
+      } else {
+        for (int64_t j = 1; j < kW; ++j) rv = max_nan(row.tap(j * dW), rv);
+        cur = max_nan(rv, cur);
       }
     }
     store(out + oh * g.OW + o, restore<T>(cur, C));
