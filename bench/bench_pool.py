@@ -20,7 +20,8 @@ THREADS = 2
 
 
 def _median_times(fns, rounds, inner):
-    """Alternates the functions `rounds` times; returns each one's median seconds per call."""
+    """Alternates the functions `rounds` times; returns each one's (median, best) seconds per
+    call. On a shared machine the best is what the code can do, the median what one sees."""
     for f in fns:
         f()
     times = [[] for _ in fns]
@@ -30,7 +31,7 @@ def _median_times(fns, rounds, inner):
             for _ in range(inner):
                 f()
             times[k].append((time.perf_counter() - t0) / inner)
-    return [float(np.median(t)) for t in times]
+    return [(float(np.median(t)), float(np.min(t))) for t in times]
 
 
 def _numpy_pool3(a):
@@ -97,11 +98,14 @@ def run(quick: bool = False) -> list[dict]:
     try:
         for c in cases():
             rounds, inner = (5, 3) if quick else (21, 5)
-            ours, theirs = _median_times([c["ours"], c["theirs"]], rounds, inner)
+            (ours, ours_best), (theirs, theirs_best) = _median_times(
+                [c["ours"], c["theirs"]], rounds, inner)
             gbs = c["bytes"] / ours / 1e9
             rows.append(dict(name=c["name"], times={"npfast": ours, c["anchor"]: theirs},
-                             ratio=theirs / ours, target=c["target"], gbs=gbs,
-                             fraction=gbs / LIMIT_GBS))
+                             best={"npfast": ours_best, c["anchor"]: theirs_best},
+                             ratio=theirs / ours, best_ratio=theirs_best / ours_best,
+                             target=c["target"], gbs=gbs, fraction=gbs / LIMIT_GBS,
+                             best_gbs=c["bytes"] / ours_best / 1e9))
     finally:
         npfast.set_num_threads(before)
     return rows
@@ -109,15 +113,16 @@ def run(quick: bool = False) -> list[dict]:
 
 def main():
     quick = "--quick" in sys.argv
-    print(f"pooling, {THREADS} threads; ratio = anchor time / npfast time (same run); "
-          f"GB/s of input+output+indices vs {LIMIT_GBS:.0f} GB/s")
+    print(f"pooling, {THREADS} threads; ratio = anchor time / npfast time (same run, medians; "
+          f"[best-of in brackets]); GB/s of input+output+indices vs {LIMIT_GBS:.0f} GB/s")
     for r in run(quick):
         (anchor, t_anchor), = [(k, v) for k, v in r["times"].items() if k != "npfast"]
         target = f"target >= {r['target']:.1f}x" if r["target"] else ""
         ok = "" if not r["target"] else ("  ok" if r["ratio"] >= r["target"] else "  BELOW")
-        print(f"{r['name']:52s} npfast {r['times']['npfast'] * 1e6:8.0f} us  {anchor} "
-              f"{t_anchor * 1e6:8.0f} us  ratio {r['ratio']:6.2f}x {target:15s}"
-              f"{r['gbs']:6.1f} GB/s ({r['fraction'] * 100:4.0f}%){ok}")
+        print(f"{r['name']:50s} npfast {r['times']['npfast'] * 1e6:7.0f} us  {anchor} "
+              f"{t_anchor * 1e6:7.0f} us  ratio {r['ratio']:6.2f}x [{r['best_ratio']:6.2f}x] "
+              f"{target:15s}{r['gbs']:5.1f} GB/s ({r['fraction'] * 100:3.0f}%) "
+              f"[{r['best_gbs']:5.1f} GB/s ({r['best_gbs'] / LIMIT_GBS * 100:3.0f}%)]{ok}")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,8 @@ bool pair_arg(nb::handle h, const char* arg, int64_t out[2]) {
     const Py_ssize_t n = PySequence_Size(h.ptr());
     if (n == 0) return false;
     if (n < 0 || n > 2)
-      throw ValueError(std::string(arg) + ": expected an int or a tuple of two ints, got " + py_repr(h));
+      throw ValueError(std::string(arg) + ": expected an int or a tuple of two ints, got " +
+                       py_repr(h));
     for (Py_ssize_t i = 0; i < n; ++i) {
       nb::object item = nb::steal(PySequence_GetItem(h.ptr(), i));
       if (!item) throw nb::python_error();
@@ -59,7 +60,8 @@ Pool2dArgs pool_args(nb::handle kernel_size, nb::handle stride, nb::handle paddi
                      nb::handle dilation, bool ceil_mode) {
   Pool2dArgs a;
   if (!pair_arg(kernel_size, "kernel_size", a.kernel))
-    throw TypeError("kernel_size: expected an int or a tuple of two ints, got " + py_repr(kernel_size));
+    throw TypeError("kernel_size: expected an int or a tuple of two ints, got " +
+                    py_repr(kernel_size));
   if (!pair_arg(stride, "stride", a.stride)) {  // None: the kernel size, as PyTorch
     a.stride[0] = a.kernel[0];
     a.stride[1] = a.kernel[1];
@@ -81,8 +83,7 @@ int64_t divisor_arg(nb::handle h) {
 
 // input_shape of a backward pass: 2 to 4 non-negative ints.
 View shape_arg(nb::handle h, DType t) {
-  if (!is_sequence(h))
-    throw TypeError("input_shape: expected a tuple of ints, got " + py_repr(h));
+  if (!is_sequence(h)) throw TypeError("input_shape: expected a tuple of ints, got " + py_repr(h));
   const Py_ssize_t n = PySequence_Size(h.ptr());
   if (n < 2 || n > 4)
     throw ValueError("input_shape: expected 2 to 4 dimensions, got " + py_repr(h));
@@ -264,16 +265,15 @@ std::string doc(const char* head, const char* params, const char* tail) {
 }  // namespace
 
 NPFAST_BIND(pool) {
-  static const std::string max_doc = doc(
-      "2-D max pooling, as ``torch.nn.functional.max_pool2d``.",
-      R"doc(dilation : int or (int, int)
+  static const std::string max_doc = doc("2-D max pooling, as ``torch.nn.functional.max_pool2d``.",
+                                         R"doc(dilation : int or (int, int)
     Spacing between window taps, >= 1.
 ceil_mode : bool
     Round the output size up (a last, partial window that starts inside the input or its
     left padding), as PyTorch.
 return_indices : bool
     Also return the argmax indices.)doc",
-      R"doc(
+                                         R"doc(
 Returns
 -------
 out : ndarray of input's dtype, shape (..., OH, OW), C-contiguous.
@@ -290,12 +290,14 @@ ValueError for kernel_size / stride / dilation < 1, padding < 0 or > kernel_size
     output size < 1, or window positions that overflow int64.
 )doc");
   m.def("max_pool2d", &max_pool2d_py,
-        nb::sig("def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
-                "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
-                "dilation: int | tuple[int, int] = 1, ceil_mode: bool = False, "
-                "return_indices: bool = False) -> numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray]"),
-        nb::arg("input").none(), nb::arg("kernel_size").none(), nb::arg("stride").none() = nb::none(),
-        nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1, nb::arg("ceil_mode") = false,
+        nb::sig(
+            "def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
+            "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
+            "dilation: int | tuple[int, int] = 1, ceil_mode: bool = False, "
+            "return_indices: bool = False) -> numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray]"),
+        nb::arg("input").none(), nb::arg("kernel_size").none(),
+        nb::arg("stride").none() = nb::none(), nb::arg("padding").none() = 0,
+        nb::arg("dilation").none() = 1, nb::arg("ceil_mode") = false,
         nb::arg("return_indices") = false, max_doc.c_str());
 
   m.def("max_pool2d_backward", &max_pool2d_backward_py,
@@ -324,16 +326,16 @@ TypeError  for a non-float grad_output or non-int64 indices.
 ValueError for mismatched shapes, or an index outside its plane (checked before writing).
 )doc");
 
-  static const std::string avg_doc = doc(
-      "2-D average pooling, as ``torch.nn.functional.avg_pool2d``.",
-      R"doc(ceil_mode : bool
+  static const std::string avg_doc =
+      doc("2-D average pooling, as ``torch.nn.functional.avg_pool2d``.",
+          R"doc(ceil_mode : bool
     Round the output size up, as PyTorch.
 count_include_pad : bool
     Divide by the window size including padding (clipped to the padded plane), else by the
     number of input elements in the window.
 divisor_override : int, optional
     Nonzero divisor used for every window instead.)doc",
-      R"doc(
+          R"doc(
 Returns
 -------
 ndarray of input's dtype, shape (..., OH, OW), C-contiguous. Sums run in the input's dtype in
@@ -350,10 +352,10 @@ ValueError for kernel_size / stride < 1, padding < 0 or > kernel_size // 2, an o
                 "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
                 "ceil_mode: bool = False, count_include_pad: bool = True, "
                 "divisor_override: int | None = None) -> numpy.ndarray"),
-        nb::arg("input").none(), nb::arg("kernel_size").none(), nb::arg("stride").none() = nb::none(),
-        nb::arg("padding").none() = 0, nb::arg("ceil_mode") = false,
-        nb::arg("count_include_pad") = true, nb::arg("divisor_override").none() = nb::none(),
-        avg_doc.c_str());
+        nb::arg("input").none(), nb::arg("kernel_size").none(),
+        nb::arg("stride").none() = nb::none(), nb::arg("padding").none() = 0,
+        nb::arg("ceil_mode") = false, nb::arg("count_include_pad") = true,
+        nb::arg("divisor_override").none() = nb::none(), avg_doc.c_str());
 
   m.def("avg_pool2d_backward", &avg_pool2d_backward_py,
         nb::sig("def avg_pool2d_backward(grad_output: numpy.typing.ArrayLike, "

@@ -39,9 +39,10 @@ void check_float(const View& x, const char* arg) {
 
 void check_ndim(const View& x, const char* arg) {
   if (x.ndim < 2 || x.ndim > 4)
-    throw ValueError(std::string(arg) +
-                     ": expected a 2-D (H, W), 3-D (C, H, W) or 4-D (N, C, H, W) array, got shape " +
-                     shape_str(x));
+    throw ValueError(
+        std::string(arg) +
+        ": expected a 2-D (H, W), 3-D (C, H, W) or 4-D (N, C, H, W) array, got shape " +
+        shape_str(x));
 }
 
 void check_positive(const int64_t* v, const char* arg) {
@@ -58,8 +59,7 @@ void check_args(const Pool2dArgs& a, bool avg) {
   if (avg && (a.dilation[0] != 1 || a.dilation[1] != 1))
     throw ValueError("dilation: average pooling has none, got " + pair_str(a.dilation));
   for (int i = 0; i < 2; ++i) {
-    if (a.padding[i] < 0)
-      throw ValueError("padding: must be >= 0, got " + pair_str(a.padding));
+    if (a.padding[i] < 0) throw ValueError("padding: must be >= 0, got " + pair_str(a.padding));
     if (a.padding[i] > a.kernel[i] / 2)
       throw ValueError("padding: must be at most half of kernel_size, got padding=" +
                        pair_str(a.padding) + " and kernel_size=" + pair_str(a.kernel));
@@ -75,7 +75,7 @@ void check_args(const Pool2dArgs& a, bool avg) {
 struct Planes {
   const char* base = nullptr;
   int lead = 0;
-  int64_t C = 1;              // size of the last leading axis (1 when lead == 0)
+  int64_t C = 1;               // size of the last leading axis (1 when lead == 0)
   int64_t stride[2] = {0, 0};  // byte strides of (N, C) or (C)
   int64_t count = 1;
   int64_t H = 0, W = 0;
@@ -139,7 +139,8 @@ void copy_strided(const View& x, int axis, const char* src, char*& dst) {
     dst += item;
     return;
   }
-  for (int64_t i = 0; i < x.shape[axis]; ++i) copy_strided(x, axis + 1, src + i * x.strides[axis], dst);
+  for (int64_t i = 0; i < x.shape[axis]; ++i)
+    copy_strided(x, axis + 1, src + i * x.strides[axis], dst);
 }
 
 void readable(const View& x, Input* in) {
@@ -158,8 +159,8 @@ void readable(const View& x, Input* in) {
 }
 
 pool::Geom geom_of(const Planes& in, int64_t OH, int64_t OW, const Pool2dArgs& a) {
-  return {in.H,         in.W,         OH,           OW,           a.kernel[0],   a.kernel[1],
-          a.stride[0],  a.stride[1],  a.padding[0], a.padding[1], a.dilation[0], a.dilation[1]};
+  return {in.H,        in.W,        OH,           OW,           a.kernel[0],   a.kernel[1],
+          a.stride[0], a.stride[1], a.padding[0], a.padding[1], a.dilation[0], a.dilation[1]};
 }
 
 // Runs fn(plane, oh0, oh1) over every plane and band of output rows. Bands are small enough
@@ -167,31 +168,38 @@ pool::Geom geom_of(const Planes& in, int64_t OH, int64_t OW, const Pool2dArgs& a
 // exactly one call, so results do not depend on the partition.
 template <class F>
 void for_bands(int64_t planes, int64_t OH, double row_ns, F&& fn) {
-  const int64_t band = std::clamp<int64_t>(static_cast<int64_t>(2000.0 / std::max(row_ns, 1.0)), 1, OH);
+  const int64_t band =
+      std::clamp<int64_t>(static_cast<int64_t>(2000.0 / std::max(row_ns, 1.0)), 1, OH);
   const int64_t bands = (OH + band - 1) / band;
   const int64_t items = planes * bands;
-  parallel_for(items, grain_for(items, row_ns * static_cast<double>(band)), [&](int64_t b, int64_t e) {
-    for (int64_t it = b; it < e; ++it) {
-      const int64_t p = it / bands, oh0 = (it % bands) * band;
-      fn(p, oh0, std::min(OH, oh0 + band));
-    }
-  });
+  parallel_for(items, grain_for(items, row_ns * static_cast<double>(band)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t it = b; it < e; ++it) {
+                   const int64_t p = it / bands, oh0 = (it % bands) * band;
+                   fn(p, oh0, std::min(OH, oh0 + band));
+                 }
+               });
 }
 
 double row_cost_ns(const pool::Geom& g) {
-  const double taps = static_cast<double>(std::min(g.kH, g.H)) * static_cast<double>(std::min(g.kW, g.W));
+  const double taps =
+      static_cast<double>(std::min(g.kH, g.H)) * static_cast<double>(std::min(g.kW, g.W));
   return static_cast<double>(g.OW) * (0.5 + 0.15 * taps);
 }
 
 template <class T>
 pool::MaxPoolFn<T> max_kernel(const pool::Table& t) {
-  if constexpr (std::is_same_v<T, float>) return t.max_f32;
-  else return t.max_f64;
+  if constexpr (std::is_same_v<T, float>)
+    return t.max_f32;
+  else
+    return t.max_f64;
 }
 template <class T>
 pool::AvgPoolFn<T> avg_kernel(const pool::Table& t) {
-  if constexpr (std::is_same_v<T, float>) return t.avg_f32;
-  else return t.avg_f64;
+  if constexpr (std::is_same_v<T, float>)
+    return t.avg_f32;
+  else
+    return t.avg_f64;
 }
 
 template <class T>
@@ -221,23 +229,25 @@ int64_t first_bad_index(const View& idx, int64_t limit, int64_t* value) {
   const Planes ip(idx);
   std::atomic<int64_t> first{std::numeric_limits<int64_t>::max()};
   const int64_t per_plane = ip.H * ip.W;
-  parallel_for(ip.count, grain_for(ip.count, 0.5 * static_cast<double>(per_plane)), [&](int64_t b, int64_t e) {
-    for (int64_t p = b; p < e; ++p) {
-      const char* base = ip.plane(p);
-      for (int64_t h = 0; h < ip.H; ++h)
-        for (int64_t w = 0; w < ip.W; ++w) {
-          const int64_t v = *reinterpret_cast<const int64_t*>(base + h * ip.sh + w * ip.sw);
-          if (v < 0 || v >= limit) {
-            const int64_t pos = p * per_plane + h * ip.W + w;
-            int64_t cur = first.load();
-            while (pos < cur && !first.compare_exchange_weak(cur, pos)) {
-            }
-            h = ip.H;  // later positions in this plane cannot be first
-            break;
-          }
-        }
-    }
-  });
+  parallel_for(ip.count, grain_for(ip.count, 0.5 * static_cast<double>(per_plane)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t p = b; p < e; ++p) {
+                   const char* base = ip.plane(p);
+                   for (int64_t h = 0; h < ip.H; ++h)
+                     for (int64_t w = 0; w < ip.W; ++w) {
+                       const int64_t v =
+                           *reinterpret_cast<const int64_t*>(base + h * ip.sh + w * ip.sw);
+                       if (v < 0 || v >= limit) {
+                         const int64_t pos = p * per_plane + h * ip.W + w;
+                         int64_t cur = first.load();
+                         while (pos < cur && !first.compare_exchange_weak(cur, pos)) {
+                         }
+                         h = ip.H;  // later positions in this plane cannot be first
+                         break;
+                       }
+                     }
+                 }
+               });
   const int64_t pos = first.load();
   if (pos == std::numeric_limits<int64_t>::max()) return -1;
   const int64_t p = pos / per_plane, h = pos % per_plane / ip.W, w = pos % ip.W;
@@ -259,19 +269,21 @@ void max_backward(const View& go, const View& idx, const View& gi) {
   const Planes gp(go), ip(idx);
   const int64_t HW = gi.shape[gi.ndim - 2] * gi.shape[gi.ndim - 1];
   T* const out = static_cast<T*>(gi.data);
-  parallel_for(gp.count, grain_for(gp.count, static_cast<double>(HW) * 0.3 + static_cast<double>(gp.H * gp.W)),
-               [&](int64_t b, int64_t e) {
-                 for (int64_t p = b; p < e; ++p) {
-                   T* g = out + p * HW;
-                   std::fill(g, g + HW, T(0));
-                   const char* gb = gp.plane(p);
-                   const char* ib = ip.plane(p);
-                   for (int64_t h = 0; h < gp.H; ++h)
-                     for (int64_t w = 0; w < gp.W; ++w)
-                       g[*reinterpret_cast<const int64_t*>(ib + h * ip.sh + w * ip.sw)] +=
-                           *reinterpret_cast<const T*>(gb + h * gp.sh + w * gp.sw);
-                 }
-               });
+  parallel_for(
+      gp.count,
+      grain_for(gp.count, static_cast<double>(HW) * 0.3 + static_cast<double>(gp.H * gp.W)),
+      [&](int64_t b, int64_t e) {
+        for (int64_t p = b; p < e; ++p) {
+          T* g = out + p * HW;
+          std::fill(g, g + HW, T(0));
+          const char* gb = gp.plane(p);
+          const char* ib = ip.plane(p);
+          for (int64_t h = 0; h < gp.H; ++h)
+            for (int64_t w = 0; w < gp.W; ++w)
+              g[*reinterpret_cast<const int64_t*>(ib + h * ip.sh + w * ip.sw)] +=
+                  *reinterpret_cast<const T*>(gb + h * gp.sh + w * gp.sw);
+        }
+      });
 }
 
 template <class T>
@@ -279,7 +291,9 @@ void avg_backward(const View& go, const pool::Geom& g, const pool::AvgOpts& o, c
   const Planes gp(go);
   const int64_t HW = g.H * g.W;
   T* const out = static_cast<T*>(gi.data);
-  parallel_for(gp.count, grain_for(gp.count, static_cast<double>(HW) * 0.3 + row_cost_ns(g) * static_cast<double>(g.OH)),
+  parallel_for(gp.count,
+               grain_for(gp.count, static_cast<double>(HW) * 0.3 +
+                                       row_cost_ns(g) * static_cast<double>(g.OH)),
                [&](int64_t b, int64_t e) {
                  for (int64_t p = b; p < e; ++p) {
                    T* gin = out + p * HW;
@@ -293,10 +307,11 @@ void avg_backward(const View& go, const pool::Geom& g, const pool::AvgOpts& o, c
                        int64_t w0, w1, wp;
                        pool::avg_window(ow, g.sW, g.pW, g.kW, g.W, &w0, &w1, &wp);
                        if (h0 >= h1 || w0 >= w1) continue;
-                       const int64_t d = o.divisor_override ? o.divisor_override
+                       const int64_t d = o.divisor_override    ? o.divisor_override
                                          : o.count_include_pad ? hp * wp
                                                                : (h1 - h0) * (w1 - w0);
-                       const T delta = *reinterpret_cast<const T*>(gb + oh * gp.sh + ow * gp.sw) / T(d);
+                       const T delta =
+                           *reinterpret_cast<const T*>(gb + oh * gp.sh + ow * gp.sw) / T(d);
                        for (int64_t ih = h0; ih < h1; ++ih)
                          for (int64_t iw = w0; iw < w1; ++iw) gin[ih * g.W + iw] += delta;
                      }
@@ -310,19 +325,21 @@ void unpool(const View& x, const View& idx, const View& out) {
   const Planes xp(x), ip(idx);
   const int64_t plane_out = out.shape[out.ndim - 2] * out.shape[out.ndim - 1];
   T* const o = static_cast<T*>(out.data);
-  parallel_for(xp.count, grain_for(xp.count, static_cast<double>(plane_out) * 0.3 + static_cast<double>(xp.H * xp.W)),
-               [&](int64_t b, int64_t e) {
-                 for (int64_t p = b; p < e; ++p) {
-                   T* dst = o + p * plane_out;
-                   std::fill(dst, dst + plane_out, T(0));
-                   const char* xb = xp.plane(p);
-                   const char* ib = ip.plane(p);
-                   for (int64_t h = 0; h < xp.H; ++h)
-                     for (int64_t w = 0; w < xp.W; ++w)
-                       dst[*reinterpret_cast<const int64_t*>(ib + h * ip.sh + w * ip.sw)] =
-                           *reinterpret_cast<const T*>(xb + h * xp.sh + w * xp.sw);
-                 }
-               });
+  parallel_for(
+      xp.count,
+      grain_for(xp.count, static_cast<double>(plane_out) * 0.3 + static_cast<double>(xp.H * xp.W)),
+      [&](int64_t b, int64_t e) {
+        for (int64_t p = b; p < e; ++p) {
+          T* dst = o + p * plane_out;
+          std::fill(dst, dst + plane_out, T(0));
+          const char* xb = xp.plane(p);
+          const char* ib = ip.plane(p);
+          for (int64_t h = 0; h < xp.H; ++h)
+            for (int64_t w = 0; w < xp.W; ++w)
+              dst[*reinterpret_cast<const int64_t*>(ib + h * ip.sh + w * ip.sw)] =
+                  *reinterpret_cast<const T*>(xb + h * xp.sh + w * xp.sw);
+        }
+      });
 }
 
 // PyTorch's adaptive window [start, end) of output o of n outputs over `in` elements.
@@ -336,7 +353,8 @@ inline int64_t adaptive_end(int64_t o, int64_t n, int64_t in) {
 template <class T>
 void adaptive(const Planes& in, const View& out) {
   const int64_t OH = out.shape[out.ndim - 2], OW = out.shape[out.ndim - 1];
-  const double row_ns = static_cast<double>(in.W) * static_cast<double>(in.H) / static_cast<double>(OH) * 0.5 + 1.0;
+  const double row_ns =
+      static_cast<double>(in.W) * static_cast<double>(in.H) / static_cast<double>(OH) * 0.5 + 1.0;
   T* const o = static_cast<T*>(out.data);
   for_bands(in.count, OH, row_ns, [&](int64_t p, int64_t oh0, int64_t oh1) {
     const char* base = in.plane(p);
@@ -379,15 +397,17 @@ Shape max_pool2d_shape(const View& x, const Pool2dArgs& a) {
   check_plane(x, "input");
   check_args(a, false);
   const int64_t H = x.shape[x.ndim - 2], W = x.shape[x.ndim - 1];
-  const int64_t OH = pool_output_length(H, a.kernel[0], a.stride[0], a.padding[0], a.dilation[0], a.ceil_mode, "height");
-  const int64_t OW = pool_output_length(W, a.kernel[1], a.stride[1], a.padding[1], a.dilation[1], a.ceil_mode, "width");
+  const int64_t OH = pool_output_length(H, a.kernel[0], a.stride[0], a.padding[0], a.dilation[0],
+                                        a.ceil_mode, "height");
+  const int64_t OW = pool_output_length(W, a.kernel[1], a.stride[1], a.padding[1], a.dilation[1],
+                                        a.ceil_mode, "width");
   // Flat indices of every window position, padding included, must fit comfortably in int64.
   const i128 rows = i128(H) + 2 * i128(a.padding[0]) + i128(a.dilation[0]) * (a.kernel[0] - 1) + 1;
   const i128 cols = i128(W) + 2 * i128(a.padding[1]) + i128(a.dilation[1]) * (a.kernel[1] - 1) + 1;
   if (rows > kProductLimit || cols > kProductLimit || rows * cols > kProductLimit)
-    throw ValueError("padding: window positions overflow int64 indices (padding=" +
-                     pair_str(a.padding) + ", kernel_size=" + pair_str(a.kernel) +
-                     ", dilation=" + pair_str(a.dilation) + ")");
+    throw ValueError(
+        "padding: window positions overflow int64 indices (padding=" + pair_str(a.padding) +
+        ", kernel_size=" + pair_str(a.kernel) + ", dilation=" + pair_str(a.dilation) + ")");
   return with_plane(x, OH, OW);
 }
 
@@ -401,8 +421,10 @@ void max_pool2d(const View& x, const Pool2dArgs& a, const View& out, const View*
   const Planes p(in.view);
   const pool::Geom g = geom_of(p, s.dims[s.ndim - 2], s.dims[s.ndim - 1], a);
   int64_t* idx = indices ? static_cast<int64_t*>(indices->data) : nullptr;
-  if (x.dtype == DType::f32) run_max<float>(p, g, static_cast<float*>(out.data), idx);
-  else run_max<double>(p, g, static_cast<double*>(out.data), idx);
+  if (x.dtype == DType::f32)
+    run_max<float>(p, g, static_cast<float*>(out.data), idx);
+  else
+    run_max<double>(p, g, static_cast<double*>(out.data), idx);
 }
 
 Shape avg_pool2d_shape(const View& x, const Pool2dArgs& a) {
@@ -411,8 +433,10 @@ Shape avg_pool2d_shape(const View& x, const Pool2dArgs& a) {
   check_plane(x, "input");
   check_args(a, true);
   const int64_t H = x.shape[x.ndim - 2], W = x.shape[x.ndim - 1];
-  const int64_t OH = pool_output_length(H, a.kernel[0], a.stride[0], a.padding[0], 1, a.ceil_mode, "height");
-  const int64_t OW = pool_output_length(W, a.kernel[1], a.stride[1], a.padding[1], 1, a.ceil_mode, "width");
+  const int64_t OH =
+      pool_output_length(H, a.kernel[0], a.stride[0], a.padding[0], 1, a.ceil_mode, "height");
+  const int64_t OW =
+      pool_output_length(W, a.kernel[1], a.stride[1], a.padding[1], 1, a.ceil_mode, "width");
   return with_plane(x, OH, OW);
 }
 
@@ -426,8 +450,10 @@ void avg_pool2d(const View& x, const Pool2dArgs& a, bool count_include_pad,
   const Planes p(in.view);
   const pool::Geom g = geom_of(p, s.dims[s.ndim - 2], s.dims[s.ndim - 1], a);
   const pool::AvgOpts o{count_include_pad, divisor_override};
-  if (x.dtype == DType::f32) run_avg<float>(p, g, o, static_cast<float*>(out.data));
-  else run_avg<double>(p, g, o, static_cast<double*>(out.data));
+  if (x.dtype == DType::f32)
+    run_avg<float>(p, g, o, static_cast<float*>(out.data));
+  else
+    run_avg<double>(p, g, o, static_cast<double*>(out.data));
 }
 
 void max_pool2d_backward(const View& go, const View& idx, const View& gi) {
@@ -438,10 +464,11 @@ void max_pool2d_backward(const View& go, const View& idx, const View& gi) {
   bool same = idx.ndim == go.ndim;
   for (int i = 0; same && i < go.ndim; ++i) same = idx.shape[i] == go.shape[i];
   if (!same)
-    throw ValueError("indices: shape must equal grad_output's " + shape_str(go) + ", got " + shape_str(idx));
+    throw ValueError("indices: shape must equal grad_output's " + shape_str(go) + ", got " +
+                     shape_str(idx));
   if (!same_lead(go, gi))
-    throw ValueError("input_shape: leading axes must match grad_output " + shape_str(go) + ", got " +
-                     shape_str(gi));
+    throw ValueError("input_shape: leading axes must match grad_output " + shape_str(go) +
+                     ", got " + shape_str(gi));
   Shape gs = with_plane(gi, gi.shape[gi.ndim - 2], gi.shape[gi.ndim - 1]);
   check_result(gi, gs, go.dtype, "grad_input");
   if (gi.empty()) return;
@@ -454,8 +481,10 @@ void max_pool2d_backward(const View& go, const View& idx, const View& gi) {
                        " is outside the input plane of " + str(gi.shape[gi.ndim - 2]) + "x" +
                        str(gi.shape[gi.ndim - 1]) + " elements");
   }
-  if (go.dtype == DType::f32) max_backward<float>(go, idx, gi);
-  else max_backward<double>(go, idx, gi);
+  if (go.dtype == DType::f32)
+    max_backward<float>(go, idx, gi);
+  else
+    max_backward<double>(go, idx, gi);
 }
 
 void avg_pool2d_backward(const View& go, const Pool2dArgs& a, bool count_include_pad,
@@ -475,13 +504,16 @@ void avg_pool2d_backward(const View& go, const Pool2dArgs& a, bool count_include
     throw ValueError("grad_output: shape must be " + shape_str(want) + " for input_shape " +
                      shape_str(gi) + ", got " + shape_str(go));
   }
-  check_result(gi, with_plane(gi, gi.shape[gi.ndim - 2], gi.shape[gi.ndim - 1]), go.dtype, "grad_input");
+  check_result(gi, with_plane(gi, gi.shape[gi.ndim - 2], gi.shape[gi.ndim - 1]), go.dtype,
+               "grad_input");
   if (gi.empty()) return;
   const Planes p(gi);
   const pool::Geom g = geom_of(p, s.dims[s.ndim - 2], s.dims[s.ndim - 1], a);
   const pool::AvgOpts o{count_include_pad, divisor_override};
-  if (go.dtype == DType::f32) avg_backward<float>(go, g, o, gi);
-  else avg_backward<double>(go, g, o, gi);
+  if (go.dtype == DType::f32)
+    avg_backward<float>(go, g, o, gi);
+  else
+    avg_backward<double>(go, g, o, gi);
 }
 
 Shape max_unpool2d_shape(const View& x, const View& idx, const Pool2dArgs& a,
@@ -494,7 +526,8 @@ Shape max_unpool2d_shape(const View& x, const View& idx, const Pool2dArgs& a,
   bool same = idx.ndim == x.ndim;
   for (int i = 0; same && i < x.ndim; ++i) same = idx.shape[i] == x.shape[i];
   if (!same)
-    throw ValueError("indices: shape must equal input's " + shape_str(x) + ", got " + shape_str(idx));
+    throw ValueError("indices: shape must equal input's " + shape_str(x) + ", got " +
+                     shape_str(idx));
   check_positive(a.kernel, "kernel_size");
   check_positive(a.stride, "stride");
   for (int i = 0; i < 2; ++i)
@@ -502,21 +535,23 @@ Shape max_unpool2d_shape(const View& x, const View& idx, const Pool2dArgs& a,
       throw ValueError("padding: must be in [0, 2^60], got " + pair_str(a.padding));
   int64_t o[2];
   for (int i = 0; i < 2; ++i) {
-    const i128 def = (i128(x.shape[x.ndim - 2 + i]) - 1) * a.stride[i] - 2 * i128(a.padding[i]) + a.kernel[i];
+    const i128 def =
+        (i128(x.shape[x.ndim - 2 + i]) - 1) * a.stride[i] - 2 * i128(a.padding[i]) + a.kernel[i];
     i128 v = def;
     if (output_size) {
       v = output_size[i];
       if (!(def - a.stride[i] < v && v < def + a.stride[i]))
         throw ValueError("output_size: " + pair_str(output_size) + " is invalid: axis " + str(i) +
-                         " must be between " + str(static_cast<int64_t>(def - a.stride[i])) + " and " +
-                         str(static_cast<int64_t>(def + a.stride[i])) + " (exclusive)");
+                         " must be between " + str(static_cast<int64_t>(def - a.stride[i])) +
+                         " and " + str(static_cast<int64_t>(def + a.stride[i])) + " (exclusive)");
     }
     if (v < 1 || v > kLimit)
       throw ValueError(std::string("output_size: the unpooled ") + (i ? "width" : "height") +
                        " must be in [1, 2^60], got " + str(static_cast<int64_t>(v)));
     o[i] = static_cast<int64_t>(v);
   }
-  if (i128(o[0]) * o[1] > kProductLimit) throw ValueError("output_size: plane too large " + pair_str(o));
+  if (i128(o[0]) * o[1] > kProductLimit)
+    throw ValueError("output_size: plane too large " + pair_str(o));
   return with_plane(x, o[0], o[1]);
 }
 
@@ -528,9 +563,11 @@ void max_unpool2d(const View& x, const View& idx, const View& out) {
   bool same = idx.ndim == x.ndim;
   for (int i = 0; same && i < x.ndim; ++i) same = idx.shape[i] == x.shape[i];
   if (!same)
-    throw ValueError("indices: shape must equal input's " + shape_str(x) + ", got " + shape_str(idx));
+    throw ValueError("indices: shape must equal input's " + shape_str(x) + ", got " +
+                     shape_str(idx));
   if (!same_lead(x, out)) throw ValueError("out: leading axes must match input's " + shape_str(x));
-  check_result(out, with_plane(out, out.shape[out.ndim - 2], out.shape[out.ndim - 1]), x.dtype, "out");
+  check_result(out, with_plane(out, out.shape[out.ndim - 2], out.shape[out.ndim - 1]), x.dtype,
+               "out");
   if (out.empty()) return;
   const int64_t HW = out.shape[out.ndim - 2] * out.shape[out.ndim - 1];
   if (!x.empty()) {
@@ -541,8 +578,10 @@ void max_unpool2d(const View& x, const View& idx, const View& out) {
                        " is outside the output plane of " + str(out.shape[out.ndim - 2]) + "x" +
                        str(out.shape[out.ndim - 1]) + " elements");
   }
-  if (x.dtype == DType::f32) unpool<float>(x, idx, out);
-  else unpool<double>(x, idx, out);
+  if (x.dtype == DType::f32)
+    unpool<float>(x, idx, out);
+  else
+    unpool<double>(x, idx, out);
 }
 
 Shape adaptive_avg_pool2d_shape(const View& x, int64_t out_h, int64_t out_w) {
@@ -555,7 +594,8 @@ Shape adaptive_avg_pool2d_shape(const View& x, int64_t out_h, int64_t out_w) {
   const int64_t o[2] = {out_h, out_w};
   if (out_h < -1 || out_w < -1)
     throw ValueError("output_size: must be >= 0 (or None), got " + pair_str(o));
-  if (out_h > kLimit || out_w > kLimit) throw ValueError("output_size: too large, got " + pair_str(o));
+  if (out_h > kLimit || out_w > kLimit)
+    throw ValueError("output_size: too large, got " + pair_str(o));
   return with_plane(x, out_h < 0 ? H : out_h, out_w < 0 ? W : out_w);
 }
 
@@ -577,12 +617,16 @@ void adaptive_avg_pool2d(const View& x, const View& out) {
     a.kernel[1] = a.stride[1] = p.W / OW;
     const pool::Geom g = geom_of(p, OH, OW, a);
     const pool::AvgOpts o{true, 0};
-    if (x.dtype == DType::f32) run_avg<float>(p, g, o, static_cast<float*>(out.data));
-    else run_avg<double>(p, g, o, static_cast<double*>(out.data));
+    if (x.dtype == DType::f32)
+      run_avg<float>(p, g, o, static_cast<float*>(out.data));
+    else
+      run_avg<double>(p, g, o, static_cast<double*>(out.data));
     return;
   }
-  if (x.dtype == DType::f32) adaptive<float>(p, out);
-  else adaptive<double>(p, out);
+  if (x.dtype == DType::f32)
+    adaptive<float>(p, out);
+  else
+    adaptive<double>(p, out);
 }
 
 }  // namespace npfast

@@ -73,7 +73,8 @@ struct Taps {
       if (off == 1) return odd;
       if (off == 2) return third;
       V<T> x0, x1, x2;
-      deinterleave3(load(p + off - 2), load(p + off - 2 + L), load(p + off - 2 + 2 * L), &x0, &x1, &x2);
+      deinterleave3(load(p + off - 2), load(p + off - 2 + L), load(p + off - 2 + 2 * L), &x0, &x1,
+                    &x2);
       return x2;
     } else {
       return gather_stride(p + off, s);
@@ -91,8 +92,8 @@ V<T> restore(V<T> v, Cols c) {
 
 // One output by PyTorch's loop (edges, and whole rows the vector path does not take).
 template <class T>
-inline void max_one(const Geom& g, const T* in, int64_t in_row, int64_t h0, int64_t h1,
-                    int64_t ow, T* out, int64_t* idx) {
+inline void max_one(const Geom& g, const T* in, int64_t in_row, int64_t h0, int64_t h1, int64_t ow,
+                    T* out, int64_t* idx) {
   int64_t w0, w1;
   npfast::pool::max_window(ow, g.sW, g.pW, g.kW, g.dW, g.W, &w0, &w1);
   T m = -std::numeric_limits<T>::infinity();
@@ -126,28 +127,37 @@ void max_row(const Geom& g, const T* in, int64_t in_row, T* out, int64_t* idx, i
     V<T> cur = ninf;
     V<T> tap = int_bits<T>(tapoff[r0 * kW]);
     int64_t t = r0 * kW;  // tap number r * kW + j; visited rows are consecutive kernel rows
-    for (int64_t ih = h0; ih < h1; ih += g.dH) {
+    // Each window row is reduced on its own, then merged into the running result. The merge
+    // rule is associative (the later segment wins when its max is greater or NaN), so this
+    // equals the tap-by-tap scan, while the rows' chains run in parallel instead of one
+    // compare-blend chain through all kH * kW taps.
+    for (int64_t ih = h0; ih < h1; ih += g.dH, t += kW) {
       const Taps<T, C> row(in + ih * in_row + iw, static_cast<int32_t>(g.sW));
-      for (int64_t j = 0; j < kW; ++j, ++t) {
-        const V<T> v = row.tap(j * dW);
-        if constexpr (Idx) {
-          const auto m = gt_or_nan(v, cur);
-          cur = select(m, v, cur);
-          tap = select(m, int_bits<T>(tapoff[t]), tap);
-        } else {
-          cur = max_nan(v, cur);
+      V<T> rv = row.tap(0);
+      if constexpr (Idx) {
+        V<T> rt = int_bits<T>(tapoff[t]);
+        for (int64_t j = 1; j < kW; ++j) {
+          const V<T> v = row.tap(j * dW);
+          const auto m = gt_or_nan(v, rv);
+          rv = select(m, v, rv);
+          rt = select(m, int_bits<T>(tapoff[t + j]), rt);
         }
+        const auto m = gt_or_nan(rv, cur);
+        cur = select(m, rv, cur);
+        tap = select(m, rt, tap);
+      } else {
+        for (int64_t j = 1; j < kW; ++j) rv = max_nan(row.tap(j * dW), rv);
+        cur = max_nan(rv, cur);
       }
     }
     store(out + oh * g.OW + o, restore<T>(cur, C));
-    if constexpr (Idx)
-      store_index(idx + oh * g.OW + o, restore<T>(tap, C), top * g.W + iw, g.sW);
+    if constexpr (Idx) store_index(idx + oh * g.OW + o, restore<T>(tap, C), top * g.W + iw, g.sW);
   }
 }
 
 template <class T>
-using MaxRowFn = void (*)(const Geom&, const T*, int64_t, T*, int64_t*, int64_t, int64_t,
-                          int64_t, int64_t, int64_t, const int64_t*);
+using MaxRowFn = void (*)(const Geom&, const T*, int64_t, T*, int64_t*, int64_t, int64_t, int64_t,
+                          int64_t, int64_t, const int64_t*);
 
 template <class T, Cols C, bool Idx>
 MaxRowFn<T> pick_max_row(const Geom& g) {
@@ -159,10 +169,14 @@ MaxRowFn<T> pick_max_row(const Geom& g) {
 template <class T, bool Idx>
 MaxRowFn<T> pick_max_row(const Geom& g, Cols c) {
   switch (c) {
-    case Cols::unit: return pick_max_row<T, Cols::unit, Idx>(g);
-    case Cols::pair: return pick_max_row<T, Cols::pair, Idx>(g);
-    case Cols::triple: return pick_max_row<T, Cols::triple, Idx>(g);
-    default: return pick_max_row<T, Cols::gather, Idx>(g);
+    case Cols::unit:
+      return pick_max_row<T, Cols::unit, Idx>(g);
+    case Cols::pair:
+      return pick_max_row<T, Cols::pair, Idx>(g);
+    case Cols::triple:
+      return pick_max_row<T, Cols::triple, Idx>(g);
+    default:
+      return pick_max_row<T, Cols::gather, Idx>(g);
   }
 }
 
@@ -214,12 +228,15 @@ void max_pool(const Geom& g, const T* in, int64_t in_row, T* out, int64_t* idx, 
     T* o = out + oh * g.OW;
     int64_t* x = idx ? idx + oh * g.OW : nullptr;
     if (!vec || h0 >= h1) {
-      for (int64_t ow = 0; ow < g.OW; ++ow) max_one(g, in, in_row, h0, h1, ow, o + ow, x ? x + ow : nullptr);
+      for (int64_t ow = 0; ow < g.OW; ++ow)
+        max_one(g, in, in_row, h0, h1, ow, o + ow, x ? x + ow : nullptr);
       continue;
     }
-    for (int64_t ow = 0; ow < a; ++ow) max_one(g, in, in_row, h0, h1, ow, o + ow, x ? x + ow : nullptr);
+    for (int64_t ow = 0; ow < a; ++ow)
+      max_one(g, in, in_row, h0, h1, ow, o + ow, x ? x + ow : nullptr);
     row(g, in, in_row, out, idx, oh, h0, h1, a, b, tapoff);
-    for (int64_t ow = b; ow < g.OW; ++ow) max_one(g, in, in_row, h0, h1, ow, o + ow, x ? x + ow : nullptr);
+    for (int64_t ow = b; ow < g.OW; ++ow)
+      max_one(g, in, in_row, h0, h1, ow, o + ow, x ? x + ow : nullptr);
   }
 }
 
@@ -235,15 +252,15 @@ inline T avg_one(const Geom& g, const AvgOpts& a, const T* in, int64_t in_row, i
   T sum = 0;
   for (int64_t ih = h0; ih < h1; ++ih)
     for (int64_t iw = w0; iw < w1; ++iw) sum += in[ih * in_row + iw];
-  const int64_t div = a.divisor_override ? a.divisor_override
+  const int64_t div = a.divisor_override    ? a.divisor_override
                       : a.count_include_pad ? hp * wp
                                             : (h1 - h0) * (w1 - w0);
   return sum / T(div);
 }
 
 template <class T, Cols C, int KW>
-void avg_row(const Geom& g, const T* in, int64_t in_row, T* out, int64_t oh, int64_t h0,
-             int64_t h1, int64_t a, int64_t b, T divisor) {
+void avg_row(const Geom& g, const T* in, int64_t in_row, T* out, int64_t oh, int64_t h0, int64_t h1,
+             int64_t a, int64_t b, T divisor) {
   constexpr int L = kLanes<T>;
   const int64_t kW = KW ? KW : g.kW;
   const V<T> vdiv = set1<T>(divisor);
@@ -260,8 +277,8 @@ void avg_row(const Geom& g, const T* in, int64_t in_row, T* out, int64_t oh, int
 }
 
 template <class T>
-using AvgRowFn = void (*)(const Geom&, const T*, int64_t, T*, int64_t, int64_t, int64_t,
-                          int64_t, int64_t, T);
+using AvgRowFn = void (*)(const Geom&, const T*, int64_t, T*, int64_t, int64_t, int64_t, int64_t,
+                          int64_t, T);
 
 template <class T, Cols C>
 AvgRowFn<T> pick_avg_row(const Geom& g) {
@@ -271,18 +288,18 @@ AvgRowFn<T> pick_avg_row(const Geom& g) {
 }
 
 template <class T>
-void avg_pool(const Geom& g, const AvgOpts& opt, const T* in, int64_t in_row, T* out,
-              int64_t oh0, int64_t oh1) {
+void avg_pool(const Geom& g, const AvgOpts& opt, const T* in, int64_t in_row, T* out, int64_t oh0,
+              int64_t oh1) {
   int64_t a, b;
   interior(g.OW, g.sW, g.pW, g.kW, g.W, &a, &b);
   Cols c = Cols::unit;
   const bool vec = b - a >= kLanes<T> && pick_cols<T>(g, &c);
   AvgRowFn<T> row = nullptr;
   if (vec) {
-    row = c == Cols::unit   ? pick_avg_row<T, Cols::unit>(g)
-          : c == Cols::pair ? pick_avg_row<T, Cols::pair>(g)
+    row = c == Cols::unit     ? pick_avg_row<T, Cols::unit>(g)
+          : c == Cols::pair   ? pick_avg_row<T, Cols::pair>(g)
           : c == Cols::triple ? pick_avg_row<T, Cols::triple>(g)
-                            : pick_avg_row<T, Cols::gather>(g);
+                              : pick_avg_row<T, Cols::gather>(g);
   }
   for (int64_t oh = oh0; oh < oh1; ++oh) {
     int64_t h0, h1, hp;
@@ -294,7 +311,7 @@ void avg_pool(const Geom& g, const AvgOpts& opt, const T* in, int64_t in_row, T*
     }
     for (int64_t ow = 0; ow < a; ++ow) o[ow] = avg_one(g, opt, in, in_row, h0, h1, hp, ow);
     // Interior columns are whole windows: only the row count varies with the padding.
-    const int64_t d = opt.divisor_override ? opt.divisor_override
+    const int64_t d = opt.divisor_override    ? opt.divisor_override
                       : opt.count_include_pad ? hp * g.kW
                                               : (h1 - h0) * g.kW;
     row(g, in, in_row, out, oh, h0, h1, a, b, T(d));
@@ -302,8 +319,8 @@ void avg_pool(const Geom& g, const AvgOpts& opt, const T* in, int64_t in_row, T*
   }
 }
 
-inline constexpr npfast::pool::Table kTable = {max_pool<float>, max_pool<double>,
-                                               avg_pool<float>, avg_pool<double>};
+inline constexpr npfast::pool::Table kTable = {max_pool<float>, max_pool<double>, avg_pool<float>,
+                                               avg_pool<double>};
 
 }  // namespace pool
 }  // namespace NPFAST_TARGET

@@ -36,8 +36,8 @@ void max_pool_ref(const Geom& g, const T* in, int64_t in_row, T* out, int64_t* i
 }
 
 template <class T>
-void avg_pool_ref(const Geom& g, const AvgOpts& a, const T* in, int64_t in_row, T* out,
-                  int64_t oh0, int64_t oh1) {
+void avg_pool_ref(const Geom& g, const AvgOpts& a, const T* in, int64_t in_row, T* out, int64_t oh0,
+                  int64_t oh1) {
   for (int64_t oh = oh0; oh < oh1; ++oh) {
     int64_t h0, h1, hp;
     avg_window(oh, g.sH, g.pH, g.kH, g.H, &h0, &h1, &hp);
@@ -51,7 +51,7 @@ void avg_pool_ref(const Geom& g, const AvgOpts& a, const T* in, int64_t in_row, 
       double sum = 0;
       for (int64_t ih = h0; ih < h1; ++ih)
         for (int64_t iw = w0; iw < w1; ++iw) sum += double(in[ih * in_row + iw]);
-      const int64_t div = a.divisor_override ? a.divisor_override
+      const int64_t div = a.divisor_override    ? a.divisor_override
                           : a.count_include_pad ? hp * wp
                                                 : (h1 - h0) * (w1 - w0);
       out[oh * g.OW + ow] = static_cast<T>(sum / double(div));

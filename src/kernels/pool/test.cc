@@ -33,11 +33,16 @@ std::vector<T> values(size_t n, std::mt19937& rng) {
   std::vector<T> v(n);
   for (auto& x : v) {
     const double r = u(rng);
-    if (r < 0.02) x = std::numeric_limits<T>::quiet_NaN();
-    else if (r < 0.04) x = std::numeric_limits<T>::infinity();
-    else if (r < 0.06) x = -std::numeric_limits<T>::infinity();
-    else if (r < 0.10) x = T(-0.0);
-    else x = T(d(rng)) + (r < 0.5 ? T(0) : T(0.25));  // many ties
+    if (r < 0.02)
+      x = std::numeric_limits<T>::quiet_NaN();
+    else if (r < 0.04)
+      x = std::numeric_limits<T>::infinity();
+    else if (r < 0.06)
+      x = -std::numeric_limits<T>::infinity();
+    else if (r < 0.10)
+      x = T(-0.0);
+    else
+      x = T(d(rng)) + (r < 0.5 ? T(0) : T(0.25));  // many ties
   }
   return v;
 }
@@ -93,7 +98,8 @@ void check(Isa isa, MaxPoolFn<T> (*max_of)(const Table&), AvgPoolFn<T> (*avg_of)
                 }
                 std::fill(o1.begin(), o1.end(), T(7));
                 max_of(t)(g, in.data(), row, o1.data(), nullptr, oh0, oh1);
-                for (size_t e = 0; e < n; ++e) ASSERT_TRUE(same_bits(o1[e], o2[e])) << "values only";
+                for (size_t e = 0; e < n; ++e)
+                  ASSERT_TRUE(same_bits(o1[e], o2[e])) << "values only";
                 ++cases;
                 if (d != 1) continue;
                 Geom ga = g;
@@ -104,7 +110,8 @@ void check(Isa isa, MaxPoolFn<T> (*max_of)(const Table&), AvgPoolFn<T> (*avg_of)
                 std::vector<T> a1(na), a2(na);
                 // Finite inputs for averages (NaN/inf would hide rounding differences).
                 std::vector<T> fin(in.size());
-                for (size_t e = 0; e < in.size(); ++e) fin[e] = std::isfinite(in[e]) ? in[e] : T(1.5);
+                for (size_t e = 0; e < in.size(); ++e)
+                  fin[e] = std::isfinite(in[e]) ? in[e] : T(1.5);
                 for (AvgOpts o : {AvgOpts{true, 0}, AvgOpts{false, 0}, AvgOpts{true, -3}}) {
                   avg_of(t)(ga, o, fin.data(), row, a1.data(), 0, ga.OH);
                   avg_of(ref)(ga, o, fin.data(), row, a2.data(), 0, ga.OH);
