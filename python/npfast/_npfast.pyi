@@ -19,6 +19,90 @@ def set_num_threads(n: object | None) -> None:
 def usable_cores() -> int:
     """Cores this process may run on (sched_getaffinity)."""
 
+def correlate2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: str = 'full', boundary: str = 'fill', fillvalue: float = 0, *, out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """
+    2-D cross-correlation, as ``scipy.signal.correlate2d`` (real inputs).
+
+    ``out[..., i, j] = sum_{a, b} in2[a, b] * in1_ext[..., i + a - top, j + b - left]`` with ``top, left`` set by ``mode``.
+
+    Parameters
+    ----------
+    in1 : array_like, shape (..., H, W)
+        The image, or a stack of images: the same 2-D kernel is applied to every plane (SciPy
+        takes 2-D only). Any strides (views, Fortran order, negative strides); no copy is made.
+    in2 : array_like, shape (kh, kw)
+        The 2-D kernel (non-empty).
+    mode : {'full', 'same', 'valid'}
+        Output size, as SciPy: full (H + kh - 1, W + kw - 1); same (H, W), centred like SciPy
+        (for an even kernel, correlate2d reads (kh - 1) // 2 rows above, convolve2d kh // 2);
+        valid (H - kh + 1, W - kw + 1), or, when in2 is at least as large as the planes in both
+        axes, SciPy's swapped result of shape (kh - H + 1, kw - W + 1).
+    boundary : {'fill', 'wrap', 'symm'}
+        How the planes are extended: with ``fillvalue``, periodically, or mirrored with the edge
+        repeated (``d c b a | a b c d | d c b a``). Synonyms 'pad', 'circular', 'symmetric'.
+    fillvalue : float
+        The value past the edges for boundary='fill'.
+    out : ndarray, optional
+        Of the result's shape and dtype exactly (never converted), any strides, not overlapping
+        the inputs.
+
+    Returns
+    -------
+    ndarray
+        float32 when in1 and in2 are both float32 (computed in float32 with fused multiply-adds),
+        float64 otherwise. Integer inputs are computed and returned in float64, whereas SciPy
+        returns the integer dtype (which can overflow).
+
+    Raises
+    ------
+    ValueError  a kernel that is not 2-D or is empty, in1 with fewer than 2 dimensions, an unknown
+                mode or boundary, a 'valid' shape mismatch, a mismatched ``out`` shape or an
+                ``out`` that overlaps an input.
+    TypeError   object, string, complex, bool or other unsupported dtypes; a wrong ``out`` dtype.
+    MemoryError an output too large to represent or allocate.
+    """
+
+def convolve2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: str = 'full', boundary: str = 'fill', fillvalue: float = 0, *, out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """
+    2-D convolution, as ``scipy.signal.convolve2d``: correlation with the kernel flipped in both axes.
+
+    Parameters
+    ----------
+    in1 : array_like, shape (..., H, W)
+        The image, or a stack of images: the same 2-D kernel is applied to every plane (SciPy
+        takes 2-D only). Any strides (views, Fortran order, negative strides); no copy is made.
+    in2 : array_like, shape (kh, kw)
+        The 2-D kernel (non-empty).
+    mode : {'full', 'same', 'valid'}
+        Output size, as SciPy: full (H + kh - 1, W + kw - 1); same (H, W), centred like SciPy
+        (for an even kernel, correlate2d reads (kh - 1) // 2 rows above, convolve2d kh // 2);
+        valid (H - kh + 1, W - kw + 1), or, when in2 is at least as large as the planes in both
+        axes, SciPy's swapped result of shape (kh - H + 1, kw - W + 1).
+    boundary : {'fill', 'wrap', 'symm'}
+        How the planes are extended: with ``fillvalue``, periodically, or mirrored with the edge
+        repeated (``d c b a | a b c d | d c b a``). Synonyms 'pad', 'circular', 'symmetric'.
+    fillvalue : float
+        The value past the edges for boundary='fill'.
+    out : ndarray, optional
+        Of the result's shape and dtype exactly (never converted), any strides, not overlapping
+        the inputs.
+
+    Returns
+    -------
+    ndarray
+        float32 when in1 and in2 are both float32 (computed in float32 with fused multiply-adds),
+        float64 otherwise. Integer inputs are computed and returned in float64, whereas SciPy
+        returns the integer dtype (which can overflow).
+
+    Raises
+    ------
+    ValueError  a kernel that is not 2-D or is empty, in1 with fewer than 2 dimensions, an unknown
+                mode or boundary, a 'valid' shape mismatch, a mismatched ``out`` shape or an
+                ``out`` that overlaps an input.
+    TypeError   object, string, complex, bool or other unsupported dtypes; a wrong ``out`` dtype.
+    MemoryError an output too large to represent or allocate.
+    """
+
 def convert(a: numpy.typing.ArrayLike, dtype: numpy.typing.DTypeLike, scale: float = 1.0, offset: float = 0.0, *, out: numpy.ndarray | None = None) -> numpy.ndarray:
     """
     Scale, shift and cast in one pass: ``(a * scale + offset).astype(dtype)``.
