@@ -133,13 +133,21 @@ struct Plan {
 };
 
 // A padded row: dst[d] = ext(input)[row, c0 + d] for d < width. `cmap[d]` is the column that
-// d reads outside the row (-1: the fill value), precomputed once per call since every row maps
-// its columns the same way; `row` null means a row past the top or bottom under fill.
+// d reads (-1: the fill value), precomputed once per call since every row maps its columns the
+// same way; `row` null means a row past the top or bottom under fill.
 template <class T>
 void build_row(const Plan<T>& P, const char* row, int64_t c0, int64_t width, const int64_t* cmap,
                T* dst) {
   if (!row) {
     std::fill(dst, dst + width, P.fill);
+    return;
+  }
+  if (P.in_t == dtype_of<T>() && width <= 64) {
+    // Short padded rows (the edges beside an in-place interior): one gather through the map.
+    for (int64_t d = 0; d < width; ++d) {
+      if (cmap[d] < 0) dst[d] = P.fill;
+      else std::memcpy(dst + d, row + cmap[d] * P.cs, sizeof(T));
+    }
     return;
   }
   const int64_t lo = std::clamp<int64_t>(-c0, 0, width);
