@@ -116,7 +116,6 @@ struct Plan {
   Border border;
   T fill;
   corr2d::RowsFn<T> kern;
-  int stream;  // kernel flags for the in-place interior: corr2d::kStream or 0
   // Column segments, at most three; padded ones need `pad_width` scratch elements per row.
   Segment seg[3];
   int nseg;
@@ -265,7 +264,7 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
           const Segment& g = P.seg[s];
           T* oseg[kMaxRows];
           for (int q = 0; q < R; ++q) oseg[q] = S.tmp[t + q] + g.c0;
-          P.kern_h(S.ptrs + s * stride + t, oseg, R, g.c1 - g.c0, P.v, 1, P.kw, 0);
+          P.kern_h(S.ptrs + s * stride + t, oseg, R, g.c1 - g.c0, P.v, 1, P.kw);
         }
       }
     }
@@ -274,13 +273,12 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
       T* orow[kMaxRows];
       for (int q = 0; q < R; ++q)
         orow[q] = P.out_direct ? reinterpret_cast<T*>(out + (b0 + o + q) * P.ors) : S.obuf + q * P.Wo;
-      if (P.separable) P.kern_v(S.tmp + o, orow, R, P.Wo, P.u, kh, 1, 0);
+      if (P.separable) P.kern_v(S.tmp + o, orow, R, P.Wo, P.u, kh, 1);
       for (int s = 0; !P.separable && s < P.nseg; ++s) {
         const Segment& g = P.seg[s];
         T* oseg[kMaxRows];
         for (int q = 0; q < R; ++q) oseg[q] = orow[q] + g.c0;
-        P.kern(S.ptrs + s * stride + o, oseg, R, g.c1 - g.c0, P.taps, kh, P.kw,
-               g.direct ? P.stream : 0);
+        P.kern(S.ptrs + s * stride + o, oseg, R, g.c1 - g.c0, P.taps, kh, P.kw);
       }
       if (!P.out_direct) {
         for (int q = 0; q < R; ++q) {
@@ -381,9 +379,6 @@ bool rank_one(const T* taps, int kh, int kw, T* u, T* v) {
   return true;
 }
 
-// Input + output bytes above which outputs are streamed (3/4 of a 32 MiB L3).
-constexpr double kStreamBytes = 24.0 * (1 << 20);
-
 // Narrower interiors are cheaper padded whole: one kernel call per row group, not three.
 constexpr int64_t kDirectMinColumns = 32;
 
@@ -459,28 +454,18 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   // Interior columns [jl, jr): their whole kw-wide window lies inside the row.
   int64_t jl = std::clamp<int64_t>(left, 0, P.Wo);
   const int64_t jr = std::clamp<int64_t>(P.W - kw + 1 + left, jl, P.Wo);
-  // Start the in-place interior where the output rows are vector-aligned, when every plane
+  // Start the in-place interior where the output rows are 32-byte aligned, when every plane
   // and row keeps that alignment: a misaligned store splits a cache line every other vector
-  // (~10% at 3x3), and non-temporal stores need it. The few extra columns go through the
-  // padded left edge.
-  const int64_t vb = corr2d::vector_bytes();
-  bool rows_aligned = vb > 0 && P.out_direct && P.ors % vb == 0;
-  for (int i = 0; i < nd - 2; ++i) rows_aligned = rows_aligned && out.strides[i] % vb == 0;
+  // (~10% at 3x3). The few extra columns go through the padded left edge.
+  bool rows_aligned = P.out_direct && P.ors % 32 == 0;
+  for (int i = 0; i < nd - 2; ++i) rows_aligned = rows_aligned && out.strides[i] % 32 == 0;
   if (rows_aligned) {
     const uintptr_t at = reinterpret_cast<uintptr_t>(out.data) + static_cast<uintptr_t>(jl) * sizeof(T);
-    jl = std::min(jr, jl + static_cast<int64_t>(((vb - at % vb) % vb) / sizeof(T)));
+    jl = std::min(jr, jl + static_cast<int64_t>(((32 - at % 32) % 32) / sizeof(T)));
   }
   const bool direct = in.dtype == dtype_of<T>() && P.cs == static_cast<int64_t>(sizeof(T)) &&
                       P.rs % static_cast<int64_t>(sizeof(T)) == 0 && aligned_to(in.data, sizeof(T)) &&
                       jr - jl >= kDirectMinColumns;
-  // Outputs that with their input overflow the last-level cache bypass it: the store then
-  // costs no read-for-ownership (~25% less traffic once memory-bound; slower while the data
-  // would fit, hence the threshold).
-  P.stream = 0;
-  if (rows_aligned && direct) {
-    const double bytes = static_cast<double>(out.size() + in.size()) * sizeof(T);
-    if (bytes > kStreamBytes) P.stream = corr2d::kStream;
-  }
   P.nseg = 0;
   P.pad_width = 0;
   P.fill_row = 0;

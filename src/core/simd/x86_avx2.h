@@ -93,12 +93,5 @@ inline void store_f64(uint8_t* p, __m256d v) {
   __builtin_memcpy(p, &bytes, 4);
 }
 
-// --- corr2d ---
-// Non-temporal (cache-bypassing) store; p aligned to 32 bytes. Weakly ordered: a writer
-// calls stream_fence() before another thread may read what it streamed.
-inline void stream(float* p, __m256 v) { _mm256_stream_ps(p, v); }
-inline void stream(double* p, __m256d v) { _mm256_stream_pd(p, v); }
-inline void stream_fence() { _mm_sfence(); }
-
 }  // namespace avx2
 }  // namespace npfast

@@ -84,12 +84,5 @@ inline void store_f64(uint8_t* p, __m512d v) {
   _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm256_cvtepi32_epi8(_mm512_cvtpd_epi32(v)));
 }
 
-// --- corr2d ---
-// Non-temporal (cache-bypassing) store; p aligned to 64 bytes. Weakly ordered: a writer
-// calls stream_fence() before another thread may read what it streamed.
-inline void stream(float* p, __m512 v) { _mm512_stream_ps(p, v); }
-inline void stream(double* p, __m512d v) { _mm512_stream_pd(p, v); }
-inline void stream_fence() { _mm_sfence(); }
-
 }  // namespace avx512
 }  // namespace npfast

@@ -8,9 +8,6 @@
 //   n      output columns, n >= 1.
 //   taps   kh * kw taps, row-major, in correlation order.
 //   kh, kw kernel shape (>= 1); a fixed-shape kernel ignores them.
-//   flags  kStream: every out[o] is aligned to vector_bytes() and full vectors are written
-//          with non-temporal stores (fenced before return); for outputs larger than the
-//          cache. The reference ignores it.
 // computes, for o < nrows and j < n,
 //   out[o][j] = sum over a < kh, then b < kw, of taps[a * kw + b] * in[o + a][j + b]
 // with fused multiply-adds in that order, starting from zero, in the type T (the reference
@@ -28,11 +25,9 @@ namespace corr2d {
 
 constexpr int kMaxRows = 4;
 
-constexpr int kStream = 1;
-
 template <class T>
 using RowsFn = void (*)(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps,
-                        int kh, int kw, int flags);
+                        int kh, int kw);
 
 // Kernels specialised for a shape; kGeneral takes any kh, kw.
 enum Shape : int { k3x3 = 0, k5x5 = 1, k7x7 = 2, kGeneral = 3, kNumShapes = 4 };
@@ -54,9 +49,6 @@ const Table* table_for(Isa isa);
 // The kernel the dispatcher uses now for a kh x kw kernel (active ISA or the nearest narrower).
 RowsFn<float> rows_kernel_f32(int kh, int kw);
 RowsFn<double> rows_kernel_f64(int kh, int kw);
-// Vector width in bytes of the kernels rows_kernel_* returns now (0 for the scalar reference,
-// which cannot stream).
-int vector_bytes();
 // "corr2d_3x3_f32__avx2": the kernel rows_kernel_* returns now.
 const char* kernel_name(bool f64, int kh, int kw);
 

@@ -19,7 +19,7 @@ using npfast::corr2d::kMaxRows;
 
 // Accumulates one block of R rows x (NV full vectors + one masked vector of m lanes when
 // Masked). tv: pre-broadcast taps (fixed shapes) or null (taps broadcast here).
-template <class T, int R, int NV, bool Masked, bool Stream, int KH, int KW>
+template <class T, int R, int NV, bool Masked, int KH, int KW>
 inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* taps,
                   const V<T>* tv, int kh_rt, int kw_rt) {
   constexpr int L = kLanes<T>;
@@ -51,7 +51,6 @@ inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* 
 #pragma GCC unroll 16
     for (int u = 0; u < U; ++u) {
       if (Masked && u == NV) storen(out[o] + j + u * L, acc[o][u], m);
-      else if (Stream) stream(out[o] + j + u * L, acc[o][u]);
       else store(out[o] + j + u * L, acc[o][u]);
     }
 }
@@ -60,50 +59,45 @@ inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* 
 // 4 cycles x 2 pipes needs 8). The last partial block keeps as many chains as it has vectors.
 constexpr int kVectors = 3;
 
-template <class T, int R, bool S, int KH, int KW>
+template <class T, int R, int KH, int KW>
 inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, const V<T>* tv,
                 int kh, int kw) {
   constexpr int L = kLanes<T>;
   constexpr int U = kVectors;
   int64_t j = 0;
-  for (; j + U * L <= n; j += U * L) block<T, R, U, false, S, KH, KW>(in, out, j, 0, taps, tv, kh, kw);
+  for (; j + U * L <= n; j += U * L) block<T, R, U, false, KH, KW>(in, out, j, 0, taps, tv, kh, kw);
   const int64_t rem = n - j;
   const int m = static_cast<int>(rem % L);
   static_assert(kVectors == 3, "the tail switch covers 0..2 full vectors");
   switch ((rem / L) * 2 + (m > 0 ? 1 : 0)) {
-    case 1: block<T, R, 0, true, S, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
-    case 2: block<T, R, 1, false, S, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
-    case 3: block<T, R, 1, true, S, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
-    case 4: block<T, R, 2, false, S, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
-    case 5: block<T, R, 2, true, S, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
+    case 1: block<T, R, 0, true, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
+    case 2: block<T, R, 1, false, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
+    case 3: block<T, R, 1, true, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
+    case 4: block<T, R, 2, false, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
+    case 5: block<T, R, 2, true, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
     default: break;
   }
 }
 
-template <class T, bool S, int KH, int KW>
+template <class T, int KH, int KW>
 void dispatch_rows(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps,
                    const V<T>* tv, int kh, int kw) {
   switch (nrows) {
-    case 4: run<T, 4, S, KH, KW>(in, out, n, taps, tv, kh, kw); break;
-    case 3: run<T, 3, S, KH, KW>(in, out, n, taps, tv, kh, kw); break;
-    case 2: run<T, 2, S, KH, KW>(in, out, n, taps, tv, kh, kw); break;
-    default: run<T, 1, S, KH, KW>(in, out, n, taps, tv, kh, kw); break;
+    case 4: run<T, 4, KH, KW>(in, out, n, taps, tv, kh, kw); break;
+    case 3: run<T, 3, KH, KW>(in, out, n, taps, tv, kh, kw); break;
+    case 2: run<T, 2, KH, KW>(in, out, n, taps, tv, kh, kw); break;
+    default: run<T, 1, KH, KW>(in, out, n, taps, tv, kh, kw); break;
   }
-  if (S) stream_fence();
 }
 
 template <class T, int KH, int KW>
-void rows(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps, int kh, int kw,
-          int flags) {
-  const bool s = (flags & npfast::corr2d::kStream) != 0;
+void rows(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps, int kh, int kw) {
   if constexpr (KH && KW) {
     V<T> tv[KH * KW];
     for (int i = 0; i < KH * KW; ++i) tv[i] = set1<T>(taps[i]);
-    if (s) dispatch_rows<T, true, KH, KW>(in, out, nrows, n, taps, tv, kh, kw);
-    else dispatch_rows<T, false, KH, KW>(in, out, nrows, n, taps, tv, kh, kw);
+    dispatch_rows<T, KH, KW>(in, out, nrows, n, taps, tv, kh, kw);
   } else {
-    if (s) dispatch_rows<T, true, KH, KW>(in, out, nrows, n, taps, nullptr, kh, kw);
-    else dispatch_rows<T, false, KH, KW>(in, out, nrows, n, taps, nullptr, kh, kw);
+    dispatch_rows<T, KH, KW>(in, out, nrows, n, taps, nullptr, kh, kw);
   }
 }
 static_assert(kMaxRows == 4, "rows() dispatches nrows 1..4");

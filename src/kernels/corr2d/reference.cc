@@ -10,7 +10,7 @@ namespace {
 
 template <class T>
 void rows_ref(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps, int kh,
-              int kw, int /*flags*/) {
+              int kw) {
   for (int o = 0; o < nrows; ++o) {
     for (int64_t j = 0; j < n; ++j) {
       double acc = 0.0;

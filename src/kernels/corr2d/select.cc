@@ -47,14 +47,6 @@ Isa table_isa() {
 RowsFn<float> rows_kernel_f32(int kh, int kw) { return table_for(table_isa())->f32[shape_of(kh, kw)]; }
 RowsFn<double> rows_kernel_f64(int kh, int kw) { return table_for(table_isa())->f64[shape_of(kh, kw)]; }
 
-int vector_bytes() {
-  switch (table_isa()) {
-    case Isa::avx2: return 32;
-    case Isa::avx512: return 64;
-    default: return 0;
-  }
-}
-
 const char* kernel_name(bool f64, int kh, int kw) {
   static thread_local std::string name;
   name = std::string("corr2d_") + shape_name(shape_of(kh, kw)) + (f64 ? "_f64__" : "_f32__") +

@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -69,17 +67,8 @@ void check_isa(Isa isa) {
           og[o] = got[o].data() + 1;
           ow[o] = want[o].data() + 1;
         }
-        k(in.data(), og.data(), nrows, n, taps.data(), kh, kw, 0);
-        ref(in.data(), ow.data(), nrows, n, taps.data(), kh, kw, 0);
-        // Streaming stores (64-byte aligned rows) write exactly the same values.
-        std::vector<T*> os(nrows);
-        for (int o = 0; o < nrows; ++o)
-          os[o] = static_cast<T*>(std::aligned_alloc(64, ((n * sizeof(T) + 63) / 64) * 64));
-        k(in.data(), os.data(), nrows, n, taps.data(), kh, kw, kStream);
-        for (int o = 0; o < nrows; ++o) {
-          ASSERT_EQ(std::memcmp(os[o], og[o], n * sizeof(T)), 0) << "streamed row differs";
-          std::free(os[o]);
-        }
+        k(in.data(), og.data(), nrows, n, taps.data(), kh, kw);
+        ref(in.data(), ow.data(), nrows, n, taps.data(), kh, kw);
         for (int o = 0; o < nrows; ++o) {
           ASSERT_EQ(got[o][0], T(-777)) << "wrote before the row";
           ASSERT_EQ(got[o][n + 1], T(-777)) << "wrote past the row";
