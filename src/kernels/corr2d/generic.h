@@ -17,12 +17,13 @@ namespace corr2d {
 
 using npfast::corr2d::kMaxRows;
 
-// Accumulates one block. Tail: a single masked vector of m lanes (U must be 1).
-// tv: pre-broadcast taps (fixed shapes) or null (taps broadcast here).
-template <class T, int R, int U, int KH, int KW, bool Tail>
+// Accumulates one block of R rows x (NV full vectors + one masked vector of m lanes when
+// Masked). tv: pre-broadcast taps (fixed shapes) or null (taps broadcast here).
+template <class T, int R, int NV, bool Masked, int KH, int KW>
 inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* taps,
                   const V<T>* tv, int kh_rt, int kw_rt) {
   constexpr int L = kLanes<T>;
+  constexpr int U = NV + (Masked ? 1 : 0);
   const int kh = KH ? KH : kh_rt;
   const int kw = KW ? KW : kw_rt;
   V<T> acc[R][U];
@@ -40,7 +41,7 @@ inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* 
       for (int o = 0; o < R; ++o)
 #pragma GCC unroll 16
         for (int u = 0; u < U; ++u) {
-          const V<T> x = Tail ? loadn(rows[o] + b, m) : load(rows[o] + b + u * L);
+          const V<T> x = (Masked && u == NV) ? loadn(rows[o] + b + u * L, m) : load(rows[o] + b + u * L);
           acc[o][u] = fma(t, x, acc[o][u]);
         }
     }
@@ -49,21 +50,33 @@ inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* 
   for (int o = 0; o < R; ++o)
 #pragma GCC unroll 16
     for (int u = 0; u < U; ++u) {
-      if (Tail) storen(out[o] + j, acc[o][u], m);
+      if (Masked && u == NV) storen(out[o] + j + u * L, acc[o][u], m);
       else store(out[o] + j + u * L, acc[o][u]);
     }
 }
+
+// R * U = 12 independent FMA chains cover FMA latency x throughput of current cores (Zen 5:
+// 4 cycles x 2 pipes needs 8). The last partial block keeps as many chains as it has vectors.
+constexpr int kVectors = 3;
 
 template <class T, int R, int KH, int KW>
 inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, const V<T>* tv,
                 int kh, int kw) {
   constexpr int L = kLanes<T>;
-  // R * U = 12 independent FMA chains covers the FMA latency x throughput of current cores.
-  constexpr int U = 3;
+  constexpr int U = kVectors;
   int64_t j = 0;
-  for (; j + U * L <= n; j += U * L) block<T, R, U, KH, KW, false>(in, out, j, 0, taps, tv, kh, kw);
-  for (; j + L <= n; j += L) block<T, R, 1, KH, KW, false>(in, out, j, 0, taps, tv, kh, kw);
-  if (j < n) block<T, R, 1, KH, KW, true>(in, out, j, static_cast<int>(n - j), taps, tv, kh, kw);
+  for (; j + U * L <= n; j += U * L) block<T, R, U, false, KH, KW>(in, out, j, 0, taps, tv, kh, kw);
+  const int64_t rem = n - j;
+  const int m = static_cast<int>(rem % L);
+  static_assert(kVectors == 3, "the tail switch covers 0..2 full vectors");
+  switch ((rem / L) * 2 + (m > 0 ? 1 : 0)) {
+    case 1: block<T, R, 0, true, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
+    case 2: block<T, R, 1, false, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
+    case 3: block<T, R, 1, true, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
+    case 4: block<T, R, 2, false, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
+    case 5: block<T, R, 2, true, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
+    default: break;
+  }
 }
 
 template <class T, int KH, int KW>
