@@ -93,5 +93,17 @@ inline void store_f64(uint8_t* p, __m256d v) {
   __builtin_memcpy(p, &bytes, 4);
 }
 
+// --- elementwise / memory: non-temporal stores (the line bypasses the cache; p aligned to
+// the store width). stream_f64 writes what store_f64 writes; stream_fence orders them.
+inline void stream_f64(double* p, __m256d v) { _mm256_stream_pd(p, v); }
+inline void stream_f64(float* p, __m256d v) { _mm_stream_ps(p, _mm256_cvtpd_ps(v)); }
+inline void stream_f64(uint8_t* p, __m256d v) { store_f64(p, v); }  // 4 bytes: no NT store
+inline void stream_zero64(void* p) {
+  const __m256i z = _mm256_setzero_si256();
+  _mm256_stream_si256(static_cast<__m256i*>(p), z);
+  _mm256_stream_si256(static_cast<__m256i*>(p) + 1, z);
+}
+inline void stream_fence() { _mm_sfence(); }
+
 }  // namespace avx2
 }  // namespace npfast

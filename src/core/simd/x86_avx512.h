@@ -84,5 +84,15 @@ inline void store_f64(uint8_t* p, __m512d v) {
   _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm256_cvtepi32_epi8(_mm512_cvtpd_epi32(v)));
 }
 
+// --- elementwise / memory: non-temporal stores (the line bypasses the cache; p aligned to
+// the store width). stream_f64 writes what store_f64 writes; stream_fence orders them.
+inline void stream_f64(double* p, __m512d v) { _mm512_stream_pd(p, v); }
+inline void stream_f64(float* p, __m512d v) { _mm256_stream_ps(p, _mm512_cvtpd_ps(v)); }
+inline void stream_f64(uint8_t* p, __m512d v) { store_f64(p, v); }  // 8 bytes: no NT store
+inline void stream_zero64(void* p) {
+  _mm512_stream_si512(static_cast<__m512i*>(p), _mm512_setzero_si512());
+}
+inline void stream_fence() { _mm_sfence(); }
+
 }  // namespace avx512
 }  // namespace npfast
