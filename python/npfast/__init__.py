@@ -7,6 +7,8 @@ bad values and shapes, TypeError for bad types and dtypes, MemoryError for impos
 
 from . import _npfast
 from ._npfast import __version__, convert, get_num_threads, set_num_threads
+from ._npfast import empty, normalize, zeros
+from . import memory
 from ._config import config, show_config
 from . import _threadpoolctl
 
@@ -14,6 +16,10 @@ __all__ = [
     "__version__",
     "config",
     "convert",
+    "empty",
+    "memory",
+    "normalize",
+    "zeros",
     "get_num_threads",
     "set_num_threads",
     "show_config",

@@ -16,6 +16,10 @@ namespace npfast {
 namespace memory {
 namespace os {
 
+// Mappings at least this big are aligned to 2 MiB and advised MADV_HUGEPAGE (unless
+// NPFAST_POOL_HUGEPAGES=0): warm huge-page memory streams faster (fewer TLB misses).
+constexpr size_t kHugeMapBytes = size_t{4} << 20;
+
 size_t page_size();
 void* map(size_t bytes);
 void unmap(void* p, size_t bytes) noexcept;

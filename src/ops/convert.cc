@@ -51,7 +51,8 @@ void convert(const View& x_in, const View& y_in, double scale, double offset) {
     y.strides[0] = static_cast<int64_t>(itemsize(y.dtype));
   }
   ops::merge_axes(&x, &y);
-  const elementwise::ConvertFn k = elementwise::convert_kernel(x.dtype, y.dtype);
+  const bool big = static_cast<size_t>(x.size()) * itemsize(y.dtype) >= elementwise::kStreamOutputBytes;
+  const elementwise::ConvertFn k = elementwise::convert_kernel(x.dtype, y.dtype, big);
   const int last = x.ndim - 1;
   const int64_t cols = x.shape[last];
   const int64_t rows = x.size() / cols;

@@ -46,6 +46,11 @@ constexpr DType kConvertSources[] = {DType::u8,  DType::i8,  DType::u16, DType::
                                      DType::i32, DType::i64, DType::f32, DType::f64};
 constexpr DType kConvertDests[] = {DType::f32, DType::f64, DType::u8};
 
+// Operators switch to the streaming kernels for outputs at least this big (half the L3 of the
+// machine the defaults were measured on: smaller outputs are better left in cache for the next
+// operation, bigger ones would only evict it).
+constexpr size_t kStreamOutputBytes = size_t{16} << 20;
+
 // Kernel for (src, dst) on `isa`, or null when that ISA has none (or the pair is unsupported).
 ConvertFn convert_kernel(Isa isa, DType src, DType dst, bool stream = false);
 // The kernel the dispatcher uses now (active ISA, falling back to narrower ones).
