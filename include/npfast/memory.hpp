@@ -32,7 +32,7 @@ size_t block_size(const void* p) noexcept;
 // before p, so p must point into readable memory).
 bool owns(const void* p) noexcept;
 // allocate_zeroed() clears warm blocks at least this big with non-temporal stores.
-constexpr size_t kStreamZeroBytes = size_t{4} << 20;
+constexpr size_t kStreamZeroBytes = size_t{16} << 20;
 
 struct Stats {
   int64_t bytes_in_use;    // handed out and not yet freed

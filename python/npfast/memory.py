@@ -27,11 +27,12 @@ See docs/memory.md for the design and measurements.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
-from typing import Iterator
 
 from . import _npfast
+
+_set_handler = _npfast._set_handler
+_POOL = _npfast._pool_handler()
 
 __all__ = [
     "handler_name",
@@ -115,12 +116,18 @@ def uninstall() -> None:
     _previous.set(None)
 
 
-@contextlib.contextmanager
-def numpy_pool() -> Iterator[None]:
+class numpy_pool:
     """Context manager: NumPy allocates from npfast's pool inside the ``with`` block (in this
-    thread/context only), and the previous handler is restored on exit. Nests."""
-    old = _npfast._set_handler(_npfast._pool_handler())
-    try:
-        yield
-    finally:
-        _npfast._set_handler(old)
+    thread/context only), and the previous handler is restored on exit. Nests; one instance
+    may be entered repeatedly. (A class rather than a generator: entering costs ~1 us.)"""
+
+    __slots__ = ("_saved",)
+
+    def __init__(self) -> None:
+        self._saved = []
+
+    def __enter__(self) -> None:
+        self._saved.append(_set_handler(_POOL))
+
+    def __exit__(self, *exc) -> None:
+        _set_handler(self._saved.pop())

@@ -41,8 +41,7 @@ void convert(int64_t n, const void* xv, void* yv, double scale, double offset) {
     const auto a = fma(load_f64(x + i), vs, vo);
     const auto b = fma(load_f64(x + i + L), vs, vo);
     if constexpr (kStream) {
-      stream_f64(y + i, a);
-      stream_f64(y + i + L, b);
+      stream2_f64(y + i, a, b);
     } else {
       store_f64(y + i, a);
       store_f64(y + i + L, b);
@@ -65,10 +64,20 @@ void normalize_body(int64_t n, const uint8_t* x, Dst* y, const double* scale, co
       if (++c == channels) c = 0;
     }
   }
+  for (; i + 2 * L <= n; i += 2 * L) {
+    const int64_t c2 = c + step >= channels ? c + step - channels : c + step;
+    const auto a = fma(load_f64(x + i), load(scale + c), load(offset + c));
+    const auto b = fma(load_f64(x + i + L), load(scale + c2), load(offset + c2));
+    if constexpr (kStream) {
+      stream2_f64(y + i, a, b);
+    } else {
+      store_f64(y + i, a);
+      store_f64(y + i + L, b);
+    }
+    c = c2 + step >= channels ? c2 + step - channels : c2 + step;
+  }
   for (; i + L <= n; i += L) {
-    const auto v = fma(load_f64(x + i), load(scale + c), load(offset + c));
-    if constexpr (kStream) stream_f64(y + i, v);
-    else store_f64(y + i, v);
+    store_f64(y + i, fma(load_f64(x + i), load(scale + c), load(offset + c)));
     c += step;
     if (c >= channels) c -= channels;
   }
