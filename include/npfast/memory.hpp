@@ -7,7 +7,8 @@
 // Thread-safe. Small blocks (<= 256 KiB) go through a per-thread cache with no lock; big ones
 // through a central cache capped at cache_limit() bytes (NPFAST_POOL_LIMIT, e.g. "512M";
 // default min(1 GiB, RAM/8)). Memory goes back to the OS only when the cache passes the cap
-// (then down to 7/8 of it, least recently used first) or on trim(). Design: docs/memory.md.
+// (then down to 7/8 of it, least recently used first), when a block has sat unused in the shared
+// cache for decay_ms() (10 s), or on trim(). Design: docs/memory.md.
 #pragma once
 
 #include <cstddef>
@@ -54,6 +55,11 @@ size_t cache_limit();
 void set_cache_limit(size_t bytes);
 // The start-up cap: NPFAST_POOL_LIMIT (bytes, optional K/M/G suffix) or min(1 GiB, RAM/8).
 size_t default_cache_limit();
+// Blocks idle in the shared cache longer than this are released at its next use (0 = never;
+// NPFAST_POOL_DECAY_MS at start-up, default 10000).
+uint32_t decay_ms();
+void set_decay_ms(uint32_t ms);
+uint32_t default_decay_ms();
 
 }  // namespace memory
 

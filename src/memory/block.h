@@ -30,7 +30,7 @@ struct alignas(64) Header {
   size_t size;       // usable bytes (the class size, or more for a reused bigger block)
   size_t mapped;     // bytes obtained from mmap (0 for heap blocks)
   int32_t cls;       // size class index of `size`
-  int32_t pad_;
+  uint32_t freed_ms; // when it entered the central cache (coarse clock, wraps every 49 days)
   Header* next;      // free-list links while cached
   Header* prev;
   Header* older;     // central cache LRU links (older = evicted first)

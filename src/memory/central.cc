@@ -2,6 +2,7 @@
 #include "src/memory/central.h"
 
 #include <algorithm>
+#include <chrono>
 #include <string>
 
 #include "npfast/error.hpp"
@@ -9,6 +10,28 @@
 
 namespace npfast {
 namespace memory {
+namespace {
+
+uint32_t now_ms() {
+  using namespace std::chrono;
+  return static_cast<uint32_t>(
+      duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count());
+}
+
+}  // namespace
+
+Header* Central::evict_aged(uint32_t now, Header* list) {
+  const uint32_t decay = decay_ms();
+  if (decay == 0) return list;
+  // The LRU is ordered by freed_ms, so only its old end needs looking at.
+  while (oldest_ && now - oldest_->freed_ms > decay) {
+    Header* h = oldest_;
+    unlink(h);
+    h->next = list;
+    list = h;
+  }
+  return list;
+}
 
 void Central::unlink(Header* h) {
   if (h->prev) h->prev->next = h->next;
@@ -22,15 +45,21 @@ void Central::unlink(Header* h) {
 }
 
 Header* Central::take(int c) {
-  std::lock_guard<std::mutex> lk(mu_);
-  const int last = c < kSmallClasses ? c : std::min(c + kBigReuseClasses, kNumClasses - 1);
-  for (int k = c; k <= last; ++k) {
-    if (Header* h = heads_[k]) {
-      unlink(h);
-      return h;
+  Header* aged;
+  Header* found = nullptr;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    const int last = c < kSmallClasses ? c : std::min(c + kBigReuseClasses, kNumClasses - 1);
+    for (int k = c; k <= last && !found; ++k) {
+      if (Header* h = heads_[k]) {
+        unlink(h);
+        found = h;
+      }
     }
+    aged = oldest_ ? evict_aged(now_ms(), nullptr) : nullptr;
   }
-  return nullptr;
+  release_list(aged);
+  return found;
 }
 
 int Central::take_batch(int c, int n, Header** list) {
@@ -48,6 +77,7 @@ int Central::take_batch(int c, int n, Header** list) {
 
 void Central::put_list(Header* first) {
   Header* evicted;
+  const uint32_t now = now_ms();
   {
     std::lock_guard<std::mutex> lk(mu_);
     for (Header* h = first; h;) {
@@ -62,10 +92,12 @@ void Central::put_list(Header* first) {
       else oldest_ = h;
       newest_ = h;
       cached_ += static_cast<int64_t>(h->size);
+      h->freed_ms = now;
       h = following;
     }
     const size_t lim = limit();
     evicted = static_cast<size_t>(cached_) > lim ? evict_to(lim - lim / 8) : nullptr;
+    evicted = evict_aged(now, evicted);
   }
   release_list(evicted);
 }

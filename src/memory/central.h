@@ -11,7 +11,13 @@
 //     most ~1.5x; the unused tail of a mapped block is never touched, so costs no RAM).
 //   * Cached bytes are capped by limit(); going over it evicts the least recently used blocks
 //     down to 7/8 of the limit (hysteresis: a loop hovering at the cap does not unmap on every
-//     free). Nothing is released to the OS otherwise, except by trim().
+//     free).
+//   * Decay: a block idle in the central cache for longer than decay_ms() (NPFAST_POOL_DECAY_MS,
+//     default 10 s; 0 = never) is released at the next central-cache operation. Blocks in use
+//     in a loop are reused long before they age, so a hot loop never unmaps; a one-off big
+//     temporary does not stay resident for ever. There is no background thread: an idle
+//     process keeps its cache until it next allocates (or calls trim()).
+//   Nothing else releases memory to the OS.
 #pragma once
 
 #include <atomic>
@@ -28,7 +34,7 @@ class Central {
  public:
   static constexpr int kBigReuseClasses = 4;
 
-  explicit Central(size_t limit) : limit_(limit) {}
+  Central(size_t limit, uint32_t decay_ms) : limit_(limit), decay_ms_(decay_ms) {}
 
   // A cached block for class `c` (or a slightly bigger one when c is big); null when none.
   Header* take(int c);
@@ -52,6 +58,8 @@ class Central {
   void trim() noexcept;
   size_t limit() const { return limit_.load(std::memory_order_relaxed); }
   void set_limit(size_t bytes) noexcept;
+  uint32_t decay_ms() const { return decay_ms_.load(std::memory_order_relaxed); }
+  void set_decay_ms(uint32_t ms) noexcept { decay_ms_.store(ms, std::memory_order_relaxed); }
 
   int64_t cached() {
     std::lock_guard<std::mutex> lk(mu_);
@@ -64,6 +72,7 @@ class Central {
  private:
   void unlink(Header* h);           // from its class list and the LRU; mu_ held
   Header* evict_to(size_t target);  // unlinks LRU blocks until cached_ <= target; mu_ held
+  Header* evict_aged(uint32_t now, Header* list);  // unlinks blocks idle too long; mu_ held
   void release_list(Header* list) noexcept;
 
   std::mutex mu_;
@@ -72,6 +81,7 @@ class Central {
   Header* newest_ = nullptr;
   int64_t cached_ = 0;
   std::atomic<size_t> limit_;
+  std::atomic<uint32_t> decay_ms_;
   std::atomic<int64_t> reserved_{0}, os_allocs_{0}, os_frees_{0};
 };
 

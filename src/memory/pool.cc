@@ -27,7 +27,7 @@ namespace {
 constexpr uint32_t kMagicFree = 0x6e706672u;  // "npfr": cached, not in use
 
 Central& central() {
-  static Central* c = new Central(default_cache_limit());  // never destroyed (see Registry)
+  static Central* c = new Central(default_cache_limit(), default_decay_ms());  // never destroyed
   return *c;
 }
 
@@ -98,6 +98,19 @@ size_t default_cache_limit() {
   const size_t gib = size_t{1} << 30, phys = os::physical_memory();
   return phys && phys / 8 < gib ? phys / 8 : gib;
 }
+
+uint32_t default_decay_ms() {
+  if (const char* env = std::getenv("NPFAST_POOL_DECAY_MS"); env && *env) {
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(env, &end, 10);
+    if (end && *end == '\0' && v <= 0xffffffffu / 2) return static_cast<uint32_t>(v);
+    std::fprintf(stderr, "npfast: ignoring NPFAST_POOL_DECAY_MS=%s (expected milliseconds)\n", env);
+  }
+  return 10000;
+}
+
+uint32_t decay_ms() { return central().decay_ms(); }
+void set_decay_ms(uint32_t ms) { central().set_decay_ms(ms > 0x7fffffffu ? 0x7fffffffu : ms); }
 
 void* allocate(size_t bytes) { return allocate_impl(bytes, false); }
 void* allocate_zeroed(size_t bytes) { return allocate_impl(bytes, true); }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -169,6 +170,28 @@ TEST(Pool, CapEvictsOldestWithHysteresis) {
   EXPECT_LE(memory::stats().bytes_cached, int64_t{4} << 20);
 }
 
+TEST(Pool, IdleBlocksDecay) {
+  const uint32_t saved = memory::decay_ms();
+  memory::trim();
+  memory::set_decay_ms(30);
+  void* p = memory::allocate(3 << 20);
+  memory::deallocate(p);
+  const auto before = memory::stats();
+  void* q = memory::allocate(3 << 20);  // reused at once: no decay
+  memory::deallocate(q);
+  EXPECT_EQ(memory::stats().os_frees, before.os_frees);
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  void* r = memory::allocate(5 << 20);  // any central operation releases aged blocks
+  const auto after = memory::stats();
+  EXPECT_EQ(after.os_frees, before.os_frees + 1);
+  memory::deallocate(r);
+  memory::set_decay_ms(0);  // never
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  memory::deallocate(memory::allocate(6 << 20));
+  EXPECT_EQ(memory::stats().os_frees, after.os_frees);
+  memory::set_decay_ms(saved);
+}
+
 TEST(Pool, LimitFromEnvironment) {
   // default_cache_limit() reads NPFAST_POOL_LIMIT (bytes or K/M/G).
   setenv("NPFAST_POOL_LIMIT", "512M", 1);
@@ -177,6 +200,10 @@ TEST(Pool, LimitFromEnvironment) {
   EXPECT_EQ(memory::default_cache_limit(), size_t{12345});
   unsetenv("NPFAST_POOL_LIMIT");
   EXPECT_GT(memory::default_cache_limit(), size_t{0});
+  setenv("NPFAST_POOL_DECAY_MS", "250", 1);
+  EXPECT_EQ(memory::default_decay_ms(), 250u);
+  unsetenv("NPFAST_POOL_DECAY_MS");
+  EXPECT_EQ(memory::default_decay_ms(), 10000u);
 }
 
 TEST(Pool, RejectsImpossibleSizes) {
