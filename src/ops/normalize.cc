@@ -27,21 +27,33 @@ namespace {
 
 constexpr int64_t kBlock = 256;
 
+template <int S>
+void gather(const uint8_t* x, int64_t m, uint8_t* out) {
+  for (int64_t i = 0; i < m; ++i) out[i] = x[i * S];
+}
+
 // Gathers a strided uint8 row into blocks and converts each with `k` (one channel).
-void strided_row(elementwise::ConvertFn k, int64_t n, const uint8_t* x, int64_t sx, char* y,
-                 int64_t sy, size_t iy, double s, double o) {
+// `k` writes y directly when y is contiguous (it may stream); `plain` fills the stack buffer of
+// a strided y (streaming stores there would push the buffer out of cache).
+void strided_row(elementwise::ConvertFn k, elementwise::ConvertFn plain, int64_t n,
+                 const uint8_t* x, int64_t sx, char* y, int64_t sy, size_t iy, double s, double o) {
   alignas(64) uint8_t xb[kBlock];
   alignas(64) char yb[kBlock * 8];
   const bool yunit = sy == static_cast<int64_t>(iy);
   for (int64_t b = 0; b < n; b += kBlock) {
     const int64_t m = std::min(kBlock, n - b);
     const uint8_t* xs = x + b * sx;
-    if (sx == 1) std::memcpy(xb, xs, static_cast<size_t>(m));
-    else for (int64_t i = 0; i < m; ++i) xb[i] = xs[i * sx];
+    // Constant strides for the common channel counts let the compiler unroll the gather.
+    switch (sx) {
+      case 1: std::memcpy(xb, xs, static_cast<size_t>(m)); break;
+      case 3: gather<3>(xs, m, xb); break;
+      case 4: gather<4>(xs, m, xb); break;
+      default: for (int64_t i = 0; i < m; ++i) xb[i] = xs[i * sx];
+    }
     if (yunit) {
       k(m, xb, y + b * sy, s, o);
     } else {
-      k(m, xb, yb, s, o);
+      plain(m, xb, yb, s, o);
       for (int64_t i = 0; i < m; ++i) std::memcpy(y + (b + i) * sy, yb + i * iy, iy);
     }
   }
@@ -122,6 +134,7 @@ void normalize(const View& x, const View& y, const double* mean, const double* s
   for (int p = 0; p < x.ndim; ++p) yp.strides[out_axes[p]] = y.strides[p];
   const size_t iy = itemsize(y.dtype);
   const bool stream = static_cast<size_t>(x.size()) * iy >= elementwise::kStreamOutputBytes;
+  const bool threads = static_cast<size_t>(x.size()) * iy >= elementwise::kParallelOutputBytes;
 
   if (k == x.ndim - 1 && x.c_contiguous() && yp.c_contiguous()) {
     const elementwise::NormalizeFn kn = elementwise::normalize_kernel(y.dtype);
@@ -129,8 +142,10 @@ void normalize(const View& x, const View& y, const double* mean, const double* s
     constexpr int64_t kChunk = 1 << 16;
     const uint8_t* xp = x.ptr<uint8_t>();
     char* ypp = static_cast<char*>(y.data);
-    parallel_for(n, grain_for(n, 0.3) < kChunk ? grain_for(n, 0.3) : kChunk, [&](int64_t b, int64_t e) {
+    const int64_t grain = !threads ? n : std::min(grain_for(n, 0.3), kChunk);
+    parallel_for(n, grain, [&](int64_t b, int64_t e) {
       kn(e - b, xp + b, ypp + b * static_cast<int64_t>(iy), s, o, C, b % C, stream);
+      if (stream) elementwise::stream_fence();  // before the chunk is reported done
     });
     return;
   }
@@ -152,18 +167,20 @@ void normalize(const View& x, const View& y, const double* mean, const double* s
   for (int i = kc + 1; i < last; ++i) inner *= xv.shape[i];
   const int64_t sx = xv.strides[last], sy = yp.strides[last];
   const elementwise::ConvertFn kc_fn = elementwise::convert_kernel(DType::u8, y.dtype, stream);
+  const elementwise::ConvertFn kc_plain = elementwise::convert_kernel(DType::u8, y.dtype, false);
   const elementwise::NormalizeFn kn = elementwise::normalize_kernel(y.dtype);
   const uint8_t* xp = x.ptr<uint8_t>();
   char* ypp = static_cast<char*>(y.data);
 
-  parallel_for(rows, grain_for(rows, 0.4 * static_cast<double>(cols)), [&](int64_t b, int64_t e) {
+  const int64_t grain = threads ? grain_for(rows, 0.4 * static_cast<double>(cols)) : rows;
+  parallel_for(rows, grain, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const uint8_t* xr = xp + ops::row_offset(xv, r);
       char* yr = ypp + ops::row_offset(yp, r);
       if (kc != last) {
         const int64_t c = (r / inner) % C;
         if (sx == 1 && sy == static_cast<int64_t>(iy)) kc_fn(cols, xr, yr, s[c], o[c]);
-        else strided_row(kc_fn, cols, xr, sx, yr, sy, iy, s[c], o[c]);
+        else strided_row(kc_fn, kc_plain, cols, xr, sx, yr, sy, iy, s[c], o[c]);
       } else {
         // A row is exactly one pixel's C channels.
         alignas(64) char yb[kBlock * 8];
@@ -176,6 +193,7 @@ void normalize(const View& x, const View& y, const double* mean, const double* s
         }
       }
     }
+    if (stream) elementwise::stream_fence();  // before the chunk is reported done
   });
 }
 

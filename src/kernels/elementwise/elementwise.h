@@ -10,7 +10,10 @@
 //           the cast to uint8 rounds half to even and saturates, NaN -> 0.
 // A `convert_stream` kernel computes the same values but writes y with non-temporal stores
 // (the lines bypass the cache: for outputs far bigger than the cache, where normal stores would
-// first read every destination line); y must be aligned to its element size.
+// first read every destination line); y must be aligned to its element size. Streaming stores
+// are weakly ordered: the caller runs stream_fence() after its last streaming kernel call and
+// before anything else (another thread) reads y. Kernels do not fence themselves, so an op may
+// call them on short pieces without draining the write-combining buffers each time.
 //
 // Contract of a normalize kernel `normalize_u8_<dst>__<isa>` (per-channel affine of uint8):
 //   n       number of elements (>= 0); x: n contiguous uint8; y: n contiguous dst elements
@@ -22,7 +25,7 @@
 //   y[i] = cast(fma(double(x[i]), scale[c], offset[c])), c = (phase + i) % channels.
 //
 // Contract of a zero kernel `zero_stream__<isa>`: sets n bytes at p (any alignment) to zero
-// with non-temporal stores, and fences them.
+// with non-temporal stores, and fences them (it is called on large blocks).
 //
 // Kernels are pure: no allocation, no threads, no exceptions.
 #pragma once
@@ -50,6 +53,10 @@ constexpr DType kConvertDests[] = {DType::f32, DType::f64, DType::u8};
 // machine the defaults were measured on: smaller outputs are better left in cache for the next
 // operation, bigger ones would only evict it).
 constexpr size_t kStreamOutputBytes = size_t{16} << 20;
+// ...and split across threads only from the same size: below it the data sits in L3, where one
+// core already converts at ~50 GB/s effective, and waking a helper costs more than it saves
+// (on a busy machine a helper that is not scheduled stalls the whole call for milliseconds).
+constexpr size_t kParallelOutputBytes = size_t{16} << 20;
 
 // Kernel for (src, dst) on `isa`, or null when that ISA has none (or the pair is unsupported).
 ConvertFn convert_kernel(Isa isa, DType src, DType dst, bool stream = false);
@@ -60,6 +67,8 @@ NormalizeFn normalize_kernel(Isa isa, DType dst);
 NormalizeFn normalize_kernel(DType dst);
 ZeroFn zero_stream_kernel(Isa isa);
 ZeroFn zero_stream_kernel();
+// Orders earlier streaming stores before later stores (sfence); a no-op off x86.
+void stream_fence();
 // Kernel name, for config() and tests: "convert_u8_f32__avx512".
 const char* convert_kernel_name(DType src, DType dst);
 

@@ -49,7 +49,6 @@ void convert(int64_t n, const void* xv, void* yv, double scale, double offset) {
   }
   for (; i + L <= n; i += L) store_f64(y + i, fma(load_f64(x + i), vs, vo));
   for (; i < n; ++i) y[i] = cast_from_f64<Dst>(__builtin_fma(double(x[i]), scale, offset));
-  if constexpr (kStream) stream_fence();
 }
 
 template <class Dst, bool kStream>
@@ -85,7 +84,6 @@ void normalize_body(int64_t n, const uint8_t* x, Dst* y, const double* scale, co
     y[i] = cast_from_f64<Dst>(__builtin_fma(double(x[i]), scale[c], offset[c]));
     if (++c == channels) c = 0;
   }
-  if constexpr (kStream) stream_fence();
 }
 
 template <class Dst>

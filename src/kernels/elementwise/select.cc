@@ -60,6 +60,12 @@ NormalizeFn normalize_kernel(DType dst) {
   return select_kernel(table);
 }
 
+void stream_fence() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_sfence();
+#endif
+}
+
 ZeroFn zero_stream_kernel(Isa isa) { return kernels_for(isa).zero_stream; }
 
 ZeroFn zero_stream_kernel() {
