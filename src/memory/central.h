@@ -61,6 +61,10 @@ class Central {
   uint32_t decay_ms() const { return decay_ms_.load(std::memory_order_relaxed); }
   void set_decay_ms(uint32_t ms) noexcept { decay_ms_.store(ms, std::memory_order_relaxed); }
 
+  // Held across fork() (see pool.cc) so that the child never inherits a locked mutex.
+  void lock() { mu_.lock(); }
+  void unlock() { mu_.unlock(); }
+
   int64_t cached() {
     std::lock_guard<std::mutex> lk(mu_);
     return cached_;

@@ -5,6 +5,8 @@
 //   central.{h,cc}       shared cache, the cap and its hysteresis, eviction, trim
 //   thread_cache.{h,cc}  lock-free per-thread caches of small blocks
 //   pool.cc              allocate / deallocate / stats, zero-filling policy
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -26,8 +28,29 @@ namespace {
 
 constexpr uint32_t kMagicFree = 0x6e706672u;  // "npfr": cached, not in use
 
+Central* g_central = nullptr;
+
 Central& central() {
-  static Central* c = new Central(default_cache_limit(), default_decay_ms());  // never destroyed
+  static Central* c = [] {
+    g_central = new Central(default_cache_limit(), default_decay_ms());  // never destroyed
+    // fork() copies only the calling thread: hold the pool's mutexes across it so the child
+    // never starts with one locked by a thread it does not have. (The child keeps the other
+    // threads' cached small blocks unused; their memory is simply not reused.)
+    pthread_atfork(
+        [] {
+          lock_registry();
+          g_central->lock();
+        },
+        [] {
+          g_central->unlock();
+          unlock_registry();
+        },
+        [] {
+          g_central->unlock();
+          unlock_registry();
+        });
+    return g_central;
+  }();
   return *c;
 }
 

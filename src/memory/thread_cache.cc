@@ -150,3 +150,12 @@ void request_flush_all() {
 
 }  // namespace memory
 }  // namespace npfast
+
+namespace npfast {
+namespace memory {
+
+void lock_registry() { registry().mu.lock(); }
+void unlock_registry() { registry().mu.unlock(); }
+
+}  // namespace memory
+}  // namespace npfast

@@ -84,6 +84,9 @@ void sum_counters(int64_t* hits, int64_t* misses, int64_t* in_use, int64_t* cach
 Counters& orphan_counters();
 // Asks every thread cache to flush on its owner's next allocation or free.
 void request_flush_all();
+// The registry's mutex, held across fork().
+void lock_registry();
+void unlock_registry();
 
 }  // namespace memory
 }  // namespace npfast

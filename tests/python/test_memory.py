@@ -220,3 +220,34 @@ def test_rss_flat_over_many_cycles():
     assert rss1 - rss0 < 8 << 20, (rss0, rss1)
     assert s1["bytes_in_use"] == s0["bytes_in_use"]
     assert s1["os_allocs"] - s0["os_allocs"] < 20
+
+
+def test_fork_child_can_allocate():
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    stop = threading.Event()
+
+    def churn():  # another thread using the pool while we fork
+        while not stop.is_set():
+            npfast.empty(1000)
+            npfast.zeros(300_000)
+
+    t = threading.Thread(target=churn)
+    t.start()
+    try:
+        ctx = mp.get_context("fork")
+        for _ in range(3):
+            with ctx.Pool(1) as p:
+                assert p.apply(_child_work) == 0.0
+    finally:
+        stop.set()
+        t.join()
+
+
+def _child_work():
+    with memory.numpy_pool():
+        a = np.ones(500_000)
+        b = npfast.zeros(400_000)
+        return float((a - 1).sum() + b.sum())
