@@ -11,9 +11,11 @@
 #include <limits>
 #include <string>
 
+#include "npfast/dispatch.hpp"
 #include "npfast/error.hpp"
 #include "npfast/memory.hpp"
 #include "python/npfast/bind.h"
+#include "src/kernels/elementwise/elementwise.h"
 
 namespace npfast {
 namespace py {
@@ -158,6 +160,13 @@ nb::object pool_array(nb::handle shape, nb::handle dtype, bool zeroed) {
   PyArray_ENABLEFLAGS(reinterpret_cast<PyArrayObject*>(arr), NPY_ARRAY_OWNDATA);
   return nb::steal(arr);
 }
+
+KernelName k_zero("zero_stream", [] {
+  Isa isa = active_isa();
+  while (isa != Isa::scalar && !elementwise::zero_stream_kernel(isa))
+    isa = static_cast<Isa>(static_cast<int>(isa) - 1);
+  return std::string("zero_stream__") + isa_name(isa);
+});
 
 }  // namespace
 

@@ -109,7 +109,7 @@ void ThreadCache::spill(int c) {
   }
   // Over the per-thread byte budget: halve every class.
   for (int k = 0; k < kSmallClasses; ++k)
-    if (counts_[k] > 1) central_->put_list(take_list(k, counts_[k] / 2));
+    if (counts_[k] > 0) central_->put_list(take_list(k, (counts_[k] + 1) / 2));
 }
 
 void ThreadCache::flush() {

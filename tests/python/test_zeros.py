@@ -44,6 +44,18 @@ def test_zeros_clears_reused_blocks(n):
     assert not z.any()
 
 
+def test_streaming_clear_every_isa(isa):
+    # Blocks of 16 MiB and more are cleared with the ISA's non-temporal zero kernel.
+    n = (17 << 20) // 8 + 3
+    a = npfast.empty(n)
+    a[:] = -1.0
+    ptr = a.ctypes.data
+    del a
+    z = npfast.zeros(n - 5)
+    assert z.ctypes.data == ptr
+    assert not z.any()
+
+
 def test_returns_to_pool():
     before = memory.stats()["bytes_in_use"]
     a = npfast.zeros((1000, 1000))
