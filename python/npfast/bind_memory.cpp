@@ -142,8 +142,10 @@ nb::object pool_array(nb::handle shape, nb::handle dtype, bool zeroed) {
   if (__builtin_mul_overflow(n, static_cast<int64_t>(itemsize(t)), &bytes))
     throw ValueError("shape: " + py_repr(shape) + " is too big for " + dtype_name(t));
   void* data;
-  {
+  if (zeroed && bytes >= (int64_t{1} << 20)) {
     nb::gil_scoped_release release;  // a big zero fill takes a while
+    data = memory::allocate_zeroed(static_cast<size_t>(bytes));
+  } else {
     data = zeroed ? memory::allocate_zeroed(static_cast<size_t>(bytes))
                   : memory::allocate(static_cast<size_t>(bytes));
   }
