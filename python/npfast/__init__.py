@@ -17,6 +17,8 @@ from ._npfast import (
 )
 from ._npfast import convolve2d, correlate2d
 from . import ndimage
+from ._npfast import empty, normalize, zeros
+from . import memory
 from ._config import config, show_config
 from . import _threadpoolctl
 
@@ -29,6 +31,10 @@ __all__ = [
     "convert",
     "convolve2d",
     "correlate2d",
+    "empty",
+    "memory",
+    "normalize",
+    "zeros",
     "get_num_threads",
     "max_pool2d",
     "max_pool2d_backward",

@@ -1,4 +1,10 @@
 // npfast.convert
+#include <nanobind/stl/string.h>
+
+#include <string>
+#include <vector>
+
+#include "npfast/dispatch.hpp"
 #include "npfast/elementwise.hpp"
 #include "npfast/error.hpp"
 #include "python/npfast/bind.h"
@@ -32,8 +38,62 @@ nb::object convert_py(nb::handle a, nb::handle dtype, double scale, double offse
   return result;
 }
 
+// mean / std: a number or a 1-d sequence of numbers, as float64.
+nb::object stats_array(nb::handle obj, const char* arg, const double** data, int64_t* n) {
+  PyObject* a = PyArray_FromAny(obj.ptr(), PyArray_DescrFromType(NPY_FLOAT64), 0, 1,
+                                NPY_ARRAY_CARRAY_RO | NPY_ARRAY_FORCECAST, nullptr);
+  if (!a) {
+    PyErr_Clear();
+    throw TypeError(std::string(arg) + ": expected a number or a 1-d sequence of numbers, got " +
+                    py_repr(obj));
+  }
+  nb::object ref = nb::steal(a);
+  *n = PyArray_SIZE(reinterpret_cast<PyArrayObject*>(a));
+  if (*n == 0) throw ValueError(std::string(arg) + ": must not be empty");
+  *data = static_cast<const double*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(a)));
+  return ref;
+}
+
+nb::object normalize_py(nb::handle image, nb::handle mean, nb::handle stddev, nb::handle dtype,
+                        int64_t channel_axis, bool to_chw, nb::handle out) {
+  Array x = as_array(image, "image");
+  if (x.view.dtype != DType::u8)
+    throw TypeError(std::string("image: dtype must be uint8, got ") + dtype_name(x.view.dtype));
+  const DType t = dtype.is_none() ? DType::f32 : as_dtype(dtype, "dtype");
+  if (t != DType::f32 && t != DType::f64)
+    throw TypeError(std::string("dtype: must be float32 or float64, got ") + dtype_name(t));
+  const double *m, *s;
+  int64_t nm, ns;
+  nb::object mref = stats_array(mean, "mean", &m, &nm);
+  nb::object sref = stats_array(stddev, "std", &s, &ns);
+  if (nm != ns)
+    throw ValueError("mean, std: must have the same length, got " + std::to_string(nm) + " and " +
+                     std::to_string(ns));
+  const int k = normalize_axis(x.view, channel_axis, to_chw);
+  const std::vector<int64_t> shape = normalize_shape(x.view, k, to_chw);
+  // Check the stats before allocating or touching out.
+  const int64_t C = x.view.shape[k];
+  if (nm != 1 && nm != C)
+    throw ValueError("mean, std: need 1 or " + std::to_string(C) +
+                     " values (the channel count), got " + std::to_string(nm));
+  View y;
+  nb::object result = out_or_new(out, t, x.view.ndim, shape.data(), &y);
+  check_no_overlap(y, {&x.view});
+  {
+    nb::gil_scoped_release release;
+    normalize(x.view, y, m, s, nm, k, to_chw);
+  }
+  return result;
+}
+
 KernelName k_u8_f32("convert_u8_f32",
                     [] { return std::string(elementwise::convert_kernel_name(DType::u8, DType::f32)); });
+KernelName k_norm_f32("normalize_u8_f32", [] {
+  Isa isa = active_isa();
+  while (isa != Isa::scalar && !elementwise::normalize_kernel(isa, DType::f32))
+    isa = static_cast<Isa>(static_cast<int>(isa) - 1);
+  return std::string("normalize_u8_f32__") + isa_name(isa);
+});
 KernelName k_f64_f64("convert_f64_f64",
                      [] { return std::string(elementwise::convert_kernel_name(DType::f64, DType::f64)); });
 
@@ -70,6 +130,53 @@ Raises
 ------
 TypeError  for unsupported dtypes or a mismatched ``out`` dtype.
 ValueError for a mismatched ``out`` shape, or an ``out`` that partly overlaps ``a``.
+
+Big inputs are split across npfast's threads; outputs of 16 MiB and more are written with
+non-temporal stores. A refused call writes nothing into ``out``.
+)doc");
+
+  m.def("normalize", &normalize_py,
+        nb::sig("def normalize(image: numpy.typing.ArrayLike, mean: float | typing.Sequence[float], "
+                "std: float | typing.Sequence[float], *, dtype: numpy.typing.DTypeLike = numpy.float32, "
+                "channel_axis: int = -1, to_chw: bool = False, "
+                "out: numpy.ndarray | None = None) -> numpy.ndarray"),
+        nb::arg("image").none(), nb::arg("mean").none(), nb::arg("std").none(), nb::kw_only(),
+        nb::arg("dtype").none() = nb::none(), nb::arg("channel_axis") = -1,
+        nb::arg("to_chw") = false, nb::arg("out").none() = nb::none(),
+        R"doc(CNN input preprocessing in one pass: ``(image / 255 - mean) / std`` per channel.
+
+Matches ``torchvision.transforms.Normalize(mean, std)(ToTensor()(image))`` (with
+``to_chw=True``) and the NumPy spelling ``((image / 255 - mean) / std).astype(dtype)``.
+
+Parameters
+----------
+image : array_like of uint8
+    Any shape and strides; the channels lie along ``channel_axis``.
+mean, std : float or sequence of float
+    One value for all channels, or one per channel (in the units of ``image / 255``). ``std``
+    must be finite and non-zero.
+dtype : float32 (default) or float64
+channel_axis : int, default -1
+to_chw : bool, default False
+    Move the channel axis to position ``ndim - 3``: (H, W, C) -> (C, H, W),
+    (N, H, W, C) -> (N, C, H, W). Needs ``image.ndim >= 3``.
+out : ndarray, optional
+    Exactly the result's dtype and shape; must not overlap ``image``.
+
+Returns
+-------
+ndarray; computed per element as one fused multiply-add in float64,
+``x * (1 / (255 std)) - mean / std``, rounded once to ``dtype`` (float32 results are within
+1 ulp of the float64 formula).
+
+Raises
+------
+TypeError  when ``image`` is not uint8, ``dtype`` is not float32/float64, or ``out`` has the
+           wrong dtype.
+ValueError for a bad ``channel_axis``, a stats length other than 1 or the channel count, a
+           zero or non-finite ``std``, or a mismatched or overlapping ``out``.
+
+Big images are split across npfast's threads. A refused call writes nothing into ``out``.
 )doc");
 }
 

@@ -1,176 +1,187 @@
-// The caching pool (first version: one lock, size classes, a cache cap).
-//
-// Each block carries a 64-byte header in front of the user pointer recording its size class,
-// so deallocate() needs no size from the caller (NumPy's free size cannot be trusted).
-#include <sys/mman.h>
+// The pool's public API (npfast/memory.hpp): thread cache first, then the central cache, then
+// the OS. Layers, one concern per file:
+//   os.{h,cc}            mmap / C heap primitives
+//   block.h              block header and size classes
+//   central.{h,cc}       shared cache, the cap and its hysteresis, eviction, trim
+//   thread_cache.{h,cc}  lock-free per-thread caches of small blocks
+//   pool.cc              allocate / deallocate / stats, zero-filling policy
+#include <pthread.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <string>
-#include <unordered_map>
-#include <vector>
 
 #include "npfast/error.hpp"
 #include "npfast/memory.hpp"
+#include "npfast/threads.hpp"
+#include "src/kernels/elementwise/elementwise.h"
+#include "src/memory/central.h"
+#include "src/memory/os.h"
+#include "src/memory/thread_cache.h"
 
 namespace npfast {
 namespace memory {
 namespace {
 
-constexpr size_t kHeader = kAlignment;
-constexpr size_t kMmapThreshold = size_t{1} << 20;  // large blocks straight from mmap
+constexpr uint32_t kMagicFree = 0x6e706672u;  // "npfr": cached, not in use
 
-struct Header {
-  size_t size;  // usable bytes
-};
+Central* g_central = nullptr;
 
-// Rounds up to a size class: multiples of 64 up to 1 KiB, then 8 classes per power of two
-// (at most 12.5% waste).
-size_t class_size(size_t bytes) {
-  if (bytes <= 1024) return std::max<size_t>(64, (bytes + 63) & ~size_t{63});
-  const int msb = 63 - __builtin_clzll(bytes - 1);
-  const size_t step = size_t{1} << (msb - 3);
-  return (bytes + step - 1) & ~(step - 1);
+Central& central() {
+  static Central* c = [] {
+    g_central = new Central(default_cache_limit(), default_decay_ms());  // never destroyed
+    // fork() copies only the calling thread: hold the pool's mutexes across it so the child
+    // never starts with one locked by a thread it does not have. (The child keeps the other
+    // threads' cached small blocks unused; their memory is simply not reused.)
+    pthread_atfork(
+        [] {
+          lock_registry();
+          g_central->lock();
+        },
+        [] {
+          g_central->unlock();
+          unlock_registry();
+        },
+        [] {
+          g_central->unlock();
+          unlock_registry();
+        });
+    return g_central;
+  }();
+  return *c;
 }
 
-size_t env_limit() {
-  if (const char* env = std::getenv("NPFAST_POOL_LIMIT"); env && *env) {
-    char* end = nullptr;
-    unsigned long long v = std::strtoull(env, &end, 10);
-    if (end && *end == '\0') return static_cast<size_t>(v);
-  }
-  return size_t{1} << 30;  // 1 GiB
+[[noreturn]] void bad_free(const void* p, const char* what) {
+  std::fprintf(stderr, "npfast: deallocate(%p): %s\n", p, what);
+  std::abort();
 }
 
-class Pool {
- public:
-  void* allocate(size_t bytes, bool zero) {
-    if (bytes > (size_t{1} << 62))
-      throw MemoryError("allocate: cannot allocate " + std::to_string(bytes) + " bytes");
-    const size_t size = class_size(bytes);
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      auto it = free_.find(size);
-      if (it != free_.end() && !it->second.empty()) {
-        char* user = it->second.back();
-        it->second.pop_back();
-        cached_ -= size;
-        in_use_ += size;
-        ++hits_;
-        if (zero) std::memset(user, 0, bytes);
-        return user;
-      }
-      ++misses_;
+// Zeroes `bytes` of a warm block. Big blocks use non-temporal stores (they would only evict the
+// cache) split across threads; smaller ones plain stores, leaving the block hot in cache for
+// the caller's first writes.
+void fill_zero(void* p, size_t bytes) {
+  if (bytes < kStreamZeroBytes) {
+    std::memset(p, 0, bytes);
+    return;
+  }
+  const elementwise::ZeroFn k = elementwise::zero_stream_kernel();
+  constexpr int64_t kChunk = int64_t{2} << 20;
+  const int64_t chunks = static_cast<int64_t>((bytes + kChunk - 1) / kChunk);
+  char* base = static_cast<char*>(p);
+  parallel_for(chunks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) {
+      const size_t off = static_cast<size_t>(c * kChunk);
+      k(std::min(static_cast<size_t>(kChunk), bytes - off), base + off);
     }
-    char* user = os_alloc(size);  // fresh pages: already zero when from mmap
-    if (zero && size + kHeader < kMmapThreshold) std::memset(user, 0, bytes);
-    std::lock_guard<std::mutex> lk(mu_);
-    in_use_ += size;
-    reserved_ += size;
-    ++os_allocs_;
-    return user;
+  });
+}
+
+void* allocate_impl(size_t bytes, bool zero) {
+  if (__builtin_expect(bytes > kMaxRequest, 0))
+    throw MemoryError("allocate: cannot allocate " + std::to_string(bytes) + " bytes");
+  const int c = class_index(bytes);
+  Central& cen = central();
+  ThreadCache* tc = thread_cache(&cen);
+  Header* h = nullptr;
+  if (c < kSmallClasses && tc) h = tc->pop(c);
+  else h = cen.take(c);
+  bool zeroed = false;
+  if (h) {
+    if (tc) bump(tc->counters.hits, 1);
+    else orphan_counters().hits.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    h = cen.fresh(c, &zeroed);
+    if (tc) bump(tc->counters.misses, 1);
+    else orphan_counters().misses.fetch_add(1, std::memory_order_relaxed);
   }
-
-  void deallocate(void* p) {
-    if (!p) return;
-    char* user = static_cast<char*>(p);
-    const size_t size = header(user)->size;
-    std::unique_lock<std::mutex> lk(mu_);
-    in_use_ -= size;
-    if (cached_ + size > limit_) {
-      reserved_ -= size;
-      ++os_frees_;
-      lk.unlock();
-      os_free(user);
-      return;
-    }
-    free_[size].push_back(user);
-    cached_ += size;
-  }
-
-  void trim() {
-    std::vector<char*> blocks;
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      for (auto& [size, list] : free_) {
-        blocks.insert(blocks.end(), list.begin(), list.end());
-        reserved_ -= static_cast<int64_t>(size * list.size());
-        os_frees_ += static_cast<int64_t>(list.size());
-        list.clear();
-      }
-      cached_ = 0;
-    }
-    for (char* b : blocks) os_free(b);
-  }
-
-  Stats stats() {
-    std::lock_guard<std::mutex> lk(mu_);
-    return {in_use_, cached_, reserved_, hits_, misses_, os_allocs_, os_frees_};
-  }
-
-  size_t limit() {
-    std::lock_guard<std::mutex> lk(mu_);
-    return limit_;
-  }
-  void set_limit(size_t bytes) {
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      limit_ = bytes;
-      if (static_cast<size_t>(cached_) <= limit_) return;
-    }
-    trim();
-  }
-
-  static Header* header(char* user) { return reinterpret_cast<Header*>(user - kHeader); }
-
- private:
-  static char* os_alloc(size_t size) {
-    const size_t total = size + kHeader;
-    void* base;
-    if (total >= kMmapThreshold) {
-      base = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (base == MAP_FAILED) base = nullptr;
-    } else {
-      base = std::aligned_alloc(kAlignment, total);
-    }
-    if (!base) throw MemoryError("allocate: out of memory for " + std::to_string(size) + " bytes");
-    char* user = static_cast<char*>(base) + kHeader;
-    header(user)->size = size;
-    return user;
-  }
-
-  static void os_free(char* user) {
-    const size_t total = header(user)->size + kHeader;
-    if (total >= kMmapThreshold) munmap(user - kHeader, total);
-    else std::free(user - kHeader);
-  }
-
-  std::mutex mu_;
-  std::unordered_map<size_t, std::vector<char*>> free_;
-  int64_t in_use_ = 0, cached_ = 0, reserved_ = 0, hits_ = 0, misses_ = 0;
-  int64_t os_allocs_ = 0, os_frees_ = 0;
-  size_t limit_ = env_limit();
-};
-
-Pool& pool() {
-  static Pool* p = new Pool;  // never destroyed: arrays may outlive static destruction
-  return *p;
+  h->magic = kMagic;
+  if (tc) bump(tc->counters.in_use, static_cast<int64_t>(h->size));
+  else orphan_counters().in_use.fetch_add(static_cast<int64_t>(h->size), std::memory_order_relaxed);
+  void* p = user_of(h);
+  if (zero && !zeroed) fill_zero(p, bytes);
+  return p;
 }
 
 }  // namespace
 
-void* allocate(size_t bytes) { return pool().allocate(bytes, false); }
-void* allocate_zeroed(size_t bytes) { return pool().allocate(bytes, true); }
-void deallocate(void* p) noexcept { pool().deallocate(p); }
-size_t block_size(const void* p) noexcept {
-  return Pool::header(static_cast<char*>(const_cast<void*>(p)))->size;
+size_t default_cache_limit() {
+  if (const char* env = std::getenv("NPFAST_POOL_LIMIT"); env && *env) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(env, &end, 10);
+    size_t unit = 1;
+    if (end && (*end == 'k' || *end == 'K')) unit = size_t{1} << 10, ++end;
+    else if (end && (*end == 'm' || *end == 'M')) unit = size_t{1} << 20, ++end;
+    else if (end && (*end == 'g' || *end == 'G')) unit = size_t{1} << 30, ++end;
+    if (end && *end == '\0' && end != env) return static_cast<size_t>(v) * unit;
+    std::fprintf(stderr, "npfast: ignoring NPFAST_POOL_LIMIT=%s (expected bytes, e.g. 512M)\n", env);
+  }
+  const size_t gib = size_t{1} << 30, phys = os::physical_memory();
+  return phys && phys / 8 < gib ? phys / 8 : gib;
 }
-Stats stats() { return pool().stats(); }
-void trim() noexcept { pool().trim(); }
-size_t cache_limit() { return pool().limit(); }
-void set_cache_limit(size_t bytes) { pool().set_limit(bytes); }
+
+uint32_t default_decay_ms() {
+  if (const char* env = std::getenv("NPFAST_POOL_DECAY_MS"); env && *env) {
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(env, &end, 10);
+    if (end && *end == '\0' && v <= 0xffffffffu / 2) return static_cast<uint32_t>(v);
+    std::fprintf(stderr, "npfast: ignoring NPFAST_POOL_DECAY_MS=%s (expected milliseconds)\n", env);
+  }
+  return 10000;
+}
+
+uint32_t decay_ms() { return central().decay_ms(); }
+void set_decay_ms(uint32_t ms) { central().set_decay_ms(ms > 0x7fffffffu ? 0x7fffffffu : ms); }
+
+void* allocate(size_t bytes) { return allocate_impl(bytes, false); }
+void* allocate_zeroed(size_t bytes) { return allocate_impl(bytes, true); }
+
+void deallocate(void* p) noexcept {
+  if (!p) return;
+  Header* h = header_of(p);
+  if (__builtin_expect(h->magic != kMagic, 0))
+    bad_free(p, h->magic == kMagicFree ? "double free" : "not a block from the npfast pool");
+  h->magic = kMagicFree;
+  Central& cen = central();
+  ThreadCache* tc = thread_cache(&cen);
+  if (tc) bump(tc->counters.in_use, -static_cast<int64_t>(h->size));
+  else orphan_counters().in_use.fetch_sub(static_cast<int64_t>(h->size), std::memory_order_relaxed);
+  if (h->cls < kSmallClasses && tc) tc->push(h);
+  else cen.put(h);
+}
+
+size_t block_size(const void* p) noexcept { return header_of(p)->size; }
+
+bool owns(const void* p) noexcept {
+  return p && (reinterpret_cast<uintptr_t>(p) % kAlignment) == 0 && header_of(p)->magic == kMagic;
+}
+
+Stats stats() {
+  Stats s{};
+  int64_t thread_cached = 0;
+  sum_counters(&s.hits, &s.misses, &s.bytes_in_use, &thread_cached);
+  Central& cen = central();
+  s.bytes_cached = cen.cached() + thread_cached;
+  s.bytes_reserved = cen.reserved();
+  s.os_allocs = cen.os_allocs();
+  s.os_frees = cen.os_frees();
+  return s;
+}
+
+void trim() noexcept {
+  Central& cen = central();
+  request_flush_all();
+  if (ThreadCache* tc = thread_cache(&cen)) {
+    tc->flush_requested.store(false, std::memory_order_relaxed);
+    tc->flush();
+  }
+  cen.trim();
+}
+
+size_t cache_limit() { return central().limit(); }
+void set_cache_limit(size_t bytes) { central().set_limit(bytes); }
 
 }  // namespace memory
 }  // namespace npfast

@@ -51,13 +51,15 @@ void convert(const View& x_in, const View& y_in, double scale, double offset) {
     y.strides[0] = static_cast<int64_t>(itemsize(y.dtype));
   }
   ops::merge_axes(&x, &y);
-  const elementwise::ConvertFn k = elementwise::convert_kernel(x.dtype, y.dtype);
+  const bool big = static_cast<size_t>(x.size()) * itemsize(y.dtype) >= elementwise::kStreamOutputBytes;
   const int last = x.ndim - 1;
   const int64_t cols = x.shape[last];
   const int64_t rows = x.size() / cols;
   const int64_t sx = x.strides[last], sy = y.strides[last];
   const bool unit = sx == static_cast<int64_t>(itemsize(x.dtype)) &&
                     sy == static_cast<int64_t>(itemsize(y.dtype));
+  // Strided rows go through a stack buffer, which streaming stores would push out of cache.
+  const elementwise::ConvertFn k = elementwise::convert_kernel(x.dtype, y.dtype, big && unit);
   char* const xp = static_cast<char*>(x.data);
   char* const yp = static_cast<char*>(y.data);
 
@@ -66,7 +68,9 @@ void convert(const View& x_in, const View& y_in, double scale, double offset) {
   const int64_t col_blocks = (cols + kCols - 1) / kCols;
   const int64_t items = rows * col_blocks;
   const double ns_per_item = 0.15 * static_cast<double>(std::min(cols, kCols));
-  parallel_for(items, grain_for(items, ns_per_item), [&](int64_t b, int64_t e) {
+  const bool threads = static_cast<size_t>(x.size()) * itemsize(y.dtype) >=
+                       elementwise::kParallelOutputBytes;
+  parallel_for(items, threads ? grain_for(items, ns_per_item) : items, [&](int64_t b, int64_t e) {
     for (int64_t it = b; it < e; ++it) {
       const int64_t r = it / col_blocks, c0 = (it % col_blocks) * kCols;
       const int64_t n = std::min(kCols, cols - c0);
@@ -75,6 +79,7 @@ void convert(const View& x_in, const View& y_in, double scale, double offset) {
       if (unit) k(n, xr, yr, scale, offset);
       else convert_strided_row(k, n, xr, sx, x.dtype, yr, sy, y.dtype, scale, offset);
     }
+    if (big) elementwise::stream_fence();  // before the chunk is reported done
   });
 }
 

@@ -1,57 +1,230 @@
-// The caching pool: alignment, reuse, stats, trim, and a multi-threaded stress run.
+// The caching pool: size classes, alignment, reuse, zeroing, the cap and its hysteresis, trim,
+// misuse detection, and multi-threaded stress (run it under -DNPFAST_SANITIZE=thread too).
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <thread>
 #include <vector>
 
+#include "npfast/error.hpp"
 #include "npfast/memory.hpp"
+#include "src/memory/block.h"
 
 namespace npfast {
 namespace {
 
+// Restores the cache limit a test changes.
+struct LimitGuard {
+  size_t saved = memory::cache_limit();
+  ~LimitGuard() { memory::set_cache_limit(saved); }
+};
+
+TEST(PoolClasses, CoverEveryRequestWithBoundedWaste) {
+  int last = -1;
+  for (size_t b = 0; b < (size_t{1} << 22); b += 1 + b / 97) {
+    const int c = memory::class_index(b);
+    const size_t s = memory::class_size(c);
+    ASSERT_GE(s, b) << b;
+    ASSERT_LE(s, b + b / 8 + 64) << b;       // at most 12.5% (or one 64-byte step) wasted
+    ASSERT_EQ(s % 64, 0u);
+    ASSERT_GE(c, last);                       // monotonic
+    ASSERT_EQ(memory::class_index(s), c);     // a class size maps to itself
+    last = c;
+  }
+  EXPECT_LT(memory::class_index(memory::kMaxRequest), memory::kNumClasses);
+  EXPECT_EQ(memory::class_index(memory::kSmallMax), memory::kSmallClasses - 1);
+  EXPECT_EQ(memory::class_index(memory::kSmallMax + 1), memory::kSmallClasses);
+}
+
 TEST(Pool, AlignedAndUsable) {
-  for (size_t n : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{1000}, size_t{5} << 20}) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{1000},
+                   size_t{1025}, size_t{256} << 10, (size_t{256} << 10) + 1, size_t{5} << 20,
+                   size_t{33} << 20}) {
     void* p = memory::allocate(n);
     ASSERT_NE(p, nullptr);
     EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % memory::kAlignment, 0u);
     EXPECT_GE(memory::block_size(p), n);
+    EXPECT_TRUE(memory::owns(p));
     std::memset(p, 0xab, n);
     memory::deallocate(p);
+    EXPECT_FALSE(memory::owns(p));  // cached blocks are marked free
   }
+  memory::deallocate(nullptr);
 }
 
 TEST(Pool, ReuseIsAHit) {
-  void* p = memory::allocate(3 << 20);
-  memory::deallocate(p);
+  for (size_t n : {size_t{100}, size_t{100} << 10, size_t{3} << 20}) {
+    void* p = memory::allocate(n);
+    memory::deallocate(p);
+    const auto before = memory::stats();
+    void* q = memory::allocate(n);
+    const auto after = memory::stats();
+    EXPECT_EQ(p, q) << n;
+    EXPECT_EQ(after.hits, before.hits + 1) << n;
+    EXPECT_EQ(after.os_allocs, before.os_allocs) << n;
+    memory::deallocate(q);
+  }
+}
+
+TEST(Pool, HotLoopNeverCallsTheOs) {
+  // The pattern of `t = a.astype(f64); return t / 255`: two big blocks alive at once.
+  for (int i = 0; i < 3; ++i) {  // warm up
+    void* a = memory::allocate(8 << 20);
+    void* b = memory::allocate(8 << 20);
+    memory::deallocate(a);
+    memory::deallocate(b);
+  }
   const auto before = memory::stats();
-  void* q = memory::allocate(3 << 20);
+  for (int i = 0; i < 200; ++i) {
+    void* a = memory::allocate(8 << 20);
+    void* b = memory::allocate((8 << 20) - 4096 * (i % 3));  // same class, other sizes
+    static_cast<char*>(a)[0] = 1;
+    memory::deallocate(a);
+    memory::deallocate(b);
+  }
   const auto after = memory::stats();
+  EXPECT_EQ(after.os_allocs, before.os_allocs);
+  EXPECT_EQ(after.os_frees, before.os_frees);
+  EXPECT_EQ(after.hits, before.hits + 400);
+}
+
+TEST(Pool, BigRequestReusesSlightlyBiggerBlock) {
+  memory::trim();
+  void* p = memory::allocate(10 << 20);
+  memory::deallocate(p);
+  void* q = memory::allocate(9 << 20);  // a smaller class, within the reuse window
   EXPECT_EQ(p, q);
-  EXPECT_EQ(after.hits, before.hits + 1);
+  EXPECT_GE(memory::block_size(q), size_t{10} << 20);
   memory::deallocate(q);
 }
 
 TEST(Pool, ZeroedIsZero) {
-  void* p = memory::allocate(1 << 16);
-  std::memset(p, 0xff, 1 << 16);
+  for (size_t n : {size_t{1} << 16, size_t{6} << 20}) {  // plain stores / streaming stores
+    void* p = memory::allocate(n);
+    std::memset(p, 0xff, n);
+    memory::deallocate(p);
+    auto* z = static_cast<unsigned char*>(memory::allocate_zeroed(n - 3));
+    EXPECT_EQ(static_cast<void*>(z), p);  // warm block, cleared
+    for (size_t i = 0; i < n - 3; ++i) ASSERT_EQ(z[i], 0) << i;
+    memory::deallocate(z);
+  }
+  memory::trim();
+  auto* f = static_cast<unsigned char*>(memory::allocate_zeroed(5 << 20));  // fresh pages
+  for (size_t i = 0; i < (5u << 20); i += 4093) ASSERT_EQ(f[i], 0);
+  memory::deallocate(f);
+}
+
+TEST(Pool, StatsTrackUse) {
+  memory::trim();
+  const auto s0 = memory::stats();
+  void* p = memory::allocate(3 << 20);
+  const auto s1 = memory::stats();
+  EXPECT_EQ(s1.bytes_in_use - s0.bytes_in_use, static_cast<int64_t>(memory::block_size(p)));
+  EXPECT_EQ(s1.misses, s0.misses + 1);
+  EXPECT_EQ(s1.os_allocs, s0.os_allocs + 1);
   memory::deallocate(p);
-  auto* z = static_cast<unsigned char*>(memory::allocate_zeroed(1 << 16));
-  for (int i = 0; i < (1 << 16); ++i) ASSERT_EQ(z[i], 0);
-  memory::deallocate(z);
+  const auto s2 = memory::stats();
+  EXPECT_EQ(s2.bytes_in_use, s0.bytes_in_use);
+  EXPECT_EQ(s2.bytes_cached - s0.bytes_cached, static_cast<int64_t>(memory::block_size(p)));
+  EXPECT_EQ(s2.bytes_reserved, s1.bytes_reserved);
 }
 
 TEST(Pool, TrimReturnsCache) {
   void* p = memory::allocate(2 << 20);
+  void* q = memory::allocate(1000);
   memory::deallocate(p);
+  memory::deallocate(q);
   EXPECT_GT(memory::stats().bytes_cached, 0);
+  const auto before = memory::stats();
   memory::trim();
-  EXPECT_EQ(memory::stats().bytes_cached, 0);
+  const auto after = memory::stats();
+  EXPECT_EQ(after.bytes_cached, 0);
+  EXPECT_LT(after.bytes_reserved, before.bytes_reserved);
+  EXPECT_GT(after.os_frees, before.os_frees);
+}
+
+TEST(Pool, CapEvictsOldestWithHysteresis) {
+  LimitGuard guard;
+  memory::trim();
+  memory::set_cache_limit(size_t{16} << 20);
+  std::vector<void*> blocks;
+  for (int i = 0; i < 6; ++i) blocks.push_back(memory::allocate(4 << 20));
+  const auto before = memory::stats();
+  for (void* p : blocks) memory::deallocate(p);
+  const auto after = memory::stats();
+  // 6 x 4 MiB freed under a 16 MiB cap: the 5th free passes the cap and evicts down to 7/8
+  // of it (14 MiB, so two blocks go), the 6th then fits.
+  EXPECT_LE(after.bytes_cached, int64_t{16} << 20);
+  EXPECT_EQ(after.os_frees - before.os_frees, 2);
+  // The most recently freed block is still cached (LRU evicts the oldest).
+  void* again = memory::allocate(4 << 20);
+  EXPECT_EQ(again, blocks.back());
+  memory::deallocate(again);
+  // Lowering the cap evicts at once.
+  memory::set_cache_limit(size_t{4} << 20);
+  EXPECT_LE(memory::stats().bytes_cached, int64_t{4} << 20);
+}
+
+TEST(Pool, IdleBlocksDecay) {
+  const uint32_t saved = memory::decay_ms();
+  memory::trim();
+  memory::set_decay_ms(30);
+  void* p = memory::allocate(3 << 20);
+  memory::deallocate(p);
+  const auto before = memory::stats();
+  void* q = memory::allocate(3 << 20);  // reused at once: no decay
+  memory::deallocate(q);
+  EXPECT_EQ(memory::stats().os_frees, before.os_frees);
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  void* r = memory::allocate(5 << 20);  // any central operation releases aged blocks
+  const auto after = memory::stats();
+  EXPECT_EQ(after.os_frees, before.os_frees + 1);
+  memory::deallocate(r);
+  memory::set_decay_ms(0);  // never
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  memory::deallocate(memory::allocate(6 << 20));
+  EXPECT_EQ(memory::stats().os_frees, after.os_frees);
+  memory::set_decay_ms(saved);
+}
+
+TEST(Pool, LimitFromEnvironment) {
+  // default_cache_limit() reads NPFAST_POOL_LIMIT (bytes or K/M/G).
+  setenv("NPFAST_POOL_LIMIT", "512M", 1);
+  EXPECT_EQ(memory::default_cache_limit(), size_t{512} << 20);
+  setenv("NPFAST_POOL_LIMIT", "12345", 1);
+  EXPECT_EQ(memory::default_cache_limit(), size_t{12345});
+  unsetenv("NPFAST_POOL_LIMIT");
+  EXPECT_GT(memory::default_cache_limit(), size_t{0});
+  setenv("NPFAST_POOL_DECAY_MS", "250", 1);
+  EXPECT_EQ(memory::default_decay_ms(), 250u);
+  unsetenv("NPFAST_POOL_DECAY_MS");
+  EXPECT_EQ(memory::default_decay_ms(), 10000u);
+}
+
+TEST(Pool, RejectsImpossibleSizes) {
+  EXPECT_THROW(memory::allocate(size_t{1} << 60), MemoryError);
+  EXPECT_THROW(memory::allocate_zeroed(~size_t{0}), MemoryError);
+  EXPECT_THROW(memory::allocate(size_t{1} << 50), MemoryError);  // the OS refuses a PiB
+}
+
+TEST(PoolDeathTest, DoubleFreeAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        void* p = memory::allocate(100);
+        memory::deallocate(p);
+        memory::deallocate(p);
+      },
+      "double free");
 }
 
 TEST(Pool, ThreadStress) {
+  const auto before = memory::stats();
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([t] {
@@ -59,7 +232,9 @@ TEST(Pool, ThreadStress) {
       std::vector<std::pair<unsigned char*, size_t>> live;
       for (int i = 0; i < 20000; ++i) {
         if (live.size() < 32 && (rng() & 1)) {
-          const size_t n = rng() % 100000;
+          // Mostly small, some medium and big blocks.
+          const uint32_t r = rng();
+          const size_t n = r % 16 == 0 ? r % (3 << 20) : r % 16 < 4 ? r % 300000 : r % 5000;
           auto* p = static_cast<unsigned char*>(memory::allocate(n));
           if (n) p[0] = p[n - 1] = static_cast<unsigned char>(t);
           live.emplace_back(p, n);
@@ -68,6 +243,7 @@ TEST(Pool, ThreadStress) {
           live.pop_back();
           if (n) {
             ASSERT_EQ(p[0], static_cast<unsigned char>(t));
+            ASSERT_EQ(p[n - 1], static_cast<unsigned char>(t));
           }
           memory::deallocate(p);
         }
@@ -76,6 +252,51 @@ TEST(Pool, ThreadStress) {
     });
   }
   for (auto& th : threads) th.join();
+  // Exited threads' caches went to the central cache and their counters into the totals.
+  const auto after = memory::stats();
+  EXPECT_EQ(after.bytes_in_use, before.bytes_in_use);
+  EXPECT_EQ(after.bytes_reserved - after.bytes_cached - after.bytes_in_use,
+            before.bytes_reserved - before.bytes_cached - before.bytes_in_use);
+}
+
+TEST(Pool, CrossThreadFrees) {
+  // Producers allocate, consumers free: blocks migrate between thread caches.
+  std::mutex mu;
+  std::vector<void*> queue;
+  std::atomic<int> produced{0};
+  constexpr int kItems = 20000;
+  const auto before = memory::stats();
+  std::thread producer([&] {
+    std::mt19937 rng(7);
+    for (int i = 0; i < kItems; ++i) {
+      const size_t n = 1 + rng() % 70000;
+      auto* p = static_cast<unsigned char*>(memory::allocate(n));
+      p[0] = 0x5a;
+      std::lock_guard<std::mutex> lk(mu);
+      queue.push_back(p);
+      produced.fetch_add(1);
+    }
+  });
+  std::thread consumer([&] {
+    int freed = 0;
+    while (freed < kItems) {
+      std::vector<void*> batch;
+      {
+        std::lock_guard<std::mutex> lk(mu);
+        batch.swap(queue);
+      }
+      for (void* p : batch) {
+        ASSERT_EQ(static_cast<unsigned char*>(p)[0], 0x5a);
+        memory::deallocate(p);
+        ++freed;
+      }
+      if (batch.empty()) std::this_thread::yield();
+    }
+  });
+  producer.join();
+  consumer.join();
+  EXPECT_EQ(memory::stats().bytes_in_use, before.bytes_in_use);
+  memory::trim();
 }
 
 }  // namespace

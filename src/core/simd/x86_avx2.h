@@ -187,6 +187,29 @@ inline void store_index(int64_t* dst, __m256d v, int64_t base, int64_t step) {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm256_add_epi64(b0, _mm256_castpd_si256(v)));
 }
 // ---- end pool family ----
+// --- elementwise / memory: non-temporal stores (the line bypasses the cache; p aligned to
+// the store width). stream_f64 writes what store_f64 writes; stream_fence orders them.
+inline void stream_f64(double* p, __m256d v) { _mm256_stream_pd(p, v); }
+inline void stream_f64(float* p, __m256d v) { _mm_stream_ps(p, _mm256_cvtpd_ps(v)); }
+inline void stream_f64(uint8_t* p, __m256d v) { store_f64(p, v); }  // 4 bytes: no NT store
+// Two vectors at once, so a float result is one full 32-byte store (write-combining buffers
+// drain whole lines faster than half-filled ones).
+inline void stream2_f64(double* p, __m256d a, __m256d b) {
+  _mm256_stream_pd(p, a);
+  _mm256_stream_pd(p + 4, b);
+}
+inline void stream2_f64(float* p, __m256d a, __m256d b) {
+  _mm256_stream_ps(p, _mm256_set_m128(_mm256_cvtpd_ps(b), _mm256_cvtpd_ps(a)));
+}
+inline void stream2_f64(uint8_t* p, __m256d a, __m256d b) {
+  store_f64(p, a);
+  store_f64(p + 4, b);
+}
+inline void stream_zero64(void* p) {
+  const __m256i z = _mm256_setzero_si256();
+  _mm256_stream_si256(static_cast<__m256i*>(p), z);
+  _mm256_stream_si256(static_cast<__m256i*>(p) + 1, z);
+}
 
 }  // namespace avx2
 }  // namespace npfast

@@ -174,6 +174,27 @@ inline void store_index(int64_t* dst, __m512d v, int64_t base, int64_t step) {
   _mm512_storeu_si512(dst, _mm512_add_epi64(b0, _mm512_castpd_si512(v)));
 }
 // ---- end pool family ----
+// --- elementwise / memory: non-temporal stores (the line bypasses the cache; p aligned to
+// the store width). stream_f64 writes what store_f64 writes; stream_fence orders them.
+inline void stream_f64(double* p, __m512d v) { _mm512_stream_pd(p, v); }
+inline void stream_f64(float* p, __m512d v) { _mm256_stream_ps(p, _mm512_cvtpd_ps(v)); }
+inline void stream_f64(uint8_t* p, __m512d v) { store_f64(p, v); }  // 8 bytes: no NT store
+// Two vectors at once: a float result is one full 64-byte line.
+inline void stream2_f64(double* p, __m512d a, __m512d b) {
+  _mm512_stream_pd(p, a);
+  _mm512_stream_pd(p + 8, b);
+}
+inline void stream2_f64(float* p, __m512d a, __m512d b) {
+  _mm512_stream_ps(p, _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(a)),
+                                         _mm512_cvtpd_ps(b), 1));
+}
+inline void stream2_f64(uint8_t* p, __m512d a, __m512d b) {
+  store_f64(p, a);
+  store_f64(p + 8, b);
+}
+inline void stream_zero64(void* p) {
+  _mm512_stream_si512(static_cast<__m512i*>(p), _mm512_setzero_si512());
+}
 
 }  // namespace avx512
 }  // namespace npfast

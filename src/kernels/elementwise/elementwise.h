@@ -8,9 +8,29 @@
 //   scale, offset
 //           y[i] = cast(fma(double(x[i]), scale, offset)); the cast to float rounds to nearest,
 //           the cast to uint8 rounds half to even and saturates, NaN -> 0.
+// A `convert_stream` kernel computes the same values but writes y with non-temporal stores
+// (the lines bypass the cache: for outputs far bigger than the cache, where normal stores would
+// first read every destination line); y must be aligned to its element size. Streaming stores
+// are weakly ordered: the caller runs stream_fence() after its last streaming kernel call and
+// before anything else (another thread) reads y. Kernels do not fence themselves, so an op may
+// call them on short pieces without draining the write-combining buffers each time.
+//
+// Contract of a normalize kernel `normalize_u8_<dst>__<isa>` (per-channel affine of uint8):
+//   n       number of elements (>= 0); x: n contiguous uint8; y: n contiguous dst elements
+//   scale, offset
+//           tables of channels + 8 doubles, entry j holding the value of channel j % channels
+//           (the tail lets a vector read its lanes without wrapping)
+//   channels >= 1; phase in [0, channels): element i belongs to channel (phase + i) % channels
+//   stream  write y with non-temporal stores (y aligned to its element size)
+//   y[i] = cast(fma(double(x[i]), scale[c], offset[c])), c = (phase + i) % channels.
+//
+// Contract of a zero kernel `zero_stream__<isa>`: sets n bytes at p (any alignment) to zero
+// with non-temporal stores, and fences them (it is called on large blocks).
+//
 // Kernels are pure: no allocation, no threads, no exceptions.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "npfast/dispatch.hpp"
@@ -20,24 +40,50 @@ namespace npfast {
 namespace elementwise {
 
 using ConvertFn = void (*)(int64_t n, const void* x, void* y, double scale, double offset);
+using NormalizeFn = void (*)(int64_t n, const uint8_t* x, void* y, const double* scale,
+                             const double* offset, int64_t channels, int64_t phase, bool stream);
+using ZeroFn = void (*)(size_t n, void* p);
 
 // Source and destination dtypes the kernels cover.
 constexpr DType kConvertSources[] = {DType::u8,  DType::i8,  DType::u16, DType::i16,
                                      DType::i32, DType::i64, DType::f32, DType::f64};
 constexpr DType kConvertDests[] = {DType::f32, DType::f64, DType::u8};
 
+// Operators switch to the streaming kernels for outputs at least this big (half the L3 of the
+// machine the defaults were measured on: smaller outputs are better left in cache for the next
+// operation, bigger ones would only evict it).
+constexpr size_t kStreamOutputBytes = size_t{16} << 20;
+// ...and split across threads only from the same size: below it the data sits in L3, where one
+// core already converts at ~50 GB/s effective, and waking a helper costs more than it saves
+// (on a busy machine a helper that is not scheduled stalls the whole call for milliseconds).
+constexpr size_t kParallelOutputBytes = size_t{16} << 20;
+
 // Kernel for (src, dst) on `isa`, or null when that ISA has none (or the pair is unsupported).
-ConvertFn convert_kernel(Isa isa, DType src, DType dst);
+ConvertFn convert_kernel(Isa isa, DType src, DType dst, bool stream = false);
 // The kernel the dispatcher uses now (active ISA, falling back to narrower ones).
-ConvertFn convert_kernel(DType src, DType dst);
+ConvertFn convert_kernel(DType src, DType dst, bool stream = false);
+// normalize kernels, dst f32 or f64 (null otherwise).
+NormalizeFn normalize_kernel(Isa isa, DType dst);
+NormalizeFn normalize_kernel(DType dst);
+ZeroFn zero_stream_kernel(Isa isa);
+ZeroFn zero_stream_kernel();
+// Orders earlier streaming stores before later stores (sfence); a no-op off x86.
+void stream_fence();
 // Kernel name, for config() and tests: "convert_u8_f32__avx512".
 const char* convert_kernel_name(DType src, DType dst);
 
-// Per-ISA tables, defined in reference.cc and x86_*.cc: [src index][dst index].
+// Per-ISA tables, defined in reference.cc and x86_*.cc and listed in kernels.inc:
+// convert_<isa> and convert_stream_<isa> [src index][dst index], normalize_<isa> [f32, f64],
+// zero_stream_<isa>.
 using ConvertTable = ConvertFn[8][3];
-extern const ConvertTable convert_reference;
-extern const ConvertTable& convert_avx2;
-extern const ConvertTable& convert_avx512;
+using NormalizeTable = NormalizeFn[2];
+#define NPFAST_ELEMENTWISE_ISA(isa, suffix)             \
+  extern const ConvertTable& convert_##suffix;          \
+  extern const ConvertTable& convert_stream_##suffix;   \
+  extern const NormalizeTable& normalize_##suffix;      \
+  extern const ZeroFn zero_stream_##suffix;
+#include "src/kernels/elementwise/kernels.inc"
+#undef NPFAST_ELEMENTWISE_ISA
 
 }  // namespace elementwise
 }  // namespace npfast

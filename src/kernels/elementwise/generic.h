@@ -1,6 +1,7 @@
 // SIMD body of the elementwise family, written once against the vocabulary of
 // src/core/simd/ and instantiated per ISA by x86_<isa>.cc, which includes the ISA's header and
 // defines NPFAST_TARGET first. No include guard: one inclusion per ISA file.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -11,7 +12,19 @@ namespace npfast {
 namespace NPFAST_TARGET {
 namespace elementwise {
 
-template <class Src, class Dst>
+using npfast::elementwise::cast_from_f64;
+
+// Elements to write one by one before y reaches a 64-byte boundary (streaming stores need
+// aligned addresses); n when y is not even aligned to its element size.
+template <class Dst>
+int64_t stream_head(const Dst* y, int64_t n) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(y);
+  if (a % sizeof(Dst) != 0) return n;
+  const int64_t head = static_cast<int64_t>(((64 - (a & 63)) & 63) / sizeof(Dst));
+  return head < n ? head : n;
+}
+
+template <class Src, class Dst, bool kStream>
 void convert(int64_t n, const void* xv, void* yv, double scale, double offset) {
   const Src* x = static_cast<const Src*>(xv);
   Dst* y = static_cast<Dst*>(yv);
@@ -19,23 +32,97 @@ void convert(int64_t n, const void* xv, void* yv, double scale, double offset) {
   const auto vs = set1<double>(scale);
   const auto vo = set1<double>(offset);
   int64_t i = 0;
+  if constexpr (kStream) {
+    for (const int64_t head = stream_head(y, n); i < head; ++i)
+      y[i] = cast_from_f64<Dst>(__builtin_fma(double(x[i]), scale, offset));
+  }
   // Two independent vectors per step hide the conversion latency.
   for (; i + 2 * L <= n; i += 2 * L) {
     const auto a = fma(load_f64(x + i), vs, vo);
     const auto b = fma(load_f64(x + i + L), vs, vo);
-    store_f64(y + i, a);
-    store_f64(y + i + L, b);
+    if constexpr (kStream) {
+      stream2_f64(y + i, a, b);
+    } else {
+      store_f64(y + i, a);
+      store_f64(y + i + L, b);
+    }
   }
   for (; i + L <= n; i += L) store_f64(y + i, fma(load_f64(x + i), vs, vo));
-  for (; i < n; ++i) y[i] = npfast::elementwise::cast_from_f64<Dst>(__builtin_fma(double(x[i]), scale, offset));
+  for (; i < n; ++i) y[i] = cast_from_f64<Dst>(__builtin_fma(double(x[i]), scale, offset));
 }
 
-#define NPFAST_CONVERT_ROW(Src) {convert<Src, float>, convert<Src, double>, convert<Src, uint8_t>}
-inline constexpr npfast::elementwise::ConvertTable kConvertTable = {
-    NPFAST_CONVERT_ROW(uint8_t), NPFAST_CONVERT_ROW(int8_t),  NPFAST_CONVERT_ROW(uint16_t),
-    NPFAST_CONVERT_ROW(int16_t), NPFAST_CONVERT_ROW(int32_t), NPFAST_CONVERT_ROW(int64_t),
-    NPFAST_CONVERT_ROW(float),   NPFAST_CONVERT_ROW(double)};
+template <class Dst, bool kStream>
+void normalize_body(int64_t n, const uint8_t* x, Dst* y, const double* scale, const double* offset,
+                    int64_t channels, int64_t phase) {
+  constexpr int L = kLanes<double>;
+  const int64_t step = L % channels;  // channel advance per vector
+  int64_t i = 0, c = phase;
+  if constexpr (kStream) {
+    for (const int64_t head = stream_head(y, n); i < head; ++i) {
+      y[i] = cast_from_f64<Dst>(__builtin_fma(double(x[i]), scale[c], offset[c]));
+      if (++c == channels) c = 0;
+    }
+  }
+  for (; i + 2 * L <= n; i += 2 * L) {
+    const int64_t c2 = c + step >= channels ? c + step - channels : c + step;
+    const auto a = fma(load_f64(x + i), load(scale + c), load(offset + c));
+    const auto b = fma(load_f64(x + i + L), load(scale + c2), load(offset + c2));
+    if constexpr (kStream) {
+      stream2_f64(y + i, a, b);
+    } else {
+      store_f64(y + i, a);
+      store_f64(y + i + L, b);
+    }
+    c = c2 + step >= channels ? c2 + step - channels : c2 + step;
+  }
+  for (; i + L <= n; i += L) {
+    store_f64(y + i, fma(load_f64(x + i), load(scale + c), load(offset + c)));
+    c += step;
+    if (c >= channels) c -= channels;
+  }
+  for (; i < n; ++i) {
+    y[i] = cast_from_f64<Dst>(__builtin_fma(double(x[i]), scale[c], offset[c]));
+    if (++c == channels) c = 0;
+  }
+}
+
+template <class Dst>
+void normalize(int64_t n, const uint8_t* x, void* yv, const double* scale, const double* offset,
+               int64_t channels, int64_t phase, bool stream) {
+  Dst* y = static_cast<Dst*>(yv);
+  if (stream) normalize_body<Dst, true>(n, x, y, scale, offset, channels, phase);
+  else normalize_body<Dst, false>(n, x, y, scale, offset, channels, phase);
+}
+
+inline void zero_stream(size_t n, void* pv) {
+  char* p = static_cast<char*>(pv);
+  const size_t head = std::min(n, (64 - (reinterpret_cast<uintptr_t>(p) & 63)) & 63);
+  std::memset(p, 0, head);
+  size_t i = head;
+  for (; i + 256 <= n; i += 256) {
+    stream_zero64(p + i);
+    stream_zero64(p + i + 64);
+    stream_zero64(p + i + 128);
+    stream_zero64(p + i + 192);
+  }
+  for (; i + 64 <= n; i += 64) stream_zero64(p + i);
+  std::memset(p + i, 0, n - i);
+  stream_fence();
+}
+
+#define NPFAST_CONVERT_ROW(Src, S) \
+  {convert<Src, float, S>, convert<Src, double, S>, convert<Src, uint8_t, S>}
+#define NPFAST_CONVERT_TABLE(S)                                                 \
+  {NPFAST_CONVERT_ROW(uint8_t, S), NPFAST_CONVERT_ROW(int8_t, S),               \
+   NPFAST_CONVERT_ROW(uint16_t, S), NPFAST_CONVERT_ROW(int16_t, S),             \
+   NPFAST_CONVERT_ROW(int32_t, S), NPFAST_CONVERT_ROW(int64_t, S),              \
+   NPFAST_CONVERT_ROW(float, S), NPFAST_CONVERT_ROW(double, S)}
+inline constexpr npfast::elementwise::ConvertTable kConvertTable = NPFAST_CONVERT_TABLE(false);
+inline constexpr npfast::elementwise::ConvertTable kConvertStreamTable = NPFAST_CONVERT_TABLE(true);
+#undef NPFAST_CONVERT_TABLE
 #undef NPFAST_CONVERT_ROW
+inline constexpr npfast::elementwise::NormalizeTable kNormalizeTable = {normalize<float>,
+                                                                         normalize<double>};
 
 }  // namespace elementwise
 }  // namespace NPFAST_TARGET

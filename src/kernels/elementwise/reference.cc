@@ -1,6 +1,7 @@
 // Scalar reference for the elementwise family: the test oracle and the fallback kernel.
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "src/kernels/elementwise/cast.h"
 #include "src/kernels/elementwise/elementwise.h"
@@ -16,15 +17,36 @@ void convert_ref(int64_t n, const void* xv, void* yv, double scale, double offse
   for (int64_t i = 0; i < n; ++i) y[i] = cast_from_f64<Dst>(std::fma(double(x[i]), scale, offset));
 }
 
+template <class Dst>
+void normalize_ref(int64_t n, const uint8_t* x, void* yv, const double* scale, const double* offset,
+                   int64_t channels, int64_t phase, bool /*stream*/) {
+  Dst* y = static_cast<Dst*>(yv);
+  int64_t c = phase;
+  for (int64_t i = 0; i < n; ++i) {
+    y[i] = cast_from_f64<Dst>(std::fma(double(x[i]), scale[c], offset[c]));
+    if (++c == channels) c = 0;
+  }
+}
+
+void zero_ref(size_t n, void* p) { std::memset(p, 0, n); }
+
+const NormalizeTable kNormalize = {normalize_ref<float>, normalize_ref<double>};
+
 }  // namespace
 
 #define NPFAST_CONVERT_ROW(Src) \
   {convert_ref<Src, float>, convert_ref<Src, double>, convert_ref<Src, uint8_t>}
-const ConvertTable convert_reference = {
+const ConvertTable kConvertReference = {
     NPFAST_CONVERT_ROW(uint8_t), NPFAST_CONVERT_ROW(int8_t),  NPFAST_CONVERT_ROW(uint16_t),
     NPFAST_CONVERT_ROW(int16_t), NPFAST_CONVERT_ROW(int32_t), NPFAST_CONVERT_ROW(int64_t),
     NPFAST_CONVERT_ROW(float),   NPFAST_CONVERT_ROW(double)};
 #undef NPFAST_CONVERT_ROW
+
+// The scalar kernels have no streaming stores: the stream table is the plain one.
+const ConvertTable& convert_reference = kConvertReference;
+const ConvertTable& convert_stream_reference = kConvertReference;
+const NormalizeTable& normalize_reference = kNormalize;
+const ZeroFn zero_stream_reference = zero_ref;
 
 }  // namespace elementwise
 }  // namespace npfast

@@ -13,29 +13,64 @@ int index_of(DType t, const DType* list, int n) {
   return -1;
 }
 
-const ConvertTable* table_for(Isa isa) {
+struct IsaKernels {
+  const ConvertTable* convert;
+  const ConvertTable* convert_stream;
+  const NormalizeTable* normalize;
+  ZeroFn zero_stream;
+};
+
+IsaKernels kernels_for(Isa isa) {
   switch (isa) {
-#define NPFAST_CONVERT_TABLE(name, table) \
-  case Isa::name:                         \
-    return &table;
+#define NPFAST_ELEMENTWISE_ISA(name, suffix) \
+  case Isa::name:                            \
+    return {&convert_##suffix, &convert_stream_##suffix, &normalize_##suffix, zero_stream_##suffix};
 #include "src/kernels/elementwise/kernels.inc"
-#undef NPFAST_CONVERT_TABLE
+#undef NPFAST_ELEMENTWISE_ISA
     default:
-      return nullptr;
+      return {nullptr, nullptr, nullptr, nullptr};
   }
 }
 
 }  // namespace
 
-ConvertFn convert_kernel(Isa isa, DType src, DType dst) {
+ConvertFn convert_kernel(Isa isa, DType src, DType dst, bool stream) {
   const int s = index_of(src, kConvertSources, 8), d = index_of(dst, kConvertDests, 3);
-  const ConvertTable* t = table_for(isa);
+  const IsaKernels k = kernels_for(isa);
+  const ConvertTable* t = stream ? k.convert_stream : k.convert;
   return (s < 0 || d < 0 || !t) ? nullptr : (*t)[s][d];
 }
 
-ConvertFn convert_kernel(DType src, DType dst) {
+ConvertFn convert_kernel(DType src, DType dst, bool stream) {
   ConvertFn table[kNumIsas];
-  for (int i = 0; i < kNumIsas; ++i) table[i] = convert_kernel(static_cast<Isa>(i), src, dst);
+  for (int i = 0; i < kNumIsas; ++i)
+    table[i] = convert_kernel(static_cast<Isa>(i), src, dst, stream);
+  return select_kernel(table);
+}
+
+NormalizeFn normalize_kernel(Isa isa, DType dst) {
+  const NormalizeTable* t = kernels_for(isa).normalize;
+  if (!t || (dst != DType::f32 && dst != DType::f64)) return nullptr;
+  return (*t)[dst == DType::f32 ? 0 : 1];
+}
+
+NormalizeFn normalize_kernel(DType dst) {
+  NormalizeFn table[kNumIsas];
+  for (int i = 0; i < kNumIsas; ++i) table[i] = normalize_kernel(static_cast<Isa>(i), dst);
+  return select_kernel(table);
+}
+
+void stream_fence() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_sfence();
+#endif
+}
+
+ZeroFn zero_stream_kernel(Isa isa) { return kernels_for(isa).zero_stream; }
+
+ZeroFn zero_stream_kernel() {
+  ZeroFn table[kNumIsas];
+  for (int i = 0; i < kNumIsas; ++i) table[i] = zero_stream_kernel(static_cast<Isa>(i));
   return select_kernel(table);
 }
 

@@ -77,6 +77,95 @@ TEST_P(ConvertIsa, MatchesReference) {
   check_source<double>(isa, DType::f64);
 }
 
+template <class Src>
+void check_stream_source(Isa isa, DType src) {
+  // Non-temporal stores need aligned addresses: start y at every offset within a line.
+  std::mt19937 rng(3);
+  auto x = random_values<Src>(700, rng);
+  for (DType dst : kConvertDests) {
+    const size_t w = itemsize(dst);
+    ConvertFn k = convert_kernel(isa, src, dst, true), ref = convert_kernel(Isa::scalar, src, dst);
+    ASSERT_NE(k, nullptr);
+    for (int64_t n : {0, 1, 5, 16, 17, 64, 200, 613}) {
+      for (size_t off = 0; off < 64; off += w) {
+        alignas(64) unsigned char got[700 * 8 + 128], want[700 * 8 + 128];
+        std::memset(got, 0xcd, sizeof got);
+        std::memset(want, 0xcd, sizeof want);
+        k(n, x.data() + 1, got + off, 0.3, -7.0);
+        ref(n, x.data() + 1, want + off, 0.3, -7.0);
+        ASSERT_EQ(std::memcmp(got, want, sizeof got), 0)
+            << isa_name(isa) << " " << dtype_name(src) << "->" << dtype_name(dst) << " n=" << n
+            << " off=" << off;
+      }
+    }
+  }
+}
+
+TEST_P(ConvertIsa, StreamingMatchesReference) {
+  const Isa isa = GetParam();
+  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  check_stream_source<uint8_t>(isa, DType::u8);
+  check_stream_source<int8_t>(isa, DType::i8);
+  check_stream_source<uint16_t>(isa, DType::u16);
+  check_stream_source<int16_t>(isa, DType::i16);
+  check_stream_source<int32_t>(isa, DType::i32);
+  check_stream_source<int64_t>(isa, DType::i64);
+  check_stream_source<float>(isa, DType::f32);
+  check_stream_source<double>(isa, DType::f64);
+}
+
+TEST_P(ConvertIsa, NormalizeMatchesReference) {
+  const Isa isa = GetParam();
+  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  std::mt19937 rng(5);
+  auto x = random_values<uint8_t>(1000, rng);
+  for (DType dst : {DType::f32, DType::f64}) {
+    NormalizeFn k = normalize_kernel(isa, dst), ref = normalize_kernel(Isa::scalar, dst);
+    ASSERT_NE(k, nullptr);
+    const size_t w = itemsize(dst);
+    for (int64_t C : {1, 2, 3, 4, 5, 7, 8, 9, 16}) {
+      std::vector<double> s(static_cast<size_t>(C + 8)), o(static_cast<size_t>(C + 8));
+      for (int64_t j = 0; j < C + 8; ++j) {
+        s[static_cast<size_t>(j)] = 1.0 / (255.0 * (0.2 + 0.05 * double(j % C)));
+        o[static_cast<size_t>(j)] = -(0.4 + 0.01 * double(j % C)) / (0.2 + 0.05 * double(j % C));
+      }
+      for (int64_t n : {0, 1, 3, 4, 8, 13, 31, 64, 255, 999}) {
+        for (int64_t phase = 0; phase < C; phase += 1 + C / 3) {
+          for (bool stream : {false, true}) {
+            for (size_t off : {size_t{0}, w, 5 * w}) {
+              alignas(64) unsigned char got[1000 * 8 + 64], want[1000 * 8 + 64];
+              std::memset(got, 0xcd, sizeof got);
+              std::memset(want, 0xcd, sizeof want);
+              k(n, x.data() + 1, got + off, s.data(), o.data(), C, phase, stream);
+              ref(n, x.data() + 1, want + off, s.data(), o.data(), C, phase, false);
+              ASSERT_EQ(std::memcmp(got, want, sizeof got), 0)
+                  << isa_name(isa) << " " << dtype_name(dst) << " C=" << C << " n=" << n
+                  << " phase=" << phase << " stream=" << stream << " off=" << off;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_P(ConvertIsa, ZeroStreamClearsExactlyTheRange) {
+  const Isa isa = GetParam();
+  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  ZeroFn k = zero_stream_kernel(isa);
+  ASSERT_NE(k, nullptr);
+  alignas(64) unsigned char buf[4096 + 256];
+  for (size_t off : {size_t{0}, size_t{1}, size_t{31}, size_t{64}, size_t{100}}) {
+    for (size_t n : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{255},
+                     size_t{256}, size_t{1000}, size_t{4096}}) {
+      std::memset(buf, 0xee, sizeof buf);
+      k(n, buf + off);
+      for (size_t i = 0; i < sizeof buf; ++i)
+        ASSERT_EQ(buf[i], (i >= off && i < off + n) ? 0 : 0xee) << "off=" << off << " n=" << n << " i=" << i;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(All, ConvertIsa, ::testing::Values(Isa::scalar, Isa::avx2, Isa::avx512),
                          [](const auto& info) { return std::string(isa_name(info.param)); });
 
@@ -124,6 +213,69 @@ TEST(ConvertOp, StridedMatchesContiguous) {
   convert(vx, vy, 2.0, 1.0);
   for (int i = 0; i < 5; ++i)
     for (int j = 0; j < 6; ++j) EXPECT_EQ(y[i * 6 + j], x[j * 5 + i] * 2.0 + 1.0);
+}
+
+}  // namespace
+}  // namespace elementwise
+}  // namespace npfast
+
+namespace npfast {
+namespace elementwise {
+namespace {
+
+View make_view(void* data, DType t, std::initializer_list<int64_t> shape) {
+  View v;
+  v.data = data;
+  v.dtype = t;
+  v.ndim = static_cast<int>(shape.size());
+  int i = 0;
+  for (int64_t d : shape) v.shape[i++] = d;
+  int64_t stride = static_cast<int64_t>(itemsize(t));
+  for (int k = v.ndim - 1; k >= 0; --k) {
+    v.strides[k] = stride;
+    stride *= v.shape[k];
+  }
+  return v;
+}
+
+TEST(NormalizeOp, HwcAndChwAgreeWithTheFormula) {
+  const int64_t H = 7, W = 19, C = 3;
+  std::vector<uint8_t> img(static_cast<size_t>(H * W * C));
+  std::mt19937 rng(9);
+  for (auto& v : img) v = static_cast<uint8_t>(rng());
+  const double mean[3] = {0.485, 0.456, 0.406}, sd[3] = {0.229, 0.224, 0.225};
+  std::vector<float> hwc(img.size()), chw(img.size());
+  View x = make_view(img.data(), DType::u8, {H, W, C});
+  normalize(x, make_view(hwc.data(), DType::f32, {H, W, C}), mean, sd, 3, -1, false);
+  normalize(x, make_view(chw.data(), DType::f32, {C, H, W}), mean, sd, 3, 2, true);
+  for (int64_t h = 0; h < H; ++h)
+    for (int64_t w = 0; w < W; ++w)
+      for (int64_t c = 0; c < C; ++c) {
+        const double exact = (img[static_cast<size_t>((h * W + w) * C + c)] / 255.0 - mean[c]) / sd[c];
+        const float a = hwc[static_cast<size_t>((h * W + w) * C + c)];
+        const float b = chw[static_cast<size_t>((c * H + h) * W + w)];
+        EXPECT_EQ(a, b);
+        EXPECT_NEAR(a, exact, 1e-6 * (1 + std::abs(exact)));
+      }
+}
+
+TEST(NormalizeOp, RejectsBeforeWriting) {
+  uint8_t img[2 * 3 * 3] = {};
+  float out[2 * 3 * 3];
+  for (float& v : out) v = -1;
+  const double mean[3] = {0, 0, 0}, sd[3] = {1, 0, 1}, ok[3] = {1, 1, 1};
+  View x = make_view(img, DType::u8, {2, 3, 3});
+  View y = make_view(out, DType::f32, {2, 3, 3});
+  EXPECT_THROW(normalize(x, y, mean, sd, 3, -1, false), ValueError);  // std 0
+  EXPECT_THROW(normalize(x, y, mean, ok, 2, -1, false), ValueError);  // 2 stats, 3 channels
+  EXPECT_THROW(normalize(x, y, mean, ok, 3, 3, false), ValueError);   // axis out of range
+  EXPECT_THROW(normalize(x, make_view(out, DType::f32, {3, 2, 3}), mean, ok, 3, -1, false),
+               ValueError);                                           // shape
+  EXPECT_THROW(normalize(x, make_view(out, DType::i32, {2, 3, 3}), mean, ok, 3, -1, false),
+               TypeError);
+  EXPECT_THROW(normalize(make_view(out, DType::f32, {2, 3, 3}), y, mean, ok, 3, -1, false),
+               TypeError);
+  for (float v : out) EXPECT_EQ(v, -1.0f);
 }
 
 }  // namespace

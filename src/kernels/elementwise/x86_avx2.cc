@@ -8,6 +8,9 @@ namespace npfast {
 namespace elementwise {
 
 const ConvertTable& convert_avx2 = avx2::elementwise::kConvertTable;
+const ConvertTable& convert_stream_avx2 = avx2::elementwise::kConvertStreamTable;
+const NormalizeTable& normalize_avx2 = avx2::elementwise::kNormalizeTable;
+const ZeroFn zero_stream_avx2 = avx2::elementwise::zero_stream;
 
 }  // namespace elementwise
 }  // namespace npfast

@@ -1,0 +1,183 @@
+// The central cache (see central.h for the policy).
+#include "src/memory/central.h"
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "npfast/error.hpp"
+#include "src/memory/os.h"
+
+namespace npfast {
+namespace memory {
+namespace {
+
+uint32_t now_ms() {
+  using namespace std::chrono;
+  return static_cast<uint32_t>(
+      duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count());
+}
+
+}  // namespace
+
+Header* Central::evict_aged(uint32_t now, Header* list) {
+  const uint32_t decay = decay_ms();
+  if (decay == 0) return list;
+  // The LRU is ordered by freed_ms, so only its old end needs looking at.
+  while (oldest_ && now - oldest_->freed_ms > decay) {
+    Header* h = oldest_;
+    unlink(h);
+    h->next = list;
+    list = h;
+  }
+  return list;
+}
+
+void Central::unlink(Header* h) {
+  if (h->prev) h->prev->next = h->next;
+  else heads_[h->cls] = h->next;
+  if (h->next) h->next->prev = h->prev;
+  if (h->older) h->older->newer = h->newer;
+  else oldest_ = h->newer;
+  if (h->newer) h->newer->older = h->older;
+  else newest_ = h->older;
+  cached_ -= static_cast<int64_t>(h->size);
+}
+
+Header* Central::take(int c) {
+  Header* aged;
+  Header* found = nullptr;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    const int last = c < kSmallClasses ? c : std::min(c + kBigReuseClasses, kNumClasses - 1);
+    for (int k = c; k <= last && !found; ++k) {
+      if (Header* h = heads_[k]) {
+        unlink(h);
+        found = h;
+      }
+    }
+    aged = oldest_ ? evict_aged(now_ms(), nullptr) : nullptr;
+  }
+  release_list(aged);
+  return found;
+}
+
+int Central::take_batch(int c, int n, Header** list) {
+  std::lock_guard<std::mutex> lk(mu_);
+  int got = 0;
+  while (got < n && heads_[c]) {
+    Header* h = heads_[c];
+    unlink(h);
+    h->next = *list;
+    *list = h;
+    ++got;
+  }
+  return got;
+}
+
+void Central::put_list(Header* first) {
+  Header* evicted;
+  const uint32_t now = now_ms();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (Header* h = first; h;) {
+      Header* following = h->next;
+      h->prev = nullptr;
+      h->next = heads_[h->cls];
+      if (h->next) h->next->prev = h;
+      heads_[h->cls] = h;
+      h->older = newest_;
+      h->newer = nullptr;
+      if (newest_) newest_->newer = h;
+      else oldest_ = h;
+      newest_ = h;
+      cached_ += static_cast<int64_t>(h->size);
+      h->freed_ms = now;
+      h = following;
+    }
+    const size_t lim = limit();
+    evicted = static_cast<size_t>(cached_) > lim ? evict_to(lim - lim / 8) : nullptr;
+    evicted = evict_aged(now, evicted);
+  }
+  release_list(evicted);
+}
+
+Header* Central::evict_to(size_t target) {
+  Header* list = nullptr;
+  while (oldest_ && static_cast<size_t>(cached_) > target) {
+    Header* h = oldest_;
+    unlink(h);
+    h->next = list;
+    list = h;
+  }
+  return list;
+}
+
+void Central::release_list(Header* list) noexcept {
+  while (list) {
+    Header* following = list->next;
+    release(list);
+    list = following;
+  }
+}
+
+Header* Central::fresh(int c, bool* zeroed) {
+  const size_t size = class_size(c);
+  Header* h;
+  size_t mapped = 0;
+  if (size <= kSmallMax) {
+    h = static_cast<Header*>(os::heap_alloc(size + kHeaderBytes));
+    *zeroed = false;
+  } else {
+    const size_t page = os::page_size();
+    mapped = (size + kHeaderBytes + page - 1) & ~(page - 1);
+    h = static_cast<Header*>(os::map(mapped));
+    *zeroed = true;
+  }
+  if (!h) {
+    // The cache may be what is in the way: give it back and try once more.
+    trim();
+    if (size <= kSmallMax) h = static_cast<Header*>(os::heap_alloc(size + kHeaderBytes));
+    else h = static_cast<Header*>(os::map(mapped));
+    if (!h)
+      throw MemoryError("allocate: the OS refused " + std::to_string(size) + " bytes");
+  }
+  h->magic = kMagic;
+  h->origin = mapped ? Origin::mapped : Origin::heap;
+  h->size = size;
+  h->mapped = mapped;
+  h->cls = c;
+  reserved_.fetch_add(static_cast<int64_t>(size), std::memory_order_relaxed);
+  os_allocs_.fetch_add(1, std::memory_order_relaxed);
+  return h;
+}
+
+void Central::release(Header* h) noexcept {
+  reserved_.fetch_sub(static_cast<int64_t>(h->size), std::memory_order_relaxed);
+  os_frees_.fetch_add(1, std::memory_order_relaxed);
+  h->magic = 0;
+  if (h->origin == Origin::mapped) os::unmap(h, h->mapped);
+  else os::heap_free(h);
+}
+
+void Central::trim() noexcept {
+  Header* list;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    list = evict_to(0);
+  }
+  release_list(list);
+}
+
+void Central::set_limit(size_t bytes) noexcept {
+  limit_.store(bytes, std::memory_order_relaxed);
+  Header* list;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    list = static_cast<size_t>(cached_) > bytes ? evict_to(bytes - bytes / 8) : nullptr;
+  }
+  release_list(list);
+}
+
+}  // namespace memory
+}  // namespace npfast

@@ -1,0 +1,253 @@
+"""npfast.memory: the NEP 49 hook (install/uninstall, arrays crossing the boundary, threads),
+stats, trim, limit; page faults and RSS stay flat under the hook."""
+
+import gc
+import os
+import resource
+import threading
+
+import numpy as np
+import pytest
+
+import npfast
+from npfast import memory
+
+KEYS = {"bytes_in_use", "bytes_cached", "bytes_reserved", "hits", "misses", "os_allocs", "os_frees"}
+
+
+@pytest.fixture(autouse=True)
+def no_hook_leak():
+    """Every test starts and ends with NumPy's default handler."""
+    memory.uninstall()
+    assert memory.handler_name() == "default_allocator"
+    yield
+    memory.uninstall()
+    assert not memory.is_installed()
+
+
+def minflt():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_stats_keys_and_types():
+    s = memory.stats()
+    assert set(s) == KEYS
+    assert all(isinstance(v, int) for v in s.values())
+    assert s["bytes_reserved"] >= s["bytes_cached"] >= 0
+
+
+def test_context_manager_installs_and_restores():
+    with memory.numpy_pool():
+        assert memory.is_installed()
+        assert np._core.multiarray.get_handler_name() == "npfast_pool"
+        with memory.numpy_pool():  # nests
+            assert memory.is_installed()
+        assert memory.is_installed()
+    assert memory.handler_name() == "default_allocator"
+
+
+def test_install_uninstall_idempotent():
+    memory.install()
+    memory.install()
+    assert memory.is_installed()
+    memory.uninstall()
+    assert memory.handler_name() == "default_allocator"
+    memory.uninstall()
+    assert memory.handler_name() == "default_allocator"
+
+
+def test_numpy_allocations_come_from_the_pool():
+    before = memory.stats()
+    with memory.numpy_pool():
+        a = np.ones(100_000)
+        during = memory.stats()
+        assert memory._npfast._owns(a)
+    assert during["bytes_in_use"] >= before["bytes_in_use"] + a.nbytes
+    b = np.ones(100_000)
+    assert not memory._npfast._owns(b)
+
+
+def test_arrays_cross_the_boundary():
+    # Allocated under the hook, freed after it: goes back to the pool.
+    with memory.numpy_pool():
+        a = np.arange(1_000_000, dtype=np.float64)
+        view = a[::3]
+    in_use = memory.stats()["bytes_in_use"]
+    del a  # the view keeps the buffer alive
+    assert view[5] == 15.0
+    assert memory.stats()["bytes_in_use"] == in_use
+    del view
+    assert memory.stats()["bytes_in_use"] <= in_use - 8_000_000
+    # Allocated before the hook, freed under it: goes back to NumPy's allocator.
+    b = np.arange(1_000_000, dtype=np.float64)
+    with memory.numpy_pool():
+        in_use = memory.stats()["bytes_in_use"]
+        del b
+        gc.collect()
+        assert memory.stats()["bytes_in_use"] == in_use
+
+
+def test_empty_and_tiny_arrays_under_hook():
+    # NumPy reports a free size different from the allocation for empty arrays.
+    with memory.numpy_pool():
+        arrays = [np.empty(0), np.empty((0, 5)), np.zeros(0, np.uint8), np.array(3.0), np.empty(1)]
+    del arrays
+    with memory.numpy_pool():
+        e = np.empty((3, 0))
+    del e
+
+
+def test_calloc_clears_warm_blocks():
+    for n in [1000, 100_000, 1_000_000]:  # thread cache, central, streaming clear
+        with memory.numpy_pool():
+            dirty = np.full(n, 7.0)
+            del dirty
+            hits = memory.stats()["hits"]
+            z = np.zeros(n)
+            assert memory.stats()["hits"] == hits + 1  # the dirty block came back
+            assert not z.any()
+            del z
+
+
+def test_realloc_preserves_data():
+    with memory.numpy_pool():
+        a = np.arange(10, dtype=np.int64)
+        a.resize(100_000, refcheck=False)  # PyDataMem_UserRENEW
+        assert a[:10].tolist() == list(range(10)) and not a[10:].any()
+        a.resize(5, refcheck=False)
+        assert a.tolist() == [0, 1, 2, 3, 4]
+        it = np.fromiter(range(50_000), dtype=np.float64)  # grows by realloc
+        assert it[-1] == 49_999.0
+
+
+def test_threads_do_not_inherit_the_hook():
+    seen = {}
+
+    def worker():
+        seen["plain"] = memory.handler_name()
+        with memory.numpy_pool():
+            seen["inside"] = memory.handler_name()
+            seen["array"] = np.ones(50_000)
+
+    with memory.numpy_pool():
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join()
+    assert seen["plain"] == "default_allocator"  # documented caveat
+    assert seen["inside"] == "npfast_pool"
+    assert memory._npfast._owns(seen["array"])
+    del seen["array"]  # freed on this thread, allocated on the exited one
+
+
+def test_arrays_freed_on_other_threads():
+    with memory.numpy_pool():
+        arrays = [np.ones(n) for n in (10, 1000, 100_000, 2_000_000)]
+    in_use = memory.stats()["bytes_in_use"]
+    t = threading.Thread(target=arrays.clear)
+    t.start()
+    t.join()
+    assert memory.stats()["bytes_in_use"] < in_use - 16_000_000
+
+
+def test_trim_and_limit():
+    with memory.numpy_pool():
+        a = np.ones(3_000_000)
+        del a
+    assert memory.stats()["bytes_cached"] >= 24_000_000
+    before = memory.stats()
+    memory.trim()
+    after = memory.stats()
+    assert after["bytes_cached"] == 0
+    assert after["os_frees"] > before["os_frees"]
+    assert after["bytes_reserved"] < before["bytes_reserved"]
+    saved = memory.limit()
+    try:
+        memory.set_limit(1 << 20)
+        assert memory.limit() == 1 << 20
+        with memory.numpy_pool():
+            b = np.ones(1_000_000)
+            del b
+        assert memory.stats()["bytes_cached"] <= 1 << 20
+        with pytest.raises(ValueError, match="limit"):
+            memory.set_limit(-1)
+    finally:
+        memory.set_limit(saved)
+
+
+def test_hot_loop_has_no_page_faults():
+    a = np.random.default_rng(0).integers(0, 256, (1000, 1000), dtype=np.uint8)
+
+    def step():
+        t = a.astype(np.float64)
+        return t / 255.0
+
+    with memory.numpy_pool():
+        for _ in range(3):
+            r = step()
+        s0, f0 = memory.stats(), minflt()
+        for _ in range(30):
+            r = step()
+        faults = minflt() - f0
+        s1 = memory.stats()
+    assert faults < 30, faults  # vs ~4000 per iteration when each 8 MB block is fresh
+    assert s1["os_allocs"] == s0["os_allocs"]
+    np.testing.assert_array_equal(r, a / 255.0)
+
+
+def test_rss_flat_over_many_cycles():
+    with memory.numpy_pool():
+        for i in range(2000):  # warm up: the same sizes as below
+            x = np.empty(16 + (i & 255))
+            y = x + 1.0
+            del x, y
+        gc.collect()
+        rss0 = rss_bytes()
+        s0 = memory.stats()
+        for i in range(100_000):
+            x = np.empty(16 + (i & 255))
+            y = x + 1.0
+            del x, y
+            if i % 10_000 == 0:
+                big = np.ones(300_000)
+                del big
+        rss1 = rss_bytes()
+        s1 = memory.stats()
+    assert rss1 - rss0 < 8 << 20, (rss0, rss1)
+    assert s1["bytes_in_use"] == s0["bytes_in_use"]
+    assert s1["os_allocs"] - s0["os_allocs"] < 20
+
+
+def test_fork_child_can_allocate():
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    stop = threading.Event()
+
+    def churn():  # another thread using the pool while we fork
+        while not stop.is_set():
+            npfast.empty(1000)
+            npfast.zeros(300_000)
+
+    t = threading.Thread(target=churn)
+    t.start()
+    try:
+        ctx = mp.get_context("fork")
+        for _ in range(3):
+            with ctx.Pool(1) as p:
+                assert p.apply(_child_work) == 0.0
+    finally:
+        stop.set()
+        t.join()
+
+
+def _child_work():
+    with memory.numpy_pool():
+        a = np.ones(500_000)
+        b = npfast.zeros(400_000)
+        return float((a - 1).sum() + b.sum())

@@ -1,0 +1,116 @@
+"""npfast.empty / npfast.zeros: shapes, dtypes, reuse of warm blocks, errors, page faults."""
+
+import resource
+
+import numpy as np
+import pytest
+
+import npfast
+from npfast import memory
+
+DTYPES = [np.uint8, np.int8, np.uint16, np.int16, np.int32, np.int64, np.float32, np.float64]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [0, 7, (3, 4), [2, 0, 5], (1, 1, 1, 1), np.int64(9), ()])
+def test_like_numpy(dtype, shape):
+    for fn, ref in [(npfast.zeros, np.zeros), (npfast.empty, np.empty)]:
+        a = fn(shape, dtype)
+        want = ref(shape, dtype)
+        assert a.shape == want.shape and a.dtype == want.dtype
+        assert a.flags.c_contiguous and a.flags.owndata and a.flags.writeable
+        assert a.base is None
+        assert a.ctypes.data % 64 == 0
+        if fn is npfast.zeros:
+            assert not a.any()
+        a[...] = 1  # writable everywhere
+        assert memory._npfast._owns(a)
+
+
+def test_default_dtype_is_float64():
+    assert npfast.zeros(3).dtype == np.float64
+    assert npfast.empty((2, 2)).dtype == np.float64
+    assert npfast.zeros(3, None).dtype == np.float64
+
+
+@pytest.mark.parametrize("n", [10, 5000, 100_000, 1_000_000])  # small, medium, big, streaming
+def test_zeros_clears_reused_blocks(n):
+    a = npfast.empty(n)
+    a[:] = np.nan
+    ptr = a.ctypes.data
+    del a
+    z = npfast.zeros(n)
+    assert z.ctypes.data == ptr  # the same warm block
+    assert not z.any()
+
+
+def test_streaming_clear_every_isa(isa):
+    # Blocks of 16 MiB and more are cleared with the ISA's non-temporal zero kernel.
+    n = (17 << 20) // 8 + 3
+    a = npfast.empty(n)
+    a[:] = -1.0
+    ptr = a.ctypes.data
+    del a
+    z = npfast.zeros(n - 5)
+    assert z.ctypes.data == ptr
+    assert not z.any()
+
+
+def test_returns_to_pool():
+    before = memory.stats()["bytes_in_use"]
+    a = npfast.zeros((1000, 1000))
+    assert memory.stats()["bytes_in_use"] >= before + a.nbytes
+    del a
+    assert memory.stats()["bytes_in_use"] == before
+
+
+@pytest.mark.parametrize("shape", [-1, (3, -2), [0, -1]])
+def test_negative_is_value_error(shape):
+    with pytest.raises(ValueError, match="shape: negative dimension"):
+        npfast.zeros(shape)
+
+
+@pytest.mark.parametrize("shape", [2**63, (2**40, 2**40), (2**62, 4), (2**31, 2**31, 2**31)])
+def test_overflow_is_value_error(shape):
+    with pytest.raises(ValueError, match="shape"):
+        npfast.empty(shape)
+
+
+def test_impossible_size_is_memory_error():
+    with pytest.raises(MemoryError):
+        npfast.empty(2**57, np.uint8)  # beyond what the pool serves
+    with pytest.raises(MemoryError):
+        npfast.zeros((2**47,), np.float64)  # 1 PiB: the OS refuses
+
+
+@pytest.mark.parametrize("bad", [1.5, "3", (2, 2.0), [None], object()])
+def test_non_integer_shape_is_type_error(bad):
+    with pytest.raises(TypeError, match="shape"):
+        npfast.zeros(bad)
+
+
+@pytest.mark.parametrize("bad", [np.complex128, np.bool_, "U4", "nope"])
+def test_bad_dtype_is_type_error(bad):
+    with pytest.raises(TypeError, match="dtype"):
+        npfast.empty(3, bad)
+
+
+def test_too_many_dims():
+    with pytest.raises(ValueError, match="dimensions"):
+        npfast.zeros((1,) * 100)
+
+
+def test_zeros_loop_has_no_page_faults():
+    # The loop of the issue (smaller): allocate zeros, touch it, drop it.
+    for _ in range(2):
+        z = npfast.zeros((1000, 2000))
+        z[::7] = 1.0
+        del z
+    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(10):
+        z = npfast.zeros((1000, 2000))
+        assert z[::97, ::89].sum() == 0
+        z += 1.0
+        del z
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+    assert faults < 20, faults  # a fresh 16 MB block would fault ~4000 times
