@@ -1,36 +1,324 @@
-// GEMM operator. First version: rows of C split across threads, each computed by the reference
-// kernel. To be replaced by packing + per-ISA microkernels.
+// GEMM operator: BLIS-style blocking, packing and threading around the microkernels.
+//
+// Loop nest (serial meaning):
+//   for jc in [0, n) by NC                      B block columns
+//     for pc in [0, k) by KC                    K blocks, in order (fixes the reduction order)
+//       pack op(B)[pc, jc] into NR-wide panels  (phase 1: parallel over panels)
+//       for each item (row group, panel range)  (phase 2: parallel over items)
+//         pack op(A)[rows, pc] into MR-tall panels (thread-local workspace)
+//         for jr in the item's B panels: for ir in its A panels: microkernel
+// Every C tile is updated once per K block, in K order, by one microkernel call whose
+// arithmetic does not depend on where the tile sits or who runs it, so any partition (and
+// any thread count) gives bitwise identical results. Small products skip packing where the
+// microkernel can read the operand in place (same arithmetic, so same bits).
 #include <algorithm>
-#include <string>
+#include <cstring>
 
-#include "npfast/error.hpp"
 #include "npfast/gemm.hpp"
+#include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
-#include "src/kernels/gemm/gemm.h"
+#include "src/ops/gemm_impl.h"
 
 namespace npfast {
+namespace gemm_detail {
 namespace {
 
+using gemm_kernels::Ukernel;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// A per-thread packing workspace from the pool, grown on demand and kept for the next call
+// (pool threads live as long as the process).
+class Workspace {
+ public:
+  ~Workspace() { memory::deallocate(p_); }
+  void* get(size_t bytes) {
+    if (bytes > bytes_) {
+      memory::deallocate(p_);
+      p_ = nullptr;
+      bytes_ = 0;
+      p_ = memory::allocate(bytes);
+      bytes_ = bytes;
+    }
+    return p_;
+  }
+
+ private:
+  void* p_ = nullptr;
+  size_t bytes_ = 0;
+};
+thread_local Workspace t_workspace_a;
+thread_local Workspace t_workspace_b;
+
+// op(X)(r, c) = x[r * rs + c * cs].
 template <class T>
-void gemm_impl(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
-               const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
-  const double cost = 2.0 * static_cast<double>(n) * static_cast<double>(k);
-  parallel_for(m, grain_for(m, cost), [&](int64_t r0, int64_t r1) {
-    const T* ar = ta ? a + r0 : a + r0 * lda;
-    gemm_kernels::gemm_reference<T>(ta, tb, r1 - r0, n, k, alpha, ar, lda, b, ldb, beta,
-                                    c + r0 * ldc, ldc);
-  });
+struct Mat {
+  const T* p;
+  int64_t rs, cs;
+};
+
+// op(A)[0:mr, 0:kc] -> dst[p * MR + i], rows mr..MR-1 zero.
+template <class T>
+void pack_a(Mat<T> a, int64_t mr, int64_t kc, int MR, T* dst) {
+  if (a.rs == 1) {
+    for (int64_t p = 0; p < kc; ++p) {
+      T* d = dst + p * MR;
+      std::memcpy(d, a.p + p * a.cs, static_cast<size_t>(mr) * sizeof(T));
+      for (int64_t i = mr; i < MR; ++i) d[i] = T(0);
+    }
+    return;
+  }
+  for (int64_t i = 0; i < mr; ++i) {
+    const T* s = a.p + i * a.rs;
+    T* d = dst + i;
+    if (a.cs == 1) {
+      for (int64_t p = 0; p < kc; ++p) d[p * MR] = s[p];
+    } else {
+      for (int64_t p = 0; p < kc; ++p) d[p * MR] = s[p * a.cs];
+    }
+  }
+  for (int64_t i = mr; i < MR; ++i)
+    for (int64_t p = 0; p < kc; ++p) dst[p * MR + i] = T(0);
 }
+
+// op(B)[0:kc, 0:nr] -> dst[p * NR + j], columns nr..NR-1 zero.
+template <class T>
+void pack_b(Mat<T> b, int64_t kc, int64_t nr, int NR, T* dst) {
+  if (b.cs == 1) {
+    for (int64_t p = 0; p < kc; ++p) {
+      T* d = dst + p * NR;
+      std::memcpy(d, b.p + p * b.rs, static_cast<size_t>(nr) * sizeof(T));
+      for (int64_t j = nr; j < NR; ++j) d[j] = T(0);
+    }
+    return;
+  }
+  for (int64_t j = 0; j < nr; ++j) {
+    const T* s = b.p + j * b.cs;
+    T* d = dst + j;
+    if (b.rs == 1) {
+      for (int64_t p = 0; p < kc; ++p) d[p * NR] = s[p];
+    } else {
+      for (int64_t p = 0; p < kc; ++p) d[p * NR] = s[p * b.rs];
+    }
+  }
+  for (int64_t j = nr; j < NR; ++j)
+    for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = T(0);
+}
+
+// C[0:m, 0:n] = beta * C (alpha == 0 or k == 0: A and B are not read, as BLAS).
+template <class T>
+void scale_c(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) {
+    T* row = c + i * ldc;
+    if (beta == T(0)) {
+      std::fill(row, row + n, T(0));
+    } else if (beta != T(1)) {
+      for (int64_t j = 0; j < n; ++j) row[j] *= beta;
+    }
+  }
+}
+
+// Flops below which one thread finishes before a hand-off pays (~20 us of work at the
+// AVX2 rate); above it, one more thread per this many flops.
+constexpr double kFlopsPerThread = 4.0e6;
+
+template <class T>
+struct Engine {
+  const Ukernel<T>& uk;
+  Mat<T> a, b;
+  T* c;
+  int64_t ldc;
+  int64_t m, n, k;
+  T alpha, beta;
+  bool pack_a_all, pack_b_all;
+  int threads;
+
+  // Per (jc, pc) block state.
+  int64_t jc, nb, pc, kc;
+  T beta_blk;
+  T* bbuf;      // packed B panels (pack_b_all) or the packed edge panel
+  int64_t npb;  // B panels in this block
+
+  // Row groups and panel ranges of phase 2.
+  int64_t mp, groups, col_parts;
+
+  // Pointer and row stride of B panel q of the current block.
+  const T* b_panel(int64_t q, int64_t* rs) const {
+    const int NR = uk.nr;
+    if (pack_b_all) {
+      *rs = NR;
+      return bbuf + q * kc * NR;
+    }
+    if (q == npb - 1 && nb % NR != 0) {
+      *rs = NR;
+      return bbuf;
+    }
+    *rs = b.rs;
+    return b.p + pc * b.rs + (jc + q * NR);
+  }
+
+  void pack_b_panels(int64_t q0, int64_t q1) const {
+    const int NR = uk.nr;
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t j = q * NR;
+      const Mat<T> src{b.p + pc * b.rs + (jc + j) * b.cs, b.rs, b.cs};
+      pack_b(src, kc, std::min<int64_t>(NR, nb - j), NR, bbuf + q * kc * NR);
+    }
+  }
+
+  // Phase 2 item: row group g (panels [g*mp/groups, (g+1)*mp/groups)), column part h.
+  void run_item(int64_t item) const {
+    const int MR = uk.mr, NR = uk.nr;
+    const int64_t g = item / col_parts, h = item % col_parts;
+    const int64_t p0 = g * mp / groups, p1 = (g + 1) * mp / groups;
+    const int64_t q0 = h * npb / col_parts, q1 = (h + 1) * npb / col_parts;
+    if (p0 == p1 || q0 == q1) return;
+    // A panels for rows [i0, i1): packed in the workspace, or in place with the edge packed.
+    T* abuf;
+    const int64_t panel = static_cast<int64_t>(MR) * kc;
+    if (pack_a_all) {
+      abuf = static_cast<T*>(t_workspace_a.get(static_cast<size_t>((p1 - p0) * panel) * sizeof(T)));
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t i = p * MR;
+        pack_a(Mat<T>{a.p + i * a.rs + pc * a.cs, a.rs, a.cs}, std::min<int64_t>(MR, m - i), kc,
+               MR, abuf + (p - p0) * panel);
+      }
+    } else {
+      abuf = static_cast<T*>(t_workspace_a.get(static_cast<size_t>(panel) * sizeof(T)));
+      if (m % MR != 0 && p1 * MR > m) {
+        const int64_t i = (p1 - 1) * MR;
+        pack_a(Mat<T>{a.p + i * a.rs + pc * a.cs, a.rs, a.cs}, m - i, kc, MR, abuf);
+      }
+    }
+    for (int64_t q = q0; q < q1; ++q) {
+      int64_t rs_b;
+      const T* bp = b_panel(q, &rs_b);
+      const int64_t j = jc + q * NR;
+      const int64_t nr = std::min<int64_t>(NR, jc + nb - j);
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t i = p * MR;
+        const int64_t mr = std::min<int64_t>(MR, m - i);
+        const T* ap;
+        int64_t rs_a, cs_a;
+        if (pack_a_all) {
+          ap = abuf + (p - p0) * panel;
+          rs_a = 1;
+          cs_a = MR;
+        } else if (mr < MR) {
+          ap = abuf;
+          rs_a = 1;
+          cs_a = MR;
+        } else {
+          ap = a.p + i * a.rs + pc * a.cs;
+          rs_a = a.rs;
+          cs_a = a.cs;
+        }
+        uk.fn(kc, ap, rs_a, cs_a, bp, rs_b, c + i * ldc + j, ldc, mr, nr, alpha, beta_blk);
+      }
+    }
+  }
+
+  void run() {
+    const int MR = uk.mr, NR = uk.nr;
+    const int64_t kcb = k_block(k, uk.kc);
+    const int64_t nc = std::max<int64_t>(NR, uk.nc / NR * NR);
+    mp = ceil_div(m, MR);
+    const int64_t nb_max = std::min(n, nc);
+    const int64_t bsize = pack_b_all ? kcb * ceil_div(nb_max, NR) * NR : kcb * NR;
+    // Shared B panels: from the pool when threads share them, else the thread's workspace.
+    Buffer<T> shared;
+    if (threads > 1) {
+      shared = Buffer<T>(static_cast<size_t>(bsize));
+      bbuf = shared.get();
+    } else {
+      bbuf = static_cast<T*>(t_workspace_b.get(static_cast<size_t>(bsize) * sizeof(T)));
+    }
+    // Row groups of about MC rows; with threads, a multiple of the thread count so the
+    // groups balance, and column parts when there are too few row panels.
+    const int64_t mc_panels = std::max<int64_t>(1, uk.mc / MR);
+    groups = std::min(mp, ceil_div(mp, mc_panels));
+    if (threads > 1) groups = std::min(mp, ceil_div(groups, threads) * threads);
+    for (jc = 0; jc < n; jc += nc) {
+      nb = std::min(nc, n - jc);
+      npb = ceil_div(nb, NR);
+      col_parts = 1;
+      if (threads > 1 && groups < threads) col_parts = std::min(npb, ceil_div(threads, groups));
+      for (pc = 0; pc < k; pc += kcb) {
+        kc = std::min(kcb, k - pc);
+        beta_blk = pc == 0 ? beta : T(1);
+        if (pack_b_all) {
+          parallel_for(npb, ceil_div(npb, threads),
+                       [&](int64_t q0, int64_t q1) { pack_b_panels(q0, q1); });
+        } else if (nb % NR != 0) {
+          const int64_t j = (npb - 1) * NR;
+          pack_b(Mat<T>{b.p + pc * b.rs + (jc + j) * b.cs, b.rs, b.cs}, kc, nb - j, NR, bbuf);
+        }
+        const int64_t items = groups * col_parts;
+        parallel_for(items, ceil_div(items, threads), [&](int64_t s, int64_t e) {
+          for (int64_t it = s; it < e; ++it) run_item(it);
+        });
+      }
+    }
+  }
+};
 
 }  // namespace
 
+int64_t k_block(int64_t k, int kc_max) {
+  if (k <= kc_max) return std::max<int64_t>(k, 1);
+  const int64_t blocks = ceil_div(k, kc_max);
+  return ceil_div(k, blocks);
+}
+
+int gemm_threads(int64_t m, int64_t n, int64_t k, int available) {
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const double t = flops / kFlopsPerThread;
+  if (available <= 1 || t < 2.0) return 1;
+  return static_cast<int>(std::min<double>(available, t));
+}
+
+template <class T>
+void gemm_run(const Ukernel<T>& uk, const Options& opt, bool ta, bool tb, int64_t m, int64_t n,
+              int64_t k, T alpha, const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c,
+              int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == T(0)) {
+    scale_c(m, n, beta, c, ldc);
+    return;
+  }
+  const Mat<T> ma = ta ? Mat<T>{a, 1, lda} : Mat<T>{a, lda, 1};
+  const Mat<T> mb = tb ? Mat<T>{b, 1, ldb} : Mat<T>{b, ldb, 1};
+  int threads = opt.threads > 0 ? opt.threads : gemm_threads(m, n, k, get_num_threads());
+  // Split no finer than the row and column panels allow.
+  threads = static_cast<int>(std::max<int64_t>(
+      1, std::min<int64_t>(threads, ceil_div(m, uk.mr) * ceil_div(n, uk.nr))));
+  // Packing pays when a panel is reused enough: A across the B panels (n / NR), B across the
+  // A panels (m / MR); reading B in place needs contiguous columns.
+  const bool pack_a = opt.pack_a >= 0 ? opt.pack_a == 1 : n > 4 * uk.nr;
+  const bool pack_b = tb || (opt.pack_b >= 0 ? opt.pack_b == 1 : (m > 4 * uk.mr || n > 256));
+  Engine<T> e{uk, ma, mb, c, ldc, m, n, k, alpha, beta, pack_a, pack_b, threads,
+              0,  0,  0,  0,   T(0), nullptr, 0, 0, 0, 0};
+  e.run();
+}
+
+template void gemm_run<float>(const Ukernel<float>&, const Options&, bool, bool, int64_t, int64_t,
+                              int64_t, float, const float*, int64_t, const float*, int64_t, float,
+                              float*, int64_t);
+template void gemm_run<double>(const Ukernel<double>&, const Options&, bool, bool, int64_t,
+                               int64_t, int64_t, double, const double*, int64_t, const double*,
+                               int64_t, double, double*, int64_t);
+
+}  // namespace gemm_detail
+
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  gemm_impl(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_detail::gemm_run(gemm_kernels::active_kernel_set().f32, gemm_detail::Options{}, ta, tb, m,
+                        n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
           int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
-  gemm_impl(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_detail::gemm_run(gemm_kernels::active_kernel_set().f64, gemm_detail::Options{}, ta, tb, m,
+                        n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace npfast
