@@ -7,6 +7,7 @@ bad values and shapes, TypeError for bad types and dtypes, MemoryError for impos
 
 from . import _npfast
 from ._npfast import __version__, convert, get_num_threads, set_num_threads
+from ._npfast import matmul
 from ._config import config, show_config
 from . import _threadpoolctl
 
@@ -15,6 +16,7 @@ __all__ = [
     "config",
     "convert",
     "get_num_threads",
+    "matmul",
     "set_num_threads",
     "show_config",
 ]
