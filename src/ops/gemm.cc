@@ -120,7 +120,7 @@ void scale_c(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
 
 // Flops below which one thread finishes before a hand-off pays (~20 us of work at the
 // AVX2 rate); above it, one more thread per this many flops.
-constexpr double kFlopsPerThread = 4.0e6;
+constexpr double kFlopsPerThread = 2.0e6;
 
 template <class T>
 struct Engine {
@@ -247,7 +247,9 @@ struct Engine {
         kc = std::min(kcb, k - pc);
         beta_blk = pc == 0 ? beta : T(1);
         if (pack_b_all) {
-          parallel_for(npb, ceil_div(npb, threads),
+          // A small block is packed by the caller: cheaper than a hand-off.
+          const bool small = kc * nb < 32768;
+          parallel_for(npb, small ? npb : ceil_div(npb, threads),
                        [&](int64_t q0, int64_t q1) { pack_b_panels(q0, q1); });
         } else if (nb % NR != 0) {
           const int64_t j = (npb - 1) * NR;
@@ -294,8 +296,10 @@ void gemm_run(const Ukernel<T>& uk, const Options& opt, bool ta, bool tb, int64_
       1, std::min<int64_t>(threads, ceil_div(m, uk.mr) * ceil_div(n, uk.nr))));
   // Packing pays when a panel is reused enough: A across the B panels (n / NR), B across the
   // A panels (m / MR); reading B in place needs contiguous columns.
+  // In place, B rows at stride ldb fall into few L1 sets, so a wide B is packed as soon as it
+  // is reused by a few A panels.
   const bool pack_a = opt.pack_a >= 0 ? opt.pack_a == 1 : n > 4 * uk.nr;
-  const bool pack_b = tb || (opt.pack_b >= 0 ? opt.pack_b == 1 : (m > 4 * uk.mr || n > 256));
+  const bool pack_b = tb || (opt.pack_b >= 0 ? opt.pack_b == 1 : (m > 4 * uk.mr && n > 128));
   Engine<T> e{uk, ma, mb, c, ldc, m, n, k, alpha, beta, pack_a, pack_b, threads,
               0,  0,  0,  0,   T(0), nullptr, 0, 0, 0, 0};
   e.run();

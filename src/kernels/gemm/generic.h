@@ -16,9 +16,12 @@ struct Tile {
   static constexpr int NR = NV * L;
   V<T> acc[MR][NV];
 
-  // acc = sum_p A(i, p) * B(p, :), in order p = 0..k-1.
+  // acc = sum_p A(i, p) * B(p, :), in order p = 0..k-1. kUnitRows: rs_a == 1 (packed or
+  // transposed A), which keeps the row offsets out of registers (MR = 14 has too few GPRs).
+  template <bool kUnitRows>
   inline void multiply(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b,
                        int64_t rs_b) {
+    if (kUnitRows) rs_a = 1;
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
@@ -67,7 +70,8 @@ void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, int6
   // Warm the C tile while the product runs (it is needed only at the end).
   for (int64_t i = 0; i < mr; ++i) __builtin_prefetch(c + i * rs_c, 1);
   TileT t;
-  t.multiply(k, a, rs_a, cs_a, b, rs_b);
+  if (rs_a == 1) t.template multiply<true>(k, a, rs_a, cs_a, b, rs_b);
+  else t.template multiply<false>(k, a, rs_a, cs_a, b, rs_b);
   if (mr == MR && nr == NR) {
     t.store(c, rs_c, alpha, beta);
     return;
