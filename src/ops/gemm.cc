@@ -57,52 +57,60 @@ struct Mat {
   int64_t rs, cs;
 };
 
+// Packing: a panel of width W (MR rows of A or NR columns of B) by kc steps of K goes to
+// dst[p * W + i] = x[i * across + p * along] for i < w, zero for w <= i < W. W is a template
+// constant so the copies unroll and vectorize (memcpy of 24-64 bytes per step cost 8% at 256^2).
+template <class T, int W>
+void pack_panel_w(const T* x, int64_t along, int64_t across, int64_t w, int64_t kc, T* dst) {
+  if (across == 1 && w == W) {
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* s = x + p * along;
+      T* d = dst + p * W;
+      for (int i = 0; i < W; ++i) d[i] = s[i];
+    }
+  } else if (along == 1 && w == W) {
+    // Transposing: W contiguous source streams, contiguous stores.
+    const T* rows[W];
+    for (int i = 0; i < W; ++i) rows[i] = x + i * across;
+    for (int64_t p = 0; p < kc; ++p) {
+      T* d = dst + p * W;
+      for (int i = 0; i < W; ++i) d[i] = rows[i][p];
+    }
+  } else {
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* s = x + p * along;
+      T* d = dst + p * W;
+      for (int64_t i = 0; i < w; ++i) d[i] = s[i * across];
+      for (int64_t i = w; i < W; ++i) d[i] = T(0);
+    }
+  }
+}
+
+template <class T>
+void pack_panel(const T* x, int64_t along, int64_t across, int64_t w, int64_t kc, int W, T* dst) {
+  switch (W) {
+    case 4: return pack_panel_w<T, 4>(x, along, across, w, kc, dst);
+    case 6: return pack_panel_w<T, 6>(x, along, across, w, kc, dst);
+    case 8: return pack_panel_w<T, 8>(x, along, across, w, kc, dst);
+    case 14: return pack_panel_w<T, 14>(x, along, across, w, kc, dst);
+    case 16: return pack_panel_w<T, 16>(x, along, across, w, kc, dst);
+    case 32: return pack_panel_w<T, 32>(x, along, across, w, kc, dst);
+    default:
+      for (int64_t p = 0; p < kc; ++p)
+        for (int64_t i = 0; i < W; ++i) dst[p * W + i] = i < w ? x[i * across + p * along] : T(0);
+  }
+}
+
 // op(A)[0:mr, 0:kc] -> dst[p * MR + i], rows mr..MR-1 zero.
 template <class T>
 void pack_a(Mat<T> a, int64_t mr, int64_t kc, int MR, T* dst) {
-  if (a.rs == 1) {
-    for (int64_t p = 0; p < kc; ++p) {
-      T* d = dst + p * MR;
-      std::memcpy(d, a.p + p * a.cs, static_cast<size_t>(mr) * sizeof(T));
-      for (int64_t i = mr; i < MR; ++i) d[i] = T(0);
-    }
-    return;
-  }
-  for (int64_t i = 0; i < mr; ++i) {
-    const T* s = a.p + i * a.rs;
-    T* d = dst + i;
-    if (a.cs == 1) {
-      for (int64_t p = 0; p < kc; ++p) d[p * MR] = s[p];
-    } else {
-      for (int64_t p = 0; p < kc; ++p) d[p * MR] = s[p * a.cs];
-    }
-  }
-  for (int64_t i = mr; i < MR; ++i)
-    for (int64_t p = 0; p < kc; ++p) dst[p * MR + i] = T(0);
+  pack_panel(a.p, a.cs, a.rs, mr, kc, MR, dst);
 }
 
 // op(B)[0:kc, 0:nr] -> dst[p * NR + j], columns nr..NR-1 zero.
 template <class T>
 void pack_b(Mat<T> b, int64_t kc, int64_t nr, int NR, T* dst) {
-  if (b.cs == 1) {
-    for (int64_t p = 0; p < kc; ++p) {
-      T* d = dst + p * NR;
-      std::memcpy(d, b.p + p * b.rs, static_cast<size_t>(nr) * sizeof(T));
-      for (int64_t j = nr; j < NR; ++j) d[j] = T(0);
-    }
-    return;
-  }
-  for (int64_t j = 0; j < nr; ++j) {
-    const T* s = b.p + j * b.cs;
-    T* d = dst + j;
-    if (b.rs == 1) {
-      for (int64_t p = 0; p < kc; ++p) d[p * NR] = s[p];
-    } else {
-      for (int64_t p = 0; p < kc; ++p) d[p * NR] = s[p * b.rs];
-    }
-  }
-  for (int64_t j = nr; j < NR; ++j)
-    for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = T(0);
+  pack_panel(b.p, b.rs, b.cs, nr, kc, NR, dst);
 }
 
 // C[0:m, 0:n] = beta * C (alpha == 0 or k == 0: A and B are not read, as BLAS).
