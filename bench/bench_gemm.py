@@ -26,24 +26,32 @@ SWEEP = [16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1000, 1024, 1536,
 QUICK = [16, 32, 64, 128, 256, 512, 1000]
 
 
-def _time_pair(f, g, min_sample=2e-3, samples=9):
-    """Median seconds per call of f and of g, sampled alternately."""
+def _time_pair(f, g, min_sample=2e-3, samples=9, clock=time.perf_counter):
+    """Median seconds per call of f and of g, sampled in ABBA order (so a drift in the
+    machine's load hits both alike). `clock` may be time.process_time: CPU seconds of the
+    process, which a shared machine's other load does not inflate (with one thread it is the
+    pure compute time; with more it also counts their waiting)."""
     f()
     g()
     t0 = time.perf_counter()
     f()
     once = max(time.perf_counter() - t0, 1e-7)
     reps = max(1, int(min_sample / once))
+
+    def sample(fn):
+        t0 = clock()
+        for _ in range(reps):
+            fn()
+        return (clock() - t0) / reps
+
     tf, tg = [], []
-    for _ in range(samples):
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            f()
-        tf.append((time.perf_counter() - t0) / reps)
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            g()
-        tg.append((time.perf_counter() - t0) / reps)
+    for i in range(samples):
+        if i % 2 == 0:
+            tf.append(sample(f))
+            tg.append(sample(g))
+        else:
+            tg.append(sample(g))
+            tf.append(sample(f))
     return float(np.median(tf)), float(np.median(tg))
 
 
@@ -68,7 +76,7 @@ def cases(quick: bool):
             yield f"matmul {np.dtype(dtype).name} {tag}{m}x{n}x{k}", dtype, (m, n, k), batch
 
 
-def run(quick: bool = False, threads: int = 2) -> list[dict]:
+def run(quick: bool = False, threads: int = 2, cpu_time: bool = False) -> list[dict]:
     rng = np.random.default_rng(0)
     before = npfast.get_num_threads()
     npfast.set_num_threads(threads)
@@ -82,7 +90,8 @@ def run(quick: bool = False, threads: int = 2) -> list[dict]:
             a = rng.standard_normal(shape_a).astype(dtype)
             b = rng.standard_normal(shape_b).astype(dtype)
             t_np_, t_np = _time_pair(lambda: npfast.matmul(a, b), lambda: np.matmul(a, b),
-                                     samples=5 if quick else 9)
+                                     samples=5 if quick else 9,
+                                     clock=time.process_time if cpu_time else time.perf_counter)
             flops = 2.0 * m * n * k * batch
             gf = flops / t_np_ * 1e-9
             rows.append({
@@ -106,8 +115,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--cpu-time", action="store_true",
+                   help="time with process CPU time (robust to other load; see _time_pair)")
     args = p.parse_args()
-    rows = run(args.quick, args.threads)
+    rows = run(args.quick, args.threads, args.cpu_time)
     print(f"npfast {npfast.__version__}  isa={npfast.config()['isa']}  threads={args.threads}  "
           f"peak f32 {rows[0]['peak_gflops']:.0f} GFLOP/s, f64 {rows[-1]['peak_gflops']:.0f} GFLOP/s "
           f"(FMA loop, 1 thread x {args.threads})")

@@ -130,6 +130,12 @@ void scale_c(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
 // AVX2 rate); above it, one more thread per this many flops.
 constexpr double kFlopsPerThread = 2.0e6;
 
+// One K block of one column block: where phase 2 reads B and how C is updated.
+struct Block {
+  int64_t jc, nb;  // columns [jc, jc + nb)
+  int64_t pc, kc;  // K range [pc, pc + kc)
+};
+
 template <class T>
 struct Engine {
   const Ukernel<T>& uk;
@@ -141,99 +147,111 @@ struct Engine {
   bool pack_a_all, pack_b_all;
   int threads;
 
-  // Per (jc, pc) block state.
-  int64_t jc, nb, pc, kc;
-  T beta_blk;
-  T* bbuf;      // packed B panels (pack_b_all) or the packed edge panel
-  int64_t npb;  // B panels in this block
+  int64_t kcb = 0;             // K block (k_block)
+  int64_t mp = 0;              // row panels
+  int64_t groups = 1, col_parts = 1;
+  T* bbuf = nullptr;           // shared packed B block (shared mode)
 
-  // Row groups and panel ranges of phase 2.
-  int64_t mp, groups, col_parts;
-
-  // Pointer and row stride of B panel q of the current block.
-  const T* b_panel(int64_t q, int64_t* rs) const {
-    const int NR = uk.nr;
-    if (pack_b_all) {
-      *rs = NR;
-      return bbuf + q * kc * NR;
+  // A panels [p0, p1) of block `bk`: packed into the thread's workspace, or read in place
+  // with a partial last panel packed. Returns the workspace.
+  T* prepare_a(const Block& bk, int64_t p0, int64_t p1) const {
+    const int MR = uk.mr;
+    const int64_t panel = static_cast<int64_t>(MR) * bk.kc;
+    if (pack_a_all) {
+      T* abuf = static_cast<T*>(t_workspace_a.get(static_cast<size_t>((p1 - p0) * panel) * sizeof(T)));
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t i = p * MR;
+        pack_a(Mat<T>{a.p + i * a.rs + bk.pc * a.cs, a.rs, a.cs}, std::min<int64_t>(MR, m - i),
+               bk.kc, MR, abuf + (p - p0) * panel);
+      }
+      return abuf;
     }
-    if (q == npb - 1 && nb % NR != 0) {
-      *rs = NR;
-      return bbuf;
+    T* abuf = static_cast<T*>(t_workspace_a.get(static_cast<size_t>(panel) * sizeof(T)));
+    if (m % MR != 0 && p1 * MR > m) {
+      const int64_t i = (p1 - 1) * MR;
+      pack_a(Mat<T>{a.p + i * a.rs + bk.pc * a.cs, a.rs, a.cs}, m - i, bk.kc, MR, abuf);
     }
-    *rs = b.rs;
-    return b.p + pc * b.rs + (jc + q * NR);
+    return abuf;
   }
 
-  void pack_b_panels(int64_t q0, int64_t q1) const {
+  // Multiplies A panels [p0, p1) by one B panel (columns from j) into C.
+  void multiply_column(const Block& bk, const T* abuf, int64_t p0, int64_t p1, int64_t j,
+                       const T* bp, int64_t rs_b) const {
+    const int MR = uk.mr, NR = uk.nr;
+    const int64_t panel = static_cast<int64_t>(MR) * bk.kc;
+    const int64_t nr = std::min<int64_t>(NR, bk.jc + bk.nb - j);
+    const T beta_blk = bk.pc == 0 ? beta : T(1);
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t i = p * MR;
+      const int64_t mr = std::min<int64_t>(MR, m - i);
+      const T* ap;
+      int64_t rs_a, cs_a;
+      if (pack_a_all) {
+        ap = abuf + (p - p0) * panel;
+        rs_a = 1;
+        cs_a = MR;
+      } else if (mr < MR) {
+        ap = abuf;
+        rs_a = 1;
+        cs_a = MR;
+      } else {
+        ap = a.p + i * a.rs + bk.pc * a.cs;
+        rs_a = a.rs;
+        cs_a = a.cs;
+      }
+      uk.fn(bk.kc, ap, rs_a, cs_a, bp, rs_b, c + i * ldc + j, ldc, mr, nr, alpha, beta_blk);
+    }
+  }
+
+  void pack_b_panels(const Block& bk, int64_t q0, int64_t q1) const {
     const int NR = uk.nr;
     for (int64_t q = q0; q < q1; ++q) {
       const int64_t j = q * NR;
-      const Mat<T> src{b.p + pc * b.rs + (jc + j) * b.cs, b.rs, b.cs};
-      pack_b(src, kc, std::min<int64_t>(NR, nb - j), NR, bbuf + q * kc * NR);
+      const Mat<T> src{b.p + bk.pc * b.rs + (bk.jc + j) * b.cs, b.rs, b.cs};
+      pack_b(src, bk.kc, std::min<int64_t>(NR, bk.nb - j), NR, bbuf + q * bk.kc * NR);
     }
   }
 
-  // Phase 2 item: row group g (panels [g*mp/groups, (g+1)*mp/groups)), column part h.
-  void run_item(int64_t item) const {
-    const int MR = uk.mr, NR = uk.nr;
+  // Chunk size for `count` items: one item per chunk (claimed dynamically, so a thread that
+  // is slowed down takes fewer) when all the pool's threads may join, else `threads` chunks.
+  int64_t grain(int64_t count) const {
+    return threads >= get_num_threads() ? 1 : ceil_div(count, threads);
+  }
+
+  // Fused mode: each item (row group g, column part h) runs the whole K loop itself and
+  // prepares each B panel right before its use (packed into the thread's workspace while it
+  // stays in L1, or read in place). Used when no B panel is shared by two row groups, so
+  // nothing is packed twice and there is one hand-off per call.
+  void run_fused_item(int64_t item) const {
+    const int NR = uk.nr;
     const int64_t g = item / col_parts, h = item % col_parts;
+    const int64_t npb = ceil_div(n, NR);
     const int64_t p0 = g * mp / groups, p1 = (g + 1) * mp / groups;
     const int64_t q0 = h * npb / col_parts, q1 = (h + 1) * npb / col_parts;
     if (p0 == p1 || q0 == q1) return;
-    // A panels for rows [i0, i1): packed in the workspace, or in place with the edge packed.
-    T* abuf;
-    const int64_t panel = static_cast<int64_t>(MR) * kc;
-    if (pack_a_all) {
-      abuf = static_cast<T*>(t_workspace_a.get(static_cast<size_t>((p1 - p0) * panel) * sizeof(T)));
-      for (int64_t p = p0; p < p1; ++p) {
-        const int64_t i = p * MR;
-        pack_a(Mat<T>{a.p + i * a.rs + pc * a.cs, a.rs, a.cs}, std::min<int64_t>(MR, m - i), kc,
-               MR, abuf + (p - p0) * panel);
-      }
-    } else {
-      abuf = static_cast<T*>(t_workspace_a.get(static_cast<size_t>(panel) * sizeof(T)));
-      if (m % MR != 0 && p1 * MR > m) {
-        const int64_t i = (p1 - 1) * MR;
-        pack_a(Mat<T>{a.p + i * a.rs + pc * a.cs, a.rs, a.cs}, m - i, kc, MR, abuf);
-      }
-    }
-    for (int64_t q = q0; q < q1; ++q) {
-      int64_t rs_b;
-      const T* bp = b_panel(q, &rs_b);
-      const int64_t j = jc + q * NR;
-      const int64_t nr = std::min<int64_t>(NR, jc + nb - j);
-      for (int64_t p = p0; p < p1; ++p) {
-        const int64_t i = p * MR;
-        const int64_t mr = std::min<int64_t>(MR, m - i);
-        const T* ap;
-        int64_t rs_a, cs_a;
-        if (pack_a_all) {
-          ap = abuf + (p - p0) * panel;
-          rs_a = 1;
-          cs_a = MR;
-        } else if (mr < MR) {
-          ap = abuf;
-          rs_a = 1;
-          cs_a = MR;
+    for (int64_t pc = 0; pc < k; pc += kcb) {
+      const Block bk{0, n, pc, std::min(kcb, k - pc)};
+      const T* abuf = prepare_a(bk, p0, p1);
+      T* bpanel = static_cast<T*>(t_workspace_b.get(static_cast<size_t>(bk.kc * NR) * sizeof(T)));
+      for (int64_t q = q0; q < q1; ++q) {
+        const int64_t j = q * NR;
+        const int64_t nr = std::min<int64_t>(NR, n - j);
+        if (pack_b_all || nr < NR) {
+          pack_b(Mat<T>{b.p + pc * b.rs + j * b.cs, b.rs, b.cs}, bk.kc, nr, NR, bpanel);
+          multiply_column(bk, abuf, p0, p1, j, bpanel, NR);
         } else {
-          ap = a.p + i * a.rs + pc * a.cs;
-          rs_a = a.rs;
-          cs_a = a.cs;
+          multiply_column(bk, abuf, p0, p1, j, b.p + pc * b.rs + j, b.rs);
         }
-        uk.fn(kc, ap, rs_a, cs_a, bp, rs_b, c + i * ldc + j, ldc, mr, nr, alpha, beta_blk);
       }
     }
   }
 
-  void run() {
-    const int MR = uk.mr, NR = uk.nr;
-    const int64_t kcb = k_block(k, uk.kc);
+  // Shared mode: per (column block, K block), B is packed once (phase 1, in parallel) and
+  // read by every row group (phase 2).
+  void run_shared() {
+    const int NR = uk.nr;
     const int64_t nc = std::max<int64_t>(NR, uk.nc / NR * NR);
-    mp = ceil_div(m, MR);
-    const int64_t nb_max = std::min(n, nc);
-    const int64_t bsize = pack_b_all ? kcb * ceil_div(nb_max, NR) * NR : kcb * NR;
-    // Shared B panels: from the pool when threads share them, else the thread's workspace.
+    const int64_t bsize = kcb * ceil_div(std::min(n, nc), NR) * NR;
     Buffer<T> shared;
     if (threads > 1) {
       shared = Buffer<T>(static_cast<size_t>(bsize));
@@ -241,34 +259,59 @@ struct Engine {
     } else {
       bbuf = static_cast<T*>(t_workspace_b.get(static_cast<size_t>(bsize) * sizeof(T)));
     }
-    // Row groups of about MC rows; with threads, a multiple of the thread count so the
-    // groups balance, and column parts when there are too few row panels.
-    const int64_t mc_panels = std::max<int64_t>(1, uk.mc / MR);
-    groups = std::min(mp, ceil_div(mp, mc_panels));
-    if (threads > 1) groups = std::min(mp, ceil_div(groups, threads) * threads);
-    for (jc = 0; jc < n; jc += nc) {
-      nb = std::min(nc, n - jc);
-      npb = ceil_div(nb, NR);
+    for (int64_t jc = 0; jc < n; jc += nc) {
+      const int64_t nb = std::min(nc, n - jc), npb = ceil_div(nb, NR);
       col_parts = 1;
       if (threads > 1 && groups < threads) col_parts = std::min(npb, ceil_div(threads, groups));
-      for (pc = 0; pc < k; pc += kcb) {
-        kc = std::min(kcb, k - pc);
-        beta_blk = pc == 0 ? beta : T(1);
-        if (pack_b_all) {
-          // A small block is packed by the caller: cheaper than a hand-off.
-          const bool small = kc * nb < 32768;
-          parallel_for(npb, small ? npb : ceil_div(npb, threads),
-                       [&](int64_t q0, int64_t q1) { pack_b_panels(q0, q1); });
-        } else if (nb % NR != 0) {
-          const int64_t j = (npb - 1) * NR;
-          pack_b(Mat<T>{b.p + pc * b.rs + (jc + j) * b.cs, b.rs, b.cs}, kc, nb - j, NR, bbuf);
-        }
+      for (int64_t pc = 0; pc < k; pc += kcb) {
+        const Block bk{jc, nb, pc, std::min(kcb, k - pc)};
+        // A small block is packed by the caller: cheaper than a hand-off.
+        const bool small = bk.kc * nb < 32768;
+        parallel_for(npb, small ? npb : grain(npb),
+                     [&](int64_t q0, int64_t q1) { pack_b_panels(bk, q0, q1); });
         const int64_t items = groups * col_parts;
-        parallel_for(items, ceil_div(items, threads), [&](int64_t s, int64_t e) {
-          for (int64_t it = s; it < e; ++it) run_item(it);
+        parallel_for(items, grain(items), [&](int64_t s, int64_t e) {
+          for (int64_t it = s; it < e; ++it) {
+            const int64_t g = it / col_parts, h = it % col_parts;
+            const int64_t p0 = g * mp / groups, p1 = (g + 1) * mp / groups;
+            const int64_t q0 = h * npb / col_parts, q1 = (h + 1) * npb / col_parts;
+            if (p0 == p1 || q0 == q1) continue;
+            const T* abuf = prepare_a(bk, p0, p1);
+            for (int64_t q = q0; q < q1; ++q)
+              multiply_column(bk, abuf, p0, p1, jc + q * NR, bbuf + q * bk.kc * NR, NR);
+          }
         });
       }
     }
+  }
+
+  void run() {
+    const int MR = uk.mr, NR = uk.nr;
+    kcb = k_block(k, uk.kc);
+    mp = ceil_div(m, MR);
+    // Row groups of about MC rows; with threads, a multiple of the thread count so the
+    // groups balance.
+    const int64_t mc_panels = std::max<int64_t>(1, uk.mc / MR);
+    groups = std::min(mp, ceil_div(mp, mc_panels));
+    const bool fused = !pack_b_all || groups == 1;
+    // (A packed B block is never split by rows in fused mode: each group would pack it again.)
+    if (threads > 1 && !(fused && pack_b_all))
+      groups = std::min(mp, ceil_div(groups, threads) * threads);
+    if (!fused) {
+      run_shared();
+      return;
+    }
+    // Column parts: enough items to keep every thread busy; fewer when each part repacks A.
+    const int64_t npb = ceil_div(n, NR);
+    col_parts = 1;
+    if (threads > 1) {
+      const int64_t want = pack_a_all ? threads : 2 * threads;
+      if (groups < want) col_parts = std::min(npb, ceil_div(want, groups));
+    }
+    const int64_t items = groups * col_parts;
+    parallel_for(items, grain(items), [&](int64_t s, int64_t e) {
+      for (int64_t it = s; it < e; ++it) run_fused_item(it);
+    });
   }
 };
 
@@ -312,8 +355,7 @@ void gemm_run(const Ukernel<T>& uk, const Options& opt, bool ta, bool tb, int64_
   const bool wide_a = ta || n > 256 || lda * static_cast<int64_t>(sizeof(T)) >= 4096;
   const bool pack_a = opt.pack_a >= 0 ? opt.pack_a == 1 : (n > 4 * uk.nr && wide_a);
   const bool pack_b = tb || (opt.pack_b >= 0 ? opt.pack_b == 1 : (m > 4 * uk.mr && ldb * static_cast<int64_t>(sizeof(T)) > 256));
-  Engine<T> e{uk, ma, mb, c, ldc, m, n, k, alpha, beta, pack_a, pack_b, threads,
-              0,  0,  0,  0,   T(0), nullptr, 0, 0, 0, 0};
+  Engine<T> e{uk, ma, mb, c, ldc, m, n, k, alpha, beta, pack_a, pack_b, threads};
   e.run();
 }
 
