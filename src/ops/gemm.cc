@@ -113,6 +113,36 @@ void pack_b(Mat<T> b, int64_t kc, int64_t nr, int NR, T* dst) {
   pack_panel(b.p, b.rs, b.cs, nr, kc, NR, dst);
 }
 
+// op(B)[0:kc, 0:ncols] -> consecutive NR-wide panels (panel t at dst + t * kc * NR), the last
+// one zero padded. A row-major B is copied row by row across all the panels: reading one panel
+// at a time would touch kc rows (kc pages once ldb spans a page) for 64 bytes each, which cost
+// a third of the time of a 64 x 3136 x 576 product.
+template <class T>
+void pack_b_multi(Mat<T> b, int64_t kc, int64_t ncols, int NR, T* dst) {
+  const int64_t panels = ceil_div(ncols, NR);
+  if (b.cs != 1 || panels == 1) {
+    for (int64_t t = 0; t < panels; ++t)
+      pack_b(Mat<T>{b.p + t * NR * b.cs, b.rs, b.cs}, kc, std::min<int64_t>(NR, ncols - t * NR),
+             NR, dst + t * kc * NR);
+    return;
+  }
+  const int64_t full = ncols / NR, rest = ncols - full * NR;
+  for (int64_t p = 0; p < kc; ++p) {
+    const T* s = b.p + p * b.rs;
+    T* d = dst + p * NR;
+    for (int64_t t = 0; t < full; ++t) {
+      const T* st = s + t * NR;
+      T* dt = d + t * kc * NR;
+      for (int j = 0; j < NR; ++j) dt[j] = st[j];
+    }
+    if (rest) {
+      T* dt = d + full * kc * NR;
+      for (int64_t j = 0; j < rest; ++j) dt[j] = s[full * NR + j];
+      for (int64_t j = rest; j < NR; ++j) dt[j] = T(0);
+    }
+  }
+}
+
 // C[0:m, 0:n] = beta * C (alpha == 0 or k == 0: A and B are not read, as BLAS).
 template <class T>
 void scale_c(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
@@ -205,11 +235,9 @@ struct Engine {
 
   void pack_b_panels(const Block& bk, int64_t q0, int64_t q1) const {
     const int NR = uk.nr;
-    for (int64_t q = q0; q < q1; ++q) {
-      const int64_t j = q * NR;
-      const Mat<T> src{b.p + bk.pc * b.rs + (bk.jc + j) * b.cs, b.rs, b.cs};
-      pack_b(src, bk.kc, std::min<int64_t>(NR, bk.nb - j), NR, bbuf + q * bk.kc * NR);
-    }
+    const int64_t j0 = q0 * NR;
+    const Mat<T> src{b.p + bk.pc * b.rs + (bk.jc + j0) * b.cs, b.rs, b.cs};
+    pack_b_multi(src, bk.kc, std::min(bk.nb, q1 * NR) - j0, NR, bbuf + q0 * bk.kc * NR);
   }
 
   // Chunk size for `count` items: one item per chunk (claimed dynamically, so a thread that
@@ -232,15 +260,28 @@ struct Engine {
     for (int64_t pc = 0; pc < k; pc += kcb) {
       const Block bk{0, n, pc, std::min(kcb, k - pc)};
       const T* abuf = prepare_a(bk, p0, p1);
-      T* bpanel = static_cast<T*>(t_workspace_b.get(static_cast<size_t>(bk.kc * NR) * sizeof(T)));
-      for (int64_t q = q0; q < q1; ++q) {
-        const int64_t j = q * NR;
-        const int64_t nr = std::min<int64_t>(NR, n - j);
-        if (pack_b_all || nr < NR) {
-          pack_b(Mat<T>{b.p + pc * b.rs + j * b.cs, b.rs, b.cs}, bk.kc, nr, NR, bpanel);
-          multiply_column(bk, abuf, p0, p1, j, bpanel, NR);
-        } else {
-          multiply_column(bk, abuf, p0, p1, j, b.p + pc * b.rs + j, b.rs);
+      // B panels go through the workspace kChunk at a time (kc x 128 floats: L2-resident).
+      constexpr int64_t kChunk = 8;
+      T* bchunk = static_cast<T*>(
+          t_workspace_b.get(static_cast<size_t>(bk.kc * NR * kChunk) * sizeof(T)));
+      for (int64_t qc = q0; qc < q1; qc += kChunk) {
+        const int64_t qe = std::min(q1, qc + kChunk);
+        if (pack_b_all) {
+          const int64_t j0 = qc * NR;
+          pack_b_multi(Mat<T>{b.p + pc * b.rs + j0 * b.cs, b.rs, b.cs}, bk.kc,
+                       std::min(n, qe * NR) - j0, NR, bchunk);
+        }
+        for (int64_t q = qc; q < qe; ++q) {
+          const int64_t j = q * NR;
+          const int64_t nr = std::min<int64_t>(NR, n - j);
+          if (pack_b_all) {
+            multiply_column(bk, abuf, p0, p1, j, bchunk + (q - qc) * bk.kc * NR, NR);
+          } else if (nr < NR) {
+            pack_b(Mat<T>{b.p + pc * b.rs + j * b.cs, b.rs, b.cs}, bk.kc, nr, NR, bchunk);
+            multiply_column(bk, abuf, p0, p1, j, bchunk, NR);
+          } else {
+            multiply_column(bk, abuf, p0, p1, j, b.p + pc * b.rs + j, b.rs);
+          }
         }
       }
     }
@@ -267,7 +308,8 @@ struct Engine {
         const Block bk{jc, nb, pc, std::min(kcb, k - pc)};
         // A small block is packed by the caller: cheaper than a hand-off.
         const bool small = bk.kc * nb < 32768;
-        parallel_for(npb, small ? npb : grain(npb),
+        // Chunks of 8 panels keep the row-wise copy streaming.
+        parallel_for(npb, small ? npb : std::max<int64_t>(8, ceil_div(npb, 4 * threads)),
                      [&](int64_t q0, int64_t q1) { pack_b_panels(bk, q0, q1); });
         const int64_t items = groups * col_parts;
         parallel_for(items, grain(items), [&](int64_t s, int64_t e) {
