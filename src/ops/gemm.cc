@@ -127,9 +127,14 @@ void pack_b_multi(Mat<T> b, int64_t kc, int64_t ncols, int NR, T* dst) {
     return;
   }
   const int64_t full = ncols / NR, rest = ncols - full * NR;
+  // Rows far apart defeat the hardware prefetchers: ask for the row kAhead steps ahead.
+  constexpr int64_t kAhead = 8;
+  const int64_t line = 64 / static_cast<int64_t>(sizeof(T));
   for (int64_t p = 0; p < kc; ++p) {
     const T* s = b.p + p * b.rs;
     T* d = dst + p * NR;
+    if (p + kAhead < kc)
+      for (int64_t j = 0; j < ncols; j += line) __builtin_prefetch(s + kAhead * b.rs + j);
     for (int64_t t = 0; t < full; ++t) {
       const T* st = s + t * NR;
       T* dt = d + t * kc * NR;
