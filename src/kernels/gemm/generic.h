@@ -68,7 +68,11 @@ void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, int6
   using TileT = Tile<T, MR, NV>;
   constexpr int NR = TileT::NR;
   // Warm the C tile while the product runs (it is needed only at the end).
-  for (int64_t i = 0; i < mr; ++i) __builtin_prefetch(c + i * rs_c, 1);
+  // (A tile row spans two cache lines unless C happens to be aligned: fetch both ends.)
+  for (int64_t i = 0; i < mr; ++i) {
+    __builtin_prefetch(c + i * rs_c, 1);
+    __builtin_prefetch(c + i * rs_c + nr - 1, 1);
+  }
   TileT t;
   if (rs_a == 1) t.template multiply<true>(k, a, rs_a, cs_a, b, rs_b);
   else t.template multiply<false>(k, a, rs_a, cs_a, b, rs_b);
