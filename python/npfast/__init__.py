@@ -19,6 +19,7 @@ from ._npfast import convolve2d, correlate2d
 from . import ndimage
 from ._npfast import empty, normalize, zeros
 from . import memory
+from ._npfast import matmul
 from ._config import config, show_config
 from . import _threadpoolctl
 
@@ -32,16 +33,17 @@ __all__ = [
     "convolve2d",
     "correlate2d",
     "empty",
-    "memory",
-    "normalize",
-    "zeros",
     "get_num_threads",
+    "matmul",
     "max_pool2d",
     "max_pool2d_backward",
     "max_unpool2d",
+    "memory",
     "ndimage",
+    "normalize",
     "set_num_threads",
     "show_config",
+    "zeros",
 ]
 
 _threadpoolctl.register()

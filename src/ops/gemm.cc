@@ -1,24 +1,505 @@
-// GEMM operator. First version: rows of C split across threads, each computed by the reference
-// kernel. To be replaced by packing + per-ISA microkernels.
+// GEMM operator: BLIS-style blocking, packing and threading around the microkernels.
+//
+// Loop nest (serial meaning):
+//   for jc in [0, n) by NC                      B block columns
+//     for pc in [0, k) by KC                    K blocks, in order (fixes the reduction order)
+//       pack op(B)[pc, jc] into NR-wide panels  (phase 1: parallel over panels)
+//       for each item (row group, panel range)  (phase 2: parallel over items)
+//         pack op(A)[rows, pc] into MR-tall panels (thread-local workspace)
+//         for jr in the item's B panels: for ir in its A panels: microkernel
+// Every C tile is updated once per K block, in K order, by one microkernel call whose
+// arithmetic does not depend on where the tile sits or who runs it, so any partition (and
+// any thread count) gives bitwise identical results. Small products skip packing where the
+// microkernel can read the operand in place (same arithmetic, so same bits).
 #include <algorithm>
-#include <string>
+#include <cstring>
 
-#include "npfast/error.hpp"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#include <xmmintrin.h>
+#endif
+
 #include "npfast/gemm.hpp"
+#include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
-#include "src/kernels/gemm/gemm.h"
+#include "src/ops/gemm_impl.h"
 
 namespace npfast {
+namespace gemm_detail {
+namespace {
+
+using gemm_kernels::Ukernel;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// A per-thread packing workspace from the pool, grown on demand and kept for the next call
+// (pool threads live as long as the process).
+class Workspace {
+ public:
+  ~Workspace() { memory::deallocate(p_); }
+  void* get(size_t bytes) {
+    if (bytes > bytes_) {
+      memory::deallocate(p_);
+      p_ = nullptr;
+      bytes_ = 0;
+      p_ = memory::allocate(bytes);
+      bytes_ = bytes;
+    }
+    return p_;
+  }
+
+ private:
+  void* p_ = nullptr;
+  size_t bytes_ = 0;
+};
+thread_local Workspace t_workspace_a;
+thread_local Workspace t_workspace_b;
+
+// op(X)(r, c) = x[r * rs + c * cs].
+template <class T>
+struct Mat {
+  const T* p;
+  int64_t rs, cs;
+};
+
+// Packing: a panel of width W (MR rows of A or NR columns of B) by kc steps of K goes to
+// dst[p * W + i] = x[i * across + p * along] for i < w, zero for w <= i < W. W is a template
+// constant so the copies unroll and vectorize (memcpy of 24-64 bytes per step cost 8% at 256^2).
+// Transposing 6 rows (the AVX2 MR) with SSE2, which every x86-64 has: 4x4 (float) and 2x2
+// (double) register transposes instead of one element at a time. False when not handled.
+inline bool pack6_rows(const float* x, int64_t across, int64_t kc, float* dst) {
+#if defined(__SSE2__)
+  const float* r[6];
+  for (int i = 0; i < 6; ++i) r[i] = x + i * across;
+  int64_t p = 0;
+  for (; p + 4 <= kc; p += 4) {
+    __m128 a0 = _mm_loadu_ps(r[0] + p), a1 = _mm_loadu_ps(r[1] + p);
+    __m128 a2 = _mm_loadu_ps(r[2] + p), a3 = _mm_loadu_ps(r[3] + p);
+    _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
+    const __m128 b4 = _mm_loadu_ps(r[4] + p), b5 = _mm_loadu_ps(r[5] + p);
+    const __m128 lo = _mm_unpacklo_ps(b4, b5), hi = _mm_unpackhi_ps(b4, b5);
+    float* d = dst + p * 6;
+    _mm_storeu_ps(d, a0);
+    _mm_storel_pi(reinterpret_cast<__m64*>(d + 4), lo);
+    _mm_storeu_ps(d + 6, a1);
+    _mm_storeh_pi(reinterpret_cast<__m64*>(d + 10), lo);
+    _mm_storeu_ps(d + 12, a2);
+    _mm_storel_pi(reinterpret_cast<__m64*>(d + 16), hi);
+    _mm_storeu_ps(d + 18, a3);
+    _mm_storeh_pi(reinterpret_cast<__m64*>(d + 22), hi);
+  }
+  for (; p < kc; ++p)
+    for (int i = 0; i < 6; ++i) dst[p * 6 + i] = r[i][p];
+  return true;
+#else
+  (void)x, (void)across, (void)kc, (void)dst;
+  return false;
+#endif
+}
+
+inline bool pack6_rows(const double* x, int64_t across, int64_t kc, double* dst) {
+#if defined(__SSE2__)
+  const double* r[6];
+  for (int i = 0; i < 6; ++i) r[i] = x + i * across;
+  int64_t p = 0;
+  for (; p + 2 <= kc; p += 2) {
+    double* d = dst + p * 6;
+    for (int i = 0; i < 6; i += 2) {
+      const __m128d u = _mm_loadu_pd(r[i] + p), v = _mm_loadu_pd(r[i + 1] + p);
+      _mm_storeu_pd(d + i, _mm_unpacklo_pd(u, v));
+      _mm_storeu_pd(d + 6 + i, _mm_unpackhi_pd(u, v));
+    }
+  }
+  for (; p < kc; ++p)
+    for (int i = 0; i < 6; ++i) dst[p * 6 + i] = r[i][p];
+  return true;
+#else
+  (void)x, (void)across, (void)kc, (void)dst;
+  return false;
+#endif
+}
+
+template <class T, int W>
+void pack_panel_w(const T* x, int64_t along, int64_t across, int64_t w, int64_t kc, T* dst) {
+  if constexpr (W == 6) {
+    if (along == 1 && w == W && pack6_rows(x, across, kc, dst)) return;
+  }
+  if (across == 1 && w == W) {
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* s = x + p * along;
+      T* d = dst + p * W;
+      for (int i = 0; i < W; ++i) d[i] = s[i];
+    }
+  } else if (along == 1 && w == W) {
+    // Transposing: W contiguous source streams, contiguous stores.
+    const T* rows[W];
+    for (int i = 0; i < W; ++i) rows[i] = x + i * across;
+    for (int64_t p = 0; p < kc; ++p) {
+      T* d = dst + p * W;
+      for (int i = 0; i < W; ++i) d[i] = rows[i][p];
+    }
+  } else {
+    for (int64_t p = 0; p < kc; ++p) {
+      const T* s = x + p * along;
+      T* d = dst + p * W;
+      for (int64_t i = 0; i < w; ++i) d[i] = s[i * across];
+      for (int64_t i = w; i < W; ++i) d[i] = T(0);
+    }
+  }
+}
+
+template <class T>
+void pack_panel(const T* x, int64_t along, int64_t across, int64_t w, int64_t kc, int W, T* dst) {
+  switch (W) {
+    case 4: return pack_panel_w<T, 4>(x, along, across, w, kc, dst);
+    case 6: return pack_panel_w<T, 6>(x, along, across, w, kc, dst);
+    case 8: return pack_panel_w<T, 8>(x, along, across, w, kc, dst);
+    case 14: return pack_panel_w<T, 14>(x, along, across, w, kc, dst);
+    case 16: return pack_panel_w<T, 16>(x, along, across, w, kc, dst);
+    case 32: return pack_panel_w<T, 32>(x, along, across, w, kc, dst);
+    default:
+      for (int64_t p = 0; p < kc; ++p)
+        for (int64_t i = 0; i < W; ++i) dst[p * W + i] = i < w ? x[i * across + p * along] : T(0);
+  }
+}
+
+// op(A)[0:mr, 0:kc] -> dst[p * MR + i], rows mr..MR-1 zero.
+template <class T>
+void pack_a(Mat<T> a, int64_t mr, int64_t kc, int MR, T* dst) {
+  pack_panel(a.p, a.cs, a.rs, mr, kc, MR, dst);
+}
+
+// op(B)[0:kc, 0:nr] -> dst[p * NR + j], columns nr..NR-1 zero.
+template <class T>
+void pack_b(Mat<T> b, int64_t kc, int64_t nr, int NR, T* dst) {
+  pack_panel(b.p, b.rs, b.cs, nr, kc, NR, dst);
+}
+
+// op(B)[0:kc, 0:ncols] -> consecutive NR-wide panels (panel t at dst + t * kc * NR), the last
+// one zero padded. A row-major B is copied row by row across all the panels: reading one panel
+// at a time would touch kc rows (kc pages once ldb spans a page) for 64 bytes each, which cost
+// a third of the time of a 64 x 3136 x 576 product.
+template <class T>
+void pack_b_multi(Mat<T> b, int64_t kc, int64_t ncols, int NR, T* dst) {
+  const int64_t panels = ceil_div(ncols, NR);
+  if (b.cs != 1 || panels == 1) {
+    for (int64_t t = 0; t < panels; ++t)
+      pack_b(Mat<T>{b.p + t * NR * b.cs, b.rs, b.cs}, kc, std::min<int64_t>(NR, ncols - t * NR),
+             NR, dst + t * kc * NR);
+    return;
+  }
+  const int64_t full = ncols / NR, rest = ncols - full * NR;
+  // Rows far apart defeat the hardware prefetchers: ask for the row kAhead steps ahead.
+  constexpr int64_t kAhead = 8;
+  const int64_t line = 64 / static_cast<int64_t>(sizeof(T));
+  for (int64_t p = 0; p < kc; ++p) {
+    const T* s = b.p + p * b.rs;
+    T* d = dst + p * NR;
+    if (p + kAhead < kc)
+      for (int64_t j = 0; j < ncols; j += line) __builtin_prefetch(s + kAhead * b.rs + j);
+    for (int64_t t = 0; t < full; ++t) {
+      const T* st = s + t * NR;
+      T* dt = d + t * kc * NR;
+      for (int j = 0; j < NR; ++j) dt[j] = st[j];
+    }
+    if (rest) {
+      T* dt = d + full * kc * NR;
+      for (int64_t j = 0; j < rest; ++j) dt[j] = s[full * NR + j];
+      for (int64_t j = rest; j < NR; ++j) dt[j] = T(0);
+    }
+  }
+}
+
+// C[0:m, 0:n] = beta * C (alpha == 0 or k == 0: A and B are not read, as BLAS).
+template <class T>
+void scale_c(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i) {
+    T* row = c + i * ldc;
+    if (beta == T(0)) {
+      std::fill(row, row + n, T(0));
+    } else if (beta != T(1)) {
+      for (int64_t j = 0; j < n; ++j) row[j] *= beta;
+    }
+  }
+}
+
+// Flops below which one thread finishes before a hand-off pays (~20 us of work at the
+// AVX2 rate); above it, one more thread per this many flops.
+constexpr double kFlopsPerThread = 2.0e6;
+
+// One K block of one column block: where phase 2 reads B and how C is updated.
+struct Block {
+  int64_t jc, nb;  // columns [jc, jc + nb)
+  int64_t pc, kc;  // K range [pc, pc + kc)
+};
+
+template <class T>
+struct Engine {
+  const Ukernel<T>& uk;
+  Mat<T> a, b;
+  T* c;
+  int64_t ldc;
+  int64_t m, n, k;
+  T alpha, beta;
+  bool pack_a_all, pack_b_all;
+  int threads;
+
+  int64_t kcb = 0;             // K block (k_block)
+  int64_t mp = 0;              // row panels
+  int64_t groups = 1, col_parts = 1;
+  T* bbuf = nullptr;           // shared packed B block (shared mode)
+
+  // A panels [p0, p1) of block `bk`: packed into the thread's workspace, or read in place
+  // with a partial last panel packed. Returns the workspace.
+  T* prepare_a(const Block& bk, int64_t p0, int64_t p1) const {
+    const int MR = uk.mr;
+    const int64_t panel = static_cast<int64_t>(MR) * bk.kc;
+    if (pack_a_all) {
+      T* abuf = static_cast<T*>(t_workspace_a.get(static_cast<size_t>((p1 - p0) * panel) * sizeof(T)));
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t i = p * MR;
+        pack_a(Mat<T>{a.p + i * a.rs + bk.pc * a.cs, a.rs, a.cs}, std::min<int64_t>(MR, m - i),
+               bk.kc, MR, abuf + (p - p0) * panel);
+      }
+      return abuf;
+    }
+    T* abuf = static_cast<T*>(t_workspace_a.get(static_cast<size_t>(panel) * sizeof(T)));
+    if (m % MR != 0 && p1 * MR > m) {
+      const int64_t i = (p1 - 1) * MR;
+      pack_a(Mat<T>{a.p + i * a.rs + bk.pc * a.cs, a.rs, a.cs}, m - i, bk.kc, MR, abuf);
+    }
+    return abuf;
+  }
+
+  // Multiplies A panels [p0, p1) by one B panel (columns from j) into C.
+  void multiply_column(const Block& bk, const T* abuf, int64_t p0, int64_t p1, int64_t j,
+                       const T* bp, int64_t rs_b) const {
+    const int MR = uk.mr, NR = uk.nr;
+    const int64_t panel = static_cast<int64_t>(MR) * bk.kc;
+    const int64_t nr = std::min<int64_t>(NR, bk.jc + bk.nb - j);
+    const T beta_blk = bk.pc == 0 ? beta : T(1);
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t i = p * MR;
+      const int64_t mr = std::min<int64_t>(MR, m - i);
+      const T* ap;
+      int64_t rs_a, cs_a;
+      if (pack_a_all) {
+        ap = abuf + (p - p0) * panel;
+        rs_a = 1;
+        cs_a = MR;
+      } else if (mr < MR) {
+        ap = abuf;
+        rs_a = 1;
+        cs_a = MR;
+      } else {
+        ap = a.p + i * a.rs + bk.pc * a.cs;
+        rs_a = a.rs;
+        cs_a = a.cs;
+      }
+      uk.fn(bk.kc, ap, rs_a, cs_a, bp, rs_b, c + i * ldc + j, ldc, mr, nr, alpha, beta_blk);
+    }
+  }
+
+  void pack_b_panels(const Block& bk, int64_t q0, int64_t q1) const {
+    const int NR = uk.nr;
+    const int64_t j0 = q0 * NR;
+    const Mat<T> src{b.p + bk.pc * b.rs + (bk.jc + j0) * b.cs, b.rs, b.cs};
+    pack_b_multi(src, bk.kc, std::min(bk.nb, q1 * NR) - j0, NR, bbuf + q0 * bk.kc * NR);
+  }
+
+  // Chunk size for `count` items: one item per chunk (claimed dynamically, so a thread that
+  // is slowed down takes fewer) when all the pool's threads may join, else `threads` chunks.
+  int64_t grain(int64_t count) const {
+    return threads >= get_num_threads() ? 1 : ceil_div(count, threads);
+  }
+
+  // Fused mode: each item (row group g, column part h) runs the whole K loop itself and
+  // prepares each B panel right before its use (packed into the thread's workspace while it
+  // stays in L1, or read in place). Used when no B panel is shared by two row groups, so
+  // nothing is packed twice and there is one hand-off per call.
+  void run_fused_item(int64_t item) const {
+    const int NR = uk.nr;
+    const int64_t g = item / col_parts, h = item % col_parts;
+    const int64_t npb = ceil_div(n, NR);
+    const int64_t p0 = g * mp / groups, p1 = (g + 1) * mp / groups;
+    const int64_t q0 = h * npb / col_parts, q1 = (h + 1) * npb / col_parts;
+    if (p0 == p1 || q0 == q1) return;
+    for (int64_t pc = 0; pc < k; pc += kcb) {
+      const Block bk{0, n, pc, std::min(kcb, k - pc)};
+      const T* abuf = prepare_a(bk, p0, p1);
+      // B panels go through the workspace kChunk at a time (kc x 128 floats: L2-resident).
+      constexpr int64_t kChunk = 8;
+      T* bchunk = static_cast<T*>(
+          t_workspace_b.get(static_cast<size_t>(bk.kc * NR * kChunk) * sizeof(T)));
+      for (int64_t qc = q0; qc < q1; qc += kChunk) {
+        const int64_t qe = std::min(q1, qc + kChunk);
+        if (pack_b_all) {
+          const int64_t j0 = qc * NR;
+          pack_b_multi(Mat<T>{b.p + pc * b.rs + j0 * b.cs, b.rs, b.cs}, bk.kc,
+                       std::min(n, qe * NR) - j0, NR, bchunk);
+        }
+        for (int64_t q = qc; q < qe; ++q) {
+          const int64_t j = q * NR;
+          const int64_t nr = std::min<int64_t>(NR, n - j);
+          if (pack_b_all) {
+            multiply_column(bk, abuf, p0, p1, j, bchunk + (q - qc) * bk.kc * NR, NR);
+          } else if (nr < NR) {
+            pack_b(Mat<T>{b.p + pc * b.rs + j * b.cs, b.rs, b.cs}, bk.kc, nr, NR, bchunk);
+            multiply_column(bk, abuf, p0, p1, j, bchunk, NR);
+          } else {
+            multiply_column(bk, abuf, p0, p1, j, b.p + pc * b.rs + j, b.rs);
+          }
+        }
+      }
+    }
+  }
+
+  // Shared mode: per (column block, K block), B is packed once (phase 1, in parallel) and
+  // read by every row group (phase 2).
+  void run_shared() {
+    const int NR = uk.nr;
+    const int64_t nc = std::max<int64_t>(NR, uk.nc / NR * NR);
+    const int64_t bsize = kcb * ceil_div(std::min(n, nc), NR) * NR;
+    Buffer<T> shared;
+    if (threads > 1) {
+      shared = Buffer<T>(static_cast<size_t>(bsize));
+      bbuf = shared.get();
+    } else {
+      bbuf = static_cast<T*>(t_workspace_b.get(static_cast<size_t>(bsize) * sizeof(T)));
+    }
+    for (int64_t jc = 0; jc < n; jc += nc) {
+      const int64_t nb = std::min(nc, n - jc), npb = ceil_div(nb, NR);
+      col_parts = 1;
+      if (threads > 1 && groups < threads) col_parts = std::min(npb, ceil_div(threads, groups));
+      for (int64_t pc = 0; pc < k; pc += kcb) {
+        const Block bk{jc, nb, pc, std::min(kcb, k - pc)};
+        // A small block is packed by the caller: cheaper than a hand-off.
+        const bool small = bk.kc * nb < 32768;
+        // Chunks of 8 panels keep the row-wise copy streaming.
+        parallel_for(npb, small ? npb : std::max<int64_t>(8, ceil_div(npb, 4 * threads)),
+                     [&](int64_t q0, int64_t q1) { pack_b_panels(bk, q0, q1); });
+        const int64_t items = groups * col_parts;
+        parallel_for(items, grain(items), [&](int64_t s, int64_t e) {
+          for (int64_t it = s; it < e; ++it) {
+            const int64_t g = it / col_parts, h = it % col_parts;
+            const int64_t p0 = g * mp / groups, p1 = (g + 1) * mp / groups;
+            const int64_t q0 = h * npb / col_parts, q1 = (h + 1) * npb / col_parts;
+            if (p0 == p1 || q0 == q1) continue;
+            const T* abuf = prepare_a(bk, p0, p1);
+            for (int64_t q = q0; q < q1; ++q)
+              multiply_column(bk, abuf, p0, p1, jc + q * NR, bbuf + q * bk.kc * NR, NR);
+          }
+        });
+      }
+    }
+  }
+
+  void run() {
+    const int MR = uk.mr, NR = uk.nr;
+    kcb = k_block(k, uk.kc);
+    mp = ceil_div(m, MR);
+    // Row groups of about MC rows; with threads, a multiple of the thread count so the
+    // groups balance.
+    const int64_t mc_panels = std::max<int64_t>(1, uk.mc / MR);
+    groups = std::min(mp, ceil_div(mp, mc_panels));
+    const bool fused = !pack_b_all || groups == 1;
+    // (A packed B block is never split by rows in fused mode: each group would pack it again.)
+    if (threads > 1 && !(fused && pack_b_all))
+      groups = std::min(mp, ceil_div(groups, threads) * threads);
+    if (!fused) {
+      run_shared();
+      return;
+    }
+    // Column parts: enough items to keep every thread busy; fewer when each part repacks A.
+    const int64_t npb = ceil_div(n, NR);
+    col_parts = 1;
+    if (threads > 1) {
+      const int64_t want = pack_a_all ? threads : 2 * threads;
+      if (groups < want) col_parts = std::min(npb, ceil_div(want, groups));
+    }
+    const int64_t items = groups * col_parts;
+    parallel_for(items, grain(items), [&](int64_t s, int64_t e) {
+      for (int64_t it = s; it < e; ++it) run_fused_item(it);
+    });
+  }
+};
+
+}  // namespace
+
+int64_t k_block(int64_t k, int kc_max) {
+  if (k <= kc_max) return std::max<int64_t>(k, 1);
+  const int64_t blocks = ceil_div(k, kc_max);
+  return ceil_div(k, blocks);
+}
+
+int gemm_threads(int64_t m, int64_t n, int64_t k, int available) {
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const double t = flops / kFlopsPerThread;
+  if (available <= 1 || t < 2.0) return 1;
+  return static_cast<int>(std::min<double>(available, t));
+}
+
+template <class T>
+void gemm_run(const Ukernel<T>& uk, const Options& opt, bool ta, bool tb, int64_t m, int64_t n,
+              int64_t k, T alpha, const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c,
+              int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == T(0)) {
+    scale_c(m, n, beta, c, ldc);
+    return;
+  }
+  const Mat<T> ma = ta ? Mat<T>{a, 1, lda} : Mat<T>{a, lda, 1};
+  const Mat<T> mb = tb ? Mat<T>{b, 1, ldb} : Mat<T>{b, ldb, 1};
+  int threads = opt.threads > 0 ? opt.threads : gemm_threads(m, n, k, get_num_threads());
+  // Split no finer than the row and column panels allow.
+  threads = static_cast<int>(std::max<int64_t>(
+      1, std::min<int64_t>(threads, ceil_div(m, uk.mr) * ceil_div(n, uk.nr))));
+  // Packing pays when a panel is reused enough: A across the B panels (n / NR), B across the
+  // A panels (m / MR); reading B in place needs contiguous columns.
+  // In place, the KC rows of a B panel sit ldb apart and fall into few L1 sets once ldb spans
+  // more than 4 cache lines (n = 128 f32 measured 30% slower in place), so B is packed unless
+  // it is that narrow or hardly reused (m <= 4 MR).
+  // A row-major A is also read in place up to n = 256 when its rows are closer than a page
+  // (packing costs about a cycle per element, 10% of a 128^3 product).
+  const bool wide_a = ta || n > 256 || lda * static_cast<int64_t>(sizeof(T)) >= 4096;
+  const bool pack_a = opt.pack_a >= 0 ? opt.pack_a == 1 : (n > 4 * uk.nr && wide_a);
+  const bool pack_b = tb || (opt.pack_b >= 0 ? opt.pack_b == 1 : (m > 4 * uk.mr && ldb * static_cast<int64_t>(sizeof(T)) > 256));
+  Engine<T> e{uk, ma, mb, c, ldc, m, n, k, alpha, beta, pack_a, pack_b, threads};
+  e.run();
+}
+
+template void gemm_run<float>(const Ukernel<float>&, const Options&, bool, bool, int64_t, int64_t,
+                              int64_t, float, const float*, int64_t, const float*, int64_t, float,
+                              float*, int64_t);
+template void gemm_run<double>(const Ukernel<double>&, const Options&, bool, bool, int64_t,
+                               int64_t, int64_t, double, const double*, int64_t, const double*,
+                               int64_t, double, double*, int64_t);
+
+}  // namespace gemm_detail
+
 namespace {
 
 template <class T>
-void gemm_impl(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda,
-               const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
-  const double cost = 2.0 * static_cast<double>(n) * static_cast<double>(k);
-  parallel_for(m, grain_for(m, cost), [&](int64_t r0, int64_t r1) {
-    const T* ar = ta ? a + r0 : a + r0 * lda;
-    gemm_kernels::gemm_reference<T>(ta, tb, r1 - r0, n, k, alpha, ar, lda, b, ldb, beta,
-                                    c + r0 * ldc, ldc);
+void gemm_batched_impl(bool ta, bool tb, int64_t batch, int64_t m, int64_t n, int64_t k, T alpha,
+                       const T* a, int64_t lda, int64_t sa, const T* b, int64_t ldb, int64_t sb,
+                       T beta, T* c, int64_t ldc, int64_t sc) {
+  if (batch <= 0) return;
+  const auto& uk = gemm_kernels::pick<T>(gemm_kernels::active_kernel_set());
+  const int threads = get_num_threads();
+  auto one = [&](int64_t i) {
+    gemm_detail::gemm_run<T>(uk, gemm_detail::Options{}, ta, tb, m, n, k, alpha, a + i * sa, lda,
+                             b + i * sb, ldb, beta, c + i * sc, ldc);
+  };
+  // A product big enough to thread by itself keeps the threads inside; otherwise the batch is
+  // split (each product then runs on one thread: the same bits either way).
+  if (batch == 1 || threads == 1 || gemm_detail::gemm_threads(m, n, k, threads) > 1) {
+    for (int64_t i = 0; i < batch; ++i) one(i);
+    return;
+  }
+  // ~25 flops per ns on one AVX2 core for small products.
+  const double ns = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) / 25.0 + 50.0;
+  parallel_for(batch, grain_for(batch, ns), [&](int64_t s, int64_t e) {
+    for (int64_t i = s; i < e; ++i) one(i);
   });
 }
 
@@ -26,11 +507,29 @@ void gemm_impl(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const
 
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  gemm_impl(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_detail::gemm_run(gemm_kernels::active_kernel_set().f32, gemm_detail::Options{}, ta, tb, m,
+                        n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
           int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
-  gemm_impl(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_detail::gemm_run(gemm_kernels::active_kernel_set().f64, gemm_detail::Options{}, ta, tb, m,
+                        n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void gemm_batched(bool ta, bool tb, int64_t batch, int64_t m, int64_t n, int64_t k, float alpha,
+                  const float* a, int64_t lda, int64_t sa, const float* b, int64_t ldb, int64_t sb,
+                  float beta, float* c, int64_t ldc, int64_t sc) {
+  gemm_batched_impl(ta, tb, batch, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc);
+}
+void gemm_batched(bool ta, bool tb, int64_t batch, int64_t m, int64_t n, int64_t k, double alpha,
+                  const double* a, int64_t lda, int64_t sa, const double* b, int64_t ldb,
+                  int64_t sb, double beta, double* c, int64_t ldc, int64_t sc) {
+  gemm_batched_impl(ta, tb, batch, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc);
+}
+
+const char* gemm_kernel_name(DType t) {
+  const auto& s = gemm_kernels::active_kernel_set();
+  return t == DType::f64 ? s.f64.name : s.f32.name;
 }
 
 }  // namespace npfast

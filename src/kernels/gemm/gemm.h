@@ -1,13 +1,80 @@
-// GEMM kernel family. (First version: the reference only; the packed, register-blocked
-// microkernels per ISA replace the operator's inner loops.)
+// GEMM kernel family: the microkernel contract, the per-ISA kernel sets, the scalar oracle.
+//
+// The operator (src/ops/gemm.cc) owns blocking, packing, threading; a microkernel only
+// multiplies one MR x k panel of A by one k x NR panel of B into an MR x NR tile of C.
+//
+// Microkernel contract, `<dtype>_gemm_<MR>x<NR>__<isa>(k, a, rs_a, cs_a, b, rs_b, c, rs_c, mr, nr,
+// alpha, beta)`:
+//   k        depth of the product (>= 0; k == 0 gives C = beta * C on the stored part)
+//   a        A panel: element (i, p), i < MR, p < k, is a[i * rs_a + p * cs_a]. A packed panel
+//            has rs_a = 1, cs_a = MR; a row-major A read in place has rs_a = lda, cs_a = 1; a
+//            transposed one rs_a = 1, cs_a = lda. ALL MR rows must be readable: the operator
+//            pads a partial panel (zeros) in a packing buffer instead of passing short rows.
+//   b        B panel: element (p, j), j < NR, is b[p * rs_b + j] (columns contiguous). Packed:
+//            rs_b = NR; row-major in place: rs_b = ldb. ALL NR columns must be readable.
+//   c        C tile: element (i, j) is c[i * rs_c + j]. Only i < mr, j < nr is read or written
+//            (1 <= mr <= MR, 1 <= nr <= NR); a partial tile goes through a local tile buffer,
+//            so the edge arithmetic is exactly the full-tile arithmetic.
+//   alpha, beta
+//            c = alpha * acc + beta * c, rounded as fma(alpha, acc, beta * c) on FMA ISAs;
+//            beta == 0 means c is write-only (a NaN in C does not propagate).
+// acc[i][j] is accumulated over p = 0, 1, ..., k-1 in that order, one FMA per step, starting
+// from zero: every element of C sees the same operation sequence whatever its position in the
+// tile, whether A/B were packed or read in place, and whichever thread runs the tile. That is
+// what makes the operator's results independent of its partition and thread count.
+// Kernels are pure: no allocation, no threads, no exceptions.
 #pragma once
 
 #include <cstdint>
 
+#include "npfast/dispatch.hpp"
+
 namespace npfast {
 namespace gemm_kernels {
 
-// C = alpha * op(A) op(B) + beta * C, row-major, accumulated in double (see npfast/gemm.hpp).
+template <class T>
+using UkernelFn = void (*)(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b,
+                           int64_t rs_b, T* c, int64_t rs_c, int64_t mr, int64_t nr, T alpha,
+                           T beta);
+
+// A microkernel and the cache blocking tuned for it.
+template <class T>
+struct Ukernel {
+  UkernelFn<T> fn;
+  int mr, nr;    // register tile
+  int kc;        // largest K block; the operator's K split depends on k and this only, so it
+                 // fixes the reduction order of every element (see the operator)
+  int mc;        // rows of A per packed block (kept in L2 with the B panel in L1)
+  int nc;        // columns of B per packed block (in L3)
+  const char* name;
+};
+
+struct KernelSet {
+  Ukernel<float> f32;
+  Ukernel<double> f64;
+  // Runs `iters` iterations of independent vector FMAs (peak-FLOP probe for benchmarks);
+  // returns the flops done and writes a value derived from the result to *sink.
+  double (*fma_probe)(int64_t iters, bool f64, double* sink);
+};
+
+// Per-ISA sets (reference.cc, x86_avx2.cc, x86_avx512.cc).
+extern const KernelSet kernels_scalar;
+extern const KernelSet& kernels_avx2;
+extern const KernelSet& kernels_avx512;
+
+// The set for `isa` (null when not built for it) and the one the dispatcher uses now.
+const KernelSet* kernel_set(Isa isa);
+const KernelSet& active_kernel_set();
+
+template <class T>
+const Ukernel<T>& pick(const KernelSet& s);
+template <>
+inline const Ukernel<float>& pick<float>(const KernelSet& s) { return s.f32; }
+template <>
+inline const Ukernel<double>& pick<double>(const KernelSet& s) { return s.f64; }
+
+// The oracle: C = alpha * op(A) op(B) + beta * C, row-major (see npfast/gemm.hpp), accumulated
+// in double. alpha == 0 or k == 0 leaves A and B unread (C = beta * C), as BLAS.
 template <class T>
 void gemm_reference(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
                     const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc);

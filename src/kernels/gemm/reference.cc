@@ -1,4 +1,4 @@
-// Scalar reference GEMM: the test oracle and the fallback kernel. Accumulates in double.
+// Scalar GEMM: the oracle (accumulates in double) and the `scalar` ISA's microkernel.
 #include <cstdint>
 
 #include "src/kernels/gemm/gemm.h"
@@ -9,13 +9,16 @@ namespace gemm_kernels {
 template <class T>
 void gemm_reference(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha,
                     const T* a, int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc) {
+  const bool use_ab = k > 0 && alpha != T(0);
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       double acc = 0.0;
-      for (int64_t p = 0; p < k; ++p) {
-        const T av = trans_a ? a[p * lda + i] : a[i * lda + p];
-        const T bv = trans_b ? b[j * ldb + p] : b[p * ldb + j];
-        acc += static_cast<double>(av) * static_cast<double>(bv);
+      if (use_ab) {
+        for (int64_t p = 0; p < k; ++p) {
+          const T av = trans_a ? a[p * lda + i] : a[i * lda + p];
+          const T bv = trans_b ? b[j * ldb + p] : b[p * ldb + j];
+          acc += static_cast<double>(av) * static_cast<double>(bv);
+        }
       }
       const double prev = beta == T(0) ? 0.0 : static_cast<double>(beta) * c[i * ldc + j];
       c[i * ldc + j] = static_cast<T>(static_cast<double>(alpha) * acc + prev);
@@ -27,6 +30,53 @@ template void gemm_reference<float>(bool, bool, int64_t, int64_t, int64_t, float
                                     int64_t, const float*, int64_t, float, float*, int64_t);
 template void gemm_reference<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
                                      int64_t, const double*, int64_t, double, double*, int64_t);
+
+namespace {
+
+// The scalar microkernel (contract in gemm.h): a 4 x 4 tile in T, one multiply and one add
+// per step (the baseline ISA has no FMA instruction).
+constexpr int kMr = 4, kNr = 4;
+
+template <class T>
+void ukernel_scalar(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, int64_t rs_b,
+                    T* c, int64_t rs_c, int64_t mr, int64_t nr, T alpha, T beta) {
+  T acc[kMr][kNr] = {};
+  for (int64_t p = 0; p < k; ++p) {
+    for (int i = 0; i < kMr; ++i) {
+      const T ai = a[i * rs_a];
+      for (int j = 0; j < kNr; ++j) acc[i][j] += ai * b[j];
+    }
+    a += cs_a;
+    b += rs_b;
+  }
+  for (int64_t i = 0; i < mr; ++i)
+    for (int64_t j = 0; j < nr; ++j) {
+      T* cp = c + i * rs_c + j;
+      *cp = beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * *cp;
+    }
+}
+
+double fma_probe_scalar(int64_t iters, bool f64, double* sink) {
+  constexpr int kChains = 8;
+  double acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = i;
+  for (int64_t it = 0; it < iters; ++it) {
+    for (int i = 0; i < kChains; ++i) acc[i] = acc[i] * 0.999999 + 1e-7;
+  }
+  double s = 0;
+  for (double v : acc) s += v;
+  *sink = s;
+  (void)f64;
+  return 2.0 * kChains * static_cast<double>(iters);
+}
+
+}  // namespace
+
+const KernelSet kernels_scalar = {
+    {ukernel_scalar<float>, kMr, kNr, 256, 64, 1024, "f32_gemm_4x4__scalar"},
+    {ukernel_scalar<double>, kMr, kNr, 256, 64, 1024, "f64_gemm_4x4__scalar"},
+    fma_probe_scalar,
+};
 
 }  // namespace gemm_kernels
 }  // namespace npfast

@@ -1,0 +1,111 @@
+// npfast.matmul, and the GEMM probes the benchmark uses.
+#include <algorithm>
+#include <ctime>
+#include <string>
+
+#include "npfast/error.hpp"
+#include "npfast/gemm.hpp"
+#include "npfast/threads.hpp"
+#include "python/npfast/bind.h"
+#include "src/kernels/gemm/gemm.h"
+
+namespace npfast {
+namespace py {
+namespace {
+
+nb::object matmul_py(nb::handle a, nb::handle b, nb::handle out) {
+  Array x = as_array(a, "a");
+  Array y = as_array(b, "b");
+  int64_t shape[3];
+  const int nd = matmul_shape(x.view, y.view, shape);
+  View z;
+  nb::object result = out_or_new(out, x.view.dtype, nd, shape, &z);
+  check_no_overlap(z, {&x.view, &y.view});
+  {
+    nb::gil_scoped_release release;
+    matmul(x.view, y.view, z);
+  }
+  return result;
+}
+
+double thread_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// FMA peak (GFLOP/s) of the active ISA on `threads` threads: each thread runs the FMA probe
+// and times it with its own CPU clock, so time the OS gives to other processes on a shared
+// machine does not count; the best of 20 rounds, summed over the threads.
+double fma_peak_py(bool f64, int threads) {
+  if (threads < 1 || threads > 64)
+    throw ValueError("threads: must be between 1 and 64, got " + std::to_string(threads));
+  nb::gil_scoped_release release;
+  const auto& set = gemm_kernels::active_kernel_set();
+  double best[64] = {};
+  for (int rep = 0; rep < 20; ++rep) {
+    parallel_for(threads, 1, [&](int64_t s, int64_t e) {
+      for (int64_t i = s; i < e; ++i) {
+        double sink;
+        const double t0 = thread_seconds();
+        const double flops = set.fma_probe(2000000, f64, &sink);
+        const double dt = thread_seconds() - t0 + (sink == 12345.678 ? 1e-9 : 0.0);
+        best[i] = std::max(best[i], flops / dt * 1e-9);
+      }
+    });
+  }
+  double total = 0;
+  for (int i = 0; i < threads; ++i) total += best[i];
+  return total;
+}
+
+KernelName k_f32("matmul_f32", [] { return std::string(gemm_kernel_name(DType::f32)); });
+KernelName k_f64("matmul_f64", [] { return std::string(gemm_kernel_name(DType::f64)); });
+
+}  // namespace
+
+NPFAST_BIND(gemm) {
+  m.def("matmul", &matmul_py,
+        nb::sig("def matmul(a: numpy.typing.ArrayLike, b: numpy.typing.ArrayLike, *, "
+                "out: numpy.ndarray | None = None) -> numpy.ndarray"),
+        nb::arg("a").none(), nb::arg("b").none(), nb::kw_only(),
+        nb::arg("out").none() = nb::none(),
+        R"doc(Matrix product ``a @ b`` on npfast's own GEMM, as ``numpy.matmul``.
+
+Parameters
+----------
+a : array_like
+    float32 or float64, shape ``(k,)``, ``(m, k)`` or ``(batch, m, k)``; any strides.
+b : array_like
+    Same dtype as ``a``; shape ``(k,)``, ``(k, n)`` or ``(batch, k, n)``. A 2-D operand, or a
+    batch of 1, is broadcast over the other operand's batch; a 1-D operand is a row (``a``)
+    or a column (``b``) whose axis is dropped from the result, as in NumPy.
+out : ndarray, optional
+    Exactly the result dtype and shape, writeable, not overlapping ``a`` or ``b``; any
+    strides. Never converted; left untouched when the call is refused.
+
+Returns
+-------
+ndarray of shape ``(batch, m, n)``, ``(m, n)``, ``(m,)``, ``(n,)`` or ``()``; a new array from
+npfast's memory pool unless ``out`` is given.
+
+Products are packed into cache blocks and computed by register-blocked FMA microkernels
+(AVX-512, AVX2 or scalar, see ``npfast.config()["kernels"]``), threaded when large enough.
+Each element is accumulated in the array's precision over ``k`` in a fixed order, so the
+result is bitwise identical for any thread count (not necessarily bitwise equal to NumPy's).
+Matches ``numpy.matmul`` / ``torch.matmul`` for these shapes.
+
+Raises
+------
+TypeError  when a dtype is not float32/float64, ``a`` and ``b`` differ in dtype (no
+           promotion), or ``out`` has the wrong dtype.
+ValueError when a dimension count is not 1-3, the inner dimensions or batch sizes do not
+           match (the message gives both shapes), or ``out`` has the wrong shape, is read-only
+           or overlaps an input.
+)doc");
+  m.def("_fma_peak", &fma_peak_py, nb::arg("f64"), nb::arg("threads"),
+        "Measured FMA peak (GFLOP/s) of the active ISA on `threads` threads (benchmarks).");
+}
+
+}  // namespace py
+}  // namespace npfast

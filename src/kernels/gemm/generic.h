@@ -1,0 +1,121 @@
+// SIMD body of the GEMM family, written once against src/core/simd/ and instantiated per ISA
+// by x86_<isa>.cc (which includes the ISA header and defines NPFAST_TARGET first). No include
+// guard: one inclusion per ISA file. The contract is in gemm.h.
+#include <cstdint>
+
+#include "src/kernels/gemm/gemm.h"
+
+namespace npfast {
+namespace NPFAST_TARGET {
+namespace gemm {
+
+// MR x (NV * lanes) register tile: MR * NV accumulators, NV vectors of B, one broadcast of A.
+template <class T, int MR, int NV>
+struct Tile {
+  static constexpr int L = kLanes<T>;
+  static constexpr int NR = NV * L;
+  V<T> acc[MR][NV];
+
+  // acc = sum_p A(i, p) * B(p, :), in order p = 0..k-1. kUnitRows: rs_a == 1 (packed or
+  // transposed A), which keeps the row offsets out of registers (MR = 14 has too few GPRs).
+  template <bool kUnitRows>
+  inline void multiply(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b,
+                       int64_t rs_b) {
+    if (kUnitRows) rs_a = 1;
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = zero<T>();
+    for (int64_t p = 0; p < k; ++p) {
+      V<T> bv[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) bv[v] = load(b + v * L);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const V<T> ai = set1<T>(a[i * rs_a]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[i][v] = fma(ai, bv[v], acc[i][v]);
+      }
+      a += cs_a;
+      b += rs_b;
+    }
+  }
+
+  // c = alpha * acc + beta * c over the full tile at c (row stride rs_c).
+  inline void store(T* c, int64_t rs_c, T alpha, T beta) const {
+    const V<T> va = set1<T>(alpha);
+    if (beta == T(0)) {
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) npfast::NPFAST_TARGET::store(c + i * rs_c + v * L, mul(va, acc[i][v]));
+    } else {
+      const V<T> vb = set1<T>(beta);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+          T* cp = c + i * rs_c + v * L;
+          npfast::NPFAST_TARGET::store(cp, fma(va, acc[i][v], mul(vb, load(cp))));
+        }
+    }
+  }
+};
+
+template <class T, int MR, int NV>
+void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, int64_t rs_b, T* c,
+             int64_t rs_c, int64_t mr, int64_t nr, T alpha, T beta) {
+  using TileT = Tile<T, MR, NV>;
+  constexpr int NR = TileT::NR;
+  // Warm the C tile while the product runs (it is needed only at the end).
+  // (A tile row spans two cache lines unless C happens to be aligned: fetch both ends.)
+  for (int64_t i = 0; i < mr; ++i) {
+    __builtin_prefetch(c + i * rs_c, 1);
+    __builtin_prefetch(c + i * rs_c + nr - 1, 1);
+  }
+  TileT t;
+  if (rs_a == 1) t.template multiply<true>(k, a, rs_a, cs_a, b, rs_b);
+  else t.template multiply<false>(k, a, rs_a, cs_a, b, rs_b);
+  if (mr == MR && nr == NR) {
+    t.store(c, rs_c, alpha, beta);
+    return;
+  }
+  // Edge tile: the same vector arithmetic on a local copy, then only mr x nr goes back.
+  alignas(64) T buf[MR * NR];
+  if (beta != T(0)) {
+    for (int64_t i = 0; i < mr; ++i)
+      for (int64_t j = 0; j < nr; ++j) buf[i * NR + j] = c[i * rs_c + j];
+  }
+  t.store(buf, NR, alpha, beta);
+  for (int64_t i = 0; i < mr; ++i)
+    for (int64_t j = 0; j < nr; ++j) c[i * rs_c + j] = buf[i * NR + j];
+}
+
+// Peak probe: 12 independent FMA chains (enough to cover latency x throughput on current
+// x86 cores) on full vectors.
+template <class T>
+double fma_probe_t(int64_t iters, double* sink) {
+  constexpr int kChains = 12;
+  V<T> acc[kChains];
+  const V<T> x = set1<T>(T(0.999999)), y = set1<T>(T(1e-7));
+#pragma GCC unroll 16
+  for (int i = 0; i < kChains; ++i) acc[i] = set1<T>(T(i));
+  for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kChains; ++i) acc[i] = fma(acc[i], x, y);
+  }
+  alignas(64) T out[kLanes<T>];
+  V<T> s = acc[0];
+  for (int i = 1; i < kChains; ++i) s = add(s, acc[i]);
+  npfast::NPFAST_TARGET::store(out, s);
+  *sink = static_cast<double>(out[0]);
+  return 2.0 * kChains * kLanes<T> * static_cast<double>(iters);
+}
+
+inline double fma_probe(int64_t iters, bool f64, double* sink) {
+  return f64 ? fma_probe_t<double>(iters, sink) : fma_probe_t<float>(iters, sink);
+}
+
+}  // namespace gemm
+}  // namespace NPFAST_TARGET
+}  // namespace npfast

@@ -1,0 +1,30 @@
+// The GEMM family compiled for AVX2+FMA (flags from cmake/npfast_flags.cmake).
+//
+// 16 ymm registers: a 6 x 2-vector tile is 12 accumulators + 2 B vectors + 1 A broadcast.
+// Blocking (Zen 4/5 class: 32-48 KB L1d, 0.5-1 MB L2 per core, shared L3):
+//   f32 6x16: B panel KC x 16 = 16 KB and A panel 6 x KC = 6 KB in L1; A block MC x KC = 144 KB
+//             in L2; B block KC x NC in L3.
+//   f64 6x8:  B panel 256 x 8 x 8 = 16 KB, A panel 12 KB in L1; A block 96 x 256 x 8 = 192 KB.
+//             (KC 128-384 and MC 48-288 swept at 512^2 and 1000^2: within the noise of this
+//             shared VM; these are BLIS's Haswell/Zen values.)
+#include "src/core/simd/x86_avx2.h"
+
+#define NPFAST_TARGET avx2
+#include "src/kernels/gemm/generic.h"
+
+namespace npfast {
+namespace gemm_kernels {
+namespace {
+
+const KernelSet kSet = {
+    {avx2::gemm::ukernel<float, 6, 2>, 6, 16, 256, 144, 4080, "f32_gemm_6x16__avx2"},
+    {avx2::gemm::ukernel<double, 6, 2>, 6, 8, 256, 96, 2040, "f64_gemm_6x8__avx2"},
+    avx2::gemm::fma_probe,
+};
+
+}  // namespace
+
+const KernelSet& kernels_avx2 = kSet;
+
+}  // namespace gemm_kernels
+}  // namespace npfast

@@ -1,0 +1,28 @@
+// The GEMM family compiled for AVX-512 F (flags from cmake/npfast_flags.cmake).
+//
+// 32 zmm registers: a 14 x 2-vector tile is 28 accumulators + 2 B vectors + 1 A broadcast.
+// Blocking (48 KB L1d, 1-2 MB L2 per core):
+//   f32 14x32: B panel KC x 32 = 24 KB, A panel 14 x KC = 10.5 KB in L1 (KC = 192);
+//              A block 140 x 192 x 4 = 105 KB in L2.
+//   f64 14x16: B panel 128 x 16 x 8 = 16 KB, A panel 14 KB (KC = 128); A block 112 x 128 x 8 = 112 KB.
+#include "src/core/simd/x86_avx512.h"
+
+#define NPFAST_TARGET avx512
+#include "src/kernels/gemm/generic.h"
+
+namespace npfast {
+namespace gemm_kernels {
+namespace {
+
+const KernelSet kSet = {
+    {avx512::gemm::ukernel<float, 14, 2>, 14, 32, 192, 140, 4096, "f32_gemm_14x32__avx512"},
+    {avx512::gemm::ukernel<double, 14, 2>, 14, 16, 128, 112, 2048, "f64_gemm_14x16__avx512"},
+    avx512::gemm::fma_probe,
+};
+
+}  // namespace
+
+const KernelSet& kernels_avx512 = kSet;
+
+}  // namespace gemm_kernels
+}  // namespace npfast

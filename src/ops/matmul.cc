@@ -1,0 +1,187 @@
+// matmul: NumPy's shape rules, stride handling and batching around npfast::gemm_batched.
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "npfast/error.hpp"
+#include "npfast/gemm.hpp"
+#include "npfast/memory.hpp"
+
+namespace npfast {
+namespace {
+
+bool is_float(DType t) { return t == DType::f32 || t == DType::f64; }
+
+// An operand as a batch of matrices: element (b, r, c) at byte offset b*sb + r*s0 + c*s1.
+struct Mats {
+  char* p;
+  int64_t batch, rows, cols;
+  int64_t sb, s0, s1;  // bytes
+};
+
+// a: (k,) -> 1 x k; (m, k); (B, m, k). b: (k,) -> k x 1; (k, n); (B, k, n).
+Mats as_mats(const View& v, bool is_b) {
+  Mats m{static_cast<char*>(v.data), 1, 1, 1, 0, 0, 0};
+  if (v.ndim == 1) {
+    if (is_b) {
+      m.rows = v.shape[0];
+      m.s0 = v.strides[0];
+    } else {
+      m.cols = v.shape[0];
+      m.s1 = v.strides[0];
+    }
+    return m;
+  }
+  const int o = v.ndim - 2;
+  m.rows = v.shape[o];
+  m.cols = v.shape[o + 1];
+  m.s0 = v.strides[o];
+  m.s1 = v.strides[o + 1];
+  if (v.ndim == 3) {
+    m.batch = v.shape[0];
+    m.sb = v.shape[0] == 1 ? 0 : v.strides[0];
+  }
+  return m;
+}
+
+// How gemm reads one operand: element strides, transposed or not.
+struct Layout {
+  bool ok, trans;
+  int64_t ld, sbatch;  // elements
+};
+
+Layout layout_of(const Mats& m, int64_t item) {
+  auto elems = [&](int64_t bytes, int64_t* out) {
+    if (bytes % item != 0) return false;
+    *out = bytes / item;
+    return true;
+  };
+  int64_t s0 = 0, s1 = 0, sb = 0;
+  // Strides of length-1 axes are never used: pick the ones that make the layout simplest.
+  const bool ok0 = m.rows == 1 || elems(m.s0, &s0);
+  const bool ok1 = m.cols == 1 || elems(m.s1, &s1);
+  const bool okb = m.batch == 1 || elems(m.sb, &sb);
+  if (!ok0 || !ok1 || !okb) return {false, false, 0, 0};
+  if (m.rows == 1) s0 = m.cols;
+  if (m.cols == 1) s1 = 1;
+  if (s1 == 1) return {true, false, s0, sb};
+  if (s0 == 1 || m.rows == 1) return {true, true, s1, sb};
+  return {false, false, 0, 0};
+}
+
+// Copies an operand into a contiguous (batch, rows, cols) workspace.
+template <class T>
+void pack_contiguous(const Mats& m, T* dst) {
+  for (int64_t b = 0; b < m.batch; ++b)
+    for (int64_t r = 0; r < m.rows; ++r) {
+      const char* src = m.p + b * m.sb + r * m.s0;
+      T* d = dst + (b * m.rows + r) * m.cols;
+      for (int64_t c = 0; c < m.cols; ++c) std::memcpy(d + c, src + c * m.s1, sizeof(T));
+    }
+}
+
+std::string both(const View& a, const View& b) {
+  return "a has shape " + shape_str(a) + ", b has shape " + shape_str(b);
+}
+
+template <class T>
+void matmul_t(const View& av, const View& bv, const View& ov) {
+  const int64_t item = sizeof(T);
+  Mats A = as_mats(av, false), B = as_mats(bv, true);
+  const int64_t m = A.rows, n = B.cols, k = A.cols;
+  const int64_t batch = A.batch == 1 ? B.batch : A.batch;  // broadcasting 1 (also against 0)
+  if (batch == 0 || m == 0 || n == 0) return;
+  // Operands gemm cannot address go through a contiguous copy.
+  Buffer<T> abuf, bbuf, cbuf;
+  Layout la = layout_of(A, item), lb = layout_of(B, item);
+  if (!la.ok) {
+    abuf = Buffer<T>(static_cast<size_t>(checked_mul(checked_mul(A.batch, m, "a"), k, "a")));
+    pack_contiguous(A, abuf.get());
+    A = Mats{reinterpret_cast<char*>(abuf.get()), A.batch, m, k, m * k * item, k * item, item};
+    la = layout_of(A, item);
+  }
+  if (!lb.ok) {
+    bbuf = Buffer<T>(static_cast<size_t>(checked_mul(checked_mul(B.batch, k, "b"), n, "b")));
+    pack_contiguous(B, bbuf.get());
+    B = Mats{reinterpret_cast<char*>(bbuf.get()), B.batch, k, n, k * n * item, n * item, item};
+    lb = layout_of(B, item);
+  }
+  // The result viewed as (batch, m, n).
+  Mats C{static_cast<char*>(ov.data), batch, m, n, 0, 0, 0};
+  {
+    int d = ov.ndim - 1;
+    if (bv.ndim > 1) C.s1 = ov.strides[d--];
+    if (av.ndim > 1) C.s0 = ov.strides[d--];
+    if (d == 0) C.sb = ov.strides[0];
+  }
+  Layout lc = layout_of(C, item);
+  T* c = reinterpret_cast<T*>(C.p);
+  const T* a = reinterpret_cast<const T*>(A.p);
+  const T* b = reinterpret_cast<const T*>(B.p);
+  if (lc.ok && !lc.trans) {
+    gemm_batched(la.trans, lb.trans, batch, m, n, k, T(1), a, la.ld, la.sbatch, b, lb.ld,
+                 lb.sbatch, T(0), c, lc.ld, lc.sbatch);
+  } else if (lc.ok) {
+    // Column-major result: C^T = op(B)^T op(A)^T.
+    gemm_batched(!lb.trans, !la.trans, batch, n, m, k, T(1), b, lb.ld, lb.sbatch, a, la.ld,
+                 la.sbatch, T(0), c, lc.ld, lc.sbatch);
+  } else {
+    cbuf = Buffer<T>(static_cast<size_t>(checked_mul(checked_mul(batch, m, "out"), n, "out")));
+    gemm_batched(la.trans, lb.trans, batch, m, n, k, T(1), a, la.ld, la.sbatch, b, lb.ld,
+                 lb.sbatch, T(0), cbuf.get(), n, m * n);
+    for (int64_t i = 0; i < batch; ++i)
+      for (int64_t r = 0; r < m; ++r) {
+        char* dst = C.p + i * C.sb + r * C.s0;
+        const T* src = cbuf.get() + (i * m + r) * n;
+        for (int64_t j = 0; j < n; ++j) std::memcpy(dst + j * C.s1, src + j, sizeof(T));
+      }
+  }
+}
+
+}  // namespace
+
+int matmul_shape(const View& a, const View& b, int64_t* shape) {
+  if (!is_float(a.dtype))
+    throw TypeError(std::string("a: dtype must be float32 or float64, got ") + dtype_name(a.dtype));
+  if (!is_float(b.dtype))
+    throw TypeError(std::string("b: dtype must be float32 or float64, got ") + dtype_name(b.dtype));
+  if (a.dtype != b.dtype)
+    throw TypeError(std::string("b: dtype ") + dtype_name(b.dtype) + " does not match a's " +
+                    dtype_name(a.dtype) + " (mixed dtypes are not promoted)");
+  if (a.ndim < 1 || a.ndim > 3)
+    throw ValueError("a: must have 1, 2 or 3 dimensions, got shape " + shape_str(a));
+  if (b.ndim < 1 || b.ndim > 3)
+    throw ValueError("b: must have 1, 2 or 3 dimensions, got shape " + shape_str(b));
+  const Mats A = as_mats(a, false), B = as_mats(b, true);
+  if (A.cols != B.rows)
+    throw ValueError("b: inner dimensions differ (" + std::to_string(A.cols) + " vs " +
+                     std::to_string(B.rows) + "): " + both(a, b));
+  if (A.batch != B.batch && A.batch != 1 && B.batch != 1)
+    throw ValueError("b: batch sizes differ (" + std::to_string(A.batch) + " vs " +
+                     std::to_string(B.batch) + ") and neither is 1: " + both(a, b));
+  int nd = 0;
+  if (a.ndim == 3 || b.ndim == 3) shape[nd++] = A.batch == 1 ? B.batch : A.batch;
+  if (a.ndim > 1) shape[nd++] = A.rows;
+  if (b.ndim > 1) shape[nd++] = B.cols;
+  return nd;
+}
+
+void matmul(const View& a, const View& b, const View& out) {
+  int64_t shape[3];
+  const int nd = matmul_shape(a, b, shape);
+  if (out.dtype != a.dtype)
+    throw TypeError(std::string("out: dtype must be ") + dtype_name(a.dtype) + ", got " +
+                    dtype_name(out.dtype));
+  bool same = out.ndim == nd;
+  for (int i = 0; same && i < nd; ++i) same = out.shape[i] == shape[i];
+  if (!same) {
+    View want;
+    want.ndim = nd;
+    for (int i = 0; i < nd; ++i) want.shape[i] = shape[i];
+    throw ValueError("out: shape must be " + shape_str(want) + ", got " + shape_str(out));
+  }
+  if (a.dtype == DType::f32) matmul_t<float>(a, b, out);
+  else matmul_t<double>(a, b, out);
+}
+
+}  // namespace npfast

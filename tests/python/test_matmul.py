@@ -1,0 +1,177 @@
+"""npfast.matmul against NumPy (float64-accumulated), on every ISA path."""
+
+import numpy as np
+import pytest
+
+import npfast
+
+DTYPES = [np.float32, np.float64]
+
+
+def reference(a, b):
+    return np.matmul(a.astype(np.float64), b.astype(np.float64))
+
+
+def assert_close(got, a, b):
+    """Error bound of a k-term dot product in the input precision, relative to |a| @ |b|."""
+    want = reference(a, b)
+    assert got.shape == want.shape and got.dtype == a.dtype
+    k = a.shape[-1]
+    eps = np.finfo(a.dtype).eps
+    bound = 4 * (k + 2) * eps * np.matmul(np.abs(a).astype(np.float64), np.abs(b).astype(np.float64))
+    err = np.abs(got.astype(np.float64) - want)
+    assert (err <= bound + np.finfo(a.dtype).tiny).all(), float((err - bound).max())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_random_shapes(isa, dtype):
+    rng = np.random.default_rng(0)
+    shapes = [(1, 1, 1), (1, 7, 3), (7, 1, 3), (5, 6, 0), (6, 16, 16), (7, 17, 9), (13, 33, 70),
+              (64, 64, 64), (65, 129, 257), (3, 500, 40), (200, 5, 300)]
+    shapes += [tuple(rng.integers(1, 90, size=3)) for _ in range(6)]
+    for m, n, k in shapes:
+        a = rng.standard_normal((m, k)).astype(dtype)
+        b = rng.standard_normal((k, n)).astype(dtype)
+        assert_close(npfast.matmul(a, b), a, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_strides_and_orders(isa, dtype):
+    rng = np.random.default_rng(1)
+    base_a = rng.standard_normal((60, 70)).astype(dtype)
+    base_b = rng.standard_normal((70, 80)).astype(dtype)
+    views_a = [base_a, base_a.T.copy().T, np.asfortranarray(base_a), base_a[::-1], base_a[:, ::-1],
+               base_a[::2, ::3]]
+    for va in views_a:
+        vb_all = [base_b[: va.shape[1]], np.asfortranarray(base_b[: va.shape[1]]),
+                  base_b[: va.shape[1], ::-2], base_b[::-1][: va.shape[1]],
+                  np.broadcast_to(base_b[0], (va.shape[1], 80))]
+        for vb in vb_all:
+            assert_close(npfast.matmul(va, vb), va, vb)
+    # Transposed views go in place (gemm's trans flags).
+    assert_close(npfast.matmul(base_a.T, base_a), base_a.T, base_a)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_batched_and_broadcast(isa, dtype):
+    rng = np.random.default_rng(2)
+    a3 = rng.standard_normal((4, 9, 11)).astype(dtype)
+    b3 = rng.standard_normal((4, 11, 20)).astype(dtype)
+    b2 = rng.standard_normal((11, 20)).astype(dtype)
+    a2 = rng.standard_normal((9, 11)).astype(dtype)
+    assert_close(npfast.matmul(a3, b3), a3, b3)
+    assert_close(npfast.matmul(a3, b2), a3, b2)
+    assert_close(npfast.matmul(a2, b3), a2, b3)
+    assert_close(npfast.matmul(a3[:1], b3), a3[:1], b3)
+    assert_close(npfast.matmul(a3, b3[:1]), a3, b3[:1])
+    assert_close(npfast.matmul(a3.transpose(0, 2, 1).copy().transpose(0, 2, 1), b3[:, :, ::2]),
+                 a3, b3[:, :, ::2])
+    assert_close(npfast.matmul(a3[::-1], b3[::2].repeat(2, axis=0)), a3[::-1], b3[::2].repeat(2, axis=0))
+    many_a = rng.standard_normal((300, 8, 8)).astype(dtype)
+    many_b = rng.standard_normal((300, 8, 8)).astype(dtype)
+    assert_close(npfast.matmul(many_a, many_b), many_a, many_b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_vectors_and_empty(dtype):
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((5, 4)).astype(dtype)
+    v = rng.standard_normal(4).astype(dtype)
+    w = rng.standard_normal(5).astype(dtype)
+    assert_close(npfast.matmul(a, v), a, v)
+    assert_close(npfast.matmul(w, a), w, a)
+    assert_close(npfast.matmul(v, v), v, v)
+    assert npfast.matmul(np.zeros((0, 4), dtype), np.zeros((4, 3), dtype)).shape == (0, 3)
+    z = npfast.matmul(np.ones((3, 0), dtype), np.ones((0, 2), dtype))
+    assert z.shape == (3, 2) and (z == 0).all()
+    assert npfast.matmul(np.ones((0, 3, 4), dtype), np.ones((4, 2), dtype)).shape == (0, 3, 2)
+    assert npfast.matmul(np.ones((1, 3, 4), dtype), np.ones((0, 4, 2), dtype)).shape == (0, 3, 2)
+
+
+def test_lists_and_scalars_promote_like_arrays():
+    got = npfast.matmul([[1.0, 2.0]], [[3.0], [4.0]])
+    assert got.dtype == np.float64 and got.tolist() == [[11.0]]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_out(isa, dtype):
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((30, 20)).astype(dtype)
+    b = rng.standard_normal((20, 25)).astype(dtype)
+    out = np.full((30, 25), np.nan, dtype)
+    assert npfast.matmul(a, b, out=out) is out
+    assert_close(out, a, b)
+    for strided in [np.zeros((30, 50), dtype)[:, ::2], np.zeros((25, 30), dtype).T,
+                    np.zeros((60, 25), dtype)[::-2]]:
+        npfast.matmul(a, b, out=strided)
+        assert_close(strided, a, b)
+    out3 = np.zeros((2, 30, 25), dtype)
+    npfast.matmul(np.stack([a, a]), b, out=out3)
+    assert_close(out3, np.stack([a, a]), b)
+
+
+def test_errors_name_argument_and_leave_out_untouched():
+    a = np.ones((4, 6), np.float32)
+    out = np.full((4, 3), -1.0, np.float32)
+    with pytest.raises(ValueError, match=r"b: inner dimensions differ \(6 vs 5\).*\(4, 6\).*\(5, 3\)"):
+        npfast.matmul(a, np.ones((5, 3), np.float32), out=out)
+    with pytest.raises(TypeError, match="b: dtype float64 does not match a's float32"):
+        npfast.matmul(a, np.ones((6, 3)), out=out)
+    with pytest.raises(TypeError, match="a: dtype must be float32 or float64, got int64"):
+        npfast.matmul(np.ones((4, 6), np.int64), np.ones((6, 3), np.int64))
+    with pytest.raises(TypeError, match="a: unsupported dtype"):
+        npfast.matmul(np.ones((4, 6), np.complex64), np.ones((6, 3), np.complex64))
+    with pytest.raises(ValueError, match="a: must have 1, 2 or 3 dimensions"):
+        npfast.matmul(np.ones((2, 2, 4, 6), np.float32), np.ones((6, 3), np.float32))
+    with pytest.raises(ValueError, match="a: must have 1, 2 or 3 dimensions"):
+        npfast.matmul(np.float32(1), np.ones((6, 3), np.float32))
+    with pytest.raises(ValueError, match=r"b: batch sizes differ \(2 vs 3\)"):
+        npfast.matmul(np.ones((2, 4, 6), np.float32), np.ones((3, 6, 3), np.float32))
+    with pytest.raises(ValueError, match=r"out: shape must be \(4, 2\), got \(4, 3\)"):
+        npfast.matmul(a, np.ones((6, 2), np.float32), out=out)
+    with pytest.raises(TypeError, match="out: dtype must be float32, got float64"):
+        npfast.matmul(a, np.ones((6, 3), np.float32), out=np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="out: must not share memory"):
+        big = np.ones((6, 6), np.float32)
+        npfast.matmul(big, big, out=big)
+    ro = np.zeros((4, 3), np.float32)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        npfast.matmul(a, np.ones((6, 3), np.float32), out=ro)
+    with pytest.raises(TypeError, match="a: expected an array, got None"):
+        npfast.matmul(None, a)
+    assert (out == -1).all()
+
+
+def test_nan_and_inf_propagate(isa):
+    a = np.ones((7, 5))
+    b = np.ones((5, 9))
+    a[2, 3] = np.nan
+    b[1, 4] = np.inf
+    got = npfast.matmul(a, b)
+    want = a @ b
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(got[np.isfinite(want)], want[np.isfinite(want)])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_thread_count_bitwise_invariant(threads, dtype):
+    rng = np.random.default_rng(5)
+    for m, n, k, batch in [(301, 257, 611, 1), (7, 900, 300, 1), (900, 7, 300, 1), (40, 40, 40, 50)]:
+        a = rng.standard_normal((batch, m, k) if batch > 1 else (m, k)).astype(dtype)
+        b = rng.standard_normal((k, n)).astype(dtype)
+        npfast.set_num_threads(1)
+        one = npfast.matmul(a, b)
+        npfast.set_num_threads(2)
+        two = npfast.matmul(a, b)
+        npfast.set_num_threads(3)
+        three = npfast.matmul(a, b)
+        assert one.tobytes() == two.tobytes() == three.tobytes()
+        assert_close(one, a, b)
+
+
+def test_kernel_names_in_config():
+    kernels = npfast.config()["kernels"]
+    isa = npfast.config()["isa"]
+    assert kernels["matmul_f32"].startswith("f32_gemm_") and kernels["matmul_f32"].endswith(isa)
+    assert kernels["matmul_f64"].startswith("f64_gemm_")
