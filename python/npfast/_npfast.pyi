@@ -174,6 +174,42 @@ def normalize(image: numpy.typing.ArrayLike, mean: float | Sequence[float], std:
     Big images are split across npfast's threads. A refused call writes nothing into ``out``.
     """
 
+def matmul(a: numpy.typing.ArrayLike, b: numpy.typing.ArrayLike, *, out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """
+    Matrix product ``a @ b`` on npfast's own GEMM, as ``numpy.matmul``.
+
+    Parameters
+    ----------
+    a : array_like
+        float32 or float64, shape ``(k,)``, ``(m, k)`` or ``(batch, m, k)``; any strides.
+    b : array_like
+        Same dtype as ``a``; shape ``(k,)``, ``(k, n)`` or ``(batch, k, n)``. A 2-D operand, or a
+        batch of 1, is broadcast over the other operand's batch; a 1-D operand is a row (``a``)
+        or a column (``b``) whose axis is dropped from the result, as in NumPy.
+    out : ndarray, optional
+        Exactly the result dtype and shape, writeable, not overlapping ``a`` or ``b``; any
+        strides. Never converted; left untouched when the call is refused.
+
+    Returns
+    -------
+    ndarray of shape ``(batch, m, n)``, ``(m, n)``, ``(m,)``, ``(n,)`` or ``()``; a new array from
+    npfast's memory pool unless ``out`` is given.
+
+    Products are packed into cache blocks and computed by register-blocked FMA microkernels
+    (AVX-512, AVX2 or scalar, see ``npfast.config()["kernels"]``), threaded when large enough.
+    Each element is accumulated in the array's precision over ``k`` in a fixed order, so the
+    result is bitwise identical for any thread count (not necessarily bitwise equal to NumPy's).
+    Matches ``numpy.matmul`` / ``torch.matmul`` for these shapes.
+
+    Raises
+    ------
+    TypeError  when a dtype is not float32/float64, ``a`` and ``b`` differ in dtype (no
+               promotion), or ``out`` has the wrong dtype.
+    ValueError when a dimension count is not 1-3, the inner dimensions or batch sizes do not
+               match (the message gives both shapes), or ``out`` has the wrong shape, is read-only
+               or overlaps an input.
+    """
+
 def empty(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.float64) -> numpy.ndarray:
     """
     A new uninitialized C-contiguous array whose memory comes from npfast's pool.
@@ -388,40 +424,4 @@ def adaptive_avg_pool2d(input: numpy.typing.ArrayLike, output_size: int | tuple[
     Raises
     ------
     TypeError for a non-float input; ValueError for a negative output size or an empty plane.
-    """
-
-def matmul(a: numpy.typing.ArrayLike, b: numpy.typing.ArrayLike, *, out: numpy.ndarray | None = None) -> numpy.ndarray:
-    """
-    Matrix product ``a @ b`` on npfast's own GEMM, as ``numpy.matmul``.
-
-    Parameters
-    ----------
-    a : array_like
-        float32 or float64, shape ``(k,)``, ``(m, k)`` or ``(batch, m, k)``; any strides.
-    b : array_like
-        Same dtype as ``a``; shape ``(k,)``, ``(k, n)`` or ``(batch, k, n)``. A 2-D operand, or a
-        batch of 1, is broadcast over the other operand's batch; a 1-D operand is a row (``a``)
-        or a column (``b``) whose axis is dropped from the result, as in NumPy.
-    out : ndarray, optional
-        Exactly the result dtype and shape, writeable, not overlapping ``a`` or ``b``; any
-        strides. Never converted; left untouched when the call is refused.
-
-    Returns
-    -------
-    ndarray of shape ``(batch, m, n)``, ``(m, n)``, ``(m,)``, ``(n,)`` or ``()``; a new array from
-    npfast's memory pool unless ``out`` is given.
-
-    Products are packed into cache blocks and computed by register-blocked FMA microkernels
-    (AVX-512, AVX2 or scalar, see ``npfast.config()["kernels"]``), threaded when large enough.
-    Each element is accumulated in the array's precision over ``k`` in a fixed order, so the
-    result is bitwise identical for any thread count (not necessarily bitwise equal to NumPy's).
-    Matches ``numpy.matmul`` / ``torch.matmul`` for these shapes.
-
-    Raises
-    ------
-    TypeError  when a dtype is not float32/float64, ``a`` and ``b`` differ in dtype (no
-               promotion), or ``out`` has the wrong dtype.
-    ValueError when a dimension count is not 1-3, the inner dimensions or batch sizes do not
-               match (the message gives both shapes), or ``out`` has the wrong shape, is read-only
-               or overlaps an input.
     """
