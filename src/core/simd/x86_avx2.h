@@ -117,6 +117,25 @@ inline void stream_zero64(void* p) {
   _mm256_stream_si256(static_cast<__m256i*>(p) + 1, z);
 }
 inline void stream_fence() { _mm_sfence(); }
+// kLanes<double> uint8 values at p[0], p[s], p[2 s], ... as doubles (32-bit gathers masked to
+// the low byte: each lane reads 4 bytes, so p[(lanes-1) s + 3] must be readable).
+inline __m256d load_f64_strided(const uint8_t* p, int32_t s) {
+  const __m128i idx = _mm_mullo_epi32(_mm_setr_epi32(0, 1, 2, 3), _mm_set1_epi32(s));
+  const __m128i v = _mm_i32gather_epi32(reinterpret_cast<const int*>(p), idx, 1);
+  return _mm256_cvtepi32_pd(_mm_and_si128(v, _mm_set1_epi32(0xff)));
+}
+// The same for strides 3 and 4 (interleaved RGB / RGBA) with one load and a byte shuffle;
+// reads kStridedReadBytes bytes from p.
+constexpr int kStridedReadBytes = 16;
+inline __m256d load_f64_stride3(const uint8_t* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i pick = _mm_setr_epi8(0, 3, 6, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  return _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_shuffle_epi8(v, pick)));
+}
+inline __m256d load_f64_stride4(const uint8_t* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_cvtepi32_pd(_mm_and_si128(v, _mm_set1_epi32(0xff)));
+}
 
 }  // namespace avx2
 }  // namespace npfast
