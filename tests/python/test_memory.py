@@ -251,3 +251,13 @@ def _child_work():
         a = np.ones(500_000)
         b = npfast.zeros(400_000)
         return float((a - 1).sum() + b.sum())
+
+
+def test_impossible_sizes_under_hook_raise_memory_error():
+    with memory.numpy_pool():
+        with pytest.raises(MemoryError):
+            np.empty(2**50, np.uint8)  # the OS refuses a PiB
+        with pytest.raises(MemoryError):
+            np.zeros(2**47)  # calloc path
+        ok = np.ones(10)  # the pool still works afterwards
+    assert ok.sum() == 10
