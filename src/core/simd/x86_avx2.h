@@ -94,10 +94,7 @@ inline void store_f64(uint8_t* p, __m256d v) {
 }
 
 // --- elementwise / memory: non-temporal stores (the line bypasses the cache; p aligned to
-// the store width). stream_f64 writes what store_f64 writes; stream_fence orders them.
-inline void stream_f64(double* p, __m256d v) { _mm256_stream_pd(p, v); }
-inline void stream_f64(float* p, __m256d v) { _mm_stream_ps(p, _mm256_cvtpd_ps(v)); }
-inline void stream_f64(uint8_t* p, __m256d v) { store_f64(p, v); }  // 4 bytes: no NT store
+// the store width). stream2_f64 writes what two store_f64 write; stream_fence orders them.
 // Two vectors at once, so a float result is one full 32-byte store (write-combining buffers
 // drain whole lines faster than half-filled ones).
 inline void stream2_f64(double* p, __m256d a, __m256d b) {

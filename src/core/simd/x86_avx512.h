@@ -85,10 +85,7 @@ inline void store_f64(uint8_t* p, __m512d v) {
 }
 
 // --- elementwise / memory: non-temporal stores (the line bypasses the cache; p aligned to
-// the store width). stream_f64 writes what store_f64 writes; stream_fence orders them.
-inline void stream_f64(double* p, __m512d v) { _mm512_stream_pd(p, v); }
-inline void stream_f64(float* p, __m512d v) { _mm256_stream_ps(p, _mm512_cvtpd_ps(v)); }
-inline void stream_f64(uint8_t* p, __m512d v) { store_f64(p, v); }  // 8 bytes: no NT store
+// the store width). stream2_f64 writes what two store_f64 write; stream_fence orders them.
 // Two vectors at once: a float result is one full 64-byte line.
 inline void stream2_f64(double* p, __m512d a, __m512d b) {
   _mm512_stream_pd(p, a);
