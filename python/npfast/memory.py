@@ -20,7 +20,11 @@ Notes
 * Each array remembers the handler that allocated it and frees through it, so arrays made
   under the hook may outlive it and arrays made before it may die under it.
 * Freed blocks are cached up to ``limit()`` bytes (``NPFAST_POOL_LIMIT``, e.g. ``512M``;
-  default min(1 GiB, RAM/8)); ``trim()`` returns the cache to the OS.
+  default min(1 GiB, RAM/8)); past the cap the least recently used go back to the OS, down to
+  7/8 of it. Big blocks unused for ``NPFAST_POOL_DECAY_MS`` (default 10000) are released at
+  the pool's next use; ``trim()`` returns the whole cache to the OS now.
+* Blocks of 4 MiB and more are mapped on 2 MiB boundaries and advised to use huge pages
+  (``NPFAST_POOL_HUGEPAGES=0`` turns that off).
 
 See docs/memory.md for the design and measurements.
 """

@@ -134,14 +134,14 @@ Header* Central::fresh(int c, bool* zeroed) {
     h = static_cast<Header*>(os::map(mapped));
     *zeroed = true;
   }
-  if (!h) {
-    // The cache may be what is in the way: give it back and try once more.
+  if (!h && static_cast<size_t>(cached()) >= size) {
+    // The cache may be what is in the way: give it back and try once more. (Not for requests
+    // bigger than the whole cache: those would fail anyway, and trimming would only cool it.)
     trim();
     if (size <= kSmallMax) h = static_cast<Header*>(os::heap_alloc(size + kHeaderBytes));
     else h = static_cast<Header*>(os::map(mapped));
-    if (!h)
-      throw MemoryError("allocate: the OS refused " + std::to_string(size) + " bytes");
   }
+  if (!h) throw MemoryError("allocate: the OS refused " + std::to_string(size) + " bytes");
   h->magic = kMagic;
   h->origin = mapped ? Origin::mapped : Origin::heap;
   h->size = size;

@@ -169,6 +169,11 @@ void normalize(const View& x, const View& y, const double* mean, const double* s
   const elementwise::ConvertFn kc_fn = elementwise::convert_kernel(DType::u8, y.dtype, stream);
   const elementwise::ConvertFn kc_plain = elementwise::convert_kernel(DType::u8, y.dtype, false);
   const elementwise::NormalizeFn kn = elementwise::normalize_kernel(y.dtype);
+  const elementwise::GatherFn kg = elementwise::gather_kernel(y.dtype);
+  // Strided uint8 rows into contiguous output rows go straight through the gather kernel
+  // (32-bit gather offsets: the row's byte span must fit).
+  const bool gather_ok = sy == static_cast<int64_t>(iy) && sx > 1 &&
+                         (cols - 1) * sx < (int64_t{1} << 31) - 4;
   const uint8_t* xp = x.ptr<uint8_t>();
   char* ypp = static_cast<char*>(y.data);
 
@@ -180,6 +185,7 @@ void normalize(const View& x, const View& y, const double* mean, const double* s
       if (kc != last) {
         const int64_t c = (r / inner) % C;
         if (sx == 1 && sy == static_cast<int64_t>(iy)) kc_fn(cols, xr, yr, s[c], o[c]);
+        else if (gather_ok) kg(cols, xr, sx, yr, s[c], o[c], stream);  // e.g. HWC -> CHW
         else strided_row(kc_fn, kc_plain, cols, xr, sx, yr, sy, iy, s[c], o[c]);
       } else {
         // A row is exactly one pixel's C channels.

@@ -209,7 +209,10 @@ TEST(Pool, LimitFromEnvironment) {
 TEST(Pool, RejectsImpossibleSizes) {
   EXPECT_THROW(memory::allocate(size_t{1} << 60), MemoryError);
   EXPECT_THROW(memory::allocate_zeroed(~size_t{0}), MemoryError);
+  memory::deallocate(memory::allocate(3 << 20));
+  const int64_t cached = memory::stats().bytes_cached;
   EXPECT_THROW(memory::allocate(size_t{1} << 50), MemoryError);  // the OS refuses a PiB
+  EXPECT_EQ(memory::stats().bytes_cached, cached);  // ...and the warm cache is left alone
 }
 
 TEST(PoolDeathTest, DoubleFreeAborts) {

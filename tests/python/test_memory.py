@@ -162,7 +162,10 @@ def test_trim_and_limit():
     before = memory.stats()
     memory.trim()
     after = memory.stats()
-    assert after["bytes_cached"] == 0
+    # trim() empties the shared cache and this thread's; other threads (npfast's workers,
+    # earlier tests' threads) flush their small-block caches at their next allocation.
+    assert after["bytes_cached"] <= before["bytes_cached"] - 24_000_000
+    assert after["bytes_cached"] < 4 << 20
     assert after["os_frees"] > before["os_frees"]
     assert after["bytes_reserved"] < before["bytes_reserved"]
     saved = memory.limit()
@@ -251,3 +254,13 @@ def _child_work():
         a = np.ones(500_000)
         b = npfast.zeros(400_000)
         return float((a - 1).sum() + b.sum())
+
+
+def test_impossible_sizes_under_hook_raise_memory_error():
+    with memory.numpy_pool():
+        with pytest.raises(MemoryError):
+            np.empty(2**50, np.uint8)  # the OS refuses a PiB
+        with pytest.raises(MemoryError):
+            np.zeros(2**47)  # calloc path
+        ok = np.ones(10)  # the pool still works afterwards
+    assert ok.sum() == 10

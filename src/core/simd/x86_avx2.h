@@ -188,10 +188,7 @@ inline void store_index(int64_t* dst, __m256d v, int64_t base, int64_t step) {
 }
 // ---- end pool family ----
 // --- elementwise / memory: non-temporal stores (the line bypasses the cache; p aligned to
-// the store width). stream_f64 writes what store_f64 writes; stream_fence orders them.
-inline void stream_f64(double* p, __m256d v) { _mm256_stream_pd(p, v); }
-inline void stream_f64(float* p, __m256d v) { _mm_stream_ps(p, _mm256_cvtpd_ps(v)); }
-inline void stream_f64(uint8_t* p, __m256d v) { store_f64(p, v); }  // 4 bytes: no NT store
+// the store width). stream2_f64 writes what two store_f64 write; stream_fence orders them.
 // Two vectors at once, so a float result is one full 32-byte store (write-combining buffers
 // drain whole lines faster than half-filled ones).
 inline void stream2_f64(double* p, __m256d a, __m256d b) {
@@ -209,6 +206,25 @@ inline void stream_zero64(void* p) {
   const __m256i z = _mm256_setzero_si256();
   _mm256_stream_si256(static_cast<__m256i*>(p), z);
   _mm256_stream_si256(static_cast<__m256i*>(p) + 1, z);
+}
+// kLanes<double> uint8 values at p[0], p[s], p[2 s], ... as doubles (32-bit gathers masked to
+// the low byte: each lane reads 4 bytes, so p[(lanes-1) s + 3] must be readable).
+inline __m256d load_f64_strided(const uint8_t* p, int32_t s) {
+  const __m128i idx = _mm_mullo_epi32(_mm_setr_epi32(0, 1, 2, 3), _mm_set1_epi32(s));
+  const __m128i v = _mm_i32gather_epi32(reinterpret_cast<const int*>(p), idx, 1);
+  return _mm256_cvtepi32_pd(_mm_and_si128(v, _mm_set1_epi32(0xff)));
+}
+// The same for strides 3 and 4 (interleaved RGB / RGBA) with one load and a byte shuffle;
+// reads kStridedReadBytes bytes from p.
+constexpr int kStridedReadBytes = 16;
+inline __m256d load_f64_stride3(const uint8_t* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i pick = _mm_setr_epi8(0, 3, 6, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  return _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_shuffle_epi8(v, pick)));
+}
+inline __m256d load_f64_stride4(const uint8_t* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_cvtepi32_pd(_mm_and_si128(v, _mm_set1_epi32(0xff)));
 }
 
 }  // namespace avx2

@@ -175,10 +175,7 @@ inline void store_index(int64_t* dst, __m512d v, int64_t base, int64_t step) {
 }
 // ---- end pool family ----
 // --- elementwise / memory: non-temporal stores (the line bypasses the cache; p aligned to
-// the store width). stream_f64 writes what store_f64 writes; stream_fence orders them.
-inline void stream_f64(double* p, __m512d v) { _mm512_stream_pd(p, v); }
-inline void stream_f64(float* p, __m512d v) { _mm256_stream_ps(p, _mm512_cvtpd_ps(v)); }
-inline void stream_f64(uint8_t* p, __m512d v) { store_f64(p, v); }  // 8 bytes: no NT store
+// the store width). stream2_f64 writes what two store_f64 write; stream_fence orders them.
 // Two vectors at once: a float result is one full 64-byte line.
 inline void stream2_f64(double* p, __m512d a, __m512d b) {
   _mm512_stream_pd(p, a);
@@ -194,6 +191,30 @@ inline void stream2_f64(uint8_t* p, __m512d a, __m512d b) {
 }
 inline void stream_zero64(void* p) {
   _mm512_stream_si512(static_cast<__m512i*>(p), _mm512_setzero_si512());
+}
+// kLanes<double> uint8 values at p[0], p[s], p[2 s], ... as doubles (32-bit gathers masked to
+// the low byte: each lane reads 4 bytes, so p[(lanes-1) s + 3] must be readable).
+inline __m512d load_f64_strided(const uint8_t* p, int32_t s) {
+  const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(s));
+  const __m256i v = _mm256_i32gather_epi32(reinterpret_cast<const int*>(p), idx, 1);
+  return _mm512_cvtepi32_pd(_mm256_and_si256(v, _mm256_set1_epi32(0xff)));
+}
+// The same for strides 3 and 4 (interleaved RGB / RGBA) with loads and byte shuffles; reads
+// kStridedReadBytes bytes from p.
+constexpr int kStridedReadBytes = 32;
+inline __m512d load_f64_stride3(const uint8_t* p) {
+  // Lanes 0-3 from p[0..11], lanes 4-7 from p[12..23]: one shuffle per 16-byte half.
+  const __m256i v = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(p + 12),
+                                        reinterpret_cast<const __m128i*>(p));
+  const __m256i pick = _mm256_setr_epi8(0, 3, 6, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                        0, 3, 6, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m256i b = _mm256_shuffle_epi8(v, pick);  // bytes 0-3 and 16-19
+  const __m128i packed = _mm_unpacklo_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+  return _mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(packed));
+}
+inline __m512d load_f64_stride4(const uint8_t* p) {
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_cvtepi32_pd(_mm256_and_si256(v, _mm256_set1_epi32(0xff)));
 }
 
 }  // namespace avx512

@@ -24,6 +24,10 @@
 //   stream  write y with non-temporal stores (y aligned to its element size)
 //   y[i] = cast(fma(double(x[i]), scale[c], offset[c])), c = (phase + i) % channels.
 //
+// Contract of a gather kernel `gather_u8_<dst>__<isa>` (one channel of an interleaved image):
+//   y[i] = cast(fma(double(x[i * sx]), scale, offset)) for i < n, y contiguous (dst f32/f64);
+//   1 <= sx and (n - 1) * sx < 2^31; reads only bytes x[0 .. (n - 1) sx]; stream as above.
+//
 // Contract of a zero kernel `zero_stream__<isa>`: sets n bytes at p (any alignment) to zero
 // with non-temporal stores, and fences them (it is called on large blocks).
 //
@@ -43,6 +47,8 @@ using ConvertFn = void (*)(int64_t n, const void* x, void* y, double scale, doub
 using NormalizeFn = void (*)(int64_t n, const uint8_t* x, void* y, const double* scale,
                              const double* offset, int64_t channels, int64_t phase, bool stream);
 using ZeroFn = void (*)(size_t n, void* p);
+using GatherFn = void (*)(int64_t n, const uint8_t* x, int64_t sx, void* y, double scale,
+                          double offset, bool stream);
 
 // Source and destination dtypes the kernels cover.
 constexpr DType kConvertSources[] = {DType::u8,  DType::i8,  DType::u16, DType::i16,
@@ -67,21 +73,26 @@ NormalizeFn normalize_kernel(Isa isa, DType dst);
 NormalizeFn normalize_kernel(DType dst);
 ZeroFn zero_stream_kernel(Isa isa);
 ZeroFn zero_stream_kernel();
+// gather kernels, dst f32 or f64 (null otherwise).
+GatherFn gather_kernel(Isa isa, DType dst);
+GatherFn gather_kernel(DType dst);
 // Orders earlier streaming stores before later stores (sfence); a no-op off x86.
 void stream_fence();
 // Kernel name, for config() and tests: "convert_u8_f32__avx512".
 const char* convert_kernel_name(DType src, DType dst);
 
 // Per-ISA tables, defined in reference.cc and x86_*.cc and listed in kernels.inc:
-// convert_<isa> and convert_stream_<isa> [src index][dst index], normalize_<isa> [f32, f64],
-// zero_stream_<isa>.
+// convert_<isa> and convert_stream_<isa> [src index][dst index], normalize_<isa> and
+// gather_<isa> [f32, f64], zero_stream_<isa>.
 using ConvertTable = ConvertFn[8][3];
 using NormalizeTable = NormalizeFn[2];
+using GatherTable = GatherFn[2];
 #define NPFAST_ELEMENTWISE_ISA(isa, suffix)             \
   extern const ConvertTable& convert_##suffix;          \
   extern const ConvertTable& convert_stream_##suffix;   \
   extern const NormalizeTable& normalize_##suffix;      \
-  extern const ZeroFn zero_stream_##suffix;
+  extern const ZeroFn zero_stream_##suffix;            \
+  extern const GatherTable& gather_##suffix;
 #include "src/kernels/elementwise/kernels.inc"
 #undef NPFAST_ELEMENTWISE_ISA
 

@@ -94,6 +94,52 @@ void normalize(int64_t n, const uint8_t* x, void* yv, const double* scale, const
   else normalize_body<Dst, false>(n, x, y, scale, offset, channels, phase);
 }
 
+template <class Dst, bool kStream>
+void gather_body(int64_t n, const uint8_t* x, int32_t sx, Dst* y, double scale, double offset) {
+  constexpr int L = kLanes<double>;
+  const auto vs = set1<double>(scale);
+  const auto vo = set1<double>(offset);
+  int64_t i = 0;
+  if constexpr (kStream) {
+    for (const int64_t head = stream_head(y, n); i < head; ++i)
+      y[i] = cast_from_f64<Dst>(__builtin_fma(double(x[i * sx]), scale, offset));
+  }
+  auto step = [&](auto load) {
+    const auto a = fma(load(x + i * sx), vs, vo);
+    const auto b = fma(load(x + (i + L) * sx), vs, vo);
+    if constexpr (kStream) {
+      stream2_f64(y + i, a, b);
+    } else {
+      store_f64(y + i, a);
+      store_f64(y + i + L, b);
+    }
+  };
+  // No load may pass the last element, x[(n - 1) sx].
+  const int64_t last = (n - 1) * sx;
+  if (sx == 3 || sx == 4) {
+    // One load + a shuffle per vector (gathers are slow on some cores).
+    const int64_t stop = last - kStridedReadBytes + 1;  // loads start at or before this byte
+    if (sx == 3)
+      for (; (i + L) * 3 <= stop; i += 2 * L) step([](const uint8_t* p) { return load_f64_stride3(p); });
+    else
+      for (; (i + L) * 4 <= stop; i += 2 * L) step([](const uint8_t* p) { return load_f64_stride4(p); });
+  } else {
+    // Each gather lane reads 4 bytes: stop while 3 more elements follow.
+    for (; i + 2 * L + 3 <= n; i += 2 * L)
+      step([sx](const uint8_t* p) { return load_f64_strided(p, sx); });
+  }
+  for (; i < n; ++i) y[i] = cast_from_f64<Dst>(__builtin_fma(double(x[i * sx]), scale, offset));
+}
+
+template <class Dst>
+void gather(int64_t n, const uint8_t* x, int64_t sx, void* yv, double scale, double offset,
+            bool stream) {
+  Dst* y = static_cast<Dst*>(yv);
+  const int32_t s = static_cast<int32_t>(sx);
+  if (stream) gather_body<Dst, true>(n, x, s, y, scale, offset);
+  else gather_body<Dst, false>(n, x, s, y, scale, offset);
+}
+
 inline void zero_stream(size_t n, void* pv) {
   char* p = static_cast<char*>(pv);
   const size_t head = std::min(n, (64 - (reinterpret_cast<uintptr_t>(p) & 63)) & 63);
@@ -123,6 +169,7 @@ inline constexpr npfast::elementwise::ConvertTable kConvertStreamTable = NPFAST_
 #undef NPFAST_CONVERT_ROW
 inline constexpr npfast::elementwise::NormalizeTable kNormalizeTable = {normalize<float>,
                                                                          normalize<double>};
+inline constexpr npfast::elementwise::GatherTable kGatherTable = {gather<float>, gather<double>};
 
 }  // namespace elementwise
 }  // namespace NPFAST_TARGET

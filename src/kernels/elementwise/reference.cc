@@ -28,7 +28,16 @@ void normalize_ref(int64_t n, const uint8_t* x, void* yv, const double* scale, c
   }
 }
 
+template <class Dst>
+void gather_ref(int64_t n, const uint8_t* x, int64_t sx, void* yv, double scale, double offset,
+                bool /*stream*/) {
+  Dst* y = static_cast<Dst*>(yv);
+  for (int64_t i = 0; i < n; ++i) y[i] = cast_from_f64<Dst>(std::fma(double(x[i * sx]), scale, offset));
+}
+
 void zero_ref(size_t n, void* p) { std::memset(p, 0, n); }
+
+const GatherTable kGather = {gather_ref<float>, gather_ref<double>};
 
 const NormalizeTable kNormalize = {normalize_ref<float>, normalize_ref<double>};
 
@@ -47,6 +56,7 @@ const ConvertTable& convert_reference = kConvertReference;
 const ConvertTable& convert_stream_reference = kConvertReference;
 const NormalizeTable& normalize_reference = kNormalize;
 const ZeroFn zero_stream_reference = zero_ref;
+const GatherTable& gather_reference = kGather;
 
 }  // namespace elementwise
 }  // namespace npfast

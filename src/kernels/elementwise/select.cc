@@ -18,17 +18,19 @@ struct IsaKernels {
   const ConvertTable* convert_stream;
   const NormalizeTable* normalize;
   ZeroFn zero_stream;
+  const GatherTable* gather;
 };
 
 IsaKernels kernels_for(Isa isa) {
   switch (isa) {
 #define NPFAST_ELEMENTWISE_ISA(name, suffix) \
   case Isa::name:                            \
-    return {&convert_##suffix, &convert_stream_##suffix, &normalize_##suffix, zero_stream_##suffix};
+    return {&convert_##suffix, &convert_stream_##suffix, &normalize_##suffix, zero_stream_##suffix, \
+            &gather_##suffix};
 #include "src/kernels/elementwise/kernels.inc"
 #undef NPFAST_ELEMENTWISE_ISA
     default:
-      return {nullptr, nullptr, nullptr, nullptr};
+      return {nullptr, nullptr, nullptr, nullptr, nullptr};
   }
 }
 
@@ -57,6 +59,18 @@ NormalizeFn normalize_kernel(Isa isa, DType dst) {
 NormalizeFn normalize_kernel(DType dst) {
   NormalizeFn table[kNumIsas];
   for (int i = 0; i < kNumIsas; ++i) table[i] = normalize_kernel(static_cast<Isa>(i), dst);
+  return select_kernel(table);
+}
+
+GatherFn gather_kernel(Isa isa, DType dst) {
+  const GatherTable* t = kernels_for(isa).gather;
+  if (!t || (dst != DType::f32 && dst != DType::f64)) return nullptr;
+  return (*t)[dst == DType::f32 ? 0 : 1];
+}
+
+GatherFn gather_kernel(DType dst) {
+  GatherFn table[kNumIsas];
+  for (int i = 0; i < kNumIsas; ++i) table[i] = gather_kernel(static_cast<Isa>(i), dst);
   return select_kernel(table);
 }
 

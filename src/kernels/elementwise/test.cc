@@ -149,6 +149,36 @@ TEST_P(ConvertIsa, NormalizeMatchesReference) {
   }
 }
 
+TEST_P(ConvertIsa, GatherMatchesReference) {
+  const Isa isa = GetParam();
+  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  std::mt19937 rng(8);
+  for (DType dst : {DType::f32, DType::f64}) {
+    GatherFn k = gather_kernel(isa, dst), ref = gather_kernel(Isa::scalar, dst);
+    ASSERT_NE(k, nullptr);
+    const size_t w = itemsize(dst);
+    for (int64_t sx : {2, 3, 4, 5, 16}) {
+      for (int64_t n : {0, 1, 3, 8, 11, 19, 20, 64, 301}) {
+        // The source ends exactly at its last element, so an over-read would be caught by ASan.
+        std::vector<uint8_t> x(static_cast<size_t>(n > 0 ? (n - 1) * sx + 1 : 0));
+        for (auto& v : x) v = static_cast<uint8_t>(rng());
+        for (bool stream : {false, true}) {
+          for (size_t off : {size_t{0}, w * 3}) {
+            alignas(64) unsigned char got[301 * 8 + 64], want[301 * 8 + 64];
+            std::memset(got, 0xcd, sizeof got);
+            std::memset(want, 0xcd, sizeof want);
+            k(n, x.data(), sx, got + off, 0.7, -3.5, stream);
+            ref(n, x.data(), sx, want + off, 0.7, -3.5, false);
+            ASSERT_EQ(std::memcmp(got, want, sizeof got), 0)
+                << isa_name(isa) << " " << dtype_name(dst) << " sx=" << sx << " n=" << n
+                << " stream=" << stream;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_P(ConvertIsa, ZeroStreamClearsExactlyTheRange) {
   const Isa isa = GetParam();
   if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
