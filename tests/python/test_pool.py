@@ -157,6 +157,55 @@ def test_max_pool_views(isa, dtype):
         np.testing.assert_array_equal(i, ti)
 
 
+def random_view(rng, shape, dtype):
+    """A random array of `shape` seen through a random layout: C, Fortran, reversed axes, a
+    strided slice, or a transposed copy."""
+    kind = rng.integers(5)
+    if kind == 1:
+        return np.asfortranarray(tricky(shape, dtype, rng))
+    if kind == 2:
+        return tricky(shape, dtype, rng)[..., ::-1, :]
+    if kind == 3:
+        big = tricky(shape[:-1] + (shape[-1] * 2,), dtype, rng)
+        return big[..., ::2]
+    if kind == 4:
+        return np.swapaxes(tricky(shape[:-2] + shape[-2:][::-1], dtype, rng), -1, -2)
+    return tricky(shape, dtype, rng)
+
+
+def test_random_shapes_and_layouts(isa):
+    rng = np.random.default_rng(20)
+    done = 0
+    while done < 40:
+        dtype = DTYPES[rng.integers(2)]
+        lead = tuple(int(v) for v in rng.integers(1, 4, size=rng.integers(0, 3)))
+        H, W = (int(v) for v in rng.integers(1, 40, size=2))
+        k = tuple(int(v) for v in rng.integers(1, 6, size=2))
+        s = tuple(int(v) for v in rng.integers(1, 5, size=2))
+        p = tuple(int(rng.integers(0, kk // 2 + 1)) for kk in k)
+        d = tuple(int(v) for v in rng.integers(1, 3, size=2))
+        c = bool(rng.integers(2))
+        x = random_view(rng, lead + (H, W), dtype)
+        batched = x if x.ndim >= 3 else x[None]
+        try:
+            tv, ti = torch_max(batched, k, s, p, d, c)
+        except RuntimeError:
+            with pytest.raises(ValueError):
+                npfast.max_pool2d(x, k, s, p, d, c)
+            continue
+        v, i = npfast.max_pool2d(x, k, s, p, d, c, return_indices=True)
+        np.testing.assert_array_equal(v, tv.reshape(v.shape))
+        np.testing.assert_array_equal(i, ti.reshape(i.shape))
+        try:
+            ta = F.avg_pool2d(t(batched), k, s, p, c).numpy()
+        except RuntimeError:
+            continue
+        a = npfast.avg_pool2d(np.nan_to_num(x, posinf=3, neginf=-3), k, s, p, c)
+        ta = F.avg_pool2d(t(np.nan_to_num(batched, posinf=3, neginf=-3)), k, s, p, c).numpy()
+        np.testing.assert_allclose(a, ta.reshape(a.shape), **avg_tol(dtype))
+        done += 1
+
+
 def test_max_pool_2d_array_floor_mode(isa):
     # The issue's case: 3001 x 200, 3 x 3 windows, remainder rows and columns dropped.
     rng = np.random.default_rng(4)

@@ -49,6 +49,17 @@ struct Taps {
   int32_t s;
   V<T> even, odd, third;
 
+  static V<T> odd_at(const T* q) {
+    V<T> e, o;
+    deinterleave(load(q), load(q + L), &e, &o);
+    return o;
+  }
+  static V<T> third_at(const T* q) {
+    V<T> x0, x1, x2;
+    deinterleave3(load(q), load(q + L), load(q + 2 * L), &x0, &x1, &x2);
+    return x2;
+  }
+
   Taps(const T* row, int32_t stride) : p(row), s(stride) {
     if constexpr (C == Cols::pair) deinterleave(load(p), load(p + L), &even, &odd);
     if constexpr (C == Cols::triple)
@@ -63,19 +74,14 @@ struct Taps {
     } else if constexpr (C == Cols::pair) {
       if (off == 0) return even;
       if (off == 1) return odd;
-      V<T> e, o;
-      deinterleave(load(p + off - 1), load(p + off - 1 + L), &e, &o);
-      return o;
+      return odd_at(p + off - 1);
     } else if constexpr (C == Cols::triple) {
       // As pair: offsets 0..2 from the loads above (the window spans at least three columns),
       // others from the third stream of the triple starting two before.
       if (off == 0) return even;
       if (off == 1) return odd;
       if (off == 2) return third;
-      V<T> x0, x1, x2;
-      deinterleave3(load(p + off - 2), load(p + off - 2 + L), load(p + off - 2 + 2 * L), &x0, &x1,
-                    &x2);
-      return x2;
+      return third_at(p + off - 2);
     } else {
       return gather_stride(p + off, s);
     }
