@@ -87,6 +87,15 @@ Array as_array(nb::handle obj, const char* arg) {
   }
   nb::object ref = nb::steal(arr);
   PyArrayObject* a = reinterpret_cast<PyArrayObject*>(arr);
+  if (!PyArray_ISNOTSWAPPED(a)) {
+    // Kernels read native byte order: a byte-swapped array ('>f8' here) is converted once.
+    PyArray_Descr* native = PyArray_DescrNewByteorder(PyArray_DESCR(a), NPY_NATIVE);
+    if (!native) throw nb::python_error();
+    arr = PyArray_FromAny(ref.ptr(), native, 0, 0, NPY_ARRAY_ALIGNED | NPY_ARRAY_FORCECAST, nullptr);
+    if (!arr) throw nb::python_error();
+    ref = nb::steal(arr);
+    a = reinterpret_cast<PyArrayObject*>(arr);
+  }
   DType t;
   if (!from_numpy_type(PyArray_TYPE(a), &t))
     throw TypeError(std::string(arg) + ": unsupported dtype " + descr_name(PyArray_DESCR(a)) +
@@ -162,6 +171,9 @@ View check_out(nb::handle out, DType t, int ndim, const int64_t* shape, const ch
                      shape_str(v));
   }
   if (!PyArray_ISWRITEABLE(a)) throw ValueError(std::string(arg) + ": array is read-only");
+  if (!PyArray_ISNOTSWAPPED(a))
+    throw TypeError(std::string(arg) + ": must be in native byte order, got " +
+                    descr_name(PyArray_DESCR(a)));
   if (!PyArray_ISALIGNED(a)) throw ValueError(std::string(arg) + ": array is not aligned");
   for (int i = 0; i < ndim; ++i)
     if (v.strides[i] % static_cast<int64_t>(itemsize(t)) != 0 || (v.strides[i] == 0 && shape[i] > 1))

@@ -61,18 +61,24 @@ class Pool {
     grain_ = grain;
     chunks_ = chunks;
     next_.store(0, std::memory_order_relaxed);
-    pending_.store(helpers, std::memory_order_relaxed);
     {
       // The helper count travels in the same word as the sequence number, so a worker that
       // wakes late can never pair one job's number with another job's helper count.
       std::lock_guard<std::mutex> lk(mu_);
       const uint64_t seq = (job_.load(std::memory_order_relaxed) >> 16) + 1;
+      state_.store(seq << kSeqShift, std::memory_order_release);
       job_.store((seq << 16) | static_cast<uint64_t>(helpers), std::memory_order_release);
     }
     cv_work_.notify_all();
     work();
-    // Wait for the helpers: they finish their last chunk within microseconds of ours.
-    while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+    // No chunk is left to claim. Close the job so that a helper the OS has not scheduled yet
+    // stays out, and wait only for the helpers inside it (each finishing its last chunk): on
+    // a busy machine the caller never waits for a thread that did no work.
+    state_.fetch_or(kClosed, std::memory_order_acq_rel);
+    for (int spins = 0; (state_.load(std::memory_order_acquire) & kInsideMask) != 0; ++spins) {
+      if (spins < 4096) cpu_relax();
+      else std::this_thread::yield();  // a helper was preempted mid-chunk: let it run
+    }
     return true;
   }
 
@@ -93,11 +99,21 @@ class Pool {
       const uint64_t word = wait_for_job(seen);
       if (word == kStop) return;
       seen = word;
-      if (index < static_cast<int>(word & 0xffff)) {
+      if (index < static_cast<int>(word & 0xffff) && join(word >> 16)) {
         work();
-        pending_.fetch_sub(1, std::memory_order_acq_rel);
+        state_.fetch_sub(1, std::memory_order_acq_rel);
       }
     }
+  }
+
+  // Enters job `seq` unless it is already closed (or over).
+  bool join(uint64_t seq) {
+    uint64_t s = state_.load(std::memory_order_acquire);
+    do {
+      if ((s >> kSeqShift) != seq || (s & kClosed)) return false;
+    } while (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel,
+                                           std::memory_order_acquire));
+    return true;
   }
 
   uint64_t wait_for_job(uint64_t seen) {
@@ -142,7 +158,10 @@ class Pool {
   void* ctx_ = nullptr;
   int64_t n_ = 0, grain_ = 1, chunks_ = 0;
   std::atomic<int64_t> next_{0};
-  std::atomic<int> pending_{0};
+  // (sequence << kSeqShift) | kClosed once the caller has finished | helpers inside the job.
+  static constexpr int kSeqShift = 20;
+  static constexpr uint64_t kClosed = uint64_t{1} << 19, kInsideMask = kClosed - 1;
+  std::atomic<uint64_t> state_{0};
 };
 
 int env_threads() {

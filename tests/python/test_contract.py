@@ -223,3 +223,21 @@ def accepts_out(fn):
         return "out" in inspect.signature(fn).parameters
     except (TypeError, ValueError):  # an extension function: its first doc line is the signature
         return " out:" in (fn.__doc__ or "").split("\n", 1)[0]
+
+
+@pytest.mark.parametrize("name", sorted(GOOD))
+def test_non_native_byte_order_is_read_correctly(name):
+    fn, args, kwargs = GOOD[name]
+    if not args:
+        pytest.skip("no array argument")
+    swapped = [a.astype(a.dtype.newbyteorder()) if isinstance(a, np.ndarray) else a for a in args]
+    want, got = fn(*args, **kwargs), fn(*swapped, **kwargs)
+    for w, g in zip(want if isinstance(want, tuple) else (want,), got if isinstance(got, tuple) else (got,)):
+        if w is not None:
+            np.testing.assert_array_equal(g, w)
+
+
+def test_non_native_out_is_refused():
+    out = np.zeros((4, 5), ">f4")
+    with pytest.raises(TypeError, match="out: must be in native byte order"):
+        npfast.convert(img(4, 5), np.float32, out=out)
