@@ -9,12 +9,14 @@ from . import _npfast
 from ._npfast import __version__, convert, get_num_threads, set_num_threads
 from ._config import config, show_config
 from . import _threadpoolctl
+from . import nn
 
 __all__ = [
     "__version__",
     "config",
     "convert",
     "get_num_threads",
+    "nn",
     "set_num_threads",
     "show_config",
 ]
