@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Train a small LeNet-style CNN on scikit-learn's 8x8 digits with npfast alone.
 
-    python examples/train_digits.py             # train, print loss and time per epoch, test accuracy
+    python examples/train_digits.py             # train: loss and time per epoch, test accuracy
     python examples/train_digits.py --compare   # also time the same network in NumPy and PyTorch
 
 The network (npfast.nn): conv 3x3 (1->16) -> ReLU -> max-pool 2 -> conv 3x3 (16->32) -> ReLU ->
@@ -19,6 +19,7 @@ and, if it is installed, in PyTorch, and prints the time per epoch of each side 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 
@@ -95,11 +96,14 @@ def _im2col(x, k, pad):
     n, c, hp, wp = xp.shape
     ho, wo = hp - k + 1, wp - k + 1
     s = xp.strides
-    view = np.lib.stride_tricks.as_strided(xp, (n, ho, wo, c, k, k), (s[0], s[2], s[3], s[1], s[2], s[3]))
+    view = np.lib.stride_tricks.as_strided(xp, (n, ho, wo, c, k, k),
+                                           (s[0], s[2], s[3], s[1], s[2], s[3]))
     return view.reshape(n * ho * wo, c * k * k), (n, c, ho, wo)
 
 
 class NumpyConv:
+    """k x k convolution, stride 1, as a matrix product of im2col patches and the weights."""
+
     def __init__(self, layer):
         self.w, self.b = layer.weight.copy(), layer.bias.copy()
         self.k, self.pad = layer.kernel_size[0], layer.padding[0]
@@ -119,9 +123,9 @@ class NumpyConv:
             return None
         n, c, h, w = self.x_shape
         k, p = self.k, self.pad
-        gcols = np.dot(g, self.w.reshape(o, -1)).reshape(n, h + 2 * p - k + 1, w + 2 * p - k + 1, c, k, k)
+        ho, wo = h + 2 * p - k + 1, w + 2 * p - k + 1
+        gcols = np.dot(g, self.w.reshape(o, -1)).reshape(n, ho, wo, c, k, k)
         gx = np.zeros((n, c, h + 2 * p, w + 2 * p), grad.dtype)
-        ho, wo = gcols.shape[1:3]
         for i in range(k):  # col2im: add each kernel tap's patch gradients back
             for j in range(k):
                 gx[:, :, i:i + ho, j:j + wo] += gcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
@@ -137,14 +141,16 @@ class NumpyPool:
 
     def forward(self, x):
         n, c, h, w = self.shape = x.shape
-        windows = x.reshape(n, c, h // 2, 2, w // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h // 2, w // 2, 4)
+        windows = (x.reshape(n, c, h // 2, 2, w // 2, 2).transpose(0, 1, 2, 4, 3, 5)
+                   .reshape(n, c, h // 2, w // 2, 4))
         self.arg = windows.argmax(axis=4)
         return np.take_along_axis(windows, self.arg[..., None], axis=4)[..., 0]
 
     def backward(self, grad):
         n, c, h, w = self.shape
         g = (self.arg[..., None] == np.arange(4)) * grad[..., None]
-        return g.reshape(n, c, h // 2, w // 2, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h, w)
+        return (g.reshape(n, c, h // 2, w // 2, 2, 2).transpose(0, 1, 2, 4, 3, 5)
+                .reshape(n, c, h, w))
 
 
 class NumpyLeNet:
@@ -155,7 +161,6 @@ class NumpyLeNet:
         self.conv1, self.conv2 = NumpyConv(conv1), NumpyConv(conv2)
         self.pool1, self.pool2 = NumpyPool(), NumpyPool()
         self.lw, self.lb = linear.weight.copy(), linear.bias.copy()
-        self.velocity = None
 
     def forward(self, x):
         a1 = self.conv1.forward(x)
@@ -177,7 +182,8 @@ class NumpyLeNet:
         self.conv1.backward(g, input_grad=False)
 
     def parameters(self):
-        return self.conv1.params() + self.conv2.params() + [(self.lw, self.glw), (self.lb, self.glb)]
+        linear = [(self.lw, self.glw), (self.lb, self.glb)]
+        return self.conv1.params() + self.conv2.params() + linear
 
 
 def train_numpy(model, data, orders, args):
@@ -203,9 +209,10 @@ def train_torch(model, data, orders, args):
     import torch
 
     x, y, x_test, y_test = (torch.from_numpy(np.ascontiguousarray(a)) for a in data)
+    c1, c2 = model[0].out_channels, model[3].out_channels
     tnet = torch.nn.Sequential(
-        torch.nn.Conv2d(1, CHANNELS[0], 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(CHANNELS[0], CHANNELS[1], 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(1, c1, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(c1, c2, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
         torch.nn.Flatten(), torch.nn.Linear(model[7].in_features, 10)).to(x.dtype)
     with torch.no_grad():
         for i in (0, 3, 7):
@@ -231,16 +238,33 @@ def train_torch(model, data, orders, args):
     return times, losses, acc
 
 
+@contextlib.contextmanager
+def blas_threads(n):
+    """Caps NumPy's BLAS at n threads (via threadpoolctl, when installed) for a like-for-like
+    comparison; n None leaves it alone."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        threadpool_limits = None
+    if n is None or threadpool_limits is None:
+        yield
+        return
+    with threadpool_limits(limits=n, user_api="blas"):
+        yield
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--seed", type=int, default=0, help="fixes split, initial weights, batch order")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    p.add_argument("--threads", type=int, default=None, help="npfast (and PyTorch) threads")
-    p.add_argument("--limit", type=int, default=None, help="train on the first N training images only")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads for npfast (and, with --compare, NumPy's BLAS and PyTorch)")
+    p.add_argument("--limit", type=int, default=None,
+                   help="train on the first N training images only")
     p.add_argument("--compare", action="store_true", help="also time plain NumPy and PyTorch")
     return p.parse_args(argv)
 
@@ -256,9 +280,8 @@ def main(argv=None):
         data = (data[0][:args.limit], data[1][:args.limit]) + data[2:]
     x, y, x_test, y_test = data
     model = build_model(dtype=dtype, rng=args.seed)
-    start_model = build_model(dtype=dtype, rng=args.seed)  # the same initial weights, for --compare
     orders = batch_orders(len(x), args.epochs, args.seed)
-    print(f"npfast {npfast.__version__}, {dtype}, {npfast.get_num_threads()} threads; digits "
+    print(f"npfast {npfast.__version__}, {dtype}, threads={npfast.get_num_threads()}; digits "
           f"{len(x)} train / {len(x_test)} test, {x.shape[2]}x{x.shape[3]}")
     loss_fn = nn.SoftmaxCrossEntropy()
     opt = nn.SGD(model, lr=args.lr, momentum=args.momentum)
@@ -268,22 +291,25 @@ def main(argv=None):
         t0 = time.perf_counter()
         losses.append(train_epoch(model, loss_fn, opt, x, y, order, args.batch_size))
         times.append(time.perf_counter() - t0)
-        print(f"epoch {epoch:2d}/{args.epochs}  loss {losses[-1]:.4f}  time {times[-1]:.3f} s", flush=True)
+        print(f"epoch {epoch:2d}/{args.epochs}  loss {losses[-1]:.4f}  time {times[-1]:.3f} s",
+              flush=True)
     accuracy = float(np.mean(predict(model.forward, x_test) == y_test))
     print(f"trained in {time.perf_counter() - t_start:.1f} s")
 
     if args.compare:
         results = {"npfast": (times, losses, accuracy)}
         print("training the same network in plain NumPy ...", flush=True)
-        results["numpy"] = train_numpy(start_model, data, orders, args)
+        start_model = build_model(dtype=dtype, rng=args.seed)  # the npfast run's initial weights
+        with blas_threads(args.threads):
+            results["numpy"] = train_numpy(start_model, data, orders, args)
         try:
             import torch
         except ImportError:
             print("PyTorch is not installed: skipping it")
         else:
             torch.set_num_threads(npfast.get_num_threads())
-            print(f"training it in PyTorch {torch.__version__} ({torch.get_num_threads()} threads) ...",
-                  flush=True)
+            print(f"training it in PyTorch {torch.__version__} "
+                  f"(threads={torch.get_num_threads()}) ...", flush=True)
             results["torch"] = train_torch(start_model, data, orders, args)
         print_comparison(results)
     print(f"test accuracy: {accuracy:.4f}")
@@ -291,15 +317,20 @@ def main(argv=None):
 
 
 def print_comparison(results):
+    """Time per epoch of each implementation side by side, with its training loss (the runs
+    start from the same weights and see the same batches, so the losses should agree)."""
     names = list(results)
-    print("\ntime per epoch (s), and training loss")
-    print("epoch " + "".join(f"{n:>20}" for n in names))
+    cell = "{:>20}"
+    print("\ntime per epoch in seconds (training loss)")
+    print(f"{'epoch':<9}" + "".join(cell.format(n) for n in names))
     for e in range(len(results["npfast"][0])):
-        print(f"{e + 1:5d} " + "".join(f"{results[n][0][e]:10.3f}  {results[n][1][e]:.4f}  " for n in names))
+        row = (cell.format(f"{results[n][0][e]:.3f} ({results[n][1][e]:.4f})") for n in names)
+        print(f"{e + 1:<9}" + "".join(row))
     med = {n: statistics.median(results[n][0]) for n in names}
-    print("median" + "".join(f"{med[n]:10.3f}          " for n in names))
-    print("vs npfast" + "".join(f"{med[n] / med['npfast']:8.2f}x" + " " * 11 for n in names[1:]))
-    print("accuracy" + "".join(f"{results[n][2]:12.4f}        " for n in names))
+    print(f"{'median':<9}" + "".join(cell.format(f"{med[n]:.3f}") for n in names))
+    ratios = (cell.format(f"{med[n] / med['npfast']:.2f}x") for n in names)
+    print(f"{'/ npfast':<9}" + "".join(ratios))
+    print(f"{'accuracy':<9}" + "".join(cell.format(f"{results[n][2]:.4f}") for n in names))
 
 
 if __name__ == "__main__":

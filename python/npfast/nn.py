@@ -62,7 +62,8 @@ def _rng(rng):
         return rng
     if rng is None or isinstance(rng, numbers.Integral):
         return np.random.default_rng(rng)
-    raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__}")
+    raise TypeError("rng must be None, an int seed or a numpy.random.Generator, "
+                    f"got {type(rng).__name__}")
 
 
 def _positive_int(name, value, minimum=1):
@@ -108,10 +109,12 @@ class Module:
     def _check_input(self, x, ndim, what):
         dtype = self.weight.dtype
         if not isinstance(x, np.ndarray):
-            raise TypeError(f"{type(self).__name__}: x must be a numpy.ndarray, got {type(x).__name__}")
+            raise TypeError(f"{type(self).__name__}: x must be a numpy.ndarray, "
+                            f"got {type(x).__name__}")
         if x.dtype != dtype:
-            raise TypeError(f"{type(self).__name__}: x has dtype {x.dtype} but the layer's parameters "
-                            f"are {dtype}; cast x or build the layer with dtype={x.dtype}")
+            raise TypeError(f"{type(self).__name__}: x has dtype {x.dtype} but the layer's "
+                            f"parameters are {dtype}; cast x or build the layer with "
+                            f"dtype={x.dtype}")
         if x.ndim != ndim:
             raise ValueError(f"{type(self).__name__}: x must be {what}, got shape {x.shape}")
 
@@ -330,7 +333,8 @@ class Sequential(Module):
     def __init__(self, *layers):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
-                raise TypeError(f"layer {i} must be an npfast.nn.Module, got {type(layer).__name__}")
+                raise TypeError(f"layer {i} must be an npfast.nn.Module, "
+                                f"got {type(layer).__name__}")
         self.layers = list(layers)
 
     def forward(self, x):
@@ -366,9 +370,9 @@ class SoftmaxCrossEntropy:
 
     ``forward(logits, labels)`` takes logits ``(N, C)`` float32/float64 and labels ``(N,)`` of an
     integer dtype in ``[0, C)`` and returns the mean loss as a Python float (computed stably via
-    log-sum-exp). ``backward(grad=1.0)`` returns d loss / d logits ``= (softmax - onehot) * grad / N``
-    in the logits' dtype. Errors: ValueError for bad shapes or out-of-range labels, TypeError for
-    non-integer labels or non-float logits.
+    log-sum-exp). ``backward(grad=1.0)`` returns d loss / d logits,
+    ``(softmax - onehot) * grad / N``, in the logits' dtype. Errors: ValueError for bad shapes or
+    out-of-range labels, TypeError for non-integer labels or non-float logits.
     """
 
     def __init__(self):

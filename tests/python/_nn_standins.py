@@ -42,7 +42,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
 
 def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1,
                     output_mask=(True, True, True)):
-    """(grad_input, grad_weight, grad_bias) of conv2d as autograd computes them, None where masked."""
+    """(grad_input, grad_weight, grad_bias) of conv2d as autograd computes them; None where
+    output_mask is False."""
     torch = _torch()
     x = _t(input).requires_grad_(bool(output_mask[0]))
     w = _t(weight).requires_grad_(bool(output_mask[1]))
@@ -89,5 +90,22 @@ def install_missing(monkeypatch, npfast):
         monkeypatch.setattr(npfast, name, globals()[name], raising=False)
     if missing:
         warnings.warn("npfast lacks " + ", ".join(missing) + "; the nn tests use the torch "
-                      "stand-ins from tests/python/_nn_standins.py for them", stacklevel=2)
+                      "stand-ins from tests/python/_nn_standins.py for them", stacklevel=3)
     return missing
+
+
+def patched(monkeypatch, npfast):
+    """Generator for an autouse fixture: install_missing, and while stand-ins are in use, PyTorch
+    on one thread (the stand-ins' calls are tiny; on a busy machine torch's thread team spends
+    far longer waiting than computing). Restores the thread count afterwards."""
+    missing = install_missing(monkeypatch, npfast)
+    if not missing:
+        yield missing
+        return
+    torch = _torch()
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield missing
+    finally:
+        torch.set_num_threads(before)

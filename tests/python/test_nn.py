@@ -18,7 +18,7 @@ import _nn_standins
 def kernels(monkeypatch):
     if any(not hasattr(npfast, name) for name in _nn_standins.NAMES):
         pytest.importorskip("torch", reason="npfast lacks nn kernels and the stand-ins need torch")
-    return _nn_standins.install_missing(monkeypatch, npfast)
+    yield from _nn_standins.patched(monkeypatch, npfast)
 
 
 def rel_err(a, b):
@@ -103,7 +103,8 @@ def test_relu_flatten_linear_finite_differences():
     check_layer(nn.ReLU(), x, rng)
     check_layer(nn.Flatten(), rng.standard_normal((2, 3, 4, 5)), rng)
     check_layer(nn.Linear(7, 4, dtype=np.float64, rng=0), rng.standard_normal((5, 7)), rng)
-    check_layer(nn.Linear(7, 4, bias=False, dtype=np.float64, rng=0), rng.standard_normal((5, 7)), rng)
+    check_layer(nn.Linear(7, 4, bias=False, dtype=np.float64, rng=0),
+                rng.standard_normal((5, 7)), rng)
 
 
 def test_softmax_cross_entropy_finite_differences():
@@ -214,9 +215,10 @@ def small_net(dtype, seed=0):
 
 def torch_copy(net):
     torch = pytest.importorskip("torch")
-    t = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-                            torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(),
-                            torch.nn.Linear(16, 5)).to(torch.from_numpy(net[0].weight).dtype)
+    tn = torch.nn
+    t = tn.Sequential(tn.Conv2d(1, 3, 3, padding=1), tn.ReLU(), tn.MaxPool2d(2),
+                      tn.Conv2d(3, 4, 3), tn.ReLU(), tn.Flatten(), tn.Linear(16, 5))
+    t = t.to(torch.from_numpy(net[0].weight).dtype)
     with torch.no_grad():
         for i in (0, 3, 6):
             t[i].weight.copy_(torch.from_numpy(net[i].weight))
@@ -246,8 +248,8 @@ def test_sequential_and_sgd_train_like_torch(dtype):
         topt.step()
         assert loss == pytest.approx(tloss.item(), rel=1e-4)
     for (value, _), tp in zip(net.parameters(), tnet.parameters()):
-        np.testing.assert_allclose(value, tp.detach().numpy(), rtol=1e-3 if dtype == np.float32 else 1e-9,
-                                   atol=1e-5 if dtype == np.float32 else 1e-12)
+        tol = dict(rtol=1e-3, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(value, tp.detach().numpy(), **tol)
 
 
 def test_backward_without_input_grad_gives_the_same_parameter_grads():
