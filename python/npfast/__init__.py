@@ -22,6 +22,7 @@ from . import memory
 from ._npfast import matmul
 from ._config import config, show_config
 from . import _threadpoolctl
+from . import nn
 
 __all__ = [
     "__version__",
@@ -40,6 +41,7 @@ __all__ = [
     "max_unpool2d",
     "memory",
     "ndimage",
+    "nn",
     "normalize",
     "set_num_threads",
     "show_config",

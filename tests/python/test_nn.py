@@ -1,0 +1,327 @@
+"""npfast.nn: every layer's backward against central finite differences (float64) and against
+PyTorch autograd (float32 and float64); SGD against torch.optim.SGD; the error contract.
+
+Where this checkout's npfast lacks a kernel that npfast.nn calls (conv2d, conv2d_backward,
+max_pool2d, max_pool2d_backward, matmul: they are developed on other branches), the autouse
+fixture patches in the torch-built stand-in from _nn_standins.py and warns that it did."""
+
+import numpy as np
+import pytest
+
+import npfast
+from npfast import nn
+
+import _nn_standins
+
+
+@pytest.fixture(autouse=True)
+def kernels(monkeypatch):
+    if any(not hasattr(npfast, name) for name in _nn_standins.NAMES):
+        pytest.importorskip("torch", reason="npfast lacks nn kernels and the stand-ins need torch")
+    yield from _nn_standins.patched(monkeypatch, npfast)
+
+
+def rel_err(a, b):
+    return np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-12)
+
+
+def numeric_grad(f, arr, eps=1e-6):
+    """Central differences of the scalar f() with respect to every element of arr (in place)."""
+    g = np.zeros_like(arr)
+    it = np.nditer(arr, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = arr[i]
+        arr[i] = old + eps
+        up = f()
+        arr[i] = old - eps
+        down = f()
+        arr[i] = old
+        g[i] = (up - down) / (2 * eps)
+    return g
+
+
+def check_layer(layer, x, rng, tol=1e-7):
+    """Checks backward of loss = sum(forward(x) * r) against finite differences, for x and every
+    parameter; r is a fixed random upstream gradient."""
+    r = rng.standard_normal(layer.forward(x).shape)
+
+    def loss():
+        return float(np.sum(layer.forward(x) * r))
+
+    loss()
+    gx = layer.backward(r)
+    analytic = [gx] + [g.copy() for _, g in layer.parameters()]
+    numeric = [numeric_grad(loss, x)] + [numeric_grad(loss, v) for v, _ in layer.parameters()]
+    assert len(analytic) == 1 + len(layer.parameters())
+    for a, n in zip(analytic, numeric):
+        assert a.shape == n.shape
+        assert rel_err(a, n) < tol, (type(layer).__name__, rel_err(a, n))
+
+
+CONV_CASES = [
+    dict(cin=2, cout=3, k=3, stride=1, padding=1, dilation=1, groups=1, bias=True, hw=(6, 5)),
+    dict(cin=4, cout=2, k=(2, 3), stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2,
+         bias=True, hw=(7, 8)),
+    dict(cin=3, cout=3, k=1, stride=2, padding=0, dilation=1, groups=3, bias=False, hw=(5, 5)),
+]
+
+
+def make_conv(c, dtype, seed=0):
+    return nn.Conv2d(c["cin"], c["cout"], c["k"], c["stride"], c["padding"], c["dilation"],
+                     c["groups"], c["bias"], dtype=dtype, rng=seed)
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_finite_differences(case):
+    rng = np.random.default_rng(1)
+    layer = make_conv(case, np.float64)
+    x = rng.standard_normal((2, case["cin"]) + case["hw"])
+    check_layer(layer, x, rng)
+
+
+POOL_CASES = [
+    dict(kernel_size=2),
+    dict(kernel_size=3, stride=2, padding=1),  # overlapping windows: gradients add up
+    dict(kernel_size=(2, 3), stride=(1, 2), dilation=(2, 1), ceil_mode=True),
+]
+
+
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_max_pool2d_finite_differences(case):
+    rng = np.random.default_rng(2)
+    layer = nn.MaxPool2d(**case)
+    x = rng.permutation(2 * 2 * 7 * 6).reshape(2, 2, 7, 6) / 10.0  # distinct values, no ties
+    check_layer(layer, x, rng)
+    assert layer.indices.dtype == np.int64
+
+
+def test_relu_flatten_linear_finite_differences():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 4, 5))
+    x[np.abs(x) < 1e-3] = 0.5  # keep away from the kink
+    check_layer(nn.ReLU(), x, rng)
+    check_layer(nn.Flatten(), rng.standard_normal((2, 3, 4, 5)), rng)
+    check_layer(nn.Linear(7, 4, dtype=np.float64, rng=0), rng.standard_normal((5, 7)), rng)
+    check_layer(nn.Linear(7, 4, bias=False, dtype=np.float64, rng=0),
+                rng.standard_normal((5, 7)), rng)
+
+
+def test_softmax_cross_entropy_finite_differences():
+    rng = np.random.default_rng(4)
+    logits = rng.standard_normal((6, 5)) * 3
+    labels = rng.integers(0, 5, 6)
+    ce = nn.SoftmaxCrossEntropy()
+    ce.forward(logits, labels)
+    g = ce.backward(2.0)
+    num = numeric_grad(lambda: 2.0 * ce.forward(logits, labels), logits)
+    assert rel_err(g, num) < 1e-7
+
+
+def test_softmax_cross_entropy_is_stable_for_large_logits():
+    ce = nn.SoftmaxCrossEntropy()
+    loss = ce.forward(np.array([[1000.0, 0.0], [0.0, -1000.0]], np.float32), np.array([1, 0]))
+    assert np.isfinite(loss) and abs(loss - 500.0) < 1e-3
+    assert np.all(np.isfinite(ce.backward()))
+
+
+# --- against PyTorch autograd -----------------------------------------------------------------
+
+TOL = {np.float32: dict(rtol=2e-4, atol=2e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
+
+
+def torch_grads(module_fn, x, grad_out, params):
+    torch = pytest.importorskip("torch")
+    tx = torch.tensor(x, requires_grad=True)
+    tp = [torch.tensor(p, requires_grad=True) for p in params]
+    y = module_fn(tx, *tp)
+    y.backward(torch.tensor(grad_out))
+    return y.detach().numpy(), tx.grad.numpy(), [p.grad.numpy() for p in tp]
+
+
+def compare_with_torch(layer, x, module_fn, dtype):
+    rng = np.random.default_rng(5)
+    y = layer.forward(x)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    gx = layer.backward(g)
+    values = [v for v, _ in layer.parameters()]
+    ty, tgx, tgp = torch_grads(module_fn, x, g, values)
+    np.testing.assert_allclose(y, ty, **TOL[dtype])
+    np.testing.assert_allclose(gx, tgx, **TOL[dtype])
+    for (_, grad), tg in zip(layer.parameters(), tgp):
+        assert grad.dtype == dtype
+        np.testing.assert_allclose(grad, tg, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", CONV_CASES)
+def test_conv2d_matches_torch(dtype, case):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    layer = make_conv(case, dtype, seed=6)
+    x = np.random.default_rng(6).standard_normal((3, case["cin"]) + case["hw"]).astype(dtype)
+
+    def fn(tx, w, b=None):
+        return F.conv2d(tx, w, b, layer.stride, layer.padding, layer.dilation, layer.groups)
+
+    compare_with_torch(layer, x, fn, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_max_pool2d_matches_torch(dtype, case):
+    torch = pytest.importorskip("torch")
+    layer = nn.MaxPool2d(**case)
+    x = np.random.default_rng(7).standard_normal((2, 3, 9, 8)).astype(dtype)
+    pool = torch.nn.MaxPool2d(**case, return_indices=True)
+    compare_with_torch(layer, x, lambda tx: pool(tx)[0], dtype)
+    np.testing.assert_array_equal(layer.indices, pool(torch.tensor(x))[1].numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_relu_flatten_match_torch(dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    lin = nn.Linear(12, 5, dtype=dtype, rng=8)
+    compare_with_torch(lin, rng.standard_normal((4, 12)).astype(dtype),
+                       lambda tx, w, b: torch.nn.functional.linear(tx, w, b), dtype)
+    compare_with_torch(nn.ReLU(), rng.standard_normal((4, 3, 5)).astype(dtype), torch.relu, dtype)
+    compare_with_torch(nn.Flatten(), rng.standard_normal((4, 3, 2, 2)).astype(dtype),
+                       lambda tx: tx.flatten(1), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_cross_entropy_matches_torch(dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    logits = rng.standard_normal((7, 10)).astype(dtype) * 4
+    labels = rng.integers(0, 10, 7)
+    ce = nn.SoftmaxCrossEntropy()
+    loss = ce.forward(logits, labels)
+    tl = torch.tensor(logits, requires_grad=True)
+    tloss = torch.nn.functional.cross_entropy(tl, torch.tensor(labels))
+    tloss.backward()
+    assert loss == pytest.approx(tloss.item(), rel=TOL[dtype]["rtol"])
+    g = ce.backward()
+    assert g.dtype == dtype
+    np.testing.assert_allclose(g, tl.grad.numpy(), **TOL[dtype])
+
+
+def small_net(dtype, seed=0):
+    return nn.Sequential(nn.Conv2d(1, 3, 3, padding=1, dtype=dtype, rng=seed), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Conv2d(3, 4, 3, dtype=dtype, rng=seed + 1), nn.ReLU(),
+                         nn.Flatten(), nn.Linear(4 * 2 * 2, 5, dtype=dtype, rng=seed + 2))
+
+
+def torch_copy(net):
+    torch = pytest.importorskip("torch")
+    tn = torch.nn
+    t = tn.Sequential(tn.Conv2d(1, 3, 3, padding=1), tn.ReLU(), tn.MaxPool2d(2),
+                      tn.Conv2d(3, 4, 3), tn.ReLU(), tn.Flatten(), tn.Linear(16, 5))
+    t = t.to(torch.from_numpy(net[0].weight).dtype)
+    with torch.no_grad():
+        for i in (0, 3, 6):
+            t[i].weight.copy_(torch.from_numpy(net[i].weight))
+            t[i].bias.copy_(torch.from_numpy(net[i].bias))
+    return t
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sequential_and_sgd_train_like_torch(dtype):
+    """Three SGD steps (momentum, weight decay) of a small net give torch's weights."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(10)
+    net = small_net(dtype)
+    tnet = torch_copy(net)
+    opt = nn.SGD(net, lr=0.1, momentum=0.9, weight_decay=0.01)
+    topt = torch.optim.SGD(tnet.parameters(), lr=0.1, momentum=0.9, weight_decay=0.01)
+    ce = nn.SoftmaxCrossEntropy()
+    for _ in range(3):
+        x = rng.standard_normal((4, 1, 8, 8)).astype(dtype)
+        labels = rng.integers(0, 5, 4)
+        loss = ce.forward(net.forward(x), labels)
+        net.backward(ce.backward(), input_grad=False)
+        opt.step()
+        topt.zero_grad()
+        tloss = torch.nn.functional.cross_entropy(tnet(torch.tensor(x)), torch.tensor(labels))
+        tloss.backward()
+        topt.step()
+        assert loss == pytest.approx(tloss.item(), rel=1e-4)
+    for (value, _), tp in zip(net.parameters(), tnet.parameters()):
+        tol = dict(rtol=1e-3, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(value, tp.detach().numpy(), **tol)
+
+
+def test_backward_without_input_grad_gives_the_same_parameter_grads():
+    rng = np.random.default_rng(11)
+    net = small_net(np.float64)
+    x = rng.standard_normal((2, 1, 8, 8))
+    g = rng.standard_normal(net.forward(x).shape)
+    gx = net.backward(g)
+    assert gx.shape == x.shape
+    first = [grad.copy() for _, grad in net.parameters()]
+    assert net.backward(g, input_grad=False) is None
+    for a, (_, b) in zip(first, net.parameters()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_sgd_plain_step_and_in_place_update():
+    lin = nn.Linear(3, 2, dtype=np.float64, rng=0)
+    w = lin.weight
+    before = w.copy()
+    lin.forward(np.ones((1, 3)))
+    lin.backward(np.ones((1, 2)))
+    nn.SGD(lin, lr=0.5).step()
+    assert lin.weight is w  # updated in place
+    np.testing.assert_allclose(w, before - 0.5 * np.ones((2, 3)))
+
+
+def test_init_is_seeded_and_bounded():
+    a = nn.Conv2d(2, 4, 3, rng=3)
+    b = nn.Conv2d(2, 4, 3, rng=np.random.default_rng(3))
+    np.testing.assert_array_equal(a.weight, b.weight)
+    assert a.weight.dtype == np.float32 and a.weight.shape == (4, 2, 3, 3)
+    assert np.abs(a.weight).max() <= 1 / np.sqrt(18)
+    lin = nn.Linear(50, 3, dtype=np.float64)
+    assert lin.weight.dtype == np.float64 and np.abs(lin.weight).max() <= 1 / np.sqrt(50)
+
+
+def test_errors():
+    conv = nn.Conv2d(2, 4, 3)
+    with pytest.raises(TypeError, match="float64"):
+        conv.forward(np.zeros((1, 2, 5, 5)))
+    with pytest.raises(ValueError, match="in_channels=2"):
+        conv.forward(np.zeros((1, 3, 5, 5), np.float32))
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        conv.forward(np.zeros((2, 5, 5), np.float32))
+    with pytest.raises(RuntimeError, match="before forward"):
+        nn.Conv2d(1, 1, 1).backward(np.zeros((1, 1, 1, 1), np.float32))
+    with pytest.raises(RuntimeError, match="before forward"):
+        nn.MaxPool2d(2).backward(np.zeros((1, 1, 1, 1), np.float32))
+    with pytest.raises(ValueError, match="groups=2"):
+        nn.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="kernel_size"):
+        nn.Conv2d(1, 1, 0)
+    with pytest.raises(ValueError, match="padding"):
+        nn.MaxPool2d(2, padding=-1)
+    with pytest.raises(TypeError, match="dtype"):
+        nn.Linear(2, 2, dtype=np.int32)
+    with pytest.raises(ValueError, match="in_features=3"):
+        nn.Linear(3, 2).forward(np.zeros((2, 4), np.float32))
+    with pytest.raises(TypeError, match="rng"):
+        nn.Linear(3, 2, rng="seed")
+    with pytest.raises(TypeError, match="layer 1"):
+        nn.Sequential(nn.ReLU(), lambda x: x)
+    ce = nn.SoftmaxCrossEntropy()
+    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+        ce.forward(np.zeros((2, 3)), np.array([0, 3]))
+    with pytest.raises(TypeError, match="integer"):
+        ce.forward(np.zeros((2, 3)), np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match=r"\(2,\)"):
+        ce.forward(np.zeros((2, 3)), np.array([0, 1, 2]))
+    with pytest.raises(RuntimeError, match="before forward"):
+        nn.SoftmaxCrossEntropy().backward()
+    with pytest.raises(ValueError, match="lr"):
+        nn.SGD(nn.Linear(2, 2), lr=-1)
+    with pytest.raises(RuntimeError, match="no gradient"):
+        nn.SGD(nn.Linear(2, 2), lr=0.1).step()
