@@ -1,0 +1,99 @@
+// SIMD body of the direct convolution kernels (see conv.h for the contract), written once
+// against the src/core/simd vocabulary and instantiated per ISA by x86_<isa>.cc. No include
+// guard: one inclusion per ISA file.
+#include <cstdint>
+
+#include "src/kernels/conv/conv.h"
+
+namespace npfast {
+namespace NPFAST_TARGET {
+namespace conv {
+
+using npfast::conv::DirectArgs;
+
+// One tile: OB output channels x NV vectors of one output row starting at column ox0, of
+// which the first n columns are stored. Every tap loads NV input vectors once and reuses
+// them for the OB channels, so loads stay below the FMA count.
+template <class T, int OB, int NV, int WS>
+void tile(const DirectArgs<T>& a, int64_t oy, int64_t ox0, int64_t n) {
+  constexpr int L = kLanes<T>;
+  using Vt = V<T>;
+  Vt acc[OB][NV];
+#pragma GCC unroll 8
+  for (int o = 0; o < OB; ++o) {
+    const Vt b = set1<T>((a.bias && o < a.ob) ? a.bias[o] : T(0));
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[o][v] = b;
+  }
+  const int64_t xrow = a.sw * a.wq, xplane = a.hp * xrow;
+  // Column step of one kx tap, split into whole phase rows and a phase change.
+  const int64_t dq = a.dw / a.sw, dr = a.dw % a.sw;
+  const T* wp = a.w;
+  for (int64_t ci = 0; ci < a.c; ++ci) {
+    for (int64_t ky = 0; ky < a.kh; ++ky) {
+      const T* row = a.x + ci * xplane + (oy * a.sh + ky * a.dh) * xrow + ox0;
+      int64_t q = 0, r = 0;
+      for (int64_t kx = 0; kx < a.kw; ++kx) {
+        const T* p = row + r * a.wq + q;
+        Vt xv[NV];
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) xv[v] = load(p + v * L);
+#pragma GCC unroll 8
+        for (int o = 0; o < OB; ++o) {
+          const Vt wv = set1<T>(wp[o]);
+#pragma GCC unroll 8
+          for (int v = 0; v < NV; ++v) acc[o][v] = fma(xv[v], wv, acc[o][v]);
+        }
+        wp += WS;
+        q += dq;
+        r += dr;
+        if (r >= a.sw) {
+          r -= a.sw;
+          ++q;
+        }
+      }
+    }
+  }
+  const Vt z = zero<T>();
+  for (int o = 0; o < OB; ++o) {
+    if (o >= a.ob) break;
+    T* yo = a.y + o * a.ys + oy * a.ow + ox0;
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) {
+      const Vt res = a.relu ? max_nan(acc[o][v], z) : acc[o][v];
+      const int64_t lanes = n - v * L;
+      if (lanes >= L) store(yo + v * L, res);
+      else if (lanes > 0) storen(yo + v * L, res, static_cast<int>(lanes));
+    }
+  }
+}
+
+// The row tail: the fewest vectors that cover `n` columns.
+template <class T, int OB, int NV, int WS>
+void tail(const DirectArgs<T>& a, int64_t oy, int64_t ox0, int64_t n) {
+  constexpr int L = kLanes<T>;
+  if constexpr (NV > 1) {
+    if (n <= (NV - 1) * L) return tail<T, OB, NV - 1, WS>(a, oy, ox0, n);
+  }
+  tile<T, OB, NV, WS>(a, oy, ox0, n);
+}
+
+template <class T, int OB, int NV, int WS>
+void direct(const DirectArgs<T>& a) {
+  constexpr int64_t B = NV * kLanes<T>;
+  for (int64_t oy = a.oy0; oy < a.oy1; ++oy) {
+    int64_t ox = 0;
+    for (; ox + B <= a.ow; ox += B) tile<T, OB, NV, WS>(a, oy, ox, B);
+    if (ox < a.ow) tail<T, OB, NV, WS>(a, oy, ox, a.ow - ox);
+  }
+}
+
+constexpr int kOcBlock = npfast::conv::kOcBlock;
+// 4 channels x 3 vectors = 12 accumulators + 3 inputs + 1 weight: the 16 AVX2 registers.
+inline constexpr npfast::conv::KernelTable kTable = {
+    direct<float, kOcBlock, 3, kOcBlock>, direct<double, kOcBlock, 3, kOcBlock>,
+    direct<float, 1, 4, 1>, direct<double, 1, 4, 1>};
+
+}  // namespace conv
+}  // namespace NPFAST_TARGET
+}  // namespace npfast
