@@ -308,6 +308,7 @@ void conv2d_reference(const View& input, const View& weight, const View* bias,
   conv2d_check(input, weight, bias, p, &oh, &ow);
   const int64_t shape[4] = {input.shape[0], weight.shape[0], oh, ow};
   check_shape(out, input.dtype, 4, shape, "out");
+  if (out.empty()) return;
   if (!input.c_contiguous() || !weight.c_contiguous() || !out.c_contiguous() ||
       (bias && !bias->c_contiguous()))
     throw ValueError("conv2d_reference: arrays must be C-contiguous");
