@@ -246,6 +246,7 @@ void forward(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T
     return;
   }
   if (pl.algo == Algo::depthwise || pl.algo == Algo::direct) forward_direct(pl, x, w, bias, relu, y);
+  else if (pl.algo == Algo::shifted_gemm) forward_shifted(pl, x, w, bias, relu, y);
   else forward_gemm(pl, x, w, bias, relu, y);
 }
 

@@ -18,6 +18,7 @@ const char* algo_name(Algo a) {
     case Algo::direct: return "direct";
     case Algo::gemm_1x1: return "gemm_1x1";
     case Algo::im2col_gemm: return "im2col_gemm";
+    case Algo::shifted_gemm: return "shifted_gemm";
   }
   return "?";
 }
@@ -54,6 +55,7 @@ Plan make_plan(const Problem& pr) {
   if (pl.cg == 1 && pl.og == 1) pl.algo = Algo::depthwise;
   else if (pointwise) pl.algo = Algo::gemm_1x1;
   else if (pl.cg <= 4) pl.algo = Algo::direct;
+  else if (p.stride_h == 1 && p.stride_w == 1) pl.algo = Algo::shifted_gemm;
   else pl.algo = Algo::im2col_gemm;
 
   // Padded, phase-split input for the direct kernels: only the rows and columns taps read.
@@ -79,6 +81,23 @@ Plan make_plan(const Problem& pr) {
   nb = (ceil_div(std::max<int64_t>(pl.P, 1), nblocks) + 7) / 8 * 8;
   pl.nb = nb;
   pl.nblocks = ceil_div(std::max<int64_t>(pl.P, 1), nb);
+
+  // shifted_gemm: expanding the kw shifts trades a copy of kw x the input for GEMM depth;
+  // worth it while the channels alone give a shallow GEMM.
+  pl.wpad = pr.w + p.pad_left + p.pad_right;
+  pl.expand = pl.cg < 128 ? pr.kw : 1;
+  const int64_t hpad = pr.h + p.pad_top + p.pad_bottom;
+  pl.lcopy = checked_add(checked_mul(hpad, pl.wpad, "padded plane"),
+                         pl.expand == 1 ? (pr.kw - 1) * p.dilation_w : 0, "padded plane");
+  pl.sK = pl.cg * pl.expand;
+  pl.sP = checked_mul(pl.oh, pl.wpad, "output size");
+  {
+    int64_t snb = std::clamp<int64_t>(kColBlockBytes / (std::max<int64_t>(pl.sK, 1) * esize), 64, 4096);
+    int64_t sblocks = ceil_div(std::max<int64_t>(pl.sP, 1), snb);
+    if (sblocks > 1 && sblocks % 2) ++sblocks;
+    pl.snb = (ceil_div(std::max<int64_t>(pl.sP, 1), sblocks) + 7) / 8 * 8;
+    pl.snblocks = ceil_div(std::max<int64_t>(pl.sP, 1), pl.snb);
+  }
 
   // grad_weight partial sums: at most 8 per group, a fixed split of the (image, block) units.
   const int64_t units = std::max<int64_t>(pl.n * pl.nblocks, 1);

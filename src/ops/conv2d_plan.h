@@ -14,7 +14,7 @@
 namespace npfast {
 namespace conv_ops {
 
-enum class Algo : int { depthwise = 0, direct = 1, gemm_1x1 = 2, im2col_gemm = 3 };
+enum class Algo : int { depthwise = 0, direct = 1, gemm_1x1 = 2, im2col_gemm = 3, shifted_gemm = 4 };
 const char* algo_name(Algo a);
 
 // A convolution problem: (N, C, H, W) input, (O, C/groups, kH, kW) weight.
@@ -37,6 +37,11 @@ struct Plan {
   double item_ns;               // estimated cost of one work item, for grain_for
   // GEMM paths: output pixels per column block and blocks per image
   int64_t nb, nblocks;
+  // shifted_gemm (stride 1): the output is computed over the padded width wpad (columns
+  // >= ow are discarded), so each tap's GEMM operand is the padded input shifted by a constant.
+  // `expand` shifted copies per channel (kw: one GEMM per kernel row with depth cg*kw; 1: one
+  // GEMM per tap with depth cg), each `lcopy` long; column blocks of snb pixels.
+  int64_t wpad, lcopy, expand, sK, sP, snb, snblocks;
   // backward grad_weight: fixed partial sums per group, units (image, block) per partial
   int64_t wslots, units_per_slot;
 };
@@ -48,6 +53,10 @@ Plan get_plan(const Problem& pr);
 // y = act(conv(x, w) + bias) with all arrays C-contiguous; bias may be null.
 template <class T>
 void forward(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y);
+
+// The stride-1 GEMM path (conv2d_shifted.cc): no im2col, one GEMM per kernel row or tap.
+template <class T>
+void forward_shifted(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y);
 
 // Column block [p0, p1) of the im2col matrix of one image and group: `x` points at the
 // group's first channel; col is K x (p1 - p0), row (ci, ky, kx).

@@ -24,7 +24,10 @@ CASES = [
     (2, 8, 9, 11, 6, 1, 1, 1, 0, 1, 2),              # 1x1 as GEMM, grouped
     (1, 16, 7, 5, 12, 1, 1, 2, 1, 1, 1),             # 1x1 strided and padded: im2col
     (2, 16, 9, 11, 6, 3, 3, (1, 2), 1, (2, 1), 2),   # im2col, grouped
-    (1, 12, 6, 7, 20, 3, 2, 1, (0, 2), 1, 1),        # im2col, asymmetric
+    (1, 12, 6, 7, 20, 3, 2, 1, (0, 2), 1, 1),        # shifted GEMM, kw copies, asymmetric
+    (2, 10, 7, 9, 6, 3, 3, 1, (2, 1), (1, 2), 2),    # shifted GEMM, grouped, dilated
+    (1, 128, 5, 6, 8, 3, 2, 1, 1, (2, 1), 1),        # shifted GEMM, one GEMM per tap
+    (1, 6, 5, 6, 8, 1, 1, 1, 1, 1, 1),               # padded 1x1: shifted GEMM
     (3, 9, 5, 5, 4, 5, 5, 1, 0, 1, 1),               # 1x1 output
     (1, 5, 1, 1, 3, 1, 1, 1, 0, 1, 1),               # 1x1 spatial
     (0, 6, 8, 8, 4, 3, 3, 1, 1, 1, 1),               # N = 0
@@ -51,7 +54,7 @@ def test_every_algorithm_is_covered():
     for case in CASES:
         x, w, _, kw = make(case, np.float32, rng)
         seen.add(_npfast._conv2d_algorithm(x, w, **kw))
-    assert seen == {"direct", "depthwise", "gemm_1x1", "im2col_gemm"}
+    assert seen == {"direct", "depthwise", "gemm_1x1", "im2col_gemm", "shifted_gemm"}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -1,0 +1,130 @@
+// The stride-1 GEMM path without im2col.
+//
+// With stride 1, output pixel (oy, ox) and tap (ky, kx) read padded pixel
+// (oy + ky*dh, ox + kx*dw). Computing the output over the padded width wpad (and dropping the
+// columns >= ow afterwards) makes that a flat index (oy*wpad + ox) + (ky*dh*wpad + kx*dw): for
+// each tap, the GEMM operand is the flat padded input shifted by a constant, so GEMM reads it
+// in place. With `expand` = kw, the kw shifted copies of each channel are stored one after the
+// other and a kernel row becomes one GEMM of depth cg*kw; with expand = 1 each tap is a GEMM
+// of depth cg. The only work outside gemm() is padding the input (1 or kw copies) and
+// compacting the output (one pass, fused with bias and ReLU).
+#include <algorithm>
+#include <cstring>
+
+#include "npfast/error.hpp"
+#include "npfast/gemm.hpp"
+#include "npfast/memory.hpp"
+#include "npfast/threads.hpp"
+#include "src/ops/conv2d_plan.h"
+
+namespace npfast {
+namespace conv_ops {
+namespace {
+
+// Channel `src` (h x w) into `expand` shifted copies of its flat padded plane.
+template <class T>
+void build_shifted(const Plan& pl, const T* src, T* dst) {
+  const int64_t wp = pl.wpad, hpad = pl.h + pl.p.pad_top + pl.p.pad_bottom;
+  T* d0 = dst;
+  std::fill(d0, d0 + pl.p.pad_top * wp, T(0));
+  for (int64_t r = 0; r < pl.h; ++r) {
+    T* row = d0 + (pl.p.pad_top + r) * wp;
+    std::fill(row, row + pl.p.pad_left, T(0));
+    std::memcpy(row + pl.p.pad_left, src + r * pl.w, pl.w * sizeof(T));
+    std::fill(row + pl.p.pad_left + pl.w, row + wp, T(0));
+  }
+  std::fill(d0 + (pl.p.pad_top + pl.h) * wp, d0 + pl.lcopy, T(0));
+  (void)hpad;
+  for (int64_t e = 1; e < pl.expand; ++e) {
+    const int64_t s = e * pl.p.dilation_w;
+    T* de = dst + e * pl.lcopy;
+    std::memcpy(de, d0 + s, (pl.lcopy - s) * sizeof(T));
+    std::fill(de + pl.lcopy - s, de + pl.lcopy, T(0));
+  }
+}
+
+// Columns [p0, p0 + cols) of the wide (og x sP) result into y, dropping columns >= ow.
+template <class T>
+void compact(const Plan& pl, const T* t, int64_t og, int64_t p0, int64_t cols, T* y,
+             const T* bias, bool relu) {
+  for (int64_t o = 0; o < og; ++o) {
+    const T* tr = t + o * cols;
+    T* yr = y + o * pl.P;
+    const T b = bias ? bias[o] : T(0);
+    int64_t p = p0;
+    const int64_t p1 = p0 + cols;
+    while (p < p1) {
+      const int64_t oy = p / pl.wpad, ox = p % pl.wpad;
+      const int64_t run = std::min(pl.wpad - ox, p1 - p);
+      const int64_t keep = std::max<int64_t>(0, std::min(pl.ow - ox, run));
+      const T* s = tr + (p - p0);
+      T* d = yr + oy * pl.ow + ox;
+      for (int64_t j = 0; j < keep; ++j) {
+        T v = s[j] + b;
+        if (relu) v = v < T(0) ? T(0) : v;
+        d[j] = v;
+      }
+      p += run;
+    }
+  }
+}
+
+constexpr double kNsPerFlop = 0.03;
+
+}  // namespace
+
+template <class T>
+void forward_shifted(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+  const int64_t E = pl.expand, XG = E > 1 ? 1 : pl.kw, taps = pl.kh * pl.kw;
+  const int64_t planes = checked_mul(pl.n, pl.c, "input planes");
+  Buffer<T> buf(static_cast<size_t>(checked_mul(checked_mul(planes, E, "shifted input"), pl.lcopy,
+                                                "shifted input")));
+  parallel_for(planes, grain_for(planes, 0.3 * static_cast<double>(E * pl.lcopy)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t i = b; i < e; ++i)
+                   build_shifted(pl, x + i * pl.h * pl.w, buf.get() + i * E * pl.lcopy);
+               });
+  // Weights as [ky][xg][o][ci][e] (kx = e when expanded, xg otherwise): one row-major A per GEMM.
+  Buffer<T> wr(static_cast<size_t>(pl.o * pl.K));
+  for (int64_t o = 0; o < pl.o; ++o)
+    for (int64_t ci = 0; ci < pl.cg; ++ci)
+      for (int64_t ky = 0; ky < pl.kh; ++ky)
+        for (int64_t kx = 0; kx < pl.kw; ++kx) {
+          const int64_t xg = E > 1 ? 0 : kx, e = E > 1 ? kx : 0;
+          wr[((ky * XG + xg) * pl.o + o) * pl.sK + ci * E + e] =
+              w[((o * pl.cg + ci) * pl.kh + ky) * pl.kw + kx];
+        }
+  (void)taps;
+  const int64_t items = pl.n * pl.groups * pl.snblocks;
+  const double item_ns = 2.0 * static_cast<double>(pl.og) * static_cast<double>(pl.K) *
+                         static_cast<double>(pl.snb) * kNsPerFlop;
+  parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
+    Buffer<T> t(static_cast<size_t>(pl.og * pl.snb));
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t blk = it % pl.snblocks, rest = it / pl.snblocks;
+      const int64_t g = rest % pl.groups, n = rest / pl.groups;
+      const int64_t p0 = blk * pl.snb, cols = std::min(pl.sP, p0 + pl.snb) - p0;
+      if (cols <= 0) continue;
+      const T* xg0 = buf.get() + (n * pl.c + g * pl.cg) * E * pl.lcopy + p0;
+      bool first = true;
+      for (int64_t ky = 0; ky < pl.kh; ++ky)
+        for (int64_t xg = 0; xg < XG; ++xg) {
+          const int64_t off = ky * pl.p.dilation_h * pl.wpad + xg * pl.p.dilation_w;
+          const T* a = wr.get() + ((ky * XG + xg) * pl.o + g * pl.og) * pl.sK;
+          gemm(false, false, pl.og, cols, pl.sK, T(1), a, pl.sK, xg0 + off, pl.lcopy,
+               first ? T(0) : T(1), t.get(), cols);
+          first = false;
+        }
+      compact(pl, t.get(), pl.og, p0, cols, y + (n * pl.o + g * pl.og) * pl.P,
+              bias ? bias + g * pl.og : nullptr, relu);
+    }
+  });
+}
+
+template void forward_shifted<float>(const Plan&, const float*, const float*, const float*, bool,
+                                     float*);
+template void forward_shifted<double>(const Plan&, const double*, const double*, const double*,
+                                      bool, double*);
+
+}  // namespace conv_ops
+}  // namespace npfast
