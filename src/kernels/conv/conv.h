@@ -50,8 +50,9 @@ struct KernelTable {
   DirectFn<double> depthwise_f64;
 };
 
-// Columns a kernel may read past `ow` in each phase row (whole vectors of the widest ISA).
-constexpr int64_t kColumnSlack = 64;
+// Columns a kernel may read past `ow` + the taps' reach in a phase row: less than one vector
+// of the widest ISA (row tails use the fewest vectors that cover them).
+constexpr int64_t kColumnSlack = 16;
 
 extern const KernelTable kernels_scalar;
 extern const KernelTable& kernels_avx2;
