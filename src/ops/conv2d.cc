@@ -142,8 +142,53 @@ conv::DirectFn<T> direct_kernel(bool depthwise) {
 }
 
 template <class T>
+conv::DirectArgs<T> direct_args(const Plan& pl, const T* bias, bool relu) {
+  conv::DirectArgs<T> a;
+  a.c = pl.cg;
+  a.hp = pl.hp;
+  a.wq = pl.wq;
+  a.sw = pl.p.stride_w;
+  a.kh = pl.kh;
+  a.kw = pl.kw;
+  a.sh = pl.p.stride_h;
+  a.dh = pl.p.dilation_h;
+  a.dw = pl.p.dilation_w;
+  a.bias = bias;
+  a.relu = relu;
+  a.ys = pl.P;
+  a.ow = pl.ow;
+  return a;
+}
+
+// Depthwise with whole planes per item: each item pads its plane into a chunk-local buffer
+// (kept in L2) and convolves it at once.
+template <class T>
+void forward_depthwise_planes(const Plan& pl, const T* x, const T* w, const T* bias, bool relu,
+                              T* y) {
+  const conv::DirectFn<T> kernel = direct_kernel<T>(true);
+  const int64_t planes = pl.n * pl.c;
+  parallel_for(planes, grain_for(planes, pl.item_ns), [&](int64_t b, int64_t e) {
+    Buffer<T> xp(static_cast<size_t>(pl.plane));
+    conv::DirectArgs<T> a = direct_args(pl, bias, relu);
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t ch = i % pl.c;
+      pad_plane(pl, x + i * pl.h * pl.w, xp.get());
+      a.x = xp.get();
+      a.w = w + ch * pl.K;
+      a.ob = 1;
+      a.bias = bias ? bias + ch : nullptr;
+      a.y = y + i * pl.P;
+      a.oy0 = 0;
+      a.oy1 = pl.oh;
+      kernel(a);
+    }
+  });
+}
+
+template <class T>
 void forward_direct(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
   const bool dw = pl.algo == Algo::depthwise;
+  if (dw && pl.row_items == 1) return forward_depthwise_planes(pl, x, w, bias, relu, y);
   const conv::DirectFn<T> kernel = direct_kernel<T>(dw);
   const int64_t planes = checked_mul(pl.n, pl.c, "input planes");
   Buffer<T> xp(static_cast<size_t>(checked_mul(planes, pl.plane, "padded input")));
@@ -174,24 +219,12 @@ void forward_direct(const Plan& pl, const T* x, const T* w, const T* bias, bool 
       t /= pl.nob;
       const int64_t g = t % pl.groups, n = t / pl.groups;
       const int64_t oc0 = g * pl.og + ob * OB;
-      conv::DirectArgs<T> a;
+      conv::DirectArgs<T> a = direct_args(pl, bias, relu);
       a.x = xp.get() + (n * pl.c + g * pl.cg) * pl.plane;
-      a.c = pl.cg;
-      a.hp = pl.hp;
-      a.wq = pl.wq;
-      a.sw = pl.p.stride_w;
       a.w = dw ? w + g * pl.K : wpk.get() + (g * pl.nob + ob) * pl.K * OB;
       a.ob = dw ? 1 : std::min<int64_t>(OB, pl.og - ob * OB);
-      a.kh = pl.kh;
-      a.kw = pl.kw;
-      a.sh = pl.p.stride_h;
-      a.dh = pl.p.dilation_h;
-      a.dw = pl.p.dilation_w;
       a.bias = bias ? bias + oc0 : nullptr;
-      a.relu = relu;
       a.y = y + (n * pl.o + oc0) * pl.P;
-      a.ys = pl.P;
-      a.ow = pl.ow;
       a.oy0 = ri * pl.rows_per_item;
       a.oy1 = std::min(pl.oh, a.oy0 + pl.rows_per_item);
       kernel(a);

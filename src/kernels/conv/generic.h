@@ -88,11 +88,76 @@ void direct(const DirectArgs<T>& a) {
   }
 }
 
+// Depthwise with a fixed kernel size: the KH*KW weights live in registers for the whole call
+// and every tap is unrolled, so a tap costs NV loads and NV FMAs and no loop overhead.
+template <class T, int KH, int KW, int NV>
+void dw_tile(const DirectArgs<T>& a, const V<T>* wv, const int64_t* off, int64_t oy, int64_t ox0,
+             int64_t n) {
+  constexpr int L = kLanes<T>;
+  using Vt = V<T>;
+  Vt acc[NV];
+  const Vt b = set1<T>(a.bias ? a.bias[0] : T(0));
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) acc[v] = b;
+  const int64_t xrow = a.sw * a.wq;
+#pragma GCC unroll 8
+  for (int ky = 0; ky < KH; ++ky) {
+    const T* row = a.x + (oy * a.sh + ky * a.dh) * xrow + ox0;
+#pragma GCC unroll 8
+    for (int kx = 0; kx < KW; ++kx) {
+      const T* p = row + off[kx];
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[v] = fma(load(p + v * L), wv[ky * KW + kx], acc[v]);
+    }
+  }
+  const Vt z = zero<T>();
+  T* yo = a.y + oy * a.ow + ox0;
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) {
+    const Vt res = a.relu ? max_nan(acc[v], z) : acc[v];
+    const int64_t lanes = n - v * L;
+    if (lanes >= L) store(yo + v * L, res);
+    else if (lanes > 0) storen(yo + v * L, res, static_cast<int>(lanes));
+  }
+}
+
+template <class T, int KH, int KW, int NV>
+void dw_tail(const DirectArgs<T>& a, const V<T>* wv, const int64_t* off, int64_t oy, int64_t ox0,
+             int64_t n) {
+  if constexpr (NV > 1) {
+    if (n <= (NV - 1) * kLanes<T>) return dw_tail<T, KH, KW, NV - 1>(a, wv, off, oy, ox0, n);
+  }
+  dw_tile<T, KH, KW, NV>(a, wv, off, oy, ox0, n);
+}
+
+template <class T, int KH, int KW, int NV>
+void dw_fixed(const DirectArgs<T>& a) {
+  V<T> wv[KH * KW];
+  for (int t = 0; t < KH * KW; ++t) wv[t] = set1<T>(a.w[t]);
+  int64_t off[KW];
+  for (int kx = 0; kx < KW; ++kx) {
+    const int64_t j = kx * a.dw;
+    off[kx] = (j % a.sw) * a.wq + j / a.sw;
+  }
+  constexpr int64_t B = NV * kLanes<T>;
+  for (int64_t oy = a.oy0; oy < a.oy1; ++oy) {
+    int64_t ox = 0;
+    for (; ox + B <= a.ow; ox += B) dw_tile<T, KH, KW, NV>(a, wv, off, oy, ox, B);
+    if (ox < a.ow) dw_tail<T, KH, KW, NV>(a, wv, off, oy, ox, a.ow - ox);
+  }
+}
+
+template <class T>
+void depthwise(const DirectArgs<T>& a) {
+  if (a.kh == 3 && a.kw == 3) return dw_fixed<T, 3, 3, 4>(a);
+  direct<T, 1, 4, 1>(a);
+}
+
 constexpr int kOcBlock = npfast::conv::kOcBlock;
 // 4 channels x 3 vectors = 12 accumulators + 3 inputs + 1 weight: the 16 AVX2 registers.
 inline constexpr npfast::conv::KernelTable kTable = {
     direct<float, kOcBlock, 3, kOcBlock>, direct<double, kOcBlock, 3, kOcBlock>,
-    direct<float, 1, 4, 1>, direct<double, 1, 4, 1>};
+    depthwise<float>, depthwise<double>};
 
 }  // namespace conv
 }  // namespace NPFAST_TARGET
