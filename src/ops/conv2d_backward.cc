@@ -186,7 +186,8 @@ void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
   if (gw_v && !gw_v->empty()) {
     const T* x = conv_ops::contiguous<T>(x_v, &xk);
     OutPtr<T> o(gw_v);
-    grad_weight(pl, x, gy, o.p);
+    if (pl.algo == conv_ops::Algo::shifted_gemm) conv_ops::grad_weight_shifted(pl, x, gy, o.p);
+    else grad_weight(pl, x, gy, o.p);
     o.finish();
   }
   if (gx_v && !gx_v->empty()) {

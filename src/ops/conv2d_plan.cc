@@ -103,6 +103,9 @@ Plan make_plan(const Problem& pr) {
   const int64_t units = std::max<int64_t>(pl.n * pl.nblocks, 1);
   pl.units_per_slot = ceil_div(units, std::min<int64_t>(units, 8));
   pl.wslots = ceil_div(units, pl.units_per_slot);
+  const int64_t sunits = std::max<int64_t>(pl.n * pl.snblocks, 1);
+  pl.sunits_per_slot = ceil_div(sunits, std::min<int64_t>(sunits, 8));
+  pl.swslots = ceil_div(sunits, pl.sunits_per_slot);
   return pl;
 }
 

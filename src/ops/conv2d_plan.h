@@ -42,6 +42,7 @@ struct Plan {
   // `expand` shifted copies per channel (kw: one GEMM per kernel row with depth cg*kw; 1: one
   // GEMM per tap with depth cg), each `lcopy` long; column blocks of snb pixels.
   int64_t wpad, lcopy, expand, sK, sP, snb, snblocks;
+  int64_t swslots, sunits_per_slot;  // grad_weight partials of the shifted path
   // backward grad_weight: fixed partial sums per group, units (image, block) per partial
   int64_t wslots, units_per_slot;
 };
@@ -57,6 +58,11 @@ void forward(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T
 // The stride-1 GEMM path (conv2d_shifted.cc): no im2col, one GEMM per kernel row or tap.
 template <class T>
 void forward_shifted(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y);
+
+// grad_weight of the shifted path: gW = sum over (image, block) of gY_wide * shifted_x^T, with
+// the same fixed-order partial sums as the im2col path.
+template <class T>
+void grad_weight_shifted(const Plan& pl, const T* x, const T* gy, T* gw);
 
 // Column block [p0, p1) of the im2col matrix of one image and group: `x` points at the
 // group's first channel; col is K x (p1 - p0), row (ci, ky, kx).

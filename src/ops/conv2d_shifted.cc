@@ -121,6 +121,80 @@ void forward_shifted(const Plan& pl, const T* x, const T* w, const T* bias, bool
   });
 }
 
+template <class T>
+void grad_weight_shifted(const Plan& pl, const T* x, const T* gy, T* gw) {
+  const int64_t wsize = pl.og * pl.K;
+  if (pl.n == 0 || pl.P == 0 || wsize == 0) {
+    std::fill(gw, gw + pl.groups * wsize, T(0));
+    return;
+  }
+  const int64_t E = pl.expand, XG = E > 1 ? 1 : pl.kw;
+  const int64_t planes = pl.n * pl.c, oplanes = pl.n * pl.o;
+  Buffer<T> buf(static_cast<size_t>(checked_mul(checked_mul(planes, E, "shifted input"), pl.lcopy,
+                                                "shifted input")));
+  parallel_for(planes, grain_for(planes, 0.3 * static_cast<double>(E * pl.lcopy)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t i = b; i < e; ++i)
+                   build_shifted(pl, x + i * pl.h * pl.w, buf.get() + i * E * pl.lcopy);
+               });
+  // grad_output widened to wpad columns, zero in the columns the forward drops.
+  Buffer<T> gyw(static_cast<size_t>(checked_mul(oplanes, pl.sP, "grad_output")));
+  parallel_for(oplanes, grain_for(oplanes, 0.3 * static_cast<double>(pl.sP)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t i = b; i < e; ++i)
+                   for (int64_t r = 0; r < pl.oh; ++r) {
+                     T* d = gyw.get() + i * pl.sP + r * pl.wpad;
+                     std::memcpy(d, gy + i * pl.P + r * pl.ow, pl.ow * sizeof(T));
+                     std::fill(d + pl.ow, d + pl.wpad, T(0));
+                   }
+               });
+  const int64_t S = pl.swslots, units = pl.n * pl.snblocks;
+  // Partials in the GEMM layout [ky][xg][o][ci][e], one per (group, slot).
+  Buffer<T> part(static_cast<size_t>(checked_mul(pl.groups * S, wsize, "partials")));
+  const double item_ns = 2.0 * static_cast<double>(wsize) * static_cast<double>(pl.snb) *
+                         static_cast<double>(pl.sunits_per_slot) * kNsPerFlop;
+  parallel_for(pl.groups * S, grain_for(pl.groups * S, item_ns), [&](int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t g = it / S, s = it % S;
+      T* dst = part.get() + it * wsize;
+      const int64_t u0 = s * pl.sunits_per_slot, u1 = std::min(units, u0 + pl.sunits_per_slot);
+      bool first = true;
+      for (int64_t u = u0; u < u1; ++u) {
+        const int64_t n = u / pl.snblocks, blk = u % pl.snblocks;
+        const int64_t p0 = blk * pl.snb, cols = std::min(pl.sP, p0 + pl.snb) - p0;
+        if (cols <= 0) continue;
+        const T* xg0 = buf.get() + (n * pl.c + g * pl.cg) * E * pl.lcopy + p0;
+        const T* gyb = gyw.get() + (n * pl.o + g * pl.og) * pl.sP + p0;
+        for (int64_t ky = 0; ky < pl.kh; ++ky)
+          for (int64_t xg = 0; xg < XG; ++xg) {
+            const int64_t off = ky * pl.p.dilation_h * pl.wpad + xg * pl.p.dilation_w;
+            gemm(false, true, pl.og, pl.sK, cols, T(1), gyb, pl.sP, xg0 + off, pl.lcopy,
+                 first ? T(0) : T(1), dst + (ky * XG + xg) * pl.og * pl.sK, pl.sK);
+          }
+        first = false;
+      }
+      if (first) std::fill(dst, dst + wsize, T(0));
+    }
+  });
+  // Sum the partials in slot order and reorder to (o, ci, ky, kx).
+  const int64_t total = pl.groups * wsize;
+  parallel_for(total, grain_for(total, 0.5 * static_cast<double>(S)), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t g = i / wsize, j = i % wsize;
+      const int64_t kx = j % pl.kw, ky = (j / pl.kw) % pl.kh, ci = (j / (pl.kw * pl.kh)) % pl.cg;
+      const int64_t o = j / pl.K;
+      const int64_t xg = E > 1 ? 0 : kx, ee = E > 1 ? kx : 0;
+      const T* src = part.get() + g * S * wsize + ((ky * XG + xg) * pl.og + o) * pl.sK + ci * E + ee;
+      T acc = src[0];
+      for (int64_t s = 1; s < S; ++s) acc += src[s * wsize];
+      gw[i] = acc;
+    }
+  });
+}
+
+template void grad_weight_shifted<float>(const Plan&, const float*, const float*, float*);
+template void grad_weight_shifted<double>(const Plan&, const double*, const double*, double*);
+
 template void forward_shifted<float>(const Plan&, const float*, const float*, const float*, bool,
                                      float*);
 template void forward_shifted<double>(const Plan&, const double*, const double*, const double*,
