@@ -35,6 +35,16 @@ constexpr double kItemFlops = 2.0e6;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// Partial sums for grad_weight: a divisor of the unit count (equal slots), at most 8, even
+// where possible so two threads share the slots evenly; each partial costs a reduction pass.
+int64_t weight_slots(int64_t units) {
+  for (int64_t s = 8; s >= 2; s -= 2)
+    if (units % s == 0) return s;
+  for (int64_t s = 7; s >= 1; s -= 2)
+    if (units % s == 0) return s;
+  return 1;
+}
+
 Plan make_plan(const Problem& pr) {
   Plan pl{};
   const Conv2dParams& p = pr.p;
@@ -101,11 +111,11 @@ Plan make_plan(const Problem& pr) {
 
   // grad_weight partial sums: at most 8 per group, a fixed split of the (image, block) units.
   const int64_t units = std::max<int64_t>(pl.n * pl.nblocks, 1);
-  pl.units_per_slot = ceil_div(units, std::min<int64_t>(units, 8));
-  pl.wslots = ceil_div(units, pl.units_per_slot);
+  pl.wslots = weight_slots(units);
+  pl.units_per_slot = units / pl.wslots;
   const int64_t sunits = std::max<int64_t>(pl.n * pl.snblocks, 1);
-  pl.sunits_per_slot = ceil_div(sunits, std::min<int64_t>(sunits, 8));
-  pl.swslots = ceil_div(sunits, pl.sunits_per_slot);
+  pl.swslots = weight_slots(sunits);
+  pl.sunits_per_slot = sunits / pl.swslots;
   return pl;
 }
 

@@ -176,18 +176,23 @@ void grad_weight_shifted(const Plan& pl, const T* x, const T* gy, T* gw) {
       if (first) std::fill(dst, dst + wsize, T(0));
     }
   });
-  // Sum the partials in slot order and reorder to (o, ci, ky, kx).
-  const int64_t total = pl.groups * wsize;
-  parallel_for(total, grain_for(total, 0.5 * static_cast<double>(S)), [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const int64_t g = i / wsize, j = i % wsize;
-      const int64_t kx = j % pl.kw, ky = (j / pl.kw) % pl.kh, ci = (j / (pl.kw * pl.kh)) % pl.cg;
-      const int64_t o = j / pl.K;
-      const int64_t xg = E > 1 ? 0 : kx, ee = E > 1 ? kx : 0;
-      const T* src = part.get() + g * S * wsize + ((ky * XG + xg) * pl.og + o) * pl.sK + ci * E + ee;
-      T acc = src[0];
-      for (int64_t s = 1; s < S; ++s) acc += src[s * wsize];
-      gw[i] = acc;
+  // Sum the partials in slot order and reorder to (o, ci, ky, kx); one output row per item.
+  const int64_t rows = pl.groups * pl.og;
+  parallel_for(rows, grain_for(rows, 0.5 * static_cast<double>(S * pl.K)), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t g = r / pl.og, o = r % pl.og;
+      T* dst = gw + r * pl.K;
+      for (int64_t ky = 0; ky < pl.kh; ++ky)
+        for (int64_t kx = 0; kx < pl.kw; ++kx) {
+          const int64_t xg = E > 1 ? 0 : kx, ee = E > 1 ? kx : 0;
+          const T* base = part.get() + g * S * wsize + ((ky * XG + xg) * pl.og + o) * pl.sK + ee;
+          for (int64_t ci = 0; ci < pl.cg; ++ci) {
+            const T* src = base + ci * E;
+            T acc = src[0];
+            for (int64_t s = 1; s < S; ++s) acc += src[s * wsize];
+            dst[(ci * pl.kh + ky) * pl.kw + kx] = acc;
+          }
+        }
     }
   });
 }
