@@ -315,3 +315,30 @@ def test_dtype_errors():
         npfast.conv2d_backward(np.ones((1, 4, 6, 5), np.float32), x, w)
     with pytest.raises(ValueError, match="output_mask"):
         npfast.conv2d_backward(np.ones((1, 4, 6, 6), np.float32), x, w, output_mask=(True,))
+
+
+def test_concurrent_callers_share_the_plan_cache():
+    """Many Python threads, more shapes than the cache holds: results stay right."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(13)
+    problems = []
+    for i in range(24):
+        case = (1, 3 + i % 5, 8 + i, 9, 4, 3, 3, 1 + i % 2, 1, 1, 1)
+        x, w, b, kw = make(case, np.float64, rng)
+        problems.append((x, w, b, kw, torch_conv(x, w, b, kw)))
+
+    def work(k):
+        x, w, b, kw, want = problems[k % len(problems)]
+        np.testing.assert_allclose(npfast.conv2d(x, w, b, **kw), want, **TOL[np.float64])
+
+    with ThreadPoolExecutor(4) as ex:
+        list(ex.map(work, range(200)))
+
+
+def test_repeated_calls_are_stable():
+    rng = np.random.default_rng(14)
+    x, w, b, kw = make(CASES[1], np.float32, rng)
+    first = npfast.conv2d(x, w, b, **kw)
+    for _ in range(20):
+        np.testing.assert_array_equal(npfast.conv2d(x, w, b, **kw), first)
