@@ -27,8 +27,7 @@ void to_pair(nb::handle v, const char* arg, int64_t* a, int64_t* b) {
   if (PyTuple_Check(v.ptr()) || PyList_Check(v.ptr())) {
     nb::sequence s = nb::borrow<nb::sequence>(v);
     if (nb::len(s) != 2)
-      throw ValueError(std::string(arg) + ": expected an int or a pair of ints, got " +
-                       py_repr(v));
+      throw ValueError(std::string(arg) + ": expected an int or a pair of ints, got " + py_repr(v));
     *a = to_int(s[0], arg, v);
     *b = to_int(s[1], arg, v);
     return;
@@ -106,18 +105,20 @@ nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::h
       throw ValueError("activation: expected None or 'relu', got " + py_repr(activation));
     act = Activation::relu;
   }
-  const Conv2dParams p = parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2),
-                                      kernel_dim(w.view, 3));
+  const Conv2dParams p =
+      parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
   const bool unbatched = x.view.ndim == 3;
   const View xv = batched(x.view);
   int64_t oh, ow;
   conv2d_check(xv, w.view, has_bias ? &b.view : nullptr, p, &oh, &ow);
   const int64_t shape4[4] = {xv.shape[0], w.view.shape[0], oh, ow};
   View y;
-  nb::object result = out_or_new(out, xv.dtype, unbatched ? 3 : 4,
-                                 unbatched ? shape4 + 1 : shape4, &y);
-  if (has_bias) check_no_overlap(y, {&x.view, &w.view, &b.view});
-  else check_no_overlap(y, {&x.view, &w.view});
+  nb::object result =
+      out_or_new(out, xv.dtype, unbatched ? 3 : 4, unbatched ? shape4 + 1 : shape4, &y);
+  if (has_bias)
+    check_no_overlap(y, {&x.view, &w.view, &b.view});
+  else
+    check_no_overlap(y, {&x.view, &w.view});
   const View yv = batched(y);
   {
     nb::gil_scoped_release release;
@@ -139,8 +140,7 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
     if (PySequence_Check(output_mask.ptr()) && !PyUnicode_Check(output_mask.ptr()))
       seq = nb::borrow(output_mask);
     if (!seq.is_valid() || PySequence_Size(seq.ptr()) != 3)
-      throw ValueError("output_mask: expected a sequence of 3 bools, got " +
-                       py_repr(output_mask));
+      throw ValueError("output_mask: expected a sequence of 3 bools, got " + py_repr(output_mask));
     for (int i = 0; i < 3; ++i) {
       nb::object item = nb::steal(PySequence_GetItem(seq.ptr(), i));
       const int t = item.is_valid() ? PyObject_IsTrue(item.ptr()) : -1;
@@ -152,8 +152,8 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
       mask[i] = t == 1;
     }
   }
-  const Conv2dParams p = parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2),
-                                      kernel_dim(w.view, 3));
+  const Conv2dParams p =
+      parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
   const bool unbatched = x.view.ndim == 3;
   if (gy.view.ndim != x.view.ndim)
     throw ValueError("grad_output: expected a " + std::to_string(x.view.ndim) +
@@ -194,8 +194,8 @@ nb::object reference_py(nb::handle input, nb::handle weight, nb::handle bias, nb
   Array b;
   const bool has_bias = !bias.is_none();
   if (has_bias) b = as_array(bias, "bias");
-  const Conv2dParams p = parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2),
-                                      kernel_dim(w.view, 3));
+  const Conv2dParams p =
+      parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
   int64_t oh, ow;
   conv2d_check(x.view, w.view, has_bias ? &b.view : nullptr, p, &oh, &ow);
   const int64_t shape[4] = {x.view.shape[0], w.view.shape[0], oh, ow};
@@ -205,34 +205,36 @@ nb::object reference_py(nb::handle input, nb::handle weight, nb::handle bias, nb
   return result;
 }
 
-std::string algorithm_py(nb::handle input, nb::handle weight, nb::handle stride,
-                         nb::handle padding, nb::handle dilation, nb::handle groups) {
+std::string algorithm_py(nb::handle input, nb::handle weight, nb::handle stride, nb::handle padding,
+                         nb::handle dilation, nb::handle groups) {
   Array x = as_array(input, "input");
   Array w = as_array(weight, "weight");
   check_input_ndim(x.view, "input");
-  const Conv2dParams p = parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2),
-                                      kernel_dim(w.view, 3));
+  const Conv2dParams p =
+      parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
   return conv2d_algorithm(batched(x.view), w.view, p);
 }
 
-KernelName k_direct("conv2d_direct_f32", [] { return std::string(conv::kernel_name("direct", false)); });
+KernelName k_direct("conv2d_direct_f32",
+                    [] { return std::string(conv::kernel_name("direct", false)); });
 KernelName k_depthwise("conv2d_depthwise_f32",
                        [] { return std::string(conv::kernel_name("depthwise", false)); });
 
 }  // namespace
 
 NPFAST_BIND(conv) {
-  m.def("conv2d", &conv2d_py,
-        nb::sig("def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
-                "bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, int] = 1, "
-                "padding: int | tuple[int, int] | str = 0, dilation: int | tuple[int, int] = 1, "
-                "groups: int = 1, *, out: numpy.ndarray | None = None, "
-                "activation: str | None = None) -> numpy.ndarray"),
-        nb::arg("input").none(), nb::arg("weight").none(), nb::arg("bias").none() = nb::none(),
-        nb::arg("stride").none() = 1, nb::arg("padding").none() = 0,
-        nb::arg("dilation").none() = 1, nb::arg("groups").none() = 1, nb::kw_only(),
-        nb::arg("out").none() = nb::none(), nb::arg("activation").none() = nb::none(),
-        R"doc(2-D convolution (cross-correlation) over NCHW arrays, as ``torch.nn.functional.conv2d``.
+  m.def(
+      "conv2d", &conv2d_py,
+      nb::sig("def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
+              "bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, int] = 1, "
+              "padding: int | tuple[int, int] | str = 0, dilation: int | tuple[int, int] = 1, "
+              "groups: int = 1, *, out: numpy.ndarray | None = None, "
+              "activation: str | None = None) -> numpy.ndarray"),
+      nb::arg("input").none(), nb::arg("weight").none(), nb::arg("bias").none() = nb::none(),
+      nb::arg("stride").none() = 1, nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
+      nb::arg("groups").none() = 1, nb::kw_only(), nb::arg("out").none() = nb::none(),
+      nb::arg("activation").none() = nb::none(),
+      R"doc(2-D convolution (cross-correlation) over NCHW arrays, as ``torch.nn.functional.conv2d``.
 
 ``out[n, o, y, x] = bias[o] + sum_{c, i, j} input[n, g*C/groups + c, y*sh + i*dh - pt,
 x*sw + j*dw - pl] * weight[o, c, i, j]`` with g the group of output channel o.
@@ -269,18 +271,19 @@ ValueError for wrong ndim, channel/group mismatch, stride or dilation < 1, negat
            a kernel larger than the padded input, a wrong bias shape, an unknown padding
            string, 'same' with stride > 1, or a bad ``out``. Nothing is written on error.
 )doc");
-  m.def("conv2d_backward", &backward_py,
-        nb::sig("def conv2d_backward(grad_output: numpy.typing.ArrayLike, "
-                "input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
-                "stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0, "
-                "dilation: int | tuple[int, int] = 1, groups: int = 1, "
-                "output_mask: tuple[bool, bool, bool] = (True, True, True)) -> "
-                "tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]"),
-        nb::arg("grad_output").none(), nb::arg("input").none(), nb::arg("weight").none(),
-        nb::arg("stride").none() = 1, nb::arg("padding").none() = 0,
-        nb::arg("dilation").none() = 1, nb::arg("groups").none() = 1,
-        nb::arg("output_mask").none() = nb::make_tuple(true, true, true),
-        R"doc(Gradients of :func:`conv2d`, as PyTorch's autograd (``torch.ops.aten.convolution_backward``).
+  m.def(
+      "conv2d_backward", &backward_py,
+      nb::sig("def conv2d_backward(grad_output: numpy.typing.ArrayLike, "
+              "input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
+              "stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0, "
+              "dilation: int | tuple[int, int] = 1, groups: int = 1, "
+              "output_mask: tuple[bool, bool, bool] = (True, True, True)) -> "
+              "tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]"),
+      nb::arg("grad_output").none(), nb::arg("input").none(), nb::arg("weight").none(),
+      nb::arg("stride").none() = 1, nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
+      nb::arg("groups").none() = 1,
+      nb::arg("output_mask").none() = nb::make_tuple(true, true, true),
+      R"doc(Gradients of :func:`conv2d`, as PyTorch's autograd (``torch.ops.aten.convolution_backward``).
 
 Parameters
 ----------
@@ -303,13 +306,11 @@ TypeError, ValueError as :func:`conv2d`, and ValueError for a grad_output of the
 )doc");
   m.def("_conv2d_reference", &reference_py, nb::arg("input").none(), nb::arg("weight").none(),
         nb::arg("bias").none() = nb::none(), nb::arg("stride").none() = 1,
-        nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
-        nb::arg("groups").none() = 1,
+        nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1, nb::arg("groups").none() = 1,
         "Scalar oracle (direct loops, double accumulation); C-contiguous 4-d arrays only.");
   m.def("_conv2d_algorithm", &algorithm_py, nb::arg("input").none(), nb::arg("weight").none(),
-        nb::arg("stride").none() = 1, nb::arg("padding").none() = 0,
-        nb::arg("dilation").none() = 1, nb::arg("groups").none() = 1,
-        "The algorithm the planner picks for this forward problem.");
+        nb::arg("stride").none() = 1, nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
+        nb::arg("groups").none() = 1, "The algorithm the planner picks for this forward problem.");
 }
 
 }  // namespace py

@@ -54,7 +54,7 @@ void conv2d_check(const View& input, const View& weight, const View* bias, const
     throw ValueError("dilation: must be >= 1, got " + pair_str(p.dilation_h, p.dilation_w));
   if (p.pad_top < 0 || p.pad_bottom < 0 || p.pad_left < 0 || p.pad_right < 0)
     throw ValueError("padding: must be >= 0, got " + pair_str(std::min(p.pad_top, p.pad_bottom),
-                                                             std::min(p.pad_left, p.pad_right)));
+                                                              std::min(p.pad_left, p.pad_right)));
   if (p.groups < 1) throw ValueError("groups: must be >= 1, got " + std::to_string(p.groups));
   const int64_t c = input.shape[1], o = weight.shape[0];
   if (c % p.groups != 0)
@@ -76,8 +76,8 @@ void conv2d_check(const View& input, const View& weight, const View* bias, const
   // Large values must not overflow the extent arithmetic below.
   const int64_t big = int64_t{1} << 40;
   if (p.stride_h > big || p.stride_w > big || p.dilation_h > big || p.dilation_w > big ||
-      p.pad_top > big || p.pad_bottom > big || p.pad_left > big || p.pad_right > big ||
-      kh > big || kw > big)
+      p.pad_top > big || p.pad_bottom > big || p.pad_left > big || p.pad_right > big || kh > big ||
+      kw > big)
     throw ValueError("padding, stride, dilation: values too large");
   const int64_t hp = input.shape[2] + p.pad_top + p.pad_bottom;
   const int64_t wp = input.shape[3] + p.pad_left + p.pad_right;
@@ -123,7 +123,7 @@ void gather_stride(const T* __restrict s, int64_t stride, T* __restrict d, int64
 template <class T>
 void pad_plane(const Plan& pl, const T* src, T* dst) {
   const int64_t sw = pl.p.stride_w;
-  const int64_t r0 = std::min(pl.hp, pl.p.pad_top);                   // first image row
+  const int64_t r0 = std::min(pl.hp, pl.p.pad_top);                       // first image row
   const int64_t r1 = std::max(r0, std::min(pl.hp, pl.p.pad_top + pl.h));  // past the last
   std::fill(dst, dst + r0 * pl.xrow, T(0));
   std::fill(dst + r1 * pl.xrow, dst + pl.hp * pl.xrow, T(0));
@@ -136,8 +136,10 @@ void pad_plane(const Plan& pl, const T* src, T* dst) {
       T* d = dst + r * pl.xrow + q * pl.wq;
       const T* srow = src + (r - pl.p.pad_top) * pl.w;
       std::fill(d, d + j0, T(0));
-      if (sw == 1) std::memcpy(d + j0, srow + ix0 + j0, (j1 - j0) * sizeof(T));
-      else gather_stride(srow + ix0 + j0 * sw, sw, d + j0, j1 - j0);
+      if (sw == 1)
+        std::memcpy(d + j0, srow + ix0 + j0, (j1 - j0) * sizeof(T));
+      else
+        gather_stride(srow + ix0 + j0 * sw, sw, d + j0, j1 - j0);
       std::fill(d + j1, d + pl.wq, T(0));
     }
   }
@@ -146,8 +148,10 @@ void pad_plane(const Plan& pl, const T* src, T* dst) {
 template <class T>
 conv::DirectFn<T> direct_kernel(bool depthwise) {
   const conv::KernelTable& t = conv::active_kernels();
-  if constexpr (sizeof(T) == 4) return depthwise ? t.depthwise_f32 : t.direct_f32;
-  else return depthwise ? t.depthwise_f64 : t.direct_f64;
+  if constexpr (sizeof(T) == 4)
+    return depthwise ? t.depthwise_f32 : t.direct_f32;
+  else
+    return depthwise ? t.depthwise_f64 : t.direct_f64;
 }
 
 template <class T>
@@ -287,9 +291,12 @@ void forward(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T
     }
     return;
   }
-  if (pl.algo == Algo::depthwise || pl.algo == Algo::direct) forward_direct(pl, x, w, bias, relu, y);
-  else if (pl.algo == Algo::shifted_gemm) forward_shifted(pl, x, w, bias, relu, y);
-  else forward_gemm(pl, x, w, bias, relu, y);
+  if (pl.algo == Algo::depthwise || pl.algo == Algo::direct)
+    forward_direct(pl, x, w, bias, relu, y);
+  else if (pl.algo == Algo::shifted_gemm)
+    forward_shifted(pl, x, w, bias, relu, y);
+  else
+    forward_gemm(pl, x, w, bias, relu, y);
 }
 
 template void forward<float>(const Plan&, const float*, const float*, const float*, bool, float*);
@@ -300,15 +307,16 @@ template void forward<double>(const Plan&, const double*, const double*, const d
 
 namespace {
 
-using conv_ops::Plan;
 using conv_ops::check_shape;
 using conv_ops::contiguous;
+using conv_ops::Plan;
 
 template <class T>
 void conv2d_t(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
               const View& out, Activation act) {
-  const conv_ops::Problem pr{input.shape[0], input.shape[1], input.shape[2], input.shape[3],
-                             weight.shape[0], weight.shape[2], weight.shape[3], p, input.dtype};
+  const conv_ops::Problem pr{input.shape[0],  input.shape[1],  input.shape[2],  input.shape[3],
+                             weight.shape[0], weight.shape[2], weight.shape[3], p,
+                             input.dtype};
   const Plan pl = conv_ops::get_plan(pr);
   Buffer<T> xk, wk, bk, yk;
   const T* x = contiguous<T>(input, &xk);
@@ -333,15 +341,18 @@ void conv2d(const View& input, const View& weight, const View* bias, const Conv2
   const int64_t shape[4] = {input.shape[0], weight.shape[0], oh, ow};
   check_shape(out, input.dtype, 4, shape, "out");
   if (out.empty()) return;
-  if (input.dtype == DType::f32) conv2d_t<float>(input, weight, bias, p, out, act);
-  else conv2d_t<double>(input, weight, bias, p, out, act);
+  if (input.dtype == DType::f32)
+    conv2d_t<float>(input, weight, bias, p, out, act);
+  else
+    conv2d_t<double>(input, weight, bias, p, out, act);
 }
 
 const char* conv2d_algorithm(const View& input, const View& weight, const Conv2dParams& p) {
   int64_t oh, ow;
   conv2d_check(input, weight, nullptr, p, &oh, &ow);
-  const conv_ops::Problem pr{input.shape[0], input.shape[1], input.shape[2], input.shape[3],
-                             weight.shape[0], weight.shape[2], weight.shape[3], p, input.dtype};
+  const conv_ops::Problem pr{input.shape[0],  input.shape[1],  input.shape[2],  input.shape[3],
+                             weight.shape[0], weight.shape[2], weight.shape[3], p,
+                             input.dtype};
   return conv_ops::algo_name(conv_ops::get_plan(pr).algo);
 }
 
@@ -363,8 +374,10 @@ void conv2d_reference(const View& input, const View& weight, const View* bias,
                        p.pad_top, p.pad_left, p.dilation_h, p.dilation_w, p.groups, out.ptr<T>(),
                        oh, ow);
   };
-  if (input.dtype == DType::f32) run(float{});
-  else run(double{});
+  if (input.dtype == DType::f32)
+    run(float{});
+  else
+    run(double{});
 }
 
 }  // namespace npfast

@@ -127,8 +127,8 @@ void grad_input_transposed(const Plan& pl, const T* gy, const T* w, T* gx) {
 template <class T>
 void grad_input_col2im(const Plan& pl, const T* gy, const T* w, T* gx) {
   const int64_t items = pl.n * pl.groups, plane = pl.h * pl.w;
-  const double item_ns = 2.0 * static_cast<double>(pl.og * pl.K) * static_cast<double>(pl.P) *
-                         kNsPerFlop;
+  const double item_ns =
+      2.0 * static_cast<double>(pl.og * pl.K) * static_cast<double>(pl.P) * kNsPerFlop;
   parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
     Buffer<T> col(static_cast<size_t>(pl.K * pl.nb));
     for (int64_t it = b; it < e; ++it) {
@@ -155,7 +155,8 @@ struct OutPtr {
   T* p = nullptr;
   explicit OutPtr(const View* view) : v(view) {
     if (!v) return;
-    if (v->c_contiguous()) p = v->ptr<T>();
+    if (v->c_contiguous())
+      p = v->ptr<T>();
     else {
       tmp = Buffer<T>(static_cast<size_t>(v->size()));
       p = tmp.get();
@@ -163,7 +164,8 @@ struct OutPtr {
   }
   void finish() {
     if (!v || v->c_contiguous()) return;
-    if (v->ndim == 4) conv_ops::copy_to_view(p, *v);
+    if (v->ndim == 4)
+      conv_ops::copy_to_view(p, *v);
     else
       for (int64_t i = 0; i < v->shape[0]; ++i)
         *reinterpret_cast<T*>(static_cast<char*>(v->data) + i * v->strides[0]) = p[i];
@@ -174,7 +176,8 @@ template <class T>
 void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2dParams& p,
                 const View* gx_v, const View* gw_v, const View* gb_v) {
   const conv_ops::Problem pr{x_v.shape[0], x_v.shape[1], x_v.shape[2], x_v.shape[3],
-                             w_v.shape[0], w_v.shape[2], w_v.shape[3], p, x_v.dtype};
+                             w_v.shape[0], w_v.shape[2], w_v.shape[3], p,
+                             x_v.dtype};
   const Plan pl = conv_ops::get_plan(pr);
   Buffer<T> gk, xk, wk;
   const T* gy = conv_ops::contiguous<T>(gy_v, &gk);
@@ -186,15 +189,19 @@ void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
   if (gw_v && !gw_v->empty()) {
     const T* x = conv_ops::contiguous<T>(x_v, &xk);
     OutPtr<T> o(gw_v);
-    if (pl.algo == conv_ops::Algo::shifted_gemm) conv_ops::grad_weight_shifted(pl, x, gy, o.p);
-    else grad_weight(pl, x, gy, o.p);
+    if (pl.algo == conv_ops::Algo::shifted_gemm)
+      conv_ops::grad_weight_shifted(pl, x, gy, o.p);
+    else
+      grad_weight(pl, x, gy, o.p);
     o.finish();
   }
   if (gx_v && !gx_v->empty()) {
     const T* w = conv_ops::contiguous<T>(w_v, &wk);
     OutPtr<T> o(gx_v);
-    if (transposable(pl)) grad_input_transposed(pl, gy, w, o.p);
-    else grad_input_col2im(pl, gy, w, o.p);
+    if (transposable(pl))
+      grad_input_transposed(pl, gy, w, o.p);
+    else
+      grad_input_col2im(pl, gy, w, o.p);
     o.finish();
   }
 }
@@ -209,8 +216,7 @@ void conv2d_backward(const View& grad_output, const View& input, const View& wei
   const int64_t gshape[4] = {input.shape[0], weight.shape[0], oh, ow};
   conv_ops::check_shape(grad_output, input.dtype, 4, gshape, "grad_output");
   if (grad_input) conv_ops::check_shape(*grad_input, input.dtype, 4, input.shape, "grad_input");
-  if (grad_weight)
-    conv_ops::check_shape(*grad_weight, input.dtype, 4, weight.shape, "grad_weight");
+  if (grad_weight) conv_ops::check_shape(*grad_weight, input.dtype, 4, weight.shape, "grad_weight");
   if (grad_bias) conv_ops::check_shape(*grad_bias, input.dtype, 1, weight.shape, "grad_bias");
   if (input.dtype == DType::f32)
     backward_t<float>(grad_output, input, weight, p, grad_input, grad_weight, grad_bias);

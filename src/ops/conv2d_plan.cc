@@ -14,11 +14,16 @@ namespace conv_ops {
 
 const char* algo_name(Algo a) {
   switch (a) {
-    case Algo::depthwise: return "depthwise";
-    case Algo::direct: return "direct";
-    case Algo::gemm_1x1: return "gemm_1x1";
-    case Algo::im2col_gemm: return "im2col_gemm";
-    case Algo::shifted_gemm: return "shifted_gemm";
+    case Algo::depthwise:
+      return "depthwise";
+    case Algo::direct:
+      return "direct";
+    case Algo::gemm_1x1:
+      return "gemm_1x1";
+    case Algo::im2col_gemm:
+      return "im2col_gemm";
+    case Algo::shifted_gemm:
+      return "shifted_gemm";
   }
   return "?";
 }
@@ -60,13 +65,17 @@ Plan make_plan(const Problem& pr) {
   const int64_t esize = static_cast<int64_t>(itemsize(pr.dtype));
 
   const bool pointwise = pr.kh == 1 && pr.kw == 1 && p.stride_h == 1 && p.stride_w == 1 &&
-                         p.pad_top == 0 && p.pad_bottom == 0 && p.pad_left == 0 &&
-                         p.pad_right == 0;
-  if (pl.cg == 1 && pl.og == 1) pl.algo = Algo::depthwise;
-  else if (pointwise) pl.algo = Algo::gemm_1x1;
-  else if (pl.cg <= 4) pl.algo = Algo::direct;
-  else if (p.stride_h == 1 && p.stride_w == 1) pl.algo = Algo::shifted_gemm;
-  else pl.algo = Algo::im2col_gemm;
+                         p.pad_top == 0 && p.pad_bottom == 0 && p.pad_left == 0 && p.pad_right == 0;
+  if (pl.cg == 1 && pl.og == 1)
+    pl.algo = Algo::depthwise;
+  else if (pointwise)
+    pl.algo = Algo::gemm_1x1;
+  else if (pl.cg <= 4)
+    pl.algo = Algo::direct;
+  else if (p.stride_h == 1 && p.stride_w == 1)
+    pl.algo = Algo::shifted_gemm;
+  else
+    pl.algo = Algo::im2col_gemm;
 
   // Padded, phase-split input for the direct kernels: only the rows and columns taps read.
   pl.hp = (pl.oh - 1) * p.stride_h + (pr.kh - 1) * p.dilation_h + 1;
@@ -75,10 +84,10 @@ Plan make_plan(const Problem& pr) {
   pl.plane = checked_mul(pl.hp, pl.xrow, "padded plane");
   const int64_t ob = pl.algo == Algo::depthwise ? 1 : std::min<int64_t>(pl.og, conv::kOcBlock);
   pl.nob = pl.algo == Algo::depthwise ? 1 : ceil_div(pl.og, conv::kOcBlock);
-  const double row_flops = 2.0 * static_cast<double>(pl.ow) * static_cast<double>(pl.K) *
-                           static_cast<double>(ob);
-  pl.rows_per_item = std::clamp<int64_t>(static_cast<int64_t>(kItemFlops / std::max(row_flops, 1.0)),
-                                         1, std::max<int64_t>(pl.oh, 1));
+  const double row_flops =
+      2.0 * static_cast<double>(pl.ow) * static_cast<double>(pl.K) * static_cast<double>(ob);
+  pl.rows_per_item = std::clamp<int64_t>(
+      static_cast<int64_t>(kItemFlops / std::max(row_flops, 1.0)), 1, std::max<int64_t>(pl.oh, 1));
   pl.row_items = ceil_div(pl.oh, pl.rows_per_item);
   pl.item_ns = row_flops * static_cast<double>(pl.rows_per_item) * kNsPerFlop;
 
@@ -102,7 +111,8 @@ Plan make_plan(const Problem& pr) {
   pl.sK = pl.cg * pl.expand;
   pl.sP = checked_mul(pl.oh, pl.wpad, "output size");
   {
-    int64_t snb = std::clamp<int64_t>(kColBlockBytes / (std::max<int64_t>(pl.sK, 1) * esize), 64, 4096);
+    int64_t snb =
+        std::clamp<int64_t>(kColBlockBytes / (std::max<int64_t>(pl.sK, 1) * esize), 64, 4096);
     int64_t sblocks = ceil_div(std::max<int64_t>(pl.sP, 1), snb);
     if (sblocks > 1 && sblocks % 2) ++sblocks;
     pl.snb = (ceil_div(std::max<int64_t>(pl.sP, 1), sblocks) + 7) / 8 * 8;
@@ -143,12 +153,25 @@ Cache& cache() {
 
 Plan get_plan(const Problem& pr) {
   const Conv2dParams& p = pr.p;
-  const int64_t key[kKeyLen] = {pr.n,         pr.c,         pr.h,          pr.w,
-                                pr.o,         pr.kh,        pr.kw,         p.stride_h,
-                                p.stride_w,   p.pad_top,    p.pad_bottom,  p.pad_left,
-                                p.pad_right,  p.dilation_h, p.dilation_w,  p.groups,
+  const int64_t key[kKeyLen] = {pr.n,
+                                pr.c,
+                                pr.h,
+                                pr.w,
+                                pr.o,
+                                pr.kh,
+                                pr.kw,
+                                p.stride_h,
+                                p.stride_w,
+                                p.pad_top,
+                                p.pad_bottom,
+                                p.pad_left,
+                                p.pad_right,
+                                p.dilation_h,
+                                p.dilation_w,
+                                p.groups,
                                 static_cast<int64_t>(pr.dtype),
-                                static_cast<int64_t>(active_isa()), 0};
+                                static_cast<int64_t>(active_isa()),
+                                0};
   Cache& c = cache();
   {
     std::lock_guard<std::mutex> lk(c.mu);
@@ -204,7 +227,8 @@ void im2col(const Plan& pl, const T* x, int64_t p0, int64_t p1, T* col) {
           int64_t j0, j1;
           valid_range(ix0, s, run, pl.w, &j0, &j1);
           std::fill(d, d + j0, T(0));
-          if (s == 1) std::memcpy(d + j0, row + ix0 + j0, (j1 - j0) * sizeof(T));
+          if (s == 1)
+            std::memcpy(d + j0, row + ix0 + j0, (j1 - j0) * sizeof(T));
           else
             for (int64_t j = j0; j < j1; ++j) d[j] = row[ix0 + j * s];
           std::fill(d + j1, d + run, T(0));
@@ -236,46 +260,48 @@ template <class T>
 void copy_from_view(const View& v, T* dst) {
   const int64_t a = v.shape[0], b = v.shape[1], h = v.shape[2], w = v.shape[3];
   const char* base = static_cast<const char*>(v.data);
-  parallel_for(a * b, grain_for(a * b, 0.5 * static_cast<double>(h * w)), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const char* pl = base + (i / b) * v.strides[0] + (i % b) * v.strides[1];
-      T* d = dst + i * h * w;
-      for (int64_t y = 0; y < h; ++y) {
-        if (v.strides[3] == static_cast<int64_t>(sizeof(T))) {
-          std::memcpy(d + y * w, pl + y * v.strides[2], w * sizeof(T));
-          continue;
+  parallel_for(
+      a * b, grain_for(a * b, 0.5 * static_cast<double>(h * w)), [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+          const char* pl = base + (i / b) * v.strides[0] + (i % b) * v.strides[1];
+          T* d = dst + i * h * w;
+          for (int64_t y = 0; y < h; ++y) {
+            if (v.strides[3] == static_cast<int64_t>(sizeof(T))) {
+              std::memcpy(d + y * w, pl + y * v.strides[2], w * sizeof(T));
+              continue;
+            }
+            for (int64_t x = 0; x < w; ++x)
+              std::memcpy(d + y * w + x, pl + y * v.strides[2] + x * v.strides[3], sizeof(T));
+          }
         }
-        for (int64_t x = 0; x < w; ++x)
-          std::memcpy(d + y * w + x, pl + y * v.strides[2] + x * v.strides[3], sizeof(T));
-      }
-    }
-  });
+      });
 }
 
 template <class T>
 void copy_to_view(const T* src, const View& v) {
   const int64_t a = v.shape[0], b = v.shape[1], h = v.shape[2], w = v.shape[3];
   char* base = static_cast<char*>(v.data);
-  parallel_for(a * b, grain_for(a * b, 0.5 * static_cast<double>(h * w)), [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      char* pl = base + (i / b) * v.strides[0] + (i % b) * v.strides[1];
-      const T* s = src + i * h * w;
-      for (int64_t y = 0; y < h; ++y) {
-        if (v.strides[3] == static_cast<int64_t>(sizeof(T))) {
-          std::memcpy(pl + y * v.strides[2], s + y * w, w * sizeof(T));
-          continue;
+  parallel_for(
+      a * b, grain_for(a * b, 0.5 * static_cast<double>(h * w)), [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+          char* pl = base + (i / b) * v.strides[0] + (i % b) * v.strides[1];
+          const T* s = src + i * h * w;
+          for (int64_t y = 0; y < h; ++y) {
+            if (v.strides[3] == static_cast<int64_t>(sizeof(T))) {
+              std::memcpy(pl + y * v.strides[2], s + y * w, w * sizeof(T));
+              continue;
+            }
+            for (int64_t x = 0; x < w; ++x)
+              std::memcpy(pl + y * v.strides[2] + x * v.strides[3], s + y * w + x, sizeof(T));
+          }
         }
-        for (int64_t x = 0; x < w; ++x)
-          std::memcpy(pl + y * v.strides[2] + x * v.strides[3], s + y * w + x, sizeof(T));
-      }
-    }
-  });
+      });
 }
 
-#define NPFAST_INSTANTIATE(T)                                                  \
-  template void im2col<T>(const Plan&, const T*, int64_t, int64_t, T*);       \
-  template void col2im_add<T>(const Plan&, const T*, int64_t, int64_t, T*);   \
-  template void copy_from_view<T>(const View&, T*);                            \
+#define NPFAST_INSTANTIATE(T)                                               \
+  template void im2col<T>(const Plan&, const T*, int64_t, int64_t, T*);     \
+  template void col2im_add<T>(const Plan&, const T*, int64_t, int64_t, T*); \
+  template void copy_from_view<T>(const View&, T*);                         \
   template void copy_to_view<T>(const T*, const View&);
 NPFAST_INSTANTIATE(float)
 NPFAST_INSTANTIATE(double)

@@ -14,7 +14,13 @@
 namespace npfast {
 namespace conv_ops {
 
-enum class Algo : int { depthwise = 0, direct = 1, gemm_1x1 = 2, im2col_gemm = 3, shifted_gemm = 4 };
+enum class Algo : int {
+  depthwise = 0,
+  direct = 1,
+  gemm_1x1 = 2,
+  im2col_gemm = 3,
+  shifted_gemm = 4
+};
 const char* algo_name(Algo a);
 
 // A convolution problem: (N, C, H, W) input, (O, C/groups, kH, kW) weight.
@@ -34,7 +40,7 @@ struct Plan {
   int64_t hp, wq, xrow, plane;  // plane = hp * xrow elements per channel
   int64_t nob;                  // output-channel blocks per group
   int64_t rows_per_item, row_items;
-  double item_ns;               // estimated cost of one work item, for grain_for
+  double item_ns;  // estimated cost of one work item, for grain_for
   // GEMM paths: output pixels per column block and blocks per image
   int64_t nb, nblocks;
   // shifted_gemm (stride 1): the output is computed over the padded width wpad (columns
@@ -74,8 +80,7 @@ void col2im_add(const Plan& pl, const T* col, int64_t p0, int64_t p1, T* x);
 
 // Range [j0, j1) of the j in [0, run) with 0 <= ix0 + j * s < w (the columns a run of output
 // pixels reads inside the image).
-inline void valid_range(int64_t ix0, int64_t s, int64_t run, int64_t w, int64_t* j0,
-                        int64_t* j1) {
+inline void valid_range(int64_t ix0, int64_t s, int64_t run, int64_t w, int64_t* j0, int64_t* j1) {
   const int64_t lo = ix0 >= 0 ? 0 : (-ix0 + s - 1) / s;
   const int64_t hi = ix0 >= w ? 0 : (w - 1 - ix0) / s + 1;
   *j0 = lo < run ? lo : run;

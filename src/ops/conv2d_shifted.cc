@@ -45,8 +45,8 @@ void build_shifted(const Plan& pl, const T* src, T* dst) {
 
 // Columns [p0, p0 + cols) of the wide (og x sP) result into y, dropping columns >= ow.
 template <class T>
-void compact(const Plan& pl, const T* t, int64_t og, int64_t p0, int64_t cols, T* y,
-             const T* bias, bool relu) {
+void compact(const Plan& pl, const T* t, int64_t og, int64_t p0, int64_t cols, T* y, const T* bias,
+             bool relu) {
   for (int64_t o = 0; o < og; ++o) {
     const T* tr = t + o * cols;
     T* yr = y + o * pl.P;
@@ -77,8 +77,8 @@ template <class T>
 void forward_shifted(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
   const int64_t E = pl.expand, XG = E > 1 ? 1 : pl.kw, taps = pl.kh * pl.kw;
   const int64_t planes = checked_mul(pl.n, pl.c, "input planes");
-  Buffer<T> buf(static_cast<size_t>(checked_mul(checked_mul(planes, E, "shifted input"), pl.lcopy,
-                                                "shifted input")));
+  Buffer<T> buf(static_cast<size_t>(
+      checked_mul(checked_mul(planes, E, "shifted input"), pl.lcopy, "shifted input")));
   parallel_for(planes, grain_for(planes, 0.3 * static_cast<double>(E * pl.lcopy)),
                [&](int64_t b, int64_t e) {
                  for (int64_t i = b; i < e; ++i)
@@ -130,8 +130,8 @@ void grad_weight_shifted(const Plan& pl, const T* x, const T* gy, T* gw) {
   }
   const int64_t E = pl.expand, XG = E > 1 ? 1 : pl.kw;
   const int64_t planes = pl.n * pl.c, oplanes = pl.n * pl.o;
-  Buffer<T> buf(static_cast<size_t>(checked_mul(checked_mul(planes, E, "shifted input"), pl.lcopy,
-                                                "shifted input")));
+  Buffer<T> buf(static_cast<size_t>(
+      checked_mul(checked_mul(planes, E, "shifted input"), pl.lcopy, "shifted input")));
   parallel_for(planes, grain_for(planes, 0.3 * static_cast<double>(E * pl.lcopy)),
                [&](int64_t b, int64_t e) {
                  for (int64_t i = b; i < e; ++i)
@@ -178,23 +178,25 @@ void grad_weight_shifted(const Plan& pl, const T* x, const T* gy, T* gw) {
   });
   // Sum the partials in slot order and reorder to (o, ci, ky, kx); one output row per item.
   const int64_t rows = pl.groups * pl.og;
-  parallel_for(rows, grain_for(rows, 0.5 * static_cast<double>(S * pl.K)), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const int64_t g = r / pl.og, o = r % pl.og;
-      T* dst = gw + r * pl.K;
-      for (int64_t ky = 0; ky < pl.kh; ++ky)
-        for (int64_t kx = 0; kx < pl.kw; ++kx) {
-          const int64_t xg = E > 1 ? 0 : kx, ee = E > 1 ? kx : 0;
-          const T* base = part.get() + g * S * wsize + ((ky * XG + xg) * pl.og + o) * pl.sK + ee;
-          for (int64_t ci = 0; ci < pl.cg; ++ci) {
-            const T* src = base + ci * E;
-            T acc = src[0];
-            for (int64_t s = 1; s < S; ++s) acc += src[s * wsize];
-            dst[(ci * pl.kh + ky) * pl.kw + kx] = acc;
-          }
-        }
-    }
-  });
+  parallel_for(rows, grain_for(rows, 0.5 * static_cast<double>(S * pl.K)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t r = b; r < e; ++r) {
+                   const int64_t g = r / pl.og, o = r % pl.og;
+                   T* dst = gw + r * pl.K;
+                   for (int64_t ky = 0; ky < pl.kh; ++ky)
+                     for (int64_t kx = 0; kx < pl.kw; ++kx) {
+                       const int64_t xg = E > 1 ? 0 : kx, ee = E > 1 ? kx : 0;
+                       const T* base =
+                           part.get() + g * S * wsize + ((ky * XG + xg) * pl.og + o) * pl.sK + ee;
+                       for (int64_t ci = 0; ci < pl.cg; ++ci) {
+                         const T* src = base + ci * E;
+                         T acc = src[0];
+                         for (int64_t s = 1; s < S; ++s) acc += src[s * wsize];
+                         dst[(ci * pl.kh + ky) * pl.kw + kx] = acc;
+                       }
+                     }
+                 }
+               });
 }
 
 template void grad_weight_shifted<float>(const Plan&, const float*, const float*, float*);

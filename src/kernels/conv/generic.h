@@ -62,8 +62,10 @@ void tile(const DirectArgs<T>& a, int64_t oy, int64_t ox0, int64_t n) {
     for (int v = 0; v < NV; ++v) {
       const Vt res = a.relu ? max_nan(acc[o][v], z) : acc[o][v];
       const int64_t lanes = n - v * L;
-      if (lanes >= L) store(yo + v * L, res);
-      else if (lanes > 0) storen(yo + v * L, res, static_cast<int>(lanes));
+      if (lanes >= L)
+        store(yo + v * L, res);
+      else if (lanes > 0)
+        storen(yo + v * L, res, static_cast<int>(lanes));
     }
   }
 }
@@ -116,8 +118,10 @@ void dw_tile(const DirectArgs<T>& a, const V<T>* wv, const int64_t* off, int64_t
   for (int v = 0; v < NV; ++v) {
     const Vt res = a.relu ? max_nan(acc[v], z) : acc[v];
     const int64_t lanes = n - v * L;
-    if (lanes >= L) store(yo + v * L, res);
-    else if (lanes > 0) storen(yo + v * L, res, static_cast<int>(lanes));
+    if (lanes >= L)
+      store(yo + v * L, res);
+    else if (lanes > 0)
+      storen(yo + v * L, res, static_cast<int>(lanes));
   }
 }
 
@@ -155,9 +159,9 @@ void depthwise(const DirectArgs<T>& a) {
 
 constexpr int kOcBlock = npfast::conv::kOcBlock;
 // 4 channels x 3 vectors = 12 accumulators + 3 inputs + 1 weight: the 16 AVX2 registers.
-inline constexpr npfast::conv::KernelTable kTable = {
-    direct<float, kOcBlock, 3, kOcBlock>, direct<double, kOcBlock, 3, kOcBlock>,
-    depthwise<float>, depthwise<double>};
+inline constexpr npfast::conv::KernelTable kTable = {direct<float, kOcBlock, 3, kOcBlock>,
+                                                     direct<double, kOcBlock, 3, kOcBlock>,
+                                                     depthwise<float>, depthwise<double>};
 
 }  // namespace conv
 }  // namespace NPFAST_TARGET

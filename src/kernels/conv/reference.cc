@@ -39,9 +39,8 @@ template void reference<float>(const float*, int64_t, int64_t, int64_t, int64_t,
                                int64_t, int64_t, int64_t, const float*, int64_t, int64_t, int64_t,
                                int64_t, int64_t, int64_t, int64_t, float*, int64_t, int64_t);
 template void reference<double>(const double*, int64_t, int64_t, int64_t, int64_t, const double*,
-                                int64_t, int64_t, int64_t, const double*, int64_t, int64_t,
-                                int64_t, int64_t, int64_t, int64_t, int64_t, double*, int64_t,
-                                int64_t);
+                                int64_t, int64_t, int64_t, const double*, int64_t, int64_t, int64_t,
+                                int64_t, int64_t, int64_t, int64_t, double*, int64_t, int64_t);
 
 namespace {
 

@@ -22,7 +22,8 @@ namespace {
 Isa table_isa() {
   Isa isa = active_isa();
   if (isa == Isa::neon) isa = Isa::scalar;
-  while (isa != Isa::scalar && !kernel_table(isa)) isa = static_cast<Isa>(static_cast<int>(isa) - 1);
+  while (isa != Isa::scalar && !kernel_table(isa))
+    isa = static_cast<Isa>(static_cast<int>(isa) - 1);
   return isa;
 }
 }  // namespace
