@@ -7,6 +7,7 @@
 #include "npfast/error.hpp"
 #include "python/npfast/bind.h"
 #include "src/kernels/conv/conv.h"
+#include "src/ops/conv2d_plan.h"
 
 namespace npfast {
 namespace py {
@@ -308,6 +309,8 @@ TypeError, ValueError as :func:`conv2d`, and ValueError for a grad_output of the
         nb::arg("bias").none() = nb::none(), nb::arg("stride").none() = 1,
         nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1, nb::arg("groups").none() = 1,
         "Scalar oracle (direct loops, double accumulation); C-contiguous 4-d arrays only.");
+  m.def("_conv2d_workspace_limit", &conv_ops::set_workspace_limit, nb::arg("bytes"),
+        "Sets the padded-input workspace bound (tests); returns the previous one.");
   m.def("_conv2d_algorithm", &algorithm_py, nb::arg("input").none(), nb::arg("weight").none(),
         nb::arg("stride").none() = 1, nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
         nb::arg("groups").none() = 1, "The algorithm the planner picks for this forward problem.");

@@ -203,13 +203,6 @@ void forward_direct(const Plan& pl, const T* x, const T* w, const T* bias, bool 
   const bool dw = pl.algo == Algo::depthwise;
   if (dw && pl.row_items == 1) return forward_depthwise_planes(pl, x, w, bias, relu, y);
   const conv::DirectFn<T> kernel = direct_kernel<T>(dw);
-  const int64_t planes = checked_mul(pl.n, pl.c, "input planes");
-  Buffer<T> xp(static_cast<size_t>(checked_mul(planes, pl.plane, "padded input")));
-  parallel_for(planes, grain_for(planes, 0.3 * static_cast<double>(pl.plane)),
-               [&](int64_t b, int64_t e) {
-                 for (int64_t i = b; i < e; ++i)
-                   pad_plane(pl, x + i * pl.h * pl.w, xp.get() + i * pl.plane);
-               });
   // Direct weights repacked by blocks of kOcBlock channels, tap-major (conv.h).
   constexpr int64_t OB = conv::kOcBlock;
   Buffer<T> wpk;
@@ -223,26 +216,37 @@ void forward_direct(const Plan& pl, const T* x, const T* w, const T* bias, bool 
       for (int64_t t = 0; t < pl.K; ++t) dst[t * OB] = w[oc * pl.K + t];
     }
   }
-  const int64_t items = pl.n * pl.groups * pl.nob * pl.row_items;
-  parallel_for(items, grain_for(items, pl.item_ns), [&](int64_t b, int64_t e) {
-    for (int64_t it = b; it < e; ++it) {
-      const int64_t ri = it % pl.row_items;
-      int64_t t = it / pl.row_items;
-      const int64_t ob = t % pl.nob;
-      t /= pl.nob;
-      const int64_t g = t % pl.groups, n = t / pl.groups;
-      const int64_t oc0 = g * pl.og + ob * OB;
-      conv::DirectArgs<T> a = direct_args(pl, bias, relu);
-      a.x = xp.get() + (n * pl.c + g * pl.cg) * pl.plane;
-      a.w = dw ? w + g * pl.K : wpk.get() + (g * pl.nob + ob) * pl.K * OB;
-      a.ob = dw ? 1 : std::min<int64_t>(OB, pl.og - ob * OB);
-      a.bias = bias ? bias + oc0 : nullptr;
-      a.y = y + (n * pl.o + oc0) * pl.P;
-      a.oy0 = ri * pl.rows_per_item;
-      a.oy1 = std::min(pl.oh, a.oy0 + pl.rows_per_item);
-      kernel(a);
-    }
-  });
+  const int64_t bimg = std::min(pl.n, pl.batch_images);
+  Buffer<T> xp(static_cast<size_t>(checked_mul(bimg * pl.c, pl.plane, "padded input")));
+  for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
+    const int64_t nimg = std::min(bimg, pl.n - n0), planes = nimg * pl.c;
+    const T* xb = x + n0 * pl.c * pl.h * pl.w;
+    parallel_for(planes, grain_for(planes, 0.3 * static_cast<double>(pl.plane)),
+                 [&](int64_t b, int64_t e) {
+                   for (int64_t i = b; i < e; ++i)
+                     pad_plane(pl, xb + i * pl.h * pl.w, xp.get() + i * pl.plane);
+                 });
+    const int64_t items = nimg * pl.groups * pl.nob * pl.row_items;
+    parallel_for(items, grain_for(items, pl.item_ns), [&](int64_t b, int64_t e) {
+      for (int64_t it = b; it < e; ++it) {
+        const int64_t ri = it % pl.row_items;
+        int64_t t = it / pl.row_items;
+        const int64_t ob = t % pl.nob;
+        t /= pl.nob;
+        const int64_t g = t % pl.groups, n = t / pl.groups;
+        const int64_t oc0 = g * pl.og + ob * OB;
+        conv::DirectArgs<T> a = direct_args(pl, bias, relu);
+        a.x = xp.get() + (n * pl.c + g * pl.cg) * pl.plane;
+        a.w = dw ? w + g * pl.K : wpk.get() + (g * pl.nob + ob) * pl.K * OB;
+        a.ob = dw ? 1 : std::min<int64_t>(OB, pl.og - ob * OB);
+        a.bias = bias ? bias + oc0 : nullptr;
+        a.y = y + ((n0 + n) * pl.o + oc0) * pl.P;
+        a.oy0 = ri * pl.rows_per_item;
+        a.oy1 = std::min(pl.oh, a.oy0 + pl.rows_per_item);
+        kernel(a);
+      }
+    });
+  }
 }
 
 // GEMM per (image, group, column block): Y[og x cols] = W_g[og x K] * col[K x cols]. Blocks

@@ -1,5 +1,6 @@
 // conv2d planner and its cache, im2col / col2im, and the strided copies.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <mutex>
 
@@ -35,6 +36,8 @@ namespace {
 constexpr double kNsPerFlop = 0.03;
 // im2col column blocks aim at this many bytes so a block stays in L2 while GEMM reads it.
 constexpr int64_t kColBlockBytes = 256 << 10;
+// Padded-input workspaces of the direct and shifted paths stay under this many bytes.
+std::atomic<int64_t> g_workspace_bytes{int64_t{32} << 20};
 // Direct-kernel work items aim at about this many flops (~60 us).
 constexpr double kItemFlops = 2.0e6;
 
@@ -119,6 +122,13 @@ Plan make_plan(const Problem& pr) {
     pl.snblocks = ceil_div(std::max<int64_t>(pl.sP, 1), pl.snb);
   }
 
+  {
+    const int64_t per_image = pl.algo == Algo::shifted_gemm ? pr.c * pl.expand * pl.lcopy * esize
+                                                            : pr.c * pl.plane * esize;
+    pl.batch_images =
+        std::max<int64_t>(1, g_workspace_bytes.load() / std::max<int64_t>(per_image, 1));
+  }
+
   // grad_weight partial sums: at most 8 per group, a fixed split of the (image, block) units.
   const int64_t units = std::max<int64_t>(pl.n * pl.nblocks, 1);
   pl.wslots = weight_slots(units);
@@ -150,6 +160,13 @@ Cache& cache() {
 }
 
 }  // namespace
+
+int64_t set_workspace_limit(int64_t bytes) {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lk(c.mu);
+  for (Entry& e : c.entries) e.used = 0;
+  return g_workspace_bytes.exchange(std::max<int64_t>(bytes, 1));
+}
 
 Plan get_plan(const Problem& pr) {
   const Conv2dParams& p = pr.p;

@@ -49,6 +49,9 @@ struct Plan {
   // GEMM per tap with depth cg), each `lcopy` long; column blocks of snb pixels.
   int64_t wpad, lcopy, expand, sK, sP, snb, snblocks;
   int64_t swslots, sunits_per_slot;  // grad_weight partials of the shifted path
+  // Images per batch of the direct / shifted workspaces (bounded in bytes, so a large batch
+  // does not need a padded copy of all of it at once).
+  int64_t batch_images;
   // backward grad_weight: fixed partial sums per group, units (image, block) per partial
   int64_t wslots, units_per_slot;
 };
@@ -56,6 +59,10 @@ struct Plan {
 // The plan for a problem, from a small thread-safe LRU cache keyed by the problem and the
 // active ISA. Assumes the problem passed conv2d_check.
 Plan get_plan(const Problem& pr);
+
+// Bound on the padded-input workspaces (bytes; default 32 MiB); clears the plan cache. For
+// tests, which use a tiny bound to exercise batching. Returns the previous bound.
+int64_t set_workspace_limit(int64_t bytes);
 
 // y = act(conv(x, w) + bias) with all arrays C-contiguous; bias may be null.
 template <class T>

@@ -75,15 +75,7 @@ constexpr double kNsPerFlop = 0.03;
 
 template <class T>
 void forward_shifted(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
-  const int64_t E = pl.expand, XG = E > 1 ? 1 : pl.kw, taps = pl.kh * pl.kw;
-  const int64_t planes = checked_mul(pl.n, pl.c, "input planes");
-  Buffer<T> buf(static_cast<size_t>(
-      checked_mul(checked_mul(planes, E, "shifted input"), pl.lcopy, "shifted input")));
-  parallel_for(planes, grain_for(planes, 0.3 * static_cast<double>(E * pl.lcopy)),
-               [&](int64_t b, int64_t e) {
-                 for (int64_t i = b; i < e; ++i)
-                   build_shifted(pl, x + i * pl.h * pl.w, buf.get() + i * E * pl.lcopy);
-               });
+  const int64_t E = pl.expand, XG = E > 1 ? 1 : pl.kw;
   // Weights as [ky][xg][o][ci][e] (kx = e when expanded, xg otherwise): one row-major A per GEMM.
   Buffer<T> wr(static_cast<size_t>(pl.o * pl.K));
   for (int64_t o = 0; o < pl.o; ++o)
@@ -94,31 +86,42 @@ void forward_shifted(const Plan& pl, const T* x, const T* w, const T* bias, bool
           wr[((ky * XG + xg) * pl.o + o) * pl.sK + ci * E + e] =
               w[((o * pl.cg + ci) * pl.kh + ky) * pl.kw + kx];
         }
-  (void)taps;
-  const int64_t items = pl.n * pl.groups * pl.snblocks;
+  const int64_t bimg = std::min(pl.n, pl.batch_images);
+  Buffer<T> buf(static_cast<size_t>(
+      checked_mul(checked_mul(bimg * pl.c, E, "shifted input"), pl.lcopy, "shifted input")));
   const double item_ns = 2.0 * static_cast<double>(pl.og) * static_cast<double>(pl.K) *
                          static_cast<double>(pl.snb) * kNsPerFlop;
-  parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
-    Buffer<T> t(static_cast<size_t>(pl.og * pl.snb));
-    for (int64_t it = b; it < e; ++it) {
-      const int64_t blk = it % pl.snblocks, rest = it / pl.snblocks;
-      const int64_t g = rest % pl.groups, n = rest / pl.groups;
-      const int64_t p0 = blk * pl.snb, cols = std::min(pl.sP, p0 + pl.snb) - p0;
-      if (cols <= 0) continue;
-      const T* xg0 = buf.get() + (n * pl.c + g * pl.cg) * E * pl.lcopy + p0;
-      bool first = true;
-      for (int64_t ky = 0; ky < pl.kh; ++ky)
-        for (int64_t xg = 0; xg < XG; ++xg) {
-          const int64_t off = ky * pl.p.dilation_h * pl.wpad + xg * pl.p.dilation_w;
-          const T* a = wr.get() + ((ky * XG + xg) * pl.o + g * pl.og) * pl.sK;
-          gemm(false, false, pl.og, cols, pl.sK, T(1), a, pl.sK, xg0 + off, pl.lcopy,
-               first ? T(0) : T(1), t.get(), cols);
-          first = false;
-        }
-      compact(pl, t.get(), pl.og, p0, cols, y + (n * pl.o + g * pl.og) * pl.P,
-              bias ? bias + g * pl.og : nullptr, relu);
-    }
-  });
+  for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
+    const int64_t nimg = std::min(bimg, pl.n - n0), planes = nimg * pl.c;
+    const T* xb = x + n0 * pl.c * pl.h * pl.w;
+    parallel_for(planes, grain_for(planes, 0.3 * static_cast<double>(E * pl.lcopy)),
+                 [&](int64_t b, int64_t e) {
+                   for (int64_t i = b; i < e; ++i)
+                     build_shifted(pl, xb + i * pl.h * pl.w, buf.get() + i * E * pl.lcopy);
+                 });
+    const int64_t items = nimg * pl.groups * pl.snblocks;
+    parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
+      Buffer<T> t(static_cast<size_t>(pl.og * pl.snb));
+      for (int64_t it = b; it < e; ++it) {
+        const int64_t blk = it % pl.snblocks, rest = it / pl.snblocks;
+        const int64_t g = rest % pl.groups, n = rest / pl.groups;
+        const int64_t p0 = blk * pl.snb, cols = std::min(pl.sP, p0 + pl.snb) - p0;
+        if (cols <= 0) continue;
+        const T* xg0 = buf.get() + (n * pl.c + g * pl.cg) * E * pl.lcopy + p0;
+        bool first = true;
+        for (int64_t ky = 0; ky < pl.kh; ++ky)
+          for (int64_t xg = 0; xg < XG; ++xg) {
+            const int64_t off = ky * pl.p.dilation_h * pl.wpad + xg * pl.p.dilation_w;
+            const T* a = wr.get() + ((ky * XG + xg) * pl.o + g * pl.og) * pl.sK;
+            gemm(false, false, pl.og, cols, pl.sK, T(1), a, pl.sK, xg0 + off, pl.lcopy,
+                 first ? T(0) : T(1), t.get(), cols);
+            first = false;
+          }
+        compact(pl, t.get(), pl.og, p0, cols, y + ((n0 + n) * pl.o + g * pl.og) * pl.P,
+                bias ? bias + g * pl.og : nullptr, relu);
+      }
+    });
+  }
 }
 
 template <class T>
@@ -130,13 +133,20 @@ void grad_weight_shifted(const Plan& pl, const T* x, const T* gy, T* gw) {
   }
   const int64_t E = pl.expand, XG = E > 1 ? 1 : pl.kw;
   const int64_t planes = pl.n * pl.c, oplanes = pl.n * pl.o;
-  Buffer<T> buf(static_cast<size_t>(
-      checked_mul(checked_mul(planes, E, "shifted input"), pl.lcopy, "shifted input")));
-  parallel_for(planes, grain_for(planes, 0.3 * static_cast<double>(E * pl.lcopy)),
-               [&](int64_t b, int64_t e) {
-                 for (int64_t i = b; i < e; ++i)
-                   build_shifted(pl, x + i * pl.h * pl.w, buf.get() + i * E * pl.lcopy);
-               });
+  // The whole batch's shifted copies when they fit the workspace bound; otherwise each slot
+  // builds the image it is on (consecutive units share an image, so at most two slots build
+  // the same one).
+  const bool whole = pl.n <= pl.batch_images;
+  Buffer<T> buf;
+  if (whole) {
+    buf = Buffer<T>(static_cast<size_t>(
+        checked_mul(checked_mul(planes, E, "shifted input"), pl.lcopy, "shifted input")));
+    parallel_for(planes, grain_for(planes, 0.3 * static_cast<double>(E * pl.lcopy)),
+                 [&](int64_t b, int64_t e) {
+                   for (int64_t i = b; i < e; ++i)
+                     build_shifted(pl, x + i * pl.h * pl.w, buf.get() + i * E * pl.lcopy);
+                 });
+  }
   // grad_output widened to wpad columns, zero in the columns the forward drops.
   Buffer<T> gyw(static_cast<size_t>(checked_mul(oplanes, pl.sP, "grad_output")));
   parallel_for(oplanes, grain_for(oplanes, 0.3 * static_cast<double>(pl.sP)),
@@ -154,16 +164,30 @@ void grad_weight_shifted(const Plan& pl, const T* x, const T* gy, T* gw) {
   const double item_ns = 2.0 * static_cast<double>(wsize) * static_cast<double>(pl.snb) *
                          static_cast<double>(pl.sunits_per_slot) * kNsPerFlop;
   parallel_for(pl.groups * S, grain_for(pl.groups * S, item_ns), [&](int64_t b, int64_t e) {
+    Buffer<T> local;
+    if (!whole) local = Buffer<T>(static_cast<size_t>(pl.cg * E * pl.lcopy));
     for (int64_t it = b; it < e; ++it) {
       const int64_t g = it / S, s = it % S;
       T* dst = part.get() + it * wsize;
+      int64_t built = -1;
       const int64_t u0 = s * pl.sunits_per_slot, u1 = std::min(units, u0 + pl.sunits_per_slot);
       bool first = true;
       for (int64_t u = u0; u < u1; ++u) {
         const int64_t n = u / pl.snblocks, blk = u % pl.snblocks;
         const int64_t p0 = blk * pl.snb, cols = std::min(pl.sP, p0 + pl.snb) - p0;
         if (cols <= 0) continue;
-        const T* xg0 = buf.get() + (n * pl.c + g * pl.cg) * E * pl.lcopy + p0;
+        const T* xg0;
+        if (whole) {
+          xg0 = buf.get() + (n * pl.c + g * pl.cg) * E * pl.lcopy + p0;
+        } else {
+          if (built != n) {
+            for (int64_t ci = 0; ci < pl.cg; ++ci)
+              build_shifted(pl, x + ((n * pl.c + g * pl.cg + ci) * pl.h) * pl.w,
+                            local.get() + ci * E * pl.lcopy);
+            built = n;
+          }
+          xg0 = local.get() + p0;
+        }
         const T* gyb = gyw.get() + (n * pl.o + g * pl.og) * pl.sP + p0;
         for (int64_t ky = 0; ky < pl.kh; ++ky)
           for (int64_t xg = 0; xg < XG; ++xg) {

@@ -342,3 +342,26 @@ def test_repeated_calls_are_stable():
     first = npfast.conv2d(x, w, b, **kw)
     for _ in range(20):
         np.testing.assert_array_equal(npfast.conv2d(x, w, b, **kw), first)
+
+
+def test_workspace_batching(threads):
+    """With a tiny workspace bound the direct and shifted paths go image by image."""
+    rng = np.random.default_rng(15)
+    before = _npfast._conv2d_workspace_limit(1)
+    try:
+        for case in [(3, 3, 11, 12, 5, 3, 3, 2, 1, 1, 1), (3, 10, 9, 8, 6, 3, 3, 1, 1, 1, 2),
+                     (3, 128, 5, 6, 4, 3, 3, 1, 1, 1, 1)]:
+            x, w, b, kw = make(case, np.float64, rng)
+            gy = rng.standard_normal(torch_conv(x, w, b, kw).shape)
+            np.testing.assert_allclose(npfast.conv2d(x, w, b, **kw), torch_conv(x, w, b, kw),
+                                       **TOL[np.float64])
+            for g, want in zip(npfast.conv2d_backward(gy, x, w, **kw), autograd(x, w, b, gy, kw)):
+                np.testing.assert_allclose(g, want, rtol=1e-10, atol=1e-10)
+            results = []
+            for n in (1, 2):
+                npfast.set_num_threads(n)
+                results.append(npfast.conv2d_backward(gy, x, w, **kw))
+            for a, b_ in zip(*results):
+                np.testing.assert_array_equal(a, b_)
+    finally:
+        _npfast._conv2d_workspace_limit(before)
