@@ -59,11 +59,13 @@ void compact(const Plan& pl, const T* t, int64_t og, int64_t p0, int64_t cols, T
       const int64_t keep = std::max<int64_t>(0, std::min(pl.ow - ox, run));
       const T* s = tr + (p - p0);
       T* d = yr + oy * pl.ow + ox;
-      for (int64_t j = 0; j < keep; ++j) {
-        T v = s[j] + b;
-        if (relu) v = v < T(0) ? T(0) : v;
-        d[j] = v;
-      }
+      if (relu)
+        for (int64_t j = 0; j < keep; ++j) {
+          const T v = s[j] + b;
+          d[j] = v < T(0) ? T(0) : v;
+        }
+      else
+        for (int64_t j = 0; j < keep; ++j) d[j] = s[j] + b;
       p += run;
     }
   }
@@ -76,16 +78,18 @@ constexpr double kNsPerFlop = 0.03;
 template <class T>
 void forward_shifted(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
   const int64_t E = pl.expand, XG = E > 1 ? 1 : pl.kw;
-  // Weights as [ky][xg][o][ci][e] (kx = e when expanded, xg otherwise): one row-major A per GEMM.
+  // Weights as [ky][xg][o][ci][e] (kx = e when expanded, xg otherwise): one row-major A per
+  // GEMM. Written in order; each read run is the kernel row of one (o, ci).
   Buffer<T> wr(static_cast<size_t>(pl.o * pl.K));
-  for (int64_t o = 0; o < pl.o; ++o)
-    for (int64_t ci = 0; ci < pl.cg; ++ci)
-      for (int64_t ky = 0; ky < pl.kh; ++ky)
-        for (int64_t kx = 0; kx < pl.kw; ++kx) {
-          const int64_t xg = E > 1 ? 0 : kx, e = E > 1 ? kx : 0;
-          wr[((ky * XG + xg) * pl.o + o) * pl.sK + ci * E + e] =
-              w[((o * pl.cg + ci) * pl.kh + ky) * pl.kw + kx];
-        }
+  const int64_t taps = pl.kh * pl.kw;
+  for (int64_t ky = 0; ky < pl.kh; ++ky)
+    for (int64_t xg = 0; xg < XG; ++xg)
+      for (int64_t o = 0; o < pl.o; ++o) {
+        T* __restrict dst = wr.get() + ((ky * XG + xg) * pl.o + o) * pl.sK;
+        const T* __restrict src = w + o * pl.K + ky * pl.kw + xg;
+        for (int64_t ci = 0; ci < pl.cg; ++ci)
+          for (int64_t e = 0; e < E; ++e) dst[ci * E + e] = src[ci * taps + e];
+      }
   const int64_t bimg = std::min(pl.n, pl.batch_images);
   Buffer<T> buf(static_cast<size_t>(
       checked_mul(checked_mul(bimg * pl.c, E, "shifted input"), pl.lcopy, "shifted input")));
