@@ -84,7 +84,8 @@ def _flops(xs, ws, stride, pad, groups):
     return 2.0 * n * o * oh * ow * (c // groups) * kh * kw
 
 
-def run(quick=False, threads=2):
+def run(quick=False, threads=2, only=None):
+    """Rows of the report; `only`: substrings of the case names to keep (all if None)."""
     import torch
 
     torch.set_num_threads(threads)
@@ -100,7 +101,10 @@ def run(quick=False, threads=2):
         rows.append(dict(name=name, npfast_s=t_np, anchor=anchor, anchor_s=t_anchor,
                          ratio=t_anchor / t_np, gflops=gflops, fraction=gflops / peak))
 
+    want = lambda name: only is None or any(o in name for o in only)
     for name, dtype, xs, ws, stride, pad, groups in CASES:
+        if not want(name):
+            continue
         x = rng.standard_normal(xs).astype(dtype)
         w = rng.standard_normal((ws[0], xs[1] // groups, ws[1], ws[2])).astype(dtype)
         b = rng.standard_normal(ws[0]).astype(dtype)
@@ -115,6 +119,8 @@ def run(quick=False, threads=2):
         row(name, t_np, t_torch, _flops(xs, ws, stride, pad, groups), dtype)
 
     # Forward + backward of the ResNet layer against autograd.
+    if not want("fwd+bwd resnet3x3"):
+        return _loops(rows, row, rng, repeats, min_time, want)
     x = rng.standard_normal((1, 64, 56, 56)).astype(np.float32)
     w = rng.standard_normal((64, 64, 3, 3)).astype(np.float32)
     b = rng.standard_normal(64).astype(np.float32)
@@ -136,7 +142,13 @@ def run(quick=False, threads=2):
     row("fwd+bwd resnet3x3 64->64 56^2 b1", t_np, t_torch,
         3 * _flops((1, 64, 56, 56), (64, 3, 3), 1, 1, 1), np.float32, "torch autograd")
 
-    # The 32x32x3 case the way users write it without a library.
+    return _loops(rows, row, rng, repeats, min_time, want)
+
+
+def _loops(rows, row, rng, repeats, min_time, want):
+    """The 32x32x3 case the way users write it without a library."""
+    if not want("32x32x3 ten 2x2x3 /2 vs"):
+        return rows
     x = rng.standard_normal((3, 32, 32)).astype(np.float32)
     w = rng.standard_normal((10, 3, 2, 2)).astype(np.float32)
     flops = _flops((1, 3, 32, 32), (10, 2, 2), 2, 0, 1)
@@ -152,8 +164,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", nargs="*", help="substrings of the case names to run")
     args = ap.parse_args()
-    rows = run(args.quick, args.threads)
+    rows = run(args.quick, args.threads, args.only)
     print(f"threads={args.threads}, peak float32 {PEAK_F32_PER_CORE * args.threads:.0f} GFLOP/s "
           f"(float64 half), ratio = anchor time / npfast time")
     print(f"{'case':38s} {'npfast':>10s} {'anchor':>10s} {'ratio':>7s} {'GFLOP/s':>8s} {'peak':>6s}  anchor")
