@@ -151,8 +151,79 @@ void dw_fixed(const DirectArgs<T>& a) {
   }
 }
 
+// 3x3, vertical stride and dilation 1: two output rows per tile share the 4 input rows they
+// read (24 loads for 36 FMAs per pair of vectors instead of 18 for 18), weights in registers.
+template <class T, int NV>
+void dw3x3_pair(const DirectArgs<T>& a, const V<T>* wv, const int64_t* off, int64_t oy, int64_t ox0,
+                int64_t n) {
+  constexpr int L = kLanes<T>;
+  using Vt = V<T>;
+  Vt acc0[NV], acc1[NV];
+  const Vt b = set1<T>(a.bias ? a.bias[0] : T(0));
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) acc0[v] = acc1[v] = b;
+  const int64_t xrow = a.sw * a.wq;
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    const T* row = a.x + (oy + i) * xrow + ox0;
+#pragma GCC unroll 3
+    for (int kx = 0; kx < 3; ++kx) {
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) {
+        const Vt xv = load(row + off[kx] + v * L);
+        if (i < 3) acc0[v] = fma(xv, wv[i * 3 + kx], acc0[v]);
+        if (i > 0) acc1[v] = fma(xv, wv[(i - 1) * 3 + kx], acc1[v]);
+      }
+    }
+  }
+  const Vt z = zero<T>();
+  T* y0 = a.y + oy * a.ow + ox0;
+  T* y1 = y0 + a.ow;
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) {
+    const Vt r0 = a.relu ? max_nan(acc0[v], z) : acc0[v];
+    const Vt r1 = a.relu ? max_nan(acc1[v], z) : acc1[v];
+    const int64_t lanes = n - v * L;
+    if (lanes >= L) {
+      store(y0 + v * L, r0);
+      store(y1 + v * L, r1);
+    } else if (lanes > 0) {
+      storen(y0 + v * L, r0, static_cast<int>(lanes));
+      storen(y1 + v * L, r1, static_cast<int>(lanes));
+    }
+  }
+}
+
+template <class T>
+void dw3x3_rows1(const DirectArgs<T>& a) {
+  constexpr int L = kLanes<T>;
+  V<T> wv[9];
+  for (int t = 0; t < 9; ++t) wv[t] = set1<T>(a.w[t]);
+  int64_t off[3];
+  for (int kx = 0; kx < 3; ++kx) {
+    const int64_t j = kx * a.dw;
+    off[kx] = (j % a.sw) * a.wq + j / a.sw;
+  }
+  int64_t oy = a.oy0;
+  for (; oy + 2 <= a.oy1; oy += 2) {
+    int64_t ox = 0;
+    for (; ox + 2 * L <= a.ow; ox += 2 * L) dw3x3_pair<T, 2>(a, wv, off, oy, ox, 2 * L);
+    // The tail loads the fewest vectors that cover it (the column slack is under one vector).
+    if (a.ow - ox > L)
+      dw3x3_pair<T, 2>(a, wv, off, oy, ox, a.ow - ox);
+    else if (ox < a.ow)
+      dw3x3_pair<T, 1>(a, wv, off, oy, ox, a.ow - ox);
+  }
+  if (oy < a.oy1) {
+    DirectArgs<T> last = a;
+    last.oy0 = oy;
+    dw_fixed<T, 3, 3, 4>(last);
+  }
+}
+
 template <class T>
 void depthwise(const DirectArgs<T>& a) {
+  if (a.kh == 3 && a.kw == 3 && a.sh == 1 && a.dh == 1) return dw3x3_rows1<T>(a);
   if (a.kh == 3 && a.kw == 3) return dw_fixed<T, 3, 3, 4>(a);
   direct<T, 1, 4, 1>(a);
 }
