@@ -8,6 +8,7 @@
 #include "npfast/gemm.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
+#include "src/kernels/conv/conv.h"
 #include "src/ops/conv2d_plan.h"
 
 namespace npfast {
@@ -85,6 +86,47 @@ void grad_weight(const Plan& pl, const T* x, const T* gy, T* gw) {
       T acc = src[0];
       for (int64_t s = 1; s < S; ++s) acc += src[s * wsize];
       gw[i] = acc;
+    }
+  });
+}
+
+// Depthwise: per channel, the dedicated kernel on each image's padded plane, images added in
+// order (one channel per thread).
+template <class T>
+void grad_weight_depthwise(const Plan& pl, const T* x, const T* gy, T* gw) {
+  const conv::KernelTable& kt = conv::active_kernels();
+  conv::DwGradFn<T> kernel;
+  if constexpr (sizeof(T) == 4)
+    kernel = kt.dw_grad_f32;
+  else
+    kernel = kt.dw_grad_f64;
+  const int64_t taps = pl.kh * pl.kw;
+  const double per = 2.0 * static_cast<double>(pl.n * pl.P * taps) * kNsPerFlop;
+  parallel_for(pl.c, grain_for(pl.c, per), [&](int64_t b, int64_t e) {
+    Buffer<T> xp(static_cast<size_t>(pl.plane));
+    Buffer<T> part(static_cast<size_t>(taps));
+    conv::DirectArgs<T> a{};
+    a.c = 1;
+    a.hp = pl.hp;
+    a.wq = pl.wq;
+    a.sw = pl.p.stride_w;
+    a.kh = pl.kh;
+    a.kw = pl.kw;
+    a.sh = pl.p.stride_h;
+    a.dh = pl.p.dilation_h;
+    a.dw = pl.p.dilation_w;
+    a.ow = pl.ow;
+    a.oy0 = 0;
+    a.oy1 = pl.oh;
+    a.x = xp.get();
+    for (int64_t c = b; c < e; ++c) {
+      T* g = gw + c * taps;
+      std::fill(g, g + taps, T(0));
+      for (int64_t n = 0; n < pl.n; ++n) {
+        conv_ops::pad_plane(pl, x + (n * pl.c + c) * pl.h * pl.w, xp.get());
+        kernel(a, gy + (n * pl.o + c) * pl.P, part.get());
+        for (int64_t t = 0; t < taps; ++t) g[t] += part[t];
+      }
     }
   });
 }
@@ -191,6 +233,8 @@ void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
     OutPtr<T> o(gw_v);
     if (pl.algo == conv_ops::Algo::shifted_gemm)
       conv_ops::grad_weight_shifted(pl, x, gy, o.p);
+    else if (pl.algo == conv_ops::Algo::depthwise)
+      grad_weight_depthwise(pl, x, gy, o.p);
     else
       grad_weight(pl, x, gy, o.p);
     o.finish();

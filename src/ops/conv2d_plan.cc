@@ -315,11 +315,52 @@ void copy_to_view(const T* src, const View& v) {
       });
 }
 
+// d[j] = s[j * stride]; stride 2 (the common strided case) as its own loop so the compiler
+// vectorizes the deinterleave.
+namespace {
+template <class T>
+void gather_stride(const T* __restrict s, int64_t stride, T* __restrict d, int64_t n) {
+  if (stride == 2) {
+    for (int64_t j = 0; j < n; ++j) d[j] = s[2 * j];
+    return;
+  }
+  for (int64_t j = 0; j < n; ++j) d[j] = s[j * stride];
+}
+
+}  // namespace
+
+// One padded, phase-split plane (conv.h): rows the taps read, zeros outside the image.
+template <class T>
+void pad_plane(const Plan& pl, const T* src, T* dst) {
+  const int64_t sw = pl.p.stride_w;
+  const int64_t r0 = std::min(pl.hp, pl.p.pad_top);                       // first image row
+  const int64_t r1 = std::max(r0, std::min(pl.hp, pl.p.pad_top + pl.h));  // past the last
+  std::fill(dst, dst + r0 * pl.xrow, T(0));
+  std::fill(dst + r1 * pl.xrow, dst + pl.hp * pl.xrow, T(0));
+  // Phase by phase, so the valid column range (a division) is found once per phase.
+  for (int64_t q = 0; q < sw; ++q) {
+    const int64_t ix0 = q - pl.p.pad_left;
+    int64_t j0, j1;
+    valid_range(ix0, sw, pl.wq, pl.w, &j0, &j1);
+    for (int64_t r = r0; r < r1; ++r) {
+      T* d = dst + r * pl.xrow + q * pl.wq;
+      const T* srow = src + (r - pl.p.pad_top) * pl.w;
+      std::fill(d, d + j0, T(0));
+      if (sw == 1)
+        std::memcpy(d + j0, srow + ix0 + j0, (j1 - j0) * sizeof(T));
+      else
+        gather_stride(srow + ix0 + j0 * sw, sw, d + j0, j1 - j0);
+      std::fill(d + j1, d + pl.wq, T(0));
+    }
+  }
+}
+
 #define NPFAST_INSTANTIATE(T)                                               \
   template void im2col<T>(const Plan&, const T*, int64_t, int64_t, T*);     \
   template void col2im_add<T>(const Plan&, const T*, int64_t, int64_t, T*); \
   template void copy_from_view<T>(const View&, T*);                         \
-  template void copy_to_view<T>(const T*, const View&);
+  template void copy_to_view<T>(const T*, const View&);                     \
+  template void pad_plane<T>(const Plan&, const T*, T*);
 NPFAST_INSTANTIATE(float)
 NPFAST_INSTANTIATE(double)
 #undef NPFAST_INSTANTIATE

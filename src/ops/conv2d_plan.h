@@ -77,6 +77,11 @@ void forward_shifted(const Plan& pl, const T* x, const T* w, const T* bias, bool
 template <class T>
 void grad_weight_shifted(const Plan& pl, const T* x, const T* gy, T* gw);
 
+// One input plane (h x w) into the padded, stride-phase-split layout of the direct kernels
+// (src/kernels/conv/conv.h): pl.hp rows of pl.xrow elements, zeros outside the image.
+template <class T>
+void pad_plane(const Plan& pl, const T* src, T* dst);
+
 // Column block [p0, p1) of the im2col matrix of one image and group: `x` points at the
 // group's first channel; col is K x (p1 - p0), row (ci, ky, kx).
 template <class T>

@@ -43,11 +43,20 @@ struct DirectArgs {
 template <class T>
 using DirectFn = void (*)(const DirectArgs<T>& a);
 
+// Depthwise weight gradient of one plane `conv_dw_grad_<f32|f64>__<isa>`: for every tap
+// t = ky*kw + kx, gw[t] = sum over output rows [oy0, oy1) and columns of
+// gy[oy*ow + ox] * (padded input read by that tap), with `a` describing the padded plane as for
+// the direct kernels (a.c = 1; w, bias, relu, y, ys unused). Summed in a fixed order.
+template <class T>
+using DwGradFn = void (*)(const DirectArgs<T>& a, const T* gy, T* gw);
+
 struct KernelTable {
   DirectFn<float> direct_f32;
   DirectFn<double> direct_f64;
   DirectFn<float> depthwise_f32;
   DirectFn<double> depthwise_f64;
+  DwGradFn<float> dw_grad_f32;
+  DwGradFn<double> dw_grad_f64;
 };
 
 // Columns a kernel may read past `ow` + the taps' reach in a phase row: less than one vector

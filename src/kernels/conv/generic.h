@@ -228,11 +228,46 @@ void depthwise(const DirectArgs<T>& a) {
   direct<T, 1, 4, 1>(a);
 }
 
+// Depthwise weight gradient (conv.h): per tap, vector partial sums over the plane, then the
+// lanes added in order.
+template <class T>
+void dw_grad(const DirectArgs<T>& a, const T* gy, T* gw) {
+  constexpr int L = kLanes<T>;
+  using Vt = V<T>;
+  const int64_t xrow = a.sw * a.wq;
+  for (int64_t ky = 0; ky < a.kh; ++ky)
+    for (int64_t kx = 0; kx < a.kw; ++kx) {
+      const int64_t j = kx * a.dw, off = (j % a.sw) * a.wq + j / a.sw;
+      Vt acc0 = zero<T>(), acc1 = zero<T>();
+      for (int64_t oy = a.oy0; oy < a.oy1; ++oy) {
+        const T* xr = a.x + (oy * a.sh + ky * a.dh) * xrow + off;
+        const T* gr = gy + oy * a.ow;
+        int64_t ox = 0;
+        for (; ox + 2 * L <= a.ow; ox += 2 * L) {
+          acc0 = fma(load(gr + ox), load(xr + ox), acc0);
+          acc1 = fma(load(gr + ox + L), load(xr + ox + L), acc1);
+        }
+        for (; ox < a.ow; ox += L) {
+          const int n = static_cast<int>(a.ow - ox < L ? a.ow - ox : L);
+          acc0 = fma(loadn(gr + ox, n), loadn(xr + ox, n), acc0);
+        }
+      }
+      T lanes[L];
+      store(lanes, add(acc0, acc1));
+      T s = lanes[0];
+      for (int i = 1; i < L; ++i) s += lanes[i];
+      gw[ky * a.kw + kx] = s;
+    }
+}
+
 constexpr int kOcBlock = npfast::conv::kOcBlock;
 // 4 channels x 3 vectors = 12 accumulators + 3 inputs + 1 weight: the 16 AVX2 registers.
 inline constexpr npfast::conv::KernelTable kTable = {direct<float, kOcBlock, 3, kOcBlock>,
                                                      direct<double, kOcBlock, 3, kOcBlock>,
-                                                     depthwise<float>, depthwise<double>};
+                                                     depthwise<float>,
+                                                     depthwise<double>,
+                                                     dw_grad<float>,
+                                                     dw_grad<double>};
 
 }  // namespace conv
 }  // namespace NPFAST_TARGET

@@ -66,10 +66,28 @@ void direct_scalar(const DirectArgs<T>& a) {
       }
 }
 
+template <class T>
+void dw_grad_scalar(const DirectArgs<T>& a, const T* gy, T* gw) {
+  const int64_t xrow = a.sw * a.wq;
+  for (int64_t ky = 0; ky < a.kh; ++ky)
+    for (int64_t kx = 0; kx < a.kw; ++kx) {
+      T acc = T(0);
+      for (int64_t oy = a.oy0; oy < a.oy1; ++oy) {
+        const T* row = a.x + (oy * a.sh + ky * a.dh) * xrow;
+        for (int64_t ox = 0; ox < a.ow; ++ox) {
+          const int64_t j = ox * a.sw + kx * a.dw;
+          acc += gy[oy * a.ow + ox] * row[(j % a.sw) * a.wq + j / a.sw];
+        }
+      }
+      gw[ky * a.kw + kx] = acc;
+    }
+}
+
 }  // namespace
 
 const KernelTable kernels_scalar = {direct_scalar<float, kOcBlock>, direct_scalar<double, kOcBlock>,
-                                    direct_scalar<float, 1>, direct_scalar<double, 1>};
+                                    direct_scalar<float, 1>,        direct_scalar<double, 1>,
+                                    dw_grad_scalar<float>,          dw_grad_scalar<double>};
 
 }  // namespace conv
 }  // namespace npfast
