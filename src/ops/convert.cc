@@ -39,7 +39,8 @@ void convert(const View& x_in, const View& y_in, double scale, double offset) {
                     dtype_name(y_in.dtype));
   bool same = x_in.ndim == y_in.ndim;
   for (int i = 0; same && i < x_in.ndim; ++i) same = x_in.shape[i] == y_in.shape[i];
-  if (!same) throw ValueError("out: shape must be " + shape_str(x_in) + ", got " + shape_str(y_in));
+  if (!same)
+    throw ValueError("out: shape must be " + shape_str(x_in) + ", got " + shape_str(y_in));
   if (x_in.empty()) return;
 
   View x = x_in, y = y_in;
@@ -71,10 +72,8 @@ void convert(const View& x_in, const View& y_in, double scale, double offset) {
       const int64_t n = std::min(kCols, cols - c0);
       const char* xr = xp + ops::row_offset(x, r) + c0 * sx;
       char* yr = yp + ops::row_offset(y, r) + c0 * sy;
-      if (unit)
-        k(n, xr, yr, scale, offset);
-      else
-        convert_strided_row(k, n, xr, sx, x.dtype, yr, sy, y.dtype, scale, offset);
+      if (unit) k(n, xr, yr, scale, offset);
+      else convert_strided_row(k, n, xr, sx, x.dtype, yr, sy, y.dtype, scale, offset);
     }
   });
 }
