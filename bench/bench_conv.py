@@ -98,8 +98,9 @@ def run(quick=False, threads=2, only=None):
     def row(name, t_np, t_anchor, flops, dtype, anchor="torch"):
         peak = peak32 if dtype == np.float32 else peak32 / 2
         gflops = flops / t_np / 1e9
-        rows.append(dict(name=name, npfast_s=t_np, anchor=anchor, anchor_s=t_anchor,
-                         ratio=t_anchor / t_np, gflops=gflops, fraction=gflops / peak))
+        rows.append(dict(name=name, times={"npfast": t_np, anchor: t_anchor}, npfast_s=t_np,
+                         anchor=anchor, anchor_s=t_anchor, ratio=t_anchor / t_np, gflops=gflops,
+                         fraction=gflops / peak))
 
     want = lambda name: only is None or any(o in name for o in only)
     for name, dtype, xs, ws, stride, pad, groups in CASES:
