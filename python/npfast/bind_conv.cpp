@@ -13,12 +13,17 @@ namespace npfast {
 namespace py {
 namespace {
 
+// Any integer (operator.index: Python and NumPy ints), never a bool or a float.
 int64_t to_int(nb::handle v, const char* arg, nb::handle whole) {
-  if (!PyLong_Check(v.ptr()) || PyBool_Check(v.ptr()))
+  PyObject* idx = PyBool_Check(v.ptr()) ? nullptr : PyNumber_Index(v.ptr());
+  if (!idx) {
+    PyErr_Clear();
     throw TypeError(std::string(arg) + ": expected an int or a pair of ints, got " +
                     py_repr(whole));
+  }
+  nb::object i = nb::steal(idx);
   int overflow = 0;
-  const long long r = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
+  const long long r = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
   if (overflow) throw ValueError(std::string(arg) + ": value too large, got " + py_repr(whole));
   return r;
 }
@@ -42,7 +47,7 @@ Conv2dParams parse_params(nb::handle stride, nb::handle padding, nb::handle dila
   Conv2dParams p;
   to_pair(stride, "stride", &p.stride_h, &p.stride_w);
   to_pair(dilation, "dilation", &p.dilation_h, &p.dilation_w);
-  if (!PyLong_Check(groups.ptr()) || PyBool_Check(groups.ptr()))
+  if (PyTuple_Check(groups.ptr()) || PyList_Check(groups.ptr()))
     throw TypeError("groups: expected an int, got " + py_repr(groups));
   p.groups = to_int(groups, "groups", groups);
   if (PyUnicode_Check(padding.ptr())) {

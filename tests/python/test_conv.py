@@ -298,6 +298,19 @@ def test_errors(spec, exc, msg):
             npfast.conv2d_backward(np.ones((2, 4, 6, 6), np.float32), x, w, **spec)
 
 
+def test_numpy_integer_arguments():
+    x = np.ones((1, 4, 8, 8))
+    w = np.ones((4, 2, 3, 3))
+    got = npfast.conv2d(x, w, stride=np.int64(2), padding=(np.int32(1), 1), groups=np.int64(2))
+    assert got.shape == (1, 4, 4, 4)
+    with pytest.raises(TypeError, match="stride"):
+        npfast.conv2d(x, w, stride=True)
+    with pytest.raises(TypeError, match="groups"):
+        npfast.conv2d(x, w, groups=2.0)
+    with pytest.raises(TypeError, match="groups"):
+        npfast.conv2d(x, w, groups=(2,))
+
+
 def test_dtype_errors():
     x = np.ones((1, 3, 8, 8), np.float32)
     w = np.ones((4, 3, 3, 3), np.float32)
