@@ -226,6 +226,18 @@ inline void for_runs(const Plan& pl, int64_t ky, int64_t kx, int64_t p0, int64_t
   }
 }
 
+namespace {
+template <class T>
+void gather_stride(const T* __restrict s, int64_t stride, T* __restrict d, int64_t n) {
+  if (stride == 2) {
+    for (int64_t j = 0; j < n; ++j) d[j] = s[2 * j];
+    return;
+  }
+  for (int64_t j = 0; j < n; ++j) d[j] = s[j * stride];
+}
+
+}  // namespace
+
 template <class T>
 void im2col(const Plan& pl, const T* x, int64_t p0, int64_t p1, T* col) {
   const int64_t cols = p1 - p0, s = pl.p.stride_w;
@@ -247,7 +259,7 @@ void im2col(const Plan& pl, const T* x, int64_t p0, int64_t p1, T* col) {
           if (s == 1)
             std::memcpy(d + j0, row + ix0 + j0, (j1 - j0) * sizeof(T));
           else
-            for (int64_t j = j0; j < j1; ++j) d[j] = row[ix0 + j * s];
+            gather_stride(row + ix0 + j0 * s, s, d + j0, j1 - j0);
           std::fill(d + j1, d + run, T(0));
         });
       }
@@ -317,17 +329,6 @@ void copy_to_view(const T* src, const View& v) {
 
 // d[j] = s[j * stride]; stride 2 (the common strided case) as its own loop so the compiler
 // vectorizes the deinterleave.
-namespace {
-template <class T>
-void gather_stride(const T* __restrict s, int64_t stride, T* __restrict d, int64_t n) {
-  if (stride == 2) {
-    for (int64_t j = 0; j < n; ++j) d[j] = s[2 * j];
-    return;
-  }
-  for (int64_t j = 0; j < n; ++j) d[j] = s[j * stride];
-}
-
-}  // namespace
 
 // One padded, phase-split plane (conv.h): rows the taps read, zeros outside the image.
 template <class T>
