@@ -75,8 +75,8 @@ Plan make_plan(const Problem& pr) {
     pl.algo = Algo::gemm_1x1;
   else if (pl.cg <= 4)
     pl.algo = Algo::direct;
-  else if (p.stride_h == 1 && p.stride_w == 1)
-    pl.algo = Algo::shifted_gemm;
+  else if (4 * (pr.kw - 1) * p.dilation_w / p.stride_w <= pl.ow)
+    pl.algo = Algo::shifted_gemm;  // at most 25% of the wide row discarded
   else
     pl.algo = Algo::im2col_gemm;
 
@@ -104,13 +104,17 @@ Plan make_plan(const Problem& pr) {
   pl.nb = nb;
   pl.nblocks = ceil_div(std::max<int64_t>(pl.P, 1), nb);
 
-  // shifted_gemm: expanding the kw shifts trades a copy of kw x the input for GEMM depth;
-  // worth it while the channels alone give a shallow GEMM.
-  pl.wpad = pr.w + p.pad_left + p.pad_right;
-  pl.expand = pl.cg < 128 ? pr.kw : 1;
-  const int64_t hpad = pr.h + p.pad_top + p.pad_bottom;
-  pl.lcopy = checked_add(checked_mul(hpad, pl.wpad, "padded plane"),
-                         pl.expand == 1 ? (pr.kw - 1) * p.dilation_w : 0, "padded plane");
+  // shifted_gemm: expanding the kw shifts (stride 1) trades a copy of kw x the input for
+  // GEMM depth; worth it while the channels alone give a shallow GEMM.
+  const int64_t reach_y = (pr.kh - 1) * p.dilation_h / p.stride_h;
+  const int64_t reach_x = (pr.kw - 1) * p.dilation_w / p.stride_w;
+  pl.wpad = pl.ow + reach_x;
+  pl.hq = pl.oh + reach_y;
+  const bool unit_stride = p.stride_h == 1 && p.stride_w == 1;
+  pl.expand = unit_stride && pl.cg < 128 ? pr.kw : 1;
+  pl.lcopy = checked_add(checked_mul(checked_mul(p.stride_h * p.stride_w, pl.hq, "padded plane"),
+                                     pl.wpad, "padded plane"),
+                         pl.expand == 1 ? reach_x : 0, "padded plane");
   pl.sK = pl.cg * pl.expand;
   pl.sP = checked_mul(pl.oh, pl.wpad, "output size");
   {

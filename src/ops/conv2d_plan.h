@@ -43,11 +43,12 @@ struct Plan {
   double item_ns;  // estimated cost of one work item, for grain_for
   // GEMM paths: output pixels per column block and blocks per image
   int64_t nb, nblocks;
-  // shifted_gemm (stride 1): the output is computed over the padded width wpad (columns
-  // >= ow are discarded), so each tap's GEMM operand is the padded input shifted by a constant.
-  // `expand` shifted copies per channel (kw: one GEMM per kernel row with depth cg*kw; 1: one
-  // GEMM per tap with depth cg), each `lcopy` long; column blocks of snb pixels.
-  int64_t wpad, lcopy, expand, sK, sP, snb, snblocks;
+  // shifted_gemm: the output is computed over a wide row of wpad = ow + reach columns (those
+  // >= ow are discarded), so each tap's GEMM operand is the (phase-split) padded input shifted
+  // by a constant (conv2d_shifted.cc). Per channel: stride_h*stride_w phase planes of hq x wpad,
+  // or, for stride 1, `expand` = kw shifted copies of the padded plane (one GEMM per kernel row
+  // with depth cg*kw); `lcopy` elements per copy; column blocks of snb pixels.
+  int64_t wpad, hq, lcopy, expand, sK, sP, snb, snblocks;
   int64_t swslots, sunits_per_slot;  // grad_weight partials of the shifted path
   // Images per batch of the direct / shifted workspaces (bounded in bytes, so a large batch
   // does not need a padded copy of all of it at once).

@@ -21,26 +21,52 @@ namespace npfast {
 namespace conv_ops {
 namespace {
 
-// Channel `src` (h x w) into `expand` shifted copies of its flat padded plane.
+// Channel `src` (h x w) into its GEMM operand layout: with expand == 1 the stride_h x stride_w
+// phase planes, plane (a, b) row i column j holding padded pixel (i*sh + a, j*sw + b) (for
+// stride 1 the padded plane itself), then `reach` zeros; with expand = kw (stride 1) kw copies
+// of the padded plane, copy e shifted left by e*dw.
 template <class T>
 void build_shifted(const Plan& pl, const T* src, T* dst) {
-  const int64_t wp = pl.wpad, hpad = pl.h + pl.p.pad_top + pl.p.pad_bottom;
+  const int64_t wp = pl.wpad, sh = pl.p.stride_h, sw = pl.p.stride_w, plane = pl.hq * wp;
+  for (int64_t a = 0; a < sh; ++a)
+    for (int64_t b = 0; b < sw; ++b) {
+      T* ph = dst + (a * sw + b) * plane;
+      const int64_t ix0 = b - pl.p.pad_left;
+      int64_t j0, j1;
+      valid_range(ix0, sw, wp, pl.w, &j0, &j1);
+      for (int64_t i = 0; i < pl.hq; ++i) {
+        T* d = ph + i * wp;
+        const int64_t iy = i * sh + a - pl.p.pad_top;
+        if (iy < 0 || iy >= pl.h) {
+          std::fill(d, d + wp, T(0));
+          continue;
+        }
+        const T* s = src + iy * pl.w + ix0;
+        std::fill(d, d + j0, T(0));
+        if (sw == 1)
+          std::memcpy(d + j0, s + j0, (j1 - j0) * sizeof(T));
+        else
+          for (int64_t j = j0; j < j1; ++j) d[j] = s[j * sw];
+        std::fill(d + j1, d + wp, T(0));
+      }
+    }
   T* d0 = dst;
-  std::fill(d0, d0 + pl.p.pad_top * wp, T(0));
-  for (int64_t r = 0; r < pl.h; ++r) {
-    T* row = d0 + (pl.p.pad_top + r) * wp;
-    std::fill(row, row + pl.p.pad_left, T(0));
-    std::memcpy(row + pl.p.pad_left, src + r * pl.w, pl.w * sizeof(T));
-    std::fill(row + pl.p.pad_left + pl.w, row + wp, T(0));
-  }
-  std::fill(d0 + (pl.p.pad_top + pl.h) * wp, d0 + pl.lcopy, T(0));
-  (void)hpad;
+  std::fill(d0 + sh * sw * plane, d0 + pl.lcopy, T(0));
   for (int64_t e = 1; e < pl.expand; ++e) {
     const int64_t s = e * pl.p.dilation_w;
     T* de = dst + e * pl.lcopy;
     std::memcpy(de, d0 + s, (pl.lcopy - s) * sizeof(T));
     std::fill(de + pl.lcopy - s, de + pl.lcopy, T(0));
   }
+}
+
+// Where tap (ky, kx) starts in a channel's operand (kx = 0 for the expanded layout, whose
+// copies carry the kx shifts): phase plane of (ky*dh mod sh, kx*dw mod sw), shifted by the
+// whole-stride parts.
+inline int64_t tap_offset(const Plan& pl, int64_t ky, int64_t kx) {
+  const int64_t ry = ky * pl.p.dilation_h, rx = kx * pl.p.dilation_w;
+  const int64_t sh = pl.p.stride_h, sw = pl.p.stride_w;
+  return (((ry % sh) * sw + rx % sw) * pl.hq + ry / sh) * pl.wpad + rx / sw;
 }
 
 // Columns [p0, p0 + cols) of the wide (og x sP) result into y, dropping columns >= ow.
@@ -115,7 +141,7 @@ void forward_shifted(const Plan& pl, const T* x, const T* w, const T* bias, bool
         bool first = true;
         for (int64_t ky = 0; ky < pl.kh; ++ky)
           for (int64_t xg = 0; xg < XG; ++xg) {
-            const int64_t off = ky * pl.p.dilation_h * pl.wpad + xg * pl.p.dilation_w;
+            const int64_t off = tap_offset(pl, ky, xg);
             const T* a = wr.get() + ((ky * XG + xg) * pl.o + g * pl.og) * pl.sK;
             gemm(false, false, pl.og, cols, pl.sK, T(1), a, pl.sK, xg0 + off, pl.lcopy,
                  first ? T(0) : T(1), t.get(), cols);
@@ -195,7 +221,7 @@ void grad_weight_shifted(const Plan& pl, const T* x, const T* gy, T* gw) {
         const T* gyb = gyw.get() + (n * pl.o + g * pl.og) * pl.sP + p0;
         for (int64_t ky = 0; ky < pl.kh; ++ky)
           for (int64_t xg = 0; xg < XG; ++xg) {
-            const int64_t off = ky * pl.p.dilation_h * pl.wpad + xg * pl.p.dilation_w;
+            const int64_t off = tap_offset(pl, ky, xg);
             gemm(false, true, pl.og, pl.sK, cols, T(1), gyb, pl.sP, xg0 + off, pl.lcopy,
                  first ? T(0) : T(1), dst + (ky * XG + xg) * pl.og * pl.sK, pl.sK);
           }

@@ -28,6 +28,8 @@ CASES = [
     (2, 10, 7, 9, 6, 3, 3, 1, (2, 1), (1, 2), 2),    # shifted GEMM, grouped, dilated
     (1, 128, 5, 6, 8, 3, 2, 1, 1, (2, 1), 1),        # shifted GEMM, one GEMM per tap
     (1, 6, 5, 6, 8, 1, 1, 1, 1, 1, 1),               # padded 1x1: shifted GEMM
+    (2, 8, 15, 17, 6, 3, 3, 2, 1, 1, 1),             # stride 2: polyphase shifted GEMM
+    (1, 6, 20, 23, 5, 3, 5, (3, 2), (1, 2), (2, 1), 1),  # polyphase, uneven strides
     (3, 9, 5, 5, 4, 5, 5, 1, 0, 1, 1),               # 1x1 output
     (1, 5, 1, 1, 3, 1, 1, 1, 0, 1, 1),               # 1x1 spatial
     (0, 6, 8, 8, 4, 3, 3, 1, 1, 1, 1),               # N = 0
@@ -179,7 +181,7 @@ def test_threads_bitwise_identical(threads):
     rng = np.random.default_rng(9)
     shapes = [(2, 16, 30, 30, 16, 3, 3, 1, 1, 1, 1), (2, 3, 60, 60, 16, 7, 7, 2, 3, 1, 1),
               (2, 16, 40, 40, 16, 3, 3, 1, 1, 1, 16), (2, 32, 20, 20, 24, 1, 1, 1, 0, 1, 1),
-              (1, 8, 21, 21, 8, 3, 3, 2, 1, 1, 1)]
+              (1, 8, 21, 21, 8, 3, 3, 2, 1, 1, 1), (2, 8, 9, 9, 6, 3, 3, 1, 1, 1, 1)]
     for case in shapes:
         x, w, b, kw = make(case, np.float32, rng)
         gy = rng.standard_normal(npfast.conv2d(x, w, b, **kw).shape).astype(np.float32)
@@ -363,6 +365,7 @@ def test_workspace_batching(threads):
     before = _npfast._conv2d_workspace_limit(1)
     try:
         for case in [(3, 3, 11, 12, 5, 3, 3, 2, 1, 1, 1), (3, 10, 9, 8, 6, 3, 3, 1, 1, 1, 2),
+                     (3, 8, 13, 14, 6, 3, 3, 2, 1, 1, 1),
                      (3, 128, 5, 6, 4, 3, 3, 1, 1, 1, 1)]:
             x, w, b, kw = make(case, np.float64, rng)
             gy = rng.standard_normal(torch_conv(x, w, b, kw).shape)

@@ -43,18 +43,19 @@ struct Case {
 };
 
 const Case kCases[] = {
-    {1, 3, 9, 40, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},    // direct, tail tiles
-    {2, 3, 32, 32, 10, 2, 2, 2, 2, 0, 0, 1, 1, 1},  // direct strided
-    {1, 4, 13, 51, 7, 7, 5, 2, 3, 3, 2, 1, 2, 1},   // direct, phases
-    {1, 2, 9, 17, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2},    // direct grouped, 1 channel per group
-    {2, 5, 11, 70, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5},   // depthwise, > 2 vectors per row
-    {1, 3, 12, 23, 3, 5, 5, 2, 2, 2, 2, 2, 1, 3},   // depthwise strided, dilated
-    {2, 12, 7, 9, 10, 1, 1, 1, 1, 0, 0, 1, 1, 2},   // 1x1
-    {1, 10, 8, 9, 6, 3, 2, 2, 1, 1, 0, 1, 2, 1},    // im2col
-    {1, 4, 26, 200, 6, 7, 7, 1, 1, 0, 0, 1, 1, 1},  // direct, several row blocks per plane
-    {1, 1, 602, 200, 1, 3, 3, 1, 1, 0, 0, 1, 1, 1}, // depthwise, several row blocks
-    {2, 12, 8, 9, 6, 3, 3, 1, 1, 1, 2, 2, 1, 2},    // shifted GEMM, kw copies
-    {1, 128, 5, 7, 6, 3, 2, 1, 1, 0, 1, 1, 2, 1},   // shifted GEMM, per tap
+    {1, 3, 9, 40, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},     // direct, tail tiles
+    {2, 3, 32, 32, 10, 2, 2, 2, 2, 0, 0, 1, 1, 1},   // direct strided
+    {1, 4, 13, 51, 7, 7, 5, 2, 3, 3, 2, 1, 2, 1},    // direct, phases
+    {1, 2, 9, 17, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2},     // direct grouped, 1 channel per group
+    {2, 5, 11, 70, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5},    // depthwise, > 2 vectors per row
+    {1, 3, 12, 23, 3, 5, 5, 2, 2, 2, 2, 2, 1, 3},    // depthwise strided, dilated
+    {2, 12, 7, 9, 10, 1, 1, 1, 1, 0, 0, 1, 1, 2},    // 1x1
+    {1, 10, 8, 9, 6, 3, 2, 2, 1, 1, 0, 1, 2, 1},     // im2col
+    {1, 4, 26, 200, 6, 7, 7, 1, 1, 0, 0, 1, 1, 1},   // direct, several row blocks per plane
+    {1, 1, 602, 200, 1, 3, 3, 1, 1, 0, 0, 1, 1, 1},  // depthwise, several row blocks
+    {2, 12, 8, 9, 6, 3, 3, 1, 1, 1, 2, 2, 1, 2},     // shifted GEMM, kw copies
+    {1, 128, 5, 7, 6, 3, 2, 1, 1, 0, 1, 1, 2, 1},    // shifted GEMM, per tap
+    {2, 8, 15, 17, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1},    // shifted GEMM, stride 2 (phases)
 };
 
 template <class T>
