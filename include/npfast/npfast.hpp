@@ -10,3 +10,4 @@
 #include "npfast/elementwise.hpp"
 #include "npfast/pool.hpp"
 #include "npfast/corr2d.hpp"
+#include "npfast/conv.hpp"

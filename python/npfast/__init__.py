@@ -20,6 +20,7 @@ from . import ndimage
 from ._npfast import empty, normalize, zeros
 from . import memory
 from ._npfast import matmul
+from ._npfast import conv2d, conv2d_backward
 from ._config import config, show_config
 from . import _threadpoolctl
 from . import nn
@@ -30,6 +31,8 @@ __all__ = [
     "avg_pool2d",
     "avg_pool2d_backward",
     "config",
+    "conv2d",
+    "conv2d_backward",
     "convert",
     "convolve2d",
     "correlate2d",

@@ -1,0 +1,58 @@
+// 2-D convolution over NCHW arrays with torch.nn.functional.conv2d semantics.
+//
+// The operators take 4-D views (N, C, H, W) of float32 or float64, any strides; the Python
+// layer adds the batch axis for unbatched (C, H, W) input and parses the padding strings.
+#pragma once
+
+#include <cstdint>
+
+#include "npfast/view.hpp"
+
+namespace npfast {
+
+// Geometry of a convolution. Padding is per side (PyTorch's padding="same" with an even
+// kernel pads one more on the bottom/right than on the top/left).
+struct Conv2dParams {
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t groups = 1;
+};
+
+enum class Activation : int { none = 0, relu = 1 };
+
+// Output spatial size for the given input size and params; throws ValueError (naming the
+// argument) for any invalid geometry: stride/dilation < 1, negative padding, groups < 1 or
+// not dividing the channels, weight channels != C / groups, kernel larger than the padded
+// input. `input` and `weight` are (N, C, H, W) and (O, C/groups, kH, kW).
+void conv2d_check(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
+                  int64_t* out_h, int64_t* out_w);
+
+// Padding that keeps H x W for stride 1 (padding="same"): total d*(k-1), the odd one on the
+// bottom/right, as PyTorch does.
+void conv2d_same_padding(int64_t kh, int64_t kw, int64_t dh, int64_t dw, Conv2dParams* p);
+
+// out = act(conv2d(input, weight) + bias). `bias` may be null. `out` is (N, O, OH, OW) of the
+// input dtype, any strides, not overlapping the inputs. Checks everything (conv2d_check, dtypes,
+// out shape) before writing. Threads with the pool; bitwise identical for any thread count.
+void conv2d(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
+            const View& out, Activation act = Activation::none);
+
+// Gradients of conv2d(input, weight, bias) given grad_output (N, O, OH, OW). Each of
+// grad_input (N, C, H, W), grad_weight (O, C/groups, kH, kW), grad_bias (O,) may be null
+// (not computed). grad_weight and grad_bias are reduced over N and space in a fixed order:
+// results are bitwise identical for any thread count.
+void conv2d_backward(const View& grad_output, const View& input, const View& weight,
+                     const Conv2dParams& p, const View* grad_input, const View* grad_weight,
+                     const View* grad_bias);
+
+// Name of the algorithm the planner picks for this forward problem ("depthwise", "direct",
+// "gemm_1x1", "im2col_gemm"), for tests and config().
+const char* conv2d_algorithm(const View& input, const View& weight, const Conv2dParams& p);
+
+// The scalar oracle: direct 7-loop convolution accumulating in double. `input`, `weight`,
+// `bias` (may be null) and `out` as for conv2d. For tests.
+void conv2d_reference(const View& input, const View& weight, const View* bias,
+                      const Conv2dParams& p, const View& out);
+
+}  // namespace npfast

@@ -1,0 +1,85 @@
+// Convolution kernel family: the direct kernels (few input channels, depthwise), their
+// per-ISA tables, and the scalar oracle.
+//
+// Contract of a direct kernel `conv_direct_<f32|f64>__<isa>` / `conv_depthwise_...`:
+// it computes output rows [oy0, oy1) (all `ow` columns) of up to kOcBlock output channels of one
+// image and group, reading an input that the operator has already padded and split by column
+// phase, so that every tap reads contiguous memory and no bounds are checked:
+//   x      padded input of the group's `c` channels. Padded row r of channel ci, column j,
+//          lies at x[(ci * hp + r) * (sw * wq) + (j % sw) * wq + j / sw]: each padded row is
+//          stored as `sw` phases of `wq` elements. Output (oy, ox), tap (ky, kx) reads padded
+//          row oy*sh + ky*dh, column ox*sw + kx*dw. wq leaves room for whole vectors past
+//          the last output column (the operator zero-fills that slack).
+//   w      packed weights: w[((ci * kh + ky) * kw + kx) * wstride + o] for o < ob; the direct
+//          kernel uses wstride = kOcBlock (entries o >= ob are zero), depthwise wstride = 1.
+//   bias   ob values, or null for zero.
+//   relu   apply max(v, 0) (NaN stays NaN) before storing.
+//   y      output channel o, row oy, column ox at y[o * ys + oy * ow + ox].
+// Kernels are pure: no allocation, no threads, no exceptions.
+#pragma once
+
+#include <cstdint>
+
+#include "npfast/dispatch.hpp"
+
+namespace npfast {
+namespace conv {
+
+constexpr int kOcBlock = 4;
+
+template <class T>
+struct DirectArgs {
+  const T* x;
+  int64_t c, hp, wq, sw;
+  const T* w;
+  int64_t ob;
+  int64_t kh, kw, sh, dh, dw;
+  const T* bias;
+  bool relu;
+  T* y;
+  int64_t ys, ow, oy0, oy1;
+};
+
+template <class T>
+using DirectFn = void (*)(const DirectArgs<T>& a);
+
+// Depthwise weight gradient of one plane `conv_dw_grad_<f32|f64>__<isa>`: for every tap
+// t = ky*kw + kx, gw[t] = sum over output rows [oy0, oy1) and columns of
+// gy[oy*ow + ox] * (padded input read by that tap), with `a` describing the padded plane as for
+// the direct kernels (a.c = 1; w, bias, relu, y, ys unused). Summed in a fixed order.
+template <class T>
+using DwGradFn = void (*)(const DirectArgs<T>& a, const T* gy, T* gw);
+
+struct KernelTable {
+  DirectFn<float> direct_f32;
+  DirectFn<double> direct_f64;
+  DirectFn<float> depthwise_f32;
+  DirectFn<double> depthwise_f64;
+  DwGradFn<float> dw_grad_f32;
+  DwGradFn<double> dw_grad_f64;
+};
+
+// Columns a kernel may read past `ow` + the taps' reach in a phase row: less than one vector
+// of the widest ISA (row tails use the fewest vectors that cover them).
+constexpr int64_t kColumnSlack = 16;
+
+extern const KernelTable kernels_scalar;
+extern const KernelTable& kernels_avx2;
+extern const KernelTable& kernels_avx512;
+
+// Table for `isa`, or null where it has none; the active one (falls back to narrower ISAs).
+const KernelTable* kernel_table(Isa isa);
+const KernelTable& active_kernels();
+// "conv_direct_f32__avx2" etc. for config().
+const char* kernel_name(const char* kind, bool f64);
+
+// The oracle (reference.cc): out[n][o][oy][ox] = bias[o] + sum over ci in the group, ky, kx of
+// x[n][g*cg+ci][oy*sh + ky*dh - pt][ox*sw + kx*dw - pl] * w[o][ci][ky][kx], in double.
+// All arrays C-contiguous.
+template <class T>
+void reference(const T* x, int64_t n, int64_t c, int64_t h, int64_t wd, const T* w, int64_t o,
+               int64_t kh, int64_t kw, const T* bias, int64_t sh, int64_t sw, int64_t pt,
+               int64_t pl, int64_t dh, int64_t dw, int64_t groups, T* y, int64_t oh, int64_t ow);
+
+}  // namespace conv
+}  // namespace npfast

@@ -1,0 +1,274 @@
+// SIMD body of the direct convolution kernels (see conv.h for the contract), written once
+// against the src/core/simd vocabulary and instantiated per ISA by x86_<isa>.cc. No include
+// guard: one inclusion per ISA file.
+#include <cstdint>
+
+#include "src/kernels/conv/conv.h"
+
+namespace npfast {
+namespace NPFAST_TARGET {
+namespace conv {
+
+using npfast::conv::DirectArgs;
+
+// One tile: OB output channels x NV vectors of one output row starting at column ox0, of
+// which the first n columns are stored. Every tap loads NV input vectors once and reuses
+// them for the OB channels, so loads stay below the FMA count.
+template <class T, int OB, int NV, int WS>
+void tile(const DirectArgs<T>& a, int64_t oy, int64_t ox0, int64_t n) {
+  constexpr int L = kLanes<T>;
+  using Vt = V<T>;
+  Vt acc[OB][NV];
+#pragma GCC unroll 8
+  for (int o = 0; o < OB; ++o) {
+    const Vt b = set1<T>((a.bias && o < a.ob) ? a.bias[o] : T(0));
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[o][v] = b;
+  }
+  const int64_t xrow = a.sw * a.wq, xplane = a.hp * xrow;
+  // Column step of one kx tap, split into whole phase rows and a phase change.
+  const int64_t dq = a.dw / a.sw, dr = a.dw % a.sw;
+  const T* wp = a.w;
+  for (int64_t ci = 0; ci < a.c; ++ci) {
+    for (int64_t ky = 0; ky < a.kh; ++ky) {
+      const T* row = a.x + ci * xplane + (oy * a.sh + ky * a.dh) * xrow + ox0;
+      int64_t q = 0, r = 0;
+      for (int64_t kx = 0; kx < a.kw; ++kx) {
+        const T* p = row + r * a.wq + q;
+        Vt xv[NV];
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) xv[v] = load(p + v * L);
+#pragma GCC unroll 8
+        for (int o = 0; o < OB; ++o) {
+          const Vt wv = set1<T>(wp[o]);
+#pragma GCC unroll 8
+          for (int v = 0; v < NV; ++v) acc[o][v] = fma(xv[v], wv, acc[o][v]);
+        }
+        wp += WS;
+        q += dq;
+        r += dr;
+        if (r >= a.sw) {
+          r -= a.sw;
+          ++q;
+        }
+      }
+    }
+  }
+  const Vt z = zero<T>();
+  for (int o = 0; o < OB; ++o) {
+    if (o >= a.ob) break;
+    T* yo = a.y + o * a.ys + oy * a.ow + ox0;
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) {
+      const Vt res = a.relu ? max_nan(acc[o][v], z) : acc[o][v];
+      const int64_t lanes = n - v * L;
+      if (lanes >= L)
+        store(yo + v * L, res);
+      else if (lanes > 0)
+        storen(yo + v * L, res, static_cast<int>(lanes));
+    }
+  }
+}
+
+// The row tail: the fewest vectors that cover `n` columns.
+template <class T, int OB, int NV, int WS>
+void tail(const DirectArgs<T>& a, int64_t oy, int64_t ox0, int64_t n) {
+  constexpr int L = kLanes<T>;
+  if constexpr (NV > 1) {
+    if (n <= (NV - 1) * L) return tail<T, OB, NV - 1, WS>(a, oy, ox0, n);
+  }
+  tile<T, OB, NV, WS>(a, oy, ox0, n);
+}
+
+template <class T, int OB, int NV, int WS>
+void direct(const DirectArgs<T>& a) {
+  constexpr int64_t B = NV * kLanes<T>;
+  for (int64_t oy = a.oy0; oy < a.oy1; ++oy) {
+    int64_t ox = 0;
+    for (; ox + B <= a.ow; ox += B) tile<T, OB, NV, WS>(a, oy, ox, B);
+    if (ox < a.ow) tail<T, OB, NV, WS>(a, oy, ox, a.ow - ox);
+  }
+}
+
+// Depthwise with a fixed kernel size: the KH*KW weights live in registers for the whole call
+// and every tap is unrolled, so a tap costs NV loads and NV FMAs and no loop overhead.
+template <class T, int KH, int KW, int NV>
+void dw_tile(const DirectArgs<T>& a, const V<T>* wv, const int64_t* off, int64_t oy, int64_t ox0,
+             int64_t n) {
+  constexpr int L = kLanes<T>;
+  using Vt = V<T>;
+  Vt acc[NV];
+  const Vt b = set1<T>(a.bias ? a.bias[0] : T(0));
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) acc[v] = b;
+  const int64_t xrow = a.sw * a.wq;
+#pragma GCC unroll 8
+  for (int ky = 0; ky < KH; ++ky) {
+    const T* row = a.x + (oy * a.sh + ky * a.dh) * xrow + ox0;
+#pragma GCC unroll 8
+    for (int kx = 0; kx < KW; ++kx) {
+      const T* p = row + off[kx];
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[v] = fma(load(p + v * L), wv[ky * KW + kx], acc[v]);
+    }
+  }
+  const Vt z = zero<T>();
+  T* yo = a.y + oy * a.ow + ox0;
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) {
+    const Vt res = a.relu ? max_nan(acc[v], z) : acc[v];
+    const int64_t lanes = n - v * L;
+    if (lanes >= L)
+      store(yo + v * L, res);
+    else if (lanes > 0)
+      storen(yo + v * L, res, static_cast<int>(lanes));
+  }
+}
+
+template <class T, int KH, int KW, int NV>
+void dw_tail(const DirectArgs<T>& a, const V<T>* wv, const int64_t* off, int64_t oy, int64_t ox0,
+             int64_t n) {
+  if constexpr (NV > 1) {
+    if (n <= (NV - 1) * kLanes<T>) return dw_tail<T, KH, KW, NV - 1>(a, wv, off, oy, ox0, n);
+  }
+  dw_tile<T, KH, KW, NV>(a, wv, off, oy, ox0, n);
+}
+
+template <class T, int KH, int KW, int NV>
+void dw_fixed(const DirectArgs<T>& a) {
+  V<T> wv[KH * KW];
+  for (int t = 0; t < KH * KW; ++t) wv[t] = set1<T>(a.w[t]);
+  int64_t off[KW];
+  for (int kx = 0; kx < KW; ++kx) {
+    const int64_t j = kx * a.dw;
+    off[kx] = (j % a.sw) * a.wq + j / a.sw;
+  }
+  constexpr int64_t B = NV * kLanes<T>;
+  for (int64_t oy = a.oy0; oy < a.oy1; ++oy) {
+    int64_t ox = 0;
+    for (; ox + B <= a.ow; ox += B) dw_tile<T, KH, KW, NV>(a, wv, off, oy, ox, B);
+    if (ox < a.ow) dw_tail<T, KH, KW, NV>(a, wv, off, oy, ox, a.ow - ox);
+  }
+}
+
+// 3x3, vertical stride and dilation 1: two output rows per tile share the 4 input rows they
+// read (24 loads for 36 FMAs per pair of vectors instead of 18 for 18), weights in registers.
+template <class T, int NV>
+void dw3x3_pair(const DirectArgs<T>& a, const V<T>* wv, const int64_t* off, int64_t oy, int64_t ox0,
+                int64_t n) {
+  constexpr int L = kLanes<T>;
+  using Vt = V<T>;
+  Vt acc0[NV], acc1[NV];
+  const Vt b = set1<T>(a.bias ? a.bias[0] : T(0));
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) acc0[v] = acc1[v] = b;
+  const int64_t xrow = a.sw * a.wq;
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    const T* row = a.x + (oy + i) * xrow + ox0;
+#pragma GCC unroll 3
+    for (int kx = 0; kx < 3; ++kx) {
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) {
+        const Vt xv = load(row + off[kx] + v * L);
+        if (i < 3) acc0[v] = fma(xv, wv[i * 3 + kx], acc0[v]);
+        if (i > 0) acc1[v] = fma(xv, wv[(i - 1) * 3 + kx], acc1[v]);
+      }
+    }
+  }
+  const Vt z = zero<T>();
+  T* y0 = a.y + oy * a.ow + ox0;
+  T* y1 = y0 + a.ow;
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) {
+    const Vt r0 = a.relu ? max_nan(acc0[v], z) : acc0[v];
+    const Vt r1 = a.relu ? max_nan(acc1[v], z) : acc1[v];
+    const int64_t lanes = n - v * L;
+    if (lanes >= L) {
+      store(y0 + v * L, r0);
+      store(y1 + v * L, r1);
+    } else if (lanes > 0) {
+      storen(y0 + v * L, r0, static_cast<int>(lanes));
+      storen(y1 + v * L, r1, static_cast<int>(lanes));
+    }
+  }
+}
+
+template <class T>
+void dw3x3_rows1(const DirectArgs<T>& a) {
+  constexpr int L = kLanes<T>;
+  V<T> wv[9];
+  for (int t = 0; t < 9; ++t) wv[t] = set1<T>(a.w[t]);
+  int64_t off[3];
+  for (int kx = 0; kx < 3; ++kx) {
+    const int64_t j = kx * a.dw;
+    off[kx] = (j % a.sw) * a.wq + j / a.sw;
+  }
+  int64_t oy = a.oy0;
+  for (; oy + 2 <= a.oy1; oy += 2) {
+    int64_t ox = 0;
+    for (; ox + 2 * L <= a.ow; ox += 2 * L) dw3x3_pair<T, 2>(a, wv, off, oy, ox, 2 * L);
+    // The tail loads the fewest vectors that cover it (the column slack is under one vector).
+    if (a.ow - ox > L)
+      dw3x3_pair<T, 2>(a, wv, off, oy, ox, a.ow - ox);
+    else if (ox < a.ow)
+      dw3x3_pair<T, 1>(a, wv, off, oy, ox, a.ow - ox);
+  }
+  if (oy < a.oy1) {
+    DirectArgs<T> last = a;
+    last.oy0 = oy;
+    dw_fixed<T, 3, 3, 4>(last);
+  }
+}
+
+template <class T>
+void depthwise(const DirectArgs<T>& a) {
+  if (a.kh == 3 && a.kw == 3 && a.sh == 1 && a.dh == 1) return dw3x3_rows1<T>(a);
+  if (a.kh == 3 && a.kw == 3) return dw_fixed<T, 3, 3, 4>(a);
+  direct<T, 1, 4, 1>(a);
+}
+
+// Depthwise weight gradient (conv.h): per tap, vector partial sums over the plane, then the
+// lanes added in order.
+template <class T>
+void dw_grad(const DirectArgs<T>& a, const T* gy, T* gw) {
+  constexpr int L = kLanes<T>;
+  using Vt = V<T>;
+  const int64_t xrow = a.sw * a.wq;
+  for (int64_t ky = 0; ky < a.kh; ++ky)
+    for (int64_t kx = 0; kx < a.kw; ++kx) {
+      const int64_t j = kx * a.dw, off = (j % a.sw) * a.wq + j / a.sw;
+      Vt acc0 = zero<T>(), acc1 = zero<T>();
+      for (int64_t oy = a.oy0; oy < a.oy1; ++oy) {
+        const T* xr = a.x + (oy * a.sh + ky * a.dh) * xrow + off;
+        const T* gr = gy + oy * a.ow;
+        int64_t ox = 0;
+        for (; ox + 2 * L <= a.ow; ox += 2 * L) {
+          acc0 = fma(load(gr + ox), load(xr + ox), acc0);
+          acc1 = fma(load(gr + ox + L), load(xr + ox + L), acc1);
+        }
+        for (; ox < a.ow; ox += L) {
+          const int n = static_cast<int>(a.ow - ox < L ? a.ow - ox : L);
+          acc0 = fma(loadn(gr + ox, n), loadn(xr + ox, n), acc0);
+        }
+      }
+      T lanes[L];
+      store(lanes, add(acc0, acc1));
+      T s = lanes[0];
+      for (int i = 1; i < L; ++i) s += lanes[i];
+      gw[ky * a.kw + kx] = s;
+    }
+}
+
+constexpr int kOcBlock = npfast::conv::kOcBlock;
+// 4 channels x 3 vectors = 12 accumulators + 3 inputs + 1 weight: the 16 AVX2 registers.
+inline constexpr npfast::conv::KernelTable kTable = {direct<float, kOcBlock, 3, kOcBlock>,
+                                                     direct<double, kOcBlock, 3, kOcBlock>,
+                                                     depthwise<float>,
+                                                     depthwise<double>,
+                                                     dw_grad<float>,
+                                                     dw_grad<double>};
+
+}  // namespace conv
+}  // namespace NPFAST_TARGET
+}  // namespace npfast

@@ -1,0 +1,136 @@
+// The conv operator on every registered ISA against the scalar oracle, on shapes around the
+// kernels' tile widths (1..3 vectors, 1..4 output channels) and every planner algorithm; and
+// the thread-count invariance of forward and backward.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "npfast/conv.hpp"
+#include "npfast/dispatch.hpp"
+#include "npfast/threads.hpp"
+#include "src/kernels/conv/conv.h"
+
+namespace npfast {
+namespace {
+
+bool supported(Isa isa) {
+  for (Isa i : isas_available())
+    if (i == isa) return true;
+  return false;
+}
+
+template <class T>
+View view4(std::vector<T>& v, int64_t a, int64_t b, int64_t c, int64_t d) {
+  View r;
+  r.data = v.data();
+  r.dtype = dtype_of<T>();
+  r.ndim = 4;
+  const int64_t s[4] = {a, b, c, d};
+  int64_t st = sizeof(T);
+  for (int i = 3; i >= 0; --i) {
+    r.shape[i] = s[i];
+    r.strides[i] = st;
+    st *= s[i];
+  }
+  return r;
+}
+
+struct Case {
+  int64_t n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, g;
+};
+
+const Case kCases[] = {
+    {1, 3, 9, 40, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},     // direct, tail tiles
+    {2, 3, 32, 32, 10, 2, 2, 2, 2, 0, 0, 1, 1, 1},   // direct strided
+    {1, 4, 13, 51, 7, 7, 5, 2, 3, 3, 2, 1, 2, 1},    // direct, phases
+    {1, 2, 9, 17, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2},     // direct grouped, 1 channel per group
+    {2, 5, 11, 70, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5},    // depthwise, > 2 vectors per row
+    {1, 3, 12, 23, 3, 5, 5, 2, 2, 2, 2, 2, 1, 3},    // depthwise strided, dilated
+    {2, 12, 7, 9, 10, 1, 1, 1, 1, 0, 0, 1, 1, 2},    // 1x1
+    {1, 10, 8, 9, 6, 3, 2, 2, 1, 1, 0, 1, 2, 1},     // im2col
+    {1, 4, 26, 200, 6, 7, 7, 1, 1, 0, 0, 1, 1, 1},   // direct, several row blocks per plane
+    {1, 1, 602, 200, 1, 3, 3, 1, 1, 0, 0, 1, 1, 1},  // depthwise, several row blocks
+    {2, 12, 8, 9, 6, 3, 3, 1, 1, 1, 2, 2, 1, 2},     // shifted GEMM, kw copies
+    {1, 128, 5, 7, 6, 3, 2, 1, 1, 0, 1, 1, 2, 1},    // shifted GEMM, per tap
+    {2, 8, 15, 17, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1},    // shifted GEMM, stride 2 (phases)
+};
+
+template <class T>
+void check_case(const Case& k, std::mt19937& rng, const char* what) {
+  std::normal_distribution<double> d;
+  std::vector<T> x(k.n * k.c * k.h * k.w), w(k.o * (k.c / k.g) * k.kh * k.kw), b(k.o);
+  for (auto& v : x) v = static_cast<T>(d(rng));
+  for (auto& v : w) v = static_cast<T>(d(rng));
+  for (auto& v : b) v = static_cast<T>(d(rng));
+  Conv2dParams p;
+  p.stride_h = k.sh, p.stride_w = k.sw, p.pad_top = p.pad_bottom = k.ph;
+  p.pad_left = p.pad_right = k.pw, p.dilation_h = k.dh, p.dilation_w = k.dw, p.groups = k.g;
+  const View xv = view4(x, k.n, k.c, k.h, k.w), wv = view4(w, k.o, k.c / k.g, k.kh, k.kw);
+  View bv;
+  bv.data = b.data(), bv.dtype = dtype_of<T>(), bv.ndim = 1, bv.shape[0] = k.o,
+  bv.strides[0] = sizeof(T);
+  int64_t oh, ow;
+  conv2d_check(xv, wv, &bv, p, &oh, &ow);
+  std::vector<T> got(k.n * k.o * oh * ow), want(got.size());
+  const View gv = view4(got, k.n, k.o, oh, ow), rv = view4(want, k.n, k.o, oh, ow);
+  conv2d(xv, wv, &bv, p, gv);
+  conv2d_reference(xv, wv, &bv, p, rv);
+  const double tol = sizeof(T) == 4 ? 1e-4 : 1e-12;
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], want[i], tol * (1 + std::abs(double(want[i]))))
+        << what << " " << conv2d_algorithm(xv, wv, p) << " at " << i;
+}
+
+class ConvIsa : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(ConvIsa, MatchesReference) {
+  const Isa isa = GetParam();
+  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  const Isa before = active_isa();
+  set_active_isa(isa);
+  std::mt19937 rng(7);
+  for (const Case& k : kCases) {
+    check_case<float>(k, rng, isa_name(isa));
+    check_case<double>(k, rng, isa_name(isa));
+  }
+  set_active_isa(before);
+}
+
+const Isa kIsas[] = {
+#define NPFAST_CONV_TABLE(name, table) Isa::name,
+#include "src/kernels/conv/kernels.inc"
+#undef NPFAST_CONV_TABLE
+};
+
+INSTANTIATE_TEST_SUITE_P(All, ConvIsa, ::testing::ValuesIn(kIsas),
+                         [](const auto& info) { return std::string(isa_name(info.param)); });
+
+TEST(Conv, BackwardThreadInvariant) {
+  std::mt19937 rng(3);
+  std::normal_distribution<double> d;
+  const int64_t n = 2, c = 16, h = 30, w = 30, o = 16;
+  std::vector<float> x(n * c * h * w), wt(o * c * 9), gy(n * o * h * w);
+  for (auto* v : {&x, &wt, &gy})
+    for (auto& e : *v) e = static_cast<float>(d(rng));
+  Conv2dParams p;
+  p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
+  const View xv = view4(x, n, c, h, w), wv = view4(wt, o, c, 3, 3), gv = view4(gy, n, o, h, w);
+  std::vector<float> r[2][2];
+  const int before = get_num_threads();
+  for (int t = 0; t < 2; ++t) {
+    set_num_threads(t + 1);
+    r[t][0].resize(x.size());
+    r[t][1].resize(wt.size());
+    const View gx = view4(r[t][0], n, c, h, w), gw = view4(r[t][1], o, c, 3, 3);
+    conv2d_backward(gv, xv, wv, p, &gx, &gw, nullptr);
+  }
+  set_num_threads(before);
+  EXPECT_EQ(r[0][0], r[1][0]);
+  EXPECT_EQ(r[0][1], r[1][1]);
+}
+
+}  // namespace
+}  // namespace npfast

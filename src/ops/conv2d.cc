@@ -1,0 +1,350 @@
+// conv2d forward: argument checks, the public operator, and the forward algorithms
+// (direct / depthwise kernels over a padded input, 1x1 as GEMM, im2col in blocks + GEMM).
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "npfast/conv.hpp"
+#include "npfast/error.hpp"
+#include "npfast/gemm.hpp"
+#include "npfast/memory.hpp"
+#include "npfast/threads.hpp"
+#include "src/kernels/conv/conv.h"
+#include "src/ops/conv2d_plan.h"
+
+namespace npfast {
+namespace {
+
+std::string pair_str(int64_t a, int64_t b) {
+  return "(" + std::to_string(a) + ", " + std::to_string(b) + ")";
+}
+
+bool is_float(DType t) { return t == DType::f32 || t == DType::f64; }
+
+}  // namespace
+
+void conv2d_same_padding(int64_t kh, int64_t kw, int64_t dh, int64_t dw, Conv2dParams* p) {
+  const int64_t th = dh * (kh - 1), tw = dw * (kw - 1);
+  p->pad_top = th / 2;
+  p->pad_bottom = th - th / 2;
+  p->pad_left = tw / 2;
+  p->pad_right = tw - tw / 2;
+}
+
+void conv2d_check(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
+                  int64_t* out_h, int64_t* out_w) {
+  if (!is_float(input.dtype))
+    throw TypeError(std::string("input: dtype must be float32 or float64, got ") +
+                    dtype_name(input.dtype));
+  if (weight.dtype != input.dtype)
+    throw TypeError(std::string("weight: dtype ") + dtype_name(weight.dtype) +
+                    " does not match input dtype " + dtype_name(input.dtype));
+  if (bias && bias->dtype != input.dtype)
+    throw TypeError(std::string("bias: dtype ") + dtype_name(bias->dtype) +
+                    " does not match input dtype " + dtype_name(input.dtype));
+  if (input.ndim != 4)
+    throw ValueError("input: expected a 4-d (N, C, H, W) or 3-d (C, H, W) array, got shape " +
+                     shape_str(input));
+  if (weight.ndim != 4)
+    throw ValueError("weight: expected a 4-d (O, C/groups, kH, kW) array, got shape " +
+                     shape_str(weight));
+  if (p.stride_h < 1 || p.stride_w < 1)
+    throw ValueError("stride: must be >= 1, got " + pair_str(p.stride_h, p.stride_w));
+  if (p.dilation_h < 1 || p.dilation_w < 1)
+    throw ValueError("dilation: must be >= 1, got " + pair_str(p.dilation_h, p.dilation_w));
+  if (p.pad_top < 0 || p.pad_bottom < 0 || p.pad_left < 0 || p.pad_right < 0)
+    throw ValueError("padding: must be >= 0, got " + pair_str(std::min(p.pad_top, p.pad_bottom),
+                                                              std::min(p.pad_left, p.pad_right)));
+  if (p.groups < 1) throw ValueError("groups: must be >= 1, got " + std::to_string(p.groups));
+  const int64_t c = input.shape[1], o = weight.shape[0];
+  if (c % p.groups != 0)
+    throw ValueError("groups: must divide the input channels " + std::to_string(c) + ", got " +
+                     std::to_string(p.groups));
+  if (o % p.groups != 0)
+    throw ValueError("groups: must divide the output channels weight.shape[0] = " +
+                     std::to_string(o) + ", got " + std::to_string(p.groups));
+  if (weight.shape[1] != c / p.groups)
+    throw ValueError("weight: expected C / groups = " + std::to_string(c / p.groups) +
+                     " input channels per filter (input has C = " + std::to_string(c) +
+                     ", groups = " + std::to_string(p.groups) + "), got weight shape " +
+                     shape_str(weight));
+  const int64_t kh = weight.shape[2], kw = weight.shape[3];
+  if (kh < 1 || kw < 1)
+    throw ValueError("weight: kernel size must be >= 1, got shape " + shape_str(weight));
+  if (bias && (bias->ndim != 1 || bias->shape[0] != o))
+    throw ValueError("bias: expected shape (" + std::to_string(o) + ",), got " + shape_str(*bias));
+  // Large values must not overflow the extent arithmetic below.
+  const int64_t big = int64_t{1} << 40;
+  if (p.stride_h > big || p.stride_w > big || p.dilation_h > big || p.dilation_w > big ||
+      p.pad_top > big || p.pad_bottom > big || p.pad_left > big || p.pad_right > big || kh > big ||
+      kw > big)
+    throw ValueError("padding, stride, dilation: values too large");
+  const int64_t hp = input.shape[2] + p.pad_top + p.pad_bottom;
+  const int64_t wp = input.shape[3] + p.pad_left + p.pad_right;
+  const int64_t eh = p.dilation_h * (kh - 1) + 1, ew = p.dilation_w * (kw - 1) + 1;
+  if (eh > hp || ew > wp)
+    throw ValueError("weight: kernel size " + pair_str(kh, kw) + " (dilated to " +
+                     pair_str(eh, ew) + ") is larger than the padded input " + pair_str(hp, wp));
+  *out_h = (hp - eh) / p.stride_h + 1;
+  *out_w = (wp - ew) / p.stride_w + 1;
+}
+
+namespace conv_ops {
+namespace {
+
+// Cost model of one GEMM flop (ns) for the work split; see conv2d_plan.cc.
+constexpr double kNsPerFlopGemm = 0.03;
+
+template <class T>
+void epilogue(T* y, int64_t rows, int64_t cols, int64_t ld, const T* bias, bool relu) {
+  if (!bias && !relu) return;
+  for (int64_t r = 0; r < rows; ++r) {
+    T* yr = y + r * ld;
+    const T b = bias ? bias[r] : T(0);
+    if (bias)
+      for (int64_t j = 0; j < cols; ++j) yr[j] += b;
+    if (relu)
+      for (int64_t j = 0; j < cols; ++j) yr[j] = yr[j] < T(0) ? T(0) : yr[j];
+  }
+}
+
+template <class T>
+conv::DirectFn<T> direct_kernel(bool depthwise) {
+  const conv::KernelTable& t = conv::active_kernels();
+  if constexpr (sizeof(T) == 4)
+    return depthwise ? t.depthwise_f32 : t.direct_f32;
+  else
+    return depthwise ? t.depthwise_f64 : t.direct_f64;
+}
+
+template <class T>
+conv::DirectArgs<T> direct_args(const Plan& pl, const T* bias, bool relu) {
+  conv::DirectArgs<T> a;
+  a.c = pl.cg;
+  a.hp = pl.hp;
+  a.wq = pl.wq;
+  a.sw = pl.p.stride_w;
+  a.kh = pl.kh;
+  a.kw = pl.kw;
+  a.sh = pl.p.stride_h;
+  a.dh = pl.p.dilation_h;
+  a.dw = pl.p.dilation_w;
+  a.bias = bias;
+  a.relu = relu;
+  a.ys = pl.P;
+  a.ow = pl.ow;
+  return a;
+}
+
+// Depthwise with whole planes per item: each item pads its plane into a chunk-local buffer
+// (kept in L2) and convolves it at once.
+template <class T>
+void forward_depthwise_planes(const Plan& pl, const T* x, const T* w, const T* bias, bool relu,
+                              T* y) {
+  const conv::DirectFn<T> kernel = direct_kernel<T>(true);
+  const int64_t planes = pl.n * pl.c;
+  parallel_for(planes, grain_for(planes, pl.item_ns), [&](int64_t b, int64_t e) {
+    Buffer<T> xp(static_cast<size_t>(pl.plane));
+    conv::DirectArgs<T> a = direct_args(pl, bias, relu);
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t ch = i % pl.c;
+      pad_plane(pl, x + i * pl.h * pl.w, xp.get());
+      a.x = xp.get();
+      a.w = w + ch * pl.K;
+      a.ob = 1;
+      a.bias = bias ? bias + ch : nullptr;
+      a.y = y + i * pl.P;
+      a.oy0 = 0;
+      a.oy1 = pl.oh;
+      kernel(a);
+    }
+  });
+}
+
+template <class T>
+void forward_direct(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+  const bool dw = pl.algo == Algo::depthwise;
+  if (dw && pl.row_items == 1) return forward_depthwise_planes(pl, x, w, bias, relu, y);
+  const conv::DirectFn<T> kernel = direct_kernel<T>(dw);
+  // Direct weights repacked by blocks of kOcBlock channels, tap-major (conv.h).
+  constexpr int64_t OB = conv::kOcBlock;
+  Buffer<T> wpk;
+  if (!dw) {
+    const int64_t blocks = pl.groups * pl.nob;
+    wpk = Buffer<T>(static_cast<size_t>(blocks * pl.K * OB));
+    std::fill(wpk.get(), wpk.get() + blocks * pl.K * OB, T(0));
+    for (int64_t oc = 0; oc < pl.o; ++oc) {
+      const int64_t g = oc / pl.og, ol = oc % pl.og;
+      T* dst = wpk.get() + (g * pl.nob + ol / OB) * pl.K * OB + ol % OB;
+      for (int64_t t = 0; t < pl.K; ++t) dst[t * OB] = w[oc * pl.K + t];
+    }
+  }
+  const int64_t bimg = std::min(pl.n, pl.batch_images);
+  Buffer<T> xp(static_cast<size_t>(checked_mul(bimg * pl.c, pl.plane, "padded input")));
+  for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
+    const int64_t nimg = std::min(bimg, pl.n - n0), planes = nimg * pl.c;
+    const T* xb = x + n0 * pl.c * pl.h * pl.w;
+    parallel_for(planes, grain_for(planes, 0.3 * static_cast<double>(pl.plane)),
+                 [&](int64_t b, int64_t e) {
+                   for (int64_t i = b; i < e; ++i)
+                     pad_plane(pl, xb + i * pl.h * pl.w, xp.get() + i * pl.plane);
+                 });
+    const int64_t items = nimg * pl.groups * pl.nob * pl.row_items;
+    parallel_for(items, grain_for(items, pl.item_ns), [&](int64_t b, int64_t e) {
+      for (int64_t it = b; it < e; ++it) {
+        const int64_t ri = it % pl.row_items;
+        int64_t t = it / pl.row_items;
+        const int64_t ob = t % pl.nob;
+        t /= pl.nob;
+        const int64_t g = t % pl.groups, n = t / pl.groups;
+        const int64_t oc0 = g * pl.og + ob * OB;
+        conv::DirectArgs<T> a = direct_args(pl, bias, relu);
+        a.x = xp.get() + (n * pl.c + g * pl.cg) * pl.plane;
+        a.w = dw ? w + g * pl.K : wpk.get() + (g * pl.nob + ob) * pl.K * OB;
+        a.ob = dw ? 1 : std::min<int64_t>(OB, pl.og - ob * OB);
+        a.bias = bias ? bias + oc0 : nullptr;
+        a.y = y + ((n0 + n) * pl.o + oc0) * pl.P;
+        a.oy0 = ri * pl.rows_per_item;
+        a.oy1 = std::min(pl.oh, a.oy0 + pl.rows_per_item);
+        kernel(a);
+      }
+    });
+  }
+}
+
+// GEMM per (image, group, column block): Y[og x cols] = W_g[og x K] * col[K x cols]. Blocks
+// run in parallel, each GEMM on its own thread (gemm() inside parallel_for stays serial); a
+// single block lets gemm() thread itself.
+template <class T>
+void forward_gemm(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+  const bool pointwise = pl.algo == Algo::gemm_1x1;
+  const int64_t items = pl.n * pl.groups * pl.nblocks;
+  const double item_ns = 2.0 * static_cast<double>(pl.og) * static_cast<double>(pl.K) *
+                         static_cast<double>(pl.nb) * kNsPerFlopGemm;
+  parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
+    Buffer<T> col;
+    if (!pointwise) col = Buffer<T>(static_cast<size_t>(pl.K * pl.nb));
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t blk = it % pl.nblocks, t = it / pl.nblocks;
+      const int64_t g = t % pl.groups, n = t / pl.groups;
+      const int64_t p0 = blk * pl.nb, p1 = std::min(pl.P, p0 + pl.nb), cols = p1 - p0;
+      if (cols <= 0) continue;
+      const T* xg = x + (n * pl.c + g * pl.cg) * pl.h * pl.w;
+      const T* bm = xg + p0;
+      int64_t ldb = pl.P;
+      if (!pointwise) {
+        im2col(pl, xg, p0, p1, col.get());
+        bm = col.get();
+        ldb = cols;
+      }
+      T* yg = y + (n * pl.o + g * pl.og) * pl.P + p0;
+      gemm(false, false, pl.og, cols, pl.K, T(1), w + g * pl.og * pl.K, pl.K, bm, ldb, T(0), yg,
+           pl.P);
+      epilogue(yg, pl.og, cols, pl.P, bias ? bias + g * pl.og : nullptr, relu);
+    }
+  });
+}
+
+}  // namespace
+
+template <class T>
+void forward(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+  if (pl.n == 0 || pl.o == 0 || pl.P == 0) return;
+  if (pl.cg == 0) {  // no input channels: the output is the bias
+    for (int64_t i = 0; i < pl.n * pl.o; ++i) {
+      T v = bias ? bias[i % pl.o] : T(0);
+      if (relu && v < T(0)) v = T(0);
+      std::fill(y + i * pl.P, y + (i + 1) * pl.P, v);
+    }
+    return;
+  }
+  if (pl.algo == Algo::depthwise || pl.algo == Algo::direct)
+    forward_direct(pl, x, w, bias, relu, y);
+  else if (pl.algo == Algo::shifted_gemm)
+    forward_shifted(pl, x, w, bias, relu, y);
+  else
+    forward_gemm(pl, x, w, bias, relu, y);
+}
+
+template void forward<float>(const Plan&, const float*, const float*, const float*, bool, float*);
+template void forward<double>(const Plan&, const double*, const double*, const double*, bool,
+                              double*);
+
+}  // namespace conv_ops
+
+namespace {
+
+using conv_ops::check_shape;
+using conv_ops::contiguous;
+using conv_ops::Plan;
+
+template <class T>
+void conv2d_t(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
+              const View& out, Activation act) {
+  const conv_ops::Problem pr{input.shape[0],  input.shape[1],  input.shape[2],  input.shape[3],
+                             weight.shape[0], weight.shape[2], weight.shape[3], p,
+                             input.dtype};
+  const Plan pl = conv_ops::get_plan(pr);
+  Buffer<T> xk, wk, bk, yk;
+  const T* x = contiguous<T>(input, &xk);
+  const T* w = contiguous<T>(weight, &wk);
+  const T* b = bias ? contiguous<T>(*bias, &bk) : nullptr;
+  const bool direct_out = out.c_contiguous();
+  T* y = out.ptr<T>();
+  if (!direct_out) {
+    yk = Buffer<T>(static_cast<size_t>(out.size()));
+    y = yk.get();
+  }
+  conv_ops::forward<T>(pl, x, w, b, act == Activation::relu, y);
+  if (!direct_out) conv_ops::copy_to_view(y, out);
+}
+
+}  // namespace
+
+void conv2d(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
+            const View& out, Activation act) {
+  int64_t oh, ow;
+  conv2d_check(input, weight, bias, p, &oh, &ow);
+  const int64_t shape[4] = {input.shape[0], weight.shape[0], oh, ow};
+  check_shape(out, input.dtype, 4, shape, "out");
+  if (out.empty()) return;
+  if (input.dtype == DType::f32)
+    conv2d_t<float>(input, weight, bias, p, out, act);
+  else
+    conv2d_t<double>(input, weight, bias, p, out, act);
+}
+
+const char* conv2d_algorithm(const View& input, const View& weight, const Conv2dParams& p) {
+  int64_t oh, ow;
+  conv2d_check(input, weight, nullptr, p, &oh, &ow);
+  const conv_ops::Problem pr{input.shape[0],  input.shape[1],  input.shape[2],  input.shape[3],
+                             weight.shape[0], weight.shape[2], weight.shape[3], p,
+                             input.dtype};
+  return conv_ops::algo_name(conv_ops::get_plan(pr).algo);
+}
+
+void conv2d_reference(const View& input, const View& weight, const View* bias,
+                      const Conv2dParams& p, const View& out) {
+  int64_t oh, ow;
+  conv2d_check(input, weight, bias, p, &oh, &ow);
+  const int64_t shape[4] = {input.shape[0], weight.shape[0], oh, ow};
+  check_shape(out, input.dtype, 4, shape, "out");
+  if (out.empty()) return;
+  if (!input.c_contiguous() || !weight.c_contiguous() || !out.c_contiguous() ||
+      (bias && !bias->c_contiguous()))
+    throw ValueError("conv2d_reference: arrays must be C-contiguous");
+  auto run = [&](auto tag) {
+    using T = decltype(tag);
+    conv::reference<T>(input.ptr<T>(), input.shape[0], input.shape[1], input.shape[2],
+                       input.shape[3], weight.ptr<T>(), weight.shape[0], weight.shape[2],
+                       weight.shape[3], bias ? bias->ptr<T>() : nullptr, p.stride_h, p.stride_w,
+                       p.pad_top, p.pad_left, p.dilation_h, p.dilation_w, p.groups, out.ptr<T>(),
+                       oh, ow);
+  };
+  if (input.dtype == DType::f32)
+    run(float{});
+  else
+    run(double{});
+}
+
+}  // namespace npfast

@@ -1,0 +1,271 @@
+// conv2d backward: grad_bias as a sum, grad_weight as GEMMs reduced in a fixed order,
+// grad_input as a transposed convolution (stride 1) or GEMM + col2im.
+#include <algorithm>
+#include <string>
+
+#include "npfast/conv.hpp"
+#include "npfast/error.hpp"
+#include "npfast/gemm.hpp"
+#include "npfast/memory.hpp"
+#include "npfast/threads.hpp"
+#include "src/kernels/conv/conv.h"
+#include "src/ops/conv2d_plan.h"
+
+namespace npfast {
+namespace {
+
+using conv_ops::Plan;
+
+constexpr double kNsPerFlop = 0.03;
+
+template <class T>
+void grad_bias(const Plan& pl, const T* gy, T* gb) {
+  const double per = 0.5 * static_cast<double>(pl.n * pl.P);
+  parallel_for(pl.o, grain_for(pl.o, per), [&](int64_t b, int64_t e) {
+    for (int64_t o = b; o < e; ++o) {
+      double s = 0.0;
+      for (int64_t n = 0; n < pl.n; ++n) {
+        const T* g = gy + (n * pl.o + o) * pl.P;
+        for (int64_t i = 0; i < pl.P; ++i) s += static_cast<double>(g[i]);
+      }
+      gb[o] = static_cast<T>(s);
+    }
+  });
+}
+
+// gW_g = sum over (image, column block) units of gY_blk * col_blk^T. The units of a group are
+// split into pl.wslots fixed ranges, each summed into its own partial by one thread, and the
+// partials are added in slot order: the same arithmetic for any thread count.
+template <class T>
+void grad_weight(const Plan& pl, const T* x, const T* gy, T* gw) {
+  const int64_t wsize = pl.og * pl.K;
+  if (pl.n == 0 || pl.P == 0 || wsize == 0) {
+    std::fill(gw, gw + pl.groups * wsize, T(0));
+    return;
+  }
+  const bool pointwise = pl.algo == conv_ops::Algo::gemm_1x1;
+  const int64_t S = pl.wslots, units = pl.n * pl.nblocks;
+  Buffer<T> part;
+  if (S > 1) part = Buffer<T>(static_cast<size_t>(checked_mul(pl.groups * S, wsize, "partials")));
+  const int64_t items = pl.groups * S;
+  const double item_ns = 2.0 * static_cast<double>(wsize) * static_cast<double>(pl.nb) *
+                         static_cast<double>(pl.units_per_slot) * kNsPerFlop;
+  parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
+    Buffer<T> col;
+    if (!pointwise) col = Buffer<T>(static_cast<size_t>(pl.K * pl.nb));
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t g = it / S, s = it % S;
+      T* dst = S > 1 ? part.get() + it * wsize : gw + g * wsize;
+      const int64_t u0 = s * pl.units_per_slot, u1 = std::min(units, u0 + pl.units_per_slot);
+      bool first = true;
+      for (int64_t u = u0; u < u1; ++u) {
+        const int64_t n = u / pl.nblocks, blk = u % pl.nblocks;
+        const int64_t p0 = blk * pl.nb, p1 = std::min(pl.P, p0 + pl.nb), cols = p1 - p0;
+        if (cols <= 0) continue;
+        const T* xg = x + (n * pl.c + g * pl.cg) * pl.h * pl.w;
+        const T* bm = xg + p0;
+        int64_t ldb = pl.P;
+        if (!pointwise) {
+          conv_ops::im2col(pl, xg, p0, p1, col.get());
+          bm = col.get();
+          ldb = cols;
+        }
+        gemm(false, true, pl.og, pl.K, cols, T(1), gy + (n * pl.o + g * pl.og) * pl.P + p0, pl.P,
+             bm, ldb, first ? T(0) : T(1), dst, pl.K);
+        first = false;
+      }
+      if (first) std::fill(dst, dst + wsize, T(0));
+    }
+  });
+  if (S == 1) return;
+  const int64_t total = pl.groups * wsize;
+  parallel_for(total, grain_for(total, 0.3 * static_cast<double>(S)), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t g = i / wsize, j = i % wsize;
+      const T* src = part.get() + g * S * wsize + j;
+      T acc = src[0];
+      for (int64_t s = 1; s < S; ++s) acc += src[s * wsize];
+      gw[i] = acc;
+    }
+  });
+}
+
+// Depthwise: per channel, the dedicated kernel on each image's padded plane, images added in
+// order (one channel per thread).
+template <class T>
+void grad_weight_depthwise(const Plan& pl, const T* x, const T* gy, T* gw) {
+  const conv::KernelTable& kt = conv::active_kernels();
+  conv::DwGradFn<T> kernel;
+  if constexpr (sizeof(T) == 4)
+    kernel = kt.dw_grad_f32;
+  else
+    kernel = kt.dw_grad_f64;
+  const int64_t taps = pl.kh * pl.kw;
+  const double per = 2.0 * static_cast<double>(pl.n * pl.P * taps) * kNsPerFlop;
+  parallel_for(pl.c, grain_for(pl.c, per), [&](int64_t b, int64_t e) {
+    Buffer<T> xp(static_cast<size_t>(pl.plane));
+    Buffer<T> part(static_cast<size_t>(taps));
+    conv::DirectArgs<T> a{};
+    a.c = 1;
+    a.hp = pl.hp;
+    a.wq = pl.wq;
+    a.sw = pl.p.stride_w;
+    a.kh = pl.kh;
+    a.kw = pl.kw;
+    a.sh = pl.p.stride_h;
+    a.dh = pl.p.dilation_h;
+    a.dw = pl.p.dilation_w;
+    a.ow = pl.ow;
+    a.oy0 = 0;
+    a.oy1 = pl.oh;
+    a.x = xp.get();
+    for (int64_t c = b; c < e; ++c) {
+      T* g = gw + c * taps;
+      std::fill(g, g + taps, T(0));
+      for (int64_t n = 0; n < pl.n; ++n) {
+        conv_ops::pad_plane(pl, x + (n * pl.c + c) * pl.h * pl.w, xp.get());
+        kernel(a, gy + (n * pl.o + c) * pl.P, part.get());
+        for (int64_t t = 0; t < taps; ++t) g[t] += part[t];
+      }
+    }
+  });
+}
+
+// Stride 1 with padding no larger than the dilated kernel: grad_input is the forward
+// convolution of grad_output with the flipped, transposed weights (run by the planner, so it
+// gets the depthwise / 1x1 / im2col paths too).
+bool transposable(const Plan& pl) {
+  const Conv2dParams& p = pl.p;
+  const int64_t eh = p.dilation_h * (pl.kh - 1), ew = p.dilation_w * (pl.kw - 1);
+  return p.stride_h == 1 && p.stride_w == 1 && p.pad_top <= eh && p.pad_bottom <= eh &&
+         p.pad_left <= ew && p.pad_right <= ew;
+}
+
+template <class T>
+void grad_input_transposed(const Plan& pl, const T* gy, const T* w, T* gx) {
+  const int64_t taps = pl.kh * pl.kw;
+  Buffer<T> wt(static_cast<size_t>(checked_mul(pl.o, pl.K, "weight size")));
+  for (int64_t g = 0; g < pl.groups; ++g)
+    for (int64_t o = 0; o < pl.og; ++o)
+      for (int64_t c = 0; c < pl.cg; ++c) {
+        const T* src = w + ((g * pl.og + o) * pl.cg + c) * taps;
+        T* dst = wt.get() + ((g * pl.cg + c) * pl.og + o) * taps;
+        for (int64_t t = 0; t < taps; ++t) dst[taps - 1 - t] = src[t];
+      }
+  Conv2dParams q;
+  q.dilation_h = pl.p.dilation_h;
+  q.dilation_w = pl.p.dilation_w;
+  q.groups = pl.groups;
+  q.pad_top = pl.p.dilation_h * (pl.kh - 1) - pl.p.pad_top;
+  q.pad_bottom = pl.p.dilation_h * (pl.kh - 1) - pl.p.pad_bottom;
+  q.pad_left = pl.p.dilation_w * (pl.kw - 1) - pl.p.pad_left;
+  q.pad_right = pl.p.dilation_w * (pl.kw - 1) - pl.p.pad_right;
+  const conv_ops::Problem pr{pl.n, pl.o, pl.oh, pl.ow, pl.c, pl.kh, pl.kw, q, dtype_of<T>()};
+  conv_ops::forward<T>(conv_ops::get_plan(pr), gy, wt.get(), nullptr, false, gx);
+}
+
+// General case: per (image, group), column blocks in order: gcol = W_g^T gY_blk, then
+// scattered back with col2im. Each (image, group) belongs to one thread.
+template <class T>
+void grad_input_col2im(const Plan& pl, const T* gy, const T* w, T* gx) {
+  const int64_t items = pl.n * pl.groups, plane = pl.h * pl.w;
+  const double item_ns =
+      2.0 * static_cast<double>(pl.og * pl.K) * static_cast<double>(pl.P) * kNsPerFlop;
+  parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
+    Buffer<T> col(static_cast<size_t>(pl.K * pl.nb));
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t g = it % pl.groups, n = it / pl.groups;
+      T* xg = gx + (n * pl.c + g * pl.cg) * plane;
+      std::fill(xg, xg + pl.cg * plane, T(0));
+      if (pl.og == 0) continue;
+      for (int64_t blk = 0; blk < pl.nblocks; ++blk) {
+        const int64_t p0 = blk * pl.nb, p1 = std::min(pl.P, p0 + pl.nb), cols = p1 - p0;
+        if (cols <= 0) continue;
+        gemm(true, false, pl.K, cols, pl.og, T(1), w + g * pl.og * pl.K, pl.K,
+             gy + (n * pl.o + g * pl.og) * pl.P + p0, pl.P, T(0), col.get(), cols);
+        conv_ops::col2im_add(pl, col.get(), p0, p1, xg);
+      }
+    }
+  });
+}
+
+// Writes into `v` directly when it is C-contiguous, else through a pool buffer.
+template <class T>
+struct OutPtr {
+  const View* v;
+  Buffer<T> tmp;
+  T* p = nullptr;
+  explicit OutPtr(const View* view) : v(view) {
+    if (!v) return;
+    if (v->c_contiguous())
+      p = v->ptr<T>();
+    else {
+      tmp = Buffer<T>(static_cast<size_t>(v->size()));
+      p = tmp.get();
+    }
+  }
+  void finish() {
+    if (!v || v->c_contiguous()) return;
+    if (v->ndim == 4)
+      conv_ops::copy_to_view(p, *v);
+    else
+      for (int64_t i = 0; i < v->shape[0]; ++i)
+        *reinterpret_cast<T*>(static_cast<char*>(v->data) + i * v->strides[0]) = p[i];
+  }
+};
+
+template <class T>
+void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2dParams& p,
+                const View* gx_v, const View* gw_v, const View* gb_v) {
+  const conv_ops::Problem pr{x_v.shape[0], x_v.shape[1], x_v.shape[2], x_v.shape[3],
+                             w_v.shape[0], w_v.shape[2], w_v.shape[3], p,
+                             x_v.dtype};
+  const Plan pl = conv_ops::get_plan(pr);
+  Buffer<T> gk, xk, wk;
+  const T* gy = conv_ops::contiguous<T>(gy_v, &gk);
+  if (gb_v && !gb_v->empty()) {
+    OutPtr<T> o(gb_v);
+    grad_bias(pl, gy, o.p);
+    o.finish();
+  }
+  if (gw_v && !gw_v->empty()) {
+    const T* x = conv_ops::contiguous<T>(x_v, &xk);
+    OutPtr<T> o(gw_v);
+    if (pl.algo == conv_ops::Algo::shifted_gemm)
+      conv_ops::grad_weight_shifted(pl, x, gy, o.p);
+    else if (pl.algo == conv_ops::Algo::depthwise)
+      grad_weight_depthwise(pl, x, gy, o.p);
+    else
+      grad_weight(pl, x, gy, o.p);
+    o.finish();
+  }
+  if (gx_v && !gx_v->empty()) {
+    const T* w = conv_ops::contiguous<T>(w_v, &wk);
+    OutPtr<T> o(gx_v);
+    if (transposable(pl))
+      grad_input_transposed(pl, gy, w, o.p);
+    else
+      grad_input_col2im(pl, gy, w, o.p);
+    o.finish();
+  }
+}
+
+}  // namespace
+
+void conv2d_backward(const View& grad_output, const View& input, const View& weight,
+                     const Conv2dParams& p, const View* grad_input, const View* grad_weight,
+                     const View* grad_bias) {
+  int64_t oh, ow;
+  conv2d_check(input, weight, nullptr, p, &oh, &ow);
+  const int64_t gshape[4] = {input.shape[0], weight.shape[0], oh, ow};
+  conv_ops::check_shape(grad_output, input.dtype, 4, gshape, "grad_output");
+  if (grad_input) conv_ops::check_shape(*grad_input, input.dtype, 4, input.shape, "grad_input");
+  if (grad_weight) conv_ops::check_shape(*grad_weight, input.dtype, 4, weight.shape, "grad_weight");
+  if (grad_bias) conv_ops::check_shape(*grad_bias, input.dtype, 1, weight.shape, "grad_bias");
+  if (input.dtype == DType::f32)
+    backward_t<float>(grad_output, input, weight, p, grad_input, grad_weight, grad_bias);
+  else
+    backward_t<double>(grad_output, input, weight, p, grad_input, grad_weight, grad_bias);
+}
+
+}  // namespace npfast
