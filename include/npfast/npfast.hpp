@@ -11,3 +11,5 @@
 #include "npfast/pool.hpp"
 #include "npfast/corr2d.hpp"
 #include "npfast/conv.hpp"
+#include "npfast/gemm.hpp"
+#include "npfast/limits.hpp"

@@ -4,6 +4,70 @@ import numpy
 import numpy.typing
 
 
+def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0, dilation: int | tuple[int, int] = 1, groups: int = 1, *, out: numpy.ndarray | None = None, activation: str | None = None) -> numpy.ndarray:
+    """
+    2-D convolution (cross-correlation) over NCHW arrays, as ``torch.nn.functional.conv2d``.
+
+    ``out[n, o, y, x] = bias[o] + sum_{c, i, j} input[n, g*C/groups + c, y*sh + i*dh - pt,
+    x*sw + j*dw - pl] * weight[o, c, i, j]`` with g the group of output channel o.
+
+    Parameters
+    ----------
+    input : array_like, float32 or float64
+        ``(N, C, H, W)``, or ``(C, H, W)`` (unbatched: the result is ``(O, OH, OW)``). Any strides.
+    weight : array_like, same dtype
+        ``(O, C / groups, kH, kW)``.
+    bias : array_like, same dtype, optional
+        ``(O,)``.
+    stride, dilation : int or (int, int)
+        >= 1.
+    padding : int, (int, int), 'valid' or 'same'
+        Zeros added on both sides; 'same' keeps the spatial size (stride 1 only; an even dilated
+        kernel gets the extra row/column at the bottom/right, as PyTorch).
+    groups : int
+        Divides C and O.
+    out : ndarray, optional
+        Exactly the result's shape and dtype, not overlapping the inputs; never converted.
+    activation : None or 'relu'
+        Fused ``max(y, 0)`` (NaN stays NaN) on the result.
+
+    Returns
+    -------
+    ndarray ``(N, O, OH, OW)`` with ``OH = (H + pt + pb - dh*(kH-1) - 1) // sh + 1`` (likewise OW).
+    float32 results differ from PyTorch's by rounding only (different summation order).
+
+    Raises
+    ------
+    TypeError  for non-float or mixed dtypes, or non-int stride/padding/dilation/groups.
+    ValueError for wrong ndim, channel/group mismatch, stride or dilation < 1, negative padding,
+               a kernel larger than the padded input, a wrong bias shape, an unknown padding
+               string, 'same' with stride > 1, or a bad ``out``. Nothing is written on error.
+    """
+
+def conv2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0, dilation: int | tuple[int, int] = 1, groups: int = 1, output_mask: tuple[bool, bool, bool] = (True, True, True)) -> tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]:
+    """
+    Gradients of :func:`conv2d`, as PyTorch's autograd (``torch.ops.aten.convolution_backward``).
+
+    Parameters
+    ----------
+    grad_output : array_like
+        ``(N, O, OH, OW)`` (or ``(O, OH, OW)`` for unbatched input), the input's dtype.
+    input, weight, stride, padding, dilation, groups
+        As given to :func:`conv2d`.
+    output_mask : 3 bools
+        Which of (grad_input, grad_weight, grad_bias) to compute.
+
+    Returns
+    -------
+    (grad_input, grad_weight, grad_bias): arrays shaped like input, weight and ``(O,)``; ``None``
+    where masked. grad_weight and grad_bias are summed over the batch and space in a fixed order,
+    so results are bitwise identical for any thread count.
+
+    Raises
+    ------
+    TypeError, ValueError as :func:`conv2d`, and ValueError for a grad_output of the wrong shape.
+    """
+
 def get_num_threads() -> int:
     """
     Number of threads npfast kernels use (set_num_threads, NPFAST_NUM_THREADS,
