@@ -379,8 +379,9 @@ bool rank_one(const T* taps, int kh, int kw, T* u, T* v) {
   return true;
 }
 
-// Narrower interiors are cheaper padded whole: one kernel call per row group, not three.
-constexpr int64_t kDirectMinColumns = 32;
+// Narrower interiors are cheaper padded whole (one kernel call per row group, not three; one
+// memcpy per row instead of two short gathers): measured crossover ~100-200 columns.
+constexpr int64_t kDirectMinColumns = 128;
 
 bool aligned_to(const void* p, size_t n) { return reinterpret_cast<uintptr_t>(p) % n == 0; }
 
