@@ -408,7 +408,7 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   alignas(64) T uv_local[2 * 512];
   Buffer<T> uv_heap;
   // Two 1-D passes cost kh + kw (+ a store and a load) FMAs per pixel against kh * kw.
-  if (kh > 1 && kw > 1 && kh * kw > kh + kw + 3) {
+  if (kh > 1 && kw > 1 && ntaps > int64_t{kh} + kw + 3) {
     T* uv = uv_local;
     if (kh + kw > 1024) {
       uv_heap = Buffer<T>(static_cast<size_t>(kh + kw));
