@@ -1,4 +1,4 @@
-// corr2d: SciPy's 2-D correlation semantics mapped onto one operator, and that operator's
+// corr2d: the one operator every SciPy-style entry point reduces to (corr2d_scipy.cc), and its
 // plan: border rows by pointer, border columns through small padded segments, the interior
 // straight from the input, threads over bands of output rows. The kernels do the arithmetic.
 #include "npfast/corr2d.hpp"
@@ -14,6 +14,7 @@
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
 #include "src/kernels/corr2d/corr2d.h"
+#include "src/ops/corr2d.h"
 
 namespace npfast {
 namespace {
@@ -141,7 +142,7 @@ void build_row(const Plan<T>& P, const char* row, int64_t c0, int64_t width, con
     std::fill(dst, dst + width, P.fill);
     return;
   }
-  if (P.in_t == dtype_of<T>() && width <= 64) {
+  if (P.in_t == dtype_of<T>() && width <= 16) {
     // Short padded rows (the edges beside an in-place interior): one gather through the map.
     for (int64_t d = 0; d < width; ++d) {
       if (cmap[d] < 0) dst[d] = P.fill;
@@ -379,8 +380,9 @@ bool rank_one(const T* taps, int kh, int kw, T* u, T* v) {
   return true;
 }
 
-// Narrower interiors are cheaper padded whole: one kernel call per row group, not three.
-constexpr int64_t kDirectMinColumns = 32;
+// Narrower interiors are cheaper padded whole (one kernel call per row group, not three; one
+// memcpy per row instead of two short gathers): measured crossover ~100-200 columns.
+constexpr int64_t kDirectMinColumns = 128;
 
 bool aligned_to(const void* p, size_t n) { return reinterpret_cast<uintptr_t>(p) % n == 0; }
 
@@ -407,7 +409,7 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   alignas(64) T uv_local[2 * 512];
   Buffer<T> uv_heap;
   // Two 1-D passes cost kh + kw (+ a store and a load) FMAs per pixel against kh * kw.
-  if (kh > 1 && kw > 1 && kh * kw > kh + kw + 3) {
+  if (kh > 1 && kw > 1 && ntaps > int64_t{kh} + kw + 3) {
     T* uv = uv_local;
     if (kh + kw > 1024) {
       uv_heap = Buffer<T>(static_cast<size_t>(kh + kw));
@@ -498,17 +500,20 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   run_plan(P, planes);
 }
 
-bool supported(DType t) { return itemsize(t) > 0; }
+}  // namespace
 
-// Checks shared by every entry point; `in_name`, `k_name` name the arguments in messages.
-void check_kernel(const View& k, const char* k_name) {
+namespace ops {
+
+int64_t plane_byte_offset(const View& v, int64_t p) { return plane_offset(v, p); }
+
+void check_kernel(const View& k, const char* name) {
   if (k.ndim != 2)
-    throw ValueError(std::string(k_name) + ": must be 2-D, got " + std::to_string(k.ndim) +
+    throw ValueError(std::string(name) + ": must be 2-D, got " + std::to_string(k.ndim) +
                      "-D shape " + shape_str(k));
   if (k.shape[0] == 0 || k.shape[1] == 0)
-    throw ValueError(std::string(k_name) + ": must not be empty, got shape " + shape_str(k));
+    throw ValueError(std::string(name) + ": must not be empty, got shape " + shape_str(k));
   if (k.shape[0] > (1 << 30) || k.shape[1] > (1 << 30))
-    throw MemoryError(std::string(k_name) + ": too large, shape " + shape_str(k));
+    throw MemoryError(std::string(name) + ": too large, shape " + shape_str(k));
   checked_mul(k.shape[0], k.shape[1], "kernel size");
 }
 
@@ -525,8 +530,8 @@ void check_out(const View& in, const View& out, const int64_t* shape, DType t) {
   }
 }
 
-void dispatch(const View& in, const View& k, const View& out, int64_t top, int64_t left,
-              Border border, double fill) {
+void correlate(const View& in, const View& k, const View& out, int64_t top, int64_t left,
+               Border border, double fill) {
   if (out.empty()) return;
   if (out.dtype == DType::f32) correlate_impl<float>(in, k, out, top, left, border, fill);
   else correlate_impl<double>(in, k, out, top, left, border, fill);
@@ -543,10 +548,10 @@ View flipped(const View& v) {
   return f;
 }
 
-}  // namespace
+}  // namespace ops
 
 DType corr2d_result_dtype(DType input, DType kernel) {
-  if (!supported(input) || !supported(kernel)) throw TypeError("corr2d: unsupported dtype");
+  if (itemsize(input) == 0 || itemsize(kernel) == 0) throw TypeError("corr2d: unsupported dtype");
   return input == DType::f32 && kernel == DType::f32 ? DType::f32 : DType::f64;
 }
 
@@ -554,121 +559,15 @@ void correlate2d_general(const View& input, const View& kernel, const View& out,
                          int64_t left, Border border, double fill) {
   if (input.ndim < 2)
     throw ValueError("input: must have at least 2 dimensions, got shape " + shape_str(input));
-  check_kernel(kernel, "kernel");
+  ops::check_kernel(kernel, "kernel");
   const DType t = corr2d_result_dtype(input.dtype, kernel.dtype);
   if (out.ndim != input.ndim)
     throw ValueError("out: must have " + std::to_string(input.ndim) + " dimensions, got shape " +
                      shape_str(out));
   int64_t shape[View::kMaxDims];
   for (int i = 0; i < input.ndim; ++i) shape[i] = i < input.ndim - 2 ? input.shape[i] : out.shape[i];
-  check_out(input, out, shape, t);
-  dispatch(input, kernel, out, top, left, border, fill);
-}
-
-void signal_corr2d_shape(const View& in1, const View& in2, Corr2dMode mode, int64_t* out_shape) {
-  if (in1.ndim < 2)
-    throw ValueError("in1: must have at least 2 dimensions (..., H, W), got shape " +
-                     shape_str(in1));
-  check_kernel(in2, "in2");
-  const int nd = in1.ndim;
-  for (int i = 0; i < nd - 2; ++i) out_shape[i] = in1.shape[i];
-  const int64_t H = in1.shape[nd - 2], W = in1.shape[nd - 1];
-  const int64_t kh = in2.shape[0], kw = in2.shape[1];
-  int64_t* o = out_shape + nd - 2;
-  switch (mode) {
-    case Corr2dMode::full:
-      o[0] = checked_add(H, kh - 1, "output rows");
-      o[1] = checked_add(W, kw - 1, "output columns");
-      break;
-    case Corr2dMode::same:
-      o[0] = H;
-      o[1] = W;
-      break;
-    case Corr2dMode::valid: {
-      const bool ok1 = H >= kh && W >= kw, ok2 = kh >= H && kw >= W;
-      if (!ok1 && !ok2)
-        throw ValueError("mode: for 'valid' one of in1's planes " + shape_str(in1) +
-                         " and in2 " + shape_str(in2) +
-                         " must be at least as large as the other in every dimension");
-      if (!ok1 && (H == 0 || W == 0))
-        throw ValueError("in1: empty planes " + shape_str(in1) +
-                         " cannot take the kernel's place in 'valid' mode");
-      o[0] = ok1 ? H - kh + 1 : kh - H + 1;
-      o[1] = ok1 ? W - kw + 1 : kw - W + 1;
-      break;
-    }
-  }
-}
-
-void signal_corr2d(const View& in1, const View& in2, const View& out, Corr2dMode mode,
-                   Border boundary, double fillvalue, bool convolve) {
-  int64_t shape[View::kMaxDims];
-  signal_corr2d_shape(in1, in2, mode, shape);
-  const DType t = corr2d_result_dtype(in1.dtype, in2.dtype);
-  check_out(in1, out, shape, t);
-  if (out.empty()) return;
-  const int nd = in1.ndim;
-  const int64_t H = in1.shape[nd - 2], W = in1.shape[nd - 1];
-  const int64_t kh = in2.shape[0], kw = in2.shape[1];
-  if (mode == Corr2dMode::valid && !(H >= kh && W >= kw)) {
-    // SciPy swaps the inputs: each plane is the kernel, in2 the image. correlate then flips
-    // the result; convolve (commutative) flips the plane instead.
-    if (H > (1 << 30) || W > (1 << 30))
-      throw MemoryError("in1: planes " + shape_str(in1) + " too large to serve as the kernel");
-    int64_t planes = 1;
-    for (int i = 0; i < nd - 2; ++i) planes *= in1.shape[i];
-    for (int64_t p = 0; p < planes; ++p) {
-      View x, y;
-      x = in1;
-      y = out;
-      x.ndim = y.ndim = 2;
-      x.data = static_cast<char*>(in1.data) + plane_offset(in1, p);
-      y.data = static_cast<char*>(out.data) + plane_offset(out, p);
-      for (int i = 0; i < 2; ++i) {
-        x.shape[i] = in1.shape[nd - 2 + i];
-        x.strides[i] = in1.strides[nd - 2 + i];
-        y.shape[i] = out.shape[nd - 2 + i];
-        y.strides[i] = out.strides[nd - 2 + i];
-      }
-      if (convolve) dispatch(in2, flipped(x), y, 0, 0, Border::fill, 0.0);
-      else dispatch(in2, x, flipped(y), 0, 0, Border::fill, 0.0);
-    }
-    return;
-  }
-  const View k = convolve ? flipped(in2) : in2;
-  int64_t top = 0, left = 0;
-  if (mode == Corr2dMode::full) {
-    top = kh - 1;
-    left = kw - 1;
-  } else if (mode == Corr2dMode::same) {
-    // Where SciPy centres an even kernel: correlate reads (k-1)//2 before, convolve k//2.
-    top = convolve ? kh / 2 : (kh - 1) / 2;
-    left = convolve ? kw / 2 : (kw - 1) / 2;
-  }
-  dispatch(in1, k, out, top, left, boundary, fillvalue);
-}
-
-void ndimage_corr2d(const View& input, const View& weights, const View& out, Border mode,
-                    double cval, const int64_t origin[2], bool convolve) {
-  if (input.ndim != 2)
-    throw ValueError("input: must be 2-D, got shape " + shape_str(input));
-  check_kernel(weights, "weights");
-  const DType t = corr2d_result_dtype(input.dtype, weights.dtype);
-  check_out(input, out, input.shape, t);
-  int64_t centre[2];
-  for (int i = 0; i < 2; ++i) {
-    const int64_t w = weights.shape[i];
-    if (origin[i] < -(w / 2) || origin[i] > (w - 1) / 2)
-      throw ValueError("origin: must satisfy -(weights.shape[k] // 2) <= origin[k] <= "
-                       "(weights.shape[k] - 1) // 2, got " + std::to_string(origin[i]) +
-                       " for axis " + std::to_string(i) + " of length " + std::to_string(w));
-    // SciPy's convolve: flipped weights, origin negated and shifted by one for even lengths.
-    const int64_t o = convolve ? -origin[i] - (w % 2 == 0 ? 1 : 0) : origin[i];
-    centre[i] = w / 2 + o;
-  }
-  if (out.empty()) return;
-  const View k = convolve ? flipped(weights) : weights;
-  dispatch(input, k, out, centre[0], centre[1], mode, cval);
+  ops::check_out(input, out, shape, t);
+  ops::correlate(input, kernel, out, top, left, border, fill);
 }
 
 }  // namespace npfast

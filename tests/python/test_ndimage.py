@@ -81,3 +81,17 @@ def test_bad_input():
         ndimage.correlate(np.array([["x"]]), np.ones((1, 1)))
     with pytest.raises(TypeError, match="output"):
         ndimage.correlate(x, np.ones((3, 3)), np.empty((6, 6), np.float32))
+
+
+def test_reflect_far_past_a_small_image_follows_correlate1d():
+    # SciPy 1.17's N-d correlate reads out of bounds for mode='reflect' when an index falls an
+    # exact multiple (>= 2) of the period 2n before the start (e.g. n = 2, index -8). npfast
+    # keeps the periodic extension, which is what scipy.ndimage.correlate1d computes.
+    x = np.array([[1.0, 2.0]])
+    for origin in [0, 9]:
+        for j in range(19):
+            w = np.zeros((1, 19))
+            w[0, j] = 1.0
+            want = nd.correlate1d(x, w[0], axis=1, mode="reflect", origin=origin)
+            got = ndimage.correlate(x, w, mode="reflect", origin=(0, origin))
+            np.testing.assert_array_equal(got, want)

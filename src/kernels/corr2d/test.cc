@@ -138,9 +138,9 @@ TEST(Corr2dOp, MatchesFormulaEveryBorderAndLayout) {
   std::uniform_real_distribution<double> dist(-1.0, 1.0);
   for (Border border : {Border::fill, Border::wrap, Border::reflect, Border::nearest, Border::mirror}) {
     for (int trial = 0; trial < 12; ++trial) {
-      const int64_t H = 1 + rng() % 20, W = 1 + rng() % 80;
+      const int64_t H = 1 + rng() % 20, W = 1 + rng() % 200;
       const int kh = 1 + rng() % 6, kw = 1 + rng() % 8;
-      const int64_t Ho = 1 + rng() % 24, Wo = 1 + rng() % 84;
+      const int64_t Ho = 1 + rng() % 24, Wo = 1 + rng() % 204;
       const int64_t top = static_cast<int64_t>(rng() % 9) - 4, left = static_cast<int64_t>(rng() % 11) - 5;
       const bool transposed = trial % 3 == 1;  // input read with a non-unit column stride
       std::vector<double> x(H * W), k(kh * kw), out(Ho * Wo * 2, 99.0);
@@ -177,7 +177,7 @@ TEST(Corr2dOp, StacksFloatAndIntegerInputs) {
   // A (2, 3, H, W) stack, float32 image and kernel computed in float32; an int16 image in
   // float64; output written through negative strides.
   std::mt19937 rng(5);
-  const int64_t H = 13, W = 70, kh = 3, kw = 4;
+  const int64_t H = 13, W = 170, kh = 3, kw = 4;
   std::vector<float> x(6 * H * W), k(kh * kw);
   std::vector<int16_t> xi(6 * H * W);
   for (size_t i = 0; i < x.size(); ++i) {
