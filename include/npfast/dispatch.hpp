@@ -23,6 +23,8 @@ Isa parse_isa(const std::string& name, const char* what);
 
 // ISAs this CPU (and OS) can run, narrowest first; always includes scalar.
 const std::vector<Isa>& isas_available();
+// True when this CPU (and OS) can run `isa`.
+bool isa_supported(Isa isa);
 // The ISA kernels use now: the widest available, capped by NPFAST_ISA at start-up.
 Isa active_isa();
 // Caps the ISA (tests and benchmarks). Throws ValueError if the CPU cannot run `isa`.

@@ -48,18 +48,12 @@ std::vector<Isa> detect() {
   return isas;
 }
 
-bool supported(Isa isa) {
-  for (Isa i : isas_available())
-    if (i == isa) return true;
-  return false;
-}
-
 Isa initial_isa() {
   Isa best = isas_available().back();
   if (const char* env = std::getenv("NPFAST_ISA"); env && *env) {
     Isa cap = parse_isa(env, "NPFAST_ISA");
     // A cap above what the CPU has is not an error: the variable is a cap, not a demand.
-    if (supported(cap)) best = cap;
+    if (isa_supported(cap)) best = cap;
     else if (cap == Isa::scalar) best = Isa::scalar;
     else if (cap == Isa::avx2 && best == Isa::avx512) best = Isa::avx2;
   }
@@ -95,10 +89,16 @@ const std::vector<Isa>& isas_available() {
   return isas;
 }
 
+bool isa_supported(Isa isa) {
+  for (Isa i : isas_available())
+    if (i == isa) return true;
+  return false;
+}
+
 Isa active_isa() { return static_cast<Isa>(active().load(std::memory_order_relaxed)); }
 
 void set_active_isa(Isa isa) {
-  if (!supported(isa))
+  if (!isa_supported(isa))
     throw ValueError(std::string("isa: this CPU cannot run '") + isa_name(isa) + "'");
   active().store(static_cast<int>(isa), std::memory_order_relaxed);
 }

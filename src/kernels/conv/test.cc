@@ -16,12 +16,6 @@
 namespace npfast {
 namespace {
 
-bool supported(Isa isa) {
-  for (Isa i : isas_available())
-    if (i == isa) return true;
-  return false;
-}
-
 template <class T>
 View view4(std::vector<T>& v, int64_t a, int64_t b, int64_t c, int64_t d) {
   View r;
@@ -88,7 +82,7 @@ class ConvIsa : public ::testing::TestWithParam<Isa> {};
 
 TEST_P(ConvIsa, MatchesReference) {
   const Isa isa = GetParam();
-  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  if (!isa_supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
   const Isa before = active_isa();
   set_active_isa(isa);
   std::mt19937 rng(7);

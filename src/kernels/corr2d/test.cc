@@ -18,12 +18,6 @@ namespace npfast {
 namespace corr2d {
 namespace {
 
-bool supported(Isa isa) {
-  for (Isa i : isas_available())
-    if (i == isa) return true;
-  return false;
-}
-
 template <class T>
 const RowsFn<T>* row_of(const Table& t) {
   if constexpr (sizeof(T) == 4) return t.f32;
@@ -91,7 +85,7 @@ class Corr2dIsa : public ::testing::TestWithParam<Isa> {};
 
 TEST_P(Corr2dIsa, MatchesReference) {
   const Isa isa = GetParam();
-  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  if (!isa_supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
   check_isa<float>(isa);
   check_isa<double>(isa);
 }

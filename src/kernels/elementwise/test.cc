@@ -17,12 +17,6 @@ namespace npfast {
 namespace elementwise {
 namespace {
 
-bool supported(Isa isa) {
-  for (Isa i : isas_available())
-    if (i == isa) return true;
-  return false;
-}
-
 template <class T>
 std::vector<T> random_values(size_t n, std::mt19937& rng) {
   std::vector<T> v(n);
@@ -66,7 +60,7 @@ class ConvertIsa : public ::testing::TestWithParam<Isa> {};
 
 TEST_P(ConvertIsa, MatchesReference) {
   const Isa isa = GetParam();
-  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  if (!isa_supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
   check_source<uint8_t>(isa, DType::u8);
   check_source<int8_t>(isa, DType::i8);
   check_source<uint16_t>(isa, DType::u16);
@@ -103,7 +97,7 @@ void check_stream_source(Isa isa, DType src) {
 
 TEST_P(ConvertIsa, StreamingMatchesReference) {
   const Isa isa = GetParam();
-  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  if (!isa_supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
   check_stream_source<uint8_t>(isa, DType::u8);
   check_stream_source<int8_t>(isa, DType::i8);
   check_stream_source<uint16_t>(isa, DType::u16);
@@ -116,7 +110,7 @@ TEST_P(ConvertIsa, StreamingMatchesReference) {
 
 TEST_P(ConvertIsa, NormalizeMatchesReference) {
   const Isa isa = GetParam();
-  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  if (!isa_supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
   std::mt19937 rng(5);
   auto x = random_values<uint8_t>(1000, rng);
   for (DType dst : {DType::f32, DType::f64}) {
@@ -151,7 +145,7 @@ TEST_P(ConvertIsa, NormalizeMatchesReference) {
 
 TEST_P(ConvertIsa, GatherMatchesReference) {
   const Isa isa = GetParam();
-  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  if (!isa_supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
   std::mt19937 rng(8);
   for (DType dst : {DType::f32, DType::f64}) {
     GatherFn k = gather_kernel(isa, dst), ref = gather_kernel(Isa::scalar, dst);
@@ -181,7 +175,7 @@ TEST_P(ConvertIsa, GatherMatchesReference) {
 
 TEST_P(ConvertIsa, ZeroStreamClearsExactlyTheRange) {
   const Isa isa = GetParam();
-  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  if (!isa_supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
   ZeroFn k = zero_stream_kernel(isa);
   ASSERT_NE(k, nullptr);
   alignas(64) unsigned char buf[4096 + 256];

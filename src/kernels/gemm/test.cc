@@ -22,12 +22,6 @@ namespace npfast {
 namespace gemm_kernels {
 namespace {
 
-bool supported(Isa isa) {
-  for (Isa i : isas_available())
-    if (i == isa) return true;
-  return false;
-}
-
 template <class T>
 std::vector<T> random_vec(size_t n, std::mt19937& rng) {
   std::uniform_real_distribution<double> d(-1.0, 1.0);
@@ -92,7 +86,7 @@ class GemmIsa : public ::testing::TestWithParam<Isa> {};
 
 TEST_P(GemmIsa, MicrokernelsMatchReference) {
   const Isa isa = GetParam();
-  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  if (!isa_supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
   const KernelSet* s = kernel_set(isa);
   ASSERT_NE(s, nullptr);
   check_ukernel(s->f32);
@@ -157,7 +151,7 @@ void check_op_all(const Ukernel<T>& uk) {
 
 TEST_P(GemmIsa, OperatorMatchesReferenceOnEveryPath) {
   const Isa isa = GetParam();
-  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  if (!isa_supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
   const KernelSet* s = kernel_set(isa);
   check_op_all(s->f32);
   check_op_all(s->f64);

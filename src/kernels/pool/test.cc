@@ -20,12 +20,6 @@ namespace npfast {
 namespace pool {
 namespace {
 
-bool supported(Isa isa) {
-  for (Isa i : isas_available())
-    if (i == isa) return true;
-  return false;
-}
-
 template <class T>
 std::vector<T> values(size_t n, std::mt19937& rng) {
   std::uniform_int_distribution<int> d(-6, 6);
@@ -139,7 +133,7 @@ class PoolIsa : public ::testing::TestWithParam<Isa> {};
 
 TEST_P(PoolIsa, MatchesReference) {
   const Isa isa = GetParam();
-  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  if (!isa_supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
   ASSERT_NE(table(isa), nullptr);
   check<float>(isa, max32, avg32);
   check<double>(isa, max64, avg64);
