@@ -61,6 +61,8 @@ struct KernelSet {
 extern const KernelSet kernels_scalar;
 extern const KernelSet& kernels_avx2;
 extern const KernelSet& kernels_avx512;
+// Tests only: AVX-512's tile shapes and blocking on AVX2 vectors (x86_avx2.cc).
+extern const KernelSet& kernels_avx512_geometry_on_avx2;
 
 // The set for `isa` (null when not built for it) and the one the dispatcher uses now.
 const KernelSet* kernel_set(Isa isa);

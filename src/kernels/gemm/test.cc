@@ -163,6 +163,24 @@ TEST_P(GemmIsa, OperatorMatchesReferenceOnEveryPath) {
   check_op_all(s->f64);
 }
 
+// The AVX-512 tile shapes and blocking (MR = 14, NR = 32 / 16, KC 192 / 128) through the
+// whole operator, with AVX2 vectors, so they are exercised on machines without AVX-512.
+TEST(GemmOp, Avx512GeometryOnAvx2) {
+  if (!supported(Isa::avx2)) GTEST_SKIP() << "CPU lacks avx2";
+  const KernelSet& s = kernels_avx512_geometry_on_avx2;
+  const KernelSet* real = kernel_set(Isa::avx512);
+  ASSERT_NE(real, nullptr);
+  EXPECT_EQ(s.f32.mr, real->f32.mr);
+  EXPECT_EQ(s.f32.nr, real->f32.nr);
+  EXPECT_EQ(s.f32.kc, real->f32.kc);
+  EXPECT_EQ(s.f64.nr, real->f64.nr);
+  EXPECT_EQ(s.f64.kc, real->f64.kc);
+  check_ukernel(s.f32);
+  check_ukernel(s.f64);
+  check_op_all(s.f32);
+  check_op_all(s.f64);
+}
+
 INSTANTIATE_TEST_SUITE_P(All, GemmIsa, ::testing::Values(Isa::scalar, Isa::avx2, Isa::avx512),
                          [](const auto& info) { return std::string(isa_name(info.param)); });
 
