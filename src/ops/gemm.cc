@@ -29,6 +29,7 @@ namespace gemm_detail {
 namespace {
 
 using gemm_kernels::Ukernel;
+using gemm_kernels::UkernelFn;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -296,7 +297,11 @@ struct Engine {
         rs_a = a.rs;
         cs_a = a.cs;
       }
-      uk.fn(bk.kc, ap, rs_a, cs_a, bp, rs_b, c + i * ldc + j, ldc, mr, nr, alpha, beta_blk);
+      // Edge panels use the half-size kernels when they fit (same bits, less wasted work).
+      UkernelFn<T> fn = uk.fn;
+      if (nr <= NR / 2 && uk.fn_narrow) fn = uk.fn_narrow;
+      else if (mr <= MR / 2 && uk.fn_short) fn = uk.fn_short;
+      fn(bk.kc, ap, rs_a, cs_a, bp, rs_b, c + i * ldc + j, ldc, mr, nr, alpha, beta_blk);
     }
   }
 

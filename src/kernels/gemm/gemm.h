@@ -47,6 +47,11 @@ struct Ukernel {
   int mc;        // rows of A per packed block (kept in L2 with the B panel in L1)
   int nc;        // columns of B per packed block (in L3)
   const char* name;
+  // Edge variants with the same contract and per-element arithmetic (so the same bits):
+  // MR x NR/2 for a last panel of at most NR/2 columns (reads only those columns of B), and
+  // MR/2 x NR for a last panel of at most MR/2 rows (reads only those rows of A). Null: use fn.
+  UkernelFn<T> fn_narrow = nullptr;
+  UkernelFn<T> fn_short = nullptr;
 };
 
 struct KernelSet {
