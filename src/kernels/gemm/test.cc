@@ -188,6 +188,9 @@ void check_op_all(const Ukernel<T>& uk) {
         check_op<T>(uk, ta, tb, s[0], s[1], s[2], T(0.75), T(1), 3);
         check_op<T>(uk, ta, tb, s[0], s[1], s[2], T(-2), T(0.5), 1);
       }
+  // More than one column block (NC = 1024 scalar, 4080 / 2040 AVX2) in shared mode.
+  check_op<T>(uk, false, false, 150, 4100, 5, T(1), T(0.5), 2);
+  check_op<T>(uk, true, true, 70, 1100, 20, T(1), T(0), 0);
   // alpha == 0: C = beta * C without reading A, B.
   check_op<T>(uk, false, false, 9, 10, 11, T(0), T(2), 2);
 }
