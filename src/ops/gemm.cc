@@ -1,12 +1,15 @@
 // GEMM operator: BLIS-style blocking, packing and threading around the microkernels.
 //
-// Loop nest (serial meaning):
-//   for jc in [0, n) by NC                      B block columns
-//     for pc in [0, k) by KC                    K blocks, in order (fixes the reduction order)
-//       pack op(B)[pc, jc] into NR-wide panels  (phase 1: parallel over panels)
-//       for each item (row group, panel range)  (phase 2: parallel over items)
-//         pack op(A)[rows, pc] into MR-tall panels (thread-local workspace)
-//         for jr in the item's B panels: for ir in its A panels: microkernel
+// Two schedules with the same arithmetic (serial meaning):
+//   shared (B panels reused by several row groups of about MC rows):
+//     for jc in [0, n) by NC                              column blocks
+//       phase 1: pack op(B)[:, jc] for every K block      parallel over (K block, 8 panels)
+//       phase 2: for each item (row group, column part)   parallel over items
+//         for pc in [0, k) by KC (in order)
+//           pack op(A)[rows, pc] into MR-tall panels      (thread-local workspace)
+//           for jr in the item's B panels: for ir in its A panels: microkernel
+//   fused (one row group, or B read in place): each item runs the same K loop and packs
+//     each chunk of 8 B panels right before using it (thread-local, L2-resident).
 // Every C tile is updated once per K block, in K order, by one microkernel call whose
 // arithmetic does not depend on where the tile sits or who runs it, so any partition (and
 // any thread count) gives bitwise identical results. Small products skip packing where the
