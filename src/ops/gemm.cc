@@ -3,13 +3,14 @@
 // Two schedules with the same arithmetic (serial meaning):
 //   shared (B panels reused by several row groups of about MC rows):
 //     for jc in [0, n) by NC                              column blocks
-//       phase 1: pack op(B)[:, jc] for every K block      parallel over (K block, 8 panels)
-//       phase 2: for each item (row group, column part)   parallel over items
-//         for pc in [0, k) by KC (in order)
+//       for pc in [0, k) by KC (in order)                 K blocks
+//         phase 1: pack op(B)[pc, jc]                     parallel over chunks of 8 panels
+//         phase 2: for each item (row group, column part) parallel over items
 //           pack op(A)[rows, pc] into MR-tall panels      (thread-local workspace)
 //           for jr in the item's B panels: for ir in its A panels: microkernel
-//   fused (one row group, or B read in place): each item runs the same K loop and packs
-//     each chunk of 8 B panels right before using it (thread-local, L2-resident).
+//   fused (one row group, or B read in place): each item runs the same K loop itself and
+//     packs each chunk of 8 B panels right before using it (thread-local, L2-resident), so
+//     there is a single hand-off per call.
 // Every C tile is updated once per K block, in K order, by one microkernel call whose
 // arithmetic does not depend on where the tile sits or who runs it, so any partition (and
 // any thread count) gives bitwise identical results. Small products skip packing where the
@@ -308,12 +309,11 @@ struct Engine {
     }
   }
 
-  // Packs panels [q0, q1) of block `bk` into `base` (panel q at base + q * kc * NR).
-  void pack_b_panels(const Block& bk, int64_t q0, int64_t q1, T* base) const {
+  void pack_b_panels(const Block& bk, int64_t q0, int64_t q1) const {
     const int NR = uk.nr;
     const int64_t j0 = q0 * NR;
     const Mat<T> src{b.p + bk.pc * b.rs + (bk.jc + j0) * b.cs, b.rs, b.cs};
-    pack_b_multi(src, bk.kc, std::min(bk.nb, q1 * NR) - j0, NR, base + q0 * bk.kc * NR);
+    pack_b_multi(src, bk.kc, std::min(bk.nb, q1 * NR) - j0, NR, bbuf + q0 * bk.kc * NR);
   }
 
   // Chunk size for `count` items: one item per chunk (claimed dynamically, so a thread that
@@ -363,54 +363,43 @@ struct Engine {
     }
   }
 
-  // Shared mode: per column block, op(B) is packed once for every K block (phase 1, in
-  // parallel), then each item (row group, column part) runs the whole K loop over it (phase
-  // 2). Two hand-offs per column block whatever k: a hand-off to a descheduled helper costs a
-  // time slice on a loaded machine, so they are kept few.
+  // Shared mode: per (column block, K block), B is packed once (phase 1, in parallel) and
+  // read by every row group (phase 2).
   void run_shared() {
     const int NR = uk.nr;
-    const int64_t kb = ceil_div(k, kcb);  // K blocks
-    // The column block is narrowed so that all its K blocks fit in kSharedB bytes.
-    constexpr int64_t kSharedB = int64_t{32} << 20;
-    const int64_t fit = kSharedB / (kb * kcb * static_cast<int64_t>(sizeof(T))) / NR * NR;
-    const int64_t nc = std::max<int64_t>(NR, std::min<int64_t>(uk.nc / NR * NR, fit));
-    const int64_t npb_max = ceil_div(std::min(n, nc), NR);
-    Buffer<T> shared(static_cast<size_t>(kb * npb_max * kcb * NR));
-    bbuf = shared.get();
-    constexpr int64_t kPackChunk = 8;  // panels per packing job: keeps the row copy streaming
+    const int64_t nc = std::max<int64_t>(NR, uk.nc / NR * NR);
+    const int64_t bsize = kcb * ceil_div(std::min(n, nc), NR) * NR;
+    Buffer<T> shared;
+    if (threads > 1) {
+      shared = Buffer<T>(static_cast<size_t>(bsize));
+      bbuf = shared.get();
+    } else {
+      bbuf = static_cast<T*>(t_workspace_b.get(static_cast<size_t>(bsize) * sizeof(T)));
+    }
     for (int64_t jc = 0; jc < n; jc += nc) {
       const int64_t nb = std::min(nc, n - jc), npb = ceil_div(nb, NR);
-      // K block ib, panel q of this column block.
-      auto panel = [&](int64_t ib, int64_t q, int64_t kc) {
-        return bbuf + ib * npb * kcb * NR + q * kc * NR;
-      };
-      const int64_t chunks = ceil_div(npb, kPackChunk), jobs = kb * chunks;
-      // A small B is packed by the caller: cheaper than a hand-off.
-      const bool small = k * nb < 32768;
-      parallel_for(jobs, small ? jobs : grain(jobs), [&](int64_t s, int64_t e) {
-        for (int64_t job = s; job < e; ++job) {
-          const int64_t ib = job / chunks, q0 = (job % chunks) * kPackChunk;
-          const Block bk{jc, nb, ib * kcb, std::min(kcb, k - ib * kcb)};
-          pack_b_panels(bk, q0, std::min(npb, q0 + kPackChunk), panel(ib, 0, bk.kc));
-        }
-      });
       col_parts = 1;
       if (threads > 1 && groups < threads) col_parts = std::min(npb, ceil_div(threads, groups));
-      const int64_t items = groups * col_parts;
-      parallel_for(items, grain(items), [&](int64_t s, int64_t e) {
-        for (int64_t it = s; it < e; ++it) {
-          const int64_t g = it / col_parts, h = it % col_parts;
-          const int64_t p0 = g * mp / groups, p1 = (g + 1) * mp / groups;
-          const int64_t q0 = h * npb / col_parts, q1 = (h + 1) * npb / col_parts;
-          if (p0 == p1 || q0 == q1) continue;
-          for (int64_t ib = 0; ib < kb; ++ib) {
-            const Block bk{jc, nb, ib * kcb, std::min(kcb, k - ib * kcb)};
+      for (int64_t pc = 0; pc < k; pc += kcb) {
+        const Block bk{jc, nb, pc, std::min(kcb, k - pc)};
+        // A small block is packed by the caller: cheaper than a hand-off.
+        const bool small = bk.kc * nb < 32768;
+        // Chunks of 8 panels keep the row-wise copy streaming.
+        parallel_for(npb, small ? npb : std::max<int64_t>(8, ceil_div(npb, 4 * threads)),
+                     [&](int64_t q0, int64_t q1) { pack_b_panels(bk, q0, q1); });
+        const int64_t items = groups * col_parts;
+        parallel_for(items, grain(items), [&](int64_t s, int64_t e) {
+          for (int64_t it = s; it < e; ++it) {
+            const int64_t g = it / col_parts, h = it % col_parts;
+            const int64_t p0 = g * mp / groups, p1 = (g + 1) * mp / groups;
+            const int64_t q0 = h * npb / col_parts, q1 = (h + 1) * npb / col_parts;
+            if (p0 == p1 || q0 == q1) continue;
             const T* abuf = prepare_a(bk, p0, p1);
             for (int64_t q = q0; q < q1; ++q)
-              multiply_column(bk, abuf, p0, p1, jc + q * NR, panel(ib, q, bk.kc), NR);
+              multiply_column(bk, abuf, p0, p1, jc + q * NR, bbuf + q * bk.kc * NR, NR);
           }
-        }
-      });
+        });
+      }
     }
   }
 
