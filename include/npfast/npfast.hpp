@@ -8,3 +8,4 @@
 #include "npfast/threads.hpp"
 #include "npfast/view.hpp"
 #include "npfast/elementwise.hpp"
+#include "npfast/gemm.hpp"
