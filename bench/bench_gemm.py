@@ -96,6 +96,7 @@ def run(quick: bool = False, threads: int = 2, cpu_time: bool = False) -> list[d
             gf = flops / t_np_ * 1e-9
             rows.append({
                 "name": name,
+                "times": {"npfast": t_np_, "numpy": t_np},
                 "npfast_s": t_np_,
                 "numpy_s": t_np,
                 "ratio": t_np / t_np_,

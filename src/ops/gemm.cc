@@ -1,12 +1,16 @@
 // GEMM operator: BLIS-style blocking, packing and threading around the microkernels.
 //
-// Loop nest (serial meaning):
-//   for jc in [0, n) by NC                      B block columns
-//     for pc in [0, k) by KC                    K blocks, in order (fixes the reduction order)
-//       pack op(B)[pc, jc] into NR-wide panels  (phase 1: parallel over panels)
-//       for each item (row group, panel range)  (phase 2: parallel over items)
-//         pack op(A)[rows, pc] into MR-tall panels (thread-local workspace)
-//         for jr in the item's B panels: for ir in its A panels: microkernel
+// Two schedules with the same arithmetic (serial meaning):
+//   shared (B panels reused by several row groups of about MC rows):
+//     for jc in [0, n) by NC                              column blocks
+//       for pc in [0, k) by KC (in order)                 K blocks
+//         phase 1: pack op(B)[pc, jc]                     parallel over chunks of 8 panels
+//         phase 2: for each item (row group, column part) parallel over items
+//           pack op(A)[rows, pc] into MR-tall panels      (thread-local workspace)
+//           for jr in the item's B panels: for ir in its A panels: microkernel
+//   fused (one row group, or B read in place): each item runs the same K loop itself and
+//     packs each chunk of 8 B panels right before using it (thread-local, L2-resident), so
+//     there is a single hand-off per call.
 // Every C tile is updated once per K block, in K order, by one microkernel call whose
 // arithmetic does not depend on where the tile sits or who runs it, so any partition (and
 // any thread count) gives bitwise identical results. Small products skip packing where the
@@ -29,6 +33,7 @@ namespace gemm_detail {
 namespace {
 
 using gemm_kernels::Ukernel;
+using gemm_kernels::UkernelFn;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -296,7 +301,11 @@ struct Engine {
         rs_a = a.rs;
         cs_a = a.cs;
       }
-      uk.fn(bk.kc, ap, rs_a, cs_a, bp, rs_b, c + i * ldc + j, ldc, mr, nr, alpha, beta_blk);
+      // Edge panels use the half-size kernels when they fit (same bits, less wasted work).
+      UkernelFn<T> fn = uk.fn;
+      if (nr <= NR / 2 && uk.fn_narrow) fn = uk.fn_narrow;
+      else if (mr <= MR / 2 && uk.fn_short) fn = uk.fn_short;
+      fn(bk.kc, ap, rs_a, cs_a, bp, rs_b, c + i * ldc + j, ldc, mr, nr, alpha, beta_blk);
     }
   }
 
@@ -461,9 +470,12 @@ void gemm_run(const Ukernel<T>& uk, const Options& opt, bool ta, bool tb, int64_
   // it is that narrow or hardly reused (m <= 4 MR).
   // A row-major A is also read in place up to n = 256 when its rows are closer than a page
   // (packing costs about a cycle per element, 10% of a 128^3 product).
+  // (At 8 lines apart the rows still hit 8 sets x 8 ways: fine for up to 64 rows.)
+  const int64_t row_bytes_b = ldb * static_cast<int64_t>(sizeof(T));
+  const bool narrow_b = row_bytes_b <= 256 || (row_bytes_b <= 512 && k <= 64);
   const bool wide_a = ta || n > 256 || lda * static_cast<int64_t>(sizeof(T)) >= 4096;
   const bool pack_a = opt.pack_a >= 0 ? opt.pack_a == 1 : (n > 4 * uk.nr && wide_a);
-  const bool pack_b = tb || (opt.pack_b >= 0 ? opt.pack_b == 1 : (m > 4 * uk.mr && ldb * static_cast<int64_t>(sizeof(T)) > 256));
+  const bool pack_b = tb || (opt.pack_b >= 0 ? opt.pack_b == 1 : (m > 4 * uk.mr && !narrow_b));
   Engine<T> e{uk, ma, mb, c, ldc, m, n, k, alpha, beta, pack_a, pack_b, threads};
   e.run();
 }

@@ -1,5 +1,6 @@
 // matmul: NumPy's shape rules, stride handling and batching around npfast::gemm_batched.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -56,6 +57,9 @@ Layout layout_of(const Mats& m, int64_t item) {
     *out = bytes / item;
     return true;
   };
+  // A misaligned buffer (e.g. np.frombuffer at an odd offset) goes through the copy, which
+  // reads element bytes with memcpy.
+  if (reinterpret_cast<uintptr_t>(m.p) % static_cast<uintptr_t>(item) != 0) return {false, false, 0, 0};
   int64_t s0 = 0, s1 = 0, sb = 0;
   // Strides of length-1 axes are never used: pick the ones that make the layout simplest.
   const bool ok0 = m.rows == 1 || elems(m.s0, &s0);

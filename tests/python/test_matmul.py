@@ -88,6 +88,18 @@ def test_vectors_and_empty(dtype):
     assert npfast.matmul(np.ones((1, 3, 4), dtype), np.ones((0, 4, 2), dtype)).shape == (0, 3, 2)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_misaligned_buffer(dtype):
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((9, 13)).astype(dtype)
+    raw = np.zeros(a.nbytes + 1, np.uint8)
+    mis = np.frombuffer(raw.data, dtype=dtype, count=a.size, offset=1).reshape(a.shape)
+    raw[1:] = np.frombuffer(a.tobytes(), np.uint8)
+    assert not mis.flags.aligned
+    b = rng.standard_normal((13, 5)).astype(dtype)
+    assert_close(npfast.matmul(mis, b), a, b)
+
+
 def test_lists_and_scalars_promote_like_arrays():
     got = npfast.matmul([[1.0, 2.0]], [[3.0], [4.0]])
     assert got.dtype == np.float64 and got.tolist() == [[11.0]]

@@ -47,6 +47,11 @@ struct Ukernel {
   int mc;        // rows of A per packed block (kept in L2 with the B panel in L1)
   int nc;        // columns of B per packed block (in L3)
   const char* name;
+  // Edge variants with the same contract and per-element arithmetic (so the same bits):
+  // MR x NR/2 for a last panel of at most NR/2 columns (reads only those columns of B), and
+  // MR/2 x NR for a last panel of at most MR/2 rows (reads only those rows of A). Null: use fn.
+  UkernelFn<T> fn_narrow = nullptr;
+  UkernelFn<T> fn_short = nullptr;
 };
 
 struct KernelSet {
@@ -61,6 +66,8 @@ struct KernelSet {
 extern const KernelSet kernels_scalar;
 extern const KernelSet& kernels_avx2;
 extern const KernelSet& kernels_avx512;
+// Tests only: AVX-512's tile shapes and blocking on AVX2 vectors (x86_avx2.cc).
+extern const KernelSet& kernels_avx512_geometry_on_avx2;
 
 // The set for `isa` (null when not built for it) and the one the dispatcher uses now.
 const KernelSet* kernel_set(Isa isa);

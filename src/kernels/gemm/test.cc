@@ -82,7 +82,44 @@ void check_ukernel(const Ukernel<T>& uk) {
   }
 }
 
+// The edge kernels give exactly the bits of the full kernel on the tiles they cover.
+template <class T>
+void check_edge_kernels(const Ukernel<T>& uk) {
+  std::mt19937 rng(11);
+  const int MR = uk.mr, NR = uk.nr;
+  for (int64_t k : {0, 1, 5, 300}) {
+    auto ap = random_vec<T>(static_cast<size_t>(MR * std::max<int64_t>(k, 1)), rng);
+    auto bp = random_vec<T>(static_cast<size_t>(NR * std::max<int64_t>(k, 1)), rng);
+    const int64_t ldc = NR + 3;
+    auto c0 = random_vec<T>(static_cast<size_t>(MR * ldc), rng);
+    struct Case {
+      UkernelFn<T> fn;
+      int mr, nr;
+    };
+    std::vector<Case> cases;
+    if (uk.fn_narrow)
+      for (int nr = 1; nr <= NR / 2; ++nr) cases.push_back({uk.fn_narrow, MR, nr});
+    if (uk.fn_short)
+      for (int mr = 1; mr <= MR / 2; ++mr) cases.push_back({uk.fn_short, mr, NR - 1});
+    for (const Case& cs : cases)
+      for (T beta : {T(0), T(-0.25)}) {
+        auto full = c0, edge = c0;
+        uk.fn(k, ap.data(), 1, MR, bp.data(), NR, full.data(), ldc, cs.mr, cs.nr, T(0.5), beta);
+        cs.fn(k, ap.data(), 1, MR, bp.data(), NR, edge.data(), ldc, cs.mr, cs.nr, T(0.5), beta);
+        ASSERT_EQ(std::memcmp(full.data(), edge.data(), full.size() * sizeof(T)), 0)
+            << uk.name << " edge kernel mr=" << cs.mr << " nr=" << cs.nr << " k=" << k;
+      }
+  }
+}
+
 class GemmIsa : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(GemmIsa, EdgeKernelsMatchFullKernelBitwise) {
+  const Isa isa = GetParam();
+  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  check_edge_kernels(kernel_set(isa)->f32);
+  check_edge_kernels(kernel_set(isa)->f64);
+}
 
 TEST_P(GemmIsa, MicrokernelsMatchReference) {
   const Isa isa = GetParam();
@@ -145,6 +182,9 @@ void check_op_all(const Ukernel<T>& uk) {
         check_op<T>(uk, ta, tb, s[0], s[1], s[2], T(0.75), T(1), 3);
         check_op<T>(uk, ta, tb, s[0], s[1], s[2], T(-2), T(0.5), 1);
       }
+  // More than one column block (NC = 1024 scalar, 4080 / 2040 AVX2) in shared mode.
+  check_op<T>(uk, false, false, 150, 4100, 5, T(1), T(0.5), 2);
+  check_op<T>(uk, true, true, 70, 1100, 20, T(1), T(0), 0);
   // alpha == 0: C = beta * C without reading A, B.
   check_op<T>(uk, false, false, 9, 10, 11, T(0), T(2), 2);
 }
@@ -155,6 +195,26 @@ TEST_P(GemmIsa, OperatorMatchesReferenceOnEveryPath) {
   const KernelSet* s = kernel_set(isa);
   check_op_all(s->f32);
   check_op_all(s->f64);
+}
+
+// The AVX-512 tile shapes and blocking (MR = 14, NR = 32 / 16, KC 192 / 128) through the
+// whole operator, with AVX2 vectors, so they are exercised on machines without AVX-512.
+TEST(GemmOp, Avx512GeometryOnAvx2) {
+  if (!supported(Isa::avx2)) GTEST_SKIP() << "CPU lacks avx2";
+  const KernelSet& s = kernels_avx512_geometry_on_avx2;
+  const KernelSet* real = kernel_set(Isa::avx512);
+  ASSERT_NE(real, nullptr);
+  EXPECT_EQ(s.f32.mr, real->f32.mr);
+  EXPECT_EQ(s.f32.nr, real->f32.nr);
+  EXPECT_EQ(s.f32.kc, real->f32.kc);
+  EXPECT_EQ(s.f64.nr, real->f64.nr);
+  EXPECT_EQ(s.f64.kc, real->f64.kc);
+  check_ukernel(s.f32);
+  check_ukernel(s.f64);
+  check_edge_kernels(s.f32);
+  check_edge_kernels(s.f64);
+  check_op_all(s.f32);
+  check_op_all(s.f64);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, GemmIsa, ::testing::Values(Isa::scalar, Isa::avx2, Isa::avx512),
