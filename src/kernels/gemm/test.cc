@@ -116,7 +116,7 @@ class GemmIsa : public ::testing::TestWithParam<Isa> {};
 
 TEST_P(GemmIsa, EdgeKernelsMatchFullKernelBitwise) {
   const Isa isa = GetParam();
-  if (!supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  if (!isa_supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
   check_edge_kernels(kernel_set(isa)->f32);
   check_edge_kernels(kernel_set(isa)->f64);
 }
@@ -200,7 +200,7 @@ TEST_P(GemmIsa, OperatorMatchesReferenceOnEveryPath) {
 // The AVX-512 tile shapes and blocking (MR = 14, NR = 32 / 16, KC 192 / 128) through the
 // whole operator, with AVX2 vectors, so they are exercised on machines without AVX-512.
 TEST(GemmOp, Avx512GeometryOnAvx2) {
-  if (!supported(Isa::avx2)) GTEST_SKIP() << "CPU lacks avx2";
+  if (!isa_supported(Isa::avx2)) GTEST_SKIP() << "CPU lacks avx2";
   const KernelSet& s = kernels_avx512_geometry_on_avx2;
   const KernelSet* real = kernel_set(Isa::avx512);
   ASSERT_NE(real, nullptr);
