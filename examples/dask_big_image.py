@@ -65,7 +65,7 @@ def main() -> None:
         os.environ["PYTHONPATH"] = os.pathsep.join(
             p for p in (here, os.environ.get("PYTHONPATH")) if p)
         cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")
         client = Client(cluster)
     info = client.scheduler_info(n_workers=-1)["workers"]
     slots = sum(w["nthreads"] for w in info.values())

@@ -58,7 +58,7 @@ def client():
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (here, before) if p)
     try:
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, silence_logs=40)
+                                           dashboard_address=":0", silence_logs=40)
     finally:
         if before is None:
             os.environ.pop("PYTHONPATH", None)
@@ -113,7 +113,7 @@ def assert_close(got, ref, scale):
 @pytest.mark.parametrize("name", ["correlate2d", "convolve2d"])
 def test_correlation_matches_in_memory(kernels, name, mode, boundary):
     rng = np.random.default_rng(abs(hash((name, mode, boundary))) % 2**32)
-    for trial in range(4):
+    for trial in range(3):
         h, w = int(rng.integers(8, 40)), int(rng.integers(8, 40))
         kh, kw = int(rng.integers(1, 8)), int(rng.integers(1, 8))  # even sizes centre unevenly
         dtype = np.float32 if trial % 2 == 0 else np.float64
@@ -204,7 +204,7 @@ def random_chunking(rng, shape):
 def test_max_pool2d_matches_bit_for_bit(kernels):
     rng = np.random.default_rng(21)
     x = rng.standard_normal((2, 3, 19, 23)).astype(np.float32)
-    for _ in range(40):
+    for _ in range(24):
         k, s, p, ceil_mode = random_pool_args(rng)
         d = tuple(int(v) for v in rng.integers(1, 3, 2))
         if any(dd * (kk - 1) + 1 > n + 2 * pp for dd, kk, n, pp in zip(d, k, (19, 23), p)):
@@ -221,7 +221,7 @@ def test_max_pool2d_matches_bit_for_bit(kernels):
 def test_avg_pool2d_matches_bit_for_bit(kernels):
     rng = np.random.default_rng(22)
     x = rng.standard_normal((2, 2, 17, 20)).astype(np.float32)
-    for _ in range(40):
+    for _ in range(24):
         k, s, p, ceil_mode = random_pool_args(rng)
         cip = bool(rng.integers(2))
         div = [None, None, 5][int(rng.integers(3))]
@@ -270,7 +270,7 @@ def test_pooling_on_cluster(kernels, client):
 def test_conv2d_matches_in_memory(kernels):
     rng = np.random.default_rng(31)
     x = rng.standard_normal((3, 4, 15, 18)).astype(np.float32)
-    for trial in range(30):
+    for trial in range(18):
         groups = [1, 2, 4][trial % 3]
         o = groups * int(rng.integers(1, 3))
         k = tuple(int(v) for v in rng.integers(1, 5, 2))
