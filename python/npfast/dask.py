@@ -30,6 +30,7 @@ seen by the worker, overrides the share.
 from __future__ import annotations
 
 import contextlib
+import math
 import operator
 import os
 import sys
@@ -211,12 +212,16 @@ def _run(spec: _Threads, fn, *args, **kwargs):
 
 
 def _as_dask(a, name: str) -> da.Array:
-    if isinstance(a, da.Array):
-        return a
-    try:
-        return da.asarray(np.asarray(a))
-    except Exception as exc:
-        raise TypeError(f"{name}: expected a dask or NumPy array, got {type(a).__name__}") from exc
+    if not isinstance(a, da.Array):
+        try:
+            a = da.asarray(np.asarray(a))
+        except Exception as exc:
+            raise TypeError(f"{name}: expected a dask or NumPy array, got "
+                            f"{type(a).__name__}") from exc
+    if any(math.isnan(c) for cs in a.chunks for c in cs):
+        raise ValueError(f"{name}: chunk sizes are unknown (NaN); call "
+                         f"{name}.compute_chunk_sizes() first")
+    return a
 
 
 def _small(a, name: str) -> np.ndarray:
