@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import multiprocessing
 import operator
 import os
 import sys
@@ -130,10 +131,13 @@ class _Threads:
         if worker is not None:
             host = _host_of(worker.address)
             slots = self.host_slots.get(host) or _worker_nthreads(worker)
-        elif threading.current_thread() is threading.main_thread():
-            return None  # synchronous scheduler: one task at a time, the caller's own setting
-        else:  # dask's local threaded scheduler
+        elif threading.current_thread() is not threading.main_thread() or \
+                multiprocessing.parent_process() is not None:
+            # dask's threaded scheduler, or a process of its multiprocessing pool: as many
+            # concurrent tasks as its pool has workers (default: the cores)
             slots = dask.config.get("num_workers", None) or cores
+        else:
+            return None  # synchronous scheduler: one task at a time, the caller's own setting
         return max(1, cores // max(1, slots))
 
 

@@ -392,6 +392,14 @@ def test_threaded_scheduler_shares_and_restores(monkeypatch, threads):
     assert set(np.unique(got)) == {2}
 
 
+def test_processes_scheduler_shares(monkeypatch):
+    monkeypatch.setattr(npfast, "convert", _standins.threads_probe)
+    a = da.zeros((4, 4), np.uint8, chunks=2)
+    with dask.config.set(num_workers=2):
+        got = nd.convert(a, np.float32).compute(scheduler="processes")
+    assert set(np.unique(got)) == {max(1, npfast._npfast.usable_cores() // 2)}
+
+
 def test_bad_threads_argument():
     a = da.zeros((4, 4), np.uint8, chunks=2)
     with pytest.raises(TypeError, match="threads"):
