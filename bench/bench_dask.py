@@ -139,7 +139,8 @@ def main() -> int:
         verdict = "meets" if r["ratio"] >= r["target"] else "below"
         print(f"  2 workers vs 1: {r['ratio']:.2f}x ({verdict} goal >= {r['target']:.1f}x), "
               f"efficiency {r['fraction']:.0%}; dask overhead on 1 worker: "
-              f"{r['times']['1 worker'] / r['times']['in-memory 1 thread']:.2f}x the in-memory time")
+              f"{r['times']['1 worker'] / r['times']['in-memory 1 thread']:.2f}x "
+              "the in-memory time")
     return 0
 
 

@@ -122,7 +122,8 @@ class _Threads:
             try:
                 n = int(env)
             except ValueError:
-                raise ValueError(f"{ENV_THREADS}: expected a positive integer, got {env!r}") from None
+                raise ValueError(
+                    f"{ENV_THREADS}: expected a positive integer, got {env!r}") from None
             if not 1 <= n <= 1024:
                 raise ValueError(f"{ENV_THREADS}: must be between 1 and 1024, got {n}")
             return n
