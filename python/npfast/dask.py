@@ -39,12 +39,17 @@ import threading
 from bisect import bisect_right
 from functools import partial
 
-import dask
-import dask.array as da
 import numpy as np
-from dask.array.core import Array
-from dask.base import tokenize
-from dask.highlevelgraph import HighLevelGraph
+
+try:
+    import dask
+    import dask.array as da
+    from dask.array.core import Array
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError("npfast.dask needs dask[array] (and distributed for clusters): "
+                      "pip install 'npfast[dask]'") from exc
 
 import npfast
 
