@@ -80,11 +80,17 @@ def main() -> None:
     warm = da.zeros((64, 64 * slots), np.float32, chunks=64)
     npfast.dask.correlate2d(warm, kernel, mode="same").compute()
 
-    smooth = npfast.dask.correlate2d(image, kernel, mode="same", boundary="symm")
-    t0 = time.perf_counter()
-    smooth = client.persist(smooth)
-    wait(smooth)
-    t_dask = time.perf_counter() - t0
+    # Two runs: the first also pays the workers' first touch of their output memory.
+    t_runs = []
+    smooth = None
+    for _ in range(2):
+        del smooth  # same graph, same keys: the cluster must not still hold the last result
+        smooth = npfast.dask.correlate2d(image, kernel, mode="same", boundary="symm")
+        t0 = time.perf_counter()
+        smooth = client.persist(smooth)
+        wait(smooth)
+        t_runs.append(time.perf_counter() - t0)
+    t_dask = t_runs[-1]
 
     local = image.compute()  # the same image, in this process
     t0 = time.perf_counter()
@@ -98,6 +104,7 @@ def main() -> None:
         np.testing.assert_allclose(got, ref[sl], rtol=1e-6, atol=1e-6)
 
     mpix = n * n / 1e6
+    print(f"dask cluster, first run: {t_runs[0]:.2f} s")
     print(f"dask cluster:       {t_dask:7.2f} s  {mpix / t_dask:8.1f} Mpixel/s  "
           f"{2 * n * n * 4 / t_dask / 1e9:6.2f} GB/s")
     print(f"one npfast call:    {t_one:7.2f} s  {mpix / t_one:8.1f} Mpixel/s  "
