@@ -32,10 +32,14 @@ class Input {
   // other libraries (0, 1, 2^31, 2^55, negative).
   int64_t size_like() {
     switch (take<uint8_t>() % 16) {
-      case 0: return -range(1, 1 << 20);
-      case 1: return int64_t{1} << range(20, 62);
-      case 2: return 0;
-      default: return range(1, 12);
+      case 0:
+        return -range(1, 1 << 20);
+      case 1:
+        return int64_t{1} << range(20, 62);
+      case 2:
+        return 0;
+      default:
+        return range(1, 12);
     }
   }
   bool empty() const { return n_ == 0; }

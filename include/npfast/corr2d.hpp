@@ -25,7 +25,8 @@ DType corr2d_result_dtype(DType input, DType kernel);
 
 // The generic operator all others reduce to. For every plane of `input` (..., H, W) and
 // `out` (..., Ho, Wo) (same leading shape):
-//   out[..., i, j] = sum over a < kh, b < kw of kernel[a, b] * ext(input)[..., i + a - top, j + b - left]
+//   out[..., i, j] = sum over a < kh, b < kw of kernel[a, b] * ext(input)[..., i + a - top, j + b -
+//   left]
 // with ext() the extension `border` (fill value `fill`). `kernel` is 2-D, non-empty, any
 // dtype and strides; `input` any supported dtype and strides; `out` of
 // corr2d_result_dtype(input, kernel), any strides, not overlapping the inputs. Accumulates in

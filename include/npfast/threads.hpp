@@ -35,8 +35,7 @@ template <class F>
 void parallel_for(int64_t n, int64_t grain, F&& f) {
   using Fn = std::remove_reference_t<F>;
   parallel_for(
-      n, grain,
-      [](void* ctx, int64_t b, int64_t e) { (*static_cast<Fn*>(ctx))(b, e); },
+      n, grain, [](void* ctx, int64_t b, int64_t e) { (*static_cast<Fn*>(ctx))(b, e); },
       const_cast<void*>(static_cast<const void*>(&f)));
 }
 

@@ -13,29 +13,54 @@ namespace {
 
 bool from_numpy_type(int type_num, DType* t) {
   switch (type_num) {
-    case NPY_UINT8: *t = DType::u8; return true;
-    case NPY_INT8: *t = DType::i8; return true;
-    case NPY_UINT16: *t = DType::u16; return true;
-    case NPY_INT16: *t = DType::i16; return true;
-    case NPY_INT32: *t = DType::i32; return true;
-    case NPY_INT64: *t = DType::i64; return true;
-    case NPY_FLOAT32: *t = DType::f32; return true;
-    case NPY_FLOAT64: *t = DType::f64; return true;
+    case NPY_UINT8:
+      *t = DType::u8;
+      return true;
+    case NPY_INT8:
+      *t = DType::i8;
+      return true;
+    case NPY_UINT16:
+      *t = DType::u16;
+      return true;
+    case NPY_INT16:
+      *t = DType::i16;
+      return true;
+    case NPY_INT32:
+      *t = DType::i32;
+      return true;
+    case NPY_INT64:
+      *t = DType::i64;
+      return true;
+    case NPY_FLOAT32:
+      *t = DType::f32;
+      return true;
+    case NPY_FLOAT64:
+      *t = DType::f64;
+      return true;
     // NPY_LONG/NPY_LONGLONG alias INT64 on LP64; NPY_INT aliases INT32.
-    default: return false;
+    default:
+      return false;
   }
 }
 
 int to_numpy_type(DType t) {
   switch (t) {
-    case DType::u8: return NPY_UINT8;
-    case DType::i8: return NPY_INT8;
-    case DType::u16: return NPY_UINT16;
-    case DType::i16: return NPY_INT16;
-    case DType::i32: return NPY_INT32;
-    case DType::i64: return NPY_INT64;
-    case DType::f32: return NPY_FLOAT32;
-    case DType::f64: return NPY_FLOAT64;
+    case DType::u8:
+      return NPY_UINT8;
+    case DType::i8:
+      return NPY_INT8;
+    case DType::u16:
+      return NPY_UINT16;
+    case DType::i16:
+      return NPY_INT16;
+    case DType::i32:
+      return NPY_INT32;
+    case DType::i64:
+      return NPY_INT64;
+    case DType::f32:
+      return NPY_FLOAT32;
+    case DType::f64:
+      return NPY_FLOAT64;
   }
   return NPY_NOTYPE;
 }
@@ -57,9 +82,7 @@ View view_of(PyArrayObject* a, DType t) {
   return v;
 }
 
-void free_capsule(PyObject* cap) {
-  memory::deallocate(PyCapsule_GetPointer(cap, "npfast.buffer"));
-}
+void free_capsule(PyObject* cap) { memory::deallocate(PyCapsule_GetPointer(cap, "npfast.buffer")); }
 
 }  // namespace
 
@@ -91,7 +114,8 @@ Array as_array(nb::handle obj, const char* arg) {
     // Kernels read native byte order: a byte-swapped array ('>f8' here) is converted once.
     PyArray_Descr* native = PyArray_DescrNewByteorder(PyArray_DESCR(a), NPY_NATIVE);
     if (!native) throw nb::python_error();
-    arr = PyArray_FromAny(ref.ptr(), native, 0, 0, NPY_ARRAY_ALIGNED | NPY_ARRAY_FORCECAST, nullptr);
+    arr =
+        PyArray_FromAny(ref.ptr(), native, 0, 0, NPY_ARRAY_ALIGNED | NPY_ARRAY_FORCECAST, nullptr);
     if (!arr) throw nb::python_error();
     ref = nb::steal(arr);
     a = reinterpret_cast<PyArrayObject*>(arr);
@@ -176,7 +200,8 @@ View check_out(nb::handle out, DType t, int ndim, const int64_t* shape, const ch
                     descr_name(PyArray_DESCR(a)));
   if (!PyArray_ISALIGNED(a)) throw ValueError(std::string(arg) + ": array is not aligned");
   for (int i = 0; i < ndim; ++i)
-    if (v.strides[i] % static_cast<int64_t>(itemsize(t)) != 0 || (v.strides[i] == 0 && shape[i] > 1))
+    if (v.strides[i] % static_cast<int64_t>(itemsize(t)) != 0 ||
+        (v.strides[i] == 0 && shape[i] > 1))
       throw ValueError(std::string(arg) + ": strides must be non-zero multiples of the itemsize");
   return v;
 }
@@ -201,8 +226,10 @@ void extent(const View& v, const char** lo, const char** hi) {
   }
   for (int i = 0; i < v.ndim; ++i) {
     const int64_t span = (v.shape[i] - 1) * v.strides[i];
-    if (span < 0) b += span;
-    else e += span;
+    if (span < 0)
+      b += span;
+    else
+      e += span;
   }
   *lo = b;
   *hi = e + itemsize(v.dtype);

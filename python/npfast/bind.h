@@ -26,8 +26,8 @@ struct Registrar {
 };
 void bind_all(nb::module_& m);
 
-#define NPFAST_BIND(name)                                                       \
-  static void npfast_bind_##name(::npfast::py::nb::module_& m);                 \
+#define NPFAST_BIND(name)                                                            \
+  static void npfast_bind_##name(::npfast::py::nb::module_& m);                      \
   static ::npfast::py::Registrar npfast_registrar_##name(#name, npfast_bind_##name); \
   static void npfast_bind_##name(::npfast::py::nb::module_& m)
 

@@ -48,8 +48,9 @@ NPFAST_BIND(core) {
       "ValueError if it is out of range. threadpoolctl.threadpool_limits() also sets it.");
   m.def("usable_cores", &usable_cores, "Cores this process may run on (sched_getaffinity).");
   m.def("_isa", [] { return std::string(isa_name(active_isa())); });
-  m.def("_set_isa", [](const std::string& name) { set_active_isa(parse_isa(name, "isa")); },
-        nb::arg("isa"));
+  m.def(
+      "_set_isa", [](const std::string& name) { set_active_isa(parse_isa(name, "isa")); },
+      nb::arg("isa"));
   m.def("_isas_available", [] {
     std::vector<std::string> names;
     for (Isa i : isas_available()) names.emplace_back(isa_name(i));

@@ -34,8 +34,8 @@ Border parse_ndimage_mode(const std::string& s) {
   if (s == "nearest") return Border::nearest;
   if (s == "mirror") return Border::mirror;
   if (s == "wrap" || s == "grid-wrap") return Border::wrap;
-  throw ValueError("mode: must be 'reflect', 'constant', 'nearest', 'mirror' or 'wrap', got '" +
-                   s + "'");
+  throw ValueError("mode: must be 'reflect', 'constant', 'nearest', 'mirror' or 'wrap', got '" + s +
+                   "'");
 }
 
 nb::object signal_py(nb::handle in1, nb::handle in2, const std::string& mode,
@@ -134,12 +134,16 @@ MemoryError an output too large to represent or allocate.
 
 NPFAST_BIND(corr2d) {
   static const std::string corr_doc =
-      std::string("2-D cross-correlation, as ``scipy.signal.correlate2d`` (real inputs).\n\n"
-                  "``out[..., i, j] = sum_{a, b} in2[a, b] * in1_ext[..., i + a - top, j + b - left]``"
-                  " with ``top, left`` set by ``mode``.") + kSignalDoc;
+      std::string(
+          "2-D cross-correlation, as ``scipy.signal.correlate2d`` (real inputs).\n\n"
+          "``out[..., i, j] = sum_{a, b} in2[a, b] * in1_ext[..., i + a - top, j + b - left]``"
+          " with ``top, left`` set by ``mode``.") +
+      kSignalDoc;
   static const std::string conv_doc =
-      std::string("2-D convolution, as ``scipy.signal.convolve2d``: correlation with the "
-                  "kernel flipped in both axes.") + kSignalDoc;
+      std::string(
+          "2-D convolution, as ``scipy.signal.convolve2d``: correlation with the "
+          "kernel flipped in both axes.") +
+      kSignalDoc;
   m.def("correlate2d", &correlate2d_py,
         nb::sig("def correlate2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, "
                 "mode: str = 'full', boundary: str = 'fill', fillvalue: float = 0, *, "
@@ -154,14 +158,14 @@ NPFAST_BIND(corr2d) {
         nb::arg("in1").none(), nb::arg("in2").none(), nb::arg("mode") = "full",
         nb::arg("boundary") = "fill", nb::arg("fillvalue") = 0.0, nb::kw_only(),
         nb::arg("out").none() = nb::none(), conv_doc.c_str());
-  m.def("_ndimage_corr2d", &ndimage_py,
-        nb::sig("def _ndimage_corr2d(input: numpy.typing.ArrayLike, weights: numpy.typing.ArrayLike, "
-                "mode: str, cval: float, origin0: int, origin1: int, convolve: bool, "
-                "output: numpy.ndarray | None) -> numpy.ndarray"),
-        nb::arg("input").none(), nb::arg("weights").none(), nb::arg("mode"), nb::arg("cval"),
-        nb::arg("origin0"), nb::arg("origin1"), nb::arg("convolve"),
-        nb::arg("output").none(),
-        "The operator behind npfast.ndimage.correlate / convolve (see there).");
+  m.def(
+      "_ndimage_corr2d", &ndimage_py,
+      nb::sig("def _ndimage_corr2d(input: numpy.typing.ArrayLike, weights: numpy.typing.ArrayLike, "
+              "mode: str, cval: float, origin0: int, origin1: int, convolve: bool, "
+              "output: numpy.ndarray | None) -> numpy.ndarray"),
+      nb::arg("input").none(), nb::arg("weights").none(), nb::arg("mode"), nb::arg("cval"),
+      nb::arg("origin0"), nb::arg("origin1"), nb::arg("convolve"), nb::arg("output").none(),
+      "The operator behind npfast.ndimage.correlate / convolve (see there).");
 }
 
 }  // namespace py

@@ -21,8 +21,7 @@ bool same_layout(const View& a, const View& b) {
   return true;
 }
 
-nb::object convert_py(nb::handle a, nb::handle dtype, double scale, double offset,
-                      nb::handle out) {
+nb::object convert_py(nb::handle a, nb::handle dtype, double scale, double offset, nb::handle out) {
   Array x = as_array(a, "a");
   const DType t = as_dtype(dtype, "dtype");
   if (t != DType::f32 && t != DType::f64 && t != DType::u8)
@@ -86,16 +85,18 @@ nb::object normalize_py(nb::handle image, nb::handle mean, nb::handle stddev, nb
   return result;
 }
 
-KernelName k_u8_f32("convert_u8_f32",
-                    [] { return std::string(elementwise::convert_kernel_name(DType::u8, DType::f32)); });
+KernelName k_u8_f32("convert_u8_f32", [] {
+  return std::string(elementwise::convert_kernel_name(DType::u8, DType::f32));
+});
 KernelName k_norm_f32("normalize_u8_f32", [] {
   Isa isa = active_isa();
   while (isa != Isa::scalar && !elementwise::normalize_kernel(isa, DType::f32))
     isa = static_cast<Isa>(static_cast<int>(isa) - 1);
   return std::string("normalize_u8_f32__") + isa_name(isa);
 });
-KernelName k_f64_f64("convert_f64_f64",
-                     [] { return std::string(elementwise::convert_kernel_name(DType::f64, DType::f64)); });
+KernelName k_f64_f64("convert_f64_f64", [] {
+  return std::string(elementwise::convert_kernel_name(DType::f64, DType::f64));
+});
 
 }  // namespace
 
@@ -135,15 +136,17 @@ Big inputs are split across npfast's threads; outputs of 16 MiB and more are wri
 non-temporal stores. A refused call writes nothing into ``out``.
 )doc");
 
-  m.def("normalize", &normalize_py,
-        nb::sig("def normalize(image: numpy.typing.ArrayLike, mean: float | typing.Sequence[float], "
-                "std: float | typing.Sequence[float], *, dtype: numpy.typing.DTypeLike = numpy.float32, "
-                "channel_axis: int = -1, to_chw: bool = False, "
-                "out: numpy.ndarray | None = None) -> numpy.ndarray"),
-        nb::arg("image").none(), nb::arg("mean").none(), nb::arg("std").none(), nb::kw_only(),
-        nb::arg("dtype").none() = nb::none(), nb::arg("channel_axis") = -1,
-        nb::arg("to_chw") = false, nb::arg("out").none() = nb::none(),
-        R"doc(CNN input preprocessing in one pass: ``(image / 255 - mean) / std`` per channel.
+  m.def(
+      "normalize", &normalize_py,
+      nb::sig(
+          "def normalize(image: numpy.typing.ArrayLike, mean: float | typing.Sequence[float], "
+          "std: float | typing.Sequence[float], *, dtype: numpy.typing.DTypeLike = numpy.float32, "
+          "channel_axis: int = -1, to_chw: bool = False, "
+          "out: numpy.ndarray | None = None) -> numpy.ndarray"),
+      nb::arg("image").none(), nb::arg("mean").none(), nb::arg("std").none(), nb::kw_only(),
+      nb::arg("dtype").none() = nb::none(), nb::arg("channel_axis") = -1, nb::arg("to_chw") = false,
+      nb::arg("out").none() = nb::none(),
+      R"doc(CNN input preprocessing in one pass: ``(image / 255 - mean) / std`` per channel.
 
 Matches ``torchvision.transforms.Normalize(mean, std)(ToTensor()(image))`` (with
 ``to_chw=True``) and the NumPy spelling ``((image / 255 - mean) / std).astype(dtype)``.

@@ -68,8 +68,7 @@ NPFAST_BIND(gemm) {
   m.def("matmul", &matmul_py,
         nb::sig("def matmul(a: numpy.typing.ArrayLike, b: numpy.typing.ArrayLike, *, "
                 "out: numpy.ndarray | None = None) -> numpy.ndarray"),
-        nb::arg("a").none(), nb::arg("b").none(), nb::kw_only(),
-        nb::arg("out").none() = nb::none(),
+        nb::arg("a").none(), nb::arg("b").none(), nb::kw_only(), nb::arg("out").none() = nb::none(),
         R"doc(Matrix product ``a @ b`` on npfast's own GEMM, as ``numpy.matmul``.
 
 Parameters

@@ -119,7 +119,8 @@ int parse_shape(nb::handle shape, npy_intp* dims) {
     }
     int overflow = 0;
     const long long v = PyLong_AsLongLongAndOverflow(idx.ptr(), &overflow);
-    if (overflow || v > std::numeric_limits<npy_intp>::max() || v < std::numeric_limits<npy_intp>::min())
+    if (overflow || v > std::numeric_limits<npy_intp>::max() ||
+        v < std::numeric_limits<npy_intp>::min())
       throw ValueError("shape: dimension " + py_repr(item) + " is too large");
     if (v < 0) throw ValueError("shape: negative dimension " + std::to_string(v));
     dims[i] = static_cast<npy_intp>(v);
@@ -188,11 +189,12 @@ NPFAST_BIND(memory) {
     return memory::owns(x.view.data);
   });
 
-  m.def("empty", [](nb::handle shape, nb::handle dtype) { return pool_array(shape, dtype, false); },
-        nb::sig("def empty(shape: int | typing.Sequence[int], "
-                "dtype: numpy.typing.DTypeLike = numpy.float64) -> numpy.ndarray"),
-        nb::arg("shape").none(), nb::arg("dtype").none() = nb::none(),
-        R"doc(A new uninitialized C-contiguous array whose memory comes from npfast's pool.
+  m.def(
+      "empty", [](nb::handle shape, nb::handle dtype) { return pool_array(shape, dtype, false); },
+      nb::sig("def empty(shape: int | typing.Sequence[int], "
+              "dtype: numpy.typing.DTypeLike = numpy.float64) -> numpy.ndarray"),
+      nb::arg("shape").none(), nb::arg("dtype").none() = nb::none(),
+      R"doc(A new uninitialized C-contiguous array whose memory comes from npfast's pool.
 
 Like ``numpy.empty``, but a block freed earlier is reused warm (no page faults), and the
 buffer returns to the pool when the array dies.
@@ -209,11 +211,12 @@ ValueError  for a negative dimension or a shape whose size overflows.
 TypeError   for a non-integer shape or an unsupported dtype.
 MemoryError when the size cannot be allocated.
 )doc");
-  m.def("zeros", [](nb::handle shape, nb::handle dtype) { return pool_array(shape, dtype, true); },
-        nb::sig("def zeros(shape: int | typing.Sequence[int], "
-                "dtype: numpy.typing.DTypeLike = numpy.float64) -> numpy.ndarray"),
-        nb::arg("shape").none(), nb::arg("dtype").none() = nb::none(),
-        R"doc(A new zero-filled C-contiguous array whose memory comes from npfast's pool.
+  m.def(
+      "zeros", [](nb::handle shape, nb::handle dtype) { return pool_array(shape, dtype, true); },
+      nb::sig("def zeros(shape: int | typing.Sequence[int], "
+              "dtype: numpy.typing.DTypeLike = numpy.float64) -> numpy.ndarray"),
+      nb::arg("shape").none(), nb::arg("dtype").none() = nb::none(),
+      R"doc(A new zero-filled C-contiguous array whose memory comes from npfast's pool.
 
 Like ``numpy.zeros``. A cached block is cleared with SIMD stores (non-temporal for blocks of
 16 MiB and more), which is ~30x cheaper than faulting in fresh pages; when the pool has no

@@ -53,9 +53,12 @@ Isa initial_isa() {
   if (const char* env = std::getenv("NPFAST_ISA"); env && *env) {
     Isa cap = parse_isa(env, "NPFAST_ISA");
     // A cap above what the CPU has is not an error: the variable is a cap, not a demand.
-    if (isa_supported(cap)) best = cap;
-    else if (cap == Isa::scalar) best = Isa::scalar;
-    else if (cap == Isa::avx2 && best == Isa::avx512) best = Isa::avx2;
+    if (isa_supported(cap))
+      best = cap;
+    else if (cap == Isa::scalar)
+      best = Isa::scalar;
+    else if (cap == Isa::avx2 && best == Isa::avx512)
+      best = Isa::avx2;
   }
   return best;
 }
@@ -69,10 +72,14 @@ std::atomic<int>& active() {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::scalar: return "scalar";
-    case Isa::avx2: return "avx2";
-    case Isa::avx512: return "avx512";
-    case Isa::neon: return "neon";
+    case Isa::scalar:
+      return "scalar";
+    case Isa::avx2:
+      return "avx2";
+    case Isa::avx512:
+      return "avx512";
+    case Isa::neon:
+      return "neon";
   }
   return "?";
 }
@@ -80,8 +87,8 @@ const char* isa_name(Isa isa) {
 Isa parse_isa(const std::string& name, const char* what) {
   for (int i = 0; i < kNumIsas; ++i)
     if (name == isa_name(static_cast<Isa>(i))) return static_cast<Isa>(i);
-  throw ValueError(std::string(what) + ": must be one of scalar, avx2, avx512, neon; got '" +
-                   name + "'");
+  throw ValueError(std::string(what) + ": must be one of scalar, avx2, avx512, neon; got '" + name +
+                   "'");
 }
 
 const std::vector<Isa>& isas_available() {

@@ -76,8 +76,10 @@ class Pool {
     // a busy machine the caller never waits for a thread that did no work.
     state_.fetch_or(kClosed, std::memory_order_acq_rel);
     for (int spins = 0; (state_.load(std::memory_order_acquire) & kInsideMask) != 0; ++spins) {
-      if (spins < 4096) cpu_relax();
-      else std::this_thread::yield();  // a helper was preempted mid-chunk: let it run
+      if (spins < 4096)
+        cpu_relax();
+      else
+        std::this_thread::yield();  // a helper was preempted mid-chunk: let it run
     }
     return true;
   }
@@ -127,8 +129,7 @@ class Pool {
     }
     std::unique_lock<std::mutex> lk(mu_);
     cv_work_.wait(lk, [&] {
-      return stop_.load(std::memory_order_acquire) ||
-             job_.load(std::memory_order_acquire) != seen;
+      return stop_.load(std::memory_order_acquire) || job_.load(std::memory_order_acquire) != seen;
     });
     if (stop_.load(std::memory_order_acquire)) return kStop;
     return job_.load(std::memory_order_acquire);

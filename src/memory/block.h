@@ -27,13 +27,13 @@ enum class Origin : uint32_t { heap = 1, mapped = 2 };
 struct alignas(64) Header {
   uint32_t magic;
   Origin origin;
-  size_t size;       // usable bytes (the class size, or more for a reused bigger block)
-  size_t mapped;     // bytes obtained from mmap (0 for heap blocks)
-  int32_t cls;       // size class index of `size`
-  uint32_t freed_ms; // when it entered the central cache (coarse clock, wraps every 49 days)
-  Header* next;      // free-list links while cached
+  size_t size;        // usable bytes (the class size, or more for a reused bigger block)
+  size_t mapped;      // bytes obtained from mmap (0 for heap blocks)
+  int32_t cls;        // size class index of `size`
+  uint32_t freed_ms;  // when it entered the central cache (coarse clock, wraps every 49 days)
+  Header* next;       // free-list links while cached
   Header* prev;
-  Header* older;     // central cache LRU links (older = evicted first)
+  Header* older;  // central cache LRU links (older = evicted first)
   Header* newer;
 };
 static_assert(sizeof(Header) == kHeaderBytes, "header must be one cache line");
@@ -47,7 +47,7 @@ inline Header* header_of(const void* p) {
 inline int class_index(size_t bytes) {
   if (bytes <= 1024) return bytes <= 64 ? 0 : static_cast<int>((bytes + 63) / 64) - 1;
   const size_t v = bytes - 1;
-  const int m = 63 - __builtin_clzll(v);  // >= 10
+  const int m = 63 - __builtin_clzll(v);         // >= 10
   const int k = static_cast<int>(v >> (m - 3));  // 8..15
   return 16 + (m - 10) * 8 + (k - 8);
 }

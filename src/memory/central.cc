@@ -34,13 +34,19 @@ Header* Central::evict_aged(uint32_t now, Header* list) {
 }
 
 void Central::unlink(Header* h) {
-  if (h->prev) h->prev->next = h->next;
-  else heads_[h->cls] = h->next;
+  if (h->prev)
+    h->prev->next = h->next;
+  else
+    heads_[h->cls] = h->next;
   if (h->next) h->next->prev = h->prev;
-  if (h->older) h->older->newer = h->newer;
-  else oldest_ = h->newer;
-  if (h->newer) h->newer->older = h->older;
-  else newest_ = h->older;
+  if (h->older)
+    h->older->newer = h->newer;
+  else
+    oldest_ = h->newer;
+  if (h->newer)
+    h->newer->older = h->older;
+  else
+    newest_ = h->older;
   cached_ -= static_cast<int64_t>(h->size);
 }
 
@@ -88,8 +94,10 @@ void Central::put_list(Header* first) {
       heads_[h->cls] = h;
       h->older = newest_;
       h->newer = nullptr;
-      if (newest_) newest_->newer = h;
-      else oldest_ = h;
+      if (newest_)
+        newest_->newer = h;
+      else
+        oldest_ = h;
       newest_ = h;
       cached_ += static_cast<int64_t>(h->size);
       h->freed_ms = now;
@@ -138,8 +146,10 @@ Header* Central::fresh(int c, bool* zeroed) {
     // The cache may be what is in the way: give it back and try once more. (Not for requests
     // bigger than the whole cache: those would fail anyway, and trimming would only cool it.)
     trim();
-    if (size <= kSmallMax) h = static_cast<Header*>(os::heap_alloc(size + kHeaderBytes));
-    else h = static_cast<Header*>(os::map(mapped));
+    if (size <= kSmallMax)
+      h = static_cast<Header*>(os::heap_alloc(size + kHeaderBytes));
+    else
+      h = static_cast<Header*>(os::map(mapped));
   }
   if (!h) throw MemoryError("allocate: the OS refused " + std::to_string(size) + " bytes");
   h->magic = kMagic;
@@ -156,8 +166,10 @@ void Central::release(Header* h) noexcept {
   reserved_.fetch_sub(static_cast<int64_t>(h->size), std::memory_order_relaxed);
   os_frees_.fetch_add(1, std::memory_order_relaxed);
   h->magic = 0;
-  if (h->origin == Origin::mapped) os::unmap(h, h->mapped);
-  else os::heap_free(h);
+  if (h->origin == Origin::mapped)
+    os::unmap(h, h->mapped);
+  else
+    os::heap_free(h);
 }
 
 void Central::trim() noexcept {

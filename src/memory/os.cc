@@ -40,7 +40,8 @@ void* map(size_t bytes) {
   // Align to a huge page so the block can be backed by 2 MiB pages (fewer TLB misses when it
   // is streamed through); give back the slop on both sides.
   char* base = static_cast<char*>(p);
-  char* aligned = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(base) + kHuge - 1) & ~(kHuge - 1));
+  char* aligned =
+      reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(base) + kHuge - 1) & ~(kHuge - 1));
   if (aligned > base) munmap(base, static_cast<size_t>(aligned - base));
   const size_t tail = static_cast<size_t>(base + ask - (aligned + bytes));
   if (tail) munmap(aligned + bytes, tail);

@@ -86,20 +86,28 @@ void* allocate_impl(size_t bytes, bool zero) {
   Central& cen = central();
   ThreadCache* tc = thread_cache(&cen);
   Header* h = nullptr;
-  if (c < kSmallClasses && tc) h = tc->pop(c);
-  else h = cen.take(c);
+  if (c < kSmallClasses && tc)
+    h = tc->pop(c);
+  else
+    h = cen.take(c);
   bool zeroed = false;
   if (h) {
-    if (tc) bump(tc->counters.hits, 1);
-    else orphan_counters().hits.fetch_add(1, std::memory_order_relaxed);
+    if (tc)
+      bump(tc->counters.hits, 1);
+    else
+      orphan_counters().hits.fetch_add(1, std::memory_order_relaxed);
   } else {
     h = cen.fresh(c, &zeroed);
-    if (tc) bump(tc->counters.misses, 1);
-    else orphan_counters().misses.fetch_add(1, std::memory_order_relaxed);
+    if (tc)
+      bump(tc->counters.misses, 1);
+    else
+      orphan_counters().misses.fetch_add(1, std::memory_order_relaxed);
   }
   h->magic = kMagic;
-  if (tc) bump(tc->counters.in_use, static_cast<int64_t>(h->size));
-  else orphan_counters().in_use.fetch_add(static_cast<int64_t>(h->size), std::memory_order_relaxed);
+  if (tc)
+    bump(tc->counters.in_use, static_cast<int64_t>(h->size));
+  else
+    orphan_counters().in_use.fetch_add(static_cast<int64_t>(h->size), std::memory_order_relaxed);
   void* p = user_of(h);
   if (zero && !zeroed) fill_zero(p, bytes);
   return p;
@@ -112,11 +120,15 @@ size_t default_cache_limit() {
     char* end = nullptr;
     const unsigned long long v = std::strtoull(env, &end, 10);
     size_t unit = 1;
-    if (end && (*end == 'k' || *end == 'K')) unit = size_t{1} << 10, ++end;
-    else if (end && (*end == 'm' || *end == 'M')) unit = size_t{1} << 20, ++end;
-    else if (end && (*end == 'g' || *end == 'G')) unit = size_t{1} << 30, ++end;
+    if (end && (*end == 'k' || *end == 'K'))
+      unit = size_t{1} << 10, ++end;
+    else if (end && (*end == 'm' || *end == 'M'))
+      unit = size_t{1} << 20, ++end;
+    else if (end && (*end == 'g' || *end == 'G'))
+      unit = size_t{1} << 30, ++end;
     if (end && *end == '\0' && end != env) return static_cast<size_t>(v) * unit;
-    std::fprintf(stderr, "npfast: ignoring NPFAST_POOL_LIMIT=%s (expected bytes, e.g. 512M)\n", env);
+    std::fprintf(stderr, "npfast: ignoring NPFAST_POOL_LIMIT=%s (expected bytes, e.g. 512M)\n",
+                 env);
   }
   const size_t gib = size_t{1} << 30, phys = os::physical_memory();
   return phys && phys / 8 < gib ? phys / 8 : gib;
@@ -146,10 +158,14 @@ void deallocate(void* p) noexcept {
   h->magic = kMagicFree;
   Central& cen = central();
   ThreadCache* tc = thread_cache(&cen);
-  if (tc) bump(tc->counters.in_use, -static_cast<int64_t>(h->size));
-  else orphan_counters().in_use.fetch_sub(static_cast<int64_t>(h->size), std::memory_order_relaxed);
-  if (h->cls < kSmallClasses && tc) tc->push(h);
-  else cen.put(h);
+  if (tc)
+    bump(tc->counters.in_use, -static_cast<int64_t>(h->size));
+  else
+    orphan_counters().in_use.fetch_sub(static_cast<int64_t>(h->size), std::memory_order_relaxed);
+  if (h->cls < kSmallClasses && tc)
+    tc->push(h);
+  else
+    cen.put(h);
 }
 
 size_t block_size(const void* p) noexcept { return header_of(p)->size; }

@@ -34,8 +34,10 @@ struct Reaper {
     r.hits += cache->counters.hits.load(std::memory_order_relaxed);
     r.misses += cache->counters.misses.load(std::memory_order_relaxed);
     r.in_use += cache->counters.in_use.load(std::memory_order_relaxed);
-    if (cache->reg_prev) cache->reg_prev->reg_next = cache->reg_next;
-    else r.head = cache->reg_next;
+    if (cache->reg_prev)
+      cache->reg_prev->reg_next = cache->reg_next;
+    else
+      r.head = cache->reg_next;
     if (cache->reg_next) cache->reg_next->reg_prev = cache->reg_prev;
     delete cache;
   }

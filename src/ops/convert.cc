@@ -39,8 +39,7 @@ void convert(const View& x_in, const View& y_in, double scale, double offset) {
                     dtype_name(y_in.dtype));
   bool same = x_in.ndim == y_in.ndim;
   for (int i = 0; same && i < x_in.ndim; ++i) same = x_in.shape[i] == y_in.shape[i];
-  if (!same)
-    throw ValueError("out: shape must be " + shape_str(x_in) + ", got " + shape_str(y_in));
+  if (!same) throw ValueError("out: shape must be " + shape_str(x_in) + ", got " + shape_str(y_in));
   if (x_in.empty()) return;
 
   View x = x_in, y = y_in;
@@ -51,7 +50,8 @@ void convert(const View& x_in, const View& y_in, double scale, double offset) {
     y.strides[0] = static_cast<int64_t>(itemsize(y.dtype));
   }
   ops::merge_axes(&x, &y);
-  const bool big = static_cast<size_t>(x.size()) * itemsize(y.dtype) >= elementwise::kStreamOutputBytes;
+  const bool big =
+      static_cast<size_t>(x.size()) * itemsize(y.dtype) >= elementwise::kStreamOutputBytes;
   const int last = x.ndim - 1;
   const int64_t cols = x.shape[last];
   const int64_t rows = x.size() / cols;
@@ -68,16 +68,18 @@ void convert(const View& x_in, const View& y_in, double scale, double offset) {
   const int64_t col_blocks = (cols + kCols - 1) / kCols;
   const int64_t items = rows * col_blocks;
   const double ns_per_item = 0.15 * static_cast<double>(std::min(cols, kCols));
-  const bool threads = static_cast<size_t>(x.size()) * itemsize(y.dtype) >=
-                       elementwise::kParallelOutputBytes;
+  const bool threads =
+      static_cast<size_t>(x.size()) * itemsize(y.dtype) >= elementwise::kParallelOutputBytes;
   parallel_for(items, threads ? grain_for(items, ns_per_item) : items, [&](int64_t b, int64_t e) {
     for (int64_t it = b; it < e; ++it) {
       const int64_t r = it / col_blocks, c0 = (it % col_blocks) * kCols;
       const int64_t n = std::min(kCols, cols - c0);
       const char* xr = xp + ops::row_offset(x, r) + c0 * sx;
       char* yr = yp + ops::row_offset(y, r) + c0 * sy;
-      if (unit) k(n, xr, yr, scale, offset);
-      else convert_strided_row(k, n, xr, sx, x.dtype, yr, sy, y.dtype, scale, offset);
+      if (unit)
+        k(n, xr, yr, scale, offset);
+      else
+        convert_strided_row(k, n, xr, sx, x.dtype, yr, sy, y.dtype, scale, offset);
     }
     if (big) elementwise::stream_fence();  // before the chunk is reported done
   });

@@ -70,14 +70,22 @@ void copy_span_as(T* dst, const char* src, int64_t stride, int64_t n) {
 template <class T>
 void copy_span(T* dst, const char* src, int64_t stride, int64_t n, DType s) {
   switch (s) {
-    case DType::u8: return copy_span_as<T, uint8_t>(dst, src, stride, n);
-    case DType::i8: return copy_span_as<T, int8_t>(dst, src, stride, n);
-    case DType::u16: return copy_span_as<T, uint16_t>(dst, src, stride, n);
-    case DType::i16: return copy_span_as<T, int16_t>(dst, src, stride, n);
-    case DType::i32: return copy_span_as<T, int32_t>(dst, src, stride, n);
-    case DType::i64: return copy_span_as<T, int64_t>(dst, src, stride, n);
-    case DType::f32: return copy_span_as<T, float>(dst, src, stride, n);
-    case DType::f64: return copy_span_as<T, double>(dst, src, stride, n);
+    case DType::u8:
+      return copy_span_as<T, uint8_t>(dst, src, stride, n);
+    case DType::i8:
+      return copy_span_as<T, int8_t>(dst, src, stride, n);
+    case DType::u16:
+      return copy_span_as<T, uint16_t>(dst, src, stride, n);
+    case DType::i16:
+      return copy_span_as<T, int16_t>(dst, src, stride, n);
+    case DType::i32:
+      return copy_span_as<T, int32_t>(dst, src, stride, n);
+    case DType::i64:
+      return copy_span_as<T, int64_t>(dst, src, stride, n);
+    case DType::f32:
+      return copy_span_as<T, float>(dst, src, stride, n);
+    case DType::f64:
+      return copy_span_as<T, double>(dst, src, stride, n);
   }
 }
 
@@ -122,8 +130,8 @@ struct Plan {
   int nseg;
   int64_t pad_width;
   const int64_t* colmap;  // [pad_width]: the column each padded element reads, -1 for fill
-  int64_t fill_row;  // elements of the fill row direct segments read above/below the image
-  int64_t band;      // output rows per sub-band (scratch holds band + kh - 1 rows)
+  int64_t fill_row;       // elements of the fill row direct segments read above/below the image
+  int64_t band;           // output rows per sub-band (scratch holds band + kh - 1 rows)
   // Exactly rank-1 kernels: taps[a][b] = u[a] * v[b], run as a 1 x kw pass over the rows into
   // scratch and a kh x 1 pass down the columns.
   bool separable;
@@ -145,8 +153,10 @@ void build_row(const Plan<T>& P, const char* row, int64_t c0, int64_t width, con
   if (P.in_t == dtype_of<T>() && width <= 16) {
     // Short padded rows (the edges beside an in-place interior): one gather through the map.
     for (int64_t d = 0; d < width; ++d) {
-      if (cmap[d] < 0) dst[d] = P.fill;
-      else std::memcpy(dst + d, row + cmap[d] * P.cs, sizeof(T));
+      if (cmap[d] < 0)
+        dst[d] = P.fill;
+      else
+        std::memcpy(dst + d, row + cmap[d] * P.cs, sizeof(T));
     }
     return;
   }
@@ -154,24 +164,32 @@ void build_row(const Plan<T>& P, const char* row, int64_t c0, int64_t width, con
   const int64_t hi = std::clamp<int64_t>(P.W - c0, lo, width);
   if (P.in_t == dtype_of<T>()) {
     for (int64_t d = 0; d < lo; ++d) {
-      if (cmap[d] < 0) dst[d] = P.fill;
-      else std::memcpy(dst + d, row + cmap[d] * P.cs, sizeof(T));
+      if (cmap[d] < 0)
+        dst[d] = P.fill;
+      else
+        std::memcpy(dst + d, row + cmap[d] * P.cs, sizeof(T));
     }
     copy_span_as<T, T>(dst + lo, row + (c0 + lo) * P.cs, P.cs, hi - lo);
     for (int64_t d = hi; d < width; ++d) {
-      if (cmap[d] < 0) dst[d] = P.fill;
-      else std::memcpy(dst + d, row + cmap[d] * P.cs, sizeof(T));
+      if (cmap[d] < 0)
+        dst[d] = P.fill;
+      else
+        std::memcpy(dst + d, row + cmap[d] * P.cs, sizeof(T));
     }
     return;
   }
   for (int64_t d = 0; d < lo; ++d) {
-    if (cmap[d] < 0) dst[d] = P.fill;
-    else copy_span(dst + d, row + cmap[d] * P.cs, P.cs, 1, P.in_t);
+    if (cmap[d] < 0)
+      dst[d] = P.fill;
+    else
+      copy_span(dst + d, row + cmap[d] * P.cs, P.cs, 1, P.in_t);
   }
   copy_span(dst + lo, row + (c0 + lo) * P.cs, P.cs, hi - lo, P.in_t);
   for (int64_t d = hi; d < width; ++d) {
-    if (cmap[d] < 0) dst[d] = P.fill;
-    else copy_span(dst + d, row + cmap[d] * P.cs, P.cs, 1, P.in_t);
+    if (cmap[d] < 0)
+      dst[d] = P.fill;
+    else
+      copy_span(dst + d, row + cmap[d] * P.cs, P.cs, 1, P.in_t);
   }
 }
 
@@ -190,15 +208,16 @@ size_t scratch_bytes(const Plan<T>& P) {
   const int64_t rows = P.band + P.kh - 1;
   const int64_t item = static_cast<int64_t>(sizeof(T));
   int64_t b = checked_mul(3 * rows, static_cast<int64_t>(sizeof(T*)), "scratch bytes") + 64;
-  const int64_t pad = checked_add(checked_mul(rows, P.pad_width, "scratch size"), P.fill_row,
-                                  "scratch size");
+  const int64_t pad =
+      checked_add(checked_mul(rows, P.pad_width, "scratch size"), P.fill_row, "scratch size");
   b = checked_add(b, checked_mul(pad, item, "scratch bytes") + 64, "scratch bytes");
   if (!P.out_direct)
     b = checked_add(b, checked_mul(kMaxRows * P.Wo, item, "scratch bytes") + 64, "scratch bytes");
   if (P.separable) {
     b = checked_add(b, rows * static_cast<int64_t>(sizeof(T*)) + 64, "scratch bytes");
-    b = checked_add(b, checked_mul(checked_mul(rows, P.Wo, "scratch size"), item, "scratch bytes") + 64,
-                    "scratch bytes");
+    b = checked_add(
+        b, checked_mul(checked_mul(rows, P.Wo, "scratch size"), item, "scratch bytes") + 64,
+        "scratch bytes");
   }
   return static_cast<size_t>(b);
 }
@@ -273,7 +292,8 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
       const int R = static_cast<int>(std::min<int64_t>(kMaxRows, nout - o));
       T* orow[kMaxRows];
       for (int q = 0; q < R; ++q)
-        orow[q] = P.out_direct ? reinterpret_cast<T*>(out + (b0 + o + q) * P.ors) : S.obuf + q * P.Wo;
+        orow[q] =
+            P.out_direct ? reinterpret_cast<T*>(out + (b0 + o + q) * P.ors) : S.obuf + q * P.Wo;
       if (P.separable) P.kern_v(S.tmp + o, orow, R, P.Wo, P.u, kh, 1);
       for (int s = 0; !P.separable && s < P.nseg; ++s) {
         const Segment& g = P.seg[s];
@@ -326,8 +346,8 @@ void run_plan(Plan<T>& P, int64_t planes) {
   alignas(64) char local[16384];
   Buffer<char> heap;
   char* mem = local;
-  const size_t total = static_cast<size_t>(
-      checked_mul(static_cast<int64_t>(bytes), slots, "scratch bytes"));
+  const size_t total =
+      static_cast<size_t>(checked_mul(static_cast<int64_t>(bytes), slots, "scratch bytes"));
   if (total > sizeof(local)) {
     heap = Buffer<char>(total);
     mem = heap.get();
@@ -450,8 +470,10 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   P.left = left;
   P.border = border;
   P.fill = static_cast<T>(fill);
-  if constexpr (std::is_same_v<T, float>) P.kern = corr2d::rows_kernel_f32(kh, kw);
-  else P.kern = corr2d::rows_kernel_f64(kh, kw);
+  if constexpr (std::is_same_v<T, float>)
+    P.kern = corr2d::rows_kernel_f32(kh, kw);
+  else
+    P.kern = corr2d::rows_kernel_f64(kh, kw);
 
   // Interior columns [jl, jr): their whole kw-wide window lies inside the row.
   int64_t jl = std::clamp<int64_t>(left, 0, P.Wo);
@@ -462,12 +484,13 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   bool rows_aligned = P.out_direct && P.ors % 32 == 0;
   for (int i = 0; i < nd - 2; ++i) rows_aligned = rows_aligned && out.strides[i] % 32 == 0;
   if (rows_aligned) {
-    const uintptr_t at = reinterpret_cast<uintptr_t>(out.data) + static_cast<uintptr_t>(jl) * sizeof(T);
+    const uintptr_t at =
+        reinterpret_cast<uintptr_t>(out.data) + static_cast<uintptr_t>(jl) * sizeof(T);
     jl = std::min(jr, jl + static_cast<int64_t>(((32 - at % 32) % 32) / sizeof(T)));
   }
   const bool direct = in.dtype == dtype_of<T>() && P.cs == static_cast<int64_t>(sizeof(T)) &&
-                      P.rs % static_cast<int64_t>(sizeof(T)) == 0 && aligned_to(in.data, sizeof(T)) &&
-                      jr - jl >= kDirectMinColumns;
+                      P.rs % static_cast<int64_t>(sizeof(T)) == 0 &&
+                      aligned_to(in.data, sizeof(T)) && jr - jl >= kDirectMinColumns;
   P.nseg = 0;
   P.pad_width = 0;
   P.fill_row = 0;
@@ -533,8 +556,10 @@ void check_out(const View& in, const View& out, const int64_t* shape, DType t) {
 void correlate(const View& in, const View& k, const View& out, int64_t top, int64_t left,
                Border border, double fill) {
   if (out.empty()) return;
-  if (out.dtype == DType::f32) correlate_impl<float>(in, k, out, top, left, border, fill);
-  else correlate_impl<double>(in, k, out, top, left, border, fill);
+  if (out.dtype == DType::f32)
+    correlate_impl<float>(in, k, out, top, left, border, fill);
+  else
+    correlate_impl<double>(in, k, out, top, left, border, fill);
 }
 
 View flipped(const View& v) {
@@ -565,7 +590,8 @@ void correlate2d_general(const View& input, const View& kernel, const View& out,
     throw ValueError("out: must have " + std::to_string(input.ndim) + " dimensions, got shape " +
                      shape_str(out));
   int64_t shape[View::kMaxDims];
-  for (int i = 0; i < input.ndim; ++i) shape[i] = i < input.ndim - 2 ? input.shape[i] : out.shape[i];
+  for (int i = 0; i < input.ndim; ++i)
+    shape[i] = i < input.ndim - 2 ? input.shape[i] : out.shape[i];
   ops::check_out(input, out, shape, t);
   ops::correlate(input, kernel, out, top, left, border, fill);
 }

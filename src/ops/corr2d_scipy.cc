@@ -30,8 +30,8 @@ void signal_corr2d_shape(const View& in1, const View& in2, Corr2dMode mode, int6
     case Corr2dMode::valid: {
       const bool ok1 = H >= kh && W >= kw, ok2 = kh >= H && kw >= W;
       if (!ok1 && !ok2)
-        throw ValueError("mode: for 'valid' one of in1's planes " + shape_str(in1) +
-                         " and in2 " + shape_str(in2) +
+        throw ValueError("mode: for 'valid' one of in1's planes " + shape_str(in1) + " and in2 " +
+                         shape_str(in2) +
                          " must be at least as large as the other in every dimension");
       if (!ok1 && (H == 0 || W == 0))
         throw ValueError("in1: empty planes " + shape_str(in1) +
@@ -73,8 +73,10 @@ void signal_corr2d(const View& in1, const View& in2, const View& out, Corr2dMode
         y.shape[i] = out.shape[nd - 2 + i];
         y.strides[i] = out.strides[nd - 2 + i];
       }
-      if (convolve) ops::correlate(in2, ops::flipped(x), y, 0, 0, Border::fill, 0.0);
-      else ops::correlate(in2, x, ops::flipped(y), 0, 0, Border::fill, 0.0);
+      if (convolve)
+        ops::correlate(in2, ops::flipped(x), y, 0, 0, Border::fill, 0.0);
+      else
+        ops::correlate(in2, x, ops::flipped(y), 0, 0, Border::fill, 0.0);
     }
     return;
   }
@@ -93,8 +95,7 @@ void signal_corr2d(const View& in1, const View& in2, const View& out, Corr2dMode
 
 void ndimage_corr2d(const View& input, const View& weights, const View& out, Border mode,
                     double cval, const int64_t origin[2], bool convolve) {
-  if (input.ndim != 2)
-    throw ValueError("input: must be 2-D, got shape " + shape_str(input));
+  if (input.ndim != 2) throw ValueError("input: must be 2-D, got shape " + shape_str(input));
   ops::check_kernel(weights, "weights");
   const DType t = corr2d_result_dtype(input.dtype, weights.dtype);
   ops::check_out(input, out, input.shape, t);
@@ -102,9 +103,11 @@ void ndimage_corr2d(const View& input, const View& weights, const View& out, Bor
   for (int i = 0; i < 2; ++i) {
     const int64_t w = weights.shape[i];
     if (origin[i] < -(w / 2) || origin[i] > (w - 1) / 2)
-      throw ValueError("origin: must satisfy -(weights.shape[k] // 2) <= origin[k] <= "
-                       "(weights.shape[k] - 1) // 2, got " + std::to_string(origin[i]) +
-                       " for axis " + std::to_string(i) + " of length " + std::to_string(w));
+      throw ValueError(
+          "origin: must satisfy -(weights.shape[k] // 2) <= origin[k] <= "
+          "(weights.shape[k] - 1) // 2, got " +
+          std::to_string(origin[i]) + " for axis " + std::to_string(i) + " of length " +
+          std::to_string(w));
     // SciPy's convolve: flipped weights, origin negated and shifted by one for even lengths.
     const int64_t o = convolve ? -origin[i] - (w % 2 == 0 ? 1 : 0) : origin[i];
     centre[i] = w / 2 + o;

@@ -156,12 +156,18 @@ void pack_panel_w(const T* x, int64_t along, int64_t across, int64_t w, int64_t 
 template <class T>
 void pack_panel(const T* x, int64_t along, int64_t across, int64_t w, int64_t kc, int W, T* dst) {
   switch (W) {
-    case 4: return pack_panel_w<T, 4>(x, along, across, w, kc, dst);
-    case 6: return pack_panel_w<T, 6>(x, along, across, w, kc, dst);
-    case 8: return pack_panel_w<T, 8>(x, along, across, w, kc, dst);
-    case 14: return pack_panel_w<T, 14>(x, along, across, w, kc, dst);
-    case 16: return pack_panel_w<T, 16>(x, along, across, w, kc, dst);
-    case 32: return pack_panel_w<T, 32>(x, along, across, w, kc, dst);
+    case 4:
+      return pack_panel_w<T, 4>(x, along, across, w, kc, dst);
+    case 6:
+      return pack_panel_w<T, 6>(x, along, across, w, kc, dst);
+    case 8:
+      return pack_panel_w<T, 8>(x, along, across, w, kc, dst);
+    case 14:
+      return pack_panel_w<T, 14>(x, along, across, w, kc, dst);
+    case 16:
+      return pack_panel_w<T, 16>(x, along, across, w, kc, dst);
+    case 32:
+      return pack_panel_w<T, 32>(x, along, across, w, kc, dst);
     default:
       for (int64_t p = 0; p < kc; ++p)
         for (int64_t i = 0; i < W; ++i) dst[p * W + i] = i < w ? x[i * across + p * along] : T(0);
@@ -189,8 +195,8 @@ void pack_b_multi(Mat<T> b, int64_t kc, int64_t ncols, int NR, T* dst) {
   const int64_t panels = ceil_div(ncols, NR);
   if (b.cs != 1 || panels == 1) {
     for (int64_t t = 0; t < panels; ++t)
-      pack_b(Mat<T>{b.p + t * NR * b.cs, b.rs, b.cs}, kc, std::min<int64_t>(NR, ncols - t * NR),
-             NR, dst + t * kc * NR);
+      pack_b(Mat<T>{b.p + t * NR * b.cs, b.rs, b.cs}, kc, std::min<int64_t>(NR, ncols - t * NR), NR,
+             dst + t * kc * NR);
     return;
   }
   const int64_t full = ncols / NR, rest = ncols - full * NR;
@@ -249,10 +255,10 @@ struct Engine {
   bool pack_a_all, pack_b_all;
   int threads;
 
-  int64_t kcb = 0;             // K block (k_block)
-  int64_t mp = 0;              // row panels
+  int64_t kcb = 0;  // K block (k_block)
+  int64_t mp = 0;   // row panels
   int64_t groups = 1, col_parts = 1;
-  T* bbuf = nullptr;           // shared packed B block (shared mode)
+  T* bbuf = nullptr;  // shared packed B block (shared mode)
 
   // A panels [p0, p1) of block `bk`: packed into the thread's workspace, or read in place
   // with a partial last panel packed. Returns the workspace.
@@ -260,7 +266,8 @@ struct Engine {
     const int MR = uk.mr;
     const int64_t panel = static_cast<int64_t>(MR) * bk.kc;
     if (pack_a_all) {
-      T* abuf = static_cast<T*>(t_workspace_a.get(static_cast<size_t>((p1 - p0) * panel) * sizeof(T)));
+      T* abuf =
+          static_cast<T*>(t_workspace_a.get(static_cast<size_t>((p1 - p0) * panel) * sizeof(T)));
       for (int64_t p = p0; p < p1; ++p) {
         const int64_t i = p * MR;
         pack_a(Mat<T>{a.p + i * a.rs + bk.pc * a.cs, a.rs, a.cs}, std::min<int64_t>(MR, m - i),
@@ -303,8 +310,10 @@ struct Engine {
       }
       // Edge panels use the half-size kernels when they fit (same bits, less wasted work).
       UkernelFn<T> fn = uk.fn;
-      if (nr <= NR / 2 && uk.fn_narrow) fn = uk.fn_narrow;
-      else if (mr <= MR / 2 && uk.fn_short) fn = uk.fn_short;
+      if (nr <= NR / 2 && uk.fn_narrow)
+        fn = uk.fn_narrow;
+      else if (mr <= MR / 2 && uk.fn_short)
+        fn = uk.fn_short;
       fn(bk.kc, ap, rs_a, cs_a, bp, rs_b, c + i * ldc + j, ldc, mr, nr, alpha, beta_blk);
     }
   }
@@ -338,8 +347,8 @@ struct Engine {
       const T* abuf = prepare_a(bk, p0, p1);
       // B panels go through the workspace kChunk at a time (kc x 128 floats: L2-resident).
       constexpr int64_t kChunk = 8;
-      T* bchunk = static_cast<T*>(
-          t_workspace_b.get(static_cast<size_t>(bk.kc * NR * kChunk) * sizeof(T)));
+      T* bchunk =
+          static_cast<T*>(t_workspace_b.get(static_cast<size_t>(bk.kc * NR * kChunk) * sizeof(T)));
       for (int64_t qc = q0; qc < q1; qc += kChunk) {
         const int64_t qe = std::min(q1, qc + kChunk);
         if (pack_b_all) {
@@ -442,7 +451,8 @@ int64_t k_block(int64_t k, int kc_max) {
 }
 
 int gemm_threads(int64_t m, int64_t n, int64_t k, int available) {
-  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const double flops =
+      2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   const double t = flops / kFlopsPerThread;
   if (available <= 1 || t < 2.0) return 1;
   return static_cast<int>(std::min<double>(available, t));
@@ -461,8 +471,8 @@ void gemm_run(const Ukernel<T>& uk, const Options& opt, bool ta, bool tb, int64_
   const Mat<T> mb = tb ? Mat<T>{b, 1, ldb} : Mat<T>{b, ldb, 1};
   int threads = opt.threads > 0 ? opt.threads : gemm_threads(m, n, k, get_num_threads());
   // Split no finer than the row and column panels allow.
-  threads = static_cast<int>(std::max<int64_t>(
-      1, std::min<int64_t>(threads, ceil_div(m, uk.mr) * ceil_div(n, uk.nr))));
+  threads = static_cast<int>(
+      std::max<int64_t>(1, std::min<int64_t>(threads, ceil_div(m, uk.mr) * ceil_div(n, uk.nr))));
   // Packing pays when a panel is reused enough: A across the B panels (n / NR), B across the
   // A panels (m / MR); reading B in place needs contiguous columns.
   // In place, the KC rows of a B panel sit ldb apart and fall into few L1 sets once ldb spans
@@ -483,9 +493,9 @@ void gemm_run(const Ukernel<T>& uk, const Options& opt, bool ta, bool tb, int64_
 template void gemm_run<float>(const Ukernel<float>&, const Options&, bool, bool, int64_t, int64_t,
                               int64_t, float, const float*, int64_t, const float*, int64_t, float,
                               float*, int64_t);
-template void gemm_run<double>(const Ukernel<double>&, const Options&, bool, bool, int64_t,
-                               int64_t, int64_t, double, const double*, int64_t, const double*,
-                               int64_t, double, double*, int64_t);
+template void gemm_run<double>(const Ukernel<double>&, const Options&, bool, bool, int64_t, int64_t,
+                               int64_t, double, const double*, int64_t, const double*, int64_t,
+                               double, double*, int64_t);
 
 }  // namespace gemm_detail
 
@@ -509,7 +519,8 @@ void gemm_batched_impl(bool ta, bool tb, int64_t batch, int64_t m, int64_t n, in
     return;
   }
   // ~25 flops per ns on one AVX2 core for small products.
-  const double ns = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) / 25.0 + 50.0;
+  const double ns =
+      2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) / 25.0 + 50.0;
   parallel_for(batch, grain_for(batch, ns), [&](int64_t s, int64_t e) {
     for (int64_t i = s; i < e; ++i) one(i);
   });
@@ -519,13 +530,13 @@ void gemm_batched_impl(bool ta, bool tb, int64_t batch, int64_t m, int64_t n, in
 
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  gemm_detail::gemm_run(gemm_kernels::active_kernel_set().f32, gemm_detail::Options{}, ta, tb, m,
-                        n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_detail::gemm_run(gemm_kernels::active_kernel_set().f32, gemm_detail::Options{}, ta, tb, m, n,
+                        k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
           int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
-  gemm_detail::gemm_run(gemm_kernels::active_kernel_set().f64, gemm_detail::Options{}, ta, tb, m,
-                        n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_detail::gemm_run(gemm_kernels::active_kernel_set().f64, gemm_detail::Options{}, ta, tb, m, n,
+                        k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void gemm_batched(bool ta, bool tb, int64_t batch, int64_t m, int64_t n, int64_t k, float alpha,

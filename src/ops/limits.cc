@@ -86,7 +86,8 @@ double measure_write_bandwidth(int64_t bytes, int repeats) {
   double best = 0;
   for (int r = 0; r < repeats; ++r) {
     const auto t0 = Clock::now();
-    parallel_for(n, grain, [&](int64_t b, int64_t e) { probes().write(buf.get() + b, e - b, 2.0); });
+    parallel_for(n, grain,
+                 [&](int64_t b, int64_t e) { probes().write(buf.get() + b, e - b, 2.0); });
     best = std::max(best, static_cast<double>(n) * 8 / seconds_since(t0));
   }
   return best;

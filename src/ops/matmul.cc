@@ -59,7 +59,8 @@ Layout layout_of(const Mats& m, int64_t item) {
   };
   // A misaligned buffer (e.g. np.frombuffer at an odd offset) goes through the copy, which
   // reads element bytes with memcpy.
-  if (reinterpret_cast<uintptr_t>(m.p) % static_cast<uintptr_t>(item) != 0) return {false, false, 0, 0};
+  if (reinterpret_cast<uintptr_t>(m.p) % static_cast<uintptr_t>(item) != 0)
+    return {false, false, 0, 0};
   int64_t s0 = 0, s1 = 0, sb = 0;
   // Strides of length-1 axes are never used: pick the ones that make the layout simplest.
   const bool ok0 = m.rows == 1 || elems(m.s0, &s0);
@@ -123,16 +124,16 @@ void matmul_t(const View& av, const View& bv, const View& ov) {
   const T* a = reinterpret_cast<const T*>(A.p);
   const T* b = reinterpret_cast<const T*>(B.p);
   if (lc.ok && !lc.trans) {
-    gemm_batched(la.trans, lb.trans, batch, m, n, k, T(1), a, la.ld, la.sbatch, b, lb.ld,
-                 lb.sbatch, T(0), c, lc.ld, lc.sbatch);
+    gemm_batched(la.trans, lb.trans, batch, m, n, k, T(1), a, la.ld, la.sbatch, b, lb.ld, lb.sbatch,
+                 T(0), c, lc.ld, lc.sbatch);
   } else if (lc.ok) {
     // Column-major result: C^T = op(B)^T op(A)^T.
     gemm_batched(!lb.trans, !la.trans, batch, n, m, k, T(1), b, lb.ld, lb.sbatch, a, la.ld,
                  la.sbatch, T(0), c, lc.ld, lc.sbatch);
   } else {
     cbuf = Buffer<T>(static_cast<size_t>(checked_mul(checked_mul(batch, m, "out"), n, "out")));
-    gemm_batched(la.trans, lb.trans, batch, m, n, k, T(1), a, la.ld, la.sbatch, b, lb.ld,
-                 lb.sbatch, T(0), cbuf.get(), n, m * n);
+    gemm_batched(la.trans, lb.trans, batch, m, n, k, T(1), a, la.ld, la.sbatch, b, lb.ld, lb.sbatch,
+                 T(0), cbuf.get(), n, m * n);
     for (int64_t i = 0; i < batch; ++i)
       for (int64_t r = 0; r < m; ++r) {
         char* dst = C.p + i * C.sb + r * C.s0;
@@ -184,8 +185,10 @@ void matmul(const View& a, const View& b, const View& out) {
     for (int i = 0; i < nd; ++i) want.shape[i] = shape[i];
     throw ValueError("out: shape must be " + shape_str(want) + ", got " + shape_str(out));
   }
-  if (a.dtype == DType::f32) matmul_t<float>(a, b, out);
-  else matmul_t<double>(a, b, out);
+  if (a.dtype == DType::f32)
+    matmul_t<float>(a, b, out);
+  else
+    matmul_t<double>(a, b, out);
 }
 
 }  // namespace npfast

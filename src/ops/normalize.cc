@@ -45,10 +45,17 @@ void strided_row(elementwise::ConvertFn k, elementwise::ConvertFn plain, int64_t
     const uint8_t* xs = x + b * sx;
     // Constant strides for the common channel counts let the compiler unroll the gather.
     switch (sx) {
-      case 1: std::memcpy(xb, xs, static_cast<size_t>(m)); break;
-      case 3: gather<3>(xs, m, xb); break;
-      case 4: gather<4>(xs, m, xb); break;
-      default: for (int64_t i = 0; i < m; ++i) xb[i] = xs[i * sx];
+      case 1:
+        std::memcpy(xb, xs, static_cast<size_t>(m));
+        break;
+      case 3:
+        gather<3>(xs, m, xb);
+        break;
+      case 4:
+        gather<4>(xs, m, xb);
+        break;
+      default:
+        for (int64_t i = 0; i < m; ++i) xb[i] = xs[i * sx];
     }
     if (yunit) {
       k(m, xb, y + b * sy, s, o);
@@ -91,8 +98,8 @@ void normalize(const View& x, const View& y, const double* mean, const double* s
   const int k = normalize_axis(x, channel_axis, to_chw);
   const int64_t C = x.shape[k];
   if (n_stats != C && n_stats != 1)
-    throw ValueError("mean, std: need 1 or " + std::to_string(C) + " values (the channel count), got " +
-                     std::to_string(n_stats));
+    throw ValueError("mean, std: need 1 or " + std::to_string(C) +
+                     " values (the channel count), got " + std::to_string(n_stats));
   for (int64_t c = 0; c < n_stats; ++c) {
     if (!(stddev[c] != 0.0) || !std::isfinite(stddev[c]))
       throw ValueError("std: must be finite and non-zero, got " + std::to_string(stddev[c]));
@@ -172,8 +179,8 @@ void normalize(const View& x, const View& y, const double* mean, const double* s
   const elementwise::GatherFn kg = elementwise::gather_kernel(y.dtype);
   // Strided uint8 rows into contiguous output rows go straight through the gather kernel
   // (32-bit gather offsets: the row's byte span must fit).
-  const bool gather_ok = sy == static_cast<int64_t>(iy) && sx > 1 &&
-                         (cols - 1) * sx < (int64_t{1} << 31) - 4;
+  const bool gather_ok =
+      sy == static_cast<int64_t>(iy) && sx > 1 && (cols - 1) * sx < (int64_t{1} << 31) - 4;
   const uint8_t* xp = x.ptr<uint8_t>();
   char* ypp = static_cast<char*>(y.data);
 
@@ -184,9 +191,12 @@ void normalize(const View& x, const View& y, const double* mean, const double* s
       char* yr = ypp + ops::row_offset(yp, r);
       if (kc != last) {
         const int64_t c = (r / inner) % C;
-        if (sx == 1 && sy == static_cast<int64_t>(iy)) kc_fn(cols, xr, yr, s[c], o[c]);
-        else if (gather_ok) kg(cols, xr, sx, yr, s[c], o[c], stream);  // e.g. HWC -> CHW
-        else strided_row(kc_fn, kc_plain, cols, xr, sx, yr, sy, iy, s[c], o[c]);
+        if (sx == 1 && sy == static_cast<int64_t>(iy))
+          kc_fn(cols, xr, yr, s[c], o[c]);
+        else if (gather_ok)
+          kg(cols, xr, sx, yr, s[c], o[c], stream);  // e.g. HWC -> CHW
+        else
+          strided_row(kc_fn, kc_plain, cols, xr, sx, yr, sy, iy, s[c], o[c]);
       } else {
         // A row is exactly one pixel's C channels.
         alignas(64) char yb[kBlock * 8];

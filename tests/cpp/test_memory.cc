@@ -30,10 +30,10 @@ TEST(PoolClasses, CoverEveryRequestWithBoundedWaste) {
     const int c = memory::class_index(b);
     const size_t s = memory::class_size(c);
     ASSERT_GE(s, b) << b;
-    ASSERT_LE(s, b + b / 8 + 64) << b;       // at most 12.5% (or one 64-byte step) wasted
+    ASSERT_LE(s, b + b / 8 + 64) << b;  // at most 12.5% (or one 64-byte step) wasted
     ASSERT_EQ(s % 64, 0u);
-    ASSERT_GE(c, last);                       // monotonic
-    ASSERT_EQ(memory::class_index(s), c);     // a class size maps to itself
+    ASSERT_GE(c, last);                    // monotonic
+    ASSERT_EQ(memory::class_index(s), c);  // a class size maps to itself
     last = c;
   }
   EXPECT_LT(memory::class_index(memory::kMaxRequest), memory::kNumClasses);
@@ -42,9 +42,9 @@ TEST(PoolClasses, CoverEveryRequestWithBoundedWaste) {
 }
 
 TEST(Pool, AlignedAndUsable) {
-  for (size_t n : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{1000},
-                   size_t{1025}, size_t{256} << 10, (size_t{256} << 10) + 1, size_t{5} << 20,
-                   size_t{33} << 20}) {
+  for (size_t n :
+       {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{1000}, size_t{1025},
+        size_t{256} << 10, (size_t{256} << 10) + 1, size_t{5} << 20, size_t{33} << 20}) {
     void* p = memory::allocate(n);
     ASSERT_NE(p, nullptr);
     EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % memory::kAlignment, 0u);

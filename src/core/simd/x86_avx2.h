@@ -8,11 +8,20 @@
 namespace npfast {
 namespace avx2 {
 
-template <class T> struct VecOf;
-template <> struct VecOf<float> { using type = __m256; };
-template <> struct VecOf<double> { using type = __m256d; };
-template <class T> using V = typename VecOf<T>::type;
-template <class T> constexpr int kLanes = 32 / sizeof(T);
+template <class T>
+struct VecOf;
+template <>
+struct VecOf<float> {
+  using type = __m256;
+};
+template <>
+struct VecOf<double> {
+  using type = __m256d;
+};
+template <class T>
+using V = typename VecOf<T>::type;
+template <class T>
+constexpr int kLanes = 32 / sizeof(T);
 
 // Lane masks for partial loads/stores: lane i is on when i < n.
 inline __m256i mask32(int n) {
@@ -31,10 +40,20 @@ inline void store(double* p, __m256d v) { _mm256_storeu_pd(p, v); }
 inline void storen(float* p, __m256 v, int n) { _mm256_maskstore_ps(p, mask32(n), v); }
 inline void storen(double* p, __m256d v, int n) { _mm256_maskstore_pd(p, mask64(n), v); }
 
-template <class T> V<T> set1(T x);
-template <> inline __m256 set1<float>(float x) { return _mm256_set1_ps(x); }
-template <> inline __m256d set1<double>(double x) { return _mm256_set1_pd(x); }
-template <class T> V<T> zero() { return set1<T>(T(0)); }
+template <class T>
+V<T> set1(T x);
+template <>
+inline __m256 set1<float>(float x) {
+  return _mm256_set1_ps(x);
+}
+template <>
+inline __m256d set1<double>(double x) {
+  return _mm256_set1_pd(x);
+}
+template <class T>
+V<T> zero() {
+  return set1<T>(T(0));
+}
 
 inline __m256 add(__m256 a, __m256 b) { return _mm256_add_ps(a, b); }
 inline __m256d add(__m256d a, __m256d b) { return _mm256_add_pd(a, b); }
@@ -70,13 +89,19 @@ inline __m128i load_4x8(const void* p) {
   __builtin_memcpy(&v, p, 4);
   return _mm_cvtsi32_si128(v);
 }
-inline __m256d load_f64(const uint8_t* p) { return _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(load_4x8(p))); }
-inline __m256d load_f64(const int8_t* p) { return _mm256_cvtepi32_pd(_mm_cvtepi8_epi32(load_4x8(p))); }
+inline __m256d load_f64(const uint8_t* p) {
+  return _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(load_4x8(p)));
+}
+inline __m256d load_f64(const int8_t* p) {
+  return _mm256_cvtepi32_pd(_mm_cvtepi8_epi32(load_4x8(p)));
+}
 inline __m256d load_f64(const uint16_t* p) {
-  return _mm256_cvtepi32_pd(_mm_cvtepu16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  return _mm256_cvtepi32_pd(
+      _mm_cvtepu16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 }
 inline __m256d load_f64(const int16_t* p) {
-  return _mm256_cvtepi32_pd(_mm_cvtepi16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  return _mm256_cvtepi32_pd(
+      _mm_cvtepi16_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 }
 inline __m256d load_f64(const int32_t* p) {
   return _mm256_cvtepi32_pd(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
@@ -130,7 +155,8 @@ inline __m256d undo_deinterleave(__m256d v) {
 }
 // p[l * s] for every lane l; (kLanes - 1) * s must fit in int32.
 inline __m256 gather_stride(const float* p, int32_t s) {
-  const __m256i i = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(s));
+  const __m256i i =
+      _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(s));
   // The masked forms, with a defined source, keep GCC's maybe-uninitialized warning quiet.
   const __m256 all = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
   return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p, i, all, 4);
@@ -146,12 +172,15 @@ inline void deinterleave3(__m256 a, __m256 b, __m256 c, __m256* x0, __m256* x1, 
     return _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(i0, i1, i2, i3, i4, i5, i6, i7));
   };
   // Lane sources: x0 = a a a b b b c c, x1 = a a a b b c c c, x2 = a a b b b c c c.
-  *x0 = _mm256_blend_ps(_mm256_blend_ps(pick(a, 0, 3, 6, 0, 0, 0, 0, 0), pick(b, 0, 0, 0, 1, 4, 7, 0, 0), 0x38),
-                        pick(c, 0, 0, 0, 0, 0, 0, 2, 5), 0xC0);
-  *x1 = _mm256_blend_ps(_mm256_blend_ps(pick(a, 1, 4, 7, 0, 0, 0, 0, 0), pick(b, 0, 0, 0, 2, 5, 0, 0, 0), 0x18),
-                        pick(c, 0, 0, 0, 0, 0, 0, 3, 6), 0xE0);
-  *x2 = _mm256_blend_ps(_mm256_blend_ps(pick(a, 2, 5, 0, 0, 0, 0, 0, 0), pick(b, 0, 0, 0, 3, 6, 0, 0, 0), 0x1C),
-                        pick(c, 0, 0, 0, 0, 0, 1, 4, 7), 0xE0);
+  *x0 = _mm256_blend_ps(
+      _mm256_blend_ps(pick(a, 0, 3, 6, 0, 0, 0, 0, 0), pick(b, 0, 0, 0, 1, 4, 7, 0, 0), 0x38),
+      pick(c, 0, 0, 0, 0, 0, 0, 2, 5), 0xC0);
+  *x1 = _mm256_blend_ps(
+      _mm256_blend_ps(pick(a, 1, 4, 7, 0, 0, 0, 0, 0), pick(b, 0, 0, 0, 2, 5, 0, 0, 0), 0x18),
+      pick(c, 0, 0, 0, 0, 0, 0, 3, 6), 0xE0);
+  *x2 = _mm256_blend_ps(
+      _mm256_blend_ps(pick(a, 2, 5, 0, 0, 0, 0, 0, 0), pick(b, 0, 0, 0, 3, 6, 0, 0, 0), 0x1C),
+      pick(c, 0, 0, 0, 0, 0, 1, 4, 7), 0xE0);
 }
 inline void deinterleave3(__m256d a, __m256d b, __m256d c, __m256d* x0, __m256d* x1, __m256d* x2) {
   // x0 = a0 a3 b2 c1, x1 = a1 b0 b3 c2, x2 = a2 b1 c0 c3.
@@ -165,11 +194,14 @@ inline void deinterleave3(__m256d a, __m256d b, __m256d c, __m256d* x0, __m256d*
 }
 // An integer as the bit pattern of every lane: int32 in float lanes, int64 in double lanes
 // (the argmax scan blends these alongside the values).
-template <class T> V<T> int_bits(int64_t v);
-template <> inline __m256 int_bits<float>(int64_t v) {
+template <class T>
+V<T> int_bits(int64_t v);
+template <>
+inline __m256 int_bits<float>(int64_t v) {
   return _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int32_t>(v)));
 }
-template <> inline __m256d int_bits<double>(int64_t v) {
+template <>
+inline __m256d int_bits<double>(int64_t v) {
   return _mm256_castsi256_pd(_mm256_set1_epi64x(v));
 }
 // dst[l] = base + l * step + (the integer held in lane l of v, see int_bits).
@@ -184,7 +216,8 @@ inline void store_index(int64_t* dst, __m256 v, int64_t base, int64_t step) {
 }
 inline void store_index(int64_t* dst, __m256d v, int64_t base, int64_t step) {
   const __m256i b0 = _mm256_setr_epi64x(base, base + step, base + 2 * step, base + 3 * step);
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm256_add_epi64(b0, _mm256_castpd_si256(v)));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst),
+                      _mm256_add_epi64(b0, _mm256_castpd_si256(v)));
 }
 // ---- end pool family ----
 // --- elementwise / memory: non-temporal stores (the line bypasses the cache; p aligned to

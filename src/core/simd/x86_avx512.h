@@ -8,11 +8,20 @@
 namespace npfast {
 namespace avx512 {
 
-template <class T> struct VecOf;
-template <> struct VecOf<float> { using type = __m512; };
-template <> struct VecOf<double> { using type = __m512d; };
-template <class T> using V = typename VecOf<T>::type;
-template <class T> constexpr int kLanes = 64 / sizeof(T);
+template <class T>
+struct VecOf;
+template <>
+struct VecOf<float> {
+  using type = __m512;
+};
+template <>
+struct VecOf<double> {
+  using type = __m512d;
+};
+template <class T>
+using V = typename VecOf<T>::type;
+template <class T>
+constexpr int kLanes = 64 / sizeof(T);
 
 inline __m512 load(const float* p) { return _mm512_loadu_ps(p); }
 inline __m512d load(const double* p) { return _mm512_loadu_pd(p); }
@@ -25,10 +34,20 @@ inline void store(double* p, __m512d v) { _mm512_storeu_pd(p, v); }
 inline void storen(float* p, __m512 v, int n) { _mm512_mask_storeu_ps(p, mask16(n), v); }
 inline void storen(double* p, __m512d v, int n) { _mm512_mask_storeu_pd(p, mask8(n), v); }
 
-template <class T> V<T> set1(T x);
-template <> inline __m512 set1<float>(float x) { return _mm512_set1_ps(x); }
-template <> inline __m512d set1<double>(double x) { return _mm512_set1_pd(x); }
-template <class T> V<T> zero() { return set1<T>(T(0)); }
+template <class T>
+V<T> set1(T x);
+template <>
+inline __m512 set1<float>(float x) {
+  return _mm512_set1_ps(x);
+}
+template <>
+inline __m512d set1<double>(double x) {
+  return _mm512_set1_pd(x);
+}
+template <class T>
+V<T> zero() {
+  return set1<T>(T(0));
+}
 
 inline __m512 add(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
 inline __m512d add(__m512d a, __m512d b) { return _mm512_add_pd(a, b); }
@@ -64,16 +83,20 @@ inline void stream_fence() { _mm_sfence(); }
 // a double vector; store_f64 writes one back as float, double, or uint8 (round half to even,
 // saturate, NaN -> 0).
 inline __m512d load_f64(const uint8_t* p) {
-  return _mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  return _mm512_cvtepi32_pd(
+      _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 }
 inline __m512d load_f64(const int8_t* p) {
-  return _mm512_cvtepi32_pd(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  return _mm512_cvtepi32_pd(
+      _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
 }
 inline __m512d load_f64(const uint16_t* p) {
-  return _mm512_cvtepi32_pd(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  return _mm512_cvtepi32_pd(
+      _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
 }
 inline __m512d load_f64(const int16_t* p) {
-  return _mm512_cvtepi32_pd(_mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  return _mm512_cvtepi32_pd(
+      _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
 }
 inline __m512d load_f64(const int32_t* p) {
   return _mm512_cvtepi32_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
@@ -120,18 +143,21 @@ inline __m512 undo_deinterleave(__m512 v) { return v; }
 inline __m512d undo_deinterleave(__m512d v) { return v; }
 // p[l * s] for every lane l; (kLanes - 1) * s must fit in int32.
 inline __m512 gather_stride(const float* p, int32_t s) {
-  const __m512i i = _mm512_mullo_epi32(
-      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(s));
+  const __m512i i =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(s));
   return _mm512_i32gather_ps(i, p, 4);
 }
 inline __m512d gather_stride(const double* p, int32_t s) {
-  const __m256i i = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(s));
+  const __m256i i =
+      _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(s));
   return _mm512_i32gather_pd(i, p, 8);
 }
 // The three interleaved streams of the 3*kLanes elements a:b:c: x_k[l] = element 3l + k.
 inline void deinterleave3(__m512 a, __m512 b, __m512 c, __m512* x0, __m512* x1, __m512* x2) {
-  const __m512i three_l = _mm512_mullo_epi32(
-      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(3));
+  const __m512i three_l =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(3));
   __m512* out[3] = {x0, x1, x2};
   for (int k = 0; k < 3; ++k) {
     const __m512i i = _mm512_add_epi32(three_l, _mm512_set1_epi32(k));
@@ -152,25 +178,31 @@ inline void deinterleave3(__m512d a, __m512d b, __m512d c, __m512d* x0, __m512d*
 }
 // An integer as the bit pattern of every lane: int32 in float lanes, int64 in double lanes
 // (the argmax scan blends these alongside the values).
-template <class T> V<T> int_bits(int64_t v);
-template <> inline __m512 int_bits<float>(int64_t v) {
+template <class T>
+V<T> int_bits(int64_t v);
+template <>
+inline __m512 int_bits<float>(int64_t v) {
   return _mm512_castsi512_ps(_mm512_set1_epi32(static_cast<int32_t>(v)));
 }
-template <> inline __m512d int_bits<double>(int64_t v) {
+template <>
+inline __m512d int_bits<double>(int64_t v) {
   return _mm512_castsi512_pd(_mm512_set1_epi64(v));
 }
 // dst[l] = base + l * step + (the integer held in lane l of v, see int_bits).
 inline void store_index(int64_t* dst, __m512 v, int64_t base, int64_t step) {
   const __m512i i = _mm512_castps_si512(v);
   const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m512i b0 = _mm512_add_epi64(_mm512_set1_epi64(base), _mm512_mullo_epi64(lane, _mm512_set1_epi64(step)));
+  const __m512i b0 =
+      _mm512_add_epi64(_mm512_set1_epi64(base), _mm512_mullo_epi64(lane, _mm512_set1_epi64(step)));
   const __m512i b1 = _mm512_add_epi64(b0, _mm512_set1_epi64(8 * step));
   _mm512_storeu_si512(dst, _mm512_add_epi64(b0, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(i))));
-  _mm512_storeu_si512(dst + 8, _mm512_add_epi64(b1, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(i, 1))));
+  _mm512_storeu_si512(dst + 8,
+                      _mm512_add_epi64(b1, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(i, 1))));
 }
 inline void store_index(int64_t* dst, __m512d v, int64_t base, int64_t step) {
   const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m512i b0 = _mm512_add_epi64(_mm512_set1_epi64(base), _mm512_mullo_epi64(lane, _mm512_set1_epi64(step)));
+  const __m512i b0 =
+      _mm512_add_epi64(_mm512_set1_epi64(base), _mm512_mullo_epi64(lane, _mm512_set1_epi64(step)));
   _mm512_storeu_si512(dst, _mm512_add_epi64(b0, _mm512_castpd_si512(v)));
 }
 // ---- end pool family ----
@@ -182,8 +214,8 @@ inline void stream2_f64(double* p, __m512d a, __m512d b) {
   _mm512_stream_pd(p + 8, b);
 }
 inline void stream2_f64(float* p, __m512d a, __m512d b) {
-  _mm512_stream_ps(p, _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(a)),
-                                         _mm512_cvtpd_ps(b), 1));
+  _mm512_stream_ps(
+      p, _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(a)), _mm512_cvtpd_ps(b), 1));
 }
 inline void stream2_f64(uint8_t* p, __m512d a, __m512d b) {
   store_f64(p, a);
@@ -195,7 +227,8 @@ inline void stream_zero64(void* p) {
 // kLanes<double> uint8 values at p[0], p[s], p[2 s], ... as doubles (32-bit gathers masked to
 // the low byte: each lane reads 4 bytes, so p[(lanes-1) s + 3] must be readable).
 inline __m512d load_f64_strided(const uint8_t* p, int32_t s) {
-  const __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(s));
+  const __m256i idx =
+      _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(s));
   const __m256i v = _mm256_i32gather_epi32(reinterpret_cast<const int*>(p), idx, 1);
   return _mm512_cvtepi32_pd(_mm256_and_si256(v, _mm256_set1_epi32(0xff)));
 }
@@ -209,7 +242,8 @@ inline __m512d load_f64_stride3(const uint8_t* p) {
   const __m256i pick = _mm256_setr_epi8(0, 3, 6, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
                                         0, 3, 6, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
   const __m256i b = _mm256_shuffle_epi8(v, pick);  // bytes 0-3 and 16-19
-  const __m128i packed = _mm_unpacklo_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+  const __m128i packed =
+      _mm_unpacklo_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
   return _mm512_cvtepi32_pd(_mm256_cvtepu8_epi32(packed));
 }
 inline __m512d load_f64_stride4(const uint8_t* p) {

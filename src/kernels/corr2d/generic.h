@@ -41,7 +41,8 @@ inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* 
       for (int o = 0; o < R; ++o)
 #pragma GCC unroll 16
         for (int u = 0; u < U; ++u) {
-          const V<T> x = (Masked && u == NV) ? loadn(rows[o] + b + u * L, m) : load(rows[o] + b + u * L);
+          const V<T> x =
+              (Masked && u == NV) ? loadn(rows[o] + b + u * L, m) : load(rows[o] + b + u * L);
           acc[o][u] = fma(t, x, acc[o][u]);
         }
     }
@@ -50,8 +51,10 @@ inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* 
   for (int o = 0; o < R; ++o)
 #pragma GCC unroll 16
     for (int u = 0; u < U; ++u) {
-      if (Masked && u == NV) storen(out[o] + j + u * L, acc[o][u], m);
-      else store(out[o] + j + u * L, acc[o][u]);
+      if (Masked && u == NV)
+        storen(out[o] + j + u * L, acc[o][u], m);
+      else
+        store(out[o] + j + u * L, acc[o][u]);
     }
 }
 
@@ -60,8 +63,8 @@ inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* 
 constexpr int kVectors = 3;
 
 template <class T, int R, int KH, int KW>
-inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, const V<T>* tv,
-                int kh, int kw) {
+inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, const V<T>* tv, int kh,
+                int kw) {
   constexpr int L = kLanes<T>;
   constexpr int U = kVectors;
   int64_t j = 0;
@@ -70,12 +73,23 @@ inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, con
   const int m = static_cast<int>(rem % L);
   static_assert(kVectors == 3, "the tail switch covers 0..2 full vectors");
   switch ((rem / L) * 2 + (m > 0 ? 1 : 0)) {
-    case 1: block<T, R, 0, true, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
-    case 2: block<T, R, 1, false, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
-    case 3: block<T, R, 1, true, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
-    case 4: block<T, R, 2, false, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
-    case 5: block<T, R, 2, true, KH, KW>(in, out, j, m, taps, tv, kh, kw); break;
-    default: break;
+    case 1:
+      block<T, R, 0, true, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+      break;
+    case 2:
+      block<T, R, 1, false, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+      break;
+    case 3:
+      block<T, R, 1, true, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+      break;
+    case 4:
+      block<T, R, 2, false, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+      break;
+    case 5:
+      block<T, R, 2, true, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+      break;
+    default:
+      break;
   }
 }
 
@@ -83,10 +97,18 @@ template <class T, int KH, int KW>
 void dispatch_rows(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps,
                    const V<T>* tv, int kh, int kw) {
   switch (nrows) {
-    case 4: run<T, 4, KH, KW>(in, out, n, taps, tv, kh, kw); break;
-    case 3: run<T, 3, KH, KW>(in, out, n, taps, tv, kh, kw); break;
-    case 2: run<T, 2, KH, KW>(in, out, n, taps, tv, kh, kw); break;
-    default: run<T, 1, KH, KW>(in, out, n, taps, tv, kh, kw); break;
+    case 4:
+      run<T, 4, KH, KW>(in, out, n, taps, tv, kh, kw);
+      break;
+    case 3:
+      run<T, 3, KH, KW>(in, out, n, taps, tv, kh, kw);
+      break;
+    case 2:
+      run<T, 2, KH, KW>(in, out, n, taps, tv, kh, kw);
+      break;
+    default:
+      run<T, 1, KH, KW>(in, out, n, taps, tv, kh, kw);
+      break;
   }
 }
 

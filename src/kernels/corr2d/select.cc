@@ -15,10 +15,14 @@ Shape shape_of(int kh, int kw) {
 
 const char* shape_name(Shape s) {
   switch (s) {
-    case k3x3: return "3x3";
-    case k5x5: return "5x5";
-    case k7x7: return "7x7";
-    default: return "general";
+    case k3x3:
+      return "3x3";
+    case k5x5:
+      return "5x5";
+    case k7x7:
+      return "7x7";
+    default:
+      return "general";
   }
 }
 
@@ -44,8 +48,12 @@ Isa table_isa() {
 }
 }  // namespace
 
-RowsFn<float> rows_kernel_f32(int kh, int kw) { return table_for(table_isa())->f32[shape_of(kh, kw)]; }
-RowsFn<double> rows_kernel_f64(int kh, int kw) { return table_for(table_isa())->f64[shape_of(kh, kw)]; }
+RowsFn<float> rows_kernel_f32(int kh, int kw) {
+  return table_for(table_isa())->f32[shape_of(kh, kw)];
+}
+RowsFn<double> rows_kernel_f64(int kh, int kw) {
+  return table_for(table_isa())->f64[shape_of(kh, kw)];
+}
 
 const char* kernel_name(bool f64, int kh, int kw) {
   static thread_local std::string name;

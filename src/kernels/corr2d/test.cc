@@ -20,8 +20,10 @@ namespace {
 
 template <class T>
 const RowsFn<T>* row_of(const Table& t) {
-  if constexpr (sizeof(T) == 4) return t.f32;
-  else return t.f64;
+  if constexpr (sizeof(T) == 4)
+    return t.f32;
+  else
+    return t.f64;
 }
 
 // Tolerance: the SIMD kernels accumulate in T, so errors scale with sum |tap * x| and kh * kw.
@@ -99,9 +101,12 @@ INSTANTIATE_TEST_SUITE_P(All, Corr2dIsa, ::testing::Values(Isa::scalar, Isa::avx
 int64_t ext_index(int64_t i, int64_t n, Border b) {
   if (i >= 0 && i < n) return i;
   switch (b) {
-    case Border::fill: return -1;
-    case Border::nearest: return i < 0 ? 0 : n - 1;
-    case Border::wrap: return ((i % n) + n) % n;
+    case Border::fill:
+      return -1;
+    case Border::nearest:
+      return i < 0 ? 0 : n - 1;
+    case Border::wrap:
+      return ((i % n) + n) % n;
     case Border::reflect: {
       const int64_t r = ((i % (2 * n)) + 2 * n) % (2 * n);
       return r < n ? r : 2 * n - 1 - r;
@@ -130,12 +135,14 @@ View view2d(void* data, DType t, int64_t h, int64_t w, int64_t rs, int64_t cs) {
 TEST(Corr2dOp, MatchesFormulaEveryBorderAndLayout) {
   std::mt19937 rng(3);
   std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  for (Border border : {Border::fill, Border::wrap, Border::reflect, Border::nearest, Border::mirror}) {
+  for (Border border :
+       {Border::fill, Border::wrap, Border::reflect, Border::nearest, Border::mirror}) {
     for (int trial = 0; trial < 12; ++trial) {
       const int64_t H = 1 + rng() % 20, W = 1 + rng() % 200;
       const int kh = 1 + rng() % 6, kw = 1 + rng() % 8;
       const int64_t Ho = 1 + rng() % 24, Wo = 1 + rng() % 204;
-      const int64_t top = static_cast<int64_t>(rng() % 9) - 4, left = static_cast<int64_t>(rng() % 11) - 5;
+      const int64_t top = static_cast<int64_t>(rng() % 9) - 4,
+                    left = static_cast<int64_t>(rng() % 11) - 5;
       const bool transposed = trial % 3 == 1;  // input read with a non-unit column stride
       std::vector<double> x(H * W), k(kh * kw), out(Ho * Wo * 2, 99.0);
       for (auto& v : x) v = dist(rng);
@@ -157,7 +164,8 @@ TEST(Corr2dOp, MatchesFormulaEveryBorderAndLayout) {
           double want = 0;
           for (int a = 0; a < kh; ++a)
             for (int b = 0; b < kw; ++b) {
-              const int64_t r = ext_index(i + a - top, H, border), c = ext_index(j + b - left, W, border);
+              const int64_t r = ext_index(i + a - top, H, border),
+                            c = ext_index(j + b - left, W, border);
               want += k[a * kw + b] * ((r < 0 || c < 0) ? 0.25 : at(r, c));
             }
           const double got = out[i * Wo * 2 + j * (strided_out ? 2 : 1)];
@@ -213,11 +221,13 @@ TEST(Corr2dOp, StacksFloatAndIntegerInputs) {
         double want = 0;
         for (int a = 0; a < kh; ++a)
           for (int b = 0; b < kw; ++b) {
-            const int64_t r = ext_index(i + a - 1, H, Border::reflect), c = ext_index(j + b - 1, W, Border::reflect);
+            const int64_t r = ext_index(i + a - 1, H, Border::reflect),
+                          c = ext_index(j + b - 1, W, Border::reflect);
             want += k[a * kw + b] * xi[(p * H + r) * W + c];
           }
         const int64_t at = (p * H + i) * W + j;
-        ASSERT_EQ(out[out.size() - 1 - at], static_cast<float>(want * 0.25)) << p << " " << i << " " << j;
+        ASSERT_EQ(out[out.size() - 1 - at], static_cast<float>(want * 0.25))
+            << p << " " << i << " " << j;
         ASSERT_EQ(outd[at], want);
       }
 }
@@ -238,7 +248,8 @@ TEST(Corr2dOp, RejectsBadInputWithoutWriting) {
   const View small = view2d(out, DType::f32, 3, 3, 12, 4);
   EXPECT_THROW(signal_corr2d(vx, k2, small, Corr2dMode::same, Border::fill, 0, false), ValueError);
   const View wide = view2d(k, DType::f32, 1, 5, 20, 4);  // 1x5 vs 4x4: neither contains the other
-  EXPECT_THROW(signal_corr2d(vx, wide, vout, Corr2dMode::valid, Border::fill, 0, false), ValueError);
+  EXPECT_THROW(signal_corr2d(vx, wide, vout, Corr2dMode::valid, Border::fill, 0, false),
+               ValueError);
   const int64_t origin[2] = {2, 0};
   EXPECT_THROW(ndimage_corr2d(vx, k2, vout, Border::reflect, 0, origin, false), ValueError);
   for (float v : out) EXPECT_EQ(v, 5.0f);

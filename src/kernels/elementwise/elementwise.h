@@ -87,11 +87,11 @@ const char* convert_kernel_name(DType src, DType dst);
 using ConvertTable = ConvertFn[8][3];
 using NormalizeTable = NormalizeFn[2];
 using GatherTable = GatherFn[2];
-#define NPFAST_ELEMENTWISE_ISA(isa, suffix)             \
-  extern const ConvertTable& convert_##suffix;          \
-  extern const ConvertTable& convert_stream_##suffix;   \
-  extern const NormalizeTable& normalize_##suffix;      \
-  extern const ZeroFn zero_stream_##suffix;            \
+#define NPFAST_ELEMENTWISE_ISA(isa, suffix)           \
+  extern const ConvertTable& convert_##suffix;        \
+  extern const ConvertTable& convert_stream_##suffix; \
+  extern const NormalizeTable& normalize_##suffix;    \
+  extern const ZeroFn zero_stream_##suffix;           \
   extern const GatherTable& gather_##suffix;
 #include "src/kernels/elementwise/kernels.inc"
 #undef NPFAST_ELEMENTWISE_ISA

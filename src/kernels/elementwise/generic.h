@@ -90,8 +90,10 @@ template <class Dst>
 void normalize(int64_t n, const uint8_t* x, void* yv, const double* scale, const double* offset,
                int64_t channels, int64_t phase, bool stream) {
   Dst* y = static_cast<Dst*>(yv);
-  if (stream) normalize_body<Dst, true>(n, x, y, scale, offset, channels, phase);
-  else normalize_body<Dst, false>(n, x, y, scale, offset, channels, phase);
+  if (stream)
+    normalize_body<Dst, true>(n, x, y, scale, offset, channels, phase);
+  else
+    normalize_body<Dst, false>(n, x, y, scale, offset, channels, phase);
 }
 
 template <class Dst, bool kStream>
@@ -120,9 +122,11 @@ void gather_body(int64_t n, const uint8_t* x, int32_t sx, Dst* y, double scale, 
     // One load + a shuffle per vector (gathers are slow on some cores).
     const int64_t stop = last - kStridedReadBytes + 1;  // loads start at or before this byte
     if (sx == 3)
-      for (; (i + L) * 3 <= stop; i += 2 * L) step([](const uint8_t* p) { return load_f64_stride3(p); });
+      for (; (i + L) * 3 <= stop; i += 2 * L)
+        step([](const uint8_t* p) { return load_f64_stride3(p); });
     else
-      for (; (i + L) * 4 <= stop; i += 2 * L) step([](const uint8_t* p) { return load_f64_stride4(p); });
+      for (; (i + L) * 4 <= stop; i += 2 * L)
+        step([](const uint8_t* p) { return load_f64_stride4(p); });
   } else {
     // Each gather lane reads 4 bytes: stop while 3 more elements follow.
     for (; i + 2 * L + 3 <= n; i += 2 * L)
@@ -136,8 +140,10 @@ void gather(int64_t n, const uint8_t* x, int64_t sx, void* yv, double scale, dou
             bool stream) {
   Dst* y = static_cast<Dst*>(yv);
   const int32_t s = static_cast<int32_t>(sx);
-  if (stream) gather_body<Dst, true>(n, x, s, y, scale, offset);
-  else gather_body<Dst, false>(n, x, s, y, scale, offset);
+  if (stream)
+    gather_body<Dst, true>(n, x, s, y, scale, offset);
+  else
+    gather_body<Dst, false>(n, x, s, y, scale, offset);
 }
 
 inline void zero_stream(size_t n, void* pv) {
@@ -157,18 +163,20 @@ inline void zero_stream(size_t n, void* pv) {
 }
 
 #define NPFAST_CONVERT_ROW(Src, S) \
-  {convert<Src, float, S>, convert<Src, double, S>, convert<Src, uint8_t, S>}
-#define NPFAST_CONVERT_TABLE(S)                                                 \
-  {NPFAST_CONVERT_ROW(uint8_t, S), NPFAST_CONVERT_ROW(int8_t, S),               \
-   NPFAST_CONVERT_ROW(uint16_t, S), NPFAST_CONVERT_ROW(int16_t, S),             \
-   NPFAST_CONVERT_ROW(int32_t, S), NPFAST_CONVERT_ROW(int64_t, S),              \
-   NPFAST_CONVERT_ROW(float, S), NPFAST_CONVERT_ROW(double, S)}
+  { convert<Src, float, S>, convert<Src, double, S>, convert<Src, uint8_t, S> }
+#define NPFAST_CONVERT_TABLE(S)                                          \
+  {                                                                      \
+    NPFAST_CONVERT_ROW(uint8_t, S), NPFAST_CONVERT_ROW(int8_t, S),       \
+        NPFAST_CONVERT_ROW(uint16_t, S), NPFAST_CONVERT_ROW(int16_t, S), \
+        NPFAST_CONVERT_ROW(int32_t, S), NPFAST_CONVERT_ROW(int64_t, S),  \
+        NPFAST_CONVERT_ROW(float, S), NPFAST_CONVERT_ROW(double, S)      \
+  }
 inline constexpr npfast::elementwise::ConvertTable kConvertTable = NPFAST_CONVERT_TABLE(false);
 inline constexpr npfast::elementwise::ConvertTable kConvertStreamTable = NPFAST_CONVERT_TABLE(true);
 #undef NPFAST_CONVERT_TABLE
 #undef NPFAST_CONVERT_ROW
 inline constexpr npfast::elementwise::NormalizeTable kNormalizeTable = {normalize<float>,
-                                                                         normalize<double>};
+                                                                        normalize<double>};
 inline constexpr npfast::elementwise::GatherTable kGatherTable = {gather<float>, gather<double>};
 
 }  // namespace elementwise

@@ -32,7 +32,8 @@ template <class Dst>
 void gather_ref(int64_t n, const uint8_t* x, int64_t sx, void* yv, double scale, double offset,
                 bool /*stream*/) {
   Dst* y = static_cast<Dst*>(yv);
-  for (int64_t i = 0; i < n; ++i) y[i] = cast_from_f64<Dst>(std::fma(double(x[i * sx]), scale, offset));
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = cast_from_f64<Dst>(std::fma(double(x[i * sx]), scale, offset));
 }
 
 void zero_ref(size_t n, void* p) { std::memset(p, 0, n); }
@@ -44,11 +45,11 @@ const NormalizeTable kNormalize = {normalize_ref<float>, normalize_ref<double>};
 }  // namespace
 
 #define NPFAST_CONVERT_ROW(Src) \
-  {convert_ref<Src, float>, convert_ref<Src, double>, convert_ref<Src, uint8_t>}
-const ConvertTable kConvertReference = {
-    NPFAST_CONVERT_ROW(uint8_t), NPFAST_CONVERT_ROW(int8_t),  NPFAST_CONVERT_ROW(uint16_t),
-    NPFAST_CONVERT_ROW(int16_t), NPFAST_CONVERT_ROW(int32_t), NPFAST_CONVERT_ROW(int64_t),
-    NPFAST_CONVERT_ROW(float),   NPFAST_CONVERT_ROW(double)};
+  { convert_ref<Src, float>, convert_ref<Src, double>, convert_ref<Src, uint8_t> }
+const ConvertTable kConvertReference = {NPFAST_CONVERT_ROW(uint8_t),  NPFAST_CONVERT_ROW(int8_t),
+                                        NPFAST_CONVERT_ROW(uint16_t), NPFAST_CONVERT_ROW(int16_t),
+                                        NPFAST_CONVERT_ROW(int32_t),  NPFAST_CONVERT_ROW(int64_t),
+                                        NPFAST_CONVERT_ROW(float),    NPFAST_CONVERT_ROW(double)};
 #undef NPFAST_CONVERT_ROW
 
 // The scalar kernels have no streaming stores: the stream table is the plain one.

@@ -23,10 +23,10 @@ struct IsaKernels {
 
 IsaKernels kernels_for(Isa isa) {
   switch (isa) {
-#define NPFAST_ELEMENTWISE_ISA(name, suffix) \
-  case Isa::name:                            \
-    return {&convert_##suffix, &convert_stream_##suffix, &normalize_##suffix, zero_stream_##suffix, \
-            &gather_##suffix};
+#define NPFAST_ELEMENTWISE_ISA(name, suffix)                                  \
+  case Isa::name:                                                             \
+    return {&convert_##suffix, &convert_stream_##suffix, &normalize_##suffix, \
+            zero_stream_##suffix, &gather_##suffix};
 #include "src/kernels/elementwise/kernels.inc"
 #undef NPFAST_ELEMENTWISE_ISA
     default:

@@ -24,8 +24,15 @@ std::vector<T> random_values(size_t n, std::mt19937& rng) {
     std::uniform_real_distribution<double> d(-400.0, 400.0);
     for (auto& x : v) x = static_cast<T>(d(rng));
     // Halfway cases, saturation, NaN and inf.
-    const T specials[] = {T(0.5), T(1.5), T(2.5), T(-0.5), T(254.5), T(255.5), T(-1e30),
-                          std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity(),
+    const T specials[] = {T(0.5),
+                          T(1.5),
+                          T(2.5),
+                          T(-0.5),
+                          T(254.5),
+                          T(255.5),
+                          T(-1e30),
+                          std::numeric_limits<T>::quiet_NaN(),
+                          std::numeric_limits<T>::infinity(),
                           -std::numeric_limits<T>::infinity()};
     for (size_t i = 0; i < n && i < std::size(specials); ++i) v[i * 7 % n] = specials[i];
   } else {
@@ -185,7 +192,8 @@ TEST_P(ConvertIsa, ZeroStreamClearsExactlyTheRange) {
       std::memset(buf, 0xee, sizeof buf);
       k(n, buf + off);
       for (size_t i = 0; i < sizeof buf; ++i)
-        ASSERT_EQ(buf[i], (i >= off && i < off + n) ? 0 : 0xee) << "off=" << off << " n=" << n << " i=" << i;
+        ASSERT_EQ(buf[i], (i >= off && i < off + n) ? 0 : 0xee)
+            << "off=" << off << " n=" << n << " i=" << i;
     }
   }
 }
@@ -275,7 +283,8 @@ TEST(NormalizeOp, HwcAndChwAgreeWithTheFormula) {
   for (int64_t h = 0; h < H; ++h)
     for (int64_t w = 0; w < W; ++w)
       for (int64_t c = 0; c < C; ++c) {
-        const double exact = (img[static_cast<size_t>((h * W + w) * C + c)] / 255.0 - mean[c]) / sd[c];
+        const double exact =
+            (img[static_cast<size_t>((h * W + w) * C + c)] / 255.0 - mean[c]) / sd[c];
         const float a = hwc[static_cast<size_t>((h * W + w) * C + c)];
         const float b = chw[static_cast<size_t>((c * H + h) * W + w)];
         EXPECT_EQ(a, b);
@@ -294,7 +303,7 @@ TEST(NormalizeOp, RejectsBeforeWriting) {
   EXPECT_THROW(normalize(x, y, mean, ok, 2, -1, false), ValueError);  // 2 stats, 3 channels
   EXPECT_THROW(normalize(x, y, mean, ok, 3, 3, false), ValueError);   // axis out of range
   EXPECT_THROW(normalize(x, make_view(out, DType::f32, {3, 2, 3}), mean, ok, 3, -1, false),
-               ValueError);                                           // shape
+               ValueError);  // shape
   EXPECT_THROW(normalize(x, make_view(out, DType::i32, {2, 3, 3}), mean, ok, 3, -1, false),
                TypeError);
   EXPECT_THROW(normalize(make_view(out, DType::f32, {2, 3, 3}), y, mean, ok, 3, -1, false),

@@ -41,11 +41,11 @@ using UkernelFn = void (*)(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, co
 template <class T>
 struct Ukernel {
   UkernelFn<T> fn;
-  int mr, nr;    // register tile
-  int kc;        // largest K block; the operator's K split depends on k and this only, so it
-                 // fixes the reduction order of every element (see the operator)
-  int mc;        // rows of A per packed block (kept in L2 with the B panel in L1)
-  int nc;        // columns of B per packed block (in L3)
+  int mr, nr;  // register tile
+  int kc;      // largest K block; the operator's K split depends on k and this only, so it
+               // fixes the reduction order of every element (see the operator)
+  int mc;      // rows of A per packed block (kept in L2 with the B panel in L1)
+  int nc;      // columns of B per packed block (in L3)
   const char* name;
   // Edge variants with the same contract and per-element arithmetic (so the same bits):
   // MR x NR/2 for a last panel of at most NR/2 columns (reads only those columns of B), and
@@ -76,9 +76,13 @@ const KernelSet& active_kernel_set();
 template <class T>
 const Ukernel<T>& pick(const KernelSet& s);
 template <>
-inline const Ukernel<float>& pick<float>(const KernelSet& s) { return s.f32; }
+inline const Ukernel<float>& pick<float>(const KernelSet& s) {
+  return s.f32;
+}
 template <>
-inline const Ukernel<double>& pick<double>(const KernelSet& s) { return s.f64; }
+inline const Ukernel<double>& pick<double>(const KernelSet& s) {
+  return s.f64;
+}
 
 // The oracle: C = alpha * op(A) op(B) + beta * C, row-major (see npfast/gemm.hpp), accumulated
 // in double. alpha == 0 or k == 0 leaves A and B unread (C = beta * C), as BLAS.

@@ -48,7 +48,8 @@ struct Tile {
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) npfast::NPFAST_TARGET::store(c + i * rs_c + v * L, mul(va, acc[i][v]));
+        for (int v = 0; v < NV; ++v)
+          npfast::NPFAST_TARGET::store(c + i * rs_c + v * L, mul(va, acc[i][v]));
     } else {
       const V<T> vb = set1<T>(beta);
 #pragma GCC unroll 16
@@ -74,8 +75,10 @@ void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, int6
     __builtin_prefetch(c + i * rs_c + nr - 1, 1);
   }
   TileT t;
-  if (rs_a == 1) t.template multiply<true>(k, a, rs_a, cs_a, b, rs_b);
-  else t.template multiply<false>(k, a, rs_a, cs_a, b, rs_b);
+  if (rs_a == 1)
+    t.template multiply<true>(k, a, rs_a, cs_a, b, rs_b);
+  else
+    t.template multiply<false>(k, a, rs_a, cs_a, b, rs_b);
   if (mr == MR && nr == NR) {
     t.store(c, rs_c, alpha, beta);
     return;

@@ -74,8 +74,8 @@ void check_ukernel(const Ukernel<T>& uk) {
           gemm_reference<T>(true, false, mr, nr, k, T(1.5), ap.data(), MR, bp.data(), NR, beta,
                             want.data(), ldc);
           expect_close(got, want, k,
-                       std::string(uk.name) + " k=" + std::to_string(k) + " mr=" +
-                           std::to_string(mr) + " nr=" + std::to_string(nr));
+                       std::string(uk.name) + " k=" + std::to_string(k) +
+                           " mr=" + std::to_string(mr) + " nr=" + std::to_string(nr));
         }
       }
     }
@@ -143,9 +143,9 @@ void check_op(const Ukernel<T>& uk, bool ta, bool tb, int64_t m, int64_t n, int6
   auto want = c0;
   gemm_reference<T>(ta, tb, m, n, k, alpha, a.data(), lda, b.data(), ldb, beta, want.data(), ldc);
   std::vector<T> first;
-  const std::string what = std::string(uk.name) + " ta=" + std::to_string(ta) + " tb=" +
-                           std::to_string(tb) + " m=" + std::to_string(m) + " n=" +
-                           std::to_string(n) + " k=" + std::to_string(k);
+  const std::string what = std::string(uk.name) + " ta=" + std::to_string(ta) +
+                           " tb=" + std::to_string(tb) + " m=" + std::to_string(m) +
+                           " n=" + std::to_string(n) + " k=" + std::to_string(k);
   for (int pa : {0, 1})
     for (int pb : {0, 1})
       for (int th : {1, 2, 3}) {
@@ -163,17 +163,19 @@ void check_op(const Ukernel<T>& uk, bool ta, bool tb, int64_t m, int64_t n, int6
           for (int64_t j = n; j < ldc && i * ldc + j < static_cast<int64_t>(got.size()); ++j)
             ASSERT_EQ(got[i * ldc + j], c0[i * ldc + j]) << what << " wrote padding";
         expect_close(got, want, k, what);
-        if (first.empty()) first = got;
-        else ASSERT_TRUE(std::memcmp(first.data(), got.data(), got.size() * sizeof(T)) == 0)
-            << what << " pack_a=" << pa << " pack_b=" << pb << " threads=" << th;
+        if (first.empty())
+          first = got;
+        else
+          ASSERT_TRUE(std::memcmp(first.data(), got.data(), got.size() * sizeof(T)) == 0)
+              << what << " pack_a=" << pa << " pack_b=" << pb << " threads=" << th;
       }
 }
 
 template <class T>
 void check_op_all(const Ukernel<T>& uk) {
-  const int64_t sizes[][3] = {{1, 1, 1},   {1, 17, 5},   {17, 1, 5},  {5, 7, 0},   {6, 16, 8},
-                              {7, 17, 9},  {13, 33, 3},  {31, 45, 70}, {64, 64, 64},
-                              {50, 3, 300}, {3, 90, 600}, {100, 130, 513},
+  const int64_t sizes[][3] = {{1, 1, 1},      {1, 17, 5},    {17, 1, 5},   {5, 7, 0},
+                              {6, 16, 8},     {7, 17, 9},    {13, 33, 3},  {31, 45, 70},
+                              {64, 64, 64},   {50, 3, 300},  {3, 90, 600}, {100, 130, 513},
                               {200, 70, 300}, {301, 40, 100}};
   for (auto& s : sizes)
     for (int ta : {0, 1})

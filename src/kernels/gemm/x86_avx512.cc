@@ -4,7 +4,8 @@
 // Blocking (48 KB L1d, 1-2 MB L2 per core):
 //   f32 14x32: B panel KC x 32 = 24 KB, A panel 14 x KC = 10.5 KB in L1 (KC = 192);
 //              A block 140 x 192 x 4 = 105 KB in L2.
-//   f64 14x16: B panel 128 x 16 x 8 = 16 KB, A panel 14 KB (KC = 128); A block 112 x 128 x 8 = 112 KB.
+//   f64 14x16: B panel 128 x 16 x 8 = 16 KB, A panel 14 KB (KC = 128); A block 112 x 128 x 8 = 112
+//   KB.
 #include "src/core/simd/x86_avx512.h"
 
 #define NPFAST_TARGET avx512

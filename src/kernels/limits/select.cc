@@ -6,12 +6,16 @@ namespace limits {
 
 const Table* table(int isa) {
   switch (static_cast<Isa>(isa)) {
-    case Isa::scalar: return &reference;
+    case Isa::scalar:
+      return &reference;
 #if defined(__x86_64__)
-    case Isa::avx2: return &avx2;
-    case Isa::avx512: return &avx512;
+    case Isa::avx2:
+      return &avx2;
+    case Isa::avx512:
+      return &avx512;
 #endif
-    default: return nullptr;
+    default:
+      return nullptr;
   }
 }
 
