@@ -58,21 +58,19 @@ consumer: cpp-test
 	cmake --build build/consumer
 	./build/consumer/npfast_consumer
 
+# One ASan+UBSan build serves the C++ tests and the Python smoke run (asan-py).
 asan:
 	cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNPFAST_TESTS=ON \
-	  -DNPFAST_SANITIZE=address,undefined >/dev/null
+	  -DNPFAST_PYTHON=ON -DNPFAST_SANITIZE=address,undefined >/dev/null
 	cmake --build build/asan -j $(JOBS)
 	cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
 # A Python smoke run with the extension built under ASan+UBSan (the runtime preloaded into the
 # interpreter; leak checks off because CPython keeps objects alive at exit by design).
 ASAN_PY_TESTS ?= tests/python/test_contract.py tests/python/test_properties.py tests/python/test_threads.py -m "not slow"
-asan-py:
-	cmake -S . -B build/asan-py -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNPFAST_PYTHON=ON \
-	  -DNPFAST_TESTS=OFF -DNPFAST_SANITIZE=address,undefined >/dev/null
-	cmake --build build/asan-py -j $(JOBS)
+asan-py: asan
 	LD_PRELOAD="$$($(CXX) -print-file-name=libasan.so) $$($(CXX) -print-file-name=libubsan.so)" \
-	  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1 PYTHONPATH=build/asan-py/python \
+	  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1 PYTHONPATH=build/asan/python \
 	  $(PY) -m pytest -q -x -p no:cacheprovider $(ASAN_PY_TESTS)
 
 # The thread pool and allocator stress tests under ThreadSanitizer.

@@ -112,7 +112,9 @@ Plan make_plan(const Problem& pr) {
   pl.hq = pl.oh + reach_y;
   const bool unit_stride = p.stride_h == 1 && p.stride_w == 1;
   pl.expand = unit_stride && pl.cg < 128 ? pr.kw : 1;
-  pl.lcopy = checked_add(checked_mul(checked_mul(p.stride_h * p.stride_w, pl.hq, "padded plane"),
+  // Strides far beyond the image (a fuzzer's 2^40) overflow here: a MemoryError, never UB.
+  const int64_t phases = checked_mul(p.stride_h, p.stride_w, "stride phases");
+  pl.lcopy = checked_add(checked_mul(checked_mul(phases, pl.hq, "padded plane"),
                                      pl.wpad, "padded plane"),
                          pl.expand == 1 ? reach_x : 0, "padded plane");
   pl.sK = pl.cg * pl.expand;
@@ -127,8 +129,11 @@ Plan make_plan(const Problem& pr) {
   }
 
   {
-    const int64_t per_image = pl.algo == Algo::shifted_gemm ? pr.c * pl.expand * pl.lcopy * esize
-                                                            : pr.c * pl.plane * esize;
+    const int64_t per_image =
+        checked_mul(checked_mul(pr.c, esize, "workspace"),
+                    pl.algo == Algo::shifted_gemm ? checked_mul(pl.expand, pl.lcopy, "workspace")
+                                                  : pl.plane,
+                    "workspace");
     pl.batch_images =
         std::max<int64_t>(1, g_workspace_bytes.load() / std::max<int64_t>(per_image, 1));
   }

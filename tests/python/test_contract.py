@@ -139,6 +139,7 @@ BAD_VALUES = [
     ("conv2d", {"padding": -1}, ValueError, "padding"),
     ("conv2d", {"padding": "bogus"}, ValueError, "padding"),
     ("conv2d", {"groups": 0}, ValueError, "groups"),
+    ("conv2d", {"stride": 2**40}, (MemoryError, ValueError), ""),  # found by fuzz_conv
     ("conv2d", {"groups": 3}, ValueError, "groups"),
     ("conv2d", {1: img(3, 5, 3, 3)}, ValueError, ""),
     ("conv2d", {1: img(3, 2, 9, 9)}, ValueError, ""),
