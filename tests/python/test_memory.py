@@ -175,7 +175,9 @@ def test_trim_and_limit():
         with memory.numpy_pool():
             b = np.ones(1_000_000)
             del b
-        assert memory.stats()["bytes_cached"] <= 1 << 20
+        # The cap holds the shared cache; other threads' small-block leftovers (counted in
+        # `after`) are not this call's to flush. b's 8 MB block must not have been kept.
+        assert memory.stats()["bytes_cached"] <= (1 << 20) + after["bytes_cached"]
         with pytest.raises(ValueError, match="limit"):
             memory.set_limit(-1)
     finally:
