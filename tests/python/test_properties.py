@@ -159,3 +159,73 @@ def test_avg_pool2d_matches_torch(data, dtype, params, include_pad):
         return
     got = npfast.avg_pool2d(x, k, s, p, ceil, include_pad)
     close(got, want, dtype)
+
+
+@st.composite
+def conv_case(draw):
+    groups = draw(st.sampled_from([1, 1, 2, 3]))
+    cg, og = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    n = draw(st.integers(0, 2))
+    h = draw(st.integers(max(1, (kh - 1) * dilation[0] + 1 - 2 * padding[0]), 10))
+    w = draw(st.integers(max(1, (kw - 1) * dilation[1] + 1 - 2 * padding[1]), 10))
+    return n, groups, cg, og, kh, kw, h, w, stride, dilation, padding, draw(st.booleans())
+
+
+@PROFILE
+@given(case=conv_case(), dtype=float_dtypes, seed=st.integers(0, 2**31))
+def test_conv2d_forward_backward_match_torch(case, dtype, seed):
+    n, groups, cg, og, kh, kw, h, w, stride, dilation, padding, with_bias = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, groups * cg, h, w)).astype(dtype)
+    wt = rng.standard_normal((groups * og, cg, kh, kw)).astype(dtype)
+    b = rng.standard_normal(groups * og).astype(dtype) if with_bias else None
+    if rng.integers(2):
+        x = np.asfortranarray(x)  # a non-contiguous layout
+    args = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    tx = torch.from_numpy(np.array(x, order="C")).requires_grad_()
+    tw = torch.from_numpy(wt).requires_grad_()
+    tb = torch.from_numpy(b).requires_grad_() if with_bias else None
+    ty = F.conv2d(tx, tw, tb, **args)
+    y = npfast.conv2d(x, wt, b, **args)
+    close(y, ty.detach().numpy(), dtype)
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    ty.backward(torch.from_numpy(gy))
+    gx, gw, gb = npfast.conv2d_backward(gy, x, wt, **args)
+    close(gx, tx.grad.numpy(), dtype)
+    close(gw, tw.grad.numpy(), dtype)
+    if with_bias:
+        close(gb, tb.grad.numpy(), dtype)
+
+
+@PROFILE
+@given(data=st.data(), dtype=float_dtypes, batch=st.sampled_from([None, 1, 3]))
+def test_matmul_matches_numpy(data, dtype, batch):
+    m, k, n = (data.draw(st.integers(0, 40)) for _ in range(3))
+    a = data.draw(views(dtype, 2, min_side=0, max_side=40).filter(lambda v: True))
+    a = np.resize(a, (m, k)) if a.size else np.zeros((m, k), dtype)
+    b = np.random.default_rng(m * 1000 + n).standard_normal((k, n)).astype(dtype)
+    if batch:
+        a = np.stack([a + i for i in range(batch)])
+    got = npfast.matmul(a, b)
+    want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    assert got.dtype == dtype and got.shape == want.shape
+    close(got, want, dtype)
+
+
+@PROFILE
+@given(data=st.data(), dtype=float_dtypes, to_chw=st.booleans())
+def test_normalize_matches_numpy(data, dtype, to_chw):
+    h, w, c = data.draw(st.integers(0, 9)), data.draw(st.integers(0, 9)), data.draw(st.integers(1, 4))
+    img = np.random.default_rng(h * 100 + w).integers(0, 256, (h, w, c), dtype=np.uint8)
+    mean = data.draw(st.lists(st.floats(0, 1), min_size=c, max_size=c))
+    std = data.draw(st.lists(st.floats(0.05, 1), min_size=c, max_size=c))
+    got = npfast.normalize(img, mean, std, dtype=dtype, to_chw=to_chw)
+    want = (img / 255.0 - np.array(mean)) / np.array(std)
+    if to_chw:
+        want = want.transpose(2, 0, 1)
+    assert got.shape == want.shape and got.dtype == dtype
+    close(got, want.astype(dtype), dtype)

@@ -38,13 +38,13 @@ def compare(fns: dict, budget: float, min_rounds: int = 5, max_rounds: int = 50)
     """Median seconds per call of each function, timed in interleaved rounds.
 
     Each function is called once to warm up; then each round calls every function in turn
-    (a calibrated number of times, so one sample lasts at least ~1 ms or one call), so all of
+    (a calibrated number of times, so one sample lasts at least ~4 ms or one call), so all of
     them see the same machine state: noise from other processes hits every tool alike.
     """
     names = list(fns)
     for f in fns.values():
         f()
-    inner = {k: _inner_count(f, 1e-3) for k, f in fns.items()}
+    inner = {k: _inner_count(f, 4e-3) for k, f in fns.items()}
     samples = {k: [] for k in names}
     gc_was = gc.isenabled()
     gc.disable()
