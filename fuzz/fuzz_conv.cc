@@ -13,9 +13,12 @@ namespace {
 // valid call legitimately pads a plane of gigabytes, which is slow, not wrong.
 int64_t param(npfast::fuzz::Input& in, int64_t lo, int64_t hi) {
   switch (in.range(0, 15)) {
-    case 0: return -in.range(0, 3);
-    case 1: return int64_t{1} << in.range(40, 62);
-    default: return in.range(lo, hi);
+    case 0:
+      return -in.range(0, 3);
+    case 1:
+      return int64_t{1} << in.range(40, 62);
+    default:
+      return in.range(lo, hi);
   }
 }
 

@@ -114,9 +114,9 @@ Plan make_plan(const Problem& pr) {
   pl.expand = unit_stride && pl.cg < 128 ? pr.kw : 1;
   // Strides far beyond the image (a fuzzer's 2^40) overflow here: a MemoryError, never UB.
   const int64_t phases = checked_mul(p.stride_h, p.stride_w, "stride phases");
-  pl.lcopy = checked_add(checked_mul(checked_mul(phases, pl.hq, "padded plane"),
-                                     pl.wpad, "padded plane"),
-                         pl.expand == 1 ? reach_x : 0, "padded plane");
+  pl.lcopy =
+      checked_add(checked_mul(checked_mul(phases, pl.hq, "padded plane"), pl.wpad, "padded plane"),
+                  pl.expand == 1 ? reach_x : 0, "padded plane");
   pl.sK = pl.cg * pl.expand;
   pl.sP = checked_mul(pl.oh, pl.wpad, "output size");
   {
@@ -129,11 +129,10 @@ Plan make_plan(const Problem& pr) {
   }
 
   {
-    const int64_t per_image =
-        checked_mul(checked_mul(pr.c, esize, "workspace"),
-                    pl.algo == Algo::shifted_gemm ? checked_mul(pl.expand, pl.lcopy, "workspace")
-                                                  : pl.plane,
-                    "workspace");
+    const int64_t per_image = checked_mul(
+        checked_mul(pr.c, esize, "workspace"),
+        pl.algo == Algo::shifted_gemm ? checked_mul(pl.expand, pl.lcopy, "workspace") : pl.plane,
+        "workspace");
     pl.batch_images =
         std::max<int64_t>(1, g_workspace_bytes.load() / std::max<int64_t>(per_image, 1));
   }

@@ -264,26 +264,39 @@ std::string unravel(const View& v, int64_t pos) {
   return "[" + s + "]";
 }
 
-template <class T>
-void max_backward(const View& go, const View& idx, const View& gi) {
-  const Planes gp(go), ip(idx);
-  const int64_t HW = gi.shape[gi.ndim - 2] * gi.shape[gi.ndim - 1];
-  T* const out = static_cast<T*>(gi.data);
+// Scatters every plane of `src` into the matching plane of `dst` (zeroed first) at the flat
+// positions in `idx`: max_pool2d_backward accumulates (overlapping windows share a tap),
+// max_unpool2d assigns. Indices were range-checked before this runs.
+template <class T, bool kAccumulate>
+void scatter_planes(const View& src, const View& idx, const View& dst) {
+  const Planes sp(src), ip(idx);
+  const int64_t plane_out = dst.shape[dst.ndim - 2] * dst.shape[dst.ndim - 1];
+  T* const out = static_cast<T*>(dst.data);
   parallel_for(
-      gp.count,
-      grain_for(gp.count, static_cast<double>(HW) * 0.3 + static_cast<double>(gp.H * gp.W)),
+      sp.count,
+      grain_for(sp.count, static_cast<double>(plane_out) * 0.3 + static_cast<double>(sp.H * sp.W)),
       [&](int64_t b, int64_t e) {
         for (int64_t p = b; p < e; ++p) {
-          T* g = out + p * HW;
-          std::fill(g, g + HW, T(0));
-          const char* gb = gp.plane(p);
+          T* d = out + p * plane_out;
+          std::fill(d, d + plane_out, T(0));
+          const char* sb = sp.plane(p);
           const char* ib = ip.plane(p);
-          for (int64_t h = 0; h < gp.H; ++h)
-            for (int64_t w = 0; w < gp.W; ++w)
-              g[*reinterpret_cast<const int64_t*>(ib + h * ip.sh + w * ip.sw)] +=
-                  *reinterpret_cast<const T*>(gb + h * gp.sh + w * gp.sw);
+          for (int64_t h = 0; h < sp.H; ++h)
+            for (int64_t w = 0; w < sp.W; ++w) {
+              T& slot = d[*reinterpret_cast<const int64_t*>(ib + h * ip.sh + w * ip.sw)];
+              const T v = *reinterpret_cast<const T*>(sb + h * sp.sh + w * sp.sw);
+              if (kAccumulate)
+                slot += v;
+              else
+                slot = v;
+            }
         }
       });
+}
+
+template <class T>
+void max_backward(const View& go, const View& idx, const View& gi) {
+  scatter_planes<T, true>(go, idx, gi);
 }
 
 template <class T>
@@ -322,24 +335,7 @@ void avg_backward(const View& go, const pool::Geom& g, const pool::AvgOpts& o, c
 
 template <class T>
 void unpool(const View& x, const View& idx, const View& out) {
-  const Planes xp(x), ip(idx);
-  const int64_t plane_out = out.shape[out.ndim - 2] * out.shape[out.ndim - 1];
-  T* const o = static_cast<T*>(out.data);
-  parallel_for(
-      xp.count,
-      grain_for(xp.count, static_cast<double>(plane_out) * 0.3 + static_cast<double>(xp.H * xp.W)),
-      [&](int64_t b, int64_t e) {
-        for (int64_t p = b; p < e; ++p) {
-          T* dst = o + p * plane_out;
-          std::fill(dst, dst + plane_out, T(0));
-          const char* xb = xp.plane(p);
-          const char* ib = ip.plane(p);
-          for (int64_t h = 0; h < xp.H; ++h)
-            for (int64_t w = 0; w < xp.W; ++w)
-              dst[*reinterpret_cast<const int64_t*>(ib + h * ip.sh + w * ip.sw)] =
-                  *reinterpret_cast<const T*>(xb + h * xp.sh + w * xp.sw);
-        }
-      });
+  scatter_planes<T, false>(x, idx, out);
 }
 
 // PyTorch's adaptive window [start, end) of output o of n outputs over `in` elements.
