@@ -294,9 +294,23 @@ void scatter_planes(const View& src, const View& idx, const View& dst) {
       });
 }
 
-template <class T>
-void max_backward(const View& go, const View& idx, const View& gi) {
-  scatter_planes<T, true>(go, idx, gi);
+// Range-checks every index against dst's plane (nothing is written on failure), then scatters:
+// the shared tail of max_pool2d_backward (kAccumulate) and max_unpool2d.
+template <bool kAccumulate>
+void check_and_scatter(const View& src, const View& idx, const View& dst, const char* plane) {
+  const int64_t HW = dst.shape[dst.ndim - 2] * dst.shape[dst.ndim - 1];
+  if (!src.empty()) {
+    int64_t value = 0;
+    const int64_t pos = first_bad_index(idx, HW, &value);
+    if (pos >= 0)
+      throw ValueError("indices: " + str(value) + " at " + unravel(idx, pos) + " is outside the " +
+                       plane + " plane of " + str(dst.shape[dst.ndim - 2]) + "x" +
+                       str(dst.shape[dst.ndim - 1]) + " elements");
+  }
+  if (src.dtype == DType::f32)
+    scatter_planes<float, kAccumulate>(src, idx, dst);
+  else
+    scatter_planes<double, kAccumulate>(src, idx, dst);
 }
 
 template <class T>
@@ -331,11 +345,6 @@ void avg_backward(const View& go, const pool::Geom& g, const pool::AvgOpts& o, c
                    }
                  }
                });
-}
-
-template <class T>
-void unpool(const View& x, const View& idx, const View& out) {
-  scatter_planes<T, false>(x, idx, out);
 }
 
 // PyTorch's adaptive window [start, end) of output o of n outputs over `in` elements.
@@ -468,19 +477,7 @@ void max_pool2d_backward(const View& go, const View& idx, const View& gi) {
   Shape gs = with_plane(gi, gi.shape[gi.ndim - 2], gi.shape[gi.ndim - 1]);
   check_result(gi, gs, go.dtype, "grad_input");
   if (gi.empty()) return;
-  const int64_t HW = gi.shape[gi.ndim - 2] * gi.shape[gi.ndim - 1];
-  if (!go.empty()) {
-    int64_t value = 0;
-    const int64_t pos = first_bad_index(idx, HW, &value);
-    if (pos >= 0)
-      throw ValueError("indices: " + str(value) + " at " + unravel(idx, pos) +
-                       " is outside the input plane of " + str(gi.shape[gi.ndim - 2]) + "x" +
-                       str(gi.shape[gi.ndim - 1]) + " elements");
-  }
-  if (go.dtype == DType::f32)
-    max_backward<float>(go, idx, gi);
-  else
-    max_backward<double>(go, idx, gi);
+  check_and_scatter<true>(go, idx, gi, "input");
 }
 
 void avg_pool2d_backward(const View& go, const Pool2dArgs& a, bool count_include_pad,
@@ -565,19 +562,7 @@ void max_unpool2d(const View& x, const View& idx, const View& out) {
   check_result(out, with_plane(out, out.shape[out.ndim - 2], out.shape[out.ndim - 1]), x.dtype,
                "out");
   if (out.empty()) return;
-  const int64_t HW = out.shape[out.ndim - 2] * out.shape[out.ndim - 1];
-  if (!x.empty()) {
-    int64_t value = 0;
-    const int64_t pos = first_bad_index(idx, HW, &value);
-    if (pos >= 0)
-      throw ValueError("indices: " + str(value) + " at " + unravel(idx, pos) +
-                       " is outside the output plane of " + str(out.shape[out.ndim - 2]) + "x" +
-                       str(out.shape[out.ndim - 1]) + " elements");
-  }
-  if (x.dtype == DType::f32)
-    unpool<float>(x, idx, out);
-  else
-    unpool<double>(x, idx, out);
+  check_and_scatter<false>(x, idx, out, "output");
 }
 
 Shape adaptive_avg_pool2d_shape(const View& x, int64_t out_h, int64_t out_w) {
