@@ -20,6 +20,7 @@ import scipy.ndimage as nd
 import scipy.signal as ss
 
 import npfast
+from npfast._bench.timing import compare
 
 try:
     import cv2
@@ -34,24 +35,9 @@ PEAK_GFLOPS_F32_PER_CORE = 49.0
 
 
 def _time_pair(f, g, min_sample=2e-3, samples=9):
-    """Median seconds per call of f and of g, sampled alternately."""
-    f()
-    g()
-    t0 = time.perf_counter()
-    f()
-    once = max(time.perf_counter() - t0, 1e-7)
-    reps = max(1, int(min_sample / once))
-    tf, tg = [], []
-    for _ in range(samples):
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            f()
-        tf.append((time.perf_counter() - t0) / reps)
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            g()
-        tg.append((time.perf_counter() - t0) / reps)
-    return float(np.median(tf)), float(np.median(tg))
+    """Median seconds per call of f and of g in interleaved rounds (npfast._bench.timing)."""
+    t = compare({"f": f, "g": g}, 0.0, samples, samples, min_sample)
+    return t["f"], t["g"]
 
 
 def _best(f, min_sample=2e-3, samples=9):

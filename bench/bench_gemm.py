@@ -16,6 +16,7 @@ import numpy as np
 
 import npfast
 from npfast import _npfast
+from npfast._bench.timing import compare
 
 try:
     from threadpoolctl import threadpool_limits
@@ -27,32 +28,9 @@ QUICK = [16, 32, 64, 128, 256, 512, 1000]
 
 
 def _time_pair(f, g, min_sample=2e-3, samples=9, clock=time.perf_counter):
-    """Median seconds per call of f and of g, sampled in ABBA order (so a drift in the
-    machine's load hits both alike). `clock` may be time.process_time: CPU seconds of the
-    process, which a shared machine's other load does not inflate (with one thread it is the
-    pure compute time; with more it also counts their waiting)."""
-    f()
-    g()
-    t0 = time.perf_counter()
-    f()
-    once = max(time.perf_counter() - t0, 1e-7)
-    reps = max(1, int(min_sample / once))
-
-    def sample(fn):
-        t0 = clock()
-        for _ in range(reps):
-            fn()
-        return (clock() - t0) / reps
-
-    tf, tg = [], []
-    for i in range(samples):
-        if i % 2 == 0:
-            tf.append(sample(f))
-            tg.append(sample(g))
-        else:
-            tg.append(sample(g))
-            tf.append(sample(f))
-    return float(np.median(tf)), float(np.median(tg))
+    """Median seconds per call of f and of g in interleaved rounds (npfast._bench.timing)."""
+    t = compare({"f": f, "g": g}, 0.0, samples, samples, min_sample, clock)
+    return t["f"], t["g"]
 
 
 def peak_gflops(dtype, threads: int) -> float:

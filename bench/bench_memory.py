@@ -19,12 +19,12 @@ import argparse
 import gc
 import os
 import resource
-import time
 
 import numpy as np
 
 import npfast
 from npfast import memory
+from npfast._bench.timing import compare
 
 STREAM_GBS = 34.0
 
@@ -39,21 +39,8 @@ def faults(fn, calls=3):
 
 
 def time_all(fns: dict, samples=9, min_sample=5e-3) -> dict:
-    """Median seconds per call of each function, sampled round-robin."""
-    reps = {}
-    for name, f in fns.items():
-        f()
-        t0 = time.perf_counter()
-        f()
-        reps[name] = max(1, int(min_sample / max(time.perf_counter() - t0, 1e-7)))
-    times = {name: [] for name in fns}
-    for _ in range(samples):
-        for name, f in fns.items():
-            t0 = time.perf_counter()
-            for _ in range(reps[name]):
-                f()
-            times[name].append((time.perf_counter() - t0) / reps[name])
-    return {name: float(np.median(v)) for name, v in times.items()}
+    """Median seconds per call of each function in interleaved rounds (npfast._bench.timing)."""
+    return compare(fns, 0.0, samples, samples, min_sample)
 
 
 def rows_for(case, fns, anchor, nbytes, samples, target=None, note=""):

@@ -34,17 +34,44 @@ def _inner_count(fn, target: float) -> int:
         n *= 4 if dt < target / 16 else 2
 
 
-def compare(fns: dict, budget: float, min_rounds: int = 5, max_rounds: int = 50) -> dict:
+def quiesce(max_wait: float = 0.3) -> None:
+    """Returns once no other thread of this process burns CPU (or after `max_wait` s).
+
+    Anchors' worker threads spin after a call before they sleep: OpenBLAS's for about 110 ms
+    here (a full core), OpenMP's by default. Whatever is timed next in an interleaved round
+    would lose that core to them (npfast's 2-thread matmul measured 0.6x NumPy that way and
+    1.0x alone). Waiting for quiet measures every tool at its own defaults, in its own steady
+    state. The caller spins meanwhile (a sleeping core clocks down: the next ~2 ms of calls
+    then run up to 2x slower here). The window spans a few scheduler ticks: the CPU time of
+    a thread running on another core is only counted at a tick, so a 2 ms window reads 0 or
+    2 cores busy at random.
+    """
+    deadline = time.perf_counter() + max_wait
+    while True:
+        c0, t0, w0 = time.process_time(), time.thread_time(), time.perf_counter()
+        while time.perf_counter() - w0 < 0.01:
+            pass
+        others = (time.process_time() - c0) - (time.thread_time() - t0)
+        if others < 0.2 * (time.perf_counter() - w0) or time.perf_counter() > deadline:
+            return
+
+
+def compare(fns: dict, budget: float, min_rounds: int = 5, max_rounds: int = 50,
+            min_sample: float = 4e-3, clock=time.perf_counter) -> dict:
     """Median seconds per call of each function, timed in interleaved rounds.
 
     Each function is called once to warm up; then each round calls every function in turn
-    (a calibrated number of times, so one sample lasts at least ~4 ms or one call), so all of
-    them see the same machine state: noise from other processes hits every tool alike.
+    (a calibrated number of times, so one sample lasts at least `min_sample` s or one call), so all of
+    them see the same machine state: noise from other processes hits every tool alike. Before
+    each sample the process is let go quiet (`quiesce`), so no tool pays for the previous
+    one's spinning threads. `clock` may be time.process_time (CPU seconds of the process:
+    a shared machine's other load does not inflate it; with threads it also counts their
+    waiting). A fixed number of rounds: budget=0, min_rounds=max_rounds=N.
     """
     names = list(fns)
     for f in fns.values():
         f()
-    inner = {k: _inner_count(f, 4e-3) for k, f in fns.items()}
+    inner = {k: _inner_count(f, min_sample) for k, f in fns.items()}
     samples = {k: [] for k in names}
     gc_was = gc.isenabled()
     gc.disable()
@@ -56,10 +83,14 @@ def compare(fns: dict, budget: float, min_rounds: int = 5, max_rounds: int = 50)
         ):
             for k in names:
                 f, n = fns[k], inner[k]
-                t0 = time.perf_counter()
+                if len(names) > 1:
+                    quiesce()
+                    for _ in range(n // 4 + 1):  # untimed: the tool's threads wake up
+                        f()
+                t0 = clock()
                 for _ in range(n):
                     f()
-                samples[k].append((time.perf_counter() - t0) / n)
+                samples[k].append((clock() - t0) / n)
             rounds += 1
     finally:
         if gc_was:
