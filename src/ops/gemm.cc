@@ -428,12 +428,15 @@ struct Engine {
       run_shared();
       return;
     }
-    // Column parts: enough items to keep every thread busy; fewer when each part repacks A.
+    // Column parts: about 4 items per thread, claimed dynamically, so a thread that the OS
+    // (or a shared host) slows down takes fewer; a 2-way static split ran at the slower
+    // thread's pace. Each part repacks its row group's A, which is cheap while a part spans
+    // at least 4 B panels (the repack is 1 / (2 * columns) of the part's flops).
     const int64_t npb = ceil_div(n, NR);
     col_parts = 1;
     if (threads > 1) {
-      const int64_t want = pack_a_all ? threads : 2 * threads;
-      if (groups < want) col_parts = std::min(npb, ceil_div(want, groups));
+      const int64_t want = 4 * threads;
+      if (groups < want) col_parts = std::max<int64_t>(1, std::min(npb / 4, ceil_div(want, groups)));
     }
     const int64_t items = groups * col_parts;
     parallel_for(items, grain(items), [&](int64_t s, int64_t e) {
