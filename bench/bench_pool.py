@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -19,19 +18,14 @@ LIMIT_GBS = 34.0
 THREADS = 2
 
 
-def _median_times(fns, rounds, inner):
-    """Alternates the functions `rounds` times; returns each one's (median, best) seconds per
-    call. On a shared machine the best is what the code can do, the median what one sees."""
-    for f in fns:
-        f()
-    times = [[] for _ in fns]
-    for _ in range(rounds):
-        for k, f in enumerate(fns):
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                f()
-            times[k].append((time.perf_counter() - t0) / inner)
-    return [(float(np.median(t)), float(np.min(t))) for t in times]
+def _median_times(fns, rounds, min_sample):
+    """Interleaved rounds (npfast._bench.timing); returns each function's (median, best)
+    seconds per call. On a shared machine the best is what the code can do, the median what
+    one sees."""
+    from npfast._bench.timing import samples
+
+    got = samples(dict(enumerate(fns)), 0.0, rounds, rounds, min_sample)
+    return [(float(np.median(got[k])), float(np.min(got[k]))) for k in range(len(fns))]
 
 
 def _numpy_pool3(a):
@@ -97,9 +91,9 @@ def run(quick: bool = False) -> list[dict]:
     rows = []
     try:
         for c in cases():
-            rounds, inner = (5, 3) if quick else (21, 5)
+            rounds = 7 if quick else 21
             (ours, ours_best), (theirs, theirs_best) = _median_times(
-                [c["ours"], c["theirs"]], rounds, inner)
+                [c["ours"], c["theirs"]], rounds, 4e-3)
             gbs = c["bytes"] / ours / 1e9
             rows.append(dict(name=c["name"], times={"npfast": ours, c["anchor"]: theirs},
                              best={"npfast": ours_best, c["anchor"]: theirs_best},

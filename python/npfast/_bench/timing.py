@@ -58,7 +58,14 @@ def quiesce(max_wait: float = 0.3) -> None:
 
 def compare(fns: dict, budget: float, min_rounds: int = 5, max_rounds: int = 50,
             min_sample: float = 4e-3, clock=time.perf_counter) -> dict:
-    """Median seconds per call of each function, timed in interleaved rounds.
+    """Median seconds per call of each function, timed in interleaved rounds (`samples`)."""
+    got = samples(fns, budget, min_rounds, max_rounds, min_sample, clock)
+    return {k: statistics.median(v) for k, v in got.items()}
+
+
+def samples(fns: dict, budget: float, min_rounds: int = 5, max_rounds: int = 50,
+            min_sample: float = 4e-3, clock=time.perf_counter) -> dict:
+    """Seconds per call of each function in each of the interleaved rounds.
 
     Each function is called once to warm up; then each round calls every function in turn
     (a calibrated number of times, so one sample lasts at least `min_sample` s or one call), so all of
@@ -72,7 +79,7 @@ def compare(fns: dict, budget: float, min_rounds: int = 5, max_rounds: int = 50,
     for f in fns.values():
         f()
     inner = {k: _inner_count(f, min_sample) for k, f in fns.items()}
-    samples = {k: [] for k in names}
+    got = {k: [] for k in names}
     gc_was = gc.isenabled()
     gc.disable()
     try:
@@ -90,12 +97,12 @@ def compare(fns: dict, budget: float, min_rounds: int = 5, max_rounds: int = 50,
                 t0 = clock()
                 for _ in range(n):
                     f()
-                samples[k].append((clock() - t0) / n)
+                got[k].append((clock() - t0) / n)
             rounds += 1
     finally:
         if gc_was:
             gc.enable()
-    return {k: statistics.median(v) for k, v in samples.items()}
+    return got
 
 
 def fmt_time(seconds: float) -> str:
