@@ -9,8 +9,8 @@ image borders are handled so that ``npfast.dask.f(x).compute()`` equals ``npfast
 =====================  ====================================  ===============================
 function               matches                               how it is split
 =====================  ====================================  ===============================
-correlate2d            npfast.correlate2d (scipy.signal)     ``map_overlap`` halos
-convolve2d             npfast.convolve2d (scipy.signal)      ``map_overlap`` halos
+correlate2d            npfast.correlate2d (scipy.signal)     halos of neighbouring blocks
+convolve2d             npfast.convolve2d (scipy.signal)      halos of neighbouring blocks
 conv2d                 npfast.conv2d (torch conv2d)          batch, group and space windows
 max_pool2d             npfast.max_pool2d (torch)             batch, channel and space windows
 avg_pool2d             npfast.avg_pool2d (torch)             batch, channel and space windows
@@ -298,7 +298,7 @@ def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0, *, threads=
     in2 : array_like
         The 2-D filter (small; computed if given as a dask array and embedded in the graph).
     mode : {"full", "same", "valid"}
-        Output size as in SciPy. "same" is computed with exact halos (``map_overlap``);
+        Output size as in SciPy. "same" is computed with exact halos (see ``_halo_map``);
         "valid" slices the halo computation; "full" pads by the filter size first.
     boundary : {"fill", "wrap", "symm"}
         Edge handling as in SciPy, applied at the image's edges (not at chunk edges).
@@ -389,36 +389,106 @@ def _pad_like_scipy(x, pad, kind, fillvalue):
 
 
 def _same(x, k, kernel, boundary, fillvalue, before, dtype, spec):
-    """mode='same' by map_overlap: each block is extended by a halo of its neighbours'
-    rows, the kernel runs on the extended block and the halo's outputs are trimmed.
+    """mode='same' with exact halos: each block is extended by strips of its neighbours, the
+    kernel runs on the extended block and only the block's own outputs are kept.
 
-    At the image's edges the halo is left out (boundary 'none') so the kernel's own
-    fill/symm handling sees the true edge; for 'wrap' dask's periodic halo brings the far edge.
+    At the image's edges no halo is added for fill/symm, so the kernel's own fill/symm
+    handling sees the true edge; for 'wrap' the halo comes from the opposite edge (periodic).
     An axis in one chunk needs no halo at all: the kernel handles its edges itself."""
     kh, kw = k.shape
     nd = x.ndim
-    depth = {ax: 0 for ax in range(nd)}
-    bnd = {ax: "none" for ax in range(nd)}
     chunks = list(x.chunks)
-    for ax, kk, b in ((nd - 2, kh, before[0]), (nd - 1, kw, before[1])):
+    depth = [0, 0]
+    for n, (ax, kk, b) in enumerate(((nd - 2, kh, before[0]), (nd - 1, kw, before[1]))):
         d = max(b, kk - 1 - b)
         # A halo may only come from the next chunk: chunks smaller than it are merged.
         c = _merge_small(x.chunks[ax], d)
         if len(c) > 1:
-            depth[ax] = d
-            if _BOUNDARIES[boundary] == "wrap":
-                bnd[ax] = "periodic"
+            depth[n] = d
         chunks[ax] = c
     if tuple(chunks) != x.chunks:
         x = x.rechunk(tuple(chunks))
-    fn = partial(_same_block, kernel=kernel, in2=k, boundary=boundary, fillvalue=fillvalue,
-                 spec=spec)
-    return da.map_overlap(fn, x, depth=depth, boundary=bnd, trim=True, dtype=dtype,
-                          meta=np.empty((0,) * nd, dtype))
+    call = partial(kernel, in2=k, mode="same", boundary=boundary, fillvalue=fillvalue)
+    return _halo_map(x, depth, _BOUNDARIES[boundary] == "wrap", call, spec, dtype,
+                     token=(kernel.token(), k, boundary, fillvalue))
 
 
-def _same_block(block, kernel, in2, boundary, fillvalue, spec):
-    return _run(spec, kernel, block, in2, mode="same", boundary=boundary, fillvalue=fillvalue)
+def _halo_map(x, depth, periodic, call, spec, dtype, token):
+    """out block = call(block extended by `depth` = (rows, cols) of its neighbours)[own part].
+
+    Like dask's map_overlap, but the extended block is assembled inside the task, in memory
+    from npfast's pool (dask's concatenation writes fresh pages on every task, and first
+    touch runs at ~1 GB/s here: 1 s of a 3.7 s 12000^2 15x15 filter), and only the block's
+    outputs are kept. Neighbours contribute strips cut by small getitem tasks, so a cluster
+    moves halos, not whole chunks. periodic: halos wrap around the image's edges."""
+    name = "npfast-halo-" + tokenize(x.name, token, depth, periodic)
+    strips = "npfast-strip-" + tokenize(x.name, depth, periodic)
+    nb_h, nb_w = x.numblocks[-2:]
+    layer = {}
+
+    def neighbour(i, di, n):
+        """Block index of neighbour i + di along an axis of n blocks, or None."""
+        j = i + di
+        if 0 <= j < n:
+            return j
+        return j % n if periodic else None
+
+    def cut(di, d):
+        return slice(None) if di == 0 else slice(-d, None) if di < 0 else slice(0, d)
+
+    for lead in np.ndindex(*x.numblocks[:-2]):
+        for i in range(nb_h):
+            for j in range(nb_w):
+                keys, place = [], []
+                for di in (-1, 0, 1):
+                    ni = neighbour(i, di, nb_h) if (di == 0 or depth[0]) else None
+                    if ni is None:
+                        continue
+                    for dj in (-1, 0, 1):
+                        nj = neighbour(j, dj, nb_w) if (dj == 0 or depth[1]) else None
+                        if nj is None:
+                            continue
+                        src = (x.name,) + lead + (ni, nj)
+                        if di or dj:
+                            key = (strips,) + lead + (i, j, di + 1, dj + 1)
+                            layer[key] = (operator.getitem, src,
+                                          (Ellipsis, cut(di, depth[0]), cut(dj, depth[1])))
+                            src = key
+                        keys.append(src)
+                        place.append((di, dj))
+                top = depth[0] if neighbour(i, -1, nb_h) is not None else 0
+                left = depth[1] if neighbour(j, -1, nb_w) is not None else 0
+                h, w = x.chunks[-2][i], x.chunks[-1][j]
+                layer[(name,) + lead + (i, j)] = (_HaloBlock(call, spec, (h, w), (top, left),
+                                                             depth, place), *keys)
+    graph = HighLevelGraph.from_collections(name, layer, dependencies=[x])
+    return Array(graph, name, x.chunks, meta=np.empty((0,) * x.ndim, dtype))
+
+
+class _HaloBlock:
+    """The task of one output block: its extended input, then the kernel, then its outputs."""
+
+    def __init__(self, call, spec, hw, origin, depth, place):
+        self.call, self.spec, self.hw, self.origin = call, spec, hw, origin
+        self.depth, self.place = depth, place
+
+    def __call__(self, *parts):
+        (h, w), (top, left), (dh, dw) = self.hw, self.origin, self.depth
+        with _thread_share(self.spec):
+            if len(parts) == 1:
+                return self.call(parts[0])
+            # Rows (and columns) of the extended block: [top halo][own][bottom halo].
+            rows = {-1: (0, top), 0: (top, h), 1: (top + h, dh)}
+            cols = {-1: (0, left), 0: (left, w), 1: (left + w, dw)}
+            eh = top + h + (dh if any(di == 1 for di, _ in self.place) else 0)
+            ew = left + w + (dw if any(dj == 1 for _, dj in self.place) else 0)
+            lead = parts[0].shape[:-2]
+            win = npfast.empty(lead + (eh, ew), parts[0].dtype)
+            for part, (di, dj) in zip(parts, self.place):
+                r0, nr = rows[di]
+                c0, nc = cols[dj]
+                win[..., r0:r0 + nr, c0:c0 + nc] = part
+            return self.call(win)[..., top:top + h, left:left + w]
 
 
 # ---------------------------------------------------------------------------------------------
