@@ -238,7 +238,9 @@ def _small(a, name: str) -> np.ndarray:
     """A kernel-sized operand (filter, weight, bias): computed if lazy, kept in the graph."""
     if a is None:
         return None
-    return np.asarray(a.compute() if isinstance(a, da.Array) else a)
+    # A copy: the graph's key names reflect these values, so the caller changing its array
+    # later must not change what the graph computes.
+    return np.array(a.compute() if isinstance(a, da.Array) else a, copy=True)
 
 
 def _pair(v, name: str) -> tuple:
@@ -362,7 +364,7 @@ def _correlation(name, in1, in2, mode, boundary, fillvalue, threads):
     if mode == "same":
         return _same(x, k, kernel, boundary, fillvalue, before, dtype, spec)
     if mode == "full":
-        x = _pad_like_scipy(x, (kh - 1, kw - 1), kind, fillvalue)
+        x = _pad_like_scipy(x, (kh - 1, kw - 1), kind, fillvalue, dtype)
     h, w = x.shape[-2:]
     if kh > h or kw > w:
         raise ValueError(f"mode='valid': in1 (spatial shape {(h, w)}) must be at least as large "
@@ -372,10 +374,14 @@ def _correlation(name, in1, in2, mode, boundary, fillvalue, threads):
     return full[..., before[0]:before[0] + h - kh + 1, before[1]:before[1] + w - kw + 1]
 
 
-def _pad_like_scipy(x, pad, kind, fillvalue):
+def _pad_like_scipy(x, pad, kind, fillvalue, dtype):
     """in1 padded by pad = (ph, pw) on both sides the way SciPy's boundary extends it."""
     lead = [(0, 0)] * (x.ndim - 2)
     if kind == "fill":
+        # The pad holds the fill value itself: where the input's dtype cannot (uint8 and -1,
+        # int16 and 2.5, float32 and 0.1 beside a float64 filter), pad in the result's dtype.
+        if np.asarray(fillvalue).astype(x.dtype) != np.asarray(fillvalue).astype(dtype):
+            x = x.astype(dtype)
         return da.pad(x, lead + [(pad[0], pad[0]), (pad[1], pad[1])], mode="constant",
                       constant_values=np.asarray(fillvalue).astype(x.dtype))
     # Index maps rather than da.pad: SciPy repeats the wrap/reflection for pads wider than the
@@ -410,7 +416,7 @@ def _same(x, k, kernel, boundary, fillvalue, before, dtype, spec):
         x = x.rechunk(tuple(chunks))
     call = partial(kernel, in2=k, mode="same", boundary=boundary, fillvalue=fillvalue)
     return _halo_map(x, depth, _BOUNDARIES[boundary] == "wrap", call, spec, dtype,
-                     token=(kernel.token(), k, boundary, fillvalue))
+                     token=(kernel.token(), k, boundary, fillvalue, spec.threads))
 
 
 def _halo_map(x, depth, periodic, call, spec, dtype, token):

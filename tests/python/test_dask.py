@@ -149,6 +149,30 @@ def test_correlation_stack_of_planes(kernels):
         assert_close(got, ref, np.abs(k).sum() * np.abs(x).max())
 
 
+@pytest.mark.parametrize("xdtype,kdtype,fill", [(np.uint8, np.float64, -1.0),
+                                                (np.int16, np.float64, 2.5),
+                                                (np.float32, np.float64, 0.1)])
+def test_correlation_full_fill_value_the_input_dtype_cannot_hold(kernels, xdtype, kdtype, fill):
+    """mode='full' pads with the fill value: in the result's dtype when the input's would
+    change it (uint8 cannot hold -1)."""
+    x = (np.arange(16 * 13) % 7).astype(xdtype).reshape(16, 13)
+    k = np.random.default_rng(2).standard_normal((3, 4)).astype(kdtype)
+    for chunks in [(16, 13), (5, 4)]:
+        ref = npfast.correlate2d(x, k, "full", "fill", fill)
+        got = threaded(nd.correlate2d(da.from_array(x, chunks=chunks), k, "full", "fill", fill))
+        assert got.dtype == ref.dtype
+        np.testing.assert_array_equal(got, ref)
+
+
+def test_correlation_filter_is_copied_when_the_graph_is_built(kernels):
+    x = np.random.default_rng(4).standard_normal((12, 12))
+    k = np.ones((3, 3))
+    lazy = nd.correlate2d(da.from_array(x, chunks=5), k, "same")
+    ref = npfast.correlate2d(x, k, "same")
+    k[:] = 5.0
+    np.testing.assert_array_equal(threaded(lazy), ref)
+
+
 def test_correlation_chunks_smaller_than_halo_are_merged(kernels):
     x = da.zeros((40, 40), np.float32, chunks=(2, 3))
     k = np.ones((7, 9), np.float32)

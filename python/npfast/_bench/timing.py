@@ -67,13 +67,15 @@ def samples(fns: dict, budget: float, min_rounds: int = 5, max_rounds: int = 50,
             min_sample: float = 4e-3, clock=time.perf_counter) -> dict:
     """Seconds per call of each function in each of the interleaved rounds.
 
-    Each function is called once to warm up; then each round calls every function in turn
-    (a calibrated number of times, so one sample lasts at least `min_sample` s or one call), so all of
-    them see the same machine state: noise from other processes hits every tool alike. Before
-    each sample the process is let go quiet (`quiesce`), so no tool pays for the previous
-    one's spinning threads. `clock` may be time.process_time (CPU seconds of the process:
-    a shared machine's other load does not inflate it; with threads it also counts their
-    waiting). A fixed number of rounds: budget=0, min_rounds=max_rounds=N.
+    Each function is called once to warm up; then each round calls every function in turn (in
+    reverse order every other round), a calibrated number of times so that one sample lasts
+    at least `min_sample` s or one call, so all of them see the same machine state: noise
+    from other processes hits every tool alike. Before each sample the process is let go quiet
+    (`quiesce`) and the tool makes half a sample of untimed calls, so no tool pays for the
+    previous one's spinning threads or for its own threads waking up. `clock` may be
+    time.process_time (CPU seconds of the process: a shared machine's other load does not
+    inflate it; with threads it also counts their waiting). A fixed number of rounds:
+    budget=0, min_rounds=max_rounds=N.
     """
     names = list(fns)
     for f in fns.values():
@@ -88,11 +90,13 @@ def samples(fns: dict, budget: float, min_rounds: int = 5, max_rounds: int = 50,
         while rounds < min_rounds or (
             rounds < max_rounds and time.perf_counter() - start < budget * len(names)
         ):
-            for k in names:
+            # Odd rounds run the tools in reverse order (ABBA): a drift in the machine's
+            # state hits them alike.
+            for k in names if rounds % 2 == 0 else names[::-1]:
                 f, n = fns[k], inner[k]
                 if len(names) > 1:
                     quiesce()
-                    for _ in range(n // 4 + 1):  # untimed: the tool's threads wake up
+                    for _ in range(n // 2 + 1):  # untimed: the tool's threads wake up
                         f()
                 t0 = clock()
                 for _ in range(n):
