@@ -14,7 +14,6 @@
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
 #include "src/kernels/corr2d/corr2d.h"
-#include "src/kernels/elementwise/elementwise.h"
 #include "src/ops/corr2d.h"
 
 namespace npfast {
@@ -117,9 +116,6 @@ struct Plan {
   char* out;
   int64_t Ho, Wo, ors, ocs;
   bool out_direct;  // unit column stride: kernels write in place
-  // Outputs far bigger than the cache: kernels write a band into scratch and this streams it
-  // out (non-temporal stores: no read of every destination line first), else null.
-  elementwise::ConvertFn stream_out;
   const View* vin;
   const View* vout;
   // The arithmetic.
@@ -305,11 +301,7 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
         for (int q = 0; q < R; ++q) oseg[q] = orow[q] + g.c0;
         P.kern(S.ptrs + s * stride + o, oseg, R, g.c1 - g.c0, P.taps, kh, P.kw);
       }
-      if (P.stream_out) {
-        // An exact copy: fma(x, 1, -0.0) is x for every x, -0.0 included.
-        for (int q = 0; q < R; ++q)
-          P.stream_out(P.Wo, orow[q], out + (b0 + o + q) * P.ors, 1.0, -0.0);
-      } else if (!P.out_direct) {
+      if (!P.out_direct) {
         for (int q = 0; q < R; ++q) {
           char* dst = out + (b0 + o + q) * P.ors;
           for (int64_t j = 0; j < P.Wo; ++j) std::memcpy(dst + j * P.ocs, orow[q] + j, sizeof(T));
@@ -378,7 +370,6 @@ void run_plan(Plan<T>& P, int64_t planes) {
       run_rows(P, S, pl, g0 * kMaxRows, std::min(P.Ho, g1 * kMaxRows));
       b += g1 - g0;
     }
-    if (P.stream_out) elementwise::stream_fence();  // before the caller reads the output
     busy[slot].store(false, std::memory_order_release);
   };
   parallel_for(items, grain, work);
@@ -470,13 +461,6 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   P.ocs = out.strides[nd - 1];
   P.out_direct = P.ocs == static_cast<int64_t>(sizeof(T)) && aligned_to(out.data, sizeof(T)) &&
                  P.ors % static_cast<int64_t>(sizeof(T)) == 0;
-  // Past half the L3, plain stores cost a read of each output line as well (the step in time
-  // per pixel past ~1500^2 at 3x3); staging rows in L1 and streaming them out avoids it.
-  P.stream_out = nullptr;
-  if (P.out_direct && static_cast<size_t>(out.size()) * sizeof(T) >= elementwise::kStreamOutputBytes) {
-    P.stream_out = elementwise::convert_kernel(dtype_of<T>(), dtype_of<T>(), true);
-    if (P.stream_out) P.out_direct = false;
-  }
   P.vin = &in;
   P.vout = &out;
   P.taps = taps;
