@@ -387,8 +387,10 @@ struct Engine {
     }
     for (int64_t jc = 0; jc < n; jc += nc) {
       const int64_t nb = std::min(nc, n - jc), npb = ceil_div(nb, NR);
+      // About 4 items per thread, as in fused mode (see run()).
       col_parts = 1;
-      if (threads > 1 && groups < threads) col_parts = std::min(npb, ceil_div(threads, groups));
+      if (threads > 1 && groups < 4 * threads)
+        col_parts = std::max<int64_t>(1, std::min(npb / 4, ceil_div(4 * threads, groups)));
       for (int64_t pc = 0; pc < k; pc += kcb) {
         const Block bk{jc, nb, pc, std::min(kcb, k - pc)};
         // A small block is packed by the caller: cheaper than a hand-off.
