@@ -1,7 +1,8 @@
 """Property tests (hypothesis): random shapes including 0 and 1, views with odd and negative
 strides, Fortran order, both float dtypes and random parameters, against SciPy, PyTorch and
-NumPy: convert, normalize, correlate2d/convolve2d, ndimage, max/avg pooling, conv2d forward and
-backward, matmul. Examples are derandomized so CI is reproducible."""
+NumPy: convert, normalize, correlate2d/convolve2d, ndimage, max/avg pooling and their backward
+passes, max_unpool2d, adaptive_avg_pool2d, conv2d forward and backward, matmul. Examples are
+derandomized so CI is reproducible."""
 
 from __future__ import annotations
 
@@ -160,6 +161,147 @@ def test_avg_pool2d_matches_torch(data, dtype, params, include_pad):
         return
     got = npfast.avg_pool2d(x, k, s, p, ceil, include_pad)
     close(got, want, dtype)
+
+
+@st.composite
+def laid_out(draw, a):
+    """`a`'s values in a view with odd or negative steps, sometimes Fortran-ordered: the layouts
+    a sliced or flipped gradient or index array arrives in."""
+    steps = [draw(st.sampled_from([1, 1, 2, -1, -2])) for _ in range(a.ndim)]
+    base = np.zeros([max(1, n * abs(s)) for n, s in zip(a.shape, steps)], a.dtype)
+    if draw(st.booleans()):
+        base = np.asfortranarray(base)
+    v = base[tuple(slice(None, None, s) for s in steps)][tuple(slice(0, n) for n in a.shape)]
+    v[...] = a
+    return v
+
+
+@st.composite
+def pool_input(draw, dtype, min_side=1):
+    """(..., H, W) with 0 to 2 leading axes (0 and 1 sizes included); rounded values now and then
+    so that windows tie."""
+    shape = [draw(st.integers(0, 3)) for _ in range(draw(st.integers(0, 2)))]
+    shape += [draw(st.integers(min_side, 10)), draw(st.integers(min_side, 10))]
+    x = np.random.default_rng(draw(st.integers(0, 2**31))).standard_normal(shape)
+    if draw(st.booleans()):
+        x = np.round(x)
+    return x.astype(dtype)
+
+
+def torch_plane(x):
+    """torch pools (C, H, W) or (N, C, H, W); npfast also takes one (H, W) plane."""
+    return torch.from_numpy(np.array(x if x.ndim > 2 else x[None], copy=True, order="C"))
+
+
+def npfast_shape(t, x):
+    """The shape npfast gives for torch result `t` of input `x` (no plane axis for (H, W))."""
+    return tuple(t.shape)[1:] if x.ndim == 2 else tuple(t.shape)
+
+
+@PROFILE
+@given(data=st.data(), dtype=float_dtypes, params=pool_params())
+def test_max_pool2d_backward_matches_torch(data, dtype, params):
+    k, s, p, d, ceil = params
+    x = data.draw(pool_input(dtype))
+    tx = torch_plane(x).requires_grad_()
+    try:
+        ty, tidx = F.max_pool2d(tx, k, s, p, d, ceil_mode=ceil, return_indices=True)
+    except RuntimeError:
+        return  # refused shapes are the forward test's business
+    gy = np.random.default_rng(ty.numel()).standard_normal(tuple(ty.shape)).astype(dtype)
+    ty.backward(torch.from_numpy(gy))
+    want = tx.grad.numpy().reshape(x.shape)
+    gy, idx = gy.reshape(npfast_shape(ty, x)), tidx.numpy().reshape(npfast_shape(ty, x))
+    got = npfast.max_pool2d_backward(data.draw(laid_out(gy)), data.draw(laid_out(idx)), x.shape)
+    # Overlapping windows choose one element many times: summed in output order, as torch.
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, want)
+
+
+@PROFILE
+@given(data=st.data(), dtype=float_dtypes, params=pool_params(), include_pad=st.booleans(),
+       divisor=st.sampled_from([None, None, 1, 3, -2]))
+def test_avg_pool2d_backward_matches_torch(data, dtype, params, include_pad, divisor):
+    k, s, p, _, ceil = params
+    x = data.draw(pool_input(dtype))
+    tx = torch_plane(x).requires_grad_()
+    args = dict(ceil_mode=ceil, count_include_pad=include_pad, divisor_override=divisor)
+    try:
+        ty = F.avg_pool2d(tx, k, s, p, **args)
+    except RuntimeError:
+        return
+    gy = np.random.default_rng(ty.numel()).standard_normal(tuple(ty.shape)).astype(dtype)
+    ty.backward(torch.from_numpy(gy))
+    gy = gy.reshape(npfast_shape(ty, x))
+    got = npfast.avg_pool2d_backward(data.draw(laid_out(gy)), x.shape, k, s, p, **args)
+    assert got.dtype == dtype
+    close(got, tx.grad.numpy().reshape(x.shape), dtype)
+
+
+@PROFILE
+@given(data=st.data(), dtype=float_dtypes, params=pool_params(), resize=st.booleans())
+def test_max_unpool2d_matches_torch(data, dtype, params, resize):
+    k, s, p, _, ceil = params
+    x = data.draw(pool_input(dtype))
+    try:
+        _, tidx = F.max_pool2d(torch_plane(x), k, s, p, ceil_mode=ceil, return_indices=True)
+    except RuntimeError:
+        return
+    # Values differ from the pooled ones, so an index chosen twice shows which write survives.
+    rng = np.random.default_rng(tidx.numel())
+    vals = torch.from_numpy(rng.standard_normal(tuple(tidx.shape)).astype(dtype))
+    size = None
+    if resize:  # each side strictly within `stride` of the default, PyTorch's rule
+        default = [(n - 1) * st_ - 2 * pd + kk for n, st_, pd, kk in zip(tidx.shape[-2:], s, p, k)]
+        size = tuple(n + data.draw(st.integers(-st_ + 1, st_ - 1)) for n, st_ in zip(default, s))
+    shape = npfast_shape(tidx, x)
+    v = data.draw(laid_out(vals.numpy().reshape(shape)))
+    idx = data.draw(laid_out(tidx.numpy().reshape(shape)))
+    try:
+        want = F.max_unpool2d(vals, tidx, k, s, p, output_size=size).numpy()
+    except (RuntimeError, ValueError):  # an index past the (smaller) output plane, a bad size
+        with pytest.raises(ValueError):
+            npfast.max_unpool2d(v, idx, k, s, p, output_size=size)
+        return
+    if want.size == 0:  # torch returns an empty plane unchecked; npfast refuses a 0 side
+        try:
+            assert npfast.max_unpool2d(v, idx, k, s, p, output_size=size).size == 0
+        except ValueError:
+            pass
+        return
+    got = npfast.max_unpool2d(v, idx, k, s, p, output_size=size)
+    assert got.dtype == dtype and got.shape == npfast_shape(torch.from_numpy(want), x)
+    # Reference: each plane written in C order, so a repeated index keeps the last value.
+    # (torch's CPU kernel keeps any one of them, so it is compared where no index repeats.)
+    ref = np.zeros(got.shape, dtype).reshape(-1, got.shape[-2] * got.shape[-1])
+    hits = np.zeros(ref.shape, np.int64)
+    for plane, (vp, ip) in enumerate(zip(v.reshape(ref.shape[0], -1), idx.reshape(ref.shape[0], -1))):
+        for value, i in zip(vp, ip):
+            ref[plane, i] = value
+            hits[plane, i] += 1
+    np.testing.assert_array_equal(got, ref.reshape(got.shape))
+    once = hits.reshape(got.shape) <= 1
+    np.testing.assert_array_equal(got[once], want.reshape(got.shape)[once])
+
+
+@PROFILE
+@given(data=st.data(), dtype=float_dtypes,
+       size=st.one_of(st.integers(0, 6), st.tuples(st.one_of(st.none(), st.integers(0, 6)),
+                                                   st.one_of(st.none(), st.integers(0, 6)))))
+def test_adaptive_avg_pool2d_matches_torch(data, dtype, size):
+    x = data.draw(laid_out(data.draw(pool_input(dtype))))
+    try:
+        want = F.adaptive_avg_pool2d(torch_plane(x), size).numpy()
+    except RuntimeError:
+        if x.size == 0:  # torch refuses some empty leading axes; npfast returns an empty result
+            assert npfast.adaptive_avg_pool2d(x, size).size == 0
+            return
+        with pytest.raises(ValueError):
+            npfast.adaptive_avg_pool2d(x, size)
+        return
+    got = npfast.adaptive_avg_pool2d(x, size)
+    assert got.dtype == dtype
+    close(got, want.reshape(got.shape), dtype)
 
 
 @st.composite
