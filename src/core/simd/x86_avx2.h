@@ -31,10 +31,6 @@ inline __m256i mask64(int n) {
   return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
 }
 
-// Pins v in a register at this point: the compiler may neither re-read it from memory nor
-// fold its load into a later instruction (used where a loaded vector is reused).
-inline void pin(__m256& v) { __asm__("" : "+x"(v)); }
-inline void pin(__m256d& v) { __asm__("" : "+x"(v)); }
 inline __m256 load(const float* p) { return _mm256_loadu_ps(p); }
 inline __m256d load(const double* p) { return _mm256_loadu_pd(p); }
 inline __m256 loadn(const float* p, int n) { return _mm256_maskload_ps(p, mask32(n)); }

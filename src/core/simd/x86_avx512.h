@@ -23,10 +23,6 @@ using V = typename VecOf<T>::type;
 template <class T>
 constexpr int kLanes = 64 / sizeof(T);
 
-// Pins v in a register at this point: the compiler may neither re-read it from memory nor
-// fold its load into a later instruction (used where a loaded vector is reused).
-inline void pin(__m512& v) { __asm__("" : "+v"(v)); }
-inline void pin(__m512d& v) { __asm__("" : "+v"(v)); }
 inline __m512 load(const float* p) { return _mm512_loadu_ps(p); }
 inline __m512d load(const double* p) { return _mm512_loadu_pd(p); }
 inline __mmask16 mask16(int n) { return static_cast<__mmask16>(_bzhi_u32(0xffffu, n)); }

@@ -17,30 +17,6 @@ namespace corr2d {
 
 using npfast::corr2d::kMaxRows;
 
-// The tap loop for any shape (and single rows): tap by tap, each tap broadcast once into
-// R * U accumulators, the inputs read straight from the row pointers.
-template <class T, int R, int U, int NV, bool Masked>
-inline void block_taps(const T* const* in, int64_t j, int m, const T* taps, const V<T>* tv, int kh,
-                       int kw, V<T> (&acc)[R][U]) {
-  constexpr int L = kLanes<T>;
-  for (int a = 0; a < kh; ++a) {
-    const T* rows[R];
-#pragma GCC unroll 16
-    for (int o = 0; o < R; ++o) rows[o] = in[o + a] + j;
-    for (int b = 0; b < kw; ++b) {
-      const V<T> t = tv ? tv[a * kw + b] : set1<T>(taps[a * kw + b]);
-#pragma GCC unroll 16
-      for (int o = 0; o < R; ++o)
-#pragma GCC unroll 16
-        for (int u = 0; u < U; ++u) {
-          const V<T> x =
-              (Masked && u == NV) ? loadn(rows[o] + b + u * L, m) : load(rows[o] + b + u * L);
-          acc[o][u] = fma(t, x, acc[o][u]);
-        }
-    }
-  }
-}
-
 // Accumulates one block of R rows x (NV full vectors + one masked vector of m lanes when
 // Masked). tv: pre-broadcast taps (fixed shapes) or null (taps broadcast here).
 template <class T, int R, int NV, bool Masked, int KH, int KW>
@@ -55,41 +31,21 @@ inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* 
   for (int o = 0; o < R; ++o)
 #pragma GCC unroll 16
     for (int u = 0; u < U; ++u) acc[o][u] = zero<T>();
-  if constexpr (KH > 0 && KH <= 5 && KW > 0 && R > 1) {
-    // Fixed shapes: each loaded input vector feeds every output row that uses it (input row
-    // i is tap row a = i - o of output row o), so it is loaded once per input row instead of
-    // once per output row: 7x7 with R = 4 loads 210 input vectors per block instead of 588
-    // (a third of them split across cache lines), plus one tap per row that uses it. The
-    // vectors are pinned in registers (12 accumulators + 3 inputs + 1 tap = 16), else GCC
-    // folds the loads back into the FMAs. Every accumulator still sees its taps in the order
-    // a, then b: the same FMAs in the same order, so the same bits. Measured (1 thread, CPU
-    // time, 1000^2): 3x3 0.76 -> 0.57 ms, 5x5 1.90 -> 1.54 ms; 7x7 went 3.5 -> 5.3 ms (the
-    // unrolled block, ~1000 instructions, no longer runs from the op cache), so 7x7 keeps the
-    // tap loop.
+  for (int a = 0; a < kh; ++a) {
+    const T* rows[R];
 #pragma GCC unroll 16
-    for (int i = 0; i < KH + R - 1; ++i) {
-      const T* row = in[i] + j;
+    for (int o = 0; o < R; ++o) rows[o] = in[o + a] + j;
+    for (int b = 0; b < kw; ++b) {
+      const V<T> t = (KH && KW) ? tv[a * kw + b] : set1<T>(taps[a * kw + b]);
 #pragma GCC unroll 16
-      for (int b = 0; b < KW; ++b) {
-        V<T> x[U];
+      for (int o = 0; o < R; ++o)
 #pragma GCC unroll 16
         for (int u = 0; u < U; ++u) {
-          x[u] = (Masked && u == NV) ? loadn(row + b + u * L, m) : load(row + b + u * L);
-          pin(x[u]);
+          const V<T> x =
+              (Masked && u == NV) ? loadn(rows[o] + b + u * L, m) : load(rows[o] + b + u * L);
+          acc[o][u] = fma(t, x, acc[o][u]);
         }
-#pragma GCC unroll 16
-        for (int o = 0; o < R; ++o) {
-          const int a = i - o;
-          if (a < 0 || a >= KH) continue;
-          V<T> t = tv[a * KW + b];
-          pin(t);
-#pragma GCC unroll 16
-          for (int u = 0; u < U; ++u) acc[o][u] = fma(t, x[u], acc[o][u]);
-        }
-      }
     }
-  } else {
-    block_taps<T, R, U, NV, Masked>(in, j, m, taps, tv, kh, kw, acc);
   }
 #pragma GCC unroll 16
   for (int o = 0; o < R; ++o)
