@@ -14,7 +14,7 @@ APT_PKGS := libgtest-dev g++ clang libclang-rt-14-dev ninja-build
 
 .PHONY: bench test deps deps-apt deps-bench install dev cpp-test consumer asan asan-py tsan fuzz py-test stubs stubs-check clean
 
-FUZZ_SECONDS ?= 10
+FUZZ_SECONDS ?= 5
 
 # ---- the two front doors ---------------------------------------------------------------
 bench: deps-bench install
