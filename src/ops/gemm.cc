@@ -325,6 +325,16 @@ struct Engine {
     pack_b_multi(src, bk.kc, std::min(bk.nb, q1 * NR) - j0, NR, bbuf + q0 * bk.kc * NR);
   }
 
+  // Column parts per row group for `npb` B panels: about 4 items per thread, claimed
+  // dynamically, so a thread that the OS (or a shared host) slows down takes fewer; a 2-way
+  // static split ran at the slower thread's pace. Each part repacks its row group's A, which
+  // is cheap while a part spans at least 4 B panels (1 / (2 * columns) of the part's flops).
+  int64_t column_parts(int64_t npb) const {
+    const int64_t want = 4 * threads;
+    if (threads <= 1 || groups >= want) return 1;
+    return std::max<int64_t>(1, std::min(npb / 4, ceil_div(want, groups)));
+  }
+
   // Chunk size for `count` items: one item per chunk (claimed dynamically, so a thread that
   // is slowed down takes fewer) when all the pool's threads may join, else `threads` chunks.
   int64_t grain(int64_t count) const {
@@ -387,10 +397,7 @@ struct Engine {
     }
     for (int64_t jc = 0; jc < n; jc += nc) {
       const int64_t nb = std::min(nc, n - jc), npb = ceil_div(nb, NR);
-      // About 4 items per thread, as in fused mode (see run()).
-      col_parts = 1;
-      if (threads > 1 && groups < 4 * threads)
-        col_parts = std::max<int64_t>(1, std::min(npb / 4, ceil_div(4 * threads, groups)));
+      col_parts = column_parts(npb);
       for (int64_t pc = 0; pc < k; pc += kcb) {
         const Block bk{jc, nb, pc, std::min(kcb, k - pc)};
         // A small block is packed by the caller: cheaper than a hand-off.
@@ -430,16 +437,8 @@ struct Engine {
       run_shared();
       return;
     }
-    // Column parts: about 4 items per thread, claimed dynamically, so a thread that the OS
-    // (or a shared host) slows down takes fewer; a 2-way static split ran at the slower
-    // thread's pace. Each part repacks its row group's A, which is cheap while a part spans
-    // at least 4 B panels (the repack is 1 / (2 * columns) of the part's flops).
     const int64_t npb = ceil_div(n, NR);
-    col_parts = 1;
-    if (threads > 1) {
-      const int64_t want = 4 * threads;
-      if (groups < want) col_parts = std::max<int64_t>(1, std::min(npb / 4, ceil_div(want, groups)));
-    }
+    col_parts = column_parts(npb);
     const int64_t items = groups * col_parts;
     parallel_for(items, grain(items), [&](int64_t s, int64_t e) {
       for (int64_t it = s; it < e; ++it) run_fused_item(it);

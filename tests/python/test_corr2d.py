@@ -242,4 +242,3 @@ def test_nonfinite_propagate(isa):
     k = np.ones((3, 3), np.float32)
     np.testing.assert_array_equal(np.isnan(npfast.correlate2d(x, k, "same")),
                                   np.isnan(ss.correlate2d(x, k, "same")))
-
