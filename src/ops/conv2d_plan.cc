@@ -25,6 +25,8 @@ const char* algo_name(Algo a) {
       return "im2col_gemm";
     case Algo::shifted_gemm:
       return "shifted_gemm";
+    case Algo::implicit_gemm:
+      return "implicit_gemm";
   }
   return "?";
 }
@@ -38,6 +40,8 @@ constexpr double kNsPerFlop = 0.03;
 constexpr int64_t kColBlockBytes = 256 << 10;
 // Padded-input workspaces of the direct and shifted paths stay under this many bytes.
 std::atomic<int64_t> g_workspace_bytes{int64_t{32} << 20};
+// Fewest channels per group for the channels-last implicit GEMM.
+constexpr int64_t kImplicitMinChannels = 16;
 // Direct-kernel work items aim at about this many flops (~60 us).
 constexpr double kItemFlops = 2.0e6;
 
@@ -76,7 +80,11 @@ Plan make_plan(const Problem& pr) {
   else if (pl.cg <= 4)
     pl.algo = Algo::direct;
   else if (4 * (pr.kw - 1) * p.dilation_w / p.stride_w <= pl.ow)
-    pl.algo = Algo::shifted_gemm;  // at most 25% of the wide row discarded
+    // at most 25% of the wide row discarded; channels-last pays off once a pixel's channels
+    // fill the K loop of a tap
+    pl.algo = p.stride_h == 1 && p.stride_w == 1 && pl.cg >= kImplicitMinChannels
+                  ? Algo::implicit_gemm
+                  : Algo::shifted_gemm;
   else
     pl.algo = Algo::im2col_gemm;
 
@@ -131,7 +139,10 @@ Plan make_plan(const Problem& pr) {
   {
     const int64_t per_image = checked_mul(
         checked_mul(pr.c, esize, "workspace"),
-        pl.algo == Algo::shifted_gemm ? checked_mul(pl.expand, pl.lcopy, "workspace") : pl.plane,
+        pl.algo == Algo::shifted_gemm    ? checked_mul(pl.expand, pl.lcopy, "workspace")
+        : pl.algo == Algo::implicit_gemm ? checked_add(pl.hq * pl.wpad, 64 + pr.kw * p.dilation_w,
+                                                       "workspace")
+                                         : pl.plane,
         "workspace");
     pl.batch_images =
         std::max<int64_t>(1, g_workspace_bytes.load() / std::max<int64_t>(per_image, 1));

@@ -19,7 +19,8 @@ enum class Algo : int {
   direct = 1,
   gemm_1x1 = 2,
   im2col_gemm = 3,
-  shifted_gemm = 4
+  shifted_gemm = 4,
+  implicit_gemm = 5
 };
 const char* algo_name(Algo a);
 
@@ -72,6 +73,10 @@ void forward(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T
 // The stride-1 GEMM path (conv2d_shifted.cc): no im2col, one GEMM per kernel row or tap.
 template <class T>
 void forward_shifted(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y);
+
+// The stride-1 implicit GEMM over a padded channels-last copy (conv2d_implicit.cc).
+template <class T>
+void forward_implicit(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y);
 
 // grad_weight of the shifted path: gW = sum over (image, block) of gY_wide * shifted_x^T, with
 // the same fixed-order partial sums as the im2col path.
