@@ -264,6 +264,8 @@ void forward(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T
     forward_shifted(pl, x, w, bias, relu, y);
   else if (pl.algo == Algo::implicit_gemm)
     forward_implicit(pl, x, w, bias, relu, y);
+  else if (pl.algo == Algo::winograd)
+    forward_winograd(pl, x, w, bias, relu, y);
   else
     forward_gemm(pl, x, w, bias, relu, y);
 }

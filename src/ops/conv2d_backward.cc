@@ -231,7 +231,8 @@ void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
   if (gw_v && !gw_v->empty()) {
     const T* x = conv_ops::contiguous<T>(x_v, &xk);
     OutPtr<T> o(gw_v);
-    if (pl.algo == conv_ops::Algo::shifted_gemm || pl.algo == conv_ops::Algo::implicit_gemm)
+    if (pl.algo == conv_ops::Algo::shifted_gemm || pl.algo == conv_ops::Algo::implicit_gemm ||
+        pl.algo == conv_ops::Algo::winograd)
       conv_ops::grad_weight_shifted(pl, x, gy, o.p);
     else if (pl.algo == conv_ops::Algo::depthwise)
       grad_weight_depthwise(pl, x, gy, o.p);

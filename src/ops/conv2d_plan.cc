@@ -9,6 +9,7 @@
 #include "npfast/threads.hpp"
 #include "src/kernels/conv/conv.h"
 #include "src/ops/conv2d_plan.h"
+#include "src/ops/transpose.h"
 
 namespace npfast {
 namespace conv_ops {
@@ -27,6 +28,8 @@ const char* algo_name(Algo a) {
       return "shifted_gemm";
     case Algo::implicit_gemm:
       return "implicit_gemm";
+    case Algo::winograd:
+      return "winograd";
   }
   return "?";
 }
@@ -42,6 +45,8 @@ constexpr int64_t kColBlockBytes = 256 << 10;
 std::atomic<int64_t> g_workspace_bytes{int64_t{32} << 20};
 // Fewest channels per group for the channels-last implicit GEMM.
 constexpr int64_t kImplicitMinChannels = 16;
+// Fewest input and output channels for Winograd F(2x2, 3x3).
+constexpr int64_t kWinogradMinChannels = 16;
 // Direct-kernel work items aim at about this many flops (~60 us).
 constexpr double kItemFlops = 2.0e6;
 
@@ -87,6 +92,13 @@ Plan make_plan(const Problem& pr) {
                   : Algo::shifted_gemm;
   else
     pl.algo = Algo::im2col_gemm;
+  // 3x3 stride 1: Winograd F(2x2, 3x3) does 2.25x fewer multiply-adds; its transforms cost
+  // about 2 x 16 additions per tile and channel, small next to the 16 x O (or C) multiply-adds
+  // once both channel counts reach kWinogradMinChannels.
+  if (pl.algo == Algo::implicit_gemm && pr.kh == 3 && pr.kw == 3 && p.dilation_h == 1 &&
+      p.dilation_w == 1 && p.groups == 1 && pl.og >= kWinogradMinChannels &&
+      pl.cg >= kWinogradMinChannels)
+    pl.algo = Algo::winograd;
 
   // Padded, phase-split input for the direct kernels: only the rows and columns taps read.
   pl.hp = (pl.oh - 1) * p.stride_h + (pr.kh - 1) * p.dilation_h + 1;
@@ -142,7 +154,9 @@ Plan make_plan(const Problem& pr) {
         pl.algo == Algo::shifted_gemm    ? checked_mul(pl.expand, pl.lcopy, "workspace")
         : pl.algo == Algo::implicit_gemm ? checked_add(pl.hq * pl.wpad, 64 + pr.kw * p.dilation_w,
                                                        "workspace")
-                                         : pl.plane,
+        : pl.algo == Algo::winograd ? checked_mul((pl.oh + 1) / 2 * 2 + 2, (pl.ow + 1) / 2 * 2 + 2,
+                                                  "workspace")
+                                    : pl.plane,
         "workspace");
     pl.batch_images =
         std::max<int64_t>(1, g_workspace_bytes.load() / std::max<int64_t>(per_image, 1));
@@ -375,12 +389,29 @@ void pad_plane(const Plan& pl, const T* src, T* dst) {
   }
 }
 
+template <class T>
+void channels_last_row(const Plan& pl, const T* x, int64_t r, int64_t width, T* d) {
+  const int64_t C = pl.c, left = std::min(width, pl.p.pad_left);
+  const int64_t iy = r - pl.p.pad_top;
+  if (iy < 0 || iy >= pl.h) {
+    std::fill(d, d + width * C, T(0));
+    return;
+  }
+  const int64_t end = std::min(width, pl.p.pad_left + pl.w);  // past the last image pixel
+  std::fill(d, d + left * C, T(0));
+  std::fill(d + std::max(end, left) * C, d + width * C, T(0));
+  if (end > left)
+    ops::transpose(x + iy * pl.w + (left - pl.p.pad_left), pl.h * pl.w, d + left * C, C, C,
+                   end - left);
+}
+
 #define NPFAST_INSTANTIATE(T)                                               \
   template void im2col<T>(const Plan&, const T*, int64_t, int64_t, T*);     \
   template void col2im_add<T>(const Plan&, const T*, int64_t, int64_t, T*); \
   template void copy_from_view<T>(const View&, T*);                         \
   template void copy_to_view<T>(const T*, const View&);                     \
-  template void pad_plane<T>(const Plan&, const T*, T*);
+  template void pad_plane<T>(const Plan&, const T*, T*);                    \
+  template void channels_last_row<T>(const Plan&, const T*, int64_t, int64_t, T*);
 NPFAST_INSTANTIATE(float)
 NPFAST_INSTANTIATE(double)
 #undef NPFAST_INSTANTIATE

@@ -20,7 +20,8 @@ enum class Algo : int {
   gemm_1x1 = 2,
   im2col_gemm = 3,
   shifted_gemm = 4,
-  implicit_gemm = 5
+  implicit_gemm = 5,
+  winograd = 6
 };
 const char* algo_name(Algo a);
 
@@ -77,6 +78,16 @@ void forward_shifted(const Plan& pl, const T* x, const T* w, const T* bias, bool
 // The stride-1 implicit GEMM over a padded channels-last copy (conv2d_implicit.cc).
 template <class T>
 void forward_implicit(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y);
+
+// Winograd F(2x2, 3x3) for 3x3, stride 1, undilated, ungrouped (conv2d_winograd.cc).
+template <class T>
+void forward_winograd(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y);
+
+// Row r of the padded channels-last copy of image `x` (C x h x w): `width` pixels of C
+// channels, padded row r holding image row r - pad_top and pixel j image column j - pad_left,
+// zeros outside the image.
+template <class T>
+void channels_last_row(const Plan& pl, const T* x, int64_t r, int64_t width, T* d);
 
 // grad_weight of the shifted path: gW = sum over (image, block) of gY_wide * shifted_x^T, with
 // the same fixed-order partial sums as the im2col path.

@@ -29,6 +29,8 @@ CASES = [
     (1, 128, 5, 6, 8, 3, 3, 1, 1, (2, 1), 1),        # implicit GEMM, kernel rows split at KC
     (2, 32, 7, 9, 12, 3, 3, 1, (2, 1), (1, 2), 2),   # implicit GEMM, grouped, dilated: per tap
     (1, 24, 6, 7, 20, 3, 2, 1, (0, 2), 1, 1),        # implicit GEMM, partial weight panel
+    (2, 16, 7, 9, 20, 3, 3, 1, 1, 1, 1),             # Winograd, odd sizes, partial panel
+    (1, 21, 12, 5, 16, 3, 3, 1, (0, 2), 1, 1),       # Winograd, asymmetric padding, C tail
     (1, 6, 5, 6, 8, 1, 1, 1, 1, 1, 1),               # padded 1x1: shifted GEMM
     (2, 8, 15, 17, 6, 3, 3, 2, 1, 1, 1),             # stride 2: polyphase shifted GEMM
     (1, 6, 20, 23, 5, 3, 5, (3, 2), (1, 2), (2, 1), 1),  # polyphase, uneven strides
@@ -59,7 +61,7 @@ def test_every_algorithm_is_covered():
         x, w, _, kw = make(case, np.float32, rng)
         seen.add(_npfast._conv2d_algorithm(x, w, **kw))
     assert seen == {"direct", "depthwise", "gemm_1x1", "im2col_gemm", "shifted_gemm",
-                    "implicit_gemm"}
+                    "implicit_gemm", "winograd"}
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -50,6 +50,24 @@ using DirectFn = void (*)(const DirectArgs<T>& a);
 template <class T>
 using DwGradFn = void (*)(const DirectArgs<T>& a, const T* gy, T* gw);
 
+// Winograd F(2x2, 3x3) transforms (the stride-1 3x3 path, src/ops/conv2d_winograd.cc), on
+// channels-last data and vectorized over channels, for `nt` tiles along an image row:
+//   WinoIn  `conv_wino_in_<f32|f64>__<isa>`: tile j reads the 4x4 pixels
+//     d(r, s) = x[j * 2 * ps + r * rs + s * ps + ch] and writes V = Bt d B as
+//     v[xi * vx + j * vt + ch] = V(xi / 4, xi % 4), for ch < c.
+//   WinoOut `conv_wino_out_<f32|f64>__<isa>`: tile j reads M(xi) = m[xi * mx + j * mt + ch] and
+//     writes Y = At M A (+ bias[ch] unless bias is null; max(v, 0) if relu, NaN kept) as
+//     y[r * yr + (2 * j + s) * yp + ch] = Y(r, s) for r, s < 2, ch < c.
+//   Bt = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], At = [1 1 1 0; 0 1 -1 -1]; each is applied
+//   to rows first, then to columns, in the order the reference writes (same bits on every ISA:
+//   only additions and subtractions, no FMA contraction).
+template <class T>
+using WinoInFn = void (*)(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T* v,
+                          int64_t vt, int64_t vx);
+template <class T>
+using WinoOutFn = void (*)(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt,
+                           const T* bias, bool relu, T* y, int64_t yp, int64_t yr);
+
 struct KernelTable {
   DirectFn<float> direct_f32;
   DirectFn<double> direct_f64;
@@ -57,6 +75,10 @@ struct KernelTable {
   DirectFn<double> depthwise_f64;
   DwGradFn<float> dw_grad_f32;
   DwGradFn<double> dw_grad_f64;
+  WinoInFn<float> wino_in_f32;
+  WinoInFn<double> wino_in_f64;
+  WinoOutFn<float> wino_out_f32;
+  WinoOutFn<double> wino_out_f64;
 };
 
 // Columns a kernel may read past `ow` + the taps' reach in a phase row: less than one vector

@@ -260,6 +260,80 @@ void dw_grad(const DirectArgs<T>& a, const T* gy, T* gw) {
     }
 }
 
+// Winograd F(2x2, 3x3) transforms (conv.h), one vector of n channels at a time.
+template <class T>
+inline V<T> ld(const T* p, int n) {
+  return n == kLanes<T> ? load(p) : loadn(p, n);
+}
+template <class T>
+inline void st(T* p, V<T> v, int n) {
+  if (n == kLanes<T>)
+    store(p, v);
+  else
+    storen(p, v, n);
+}
+
+template <class T>
+void wino_in(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T* v, int64_t vt,
+             int64_t vx) {
+  constexpr int L = kLanes<T>;
+  for (int64_t j = 0; j < nt; ++j)
+    for (int64_t ch = 0; ch < c; ch += L) {
+      const int n = static_cast<int>(c - ch < L ? c - ch : L);
+      const T* p = x + j * 2 * ps + ch;
+      V<T> t[4][4];
+#pragma GCC unroll 4
+      for (int s = 0; s < 4; ++s) {
+        const V<T> d0 = ld(p + s * ps, n), d1 = ld(p + rs + s * ps, n);
+        const V<T> d2 = ld(p + 2 * rs + s * ps, n), d3 = ld(p + 3 * rs + s * ps, n);
+        t[0][s] = sub(d0, d2);
+        t[1][s] = add(d1, d2);
+        t[2][s] = sub(d2, d1);
+        t[3][s] = sub(d1, d3);
+      }
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) {
+        T* o = v + (r * 4) * vx + j * vt + ch;
+        st(o, sub(t[r][0], t[r][2]), n);
+        st(o + vx, add(t[r][1], t[r][2]), n);
+        st(o + 2 * vx, sub(t[r][2], t[r][1]), n);
+        st(o + 3 * vx, sub(t[r][1], t[r][3]), n);
+      }
+    }
+}
+
+template <class T>
+void wino_out(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias,
+              bool relu, T* y, int64_t yp, int64_t yr) {
+  constexpr int L = kLanes<T>;
+  const V<T> z = zero<T>();
+  for (int64_t j = 0; j < nt; ++j)
+    for (int64_t ch = 0; ch < c; ch += L) {
+      const int n = static_cast<int>(c - ch < L ? c - ch : L);
+      const T* p = m + j * mt + ch;
+      V<T> t[2][4];
+#pragma GCC unroll 4
+      for (int s = 0; s < 4; ++s) {
+        const V<T> m0 = ld(p + s * mx, n), m1 = ld(p + (4 + s) * mx, n);
+        const V<T> m2 = ld(p + (8 + s) * mx, n), m3 = ld(p + (12 + s) * mx, n);
+        t[0][s] = add(add(m0, m1), m2);
+        t[1][s] = sub(sub(m1, m2), m3);
+      }
+      const V<T> b = bias ? ld(bias + ch, n) : z;
+#pragma GCC unroll 2
+      for (int r = 0; r < 2; ++r) {
+        V<T> y0 = add(add(add(t[r][0], t[r][1]), t[r][2]), b);
+        V<T> y1 = add(sub(sub(t[r][1], t[r][2]), t[r][3]), b);
+        if (relu) {
+          y0 = max_nan(y0, z);
+          y1 = max_nan(y1, z);
+        }
+        st(y + r * yr + (2 * j) * yp + ch, y0, n);
+        st(y + r * yr + (2 * j + 1) * yp + ch, y1, n);
+      }
+    }
+}
+
 constexpr int kOcBlock = npfast::conv::kOcBlock;
 // 4 channels x 3 vectors = 12 accumulators + 3 inputs + 1 weight: the 16 AVX2 registers.
 inline constexpr npfast::conv::KernelTable kTable = {direct<float, kOcBlock, 3, kOcBlock>,
@@ -267,7 +341,11 @@ inline constexpr npfast::conv::KernelTable kTable = {direct<float, kOcBlock, 3, 
                                                      depthwise<float>,
                                                      depthwise<double>,
                                                      dw_grad<float>,
-                                                     dw_grad<double>};
+                                                     dw_grad<double>,
+                                                     wino_in<float>,
+                                                     wino_in<double>,
+                                                     wino_out<float>,
+                                                     wino_out<double>};
 
 }  // namespace conv
 }  // namespace NPFAST_TARGET

@@ -83,11 +83,64 @@ void dw_grad_scalar(const DirectArgs<T>& a, const T* gy, T* gw) {
     }
 }
 
+// The Winograd transforms one channel at a time (conv.h); the SIMD versions do the same
+// operations in the same order on a vector of channels.
+template <class T>
+void wino_in_scalar(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T* v, int64_t vt,
+                    int64_t vx) {
+  for (int64_t j = 0; j < nt; ++j)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const T* p = x + j * 2 * ps + ch;
+      T t[4][4];
+      for (int s = 0; s < 4; ++s) {
+        const T d0 = p[s * ps], d1 = p[rs + s * ps], d2 = p[2 * rs + s * ps], d3 = p[3 * rs + s * ps];
+        t[0][s] = d0 - d2;
+        t[1][s] = d1 + d2;
+        t[2][s] = d2 - d1;
+        t[3][s] = d1 - d3;
+      }
+      for (int r = 0; r < 4; ++r) {
+        T* o = v + (r * 4) * vx + j * vt + ch;
+        o[0] = t[r][0] - t[r][2];
+        o[vx] = t[r][1] + t[r][2];
+        o[2 * vx] = t[r][2] - t[r][1];
+        o[3 * vx] = t[r][1] - t[r][3];
+      }
+    }
+}
+
+template <class T>
+void wino_out_scalar(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias,
+                     bool relu, T* y, int64_t yp, int64_t yr) {
+  for (int64_t j = 0; j < nt; ++j)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const T* p = m + j * mt + ch;
+      T t[2][4];
+      for (int s = 0; s < 4; ++s) {
+        const T m0 = p[s * mx], m1 = p[(4 + s) * mx], m2 = p[(8 + s) * mx], m3 = p[(12 + s) * mx];
+        t[0][s] = m0 + m1 + m2;
+        t[1][s] = m1 - m2 - m3;
+      }
+      const T b = bias ? bias[ch] : T(0);
+      for (int r = 0; r < 2; ++r) {
+        T y0 = t[r][0] + t[r][1] + t[r][2] + b, y1 = t[r][1] - t[r][2] - t[r][3] + b;
+        if (relu) {
+          y0 = y0 < T(0) ? T(0) : y0;
+          y1 = y1 < T(0) ? T(0) : y1;
+        }
+        y[r * yr + (2 * j) * yp + ch] = y0;
+        y[r * yr + (2 * j + 1) * yp + ch] = y1;
+      }
+    }
+}
+
 }  // namespace
 
 const KernelTable kernels_scalar = {direct_scalar<float, kOcBlock>, direct_scalar<double, kOcBlock>,
                                     direct_scalar<float, 1>,        direct_scalar<double, 1>,
-                                    dw_grad_scalar<float>,          dw_grad_scalar<double>};
+                                    dw_grad_scalar<float>,          dw_grad_scalar<double>,
+                                    wino_in_scalar<float>,          wino_in_scalar<double>,
+                                    wino_out_scalar<float>,         wino_out_scalar<double>};
 
 }  // namespace conv
 }  // namespace npfast

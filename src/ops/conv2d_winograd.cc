@@ -1,0 +1,175 @@
+// Winograd F(2x2, 3x3) for 3x3, stride-1, undilated, ungrouped convolutions.
+//
+// Each 2x2 block of output pixels ("tile") is At [ (G g Gt) .* (Bt d Bt') ] A, with d the
+// tile's 4x4 input window: 16 products per tile and channel pair instead of 36, so 2.25x
+// fewer multiply-adds than the direct or GEMM forms. The 16 elementwise products summed over
+// input channels are 16 GEMMs, M[xi] (tiles x O) = V[xi] (tiles x C) U[xi] (C x O), run on
+// npfast's GEMM microkernel. A work item is a block of tiles of one image, sized so its V and
+// M blocks stay in L2: transform its inputs (conv kernel family, vectorized over channels on
+// a channels-last copy), 16 GEMMs, transform the outputs and transpose them into NCHW.
+// Rounding differs from the direct sum (the transforms add and subtract inputs and halve the
+// weights); docs/conv.md gives the measured error.
+#include <algorithm>
+#include <cstring>
+
+#include "npfast/error.hpp"
+#include "npfast/memory.hpp"
+#include "npfast/threads.hpp"
+#include "src/kernels/conv/conv.h"
+#include "src/kernels/gemm/gemm.h"
+#include "src/ops/conv2d_plan.h"
+#include "src/ops/transpose.h"
+
+namespace npfast {
+namespace conv_ops {
+namespace {
+
+constexpr double kNsPerFlop = 0.03;
+// The V and M blocks of a work item together stay under this many bytes (L2 is 512 KB here).
+constexpr int64_t kItemBytes = 256 << 10;
+
+int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
+
+template <class T>
+struct Transforms {
+  conv::WinoInFn<T> in;
+  conv::WinoOutFn<T> out;
+};
+template <class T>
+Transforms<T> transforms() {
+  const conv::KernelTable& k = conv::active_kernels();
+  if constexpr (sizeof(T) == 4)
+    return {k.wino_in_f32, k.wino_out_f32};
+  else
+    return {k.wino_in_f64, k.wino_out_f64};
+}
+
+// U = G g Gt of one 3x3 kernel, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; u[xi * us].
+template <class T>
+void weight_transform(const T* g, T* u, int64_t us) {
+  T t[4][3];
+  for (int k = 0; k < 3; ++k) {
+    const T g0 = g[k], g1 = g[3 + k], g2 = g[6 + k];
+    t[0][k] = g0;
+    t[1][k] = T(0.5) * (g0 + g1 + g2);
+    t[2][k] = T(0.5) * (g0 - g1 + g2);
+    t[3][k] = g2;
+  }
+  for (int r = 0; r < 4; ++r) {
+    const T a0 = t[r][0], a1 = t[r][1], a2 = t[r][2];
+    u[(r * 4 + 0) * us] = a0;
+    u[(r * 4 + 1) * us] = T(0.5) * (a0 + a1 + a2);
+    u[(r * 4 + 2) * us] = T(0.5) * (a0 - a1 + a2);
+    u[(r * 4 + 3) * us] = a2;
+  }
+}
+
+}  // namespace
+
+template <class T>
+void forward_winograd(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+  const gemm_kernels::Ukernel<T>& uk = gemm_kernels::pick<T>(gemm_kernels::active_kernel_set());
+  const Transforms<T> tf = transforms<T>();
+  const int MR = uk.mr, NR = uk.nr;
+  const int64_t C = pl.c, O = pl.o, ogp = round_up(O, NR), panels = ogp / NR;
+  const int64_t th = (pl.oh + 1) / 2, tw = (pl.ow + 1) / 2, tiles = th * tw;
+  // Padded channels-last input: every tile's 4x4 window lies inside.
+  const int64_t hw = 2 * th + 2, ww = 2 * tw + 2, npix = hw * ww;
+  const int64_t esize = static_cast<int64_t>(sizeof(T));
+
+  // U as [xi][panel][c][NR]: for each xi a packed C x O GEMM operand, zero columns past O.
+  Buffer<T> u(static_cast<size_t>(checked_mul(16 * ogp, C, "winograd weights")));
+  parallel_for(panels, grain_for(panels, 20.0 * static_cast<double>(C * NR)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t q = b; q < e; ++q)
+                   for (int64_t j = 0; j < NR; ++j) {
+                     const int64_t o = q * NR + j;
+                     for (int64_t c = 0; c < C; ++c) {
+                       T* dst = u.get() + (q * C + c) * NR + j;
+                       if (o < O)
+                         weight_transform(w + (o * C + c) * 9, dst, panels * C * NR);
+                       else
+                         for (int xi = 0; xi < 16; ++xi) dst[xi * panels * C * NR] = T(0);
+                     }
+                   }
+               });
+
+  // Tiles per work item: V (C) and M (ogp) rows of 16 matrices within kItemBytes.
+  const int64_t tb = std::max<int64_t>(
+      MR, kItemBytes / (16 * (C + ogp) * esize) / MR * MR);
+  const int64_t tcap = std::min(tb, round_up(tiles, MR));
+  const int64_t blocks = (tiles + tcap - 1) / tcap;
+  const int64_t bimg = std::min(pl.n, pl.batch_images);
+  Buffer<T> xin(static_cast<size_t>(
+      checked_mul(checked_mul(bimg, npix, "channels-last input"), C, "channels-last input")));
+  const double item_ns = 2.0 * 16.0 * static_cast<double>(tcap * C * O) * kNsPerFlop;
+  for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
+    const int64_t nimg = std::min(bimg, pl.n - n0);
+    const T* xb = x + n0 * C * pl.h * pl.w;
+    const int64_t all_rows = nimg * hw;
+    parallel_for(all_rows, grain_for(all_rows, 0.5 * static_cast<double>(ww * C)),
+                 [&](int64_t b, int64_t e) {
+                   for (int64_t r = b; r < e; ++r) {
+                     const int64_t i = r / hw, rr = r % hw;
+                     channels_last_row(pl, xb + i * C * pl.h * pl.w, rr, ww,
+                                       xin.get() + (i * npix + rr * ww) * C);
+                   }
+                 });
+    const int64_t items = nimg * blocks;
+    parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
+      Buffer<T> vb(static_cast<size_t>(16 * tcap * C));
+      Buffer<T> mb(static_cast<size_t>(16 * tcap * ogp));
+      Buffer<T> stage(static_cast<size_t>(2 * 2 * tw * ogp));
+      for (int64_t it = b; it < e; ++it) {
+        const int64_t n = it / blocks, q0 = (it % blocks) * tcap;
+        const int64_t q1 = std::min(tiles, q0 + tcap), nq = q1 - q0;
+        const T* xi0 = xin.get() + n * npix * C;
+        // Inputs, one run of tiles along a tile row at a time; the rows past the last tile
+        // (the microkernel reads whole MR-row panels) are zero.
+        for (int64_t q = q0; q < q1;) {
+          const int64_t ty = q / tw, tx = q % tw, run = std::min(tw - tx, q1 - q);
+          tf.in(xi0 + (2 * ty * ww + 2 * tx) * C, C, ww * C, C, run, vb.get() + (q - q0) * C, C,
+                tcap * C);
+          q += run;
+        }
+        const int64_t np = round_up(nq, MR);
+        for (int xi = 0; xi < 16; ++xi)
+          std::fill(vb.get() + (xi * tcap + nq) * C, vb.get() + (xi * tcap + np) * C, T(0));
+        // M[xi] = V[xi] U[xi], K = C in the kernel's K blocks.
+        const int64_t kblocks = (C + uk.kc - 1) / uk.kc;
+        for (int xi = 0; xi < 16; ++xi)
+          for (int64_t t = 0; t < panels; ++t)
+            for (int64_t kb = 0; kb < kblocks; ++kb) {
+              const int64_t k0 = kb * C / kblocks, k1 = (kb + 1) * C / kblocks;
+              const T* a = vb.get() + xi * tcap * C + k0;
+              const T* bp = u.get() + ((xi * panels + t) * C + k0) * NR;
+              T* c = mb.get() + xi * tcap * ogp + t * NR;
+              for (int64_t i = 0; i < np; i += MR)
+                uk.fn(k1 - k0, a + i * C, C, 1, bp, NR, c + i * ogp, ogp, MR, NR, T(1),
+                      kb == 0 ? T(0) : T(1));
+            }
+        // Outputs: each run of tiles gives two output rows of 2 * run pixels (channels last),
+        // transposed into the NCHW planes without the padding row or column.
+        T* yn = y + (n0 + n) * O * pl.P;
+        for (int64_t q = q0; q < q1;) {
+          const int64_t ty = q / tw, tx = q % tw, run = std::min(tw - tx, q1 - q);
+          tf.out(mb.get() + (q - q0) * ogp, ogp, tcap * ogp, O, run, bias, relu, stage.get(),
+                 ogp, 2 * tw * ogp);
+          const int64_t ox0 = 2 * tx, cols = std::min(2 * run, pl.ow - ox0);
+          for (int64_t r = 0; r < 2 && 2 * ty + r < pl.oh; ++r)
+            ops::transpose(stage.get() + r * 2 * tw * ogp, ogp, yn + (2 * ty + r) * pl.ow + ox0,
+                           pl.P, cols, O);
+          q += run;
+        }
+      }
+    });
+  }
+}
+
+template void forward_winograd<float>(const Plan&, const float*, const float*, const float*, bool,
+                                      float*);
+template void forward_winograd<double>(const Plan&, const double*, const double*, const double*,
+                                       bool, double*);
+
+}  // namespace conv_ops
+}  // namespace npfast
