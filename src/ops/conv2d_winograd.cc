@@ -78,20 +78,24 @@ void forward_winograd(const Plan& pl, const T* x, const T* w, const T* bias, boo
   const int64_t esize = static_cast<int64_t>(sizeof(T));
 
   // U as [xi][panel][c][NR]: for each xi a packed C x O GEMM operand, zero columns past O.
-  Buffer<T> u(static_cast<size_t>(checked_mul(16 * ogp, C, "winograd weights")));
-  parallel_for(panels, grain_for(panels, 20.0 * static_cast<double>(C * NR)),
+  // One (panel, c) at a time through a local block, so the 16 stores are runs of NR.
+  const int64_t ustride = panels * C * NR;
+  Buffer<T> u(static_cast<size_t>(checked_mul(16, ustride, "winograd weights")));
+  parallel_for(panels * C, grain_for(panels * C, 40.0 * static_cast<double>(NR)),
                [&](int64_t b, int64_t e) {
-                 for (int64_t q = b; q < e; ++q)
+                 alignas(64) T blk[16 * 32];  // NR <= 32
+                 for (int64_t qc = b; qc < e; ++qc) {
+                   const int64_t q = qc / C, c = qc % C;
                    for (int64_t j = 0; j < NR; ++j) {
                      const int64_t o = q * NR + j;
-                     for (int64_t c = 0; c < C; ++c) {
-                       T* dst = u.get() + (q * C + c) * NR + j;
-                       if (o < O)
-                         weight_transform(w + (o * C + c) * 9, dst, panels * C * NR);
-                       else
-                         for (int xi = 0; xi < 16; ++xi) dst[xi * panels * C * NR] = T(0);
-                     }
+                     if (o < O)
+                       weight_transform(w + (o * C + c) * 9, blk + j, NR);
+                     else
+                       for (int xi = 0; xi < 16; ++xi) blk[xi * NR + j] = T(0);
                    }
+                   for (int xi = 0; xi < 16; ++xi)
+                     std::memcpy(u.get() + xi * ustride + qc * NR, blk + xi * NR, NR * sizeof(T));
+                 }
                });
 
   // Tiles per work item: V (C) and M (ogp) rows of 16 matrices within kItemBytes.
@@ -142,7 +146,7 @@ void forward_winograd(const Plan& pl, const T* x, const T* w, const T* bias, boo
             for (int64_t kb = 0; kb < kblocks; ++kb) {
               const int64_t k0 = kb * C / kblocks, k1 = (kb + 1) * C / kblocks;
               const T* a = vb.get() + xi * tcap * C + k0;
-              const T* bp = u.get() + ((xi * panels + t) * C + k0) * NR;
+              const T* bp = u.get() + xi * ustride + (t * C + k0) * NR;
               T* c = mb.get() + xi * tcap * ogp + t * NR;
               for (int64_t i = 0; i < np; i += MR)
                 uk.fn(k1 - k0, a + i * C, C, 1, bp, NR, c + i * ogp, ogp, MR, NR, T(1),
