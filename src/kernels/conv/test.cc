@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "npfast/conv.hpp"
@@ -50,6 +51,11 @@ const Case kCases[] = {
     {2, 12, 8, 9, 6, 3, 3, 1, 1, 1, 2, 2, 1, 2},     // shifted GEMM, kw copies
     {1, 128, 5, 7, 6, 3, 2, 1, 1, 0, 1, 1, 2, 1},    // shifted GEMM, per tap
     {2, 8, 15, 17, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1},    // shifted GEMM, stride 2 (phases)
+    {1, 40, 9, 13, 20, 3, 2, 1, 1, 1, 0, 1, 1, 1},   // implicit GEMM, kernel-row segments
+    {2, 32, 7, 9, 18, 3, 3, 1, 1, 1, 1, 1, 2, 2},    // implicit GEMM, grouped, dilated
+    {1, 300, 6, 5, 7, 3, 1, 1, 1, 1, 0, 1, 1, 1},    // implicit GEMM, segments split at KC
+    {2, 24, 9, 11, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // Winograd, odd sizes, C and O tails
+    {1, 300, 6, 6, 17, 3, 3, 1, 1, 0, 2, 1, 1, 1},   // Winograd, K blocks, asymmetric pad
 };
 
 template <class T>
@@ -101,6 +107,46 @@ const Isa kIsas[] = {
 
 INSTANTIATE_TEST_SUITE_P(All, ConvIsa, ::testing::ValuesIn(kIsas),
                          [](const auto& info) { return std::string(isa_name(info.param)); });
+
+// The Winograd transforms of every ISA give the reference's bits (only additions, in the
+// same order), over channel counts around the vector widths and with bias and ReLU.
+template <class T>
+void check_winograd(const conv::KernelTable& kt, std::mt19937& rng) {
+  const auto pick = [](const conv::KernelTable& t) {
+    if constexpr (sizeof(T) == 4)
+      return std::make_pair(t.wino_in_f32, t.wino_out_f32);
+    else
+      return std::make_pair(t.wino_in_f64, t.wino_out_f64);
+  };
+  const auto [in, out] = pick(kt);
+  const auto [in_ref, out_ref] = pick(conv::kernels_scalar);
+  std::normal_distribution<double> d;
+  for (int64_t c : {1, 3, 4, 8, 9, 16, 19}) {
+    const int64_t nt = 3, ps = c + 2, rs = ps * (2 * nt + 3);  // padded strides
+    std::vector<T> x(4 * rs), bias(c), v(16 * nt * c), vr(v.size());
+    for (auto& e : x) e = static_cast<T>(d(rng));
+    for (auto& e : bias) e = static_cast<T>(d(rng));
+    in(x.data(), ps, rs, c, nt, v.data(), c, nt * c);
+    in_ref(x.data(), ps, rs, c, nt, vr.data(), c, nt * c);
+    ASSERT_EQ(v, vr) << "wino_in c=" << c;
+    for (int relu = 0; relu < 2; ++relu) {
+      std::vector<T> y(2 * 2 * nt * c, T(-7)), yr(y.size(), T(-7));
+      out(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, relu, y.data(), c,
+          2 * nt * c);
+      out_ref(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, relu, yr.data(), c,
+              2 * nt * c);
+      ASSERT_EQ(y, yr) << "wino_out c=" << c << " relu=" << relu;
+    }
+  }
+}
+
+TEST_P(ConvIsa, WinogradTransformsMatchReference) {
+  const Isa isa = GetParam();
+  if (!isa_supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  std::mt19937 rng(11);
+  check_winograd<float>(*conv::kernel_table(isa), rng);
+  check_winograd<double>(*conv::kernel_table(isa), rng);
+}
 
 TEST(Conv, BackwardThreadInvariant) {
   std::mt19937 rng(3);
