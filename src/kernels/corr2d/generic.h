@@ -6,8 +6,10 @@
 // broadcast multiplied into R * U accumulators, the inputs read straight from the row pointers
 // (unaligned loads, folded into the FMA). The column tail uses masked loads and stores, so
 // every output column goes through the same sequence of FMAs (bitwise stable under any column
-// split). Fixed shapes broadcast their taps once per call and unroll the tap loops.
+// split). Fixed shapes broadcast their taps once per call and walk input rows, each loaded
+// vector feeding every output row of the block that uses it (block_rows).
 #include <cstdint>
+#include <type_traits>
 
 #include "src/kernels/corr2d/corr2d.h"
 
@@ -16,6 +18,10 @@ namespace NPFAST_TARGET {
 namespace corr2d {
 
 using npfast::corr2d::kMaxRows;
+
+// R * U = 12 independent FMA chains cover FMA latency x throughput of current cores (Zen 5:
+// 4 cycles x 2 pipes needs 8). The last partial block keeps as many chains as it has vectors.
+constexpr int kVectors = 3;
 
 // Accumulates one block of R rows x (NV full vectors + one masked vector of m lanes when
 // Masked). tv: pre-broadcast taps (fixed shapes) or null (taps broadcast here).
@@ -58,9 +64,81 @@ inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* 
     }
 }
 
-// R * U = 12 independent FMA chains cover FMA latency x throughput of current cores (Zen 5:
-// 4 cycles x 2 pipes needs 8). The last partial block keeps as many chains as it has vectors.
-constexpr int kVectors = 3;
+// The same block, walking input rows instead of kernel rows: input row r (of the R + KH - 1
+// the block reads) and tap column b give U vectors, loaded once and multiplied into every
+// output row o with 0 <= r - o < KH (tap (r - o, b)). Loads per block drop from R*KH*KW*U to
+// (R + KH - 1)*KW*U (7x7, R = 4: 588 -> 210), which is what limits the wide kernels (one
+// unaligned load per FMA, half of them split across cache lines). Each output still sees its
+// taps in the order a = 0..KH-1, b = 0..KW-1: the same bits as block().
+// Calls f(integral_constant<int, I>) for I = LO..HI (none when LO > HI).
+template <int LO, int HI, class F>
+inline __attribute__((always_inline)) void for_range(F&& f) {
+  if constexpr (LO <= HI) {
+    f(std::integral_constant<int, LO>{});
+    for_range<LO + 1, HI>(f);
+  }
+}
+
+template <class T, int R, int NV, bool Masked, int KH, int KW>
+inline void block_rows(const T* const* in, T* const* out, int64_t j, int m, const V<T>* tv) {
+  constexpr int L = kLanes<T>;
+  constexpr int U = NV + (Masked ? 1 : 0);
+  V<T> acc[R][U];
+#pragma GCC unroll 16
+  for (int o = 0; o < R; ++o)
+#pragma GCC unroll 16
+    for (int u = 0; u < U; ++u) acc[o][u] = zero<T>();
+  // Input row r into outputs LO..HI (compile-time, so acc stays in registers).
+  auto row = [&](int r, auto lo, auto hi) __attribute__((always_inline)) {
+    const T* p = in[r] + j;
+#pragma GCC unroll 1
+    for (int b = 0; b < KW; ++b) {
+      V<T> x[U];
+#pragma GCC unroll 16
+      for (int u = 0; u < U; ++u)
+        x[u] = (Masked && u == NV) ? loadn(p + b + u * L, m) : load(p + b + u * L);
+      for_range<decltype(lo)::value, decltype(hi)::value>([&](auto o) __attribute__((always_inline)) {
+        const V<T> t = tv[(r - o) * KW + b];
+#pragma GCC unroll 16
+        for (int u = 0; u < U; ++u) acc[o][u] = fma(t, x[u], acc[o][u]);
+      });
+    }
+  };
+  // Rows 0..R-2 feed outputs 0..r; rows R-1..KH-1 feed all R; rows KH..R+KH-2 feed r-KH+1..R-1.
+  for_range<0, R - 2>([&](auto r) __attribute__((always_inline)) {
+    row(r, std::integral_constant<int, 0>{}, r);
+  });
+#pragma GCC unroll 1
+  for (int r = R - 1; r < KH; ++r)
+    row(r, std::integral_constant<int, 0>{}, std::integral_constant<int, R - 1>{});
+  for_range<KH, R + KH - 2>([&](auto r) __attribute__((always_inline)) {
+    row(r, std::integral_constant<int, r - KH + 1>{}, std::integral_constant<int, R - 1>{});
+  });
+#pragma GCC unroll 16
+  for (int o = 0; o < R; ++o)
+#pragma GCC unroll 16
+    for (int u = 0; u < U; ++u) {
+      if (Masked && u == NV)
+        storen(out[o] + j + u * L, acc[o][u], m);
+      else
+        store(out[o] + j + u * L, acc[o][u]);
+    }
+}
+
+// 5x5 and 7x7 walk input rows (block_rows: 11-25% faster, same bits, docs/corr2d.md); 3x3
+// (bound by memory, not loads: within 2%) and the general kernel walk kernel rows.
+template <class T, int R, int NV, bool Masked, int KH, int KW>
+inline void any_block(const T* const* in, T* const* out, int64_t j, int m, const T* taps,
+                      const V<T>* tv, int kh, int kw) {
+  // Only the full blocks (R = 4 rows, kVectors unmasked vectors: nearly all the work): the
+  // tails and short row groups keep block(), which gives the same bits, so that clang's
+  // sanitizer+coverage build of this file stays near a minute (every variant: ~3 minutes).
+  if constexpr (KH >= 5 && KW >= 5 && R == 4 && NV == kVectors && !Masked)
+    block_rows<T, R, NV, Masked, KH, KW>(in, out, j, m, tv);
+  else
+    block<T, R, NV, Masked, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+}
+
 
 template <class T, int R, int KH, int KW>
 inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, const V<T>* tv, int kh,
@@ -68,25 +146,25 @@ inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, con
   constexpr int L = kLanes<T>;
   constexpr int U = kVectors;
   int64_t j = 0;
-  for (; j + U * L <= n; j += U * L) block<T, R, U, false, KH, KW>(in, out, j, 0, taps, tv, kh, kw);
+  for (; j + U * L <= n; j += U * L) any_block<T, R, U, false, KH, KW>(in, out, j, 0, taps, tv, kh, kw);
   const int64_t rem = n - j;
   const int m = static_cast<int>(rem % L);
   static_assert(kVectors == 3, "the tail switch covers 0..2 full vectors");
   switch ((rem / L) * 2 + (m > 0 ? 1 : 0)) {
     case 1:
-      block<T, R, 0, true, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+      any_block<T, R, 0, true, KH, KW>(in, out, j, m, taps, tv, kh, kw);
       break;
     case 2:
-      block<T, R, 1, false, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+      any_block<T, R, 1, false, KH, KW>(in, out, j, m, taps, tv, kh, kw);
       break;
     case 3:
-      block<T, R, 1, true, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+      any_block<T, R, 1, true, KH, KW>(in, out, j, m, taps, tv, kh, kw);
       break;
     case 4:
-      block<T, R, 2, false, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+      any_block<T, R, 2, false, KH, KW>(in, out, j, m, taps, tv, kh, kw);
       break;
     case 5:
-      block<T, R, 2, true, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+      any_block<T, R, 2, true, KH, KW>(in, out, j, m, taps, tv, kh, kw);
       break;
     default:
       break;
