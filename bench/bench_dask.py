@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 SIZE = 12000
-CHUNK = 3000
+CHUNK = int(os.environ.get("NPFAST_BENCH_DASK_CHUNK", "3000"))
 KSIZES = (7, 15)  # a light filter (dask's fixed costs show) and a heavier one
 GOAL = 1.6
 

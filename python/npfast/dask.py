@@ -415,20 +415,24 @@ def _same(x, k, kernel, boundary, fillvalue, before, dtype, spec):
     if tuple(chunks) != x.chunks:
         x = x.rechunk(tuple(chunks))
     call = partial(kernel, in2=k, mode="same", boundary=boundary, fillvalue=fillvalue)
-    return _halo_map(x, depth, _BOUNDARIES[boundary] == "wrap", call, spec, dtype,
+    reach = ((before[0], kh - 1 - before[0]), (before[1], kw - 1 - before[1]))
+    return _halo_map(x, depth, reach, _BOUNDARIES[boundary] == "wrap", call, spec, dtype,
                      token=(kernel.token(), k, boundary, fillvalue, spec.threads))
 
 
-def _halo_map(x, depth, periodic, call, spec, dtype, token):
+def _halo_map(x, depth, reach, periodic, call, spec, dtype, token):
     """out block = call(block extended by `depth` = (rows, cols) of its neighbours)[own part].
 
-    Like dask's map_overlap, but the extended block is assembled inside the task, in memory
-    from npfast's pool (dask's concatenation writes fresh pages on every task, and first
-    touch runs at ~1 GB/s here: 1 s of a 3.7 s 12000^2 15x15 filter), and only the block's
-    outputs are kept. Neighbours contribute strips cut by small getitem tasks, so a cluster
-    moves halos, not whole chunks. periodic: halos wrap around the image's edges."""
-    name = "npfast-halo-" + tokenize(x.name, token, depth, periodic)
-    strips = "npfast-strip-" + tokenize(x.name, depth, periodic)
+    Like dask's map_overlap, but only the pieces that need the neighbours are computed from
+    an assembled window: the block's own chunk goes to the kernel as it is, and the bands of
+    output rows and columns whose windows cross its edges (`reach` = ((up, down), (left,
+    right)) input rows and columns around an output) are recomputed from small windows built
+    in memory from npfast's pool. map_overlap's concatenated blocks wrote fresh pages on every
+    task (first touch runs at ~1 GB/s here), and even a pooled full window cost a copy of the
+    block per task. Each block's edges travel as one task (`_Edges`), so a cluster moves
+    halos, not whole chunks, with 2 tasks per block. periodic: halos wrap around the edges."""
+    name = "npfast-halo-" + tokenize(x.name, token, depth, reach, periodic)
+    edges = "npfast-edges-" + tokenize(x.name, depth, periodic)
     nb_h, nb_w = x.numblocks[-2:]
     layer = {}
 
@@ -439,62 +443,119 @@ def _halo_map(x, depth, periodic, call, spec, dtype, token):
             return j
         return j % n if periodic else None
 
-    def cut(di, d):
-        return slice(None) if di == 0 else slice(-d, None) if di < 0 else slice(0, d)
-
     for lead in np.ndindex(*x.numblocks[:-2]):
         for i in range(nb_h):
             for j in range(nb_w):
-                keys, place = [], []
+                if depth[0] or depth[1]:
+                    layer[(edges,) + lead + (i, j)] = (_Edges(depth), (x.name,) + lead + (i, j))
+        for i in range(nb_h):
+            for j in range(nb_w):
+                keys, place = [(x.name,) + lead + (i, j)], []
                 for di in (-1, 0, 1):
                     ni = neighbour(i, di, nb_h) if (di == 0 or depth[0]) else None
                     if ni is None:
                         continue
                     for dj in (-1, 0, 1):
                         nj = neighbour(j, dj, nb_w) if (dj == 0 or depth[1]) else None
-                        if nj is None:
+                        if nj is None or not (di or dj):
                             continue
-                        src = (x.name,) + lead + (ni, nj)
-                        if di or dj:
-                            key = (strips,) + lead + (i, j, di + 1, dj + 1)
-                            layer[key] = (operator.getitem, src,
-                                          (Ellipsis, cut(di, depth[0]), cut(dj, depth[1])))
-                            src = key
-                        keys.append(src)
+                        keys.append((edges,) + lead + (ni, nj))
                         place.append((di, dj))
-                top = depth[0] if neighbour(i, -1, nb_h) is not None else 0
-                left = depth[1] if neighbour(j, -1, nb_w) is not None else 0
-                h, w = x.chunks[-2][i], x.chunks[-1][j]
-                layer[(name,) + lead + (i, j)] = (_HaloBlock(call, spec, (h, w), (top, left),
-                                                             depth, place), *keys)
+                sides = tuple(
+                    (d if neighbour(k, -1, n) is not None else 0,
+                     d if neighbour(k, 1, n) is not None else 0)
+                    for k, n, d in ((i, nb_h, depth[0]), (j, nb_w, depth[1])))
+                hw = (x.chunks[-2][i], x.chunks[-1][j])
+                layer[(name,) + lead + (i, j)] = (
+                    _HaloBlock(call, spec, hw, sides, reach, place, dtype), *keys)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[x])
     return Array(graph, name, x.chunks, meta=np.empty((0,) * x.ndim, dtype))
 
 
+class _Edges:
+    """The strips of a block its neighbours read: {(di, dj): strip} for the block seen as the
+    (di, dj) neighbour of another (di = -1: it lies above, so its last rows are wanted)."""
+
+    def __init__(self, depth):
+        self.depth = depth
+
+    def __call__(self, block):
+        def cut(di, d):
+            return slice(None) if di == 0 else slice(-d, None) if di < 0 else slice(0, d)
+
+        d0, d1 = self.depth
+        return {(di, dj): block[..., cut(di, d0), cut(dj, d1)]
+                for di in ((-1, 0, 1) if d0 else (0,)) for dj in ((-1, 0, 1) if d1 else (0,))
+                if di or dj}
+
+
 class _HaloBlock:
-    """The task of one output block: its extended input, then the kernel, then its outputs."""
+    """The task of one output block: the kernel on its own chunk, then the bands of outputs
+    near the edges it shares with neighbours, each from a small window of the extended block."""
 
-    def __init__(self, call, spec, hw, origin, depth, place):
-        self.call, self.spec, self.hw, self.origin = call, spec, hw, origin
-        self.depth, self.place = depth, place
+    def __init__(self, call, spec, hw, sides, reach, place, dtype):
+        self.call, self.spec, self.hw, self.sides = call, spec, hw, sides
+        self.reach, self.place, self.dtype = reach, place, np.dtype(dtype)
 
-    def __call__(self, *parts):
-        (h, w), (top, left), (dh, dw) = self.hw, self.origin, self.depth
+    def __call__(self, own, *edges):
+        (h, w), ((top, bot), (left, right)) = self.hw, self.sides
         with _thread_share(self.spec):
-            if len(parts) == 1:
-                return self.call(parts[0])
-            # Rows (and columns) of the extended block: [top halo][own][bottom halo].
-            rows = {-1: (0, top), 0: (top, h), 1: (top + h, dh)}
-            cols = {-1: (0, left), 0: (left, w), 1: (left + w, dw)}
-            eh = top + h + (dh if any(di == 1 for di, _ in self.place) else 0)
-            ew = left + w + (dw if any(dj == 1 for _, dj in self.place) else 0)
-            lead = parts[0].shape[:-2]
-            win = npfast.empty(lead + (eh, ew), parts[0].dtype)
-            for part, (di, dj) in zip(parts, self.place):
-                r0, nr = rows[di]
-                c0, nc = cols[dj]
-                win[..., r0:r0 + nr, c0:c0 + nc] = part
-            return self.call(win)[..., top:top + h, left:left + w]
+            # The output block in pooled memory: a pipeline that drops its last result gets
+            # the same pages back instead of faulting fresh ones in (~1 GB/s here).
+            out = npfast.empty(own.shape, self.dtype)
+            if not edges:
+                return self.call(own, out=out)
+            pieces = {(0, 0): own}
+            for e, p in zip(edges, self.place):
+                pieces[p] = e[p]
+            ext = _Extended(pieces, own, (h, w), self.sides)
+            (u0, v0), (u1, v1) = self.reach
+            if h < 2 * (u0 + v0 + 1) or w < 2 * (u1 + v1 + 1):
+                # Small blocks: the bands would overlap; one window of the whole block.
+                win = ext.window(-top, h + bot, -left, w + right)
+                return np.ascontiguousarray(self.call(win)[..., top:top + h, left:left + w])
+            self.call(own, out=out)
+            # Each band's window reaches `v` (or `u`) rows past the band into the block, so
+            # the kernel's own edge handling at the window's inner edge never touches it.
+            if top and u0:
+                win = ext.window(-top, u0 + v0, -left, w + right)
+                out[..., :u0, :] = self.call(win)[..., top:top + u0, left:left + w]
+            if bot and v0:
+                r0 = h - v0 - u0
+                win = ext.window(r0, h + bot, -left, w + right)
+                out[..., h - v0:, :] = self.call(win)[..., u0:u0 + v0, left:left + w]
+            if left and u1:
+                win = ext.window(-top, h + bot, -left, u1 + v1)
+                out[..., :, :u1] = self.call(win)[..., top:top + h, left:left + u1]
+            if right and v1:
+                c0 = w - v1 - u1
+                win = ext.window(-top, h + bot, c0, w + right)
+                out[..., :, w - v1:] = self.call(win)[..., top:top + h, u1:u1 + v1]
+            return out
+
+
+class _Extended:
+    """A block extended by its neighbours' strips, read as windows: rows [r0, r1) and columns
+    [c0, c1) in the block's coordinates (negative: the halo above or left), copied into pooled
+    memory."""
+
+    def __init__(self, pieces, own, hw, sides):
+        (h, w), ((top, bot), (left, right)) = hw, sides
+        self.pieces, self.lead, self.dtype = pieces, own.shape[:-2], own.dtype
+        self.rows = {-1: (-top, 0), 0: (0, h), 1: (h, h + bot)}
+        self.cols = {-1: (-left, 0), 0: (0, w), 1: (w, w + right)}
+
+    def window(self, r0, r1, c0, c1):
+        win = npfast.empty(self.lead + (r1 - r0, c1 - c0), self.dtype)
+        for (di, dj), part in self.pieces.items():
+            pr0, pr1 = self.rows[di]
+            pc0, pc1 = self.cols[dj]
+            a0, a1 = max(r0, pr0), min(r1, pr1)
+            b0, b1 = max(c0, pc0), min(c1, pc1)
+            if a0 < a1 and b0 < b1:
+                win[..., a0 - r0:a1 - r0, b0 - c0:b1 - c0] = \
+                    part[..., a0 - pr0:a1 - pr0, b0 - pc0:b1 - pc0]
+        return win
 
 
 # ---------------------------------------------------------------------------------------------

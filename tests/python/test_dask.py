@@ -127,6 +127,28 @@ def test_correlation_matches_in_memory(kernels, name, mode, boundary):
 
 
 @pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
+@pytest.mark.parametrize("name", ["correlate2d", "convolve2d"])
+def test_correlation_edge_bands_of_large_blocks(kernels, name, boundary):
+    """Blocks large enough that only their edge bands are recomputed from halo windows (the
+    rest straight from the chunk), with uneven chunks, even and odd filters and a stack."""
+    rng = np.random.default_rng(zlib.crc32(f"bands {name} {boundary}".encode()))
+    for trial in range(4):
+        h, w = int(rng.integers(50, 130)), int(rng.integers(50, 130))
+        kh, kw = int(rng.integers(1, 10)), int(rng.integers(1, 10))
+        dtype = np.float32 if trial % 2 == 0 else np.float64
+        lead = (2,) if trial == 3 else ()
+        x = rng.standard_normal(lead + (h, w)).astype(dtype)
+        k = rng.standard_normal((kh, kw)).astype(dtype)
+        cuts = lambda n: (int(rng.integers(22, n - 22)),)
+        ch, cw = cuts(h)[0], cuts(w)[0]
+        chunks = lead + ((ch, h - ch), (cw, w - cw))
+        ref = getattr(npfast, name)(x, k, "same", boundary, 0.5)
+        got = threaded(getattr(nd, name)(da.from_array(x, chunks=chunks), k, "same", boundary,
+                                         0.5))
+        assert_close(got, ref, np.abs(k).sum() * max(np.abs(x).max(), 0.5))
+
+
+@pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
 def test_correlation_filter_larger_than_image_or_chunks(kernels, boundary):
     """Halos wider than whole chunks, and axes shorter than the filter."""
     rng = np.random.default_rng(7)
