@@ -186,7 +186,9 @@ def test_threads_bitwise_identical(threads):
     rng = np.random.default_rng(9)
     shapes = [(2, 16, 30, 30, 16, 3, 3, 1, 1, 1, 1), (2, 3, 60, 60, 16, 7, 7, 2, 3, 1, 1),
               (2, 16, 40, 40, 16, 3, 3, 1, 1, 1, 16), (2, 32, 20, 20, 24, 1, 1, 1, 0, 1, 1),
-              (1, 8, 21, 21, 8, 3, 3, 2, 1, 1, 1), (2, 8, 9, 9, 6, 3, 3, 1, 1, 1, 1)]
+              (1, 8, 21, 21, 8, 3, 3, 2, 1, 1, 1), (2, 8, 9, 9, 6, 3, 3, 1, 1, 1, 1),
+              (2, 24, 20, 21, 20, 3, 2, 1, 1, 1, 1),     # implicit GEMM
+              (1, 40, 61, 59, 36, 3, 3, 1, 1, 1, 1)]     # Winograd, several tile blocks
     for case in shapes:
         x, w, b, kw = make(case, np.float32, rng)
         gy = rng.standard_normal(npfast.conv2d(x, w, b, **kw).shape).astype(np.float32)
@@ -365,13 +367,14 @@ def test_repeated_calls_are_stable():
 
 
 def test_workspace_batching(threads):
-    """With a tiny workspace bound the direct and shifted paths go image by image."""
+    """With a tiny workspace bound the direct, shifted, implicit and Winograd paths go image by
+    image."""
     rng = np.random.default_rng(15)
     before = _npfast._conv2d_workspace_limit(1)
     try:
         for case in [(3, 3, 11, 12, 5, 3, 3, 2, 1, 1, 1), (3, 10, 9, 8, 6, 3, 3, 1, 1, 1, 2),
                      (3, 8, 13, 14, 6, 3, 3, 2, 1, 1, 1),
-                     (3, 128, 5, 6, 4, 3, 3, 1, 1, 1, 1)]:
+                     (3, 128, 5, 6, 4, 3, 3, 1, 1, 1, 1), (3, 16, 9, 10, 16, 3, 3, 1, 1, 1, 1)]:
             x, w, b, kw = make(case, np.float64, rng)
             gy = rng.standard_normal(torch_conv(x, w, b, kw).shape)
             np.testing.assert_allclose(npfast.conv2d(x, w, b, **kw), torch_conv(x, w, b, kw),
