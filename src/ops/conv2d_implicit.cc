@@ -59,18 +59,11 @@ void forward_implicit(const Plan& pl, const T* x, const T* w, const T* bias, boo
 
   // K segments in (ky, kx, c) order, each cut to the kernel's K block so a weight panel's
   // slice stays in L1 while the tiles of an item stream past it.
-  Segment segs[64];
-  int nseg = 0;
   const bool rows_contiguous = dw == 1 && pl.groups == 1;
   const int64_t per_tap = rows_contiguous ? pl.kw : 1;
   const int64_t seg_len = per_tap * cg, nseg_k = (seg_len + uk.kc - 1) / uk.kc;
-  Buffer<Segment> seg_heap;
-  const int64_t total = (taps / per_tap) * nseg_k;
-  Segment* sg = segs;
-  if (total > 64) {
-    seg_heap = Buffer<Segment>(static_cast<size_t>(total));
-    sg = seg_heap.get();
-  }
+  Buffer<Segment> sg(static_cast<size_t>((taps / per_tap) * nseg_k));
+  int64_t nseg = 0;
   for (int64_t t = 0; t < taps; t += per_tap) {
     const int64_t ky = t / pl.kw, kx = t % pl.kw;
     const int64_t base = (ky * dh * pl.wpad + kx * dw) * C;
@@ -139,7 +132,7 @@ void forward_implicit(const Plan& pl, const T* x, const T* w, const T* bias, boo
         const T* a0 = xin.get() + n * npix * C + p0 * C + g * cg;
         for (int64_t t = 0; t < panels; ++t) {
           const T* bp = wp.get() + (g * panels + t) * K * NR;
-          for (int s = 0; s < nseg; ++s) {
+          for (int64_t s = 0; s < nseg; ++s) {
             const T* as = a0 + sg[s].a_off;
             const T* bs = bp + sg[s].k0 * NR;
             const T beta = s == 0 ? T(0) : T(1);
