@@ -23,6 +23,22 @@ using npfast::corr2d::kMaxRows;
 // 4 cycles x 2 pipes needs 8). The last partial block keeps as many chains as it has vectors.
 constexpr int kVectors = 3;
 
+// Stores a block's R x (NV + Masked) accumulators at column j (the masked vector: m lanes).
+template <class T, int R, int NV, bool Masked>
+inline void store_block(T* const* out, int64_t j, int m,
+                        const V<T> (&acc)[R][NV + (Masked ? 1 : 0)]) {
+  constexpr int L = kLanes<T>;
+#pragma GCC unroll 16
+  for (int o = 0; o < R; ++o)
+#pragma GCC unroll 16
+    for (int u = 0; u < NV + (Masked ? 1 : 0); ++u) {
+      if (Masked && u == NV)
+        storen(out[o] + j + u * L, acc[o][u], m);
+      else
+        store(out[o] + j + u * L, acc[o][u]);
+    }
+}
+
 // Accumulates one block of R rows x (NV full vectors + one masked vector of m lanes when
 // Masked). tv: pre-broadcast taps (fixed shapes) or null (taps broadcast here).
 template <class T, int R, int NV, bool Masked, int KH, int KW>
@@ -53,15 +69,7 @@ inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* 
         }
     }
   }
-#pragma GCC unroll 16
-  for (int o = 0; o < R; ++o)
-#pragma GCC unroll 16
-    for (int u = 0; u < U; ++u) {
-      if (Masked && u == NV)
-        storen(out[o] + j + u * L, acc[o][u], m);
-      else
-        store(out[o] + j + u * L, acc[o][u]);
-    }
+  store_block<T, R, NV, Masked>(out, j, m, acc);
 }
 
 // The same block, walking input rows instead of kernel rows: input row r (of the R + KH - 1
@@ -114,15 +122,7 @@ inline void block_rows(const T* const* in, T* const* out, int64_t j, int m, cons
   for_range<KH, R + KH - 2>([&](auto r) __attribute__((always_inline)) {
     row(r, std::integral_constant<int, r - KH + 1>{}, std::integral_constant<int, R - 1>{});
   });
-#pragma GCC unroll 16
-  for (int o = 0; o < R; ++o)
-#pragma GCC unroll 16
-    for (int u = 0; u < U; ++u) {
-      if (Masked && u == NV)
-        storen(out[o] + j + u * L, acc[o][u], m);
-      else
-        store(out[o] + j + u * L, acc[o][u]);
-    }
+  store_block<T, R, NV, Masked>(out, j, m, acc);
 }
 
 // 5x5 and 7x7 walk input rows (block_rows: 11-25% faster, same bits, docs/corr2d.md); 3x3
