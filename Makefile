@@ -73,9 +73,10 @@ asan-py: asan
 	  ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1 PYTHONPATH=build/asan/python \
 	  $(PY) -m pytest -q -x -p no:cacheprovider $(ASAN_PY_TESTS)
 
-# The thread pool and allocator stress tests under ThreadSanitizer.
+# The thread pool and allocator stress tests under ThreadSanitizer. A Debug build (-O0, asserts
+# on): 44 s to build against 86 s at RelWithDebInfo, and the tests take 4 s instead of 2.5 s.
 tsan:
-	cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNPFAST_TESTS=ON \
+	cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DNPFAST_TESTS=ON \
 	  -DNPFAST_SANITIZE=thread >/dev/null
 	cmake --build build/tsan -j $(JOBS) --target npfast_tests
 	TSAN_OPTIONS=halt_on_error=1 ./build/tsan/tests/cpp/npfast_tests --gtest_filter='Threads.*:Pool.*:*Concurren*'
