@@ -430,9 +430,12 @@ def _halo_map(x, depth, reach, periodic, call, spec, dtype, token):
     in memory from npfast's pool. map_overlap's concatenated blocks wrote fresh pages on every
     task (first touch runs at ~1 GB/s here), and even a pooled full window cost a copy of the
     block per task. Each block's edges travel as one task (`_Edges`), so a cluster moves
-    halos, not whole chunks, with 2 tasks per block. periodic: halos wrap around the edges."""
+    halos, not whole chunks. A block is 3 tasks: its edges, its interior (`_Interior`, which
+    needs no neighbour and so keeps a worker busy while strips are in transit) and its bands
+    (`_Bands`, small). periodic: halos wrap around the edges."""
     name = "npfast-halo-" + tokenize(x.name, token, depth, reach, periodic)
     edges = "npfast-edges-" + tokenize(x.name, depth, periodic)
+    inner = "npfast-inner-" + tokenize(x.name, token)
     nb_h, nb_w = x.numblocks[-2:]
     layer = {}
 
@@ -466,8 +469,18 @@ def _halo_map(x, depth, reach, periodic, call, spec, dtype, token):
                      d if neighbour(k, 1, n) is not None else 0)
                     for k, n, d in ((i, nb_h, depth[0]), (j, nb_w, depth[1])))
                 hw = (x.chunks[-2][i], x.chunks[-1][j])
-                layer[(name,) + lead + (i, j)] = (
-                    _HaloBlock(call, spec, hw, sides, reach, place, dtype), *keys)
+                key = (name,) + lead + (i, j)
+                if len(keys) == 1:
+                    layer[key] = (_Interior(call, spec, dtype), keys[0])
+                elif _Bands.fits(hw, reach):
+                    # The kernel on the block's own chunk needs no neighbour, so it is a task
+                    # of its own: a worker's thread keeps busy with it while the strips its
+                    # bands need are still on their way from the other workers.
+                    layer[(inner,) + key[1:]] = (_Interior(call, spec, dtype), keys[0])
+                    layer[key] = (_Bands(call, spec, hw, sides, reach, place),
+                                  (inner,) + key[1:], *keys)
+                else:
+                    layer[key] = (_Window(call, spec, hw, sides, place), *keys)
     graph = HighLevelGraph.from_collections(name, layer, dependencies=[x])
     return Array(graph, name, x.chunks, meta=np.empty((0,) * x.ndim, dtype))
 
@@ -489,32 +502,40 @@ class _Edges:
                 if di or dj}
 
 
-class _HaloBlock:
-    """The task of one output block: the kernel on its own chunk, then the bands of outputs
-    near the edges it shares with neighbours, each from a small window of the extended block."""
+class _Interior:
+    """The kernel on a block's own chunk, into pooled memory: a pipeline that drops its last
+    result gets the same pages back instead of faulting fresh ones in (~1 GB/s here). Its
+    bands next to neighbouring chunks are wrong until `_Bands` redoes them."""
 
-    def __init__(self, call, spec, hw, sides, reach, place, dtype):
-        self.call, self.spec, self.hw, self.sides = call, spec, hw, sides
-        self.reach, self.place, self.dtype = reach, place, np.dtype(dtype)
+    def __init__(self, call, spec, dtype):
+        self.call, self.spec, self.dtype = call, spec, np.dtype(dtype)
 
-    def __call__(self, own, *edges):
-        (h, w), ((top, bot), (left, right)) = self.hw, self.sides
+    def __call__(self, own):
         with _thread_share(self.spec):
-            # The output block in pooled memory: a pipeline that drops its last result gets
-            # the same pages back instead of faulting fresh ones in (~1 GB/s here).
-            out = npfast.empty(own.shape, self.dtype)
-            if not edges:
-                return self.call(own, out=out)
-            pieces = {(0, 0): own}
-            for e, p in zip(edges, self.place):
-                pieces[p] = e[p]
-            ext = _Extended(pieces, own, (h, w), self.sides)
-            (u0, v0), (u1, v1) = self.reach
-            if h < 2 * (u0 + v0 + 1) or w < 2 * (u1 + v1 + 1):
-                # Small blocks: the bands would overlap; one window of the whole block.
-                win = ext.window(-top, h + bot, -left, w + right)
-                return np.ascontiguousarray(self.call(win)[..., top:top + h, left:left + w])
-            self.call(own, out=out)
+            return self.call(own, out=npfast.empty(own.shape, self.dtype))
+
+
+class _Bands:
+    """Redoes, in the interior result, the bands of outputs whose windows cross the block's
+    edges, each from a small window of the block extended by its neighbours' strips. Writing
+    into the interior result is safe: only this task reads it, and a rerun writes the same
+    values."""
+
+    def __init__(self, call, spec, hw, sides, reach, place):
+        self.call, self.spec, self.hw, self.sides = call, spec, hw, sides
+        self.reach, self.place = reach, place
+
+    @staticmethod
+    def fits(hw, reach):
+        """Whether a block of hw is large enough for its four bands not to overlap."""
+        (h, w), ((u0, v0), (u1, v1)) = hw, reach
+        return h >= 2 * (u0 + v0 + 1) and w >= 2 * (u1 + v1 + 1)
+
+    def __call__(self, out, own, *edges):
+        (h, w), ((top, bot), (left, right)) = self.hw, self.sides
+        (u0, v0), (u1, v1) = self.reach
+        ext = _Extended(own, edges, self.place, self.hw, self.sides)
+        with _thread_share(self.spec):
             # Each band's window reaches `v` (or `u`) rows past the band into the block, so
             # the kernel's own edge handling at the window's inner edge never touches it.
             if top and u0:
@@ -531,7 +552,21 @@ class _HaloBlock:
                 c0 = w - v1 - u1
                 win = ext.window(-top, h + bot, c0, w + right)
                 out[..., :, w - v1:] = self.call(win)[..., top:top + h, u1:u1 + v1]
-            return out
+        return out
+
+
+class _Window:
+    """A block too small for bands: the kernel on one window of the whole extended block."""
+
+    def __init__(self, call, spec, hw, sides, place):
+        self.call, self.spec, self.hw, self.sides, self.place = call, spec, hw, sides, place
+
+    def __call__(self, own, *edges):
+        (h, w), ((top, bot), (left, right)) = self.hw, self.sides
+        win = _Extended(own, edges, self.place, self.hw, self.sides).window(
+            -top, h + bot, -left, w + right)
+        with _thread_share(self.spec):
+            return np.ascontiguousarray(self.call(win)[..., top:top + h, left:left + w])
 
 
 class _Extended:
@@ -539,9 +574,12 @@ class _Extended:
     [c0, c1) in the block's coordinates (negative: the halo above or left), copied into pooled
     memory."""
 
-    def __init__(self, pieces, own, hw, sides):
+    def __init__(self, own, edges, place, hw, sides):
         (h, w), ((top, bot), (left, right)) = hw, sides
-        self.pieces, self.lead, self.dtype = pieces, own.shape[:-2], own.dtype
+        # edges[n] is the strips dict of the neighbour at offset place[n]; it holds the strip
+        # of that neighbour that this block reads under the same offset.
+        self.pieces = {(0, 0): own, **{p: e[p] for e, p in zip(edges, place)}}
+        self.lead, self.dtype = own.shape[:-2], own.dtype
         self.rows = {-1: (-top, 0), 0: (0, h), 1: (h, h + bot)}
         self.cols = {-1: (-left, 0), 0: (0, w), 1: (w, w + right)}
 
