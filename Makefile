@@ -58,10 +58,13 @@ consumer: cpp-test
 	cmake --build build/consumer
 	./build/consumer/npfast_consumer
 
-# One ASan+UBSan build serves the C++ tests and the Python smoke run (asan-py).
+# One ASan+UBSan build serves the C++ tests and the Python smoke run (asan-py). At -O1 with
+# line tables (-g1), the optimisation ASan's documentation recommends: 2.5 min to build here
+# against 5.5 min at RelWithDebInfo (-O2 -g), for 18 s more of test time. The -O2 code paths
+# are tested by the release build.
 asan:
-	cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNPFAST_TESTS=ON \
-	  -DNPFAST_PYTHON=ON -DNPFAST_SANITIZE=address,undefined >/dev/null
+	cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
+	  -DNPFAST_TESTS=ON -DNPFAST_PYTHON=ON -DNPFAST_SANITIZE=address,undefined >/dev/null
 	cmake --build build/asan -j $(JOBS)
 	cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
@@ -84,8 +87,11 @@ tsan:
 # libFuzzer (clang) over every fuzz/fuzz_*.cc with ASan+UBSan, FUZZ_SECONDS each, starting
 # from the committed corpus (new finds go to build/fuzz/corpus, not into the repository). The
 # pool's cache is capped so that cached blocks do not count against libFuzzer's RSS limit.
+# -O1 with line tables, as for asan: a minute less to build than -O2 -g, and as many
+# executions in 5 s (94k against 86k for fuzz_conv).
 fuzz:
-	CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNPFAST_FUZZ=ON \
+	CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" -DNPFAST_FUZZ=ON \
 	  -DNPFAST_TESTS=OFF -DNPFAST_SANITIZE=address,undefined >/dev/null
 	cmake --build build/fuzz -j $(JOBS)
 	@for f in build/fuzz/fuzz/fuzz_*; do \

@@ -117,8 +117,9 @@ conv::DirectFn<T> direct_kernel(bool depthwise) {
     return depthwise ? t.depthwise_f64 : t.direct_f64;
 }
 
+// The arguments every item of a plan shares; `taps` (pl.K offsets, conv.h) is filled here.
 template <class T>
-conv::DirectArgs<T> direct_args(const Plan& pl, const T* bias, bool relu) {
+conv::DirectArgs<T> direct_args(const Plan& pl, const T* bias, bool relu, int64_t* taps) {
   conv::DirectArgs<T> a;
   a.c = pl.cg;
   a.hp = pl.hp;
@@ -133,6 +134,8 @@ conv::DirectArgs<T> direct_args(const Plan& pl, const T* bias, bool relu) {
   a.relu = relu;
   a.ys = pl.P;
   a.ow = pl.ow;
+  conv::direct_taps(a, taps);
+  a.taps = taps;
   return a;
 }
 
@@ -143,9 +146,11 @@ void forward_depthwise_planes(const Plan& pl, const T* x, const T* w, const T* b
                               T* y) {
   const conv::DirectFn<T> kernel = direct_kernel<T>(true);
   const int64_t planes = pl.n * pl.c;
+  Buffer<int64_t> taps(static_cast<size_t>(pl.K));
+  const conv::DirectArgs<T> shared = direct_args(pl, bias, relu, taps.get());
   parallel_for(planes, grain_for(planes, pl.item_ns), [&](int64_t b, int64_t e) {
     Buffer<T> xp(static_cast<size_t>(pl.plane));
-    conv::DirectArgs<T> a = direct_args(pl, bias, relu);
+    conv::DirectArgs<T> a = shared;
     for (int64_t i = b; i < e; ++i) {
       const int64_t ch = i % pl.c;
       pad_plane(pl, x + i * pl.h * pl.w, xp.get());
@@ -179,6 +184,8 @@ void forward_direct(const Plan& pl, const T* x, const T* w, const T* bias, bool 
       for (int64_t t = 0; t < pl.K; ++t) dst[t * OB] = w[oc * pl.K + t];
     }
   }
+  Buffer<int64_t> taps(static_cast<size_t>(pl.K));
+  const conv::DirectArgs<T> shared = direct_args(pl, bias, relu, taps.get());
   const int64_t bimg = std::min(pl.n, pl.batch_images);
   Buffer<T> xp(static_cast<size_t>(checked_mul(bimg * pl.c, pl.plane, "padded input")));
   for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
@@ -198,7 +205,7 @@ void forward_direct(const Plan& pl, const T* x, const T* w, const T* bias, bool 
         t /= pl.nob;
         const int64_t g = t % pl.groups, n = t / pl.groups;
         const int64_t oc0 = g * pl.og + ob * OB;
-        conv::DirectArgs<T> a = direct_args(pl, bias, relu);
+        conv::DirectArgs<T> a = shared;
         a.x = xp.get() + (n * pl.c + g * pl.cg) * pl.plane;
         a.w = dw ? w + g * pl.K : wpk.get() + (g * pl.nob + ob) * pl.K * OB;
         a.ob = dw ? 1 : std::min<int64_t>(OB, pl.og - ob * OB);

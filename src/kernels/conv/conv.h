@@ -38,7 +38,26 @@ struct DirectArgs {
   bool relu;
   T* y;
   int64_t ys, ow, oy0, oy1;
+  // Direct and generic depthwise kernels: the c*kh*kw taps' input offsets in weight order,
+  // relative to the first input a tile's first output reads (direct_taps fills it). The SIMD
+  // kernels read it so a tap costs an indexed load, not the phase arithmetic; the scalar
+  // kernels ignore it and index from the geometry, so a wrong table fails the tests.
+  const int64_t* taps;
 };
+
+// Fills taps[ci * kh * kw + ky * kw + kx] for `a`'s geometry: tap (ci, ky, kx) of output
+// column ox reads padded input phase (ox * sw + kx * dw) % sw, column ox + kx * dw / sw
+// (integer division; the phase depends on kx only).
+template <class T>
+void direct_taps(const DirectArgs<T>& a, int64_t* taps) {
+  const int64_t xrow = a.sw * a.wq, xplane = a.hp * xrow;
+  for (int64_t ci = 0; ci < a.c; ++ci)
+    for (int64_t ky = 0; ky < a.kh; ++ky)
+      for (int64_t kx = 0; kx < a.kw; ++kx) {
+        const int64_t j = kx * a.dw;
+        *taps++ = ci * xplane + ky * a.dh * xrow + (j % a.sw) * a.wq + j / a.sw;
+      }
+}
 
 template <class T>
 using DirectFn = void (*)(const DirectArgs<T>& a);

@@ -25,33 +25,19 @@ void tile(const DirectArgs<T>& a, int64_t oy, int64_t ox0, int64_t n) {
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[o][v] = b;
   }
-  const int64_t xrow = a.sw * a.wq, xplane = a.hp * xrow;
-  // Column step of one kx tap, split into whole phase rows and a phase change.
-  const int64_t dq = a.dw / a.sw, dr = a.dw % a.sw;
+  const T* base = a.x + oy * a.sh * a.sw * a.wq + ox0;
   const T* wp = a.w;
-  for (int64_t ci = 0; ci < a.c; ++ci) {
-    for (int64_t ky = 0; ky < a.kh; ++ky) {
-      const T* row = a.x + ci * xplane + (oy * a.sh + ky * a.dh) * xrow + ox0;
-      int64_t q = 0, r = 0;
-      for (int64_t kx = 0; kx < a.kw; ++kx) {
-        const T* p = row + r * a.wq + q;
-        Vt xv[NV];
+  const int64_t taps = a.c * a.kh * a.kw;
+  for (int64_t t = 0; t < taps; ++t, wp += WS) {
+    const T* p = base + a.taps[t];
+    Vt xv[NV];
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) xv[v] = load(p + v * L);
+    for (int v = 0; v < NV; ++v) xv[v] = load(p + v * L);
 #pragma GCC unroll 8
-        for (int o = 0; o < OB; ++o) {
-          const Vt wv = set1<T>(wp[o]);
+    for (int o = 0; o < OB; ++o) {
+      const Vt wv = set1<T>(wp[o]);
 #pragma GCC unroll 8
-          for (int v = 0; v < NV; ++v) acc[o][v] = fma(xv[v], wv, acc[o][v]);
-        }
-        wp += WS;
-        q += dq;
-        r += dr;
-        if (r >= a.sw) {
-          r -= a.sw;
-          ++q;
-        }
-      }
+      for (int v = 0; v < NV; ++v) acc[o][v] = fma(xv[v], wv, acc[o][v]);
     }
   }
   const Vt z = zero<T>();
