@@ -43,7 +43,9 @@ void parallel_for(int64_t n, int64_t grain, F&& f) {
 // dispatching (~20 us) and there are enough chunks to balance; returns n (a single chunk, run
 // serially) when the whole job is too small to be worth a thread hand-off. The grain depends on
 // the thread count: use it only where each output is written by one chunk (then results do not
-// depend on the partition); a reduction across chunks needs a fixed grain.
-int64_t grain_for(int64_t n, double cost_per_item_ns);
+// depend on the partition); a reduction across chunks needs a fixed grain. `per_thread` is the
+// chunk count aimed at per thread: more where items need no per-chunk setup, so that the last
+// chunk, which one thread finishes while the others wait, is short.
+int64_t grain_for(int64_t n, double cost_per_item_ns, int per_thread = 4);
 
 }  // namespace npfast

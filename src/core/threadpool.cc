@@ -236,13 +236,14 @@ void parallel_for(int64_t n, int64_t grain, ChunkFn fn, void* ctx) {
   for (int64_t b = 0; b < n; b += grain) fn(ctx, b, std::min(b + grain, n));
 }
 
-int64_t grain_for(int64_t n, double cost_per_item_ns) {
+int64_t grain_for(int64_t n, double cost_per_item_ns, int per_thread) {
   const double min_chunk_ns = 20000.0;  // a thread hand-off costs a few us; keep it < 10%
   const int threads = get_num_threads();
   const double total = static_cast<double>(n) * cost_per_item_ns;
   if (threads == 1 || total < 2 * min_chunk_ns) return std::max<int64_t>(n, 1);
-  // Aim for ~4 chunks per thread for balance, but no chunk under min_chunk_ns.
-  int64_t chunks = std::min<int64_t>(threads * 4, static_cast<int64_t>(total / min_chunk_ns));
+  // Aim for per_thread chunks per thread for balance, but no chunk under min_chunk_ns.
+  int64_t chunks = std::min<int64_t>(int64_t{threads} * std::max(per_thread, 1),
+                                     static_cast<int64_t>(total / min_chunk_ns));
   chunks = std::max<int64_t>(chunks, 2);
   return std::max<int64_t>(1, (n + chunks - 1) / chunks);
 }

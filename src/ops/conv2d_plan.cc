@@ -105,8 +105,9 @@ Plan make_plan(const Problem& pr) {
   pl.wq = pl.ow + ceil_div((pr.kw - 1) * p.dilation_w, p.stride_w) + conv::kColumnSlack;
   pl.xrow = checked_mul(p.stride_w, pl.wq, "padded row");
   pl.plane = checked_mul(pl.hp, pl.xrow, "padded plane");
-  const int64_t ob = pl.algo == Algo::depthwise ? 1 : std::min<int64_t>(pl.og, conv::kOcBlock);
-  pl.nob = pl.algo == Algo::depthwise ? 1 : ceil_div(pl.og, conv::kOcBlock);
+  pl.ocb = pl.algo == Algo::depthwise ? 1 : conv::active_kernels().direct_ob;
+  const int64_t ob = std::min<int64_t>(pl.og, pl.ocb);
+  pl.nob = ceil_div(pl.og, pl.ocb);
   const double row_flops =
       2.0 * static_cast<double>(pl.ow) * static_cast<double>(pl.K) * static_cast<double>(ob);
   pl.rows_per_item = std::clamp<int64_t>(
@@ -360,25 +361,23 @@ void copy_to_view(const T* src, const View& v) {
       });
 }
 
-// d[j] = s[j * stride]; stride 2 (the common strided case) as its own loop so the compiler
-// vectorizes the deinterleave.
-
-// One padded, phase-split plane (conv.h): rows the taps read, zeros outside the image.
+// Rows [rb, re) of one padded, phase-split plane (conv.h): zeros outside the image. Row by
+// row, all phases of a row at once, so each source row is read from L1 for its later phases.
 template <class T>
-void pad_plane(const Plan& pl, const T* src, T* dst) {
+void pad_rows(const Plan& pl, const T* src, T* dst, int64_t rb, int64_t re) {
   const int64_t sw = pl.p.stride_w;
-  const int64_t r0 = std::min(pl.hp, pl.p.pad_top);                       // first image row
-  const int64_t r1 = std::max(r0, std::min(pl.hp, pl.p.pad_top + pl.h));  // past the last
-  std::fill(dst, dst + r0 * pl.xrow, T(0));
-  std::fill(dst + r1 * pl.xrow, dst + pl.hp * pl.xrow, T(0));
-  // Phase by phase, so the valid column range (a division) is found once per phase.
-  for (int64_t q = 0; q < sw; ++q) {
-    const int64_t ix0 = q - pl.p.pad_left;
-    int64_t j0, j1;
-    valid_range(ix0, sw, pl.wq, pl.w, &j0, &j1);
-    for (int64_t r = r0; r < r1; ++r) {
-      T* d = dst + r * pl.xrow + q * pl.wq;
-      const T* srow = src + (r - pl.p.pad_top) * pl.w;
+  for (int64_t r = rb; r < re; ++r) {
+    T* d = dst + r * pl.xrow;
+    const int64_t iy = r - pl.p.pad_top;
+    if (iy < 0 || iy >= pl.h) {
+      std::fill(d, d + pl.xrow, T(0));
+      continue;
+    }
+    const T* srow = src + iy * pl.w;
+    for (int64_t q = 0; q < sw; ++q, d += pl.wq) {
+      const int64_t ix0 = q - pl.p.pad_left;
+      int64_t j0, j1;
+      valid_range(ix0, sw, pl.wq, pl.w, &j0, &j1);
       std::fill(d, d + j0, T(0));
       if (sw == 1)
         std::memcpy(d + j0, srow + ix0 + j0, (j1 - j0) * sizeof(T));
@@ -387,6 +386,11 @@ void pad_plane(const Plan& pl, const T* src, T* dst) {
       std::fill(d + j1, d + pl.wq, T(0));
     }
   }
+}
+
+template <class T>
+void pad_plane(const Plan& pl, const T* src, T* dst) {
+  pad_rows(pl, src, dst, 0, pl.hp);
 }
 
 template <class T>
@@ -411,6 +415,7 @@ void channels_last_row(const Plan& pl, const T* x, int64_t r, int64_t width, T* 
   template void copy_from_view<T>(const View&, T*);                         \
   template void copy_to_view<T>(const T*, const View&);                     \
   template void pad_plane<T>(const Plan&, const T*, T*);                    \
+  template void pad_rows<T>(const Plan&, const T*, T*, int64_t, int64_t);   \
   template void channels_last_row<T>(const Plan&, const T*, int64_t, int64_t, T*);
 NPFAST_INSTANTIATE(float)
 NPFAST_INSTANTIATE(double)

@@ -40,6 +40,7 @@ struct Plan {
   int64_t K;  // GEMM depth, cg * kh * kw
   // direct / depthwise: the padded, phase-split input (conv.h), and the work split
   int64_t hp, wq, xrow, plane;  // plane = hp * xrow elements per channel
+  int64_t ocb;                  // direct: output channels per kernel call (the ISA table's)
   int64_t nob;                  // output-channel blocks per group
   int64_t rows_per_item, row_items;
   double item_ns;  // estimated cost of one work item, for grain_for
@@ -98,6 +99,9 @@ void grad_weight_shifted(const Plan& pl, const T* x, const T* gy, T* gw);
 // (src/kernels/conv/conv.h): pl.hp rows of pl.xrow elements, zeros outside the image.
 template <class T>
 void pad_plane(const Plan& pl, const T* src, T* dst);
+// Padded rows [rb, re) of that plane only.
+template <class T>
+void pad_rows(const Plan& pl, const T* src, T* dst, int64_t rb, int64_t re);
 
 // Column block [p0, p1) of the im2col matrix of one image and group: `x` points at the
 // group's first channel; col is K x (p1 - p0), row (ci, ky, kx).

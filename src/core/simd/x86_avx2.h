@@ -22,6 +22,8 @@ template <class T>
 using V = typename VecOf<T>::type;
 template <class T>
 constexpr int kLanes = 32 / sizeof(T);
+// Architectural vector registers, for sizing register tiles.
+constexpr int kVectorRegisters = 16;
 
 // Lane masks for partial loads/stores: lane i is on when i < n.
 inline __m256i mask32(int n) {

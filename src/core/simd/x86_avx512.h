@@ -22,6 +22,8 @@ template <class T>
 using V = typename VecOf<T>::type;
 template <class T>
 constexpr int kLanes = 64 / sizeof(T);
+// Architectural vector registers, for sizing register tiles.
+constexpr int kVectorRegisters = 32;
 
 inline __m512 load(const float* p) { return _mm512_loadu_ps(p); }
 inline __m512d load(const double* p) { return _mm512_loadu_pd(p); }

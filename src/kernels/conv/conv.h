@@ -2,7 +2,8 @@
 // per-ISA tables, and the scalar oracle.
 //
 // Contract of a direct kernel `conv_direct_<f32|f64>__<isa>` / `conv_depthwise_...`:
-// it computes output rows [oy0, oy1) (all `ow` columns) of up to kOcBlock output channels of one
+// it computes output rows [oy0, oy1) (all `ow` columns) of up to `direct_ob` output channels (its
+// table's) of one
 // image and group, reading an input that the operator has already padded and split by column
 // phase, so that every tap reads contiguous memory and no bounds are checked:
 //   x      padded input of the group's `c` channels. Padded row r of channel ci, column j,
@@ -11,7 +12,7 @@
 //          row oy*sh + ky*dh, column ox*sw + kx*dw. wq leaves room for whole vectors past
 //          the last output column (the operator zero-fills that slack).
 //   w      packed weights: w[((ci * kh + ky) * kw + kx) * wstride + o] for o < ob; the direct
-//          kernel uses wstride = kOcBlock (entries o >= ob are zero), depthwise wstride = 1.
+//          kernel uses wstride = direct_ob (entries o >= ob are zero), depthwise wstride = 1.
 //   bias   ob values, or null for zero.
 //   relu   apply max(v, 0) (NaN stays NaN) before storing.
 //   y      output channel o, row oy, column ox at y[o * ys + oy * ow + ox].
@@ -24,8 +25,6 @@
 
 namespace npfast {
 namespace conv {
-
-constexpr int kOcBlock = 4;
 
 template <class T>
 struct DirectArgs {
@@ -98,6 +97,9 @@ struct KernelTable {
   WinoInFn<double> wino_in_f64;
   WinoOutFn<float> wino_out_f32;
   WinoOutFn<double> wino_out_f64;
+  // Output channels one direct-kernel call computes, and so the packed weights' stride per tap:
+  // as many as the ISA's vector registers hold accumulators for (generic.h).
+  int direct_ob;
 };
 
 // Columns a kernel may read past `ow` + the taps' reach in a phase row: less than one vector

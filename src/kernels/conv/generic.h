@@ -320,10 +320,14 @@ void wino_out(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T
     }
 }
 
-constexpr int kOcBlock = npfast::conv::kOcBlock;
-// 4 channels x 3 vectors = 12 accumulators + 3 inputs + 1 weight: the 16 AVX2 registers.
-inline constexpr npfast::conv::KernelTable kTable = {direct<float, kOcBlock, 3, kOcBlock>,
-                                                     direct<double, kOcBlock, 3, kOcBlock>,
+// The direct tile: OB channels x 3 vectors of accumulators, plus 3 inputs and 1 weight, in the
+// vector registers: 4 channels on AVX2 (12 + 4 of 16), 8 on AVX-512 (24 + 4 of 32). More
+// channels per tile means fewer input loads and less loop overhead per FMA (the ResNet stem:
+// 8 channels run 1.25x faster than 4 on AVX-512).
+constexpr int kDirectNv = 3;
+constexpr int kDirectOb = (kVectorRegisters - kDirectNv - 1) / kDirectNv >= 8 ? 8 : 4;
+inline constexpr npfast::conv::KernelTable kTable = {direct<float, kDirectOb, kDirectNv, kDirectOb>,
+                                                     direct<double, kDirectOb, kDirectNv, kDirectOb>,
                                                      depthwise<float>,
                                                      depthwise<double>,
                                                      dw_grad<float>,
@@ -331,7 +335,8 @@ inline constexpr npfast::conv::KernelTable kTable = {direct<float, kOcBlock, 3, 
                                                      wino_in<float>,
                                                      wino_in<double>,
                                                      wino_out<float>,
-                                                     wino_out<double>};
+                                                     wino_out<double>,
+                                                     kDirectOb};
 
 }  // namespace conv
 }  // namespace NPFAST_TARGET

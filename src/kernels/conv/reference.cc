@@ -136,11 +136,14 @@ void wino_out_scalar(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, 
 
 }  // namespace
 
-const KernelTable kernels_scalar = {direct_scalar<float, kOcBlock>, direct_scalar<double, kOcBlock>,
+// The scalar direct kernel takes 4 channels a call; any count is correct.
+constexpr int kScalarOb = 4;
+const KernelTable kernels_scalar = {direct_scalar<float, kScalarOb>, direct_scalar<double, kScalarOb>,
                                     direct_scalar<float, 1>,        direct_scalar<double, 1>,
                                     dw_grad_scalar<float>,          dw_grad_scalar<double>,
                                     wino_in_scalar<float>,          wino_in_scalar<double>,
-                                    wino_out_scalar<float>,         wino_out_scalar<double>};
+                                    wino_out_scalar<float>,         wino_out_scalar<double>,
+                                    kScalarOb};
 
 }  // namespace conv
 }  // namespace npfast
