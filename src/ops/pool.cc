@@ -204,7 +204,9 @@ pool::AvgPoolFn<T> avg_kernel(const pool::Table& t) {
 
 template <class T>
 void run_max(const Planes& in, const pool::Geom& g, T* out, int64_t* idx) {
-  const pool::MaxPoolFn<T> k = max_kernel<T>(pool::active_table());
+  int64_t a, b;
+  pool::interior(g, true, &a, &b);
+  const pool::MaxPoolFn<T> k = max_kernel<T>(pool::table_for(b - a, sizeof(T) == 8));
   const int64_t row = in.sh / static_cast<int64_t>(sizeof(T));
   const int64_t plane_out = g.OH * g.OW;
   for_bands(in.count, g.OH, row_cost_ns(g), [&](int64_t p, int64_t oh0, int64_t oh1) {
@@ -215,7 +217,9 @@ void run_max(const Planes& in, const pool::Geom& g, T* out, int64_t* idx) {
 
 template <class T>
 void run_avg(const Planes& in, const pool::Geom& g, const pool::AvgOpts& o, T* out) {
-  const pool::AvgPoolFn<T> k = avg_kernel<T>(pool::active_table());
+  int64_t a, b;
+  pool::interior(g, false, &a, &b);
+  const pool::AvgPoolFn<T> k = avg_kernel<T>(pool::table_for(b - a, sizeof(T) == 8));
   const int64_t row = in.sh / static_cast<int64_t>(sizeof(T));
   const int64_t plane_out = g.OH * g.OW;
   for_bands(in.count, g.OH, row_cost_ns(g), [&](int64_t p, int64_t oh0, int64_t oh1) {

@@ -30,15 +30,7 @@ constexpr int64_t kMaxTaps = 1024;
 
 enum class Cols { unit, pair, triple, gather };
 
-// Interior output columns [*a, *b): every tap column ow*s - p + j*d (j < k) lies in [0, n).
-inline void interior(int64_t outs, int64_t s, int64_t p, int64_t span, int64_t n, int64_t* a,
-                     int64_t* b) {
-  const int64_t last = n - span + p;  // ow*s may be at most this
-  *b = last < 0 ? 0 : last / s + 1;
-  if (*b > outs) *b = outs;
-  *a = (p + s - 1) / s;
-  if (*a > *b) *a = *b;
-}
+using npfast::pool::interior;
 
 // Reads the taps of one window row for kLanes consecutive output columns starting at `p`
 // (the first output's first tap column): tap(off) returns p[l * s + off] in lane l.
@@ -207,7 +199,7 @@ template <class T>
 void max_pool(const Geom& g, const T* in, int64_t in_row, T* out, int64_t* idx, int64_t oh0,
               int64_t oh1) {
   int64_t a, b;
-  interior(g.OW, g.sW, g.pW, (g.kW - 1) * g.dW + 1, g.W, &a, &b);
+  interior(g, true, &a, &b);
   Cols c = Cols::unit;
   bool vec = b - a >= kLanes<T> && pick_cols<T>(g, &c);
   if (idx) {
@@ -297,7 +289,7 @@ template <class T>
 void avg_pool(const Geom& g, const AvgOpts& opt, const T* in, int64_t in_row, T* out, int64_t oh0,
               int64_t oh1) {
   int64_t a, b;
-  interior(g.OW, g.sW, g.pW, g.kW, g.W, &a, &b);
+  interior(g, false, &a, &b);
   Cols c = Cols::unit;
   const bool vec = b - a >= kLanes<T> && pick_cols<T>(g, &c);
   AvgRowFn<T> row = nullptr;
@@ -326,7 +318,7 @@ void avg_pool(const Geom& g, const AvgOpts& opt, const T* in, int64_t in_row, T*
 }
 
 inline constexpr npfast::pool::Table kTable = {max_pool<float>, max_pool<double>, avg_pool<float>,
-                                               avg_pool<double>};
+                                               avg_pool<double>,  kLanes<float>,    kLanes<double>};
 
 }  // namespace pool
 }  // namespace NPFAST_TARGET

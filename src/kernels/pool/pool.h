@@ -55,6 +55,9 @@ struct Table {
   MaxPoolFn<double> max_f64;
   AvgPoolFn<float> avg_f32;
   AvgPoolFn<double> avg_f64;
+  // Output columns per vector: a plane whose interior is narrower takes the kernel's scalar
+  // path, so the operator picks a narrower ISA's table for it (table_for).
+  int lanes_f32, lanes_f64;
 };
 
 // Per-ISA tables, defined in reference.cc and x86_*.cc.
@@ -67,6 +70,21 @@ const Table* table(Isa isa);
 const Table& active_table();
 // The ISA of active_table(), for kernel names ("max_pool_f32__avx2").
 Isa active_table_isa();
+// The widest table at or below the active ISA whose vectors fit `cols` interior output columns
+// (MNIST's 28 x 28 planes pooled 2 x 2 have 14: AVX-512's 16 float lanes do not fit, AVX2's 8
+// do); the active table when none does.
+const Table& table_for(int64_t cols, bool f64);
+
+// Interior output columns [*a, *b) of geometry g: every tap column ow*sW - pW + j*dW (j < kW,
+// dW = 1 for average pooling, `dilated` false) lies in [0, W).
+inline void interior(const Geom& g, bool dilated, int64_t* a, int64_t* b) {
+  const int64_t span = (g.kW - 1) * (dilated ? g.dW : 1) + 1;
+  const int64_t last = g.W - span + g.pW;  // ow*sW may be at most this
+  *b = last < 0 ? 0 : last / g.sW + 1;
+  if (*b > g.OW) *b = g.OW;
+  *a = (g.pW + g.sW - 1) / g.sW;
+  if (*a > *b) *a = *b;
+}
 
 // PyTorch's window bounds along one axis for output o (max pooling): the first in-plane tap
 // position `lo` (may be >= n for an empty window) and the end `hi` (exclusive, <= n).

@@ -62,7 +62,7 @@ void avg_pool_ref(const Geom& g, const AvgOpts& a, const T* in, int64_t in_row, 
 }  // namespace
 
 const Table pool_reference = {max_pool_ref<float>, max_pool_ref<double>, avg_pool_ref<float>,
-                              avg_pool_ref<double>};
+                              avg_pool_ref<double>, 1, 1};
 
 }  // namespace pool
 }  // namespace npfast

@@ -142,6 +142,28 @@ TEST_P(PoolIsa, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(All, PoolIsa, ::testing::Values(Isa::scalar, Isa::avx2, Isa::avx512),
                          [](const auto& info) { return std::string(isa_name(info.param)); });
 
+// A plane narrower than the active ISA's vectors goes to the widest table whose vectors fit it,
+// never down to the reference; the scalar ISA keeps its own table.
+TEST(PoolTable, NarrowPlanesTakeANarrowerIsa) {
+  const Isa before = active_isa();
+  if (isa_supported(Isa::avx512)) {
+    set_active_isa(Isa::avx512);
+    EXPECT_EQ(&table_for(16, false), table(Isa::avx512));
+    EXPECT_EQ(&table_for(14, false), table(Isa::avx2));  // MNIST 28 x 28, 2 x 2 windows
+    EXPECT_EQ(&table_for(8, true), table(Isa::avx512));
+    EXPECT_EQ(&table_for(7, true), table(Isa::avx2));
+    EXPECT_EQ(&table_for(3, false), table(Isa::avx2));
+  }
+  if (isa_supported(Isa::avx2)) {
+    set_active_isa(Isa::avx2);
+    EXPECT_EQ(&table_for(8, false), table(Isa::avx2));
+    EXPECT_EQ(&table_for(2, false), table(Isa::avx2));
+  }
+  set_active_isa(Isa::scalar);
+  EXPECT_EQ(&table_for(100, false), table(Isa::scalar));
+  set_active_isa(before);
+}
+
 View plane(float* p, int64_t h, int64_t w) {
   View v;
   v.data = p;
