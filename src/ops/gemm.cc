@@ -328,11 +328,13 @@ struct Engine {
   // Column parts per row group for `npb` B panels: about 4 items per thread, claimed
   // dynamically, so a thread that the OS (or a shared host) slows down takes fewer; a 2-way
   // static split ran at the slower thread's pace. Each part repacks its row group's A, which
-  // is cheap while a part spans at least 4 B panels (1 / (2 * columns) of the part's flops).
+  // is cheap while a part spans at least 64 columns (1 / (2 * columns) of the part's flops):
+  // 4 AVX2 panels, 2 AVX-512 ones (counting panels left a 128-column product on one thread).
   int64_t column_parts(int64_t npb) const {
+    constexpr int64_t kMinPartColumns = 64;
     const int64_t want = 4 * threads;
     if (threads <= 1 || groups >= want) return 1;
-    return std::max<int64_t>(1, std::min(npb / 4, ceil_div(want, groups)));
+    return std::max<int64_t>(1, std::min(npb * uk.nr / kMinPartColumns, ceil_div(want, groups)));
   }
 
   // Chunk size for `count` items: one item per chunk (claimed dynamically, so a thread that
