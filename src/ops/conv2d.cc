@@ -117,28 +117,6 @@ conv::DirectFn<T> direct_kernel(bool depthwise) {
     return depthwise ? t.depthwise_f64 : t.direct_f64;
 }
 
-// The arguments every item of a plan shares; `taps` (pl.K offsets, conv.h) is filled here.
-template <class T>
-conv::DirectArgs<T> direct_args(const Plan& pl, const T* bias, bool relu, int64_t* taps) {
-  conv::DirectArgs<T> a;
-  a.c = pl.cg;
-  a.hp = pl.hp;
-  a.wq = pl.wq;
-  a.sw = pl.p.stride_w;
-  a.kh = pl.kh;
-  a.kw = pl.kw;
-  a.sh = pl.p.stride_h;
-  a.dh = pl.p.dilation_h;
-  a.dw = pl.p.dilation_w;
-  a.bias = bias;
-  a.relu = relu;
-  a.ys = pl.P;
-  a.ow = pl.ow;
-  conv::direct_taps(a, taps);
-  a.taps = taps;
-  return a;
-}
-
 // Depthwise with whole planes per item: each item pads its plane into a chunk-local buffer
 // (kept in L2) and convolves it at once.
 template <class T>
@@ -190,19 +168,7 @@ void forward_direct(const Plan& pl, const T* x, const T* w, const T* bias, bool 
   Buffer<T> xp(static_cast<size_t>(checked_mul(bimg * pl.c, pl.plane, "padded input")));
   for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
     const int64_t nimg = std::min(bimg, pl.n - n0), planes = nimg * pl.c;
-    const T* xb = x + n0 * pl.c * pl.h * pl.w;
-    // By blocks of rows, not planes: RGB's 3 planes would split 2:1 over two threads.
-    constexpr int64_t kPadRows = 16;
-    const int64_t row_blocks = (pl.hp + kPadRows - 1) / kPadRows, pad_items = planes * row_blocks;
-    parallel_for(pad_items,
-                 grain_for(pad_items, 0.3 * static_cast<double>(kPadRows * pl.xrow), 16),
-                 [&](int64_t b, int64_t e) {
-                   for (int64_t i = b; i < e; ++i) {
-                     const int64_t plane = i / row_blocks, r0 = i % row_blocks * kPadRows;
-                     pad_rows(pl, xb + plane * pl.h * pl.w, xp.get() + plane * pl.plane, r0,
-                              std::min(pl.hp, r0 + kPadRows));
-                   }
-                 });
+    pad_planes(pl, x + n0 * pl.c * pl.h * pl.w, planes, xp.get());
     const int64_t items = nimg * pl.groups * pl.nob * pl.row_items;
     // Items only read shared inputs and write their own tile: 16 chunks a thread cost nothing
     // to claim and cut the wait for the last one (the stem: ~3% at 2 threads).

@@ -90,6 +90,46 @@ void grad_weight(const Plan& pl, const T* x, const T* gy, T* gw) {
   });
 }
 
+// Direct plans (few input channels): the direct weight-gradient kernel over the padded input
+// the forward builds. A work item is one block of the kernel's output channels (grad_ob) of
+// one group; it adds the images in order, so every element's sum has one order for any thread count. The GEMM path
+// (im2col, then gY * col^T) ran 9-27 of its 32 lanes here (K = C*kh*kw) and repacked gY for
+// each image.
+template <class T>
+void grad_weight_direct(const Plan& pl, const T* x, const T* gy, T* gw) {
+  std::fill(gw, gw + pl.o * pl.K, T(0));
+  if (pl.n == 0 || pl.P == 0) return;
+  const conv::KernelTable& kt = conv::active_kernels();
+  conv::DirectGradFn<T> kernel;
+  if constexpr (sizeof(T) == 4)
+    kernel = kt.direct_grad_f32;
+  else
+    kernel = kt.direct_grad_f64;
+  const int64_t kGradChannels = kt.grad_ob;
+  Buffer<int64_t> taps(static_cast<size_t>(pl.K));
+  const conv::DirectArgs<T> shared = conv_ops::direct_args<T>(pl, nullptr, false, taps.get());
+  const int64_t bimg = std::min(pl.n, pl.batch_images);
+  Buffer<T> xp(static_cast<size_t>(checked_mul(bimg * pl.c, pl.plane, "padded input")));
+  const int64_t blocks = (pl.og + kGradChannels - 1) / kGradChannels, items = pl.groups * blocks;
+  for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
+    const int64_t nimg = std::min(bimg, pl.n - n0);
+    conv_ops::pad_planes(pl, x + n0 * pl.c * pl.h * pl.w, nimg * pl.c, xp.get());
+    const double item_ns = 2.0 * static_cast<double>(nimg * pl.P * pl.K * kGradChannels) *
+                           kNsPerFlop;
+    parallel_for(items, grain_for(items, item_ns, 16), [&](int64_t b, int64_t e) {
+      conv::DirectArgs<T> a = shared;
+      Buffer<T> work(static_cast<size_t>(conv::direct_grad_work(pl.K)) / sizeof(T));
+      for (int64_t it = b; it < e; ++it) {
+        const int64_t g = it / blocks, oc0 = g * pl.og + it % blocks * kGradChannels;
+        a.ob = std::min(kGradChannels, (g + 1) * pl.og - oc0);
+        a.x = xp.get() + g * pl.cg * pl.plane;
+        kernel(a, gy + (n0 * pl.o + oc0) * pl.P, nimg, pl.c * pl.plane, pl.o * pl.P, work.get(),
+               gw + oc0 * pl.K);
+      }
+    });
+  }
+}
+
 // Depthwise: per channel, the dedicated kernel on each image's padded plane, images added in
 // order (one channel per thread).
 template <class T>
@@ -102,22 +142,12 @@ void grad_weight_depthwise(const Plan& pl, const T* x, const T* gy, T* gw) {
     kernel = kt.dw_grad_f64;
   const int64_t taps = pl.kh * pl.kw;
   const double per = 2.0 * static_cast<double>(pl.n * pl.P * taps) * kNsPerFlop;
+  Buffer<int64_t> offs(static_cast<size_t>(pl.K));
+  const conv::DirectArgs<T> shared = conv_ops::direct_args<T>(pl, nullptr, false, offs.get());
   parallel_for(pl.c, grain_for(pl.c, per), [&](int64_t b, int64_t e) {
     Buffer<T> xp(static_cast<size_t>(pl.plane));
     Buffer<T> part(static_cast<size_t>(taps));
-    conv::DirectArgs<T> a{};
-    a.c = 1;
-    a.hp = pl.hp;
-    a.wq = pl.wq;
-    a.sw = pl.p.stride_w;
-    a.kh = pl.kh;
-    a.kw = pl.kw;
-    a.sh = pl.p.stride_h;
-    a.dh = pl.p.dilation_h;
-    a.dw = pl.p.dilation_w;
-    a.ow = pl.ow;
-    a.oy0 = 0;
-    a.oy1 = pl.oh;
+    conv::DirectArgs<T> a = shared;
     a.x = xp.get();
     for (int64_t c = b; c < e; ++c) {
       T* g = gw + c * taps;
@@ -236,6 +266,8 @@ void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
       conv_ops::grad_weight_shifted(pl, x, gy, o.p);
     else if (pl.algo == conv_ops::Algo::depthwise)
       grad_weight_depthwise(pl, x, gy, o.p);
+    else if (pl.algo == conv_ops::Algo::direct)
+      grad_weight_direct(pl, x, gy, o.p);
     else
       grad_weight(pl, x, gy, o.p);
     o.finish();

@@ -394,6 +394,43 @@ void pad_plane(const Plan& pl, const T* src, T* dst) {
 }
 
 template <class T>
+void pad_planes(const Plan& pl, const T* src, int64_t planes, T* dst) {
+  constexpr int64_t kPadRows = 16;
+  const int64_t row_blocks = (pl.hp + kPadRows - 1) / kPadRows, items = planes * row_blocks;
+  parallel_for(items, grain_for(items, 0.3 * static_cast<double>(kPadRows * pl.xrow), 16),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t i = b; i < e; ++i) {
+                   const int64_t plane = i / row_blocks, r0 = i % row_blocks * kPadRows;
+                   pad_rows(pl, src + plane * pl.h * pl.w, dst + plane * pl.plane, r0,
+                            std::min(pl.hp, r0 + kPadRows));
+                 }
+               });
+}
+
+template <class T>
+conv::DirectArgs<T> direct_args(const Plan& pl, const T* bias, bool relu, int64_t* taps) {
+  conv::DirectArgs<T> a{};
+  a.c = pl.cg;
+  a.hp = pl.hp;
+  a.wq = pl.wq;
+  a.sw = pl.p.stride_w;
+  a.kh = pl.kh;
+  a.kw = pl.kw;
+  a.sh = pl.p.stride_h;
+  a.dh = pl.p.dilation_h;
+  a.dw = pl.p.dilation_w;
+  a.bias = bias;
+  a.relu = relu;
+  a.ys = pl.P;
+  a.ow = pl.ow;
+  a.oy0 = 0;
+  a.oy1 = pl.oh;
+  conv::direct_taps(a, taps);
+  a.taps = taps;
+  return a;
+}
+
+template <class T>
 void channels_last_row(const Plan& pl, const T* x, int64_t r, int64_t width, T* d) {
   const int64_t C = pl.c, left = std::min(width, pl.p.pad_left);
   const int64_t iy = r - pl.p.pad_top;
@@ -416,6 +453,8 @@ void channels_last_row(const Plan& pl, const T* x, int64_t r, int64_t width, T* 
   template void copy_to_view<T>(const T*, const View&);                     \
   template void pad_plane<T>(const Plan&, const T*, T*);                    \
   template void pad_rows<T>(const Plan&, const T*, T*, int64_t, int64_t);   \
+  template void pad_planes<T>(const Plan&, const T*, int64_t, T*);          \
+  template conv::DirectArgs<T> direct_args<T>(const Plan&, const T*, bool, int64_t*); \
   template void channels_last_row<T>(const Plan&, const T*, int64_t, int64_t, T*);
 NPFAST_INSTANTIATE(float)
 NPFAST_INSTANTIATE(double)

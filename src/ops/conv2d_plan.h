@@ -10,6 +10,7 @@
 #include "npfast/error.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/view.hpp"
+#include "src/kernels/conv/conv.h"
 
 namespace npfast {
 namespace conv_ops {
@@ -102,6 +103,15 @@ void pad_plane(const Plan& pl, const T* src, T* dst);
 // Padded rows [rb, re) of that plane only.
 template <class T>
 void pad_rows(const Plan& pl, const T* src, T* dst, int64_t rb, int64_t re);
+// `planes` consecutive input planes into consecutive padded planes of pl.plane elements, in
+// parallel by blocks of rows (RGB's 3 planes would split 2:1 over two threads).
+template <class T>
+void pad_planes(const Plan& pl, const T* src, int64_t planes, T* dst);
+
+// The direct kernels' arguments every item of a plan shares; `taps` (pl.K offsets, conv.h) is
+// filled here. Per item: x, w, ob, bias, y, oy0, oy1.
+template <class T>
+conv::DirectArgs<T> direct_args(const Plan& pl, const T* bias, bool relu, int64_t* taps);
 
 // Column block [p0, p1) of the im2col matrix of one image and group: `x` points at the
 // group's first channel; col is K x (p1 - p0), row (ci, ky, kx).

@@ -68,6 +68,20 @@ using DirectFn = void (*)(const DirectArgs<T>& a);
 template <class T>
 using DwGradFn = void (*)(const DirectArgs<T>& a, const T* gy, T* gw);
 
+// Direct weight gradient `conv_direct_grad_<f32|f64>__<isa>`: for the a.ob (<= 8) output
+// channels and every tap t = (ci * kh + ky) * kw + kx, adds to gw[o * c*kh*kw + t] the sum over
+// `images` images, output rows [oy0, oy1) and columns of gy(o, oy, ox) * (padded input the
+// tap reads for (oy, ox)). Image i's padded input starts at a.x + i * x_image and its
+// grad_output at gy + i * gy_image (channel o's row oy at + o * a.ys + oy * a.ow); `a` and the
+// input are laid out as for the direct kernels (w, bias, relu, y unused). `work` is scratch of
+// direct_grad_work(c*kh*kw) bytes. The SIMD kernels take the taps' offsets from a.taps and sum
+// in a fixed order (vector partials, then their lanes in order): one call's result depends on
+// its arguments only.
+template <class T>
+using DirectGradFn = void (*)(const DirectArgs<T>& a, const T* gy, int64_t images,
+                              int64_t x_image, int64_t gy_image, T* work, T* gw);
+constexpr int64_t direct_grad_work(int64_t taps) { return (taps + 8) * 8 * 64; }
+
 // Winograd F(2x2, 3x3) transforms (the stride-1 3x3 path, src/ops/conv2d_winograd.cc), on
 // channels-last data and vectorized over channels, for `nt` tiles along an image row:
 //   WinoIn  `conv_wino_in_<f32|f64>__<isa>`: tile j reads the 4x4 pixels
@@ -97,9 +111,13 @@ struct KernelTable {
   WinoInFn<double> wino_in_f64;
   WinoOutFn<float> wino_out_f32;
   WinoOutFn<double> wino_out_f64;
+  DirectGradFn<float> direct_grad_f32;
+  DirectGradFn<double> direct_grad_f64;
   // Output channels one direct-kernel call computes, and so the packed weights' stride per tap:
   // as many as the ISA's vector registers hold accumulators for (generic.h).
   int direct_ob;
+  // Output channels per block of the direct weight-gradient kernel: work items take these.
+  int grad_ob;
 };
 
 // Columns a kernel may read past `ow` + the taps' reach in a phase row: less than one vector

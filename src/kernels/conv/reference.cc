@@ -136,6 +136,31 @@ void wino_out_scalar(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, 
 
 }  // namespace
 
+// The direct weight gradient (conv.h) in plain loops, summed in double, indexed from the
+// geometry (not a.taps).
+template <class T>
+void direct_grad_scalar(const DirectArgs<T>& a, const T* gy, int64_t images, int64_t x_image,
+                        int64_t gy_image, T* /*work*/, T* gw) {
+  const int64_t xrow = a.sw * a.wq, xplane = a.hp * xrow, taps = a.c * a.kh * a.kw;
+  for (int64_t o = 0; o < a.ob; ++o)
+    for (int64_t ci = 0; ci < a.c; ++ci)
+      for (int64_t ky = 0; ky < a.kh; ++ky)
+        for (int64_t kx = 0; kx < a.kw; ++kx) {
+          double s = 0.0;
+          for (int64_t img = 0; img < images; ++img)
+            for (int64_t oy = a.oy0; oy < a.oy1; ++oy) {
+              const T* row = a.x + img * x_image + ci * xplane + (oy * a.sh + ky * a.dh) * xrow;
+              const T* g = gy + img * gy_image + o * a.ys + oy * a.ow;
+              for (int64_t ox = 0; ox < a.ow; ++ox) {
+                const int64_t j = ox * a.sw + kx * a.dw;
+                s += static_cast<double>(g[ox]) *
+                     static_cast<double>(row[(j % a.sw) * a.wq + j / a.sw]);
+              }
+            }
+          gw[o * taps + (ci * a.kh + ky) * a.kw + kx] += static_cast<T>(s);
+        }
+}
+
 // The scalar direct kernel takes 4 channels a call; any count is correct.
 constexpr int kScalarOb = 4;
 const KernelTable kernels_scalar = {direct_scalar<float, kScalarOb>, direct_scalar<double, kScalarOb>,
@@ -143,6 +168,8 @@ const KernelTable kernels_scalar = {direct_scalar<float, kScalarOb>, direct_scal
                                     dw_grad_scalar<float>,          dw_grad_scalar<double>,
                                     wino_in_scalar<float>,          wino_in_scalar<double>,
                                     wino_out_scalar<float>,         wino_out_scalar<double>,
+                                    direct_grad_scalar<float>,      direct_grad_scalar<double>,
+                                    kScalarOb,
                                     kScalarOb};
 
 }  // namespace conv

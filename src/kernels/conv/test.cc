@@ -149,10 +149,68 @@ TEST_P(ConvIsa, WinogradTransformsMatchReference) {
   check_winograd<double>(*conv::kernel_table(isa), rng);
 }
 
-TEST(Conv, BackwardThreadInvariant) {
+// The direct weight-gradient kernel of every ISA against the scalar one, on one call's
+// geometry: widths around the vector lengths (full, tail-only and mixed rows), channel counts
+// below and above the kernels' blocks, tap counts that leave partial tap blocks, stride phases,
+// dilation and several images.
+template <class T>
+void check_direct_grad(const conv::KernelTable& kt, std::mt19937& rng) {
+  const auto pick = [](const conv::KernelTable& t) {
+    if constexpr (sizeof(T) == 4)
+      return t.direct_grad_f32;
+    else
+      return t.direct_grad_f64;
+  };
+  const auto kernel = pick(kt), ref = pick(conv::kernels_scalar);
+  std::normal_distribution<double> d;
+  struct G {
+    int64_t c, kh, kw, sh, sw, dh, dw, oh, ow, ob, images;
+  };
+  const G cases[] = {{1, 3, 3, 1, 1, 1, 1, 5, 26, 4, 3},  {3, 7, 7, 2, 2, 1, 1, 4, 37, 3, 1},
+                     {2, 2, 3, 1, 2, 2, 1, 3, 8, 8, 2},   {4, 1, 1, 1, 1, 1, 1, 9, 16, 1, 1},
+                     {3, 5, 2, 3, 1, 1, 2, 11, 33, 5, 2}, {1, 2, 2, 2, 2, 1, 1, 2, 3, 2, 4}};
+  for (const G& g : cases) {
+    conv::DirectArgs<T> a{};
+    a.c = g.c, a.kh = g.kh, a.kw = g.kw, a.sh = g.sh, a.sw = g.sw, a.dh = g.dh, a.dw = g.dw;
+    a.hp = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1;
+    a.wq = g.ow + ((g.kw - 1) * g.dw + g.sw - 1) / g.sw + conv::kColumnSlack;
+    a.ow = g.ow, a.ys = g.oh * g.ow, a.ob = g.ob, a.oy0 = 0, a.oy1 = g.oh;
+    const int64_t taps = g.c * g.kh * g.kw, x_image = g.c * a.hp * g.sw * a.wq;
+    const int64_t gy_image = g.ob * a.ys;
+    std::vector<T> x(g.images * x_image), gy(g.images * gy_image), gw(g.ob * taps), gr;
+    for (auto* v : {&x, &gy, &gw})
+      for (auto& e : *v) e = static_cast<T>(d(rng));
+    gr = gw;
+    std::vector<int64_t> offs(taps);
+    conv::direct_taps(a, offs.data());
+    a.taps = offs.data();
+    a.x = x.data();
+    std::vector<char> work(static_cast<size_t>(conv::direct_grad_work(taps)) + 64);
+    T* wk = reinterpret_cast<T*>(work.data());
+    kernel(a, gy.data(), g.images, x_image, gy_image, wk, gw.data());
+    ref(a, gy.data(), g.images, x_image, gy_image, wk, gr.data());
+    const double tol = sizeof(T) == 4 ? 1e-4 : 1e-12;
+    for (size_t i = 0; i < gw.size(); ++i)
+      ASSERT_NEAR(gw[i], gr[i], tol * (1 + std::abs(double(gr[i]))) * std::sqrt(double(taps)))
+          << "c=" << g.c << " k=" << g.kh << "x" << g.kw << " ob=" << g.ob << " at " << i;
+  }
+}
+
+TEST_P(ConvIsa, DirectGradMatchesReference) {
+  const Isa isa = GetParam();
+  if (!isa_supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
+  std::mt19937 rng(5);
+  check_direct_grad<float>(*conv::kernel_table(isa), rng);
+  check_direct_grad<double>(*conv::kernel_table(isa), rng);
+}
+
+// Shifted/Winograd plans (16 channels) and the direct plans' kernel (3 channels).
+class ConvBackwardThreads : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(ConvBackwardThreads, Invariant) {
   std::mt19937 rng(3);
   std::normal_distribution<double> d;
-  const int64_t n = 2, c = 16, h = 30, w = 30, o = 16;
+  const int64_t n = 2, c = GetParam(), h = 30, w = 30, o = 16;
   std::vector<float> x(n * c * h * w), wt(o * c * 9), gy(n * o * h * w);
   for (auto* v : {&x, &wt, &gy})
     for (auto& e : *v) e = static_cast<float>(d(rng));
@@ -172,6 +230,8 @@ TEST(Conv, BackwardThreadInvariant) {
   EXPECT_EQ(r[0][0], r[1][0]);
   EXPECT_EQ(r[0][1], r[1][1]);
 }
+
+INSTANTIATE_TEST_SUITE_P(Channels, ConvBackwardThreads, ::testing::Values(16, 3));
 
 }  // namespace
 }  // namespace npfast
