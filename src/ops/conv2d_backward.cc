@@ -92,9 +92,9 @@ void grad_weight(const Plan& pl, const T* x, const T* gy, T* gw) {
 
 // Direct plans (few input channels): the direct weight-gradient kernel over the padded input
 // the forward builds. A work item is one block of the kernel's output channels (grad_ob) of
-// one group; it adds the images in order, so every element's sum has one order for any thread count. The GEMM path
-// (im2col, then gY * col^T) ran 9-27 of its 32 lanes here (K = C*kh*kw) and repacked gY for
-// each image.
+// one group; it adds the images in order, so every element's sum has one order for any
+// thread count. The GEMM path (im2col, then gY * col^T) ran 9-27 of its 32 lanes here
+// (K = C*kh*kw) and repacked gY for each image.
 template <class T>
 void grad_weight_direct(const Plan& pl, const T* x, const T* gy, T* gw) {
   std::fill(gw, gw + pl.o * pl.K, T(0));

@@ -27,6 +27,7 @@
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
 #include "src/ops/gemm_impl.h"
+#include "src/ops/transpose.h"
 
 namespace npfast {
 namespace gemm_detail {
@@ -136,13 +137,10 @@ void pack_panel_w(const T* x, int64_t along, int64_t across, int64_t w, int64_t 
       for (int i = 0; i < W; ++i) d[i] = s[i];
     }
   } else if (along == 1 && w == W) {
-    // Transposing: W contiguous source streams, contiguous stores.
-    const T* rows[W];
-    for (int i = 0; i < W; ++i) rows[i] = x + i * across;
-    for (int64_t p = 0; p < kc; ++p) {
-      T* d = dst + p * W;
-      for (int i = 0; i < W; ++i) d[i] = rows[i][p];
-    }
+    // Transposing W contiguous source rows by 4x4 (2x2) register blocks: one element at a
+    // time, AVX-512's 32-wide transposed B panels took a quarter of a ResNet 3x3 layer's
+    // grad_weight.
+    ops::transpose(x, across, dst, W, W, kc);
   } else {
     for (int64_t p = 0; p < kc; ++p) {
       const T* s = x + p * along;

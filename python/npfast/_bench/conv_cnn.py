@@ -54,8 +54,11 @@ def run(ctx, out_dir):
     for layer in LAYERS:
         for dtype in ([np.float32, np.float64] if layer is LAYERS[0] else [np.float32]):
             layer_case(ctx, sec, torch, missing, shrink(layer, ctx.mode), dtype, backward=False)
-    layer_case(ctx, sec, torch, missing or npfast_has("conv2d_backward"), shrink(LAYERS[0], ctx.mode),
-               np.float32, backward=True)
+    has_bwd = missing or npfast_has("conv2d_backward")
+    layer_case(ctx, sec, torch, has_bwd, shrink(LAYERS[0], ctx.mode), np.float32, backward=True)
+    # A first layer trains its weights only: its input is the data, which needs no gradient.
+    layer_case(ctx, sec, torch, has_bwd, shrink(LAYERS[4], ctx.mode), np.float32,
+               backward="weight")
     sec.note("speed-up = other tool's time / npfast's time, measured in the same run; % of peak "
              "uses the FMA peak measured above for the dtype.")
     sec.note("GFLOP/s counts the direct convolution's 2*N*O*(C/groups)*kH*kW*OH*OW flops for "
@@ -91,13 +94,15 @@ def layer_case(ctx, sec, torch, missing, layer, dtype, backward):
     x = rng.standard_normal((n, c, h, w)).astype(dtype)
     wt = (rng.standard_normal((o, c // g, k, k)) * 0.1).astype(dtype)
     oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
-    fl = flops(n, c, oh, ow, o, k, g) * (3 if backward else 1)
+    # Forward + grad_input + grad_weight, or forward + grad_weight for a first layer.
+    fl = flops(n, c, oh, ow, o, k, g) * (2 if backward == "weight" else 3 if backward else 1)
     fns = {}
     if torch is not None:
         tx, tw = torch.from_numpy(x), torch.from_numpy(wt)
         conv = torch.nn.functional.conv2d
         if backward:
-            txg, twg = tx.clone().requires_grad_(), tw.clone().requires_grad_()
+            txg = tx.clone().requires_grad_(backward != "weight")
+            twg = tw.clone().requires_grad_()
             gy = torch.ones((n, o, oh, ow), dtype=tx.dtype)
 
             def torch_fn():
@@ -115,7 +120,7 @@ def layer_case(ctx, sec, torch, missing, layer, dtype, backward):
             def ours():
                 npfast.conv2d(x, wt, stride=s, padding=p, groups=g)
                 npfast.conv2d_backward(gy_np, x, wt, stride=s, padding=p, groups=g,
-                                       output_mask=(True, True, False))
+                                       output_mask=(backward != "weight", True, False))
         else:
             def ours():
                 return npfast.conv2d(x, wt, stride=s, padding=p, groups=g)
@@ -124,7 +129,8 @@ def layer_case(ctx, sec, torch, missing, layer, dtype, backward):
         return
     times = compare(fns, ctx.budget)
     peak = ctx.limits.get("flops_f32" if dtype == np.float32 else "flops_f64")
-    label = f"{name} {np.dtype(dtype).name}" + (" fwd+bwd" if backward else "")
+    label = f"{name} {np.dtype(dtype).name}" + (
+        " fwd+grad_weight (first layer)" if backward == "weight" else " fwd+bwd" if backward else "")
     add_rows(sec, label, times, fl, peak)
 
 
