@@ -238,6 +238,8 @@ nb::object adaptive_avg_pool2d_py(nb::handle input, nb::handle output_size) {
   return r;
 }
 
+// The kernel a plane gets when its interior fills the active ISA's vectors; narrower planes run
+// a narrower ISA's kernel (pool::table_for).
 std::string kernel_name(const char* op) {
   return std::string(op) + "__" + isa_name(pool::active_table_isa());
 }

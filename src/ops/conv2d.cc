@@ -108,13 +108,15 @@ void epilogue(T* y, int64_t rows, int64_t cols, int64_t ld, const T* bias, bool 
   }
 }
 
+// The kernel for a plan: depthwise, or the direct tile of pl.ocb channels.
 template <class T>
-conv::DirectFn<T> direct_kernel(bool depthwise) {
+conv::DirectFn<T> direct_kernel(const Plan& pl) {
   const conv::KernelTable& t = conv::active_kernels();
+  const bool dw = pl.algo == Algo::depthwise, four = pl.ocb != t.direct_ob;
   if constexpr (sizeof(T) == 4)
-    return depthwise ? t.depthwise_f32 : t.direct_f32;
+    return dw ? t.depthwise_f32 : four ? t.direct4_f32 : t.direct_f32;
   else
-    return depthwise ? t.depthwise_f64 : t.direct_f64;
+    return dw ? t.depthwise_f64 : four ? t.direct4_f64 : t.direct_f64;
 }
 
 // Depthwise with whole planes per item: each item pads its plane into a chunk-local buffer
@@ -122,7 +124,7 @@ conv::DirectFn<T> direct_kernel(bool depthwise) {
 template <class T>
 void forward_depthwise_planes(const Plan& pl, const T* x, const T* w, const T* bias, bool relu,
                               T* y) {
-  const conv::DirectFn<T> kernel = direct_kernel<T>(true);
+  const conv::DirectFn<T> kernel = direct_kernel<T>(pl);
   const int64_t planes = pl.n * pl.c;
   Buffer<int64_t> taps(static_cast<size_t>(pl.K));
   const conv::DirectArgs<T> shared = direct_args(pl, bias, relu, taps.get());
@@ -148,7 +150,7 @@ template <class T>
 void forward_direct(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
   const bool dw = pl.algo == Algo::depthwise;
   if (dw && pl.row_items == 1) return forward_depthwise_planes(pl, x, w, bias, relu, y);
-  const conv::DirectFn<T> kernel = direct_kernel<T>(dw);
+  const conv::DirectFn<T> kernel = direct_kernel<T>(pl);
   // Direct weights repacked by blocks of pl.ocb channels, tap-major (conv.h).
   const int64_t OB = pl.ocb;
   Buffer<T> wpk;

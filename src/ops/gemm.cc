@@ -137,9 +137,9 @@ void pack_panel_w(const T* x, int64_t along, int64_t across, int64_t w, int64_t 
       for (int i = 0; i < W; ++i) d[i] = s[i];
     }
   } else if (along == 1 && w == W) {
-    // Transposing W contiguous source rows by 4x4 (2x2) register blocks: one element at a
-    // time, AVX-512's 32-wide transposed B panels took a quarter of a ResNet 3x3 layer's
-    // grad_weight.
+    // Transposing: W source rows of kc contiguous elements, by 4x4 (2x2) register blocks.
+    // Copied an element at a time, AVX-512's 32-wide transposed B panels took a quarter of a
+    // ResNet 3x3 layer's grad_weight.
     ops::transpose(x, across, dst, W, W, kc);
   } else {
     for (int64_t p = 0; p < kc; ++p) {

@@ -54,10 +54,12 @@ def run(ctx, out_dir):
     for layer in LAYERS:
         for dtype in ([np.float32, np.float64] if layer is LAYERS[0] else [np.float32]):
             layer_case(ctx, sec, torch, missing, shrink(layer, ctx.mode), dtype, backward=False)
-    has_bwd = missing or npfast_has("conv2d_backward")
-    layer_case(ctx, sec, torch, has_bwd, shrink(LAYERS[0], ctx.mode), np.float32, backward=True)
+    missing_bwd = missing or npfast_has("conv2d_backward")
+    layer_case(ctx, sec, torch, missing_bwd, shrink(LAYERS[0], ctx.mode), np.float32,
+               backward=True)
     # A first layer trains its weights only: its input is the data, which needs no gradient.
-    layer_case(ctx, sec, torch, has_bwd, shrink(LAYERS[4], ctx.mode), np.float32,
+    stem = next(layer for layer in LAYERS if layer[0].startswith("stem"))
+    layer_case(ctx, sec, torch, missing_bwd, shrink(stem, ctx.mode), np.float32,
                backward="weight")
     sec.note("speed-up = other tool's time / npfast's time, measured in the same run; % of peak "
              "uses the FMA peak measured above for the dtype.")

@@ -2,17 +2,18 @@
 // per-ISA tables, and the scalar oracle.
 //
 // Contract of a direct kernel `conv_direct_<f32|f64>__<isa>` / `conv_depthwise_...`:
-// it computes output rows [oy0, oy1) (all `ow` columns) of up to `direct_ob` output channels (its
-// table's) of one
-// image and group, reading an input that the operator has already padded and split by column
-// phase, so that every tap reads contiguous memory and no bounds are checked:
+// it computes output rows [oy0, oy1) (all `ow` columns) of up to `direct_ob` (its table's) or,
+// for `direct4`, 4 output channels of one image and group, reading an input that the operator
+// has already padded and split by column phase, so that every tap reads contiguous memory and
+// no bounds are checked:
 //   x      padded input of the group's `c` channels. Padded row r of channel ci, column j,
 //          lies at x[(ci * hp + r) * (sw * wq) + (j % sw) * wq + j / sw]: each padded row is
 //          stored as `sw` phases of `wq` elements. Output (oy, ox), tap (ky, kx) reads padded
 //          row oy*sh + ky*dh, column ox*sw + kx*dw. wq leaves room for whole vectors past
 //          the last output column (the operator zero-fills that slack).
 //   w      packed weights: w[((ci * kh + ky) * kw + kx) * wstride + o] for o < ob; the direct
-//          kernel uses wstride = direct_ob (entries o >= ob are zero), depthwise wstride = 1.
+//          kernel uses wstride = direct_ob (4 for direct4; entries o >= ob are zero),
+//          depthwise wstride = 1.
 //   bias   ob values, or null for zero.
 //   relu   apply max(v, 0) (NaN stays NaN) before storing.
 //   y      output channel o, row oy, column ox at y[o * ys + oy * ow + ox].
@@ -68,9 +69,9 @@ using DirectFn = void (*)(const DirectArgs<T>& a);
 template <class T>
 using DwGradFn = void (*)(const DirectArgs<T>& a, const T* gy, T* gw);
 
-// Direct weight gradient `conv_direct_grad_<f32|f64>__<isa>`: for the a.ob (<= 8) output
-// channels and every tap t = (ci * kh + ky) * kw + kx, adds to gw[o * c*kh*kw + t] the sum over
-// `images` images, output rows [oy0, oy1) and columns of gy(o, oy, ox) * (padded input the
+// Direct weight gradient `conv_direct_grad_<f32|f64>__<isa>`: for the a.ob output channels and
+// every tap t = (ci * kh + ky) * kw + kx, adds to gw[o * c*kh*kw + t] the sum over `images`
+// images, output rows [oy0, oy1) and columns of gy(o, oy, ox) * (padded input the
 // tap reads for (oy, ox)). Image i's padded input starts at a.x + i * x_image and its
 // grad_output at gy + i * gy_image (channel o's row oy at + o * a.ys + oy * a.ow); `a` and the
 // input are laid out as for the direct kernels (w, bias, relu, y unused). `work` is scratch of
@@ -113,6 +114,10 @@ struct KernelTable {
   WinoOutFn<double> wino_out_f64;
   DirectGradFn<float> direct_grad_f32;
   DirectGradFn<double> direct_grad_f64;
+  // The direct kernel at 4 channels a call, for groups of at most 4 output channels (where
+  // direct_ob = 8 would compute twice the channels and drop half).
+  DirectFn<float> direct4_f32;
+  DirectFn<double> direct4_f64;
   // Output channels one direct-kernel call computes, and so the packed weights' stride per tap:
   // as many as the ISA's vector registers hold accumulators for (generic.h).
   int direct_ob;

@@ -405,23 +405,29 @@ void wino_out(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T
 // the registers: 4 x 5 (+ 5) of AVX-512's 32, 3 x 4 (+ 4) of AVX2's 16.
 constexpr int kGradTb = kVectorRegisters >= 32 ? 5 : 4;
 constexpr int kGradOb = kVectorRegisters >= 32 ? 4 : 3;
+static_assert(kGradOb <= 8 && kGradTb <= 8, "direct_grad_work (conv.h) sizes for 8 x 8");
 
 constexpr int kDirectNv = 3;
 constexpr int kDirectOb = (kVectorRegisters - kDirectNv - 1) / kDirectNv >= 8 ? 8 : 4;
-inline constexpr npfast::conv::KernelTable kTable = {direct<float, kDirectOb, kDirectNv, kDirectOb>,
-                                                     direct<double, kDirectOb, kDirectNv, kDirectOb>,
-                                                     depthwise<float>,
-                                                     depthwise<double>,
-                                                     dw_grad<float>,
-                                                     dw_grad<double>,
-                                                     wino_in<float>,
-                                                     wino_in<double>,
-                                                     wino_out<float>,
-                                                     wino_out<double>,
-                                                     direct_grad<float, kGradOb, kGradTb>,
-                                                     direct_grad<double, kGradOb, kGradTb>,
-                                                     kDirectOb,
-                                                     kGradOb};
+// The 4-channel tile takes the registers the 8-channel one would: 6 vectors of a row.
+constexpr int kDirect4Nv = kVectorRegisters >= 32 ? 6 : kDirectNv;
+using npfast::conv::KernelTable;
+inline constexpr KernelTable kTable = {direct<float, kDirectOb, kDirectNv, kDirectOb>,
+                                       direct<double, kDirectOb, kDirectNv, kDirectOb>,
+                                       depthwise<float>,
+                                       depthwise<double>,
+                                       dw_grad<float>,
+                                       dw_grad<double>,
+                                       wino_in<float>,
+                                       wino_in<double>,
+                                       wino_out<float>,
+                                       wino_out<double>,
+                                       direct_grad<float, kGradOb, kGradTb>,
+                                       direct_grad<double, kGradOb, kGradTb>,
+                                       direct<float, 4, kDirect4Nv, 4>,
+                                       direct<double, 4, kDirect4Nv, 4>,
+                                       kDirectOb,
+                                       kGradOb};
 
 }  // namespace conv
 }  // namespace NPFAST_TARGET

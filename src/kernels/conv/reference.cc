@@ -93,7 +93,8 @@ void wino_in_scalar(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T
       const T* p = x + j * 2 * ps + ch;
       T t[4][4];
       for (int s = 0; s < 4; ++s) {
-        const T d0 = p[s * ps], d1 = p[rs + s * ps], d2 = p[2 * rs + s * ps], d3 = p[3 * rs + s * ps];
+        const T d0 = p[s * ps], d1 = p[rs + s * ps];
+        const T d2 = p[2 * rs + s * ps], d3 = p[3 * rs + s * ps];
         t[0][s] = d0 - d2;
         t[1][s] = d1 + d2;
         t[2][s] = d2 - d1;
@@ -163,12 +164,14 @@ void direct_grad_scalar(const DirectArgs<T>& a, const T* gy, int64_t images, int
 
 // The scalar direct kernel takes 4 channels a call; any count is correct.
 constexpr int kScalarOb = 4;
-const KernelTable kernels_scalar = {direct_scalar<float, kScalarOb>, direct_scalar<double, kScalarOb>,
+const KernelTable kernels_scalar = {direct_scalar<float, kScalarOb>,
+                                    direct_scalar<double, kScalarOb>,
                                     direct_scalar<float, 1>,        direct_scalar<double, 1>,
                                     dw_grad_scalar<float>,          dw_grad_scalar<double>,
                                     wino_in_scalar<float>,          wino_in_scalar<double>,
                                     wino_out_scalar<float>,         wino_out_scalar<double>,
                                     direct_grad_scalar<float>,      direct_grad_scalar<double>,
+                                    direct_scalar<float, 4>,        direct_scalar<double, 4>,
                                     kScalarOb,
                                     kScalarOb};
 

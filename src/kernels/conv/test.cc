@@ -1,6 +1,6 @@
 // The conv operator on every registered ISA against the scalar oracle, on shapes around the
-// kernels' tile widths (1..3 vectors, 1..8 output channels and their tails) and every planner algorithm; and
-// the thread-count invariance of forward and backward.
+// kernels' tile widths (1..3 vectors, 1..8 output channels and their tails) and every planner
+// algorithm; and the thread-count invariance of forward and backward.
 #include <gtest/gtest.h>
 
 #include <cmath>
