@@ -100,11 +100,7 @@ void grad_weight_direct(const Plan& pl, const T* x, const T* gy, T* gw) {
   std::fill(gw, gw + pl.o * pl.K, T(0));
   if (pl.n == 0 || pl.P == 0) return;
   const conv::KernelTable& kt = conv::active_kernels();
-  conv::DirectGradFn<T> kernel;
-  if constexpr (sizeof(T) == 4)
-    kernel = kt.direct_grad_f32;
-  else
-    kernel = kt.direct_grad_f64;
+  const conv::DirectGradFn<T> kernel = conv::of_type<T>(kt.direct_grad_f32, kt.direct_grad_f64);
   const int64_t kGradChannels = kt.grad_ob;
   Buffer<int64_t> taps(static_cast<size_t>(pl.K));
   const conv::DirectArgs<T> shared = conv_ops::direct_args<T>(pl, nullptr, false, taps.get());
@@ -135,11 +131,7 @@ void grad_weight_direct(const Plan& pl, const T* x, const T* gy, T* gw) {
 template <class T>
 void grad_weight_depthwise(const Plan& pl, const T* x, const T* gy, T* gw) {
   const conv::KernelTable& kt = conv::active_kernels();
-  conv::DwGradFn<T> kernel;
-  if constexpr (sizeof(T) == 4)
-    kernel = kt.dw_grad_f32;
-  else
-    kernel = kt.dw_grad_f64;
+  const conv::DwGradFn<T> kernel = conv::of_type<T>(kt.dw_grad_f32, kt.dw_grad_f64);
   const int64_t taps = pl.kh * pl.kw;
   const double per = 2.0 * static_cast<double>(pl.n * pl.P * taps) * kNsPerFlop;
   Buffer<int64_t> offs(static_cast<size_t>(pl.K));

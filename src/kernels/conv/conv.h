@@ -101,6 +101,15 @@ template <class T>
 using WinoOutFn = void (*)(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt,
                            const T* bias, bool relu, T* y, int64_t yp, int64_t yr);
 
+// A table's float or double entry, by T: of_type<T>(t.x_f32, t.x_f64).
+template <class T, class F32, class F64>
+constexpr auto of_type(F32 f32, F64 f64) {
+  if constexpr (sizeof(T) == 4)
+    return f32;
+  else
+    return f64;
+}
+
 struct KernelTable {
   DirectFn<float> direct_f32;
   DirectFn<double> direct_f64;
