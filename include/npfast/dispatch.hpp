@@ -3,8 +3,9 @@
 // Every kernel family is compiled once per ISA (reference, AVX2+FMA, AVX-512, and later NEON)
 // into separate files with their own flags. At start-up the CPU is asked what it supports and
 // the widest ISA is chosen; the environment variable NPFAST_ISA=scalar|avx2|avx512 caps the
-// choice so every path can be tested on one machine. Families look their kernels up in a
-// table indexed by `active_isa()`, falling back to a narrower ISA they provide.
+// choice so every path can be tested on one machine. The kernel registry (src/core/registry.h)
+// resolves each family's table for the active ISA, falling back to a narrower ISA the family
+// provides, once per ISA change.
 #pragma once
 
 #include <string>
@@ -29,15 +30,5 @@ bool isa_supported(Isa isa);
 Isa active_isa();
 // Caps the ISA (tests and benchmarks). Throws ValueError if the CPU cannot run `isa`.
 void set_active_isa(Isa isa);
-
-// Picks the entry of a per-ISA table: `table[active]`, or the nearest narrower non-null entry.
-// (Tables are indexed by Isa; scalar must be present.)
-template <class T>
-T select_kernel(T const (&table)[kNumIsas]) {
-  int i = static_cast<int>(active_isa());
-  if (i == static_cast<int>(Isa::neon)) return table[i] ? table[i] : table[0];
-  while (i > 0 && !table[i]) --i;
-  return table[i];
-}
 
 }  // namespace npfast

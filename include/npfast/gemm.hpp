@@ -45,9 +45,6 @@ void gemm_batched(bool trans_a, bool trans_b, int64_t batch, int64_t m, int64_t 
                   int64_t ldb, int64_t stride_b, double beta, double* c, int64_t ldc,
                   int64_t stride_c);
 
-// Name of the microkernel gemm uses now for `t` (f32 or f64), e.g. "f32_gemm_6x16__avx2".
-const char* gemm_kernel_name(DType t);
-
 // np.matmul for float32 / float64 views: a (k,), (m, k) or (batch, m, k); b (k,), (k, n) or
 // (batch, k, n); a 2-D operand (or a batch of 1) is broadcast over the other's batch; 1-D
 // operands are treated as NumPy does (a row / a column, removed from the result).

@@ -31,13 +31,6 @@ void bind_all(nb::module_& m);
   static ::npfast::py::Registrar npfast_registrar_##name(#name, npfast_bind_##name); \
   static void npfast_bind_##name(::npfast::py::nb::module_& m)
 
-// config()["kernels"]: each family registers, per operator, a function naming the kernel it
-// dispatches to now (e.g. "corr2d_3x3_f32__avx2"):
-//   static npfast::py::KernelName k_conv("conv2d_f32", [] { return std::string(...); });
-struct KernelName {
-  KernelName(const char* op, std::string (*name)());
-};
-
 // An input array: a reference that keeps it alive while the GIL is released, and its view.
 struct Array {
   nb::object ref;

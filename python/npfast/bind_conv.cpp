@@ -6,7 +6,6 @@
 #include "npfast/conv.hpp"
 #include "npfast/error.hpp"
 #include "python/npfast/bind.h"
-#include "src/kernels/conv/conv.h"
 #include "src/ops/conv2d_plan.h"
 
 namespace npfast {
@@ -220,11 +219,6 @@ std::string algorithm_py(nb::handle input, nb::handle weight, nb::handle stride,
       parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
   return conv2d_algorithm(batched(x.view), w.view, p);
 }
-
-KernelName k_direct("conv2d_direct_f32",
-                    [] { return std::string(conv::kernel_name("direct", false)); });
-KernelName k_depthwise("conv2d_depthwise_f32",
-                       [] { return std::string(conv::kernel_name("depthwise", false)); });
 
 }  // namespace
 

@@ -27,6 +27,12 @@ namespace py {
 
 NPFAST_BIND(core) {
   m.attr("__version__") = version();
+  // config()["kernels"]: the kernel registry's names for the active ISA.
+  m.def("_kernel_names", [] {
+    nb::dict d;
+    for (const auto& [op, name] : kernel_names()) d[op.c_str()] = name;
+    return d;
+  });
   m.def("get_num_threads", &get_num_threads,
         "Number of threads npfast kernels use (set_num_threads, NPFAST_NUM_THREADS,\n"
         "threadpoolctl; default: the cores this process may run on).");

@@ -6,7 +6,6 @@
 #include "npfast/corr2d.hpp"
 #include "npfast/error.hpp"
 #include "python/npfast/bind.h"
-#include "src/kernels/corr2d/corr2d.h"
 
 namespace npfast {
 namespace py {
@@ -84,12 +83,6 @@ nb::object ndimage_py(nb::handle input, nb::handle weights, const std::string& m
   return result;
 }
 
-std::string name_of(bool f64, int kh, int kw) { return corr2d::kernel_name(f64, kh, kw); }
-KernelName k_3x3_f32("corr2d_3x3_f32", [] { return name_of(false, 3, 3); });
-KernelName k_7x7_f32("corr2d_7x7_f32", [] { return name_of(false, 7, 7); });
-KernelName k_gen_f32("corr2d_general_f32", [] { return name_of(false, 4, 4); });
-KernelName k_3x3_f64("corr2d_3x3_f64", [] { return name_of(true, 3, 3); });
-KernelName k_gen_f64("corr2d_general_f64", [] { return name_of(true, 4, 4); });
 
 const char* kSignalDoc = R"doc(
 

@@ -8,7 +8,6 @@
 #include "npfast/elementwise.hpp"
 #include "npfast/error.hpp"
 #include "python/npfast/bind.h"
-#include "src/kernels/elementwise/elementwise.h"
 
 namespace npfast {
 namespace py {
@@ -85,18 +84,6 @@ nb::object normalize_py(nb::handle image, nb::handle mean, nb::handle stddev, nb
   return result;
 }
 
-KernelName k_u8_f32("convert_u8_f32", [] {
-  return std::string(elementwise::convert_kernel_name(DType::u8, DType::f32));
-});
-KernelName k_norm_f32("normalize_u8_f32", [] {
-  Isa isa = active_isa();
-  while (isa != Isa::scalar && !elementwise::normalize_kernel(isa, DType::f32))
-    isa = static_cast<Isa>(static_cast<int>(isa) - 1);
-  return std::string("normalize_u8_f32__") + isa_name(isa);
-});
-KernelName k_f64_f64("convert_f64_f64", [] {
-  return std::string(elementwise::convert_kernel_name(DType::f64, DType::f64));
-});
 
 }  // namespace
 

@@ -5,9 +5,9 @@
 
 #include "npfast/error.hpp"
 #include "npfast/gemm.hpp"
+#include "npfast/limits.hpp"
 #include "npfast/threads.hpp"
 #include "python/npfast/bind.h"
-#include "src/kernels/gemm/gemm.h"
 
 namespace npfast {
 namespace py {
@@ -41,14 +41,13 @@ double fma_peak_py(bool f64, int threads) {
   if (threads < 1 || threads > 64)
     throw ValueError("threads: must be between 1 and 64, got " + std::to_string(threads));
   nb::gil_scoped_release release;
-  const auto& set = gemm_kernels::active_kernel_set();
   double best[64] = {};
   for (int rep = 0; rep < 20; ++rep) {
     parallel_for(threads, 1, [&](int64_t s, int64_t e) {
       for (int64_t i = s; i < e; ++i) {
         double sink;
         const double t0 = thread_seconds();
-        const double flops = set.fma_probe(2000000, f64, &sink);
+        const double flops = run_fma_probe(f64 ? DType::f64 : DType::f32, 2000000, &sink);
         const double dt = thread_seconds() - t0 + (sink == 12345.678 ? 1e-9 : 0.0);
         best[i] = std::max(best[i], flops / dt * 1e-9);
       }
@@ -58,9 +57,6 @@ double fma_peak_py(bool f64, int threads) {
   for (int i = 0; i < threads; ++i) total += best[i];
   return total;
 }
-
-KernelName k_f32("matmul_f32", [] { return std::string(gemm_kernel_name(DType::f32)); });
-KernelName k_f64("matmul_f64", [] { return std::string(gemm_kernel_name(DType::f64)); });
 
 }  // namespace
 

@@ -15,7 +15,6 @@
 #include "npfast/error.hpp"
 #include "npfast/memory.hpp"
 #include "python/npfast/bind.h"
-#include "src/kernels/elementwise/elementwise.h"
 
 namespace npfast {
 namespace py {
@@ -164,12 +163,6 @@ nb::object pool_array(nb::handle shape, nb::handle dtype, bool zeroed) {
   return nb::steal(arr);
 }
 
-KernelName k_zero("zero_stream", [] {
-  Isa isa = active_isa();
-  while (isa != Isa::scalar && !elementwise::zero_stream_kernel(isa))
-    isa = static_cast<Isa>(static_cast<int>(isa) - 1);
-  return std::string("zero_stream__") + isa_name(isa);
-});
 
 }  // namespace
 

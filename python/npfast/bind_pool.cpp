@@ -8,7 +8,6 @@
 #include "npfast/error.hpp"
 #include "npfast/pool.hpp"
 #include "python/npfast/bind.h"
-#include "src/kernels/pool/pool.h"
 
 namespace npfast {
 namespace py {
@@ -238,15 +237,6 @@ nb::object adaptive_avg_pool2d_py(nb::handle input, nb::handle output_size) {
   return r;
 }
 
-// The kernel a plane gets when its interior fills the active ISA's vectors; narrower planes run
-// a narrower ISA's kernel (pool::table_for).
-std::string kernel_name(const char* op) {
-  return std::string(op) + "__" + isa_name(pool::active_table_isa());
-}
-KernelName k_max32("max_pool2d_f32", [] { return kernel_name("max_pool_f32"); });
-KernelName k_max64("max_pool2d_f64", [] { return kernel_name("max_pool_f64"); });
-KernelName k_avg32("avg_pool2d_f32", [] { return kernel_name("avg_pool_f32"); });
-KernelName k_avg64("avg_pool2d_f64", [] { return kernel_name("avg_pool_f64"); });
 
 constexpr const char* kShapes = R"doc(input : ndarray
     float32 or float64, (N, C, H, W), (C, H, W), or (H, W) (one plane); any strides.

@@ -22,16 +22,7 @@ std::vector<std::pair<const char*, BindFn>>& registry() {
   return r;
 }
 
-std::vector<std::pair<const char*, std::string (*)()>>& kernel_names() {
-  static std::vector<std::pair<const char*, std::string (*)()>> r;
-  return r;
-}
-
 }  // namespace
-
-KernelName::KernelName(const char* op, std::string (*name)()) {
-  kernel_names().emplace_back(op, name);
-}
 
 Registrar::Registrar(const char* name, BindFn fn) { registry().emplace_back(name, fn); }
 
@@ -40,11 +31,6 @@ void bind_all(nb::module_& m) {
   std::sort(r.begin(), r.end(),
             [](const auto& a, const auto& b) { return std::strcmp(a.first, b.first) < 0; });
   for (auto& [name, fn] : r) fn(m);
-  m.def("_kernel_names", [] {
-    nb::dict d;
-    for (auto& [op, name] : kernel_names()) d[op] = name();
-    return d;
-  });
 }
 
 }  // namespace py

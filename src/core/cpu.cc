@@ -1,5 +1,4 @@
 // CPU feature detection and the active-ISA setting.
-#include <atomic>
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
 #endif
@@ -8,6 +7,7 @@
 
 #include "npfast/dispatch.hpp"
 #include "npfast/error.hpp"
+#include "src/core/registry.h"
 
 namespace npfast {
 namespace {
@@ -48,6 +48,8 @@ std::vector<Isa> detect() {
   return isas;
 }
 
+}  // namespace
+
 Isa initial_isa() {
   Isa best = isas_available().back();
   if (const char* env = std::getenv("NPFAST_ISA"); env && *env) {
@@ -63,12 +65,6 @@ Isa initial_isa() {
   return best;
 }
 
-std::atomic<int>& active() {
-  static std::atomic<int> isa{static_cast<int>(initial_isa())};
-  return isa;
-}
-
-}  // namespace
 
 const char* isa_name(Isa isa) {
   switch (isa) {
@@ -102,12 +98,12 @@ bool isa_supported(Isa isa) {
   return false;
 }
 
-Isa active_isa() { return static_cast<Isa>(active().load(std::memory_order_relaxed)); }
+Isa active_isa() { return registry::active().isa; }
 
 void set_active_isa(Isa isa) {
   if (!isa_supported(isa))
     throw ValueError(std::string("isa: this CPU cannot run '") + isa_name(isa) + "'");
-  active().store(static_cast<int>(isa), std::memory_order_relaxed);
+  registry::activate(isa);
 }
 
 }  // namespace npfast

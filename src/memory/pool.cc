@@ -67,7 +67,7 @@ void fill_zero(void* p, size_t bytes) {
     std::memset(p, 0, bytes);
     return;
   }
-  const elementwise::ZeroFn k = elementwise::zero_stream_kernel();
+  const elementwise::ZeroFn k = kernels<elementwise::Table>().x8_zero_stream;
   constexpr int64_t kChunk = int64_t{2} << 20;
   const int64_t chunks = static_cast<int64_t>((bytes + kChunk - 1) / kChunk);
   char* base = static_cast<char*>(p);

@@ -111,12 +111,11 @@ void epilogue(T* y, int64_t rows, int64_t cols, int64_t ld, const T* bias, bool 
 // The kernel for a plan: depthwise, or the direct tile of pl.ocb channels.
 template <class T>
 conv::DirectFn<T> direct_kernel(const Plan& pl) {
-  const conv::KernelTable& t = conv::active_kernels();
+  const conv::Table& t = kernels<conv::Table>();
   const bool dw = pl.algo == Algo::depthwise, four = pl.ocb != t.direct_ob;
-  if constexpr (sizeof(T) == 4)
-    return dw ? t.depthwise_f32 : four ? t.direct4_f32 : t.direct_f32;
-  else
-    return dw ? t.depthwise_f64 : four ? t.direct4_f64 : t.direct_f64;
+  return dw     ? of<T>(t.f32_conv_depthwise, t.f64_conv_depthwise)
+         : four ? of<T>(t.f32_conv_direct_4ch, t.f64_conv_direct_4ch)
+                : of<T>(t.f32_conv_direct, t.f64_conv_direct);
 }
 
 // Depthwise with whole planes per item: each item pads its plane into a chunk-local buffer

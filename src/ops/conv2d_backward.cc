@@ -99,8 +99,8 @@ template <class T>
 void grad_weight_direct(const Plan& pl, const T* x, const T* gy, T* gw) {
   std::fill(gw, gw + pl.o * pl.K, T(0));
   if (pl.n == 0 || pl.P == 0) return;
-  const conv::KernelTable& kt = conv::active_kernels();
-  const conv::DirectGradFn<T> kernel = conv::of_type<T>(kt.direct_grad_f32, kt.direct_grad_f64);
+  const conv::Table& kt = kernels<conv::Table>();
+  const conv::DirectGradFn<T> kernel = of<T>(kt.f32_conv_direct_grad, kt.f64_conv_direct_grad);
   const int64_t kGradChannels = kt.grad_ob;
   Buffer<int64_t> taps(static_cast<size_t>(pl.K));
   const conv::DirectArgs<T> shared = conv_ops::direct_args<T>(pl, nullptr, false, taps.get());
@@ -130,8 +130,8 @@ void grad_weight_direct(const Plan& pl, const T* x, const T* gy, T* gw) {
 // order (one channel per thread).
 template <class T>
 void grad_weight_depthwise(const Plan& pl, const T* x, const T* gy, T* gw) {
-  const conv::KernelTable& kt = conv::active_kernels();
-  const conv::DwGradFn<T> kernel = conv::of_type<T>(kt.dw_grad_f32, kt.dw_grad_f64);
+  const conv::Table& kt = kernels<conv::Table>();
+  const conv::DwGradFn<T> kernel = of<T>(kt.f32_conv_dw_grad, kt.f64_conv_dw_grad);
   const int64_t taps = pl.kh * pl.kw;
   const double per = 2.0 * static_cast<double>(pl.n * pl.P * taps) * kNsPerFlop;
   Buffer<int64_t> offs(static_cast<size_t>(pl.K));

@@ -51,7 +51,8 @@ struct Segment {
 
 template <class T>
 void forward_implicit(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
-  const gemm_kernels::Ukernel<T>& uk = gemm_kernels::pick<T>(gemm_kernels::active_kernel_set());
+  const gemm_kernels::Table& gk = kernels<gemm_kernels::Table>();
+  const gemm_kernels::Ukernel<T>& uk = of<T>(gk.f32, gk.f64);
   const int MR = uk.mr, NR = uk.nr;
   const int64_t C = pl.c, cg = pl.cg, og = pl.og, K = pl.K, taps = pl.kh * pl.kw;
   const int64_t ogp = round_up(og, NR), panels = ogp / NR;

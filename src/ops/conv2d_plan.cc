@@ -105,10 +105,10 @@ Plan make_plan(const Problem& pr) {
   pl.wq = pl.ow + ceil_div((pr.kw - 1) * p.dilation_w, p.stride_w) + conv::kColumnSlack;
   pl.xrow = checked_mul(p.stride_w, pl.wq, "padded row");
   pl.plane = checked_mul(pl.hp, pl.xrow, "padded plane");
-  // Groups of at most 4 output channels take the 4-channel tile (direct4).
+  // Groups of at most 4 output channels take the 4-channel tile (conv_direct_4ch).
   pl.ocb = pl.algo == Algo::depthwise ? 1
            : pl.og <= 4              ? 4
-                                     : conv::active_kernels().direct_ob;
+                                     : kernels<conv::Table>().direct_ob;
   const int64_t ob = std::min<int64_t>(pl.og, pl.ocb);
   pl.nob = ceil_div(pl.og, pl.ocb);
   const double row_flops =

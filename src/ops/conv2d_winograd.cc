@@ -37,11 +37,9 @@ struct Transforms {
 };
 template <class T>
 Transforms<T> transforms() {
-  const conv::KernelTable& k = conv::active_kernels();
-  if constexpr (sizeof(T) == 4)
-    return {k.wino_in_f32, k.wino_out_f32};
-  else
-    return {k.wino_in_f64, k.wino_out_f64};
+  const conv::Table& k = kernels<conv::Table>();
+  return {of<T>(k.f32_conv_wino_in, k.f64_conv_wino_in),
+          of<T>(k.f32_conv_wino_out, k.f64_conv_wino_out)};
 }
 
 // U = G g Gt of one 3x3 kernel, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; u[xi * us].
@@ -68,7 +66,8 @@ void weight_transform(const T* g, T* u, int64_t us) {
 
 template <class T>
 void forward_winograd(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
-  const gemm_kernels::Ukernel<T>& uk = gemm_kernels::pick<T>(gemm_kernels::active_kernel_set());
+  const gemm_kernels::Table& gk = kernels<gemm_kernels::Table>();
+  const gemm_kernels::Ukernel<T>& uk = of<T>(gk.f32, gk.f64);
   const Transforms<T> tf = transforms<T>();
   const int MR = uk.mr, NR = uk.nr;
   const int64_t C = pl.c, O = pl.o, ogp = round_up(O, NR), panels = ogp / NR;

@@ -439,13 +439,8 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
       P.separable = true;
       P.u = uv;
       P.v = uv + kh;
-      if constexpr (std::is_same_v<T, float>) {
-        P.kern_h = corr2d::rows_kernel_f32(1, kw);
-        P.kern_v = corr2d::rows_kernel_f32(kh, 1);
-      } else {
-        P.kern_h = corr2d::rows_kernel_f64(1, kw);
-        P.kern_v = corr2d::rows_kernel_f64(kh, 1);
-      }
+      P.kern_h = corr2d::rows_kernel<T>(kernels<corr2d::Table>(), 1, kw);
+      P.kern_v = corr2d::rows_kernel<T>(kernels<corr2d::Table>(), kh, 1);
     }
   }
   P.in = static_cast<const char*>(in.data);
@@ -470,10 +465,7 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   P.left = left;
   P.border = border;
   P.fill = static_cast<T>(fill);
-  if constexpr (std::is_same_v<T, float>)
-    P.kern = corr2d::rows_kernel_f32(kh, kw);
-  else
-    P.kern = corr2d::rows_kernel_f64(kh, kw);
+  P.kern = corr2d::rows_kernel<T>(kernels<corr2d::Table>(), kh, kw);
 
   // Interior columns [jl, jr): their whole kw-wide window lies inside the row.
   int64_t jl = std::clamp<int64_t>(left, 0, P.Wo);

@@ -514,7 +514,8 @@ void gemm_batched_impl(bool ta, bool tb, int64_t batch, int64_t m, int64_t n, in
                        const T* a, int64_t lda, int64_t sa, const T* b, int64_t ldb, int64_t sb,
                        T beta, T* c, int64_t ldc, int64_t sc) {
   if (batch <= 0) return;
-  const auto& uk = gemm_kernels::pick<T>(gemm_kernels::active_kernel_set());
+  const gemm_kernels::Table& gk = kernels<gemm_kernels::Table>();
+  const auto& uk = of<T>(gk.f32, gk.f64);
   const int threads = get_num_threads();
   auto one = [&](int64_t i) {
     gemm_detail::gemm_run<T>(uk, gemm_detail::Options{}, ta, tb, m, n, k, alpha, a + i * sa, lda,
@@ -538,12 +539,12 @@ void gemm_batched_impl(bool ta, bool tb, int64_t batch, int64_t m, int64_t n, in
 
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  gemm_detail::gemm_run(gemm_kernels::active_kernel_set().f32, gemm_detail::Options{}, ta, tb, m, n,
+  gemm_detail::gemm_run(kernels<gemm_kernels::Table>().f32, gemm_detail::Options{}, ta, tb, m, n,
                         k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
           int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
-  gemm_detail::gemm_run(gemm_kernels::active_kernel_set().f64, gemm_detail::Options{}, ta, tb, m, n,
+  gemm_detail::gemm_run(kernels<gemm_kernels::Table>().f64, gemm_detail::Options{}, ta, tb, m, n,
                         k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
@@ -556,11 +557,6 @@ void gemm_batched(bool ta, bool tb, int64_t batch, int64_t m, int64_t n, int64_t
                   const double* a, int64_t lda, int64_t sa, const double* b, int64_t ldb,
                   int64_t sb, double beta, double* c, int64_t ldc, int64_t sc) {
   gemm_batched_impl(ta, tb, batch, m, n, k, alpha, a, lda, sa, b, ldb, sb, beta, c, ldc, sc);
-}
-
-const char* gemm_kernel_name(DType t) {
-  const auto& s = gemm_kernels::active_kernel_set();
-  return t == DType::f64 ? s.f64.name : s.f32.name;
 }
 
 }  // namespace npfast

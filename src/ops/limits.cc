@@ -20,22 +20,26 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-const limits::Table& probes() {
-  int isa = static_cast<int>(active_isa());
-  while (!limits::table(isa)) --isa;
-  return *limits::table(isa);
-}
-
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-}  // namespace
-
-double measure_peak_flops(DType dtype, double seconds) {
+// The active ISA's FMA probe for dtype.
+limits::FmaLoopFn fma_probe(DType dtype) {
   if (dtype != DType::f32 && dtype != DType::f64)
     throw TypeError(std::string("dtype: must be float32 or float64, got ") + dtype_name(dtype));
-  const limits::FmaLoopFn fn = dtype == DType::f32 ? probes().fma_f32 : probes().fma_f64;
+  const limits::Table& probes = kernels<limits::Table>();
+  return dtype == DType::f32 ? probes.f32_fma_loop : probes.f64_fma_loop;
+}
+
+}  // namespace
+
+double run_fma_probe(DType dtype, int64_t iters, double* sink) {
+  return static_cast<double>(fma_probe(dtype)(iters, sink));
+}
+
+double measure_peak_flops(DType dtype, double seconds) {
+  const limits::FmaLoopFn fn = fma_probe(dtype);
   const int threads = get_num_threads();
   // Calibrate iterations on one thread, then run every thread for about `seconds`.
   double sink = 0;
@@ -62,7 +66,8 @@ double measure_peak_flops(DType dtype, double seconds) {
 double measure_read_bandwidth(int64_t bytes, int repeats) {
   const int64_t n = std::max<int64_t>(bytes / 8, 1024);
   Buffer<double> buf(static_cast<size_t>(n));
-  probes().write(buf.get(), n, 1.0);
+  const limits::Table& probes = kernels<limits::Table>();
+  probes.f64_write_stream(buf.get(), n, 1.0);
   const int64_t chunks = get_num_threads() * 8;
   const int64_t grain = (n + chunks - 1) / chunks;
   double best = 0;
@@ -70,7 +75,7 @@ double measure_read_bandwidth(int64_t bytes, int repeats) {
     std::vector<double> sums(static_cast<size_t>(chunks));
     const auto t0 = Clock::now();
     parallel_for(n, grain, [&](int64_t b, int64_t e) {
-      sums[static_cast<size_t>(b / grain)] = probes().read(buf.get() + b, e - b);
+      sums[static_cast<size_t>(b / grain)] = probes.f64_read_stream(buf.get() + b, e - b);
     });
     best = std::max(best, static_cast<double>(n) * 8 / seconds_since(t0));
   }
@@ -80,14 +85,16 @@ double measure_read_bandwidth(int64_t bytes, int repeats) {
 double measure_write_bandwidth(int64_t bytes, int repeats) {
   const int64_t n = std::max<int64_t>(bytes / 8, 1024);
   Buffer<double> buf(static_cast<size_t>(n));
-  probes().write(buf.get(), n, 0.0);  // warm: fault the pages in first
+  const limits::Table& probes = kernels<limits::Table>();
+  probes.f64_write_stream(buf.get(), n, 0.0);  // warm: fault the pages in first
   const int64_t chunks = get_num_threads() * 8;
   const int64_t grain = ((n + chunks - 1) / chunks + 7) & ~int64_t{7};  // 64-byte chunks
   double best = 0;
   for (int r = 0; r < repeats; ++r) {
     const auto t0 = Clock::now();
-    parallel_for(n, grain,
-                 [&](int64_t b, int64_t e) { probes().write(buf.get() + b, e - b, 2.0); });
+    parallel_for(n, grain, [&](int64_t b, int64_t e) {
+      probes.f64_write_stream(buf.get() + b, e - b, 2.0);
+    });
     best = std::max(best, static_cast<double>(n) * 8 / seconds_since(t0));
   }
   return best;

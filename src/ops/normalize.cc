@@ -144,7 +144,8 @@ void normalize(const View& x, const View& y, const double* mean, const double* s
   const bool threads = static_cast<size_t>(x.size()) * iy >= elementwise::kParallelOutputBytes;
 
   if (k == x.ndim - 1 && x.c_contiguous() && yp.c_contiguous()) {
-    const elementwise::NormalizeFn kn = elementwise::normalize_kernel(y.dtype);
+    const elementwise::NormalizeFn kn =
+        elementwise::normalize_kernel(kernels<elementwise::Table>(), y.dtype);
     const int64_t n = x.size();
     constexpr int64_t kChunk = 1 << 16;
     const uint8_t* xp = x.ptr<uint8_t>();
@@ -173,10 +174,12 @@ void normalize(const View& x, const View& y, const double* mean, const double* s
   int64_t inner = 1;  // rows per step of the channel index
   for (int i = kc + 1; i < last; ++i) inner *= xv.shape[i];
   const int64_t sx = xv.strides[last], sy = yp.strides[last];
-  const elementwise::ConvertFn kc_fn = elementwise::convert_kernel(DType::u8, y.dtype, stream);
-  const elementwise::ConvertFn kc_plain = elementwise::convert_kernel(DType::u8, y.dtype, false);
-  const elementwise::NormalizeFn kn = elementwise::normalize_kernel(y.dtype);
-  const elementwise::GatherFn kg = elementwise::gather_kernel(y.dtype);
+  const elementwise::Table& kt = kernels<elementwise::Table>();
+  const elementwise::ConvertFn kc_fn = elementwise::convert_kernel(kt, DType::u8, y.dtype, stream);
+  const elementwise::ConvertFn kc_plain =
+      elementwise::convert_kernel(kt, DType::u8, y.dtype, false);
+  const elementwise::NormalizeFn kn = elementwise::normalize_kernel(kt, y.dtype);
+  const elementwise::GatherFn kg = elementwise::gather_kernel(kt, y.dtype);
   // Strided uint8 rows into contiguous output rows go straight through the gather kernel
   // (32-bit gather offsets: the row's byte span must fit).
   const bool gather_ok =

@@ -188,25 +188,11 @@ double row_cost_ns(const pool::Geom& g) {
 }
 
 template <class T>
-pool::MaxPoolFn<T> max_kernel(const pool::Table& t) {
-  if constexpr (std::is_same_v<T, float>)
-    return t.max_f32;
-  else
-    return t.max_f64;
-}
-template <class T>
-pool::AvgPoolFn<T> avg_kernel(const pool::Table& t) {
-  if constexpr (std::is_same_v<T, float>)
-    return t.avg_f32;
-  else
-    return t.avg_f64;
-}
-
-template <class T>
 void run_max(const Planes& in, const pool::Geom& g, T* out, int64_t* idx) {
   int64_t a, b;
   pool::interior(g, true, &a, &b);
-  const pool::MaxPoolFn<T> k = max_kernel<T>(pool::table_for(b - a, sizeof(T) == 8));
+  const pool::Table& t = pool::fitting_table(b - a, sizeof(T) == 8);
+  const pool::MaxPoolFn<T> k = of<T>(t.f32_max_pool, t.f64_max_pool);
   const int64_t row = in.sh / static_cast<int64_t>(sizeof(T));
   const int64_t plane_out = g.OH * g.OW;
   for_bands(in.count, g.OH, row_cost_ns(g), [&](int64_t p, int64_t oh0, int64_t oh1) {
@@ -219,7 +205,8 @@ template <class T>
 void run_avg(const Planes& in, const pool::Geom& g, const pool::AvgOpts& o, T* out) {
   int64_t a, b;
   pool::interior(g, false, &a, &b);
-  const pool::AvgPoolFn<T> k = avg_kernel<T>(pool::table_for(b - a, sizeof(T) == 8));
+  const pool::Table& t = pool::fitting_table(b - a, sizeof(T) == 8);
+  const pool::AvgPoolFn<T> k = of<T>(t.f32_avg_pool, t.f64_avg_pool);
   const int64_t row = in.sh / static_cast<int64_t>(sizeof(T));
   const int64_t plane_out = g.OH * g.OW;
   for_bands(in.count, g.OH, row_cost_ns(g), [&](int64_t p, int64_t oh0, int64_t oh1) {

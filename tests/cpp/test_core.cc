@@ -26,17 +26,6 @@ TEST(Dispatch, CapAndRestore) {
   EXPECT_THROW(parse_isa("sse9", "NPFAST_ISA"), ValueError);
 }
 
-TEST(Dispatch, SelectFallsBackToNarrower) {
-  const Isa before = active_isa();
-  int a = 0, b = 1;
-  int* table[kNumIsas] = {&a, nullptr, nullptr, nullptr};
-  EXPECT_EQ(select_kernel(table), &a);
-  table[1] = &b;
-  set_active_isa(Isa::scalar);
-  EXPECT_EQ(select_kernel(table), &a);
-  set_active_isa(before);
-}
-
 TEST(Checked, Overflow) {
   EXPECT_EQ(checked_mul(1 << 20, 1 << 20, "x"), int64_t{1} << 40);
   EXPECT_THROW(checked_mul(int64_t{1} << 31, int64_t{1} << 33, "x"), MemoryError);

@@ -49,7 +49,7 @@ def test_env_isa_caps_choice(cap):
         pytest.skip(f"this CPU cannot run {cap}")
     code = "import npfast; c = npfast.config(); print(c['isa'], c['kernels']['convert_u8_f32'])"
     out = run_python(code, NPFAST_ISA=cap)
-    assert out == f"{cap} convert_u8_f32__{cap}"
+    assert out == f"{cap} u8_f32_convert__{cap}"
 
 
 def test_env_isa_bad_value_is_a_clear_error():

@@ -1,18 +1,18 @@
 // Convolution kernel family: the direct kernels (few input channels, depthwise), their
 // per-ISA tables, and the scalar oracle.
 //
-// Contract of a direct kernel `conv_direct_<f32|f64>__<isa>` / `conv_depthwise_...`:
+// Contract of a direct kernel `<dtype>_conv_direct__<isa>` / `<dtype>_conv_depthwise__<isa>`:
 // it computes output rows [oy0, oy1) (all `ow` columns) of up to `direct_ob` (its table's) or,
-// for `direct4`, 4 output channels of one image and group, reading an input that the operator
-// has already padded and split by column phase, so that every tap reads contiguous memory and
-// no bounds are checked:
+// for `conv_direct_4ch`, 4 output channels of one image and group, reading an input that the
+// operator has already padded and split by column phase, so that every tap reads contiguous
+// memory and no bounds are checked:
 //   x      padded input of the group's `c` channels. Padded row r of channel ci, column j,
 //          lies at x[(ci * hp + r) * (sw * wq) + (j % sw) * wq + j / sw]: each padded row is
 //          stored as `sw` phases of `wq` elements. Output (oy, ox), tap (ky, kx) reads padded
 //          row oy*sh + ky*dh, column ox*sw + kx*dw. wq leaves room for whole vectors past
 //          the last output column (the operator zero-fills that slack).
 //   w      packed weights: w[((ci * kh + ky) * kw + kx) * wstride + o] for o < ob; the direct
-//          kernel uses wstride = direct_ob (4 for direct4; entries o >= ob are zero),
+//          kernel uses wstride = direct_ob (4 for conv_direct_4ch; entries o >= ob are zero),
 //          depthwise wstride = 1.
 //   bias   ob values, or null for zero.
 //   relu   apply max(v, 0) (NaN stays NaN) before storing.
@@ -23,6 +23,7 @@
 #include <cstdint>
 
 #include "npfast/dispatch.hpp"
+#include "src/core/registry.h"
 
 namespace npfast {
 namespace conv {
@@ -62,14 +63,14 @@ void direct_taps(const DirectArgs<T>& a, int64_t* taps) {
 template <class T>
 using DirectFn = void (*)(const DirectArgs<T>& a);
 
-// Depthwise weight gradient of one plane `conv_dw_grad_<f32|f64>__<isa>`: for every tap
+// Depthwise weight gradient of one plane `<f32|f64>_conv_dw_grad__<isa>`: for every tap
 // t = ky*kw + kx, gw[t] = sum over output rows [oy0, oy1) and columns of
 // gy[oy*ow + ox] * (padded input read by that tap), with `a` describing the padded plane as for
 // the direct kernels (a.c = 1; w, bias, relu, y, ys unused). Summed in a fixed order.
 template <class T>
 using DwGradFn = void (*)(const DirectArgs<T>& a, const T* gy, T* gw);
 
-// Direct weight gradient `conv_direct_grad_<f32|f64>__<isa>`: for the a.ob output channels and
+// Direct weight gradient `<f32|f64>_conv_direct_grad__<isa>`: for the a.ob output channels and
 // every tap t = (ci * kh + ky) * kw + kx, adds to gw[o * c*kh*kw + t] the sum over `images`
 // images, output rows [oy0, oy1) and columns of gy(o, oy, ox) * (padded input the
 // tap reads for (oy, ox)). Image i's padded input starts at a.x + i * x_image and its
@@ -85,10 +86,10 @@ constexpr int64_t direct_grad_work(int64_t taps) { return (taps + 8) * 8 * 64; }
 
 // Winograd F(2x2, 3x3) transforms (the stride-1 3x3 path, src/ops/conv2d_winograd.cc), on
 // channels-last data and vectorized over channels, for `nt` tiles along an image row:
-//   WinoIn  `conv_wino_in_<f32|f64>__<isa>`: tile j reads the 4x4 pixels
+//   WinoIn  `<f32|f64>_conv_wino_in__<isa>`: tile j reads the 4x4 pixels
 //     d(r, s) = x[j * 2 * ps + r * rs + s * ps + ch] and writes V = Bt d B as
 //     v[xi * vx + j * vt + ch] = V(xi / 4, xi % 4), for ch < c.
-//   WinoOut `conv_wino_out_<f32|f64>__<isa>`: tile j reads M(xi) = m[xi * mx + j * mt + ch] and
+//   WinoOut `<f32|f64>_conv_wino_out__<isa>`: tile j reads M(xi) = m[xi * mx + j * mt + ch] and
 //     writes Y = At M A (+ bias[ch] unless bias is null; max(v, 0) if relu, NaN kept) as
 //     y[r * yr + (2 * j + s) * yp + ch] = Y(r, s) for r, s < 2, ch < c.
 //   Bt = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], At = [1 1 1 0; 0 1 -1 -1]; each is applied
@@ -101,34 +102,16 @@ template <class T>
 using WinoOutFn = void (*)(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt,
                            const T* bias, bool relu, T* y, int64_t yp, int64_t yr);
 
-// A table's float or double entry, by T: of_type<T>(t.x_f32, t.x_f64).
-template <class T, class F32, class F64>
-constexpr auto of_type(F32 f32, F64 f64) {
-  if constexpr (sizeof(T) == 4)
-    return f32;
-  else
-    return f64;
-}
-
-struct KernelTable {
-  DirectFn<float> direct_f32;
-  DirectFn<double> direct_f64;
-  DirectFn<float> depthwise_f32;
-  DirectFn<double> depthwise_f64;
-  DwGradFn<float> dw_grad_f32;
-  DwGradFn<double> dw_grad_f64;
-  WinoInFn<float> wino_in_f32;
-  WinoInFn<double> wino_in_f64;
-  WinoOutFn<float> wino_out_f32;
-  WinoOutFn<double> wino_out_f64;
-  DirectGradFn<float> direct_grad_f32;
-  DirectGradFn<double> direct_grad_f64;
-  // The direct kernel at 4 channels a call, for groups of at most 4 output channels (where
-  // direct_ob = 8 would compute twice the channels and drop half).
-  DirectFn<float> direct4_f32;
-  DirectFn<double> direct4_f64;
+// The family's kernels (kernels.inc), then its parameters. One constant per ISA, table_<isa>
+// (src/core/kernels.inc), defined in reference.cc and x86_*.cc; looked up by kernels<Table>().
+struct Table {
+#define NPFAST_KERNEL NPFAST_KERNEL_FIELD
+#include "src/kernels/conv/kernels.inc"
+#undef NPFAST_KERNEL
   // Output channels one direct-kernel call computes, and so the packed weights' stride per tap:
-  // as many as the ISA's vector registers hold accumulators for (generic.h).
+  // as many as the ISA's vector registers hold accumulators for (generic.h). The _4ch kernels
+  // compute 4, for groups of at most 4 output channels (where direct_ob = 8 would compute
+  // twice the channels and drop half).
   int direct_ob;
   // Output channels per block of the direct weight-gradient kernel: work items take these.
   int grad_ob;
@@ -137,16 +120,6 @@ struct KernelTable {
 // Columns a kernel may read past `ow` + the taps' reach in a phase row: less than one vector
 // of the widest ISA (row tails use the fewest vectors that cover them).
 constexpr int64_t kColumnSlack = 16;
-
-extern const KernelTable kernels_scalar;
-extern const KernelTable& kernels_avx2;
-extern const KernelTable& kernels_avx512;
-
-// Table for `isa`, or null where it has none; the active one (falls back to narrower ISAs).
-const KernelTable* kernel_table(Isa isa);
-const KernelTable& active_kernels();
-// "conv_direct_f32__avx2" etc. for config().
-const char* kernel_name(const char* kind, bool f64);
 
 // The oracle (reference.cc): out[n][o][oy][ox] = bias[o] + sum over ci in the group, ky, kx of
 // x[n][g*cg+ci][oy*sh + ky*dh - pt][ox*sw + kx*dw - pl] * w[o][ci][ky][kx], in double.

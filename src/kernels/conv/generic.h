@@ -411,23 +411,11 @@ constexpr int kDirectNv = 3;
 constexpr int kDirectOb = (kVectorRegisters - kDirectNv - 1) / kDirectNv >= 8 ? 8 : 4;
 // The 4-channel tile takes the registers the 8-channel one would: 6 vectors of a row.
 constexpr int kDirect4Nv = kVectorRegisters >= 32 ? 6 : kDirectNv;
-using npfast::conv::KernelTable;
-inline constexpr KernelTable kTable = {direct<float, kDirectOb, kDirectNv, kDirectOb>,
-                                       direct<double, kDirectOb, kDirectNv, kDirectOb>,
-                                       depthwise<float>,
-                                       depthwise<double>,
-                                       dw_grad<float>,
-                                       dw_grad<double>,
-                                       wino_in<float>,
-                                       wino_in<double>,
-                                       wino_out<float>,
-                                       wino_out<double>,
-                                       direct_grad<float, kGradOb, kGradTb>,
-                                       direct_grad<double, kGradOb, kGradTb>,
-                                       direct<float, 4, kDirect4Nv, 4>,
-                                       direct<double, 4, kDirect4Nv, 4>,
-                                       kDirectOb,
-                                       kGradOb};
+inline constexpr npfast::conv::Table kTable = {
+#define NPFAST_KERNEL NPFAST_KERNEL_SIMD
+#include "src/kernels/conv/kernels.inc"
+#undef NPFAST_KERNEL
+    kDirectOb, kGradOb};
 
 }  // namespace conv
 }  // namespace NPFAST_TARGET

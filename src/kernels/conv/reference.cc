@@ -164,16 +164,11 @@ void direct_grad_scalar(const DirectArgs<T>& a, const T* gy, int64_t images, int
 
 // The scalar direct kernel takes 4 channels a call; any count is correct.
 constexpr int kScalarOb = 4;
-const KernelTable kernels_scalar = {direct_scalar<float, kScalarOb>,
-                                    direct_scalar<double, kScalarOb>,
-                                    direct_scalar<float, 1>,        direct_scalar<double, 1>,
-                                    dw_grad_scalar<float>,          dw_grad_scalar<double>,
-                                    wino_in_scalar<float>,          wino_in_scalar<double>,
-                                    wino_out_scalar<float>,         wino_out_scalar<double>,
-                                    direct_grad_scalar<float>,      direct_grad_scalar<double>,
-                                    direct_scalar<float, 4>,        direct_scalar<double, 4>,
-                                    kScalarOb,
-                                    kScalarOb};
+const Table table_scalar = {
+#define NPFAST_KERNEL NPFAST_KERNEL_SCALAR
+#include "src/kernels/conv/kernels.inc"
+#undef NPFAST_KERNEL
+    kScalarOb, kScalarOb};
 
 }  // namespace conv
 }  // namespace npfast

@@ -3,6 +3,7 @@
 // algorithm; and the thread-count invariance of forward and backward.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -13,6 +14,7 @@
 #include "npfast/dispatch.hpp"
 #include "npfast/threads.hpp"
 #include "src/kernels/conv/conv.h"
+#include "tests/cpp/scoped_isa.h"
 
 namespace npfast {
 namespace {
@@ -89,38 +91,61 @@ class ConvIsa : public ::testing::TestWithParam<Isa> {};
 
 TEST_P(ConvIsa, MatchesReference) {
   const Isa isa = GetParam();
-  if (!isa_supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
-  const Isa before = active_isa();
-  set_active_isa(isa);
+  ScopedIsa scope(isa);
   std::mt19937 rng(7);
   for (const Case& k : kCases) {
     check_case<float>(k, rng, isa_name(isa));
     check_case<double>(k, rng, isa_name(isa));
   }
-  set_active_isa(before);
 }
 
-const Isa kIsas[] = {
-#define NPFAST_CONV_TABLE(name, table) Isa::name,
-#include "src/kernels/conv/kernels.inc"
-#undef NPFAST_CONV_TABLE
-};
-
-INSTANTIATE_TEST_SUITE_P(All, ConvIsa, ::testing::ValuesIn(kIsas),
+INSTANTIATE_TEST_SUITE_P(All, ConvIsa, ::testing::ValuesIn(kernel_isas<conv::Table>()),
                          [](const auto& info) { return std::string(isa_name(info.param)); });
 
 // The Winograd transforms of every ISA give the reference's bits (only additions, in the
 // same order), over channel counts around the vector widths and with bias and ReLU.
+// The scalar transforms are checked against the matrix products written out here, on small
+// integers (every sum exact, whatever its order).
 template <class T>
-void check_winograd(const conv::KernelTable& kt, std::mt19937& rng) {
-  const auto pick = [](const conv::KernelTable& t) {
-    if constexpr (sizeof(T) == 4)
-      return std::make_pair(t.wino_in_f32, t.wino_out_f32);
-    else
-      return std::make_pair(t.wino_in_f64, t.wino_out_f64);
+void check_winograd(const conv::Table& kt, std::mt19937& rng) {
+  const auto pick = [](const conv::Table& t) {
+    return std::make_pair(of<T>(t.f32_conv_wino_in, t.f64_conv_wino_in),
+                          of<T>(t.f32_conv_wino_out, t.f64_conv_wino_out));
   };
   const auto [in, out] = pick(kt);
-  const auto [in_ref, out_ref] = pick(conv::kernels_scalar);
+  const auto [in_ref, out_ref] = pick(*kernels<conv::Table>(Isa::scalar));
+  const int bt[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+  const int at[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+  std::uniform_int_distribution<int> small(-4, 4);
+  for (int64_t c : {1, 9}) {
+    const int64_t nt = 2, ps = c, rs = ps * (2 * nt + 2);
+    std::vector<T> x(4 * rs), bias(c), v(16 * nt * c), y(4 * nt * c);
+    for (auto& e : x) e = T(small(rng));
+    for (auto& e : bias) e = T(small(rng));
+    in(x.data(), ps, rs, c, nt, v.data(), c, nt * c);
+    out(v.data(), c, nt * c, c, nt, bias.data(), true, y.data(), c, 2 * nt * c);
+    for (int64_t j = 0; j < nt; ++j)
+      for (int64_t ch = 0; ch < c; ++ch) {
+        double vm[4][4];
+        for (int i = 0; i < 4; ++i)
+          for (int k = 0; k < 4; ++k) {
+            double sum = 0;
+            for (int r = 0; r < 4; ++r)
+              for (int q = 0; q < 4; ++q)
+                sum += bt[i][r] * double(x[j * 2 * ps + r * rs + q * ps + ch]) * bt[k][q];
+            vm[i][k] = sum;
+            ASSERT_EQ(double(v[(i * 4 + k) * nt * c + j * c + ch]), sum) << "wino_in c=" << c;
+          }
+        for (int r = 0; r < 2; ++r)
+          for (int q = 0; q < 2; ++q) {
+            double sum = double(bias[ch]);
+            for (int i = 0; i < 4; ++i)
+              for (int k = 0; k < 4; ++k) sum += at[r][i] * vm[i][k] * at[q][k];
+            ASSERT_EQ(double(y[r * 2 * nt * c + (2 * j + q) * c + ch]), std::max(sum, 0.0))
+                << "wino_out c=" << c;
+          }
+      }
+  }
   std::normal_distribution<double> d;
   for (int64_t c : {1, 3, 4, 8, 9, 16, 19}) {
     const int64_t nt = 3, ps = c + 2, rs = ps * (2 * nt + 3);  // padded strides
@@ -143,25 +168,18 @@ void check_winograd(const conv::KernelTable& kt, std::mt19937& rng) {
 
 TEST_P(ConvIsa, WinogradTransformsMatchReference) {
   const Isa isa = GetParam();
-  if (!isa_supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
   std::mt19937 rng(11);
-  check_winograd<float>(*conv::kernel_table(isa), rng);
-  check_winograd<double>(*conv::kernel_table(isa), rng);
+  check_winograd<float>(*kernels<conv::Table>(isa), rng);
+  check_winograd<double>(*kernels<conv::Table>(isa), rng);
 }
 
-// The direct weight-gradient kernel of every ISA against the scalar one, on one call's
+// The direct weight-gradient kernel of every ISA against the sum written out here, on one call's
 // geometry: widths around the vector lengths (full, tail-only and mixed rows), channel counts
 // below and above the kernels' blocks, tap counts that leave partial tap blocks, stride phases,
 // dilation and several images.
 template <class T>
-void check_direct_grad(const conv::KernelTable& kt, std::mt19937& rng) {
-  const auto pick = [](const conv::KernelTable& t) {
-    if constexpr (sizeof(T) == 4)
-      return t.direct_grad_f32;
-    else
-      return t.direct_grad_f64;
-  };
-  const auto kernel = pick(kt), ref = pick(conv::kernels_scalar);
+void check_direct_grad(const conv::Table& kt, std::mt19937& rng) {
+  const conv::DirectGradFn<T> kernel = of<T>(kt.f32_conv_direct_grad, kt.f64_conv_direct_grad);
   std::normal_distribution<double> d;
   struct G {
     int64_t c, kh, kw, sh, sw, dh, dw, oh, ow, ob, images;
@@ -188,7 +206,22 @@ void check_direct_grad(const conv::KernelTable& kt, std::mt19937& rng) {
     std::vector<char> work(static_cast<size_t>(conv::direct_grad_work(taps)) + 64);
     T* wk = reinterpret_cast<T*>(work.data());
     kernel(a, gy.data(), g.images, x_image, gy_image, wk, gw.data());
-    ref(a, gy.data(), g.images, x_image, gy_image, wk, gr.data());
+    // gr += sum over images, output pixels of gy(o, oy, ox) * (the padded input tap t reads).
+    for (int64_t o = 0; o < g.ob; ++o)
+      for (int64_t ci = 0; ci < g.c; ++ci)
+        for (int64_t ky = 0; ky < g.kh; ++ky)
+          for (int64_t kx = 0; kx < g.kw; ++kx) {
+            double sum = 0;
+            for (int64_t i = 0; i < g.images; ++i)
+              for (int64_t oy = 0; oy < g.oh; ++oy)
+                for (int64_t ox = 0; ox < g.ow; ++ox) {
+                  const int64_t r = oy * g.sh + ky * g.dh, j = ox * g.sw + kx * g.dw;
+                  sum += double(gy[i * gy_image + o * a.ys + oy * g.ow + ox]) *
+                         double(x[i * x_image + (ci * a.hp + r) * (g.sw * a.wq) +
+                                  (j % g.sw) * a.wq + j / g.sw]);
+                }
+            gr[o * taps + (ci * g.kh + ky) * g.kw + kx] += static_cast<T>(sum);
+          }
     const double tol = sizeof(T) == 4 ? 1e-4 : 1e-12;
     for (size_t i = 0; i < gw.size(); ++i)
       ASSERT_NEAR(gw[i], gr[i], tol * (1 + std::abs(double(gr[i]))) * std::sqrt(double(taps)))
@@ -198,10 +231,9 @@ void check_direct_grad(const conv::KernelTable& kt, std::mt19937& rng) {
 
 TEST_P(ConvIsa, DirectGradMatchesReference) {
   const Isa isa = GetParam();
-  if (!isa_supported(isa)) GTEST_SKIP() << "CPU lacks " << isa_name(isa);
   std::mt19937 rng(5);
-  check_direct_grad<float>(*conv::kernel_table(isa), rng);
-  check_direct_grad<double>(*conv::kernel_table(isa), rng);
+  check_direct_grad<float>(*kernels<conv::Table>(isa), rng);
+  check_direct_grad<double>(*kernels<conv::Table>(isa), rng);
 }
 
 // Shifted/Winograd plans (16 channels) and the direct plans' kernel (3 channels).

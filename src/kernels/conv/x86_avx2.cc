@@ -7,7 +7,7 @@
 namespace npfast {
 namespace conv {
 
-const KernelTable& kernels_avx2 = avx2::conv::kTable;
+const Table table_avx2 = avx2::conv::kTable;
 
 }  // namespace conv
 }  // namespace npfast

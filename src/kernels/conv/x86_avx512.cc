@@ -7,7 +7,7 @@
 namespace npfast {
 namespace conv {
 
-const KernelTable& kernels_avx512 = avx512::conv::kTable;
+const Table table_avx512 = avx512::conv::kTable;
 
 }  // namespace conv
 }  // namespace npfast

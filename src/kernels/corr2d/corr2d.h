@@ -1,6 +1,6 @@
-// 2-D correlation kernel family: the row kernel type, the per-ISA tables and the selector.
+// 2-D correlation kernel family: the row kernel type and the table of row kernels.
 //
-// Contract of a rows kernel `corr2d_<shape>_<t>__<isa>` (shape 3x3, 5x5, 7x7 or general):
+// Contract of a rows kernel `<t>_corr2d_<shape>__<isa>` (shape 3x3, 5x5, 7x7 or general):
 //   in     nrows + kh - 1 row pointers; row r holds at least n + kw - 1 readable elements
 //          (any alignment). Rows may alias each other (a border row repeated).
 //   out    nrows output row pointers, each n contiguous writable elements, not overlapping in.
@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "npfast/dispatch.hpp"
+#include "src/core/registry.h"
 
 namespace npfast {
 namespace corr2d {
@@ -29,28 +30,22 @@ template <class T>
 using RowsFn = void (*)(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps,
                         int kh, int kw);
 
-// Kernels specialised for a shape; kGeneral takes any kh, kw.
-enum Shape : int { k3x3 = 0, k5x5 = 1, k7x7 = 2, kGeneral = 3, kNumShapes = 4 };
-Shape shape_of(int kh, int kw);
-const char* shape_name(Shape s);
-
+// The family's kernels (kernels.inc). One constant per ISA, table_<isa> (src/core/kernels.inc),
+// defined in reference.cc and x86_*.cc; looked up by kernels<Table>().
 struct Table {
-  RowsFn<float> f32[kNumShapes];
-  RowsFn<double> f64[kNumShapes];
+#define NPFAST_KERNEL NPFAST_KERNEL_FIELD
+#include "src/kernels/corr2d/kernels.inc"
+#undef NPFAST_KERNEL
 };
 
-// Per-ISA tables, defined in reference.cc and x86_*.cc.
-extern const Table table_reference;
-extern const Table& table_avx2;
-extern const Table& table_avx512;
-
-// The table of `isa`, or null when this build has none.
-const Table* table_for(Isa isa);
-// The kernel the dispatcher uses now for a kh x kw kernel (active ISA or the nearest narrower).
-RowsFn<float> rows_kernel_f32(int kh, int kw);
-RowsFn<double> rows_kernel_f64(int kh, int kw);
-// "corr2d_3x3_f32__avx2": the kernel rows_kernel_* returns now.
-const char* kernel_name(bool f64, int kh, int kw);
+// The row kernel of `t` for a kh x kw kernel: the one specialised for that shape, or general.
+template <class T>
+RowsFn<T> rows_kernel(const Table& t, int kh, int kw) {
+  if (kh == 3 && kw == 3) return of<T>(t.f32_corr2d_3x3, t.f64_corr2d_3x3);
+  if (kh == 5 && kw == 5) return of<T>(t.f32_corr2d_5x5, t.f64_corr2d_5x5);
+  if (kh == 7 && kw == 7) return of<T>(t.f32_corr2d_7x7, t.f64_corr2d_7x7);
+  return of<T>(t.f32_corr2d_general, t.f64_corr2d_general);
+}
 
 }  // namespace corr2d
 }  // namespace npfast

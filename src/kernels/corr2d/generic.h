@@ -203,8 +203,10 @@ void rows(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps
 static_assert(kMaxRows == 4, "rows() dispatches nrows 1..4");
 
 inline constexpr npfast::corr2d::Table kTable = {
-    {rows<float, 3, 3>, rows<float, 5, 5>, rows<float, 7, 7>, rows<float, 0, 0>},
-    {rows<double, 3, 3>, rows<double, 5, 5>, rows<double, 7, 7>, rows<double, 0, 0>}};
+#define NPFAST_KERNEL NPFAST_KERNEL_SIMD
+#include "src/kernels/corr2d/kernels.inc"
+#undef NPFAST_KERNEL
+};
 
 }  // namespace corr2d
 }  // namespace NPFAST_TARGET

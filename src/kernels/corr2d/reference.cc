@@ -25,9 +25,11 @@ void rows_ref(const T* const* in, T* const* out, int nrows, int64_t n, const T* 
 
 }  // namespace
 
-const Table table_reference = {
-    {rows_ref<float>, rows_ref<float>, rows_ref<float>, rows_ref<float>},
-    {rows_ref<double>, rows_ref<double>, rows_ref<double>, rows_ref<double>}};
+const Table table_scalar = {
+#define NPFAST_KERNEL NPFAST_KERNEL_SCALAR
+#include "src/kernels/corr2d/kernels.inc"
+#undef NPFAST_KERNEL
+};
 
 }  // namespace corr2d
 }  // namespace npfast

@@ -7,7 +7,7 @@
 namespace npfast {
 namespace corr2d {
 
-const Table& table_avx2 = avx2::corr2d::kTable;
+const Table table_avx2 = avx2::corr2d::kTable;
 
 }  // namespace corr2d
 }  // namespace npfast

@@ -1,6 +1,6 @@
-// Elementwise kernel family: types, the registry, and the selector.
+// Elementwise kernel family: types, the table, and its entries by dtype.
 //
-// Contract of a convert kernel `convert_<src>_<dst>__<isa>`:
+// Contract of a convert kernel `<src>_<dst>_convert__<isa>`:
 //   n       number of elements (>= 0)
 //   x       n contiguous source elements (any alignment)
 //   y       n contiguous destination elements (any alignment; must not overlap x unless x == y
@@ -15,7 +15,7 @@
 // before anything else (another thread) reads y. Kernels do not fence themselves, so an op may
 // call them on short pieces without draining the write-combining buffers each time.
 //
-// Contract of a normalize kernel `normalize_u8_<dst>__<isa>` (per-channel affine of uint8):
+// Contract of a normalize kernel `u8_<dst>_normalize__<isa>` (per-channel affine of uint8):
 //   n       number of elements (>= 0); x: n contiguous uint8; y: n contiguous dst elements
 //   scale, offset
 //           tables of channels + 8 doubles, entry j holding the value of channel j % channels
@@ -24,11 +24,11 @@
 //   stream  write y with non-temporal stores (y aligned to its element size)
 //   y[i] = cast(fma(double(x[i]), scale[c], offset[c])), c = (phase + i) % channels.
 //
-// Contract of a gather kernel `gather_u8_<dst>__<isa>` (one channel of an interleaved image):
+// Contract of a gather kernel `u8_<dst>_gather__<isa>` (one channel of an interleaved image):
 //   y[i] = cast(fma(double(x[i * sx]), scale, offset)) for i < n, y contiguous (dst f32/f64);
 //   1 <= sx and (n - 1) * sx < 2^31; reads only bytes x[0 .. (n - 1) sx]; stream as above.
 //
-// Contract of a zero kernel `zero_stream__<isa>`: sets n bytes at p (any alignment) to zero
+// Contract of a zero kernel `x8_zero_stream__<isa>`: sets n bytes at p (any alignment) to zero
 // with non-temporal stores, and fences them (it is called on large blocks).
 //
 // Kernels are pure: no allocation, no threads, no exceptions.
@@ -39,6 +39,7 @@
 
 #include "npfast/dispatch.hpp"
 #include "npfast/view.hpp"
+#include "src/core/registry.h"
 
 namespace npfast {
 namespace elementwise {
@@ -64,37 +65,48 @@ constexpr size_t kStreamOutputBytes = size_t{16} << 20;
 // (on a busy machine a helper that is not scheduled stalls the whole call for milliseconds).
 constexpr size_t kParallelOutputBytes = size_t{16} << 20;
 
-// Kernel for (src, dst) on `isa`, or null when that ISA has none (or the pair is unsupported).
-ConvertFn convert_kernel(Isa isa, DType src, DType dst, bool stream = false);
-// The kernel the dispatcher uses now (active ISA, falling back to narrower ones).
-ConvertFn convert_kernel(DType src, DType dst, bool stream = false);
-// normalize kernels, dst f32 or f64 (null otherwise).
-NormalizeFn normalize_kernel(Isa isa, DType dst);
-NormalizeFn normalize_kernel(DType dst);
-ZeroFn zero_stream_kernel(Isa isa);
-ZeroFn zero_stream_kernel();
-// gather kernels, dst f32 or f64 (null otherwise).
-GatherFn gather_kernel(Isa isa, DType dst);
-GatherFn gather_kernel(DType dst);
-// Orders earlier streaming stores before later stores (sfence); a no-op off x86.
-void stream_fence();
-// Kernel name, for config() and tests: "convert_u8_f32__avx512".
-const char* convert_kernel_name(DType src, DType dst);
-
-// Per-ISA tables, defined in reference.cc and x86_*.cc and listed in kernels.inc:
-// convert_<isa> and convert_stream_<isa> [src index][dst index], normalize_<isa> and
-// gather_<isa> [f32, f64], zero_stream_<isa>.
+// Tables indexed by dtype: convert [index in kConvertSources][index in kConvertDests],
+// normalize and gather [f32, f64].
 using ConvertTable = ConvertFn[8][3];
 using NormalizeTable = NormalizeFn[2];
 using GatherTable = GatherFn[2];
-#define NPFAST_ELEMENTWISE_ISA(isa, suffix)           \
-  extern const ConvertTable& convert_##suffix;        \
-  extern const ConvertTable& convert_stream_##suffix; \
-  extern const NormalizeTable& normalize_##suffix;    \
-  extern const ZeroFn zero_stream_##suffix;           \
-  extern const GatherTable& gather_##suffix;
+
+// The family's kernels (kernels.inc). One constant per ISA, table_<isa> (src/core/kernels.inc),
+// defined in reference.cc and x86_*.cc; looked up by kernels<Table>().
+struct Table {
+#define NPFAST_KERNEL NPFAST_KERNEL_FIELD
 #include "src/kernels/elementwise/kernels.inc"
-#undef NPFAST_ELEMENTWISE_ISA
+#undef NPFAST_KERNEL
+};
+
+inline int dtype_index(DType t, const DType* list, int n) {
+  for (int i = 0; i < n; ++i)
+    if (list[i] == t) return i;
+  return -1;
+}
+
+// The entries of table `t` by dtype, null for a pair the kernels do not cover.
+inline ConvertFn convert_kernel(const Table& t, DType src, DType dst, bool stream = false) {
+  const int s = dtype_index(src, kConvertSources, 8), d = dtype_index(dst, kConvertDests, 3);
+  return (s < 0 || d < 0) ? nullptr : (*(stream ? t.any_convert_stream : t.any_convert))[s][d];
+}
+inline NormalizeFn normalize_kernel(const Table& t, DType dst) {
+  return dst == DType::f32   ? (*t.u8_normalize)[0]
+         : dst == DType::f64 ? (*t.u8_normalize)[1]
+                             : nullptr;
+}
+inline GatherFn gather_kernel(const Table& t, DType dst) {
+  return dst == DType::f32   ? (*t.u8_gather)[0]
+         : dst == DType::f64 ? (*t.u8_gather)[1]
+                             : nullptr;
+}
+
+// Orders earlier streaming stores before later stores (sfence); a no-op off x86.
+inline void stream_fence() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_sfence();
+#endif
+}
 
 }  // namespace elementwise
 }  // namespace npfast

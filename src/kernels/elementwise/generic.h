@@ -179,6 +179,12 @@ inline constexpr npfast::elementwise::NormalizeTable kNormalizeTable = {normaliz
                                                                         normalize<double>};
 inline constexpr npfast::elementwise::GatherTable kGatherTable = {gather<float>, gather<double>};
 
+inline constexpr npfast::elementwise::Table kTable = {
+#define NPFAST_KERNEL NPFAST_KERNEL_SIMD
+#include "src/kernels/elementwise/kernels.inc"
+#undef NPFAST_KERNEL
+};
+
 }  // namespace elementwise
 }  // namespace NPFAST_TARGET
 }  // namespace npfast

@@ -53,11 +53,11 @@ const ConvertTable kConvertReference = {NPFAST_CONVERT_ROW(uint8_t),  NPFAST_CON
 #undef NPFAST_CONVERT_ROW
 
 // The scalar kernels have no streaming stores: the stream table is the plain one.
-const ConvertTable& convert_reference = kConvertReference;
-const ConvertTable& convert_stream_reference = kConvertReference;
-const NormalizeTable& normalize_reference = kNormalize;
-const ZeroFn zero_stream_reference = zero_ref;
-const GatherTable& gather_reference = kGather;
+const Table table_scalar = {
+#define NPFAST_KERNEL NPFAST_KERNEL_SCALAR
+#include "src/kernels/elementwise/kernels.inc"
+#undef NPFAST_KERNEL
+};
 
 }  // namespace elementwise
 }  // namespace npfast

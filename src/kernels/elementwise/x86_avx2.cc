@@ -7,11 +7,7 @@
 namespace npfast {
 namespace elementwise {
 
-const ConvertTable& convert_avx2 = avx2::elementwise::kConvertTable;
-const ConvertTable& convert_stream_avx2 = avx2::elementwise::kConvertStreamTable;
-const NormalizeTable& normalize_avx2 = avx2::elementwise::kNormalizeTable;
-const ZeroFn zero_stream_avx2 = avx2::elementwise::zero_stream;
-const GatherTable& gather_avx2 = avx2::elementwise::kGatherTable;
+const Table table_avx2 = avx2::elementwise::kTable;
 
 }  // namespace elementwise
 }  // namespace npfast

@@ -7,11 +7,7 @@
 namespace npfast {
 namespace elementwise {
 
-const ConvertTable& convert_avx512 = avx512::elementwise::kConvertTable;
-const ConvertTable& convert_stream_avx512 = avx512::elementwise::kConvertStreamTable;
-const NormalizeTable& normalize_avx512 = avx512::elementwise::kNormalizeTable;
-const ZeroFn zero_stream_avx512 = avx512::elementwise::zero_stream;
-const GatherTable& gather_avx512 = avx512::elementwise::kGatherTable;
+const Table table_avx512 = avx512::elementwise::kTable;
 
 }  // namespace elementwise
 }  // namespace npfast

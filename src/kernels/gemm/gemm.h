@@ -28,6 +28,7 @@
 #include <cstdint>
 
 #include "npfast/dispatch.hpp"
+#include "src/core/registry.h"
 
 namespace npfast {
 namespace gemm_kernels {
@@ -46,7 +47,6 @@ struct Ukernel {
                // fixes the reduction order of every element (see the operator)
   int mc;      // rows of A per packed block (kept in L2 with the B panel in L1)
   int nc;      // columns of B per packed block (in L3)
-  const char* name;
   // Edge variants with the same contract and per-element arithmetic (so the same bits):
   // MR x NR/2 for a last panel of at most NR/2 columns (reads only those columns of B), and
   // MR/2 x NR for a last panel of at most MR/2 rows (reads only those rows of A). Null: use fn.
@@ -54,35 +54,17 @@ struct Ukernel {
   UkernelFn<T> fn_short = nullptr;
 };
 
-struct KernelSet {
+// The family's table: one microkernel per dtype, whose tile and blocking differ per ISA, so
+// each ISA's table is written out (reference.cc, x86_*.cc) rather than expanded from kernel
+// lines. One constant per ISA, table_<isa> (src/core/kernels.inc); kernels<Table>() looks it
+// up; config() names a microkernel `<dtype>_gemm_<mr>x<nr>__<isa>`.
+struct Table {
   Ukernel<float> f32;
   Ukernel<double> f64;
-  // Runs `iters` iterations of independent vector FMAs (peak-FLOP probe for benchmarks);
-  // returns the flops done and writes a value derived from the result to *sink.
-  double (*fma_probe)(int64_t iters, bool f64, double* sink);
 };
 
-// Per-ISA sets (reference.cc, x86_avx2.cc, x86_avx512.cc).
-extern const KernelSet kernels_scalar;
-extern const KernelSet& kernels_avx2;
-extern const KernelSet& kernels_avx512;
 // Tests only: AVX-512's tile shapes and blocking on AVX2 vectors (x86_avx2.cc).
-extern const KernelSet& kernels_avx512_geometry_on_avx2;
-
-// The set for `isa` (null when not built for it) and the one the dispatcher uses now.
-const KernelSet* kernel_set(Isa isa);
-const KernelSet& active_kernel_set();
-
-template <class T>
-const Ukernel<T>& pick(const KernelSet& s);
-template <>
-inline const Ukernel<float>& pick<float>(const KernelSet& s) {
-  return s.f32;
-}
-template <>
-inline const Ukernel<double>& pick<double>(const KernelSet& s) {
-  return s.f64;
-}
+extern const Table table_avx512_geometry_on_avx2;
 
 // The oracle: C = alpha * op(A) op(B) + beta * C, row-major (see npfast/gemm.hpp), accumulated
 // in double. alpha == 0 or k == 0 leaves A and B unread (C = beta * C), as BLAS.

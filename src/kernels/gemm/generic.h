@@ -94,31 +94,6 @@ void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, int6
     for (int64_t j = 0; j < nr; ++j) c[i * rs_c + j] = buf[i * NR + j];
 }
 
-// Peak probe: 12 independent FMA chains (enough to cover latency x throughput on current
-// x86 cores) on full vectors.
-template <class T>
-double fma_probe_t(int64_t iters, double* sink) {
-  constexpr int kChains = 12;
-  V<T> acc[kChains];
-  const V<T> x = set1<T>(T(0.999999)), y = set1<T>(T(1e-7));
-#pragma GCC unroll 16
-  for (int i = 0; i < kChains; ++i) acc[i] = set1<T>(T(i));
-  for (int64_t it = 0; it < iters; ++it) {
-#pragma GCC unroll 16
-    for (int i = 0; i < kChains; ++i) acc[i] = fma(acc[i], x, y);
-  }
-  alignas(64) T out[kLanes<T>];
-  V<T> s = acc[0];
-  for (int i = 1; i < kChains; ++i) s = add(s, acc[i]);
-  npfast::NPFAST_TARGET::store(out, s);
-  *sink = static_cast<double>(out[0]);
-  return 2.0 * kChains * kLanes<T> * static_cast<double>(iters);
-}
-
-inline double fma_probe(int64_t iters, bool f64, double* sink) {
-  return f64 ? fma_probe_t<double>(iters, sink) : fma_probe_t<float>(iters, sink);
-}
-
 }  // namespace gemm
 }  // namespace NPFAST_TARGET
 }  // namespace npfast

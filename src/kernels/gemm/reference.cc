@@ -56,26 +56,11 @@ void ukernel_scalar(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* 
     }
 }
 
-double fma_probe_scalar(int64_t iters, bool f64, double* sink) {
-  constexpr int kChains = 8;
-  double acc[kChains];
-  for (int i = 0; i < kChains; ++i) acc[i] = i;
-  for (int64_t it = 0; it < iters; ++it) {
-    for (int i = 0; i < kChains; ++i) acc[i] = acc[i] * 0.999999 + 1e-7;
-  }
-  double s = 0;
-  for (double v : acc) s += v;
-  *sink = s;
-  (void)f64;
-  return 2.0 * kChains * static_cast<double>(iters);
-}
-
 }  // namespace
 
-const KernelSet kernels_scalar = {
-    {ukernel_scalar<float>, kMr, kNr, 256, 64, 1024, "f32_gemm_4x4__scalar"},
-    {ukernel_scalar<double>, kMr, kNr, 256, 64, 1024, "f64_gemm_4x4__scalar"},
-    fma_probe_scalar,
+const Table table_scalar = {
+    {ukernel_scalar<float>, kMr, kNr, 256, 64, 1024},
+    {ukernel_scalar<double>, kMr, kNr, 256, 64, 1024},
 };
 
 }  // namespace gemm_kernels

@@ -14,31 +14,23 @@
 
 namespace npfast {
 namespace gemm_kernels {
-namespace {
 
-const KernelSet kSet = {
-    {avx2::gemm::ukernel<float, 6, 2>, 6, 16, 256, 144, 4080, "f32_gemm_6x16__avx2",
+const Table table_avx2 = {
+    {avx2::gemm::ukernel<float, 6, 2>, 6, 16, 256, 144, 4080,
      avx2::gemm::ukernel<float, 6, 1>, avx2::gemm::ukernel<float, 3, 2>},
-    {avx2::gemm::ukernel<double, 6, 2>, 6, 8, 256, 96, 2040, "f64_gemm_6x8__avx2",
+    {avx2::gemm::ukernel<double, 6, 2>, 6, 8, 256, 96, 2040,
      avx2::gemm::ukernel<double, 6, 1>, avx2::gemm::ukernel<double, 3, 2>},
-    avx2::gemm::fma_probe,
 };
 
 // The AVX-512 tile shapes (14x32 f32, 14x16 f64) built from AVX2 vectors: slow (the tile
 // spills) but runnable here, so the tests drive the operator through the exact panel widths
 // and blocking of the AVX-512 set on a machine without AVX-512.
-const KernelSet kWide = {
-    {avx2::gemm::ukernel<float, 14, 4>, 14, 32, 192, 140, 4096, "f32_gemm_14x32__avx2_geometry",
+const Table table_avx512_geometry_on_avx2 = {
+    {avx2::gemm::ukernel<float, 14, 4>, 14, 32, 192, 140, 4096,
      avx2::gemm::ukernel<float, 14, 2>, avx2::gemm::ukernel<float, 7, 4>},
-    {avx2::gemm::ukernel<double, 14, 4>, 14, 16, 128, 112, 2048, "f64_gemm_14x16__avx2_geometry",
+    {avx2::gemm::ukernel<double, 14, 4>, 14, 16, 128, 112, 2048,
      avx2::gemm::ukernel<double, 14, 2>, avx2::gemm::ukernel<double, 7, 4>},
-    avx2::gemm::fma_probe,
 };
-
-}  // namespace
-
-const KernelSet& kernels_avx2 = kSet;
-const KernelSet& kernels_avx512_geometry_on_avx2 = kWide;
 
 }  // namespace gemm_kernels
 }  // namespace npfast

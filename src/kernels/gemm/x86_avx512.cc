@@ -13,19 +13,13 @@
 
 namespace npfast {
 namespace gemm_kernels {
-namespace {
 
-const KernelSet kSet = {
-    {avx512::gemm::ukernel<float, 14, 2>, 14, 32, 192, 140, 4096, "f32_gemm_14x32__avx512",
+const Table table_avx512 = {
+    {avx512::gemm::ukernel<float, 14, 2>, 14, 32, 192, 140, 4096,
      avx512::gemm::ukernel<float, 14, 1>, avx512::gemm::ukernel<float, 7, 2>},
-    {avx512::gemm::ukernel<double, 14, 2>, 14, 16, 128, 112, 2048, "f64_gemm_14x16__avx512",
+    {avx512::gemm::ukernel<double, 14, 2>, 14, 16, 128, 112, 2048,
      avx512::gemm::ukernel<double, 14, 1>, avx512::gemm::ukernel<double, 7, 2>},
-    avx512::gemm::fma_probe,
 };
-
-}  // namespace
-
-const KernelSet& kernels_avx512 = kSet;
 
 }  // namespace gemm_kernels
 }  // namespace npfast

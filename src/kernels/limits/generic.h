@@ -56,7 +56,11 @@ inline void write(double* y, int64_t n, double v) {
   stream_fence();
 }
 
-inline constexpr npfast::limits::Table kTable = {fma_loop<float>, fma_loop<double>, read, write};
+inline constexpr npfast::limits::Table kTable = {
+#define NPFAST_KERNEL NPFAST_KERNEL_SIMD
+#include "src/kernels/limits/kernels.inc"
+#undef NPFAST_KERNEL
+};
 
 }  // namespace limits
 }  // namespace NPFAST_TARGET

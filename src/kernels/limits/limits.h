@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "src/core/registry.h"
+
 namespace npfast {
 namespace limits {
 
@@ -18,18 +20,13 @@ using ReadFn = double (*)(const double* x, int64_t n);
 // Writes n copies of v with non-temporal stores where the ISA has them (a write-only stream).
 using WriteFn = void (*)(double* y, int64_t n, double v);
 
+// The family's probes (kernels.inc). One constant per ISA, table_<isa> (src/core/kernels.inc),
+// defined in reference.cc and x86_*.cc; looked up by kernels<Table>().
 struct Table {
-  FmaLoopFn fma_f32;
-  FmaLoopFn fma_f64;
-  ReadFn read;
-  WriteFn write;
+#define NPFAST_KERNEL NPFAST_KERNEL_FIELD
+#include "src/kernels/limits/kernels.inc"
+#undef NPFAST_KERNEL
 };
-
-extern const Table reference;
-extern const Table avx2;
-extern const Table avx512;
-
-const Table* table(int isa);  // null where not compiled
 
 }  // namespace limits
 }  // namespace npfast

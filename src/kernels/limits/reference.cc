@@ -38,7 +38,11 @@ void write(double* y, int64_t n, double v) {
 
 }  // namespace
 
-const Table reference = {fma_loop<float>, fma_loop<double>, read, write};
+const Table table_scalar = {
+#define NPFAST_KERNEL NPFAST_KERNEL_SCALAR
+#include "src/kernels/limits/kernels.inc"
+#undef NPFAST_KERNEL
+};
 
 }  // namespace limits
 }  // namespace npfast

@@ -7,7 +7,7 @@
 namespace npfast {
 namespace limits {
 
-const Table avx2 = avx2::limits::kTable;
+const Table table_avx2 = avx2::limits::kTable;
 
 }  // namespace limits
 }  // namespace npfast

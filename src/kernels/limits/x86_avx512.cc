@@ -7,7 +7,7 @@
 namespace npfast {
 namespace limits {
 
-const Table avx512 = avx512::limits::kTable;
+const Table table_avx512 = avx512::limits::kTable;
 
 }  // namespace limits
 }  // namespace npfast

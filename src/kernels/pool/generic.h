@@ -317,8 +317,11 @@ void avg_pool(const Geom& g, const AvgOpts& opt, const T* in, int64_t in_row, T*
   }
 }
 
-inline constexpr npfast::pool::Table kTable = {max_pool<float>, max_pool<double>, avg_pool<float>,
-                                               avg_pool<double>,  kLanes<float>,    kLanes<double>};
+inline constexpr npfast::pool::Table kTable = {
+#define NPFAST_KERNEL NPFAST_KERNEL_SIMD
+#include "src/kernels/pool/kernels.inc"
+#undef NPFAST_KERNEL
+    kLanes<float>, kLanes<double>};
 
 }  // namespace pool
 }  // namespace NPFAST_TARGET

@@ -5,7 +5,7 @@
 // side; output OH x OW. Output (oh, ow) looks at rows oh*sH - pH + i*dH (i < kH) and columns
 // ow*sW - pW + j*dW (j < kW); taps outside the plane are skipped (max) or count as zero (avg).
 //
-// Contract of a max kernel `max_pool_<T>__<isa>(g, in, in_row, out, idx, oh0, oh1)`:
+// Contract of a max kernel `<dtype>_max_pool__<isa>(g, in, in_row, out, idx, oh0, oh1)`:
 //   g       geometry
 //   in      the plane: element (ih, iw) at in[ih * in_row + iw] (unit column stride)
 //   in_row  row stride of `in`, in elements (>= W)
@@ -16,7 +16,7 @@
 //           index (for a window with no tap in the plane: -inf and PyTorch's out-of-plane index).
 //   Values and indices are bitwise those of the reference for every ISA.
 //
-// Contract of an avg kernel `avg_pool_<T>__<isa>(g, a, in, in_row, out, oh0, oh1)`: same plane
+// Contract of an avg kernel `<dtype>_avg_pool__<isa>(g, a, in, in_row, out, oh0, oh1)`: same plane
 // and output layout (no dilation: g.dH == g.dW == 1); out = sum / divisor, where the sum runs
 // over the in-plane taps in scan order and the divisor is `a.divisor_override` when nonzero,
 // else the window clipped to the padded plane (count_include_pad) or to the plane itself. SIMD
@@ -28,6 +28,7 @@
 #include <cstdint>
 
 #include "npfast/dispatch.hpp"
+#include "src/core/registry.h"
 
 namespace npfast {
 namespace pool {
@@ -50,30 +51,32 @@ template <class T>
 using AvgPoolFn = void (*)(const Geom& g, const AvgOpts& a, const T* in, int64_t in_row, T* out,
                            int64_t oh0, int64_t oh1);
 
+// The family's kernels (kernels.inc), then its parameters. One constant per ISA, table_<isa>
+// (src/core/kernels.inc), defined in reference.cc and x86_*.cc; looked up by kernels<Table>().
 struct Table {
-  MaxPoolFn<float> max_f32;
-  MaxPoolFn<double> max_f64;
-  AvgPoolFn<float> avg_f32;
-  AvgPoolFn<double> avg_f64;
+#define NPFAST_KERNEL NPFAST_KERNEL_FIELD
+#include "src/kernels/pool/kernels.inc"
+#undef NPFAST_KERNEL
   // Output columns per vector: a plane whose interior is narrower takes the kernel's scalar
-  // path, so the operator picks a narrower ISA's table for it (table_for).
+  // path, so the operator picks a narrower ISA's table for it (fitting_table).
   int lanes_f32, lanes_f64;
 };
 
-// Per-ISA tables, defined in reference.cc and x86_*.cc.
-extern const Table pool_reference;
-extern const Table& pool_avx2;
-extern const Table& pool_avx512;
-
-// The table of `isa` (null when not compiled in), and the one the dispatcher uses now.
-const Table* table(Isa isa);
-const Table& active_table();
-// The ISA of active_table(), for kernel names ("max_pool_f32__avx2").
-Isa active_table_isa();
-// The widest table at or below the active ISA whose vectors fit `cols` interior output columns
-// (MNIST's 28 x 28 planes pooled 2 x 2 have 14: AVX-512's 16 float lanes do not fit, AVX2's 8
-// do); the active table when none does.
-const Table& table_for(int64_t cols, bool f64);
+// Policy, not lookup: the widest table at or below the one in use whose vectors fit `cols`
+// interior output columns (MNIST's 28 x 28 planes pooled 2 x 2 have 14: AVX-512's 16 float
+// lanes do not fit, AVX2's 8 do); the table in use when none does. x86 only (avx512 > avx2 in
+// the enum, narrower vectors below), and never down to the reference: a SIMD kernel's own
+// scalar path is the faster one on planes narrower than every vector.
+inline const Table& fitting_table(int64_t cols, bool f64) {
+  const Isa top = kernels_isa<Table>();
+  const Table* t = &kernels<Table>();
+  if (top != Isa::avx512 && top != Isa::avx2) return *t;
+  for (int i = static_cast<int>(top) - 1; i > static_cast<int>(Isa::scalar); --i) {
+    if ((f64 ? t->lanes_f64 : t->lanes_f32) <= cols) break;
+    if (const Table* narrower = kernels<Table>(static_cast<Isa>(i))) t = narrower;
+  }
+  return *t;
+}
 
 // Interior output columns [*a, *b) of geometry g: every tap column ow*sW - pW + j*dW (j < kW,
 // dW = 1 for average pooling, `dilated` false) lies in [0, W).

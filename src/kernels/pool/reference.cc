@@ -61,8 +61,11 @@ void avg_pool_ref(const Geom& g, const AvgOpts& a, const T* in, int64_t in_row, 
 
 }  // namespace
 
-const Table pool_reference = {max_pool_ref<float>, max_pool_ref<double>, avg_pool_ref<float>,
-                              avg_pool_ref<double>, 1, 1};
+const Table table_scalar = {
+#define NPFAST_KERNEL NPFAST_KERNEL_SCALAR
+#include "src/kernels/pool/kernels.inc"
+#undef NPFAST_KERNEL
+    1, 1};
 
 }  // namespace pool
 }  // namespace npfast

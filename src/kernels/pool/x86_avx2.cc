@@ -7,7 +7,7 @@
 namespace npfast {
 namespace pool {
 
-const Table& pool_avx2 = avx2::pool::kTable;
+const Table table_avx2 = avx2::pool::kTable;
 
 }  // namespace pool
 }  // namespace npfast

@@ -7,7 +7,7 @@
 namespace npfast {
 namespace pool {
 
-const Table& pool_avx512 = avx512::pool::kTable;
+const Table table_avx512 = avx512::pool::kTable;
 
 }  // namespace pool
 }  // namespace npfast
