@@ -10,7 +10,7 @@ JOBS    ?= $(shell nproc)
 BENCH_OUT ?= bench-out
 BENCH_ARGS ?=
 PIP     := $(PY) -m pip install --disable-pip-version-check -q
-APT_PKGS := libgtest-dev g++ clang libclang-rt-14-dev ninja-build
+APT_PKGS := libgtest-dev libbenchmark-dev g++ clang libclang-rt-14-dev ninja-build
 
 .PHONY: bench test deps deps-apt deps-bench install dev cpp-test consumer asan asan-py tsan fuzz py-test stubs stubs-check clean
 

@@ -187,22 +187,21 @@ INSTANTIATE_TEST_SUITE_P(All, PoolIsa, ::testing::ValuesIn(kernel_isas<Table>())
 // never down to the reference; the scalar ISA keeps its own table.
 TEST(PoolTable, NarrowPlanesTakeANarrowerIsa) {
   const auto table = [](Isa isa) { return kernels<Table>(isa); };
-  const auto table_for = fitting_table;
   if (isa_supported(Isa::avx512)) {
     ScopedIsa scope(Isa::avx512);
-    EXPECT_EQ(&table_for(16, false), table(Isa::avx512));
-    EXPECT_EQ(&table_for(14, false), table(Isa::avx2));  // MNIST 28 x 28, 2 x 2 windows
-    EXPECT_EQ(&table_for(8, true), table(Isa::avx512));
-    EXPECT_EQ(&table_for(7, true), table(Isa::avx2));
-    EXPECT_EQ(&table_for(3, false), table(Isa::avx2));
+    EXPECT_EQ(&fitting_table(16, false), table(Isa::avx512));
+    EXPECT_EQ(&fitting_table(14, false), table(Isa::avx2));  // MNIST 28 x 28, 2 x 2 windows
+    EXPECT_EQ(&fitting_table(8, true), table(Isa::avx512));
+    EXPECT_EQ(&fitting_table(7, true), table(Isa::avx2));
+    EXPECT_EQ(&fitting_table(3, false), table(Isa::avx2));
   }
   if (isa_supported(Isa::avx2)) {
     ScopedIsa scope(Isa::avx2);
-    EXPECT_EQ(&table_for(8, false), table(Isa::avx2));
-    EXPECT_EQ(&table_for(2, false), table(Isa::avx2));
+    EXPECT_EQ(&fitting_table(8, false), table(Isa::avx2));
+    EXPECT_EQ(&fitting_table(2, false), table(Isa::avx2));
   }
   ScopedIsa scope(Isa::scalar);
-  EXPECT_EQ(&table_for(100, false), table(Isa::scalar));
+  EXPECT_EQ(&fitting_table(100, false), table(Isa::scalar));
 }
 
 View plane(float* p, int64_t h, int64_t w) {

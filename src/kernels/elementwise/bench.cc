@@ -1,0 +1,41 @@
+// Elementwise kernels: uint8 -> float32 conversion of 256 Ki elements, in cache (GB/s read
+// plus written), and the streaming zero fill of 4 MiB.
+#include <vector>
+
+#include "src/kernels/elementwise/elementwise.h"
+#include "tests/cpp/bench.h"
+
+namespace npfast {
+namespace elementwise {
+namespace {
+
+constexpr int64_t kN = 256 * 1024;
+
+void convert(benchmark::State& state, const Table& t) {
+  const ConvertFn fn = convert_kernel(t, DType::u8, DType::f32);
+  std::vector<uint8_t> x(kN, 7);
+  std::vector<float> y(kN);
+  for (auto _ : state) {
+    fn(kN, x.data(), y.data(), 0.5, 1.0);
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_rate(state, "bytes", kN * (1.0 + sizeof(float)));
+}
+
+void zero(benchmark::State& state, const Table& t) {
+  std::vector<char> buf(4 << 20);
+  for (auto _ : state) {
+    t.x8_zero_stream(buf.size(), buf.data());
+    benchmark::DoNotOptimize(buf.data());
+  }
+  set_rate(state, "bytes", static_cast<double>(buf.size()));
+}
+
+const bool kConvert = register_per_isa<Table>([](const Table&) { return "u8_f32_convert"; },
+                                              "256Ki", convert);
+const bool kZero = register_per_isa<Table>([](const Table&) { return "x8_zero_stream"; },
+                                           "4MiB", zero);
+
+}  // namespace
+}  // namespace elementwise
+}  // namespace npfast
