@@ -50,15 +50,12 @@ std::vector<std::pair<std::string, std::string>> names(const Snapshot& s) {
     return kernel_name(base, s.table_isa[f]);
   };
   const auto& g = *static_cast<const gemm_kernels::Table*>(s.table[k_gemm_kernels]);
-  const auto tile = [](const char* dtype, int mr, int nr) {
-    return std::string(dtype) + "_gemm_" + std::to_string(mr) + "x" + std::to_string(nr);
-  };
-  // A table field by name: the name is the field's (a typo fails to compile).
+  // A table field's kernel (registry.h: NPFAST_KERNEL_BASE).
 #define NPFAST_SHOW(op, family, field) \
-  {op, ((void)&family::Table::field, named(k_##family, #field))}
+  { op, named(k_##family, NPFAST_KERNEL_BASE(family::Table, field)) }
   return {
-      {"matmul_f32", named(k_gemm_kernels, tile("f32", g.f32.mr, g.f32.nr))},
-      {"matmul_f64", named(k_gemm_kernels, tile("f64", g.f64.mr, g.f64.nr))},
+      {"matmul_f32", named(k_gemm_kernels, gemm_kernels::base_name(g.f32))},
+      {"matmul_f64", named(k_gemm_kernels, gemm_kernels::base_name(g.f64))},
       NPFAST_SHOW("conv2d_direct_f32", conv, f32_conv_direct),
       NPFAST_SHOW("conv2d_depthwise_f32", conv, f32_conv_depthwise),
       NPFAST_SHOW("corr2d_3x3_f32", corr2d, f32_corr2d_3x3),

@@ -48,6 +48,9 @@
 #define NPFAST_KERNEL_FIELD(dtype, op, tile, Fn, simd, scalar) Fn dtype##_##op##tile;
 #define NPFAST_KERNEL_SIMD(dtype, op, tile, Fn, simd, scalar) simd,
 #define NPFAST_KERNEL_SCALAR(dtype, op, tile, Fn, simd, scalar) scalar,
+// A kernel's name without the ISA, from its table field: NPFAST_KERNEL_BASE(pool::Table,
+// f32_max_pool) is "f32_max_pool" (a misspelt field does not compile).
+#define NPFAST_KERNEL_BASE(Table, field) ((void)&Table::field, #field)
 
 namespace npfast {
 namespace registry {

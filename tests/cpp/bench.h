@@ -5,19 +5,26 @@
 #include <benchmark/benchmark.h>
 
 #include <string>
+#include <type_traits>
 
 #include "npfast/dispatch.hpp"
 #include "src/core/registry.h"
 
 namespace npfast {
 
-// Registers `run(state, table)` as `<base>__<isa>/<what>` for every such ISA. `base` maps a
-// table to the kernel's name without the ISA ("f32_max_pool"). Returns true, for a static.
+// Registers `run(state, table)` as `<base>__<isa>/<what>` for every such ISA. `base` is the
+// kernel's name without the ISA (NPFAST_KERNEL_BASE(Table, field)), or a function of the table
+// giving it (GEMM's tile differs per ISA). Returns true, for a static.
 template <class Table, class Base, class Run>
 bool register_per_isa(Base base, const std::string& what, Run run) {
   for (Isa isa : kernel_isas<Table>()) {
     const Table* t = kernels<Table>(isa);
-    benchmark::RegisterBenchmark((kernel_name(base(*t), isa) + "/" + what).c_str(),
+    std::string name;
+    if constexpr (std::is_invocable_v<Base, const Table&>)
+      name = base(*t);
+    else
+      name = base;
+    benchmark::RegisterBenchmark((kernel_name(name, isa) + "/" + what).c_str(),
                                  [t, run](benchmark::State& state) { run(state, *t); });
   }
   return true;

@@ -26,8 +26,8 @@ void direct(benchmark::State& state, const Table& t) {
   set_rate(state, "FLOP", 2.0 * a.ob * a.ys * a.c * 9);
 }
 
-const bool kDirect = register_per_isa<Table>([](const Table&) { return "f32_conv_direct"; },
-                                             "c3_3x3_32x64", direct);
+const bool kDirect =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_conv_direct), "c3_3x3_32x64", direct);
 
 }  // namespace
 }  // namespace conv

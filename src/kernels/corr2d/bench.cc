@@ -26,10 +26,10 @@ void rows(benchmark::State& state, const Table& t) {
   set_rate(state, "FLOP", 2.0 * K * K * kMaxRows * kCols);
 }
 
-const bool k3 = register_per_isa<Table>([](const Table&) { return "f32_corr2d_3x3"; },
-                                        "4x1024", rows<3>);
-const bool k7 = register_per_isa<Table>([](const Table&) { return "f32_corr2d_7x7"; },
-                                        "4x1024", rows<7>);
+const bool k3 =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr2d_3x3), "4x1024", rows<3>);
+const bool k7 =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr2d_7x7), "4x1024", rows<7>);
 
 }  // namespace
 }  // namespace corr2d

@@ -1,6 +1,5 @@
 // GEMM microkernels: one full MR x NR tile over packed panels of depth 256 (GFLOP/s), the
 // inner loop of every product.
-#include <string>
 #include <vector>
 
 #include "src/kernels/gemm/gemm.h"
@@ -24,15 +23,10 @@ void tile(benchmark::State& state, const Table& t) {
   set_rate(state, "FLOP", 2.0 * uk.mr * uk.nr * kDepth);
 }
 
-template <class T>
-std::string name(const Table& t) {
-  const Ukernel<T>& uk = of<T>(t.f32, t.f64);
-  return std::string(sizeof(T) == 4 ? "f32" : "f64") + "_gemm_" + std::to_string(uk.mr) + "x" +
-         std::to_string(uk.nr);
-}
-
-const bool kF32 = register_per_isa<Table>(name<float>, "k256", tile<float>);
-const bool kF64 = register_per_isa<Table>(name<double>, "k256", tile<double>);
+const bool kF32 = register_per_isa<Table>([](const Table& t) { return base_name(t.f32); }, "k256",
+                                          tile<float>);
+const bool kF64 = register_per_isa<Table>([](const Table& t) { return base_name(t.f64); }, "k256",
+                                          tile<double>);
 
 }  // namespace
 }  // namespace gemm_kernels

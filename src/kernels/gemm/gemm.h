@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "npfast/dispatch.hpp"
 #include "src/core/registry.h"
@@ -62,6 +63,13 @@ struct Table {
   Ukernel<float> f32;
   Ukernel<double> f64;
 };
+
+// A microkernel's name without the ISA, from its tile: "f32_gemm_14x32" (docs/naming.md).
+template <class T>
+std::string base_name(const Ukernel<T>& uk) {
+  return std::string(sizeof(T) == 4 ? "f32" : "f64") + "_gemm_" + std::to_string(uk.mr) + "x" +
+         std::to_string(uk.nr);
+}
 
 // Tests only: AVX-512's tile shapes and blocking on AVX2 vectors (x86_avx2.cc).
 extern const Table table_avx512_geometry_on_avx2;

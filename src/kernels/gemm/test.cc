@@ -52,12 +52,6 @@ void expect_close(const std::vector<T>& got, const std::vector<T>& want, int64_t
   }
 }
 
-// "14x32": a microkernel's tile, for failure messages.
-template <class T>
-std::string tile(const Ukernel<T>& uk) {
-  return std::to_string(uk.mr) + "x" + std::to_string(uk.nr);
-}
-
 // One microkernel call on a packed MR x k A panel and k x NR B panel, into a C tile with
 // a guard band, for mr x nr in {edge..full}.
 template <class T>
@@ -80,7 +74,7 @@ void check_ukernel(const Ukernel<T>& uk) {
           gemm_reference<T>(true, false, mr, nr, k, T(1.5), ap.data(), MR, bp.data(), NR, beta,
                             want.data(), ldc);
           expect_close(got, want, k,
-                       tile(uk) + " k=" + std::to_string(k) +
+                       base_name(uk) + " k=" + std::to_string(k) +
                            " mr=" + std::to_string(mr) + " nr=" + std::to_string(nr));
         }
       }
@@ -113,7 +107,7 @@ void check_edge_kernels(const Ukernel<T>& uk) {
         uk.fn(k, ap.data(), 1, MR, bp.data(), NR, full.data(), ldc, cs.mr, cs.nr, T(0.5), beta);
         cs.fn(k, ap.data(), 1, MR, bp.data(), NR, edge.data(), ldc, cs.mr, cs.nr, T(0.5), beta);
         ASSERT_EQ(std::memcmp(full.data(), edge.data(), full.size() * sizeof(T)), 0)
-            << tile(uk) << " edge kernel mr=" << cs.mr << " nr=" << cs.nr << " k=" << k;
+            << base_name(uk) << " edge kernel mr=" << cs.mr << " nr=" << cs.nr << " k=" << k;
       }
   }
 }
@@ -146,7 +140,7 @@ void check_op(const Ukernel<T>& uk, bool ta, bool tb, int64_t m, int64_t n, int6
   auto want = c0;
   gemm_reference<T>(ta, tb, m, n, k, alpha, a.data(), lda, b.data(), ldb, beta, want.data(), ldc);
   std::vector<T> first;
-  const std::string what = tile(uk) + " ta=" + std::to_string(ta) +
+  const std::string what = base_name(uk) + " ta=" + std::to_string(ta) +
                            " tb=" + std::to_string(tb) + " m=" + std::to_string(m) +
                            " n=" + std::to_string(n) + " k=" + std::to_string(k);
   for (int pa : {0, 1})

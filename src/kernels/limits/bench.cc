@@ -17,9 +17,9 @@ void fma(benchmark::State& state, const Table& t) {
 }
 
 const bool kF32 =
-    register_per_isa<Table>([](const Table&) { return "f32_fma_loop"; }, "10k", fma<float>);
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_fma_loop), "10k", fma<float>);
 const bool kF64 =
-    register_per_isa<Table>([](const Table&) { return "f64_fma_loop"; }, "10k", fma<double>);
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f64_fma_loop), "10k", fma<double>);
 
 }  // namespace
 }  // namespace limits

@@ -30,10 +30,10 @@ void avg_pool(benchmark::State& state, const Table& t) {
   set_rate(state, "bytes", kBytes);
 }
 
-const bool kMax = register_per_isa<Table>([](const Table&) { return "f32_max_pool"; },
-                                          "256x256_2x2s2", max_pool);
-const bool kAvg = register_per_isa<Table>([](const Table&) { return "f32_avg_pool"; },
-                                          "256x256_2x2s2", avg_pool);
+const bool kMax =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_max_pool), "256x256_2x2s2", max_pool);
+const bool kAvg =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_avg_pool), "256x256_2x2s2", avg_pool);
 
 }  // namespace
 }  // namespace pool
