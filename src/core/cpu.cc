@@ -65,7 +65,6 @@ Isa initial_isa() {
   return best;
 }
 
-
 const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::scalar:
