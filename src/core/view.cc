@@ -1,5 +1,11 @@
 #include "npfast/view.hpp"
 
+#include <cstring>
+#include <string>
+
+#include "npfast/threads.hpp"
+#include "src/core/views.h"
+
 namespace npfast {
 
 const char* dtype_name(DType t) {
@@ -39,14 +45,184 @@ bool View::contiguous_inner(int n) const {
   return true;
 }
 
-std::string shape_str(const View& v) {
-  std::string s = "(";
-  for (int i = 0; i < v.ndim; ++i) {
-    if (i) s += ", ";
-    s += std::to_string(v.shape[i]);
-  }
-  if (v.ndim == 1) s += ",";
-  return s + ")";
+int64_t Shape::size() const {
+  int64_t n = 1;
+  for (int i = 0; i < ndim; ++i) n *= dims[i];
+  return n;
 }
+
+Shape shape_of(const View& v) {
+  Shape s;
+  s.ndim = v.ndim;
+  for (int i = 0; i < v.ndim; ++i) s.dims[i] = v.shape[i];
+  return s;
+}
+
+bool has_shape(const View& v, const Shape& s) {
+  if (v.ndim != s.ndim) return false;
+  for (int i = 0; i < s.ndim; ++i)
+    if (v.shape[i] != s.dims[i]) return false;
+  return true;
+}
+
+std::string shape_str(const Shape& s) {
+  std::string r = "(";
+  for (int i = 0; i < s.ndim; ++i) {
+    if (i) r += ", ";
+    r += std::to_string(s.dims[i]);
+  }
+  if (s.ndim == 1) r += ",";
+  return r + ")";
+}
+
+std::string shape_str(const View& v) { return shape_str(shape_of(v)); }
+
+namespace views {
+
+void check_float(const View& v, const char* arg) {
+  if (v.dtype != DType::f32 && v.dtype != DType::f64)
+    throw TypeError(std::string(arg) + ": dtype must be float32 or float64, got " +
+                    dtype_name(v.dtype));
+}
+
+void check_dtype(const View& v, DType t, const char* arg) {
+  if (v.dtype != t)
+    throw TypeError(std::string(arg) + ": dtype must be " + dtype_name(t) + ", got " +
+                    dtype_name(v.dtype));
+}
+
+void check_shape(const View& v, const Shape& want, const char* arg) {
+  if (!has_shape(v, want))
+    throw ValueError(std::string(arg) + ": shape must be " + shape_str(want) + ", got " +
+                     shape_str(v));
+}
+
+void check_indices(const View& indices, const View& like, const char* like_name) {
+  check_dtype(indices, DType::i64, "indices");
+  if (!has_shape(indices, shape_of(like)))
+    throw ValueError("indices: shape must equal " + std::string(like_name) + "'s " +
+                     shape_str(like) + ", got " + shape_str(indices));
+}
+
+Shape with_plane(const View& v, int64_t h, int64_t w) {
+  Shape s = shape_of(v);
+  s.dims[v.ndim - 2] = h;
+  s.dims[v.ndim - 1] = w;
+  return s;
+}
+
+bool same_leading(const View& a, const View& b) {
+  if (a.ndim != b.ndim) return false;
+  for (int i = 0; i < a.ndim - 2; ++i)
+    if (a.shape[i] != b.shape[i]) return false;
+  return true;
+}
+
+Planes::Planes(const View& view) : v(view) {
+  for (int i = 0; i < v.ndim - 2; ++i) count *= v.shape[i];
+  H = v.shape[v.ndim - 2];
+  W = v.shape[v.ndim - 1];
+  sh = v.strides[v.ndim - 2];
+  sw = v.strides[v.ndim - 1];
+}
+
+void merge_axes(View* a, View* b) {
+  int out = 0;
+  View ra = *a, rb = *b;
+  for (int i = 0; i < a->ndim; ++i) {
+    if (a->shape[i] == 1 && a->ndim > 1) continue;  // size-1 axes carry no stride information
+    if (out > 0 && ra.strides[out - 1] == a->shape[i] * a->strides[i] &&
+        rb.strides[out - 1] == b->shape[i] * b->strides[i]) {
+      ra.shape[out - 1] *= a->shape[i];
+      rb.shape[out - 1] *= b->shape[i];
+      ra.strides[out - 1] = a->strides[i];
+      rb.strides[out - 1] = b->strides[i];
+      continue;
+    }
+    ra.shape[out] = a->shape[i];
+    rb.shape[out] = b->shape[i];
+    ra.strides[out] = a->strides[i];
+    rb.strides[out] = b->strides[i];
+    ++out;
+  }
+  if (out == 0) {  // every axis had size 1
+    ra.shape[0] = rb.shape[0] = 1;
+    ra.strides[0] = static_cast<int64_t>(itemsize(a->dtype));
+    rb.strides[0] = static_cast<int64_t>(itemsize(b->dtype));
+    out = 1;
+  }
+  ra.ndim = rb.ndim = out;
+  *a = ra;
+  *b = rb;
+}
+
+void set_c_strides(View* v) {
+  int64_t s = static_cast<int64_t>(itemsize(v->dtype));
+  for (int i = v->ndim - 1; i >= 0; --i) {
+    v->strides[i] = s;
+    s *= v->shape[i];
+  }
+}
+
+namespace {
+
+// Row r of v (any strides) and row r of its C-contiguous layout at `flat`, copied one way or
+// the other: fn(strided_row, flat_row) sees both.
+template <class F>
+void for_rows(const View& v, F&& fn) {
+  if (v.empty()) return;
+  if (v.ndim == 0) return fn(0, 0, int64_t{1});
+  const int64_t cols = v.shape[v.ndim - 1];
+  const int64_t rows = v.size() / cols;
+  const int64_t row_bytes = cols * static_cast<int64_t>(itemsize(v.dtype));
+  parallel_for(rows, grain_for(rows, 0.5 * static_cast<double>(cols)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t r = b; r < e; ++r) fn(row_offset(v, r), r * row_bytes, cols);
+               });
+}
+
+}  // namespace
+
+void copy_to_contiguous(const View& v, void* dst) {
+  const int64_t item = static_cast<int64_t>(itemsize(v.dtype));
+  const int64_t cs = v.ndim ? v.strides[v.ndim - 1] : item;
+  const char* src = static_cast<const char*>(v.data);
+  char* d = static_cast<char*>(dst);
+  for_rows(v, [&](int64_t off, int64_t flat, int64_t cols) {
+    if (cs == item) {
+      std::memcpy(d + flat, src + off, static_cast<size_t>(cols * item));
+      return;
+    }
+    for (int64_t j = 0; j < cols; ++j)
+      std::memcpy(d + flat + j * item, src + off + j * cs, static_cast<size_t>(item));
+  });
+}
+
+void copy_from_contiguous(const void* src, const View& v) {
+  const int64_t item = static_cast<int64_t>(itemsize(v.dtype));
+  const int64_t cs = v.ndim ? v.strides[v.ndim - 1] : item;
+  const char* s = static_cast<const char*>(src);
+  char* dst = static_cast<char*>(v.data);
+  for_rows(v, [&](int64_t off, int64_t flat, int64_t cols) {
+    if (cs == item) {
+      std::memcpy(dst + off, s + flat, static_cast<size_t>(cols * item));
+      return;
+    }
+    for (int64_t j = 0; j < cols; ++j)
+      std::memcpy(dst + off + j * cs, s + flat + j * item, static_cast<size_t>(item));
+  });
+}
+
+View contiguous(const View& v, Buffer<char>* keep) {
+  if (v.c_contiguous() || v.empty()) return v;
+  *keep = Buffer<char>(static_cast<size_t>(v.size()) * itemsize(v.dtype));
+  copy_to_contiguous(v, keep->get());
+  View c = v;
+  c.data = keep->get();
+  set_c_strides(&c);
+  return c;
+}
+
+}  // namespace views
 
 }  // namespace npfast
