@@ -97,6 +97,11 @@ void check_shape(const View& v, const Shape& want, const char* arg) {
                      shape_str(v));
 }
 
+void check_out(const View& v, DType t, const Shape& want, const char* arg) {
+  check_dtype(v, t, arg);
+  check_shape(v, want, arg);
+}
+
 void check_indices(const View& indices, const View& like, const char* like_name) {
   check_dtype(indices, DType::i64, "indices");
   if (!has_shape(indices, shape_of(like)))
@@ -118,8 +123,18 @@ bool same_leading(const View& a, const View& b) {
   return true;
 }
 
-Planes::Planes(const View& view) : v(view) {
-  for (int i = 0; i < v.ndim - 2; ++i) count *= v.shape[i];
+View plane_view(const View& v, int64_t p) {
+  View x = v;
+  x.data = static_cast<char*>(v.data) + plane_offset(v, p);
+  x.ndim = 2;
+  for (int i = 0; i < 2; ++i) {
+    x.shape[i] = v.shape[v.ndim - 2 + i];
+    x.strides[i] = v.strides[v.ndim - 2 + i];
+  }
+  return x;
+}
+
+Planes::Planes(const View& view) : v(view), count(plane_count(view)) {
   H = v.shape[v.ndim - 2];
   W = v.shape[v.ndim - 1];
   sh = v.strides[v.ndim - 2];

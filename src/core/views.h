@@ -23,6 +23,8 @@ void check_float(const View& v, const char* arg);
 void check_dtype(const View& v, DType t, const char* arg);
 // ValueError "arg: shape must be <want>, got <shape>" unless v has the shape `want`.
 void check_shape(const View& v, const Shape& want, const char* arg);
+// check_dtype, then check_shape: an output array the caller passed in.
+void check_out(const View& v, DType t, const Shape& want, const char* arg);
 // An index array paired with `like` (max pooling's argmax indices): TypeError unless int64,
 // ValueError "indices: shape must equal <like_name>'s <shape>, got ..." unless `like`'s shape.
 void check_indices(const View& indices, const View& like, const char* like_name);
@@ -49,6 +51,15 @@ inline int64_t leading_offset(const View& v, int64_t i, int axes) {
 }
 inline int64_t row_offset(const View& v, int64_t r) { return leading_offset(v, r, v.ndim - 1); }
 inline int64_t plane_offset(const View& v, int64_t p) { return leading_offset(v, p, v.ndim - 2); }
+
+// Number of planes of an (..., H, W) view: the product of the leading axes.
+inline int64_t plane_count(const View& v) {
+  int64_t n = 1;
+  for (int i = 0; i < v.ndim - 2; ++i) n *= v.shape[i];
+  return n;
+}
+// Plane p of an (..., H, W) view as a 2-d (H, W) view.
+View plane_view(const View& v, int64_t p);
 
 // The planes of an (..., H, W) view (ndim >= 2): plane(p) is the first byte of plane p, its
 // element (h, w) at h * sh + w * sw bytes.

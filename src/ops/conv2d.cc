@@ -9,6 +9,7 @@
 #include "npfast/gemm.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
+#include "src/core/views.h"
 #include "src/kernels/conv/conv.h"
 #include "src/ops/conv2d_plan.h"
 
@@ -18,8 +19,6 @@ namespace {
 std::string pair_str(int64_t a, int64_t b) {
   return "(" + std::to_string(a) + ", " + std::to_string(b) + ")";
 }
-
-bool is_float(DType t) { return t == DType::f32 || t == DType::f64; }
 
 }  // namespace
 
@@ -31,11 +30,9 @@ void conv2d_same_padding(int64_t kh, int64_t kw, int64_t dh, int64_t dw, Conv2dP
   p->pad_right = tw - tw / 2;
 }
 
-void conv2d_check(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
-                  int64_t* out_h, int64_t* out_w) {
-  if (!is_float(input.dtype))
-    throw TypeError(std::string("input: dtype must be float32 or float64, got ") +
-                    dtype_name(input.dtype));
+Shape conv2d_shape(const View& input, const View& weight, const View* bias,
+                   const Conv2dParams& p) {
+  views::check_float(input, "input");
   if (weight.dtype != input.dtype)
     throw TypeError(std::string("weight: dtype ") + dtype_name(weight.dtype) +
                     " does not match input dtype " + dtype_name(input.dtype));
@@ -85,8 +82,7 @@ void conv2d_check(const View& input, const View& weight, const View* bias, const
   if (eh > hp || ew > wp)
     throw ValueError("weight: kernel size " + pair_str(kh, kw) + " (dilated to " +
                      pair_str(eh, ew) + ") is larger than the padded input " + pair_str(hp, wp));
-  *out_h = (hp - eh) / p.stride_h + 1;
-  *out_w = (wp - ew) / p.stride_w + 1;
+  return Shape{4, {input.shape[0], o, (hp - eh) / p.stride_h + 1, (wp - ew) / p.stride_w + 1}};
 }
 
 namespace conv_ops {
@@ -262,9 +258,8 @@ template void forward<double>(const Plan&, const double*, const double*, const d
 
 namespace {
 
-using conv_ops::check_shape;
-using conv_ops::contiguous;
 using conv_ops::Plan;
+using views::contiguous;
 
 template <class T>
 void conv2d_t(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
@@ -273,7 +268,8 @@ void conv2d_t(const View& input, const View& weight, const View* bias, const Con
                              weight.shape[0], weight.shape[2], weight.shape[3], p,
                              input.dtype};
   const Plan pl = conv_ops::get_plan(pr);
-  Buffer<T> xk, wk, bk, yk;
+  Buffer<char> xk, wk, bk;
+  Buffer<T> yk;
   const T* x = contiguous<T>(input, &xk);
   const T* w = contiguous<T>(weight, &wk);
   const T* b = bias ? contiguous<T>(*bias, &bk) : nullptr;
@@ -284,17 +280,14 @@ void conv2d_t(const View& input, const View& weight, const View* bias, const Con
     y = yk.get();
   }
   conv_ops::forward<T>(pl, x, w, b, act == Activation::relu, y);
-  if (!direct_out) conv_ops::copy_to_view(y, out);
+  if (!direct_out) views::copy_from_contiguous(y, out);
 }
 
 }  // namespace
 
 void conv2d(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
             const View& out, Activation act) {
-  int64_t oh, ow;
-  conv2d_check(input, weight, bias, p, &oh, &ow);
-  const int64_t shape[4] = {input.shape[0], weight.shape[0], oh, ow};
-  check_shape(out, input.dtype, 4, shape, "out");
+  views::check_out(out, input.dtype, conv2d_shape(input, weight, bias, p), "out");
   if (out.empty()) return;
   if (input.dtype == DType::f32)
     conv2d_t<float>(input, weight, bias, p, out, act);
@@ -303,8 +296,7 @@ void conv2d(const View& input, const View& weight, const View* bias, const Conv2
 }
 
 const char* conv2d_algorithm(const View& input, const View& weight, const Conv2dParams& p) {
-  int64_t oh, ow;
-  conv2d_check(input, weight, nullptr, p, &oh, &ow);
+  conv2d_shape(input, weight, nullptr, p);
   const conv_ops::Problem pr{input.shape[0],  input.shape[1],  input.shape[2],  input.shape[3],
                              weight.shape[0], weight.shape[2], weight.shape[3], p,
                              input.dtype};
@@ -313,10 +305,8 @@ const char* conv2d_algorithm(const View& input, const View& weight, const Conv2d
 
 void conv2d_reference(const View& input, const View& weight, const View* bias,
                       const Conv2dParams& p, const View& out) {
-  int64_t oh, ow;
-  conv2d_check(input, weight, bias, p, &oh, &ow);
-  const int64_t shape[4] = {input.shape[0], weight.shape[0], oh, ow};
-  check_shape(out, input.dtype, 4, shape, "out");
+  const Shape s = conv2d_shape(input, weight, bias, p);
+  views::check_out(out, input.dtype, s, "out");
   if (out.empty()) return;
   if (!input.c_contiguous() || !weight.c_contiguous() || !out.c_contiguous() ||
       (bias && !bias->c_contiguous()))
@@ -327,7 +317,7 @@ void conv2d_reference(const View& input, const View& weight, const View* bias,
                        input.shape[3], weight.ptr<T>(), weight.shape[0], weight.shape[2],
                        weight.shape[3], bias ? bias->ptr<T>() : nullptr, p.stride_h, p.stride_w,
                        p.pad_top, p.pad_left, p.dilation_h, p.dilation_w, p.groups, out.ptr<T>(),
-                       oh, ow);
+                       s[2], s[3]);
   };
   if (input.dtype == DType::f32)
     run(float{});

@@ -8,6 +8,7 @@
 #include "npfast/gemm.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
+#include "src/core/views.h"
 #include "src/kernels/conv/conv.h"
 #include "src/ops/conv2d_plan.h"
 
@@ -228,11 +229,7 @@ struct OutPtr {
   }
   void finish() {
     if (!v || v->c_contiguous()) return;
-    if (v->ndim == 4)
-      conv_ops::copy_to_view(p, *v);
-    else
-      for (int64_t i = 0; i < v->shape[0]; ++i)
-        *reinterpret_cast<T*>(static_cast<char*>(v->data) + i * v->strides[0]) = p[i];
+    views::copy_from_contiguous(p, *v);
   }
 };
 
@@ -243,15 +240,15 @@ void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
                              w_v.shape[0], w_v.shape[2], w_v.shape[3], p,
                              x_v.dtype};
   const Plan pl = conv_ops::get_plan(pr);
-  Buffer<T> gk, xk, wk;
-  const T* gy = conv_ops::contiguous<T>(gy_v, &gk);
+  Buffer<char> gk, xk, wk;
+  const T* gy = views::contiguous<T>(gy_v, &gk);
   if (gb_v && !gb_v->empty()) {
     OutPtr<T> o(gb_v);
     grad_bias(pl, gy, o.p);
     o.finish();
   }
   if (gw_v && !gw_v->empty()) {
-    const T* x = conv_ops::contiguous<T>(x_v, &xk);
+    const T* x = views::contiguous<T>(x_v, &xk);
     OutPtr<T> o(gw_v);
     if (pl.algo == conv_ops::Algo::shifted_gemm || pl.algo == conv_ops::Algo::implicit_gemm ||
         pl.algo == conv_ops::Algo::winograd)
@@ -265,7 +262,7 @@ void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
     o.finish();
   }
   if (gx_v && !gx_v->empty()) {
-    const T* w = conv_ops::contiguous<T>(w_v, &wk);
+    const T* w = views::contiguous<T>(w_v, &wk);
     OutPtr<T> o(gx_v);
     if (transposable(pl))
       grad_input_transposed(pl, gy, w, o.p);
@@ -280,13 +277,11 @@ void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
 void conv2d_backward(const View& grad_output, const View& input, const View& weight,
                      const Conv2dParams& p, const View* grad_input, const View* grad_weight,
                      const View* grad_bias) {
-  int64_t oh, ow;
-  conv2d_check(input, weight, nullptr, p, &oh, &ow);
-  const int64_t gshape[4] = {input.shape[0], weight.shape[0], oh, ow};
-  conv_ops::check_shape(grad_output, input.dtype, 4, gshape, "grad_output");
-  if (grad_input) conv_ops::check_shape(*grad_input, input.dtype, 4, input.shape, "grad_input");
-  if (grad_weight) conv_ops::check_shape(*grad_weight, input.dtype, 4, weight.shape, "grad_weight");
-  if (grad_bias) conv_ops::check_shape(*grad_bias, input.dtype, 1, weight.shape, "grad_bias");
+  const DType t = input.dtype;
+  views::check_out(grad_output, t, conv2d_shape(input, weight, nullptr, p), "grad_output");
+  if (grad_input) views::check_out(*grad_input, t, shape_of(input), "grad_input");
+  if (grad_weight) views::check_out(*grad_weight, t, shape_of(weight), "grad_weight");
+  if (grad_bias) views::check_out(*grad_bias, t, Shape{1, {weight.shape[0]}}, "grad_bias");
   if (input.dtype == DType::f32)
     backward_t<float>(grad_output, input, weight, p, grad_input, grad_weight, grad_bias);
   else

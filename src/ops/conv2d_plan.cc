@@ -322,48 +322,6 @@ void col2im_add(const Plan& pl, const T* col, int64_t p0, int64_t p1, T* x) {
   }
 }
 
-template <class T>
-void copy_from_view(const View& v, T* dst) {
-  const int64_t a = v.shape[0], b = v.shape[1], h = v.shape[2], w = v.shape[3];
-  const char* base = static_cast<const char*>(v.data);
-  parallel_for(
-      a * b, grain_for(a * b, 0.5 * static_cast<double>(h * w)), [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-          const char* pl = base + (i / b) * v.strides[0] + (i % b) * v.strides[1];
-          T* d = dst + i * h * w;
-          for (int64_t y = 0; y < h; ++y) {
-            if (v.strides[3] == static_cast<int64_t>(sizeof(T))) {
-              std::memcpy(d + y * w, pl + y * v.strides[2], w * sizeof(T));
-              continue;
-            }
-            for (int64_t x = 0; x < w; ++x)
-              std::memcpy(d + y * w + x, pl + y * v.strides[2] + x * v.strides[3], sizeof(T));
-          }
-        }
-      });
-}
-
-template <class T>
-void copy_to_view(const T* src, const View& v) {
-  const int64_t a = v.shape[0], b = v.shape[1], h = v.shape[2], w = v.shape[3];
-  char* base = static_cast<char*>(v.data);
-  parallel_for(
-      a * b, grain_for(a * b, 0.5 * static_cast<double>(h * w)), [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-          char* pl = base + (i / b) * v.strides[0] + (i % b) * v.strides[1];
-          const T* s = src + i * h * w;
-          for (int64_t y = 0; y < h; ++y) {
-            if (v.strides[3] == static_cast<int64_t>(sizeof(T))) {
-              std::memcpy(pl + y * v.strides[2], s + y * w, w * sizeof(T));
-              continue;
-            }
-            for (int64_t x = 0; x < w; ++x)
-              std::memcpy(pl + y * v.strides[2] + x * v.strides[3], s + y * w + x, sizeof(T));
-          }
-        }
-      });
-}
-
 // Rows [rb, re) of one padded, phase-split plane (conv.h): zeros outside the image. Row by
 // row, all phases of a row at once, so each source row is read from L1 for its later phases.
 template <class T>
@@ -452,8 +410,6 @@ void channels_last_row(const Plan& pl, const T* x, int64_t r, int64_t width, T* 
 #define NPFAST_INSTANTIATE(T)                                               \
   template void im2col<T>(const Plan&, const T*, int64_t, int64_t, T*);     \
   template void col2im_add<T>(const Plan&, const T*, int64_t, int64_t, T*); \
-  template void copy_from_view<T>(const View&, T*);                         \
-  template void copy_to_view<T>(const T*, const View&);                     \
   template void pad_plane<T>(const Plan&, const T*, T*);                    \
   template void pad_rows<T>(const Plan&, const T*, T*, int64_t, int64_t);   \
   template void pad_planes<T>(const Plan&, const T*, int64_t, T*);          \

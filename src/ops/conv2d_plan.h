@@ -3,12 +3,8 @@
 #pragma once
 
 #include <cstdint>
-#include <cstring>
-#include <string>
 
 #include "npfast/conv.hpp"
-#include "npfast/error.hpp"
-#include "npfast/memory.hpp"
 #include "npfast/view.hpp"
 #include "src/kernels/conv/conv.h"
 
@@ -129,43 +125,6 @@ inline void valid_range(int64_t ix0, int64_t s, int64_t run, int64_t w, int64_t*
   *j0 = lo < run ? lo : run;
   const int64_t e = hi < run ? hi : run;
   *j1 = e > *j0 ? e : *j0;
-}
-
-// Contiguous copies of 4-d strided views, and back.
-template <class T>
-void copy_from_view(const View& v, T* dst);
-template <class T>
-void copy_to_view(const T* src, const View& v);
-
-// ValueError / TypeError naming `arg` unless `v` has this dtype and shape.
-inline void check_shape(const View& v, DType t, int ndim, const int64_t* shape, const char* arg) {
-  bool ok = v.ndim == ndim;
-  for (int i = 0; ok && i < ndim; ++i) ok = v.shape[i] == shape[i];
-  if (!ok) {
-    View want;
-    want.ndim = ndim;
-    for (int i = 0; i < ndim; ++i) want.shape[i] = shape[i];
-    throw ValueError(std::string(arg) + ": expected shape " + shape_str(want) + ", got " +
-                     shape_str(v));
-  }
-  if (v.dtype != t)
-    throw TypeError(std::string(arg) + ": expected dtype " + dtype_name(t) + ", got " +
-                    dtype_name(v.dtype));
-}
-
-// A C-contiguous pointer to a 4-d or 1-d view's data: the view itself, or a pool copy kept
-// alive by `keep`.
-template <class T>
-const T* contiguous(const View& v, Buffer<T>* keep) {
-  if (v.c_contiguous() || v.empty()) return v.ptr<T>();
-  *keep = Buffer<T>(static_cast<size_t>(v.size()));
-  if (v.ndim == 4) {
-    copy_from_view(v, keep->get());
-  } else {
-    for (int64_t i = 0; i < v.shape[0]; ++i)
-      std::memcpy(keep->get() + i, static_cast<const char*>(v.data) + i * v.strides[0], sizeof(T));
-  }
-  return keep->get();
 }
 
 }  // namespace conv_ops
