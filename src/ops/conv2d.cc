@@ -11,6 +11,7 @@
 #include "npfast/threads.hpp"
 #include "src/core/views.h"
 #include "src/kernels/conv/conv.h"
+#include "src/ops/conv2d_epilogue.h"
 #include "src/ops/conv2d_plan.h"
 
 namespace npfast {
@@ -94,14 +95,8 @@ constexpr double kNsPerFlopGemm = 0.03;
 template <class T>
 void epilogue(T* y, int64_t rows, int64_t cols, int64_t ld, const T* bias, bool relu) {
   if (!bias && !relu) return;
-  for (int64_t r = 0; r < rows; ++r) {
-    T* yr = y + r * ld;
-    const T b = bias ? bias[r] : T(0);
-    if (bias)
-      for (int64_t j = 0; j < cols; ++j) yr[j] += b;
-    if (relu)
-      for (int64_t j = 0; j < cols; ++j) yr[j] = yr[j] < T(0) ? T(0) : yr[j];
-  }
+  for (int64_t r = 0; r < rows; ++r)
+    bias_act(y + r * ld, y + r * ld, cols, bias ? bias + r : nullptr, relu);
 }
 
 // The kernel for a plan: depthwise, or the direct tile of pl.ocb channels.

@@ -17,6 +17,7 @@
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
 #include "src/kernels/gemm/gemm.h"
+#include "src/ops/conv2d_epilogue.h"
 #include "src/ops/conv2d_plan.h"
 #include "src/ops/transpose.h"
 
@@ -148,17 +149,9 @@ void forward_implicit(const Plan& pl, const T* x, const T* w, const T* bias, boo
           T* yr = yg + oy * pl.ow;
           transpose(crow, ogp, yr, pl.P, pl.ow, og);
           if (!bias && !relu) continue;
-          for (int64_t o = 0; o < og; ++o) {
-            T* yo = yr + o * pl.P;
-            const T bv = bias ? bias[g * og + o] : T(0);
-            if (relu)
-              for (int64_t ox = 0; ox < pl.ow; ++ox) {
-                const T v = yo[ox] + bv;
-                yo[ox] = v < T(0) ? T(0) : v;
-              }
-            else
-              for (int64_t ox = 0; ox < pl.ow; ++ox) yo[ox] += bv;
-          }
+          for (int64_t o = 0; o < og; ++o)
+            bias_act(yr + o * pl.P, yr + o * pl.P, pl.ow, bias ? bias + g * og + o : nullptr,
+                     relu);
         }
       }
     });

@@ -15,6 +15,7 @@
 #include "npfast/gemm.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
+#include "src/ops/conv2d_epilogue.h"
 #include "src/ops/conv2d_plan.h"
 
 namespace npfast {
@@ -76,22 +77,13 @@ void compact(const Plan& pl, const T* t, int64_t og, int64_t p0, int64_t cols, T
   for (int64_t o = 0; o < og; ++o) {
     const T* tr = t + o * cols;
     T* yr = y + o * pl.P;
-    const T b = bias ? bias[o] : T(0);
     int64_t p = p0;
     const int64_t p1 = p0 + cols;
     while (p < p1) {
       const int64_t oy = p / pl.wpad, ox = p % pl.wpad;
       const int64_t run = std::min(pl.wpad - ox, p1 - p);
       const int64_t keep = std::max<int64_t>(0, std::min(pl.ow - ox, run));
-      const T* s = tr + (p - p0);
-      T* d = yr + oy * pl.ow + ox;
-      if (relu)
-        for (int64_t j = 0; j < keep; ++j) {
-          const T v = s[j] + b;
-          d[j] = v < T(0) ? T(0) : v;
-        }
-      else
-        for (int64_t j = 0; j < keep; ++j) d[j] = s[j] + b;
+      bias_act(tr + (p - p0), yr + oy * pl.ow + ox, keep, bias ? bias + o : nullptr, relu);
       p += run;
     }
   }
