@@ -17,15 +17,15 @@
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
 #include "src/kernels/gemm/gemm.h"
+#include "src/kernels/pack/pack.h"
 #include "src/ops/conv2d_epilogue.h"
 #include "src/ops/conv2d_plan.h"
-#include "src/ops/transpose.h"
 
 namespace npfast {
 namespace conv_ops {
 namespace {
 
-using ops::transpose;
+using pack::transpose;
 
 constexpr double kNsPerFlop = 0.03;
 // A work item is a few output rows of one image and group: at least this many flops (~100 us,

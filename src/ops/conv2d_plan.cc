@@ -8,8 +8,8 @@
 #include "npfast/error.hpp"
 #include "npfast/threads.hpp"
 #include "src/kernels/conv/conv.h"
+#include "src/kernels/pack/pack.h"
 #include "src/ops/conv2d_plan.h"
-#include "src/ops/transpose.h"
 
 namespace npfast {
 namespace conv_ops {
@@ -403,7 +403,7 @@ void channels_last_row(const Plan& pl, const T* x, int64_t r, int64_t width, T* 
   std::fill(d, d + left * C, T(0));
   std::fill(d + std::max(end, left) * C, d + width * C, T(0));
   if (end > left)
-    ops::transpose(x + iy * pl.w + (left - pl.p.pad_left), pl.h * pl.w, d + left * C, C, C,
+    pack::transpose(x + iy * pl.w + (left - pl.p.pad_left), pl.h * pl.w, d + left * C, C, C,
                    end - left);
 }
 

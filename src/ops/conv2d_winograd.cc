@@ -17,8 +17,8 @@
 #include "npfast/threads.hpp"
 #include "src/kernels/conv/conv.h"
 #include "src/kernels/gemm/gemm.h"
+#include "src/kernels/pack/pack.h"
 #include "src/ops/conv2d_plan.h"
-#include "src/ops/transpose.h"
 
 namespace npfast {
 namespace conv_ops {
@@ -161,7 +161,7 @@ void forward_winograd(const Plan& pl, const T* x, const T* w, const T* bias, boo
                  ogp, 2 * tw * ogp);
           const int64_t ox0 = 2 * tx, cols = std::min(2 * run, pl.ow - ox0);
           for (int64_t r = 0; r < 2 && 2 * ty + r < pl.oh; ++r)
-            ops::transpose(stage.get() + r * 2 * tw * ogp, ogp, yn + (2 * ty + r) * pl.ow + ox0,
+            pack::transpose(stage.get() + r * 2 * tw * ogp, ogp, yn + (2 * ty + r) * pl.ow + ox0,
                            pl.P, cols, O);
           q += run;
         }
