@@ -25,8 +25,7 @@ enum class Activation : int { none = 0, relu = 1 };
 // argument) for any invalid geometry: stride/dilation < 1, negative padding, groups < 1 or
 // not dividing the channels, weight channels != C / groups, kernel larger than the padded
 // input. `input` and `weight` are (N, C, H, W) and (O, C/groups, kH, kW).
-Shape conv2d_shape(const View& input, const View& weight, const View* bias,
-                   const Conv2dParams& p);
+Shape conv2d_shape(const View& input, const View& weight, const View* bias, const Conv2dParams& p);
 
 // Padding that keeps H x W for stride 1 (padding="same"): total d*(k-1), the odd one on the
 // bottom/right, as PyTorch does.

@@ -190,10 +190,9 @@ void for_rows(const View& v, F&& fn) {
   const int64_t cols = v.shape[v.ndim - 1];
   const int64_t rows = v.size() / cols;
   const int64_t row_bytes = cols * static_cast<int64_t>(itemsize(v.dtype));
-  parallel_for(rows, grain_for(rows, 0.5 * static_cast<double>(cols)),
-               [&](int64_t b, int64_t e) {
-                 for (int64_t r = b; r < e; ++r) fn(row_offset(v, r), r * row_bytes, cols);
-               });
+  parallel_for(rows, grain_for(rows, 0.5 * static_cast<double>(cols)), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) fn(row_offset(v, r), r * row_bytes, cols);
+  });
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "src/core/views.h"
 #include "src/kernels/conv/conv.h"
 #include "src/ops/conv2d_epilogue.h"
+#include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
 
 namespace npfast {
@@ -101,9 +102,9 @@ void epilogue(T* y, int64_t rows, int64_t cols, int64_t ld, const T* bias, bool 
 
 // The kernel for a plan: depthwise, or the direct tile of pl.ocb channels.
 template <class T>
-conv::DirectFn<T> direct_kernel(const Plan& pl) {
+conv::DirectFn<T> direct_kernel(const DirectPlan& pl) {
   const conv::KernelTable& t = conv::active_kernels();
-  const bool dw = pl.algo == Algo::depthwise, four = pl.ocb != t.direct_ob;
+  const bool dw = pl.depthwise, four = pl.ocb != t.direct_ob;
   if constexpr (sizeof(T) == 4)
     return dw ? t.depthwise_f32 : four ? t.direct4_f32 : t.direct_f32;
   else
@@ -113,7 +114,7 @@ conv::DirectFn<T> direct_kernel(const Plan& pl) {
 // Depthwise with whole planes per item: each item pads its plane into a chunk-local buffer
 // (kept in L2) and convolves it at once.
 template <class T>
-void forward_depthwise_planes(const Plan& pl, const T* x, const T* w, const T* bias, bool relu,
+void forward_depthwise_planes(const DirectPlan& pl, const T* x, const T* w, const T* bias, bool relu,
                               T* y) {
   const conv::DirectFn<T> kernel = direct_kernel<T>(pl);
   const int64_t planes = pl.n * pl.c;
@@ -138,8 +139,9 @@ void forward_depthwise_planes(const Plan& pl, const T* x, const T* w, const T* b
 }
 
 template <class T>
-void forward_direct(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
-  const bool dw = pl.algo == Algo::depthwise;
+void forward_direct(const DirectPlan& pl, const T* x, const T* w, const T* bias, bool relu,
+                    T* y) {
+  const bool dw = pl.depthwise;
   if (dw && pl.row_items == 1) return forward_depthwise_planes(pl, x, w, bias, relu, y);
   const conv::DirectFn<T> kernel = direct_kernel<T>(pl);
   // Direct weights repacked by blocks of pl.ocb channels, tap-major (conv.h).
@@ -191,8 +193,8 @@ void forward_direct(const Plan& pl, const T* x, const T* w, const T* bias, bool 
 // run in parallel, each GEMM on its own thread (gemm() inside parallel_for stays serial); a
 // single block lets gemm() thread itself.
 template <class T>
-void forward_gemm(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
-  const bool pointwise = pl.algo == Algo::gemm_1x1;
+void forward_gemm(const GemmPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+  const bool pointwise = pl.pointwise;
   const int64_t items = pl.n * pl.groups * pl.nblocks;
   const double item_ns = 2.0 * static_cast<double>(pl.og) * static_cast<double>(pl.K) *
                          static_cast<double>(pl.nb) * kNsPerFlopGemm;
@@ -233,16 +235,20 @@ void forward(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T
     }
     return;
   }
-  if (pl.algo == Algo::depthwise || pl.algo == Algo::direct)
-    forward_direct(pl, x, w, bias, relu, y);
-  else if (pl.algo == Algo::shifted_gemm)
-    forward_shifted(pl, x, w, bias, relu, y);
-  else if (pl.algo == Algo::implicit_gemm)
-    forward_implicit(pl, x, w, bias, relu, y);
-  else if (pl.algo == Algo::winograd)
-    forward_winograd(pl, x, w, bias, relu, y);
-  else
-    forward_gemm(pl, x, w, bias, relu, y);
+  switch (pl.algo) {
+    case Algo::depthwise:
+    case Algo::direct:
+      return forward_direct(plan_direct(pl), x, w, bias, relu, y);
+    case Algo::shifted_gemm:
+      return forward_shifted(plan_shifted(pl), x, w, bias, relu, y);
+    case Algo::implicit_gemm:
+      return forward_implicit(plan_implicit(pl), x, w, bias, relu, y);
+    case Algo::winograd:
+      return forward_winograd(plan_winograd(pl), x, w, bias, relu, y);
+    case Algo::gemm_1x1:
+    case Algo::im2col_gemm:
+      return forward_gemm(plan_gemm(pl), x, w, bias, relu, y);
+  }
 }
 
 template void forward<float>(const Plan&, const float*, const float*, const float*, bool, float*);

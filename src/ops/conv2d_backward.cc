@@ -10,17 +10,21 @@
 #include "npfast/threads.hpp"
 #include "src/core/views.h"
 #include "src/kernels/conv/conv.h"
+#include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
 
 namespace npfast {
 namespace {
 
+using conv_ops::DirectPlan;
+using conv_ops::GemmPlan;
+using conv_ops::Geometry;
 using conv_ops::Plan;
 
 constexpr double kNsPerFlop = 0.03;
 
 template <class T>
-void grad_bias(const Plan& pl, const T* gy, T* gb) {
+void grad_bias(const Geometry& pl, const T* gy, T* gb) {
   const double per = 0.5 * static_cast<double>(pl.n * pl.P);
   parallel_for(pl.o, grain_for(pl.o, per), [&](int64_t b, int64_t e) {
     for (int64_t o = b; o < e; ++o) {
@@ -38,13 +42,13 @@ void grad_bias(const Plan& pl, const T* gy, T* gb) {
 // split into pl.wslots fixed ranges, each summed into its own partial by one thread, and the
 // partials are added in slot order: the same arithmetic for any thread count.
 template <class T>
-void grad_weight(const Plan& pl, const T* x, const T* gy, T* gw) {
+void grad_weight(const GemmPlan& pl, const T* x, const T* gy, T* gw) {
   const int64_t wsize = pl.og * pl.K;
   if (pl.n == 0 || pl.P == 0 || wsize == 0) {
     std::fill(gw, gw + pl.groups * wsize, T(0));
     return;
   }
-  const bool pointwise = pl.algo == conv_ops::Algo::gemm_1x1;
+  const bool pointwise = pl.pointwise;
   const int64_t S = pl.wslots, units = pl.n * pl.nblocks;
   Buffer<T> part;
   if (S > 1) part = Buffer<T>(static_cast<size_t>(checked_mul(pl.groups * S, wsize, "partials")));
@@ -97,7 +101,7 @@ void grad_weight(const Plan& pl, const T* x, const T* gy, T* gw) {
 // thread count. The GEMM path (im2col, then gY * col^T) ran 9-27 of its 32 lanes here
 // (K = C*kh*kw) and repacked gY for each image.
 template <class T>
-void grad_weight_direct(const Plan& pl, const T* x, const T* gy, T* gw) {
+void grad_weight_direct(const DirectPlan& pl, const T* x, const T* gy, T* gw) {
   std::fill(gw, gw + pl.o * pl.K, T(0));
   if (pl.n == 0 || pl.P == 0) return;
   const conv::KernelTable& kt = conv::active_kernels();
@@ -130,7 +134,7 @@ void grad_weight_direct(const Plan& pl, const T* x, const T* gy, T* gw) {
 // Depthwise: per channel, the dedicated kernel on each image's padded plane, images added in
 // order (one channel per thread).
 template <class T>
-void grad_weight_depthwise(const Plan& pl, const T* x, const T* gy, T* gw) {
+void grad_weight_depthwise(const DirectPlan& pl, const T* x, const T* gy, T* gw) {
   const conv::KernelTable& kt = conv::active_kernels();
   const conv::DwGradFn<T> kernel = conv::of_type<T>(kt.dw_grad_f32, kt.dw_grad_f64);
   const int64_t taps = pl.kh * pl.kw;
@@ -157,7 +161,7 @@ void grad_weight_depthwise(const Plan& pl, const T* x, const T* gy, T* gw) {
 // Stride 1 with padding no larger than the dilated kernel: grad_input is the forward
 // convolution of grad_output with the flipped, transposed weights (run by the planner, so it
 // gets the depthwise / 1x1 / im2col paths too).
-bool transposable(const Plan& pl) {
+bool transposable(const Geometry& pl) {
   const Conv2dParams& p = pl.p;
   const int64_t eh = p.dilation_h * (pl.kh - 1), ew = p.dilation_w * (pl.kw - 1);
   return p.stride_h == 1 && p.stride_w == 1 && p.pad_top <= eh && p.pad_bottom <= eh &&
@@ -165,7 +169,7 @@ bool transposable(const Plan& pl) {
 }
 
 template <class T>
-void grad_input_transposed(const Plan& pl, const T* gy, const T* w, T* gx) {
+void grad_input_transposed(const Geometry& pl, const T* gy, const T* w, T* gx) {
   const int64_t taps = pl.kh * pl.kw;
   Buffer<T> wt(static_cast<size_t>(checked_mul(pl.o, pl.K, "weight size")));
   for (int64_t g = 0; g < pl.groups; ++g)
@@ -190,7 +194,7 @@ void grad_input_transposed(const Plan& pl, const T* gy, const T* w, T* gx) {
 // General case: per (image, group), column blocks in order: gcol = W_g^T gY_blk, then
 // scattered back with col2im. Each (image, group) belongs to one thread.
 template <class T>
-void grad_input_col2im(const Plan& pl, const T* gy, const T* w, T* gx) {
+void grad_input_col2im(const GemmPlan& pl, const T* gy, const T* w, T* gx) {
   const int64_t items = pl.n * pl.groups, plane = pl.h * pl.w;
   const double item_ns =
       2.0 * static_cast<double>(pl.og * pl.K) * static_cast<double>(pl.P) * kNsPerFlop;
@@ -250,15 +254,23 @@ void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
   if (gw_v && !gw_v->empty()) {
     const T* x = views::contiguous<T>(x_v, &xk);
     OutPtr<T> o(gw_v);
-    if (pl.algo == conv_ops::Algo::shifted_gemm || pl.algo == conv_ops::Algo::implicit_gemm ||
-        pl.algo == conv_ops::Algo::winograd)
-      conv_ops::grad_weight_shifted(pl, x, gy, o.p);
-    else if (pl.algo == conv_ops::Algo::depthwise)
-      grad_weight_depthwise(pl, x, gy, o.p);
-    else if (pl.algo == conv_ops::Algo::direct)
-      grad_weight_direct(pl, x, gy, o.p);
-    else
-      grad_weight(pl, x, gy, o.p);
+    switch (pl.algo) {
+      case conv_ops::Algo::shifted_gemm:
+      case conv_ops::Algo::implicit_gemm:
+      case conv_ops::Algo::winograd:
+        conv_ops::grad_weight_shifted(conv_ops::plan_shifted(pl), x, gy, o.p);
+        break;
+      case conv_ops::Algo::depthwise:
+        grad_weight_depthwise(conv_ops::plan_direct(pl), x, gy, o.p);
+        break;
+      case conv_ops::Algo::direct:
+        grad_weight_direct(conv_ops::plan_direct(pl), x, gy, o.p);
+        break;
+      case conv_ops::Algo::gemm_1x1:
+      case conv_ops::Algo::im2col_gemm:
+        grad_weight(conv_ops::plan_gemm(pl), x, gy, o.p);
+        break;
+    }
     o.finish();
   }
   if (gx_v && !gx_v->empty()) {
@@ -267,7 +279,7 @@ void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
     if (transposable(pl))
       grad_input_transposed(pl, gy, w, o.p);
     else
-      grad_input_col2im(pl, gy, w, o.p);
+      grad_input_col2im(conv_ops::plan_gemm(pl), gy, w, o.p);
     o.finish();
   }
 }

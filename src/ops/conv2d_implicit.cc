@@ -19,6 +19,7 @@
 #include "src/kernels/gemm/gemm.h"
 #include "src/kernels/pack/pack.h"
 #include "src/ops/conv2d_epilogue.h"
+#include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
 
 namespace npfast {
@@ -38,7 +39,7 @@ constexpr int64_t kItemPixels = 96;
 int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
 // Pixels of one image's padded NHWC copy, with the slack the last tile's rows and taps read.
-int64_t nhwc_pixels(const Plan& pl, int mr) {
+int64_t nhwc_pixels(const ImplicitPlan& pl, int mr) {
   return pl.hq * pl.wpad + mr + (pl.kw - 1) * pl.p.dilation_w;
 }
 
@@ -51,7 +52,7 @@ struct Segment {
 }  // namespace
 
 template <class T>
-void forward_implicit(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
   const gemm_kernels::Ukernel<T>& uk = gemm_kernels::pick<T>(gemm_kernels::active_kernel_set());
   const int MR = uk.mr, NR = uk.nr;
   const int64_t C = pl.c, cg = pl.cg, og = pl.og, K = pl.K, taps = pl.kh * pl.kw;
@@ -158,9 +159,9 @@ void forward_implicit(const Plan& pl, const T* x, const T* w, const T* bias, boo
   }
 }
 
-template void forward_implicit<float>(const Plan&, const float*, const float*, const float*, bool,
+template void forward_implicit<float>(const ImplicitPlan&, const float*, const float*, const float*, bool,
                                       float*);
-template void forward_implicit<double>(const Plan&, const double*, const double*, const double*,
+template void forward_implicit<double>(const ImplicitPlan&, const double*, const double*, const double*,
                                        bool, double*);
 
 }  // namespace conv_ops

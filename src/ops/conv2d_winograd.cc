@@ -18,6 +18,7 @@
 #include "src/kernels/conv/conv.h"
 #include "src/kernels/gemm/gemm.h"
 #include "src/kernels/pack/pack.h"
+#include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
 
 namespace npfast {
@@ -67,7 +68,7 @@ void weight_transform(const T* g, T* u, int64_t us) {
 }  // namespace
 
 template <class T>
-void forward_winograd(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
   const gemm_kernels::Ukernel<T>& uk = gemm_kernels::pick<T>(gemm_kernels::active_kernel_set());
   const Transforms<T> tf = transforms<T>();
   const int MR = uk.mr, NR = uk.nr;
@@ -170,9 +171,9 @@ void forward_winograd(const Plan& pl, const T* x, const T* w, const T* bias, boo
   }
 }
 
-template void forward_winograd<float>(const Plan&, const float*, const float*, const float*, bool,
+template void forward_winograd<float>(const WinogradPlan&, const float*, const float*, const float*, bool,
                                       float*);
-template void forward_winograd<double>(const Plan&, const double*, const double*, const double*,
+template void forward_winograd<double>(const WinogradPlan&, const double*, const double*, const double*,
                                        bool, double*);
 
 }  // namespace conv_ops

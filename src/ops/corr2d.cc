@@ -563,8 +563,8 @@ void correlate2d_general(const View& input, const View& kernel, const View& out,
   if (out.ndim != input.ndim)
     throw ValueError("out: must have " + std::to_string(input.ndim) + " dimensions, got shape " +
                      shape_str(out));
-  views::check_out(out, t, views::with_plane(input, out.shape[out.ndim - 2], out.shape[out.ndim - 1]),
-                   "out");
+  views::check_out(
+      out, t, views::with_plane(input, out.shape[out.ndim - 2], out.shape[out.ndim - 1]), "out");
   ops::correlate(input, kernel, out, top, left, border, fill);
 }
 

@@ -462,7 +462,8 @@ void max_unpool2d(const View& x, const View& idx, const View& out) {
   check_float(x, "input");
   check_ndim(x, "input");
   views::check_indices(idx, x, "input");
-  if (!views::same_leading(x, out)) throw ValueError("out: leading axes must match input's " + shape_str(x));
+  if (!views::same_leading(x, out))
+    throw ValueError("out: leading axes must match input's " + shape_str(x));
   check_result(out, with_plane(out, out.shape[out.ndim - 2], out.shape[out.ndim - 1]), x.dtype,
                "out");
   if (out.empty()) return;
@@ -487,7 +488,8 @@ Shape adaptive_avg_pool2d_shape(const View& x, int64_t out_h, int64_t out_w) {
 void adaptive_avg_pool2d(const View& x, const View& out) {
   check_float(x, "input");
   check_ndim(x, "input");
-  if (!views::same_leading(x, out)) throw ValueError("out: leading axes must match input's " + shape_str(x));
+  if (!views::same_leading(x, out))
+    throw ValueError("out: leading axes must match input's " + shape_str(x));
   const int64_t OH = out.shape[out.ndim - 2], OW = out.shape[out.ndim - 1];
   const Shape s = adaptive_avg_pool2d_shape(x, OH, OW);
   check_result(out, s, x.dtype, "out");

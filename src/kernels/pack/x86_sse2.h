@@ -17,8 +17,7 @@ namespace pack {
 namespace detail {
 
 template <class T>
-inline void transpose_scalar(const T* s, int64_t ss, T* d, int64_t ds, int64_t rows,
-                             int64_t cols) {
+inline void transpose_scalar(const T* s, int64_t ss, T* d, int64_t ds, int64_t rows, int64_t cols) {
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) d[j * ds + i] = s[i * ss + j];
 }
