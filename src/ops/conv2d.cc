@@ -32,8 +32,7 @@ void conv2d_same_padding(int64_t kh, int64_t kw, int64_t dh, int64_t dw, Conv2dP
   p->pad_right = tw - tw / 2;
 }
 
-Shape conv2d_shape(const View& input, const View& weight, const View* bias,
-                   const Conv2dParams& p) {
+Shape conv2d_shape(const View& input, const View& weight, const View* bias, const Conv2dParams& p) {
   views::check_float(input, "input");
   if (weight.dtype != input.dtype)
     throw TypeError(std::string("weight: dtype ") + dtype_name(weight.dtype) +
@@ -90,7 +89,7 @@ Shape conv2d_shape(const View& input, const View& weight, const View* bias,
 namespace conv_ops {
 namespace {
 
-// Cost model of one GEMM flop (ns) for the work split; see conv2d_plan.cc.
+// Cost model of one GEMM flop (ns) for the work split, as in conv2d_plan.cc.
 constexpr double kNsPerFlopGemm = 0.03;
 
 template <class T>
@@ -114,8 +113,8 @@ conv::DirectFn<T> direct_kernel(const DirectPlan& pl) {
 // Depthwise with whole planes per item: each item pads its plane into a chunk-local buffer
 // (kept in L2) and convolves it at once.
 template <class T>
-void forward_depthwise_planes(const DirectPlan& pl, const T* x, const T* w, const T* bias, bool relu,
-                              T* y) {
+void forward_depthwise_planes(const DirectPlan& pl, const T* x, const T* w, const T* bias,
+                              bool relu, T* y) {
   const conv::DirectFn<T> kernel = direct_kernel<T>(pl);
   const int64_t planes = pl.n * pl.c;
   Buffer<int64_t> taps(static_cast<size_t>(pl.K));
@@ -139,8 +138,7 @@ void forward_depthwise_planes(const DirectPlan& pl, const T* x, const T* w, cons
 }
 
 template <class T>
-void forward_direct(const DirectPlan& pl, const T* x, const T* w, const T* bias, bool relu,
-                    T* y) {
+void forward_direct(const DirectPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
   const bool dw = pl.depthwise;
   if (dw && pl.row_items == 1) return forward_depthwise_planes(pl, x, w, bias, relu, y);
   const conv::DirectFn<T> kernel = direct_kernel<T>(pl);

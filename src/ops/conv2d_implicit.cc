@@ -52,7 +52,8 @@ struct Segment {
 }  // namespace
 
 template <class T>
-void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* bias, bool relu,
+                      T* y) {
   const gemm_kernels::Ukernel<T>& uk = gemm_kernels::pick<T>(gemm_kernels::active_kernel_set());
   const int MR = uk.mr, NR = uk.nr;
   const int64_t C = pl.c, cg = pl.cg, og = pl.og, K = pl.K, taps = pl.kh * pl.kw;
@@ -151,18 +152,17 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
           transpose(crow, ogp, yr, pl.P, pl.ow, og);
           if (!bias && !relu) continue;
           for (int64_t o = 0; o < og; ++o)
-            bias_act(yr + o * pl.P, yr + o * pl.P, pl.ow, bias ? bias + g * og + o : nullptr,
-                     relu);
+            bias_act(yr + o * pl.P, yr + o * pl.P, pl.ow, bias ? bias + g * og + o : nullptr, relu);
         }
       }
     });
   }
 }
 
-template void forward_implicit<float>(const ImplicitPlan&, const float*, const float*, const float*, bool,
-                                      float*);
-template void forward_implicit<double>(const ImplicitPlan&, const double*, const double*, const double*,
-                                       bool, double*);
+template void forward_implicit<float>(const ImplicitPlan&, const float*, const float*, const float*,
+                                      bool, float*);
+template void forward_implicit<double>(const ImplicitPlan&, const double*, const double*,
+                                       const double*, bool, double*);
 
 }  // namespace conv_ops
 }  // namespace npfast

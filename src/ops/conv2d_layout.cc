@@ -169,15 +169,15 @@ void channels_last_row(const Geometry& pl, const T* x, int64_t r, int64_t width,
   std::fill(d + std::max(end, left) * C, d + width * C, T(0));
   if (end > left)
     pack::transpose(x + iy * pl.w + (left - pl.p.pad_left), pl.h * pl.w, d + left * C, C, C,
-                   end - left);
+                    end - left);
 }
 
-#define NPFAST_INSTANTIATE(T)                                               \
-  template void im2col<T>(const Geometry&, const T*, int64_t, int64_t, T*);     \
-  template void col2im_add<T>(const Geometry&, const T*, int64_t, int64_t, T*); \
-  template void pad_plane<T>(const DirectPlan&, const T*, T*);                    \
-  template void pad_rows<T>(const DirectPlan&, const T*, T*, int64_t, int64_t);   \
-  template void pad_planes<T>(const DirectPlan&, const T*, int64_t, T*);          \
+#define NPFAST_INSTANTIATE(T)                                                               \
+  template void im2col<T>(const Geometry&, const T*, int64_t, int64_t, T*);                 \
+  template void col2im_add<T>(const Geometry&, const T*, int64_t, int64_t, T*);             \
+  template void pad_plane<T>(const DirectPlan&, const T*, T*);                              \
+  template void pad_rows<T>(const DirectPlan&, const T*, T*, int64_t, int64_t);             \
+  template void pad_planes<T>(const DirectPlan&, const T*, int64_t, T*);                    \
   template conv::DirectArgs<T> direct_args<T>(const DirectPlan&, const T*, bool, int64_t*); \
   template void channels_last_row<T>(const Geometry&, const T*, int64_t, int64_t, T*);
 NPFAST_INSTANTIATE(float)

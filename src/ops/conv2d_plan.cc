@@ -90,8 +90,7 @@ Algo choose(const Geometry& g) {
   if (4 * (g.kw - 1) * p.dilation_w / p.stride_w > g.ow) return Algo::im2col_gemm;
   // At most 25% of the wide row discarded; channels-last pays off once a pixel's channels
   // fill the K loop of a tap.
-  if (p.stride_h != 1 || p.stride_w != 1 || g.cg < kImplicitMinChannels)
-    return Algo::shifted_gemm;
+  if (p.stride_h != 1 || p.stride_w != 1 || g.cg < kImplicitMinChannels) return Algo::shifted_gemm;
   // 3x3 stride 1: Winograd F(2x2, 3x3) does 2.25x fewer multiply-adds; its transforms cost
   // about 2 x 16 additions per tile and channel, small next to the 16 x O (or C) multiply-adds
   // once both channel counts reach kWinogradMinChannels.
@@ -116,8 +115,8 @@ int64_t batch_images(const Geometry& g, int64_t per_channel) {
 // never on the thread count.
 void column_blocks(const Geometry& g, int64_t depth, int64_t pixels, int64_t* nb,
                    int64_t* nblocks) {
-  int64_t b = std::clamp<int64_t>(kColBlockBytes / (std::max<int64_t>(depth, 1) * esize(g)), 64,
-                                  4096);
+  int64_t b =
+      std::clamp<int64_t>(kColBlockBytes / (std::max<int64_t>(depth, 1) * esize(g)), 64, 4096);
   int64_t blocks = ceil_div(std::max<int64_t>(pixels, 1), b);
   if (blocks > 1 && blocks % 2) ++blocks;
   *nb = (ceil_div(std::max<int64_t>(pixels, 1), blocks) + 7) / 8 * 8;
@@ -236,9 +235,6 @@ Cache& cache() {
 }  // namespace
 
 int64_t set_workspace_limit(int64_t bytes) {
-  Cache& c = cache();
-  std::lock_guard<std::mutex> lk(c.mu);
-  for (Entry& e : c.entries) e.used = 0;
   return g_workspace_bytes.exchange(std::max<int64_t>(bytes, 1));
 }
 

@@ -44,12 +44,14 @@ struct Plan : Geometry {
   Algo algo;
 };
 
-// The plan for a problem, from a small thread-safe LRU cache keyed by the problem and the
-// active ISA. Assumes the problem passed conv2d_shape.
+// The geometry and algorithm for a problem, from a small thread-safe LRU cache keyed by the
+// problem and the active ISA. Assumes the problem passed conv2d_shape. The algorithm's own plan
+// (plan_direct, ...) is made from it per call: a few dozen integer operations.
 Plan get_plan(const Problem& pr);
 
-// Bound on the padded-input workspaces (bytes; default 32 MiB); clears the plan cache. For
-// tests, which use a tiny bound to exercise batching. Returns the previous bound.
+// Bound on the padded-input workspaces (bytes; default 32 MiB), read by the algorithm plans
+// (batch_images) when they are made, at every call. For tests, which use a tiny bound to
+// exercise batching. Returns the previous bound.
 int64_t set_workspace_limit(int64_t bytes);
 
 // Direct and depthwise kernels (conv2d.cc) over the padded, phase-split input of conv.h.
@@ -109,8 +111,7 @@ template <class T>
 void forward(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y);
 
 template <class T>
-void forward_shifted(const ShiftedPlan& pl, const T* x, const T* w, const T* bias, bool relu,
-                     T* y);
+void forward_shifted(const ShiftedPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y);
 template <class T>
 void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* bias, bool relu,
                       T* y);

@@ -73,8 +73,8 @@ inline int64_t tap_offset(const ShiftedPlan& pl, int64_t ky, int64_t kx) {
 
 // Columns [p0, p0 + cols) of the wide (og x sP) result into y, dropping columns >= ow.
 template <class T>
-void compact(const ShiftedPlan& pl, const T* t, int64_t og, int64_t p0, int64_t cols, T* y, const T* bias,
-             bool relu) {
+void compact(const ShiftedPlan& pl, const T* t, int64_t og, int64_t p0, int64_t cols, T* y,
+             const T* bias, bool relu) {
   for (int64_t o = 0; o < og; ++o) {
     const T* tr = t + o * cols;
     T* yr = y + o * pl.P;
@@ -95,7 +95,8 @@ constexpr double kNsPerFlop = 0.03;
 }  // namespace
 
 template <class T>
-void forward_shifted(const ShiftedPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+void forward_shifted(const ShiftedPlan& pl, const T* x, const T* w, const T* bias, bool relu,
+                     T* y) {
   const int64_t E = pl.expand, XG = E > 1 ? 1 : pl.kw;
   // Weights as [ky][xg][o][ci][e] (kx = e when expanded, xg otherwise): one row-major A per
   // GEMM. Written in order; each read run is the kernel row of one (o, ci).
@@ -247,12 +248,13 @@ void grad_weight_shifted(const ShiftedPlan& pl, const T* x, const T* gy, T* gw) 
 }
 
 template void grad_weight_shifted<float>(const ShiftedPlan&, const float*, const float*, float*);
-template void grad_weight_shifted<double>(const ShiftedPlan&, const double*, const double*, double*);
+template void grad_weight_shifted<double>(const ShiftedPlan&, const double*, const double*,
+                                          double*);
 
-template void forward_shifted<float>(const ShiftedPlan&, const float*, const float*, const float*, bool,
-                                     float*);
-template void forward_shifted<double>(const ShiftedPlan&, const double*, const double*, const double*,
-                                      bool, double*);
+template void forward_shifted<float>(const ShiftedPlan&, const float*, const float*, const float*,
+                                     bool, float*);
+template void forward_shifted<double>(const ShiftedPlan&, const double*, const double*,
+                                      const double*, bool, double*);
 
 }  // namespace conv_ops
 }  // namespace npfast

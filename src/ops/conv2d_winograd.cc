@@ -68,7 +68,8 @@ void weight_transform(const T* g, T* u, int64_t us) {
 }  // namespace
 
 template <class T>
-void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* bias, bool relu,
+                      T* y) {
   const gemm_kernels::Ukernel<T>& uk = gemm_kernels::pick<T>(gemm_kernels::active_kernel_set());
   const Transforms<T> tf = transforms<T>();
   const int MR = uk.mr, NR = uk.nr;
@@ -163,7 +164,7 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
           const int64_t ox0 = 2 * tx, cols = std::min(2 * run, pl.ow - ox0);
           for (int64_t r = 0; r < 2 && 2 * ty + r < pl.oh; ++r)
             pack::transpose(stage.get() + r * 2 * tw * ogp, ogp, yn + (2 * ty + r) * pl.ow + ox0,
-                           pl.P, cols, O);
+                            pl.P, cols, O);
           q += run;
         }
       }
@@ -171,10 +172,10 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
   }
 }
 
-template void forward_winograd<float>(const WinogradPlan&, const float*, const float*, const float*, bool,
-                                      float*);
-template void forward_winograd<double>(const WinogradPlan&, const double*, const double*, const double*,
-                                       bool, double*);
+template void forward_winograd<float>(const WinogradPlan&, const float*, const float*, const float*,
+                                      bool, float*);
+template void forward_winograd<double>(const WinogradPlan&, const double*, const double*,
+                                       const double*, bool, double*);
 
 }  // namespace conv_ops
 }  // namespace npfast
