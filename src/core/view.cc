@@ -181,50 +181,60 @@ void set_c_strides(View* v) {
 
 namespace {
 
-// Row r of v (any strides) and row r of its C-contiguous layout at `flat`, copied one way or
-// the other: fn(strided_row, flat_row) sees both.
-template <class F>
-void for_rows(const View& v, F&& fn) {
+// dst[j * ds] = src[j * ss] for j < n, elements of `item` bytes (strides in bytes, any
+// alignment): a fixed-size copy per element, which compiles to one load and store.
+template <size_t N>
+void copy_elems_n(char* dst, int64_t ds, const char* src, int64_t ss, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) std::memcpy(dst + j * ds, src + j * ss, N);
+}
+void copy_elems(char* dst, int64_t ds, const char* src, int64_t ss, int64_t n, int64_t item) {
+  switch (item) {
+    case 1:
+      return copy_elems_n<1>(dst, ds, src, ss, n);
+    case 2:
+      return copy_elems_n<2>(dst, ds, src, ss, n);
+    case 4:
+      return copy_elems_n<4>(dst, ds, src, ss, n);
+    default:
+      return copy_elems_n<8>(dst, ds, src, ss, n);
+  }
+}
+
+// Copies between v's elements (any strides) and their C-order layout at `flat`: into it when
+// `to_flat`, else back. Threaded over the rows along the last axis.
+void copy_flat(const View& v, char* flat, bool to_flat) {
   if (v.empty()) return;
-  if (v.ndim == 0) return fn(0, 0, int64_t{1});
-  const int64_t cols = v.shape[v.ndim - 1];
+  const int64_t item = static_cast<int64_t>(itemsize(v.dtype));
+  if (v.ndim == 0) {
+    char* s = static_cast<char*>(v.data);
+    std::memcpy(to_flat ? flat : s, to_flat ? s : flat, static_cast<size_t>(item));
+    return;
+  }
+  const int64_t cols = v.shape[v.ndim - 1], cs = v.strides[v.ndim - 1];
   const int64_t rows = v.size() / cols;
-  const int64_t row_bytes = cols * static_cast<int64_t>(itemsize(v.dtype));
+  char* const base = static_cast<char*>(v.data);
   parallel_for(rows, grain_for(rows, 0.5 * static_cast<double>(cols)), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) fn(row_offset(v, r), r * row_bytes, cols);
+    for (int64_t r = b; r < e; ++r) {
+      char* s = base + row_offset(v, r);
+      char* f = flat + r * cols * item;
+      if (cs == item) {
+        std::memcpy(to_flat ? f : s, to_flat ? s : f, static_cast<size_t>(cols * item));
+        continue;
+      }
+      if (to_flat)
+        copy_elems(f, item, s, cs, cols, item);
+      else
+        copy_elems(s, cs, f, item, cols, item);
+    }
   });
 }
 
 }  // namespace
 
-void copy_to_contiguous(const View& v, void* dst) {
-  const int64_t item = static_cast<int64_t>(itemsize(v.dtype));
-  const int64_t cs = v.ndim ? v.strides[v.ndim - 1] : item;
-  const char* src = static_cast<const char*>(v.data);
-  char* d = static_cast<char*>(dst);
-  for_rows(v, [&](int64_t off, int64_t flat, int64_t cols) {
-    if (cs == item) {
-      std::memcpy(d + flat, src + off, static_cast<size_t>(cols * item));
-      return;
-    }
-    for (int64_t j = 0; j < cols; ++j)
-      std::memcpy(d + flat + j * item, src + off + j * cs, static_cast<size_t>(item));
-  });
-}
+void copy_to_contiguous(const View& v, void* dst) { copy_flat(v, static_cast<char*>(dst), true); }
 
 void copy_from_contiguous(const void* src, const View& v) {
-  const int64_t item = static_cast<int64_t>(itemsize(v.dtype));
-  const int64_t cs = v.ndim ? v.strides[v.ndim - 1] : item;
-  const char* s = static_cast<const char*>(src);
-  char* dst = static_cast<char*>(v.data);
-  for_rows(v, [&](int64_t off, int64_t flat, int64_t cols) {
-    if (cs == item) {
-      std::memcpy(dst + off, s + flat, static_cast<size_t>(cols * item));
-      return;
-    }
-    for (int64_t j = 0; j < cols; ++j)
-      std::memcpy(dst + off + j * cs, s + flat + j * item, static_cast<size_t>(item));
-  });
+  copy_flat(v, static_cast<char*>(const_cast<void*>(src)), false);
 }
 
 View contiguous(const View& v, Buffer<char>* keep) {

@@ -204,14 +204,9 @@ void forward_gemm(const GemmPlan& pl, const T* x, const T* w, const T* bias, boo
       const int64_t g = t % pl.groups, n = t / pl.groups;
       const int64_t p0 = blk * pl.nb, p1 = std::min(pl.P, p0 + pl.nb), cols = p1 - p0;
       if (cols <= 0) continue;
-      const T* xg = x + (n * pl.c + g * pl.cg) * pl.h * pl.w;
-      const T* bm = xg + p0;
-      int64_t ldb = pl.P;
-      if (!pointwise) {
-        im2col(pl, xg, p0, p1, col.get());
-        bm = col.get();
-        ldb = cols;
-      }
+      int64_t ldb;
+      const T* bm =
+          gemm_operand(pl, x + (n * pl.c + g * pl.cg) * pl.h * pl.w, p0, p1, col.get(), &ldb);
       T* yg = y + (n * pl.o + g * pl.og) * pl.P + p0;
       gemm(false, false, pl.og, cols, pl.K, T(1), w + g * pl.og * pl.K, pl.K, bm, ldb, T(0), yg,
            pl.P);

@@ -67,14 +67,9 @@ void grad_weight(const GemmPlan& pl, const T* x, const T* gy, T* gw) {
         const int64_t n = u / pl.nblocks, blk = u % pl.nblocks;
         const int64_t p0 = blk * pl.nb, p1 = std::min(pl.P, p0 + pl.nb), cols = p1 - p0;
         if (cols <= 0) continue;
-        const T* xg = x + (n * pl.c + g * pl.cg) * pl.h * pl.w;
-        const T* bm = xg + p0;
-        int64_t ldb = pl.P;
-        if (!pointwise) {
-          conv_ops::im2col(pl, xg, p0, p1, col.get());
-          bm = col.get();
-          ldb = cols;
-        }
+        int64_t ldb;
+        const T* bm = conv_ops::gemm_operand(pl, x + (n * pl.c + g * pl.cg) * pl.h * pl.w, p0, p1,
+                                             col.get(), &ldb);
         gemm(false, true, pl.og, pl.K, cols, T(1), gy + (n * pl.o + g * pl.og) * pl.P + p0, pl.P,
              bm, ldb, first ? T(0) : T(1), dst, pl.K);
         first = false;

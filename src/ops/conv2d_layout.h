@@ -46,6 +46,21 @@ void im2col(const Geometry& g, const T* x, int64_t p0, int64_t p1, T* col);
 template <class T>
 void col2im_add(const Geometry& g, const T* col, int64_t p0, int64_t p1, T* x);
 
+// The GEMM operand (K x (p1 - p0), row stride *ld) of column block [p0, p1) of one image and
+// group, `xg` pointing at the group's first channel: the input itself for 1x1 (pl.pointwise),
+// else the block's im2col matrix, built in `col` (K x (p1 - p0) elements).
+template <class T>
+const T* gemm_operand(const GemmPlan& pl, const T* xg, int64_t p0, int64_t p1, T* col,
+                      int64_t* ld) {
+  if (pl.pointwise) {
+    *ld = pl.P;
+    return xg + p0;
+  }
+  im2col(pl, xg, p0, p1, col);
+  *ld = p1 - p0;
+  return col;
+}
+
 // Row r of the padded channels-last copy of image `x` (C x h x w): `width` pixels of C
 // channels, padded row r holding image row r - pad_top and pixel j image column j - pad_left,
 // zeros outside the image.

@@ -61,44 +61,36 @@ inline void transpose(const T* s, int64_t ss, T* d, int64_t ds, int64_t rows, in
 #endif
 }
 
-template <>
-inline void pack_rows6<float>(const float* x, int64_t ld, int64_t kc, float* dst) {
+template <class T>
+inline void pack_rows6(const T* x, int64_t ld, int64_t kc, T* dst) {
   int64_t p = 0;
 #if defined(__SSE2__)
-  const float* r[6];
+  constexpr int B = sizeof(T) == 4 ? 4 : 2;
+  const T* r[6];
   for (int i = 0; i < 6; ++i) r[i] = x + i * ld;
-  for (; p + 4 <= kc; p += 4) {
-    __m128 a0 = _mm_loadu_ps(r[0] + p), a1 = _mm_loadu_ps(r[1] + p);
-    __m128 a2 = _mm_loadu_ps(r[2] + p), a3 = _mm_loadu_ps(r[3] + p);
-    _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
-    const __m128 b4 = _mm_loadu_ps(r[4] + p), b5 = _mm_loadu_ps(r[5] + p);
-    const __m128 lo = _mm_unpacklo_ps(b4, b5), hi = _mm_unpackhi_ps(b4, b5);
-    float* d = dst + p * 6;
-    _mm_storeu_ps(d, a0);
-    _mm_storel_pi(reinterpret_cast<__m64*>(d + 4), lo);
-    _mm_storeu_ps(d + 6, a1);
-    _mm_storeh_pi(reinterpret_cast<__m64*>(d + 10), lo);
-    _mm_storeu_ps(d + 12, a2);
-    _mm_storel_pi(reinterpret_cast<__m64*>(d + 16), hi);
-    _mm_storeu_ps(d + 18, a3);
-    _mm_storeh_pi(reinterpret_cast<__m64*>(d + 22), hi);
-  }
-#endif
-  detail::pack_rows6_scalar(x, ld, p, kc, dst);
-}
-
-template <>
-inline void pack_rows6<double>(const double* x, int64_t ld, int64_t kc, double* dst) {
-  int64_t p = 0;
-#if defined(__SSE2__)
-  const double* r[6];
-  for (int i = 0; i < 6; ++i) r[i] = x + i * ld;
-  for (; p + 2 <= kc; p += 2) {
-    double* d = dst + p * 6;
-    for (int i = 0; i < 6; i += 2) {
-      const __m128d u = _mm_loadu_pd(r[i] + p), v = _mm_loadu_pd(r[i + 1] + p);
-      _mm_storeu_pd(d + i, _mm_unpacklo_pd(u, v));
-      _mm_storeu_pd(d + 6 + i, _mm_unpackhi_pd(u, v));
+  for (; p + B <= kc; p += B) {
+    T* d = dst + p * 6;
+    if constexpr (sizeof(T) == 4) {
+      // Rows 0-3 by a 4x4 transpose, rows 4-5 by pairs.
+      __m128 a0 = _mm_loadu_ps(r[0] + p), a1 = _mm_loadu_ps(r[1] + p);
+      __m128 a2 = _mm_loadu_ps(r[2] + p), a3 = _mm_loadu_ps(r[3] + p);
+      _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
+      const __m128 b4 = _mm_loadu_ps(r[4] + p), b5 = _mm_loadu_ps(r[5] + p);
+      const __m128 lo = _mm_unpacklo_ps(b4, b5), hi = _mm_unpackhi_ps(b4, b5);
+      _mm_storeu_ps(d, a0);
+      _mm_storel_pi(reinterpret_cast<__m64*>(d + 4), lo);
+      _mm_storeu_ps(d + 6, a1);
+      _mm_storeh_pi(reinterpret_cast<__m64*>(d + 10), lo);
+      _mm_storeu_ps(d + 12, a2);
+      _mm_storel_pi(reinterpret_cast<__m64*>(d + 16), hi);
+      _mm_storeu_ps(d + 18, a3);
+      _mm_storeh_pi(reinterpret_cast<__m64*>(d + 22), hi);
+    } else {
+      for (int i = 0; i < 6; i += 2) {
+        const __m128d u = _mm_loadu_pd(r[i] + p), v = _mm_loadu_pd(r[i + 1] + p);
+        _mm_storeu_pd(d + i, _mm_unpacklo_pd(u, v));
+        _mm_storeu_pd(d + 6 + i, _mm_unpackhi_pd(u, v));
+      }
     }
   }
 #endif
