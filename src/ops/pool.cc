@@ -396,8 +396,7 @@ void max_pool2d_backward(const View& go, const View& idx, const View& gi) {
   if (!views::same_leading(go, gi))
     throw ValueError("input_shape: leading axes must match grad_output " + shape_str(go) +
                      ", got " + shape_str(gi));
-  Shape gs = with_plane(gi, gi.shape[gi.ndim - 2], gi.shape[gi.ndim - 1]);
-  check_result(gi, gs, go.dtype, "grad_input");
+  check_result(gi, shape_of(gi), go.dtype, "grad_input");
   if (gi.empty()) return;
   check_and_scatter<true>(go, idx, gi, "input");
 }
@@ -413,8 +412,7 @@ void avg_pool2d_backward(const View& go, const Pool2dArgs& a, bool count_include
   if (!has_shape(go, s))
     throw ValueError("grad_output: shape must be " + shape_str(s) + " for input_shape " +
                      shape_str(gi) + ", got " + shape_str(go));
-  check_result(gi, with_plane(gi, gi.shape[gi.ndim - 2], gi.shape[gi.ndim - 1]), go.dtype,
-               "grad_input");
+  check_result(gi, shape_of(gi), go.dtype, "grad_input");
   if (gi.empty()) return;
   const Planes p(gi);
   const pool::Geom g = geom_of(p, s.dims[s.ndim - 2], s.dims[s.ndim - 1], a);
@@ -464,8 +462,7 @@ void max_unpool2d(const View& x, const View& idx, const View& out) {
   views::check_indices(idx, x, "input");
   if (!views::same_leading(x, out))
     throw ValueError("out: leading axes must match input's " + shape_str(x));
-  check_result(out, with_plane(out, out.shape[out.ndim - 2], out.shape[out.ndim - 1]), x.dtype,
-               "out");
+  check_result(out, shape_of(out), x.dtype, "out");
   if (out.empty()) return;
   check_and_scatter<false>(x, idx, out, "output");
 }
