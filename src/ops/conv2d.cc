@@ -1,7 +1,6 @@
 // conv2d forward: argument checks, the public operator, and the forward algorithms
 // (direct / depthwise kernels over a padded input, 1x1 as GEMM, im2col in blocks + GEMM).
 #include <algorithm>
-#include <cstring>
 #include <string>
 
 #include "npfast/conv.hpp"

@@ -1,7 +1,6 @@
 // conv2d backward: grad_bias as a sum, grad_weight as GEMMs reduced in a fixed order,
 // grad_input as a transposed convolution (stride 1) or GEMM + col2im.
 #include <algorithm>
-#include <string>
 
 #include "npfast/conv.hpp"
 #include "npfast/error.hpp"

@@ -11,7 +11,6 @@
 // Compared with the shifted path this drops the kw input copies and the per-block B packing,
 // which took about a quarter of a ResNet 3x3 layer's time (docs/conv.md).
 #include <algorithm>
-#include <cstring>
 
 #include "npfast/error.hpp"
 #include "npfast/memory.hpp"

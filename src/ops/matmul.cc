@@ -1,7 +1,6 @@
 // matmul: NumPy's shape rules, stride handling and batching around npfast::gemm_batched.
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <string>
 
 #include "npfast/error.hpp"
