@@ -45,8 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   p.dilation_w = param(in, 1, 2);
   p.groups = param(in, 1, 3);
   try {
-    int64_t oh, ow;
-    conv2d_check(x.view, w.view, with_bias ? &b.view : nullptr, p, &oh, &ow);
+    const Shape s = conv2d_shape(x.view, w.view, with_bias ? &b.view : nullptr, p);
+    const int64_t oh = s[2], ow = s[3];
     int64_t os[4];
     const int lead = ndim - 3;
     if (lead) os[0] = xs[0];

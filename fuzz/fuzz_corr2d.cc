@@ -42,8 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (which) {
       const auto mode = static_cast<Corr2dMode>(in.range(0, 2));
       const Border boundary = static_cast<Border>(in.range(0, 2));  // fill, wrap, reflect(symm)
-      int64_t shape[View::kMaxDims];
-      signal_corr2d_shape(a.view, k.view, mode, shape);
+      const Shape s = signal_corr2d_shape(a.view, k.view, mode);
+      const int64_t* shape = s.dims;
       fuzz::Array out;
       if (!make_out(in, rt, ndim1, shape, &out)) return 0;
       signal_corr2d(a.view, k.view, out.view, mode, boundary, in.take<double>(), in.range(0, 1));

@@ -17,8 +17,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::Array a, b;
   if (!fuzz::make_array(in, ta, na, as, &a) || !fuzz::make_array(in, tb, nb, bs, &b)) return 0;
   try {
-    int64_t shape[View::kMaxDims];
-    const int nd = matmul_shape(a.view, b.view, shape);
+    const Shape s = matmul_shape(a.view, b.view);
+    const int nd = s.ndim;
+    const int64_t* shape = s.dims;
     fuzz::Array c;
     if (!fuzz::make_array(in, ta, nd, shape, &c)) return 0;
     matmul(a.view, b.view, c.view);

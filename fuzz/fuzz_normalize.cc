@@ -86,14 +86,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::Array x, y;
   if (!fuzz::make_array(in, src, ndim, shape, &x)) return 0;
   // The output shape normalize wants when the axis is valid (else x's shape, to be refused).
-  std::vector<int64_t> yshape(shape, shape + ndim);
+  Shape yshape{ndim, {}};
+  std::copy(shape, shape + ndim, yshape.dims);
   try {
     yshape = normalize_shape(x.view, normalize_axis(x.view, axis, to_chw), to_chw);
   } catch (const Error&) {
   }
   // Output shape sometimes differs from the wanted one: must be refused, not written.
-  if (ndim > 0 && in.range(0, 7) == 0) yshape[in.range(0, ndim - 1)] += 1;
-  if (!fuzz::make_array(in, dst, ndim, yshape.data(), &y)) return 0;
+  if (ndim > 0 && in.range(0, 7) == 0) yshape.dims[in.range(0, ndim - 1)] += 1;
+  if (!fuzz::make_array(in, dst, ndim, yshape.dims, &y)) return 0;
   // 1 or C statistics as a rule, any count up to 10 now and then.
   const int64_t channels = ndim > 0 && axis >= -ndim && axis < ndim
                                ? shape[axis < 0 ? axis + ndim : axis]

@@ -21,19 +21,18 @@ struct Conv2dParams {
 
 enum class Activation : int { none = 0, relu = 1 };
 
-// Output spatial size for the given input size and params; throws ValueError (naming the
+// Output shape (N, O, OH, OW) for the given input and params; throws ValueError (naming the
 // argument) for any invalid geometry: stride/dilation < 1, negative padding, groups < 1 or
 // not dividing the channels, weight channels != C / groups, kernel larger than the padded
 // input. `input` and `weight` are (N, C, H, W) and (O, C/groups, kH, kW).
-void conv2d_check(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
-                  int64_t* out_h, int64_t* out_w);
+Shape conv2d_shape(const View& input, const View& weight, const View* bias, const Conv2dParams& p);
 
 // Padding that keeps H x W for stride 1 (padding="same"): total d*(k-1), the odd one on the
 // bottom/right, as PyTorch does.
 void conv2d_same_padding(int64_t kh, int64_t kw, int64_t dh, int64_t dw, Conv2dParams* p);
 
 // out = act(conv2d(input, weight) + bias). `bias` may be null. `out` is (N, O, OH, OW) of the
-// input dtype, any strides, not overlapping the inputs. Checks everything (conv2d_check, dtypes,
+// input dtype, any strides, not overlapping the inputs. Checks everything (conv2d_shape, dtypes,
 // out shape) before writing. Threads with the pool; bitwise identical for any thread count.
 void conv2d(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
             const View& out, Activation act = Activation::none);

@@ -38,9 +38,9 @@ void correlate2d_general(const View& input, const View& kernel, const View& out,
 // `in2`. Output shape for `mode` (last two axes): full (H + kh - 1, W + kw - 1), same (H, W),
 // valid (H - kh + 1, W - kw + 1), or, when in2 is at least as large as the planes in both axes,
 // (kh - H + 1, kw - W + 1) (SciPy swaps the inputs; the kernel is then the plane).
-// `out_shape` receives in1.ndim values. Throws ValueError for a bad kernel or a valid-mode
+// Throws ValueError for a bad kernel or a valid-mode
 // shape mismatch, MemoryError when the shape cannot be represented.
-void signal_corr2d_shape(const View& in1, const View& in2, Corr2dMode mode, int64_t* out_shape);
+Shape signal_corr2d_shape(const View& in1, const View& in2, Corr2dMode mode);
 void signal_corr2d(const View& in1, const View& in2, const View& out, Corr2dMode mode,
                    Border boundary, double fillvalue, bool convolve);
 

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include "npfast/view.hpp"
 
@@ -28,6 +27,6 @@ void normalize(const View& x, const View& y, const double* mean, const double* s
 // The channel axis in [0, ndim) (ValueError when out of range or when to_chw needs ndim >= 3),
 // and the output shape of normalize().
 int normalize_axis(const View& x, int64_t channel_axis, bool to_chw);
-std::vector<int64_t> normalize_shape(const View& x, int channel_axis, bool to_chw);
+Shape normalize_shape(const View& x, int channel_axis, bool to_chw);
 
 }  // namespace npfast

@@ -49,8 +49,8 @@ void gemm_batched(bool trans_a, bool trans_b, int64_t batch, int64_t m, int64_t 
 // (batch, k, n); a 2-D operand (or a batch of 1) is broadcast over the other's batch; 1-D
 // operands are treated as NumPy does (a row / a column, removed from the result).
 // matmul_shape validates dtypes (TypeError: not float32/float64, or a and b differ) and shapes
-// (ValueError naming "a" or "b" and both shapes) and writes the result shape; returns its ndim.
-int matmul_shape(const View& a, const View& b, int64_t* shape);
+// (ValueError naming "a" or "b" and both shapes) and returns the result shape.
+Shape matmul_shape(const View& a, const View& b);
 // Computes out = a @ b. `out` must have the shape from matmul_shape and a's dtype (checked,
 // ValueError/TypeError otherwise, nothing written) and must not overlap a or b. Any strides
 // (operands that are not row- or column-contiguous are copied to a pool workspace first).

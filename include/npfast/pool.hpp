@@ -21,11 +21,6 @@ struct Pool2dArgs {
   bool ceil_mode = false;
 };
 
-struct Shape {
-  int ndim = 0;
-  int64_t dims[View::kMaxDims] = {};
-};
-
 // PyTorch's pooled length of an axis of n elements (pooling_output_shape), checked to be >= 1;
 // `axis` names the axis in messages ("height", "width").
 int64_t pool_output_length(int64_t n, int64_t kernel, int64_t stride, int64_t padding,

@@ -94,7 +94,23 @@ struct View {
   int64_t elem_stride(int i) const { return strides[i] / static_cast<int64_t>(itemsize(dtype)); }
 };
 
+// An array shape: what every public *_shape function returns, and what the Python layer
+// allocates results from.
+struct Shape {
+  int ndim = 0;
+  int64_t dims[View::kMaxDims] = {};
+
+  int64_t operator[](int i) const { return dims[i]; }
+  int64_t size() const;  // number of elements
+};
+
+// The shape of a view.
+Shape shape_of(const View& v);
+// True when `v` has exactly the shape `s`.
+bool has_shape(const View& v, const Shape& s);
+
 // A shape written the NumPy way, "(3, 4)", for messages.
 std::string shape_str(const View& v);
+std::string shape_str(const Shape& s);
 
 }  // namespace npfast

@@ -114,8 +114,8 @@ nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::h
       parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
   const bool unbatched = x.view.ndim == 3;
   const View xv = batched(x.view);
-  int64_t oh, ow;
-  conv2d_check(xv, w.view, has_bias ? &b.view : nullptr, p, &oh, &ow);
+  const Shape s = conv2d_shape(xv, w.view, has_bias ? &b.view : nullptr, p);
+  const int64_t oh = s[2], ow = s[3];
   const int64_t shape4[4] = {xv.shape[0], w.view.shape[0], oh, ow};
   View y;
   nb::object result =
@@ -164,8 +164,8 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
     throw ValueError("grad_output: expected a " + std::to_string(x.view.ndim) +
                      "-d array like input, got shape " + shape_str(gy.view));
   const View xv = batched(x.view), gv = batched(gy.view);
-  int64_t oh, ow;
-  conv2d_check(xv, w.view, nullptr, p, &oh, &ow);
+  const Shape s = conv2d_shape(xv, w.view, nullptr, p);
+  const int64_t oh = s[2], ow = s[3];
   if (gv.dtype != xv.dtype)
     throw TypeError(std::string("grad_output: dtype ") + dtype_name(gv.dtype) +
                     " does not match input dtype " + dtype_name(xv.dtype));
@@ -201,8 +201,8 @@ nb::object reference_py(nb::handle input, nb::handle weight, nb::handle bias, nb
   if (has_bias) b = as_array(bias, "bias");
   const Conv2dParams p =
       parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
-  int64_t oh, ow;
-  conv2d_check(x.view, w.view, has_bias ? &b.view : nullptr, p, &oh, &ow);
+  const Shape s = conv2d_shape(x.view, w.view, has_bias ? &b.view : nullptr, p);
+  const int64_t oh = s[2], ow = s[3];
   const int64_t shape[4] = {x.view.shape[0], w.view.shape[0], oh, ow};
   View y;
   nb::object result = new_array(x.view.dtype, 4, shape, &y);

@@ -43,8 +43,8 @@ nb::object signal_py(nb::handle in1, nb::handle in2, const std::string& mode,
   Array k = as_array(in2, "in2");
   const Corr2dMode m = parse_mode(mode);
   const Border b = parse_boundary(boundary);
-  int64_t shape[View::kMaxDims];
-  signal_corr2d_shape(x.view, k.view, m, shape);
+  const Shape s = signal_corr2d_shape(x.view, k.view, m);
+  const int64_t* shape = s.dims;
   const DType t = corr2d_result_dtype(x.view.dtype, k.view.dtype);
   View y;
   nb::object result = out_or_new(out, t, x.view.ndim, shape, &y);

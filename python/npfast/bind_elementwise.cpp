@@ -2,7 +2,6 @@
 #include <nanobind/stl/string.h>
 
 #include <string>
-#include <vector>
 
 #include "npfast/dispatch.hpp"
 #include "npfast/elementwise.hpp"
@@ -68,14 +67,14 @@ nb::object normalize_py(nb::handle image, nb::handle mean, nb::handle stddev, nb
     throw ValueError("mean, std: must have the same length, got " + std::to_string(nm) + " and " +
                      std::to_string(ns));
   const int k = normalize_axis(x.view, channel_axis, to_chw);
-  const std::vector<int64_t> shape = normalize_shape(x.view, k, to_chw);
+  const Shape shape = normalize_shape(x.view, k, to_chw);
   // Check the stats before allocating or touching out.
   const int64_t C = x.view.shape[k];
   if (nm != 1 && nm != C)
     throw ValueError("mean, std: need 1 or " + std::to_string(C) +
                      " values (the channel count), got " + std::to_string(nm));
   View y;
-  nb::object result = out_or_new(out, t, x.view.ndim, shape.data(), &y);
+  nb::object result = out_or_new(out, t, x.view.ndim, shape.dims, &y);
   check_no_overlap(y, {&x.view});
   {
     nb::gil_scoped_release release;

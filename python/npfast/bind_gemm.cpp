@@ -16,8 +16,9 @@ namespace {
 nb::object matmul_py(nb::handle a, nb::handle b, nb::handle out) {
   Array x = as_array(a, "a");
   Array y = as_array(b, "b");
-  int64_t shape[3];
-  const int nd = matmul_shape(x.view, y.view, shape);
+  const Shape s = matmul_shape(x.view, y.view);
+  const int nd = s.ndim;
+  const int64_t* shape = s.dims;
   View z;
   nb::object result = out_or_new(out, x.view.dtype, nd, shape, &z);
   check_no_overlap(z, {&x.view, &y.view});

@@ -1,7 +1,6 @@
 // conv2d forward: argument checks, the public operator, and the forward algorithms
 // (direct / depthwise kernels over a padded input, 1x1 as GEMM, im2col in blocks + GEMM).
 #include <algorithm>
-#include <cstring>
 #include <string>
 
 #include "npfast/conv.hpp"
@@ -9,7 +8,10 @@
 #include "npfast/gemm.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
+#include "src/core/views.h"
 #include "src/kernels/conv/conv.h"
+#include "src/ops/conv2d_epilogue.h"
+#include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
 
 namespace npfast {
@@ -18,8 +20,6 @@ namespace {
 std::string pair_str(int64_t a, int64_t b) {
   return "(" + std::to_string(a) + ", " + std::to_string(b) + ")";
 }
-
-bool is_float(DType t) { return t == DType::f32 || t == DType::f64; }
 
 }  // namespace
 
@@ -31,11 +31,8 @@ void conv2d_same_padding(int64_t kh, int64_t kw, int64_t dh, int64_t dw, Conv2dP
   p->pad_right = tw - tw / 2;
 }
 
-void conv2d_check(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
-                  int64_t* out_h, int64_t* out_w) {
-  if (!is_float(input.dtype))
-    throw TypeError(std::string("input: dtype must be float32 or float64, got ") +
-                    dtype_name(input.dtype));
+Shape conv2d_shape(const View& input, const View& weight, const View* bias, const Conv2dParams& p) {
+  views::check_float(input, "input");
   if (weight.dtype != input.dtype)
     throw TypeError(std::string("weight: dtype ") + dtype_name(weight.dtype) +
                     " does not match input dtype " + dtype_name(input.dtype));
@@ -85,34 +82,27 @@ void conv2d_check(const View& input, const View& weight, const View* bias, const
   if (eh > hp || ew > wp)
     throw ValueError("weight: kernel size " + pair_str(kh, kw) + " (dilated to " +
                      pair_str(eh, ew) + ") is larger than the padded input " + pair_str(hp, wp));
-  *out_h = (hp - eh) / p.stride_h + 1;
-  *out_w = (wp - ew) / p.stride_w + 1;
+  return Shape{4, {input.shape[0], o, (hp - eh) / p.stride_h + 1, (wp - ew) / p.stride_w + 1}};
 }
 
 namespace conv_ops {
 namespace {
 
-// Cost model of one GEMM flop (ns) for the work split; see conv2d_plan.cc.
+// Cost model of one GEMM flop (ns) for the work split, as in conv2d_plan.cc.
 constexpr double kNsPerFlopGemm = 0.03;
 
 template <class T>
 void epilogue(T* y, int64_t rows, int64_t cols, int64_t ld, const T* bias, bool relu) {
   if (!bias && !relu) return;
-  for (int64_t r = 0; r < rows; ++r) {
-    T* yr = y + r * ld;
-    const T b = bias ? bias[r] : T(0);
-    if (bias)
-      for (int64_t j = 0; j < cols; ++j) yr[j] += b;
-    if (relu)
-      for (int64_t j = 0; j < cols; ++j) yr[j] = yr[j] < T(0) ? T(0) : yr[j];
-  }
+  for (int64_t r = 0; r < rows; ++r)
+    bias_act(y + r * ld, y + r * ld, cols, bias ? bias + r : nullptr, relu);
 }
 
 // The kernel for a plan: depthwise, or the direct tile of pl.ocb channels.
 template <class T>
-conv::DirectFn<T> direct_kernel(const Plan& pl) {
+conv::DirectFn<T> direct_kernel(const DirectPlan& pl) {
   const conv::Table& t = kernels<conv::Table>();
-  const bool dw = pl.algo == Algo::depthwise, four = pl.ocb != t.direct_ob;
+  const bool dw = pl.depthwise, four = pl.ocb != t.direct_ob;
   return dw     ? of<T>(t.f32_conv_depthwise, t.f64_conv_depthwise)
          : four ? of<T>(t.f32_conv_direct_4ch, t.f64_conv_direct_4ch)
                 : of<T>(t.f32_conv_direct, t.f64_conv_direct);
@@ -121,8 +111,8 @@ conv::DirectFn<T> direct_kernel(const Plan& pl) {
 // Depthwise with whole planes per item: each item pads its plane into a chunk-local buffer
 // (kept in L2) and convolves it at once.
 template <class T>
-void forward_depthwise_planes(const Plan& pl, const T* x, const T* w, const T* bias, bool relu,
-                              T* y) {
+void forward_depthwise_planes(const DirectPlan& pl, const T* x, const T* w, const T* bias,
+                              bool relu, T* y) {
   const conv::DirectFn<T> kernel = direct_kernel<T>(pl);
   const int64_t planes = pl.n * pl.c;
   Buffer<int64_t> taps(static_cast<size_t>(pl.K));
@@ -146,8 +136,8 @@ void forward_depthwise_planes(const Plan& pl, const T* x, const T* w, const T* b
 }
 
 template <class T>
-void forward_direct(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
-  const bool dw = pl.algo == Algo::depthwise;
+void forward_direct(const DirectPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+  const bool dw = pl.depthwise;
   if (dw && pl.row_items == 1) return forward_depthwise_planes(pl, x, w, bias, relu, y);
   const conv::DirectFn<T> kernel = direct_kernel<T>(pl);
   // Direct weights repacked by blocks of pl.ocb channels, tap-major (conv.h).
@@ -199,8 +189,8 @@ void forward_direct(const Plan& pl, const T* x, const T* w, const T* bias, bool 
 // run in parallel, each GEMM on its own thread (gemm() inside parallel_for stays serial); a
 // single block lets gemm() thread itself.
 template <class T>
-void forward_gemm(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
-  const bool pointwise = pl.algo == Algo::gemm_1x1;
+void forward_gemm(const GemmPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+  const bool pointwise = pl.pointwise;
   const int64_t items = pl.n * pl.groups * pl.nblocks;
   const double item_ns = 2.0 * static_cast<double>(pl.og) * static_cast<double>(pl.K) *
                          static_cast<double>(pl.nb) * kNsPerFlopGemm;
@@ -212,14 +202,9 @@ void forward_gemm(const Plan& pl, const T* x, const T* w, const T* bias, bool re
       const int64_t g = t % pl.groups, n = t / pl.groups;
       const int64_t p0 = blk * pl.nb, p1 = std::min(pl.P, p0 + pl.nb), cols = p1 - p0;
       if (cols <= 0) continue;
-      const T* xg = x + (n * pl.c + g * pl.cg) * pl.h * pl.w;
-      const T* bm = xg + p0;
-      int64_t ldb = pl.P;
-      if (!pointwise) {
-        im2col(pl, xg, p0, p1, col.get());
-        bm = col.get();
-        ldb = cols;
-      }
+      int64_t ldb;
+      const T* bm =
+          gemm_operand(pl, x + (n * pl.c + g * pl.cg) * pl.h * pl.w, p0, p1, col.get(), &ldb);
       T* yg = y + (n * pl.o + g * pl.og) * pl.P + p0;
       gemm(false, false, pl.og, cols, pl.K, T(1), w + g * pl.og * pl.K, pl.K, bm, ldb, T(0), yg,
            pl.P);
@@ -241,16 +226,20 @@ void forward(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T
     }
     return;
   }
-  if (pl.algo == Algo::depthwise || pl.algo == Algo::direct)
-    forward_direct(pl, x, w, bias, relu, y);
-  else if (pl.algo == Algo::shifted_gemm)
-    forward_shifted(pl, x, w, bias, relu, y);
-  else if (pl.algo == Algo::implicit_gemm)
-    forward_implicit(pl, x, w, bias, relu, y);
-  else if (pl.algo == Algo::winograd)
-    forward_winograd(pl, x, w, bias, relu, y);
-  else
-    forward_gemm(pl, x, w, bias, relu, y);
+  switch (pl.algo) {
+    case Algo::depthwise:
+    case Algo::direct:
+      return forward_direct(plan_direct(pl), x, w, bias, relu, y);
+    case Algo::shifted_gemm:
+      return forward_shifted(plan_shifted(pl), x, w, bias, relu, y);
+    case Algo::implicit_gemm:
+      return forward_implicit(plan_implicit(pl), x, w, bias, relu, y);
+    case Algo::winograd:
+      return forward_winograd(plan_winograd(pl), x, w, bias, relu, y);
+    case Algo::gemm_1x1:
+    case Algo::im2col_gemm:
+      return forward_gemm(plan_gemm(pl), x, w, bias, relu, y);
+  }
 }
 
 template void forward<float>(const Plan&, const float*, const float*, const float*, bool, float*);
@@ -261,9 +250,8 @@ template void forward<double>(const Plan&, const double*, const double*, const d
 
 namespace {
 
-using conv_ops::check_shape;
-using conv_ops::contiguous;
 using conv_ops::Plan;
+using views::contiguous;
 
 template <class T>
 void conv2d_t(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
@@ -272,7 +260,8 @@ void conv2d_t(const View& input, const View& weight, const View* bias, const Con
                              weight.shape[0], weight.shape[2], weight.shape[3], p,
                              input.dtype};
   const Plan pl = conv_ops::get_plan(pr);
-  Buffer<T> xk, wk, bk, yk;
+  Buffer<char> xk, wk, bk;
+  Buffer<T> yk;
   const T* x = contiguous<T>(input, &xk);
   const T* w = contiguous<T>(weight, &wk);
   const T* b = bias ? contiguous<T>(*bias, &bk) : nullptr;
@@ -283,17 +272,14 @@ void conv2d_t(const View& input, const View& weight, const View* bias, const Con
     y = yk.get();
   }
   conv_ops::forward<T>(pl, x, w, b, act == Activation::relu, y);
-  if (!direct_out) conv_ops::copy_to_view(y, out);
+  if (!direct_out) views::copy_from_contiguous(y, out);
 }
 
 }  // namespace
 
 void conv2d(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
             const View& out, Activation act) {
-  int64_t oh, ow;
-  conv2d_check(input, weight, bias, p, &oh, &ow);
-  const int64_t shape[4] = {input.shape[0], weight.shape[0], oh, ow};
-  check_shape(out, input.dtype, 4, shape, "out");
+  views::check_out(out, input.dtype, conv2d_shape(input, weight, bias, p), "out");
   if (out.empty()) return;
   if (input.dtype == DType::f32)
     conv2d_t<float>(input, weight, bias, p, out, act);
@@ -302,8 +288,7 @@ void conv2d(const View& input, const View& weight, const View* bias, const Conv2
 }
 
 const char* conv2d_algorithm(const View& input, const View& weight, const Conv2dParams& p) {
-  int64_t oh, ow;
-  conv2d_check(input, weight, nullptr, p, &oh, &ow);
+  conv2d_shape(input, weight, nullptr, p);
   const conv_ops::Problem pr{input.shape[0],  input.shape[1],  input.shape[2],  input.shape[3],
                              weight.shape[0], weight.shape[2], weight.shape[3], p,
                              input.dtype};
@@ -312,10 +297,8 @@ const char* conv2d_algorithm(const View& input, const View& weight, const Conv2d
 
 void conv2d_reference(const View& input, const View& weight, const View* bias,
                       const Conv2dParams& p, const View& out) {
-  int64_t oh, ow;
-  conv2d_check(input, weight, bias, p, &oh, &ow);
-  const int64_t shape[4] = {input.shape[0], weight.shape[0], oh, ow};
-  check_shape(out, input.dtype, 4, shape, "out");
+  const Shape s = conv2d_shape(input, weight, bias, p);
+  views::check_out(out, input.dtype, s, "out");
   if (out.empty()) return;
   if (!input.c_contiguous() || !weight.c_contiguous() || !out.c_contiguous() ||
       (bias && !bias->c_contiguous()))
@@ -326,7 +309,7 @@ void conv2d_reference(const View& input, const View& weight, const View* bias,
                        input.shape[3], weight.ptr<T>(), weight.shape[0], weight.shape[2],
                        weight.shape[3], bias ? bias->ptr<T>() : nullptr, p.stride_h, p.stride_w,
                        p.pad_top, p.pad_left, p.dilation_h, p.dilation_w, p.groups, out.ptr<T>(),
-                       oh, ow);
+                       s[2], s[3]);
   };
   if (input.dtype == DType::f32)
     run(float{});

@@ -1,25 +1,29 @@
 // conv2d backward: grad_bias as a sum, grad_weight as GEMMs reduced in a fixed order,
 // grad_input as a transposed convolution (stride 1) or GEMM + col2im.
 #include <algorithm>
-#include <string>
 
 #include "npfast/conv.hpp"
 #include "npfast/error.hpp"
 #include "npfast/gemm.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
+#include "src/core/views.h"
 #include "src/kernels/conv/conv.h"
+#include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
 
 namespace npfast {
 namespace {
 
+using conv_ops::DirectPlan;
+using conv_ops::GemmPlan;
+using conv_ops::Geometry;
 using conv_ops::Plan;
 
 constexpr double kNsPerFlop = 0.03;
 
 template <class T>
-void grad_bias(const Plan& pl, const T* gy, T* gb) {
+void grad_bias(const Geometry& pl, const T* gy, T* gb) {
   const double per = 0.5 * static_cast<double>(pl.n * pl.P);
   parallel_for(pl.o, grain_for(pl.o, per), [&](int64_t b, int64_t e) {
     for (int64_t o = b; o < e; ++o) {
@@ -37,13 +41,13 @@ void grad_bias(const Plan& pl, const T* gy, T* gb) {
 // split into pl.wslots fixed ranges, each summed into its own partial by one thread, and the
 // partials are added in slot order: the same arithmetic for any thread count.
 template <class T>
-void grad_weight(const Plan& pl, const T* x, const T* gy, T* gw) {
+void grad_weight(const GemmPlan& pl, const T* x, const T* gy, T* gw) {
   const int64_t wsize = pl.og * pl.K;
   if (pl.n == 0 || pl.P == 0 || wsize == 0) {
     std::fill(gw, gw + pl.groups * wsize, T(0));
     return;
   }
-  const bool pointwise = pl.algo == conv_ops::Algo::gemm_1x1;
+  const bool pointwise = pl.pointwise;
   const int64_t S = pl.wslots, units = pl.n * pl.nblocks;
   Buffer<T> part;
   if (S > 1) part = Buffer<T>(static_cast<size_t>(checked_mul(pl.groups * S, wsize, "partials")));
@@ -62,14 +66,9 @@ void grad_weight(const Plan& pl, const T* x, const T* gy, T* gw) {
         const int64_t n = u / pl.nblocks, blk = u % pl.nblocks;
         const int64_t p0 = blk * pl.nb, p1 = std::min(pl.P, p0 + pl.nb), cols = p1 - p0;
         if (cols <= 0) continue;
-        const T* xg = x + (n * pl.c + g * pl.cg) * pl.h * pl.w;
-        const T* bm = xg + p0;
-        int64_t ldb = pl.P;
-        if (!pointwise) {
-          conv_ops::im2col(pl, xg, p0, p1, col.get());
-          bm = col.get();
-          ldb = cols;
-        }
+        int64_t ldb;
+        const T* bm = conv_ops::gemm_operand(pl, x + (n * pl.c + g * pl.cg) * pl.h * pl.w, p0, p1,
+                                             col.get(), &ldb);
         gemm(false, true, pl.og, pl.K, cols, T(1), gy + (n * pl.o + g * pl.og) * pl.P + p0, pl.P,
              bm, ldb, first ? T(0) : T(1), dst, pl.K);
         first = false;
@@ -96,7 +95,7 @@ void grad_weight(const Plan& pl, const T* x, const T* gy, T* gw) {
 // thread count. The GEMM path (im2col, then gY * col^T) ran 9-27 of its 32 lanes here
 // (K = C*kh*kw) and repacked gY for each image.
 template <class T>
-void grad_weight_direct(const Plan& pl, const T* x, const T* gy, T* gw) {
+void grad_weight_direct(const DirectPlan& pl, const T* x, const T* gy, T* gw) {
   std::fill(gw, gw + pl.o * pl.K, T(0));
   if (pl.n == 0 || pl.P == 0) return;
   const conv::Table& kt = kernels<conv::Table>();
@@ -129,7 +128,7 @@ void grad_weight_direct(const Plan& pl, const T* x, const T* gy, T* gw) {
 // Depthwise: per channel, the dedicated kernel on each image's padded plane, images added in
 // order (one channel per thread).
 template <class T>
-void grad_weight_depthwise(const Plan& pl, const T* x, const T* gy, T* gw) {
+void grad_weight_depthwise(const DirectPlan& pl, const T* x, const T* gy, T* gw) {
   const conv::Table& kt = kernels<conv::Table>();
   const conv::DwGradFn<T> kernel = of<T>(kt.f32_conv_dw_grad, kt.f64_conv_dw_grad);
   const int64_t taps = pl.kh * pl.kw;
@@ -156,7 +155,7 @@ void grad_weight_depthwise(const Plan& pl, const T* x, const T* gy, T* gw) {
 // Stride 1 with padding no larger than the dilated kernel: grad_input is the forward
 // convolution of grad_output with the flipped, transposed weights (run by the planner, so it
 // gets the depthwise / 1x1 / im2col paths too).
-bool transposable(const Plan& pl) {
+bool transposable(const Geometry& pl) {
   const Conv2dParams& p = pl.p;
   const int64_t eh = p.dilation_h * (pl.kh - 1), ew = p.dilation_w * (pl.kw - 1);
   return p.stride_h == 1 && p.stride_w == 1 && p.pad_top <= eh && p.pad_bottom <= eh &&
@@ -164,7 +163,7 @@ bool transposable(const Plan& pl) {
 }
 
 template <class T>
-void grad_input_transposed(const Plan& pl, const T* gy, const T* w, T* gx) {
+void grad_input_transposed(const Geometry& pl, const T* gy, const T* w, T* gx) {
   const int64_t taps = pl.kh * pl.kw;
   Buffer<T> wt(static_cast<size_t>(checked_mul(pl.o, pl.K, "weight size")));
   for (int64_t g = 0; g < pl.groups; ++g)
@@ -189,7 +188,7 @@ void grad_input_transposed(const Plan& pl, const T* gy, const T* w, T* gx) {
 // General case: per (image, group), column blocks in order: gcol = W_g^T gY_blk, then
 // scattered back with col2im. Each (image, group) belongs to one thread.
 template <class T>
-void grad_input_col2im(const Plan& pl, const T* gy, const T* w, T* gx) {
+void grad_input_col2im(const GemmPlan& pl, const T* gy, const T* w, T* gx) {
   const int64_t items = pl.n * pl.groups, plane = pl.h * pl.w;
   const double item_ns =
       2.0 * static_cast<double>(pl.og * pl.K) * static_cast<double>(pl.P) * kNsPerFlop;
@@ -228,11 +227,7 @@ struct OutPtr {
   }
   void finish() {
     if (!v || v->c_contiguous()) return;
-    if (v->ndim == 4)
-      conv_ops::copy_to_view(p, *v);
-    else
-      for (int64_t i = 0; i < v->shape[0]; ++i)
-        *reinterpret_cast<T*>(static_cast<char*>(v->data) + i * v->strides[0]) = p[i];
+    views::copy_from_contiguous(p, *v);
   }
 };
 
@@ -243,34 +238,42 @@ void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
                              w_v.shape[0], w_v.shape[2], w_v.shape[3], p,
                              x_v.dtype};
   const Plan pl = conv_ops::get_plan(pr);
-  Buffer<T> gk, xk, wk;
-  const T* gy = conv_ops::contiguous<T>(gy_v, &gk);
+  Buffer<char> gk, xk, wk;
+  const T* gy = views::contiguous<T>(gy_v, &gk);
   if (gb_v && !gb_v->empty()) {
     OutPtr<T> o(gb_v);
     grad_bias(pl, gy, o.p);
     o.finish();
   }
   if (gw_v && !gw_v->empty()) {
-    const T* x = conv_ops::contiguous<T>(x_v, &xk);
+    const T* x = views::contiguous<T>(x_v, &xk);
     OutPtr<T> o(gw_v);
-    if (pl.algo == conv_ops::Algo::shifted_gemm || pl.algo == conv_ops::Algo::implicit_gemm ||
-        pl.algo == conv_ops::Algo::winograd)
-      conv_ops::grad_weight_shifted(pl, x, gy, o.p);
-    else if (pl.algo == conv_ops::Algo::depthwise)
-      grad_weight_depthwise(pl, x, gy, o.p);
-    else if (pl.algo == conv_ops::Algo::direct)
-      grad_weight_direct(pl, x, gy, o.p);
-    else
-      grad_weight(pl, x, gy, o.p);
+    switch (pl.algo) {
+      case conv_ops::Algo::shifted_gemm:
+      case conv_ops::Algo::implicit_gemm:
+      case conv_ops::Algo::winograd:
+        conv_ops::grad_weight_shifted(conv_ops::plan_shifted(pl), x, gy, o.p);
+        break;
+      case conv_ops::Algo::depthwise:
+        grad_weight_depthwise(conv_ops::plan_direct(pl), x, gy, o.p);
+        break;
+      case conv_ops::Algo::direct:
+        grad_weight_direct(conv_ops::plan_direct(pl), x, gy, o.p);
+        break;
+      case conv_ops::Algo::gemm_1x1:
+      case conv_ops::Algo::im2col_gemm:
+        grad_weight(conv_ops::plan_gemm(pl), x, gy, o.p);
+        break;
+    }
     o.finish();
   }
   if (gx_v && !gx_v->empty()) {
-    const T* w = conv_ops::contiguous<T>(w_v, &wk);
+    const T* w = views::contiguous<T>(w_v, &wk);
     OutPtr<T> o(gx_v);
     if (transposable(pl))
       grad_input_transposed(pl, gy, w, o.p);
     else
-      grad_input_col2im(pl, gy, w, o.p);
+      grad_input_col2im(conv_ops::plan_gemm(pl), gy, w, o.p);
     o.finish();
   }
 }
@@ -280,13 +283,11 @@ void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
 void conv2d_backward(const View& grad_output, const View& input, const View& weight,
                      const Conv2dParams& p, const View* grad_input, const View* grad_weight,
                      const View* grad_bias) {
-  int64_t oh, ow;
-  conv2d_check(input, weight, nullptr, p, &oh, &ow);
-  const int64_t gshape[4] = {input.shape[0], weight.shape[0], oh, ow};
-  conv_ops::check_shape(grad_output, input.dtype, 4, gshape, "grad_output");
-  if (grad_input) conv_ops::check_shape(*grad_input, input.dtype, 4, input.shape, "grad_input");
-  if (grad_weight) conv_ops::check_shape(*grad_weight, input.dtype, 4, weight.shape, "grad_weight");
-  if (grad_bias) conv_ops::check_shape(*grad_bias, input.dtype, 1, weight.shape, "grad_bias");
+  const DType t = input.dtype;
+  views::check_out(grad_output, t, conv2d_shape(input, weight, nullptr, p), "grad_output");
+  if (grad_input) views::check_out(*grad_input, t, shape_of(input), "grad_input");
+  if (grad_weight) views::check_out(*grad_weight, t, shape_of(weight), "grad_weight");
+  if (grad_bias) views::check_out(*grad_bias, t, Shape{1, {weight.shape[0]}}, "grad_bias");
   if (input.dtype == DType::f32)
     backward_t<float>(grad_output, input, weight, p, grad_input, grad_weight, grad_bias);
   else

@@ -11,20 +11,21 @@
 // Compared with the shifted path this drops the kw input copies and the per-block B packing,
 // which took about a quarter of a ResNet 3x3 layer's time (docs/conv.md).
 #include <algorithm>
-#include <cstring>
 
 #include "npfast/error.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
 #include "src/kernels/gemm/gemm.h"
+#include "src/kernels/pack/pack.h"
+#include "src/ops/conv2d_epilogue.h"
+#include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
-#include "src/ops/transpose.h"
 
 namespace npfast {
 namespace conv_ops {
 namespace {
 
-using ops::transpose;
+using pack::transpose;
 
 constexpr double kNsPerFlop = 0.03;
 // A work item is a few output rows of one image and group: at least this many flops (~100 us,
@@ -37,7 +38,7 @@ constexpr int64_t kItemPixels = 96;
 int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
 // Pixels of one image's padded NHWC copy, with the slack the last tile's rows and taps read.
-int64_t nhwc_pixels(const Plan& pl, int mr) {
+int64_t nhwc_pixels(const ImplicitPlan& pl, int mr) {
   return pl.hq * pl.wpad + mr + (pl.kw - 1) * pl.p.dilation_w;
 }
 
@@ -50,7 +51,8 @@ struct Segment {
 }  // namespace
 
 template <class T>
-void forward_implicit(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* bias, bool relu,
+                      T* y) {
   const gemm_kernels::Table& gk = kernels<gemm_kernels::Table>();
   const gemm_kernels::Ukernel<T>& uk = of<T>(gk.f32, gk.f64);
   const int MR = uk.mr, NR = uk.nr;
@@ -149,27 +151,18 @@ void forward_implicit(const Plan& pl, const T* x, const T* w, const T* bias, boo
           T* yr = yg + oy * pl.ow;
           transpose(crow, ogp, yr, pl.P, pl.ow, og);
           if (!bias && !relu) continue;
-          for (int64_t o = 0; o < og; ++o) {
-            T* yo = yr + o * pl.P;
-            const T bv = bias ? bias[g * og + o] : T(0);
-            if (relu)
-              for (int64_t ox = 0; ox < pl.ow; ++ox) {
-                const T v = yo[ox] + bv;
-                yo[ox] = v < T(0) ? T(0) : v;
-              }
-            else
-              for (int64_t ox = 0; ox < pl.ow; ++ox) yo[ox] += bv;
-          }
+          for (int64_t o = 0; o < og; ++o)
+            bias_act(yr + o * pl.P, yr + o * pl.P, pl.ow, bias ? bias + g * og + o : nullptr, relu);
         }
       }
     });
   }
 }
 
-template void forward_implicit<float>(const Plan&, const float*, const float*, const float*, bool,
-                                      float*);
-template void forward_implicit<double>(const Plan&, const double*, const double*, const double*,
-                                       bool, double*);
+template void forward_implicit<float>(const ImplicitPlan&, const float*, const float*, const float*,
+                                      bool, float*);
+template void forward_implicit<double>(const ImplicitPlan&, const double*, const double*,
+                                       const double*, bool, double*);
 
 }  // namespace conv_ops
 }  // namespace npfast

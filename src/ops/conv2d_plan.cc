@@ -1,4 +1,4 @@
-// conv2d planner and its cache, im2col / col2im, and the strided copies.
+// conv2d planner: the geometry, the algorithm choice and its cache, and each algorithm's plan.
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -6,10 +6,8 @@
 
 #include "npfast/dispatch.hpp"
 #include "npfast/error.hpp"
-#include "npfast/threads.hpp"
 #include "src/kernels/conv/conv.h"
 #include "src/ops/conv2d_plan.h"
-#include "src/ops/transpose.h"
 
 namespace npfast {
 namespace conv_ops {
@@ -62,119 +60,157 @@ int64_t weight_slots(int64_t units) {
   return 1;
 }
 
-Plan make_plan(const Problem& pr) {
-  Plan pl{};
+Geometry geometry_of(const Problem& pr) {
+  Geometry g{};
   const Conv2dParams& p = pr.p;
-  pl.n = pr.n, pl.c = pr.c, pl.h = pr.h, pl.w = pr.w, pl.o = pr.o, pl.kh = pr.kh, pl.kw = pr.kw;
-  pl.p = p;
-  pl.groups = p.groups;
-  pl.cg = pr.c / p.groups;
-  pl.og = pr.o / p.groups;
-  pl.oh = (pr.h + p.pad_top + p.pad_bottom - p.dilation_h * (pr.kh - 1) - 1) / p.stride_h + 1;
-  pl.ow = (pr.w + p.pad_left + p.pad_right - p.dilation_w * (pr.kw - 1) - 1) / p.stride_w + 1;
-  pl.P = checked_mul(pl.oh, pl.ow, "output size");
-  pl.K = checked_mul(checked_mul(pl.cg, pr.kh, "weight size"), pr.kw, "weight size");
-  const int64_t esize = static_cast<int64_t>(itemsize(pr.dtype));
+  g.n = pr.n, g.c = pr.c, g.h = pr.h, g.w = pr.w, g.o = pr.o, g.kh = pr.kh, g.kw = pr.kw;
+  g.p = p;
+  g.dtype = pr.dtype;
+  g.groups = p.groups;
+  g.cg = pr.c / p.groups;
+  g.og = pr.o / p.groups;
+  g.oh = (pr.h + p.pad_top + p.pad_bottom - p.dilation_h * (pr.kh - 1) - 1) / p.stride_h + 1;
+  g.ow = (pr.w + p.pad_left + p.pad_right - p.dilation_w * (pr.kw - 1) - 1) / p.stride_w + 1;
+  g.P = checked_mul(g.oh, g.ow, "output size");
+  g.K = checked_mul(checked_mul(g.cg, pr.kh, "weight size"), pr.kw, "weight size");
+  return g;
+}
 
-  const bool pointwise = pr.kh == 1 && pr.kw == 1 && p.stride_h == 1 && p.stride_w == 1 &&
-                         p.pad_top == 0 && p.pad_bottom == 0 && p.pad_left == 0 && p.pad_right == 0;
-  if (pl.cg == 1 && pl.og == 1)
-    pl.algo = Algo::depthwise;
-  else if (pointwise)
-    pl.algo = Algo::gemm_1x1;
-  else if (pl.cg <= 4)
-    pl.algo = Algo::direct;
-  else if (4 * (pr.kw - 1) * p.dilation_w / p.stride_w <= pl.ow)
-    // at most 25% of the wide row discarded; channels-last pays off once a pixel's channels
-    // fill the K loop of a tap
-    pl.algo = p.stride_h == 1 && p.stride_w == 1 && pl.cg >= kImplicitMinChannels
-                  ? Algo::implicit_gemm
-                  : Algo::shifted_gemm;
-  else
-    pl.algo = Algo::im2col_gemm;
+bool is_pointwise(const Geometry& g) {
+  const Conv2dParams& p = g.p;
+  return g.kh == 1 && g.kw == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
+         p.pad_bottom == 0 && p.pad_left == 0 && p.pad_right == 0;
+}
+
+Algo choose(const Geometry& g) {
+  const Conv2dParams& p = g.p;
+  if (g.cg == 1 && g.og == 1) return Algo::depthwise;
+  if (is_pointwise(g)) return Algo::gemm_1x1;
+  if (g.cg <= 4) return Algo::direct;
+  if (4 * (g.kw - 1) * p.dilation_w / p.stride_w > g.ow) return Algo::im2col_gemm;
+  // At most 25% of the wide row discarded; channels-last pays off once a pixel's channels
+  // fill the K loop of a tap.
+  if (p.stride_h != 1 || p.stride_w != 1 || g.cg < kImplicitMinChannels) return Algo::shifted_gemm;
   // 3x3 stride 1: Winograd F(2x2, 3x3) does 2.25x fewer multiply-adds; its transforms cost
   // about 2 x 16 additions per tile and channel, small next to the 16 x O (or C) multiply-adds
   // once both channel counts reach kWinogradMinChannels.
-  if (pl.algo == Algo::implicit_gemm && pr.kh == 3 && pr.kw == 3 && p.dilation_h == 1 &&
-      p.dilation_w == 1 && p.groups == 1 && pl.og >= kWinogradMinChannels &&
-      pl.cg >= kWinogradMinChannels)
-    pl.algo = Algo::winograd;
+  if (g.kh == 3 && g.kw == 3 && p.dilation_h == 1 && p.dilation_w == 1 && p.groups == 1 &&
+      g.og >= kWinogradMinChannels && g.cg >= kWinogradMinChannels)
+    return Algo::winograd;
+  return Algo::implicit_gemm;
+}
 
+int64_t esize(const Geometry& g) { return static_cast<int64_t>(itemsize(g.dtype)); }
+
+// Images per batch of a workspace of `per_channel` elements per input channel, so a large
+// batch does not need a padded copy of all of it at once.
+int64_t batch_images(const Geometry& g, int64_t per_channel) {
+  const int64_t per_image =
+      checked_mul(checked_mul(g.c, esize(g), "workspace"), per_channel, "workspace");
+  return std::max<int64_t>(1, g_workspace_bytes.load() / std::max<int64_t>(per_image, 1));
+}
+
+// Column blocks of `pixels` output pixels for a GEMM of depth `depth`: sized for L2, an even
+// count so two threads share them evenly, a multiple of 8 pixels. Depends on the shape only,
+// never on the thread count.
+void column_blocks(const Geometry& g, int64_t depth, int64_t pixels, int64_t* nb,
+                   int64_t* nblocks) {
+  int64_t b =
+      std::clamp<int64_t>(kColBlockBytes / (std::max<int64_t>(depth, 1) * esize(g)), 64, 4096);
+  int64_t blocks = ceil_div(std::max<int64_t>(pixels, 1), b);
+  if (blocks > 1 && blocks % 2) ++blocks;
+  *nb = (ceil_div(std::max<int64_t>(pixels, 1), blocks) + 7) / 8 * 8;
+  *nblocks = ceil_div(std::max<int64_t>(pixels, 1), *nb);
+}
+
+WideRows wide_rows(const Geometry& g) {
+  WideRows r{};
+  static_cast<Geometry&>(r) = g;
+  r.wpad = g.ow + (g.kw - 1) * g.p.dilation_w / g.p.stride_w;
+  r.hq = g.oh + (g.kh - 1) * g.p.dilation_h / g.p.stride_h;
+  return r;
+}
+
+}  // namespace
+
+DirectPlan plan_direct(const Geometry& g) {
+  DirectPlan pl{};
+  static_cast<Geometry&>(pl) = g;
+  const Conv2dParams& p = g.p;
+  pl.depthwise = g.cg == 1 && g.og == 1;
   // Padded, phase-split input for the direct kernels: only the rows and columns taps read.
-  pl.hp = (pl.oh - 1) * p.stride_h + (pr.kh - 1) * p.dilation_h + 1;
-  pl.wq = pl.ow + ceil_div((pr.kw - 1) * p.dilation_w, p.stride_w) + conv::kColumnSlack;
+  pl.hp = (g.oh - 1) * p.stride_h + (g.kh - 1) * p.dilation_h + 1;
+  pl.wq = g.ow + ceil_div((g.kw - 1) * p.dilation_w, p.stride_w) + conv::kColumnSlack;
   pl.xrow = checked_mul(p.stride_w, pl.wq, "padded row");
   pl.plane = checked_mul(pl.hp, pl.xrow, "padded plane");
   // Groups of at most 4 output channels take the 4-channel tile (conv_direct_4ch).
-  pl.ocb = pl.algo == Algo::depthwise ? 1
-           : pl.og <= 4              ? 4
-                                     : kernels<conv::Table>().direct_ob;
-  const int64_t ob = std::min<int64_t>(pl.og, pl.ocb);
-  pl.nob = ceil_div(pl.og, pl.ocb);
+  pl.ocb = pl.depthwise ? 1 : g.og <= 4 ? 4 : kernels<conv::Table>().direct_ob;
+  const int64_t ob = std::min<int64_t>(g.og, pl.ocb);
+  pl.nob = ceil_div(g.og, pl.ocb);
   const double row_flops =
-      2.0 * static_cast<double>(pl.ow) * static_cast<double>(pl.K) * static_cast<double>(ob);
+      2.0 * static_cast<double>(g.ow) * static_cast<double>(g.K) * static_cast<double>(ob);
   pl.rows_per_item = std::clamp<int64_t>(
-      static_cast<int64_t>(kItemFlops / std::max(row_flops, 1.0)), 1, std::max<int64_t>(pl.oh, 1));
-  pl.row_items = ceil_div(pl.oh, pl.rows_per_item);
+      static_cast<int64_t>(kItemFlops / std::max(row_flops, 1.0)), 1, std::max<int64_t>(g.oh, 1));
+  pl.row_items = ceil_div(g.oh, pl.rows_per_item);
   pl.item_ns = row_flops * static_cast<double>(pl.rows_per_item) * kNsPerFlop;
+  pl.batch_images = batch_images(g, pl.plane);
+  return pl;
+}
 
-  // Column blocks: sized for L2 (im2col) or for GEMM's appetite (1x1), an even count so two
-  // threads share them evenly. Depends on the shape only, never on the thread count.
-  const int64_t depth = std::max<int64_t>(pl.K, 1);
-  int64_t nb = std::clamp<int64_t>(kColBlockBytes / (depth * esize), 64, 4096);
-  int64_t nblocks = ceil_div(std::max<int64_t>(pl.P, 1), nb);
-  if (nblocks > 1 && nblocks % 2) ++nblocks;
-  nb = (ceil_div(std::max<int64_t>(pl.P, 1), nblocks) + 7) / 8 * 8;
-  pl.nb = nb;
-  pl.nblocks = ceil_div(std::max<int64_t>(pl.P, 1), nb);
+GemmPlan plan_gemm(const Geometry& g) {
+  GemmPlan pl{};
+  static_cast<Geometry&>(pl) = g;
+  pl.pointwise = is_pointwise(g);
+  // Sized for L2 (im2col) or for GEMM's appetite (1x1).
+  column_blocks(g, g.K, g.P, &pl.nb, &pl.nblocks);
+  // grad_weight partial sums: at most 8 per group, a fixed split of the (image, block) units.
+  const int64_t units = std::max<int64_t>(g.n * pl.nblocks, 1);
+  pl.wslots = weight_slots(units);
+  pl.units_per_slot = units / pl.wslots;
+  return pl;
+}
 
-  // shifted_gemm: expanding the kw shifts (stride 1) trades a copy of kw x the input for
-  // GEMM depth; worth it while the channels alone give a shallow GEMM.
-  const int64_t reach_y = (pr.kh - 1) * p.dilation_h / p.stride_h;
-  const int64_t reach_x = (pr.kw - 1) * p.dilation_w / p.stride_w;
-  pl.wpad = pl.ow + reach_x;
-  pl.hq = pl.oh + reach_y;
+ShiftedPlan plan_shifted(const Geometry& g) {
+  ShiftedPlan pl{};
+  static_cast<WideRows&>(pl) = wide_rows(g);
+  const Conv2dParams& p = g.p;
+  // Expanding the kw shifts (stride 1) trades a copy of kw x the input for GEMM depth; worth
+  // it while the channels alone give a shallow GEMM.
   const bool unit_stride = p.stride_h == 1 && p.stride_w == 1;
-  pl.expand = unit_stride && pl.cg < 128 ? pr.kw : 1;
+  pl.expand = unit_stride && g.cg < 128 ? g.kw : 1;
   // Strides far beyond the image (a fuzzer's 2^40) overflow here: a MemoryError, never UB.
   const int64_t phases = checked_mul(p.stride_h, p.stride_w, "stride phases");
+  const int64_t reach_x = (g.kw - 1) * p.dilation_w / p.stride_w;
   pl.lcopy =
       checked_add(checked_mul(checked_mul(phases, pl.hq, "padded plane"), pl.wpad, "padded plane"),
                   pl.expand == 1 ? reach_x : 0, "padded plane");
-  pl.sK = pl.cg * pl.expand;
-  pl.sP = checked_mul(pl.oh, pl.wpad, "output size");
-  {
-    int64_t snb =
-        std::clamp<int64_t>(kColBlockBytes / (std::max<int64_t>(pl.sK, 1) * esize), 64, 4096);
-    int64_t sblocks = ceil_div(std::max<int64_t>(pl.sP, 1), snb);
-    if (sblocks > 1 && sblocks % 2) ++sblocks;
-    pl.snb = (ceil_div(std::max<int64_t>(pl.sP, 1), sblocks) + 7) / 8 * 8;
-    pl.snblocks = ceil_div(std::max<int64_t>(pl.sP, 1), pl.snb);
-  }
-
-  {
-    const int64_t per_image = checked_mul(
-        checked_mul(pr.c, esize, "workspace"),
-        pl.algo == Algo::shifted_gemm    ? checked_mul(pl.expand, pl.lcopy, "workspace")
-        : pl.algo == Algo::implicit_gemm ? checked_add(pl.hq * pl.wpad, 64 + pr.kw * p.dilation_w,
-                                                       "workspace")
-        : pl.algo == Algo::winograd ? checked_mul((pl.oh + 1) / 2 * 2 + 2, (pl.ow + 1) / 2 * 2 + 2,
-                                                  "workspace")
-                                    : pl.plane,
-        "workspace");
-    pl.batch_images =
-        std::max<int64_t>(1, g_workspace_bytes.load() / std::max<int64_t>(per_image, 1));
-  }
-
-  // grad_weight partial sums: at most 8 per group, a fixed split of the (image, block) units.
-  const int64_t units = std::max<int64_t>(pl.n * pl.nblocks, 1);
-  pl.wslots = weight_slots(units);
-  pl.units_per_slot = units / pl.wslots;
-  const int64_t sunits = std::max<int64_t>(pl.n * pl.snblocks, 1);
+  pl.sK = g.cg * pl.expand;
+  pl.sP = checked_mul(g.oh, pl.wpad, "output size");
+  column_blocks(g, pl.sK, pl.sP, &pl.snb, &pl.snblocks);
+  const int64_t sunits = std::max<int64_t>(g.n * pl.snblocks, 1);
   pl.swslots = weight_slots(sunits);
   pl.sunits_per_slot = sunits / pl.swslots;
+  pl.batch_images = batch_images(g, checked_mul(pl.expand, pl.lcopy, "workspace"));
   return pl;
 }
+
+ImplicitPlan plan_implicit(const Geometry& g) {
+  ImplicitPlan pl{};
+  static_cast<WideRows&>(pl) = wide_rows(g);
+  pl.batch_images =
+      batch_images(g, checked_add(pl.hq * pl.wpad, 64 + g.kw * g.p.dilation_w, "workspace"));
+  return pl;
+}
+
+WinogradPlan plan_winograd(const Geometry& g) {
+  WinogradPlan pl{};
+  static_cast<Geometry&>(pl) = g;
+  pl.batch_images =
+      batch_images(g, checked_mul((g.oh + 1) / 2 * 2 + 2, (g.ow + 1) / 2 * 2 + 2, "workspace"));
+  return pl;
+}
+
+namespace {
 
 constexpr int kKeyLen = 19;
 constexpr int kCacheSize = 16;
@@ -199,9 +235,6 @@ Cache& cache() {
 }  // namespace
 
 int64_t set_workspace_limit(int64_t bytes) {
-  Cache& c = cache();
-  std::lock_guard<std::mutex> lk(c.mu);
-  for (Entry& e : c.entries) e.used = 0;
   return g_workspace_bytes.exchange(std::max<int64_t>(bytes, 1));
 }
 
@@ -235,7 +268,9 @@ Plan get_plan(const Problem& pr) {
         return e.plan;
       }
   }
-  const Plan plan = make_plan(pr);
+  Plan plan{};
+  static_cast<Geometry&>(plan) = geometry_of(pr);
+  plan.algo = choose(plan);
   std::lock_guard<std::mutex> lk(c.mu);
   Entry* victim = &c.entries[0];
   for (Entry& e : c.entries)
@@ -245,223 +280,6 @@ Plan get_plan(const Problem& pr) {
   victim->used = ++c.clock;
   return plan;
 }
-
-// Walks the output pixels [p0, p1) of tap (ky, kx) row by row: fn(dst_offset, run, iy, ix0)
-// with iy the input row (may be out of range) and ix0 the input column of the first pixel.
-template <class F>
-inline void for_runs(const Plan& pl, int64_t ky, int64_t kx, int64_t p0, int64_t p1, F&& fn) {
-  int64_t p = p0;
-  int64_t oy = p0 / pl.ow, ox = p0 % pl.ow;
-  while (p < p1) {
-    const int64_t run = std::min(pl.ow - ox, p1 - p);
-    const int64_t iy = oy * pl.p.stride_h + ky * pl.p.dilation_h - pl.p.pad_top;
-    const int64_t ix0 = ox * pl.p.stride_w + kx * pl.p.dilation_w - pl.p.pad_left;
-    fn(p - p0, run, iy, ix0);
-    p += run;
-    ox = 0;
-    ++oy;
-  }
-}
-
-namespace {
-template <class T>
-void gather_stride(const T* __restrict s, int64_t stride, T* __restrict d, int64_t n) {
-  if (stride == 2) {
-    for (int64_t j = 0; j < n; ++j) d[j] = s[2 * j];
-    return;
-  }
-  for (int64_t j = 0; j < n; ++j) d[j] = s[j * stride];
-}
-
-}  // namespace
-
-template <class T>
-void im2col(const Plan& pl, const T* x, int64_t p0, int64_t p1, T* col) {
-  const int64_t cols = p1 - p0, s = pl.p.stride_w;
-  for (int64_t ci = 0; ci < pl.cg; ++ci) {
-    const T* src = x + ci * pl.h * pl.w;
-    for (int64_t ky = 0; ky < pl.kh; ++ky)
-      for (int64_t kx = 0; kx < pl.kw; ++kx) {
-        T* dst = col + ((ci * pl.kh + ky) * pl.kw + kx) * cols;
-        for_runs(pl, ky, kx, p0, p1, [&](int64_t off, int64_t run, int64_t iy, int64_t ix0) {
-          T* d = dst + off;
-          if (iy < 0 || iy >= pl.h) {
-            std::fill(d, d + run, T(0));
-            return;
-          }
-          const T* row = src + iy * pl.w;
-          int64_t j0, j1;
-          valid_range(ix0, s, run, pl.w, &j0, &j1);
-          std::fill(d, d + j0, T(0));
-          if (s == 1)
-            std::memcpy(d + j0, row + ix0 + j0, (j1 - j0) * sizeof(T));
-          else
-            gather_stride(row + ix0 + j0 * s, s, d + j0, j1 - j0);
-          std::fill(d + j1, d + run, T(0));
-        });
-      }
-  }
-}
-
-template <class T>
-void col2im_add(const Plan& pl, const T* col, int64_t p0, int64_t p1, T* x) {
-  const int64_t cols = p1 - p0, s = pl.p.stride_w;
-  for (int64_t ci = 0; ci < pl.cg; ++ci) {
-    T* dstp = x + ci * pl.h * pl.w;
-    for (int64_t ky = 0; ky < pl.kh; ++ky)
-      for (int64_t kx = 0; kx < pl.kw; ++kx) {
-        const T* src = col + ((ci * pl.kh + ky) * pl.kw + kx) * cols;
-        for_runs(pl, ky, kx, p0, p1, [&](int64_t off, int64_t run, int64_t iy, int64_t ix0) {
-          if (iy < 0 || iy >= pl.h) return;
-          T* row = dstp + iy * pl.w;
-          int64_t j0, j1;
-          valid_range(ix0, s, run, pl.w, &j0, &j1);
-          for (int64_t j = j0; j < j1; ++j) row[ix0 + j * s] += src[off + j];
-        });
-      }
-  }
-}
-
-template <class T>
-void copy_from_view(const View& v, T* dst) {
-  const int64_t a = v.shape[0], b = v.shape[1], h = v.shape[2], w = v.shape[3];
-  const char* base = static_cast<const char*>(v.data);
-  parallel_for(
-      a * b, grain_for(a * b, 0.5 * static_cast<double>(h * w)), [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-          const char* pl = base + (i / b) * v.strides[0] + (i % b) * v.strides[1];
-          T* d = dst + i * h * w;
-          for (int64_t y = 0; y < h; ++y) {
-            if (v.strides[3] == static_cast<int64_t>(sizeof(T))) {
-              std::memcpy(d + y * w, pl + y * v.strides[2], w * sizeof(T));
-              continue;
-            }
-            for (int64_t x = 0; x < w; ++x)
-              std::memcpy(d + y * w + x, pl + y * v.strides[2] + x * v.strides[3], sizeof(T));
-          }
-        }
-      });
-}
-
-template <class T>
-void copy_to_view(const T* src, const View& v) {
-  const int64_t a = v.shape[0], b = v.shape[1], h = v.shape[2], w = v.shape[3];
-  char* base = static_cast<char*>(v.data);
-  parallel_for(
-      a * b, grain_for(a * b, 0.5 * static_cast<double>(h * w)), [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-          char* pl = base + (i / b) * v.strides[0] + (i % b) * v.strides[1];
-          const T* s = src + i * h * w;
-          for (int64_t y = 0; y < h; ++y) {
-            if (v.strides[3] == static_cast<int64_t>(sizeof(T))) {
-              std::memcpy(pl + y * v.strides[2], s + y * w, w * sizeof(T));
-              continue;
-            }
-            for (int64_t x = 0; x < w; ++x)
-              std::memcpy(pl + y * v.strides[2] + x * v.strides[3], s + y * w + x, sizeof(T));
-          }
-        }
-      });
-}
-
-// Rows [rb, re) of one padded, phase-split plane (conv.h): zeros outside the image. Row by
-// row, all phases of a row at once, so each source row is read from L1 for its later phases.
-template <class T>
-void pad_rows(const Plan& pl, const T* src, T* dst, int64_t rb, int64_t re) {
-  const int64_t sw = pl.p.stride_w;
-  for (int64_t r = rb; r < re; ++r) {
-    T* d = dst + r * pl.xrow;
-    const int64_t iy = r - pl.p.pad_top;
-    if (iy < 0 || iy >= pl.h) {
-      std::fill(d, d + pl.xrow, T(0));
-      continue;
-    }
-    const T* srow = src + iy * pl.w;
-    for (int64_t q = 0; q < sw; ++q, d += pl.wq) {
-      const int64_t ix0 = q - pl.p.pad_left;
-      int64_t j0, j1;
-      valid_range(ix0, sw, pl.wq, pl.w, &j0, &j1);
-      std::fill(d, d + j0, T(0));
-      if (sw == 1)
-        std::memcpy(d + j0, srow + ix0 + j0, (j1 - j0) * sizeof(T));
-      else
-        gather_stride(srow + ix0 + j0 * sw, sw, d + j0, j1 - j0);
-      std::fill(d + j1, d + pl.wq, T(0));
-    }
-  }
-}
-
-template <class T>
-void pad_plane(const Plan& pl, const T* src, T* dst) {
-  pad_rows(pl, src, dst, 0, pl.hp);
-}
-
-template <class T>
-void pad_planes(const Plan& pl, const T* src, int64_t planes, T* dst) {
-  constexpr int64_t kPadRows = 16;
-  const int64_t row_blocks = (pl.hp + kPadRows - 1) / kPadRows, items = planes * row_blocks;
-  parallel_for(items, grain_for(items, 0.3 * static_cast<double>(kPadRows * pl.xrow), 16),
-               [&](int64_t b, int64_t e) {
-                 for (int64_t i = b; i < e; ++i) {
-                   const int64_t plane = i / row_blocks, r0 = i % row_blocks * kPadRows;
-                   pad_rows(pl, src + plane * pl.h * pl.w, dst + plane * pl.plane, r0,
-                            std::min(pl.hp, r0 + kPadRows));
-                 }
-               });
-}
-
-template <class T>
-conv::DirectArgs<T> direct_args(const Plan& pl, const T* bias, bool relu, int64_t* taps) {
-  conv::DirectArgs<T> a{};
-  a.c = pl.cg;
-  a.hp = pl.hp;
-  a.wq = pl.wq;
-  a.sw = pl.p.stride_w;
-  a.kh = pl.kh;
-  a.kw = pl.kw;
-  a.sh = pl.p.stride_h;
-  a.dh = pl.p.dilation_h;
-  a.dw = pl.p.dilation_w;
-  a.bias = bias;
-  a.relu = relu;
-  a.ys = pl.P;
-  a.ow = pl.ow;
-  a.oy0 = 0;
-  a.oy1 = pl.oh;
-  conv::direct_taps(a, taps);
-  a.taps = taps;
-  return a;
-}
-
-template <class T>
-void channels_last_row(const Plan& pl, const T* x, int64_t r, int64_t width, T* d) {
-  const int64_t C = pl.c, left = std::min(width, pl.p.pad_left);
-  const int64_t iy = r - pl.p.pad_top;
-  if (iy < 0 || iy >= pl.h) {
-    std::fill(d, d + width * C, T(0));
-    return;
-  }
-  const int64_t end = std::min(width, pl.p.pad_left + pl.w);  // past the last image pixel
-  std::fill(d, d + left * C, T(0));
-  std::fill(d + std::max(end, left) * C, d + width * C, T(0));
-  if (end > left)
-    ops::transpose(x + iy * pl.w + (left - pl.p.pad_left), pl.h * pl.w, d + left * C, C, C,
-                   end - left);
-}
-
-#define NPFAST_INSTANTIATE(T)                                               \
-  template void im2col<T>(const Plan&, const T*, int64_t, int64_t, T*);     \
-  template void col2im_add<T>(const Plan&, const T*, int64_t, int64_t, T*); \
-  template void copy_from_view<T>(const View&, T*);                         \
-  template void copy_to_view<T>(const T*, const View&);                     \
-  template void pad_plane<T>(const Plan&, const T*, T*);                    \
-  template void pad_rows<T>(const Plan&, const T*, T*, int64_t, int64_t);   \
-  template void pad_planes<T>(const Plan&, const T*, int64_t, T*);          \
-  template conv::DirectArgs<T> direct_args<T>(const Plan&, const T*, bool, int64_t*); \
-  template void channels_last_row<T>(const Plan&, const T*, int64_t, int64_t, T*);
-NPFAST_INSTANTIATE(float)
-NPFAST_INSTANTIATE(double)
-#undef NPFAST_INSTANTIATE
 
 }  // namespace conv_ops
 }  // namespace npfast

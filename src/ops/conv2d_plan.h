@@ -1,16 +1,13 @@
-// conv2d internals shared by the forward and backward operators: the plan (algorithm and
-// blocking chosen once per problem and cached), and the data-movement helpers.
+// conv2d planning: the problem's geometry, the algorithm the planner chooses for it (cached),
+// and one plan type per algorithm holding only what that algorithm needs (work split,
+// workspace layout). The algorithms themselves are in conv2d*.cc; the data movement they
+// share (padding, im2col, channels-last rows) in conv2d_layout.h.
 #pragma once
 
 #include <cstdint>
-#include <cstring>
-#include <string>
 
 #include "npfast/conv.hpp"
-#include "npfast/error.hpp"
-#include "npfast/memory.hpp"
 #include "npfast/view.hpp"
-#include "src/kernels/conv/conv.h"
 
 namespace npfast {
 namespace conv_ops {
@@ -33,140 +30,99 @@ struct Problem {
   DType dtype;
 };
 
-struct Plan {
-  Algo algo;
+// What every algorithm shares: the problem's sizes and the output's.
+struct Geometry {
   int64_t n, c, h, w, o, kh, kw, groups, cg, og, oh, ow;
   Conv2dParams p;
+  DType dtype;
   int64_t P;  // output pixels per channel, oh * ow
   int64_t K;  // GEMM depth, cg * kh * kw
-  // direct / depthwise: the padded, phase-split input (conv.h), and the work split
-  int64_t hp, wq, xrow, plane;  // plane = hp * xrow elements per channel
-  int64_t ocb;                  // direct: output channels per kernel call (the ISA table's)
-  int64_t nob;                  // output-channel blocks per group
-  int64_t rows_per_item, row_items;
-  double item_ns;  // estimated cost of one work item, for grain_for
-  // GEMM paths: output pixels per column block and blocks per image
-  int64_t nb, nblocks;
-  // shifted_gemm: the output is computed over a wide row of wpad = ow + reach columns (those
-  // >= ow are discarded), so each tap's GEMM operand is the (phase-split) padded input shifted
-  // by a constant (conv2d_shifted.cc). Per channel: stride_h*stride_w phase planes of hq x wpad,
-  // or, for stride 1, `expand` = kw shifted copies of the padded plane (one GEMM per kernel row
-  // with depth cg*kw); `lcopy` elements per copy; column blocks of snb pixels.
-  int64_t wpad, hq, lcopy, expand, sK, sP, snb, snblocks;
-  int64_t swslots, sunits_per_slot;  // grad_weight partials of the shifted path
-  // Images per batch of the direct / shifted workspaces (bounded in bytes, so a large batch
-  // does not need a padded copy of all of it at once).
-  int64_t batch_images;
-  // backward grad_weight: fixed partial sums per group, units (image, block) per partial
-  int64_t wslots, units_per_slot;
 };
 
-// The plan for a problem, from a small thread-safe LRU cache keyed by the problem and the
-// active ISA. Assumes the problem passed conv2d_check.
+// The planner's choice for a problem: its geometry and algorithm.
+struct Plan : Geometry {
+  Algo algo;
+};
+
+// The geometry and algorithm for a problem, from a small thread-safe LRU cache keyed by the
+// problem and the active ISA. Assumes the problem passed conv2d_shape. The algorithm's own plan
+// (plan_direct, ...) is made from it per call: a few dozen integer operations.
 Plan get_plan(const Problem& pr);
 
-// Bound on the padded-input workspaces (bytes; default 32 MiB); clears the plan cache. For
-// tests, which use a tiny bound to exercise batching. Returns the previous bound.
+// Bound on the padded-input workspaces (bytes; default 32 MiB), read by the algorithm plans
+// (batch_images) when they are made, at every call. For tests, which use a tiny bound to
+// exercise batching. Returns the previous bound.
 int64_t set_workspace_limit(int64_t bytes);
 
-// y = act(conv(x, w) + bias) with all arrays C-contiguous; bias may be null.
+// Direct and depthwise kernels (conv2d.cc) over the padded, phase-split input of conv.h.
+struct DirectPlan : Geometry {
+  bool depthwise;               // one input and one output channel per group
+  int64_t hp, wq, xrow, plane;  // padded rows, columns per phase, row and plane elements
+  int64_t ocb;                  // output channels per kernel call (1, 4 or the ISA's tile)
+  int64_t nob;                  // output-channel blocks per group
+  int64_t rows_per_item, row_items;
+  double item_ns;        // estimated cost of one work item, for grain_for
+  int64_t batch_images;  // images per padded batch (bounded in bytes)
+};
+DirectPlan plan_direct(const Geometry& g);
+
+// GEMM on im2col column blocks, or on the input itself for 1x1 (conv2d.cc); also the
+// backward's grad_weight and col2im grad_input.
+struct GemmPlan : Geometry {
+  bool pointwise;       // 1x1, stride 1, unpadded: the input is the GEMM operand
+  int64_t nb, nblocks;  // output pixels per column block, blocks per image
+  // grad_weight: fixed partial sums per group, units (image, block) per partial
+  int64_t wslots, units_per_slot;
+};
+GemmPlan plan_gemm(const Geometry& g);
+
+// The output computed over wide rows of wpad = ow + reach columns (those >= ow discarded), so
+// that each tap's operand is the padded input shifted by a constant: hq x wpad padded pixels
+// per channel (per stride phase).
+struct WideRows : Geometry {
+  int64_t wpad, hq;
+};
+
+// Shifted GEMM (conv2d_shifted.cc): per channel, stride_h*stride_w phase planes of hq x wpad,
+// or, for stride 1, `expand` = kw shifted copies of the padded plane (one GEMM per kernel row
+// with depth cg*kw); `lcopy` elements per copy; column blocks of snb pixels.
+struct ShiftedPlan : WideRows {
+  int64_t lcopy, expand, sK, sP, snb, snblocks;
+  int64_t swslots, sunits_per_slot;  // grad_weight partials
+  int64_t batch_images;
+};
+ShiftedPlan plan_shifted(const Geometry& g);
+
+// Implicit GEMM over a padded channels-last copy (conv2d_implicit.cc).
+struct ImplicitPlan : WideRows {
+  int64_t batch_images;
+};
+ImplicitPlan plan_implicit(const Geometry& g);
+
+// Winograd F(2x2, 3x3) (conv2d_winograd.cc).
+struct WinogradPlan : Geometry {
+  int64_t batch_images;
+};
+WinogradPlan plan_winograd(const Geometry& g);
+
+// y = act(conv(x, w) + bias) with all arrays C-contiguous; bias may be null. Runs the
+// algorithm the plan chose.
 template <class T>
 void forward(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y);
 
-// The stride-1 GEMM path (conv2d_shifted.cc): no im2col, one GEMM per kernel row or tap.
 template <class T>
-void forward_shifted(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y);
-
-// The stride-1 implicit GEMM over a padded channels-last copy (conv2d_implicit.cc).
+void forward_shifted(const ShiftedPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y);
 template <class T>
-void forward_implicit(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y);
-
-// Winograd F(2x2, 3x3) for 3x3, stride 1, undilated, ungrouped (conv2d_winograd.cc).
+void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* bias, bool relu,
+                      T* y);
 template <class T>
-void forward_winograd(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y);
-
-// Row r of the padded channels-last copy of image `x` (C x h x w): `width` pixels of C
-// channels, padded row r holding image row r - pad_top and pixel j image column j - pad_left,
-// zeros outside the image.
-template <class T>
-void channels_last_row(const Plan& pl, const T* x, int64_t r, int64_t width, T* d);
+void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* bias, bool relu,
+                      T* y);
 
 // grad_weight of the shifted path: gW = sum over (image, block) of gY_wide * shifted_x^T, with
 // the same fixed-order partial sums as the im2col path.
 template <class T>
-void grad_weight_shifted(const Plan& pl, const T* x, const T* gy, T* gw);
-
-// One input plane (h x w) into the padded, stride-phase-split layout of the direct kernels
-// (src/kernels/conv/conv.h): pl.hp rows of pl.xrow elements, zeros outside the image.
-template <class T>
-void pad_plane(const Plan& pl, const T* src, T* dst);
-// Padded rows [rb, re) of that plane only.
-template <class T>
-void pad_rows(const Plan& pl, const T* src, T* dst, int64_t rb, int64_t re);
-// `planes` consecutive input planes into consecutive padded planes of pl.plane elements, in
-// parallel by blocks of rows (RGB's 3 planes would split 2:1 over two threads).
-template <class T>
-void pad_planes(const Plan& pl, const T* src, int64_t planes, T* dst);
-
-// The direct kernels' arguments every item of a plan shares; `taps` (pl.K offsets, conv.h) is
-// filled here. Per item: x, w, ob, bias, y, oy0, oy1.
-template <class T>
-conv::DirectArgs<T> direct_args(const Plan& pl, const T* bias, bool relu, int64_t* taps);
-
-// Column block [p0, p1) of the im2col matrix of one image and group: `x` points at the
-// group's first channel; col is K x (p1 - p0), row (ci, ky, kx).
-template <class T>
-void im2col(const Plan& pl, const T* x, int64_t p0, int64_t p1, T* col);
-// The adjoint: adds the column block back into `x` (image n, group's first channel).
-template <class T>
-void col2im_add(const Plan& pl, const T* col, int64_t p0, int64_t p1, T* x);
-
-// Range [j0, j1) of the j in [0, run) with 0 <= ix0 + j * s < w (the columns a run of output
-// pixels reads inside the image).
-inline void valid_range(int64_t ix0, int64_t s, int64_t run, int64_t w, int64_t* j0, int64_t* j1) {
-  const int64_t lo = ix0 >= 0 ? 0 : (-ix0 + s - 1) / s;
-  const int64_t hi = ix0 >= w ? 0 : (w - 1 - ix0) / s + 1;
-  *j0 = lo < run ? lo : run;
-  const int64_t e = hi < run ? hi : run;
-  *j1 = e > *j0 ? e : *j0;
-}
-
-// Contiguous copies of 4-d strided views, and back.
-template <class T>
-void copy_from_view(const View& v, T* dst);
-template <class T>
-void copy_to_view(const T* src, const View& v);
-
-// ValueError / TypeError naming `arg` unless `v` has this dtype and shape.
-inline void check_shape(const View& v, DType t, int ndim, const int64_t* shape, const char* arg) {
-  bool ok = v.ndim == ndim;
-  for (int i = 0; ok && i < ndim; ++i) ok = v.shape[i] == shape[i];
-  if (!ok) {
-    View want;
-    want.ndim = ndim;
-    for (int i = 0; i < ndim; ++i) want.shape[i] = shape[i];
-    throw ValueError(std::string(arg) + ": expected shape " + shape_str(want) + ", got " +
-                     shape_str(v));
-  }
-  if (v.dtype != t)
-    throw TypeError(std::string(arg) + ": expected dtype " + dtype_name(t) + ", got " +
-                    dtype_name(v.dtype));
-}
-
-// A C-contiguous pointer to a 4-d or 1-d view's data: the view itself, or a pool copy kept
-// alive by `keep`.
-template <class T>
-const T* contiguous(const View& v, Buffer<T>* keep) {
-  if (v.c_contiguous() || v.empty()) return v.ptr<T>();
-  *keep = Buffer<T>(static_cast<size_t>(v.size()));
-  if (v.ndim == 4) {
-    copy_from_view(v, keep->get());
-  } else {
-    for (int64_t i = 0; i < v.shape[0]; ++i)
-      std::memcpy(keep->get() + i, static_cast<const char*>(v.data) + i * v.strides[0], sizeof(T));
-  }
-  return keep->get();
-}
+void grad_weight_shifted(const ShiftedPlan& pl, const T* x, const T* gy, T* gw);
 
 }  // namespace conv_ops
 }  // namespace npfast

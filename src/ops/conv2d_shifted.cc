@@ -15,6 +15,8 @@
 #include "npfast/gemm.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
+#include "src/ops/conv2d_epilogue.h"
+#include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
 
 namespace npfast {
@@ -26,7 +28,7 @@ namespace {
 // stride 1 the padded plane itself), then `reach` zeros; with expand = kw (stride 1) kw copies
 // of the padded plane, copy e shifted left by e*dw.
 template <class T>
-void build_shifted(const Plan& pl, const T* src, T* dst) {
+void build_shifted(const ShiftedPlan& pl, const T* src, T* dst) {
   const int64_t wp = pl.wpad, sh = pl.p.stride_h, sw = pl.p.stride_w, plane = pl.hq * wp;
   for (int64_t a = 0; a < sh; ++a)
     for (int64_t b = 0; b < sw; ++b) {
@@ -63,7 +65,7 @@ void build_shifted(const Plan& pl, const T* src, T* dst) {
 // Where tap (ky, kx) starts in a channel's operand (kx = 0 for the expanded layout, whose
 // copies carry the kx shifts): phase plane of (ky*dh mod sh, kx*dw mod sw), shifted by the
 // whole-stride parts.
-inline int64_t tap_offset(const Plan& pl, int64_t ky, int64_t kx) {
+inline int64_t tap_offset(const ShiftedPlan& pl, int64_t ky, int64_t kx) {
   const int64_t ry = ky * pl.p.dilation_h, rx = kx * pl.p.dilation_w;
   const int64_t sh = pl.p.stride_h, sw = pl.p.stride_w;
   return (((ry % sh) * sw + rx % sw) * pl.hq + ry / sh) * pl.wpad + rx / sw;
@@ -71,27 +73,18 @@ inline int64_t tap_offset(const Plan& pl, int64_t ky, int64_t kx) {
 
 // Columns [p0, p0 + cols) of the wide (og x sP) result into y, dropping columns >= ow.
 template <class T>
-void compact(const Plan& pl, const T* t, int64_t og, int64_t p0, int64_t cols, T* y, const T* bias,
-             bool relu) {
+void compact(const ShiftedPlan& pl, const T* t, int64_t og, int64_t p0, int64_t cols, T* y,
+             const T* bias, bool relu) {
   for (int64_t o = 0; o < og; ++o) {
     const T* tr = t + o * cols;
     T* yr = y + o * pl.P;
-    const T b = bias ? bias[o] : T(0);
     int64_t p = p0;
     const int64_t p1 = p0 + cols;
     while (p < p1) {
       const int64_t oy = p / pl.wpad, ox = p % pl.wpad;
       const int64_t run = std::min(pl.wpad - ox, p1 - p);
       const int64_t keep = std::max<int64_t>(0, std::min(pl.ow - ox, run));
-      const T* s = tr + (p - p0);
-      T* d = yr + oy * pl.ow + ox;
-      if (relu)
-        for (int64_t j = 0; j < keep; ++j) {
-          const T v = s[j] + b;
-          d[j] = v < T(0) ? T(0) : v;
-        }
-      else
-        for (int64_t j = 0; j < keep; ++j) d[j] = s[j] + b;
+      bias_act(tr + (p - p0), yr + oy * pl.ow + ox, keep, bias ? bias + o : nullptr, relu);
       p += run;
     }
   }
@@ -102,7 +95,8 @@ constexpr double kNsPerFlop = 0.03;
 }  // namespace
 
 template <class T>
-void forward_shifted(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+void forward_shifted(const ShiftedPlan& pl, const T* x, const T* w, const T* bias, bool relu,
+                     T* y) {
   const int64_t E = pl.expand, XG = E > 1 ? 1 : pl.kw;
   // Weights as [ky][xg][o][ci][e] (kx = e when expanded, xg otherwise): one row-major A per
   // GEMM. Written in order; each read run is the kernel row of one (o, ci).
@@ -155,7 +149,7 @@ void forward_shifted(const Plan& pl, const T* x, const T* w, const T* bias, bool
 }
 
 template <class T>
-void grad_weight_shifted(const Plan& pl, const T* x, const T* gy, T* gw) {
+void grad_weight_shifted(const ShiftedPlan& pl, const T* x, const T* gy, T* gw) {
   const int64_t wsize = pl.og * pl.K;
   if (pl.n == 0 || pl.P == 0 || wsize == 0) {
     std::fill(gw, gw + pl.groups * wsize, T(0));
@@ -253,13 +247,14 @@ void grad_weight_shifted(const Plan& pl, const T* x, const T* gy, T* gw) {
                });
 }
 
-template void grad_weight_shifted<float>(const Plan&, const float*, const float*, float*);
-template void grad_weight_shifted<double>(const Plan&, const double*, const double*, double*);
+template void grad_weight_shifted<float>(const ShiftedPlan&, const float*, const float*, float*);
+template void grad_weight_shifted<double>(const ShiftedPlan&, const double*, const double*,
+                                          double*);
 
-template void forward_shifted<float>(const Plan&, const float*, const float*, const float*, bool,
-                                     float*);
-template void forward_shifted<double>(const Plan&, const double*, const double*, const double*,
-                                      bool, double*);
+template void forward_shifted<float>(const ShiftedPlan&, const float*, const float*, const float*,
+                                     bool, float*);
+template void forward_shifted<double>(const ShiftedPlan&, const double*, const double*,
+                                      const double*, bool, double*);
 
 }  // namespace conv_ops
 }  // namespace npfast

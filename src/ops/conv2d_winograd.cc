@@ -17,8 +17,9 @@
 #include "npfast/threads.hpp"
 #include "src/kernels/conv/conv.h"
 #include "src/kernels/gemm/gemm.h"
+#include "src/kernels/pack/pack.h"
+#include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
-#include "src/ops/transpose.h"
 
 namespace npfast {
 namespace conv_ops {
@@ -65,7 +66,8 @@ void weight_transform(const T* g, T* u, int64_t us) {
 }  // namespace
 
 template <class T>
-void forward_winograd(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* bias, bool relu,
+                      T* y) {
   const gemm_kernels::Table& gk = kernels<gemm_kernels::Table>();
   const gemm_kernels::Ukernel<T>& uk = of<T>(gk.f32, gk.f64);
   const Transforms<T> tf = transforms<T>();
@@ -160,8 +162,8 @@ void forward_winograd(const Plan& pl, const T* x, const T* w, const T* bias, boo
                  ogp, 2 * tw * ogp);
           const int64_t ox0 = 2 * tx, cols = std::min(2 * run, pl.ow - ox0);
           for (int64_t r = 0; r < 2 && 2 * ty + r < pl.oh; ++r)
-            ops::transpose(stage.get() + r * 2 * tw * ogp, ogp, yn + (2 * ty + r) * pl.ow + ox0,
-                           pl.P, cols, O);
+            pack::transpose(stage.get() + r * 2 * tw * ogp, ogp, yn + (2 * ty + r) * pl.ow + ox0,
+                            pl.P, cols, O);
           q += run;
         }
       }
@@ -169,10 +171,10 @@ void forward_winograd(const Plan& pl, const T* x, const T* w, const T* bias, boo
   }
 }
 
-template void forward_winograd<float>(const Plan&, const float*, const float*, const float*, bool,
-                                      float*);
-template void forward_winograd<double>(const Plan&, const double*, const double*, const double*,
-                                       bool, double*);
+template void forward_winograd<float>(const WinogradPlan&, const float*, const float*, const float*,
+                                      bool, float*);
+template void forward_winograd<double>(const WinogradPlan&, const double*, const double*,
+                                       const double*, bool, double*);
 
 }  // namespace conv_ops
 }  // namespace npfast

@@ -7,7 +7,7 @@
 #include "npfast/error.hpp"
 #include "npfast/threads.hpp"
 #include "src/kernels/elementwise/elementwise.h"
-#include "src/ops/rows.h"
+#include "src/core/views.h"
 
 namespace npfast {
 namespace {
@@ -37,9 +37,7 @@ void convert(const View& x_in, const View& y_in, double scale, double offset) {
   if (!in(y_in.dtype, elementwise::kConvertDests, std::size(elementwise::kConvertDests)))
     throw TypeError(std::string("dtype: must be float32, float64 or uint8, got ") +
                     dtype_name(y_in.dtype));
-  bool same = x_in.ndim == y_in.ndim;
-  for (int i = 0; same && i < x_in.ndim; ++i) same = x_in.shape[i] == y_in.shape[i];
-  if (!same) throw ValueError("out: shape must be " + shape_str(x_in) + ", got " + shape_str(y_in));
+  views::check_shape(y_in, shape_of(x_in), "out");
   if (x_in.empty()) return;
 
   View x = x_in, y = y_in;
@@ -49,7 +47,7 @@ void convert(const View& x_in, const View& y_in, double scale, double offset) {
     x.strides[0] = static_cast<int64_t>(itemsize(x.dtype));
     y.strides[0] = static_cast<int64_t>(itemsize(y.dtype));
   }
-  ops::merge_axes(&x, &y);
+  views::merge_axes(&x, &y);
   const bool big =
       static_cast<size_t>(x.size()) * itemsize(y.dtype) >= elementwise::kStreamOutputBytes;
   const int last = x.ndim - 1;
@@ -75,8 +73,8 @@ void convert(const View& x_in, const View& y_in, double scale, double offset) {
     for (int64_t it = b; it < e; ++it) {
       const int64_t r = it / col_blocks, c0 = (it % col_blocks) * kCols;
       const int64_t n = std::min(kCols, cols - c0);
-      const char* xr = xp + ops::row_offset(x, r) + c0 * sx;
-      char* yr = yp + ops::row_offset(y, r) + c0 * sy;
+      const char* xr = xp + views::row_offset(x, r) + c0 * sx;
+      char* yr = yp + views::row_offset(y, r) + c0 * sy;
       if (unit)
         k(n, xr, yr, scale, offset);
       else

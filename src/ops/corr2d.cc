@@ -13,6 +13,7 @@
 #include "npfast/error.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
+#include "src/core/views.h"
 #include "src/kernels/corr2d/corr2d.h"
 #include "src/ops/corr2d.h"
 
@@ -87,16 +88,6 @@ void copy_span(T* dst, const char* src, int64_t stride, int64_t n, DType s) {
     case DType::f64:
       return copy_span_as<T, double>(dst, src, stride, n);
   }
-}
-
-// Byte offset of plane p (a linear index over all axes but the last two).
-int64_t plane_offset(const View& v, int64_t p) {
-  int64_t off = 0;
-  for (int i = v.ndim - 3; i >= 0; --i) {
-    off += (p % v.shape[i]) * v.strides[i];
-    p /= v.shape[i];
-  }
-  return off;
 }
 
 // A range of output columns computed from one set of row pointers: either straight from the
@@ -250,8 +241,8 @@ Scratch<T> carve(const Plan<T>& P, char* mem) {
 // Output rows [r0, r1) of plane pl.
 template <class T>
 void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int64_t r1) {
-  const char* in = P.in + plane_offset(*P.vin, pl);
-  char* out = P.out + plane_offset(*P.vout, pl);
+  const char* in = P.in + views::plane_offset(*P.vin, pl);
+  char* out = P.out + views::plane_offset(*P.vout, pl);
   const int kh = P.kh;
   for (int64_t b0 = r0; b0 < r1; b0 += P.band) {
     const int64_t nout = std::min(P.band, r1 - b0);
@@ -510,16 +501,12 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
     for (int64_t d = 0; d < width; ++d) *colmap++ = map_index(P.seg[s].c0 - left + d, P.W, border);
   }
 
-  int64_t planes = 1;
-  for (int i = 0; i < nd - 2; ++i) planes *= in.shape[i];
-  run_plan(P, planes);
+  run_plan(P, views::plane_count(in));
 }
 
 }  // namespace
 
 namespace ops {
-
-int64_t plane_byte_offset(const View& v, int64_t p) { return plane_offset(v, p); }
 
 void check_kernel(const View& k, const char* name) {
   if (k.ndim != 2)
@@ -530,19 +517,6 @@ void check_kernel(const View& k, const char* name) {
   if (k.shape[0] > (1 << 30) || k.shape[1] > (1 << 30))
     throw MemoryError(std::string(name) + ": too large, shape " + shape_str(k));
   checked_mul(k.shape[0], k.shape[1], "kernel size");
-}
-
-void check_out(const View& in, const View& out, const int64_t* shape, DType t) {
-  if (out.dtype != t)
-    throw TypeError(std::string("out: dtype must be ") + dtype_name(t) + ", got " +
-                    dtype_name(out.dtype));
-  bool same = out.ndim == in.ndim;
-  for (int i = 0; same && i < in.ndim; ++i) same = out.shape[i] == shape[i];
-  if (!same) {
-    View want = in;
-    for (int i = 0; i < in.ndim; ++i) want.shape[i] = shape[i];
-    throw ValueError("out: shape must be " + shape_str(want) + ", got " + shape_str(out));
-  }
 }
 
 void correlate(const View& in, const View& k, const View& out, int64_t top, int64_t left,
@@ -581,10 +555,8 @@ void correlate2d_general(const View& input, const View& kernel, const View& out,
   if (out.ndim != input.ndim)
     throw ValueError("out: must have " + std::to_string(input.ndim) + " dimensions, got shape " +
                      shape_str(out));
-  int64_t shape[View::kMaxDims];
-  for (int i = 0; i < input.ndim; ++i)
-    shape[i] = i < input.ndim - 2 ? input.shape[i] : out.shape[i];
-  ops::check_out(input, out, shape, t);
+  views::check_out(
+      out, t, views::with_plane(input, out.shape[out.ndim - 2], out.shape[out.ndim - 1]), "out");
   ops::correlate(input, kernel, out, top, left, border, fill);
 }
 

@@ -9,12 +9,8 @@
 namespace npfast {
 namespace ops {
 
-// Byte offset of plane p (a linear index over all axes but the last two) of v.
-int64_t plane_byte_offset(const View& v, int64_t p);
 // ValueError unless k is 2-D and non-empty (MemoryError for absurd sizes); `name` in messages.
 void check_kernel(const View& k, const char* name);
-// TypeError / ValueError unless out has dtype t and the shape `shape` (in.ndim values).
-void check_out(const View& in, const View& out, const int64_t* shape, DType t);
 // correlate2d_general without the checks (arguments already validated); nothing for an empty out.
 void correlate(const View& in, const View& k, const View& out, int64_t top, int64_t left,
                Border border, double fill);

@@ -4,20 +4,21 @@
 
 #include "npfast/corr2d.hpp"
 #include "npfast/error.hpp"
+#include "src/core/views.h"
 #include "src/ops/corr2d.h"
 
 namespace npfast {
 
-void signal_corr2d_shape(const View& in1, const View& in2, Corr2dMode mode, int64_t* out_shape) {
+Shape signal_corr2d_shape(const View& in1, const View& in2, Corr2dMode mode) {
   if (in1.ndim < 2)
     throw ValueError("in1: must have at least 2 dimensions (..., H, W), got shape " +
                      shape_str(in1));
   ops::check_kernel(in2, "in2");
   const int nd = in1.ndim;
-  for (int i = 0; i < nd - 2; ++i) out_shape[i] = in1.shape[i];
+  Shape out_shape = shape_of(in1);
   const int64_t H = in1.shape[nd - 2], W = in1.shape[nd - 1];
   const int64_t kh = in2.shape[0], kw = in2.shape[1];
-  int64_t* o = out_shape + nd - 2;
+  int64_t* o = out_shape.dims + nd - 2;
   switch (mode) {
     case Corr2dMode::full:
       o[0] = checked_add(H, kh - 1, "output rows");
@@ -41,14 +42,13 @@ void signal_corr2d_shape(const View& in1, const View& in2, Corr2dMode mode, int6
       break;
     }
   }
+  return out_shape;
 }
 
 void signal_corr2d(const View& in1, const View& in2, const View& out, Corr2dMode mode,
                    Border boundary, double fillvalue, bool convolve) {
-  int64_t shape[View::kMaxDims];
-  signal_corr2d_shape(in1, in2, mode, shape);
-  const DType t = corr2d_result_dtype(in1.dtype, in2.dtype);
-  ops::check_out(in1, out, shape, t);
+  const Shape shape = signal_corr2d_shape(in1, in2, mode);
+  views::check_out(out, corr2d_result_dtype(in1.dtype, in2.dtype), shape, "out");
   if (out.empty()) return;
   const int nd = in1.ndim;
   const int64_t H = in1.shape[nd - 2], W = in1.shape[nd - 1];
@@ -58,21 +58,9 @@ void signal_corr2d(const View& in1, const View& in2, const View& out, Corr2dMode
     // the result; convolve (commutative) flips the plane instead.
     if (H > (1 << 30) || W > (1 << 30))
       throw MemoryError("in1: planes " + shape_str(in1) + " too large to serve as the kernel");
-    int64_t planes = 1;
-    for (int i = 0; i < nd - 2; ++i) planes *= in1.shape[i];
+    const int64_t planes = views::plane_count(in1);
     for (int64_t p = 0; p < planes; ++p) {
-      View x, y;
-      x = in1;
-      y = out;
-      x.ndim = y.ndim = 2;
-      x.data = static_cast<char*>(in1.data) + ops::plane_byte_offset(in1, p);
-      y.data = static_cast<char*>(out.data) + ops::plane_byte_offset(out, p);
-      for (int i = 0; i < 2; ++i) {
-        x.shape[i] = in1.shape[nd - 2 + i];
-        x.strides[i] = in1.strides[nd - 2 + i];
-        y.shape[i] = out.shape[nd - 2 + i];
-        y.strides[i] = out.strides[nd - 2 + i];
-      }
+      const View x = views::plane_view(in1, p), y = views::plane_view(out, p);
       if (convolve)
         ops::correlate(in2, ops::flipped(x), y, 0, 0, Border::fill, 0.0);
       else
@@ -98,7 +86,7 @@ void ndimage_corr2d(const View& input, const View& weights, const View& out, Bor
   if (input.ndim != 2) throw ValueError("input: must be 2-D, got shape " + shape_str(input));
   ops::check_kernel(weights, "weights");
   const DType t = corr2d_result_dtype(input.dtype, weights.dtype);
-  ops::check_out(input, out, input.shape, t);
+  views::check_out(out, t, shape_of(input), "out");
   int64_t centre[2];
   for (int i = 0; i < 2; ++i) {
     const int64_t w = weights.shape[i];

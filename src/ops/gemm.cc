@@ -18,16 +18,11 @@
 #include <algorithm>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#include <xmmintrin.h>
-#endif
-
 #include "npfast/gemm.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
+#include "src/kernels/pack/pack.h"
 #include "src/ops/gemm_impl.h"
-#include "src/ops/transpose.h"
 
 namespace npfast {
 namespace gemm_detail {
@@ -71,64 +66,11 @@ struct Mat {
 // Packing: a panel of width W (MR rows of A or NR columns of B) by kc steps of K goes to
 // dst[p * W + i] = x[i * across + p * along] for i < w, zero for w <= i < W. W is a template
 // constant so the copies unroll and vectorize (memcpy of 24-64 bytes per step cost 8% at 256^2).
-// Transposing 6 rows (the AVX2 MR) with SSE2, which every x86-64 has: 4x4 (float) and 2x2
-// (double) register transposes instead of one element at a time. False when not handled.
-inline bool pack6_rows(const float* x, int64_t across, int64_t kc, float* dst) {
-#if defined(__SSE2__)
-  const float* r[6];
-  for (int i = 0; i < 6; ++i) r[i] = x + i * across;
-  int64_t p = 0;
-  for (; p + 4 <= kc; p += 4) {
-    __m128 a0 = _mm_loadu_ps(r[0] + p), a1 = _mm_loadu_ps(r[1] + p);
-    __m128 a2 = _mm_loadu_ps(r[2] + p), a3 = _mm_loadu_ps(r[3] + p);
-    _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
-    const __m128 b4 = _mm_loadu_ps(r[4] + p), b5 = _mm_loadu_ps(r[5] + p);
-    const __m128 lo = _mm_unpacklo_ps(b4, b5), hi = _mm_unpackhi_ps(b4, b5);
-    float* d = dst + p * 6;
-    _mm_storeu_ps(d, a0);
-    _mm_storel_pi(reinterpret_cast<__m64*>(d + 4), lo);
-    _mm_storeu_ps(d + 6, a1);
-    _mm_storeh_pi(reinterpret_cast<__m64*>(d + 10), lo);
-    _mm_storeu_ps(d + 12, a2);
-    _mm_storel_pi(reinterpret_cast<__m64*>(d + 16), hi);
-    _mm_storeu_ps(d + 18, a3);
-    _mm_storeh_pi(reinterpret_cast<__m64*>(d + 22), hi);
-  }
-  for (; p < kc; ++p)
-    for (int i = 0; i < 6; ++i) dst[p * 6 + i] = r[i][p];
-  return true;
-#else
-  (void)x, (void)across, (void)kc, (void)dst;
-  return false;
-#endif
-}
-
-inline bool pack6_rows(const double* x, int64_t across, int64_t kc, double* dst) {
-#if defined(__SSE2__)
-  const double* r[6];
-  for (int i = 0; i < 6; ++i) r[i] = x + i * across;
-  int64_t p = 0;
-  for (; p + 2 <= kc; p += 2) {
-    double* d = dst + p * 6;
-    for (int i = 0; i < 6; i += 2) {
-      const __m128d u = _mm_loadu_pd(r[i] + p), v = _mm_loadu_pd(r[i + 1] + p);
-      _mm_storeu_pd(d + i, _mm_unpacklo_pd(u, v));
-      _mm_storeu_pd(d + 6 + i, _mm_unpackhi_pd(u, v));
-    }
-  }
-  for (; p < kc; ++p)
-    for (int i = 0; i < 6; ++i) dst[p * 6 + i] = r[i][p];
-  return true;
-#else
-  (void)x, (void)across, (void)kc, (void)dst;
-  return false;
-#endif
-}
-
 template <class T, int W>
 void pack_panel_w(const T* x, int64_t along, int64_t across, int64_t w, int64_t kc, T* dst) {
   if constexpr (W == 6) {
-    if (along == 1 && w == W && pack6_rows(x, across, kc, dst)) return;
+    // The AVX2 MR: its own SSE2 transpose (src/kernels/pack).
+    if (along == 1 && w == W) return pack::pack_rows6(x, across, kc, dst);
   }
   if (across == 1 && w == W) {
     for (int64_t p = 0; p < kc; ++p) {
@@ -140,7 +82,7 @@ void pack_panel_w(const T* x, int64_t along, int64_t across, int64_t w, int64_t 
     // Transposing: W source rows of kc contiguous elements, by 4x4 (2x2) register blocks.
     // Copied an element at a time, AVX-512's 32-wide transposed B panels took a quarter of a
     // ResNet 3x3 layer's grad_weight.
-    ops::transpose(x, across, dst, W, W, kc);
+    pack::transpose(x, across, dst, W, W, kc);
   } else {
     for (int64_t p = 0; p < kc; ++p) {
       const T* s = x + p * along;

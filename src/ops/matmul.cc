@@ -1,17 +1,15 @@
 // matmul: NumPy's shape rules, stride handling and batching around npfast::gemm_batched.
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <string>
 
 #include "npfast/error.hpp"
 #include "npfast/gemm.hpp"
 #include "npfast/memory.hpp"
+#include "src/core/views.h"
 
 namespace npfast {
 namespace {
-
-bool is_float(DType t) { return t == DType::f32 || t == DType::f64; }
 
 // An operand as a batch of matrices: element (b, r, c) at byte offset b*sb + r*s0 + c*s1.
 struct Mats {
@@ -74,17 +72,6 @@ Layout layout_of(const Mats& m, int64_t item) {
   return {false, false, 0, 0};
 }
 
-// Copies an operand into a contiguous (batch, rows, cols) workspace.
-template <class T>
-void pack_contiguous(const Mats& m, T* dst) {
-  for (int64_t b = 0; b < m.batch; ++b)
-    for (int64_t r = 0; r < m.rows; ++r) {
-      const char* src = m.p + b * m.sb + r * m.s0;
-      T* d = dst + (b * m.rows + r) * m.cols;
-      for (int64_t c = 0; c < m.cols; ++c) std::memcpy(d + c, src + c * m.s1, sizeof(T));
-    }
-}
-
 std::string both(const View& a, const View& b) {
   return "a has shape " + shape_str(a) + ", b has shape " + shape_str(b);
 }
@@ -101,13 +88,13 @@ void matmul_t(const View& av, const View& bv, const View& ov) {
   Layout la = layout_of(A, item), lb = layout_of(B, item);
   if (!la.ok) {
     abuf = Buffer<T>(static_cast<size_t>(checked_mul(checked_mul(A.batch, m, "a"), k, "a")));
-    pack_contiguous(A, abuf.get());
+    views::copy_to_contiguous(av, abuf.get());
     A = Mats{reinterpret_cast<char*>(abuf.get()), A.batch, m, k, m * k * item, k * item, item};
     la = layout_of(A, item);
   }
   if (!lb.ok) {
     bbuf = Buffer<T>(static_cast<size_t>(checked_mul(checked_mul(B.batch, k, "b"), n, "b")));
-    pack_contiguous(B, bbuf.get());
+    views::copy_to_contiguous(bv, bbuf.get());
     B = Mats{reinterpret_cast<char*>(bbuf.get()), B.batch, k, n, k * n * item, n * item, item};
     lb = layout_of(B, item);
   }
@@ -134,22 +121,15 @@ void matmul_t(const View& av, const View& bv, const View& ov) {
     cbuf = Buffer<T>(static_cast<size_t>(checked_mul(checked_mul(batch, m, "out"), n, "out")));
     gemm_batched(la.trans, lb.trans, batch, m, n, k, T(1), a, la.ld, la.sbatch, b, lb.ld, lb.sbatch,
                  T(0), cbuf.get(), n, m * n);
-    for (int64_t i = 0; i < batch; ++i)
-      for (int64_t r = 0; r < m; ++r) {
-        char* dst = C.p + i * C.sb + r * C.s0;
-        const T* src = cbuf.get() + (i * m + r) * n;
-        for (int64_t j = 0; j < n; ++j) std::memcpy(dst + j * C.s1, src + j, sizeof(T));
-      }
+    views::copy_from_contiguous(cbuf.get(), ov);
   }
 }
 
 }  // namespace
 
-int matmul_shape(const View& a, const View& b, int64_t* shape) {
-  if (!is_float(a.dtype))
-    throw TypeError(std::string("a: dtype must be float32 or float64, got ") + dtype_name(a.dtype));
-  if (!is_float(b.dtype))
-    throw TypeError(std::string("b: dtype must be float32 or float64, got ") + dtype_name(b.dtype));
+Shape matmul_shape(const View& a, const View& b) {
+  views::check_float(a, "a");
+  views::check_float(b, "b");
   if (a.dtype != b.dtype)
     throw TypeError(std::string("b: dtype ") + dtype_name(b.dtype) + " does not match a's " +
                     dtype_name(a.dtype) + " (mixed dtypes are not promoted)");
@@ -164,27 +144,15 @@ int matmul_shape(const View& a, const View& b, int64_t* shape) {
   if (A.batch != B.batch && A.batch != 1 && B.batch != 1)
     throw ValueError("b: batch sizes differ (" + std::to_string(A.batch) + " vs " +
                      std::to_string(B.batch) + ") and neither is 1: " + both(a, b));
-  int nd = 0;
-  if (a.ndim == 3 || b.ndim == 3) shape[nd++] = A.batch == 1 ? B.batch : A.batch;
-  if (a.ndim > 1) shape[nd++] = A.rows;
-  if (b.ndim > 1) shape[nd++] = B.cols;
-  return nd;
+  Shape s;
+  if (a.ndim == 3 || b.ndim == 3) s.dims[s.ndim++] = A.batch == 1 ? B.batch : A.batch;
+  if (a.ndim > 1) s.dims[s.ndim++] = A.rows;
+  if (b.ndim > 1) s.dims[s.ndim++] = B.cols;
+  return s;
 }
 
 void matmul(const View& a, const View& b, const View& out) {
-  int64_t shape[3];
-  const int nd = matmul_shape(a, b, shape);
-  if (out.dtype != a.dtype)
-    throw TypeError(std::string("out: dtype must be ") + dtype_name(a.dtype) + ", got " +
-                    dtype_name(out.dtype));
-  bool same = out.ndim == nd;
-  for (int i = 0; same && i < nd; ++i) same = out.shape[i] == shape[i];
-  if (!same) {
-    View want;
-    want.ndim = nd;
-    for (int i = 0; i < nd; ++i) want.shape[i] = shape[i];
-    throw ValueError("out: shape must be " + shape_str(want) + ", got " + shape_str(out));
-  }
+  views::check_out(out, a.dtype, matmul_shape(a, b), "out");
   if (a.dtype == DType::f32)
     matmul_t<float>(a, b, out);
   else

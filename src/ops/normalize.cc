@@ -20,7 +20,7 @@
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
 #include "src/kernels/elementwise/elementwise.h"
-#include "src/ops/rows.h"
+#include "src/core/views.h"
 
 namespace npfast {
 namespace {
@@ -68,12 +68,14 @@ void strided_row(elementwise::ConvertFn k, elementwise::ConvertFn plain, int64_t
 
 }  // namespace
 
-std::vector<int64_t> normalize_shape(const View& x, int channel_axis, bool to_chw) {
-  std::vector<int64_t> shape(x.shape, x.shape + x.ndim);
+Shape normalize_shape(const View& x, int channel_axis, bool to_chw) {
+  Shape shape = shape_of(x);
   if (to_chw) {
-    const int64_t c = shape[channel_axis];
-    shape.erase(shape.begin() + channel_axis);
-    shape.insert(shape.begin() + (x.ndim - 3), c);
+    // The channel axis moves to position ndim - 3 (it is never after it: see normalize()).
+    const int64_t c = shape.dims[channel_axis];
+    for (int i = channel_axis; i > x.ndim - 3; --i) shape.dims[i] = shape.dims[i - 1];
+    for (int i = channel_axis; i < x.ndim - 3; ++i) shape.dims[i] = shape.dims[i + 1];
+    shape.dims[x.ndim - 3] = c;
   }
   return shape;
 }
@@ -106,15 +108,7 @@ void normalize(const View& x, const View& y, const double* mean, const double* s
     if (!std::isfinite(mean[c]))
       throw ValueError("mean: must be finite, got " + std::to_string(mean[c]));
   }
-  const std::vector<int64_t> want = normalize_shape(x, k, to_chw);
-  bool same = y.ndim == x.ndim;
-  for (int i = 0; same && i < x.ndim; ++i) same = y.shape[i] == want[i];
-  if (!same) {
-    View w;
-    w.ndim = x.ndim;
-    for (int i = 0; i < x.ndim; ++i) w.shape[i] = want[i];
-    throw ValueError("out: shape must be " + shape_str(w) + ", got " + shape_str(y));
-  }
+  views::check_shape(y, normalize_shape(x, k, to_chw), "out");
   if (x.empty()) return;
 
   // Per-channel tables, C + 8 entries each (see the kernel contract).
@@ -190,8 +184,8 @@ void normalize(const View& x, const View& y, const double* mean, const double* s
   const int64_t grain = threads ? grain_for(rows, 0.4 * static_cast<double>(cols)) : rows;
   parallel_for(rows, grain, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
-      const uint8_t* xr = xp + ops::row_offset(xv, r);
-      char* yr = ypp + ops::row_offset(yp, r);
+      const uint8_t* xr = xp + views::row_offset(xv, r);
+      char* yr = ypp + views::row_offset(yp, r);
       if (kc != last) {
         const int64_t c = (r / inner) % C;
         if (sx == 1 && sy == static_cast<int64_t>(iy))

@@ -3,7 +3,6 @@
 // in src/kernels/pool/.
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 #include <limits>
 #include <string>
 
@@ -11,11 +10,15 @@
 #include "npfast/memory.hpp"
 #include "npfast/pool.hpp"
 #include "npfast/threads.hpp"
+#include "src/core/views.h"
 #include "src/kernels/pool/pool.h"
 
 namespace npfast {
 namespace {
 
+using views::check_float;
+using views::Planes;
+using views::with_plane;
 using i128 = __int128;
 // Every plane size and argument is kept at or below 2^60 so that sums of a few of them (window
 // ends o*s - p + (k-1)*d + 1 <= n + s + span) cannot overflow int64 in the kernels; products
@@ -30,12 +33,6 @@ void check_plane(const View& x, const char* arg) {
 
 std::string str(int64_t v) { return std::to_string(v); }
 std::string pair_str(const int64_t* v) { return "(" + str(v[0]) + ", " + str(v[1]) + ")"; }
-
-void check_float(const View& x, const char* arg) {
-  if (x.dtype != DType::f32 && x.dtype != DType::f64)
-    throw TypeError(std::string(arg) + ": dtype must be float32 or float64, got " +
-                    dtype_name(x.dtype));
-}
 
 void check_ndim(const View& x, const char* arg) {
   if (x.ndim < 2 || x.ndim > 4)
@@ -71,91 +68,20 @@ void check_args(const Pool2dArgs& a, bool avg) {
     throw ValueError("kernel_size: window area overflows, got " + pair_str(a.kernel));
 }
 
-// The planes of a pooling input or output: leading axes (0 to 2) and their byte strides.
-struct Planes {
-  const char* base = nullptr;
-  int lead = 0;
-  int64_t C = 1;               // size of the last leading axis (1 when lead == 0)
-  int64_t stride[2] = {0, 0};  // byte strides of (N, C) or (C)
-  int64_t count = 1;
-  int64_t H = 0, W = 0;
-  int64_t sh = 0, sw = 0;  // row and column byte strides
-
-  explicit Planes(const View& v) : base(static_cast<const char*>(v.data)), lead(v.ndim - 2) {
-    for (int i = 0; i < lead; ++i) {
-      count *= v.shape[i];
-      stride[i] = v.strides[i];
-    }
-    if (lead > 0) C = v.shape[lead - 1];
-    H = v.shape[v.ndim - 2];
-    W = v.shape[v.ndim - 1];
-    sh = v.strides[v.ndim - 2];
-    sw = v.strides[v.ndim - 1];
-  }
-  const char* plane(int64_t p) const {
-    if (lead == 2) return base + (p / C) * stride[0] + (p % C) * stride[1];
-    if (lead == 1) return base + p * stride[0];
-    return base;
-  }
-};
-
-Shape with_plane(const View& x, int64_t oh, int64_t ow) {
-  Shape s;
-  s.ndim = x.ndim;
-  for (int i = 0; i < x.ndim - 2; ++i) s.dims[i] = x.shape[i];
-  s.dims[x.ndim - 2] = oh;
-  s.dims[x.ndim - 1] = ow;
-  return s;
-}
-
 // The operator's own outputs: C-contiguous, of this shape and dtype.
 void check_result(const View& v, const Shape& s, DType t, const char* arg) {
-  bool ok = v.dtype == t && v.ndim == s.ndim;
-  for (int i = 0; ok && i < s.ndim; ++i) ok = v.shape[i] == s.dims[i];
-  ok = ok && (v.empty() || v.c_contiguous());
+  const bool ok = v.dtype == t && has_shape(v, s) && (v.empty() || v.c_contiguous());
   if (!ok)
     throw ValueError(std::string(arg) + ": expected a C-contiguous " + dtype_name(t) +
                      " array of the pooled shape, got " + dtype_name(v.dtype) + " " + shape_str(v));
 }
 
-bool same_lead(const View& a, const View& b) {
-  if (a.ndim != b.ndim) return false;
-  for (int i = 0; i < a.ndim - 2; ++i)
-    if (a.shape[i] != b.shape[i]) return false;
-  return true;
-}
-
 // A float input whose planes the kernels can read directly (unit column stride, whole-element
-// row stride), or a C-contiguous copy of it.
-struct Input {
-  View view;
-  Buffer<char> copy;
-};
-
-void copy_strided(const View& x, int axis, const char* src, char*& dst) {
-  const size_t item = itemsize(x.dtype);
-  if (axis == x.ndim) {
-    std::memcpy(dst, src, item);
-    dst += item;
-    return;
-  }
-  for (int64_t i = 0; i < x.shape[axis]; ++i)
-    copy_strided(x, axis + 1, src + i * x.strides[axis], dst);
-}
-
-void readable(const View& x, Input* in) {
+// row stride), or a C-contiguous copy of it kept alive by `keep`.
+View readable(const View& x, Buffer<char>* keep) {
   const int64_t item = static_cast<int64_t>(itemsize(x.dtype));
-  in->view = x;
-  if (x.strides[x.ndim - 1] == item && x.strides[x.ndim - 2] % item == 0) return;
-  in->copy = Buffer<char>(static_cast<size_t>(x.size() * item));
-  char* dst = in->copy.get();
-  copy_strided(x, 0, static_cast<const char*>(x.data), dst);
-  in->view.data = in->copy.get();
-  int64_t s = item;
-  for (int i = x.ndim - 1; i >= 0; --i) {
-    in->view.strides[i] = s;
-    s *= x.shape[i];
-  }
+  if (x.strides[x.ndim - 1] == item && x.strides[x.ndim - 2] % item == 0) return x;
+  return views::contiguous(x, keep);
 }
 
 pool::Geom geom_of(const Planes& in, int64_t OH, int64_t OW, const Pool2dArgs& a) {
@@ -412,9 +338,8 @@ void max_pool2d(const View& x, const Pool2dArgs& a, const View& out, const View*
   check_result(out, s, x.dtype, "out");
   if (indices) check_result(*indices, s, DType::i64, "indices");
   if (out.empty()) return;
-  Input in;
-  readable(x, &in);
-  const Planes p(in.view);
+  Buffer<char> keep;
+  const Planes p(readable(x, &keep));
   const pool::Geom g = geom_of(p, s.dims[s.ndim - 2], s.dims[s.ndim - 1], a);
   int64_t* idx = indices ? static_cast<int64_t*>(indices->data) : nullptr;
   if (x.dtype == DType::f32)
@@ -441,9 +366,8 @@ void avg_pool2d(const View& x, const Pool2dArgs& a, bool count_include_pad,
   const Shape s = avg_pool2d_shape(x, a);
   check_result(out, s, x.dtype, "out");
   if (out.empty()) return;
-  Input in;
-  readable(x, &in);
-  const Planes p(in.view);
+  Buffer<char> keep;
+  const Planes p(readable(x, &keep));
   const pool::Geom g = geom_of(p, s.dims[s.ndim - 2], s.dims[s.ndim - 1], a);
   const pool::AvgOpts o{count_include_pad, divisor_override};
   if (x.dtype == DType::f32)
@@ -455,18 +379,11 @@ void avg_pool2d(const View& x, const Pool2dArgs& a, bool count_include_pad,
 void max_pool2d_backward(const View& go, const View& idx, const View& gi) {
   check_float(go, "grad_output");
   check_ndim(go, "grad_output");
-  if (idx.dtype != DType::i64)
-    throw TypeError(std::string("indices: dtype must be int64, got ") + dtype_name(idx.dtype));
-  bool same = idx.ndim == go.ndim;
-  for (int i = 0; same && i < go.ndim; ++i) same = idx.shape[i] == go.shape[i];
-  if (!same)
-    throw ValueError("indices: shape must equal grad_output's " + shape_str(go) + ", got " +
-                     shape_str(idx));
-  if (!same_lead(go, gi))
+  views::check_indices(idx, go, "grad_output");
+  if (!views::same_leading(go, gi))
     throw ValueError("input_shape: leading axes must match grad_output " + shape_str(go) +
                      ", got " + shape_str(gi));
-  Shape gs = with_plane(gi, gi.shape[gi.ndim - 2], gi.shape[gi.ndim - 1]);
-  check_result(gi, gs, go.dtype, "grad_input");
+  check_result(gi, shape_of(gi), go.dtype, "grad_input");
   if (gi.empty()) return;
   check_and_scatter<true>(go, idx, gi, "input");
 }
@@ -479,17 +396,10 @@ void avg_pool2d_backward(const View& go, const Pool2dArgs& a, bool count_include
   View forward_in = gi;  // the forward input: grad_input's shape, grad_output's dtype
   forward_in.dtype = go.dtype;
   const Shape s = avg_pool2d_shape(forward_in, a);
-  bool same = s.ndim == go.ndim;
-  for (int i = 0; same && i < s.ndim; ++i) same = s.dims[i] == go.shape[i];
-  if (!same) {
-    View want;
-    want.ndim = s.ndim;
-    for (int i = 0; i < s.ndim; ++i) want.shape[i] = s.dims[i];
-    throw ValueError("grad_output: shape must be " + shape_str(want) + " for input_shape " +
+  if (!has_shape(go, s))
+    throw ValueError("grad_output: shape must be " + shape_str(s) + " for input_shape " +
                      shape_str(gi) + ", got " + shape_str(go));
-  }
-  check_result(gi, with_plane(gi, gi.shape[gi.ndim - 2], gi.shape[gi.ndim - 1]), go.dtype,
-               "grad_input");
+  check_result(gi, shape_of(gi), go.dtype, "grad_input");
   if (gi.empty()) return;
   const Planes p(gi);
   const pool::Geom g = geom_of(p, s.dims[s.ndim - 2], s.dims[s.ndim - 1], a);
@@ -505,13 +415,7 @@ Shape max_unpool2d_shape(const View& x, const View& idx, const Pool2dArgs& a,
   check_float(x, "input");
   check_ndim(x, "input");
   check_plane(x, "input");
-  if (idx.dtype != DType::i64)
-    throw TypeError(std::string("indices: dtype must be int64, got ") + dtype_name(idx.dtype));
-  bool same = idx.ndim == x.ndim;
-  for (int i = 0; same && i < x.ndim; ++i) same = idx.shape[i] == x.shape[i];
-  if (!same)
-    throw ValueError("indices: shape must equal input's " + shape_str(x) + ", got " +
-                     shape_str(idx));
+  views::check_indices(idx, x, "input");
   check_positive(a.kernel, "kernel_size");
   check_positive(a.stride, "stride");
   for (int i = 0; i < 2; ++i)
@@ -542,16 +446,10 @@ Shape max_unpool2d_shape(const View& x, const View& idx, const Pool2dArgs& a,
 void max_unpool2d(const View& x, const View& idx, const View& out) {
   check_float(x, "input");
   check_ndim(x, "input");
-  if (idx.dtype != DType::i64)
-    throw TypeError(std::string("indices: dtype must be int64, got ") + dtype_name(idx.dtype));
-  bool same = idx.ndim == x.ndim;
-  for (int i = 0; same && i < x.ndim; ++i) same = idx.shape[i] == x.shape[i];
-  if (!same)
-    throw ValueError("indices: shape must equal input's " + shape_str(x) + ", got " +
-                     shape_str(idx));
-  if (!same_lead(x, out)) throw ValueError("out: leading axes must match input's " + shape_str(x));
-  check_result(out, with_plane(out, out.shape[out.ndim - 2], out.shape[out.ndim - 1]), x.dtype,
-               "out");
+  views::check_indices(idx, x, "input");
+  if (!views::same_leading(x, out))
+    throw ValueError("out: leading axes must match input's " + shape_str(x));
+  check_result(out, shape_of(out), x.dtype, "out");
   if (out.empty()) return;
   check_and_scatter<false>(x, idx, out, "output");
 }
@@ -574,14 +472,14 @@ Shape adaptive_avg_pool2d_shape(const View& x, int64_t out_h, int64_t out_w) {
 void adaptive_avg_pool2d(const View& x, const View& out) {
   check_float(x, "input");
   check_ndim(x, "input");
-  if (!same_lead(x, out)) throw ValueError("out: leading axes must match input's " + shape_str(x));
+  if (!views::same_leading(x, out))
+    throw ValueError("out: leading axes must match input's " + shape_str(x));
   const int64_t OH = out.shape[out.ndim - 2], OW = out.shape[out.ndim - 1];
   const Shape s = adaptive_avg_pool2d_shape(x, OH, OW);
   check_result(out, s, x.dtype, "out");
   if (out.empty()) return;
-  Input in;
-  readable(x, &in);
-  const Planes p(in.view);
+  Buffer<char> keep;
+  const Planes p(readable(x, &keep));
   if (p.H % OH == 0 && p.W % OW == 0) {
     // Equal windows that tile the plane: plain average pooling, with its SIMD kernels.
     Pool2dArgs a;

@@ -1,0 +1,71 @@
+// conv2d's data movement: the padded direct-kernel layout, im2col / col2im, channels-last rows.
+// Pure copies (no arithmetic but col2im's additions), shared by the forward and backward
+// algorithms.
+#pragma once
+
+#include <cstdint>
+
+#include "src/kernels/conv/conv.h"
+#include "src/ops/conv2d_plan.h"
+
+namespace npfast {
+namespace conv_ops {
+
+// Range [j0, j1) of the j in [0, run) with 0 <= ix0 + j * s < w (the columns a run of output
+// pixels reads inside the image).
+inline void valid_range(int64_t ix0, int64_t s, int64_t run, int64_t w, int64_t* j0, int64_t* j1) {
+  const int64_t lo = ix0 >= 0 ? 0 : (-ix0 + s - 1) / s;
+  const int64_t hi = ix0 >= w ? 0 : (w - 1 - ix0) / s + 1;
+  *j0 = lo < run ? lo : run;
+  const int64_t e = hi < run ? hi : run;
+  *j1 = e > *j0 ? e : *j0;
+}
+
+// One input plane (h x w) into the padded, stride-phase-split layout of the direct kernels
+// (src/kernels/conv/conv.h): pl.hp rows of pl.xrow elements, zeros outside the image.
+template <class T>
+void pad_plane(const DirectPlan& pl, const T* src, T* dst);
+// Padded rows [rb, re) of that plane only.
+template <class T>
+void pad_rows(const DirectPlan& pl, const T* src, T* dst, int64_t rb, int64_t re);
+// `planes` consecutive input planes into consecutive padded planes of pl.plane elements, in
+// parallel by blocks of rows (RGB's 3 planes would split 2:1 over two threads).
+template <class T>
+void pad_planes(const DirectPlan& pl, const T* src, int64_t planes, T* dst);
+
+// The direct kernels' arguments every item of a plan shares; `taps` (pl.K offsets, conv.h) is
+// filled here. Per item: x, w, ob, bias, y, oy0, oy1.
+template <class T>
+conv::DirectArgs<T> direct_args(const DirectPlan& pl, const T* bias, bool relu, int64_t* taps);
+
+// Column block [p0, p1) of the im2col matrix of one image and group: `x` points at the
+// group's first channel; col is K x (p1 - p0), row (ci, ky, kx).
+template <class T>
+void im2col(const Geometry& g, const T* x, int64_t p0, int64_t p1, T* col);
+// The adjoint: adds the column block back into `x` (image n, group's first channel).
+template <class T>
+void col2im_add(const Geometry& g, const T* col, int64_t p0, int64_t p1, T* x);
+
+// The GEMM operand (K x (p1 - p0), row stride *ld) of column block [p0, p1) of one image and
+// group, `xg` pointing at the group's first channel: the input itself for 1x1 (pl.pointwise),
+// else the block's im2col matrix, built in `col` (K x (p1 - p0) elements).
+template <class T>
+const T* gemm_operand(const GemmPlan& pl, const T* xg, int64_t p0, int64_t p1, T* col,
+                      int64_t* ld) {
+  if (pl.pointwise) {
+    *ld = pl.P;
+    return xg + p0;
+  }
+  im2col(pl, xg, p0, p1, col);
+  *ld = p1 - p0;
+  return col;
+}
+
+// Row r of the padded channels-last copy of image `x` (C x h x w): `width` pixels of C
+// channels, padded row r holding image row r - pad_top and pixel j image column j - pad_left,
+// zeros outside the image.
+template <class T>
+void channels_last_row(const Geometry& g, const T* x, int64_t r, int64_t width, T* d);
+
+}  // namespace conv_ops
+}  // namespace npfast
