@@ -26,7 +26,55 @@ def ratio(anchor: float, ours: float) -> str:
     return f"{anchor / ours:.2f}x"
 
 
-def pct(value: float, limit: float) -> str:
+# Marks a "% of limit" cell above 100%: no code runs faster than the machine's limit, so such a
+# figure means the limit was measured low (other processes shared the cores while it was probed).
+NOISE = "(noise)"
+
+
+class Limit:
+    """A machine limit that can still rise: the report measures it again at its end and keeps
+    the best, so every "% of limit" cell is rendered only when its table is."""
+
+    def __init__(self, value: float):
+        self.value = value
+
+    def raise_to(self, value: float) -> None:
+        self.value = max(self.value, value)
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+
+class Share:
+    """A "% of limit" cell: `value` as a percentage of the limit's value when rendered, marked
+    NOISE above 100%."""
+
+    def __init__(self, value: float, limit):
+        self.value = value
+        self.limit = limit
+
+    @property
+    def fraction(self) -> float:
+        return self.value / float(self.limit)
+
+    @property
+    def over(self) -> bool:
+        return self.fraction > 1.0
+
+    def __str__(self) -> str:
+        return f"{100 * self.fraction:.0f}%" + (f" {NOISE}" if self.over else "")
+
+
+def pct(value: float, limit) -> "Share | str":
+    """`value` as a share of `limit` (a number or a Limit), or "-" when either is missing."""
     if not value or not limit:
         return "-"
-    return f"{100 * value / limit:.0f}%"
+    return Share(value, limit)
+
+
+def shares_over_limit(sec: Section) -> int:
+    """How many of the section's "% of limit" cells are above 100%."""
+    return sum(1 for row in sec.rows for cell in row if isinstance(cell, Share) and cell.over)
