@@ -6,8 +6,8 @@ import scipy.signal as ss
 from numpy.lib.stride_tricks import as_strided
 
 import npfast
-from tolerances import filter_scale, tol
 from npfast import ndimage
+from tolerances import filter_scale, tol
 
 MODES = ["full", "same", "valid"]
 BOUNDARIES = ["fill", "wrap", "symm"]

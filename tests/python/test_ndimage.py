@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 import scipy.ndimage as nd
 
-import npfast
-from tolerances import filter_scale, tol
 from npfast import ndimage
+from tolerances import filter_scale, tol
 
 MODES = ["reflect", "constant", "nearest", "mirror", "wrap"]
 

@@ -32,6 +32,18 @@ def _size(mode: str) -> int:
     return {"tiny": 16 << 20, "quick": 256 << 20, "full": 512 << 20}[mode]
 
 
+def peak_flops(dtype, seconds: float = 0.2, rounds: int = 3) -> float:
+    """FLOP/s of the active ISA's FMA loop on npfast's current threads, best of `rounds` (the
+    one FMA-peak probe: src/ops/limits.cc; the scripts in bench/ use it too)."""
+    return max(_npfast._measure_peak_flops(dtype, seconds) for _ in range(rounds))
+
+
+def stream_bandwidth(size: int = 256 << 20, repeats: int = 5) -> float:
+    """Bytes/s of the better of a streaming read and a non-temporal write over `size` bytes."""
+    bw = _npfast._measure_bandwidth(size, repeats)
+    return max(bw["read"], bw["write"])
+
+
 def measure(mode: str) -> dict:
     """The best of ROUNDS rounds of every probe."""
     secs = {"tiny": 0.02, "quick": 0.2, "full": 0.5}[mode]
@@ -40,8 +52,8 @@ def measure(mode: str) -> dict:
     best = {}
     for _ in range(ROUNDS[mode]):
         bw = _npfast._measure_bandwidth(size, reps)
-        got = {"flops_f32": _npfast._measure_peak_flops(np.float32, secs),
-               "flops_f64": _npfast._measure_peak_flops(np.float64, secs),
+        got = {"flops_f32": peak_flops(np.float32, secs, 1),
+               "flops_f64": peak_flops(np.float64, secs, 1),
                "read": bw["read"], "write": bw["write"],
                "first_touch": _npfast._measure_first_touch(size)}
         for key, value in got.items():
