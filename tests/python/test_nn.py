@@ -232,7 +232,7 @@ def test_sequential_and_sgd_train_like_torch(dtype):
         tloss = torch.nn.functional.cross_entropy(tnet(torch.tensor(x)), torch.tensor(labels))
         tloss.backward()
         topt.step()
-        assert loss == pytest.approx(tloss.item(), rel=1e-4)
+        assert loss == pytest.approx(tloss.item(), rel=tol("sgd", dtype)["rtol"])
     for (value, _), tp in zip(net.parameters(), tnet.parameters()):
         np.testing.assert_allclose(value, tp.detach().numpy(), **tol("sgd", dtype))
 
