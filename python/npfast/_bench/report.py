@@ -120,8 +120,7 @@ def noise_sentence(sections: list) -> str:
         return "No row is above 100% of the measured peak or bandwidth."
     return (f"{over} row(s) are above 100% of the measured peak or bandwidth and are marked "
             f"{NOISE}: measurement noise (other processes shared the cores while a limit or the "
-            "row was measured), not a speed beyond the machine's limit; npfast's Winograd conv "
-            "rows count the direct method's flops and are the one exception (see conv-cnn).")
+            "row was measured), not a speed beyond the machine's limit.")
 
 
 def run_report(mode: str, out_dir: str, only=None) -> int:
