@@ -1,45 +1,27 @@
 """conv2d: npfast against PyTorch (CPU), both at the same thread count, in the same run.
 
 Prints, per case, the median times, the ratio torch_time / npfast_time (> 1: npfast faster),
-npfast's GFLOP/s and its fraction of the machine's peak. The peak is the FMA throughput of the
-cores used: NPFAST_PEAK_GFLOPS (float32, all threads) overrides the default, measured with an
-AVX2 FMA loop on this machine (Zen 5 without AVX-512 exposed: 2 x 256-bit FMA per cycle per
-core); float64 peak is half.
+npfast's GFLOP/s and its fraction of the machine's peak: the FMA throughput of the threads used,
+measured at the start (npfast._bench.limits.peak_flops, the report's probe). Times come from the
+report's harness (npfast._bench.timing).
 
     PYTHONPATH=build/dev/python python bench/bench_conv.py [--quick] [--threads 2]
 """
 
 import argparse
-import os
-import time
 
 import numpy as np
 
 import npfast
-
-# float32 GFLOP/s of one core (AVX2 FMA loop, quiet machine); see the module docstring.
-PEAK_F32_PER_CORE = float(os.environ.get("NPFAST_PEAK_GFLOPS_PER_CORE", "120"))
-
-
-def _median_time(fn, repeats, min_time):
-    fn()
-    times = []
-    start = time.perf_counter()
-    while len(times) < repeats or (time.perf_counter() - start < min_time and len(times) < 10 * repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+from npfast._bench.limits import peak_flops
+from npfast._bench.timing import compare
 
 
 def _interleaved(fa, fb, repeats, min_time):
-    """Median times of fa and fb, measured in alternating rounds so load changes hit both."""
-    ta, tb = [], []
-    fa(), fb()
-    for _ in range(5):
-        ta.append(_median_time(fa, max(1, repeats // 5), min_time / 5))
-        tb.append(_median_time(fb, max(1, repeats // 5), min_time / 5))
-    return float(np.median(ta)), float(np.median(tb))
+    """Median seconds per call of fa and fb, timed in interleaved rounds (npfast._bench.timing)
+    for about `min_time` s each, at least 5 and at most `repeats` rounds."""
+    t = compare({"a": fa, "b": fb}, min_time, min_rounds=min(5, repeats), max_rounds=repeats)
+    return t["a"], t["b"]
 
 
 def conv_python_loop(x, w, stride):
@@ -90,17 +72,18 @@ def run(quick=False, threads=2, only=None):
 
     torch.set_num_threads(threads)
     npfast.set_num_threads(threads)
-    peak32 = PEAK_F32_PER_CORE * threads
+    peak32 = peak_flops(np.float32) / 1e9
+    peak64 = peak_flops(np.float64) / 1e9
     repeats, min_time = (10, 0.2) if quick else (50, 1.0)
     rng = np.random.default_rng(0)
     rows = []
 
     def row(name, t_np, t_anchor, flops, dtype, anchor="torch"):
-        peak = peak32 if dtype == np.float32 else peak32 / 2
+        peak = peak32 if dtype == np.float32 else peak64
         gflops = flops / t_np / 1e9
         rows.append(dict(name=name, times={"npfast": t_np, anchor: t_anchor}, npfast_s=t_np,
                          anchor=anchor, anchor_s=t_anchor, ratio=t_anchor / t_np, gflops=gflops,
-                         fraction=gflops / peak))
+                         fraction=gflops / peak, peak=peak))
 
     want = lambda name: only is None or any(o in name for o in only)
     for name, dtype, xs, ws, stride, pad, groups in CASES:
@@ -168,8 +151,9 @@ def main():
     ap.add_argument("--only", nargs="*", help="substrings of the case names to run")
     args = ap.parse_args()
     rows = run(args.quick, args.threads, args.only)
-    print(f"threads={args.threads}, peak float32 {PEAK_F32_PER_CORE * args.threads:.0f} GFLOP/s "
-          f"(float64 half), ratio = anchor time / npfast time")
+    peak = max((r["peak"] for r in rows), default=0.0)
+    print(f"threads={args.threads}, measured float32 peak {peak:.0f} GFLOP/s, "
+          f"ratio = anchor time / npfast time")
     print(f"{'case':38s} {'npfast':>10s} {'anchor':>10s} {'ratio':>7s} {'GFLOP/s':>8s} {'peak':>6s}  anchor")
     for r in rows:
         print(f"{r['name']:38s} {r['npfast_s'] * 1e6:8.1f}us {r['anchor_s'] * 1e6:8.1f}us "

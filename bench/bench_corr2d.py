@@ -2,10 +2,10 @@
 
 For each case: median time per call of npfast and of the anchor (calls interleaved so both see
 the same machine state), ratio = anchor_time / npfast_time (> 1: npfast faster), effective GB/s
-(bytes in + out) beside the ~34 GB/s streaming limit, and for large kernels GFLOP/s beside the
-FMA peak. Then the no-cliff sweep: best-of-samples time per pixel for square images
-n = 16..320 (step 8) and 400..2000 (step 100), and the worst ratio of time/pixel to the best at
-any smaller size (n >= 48).
+(bytes in + out) beside the streaming limit, and for large kernels GFLOP/s beside the FMA peak
+(both measured first by the report's probes, npfast._bench.limits). Then the no-cliff sweep:
+best-of-samples time per pixel for square images n = 16..320 (step 8) and 400..2000 (step 100),
+and the worst ratio of time/pixel to the best at any smaller size (n >= 48).
 
     python bench/bench_corr2d.py [--quick] [--threads 2]
 """
@@ -13,54 +13,40 @@ any smaller size (n >= 48).
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import scipy.ndimage as nd
 import scipy.signal as ss
 
 import npfast
-from npfast._bench.timing import compare
+from npfast._bench.limits import peak_flops, stream_bandwidth
+from npfast._bench import timing
 
 try:
     import cv2
 except ImportError:  # pragma: no cover
     cv2 = None
 
-STREAM_GBS = 34.0
-# AVX2 FMA peak per core, float32 GFLOP/s: 2 FMA/cycle x 8 lanes x 2 flops x clock. Measured
-# with a 12-chain vfmadd231ps loop on the development VM (Zen 5, 2 cores, shared): ~49 GFLOP/s
-# per core under load, ~(see docs/corr2d.md) when quiet. float64 is half.
-PEAK_GFLOPS_F32_PER_CORE = 49.0
+# Machine limits on the benchmark's threads, measured by `run` first: GB/s and GFLOP/s per dtype.
+LIMITS = {}
 
 
 def _time_pair(f, g, min_sample=2e-3, samples=9):
     """Median seconds per call of f and of g in interleaved rounds (npfast._bench.timing)."""
-    t = compare({"f": f, "g": g}, 0.0, samples, samples, min_sample)
+    t = timing.compare({"f": f, "g": g}, 0.0, samples, samples, min_sample)
     return t["f"], t["g"]
 
 
 def _best(f, min_sample=2e-3, samples=9):
     """Best-of-samples seconds per call: on a shared machine the minimum is what tracks the
     code (a step in it is the code's), the median mostly tracks the neighbours' load."""
-    f()
-    t0 = time.perf_counter()
-    f()
-    once = max(time.perf_counter() - t0, 1e-7)
-    reps = max(1, int(min_sample / once))
-    best = float("inf")
-    for _ in range(samples):
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            f()
-        best = min(best, (time.perf_counter() - t0) / reps)
-    return best
+    return min(timing.samples({"f": f}, 0.0, samples, samples, min_sample)["f"])
 
 
 def _row(name, t_ours, anchor, t_anchor, pixels, itemsize, taps, threads, target=None):
     gbs = 2 * pixels * itemsize / t_ours / 1e9
     gflops = 2 * taps * pixels / t_ours / 1e9
-    peak = PEAK_GFLOPS_F32_PER_CORE * threads / (2 if itemsize == 8 else 1)
+    peak = LIMITS["f64" if itemsize == 8 else "f32"]
     return {
         "name": name,
         "npfast_ms": t_ours * 1e3,
@@ -70,7 +56,7 @@ def _row(name, t_ours, anchor, t_anchor, pixels, itemsize, taps, threads, target
         "target": target,
         "ns_per_px": t_ours / pixels * 1e9,
         "gbs": gbs,
-        "fraction": gbs / STREAM_GBS if taps <= 9 else gflops / peak,
+        "fraction": gbs / LIMITS["stream"] if taps <= 9 else gflops / peak,
         "gflops": gflops,
         "limit": "stream" if taps <= 9 else "fma-peak",
     }
@@ -138,6 +124,8 @@ def run(quick: bool = False, threads: int = 2) -> list[dict]:
     if cv2 is not None:
         cv2.setNumThreads(threads)
     try:
+        LIMITS.update(stream=stream_bandwidth() / 1e9, f32=peak_flops(np.float32) / 1e9,
+                      f64=peak_flops(np.float64) / 1e9)
         rows = main_cases(rng, threads, quick)
         per_px, worst, at = cliff_sweep(rng, threads, quick)
         rows.append({"name": "no-cliff sweep 3x3 f32 n=16..2000", "ratio": None, "target": 2.0,
@@ -165,7 +153,7 @@ def main():
         tgt = f" (target >= {r['target']}x)" if r["target"] else ""
         print(f"{r['name']:40s} npfast {r['npfast_ms']:8.3f} ms  {r['anchor']} {r['anchor_ms']:8.3f} ms  "
               f"ratio {r['ratio']:6.2f}x{tgt}  {r['ns_per_px']:.3f} ns/px  {r['gbs']:5.1f} GB/s "
-              f"({r['gbs'] / STREAM_GBS:.0%} of {STREAM_GBS:.0f})  {r['gflops']:6.1f} GFLOP/s "
+              f"({r['gbs'] / LIMITS['stream']:.0%} of {LIMITS['stream']:.0f})  {r['gflops']:6.1f} GFLOP/s "
               f"({r['fraction']:.0%} of {r['limit']})")
 
 

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 import npfast
-from npfast import _npfast
+from npfast._bench.limits import peak_flops
 from npfast._bench.timing import compare
 
 try:
@@ -34,9 +34,14 @@ def _time_pair(f, g, min_sample=2e-3, samples=9, clock=time.perf_counter):
 
 
 def peak_gflops(dtype, threads: int) -> float:
-    """Measured FMA peak for `threads` threads: the active ISA's FMA loop on each thread,
-    timed with that thread's CPU clock (so other load on a shared machine does not lower it)."""
-    return _npfast._fma_peak(np.dtype(dtype) == np.float64, threads)
+    """Measured FMA peak (GFLOP/s) for `threads` threads: the active ISA's FMA loop on each
+    thread, best of a few rounds (npfast._bench.limits, the report's probe)."""
+    before = npfast.get_num_threads()
+    npfast.set_num_threads(threads)
+    try:
+        return peak_flops(dtype) / 1e9
+    finally:
+        npfast.set_num_threads(before)
 
 
 def cases(quick: bool):

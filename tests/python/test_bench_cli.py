@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from npfast._bench.report import SECTIONS
+from npfast._bench.section import NOISE, Limit, pct
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +38,32 @@ def test_every_section_ran_or_said_why(report):
         body = md.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
         assert "| " in body or "Skipped: " in body, f"{name} has neither a table nor a reason"
         assert "failed:" not in body, f"{name} failed: {body[:500]}"
+        # An optional anchor may be missing; an npfast function may not.
+        assert "is not built" not in body, f"{name} lacks an npfast function: {body[:500]}"
 
 
 def test_limits_measured(report):
     out, _ = report
     md = (out / "report.md").read_text()
     assert "peak fp32" in md and "GFLOP/s" in md and "first touch" in md
+    # Measured at the start and at the end; the report uses the best and says what is above it.
+    assert "| limit | start | end | used (best) | how |" in md
+    assert "above 100% of the measured peak or bandwidth" in md
+
+
+def test_share_is_rendered_against_the_final_limit_and_marked_above_it():
+    limit = Limit(100.0)
+    cell = pct(150.0, limit)
+    assert str(cell) == f"150% {NOISE}"
+    limit.raise_to(50.0)  # a worse measurement does not lower the limit
+    assert str(cell) == f"150% {NOISE}"
+    limit.raise_to(200.0)
+    assert str(cell) == "75%"
+    assert pct(0.0, limit) == "-" and pct(1.0, None) == "-"
+    assert str(pct(50.0, 100.0)) == "50%"
+    # A rate counted in operations the code did not run (Winograd) is not noise above 100%.
+    winograd = pct(150.0, 100.0, "Winograd")
+    assert str(winograd) == "150% (Winograd)" and not winograd.over
 
 
 def test_plots_written(report):

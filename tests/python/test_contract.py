@@ -2,9 +2,11 @@
 
 Each public function has a valid call here; the tests derive bad calls from it:
 every array argument replaced by things that are not usable arrays (TypeError), the
-function-specific bad values (ValueError / TypeError / MemoryError, with the argument named in
-the message), sizes that cannot be represented (MemoryError, never a crash), and a refused call
-with ``out=`` leaves ``out`` untouched. A test fails if a public function has no entry here.
+function-specific bad values (ValueError / TypeError / MemoryError, with the argument and its bad
+value named in the message), sizes that cannot be represented (MemoryError, never a crash), and
+a refused call with ``out=`` leaves ``out`` untouched. The valid call's result is checked against
+an anchor. A public function with no entry here, or an entry naming a function npfast lacks,
+fails.
 """
 
 from __future__ import annotations
@@ -13,15 +15,22 @@ import inspect
 
 import numpy as np
 import pytest
-from numpy.lib.stride_tricks import as_strided
+import scipy.ndimage
+import scipy.signal
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 import npfast
+from tolerances import TOL, assert_matmul_close, tol
 
 F32 = np.float32
 
 
 def img(*shape, dtype=np.float64):
     return np.random.default_rng(0).standard_normal(shape).astype(dtype)
+
+
+# Each 2x2 window's top-left element of a (1, 2, 6, 6) input: flat indices of a 2x2 max pool.
+TOP_LEFT = np.broadcast_to((12 * np.arange(3)[:, None] + 2 * np.arange(3)), (1, 2, 3, 3)).astype(np.int64)
 
 
 # name -> (callable, args, kwargs) of a valid call. Array arguments are positional.
@@ -34,28 +43,69 @@ GOOD = {
     "max_pool2d": (npfast.max_pool2d, [img(1, 2, 6, 6)], {"kernel_size": 2}),
     "avg_pool2d": (npfast.avg_pool2d, [img(1, 2, 6, 6)], {"kernel_size": 2}),
     "adaptive_avg_pool2d": (npfast.adaptive_avg_pool2d, [img(1, 2, 6, 6)], {"output_size": 3}),
-    "max_pool2d_backward": (npfast.max_pool2d_backward,
-                            [img(1, 2, 3, 3), np.zeros((1, 2, 3, 3), np.int64)],
+    "max_pool2d_backward": (npfast.max_pool2d_backward, [img(1, 2, 3, 3), TOP_LEFT],
                             {"input_shape": (1, 2, 6, 6)}),
     "avg_pool2d_backward": (npfast.avg_pool2d_backward, [img(1, 2, 3, 3)],
                             {"input_shape": (1, 2, 6, 6), "kernel_size": 2}),
-    "max_unpool2d": (npfast.max_unpool2d, [img(1, 2, 3, 3), np.zeros((1, 2, 3, 3), np.int64)],
-                     {"kernel_size": 2}),
+    "max_unpool2d": (npfast.max_unpool2d, [img(1, 2, 3, 3), TOP_LEFT], {"kernel_size": 2}),
+    "matmul": (npfast.matmul, [img(4, 5), img(5, 3)], {}),
+    "conv2d": (npfast.conv2d, [img(1, 2, 6, 6), img(3, 2, 3, 3)], {}),
+    "conv2d_backward": (npfast.conv2d_backward,
+                        [img(1, 3, 4, 4), img(1, 2, 6, 6), img(3, 2, 3, 3)], {}),
+    "normalize": (npfast.normalize, [np.zeros((4, 5, 3), np.uint8)],
+                  {"mean": (0.5, 0.5, 0.5), "std": (0.2, 0.2, 0.2)}),
+    "zeros": (npfast.zeros, [], {"shape": (3, 4)}),
+    "empty": (npfast.empty, [], {"shape": (3, 4)}),
 }
 
-# Optional families join the table when they are built.
-if hasattr(npfast, "matmul"):
-    GOOD["matmul"] = (npfast.matmul, [img(4, 5), img(5, 3)], {})
-if hasattr(npfast, "conv2d"):
-    GOOD["conv2d"] = (npfast.conv2d, [img(1, 2, 6, 6), img(3, 2, 3, 3)], {})
-    GOOD["conv2d_backward"] = (npfast.conv2d_backward,
-                               [img(1, 3, 4, 4), img(1, 2, 6, 6), img(3, 2, 3, 3)], {})
-if hasattr(npfast, "normalize"):
-    GOOD["normalize"] = (npfast.normalize,
-                         [np.zeros((4, 5, 3), np.uint8)], {"mean": (0.5, 0.5, 0.5), "std": (0.2, 0.2, 0.2)})
-if hasattr(npfast, "zeros"):
-    GOOD["zeros"] = (npfast.zeros, [], {"shape": (3, 4)})
-    GOOD["empty"] = (npfast.empty, [], {"shape": (3, 4)})
+
+def windows(x, kh, kw):
+    """(N, C, OH, OW, kh, kw): every valid kh x kw window of x."""
+    return sliding_window_view(x, (kh, kw), axis=(2, 3))
+
+
+def conv2d_backward_anchor(gy, x, w):
+    """(grad_input, grad_weight, grad_bias) of a valid, stride-1 conv2d, by NumPy."""
+    kh, kw = w.shape[2:]
+    gx = np.zeros_like(x)
+    for i in range(kh):
+        for j in range(kw):
+            gx[:, :, i:i + gy.shape[2], j:j + gy.shape[3]] += np.einsum("nohw,oc->nchw", gy, w[:, :, i, j])
+    return gx, np.einsum("nchwij,nohw->ocij", windows(x, kh, kw), gy), gy.sum(axis=(0, 2, 3))
+
+
+def at_top_left(v):
+    """(1, 2, 6, 6) zeros with v at each 2x2 window's top-left element (TOP_LEFT)."""
+    z = np.zeros((1, 2, 6, 6), v.dtype)
+    z[..., ::2, ::2] = v
+    return z
+
+
+def blocks(x):
+    """(1, 2, 3, 3, 2, 2): the 2x2 windows of a (1, 2, 6, 6) input."""
+    return x.reshape(1, 2, 3, 2, 3, 2).transpose(0, 1, 2, 4, 3, 5)
+
+
+# name -> the GOOD call's result, computed by NumPy or SciPy from the same arguments.
+ANCHOR = {
+    "convert": lambda a, dtype: a.astype(dtype),
+    "correlate2d": scipy.signal.correlate2d,
+    "convolve2d": scipy.signal.convolve2d,
+    "ndimage.correlate": scipy.ndimage.correlate,
+    "ndimage.convolve": scipy.ndimage.convolve,
+    "max_pool2d": lambda x, kernel_size: blocks(x).max(axis=(4, 5)),
+    "avg_pool2d": lambda x, kernel_size: blocks(x).mean(axis=(4, 5)),
+    "adaptive_avg_pool2d": lambda x, output_size: blocks(x).mean(axis=(4, 5)),
+    "max_pool2d_backward": lambda g, idx, input_shape: at_top_left(g),
+    "avg_pool2d_backward": lambda g, input_shape, kernel_size: g.repeat(2, -2).repeat(2, -1) / 4,
+    "max_unpool2d": lambda v, idx, kernel_size: at_top_left(v),
+    "matmul": np.matmul,
+    "conv2d": lambda x, w: np.einsum("nchwij,ocij->nohw", windows(x, *w.shape[2:]), w),
+    "conv2d_backward": conv2d_backward_anchor,
+    "normalize": lambda img, mean, std: ((img / 255.0 - np.array(mean)) / np.array(std)).astype(np.float32),
+    "zeros": lambda shape: np.zeros(shape),
+    "empty": lambda shape: np.empty(shape),
+}
 
 # Public callables that take no array (configuration): checked by their own tests.
 NOT_ARRAY_FUNCTIONS = {"config", "show_config", "get_num_threads", "set_num_threads"}
@@ -67,21 +117,31 @@ NOT_ARRAYS = [None, "abc", object(), [object()], np.zeros(3, dtype=complex),
 def public_functions():
     names = {n for n in npfast.__all__ if callable(getattr(npfast, n))} - NOT_ARRAY_FUNCTIONS
     names |= {f"ndimage.{n}" for n in ("correlate", "convolve")}
-    for mod in ("memory",):
-        if hasattr(npfast, mod):
-            names.discard(mod)
     return sorted(names)
 
 
 def test_every_public_function_is_covered():
-    missing = [n for n in public_functions() if n not in GOOD]
-    assert not missing, f"add a valid call to GOOD for {missing}"
+    missing = [n for n in public_functions() if n not in GOOD or n not in ANCHOR]
+    assert not missing, f"add a valid call to GOOD and its anchor to ANCHOR for {missing}"
 
 
 @pytest.mark.parametrize("name", sorted(GOOD))
-def test_good_call_works(name):
+def test_good_call_matches_the_anchor(name):
     fn, args, kwargs = GOOD[name]
-    fn(*args, **kwargs)
+    got, want = fn(*args, **kwargs), ANCHOR[name](*args, **kwargs)
+    if name == "matmul":
+        assert_matmul_close(got, *args)
+        return
+    got, want = (got, want) if isinstance(want, tuple) else ((got,), (want,))
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert isinstance(g, np.ndarray) and g.shape == w.shape and g.dtype == w.dtype, (g, w)
+        if name == "empty":
+            continue  # uninitialised memory: only the shape and dtype are promised
+        if name in TOL:
+            np.testing.assert_allclose(g, w, **tol(name, g.dtype))
+        else:  # a copy, a cast, a max or a scatter: exact
+            np.testing.assert_array_equal(g, w)
 
 
 @pytest.mark.parametrize("name", sorted(GOOD))
@@ -95,68 +155,81 @@ def test_non_arrays_are_type_errors(name, bad):
             fn(*call, **kwargs)
 
 
-@pytest.mark.parametrize("name", sorted(GOOD))
+def accepts_out(fn):
+    try:
+        return "out" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # an extension function: its first doc line is the signature
+        return " out:" in (fn.__doc__ or "").split("\n", 1)[0]
+
+
+# The functions with an array argument (zeros and empty take a shape); convert takes any rank.
+WITH_ARRAYS = sorted(n for n in GOOD if GOOD[n][1])
+RANK_LIMITED = [n for n in WITH_ARRAYS if n != "convert"]
+
+
+@pytest.mark.parametrize("name", RANK_LIMITED)
 def test_too_many_dimensions_is_a_value_error(name):
     fn, args, kwargs = GOOD[name]
-    if not args or name == "convert":
-        pytest.skip("takes any number of dimensions")
     call = list(args)
     call[0] = np.zeros((1,) * 9)
     with pytest.raises((ValueError, TypeError)):
         fn(*call, **kwargs)
 
 
-# Function-specific bad values: (name, kwargs override or positional replacement, error, text).
+# Function-specific bad values: (name, kwargs override or positional replacement, error, words).
+# The message must contain every word: the argument's name and its bad value (where the value has
+# a printed form; a keyword argument's name is checked even when not listed).
 BAD_VALUES = [
-    ("correlate2d", {"mode": "bogus"}, ValueError, "mode"),
-    ("correlate2d", {"boundary": "bogus"}, ValueError, "boundary"),
-    ("correlate2d", {1: np.zeros((0, 3))}, ValueError, "in2"),
-    ("correlate2d", {1: np.zeros((3, 3, 3))}, ValueError, "in2"),
-    ("correlate2d", {0: np.zeros(5)}, ValueError, "in1"),
-    ("convolve2d", {"fillvalue": "x"}, (TypeError, ValueError), "fillvalue"),
-    ("ndimage.correlate", {"mode": "bogus"}, ValueError, "mode"),
-    ("ndimage.correlate", {"origin": 5}, ValueError, "origin"),
-    ("ndimage.correlate", {1: np.zeros((0, 3))}, ValueError, "weights"),
-    ("max_pool2d", {"kernel_size": 0}, ValueError, "kernel_size"),
-    ("max_pool2d", {"kernel_size": -3}, ValueError, "kernel_size"),
-    ("max_pool2d", {"kernel_size": 2**62}, ValueError, "kernel_size"),
-    ("max_pool2d", {"stride": 0}, ValueError, "stride"),
-    ("max_pool2d", {"padding": 2**55}, ValueError, "padding"),
-    ("max_pool2d", {"padding": -1}, ValueError, "padding"),
-    ("max_pool2d", {"dilation": 0}, ValueError, "dilation"),
-    ("max_pool2d", {"dilation": 2**40}, ValueError, ""),
-    ("max_pool2d", {"kernel_size": 7}, ValueError, ""),
-    ("avg_pool2d", {"stride": 0}, ValueError, "stride"),
-    ("avg_pool2d", {"divisor_override": 0}, ValueError, "divisor_override"),
-    ("max_unpool2d", {1: np.full((1, 2, 3, 3), 36, np.int64)}, ValueError, "indices"),
-    ("max_unpool2d", {1: np.full((1, 2, 3, 3), -1, np.int64)}, ValueError, "indices"),
-    ("max_pool2d_backward", {1: np.full((1, 2, 3, 3), 36, np.int64)}, ValueError, "indices"),
-    ("max_pool2d_backward", {1: np.zeros((1, 2, 3, 3), np.float64)}, TypeError, "indices"),
-    ("convert", {"dtype": np.int32}, TypeError, "dtype"),
-    ("matmul", {1: img(4, 3)}, ValueError, ""),
-    ("conv2d", {"stride": 0}, ValueError, "stride"),
-    ("conv2d", {"dilation": 0}, ValueError, "dilation"),
-    ("conv2d", {"padding": -1}, ValueError, "padding"),
-    ("conv2d", {"padding": "bogus"}, ValueError, "padding"),
-    ("conv2d", {"groups": 0}, ValueError, "groups"),
-    ("conv2d", {"stride": 2**40}, (MemoryError, ValueError), ""),  # found by fuzz_conv
-    ("conv2d", {"groups": 3}, ValueError, "groups"),
-    ("conv2d", {1: img(3, 5, 3, 3)}, ValueError, ""),
-    ("conv2d", {1: img(3, 2, 9, 9)}, ValueError, ""),
-    ("conv2d", {"bias": img(5)}, ValueError, "bias"),
-    ("conv2d", {"stride": 2, "padding": "same"}, ValueError, "padding"),
-    ("conv2d", {1: img(3, 2, 3, 3).astype(np.float32)}, TypeError, ""),
-    ("zeros", {"shape": (-1, 3)}, ValueError, "shape"),
-    ("zeros", {"shape": (2**40, 2**40)}, (ValueError, MemoryError), ""),
-    ("empty", {"shape": (2**62, 4)}, (ValueError, MemoryError), ""),
+    ("correlate2d", {"mode": "bogus"}, ValueError, ("mode", "'bogus'")),
+    ("correlate2d", {"boundary": "bogus"}, ValueError, ("boundary", "'bogus'")),
+    ("correlate2d", {1: np.zeros((0, 3))}, ValueError, ("in2", "(0, 3)")),
+    ("correlate2d", {1: np.zeros((3, 3, 3))}, ValueError, ("in2", "(3, 3, 3)")),
+    ("correlate2d", {0: np.zeros(5)}, ValueError, ("in1", "(5,)")),
+    # Refused today by nanobind's argument parser, whose TypeError names the argument but not the
+    # value; issue 22 makes it a ValueError, which should name the value too.
+    ("convolve2d", {"fillvalue": "x"}, (TypeError, ValueError), ("fillvalue",)),
+    ("ndimage.correlate", {"mode": "bogus"}, ValueError, ("mode", "'bogus'")),
+    ("ndimage.correlate", {"origin": 5}, ValueError, ("origin", "got 5")),
+    ("ndimage.correlate", {1: np.zeros((0, 3))}, ValueError, ("weights", "(0, 3)")),
+    ("max_pool2d", {"kernel_size": 0}, ValueError, ("kernel_size", "(0, 0)")),
+    ("max_pool2d", {"kernel_size": -3}, ValueError, ("kernel_size", "(-3, -3)")),
+    ("max_pool2d", {"kernel_size": 2**62}, ValueError, ("kernel_size", str(2**62))),
+    ("max_pool2d", {"stride": 0}, ValueError, ("stride", "(0, 0)")),
+    ("max_pool2d", {"padding": 2**55}, ValueError, ("padding", str(2**55))),
+    ("max_pool2d", {"padding": -1}, ValueError, ("padding", "(-1, -1)")),
+    ("max_pool2d", {"dilation": 0}, ValueError, ("dilation", "(0, 0)")),
+    ("max_pool2d", {"dilation": 2**40}, ValueError, ("dilation", str(2**40))),
+    ("max_pool2d", {"kernel_size": 7}, ValueError, ("kernel_size 7",)),
+    ("avg_pool2d", {"stride": 0}, ValueError, ("stride", "(0, 0)")),
+    ("avg_pool2d", {"divisor_override": 0}, ValueError, ("divisor_override", "zero")),
+    ("max_unpool2d", {1: np.full((1, 2, 3, 3), 36, np.int64)}, ValueError, ("indices", "36")),
+    ("max_unpool2d", {1: np.full((1, 2, 3, 3), -1, np.int64)}, ValueError, ("indices", "-1")),
+    ("max_pool2d_backward", {1: np.full((1, 2, 3, 3), 36, np.int64)}, ValueError, ("indices", "36")),
+    ("max_pool2d_backward", {1: np.zeros((1, 2, 3, 3), np.float64)}, TypeError, ("indices", "float64")),
+    ("convert", {"dtype": np.int32}, TypeError, ("dtype", "int32")),
+    ("matmul", {1: img(4, 3)}, ValueError, ("b", "(4, 3)")),
+    ("conv2d", {"stride": 0}, ValueError, ("stride", "(0, 0)")),
+    ("conv2d", {"dilation": 0}, ValueError, ("dilation", "(0, 0)")),
+    ("conv2d", {"padding": -1}, ValueError, ("padding", "(-1, -1)")),
+    ("conv2d", {"padding": "bogus"}, ValueError, ("padding", "'bogus'")),
+    ("conv2d", {"groups": 0}, ValueError, ("groups", "got 0")),
+    ("conv2d", {"stride": 2**40}, (MemoryError, ValueError), ("stride", str(2**40))),  # fuzz_conv
+    ("conv2d", {"groups": 3}, ValueError, ("groups", "got 3")),
+    ("conv2d", {1: img(3, 5, 3, 3)}, ValueError, ("weight", "(3, 5, 3, 3)")),
+    ("conv2d", {1: img(3, 2, 9, 9)}, ValueError, ("weight", "(9, 9)")),
+    ("conv2d", {"bias": img(5)}, ValueError, ("bias", "(5,)")),
+    ("conv2d", {"stride": 2, "padding": "same"}, ValueError, ("padding", "'same'", "stride = 2")),
+    ("conv2d", {1: img(3, 2, 3, 3).astype(np.float32)}, TypeError, ("weight", "float32")),
+    ("zeros", {"shape": (-1, 3)}, ValueError, ("shape", "-1")),
+    ("zeros", {"shape": (2**40, 2**40)}, (ValueError, MemoryError), ("shape", str(2**40))),
+    ("empty", {"shape": (2**62, 4)}, (ValueError, MemoryError), ("shape", str(2**62))),
 ]
 
 
-@pytest.mark.parametrize("name,change,error,text", BAD_VALUES,
+@pytest.mark.parametrize("name,change,error,words", BAD_VALUES,
                          ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_VALUES)])
-def test_bad_values(name, change, error, text):
-    if name not in GOOD:
-        pytest.skip(f"npfast.{name} is not built")
+def test_bad_values(name, change, error, words):
+    assert words and all(words), "name the argument (and its value) the message must contain"
     fn, args, kwargs = GOOD[name]
     args, kwargs = list(args), dict(kwargs)
     for k, v in change.items():
@@ -166,7 +239,9 @@ def test_bad_values(name, change, error, text):
             kwargs[k] = v
     with pytest.raises(error) as info:
         fn(*args, **kwargs)
-    assert text in str(info.value)
+    message = str(info.value)
+    for word in list(words) + [k for k in change if isinstance(k, str)]:
+        assert word in message, f"{word!r} not in {message!r}"
 
 
 def zero_stride(shape, dtype):
@@ -190,18 +265,13 @@ HUGE = [
 
 @pytest.mark.parametrize("name,call", HUGE, ids=[h[0] for h in HUGE])
 def test_impossible_sizes(name, call):
-    base = name.split("-")[0]
-    if base not in GOOD and base != "ndimage":
-        pytest.skip(f"npfast.{base} is not built")
     with pytest.raises((MemoryError, ValueError)):
         call()
 
 
-@pytest.mark.parametrize("name", sorted(GOOD))
+@pytest.mark.parametrize("name", [n for n in sorted(GOOD) if accepts_out(GOOD[n][0])])
 def test_refused_call_leaves_out_untouched(name):
     fn, args, kwargs = GOOD[name]
-    if not accepts_out(fn):
-        pytest.skip("no out= argument")
     good = fn(*args, **kwargs)
     good = good[0] if isinstance(good, tuple) else good
     for bad_out in [np.full(good.shape[:-1] + (good.shape[-1] + 1,), 7.0, good.dtype),
@@ -219,18 +289,9 @@ def test_refused_call_leaves_out_untouched(name):
         assert (out == 7).all()
 
 
-def accepts_out(fn):
-    try:
-        return "out" in inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # an extension function: its first doc line is the signature
-        return " out:" in (fn.__doc__ or "").split("\n", 1)[0]
-
-
-@pytest.mark.parametrize("name", sorted(GOOD))
+@pytest.mark.parametrize("name", WITH_ARRAYS)
 def test_non_native_byte_order_is_read_correctly(name):
     fn, args, kwargs = GOOD[name]
-    if not args:
-        pytest.skip("no array argument")
     swapped = [a.astype(a.dtype.newbyteorder()) if isinstance(a, np.ndarray) else a for a in args]
     want, got = fn(*args, **kwargs), fn(*swapped, **kwargs)
     for w, g in zip(want if isinstance(want, tuple) else (want,), got if isinstance(got, tuple) else (got,)):

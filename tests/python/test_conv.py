@@ -7,10 +7,8 @@ import pytest
 import npfast
 from npfast import _npfast
 
-torch = pytest.importorskip("torch")
-F = torch.nn.functional
-
-TOL = {np.float32: dict(rtol=2e-4, atol=2e-4), np.float64: dict(rtol=1e-11, atol=1e-11)}
+from anchors import F, needs_torch, torch
+from tolerances import tol
 
 # (N, C, H, W, O, kh, kw, stride, padding, dilation, groups): every algorithm and edge.
 CASES = [
@@ -64,6 +62,7 @@ def test_every_algorithm_is_covered():
                     "implicit_gemm", "winograd"}
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CASES)
 def test_forward_matches_torch_and_reference(isa, dtype, case):
@@ -73,19 +72,21 @@ def test_forward_matches_torch_and_reference(isa, dtype, case):
         got = npfast.conv2d(x, w, b, **kw)
         want = torch_conv(x, w, b, kw)
         assert got.dtype == dtype and got.shape == want.shape
-        np.testing.assert_allclose(got, want, **TOL[dtype])
+        np.testing.assert_allclose(got, want, **tol("conv2d", dtype))
         ref = _npfast._conv2d_reference(x, w, b, **kw)
-        np.testing.assert_allclose(got, ref, **TOL[dtype])
+        np.testing.assert_allclose(got, ref, **tol("conv2d", dtype))
 
 
+@needs_torch
 def test_reference_matches_torch():
     rng = np.random.default_rng(2)
     for case in CASES:
         x, w, b, kw = make(case, np.float64, rng)
         np.testing.assert_allclose(_npfast._conv2d_reference(x, w, b, **kw),
-                                   torch_conv(x, w, b, kw), rtol=1e-12, atol=1e-12)
+                                   torch_conv(x, w, b, kw), **tol("conv2d", np.float64))
 
 
+@needs_torch
 def test_random_shapes(isa):
     rng = np.random.default_rng(3)
     for _ in range(40):
@@ -102,9 +103,10 @@ def test_random_shapes(isa):
         dtype = np.float64 if rng.random() < 0.5 else np.float32
         x, wt, b, kw = make(case, dtype, rng, bias=rng.random() < 0.5)
         np.testing.assert_allclose(npfast.conv2d(x, wt, b, **kw), torch_conv(x, wt, b, kw),
-                                   **TOL[dtype], err_msg=str(case))
+                                   **tol("conv2d", dtype), err_msg=str(case))
 
 
+@needs_torch
 @pytest.mark.filterwarnings("ignore:Using padding=.same.")
 @pytest.mark.parametrize("k", [(1, 1), (2, 2), (3, 3), (2, 3), (4, 1)])
 @pytest.mark.parametrize("dilation", [1, 2])
@@ -117,9 +119,10 @@ def test_padding_strings(k, dilation):
         want = F.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=pad,
                         dilation=dilation).numpy()
         assert got.shape == want.shape
-        np.testing.assert_allclose(got, want, **TOL[np.float64])
+        np.testing.assert_allclose(got, want, **tol("conv2d", np.float64))
 
 
+@needs_torch
 def test_non_contiguous_inputs_and_out(isa):
     rng = np.random.default_rng(5)
     base = rng.standard_normal((3, 10, 12, 14)).astype(np.float32)
@@ -129,12 +132,13 @@ def test_non_contiguous_inputs_and_out(isa):
         w = wbase[:, : x.shape[1]].transpose(0, 1, 3, 2)
         b = rng.standard_normal(12).astype(np.float32)[::2]
         got = npfast.conv2d(x, w, b, padding=1)
-        np.testing.assert_allclose(got, torch_conv(x, w, b, dict(padding=1)), **TOL[np.float32])
+        np.testing.assert_allclose(got, torch_conv(x, w, b, dict(padding=1)), **tol("conv2d", np.float32))
         out = np.zeros(got.shape[:3] + (got.shape[3] * 2,), np.float32)[..., ::2]
         assert npfast.conv2d(x, w, b, padding=1, out=out) is out
         np.testing.assert_array_equal(out, got)
 
 
+@needs_torch
 def test_unbatched_and_lists():
     rng = np.random.default_rng(6)
     x = rng.standard_normal((3, 9, 9))
@@ -142,17 +146,18 @@ def test_unbatched_and_lists():
     got = npfast.conv2d(x, w, stride=2)
     assert got.shape == (4, 4, 4)
     np.testing.assert_allclose(got, F.conv2d(torch.from_numpy(x), torch.from_numpy(w),
-                                             stride=2).numpy(), **TOL[np.float64])
+                                             stride=2).numpy(), **tol("conv2d", np.float64))
     assert npfast.conv2d(x.tolist(), w.tolist()).shape == (4, 7, 7)
 
 
+@needs_torch
 def test_out_argument():
     rng = np.random.default_rng(7)
     x = rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
     w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
     out = np.full((2, 5, 6, 6), 7.0, np.float32)
     assert npfast.conv2d(x, w, out=out) is out
-    np.testing.assert_allclose(out, torch_conv(x, w, None, {}), **TOL[np.float32])
+    np.testing.assert_allclose(out, torch_conv(x, w, None, {}), **tol("conv2d", np.float32))
     bad = np.full((2, 5, 6, 6), 7.0, np.float64)
     with pytest.raises(TypeError, match="out"):
         npfast.conv2d(x, w, out=bad)
@@ -171,13 +176,14 @@ def test_out_argument():
         npfast.conv2d(y, np.ones((5, 5, 1, 1), np.float32), out=y)
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_relu_activation(isa, dtype):
     rng = np.random.default_rng(8)
     for case in CASES[:3] + CASES[4:5] + CASES[7:8] + CASES[9:10]:
         x, w, b, kw = make(case, dtype, rng)
         got = npfast.conv2d(x, w, b, activation="relu", **kw)
-        np.testing.assert_allclose(got, np.maximum(torch_conv(x, w, b, kw), 0), **TOL[dtype])
+        np.testing.assert_allclose(got, np.maximum(torch_conv(x, w, b, kw), 0), **tol("conv2d", dtype))
     x = np.full((1, 1, 3, 3), np.nan, dtype)
     assert np.isnan(npfast.conv2d(x, np.ones((1, 1, 1, 1), dtype), activation="relu")).all()
 
@@ -208,6 +214,7 @@ def autograd(x, w, b, gy, kw):
     return tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()
 
 
+@needs_torch
 @pytest.mark.parametrize("case", CASES)
 def test_backward_matches_autograd_f64(isa, case):
     rng = np.random.default_rng(10)
@@ -216,9 +223,10 @@ def test_backward_matches_autograd_f64(isa, case):
     got = npfast.conv2d_backward(gy, x, w, **kw)
     for g, want in zip(got, autograd(x, w, b, gy, kw)):
         assert g.shape == want.shape and g.dtype == np.float64
-        np.testing.assert_allclose(g, want, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(g, want, **tol("conv2d_backward", np.float64))
 
 
+@needs_torch
 def test_backward_float32_masks_and_unbatched():
     rng = np.random.default_rng(11)
     x, w, b, kw = make(CASES[9], np.float32, rng)
@@ -228,7 +236,7 @@ def test_backward_float32_masks_and_unbatched():
         got = npfast.conv2d_backward(gy, x, w, output_mask=mask, **kw)
         for m, g, ww in zip(mask, got, want):
             if m:
-                np.testing.assert_allclose(g, ww, rtol=1e-3, atol=1e-3)
+                np.testing.assert_allclose(g, ww, **tol("conv2d_backward", np.float32))
             else:
                 assert g is None
     gx, gw, gb = npfast.conv2d_backward(gy[0], x[0], w, **kw)
@@ -339,6 +347,7 @@ def test_dtype_errors():
         npfast.conv2d_backward(np.ones((1, 4, 6, 6), np.float32), x, w, output_mask=(True,))
 
 
+@needs_torch
 def test_concurrent_callers_share_the_plan_cache():
     """Many Python threads, more shapes than the cache holds: results stay right."""
     from concurrent.futures import ThreadPoolExecutor
@@ -352,7 +361,7 @@ def test_concurrent_callers_share_the_plan_cache():
 
     def work(k):
         x, w, b, kw, want = problems[k % len(problems)]
-        np.testing.assert_allclose(npfast.conv2d(x, w, b, **kw), want, **TOL[np.float64])
+        np.testing.assert_allclose(npfast.conv2d(x, w, b, **kw), want, **tol("conv2d", np.float64))
 
     with ThreadPoolExecutor(4) as ex:
         list(ex.map(work, range(200)))
@@ -366,6 +375,7 @@ def test_repeated_calls_are_stable():
         np.testing.assert_array_equal(npfast.conv2d(x, w, b, **kw), first)
 
 
+@needs_torch
 def test_workspace_batching(threads):
     """With a tiny workspace bound the direct, shifted, implicit and Winograd paths go image by
     image."""
@@ -378,9 +388,9 @@ def test_workspace_batching(threads):
             x, w, b, kw = make(case, np.float64, rng)
             gy = rng.standard_normal(torch_conv(x, w, b, kw).shape)
             np.testing.assert_allclose(npfast.conv2d(x, w, b, **kw), torch_conv(x, w, b, kw),
-                                       **TOL[np.float64])
+                                       **tol("conv2d", np.float64))
             for g, want in zip(npfast.conv2d_backward(gy, x, w, **kw), autograd(x, w, b, gy, kw)):
-                np.testing.assert_allclose(g, want, rtol=1e-10, atol=1e-10)
+                np.testing.assert_allclose(g, want, **tol("conv2d_backward", np.float64))
             results = []
             for n in (1, 2):
                 npfast.set_num_threads(n)

@@ -7,6 +7,7 @@ from numpy.lib.stride_tricks import as_strided
 
 import npfast
 from npfast import ndimage
+from tolerances import filter_scale, tol
 
 MODES = ["full", "same", "valid"]
 BOUNDARIES = ["fill", "wrap", "symm"]
@@ -16,9 +17,7 @@ OPS = [(npfast.correlate2d, ss.correlate2d), (npfast.convolve2d, ss.convolve2d)]
 def close(got, want, x, k):
     """float32 results carry float32 rounding; the bound scales with sum |k| * max |x|."""
     assert got.shape == want.shape
-    scale = np.abs(np.asarray(k, np.float64)).sum() * max(1.0, np.abs(np.asarray(x, np.float64)).max())
-    eps = 1e-6 if got.dtype == np.float32 else 1e-14
-    np.testing.assert_allclose(got, want, rtol=eps, atol=eps * scale * 4)
+    np.testing.assert_allclose(got, want, **tol("correlate2d", got.dtype, filter_scale(x, k)))
 
 
 def scipy_ref(fn, x, k, **kw):

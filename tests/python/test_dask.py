@@ -1,25 +1,23 @@
 """npfast.dask: lazy chunked results equal the in-memory npfast call.
 
 Every case computes ``npfast.dask.f(dask_array)`` and compares it with ``npfast.f(numpy_array)``
-(float32 within 1e-6 of the terms' magnitude for correlation and conv2d, pooling bit for bit),
+(within each op's tolerance from tests/python/tolerances.py, pooling bit for bit),
 on random chunkings that include chunks smaller than the halo, with the threaded scheduler and
-on a real two-process ``distributed.LocalCluster``.
-
-Kernels another branch provides (correlate2d, convolve2d, conv2d, max_pool2d, avg_pool2d) may not
-be built yet: then the test puts the SciPy/PyTorch stand-in of tests/python/_standins.py onto
-``npfast`` for its duration and says so with a ``StandInWarning`` (see the warnings summary).
+on a real two-process ``distributed.LocalCluster``. Every kernel is the real npfast one: a
+missing kernel fails the tests that use it.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-import warnings
+import sys
 import zlib
 
 import numpy as np
 import pytest
 
+# Every test here needs dask (requirements/test.txt installs it): without it the file skips.
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -27,27 +25,19 @@ cloudpickle = pytest.importorskip("cloudpickle")
 
 import npfast  # noqa: E402
 import npfast.dask as nd  # noqa: E402
+from tolerances import tol  # noqa: E402
 
-import _standins  # noqa: E402
-
-cloudpickle.register_pickle_by_value(_standins)  # workers cannot import tests/python
-
-KERNELS = ["correlate2d", "convolve2d", "conv2d", "max_pool2d", "avg_pool2d"]
-
-
-class StandInWarning(UserWarning):
-    """A test ran against a stand-in because npfast lacks the kernel."""
+# The worker processes cannot import tests/python: this module's functions (the thread probe)
+# travel by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
-@pytest.fixture
-def kernels(monkeypatch):
-    """npfast with every kernel this file needs: the real one, else the stand-in."""
-    for name in KERNELS:
-        if not hasattr(npfast, name):
-            monkeypatch.setattr(npfast, name, getattr(_standins, name), raising=False)
-            warnings.warn(f"npfast.{name} is not built: tested against the stand-in "
-                          f"_standins.{name} (SciPy/PyTorch)", StandInWarning, stacklevel=2)
-    return npfast
+def convert_reporting_threads(a, dtype, scale=1.0, offset=0.0, *, out=None):
+    """npfast.convert, returning instead of its result the npfast thread count it ran with (in
+    every element): the dask layer sets that count around each task. The tests put it in place of
+    npfast.convert, so it calls the compiled function by its home, npfast._npfast."""
+    res = npfast._npfast.convert(a, dtype, scale, offset, out=out)
+    return np.full(res.shape, npfast.get_num_threads(), dtype=np.int64)
 
 
 @pytest.fixture(scope="module")
@@ -96,12 +86,11 @@ def random_chunks(rng, n, small=False):
     return tuple(b - a for a, b in zip(edges[:-1], edges[1:]))
 
 
-def assert_close(got, ref, scale):
-    """float32: within 1e-6 relative, where near-zero sums are measured against the size of
-    their terms (scale = sum |filter| * max |image|)."""
+def assert_close(got, ref, op, scale=1.0):
+    """Chunked and whole results agree within the op's tolerance (tests/python/tolerances.py);
+    for a filter, scale is the size of its terms (sum |k| * max |x|)."""
     assert got.shape == ref.shape and got.dtype == ref.dtype
-    tol = 1e-6 if ref.dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol * scale)
+    np.testing.assert_allclose(got, ref, **tol(op, ref.dtype, scale))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,7 +100,7 @@ def assert_close(got, ref, scale):
 @pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
 @pytest.mark.parametrize("mode", ["same", "full", "valid"])
 @pytest.mark.parametrize("name", ["correlate2d", "convolve2d"])
-def test_correlation_matches_in_memory(kernels, name, mode, boundary):
+def test_correlation_matches_in_memory(name, mode, boundary):
     rng = np.random.default_rng(zlib.crc32(f"{name} {mode} {boundary}".encode()))
     for trial in range(3):
         h, w = int(rng.integers(8, 40)), int(rng.integers(8, 40))
@@ -123,12 +112,12 @@ def test_correlation_matches_in_memory(kernels, name, mode, boundary):
         ref = getattr(npfast, name)(x, k, mode, boundary, 0.75)
         lazy = getattr(nd, name)(da.from_array(x, chunks=chunks), k, mode, boundary, 0.75)
         assert lazy.shape == ref.shape
-        assert_close(threaded(lazy), ref, np.abs(k).sum() * max(np.abs(x).max(), 0.75))
+        assert_close(threaded(lazy), ref, "correlate2d", np.abs(k).sum() * max(np.abs(x).max(), 0.75))
 
 
 @pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
 @pytest.mark.parametrize("name", ["correlate2d", "convolve2d"])
-def test_correlation_edge_bands_of_large_blocks(kernels, name, boundary):
+def test_correlation_edge_bands_of_large_blocks(name, boundary):
     """Blocks large enough that only their edge bands are recomputed from halo windows (the
     rest straight from the chunk), with uneven chunks, even and odd filters and a stack."""
     rng = np.random.default_rng(zlib.crc32(f"bands {name} {boundary}".encode()))
@@ -145,11 +134,11 @@ def test_correlation_edge_bands_of_large_blocks(kernels, name, boundary):
         ref = getattr(npfast, name)(x, k, "same", boundary, 0.5)
         got = threaded(getattr(nd, name)(da.from_array(x, chunks=chunks), k, "same", boundary,
                                          0.5))
-        assert_close(got, ref, np.abs(k).sum() * max(np.abs(x).max(), 0.5))
+        assert_close(got, ref, "correlate2d", np.abs(k).sum() * max(np.abs(x).max(), 0.5))
 
 
 @pytest.mark.parametrize("boundary", ["fill", "wrap", "symm"])
-def test_correlation_filter_larger_than_image_or_chunks(kernels, boundary):
+def test_correlation_filter_larger_than_image_or_chunks(boundary):
     """Halos wider than whole chunks, and axes shorter than the filter."""
     rng = np.random.default_rng(7)
     x = rng.standard_normal((11, 37)).astype(np.float32)
@@ -158,23 +147,23 @@ def test_correlation_filter_larger_than_image_or_chunks(kernels, boundary):
         for mode in ["same", "full"]:
             ref = npfast.correlate2d(x, k, mode, boundary)
             got = threaded(nd.correlate2d(da.from_array(x, chunks=(2, 3)), k, mode, boundary))
-            assert_close(got, ref, np.abs(k).sum() * np.abs(x).max())
+            assert_close(got, ref, "correlate2d", np.abs(k).sum() * np.abs(x).max())
 
 
-def test_correlation_stack_of_planes(kernels):
+def test_correlation_stack_of_planes():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((3, 2, 21, 26)).astype(np.float32)
     k = rng.standard_normal((4, 3)).astype(np.float32)
     for boundary in ["fill", "wrap", "symm"]:
         ref = npfast.convolve2d(x, k, "same", boundary)
         got = threaded(nd.convolve2d(da.from_array(x, chunks=(2, 1, 5, 7)), k, "same", boundary))
-        assert_close(got, ref, np.abs(k).sum() * np.abs(x).max())
+        assert_close(got, ref, "correlate2d", np.abs(k).sum() * np.abs(x).max())
 
 
 @pytest.mark.parametrize("xdtype,kdtype,fill", [(np.uint8, np.float64, -1.0),
                                                 (np.int16, np.float64, 2.5),
                                                 (np.float32, np.float64, 0.1)])
-def test_correlation_full_fill_value_the_input_dtype_cannot_hold(kernels, xdtype, kdtype, fill):
+def test_correlation_full_fill_value_the_input_dtype_cannot_hold(xdtype, kdtype, fill):
     """mode='full' pads with the fill value: in the result's dtype when the input's would
     change it (uint8 cannot hold -1)."""
     x = (np.arange(16 * 13) % 7).astype(xdtype).reshape(16, 13)
@@ -186,7 +175,7 @@ def test_correlation_full_fill_value_the_input_dtype_cannot_hold(kernels, xdtype
         np.testing.assert_array_equal(got, ref)
 
 
-def test_correlation_filter_is_copied_when_the_graph_is_built(kernels):
+def test_correlation_filter_is_copied_when_the_graph_is_built():
     x = np.random.default_rng(4).standard_normal((12, 12))
     k = np.ones((3, 3))
     lazy = nd.correlate2d(da.from_array(x, chunks=5), k, "same")
@@ -195,7 +184,7 @@ def test_correlation_filter_is_copied_when_the_graph_is_built(kernels):
     np.testing.assert_array_equal(threaded(lazy), ref)
 
 
-def test_correlation_chunks_smaller_than_halo_are_merged(kernels):
+def test_correlation_chunks_smaller_than_halo_are_merged():
     x = da.zeros((40, 40), np.float32, chunks=(2, 3))
     k = np.ones((7, 9), np.float32)
     lazy = nd.correlate2d(x, k, "same")
@@ -203,7 +192,7 @@ def test_correlation_chunks_smaller_than_halo_are_merged(kernels):
     np.testing.assert_array_equal(threaded(lazy), np.zeros((40, 40), np.float32))
 
 
-def test_correlation_bad_arguments(kernels):
+def test_correlation_bad_arguments():
     x = da.zeros((10, 10), np.float32, chunks=5)
     k = np.ones((3, 3), np.float32)
     with pytest.raises(ValueError, match="mode"):
@@ -218,7 +207,7 @@ def test_correlation_bad_arguments(kernels):
         nd.correlate2d(x, np.ones((12, 12), np.float32), "valid")
 
 
-def test_correlation_on_cluster(kernels, client):
+def test_correlation_on_cluster(client):
     rng = np.random.default_rng(11)
     x = rng.standard_normal((30, 41)).astype(np.float32)
     k = rng.standard_normal((6, 5)).astype(np.float32)
@@ -229,7 +218,7 @@ def test_correlation_on_cluster(kernels, client):
                                  ("correlate2d", "full", "fill"), ("convolve2d", "valid", "fill")]:
         ref = getattr(npfast, name)(x, k, mode, boundary, -1.0)
         got = on_cluster(client, lambda: getattr(nd, name)(xd, k, mode, boundary, -1.0))
-        assert_close(got, ref, np.abs(k).sum() * np.abs(x).max())
+        assert_close(got, ref, "correlate2d", np.abs(k).sum() * np.abs(x).max())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,7 +236,7 @@ def random_chunking(rng, shape):
     return tuple(random_chunks(rng, n, small=bool(rng.integers(2))) for n in shape)
 
 
-def test_max_pool2d_matches_bit_for_bit(kernels):
+def test_max_pool2d_matches_bit_for_bit():
     rng = np.random.default_rng(21)
     x = rng.standard_normal((2, 3, 19, 23)).astype(np.float32)
     for _ in range(24):
@@ -264,7 +253,7 @@ def test_max_pool2d_matches_bit_for_bit(kernels):
             np.testing.assert_array_equal(g, r, err_msg=str((k, s, p, d, ceil_mode, xd.chunks)))
 
 
-def test_avg_pool2d_matches_bit_for_bit(kernels):
+def test_avg_pool2d_matches_bit_for_bit():
     rng = np.random.default_rng(22)
     x = rng.standard_normal((2, 2, 17, 20)).astype(np.float32)
     for _ in range(24):
@@ -280,7 +269,7 @@ def test_avg_pool2d_matches_bit_for_bit(kernels):
 
 
 @pytest.mark.parametrize("shape", [(13, 18), (3, 13, 18)])
-def test_pooling_unbatched_inputs(kernels, shape):
+def test_pooling_unbatched_inputs(shape):
     rng = np.random.default_rng(23)
     x = rng.standard_normal(shape).astype(np.float64)
     xd = da.from_array(x, chunks=(2,) * (len(shape) - 2) + (4, 5))
@@ -290,13 +279,13 @@ def test_pooling_unbatched_inputs(kernels, shape):
                                   npfast.avg_pool2d(x, (2, 3), (3, 2), 1, True, False))
 
 
-def test_pooling_stride_defaults_to_kernel(kernels):
+def test_pooling_stride_defaults_to_kernel():
     x = np.arange(2 * 12 * 12, dtype=np.float32).reshape(2, 12, 12)
     xd = da.from_array(x, chunks=(1, 5, 7))
     np.testing.assert_array_equal(threaded(nd.max_pool2d(xd, 3)), npfast.max_pool2d(x, 3))
 
 
-def test_pooling_on_cluster(kernels, client):
+def test_pooling_on_cluster(client):
     rng = np.random.default_rng(24)
     x = rng.standard_normal((3, 2, 30, 27)).astype(np.float32)
     xd = da.from_array(x, chunks=(2, 2, (1, 14, 15), 13))
@@ -313,7 +302,7 @@ def test_pooling_on_cluster(kernels, client):
 # conv2d
 
 
-def test_conv2d_matches_in_memory(kernels):
+def test_conv2d_matches_in_memory():
     rng = np.random.default_rng(31)
     x = rng.standard_normal((3, 4, 15, 18)).astype(np.float32)
     for trial in range(18):
@@ -330,27 +319,24 @@ def test_conv2d_matches_in_memory(kernels):
         xd = da.from_array(x, chunks=random_chunking(rng, x.shape))
         ref = npfast.conv2d(x, w, b, s, p, d, groups)
         got = threaded(nd.conv2d(xd, w, b, s, p, d, groups))
-        scale = np.abs(w).sum(axis=(1, 2, 3)).max() * np.abs(x).max() + (0 if b is None else 3)
-        assert_close(got, ref, scale)
+        assert_close(got, ref, "conv2d")
 
 
-def test_conv2d_channels_chunked_on_group_boundaries(kernels):
+def test_conv2d_channels_chunked_on_group_boundaries():
     rng = np.random.default_rng(32)
     x = rng.standard_normal((2, 6, 9, 9)).astype(np.float32)
     w = rng.standard_normal((9, 2, 3, 3)).astype(np.float32)
     lazy = nd.conv2d(da.from_array(x, chunks=(1, 1, 4, 4)), w, None, 1, 1, 1, 3)
     assert lazy.chunks[1] == (3, 3, 3)  # each input chunk of channels became one group
-    assert_close(threaded(lazy), npfast.conv2d(x, w, None, 1, 1, 1, 3),
-                 np.abs(w).sum(axis=(1, 2, 3)).max() * np.abs(x).max())
+    assert_close(threaded(lazy), npfast.conv2d(x, w, None, 1, 1, 1, 3), "conv2d")
     # groups=1 needs every channel in one chunk
     w1 = rng.standard_normal((5, 6, 3, 3)).astype(np.float32)
     lazy = nd.conv2d(da.from_array(x, chunks=(1, 1, 4, 4)), w1, None, 1, "same")
     assert lazy.chunks[1] == (5,)
-    assert_close(threaded(lazy), npfast.conv2d(x, w1, None, 1, 1),
-                 np.abs(w1).sum(axis=(1, 2, 3)).max() * np.abs(x).max())
+    assert_close(threaded(lazy), npfast.conv2d(x, w1, None, 1, 1), "conv2d")
 
 
-def test_conv2d_bad_arguments(kernels):
+def test_conv2d_bad_arguments():
     x = da.zeros((1, 4, 8, 8), np.float32, chunks=4)
     with pytest.raises(ValueError, match="groups"):
         nd.conv2d(x, np.ones((3, 2, 3, 3), np.float32), groups=2)
@@ -362,7 +348,7 @@ def test_conv2d_bad_arguments(kernels):
         nd.conv2d(x, np.ones((3, 4, 9, 9), np.float32))
 
 
-def test_conv2d_on_cluster(kernels, client):
+def test_conv2d_on_cluster(client):
     rng = np.random.default_rng(33)
     x = rng.standard_normal((2, 4, 20, 17)).astype(np.float32)
     w = rng.standard_normal((6, 2, 3, 3)).astype(np.float32)
@@ -370,7 +356,7 @@ def test_conv2d_on_cluster(kernels, client):
     xd = da.from_array(x, chunks=(1, 4, (2, 9, 9), 9))
     ref = npfast.conv2d(x, w, b, 2, 1, 1, 2)
     got = on_cluster(client, lambda: nd.conv2d(xd, w, b, 2, 1, 1, 2))
-    assert_close(got, ref, np.abs(w).sum(axis=(1, 2, 3)).max() * np.abs(x).max() + 3)
+    assert_close(got, ref, "conv2d")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,7 +386,7 @@ def test_missing_kernel_is_reported(monkeypatch):
         nd.max_pool2d(da.zeros((4, 4), chunks=2), 2)
 
 
-def test_kernel_errors_surface_when_the_graph_is_built(kernels):
+def test_kernel_errors_surface_when_the_graph_is_built():
     with pytest.raises((TypeError, ValueError)):
         nd.convert(da.zeros((4, 4), chunks=2), "not a dtype")
 
@@ -410,7 +396,7 @@ def test_kernel_errors_surface_when_the_graph_is_built(kernels):
 
 
 def test_worker_threads_are_a_share_of_the_cores(client, monkeypatch):
-    monkeypatch.setattr(npfast, "convert", _standins.threads_probe)
+    monkeypatch.setattr(npfast, "convert", convert_reporting_threads)
     a = da.zeros((4, 4), np.uint8, chunks=2)
     cores = client.run(lambda: npfast._npfast.usable_cores())
     share = max(1, min(cores.values()) // 2)  # two one-thread workers on this host
@@ -420,7 +406,7 @@ def test_worker_threads_are_a_share_of_the_cores(client, monkeypatch):
 
 
 def test_threaded_scheduler_shares_and_restores(monkeypatch, threads):
-    monkeypatch.setattr(npfast, "convert", _standins.threads_probe)
+    monkeypatch.setattr(npfast, "convert", convert_reporting_threads)
     npfast.set_num_threads(7)
     a = da.zeros((4, 4), np.uint8, chunks=2)
     cores = npfast._npfast.usable_cores()
@@ -438,7 +424,7 @@ def test_threaded_scheduler_shares_and_restores(monkeypatch, threads):
 
 
 def test_processes_scheduler_shares(monkeypatch):
-    monkeypatch.setattr(npfast, "convert", _standins.threads_probe)
+    monkeypatch.setattr(npfast, "convert", convert_reporting_threads)
     a = da.zeros((4, 4), np.uint8, chunks=2)
     with dask.config.set(num_workers=2):
         got = nd.convert(a, np.float32).compute(scheduler="processes")
@@ -453,14 +439,14 @@ def test_bad_threads_argument():
         nd.convert(a, np.float32, threads=0)
 
 
-def test_unknown_chunk_sizes_are_refused(kernels):
+def test_unknown_chunk_sizes_are_refused():
     x = da.zeros((10, 10), np.float32, chunks=5)
     x = x[x[:, 0] == 0]  # boolean indexing: row count unknown until computed
     with pytest.raises(ValueError, match="unknown"):
         nd.max_pool2d(x, 2)
 
 
-def test_numpy_input_is_one_chunk(kernels):
+def test_numpy_input_is_one_chunk():
     x = np.arange(64, dtype=np.float32).reshape(8, 8)
     lazy = nd.avg_pool2d(x, 2)
     assert isinstance(lazy, da.Array)

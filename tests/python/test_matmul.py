@@ -4,23 +4,11 @@ import numpy as np
 import pytest
 
 import npfast
+from tolerances import assert_matmul_close as assert_close
 
 DTYPES = [np.float32, np.float64]
 
 
-def reference(a, b):
-    return np.matmul(a.astype(np.float64), b.astype(np.float64))
-
-
-def assert_close(got, a, b):
-    """Error bound of a k-term dot product in the input precision, relative to |a| @ |b|."""
-    want = reference(a, b)
-    assert got.shape == want.shape and got.dtype == a.dtype
-    k = a.shape[-1]
-    eps = np.finfo(a.dtype).eps
-    bound = 4 * (k + 2) * eps * np.matmul(np.abs(a).astype(np.float64), np.abs(b).astype(np.float64))
-    err = np.abs(got.astype(np.float64) - want)
-    assert (err <= bound + np.finfo(a.dtype).tiny).all(), float((err - bound).max())
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

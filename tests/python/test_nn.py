@@ -1,24 +1,15 @@
 """npfast.nn: every layer's backward against central finite differences (float64) and against
-PyTorch autograd (float32 and float64); SGD against torch.optim.SGD; the error contract.
-
-Where this checkout's npfast lacks a kernel that npfast.nn calls (conv2d, conv2d_backward,
-max_pool2d, max_pool2d_backward, matmul: they are developed on other branches), the autouse
-fixture patches in the torch-built stand-in from _nn_standins.py and warns that it did."""
+PyTorch autograd (float32 and float64); SGD against torch.optim.SGD; the error contract. The
+layers call the real npfast kernels (a missing one fails); only the tests that compare with
+PyTorch take the ``torch`` fixture (skipped only where PyTorch is not installed)."""
 
 import numpy as np
 import pytest
 
-import npfast
 from npfast import nn
 
-import _nn_standins
-
-
-@pytest.fixture(autouse=True)
-def kernels(monkeypatch):
-    if any(not hasattr(npfast, name) for name in _nn_standins.NAMES):
-        pytest.importorskip("torch", reason="npfast lacks nn kernels and the stand-ins need torch")
-    yield from _nn_standins.patched(monkeypatch, npfast)
+from anchors import needs_torch, torch
+from tolerances import tol
 
 
 def rel_err(a, b):
@@ -127,11 +118,7 @@ def test_softmax_cross_entropy_is_stable_for_large_logits():
 
 # --- against PyTorch autograd -----------------------------------------------------------------
 
-TOL = {np.float32: dict(rtol=2e-4, atol=2e-5), np.float64: dict(rtol=1e-10, atol=1e-12)}
-
-
 def torch_grads(module_fn, x, grad_out, params):
-    torch = pytest.importorskip("torch")
     tx = torch.tensor(x, requires_grad=True)
     tp = [torch.tensor(p, requires_grad=True) for p in params]
     y = module_fn(tx, *tp)
@@ -146,17 +133,17 @@ def compare_with_torch(layer, x, module_fn, dtype):
     gx = layer.backward(g)
     values = [v for v, _ in layer.parameters()]
     ty, tgx, tgp = torch_grads(module_fn, x, g, values)
-    np.testing.assert_allclose(y, ty, **TOL[dtype])
-    np.testing.assert_allclose(gx, tgx, **TOL[dtype])
+    np.testing.assert_allclose(y, ty, **tol("nn", dtype))
+    np.testing.assert_allclose(gx, tgx, **tol("nn", dtype))
     for (_, grad), tg in zip(layer.parameters(), tgp):
         assert grad.dtype == dtype
-        np.testing.assert_allclose(grad, tg, **TOL[dtype])
+        np.testing.assert_allclose(grad, tg, **tol("nn", dtype))
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CONV_CASES)
 def test_conv2d_matches_torch(dtype, case):
-    torch = pytest.importorskip("torch")
     F = torch.nn.functional
     layer = make_conv(case, dtype, seed=6)
     x = np.random.default_rng(6).standard_normal((3, case["cin"]) + case["hw"]).astype(dtype)
@@ -167,10 +154,10 @@ def test_conv2d_matches_torch(dtype, case):
     compare_with_torch(layer, x, fn, dtype)
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", POOL_CASES)
 def test_max_pool2d_matches_torch(dtype, case):
-    torch = pytest.importorskip("torch")
     layer = nn.MaxPool2d(**case)
     x = np.random.default_rng(7).standard_normal((2, 3, 9, 8)).astype(dtype)
     pool = torch.nn.MaxPool2d(**case, return_indices=True)
@@ -178,9 +165,9 @@ def test_max_pool2d_matches_torch(dtype, case):
     np.testing.assert_array_equal(layer.indices, pool(torch.tensor(x))[1].numpy())
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_linear_relu_flatten_match_torch(dtype):
-    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(8)
     lin = nn.Linear(12, 5, dtype=dtype, rng=8)
     compare_with_torch(lin, rng.standard_normal((4, 12)).astype(dtype),
@@ -190,9 +177,9 @@ def test_linear_relu_flatten_match_torch(dtype):
                        lambda tx: tx.flatten(1), dtype)
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_softmax_cross_entropy_matches_torch(dtype):
-    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(9)
     logits = rng.standard_normal((7, 10)).astype(dtype) * 4
     labels = rng.integers(0, 10, 7)
@@ -201,10 +188,10 @@ def test_softmax_cross_entropy_matches_torch(dtype):
     tl = torch.tensor(logits, requires_grad=True)
     tloss = torch.nn.functional.cross_entropy(tl, torch.tensor(labels))
     tloss.backward()
-    assert loss == pytest.approx(tloss.item(), rel=TOL[dtype]["rtol"])
+    assert loss == pytest.approx(tloss.item(), rel=tol("nn", dtype)["rtol"])
     g = ce.backward()
     assert g.dtype == dtype
-    np.testing.assert_allclose(g, tl.grad.numpy(), **TOL[dtype])
+    np.testing.assert_allclose(g, tl.grad.numpy(), **tol("nn", dtype))
 
 
 def small_net(dtype, seed=0):
@@ -214,7 +201,6 @@ def small_net(dtype, seed=0):
 
 
 def torch_copy(net):
-    torch = pytest.importorskip("torch")
     tn = torch.nn
     t = tn.Sequential(tn.Conv2d(1, 3, 3, padding=1), tn.ReLU(), tn.MaxPool2d(2),
                       tn.Conv2d(3, 4, 3), tn.ReLU(), tn.Flatten(), tn.Linear(16, 5))
@@ -226,10 +212,10 @@ def torch_copy(net):
     return t
 
 
+@needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sequential_and_sgd_train_like_torch(dtype):
     """Three SGD steps (momentum, weight decay) of a small net give torch's weights."""
-    torch = pytest.importorskip("torch")
     rng = np.random.default_rng(10)
     net = small_net(dtype)
     tnet = torch_copy(net)
@@ -246,10 +232,9 @@ def test_sequential_and_sgd_train_like_torch(dtype):
         tloss = torch.nn.functional.cross_entropy(tnet(torch.tensor(x)), torch.tensor(labels))
         tloss.backward()
         topt.step()
-        assert loss == pytest.approx(tloss.item(), rel=1e-4)
+        assert loss == pytest.approx(tloss.item(), rel=tol("sgd", dtype)["rtol"])
     for (value, _), tp in zip(net.parameters(), tnet.parameters()):
-        tol = dict(rtol=1e-3, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(value, tp.detach().numpy(), **tol)
+        np.testing.assert_allclose(value, tp.detach().numpy(), **tol("sgd", dtype))
 
 
 def test_backward_without_input_grad_gives_the_same_parameter_grads():

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 import npfast
+from anchors import needs_torch, torch
+from tolerances import tol
 
 MEAN = [0.485, 0.456, 0.406]
 STD = [0.229, 0.224, 0.225]
@@ -26,7 +28,7 @@ def check(got, want, dtype):
     if dtype == np.float32:
         np.testing.assert_array_max_ulp(got, want.astype(np.float32), maxulp=1)
     else:
-        np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-14)
+        np.testing.assert_allclose(got, want, **tol("normalize", dtype))
 
 
 def image(shape, seed=0):
@@ -116,14 +118,14 @@ def test_big_threaded_and_streaming_match_single(threads):
     check(one[::37], reference(img[::37], MEAN, STD), np.float32)
 
 
+@needs_torch
 def test_matches_torch():
-    torch = pytest.importorskip("torch")
     img = image((32, 48, 3))
     t = torch.from_numpy(img).permute(2, 0, 1).to(torch.float64) / 255.0
     t = (t - torch.tensor(MEAN, dtype=torch.float64)[:, None, None]) / torch.tensor(
         STD, dtype=torch.float64)[:, None, None]
     got = npfast.normalize(img, MEAN, STD, to_chw=True, dtype=np.float64)
-    np.testing.assert_allclose(got, t.numpy(), rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(got, t.numpy(), **tol("normalize", np.float64))
 
 
 @pytest.mark.parametrize("bad", [np.float32, np.uint16, np.int8])

@@ -13,7 +13,12 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+import scipy.ndimage as ndimage  # noqa: E402
+import scipy.signal as signal  # noqa: E402
+
 import npfast  # noqa: E402
+from anchors import F, needs_torch, torch  # noqa: E402
+from tolerances import assert_matmul_close, filter_scale, tol  # noqa: E402
 
 PROFILE = settings(max_examples=60, deadline=None, derandomize=True, database=None)
 
@@ -53,14 +58,11 @@ def test_convert_matches_extended_precision(data, src, dst, ndim, scale, offset)
     np.testing.assert_array_max_ulp(got, want, maxulp=1)
 
 
-signal = pytest.importorskip("scipy.signal")
-ndimage = pytest.importorskip("scipy.ndimage")
-
-
-def close(got, want, dtype):
-    scale = max(1.0, float(np.abs(want).max(initial=0)))
-    tol = 2e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * scale)
+def close(op, got, want, dtype, scale=None):
+    """Within op's tolerance (tests/python/tolerances.py); scale defaults to max(1, max |want|)."""
+    if scale is None:
+        scale = max(1.0, float(np.abs(want).max(initial=0)))
+    np.testing.assert_allclose(got, want, **tol(op, dtype, scale))
 
 
 @PROFILE
@@ -80,7 +82,7 @@ def test_corr2d_matches_scipy_signal(data, dtype, mode, boundary, fill, conv):
     got = ours(x, k, mode=mode, boundary=boundary, fillvalue=fill)
     want = theirs(x.astype(np.float64), k.astype(np.float64), mode=mode, boundary=boundary, fillvalue=fill)
     assert got.dtype == dtype and got.shape == want.shape
-    close(got, want, dtype)
+    close(ours.__name__, got, want, dtype, filter_scale(x, k))
 
 
 @PROFILE
@@ -95,11 +97,8 @@ def test_ndimage_matches_scipy(data, dtype, mode, cval, conv):
     theirs = ndimage.convolve if conv else ndimage.correlate
     got = ours(x, k, mode=mode, cval=cval, origin=origin)
     want = theirs(x.astype(np.float64), k.astype(np.float64), mode=mode, cval=cval, origin=origin)
-    close(got, want, dtype)
+    close("ndimage.correlate", got, want, dtype, filter_scale(x, k))
 
-
-torch = pytest.importorskip("torch")
-F = torch.nn.functional
 
 
 @st.composite
@@ -111,6 +110,7 @@ def pool_params(draw):
     return k, s, p, d, draw(st.booleans())
 
 
+@needs_torch
 @PROFILE
 @given(data=st.data(), dtype=float_dtypes, params=pool_params(), ndim=st.sampled_from([2, 3, 4]),
        specials=st.booleans())
@@ -147,6 +147,7 @@ def test_max_pool2d_matches_torch(data, dtype, params, ndim, specials):
     np.testing.assert_array_equal(idx, want_idx.numpy())
 
 
+@needs_torch
 @PROFILE
 @given(data=st.data(), dtype=float_dtypes, params=pool_params(), include_pad=st.booleans())
 def test_avg_pool2d_matches_torch(data, dtype, params, include_pad):
@@ -160,7 +161,7 @@ def test_avg_pool2d_matches_torch(data, dtype, params, include_pad):
             npfast.avg_pool2d(x, k, s, p, ceil, include_pad)
         return
     got = npfast.avg_pool2d(x, k, s, p, ceil, include_pad)
-    close(got, want, dtype)
+    close("avg_pool2d", got, want, dtype, max(1.0, float(np.abs(x).max(initial=0))))
 
 
 @st.composite
@@ -198,6 +199,7 @@ def npfast_shape(t, x):
     return tuple(t.shape)[1:] if x.ndim == 2 else tuple(t.shape)
 
 
+@needs_torch
 @PROFILE
 @given(data=st.data(), dtype=float_dtypes, params=pool_params())
 def test_max_pool2d_backward_matches_torch(data, dtype, params):
@@ -218,6 +220,7 @@ def test_max_pool2d_backward_matches_torch(data, dtype, params):
     np.testing.assert_array_equal(got, want)
 
 
+@needs_torch
 @PROFILE
 @given(data=st.data(), dtype=float_dtypes, params=pool_params(), include_pad=st.booleans(),
        divisor=st.sampled_from([None, None, 1, 3, -2]))
@@ -235,9 +238,10 @@ def test_avg_pool2d_backward_matches_torch(data, dtype, params, include_pad, div
     gy = gy.reshape(npfast_shape(ty, x))
     got = npfast.avg_pool2d_backward(data.draw(laid_out(gy)), x.shape, k, s, p, **args)
     assert got.dtype == dtype
-    close(got, tx.grad.numpy().reshape(x.shape), dtype)
+    close("avg_pool2d_backward", got, tx.grad.numpy().reshape(x.shape), dtype)
 
 
+@needs_torch
 @PROFILE
 @given(data=st.data(), dtype=float_dtypes, params=pool_params(), resize=st.booleans())
 def test_max_unpool2d_matches_torch(data, dtype, params, resize):
@@ -284,6 +288,7 @@ def test_max_unpool2d_matches_torch(data, dtype, params, resize):
     np.testing.assert_array_equal(got[once], want.reshape(got.shape)[once])
 
 
+@needs_torch
 @PROFILE
 @given(data=st.data(), dtype=float_dtypes,
        size=st.one_of(st.integers(0, 6), st.tuples(st.one_of(st.none(), st.integers(0, 6)),
@@ -301,7 +306,7 @@ def test_adaptive_avg_pool2d_matches_torch(data, dtype, size):
         return
     got = npfast.adaptive_avg_pool2d(x, size)
     assert got.dtype == dtype
-    close(got, want.reshape(got.shape), dtype)
+    close("adaptive_avg_pool2d", got, want.reshape(got.shape), dtype)
 
 
 @st.composite
@@ -318,6 +323,7 @@ def conv_case(draw):
     return n, groups, cg, og, kh, kw, h, w, stride, dilation, padding, draw(st.booleans())
 
 
+@needs_torch
 @PROFILE
 @given(case=conv_case(), dtype=float_dtypes, seed=st.integers(0, 2**31))
 def test_conv2d_forward_backward_match_torch(case, dtype, seed):
@@ -334,14 +340,14 @@ def test_conv2d_forward_backward_match_torch(case, dtype, seed):
     tb = torch.from_numpy(b).requires_grad_() if with_bias else None
     ty = F.conv2d(tx, tw, tb, **args)
     y = npfast.conv2d(x, wt, b, **args)
-    close(y, ty.detach().numpy(), dtype)
+    close("conv2d", y, ty.detach().numpy(), dtype)
     gy = rng.standard_normal(y.shape).astype(dtype)
     ty.backward(torch.from_numpy(gy))
     gx, gw, gb = npfast.conv2d_backward(gy, x, wt, **args)
-    close(gx, tx.grad.numpy(), dtype)
-    close(gw, tw.grad.numpy(), dtype)
+    close("conv2d_backward", gx, tx.grad.numpy(), dtype)
+    close("conv2d_backward", gw, tw.grad.numpy(), dtype)
     if with_bias:
-        close(gb, tb.grad.numpy(), dtype)
+        close("conv2d_backward", gb, tb.grad.numpy(), dtype)
 
 
 @PROFILE
@@ -352,10 +358,7 @@ def test_matmul_matches_numpy(data, dtype, batch):
     b = np.random.default_rng(k * 1000 + n).standard_normal((k, n)).astype(dtype)
     if batch:
         a = np.stack([a + i for i in range(batch)])
-    got = npfast.matmul(a, b)
-    want = np.matmul(a.astype(np.float64), b.astype(np.float64))
-    assert got.dtype == dtype and got.shape == want.shape
-    close(got, want, dtype)
+    assert_matmul_close(npfast.matmul(a, b), a, b)
 
 
 @PROFILE
@@ -370,4 +373,4 @@ def test_normalize_matches_numpy(data, dtype, to_chw):
     if to_chw:
         want = want.transpose(2, 0, 1)
     assert got.shape == want.shape and got.dtype == dtype
-    close(got, want.astype(dtype), dtype)
+    close("normalize", got, want.astype(dtype), dtype)

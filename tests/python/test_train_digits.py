@@ -1,8 +1,7 @@
 """examples/train_digits.py: one short epoch lowers the loss; the whole network's gradients match
 finite differences in float64; the plain-NumPy and PyTorch versions of --compare compute the
-same training run; the script prints what it promises.
-
-Kernels npfast lacks in this checkout are patched in from _nn_standins.py (see test_nn.py)."""
+same training run; the script prints what it promises. The network runs on the real npfast
+kernels."""
 
 import importlib.util
 import re
@@ -11,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import npfast
 from npfast import nn
 
-import _nn_standins
+from anchors import needs_torch
+from tolerances import tol
 
 pytest.importorskip("sklearn", reason="the example trains on sklearn.datasets.load_digits")
 
@@ -27,13 +26,6 @@ def td():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(autouse=True)
-def kernels(monkeypatch):
-    if any(not hasattr(npfast, name) for name in _nn_standins.NAMES):
-        pytest.importorskip("torch", reason="npfast lacks nn kernels and the stand-ins need torch")
-    yield from _nn_standins.patched(monkeypatch, npfast)
 
 
 @pytest.fixture(scope="module")
@@ -98,10 +90,9 @@ def test_whole_network_gradients_match_finite_differences(td):
     assert checked == 192 + (2 * 9 + 2) + (3 * 2 * 9 + 3) + (10 * 12 + 10)
 
 
-def test_numpy_and_torch_versions_compute_the_same_training(td):
-    """--compare's NumPy (im2col, reshape pooling) and PyTorch networks, started from the same
-    weights with the same batches, give npfast's per-epoch losses. In float64, where rounding
-    cannot flip a max-pool tie (flat background gives many), the runs agree to ~1e-15."""
+def same_training(td):
+    """npfast's per-epoch losses on a float64 subset, and what --compare's other networks need to
+    repeat that run: the same start weights, batches and hyper-parameters."""
     x, y, x_test, y_test = td.load_data(dtype=np.float64)
     subset = (x[:64], y[:64], x_test[:32], y_test[:32])
     start = td.build_model(dtype=np.float64, rng=5)
@@ -114,13 +105,25 @@ def test_numpy_and_torch_versions_compute_the_same_training(td):
     class Args:
         lr, momentum, batch_size = 0.05, 0.9, 16
 
-    _, np_losses, np_acc = td.train_numpy(start, subset, orders, Args)
-    np.testing.assert_allclose(np_losses, losses, rtol=1e-9)
+    return losses, (start, subset, orders, Args)
+
+
+# --compare's NumPy (im2col, reshape pooling) and PyTorch networks, started from the same weights
+# with the same batches, give npfast's per-epoch losses. In float64, where rounding cannot flip a
+# max-pool tie (flat background gives many), the runs agree to ~1e-15.
+def test_numpy_version_computes_the_same_training(td):
+    losses, run = same_training(td)
+    _, np_losses, np_acc = td.train_numpy(*run)
+    np.testing.assert_allclose(np_losses, losses, **tol("train_digits", np.float64))
     assert losses[1] < losses[0]
     assert 0 <= np_acc <= 1
-    pytest.importorskip("torch")
-    _, t_losses, _ = td.train_torch(start, subset, orders, Args)
-    np.testing.assert_allclose(t_losses, losses, rtol=1e-9)
+
+
+@needs_torch
+def test_torch_version_computes_the_same_training(td):
+    losses, run = same_training(td)
+    _, t_losses, _ = td.train_torch(*run)
+    np.testing.assert_allclose(t_losses, losses, **tol("train_digits", np.float64))
 
 
 def test_script_prints_epochs_and_accuracy(td, capsys):

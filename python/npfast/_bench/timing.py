@@ -13,7 +13,8 @@ class Ctx:
     """What a section gets: the run mode and the machine limits measured first."""
 
     mode: str  # "tiny", "quick" or "full"
-    limits: dict = field(default_factory=dict)
+    limits: dict = field(default_factory=dict)  # name -> section.Limit (may rise at the end)
+    measured: list = field(default_factory=list)  # the limits probes' results, start and end
     progress: object = None
 
     @property
