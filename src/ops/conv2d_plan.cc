@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <string>
 
 #include "npfast/dispatch.hpp"
 #include "npfast/error.hpp"
@@ -47,6 +48,8 @@ constexpr int64_t kImplicitMinChannels = 16;
 constexpr int64_t kWinogradMinChannels = 16;
 // Direct-kernel work items aim at about this many flops (~60 us).
 constexpr double kItemFlops = 2.0e6;
+// The x86-64 user address space (128 TiB): no workspace past it can ever be mapped.
+constexpr int64_t kMappableBytes = int64_t{1} << 47;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -143,6 +146,14 @@ DirectPlan plan_direct(const Geometry& g) {
   pl.wq = g.ow + ceil_div((g.kw - 1) * p.dilation_w, p.stride_w) + conv::kColumnSlack;
   pl.xrow = checked_mul(p.stride_w, pl.wq, "padded row");
   pl.plane = checked_mul(pl.hp, pl.xrow, "padded plane");
+  // The phase-split rows grow with the stride (a fuzzer's 2^40 leaves them mostly empty): past
+  // what can be mapped, name the argument that asked for it rather than the allocation.
+  const int64_t image_bytes =
+      checked_mul(checked_mul(g.c, pl.plane, "padded plane"), esize(g), "padded plane");
+  if (image_bytes > kMappableBytes)
+    throw MemoryError("stride: (" + std::to_string(p.stride_h) + ", " +
+                      std::to_string(p.stride_w) + ") needs a padded input of " +
+                      std::to_string(image_bytes) + " bytes per image, more than can be mapped");
   // Groups of at most 4 output channels take the 4-channel tile (conv_direct_4ch).
   pl.ocb = pl.depthwise ? 1 : g.og <= 4 ? 4 : kernels<conv::Table>().direct_ob;
   const int64_t ob = std::min<int64_t>(g.og, pl.ocb);
