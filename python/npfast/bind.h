@@ -45,10 +45,17 @@ struct Array {
 };
 
 // Like np.asarray(obj) (no copy for an ndarray); TypeError naming `arg` for object, string
-// and other dtypes npfast has no kernels for, or for what NumPy cannot turn into an array.
-Array as_array(nb::handle obj, const char* arg);
+// and other dtypes npfast has no kernels for (the message ends with `accepts`, what the caller
+// takes), or for what NumPy cannot turn into an array. Dtypes are resolved by kind and item
+// size, so np.longlong is int64 and np.uint (on LP64) is uint64.
+Array as_array(nb::handle obj, const char* arg,
+               const char* accepts = "npfast takes float and integer arrays");
+constexpr const char* kFloatsOnly = "float32 or float64 arrays only";
 // np.dtype(obj) mapped to npfast's DType; TypeError naming `arg` otherwise.
 DType as_dtype(nb::handle obj, const char* arg);
+// np.dtype(obj) for a plain bool, integer, float or complex dtype (new reference; native byte
+// order); TypeError naming `arg` for anything else (objects, strings, structured, datetimes).
+PyArray_Descr* numpy_descr(nb::handle obj, const char* arg);
 // NumPy dtype object for a DType.
 nb::object numpy_dtype(DType t);
 
@@ -68,6 +75,25 @@ nb::object out_or_new(nb::handle out, DType t, int ndim, const int64_t* shape, V
 // Raises ValueError when `out` shares memory with any input (kernels read and write at once).
 void check_no_overlap(const View& out, std::initializer_list<const View*> inputs,
                       const char* arg = "out");
+
+// The one argument parser: every binding (and, through _pair / _int, npfast.nn and npfast.dask)
+// converts integer and PyTorch-style pair arguments here.
+//
+// Any integer (operator.index: Python and NumPy ints), never a bool or a float: TypeError
+// naming `arg` otherwise, ValueError when it does not fit in int64.
+int64_t int_arg(nb::handle v, const char* arg);
+// A sequence that is not a string, bytes or ndarray (the tuples and lists PyTorch takes).
+bool is_sequence(nb::handle v);
+// PyTorch's pair rule (torch.nn.modules.utils._pair): an int, or a sequence of one int (used
+// for both) or two ints, as (height, width). Returns false, leaving `out` alone, for None or
+// an empty sequence (the caller's default, or its error); ValueError for a longer sequence.
+bool pair_arg(nb::handle v, const char* arg, int64_t out[2]);
+// pair_arg where no default exists: TypeError for None, ValueError for ().
+void required_pair(nb::handle v, const char* arg, int64_t out[2]);
+
+// A shape: a sequence of min_nd to max_nd non-negative ints, as a View of dtype `t` with no
+// data (for the *_shape functions).
+View shape_arg(nb::handle v, const char* arg, DType t, int min_nd, int max_nd);
 
 // py_repr() of a Python object, for messages.
 std::string py_repr(nb::handle obj);

@@ -14,16 +14,16 @@ namespace py {
 namespace {
 
 nb::object matmul_py(nb::handle a, nb::handle b, nb::handle out) {
-  Array x = as_array(a, "a");
-  Array y = as_array(b, "b");
-  int64_t shape[3];
-  const int nd = matmul_shape(x.view, y.view, shape);
+  Array x = as_array(a, "a", kFloatsOnly);
+  Array y = as_array(b, "b", kFloatsOnly);
+  int64_t shape[View::kMaxDims];
+  const int nd = matmul_nd_shape(x.view, y.view, shape);
   View z;
   nb::object result = out_or_new(out, x.view.dtype, nd, shape, &z);
   check_no_overlap(z, {&x.view, &y.view});
   {
     nb::gil_scoped_release release;
-    matmul(x.view, y.view, z);
+    matmul_nd(x.view, y.view, z);
   }
   return result;
 }
@@ -74,19 +74,21 @@ NPFAST_BIND(gemm) {
 Parameters
 ----------
 a : array_like
-    float32 or float64, shape ``(k,)``, ``(m, k)`` or ``(batch, m, k)``; any strides.
+    float32 or float64, shape ``(k,)`` or ``(..., m, k)`` with any number of batch
+    dimensions (up to 8 dimensions in all); any strides.
 b : array_like
-    Same dtype as ``a``; shape ``(k,)``, ``(k, n)`` or ``(batch, k, n)``. A 2-D operand, or a
-    batch of 1, is broadcast over the other operand's batch; a 1-D operand is a row (``a``)
-    or a column (``b``) whose axis is dropped from the result, as in NumPy.
+    Same dtype as ``a``; shape ``(k,)`` or ``(..., k, n)``. The batch dimensions broadcast as
+    NumPy's (aligned on the right, a 1 or a missing dimension stretches); a 1-D operand is a
+    row (``a``) or a column (``b``) whose axis is dropped from the result, as in NumPy.
 out : ndarray, optional
     Exactly the result dtype and shape, writeable, not overlapping ``a`` or ``b``; any
     strides. Never converted; left untouched when the call is refused.
 
 Returns
 -------
-ndarray of shape ``(batch, m, n)``, ``(m, n)``, ``(m,)``, ``(n,)`` or ``()``; a new array from
-npfast's memory pool unless ``out`` is given.
+ndarray of shape ``(*batch, m, n)``, ``(m, n)``, ``(m,)``, ``(n,)`` or ``()``; a new array from
+npfast's memory pool unless ``out`` is given. Batches that one stride addresses run as one
+batched GEMM call; other batch dimensions are looped over.
 
 Products are packed into cache blocks and computed by register-blocked FMA microkernels
 (AVX-512, AVX2 or scalar, see ``npfast.config()["kernels"]``), threaded when large enough.
@@ -98,9 +100,9 @@ Raises
 ------
 TypeError  when a dtype is not float32/float64, ``a`` and ``b`` differ in dtype (no
            promotion), or ``out`` has the wrong dtype.
-ValueError when a dimension count is not 1-3, the inner dimensions or batch sizes do not
-           match (the message gives both shapes), or ``out`` has the wrong shape, is read-only
-           or overlaps an input.
+ValueError when an operand is 0-d, the inner dimensions differ or the batch dimensions do
+           not broadcast (the message gives both shapes), or ``out`` has the wrong shape, is
+           read-only or overlaps an input.
 )doc");
   m.def("_fma_peak", &fma_peak_py, nb::arg("f64"), nb::arg("threads"),
         "Measured FMA peak (GFLOP/s) of the active ISA on `threads` threads (benchmarks).");
