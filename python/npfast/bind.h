@@ -95,6 +95,32 @@ void required_pair(nb::handle v, const char* arg, int64_t out[2]);
 // data (for the *_shape functions).
 View shape_arg(nb::handle v, const char* arg, DType t, int min_nd, int max_nd);
 
+// Functions anchored on PyTorch raise exceptions of both npfast's class and torch's: PyTorch
+// raises RuntimeError for bad argument values and dtypes, so code written against torch
+// (`except RuntimeError`) and against npfast (`except ValueError` / `except TypeError`) both
+// catch them. npfast.TorchValueError derives from ValueError and RuntimeError,
+// npfast.TorchTypeError from TypeError and RuntimeError. Bind such a function as
+//   m.def("conv2d", torch_anchored<&conv2d_py>, ...);
+[[noreturn]] void raise_torch_error(bool type_error, const char* what);
+template <auto F>
+struct TorchAnchored;
+template <class R, class... A, R (*F)(A...)>
+struct TorchAnchored<F> {
+  static R call(A... args) {
+    try {
+      return F(args...);
+    } catch (const TypeError& e) {
+      raise_torch_error(true, e.what());
+    } catch (const ValueError& e) {
+      raise_torch_error(false, e.what());
+    }
+  }
+};
+template <auto F>
+constexpr auto torch_anchored = &TorchAnchored<F>::call;
+// Creates the two classes on the module (module init).
+void add_torch_errors(nb::module_& m);
+
 // py_repr() of a Python object, for messages.
 std::string py_repr(nb::handle obj);
 

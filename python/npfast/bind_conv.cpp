@@ -228,7 +228,7 @@ KernelName k_depthwise("conv2d_depthwise_f32",
 
 NPFAST_BIND(conv) {
   m.def(
-      "conv2d", &conv2d_py,
+      "conv2d", torch_anchored<&conv2d_py>,
       nb::sig("def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
               "bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, "
               "padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, "
@@ -278,7 +278,7 @@ ValueError for wrong ndim, a tuple of more than two ints, channel/group mismatch
            Nothing is written on error.
 )doc");
   m.def(
-      "conv2d_backward", &backward_py,
+      "conv2d_backward", torch_anchored<&backward_py>,
       nb::sig("def conv2d_backward(grad_output: numpy.typing.ArrayLike, "
               "input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
               "stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, "

@@ -243,7 +243,7 @@ TypeError  for a non-float input or a non-int argument.
 ValueError for kernel_size / stride / dilation < 1, padding < 0 or > kernel_size // 2, an
     output size < 1, or window positions that overflow int64.
 )doc");
-  m.def("max_pool2d", &max_pool2d_py,
+  m.def("max_pool2d", torch_anchored<&max_pool2d_py>,
         nb::sig(
             "def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
             "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
@@ -254,7 +254,7 @@ ValueError for kernel_size / stride / dilation < 1, padding < 0 or > kernel_size
         nb::arg("dilation").none() = 1, nb::arg("ceil_mode") = false,
         nb::arg("return_indices") = false, max_doc.c_str());
 
-  m.def("max_pool2d_backward", &max_pool2d_backward_py,
+  m.def("max_pool2d_backward", torch_anchored<&max_pool2d_backward_py>,
         nb::sig("def max_pool2d_backward(grad_output: numpy.typing.ArrayLike, "
                 "indices: numpy.typing.ArrayLike, input_shape: tuple[int, ...]) -> numpy.ndarray"),
         nb::arg("grad_output").none(), nb::arg("indices").none(), nb::arg("input_shape").none(),
@@ -301,7 +301,7 @@ TypeError  for a non-float input or a non-int argument.
 ValueError for kernel_size / stride < 1, padding < 0 or > kernel_size // 2, an output size
     < 1, or divisor_override == 0.
 )doc");
-  m.def("avg_pool2d", &avg_pool2d_py,
+  m.def("avg_pool2d", torch_anchored<&avg_pool2d_py>,
         nb::sig("def avg_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
                 "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
                 "ceil_mode: bool = False, count_include_pad: bool = True, "
@@ -311,7 +311,7 @@ ValueError for kernel_size / stride < 1, padding < 0 or > kernel_size // 2, an o
         nb::arg("ceil_mode") = false, nb::arg("count_include_pad") = true,
         nb::arg("divisor_override").none() = nb::none(), avg_doc.c_str());
 
-  m.def("avg_pool2d_backward", &avg_pool2d_backward_py,
+  m.def("avg_pool2d_backward", torch_anchored<&avg_pool2d_backward_py>,
         nb::sig("def avg_pool2d_backward(grad_output: numpy.typing.ArrayLike, "
                 "input_shape: tuple[int, ...], kernel_size: int | tuple[int, int], "
                 "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
@@ -343,7 +343,7 @@ TypeError / ValueError as ``avg_pool2d``, and ValueError when grad_output's shap
 pooled shape of ``input_shape``.
 )doc");
 
-  m.def("max_unpool2d", &max_unpool2d_py,
+  m.def("max_unpool2d", torch_anchored<&max_unpool2d_py>,
         nb::sig("def max_unpool2d(input: numpy.typing.ArrayLike, indices: numpy.typing.ArrayLike, "
                 "kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, "
                 "padding: int | tuple[int, int] = 0, "
@@ -378,7 +378,7 @@ ValueError for mismatched shapes, a bad output_size, or an index outside [0, OH 
     (checked before writing).
 )doc");
 
-  m.def("adaptive_avg_pool2d", &adaptive_avg_pool2d_py,
+  m.def("adaptive_avg_pool2d", torch_anchored<&adaptive_avg_pool2d_py>,
         nb::sig("def adaptive_avg_pool2d(input: numpy.typing.ArrayLike, "
                 "output_size: int | tuple[int | None, int | None]) -> numpy.ndarray"),
         nb::arg("input").none(), nb::arg("output_size").none(),

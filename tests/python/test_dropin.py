@@ -102,6 +102,37 @@ def test_ndimage_errors_have_scipy_classes(name, kwargs):
     assert "_ndimage" not in str(ours.value) and "_npfast" not in str(ours.value)
 
 
+def test_torch_anchored_errors_are_torchs_class_too():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    x = np.ones((1, 2, 5, 5), np.float32)
+    w = np.ones((2, 2, 2, 2), np.float32)
+    calls = [
+        (npfast.conv2d, F.conv2d, (x, w), dict(stride=0)),
+        (npfast.conv2d, F.conv2d, (x, w), dict(stride=(2, 2, 2))),
+        (npfast.conv2d, F.conv2d, (x, w), dict(padding="bogus")),
+        (npfast.conv2d, F.conv2d, (x, w), dict(groups=3)),
+        (npfast.conv2d, F.conv2d, (x, w), dict(bias=np.ones(2, np.float64))),
+        (npfast.conv2d, F.conv2d, (x, np.ones((2, 2, 9, 9), np.float32)), {}),
+        (npfast.max_pool2d, F.max_pool2d, (x,), dict(kernel_size=0)),
+        (npfast.max_pool2d, F.max_pool2d, (x,), dict(kernel_size=2, padding=2)),
+        (npfast.avg_pool2d, F.avg_pool2d, (x,), dict(kernel_size=9)),
+        (npfast.adaptive_avg_pool2d, F.adaptive_avg_pool2d, (x,), dict(output_size=(1, 2, 3))),
+    ]
+    for ours, theirs, args, kw in calls:
+        targs = [torch.from_numpy(a) for a in args]
+        tkw = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        with pytest.raises(Exception) as t:
+            theirs(*targs, **tkw)
+        with pytest.raises(Exception) as e:
+            ours(*args, **kw)
+        assert isinstance(e.value, t.type), (ours.__name__, kw, e.value, t.value)
+        # ... and still npfast's own class (README, "Errors").
+        assert isinstance(e.value, (ValueError, TypeError))
+    assert issubclass(npfast.TorchValueError, ValueError)
+    assert issubclass(npfast.TorchTypeError, TypeError)
+
+
 # 4. PyTorch's 1-element tuples (and lists) for conv2d's stride, padding and dilation.
 def test_conv2d_takes_one_element_tuples_as_torch():
     torch = pytest.importorskip("torch")
