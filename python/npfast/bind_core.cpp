@@ -33,11 +33,8 @@ NPFAST_BIND(core) {
   m.def(
       "set_num_threads",
       [](nb::handle n) {
-        if (!PyLong_Check(n.ptr()) || PyBool_Check(n.ptr()))
-          throw TypeError("n: expected an int, got " + py_repr(n));
-        int overflow = 0;
-        const long long v = PyLong_AsLongLongAndOverflow(n.ptr(), &overflow);
-        if (overflow || v < 1 || v > kMaxThreads)
+        const int64_t v = int_arg(n, "n");
+        if (v < 1 || v > kMaxThreads)
           throw ValueError("n: must be between 1 and " + std::to_string(kMaxThreads) + ", got " +
                            py_repr(n));
         set_num_threads(static_cast<int>(v));

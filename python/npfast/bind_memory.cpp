@@ -8,7 +8,6 @@
 #include <nanobind/stl/string.h>
 
 #include <cstring>
-#include <limits>
 #include <string>
 
 #include "npfast/dispatch.hpp"
@@ -111,17 +110,7 @@ int parse_shape(nb::handle shape, npy_intp* dims) {
     throw ValueError("shape: at most " + std::to_string(NPY_MAXDIMS) + " dimensions, got " +
                      std::to_string(nd));
   for (Py_ssize_t i = 0; i < nd; ++i) {
-    nb::handle item = PyTuple_GET_ITEM(seq.ptr(), i);
-    nb::object idx = nb::steal(PyNumber_Index(item.ptr()));
-    if (!idx) {
-      PyErr_Clear();
-      throw TypeError("shape: dimensions must be integers, got " + py_repr(item));
-    }
-    int overflow = 0;
-    const long long v = PyLong_AsLongLongAndOverflow(idx.ptr(), &overflow);
-    if (overflow || v > std::numeric_limits<npy_intp>::max() ||
-        v < std::numeric_limits<npy_intp>::min())
-      throw ValueError("shape: dimension " + py_repr(item) + " is too large");
+    const int64_t v = int_arg(PyTuple_GET_ITEM(seq.ptr(), i), "shape");  // npy_intp is int64
     if (v < 0) throw ValueError("shape: negative dimension " + std::to_string(v));
     dims[i] = static_cast<npy_intp>(v);
   }
