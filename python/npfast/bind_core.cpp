@@ -33,7 +33,11 @@ NPFAST_BIND(core) {
   m.def(
       "set_num_threads",
       [](nb::handle n) {
-        const int64_t v = int_arg(n, "n");
+        int64_t v = 0;
+        try {
+          v = int_arg(n, "n");
+        } catch (const ValueError&) {  // beyond int64: the range message below
+        }
         if (v < 1 || v > kMaxThreads)
           throw ValueError("n: must be between 1 and " + std::to_string(kMaxThreads) + ", got " +
                            py_repr(n));
