@@ -12,15 +12,18 @@ namespace npfast {
 namespace py {
 namespace {
 
-std::string str_arg(nb::handle h) {
-  return PyUnicode_Check(h.ptr()) ? nb::cast<std::string>(h) : py_repr(h);
+// mode / boundary: a string (ValueError otherwise, SciPy's class for a bad flag).
+std::string str_arg(nb::handle h, const char* arg) {
+  if (!PyUnicode_Check(h.ptr()))
+    throw ValueError(std::string(arg) + ": expected a string, got " + py_repr(h));
+  return nb::cast<std::string>(h);
 }
 
 Corr2dMode parse_mode(const std::string& s) {
   if (s == "full") return Corr2dMode::full;
   if (s == "same") return Corr2dMode::same;
   if (s == "valid") return Corr2dMode::valid;
-  throw ValueError("mode: must be 'full', 'same' or 'valid', got " + s);
+  throw ValueError("mode: must be 'full', 'same' or 'valid', got '" + s + "'");
 }
 
 // scipy.signal's names (and its synonyms pad, circular, symmetric).
@@ -28,7 +31,7 @@ Border parse_boundary(const std::string& s) {
   if (s == "fill" || s == "pad") return Border::fill;
   if (s == "wrap" || s == "circular") return Border::wrap;
   if (s == "symm" || s == "symmetric") return Border::reflect;
-  throw ValueError("boundary: must be 'fill', 'wrap' or 'symm', got " + s);
+  throw ValueError("boundary: must be 'fill', 'wrap' or 'symm', got '" + s + "'");
 }
 
 // scipy.ndimage's names (the grid-* synonyms mean the same for filters).
@@ -38,7 +41,8 @@ Border parse_ndimage_mode(const std::string& s) {
   if (s == "nearest") return Border::nearest;
   if (s == "mirror") return Border::mirror;
   if (s == "wrap" || s == "grid-wrap") return Border::wrap;
-  throw ValueError("mode: must be 'reflect', 'constant', 'nearest', 'mirror' or 'wrap', got " + s);
+  throw ValueError("mode: must be 'reflect', 'constant', 'nearest', 'mirror' or 'wrap', got '" + s +
+                   "'");
 }
 
 // SciPy's fillvalue: a real scalar or a one-element array (ValueError otherwise, as SciPy).
@@ -73,8 +77,8 @@ nb::object signal_py(nb::handle in1, nb::handle in2, nb::handle mode, nb::handle
                      nb::handle fill, nb::handle out, bool convolve) {
   Array x = as_array(in1, "in1");
   Array k = as_array(in2, "in2");
-  const Corr2dMode m = parse_mode(str_arg(mode));
-  const Border b = parse_boundary(str_arg(boundary));
+  const Corr2dMode m = parse_mode(str_arg(mode, "mode"));
+  const Border b = parse_boundary(str_arg(boundary, "boundary"));
   const double fillvalue = fill_arg(fill);
   int64_t shape[View::kMaxDims];
   signal_corr2d_shape(x.view, k.view, m, shape);
