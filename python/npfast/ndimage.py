@@ -90,7 +90,7 @@ def _output(output, input):
     if isinstance(output, (list, tuple)):
         raise RuntimeError(f"output: shape must be {input.shape}, got {np.shape(output)}")
     dtype = output.dtype if isinstance(output, np.ndarray) else np.dtype(output)  # TypeError
-    if dtype.kind not in "biuf" or (dtype.kind == "f" and dtype not in _NATIVE_OUT):
+    if dtype.kind not in "biuf" or (dtype.kind == "f" and dtype.itemsize not in (4, 8)):
         raise RuntimeError(f"output: array type {dtype} not supported")  # SciPy's class
     if isinstance(output, np.ndarray):
         if output.shape != input.shape:
@@ -125,7 +125,8 @@ def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
         return _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve,
                                           dest)
     # Another dtype, or an output that is the input: compute apart, then store.
-    tmp_dtype = dest.dtype if dest.dtype in _NATIVE_OUT else np.dtype(np.float64)
+    native = dest.dtype.newbyteorder("=")
+    tmp_dtype = native if native in _NATIVE_OUT else np.dtype(np.float64)
     tmp = _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve,
                                      _npfast.empty(input.shape, tmp_dtype))
     if dest.dtype.kind == "b":
