@@ -29,9 +29,6 @@ class _Axis:
                              "must be positive (padding >= 0)")
         self.n, self.s, self.p = n, s, p
         self.keff = d * (k - 1) + 1
-        if n + 2 * p < self.keff:
-            raise ValueError(f"{what}: input size {n} with padding {p} is smaller than the "
-                             f"kernel extent {self.keff}")
         # The C++ rule the in-memory functions use (torch's, ceil_mode included).
         self.out = _npfast._pool_output_length(n, k, s, p, d, ceil_mode)
 
