@@ -38,6 +38,11 @@ def test_every_integer_dtype_is_accepted(dtype):
     ki = _ints(rng, (2, 2), dtype)
     np.testing.assert_allclose(npfast.correlate2d(xf, ki), ss.correlate2d(xf, ki.astype(float)),
                                rtol=1e-12)
+    # convert: NumPy's astype takes every integer dtype (computed in float64 as documented).
+    big = _ints(rng, (5, 301), dtype)[:, ::2]
+    for to, tol in ((np.float32, 1e-7), (np.float64, 1e-15)):  # one fused multiply-add
+        np.testing.assert_allclose(npfast.convert(big, to, scale=0.5, offset=2.0),
+                                   (big.astype(np.float64) * 0.5 + 2.0).astype(to), rtol=tol)
 
 
 @pytest.mark.parametrize("dtype", [bool, np.uint32, np.uint64, np.longlong, np.float16,
