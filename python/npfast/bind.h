@@ -49,7 +49,7 @@ struct Array {
 // takes), or for what NumPy cannot turn into an array. Dtypes are resolved by kind and item
 // size, so np.longlong is int64 and np.uint (on LP64) is uint64.
 Array as_array(nb::handle obj, const char* arg,
-               const char* accepts = "npfast takes float and integer arrays");
+               const char* accepts = "npfast takes float32, float64 and integer arrays");
 constexpr const char* kFloatsOnly = "float32 or float64 arrays only";
 // np.dtype(obj) mapped to npfast's DType; TypeError naming `arg` otherwise.
 DType as_dtype(nb::handle obj, const char* arg);
