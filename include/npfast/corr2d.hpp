@@ -49,4 +49,12 @@ void signal_corr2d(const View& in1, const View& in2, const View& out, Corr2dMode
 void ndimage_corr2d(const View& input, const View& weights, const View& out, Border mode,
                     double cval, const int64_t origin[2], bool convolve);
 
+// scipy.ndimage.correlate / convolve for any rank: `weights` has the input's rank (non-empty),
+// origin[input.ndim] as above; `out` is float32 or float64, the input's shape, any strides, not
+// overlapping the inputs. A 2-D input with out of corr2d_result_dtype runs ndimage_corr2d;
+// any other is computed exactly as SciPy does (in double, weights in C order, taps with
+// |w| <= DBL_EPSILON skipped) and rounded once to out's dtype.
+void ndimage_correlate(const View& input, const View& weights, const View& out, Border mode,
+                       double cval, const int64_t* origin, bool convolve);
+
 }  // namespace npfast

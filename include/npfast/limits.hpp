@@ -14,10 +14,6 @@ double measure_peak_flops(DType dtype, double seconds);
 // write-only (non-temporal stores).
 double measure_read_bandwidth(int64_t bytes, int repeats);
 double measure_write_bandwidth(int64_t bytes, int repeats);
-// One run of the active ISA's FMA probe on this thread: `iters` iterations of independent FMA
-// chains; returns the floating-point operations done (FMA = 2) and writes a value derived from
-// the result to *sink (so the work cannot be optimised away). For callers with their own timer.
-double run_fma_probe(DType dtype, int64_t iters, double* sink);
 // Bytes/s writing memory fresh from the OS (page faults included): mmap, write once, unmap.
 double measure_first_touch_bandwidth(int64_t bytes);
 

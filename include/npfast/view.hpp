@@ -12,7 +12,8 @@
 
 namespace npfast {
 
-enum class DType : uint8_t { u8, i8, u16, i16, i32, i64, f32, f64 };
+// New values go at the end: kernel tables index by the first eight.
+enum class DType : uint8_t { u8, i8, u16, i16, i32, i64, f32, f64, u32, u64 };
 
 constexpr size_t itemsize(DType t) {
   switch (t) {
@@ -23,9 +24,11 @@ constexpr size_t itemsize(DType t) {
     case DType::i16:
       return 2;
     case DType::i32:
+    case DType::u32:
     case DType::f32:
       return 4;
     case DType::i64:
+    case DType::u64:
     case DType::f64:
       return 8;
   }
@@ -60,6 +63,14 @@ constexpr DType dtype_of<int32_t>() {
 template <>
 constexpr DType dtype_of<int64_t>() {
   return DType::i64;
+}
+template <>
+constexpr DType dtype_of<uint32_t>() {
+  return DType::u32;
+}
+template <>
+constexpr DType dtype_of<uint64_t>() {
+  return DType::u64;
 }
 template <>
 constexpr DType dtype_of<float>() {

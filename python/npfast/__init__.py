@@ -1,8 +1,11 @@
 """npfast: fast, predictable CPU kernels for NumPy arrays.
 
 Every function takes NumPy arrays (any strides) and returns ordinary NumPy arrays whose memory
-comes from npfast's caching pool. Errors follow one contract (README, "Errors"): ValueError for
-bad values and shapes, TypeError for bad types and dtypes, MemoryError for impossible sizes.
+comes from npfast's caching pool. Errors follow one contract (README, "Errors"): the anchor's
+exception class where SciPy / PyTorch / NumPy define one for that argument (functions anchored
+on PyTorch raise TorchValueError / TorchTypeError, which are both npfast's ValueError / TypeError
+and PyTorch's RuntimeError); otherwise ValueError for bad values and shapes, TypeError for bad
+types and dtypes, MemoryError for impossible sizes.
 """
 
 from . import _npfast
@@ -21,6 +24,8 @@ from ._npfast import empty, normalize, zeros
 from . import memory
 from ._npfast import matmul
 from ._npfast import conv2d, conv2d_backward
+# Raised by the functions anchored on PyTorch (README, "Errors"); not in __all__: classes.
+from ._npfast import TorchTypeError, TorchValueError
 from ._config import config, show_config
 from . import _threadpoolctl
 from . import nn

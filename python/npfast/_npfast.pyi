@@ -3,8 +3,13 @@ from collections.abc import Sequence
 import numpy
 import numpy.typing
 
+from npfast import (
+    TorchTypeError as TorchTypeError,
+    TorchValueError as TorchValueError
+)
 
-def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0, dilation: int | tuple[int, int] = 1, groups: int = 1, *, out: numpy.ndarray | None = None, activation: str | None = None) -> numpy.ndarray:
+
+def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, groups: int = 1, *, out: numpy.ndarray | None = None, activation: str | None = None) -> numpy.ndarray:
     """
     2-D convolution (cross-correlation) over NCHW arrays, as ``torch.nn.functional.conv2d``.
 
@@ -19,9 +24,9 @@ def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: 
         ``(O, C / groups, kH, kW)``.
     bias : array_like, same dtype, optional
         ``(O,)``.
-    stride, dilation : int or (int, int)
-        >= 1.
-    padding : int, (int, int), 'valid' or 'same'
+    stride, dilation : int, (int,) or (int, int)
+        >= 1 (a 1-element tuple or list is used for both axes, as PyTorch).
+    padding : int, (int,), (int, int), 'valid' or 'same'
         Zeros added on both sides; 'same' keeps the spatial size (stride 1 only; an even dilated
         kernel gets the extra row/column at the bottom/right, as PyTorch).
     groups : int
@@ -38,13 +43,15 @@ def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: 
 
     Raises
     ------
-    TypeError  for non-float or mixed dtypes, or non-int stride/padding/dilation/groups.
-    ValueError for wrong ndim, channel/group mismatch, stride or dilation < 1, negative padding,
-               a kernel larger than the padded input, a wrong bias shape, an unknown padding
-               string, 'same' with stride > 1, or a bad ``out``. Nothing is written on error.
+    TypeError  for non-float or mixed dtypes (any array argument: "float32 or float64 arrays
+               only"), or non-int stride/padding/dilation/groups.
+    ValueError for wrong ndim, a tuple of more than two ints, channel/group mismatch, stride or
+               dilation < 1, negative padding, a kernel larger than the padded input, a wrong bias
+               shape, an unknown padding string, 'same' with stride > 1, or a bad ``out``.
+               Nothing is written on error.
     """
 
-def conv2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0, dilation: int | tuple[int, int] = 1, groups: int = 1, output_mask: tuple[bool, bool, bool] = (True, True, True)) -> tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]:
+def conv2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, groups: int = 1, output_mask: tuple[bool, bool, bool] = (True, True, True)) -> tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]:
     """
     Gradients of :func:`conv2d`, as PyTorch's autograd (``torch.ops.aten.convolution_backward``).
 
@@ -107,7 +114,8 @@ def correlate2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: 
         How the planes are extended: with ``fillvalue``, periodically, or mirrored with the edge
         repeated (``d c b a | a b c d | d c b a``). Synonyms 'pad', 'circular', 'symmetric'.
     fillvalue : float
-        The value past the edges for boundary='fill'.
+        The value past the edges for boundary='fill': a real scalar or a one-element array
+        (ValueError otherwise, as SciPy, also for complex values).
     out : ndarray, optional
         Of the result's shape and dtype exactly (never converted), any strides, not overlapping
         the inputs.
@@ -116,15 +124,16 @@ def correlate2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: 
     -------
     ndarray
         float32 when in1 and in2 are both float32 (computed in float32 with fused multiply-adds),
-        float64 otherwise. Integer inputs are computed and returned in float64, whereas SciPy
-        returns the integer dtype (which can overflow).
+        float64 otherwise. Integer inputs (every width, signed and unsigned) are computed and
+        returned in float64, whereas SciPy returns the integer dtype (which can overflow).
 
     Raises
     ------
     ValueError  a kernel that is not 2-D or is empty, in1 with fewer than 2 dimensions, an unknown
-                mode or boundary, a 'valid' shape mismatch, a mismatched ``out`` shape or an
-                ``out`` that overlaps an input.
-    TypeError   object, string, complex, bool or other unsupported dtypes; a wrong ``out`` dtype.
+                mode or boundary, a bad fillvalue, a 'valid' shape mismatch, a mismatched ``out``
+                shape or an ``out`` that overlaps an input.
+    TypeError   object, string, complex, bool, float16 or other unsupported dtypes; a wrong ``out``
+                dtype.
     MemoryError an output too large to represent or allocate.
     """
 
@@ -148,7 +157,8 @@ def convolve2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: s
         How the planes are extended: with ``fillvalue``, periodically, or mirrored with the edge
         repeated (``d c b a | a b c d | d c b a``). Synonyms 'pad', 'circular', 'symmetric'.
     fillvalue : float
-        The value past the edges for boundary='fill'.
+        The value past the edges for boundary='fill': a real scalar or a one-element array
+        (ValueError otherwise, as SciPy, also for complex values).
     out : ndarray, optional
         Of the result's shape and dtype exactly (never converted), any strides, not overlapping
         the inputs.
@@ -157,15 +167,16 @@ def convolve2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: s
     -------
     ndarray
         float32 when in1 and in2 are both float32 (computed in float32 with fused multiply-adds),
-        float64 otherwise. Integer inputs are computed and returned in float64, whereas SciPy
-        returns the integer dtype (which can overflow).
+        float64 otherwise. Integer inputs (every width, signed and unsigned) are computed and
+        returned in float64, whereas SciPy returns the integer dtype (which can overflow).
 
     Raises
     ------
     ValueError  a kernel that is not 2-D or is empty, in1 with fewer than 2 dimensions, an unknown
-                mode or boundary, a 'valid' shape mismatch, a mismatched ``out`` shape or an
-                ``out`` that overlaps an input.
-    TypeError   object, string, complex, bool or other unsupported dtypes; a wrong ``out`` dtype.
+                mode or boundary, a bad fillvalue, a 'valid' shape mismatch, a mismatched ``out``
+                shape or an ``out`` that overlaps an input.
+    TypeError   object, string, complex, bool, float16 or other unsupported dtypes; a wrong ``out``
+                dtype.
     MemoryError an output too large to represent or allocate.
     """
 
@@ -176,7 +187,8 @@ def convert(a: numpy.typing.ArrayLike, dtype: numpy.typing.DTypeLike, scale: flo
     Parameters
     ----------
     a : array_like
-        uint8, int8, uint16, int16, int32, int64, float32 or float64; any shape and strides.
+        Any integer (uint8 to uint64, int8 to int64), float32 or float64; any shape and strides.
+        uint32 and uint64 are widened to float64 first (as ``astype(np.float64)``).
     dtype : dtype
         float32, float64, or uint8. Computed in float64 with one fused multiply-add and rounded
         once, so a float result is within 1 ulp of ``a.astype(np.float64) * scale + offset``.
@@ -245,19 +257,21 @@ def matmul(a: numpy.typing.ArrayLike, b: numpy.typing.ArrayLike, *, out: numpy.n
     Parameters
     ----------
     a : array_like
-        float32 or float64, shape ``(k,)``, ``(m, k)`` or ``(batch, m, k)``; any strides.
+        float32 or float64, shape ``(k,)`` or ``(..., m, k)`` with any number of batch
+        dimensions (up to 8 dimensions in all); any strides.
     b : array_like
-        Same dtype as ``a``; shape ``(k,)``, ``(k, n)`` or ``(batch, k, n)``. A 2-D operand, or a
-        batch of 1, is broadcast over the other operand's batch; a 1-D operand is a row (``a``)
-        or a column (``b``) whose axis is dropped from the result, as in NumPy.
+        Same dtype as ``a``; shape ``(k,)`` or ``(..., k, n)``. The batch dimensions broadcast as
+        NumPy's (aligned on the right, a 1 or a missing dimension stretches); a 1-D operand is a
+        row (``a``) or a column (``b``) whose axis is dropped from the result, as in NumPy.
     out : ndarray, optional
         Exactly the result dtype and shape, writeable, not overlapping ``a`` or ``b``; any
         strides. Never converted; left untouched when the call is refused.
 
     Returns
     -------
-    ndarray of shape ``(batch, m, n)``, ``(m, n)``, ``(m,)``, ``(n,)`` or ``()``; a new array from
-    npfast's memory pool unless ``out`` is given.
+    ndarray of shape ``(*batch, m, n)``, ``(m, n)``, ``(m,)``, ``(n,)`` or ``()``; a new array from
+    npfast's memory pool unless ``out`` is given. Batches that one stride addresses run as one
+    batched GEMM call; other batch dimensions are looped over.
 
     Products are packed into cache blocks and computed by register-blocked FMA microkernels
     (AVX-512, AVX2 or scalar, see ``npfast.config()["kernels"]``), threaded when large enough.
@@ -269,9 +283,9 @@ def matmul(a: numpy.typing.ArrayLike, b: numpy.typing.ArrayLike, *, out: numpy.n
     ------
     TypeError  when a dtype is not float32/float64, ``a`` and ``b`` differ in dtype (no
                promotion), or ``out`` has the wrong dtype.
-    ValueError when a dimension count is not 1-3, the inner dimensions or batch sizes do not
-               match (the message gives both shapes), or ``out`` has the wrong shape, is read-only
-               or overlaps an input.
+    ValueError when an operand is 0-d, the inner dimensions differ or the batch dimensions do
+               not broadcast (the message gives both shapes), or ``out`` has the wrong shape, is
+               read-only or overlaps an input.
     """
 
 def empty(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.float64) -> numpy.ndarray:
@@ -285,7 +299,8 @@ def empty(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.floa
     ----------
     shape : int or sequence of ints
     dtype : dtype, default float64
-        uint8, int8, uint16, int16, int32, int64, float32 or float64.
+        Any bool, integer, float or complex dtype (as ``numpy.empty``; zeros are all-bits-zero,
+        which is 0 / False / 0j in each).
 
     Raises
     ------
@@ -306,7 +321,8 @@ def zeros(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.floa
     ----------
     shape : int or sequence of ints
     dtype : dtype, default float64
-        uint8, int8, uint16, int16, int32, int64, float32 or float64.
+        Any bool, integer, float or complex dtype (as ``numpy.empty``; zeros are all-bits-zero,
+        which is 0 / False / 0j in each).
 
     Raises
     ------

@@ -11,36 +11,25 @@ namespace npfast {
 namespace py {
 namespace {
 
-bool from_numpy_type(int type_num, DType* t) {
-  switch (type_num) {
-    case NPY_UINT8:
-      *t = DType::u8;
-      return true;
-    case NPY_INT8:
-      *t = DType::i8;
-      return true;
-    case NPY_UINT16:
-      *t = DType::u16;
-      return true;
-    case NPY_INT16:
-      *t = DType::i16;
-      return true;
-    case NPY_INT32:
-      *t = DType::i32;
-      return true;
-    case NPY_INT64:
-      *t = DType::i64;
-      return true;
-    case NPY_FLOAT32:
-      *t = DType::f32;
-      return true;
-    case NPY_FLOAT64:
-      *t = DType::f64;
-      return true;
-    // NPY_LONG/NPY_LONGLONG alias INT64 on LP64; NPY_INT aliases INT32.
-    default:
-      return false;
+// By kind and item size, never by type number alone: NumPy has two type numbers for each
+// 64-bit integer on LP64 (int64 is NPY_LONG, np.longlong is NPY_LONGLONG; likewise uint64),
+// and the same holds for the 32-bit ints on other ABIs.
+bool from_descr(PyArray_Descr* d, DType* t) {
+  static constexpr DType kUnsigned[] = {DType::u8, DType::u16, DType::u32, DType::u64};
+  static constexpr DType kSigned[] = {DType::i8, DType::i16, DType::i32, DType::i64};
+  const npy_intp size = PyDataType_ELSIZE(d);
+  const int log2 = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : size == 8 ? 3 : -1;
+  if (log2 < 0) return false;
+  if (d->kind == 'u') {
+    *t = kUnsigned[log2];
+  } else if (d->kind == 'i') {
+    *t = kSigned[log2];
+  } else if (d->kind == 'f' && (size == 4 || size == 8)) {
+    *t = size == 4 ? DType::f32 : DType::f64;
+  } else {
+    return false;
   }
+  return true;
 }
 
 int to_numpy_type(DType t) {
@@ -57,6 +46,10 @@ int to_numpy_type(DType t) {
       return NPY_INT32;
     case DType::i64:
       return NPY_INT64;
+    case DType::u32:
+      return NPY_UINT32;
+    case DType::u64:
+      return NPY_UINT64;
     case DType::f32:
       return NPY_FLOAT32;
     case DType::f64:
@@ -96,7 +89,7 @@ std::string py_repr(nb::handle obj) {
   return s.size() > 80 ? s.substr(0, 77) + "..." : s;
 }
 
-Array as_array(nb::handle obj, const char* arg) {
+Array as_array(nb::handle obj, const char* arg, const char* accepts) {
   PyObject* arr;
   if (PyArray_Check(obj.ptr())) {
     arr = obj.inc_ref().ptr();
@@ -121,9 +114,9 @@ Array as_array(nb::handle obj, const char* arg) {
     a = reinterpret_cast<PyArrayObject*>(arr);
   }
   DType t;
-  if (!from_numpy_type(PyArray_TYPE(a), &t))
+  if (!from_descr(PyArray_DESCR(a), &t))
     throw TypeError(std::string(arg) + ": unsupported dtype " + descr_name(PyArray_DESCR(a)) +
-                    " (npfast takes float32, float64 and integer arrays)");
+                    " (" + accepts + ")");
   if (PyArray_NDIM(a) > View::kMaxDims)
     throw ValueError(std::string(arg) + ": at most " + std::to_string(View::kMaxDims) +
                      " dimensions, got " + std::to_string(PyArray_NDIM(a)));
@@ -138,9 +131,29 @@ DType as_dtype(nb::handle obj, const char* arg) {
   }
   nb::object keep = nb::steal(reinterpret_cast<PyObject*>(d));
   DType t;
-  if (!from_numpy_type(d->type_num, &t))
+  if (!from_descr(d, &t))
     throw TypeError(std::string(arg) + ": unsupported dtype " + descr_name(d));
   return t;
+}
+
+PyArray_Descr* numpy_descr(nb::handle obj, const char* arg) {
+  PyArray_Descr* d = nullptr;
+  if (!PyArray_DescrConverter2(obj.ptr(), &d) || !d) {
+    PyErr_Clear();
+    throw TypeError(std::string(arg) + ": not a dtype: " + py_repr(obj));
+  }
+  nb::object keep = nb::steal(reinterpret_cast<PyObject*>(d));
+  const char k = d->kind;
+  if ((k != 'b' && k != 'i' && k != 'u' && k != 'f' && k != 'c') || PyDataType_HASFIELDS(d) ||
+      PyDataType_HASSUBARRAY(d))
+    throw TypeError(std::string(arg) + ": unsupported dtype " + descr_name(d) +
+                    " (bool, integer, float or complex)");
+  if (!PyDataType_ISNOTSWAPPED(d)) {
+    PyArray_Descr* native = PyArray_DescrNewByteorder(d, NPY_NATIVE);
+    if (!native) throw nb::python_error();
+    return native;
+  }
+  return reinterpret_cast<PyArray_Descr*>(keep.release().ptr());
 }
 
 nb::object numpy_dtype(DType t) {
@@ -181,7 +194,7 @@ View check_out(nb::handle out, DType t, int ndim, const int64_t* shape, const ch
     throw TypeError(std::string(arg) + ": expected a numpy.ndarray, got " + py_repr(out));
   PyArrayObject* a = reinterpret_cast<PyArrayObject*>(out.ptr());
   DType ot;
-  if (!from_numpy_type(PyArray_TYPE(a), &ot) || ot != t)
+  if (!from_descr(PyArray_DESCR(a), &ot) || ot != t)
     throw TypeError(std::string(arg) + ": dtype must be " + dtype_name(t) + ", got " +
                     descr_name(PyArray_DESCR(a)));
   View v = view_of(a, t);

@@ -38,10 +38,17 @@ struct Array {
 };
 
 // Like np.asarray(obj) (no copy for an ndarray); TypeError naming `arg` for object, string
-// and other dtypes npfast has no kernels for, or for what NumPy cannot turn into an array.
-Array as_array(nb::handle obj, const char* arg);
+// and other dtypes npfast has no kernels for (the message ends with `accepts`, what the caller
+// takes), or for what NumPy cannot turn into an array. Dtypes are resolved by kind and item
+// size, so np.longlong is int64 and np.uint (on LP64) is uint64.
+Array as_array(nb::handle obj, const char* arg,
+               const char* accepts = "npfast takes float32, float64 and integer arrays");
+constexpr const char* kFloatsOnly = "float32 or float64 arrays only";
 // np.dtype(obj) mapped to npfast's DType; TypeError naming `arg` otherwise.
 DType as_dtype(nb::handle obj, const char* arg);
+// np.dtype(obj) for a plain bool, integer, float or complex dtype (new reference; native byte
+// order); TypeError naming `arg` for anything else (objects, strings, structured, datetimes).
+PyArray_Descr* numpy_descr(nb::handle obj, const char* arg);
 // NumPy dtype object for a DType.
 nb::object numpy_dtype(DType t);
 
@@ -61,6 +68,51 @@ nb::object out_or_new(nb::handle out, DType t, int ndim, const int64_t* shape, V
 // Raises ValueError when `out` shares memory with any input (kernels read and write at once).
 void check_no_overlap(const View& out, std::initializer_list<const View*> inputs,
                       const char* arg = "out");
+
+// The one argument parser: every binding (and, through _pair / _int, npfast.nn and npfast.dask)
+// converts integer and PyTorch-style pair arguments here.
+//
+// Any integer (operator.index: Python and NumPy ints), never a bool or a float: TypeError
+// naming `arg` otherwise, ValueError when it does not fit in int64.
+int64_t int_arg(nb::handle v, const char* arg);
+// A sequence that is not a string, bytes or ndarray (the tuples and lists PyTorch takes).
+bool is_sequence(nb::handle v);
+// PyTorch's pair rule (torch.nn.modules.utils._pair): an int, or a sequence of one int (used
+// for both) or two ints, as (height, width). Returns false, leaving `out` alone, for None or
+// an empty sequence (the caller's default, or its error); ValueError for a longer sequence.
+bool pair_arg(nb::handle v, const char* arg, int64_t out[2]);
+// pair_arg where no default exists: TypeError for None, ValueError for ().
+void required_pair(nb::handle v, const char* arg, int64_t out[2]);
+
+// A shape: a sequence of min_nd to max_nd non-negative ints, as a View of dtype `t` with no
+// data (for the *_shape functions).
+View shape_arg(nb::handle v, const char* arg, DType t, int min_nd, int max_nd);
+
+// Functions anchored on PyTorch raise exceptions of both npfast's class and torch's: PyTorch
+// raises RuntimeError for bad argument values and dtypes, so code written against torch
+// (`except RuntimeError`) and against npfast (`except ValueError` / `except TypeError`) both
+// catch them. npfast.TorchValueError derives from ValueError and RuntimeError,
+// npfast.TorchTypeError from TypeError and RuntimeError. Bind such a function as
+//   m.def("conv2d", torch_anchored<&conv2d_py>, ...);
+[[noreturn]] void raise_torch_error(bool type_error, const char* what);
+template <auto F>
+struct TorchAnchored;
+template <class R, class... A, R (*F)(A...)>
+struct TorchAnchored<F> {
+  static R call(A... args) {
+    try {
+      return F(args...);
+    } catch (const TypeError& e) {
+      raise_torch_error(true, e.what());
+    } catch (const ValueError& e) {
+      raise_torch_error(false, e.what());
+    }
+  }
+};
+template <auto F>
+constexpr auto torch_anchored = &TorchAnchored<F>::call;
+// Creates the two classes on the module (module init).
+void add_torch_errors(nb::module_& m);
 
 // py_repr() of a Python object, for messages.
 std::string py_repr(nb::handle obj);

@@ -12,43 +12,16 @@ namespace npfast {
 namespace py {
 namespace {
 
-// Any integer (operator.index: Python and NumPy ints), never a bool or a float.
-int64_t to_int(nb::handle v, const char* arg, nb::handle whole) {
-  PyObject* idx = PyBool_Check(v.ptr()) ? nullptr : PyNumber_Index(v.ptr());
-  if (!idx) {
-    PyErr_Clear();
-    throw TypeError(std::string(arg) + ": expected an int or a pair of ints, got " +
-                    py_repr(whole));
-  }
-  nb::object i = nb::steal(idx);
-  int overflow = 0;
-  const long long r = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
-  if (overflow) throw ValueError(std::string(arg) + ": value too large, got " + py_repr(whole));
-  return r;
-}
-
-// An int, or a tuple/list of two ints (PyTorch's _pair).
-void to_pair(nb::handle v, const char* arg, int64_t* a, int64_t* b) {
-  if (PyTuple_Check(v.ptr()) || PyList_Check(v.ptr())) {
-    nb::sequence s = nb::borrow<nb::sequence>(v);
-    if (nb::len(s) != 2)
-      throw ValueError(std::string(arg) + ": expected an int or a pair of ints, got " + py_repr(v));
-    *a = to_int(s[0], arg, v);
-    *b = to_int(s[1], arg, v);
-    return;
-  }
-  *a = *b = to_int(v, arg, v);
-}
-
 // stride, padding (int, pair, "valid", "same"), dilation, groups; kh/kw for "same".
 Conv2dParams parse_params(nb::handle stride, nb::handle padding, nb::handle dilation,
                           nb::handle groups, int64_t kh, int64_t kw) {
   Conv2dParams p;
-  to_pair(stride, "stride", &p.stride_h, &p.stride_w);
-  to_pair(dilation, "dilation", &p.dilation_h, &p.dilation_w);
-  if (PyTuple_Check(groups.ptr()) || PyList_Check(groups.ptr()))
-    throw TypeError("groups: expected an int, got " + py_repr(groups));
-  p.groups = to_int(groups, "groups", groups);
+  int64_t v[2];
+  required_pair(stride, "stride", v);
+  p.stride_h = v[0], p.stride_w = v[1];
+  required_pair(dilation, "dilation", v);
+  p.dilation_h = v[0], p.dilation_w = v[1];
+  p.groups = int_arg(groups, "groups");
   if (PyUnicode_Check(padding.ptr())) {
     const std::string s = nb::cast<std::string>(padding);
     if (s == "valid") return p;
@@ -63,10 +36,9 @@ Conv2dParams parse_params(nb::handle stride, nb::handle padding, nb::handle dila
     conv2d_same_padding(kh, kw, p.dilation_h, p.dilation_w, &p);
     return p;
   }
-  int64_t ph, pw;
-  to_pair(padding, "padding", &ph, &pw);
-  p.pad_top = p.pad_bottom = ph;
-  p.pad_left = p.pad_right = pw;
+  required_pair(padding, "padding", v);
+  p.pad_top = p.pad_bottom = v[0];
+  p.pad_left = p.pad_right = v[1];
   return p;
 }
 
@@ -98,11 +70,11 @@ int64_t kernel_dim(const View& w, int i) { return w.ndim == 4 ? w.shape[i] : 1; 
 nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::handle stride,
                      nb::handle padding, nb::handle dilation, nb::handle groups, nb::handle out,
                      nb::handle activation) {
-  Array x = as_array(input, "input");
-  Array w = as_array(weight, "weight");
+  Array x = as_array(input, "input", kFloatsOnly);
+  Array w = as_array(weight, "weight", kFloatsOnly);
   Array b;
   const bool has_bias = !bias.is_none();
-  if (has_bias) b = as_array(bias, "bias");
+  if (has_bias) b = as_array(bias, "bias", kFloatsOnly);
   check_input_ndim(x.view, "input");
   Activation act = Activation::none;
   if (!activation.is_none()) {
@@ -135,9 +107,9 @@ nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::h
 nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weight,
                        nb::handle stride, nb::handle padding, nb::handle dilation,
                        nb::handle groups, nb::handle output_mask) {
-  Array gy = as_array(grad_output, "grad_output");
-  Array x = as_array(input, "input");
-  Array w = as_array(weight, "weight");
+  Array gy = as_array(grad_output, "grad_output", kFloatsOnly);
+  Array x = as_array(input, "input", kFloatsOnly);
+  Array w = as_array(weight, "weight", kFloatsOnly);
   check_input_ndim(x.view, "input");
   bool mask[3];
   {
@@ -194,11 +166,11 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
 
 nb::object reference_py(nb::handle input, nb::handle weight, nb::handle bias, nb::handle stride,
                         nb::handle padding, nb::handle dilation, nb::handle groups) {
-  Array x = as_array(input, "input");
-  Array w = as_array(weight, "weight");
+  Array x = as_array(input, "input", kFloatsOnly);
+  Array w = as_array(weight, "weight", kFloatsOnly);
   Array b;
   const bool has_bias = !bias.is_none();
-  if (has_bias) b = as_array(bias, "bias");
+  if (has_bias) b = as_array(bias, "bias", kFloatsOnly);
   const Conv2dParams p =
       parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
   const Shape s = conv2d_shape(x.view, w.view, has_bias ? &b.view : nullptr, p);
@@ -212,22 +184,48 @@ nb::object reference_py(nb::handle input, nb::handle weight, nb::handle bias, nb
 
 std::string algorithm_py(nb::handle input, nb::handle weight, nb::handle stride, nb::handle padding,
                          nb::handle dilation, nb::handle groups) {
-  Array x = as_array(input, "input");
-  Array w = as_array(weight, "weight");
+  Array x = as_array(input, "input", kFloatsOnly);
+  Array w = as_array(weight, "weight", kFloatsOnly);
   check_input_ndim(x.view, "input");
   const Conv2dParams p =
       parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
   return conv2d_algorithm(batched(x.view), w.view, p);
 }
 
+// The shape logic npfast.dask reuses: parsed parameters and the output shape.
+nb::tuple params_py(nb::handle kernel_hw, nb::handle stride, nb::handle padding,
+                    nb::handle dilation, nb::handle groups) {
+  int64_t k[2];
+  required_pair(kernel_hw, "kernel_size", k);
+  const Conv2dParams p = parse_params(stride, padding, dilation, groups, k[0], k[1]);
+  return nb::make_tuple(nb::make_tuple(p.stride_h, p.stride_w),
+                        nb::make_tuple(p.pad_top, p.pad_bottom, p.pad_left, p.pad_right),
+                        nb::make_tuple(p.dilation_h, p.dilation_w), p.groups);
+}
+
+nb::tuple output_shape_py(nb::handle input_shape, nb::handle weight_shape, nb::handle stride,
+                          nb::handle padding, nb::handle dilation, nb::handle groups) {
+  View x = shape_arg(input_shape, "input_shape", DType::f32, 3, 4);
+  const View w = shape_arg(weight_shape, "weight_shape", DType::f32, 4, 4);
+  check_input_ndim(x, "input");
+  const Conv2dParams p =
+      parse_params(stride, padding, dilation, groups, kernel_dim(w, 2), kernel_dim(w, 3));
+  const bool unbatched = x.ndim == 3;
+  const View xv = batched(x);
+  const Shape s = conv2d_shape(xv, w, nullptr, p);
+  const int64_t oh = s[2], ow = s[3];
+  if (unbatched) return nb::make_tuple(w.shape[0], oh, ow);
+  return nb::make_tuple(xv.shape[0], w.shape[0], oh, ow);
+}
+
 }  // namespace
 
 NPFAST_BIND(conv) {
   m.def(
-      "conv2d", &conv2d_py,
+      "conv2d", torch_anchored<&conv2d_py>,
       nb::sig("def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
-              "bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, int] = 1, "
-              "padding: int | tuple[int, int] | str = 0, dilation: int | tuple[int, int] = 1, "
+              "bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, "
+              "padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, "
               "groups: int = 1, *, out: numpy.ndarray | None = None, "
               "activation: str | None = None) -> numpy.ndarray"),
       nb::arg("input").none(), nb::arg("weight").none(), nb::arg("bias").none() = nb::none(),
@@ -247,9 +245,9 @@ weight : array_like, same dtype
     ``(O, C / groups, kH, kW)``.
 bias : array_like, same dtype, optional
     ``(O,)``.
-stride, dilation : int or (int, int)
-    >= 1.
-padding : int, (int, int), 'valid' or 'same'
+stride, dilation : int, (int,) or (int, int)
+    >= 1 (a 1-element tuple or list is used for both axes, as PyTorch).
+padding : int, (int,), (int, int), 'valid' or 'same'
     Zeros added on both sides; 'same' keeps the spatial size (stride 1 only; an even dilated
     kernel gets the extra row/column at the bottom/right, as PyTorch).
 groups : int
@@ -266,17 +264,19 @@ float32 results differ from PyTorch's by rounding only (different summation orde
 
 Raises
 ------
-TypeError  for non-float or mixed dtypes, or non-int stride/padding/dilation/groups.
-ValueError for wrong ndim, channel/group mismatch, stride or dilation < 1, negative padding,
-           a kernel larger than the padded input, a wrong bias shape, an unknown padding
-           string, 'same' with stride > 1, or a bad ``out``. Nothing is written on error.
+TypeError  for non-float or mixed dtypes (any array argument: "float32 or float64 arrays
+           only"), or non-int stride/padding/dilation/groups.
+ValueError for wrong ndim, a tuple of more than two ints, channel/group mismatch, stride or
+           dilation < 1, negative padding, a kernel larger than the padded input, a wrong bias
+           shape, an unknown padding string, 'same' with stride > 1, or a bad ``out``.
+           Nothing is written on error.
 )doc");
   m.def(
-      "conv2d_backward", &backward_py,
+      "conv2d_backward", torch_anchored<&backward_py>,
       nb::sig("def conv2d_backward(grad_output: numpy.typing.ArrayLike, "
               "input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
-              "stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] | str = 0, "
-              "dilation: int | tuple[int, int] = 1, groups: int = 1, "
+              "stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, "
+              "dilation: int | tuple[int, ...] = 1, groups: int = 1, "
               "output_mask: tuple[bool, bool, bool] = (True, True, True)) -> "
               "tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]"),
       nb::arg("grad_output").none(), nb::arg("input").none(), nb::arg("weight").none(),
@@ -304,6 +304,15 @@ Raises
 ------
 TypeError, ValueError as :func:`conv2d`, and ValueError for a grad_output of the wrong shape.
 )doc");
+  m.def("_conv2d_params", &params_py, nb::arg("kernel_hw").none(), nb::arg("stride").none() = 1,
+        nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
+        nb::arg("groups").none() = 1,
+        "conv2d's parsed arguments: ((sh, sw), (top, bottom, left, right), (dh, dw), groups).");
+  m.def("_conv2d_output_shape", &output_shape_py, nb::arg("input_shape").none(),
+        nb::arg("weight_shape").none(), nb::arg("stride").none() = 1,
+        nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
+        nb::arg("groups").none() = 1,
+        "The shape conv2d returns for these shapes and arguments (its checks included).");
   m.def("_conv2d_reference", &reference_py, nb::arg("input").none(), nb::arg("weight").none(),
         nb::arg("bias").none() = nb::none(), nb::arg("stride").none() = 1,
         nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1, nb::arg("groups").none() = 1,

@@ -39,11 +39,12 @@ NPFAST_BIND(core) {
   m.def(
       "set_num_threads",
       [](nb::handle n) {
-        if (!PyLong_Check(n.ptr()) || PyBool_Check(n.ptr()))
-          throw TypeError("n: expected an int, got " + py_repr(n));
-        int overflow = 0;
-        const long long v = PyLong_AsLongLongAndOverflow(n.ptr(), &overflow);
-        if (overflow || v < 1 || v > kMaxThreads)
+        int64_t v = 0;
+        try {
+          v = int_arg(n, "n");
+        } catch (const ValueError&) {  // beyond int64: the range message below
+        }
+        if (v < 1 || v > kMaxThreads)
           throw ValueError("n: must be between 1 and " + std::to_string(kMaxThreads) + ", got " +
                            py_repr(n));
         set_num_threads(static_cast<int>(v));

@@ -11,6 +11,13 @@ namespace npfast {
 namespace py {
 namespace {
 
+// mode / boundary: a string (ValueError otherwise, SciPy's class for a bad flag).
+std::string str_arg(nb::handle h, const char* arg) {
+  if (!PyUnicode_Check(h.ptr()))
+    throw ValueError(std::string(arg) + ": expected a string, got " + py_repr(h));
+  return nb::cast<std::string>(h);
+}
+
 Corr2dMode parse_mode(const std::string& s) {
   if (s == "full") return Corr2dMode::full;
   if (s == "same") return Corr2dMode::same;
@@ -37,12 +44,41 @@ Border parse_ndimage_mode(const std::string& s) {
                    "'");
 }
 
-nb::object signal_py(nb::handle in1, nb::handle in2, const std::string& mode,
-                     const std::string& boundary, double fillvalue, nb::handle out, bool convolve) {
+// SciPy's fillvalue: a real scalar or a one-element array (ValueError otherwise, as SciPy).
+double fill_arg(nb::handle v) {
+  PyObject* a = PyArray_FromAny(v.ptr(), nullptr, 0, 0, 0, nullptr);
+  if (!a) {
+    PyErr_Clear();
+    throw ValueError("fillvalue: expected a real scalar, got " + py_repr(v));
+  }
+  nb::object ref = nb::steal(a);
+  PyArrayObject* arr = reinterpret_cast<PyArrayObject*>(a);
+  if (PyArray_SIZE(arr) == 0) throw ValueError("fillvalue: must not be empty, got " + py_repr(v));
+  if (PyArray_SIZE(arr) != 1)
+    throw ValueError("fillvalue: must be a scalar or an array with one element, got " +
+                     py_repr(v));
+  const char kind = PyArray_DESCR(arr)->kind;
+  if (kind != 'b' && kind != 'i' && kind != 'u' && kind != 'f')
+    throw ValueError("fillvalue: expected a real number (npfast computes in real arithmetic), got " +
+                     py_repr(v));
+  nb::object d = nb::steal(PyArray_Cast(arr, NPY_FLOAT64));
+  if (!d) throw nb::python_error();
+  return *static_cast<const double*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(d.ptr())));
+}
+
+// Raises Python's RuntimeError, SciPy's class for these ndimage arguments.
+[[noreturn]] void runtime_error(const std::string& msg) {
+  PyErr_SetString(PyExc_RuntimeError, msg.c_str());
+  throw nb::python_error();
+}
+
+nb::object signal_py(nb::handle in1, nb::handle in2, nb::handle mode, nb::handle boundary,
+                     nb::handle fill, nb::handle out, bool convolve) {
   Array x = as_array(in1, "in1");
   Array k = as_array(in2, "in2");
-  const Corr2dMode m = parse_mode(mode);
-  const Border b = parse_boundary(boundary);
+  const Corr2dMode m = parse_mode(str_arg(mode, "mode"));
+  const Border b = parse_boundary(str_arg(boundary, "boundary"));
+  const double fillvalue = fill_arg(fill);
   const Shape s = signal_corr2d_shape(x.view, k.view, m);
   const int64_t* shape = s.dims;
   const DType t = corr2d_result_dtype(x.view.dtype, k.view.dtype);
@@ -56,29 +92,44 @@ nb::object signal_py(nb::handle in1, nb::handle in2, const std::string& mode,
   return result;
 }
 
-nb::object correlate2d_py(nb::handle in1, nb::handle in2, const std::string& mode,
-                          const std::string& boundary, double fillvalue, nb::handle out) {
+nb::object correlate2d_py(nb::handle in1, nb::handle in2, nb::handle mode, nb::handle boundary,
+                          nb::handle fillvalue, nb::handle out) {
   return signal_py(in1, in2, mode, boundary, fillvalue, out, false);
 }
-nb::object convolve2d_py(nb::handle in1, nb::handle in2, const std::string& mode,
-                         const std::string& boundary, double fillvalue, nb::handle out) {
+nb::object convolve2d_py(nb::handle in1, nb::handle in2, nb::handle mode, nb::handle boundary,
+                         nb::handle fillvalue, nb::handle out) {
   return signal_py(in1, in2, mode, boundary, fillvalue, out, true);
 }
 
-nb::object ndimage_py(nb::handle input, nb::handle weights, const std::string& mode, double cval,
-                      int64_t origin0, int64_t origin1, bool convolve, nb::handle out) {
+// npfast.ndimage has checked and expanded the arguments: weights of the input's rank, one
+// origin per axis, output None or a float32/float64 array of the input's shape.
+nb::object ndimage_py(nb::handle input, nb::handle weights, nb::handle mode, double cval,
+                      nb::handle origins, bool convolve, nb::handle output) {
   Array x = as_array(input, "input");
   Array k = as_array(weights, "weights");
-  const Border b = parse_ndimage_mode(mode);
-  if (x.view.ndim != 2) throw ValueError("input: must be 2-D, got shape " + shape_str(x.view));
-  const DType t = corr2d_result_dtype(x.view.dtype, k.view.dtype);
+  if (!PyUnicode_Check(mode.ptr())) runtime_error("mode: a sequence of modes is not supported");
+  Border b;
+  try {
+    b = parse_ndimage_mode(nb::cast<std::string>(mode));
+  } catch (const ValueError& e) {
+    runtime_error(e.what());
+  }
+  if (!is_sequence(origins) || PySequence_Size(origins.ptr()) != x.view.ndim)
+    throw ValueError("origin: expected one int per input axis, got " + py_repr(origins));
+  int64_t origin[View::kMaxDims];
+  for (int i = 0; i < x.view.ndim; ++i) {
+    nb::object item = nb::steal(PySequence_GetItem(origins.ptr(), i));
+    if (!item) throw nb::python_error();
+    origin[i] = int_arg(item, "origin");
+  }
+  DType t = corr2d_result_dtype(x.view.dtype, k.view.dtype);
+  if (!output.is_none()) t = as_dtype(nb::getattr(output, "dtype"), "output");
   View y;
-  nb::object result = out_or_new(out, t, 2, x.view.shape, &y, "output");
+  nb::object result = out_or_new(output, t, x.view.ndim, x.view.shape, &y, "output");
   check_no_overlap(y, {&x.view, &k.view}, "output");
-  const int64_t origin[2] = {origin0, origin1};
   {
     nb::gil_scoped_release release;
-    ndimage_corr2d(x.view, k.view, y, b, cval, origin, convolve);
+    ndimage_correlate(x.view, k.view, y, b, cval, origin, convolve);
   }
   return result;
 }
@@ -102,7 +153,8 @@ boundary : {'fill', 'wrap', 'symm'}
     How the planes are extended: with ``fillvalue``, periodically, or mirrored with the edge
     repeated (``d c b a | a b c d | d c b a``). Synonyms 'pad', 'circular', 'symmetric'.
 fillvalue : float
-    The value past the edges for boundary='fill'.
+    The value past the edges for boundary='fill': a real scalar or a one-element array
+    (ValueError otherwise, as SciPy, also for complex values).
 out : ndarray, optional
     Of the result's shape and dtype exactly (never converted), any strides, not overlapping
     the inputs.
@@ -111,15 +163,16 @@ Returns
 -------
 ndarray
     float32 when in1 and in2 are both float32 (computed in float32 with fused multiply-adds),
-    float64 otherwise. Integer inputs are computed and returned in float64, whereas SciPy
-    returns the integer dtype (which can overflow).
+    float64 otherwise. Integer inputs (every width, signed and unsigned) are computed and
+    returned in float64, whereas SciPy returns the integer dtype (which can overflow).
 
 Raises
 ------
 ValueError  a kernel that is not 2-D or is empty, in1 with fewer than 2 dimensions, an unknown
-            mode or boundary, a 'valid' shape mismatch, a mismatched ``out`` shape or an
-            ``out`` that overlaps an input.
-TypeError   object, string, complex, bool or other unsupported dtypes; a wrong ``out`` dtype.
+            mode or boundary, a bad fillvalue, a 'valid' shape mismatch, a mismatched ``out``
+            shape or an ``out`` that overlaps an input.
+TypeError   object, string, complex, bool, float16 or other unsupported dtypes; a wrong ``out``
+            dtype.
 MemoryError an output too large to represent or allocate.
 )doc";
 
@@ -141,24 +194,21 @@ NPFAST_BIND(corr2d) {
         nb::sig("def correlate2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, "
                 "mode: str = 'full', boundary: str = 'fill', fillvalue: float = 0, *, "
                 "out: numpy.ndarray | None = None) -> numpy.ndarray"),
-        nb::arg("in1").none(), nb::arg("in2").none(), nb::arg("mode") = "full",
-        nb::arg("boundary") = "fill", nb::arg("fillvalue") = 0.0, nb::kw_only(),
+        nb::arg("in1").none(), nb::arg("in2").none(), nb::arg("mode").none() = "full",
+        nb::arg("boundary").none() = "fill", nb::arg("fillvalue").none() = 0.0, nb::kw_only(),
         nb::arg("out").none() = nb::none(), corr_doc.c_str());
   m.def("convolve2d", &convolve2d_py,
         nb::sig("def convolve2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, "
                 "mode: str = 'full', boundary: str = 'fill', fillvalue: float = 0, *, "
                 "out: numpy.ndarray | None = None) -> numpy.ndarray"),
-        nb::arg("in1").none(), nb::arg("in2").none(), nb::arg("mode") = "full",
-        nb::arg("boundary") = "fill", nb::arg("fillvalue") = 0.0, nb::kw_only(),
+        nb::arg("in1").none(), nb::arg("in2").none(), nb::arg("mode").none() = "full",
+        nb::arg("boundary").none() = "fill", nb::arg("fillvalue").none() = 0.0, nb::kw_only(),
         nb::arg("out").none() = nb::none(), conv_doc.c_str());
-  m.def(
-      "_ndimage_corr2d", &ndimage_py,
-      nb::sig("def _ndimage_corr2d(input: numpy.typing.ArrayLike, weights: numpy.typing.ArrayLike, "
-              "mode: str, cval: float, origin0: int, origin1: int, convolve: bool, "
-              "output: numpy.ndarray | None) -> numpy.ndarray"),
-      nb::arg("input").none(), nb::arg("weights").none(), nb::arg("mode"), nb::arg("cval"),
-      nb::arg("origin0"), nb::arg("origin1"), nb::arg("convolve"), nb::arg("output").none(),
-      "The operator behind npfast.ndimage.correlate / convolve (see there).");
+  m.def("_ndimage_correlate", &ndimage_py, nb::arg("input").none(), nb::arg("weights").none(),
+        nb::arg("mode").none(), nb::arg("cval"), nb::arg("origins").none(), nb::arg("convolve"),
+        nb::arg("output").none(),
+        "The operator behind npfast.ndimage.correlate / convolve (see there), which has\n"
+        "checked and expanded the arguments.");
 }
 
 }  // namespace py

@@ -98,7 +98,8 @@ NPFAST_BIND(elementwise) {
 Parameters
 ----------
 a : array_like
-    uint8, int8, uint16, int16, int32, int64, float32 or float64; any shape and strides.
+    Any integer (uint8 to uint64, int8 to int64), float32 or float64; any shape and strides.
+    uint32 and uint64 are widened to float64 first (as ``astype(np.float64)``).
 dtype : dtype
     float32, float64, or uint8. Computed in float64 with one fused multiply-add and rounded
     once, so a float result is within 1 ulp of ``a.astype(np.float64) * scale + offset``.

@@ -1,12 +1,8 @@
 // npfast.matmul, and the GEMM probes the benchmark uses.
-#include <algorithm>
-#include <ctime>
 #include <string>
 
 #include "npfast/error.hpp"
 #include "npfast/gemm.hpp"
-#include "npfast/limits.hpp"
-#include "npfast/threads.hpp"
 #include "python/npfast/bind.h"
 
 namespace npfast {
@@ -14,9 +10,9 @@ namespace py {
 namespace {
 
 nb::object matmul_py(nb::handle a, nb::handle b, nb::handle out) {
-  Array x = as_array(a, "a");
-  Array y = as_array(b, "b");
-  const Shape s = matmul_shape(x.view, y.view);
+  Array x = as_array(a, "a", kFloatsOnly);
+  Array y = as_array(b, "b", kFloatsOnly);
+  const Shape s = matmul_nd_shape(x.view, y.view);
   const int nd = s.ndim;
   const int64_t* shape = s.dims;
   View z;
@@ -24,39 +20,9 @@ nb::object matmul_py(nb::handle a, nb::handle b, nb::handle out) {
   check_no_overlap(z, {&x.view, &y.view});
   {
     nb::gil_scoped_release release;
-    matmul(x.view, y.view, z);
+    matmul_nd(x.view, y.view, z);
   }
   return result;
-}
-
-double thread_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
-// FMA peak (GFLOP/s) of the active ISA on `threads` threads: each thread runs the FMA probe
-// and times it with its own CPU clock, so time the OS gives to other processes on a shared
-// machine does not count; the best of 20 rounds, summed over the threads.
-double fma_peak_py(bool f64, int threads) {
-  if (threads < 1 || threads > 64)
-    throw ValueError("threads: must be between 1 and 64, got " + std::to_string(threads));
-  nb::gil_scoped_release release;
-  double best[64] = {};
-  for (int rep = 0; rep < 20; ++rep) {
-    parallel_for(threads, 1, [&](int64_t s, int64_t e) {
-      for (int64_t i = s; i < e; ++i) {
-        double sink;
-        const double t0 = thread_seconds();
-        const double flops = run_fma_probe(f64 ? DType::f64 : DType::f32, 2000000, &sink);
-        const double dt = thread_seconds() - t0 + (sink == 12345.678 ? 1e-9 : 0.0);
-        best[i] = std::max(best[i], flops / dt * 1e-9);
-      }
-    });
-  }
-  double total = 0;
-  for (int i = 0; i < threads; ++i) total += best[i];
-  return total;
 }
 
 }  // namespace
@@ -71,19 +37,21 @@ NPFAST_BIND(gemm) {
 Parameters
 ----------
 a : array_like
-    float32 or float64, shape ``(k,)``, ``(m, k)`` or ``(batch, m, k)``; any strides.
+    float32 or float64, shape ``(k,)`` or ``(..., m, k)`` with any number of batch
+    dimensions (up to 8 dimensions in all); any strides.
 b : array_like
-    Same dtype as ``a``; shape ``(k,)``, ``(k, n)`` or ``(batch, k, n)``. A 2-D operand, or a
-    batch of 1, is broadcast over the other operand's batch; a 1-D operand is a row (``a``)
-    or a column (``b``) whose axis is dropped from the result, as in NumPy.
+    Same dtype as ``a``; shape ``(k,)`` or ``(..., k, n)``. The batch dimensions broadcast as
+    NumPy's (aligned on the right, a 1 or a missing dimension stretches); a 1-D operand is a
+    row (``a``) or a column (``b``) whose axis is dropped from the result, as in NumPy.
 out : ndarray, optional
     Exactly the result dtype and shape, writeable, not overlapping ``a`` or ``b``; any
     strides. Never converted; left untouched when the call is refused.
 
 Returns
 -------
-ndarray of shape ``(batch, m, n)``, ``(m, n)``, ``(m,)``, ``(n,)`` or ``()``; a new array from
-npfast's memory pool unless ``out`` is given.
+ndarray of shape ``(*batch, m, n)``, ``(m, n)``, ``(m,)``, ``(n,)`` or ``()``; a new array from
+npfast's memory pool unless ``out`` is given. Batches that one stride addresses run as one
+batched GEMM call; other batch dimensions are looped over.
 
 Products are packed into cache blocks and computed by register-blocked FMA microkernels
 (AVX-512, AVX2 or scalar, see ``npfast.config()["kernels"]``), threaded when large enough.
@@ -95,12 +63,10 @@ Raises
 ------
 TypeError  when a dtype is not float32/float64, ``a`` and ``b`` differ in dtype (no
            promotion), or ``out`` has the wrong dtype.
-ValueError when a dimension count is not 1-3, the inner dimensions or batch sizes do not
-           match (the message gives both shapes), or ``out`` has the wrong shape, is read-only
-           or overlaps an input.
+ValueError when an operand is 0-d, the inner dimensions differ or the batch dimensions do
+           not broadcast (the message gives both shapes), or ``out`` has the wrong shape, is
+           read-only or overlaps an input.
 )doc");
-  m.def("_fma_peak", &fma_peak_py, nb::arg("f64"), nb::arg("threads"),
-        "Measured FMA peak (GFLOP/s) of the active ISA on `threads` threads (benchmarks).");
 }
 
 }  // namespace py

@@ -8,7 +8,6 @@
 #include <nanobind/stl/string.h>
 
 #include <cstring>
-#include <limits>
 #include <string>
 
 #include "npfast/dispatch.hpp"
@@ -110,17 +109,7 @@ int parse_shape(nb::handle shape, npy_intp* dims) {
     throw ValueError("shape: at most " + std::to_string(NPY_MAXDIMS) + " dimensions, got " +
                      std::to_string(nd));
   for (Py_ssize_t i = 0; i < nd; ++i) {
-    nb::handle item = PyTuple_GET_ITEM(seq.ptr(), i);
-    nb::object idx = nb::steal(PyNumber_Index(item.ptr()));
-    if (!idx) {
-      PyErr_Clear();
-      throw TypeError("shape: dimensions must be integers, got " + py_repr(item));
-    }
-    int overflow = 0;
-    const long long v = PyLong_AsLongLongAndOverflow(idx.ptr(), &overflow);
-    if (overflow || v > std::numeric_limits<npy_intp>::max() ||
-        v < std::numeric_limits<npy_intp>::min())
-      throw ValueError("shape: dimension " + py_repr(item) + " is too large");
+    const int64_t v = int_arg(PyTuple_GET_ITEM(seq.ptr(), i), "shape");  // npy_intp is int64
     if (v < 0) throw ValueError("shape: negative dimension " + std::to_string(v));
     dims[i] = static_cast<npy_intp>(v);
   }
@@ -132,15 +121,16 @@ int parse_shape(nb::handle shape, npy_intp* dims) {
 nb::object pool_array(nb::handle shape, nb::handle dtype, bool zeroed) {
   npy_intp dims[NPY_MAXDIMS];
   const int nd = parse_shape(shape, dims);
-  const DType t = dtype.is_none() ? DType::f64 : as_dtype(dtype, "dtype");
+  PyArray_Descr* descr = numpy_descr(dtype.is_none() ? numpy_dtype(DType::f64) : dtype, "dtype");
+  nb::object keep = nb::steal(reinterpret_cast<PyObject*>(descr));
   int64_t n = 1;
   for (int i = 0; i < nd; ++i) {
     if (__builtin_mul_overflow(n, static_cast<int64_t>(dims[i]), &n))
       throw ValueError("shape: " + py_repr(shape) + " has too many elements");
   }
   int64_t bytes;
-  if (__builtin_mul_overflow(n, static_cast<int64_t>(itemsize(t)), &bytes))
-    throw ValueError("shape: " + py_repr(shape) + " is too big for " + dtype_name(t));
+  if (__builtin_mul_overflow(n, static_cast<int64_t>(PyDataType_ELSIZE(descr)), &bytes))
+    throw ValueError("shape: " + py_repr(shape) + " is too big for " + py_repr(keep));
   void* data;
   if (zeroed && bytes >= (int64_t{1} << 20)) {
     nb::gil_scoped_release release;  // a big zero fill takes a while
@@ -149,7 +139,7 @@ nb::object pool_array(nb::handle shape, nb::handle dtype, bool zeroed) {
     data = zeroed ? memory::allocate_zeroed(static_cast<size_t>(bytes))
                   : memory::allocate(static_cast<size_t>(bytes));
   }
-  PyArray_Descr* descr = reinterpret_cast<PyArray_Descr*>(numpy_dtype(t).release().ptr());
+  Py_INCREF(descr);  // PyArray_NewFromDescr steals it
   PyObject* arr = PyArray_NewFromDescr(&PyArray_Type, descr, nd, dims, nullptr, data,
                                        NPY_ARRAY_CARRAY, nullptr);
   if (!arr) {
@@ -196,7 +186,8 @@ Parameters
 ----------
 shape : int or sequence of ints
 dtype : dtype, default float64
-    uint8, int8, uint16, int16, int32, int64, float32 or float64.
+    Any bool, integer, float or complex dtype (as ``numpy.empty``; zeros are all-bits-zero,
+    which is 0 / False / 0j in each).
 
 Raises
 ------
@@ -219,7 +210,8 @@ Parameters
 ----------
 shape : int or sequence of ints
 dtype : dtype, default float64
-    uint8, int8, uint16, int16, int32, int64, float32 or float64.
+    Any bool, integer, float or complex dtype (as ``numpy.empty``; zeros are all-bits-zero,
+    which is 0 / False / 0j in each).
 
 Raises
 ------

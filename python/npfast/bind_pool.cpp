@@ -13,48 +13,6 @@ namespace npfast {
 namespace py {
 namespace {
 
-// A Python int (or NumPy integer, not bool) as int64; TypeError / ValueError naming `arg`.
-int64_t int_arg(nb::handle h, const char* arg) {
-  if (PyBool_Check(h.ptr()) || !PyIndex_Check(h.ptr()))
-    throw TypeError(std::string(arg) + ": expected an int, got " + py_repr(h));
-  nb::object i = nb::steal(PyNumber_Index(h.ptr()));
-  if (!i) {
-    PyErr_Clear();
-    throw TypeError(std::string(arg) + ": expected an int, got " + py_repr(h));
-  }
-  int overflow = 0;
-  const long long v = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
-  if (overflow) throw ValueError(std::string(arg) + ": out of the int64 range, got " + py_repr(h));
-  return v;
-}
-
-bool is_sequence(nb::handle h) {
-  return PySequence_Check(h.ptr()) && !PyUnicode_Check(h.ptr()) && !PyBytes_Check(h.ptr()) &&
-         !PyArray_Check(h.ptr());
-}
-
-// An int, or a sequence of one or two ints, as (height, width). Returns false for None or an
-// empty sequence (the caller's default).
-bool pair_arg(nb::handle h, const char* arg, int64_t out[2]) {
-  if (h.is_none()) return false;
-  if (is_sequence(h)) {
-    const Py_ssize_t n = PySequence_Size(h.ptr());
-    if (n == 0) return false;
-    if (n < 0 || n > 2)
-      throw ValueError(std::string(arg) + ": expected an int or a tuple of two ints, got " +
-                       py_repr(h));
-    for (Py_ssize_t i = 0; i < n; ++i) {
-      nb::object item = nb::steal(PySequence_GetItem(h.ptr(), i));
-      if (!item) throw nb::python_error();
-      out[i] = int_arg(item, arg);
-    }
-    if (n == 1) out[1] = out[0];
-    return true;
-  }
-  out[0] = out[1] = int_arg(h, arg);
-  return true;
-}
-
 Pool2dArgs pool_args(nb::handle kernel_size, nb::handle stride, nb::handle padding,
                      nb::handle dilation, bool ceil_mode) {
   Pool2dArgs a;
@@ -81,22 +39,7 @@ int64_t divisor_arg(nb::handle h) {
 }
 
 // input_shape of a backward pass: 2 to 4 non-negative ints.
-View shape_arg(nb::handle h, DType t) {
-  if (!is_sequence(h)) throw TypeError("input_shape: expected a tuple of ints, got " + py_repr(h));
-  const Py_ssize_t n = PySequence_Size(h.ptr());
-  if (n < 2 || n > 4)
-    throw ValueError("input_shape: expected 2 to 4 dimensions, got " + py_repr(h));
-  View v;
-  v.dtype = t;
-  v.ndim = static_cast<int>(n);
-  for (Py_ssize_t i = 0; i < n; ++i) {
-    nb::object item = nb::steal(PySequence_GetItem(h.ptr(), i));
-    if (!item) throw nb::python_error();
-    v.shape[i] = int_arg(item, "input_shape");
-    if (v.shape[i] < 0) throw ValueError("input_shape: negative dimension in " + py_repr(h));
-  }
-  return v;
-}
+View input_shape_arg(nb::handle h, DType t) { return shape_arg(h, "input_shape", t, 2, 4); }
 
 nb::object new_result(const Shape& s, DType t, View* v) { return new_array(t, s.ndim, s.dims, v); }
 
@@ -122,7 +65,7 @@ nb::object max_pool2d_backward_py(nb::handle grad_output, nb::handle indices,
                                   nb::handle input_shape) {
   Array g = as_array(grad_output, "grad_output");
   Array i = as_array(indices, "indices");
-  View gi = shape_arg(input_shape, g.view.dtype);
+  View gi = input_shape_arg(input_shape, g.view.dtype);
   Shape s;
   s.ndim = gi.ndim;
   for (int k = 0; k < gi.ndim; ++k) s.dims[k] = gi.shape[k];
@@ -155,7 +98,7 @@ nb::object avg_pool2d_backward_py(nb::handle grad_output, nb::handle input_shape
                                   bool ceil_mode, bool count_include_pad,
                                   nb::handle divisor_override) {
   Array g = as_array(grad_output, "grad_output");
-  View gi = shape_arg(input_shape, g.view.dtype);
+  View gi = input_shape_arg(input_shape, g.view.dtype);
   const Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), ceil_mode);
   const int64_t div = divisor_arg(divisor_override);
   if (g.view.dtype != DType::f32 && g.view.dtype != DType::f64)
@@ -257,6 +200,15 @@ std::string doc(const char* head, const char* params, const char* tail) {
 }  // namespace
 
 NPFAST_BIND(pool) {
+  m.def(
+      "_pool_output_length",
+      [](int64_t n, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation,
+         bool ceil_mode) {
+        return pool_output_length(n, kernel, stride, padding, dilation, ceil_mode, "length");
+      },
+      nb::arg("n"), nb::arg("kernel"), nb::arg("stride"), nb::arg("padding"), nb::arg("dilation"),
+      nb::arg("ceil_mode"),
+      "PyTorch's pooled (and, without ceil_mode, convolved) length of an axis of n elements.");
   static const std::string max_doc = doc("2-D max pooling, as ``torch.nn.functional.max_pool2d``.",
                                          R"doc(dilation : int or (int, int)
     Spacing between window taps, >= 1.
@@ -281,7 +233,7 @@ TypeError  for a non-float input or a non-int argument.
 ValueError for kernel_size / stride / dilation < 1, padding < 0 or > kernel_size // 2, an
     output size < 1, or window positions that overflow int64.
 )doc");
-  m.def("max_pool2d", &max_pool2d_py,
+  m.def("max_pool2d", torch_anchored<&max_pool2d_py>,
         nb::sig(
             "def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
             "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
@@ -292,7 +244,7 @@ ValueError for kernel_size / stride / dilation < 1, padding < 0 or > kernel_size
         nb::arg("dilation").none() = 1, nb::arg("ceil_mode") = false,
         nb::arg("return_indices") = false, max_doc.c_str());
 
-  m.def("max_pool2d_backward", &max_pool2d_backward_py,
+  m.def("max_pool2d_backward", torch_anchored<&max_pool2d_backward_py>,
         nb::sig("def max_pool2d_backward(grad_output: numpy.typing.ArrayLike, "
                 "indices: numpy.typing.ArrayLike, input_shape: tuple[int, ...]) -> numpy.ndarray"),
         nb::arg("grad_output").none(), nb::arg("indices").none(), nb::arg("input_shape").none(),
@@ -339,7 +291,7 @@ TypeError  for a non-float input or a non-int argument.
 ValueError for kernel_size / stride < 1, padding < 0 or > kernel_size // 2, an output size
     < 1, or divisor_override == 0.
 )doc");
-  m.def("avg_pool2d", &avg_pool2d_py,
+  m.def("avg_pool2d", torch_anchored<&avg_pool2d_py>,
         nb::sig("def avg_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
                 "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
                 "ceil_mode: bool = False, count_include_pad: bool = True, "
@@ -349,7 +301,7 @@ ValueError for kernel_size / stride < 1, padding < 0 or > kernel_size // 2, an o
         nb::arg("ceil_mode") = false, nb::arg("count_include_pad") = true,
         nb::arg("divisor_override").none() = nb::none(), avg_doc.c_str());
 
-  m.def("avg_pool2d_backward", &avg_pool2d_backward_py,
+  m.def("avg_pool2d_backward", torch_anchored<&avg_pool2d_backward_py>,
         nb::sig("def avg_pool2d_backward(grad_output: numpy.typing.ArrayLike, "
                 "input_shape: tuple[int, ...], kernel_size: int | tuple[int, int], "
                 "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
@@ -381,7 +333,7 @@ TypeError / ValueError as ``avg_pool2d``, and ValueError when grad_output's shap
 pooled shape of ``input_shape``.
 )doc");
 
-  m.def("max_unpool2d", &max_unpool2d_py,
+  m.def("max_unpool2d", torch_anchored<&max_unpool2d_py>,
         nb::sig("def max_unpool2d(input: numpy.typing.ArrayLike, indices: numpy.typing.ArrayLike, "
                 "kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, "
                 "padding: int | tuple[int, int] = 0, "
@@ -416,7 +368,7 @@ ValueError for mismatched shapes, a bad output_size, or an index outside [0, OH 
     (checked before writing).
 )doc");
 
-  m.def("adaptive_avg_pool2d", &adaptive_avg_pool2d_py,
+  m.def("adaptive_avg_pool2d", torch_anchored<&adaptive_avg_pool2d_py>,
         nb::sig("def adaptive_avg_pool2d(input: numpy.typing.ArrayLike, "
                 "output_size: int | tuple[int | None, int | None]) -> numpy.ndarray"),
         nb::arg("input").none(), nb::arg("output_size").none(),

@@ -24,6 +24,37 @@ std::vector<std::pair<const char*, BindFn>>& registry() {
 
 }  // namespace
 
+namespace {
+PyObject* g_torch_value_error = nullptr;
+PyObject* g_torch_type_error = nullptr;
+
+PyObject* new_error(const char* name, PyObject* base, const char* doc) {
+  nb::object bases = nb::steal(PyTuple_Pack(2, base, PyExc_RuntimeError));
+  if (!bases) throw nb::python_error();
+  PyObject* t = PyErr_NewExceptionWithDoc(name, doc, bases.ptr(), nullptr);
+  if (!t) throw nb::python_error();
+  return t;  // kept for the life of the process
+}
+}  // namespace
+
+void add_torch_errors(nb::module_& m) {
+  g_torch_value_error = new_error(
+      "npfast.TorchValueError", PyExc_ValueError,
+      "A bad argument value to a function anchored on PyTorch: a ValueError (npfast's class) "
+      "and a RuntimeError (PyTorch's).");
+  g_torch_type_error = new_error(
+      "npfast.TorchTypeError", PyExc_TypeError,
+      "A bad argument type or dtype to a function anchored on PyTorch: a TypeError (npfast's "
+      "class) and a RuntimeError (PyTorch's).");
+  m.attr("TorchValueError") = nb::borrow(g_torch_value_error);
+  m.attr("TorchTypeError") = nb::borrow(g_torch_type_error);
+}
+
+void raise_torch_error(bool type_error, const char* what) {
+  PyErr_SetString(type_error ? g_torch_type_error : g_torch_value_error, what);
+  throw nb::python_error();
+}
+
 Registrar::Registrar(const char* name, BindFn fn) { registry().emplace_back(name, fn); }
 
 void bind_all(nb::module_& m) {
@@ -49,5 +80,6 @@ NB_MODULE(_npfast, m) {
       PyErr_SetString(PyExc_MemoryError, e.what());
     }
   });
+  npfast::py::add_torch_errors(m);
   npfast::py::bind_all(m);
 }

@@ -1,50 +1,158 @@
-"""npfast.ndimage: 2-D ``scipy.ndimage.correlate`` / ``convolve`` on npfast's kernels.
+"""npfast.ndimage: ``scipy.ndimage.correlate`` / ``convolve`` on npfast's kernels.
 
-Same semantics as SciPy for 2-D inputs with 2-D weights (modes, ``cval``, ``origin``, the
-centring of even-sized weights), with one difference in dtypes: the result is float32 when the
-input and the weights are both float32 and float64 otherwise, including for integer inputs
+Same semantics as SciPy for inputs of any rank (modes, ``cval``, ``origin``, ``axes``, the
+centring of even-sized weights, ``output`` as an array or a dtype), and SciPy's exception
+classes for its arguments. 2-D inputs whose output has npfast's result dtype run npfast's SIMD
+kernels; every other case runs SciPy's own algorithm exactly (in double, rounded once to the
+output). One difference in dtypes: without ``output``, the result is float32 when the input and
+the weights are both float32 and float64 otherwise, including for integer and bool inputs
 (SciPy returns the input's dtype, rounding and possibly overflowing integer results, and
-returns float32 for a float32 input with float64 weights).
+returns float32 for a float32 input with float64 weights). Pass ``output=input.dtype`` for
+SciPy's dtype.
 """
 
 from __future__ import annotations
 
+import numbers
 import operator
+from collections.abc import Iterable
+
+import numpy as np
 
 from . import _npfast
 
 __all__ = ["convolve", "correlate"]
 
+# Output dtypes the operator writes itself; others are computed in float64 and cast as
+# SciPy's C code casts (truncation toward zero for integers).
+_NATIVE_OUT = (np.dtype(np.float32), np.dtype(np.float64))
 
-def _origins(origin):
+
+def _real(a, name):
+    """a as an array npfast's operator takes: bool viewed as uint8 (exact, no copy)."""
+    a = np.asarray(a)
+    if a.dtype.kind == "b":
+        return a.view(np.uint8)
+    if a.dtype.kind == "c":
+        raise TypeError(f"{name}: complex arrays are not supported (npfast computes in real "
+                        f"arithmetic), got dtype {a.dtype}")
+    if a.dtype.kind not in "iuf" or (a.dtype.kind == "f" and a.dtype.itemsize not in (4, 8)):
+        if name == "weights" and a.dtype.kind == "f":
+            return a.astype(np.float64)  # SciPy converts the weights to float64 too
+        raise RuntimeError(f"{name}: array type {a.dtype} not supported")  # SciPy's class
+    return a
+
+
+def _axes(axes, ndim):
+    """SciPy's axes rule: None (all), an int, or unique ints in [-ndim, ndim)."""
+    if axes is None:
+        return tuple(range(ndim))
+    if isinstance(axes, Iterable):
+        axes = tuple(operator.index(ax) for ax in axes)
+    else:
+        axes = (operator.index(axes),)
+    for ax in axes:
+        if ax < -ndim or ax > ndim - 1:
+            raise ValueError(f"axes: axis {ax} is out of range for an input of {ndim} "
+                             "dimensions")
+    axes = tuple(ax % ndim for ax in axes)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"axes: must be unique, got {axes}")
+    return axes
+
+
+def _origins(origin, axes, ndim):
+    """One int per input axis (0 on the axes not filtered), as SciPy expands them: the i-th
+    value goes to axes[i] when only some axes are filtered."""
+    if isinstance(origin, Iterable) and not isinstance(origin, str):
+        seq = list(origin)
+        if len(seq) != len(axes):
+            raise RuntimeError(f"origin: need one value per filtered axis ({len(axes)}), got "
+                               f"{origin!r}")  # SciPy's class
+    else:
+        seq = [origin] * len(axes)
     try:
-        o = operator.index(origin)
-        return o, o
+        seq = [operator.index(o) for o in seq]
     except TypeError:
-        pass
-    try:
-        seq = [operator.index(v) for v in origin]
-    except TypeError:
-        raise TypeError(f"origin: must be an int or a sequence of 2 ints, got {origin!r}") from None
-    if len(seq) != 2:
-        raise ValueError(f"origin: must have one value per axis (2), got {origin!r}")
-    return seq[0], seq[1]
+        raise TypeError(f"origin: must be an int or a sequence of ints, got {origin!r}") from None
+    if len(axes) == ndim:
+        return seq  # one per input axis, in axis order (SciPy does not permute them)
+    out = [0] * ndim
+    for o, ax in zip(seq, axes):
+        out[ax] = o
+    return out
 
 
-def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0):
-    """Multidimensional correlation for 2-D arrays, as ``scipy.ndimage.correlate``.
+def _output(output, input):
+    """(array to return or None, dtype to compute into or None)."""
+    if output is None:
+        return None
+    if isinstance(output, (list, tuple)):
+        raise RuntimeError(f"output: shape must be {input.shape}, got {np.shape(output)}")
+    dtype = output.dtype if isinstance(output, np.ndarray) else np.dtype(output)  # TypeError
+    if dtype.kind not in "biuf" or (dtype.kind == "f" and dtype.itemsize not in (4, 8)):
+        raise RuntimeError(f"output: array type {dtype} not supported")  # SciPy's class
+    if isinstance(output, np.ndarray):
+        if output.shape != input.shape:
+            raise RuntimeError(f"output: shape must be {input.shape}, got {output.shape}")
+        return output
+    return _npfast.empty(input.shape, dtype)
 
-    ``out[i, j] = sum_{a, b} weights[a, b] * input_ext[i + a - kh // 2 - origin[0],
-    j + b - kw // 2 - origin[1]]``.
+
+def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
+    input = _real(input, "input")
+    weights = _real(weights, "weights")
+    axes = _axes(axes, input.ndim)
+    if len(axes) < input.ndim:
+        if weights.ndim != len(axes):
+            raise RuntimeError(f"weights.ndim ({weights.ndim}) must match len(axes) "
+                               f"({len(axes)})")
+        weights = np.expand_dims(weights, tuple(ax for ax in range(input.ndim) if ax not in axes))
+    if weights.ndim != input.ndim or 0 in weights.shape:
+        raise RuntimeError(f"weights: expected a non-empty array of {input.ndim} dimensions "
+                           f"(the input's, or len(axes)), got shape {weights.shape}")
+    origins = _origins(origin, axes, input.ndim)
+    if not isinstance(mode, str):
+        raise RuntimeError("mode: a sequence of modes is not supported")  # SciPy's class
+    if not isinstance(cval, numbers.Real):
+        raise TypeError(f"cval: must be a real number, got {cval!r}")
+    dest = _output(output, input)
+    if dest is None:
+        return _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve,
+                                          None)
+    if dest.dtype in _NATIVE_OUT and dest.dtype.isnative and not (
+            np.may_share_memory(dest, input) or np.may_share_memory(dest, weights)):
+        return _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve,
+                                          dest)
+    # Another dtype, or an output that is the input: compute apart, then store.
+    native = dest.dtype.newbyteorder("=")
+    tmp_dtype = native if native in _NATIVE_OUT else np.dtype(np.float64)
+    tmp = _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve,
+                                     _npfast.empty(input.shape, tmp_dtype))
+    if dest.dtype.kind == "b":
+        tmp = np.trunc(tmp) != 0  # SciPy's C cast to npy_bool
+    np.copyto(dest, tmp, casting="unsafe")
+    return dest
+
+
+def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
+    """Multidimensional correlation, as ``scipy.ndimage.correlate``.
+
+    ``out[i] = sum_t weights[t] * input_ext[i + t - w // 2 - origin]`` over every weight
+    position ``t`` (multi-indices; ``w`` the weights' shape).
 
     Parameters
     ----------
-    input : array_like, 2-D
-        float32, float64 or integer; any strides (views, Fortran order, negative strides).
-    weights : array_like, 2-D, non-empty
-    output : ndarray, optional
-        Written in place: the input's shape and exactly the result dtype (never converted),
-        not overlapping the inputs. (SciPy also takes a dtype here; npfast does not.)
+    input : array_like, any rank
+        Any integer (signed or unsigned, every width), bool, float32 or float64; any strides
+        (views, Fortran order, negative strides).
+    weights : array_like, non-empty
+        The input's rank, or ``len(axes)``. Integer, bool and float weights.
+    output : ndarray or dtype, optional
+        An array of the input's shape and any integer, bool or float32/float64 dtype, written
+        in place and returned (it may be the input itself); or a dtype for a new array. Values
+        are computed in float64 and cast as SciPy casts them (truncated toward zero for
+        integers). Default: see the module docstring.
     mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap'}
         How the input is extended past its edges, as SciPy: reflect ``d c b a | a b c d |
         d c b a``, constant ``k k k k | a b c d | k k k k`` (k = ``cval``), nearest
@@ -53,31 +161,36 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0):
         'grid-mirror', 'grid-constant' and 'grid-wrap' are accepted as synonyms.
     cval : float
         The value past the edges for mode='constant'.
-    origin : int or sequence of 2 ints
-        Shifts the weights' centre; each must lie in ``[-(w // 2), (w - 1) // 2]``.
+    origin : int or sequence of ints
+        Shifts the weights' centre, one value per filtered axis; each must lie in
+        ``[-(w // 2), (w - 1) // 2]``.
+    axes : int or tuple of ints, optional
+        The axes filtered (default: all); ``weights`` then has ``len(axes)`` dimensions, in
+        increasing axis order, as SciPy.
 
     Returns
     -------
-    ndarray of the input's shape: float32 when input and weights are float32 (computed in
-    float32 with fused multiply-adds), float64 otherwise (see the module docstring).
+    ndarray of the input's shape: ``output`` when it is an array; else of the ``output`` dtype,
+    or float32 when input and weights are float32 and float64 otherwise.
 
     Raises
     ------
-    ValueError  input or weights not 2-D, empty weights, an unknown mode, an origin out of
-                range, a mismatched ``output`` shape or an overlapping ``output``.
-    TypeError   object, string, complex, bool or other unsupported dtypes; a wrong ``output``
-                dtype.
+    RuntimeError  (SciPy's class) a mode that is not a known string (a sequence of modes
+                  included), weights whose rank is not the input's or len(axes), empty
+                  weights, an ``origin`` sequence of the wrong length, an ``output`` of the
+                  wrong shape, float16/object/string arrays.
+    ValueError    an origin out of range, axes out of range or repeated.
+    TypeError     complex arrays, a non-int origin or axis, a non-real cval, an ``output``
+                  that is neither an array nor a dtype.
     """
-    o0, o1 = _origins(origin)
-    return _npfast._ndimage_corr2d(input, weights, mode, cval, o0, o1, False, output)
+    return _correlate(input, weights, output, mode, cval, origin, axes, False)
 
 
-def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0):
-    """Multidimensional convolution for 2-D arrays, as ``scipy.ndimage.convolve``.
+def convolve(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None):
+    """Multidimensional convolution, as ``scipy.ndimage.convolve``.
 
-    Correlation with ``weights`` flipped in both axes; for an even-sized axis the centre is
+    Correlation with ``weights`` flipped on every axis; for an even-sized axis the centre is
     SciPy's (origin negated and shifted by one). Parameters, result and errors as
     :func:`correlate`.
     """
-    o0, o1 = _origins(origin)
-    return _npfast._ndimage_corr2d(input, weights, mode, cval, o0, o1, True, output)
+    return _correlate(input, weights, output, mode, cval, origin, axes, True)

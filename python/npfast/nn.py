@@ -34,6 +34,7 @@ import numbers
 import numpy as np
 
 import npfast
+from npfast import _npfast
 
 __all__ = [
     "Module",
@@ -73,11 +74,8 @@ def _positive_int(name, value, minimum=1):
 
 
 def _pair(name, value, minimum):
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (value, value)
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return tuple(_positive_int(name, v, minimum) for v in value)
+    """PyTorch's pair rule through npfast's one argument parser, then the layer's minimum."""
+    return tuple(_positive_int(name, v, minimum) for v in _npfast._pair(value, name))
 
 
 class Module:

@@ -26,6 +26,10 @@ const char* dtype_name(DType t) {
       return "float32";
     case DType::f64:
       return "float64";
+    case DType::u32:
+      return "uint32";
+    case DType::u64:
+      return "uint64";
   }
   return "?";
 }

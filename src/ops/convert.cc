@@ -14,7 +14,23 @@ namespace {
 
 bool in(DType t, const DType* list, size_t n) { return std::find(list, list + n, t) != list + n; }
 
-// Strided rows go through small contiguous buffers so the same kernel serves them.
+// Sources without kernels of their own: widened to float64 in the row buffer (exact for
+// uint32; uint64 rounds as NumPy's astype(float64) does) and run the float64 kernel, which
+// computes in float64 anyway.
+bool widened(DType t) { return t == DType::u32 || t == DType::u64; }
+
+template <class S>
+void widen(const char* x, int64_t sx, int64_t m, char* xb) {
+  for (int64_t i = 0; i < m; ++i) {
+    S v;
+    std::memcpy(&v, x + i * sx, sizeof v);
+    const double d = static_cast<double>(v);
+    std::memcpy(xb + i * 8, &d, 8);
+  }
+}
+
+// Strided rows (and widened sources) go through small contiguous buffers so the same kernel
+// serves them.
 void convert_strided_row(elementwise::ConvertFn k, int64_t n, const char* x, int64_t sx, DType tx,
                          char* y, int64_t sy, DType ty, double scale, double offset) {
   constexpr int64_t kBlock = 256;
@@ -23,7 +39,12 @@ void convert_strided_row(elementwise::ConvertFn k, int64_t n, const char* x, int
   const size_t ix = itemsize(tx), iy = itemsize(ty);
   for (int64_t b = 0; b < n; b += kBlock) {
     const int64_t m = std::min(kBlock, n - b);
-    for (int64_t i = 0; i < m; ++i) std::memcpy(xb + i * ix, x + (b + i) * sx, ix);
+    if (tx == DType::u32)
+      widen<uint32_t>(x + b * sx, sx, m, xb);
+    else if (tx == DType::u64)
+      widen<uint64_t>(x + b * sx, sx, m, xb);
+    else
+      for (int64_t i = 0; i < m; ++i) std::memcpy(xb + i * ix, x + (b + i) * sx, ix);
     k(m, xb, yb, scale, offset);
     for (int64_t i = 0; i < m; ++i) std::memcpy(y + (b + i) * sy, yb + i * iy, iy);
   }
@@ -32,7 +53,9 @@ void convert_strided_row(elementwise::ConvertFn k, int64_t n, const char* x, int
 }  // namespace
 
 void convert(const View& x_in, const View& y_in, double scale, double offset) {
-  if (!in(x_in.dtype, elementwise::kConvertSources, std::size(elementwise::kConvertSources)))
+  const bool wide = widened(x_in.dtype);
+  if (!wide &&
+      !in(x_in.dtype, elementwise::kConvertSources, std::size(elementwise::kConvertSources)))
     throw TypeError(std::string("a: unsupported dtype ") + dtype_name(x_in.dtype));
   if (!in(y_in.dtype, elementwise::kConvertDests, std::size(elementwise::kConvertDests)))
     throw TypeError(std::string("dtype: must be float32, float64 or uint8, got ") +
@@ -54,11 +77,12 @@ void convert(const View& x_in, const View& y_in, double scale, double offset) {
   const int64_t cols = x.shape[last];
   const int64_t rows = x.size() / cols;
   const int64_t sx = x.strides[last], sy = y.strides[last];
-  const bool unit = sx == static_cast<int64_t>(itemsize(x.dtype)) &&
+  const bool unit = !wide && sx == static_cast<int64_t>(itemsize(x.dtype)) &&
                     sy == static_cast<int64_t>(itemsize(y.dtype));
   // Strided rows go through a stack buffer, which streaming stores would push out of cache.
   const elementwise::ConvertFn k =
-      elementwise::convert_kernel(kernels<elementwise::Table>(), x.dtype, y.dtype, big && unit);
+      elementwise::convert_kernel(kernels<elementwise::Table>(), wide ? DType::f64 : x.dtype, y.dtype,
+                                  big && unit);
   char* const xp = static_cast<char*>(x.data);
   char* const yp = static_cast<char*>(y.data);
 

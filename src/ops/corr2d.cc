@@ -18,11 +18,8 @@
 #include "src/ops/corr2d.h"
 
 namespace npfast {
-namespace {
+namespace ops {
 
-using corr2d::kMaxRows;
-
-// The index that `i` (any integer) reads under `border` for an axis of length n; -1 for fill.
 int64_t map_index(int64_t i, int64_t n, Border border) {
   if (i >= 0 && i < n) return i;
   if (n == 0) return -1;
@@ -51,6 +48,14 @@ int64_t map_index(int64_t i, int64_t n, Border border) {
   }
   return -1;
 }
+
+}  // namespace ops
+
+namespace {
+
+using corr2d::kMaxRows;
+
+using ops::map_index;
 
 template <class T, class S>
 void copy_span_as(T* dst, const char* src, int64_t stride, int64_t n) {
@@ -81,6 +86,10 @@ void copy_span(T* dst, const char* src, int64_t stride, int64_t n, DType s) {
       return copy_span_as<T, int16_t>(dst, src, stride, n);
     case DType::i32:
       return copy_span_as<T, int32_t>(dst, src, stride, n);
+    case DType::u32:
+      return copy_span_as<T, uint32_t>(dst, src, stride, n);
+    case DType::u64:
+      return copy_span_as<T, uint64_t>(dst, src, stride, n);
     case DType::i64:
       return copy_span_as<T, int64_t>(dst, src, stride, n);
     case DType::f32:

@@ -81,6 +81,15 @@ void signal_corr2d(const View& in1, const View& in2, const View& out, Corr2dMode
   ops::correlate(in1, k, out, top, left, boundary, fillvalue);
 }
 
+void ops::check_origin(int64_t origin, int64_t w, int axis) {
+  if (origin < -(w / 2) || origin > (w - 1) / 2)
+    throw ValueError(
+        "origin: must satisfy -(weights.shape[k] // 2) <= origin[k] <= "
+        "(weights.shape[k] - 1) // 2, got " +
+        std::to_string(origin) + " for axis " + std::to_string(axis) + " of length " +
+        std::to_string(w));
+}
+
 void ndimage_corr2d(const View& input, const View& weights, const View& out, Border mode,
                     double cval, const int64_t origin[2], bool convolve) {
   if (input.ndim != 2) throw ValueError("input: must be 2-D, got shape " + shape_str(input));
@@ -90,12 +99,7 @@ void ndimage_corr2d(const View& input, const View& weights, const View& out, Bor
   int64_t centre[2];
   for (int i = 0; i < 2; ++i) {
     const int64_t w = weights.shape[i];
-    if (origin[i] < -(w / 2) || origin[i] > (w - 1) / 2)
-      throw ValueError(
-          "origin: must satisfy -(weights.shape[k] // 2) <= origin[k] <= "
-          "(weights.shape[k] - 1) // 2, got " +
-          std::to_string(origin[i]) + " for axis " + std::to_string(i) + " of length " +
-          std::to_string(w));
+    ops::check_origin(origin[i], w, i);
     // SciPy's convolve: flipped weights, origin negated and shifted by one for even lengths.
     const int64_t o = convolve ? -origin[i] - (w % 2 == 0 ? 1 : 0) : origin[i];
     centre[i] = w / 2 + o;

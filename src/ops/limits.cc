@@ -34,10 +34,6 @@ limits::FmaLoopFn fma_probe(DType dtype) {
 
 }  // namespace
 
-double run_fma_probe(DType dtype, int64_t iters, double* sink) {
-  return static_cast<double>(fma_probe(dtype)(iters, sink));
-}
-
 double measure_peak_flops(DType dtype, double seconds) {
   const limits::FmaLoopFn fn = fma_probe(dtype);
   const int threads = get_num_threads();

@@ -121,9 +121,10 @@ def test_errors_name_argument_and_leave_out_untouched():
         npfast.matmul(np.ones((4, 6), np.int64), np.ones((6, 3), np.int64))
     with pytest.raises(TypeError, match="a: unsupported dtype"):
         npfast.matmul(np.ones((4, 6), np.complex64), np.ones((6, 3), np.complex64))
-    with pytest.raises(ValueError, match="a: must have 1, 2 or 3 dimensions"):
-        npfast.matmul(np.ones((2, 2, 4, 6), np.float32), np.ones((6, 3), np.float32))
-    with pytest.raises(ValueError, match="a: must have 1, 2 or 3 dimensions"):
+    # Any number of batch dimensions, as np.matmul (issue 22); 0-d operands are refused.
+    assert npfast.matmul(np.ones((2, 2, 4, 6), np.float32), np.ones((6, 3), np.float32)).shape == (
+        2, 2, 4, 3)
+    with pytest.raises(ValueError, match="a: must have at least 1 dimension"):
         npfast.matmul(np.float32(1), np.ones((6, 3), np.float32))
     with pytest.raises(ValueError, match=r"b: batch sizes differ \(2 vs 3\)"):
         npfast.matmul(np.ones((2, 4, 6), np.float32), np.ones((3, 6, 3), np.float32))

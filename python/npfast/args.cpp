@@ -1,0 +1,108 @@
+// The one argument parser (see bind.h): integers and PyTorch's pairs.
+#include <string>
+
+#include "npfast/error.hpp"
+#include "python/npfast/bind.h"
+
+namespace npfast {
+namespace py {
+
+int64_t int_arg(nb::handle v, const char* arg) {
+  if (PyBool_Check(v.ptr()) || !PyIndex_Check(v.ptr()))
+    throw TypeError(std::string(arg) + ": expected an int, got " + py_repr(v));
+  nb::object i = nb::steal(PyNumber_Index(v.ptr()));
+  if (!i) {
+    PyErr_Clear();
+    throw TypeError(std::string(arg) + ": expected an int, got " + py_repr(v));
+  }
+  int overflow = 0;
+  const long long r = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
+  if (overflow) throw ValueError(std::string(arg) + ": out of the int64 range, got " + py_repr(v));
+  return r;
+}
+
+bool is_sequence(nb::handle v) {
+  return PySequence_Check(v.ptr()) && !PyUnicode_Check(v.ptr()) && !PyBytes_Check(v.ptr()) &&
+         !PyArray_Check(v.ptr());
+}
+
+namespace {
+[[noreturn]] void not_a_pair(nb::handle v, const char* arg) {
+  throw TypeError(std::string(arg) + ": expected an int or a tuple of one or two ints, got " +
+                  py_repr(v));
+}
+}  // namespace
+
+bool pair_arg(nb::handle v, const char* arg, int64_t out[2]) {
+  if (!v.is_valid() || v.is_none()) return false;
+  if (!is_sequence(v)) {
+    if (PyBool_Check(v.ptr()) || !PyIndex_Check(v.ptr())) not_a_pair(v, arg);
+    out[0] = out[1] = int_arg(v, arg);
+    return true;
+  }
+  const Py_ssize_t n = PySequence_Size(v.ptr());
+  if (n < 0) {
+    PyErr_Clear();
+    not_a_pair(v, arg);
+  }
+  if (n == 0) return false;
+  if (n > 2)
+    throw ValueError(std::string(arg) + ": expected an int or a tuple of one or two ints, got " +
+                     py_repr(v));
+  int64_t r[2];
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    nb::object item = nb::steal(PySequence_GetItem(v.ptr(), i));
+    if (!item) throw nb::python_error();
+    if (PyBool_Check(item.ptr()) || !PyIndex_Check(item.ptr())) not_a_pair(v, arg);
+    r[i] = int_arg(item, arg);
+  }
+  out[0] = r[0];
+  out[1] = n == 1 ? r[0] : r[1];
+  return true;
+}
+
+void required_pair(nb::handle v, const char* arg, int64_t out[2]) {
+  if (pair_arg(v, arg, out)) return;
+  if (!v.is_valid() || v.is_none()) not_a_pair(v, arg);
+  throw ValueError(std::string(arg) + ": expected an int or a tuple of one or two ints, got " +
+                   py_repr(v));
+}
+
+View shape_arg(nb::handle v, const char* arg, DType t, int min_nd, int max_nd) {
+  if (!is_sequence(v))
+    throw TypeError(std::string(arg) + ": expected a tuple of ints, got " + py_repr(v));
+  const Py_ssize_t n = PySequence_Size(v.ptr());
+  if (n < min_nd || n > max_nd)
+    throw ValueError(std::string(arg) + ": expected " + std::to_string(min_nd) + " to " +
+                     std::to_string(max_nd) + " dimensions, got " + py_repr(v));
+  View r;
+  r.dtype = t;
+  r.ndim = static_cast<int>(n);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    nb::object item = nb::steal(PySequence_GetItem(v.ptr(), i));
+    if (!item) throw nb::python_error();
+    r.shape[i] = int_arg(item, arg);
+    if (r.shape[i] < 0) throw ValueError(std::string(arg) + ": negative dimension in " + py_repr(v));
+  }
+  return r;
+}
+
+}  // namespace py
+}  // namespace npfast
+
+// Private helpers for npfast.nn and npfast.dask: the same parser from Python.
+NPFAST_BIND(args) {
+  using namespace npfast::py;
+  m.def(
+      "_pair",
+      [](nb::handle v, const char* arg) {
+        int64_t p[2];
+        required_pair(v, arg, p);
+        return nb::make_tuple(p[0], p[1]);
+      },
+      nb::arg("value").none(), nb::arg("name"),
+      "PyTorch's pair rule (int, or 1 or 2 ints) as npfast's bindings apply it.");
+  m.def(
+      "_int", [](nb::handle v, const char* arg) { return int_arg(v, arg); },
+      nb::arg("value").none(), nb::arg("name"), "An integer argument as the bindings take it.");
+}
