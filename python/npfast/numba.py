@@ -74,14 +74,11 @@ def _attach() -> None:
 
 def _self_test() -> None:
     """After the first switch: an NRT allocation must come from the pool."""
-    from numba.core.registry import cpu_target
-    from numba.core.runtime import nrt
+    from numba.core.runtime.nrt import MemInfo
 
-    cpu_target.target_context  # initializes NRT (rtsys) if nothing compiled yet
-    mi = nrt.rtsys.meminfo_alloc(64)
-    # NRT_MemInfo_alloc puts the 48-byte MemInfo at the start of the block, the data after.
-    ok = _npfast._nrt_owns(mi.data - 48)
-    del mi
+    addr = _nrt_python.meminfo_alloc(64)  # NRT_MemInfo_alloc: the MemInfo starts the block
+    ok = _npfast._nrt_owns(addr)
+    MemInfo(addr)  # takes the reference and releases it
     if not ok:
         _npfast._nrt_switch(False)
         raise RuntimeError("npfast.numba: Numba's allocator did not switch; this Numba version "
