@@ -307,6 +307,13 @@ void nrt_attach(uintptr_t get_api) {
 // see either the old or the new function.
 void nrt_switch(bool on) {
   if (!g_nrt_slot) throw std::runtime_error("npfast.numba: not attached to Numba's runtime");
+  // Someone else changed NRT's allocator since (e.g. Numba's runtime module re-imported): the
+  // free function might no longer accept pool blocks, so refuse rather than mix them.
+  const NrtSysAllocator now = *g_nrt_slot;
+  if ((now.malloc != &PyMem_RawMalloc && now.malloc != &nrt_malloc) ||
+      (now.realloc != &PyMem_RawRealloc && now.realloc != &nrt_realloc) ||
+      (now.free != &PyMem_RawFree && now.free != &nrt_free))
+    throw std::runtime_error("npfast.numba: Numba's allocator was changed by someone else");
   __atomic_store_n(&g_nrt_slot->free, &nrt_free, __ATOMIC_RELEASE);
   __atomic_store_n(&g_nrt_slot->realloc, &nrt_realloc, __ATOMIC_RELEASE);
   __atomic_store_n(&g_nrt_slot->malloc, on ? &nrt_malloc : &PyMem_RawMalloc, __ATOMIC_RELEASE);

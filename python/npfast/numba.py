@@ -42,7 +42,10 @@ import numpy as np
 from llvmlite import ir
 from numba.core import cgutils, types
 from numba.core.errors import TypingError
+# Importing nrt sets NRT's allocator to CPython's raw one (nrt.py, at import): it must have run
+# before _attach() looks for exactly that.
 from numba.core.runtime import _nrt_python
+from numba.core.runtime.nrt import MemInfo
 from numba.extending import intrinsic, overload
 from numba.np.arrayobj import _parse_shape, make_array, populate_array
 
@@ -74,8 +77,6 @@ def _attach() -> None:
 
 def _self_test() -> None:
     """After the first switch: an NRT allocation must come from the pool."""
-    from numba.core.runtime.nrt import MemInfo
-
     addr = _nrt_python.meminfo_alloc(64)  # NRT_MemInfo_alloc: the MemInfo starts the block
     ok = _npfast._nrt_owns(addr)
     MemInfo(addr)  # takes the reference and releases it

@@ -264,3 +264,29 @@ def test_njit_zeros_array_outlives_install_state():
 
 def test_nrt_owns_rejects_foreign_blocks():
     assert not _npfast._nrt_owns(np.zeros(4).ctypes.data)
+
+
+def test_crossing_under_cpython_debug_allocator():
+    # PYTHONMALLOC=debug puts a header before every raw block and aborts on a free of a block
+    # it did not make: npfast's NRT free must tell the two kinds apart.
+    import subprocess
+    import sys
+
+    code = """
+import numba, numpy as np, npfast.numba as nn
+@numba.njit
+def f(n):
+    a = np.zeros((n, n)); a += 1.0
+    return a
+before = [f(k) for k in (2, 40, 300)]
+nn.install()
+during = [f(k) for k in (2, 40, 300)]
+del before
+nn.uninstall()
+del during
+print("ok")
+"""
+    env = dict(os.environ, PYTHONMALLOC="debug")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
