@@ -37,6 +37,11 @@ bool owns(const void* p) noexcept;
 // streaming an 18 MB block then adding 1 to it took 2-3x as long as memset + add).
 constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 
+// Sets `bytes` at p to zero as allocate_zeroed() clears a warm block: plain stores below
+// kStreamZeroBytes (the block stays in cache for the caller's first writes), non-temporal
+// stores split across threads from there (they would only evict the cache).
+void zero_fill(void* p, size_t bytes);
+
 struct Stats {
   int64_t bytes_in_use;    // handed out and not yet freed
   int64_t bytes_cached;    // freed, kept warm for reuse

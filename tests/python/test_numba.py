@@ -290,3 +290,25 @@ print("ok")
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+@numba.njit
+def zeros_then_fill(n, v):
+    a = np.zeros((n, n))
+    ok = (a == 0.0).all()
+    a[:] = v
+    return ok, a
+
+
+def test_big_zeros_cleared_under_install():
+    # >= 32 MiB: the zero fill goes through npfast's memset (streaming stores across threads)
+    npnumba.install()
+    for _ in range(3):
+        ok, a = zeros_then_fill(2100, 5.0)  # 35 MB, reused warm and dirty from the last round
+        assert ok and a[0, 0] == 5.0 and a[-1, -1] == 5.0
+        del a
+    ok, a = zeros_then_fill(10, 1.0)
+    assert ok
+    npnumba.uninstall()
+    ok, a = zeros_then_fill(2100, 2.0)
+    assert ok
