@@ -285,20 +285,16 @@ using GetApiFn = void** (*)();  // NRT_get_api: NRT_api_functions*, a struct of 
 using AllocExternalFn = void* (*)(size_t, void*);
 AllocExternalFn g_alloc_external = nullptr;
 
-// Finds NRT's system allocator in the library that holds NRT_get_api (`get_api`, from
-// numba.core.runtime._nrt_python.c_helpers) and takes NRT_MemInfo_alloc_external from the API
-// struct. Raises RuntimeError unless exactly one place matches.
-void nrt_attach(uintptr_t get_api) {
-  if (g_nrt_slot) return;
+// Takes NRT_MemInfo_alloc_external from NRT's API struct (`get_api` is NRT_get_api, from
+// numba.core.runtime._nrt_python.c_helpers) and looks for NRT's system allocator in the
+// library that holds it. Returns how many places matched: install() needs exactly one.
+int nrt_attach(uintptr_t get_api) {
   g_alloc_external = reinterpret_cast<AllocExternalFn>(reinterpret_cast<GetApiFn>(get_api)()[1]);
+  if (g_nrt_slot) return 1;
   FindSlot f{get_api};
   dl_iterate_phdr(scan_object, &f);
-  if (f.matches != 1)
-    throw std::runtime_error(
-        "npfast.numba: cannot find Numba's NRT allocator (expected it set to PyMem_RawMalloc/"
-        "Realloc/Free once, found " +
-        std::to_string(f.matches) + " candidates); this Numba version is not supported");
-  g_nrt_slot = f.found;
+  if (f.matches == 1) g_nrt_slot = f.found;
+  return f.matches;
 }
 
 // Switches NRT's malloc between the pool and CPython's raw allocator. The first call also
@@ -306,7 +302,10 @@ void nrt_attach(uintptr_t get_api) {
 // nrt_free). Aligned pointer stores are atomic, so threads running compiled code meanwhile
 // see either the old or the new function.
 void nrt_switch(bool on) {
-  if (!g_nrt_slot) throw std::runtime_error("npfast.numba: not attached to Numba's runtime");
+  if (!g_nrt_slot)
+    throw std::runtime_error(
+        "npfast.numba: cannot find Numba's NRT allocator (set to PyMem_RawMalloc/Realloc/Free "
+        "once in its runtime library); this Numba version is not supported");
   // Someone else changed NRT's allocator since (e.g. Numba's runtime module re-imported): the
   // free function might no longer accept pool blocks, so refuse rather than mix them.
   const NrtSysAllocator now = *g_nrt_slot;
@@ -402,7 +401,7 @@ NPFAST_BIND(memory) {
     return memory::owns(x.view.data);
   });
 
-  m.def("_nrt_attach", [](uintptr_t code) { nrt_attach(code); });
+  m.def("_nrt_attach", &nrt_attach);
   m.def("_nrt_switch", &nrt_switch);
   m.def("_nrt_installed", &nrt_installed);
   // True when the NRT block starting at `p` (a MemInfo address) came from the pool.

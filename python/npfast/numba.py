@@ -66,6 +66,8 @@ def _attach() -> None:
     with _lock:
         if _attached:
             return
+        # Finding NRT's system allocator may fail on a Numba with another runtime layout: then
+        # install() raises, while npfast.zeros / npfast.empty in @njit still work.
         _npfast._nrt_attach(_nrt_python.c_helpers["get_api"])
         empty, zeros = _npfast._nrt_allocators()
         # By name, not as constants in the code: functions cached on disk (cache=True) link
