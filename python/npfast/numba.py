@@ -210,30 +210,23 @@ def _pool_array_intrinsic(symbol, name):
     return alloc
 
 
-_pool_empty = _pool_array_intrinsic("npfast_nrt_empty", "empty")
-_pool_zeros = _pool_array_intrinsic("npfast_nrt_zeros", "zeros")
+def _overload_pool_array(pyfunc, symbol, name):
+    """Makes `pyfunc` (npfast.empty or npfast.zeros) callable in @njit code."""
+    alloc = _pool_array_intrinsic(symbol, name)
+
+    @overload(pyfunc)
+    def ol(shape, dtype=None):
+        _dtype_of(dtype, name)
+        _ndim_of(shape, name)
+
+        def impl(shape, dtype=None):
+            return alloc(shape, dtype)
+
+        return impl
 
 
-@overload(_npfast.empty)
-def _ol_empty(shape, dtype=None):
-    _dtype_of(dtype, "empty")
-    _ndim_of(shape, "empty")
-
-    def impl(shape, dtype=None):
-        return _pool_empty(shape, dtype)
-
-    return impl
-
-
-@overload(_npfast.zeros)
-def _ol_zeros(shape, dtype=None):
-    _dtype_of(dtype, "zeros")
-    _ndim_of(shape, "zeros")
-
-    def impl(shape, dtype=None):
-        return _pool_zeros(shape, dtype)
-
-    return impl
+_overload_pool_array(_npfast.empty, "npfast_nrt_empty", "empty")
+_overload_pool_array(_npfast.zeros, "npfast_nrt_zeros", "zeros")
 
 
 def _init_extension() -> None:

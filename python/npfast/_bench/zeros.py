@@ -127,9 +127,9 @@ def numba_rows(ctx, out_dir, sec):
         npnumba.install()
     sec.note("Numba rows: `pure_numba(n)` is the reported function (np.zeros((n, n)) inside "
              "@numba.njit, its `# do something` a full touch `mat += 1.0`), run as is and with "
-             "npfast.numba.install() around the call; 'npfast.zeros in @njit' is the same function "
-             "with npfast.zeros. Speed-up is against np.zeros + touch in Python, timed in the "
-             "same interleaved rounds.")
+             "npfast.numba.install() / uninstall() around each call (~1 us of the small sizes' "
+             "times); 'npfast.zeros in @njit' is the same function with npfast.zeros. Speed-up is "
+             "against np.zeros + touch in Python, timed in the same interleaved rounds.")
     series = {t: (sizes, [speedup[t].get(n) for n in sizes]) for t in tools[1:]}
     plot = line_plot(os.path.join(out_dir, "zeros.png"), "zeros + touch: speed-up over np.zeros",
                      "array side n (n x n float64)", "speed-up over np.zeros + touch (log)",
