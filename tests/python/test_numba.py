@@ -162,7 +162,8 @@ def parallel_alloc(n, iters):
         a = np.zeros((n + i % 5, 3))
         b = np.empty(n * 50 + i % 3)  # big enough to leave the per-thread caches
         b[:] = 1.0
-        out[i] = a.sum() + b[:n].sum()
+        c = npfast.zeros((n, 2))  # the external allocator, from the workers too
+        out[i] = a.sum() + b[:n].sum() + c.sum()
     return out
 
 
@@ -312,3 +313,26 @@ def test_big_zeros_cleared_under_install():
     npnumba.uninstall()
     ok, a = zeros_then_fill(2100, 2.0)
     assert ok
+
+
+def test_njit_zeros_in_cached_functions(tmp_path):
+    # cache=True: the compiled code is loaded by a later process, so it must find npfast's
+    # allocation functions by name, not by an address baked in by the first process.
+    import subprocess
+    import sys
+
+    (tmp_path / "cached_mod.py").write_text(
+        "import numba, numpy as np, npfast, npfast.numba\n"
+        "@numba.njit(cache=True)\n"
+        "def f(n):\n"
+        "    a = npfast.zeros((n, 3)); a += np.zeros(3)\n"
+        "    return a\n")
+    code = "import cached_mod; a = cached_mod.f(5); assert a.shape == (5, 3) and not a.any(); " \
+           "print(sum(cached_mod.f.stats.cache_hits.values()))"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path)] + sys.path))
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300) for _ in range(2)]
+    for p in runs:
+        assert p.returncode == 0, p.stderr[-2000:]
+    hits = [int(p.stdout.split()[-1]) for p in runs]
+    assert hits[0] == 0 and hits[1] >= 1, hits  # the second process loaded the cached code
