@@ -293,7 +293,8 @@ def empty(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.floa
     A new uninitialized C-contiguous array whose memory comes from npfast's pool.
 
     Like ``numpy.empty``, but a block freed earlier is reused warm (no page faults), and the
-    buffer returns to the pool when the array dies.
+    buffer returns to the pool when the array dies. Also callable inside ``@numba.njit`` code
+    (see ``npfast.numba``).
 
     Parameters
     ----------
@@ -314,8 +315,9 @@ def zeros(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.floa
     A new zero-filled C-contiguous array whose memory comes from npfast's pool.
 
     Like ``numpy.zeros``. A cached block is cleared with SIMD stores (non-temporal for blocks of
-    16 MiB and more), which is ~30x cheaper than faulting in fresh pages; when the pool has no
-    block of that size it maps fresh pages, which the OS provides already zero.
+    32 MiB and more), which is ~30x cheaper than faulting in fresh pages; when the pool has no
+    block of that size it maps fresh pages, which the OS provides already zero. Also callable
+    inside ``@numba.njit`` code (see ``npfast.numba``).
 
     Parameters
     ----------

@@ -5,9 +5,14 @@
 // in every array it allocates and frees the data through that capsule, so an array allocated
 // under the hook and freed after it (or the reverse) always goes back where it came from. The
 // free size NumPy passes is ignored: blocks know their own size.
+#include <link.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 
+#include <cstdint>
 #include <cstring>
+#include <limits>
+#include <stdexcept>
 #include <string>
 
 #include "npfast/dispatch.hpp"
@@ -154,6 +159,224 @@ nb::object pool_array(nb::handle shape, nb::handle dtype, bool zeroed) {
 }
 
 
+
+// ---- Numba's runtime (NRT), for npfast.numba ----------------------------------------------
+//
+// Two routes into the pool (docs/memory.md, "Numba"):
+// * NRT's system allocator, a static struct of three function pointers (TheMSys.allocator in
+//   numba/core/runtime/nrt.cpp) that Numba sets to PyMem_RawMalloc/Realloc/Free when it is
+//   imported. It allocates every MemInfo and array that compiled code makes (np.zeros,
+//   np.empty, temporaries, lists). Numba exports no setter (NRT_MemSys_set_allocator is
+//   static), so nrt_attach() finds the struct as the one place in _nrt_python's writable data
+//   that holds exactly that triple, and nrt_switch() stores into it atomically.
+// * NRT_ExternalAllocator: a MemInfo made with one records it and is freed through it,
+//   whatever is installed. npfast.zeros / npfast.empty inside @njit use this.
+
+// NRT system-allocator blocks from the pool start 8 bytes past a 16-byte boundary, with this
+// tag in those 8 bytes. Blocks of CPython's raw allocator (malloc, or PYTHONMALLOC=debug's
+// 16-byte header on malloc) are 16-byte aligned, so nrt_free() tells the two apart without
+// reading outside the block it is given; the tag guards against an 8-aligned foreign block.
+constexpr uint64_t kNrtTag = 0x4e52544e70667374ull;  // "tsfpNTRN"
+constexpr size_t kNrtSkew = 8;
+// Bigger requests fail here (the pool would refuse them anyway) so that size + skew cannot wrap.
+constexpr size_t kNrtMaxRequest = size_t{1} << 60;
+
+bool nrt_ours(const void* p) noexcept {
+  if ((reinterpret_cast<uintptr_t>(p) & 15) != kNrtSkew) return false;
+  uint64_t tag;
+  std::memcpy(&tag, static_cast<const char*>(p) - kNrtSkew, sizeof tag);
+  return tag == kNrtTag;
+}
+
+void* nrt_malloc(size_t size) noexcept {
+  if (size > kNrtMaxRequest) return nullptr;  // NRT turns NULL into MemoryError
+  try {
+    char* u = static_cast<char*>(memory::allocate(size + kNrtSkew));
+    std::memcpy(u, &kNrtTag, sizeof kNrtTag);
+    return u + kNrtSkew;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+// Installed for good at the first install(): frees both kinds of block, so a block keeps
+// going back to the allocator that made it across any install() / uninstall().
+void nrt_free(void* p) noexcept {
+  if (p && nrt_ours(p))
+    memory::deallocate(static_cast<char*>(p) - kNrtSkew);
+  else
+    PyMem_RawFree(p);
+}
+
+void* nrt_realloc(void* p, size_t size) noexcept {
+  if (!p || !nrt_ours(p)) return PyMem_RawRealloc(p, size);  // stays CPython's
+  const size_t have = memory::block_size(static_cast<char*>(p) - kNrtSkew) - kNrtSkew;
+  if (size <= have && size >= have / 2) return p;
+  void* q = nrt_malloc(size);
+  if (!q) return nullptr;  // p stays valid
+  std::memcpy(q, p, size < have ? size : have);
+  nrt_free(p);
+  return q;
+}
+
+using MallocFn = void* (*)(size_t);
+using ReallocFn = void* (*)(void*, size_t);
+using FreeFn = void (*)(void*);
+struct NrtSysAllocator {  // the layout of TheMSys.allocator
+  MallocFn malloc;
+  ReallocFn realloc;
+  FreeFn free;
+};
+NrtSysAllocator* g_nrt_slot = nullptr;
+
+struct FindSlot {
+  uintptr_t code;  // an address inside the NRT library
+  NrtSysAllocator* found = nullptr;
+  int matches = 0;
+};
+
+bool is_raw_triple(const NrtSysAllocator* a) {
+  return a->malloc == &PyMem_RawMalloc && a->realloc == &PyMem_RawRealloc &&
+         a->free == &PyMem_RawFree;
+}
+
+int scan_object(dl_phdr_info* info, size_t, void* arg) {
+  auto* f = static_cast<FindSlot*>(arg);
+  bool mine = false;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    const uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
+    if (ph.p_type == PT_LOAD && f->code >= lo && f->code < lo + ph.p_memsz) mine = true;
+  }
+  if (!mine) return 0;
+  // The GOT also holds the three addresses; it lies in the RELRO part, which a static never does.
+  uintptr_t relro_lo = 0, relro_hi = 0;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type == PT_GNU_RELRO) {
+      relro_lo = info->dlpi_addr + ph.p_vaddr;
+      relro_hi = relro_lo + ph.p_memsz;
+    }
+  }
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_W)) continue;
+    const uintptr_t lo = (info->dlpi_addr + ph.p_vaddr + 7) & ~uintptr_t{7};
+    const uintptr_t hi = info->dlpi_addr + ph.p_vaddr + ph.p_memsz;
+    for (uintptr_t a = lo; a + sizeof(NrtSysAllocator) <= hi; a += 8) {
+      if (a >= relro_lo && a < relro_hi) continue;
+      auto* cand = reinterpret_cast<NrtSysAllocator*>(a);
+      if (is_raw_triple(cand)) {
+        f->found = cand;
+        ++f->matches;
+      }
+    }
+  }
+  return 1;  // stop: the object is found
+}
+
+using GetApiFn = void** (*)();  // NRT_get_api: NRT_api_functions*, a struct of pointers
+using AllocExternalFn = void* (*)(size_t, void*);
+AllocExternalFn g_alloc_external = nullptr;
+
+// Takes NRT_MemInfo_alloc_external from NRT's API struct (`get_api` is NRT_get_api, from
+// numba.core.runtime._nrt_python.c_helpers) and looks for NRT's system allocator in the
+// library that holds it. Returns how many places matched: install() needs exactly one.
+int nrt_attach(uintptr_t get_api) {
+  g_alloc_external = reinterpret_cast<AllocExternalFn>(reinterpret_cast<GetApiFn>(get_api)()[1]);
+  if (g_nrt_slot) return 1;
+  FindSlot f{get_api};
+  dl_iterate_phdr(scan_object, &f);
+  if (f.matches == 1) g_nrt_slot = f.found;
+  return f.matches;
+}
+
+// Switches NRT's malloc between the pool and CPython's raw allocator. The first call also
+// stores nrt_realloc / nrt_free (before malloc: a block from nrt_malloc can only ever meet
+// nrt_free). Aligned pointer stores are atomic, so threads running compiled code meanwhile
+// see either the old or the new function.
+void nrt_switch(bool on) {
+  if (!g_nrt_slot)
+    throw std::runtime_error(
+        "npfast.numba: cannot find Numba's NRT allocator (set to PyMem_RawMalloc/Realloc/Free "
+        "once in its runtime library); this Numba version is not supported");
+  // Someone else changed NRT's allocator since (e.g. Numba's runtime module re-imported): the
+  // free function might no longer accept pool blocks, so refuse rather than mix them.
+  const NrtSysAllocator now = *g_nrt_slot;
+  if ((now.malloc != &PyMem_RawMalloc && now.malloc != &nrt_malloc) ||
+      (now.realloc != &PyMem_RawRealloc && now.realloc != &nrt_realloc) ||
+      (now.free != &PyMem_RawFree && now.free != &nrt_free))
+    throw std::runtime_error("npfast.numba: Numba's allocator was changed by someone else");
+  __atomic_store_n(&g_nrt_slot->free, &nrt_free, __ATOMIC_RELEASE);
+  __atomic_store_n(&g_nrt_slot->realloc, &nrt_realloc, __ATOMIC_RELEASE);
+  __atomic_store_n(&g_nrt_slot->malloc, on ? &nrt_malloc : &PyMem_RawMalloc, __ATOMIC_RELEASE);
+}
+
+bool nrt_installed() {
+  return g_nrt_slot && __atomic_load_n(&g_nrt_slot->malloc, __ATOMIC_ACQUIRE) == &nrt_malloc;
+}
+
+// Numba's np.zeros is an NRT allocation followed by llvm.memset, which compiled code calls as
+// `memset`; npfast.numba registers this function under that name with llvmlite, whose symbols
+// the JIT linker looks up before the C library's. While install() is on, a big zero fill takes
+// the pool's clearing policy (non-temporal stores across threads: the pure_numba(4000) loop went
+// from 23 to ~14 ms); anything else is the C library's memset.
+void* nrt_memset(void* p, int c, size_t n) noexcept {
+  if (c == 0 && n >= memory::kStreamZeroBytes && nrt_installed()) {
+    try {
+      memory::zero_fill(p, n);
+      return p;
+    } catch (...) {  // could not start threads: clear it here
+    }
+  }
+  return std::memset(p, c, n);
+}
+
+// The external allocator behind npfast.zeros / npfast.empty in @njit code. NRT puts its
+// 48-byte MemInfo at the start of the block and the array right after it; starting the block
+// 16 bytes into a pool block puts the array on a 64-byte boundary.
+struct NrtExternalAllocator {  // nrt_external.h's NRT_ExternalAllocator
+  void* (*malloc)(size_t, void*);
+  void* (*realloc)(void*, size_t, void*);
+  void (*free)(void*, void*);
+  void* opaque;  // non-null: zero the block
+};
+constexpr size_t kExtSkew = 16;
+
+void* ext_malloc(size_t size, void* zero) noexcept {
+  if (size > kNrtMaxRequest) return nullptr;
+  try {
+    char* u = static_cast<char*>(zero ? memory::allocate_zeroed(size + kExtSkew)
+                                      : memory::allocate(size + kExtSkew));
+    return u + kExtSkew;
+  } catch (...) {
+    return nullptr;
+  }
+}
+void ext_free(void* p, void*) noexcept {
+  if (p) memory::deallocate(static_cast<char*>(p) - kExtSkew);
+}
+// NRT never reallocates a MemInfo block; kept correct for the struct's contract.
+void* ext_realloc(void* p, size_t size, void*) noexcept {
+  if (!p) return ext_malloc(size, nullptr);
+  const size_t have = memory::block_size(static_cast<char*>(p) - kExtSkew) - kExtSkew;
+  if (size <= have) return p;
+  void* q = ext_malloc(size, nullptr);
+  if (!q) return nullptr;
+  std::memcpy(q, p, have);
+  ext_free(p, nullptr);
+  return q;
+}
+int g_zero_marker = 1;
+NrtExternalAllocator g_ext_empty = {ext_malloc, ext_realloc, ext_free, nullptr};
+NrtExternalAllocator g_ext_zeros = {ext_malloc, ext_realloc, ext_free, &g_zero_marker};
+
+// New MemInfos (NULL when out of memory) for npfast.empty / npfast.zeros in @njit code.
+void* nrt_empty(size_t nbytes) noexcept { return g_alloc_external(nbytes, &g_ext_empty); }
+void* nrt_zeros(size_t nbytes) noexcept { return g_alloc_external(nbytes, &g_ext_zeros); }
+
+uintptr_t addr(void* p) { return reinterpret_cast<uintptr_t>(p); }
+
 }  // namespace
 
 NPFAST_BIND(memory) {
@@ -172,6 +395,18 @@ NPFAST_BIND(memory) {
     return memory::owns(x.view.data);
   });
 
+  m.def("_nrt_attach", &nrt_attach);
+  m.def("_nrt_switch", &nrt_switch);
+  m.def("_nrt_installed", &nrt_installed);
+  // True when the NRT block starting at `p` (a MemInfo address) came from the pool.
+  m.def("_nrt_owns", [](uintptr_t p) { return nrt_ours(reinterpret_cast<void*>(p)); });
+  m.def("_nrt_memset", [] { return addr(reinterpret_cast<void*>(&nrt_memset)); });
+  // Addresses of nrt_empty / nrt_zeros (size_t nbytes -> MemInfo*), for compiled code.
+  m.def("_nrt_allocators", [] {
+    return std::make_pair(addr(reinterpret_cast<void*>(&nrt_empty)),
+                          addr(reinterpret_cast<void*>(&nrt_zeros)));
+  });
+
   m.def(
       "empty", [](nb::handle shape, nb::handle dtype) { return pool_array(shape, dtype, false); },
       nb::sig("def empty(shape: int | typing.Sequence[int], "
@@ -180,7 +415,8 @@ NPFAST_BIND(memory) {
       R"doc(A new uninitialized C-contiguous array whose memory comes from npfast's pool.
 
 Like ``numpy.empty``, but a block freed earlier is reused warm (no page faults), and the
-buffer returns to the pool when the array dies.
+buffer returns to the pool when the array dies. Also callable inside ``@numba.njit`` code
+(see ``npfast.numba``).
 
 Parameters
 ----------
@@ -203,8 +439,9 @@ MemoryError when the size cannot be allocated.
       R"doc(A new zero-filled C-contiguous array whose memory comes from npfast's pool.
 
 Like ``numpy.zeros``. A cached block is cleared with SIMD stores (non-temporal for blocks of
-16 MiB and more), which is ~30x cheaper than faulting in fresh pages; when the pool has no
-block of that size it maps fresh pages, which the OS provides already zero.
+32 MiB and more), which is ~30x cheaper than faulting in fresh pages; when the pool has no
+block of that size it maps fresh pages, which the OS provides already zero. Also callable
+inside ``@numba.njit`` code (see ``npfast.numba``).
 
 Parameters
 ----------

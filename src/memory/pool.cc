@@ -59,26 +59,6 @@ Central& central() {
   std::abort();
 }
 
-// Zeroes `bytes` of a warm block. Big blocks use non-temporal stores (they would only evict the
-// cache) split across threads; smaller ones plain stores, leaving the block hot in cache for
-// the caller's first writes.
-void fill_zero(void* p, size_t bytes) {
-  if (bytes < kStreamZeroBytes) {
-    std::memset(p, 0, bytes);
-    return;
-  }
-  const elementwise::ZeroFn k = kernels<elementwise::Table>().x8_zero_stream;
-  constexpr int64_t kChunk = int64_t{2} << 20;
-  const int64_t chunks = static_cast<int64_t>((bytes + kChunk - 1) / kChunk);
-  char* base = static_cast<char*>(p);
-  parallel_for(chunks, 1, [&](int64_t b, int64_t e) {
-    for (int64_t c = b; c < e; ++c) {
-      const size_t off = static_cast<size_t>(c * kChunk);
-      k(std::min(static_cast<size_t>(kChunk), bytes - off), base + off);
-    }
-  });
-}
-
 void* allocate_impl(size_t bytes, bool zero) {
   if (__builtin_expect(bytes > kMaxRequest, 0))
     throw MemoryError("allocate: cannot allocate " + std::to_string(bytes) + " bytes");
@@ -109,7 +89,7 @@ void* allocate_impl(size_t bytes, bool zero) {
   else
     orphan_counters().in_use.fetch_add(static_cast<int64_t>(h->size), std::memory_order_relaxed);
   void* p = user_of(h);
-  if (zero && !zeroed) fill_zero(p, bytes);
+  if (zero && !zeroed) zero_fill(p, bytes);
   return p;
 }
 
@@ -146,6 +126,23 @@ uint32_t default_decay_ms() {
 
 uint32_t decay_ms() { return central().decay_ms(); }
 void set_decay_ms(uint32_t ms) { central().set_decay_ms(ms > 0x7fffffffu ? 0x7fffffffu : ms); }
+
+void zero_fill(void* p, size_t bytes) {
+  if (bytes < kStreamZeroBytes) {
+    std::memset(p, 0, bytes);
+    return;
+  }
+  const elementwise::ZeroFn k = kernels<elementwise::Table>().x8_zero_stream;
+  constexpr int64_t kChunk = int64_t{2} << 20;
+  const int64_t chunks = static_cast<int64_t>((bytes + kChunk - 1) / kChunk);
+  char* base = static_cast<char*>(p);
+  parallel_for(chunks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) {
+      const size_t off = static_cast<size_t>(c * kChunk);
+      k(std::min(static_cast<size_t>(kChunk), bytes - off), base + off);
+    }
+  });
+}
 
 void* allocate(size_t bytes) { return allocate_impl(bytes, false); }
 void* allocate_zeroed(size_t bytes) { return allocate_impl(bytes, true); }

@@ -119,6 +119,20 @@ TEST(Pool, ZeroedIsZero) {
   memory::deallocate(f);
 }
 
+// Both ways zero_fill clears (plain stores below kStreamZeroBytes, streaming ones split across
+// threads from there), at odd offsets and lengths, touching nothing outside the range.
+TEST(Pool, ZeroFillClearsExactlyTheRange) {
+  for (size_t n : {size_t{1}, size_t{4097}, memory::kStreamZeroBytes - 1,
+                   memory::kStreamZeroBytes + 12345}) {
+    std::vector<unsigned char> v(n + 64, 0xab);
+    memory::zero_fill(v.data() + 7, n);
+    ASSERT_EQ(v[6], 0xab) << n;
+    ASSERT_EQ(v[7 + n], 0xab) << n;
+    for (size_t i = 7; i < 7 + n; i += 1 + i / 64) ASSERT_EQ(v[i], 0) << n << " at " << i;
+    ASSERT_EQ(v[7 + n - 1], 0) << n;
+  }
+}
+
 TEST(Pool, StatsTrackUse) {
   memory::trim();
   const auto s0 = memory::stats();
