@@ -82,9 +82,29 @@ View shape_arg(nb::handle v, const char* arg, DType t, int min_nd, int max_nd) {
     nb::object item = nb::steal(PySequence_GetItem(v.ptr(), i));
     if (!item) throw nb::python_error();
     r.shape[i] = int_arg(item, arg);
-    if (r.shape[i] < 0) throw ValueError(std::string(arg) + ": negative dimension in " + py_repr(v));
+    if (r.shape[i] < 0)
+      throw ValueError(std::string(arg) + ": negative dimension in " + py_repr(v));
   }
   return r;
+}
+
+void mask3_arg(nb::handle v, const char* arg, bool out[3]) {
+  const auto bad = [&]() {
+    return ValueError(std::string(arg) + ": expected a sequence of 3 bools, got " + py_repr(v));
+  };
+  if (!v.is_valid() || !is_sequence(v) || PySequence_Size(v.ptr()) != 3) {
+    PyErr_Clear();
+    throw bad();
+  }
+  for (int i = 0; i < 3; ++i) {
+    nb::object item = nb::steal(PySequence_GetItem(v.ptr(), i));
+    const int t = item.is_valid() ? PyObject_IsTrue(item.ptr()) : -1;
+    if (t < 0) {
+      PyErr_Clear();
+      throw bad();
+    }
+    out[i] = t == 1;
+  }
 }
 
 }  // namespace py

@@ -84,6 +84,10 @@ bool pair_arg(nb::handle v, const char* arg, int64_t out[2]);
 // pair_arg where no default exists: TypeError for None, ValueError for ().
 void required_pair(nb::handle v, const char* arg, int64_t out[2]);
 
+// output_mask=: a sequence (not a string) of exactly 3 truth values; ValueError naming `arg`
+// otherwise.
+void mask3_arg(nb::handle v, const char* arg, bool out[3]);
+
 // A shape: a sequence of min_nd to max_nd non-negative ints, as a View of dtype `t` with no
 // data (for the *_shape functions).
 View shape_arg(nb::handle v, const char* arg, DType t, int min_nd, int max_nd);

@@ -1,0 +1,202 @@
+// npfast.conv_transpose2d and npfast.conv_transpose2d_backward.
+#include <string>
+
+#include "npfast/conv.hpp"
+#include "npfast/error.hpp"
+#include "python/npfast/bind.h"
+
+namespace npfast {
+namespace py {
+namespace {
+
+struct TransposeArgs {
+  Conv2dParams p;
+  int64_t oph = 0, opw = 0;
+};
+
+// stride, padding, output_padding, dilation: ints or pairs (no padding strings, as PyTorch's
+// conv_transpose2d); groups an int.
+TransposeArgs parse(nb::handle stride, nb::handle padding, nb::handle output_padding,
+                    nb::handle groups, nb::handle dilation) {
+  TransposeArgs a;
+  int64_t v[2];
+  required_pair(stride, "stride", v);
+  a.p.stride_h = v[0], a.p.stride_w = v[1];
+  required_pair(padding, "padding", v);
+  a.p.pad_top = a.p.pad_bottom = v[0];
+  a.p.pad_left = a.p.pad_right = v[1];
+  required_pair(output_padding, "output_padding", v);
+  a.oph = v[0], a.opw = v[1];
+  required_pair(dilation, "dilation", v);
+  a.p.dilation_h = v[0], a.p.dilation_w = v[1];
+  a.p.groups = int_arg(groups, "groups");
+  return a;
+}
+
+void check_input_ndim(const View& v, const char* arg) {
+  if (v.ndim != 3 && v.ndim != 4)
+    throw ValueError(std::string(arg) +
+                     ": expected a 4-d (N, C_in, H, W) or 3-d (C_in, H, W) array, got shape " +
+                     shape_str(v));
+}
+
+// The 3-d unbatched (C, H, W) form as (1, C, H, W).
+View batched(const View& v) {
+  if (v.ndim != 3) return v;
+  View r = v;
+  r.ndim = 4;
+  r.shape[0] = 1;
+  r.strides[0] = v.shape[0] * v.strides[0];
+  for (int i = 0; i < 3; ++i) {
+    r.shape[i + 1] = v.shape[i];
+    r.strides[i + 1] = v.strides[i];
+  }
+  return r;
+}
+
+nb::object forward_py(nb::handle input, nb::handle weight, nb::handle bias, nb::handle stride,
+                      nb::handle padding, nb::handle output_padding, nb::handle groups,
+                      nb::handle dilation, nb::handle out) {
+  Array x = as_array(input, "input", kFloatsOnly);
+  Array w = as_array(weight, "weight", kFloatsOnly);
+  Array b;
+  const bool has_bias = !bias.is_none();
+  if (has_bias) b = as_array(bias, "bias", kFloatsOnly);
+  check_input_ndim(x.view, "input");
+  const TransposeArgs a = parse(stride, padding, output_padding, groups, dilation);
+  const bool unbatched = x.view.ndim == 3;
+  const View xv = batched(x.view);
+  const Shape s =
+      conv_transpose2d_shape(xv, w.view, has_bias ? &b.view : nullptr, a.p, a.oph, a.opw);
+  View y;
+  nb::object result =
+      out_or_new(out, xv.dtype, unbatched ? 3 : 4, s.dims + (unbatched ? 1 : 0), &y);
+  if (has_bias)
+    check_no_overlap(y, {&x.view, &w.view, &b.view});
+  else
+    check_no_overlap(y, {&x.view, &w.view});
+  const View yv = batched(y);
+  {
+    nb::gil_scoped_release release;
+    conv_transpose2d(xv, w.view, has_bias ? &b.view : nullptr, a.p, a.oph, a.opw, yv);
+  }
+  return result;
+}
+
+nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weight,
+                       nb::handle stride, nb::handle padding, nb::handle output_padding,
+                       nb::handle groups, nb::handle dilation, nb::handle output_mask) {
+  Array gy = as_array(grad_output, "grad_output", kFloatsOnly);
+  Array x = as_array(input, "input", kFloatsOnly);
+  Array w = as_array(weight, "weight", kFloatsOnly);
+  check_input_ndim(x.view, "input");
+  bool mask[3];
+  mask3_arg(output_mask, "output_mask", mask);
+  const TransposeArgs a = parse(stride, padding, output_padding, groups, dilation);
+  if (gy.view.ndim != x.view.ndim)
+    throw ValueError("grad_output: expected a " + std::to_string(x.view.ndim) +
+                     "-d array like input, got shape " + shape_str(gy.view));
+  const View xv = batched(x.view), gv = batched(gy.view);
+  const Shape s = conv_transpose2d_shape(xv, w.view, nullptr, a.p, a.oph, a.opw);
+  nb::object gx_o = nb::none(), gw_o = nb::none(), gb_o = nb::none();
+  View gx, gw, gb;
+  if (mask[0]) gx_o = new_array(xv.dtype, x.view.ndim, x.view.shape, &gx);
+  if (mask[1]) gw_o = new_array(xv.dtype, 4, w.view.shape, &gw);
+  if (mask[2]) gb_o = new_array(xv.dtype, 1, s.dims + 1, &gb);
+  const View gx4 = batched(gx);
+  {
+    nb::gil_scoped_release release;
+    conv_transpose2d_backward(gv, xv, w.view, a.p, a.oph, a.opw, mask[0] ? &gx4 : nullptr,
+                              mask[1] ? &gw : nullptr, mask[2] ? &gb : nullptr);
+  }
+  return nb::make_tuple(gx_o, gw_o, gb_o);
+}
+
+}  // namespace
+
+NPFAST_BIND(conv_transpose) {
+  m.def(
+      "conv_transpose2d", torch_anchored<&forward_py>,
+      nb::sig("def conv_transpose2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
+              "bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, "
+              "padding: int | tuple[int, ...] = 0, output_padding: int | tuple[int, ...] = 0, "
+              "groups: int = 1, dilation: int | tuple[int, ...] = 1, *, "
+              "out: numpy.ndarray | None = None) -> numpy.ndarray"),
+      nb::arg("input").none(), nb::arg("weight").none(), nb::arg("bias").none() = nb::none(),
+      nb::arg("stride").none() = 1, nb::arg("padding").none() = 0,
+      nb::arg("output_padding").none() = 0, nb::arg("groups").none() = 1,
+      nb::arg("dilation").none() = 1, nb::kw_only(), nb::arg("out").none() = nb::none(),
+      R"doc(2-D transposed convolution over NCHW arrays, as ``torch.nn.functional.conv_transpose2d``.
+
+The adjoint of :func:`conv2d`: each input pixel scatters ``weight[c]`` (dilated) into the output
+at ``stride`` steps, then ``padding`` rows/columns are cut from each side.
+
+Parameters
+----------
+input : array_like, float32 or float64
+    ``(N, C_in, H, W)``, or ``(C_in, H, W)`` (unbatched: the result is 3-d). Any strides.
+weight : array_like, same dtype
+    ``(C_in, C_out / groups, kH, kW)`` (PyTorch's layout).
+bias : array_like, same dtype, optional
+    ``(C_out,)``.
+stride, padding, output_padding, dilation : int, (int,) or (int, int)
+    stride and dilation >= 1, padding >= 0; output_padding >= 0 and smaller than the stride or
+    the dilation, adds rows/columns at the bottom/right.
+groups : int
+    Divides C_in.
+out : ndarray, optional
+    Exactly the result's shape and dtype, not overlapping the inputs; never converted.
+
+Returns
+-------
+ndarray ``(N, C_out, OH, OW)`` with ``OH = (H-1)*sH - 2*pH + dH*(kH-1) + opH + 1`` (likewise OW).
+Computed as conv2d's input gradient (GEMM + col2im, or a convolution for stride 1); bitwise
+identical for any thread count.
+
+Raises
+------
+TypeError  for non-float or mixed dtypes, or non-int stride/padding/output_padding/dilation/groups.
+ValueError for wrong ndim, weight.shape[0] != C_in, groups not dividing C_in, stride or
+           dilation < 1, negative padding, output_padding too large, an output size < 1, a
+           wrong bias shape, or a bad ``out``. Nothing is written on error.
+)doc");
+  m.def("conv_transpose2d_backward", torch_anchored<&backward_py>,
+        nb::sig("def conv_transpose2d_backward(grad_output: numpy.typing.ArrayLike, "
+                "input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
+                "stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] = 0, "
+                "output_padding: int | tuple[int, ...] = 0, groups: int = 1, "
+                "dilation: int | tuple[int, ...] = 1, "
+                "output_mask: tuple[bool, bool, bool] = (True, True, True)) -> "
+                "tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]"),
+        nb::arg("grad_output").none(), nb::arg("input").none(), nb::arg("weight").none(),
+        nb::arg("stride").none() = 1, nb::arg("padding").none() = 0,
+        nb::arg("output_padding").none() = 0, nb::arg("groups").none() = 1,
+        nb::arg("dilation").none() = 1,
+        nb::arg("output_mask").none() = nb::make_tuple(true, true, true),
+        R"doc(Gradients of :func:`conv_transpose2d`, as PyTorch's autograd.
+
+Parameters
+----------
+grad_output : array_like
+    ``(N, C_out, OH, OW)`` (3-d for unbatched input), the input's dtype.
+input, weight, stride, padding, output_padding, groups, dilation
+    As given to :func:`conv_transpose2d`.
+output_mask : 3 bools
+    Which of (grad_input, grad_weight, grad_bias) to compute.
+
+Returns
+-------
+(grad_input, grad_weight, grad_bias) shaped like input, weight and ``(C_out,)``; ``None`` where
+masked. grad_input is :func:`conv2d` of grad_output with the same weight, grad_weight is
+conv2d's weight gradient with input and grad_output swapped; the reductions have a fixed order,
+so results are bitwise identical for any thread count.
+
+Raises
+------
+TypeError, ValueError as :func:`conv_transpose2d`, and ValueError for a grad_output of the wrong
+shape or an ``output_mask`` that is not 3 bools.
+)doc");
+}
+
+}  // namespace py
+}  // namespace npfast

@@ -1,0 +1,232 @@
+// conv_transpose2d: the adjoint of conv2d, on conv2d's own machinery.
+//
+// A transposed convolution with weight (C_in, C_out/g, kH, kW) is exactly the input gradient of
+// the conv2d that maps (N, C_out, OH, OW) to (N, C_in, H, W) with the same weight, stride,
+// padding, dilation and groups. So:
+//   forward      = conv2d_backward's grad_input (grad_output := input),
+//   grad_input   = conv2d(grad_output, weight),
+//   grad_weight  = conv2d_backward's grad_weight (input := grad_output, grad_output := input),
+//   grad_bias    = the sum of grad_output over N and space.
+// output_padding: the transposed output is the full scatter cropped by ph at the top and by
+// ph - oph at the bottom, so the conv has padding (ph, ph - oph); when oph > ph it runs on the
+// first OH - (oph - ph) rows with no bottom padding, and the last rows, which no input pixel
+// reaches, get the bias alone.
+#include <algorithm>
+#include <string>
+
+#include "npfast/conv.hpp"
+#include "npfast/error.hpp"
+#include "npfast/memory.hpp"
+#include "npfast/threads.hpp"
+#include "src/core/views.h"
+
+namespace npfast {
+namespace {
+
+std::string pair_str(int64_t a, int64_t b) {
+  return "(" + std::to_string(a) + ", " + std::to_string(b) + ")";
+}
+
+void check_dtype_like(const View& v, const View& input, const char* arg) {
+  if (v.dtype != input.dtype)
+    throw TypeError(std::string(arg) + ": dtype " + dtype_name(v.dtype) +
+                    " does not match input dtype " + dtype_name(input.dtype));
+}
+
+// The rows (cols) of the output the conv covers: all of them unless op > pad.
+int64_t conv_extent(int64_t out, int64_t op, int64_t pad) {
+  return out - std::max<int64_t>(op - pad, 0);
+}
+
+// `v` (4-d) cut to its first h rows and w columns (same data and strides).
+View top_left(const View& v, int64_t h, int64_t w) {
+  View r = v;
+  r.shape[2] = h;
+  r.shape[3] = w;
+  return r;
+}
+
+// A data-less (N, C, H, W) view of dtype t: the conv's input when only its shape is read.
+View shape_view(DType t, int64_t n, int64_t c, int64_t h, int64_t w, void* data) {
+  View r;
+  r.data = data;
+  r.dtype = t;
+  r.ndim = 4;
+  r.shape[0] = n, r.shape[1] = c, r.shape[2] = h, r.shape[3] = w;
+  views::set_c_strides(&r);
+  return r;
+}
+
+// out[n, c] += bias[c] over every plane (any strides), or zero first when `zero`.
+template <class T>
+void fill_bias(const View& out, const View* bias, bool zero) {
+  const views::Planes pl(out);
+  const int64_t c = out.shape[1];
+  const double per = static_cast<double>(pl.H * pl.W) * 0.3;
+  parallel_for(pl.count, grain_for(pl.count, per), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const T add = bias ? *reinterpret_cast<const T*>(static_cast<const char*>(bias->data) +
+                                                       (i % c) * bias->strides[0])
+                         : T(0);
+      char* base = const_cast<char*>(pl.plane(i));
+      for (int64_t y = 0; y < pl.H; ++y)
+        for (int64_t x = 0; x < pl.W; ++x) {
+          T* p = reinterpret_cast<T*>(base + y * pl.sh + x * pl.sw);
+          *p = zero ? add : *p + add;
+        }
+    }
+  });
+}
+
+// grad_bias[c] = sum over n and space of grad_output[n, c], accumulated in double in one
+// fixed order (images in order, each plane in order): the same bits for any thread count.
+template <class T>
+void grad_bias_sum(const View& gy_v, const View& gb_v) {
+  Buffer<char> keep;
+  const T* gy = views::contiguous<T>(gy_v, &keep);
+  const int64_t n = gy_v.shape[0], c = gy_v.shape[1], plane = gy_v.shape[2] * gy_v.shape[3];
+  Buffer<T> res(static_cast<size_t>(c));
+  const double per = 0.5 * static_cast<double>(n * plane);
+  parallel_for(c, grain_for(c, per), [&](int64_t b, int64_t e) {
+    for (int64_t ch = b; ch < e; ++ch) {
+      double s = 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        const T* g = gy + (i * c + ch) * plane;
+        for (int64_t j = 0; j < plane; ++j) s += static_cast<double>(g[j]);
+      }
+      res[ch] = static_cast<T>(s);
+    }
+  });
+  char* dst = static_cast<char*>(gb_v.data);
+  for (int64_t ch = 0; ch < c; ++ch) *reinterpret_cast<T*>(dst + ch * gb_v.strides[0]) = res[ch];
+}
+
+}  // namespace
+
+Shape conv_transpose2d_shape(const View& input, const View& weight, const View* bias,
+                             const Conv2dParams& p, int64_t oph, int64_t opw) {
+  views::check_float(input, "input");
+  check_dtype_like(weight, input, "weight");
+  if (bias) check_dtype_like(*bias, input, "bias");
+  if (input.ndim != 4)
+    throw ValueError("input: expected a 4-d (N, C_in, H, W) or 3-d (C_in, H, W) array, got shape " +
+                     shape_str(input));
+  if (weight.ndim != 4)
+    throw ValueError("weight: expected a 4-d (C_in, C_out/groups, kH, kW) array, got shape " +
+                     shape_str(weight));
+  if (p.stride_h < 1 || p.stride_w < 1)
+    throw ValueError("stride: must be >= 1, got " + pair_str(p.stride_h, p.stride_w));
+  if (p.dilation_h < 1 || p.dilation_w < 1)
+    throw ValueError("dilation: must be >= 1, got " + pair_str(p.dilation_h, p.dilation_w));
+  if (p.pad_top < 0 || p.pad_left < 0)
+    throw ValueError("padding: must be >= 0, got " + pair_str(p.pad_top, p.pad_left));
+  if (oph < 0 || opw < 0)
+    throw ValueError("output_padding: must be >= 0, got " + pair_str(oph, opw));
+  if ((oph >= p.stride_h && oph >= p.dilation_h) || (opw >= p.stride_w && opw >= p.dilation_w))
+    throw ValueError("output_padding: must be smaller than the stride or the dilation, got " +
+                     pair_str(oph, opw) + " with stride " + pair_str(p.stride_h, p.stride_w) +
+                     " and dilation " + pair_str(p.dilation_h, p.dilation_w));
+  if (p.groups < 1) throw ValueError("groups: must be >= 1, got " + std::to_string(p.groups));
+  const int64_t cin = input.shape[1];
+  if (weight.shape[0] != cin)
+    throw ValueError("weight: expected weight.shape[0] = C_in = " + std::to_string(cin) +
+                     " (the input's channels), got weight shape " + shape_str(weight));
+  if (cin % p.groups != 0)
+    throw ValueError("groups: must divide the input channels " + std::to_string(cin) + ", got " +
+                     std::to_string(p.groups));
+  const int64_t kh = weight.shape[2], kw = weight.shape[3];
+  if (kh < 1 || kw < 1)
+    throw ValueError("weight: kernel size must be >= 1, got shape " + shape_str(weight));
+  const int64_t cout = checked_mul(weight.shape[1], p.groups, "output channels");
+  if (bias && (bias->ndim != 1 || bias->shape[0] != cout))
+    throw ValueError("bias: expected shape (" + std::to_string(cout) + ",), got " +
+                     shape_str(*bias));
+  const int64_t big = int64_t{1} << 30;
+  if (p.stride_h > big || p.stride_w > big || p.dilation_h > big || p.dilation_w > big ||
+      p.pad_top > big || p.pad_left > big || kh > big || kw > big || input.shape[2] > big ||
+      input.shape[3] > big)
+    throw ValueError("padding, stride, dilation: values too large");
+  const int64_t oh =
+      (input.shape[2] - 1) * p.stride_h - 2 * p.pad_top + p.dilation_h * (kh - 1) + oph + 1;
+  const int64_t ow =
+      (input.shape[3] - 1) * p.stride_w - 2 * p.pad_left + p.dilation_w * (kw - 1) + opw + 1;
+  if (input.shape[2] < 1 || input.shape[3] < 1 || oh < 1 || ow < 1)
+    throw ValueError("input: output size " + pair_str(oh, ow) + " from input shape " +
+                     shape_str(input) + " is too small (padding " +
+                     pair_str(p.pad_top, p.pad_left) + ")");
+  return Shape{4, {input.shape[0], cout, oh, ow}};
+}
+
+namespace {
+
+// conv2d's params for the convolution running the other way: the bottom/right padding less the
+// output_padding.
+Conv2dParams conv_params(const Conv2dParams& p, int64_t oph, int64_t opw) {
+  Conv2dParams q = p;
+  q.pad_bottom = std::max<int64_t>(p.pad_top - oph, 0);
+  q.pad_right = std::max<int64_t>(p.pad_left - opw, 0);
+  return q;
+}
+
+template <class T>
+void forward_t(const View& x, const View& w, const View* bias, const Conv2dParams& p, int64_t oph,
+               int64_t opw, const View& out) {
+  const int64_t n = out.shape[0], cout = out.shape[1];
+  const int64_t h = conv_extent(out.shape[2], oph, p.pad_top);
+  const int64_t wd = conv_extent(out.shape[3], opw, p.pad_left);
+  const bool partial = h != out.shape[2] || wd != out.shape[3];
+  if (n == 0 || cout == 0) return;
+  if (partial || x.shape[1] == 0) fill_bias<T>(out, nullptr, true);
+  if (x.shape[1] > 0) {
+    const View region = top_left(out, h, wd);
+    const View shape = shape_view(x.dtype, n, cout, h, wd, out.data);
+    conv2d_backward(x, shape, w, conv_params(p, oph, opw), &region, nullptr, nullptr);
+  }
+  if (bias) fill_bias<T>(out, bias, false);
+}
+
+template <class T>
+void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams& p, int64_t oph,
+                int64_t opw, const View* gx, const View* gw, const View* gb) {
+  const Conv2dParams q = conv_params(p, oph, opw);
+  const View gyc = top_left(gy, conv_extent(gy.shape[2], oph, p.pad_top),
+                            conv_extent(gy.shape[3], opw, p.pad_left));
+  if (gb && !gb->empty()) grad_bias_sum<T>(gy, *gb);
+  if (gx && !gx->empty()) {
+    if (gy.shape[1] == 0)
+      fill_bias<T>(*gx, nullptr, true);
+    else
+      conv2d(gyc, w, nullptr, q, *gx);
+  }
+  if (gw && !gw->empty()) conv2d_backward(x, gyc, w, q, nullptr, gw, nullptr);
+}
+
+}  // namespace
+
+void conv_transpose2d(const View& input, const View& weight, const View* bias,
+                      const Conv2dParams& p, int64_t oph, int64_t opw, const View& out) {
+  views::check_out(out, input.dtype, conv_transpose2d_shape(input, weight, bias, p, oph, opw),
+                   "out");
+  if (input.dtype == DType::f32)
+    forward_t<float>(input, weight, bias, p, oph, opw, out);
+  else
+    forward_t<double>(input, weight, bias, p, oph, opw, out);
+}
+
+void conv_transpose2d_backward(const View& grad_output, const View& input, const View& weight,
+                               const Conv2dParams& p, int64_t oph, int64_t opw,
+                               const View* grad_input, const View* grad_weight,
+                               const View* grad_bias) {
+  const DType t = input.dtype;
+  const Shape s = conv_transpose2d_shape(input, weight, nullptr, p, oph, opw);
+  views::check_out(grad_output, t, s, "grad_output");
+  if (grad_input) views::check_out(*grad_input, t, shape_of(input), "grad_input");
+  if (grad_weight) views::check_out(*grad_weight, t, shape_of(weight), "grad_weight");
+  if (grad_bias) views::check_out(*grad_bias, t, Shape{1, {s[1]}}, "grad_bias");
+  if (t == DType::f32)
+    backward_t<float>(grad_output, input, weight, p, oph, opw, grad_input, grad_weight, grad_bias);
+  else
+    backward_t<double>(grad_output, input, weight, p, oph, opw, grad_input, grad_weight, grad_bias);
+}
+
+}  // namespace npfast
