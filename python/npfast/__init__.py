@@ -24,6 +24,8 @@ from ._npfast import empty, normalize, zeros
 from . import memory
 from ._npfast import matmul
 from ._npfast import conv2d, conv2d_backward
+from ._npfast import conv_transpose2d, conv_transpose2d_backward
+from ._npfast import batch_norm, batch_norm_backward
 # Raised by the functions anchored on PyTorch (README, "Errors"); not in __all__: classes.
 from ._npfast import TorchTypeError, TorchValueError
 from ._config import config, show_config
@@ -35,9 +37,13 @@ __all__ = [
     "adaptive_avg_pool2d",
     "avg_pool2d",
     "avg_pool2d_backward",
+    "batch_norm",
+    "batch_norm_backward",
     "config",
     "conv2d",
     "conv2d_backward",
+    "conv_transpose2d",
+    "conv_transpose2d_backward",
     "convert",
     "convolve2d",
     "correlate2d",

@@ -11,6 +11,7 @@
 #include "src/kernels/elementwise/elementwise.h"
 #include "src/kernels/gemm/gemm.h"
 #include "src/kernels/limits/limits.h"
+#include "src/kernels/norm/norm.h"
 #include "src/kernels/pool/pool.h"
 
 namespace npfast {
@@ -63,6 +64,7 @@ std::vector<std::pair<std::string, std::string>> names(const Snapshot& s) {
       NPFAST_SHOW("corr2d_general_f32", corr2d, f32_corr2d_general),
       NPFAST_SHOW("corr2d_3x3_f64", corr2d, f64_corr2d_3x3),
       NPFAST_SHOW("corr2d_general_f64", corr2d, f64_corr2d_general),
+      NPFAST_SHOW("batch_norm_f32", norm, f32_bn_apply),
       NPFAST_SHOW("max_pool2d_f32", pool, f32_max_pool),
       NPFAST_SHOW("max_pool2d_f64", pool, f64_max_pool),
       NPFAST_SHOW("avg_pool2d_f32", pool, f32_avg_pool),

@@ -1,0 +1,42 @@
+// Batch normalisation with torch.nn.functional.batch_norm semantics (src/ops/batch_norm.cc).
+//
+// Arrays are (N, C, ...) with the channels on axis 1 (channels_last = false), or (..., C) with
+// the channels last (NHWC); float32 or float64, every array of the input's dtype, any strides.
+// Per-channel arrays are 1-d of length C.
+#pragma once
+
+#include "npfast/view.hpp"
+
+namespace npfast {
+
+struct BatchNormParams {
+  bool training = false;  // batch statistics (and a running-statistics update), else running ones
+  double momentum = 0.1;  // running = (1 - momentum) * running + momentum * batch statistic
+  double eps = 1e-5;      // added to the variance
+  bool relu = false;      // fused max(y, 0) on the output (NaN stays NaN)
+  bool channels_last = false;
+};
+
+// y = act((x - mean) * invstd * weight + bias) per channel. Training: mean and the biased
+// variance of the batch (over every axis but the channel's), computed in one pass (sums of
+// x - x0 in double, x0 the channel's first element, so a large mean does not cancel the
+// variance), and, when given, running_mean / running_var updated in place with the unbiased
+// variance (as PyTorch); save_mean / save_invstd (optional, (C,)) receive the batch mean and
+// 1 / sqrt(var + eps). Eval: the running statistics, which must be given. `weight` / `bias`
+// may be null (1 and 0). Reductions are in a fixed order: bitwise identical for any thread
+// count. Everything is checked (ValueError / TypeError naming the argument) before any write.
+void batch_norm(const View& input, const View* running_mean, const View* running_var,
+                const View* weight, const View* bias, const BatchNormParams& p, const View& out,
+                const View* save_mean, const View* save_invstd);
+
+// Gradients of batch_norm given grad_output (input's shape). save_mean / save_invstd are the
+// forward's (training), or the running mean and 1 / sqrt(running_var + eps) (eval: then the
+// statistics are constants and grad_input = grad_output * weight * invstd). `output` is the
+// forward's result when it had relu (its > 0 entries pass the gradient), else null. Each of
+// grad_input (input's shape), grad_weight, grad_bias ((C,)) may be null (not computed).
+void batch_norm_backward(const View& grad_output, const View& input, const View* weight,
+                         const View& save_mean, const View& save_invstd, const View* output,
+                         bool training, bool channels_last, const View* grad_input,
+                         const View* grad_weight, const View* grad_bias);
+
+}  // namespace npfast

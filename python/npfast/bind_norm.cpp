@@ -1,0 +1,221 @@
+// npfast.batch_norm and npfast.batch_norm_backward.
+#include <nanobind/stl/string.h>
+
+#include <string>
+
+#include "npfast/error.hpp"
+#include "npfast/norm.hpp"
+#include "python/npfast/bind.h"
+
+namespace npfast {
+namespace py {
+namespace {
+
+bool parse_layout(nb::handle layout) {
+  if (PyUnicode_Check(layout.ptr())) {
+    const std::string s = nb::cast<std::string>(layout);
+    if (s == "NCHW") return false;
+    if (s == "NHWC") return true;
+  }
+  throw ValueError("layout: expected 'NCHW' or 'NHWC', got " + py_repr(layout));
+}
+
+int64_t channels(const View& x, bool nhwc, const char* arg) {
+  if (x.ndim < 2)
+    throw ValueError(std::string(arg) + ": expected at least 2 dimensions (" +
+                     (nhwc ? "..., C" : "N, C, ...") + "), got shape " + shape_str(x));
+  return nhwc ? x.shape[x.ndim - 1] : x.shape[1];
+}
+
+// An optional per-channel input array (None -> absent).
+struct Optional {
+  Array a;
+  bool has = false;
+  const View* ptr() const { return has ? &a.view : nullptr; }
+};
+Optional optional_array(nb::handle obj, const char* arg) {
+  Optional o;
+  if (obj.is_none()) return o;
+  o.a = as_array(obj, arg, kFloatsOnly);
+  o.has = true;
+  return o;
+}
+
+nb::object batch_norm_py(nb::handle input, nb::handle running_mean, nb::handle running_var,
+                         nb::handle weight, nb::handle bias, bool training, double momentum,
+                         double eps, bool relu, nb::handle layout) {
+  Array x = as_array(input, "input", kFloatsOnly);
+  BatchNormParams p;
+  p.training = training;
+  p.momentum = momentum;
+  p.eps = eps;
+  p.relu = relu;
+  p.channels_last = parse_layout(layout);
+  const int64_t c = channels(x.view, p.channels_last, "input");
+  const DType t = x.view.dtype;
+  if (t != DType::f32 && t != DType::f64)
+    throw TypeError(std::string("input: dtype must be float32 or float64, got ") + dtype_name(t));
+  // Training updates the running statistics in place: they must be the caller's own arrays of
+  // exactly the right dtype and shape (never a converted copy, whose update would be lost).
+  Optional rm, rv;
+  View rmv, rvv;
+  if (training) {
+    if (!running_mean.is_none()) {
+      rmv = check_out(running_mean, t, 1, &c, "running_mean");
+      check_no_overlap(rmv, {&x.view}, "running_mean");
+    }
+    if (!running_var.is_none()) {
+      rvv = check_out(running_var, t, 1, &c, "running_var");
+      check_no_overlap(rvv, {&x.view, &rmv}, "running_var");
+    }
+  } else {
+    rm = optional_array(running_mean, "running_mean");
+    rv = optional_array(running_var, "running_var");
+  }
+  const View* rmp = training ? (running_mean.is_none() ? nullptr : &rmv) : rm.ptr();
+  const View* rvp = training ? (running_var.is_none() ? nullptr : &rvv) : rv.ptr();
+  Optional w = optional_array(weight, "weight"), b = optional_array(bias, "bias");
+  View y, sm, si;
+  nb::object out = new_array(t, x.view.ndim, x.view.shape, &y);
+  nb::object sm_o, si_o;
+  if (training) {
+    sm_o = new_array(t, 1, &c, &sm);
+    si_o = new_array(t, 1, &c, &si);
+  }
+  {
+    nb::gil_scoped_release release;
+    batch_norm(x.view, rmp, rvp, w.ptr(), b.ptr(), p, y, training ? &sm : nullptr,
+               training ? &si : nullptr);
+  }
+  if (training) return nb::make_tuple(out, sm_o, si_o);
+  return out;
+}
+
+nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weight,
+                       nb::handle save_mean, nb::handle save_invstd, bool training,
+                       nb::handle output, nb::handle layout, nb::handle output_mask) {
+  Array gy = as_array(grad_output, "grad_output", kFloatsOnly);
+  Array x = as_array(input, "input", kFloatsOnly);
+  Optional w = optional_array(weight, "weight");
+  Array sm = as_array(save_mean, "save_mean", kFloatsOnly);
+  Array si = as_array(save_invstd, "save_invstd", kFloatsOnly);
+  Optional y = optional_array(output, "output");
+  const bool nhwc = parse_layout(layout);
+  bool mask[3];
+  mask3_arg(output_mask, "output_mask", mask);
+  const int64_t c = channels(x.view, nhwc, "input");
+  const DType t = x.view.dtype;
+  nb::object gx_o = nb::none(), gw_o = nb::none(), gb_o = nb::none();
+  View gx, gw, gb;
+  if (mask[0]) gx_o = new_array(t, x.view.ndim, x.view.shape, &gx);
+  if (mask[1]) gw_o = new_array(t, 1, &c, &gw);
+  if (mask[2]) gb_o = new_array(t, 1, &c, &gb);
+  {
+    nb::gil_scoped_release release;
+    batch_norm_backward(gy.view, x.view, w.ptr(), sm.view, si.view, y.ptr(), training, nhwc,
+                        mask[0] ? &gx : nullptr, mask[1] ? &gw : nullptr, mask[2] ? &gb : nullptr);
+  }
+  return nb::make_tuple(gx_o, gw_o, gb_o);
+}
+
+}  // namespace
+
+NPFAST_BIND(norm) {
+  m.def(
+      "batch_norm", torch_anchored<&batch_norm_py>,
+      nb::sig("def batch_norm(input: numpy.typing.ArrayLike, "
+              "running_mean: numpy.typing.ArrayLike | None, "
+              "running_var: numpy.typing.ArrayLike | None, "
+              "weight: numpy.typing.ArrayLike | None = None, "
+              "bias: numpy.typing.ArrayLike | None = None, training: bool = False, "
+              "momentum: float = 0.1, eps: float = 1e-05, relu: bool = False, "
+              "layout: str = 'NCHW') -> "
+              "numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]"),
+      nb::arg("input").none(), nb::arg("running_mean").none(), nb::arg("running_var").none(),
+      nb::arg("weight").none() = nb::none(), nb::arg("bias").none() = nb::none(),
+      nb::arg("training") = false, nb::arg("momentum") = 0.1, nb::arg("eps") = 1e-5,
+      nb::arg("relu") = false, nb::arg("layout").none() = "NCHW",
+      R"doc(Batch normalisation, as ``torch.nn.functional.batch_norm`` (plus a fused ReLU and NHWC).
+
+``y = (x - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c]``, then ``max(y, 0)`` when
+``relu`` (NaN stays NaN).
+
+Parameters
+----------
+input : array_like, float32 or float64
+    ``(N, C, ...)`` for layout 'NCHW' (channels on axis 1), ``(..., C)`` for 'NHWC' (channels
+    last, e.g. ``(N, H, W, C)``: computed natively, no transpose). Any strides.
+running_mean, running_var : ndarray ``(C,)`` or None
+    training=False: the statistics used (required). training=True: updated in place when given,
+    ``running = (1 - momentum) * running + momentum * batch`` with the batch's unbiased variance
+    (as PyTorch); they must then be writeable ndarrays of the input's dtype (never converted).
+weight, bias : array_like ``(C,)``, optional
+    Default 1 and 0.
+training : bool
+    Normalise with the batch's statistics (mean and biased variance over every axis but the
+    channel's; more than one value per channel needed).
+momentum, eps : float
+relu : bool
+    Fuse ``max(y, 0)``; pass the result as ``output=`` to :func:`batch_norm_backward`.
+layout : 'NCHW' or 'NHWC'
+
+Returns
+-------
+training=False: ``output`` (the input's shape and dtype).
+training=True: ``(output, save_mean, save_invstd)``, the batch mean and ``1 / sqrt(var + eps)``
+(``(C,)``), which :func:`batch_norm_backward` takes.
+
+The statistics are one pass over the data (sums of ``x - x0`` and its square in double, ``x0``
+the channel's first value, so a large mean does not cancel the variance); partial sums over
+fixed blocks are added in a fixed order: bitwise identical for any thread count.
+
+Raises
+------
+TypeError  for non-float or mixed dtypes, or a running statistic of another dtype in training.
+ValueError for fewer than 2 dimensions, a per-channel array not of shape ``(C,)``, an unknown
+           layout, training with one value per channel, eval without running statistics, or a
+           non-finite or negative eps.
+)doc");
+  m.def("batch_norm_backward", torch_anchored<&backward_py>,
+        nb::sig("def batch_norm_backward(grad_output: numpy.typing.ArrayLike, "
+                "input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike | None, "
+                "save_mean: numpy.typing.ArrayLike, save_invstd: numpy.typing.ArrayLike, "
+                "training: bool = True, output: numpy.typing.ArrayLike | None = None, "
+                "layout: str = 'NCHW', "
+                "output_mask: tuple[bool, bool, bool] = (True, True, True)) -> "
+                "tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]"),
+        nb::arg("grad_output").none(), nb::arg("input").none(), nb::arg("weight").none(),
+        nb::arg("save_mean").none(), nb::arg("save_invstd").none(), nb::arg("training") = true,
+        nb::arg("output").none() = nb::none(), nb::arg("layout").none() = "NCHW",
+        nb::arg("output_mask").none() = nb::make_tuple(true, true, true),
+        R"doc(Gradients of :func:`batch_norm`, as PyTorch's autograd.
+
+Parameters
+----------
+grad_output : array_like
+    The input's shape and dtype.
+input, weight, layout
+    As given to :func:`batch_norm` (weight None: 1).
+save_mean, save_invstd : array_like ``(C,)``
+    training=True: what :func:`batch_norm` returned. training=False: the running mean and
+    ``1 / sqrt(running_var + eps)`` (the statistics are then constants).
+training : bool
+output : array_like, optional
+    The forward's result when it ran with ``relu=True``: the gradient passes where it is > 0.
+output_mask : 3 bools
+    Which of (grad_input, grad_weight, grad_bias) to compute.
+
+Returns
+-------
+(grad_input, grad_weight, grad_bias): the input's shape, ``(C,)``, ``(C,)``; ``None`` where
+masked. Two passes: the per-channel sums of g and g * (x - mean) (blocks added in a fixed
+order: bitwise identical for any thread count), then grad_input.
+
+Raises
+------
+TypeError, ValueError naming the argument, as :func:`batch_norm`.
+)doc");
+}
+
+}  // namespace py
+}  // namespace npfast

@@ -1,0 +1,329 @@
+// SIMD body of the normalisation family (contracts in norm.h), written once against the
+// vocabulary of src/core/simd/ and instantiated per ISA by x86_<isa>.cc. No include guard.
+//
+// Reductions load float32 as double vectors (load_f64) and keep four vector accumulators per
+// sum, so the adds' latency is hidden and the sums are as accurate as the reference's; the
+// lanes are added in order at the end. Element-wise passes run in T with the reference's fused
+// operations (same bits).
+#include <cstdint>
+
+#include "src/kernels/norm/norm.h"
+
+namespace npfast {
+namespace NPFAST_TARGET {
+namespace norm {
+
+using npfast::norm::Affine;
+using npfast::norm::AffineRows;
+using npfast::norm::GradAffine;
+using npfast::norm::GradAffineRows;
+
+// The lanes of v added in lane order.
+inline double lane_sum(V<double> v) {
+  double buf[kLanes<double>];
+  store(buf, v);
+  double s = 0;
+  for (int l = 0; l < kLanes<double>; ++l) s += buf[l];
+  return s;
+}
+
+// g where the ReLU passed (y > 0), else 0; g itself without a ReLU mask.
+template <bool kMask, class Vec>
+inline Vec masked(Vec g, Vec y, Vec z) {
+  if constexpr (kMask)
+    return select(gt(y, z), g, z);
+  else
+    return g;
+}
+
+template <class T>
+inline T relu_of(T v) {
+  return v < T(0) ? T(0) : v;
+}
+
+template <class T>
+void stats(const T* x, int64_t n, double shift, double* sum) {
+  constexpr int L = kLanes<double>;
+  const auto vs = set1<double>(shift);
+  V<double> s[4], q[4];
+  for (int u = 0; u < 4; ++u) s[u] = q[u] = zero<double>();
+  int64_t i = 0;
+  for (; i + 4 * L <= n; i += 4 * L)
+    for (int u = 0; u < 4; ++u) {
+      const auto d = sub(load_f64(x + i + u * L), vs);
+      s[u] = add(s[u], d);
+      q[u] = fma(d, d, q[u]);
+    }
+  double ss = lane_sum(add(add(s[0], s[1]), add(s[2], s[3])));
+  double qq = lane_sum(add(add(q[0], q[1]), add(q[2], q[3])));
+  for (; i < n; ++i) {
+    const double d = static_cast<double>(x[i]) - shift;
+    ss += d;
+    qq += d * d;
+  }
+  sum[0] = ss;
+  sum[1] = qq;
+}
+
+template <bool kMask, class T>
+void grad_sums_body(const T* dy, const T* x, const T* y, int64_t n, double mean, double* sum) {
+  constexpr int L = kLanes<double>;
+  const auto vm = set1<double>(mean);
+  const auto z = zero<double>();
+  V<double> s[4], q[4];
+  for (int u = 0; u < 4; ++u) s[u] = q[u] = z;
+  int64_t i = 0;
+  for (; i + 4 * L <= n; i += 4 * L)
+    for (int u = 0; u < 4; ++u) {
+      const int64_t k = i + u * L;
+      const auto g = masked<kMask>(load_f64(dy + k), kMask ? load_f64(y + k) : z, z);
+      s[u] = add(s[u], g);
+      q[u] = fma(g, sub(load_f64(x + k), vm), q[u]);
+    }
+  double ss = lane_sum(add(add(s[0], s[1]), add(s[2], s[3])));
+  double qq = lane_sum(add(add(q[0], q[1]), add(q[2], q[3])));
+  for (; i < n; ++i) {
+    if (kMask && !(y[i] > T(0))) continue;
+    const double g = static_cast<double>(dy[i]);
+    ss += g;
+    qq += g * (static_cast<double>(x[i]) - mean);
+  }
+  sum[0] = ss;
+  sum[1] = qq;
+}
+
+template <class T>
+void grad_sums(const T* dy, const T* x, const T* y, int64_t n, double mean, double* sum) {
+  if (y)
+    grad_sums_body<true>(dy, x, y, n, mean, sum);
+  else
+    grad_sums_body<false>(dy, x, y, n, mean, sum);
+}
+
+// Rows: one block of L channels at a time over every row (two accumulators, even and odd
+// rows), then the channels past the last whole vector one by one.
+template <class T>
+void stats_rows(const T* x, int64_t rows, int64_t c, const double* shift, double* sum) {
+  constexpr int L = kLanes<double>;
+  int64_t j = 0;
+  for (; j + L <= c; j += L) {
+    const auto vs = load(shift + j);
+    auto s0 = zero<double>(), s1 = s0, q0 = s0, q1 = s0;
+    int64_t r = 0;
+    for (; r + 2 <= rows; r += 2) {
+      const auto d0 = sub(load_f64(x + r * c + j), vs);
+      const auto d1 = sub(load_f64(x + (r + 1) * c + j), vs);
+      s0 = add(s0, d0);
+      q0 = fma(d0, d0, q0);
+      s1 = add(s1, d1);
+      q1 = fma(d1, d1, q1);
+    }
+    if (r < rows) {
+      const auto d0 = sub(load_f64(x + r * c + j), vs);
+      s0 = add(s0, d0);
+      q0 = fma(d0, d0, q0);
+    }
+    store(sum + j, add(s0, s1));
+    store(sum + c + j, add(q0, q1));
+  }
+  for (; j < c; ++j) {
+    double s = 0, q = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const double d = static_cast<double>(x[r * c + j]) - shift[j];
+      s += d;
+      q += d * d;
+    }
+    sum[j] = s;
+    sum[c + j] = q;
+  }
+}
+
+template <bool kMask, class T>
+void grad_sums_rows_body(const T* dy, const T* x, const T* y, int64_t rows, int64_t c,
+                         const double* mean, double* sum) {
+  constexpr int L = kLanes<double>;
+  const auto z = zero<double>();
+  int64_t j = 0;
+  for (; j + L <= c; j += L) {
+    const auto vm = load(mean + j);
+    auto s0 = z, s1 = z, q0 = z, q1 = z;
+    int64_t r = 0;
+    for (; r + 2 <= rows; r += 2) {
+      const int64_t k0 = r * c + j, k1 = k0 + c;
+      const auto g0 = masked<kMask>(load_f64(dy + k0), kMask ? load_f64(y + k0) : z, z);
+      const auto g1 = masked<kMask>(load_f64(dy + k1), kMask ? load_f64(y + k1) : z, z);
+      s0 = add(s0, g0);
+      q0 = fma(g0, sub(load_f64(x + k0), vm), q0);
+      s1 = add(s1, g1);
+      q1 = fma(g1, sub(load_f64(x + k1), vm), q1);
+    }
+    if (r < rows) {
+      const int64_t k0 = r * c + j;
+      const auto g0 = masked<kMask>(load_f64(dy + k0), kMask ? load_f64(y + k0) : z, z);
+      s0 = add(s0, g0);
+      q0 = fma(g0, sub(load_f64(x + k0), vm), q0);
+    }
+    store(sum + j, add(s0, s1));
+    store(sum + c + j, add(q0, q1));
+  }
+  for (; j < c; ++j) {
+    double s = 0, q = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t i = r * c + j;
+      if (kMask && !(y[i] > T(0))) continue;
+      const double g = static_cast<double>(dy[i]);
+      s += g;
+      q += g * (static_cast<double>(x[i]) - mean[j]);
+    }
+    sum[j] = s;
+    sum[c + j] = q;
+  }
+}
+
+template <class T>
+void grad_sums_rows(const T* dy, const T* x, const T* y, int64_t rows, int64_t c,
+                    const double* mean, double* sum) {
+  if (y)
+    grad_sums_rows_body<true>(dy, x, y, rows, c, mean, sum);
+  else
+    grad_sums_rows_body<false>(dy, x, y, rows, c, mean, sum);
+}
+
+// One vector (or the first n lanes) of the forward: fma(x - mean, scale, shift), ReLU'd.
+template <bool kRelu, class Vec>
+inline Vec affine(Vec x, Vec m, Vec s, Vec b, Vec z) {
+  const Vec v = fma(sub(x, m), s, b);
+  if constexpr (kRelu)
+    return select(gt(z, v), z, v);
+  else
+    return v;
+}
+
+template <bool kRelu, class T>
+void apply_body(const T* x, int64_t n, const Affine<T>& p, T* y) {
+  constexpr int L = kLanes<T>;
+  const auto vm = set1<T>(p.mean), vs = set1<T>(p.scale), vb = set1<T>(p.shift);
+  const auto z = zero<T>();
+  int64_t i = 0;
+  for (; i + 2 * L <= n; i += 2 * L) {
+    store(y + i, affine<kRelu>(load(x + i), vm, vs, vb, z));
+    store(y + i + L, affine<kRelu>(load(x + i + L), vm, vs, vb, z));
+  }
+  for (; i + L <= n; i += L) store(y + i, affine<kRelu>(load(x + i), vm, vs, vb, z));
+  if (i < n) {
+    const int r = static_cast<int>(n - i);
+    storen(y + i, affine<kRelu>(loadn(x + i, r), vm, vs, vb, z), r);
+  }
+}
+
+template <class T>
+void apply(const T* x, int64_t n, const Affine<T>& p, bool relu, T* y) {
+  if (relu)
+    apply_body<true>(x, n, p, y);
+  else
+    apply_body<false>(x, n, p, y);
+}
+
+template <bool kRelu, class T>
+void apply_rows_body(const T* x, int64_t rows, int64_t c, const AffineRows<T>& p, T* y) {
+  constexpr int L = kLanes<T>;
+  const auto z = zero<T>();
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * c;
+    T* yr = y + r * c;
+    int64_t j = 0;
+    for (; j + L <= c; j += L)
+      store(yr + j,
+            affine<kRelu>(load(xr + j), load(p.mean + j), load(p.scale + j), load(p.shift + j), z));
+    if (j < c) {
+      const int n = static_cast<int>(c - j);
+      storen(yr + j,
+             affine<kRelu>(loadn(xr + j, n), loadn(p.mean + j, n), loadn(p.scale + j, n),
+                           loadn(p.shift + j, n), z),
+             n);
+    }
+  }
+}
+
+template <class T>
+void apply_rows(const T* x, int64_t rows, int64_t c, const AffineRows<T>& p, bool relu, T* y) {
+  if (relu)
+    apply_rows_body<true>(x, rows, c, p, y);
+  else
+    apply_rows_body<false>(x, rows, c, p, y);
+}
+
+// One vector of the input gradient: fma(a, g, fma(k, x - mean, b)).
+template <bool kMask, class Vec>
+inline Vec grad_one(Vec dy, Vec x, Vec y, Vec m, Vec a, Vec k, Vec b, Vec z) {
+  return fma(a, masked<kMask>(dy, y, z), fma(k, sub(x, m), b));
+}
+
+template <bool kMask, class T>
+void grad_apply_body(const T* dy, const T* x, const T* y, int64_t n, const GradAffine<T>& p,
+                     T* dx) {
+  constexpr int L = kLanes<T>;
+  const auto vm = set1<T>(p.mean), va = set1<T>(p.a), vk = set1<T>(p.k), vb = set1<T>(p.b);
+  const auto z = zero<T>();
+  int64_t i = 0;
+  for (; i + L <= n; i += L)
+    store(dx + i,
+          grad_one<kMask>(load(dy + i), load(x + i), kMask ? load(y + i) : z, vm, va, vk, vb, z));
+  if (i < n) {
+    const int r = static_cast<int>(n - i);
+    storen(dx + i,
+           grad_one<kMask>(loadn(dy + i, r), loadn(x + i, r), kMask ? loadn(y + i, r) : z, vm, va,
+                           vk, vb, z),
+           r);
+  }
+}
+
+template <class T>
+void grad_apply(const T* dy, const T* x, const T* y, int64_t n, const GradAffine<T>& p, T* dx) {
+  if (y)
+    grad_apply_body<true>(dy, x, y, n, p, dx);
+  else
+    grad_apply_body<false>(dy, x, y, n, p, dx);
+}
+
+template <bool kMask, class T>
+void grad_apply_rows_body(const T* dy, const T* x, const T* y, int64_t rows, int64_t c,
+                          const GradAffineRows<T>& p, T* dx) {
+  constexpr int L = kLanes<T>;
+  const auto z = zero<T>();
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t o = r * c;
+    int64_t j = 0;
+    for (; j + L <= c; j += L)
+      store(dx + o + j,
+            grad_one<kMask>(load(dy + o + j), load(x + o + j), kMask ? load(y + o + j) : z,
+                            load(p.mean + j), load(p.a + j), load(p.k + j), load(p.b + j), z));
+    if (j < c) {
+      const int n = static_cast<int>(c - j);
+      storen(dx + o + j,
+             grad_one<kMask>(loadn(dy + o + j, n), loadn(x + o + j, n),
+                             kMask ? loadn(y + o + j, n) : z, loadn(p.mean + j, n),
+                             loadn(p.a + j, n), loadn(p.k + j, n), loadn(p.b + j, n), z),
+             n);
+    }
+  }
+}
+
+template <class T>
+void grad_apply_rows(const T* dy, const T* x, const T* y, int64_t rows, int64_t c,
+                     const GradAffineRows<T>& p, T* dx) {
+  if (y)
+    grad_apply_rows_body<true>(dy, x, y, rows, c, p, dx);
+  else
+    grad_apply_rows_body<false>(dy, x, y, rows, c, p, dx);
+}
+
+inline constexpr npfast::norm::Table kTable = {
+#define NPFAST_KERNEL NPFAST_KERNEL_SIMD
+#include "src/kernels/norm/kernels.inc"
+#undef NPFAST_KERNEL
+};
+
+}  // namespace norm
+}  // namespace NPFAST_TARGET
+}  // namespace npfast

@@ -1,0 +1,374 @@
+// batch_norm / batch_norm_backward: checks, the block partition, and the per-channel algebra
+// around the norm family's kernels (src/kernels/norm/).
+//
+// The data are cut into fixed blocks that depend only on the shape: NCHW, each (image,
+// channel) plane in runs of at most kBlock elements; NHWC, runs of rows of about kBlock
+// elements. Each block's sums (double) go to their own slot, in parallel; a channel's slots are
+// then added in block order. So every result has one summation order for any thread count.
+// Each direction reads the data twice: once for the sums, once for the element-wise pass that
+// needs them (the statistics are one pass: S(x - x0) and S((x - x0)^2) together).
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "npfast/dispatch.hpp"
+#include "npfast/error.hpp"
+#include "npfast/memory.hpp"
+#include "npfast/norm.hpp"
+#include "npfast/threads.hpp"
+#include "src/core/views.h"
+#include "src/kernels/norm/norm.h"
+
+namespace npfast {
+namespace {
+
+constexpr int64_t kBlock = 16384;  // elements per block: 64 KiB of float32, L2-resident
+constexpr double kNsPerElement = 0.25;
+
+// The channel geometry: NCHW is (n, c, l) with l the product of the trailing axes; NHWC is
+// (rows, c). `blocks` runs per plane (NCHW) or in all (NHWC), `run` elements (rows) each.
+struct Geo {
+  bool nhwc;
+  int64_t n, c, l;  // NHWC: n = rows, l = 1
+  int64_t run, blocks, items;
+  int64_t count;  // values per channel
+};
+
+Geo geometry(const View& x, bool nhwc) {
+  Geo g{};
+  g.nhwc = nhwc;
+  if (nhwc) {
+    g.c = x.shape[x.ndim - 1];
+    g.n = 1;
+    for (int i = 0; i < x.ndim - 1; ++i) g.n *= x.shape[i];
+    g.l = 1;
+    g.run = std::max<int64_t>(1, kBlock / std::max<int64_t>(g.c, 1));
+    g.blocks = (g.n + g.run - 1) / g.run;
+    g.items = g.blocks;
+  } else {
+    g.n = x.shape[0];
+    g.c = x.shape[1];
+    g.l = 1;
+    for (int i = 2; i < x.ndim; ++i) g.l *= x.shape[i];
+    g.run = std::max<int64_t>(1, std::min(g.l, kBlock));
+    g.blocks = (g.l + g.run - 1) / g.run;
+    g.items = g.c * g.n * g.blocks;  // channel-major: a channel's blocks are consecutive
+  }
+  g.count = g.n * g.l;
+  return g;
+}
+
+// NCHW item i: (channel, image, block) -> the run's offset and length.
+void nchw_run(const Geo& g, int64_t i, int64_t* ch, int64_t* off, int64_t* len) {
+  const int64_t b = i % g.blocks, n = i / g.blocks % g.n;
+  *ch = i / (g.blocks * g.n);
+  const int64_t l0 = b * g.run;
+  *off = (n * g.c + *ch) * g.l + l0;
+  *len = std::min(g.run, g.l - l0);
+}
+
+void nhwc_rows(const Geo& g, int64_t b, int64_t* r0, int64_t* rows) {
+  *r0 = b * g.run;
+  *rows = std::min(g.run, g.n - *r0);
+}
+
+// Adds the items' (sum0, sum1) partials per channel in item order into s0[c], s1[c].
+// NCHW partials are 2 per item; NHWC partials 2c per item (sum0 of every channel, then sum1).
+void combine(const Geo& g, const double* part, double* s0, double* s1) {
+  for (int64_t ch = 0; ch < g.c; ++ch) s0[ch] = s1[ch] = 0;
+  if (g.nhwc) {
+    for (int64_t b = 0; b < g.items; ++b)
+      for (int64_t ch = 0; ch < g.c; ++ch) {
+        s0[ch] += part[b * 2 * g.c + ch];
+        s1[ch] += part[b * 2 * g.c + g.c + ch];
+      }
+  } else {
+    const int64_t per = g.n * g.blocks;
+    for (int64_t ch = 0; ch < g.c; ++ch)
+      for (int64_t k = 0; k < per; ++k) {
+        s0[ch] += part[2 * (ch * per + k)];
+        s1[ch] += part[2 * (ch * per + k) + 1];
+      }
+  }
+}
+
+// Element `i` of a 1-d view, and its assignment.
+template <class T>
+T at(const View& v, int64_t i) {
+  return *reinterpret_cast<const T*>(static_cast<const char*>(v.data) + i * v.strides[0]);
+}
+template <class T>
+void set(const View& v, int64_t i, T x) {
+  *reinterpret_cast<T*>(static_cast<char*>(v.data) + i * v.strides[0]) = x;
+}
+
+// Writes into `v` directly when it is C-contiguous, else through a pool buffer.
+template <class T>
+struct Dest {
+  const View& v;
+  Buffer<T> tmp;
+  T* p;
+  explicit Dest(const View& view) : v(view) {
+    if (v.c_contiguous()) {
+      p = v.ptr<T>();
+    } else {
+      tmp = Buffer<T>(static_cast<size_t>(v.size()));
+      p = tmp.get();
+    }
+  }
+  void finish() {
+    if (!v.c_contiguous()) views::copy_from_contiguous(p, v);
+  }
+};
+
+void check_channels(const View* v, DType t, int64_t c, const char* arg) {
+  if (!v) return;
+  views::check_dtype(*v, t, arg);
+  views::check_shape(*v, Shape{1, {c}}, arg);
+}
+
+int64_t channels_of(const View& x, bool nhwc) { return nhwc ? x.shape[x.ndim - 1] : x.shape[1]; }
+
+void check_input(const View& x, bool nhwc, const char* arg) {
+  views::check_float(x, arg);
+  if (x.ndim < 2)
+    throw ValueError(std::string(arg) + ": expected at least 2 dimensions (" +
+                     (nhwc ? "..., C" : "N, C, ...") + "), got shape " + shape_str(x));
+}
+
+// The per-block sums of one direction: stats (dy == null) or gradient sums.
+template <class T>
+void block_sums(const Geo& g, const T* x, const T* dy, const T* y, const double* center,
+                double* part) {
+  const norm::Table& t = kernels<norm::Table>();
+  const double per = static_cast<double>(g.nhwc ? g.run * g.c : g.run) * kNsPerElement;
+  if (g.nhwc) {
+    const auto stats = of<T>(t.f32_bn_stats_rows, t.f64_bn_stats_rows);
+    const auto sums = of<T>(t.f32_bn_grad_sums_rows, t.f64_bn_grad_sums_rows);
+    parallel_for(g.items, grain_for(g.items, per), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        int64_t r0, rows;
+        nhwc_rows(g, i, &r0, &rows);
+        const int64_t o = r0 * g.c;
+        if (dy)
+          sums(dy + o, x + o, y ? y + o : nullptr, rows, g.c, center, part + i * 2 * g.c);
+        else
+          stats(x + o, rows, g.c, center, part + i * 2 * g.c);
+      }
+    });
+  } else {
+    const auto stats = of<T>(t.f32_bn_stats, t.f64_bn_stats);
+    const auto sums = of<T>(t.f32_bn_grad_sums, t.f64_bn_grad_sums);
+    parallel_for(g.items, grain_for(g.items, per), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        int64_t ch, off, len;
+        nchw_run(g, i, &ch, &off, &len);
+        if (dy)
+          sums(dy + off, x + off, y ? y + off : nullptr, len, center[ch], part + 2 * i);
+        else
+          stats(x + off, len, center[ch], part + 2 * i);
+      }
+    });
+  }
+}
+
+template <class T>
+void forward_t(const View& xv, const View* rm, const View* rv, const View* wv, const View* bv,
+               const BatchNormParams& p, const View& out, const View* sm, const View* si) {
+  const Geo g = geometry(xv, p.channels_last);
+  const int64_t c = g.c;
+  Buffer<char> keep;
+  const T* x = views::contiguous<T>(xv, &keep);
+  Buffer<double> mean(static_cast<size_t>(c)), invstd(static_cast<size_t>(c));
+  if (p.training) {
+    Buffer<double> shift(static_cast<size_t>(c)), s0(static_cast<size_t>(c)),
+        s1(static_cast<size_t>(c));
+    for (int64_t ch = 0; ch < c; ++ch)
+      shift[ch] = static_cast<double>(g.nhwc ? x[ch] : x[ch * g.l]);
+    Buffer<double> part(static_cast<size_t>(g.items * 2 * (g.nhwc ? c : 1)));
+    block_sums<T>(g, x, nullptr, nullptr, shift.get(), part.get());
+    combine(g, part.get(), s0.get(), s1.get());
+    const double m = static_cast<double>(g.count);
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const double d = s0[ch] / m;
+      const double var = std::max(s1[ch] / m - d * d, 0.0);
+      mean[ch] = shift[ch] + d;
+      invstd[ch] = 1.0 / std::sqrt(var + p.eps);
+      if (rm)
+        set<T>(*rm, ch,
+               static_cast<T>((1 - p.momentum) * static_cast<double>(at<T>(*rm, ch)) +
+                              p.momentum * mean[ch]));
+      if (rv)
+        set<T>(*rv, ch,
+               static_cast<T>((1 - p.momentum) * static_cast<double>(at<T>(*rv, ch)) +
+                              p.momentum * var * m / (m - 1)));
+    }
+  } else {
+    for (int64_t ch = 0; ch < c; ++ch) {
+      mean[ch] = static_cast<double>(at<T>(*rm, ch));
+      invstd[ch] = 1.0 / std::sqrt(static_cast<double>(at<T>(*rv, ch)) + p.eps);
+    }
+  }
+  Buffer<T> tm(static_cast<size_t>(c)), ts(static_cast<size_t>(c)), tb(static_cast<size_t>(c));
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const double w = wv ? static_cast<double>(at<T>(*wv, ch)) : 1.0;
+    tm[ch] = static_cast<T>(mean[ch]);
+    ts[ch] = static_cast<T>(w * invstd[ch]);
+    tb[ch] = bv ? at<T>(*bv, ch) : T(0);
+    if (sm) set<T>(*sm, ch, static_cast<T>(mean[ch]));
+    if (si) set<T>(*si, ch, static_cast<T>(invstd[ch]));
+  }
+  Dest<T> y(out);
+  const norm::Table& t = kernels<norm::Table>();
+  const double per = static_cast<double>(g.nhwc ? g.run * c : g.run) * kNsPerElement;
+  if (g.nhwc) {
+    const auto apply = of<T>(t.f32_bn_apply_rows, t.f64_bn_apply_rows);
+    const norm::AffineRows<T> a{tm.get(), ts.get(), tb.get()};
+    parallel_for(g.items, grain_for(g.items, per), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        int64_t r0, rows;
+        nhwc_rows(g, i, &r0, &rows);
+        apply(x + r0 * c, rows, c, a, p.relu, y.p + r0 * c);
+      }
+    });
+  } else {
+    const auto apply = of<T>(t.f32_bn_apply, t.f64_bn_apply);
+    parallel_for(g.items, grain_for(g.items, per), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        int64_t ch, off, len;
+        nchw_run(g, i, &ch, &off, &len);
+        apply(x + off, len, norm::Affine<T>{tm[ch], ts[ch], tb[ch]}, p.relu, y.p + off);
+      }
+    });
+  }
+  y.finish();
+}
+
+template <class T>
+void backward_t(const View& gyv, const View& xv, const View* wv, const View& smv, const View& siv,
+                const View* yv, bool training, bool nhwc, const View* gx, const View* gw,
+                const View* gb) {
+  const Geo g = geometry(xv, nhwc);
+  const int64_t c = g.c;
+  Buffer<char> kx, kg, ky;
+  const T* x = views::contiguous<T>(xv, &kx);
+  const T* dy = views::contiguous<T>(gyv, &kg);
+  const T* y = yv ? views::contiguous<T>(*yv, &ky) : nullptr;
+  Buffer<double> mean(static_cast<size_t>(c)), s0(static_cast<size_t>(c)),
+      s1(static_cast<size_t>(c));
+  for (int64_t ch = 0; ch < c; ++ch) {
+    mean[ch] = static_cast<double>(at<T>(smv, ch));
+    s0[ch] = s1[ch] = 0;
+  }
+  const bool need_sums = (gw && !gw->empty()) || (gb && !gb->empty()) || (training && gx);
+  if (need_sums && g.count > 0) {
+    Buffer<double> part(static_cast<size_t>(g.items * 2 * (g.nhwc ? c : 1)));
+    block_sums<T>(g, x, dy, y, mean.get(), part.get());
+    combine(g, part.get(), s0.get(), s1.get());
+  }
+  for (int64_t ch = 0; ch < c; ++ch) {
+    if (gb) set<T>(*gb, ch, static_cast<T>(s0[ch]));
+    if (gw) set<T>(*gw, ch, static_cast<T>(s1[ch] * static_cast<double>(at<T>(siv, ch))));
+  }
+  if (!gx || gx->empty()) return;
+  Buffer<T> tm(static_cast<size_t>(c)), ta(static_cast<size_t>(c)), tk(static_cast<size_t>(c)),
+      tb(static_cast<size_t>(c));
+  const double m = static_cast<double>(std::max<int64_t>(g.count, 1));
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const double w = wv ? static_cast<double>(at<T>(*wv, ch)) : 1.0;
+    const double is = static_cast<double>(at<T>(siv, ch));
+    const double a = w * is;
+    tm[ch] = at<T>(smv, ch);
+    ta[ch] = static_cast<T>(a);
+    tk[ch] = training ? static_cast<T>(-a * is * is * s1[ch] / m) : T(0);
+    tb[ch] = training ? static_cast<T>(-a * s0[ch] / m) : T(0);
+  }
+  Dest<T> d(*gx);
+  const norm::Table& t = kernels<norm::Table>();
+  const double per = static_cast<double>(g.nhwc ? g.run * c : g.run) * kNsPerElement;
+  if (g.nhwc) {
+    const auto apply = of<T>(t.f32_bn_grad_apply_rows, t.f64_bn_grad_apply_rows);
+    const norm::GradAffineRows<T> a{tm.get(), ta.get(), tk.get(), tb.get()};
+    parallel_for(g.items, grain_for(g.items, per), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        int64_t r0, rows;
+        nhwc_rows(g, i, &r0, &rows);
+        const int64_t o = r0 * c;
+        apply(dy + o, x + o, y ? y + o : nullptr, rows, c, a, d.p + o);
+      }
+    });
+  } else {
+    const auto apply = of<T>(t.f32_bn_grad_apply, t.f64_bn_grad_apply);
+    parallel_for(g.items, grain_for(g.items, per), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        int64_t ch, off, len;
+        nchw_run(g, i, &ch, &off, &len);
+        apply(dy + off, x + off, y ? y + off : nullptr, len,
+              norm::GradAffine<T>{tm[ch], ta[ch], tk[ch], tb[ch]}, d.p + off);
+      }
+    });
+  }
+  d.finish();
+}
+
+}  // namespace
+
+void batch_norm(const View& input, const View* running_mean, const View* running_var,
+                const View* weight, const View* bias, const BatchNormParams& p, const View& out,
+                const View* save_mean, const View* save_invstd) {
+  check_input(input, p.channels_last, "input");
+  const DType t = input.dtype;
+  const int64_t c = channels_of(input, p.channels_last);
+  check_channels(running_mean, t, c, "running_mean");
+  check_channels(running_var, t, c, "running_var");
+  check_channels(weight, t, c, "weight");
+  check_channels(bias, t, c, "bias");
+  check_channels(save_mean, t, c, "save_mean");
+  check_channels(save_invstd, t, c, "save_invstd");
+  views::check_out(out, t, shape_of(input), "out");
+  if (!(p.eps >= 0) || !std::isfinite(p.eps))
+    throw ValueError("eps: must be a finite number >= 0, got " + std::to_string(p.eps));
+  if (!std::isfinite(p.momentum))
+    throw ValueError("momentum: must be a finite number, got " + std::to_string(p.momentum));
+  if (p.training) {
+    const int64_t count = input.size() / std::max<int64_t>(c, 1);
+    if (count <= 1 && c > 0)
+      throw ValueError("input: expected more than 1 value per channel when training, got shape " +
+                       shape_str(input));
+  } else if (!running_mean || !running_var) {
+    throw ValueError(std::string(running_mean ? "running_var" : "running_mean") +
+                     ": required when training=False, got None");
+  }
+  if (input.size() == 0 && !p.training) return;
+  if (t == DType::f32)
+    forward_t<float>(input, running_mean, running_var, weight, bias, p, out, save_mean,
+                     save_invstd);
+  else
+    forward_t<double>(input, running_mean, running_var, weight, bias, p, out, save_mean,
+                      save_invstd);
+}
+
+void batch_norm_backward(const View& grad_output, const View& input, const View* weight,
+                         const View& save_mean, const View& save_invstd, const View* output,
+                         bool training, bool channels_last, const View* grad_input,
+                         const View* grad_weight, const View* grad_bias) {
+  check_input(input, channels_last, "input");
+  const DType t = input.dtype;
+  const int64_t c = channels_of(input, channels_last);
+  views::check_out(grad_output, t, shape_of(input), "grad_output");
+  if (output) views::check_out(*output, t, shape_of(input), "output");
+  check_channels(weight, t, c, "weight");
+  check_channels(&save_mean, t, c, "save_mean");
+  check_channels(&save_invstd, t, c, "save_invstd");
+  if (grad_input) views::check_out(*grad_input, t, shape_of(input), "grad_input");
+  check_channels(grad_weight, t, c, "grad_weight");
+  check_channels(grad_bias, t, c, "grad_bias");
+  if (t == DType::f32)
+    backward_t<float>(grad_output, input, weight, save_mean, save_invstd, output, training,
+                      channels_last, grad_input, grad_weight, grad_bias);
+  else
+    backward_t<double>(grad_output, input, weight, save_mean, save_invstd, output, training,
+                       channels_last, grad_input, grad_weight, grad_bias);
+}
+
+}  // namespace npfast
