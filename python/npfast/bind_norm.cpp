@@ -2,6 +2,7 @@
 #include <nanobind/stl/string.h>
 
 #include <string>
+#include <utility>
 
 #include "npfast/error.hpp"
 #include "npfast/norm.hpp"
@@ -69,6 +70,11 @@ nb::object batch_norm_py(nb::handle input, nb::handle running_mean, nb::handle r
       check_no_overlap(rvv, {&x.view, &rmv}, "running_var");
     }
   } else {
+    // Eval normalises with them: None is a missing array, as for any other array argument.
+    for (const auto& [h, arg] : {std::pair{running_mean, "running_mean"},
+                                 std::pair{running_var, "running_var"}})
+      if (h.is_none())
+        throw TypeError(std::string(arg) + ": expected a (C,) array when training=False, got None");
     rm = optional_array(running_mean, "running_mean");
     rv = optional_array(running_var, "running_var");
   }
