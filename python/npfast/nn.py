@@ -45,7 +45,16 @@ __all__ = [
     "Linear",
     "Sequential",
     "SoftmaxCrossEntropy",
+    "CrossEntropyLoss",
     "SGD",
+    "Adam",
+    "AdamW",
+    "ConvTranspose2d",
+    "BatchNorm2d",
+    "AdaptiveAvgPool2d",
+    "Dropout",
+    "Residual",
+    "BasicBlock",
 ]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -81,8 +90,17 @@ def _pair(name, value, minimum):
 class Module:
     """Base class: ``forward(x)``, ``backward(grad_output, input_grad=True)``, ``parameters()``.
 
-    ``layer(x)`` is ``layer.forward(x)``. Subclasses without parameters inherit an empty
-    ``parameters()``."""
+    ``layer(x)`` is ``layer.forward(x)``. A module lists its parameter attributes in ``_params``
+    (each with its gradient in ``grad_<name>``) and its non-trained state in ``_buffers``
+    (BatchNorm2d's running statistics); sub-modules are found among its attributes (lists and
+    tuples of modules included), named as in PyTorch (``layer1.0.conv1.weight``).
+    ``train()`` / ``eval()`` set ``training`` on the module and every sub-module (BatchNorm2d and
+    Dropout behave differently); ``state_dict()`` / ``load_state_dict()`` / ``save()`` / ``load()``
+    move parameters and buffers as NumPy arrays (``.npz`` files)."""
+
+    _params = ()
+    _buffers = ()
+    training = True
 
     def forward(self, x):
         raise NotImplementedError
@@ -90,10 +108,75 @@ class Module:
     def backward(self, grad_output, *, input_grad=True):
         raise NotImplementedError
 
+    def named_children(self):
+        """``(name, module)`` for each direct sub-module, in attribute order."""
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                for i, v in enumerate(value):
+                    if isinstance(v, Module):
+                        yield f"{name}.{i}", v
+
     def parameters(self):
-        """List of ``(value, grad)`` pairs, one per parameter array; ``grad`` is None before the
-        first ``backward``. Optimisers update ``value`` in place."""
-        return []
+        """List of ``(value, grad)`` pairs, one per parameter array (this module's, then its
+        sub-modules' in order); ``grad`` is None before the first ``backward``. Optimisers update
+        ``value`` in place."""
+        params = [(getattr(self, n), getattr(self, "grad_" + n, None)) for n in self._params
+                  if getattr(self, n, None) is not None]
+        for _, child in self.named_children():
+            params.extend(child.parameters())
+        return params
+
+    def train(self, mode=True):
+        """Sets training mode (``mode``) here and in every sub-module; returns self."""
+        self.training = bool(mode)
+        for _, child in self.named_children():
+            child.train(mode)
+        return self
+
+    def eval(self):
+        """``train(False)``: running statistics in BatchNorm2d, no Dropout. Returns self."""
+        return self.train(False)
+
+    def state_dict(self, prefix=""):
+        """``{name: array}`` of every parameter and buffer, PyTorch's names and layouts (a
+        ``torch.nn`` model of the same structure loads it after ``torch.from_numpy``). The arrays
+        are the module's own (not copies)."""
+        out = {}
+        for n in self._params + self._buffers:
+            v = getattr(self, n, None)
+            if v is not None:
+                out[prefix + n] = v
+        for name, child in self.named_children():
+            out.update(child.state_dict(prefix + name + "."))
+        return out
+
+    def load_state_dict(self, state):
+        """Copies every array of ``state`` (a mapping such as ``state_dict()``'s, a torch
+        state_dict converted with ``.numpy()``, or ``np.load(path)``) into the module's arrays in
+        place. KeyError naming the missing or unexpected keys; ValueError for a shape mismatch."""
+        own = self.state_dict()
+        missing = sorted(set(own) - set(state))
+        extra = sorted(set(state) - set(own))
+        if missing or extra:
+            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {extra}")
+        for k, dst in own.items():
+            src = np.asarray(state[k])
+            if src.shape != dst.shape:
+                raise ValueError(f"load_state_dict: {k} has shape {src.shape}, the module's is "
+                                 f"{dst.shape}")
+            dst[...] = src
+        return self
+
+    def save(self, path):
+        """``np.savez(path, **state_dict())``."""
+        np.savez(path, **self.state_dict())
+
+    def load(self, path):
+        """Loads a file written by ``save`` (``load_state_dict(np.load(path))``); returns self."""
+        with np.load(path) as f:
+            return self.load_state_dict({k: f[k] for k in f.files})
 
     def __call__(self, x):
         return self.forward(x)
@@ -139,6 +222,8 @@ class Conv2d(Module):
     ``grad_weight`` and ``grad_bias``. Errors: ValueError for bad sizes, TypeError for a bad dtype.
     """
 
+    _params = ("weight", "bias")
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, *, dtype=np.float32, rng=None):
         self.in_channels = _positive_int("in_channels", in_channels)
@@ -183,12 +268,6 @@ class Conv2d(Module):
                                             output_mask=mask)
         self.grad_weight, self.grad_bias = gw, gb
         return gx
-
-    def parameters(self):
-        params = [(self.weight, self.grad_weight)]
-        if self.bias is not None:
-            params.append((self.bias, self.grad_bias))
-        return params
 
     def __repr__(self):
         return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -279,6 +358,8 @@ class Linear(Module):
     ``npfast.matmul``. ``dtype`` and ``rng`` as for ``Conv2d``.
     """
 
+    _params = ("weight", "bias")
+
     def __init__(self, in_features, out_features, bias=True, *, dtype=np.float32, rng=None):
         self.in_features = _positive_int("in_features", in_features)
         self.out_features = _positive_int("out_features", out_features)
@@ -310,12 +391,6 @@ class Linear(Module):
         self.grad_bias = grad_output.sum(axis=0) if self.bias is not None else None
         return npfast.matmul(grad_output, self.weight) if input_grad else None
 
-    def parameters(self):
-        params = [(self.weight, self.grad_weight)]
-        if self.bias is not None:
-            params.append((self.bias, self.grad_bias))
-        return params
-
     def __repr__(self):
         return (f"Linear({self.in_features}, {self.out_features}, bias={self.bias is not None}, "
                 f"dtype={self.weight.dtype})")
@@ -346,8 +421,9 @@ class Sequential(Module):
             grad = self.layers[i].backward(grad, input_grad=input_grad or i > 0)
         return grad
 
-    def parameters(self):
-        return [p for layer in self.layers for p in layer.parameters()]
+    def named_children(self):
+        for i, layer in enumerate(self.layers):
+            yield str(i), layer
 
     def __getitem__(self, i):
         return self.layers[i]
@@ -361,6 +437,291 @@ class Sequential(Module):
     def __repr__(self):
         inner = "".join(f"\n  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
         return f"Sequential({inner}\n)"
+
+
+class ConvTranspose2d(Module):
+    """2-D transposed convolution layer (``torch.nn.ConvTranspose2d``) over NCHW arrays.
+
+    ``weight`` has shape ``(in_channels, out_channels // groups, kh, kw)`` and starts, like
+    ``bias``, uniform in ``±1/sqrt(fan_in)`` with PyTorch's fan_in for this layout,
+    ``out_channels // groups * kh * kw``. ``stride``, ``padding``, ``output_padding``,
+    ``dilation``, ``groups`` as in PyTorch. ``forward`` calls ``npfast.conv_transpose2d``,
+    ``backward`` ``npfast.conv_transpose2d_backward``.
+    """
+
+    _params = ("weight", "bias")
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, *, dtype=np.float32,
+                 rng=None):
+        self.in_channels = _positive_int("in_channels", in_channels)
+        self.out_channels = _positive_int("out_channels", out_channels)
+        self.kernel_size = _pair("kernel_size", kernel_size, 1)
+        self.stride = _pair("stride", stride, 1)
+        self.padding = _pair("padding", padding, 0)
+        self.output_padding = _pair("output_padding", output_padding, 0)
+        self.dilation = _pair("dilation", dilation, 1)
+        self.groups = _positive_int("groups", groups)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"groups={groups} must divide in_channels={in_channels} and "
+                             f"out_channels={out_channels}")
+        dtype = _float_dtype(dtype)
+        gen = _rng(rng)
+        fan_in = out_channels // groups * self.kernel_size[0] * self.kernel_size[1]
+        bound = 1.0 / np.sqrt(fan_in)
+        shape = (in_channels, out_channels // groups) + self.kernel_size
+        self.weight = gen.uniform(-bound, bound, shape).astype(dtype)
+        self.bias = gen.uniform(-bound, bound, out_channels).astype(dtype) if bias else None
+        self.grad_weight = None
+        self.grad_bias = None
+        self._x = None
+
+    def _args(self):
+        return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
+                    groups=self.groups, dilation=self.dilation)
+
+    def forward(self, x):
+        """x: (N, in_channels, H, W) -> (N, out_channels, Ho, Wo)."""
+        self._check_input(x, 4, "(N, C, H, W)")
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"ConvTranspose2d: x has {x.shape[1]} channels (shape {x.shape}), "
+                             f"the layer expects in_channels={self.in_channels}")
+        self._x = x
+        return npfast.conv_transpose2d(x, self.weight, self.bias, **self._args())
+
+    def backward(self, grad_output, *, input_grad=True):
+        x = self._saved("_x")
+        mask = (bool(input_grad), True, self.bias is not None)
+        gx, gw, gb = npfast.conv_transpose2d_backward(grad_output, x, self.weight, **self._args(),
+                                                      output_mask=mask)
+        self.grad_weight, self.grad_bias = gw, gb
+        return gx
+
+    def __repr__(self):
+        return (f"ConvTranspose2d({self.in_channels}, {self.out_channels}, "
+                f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"output_padding={self.output_padding}, dilation={self.dilation}, "
+                f"groups={self.groups}, bias={self.bias is not None}, dtype={self.weight.dtype})")
+
+
+class BatchNorm2d(Module):
+    """Batch normalisation over the channels of NCHW (or NHWC) arrays (``torch.nn.BatchNorm2d``).
+
+    ``weight`` (ones) and ``bias`` (zeros) are the affine parameters (None when
+    ``affine=False``); ``running_mean`` (zeros), ``running_var`` (ones) and
+    ``num_batches_tracked`` are buffers (in ``state_dict()``, not in ``parameters()``). Training
+    mode normalises with the batch's statistics and updates the running ones in place
+    (``momentum``, unbiased variance, as PyTorch); eval mode uses the running ones.
+    ``relu=True`` fuses a following ReLU into both passes (``BatchNorm2d(c, relu=True)`` replaces
+    ``BatchNorm2d(c), ReLU()``); ``layout="NHWC"`` takes channels-last arrays. Calls
+    ``npfast.batch_norm`` / ``npfast.batch_norm_backward``.
+    """
+
+    _params = ("weight", "bias")
+    _buffers = ("running_mean", "running_var", "num_batches_tracked")
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, *, relu=False, layout="NCHW", dtype=np.float32):
+        self.num_features = _positive_int("num_features", num_features)
+        if not isinstance(eps, numbers.Real) or not eps >= 0:
+            raise ValueError(f"eps must be a number >= 0, got {eps!r}")
+        if not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
+            raise ValueError(f"momentum must be a number in [0, 1], got {momentum!r}")
+        if layout not in ("NCHW", "NHWC"):
+            raise ValueError(f"layout must be 'NCHW' or 'NHWC', got {layout!r}")
+        dtype = _float_dtype(dtype)
+        self.eps, self.momentum, self.relu, self.layout = float(eps), float(momentum), bool(relu), layout
+        self.weight = np.ones(num_features, dtype) if affine else None
+        self.bias = np.zeros(num_features, dtype) if affine else None
+        if track_running_stats:
+            self.running_mean = np.zeros(num_features, dtype)
+            self.running_var = np.ones(num_features, dtype)
+            self.num_batches_tracked = np.zeros((), np.int64)
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+        self.grad_weight = None
+        self.grad_bias = None
+        self._saved_fwd = None
+
+    def forward(self, x):
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"BatchNorm2d: x must be a numpy.ndarray, got {type(x).__name__}")
+        if x.ndim != 4:
+            raise ValueError(f"BatchNorm2d: x must be 4-d ({self.layout}), got shape {x.shape}")
+        batch_stats = self.training or self.running_mean is None
+        if batch_stats:
+            if self.training and self.num_batches_tracked is not None:
+                self.num_batches_tracked += 1
+            y, mean, invstd = npfast.batch_norm(
+                x, self.running_mean if self.training else None,
+                self.running_var if self.training else None, self.weight, self.bias,
+                training=True, momentum=self.momentum, eps=self.eps, relu=self.relu,
+                layout=self.layout)
+        else:
+            y = npfast.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                  training=False, eps=self.eps, relu=self.relu, layout=self.layout)
+            mean = self.running_mean.copy()
+            invstd = (1.0 / np.sqrt(self.running_var.astype(np.float64) + self.eps)).astype(x.dtype)
+        self._saved_fwd = (x, y if self.relu else None, mean, invstd, batch_stats)
+        return y
+
+    def backward(self, grad_output, *, input_grad=True):
+        x, y, mean, invstd, batch_stats = self._saved("_saved_fwd")
+        mask = (bool(input_grad), self.weight is not None, self.bias is not None)
+        gx, gw, gb = npfast.batch_norm_backward(grad_output, x, self.weight, mean, invstd,
+                                                training=batch_stats, output=y,
+                                                layout=self.layout, output_mask=mask)
+        self.grad_weight, self.grad_bias = gw, gb
+        return gx
+
+    def __repr__(self):
+        return (f"BatchNorm2d({self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.weight is not None}, relu={self.relu}, layout={self.layout!r})")
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed output size (``torch.nn.AdaptiveAvgPool2d``), NCHW.
+
+    ``output_size`` an int or pair; output cell (i, j) averages rows
+    ``floor(i*H/oh) : ceil((i+1)*H/oh)`` (likewise columns). ``AdaptiveAvgPool2d(1)`` is the
+    global average pool. Forward: ``npfast.adaptive_avg_pool2d``; backward spreads each
+    gradient evenly over its window (NumPy, one slice-add per output cell)."""
+
+    def __init__(self, output_size):
+        self.output_size = _pair("output_size", output_size, 1)
+        self._shape = None
+
+    def forward(self, x):
+        self._shape = x.shape
+        return npfast.adaptive_avg_pool2d(x, self.output_size)
+
+    def backward(self, grad_output, *, input_grad=True):
+        shape = self._saved("_shape")
+        if not input_grad:
+            return None
+        h, w = shape[-2:]
+        oh, ow = self.output_size
+        if (oh, ow) == (1, 1):
+            g = grad_output / grad_output.dtype.type(h * w)
+            return np.ascontiguousarray(np.broadcast_to(g, shape))
+        gx = np.zeros(shape, grad_output.dtype)
+        for i in range(oh):
+            h0, h1 = i * h // oh, -(-(i + 1) * h // oh)
+            for j in range(ow):
+                w0, w1 = j * w // ow, -(-(j + 1) * w // ow)
+                area = grad_output.dtype.type((h1 - h0) * (w1 - w0))
+                gx[..., h0:h1, w0:w1] += (grad_output[..., i, j] / area)[..., None, None]
+        return gx
+
+    def __repr__(self):
+        return f"AdaptiveAvgPool2d(output_size={self.output_size})"
+
+
+class Dropout(Module):
+    """Zeroes each element with probability ``p`` in training and scales the rest by
+    ``1 / (1 - p)`` (``torch.nn.Dropout``); the identity in eval mode. ``rng``: None, a seed or
+    a ``numpy.random.Generator``, drawn from at each training forward."""
+
+    def __init__(self, p=0.5, *, rng=None):
+        if not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+            raise ValueError(f"p must be a number in [0, 1], got {p!r}")
+        self.p = float(p)
+        self._gen = _rng(rng)
+        self._mask = None
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            self._mask = False
+            return x
+        if self.p == 1:
+            self._mask = np.zeros(x.shape, x.dtype)
+        else:
+            keep = self._gen.random(x.shape) >= self.p
+            self._mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p))
+        return x * self._mask
+
+    def backward(self, grad_output, *, input_grad=True):
+        if self._mask is None:
+            raise RuntimeError("Dropout.backward called before forward")
+        if not input_grad:
+            return None
+        return grad_output if self._mask is False else grad_output * self._mask
+
+    def __repr__(self):
+        return f"Dropout(p={self.p})"
+
+
+class Residual(Module):
+    """``body(x) + shortcut(x)`` (``shortcut`` None: the identity), the residual connection.
+
+    ``backward`` sends the gradient through both branches and adds their input gradients. A
+    ResNet basic block is ``Sequential(Residual(body, shortcut), ReLU())``; see ``BasicBlock``."""
+
+    def __init__(self, body, shortcut=None):
+        for name, m in (("body", body), ("shortcut", shortcut)):
+            if m is not None and not isinstance(m, Module):
+                raise TypeError(f"{name} must be an npfast.nn.Module, got {type(m).__name__}")
+        self.body = body
+        self.shortcut = shortcut
+
+    def forward(self, x):
+        y = self.body.forward(x)
+        s = x if self.shortcut is None else self.shortcut.forward(x)
+        if y.shape != s.shape:
+            raise ValueError(f"Residual: body gives shape {y.shape}, shortcut {s.shape}")
+        return np.add(y, s, out=y) if y is not x else y + s
+
+    def backward(self, grad_output, *, input_grad=True):
+        gb = self.body.backward(grad_output, input_grad=input_grad)
+        if self.shortcut is None:
+            gs = grad_output
+        else:
+            gs = self.shortcut.backward(grad_output, input_grad=input_grad)
+        if not input_grad:
+            return None
+        return gb + gs
+
+    def __repr__(self):
+        return f"Residual(\n  body={self.body!r},\n  shortcut={self.shortcut!r}\n)"
+
+
+class BasicBlock(Module):
+    """ResNet's basic block (torchvision's ``BasicBlock``): conv3x3(stride)-BN-ReLU-conv3x3-BN,
+    plus the input (or, when the stride or the channel count changes, a 1x1 conv(stride)-BN
+    ``downsample``), then ReLU. Convolutions have no bias; the first BN fuses its ReLU.
+    Attribute names follow torchvision (``conv1``, ``bn1``, ``conv2``, ``bn2``,
+    ``downsample.0``, ``downsample.1``), so ``state_dict()`` keys match."""
+
+    def __init__(self, in_channels, out_channels, stride=1, *, dtype=np.float32, rng=None):
+        gen = _rng(rng)
+        self.conv1 = Conv2d(in_channels, out_channels, 3, stride, 1, bias=False, dtype=dtype,
+                            rng=gen)
+        self.bn1 = BatchNorm2d(out_channels, relu=True, dtype=dtype)
+        self.conv2 = Conv2d(out_channels, out_channels, 3, 1, 1, bias=False, dtype=dtype, rng=gen)
+        self.bn2 = BatchNorm2d(out_channels, dtype=dtype)
+        self.downsample = None
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = Sequential(
+                Conv2d(in_channels, out_channels, 1, stride, bias=False, dtype=dtype, rng=gen),
+                BatchNorm2d(out_channels, dtype=dtype))
+        self._relu_mask = None
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(self.bn1(self.conv1(x))))
+        y += x if self.downsample is None else self.downsample(x)
+        self._relu_mask = y > 0
+        return np.maximum(y, 0, out=y)
+
+    def backward(self, grad_output, *, input_grad=True):
+        g = np.multiply(grad_output, self._saved("_relu_mask"))
+        gx = self.conv1.backward(self.bn1.backward(self.conv2.backward(self.bn2.backward(g))),
+                                 input_grad=input_grad)
+        gs = g if self.downsample is None else self.downsample.backward(g, input_grad=input_grad)
+        return gx + gs if input_grad else None
+
+    def __repr__(self):
+        return (f"BasicBlock(conv1={self.conv1!r}, bn1={self.bn1!r}, conv2={self.conv2!r}, "
+                f"bn2={self.bn2!r}, downsample={self.downsample!r})")
 
 
 class SoftmaxCrossEntropy:
@@ -460,3 +821,79 @@ class SGD:
                     v += d
                 d = v
             value -= value.dtype.type(self.lr) * d
+
+
+class CrossEntropyLoss(SoftmaxCrossEntropy):
+    """``torch.nn.CrossEntropyLoss``'s name for ``SoftmaxCrossEntropy`` (mean reduction, integer
+    labels): ``forward(logits, labels)`` -> float, ``backward()`` -> d loss / d logits."""
+
+    def __repr__(self):
+        return "CrossEntropyLoss()"
+
+
+class Adam:
+    """Adam (``torch.optim.Adam``, no amsgrad), updating ``module.parameters()`` in place.
+
+    Per parameter, with step count t (from 1)::
+
+        g = grad + weight_decay * value                       (L2, coupled: Adam)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        value -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    in that order of operations (PyTorch's), in the parameter's dtype. Errors: ValueError for a
+    negative lr / eps / weight_decay or betas outside [0, 1); RuntimeError from ``step()`` if a
+    parameter has no gradient yet."""
+
+    _decoupled = False
+
+    def __init__(self, module, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        for name, v in (("lr", lr), ("eps", eps), ("weight_decay", weight_decay)):
+            if not isinstance(v, numbers.Real) or not v >= 0:
+                raise ValueError(f"{name} must be a number >= 0, got {v!r}")
+        if (len(betas) != 2 or
+                not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas)):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        if not callable(getattr(module, "parameters", None)):
+            raise TypeError(f"module must have a parameters() method, got {type(module).__name__}")
+        self.module = module
+        self.lr, self.eps, self.weight_decay = float(lr), float(eps), float(weight_decay)
+        self.betas = (float(betas[0]), float(betas[1]))
+        self.t = 0
+        self._m = self._v = None
+
+    def step(self):
+        params = self.module.parameters()
+        if self._m is None:
+            self._m = [np.zeros_like(v) for v, _ in params]
+            self._v = [np.zeros_like(v) for v, _ in params]
+        self.t += 1
+        b1, b2 = self.betas
+        bc1 = 1 - b1 ** self.t
+        bc2_sqrt = np.sqrt(1 - b2 ** self.t)
+        for i, (value, grad) in enumerate(params):
+            if grad is None:
+                raise RuntimeError(f"parameter {i} (shape {value.shape}) has no gradient: call "
+                                   f"backward before step")
+            t = value.dtype.type
+            if self.weight_decay and self._decoupled:
+                value *= t(1 - self.lr * self.weight_decay)
+            elif self.weight_decay:
+                grad = grad + t(self.weight_decay) * value
+            m, v = self._m[i], self._v[i]
+            m *= t(b1)
+            m += t(1 - b1) * grad
+            v *= t(b2)
+            v += t(1 - b2) * grad * grad
+            denom = np.sqrt(v) / t(bc2_sqrt) + t(self.eps)
+            value -= t(self.lr / bc1) * (m / denom)
+
+
+class AdamW(Adam):
+    """AdamW (``torch.optim.AdamW``): Adam with decoupled weight decay, ``value *= 1 - lr *
+    weight_decay`` before the Adam step (default weight_decay 0.01)."""
+
+    _decoupled = True
+
+    def __init__(self, module, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(module, lr, betas, eps, weight_decay)
