@@ -22,6 +22,13 @@ TOL = {
     # Winograd F(2x2,3x3) and the GEMM paths sum in another order than the anchor's direct loop.
     "conv2d": _CONV,
     "conv2d_backward": _CONV,
+    # The transposed convolution runs on conv2d's gradient paths (GEMM + col2im or a conv).
+    "conv_transpose2d": _CONV,
+    "conv_transpose2d_backward": _CONV,
+    # Statistics summed in double, then one fma per element in the input's dtype (float32's
+    # rounding of x - mean and of the per-channel constants against torch's order).
+    "batch_norm": {_F32: (1e-5, 1e-5), _F64: (1e-12, 1e-12)},
+    "batch_norm_backward": {_F32: (1e-4, 1e-5), _F64: (1e-11, 1e-12)},
     "avg_pool2d": _AVG,
     "avg_pool2d_backward": _AVG,
     "adaptive_avg_pool2d": _AVG,

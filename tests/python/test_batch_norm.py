@@ -1,0 +1,194 @@
+"""npfast.batch_norm / batch_norm_backward against PyTorch's forward and autograd (random shapes,
+both dtypes, both layouts, training and eval, the fused ReLU, every ISA), the running-statistics
+update over several steps, finite differences in float64, large means, bitwise identity across
+thread counts, and the errors."""
+
+import numpy as np
+import pytest
+
+import npfast
+
+from anchors import F, needs_torch, torch
+from tolerances import tol
+
+LAYOUTS = ["NCHW", "NHWC"]
+
+
+def to_layout(a, layout):
+    """An NCHW array in the given layout (channels last for NHWC), C-contiguous."""
+    return np.ascontiguousarray(np.moveaxis(a, 1, -1)) if layout == "NHWC" else a
+
+
+def from_layout(a, layout):
+    return np.moveaxis(a, -1, 1) if layout == "NHWC" else a
+
+
+def torch_bn(x, rm, rv, w, b, gy, training, relu, momentum=0.1, eps=1e-5):
+    """PyTorch's output, updated running statistics and gradients (NCHW)."""
+    trm, trv = torch.tensor(rm.copy()), torch.tensor(rv.copy())
+    tx = torch.tensor(x, requires_grad=True)
+    tw, tb = torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)
+    y = F.batch_norm(tx, trm, trv, tw, tb, training=training, momentum=momentum, eps=eps)
+    if relu:
+        y = torch.relu(y)
+    y.backward(torch.tensor(gy))
+    return (y.detach().numpy(), trm.numpy(), trv.numpy(), tx.grad.numpy(), tw.grad.numpy(),
+            tb.grad.numpy())
+
+
+def npfast_bn(x, rm, rv, w, b, gy, training, relu, layout, momentum=0.1, eps=1e-5):
+    rm, rv = rm.copy(), rv.copy()
+    xl = to_layout(x, layout)
+    res = npfast.batch_norm(xl, rm, rv, w, b, training=training, momentum=momentum, eps=eps,
+                            relu=relu, layout=layout)
+    if training:
+        y, mean, invstd = res
+    else:
+        y, mean = res, rm
+        invstd = (1 / np.sqrt(rv.astype(np.float64) + eps)).astype(x.dtype)
+    gx, gw, gb = npfast.batch_norm_backward(to_layout(gy, layout), xl, w, mean, invstd,
+                                            training=training, output=y if relu else None,
+                                            layout=layout)
+    return from_layout(y, layout), rm, rv, from_layout(gx, layout), gw, gb
+
+
+def random_inputs(rng, shape, dtype, offset=0.0):
+    c = shape[1]
+    x = (rng.standard_normal(shape) * 2 + offset).astype(dtype)
+    w, b = rng.standard_normal(c).astype(dtype), rng.standard_normal(c).astype(dtype)
+    rm = rng.standard_normal(c).astype(dtype)
+    rv = rng.uniform(0.5, 2, c).astype(dtype)
+    return x, rm, rv, w, b
+
+
+def assert_matches(got, want, dtype, what):
+    names = ("output", "running_mean", "running_var", "grad_input", "grad_weight", "grad_bias")
+    for name, g, wv in zip(names, got, want):
+        op = "batch_norm" if name in ("output", "running_mean", "running_var") else \
+            "batch_norm_backward"
+        scale = max(1.0, float(np.abs(wv).max(initial=0)))
+        np.testing.assert_allclose(g, wv, **tol(op, dtype, scale), err_msg=f"{name} {what}")
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("relu", [False, True])
+def test_random_shapes_against_autograd(isa, dtype, layout, training, relu):
+    rng = np.random.default_rng(0)
+    shapes = [tuple(int(v) for v in rng.integers(1, 7, 4)) for _ in range(6)]
+    shapes = [(s[0] + 1,) + s[1:] for s in shapes] + [(3, 70, 5, 41), (2, 17, 1, 1), (4, 9, 13)]
+    for shape in shapes:
+        x, rm, rv, w, b = random_inputs(rng, shape, dtype)
+        gy = rng.standard_normal(shape).astype(dtype)
+        got = npfast_bn(x, rm, rv, w, b, gy, training, relu, layout)
+        want = torch_bn(x, rm, rv, w, b, gy, training, relu)
+        assert_matches(got, want, dtype, f"{shape} {layout} training={training} relu={relu}")
+
+
+@needs_torch
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_running_statistics_over_several_steps(layout):
+    rng = np.random.default_rng(1)
+    c = 5
+    rm, rv = np.zeros(c, np.float32), np.ones(c, np.float32)
+    trm, trv = torch.zeros(c), torch.ones(c)
+    for step in range(6):
+        x = (rng.standard_normal((8, c, 4, 3)) * (step + 1) + step).astype(np.float32)
+        npfast.batch_norm(to_layout(x, layout), rm, rv, training=True, momentum=0.2,
+                          layout=layout)
+        F.batch_norm(torch.tensor(x), trm, trv, training=True, momentum=0.2)
+        np.testing.assert_allclose(rm, trm.numpy(), **tol("batch_norm", np.float32))
+        np.testing.assert_allclose(rv, trv.numpy(), **tol("batch_norm", np.float32, 10))
+
+
+@needs_torch
+def test_large_mean_is_stable():
+    """Values around 1e4 with unit spread: the shifted one-pass sums keep the variance."""
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal((16, 3, 8, 8)) + 1e4).astype(np.float32)
+    y, mean, invstd = npfast.batch_norm(x, None, None, training=True)
+    x64 = x.astype(np.float64)
+    var = x64.var(axis=(0, 2, 3))
+    np.testing.assert_allclose(1 / invstd.astype(np.float64) ** 2 - 1e-5, var, rtol=1e-5)
+    np.testing.assert_allclose(mean, x64.mean(axis=(0, 2, 3)), rtol=1e-7)
+    np.testing.assert_allclose(y.std(axis=(0, 2, 3)), 1, rtol=1e-3)
+
+
+def test_finite_differences():
+    """float64, training with the fused ReLU: gradients of sum(bn(x) * gy) against central
+    differences of npfast's own forward."""
+    rng = np.random.default_rng(3)
+    x, rm, rv, w, b = random_inputs(rng, (3, 2, 2, 3), np.float64)
+    gy = rng.standard_normal(x.shape)
+    for layout in LAYOUTS:
+        xl, gyl = to_layout(x, layout), to_layout(gy, layout)
+
+        def loss(x_, w_, b_):
+            return float((npfast.batch_norm(x_, None, None, w_, b_, training=True, relu=True,
+                                            layout=layout)[0] * gyl).sum())
+
+        y, mean, invstd = npfast.batch_norm(xl, None, None, w, b, training=True, relu=True,
+                                            layout=layout)
+        grads = npfast.batch_norm_backward(gyl, xl, w, mean, invstd, output=y, layout=layout)
+        eps = 1e-6
+        for which, arr in enumerate((xl, w, b)):
+            for i in np.ndindex(arr.shape):
+                hi, lo = arr.copy(), arr.copy()
+                hi[i] += eps
+                lo[i] -= eps
+                vals_hi, vals_lo = [xl, w, b], [xl, w, b]
+                vals_hi[which], vals_lo[which] = hi, lo
+                fd = (loss(*vals_hi) - loss(*vals_lo)) / (2 * eps)
+                assert abs(fd - grads[which][i]) < 1e-5 * max(1, abs(fd)), (layout, which, i)
+
+
+def test_threads_bitwise_identical(threads):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((8, 16, 40, 40)).astype(np.float32)
+    gy = rng.standard_normal(x.shape).astype(np.float32)
+    for layout in LAYOUTS:
+        xl, gyl = to_layout(x, layout), to_layout(gy, layout)
+        results = []
+        for n in (1, 2):
+            npfast.set_num_threads(n)
+            rm, rv = np.zeros(16, np.float32), np.ones(16, np.float32)
+            y, m, s = npfast.batch_norm(xl, rm, rv, training=True, layout=layout)
+            results.append((y, m, s, rm, rv) + npfast.batch_norm_backward(gyl, xl, None, m, s,
+                                                                          layout=layout))
+        for a, b in zip(*results):
+            assert np.array_equal(a, b)
+
+
+def test_layouts_agree_and_weight_defaults():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 6, 5, 7))
+    y1, m1, s1 = npfast.batch_norm(x, None, None, training=True)
+    y2, m2, s2 = npfast.batch_norm(to_layout(x, "NHWC"), None, None, training=True, layout="NHWC")
+    np.testing.assert_allclose(from_layout(y2, "NHWC"), y1, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(m1, m2, rtol=1e-13)
+    y3 = npfast.batch_norm(x, m1, 1 / s1 ** 2 - 1e-5, np.ones(6), np.zeros(6))
+    np.testing.assert_allclose(y3, y1, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("call,error,words", [
+    (lambda x, c: npfast.batch_norm(x, c, c, layout="bogus"), ValueError, ("layout", "'bogus'")),
+    (lambda x, c: npfast.batch_norm(x, np.zeros(4), c), ValueError, ("running_mean", "(4,)")),
+    (lambda x, c: npfast.batch_norm(x, None, c), TypeError, ("running_mean", "None")),
+    (lambda x, c: npfast.batch_norm(x[:1, :, :1, :1], None, None, training=True), ValueError,
+     ("more than 1 value",)),
+    (lambda x, c: npfast.batch_norm(x, c.astype(np.float32), c.copy(), training=True), TypeError,
+     ("running_mean", "float32")),
+    (lambda x, c: npfast.batch_norm(x, c, c, eps=-1.0), ValueError, ("eps",)),
+    (lambda x, c: npfast.batch_norm_backward(x, x, None, c, c, output_mask=(1, 2)), ValueError,
+     ("output_mask",)),
+    (lambda x, c: npfast.batch_norm_backward(x[:, :2], x, None, c, c), ValueError,
+     ("grad_output",)),
+])
+def test_errors(call, error, words):
+    x, c = np.ones((2, 3, 4, 4)), np.ones(3)
+    with pytest.raises(error) as info:
+        call(x, c)
+    for word in words:
+        assert word in str(info.value)

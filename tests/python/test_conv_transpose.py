@@ -1,0 +1,169 @@
+"""npfast.conv_transpose2d / conv_transpose2d_backward against PyTorch's forward and autograd
+(random shapes, strides, paddings, output_padding, groups, dilation, both dtypes, every ISA),
+finite differences in float64, the unbatched form, out=, bitwise identity across thread counts,
+and the errors."""
+
+import numpy as np
+import pytest
+
+import npfast
+
+from anchors import F, needs_torch, torch
+from tolerances import tol
+
+
+def random_case(rng):
+    g = int(rng.choice([1, 1, 2, 3]))
+    cin, cout = g * int(rng.integers(1, 4)), g * int(rng.integers(1, 4))
+    kh, kw = (int(v) for v in rng.integers(1, 5, 2))
+    sh, sw = (int(v) for v in rng.integers(1, 4, 2))
+    dh, dw = (int(v) for v in rng.integers(1, 3, 2))
+    ph, pw = (int(v) for v in rng.integers(0, 3, 2))
+    oph, opw = int(rng.integers(0, max(sh, dh))), int(rng.integers(0, max(sw, dw)))
+    n, h, w = int(rng.integers(0, 3)), int(rng.integers(1, 7)), int(rng.integers(1, 7))
+    args = dict(stride=(sh, sw), padding=(ph, pw), output_padding=(oph, opw), groups=g,
+                dilation=(dh, dw))
+    return (n, cin, h, w), (cin, cout // g, kh, kw), args
+
+
+def valid_cases(count, seed):
+    """Random cases whose output is non-empty (PyTorch refuses the rest; so does npfast, below)."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    while len(cases) < count:
+        xs, ws, args = random_case(rng)
+        oh = (xs[2] - 1) * args["stride"][0] - 2 * args["padding"][0] + \
+            args["dilation"][0] * (ws[2] - 1) + args["output_padding"][0] + 1
+        ow = (xs[3] - 1) * args["stride"][1] - 2 * args["padding"][1] + \
+            args["dilation"][1] * (ws[3] - 1) + args["output_padding"][1] + 1
+        if oh > 0 and ow > 0:
+            cases.append((xs, ws, args))
+    return cases
+
+
+def autograd(x, w, b, gy, args):
+    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+    tb = torch.tensor(b, requires_grad=True)
+    y = F.conv_transpose2d(tx, tw, tb, **args)
+    y.backward(torch.tensor(gy))
+    return y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_random_shapes_against_autograd(isa, dtype):
+    rng = np.random.default_rng(1)
+    for xs, ws, args in valid_cases(60, 0):
+        x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
+        b = rng.standard_normal(ws[1] * args["groups"]).astype(dtype)
+        y = npfast.conv_transpose2d(x, w, b, **args)
+        gy = rng.standard_normal(y.shape).astype(dtype)
+        want = autograd(x, w, b, gy, args)
+        got = (y,) + npfast.conv_transpose2d_backward(gy, x, w, **args)
+        for name, g, wv in zip(("output", "grad_input", "grad_weight", "grad_bias"), got, want):
+            assert g.shape == wv.shape and g.dtype == dtype, (name, args)
+            scale = max(1.0, float(np.abs(wv).max(initial=0)))
+            np.testing.assert_allclose(g, wv, **tol("conv_transpose2d", dtype, scale),
+                                       err_msg=f"{name} {xs} {ws} {args}")
+
+
+@needs_torch
+def test_issue_shapes_against_torch(isa):
+    """The speed row's layer (4x4 stride 2, 128 -> 64, 16^2 -> 32^2) and a dilated one with
+    output_padding >= stride (allowed by the dilation)."""
+    rng = np.random.default_rng(2)
+    for xs, ws, args in [((2, 128, 16, 16), (128, 64, 4, 4), dict(stride=2, padding=1)),
+                         ((2, 6, 5, 7), (6, 4, 3, 3), dict(stride=1, padding=1,
+                                                          output_padding=1, dilation=2))]:
+        x = rng.standard_normal(xs).astype(np.float32)
+        w = rng.standard_normal(ws).astype(np.float32) * 0.1
+        b = rng.standard_normal(ws[1]).astype(np.float32)
+        y = npfast.conv_transpose2d(x, w, b, **args)
+        gy = rng.standard_normal(y.shape).astype(np.float32)
+        want = autograd(x, w, b, gy, args)
+        got = (y,) + npfast.conv_transpose2d_backward(gy, x, w, **args)
+        for g, wv in zip(got, want):
+            np.testing.assert_allclose(g, wv, **tol("conv_transpose2d", np.float32,
+                                                    float(np.abs(wv).max())))
+
+
+def test_finite_differences():
+    """float64 gradients of sum(conv_transpose2d(x, w, b) * gy) against central differences of
+    npfast's own forward."""
+    rng = np.random.default_rng(3)
+    args = dict(stride=(2, 1), padding=(1, 0), output_padding=(1, 0), groups=2, dilation=(1, 2))
+    x, w = rng.standard_normal((2, 4, 3, 4)), rng.standard_normal((4, 1, 3, 2))
+    b = rng.standard_normal(2)
+    gy = rng.standard_normal(npfast.conv_transpose2d(x, w, b, **args).shape)
+    gx, gw, gb = npfast.conv_transpose2d_backward(gy, x, w, **args)
+
+    def loss(x_, w_, b_):
+        return float((npfast.conv_transpose2d(x_, w_, b_, **args) * gy).sum())
+
+    eps = 1e-6
+    for arr, grad, which in ((x, gx, 0), (w, gw, 1), (b, gb, 2)):
+        for i in np.ndindex(arr.shape):
+            a, c = arr.copy(), arr.copy()
+            a[i] += eps
+            c[i] -= eps
+            vals = [x, w, b]
+            vals[which] = a
+            hi = loss(*vals)
+            vals[which] = c
+            lo = loss(*vals)
+            assert abs((hi - lo) / (2 * eps) - grad[i]) < 1e-6 * max(1, abs(grad[i]))
+
+
+@needs_torch
+def test_unbatched_out_and_masks():
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal((3, 4, 5)), rng.standard_normal((3, 2, 3, 3))
+    want = F.conv_transpose2d(torch.tensor(x), torch.tensor(w), stride=2).numpy()
+    y = npfast.conv_transpose2d(x, w, stride=2)
+    assert y.shape == want.shape == (2, 9, 11)
+    np.testing.assert_allclose(y, want, **tol("conv_transpose2d", np.float64))
+    out = np.full((1, 2, 9, 11), 7.0)[:, :, :, :]
+    strided = np.full((1, 2, 9, 22), 7.0)[..., ::2]
+    for o in (out, strided):
+        r = npfast.conv_transpose2d(x[None], w, stride=2, out=o)
+        assert r is o
+        np.testing.assert_allclose(o[0], want, **tol("conv_transpose2d", np.float64))
+    gx, gw, gb = npfast.conv_transpose2d_backward(np.ones_like(y), x, w, stride=2,
+                                                  output_mask=(True, False, True))
+    assert gx.shape == x.shape and gw is None and gb.shape == (2,)
+    np.testing.assert_allclose(gb, [99.0, 99.0])
+
+
+def test_threads_bitwise_identical(threads):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 32, 9, 9)).astype(np.float32)
+    w = rng.standard_normal((32, 16, 4, 4)).astype(np.float32)
+    gy = rng.standard_normal((4, 16, 18, 18)).astype(np.float32)
+    results = []
+    for n in (1, 2):
+        npfast.set_num_threads(n)
+        results.append((npfast.conv_transpose2d(x, w, stride=2, padding=1),)
+                       + npfast.conv_transpose2d_backward(gy, x, w, stride=2, padding=1))
+    for a, b in zip(*results):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("kwargs,words", [
+    (dict(stride=0), ("stride", "(0, 0)")),
+    (dict(output_padding=2, stride=2), ("output_padding", "(2, 2)")),
+    (dict(padding=5), ("input", "too small")),
+    (dict(groups=2), ("groups", "got 2")),
+    (dict(padding=-1), ("padding", "(-1, -1)")),
+])
+def test_errors(kwargs, words):
+    x, w = np.zeros((1, 3, 2, 2)), np.zeros((3, 2, 3, 3))
+    with pytest.raises(ValueError) as info:
+        npfast.conv_transpose2d(x, w, **kwargs)
+    for word in words:
+        assert word in str(info.value)
+    with pytest.raises(ValueError, match="weight"):
+        npfast.conv_transpose2d(np.zeros((1, 4, 2, 2)), w)
+    with pytest.raises(TypeError, match="weight"):
+        npfast.conv_transpose2d(x, w.astype(np.float32))
+    with pytest.raises(ValueError, match="grad_output"):
+        npfast.conv_transpose2d_backward(np.zeros((1, 2, 3, 3)), x, w)
