@@ -141,11 +141,17 @@ Shape conv_transpose2d_shape(const View& input, const View& weight, const View* 
   if (bias && (bias->ndim != 1 || bias->shape[0] != cout))
     throw ValueError("bias: expected shape (" + std::to_string(cout) + ",), got " +
                      shape_str(*bias));
+  // Large values must not overflow the output-size arithmetic below.
   const int64_t big = int64_t{1} << 30;
-  if (p.stride_h > big || p.stride_w > big || p.dilation_h > big || p.dilation_w > big ||
-      p.pad_top > big || p.pad_left > big || kh > big || kw > big || input.shape[2] > big ||
-      input.shape[3] > big)
-    throw ValueError("padding, stride, dilation: values too large");
+  const auto too_large = [&](int64_t a, int64_t b, const char* arg) {
+    if (a > big || b > big)
+      throw ValueError(std::string(arg) + ": too large, got " + pair_str(a, b));
+  };
+  too_large(p.stride_h, p.stride_w, "stride");
+  too_large(p.dilation_h, p.dilation_w, "dilation");
+  too_large(p.pad_top, p.pad_left, "padding");
+  too_large(kh, kw, "weight");
+  too_large(input.shape[2], input.shape[3], "input");
   const int64_t oh =
       (input.shape[2] - 1) * p.stride_h - 2 * p.pad_top + p.dilation_h * (kh - 1) + oph + 1;
   const int64_t ow =

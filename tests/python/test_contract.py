@@ -52,6 +52,13 @@ GOOD = {
     "conv2d": (npfast.conv2d, [img(1, 2, 6, 6), img(3, 2, 3, 3)], {}),
     "conv2d_backward": (npfast.conv2d_backward,
                         [img(1, 3, 4, 4), img(1, 2, 6, 6), img(3, 2, 3, 3)], {}),
+    "conv_transpose2d": (npfast.conv_transpose2d, [img(1, 3, 4, 4), img(3, 2, 3, 3)], {}),
+    "conv_transpose2d_backward": (npfast.conv_transpose2d_backward,
+                                  [img(1, 2, 6, 6), img(1, 3, 4, 4), img(3, 2, 3, 3)], {}),
+    "batch_norm": (npfast.batch_norm, [img(2, 3, 4, 4), img(3), np.abs(img(3)) + 0.5], {}),
+    "batch_norm_backward": (npfast.batch_norm_backward, [img(2, 3, 4, 4), img(2, 3, 4, 4)],
+                            {"weight": None, "save_mean": img(3),
+                             "save_invstd": np.abs(img(3)) + 0.5}),
     "normalize": (npfast.normalize, [np.zeros((4, 5, 3), np.uint8)],
                   {"mean": (0.5, 0.5, 0.5), "std": (0.2, 0.2, 0.2)}),
     "zeros": (npfast.zeros, [], {"shape": (3, 4)}),
@@ -72,6 +79,36 @@ def conv2d_backward_anchor(gy, x, w):
         for j in range(kw):
             gx[:, :, i:i + gy.shape[2], j:j + gy.shape[3]] += np.einsum("nohw,oc->nchw", gy, w[:, :, i, j])
     return gx, np.einsum("nchwij,nohw->ocij", windows(x, kh, kw), gy), gy.sum(axis=(0, 2, 3))
+
+
+def conv_transpose2d_anchor(x, w):
+    """A stride-1, unpadded transposed convolution by NumPy: each input pixel scatters w."""
+    n, _, h, wd = x.shape
+    kh, kw = w.shape[2:]
+    y = np.zeros((n, w.shape[1], h + kh - 1, wd + kw - 1))
+    for i in range(kh):
+        for j in range(kw):
+            y[:, :, i:i + h, j:j + wd] += np.einsum("nchw,co->nohw", x, w[:, :, i, j])
+    return y
+
+
+def conv_transpose2d_backward_anchor(gy, x, w):
+    """(grad_input, grad_weight, grad_bias): the valid conv2d of gy with w, x correlated with
+    gy's windows, gy's sum."""
+    kh, kw = w.shape[2:]
+    win = windows(gy, kh, kw)  # (N, O, H, W, kh, kw)
+    return (np.einsum("nohwij,coij->nchw", win, w), np.einsum("nchw,nohwij->coij", x, win),
+            gy.sum(axis=(0, 2, 3)))
+
+
+def batch_norm_backward_anchor(gy, x, weight, save_mean, save_invstd):
+    """Training-mode gradients with weight 1, by NumPy."""
+    m, s = save_mean[:, None, None], save_invstd[:, None, None]
+    count = x.shape[0] * x.shape[2] * x.shape[3]
+    sdy = gy.sum(axis=(0, 2, 3))
+    sdyx = (gy * (x - m)).sum(axis=(0, 2, 3))
+    gx = s * (gy - sdy[:, None, None] / count - (x - m) * s ** 2 * sdyx[:, None, None] / count)
+    return gx, sdyx * save_invstd, sdy
 
 
 def at_top_left(v):
@@ -102,6 +139,10 @@ ANCHOR = {
     "matmul": np.matmul,
     "conv2d": lambda x, w: np.einsum("nchwij,ocij->nohw", windows(x, *w.shape[2:]), w),
     "conv2d_backward": conv2d_backward_anchor,
+    "conv_transpose2d": conv_transpose2d_anchor,
+    "conv_transpose2d_backward": conv_transpose2d_backward_anchor,
+    "batch_norm": lambda x, rm, rv: (x - rm[:, None, None]) / np.sqrt(rv[:, None, None] + 1e-5),
+    "batch_norm_backward": batch_norm_backward_anchor,
     "normalize": lambda img, mean, std: ((img / 255.0 - np.array(mean)) / np.array(std)).astype(np.float32),
     "zeros": lambda shape: np.zeros(shape),
     "empty": lambda shape: np.empty(shape),
@@ -222,6 +263,30 @@ BAD_VALUES = [
     ("conv2d", {"bias": img(5)}, ValueError, ("bias", "(5,)")),
     ("conv2d", {"stride": 2, "padding": "same"}, ValueError, ("padding", "'same'", "stride = 2")),
     ("conv2d", {1: img(3, 2, 3, 3).astype(np.float32)}, TypeError, ("weight", "float32")),
+    ("conv_transpose2d", {"stride": 0}, ValueError, ("stride", "(0, 0)")),
+    ("conv_transpose2d", {"dilation": 0}, ValueError, ("dilation", "(0, 0)")),
+    ("conv_transpose2d", {"padding": -1}, ValueError, ("padding", "(-1, -1)")),
+    ("conv_transpose2d", {"padding": 9}, ValueError, ("input", "(-12, -12)")),
+    ("conv_transpose2d", {"output_padding": 1}, ValueError, ("output_padding", "(1, 1)")),
+    ("conv_transpose2d", {"groups": 0}, ValueError, ("groups", "got 0")),
+    ("conv_transpose2d", {"groups": 2}, ValueError, ("groups", "got 2")),
+    ("conv_transpose2d", {"stride": 2**40}, ValueError, ("stride", str(2**40))),
+    ("conv_transpose2d", {1: img(4, 2, 3, 3)}, ValueError, ("weight", "(4, 2, 3, 3)")),
+    ("conv_transpose2d", {"bias": img(5)}, ValueError, ("bias", "(5,)")),
+    ("conv_transpose2d", {1: img(3, 2, 3, 3).astype(np.float32)}, TypeError, ("weight", "float32")),
+    ("conv_transpose2d_backward", {0: img(1, 2, 5, 5)}, ValueError, ("grad_output", "(1, 2, 5, 5)")),
+    ("conv_transpose2d_backward", {"output_mask": (True,)}, ValueError, ("output_mask", "(True,)")),
+    ("batch_norm", {"layout": "NCWH"}, ValueError, ("layout", "'NCWH'")),
+    ("batch_norm", {1: img(4)}, ValueError, ("running_mean", "(4,)")),
+    ("batch_norm", {"weight": img(2)}, ValueError, ("weight", "(2,)")),
+    ("batch_norm", {"eps": -1.0}, ValueError, ("eps", "-1")),
+    ("batch_norm", {0: img(1, 3, 1, 1), "training": True}, ValueError, ("input", "(1, 3, 1, 1)")),
+    ("batch_norm", {0: img(5)}, ValueError, ("input", "(5,)")),
+    ("batch_norm", {2: img(3).astype(np.float32)}, TypeError, ("running_var", "float32")),
+    ("batch_norm_backward", {"save_mean": img(4)}, ValueError, ("save_mean", "(4,)")),
+    ("batch_norm_backward", {0: img(2, 3, 4, 5)}, ValueError, ("grad_output", "(2, 3, 4, 5)")),
+    ("batch_norm_backward", {"layout": "bogus"}, ValueError, ("layout", "'bogus'")),
+    ("batch_norm_backward", {"output": img(2, 3, 4, 1)}, ValueError, ("output", "(2, 3, 4, 1)")),
     ("zeros", {"shape": (-1, 3)}, ValueError, ("shape", "-1")),
     ("zeros", {"shape": (2**40, 2**40)}, (ValueError, MemoryError), ("shape", str(2**40))),
     ("empty", {"shape": (2**62, 4)}, (ValueError, MemoryError), ("shape", str(2**62))),
@@ -262,6 +327,8 @@ HUGE = [
     ("max_unpool2d", lambda: npfast.max_unpool2d(np.zeros((1, 1, 1)), np.zeros((1, 1, 1), np.int64), 2**31, output_size=(2**31, 2**31))),
     ("matmul", lambda: npfast.matmul(zero_stride((2**31, 1), F32), zero_stride((1, 2**31), F32))),
     ("conv2d", lambda: npfast.conv2d(zero_stride((1, 1, 2**31, 2**29), F32), np.ones((1, 1, 1, 1), F32))),
+    ("conv_transpose2d", lambda: npfast.conv_transpose2d(zero_stride((1, 1, 2**30, 2**29), F32), np.ones((1, 1, 2, 2), F32), stride=4)),
+    ("batch_norm", lambda: npfast.batch_norm(zero_stride((2**31, 1, 2**31, 1), F32), None, None, training=True)),
 ]
 
 
