@@ -310,3 +310,204 @@ def test_errors():
         nn.SGD(nn.Linear(2, 2), lr=-1)
     with pytest.raises(RuntimeError, match="no gradient"):
         nn.SGD(nn.Linear(2, 2), lr=0.1).step()
+
+
+# --- issue 19: BatchNorm2d, ConvTranspose2d, AdaptiveAvgPool2d, Dropout, Residual, BasicBlock,
+# Adam/AdamW, train()/eval(), state_dict; the ResNet of examples/train_resnet.py ---------------
+
+import importlib.util  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import npfast  # noqa: E402
+
+RESNET_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "train_resnet.py"
+
+
+@pytest.fixture(scope="module")
+def resnet_example():
+    pytest.importorskip("sklearn", reason="the example trains on sklearn.datasets.load_digits")
+    spec = importlib.util.spec_from_file_location("train_resnet", RESNET_EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_conv_transpose2d_finite_differences():
+    rng = np.random.default_rng(11)
+    layer = nn.ConvTranspose2d(4, 6, (3, 2), stride=(2, 1), padding=(1, 0), output_padding=(1, 0),
+                               groups=2, dilation=(1, 2), dtype=np.float64, rng=0)
+    check_layer(layer, rng.standard_normal((2, 4, 3, 4)), rng)
+
+
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+@pytest.mark.parametrize("relu", [False, True])
+def test_batch_norm2d_finite_differences(layout, relu):
+    rng = np.random.default_rng(12)
+    layer = nn.BatchNorm2d(3, relu=relu, layout=layout, dtype=np.float64)
+    layer.weight[:] = rng.standard_normal(3)
+    layer.bias[:] = rng.standard_normal(3)
+    shape = (4, 3, 2, 3) if layout == "NCHW" else (4, 2, 3, 3)
+    check_layer(layer, rng.standard_normal(shape), rng, tol=1e-6)
+    layer.eval()
+    layer.running_var[:] = [0.5, 1.0, 2.0]
+    check_layer(layer, rng.standard_normal(shape), rng, tol=1e-6)
+
+
+@pytest.mark.parametrize("size", [1, (2, 3)])
+def test_adaptive_avg_pool_finite_differences(size):
+    rng = np.random.default_rng(13)
+    check_layer(nn.AdaptiveAvgPool2d(size), rng.standard_normal((2, 3, 5, 7)), rng)
+
+
+def test_residual_and_basic_block_finite_differences():
+    rng = np.random.default_rng(14)
+    body = nn.Sequential(nn.Conv2d(3, 3, 3, padding=1, dtype=np.float64, rng=0), nn.ReLU())
+    check_layer(nn.Residual(body), rng.standard_normal((2, 3, 4, 4)), rng)
+    check_layer(nn.Residual(nn.Conv2d(3, 4, 3, 2, 1, dtype=np.float64, rng=1),
+                            nn.Conv2d(3, 4, 1, 2, dtype=np.float64, rng=2)),
+                rng.standard_normal((2, 3, 5, 5)), rng)
+    check_layer(nn.BasicBlock(2, 4, 2, dtype=np.float64, rng=3), rng.standard_normal((3, 2, 6, 6)),
+                rng, tol=1e-6)
+
+
+def test_dropout_train_and_eval():
+    x = np.ones((1000, 10), np.float32)
+    d = nn.Dropout(0.3, rng=0)
+    y = d.forward(x)
+    kept = y != 0
+    assert 0.6 < kept.mean() < 0.8
+    np.testing.assert_allclose(y[kept], 1 / 0.7, rtol=1e-6)
+    np.testing.assert_array_equal(d.backward(x), y)
+    d.eval()
+    assert d.forward(x) is x and d.backward(x) is x
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_new_layers_match_torch(dtype):
+    rng = np.random.default_rng(15)
+    F = torch.nn.functional
+    ct = nn.ConvTranspose2d(4, 6, 4, stride=2, padding=1, groups=2, dtype=dtype, rng=0)
+    compare_with_torch(ct, rng.standard_normal((2, 4, 5, 5)).astype(dtype),
+                       lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1, groups=2),
+                       dtype)
+    bn = nn.BatchNorm2d(5, relu=True, dtype=dtype)
+    bn.weight[:] = rng.standard_normal(5)
+    compare_with_torch(bn, rng.standard_normal((3, 5, 4, 4)).astype(dtype),
+                       lambda x, w, b: torch.relu(F.batch_norm(x, None, None, w, b, True)), dtype)
+    pool = nn.AdaptiveAvgPool2d((2, 3))
+    x = rng.standard_normal((2, 3, 5, 7)).astype(dtype)
+    y = pool.forward(x)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    tx = torch.tensor(x, requires_grad=True)
+    F.adaptive_avg_pool2d(tx, (2, 3)).backward(torch.tensor(g))
+    np.testing.assert_allclose(pool.backward(g), tx.grad.numpy(), **tol("nn", dtype))
+
+
+def test_init_matches_torch_defaults():
+    ct = nn.ConvTranspose2d(8, 6, 3, groups=2, rng=0)
+    bound = 1 / np.sqrt(3 * 3 * 3)  # PyTorch's fan_in for (in, out/groups, kh, kw): dim 1
+    assert ct.weight.shape == (8, 3, 3, 3) and np.abs(ct.weight).max() <= bound
+    assert np.abs(ct.weight).max() > 0.8 * bound
+    bn = nn.BatchNorm2d(4)
+    sd = bn.state_dict()
+    assert list(sd) == ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+    assert (sd["weight"] == 1).all() and (sd["bias"] == 0).all() and (sd["running_var"] == 1).all()
+    assert len(bn.parameters()) == 2
+
+
+def test_train_eval_state_dict_round_trip(tmp_path):
+    rng = np.random.default_rng(16)
+    net = nn.Sequential(nn.Conv2d(1, 4, 3, rng=0), nn.BatchNorm2d(4, relu=True),
+                        nn.Dropout(0.5, rng=1), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                        nn.Linear(4, 3, rng=2))
+    x = rng.standard_normal((8, 1, 6, 6)).astype(np.float32)
+    net.forward(x)  # training: updates the running statistics
+    assert net[1].num_batches_tracked == 1 and not (net[1].running_mean == 0).all()
+    assert net.eval() is net and not net[1].training and not net[2].training
+    y = net.forward(x)
+    np.testing.assert_array_equal(y, net.forward(x))  # eval: deterministic, no updates
+    path = tmp_path / "model.npz"
+    net.save(path)
+    other = nn.Sequential(nn.Conv2d(1, 4, 3, rng=5), nn.BatchNorm2d(4, relu=True),
+                          nn.Dropout(0.5), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(4, 3, rng=6)).eval()
+    other.load(path)
+    np.testing.assert_array_equal(other.forward(x), y)
+    assert sorted(np.load(path).files) == sorted(net.state_dict())
+    with pytest.raises(KeyError, match="missing"):
+        other.load_state_dict({})
+    bad = dict(net.state_dict())
+    bad["0.weight"] = np.zeros((1, 1))
+    with pytest.raises(ValueError, match="0.weight"):
+        other.load_state_dict(bad)
+
+
+@needs_torch
+@pytest.mark.parametrize("cls", ["Adam", "AdamW"])
+def test_adam_matches_torch(cls):
+    rng = np.random.default_rng(17)
+    net = small_net(np.float64)
+    tnet = torch_copy(net)
+    opt = getattr(nn, cls)(net, lr=0.01, weight_decay=0.05)
+    topt = getattr(torch.optim, cls)(tnet.parameters(), lr=0.01, weight_decay=0.05)
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(3):
+        x = rng.standard_normal((4, 1, 8, 8))
+        labels = rng.integers(0, 5, 4)
+        loss_fn.forward(net.forward(x), labels)
+        net.backward(loss_fn.backward())
+        opt.step()
+        topt.zero_grad()
+        torch.nn.functional.cross_entropy(tnet(torch.tensor(x)), torch.tensor(labels)).backward()
+        topt.step()
+    for (v, _), tp in zip(net.parameters(), tnet.parameters()):
+        np.testing.assert_allclose(v, tp.detach().numpy(), **tol("sgd", np.float64))
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_resnet_gradients_match_torch(resnet_example, dtype):
+    """The example's whole network, training mode: output, every parameter gradient and the
+    running statistics against the same network in torch.nn with the same weights."""
+    rng = np.random.default_rng(18)
+    model = resnet_example.ResNet(dtype=dtype, rng=0)
+    for k, v in model.state_dict().items():  # non-trivial BN affine parameters
+        if k.endswith("bn1.weight") or k.endswith("bn2.bias"):
+            v[:] = rng.uniform(0.5, 1.5, v.shape)
+    net = resnet_example.torch_resnet(model)
+    x = rng.standard_normal((6, 1, 16, 16)).astype(dtype)
+    labels = rng.integers(0, 10, 6)
+    loss_fn = nn.CrossEntropyLoss()
+    loss = loss_fn.forward(model.forward(x), labels)
+    model.backward(loss_fn.backward(), input_grad=False)
+    tloss = torch.nn.functional.cross_entropy(net(torch.tensor(x)), torch.tensor(labels))
+    tloss.backward()
+    t = tol("nn", dtype)
+    assert abs(loss - tloss.item()) <= t["rtol"] * abs(tloss.item()) + 10 * t["atol"]
+    named = dict(net.named_parameters())
+    names = [k for k in model.state_dict() if k in named]
+    assert len(names) == len(model.parameters()) == len(named)
+    grads = {}
+    for name, layer_grad in zip(names, [g for _, g in model.parameters()]):
+        grads[name] = layer_grad
+    for name in names:
+        want = named[name].grad.numpy()
+        np.testing.assert_allclose(grads[name], want,
+                                   rtol=t["rtol"] * 10, atol=t["atol"] * 10 * np.abs(want).max(),
+                                   err_msg=name)
+    tstate = net.state_dict()
+    for k, v in model.state_dict().items():
+        if "running" in k:
+            np.testing.assert_allclose(v, tstate[k].numpy(), **t, err_msg=k)
+
+
+def test_resnet_training_lowers_the_loss(resnet_example):
+    x, y, _, _ = resnet_example.load_data()
+    x, y = x[:256], y[:256]
+    model = resnet_example.ResNet(rng=0)
+    opt = nn.SGD(model, lr=0.05, momentum=0.9)
+    orders = resnet_example.batch_orders(len(x), 3, 0)
+    losses = [resnet_example.train_epoch(model, nn.CrossEntropyLoss(), opt, x, y, o, 32)
+              for o in orders]
+    assert losses[-1] < 0.7 * losses[0], losses
