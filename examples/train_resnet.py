@@ -29,9 +29,6 @@ import numpy as np
 import npfast
 from npfast import nn
 
-WIDTHS = (16, 32, 64)
-
-
 def _digits_example():
     """examples/train_digits.py, for its data loading and batch order (one copy of each)."""
     spec = importlib.util.spec_from_file_location(
@@ -46,85 +43,16 @@ load_data = _digits.load_data
 batch_orders = _digits.batch_orders
 
 
-class ResNet(nn.Module):
-    """conv-BN-ReLU stem, one BasicBlock per width (stride 1, then 2), global average pool,
-    linear head. Attribute names follow torchvision's ResNet, so ``state_dict()`` keys do too."""
-
-    def __init__(self, in_channels=1, num_classes=10, widths=WIDTHS, *, dtype=np.float32, rng=0):
-        gen = np.random.default_rng(rng)
-        w0 = widths[0]
-        self.conv1 = nn.Conv2d(in_channels, w0, 3, 1, 1, bias=False, dtype=dtype, rng=gen)
-        self.bn1 = nn.BatchNorm2d(w0, relu=True, dtype=dtype)
-        stages = []
-        for i, w in enumerate(widths):
-            prev = widths[max(i - 1, 0)]
-            stages.append(nn.Sequential(nn.BasicBlock(prev, w, 1 if i == 0 else 2, dtype=dtype,
-                                                      rng=gen)))
-        self.layer1, self.layer2, self.layer3 = stages
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.flatten = nn.Flatten()
-        self.fc = nn.Linear(widths[-1], num_classes, dtype=dtype, rng=gen)
-        self._order = [self.conv1, self.bn1, self.layer1, self.layer2, self.layer3, self.avgpool,
-                       self.flatten, self.fc]
-
-    def forward(self, x):
-        for layer in self._order:
-            x = layer.forward(x)
-        return x
-
-    def backward(self, grad_output, *, input_grad=True):
-        g = grad_output
-        for i in range(len(self._order) - 1, -1, -1):
-            g = self._order[i].backward(g, input_grad=input_grad or i > 0)
-        return g
-
-    def named_children(self):
-        return (kv for kv in super().named_children() if not kv[0].startswith("_order"))
+# The network is npfast.nn.ResNet; its torch.nn twin (same structure and state_dict keys) is the
+# one the benchmark report's train-step section times.
+ResNet = nn.ResNet
 
 
 def torch_resnet(model):
-    """The same network in torch.nn with `model`'s current weights and buffers (float32 or
-    float64, as the model)."""
-    import torch
-    import torch.nn.functional as F
+    """The same network in torch.nn with `model`'s current weights and buffers."""
+    from npfast._bench.train_step import torch_resnet as build
 
-    class Block(torch.nn.Module):
-        def __init__(self, cin, cout, stride):
-            super().__init__()
-            self.conv1 = torch.nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-            self.bn1 = torch.nn.BatchNorm2d(cout)
-            self.conv2 = torch.nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-            self.bn2 = torch.nn.BatchNorm2d(cout)
-            self.downsample = None
-            if stride != 1 or cin != cout:
-                self.downsample = torch.nn.Sequential(
-                    torch.nn.Conv2d(cin, cout, 1, stride, bias=False), torch.nn.BatchNorm2d(cout))
-
-        def forward(self, x):
-            y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
-            return F.relu(y + (x if self.downsample is None else self.downsample(x)))
-
-    class Net(torch.nn.Module):
-        def __init__(self, cin, classes, widths):
-            super().__init__()
-            self.conv1 = torch.nn.Conv2d(cin, widths[0], 3, 1, 1, bias=False)
-            self.bn1 = torch.nn.BatchNorm2d(widths[0])
-            layers = [torch.nn.Sequential(Block(widths[max(i - 1, 0)], w, 1 if i == 0 else 2))
-                      for i, w in enumerate(widths)]
-            self.layer1, self.layer2, self.layer3 = layers
-            self.fc = torch.nn.Linear(widths[-1], classes)
-
-        def forward(self, x):
-            x = F.relu(self.bn1(self.conv1(x)))
-            x = self.layer3(self.layer2(self.layer1(x)))
-            return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
-
-    widths = (model.layer1[0].conv1.out_channels, model.layer2[0].conv1.out_channels,
-              model.layer3[0].conv1.out_channels)
-    dtype = torch.float64 if model.fc.weight.dtype == np.float64 else torch.float32
-    net = Net(model.conv1.in_channels, model.fc.out_features, widths).to(dtype)
-    net.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in model.state_dict().items()})
-    return net
+    return build(model)
 
 
 def make_optimizer(model, args):

@@ -55,6 +55,7 @@ __all__ = [
     "Dropout",
     "Residual",
     "BasicBlock",
+    "ResNet",
 ]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -722,6 +723,46 @@ class BasicBlock(Module):
     def __repr__(self):
         return (f"BasicBlock(conv1={self.conv1!r}, bn1={self.bn1!r}, conv2={self.conv2!r}, "
                 f"bn2={self.bn2!r}, downsample={self.downsample!r})")
+
+
+class ResNet(Module):
+    """A small ResNet (examples/train_resnet.py, the benchmark's train-step network): a 3x3
+    conv-BN-ReLU stem, three stages of one ``BasicBlock`` each (``widths`` channels; the second
+    and third downsample with stride 2), global average pooling and a linear head.
+
+    Attribute names follow torchvision's ResNet (``conv1``, ``bn1``, ``layer1.0.conv1``, ...,
+    ``fc``), so ``state_dict()`` keys match a torch.nn model built the same way. The stem's BN
+    fuses its ReLU; convolutions have no bias."""
+
+    def __init__(self, in_channels=1, num_classes=10, widths=(16, 32, 64), *, dtype=np.float32,
+                 rng=0):
+        if len(widths) != 3:
+            raise ValueError(f"widths must be 3 channel counts, got {widths!r}")
+        gen = _rng(rng)
+        w0 = widths[0]
+        self.conv1 = Conv2d(in_channels, w0, 3, 1, 1, bias=False, dtype=dtype, rng=gen)
+        self.bn1 = BatchNorm2d(w0, relu=True, dtype=dtype)
+        stages = []
+        for i, w in enumerate(widths):
+            prev = widths[max(i - 1, 0)]
+            stride = 1 if i == 0 else 2
+            stages.append(Sequential(BasicBlock(prev, w, stride, dtype=dtype, rng=gen)))
+        self.layer1, self.layer2, self.layer3 = stages
+        self.avgpool = AdaptiveAvgPool2d(1)
+        self.flatten = Flatten()
+        self.fc = Linear(widths[-1], num_classes, dtype=dtype, rng=gen)
+
+    def forward(self, x):
+        for _, layer in self.named_children():
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad_output, *, input_grad=True):
+        layers = [layer for _, layer in self.named_children()]
+        g = grad_output
+        for i in range(len(layers) - 1, -1, -1):
+            g = layers[i].backward(g, input_grad=input_grad or i > 0)
+        return g
 
 
 class SoftmaxCrossEntropy:

@@ -23,7 +23,8 @@ from . import limits
 from .section import NOISE, Section, shares_over_limit
 from .timing import Ctx
 
-SECTIONS = ["limits", "conv_sweep", "conv_cnn", "zeros", "astype", "maxpool", "matmul"]
+SECTIONS = ["limits", "conv_sweep", "conv_cnn", "zeros", "astype", "maxpool", "matmul",
+            "train_step"]
 
 
 class Progress:
