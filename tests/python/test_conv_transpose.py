@@ -72,18 +72,24 @@ def test_issue_shapes_against_torch(isa):
     """The speed row's layer (4x4 stride 2, 128 -> 64, 16^2 -> 32^2) and a dilated one with
     output_padding >= stride (allowed by the dilation)."""
     rng = np.random.default_rng(2)
-    for xs, ws, args in [((2, 128, 16, 16), (128, 64, 4, 4), dict(stride=2, padding=1)),
-                         ((2, 6, 5, 7), (6, 4, 3, 3), dict(stride=1, padding=1,
-                                                          output_padding=1, dilation=2))]:
-        x = rng.standard_normal(xs).astype(np.float32)
-        w = rng.standard_normal(ws).astype(np.float32) * 0.1
-        b = rng.standard_normal(ws[1]).astype(np.float32)
+    # The last two take the im2col grad_weight path (strided, >= 16 channels per group).
+    for xs, ws, args, dtype in [
+            ((2, 128, 16, 16), (128, 64, 4, 4), dict(stride=2, padding=1), np.float32),
+            ((2, 6, 5, 7), (6, 4, 3, 3), dict(stride=1, padding=1, output_padding=1, dilation=2),
+             np.float32),
+            ((3, 32, 5, 6), (32, 4, 3, 2), dict(stride=(2, 3), padding=(1, 0), groups=2,
+                                                output_padding=(1, 2), dilation=(1, 2)),
+             np.float64),
+            ((1, 16, 40, 3), (16, 3, 2, 3), dict(stride=(3, 1), padding=(0, 1)), np.float64)]:
+        x = rng.standard_normal(xs).astype(dtype)
+        w = rng.standard_normal(ws).astype(dtype) * 0.1
+        b = rng.standard_normal(ws[1] * args.get("groups", 1)).astype(dtype)
         y = npfast.conv_transpose2d(x, w, b, **args)
-        gy = rng.standard_normal(y.shape).astype(np.float32)
+        gy = rng.standard_normal(y.shape).astype(dtype)
         want = autograd(x, w, b, gy, args)
         got = (y,) + npfast.conv_transpose2d_backward(gy, x, w, **args)
         for g, wv in zip(got, want):
-            np.testing.assert_allclose(g, wv, **tol("conv_transpose2d", np.float32,
+            np.testing.assert_allclose(g, wv, **tol("conv_transpose2d", dtype,
                                                     float(np.abs(wv).max())))
 
 
