@@ -75,6 +75,69 @@ def conv2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.Arr
     TypeError, ValueError as :func:`conv2d`, and ValueError for a grad_output of the wrong shape.
     """
 
+def conv_transpose2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] = 0, output_padding: int | tuple[int, ...] = 0, groups: int = 1, dilation: int | tuple[int, ...] = 1, *, out: numpy.ndarray | None = None) -> numpy.ndarray:
+    """
+    2-D transposed convolution over NCHW arrays, as ``torch.nn.functional.conv_transpose2d``.
+
+    The adjoint of :func:`conv2d`: each input pixel scatters ``weight[c]`` (dilated) into the output
+    at ``stride`` steps, then ``padding`` rows/columns are cut from each side.
+
+    Parameters
+    ----------
+    input : array_like, float32 or float64
+        ``(N, C_in, H, W)``, or ``(C_in, H, W)`` (unbatched: the result is 3-d). Any strides.
+    weight : array_like, same dtype
+        ``(C_in, C_out / groups, kH, kW)`` (PyTorch's layout).
+    bias : array_like, same dtype, optional
+        ``(C_out,)``.
+    stride, padding, output_padding, dilation : int, (int,) or (int, int)
+        stride and dilation >= 1, padding >= 0; output_padding >= 0 and smaller than the stride or
+        the dilation, adds rows/columns at the bottom/right.
+    groups : int
+        Divides C_in.
+    out : ndarray, optional
+        Exactly the result's shape and dtype, not overlapping the inputs; never converted.
+
+    Returns
+    -------
+    ndarray ``(N, C_out, OH, OW)`` with ``OH = (H-1)*sH - 2*pH + dH*(kH-1) + opH + 1`` (likewise OW).
+    Computed as conv2d's input gradient (GEMM + col2im, or a convolution for stride 1); bitwise
+    identical for any thread count.
+
+    Raises
+    ------
+    TypeError  for non-float or mixed dtypes, or non-int stride/padding/output_padding/dilation/groups.
+    ValueError for wrong ndim, weight.shape[0] != C_in, groups not dividing C_in, stride or
+               dilation < 1, negative padding, output_padding too large, an output size < 1, a
+               wrong bias shape, or a bad ``out``. Nothing is written on error.
+    """
+
+def conv_transpose2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] = 0, output_padding: int | tuple[int, ...] = 0, groups: int = 1, dilation: int | tuple[int, ...] = 1, output_mask: tuple[bool, bool, bool] = (True, True, True)) -> tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]:
+    """
+    Gradients of :func:`conv_transpose2d`, as PyTorch's autograd.
+
+    Parameters
+    ----------
+    grad_output : array_like
+        ``(N, C_out, OH, OW)`` (3-d for unbatched input), the input's dtype.
+    input, weight, stride, padding, output_padding, groups, dilation
+        As given to :func:`conv_transpose2d`.
+    output_mask : 3 bools
+        Which of (grad_input, grad_weight, grad_bias) to compute.
+
+    Returns
+    -------
+    (grad_input, grad_weight, grad_bias) shaped like input, weight and ``(C_out,)``; ``None`` where
+    masked. grad_input is :func:`conv2d` of grad_output with the same weight, grad_weight is
+    conv2d's weight gradient with input and grad_output swapped; the reductions have a fixed order,
+    so results are bitwise identical for any thread count.
+
+    Raises
+    ------
+    TypeError, ValueError as :func:`conv_transpose2d`, and ValueError for a grad_output of the wrong
+    shape or an ``output_mask`` that is not 3 bools.
+    """
+
 def get_num_threads() -> int:
     """
     Number of threads npfast kernels use (set_num_threads, NPFAST_NUM_THREADS,
@@ -331,6 +394,80 @@ def zeros(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.floa
     ValueError  for a negative dimension or a shape whose size overflows.
     TypeError   for a non-integer shape or an unsupported dtype.
     MemoryError when the size cannot be allocated.
+    """
+
+def batch_norm(input: numpy.typing.ArrayLike, running_mean: numpy.typing.ArrayLike | None, running_var: numpy.typing.ArrayLike | None, weight: numpy.typing.ArrayLike | None = None, bias: numpy.typing.ArrayLike | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-05, relu: bool = False, layout: str = 'NCHW') -> numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """
+    Batch normalisation, as ``torch.nn.functional.batch_norm`` (plus a fused ReLU and NHWC).
+
+    ``y = (x - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c]``, then ``max(y, 0)`` when
+    ``relu`` (NaN stays NaN).
+
+    Parameters
+    ----------
+    input : array_like, float32 or float64
+        ``(N, C, ...)`` for layout 'NCHW' (channels on axis 1), ``(..., C)`` for 'NHWC' (channels
+        last, e.g. ``(N, H, W, C)``: computed natively, no transpose). Any strides.
+    running_mean, running_var : ndarray ``(C,)`` or None
+        training=False: the statistics used (required). training=True: updated in place when given,
+        ``running = (1 - momentum) * running + momentum * batch`` with the batch's unbiased variance
+        (as PyTorch); they must then be writeable ndarrays of the input's dtype (never converted).
+    weight, bias : array_like ``(C,)``, optional
+        Default 1 and 0.
+    training : bool
+        Normalise with the batch's statistics (mean and biased variance over every axis but the
+        channel's; more than one value per channel needed).
+    momentum, eps : float
+    relu : bool
+        Fuse ``max(y, 0)``; pass the result as ``output=`` to :func:`batch_norm_backward`.
+    layout : 'NCHW' or 'NHWC'
+
+    Returns
+    -------
+    training=False: ``output`` (the input's shape and dtype).
+    training=True: ``(output, save_mean, save_invstd)``, the batch mean and ``1 / sqrt(var + eps)``
+    (``(C,)``), which :func:`batch_norm_backward` takes.
+
+    The statistics are one pass over the data (sums of ``x - x0`` and its square in double, ``x0``
+    the channel's first value, so a large mean does not cancel the variance); partial sums over
+    fixed blocks are added in a fixed order: bitwise identical for any thread count.
+
+    Raises
+    ------
+    TypeError  for non-float or mixed dtypes, or a running statistic of another dtype in training.
+    ValueError for fewer than 2 dimensions, a per-channel array not of shape ``(C,)``, an unknown
+               layout, training with one value per channel, eval without running statistics, or a
+               non-finite or negative eps.
+    """
+
+def batch_norm_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike | None, save_mean: numpy.typing.ArrayLike, save_invstd: numpy.typing.ArrayLike, training: bool = True, output: numpy.typing.ArrayLike | None = None, layout: str = 'NCHW', output_mask: tuple[bool, bool, bool] = (True, True, True)) -> tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]:
+    """
+    Gradients of :func:`batch_norm`, as PyTorch's autograd.
+
+    Parameters
+    ----------
+    grad_output : array_like
+        The input's shape and dtype.
+    input, weight, layout
+        As given to :func:`batch_norm` (weight None: 1).
+    save_mean, save_invstd : array_like ``(C,)``
+        training=True: what :func:`batch_norm` returned. training=False: the running mean and
+        ``1 / sqrt(running_var + eps)`` (the statistics are then constants).
+    training : bool
+    output : array_like, optional
+        The forward's result when it ran with ``relu=True``: the gradient passes where it is > 0.
+    output_mask : 3 bools
+        Which of (grad_input, grad_weight, grad_bias) to compute.
+
+    Returns
+    -------
+    (grad_input, grad_weight, grad_bias): the input's shape, ``(C,)``, ``(C,)``; ``None`` where
+    masked. Two passes: the per-channel sums of g and g * (x - mean) (blocks added in a fixed
+    order: bitwise identical for any thread count), then grad_input.
+
+    Raises
+    ------
+    TypeError, ValueError naming the argument, as :func:`batch_norm`.
     """
 
 def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1, ceil_mode: bool = False, return_indices: bool = False) -> numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray]:
