@@ -62,21 +62,12 @@ def make_optimizer(model, args):
 
 
 def train_epoch(model, loss_fn, opt, x, y, order, batch_size):
-    """One pass over x in the given order; returns the mean training loss."""
+    """One pass over x in the given order, in training mode; returns the mean training loss."""
     model.train()
-    total = 0.0
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        loss = loss_fn.forward(model.forward(x[idx]), y[idx])
-        model.backward(loss_fn.backward(), input_grad=False)
-        opt.step()
-        total += loss * len(idx)
-    return total / len(order)
+    return _digits.train_epoch(model, loss_fn, opt, x, y, order, batch_size)
 
 
-def predict(forward, x, batch_size=256):
-    return np.concatenate([forward(x[i:i + batch_size]).argmax(axis=1)
-                           for i in range(0, len(x), batch_size)])
+predict = _digits.predict
 
 
 def train_torch(model, data, orders, args):

@@ -88,6 +88,33 @@ def _pair(name, value, minimum):
     return tuple(_positive_int(name, v, minimum) for v in _npfast._pair(value, name))
 
 
+def _init_conv(layer, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+               bias, dtype, rng, transposed):
+    """Conv2d's and ConvTranspose2d's checked arguments and PyTorch's default initialisation:
+    weight, then bias, uniform in +-1/sqrt(fan_in), fan_in from the weight's dimension 1 times
+    the kernel size (for a transposed weight (in, out/groups, kh, kw) that is out/groups)."""
+    layer.in_channels = _positive_int("in_channels", in_channels)
+    layer.out_channels = _positive_int("out_channels", out_channels)
+    layer.kernel_size = _pair("kernel_size", kernel_size, 1)
+    layer.stride = _pair("stride", stride, 1)
+    layer.padding = _pair("padding", padding, 0)
+    layer.dilation = _pair("dilation", dilation, 1)
+    layer.groups = _positive_int("groups", groups)
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(f"groups={groups} must divide in_channels={in_channels} and "
+                         f"out_channels={out_channels}")
+    dtype = _float_dtype(dtype)
+    gen = _rng(rng)
+    first, second = (in_channels, out_channels) if transposed else (out_channels, in_channels)
+    shape = (first, second // groups) + layer.kernel_size
+    bound = 1.0 / np.sqrt(second // groups * layer.kernel_size[0] * layer.kernel_size[1])
+    layer.weight = gen.uniform(-bound, bound, shape).astype(dtype)
+    layer.bias = gen.uniform(-bound, bound, out_channels).astype(dtype) if bias else None
+    layer.grad_weight = None
+    layer.grad_bias = None
+    layer._x = None
+
+
 class Module:
     """Base class: ``forward(x)``, ``backward(grad_output, input_grad=True)``, ``parameters()``.
 
@@ -227,26 +254,8 @@ class Conv2d(Module):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, *, dtype=np.float32, rng=None):
-        self.in_channels = _positive_int("in_channels", in_channels)
-        self.out_channels = _positive_int("out_channels", out_channels)
-        self.kernel_size = _pair("kernel_size", kernel_size, 1)
-        self.stride = _pair("stride", stride, 1)
-        self.padding = _pair("padding", padding, 0)
-        self.dilation = _pair("dilation", dilation, 1)
-        self.groups = _positive_int("groups", groups)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"groups={groups} must divide in_channels={in_channels} and "
-                             f"out_channels={out_channels}")
-        dtype = _float_dtype(dtype)
-        gen = _rng(rng)
-        fan_in = in_channels // groups * self.kernel_size[0] * self.kernel_size[1]
-        bound = 1.0 / np.sqrt(fan_in)
-        shape = (out_channels, in_channels // groups) + self.kernel_size
-        self.weight = gen.uniform(-bound, bound, shape).astype(dtype)
-        self.bias = gen.uniform(-bound, bound, out_channels).astype(dtype) if bias else None
-        self.grad_weight = None
-        self.grad_bias = None
-        self._x = None
+        _init_conv(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                   bias, dtype, rng, transposed=False)
 
     def _args(self):
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
@@ -455,27 +464,9 @@ class ConvTranspose2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, *, dtype=np.float32,
                  rng=None):
-        self.in_channels = _positive_int("in_channels", in_channels)
-        self.out_channels = _positive_int("out_channels", out_channels)
-        self.kernel_size = _pair("kernel_size", kernel_size, 1)
-        self.stride = _pair("stride", stride, 1)
-        self.padding = _pair("padding", padding, 0)
         self.output_padding = _pair("output_padding", output_padding, 0)
-        self.dilation = _pair("dilation", dilation, 1)
-        self.groups = _positive_int("groups", groups)
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"groups={groups} must divide in_channels={in_channels} and "
-                             f"out_channels={out_channels}")
-        dtype = _float_dtype(dtype)
-        gen = _rng(rng)
-        fan_in = out_channels // groups * self.kernel_size[0] * self.kernel_size[1]
-        bound = 1.0 / np.sqrt(fan_in)
-        shape = (in_channels, out_channels // groups) + self.kernel_size
-        self.weight = gen.uniform(-bound, bound, shape).astype(dtype)
-        self.bias = gen.uniform(-bound, bound, out_channels).astype(dtype) if bias else None
-        self.grad_weight = None
-        self.grad_bias = None
-        self._x = None
+        _init_conv(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                   bias, dtype, rng, transposed=True)
 
     def _args(self):
         return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
