@@ -9,6 +9,7 @@
 // needs them (the statistics are one pass: S(x - x0) and S((x - x0)^2) together).
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <string>
 
 #include "npfast/dispatch.hpp"
@@ -172,6 +173,39 @@ void block_sums(const Geo& g, const T* x, const T* dy, const T* y, const double*
   }
 }
 
+// NCHW with at most kFusedBytes per channel: one work item per channel makes both passes, so
+// the second reads the channel from L2 instead of memory (the ResNet's and the issue's
+// (32, 64, 56, 56) layers). The item computes the same block partials, adds them in the same
+// order and applies the same constants as the two-phase path: the same bits.
+constexpr int64_t kFusedBytes = 512 * 1024;
+
+bool fused(const Geo& g, size_t itemsize) {
+  return !g.nhwc && g.c >= 4 && g.count * static_cast<int64_t>(itemsize) <= kFusedBytes;
+}
+
+// Channel ch's sums, NCHW: its blocks' partials in block order (combine()'s arithmetic).
+template <class T>
+void channel_sums(const Geo& g, const T* x, const T* dy, const T* y, double center, int64_t ch,
+                  double* s0, double* s1) {
+  const norm::Table& t = kernels<norm::Table>();
+  const auto stats = of<T>(t.f32_bn_stats, t.f64_bn_stats);
+  const auto sums = of<T>(t.f32_bn_grad_sums, t.f64_bn_grad_sums);
+  const int64_t per = g.n * g.blocks;
+  double a = 0, b = 0, r[2];
+  for (int64_t i = ch * per; i < (ch + 1) * per; ++i) {
+    int64_t c_, off, len;
+    nchw_run(g, i, &c_, &off, &len);
+    if (dy)
+      sums(dy + off, x + off, y ? y + off : nullptr, len, center, r);
+    else
+      stats(x + off, len, center, r);
+    a += r[0];
+    b += r[1];
+  }
+  *s0 = a;
+  *s1 = b;
+}
+
 template <class T>
 void forward_t(const View& xv, const View* rm, const View* rv, const View* wv, const View* bv,
                const BatchNormParams& p, const View& out, const View* sm, const View* si) {
@@ -179,66 +213,81 @@ void forward_t(const View& xv, const View* rm, const View* rv, const View* wv, c
   const int64_t c = g.c;
   Buffer<char> keep;
   const T* x = views::contiguous<T>(xv, &keep);
-  Buffer<double> mean(static_cast<size_t>(c)), invstd(static_cast<size_t>(c));
-  if (p.training) {
-    Buffer<double> shift(static_cast<size_t>(c)), s0(static_cast<size_t>(c)),
-        s1(static_cast<size_t>(c));
-    for (int64_t ch = 0; ch < c; ++ch)
-      shift[ch] = static_cast<double>(g.nhwc ? x[ch] : x[ch * g.l]);
-    Buffer<double> part(static_cast<size_t>(g.items * 2 * (g.nhwc ? c : 1)));
-    block_sums<T>(g, x, nullptr, nullptr, shift.get(), part.get());
-    combine(g, part.get(), s0.get(), s1.get());
-    const double m = static_cast<double>(g.count);
-    for (int64_t ch = 0; ch < c; ++ch) {
+  Buffer<double> shift(static_cast<size_t>(c)), s0(static_cast<size_t>(c)),
+      s1(static_cast<size_t>(c));
+  Buffer<T> tm(static_cast<size_t>(c)), ts(static_cast<size_t>(c)), tb(static_cast<size_t>(c));
+  for (int64_t ch = 0; ch < c; ++ch)
+    shift[ch] = p.training ? static_cast<double>(g.nhwc ? x[ch] : x[ch * g.l]) : 0.0;
+  // Channel ch's statistics from s0/s1 (training) or the running ones: the running-statistics
+  // update, save_mean / save_invstd, and the element-wise constants.
+  const double m = static_cast<double>(g.count);
+  const auto finish = [&](int64_t ch) {
+    double mean, invstd;
+    if (p.training) {
       const double d = s0[ch] / m;
       const double var = std::max(s1[ch] / m - d * d, 0.0);
-      mean[ch] = shift[ch] + d;
-      invstd[ch] = 1.0 / std::sqrt(var + p.eps);
+      mean = shift[ch] + d;
+      invstd = 1.0 / std::sqrt(var + p.eps);
       if (rm)
         set<T>(*rm, ch,
                static_cast<T>((1 - p.momentum) * static_cast<double>(at<T>(*rm, ch)) +
-                              p.momentum * mean[ch]));
+                              p.momentum * mean));
       if (rv)
         set<T>(*rv, ch,
                static_cast<T>((1 - p.momentum) * static_cast<double>(at<T>(*rv, ch)) +
                               p.momentum * var * m / (m - 1)));
+    } else {
+      mean = static_cast<double>(at<T>(*rm, ch));
+      invstd = 1.0 / std::sqrt(static_cast<double>(at<T>(*rv, ch)) + p.eps);
     }
-  } else {
-    for (int64_t ch = 0; ch < c; ++ch) {
-      mean[ch] = static_cast<double>(at<T>(*rm, ch));
-      invstd[ch] = 1.0 / std::sqrt(static_cast<double>(at<T>(*rv, ch)) + p.eps);
-    }
-  }
-  Buffer<T> tm(static_cast<size_t>(c)), ts(static_cast<size_t>(c)), tb(static_cast<size_t>(c));
-  for (int64_t ch = 0; ch < c; ++ch) {
     const double w = wv ? static_cast<double>(at<T>(*wv, ch)) : 1.0;
-    tm[ch] = static_cast<T>(mean[ch]);
-    ts[ch] = static_cast<T>(w * invstd[ch]);
+    tm[ch] = static_cast<T>(mean);
+    ts[ch] = static_cast<T>(w * invstd);
     tb[ch] = bv ? at<T>(*bv, ch) : T(0);
-    if (sm) set<T>(*sm, ch, static_cast<T>(mean[ch]));
-    if (si) set<T>(*si, ch, static_cast<T>(invstd[ch]));
-  }
+    if (sm) set<T>(*sm, ch, static_cast<T>(mean));
+    if (si) set<T>(*si, ch, static_cast<T>(invstd));
+  };
   Dest<T> y(out);
   const norm::Table& t = kernels<norm::Table>();
+  const auto apply = of<T>(t.f32_bn_apply, t.f64_bn_apply);
+  const auto apply_item = [&](int64_t i) {
+    int64_t ch, off, len;
+    nchw_run(g, i, &ch, &off, &len);
+    apply(x + off, len, norm::Affine<T>{tm[ch], ts[ch], tb[ch]}, p.relu, y.p + off);
+  };
+  if (fused(g, sizeof(T))) {
+    const int64_t per = g.n * g.blocks;
+    const double ns = static_cast<double>(g.count) * 2 * kNsPerElement;
+    parallel_for(c, grain_for(c, ns), [&](int64_t b, int64_t e) {
+      for (int64_t ch = b; ch < e; ++ch) {
+        if (p.training) channel_sums<T>(g, x, nullptr, nullptr, shift[ch], ch, &s0[ch], &s1[ch]);
+        finish(ch);
+        for (int64_t i = ch * per; i < (ch + 1) * per; ++i) apply_item(i);
+      }
+    });
+    y.finish();
+    return;
+  }
+  if (p.training) {
+    Buffer<double> part(static_cast<size_t>(g.items * 2 * (g.nhwc ? c : 1)));
+    block_sums<T>(g, x, nullptr, nullptr, shift.get(), part.get());
+    combine(g, part.get(), s0.get(), s1.get());
+  }
+  for (int64_t ch = 0; ch < c; ++ch) finish(ch);
   const double per = static_cast<double>(g.nhwc ? g.run * c : g.run) * kNsPerElement;
   if (g.nhwc) {
-    const auto apply = of<T>(t.f32_bn_apply_rows, t.f64_bn_apply_rows);
+    const auto apply_rows = of<T>(t.f32_bn_apply_rows, t.f64_bn_apply_rows);
     const norm::AffineRows<T> a{tm.get(), ts.get(), tb.get()};
     parallel_for(g.items, grain_for(g.items, per), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         int64_t r0, rows;
         nhwc_rows(g, i, &r0, &rows);
-        apply(x + r0 * c, rows, c, a, p.relu, y.p + r0 * c);
+        apply_rows(x + r0 * c, rows, c, a, p.relu, y.p + r0 * c);
       }
     });
   } else {
-    const auto apply = of<T>(t.f32_bn_apply, t.f64_bn_apply);
     parallel_for(g.items, grain_for(g.items, per), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        int64_t ch, off, len;
-        nchw_run(g, i, &ch, &off, &len);
-        apply(x + off, len, norm::Affine<T>{tm[ch], ts[ch], tb[ch]}, p.relu, y.p + off);
-      }
+      for (int64_t i = b; i < e; ++i) apply_item(i);
     });
   }
   y.finish();
@@ -260,55 +309,73 @@ void backward_t(const View& gyv, const View& xv, const View* wv, const View& smv
     mean[ch] = static_cast<double>(at<T>(smv, ch));
     s0[ch] = s1[ch] = 0;
   }
-  const bool need_sums = (gw && !gw->empty()) || (gb && !gb->empty()) || (training && gx);
-  if (need_sums && g.count > 0) {
-    Buffer<double> part(static_cast<size_t>(g.items * 2 * (g.nhwc ? c : 1)));
-    block_sums<T>(g, x, dy, y, mean.get(), part.get());
-    combine(g, part.get(), s0.get(), s1.get());
-  }
-  for (int64_t ch = 0; ch < c; ++ch) {
-    if (gb) set<T>(*gb, ch, static_cast<T>(s0[ch]));
-    if (gw) set<T>(*gw, ch, static_cast<T>(s1[ch] * static_cast<double>(at<T>(siv, ch))));
-  }
-  if (!gx || gx->empty()) return;
+  const bool want_gx = gx && !gx->empty();
+  const bool need_sums =
+      ((gw && !gw->empty()) || (gb && !gb->empty()) || (training && want_gx)) && g.count > 0;
   Buffer<T> tm(static_cast<size_t>(c)), ta(static_cast<size_t>(c)), tk(static_cast<size_t>(c)),
       tb(static_cast<size_t>(c));
   const double m = static_cast<double>(std::max<int64_t>(g.count, 1));
-  for (int64_t ch = 0; ch < c; ++ch) {
-    const double w = wv ? static_cast<double>(at<T>(*wv, ch)) : 1.0;
+  // Channel ch's outputs from its sums: grad_weight, grad_bias and grad_input's constants.
+  const auto finish = [&](int64_t ch) {
     const double is = static_cast<double>(at<T>(siv, ch));
+    if (gb) set<T>(*gb, ch, static_cast<T>(s0[ch]));
+    if (gw) set<T>(*gw, ch, static_cast<T>(s1[ch] * is));
+    const double w = wv ? static_cast<double>(at<T>(*wv, ch)) : 1.0;
     const double a = w * is;
     tm[ch] = at<T>(smv, ch);
     ta[ch] = static_cast<T>(a);
     tk[ch] = training ? static_cast<T>(-a * is * is * s1[ch] / m) : T(0);
     tb[ch] = training ? static_cast<T>(-a * s0[ch] / m) : T(0);
-  }
-  Dest<T> d(*gx);
+  };
+  std::optional<Dest<T>> d;
+  if (want_gx) d.emplace(*gx);
   const norm::Table& t = kernels<norm::Table>();
+  const auto apply = of<T>(t.f32_bn_grad_apply, t.f64_bn_grad_apply);
+  const auto apply_item = [&](int64_t i) {
+    int64_t ch, off, len;
+    nchw_run(g, i, &ch, &off, &len);
+    apply(dy + off, x + off, y ? y + off : nullptr, len,
+          norm::GradAffine<T>{tm[ch], ta[ch], tk[ch], tb[ch]}, d->p + off);
+  };
+  if (fused(g, sizeof(T))) {
+    const int64_t per = g.n * g.blocks;
+    const double ns = static_cast<double>(g.count) * 3 * kNsPerElement;
+    parallel_for(c, grain_for(c, ns), [&](int64_t b, int64_t e) {
+      for (int64_t ch = b; ch < e; ++ch) {
+        if (need_sums) channel_sums<T>(g, x, dy, y, mean[ch], ch, &s0[ch], &s1[ch]);
+        finish(ch);
+        if (want_gx)
+          for (int64_t i = ch * per; i < (ch + 1) * per; ++i) apply_item(i);
+      }
+    });
+    if (want_gx) d->finish();
+    return;
+  }
+  if (need_sums) {
+    Buffer<double> part(static_cast<size_t>(g.items * 2 * (g.nhwc ? c : 1)));
+    block_sums<T>(g, x, dy, y, mean.get(), part.get());
+    combine(g, part.get(), s0.get(), s1.get());
+  }
+  for (int64_t ch = 0; ch < c; ++ch) finish(ch);
+  if (!want_gx) return;
   const double per = static_cast<double>(g.nhwc ? g.run * c : g.run) * kNsPerElement;
   if (g.nhwc) {
-    const auto apply = of<T>(t.f32_bn_grad_apply_rows, t.f64_bn_grad_apply_rows);
+    const auto apply_rows = of<T>(t.f32_bn_grad_apply_rows, t.f64_bn_grad_apply_rows);
     const norm::GradAffineRows<T> a{tm.get(), ta.get(), tk.get(), tb.get()};
     parallel_for(g.items, grain_for(g.items, per), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         int64_t r0, rows;
         nhwc_rows(g, i, &r0, &rows);
         const int64_t o = r0 * c;
-        apply(dy + o, x + o, y ? y + o : nullptr, rows, c, a, d.p + o);
+        apply_rows(dy + o, x + o, y ? y + o : nullptr, rows, c, a, d->p + o);
       }
     });
   } else {
-    const auto apply = of<T>(t.f32_bn_grad_apply, t.f64_bn_grad_apply);
     parallel_for(g.items, grain_for(g.items, per), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        int64_t ch, off, len;
-        nchw_run(g, i, &ch, &off, &len);
-        apply(dy + off, x + off, y ? y + off : nullptr, len,
-              norm::GradAffine<T>{tm[ch], ta[ch], tk[ch], tb[ch]}, d.p + off);
-      }
+      for (int64_t i = b; i < e; ++i) apply_item(i);
     });
   }
-  d.finish();
+  d->finish();
 }
 
 }  // namespace
