@@ -316,6 +316,7 @@ def test_errors():
 # Adam/AdamW, train()/eval(), state_dict; the ResNet of examples/train_resnet.py ---------------
 
 import importlib.util  # noqa: E402
+import re  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import npfast  # noqa: E402
@@ -511,3 +512,12 @@ def test_resnet_training_lowers_the_loss(resnet_example):
     losses = [resnet_example.train_epoch(model, nn.CrossEntropyLoss(), opt, x, y, o, 32)
               for o in orders]
     assert losses[-1] < 0.7 * losses[0], losses
+
+
+@needs_torch
+def test_resnet_example_prints_what_it_promises(resnet_example, capsys):
+    accuracy = resnet_example.main(["--limit", "64", "--epochs", "2", "--compare"])
+    out = capsys.readouterr().out
+    assert re.search(r"epoch  2/2  loss \d\.\d{4}  time [\d.]+ s  \d+ images/s", out)
+    assert "torch test accuracy:" in out and "median images/s: npfast" in out
+    assert out.rstrip().endswith(f"test accuracy: {accuracy:.4f}")
