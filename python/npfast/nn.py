@@ -16,9 +16,14 @@ respect to the layer's input. ``Sequential`` chains layers and ``SGD`` updates t
     model.backward(loss_fn.backward())
     opt.step()
 
-The heavy work goes through npfast: ``conv2d`` / ``conv2d_backward`` (Conv2d), ``max_pool2d``
-with indices / ``max_pool2d_backward`` (MaxPool2d) and ``matmul`` (Linear). ReLU, Flatten, the
-softmax and the SGD update are a few NumPy element-wise operations. Layers work in float32 or
+The heavy work goes through npfast: ``conv2d`` / ``conv2d_backward`` (Conv2d),
+``conv_transpose2d`` / ``conv_transpose2d_backward`` (ConvTranspose2d), ``batch_norm`` /
+``batch_norm_backward`` (BatchNorm2d, with an optional fused ReLU), ``max_pool2d`` with indices /
+``max_pool2d_backward`` (MaxPool2d), ``adaptive_avg_pool2d`` (AdaptiveAvgPool2d) and ``matmul``
+(Linear). ReLU, Flatten, Dropout, the residual addition, the softmax and the SGD / Adam updates
+are a few NumPy element-wise operations. ``BasicBlock`` and ``ResNet`` (examples/train_resnet.py)
+are built from these layers; ``train()`` / ``eval()`` switch BatchNorm2d and Dropout, and
+``state_dict()`` / ``save()`` / ``load()`` move the weights as ``.npz`` with PyTorch's names. Layers work in float32 or
 float64 (the ``dtype`` of their parameters); inputs must have that dtype. Arrays are NCHW, and
 weights have PyTorch's layouts and default initialisation, so a model converts to and from
 ``torch.nn`` by copying arrays.
