@@ -27,6 +27,14 @@ double eps() {
   return sizeof(T) == 4 ? 1.2e-7 : 2.3e-16;
 }
 
+// Row pointers into a position-major block of `lanes` lines.
+template <class T>
+std::vector<T*> rows_of(T* block, int64_t rows, int64_t lanes) {
+  std::vector<T*> r(rows);
+  for (int64_t i = 0; i < rows; ++i) r[i] = block + i * lanes;
+  return r;
+}
+
 // Weights of each symmetry class for a size.
 std::vector<double> weights(int64_t size, int kind, std::mt19937& rng) {
   std::uniform_real_distribution<double> dist(-1.0, 1.0);
@@ -55,8 +63,9 @@ void check_corr(Isa isa) {
           std::vector<T> in((n + size - 1) * lanes);
           for (auto& v : in) v = static_cast<T>(dist(rng));
           std::vector<T> got(n * lanes + 1, T(-777)), want(n * lanes + 1, T(-777));
-          k(in.data(), got.data(), n, lanes, w.data(), size, sym);
-          kr(in.data(), want.data(), n, lanes, w.data(), size, sym);
+          const auto ir = rows_of(in.data(), n + size - 1, lanes);
+          k(ir.data(), rows_of(got.data(), n, lanes).data(), n, lanes, w.data(), size, sym);
+          kr(ir.data(), rows_of(want.data(), n, lanes).data(), n, lanes, w.data(), size, sym);
           ASSERT_EQ(got[n * lanes], T(-777)) << "wrote past the block";
           ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * lanes * sizeof(T)))
               << isa_name(isa) << " size=" << size << " kind=" << kind << " lanes=" << lanes
@@ -92,8 +101,9 @@ void check_uniform(Isa isa) {
         std::vector<T> in((n + size - 1) * lanes);
         for (auto& v : in) v = static_cast<T>(dist(rng));
         std::vector<T> got(n * lanes), want(n * lanes);
-        k(in.data(), got.data(), n, lanes, size);
-        kr(in.data(), want.data(), n, lanes, size);
+        const auto ir = rows_of(in.data(), n + size - 1, lanes);
+        k(ir.data(), rows_of(got.data(), n, lanes).data(), n, lanes, size);
+        kr(ir.data(), rows_of(want.data(), n, lanes).data(), n, lanes, size);
         ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * lanes * sizeof(T)))
             << isa_name(isa) << " size=" << size << " lanes=" << lanes << " n=" << n;
         if (isa != Isa::scalar) continue;
@@ -164,22 +174,25 @@ TEST(Filter1dLine, CastsAsScipysC) {
 // ---------------------------------------------------------------------------------------------
 // The operators against their formula over a strided 3-D view, every axis, mode and ISA.
 
-TEST(Filter1dOp, MatchesFormulaEveryAxisModeIsa) {
+// step 2: every other element along the last axis (lines are copied into blocks); step 1:
+// contiguous (lines along axes 0 and 1 are read in place).
+void check_op(int64_t step) {
   const int64_t shape[3] = {5, 7, 37};
   std::mt19937 rng(11);
   std::uniform_real_distribution<double> dist(-3.0, 3.0);
-  // Input: every other element of a larger buffer along the last axis (a strided view).
-  std::vector<double> base(5 * 7 * 37 * 2);
+  std::vector<double> base(5 * 7 * 37 * step);
   for (auto& v : base) v = dist(rng);
   View in;
   in.data = base.data();
   in.dtype = DType::f64;
   in.ndim = 3;
   for (int k = 0; k < 3; ++k) in.shape[k] = shape[k];
-  in.strides[2] = 16;
-  in.strides[1] = 37 * 16;
-  in.strides[0] = 7 * 37 * 16;
-  auto at = [&](int64_t i0, int64_t i1, int64_t i2) { return base[((i0 * 7 + i1) * 37 + i2) * 2]; };
+  in.strides[2] = 8 * step;
+  in.strides[1] = 37 * 8 * step;
+  in.strides[0] = 7 * 37 * 8 * step;
+  auto at = [&](int64_t i0, int64_t i1, int64_t i2) {
+    return base[((i0 * 7 + i1) * 37 + i2) * step];
+  };
   const double w[4] = {0.5, -1.25, 2.0, 0.75};
   for (Isa isa : kernel_isas<Table>()) {
     ScopedIsa scoped(isa);
@@ -215,6 +228,11 @@ TEST(Filter1dOp, MatchesFormulaEveryAxisModeIsa) {
               }
         }
   }
+}
+
+TEST(Filter1dOp, MatchesFormulaEveryAxisModeIsa) {
+  check_op(2);
+  check_op(1);
 }
 
 TEST(Filter1dOp, ThreadCountDoesNotChangeBits) {
