@@ -65,6 +65,15 @@ void correlate1d_as(const View& input, const double* weights, int64_t size, int 
   const ndimage::LinePass p =
       line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, false,
                 0.15 * static_cast<double>(sym ? size / 2 + 1 : size));
+  if (axis == input.ndim - 1) {
+    // Along the last axis lines are rows: vectorised along them.
+    const filter1d::Corr1dLineFn<T> kl = of<T>(kernels<filter1d::Table>().f32_corr1d_line,
+                                               kernels<filter1d::Table>().f64_corr1d_line);
+    ndimage::for_each_contiguous_line<T>(input, out, p, [&](const T* in, T* res, int64_t n) {
+      kl(in, res, n, w.data(), size, sym);
+    });
+    return;
+  }
   ndimage::for_each_line<T>(input, out, p,
                             [&](const T* const* in, T* const* res, int64_t n, int64_t lanes) {
                               k(in, res, n, lanes, w.data(), size, sym);

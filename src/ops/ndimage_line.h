@@ -249,5 +249,52 @@ void for_each_line(const View& in, const View& out, const LinePass& p, Op&& op) 
   });
 }
 
+// For every line of `in` along p.axis, one at a time:
+//     op(ext, res, n)
+// with ext the line converted to T and extended (p.before + n + p.after contiguous elements,
+// NI_ExtendLine) and res n contiguous elements, written to `out` with c_cast (in place when
+// `out` is contiguous T along the axis). For ops vectorised along the line; `out` as in
+// for_each_line. Threads over lines.
+template <class T, class Op>
+void for_each_contiguous_line(const View& in, const View& out, const LinePass& p, Op&& op) {
+  if (in.empty()) return;
+  const int nd = in.ndim;
+  const int a = p.axis;
+  const int64_t n = in.shape[a];
+  const int64_t as_in = in.strides[a], as_out = out.strides[a];
+  constexpr int64_t kT = sizeof(T);
+  const bool out_direct = as_out == kT && detail::rows_of<T>(out);
+  int64_t lines = 1;
+  for (int k = 0; k < nd; ++k)
+    if (k != a) lines *= in.shape[k];
+  const LoadFn<T> load =
+      with_dtype(in.dtype, [](auto s) -> LoadFn<T> { return load_lanes<T, decltype(s)>; });
+  const StoreFn<T> store =
+      with_dtype(out.dtype, [](auto s) -> StoreFn<T> { return store_lanes<T, decltype(s)>; });
+  const T cval = static_cast<T>(p.cval);
+  const int64_t grain = grain_for(lines, p.ns_per_element * static_cast<double>(n));
+  parallel_for(lines, grain, [&](int64_t b0, int64_t b1) {
+    Buffer<T> ext(static_cast<size_t>(n + p.before + p.after));
+    Buffer<T> res(out_direct ? 0 : static_cast<size_t>(n));
+    for (int64_t line = b0; line < b1; ++line) {
+      const char* src = static_cast<const char*>(in.data);
+      char* dst = static_cast<char*>(out.data);
+      int64_t o = line;
+      for (int k = nd - 1; k >= 0; --k) {
+        if (k == a) continue;
+        const int64_t idx = o % in.shape[k];
+        o /= in.shape[k];
+        src += idx * in.strides[k];
+        dst += idx * out.strides[k];
+      }
+      load(ext.get() + p.before, src, as_in, n);
+      extend_lines(ext.get(), n, p.before, p.after, 1, p.mode, cval);
+      T* r = out_direct ? reinterpret_cast<T*>(dst) : res.get();
+      op(static_cast<const T*>(ext.get()), r, n);
+      if (!out_direct) store(dst, r, as_out, n);
+    }
+  });
+}
+
 }  // namespace ndimage
 }  // namespace npfast

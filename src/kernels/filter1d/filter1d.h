@@ -14,6 +14,9 @@
 // evaluated left to right with separate multiplies and adds in
 // T: SciPy's NI_Correlate1D order, so T = double reproduces SciPy bit for bit.
 //
+// Contract of `<t>_corr1d_line__<isa>`: the same sums for one contiguous line, vectorised along
+// it: `in` holds the extended line (n + size - 1 elements), `out` n elements; x[j] = in[i + c + j].
+//
 // Contract of `<t>_uniform1d__<isa>`: per lane, SciPy's NI_UniformFilter1D running sum:
 //   s = in[0][l] + ... + in[size - 1][l] (left to right); out[0][l] = s / size;
 //   then for i = 1..n-1: s += in[i - 1 + size][l] - in[i - 1][l]; out[i][l] = s / size.
@@ -34,6 +37,8 @@ namespace filter1d {
 template <class T>
 using Corr1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T* w,
                           int64_t size, int sym);
+template <class T>
+using Corr1dLineFn = void (*)(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym);
 template <class T>
 using Uniform1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t lanes,
                              int64_t size);

@@ -116,6 +116,56 @@ void corr1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T
   }
 }
 
+// Along one line: output positions [i, i + NV * L + (Masked ? m : 0)).
+template <class T, int NV, bool Masked>
+inline void corr1d_line_block(const T* in, T* out, int64_t i, int64_t c, int64_t s2, const T* fw,
+                              int sym, int m) {
+  using LN = Lanes<T, NV, Masked>;
+  constexpr int U = LN::U;
+  const T* x = in + i + c;
+  V<T> acc[U];
+  if (sym != 0) {
+    const V<T> w0 = set1<T>(fw[0]);
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) acc[u] = mul(LN::ld(x, u, m), w0);
+    for (int64_t j = -c; j < 0; ++j) {
+      const V<T> wj = set1<T>(fw[j]);
+      if (sym > 0) {
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u)
+          acc[u] = add(acc[u], mul(add(LN::ld(x + j, u, m), LN::ld(x - j, u, m)), wj));
+      } else {
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u)
+          acc[u] = add(acc[u], mul(sub(LN::ld(x + j, u, m), LN::ld(x - j, u, m)), wj));
+      }
+    }
+  } else {
+    const V<T> wl = set1<T>(fw[s2]);
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) acc[u] = mul(LN::ld(x + s2, u, m), wl);
+    for (int64_t j = -c; j < s2; ++j) {
+      const V<T> wj = set1<T>(fw[j]);
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) acc[u] = add(acc[u], mul(LN::ld(x + j, u, m), wj));
+    }
+  }
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) LN::st(out + i, u, m, acc[u]);
+}
+
+template <class T>
+void corr1d_line(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym) {
+  constexpr int L = kLanes<T>;
+  const int64_t c = size / 2, s2 = size - c - 1;
+  const T* fw = w + c;
+  int64_t i = 0;
+  for (; i + kVectors * L <= n; i += kVectors * L)
+    corr1d_line_block<T, kVectors, false>(in, out, i, c, s2, fw, sym, 0);
+  for (; i + L <= n; i += L) corr1d_line_block<T, 1, false>(in, out, i, c, s2, fw, sym, 0);
+  if (i < n) corr1d_line_block<T, 0, true>(in, out, i, c, s2, fw, sym, static_cast<int>(n - i));
+}
+
 template <class T>
 void uniform1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, int64_t size) {
   constexpr int L = kLanes<T>;

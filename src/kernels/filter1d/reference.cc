@@ -33,6 +33,27 @@ void corr1d_ref(const T* const* in, T* const* out, int64_t n, int64_t lanes, con
 }
 
 template <class T>
+void corr1d_line_ref(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym) {
+  const int64_t c = size / 2, s2 = size - c - 1;
+  const T* fw = w + c;
+  for (int64_t i = 0; i < n; ++i) {
+    const T* x = in + i + c;
+    T acc;
+    if (sym > 0) {
+      acc = x[0] * fw[0];
+      for (int64_t j = -c; j < 0; ++j) acc += (x[j] + x[-j]) * fw[j];
+    } else if (sym < 0) {
+      acc = x[0] * fw[0];
+      for (int64_t j = -c; j < 0; ++j) acc += (x[j] - x[-j]) * fw[j];
+    } else {
+      acc = x[s2] * fw[s2];
+      for (int64_t j = -c; j < s2; ++j) acc += x[j] * fw[j];
+    }
+    out[i] = acc;
+  }
+}
+
+template <class T>
 void uniform1d_ref(const T* const* in, T* const* out, int64_t n, int64_t lanes, int64_t size) {
   const T div = static_cast<T>(size);
   for (int64_t l = 0; l < lanes; ++l) {

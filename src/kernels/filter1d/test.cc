@@ -51,6 +51,7 @@ void check_corr(Isa isa) {
   const Table& ref = *kernels<Table>(Isa::scalar);
   const Table& t = *kernels<Table>(isa);
   const Corr1dFn<T> k = of<T>(t.f32_corr1d, t.f64_corr1d), kr = of<T>(ref.f32_corr1d, ref.f64_corr1d);
+  const Corr1dLineFn<T> kl = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
   std::mt19937 rng(3);
   std::uniform_real_distribution<double> dist(-2.0, 2.0);
   for (int64_t size : {1, 2, 3, 4, 5, 8, 9, 17}) {
@@ -67,6 +68,19 @@ void check_corr(Isa isa) {
           k(ir.data(), rows_of(got.data(), n, lanes).data(), n, lanes, w.data(), size, sym);
           kr(ir.data(), rows_of(want.data(), n, lanes).data(), n, lanes, w.data(), size, sym);
           ASSERT_EQ(got[n * lanes], T(-777)) << "wrote past the block";
+          if (lanes == 1) {  // one line: the along-the-line kernel computes the same bits
+            std::vector<T> line(n + 1, T(-777));
+            for (int64_t len : {n, int64_t{1}, int64_t{9}, int64_t{33}, int64_t{100}}) {
+              std::vector<T> x(len + size - 1), a(len + 1, T(-777)), b(len);
+              for (auto& v : x) v = static_cast<T>(dist(rng));
+              kl(x.data(), a.data(), len, w.data(), size, sym);
+              kr(rows_of(x.data(), len + size - 1, 1).data(), rows_of(b.data(), len, 1).data(),
+                 len, 1, w.data(), size, sym);
+              ASSERT_EQ(a[len], T(-777)) << "wrote past the line";
+              ASSERT_EQ(0, std::memcmp(a.data(), b.data(), len * sizeof(T)))
+                  << isa_name(isa) << " line size=" << size << " len=" << len;
+            }
+          }
           ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * lanes * sizeof(T)))
               << isa_name(isa) << " size=" << size << " kind=" << kind << " lanes=" << lanes
               << " n=" << n;
