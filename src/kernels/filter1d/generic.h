@@ -70,35 +70,34 @@ inline void corr1d_row(const T* const* x, T* out, int64_t c, int64_t s2, const T
   for (int u = 0; u < U; ++u) LN::st(out + l, u, m, acc[u]);
 }
 
+// Lanes [l, l + NV * L + (Masked ? m : 0)) of output row i of the running sum, whose state
+// (one sum per lane) lives in `state` between rows.
 template <class T, int NV, bool Masked>
-inline void uniform1d_cols(const T* const* in, T* const* out, int64_t n, int64_t size, int64_t l,
-                           int m) {
+inline void uniform1d_row(const T* const* in, T* const* out, T* state, int64_t i, int64_t size,
+                          V<T> div_v, int64_t l, int m) {
   using LN = Lanes<T, NV, Masked>;
   constexpr int U = LN::U;
-  const V<T> div_v = set1<T>(static_cast<T>(size));
   V<T> s[U];
+  if (i == 0) {
 #pragma GCC unroll 8
-  for (int u = 0; u < U; ++u) s[u] = zero<T>();
-  for (int64_t k = 0; k < size; ++k)
+    for (int u = 0; u < U; ++u) s[u] = zero<T>();
+    for (int64_t k = 0; k < size; ++k)
 #pragma GCC unroll 8
-    for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in[k] + l, u, m));
-#pragma GCC unroll 8
-  for (int u = 0; u < U; ++u) LN::st(out[0] + l, u, m, div(s[u], div_v));
-  for (int64_t i = 1; i < n; ++i) {
+      for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in[k] + l, u, m));
+  } else {
     const T* hi = in[i - 1 + size] + l;
     const T* lo = in[i - 1] + l;
 #pragma GCC unroll 8
-    for (int u = 0; u < U; ++u) {
-      s[u] = add(s[u], sub(LN::ld(hi, u, m), LN::ld(lo, u, m)));
-      LN::st(out[i] + l, u, m, div(s[u], div_v));
-    }
+    for (int u = 0; u < U; ++u) s[u] = add(LN::ld(state + l, u, m), sub(LN::ld(hi, u, m), LN::ld(lo, u, m)));
+  }
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) {
+    LN::st(state + l, u, m, s[u]);
+    LN::st(out[i] + l, u, m, div(s[u], div_v));
   }
 }
 
-// Both kernels split the lanes into groups of kVectors vectors, then single vectors, then a
-// masked tail.
-// Row by row for the correlation (each row's inputs stay in cache for the next), lane group
-// by lane group for the running sum (its state is per lane).
+// Row by row: each row's inputs stay in cache for the next.
 template <class T>
 void corr1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T* w, int64_t size,
             int sym) {
@@ -166,14 +165,27 @@ void corr1d_line(const T* in, T* out, int64_t n, const T* w, int64_t size, int s
   if (i < n) corr1d_line_block<T, 0, true>(in, out, i, c, s2, fw, sym, static_cast<int>(n - i));
 }
 
+// Row by row over chunks of kStateLanes lanes, so each input row is read once per chunk
+// (lines read in place are long rows far apart in memory).
+constexpr int64_t kStateLanes = 256;
+
 template <class T>
 void uniform1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, int64_t size) {
   constexpr int L = kLanes<T>;
-  int64_t l = 0;
-  for (; l + kVectors * L <= lanes; l += kVectors * L)
-    uniform1d_cols<T, kVectors, false>(in, out, n, size, l, 0);
-  for (; l + L <= lanes; l += L) uniform1d_cols<T, 1, false>(in, out, n, size, l, 0);
-  if (l < lanes) uniform1d_cols<T, 0, true>(in, out, n, size, l, static_cast<int>(lanes - l));
+  const V<T> div_v = set1<T>(static_cast<T>(size));
+  alignas(64) T state[kStateLanes];
+  for (int64_t c0 = 0; c0 < lanes; c0 += kStateLanes) {
+    const int64_t c1 = c0 + kStateLanes < lanes ? c0 + kStateLanes : lanes;
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t l = c0;
+      T* st = state - c0;  // state[l - c0] for lane l
+      for (; l + kVectors * L <= c1; l += kVectors * L)
+        uniform1d_row<T, kVectors, false>(in, out, st, i, size, div_v, l, 0);
+      for (; l + L <= c1; l += L) uniform1d_row<T, 1, false>(in, out, st, i, size, div_v, l, 0);
+      if (l < c1)
+        uniform1d_row<T, 0, true>(in, out, st, i, size, div_v, l, static_cast<int>(c1 - l));
+    }
+  }
 }
 
 inline constexpr npfast::filter1d::Table kTable = {
