@@ -3,6 +3,7 @@
 #include <cfloat>
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "npfast/error.hpp"
@@ -42,6 +43,10 @@ ndimage::LinePass line_pass(int axis, int64_t size, int64_t origin, Border mode,
   return {axis,          size1 + origin, size2 - origin, mode, cval, f32 ? 32 : 16,
           whole_lines ? per_kib : 4 * per_kib, whole_lines ? 0 : 32, ns_per_element};
 }
+
+// Widest float32 uniform filter summed directly along the last axis (size - 1 adds per
+// element; the running sum costs two, plus a transpose).
+constexpr int64_t kDirectUniform = 32;
 
 // NI_Correlate1D's test: +1 symmetric, -1 antisymmetric (odd sizes, within DBL_EPSILON).
 int symmetry(const double* w, int64_t size) {
@@ -86,6 +91,16 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
   const filter1d::Uniform1dFn<T> k =
       of<T>(kernels<filter1d::Table>().f32_uniform1d, kernels<filter1d::Table>().f64_uniform1d);
   const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, true, 0.5);
+  if constexpr (std::is_same_v<T, float>) {
+    if (axis == input.ndim - 1 && size <= kDirectUniform) {
+      // float32 along the last axis: direct window sums along the line, no transpose.
+      const filter1d::Uniform1dLineFn<float> kl = kernels<filter1d::Table>().f32_uniform1d_line;
+      ndimage::for_each_contiguous_line<T>(input, out, p, [&](const T* in, T* res, int64_t n) {
+        kl(in, res, n, size);
+      });
+      return;
+    }
+  }
   ndimage::for_each_line<T>(input, out, p,
                             [&](const T* const* in, T* const* res, int64_t n, int64_t lanes) {
                               k(in, res, n, lanes, size);

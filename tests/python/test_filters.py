@@ -239,6 +239,14 @@ def test_large_threaded_matches_scipy(isa):
     check(nn.gaussian_filter(xf, 3.0), sn.gaussian_filter(xf, 3.0), xf)
 
 
+@pytest.mark.parametrize("size", [5, 50])
+def test_float32_long_lines_do_not_drift(size, isa):
+    # float32 running sums restart every 64 positions; SciPy sums in double.
+    x = (np.random.default_rng(4).random((3, 100_000)) * 100 + 1e4).astype(np.float32)
+    for axis, a in ((1, x), (0, np.ascontiguousarray(x.T))):
+        check(nn.uniform_filter1d(a, size, axis), sn.uniform_filter1d(a, size, axis), a)
+
+
 # ---------------------------------------------------------------------------------------------
 # Errors: SciPy's class, with the argument named.
 

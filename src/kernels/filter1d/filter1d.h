@@ -20,6 +20,13 @@
 // Contract of `<t>_uniform1d__<isa>`: per lane, SciPy's NI_UniformFilter1D running sum:
 //   s = in[0][l] + ... + in[size - 1][l] (left to right); out[0][l] = s / size;
 //   then for i = 1..n-1: s += in[i - 1 + size][l] - in[i - 1][l]; out[i][l] = s / size.
+// In float (T = float), s restarts from the window sum every kReanchor positions: a float
+// running sum would drift by about sqrt(n) roundings over a long line (SciPy's runs in double).
+//
+// Contract of `f32_uniform1d_line__<isa>`: along one contiguous extended line (n + size - 1
+// elements), out[i] = (in[i] + in[i + 1] + ... + in[i + size - 1]) / size, summed left to
+// right: float32 only (its tolerance allows another order than SciPy's running sum), for
+// small sizes along the last axis, where it needs no transpose.
 //
 // Every lane goes through the same operations in every ISA (no fused multiply-adds), so all
 // ISAs give bitwise the same results as the reference. Kernels are pure: no allocation, no
@@ -39,6 +46,10 @@ using Corr1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t 
                           int64_t size, int sym);
 template <class T>
 using Corr1dLineFn = void (*)(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym);
+constexpr int64_t kReanchor = 64;
+
+template <class T>
+using Uniform1dLineFn = void (*)(const T* in, T* out, int64_t n, int64_t size);
 template <class T>
 using Uniform1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t lanes,
                              int64_t size);

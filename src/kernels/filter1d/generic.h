@@ -78,12 +78,12 @@ inline void uniform1d_row(const T* const* in, T* const* out, T* state, int64_t i
   using LN = Lanes<T, NV, Masked>;
   constexpr int U = LN::U;
   V<T> s[U];
-  if (i == 0) {
+  if (i == 0 || (sizeof(T) == 4 && i % npfast::filter1d::kReanchor == 0)) {
 #pragma GCC unroll 8
     for (int u = 0; u < U; ++u) s[u] = zero<T>();
     for (int64_t k = 0; k < size; ++k)
 #pragma GCC unroll 8
-      for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in[k] + l, u, m));
+      for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in[i + k] + l, u, m));
   } else {
     const T* hi = in[i - 1 + size] + l;
     const T* lo = in[i - 1] + l;
@@ -186,6 +186,32 @@ void uniform1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, int6
         uniform1d_row<T, 0, true>(in, out, st, i, size, div_v, l, static_cast<int>(c1 - l));
     }
   }
+}
+
+// Along one line: window sums of positions [i, i + NV * L + (Masked ? m : 0)).
+template <class T, int NV, bool Masked>
+inline void uniform1d_line_block(const T* in, T* out, int64_t i, int64_t size, V<T> div_v, int m) {
+  using LN = Lanes<T, NV, Masked>;
+  constexpr int U = LN::U;
+  V<T> s[U];
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) s[u] = LN::ld(in + i, u, m);
+  for (int64_t k = 1; k < size; ++k)
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in + i + k, u, m));
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) LN::st(out + i, u, m, div(s[u], div_v));
+}
+
+template <class T>
+void uniform1d_line(const T* in, T* out, int64_t n, int64_t size) {
+  constexpr int L = kLanes<T>;
+  const V<T> div_v = set1<T>(static_cast<T>(size));
+  int64_t i = 0;
+  for (; i + kVectors * L <= n; i += kVectors * L)
+    uniform1d_line_block<T, kVectors, false>(in, out, i, size, div_v, 0);
+  for (; i + L <= n; i += L) uniform1d_line_block<T, 1, false>(in, out, i, size, div_v, 0);
+  if (i < n) uniform1d_line_block<T, 0, true>(in, out, i, size, div_v, static_cast<int>(n - i));
 }
 
 inline constexpr npfast::filter1d::Table kTable = {

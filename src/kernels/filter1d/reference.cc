@@ -61,9 +61,24 @@ void uniform1d_ref(const T* const* in, T* const* out, int64_t n, int64_t lanes, 
     for (int64_t k = 0; k < size; ++k) s += in[k][l];
     out[0][l] = s / div;
     for (int64_t i = 1; i < n; ++i) {
-      s += in[i - 1 + size][l] - in[i - 1][l];
+      if (sizeof(T) == 4 && i % kReanchor == 0) {
+        s = 0;
+        for (int64_t k = 0; k < size; ++k) s += in[i + k][l];
+      } else {
+        s += in[i - 1 + size][l] - in[i - 1][l];
+      }
       out[i][l] = s / div;
     }
+  }
+}
+
+template <class T>
+void uniform1d_line_ref(const T* in, T* out, int64_t n, int64_t size) {
+  const T div = static_cast<T>(size);
+  for (int64_t i = 0; i < n; ++i) {
+    T s = in[i];
+    for (int64_t k = 1; k < size; ++k) s += in[i + k];
+    out[i] = s / div;
   }
 }
 

@@ -111,7 +111,7 @@ void check_uniform(Isa isa) {
   std::uniform_real_distribution<double> dist(0.0, 10.0);
   for (int64_t size : {1, 2, 3, 5, 8, 21}) {
     for (int64_t lanes : {1, 5, 16, 17, 32, 33, 70}) {
-      for (int64_t n : {1, 3, 50}) {
+      for (int64_t n : {1, 3, 50, 200}) {
         std::vector<T> in((n + size - 1) * lanes);
         for (auto& v : in) v = static_cast<T>(dist(rng));
         std::vector<T> got(n * lanes), want(n * lanes);
@@ -133,6 +133,28 @@ void check_uniform(Isa isa) {
   }
 }
 
+void check_uniform_line(Isa isa) {
+  const Uniform1dLineFn<float> k = kernels<Table>(isa)->f32_uniform1d_line;
+  const Uniform1dLineFn<float> kr = kernels<Table>(Isa::scalar)->f32_uniform1d_line;
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> dist(0.0f, 10.0f);
+  for (int64_t size : {1, 2, 5, 9, 32})
+    for (int64_t n : {1, 7, 8, 31, 32, 33, 100}) {
+      std::vector<float> in(n + size - 1), got(n + 1, -777.0f), want(n);
+      for (auto& v : in) v = dist(rng);
+      k(in.data(), got.data(), n, size);
+      kr(in.data(), want.data(), n, size);
+      ASSERT_EQ(got[n], -777.0f) << "wrote past the line";
+      ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * sizeof(float)))
+          << isa_name(isa) << " size=" << size << " n=" << n;
+      for (int64_t i = 0; i < n; ++i) {
+        double sum = 0;
+        for (int64_t j = 0; j < size; ++j) sum += in[i + j];
+        ASSERT_NEAR(want[i], sum / size, 1e-6 * size * 10.0);
+      }
+    }
+}
+
 class Filter1dIsa : public ::testing::TestWithParam<Isa> {};
 
 TEST_P(Filter1dIsa, CorrelationMatchesReferenceBitwise) {
@@ -141,6 +163,7 @@ TEST_P(Filter1dIsa, CorrelationMatchesReferenceBitwise) {
 }
 
 TEST_P(Filter1dIsa, UniformMatchesReferenceBitwise) {
+  check_uniform_line(GetParam());
   check_uniform<float>(GetParam());
   check_uniform<double>(GetParam());
 }
