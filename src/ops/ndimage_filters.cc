@@ -33,15 +33,15 @@ void check_pass(const View& input, const View& out, int axis, int64_t size, int6
                      shape_str(input));
 }
 
-// Copied blocks: 128 bytes of lines per row. Blocks read in place: 4 KiB rows in bands of 32
-// positions for the correlation (its band's rows stay in L2 for all the taps), 1 KiB rows over
-// whole lines for the running sum.
+// Copied blocks: 128 bytes of lines per row. Blocks read in place: 4 KiB rows in bands of
+// `band` positions (its rows stay in L2 for all the taps), or 1 KiB rows over whole lines
+// (band 0) for a running sum carried from one position to the next.
 ndimage::LinePass line_pass(int axis, int64_t size, int64_t origin, Border mode, double cval,
-                            bool f32, bool whole_lines, double ns_per_element) {
+                            bool f32, int64_t band, double ns_per_element) {
   const int64_t size1 = size / 2, size2 = size - size1 - 1;
   const int64_t per_kib = f32 ? 256 : 128;
   return {axis,          size1 + origin, size2 - origin, mode, cval, f32 ? 32 : 16,
-          whole_lines ? per_kib : 4 * per_kib, whole_lines ? 0 : 32, ns_per_element};
+          band ? 4 * per_kib : per_kib, band, ns_per_element};
 }
 
 // Widest float32 uniform filter summed directly along the last axis (size - 1 adds per
@@ -68,7 +68,7 @@ void correlate1d_as(const View& input, const double* weights, int64_t size, int 
   const filter1d::Corr1dFn<T> k =
       of<T>(kernels<filter1d::Table>().f32_corr1d, kernels<filter1d::Table>().f64_corr1d);
   const ndimage::LinePass p =
-      line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, false,
+      line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, 32,
                 0.15 * static_cast<double>(sym ? size / 2 + 1 : size));
   if (axis == input.ndim - 1) {
     // Along the last axis lines are rows: vectorised along them.
@@ -90,7 +90,10 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
                 double cval, int64_t origin) {
   const filter1d::Uniform1dFn<T> k =
       of<T>(kernels<filter1d::Table>().f32_uniform1d, kernels<filter1d::Table>().f64_uniform1d);
-  const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, true, 0.5);
+  // float32 sums restart every kReanchor positions, so bands of that many give the same bits
+  // as whole lines; double keeps SciPy's one running sum per line.
+  const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4,
+                                        sizeof(T) == 4 ? filter1d::kReanchor : 0, 0.5);
   if constexpr (std::is_same_v<T, float>) {
     if (axis == input.ndim - 1 && size <= kDirectUniform) {
       // float32 along the last axis: direct window sums along the line, no transpose.
