@@ -143,6 +143,31 @@ struct LinePass {
 };
 
 namespace detail {
+// Merges neighbouring axes other than `axis` that both views lay out as one (the outer
+// stride is the inner extent times its stride), so a volume's planes become long rows.
+// Returns the axis' index in the merged views.
+inline int coalesce(View& in, View& out, int axis) {
+  int nd = 0, new_axis = -1;
+  for (int k = 0; k < in.ndim; ++k) {
+    if (nd > 0 && k != axis && nd - 1 != new_axis &&
+        in.strides[nd - 1] == in.shape[k] * in.strides[k] &&
+        out.strides[nd - 1] == in.shape[k] * out.strides[k]) {
+      in.shape[nd - 1] *= in.shape[k];
+      out.shape[nd - 1] = in.shape[nd - 1];
+      in.strides[nd - 1] = in.strides[k];
+      out.strides[nd - 1] = out.strides[k];
+      continue;
+    }
+    in.shape[nd] = out.shape[nd] = in.shape[k];
+    in.strides[nd] = in.strides[k];
+    out.strides[nd] = out.strides[k];
+    if (k == axis) new_axis = nd;
+    ++nd;
+  }
+  in.ndim = out.ndim = nd;
+  return new_axis;
+}
+
 template <class T>
 bool rows_of(const View& v) {
   if (v.dtype != dtype_of<T>() || reinterpret_cast<uintptr_t>(v.data) % alignof(T)) return false;
@@ -152,7 +177,8 @@ bool rows_of(const View& v) {
 }
 }  // namespace detail
 
-// For every line of `in` along p.axis, calls
+// For every line of `in` along p.axis (neighbouring other axes merged where both views allow),
+// calls
 //     op(in_rows, out_rows, m, lanes)
 // on blocks of `lanes` lines side by side: in_rows are m + p.before + p.after row pointers (the
 // lines' positions p.before before the block's first output position onwards, extended as
@@ -168,10 +194,11 @@ bool rows_of(const View& v) {
 // blocks do not depend on the thread count, and every output element goes through the same
 // arithmetic whichever way its rows arrive.
 template <class T, class Op>
-void for_each_line(const View& in, const View& out, const LinePass& p, Op&& op) {
-  if (in.empty()) return;
+void for_each_line(const View& in_view, const View& out_view, const LinePass& p, Op&& op) {
+  if (in_view.empty()) return;
+  View in = in_view, out = out_view;
+  const int a = detail::coalesce(in, out, p.axis);
   const int nd = in.ndim;
-  const int a = p.axis;
   const int64_t n = in.shape[a];
   const int64_t as_in = in.strides[a], as_out = out.strides[a];
   // The lane axis: the last axis other than `a` (none for 1-D input).
@@ -256,10 +283,12 @@ void for_each_line(const View& in, const View& out, const LinePass& p, Op&& op) 
 // `out` is contiguous T along the axis). For ops vectorised along the line; `out` as in
 // for_each_line. Threads over lines.
 template <class T, class Op>
-void for_each_contiguous_line(const View& in, const View& out, const LinePass& p, Op&& op) {
-  if (in.empty()) return;
+void for_each_contiguous_line(const View& in_view, const View& out_view, const LinePass& p,
+                              Op&& op) {
+  if (in_view.empty()) return;
+  View in = in_view, out = out_view;
+  const int a = detail::coalesce(in, out, p.axis);
   const int nd = in.ndim;
-  const int a = p.axis;
   const int64_t n = in.shape[a];
   const int64_t as_in = in.strides[a], as_out = out.strides[a];
   constexpr int64_t kT = sizeof(T);
