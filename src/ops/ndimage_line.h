@@ -124,6 +124,16 @@ decltype(auto) with_dtype(DType t, F&& f) {
   return f(double{});
 }
 
+// load_lanes from dtype `s` and store_lanes to dtype `d`, chosen once per call.
+template <class T>
+LoadFn<T> loader(DType s) {
+  return with_dtype(s, [](auto v) -> LoadFn<T> { return load_lanes<T, decltype(v)>; });
+}
+template <class T>
+StoreFn<T> storer(DType d) {
+  return with_dtype(d, [](auto v) -> StoreFn<T> { return store_lanes<T, decltype(v)>; });
+}
+
 // The line geometry of a 1-D pass along `axis`.
 struct LinePass {
   int axis;        // the axis the lines run along
@@ -221,10 +231,8 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
       outer_axes[no++] = k;
       outer *= in.shape[k];
     }
-  const LoadFn<T> load =
-      with_dtype(in.dtype, [](auto s) -> LoadFn<T> { return load_lanes<T, decltype(s)>; });
-  const StoreFn<T> store =
-      with_dtype(out.dtype, [](auto s) -> StoreFn<T> { return store_lanes<T, decltype(s)>; });
+  const LoadFn<T> load = loader<T>(in.dtype);
+  const StoreFn<T> store = storer<T>(out.dtype);
   const int64_t ext_rows = band + p.before + p.after;
   const T cval = static_cast<T>(p.cval);
   const int64_t blocks = outer * nbands * per_outer;
@@ -296,10 +304,8 @@ void for_each_contiguous_line(const View& in_view, const View& out_view, const L
   int64_t lines = 1;
   for (int k = 0; k < nd; ++k)
     if (k != a) lines *= in.shape[k];
-  const LoadFn<T> load =
-      with_dtype(in.dtype, [](auto s) -> LoadFn<T> { return load_lanes<T, decltype(s)>; });
-  const StoreFn<T> store =
-      with_dtype(out.dtype, [](auto s) -> StoreFn<T> { return store_lanes<T, decltype(s)>; });
+  const LoadFn<T> load = loader<T>(in.dtype);
+  const StoreFn<T> store = storer<T>(out.dtype);
   const T cval = static_cast<T>(p.cval);
   const int64_t grain = grain_for(lines, p.ns_per_element * static_cast<double>(n));
   parallel_for(lines, grain, [&](int64_t b0, int64_t b1) {

@@ -272,20 +272,25 @@ TEST(Filter1dOp, MatchesFormulaEveryAxisModeIsa) {
   check_op(1);
 }
 
+View view2d(void* data, DType t, int64_t h, int64_t w, int64_t rs, int64_t cs) {
+  View v;
+  v.data = data;
+  v.dtype = t;
+  v.ndim = 2;
+  v.shape[0] = h;
+  v.shape[1] = w;
+  v.strides[0] = rs;
+  v.strides[1] = cs;
+  return v;
+}
+
 TEST(Filter1dOp, ThreadCountDoesNotChangeBits) {
   const int64_t H = 300, W = 301;
   std::vector<float> x(H * W), a(H * W), b(H * W);
   std::mt19937 rng(2);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   for (auto& v : x) v = dist(rng);
-  View in;
-  in.data = x.data();
-  in.dtype = DType::f32;
-  in.ndim = 2;
-  in.shape[0] = H;
-  in.shape[1] = W;
-  in.strides[0] = W * 4;
-  in.strides[1] = 4;
+  const View in = view2d(x.data(), DType::f32, H, W, W * 4, 4);
   View oa = in, ob = in;
   oa.data = a.data();
   ob.data = b.data();
@@ -309,18 +314,8 @@ TEST(Filter1dOp, InPlaceAndCopiedLinesAgreeBitwise) {
   std::mt19937 rng(8);
   std::uniform_real_distribution<float> dist(0.0f, 100.0f);
   for (int64_t i = 0; i < H * W; ++i) sparse[2 * i] = dense[i] = dist(rng);
-  View vd;
-  vd.data = dense.data();
-  vd.dtype = DType::f32;
-  vd.ndim = 2;
-  vd.shape[0] = H;
-  vd.shape[1] = W;
-  vd.strides[0] = W * 4;
-  vd.strides[1] = 4;
-  View vs = vd;
-  vs.data = sparse.data();
-  vs.strides[0] = W * 8;
-  vs.strides[1] = 8;
+  const View vd = view2d(dense.data(), DType::f32, H, W, W * 4, 4);
+  const View vs = view2d(sparse.data(), DType::f32, H, W, W * 8, 8);
   View oa = vd, ob = vd;
   oa.data = a.data();
   ob.data = b.data();
@@ -337,14 +332,7 @@ TEST(Filter1dOp, InPlaceAndCopiedLinesAgreeBitwise) {
 
 TEST(Filter1dOp, RejectsBadArguments) {
   std::vector<double> x(12), y(12);
-  View in;
-  in.data = x.data();
-  in.dtype = DType::f64;
-  in.ndim = 2;
-  in.shape[0] = 3;
-  in.shape[1] = 4;
-  in.strides[0] = 32;
-  in.strides[1] = 8;
+  const View in = view2d(x.data(), DType::f64, 3, 4, 32, 8);
   View out = in;
   out.data = y.data();
   const double w[3] = {1, 2, 3};
