@@ -2,6 +2,7 @@
 // the filter1d kernels.
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -110,12 +111,124 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
                             });
 }
 
+// correlate1d_pair fused: bands of `band` positions along the axis that is not the last, each
+// position a row of W elements along the last axis.
+template <class T>
+void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axis0, Border mode0,
+                          const double* w1d, int64_t n1, int axis1, Border mode1, const View& out,
+                          double cval) {
+  const int nd = in.ndim, last = nd - 1;
+  const bool rows_first = axis1 == last;  // vertical (across rows) pass, then along rows
+  const int a = rows_first ? axis0 : axis1;
+  const int64_t n = in.shape[a], W = in.shape[last];
+  const std::vector<T> w0(w0d, w0d + n0), w1(w1d, w1d + n1);
+  const int sym0 = symmetry(w0d, n0), sym1 = symmetry(w1d, n1);
+  // The pass across rows (vertical) and the pass along them.
+  const std::vector<T>& wv = rows_first ? w0 : w1;
+  const std::vector<T>& wh = rows_first ? w1 : w0;
+  const int64_t nv = rows_first ? n0 : n1, nh = rows_first ? n1 : n0;
+  const int symv = rows_first ? sym0 : sym1, symh = rows_first ? sym1 : sym0;
+  const Border modev = rows_first ? mode0 : mode1, modeh = rows_first ? mode1 : mode0;
+  const int64_t bv = nv / 2, av = nv - bv - 1, bh = nh / 2, ah = nh - bh - 1;
+  const filter1d::Table& t = kernels<filter1d::Table>();
+  const filter1d::Corr1dFn<T> kv = of<T>(t.f32_corr1d, t.f64_corr1d);
+  const filter1d::Corr1dLineFn<T> kh = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
+  const T cv = static_cast<T>(cval);
+  const int64_t pitch = W + bh + ah;  // a padded row: bh extension, W elements, ah extension
+  int outer_axes[View::kMaxDims];
+  int no = 0;
+  int64_t outer = 1;
+  for (int k = 0; k < last; ++k)
+    if (k != a) {
+      outer_axes[no++] = k;
+      outer *= in.shape[k];
+    }
+  constexpr int64_t kBand = 16;
+  const int64_t band = std::min(kBand, n), nbands = (n + band - 1) / band;
+  const int64_t blocks = outer * nbands;
+  // Scratch per block: rows_first, the band's vertical results as padded rows; otherwise the
+  // along-row results of every row the band reads, and one padded row.
+  const int64_t tsize = rows_first ? band * pitch : (band + bv + av) * W;
+  const double ns = 0.15 * static_cast<double>(band * W) * static_cast<double>(nv + nh) / 2;
+  parallel_for(blocks, grain_for(blocks, ns), [&](int64_t b0, int64_t b1) {
+    Buffer<T> tmp(static_cast<size_t>(tsize)), fill(static_cast<size_t>(W));
+    Buffer<T> line(static_cast<size_t>(rows_first ? 0 : pitch));
+    Buffer<const T*> rin(static_cast<size_t>(band + bv + av));
+    Buffer<T*> rout(static_cast<size_t>(band));
+    std::fill(fill.get(), fill.get() + W, cv);
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      int64_t o = blk / nbands;
+      const int64_t i0 = (blk % nbands) * band, m = std::min(band, n - i0);
+      const char* src = static_cast<const char*>(in.data);
+      char* dst = static_cast<char*>(out.data);
+      for (int k = no - 1; k >= 0; --k) {
+        const int ax = outer_axes[k];
+        const int64_t idx = o % in.shape[ax];
+        o /= in.shape[ax];
+        src += idx * in.strides[ax];
+        dst += idx * out.strides[ax];
+      }
+      auto in_row = [&](int64_t k) { return reinterpret_cast<const T*>(src + k * in.strides[a]); };
+      auto out_row = [&](int64_t k) { return reinterpret_cast<T*>(dst + k * out.strides[a]); };
+      // Rows of the vertical pass's input: the band's positions with its extension.
+      for (int64_t r = 0; r < m + bv + av; ++r) {
+        const int64_t k = map_index(i0 + r - bv, n, modev);
+        rin[r] = k < 0 ? fill.get() : in_row(k);
+      }
+      if (rows_first) {
+        // Vertical into padded rows, then along each padded row into the output.
+        for (int64_t i = 0; i < m; ++i) rout[i] = tmp.get() + i * pitch + bh;
+        kv(rin.get(), rout.get(), m, W, wv.data(), nv, symv);
+        for (int64_t i = 0; i < m; ++i) {
+          T* padded = tmp.get() + i * pitch;
+          ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
+          kh(padded, out_row(i0 + i), W, wh.data(), nh, symh);
+        }
+      } else {
+        // Along every row the band's vertical pass reads (its neighbours' too), then vertical.
+        for (int64_t r = 0; r < m + bv + av; ++r) {
+          if (rin[r] == fill.get()) continue;  // the first pass's output is extended by cval
+          T* padded = line.get();
+          std::memcpy(padded + bh, rin[r], static_cast<size_t>(W) * sizeof(T));
+          ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
+          T* res = tmp.get() + r * W;
+          kh(padded, res, W, wh.data(), nh, symh);
+          rin[r] = res;
+        }
+        for (int64_t i = 0; i < m; ++i) rout[i] = out_row(i0 + i);
+        kv(rin.get(), rout.get(), m, W, wv.data(), nv, symv);
+      }
+    }
+  });
+}
+
 // float32 arithmetic only when nothing wider is read or written.
 bool in_f32(const View& input, const View& out) {
   return input.dtype == DType::f32 && out.dtype == DType::f32;
 }
 
 }  // namespace
+
+void correlate1d_pair(const View& input, const double* w0, int64_t n0, int axis0, Border mode0,
+                      const double* w1, int64_t n1, int axis1, Border mode1, const View& out,
+                      double cval) {
+  check_pass(input, out, axis0, n0, 0, "len(weights)");
+  check_pass(input, out, axis1, n1, 0, "len(weights)");
+  const int last = input.ndim - 1;
+  const bool fuse = (axis0 == last) != (axis1 == last) && input.dtype == out.dtype &&
+                    (input.dtype == DType::f32 || input.dtype == DType::f64) &&
+                    input.strides[last] == static_cast<int64_t>(itemsize(input.dtype)) &&
+                    out.strides[last] == input.strides[last] && input.data != out.data &&
+                    input.shape[last] >= 8 && !input.empty();
+  if (!fuse) {
+    correlate1d(input, w0, n0, axis0, out, mode0, cval, 0);
+    correlate1d(out, w1, n1, axis1, out, mode1, cval, 0);
+  } else if (input.dtype == DType::f32) {
+    correlate_pair_fused<float>(input, w0, n0, axis0, mode0, w1, n1, axis1, mode1, out, cval);
+  } else {
+    correlate_pair_fused<double>(input, w0, n0, axis0, mode0, w1, n1, axis1, mode1, out, cval);
+  }
+}
 
 void correlate1d(const View& input, const double* weights, int64_t size, int axis, const View& out,
                  Border mode, double cval, int64_t origin) {

@@ -220,7 +220,8 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
   const bool same = out.data == in.data;
   const bool out_direct = (d < 0 || ls_out == kT) && detail::rows_of<T>(out) && !(direct && same);
   const int64_t B = std::min<int64_t>(direct ? p.direct_lanes : p.lanes, lane_len);
-  const int64_t band = direct && p.band > 0 ? std::min(p.band, n) : n;
+  // In place, a band would read rows its neighbour band already wrote: whole lines then.
+  const int64_t band = direct && p.band > 0 && !same ? std::min(p.band, n) : n;
   const int64_t nbands = (n + band - 1) / band;
   const int64_t per_outer = (lane_len + B - 1) / B;
   int outer_axes[View::kMaxDims];
