@@ -11,8 +11,9 @@
 //   sym > 0 (odd size, w symmetric)      out = x[0] w[c] + sum_{j=-c}^{-1} (x[j] + x[-j]) w[c+j]
 //   sym < 0 (odd size, w antisymmetric)  out = x[0] w[c] + sum_{j=-c}^{-1} (x[j] - x[-j]) w[c+j]
 //   sym == 0                             out = x[s2] w[c+s2] + sum_{j=-c}^{s2-1} x[j] w[c+j]
-// evaluated left to right with separate multiplies and adds in
-// T: SciPy's NI_Correlate1D order, so T = double reproduces SciPy bit for bit.
+// evaluated left to right in T: SciPy's NI_Correlate1D order. In double each term is a
+// multiply then an add, as SciPy's, which reproduces SciPy bit for bit; in float the
+// multiply-adds after the first product are fused (fma: one rounding each).
 //
 // Contract of `<t>_corr1d_line__<isa>`: the same sums for one contiguous line, vectorised along
 // it: `in` holds the extended line (n + size - 1 elements), `out` n elements; x[j] = in[i + c + j].
@@ -28,8 +29,8 @@
 // right: float32 only (its tolerance allows another order than SciPy's running sum), for
 // small sizes along the last axis, where it needs no transpose.
 //
-// Every lane goes through the same operations in every ISA (no fused multiply-adds), so all
-// ISAs give bitwise the same results as the reference. Kernels are pure: no allocation, no
+// Every lane goes through the same operations in every ISA (the reference fuses with
+// std::fma exactly where the SIMD bodies do), so all ISAs give bitwise the same results. Kernels are pure: no allocation, no
 // threads, no exceptions.
 #pragma once
 

@@ -15,6 +15,16 @@ namespace filter1d {
 
 constexpr int kVectors = 4;
 
+// acc + a * w: fused in float (one rounding; SciPy's order is not float32's anyway), two
+// roundings in double, as SciPy.
+template <class T>
+inline V<T> madd(V<T> a, V<T> w, V<T> acc) {
+  if constexpr (sizeof(T) == 4)
+    return fma(a, w, acc);
+  else
+    return add(acc, mul(a, w));
+}
+
 template <class T, int NV, bool Masked>
 struct Lanes {
   static constexpr int U = NV + (Masked ? 1 : 0);
@@ -48,11 +58,11 @@ inline void corr1d_row(const T* const* x, T* out, int64_t c, int64_t s2, const T
       if (sym > 0) {
 #pragma GCC unroll 8
         for (int u = 0; u < U; ++u)
-          acc[u] = add(acc[u], mul(add(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj));
+          acc[u] = madd<T>(add(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj, acc[u]);
       } else {
 #pragma GCC unroll 8
         for (int u = 0; u < U; ++u)
-          acc[u] = add(acc[u], mul(sub(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj));
+          acc[u] = madd<T>(sub(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj, acc[u]);
       }
     }
   } else {
@@ -63,7 +73,7 @@ inline void corr1d_row(const T* const* x, T* out, int64_t c, int64_t s2, const T
       const V<T> wj = set1<T>(fw[j]);
       const T* r = x[j] + l;
 #pragma GCC unroll 8
-      for (int u = 0; u < U; ++u) acc[u] = add(acc[u], mul(LN::ld(r, u, m), wj));
+      for (int u = 0; u < U; ++u) acc[u] = madd<T>(LN::ld(r, u, m), wj, acc[u]);
     }
   }
 #pragma GCC unroll 8
@@ -132,11 +142,11 @@ inline void corr1d_line_block(const T* in, T* out, int64_t i, int64_t c, int64_t
       if (sym > 0) {
 #pragma GCC unroll 8
         for (int u = 0; u < U; ++u)
-          acc[u] = add(acc[u], mul(add(LN::ld(x + j, u, m), LN::ld(x - j, u, m)), wj));
+          acc[u] = madd<T>(add(LN::ld(x + j, u, m), LN::ld(x - j, u, m)), wj, acc[u]);
       } else {
 #pragma GCC unroll 8
         for (int u = 0; u < U; ++u)
-          acc[u] = add(acc[u], mul(sub(LN::ld(x + j, u, m), LN::ld(x - j, u, m)), wj));
+          acc[u] = madd<T>(sub(LN::ld(x + j, u, m), LN::ld(x - j, u, m)), wj, acc[u]);
       }
     }
   } else {
@@ -146,7 +156,7 @@ inline void corr1d_line_block(const T* in, T* out, int64_t i, int64_t c, int64_t
     for (int64_t j = -c; j < s2; ++j) {
       const V<T> wj = set1<T>(fw[j]);
 #pragma GCC unroll 8
-      for (int u = 0; u < U; ++u) acc[u] = add(acc[u], mul(LN::ld(x + j, u, m), wj));
+      for (int u = 0; u < U; ++u) acc[u] = madd<T>(LN::ld(x + j, u, m), wj, acc[u]);
     }
   }
 #pragma GCC unroll 8

@@ -1,5 +1,6 @@
 // Scalar reference for the filter1d family: the test oracle and the scalar ISA's kernels.
 // Written as SciPy's NI_Correlate1D / NI_UniformFilter1D loops (filter1d.h).
+#include <cmath>
 #include <cstdint>
 
 #include "src/kernels/filter1d/filter1d.h"
@@ -7,6 +8,15 @@
 namespace npfast {
 namespace filter1d {
 namespace {
+
+// acc + a * w as the SIMD kernels compute it: fused in float, two roundings in double.
+template <class T>
+T madd(T a, T w, T acc) {
+  if constexpr (sizeof(T) == 4)
+    return std::fma(a, w, acc);
+  else
+    return acc + a * w;
+}
 
 template <class T>
 void corr1d_ref(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T* w,
@@ -19,13 +29,13 @@ void corr1d_ref(const T* const* in, T* const* out, int64_t n, int64_t lanes, con
       T acc;
       if (sym > 0) {
         acc = x[0][l] * fw[0];
-        for (int64_t j = -c; j < 0; ++j) acc += (x[j][l] + x[-j][l]) * fw[j];
+        for (int64_t j = -c; j < 0; ++j) acc = madd<T>(x[j][l] + x[-j][l], fw[j], acc);
       } else if (sym < 0) {
         acc = x[0][l] * fw[0];
-        for (int64_t j = -c; j < 0; ++j) acc += (x[j][l] - x[-j][l]) * fw[j];
+        for (int64_t j = -c; j < 0; ++j) acc = madd<T>(x[j][l] - x[-j][l], fw[j], acc);
       } else {
         acc = x[s2][l] * fw[s2];
-        for (int64_t j = -c; j < s2; ++j) acc += x[j][l] * fw[j];
+        for (int64_t j = -c; j < s2; ++j) acc = madd<T>(x[j][l], fw[j], acc);
       }
       out[i][l] = acc;
     }
@@ -41,13 +51,13 @@ void corr1d_line_ref(const T* in, T* out, int64_t n, const T* w, int64_t size, i
     T acc;
     if (sym > 0) {
       acc = x[0] * fw[0];
-      for (int64_t j = -c; j < 0; ++j) acc += (x[j] + x[-j]) * fw[j];
+      for (int64_t j = -c; j < 0; ++j) acc = madd<T>(x[j] + x[-j], fw[j], acc);
     } else if (sym < 0) {
       acc = x[0] * fw[0];
-      for (int64_t j = -c; j < 0; ++j) acc += (x[j] - x[-j]) * fw[j];
+      for (int64_t j = -c; j < 0; ++j) acc = madd<T>(x[j] - x[-j], fw[j], acc);
     } else {
       acc = x[s2] * fw[s2];
-      for (int64_t j = -c; j < s2; ++j) acc += x[j] * fw[j];
+      for (int64_t j = -c; j < s2; ++j) acc = madd<T>(x[j], fw[j], acc);
     }
     out[i] = acc;
   }
