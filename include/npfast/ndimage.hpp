@@ -39,4 +39,12 @@ void correlate1d_pair(const View& input, const double* w0, int64_t n0, int axis0
                       const double* w1, int64_t n1, int axis1, Border mode1, const View& out,
                       double cval);
 
+// Two uniform_filter1d passes, along axis0 (input -> out) then along the last axis (out ->
+// out): uniform_filter's last two over an image. Fused over bands of rows for float32 input
+// and output (distinct, contiguous along the last axis, size1 <= 32); otherwise the two
+// passes. The bits are the two passes' either way.
+void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mode0,
+                         int64_t origin0, int64_t size1, Border mode1, int64_t origin1,
+                         const View& out, double cval);
+
 }  // namespace npfast

@@ -139,9 +139,19 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     modes = normalize_sequence(mode, n, "mode")
     passes = [(axes[i], sizes[i], origins[i], modes[i]) for i in range(n) if sizes[i] > 1]
     if passes:
-        for axis, sz, org, md in passes:
+        # The last two passes run fused when the second is along the last axis.
+        fused = passes[-2:] if (len(passes) >= 2 and passes[-1][0] == input.ndim - 1
+                                and passes[-2][0] != input.ndim - 1) else []
+        for axis, sz, org, md in passes[:len(passes) - len(fused)]:
             uniform_filter1d(input, int(sz), axis, output, md, cval, org)
             input = output
+        if fused:
+            (a0, s0, o0, m0), (a1, s1, o1, m1) = fused
+            s0, s1 = int(s0), int(s1)
+            o0 = check_origin(o0, s0)
+            o1 = check_origin(o1, s1)
+            _npfast._uniform_filter_pair(separate(input, output), s0, a0, mode_code(m0), o0, s1,
+                                         mode_code(m1), o1, output, as_float(cval, "cval"))
     else:
         output[...] = input[...]
     return output

@@ -57,6 +57,16 @@ void correlate1d_pair_py(nb::handle input, nb::handle w0, int axis0, int mode0, 
                    b.view.shape[0], axis1, b1, y, cval);
 }
 
+void uniform_filter_pair_py(nb::handle input, int64_t size0, int axis0, int mode0,
+                            int64_t origin0, int64_t size1, int mode1, int64_t origin1,
+                            nb::handle output, double cval) {
+  Array x = as_array(input, "input");
+  const View y = output_view(output, x);
+  const Border b0 = border_code(mode0), b1 = border_code(mode1);
+  nb::gil_scoped_release release;
+  uniform_filter_pair(x.view, size0, axis0, b0, origin0, size1, b1, origin1, y, cval);
+}
+
 void uniform_filter1d_py(nb::handle input, int64_t size, int axis, nb::handle output, int mode,
                          double cval, int64_t origin) {
   Array x = as_array(input, "input");
@@ -84,6 +94,15 @@ NPFAST_BIND(filters) {
         nb::arg("cval"),
         "Two correlate1d passes (origin 0): along axis0 into `output`, then along axis1 in "
         "`output`; fused over bands of rows where possible (npfast::correlate1d_pair).");
+  m.def("_uniform_filter_pair", &uniform_filter_pair_py,
+        nb::sig("def _uniform_filter_pair(input: numpy.ndarray, size0: int, axis0: int, "
+                "mode0: int, origin0: int, size1: int, mode1: int, origin1: int, "
+                "output: numpy.ndarray, cval: float) -> None"),
+        nb::arg("input").none(), nb::arg("size0"), nb::arg("axis0"), nb::arg("mode0"),
+        nb::arg("origin0"), nb::arg("size1"), nb::arg("mode1"), nb::arg("origin1"),
+        nb::arg("output").none(), nb::arg("cval"),
+        "Two uniform_filter1d passes: along axis0 into `output`, then along the last axis in "
+        "`output`; fused over bands of rows where possible (npfast::uniform_filter_pair).");
   m.def("_uniform_filter1d", &uniform_filter1d_py,
         nb::sig("def _uniform_filter1d(input: numpy.ndarray, size: int, axis: int, "
                 "output: numpy.ndarray, mode: int, cval: float, origin: int) -> None"),

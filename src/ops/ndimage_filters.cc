@@ -111,28 +111,18 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
                             });
 }
 
-// correlate1d_pair fused: bands of `band` positions along the axis that is not the last, each
-// position a row of W elements along the last axis.
-template <class T>
-void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axis0, Border mode0,
-                          const double* w1d, int64_t n1, int axis1, Border mode1, const View& out,
-                          double cval) {
-  const int nd = in.ndim, last = nd - 1;
-  const bool rows_first = axis1 == last;  // vertical (across rows) pass, then along rows
-  const int a = rows_first ? axis0 : axis1;
+// Two fused line passes over an N-D array whose last axis is contiguous in both views: one
+// across rows (along axis `a`: vert(rows_in, rows_out, m, W) on m + bv + av row pointers
+// extended as modev) and one along rows (horiz(padded, res): a row with bh / ah extension
+// room, extended here as modeh, into W results), vertical first when rows_first. Bands of
+// `band` positions along `a`; the rows a band needs from its neighbours are recomputed, so each
+// output element is computed as by the two passes one after the other.
+template <class T, class Vert, class Horiz>
+void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t bv, int64_t av,
+                Border modev, int64_t bh, int64_t ah, Border modeh, int64_t band_max, double cval,
+                double ns_per_element, Vert&& vert, Horiz&& horiz) {
+  const int last = in.ndim - 1;
   const int64_t n = in.shape[a], W = in.shape[last];
-  const std::vector<T> w0(w0d, w0d + n0), w1(w1d, w1d + n1);
-  const int sym0 = symmetry(w0d, n0), sym1 = symmetry(w1d, n1);
-  // The pass across rows (vertical) and the pass along them.
-  const std::vector<T>& wv = rows_first ? w0 : w1;
-  const std::vector<T>& wh = rows_first ? w1 : w0;
-  const int64_t nv = rows_first ? n0 : n1, nh = rows_first ? n1 : n0;
-  const int symv = rows_first ? sym0 : sym1, symh = rows_first ? sym1 : sym0;
-  const Border modev = rows_first ? mode0 : mode1, modeh = rows_first ? mode1 : mode0;
-  const int64_t bv = nv / 2, av = nv - bv - 1, bh = nh / 2, ah = nh - bh - 1;
-  const filter1d::Table& t = kernels<filter1d::Table>();
-  const filter1d::Corr1dFn<T> kv = of<T>(t.f32_corr1d, t.f64_corr1d);
-  const filter1d::Corr1dLineFn<T> kh = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
   const T cv = static_cast<T>(cval);
   const int64_t pitch = W + bh + ah;  // a padded row: bh extension, W elements, ah extension
   int outer_axes[View::kMaxDims];
@@ -143,13 +133,12 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
       outer_axes[no++] = k;
       outer *= in.shape[k];
     }
-  constexpr int64_t kBand = 16;
-  const int64_t band = std::min(kBand, n), nbands = (n + band - 1) / band;
+  const int64_t band = std::min(band_max, n), nbands = (n + band - 1) / band;
   const int64_t blocks = outer * nbands;
   // Scratch per block: rows_first, the band's vertical results as padded rows; otherwise the
   // along-row results of every row the band reads, and one padded row.
   const int64_t tsize = rows_first ? band * pitch : (band + bv + av) * W;
-  const double ns = 0.15 * static_cast<double>(band * W) * static_cast<double>(nv + nh) / 2;
+  const double ns = ns_per_element * static_cast<double>(band * W);
   parallel_for(blocks, grain_for(blocks, ns), [&](int64_t b0, int64_t b1) {
     Buffer<T> tmp(static_cast<size_t>(tsize)), fill(static_cast<size_t>(W));
     Buffer<T> line(static_cast<size_t>(rows_first ? 0 : pitch));
@@ -178,11 +167,11 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
       if (rows_first) {
         // Vertical into padded rows, then along each padded row into the output.
         for (int64_t i = 0; i < m; ++i) rout[i] = tmp.get() + i * pitch + bh;
-        kv(rin.get(), rout.get(), m, W, wv.data(), nv, symv);
+        vert(rin.get(), rout.get(), m, W);
         for (int64_t i = 0; i < m; ++i) {
           T* padded = tmp.get() + i * pitch;
           ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
-          kh(padded, out_row(i0 + i), W, wh.data(), nh, symh);
+          horiz(static_cast<const T*>(padded), out_row(i0 + i));
         }
       } else {
         // Along every row the band's vertical pass reads (its neighbours' too), then vertical.
@@ -192,14 +181,39 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
           std::memcpy(padded + bh, rin[r], static_cast<size_t>(W) * sizeof(T));
           ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
           T* res = tmp.get() + r * W;
-          kh(padded, res, W, wh.data(), nh, symh);
+          horiz(static_cast<const T*>(padded), res);
           rin[r] = res;
         }
         for (int64_t i = 0; i < m; ++i) rout[i] = out_row(i0 + i);
-        kv(rin.get(), rout.get(), m, W, wv.data(), nv, symv);
+        vert(rin.get(), rout.get(), m, W);
       }
     }
   });
+}
+
+// correlate1d_pair fused, in bands of 16 rows.
+template <class T>
+void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axis0, Border mode0,
+                          const double* w1d, int64_t n1, int axis1, Border mode1, const View& out,
+                          double cval) {
+  const bool rows_first = axis1 == in.ndim - 1;  // vertical (across rows) pass first
+  const std::vector<T> w0(w0d, w0d + n0), w1(w1d, w1d + n1);
+  const int sym0 = symmetry(w0d, n0), sym1 = symmetry(w1d, n1);
+  const std::vector<T>& wv = rows_first ? w0 : w1;
+  const std::vector<T>& wh = rows_first ? w1 : w0;
+  const int64_t nv = rows_first ? n0 : n1, nh = rows_first ? n1 : n0;
+  const int symv = rows_first ? sym0 : sym1, symh = rows_first ? sym1 : sym0;
+  const filter1d::Table& t = kernels<filter1d::Table>();
+  const filter1d::Corr1dFn<T> kv = of<T>(t.f32_corr1d, t.f64_corr1d);
+  const filter1d::Corr1dLineFn<T> kh = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
+  pair_fused<T>(
+      in, out, rows_first ? axis0 : axis1, rows_first, nv / 2, nv - nv / 2 - 1,
+      rows_first ? mode0 : mode1, nh / 2, nh - nh / 2 - 1, rows_first ? mode1 : mode0, 16, cval,
+      0.15 * static_cast<double>(nv + nh) / 2,
+      [&](const T* const* rin, T* const* rout, int64_t m, int64_t W) {
+        kv(rin, rout, m, W, wv.data(), nv, symv);
+      },
+      [&](const T* padded, T* res) { kh(padded, res, in.shape[in.ndim - 1], wh.data(), nh, symh); });
 }
 
 // float32 arithmetic only when nothing wider is read or written.
@@ -237,6 +251,34 @@ void correlate1d(const View& input, const double* weights, int64_t size, int axi
     correlate1d_as<float>(input, weights, size, axis, out, mode, cval, origin);
   else
     correlate1d_as<double>(input, weights, size, axis, out, mode, cval, origin);
+}
+
+void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mode0,
+                         int64_t origin0, int64_t size1, Border mode1, int64_t origin1,
+                         const View& out, double cval) {
+  check_pass(input, out, axis0, size0, origin0, "size");
+  check_pass(input, out, input.ndim - 1, size1, origin1, "size");
+  const int last = input.ndim - 1;
+  const bool fuse = axis0 != last && in_f32(input, out) && input.strides[last] == 4 &&
+                    out.strides[last] == 4 && input.data != out.data && input.shape[last] >= 8 &&
+                    size1 <= kDirectUniform && !input.empty();
+  if (!fuse) {
+    uniform_filter1d(input, size0, axis0, out, mode0, cval, origin0);
+    uniform_filter1d(out, size1, last, out, mode1, cval, origin1);
+    return;
+  }
+  const filter1d::Table& t = kernels<filter1d::Table>();
+  const int64_t b0 = size0 / 2 + origin0, b1 = size1 / 2 + origin1;
+  // Bands of kReanchor rows: the vertical running sums restart where the unfused pass's do.
+  pair_fused<float>(
+      input, out, axis0, true, b0, size0 - 1 - b0, mode0, b1, size1 - 1 - b1, mode1,
+      filter1d::kReanchor, cval, 1.0,
+      [&](const float* const* rin, float* const* rout, int64_t m, int64_t W) {
+        t.f32_uniform1d(rin, rout, m, W, size0);
+      },
+      [&](const float* padded, float* res) {
+        t.f32_uniform1d_line(padded, res, input.shape[last], size1);
+      });
 }
 
 void uniform_filter1d(const View& input, int64_t size, int axis, const View& out, Border mode,

@@ -257,7 +257,7 @@ def test_fused_passes_equal_separate_passes(dtype, isa):
     # gaussian_filter / sobel / prewitt fuse their last two passes over bands of rows: the
     # same bits as the passes one after the other.
     from npfast._filters import _gaussian_weights
-    for shape in [(37, 1003), (70, 9), (5, 40, 33)]:
+    for shape in [(37, 1003), (70, 9), (5, 40, 33), (150, 20)]:
         x = make(shape, dtype)
         for mode in MODES:
             want = np.empty_like(x)
@@ -276,6 +276,12 @@ def test_fused_passes_equal_separate_passes(dtype, isa):
                 nn.correlate1d(want, _gaussian_weights(1.7, 1, 4.0, None), ax, want, mode, 2.5)
             got = nn.gaussian_filter(x, 1.7, order=1, mode=mode, cval=2.5)
             np.testing.assert_array_equal(got, want)
+            for size, origin in ((5, 0), (4, -2), (3, 1)):
+                want = x.copy()
+                for ax in range(x.ndim):
+                    nn.uniform_filter1d(want, size, ax, want, mode, 2.5, origin)
+                got = nn.uniform_filter(x, size, mode=mode, cval=2.5, origin=origin)
+                np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("size", [5, 50])
