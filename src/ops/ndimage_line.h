@@ -196,7 +196,9 @@ bool rows_of(const View& v) {
 // contiguous T. The rows come from the arrays themselves when `in` (or `out`) is T and
 // contiguous across the lines (an axis other than the last): lines are read where they are,
 // extension rows point at the input rows they repeat (a row of cval for Border::fill), and the
-// block spans up to p.direct_lanes lines and p.band positions. Otherwise blocks of p.lanes
+// block spans up to p.direct_lanes lines and p.band positions; an input of another dtype,
+// contiguous across the lines, is converted row by row into such a band (banded ops, not in
+// place). Otherwise blocks of p.lanes
 // whole lines are copied, converted to T, into a pooled buffer with their extension
 // (NI_ExtendLine; along the last axis the copy is a transpose), and results are written back
 // with c_cast. `out` (same shape, any dtype and strides) may be `in` itself (then every block
@@ -218,10 +220,16 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
   constexpr int64_t kT = sizeof(T);
   const bool direct = d >= 0 && ls_in == kT && lane_len >= 8 && detail::rows_of<T>(in);
   const bool same = out.data == in.data;
+  // Rows converted one at a time (another dtype, contiguous across the lines, banded ops
+  // only): each row of a band is a contiguous read, where a copied block of a few lanes would
+  // read a few bytes from every row.
+  const bool convert = !direct && !same && d >= 0 && p.band > 0 && lane_len >= 8 &&
+                       ls_in == static_cast<int64_t>(itemsize(in.dtype));
+  const bool by_rows = direct || convert;
   const bool out_direct = (d < 0 || ls_out == kT) && detail::rows_of<T>(out) && !(direct && same);
-  const int64_t B = std::min<int64_t>(direct ? p.direct_lanes : p.lanes, lane_len);
+  const int64_t B = std::min<int64_t>(by_rows ? p.direct_lanes : p.lanes, lane_len);
   // In place, a band would read rows its neighbour band already wrote: whole lines then.
-  const int64_t band = direct && p.band > 0 && !same ? std::min(p.band, n) : n;
+  const int64_t band = by_rows && p.band > 0 && !same ? std::min(p.band, n) : n;
   const int64_t nbands = (n + band - 1) / band;
   const int64_t per_outer = (lane_len + B - 1) / B;
   int outer_axes[View::kMaxDims];
@@ -241,10 +249,12 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
   parallel_for(blocks, grain, [&](int64_t b0, int64_t b1) {
     Buffer<const T*> in_rows(static_cast<size_t>(ext_rows));
     Buffer<T*> out_rows(static_cast<size_t>(band));
+    // direct: one row of cval; otherwise the block's rows (converted: the cval row last).
     Buffer<T> ext(direct ? (p.mode == Border::fill ? static_cast<size_t>(B) : 0)
-                         : static_cast<size_t>(ext_rows * B));
+                         : static_cast<size_t>((ext_rows + 1) * B));
     Buffer<T> res(out_direct ? 0 : static_cast<size_t>(band * B));
-    if (direct && p.mode == Border::fill) std::fill(ext.get(), ext.get() + B, cval);
+    T* const cval_row = direct ? ext.get() : ext.get() + ext_rows * B;
+    if (p.mode == Border::fill && by_rows) std::fill(cval_row, cval_row + B, cval);
     for (int64_t blk = b0; blk < b1; ++blk) {
       int64_t o = blk / (nbands * per_outer);
       const int64_t i0 = (blk / per_outer % nbands) * band;
@@ -264,7 +274,14 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
       if (direct) {
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t k = map_index(i0 + r - p.before, n, p.mode);
-          in_rows[r] = k < 0 ? ext.get() : reinterpret_cast<const T*>(src + k * as_in);
+          in_rows[r] = k < 0 ? cval_row : reinterpret_cast<const T*>(src + k * as_in);
+        }
+      } else if (convert) {
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t k = map_index(i0 + r - p.before, n, p.mode);
+          T* row = ext.get() + r * B;
+          if (k >= 0) load(row, src + k * as_in, ls_in, lanes);
+          in_rows[r] = k < 0 ? cval_row : row;
         }
       } else {
         T* e = ext.get();
