@@ -235,10 +235,13 @@ def test_in_place_tall_arrays(dtype, isa):
 
 def test_threads_do_not_change_bits(threads):
     x = make((257, 263), np.float32)
+    u = make((257, 263), np.uint8)
     results = []
     for t in (1, 2, 4):
         npfast.set_num_threads(t)
-        results.append([nn.gaussian_filter(x, 2.0), nn.uniform_filter(x, 5), nn.sobel(x, 0)])
+        results.append([nn.gaussian_filter(x, 2.0), nn.uniform_filter(x, 5), nn.sobel(x, 0),
+                        nn.gaussian_filter(u, 1.5), nn.uniform_filter(u, 4),
+                        nn.gaussian_filter(x[None].repeat(3, 0), 1.0)])
     for r in results[1:]:
         for a, b in zip(results[0], r):
             np.testing.assert_array_equal(a, b)
