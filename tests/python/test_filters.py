@@ -149,6 +149,14 @@ def test_gaussian_orders_truncate_radius(order, dtype, isa):
     check(nn.gaussian_filter(x, 0.0), sn.gaussian_filter(x, 0.0), x)
 
 
+def test_gaussian_sigma_types():
+    # SciPy builds the weights with sigma as given: a float32 sigma squares in float32.
+    x = make((20, 21), np.float64)
+    for sigma in (1.3, np.float32(1.3), np.float64(1.3), 2, np.array(1.3), np.float32(2.7)):
+        check(nn.gaussian_filter(x, sigma), sn.gaussian_filter(x, sigma), x)
+        check(nn.gaussian_filter1d(x, sigma, order=2), sn.gaussian_filter1d(x, sigma, order=2), x)
+
+
 @pytest.mark.parametrize("axes", [None, 0, -1, (0, 2), (2, 0), (1,), ()])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
 def test_axes(axes, dtype):
