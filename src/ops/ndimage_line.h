@@ -1,17 +1,19 @@
 // The scipy.ndimage line machinery shared by the 1-D filters (correlate1d, uniform_filter1d,
-// minimum/maximum_filter1d, ...): SciPy's line extension (NI_ExtendLine) and a driver that runs
-// a 1-D operation over every line of an N-D strided array along one axis.
-//
-// A line block is `lanes` lines side by side, position-major: element i of lane l is at
-// buf[i * lanes + l]. Lines along an axis other than the last are adjacent in memory along the
-// last axis, so a block is filled with contiguous loads and the kernels vectorise across the
-// lanes; along the last axis the copy gathers the lanes (a transpose), and the kernels are the
-// same. Every lane goes through the same arithmetic whatever the block, so results never depend
-// on the blocking or the thread count.
+// the rank filters, ...): SciPy's line extension (NI_ExtendLine), its output cast, and two
+// drivers that run a 1-D operation over every line of an N-D strided array along one axis:
+//   for_each_line             lines side by side as rows (row r = position r of every line),
+//                             handed to the op as row pointers: read in place when the input
+//                             is already the compute type and contiguous across the lines,
+//                             converted row by row when it is another dtype, or copied into a
+//                             block (a transpose along the last axis); kernels vectorise across
+//                             the lines.
+//   for_each_contiguous_line  one line at a time, copied and extended into a contiguous buffer,
+//                             for kernels vectorised along the line (last-axis passes).
+// Every output element goes through the same arithmetic however its rows arrive and whatever
+// the blocking, so results never depend on the path taken or the thread count.
 #pragma once
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
