@@ -42,8 +42,9 @@ ndimage::LinePass line_pass(int axis, int64_t size, int64_t origin, Border mode,
                             bool f32, int64_t band, double ns_per_element) {
   const int64_t size1 = size / 2, size2 = size - size1 - 1;
   const int64_t per_kib = f32 ? 256 : 128;
-  return {axis,          size1 + origin, size2 - origin, mode, cval, f32 ? 32 : 16,
-          band ? 4 * per_kib : per_kib, band, ns_per_element};
+  return {
+      axis, size1 + origin, size2 - origin, mode, cval, f32 ? 32 : 16, band ? 4 * per_kib : per_kib,
+      band, ns_per_element};
 }
 
 // Widest float32 uniform filter summed directly along the last axis (size - 1 adds per
@@ -69,9 +70,8 @@ void correlate1d_as(const View& input, const double* weights, int64_t size, int 
   const int sym = symmetry(weights, size);
   const filter1d::Corr1dFn<T> k =
       of<T>(kernels<filter1d::Table>().f32_corr1d, kernels<filter1d::Table>().f64_corr1d);
-  const ndimage::LinePass p =
-      line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, 32,
-                0.15 * static_cast<double>(sym ? size / 2 + 1 : size));
+  const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, 32,
+                                        0.15 * static_cast<double>(sym ? size / 2 + 1 : size));
   if (axis == input.ndim - 1) {
     // Along the last axis lines are rows: vectorised along them.
     const filter1d::Corr1dLineFn<T> kl = of<T>(kernels<filter1d::Table>().f32_corr1d_line,
@@ -100,9 +100,8 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
     if (axis == input.ndim - 1 && size <= kDirectUniform) {
       // float32 along the last axis: direct window sums along the line, no transpose.
       const filter1d::Uniform1dLineFn<float> kl = kernels<filter1d::Table>().f32_uniform1d_line;
-      ndimage::for_each_contiguous_line<T>(input, out, p, [&](const T* in, T* res, int64_t n) {
-        kl(in, res, n, size);
-      });
+      ndimage::for_each_contiguous_line<T>(
+          input, out, p, [&](const T* in, T* res, int64_t n) { kl(in, res, n, size); });
       return;
     }
   }
@@ -164,7 +163,8 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
       auto out_row = [&](int64_t k) { return reinterpret_cast<T*>(dst + k * out.strides[a]); };
       if (same)
         for (int64_t k = 0; k < n; ++k)
-          std::memcpy(plane.get() + k * W, src + k * in.strides[a], static_cast<size_t>(W) * sizeof(T));
+          std::memcpy(plane.get() + k * W, src + k * in.strides[a],
+                      static_cast<size_t>(W) * sizeof(T));
       auto in_row = [&](int64_t k) {
         return same ? plane.get() + k * W : reinterpret_cast<const T*>(src + k * in.strides[a]);
       };
@@ -222,7 +222,9 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
       [&](const T* const* rin, T* const* rout, int64_t m, int64_t W) {
         kv(rin, rout, m, W, wv.data(), nv, symv);
       },
-      [&](const T* padded, T* res) { kh(padded, res, in.shape[in.ndim - 1], wh.data(), nh, symh); });
+      [&](const T* padded, T* res) {
+        kh(padded, res, in.shape[in.ndim - 1], wh.data(), nh, symh);
+      });
 }
 
 // Fused passes in place copy one plane (the axes `a` and last) per block: worth it while a
@@ -271,15 +273,15 @@ void correlate1d(const View& input, const double* weights, int64_t size, int axi
     correlate1d_as<double>(input, weights, size, axis, out, mode, cval, origin);
 }
 
-void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mode0,
-                         int64_t origin0, int64_t size1, Border mode1, int64_t origin1,
-                         const View& out, double cval) {
+void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mode0, int64_t origin0,
+                         int64_t size1, Border mode1, int64_t origin1, const View& out,
+                         double cval) {
   check_pass(input, out, axis0, size0, origin0, "size");
   check_pass(input, out, input.ndim - 1, size1, origin1, "size");
   const int last = input.ndim - 1;
   const bool fuse = axis0 != last && in_f32(input, out) && input.strides[last] == 4 &&
-                    out.strides[last] == 4 && input.shape[last] >= 8 &&
-                    size1 <= kDirectUniform && !input.empty() && fits_in_place(input, out, axis0);
+                    out.strides[last] == 4 && input.shape[last] >= 8 && size1 <= kDirectUniform &&
+                    !input.empty() && fits_in_place(input, out, axis0);
   if (!fuse) {
     uniform_filter1d(input, size0, axis0, out, mode0, cval, origin0);
     uniform_filter1d(out, size1, last, out, mode1, cval, origin1);

@@ -142,7 +142,7 @@ struct LinePass {
   int64_t before;  // extension elements before each line (>= 0)
   int64_t after;   // and after it (>= 0)
   Border mode;
-  double cval;     // the fill value for Border::fill, converted to the buffer type
+  double cval;  // the fill value for Border::fill, converted to the buffer type
   // Lines a copied block holds side by side: 32 floats or 16 doubles fill a few vectors of
   // every ISA and read two cache lines per row.
   int64_t lanes;
@@ -235,9 +235,10 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
   constexpr int64_t kConvertBytes = int64_t{2} << 20;
   const int64_t convert_lanes =
       std::max(p.lanes, kConvertBytes / ((band + p.before + p.after + 1) * kT));
-  const int64_t B = std::min<int64_t>(
-      direct ? p.direct_lanes : convert ? std::min(p.direct_lanes, convert_lanes) : p.lanes,
-      lane_len);
+  const int64_t B = std::min<int64_t>(direct    ? p.direct_lanes
+                                      : convert ? std::min(p.direct_lanes, convert_lanes)
+                                                : p.lanes,
+                                      lane_len);
   const int64_t nbands = (n + band - 1) / band;
   const int64_t per_outer = (lane_len + B - 1) / B;
   int outer_axes[View::kMaxDims];
@@ -299,8 +300,8 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
         for (int64_t r = 0; r < rows; ++r) in_rows[r] = e + r * lanes;
       }
       for (int64_t i = 0; i < m; ++i)
-        out_rows[i] = out_direct ? reinterpret_cast<T*>(dst + (i0 + i) * as_out)
-                                 : res.get() + i * lanes;
+        out_rows[i] =
+            out_direct ? reinterpret_cast<T*>(dst + (i0 + i) * as_out) : res.get() + i * lanes;
       op(static_cast<const T* const*>(in_rows.get()), static_cast<T* const*>(out_rows.get()), m,
          lanes);
       if (!out_direct)

@@ -99,7 +99,8 @@ inline void uniform1d_row(const T* const* in, T* const* out, T* state, int64_t c
     const T* hi = in[i - 1 + size] + l;
     const T* lo = in[i - 1] + l;
 #pragma GCC unroll 8
-    for (int u = 0; u < U; ++u) s[u] = add(LN::ld(st, u, m), sub(LN::ld(hi, u, m), LN::ld(lo, u, m)));
+    for (int u = 0; u < U; ++u)
+      s[u] = add(LN::ld(st, u, m), sub(LN::ld(hi, u, m), LN::ld(lo, u, m)));
   }
 #pragma GCC unroll 8
   for (int u = 0; u < U; ++u) {
