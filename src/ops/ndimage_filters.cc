@@ -35,16 +35,15 @@ void check_pass(const View& input, const View& out, int axis, int64_t size, int6
                      shape_str(input));
 }
 
-// Copied blocks: 128 bytes of lines per row. Blocks read in place: 4 KiB rows in bands of
-// `band` positions (its rows stay in L2 for all the taps), or 1 KiB rows over whole lines
-// (band 0) for a running sum carried from one position to the next.
+// Copied blocks: 128 bytes of lines per row. Blocks read in place: 4 KiB rows (a page of each
+// row per visit), in bands of `band` positions (its rows stay in L2 for all the taps), or over
+// whole lines (band 0) for a running sum carried from one position to the next.
 ndimage::LinePass line_pass(int axis, int64_t size, int64_t origin, Border mode, double cval,
                             bool f32, int64_t band, double ns_per_element) {
   const int64_t size1 = size / 2, size2 = size - size1 - 1;
   const int64_t per_kib = f32 ? 256 : 128;
-  return {
-      axis, size1 + origin, size2 - origin, mode, cval, f32 ? 32 : 16, band ? 4 * per_kib : per_kib,
-      band, ns_per_element};
+  return {axis,          size1 + origin, size2 - origin, mode,          cval,
+          f32 ? 32 : 16, 4 * per_kib,    band,           ns_per_element};
 }
 
 // Widest float32 uniform filter summed directly along the last axis (size - 1 adds per

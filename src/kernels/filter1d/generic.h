@@ -179,7 +179,7 @@ void corr1d_line(const T* in, T* out, int64_t n, const T* w, int64_t size, int s
 
 // Row by row over chunks of kStateLanes lanes, so each input row is read once per chunk
 // (lines read in place are long rows far apart in memory).
-constexpr int64_t kStateLanes = 256;
+constexpr int64_t kStateLanes = 1024;
 
 template <class T>
 void uniform1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, int64_t size) {
