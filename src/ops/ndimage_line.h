@@ -231,14 +231,13 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
   const bool out_direct = (d < 0 || ls_out == kT) && detail::rows_of<T>(out) && !(direct && same);
   // In place, a band would read rows its neighbour band already wrote: whole lines then.
   const int64_t band = by_rows && p.band > 0 && !same ? std::min(p.band, n) : n;
-  // Converted whole lines: as many lanes as keep the block within kConvertBytes.
-  constexpr int64_t kConvertBytes = int64_t{2} << 20;
-  const int64_t convert_lanes =
-      std::max(p.lanes, kConvertBytes / ((band + p.before + p.after + 1) * kT));
-  const int64_t B = std::min<int64_t>(direct    ? p.direct_lanes
-                                      : convert ? std::min(p.direct_lanes, convert_lanes)
-                                                : p.lanes,
-                                      lane_len);
+  // Rows a block keeps in scratch (converted input rows, results written back at the end)
+  // are capped at kScratchBytes: whole lines then hold fewer lanes.
+  constexpr int64_t kScratchBytes = int64_t{2} << 20;
+  const int64_t scratch_rows =
+      (convert ? band + p.before + p.after + 1 : 0) + (out_direct ? 0 : band);
+  const int64_t fit = std::max(p.lanes, kScratchBytes / (std::max<int64_t>(scratch_rows, 1) * kT));
+  const int64_t B = std::min<int64_t>(by_rows ? std::min(p.direct_lanes, fit) : p.lanes, lane_len);
   const int64_t nbands = (n + band - 1) / band;
   const int64_t per_outer = (lane_len + B - 1) / B;
   int outer_axes[View::kMaxDims];
