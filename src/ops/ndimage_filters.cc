@@ -125,14 +125,8 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
   const int64_t n = in.shape[a], W = in.shape[last];
   const T cv = static_cast<T>(cval);
   const int64_t pitch = W + bh + ah;  // a padded row: bh extension, W elements, ah extension
-  int outer_axes[View::kMaxDims];
-  int no = 0;
-  int64_t outer = 1;
-  for (int k = 0; k < last; ++k)
-    if (k != a) {
-      outer_axes[no++] = k;
-      outer *= in.shape[k];
-    }
+  const ndimage::OuterAxes outer_axes(in, a, last);
+  const int64_t outer = outer_axes.size;
   const bool same = in.data == out.data;
   const int64_t band = same ? n : std::min(band_max, n), nbands = (n + band - 1) / band;
   const int64_t blocks = outer * nbands;
@@ -152,13 +146,7 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
       const int64_t i0 = (blk % nbands) * band, m = std::min(band, n - i0);
       const char* src = static_cast<const char*>(in.data);
       char* dst = static_cast<char*>(out.data);
-      for (int k = no - 1; k >= 0; --k) {
-        const int ax = outer_axes[k];
-        const int64_t idx = o % in.shape[ax];
-        o /= in.shape[ax];
-        src += idx * in.strides[ax];
-        dst += idx * out.strides[ax];
-      }
+      outer_axes.offsets(in, out, o, &src, &dst);
       auto out_row = [&](int64_t k) { return reinterpret_cast<T*>(dst + k * out.strides[a]); };
       if (same)
         for (int64_t k = 0; k < n; ++k)
