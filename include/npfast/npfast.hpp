@@ -13,4 +13,5 @@
 #include "npfast/conv.hpp"
 #include "npfast/gemm.hpp"
 #include "npfast/limits.hpp"
+#include "npfast/ndimage.hpp"
 #include "npfast/norm.hpp"

@@ -9,8 +9,6 @@
 namespace npfast {
 namespace ops {
 
-// The index that `i` (any integer) reads under `border` for an axis of length n; -1 for fill.
-int64_t map_index(int64_t i, int64_t n, Border border);
 // ValueError unless -(w // 2) <= origin <= (w - 1) // 2 (scipy.ndimage's range for weights of
 // length w along `axis`).
 void check_origin(int64_t origin, int64_t w, int axis);

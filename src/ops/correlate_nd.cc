@@ -127,7 +127,7 @@ void ndimage_correlate(const View& input, const View& weights, const View& out, 
     tab.resize(static_cast<size_t>(checked_mul(n, k, "ndimage offsets")));
     for (int64_t j = 0; j < n; ++j)
       for (int64_t a = 0; a < k; ++a) {
-        const int64_t s = ops::map_index(j + a - centre[i], n, mode);
+        const int64_t s = map_index(j + a - centre[i], n, mode);
         tab[static_cast<size_t>(j * k + a)] = s < 0 ? kOutside : s * input.strides[i];
       }
   }

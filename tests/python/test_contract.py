@@ -40,6 +40,18 @@ GOOD = {
     "convolve2d": (npfast.convolve2d, [img(6, 7), img(3, 3)], {}),
     "ndimage.correlate": (npfast.ndimage.correlate, [img(6, 7), img(3, 3)], {}),
     "ndimage.convolve": (npfast.ndimage.convolve, [img(6, 7), img(3, 3)], {}),
+    "ndimage.correlate1d": (npfast.ndimage.correlate1d, [img(6, 7), img(3)], {}),
+    "ndimage.convolve1d": (npfast.ndimage.convolve1d, [img(6, 7), img(4)], {"axis": 0}),
+    "ndimage.uniform_filter1d": (npfast.ndimage.uniform_filter1d, [img(6, 7)], {"size": 3}),
+    "ndimage.uniform_filter": (npfast.ndimage.uniform_filter, [img(6, 7)], {"size": 3}),
+    "ndimage.gaussian_filter1d": (npfast.ndimage.gaussian_filter1d, [img(6, 7)], {"sigma": 1.0}),
+    "ndimage.gaussian_filter": (npfast.ndimage.gaussian_filter, [img(6, 7)], {"sigma": 1.0}),
+    "ndimage.sobel": (npfast.ndimage.sobel, [img(6, 7)], {}),
+    "ndimage.prewitt": (npfast.ndimage.prewitt, [img(6, 7)], {"axis": 0}),
+    "ndimage.laplace": (npfast.ndimage.laplace, [img(6, 7)], {}),
+    "ndimage.gaussian_laplace": (npfast.ndimage.gaussian_laplace, [img(6, 7)], {"sigma": 1.0}),
+    "ndimage.gaussian_gradient_magnitude": (npfast.ndimage.gaussian_gradient_magnitude,
+                                            [img(6, 7)], {"sigma": 1.0}),
     "max_pool2d": (npfast.max_pool2d, [img(1, 2, 6, 6)], {"kernel_size": 2}),
     "avg_pool2d": (npfast.avg_pool2d, [img(1, 2, 6, 6)], {"kernel_size": 2}),
     "adaptive_avg_pool2d": (npfast.adaptive_avg_pool2d, [img(1, 2, 6, 6)], {"output_size": 3}),
@@ -147,6 +159,8 @@ ANCHOR = {
     "zeros": lambda shape: np.zeros(shape),
     "empty": lambda shape: np.empty(shape),
 }
+# The scipy.ndimage family's anchor is SciPy's function of the same name.
+ANCHOR.update({f"ndimage.{n}": getattr(scipy.ndimage, n) for n in npfast.ndimage.__all__})
 
 # Public callables that take no array (configuration): checked by their own tests.
 NOT_ARRAY_FUNCTIONS = {"config", "show_config", "get_num_threads", "set_num_threads"}
@@ -157,7 +171,7 @@ NOT_ARRAYS = [None, "abc", object(), [object()], np.zeros(3, dtype=complex),
 
 def public_functions():
     names = {n for n in npfast.__all__ if callable(getattr(npfast, n))} - NOT_ARRAY_FUNCTIONS
-    names |= {f"ndimage.{n}" for n in ("correlate", "convolve")}
+    names |= {f"ndimage.{n}" for n in npfast.ndimage.__all__}
     return sorted(names)
 
 
@@ -215,7 +229,7 @@ def test_too_many_dimensions_is_a_value_error(name):
     fn, args, kwargs = GOOD[name]
     call = list(args)
     call[0] = np.zeros((1,) * 9)
-    if name.startswith("ndimage."):
+    if name in ("ndimage.correlate", "ndimage.convolve"):
         call[1] = np.ones((1,) * 9)  # any rank, with weights of the input's rank
     with pytest.raises((ValueError, TypeError)):
         fn(*call, **kwargs)
@@ -234,6 +248,28 @@ BAD_VALUES = [
     ("ndimage.correlate", {"mode": "bogus"}, RuntimeError, ("mode", "'bogus'")),  # SciPy's
     ("ndimage.correlate", {"origin": 5}, ValueError, ("origin", "got 5")),
     ("ndimage.correlate", {1: np.zeros((0, 3))}, RuntimeError, ("weights", "(0, 3)")),
+    ("ndimage.correlate1d", {"mode": "bogus"}, ValueError, ("mode", "'bogus'")),
+    ("ndimage.correlate1d", {"origin": 2}, ValueError, ("origin", "2")),
+    ("ndimage.correlate1d", {1: np.zeros(0)}, ValueError, ("weights",)),
+    ("ndimage.correlate1d", {1: np.zeros((2, 2))}, ValueError, ("weights",)),
+    ("ndimage.correlate1d", {"axis": 2}, ValueError, ("axis", "2")),
+    ("ndimage.convolve1d", {"mode": ["reflect"]}, ValueError, ("mode",)),
+    ("ndimage.uniform_filter1d", {"size": 0}, ValueError, ("size", "0")),
+    ("ndimage.uniform_filter1d", {"origin": -2}, ValueError, ("origin", "-2")),
+    ("ndimage.uniform_filter", {"size": [3, 3, 3]}, ValueError, ("size",)),
+    ("ndimage.uniform_filter", {"axes": (0, 0)}, ValueError, ("axes", "(0, 0)")),
+    ("ndimage.uniform_filter", {"output": np.zeros((6, 6))}, ValueError, ("output",)),
+    ("ndimage.gaussian_filter1d", {"sigma": -1.0}, ValueError, ("sigma", "-1.0")),
+    ("ndimage.gaussian_filter1d", {"radius": -1}, ValueError, ("radius", "-1")),
+    ("ndimage.gaussian_filter", {"sigma": -0.5}, ValueError, ("sigma", "-0.5")),
+    ("ndimage.gaussian_filter", {"order": -1}, ValueError, ("order", "-1")),
+    ("ndimage.gaussian_filter", {"axes": (0, 2)}, ValueError, ("axes", "2")),
+    ("ndimage.gaussian_filter", {"mode": "bogus"}, ValueError, ("mode", "'bogus'")),
+    ("ndimage.sobel", {"axis": 5}, ValueError, ("axis", "5")),
+    ("ndimage.prewitt", {"mode": "bogus"}, ValueError, ("mode", "'bogus'")),
+    ("ndimage.laplace", {"mode": ["wrap"] * 3}, ValueError, ("mode",)),
+    ("ndimage.gaussian_laplace", {"sigma": -1.0}, ValueError, ("sigma", "-1.0")),
+    ("ndimage.gaussian_gradient_magnitude", {"output": np.complex64}, TypeError, ("output",)),
     ("max_pool2d", {"kernel_size": 0}, ValueError, ("kernel_size", "(0, 0)")),
     ("max_pool2d", {"kernel_size": -3}, ValueError, ("kernel_size", "(-3, -3)")),
     ("max_pool2d", {"kernel_size": 2**62}, ValueError, ("kernel_size", str(2**62))),
@@ -322,6 +358,7 @@ HUGE = [
     ("correlate2d", lambda: npfast.correlate2d(zero_stride((2**31, 2**31), np.uint8), np.ones((3, 3)))),
     ("correlate2d-same", lambda: npfast.correlate2d(zero_stride((2**31, 2**29), F32), np.ones((3, 3), F32), mode="same")),
     ("ndimage", lambda: npfast.ndimage.correlate(zero_stride((2**31, 2**29), F32), np.ones((3, 3), F32))),
+    ("ndimage-filters", lambda: npfast.ndimage.uniform_filter(zero_stride((2**31, 2**29), F32), 3)),
     ("max_pool2d", lambda: npfast.max_pool2d(zero_stride((2**31, 2**29), F32), 2, return_indices=True)),
     ("avg_pool2d", lambda: npfast.avg_pool2d(zero_stride((2**31, 2**29), F32), 2)),
     ("max_unpool2d", lambda: npfast.max_unpool2d(np.zeros((1, 1, 1)), np.zeros((1, 1, 1), np.int64), 2**31, output_size=(2**31, 2**31))),

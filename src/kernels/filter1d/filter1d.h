@@ -1,0 +1,66 @@
+// 1-D filter kernel family (scipy.ndimage's linear line filters): correlation with a weight
+// vector and the running-mean uniform filter, over blocks of lines side by side.
+//
+// Layout (src/ops/ndimage_line.h): `lanes` lines side by side, as rows: `in` is n + size - 1
+// row pointers (the extended lines' positions; rows may repeat), `out` n row pointers, each
+// row `lanes` contiguous elements, element l of every row belonging to line l. Output rows do
+// not overlap input rows.
+//
+// Contract of `<t>_corr1d__<isa>`: for i < n, l < lanes, with x[j] = in[i + c + j][l],
+// c = size / 2, s2 = size - c - 1 and w the `size` weights:
+//   sym > 0 (odd size, w symmetric)      out = x[0] w[c] + sum_{j=-c}^{-1} (x[j] + x[-j]) w[c+j]
+//   sym < 0 (odd size, w antisymmetric)  out = x[0] w[c] + sum_{j=-c}^{-1} (x[j] - x[-j]) w[c+j]
+//   sym == 0                             out = x[s2] w[c+s2] + sum_{j=-c}^{s2-1} x[j] w[c+j]
+// evaluated left to right in T: SciPy's NI_Correlate1D order. In double each term is a
+// multiply then an add, as SciPy's, which reproduces SciPy bit for bit; in float the
+// multiply-adds after the first product are fused (fma: one rounding each).
+//
+// Contract of `<t>_corr1d_line__<isa>`: the same sums for one contiguous line, vectorised along
+// it: `in` holds the extended line (n + size - 1 elements), `out` n elements; x[j] = in[i + c + j].
+//
+// Contract of `<t>_uniform1d__<isa>`: per lane, SciPy's NI_UniformFilter1D running sum:
+//   s = in[0][l] + ... + in[size - 1][l] (left to right); out[0][l] = s / size;
+//   then for i = 1..n-1: s += in[i - 1 + size][l] - in[i - 1][l]; out[i][l] = s / size.
+// In float (T = float), s restarts from the window sum every kReanchor positions: a float
+// running sum would drift by about sqrt(n) roundings over a long line (SciPy's runs in double).
+//
+// Contract of `f32_uniform1d_line__<isa>`: along one contiguous extended line (n + size - 1
+// elements), out[i] = (in[i] + in[i + 1] + ... + in[i + size - 1]) / size, summed left to
+// right: float32 only (its tolerance allows another order than SciPy's running sum), for
+// small sizes along the last axis, where it needs no transpose.
+//
+// Every lane goes through the same operations in every ISA (the reference fuses with
+// std::fma exactly where the SIMD bodies do), so all ISAs give bitwise the same results. Kernels
+// are pure: no allocation, no threads, no exceptions.
+#pragma once
+
+#include <cstdint>
+
+#include "npfast/dispatch.hpp"
+#include "src/core/registry.h"
+
+namespace npfast {
+namespace filter1d {
+
+template <class T>
+using Corr1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T* w,
+                          int64_t size, int sym);
+template <class T>
+using Corr1dLineFn = void (*)(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym);
+constexpr int64_t kReanchor = 64;
+
+template <class T>
+using Uniform1dLineFn = void (*)(const T* in, T* out, int64_t n, int64_t size);
+template <class T>
+using Uniform1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t lanes,
+                             int64_t size);
+
+// The family's kernels (kernels.inc). One constant per ISA, table_<isa> (src/core/kernels.inc).
+struct Table {
+#define NPFAST_KERNEL NPFAST_KERNEL_FIELD
+#include "src/kernels/filter1d/kernels.inc"
+#undef NPFAST_KERNEL
+};
+
+}  // namespace filter1d
+}  // namespace npfast

@@ -1,0 +1,237 @@
+// SIMD body of the filter1d family, instantiated per ISA by x86_<isa>.cc (which includes the
+// ISA header and defines NPFAST_TARGET first). No include guard: one inclusion per ISA file.
+//
+// Vectorised across the lanes (the lines side by side): a row is loaded as up to kVectors
+// vectors at a time, and each output element is the filter1d.h sum in exactly its order, with
+// separate multiplies and adds, so every lane matches the reference bit for bit. The lane tail
+// uses masked loads and stores.
+#include <cstdint>
+
+#include "src/kernels/filter1d/filter1d.h"
+
+namespace npfast {
+namespace NPFAST_TARGET {
+namespace filter1d {
+
+constexpr int kVectors = 4;
+
+// acc + a * w: fused in float (one rounding; SciPy's order is not float32's anyway), two
+// roundings in double, as SciPy.
+template <class T>
+inline V<T> madd(V<T> a, V<T> w, V<T> acc) {
+  if constexpr (sizeof(T) == 4)
+    return fma(a, w, acc);
+  else
+    return add(acc, mul(a, w));
+}
+
+template <class T, int NV, bool Masked>
+struct Lanes {
+  static constexpr int U = NV + (Masked ? 1 : 0);
+  static V<T> ld(const T* p, int u, int m) {
+    return (Masked && u == NV) ? loadn(p + u * kLanes<T>, m) : load(p + u * kLanes<T>);
+  }
+  static void st(T* p, int u, int m, V<T> v) {
+    if (Masked && u == NV)
+      storen(p + u * kLanes<T>, v, m);
+    else
+      store(p + u * kLanes<T>, v);
+  }
+};
+
+// Lanes [l, l + NV * L + (Masked ? m : 0)) of output row i (x: the row pointers of its
+// centre).
+template <class T, int NV, bool Masked>
+inline void corr1d_row(const T* const* x, T* out, int64_t c, int64_t s2, const T* fw, int sym,
+                       int64_t l, int m) {
+  using LN = Lanes<T, NV, Masked>;
+  constexpr int U = LN::U;
+  V<T> acc[U];
+  if (sym != 0) {
+    const V<T> w0 = set1<T>(fw[0]);
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) acc[u] = mul(LN::ld(x[0] + l, u, m), w0);
+    for (int64_t j = -c; j < 0; ++j) {
+      const V<T> wj = set1<T>(fw[j]);
+      const T* lo = x[j] + l;
+      const T* hi = x[-j] + l;
+      if (sym > 0) {
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u)
+          acc[u] = madd<T>(add(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj, acc[u]);
+      } else {
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u)
+          acc[u] = madd<T>(sub(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj, acc[u]);
+      }
+    }
+  } else {
+    const V<T> wl = set1<T>(fw[s2]);
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) acc[u] = mul(LN::ld(x[s2] + l, u, m), wl);
+    for (int64_t j = -c; j < s2; ++j) {
+      const V<T> wj = set1<T>(fw[j]);
+      const T* r = x[j] + l;
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) acc[u] = madd<T>(LN::ld(r, u, m), wj, acc[u]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) LN::st(out + l, u, m, acc[u]);
+}
+
+// Lanes [l, l + NV * L + (Masked ? m : 0)) of output row i of the running sum, whose state
+// (one sum per lane, lane l at state[l - c0]) lives in `state` between rows.
+template <class T, int NV, bool Masked>
+inline void uniform1d_row(const T* const* in, T* const* out, T* state, int64_t c0, int64_t i,
+                          int64_t size, V<T> div_v, int64_t l, int m) {
+  T* st = state + (l - c0);
+  using LN = Lanes<T, NV, Masked>;
+  constexpr int U = LN::U;
+  V<T> s[U];
+  if (i == 0 || (sizeof(T) == 4 && i % npfast::filter1d::kReanchor == 0)) {
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) s[u] = zero<T>();
+    for (int64_t k = 0; k < size; ++k)
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in[i + k] + l, u, m));
+  } else {
+    const T* hi = in[i - 1 + size] + l;
+    const T* lo = in[i - 1] + l;
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u)
+      s[u] = add(LN::ld(st, u, m), sub(LN::ld(hi, u, m), LN::ld(lo, u, m)));
+  }
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) {
+    LN::st(st, u, m, s[u]);
+    LN::st(out[i] + l, u, m, div(s[u], div_v));
+  }
+}
+
+// Row by row: each row's inputs stay in cache for the next.
+template <class T>
+void corr1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T* w, int64_t size,
+            int sym) {
+  constexpr int L = kLanes<T>;
+  const int64_t c = size / 2, s2 = size - c - 1;
+  const T* fw = w + c;
+  for (int64_t i = 0; i < n; ++i) {
+    const T* const* x = in + i + c;
+    int64_t l = 0;
+    for (; l + kVectors * L <= lanes; l += kVectors * L)
+      corr1d_row<T, kVectors, false>(x, out[i], c, s2, fw, sym, l, 0);
+    for (; l + L <= lanes; l += L) corr1d_row<T, 1, false>(x, out[i], c, s2, fw, sym, l, 0);
+    if (l < lanes)
+      corr1d_row<T, 0, true>(x, out[i], c, s2, fw, sym, l, static_cast<int>(lanes - l));
+  }
+}
+
+// Along one line: output positions [i, i + NV * L + (Masked ? m : 0)).
+template <class T, int NV, bool Masked>
+inline void corr1d_line_block(const T* in, T* out, int64_t i, int64_t c, int64_t s2, const T* fw,
+                              int sym, int m) {
+  using LN = Lanes<T, NV, Masked>;
+  constexpr int U = LN::U;
+  const T* x = in + i + c;
+  V<T> acc[U];
+  if (sym != 0) {
+    const V<T> w0 = set1<T>(fw[0]);
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) acc[u] = mul(LN::ld(x, u, m), w0);
+    for (int64_t j = -c; j < 0; ++j) {
+      const V<T> wj = set1<T>(fw[j]);
+      if (sym > 0) {
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u)
+          acc[u] = madd<T>(add(LN::ld(x + j, u, m), LN::ld(x - j, u, m)), wj, acc[u]);
+      } else {
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u)
+          acc[u] = madd<T>(sub(LN::ld(x + j, u, m), LN::ld(x - j, u, m)), wj, acc[u]);
+      }
+    }
+  } else {
+    const V<T> wl = set1<T>(fw[s2]);
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) acc[u] = mul(LN::ld(x + s2, u, m), wl);
+    for (int64_t j = -c; j < s2; ++j) {
+      const V<T> wj = set1<T>(fw[j]);
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) acc[u] = madd<T>(LN::ld(x + j, u, m), wj, acc[u]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) LN::st(out + i, u, m, acc[u]);
+}
+
+template <class T>
+void corr1d_line(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym) {
+  constexpr int L = kLanes<T>;
+  const int64_t c = size / 2, s2 = size - c - 1;
+  const T* fw = w + c;
+  int64_t i = 0;
+  for (; i + kVectors * L <= n; i += kVectors * L)
+    corr1d_line_block<T, kVectors, false>(in, out, i, c, s2, fw, sym, 0);
+  for (; i + L <= n; i += L) corr1d_line_block<T, 1, false>(in, out, i, c, s2, fw, sym, 0);
+  if (i < n) corr1d_line_block<T, 0, true>(in, out, i, c, s2, fw, sym, static_cast<int>(n - i));
+}
+
+// Row by row over chunks of kStateLanes lanes, so each input row is read once per chunk
+// (lines read in place are long rows far apart in memory).
+constexpr int64_t kStateLanes = 1024;
+
+template <class T>
+void uniform1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, int64_t size) {
+  constexpr int L = kLanes<T>;
+  const V<T> div_v = set1<T>(static_cast<T>(size));
+  alignas(64) T state[kStateLanes];
+  for (int64_t c0 = 0; c0 < lanes; c0 += kStateLanes) {
+    const int64_t c1 = c0 + kStateLanes < lanes ? c0 + kStateLanes : lanes;
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t l = c0;
+      for (; l + kVectors * L <= c1; l += kVectors * L)
+        uniform1d_row<T, kVectors, false>(in, out, state, c0, i, size, div_v, l, 0);
+      for (; l + L <= c1; l += L)
+        uniform1d_row<T, 1, false>(in, out, state, c0, i, size, div_v, l, 0);
+      if (l < c1)
+        uniform1d_row<T, 0, true>(in, out, state, c0, i, size, div_v, l, static_cast<int>(c1 - l));
+    }
+  }
+}
+
+// Along one line: window sums of positions [i, i + NV * L + (Masked ? m : 0)).
+template <class T, int NV, bool Masked>
+inline void uniform1d_line_block(const T* in, T* out, int64_t i, int64_t size, V<T> div_v, int m) {
+  using LN = Lanes<T, NV, Masked>;
+  constexpr int U = LN::U;
+  V<T> s[U];
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) s[u] = LN::ld(in + i, u, m);
+  for (int64_t k = 1; k < size; ++k)
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in + i + k, u, m));
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) LN::st(out + i, u, m, div(s[u], div_v));
+}
+
+template <class T>
+void uniform1d_line(const T* in, T* out, int64_t n, int64_t size) {
+  constexpr int L = kLanes<T>;
+  const V<T> div_v = set1<T>(static_cast<T>(size));
+  int64_t i = 0;
+  for (; i + kVectors * L <= n; i += kVectors * L)
+    uniform1d_line_block<T, kVectors, false>(in, out, i, size, div_v, 0);
+  for (; i + L <= n; i += L) uniform1d_line_block<T, 1, false>(in, out, i, size, div_v, 0);
+  if (i < n) uniform1d_line_block<T, 0, true>(in, out, i, size, div_v, static_cast<int>(n - i));
+}
+
+inline constexpr npfast::filter1d::Table kTable = {
+#define NPFAST_KERNEL NPFAST_KERNEL_SIMD
+#include "src/kernels/filter1d/kernels.inc"
+#undef NPFAST_KERNEL
+};
+
+}  // namespace filter1d
+}  // namespace NPFAST_TARGET
+}  // namespace npfast
