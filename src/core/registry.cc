@@ -12,6 +12,7 @@
 #include "src/kernels/gemm/gemm.h"
 #include "src/kernels/limits/limits.h"
 #include "src/kernels/pool/pool.h"
+#include "src/kernels/rank/rank.h"
 
 namespace npfast {
 namespace registry {

@@ -1,0 +1,40 @@
+// Rank-filter kernels: a 5-long running minimum across 512 lines of 512 elements, and the 3x3
+// float median of a 512 x 512 plane (outputs per second).
+#include <vector>
+
+#include "src/kernels/rank/rank.h"
+#include "tests/cpp/bench.h"
+
+namespace npfast {
+namespace rank {
+namespace {
+
+constexpr int64_t kN = 512;
+
+void minmax_5(benchmark::State& state, const Table& t) {
+  std::vector<float> in((kN + 4) * kN, 1.5f), out(kN * kN);
+  std::vector<char> work(minmax_work_bytes(5, kN, sizeof(float)));
+  for (auto _ : state) {
+    t.f32_minmax(in.data(), kN, out.data(), kN, kN, 5, kN, true, work.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, "px", double(kN * kN));
+}
+
+void median_3x3(benchmark::State& state, const Table& t) {
+  std::vector<float> in((kN + 2) * (kN + 2), 1.5f), out(kN);
+  for (auto _ : state) {
+    for (int64_t r = 0; r < kN; ++r) t.f32_median_3x3(in.data() + r * (kN + 2), kN + 2, kN, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, "px", double(kN * kN));
+}
+
+const bool kMinMax =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax), "512x512_k5", minmax_5);
+const bool kMedian =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_median_3x3), "512x512", median_3x3);
+
+}  // namespace
+}  // namespace rank
+}  // namespace npfast

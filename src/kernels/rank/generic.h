@@ -1,0 +1,205 @@
+// SIMD body of the rank-filter family, instantiated per ISA by x86_<isa>.cc (which includes the
+// ISA header and defines NPFAST_TARGET first). No include guard: one inclusion per ISA file.
+//
+// The bodies are loops whose innermost loop runs across independent lines or outputs, with
+// unit stride and no dependence between iterations: `a < b ? a : b` over float lanes is
+// exactly minps (and pminub / pminsd over integers), so the compiler turns each such loop
+// into the ISA's vector min/max at this file's flags, for every dtype, without one intrinsic
+// body per type. The tie and NaN rules below are chosen so that this vectorized form is exact.
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "src/kernels/rank/rank.h"
+
+namespace npfast {
+namespace NPFAST_TARGET {
+namespace rank {
+
+using npfast::rank::minmax_deque;
+using npfast::rank::ni_select;
+using npfast::rank::select_rows;
+
+// The later of two window parts wins ties, `a` covering earlier elements than `b`: SciPy's
+// deque answers the last of equal extremes (it matters only for -0.0 against +0.0).
+template <class T, bool Min>
+inline T later(T a, T b) {
+  if constexpr (Min)
+    return a < b ? a : b;
+  else
+    return a > b ? a : b;
+}
+
+// van Herk / Gil-Werman: the extended line is cut into blocks of k elements starting at 0.
+// Window [i, i + k) with i in block b is the suffix of block b from i (g, a backward scan)
+// joined with the prefix of block b + 1 up to i + k - 1 (h, a forward scan): three min/max per
+// output whatever k is, each across `width` lines at once.
+template <class T, bool Min>
+void van_herk(const T* __restrict in, int64_t in_step, T* __restrict out, int64_t out_step,
+              int64_t n, int64_t k, int64_t width, T* __restrict g, T* __restrict h) {
+  for (int64_t b = 0; b < n; b += k) {
+    const int64_t m = n - b < k ? n - b : k;  // outputs [b, b + m)
+    const T* top = in + (b + k - 1) * in_step;
+    T* gr = g + (k - 1) * width;
+    for (int64_t c = 0; c < width; ++c) gr[c] = top[c];
+    for (int64_t r = k - 2; r >= 0; --r) {
+      const T* x = in + (b + r) * in_step;
+      T* gc = g + r * width;
+      const T* gn = gc + width;
+      for (int64_t c = 0; c < width; ++c) gc[c] = later<T, Min>(x[c], gn[c]);
+    }
+    T* o = out + b * out_step;
+    for (int64_t c = 0; c < width; ++c) o[c] = g[c];
+    for (int64_t r = 1; r < m; ++r) {
+      const T* x = in + (b + r + k - 1) * in_step;
+      const T* gc = g + r * width;
+      o = out + (b + r) * out_step;
+      if (r == 1) {
+        for (int64_t c = 0; c < width; ++c) {
+          h[c] = x[c];
+          o[c] = later<T, Min>(gc[c], x[c]);
+        }
+      } else {
+        for (int64_t c = 0; c < width; ++c) {
+          const T hv = later<T, Min>(h[c], x[c]);
+          h[c] = hv;
+          o[c] = later<T, Min>(gc[c], hv);
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void minmax(const T* in, int64_t in_step, T* out, int64_t out_step, int64_t n, int64_t k,
+            int64_t width, bool minimum, void* work) {
+  if (k == 1) {
+    for (int64_t i = 0; i < n; ++i) std::memcpy(out + i * out_step, in + i * in_step, width * sizeof(T));
+    return;
+  }
+  T* g = static_cast<T*>(work);
+  T* h = g + k * width;
+  if (minimum)
+    van_herk<T, true>(in, in_step, out, out_step, n, k, width, g, h);
+  else
+    van_herk<T, false>(in, in_step, out, out_step, n, k, width, g, h);
+  if constexpr (std::is_floating_point_v<T>) {
+    // Lines holding a NaN get the deque's own answer (position dependent, see rank.h).
+    uint8_t* bad = reinterpret_cast<uint8_t*>(h + width);
+    for (int64_t c = 0; c < width; ++c) bad[c] = 0;
+    for (int64_t t = 0; t < n + k - 1; ++t) {
+      const T* x = in + t * in_step;
+      for (int64_t c = 0; c < width; ++c) bad[c] |= static_cast<uint8_t>(x[c] != x[c]);
+    }
+    T* ring_value = reinterpret_cast<T*>(
+        (reinterpret_cast<uintptr_t>(bad + width) + 7) & ~uintptr_t(7));
+    int64_t* ring_death = reinterpret_cast<int64_t*>(
+        (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
+    for (int64_t c = 0; c < width; ++c)
+      if (bad[c])
+        minmax_deque(in + c, in_step, out + c, out_step, n, k, minimum, ring_value, ring_death);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Median sorting networks
+
+// Comparators (a, b), a < b: after them wire a holds the smaller value.
+struct Net {
+  int count = 0;
+  int a[256] = {};
+  int b[256] = {};
+};
+
+// Batcher's odd-even merge sort on the next power of two, minus comparators reaching past
+// `n` (those wires would hold +inf and never move), minus comparators that cannot change wire
+// `keep` (walked back from the end): a median network with each comparator a min and a max.
+constexpr Net median_net(int n, int keep) {
+  int p2 = 1;
+  while (p2 < n) p2 *= 2;
+  Net all;
+  for (int p = 1; p < p2; p *= 2)
+    for (int k = p; k >= 1; k /= 2)
+      for (int j = k % p; j <= p2 - 1 - k; j += 2 * k)
+        for (int i = 0; i <= (k - 1 < p2 - j - k - 1 ? k - 1 : p2 - j - k - 1); ++i)
+          if ((i + j) / (2 * p) == (i + j + k) / (2 * p) && i + j + k < n) {
+            all.a[all.count] = i + j;
+            all.b[all.count] = i + j + k;
+            ++all.count;
+          }
+  bool needed[64] = {};
+  needed[keep] = true;
+  bool used[256] = {};
+  for (int q = all.count - 1; q >= 0; --q)
+    if (needed[all.a[q]] || needed[all.b[q]]) {
+      used[q] = true;
+      needed[all.a[q]] = needed[all.b[q]] = true;
+    }
+  Net net;
+  for (int q = 0; q < all.count; ++q)
+    if (used[q]) {
+      net.a[net.count] = all.a[q];
+      net.b[net.count] = all.b[q];
+      ++net.count;
+    }
+  return net;
+}
+
+// Outputs a block computes at once: a few vectors' worth, so each comparator's loop is a few
+// vector min/max on the block's rows, all in L1.
+template <class T>
+constexpr int kBlock = 128 / sizeof(T) < 16 ? 16 : 128 / sizeof(T);
+
+template <class T, int K>
+void median(const T* in, int64_t row_step, int64_t count, T* out) {
+  constexpr int N = K * K;
+  static constexpr Net kNet = median_net(N, N / 2);
+  constexpr int L = kBlock<T>;
+  alignas(64) T v[N][L];
+  for (int64_t i0 = 0; i0 < count; i0 += L) {
+    const int lanes = count - i0 < L ? static_cast<int>(count - i0) : L;
+    const T* p = in + i0;
+    for (int r = 0; r < K; ++r)
+      for (int c = 0; c < K; ++c) {
+        const T* s = p + r * row_step + c;
+        T* d = v[r * K + c];
+        for (int l = 0; l < lanes; ++l) d[l] = s[l];
+      }
+    for (int q = 0; q < kNet.count; ++q) {
+      T* __restrict a = v[kNet.a[q]];
+      T* __restrict b = v[kNet.b[q]];
+      for (int l = 0; l < L; ++l) {
+        const T x = a[l], y = b[l];
+        a[l] = x < y ? x : y;
+        b[l] = x < y ? y : x;
+      }
+    }
+    for (int l = 0; l < lanes; ++l) out[i0 + l] = v[N / 2][l];
+    if constexpr (std::is_floating_point_v<T>) {
+      // A window holding a NaN: SciPy's partition result (rank.h), scalar.
+      for (int l = 0; l < lanes; ++l) {
+        bool nan = false;
+        for (int r = 0; r < K; ++r)
+          for (int c = 0; c < K; ++c) {
+            const T x = p[l + r * row_step + c];
+            nan |= x != x;
+          }
+        if (!nan) continue;
+        double work[N];
+        for (int r = 0; r < K; ++r)
+          for (int c = 0; c < K; ++c) work[r * K + c] = static_cast<double>(p[l + r * row_step + c]);
+        out[i0 + l] = static_cast<T>(ni_select(work, 0, N - 1, N / 2));
+      }
+    }
+  }
+}
+
+inline constexpr npfast::rank::Table kTable = {
+#define NPFAST_KERNEL NPFAST_KERNEL_SIMD
+#include "src/kernels/rank/kernels.inc"
+#undef NPFAST_KERNEL
+};
+
+}  // namespace rank
+}  // namespace NPFAST_TARGET
+}  // namespace npfast

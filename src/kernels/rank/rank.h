@@ -1,0 +1,136 @@
+// Rank-filter kernel family: the kernels behind npfast.ndimage's minimum/maximum/median/rank/
+// percentile filters, each equal to SciPy's C code value for value (NaN included).
+//
+// Running minimum / maximum `<dtype>_minmax__<isa>(in, in_step, out, out_step, n, k, width,
+// minimum, work)`: `width` lines side by side (line c's element t at in[t * in_step + c], unit
+// stride across lines, so a vector holds one element of several lines), each already extended
+// to n + k - 1 elements by the operator. out[i * out_step + c] is the minimum (maximum) of line
+// c's elements [i, i + k), for i < n: exactly what SciPy's NI_MinOrMaxFilter1D (Richard Harter's
+// ascending-minima deque, minmax_deque below) returns. On a line without NaN that is the
+// window's extreme, and among equal extremes (-0.0 and +0.0) the last one; on a line with a NaN
+// the deque's answer depends on where the NaN sits, so such lines run the deque itself.
+// `work`: minmax_work_bytes(k, width, sizeof(T)) bytes. In and out do not overlap.
+//
+// Rank selection `<dtype>_select__<isa>(in, offsets, nf, rank, count, out, work)`: for each
+// output i < count, the nf values in[i + offsets[j]] (j in footprint order, C order over the
+// footprint's true entries) are converted to double and out[i] is the `rank`-th of them by
+// SciPy's NI_Select (ni_select below): the rank-th smallest when no value is NaN, and SciPy's
+// partition result otherwise. `work`: nf doubles.
+//
+// Small medians `<dtype>_median_<K>x<K>__<isa>(in, row_step, count, out)`: the median of the
+// K x K window whose top-left element is in[i + r * row_step + c] (r, c < K) for output i < count,
+// equal to the select kernel with the window's offsets in C order and rank K*K/2 (a min/max
+// sorting network across outputs; windows with a NaN take ni_select). A median of equal values
+// -0.0 and +0.0 may come back with either sign (SciPy's partition order is not reproduced there).
+//
+// Kernels are pure: no allocation, no threads, no exceptions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "npfast/dispatch.hpp"
+#include "src/core/registry.h"
+
+namespace npfast {
+namespace rank {
+
+template <class T>
+using MinMaxFn = void (*)(const T* in, int64_t in_step, T* out, int64_t out_step, int64_t n,
+                          int64_t k, int64_t width, bool minimum, void* work);
+template <class T>
+using SelectFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, int64_t rank,
+                          int64_t count, T* out, double* work);
+template <class T>
+using MedianFn = void (*)(const T* in, int64_t row_step, int64_t count, T* out);
+
+struct Table {
+#define NPFAST_KERNEL NPFAST_KERNEL_FIELD
+#include "src/kernels/rank/kernels.inc"
+#undef NPFAST_KERNEL
+};
+
+// Bytes of `work` a minmax kernel needs: (k + 1) rows of `width` values, a NaN flag per line
+// and the deque's ring of k (value, death) pairs.
+inline size_t minmax_work_bytes(int64_t k, int64_t width, size_t tsize) {
+  return static_cast<size_t>((k + 1) * width) * tsize + static_cast<size_t>(width) +
+         static_cast<size_t>(k) * (tsize + 8) + 64;
+}
+
+// SciPy's NI_Select (ndimage/src/ni_filters.c): Hoare partition around the first element,
+// recursing into the side that holds `rank`; written as a loop. Reordering buffer[lo..hi].
+inline double ni_select(double* buffer, int64_t lo, int64_t hi, int64_t rank) {
+  for (;;) {
+    if (lo == hi) return buffer[lo];
+    const double x = buffer[lo];
+    int64_t ii = lo - 1, jj = hi + 1;
+    for (;;) {
+      do --jj;
+      while (buffer[jj] > x);
+      do ++ii;
+      while (buffer[ii] < x);
+      if (ii < jj) {
+        const double t = buffer[ii];
+        buffer[ii] = buffer[jj];
+        buffer[jj] = t;
+      } else {
+        break;
+      }
+    }
+    const int64_t left = jj - lo + 1;
+    if (rank < left) {
+      hi = jj;
+    } else {
+      lo = jj + 1;
+      rank -= left;
+    }
+  }
+}
+
+// SciPy's NI_MinOrMaxFilter1D on one extended line of n + k - 1 elements (element t at
+// in[t * step]): Harter's deque of (value, death) pairs in a ring of k, comparisons as SciPy's
+// (`<=` / `>=` to replace the front, `>=` / `<=` to drop from the back). Values compare the same
+// in T as in SciPy's double line buffer (every T here converts to double exactly).
+template <class T>
+void minmax_deque(const T* in, int64_t step, T* out, int64_t out_step, int64_t n, int64_t k,
+                  bool minimum, T* ring_value, int64_t* ring_death) {
+  if (k == 1) {
+    for (int64_t i = 0; i < n; ++i) out[i * out_step] = in[i * step];
+    return;
+  }
+  int64_t front = 0, last = 0;
+  ring_value[0] = in[0];
+  ring_death[0] = k;
+  for (int64_t ll = 1; ll < k + n - 1; ++ll) {
+    const T val = in[ll * step];
+    if (ring_death[front] == ll && ++front >= k) front = 0;
+    if (minimum ? val <= ring_value[front] : val >= ring_value[front]) {
+      ring_value[front] = val;
+      ring_death[front] = ll + k;
+      last = front;
+    } else {
+      while (minimum ? ring_value[last] >= val : ring_value[last] <= val) {
+        if (last == 0) last = k;
+        --last;
+      }
+      if (++last >= k) last = 0;
+      ring_value[last] = val;
+      ring_death[last] = ll + k;
+    }
+    if (ll >= k - 1) out[(ll - k + 1) * out_step] = ring_value[front];
+  }
+}
+
+// The select kernel's body, shared by every ISA (a partition has nothing to vectorize).
+template <class T>
+void select_rows(const T* in, const int64_t* offsets, int64_t nf, int64_t rank, int64_t count,
+                 T* out, double* work) {
+  for (int64_t i = 0; i < count; ++i) {
+    const T* p = in + i;
+    for (int64_t j = 0; j < nf; ++j) work[j] = static_cast<double>(p[offsets[j]]);
+    out[i] = static_cast<T>(ni_select(work, 0, nf - 1, rank));
+  }
+}
+
+}  // namespace rank
+}  // namespace npfast

@@ -1,0 +1,40 @@
+// Scalar reference for the rank-filter family: SciPy's own algorithms written plainly (the
+// deque of NI_MinOrMaxFilter1D line by line, NI_Select over each window). The test oracle and
+// the `scalar` ISA kernels.
+#include <cstdint>
+
+#include "src/kernels/rank/rank.h"
+
+namespace npfast {
+namespace rank {
+namespace {
+
+template <class T>
+void minmax_ref(const T* in, int64_t in_step, T* out, int64_t out_step, int64_t n, int64_t k,
+                int64_t width, bool minimum, void* work) {
+  T* ring_value = static_cast<T*>(work);
+  int64_t* ring_death = reinterpret_cast<int64_t*>(
+      (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
+  for (int64_t c = 0; c < width; ++c)
+    minmax_deque(in + c, in_step, out + c, out_step, n, k, minimum, ring_value, ring_death);
+}
+
+template <class T, int K>
+void median_ref(const T* in, int64_t row_step, int64_t count, T* out) {
+  int64_t offsets[K * K];
+  for (int r = 0; r < K; ++r)
+    for (int c = 0; c < K; ++c) offsets[r * K + c] = r * row_step + c;
+  double work[K * K];
+  select_rows(in, offsets, K * K, K * K / 2, count, out, work);
+}
+
+}  // namespace
+
+const Table table_scalar = {
+#define NPFAST_KERNEL NPFAST_KERNEL_SCALAR
+#include "src/kernels/rank/kernels.inc"
+#undef NPFAST_KERNEL
+};
+
+}  // namespace rank
+}  // namespace npfast

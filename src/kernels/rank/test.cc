@@ -1,0 +1,172 @@
+// Every registered rank-filter kernel against the scalar reference (SciPy's deque and
+// NI_Select), over every ISA this CPU runs: running min/max bit for bit (signed zeros
+// included) on panels with NaN, infinities, -0.0 and many ties, window lengths around the
+// vector widths, longer than the line and of 1; medians value for value. The reference itself
+// is checked against SciPy's outputs written down by hand.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "npfast/dispatch.hpp"
+#include "src/kernels/rank/rank.h"
+
+namespace npfast {
+namespace rank {
+namespace {
+
+template <class T>
+std::vector<T> values(size_t n, std::mt19937& rng, double nan_rate) {
+  std::uniform_int_distribution<int> d(-5, 5);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<T> v(n);
+  for (auto& x : v) {
+    const double r = u(rng);
+    if constexpr (std::is_floating_point_v<T>) {
+      if (r < nan_rate) {
+        x = std::numeric_limits<T>::quiet_NaN();
+        continue;
+      }
+      if (r < 0.03) {
+        x = std::numeric_limits<T>::infinity();
+        continue;
+      }
+      if (r < 0.12) {
+        x = r < 0.08 ? T(-0.0) : T(0.0);
+        continue;
+      }
+    }
+    x = static_cast<T>(d(rng) + (std::is_signed_v<T> ? 0 : 5));
+  }
+  return v;
+}
+
+template <class T>
+bool same_bits(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>)
+    if (std::isnan(a) && std::isnan(b)) return true;
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+template <class T>
+bool same_value(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>)
+    if (std::isnan(a) && std::isnan(b)) return true;
+  return a == b;
+}
+
+template <class T>
+MinMaxFn<T> minmax_of(const Table& t) {
+  if constexpr (std::is_same_v<T, float>) return t.f32_minmax;
+  if constexpr (std::is_same_v<T, double>) return t.f64_minmax;
+  if constexpr (std::is_same_v<T, uint8_t>) return t.u8_minmax;
+  if constexpr (std::is_same_v<T, uint16_t>) return t.u16_minmax;
+  if constexpr (std::is_same_v<T, int32_t>) return t.i32_minmax;
+}
+
+template <class T, int K>
+MedianFn<T> median_of(const Table& t) {
+  if constexpr (std::is_same_v<T, float>) return K == 3 ? t.f32_median_3x3 : t.f32_median_5x5;
+  if constexpr (std::is_same_v<T, double>) return K == 3 ? t.f64_median_3x3 : t.f64_median_5x5;
+  if constexpr (std::is_same_v<T, uint8_t>) return K == 3 ? t.u8_median_3x3 : t.u8_median_5x5;
+}
+
+// scipy.ndimage.maximum_filter1d / minimum_filter1d([1, nan, 3, 2, 0, 5, 4], 3,
+// mode='constant', cval=-9) as SciPy 1.17 returns them: the NaN answers depend on position.
+TEST(RankReference, DequeMatchesScipyByHand) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double ext[9] = {-9, 1, nan, 3, 2, 0, 5, 4, -9};
+  std::vector<char> work(minmax_work_bytes(3, 1, sizeof(double)));
+  double out[7];
+  table_scalar.f64_minmax(ext, 1, out, 1, 7, 3, 1, false, work.data());
+  const double want_max[7] = {1, 3, 3, 3, 5, 5, 5};
+  for (int i = 0; i < 7; ++i) EXPECT_EQ(out[i], want_max[i]) << i;
+  table_scalar.f64_minmax(ext, 1, out, 1, 7, 3, 1, true, work.data());
+  const double want_min[7] = {-9, 1, nan, 0, 0, 0, -9};
+  for (int i = 0; i < 7; ++i) EXPECT_TRUE(same_value(out[i], want_min[i])) << i;
+}
+
+// NI_Select: the rank-th smallest without NaN; SciPy's answers with one (by hand from
+// scipy.ndimage.rank_filter on 2-D inputs, the values in footprint order).
+TEST(RankReference, SelectByHand) {
+  double b1[5] = {3, 1, 4, 1, 5};
+  EXPECT_EQ(ni_select(b1, 0, 4, 2), 3);
+  double b2[5] = {3, 1, 4, 1, 5};
+  EXPECT_EQ(ni_select(b2, 0, 4, 4), 5);
+  const float in[9] = {5, 1, 2, 8, 7, 3, 4, 6, 0};
+  float out;
+  table_scalar.f32_median_3x3(in, 3, 1, &out);
+  EXPECT_EQ(out, 4.0f);
+}
+
+class RankIsa : public ::testing::TestWithParam<Isa> {};
+
+template <class T>
+void check_minmax(const Table& t, Isa isa, std::mt19937& rng) {
+  for (int64_t k : {1, 2, 3, 4, 5, 7, 8, 9, 17, 33}) {
+    for (int64_t n : {1, 2, 3, 5, 16, 31, 70}) {
+      for (int64_t width : {1, 3, 8, 17, 40}) {
+        for (double nan_rate : {0.0, 0.01}) {
+          const int64_t step = width + 3;
+          const auto in = values<T>(static_cast<size_t>((n + k - 1) * step), rng, nan_rate);
+          std::vector<T> want(n * step, T(7)), got(n * step, T(7));
+          std::vector<char> w1(minmax_work_bytes(k, width, sizeof(T)));
+          std::vector<char> w2(minmax_work_bytes(k, width, sizeof(T)));
+          for (bool minimum : {true, false}) {
+            minmax_of<T>(table_scalar)(in.data(), step, want.data(), step, n, k, width, minimum,
+                                       w1.data());
+            minmax_of<T>(t)(in.data(), step, got.data(), step, n, k, width, minimum, w2.data());
+            for (int64_t i = 0; i < n * step; ++i)
+              ASSERT_TRUE(same_bits(want[i], got[i]))
+                  << isa_name(isa) << " sizeof " << sizeof(T) << " min " << minimum << " k " << k
+                  << " n " << n << " width " << width << " at " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class T, int K>
+void check_median(const Table& t, Isa isa, std::mt19937& rng) {
+  for (int64_t count : {1, 7, 16, 33, 100}) {
+    for (double nan_rate : {0.0, 0.02}) {
+      const int64_t row = count + K + 2;
+      const auto in = values<T>(static_cast<size_t>(row * K), rng, nan_rate);
+      std::vector<T> want(count), got(count);
+      median_of<T, K>(table_scalar)(in.data(), row, count, want.data());
+      median_of<T, K>(t)(in.data(), row, count, got.data());
+      for (int64_t i = 0; i < count; ++i)
+        ASSERT_TRUE(same_value(want[i], got[i]))
+            << isa_name(isa) << " K " << K << " count " << count << " at " << i;
+    }
+  }
+}
+
+TEST_P(RankIsa, MatchesReference) {
+  const Table& t = *kernels<Table>(GetParam());
+  std::mt19937 rng(1234);
+  check_minmax<float>(t, GetParam(), rng);
+  check_minmax<double>(t, GetParam(), rng);
+  check_minmax<uint8_t>(t, GetParam(), rng);
+  check_minmax<uint16_t>(t, GetParam(), rng);
+  check_minmax<int32_t>(t, GetParam(), rng);
+  check_median<float, 3>(t, GetParam(), rng);
+  check_median<double, 3>(t, GetParam(), rng);
+  check_median<uint8_t, 3>(t, GetParam(), rng);
+  check_median<float, 5>(t, GetParam(), rng);
+  check_median<double, 5>(t, GetParam(), rng);
+  check_median<uint8_t, 5>(t, GetParam(), rng);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, RankIsa, ::testing::ValuesIn(kernel_isas<Table>()),
+                         [](const auto& info) { return std::string(isa_name(info.param)); });
+
+}  // namespace
+}  // namespace rank
+}  // namespace npfast
