@@ -4,19 +4,11 @@
 
 #include <cstdint>
 
+#include "npfast/border.hpp"
 #include "npfast/view.hpp"
 
 namespace npfast {
 
-// How the input is extended past its edges (an input row/column index i outside [0, n)):
-//   fill     the fill value (scipy.signal "fill", scipy.ndimage "constant")
-//   wrap     i mod n                       (signal "wrap", ndimage "wrap")
-//   reflect  d c b a | a b c d | d c b a   (signal "symm", ndimage "reflect")
-//   nearest  a a a a | a b c d | d d d d   (ndimage "nearest")
-//   mirror   d c b | a b c d | c b a       (ndimage "mirror")
-// Extensions repeat periodically however far past the edge an index falls; an empty axis
-// reads the fill value.
-enum class Border : int { fill, wrap, reflect, nearest, mirror };
 enum class Corr2dMode : int { full, same, valid };
 
 // The dtype results are computed and returned in: float32 when both are float32, otherwise

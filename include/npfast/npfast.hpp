@@ -13,3 +13,4 @@
 #include "npfast/conv.hpp"
 #include "npfast/gemm.hpp"
 #include "npfast/limits.hpp"
+#include "npfast/ndimage.hpp"

@@ -12,8 +12,13 @@ from __future__ import annotations
 import operator
 
 from . import _npfast
+from ._filters import (convolve1d, correlate1d, gaussian_filter, gaussian_filter1d,  # noqa: F401
+                       gaussian_gradient_magnitude, gaussian_laplace, laplace, prewitt, sobel,
+                       uniform_filter, uniform_filter1d)
 
-__all__ = ["convolve", "correlate"]
+__all__ = ["convolve", "correlate", "correlate1d", "convolve1d", "uniform_filter1d",
+           "uniform_filter", "gaussian_filter1d", "gaussian_filter", "sobel", "prewitt",
+           "laplace", "gaussian_laplace", "gaussian_gradient_magnitude"]
 
 
 def _origins(origin):

@@ -21,36 +21,6 @@ namespace {
 
 using corr2d::kMaxRows;
 
-// The index that `i` (any integer) reads under `border` for an axis of length n; -1 for fill.
-int64_t map_index(int64_t i, int64_t n, Border border) {
-  if (i >= 0 && i < n) return i;
-  if (n == 0) return -1;
-  switch (border) {
-    case Border::fill:
-      return -1;
-    case Border::nearest:
-      return i < 0 ? 0 : n - 1;
-    case Border::wrap: {
-      const int64_t r = i % n;
-      return r < 0 ? r + n : r;
-    }
-    case Border::reflect: {
-      const int64_t p = 2 * n;
-      int64_t r = i % p;
-      if (r < 0) r += p;
-      return r < n ? r : p - 1 - r;
-    }
-    case Border::mirror: {
-      if (n == 1) return 0;
-      const int64_t p = 2 * n - 2;
-      int64_t r = i % p;
-      if (r < 0) r += p;
-      return r < n ? r : p - r;
-    }
-  }
-  return -1;
-}
-
 template <class T, class S>
 void copy_span_as(T* dst, const char* src, int64_t stride, int64_t n) {
   if constexpr (std::is_same_v<T, S>) {

@@ -1,0 +1,303 @@
+"""scipy.ndimage's linear filters on npfast's line kernels: same signatures, arguments,
+dtypes and results as SciPy (docs/ndimage.md says what matches bit for bit).
+
+Each function follows scipy/ndimage/_filters.py step for step, so multi-axis filters make the
+same one-axis passes into the same intermediate arrays (the output, or arrays of its dtype) and
+integer outputs are truncated between passes exactly as SciPy's are; only the 1-D passes
+(``_npfast._correlate1d`` / ``_npfast._uniform_filter1d``) run on npfast's kernels.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+from . import _npfast
+from ._ndimage_support import (NdimageArgumentError, as_float, as_input, check_axes,
+                               check_origin, get_output, mode_code, normalize_axis,
+                               normalize_sequence, separate)
+
+__all__ = ["correlate1d", "convolve1d", "uniform_filter1d", "uniform_filter",
+           "gaussian_filter1d", "gaussian_filter", "sobel", "prewitt", "laplace",
+           "gaussian_laplace", "gaussian_gradient_magnitude"]
+
+
+def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
+    """1-D correlation along ``axis``, as ``scipy.ndimage.correlate1d``.
+
+    ``out[..., i, ...] = sum_j weights[j] * input_ext[..., i + j - len(weights) // 2 - origin,
+    ...]``. float64 results (and every integer input, computed in double as SciPy) equal
+    SciPy's bit for bit; float32 input with a float32 output is computed in float32.
+
+    Parameters
+    ----------
+    input : array_like, N-D, real (float32/64, (u)int8/16, int32/64)
+    weights : array_like, 1-D, non-empty (converted to float64 as SciPy)
+    axis : int
+    output : ndarray or dtype, optional
+        An array of the input's shape (written in place; any supported dtype) or a dtype;
+        default: the input's dtype. Integer outputs truncate toward zero as SciPy's C cast.
+    mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap', 'grid-mirror',
+        'grid-constant', 'grid-wrap'}
+    cval : float
+        The value past the edges for mode='constant'.
+    origin : int
+        In ``[-(len(weights) // 2), (len(weights) - 1) // 2]``.
+
+    Raises
+    ------
+    ValueError     a bad axis or origin; NdimageArgumentError (ValueError and RuntimeError,
+                   as SciPy's RuntimeError) for an unknown mode, empty or non-1-D weights,
+                   a wrong ``output`` shape.
+    TypeError      complex or unsupported dtypes (named: input, weights, output).
+    """
+    input = as_input(input)
+    w = np.asarray(weights)
+    if w.dtype.kind == "c":
+        raise TypeError(f"weights: complex weights are not supported, got dtype {w.dtype}")
+    output = get_output(output, input)
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    if w.ndim != 1 or w.shape[0] < 1:
+        raise NdimageArgumentError(f"weights: no filter weights given (shape {w.shape})")
+    axis = normalize_axis(axis, input.ndim)
+    origin = check_origin(origin, len(w), size_name="len(weights)")
+    code = mode_code(mode)
+    cval = as_float(cval, "cval")
+    _npfast._correlate1d(separate(input, output), w, axis, output, code, cval, origin)
+    return output
+
+
+def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
+    """1-D convolution along ``axis``, as ``scipy.ndimage.convolve1d``: correlate1d with the
+    weights reversed and the origin negated (and shifted by one for an even length).
+    Parameters, results and errors as :func:`correlate1d`."""
+    w = np.asarray(weights)
+    if w.ndim != 1 or w.shape[0] < 1:
+        raise NdimageArgumentError(f"weights: no filter weights given (shape {w.shape})")
+    w = w[::-1]
+    origin = -operator.index(origin)
+    if not w.shape[0] & 1:
+        origin -= 1
+    return correlate1d(input, w, axis, output, mode, cval, origin)
+
+
+def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
+    """Mean of ``size`` elements along ``axis``, as ``scipy.ndimage.uniform_filter1d``
+    (SciPy's running sum, bit for bit in double; float32 in float32). ``size >= 1``
+    (NdimageArgumentError otherwise, SciPy's RuntimeError); other parameters as
+    :func:`correlate1d`."""
+    input = as_input(input)
+    axis = normalize_axis(axis, input.ndim)
+    try:
+        size = operator.index(size)
+    except TypeError:
+        raise TypeError(f"size: must be an integer, got {size!r}") from None
+    if size < 1:
+        raise NdimageArgumentError(f"size: incorrect filter size, must be >= 1, got {size}")
+    output = get_output(output, input)
+    origin = check_origin(origin, size)
+    code = mode_code(mode)
+    cval = as_float(cval, "cval")
+    _npfast._uniform_filter1d(separate(input, output), size, axis, output, code, cval, origin)
+    return output
+
+
+def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=0, *,
+                   axes=None):
+    """Multidimensional uniform (box) filter, as ``scipy.ndimage.uniform_filter``: one
+    uniform_filter1d pass per axis in ``axes`` with size > 1, into ``output``. ``size``,
+    ``origin`` and ``mode`` are scalars or one per filtered axis."""
+    input = as_input(input)
+    output = get_output(output, input)
+    axes = check_axes(axes, input.ndim)
+    n = len(axes)
+    sizes = normalize_sequence(size, n, "size")
+    origins = normalize_sequence(origin, n, "origin")
+    modes = normalize_sequence(mode, n, "mode")
+    passes = [(axes[i], sizes[i], origins[i], modes[i]) for i in range(n) if sizes[i] > 1]
+    if passes:
+        for axis, sz, org, md in passes:
+            uniform_filter1d(input, int(sz), axis, output, md, cval, org)
+            input = output
+    else:
+        output[...] = input[...]
+    return output
+
+
+def _gaussian_kernel1d(sigma, order, radius):
+    """SciPy's _gaussian_kernel1d, operation for operation (the same weights bit for bit)."""
+    if order < 0:
+        raise ValueError(f"order: must be non-negative, got {order}")
+    exponent_range = np.arange(order + 1)
+    sigma2 = sigma * sigma
+    x = np.arange(-radius, radius + 1)
+    phi_x = np.exp(-0.5 / sigma2 * x ** 2)
+    phi_x = phi_x / phi_x.sum()
+    if order == 0:
+        return phi_x
+    # f(x) = q(x) * phi(x); f'(x) = (q'(x) + q(x) * p'(x)) * phi(x) with p'(x) = -x / sigma^2:
+    # q' + q p' as a matrix on q's coefficients, applied `order` times.
+    q = np.zeros(order + 1)
+    q[0] = 1
+    D = np.diag(exponent_range[1:], 1)
+    P = np.diag(np.ones(order) / -sigma2, -1)
+    Q_deriv = D + P
+    for _ in range(order):
+        q = Q_deriv.dot(q)
+    q = (x[:, None] ** exponent_range).dot(q)
+    return q * phi_x
+
+
+def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0,
+                      truncate=4.0, *, radius=None):
+    """1-D Gaussian filter (order 0) or its derivatives (order 1, 2, 3), as
+    ``scipy.ndimage.gaussian_filter1d``: correlate1d with SciPy's weights of radius
+    ``int(truncate * sigma + 0.5)`` (or ``radius``)."""
+    sd = as_float(sigma, "sigma")
+    if sd < 0:
+        raise ValueError(f"sigma: must be non-negative, got {sigma!r}")
+    try:
+        order = operator.index(order)
+    except TypeError:
+        raise TypeError(f"order: must be an integer, got {order!r}") from None
+    lw = int(as_float(truncate, "truncate") * sd + 0.5)
+    if radius is not None:
+        lw = radius
+    if not isinstance(lw, numbers.Integral) or lw < 0:
+        raise ValueError(f"radius: must be a nonnegative integer, got {lw!r}")
+    weights = _gaussian_kernel1d(sigma, order, lw)[::-1]
+    return correlate1d(input, weights, axis, output, mode, cval, 0)
+
+
+def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0,
+                    truncate=4.0, *, radius=None, axes=None):
+    """Multidimensional Gaussian filter, as ``scipy.ndimage.gaussian_filter``: one
+    gaussian_filter1d pass per axis in ``axes`` whose sigma exceeds 1e-15, into ``output``.
+    ``sigma``, ``order``, ``mode`` and ``radius`` are scalars or one per filtered axis."""
+    input = as_input(input)
+    output = get_output(output, input)
+    axes = check_axes(axes, input.ndim)
+    n = len(axes)
+    orders = normalize_sequence(order, n, "order")
+    sigmas = normalize_sequence(sigma, n, "sigma")
+    modes = normalize_sequence(mode, n, "mode")
+    radiuses = normalize_sequence(radius, n, "radius")
+    for s in sigmas:
+        if as_float(s, "sigma") < 0:
+            raise ValueError(f"sigma: must be non-negative, got {sigma!r}")
+    passes = [(axes[i], sigmas[i], orders[i], modes[i], radiuses[i])
+              for i in range(n) if sigmas[i] > 1e-15]
+    if passes:
+        for axis, s, o, md, r in passes:
+            gaussian_filter1d(input, s, axis, o, output, md, cval, truncate, radius=r)
+            input = output
+    else:
+        output[...] = input[...]
+    return output
+
+
+def _edge(input, axis, output, mode, cval, smooth):
+    input = as_input(input)
+    axis = normalize_axis(axis, input.ndim)
+    output = get_output(output, input)
+    modes = normalize_sequence(mode, input.ndim, "mode")
+    correlate1d(input, [-1, 0, 1], axis, output, modes[axis], cval, 0)
+    for ii in range(input.ndim):
+        if ii != axis:
+            correlate1d(output, smooth, ii, output, modes[ii], cval, 0)
+    return output
+
+
+def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0):
+    """Sobel derivative along ``axis``, as ``scipy.ndimage.sobel``: [-1, 0, 1] along ``axis``,
+    then [1, 2, 1] along every other axis, in place in ``output``. ``mode`` is one name or one
+    per axis of the input."""
+    return _edge(input, axis, output, mode, cval, [1, 2, 1])
+
+
+def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0):
+    """Prewitt derivative along ``axis``, as ``scipy.ndimage.prewitt``: [-1, 0, 1] along
+    ``axis``, then [1, 1, 1] along every other axis."""
+    return _edge(input, axis, output, mode, cval, [1, 1, 1])
+
+
+def _generic_laplace(input, derivative2, output, mode, cval, axes):
+    # SciPy's generic_laplace: the first axis into output, the others into arrays of its
+    # dtype added in place.
+    input = as_input(input)
+    output = get_output(output, input)
+    axes = check_axes(axes, input.ndim)
+    if axes:
+        modes = normalize_sequence(mode, len(axes), "mode")
+        derivative2(input, axes[0], output, modes[0], cval)
+        for ii in range(1, len(axes)):
+            tmp = derivative2(input, axes[ii], output.dtype, modes[ii], cval)
+            output += tmp
+    else:
+        output[...] = input[...]
+    return output
+
+
+def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None):
+    """Laplace filter, as ``scipy.ndimage.laplace``: the sum over ``axes`` of [1, -2, 1]
+    along each."""
+    def derivative2(x, axis, out, md, cv):
+        return correlate1d(x, [1, -2, 1], axis, out, md, cv, 0)
+    return _generic_laplace(input, derivative2, output, mode, cval, axes)
+
+
+def _sigma_per_axis(input, sigma, axes):
+    # gaussian_laplace's sigmas: one per filtered axis, 0 on the others.
+    axes = check_axes(axes, input.ndim)
+    sigma = normalize_sequence(sigma, len(axes), "sigma")
+    if len(axes) < input.ndim:
+        full = [0] * input.ndim
+        for s, ax in zip(sigma, axes):
+            full[ax] = s
+        sigma = full
+    return sigma
+
+
+def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None,
+                     **kwargs):
+    """Laplace of Gaussian, as ``scipy.ndimage.gaussian_laplace``: the sum over ``axes`` of
+    gaussian_filter with order 2 along that axis. ``kwargs``: gaussian_filter's ``truncate``
+    and ``radius``."""
+    input = as_input(input)
+    sigma = _sigma_per_axis(input, sigma, axes)
+
+    def derivative2(x, axis, out, md, cv):
+        order = [0] * x.ndim
+        order[axis] = 2
+        return gaussian_filter(x, sigma, order, out, md, cv, **kwargs)
+    return _generic_laplace(input, derivative2, output, mode, cval, axes)
+
+
+def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=0.0, *,
+                                axes=None, **kwargs):
+    """Gradient magnitude with Gaussian derivatives, as
+    ``scipy.ndimage.gaussian_gradient_magnitude``: sqrt of the sum over ``axes`` of the
+    squared gaussian_filter with order 1 along that axis (squares, sums and the square root
+    in ``output``'s dtype, as SciPy). ``kwargs``: ``truncate`` and ``radius``."""
+    input = as_input(input)
+    output = get_output(output, input)
+    axes = check_axes(axes, input.ndim)
+
+    def derivative(x, axis, out, md, cv):
+        order = [0] * x.ndim
+        order[axis] = 1
+        return gaussian_filter(x, sigma, order, out, md, cv, **kwargs)
+    if axes:
+        modes = normalize_sequence(mode, len(axes), "mode")
+        derivative(input, axes[0], output, modes[0], cval)
+        np.multiply(output, output, output)
+        for ii in range(1, len(axes)):
+            tmp = derivative(input, axes[ii], output.dtype, modes[ii], cval)
+            np.multiply(tmp, tmp, tmp)
+            output += tmp
+        np.sqrt(output, output, casting="unsafe")
+    else:
+        output[...] = input[...]
+    return output

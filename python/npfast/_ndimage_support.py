@@ -1,0 +1,169 @@
+"""scipy.ndimage's argument handling (scipy/ndimage/_ni_support.py), shared by every
+npfast.ndimage function: modes, per-axis sequences, axes, origins and ``output=``.
+
+Errors keep SciPy's exception classes and add npfast's convention of naming the argument.
+Where SciPy raises RuntimeError for what npfast's contract calls a ValueError (an unknown mode,
+a sequence of the wrong length, no weights), the exception is :class:`NdimageArgumentError`,
+both a ValueError and a RuntimeError, so code written for either catches it.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable
+
+import numpy as np
+
+try:
+    from numpy.lib.array_utils import normalize_axis_index as _normalize_axis_index
+except ImportError:  # NumPy < 2
+    from numpy.core.multiarray import normalize_axis_index as _normalize_axis_index
+
+
+class NdimageArgumentError(ValueError, RuntimeError):
+    """A bad argument SciPy reports as RuntimeError (npfast: also a ValueError)."""
+
+
+# Border codes (npfast::Border in include/npfast/border.hpp) for the mode names filters take.
+# For filters SciPy maps 'grid-mirror' to 'reflect', 'grid-constant' to 'constant' and
+# 'grid-wrap' to 'wrap' (_extend_mode_to_code(mode, is_filter=True)).
+MODES = {
+    "constant": 0, "grid-constant": 0,
+    "wrap": 1, "grid-wrap": 1,
+    "reflect": 2, "grid-mirror": 2,
+    "nearest": 3,
+    "mirror": 4,
+}
+
+
+def mode_code(mode, arg="mode"):
+    """The Border code of a filter mode name."""
+    code = MODES.get(mode) if isinstance(mode, str) else None
+    if code is None:
+        raise NdimageArgumentError(
+            f"{arg}: boundary mode not supported, got {mode!r} (expected one of "
+            "'reflect', 'constant', 'nearest', 'mirror', 'wrap', 'grid-mirror', "
+            "'grid-constant', 'grid-wrap')")
+    return code
+
+
+def normalize_sequence(value, rank, arg):
+    """SciPy's _normalize_sequence: a scalar (or a string) repeated `rank` times, or a
+    sequence of exactly `rank` values."""
+    if not isinstance(value, str) and np.iterable(value):
+        seq = list(value)
+        if len(seq) != rank:
+            raise NdimageArgumentError(
+                f"{arg}: sequence argument must have length equal to input rank ({rank}), "
+                f"got {len(seq)}")
+        return seq
+    return [value] * rank
+
+
+def normalize_axis(axis, ndim, arg="axis"):
+    """An axis in [0, ndim): numpy's AxisError (a ValueError and an IndexError) otherwise."""
+    try:
+        axis = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{arg}: must be an integer, got {axis!r}") from None
+    return _normalize_axis_index(axis, ndim, arg)
+
+
+def check_axes(axes, ndim):
+    """SciPy's _check_axes: None (every axis), an int or an iterable of ints, each in
+    [-ndim, ndim), no axis twice; returns non-negative axes."""
+    if axes is None:
+        return tuple(range(ndim))
+    if np.isscalar(axes):
+        try:
+            axes = (operator.index(axes),)
+        except TypeError:
+            raise TypeError(f"axes: must be an integer, iterable of integers, or None, "
+                            f"got {axes!r}") from None
+    elif isinstance(axes, Iterable):
+        try:
+            axes = tuple(operator.index(ax) for ax in axes)
+        except TypeError:
+            raise TypeError(f"axes: must be an integer, iterable of integers, or None, "
+                            f"got {axes!r}") from None
+    else:
+        raise ValueError("axes: must be an integer, iterable of integers, or None")
+    for ax in axes:
+        if ax < -ndim or ax > ndim - 1:
+            raise ValueError(f"axes: specified axis: {ax} is out of range for {ndim}-D input")
+    axes = tuple(ax % ndim if ax < 0 else ax for ax in axes)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"axes: must be unique, got {axes}")
+    return axes
+
+
+def check_origin(origin, size, arg="origin", size_name="size"):
+    """SciPy's range for a filter of `size` taps: -(size // 2) <= origin <= (size - 1) // 2."""
+    try:
+        origin = operator.index(origin)
+    except TypeError:
+        raise TypeError(f"{arg}: must be an integer, got {origin!r}") from None
+    if origin < -(size // 2) or origin > (size - 1) // 2:
+        raise ValueError(f"{arg}: invalid origin; must satisfy -({size_name} // 2) <= origin "
+                         f"<= ({size_name} - 1) // 2, got {origin} for {size_name} {size}")
+    return origin
+
+
+def as_input(input, arg="input"):
+    """np.asarray(input), refusing what npfast does not filter (complex values)."""
+    a = np.asarray(input)
+    if a.dtype.kind == "c":
+        raise TypeError(f"{arg}: complex input is not supported, got dtype {a.dtype}")
+    if a.ndim == 0:
+        raise ValueError(f"{arg}: must have at least 1 dimension, got a 0-d array")
+    return a
+
+
+def get_output(output, input, arg="output"):
+    """SciPy's _get_output for real results: None (the input's dtype), a dtype (class, dtype
+    or string) or an array of the input's shape, which is returned and written in place."""
+    shape = input.shape
+    if output is None:
+        return np.empty(shape, dtype=input.dtype)
+    if isinstance(output, (type, np.dtype, str)):
+        try:
+            dt = np.dtype(output)
+        except TypeError:
+            raise TypeError(f"{arg}: not a dtype or an array, got {output!r}") from None
+        if dt.kind == "c":
+            raise TypeError(f"{arg}: complex output is not supported, got dtype {dt}")
+        if not issubclass(dt.type, np.number):
+            raise NdimageArgumentError(f"{arg}: output must have numeric dtype, got {dt}")
+        return np.empty(shape, dtype=dt)
+    if not isinstance(output, np.ndarray):
+        raise TypeError(f"{arg}: must be None, a dtype or a numpy.ndarray, "
+                        f"got {type(output).__name__}")
+    if output.shape != shape:
+        raise NdimageArgumentError(
+            f"{arg}: output shape not correct: {output.shape}, expected {shape}")
+    if output.dtype.kind == "c":
+        raise TypeError(f"{arg}: complex output is not supported, got dtype {output.dtype}")
+    return output
+
+
+def _same_view(a, b):
+    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            and a.strides == b.strides and a.dtype == b.dtype and a.shape == b.shape)
+
+
+def separate(input, output):
+    """The input to read when writing `output`: itself when it is `output` (the line passes
+    read each block before writing it) or shares no memory with it, a copy otherwise."""
+    if not _same_view(input, output) and np.may_share_memory(input, output):
+        return input.copy()
+    return input
+
+
+def as_float(value, arg):
+    """A real scalar parameter (cval, sigma, truncate) as a Python float."""
+    if np.iscomplexobj(value):
+        raise TypeError(f"{arg}: must be a real number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{arg}: must be a real number, got {value!r}") from None

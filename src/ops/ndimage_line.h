@@ -1,0 +1,201 @@
+// The scipy.ndimage line machinery shared by the 1-D filters (correlate1d, uniform_filter1d,
+// minimum/maximum_filter1d, ...): SciPy's line extension (NI_ExtendLine) and a driver that runs
+// a 1-D operation over every line of an N-D strided array along one axis.
+//
+// A line block is `lanes` lines side by side, position-major: element i of lane l is at
+// buf[i * lanes + l]. Lines along an axis other than the last are adjacent in memory along the
+// last axis, so a block is filled with contiguous loads and the kernels vectorise across the
+// lanes; along the last axis the copy gathers the lanes (a transpose), and the kernels are the
+// same. Every lane goes through the same arithmetic whatever the block, so results never depend
+// on the blocking or the thread count.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#include "npfast/border.hpp"
+#include "npfast/memory.hpp"
+#include "npfast/threads.hpp"
+#include "npfast/view.hpp"
+
+namespace npfast {
+namespace ndimage {
+
+// Fills the extension rows of a block: rows [before, before + n) hold the lines; row
+// before + i for i outside [0, n) becomes row before + map_index(i, n, mode), or `cval` for
+// Border::fill. Equals NI_ExtendLine for any `before` / `after`, however many times the
+// extension wraps around the line.
+template <class T>
+void extend_lines(T* buf, int64_t n, int64_t before, int64_t after, int64_t lanes, Border mode,
+                  T cval) {
+  const size_t bytes = static_cast<size_t>(lanes) * sizeof(T);
+  auto fill_row = [&](int64_t i) {
+    T* dst = buf + (before + i) * lanes;
+    const int64_t m = map_index(i, n, mode);
+    if (m < 0)
+      std::fill(dst, dst + lanes, cval);
+    else
+      std::memcpy(dst, buf + (before + m) * lanes, bytes);
+  };
+  for (int64_t i = -before; i < 0; ++i) fill_row(i);
+  for (int64_t i = n; i < n + after; ++i) fill_row(i);
+}
+
+// The C cast (D)v of SciPy's line buffers (NI_LineBufferToArray, compiled by GCC for x86-64):
+// floating results round to nearest; integer results truncate toward zero, through int32 for
+// types of at most 32 bits (int64 for the 32-bit unsigned type) and then wrap, and a value
+// outside that range or NaN gives the conversion's "integer indefinite" (INT_MIN) first.
+template <class D, class T>
+inline D c_cast(T v) {
+  if constexpr (std::is_floating_point_v<D> || !std::is_floating_point_v<T>) {
+    return static_cast<D>(v);
+  } else if constexpr (sizeof(D) == 8) {
+    const double x = static_cast<double>(v);
+    if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0))
+      return static_cast<D>(std::numeric_limits<int64_t>::min());
+    return static_cast<D>(static_cast<int64_t>(x));
+  } else if constexpr (sizeof(D) == 4 && std::is_unsigned_v<D>) {
+    return static_cast<D>(c_cast<int64_t>(v));
+  } else {
+    const double x = static_cast<double>(v);
+    if (!(x > -2147483649.0 && x < 2147483648.0))
+      return static_cast<D>(std::numeric_limits<int32_t>::min());
+    return static_cast<D>(static_cast<int32_t>(x));
+  }
+}
+
+// dst[l] = T(src[l * stride]) for l < count; src of dtype S.
+template <class T, class S>
+void load_lanes(T* dst, const char* src, int64_t stride, int64_t count) {
+  if (std::is_same_v<T, S> && stride == static_cast<int64_t>(sizeof(S))) {
+    std::memcpy(dst, src, static_cast<size_t>(count) * sizeof(T));
+    return;
+  }
+  for (int64_t l = 0; l < count; ++l) {
+    S v;
+    std::memcpy(&v, src + l * stride, sizeof(S));  // strides need not be aligned
+    dst[l] = static_cast<T>(v);
+  }
+}
+
+// dst[l * stride] = c_cast<D>(src[l]) for l < count.
+template <class T, class D>
+void store_lanes(char* dst, const T* src, int64_t stride, int64_t count) {
+  if (std::is_same_v<T, D> && stride == static_cast<int64_t>(sizeof(D))) {
+    std::memcpy(dst, src, static_cast<size_t>(count) * sizeof(T));
+    return;
+  }
+  for (int64_t l = 0; l < count; ++l) {
+    const D v = c_cast<D>(src[l]);
+    std::memcpy(dst + l * stride, &v, sizeof(D));
+  }
+}
+
+template <class T>
+using LoadFn = void (*)(T*, const char*, int64_t, int64_t);
+template <class T>
+using StoreFn = void (*)(char*, const T*, int64_t, int64_t);
+
+// The element type behind a DType, as a template argument to `f`.
+template <class F>
+decltype(auto) with_dtype(DType t, F&& f) {
+  switch (t) {
+    case DType::u8:
+      return f(uint8_t{});
+    case DType::i8:
+      return f(int8_t{});
+    case DType::u16:
+      return f(uint16_t{});
+    case DType::i16:
+      return f(int16_t{});
+    case DType::i32:
+      return f(int32_t{});
+    case DType::i64:
+      return f(int64_t{});
+    case DType::f32:
+      return f(float{});
+    case DType::f64:
+      break;
+  }
+  return f(double{});
+}
+
+// The line geometry of a 1-D pass along `axis`.
+struct LinePass {
+  int axis;        // the axis the lines run along
+  int64_t before;  // extension elements before each line (>= 0)
+  int64_t after;   // and after it (>= 0)
+  Border mode;
+  double cval;     // the fill value for Border::fill, converted to the buffer type
+  // Elements of an (n + before + after)-long line a block holds side by side: 32 floats or
+  // 16 doubles fill a few vectors of every ISA and read two cache lines per row.
+  int64_t lanes;
+  double ns_per_element;  // cost estimate, for the thread grain
+};
+
+// For every line of `in` along p.axis: copies blocks of p.lanes lines (converted to T) into
+// a pooled buffer with their extension, calls
+//     op(ext, res, n, lanes)
+// with ext holding (p.before + n + p.after) rows and res n rows of `lanes` elements (see the
+// top of this file), and writes res to `out` (same shape, any dtype and strides) with
+// c_cast. `out` may be `in` itself (every block is read before it is written) but must not
+// otherwise overlap it. Threads over blocks; the blocks do not depend on the thread count.
+template <class T, class Op>
+void for_each_line(const View& in, const View& out, const LinePass& p, Op&& op) {
+  if (in.empty()) return;
+  const int nd = in.ndim;
+  const int a = p.axis;
+  const int64_t n = nd ? in.shape[a] : 1;
+  const int64_t as_in = nd ? in.strides[a] : 0, as_out = nd ? out.strides[a] : 0;
+  // The lane axis: the last axis other than `a` (none for 1-D input).
+  const int d = nd < 2 ? -1 : (a == nd - 1 ? nd - 2 : nd - 1);
+  const int64_t lane_len = d < 0 ? 1 : in.shape[d];
+  const int64_t ls_in = d < 0 ? 0 : in.strides[d], ls_out = d < 0 ? 0 : out.strides[d];
+  const int64_t B = std::min<int64_t>(p.lanes, lane_len);
+  const int64_t per_outer = (lane_len + B - 1) / B;
+  int outer_axes[View::kMaxDims];
+  int no = 0;
+  int64_t outer = 1;
+  for (int k = 0; k < nd; ++k)
+    if (k != a && k != d) {
+      outer_axes[no++] = k;
+      outer *= in.shape[k];
+    }
+  const LoadFn<T> load =
+      with_dtype(in.dtype, [](auto s) -> LoadFn<T> { return load_lanes<T, decltype(s)>; });
+  const StoreFn<T> store =
+      with_dtype(out.dtype, [](auto s) -> StoreFn<T> { return store_lanes<T, decltype(s)>; });
+  const int64_t rows = n + p.before + p.after;
+  const T cval = static_cast<T>(p.cval);
+  const int64_t blocks = outer * per_outer;
+  const int64_t grain = grain_for(blocks, p.ns_per_element * static_cast<double>(n * B));
+  parallel_for(blocks, grain, [&](int64_t b0, int64_t b1) {
+    Buffer<T> ext(static_cast<size_t>(rows * B)), res(static_cast<size_t>(n * B));
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      int64_t o = blk / per_outer;
+      const int64_t l0 = (blk % per_outer) * B;
+      const int64_t lanes = std::min(B, lane_len - l0);
+      const char* src = static_cast<const char*>(in.data) + l0 * ls_in;
+      char* dst = static_cast<char*>(out.data) + l0 * ls_out;
+      for (int k = no - 1; k >= 0; --k) {
+        const int ax = outer_axes[k];
+        const int64_t idx = o % in.shape[ax];
+        o /= in.shape[ax];
+        src += idx * in.strides[ax];
+        dst += idx * out.strides[ax];
+      }
+      T* e = ext.get();
+      for (int64_t i = 0; i < n; ++i) load(e + (p.before + i) * lanes, src + i * as_in, ls_in, lanes);
+      extend_lines(e, n, p.before, p.after, lanes, p.mode, cval);
+      op(static_cast<const T*>(e), res.get(), n, lanes);
+      for (int64_t i = 0; i < n; ++i) store(dst + i * as_out, res.get() + i * lanes, ls_out, lanes);
+    }
+  });
+}
+
+}  // namespace ndimage
+}  // namespace npfast
