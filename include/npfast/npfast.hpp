@@ -14,3 +14,4 @@
 #include "npfast/gemm.hpp"
 #include "npfast/limits.hpp"
 #include "npfast/ndimage.hpp"
+#include "npfast/ndimage_rank.hpp"

@@ -16,6 +16,7 @@ namespace npfast {
 namespace NPFAST_TARGET {
 namespace rank {
 
+using npfast::rank::footprint_minmax;
 using npfast::rank::minmax_deque;
 using npfast::rank::ni_select;
 using npfast::rank::select_rows;
@@ -159,11 +160,15 @@ void median(const T* in, int64_t row_step, int64_t count, T* out) {
   for (int64_t i0 = 0; i0 < count; i0 += L) {
     const int lanes = count - i0 < L ? static_cast<int>(count - i0) : L;
     const T* p = in + i0;
+    alignas(64) uint8_t nan[L] = {};
     for (int r = 0; r < K; ++r)
       for (int c = 0; c < K; ++c) {
         const T* s = p + r * row_step + c;
         T* d = v[r * K + c];
-        for (int l = 0; l < lanes; ++l) d[l] = s[l];
+        for (int l = 0; l < lanes; ++l) {
+          d[l] = s[l];
+          nan[l] |= static_cast<uint8_t>(s[l] != s[l]);  // always 0 for integers
+        }
       }
     for (int q = 0; q < kNet.count; ++q) {
       T* __restrict a = v[kNet.a[q]];
@@ -178,13 +183,7 @@ void median(const T* in, int64_t row_step, int64_t count, T* out) {
     if constexpr (std::is_floating_point_v<T>) {
       // A window holding a NaN: SciPy's partition result (rank.h), scalar.
       for (int l = 0; l < lanes; ++l) {
-        bool nan = false;
-        for (int r = 0; r < K; ++r)
-          for (int c = 0; c < K; ++c) {
-            const T x = p[l + r * row_step + c];
-            nan |= x != x;
-          }
-        if (!nan) continue;
+        if (!nan[l]) continue;
         double work[N];
         for (int r = 0; r < K; ++r)
           for (int c = 0; c < K; ++c) work[r * K + c] = static_cast<double>(p[l + r * row_step + c]);

@@ -17,6 +17,12 @@
 // SciPy's NI_Select (ni_select below): the rank-th smallest when no value is NaN, and SciPy's
 // partition result otherwise. `work`: nf doubles.
 //
+// Footprint minimum / maximum `<dtype>_footprint_minmax__<isa>(in, offsets, nf, minimum, count,
+// out)`: SciPy's NI_MinOrMaxFilter for non-separable footprints: out[i] starts at
+// in[i + offsets[0]] and takes each later in[i + offsets[j]] that is strictly smaller (larger),
+// in T. So a NaN is the answer exactly when it is the window's first value, and ties keep the
+// earliest value.
+//
 // Small medians `<dtype>_median_<K>x<K>__<isa>(in, row_step, count, out)`: the median of the
 // K x K window whose top-left element is in[i + r * row_step + c] (r, c < K) for output i < count,
 // equal to the select kernel with the window's offsets in C order and rank K*K/2 (a min/max
@@ -41,6 +47,9 @@ using MinMaxFn = void (*)(const T* in, int64_t in_step, T* out, int64_t out_step
 template <class T>
 using SelectFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, int64_t rank,
                           int64_t count, T* out, double* work);
+template <class T>
+using FootprintFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, bool minimum,
+                             int64_t count, T* out);
 template <class T>
 using MedianFn = void (*)(const T* in, int64_t row_step, int64_t count, T* out);
 
@@ -129,6 +138,24 @@ void select_rows(const T* in, const int64_t* offsets, int64_t nf, int64_t rank, 
     const T* p = in + i;
     for (int64_t j = 0; j < nf; ++j) work[j] = static_cast<double>(p[offsets[j]]);
     out[i] = static_cast<T>(ni_select(work, 0, nf - 1, rank));
+  }
+}
+
+// The footprint kernel's body, shared by every ISA: the loop over outputs is innermost and
+// `t < r ? t : r` is the vector min instruction's own rule, so it vectorizes at each ISA's
+// flags and stays exactly SciPy's scan.
+template <class T>
+void footprint_minmax(const T* in, const int64_t* offsets, int64_t nf, bool minimum,
+                      int64_t count, T* out) {
+  const T* p = in + offsets[0];
+  for (int64_t i = 0; i < count; ++i) out[i] = p[i];
+  for (int64_t j = 1; j < nf; ++j) {
+    const T* __restrict q = in + offsets[j];
+    T* __restrict r = out;
+    if (minimum)
+      for (int64_t i = 0; i < count; ++i) r[i] = q[i] < r[i] ? q[i] : r[i];
+    else
+      for (int64_t i = 0; i < count; ++i) r[i] = q[i] > r[i] ? q[i] : r[i];
   }
 }
 

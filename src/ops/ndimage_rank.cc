@@ -1,0 +1,316 @@
+// The rank filters: argument checks, then either one line pass (ndimage_line.h) with the
+// running min/max kernels, or a padded copy of the input and a window kernel per output row
+// (footprint min/max, NI_Select, the small-median networks).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "npfast/error.hpp"
+#include "npfast/memory.hpp"
+#include "npfast/ndimage_rank.hpp"
+#include "npfast/threads.hpp"
+#include "src/kernels/rank/rank.h"
+#include "src/ops/ndimage_line.h"
+
+namespace npfast {
+namespace {
+
+void check_same_shape(const View& input, const View& out) {
+  bool same = out.ndim == input.ndim;
+  for (int k = 0; same && k < input.ndim; ++k) same = out.shape[k] == input.shape[k];
+  if (!same)
+    throw ValueError("output: shape " + shape_str(out) + " must equal the input's " +
+                     shape_str(input));
+}
+
+// The kernels' element types: the values of every input dtype, exactly (int64 as SciPy's
+// double buffers hold it).
+template <class S>
+struct Work {
+  using type = double;
+};
+template <>
+struct Work<float> {
+  using type = float;
+};
+template <>
+struct Work<uint8_t> {
+  using type = uint8_t;
+};
+template <>
+struct Work<uint16_t> {
+  using type = uint16_t;
+};
+template <>
+struct Work<int8_t> {
+  using type = int32_t;
+};
+template <>
+struct Work<int16_t> {
+  using type = int32_t;
+};
+template <>
+struct Work<int32_t> {
+  using type = int32_t;
+};
+
+template <class T, class F32, class F64, class U8, class U16, class I32>
+auto pick(const F32& f32, const F64& f64, const U8& u8, const U16& u16, const I32& i32) {
+  if constexpr (std::is_same_v<T, float>)
+    return f32;
+  else if constexpr (std::is_same_v<T, double>)
+    return f64;
+  else if constexpr (std::is_same_v<T, uint8_t>)
+    return u8;
+  else if constexpr (std::is_same_v<T, uint16_t>)
+    return u16;
+  else
+    return i32;
+}
+
+// True when `v` is a value of T exactly (the line buffer may then be T instead of double).
+template <class T>
+bool holds(double v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::isnan(v) || static_cast<double>(static_cast<T>(v)) == v;
+  } else {
+    return v >= static_cast<double>(std::numeric_limits<T>::min()) &&
+           v <= static_cast<double>(std::numeric_limits<T>::max()) && std::floor(v) == v;
+  }
+}
+
+template <class T>
+void minmax1d_as(const View& input, int64_t size, int axis, const View& out, Border mode,
+                 double cval, int64_t origin, bool minimum) {
+  const auto& t = kernels<rank::Table>();
+  const rank::MinMaxFn<T> k =
+      pick<T>(t.f32_minmax, t.f64_minmax, t.u8_minmax, t.u16_minmax, t.i32_minmax);
+  const int64_t size1 = size / 2;
+  // Lanes: 128 bytes of each row (a few vectors of every ISA), at least 16 lines.
+  const int64_t lanes = std::max<int64_t>(16, 128 / static_cast<int64_t>(sizeof(T)));
+  const ndimage::LinePass p{axis, size1 + origin, size - size1 - 1 - origin, mode, cval, lanes,
+                            0.3};
+  ndimage::for_each_line<T>(input, out, p, [&](const T* ext, T* res, int64_t n, int64_t lanes) {
+    Buffer<char> work(rank::minmax_work_bytes(size, lanes, sizeof(T)));
+    k(ext, lanes, res, lanes, n, size, lanes, minimum, work.get());
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Window filters over a padded copy
+
+struct Window {
+  int nd;
+  int64_t pshape[View::kMaxDims];   // padded shape
+  int64_t pstride[View::kMaxDims];  // its C strides, in elements
+  int64_t lo[View::kMaxDims];       // elements before each axis: f // 2 + origin
+  std::vector<int64_t> offsets;     // the footprint's set entries, C order, in padded elements
+};
+
+Window window(const View& input, const View& footprint, const int64_t* origins) {
+  if (footprint.dtype != DType::u8 || !footprint.c_contiguous())
+    throw TypeError("footprint: must be a C-contiguous uint8 array");
+  if (footprint.ndim != input.ndim)
+    throw ValueError("footprint: must have one dimension per input axis (" +
+                     std::to_string(input.ndim) + "), got shape " + shape_str(footprint));
+  Window w;
+  w.nd = input.ndim;
+  for (int k = 0; k < w.nd; ++k) {
+    const int64_t f = footprint.shape[k];
+    if (f < 1) throw ValueError("footprint: empty, shape " + shape_str(footprint));
+    if (origins[k] < -(f / 2) || origins[k] > (f - 1) / 2)
+      throw ValueError("origin: invalid origin " + std::to_string(origins[k]) + " for axis " +
+                       std::to_string(k) + " (footprint length " + std::to_string(f) + ")");
+    w.lo[k] = f / 2 + origins[k];
+    w.pshape[k] = input.shape[k] + f - 1;
+  }
+  int64_t s = 1;
+  for (int k = w.nd - 1; k >= 0; --k) {
+    w.pstride[k] = s;
+    s = checked_mul(s, w.pshape[k], "padded input size");
+  }
+  const uint8_t* f = footprint.ptr<uint8_t>();
+  const int64_t fsize = footprint.size();
+  for (int64_t j = 0; j < fsize; ++j) {
+    if (!f[j]) continue;
+    int64_t off = 0, r = j;
+    for (int k = w.nd - 1; k >= 0; --k) {
+      off += (r % footprint.shape[k]) * w.pstride[k];
+      r /= footprint.shape[k];
+    }
+    w.offsets.push_back(off);
+  }
+  if (w.offsets.empty()) throw ValueError("footprint: all-zero footprint is not supported");
+  return w;
+}
+
+// The padded copy: input (dtype S) converted to T, extended by w.lo before and f - 1 - lo
+// after each axis as `mode` (NI_ExtendLine's map, map_index) with `cval`.
+template <class T, class S>
+Buffer<T> pad(const View& input, const Window& w, Border mode, T cval) {
+  const int nd = w.nd, last = nd - 1;
+  int64_t total = 1;
+  for (int k = 0; k < nd; ++k) total *= w.pshape[k];
+  Buffer<T> P(static_cast<size_t>(total));
+  const int64_t rows = total / w.pshape[last];
+  const int64_t nl = input.shape[last], pl = w.pshape[last];
+  std::vector<int64_t> map_last(static_cast<size_t>(pl));
+  for (int64_t t = 0; t < pl; ++t) map_last[t] = map_index(t - w.lo[last], nl, mode);
+  parallel_for(rows, grain_for(rows, 0.5 * static_cast<double>(pl)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      T* row = P.get() + r * pl;
+      const char* src = static_cast<const char*>(input.data);
+      bool inside = true;
+      int64_t q = r;
+      for (int k = last - 1; k >= 0; --k) {
+        const int64_t m = map_index(q % w.pshape[k] - w.lo[k], input.shape[k], mode);
+        q /= w.pshape[k];
+        if (m < 0) inside = false;
+        else src += m * input.strides[k];
+      }
+      if (!inside) {
+        for (int64_t t = 0; t < pl; ++t) row[t] = cval;
+        continue;
+      }
+      ndimage::load_lanes<T, S>(row + w.lo[last], src, input.strides[last], nl);
+      for (int64_t t = 0; t < pl; ++t) {
+        if (t >= w.lo[last] && t < w.lo[last] + nl) continue;
+        const int64_t m = map_last[t];
+        row[t] = m < 0 ? cval : row[w.lo[last] + m];
+      }
+    }
+  });
+  return P;
+}
+
+// Runs `row(P_at_output_row, res, n_last)` for every output row (all axes but the last), then
+// writes res to `out` with SciPy's cast.
+template <class T, class RowFn>
+void for_each_row(const View& input, const Window& w, const T* P, const View& out,
+                  double ns_per_output, RowFn&& row) {
+  const int nd = w.nd, last = nd - 1;
+  const int64_t nl = input.shape[last];
+  const int64_t rows = input.size() / nl;
+  const ndimage::StoreFn<T> store = ndimage::with_dtype(
+      out.dtype, [](auto d) -> ndimage::StoreFn<T> { return ndimage::store_lanes<T, decltype(d)>; });
+  parallel_for(rows, grain_for(rows, ns_per_output * static_cast<double>(nl)),
+               [&](int64_t r0, int64_t r1) {
+                 Buffer<T> res(static_cast<size_t>(nl));
+                 for (int64_t r = r0; r < r1; ++r) {
+                   int64_t q = r, at = 0;
+                   char* dst = static_cast<char*>(out.data);
+                   for (int k = last - 1; k >= 0; --k) {
+                     const int64_t i = q % input.shape[k];
+                     q /= input.shape[k];
+                     at += i * w.pstride[k];
+                     dst += i * out.strides[k];
+                   }
+                   row(P + at, res.get(), nl);
+                   store(dst, res.get(), out.strides[last], nl);
+                 }
+               });
+}
+
+template <class S>
+void window_filter(const View& input, const View& footprint, const int64_t* origins,
+                   int64_t rank, bool minmax, bool minimum, const View& out, Border mode,
+                   double cval) {
+  using T = typename Work<S>::type;
+  const Window w = window(input, footprint, origins);
+  const int64_t nf = static_cast<int64_t>(w.offsets.size());
+  if (!minmax && (rank < 0 || rank >= nf))
+    throw ValueError("rank: must lie in [0, " + std::to_string(nf) + ") for this footprint, got " +
+                     std::to_string(rank));
+  if (input.empty()) return;
+  // SciPy's (_type)cval: the fill value as the input's type, then the kernels' type.
+  const T fill = static_cast<T>(ndimage::c_cast<S>(cval));
+  const Buffer<T> P = pad<T, S>(input, w, mode, fill);
+  const auto& t = kernels<rank::Table>();
+  if (minmax) {
+    const rank::FootprintFn<T> k = pick<T>(t.f32_footprint_minmax, t.f64_footprint_minmax,
+                                           t.u8_footprint_minmax, t.u16_footprint_minmax,
+                                           t.i32_footprint_minmax);
+    for_each_row<T>(input, w, P.get(), out, 0.1 * static_cast<double>(nf),
+                    [&](const T* p, T* res, int64_t n) {
+                      k(p, w.offsets.data(), nf, minimum, n, res);
+                    });
+    return;
+  }
+  // K x K windows (leading footprint axes of length 1) at the median: the sorting networks.
+  int K = 0;
+  if (w.nd >= 2 && nf == footprint.size()) {
+    const int64_t fh = footprint.shape[w.nd - 2], fw = footprint.shape[w.nd - 1];
+    bool flat = fh == fw && (fh == 3 || fh == 5) && rank == fh * fh / 2;
+    for (int k = 0; flat && k < w.nd - 2; ++k) flat = footprint.shape[k] == 1;
+    if (flat) K = static_cast<int>(fh);
+  }
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> ||
+                std::is_same_v<T, uint8_t>) {
+    if (K) {
+      const rank::MedianFn<T> k =
+          K == 3 ? pick<T>(t.f32_median_3x3, t.f64_median_3x3, t.u8_median_3x3, nullptr, nullptr)
+                 : pick<T>(t.f32_median_5x5, t.f64_median_5x5, t.u8_median_5x5, nullptr, nullptr);
+      const int64_t step = w.pstride[w.nd - 2];
+      for_each_row<T>(input, w, P.get(), out, K * K * 0.3,
+                      [&](const T* p, T* res, int64_t n) { k(p, step, n, res); });
+      return;
+    }
+  }
+  const rank::SelectFn<T> k =
+      pick<T>(t.f32_select, t.f64_select, t.u8_select, t.u16_select, t.i32_select);
+  for_each_row<T>(input, w, P.get(), out, 3.0 * static_cast<double>(nf),
+                  [&](const T* p, T* res, int64_t n) {
+                    Buffer<double> work(static_cast<size_t>(nf));
+                    k(p, w.offsets.data(), nf, rank, n, res, work.get());
+                  });
+}
+
+}  // namespace
+
+void minmax_filter1d(const View& input, int64_t size, int axis, const View& out, Border mode,
+                     double cval, int64_t origin, bool minimum) {
+  if (input.ndim < 1) throw ValueError("input: must have at least 1 dimension");
+  if (axis < 0 || axis >= input.ndim)
+    throw ValueError("axis: " + std::to_string(axis) + " is out of bounds for array of dimension " +
+                     std::to_string(input.ndim));
+  if (size < 1) throw ValueError("size: must be at least 1, got " + std::to_string(size));
+  if (origin < -(size / 2) || origin > (size - 1) / 2)
+    throw ValueError("origin: must satisfy -(size // 2) <= origin <= (size - 1) // 2, got " +
+                     std::to_string(origin) + " for size " + std::to_string(size));
+  check_same_shape(input, out);
+  // The line buffer's type: the input's values exactly, and cval too when constant mode reads
+  // it (SciPy's buffer is double; a narrower one gives the same extremes).
+  const bool fill = mode == Border::fill;
+  ndimage::with_dtype(input.dtype, [&](auto s) {
+    using T = typename Work<decltype(s)>::type;
+    if (!fill || holds<T>(cval))
+      minmax1d_as<T>(input, size, axis, out, mode, cval, origin, minimum);
+    else
+      minmax1d_as<double>(input, size, axis, out, mode, cval, origin, minimum);
+    return 0;
+  });
+}
+
+void minmax_footprint(const View& input, const View& footprint, const int64_t* origins,
+                      const View& out, Border mode, double cval, bool minimum) {
+  check_same_shape(input, out);
+  ndimage::with_dtype(input.dtype, [&](auto s) {
+    window_filter<decltype(s)>(input, footprint, origins, 0, true, minimum, out, mode, cval);
+    return 0;
+  });
+}
+
+void rank_filter(const View& input, const View& footprint, const int64_t* origins, int64_t rank,
+                 const View& out, Border mode, double cval) {
+  check_same_shape(input, out);
+  ndimage::with_dtype(input.dtype, [&](auto s) {
+    window_filter<decltype(s)>(input, footprint, origins, rank, false, false, out, mode, cval);
+    return 0;
+  });
+}
+
+}  // namespace npfast
