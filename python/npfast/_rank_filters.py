@@ -31,9 +31,20 @@ _NATIVE = {np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.int3
                                  np.float32, np.float64)}
 
 
+def _as_input(input):
+    """as_input, with TypeError naming `input` for what holds no real numbers (strings,
+    objects) before any other check."""
+    a = np.asarray(input)
+    if a.dtype.kind not in "biufc":
+        raise TypeError(f"input: unsupported dtype {a.dtype}")
+    return as_input(a)
+
+
 def _native_input(a):
     """The input as a dtype the operators take, with the same values (bool as uint8, uint32
     and uint64 through int64 / float64 as SciPy's double buffers hold them)."""
+    if not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))
     if a.dtype in _NATIVE:
         return a
     if a.dtype == np.bool_:
@@ -70,7 +81,7 @@ def _size(size, arg="size"):
 
 
 def _minmax1d(input, size, axis, output, mode, cval, origin, minimum):
-    input = as_input(input)
+    input = _as_input(input)
     axis = normalize_axis(axis, input.ndim)
     size = _size(size)
     output = get_output(output, input)
@@ -165,6 +176,7 @@ def _single_mode(mode, what):
 def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minimum, axes):
     if size is not None and footprint is not None:
         warnings.warn("ignoring size because footprint is set", UserWarning, stacklevel=3)
+    size_arg = "size"
     if footprint is None:
         if size is None:
             raise NdimageArgumentError("size: no footprint provided (give size or footprint)")
@@ -175,17 +187,18 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minim
             raise ValueError("footprint: All-zero footprint is not supported.")
         if footprint.all():
             size = footprint.shape
+            size_arg = "footprint"  # its shape, one length per filtered axis
             footprint = None
             separable = True
         else:
             separable = False
-    input = as_input(input)
+    input = _as_input(input)
     output = get_output(output, input)
     axes = check_axes(axes, input.ndim)
     cval = as_float(cval, "cval")
     if separable:
         origins = normalize_sequence(origin, len(axes), "origin")
-        sizes = [_size(s) for s in normalize_sequence(size, len(axes), "size")]
+        sizes = [_size(s, size_arg) for s in normalize_sequence(size, len(axes), size_arg)]
         modes = normalize_sequence(mode, len(axes), "mode")
         passes = [(axes[i], sizes[i], origins[i], modes[i])
                   for i in range(len(axes)) if sizes[i] > 1]
@@ -262,7 +275,7 @@ def _expand_mode(ndim, axes, mode):
 def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, operation, axes):
     if size is not None and footprint is not None:
         warnings.warn("ignoring size because footprint is set", UserWarning, stacklevel=3)
-    input = as_input(input)
+    input = _as_input(input)
     axes = check_axes(axes, input.ndim)
     if footprint is None:
         if size is None:
