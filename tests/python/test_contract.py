@@ -53,6 +53,12 @@ if hasattr(npfast, "conv2d"):
 if hasattr(npfast, "normalize"):
     GOOD["normalize"] = (npfast.normalize,
                          [np.zeros((4, 5, 3), np.uint8)], {"mean": (0.5, 0.5, 0.5), "std": (0.2, 0.2, 0.2)})
+# The rank filters (python/npfast/_rank_filters.py).
+for _n, _kw in [("minimum_filter1d", {"size": 3}), ("maximum_filter1d", {"size": 3}),
+                ("minimum_filter", {"size": 3}), ("maximum_filter", {"size": 3}),
+                ("median_filter", {"size": 3}), ("rank_filter", {"rank": 2, "size": 3}),
+                ("percentile_filter", {"percentile": 30, "size": 3})]:
+    GOOD[f"ndimage.{_n}"] = (getattr(npfast.ndimage, _n), [img(6, 7)], _kw)
 if hasattr(npfast, "zeros"):
     GOOD["zeros"] = (npfast.zeros, [], {"shape": (3, 4)})
     GOOD["empty"] = (npfast.empty, [], {"shape": (3, 4)})
@@ -67,6 +73,9 @@ NOT_ARRAYS = [None, "abc", object(), [object()], np.zeros(3, dtype=complex),
 def public_functions():
     names = {n for n in npfast.__all__ if callable(getattr(npfast, n))} - NOT_ARRAY_FUNCTIONS
     names |= {f"ndimage.{n}" for n in ("correlate", "convolve")}
+    names |= {f"ndimage.{n}" for n in ("minimum_filter1d", "maximum_filter1d", "minimum_filter",
+                                       "maximum_filter", "median_filter", "rank_filter",
+                                       "percentile_filter")}
     for mod in ("memory",):
         if hasattr(npfast, mod):
             names.discard(mod)
@@ -117,6 +126,21 @@ BAD_VALUES = [
     ("ndimage.correlate", {"mode": "bogus"}, ValueError, "mode"),
     ("ndimage.correlate", {"origin": 5}, ValueError, "origin"),
     ("ndimage.correlate", {1: np.zeros((0, 3))}, ValueError, "weights"),
+    ("ndimage.minimum_filter1d", {"size": 0}, ValueError, "size"),
+    ("ndimage.maximum_filter1d", {"mode": "bogus"}, ValueError, "mode"),
+    ("ndimage.maximum_filter1d", {"origin": 2}, ValueError, "origin"),
+    ("ndimage.minimum_filter", {"size": 0}, ValueError, "size"),
+    ("ndimage.minimum_filter", {"mode": "bogus"}, ValueError, "mode"),
+    ("ndimage.maximum_filter", {"size": None, "footprint": np.ones((2, 2, 2), bool)}, ValueError,
+     "footprint"),
+    ("ndimage.maximum_filter", {"size": None, "footprint": np.eye(3, dtype=bool), "origin": 2},
+     ValueError, "origin"),
+    ("ndimage.median_filter", {"size": (3, 0)}, ValueError, "size"),
+    ("ndimage.median_filter", {"size": None, "footprint": np.ones(3, bool)}, ValueError,
+     "footprint"),
+    ("ndimage.median_filter", {"mode": "bogus"}, ValueError, "mode"),
+    ("ndimage.rank_filter", {"rank": 9}, ValueError, "rank"),
+    ("ndimage.percentile_filter", {"percentile": 101}, ValueError, "percentile"),
     ("max_pool2d", {"kernel_size": 0}, ValueError, "kernel_size"),
     ("max_pool2d", {"kernel_size": -3}, ValueError, "kernel_size"),
     ("max_pool2d", {"kernel_size": 2**62}, ValueError, "kernel_size"),
