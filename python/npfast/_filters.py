@@ -15,8 +15,8 @@ import operator
 import numpy as np
 
 from . import _npfast
-from ._ndimage_support import (NdimageArgumentError, as_float, as_input, check_axes,
-                               check_origin, get_output, mode_code, normalize_axis,
+from ._ndimage_support import (NdimageArgumentError, as_float, as_input, as_real_array,
+                               check_axes, check_origin, get_output, mode_code, normalize_axis,
                                normalize_sequence, separate)
 
 __all__ = ["correlate1d", "convolve1d", "uniform_filter1d", "uniform_filter",
@@ -54,9 +54,7 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     TypeError      complex or unsupported dtypes (named: input, weights, output).
     """
     input = as_input(input)
-    w = np.asarray(weights)
-    if w.dtype.kind == "c":
-        raise TypeError(f"weights: complex weights are not supported, got dtype {w.dtype}")
+    w = as_real_array(weights, "weights")
     output = get_output(output, input)
     w = np.ascontiguousarray(w, dtype=np.float64)
     if w.ndim != 1 or w.shape[0] < 1:
@@ -73,7 +71,7 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
     """1-D convolution along ``axis``, as ``scipy.ndimage.convolve1d``: correlate1d with the
     weights reversed and the origin negated (and shifted by one for an even length).
     Parameters, results and errors as :func:`correlate1d`."""
-    w = np.asarray(weights)
+    w = as_real_array(weights, "weights")
     if w.ndim != 1 or w.shape[0] < 1:
         raise NdimageArgumentError(f"weights: no filter weights given (shape {w.shape})")
     w = w[::-1]

@@ -109,11 +109,23 @@ def check_origin(origin, size, arg="origin", size_name="size"):
     return origin
 
 
-def as_input(input, arg="input"):
-    """np.asarray(input), refusing what npfast does not filter (complex values)."""
-    a = np.asarray(input)
+def as_real_array(value, arg):
+    """np.asarray(value) of a real numeric dtype: TypeError naming `arg` for complex, object,
+    string and other non-numeric arrays, and for what NumPy cannot turn into an array."""
+    try:
+        a = np.asarray(value)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{arg}: not an array: {e}") from None
     if a.dtype.kind == "c":
-        raise TypeError(f"{arg}: complex input is not supported, got dtype {a.dtype}")
+        raise TypeError(f"{arg}: complex values are not supported, got dtype {a.dtype}")
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{arg}: must be a real numeric array, got dtype {a.dtype}")
+    return a
+
+
+def as_input(input, arg="input"):
+    """The array to filter: real, at least 1-D."""
+    a = as_real_array(input, arg)
     if a.ndim == 0:
         raise ValueError(f"{arg}: must have at least 1 dimension, got a 0-d array")
     return a
@@ -124,7 +136,7 @@ def get_output(output, input, arg="output"):
     or string) or an array of the input's shape, which is returned and written in place."""
     shape = input.shape
     if output is None:
-        return np.empty(shape, dtype=input.dtype)
+        return np.empty(shape, dtype=input.dtype.name)  # .name: native byte order, as SciPy
     if isinstance(output, (type, np.dtype, str)):
         try:
             dt = np.dtype(output)

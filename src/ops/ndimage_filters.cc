@@ -32,10 +32,15 @@ void check_pass(const View& input, const View& out, int axis, int64_t size, int6
                      shape_str(input));
 }
 
+// Copied blocks: 128 bytes of lines per row. Blocks read in place: 4 KiB rows in bands of 32
+// positions for the correlation (its band's rows stay in L2 for all the taps), 1 KiB rows over
+// whole lines for the running sum.
 ndimage::LinePass line_pass(int axis, int64_t size, int64_t origin, Border mode, double cval,
-                            bool f32, double ns_per_element) {
+                            bool f32, bool whole_lines, double ns_per_element) {
   const int64_t size1 = size / 2, size2 = size - size1 - 1;
-  return {axis, size1 + origin, size2 - origin, mode, cval, f32 ? 32 : 16, ns_per_element};
+  const int64_t per_kib = f32 ? 256 : 128;
+  return {axis,          size1 + origin, size2 - origin, mode, cval, f32 ? 32 : 16,
+          whole_lines ? per_kib : 4 * per_kib, whole_lines ? 0 : 32, ns_per_element};
 }
 
 // NI_Correlate1D's test: +1 symmetric, -1 antisymmetric (odd sizes, within DBL_EPSILON).
@@ -57,11 +62,13 @@ void correlate1d_as(const View& input, const double* weights, int64_t size, int 
   const int sym = symmetry(weights, size);
   const filter1d::Corr1dFn<T> k =
       of<T>(kernels<filter1d::Table>().f32_corr1d, kernels<filter1d::Table>().f64_corr1d);
-  const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4,
-                                        0.15 * static_cast<double>(sym ? size / 2 + 1 : size));
-  ndimage::for_each_line<T>(input, out, p, [&](const T* ext, T* res, int64_t n, int64_t lanes) {
-    k(ext, res, n, lanes, w.data(), size, sym);
-  });
+  const ndimage::LinePass p =
+      line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, false,
+                0.15 * static_cast<double>(sym ? size / 2 + 1 : size));
+  ndimage::for_each_line<T>(input, out, p,
+                            [&](const T* const* in, T* const* res, int64_t n, int64_t lanes) {
+                              k(in, res, n, lanes, w.data(), size, sym);
+                            });
 }
 
 template <class T>
@@ -69,10 +76,11 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
                 double cval, int64_t origin) {
   const filter1d::Uniform1dFn<T> k =
       of<T>(kernels<filter1d::Table>().f32_uniform1d, kernels<filter1d::Table>().f64_uniform1d);
-  const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, 0.5);
-  ndimage::for_each_line<T>(input, out, p, [&](const T* ext, T* res, int64_t n, int64_t lanes) {
-    k(ext, res, n, lanes, size);
-  });
+  const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, true, 0.5);
+  ndimage::for_each_line<T>(input, out, p,
+                            [&](const T* const* in, T* const* res, int64_t n, int64_t lanes) {
+                              k(in, res, n, lanes, size);
+                            });
 }
 
 // float32 arithmetic only when nothing wider is read or written.

@@ -131,31 +131,60 @@ struct LinePass {
   int64_t after;   // and after it (>= 0)
   Border mode;
   double cval;     // the fill value for Border::fill, converted to the buffer type
-  // Elements of an (n + before + after)-long line a block holds side by side: 32 floats or
-  // 16 doubles fill a few vectors of every ISA and read two cache lines per row.
+  // Lines a copied block holds side by side: 32 floats or 16 doubles fill a few vectors of
+  // every ISA and read two cache lines per row.
   int64_t lanes;
+  // Lines a block read in place holds (the input's rows are long contiguous runs).
+  int64_t direct_lanes;
+  // Output positions per block read in place, or 0 when the op must see whole lines (a
+  // running sum carries state from one position to the next).
+  int64_t band;
   double ns_per_element;  // cost estimate, for the thread grain
 };
 
-// For every line of `in` along p.axis: copies blocks of p.lanes lines (converted to T) into
-// a pooled buffer with their extension, calls
-//     op(ext, res, n, lanes)
-// with ext holding (p.before + n + p.after) rows and res n rows of `lanes` elements (see the
-// top of this file), and writes res to `out` (same shape, any dtype and strides) with
-// c_cast. `out` may be `in` itself (every block is read before it is written) but must not
-// otherwise overlap it. Threads over blocks; the blocks do not depend on the thread count.
+namespace detail {
+template <class T>
+bool rows_of(const View& v) {
+  if (v.dtype != dtype_of<T>() || reinterpret_cast<uintptr_t>(v.data) % alignof(T)) return false;
+  for (int k = 0; k < v.ndim; ++k)
+    if (v.strides[k] % static_cast<int64_t>(sizeof(T))) return false;
+  return true;
+}
+}  // namespace detail
+
+// For every line of `in` along p.axis, calls
+//     op(in_rows, out_rows, m, lanes)
+// on blocks of `lanes` lines side by side: in_rows are m + p.before + p.after row pointers (the
+// lines' positions p.before before the block's first output position onwards, extended as
+// p.mode; a row holds element l of line l), out_rows m row pointers, each row `lanes`
+// contiguous T. The rows come from the arrays themselves when `in` (or `out`) is T and
+// contiguous across the lines (an axis other than the last): lines are read where they are,
+// extension rows point at the input rows they repeat (a row of cval for Border::fill), and the
+// block spans up to p.direct_lanes lines and p.band positions. Otherwise blocks of p.lanes
+// whole lines are copied, converted to T, into a pooled buffer with their extension
+// (NI_ExtendLine; along the last axis the copy is a transpose), and results are written back
+// with c_cast. `out` (same shape, any dtype and strides) may be `in` itself (then every block
+// is read before it is written) but must not otherwise overlap it. Threads over blocks; the
+// blocks do not depend on the thread count, and every output element goes through the same
+// arithmetic whichever way its rows arrive.
 template <class T, class Op>
 void for_each_line(const View& in, const View& out, const LinePass& p, Op&& op) {
   if (in.empty()) return;
   const int nd = in.ndim;
   const int a = p.axis;
-  const int64_t n = nd ? in.shape[a] : 1;
-  const int64_t as_in = nd ? in.strides[a] : 0, as_out = nd ? out.strides[a] : 0;
+  const int64_t n = in.shape[a];
+  const int64_t as_in = in.strides[a], as_out = out.strides[a];
   // The lane axis: the last axis other than `a` (none for 1-D input).
   const int d = nd < 2 ? -1 : (a == nd - 1 ? nd - 2 : nd - 1);
   const int64_t lane_len = d < 0 ? 1 : in.shape[d];
   const int64_t ls_in = d < 0 ? 0 : in.strides[d], ls_out = d < 0 ? 0 : out.strides[d];
-  const int64_t B = std::min<int64_t>(p.lanes, lane_len);
+  constexpr int64_t kT = sizeof(T);
+  const bool direct = d >= 0 && ls_in == kT && lane_len >= 8 && detail::rows_of<T>(in);
+  const bool same = out.data == in.data;
+  const bool out_direct = (d < 0 || ls_out == kT) && detail::rows_of<T>(out) && !(direct && same);
+  const int64_t B = std::min<int64_t>(direct ? p.direct_lanes : p.lanes, lane_len);
+  const int64_t band = direct && p.band > 0 ? std::min(p.band, n) : n;
+  const int64_t nbands = (n + band - 1) / band;
   const int64_t per_outer = (lane_len + B - 1) / B;
   int outer_axes[View::kMaxDims];
   int no = 0;
@@ -169,14 +198,21 @@ void for_each_line(const View& in, const View& out, const LinePass& p, Op&& op) 
       with_dtype(in.dtype, [](auto s) -> LoadFn<T> { return load_lanes<T, decltype(s)>; });
   const StoreFn<T> store =
       with_dtype(out.dtype, [](auto s) -> StoreFn<T> { return store_lanes<T, decltype(s)>; });
-  const int64_t rows = n + p.before + p.after;
+  const int64_t ext_rows = band + p.before + p.after;
   const T cval = static_cast<T>(p.cval);
-  const int64_t blocks = outer * per_outer;
-  const int64_t grain = grain_for(blocks, p.ns_per_element * static_cast<double>(n * B));
+  const int64_t blocks = outer * nbands * per_outer;
+  const int64_t grain = grain_for(blocks, p.ns_per_element * static_cast<double>(band * B));
   parallel_for(blocks, grain, [&](int64_t b0, int64_t b1) {
-    Buffer<T> ext(static_cast<size_t>(rows * B)), res(static_cast<size_t>(n * B));
+    Buffer<const T*> in_rows(static_cast<size_t>(ext_rows));
+    Buffer<T*> out_rows(static_cast<size_t>(band));
+    Buffer<T> ext(direct ? (p.mode == Border::fill ? static_cast<size_t>(B) : 0)
+                         : static_cast<size_t>(ext_rows * B));
+    Buffer<T> res(out_direct ? 0 : static_cast<size_t>(band * B));
+    if (direct && p.mode == Border::fill) std::fill(ext.get(), ext.get() + B, cval);
     for (int64_t blk = b0; blk < b1; ++blk) {
-      int64_t o = blk / per_outer;
+      int64_t o = blk / (nbands * per_outer);
+      const int64_t i0 = (blk / per_outer % nbands) * band;
+      const int64_t m = std::min(band, n - i0);
       const int64_t l0 = (blk % per_outer) * B;
       const int64_t lanes = std::min(B, lane_len - l0);
       const char* src = static_cast<const char*>(in.data) + l0 * ls_in;
@@ -188,11 +224,27 @@ void for_each_line(const View& in, const View& out, const LinePass& p, Op&& op) 
         src += idx * in.strides[ax];
         dst += idx * out.strides[ax];
       }
-      T* e = ext.get();
-      for (int64_t i = 0; i < n; ++i) load(e + (p.before + i) * lanes, src + i * as_in, ls_in, lanes);
-      extend_lines(e, n, p.before, p.after, lanes, p.mode, cval);
-      op(static_cast<const T*>(e), res.get(), n, lanes);
-      for (int64_t i = 0; i < n; ++i) store(dst + i * as_out, res.get() + i * lanes, ls_out, lanes);
+      const int64_t rows = m + p.before + p.after;
+      if (direct) {
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t k = map_index(i0 + r - p.before, n, p.mode);
+          in_rows[r] = k < 0 ? ext.get() : reinterpret_cast<const T*>(src + k * as_in);
+        }
+      } else {
+        T* e = ext.get();
+        for (int64_t i = 0; i < n; ++i)
+          load(e + (p.before + i) * lanes, src + i * as_in, ls_in, lanes);
+        extend_lines(e, n, p.before, p.after, lanes, p.mode, cval);
+        for (int64_t r = 0; r < rows; ++r) in_rows[r] = e + r * lanes;
+      }
+      for (int64_t i = 0; i < m; ++i)
+        out_rows[i] = out_direct ? reinterpret_cast<T*>(dst + (i0 + i) * as_out)
+                                 : res.get() + i * lanes;
+      op(static_cast<const T* const*>(in_rows.get()), static_cast<T* const*>(out_rows.get()), m,
+         lanes);
+      if (!out_direct)
+        for (int64_t i = 0; i < m; ++i)
+          store(dst + (i0 + i) * as_out, res.get() + i * lanes, ls_out, lanes);
     }
   });
 }

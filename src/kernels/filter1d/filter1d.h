@@ -1,20 +1,22 @@
 // 1-D filter kernel family (scipy.ndimage's linear line filters): correlation with a weight
 // vector and the running-mean uniform filter, over blocks of lines side by side.
 //
-// Layout (src/ops/ndimage_line.h): a block holds `lanes` lines position-major, element i of
-// lane l at [i * lanes + l]; `in` holds n + size - 1 extended rows, `out` n rows.
+// Layout (src/ops/ndimage_line.h): `lanes` lines side by side, as rows: `in` is n + size - 1
+// row pointers (the extended lines' positions; rows may repeat), `out` n row pointers, each
+// row `lanes` contiguous elements, element l of every row belonging to line l. Output rows do
+// not overlap input rows.
 //
-// Contract of `<t>_corr1d__<isa>`: for i < n, l < lanes, with x = in + (i + c) * lanes + l,
+// Contract of `<t>_corr1d__<isa>`: for i < n, l < lanes, with x[j] = in[i + c + j][l],
 // c = size / 2, s2 = size - c - 1 and w the `size` weights:
 //   sym > 0 (odd size, w symmetric)      out = x[0] w[c] + sum_{j=-c}^{-1} (x[j] + x[-j]) w[c+j]
 //   sym < 0 (odd size, w antisymmetric)  out = x[0] w[c] + sum_{j=-c}^{-1} (x[j] - x[-j]) w[c+j]
 //   sym == 0                             out = x[s2] w[c+s2] + sum_{j=-c}^{s2-1} x[j] w[c+j]
-// (x[j] meaning x[j * lanes]), evaluated left to right with separate multiplies and adds in
+// evaluated left to right with separate multiplies and adds in
 // T: SciPy's NI_Correlate1D order, so T = double reproduces SciPy bit for bit.
 //
 // Contract of `<t>_uniform1d__<isa>`: per lane, SciPy's NI_UniformFilter1D running sum:
-//   s = in[0] + ... + in[size - 1] (left to right); out[0] = s / size;
-//   then for i = 1..n-1: s += in[i - 1 + size] - in[i - 1]; out[i] = s / size.
+//   s = in[0][l] + ... + in[size - 1][l] (left to right); out[0][l] = s / size;
+//   then for i = 1..n-1: s += in[i - 1 + size][l] - in[i - 1][l]; out[i][l] = s / size.
 //
 // Every lane goes through the same operations in every ISA (no fused multiply-adds), so all
 // ISAs give bitwise the same results as the reference. Kernels are pure: no allocation, no
@@ -30,10 +32,11 @@ namespace npfast {
 namespace filter1d {
 
 template <class T>
-using Corr1dFn = void (*)(const T* in, T* out, int64_t n, int64_t lanes, const T* w, int64_t size,
-                          int sym);
+using Corr1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T* w,
+                          int64_t size, int sym);
 template <class T>
-using Uniform1dFn = void (*)(const T* in, T* out, int64_t n, int64_t lanes, int64_t size);
+using Uniform1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t lanes,
+                             int64_t size);
 
 // The family's kernels (kernels.inc). One constant per ISA, table_<isa> (src/core/kernels.inc).
 struct Table {

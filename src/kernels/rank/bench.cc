@@ -14,8 +14,12 @@ constexpr int64_t kN = 512;
 void minmax_5(benchmark::State& state, const Table& t) {
   std::vector<float> in((kN + 4) * kN, 1.5f), out(kN * kN);
   std::vector<char> work(minmax_work_bytes(5, kN, sizeof(float)));
+  std::vector<const float*> in_rows(kN + 4);
+  std::vector<float*> out_rows(kN);
+  for (int64_t r = 0; r < kN + 4; ++r) in_rows[r] = in.data() + r * kN;
+  for (int64_t r = 0; r < kN; ++r) out_rows[r] = out.data() + r * kN;
   for (auto _ : state) {
-    t.f32_minmax(in.data(), kN, out.data(), kN, kN, 5, kN, true, work.data());
+    t.f32_minmax(in_rows.data(), out_rows.data(), kN, 5, kN, true, work.data());
     benchmark::DoNotOptimize(out.data());
   }
   set_rate(state, "px", double(kN * kN));

@@ -36,35 +36,35 @@ inline T later(T a, T b) {
 // joined with the prefix of block b + 1 up to i + k - 1 (h, a forward scan): three min/max per
 // output whatever k is, each across `width` lines at once.
 template <class T, bool Min>
-void van_herk(const T* __restrict in, int64_t in_step, T* __restrict out, int64_t out_step,
-              int64_t n, int64_t k, int64_t width, T* __restrict g, T* __restrict h) {
+void van_herk(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t width,
+              T* __restrict g, T* __restrict h) {
   for (int64_t b = 0; b < n; b += k) {
     const int64_t m = n - b < k ? n - b : k;  // outputs [b, b + m)
-    const T* top = in + (b + k - 1) * in_step;
-    T* gr = g + (k - 1) * width;
+    const T* __restrict top = in[b + k - 1];
+    T* __restrict gr = g + (k - 1) * width;
     for (int64_t c = 0; c < width; ++c) gr[c] = top[c];
     for (int64_t r = k - 2; r >= 0; --r) {
-      const T* x = in + (b + r) * in_step;
-      T* gc = g + r * width;
-      const T* gn = gc + width;
+      const T* __restrict x = in[b + r];
+      T* __restrict gc = g + r * width;
+      const T* __restrict gn = gc + width;
       for (int64_t c = 0; c < width; ++c) gc[c] = later<T, Min>(x[c], gn[c]);
     }
-    T* o = out + b * out_step;
+    T* __restrict o = out[b];
     for (int64_t c = 0; c < width; ++c) o[c] = g[c];
     for (int64_t r = 1; r < m; ++r) {
-      const T* x = in + (b + r + k - 1) * in_step;
-      const T* gc = g + r * width;
-      o = out + (b + r) * out_step;
+      const T* __restrict x = in[b + r + k - 1];
+      const T* __restrict gc = g + r * width;
+      T* __restrict orow = out[b + r];
       if (r == 1) {
         for (int64_t c = 0; c < width; ++c) {
           h[c] = x[c];
-          o[c] = later<T, Min>(gc[c], x[c]);
+          orow[c] = later<T, Min>(gc[c], x[c]);
         }
       } else {
         for (int64_t c = 0; c < width; ++c) {
           const T hv = later<T, Min>(h[c], x[c]);
           h[c] = hv;
-          o[c] = later<T, Min>(gc[c], hv);
+          orow[c] = later<T, Min>(gc[c], hv);
         }
       }
     }
@@ -72,24 +72,24 @@ void van_herk(const T* __restrict in, int64_t in_step, T* __restrict out, int64_
 }
 
 template <class T>
-void minmax(const T* in, int64_t in_step, T* out, int64_t out_step, int64_t n, int64_t k,
-            int64_t width, bool minimum, void* work) {
+void minmax(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t width, bool minimum,
+            void* work) {
   if (k == 1) {
-    for (int64_t i = 0; i < n; ++i) std::memcpy(out + i * out_step, in + i * in_step, width * sizeof(T));
+    for (int64_t i = 0; i < n; ++i) std::memcpy(out[i], in[i], width * sizeof(T));
     return;
   }
   T* g = static_cast<T*>(work);
   T* h = g + k * width;
   if (minimum)
-    van_herk<T, true>(in, in_step, out, out_step, n, k, width, g, h);
+    van_herk<T, true>(in, out, n, k, width, g, h);
   else
-    van_herk<T, false>(in, in_step, out, out_step, n, k, width, g, h);
+    van_herk<T, false>(in, out, n, k, width, g, h);
   if constexpr (std::is_floating_point_v<T>) {
     // Lines holding a NaN get the deque's own answer (position dependent, see rank.h).
     uint8_t* bad = reinterpret_cast<uint8_t*>(h + width);
     for (int64_t c = 0; c < width; ++c) bad[c] = 0;
     for (int64_t t = 0; t < n + k - 1; ++t) {
-      const T* x = in + t * in_step;
+      const T* __restrict x = in[t];
       for (int64_t c = 0; c < width; ++c) bad[c] |= static_cast<uint8_t>(x[c] != x[c]);
     }
     T* ring_value = reinterpret_cast<T*>(
@@ -97,8 +97,7 @@ void minmax(const T* in, int64_t in_step, T* out, int64_t out_step, int64_t n, i
     int64_t* ring_death = reinterpret_cast<int64_t*>(
         (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
     for (int64_t c = 0; c < width; ++c)
-      if (bad[c])
-        minmax_deque(in + c, in_step, out + c, out_step, n, k, minimum, ring_value, ring_death);
+      if (bad[c]) minmax_deque(in, out, c, n, k, minimum, ring_value, ring_death);
   }
 }
 

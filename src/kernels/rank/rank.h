@@ -1,15 +1,15 @@
 // Rank-filter kernel family: the kernels behind npfast.ndimage's minimum/maximum/median/rank/
 // percentile filters, each equal to SciPy's C code value for value (NaN included).
 //
-// Running minimum / maximum `<dtype>_minmax__<isa>(in, in_step, out, out_step, n, k, width,
-// minimum, work)`: `width` lines side by side (line c's element t at in[t * in_step + c], unit
-// stride across lines, so a vector holds one element of several lines), each already extended
-// to n + k - 1 elements by the operator. out[i * out_step + c] is the minimum (maximum) of line
+// Running minimum / maximum `<dtype>_minmax__<isa>(in, out, n, k, width, minimum, work)`:
+// `width` lines side by side, given as rows (the line driver's layout, src/ops/ndimage_line.h):
+// in[t][c] is element t of line c for t < n + k - 1 (lines already extended by the operator),
+// so a vector holds one element of several lines. out[i][c] is the minimum (maximum) of line
 // c's elements [i, i + k), for i < n: exactly what SciPy's NI_MinOrMaxFilter1D (Richard Harter's
 // ascending-minima deque, minmax_deque below) returns. On a line without NaN that is the
 // window's extreme, and among equal extremes (-0.0 and +0.0) the last one; on a line with a NaN
 // the deque's answer depends on where the NaN sits, so such lines run the deque itself.
-// `work`: minmax_work_bytes(k, width, sizeof(T)) bytes. In and out do not overlap.
+// `work`: minmax_work_bytes(k, width, sizeof(T)) bytes. In and out rows do not overlap.
 //
 // Rank selection `<dtype>_select__<isa>(in, offsets, nf, rank, count, out, work)`: for each
 // output i < count, the nf values in[i + offsets[j]] (j in footprint order, C order over the
@@ -42,8 +42,8 @@ namespace npfast {
 namespace rank {
 
 template <class T>
-using MinMaxFn = void (*)(const T* in, int64_t in_step, T* out, int64_t out_step, int64_t n,
-                          int64_t k, int64_t width, bool minimum, void* work);
+using MinMaxFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t width,
+                          bool minimum, void* work);
 template <class T>
 using SelectFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, int64_t rank,
                           int64_t count, T* out, double* work);
@@ -96,22 +96,22 @@ inline double ni_select(double* buffer, int64_t lo, int64_t hi, int64_t rank) {
   }
 }
 
-// SciPy's NI_MinOrMaxFilter1D on one extended line of n + k - 1 elements (element t at
-// in[t * step]): Harter's deque of (value, death) pairs in a ring of k, comparisons as SciPy's
-// (`<=` / `>=` to replace the front, `>=` / `<=` to drop from the back). Values compare the same
-// in T as in SciPy's double line buffer (every T here converts to double exactly).
+// SciPy's NI_MinOrMaxFilter1D on line c of the rows (n + k - 1 elements in[t][c]): Harter's
+// deque of (value, death) pairs in a ring of k, comparisons as SciPy's (`<=` / `>=` to replace
+// the front, `>=` / `<=` to drop from the back). Values compare the same in T as in SciPy's
+// double line buffer (every T here converts to double exactly).
 template <class T>
-void minmax_deque(const T* in, int64_t step, T* out, int64_t out_step, int64_t n, int64_t k,
+void minmax_deque(const T* const* in, T* const* out, int64_t c, int64_t n, int64_t k,
                   bool minimum, T* ring_value, int64_t* ring_death) {
   if (k == 1) {
-    for (int64_t i = 0; i < n; ++i) out[i * out_step] = in[i * step];
+    for (int64_t i = 0; i < n; ++i) out[i][c] = in[i][c];
     return;
   }
   int64_t front = 0, last = 0;
-  ring_value[0] = in[0];
+  ring_value[0] = in[0][c];
   ring_death[0] = k;
   for (int64_t ll = 1; ll < k + n - 1; ++ll) {
-    const T val = in[ll * step];
+    const T val = in[ll][c];
     if (ring_death[front] == ll && ++front >= k) front = 0;
     if (minimum ? val <= ring_value[front] : val >= ring_value[front]) {
       ring_value[front] = val;
@@ -126,7 +126,7 @@ void minmax_deque(const T* in, int64_t step, T* out, int64_t out_step, int64_t n
       ring_value[last] = val;
       ring_death[last] = ll + k;
     }
-    if (ll >= k - 1) out[(ll - k + 1) * out_step] = ring_value[front];
+    if (ll >= k - 1) out[ll - k + 1][c] = ring_value[front];
   }
 }
 

@@ -10,13 +10,13 @@ namespace rank {
 namespace {
 
 template <class T>
-void minmax_ref(const T* in, int64_t in_step, T* out, int64_t out_step, int64_t n, int64_t k,
-                int64_t width, bool minimum, void* work) {
+void minmax_ref(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t width,
+                bool minimum, void* work) {
   T* ring_value = static_cast<T*>(work);
   int64_t* ring_death = reinterpret_cast<int64_t*>(
       (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
   for (int64_t c = 0; c < width; ++c)
-    minmax_deque(in + c, in_step, out + c, out_step, n, k, minimum, ring_value, ring_death);
+    minmax_deque(in, out, c, n, k, minimum, ring_value, ring_death);
 }
 
 template <class T, int K>

@@ -83,10 +83,14 @@ TEST(RankReference, DequeMatchesScipyByHand) {
   const double ext[9] = {-9, 1, nan, 3, 2, 0, 5, 4, -9};
   std::vector<char> work(minmax_work_bytes(3, 1, sizeof(double)));
   double out[7];
-  table_scalar.f64_minmax(ext, 1, out, 1, 7, 3, 1, false, work.data());
+  const double* in_rows[9];
+  double* out_rows[7];
+  for (int t = 0; t < 9; ++t) in_rows[t] = ext + t;
+  for (int i = 0; i < 7; ++i) out_rows[i] = out + i;
+  table_scalar.f64_minmax(in_rows, out_rows, 7, 3, 1, false, work.data());
   const double want_max[7] = {1, 3, 3, 3, 5, 5, 5};
   for (int i = 0; i < 7; ++i) EXPECT_EQ(out[i], want_max[i]) << i;
-  table_scalar.f64_minmax(ext, 1, out, 1, 7, 3, 1, true, work.data());
+  table_scalar.f64_minmax(in_rows, out_rows, 7, 3, 1, true, work.data());
   const double want_min[7] = {-9, 1, nan, 0, 0, 0, -9};
   for (int i = 0; i < 7; ++i) EXPECT_TRUE(same_value(out[i], want_min[i])) << i;
 }
@@ -117,10 +121,18 @@ void check_minmax(const Table& t, Isa isa, std::mt19937& rng) {
           std::vector<T> want(n * step, T(7)), got(n * step, T(7));
           std::vector<char> w1(minmax_work_bytes(k, width, sizeof(T)));
           std::vector<char> w2(minmax_work_bytes(k, width, sizeof(T)));
+          // Rows `step` apart, as the line driver's copied blocks (and read-in-place rows).
+          std::vector<const T*> rows(n + k - 1);
+          std::vector<T*> want_rows(n), got_rows(n);
+          for (int64_t r = 0; r < n + k - 1; ++r) rows[r] = in.data() + r * step;
+          for (int64_t i = 0; i < n; ++i) {
+            want_rows[i] = want.data() + i * step;
+            got_rows[i] = got.data() + i * step;
+          }
           for (bool minimum : {true, false}) {
-            minmax_of<T>(table_scalar)(in.data(), step, want.data(), step, n, k, width, minimum,
+            minmax_of<T>(table_scalar)(rows.data(), want_rows.data(), n, k, width, minimum,
                                        w1.data());
-            minmax_of<T>(t)(in.data(), step, got.data(), step, n, k, width, minimum, w2.data());
+            minmax_of<T>(t)(rows.data(), got_rows.data(), n, k, width, minimum, w2.data());
             for (int64_t i = 0; i < n * step; ++i)
               ASSERT_TRUE(same_bits(want[i], got[i]))
                   << isa_name(isa) << " sizeof " << sizeof(T) << " min " << minimum << " k " << k

@@ -1,0 +1,45 @@
+// filter1d kernels: a block of 32 float lines of 1024 elements, a 17-tap symmetric Gaussian
+// correlation and a 5-wide uniform filter (elements per second).
+#include <vector>
+
+#include "src/kernels/filter1d/filter1d.h"
+#include "tests/cpp/bench.h"
+
+namespace npfast {
+namespace filter1d {
+namespace {
+
+constexpr int64_t kN = 1024, kLanes = 32;
+
+std::vector<float*> rows_of(std::vector<float>& block) {
+  std::vector<float*> r(block.size() / kLanes);
+  for (size_t i = 0; i < r.size(); ++i) r[i] = block.data() + i * kLanes;
+  return r;
+}
+
+void corr17(benchmark::State& state, const Table& t) {
+  std::vector<float> in((kN + 16) * kLanes, 0.5f), out(kN * kLanes), w(17, 1.0f / 17);
+  const std::vector<float*> ir = rows_of(in), orows = rows_of(out);
+  for (auto _ : state) {
+    t.f32_corr1d(ir.data(), orows.data(), kN, kLanes, w.data(), 17, 1);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, "elements", double(kN * kLanes));
+}
+
+void uniform5(benchmark::State& state, const Table& t) {
+  std::vector<float> in((kN + 4) * kLanes, 0.5f), out(kN * kLanes);
+  const std::vector<float*> ir = rows_of(in), orows = rows_of(out);
+  for (auto _ : state) {
+    t.f32_uniform1d(ir.data(), orows.data(), kN, kLanes, 5);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, "elements", double(kN * kLanes));
+}
+
+const bool kc = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d), "32x1024_17tap", corr17);
+const bool ku = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_uniform1d), "32x1024_5", uniform5);
+
+}  // namespace
+}  // namespace filter1d
+}  // namespace npfast

@@ -1,0 +1,291 @@
+// The filter1d kernels: the reference against the sums written out in double, every ISA
+// bitwise equal to the reference (filter1d.h promises the same operations per lane), the line
+// extension against hand-written SciPy extensions, and the operators against their formula
+// over strided N-D views along every axis.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "npfast/error.hpp"
+#include "npfast/ndimage.hpp"
+#include "npfast/threads.hpp"
+#include "src/kernels/filter1d/filter1d.h"
+#include "src/ops/ndimage_line.h"
+#include "tests/cpp/scoped_isa.h"
+
+namespace npfast {
+namespace filter1d {
+namespace {
+
+template <class T>
+double eps() {
+  return sizeof(T) == 4 ? 1.2e-7 : 2.3e-16;
+}
+
+// Row pointers into a position-major block of `lanes` lines.
+template <class T>
+std::vector<T*> rows_of(T* block, int64_t rows, int64_t lanes) {
+  std::vector<T*> r(rows);
+  for (int64_t i = 0; i < rows; ++i) r[i] = block + i * lanes;
+  return r;
+}
+
+// Weights of each symmetry class for a size.
+std::vector<double> weights(int64_t size, int kind, std::mt19937& rng) {
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  std::vector<double> w(size);
+  for (auto& v : w) v = dist(rng);
+  const int64_t c = size / 2;
+  if (size & 1)
+    for (int64_t i = 1; i <= c; ++i) w[c + i] = kind == 1 ? w[c - i] : kind == -1 ? -w[c - i] : w[c + i];
+  return w;
+}
+
+template <class T>
+void check_corr(Isa isa) {
+  const Table& ref = *kernels<Table>(Isa::scalar);
+  const Table& t = *kernels<Table>(isa);
+  const Corr1dFn<T> k = of<T>(t.f32_corr1d, t.f64_corr1d), kr = of<T>(ref.f32_corr1d, ref.f64_corr1d);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<double> dist(-2.0, 2.0);
+  for (int64_t size : {1, 2, 3, 4, 5, 8, 9, 17}) {
+    for (int kind : {0, 1, -1}) {
+      const std::vector<double> wd = weights(size, kind, rng);
+      const std::vector<T> w(wd.begin(), wd.end());
+      const int sym = (size & 1) && size > 1 ? kind : 0;
+      for (int64_t lanes : {1, 3, 8, 15, 16, 17, 31, 32, 33, 69}) {
+        for (int64_t n : {1, 2, 7, 40}) {
+          std::vector<T> in((n + size - 1) * lanes);
+          for (auto& v : in) v = static_cast<T>(dist(rng));
+          std::vector<T> got(n * lanes + 1, T(-777)), want(n * lanes + 1, T(-777));
+          const auto ir = rows_of(in.data(), n + size - 1, lanes);
+          k(ir.data(), rows_of(got.data(), n, lanes).data(), n, lanes, w.data(), size, sym);
+          kr(ir.data(), rows_of(want.data(), n, lanes).data(), n, lanes, w.data(), size, sym);
+          ASSERT_EQ(got[n * lanes], T(-777)) << "wrote past the block";
+          ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * lanes * sizeof(T)))
+              << isa_name(isa) << " size=" << size << " kind=" << kind << " lanes=" << lanes
+              << " n=" << n;
+          if (isa != Isa::scalar) continue;
+          for (int64_t i = 0; i < n; ++i)
+            for (int64_t l = 0; l < lanes; ++l) {
+              double sum = 0, mag = 0;
+              for (int64_t j = 0; j < size; ++j) {
+                sum += double(w[j]) * double(in[(i + j) * lanes + l]);
+                mag += std::fabs(double(w[j]) * double(in[(i + j) * lanes + l]));
+              }
+              ASSERT_NEAR(want[i * lanes + l], sum, 2 * eps<T>() * size * mag + 1e-300)
+                  << "size=" << size << " kind=" << kind << " i=" << i << " l=" << l;
+            }
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void check_uniform(Isa isa) {
+  const Table& ref = *kernels<Table>(Isa::scalar);
+  const Table& t = *kernels<Table>(isa);
+  const Uniform1dFn<T> k = of<T>(t.f32_uniform1d, t.f64_uniform1d),
+                       kr = of<T>(ref.f32_uniform1d, ref.f64_uniform1d);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> dist(0.0, 10.0);
+  for (int64_t size : {1, 2, 3, 5, 8, 21}) {
+    for (int64_t lanes : {1, 5, 16, 17, 32, 33, 70}) {
+      for (int64_t n : {1, 3, 50}) {
+        std::vector<T> in((n + size - 1) * lanes);
+        for (auto& v : in) v = static_cast<T>(dist(rng));
+        std::vector<T> got(n * lanes), want(n * lanes);
+        const auto ir = rows_of(in.data(), n + size - 1, lanes);
+        k(ir.data(), rows_of(got.data(), n, lanes).data(), n, lanes, size);
+        kr(ir.data(), rows_of(want.data(), n, lanes).data(), n, lanes, size);
+        ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * lanes * sizeof(T)))
+            << isa_name(isa) << " size=" << size << " lanes=" << lanes << " n=" << n;
+        if (isa != Isa::scalar) continue;
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t l = 0; l < lanes; ++l) {
+            double sum = 0;
+            for (int64_t j = 0; j < size; ++j) sum += double(in[(i + j) * lanes + l]);
+            ASSERT_NEAR(want[i * lanes + l], sum / size, 4 * eps<T>() * (n + size) * 10.0)
+                << "size=" << size << " i=" << i;
+          }
+      }
+    }
+  }
+}
+
+class Filter1dIsa : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(Filter1dIsa, CorrelationMatchesReferenceBitwise) {
+  check_corr<float>(GetParam());
+  check_corr<double>(GetParam());
+}
+
+TEST_P(Filter1dIsa, UniformMatchesReferenceBitwise) {
+  check_uniform<float>(GetParam());
+  check_uniform<double>(GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(All, Filter1dIsa, ::testing::ValuesIn(kernel_isas<Table>()),
+                         [](const auto& info) { return std::string(isa_name(info.param)); });
+
+// ---------------------------------------------------------------------------------------------
+// The line extension of 1 2 3 4, 9 elements each side (every mode wraps around the line more
+// than once); the expected rows are SciPy's, read off scipy.ndimage.correlate1d with unit
+// weights at each offset.
+
+std::vector<int> extended(Border mode, int64_t n, int64_t pad) {
+  std::vector<int> buf(n + 2 * pad);
+  for (int64_t i = 0; i < n; ++i) buf[pad + i] = static_cast<int>(i + 1);
+  ndimage::extend_lines(buf.data(), n, pad, pad, 1, mode, 0);
+  return buf;
+}
+
+TEST(Filter1dLine, ExtensionEveryMode) {
+  using V = std::vector<int>;
+  EXPECT_EQ(extended(Border::reflect, 4, 9),
+            (V{1, 1, 2, 3, 4, 4, 3, 2, 1, 1, 2, 3, 4, 4, 3, 2, 1, 1, 2, 3, 4, 4}));
+  EXPECT_EQ(extended(Border::mirror, 4, 9),
+            (V{4, 3, 2, 1, 2, 3, 4, 3, 2, 1, 2, 3, 4, 3, 2, 1, 2, 3, 4, 3, 2, 1}));
+  EXPECT_EQ(extended(Border::wrap, 4, 9),
+            (V{4, 1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3, 4, 1}));
+  EXPECT_EQ(extended(Border::nearest, 4, 9),
+            (V{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4}));
+  EXPECT_EQ(extended(Border::fill, 4, 2), (V{0, 0, 1, 2, 3, 4, 0, 0}));
+  for (Border m : {Border::reflect, Border::mirror, Border::wrap, Border::nearest})
+    EXPECT_EQ(extended(m, 1, 3), (V{1, 1, 1, 1, 1, 1, 1})) << static_cast<int>(m);
+}
+
+TEST(Filter1dLine, CastsAsScipysC) {
+  EXPECT_EQ(ndimage::c_cast<uint8_t>(-14.2), 242);
+  EXPECT_EQ(ndimage::c_cast<uint8_t>(-1.4e10), 0);
+  EXPECT_EQ(ndimage::c_cast<uint8_t>(std::nan("")), 0);
+  EXPECT_EQ(ndimage::c_cast<int32_t>(-1.4e10), INT32_MIN);
+  EXPECT_EQ(ndimage::c_cast<int32_t>(2.99), 2);
+  EXPECT_EQ(ndimage::c_cast<int16_t>(-2.99), -2);
+  EXPECT_EQ(ndimage::c_cast<float>(0.1), 0.1f);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The operators against their formula over a strided 3-D view, every axis, mode and ISA.
+
+// step 2: every other element along the last axis (lines are copied into blocks); step 1:
+// contiguous (lines along axes 0 and 1 are read in place).
+void check_op(int64_t step) {
+  const int64_t shape[3] = {5, 7, 37};
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> dist(-3.0, 3.0);
+  std::vector<double> base(5 * 7 * 37 * step);
+  for (auto& v : base) v = dist(rng);
+  View in;
+  in.data = base.data();
+  in.dtype = DType::f64;
+  in.ndim = 3;
+  for (int k = 0; k < 3; ++k) in.shape[k] = shape[k];
+  in.strides[2] = 8 * step;
+  in.strides[1] = 37 * 8 * step;
+  in.strides[0] = 7 * 37 * 8 * step;
+  auto at = [&](int64_t i0, int64_t i1, int64_t i2) {
+    return base[((i0 * 7 + i1) * 37 + i2) * step];
+  };
+  const double w[4] = {0.5, -1.25, 2.0, 0.75};
+  for (Isa isa : kernel_isas<Table>()) {
+    ScopedIsa scoped(isa);
+    for (int axis = 0; axis < 3; ++axis)
+      for (Border mode : {Border::fill, Border::wrap, Border::reflect, Border::nearest, Border::mirror})
+        for (int64_t origin : {-2, 0, 1}) {
+          std::vector<double> got(5 * 7 * 37), uni(5 * 7 * 37);
+          View out = in;
+          out.data = got.data();
+          out.strides[2] = 8;
+          out.strides[1] = 37 * 8;
+          out.strides[0] = 7 * 37 * 8;
+          View uout = out;
+          uout.data = uni.data();
+          correlate1d(in, w, 4, axis, out, mode, 1.5, origin);
+          uniform_filter1d(in, 4, axis, uout, mode, 1.5, origin);
+          for (int64_t i0 = 0; i0 < 5; ++i0)
+            for (int64_t i1 = 0; i1 < 7; ++i1)
+              for (int64_t i2 = 0; i2 < 37; ++i2) {
+                int64_t idx[3] = {i0, i1, i2};
+                double sum = 0, mean = 0;
+                for (int64_t j = 0; j < 4; ++j) {
+                  int64_t s[3] = {i0, i1, i2};
+                  const int64_t m = map_index(idx[axis] + j - 2 - origin, shape[axis], mode);
+                  s[axis] = m;
+                  const double v = m < 0 ? 1.5 : at(s[0], s[1], s[2]);
+                  sum += w[j] * v;
+                  mean += v;
+                }
+                const int64_t o = (i0 * 7 + i1) * 37 + i2;
+                ASSERT_NEAR(got[o], sum, 1e-12) << isa_name(isa) << " axis " << axis;
+                ASSERT_NEAR(uni[o], mean / 4, 1e-12) << isa_name(isa) << " axis " << axis;
+              }
+        }
+  }
+}
+
+TEST(Filter1dOp, MatchesFormulaEveryAxisModeIsa) {
+  check_op(2);
+  check_op(1);
+}
+
+TEST(Filter1dOp, ThreadCountDoesNotChangeBits) {
+  const int64_t H = 300, W = 301;
+  std::vector<float> x(H * W), a(H * W), b(H * W);
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (auto& v : x) v = dist(rng);
+  View in;
+  in.data = x.data();
+  in.dtype = DType::f32;
+  in.ndim = 2;
+  in.shape[0] = H;
+  in.shape[1] = W;
+  in.strides[0] = W * 4;
+  in.strides[1] = 4;
+  View oa = in, ob = in;
+  oa.data = a.data();
+  ob.data = b.data();
+  const double w[5] = {0.1, 0.2, 0.4, 0.2, 0.1};
+  const int before = get_num_threads();
+  for (int axis = 0; axis < 2; ++axis) {
+    set_num_threads(1);
+    correlate1d(in, w, 5, axis, oa, Border::reflect, 0, 0);
+    set_num_threads(4);
+    correlate1d(in, w, 5, axis, ob, Border::reflect, 0, 0);
+    ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << "axis " << axis;
+  }
+  set_num_threads(before);
+}
+
+TEST(Filter1dOp, RejectsBadArguments) {
+  std::vector<double> x(12), y(12);
+  View in;
+  in.data = x.data();
+  in.dtype = DType::f64;
+  in.ndim = 2;
+  in.shape[0] = 3;
+  in.shape[1] = 4;
+  in.strides[0] = 32;
+  in.strides[1] = 8;
+  View out = in;
+  out.data = y.data();
+  const double w[3] = {1, 2, 3};
+  EXPECT_THROW(correlate1d(in, w, 3, 2, out, Border::reflect, 0, 0), ValueError);
+  EXPECT_THROW(correlate1d(in, w, 0, 1, out, Border::reflect, 0, 0), ValueError);
+  EXPECT_THROW(correlate1d(in, w, 3, 1, out, Border::reflect, 0, 2), ValueError);
+  EXPECT_THROW(uniform_filter1d(in, 3, 1, out, Border::reflect, 0, -2), ValueError);
+  View small = out;
+  small.shape[1] = 3;
+  EXPECT_THROW(uniform_filter1d(in, 3, 1, small, Border::reflect, 0, 0), ValueError);
+}
+
+}  // namespace
+}  // namespace filter1d
+}  // namespace npfast

@@ -1,0 +1,310 @@
+"""npfast.ndimage's linear filters against scipy.ndimage: every function x mode x dtype x
+origin, under every ISA the CPU runs, on 1-D/2-D/3-D inputs, 1-pixel axes, filters larger
+than the image, non-contiguous views, ``axes``, ``output=`` (dtype and array), and the errors.
+
+float64 and integer inputs are computed in double in SciPy's order, so they must equal SciPy
+exactly (integer outputs truncate, so anything less would differ by one); float32 is computed
+in float32 and must lie within 1e-5 of SciPy relative to the output's scale.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.ndimage as sn
+
+import npfast
+import npfast.ndimage as nn
+
+# gaussian_gradient_magnitude into integer outputs takes sqrt of wrapped negative values,
+# in SciPy as here.
+pytestmark = pytest.mark.filterwarnings("ignore:invalid value encountered in sqrt")
+
+DTYPES = [np.float32, np.float64, np.uint8, np.uint16, np.int32]
+MODES = ["reflect", "constant", "nearest", "mirror", "wrap"]
+GRID_MODES = ["grid-mirror", "grid-constant", "grid-wrap"]
+
+# name -> (positional args after input, accepts origin)
+FUNCS = {
+    "correlate1d": (([0.25, -1.0, 2.0, 0.5],), True),
+    "convolve1d": (([0.3, 1.2, -0.7],), True),
+    "uniform_filter1d": ((4,), True),
+    "uniform_filter": ((3,), True),
+    "gaussian_filter1d": ((1.3,), False),
+    "gaussian_filter": ((1.1,), False),
+    "sobel": ((), False),
+    "prewitt": ((), False),
+    "laplace": ((), False),
+    "gaussian_laplace": ((0.9,), False),
+    "gaussian_gradient_magnitude": ((1.2,), False),
+}
+
+
+def make(shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    if np.dtype(dtype).kind == "f":
+        return rng.uniform(-50, 50, shape).astype(dtype)
+    hi = {np.uint8: 255, np.uint16: 60000, np.int32: 100000}[dtype]
+    lo = -hi if dtype == np.int32 else 0
+    return rng.integers(lo, hi, shape).astype(dtype)
+
+
+def inputs(dtype):
+    """1-D/2-D/3-D arrays, 1-pixel axes and non-contiguous views."""
+    yield make((7,), dtype)
+    yield make((1,), dtype)
+    yield make((1, 1), dtype)
+    yield make((5, 1), dtype)
+    yield make((13, 17), dtype)
+    yield make((4, 5, 6), dtype)
+    yield make((20, 22), dtype)[::2, ::-3]
+    yield make((9, 11), dtype).T
+
+
+def check(got, want, x):
+    """float32 results (computed in float32 wherever a pass reads and writes float32) within
+    1e-5 of SciPy relative to the scale; everything else exactly SciPy's."""
+    assert got.dtype == want.dtype
+    assert got.shape == want.shape
+    if got.dtype == np.float32:
+        scale = max(float(np.abs(want).max(initial=0)), float(np.abs(x).max(initial=0)), 1e-30)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * scale)
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+def call(mod, name, x, **kw):
+    args, _ = FUNCS[name]
+    return getattr(mod, name)(x, *args, **kw)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", sorted(FUNCS))
+def test_matches_scipy(name, dtype, mode, isa):
+    for x in inputs(dtype):
+        kw = {"mode": mode}
+        if mode == "constant":
+            kw["cval"] = 3.5
+        check(call(nn, name, x, **kw), call(sn, name, x, **kw), x)
+
+
+@pytest.mark.parametrize("mode", GRID_MODES)
+@pytest.mark.parametrize("name", sorted(FUNCS))
+def test_grid_mode_aliases(name, mode):
+    x = make((9, 10), np.float64)
+    check(call(nn, name, x, mode=mode), call(sn, name, x, mode=mode), x)
+
+
+@pytest.mark.parametrize("origin", [-2, -1, 0, 1])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("name", [n for n, (_, o) in FUNCS.items() if o])
+def test_origin(name, dtype, origin, isa):
+    x = make((11, 9), dtype)
+    args, _ = FUNCS[name]
+    size = len(args[0]) if isinstance(args[0], list) else args[0]
+    if not -(size // 2) <= origin <= (size - 1) // 2:
+        with pytest.raises(ValueError, match="origin"):
+            call(nn, name, x, origin=origin)
+        return
+    for mode in MODES:
+        check(call(nn, name, x, origin=origin, mode=mode),
+              call(sn, name, x, origin=origin, mode=mode), x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_filter_larger_than_image(dtype, isa):
+    x = make((3, 2), dtype)
+    w = np.linspace(-1, 1, 31)
+    for mode in MODES:
+        for axis in (0, 1):
+            check(nn.correlate1d(x, w, axis, mode=mode), sn.correlate1d(x, w, axis, mode=mode), x)
+            check(nn.uniform_filter1d(x, 20, axis, mode=mode),
+                  sn.uniform_filter1d(x, 20, axis, mode=mode), x)
+        check(nn.gaussian_filter(x, 5.0, mode=mode), sn.gaussian_filter(x, 5.0, mode=mode), x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_symmetric_and_antisymmetric_weights(dtype, isa):
+    x = make((40, 33), dtype)
+    for w in ([1, 2, 1], [-1, 0, 1], [0.1, 0.2, 0.4, 0.2, 0.1], [-3, -1, 0, 1, 3],
+              [1, 2, 3, 2, 1.0000000000000002], [5.0], [1, 2]):
+        for axis in (0, 1):
+            check(nn.correlate1d(x, w, axis), sn.correlate1d(x, w, axis), x)
+
+
+@pytest.mark.parametrize("order", [0, 1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint16])
+def test_gaussian_orders_truncate_radius(order, dtype, isa):
+    x = make((15, 12, 4), dtype)
+    check(nn.gaussian_filter(x, 1.5, order=order), sn.gaussian_filter(x, 1.5, order=order), x)
+    check(nn.gaussian_filter1d(x, 2.0, axis=1, order=order, truncate=2.0),
+          sn.gaussian_filter1d(x, 2.0, axis=1, order=order, truncate=2.0), x)
+    check(nn.gaussian_filter1d(x, 0.7, axis=0, order=order, radius=5),
+          sn.gaussian_filter1d(x, 0.7, axis=0, order=order, radius=5), x)
+    kw = dict(sigma=[1.0, 0.5, 2.0], order=[order, 0, 1], mode=["wrap", "nearest", "mirror"],
+              radius=[2, 3, 1])
+    check(nn.gaussian_filter(x, **kw), sn.gaussian_filter(x, **kw), x)
+    check(nn.gaussian_filter(x, [1.0, 0.0, 1e-16]), sn.gaussian_filter(x, [1.0, 0.0, 1e-16]), x)
+    check(nn.gaussian_filter(x, 0.0), sn.gaussian_filter(x, 0.0), x)
+
+
+@pytest.mark.parametrize("axes", [None, 0, -1, (0, 2), (2, 0), (1,), ()])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+def test_axes(axes, dtype):
+    x = make((6, 7, 8), dtype)
+    n = 3 if axes is None else len(np.atleast_1d(axes))
+    per_axis = lambda v: [v] * n
+    for name, args, kw in [
+        ("uniform_filter", (3,), {}),
+        ("uniform_filter", (per_axis(4),), {"origin": per_axis(1), "mode": per_axis("wrap")}),
+        ("gaussian_filter", (1.2,), {}),
+        ("gaussian_filter", (per_axis(0.8),), {"order": per_axis(1)}),
+        ("laplace", (), {}),
+        ("gaussian_laplace", (1.0,), {}),
+        ("gaussian_gradient_magnitude", (1.1,), {}),
+        # SciPy passes its sigma to gaussian_filter over every axis: one per input axis.
+        ("gaussian_gradient_magnitude", ([1.1, 0.5, 0.9],), {}),
+    ]:
+        check(getattr(nn, name)(x, *args, axes=axes, **kw),
+              getattr(sn, name)(x, *args, axes=axes, **kw), x)
+
+
+def test_per_axis_modes():
+    x = make((8, 9), np.float64)
+    for name in ("sobel", "prewitt"):
+        for axis in (0, 1, -1):
+            m = ["wrap", "constant"]
+            check(getattr(nn, name)(x, axis, mode=m, cval=2.0),
+                  getattr(sn, name)(x, axis, mode=m, cval=2.0), x)
+    check(nn.laplace(x, mode=["mirror", "nearest"]), sn.laplace(x, mode=["mirror", "nearest"]), x)
+    check(nn.uniform_filter(x, [2, 5], mode=["reflect", "wrap"]),
+          sn.uniform_filter(x, [2, 5], mode=["reflect", "wrap"]), x)
+
+
+@pytest.mark.parametrize("out_dtype", [np.float32, np.float64, np.uint8, np.int16, np.int32,
+                                       np.int64, np.int8])
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_output_dtype(dtype, out_dtype):
+    x = make((10, 12), dtype)
+    for name in ("correlate1d", "uniform_filter", "gaussian_filter", "sobel", "laplace",
+                 "gaussian_gradient_magnitude"):
+        for out in (out_dtype, np.dtype(out_dtype), np.dtype(out_dtype).name):
+            got, want = call(nn, name, x, output=out), call(sn, name, x, output=out)
+            assert got.dtype == np.dtype(out_dtype)
+            check(got, want, x)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCS))
+def test_output_array_and_in_place(name):
+    x = make((9, 10), np.float64)
+    want = call(sn, name, x)
+    out = np.full((9, 10), -1.0)
+    got = call(nn, name, x, output=out)
+    assert got is out
+    np.testing.assert_array_equal(out, want)
+    # A strided output and one of another dtype.
+    big = np.zeros((18, 10), np.float32)
+    got = call(nn, name, x, output=big[::2])
+    np.testing.assert_allclose(big[::2], want.astype(np.float32), rtol=1e-6, atol=1e-4)
+    assert not big[1::2].any()
+    # The input itself as the output, and an overlapping view of it: as SciPy, whose
+    # multi-axis sums (laplace, ...) then read the input after the first pass overwrote it.
+    y, y_sp = x.copy(), x.copy()
+    call(nn, name, y, output=y)
+    call(sn, name, y_sp, output=y_sp)
+    np.testing.assert_array_equal(y, y_sp)
+    z, z_sp = np.concatenate([x, x], axis=1), np.concatenate([x, x], axis=1)
+    call(nn, name, z[:, :10], output=z[:, 5:15])
+    call(sn, name, z_sp[:, :10], output=z_sp[:, 5:15])
+    np.testing.assert_array_equal(z, z_sp)
+
+
+def test_threads_do_not_change_bits(threads):
+    x = make((257, 263), np.float32)
+    results = []
+    for t in (1, 2, 4):
+        npfast.set_num_threads(t)
+        results.append([nn.gaussian_filter(x, 2.0), nn.uniform_filter(x, 5), nn.sobel(x, 0)])
+    for r in results[1:]:
+        for a, b in zip(results[0], r):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_large_threaded_matches_scipy(isa):
+    x = make((301, 517), np.float64)
+    check(nn.gaussian_filter(x, 2.0), sn.gaussian_filter(x, 2.0), x)
+    check(nn.uniform_filter(x, 5), sn.uniform_filter(x, 5), x)
+    xf = x.astype(np.float32)
+    check(nn.gaussian_filter(xf, 3.0), sn.gaussian_filter(xf, 3.0), xf)
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors: SciPy's class, with the argument named.
+
+@pytest.mark.parametrize("name", sorted(FUNCS))
+def test_unknown_mode(name):
+    x = make((5, 6), np.float64)
+    with pytest.raises(ValueError, match="mode"):
+        call(nn, name, x, mode="bogus")
+    with pytest.raises(RuntimeError, match="mode"):
+        call(nn, name, x, mode="bogus")
+    with pytest.raises(RuntimeError):
+        call(sn, name, x, mode="bogus")
+
+
+@pytest.mark.parametrize("name", ["uniform_filter", "gaussian_filter", "sobel", "prewitt",
+                                  "laplace", "gaussian_laplace", "gaussian_gradient_magnitude"])
+def test_wrong_length_mode_sequence(name):
+    x = make((5, 6), np.float64)
+    with pytest.raises(RuntimeError, match="mode"):
+        call(nn, name, x, mode=["reflect"] * 3)
+    with pytest.raises(RuntimeError):
+        call(sn, name, x, mode=["reflect"] * 3)
+
+
+@pytest.mark.parametrize("name", ["uniform_filter", "gaussian_filter", "laplace",
+                                  "gaussian_laplace", "gaussian_gradient_magnitude"])
+def test_bad_axes(name):
+    x = make((5, 6), np.float64)
+    for axes, exc in [((0, 0), ValueError), ((0, -2), ValueError), ((2,), ValueError),
+                      ((-3,), ValueError), ("a", TypeError)]:
+        with pytest.raises(exc, match="axes"):
+            call(nn, name, x, axes=axes)
+
+
+def test_bad_arguments():
+    x = make((5, 6), np.float64)
+    cases = [
+        (lambda: nn.correlate1d(x, []), RuntimeError, "weights"),
+        (lambda: nn.correlate1d(x, [[1, 2]]), RuntimeError, "weights"),
+        (lambda: nn.correlate1d(x, [1, 2, 3], origin=2), ValueError, "origin"),
+        (lambda: nn.correlate1d(x, [1, 2, 3], axis=2), ValueError, "axis"),
+        (lambda: nn.correlate1d(x, [1j, 2]), TypeError, "weights"),
+        (lambda: nn.correlate1d(x.astype(complex), [1, 2]), TypeError, "input"),
+        (lambda: nn.correlate1d(x, [1, 2], output=np.complex128), TypeError, "output"),
+        (lambda: nn.correlate1d(x, [1, 2], output=np.zeros((5, 6), complex)), TypeError, "output"),
+        (lambda: nn.correlate1d(x, [1, 2], output=np.zeros((5, 5))), RuntimeError, "output"),
+        (lambda: nn.correlate1d(x, [1, 2], output="bool"), RuntimeError, "output"),
+        (lambda: nn.correlate1d(x, [1, 2], cval=1j), TypeError, "cval"),
+        (lambda: nn.uniform_filter1d(x, 0), RuntimeError, "size"),
+        (lambda: nn.uniform_filter1d(x, 3, origin=-2), ValueError, "origin"),
+        (lambda: nn.uniform_filter(x, [3, 3, 3]), RuntimeError, "size"),
+        (lambda: nn.uniform_filter(x, 3, origin=[0, 2]), ValueError, "origin"),
+        (lambda: nn.gaussian_filter(x, -1.0), ValueError, "sigma"),
+        (lambda: nn.gaussian_filter(x, [1.0, 2.0, 3.0]), RuntimeError, "sigma"),
+        (lambda: nn.gaussian_filter(x, 1.0, order=-1), ValueError, "order"),
+        (lambda: nn.gaussian_filter1d(x, 1.0, radius=-1), ValueError, "radius"),
+        (lambda: nn.gaussian_filter1d(x, 1.0, radius=1.5), ValueError, "radius"),
+        (lambda: nn.sobel(x, axis=3), ValueError, "axis"),
+        (lambda: nn.sobel(np.float64(3.0)), ValueError, "input"),
+    ]
+    for fn, exc, arg in cases:
+        with pytest.raises(exc, match=arg):
+            fn()
+
+
+def test_exported():
+    for name in FUNCS:
+        assert name in nn.__all__
+        assert callable(getattr(nn, name))
