@@ -203,10 +203,15 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minim
         passes = [(axes[i], sizes[i], origins[i], modes[i])
                   for i in range(len(axes)) if sizes[i] > 1]
         if passes:
+            # SciPy makes every pass into `output`; npfast alternates between `output` and a
+            # scratch array of its dtype (the same values), ending in `output`, so that no pass
+            # runs in place.
+            scratch = np.empty(output.shape, output.dtype) if len(passes) > 1 else None
             src = input
-            for axis, s, o, m in passes:
-                _minmax1d(src, s, axis, output, m, cval, o, minimum)
-                src = output
+            for i, (axis, s, o, m) in enumerate(passes):
+                dst = output if (len(passes) - 1 - i) % 2 == 0 else scratch
+                _minmax1d(src, s, axis, dst, m, cval, o, minimum)
+                src = dst
         else:
             output[...] = input[...]
         return output

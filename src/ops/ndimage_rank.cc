@@ -91,12 +91,14 @@ void minmax1d_as(const View& input, int64_t size, int axis, const View& out, Bor
       pick<T>(t.f32_minmax, t.f64_minmax, t.u8_minmax, t.u16_minmax, t.i32_minmax);
   const int64_t size1 = size / 2;
   // Copied blocks: 128 bytes of each row (a few vectors of every ISA), at least 16 lines.
-  // Blocks read in place: 1 KiB rows. Whole lines (band 0): a separable filter's later passes
-  // run in place on the output, and a banded block would read rows an earlier band rewrote.
+  // Blocks read in place: 1 KiB rows, 64 positions a block so that its rows stay in L1/L2;
+  // whole lines when writing in place (a banded block would read rows an earlier band of the
+  // same lines rewrote).
   const int64_t lanes = std::max<int64_t>(16, 128 / static_cast<int64_t>(sizeof(T)));
   const int64_t direct_lanes = 1024 / static_cast<int64_t>(sizeof(T));
+  const int64_t band = input.data == out.data ? 0 : std::max<int64_t>(64, 2 * size);
   const ndimage::LinePass p{axis, size1 + origin, size - size1 - 1 - origin, mode, cval, lanes,
-                            direct_lanes, 0, 0.3};
+                            direct_lanes, band, 0.3};
   ndimage::for_each_line<T>(input, out, p,
                             [&](const T* const* in, T* const* res, int64_t n, int64_t width) {
                               Buffer<char> work(rank::minmax_work_bytes(size, width, sizeof(T)));

@@ -35,19 +35,28 @@ inline T later(T a, T b) {
 // Window [i, i + k) with i in block b is the suffix of block b from i (g, a backward scan)
 // joined with the prefix of block b + 1 up to i + k - 1 (h, a forward scan): three min/max per
 // output whatever k is, each across `width` lines at once.
+// `seen` accumulates x * 0 over every element read: NaN in lanes that met a NaN or an
+// infinity (floating T; those lines then take the deque), 0 elsewhere.
 template <class T, bool Min>
 void van_herk(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t width,
-              T* __restrict g, T* __restrict h) {
+              T* __restrict g, T* __restrict h, T* __restrict seen) {
+  constexpr bool kFloat = std::is_floating_point_v<T>;
   for (int64_t b = 0; b < n; b += k) {
     const int64_t m = n - b < k ? n - b : k;  // outputs [b, b + m)
     const T* __restrict top = in[b + k - 1];
     T* __restrict gr = g + (k - 1) * width;
-    for (int64_t c = 0; c < width; ++c) gr[c] = top[c];
+    for (int64_t c = 0; c < width; ++c) {
+      gr[c] = top[c];
+      if constexpr (kFloat) seen[c] += top[c] * T(0);
+    }
     for (int64_t r = k - 2; r >= 0; --r) {
       const T* __restrict x = in[b + r];
       T* __restrict gc = g + r * width;
       const T* __restrict gn = gc + width;
-      for (int64_t c = 0; c < width; ++c) gc[c] = later<T, Min>(x[c], gn[c]);
+      for (int64_t c = 0; c < width; ++c) {
+        gc[c] = later<T, Min>(x[c], gn[c]);
+        if constexpr (kFloat) seen[c] += x[c] * T(0);
+      }
     }
     T* __restrict o = out[b];
     for (int64_t c = 0; c < width; ++c) o[c] = g[c];
@@ -59,12 +68,14 @@ void van_herk(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t w
         for (int64_t c = 0; c < width; ++c) {
           h[c] = x[c];
           orow[c] = later<T, Min>(gc[c], x[c]);
+          if constexpr (kFloat) seen[c] += x[c] * T(0);
         }
       } else {
         for (int64_t c = 0; c < width; ++c) {
           const T hv = later<T, Min>(h[c], x[c]);
           h[c] = hv;
           orow[c] = later<T, Min>(gc[c], hv);
+          if constexpr (kFloat) seen[c] += x[c] * T(0);
         }
       }
     }
@@ -80,24 +91,21 @@ void minmax(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t wid
   }
   T* g = static_cast<T*>(work);
   T* h = g + k * width;
+  T* seen = h + width;
+  for (int64_t c = 0; c < width; ++c) seen[c] = T(0);
   if (minimum)
-    van_herk<T, true>(in, out, n, k, width, g, h);
+    van_herk<T, true>(in, out, n, k, width, g, h, seen);
   else
-    van_herk<T, false>(in, out, n, k, width, g, h);
+    van_herk<T, false>(in, out, n, k, width, g, h, seen);
   if constexpr (std::is_floating_point_v<T>) {
-    // Lines holding a NaN get the deque's own answer (position dependent, see rank.h).
-    uint8_t* bad = reinterpret_cast<uint8_t*>(h + width);
-    for (int64_t c = 0; c < width; ++c) bad[c] = 0;
-    for (int64_t t = 0; t < n + k - 1; ++t) {
-      const T* __restrict x = in[t];
-      for (int64_t c = 0; c < width; ++c) bad[c] |= static_cast<uint8_t>(x[c] != x[c]);
-    }
+    // Lines holding a NaN get the deque's own answer (position dependent, see rank.h); the
+    // deque also answers lines with an infinity, exactly the same.
     T* ring_value = reinterpret_cast<T*>(
-        (reinterpret_cast<uintptr_t>(bad + width) + 7) & ~uintptr_t(7));
+        (reinterpret_cast<uintptr_t>(seen + width) + 7) & ~uintptr_t(7));
     int64_t* ring_death = reinterpret_cast<int64_t*>(
         (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
     for (int64_t c = 0; c < width; ++c)
-      if (bad[c]) minmax_deque(in, out, c, n, k, minimum, ring_value, ring_death);
+      if (seen[c] != seen[c]) minmax_deque(in, out, c, n, k, minimum, ring_value, ring_death);
   }
 }
 

@@ -59,11 +59,10 @@ struct Table {
 #undef NPFAST_KERNEL
 };
 
-// Bytes of `work` a minmax kernel needs: (k + 1) rows of `width` values, a NaN flag per line
-// and the deque's ring of k (value, death) pairs.
+// Bytes of `work` a minmax kernel needs: (k + 2) rows of `width` values (the backward scan,
+// the forward scan, a NaN detector per line) and the deque's ring of k (value, death) pairs.
 inline size_t minmax_work_bytes(int64_t k, int64_t width, size_t tsize) {
-  return static_cast<size_t>((k + 1) * width) * tsize + static_cast<size_t>(width) +
-         static_cast<size_t>(k) * (tsize + 8) + 64;
+  return static_cast<size_t>((k + 2) * width) * tsize + static_cast<size_t>(k) * (tsize + 8) + 64;
 }
 
 // SciPy's NI_Select (ndimage/src/ni_filters.c): Hoare partition around the first element,
