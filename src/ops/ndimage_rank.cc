@@ -266,6 +266,21 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
       return;
     }
   }
+  // Byte windows spanning the last two axes (leading footprint axes of length 1) and not
+  // tiny: Huang's histogram.
+  if constexpr (std::is_same_v<T, uint8_t>) {
+    bool rect = nf == footprint.size() && nf >= 16;
+    for (int k = 0; rect && k < w.nd - 2; ++k) rect = footprint.shape[k] == 1;
+    if (rect) {
+      const int64_t kh = w.nd >= 2 ? footprint.shape[w.nd - 2] : 1;
+      const int64_t kw = footprint.shape[w.nd - 1];
+      const int64_t step = w.nd >= 2 ? w.pstride[w.nd - 2] : 0;
+      const rank::RankHistFn k = t.u8_rank_hist;
+      for_each_row<T>(input, w, P.get(), out, 2.0 * static_cast<double>(kh),
+                      [&](const T* p, T* res, int64_t n) { k(p, step, kh, kw, rank, n, res); });
+      return;
+    }
+  }
   const rank::SelectFn<T> k =
       pick<T>(t.f32_select, t.f64_select, t.u8_select, t.u16_select, t.i32_select);
   for_each_row<T>(input, w, P.get(), out, 3.0 * static_cast<double>(nf),

@@ -373,3 +373,21 @@ def test_unsupported_inputs():
         nd.median_filter(np.zeros((3, 3), complex), 3)
     with pytest.raises(TypeError, match="input"):
         nd.minimum_filter1d(np.array(["a", "b"]), 2)
+
+
+def test_byte_histogram_path(isa):
+    # uint8 rectangles of 16 or more values take Huang's histogram: every rank, modes, 1-D,
+    # stacks, and a footprint with holes (not the histogram) beside it.
+    rng = np.random.default_rng(13)
+    x = sample(rng, (23, 41), np.uint8)
+    for size in ((7, 7), (4, 4), (2, 9), (9, 3)):
+        n = size[0] * size[1]
+        for r in (1, n // 3, n // 2, n - 2):
+            for mode in ("reflect", "constant", "wrap"):
+                same(nd.rank_filter(x, r, size=size, mode=mode, cval=-3),
+                     ndi.rank_filter(x, r, size=size, mode=mode, cval=-3))
+    same(nd.median_filter(x, size=7, output=np.float32), ndi.median_filter(x, size=7, output=np.float32))
+    same(nd.percentile_filter(x[None].repeat(3, 0), 40, size=(1, 5, 6)),
+         ndi.percentile_filter(x[None].repeat(3, 0), 40, size=(1, 5, 6)))
+    line = sample(rng, (200,), np.uint8)
+    same(nd.median_filter(line, size=21), ndi.median_filter(line, size=21))

@@ -19,6 +19,7 @@ namespace rank {
 using npfast::rank::footprint_minmax;
 using npfast::rank::minmax_deque;
 using npfast::rank::ni_select;
+using npfast::rank::rank_hist;
 using npfast::rank::select_rows;
 
 // The later of two window parts wins ties, `a` covering earlier elements than `b`: SciPy's

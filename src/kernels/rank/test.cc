@@ -160,6 +160,23 @@ void check_median(const Table& t, Isa isa, std::mt19937& rng) {
   }
 }
 
+void check_rank_hist(const Table& t, Isa isa, std::mt19937& rng) {
+  for (int64_t kh : {1, 2, 3, 7}) {
+    for (int64_t kw : {1, 4, 7, 9}) {
+      const int64_t count = 53, row = count + kw + 3;
+      std::vector<uint8_t> in(static_cast<size_t>(row * kh));
+      std::uniform_int_distribution<int> d(0, 255), few(100, 104);
+      for (size_t j = 0; j < in.size(); ++j) in[j] = static_cast<uint8_t>(j % 3 ? few(rng) : d(rng));
+      for (int64_t rank : {int64_t{0}, kh * kw / 2, kh * kw - 1}) {
+        std::vector<uint8_t> want(count), got(count);
+        table_scalar.u8_rank_hist(in.data(), row, kh, kw, rank, count, want.data());
+        t.u8_rank_hist(in.data(), row, kh, kw, rank, count, got.data());
+        ASSERT_EQ(want, got) << isa_name(isa) << " " << kh << "x" << kw << " rank " << rank;
+      }
+    }
+  }
+}
+
 TEST_P(RankIsa, MatchesReference) {
   const Table& t = *kernels<Table>(GetParam());
   std::mt19937 rng(1234);
@@ -174,6 +191,7 @@ TEST_P(RankIsa, MatchesReference) {
   check_median<float, 5>(t, GetParam(), rng);
   check_median<double, 5>(t, GetParam(), rng);
   check_median<uint8_t, 5>(t, GetParam(), rng);
+  check_rank_hist(t, GetParam(), rng);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, RankIsa, ::testing::ValuesIn(kernel_isas<Table>()),
