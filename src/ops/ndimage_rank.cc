@@ -154,71 +154,100 @@ Window window(const View& input, const View& footprint, const int64_t* origins) 
   return w;
 }
 
-// The padded copy: input (dtype S) converted to T, extended by w.lo before and f - 1 - lo
-// after each axis as `mode` (NI_ExtendLine's map, map_index) with `cval`.
+// Fills padded row `r` (a row: all axes but the last; the slab's row r is padded row
+// r0 + r) of the extended input: input (dtype S) converted to T, extended by w.lo before and
+// f - 1 - lo after each axis as `mode` (NI_ExtendLine's map, map_index) with `cval`.
 template <class T, class S>
-Buffer<T> pad(const View& input, const Window& w, Border mode, T cval) {
+void pad_row(const View& input, const Window& w, Border mode, T cval,
+             const std::vector<int64_t>& map_last, int64_t r, T* row) {
+  const int last = w.nd - 1;
+  const int64_t nl = input.shape[last], pl = w.pshape[last];
+  const char* src = static_cast<const char*>(input.data);
+  for (int k = last - 1; k >= 0; --k) {
+    const int64_t m = map_index(r % w.pshape[k] - w.lo[k], input.shape[k], mode);
+    r /= w.pshape[k];
+    if (m < 0) {
+      std::fill(row, row + pl, cval);
+      return;
+    }
+    src += m * input.strides[k];
+  }
+  ndimage::load_lanes<T, S>(row + w.lo[last], src, input.strides[last], nl);
+  for (int64_t t = 0; t < pl; ++t) {
+    if (t >= w.lo[last] && t < w.lo[last] + nl) continue;
+    const int64_t m = map_last[t];
+    row[t] = m < 0 ? cval : row[w.lo[last] + m];
+  }
+}
+
+// Runs `row(P_at_window, res, n)` for every output row (all axes but the last; n = the last
+// axis's length, or a piece of the line for 1-D input) and writes res to `out` with SciPy's
+// cast. The extended input is built slab by slab (output rows along axis 0 in chunks, each
+// with the f0 - 1 padded rows its windows also reach) in a pooled buffer of about 512 KiB, so
+// it stays in cache and no full padded copy is ever made. Threads over slabs.
+template <class T, class S, class RowFn>
+void for_each_slab(const View& input, const Window& w, Border mode, T cval, const View& out,
+                   double ns_per_output, RowFn&& row) {
   const int nd = w.nd, last = nd - 1;
-  int64_t total = 1;
-  for (int k = 0; k < nd; ++k) total *= w.pshape[k];
-  Buffer<T> P(static_cast<size_t>(total));
-  const int64_t rows = total / w.pshape[last];
   const int64_t nl = input.shape[last], pl = w.pshape[last];
   std::vector<int64_t> map_last(static_cast<size_t>(pl));
   for (int64_t t = 0; t < pl; ++t) map_last[t] = map_index(t - w.lo[last], nl, mode);
-  parallel_for(rows, grain_for(rows, 0.5 * static_cast<double>(pl)), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      T* row = P.get() + r * pl;
-      const char* src = static_cast<const char*>(input.data);
-      bool inside = true;
-      int64_t q = r;
-      for (int k = last - 1; k >= 0; --k) {
-        const int64_t m = map_index(q % w.pshape[k] - w.lo[k], input.shape[k], mode);
-        q /= w.pshape[k];
-        if (m < 0) inside = false;
-        else src += m * input.strides[k];
-      }
-      if (!inside) {
-        for (int64_t t = 0; t < pl; ++t) row[t] = cval;
-        continue;
-      }
-      ndimage::load_lanes<T, S>(row + w.lo[last], src, input.strides[last], nl);
-      for (int64_t t = 0; t < pl; ++t) {
-        if (t >= w.lo[last] && t < w.lo[last] + nl) continue;
-        const int64_t m = map_last[t];
-        row[t] = m < 0 ? cval : row[w.lo[last] + m];
+  const ndimage::StoreFn<T> store = ndimage::with_dtype(
+      out.dtype, [](auto d) -> ndimage::StoreFn<T> { return ndimage::store_lanes<T, decltype(d)>; });
+  constexpr int64_t kSlabElems = (int64_t{1} << 19) / static_cast<int64_t>(sizeof(T));
+  if (nd == 1) {
+    // A line: pieces of outputs, each with its f - 1 extra elements.
+    const int64_t piece = std::max<int64_t>(kSlabElems, 4 * (pl - nl));
+    const int64_t pieces = (nl + piece - 1) / piece;
+    parallel_for(pieces, grain_for(pieces, ns_per_output * static_cast<double>(piece)),
+                 [&](int64_t p0, int64_t p1) {
+                   Buffer<T> buf(static_cast<size_t>(piece + pl - nl)), res(static_cast<size_t>(piece));
+                   for (int64_t p = p0; p < p1; ++p) {
+                     const int64_t s0 = p * piece, m = std::min(piece, nl - s0);
+                     for (int64_t t = 0; t < m + pl - nl; ++t) {
+                       const int64_t k = map_last[s0 + t];
+                       S v;
+                       if (k >= 0) std::memcpy(&v, static_cast<const char*>(input.data) + k * input.strides[0], sizeof(S));
+                       buf[t] = k < 0 ? cval : static_cast<T>(v);
+                     }
+                     row(static_cast<const T*>(buf.get()), res.get(), m);
+                     store(static_cast<char*>(out.data) + s0 * out.strides[0], res.get(), out.strides[0], m);
+                   }
+                 });
+    return;
+  }
+  // Rows of one axis-0 index (padded), and output rows per axis-0 index.
+  const int64_t slice_rows = w.pstride[0] / pl;
+  const int64_t out_rows_per = input.size() / (input.shape[0] * nl);
+  const int64_t f0 = w.pshape[0] - input.shape[0] + 1;
+  const int64_t chunk = std::max<int64_t>({1, kSlabElems / w.pstride[0], 4 * (f0 - 1)});
+  const int64_t chunks = (input.shape[0] + chunk - 1) / chunk;
+  const double per_chunk = ns_per_output * static_cast<double>(chunk * out_rows_per * nl);
+  parallel_for(chunks, grain_for(chunks, per_chunk), [&](int64_t c0, int64_t c1) {
+    Buffer<T> slab(static_cast<size_t>((chunk + f0 - 1) * w.pstride[0]));
+    Buffer<T> res(static_cast<size_t>(nl));
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t i0 = c * chunk, m0 = std::min(chunk, input.shape[0] - i0);
+      const int64_t prow0 = i0 * slice_rows, prows = (m0 + f0 - 1) * slice_rows;
+      for (int64_t r = 0; r < prows; ++r)
+        pad_row<T, S>(input, w, mode, cval, map_last, prow0 + r, slab.get() + r * pl);
+      for (int64_t r = 0; r < m0 * out_rows_per; ++r) {
+        // Output row (i0 + r / out_rows_per, rest...) and its window in the slab.
+        int64_t q = r, at = 0;
+        char* dst = static_cast<char*>(out.data);
+        for (int k = last - 1; k >= 1; --k) {
+          const int64_t i = q % input.shape[k];
+          q /= input.shape[k];
+          at += i * w.pstride[k];
+          dst += i * out.strides[k];
+        }
+        at += q * w.pstride[0];
+        dst += (i0 + q) * out.strides[0];
+        row(static_cast<const T*>(slab.get() + at), res.get(), nl);
+        store(dst, res.get(), out.strides[last], nl);
       }
     }
   });
-  return P;
-}
-
-// Runs `row(P_at_output_row, res, n_last)` for every output row (all axes but the last), then
-// writes res to `out` with SciPy's cast.
-template <class T, class RowFn>
-void for_each_row(const View& input, const Window& w, const T* P, const View& out,
-                  double ns_per_output, RowFn&& row) {
-  const int nd = w.nd, last = nd - 1;
-  const int64_t nl = input.shape[last];
-  const int64_t rows = input.size() / nl;
-  const ndimage::StoreFn<T> store = ndimage::with_dtype(
-      out.dtype, [](auto d) -> ndimage::StoreFn<T> { return ndimage::store_lanes<T, decltype(d)>; });
-  parallel_for(rows, grain_for(rows, ns_per_output * static_cast<double>(nl)),
-               [&](int64_t r0, int64_t r1) {
-                 Buffer<T> res(static_cast<size_t>(nl));
-                 for (int64_t r = r0; r < r1; ++r) {
-                   int64_t q = r, at = 0;
-                   char* dst = static_cast<char*>(out.data);
-                   for (int k = last - 1; k >= 0; --k) {
-                     const int64_t i = q % input.shape[k];
-                     q /= input.shape[k];
-                     at += i * w.pstride[k];
-                     dst += i * out.strides[k];
-                   }
-                   row(P + at, res.get(), nl);
-                   store(dst, res.get(), out.strides[last], nl);
-                 }
-               });
 }
 
 template <class S>
@@ -234,13 +263,12 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
   if (input.empty()) return;
   // SciPy's (_type)cval: the fill value as the input's type, then the kernels' type.
   const T fill = static_cast<T>(ndimage::c_cast<S>(cval));
-  const Buffer<T> P = pad<T, S>(input, w, mode, fill);
   const auto& t = kernels<rank::Table>();
   if (minmax) {
     const rank::FootprintFn<T> k = pick<T>(t.f32_footprint_minmax, t.f64_footprint_minmax,
                                            t.u8_footprint_minmax, t.u16_footprint_minmax,
                                            t.i32_footprint_minmax);
-    for_each_row<T>(input, w, P.get(), out, 0.1 * static_cast<double>(nf),
+    for_each_slab<T, S>(input, w, mode, fill, out, 0.1 * static_cast<double>(nf),
                     [&](const T* p, T* res, int64_t n) {
                       k(p, w.offsets.data(), nf, minimum, n, res);
                     });
@@ -261,7 +289,7 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
           K == 3 ? pick<T>(t.f32_median_3x3, t.f64_median_3x3, t.u8_median_3x3, nullptr, nullptr)
                  : pick<T>(t.f32_median_5x5, t.f64_median_5x5, t.u8_median_5x5, nullptr, nullptr);
       const int64_t step = w.pstride[w.nd - 2];
-      for_each_row<T>(input, w, P.get(), out, K * K * 0.3,
+      for_each_slab<T, S>(input, w, mode, fill, out, K * K * 0.3,
                       [&](const T* p, T* res, int64_t n) { k(p, step, n, res); });
       return;
     }
@@ -276,14 +304,14 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
       const int64_t kw = footprint.shape[w.nd - 1];
       const int64_t step = w.nd >= 2 ? w.pstride[w.nd - 2] : 0;
       const rank::RankHistFn k = t.u8_rank_hist;
-      for_each_row<T>(input, w, P.get(), out, 2.0 * static_cast<double>(kh),
+      for_each_slab<T, S>(input, w, mode, fill, out, 2.0 * static_cast<double>(kh),
                       [&](const T* p, T* res, int64_t n) { k(p, step, kh, kw, rank, n, res); });
       return;
     }
   }
   const rank::SelectFn<T> k =
       pick<T>(t.f32_select, t.f64_select, t.u8_select, t.u16_select, t.i32_select);
-  for_each_row<T>(input, w, P.get(), out, 3.0 * static_cast<double>(nf),
+  for_each_slab<T, S>(input, w, mode, fill, out, 3.0 * static_cast<double>(nf),
                   [&](const T* p, T* res, int64_t n) {
                     Buffer<double> work(static_cast<size_t>(nf));
                     k(p, w.offsets.data(), nf, rank, n, res, work.get());

@@ -154,49 +154,71 @@ constexpr Net median_net(int n, int keep) {
   return net;
 }
 
-// Outputs a block computes at once: a few vectors' worth, so each comparator's loop is a few
-// vector min/max on the block's rows, all in L1.
+// One register of the ISA this file is compiled for, as a GCC vector: comparisons and `?:`
+// on it are lane-wise, so a comparator is a compare and a blend (or min/max) held in registers.
+#if defined(__AVX512F__)
+constexpr int kVecBytes = 64;
+#else
+constexpr int kVecBytes = 32;
+#endif
 template <class T>
-constexpr int kBlock = 128 / sizeof(T) < 16 ? 16 : 128 / sizeof(T);
+struct Reg {
+  typedef T type __attribute__((vector_size(kVecBytes)));
+};
+
+template <class T, int K>
+struct MedianNet {
+  static constexpr Net net = median_net(K * K, K * K / 2);
+};
+
+// K x K medians of kLanes consecutive outputs at p (window rows row_step apart): the network
+// fully unrolled on registers. Returns a nonzero lane mask where the window holds a NaN.
+template <class T, int K>
+__attribute__((always_inline)) inline auto median_regs(const T* p, int64_t row_step, T* out) {
+  using R = typename Reg<T>::type;
+  constexpr int N = K * K;
+  constexpr Net kNet = MedianNet<T, K>::net;
+  R v[N];
+  for (int r = 0; r < K; ++r)
+    for (int c = 0; c < K; ++c) std::memcpy(&v[r * K + c], p + r * row_step + c, sizeof(R));
+  auto nan = v[0] != v[0];
+  for (int j = 1; j < N; ++j) nan |= v[j] != v[j];
+#pragma GCC unroll 256
+  for (int q = 0; q < kNet.count; ++q) {
+    const R x = v[kNet.a[q]], y = v[kNet.b[q]];
+    const auto lt = x < y;
+    v[kNet.a[q]] = lt ? x : y;
+    v[kNet.b[q]] = lt ? y : x;
+  }
+  std::memcpy(out, &v[N / 2], sizeof(R));
+  return nan;
+}
 
 template <class T, int K>
 void median(const T* in, int64_t row_step, int64_t count, T* out) {
   constexpr int N = K * K;
-  static constexpr Net kNet = median_net(N, N / 2);
-  constexpr int L = kBlock<T>;
-  alignas(64) T v[N][L];
-  for (int64_t i0 = 0; i0 < count; i0 += L) {
-    const int lanes = count - i0 < L ? static_cast<int>(count - i0) : L;
-    const T* p = in + i0;
-    alignas(64) uint8_t nan[L] = {};
+  constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
+  // A window holding a NaN: SciPy's partition result (rank.h), scalar.
+  auto exact = [&](int64_t i) {
+    double work[N];
     for (int r = 0; r < K; ++r)
-      for (int c = 0; c < K; ++c) {
-        const T* s = p + r * row_step + c;
-        T* d = v[r * K + c];
-        for (int l = 0; l < lanes; ++l) {
-          d[l] = s[l];
-          nan[l] |= static_cast<uint8_t>(s[l] != s[l]);  // always 0 for integers
-        }
-      }
-    for (int q = 0; q < kNet.count; ++q) {
-      T* __restrict a = v[kNet.a[q]];
-      T* __restrict b = v[kNet.b[q]];
-      for (int l = 0; l < L; ++l) {
-        const T x = a[l], y = b[l];
-        a[l] = x < y ? x : y;
-        b[l] = x < y ? y : x;
-      }
-    }
-    for (int l = 0; l < lanes; ++l) out[i0 + l] = v[N / 2][l];
+      for (int c = 0; c < K; ++c) work[r * K + c] = static_cast<double>(in[i + r * row_step + c]);
+    out[i] = static_cast<T>(ni_select(work, 0, N - 1, N / 2));
+  };
+  if (count < L) {
+    for (int64_t i = 0; i < count; ++i) exact(i);
+    return;
+  }
+  // The last vector is shifted back to end at `count`, recomputing a few outputs identically.
+  for (int64_t i0 = 0; i0 < count; i0 += L) {
+    const int64_t i = i0 + L <= count ? i0 : count - L;
+    const auto nan = median_regs<T, K>(in + i, row_step, out + i);
     if constexpr (std::is_floating_point_v<T>) {
-      // A window holding a NaN: SciPy's partition result (rank.h), scalar.
-      for (int l = 0; l < lanes; ++l) {
-        if (!nan[l]) continue;
-        double work[N];
-        for (int r = 0; r < K; ++r)
-          for (int c = 0; c < K; ++c) work[r * K + c] = static_cast<double>(p[l + r * row_step + c]);
-        out[i0 + l] = static_cast<T>(ni_select(work, 0, N - 1, N / 2));
-      }
+      bool any = false;
+      for (int l = 0; l < L; ++l) any |= nan[l] != 0;
+      if (any)
+        for (int l = 0; l < L; ++l)
+          if (nan[l]) exact(i + l);
     }
   }
 }
