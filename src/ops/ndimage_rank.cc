@@ -83,9 +83,52 @@ bool holds(double v) {
   }
 }
 
+// Along the last axis with a short window: each line copied (converted to T) and extended
+// into a buffer, folded by the line kernel, written back with SciPy's cast. Lines are read
+// before they are written, so `out` may be `input`.
+template <class T>
+void minmax_lines(const View& input, int64_t size, const View& out, Border mode, double cval,
+                  int64_t origin, bool minimum) {
+  const auto& t = kernels<rank::Table>();
+  const rank::MinMaxLineFn<T> k = pick<T>(t.f32_minmax_line, t.f64_minmax_line,
+                                          t.u8_minmax_line, t.u16_minmax_line, t.i32_minmax_line);
+  const int last = input.ndim - 1;
+  const int64_t n = input.shape[last], before = size / 2 + origin;
+  const int64_t lines = input.size() / n;
+  const ndimage::LoadFn<T> load = ndimage::with_dtype(
+      input.dtype, [](auto s) -> ndimage::LoadFn<T> { return ndimage::load_lanes<T, decltype(s)>; });
+  const ndimage::StoreFn<T> store = ndimage::with_dtype(
+      out.dtype, [](auto d) -> ndimage::StoreFn<T> { return ndimage::store_lanes<T, decltype(d)>; });
+  const T fill = static_cast<T>(cval);
+  parallel_for(lines, grain_for(lines, 0.3 * static_cast<double>(n * size)),
+               [&](int64_t l0, int64_t l1) {
+                 Buffer<T> ext(static_cast<size_t>(n + size - 1)), res(static_cast<size_t>(n));
+                 Buffer<char> work(rank::minmax_work_bytes(size, 1, sizeof(T)));
+                 for (int64_t l = l0; l < l1; ++l) {
+                   const char* src = static_cast<const char*>(input.data);
+                   char* dst = static_cast<char*>(out.data);
+                   int64_t q = l;
+                   for (int d = last - 1; d >= 0; --d) {
+                     const int64_t i = q % input.shape[d];
+                     q /= input.shape[d];
+                     src += i * input.strides[d];
+                     dst += i * out.strides[d];
+                   }
+                   load(ext.get() + before, src, input.strides[last], n);
+                   ndimage::extend_lines(ext.get(), n, before, size - 1 - before, 1, mode, fill);
+                   k(ext.get(), res.get(), n, size, minimum, work.get());
+                   store(dst, res.get(), out.strides[last], n);
+                 }
+               });
+}
+
 template <class T>
 void minmax1d_as(const View& input, int64_t size, int axis, const View& out, Border mode,
                  double cval, int64_t origin, bool minimum) {
+  if (axis == input.ndim - 1 && size <= 16 && !input.empty()) {
+    minmax_lines<T>(input, size, out, mode, cval, origin, minimum);
+    return;
+  }
   const auto& t = kernels<rank::Table>();
   const rank::MinMaxFn<T> k =
       pick<T>(t.f32_minmax, t.f64_minmax, t.u8_minmax, t.u16_minmax, t.i32_minmax);

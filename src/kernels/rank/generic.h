@@ -18,6 +18,7 @@ namespace rank {
 
 using npfast::rank::footprint_minmax;
 using npfast::rank::minmax_deque;
+using npfast::rank::minmax_deque_line;
 using npfast::rank::ni_select;
 using npfast::rank::rank_hist;
 using npfast::rank::select_rows;
@@ -107,6 +108,43 @@ void minmax(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t wid
         (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
     for (int64_t c = 0; c < width; ++c)
       if (seen[c] != seen[c]) minmax_deque(in, out, c, n, k, minimum, ring_value, ring_death);
+  }
+}
+
+// One contiguous line: out starts as the window's first element and folds in each later one
+// (later<> keeps SciPy's tie rule), a pass over the line per window element, each pass
+// vectorized across outputs. A line meeting a NaN or an infinity takes the deque.
+template <class T, bool Min>
+void fold_line(const T* __restrict in, T* __restrict out, int64_t n, int64_t k) {
+  for (int64_t i = 0; i < n; ++i) out[i] = in[i];
+  for (int64_t j = 1; j < k; ++j) {
+    const T* __restrict x = in + j;
+    for (int64_t i = 0; i < n; ++i) out[i] = later<T, Min>(out[i], x[i]);
+  }
+}
+
+template <class T>
+void minmax_line(const T* in, T* out, int64_t n, int64_t k, bool minimum, void* work) {
+  if (minimum)
+    fold_line<T, true>(in, out, n, k);
+  else
+    fold_line<T, false>(in, out, n, k);
+  if constexpr (std::is_floating_point_v<T>) {
+    // 16 independent partial sums (a vector or two), so the scan vectorizes.
+    T part[16] = {};
+    const int64_t len = n + k - 1;
+    int64_t t = 0;
+    for (; t + 16 <= len; t += 16)
+      for (int l = 0; l < 16; ++l) part[l] += in[t + l] * T(0);
+    T seen = T(0);
+    for (; t < len; ++t) seen += in[t] * T(0);
+    for (int l = 0; l < 16; ++l) seen += part[l];
+    if (seen != seen) {
+      T* ring_value = static_cast<T*>(work);
+      int64_t* ring_death = reinterpret_cast<int64_t*>(
+          (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
+      minmax_deque_line(in, out, n, k, minimum, ring_value, ring_death);
+    }
   }
 }
 

@@ -17,6 +17,12 @@
 // SciPy's NI_Select (ni_select below): the rank-th smallest when no value is NaN, and SciPy's
 // partition result otherwise. `work`: nf doubles.
 //
+// Running minimum / maximum along one contiguous line `<dtype>_minmax_line__<isa>(in, out, n,
+// k, minimum, work)`: in[0, n + k - 1) extended, out[i] = the extreme of in[i, i + k), the
+// same answer as the minmax kernel on that line (for the short windows the operator sends
+// here: the window folded left to right, vectorized across outputs). `work`:
+// minmax_work_bytes(k, 1, sizeof(T)) bytes.
+//
 // Footprint minimum / maximum `<dtype>_footprint_minmax__<isa>(in, offsets, nf, minimum, count,
 // out)`: SciPy's NI_MinOrMaxFilter for non-separable footprints: out[i] starts at
 // in[i + offsets[0]] and takes each later in[i + offsets[j]] that is strictly smaller (larger),
@@ -49,6 +55,9 @@ namespace rank {
 template <class T>
 using MinMaxFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t width,
                           bool minimum, void* work);
+template <class T>
+using MinMaxLineFn = void (*)(const T* in, T* out, int64_t n, int64_t k, bool minimum,
+                              void* work);
 template <class T>
 using SelectFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, int64_t rank,
                           int64_t count, T* out, double* work);
@@ -102,22 +111,22 @@ inline double ni_select(double* buffer, int64_t lo, int64_t hi, int64_t rank) {
   }
 }
 
-// SciPy's NI_MinOrMaxFilter1D on line c of the rows (n + k - 1 elements in[t][c]): Harter's
-// deque of (value, death) pairs in a ring of k, comparisons as SciPy's (`<=` / `>=` to replace
-// the front, `>=` / `<=` to drop from the back). Values compare the same in T as in SciPy's
-// double line buffer (every T here converts to double exactly).
-template <class T>
-void minmax_deque(const T* const* in, T* const* out, int64_t c, int64_t n, int64_t k,
-                  bool minimum, T* ring_value, int64_t* ring_death) {
+// SciPy's NI_MinOrMaxFilter1D on one line of n + k - 1 elements in(t), writing out(i, value)
+// for i < n: Harter's deque of (value, death) pairs in a ring of k, comparisons as SciPy's
+// (`<=` / `>=` to replace the front, `>=` / `<=` to drop from the back). Values compare the
+// same in T as in SciPy's double line buffer (every T here converts to double exactly).
+template <class T, class In, class Out>
+void minmax_deque_of(In in, Out out, int64_t n, int64_t k, bool minimum, T* ring_value,
+                     int64_t* ring_death) {
   if (k == 1) {
-    for (int64_t i = 0; i < n; ++i) out[i][c] = in[i][c];
+    for (int64_t i = 0; i < n; ++i) out(i, in(i));
     return;
   }
   int64_t front = 0, last = 0;
-  ring_value[0] = in[0][c];
+  ring_value[0] = in(0);
   ring_death[0] = k;
   for (int64_t ll = 1; ll < k + n - 1; ++ll) {
-    const T val = in[ll][c];
+    const T val = in(ll);
     if (ring_death[front] == ll && ++front >= k) front = 0;
     if (minimum ? val <= ring_value[front] : val >= ring_value[front]) {
       ring_value[front] = val;
@@ -132,8 +141,25 @@ void minmax_deque(const T* const* in, T* const* out, int64_t c, int64_t n, int64
       ring_value[last] = val;
       ring_death[last] = ll + k;
     }
-    if (ll >= k - 1) out[ll - k + 1][c] = ring_value[front];
+    if (ll >= k - 1) out(ll - k + 1, ring_value[front]);
   }
+}
+
+// The deque on line c of rows (in[t][c], out[i][c]).
+template <class T>
+void minmax_deque(const T* const* in, T* const* out, int64_t c, int64_t n, int64_t k,
+                  bool minimum, T* ring_value, int64_t* ring_death) {
+  minmax_deque_of<T>([&](int64_t t) { return in[t][c]; },
+                     [&](int64_t i, T v) { out[i][c] = v; }, n, k, minimum, ring_value,
+                     ring_death);
+}
+
+// The deque on one contiguous line (in[t], out[i]).
+template <class T>
+void minmax_deque_line(const T* in, T* out, int64_t n, int64_t k, bool minimum, T* ring_value,
+                       int64_t* ring_death) {
+  minmax_deque_of<T>([&](int64_t t) { return in[t]; }, [&](int64_t i, T v) { out[i] = v; }, n,
+                     k, minimum, ring_value, ring_death);
 }
 
 // The select kernel's body, shared by every ISA (a partition has nothing to vectorize).

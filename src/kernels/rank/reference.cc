@@ -19,6 +19,14 @@ void minmax_ref(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t
     minmax_deque(in, out, c, n, k, minimum, ring_value, ring_death);
 }
 
+template <class T>
+void minmax_line_ref(const T* in, T* out, int64_t n, int64_t k, bool minimum, void* work) {
+  T* ring_value = static_cast<T*>(work);
+  int64_t* ring_death = reinterpret_cast<int64_t*>(
+      (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
+  minmax_deque_line(in, out, n, k, minimum, ring_value, ring_death);
+}
+
 template <class T, int K>
 void median_ref(const T* in, int64_t row_step, int64_t count, T* out) {
   int64_t offsets[K * K];

@@ -144,6 +144,35 @@ void check_minmax(const Table& t, Isa isa, std::mt19937& rng) {
   }
 }
 
+template <class T>
+MinMaxLineFn<T> line_of(const Table& t) {
+  if constexpr (std::is_same_v<T, float>) return t.f32_minmax_line;
+  if constexpr (std::is_same_v<T, double>) return t.f64_minmax_line;
+  if constexpr (std::is_same_v<T, uint8_t>) return t.u8_minmax_line;
+  if constexpr (std::is_same_v<T, uint16_t>) return t.u16_minmax_line;
+  if constexpr (std::is_same_v<T, int32_t>) return t.i32_minmax_line;
+}
+
+template <class T>
+void check_minmax_line(const Table& t, Isa isa, std::mt19937& rng) {
+  for (int64_t k : {1, 2, 3, 5, 8, 16}) {
+    for (int64_t n : {1, 2, 7, 16, 33, 100}) {
+      for (double nan_rate : {0.0, 0.005}) {
+        const auto in = values<T>(static_cast<size_t>(n + k - 1), rng, nan_rate);
+        std::vector<T> want(n), got(n);
+        std::vector<char> w1(minmax_work_bytes(k, 1, sizeof(T))), w2(w1.size());
+        for (bool minimum : {true, false}) {
+          line_of<T>(table_scalar)(in.data(), want.data(), n, k, minimum, w1.data());
+          line_of<T>(t)(in.data(), got.data(), n, k, minimum, w2.data());
+          for (int64_t i = 0; i < n; ++i)
+            ASSERT_TRUE(same_bits(want[i], got[i]))
+                << isa_name(isa) << " line k " << k << " n " << n << " at " << i;
+        }
+      }
+    }
+  }
+}
+
 template <class T, int K>
 void check_median(const Table& t, Isa isa, std::mt19937& rng) {
   for (int64_t count : {1, 7, 16, 33, 100}) {
@@ -185,6 +214,11 @@ TEST_P(RankIsa, MatchesReference) {
   check_minmax<uint8_t>(t, GetParam(), rng);
   check_minmax<uint16_t>(t, GetParam(), rng);
   check_minmax<int32_t>(t, GetParam(), rng);
+  check_minmax_line<float>(t, GetParam(), rng);
+  check_minmax_line<double>(t, GetParam(), rng);
+  check_minmax_line<uint8_t>(t, GetParam(), rng);
+  check_minmax_line<uint16_t>(t, GetParam(), rng);
+  check_minmax_line<int32_t>(t, GetParam(), rng);
   check_median<float, 3>(t, GetParam(), rng);
   check_median<double, 3>(t, GetParam(), rng);
   check_median<uint8_t, 3>(t, GetParam(), rng);
