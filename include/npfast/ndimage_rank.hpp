@@ -20,6 +20,19 @@ namespace npfast {
 void minmax_filter1d(const View& input, int64_t size, int axis, const View& out, Border mode,
                      double cval, int64_t origin, bool minimum);
 
+// scipy.ndimage.minimum_filter / maximum_filter of a 2-D array with a size on both axes:
+// minmax_filter1d along axis 0 (size[0], mode[0], origin[0]) then along axis 1, fused over
+// bands of rows (the vertical result of a band stays in cache for the horizontal pass), with
+// the values of the two passes run one after the other. Takes input and out of the same dtype
+// (float32, float64, uint8, uint16, int32), rows contiguous (unit stride along axis 1),
+// not sharing memory, a cval the dtype holds exactly when a mode is constant, and no NaN or
+// infinity in a floating input (SciPy's answer on a NaN column depends on the whole column;
+// the bands would not see it); returns false for anything else, possibly having written part
+// of `out` (the caller then runs the two passes, which overwrite it). Throws
+// ValueError for sizes < 1, bad origins or a shape mismatch.
+bool minmax_filter2d(const View& input, const int64_t* size, const View& out, const Border* mode,
+                     double cval, const int64_t* origin, bool minimum);
+
 // scipy.ndimage.minimum_filter / maximum_filter with a footprint that is not all true
 // (NI_MinOrMaxFilter), and rank_filter (NI_RankFilter, also behind median_filter and
 // percentile_filter) with any footprint. `footprint`: a C-contiguous uint8 array with

@@ -202,6 +202,14 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minim
         modes = normalize_sequence(mode, len(axes), "mode")
         passes = [(axes[i], sizes[i], origins[i], modes[i])
                   for i in range(len(axes)) if sizes[i] > 1]
+        if (len(passes) == 2 and input.ndim == 2 and passes[0][0] == 0 and passes[1][0] == 1
+                and input.dtype == output.dtype and output.dtype in _NATIVE
+                and not np.may_share_memory(input, output)):
+            # Both passes fused over bands of rows when the arrays allow it.
+            if _npfast._minmax_filter2d(
+                    input, [p[1] for p in passes], output, [mode_code(p[3]) for p in passes],
+                    cval, [check_origin(p[2], p[1]) for p in passes], minimum):
+                return output
         if passes:
             # SciPy makes every pass into `output`; npfast alternates between `output` and a
             # scratch array of its dtype (the same values), ending in `output`, so that no pass

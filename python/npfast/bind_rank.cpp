@@ -36,6 +36,18 @@ void minmax_filter1d_py(nb::handle input, int64_t size, int axis, nb::handle out
   minmax_filter1d(x.view, size, axis, y, b, cval, origin, minimum);
 }
 
+bool minmax_filter2d_py(nb::handle input, const std::vector<int64_t>& size, nb::handle output,
+                        const std::vector<int>& modes, double cval,
+                        const std::vector<int64_t>& origin, bool minimum) {
+  Array x = as_array(input, "input");
+  const View y = rank_output(output, x);
+  if (size.size() != 2 || modes.size() != 2 || origin.size() != 2)
+    throw ValueError("size, mode, origin: two each");
+  const Border b[2] = {rank_border(modes[0]), rank_border(modes[1])};
+  nb::gil_scoped_release release;
+  return minmax_filter2d(x.view, size.data(), y, b, cval, origin.data(), minimum);
+}
+
 void window_py(nb::handle input, nb::handle footprint, const std::vector<int64_t>& origins,
                int64_t rank, nb::handle output, int mode, double cval, int op) {
   Array x = as_array(input, "input");
@@ -63,6 +75,15 @@ NPFAST_BIND(rank) {
         nb::arg("mode"), nb::arg("cval"), nb::arg("origin"), nb::arg("minimum"),
         "The operator behind npfast.ndimage.minimum_filter1d / maximum_filter1d: writes "
         "`output`.");
+  m.def("_minmax_filter2d", &minmax_filter2d_py,
+        nb::sig("def _minmax_filter2d(input: numpy.ndarray, size: list[int], "
+                "output: numpy.ndarray, modes: list[int], cval: float, origin: list[int], "
+                "minimum: bool) -> bool"),
+        nb::arg("input").none(), nb::arg("size"), nb::arg("output").none(), nb::arg("modes"),
+        nb::arg("cval"), nb::arg("origin"), nb::arg("minimum"),
+        "The fused 2-D separable minimum / maximum filter (both passes over bands of rows); "
+        "False when the arrays do not fit it (then `output` may be partly written and the "
+        "caller runs the two passes).");
   m.def("_window_filter", &window_py,
         nb::sig("def _window_filter(input: numpy.ndarray, footprint: numpy.ndarray, "
                 "origins: list[int], rank: int, output: numpy.ndarray, mode: int, cval: float, "

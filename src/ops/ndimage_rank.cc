@@ -2,6 +2,7 @@
 // running min/max kernels, or a padded copy of the input and a window kernel per output row
 // (footprint min/max, NI_Select, the small-median networks).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -139,7 +140,11 @@ void minmax1d_as(const View& input, int64_t size, int axis, const View& out, Bor
   // same lines rewrote).
   const int64_t lanes = std::max<int64_t>(16, 128 / static_cast<int64_t>(sizeof(T)));
   const int64_t direct_lanes = 1024 / static_cast<int64_t>(sizeof(T));
-  const int64_t band = input.data == out.data ? 0 : std::max<int64_t>(64, 2 * size);
+  // Floating lines holding a NaN take SciPy's deque, whose answer depends on the line's whole
+  // history: they must be whole lines too.
+  const int64_t band = input.data == out.data || std::is_floating_point_v<T>
+                           ? 0
+                           : std::max<int64_t>(64, 2 * size);
   const ndimage::LinePass p{axis, size1 + origin, size - size1 - 1 - origin, mode, cval, lanes,
                             direct_lanes, band, 0.3};
   ndimage::for_each_line<T>(input, out, p,
@@ -385,6 +390,123 @@ void minmax_filter1d(const View& input, int64_t size, int axis, const View& out,
       minmax1d_as<double>(input, size, axis, out, mode, cval, origin, minimum);
     return 0;
   });
+}
+
+namespace {
+
+// Returns false (output partly written) when a floating input holds a NaN or an infinity:
+// the vertical pass runs in bands, and SciPy's deque answer on a column with a NaN depends on
+// the whole column, so such inputs take the unfused passes (whole lines).
+template <class T>
+bool minmax2d_as(const View& input, const int64_t* size, const View& out, const Border* mode,
+                 double cval, const int64_t* origin, bool minimum) {
+  const auto& t = kernels<rank::Table>();
+  const rank::MinMaxFn<T> vk =
+      pick<T>(t.f32_minmax, t.f64_minmax, t.u8_minmax, t.u16_minmax, t.i32_minmax);
+  const rank::MinMaxLineFn<T> hk = pick<T>(t.f32_minmax_line, t.f64_minmax_line,
+                                           t.u8_minmax_line, t.u16_minmax_line, t.i32_minmax_line);
+  const int64_t H = input.shape[0], W = input.shape[1];
+  const int64_t k0 = size[0], k1 = size[1];
+  const int64_t b0 = k0 / 2 + origin[0], b1 = k1 / 2 + origin[1];
+  const int64_t rs_in = input.strides[0], rs_out = out.strides[0];
+  const T fill = static_cast<T>(cval);
+  // Bands of 32 rows; the vertical pass takes 256-column strips (1 KiB of floats a row).
+  constexpr int64_t kBand = 32;
+  const int64_t L = std::min<int64_t>(W, 1024 / static_cast<int64_t>(sizeof(T)));
+  const int64_t bands = (H + kBand - 1) / kBand;
+  const int64_t kw_work = std::max(k0, k1);
+  std::atomic<bool> nonfinite{false};
+  parallel_for(bands, grain_for(bands, 0.6 * static_cast<double>(kBand * W)),
+               [&](int64_t c0, int64_t c1) {
+    Buffer<T> band(static_cast<size_t>(kBand * W)), fill_row(static_cast<size_t>(L));
+    Buffer<T> ext(static_cast<size_t>(W + k1 - 1)), res(static_cast<size_t>(W));
+    Buffer<const T*> in_rows(static_cast<size_t>(kBand + k0 - 1 + W + k1 - 1));
+    Buffer<T*> out_rows(static_cast<size_t>(std::max(kBand, W)));
+    Buffer<char> work(rank::minmax_work_bytes(kw_work, L, sizeof(T)));
+    std::fill(fill_row.get(), fill_row.get() + L, fill);
+    for (int64_t c = c0; c < c1; ++c) {
+      if (nonfinite.load(std::memory_order_relaxed)) return;
+      const int64_t r0 = c * kBand, m = std::min(kBand, H - r0);
+      // Vertical: rows of the input (extension rows point at the rows they repeat).
+      for (int64_t j0 = 0; j0 < W; j0 += L) {
+        const int64_t lanes = std::min(L, W - j0);
+        for (int64_t r = 0; r < m + k0 - 1; ++r) {
+          const int64_t src = map_index(r0 + r - b0, H, mode[0]);
+          in_rows[r] = src < 0 ? fill_row.get()
+                               : reinterpret_cast<const T*>(static_cast<const char*>(input.data) +
+                                                            src * rs_in) + j0;
+        }
+        for (int64_t i = 0; i < m; ++i) out_rows[i] = band.get() + i * W + j0;
+        vk(in_rows.get(), out_rows.get(), m, k0, lanes, minimum, work.get());
+        if constexpr (std::is_floating_point_v<T>) {
+          T seen[16] = {};
+          for (int64_t r = 0; r < m + k0 - 1; ++r) {
+            const T* x = in_rows[r];
+            int64_t l = 0;
+            for (; l + 16 <= lanes; l += 16)
+              for (int q = 0; q < 16; ++q) seen[q] += x[l + q] * T(0);
+            for (; l < lanes; ++l) seen[0] += x[l] * T(0);
+          }
+          T any = T(0);
+          for (int q = 0; q < 16; ++q) any += seen[q];
+          if (any != any) {
+            nonfinite.store(true, std::memory_order_relaxed);
+            return;
+          }
+        }
+      }
+      // Horizontal: each band row extended, then the line kernel (short windows) or van Herk
+      // on a single lane (one row pointer per element).
+      for (int64_t i = 0; i < m; ++i) {
+        std::memcpy(ext.get() + b1, band.get() + i * W, static_cast<size_t>(W) * sizeof(T));
+        ndimage::extend_lines(ext.get(), W, b1, k1 - 1 - b1, 1, mode[1], fill);
+        T* dst = reinterpret_cast<T*>(static_cast<char*>(out.data) + (r0 + i) * rs_out);
+        T* r = out.strides[1] == static_cast<int64_t>(sizeof(T)) ? dst : res.get();
+        if (k1 <= 16) {
+          hk(ext.get(), r, W, k1, minimum, work.get());
+        } else {
+          for (int64_t e = 0; e < W + k1 - 1; ++e) in_rows[e] = ext.get() + e;
+          for (int64_t e = 0; e < W; ++e) out_rows[e] = r + e;
+          vk(in_rows.get(), out_rows.get(), W, k1, 1, minimum, work.get());
+        }
+        if (r != dst) ndimage::store_lanes<T, T>(reinterpret_cast<char*>(dst), r, out.strides[1], W);
+      }
+    }
+  });
+  return !nonfinite.load();
+}
+
+}  // namespace
+
+bool minmax_filter2d(const View& input, const int64_t* size, const View& out, const Border* mode,
+                     double cval, const int64_t* origin, bool minimum) {
+  if (input.ndim != 2) throw ValueError("input: must be 2-D, got shape " + shape_str(input));
+  for (int a = 0; a < 2; ++a) {
+    if (size[a] < 1) throw ValueError("size: must be at least 1, got " + std::to_string(size[a]));
+    if (origin[a] < -(size[a] / 2) || origin[a] > (size[a] - 1) / 2)
+      throw ValueError("origin: must satisfy -(size // 2) <= origin <= (size - 1) // 2, got " +
+                       std::to_string(origin[a]) + " for size " + std::to_string(size[a]));
+  }
+  check_same_shape(input, out);
+  if (input.dtype != out.dtype || input.empty() || input.data == out.data) return false;
+  const bool fill = mode[0] == Border::fill || mode[1] == Border::fill;
+  bool done = false;
+  ndimage::with_dtype(input.dtype, [&](auto s) {
+    using S = decltype(s);
+    using T = typename Work<S>::type;
+    if constexpr (std::is_same_v<S, T>) {
+      const int64_t it = sizeof(T);
+      const bool rows = input.strides[1] == it && input.strides[0] % it == 0 &&
+                        out.strides[0] % it == 0 && out.strides[1] % it == 0 &&
+                        reinterpret_cast<uintptr_t>(input.data) % it == 0 &&
+                        reinterpret_cast<uintptr_t>(out.data) % it == 0;
+      if (rows && (!fill || holds<T>(cval))) {
+        done = minmax2d_as<T>(input, size, out, mode, cval, origin, minimum);
+      }
+    }
+    return 0;
+  });
+  return done;
 }
 
 void minmax_footprint(const View& input, const View& footprint, const int64_t* origins,

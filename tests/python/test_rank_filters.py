@@ -391,3 +391,41 @@ def test_byte_histogram_path(isa):
          ndi.percentile_filter(x[None].repeat(3, 0), 40, size=(1, 5, 6)))
     line = sample(rng, (200,), np.uint8)
     same(nd.median_filter(line, size=21), ndi.median_filter(line, size=21))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fused_2d_minmax_bands(isa, dtype):
+    # 2-D sizes run both passes fused over 32-row bands: several bands, windows crossing them,
+    # long horizontal windows, strided rows, and the cases that fall back (output dtype,
+    # columns not contiguous, in place).
+    rng = np.random.default_rng(14)
+    x = sample(rng, (75, 45), dtype, nan=0.02)
+    for mode in ("reflect", "constant", "nearest", "mirror", "wrap"):
+        for size, origin in (((3, 5), (0, 0)), ((7, 20), (-3, 9)), ((40, 2), (19, -1)),
+                             ((2, 17), (0, -8))):
+            for fn in ("minimum_filter", "maximum_filter"):
+                kw = dict(size=size, origin=origin, mode=mode, cval=5)
+                same(getattr(nd, fn)(x, **kw), getattr(ndi, fn)(x, **kw))
+    same(nd.minimum_filter(x[::2], size=4, mode=["wrap", "constant"], cval=-1),
+         ndi.minimum_filter(x[::2], size=4, mode=["wrap", "constant"], cval=-1))
+    same(nd.maximum_filter(x[:, ::-1], size=4), ndi.maximum_filter(x[:, ::-1], size=4))
+    same(nd.maximum_filter(x, size=4, output=np.float64), ndi.maximum_filter(x, size=4, output=np.float64))
+    y = x.copy()
+    nd.minimum_filter(y, size=(5, 3), output=y)
+    same(y, ndi.minimum_filter(x, size=(5, 3)))
+
+
+def test_long_lines_with_nan(isa):
+    # SciPy's deque answer on a line with a NaN depends on the whole line: lines far longer
+    # than any block, along every axis, through the fused and the per-axis paths.
+    rng = np.random.default_rng(15)
+    for dtype in (np.float32, np.float64):
+        x = sample(rng, (300, 70), dtype, nan=0.01)
+        for fn in ("minimum_filter1d", "maximum_filter1d"):
+            for axis in (0, 1):
+                same(getattr(nd, fn)(x, 5, axis=axis), getattr(ndi, fn)(x, 5, axis=axis))
+        for fn in ("minimum_filter", "maximum_filter"):
+            same(getattr(nd, fn)(x, size=(5, 3)), getattr(ndi, fn)(x, size=(5, 3)))
+            same(getattr(nd, fn)(x, size=(30, 21)), getattr(ndi, fn)(x, size=(30, 21)))
+    u = sample(rng, (300, 70), np.uint16)
+    same(nd.maximum_filter1d(u, 9, axis=0), ndi.maximum_filter1d(u, 9, axis=0))
