@@ -221,11 +221,12 @@ void pad_row(const View& input, const Window& w, Border mode, T cval,
     src += m * input.strides[k];
   }
   ndimage::load_lanes<T, S>(row + w.lo[last], src, input.strides[last], nl);
-  for (int64_t t = 0; t < pl; ++t) {
-    if (t >= w.lo[last] && t < w.lo[last] + nl) continue;
+  auto extend = [&](int64_t t) {
     const int64_t m = map_last[t];
     row[t] = m < 0 ? cval : row[w.lo[last] + m];
-  }
+  };
+  for (int64_t t = 0; t < w.lo[last]; ++t) extend(t);
+  for (int64_t t = w.lo[last] + nl; t < pl; ++t) extend(t);
 }
 
 // Runs `row(P_at_window, res, n)` for every output row (all axes but the last; n = the last
@@ -264,6 +265,10 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
                  });
     return;
   }
+  // Results go straight into `out` when it holds T in contiguous, aligned rows.
+  bool direct = out.dtype == dtype_of<T>() && out.strides[last] == static_cast<int64_t>(sizeof(T)) &&
+                reinterpret_cast<uintptr_t>(out.data) % alignof(T) == 0;
+  for (int k = 0; direct && k < nd; ++k) direct = out.strides[k] % static_cast<int64_t>(sizeof(T)) == 0;
   // Rows of one axis-0 index (padded), and output rows per axis-0 index.
   const int64_t slice_rows = w.pstride[0] / pl;
   const int64_t out_rows_per = input.size() / (input.shape[0] * nl);
@@ -291,8 +296,12 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
         }
         at += q * w.pstride[0];
         dst += (i0 + q) * out.strides[0];
-        row(static_cast<const T*>(slab.get() + at), res.get(), nl);
-        store(dst, res.get(), out.strides[last], nl);
+        if (direct) {
+          row(static_cast<const T*>(slab.get() + at), reinterpret_cast<T*>(dst), nl);
+        } else {
+          row(static_cast<const T*>(slab.get() + at), res.get(), nl);
+          store(dst, res.get(), out.strides[last], nl);
+        }
       }
     }
   });
