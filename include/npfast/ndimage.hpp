@@ -28,4 +28,23 @@ void correlate1d(const View& input, const double* weights, int64_t size, int axi
 void uniform_filter1d(const View& input, int64_t size, int axis, const View& out, Border mode,
                       double cval, int64_t origin);
 
+// Two correlate1d passes with origin 0, the first along axis0 (input -> out), the second along
+// axis1 (out -> out), one of them the last axis: gaussian_filter's, sobel's and prewitt's last
+// two passes over an image. When input and out are both float32 (or both float64), contiguous
+// along the last axis and distinct, the passes are fused over bands of rows (the first pass's
+// rows stay in cache for the second; rows a band needs from its neighbours are recomputed);
+// otherwise they run one after the other. The bits are the two passes' either way. Arguments
+// and errors as correlate1d.
+void correlate1d_pair(const View& input, const double* w0, int64_t n0, int axis0, Border mode0,
+                      const double* w1, int64_t n1, int axis1, Border mode1, const View& out,
+                      double cval);
+
+// Two uniform_filter1d passes, along axis0 (input -> out) then along the last axis (out ->
+// out): uniform_filter's last two over an image. Fused over bands of rows for float32 input
+// and output (distinct, contiguous along the last axis, size1 <= 32); otherwise the two
+// passes. The bits are the two passes' either way.
+void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mode0,
+                         int64_t origin0, int64_t size1, Border mode1, int64_t origin1,
+                         const View& out, double cval);
+
 }  // namespace npfast

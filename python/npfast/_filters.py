@@ -67,6 +67,29 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     return output
 
 
+def _correlate1d_pair(input, w0, axis0, mode0, w1, axis1, mode1, output, cval):
+    """correlate1d(input, w0, axis0, output, mode0, cval) then correlate1d(output, w1, axis1,
+    output, mode1, cval), origin 0, run as one fused pass where npfast can (same bits)."""
+    w0 = np.ascontiguousarray(w0, dtype=np.float64)
+    w1 = np.ascontiguousarray(w1, dtype=np.float64)
+    for w in (w0, w1):
+        if w.ndim != 1 or w.shape[0] < 1:
+            raise NdimageArgumentError(f"weights: no filter weights given (shape {w.shape})")
+    axis0 = normalize_axis(axis0, input.ndim)
+    axis1 = normalize_axis(axis1, input.ndim)
+    code0, code1 = mode_code(mode0), mode_code(mode1)
+    cval = as_float(cval, "cval")
+    _npfast._correlate1d_pair(separate(input, output), w0, axis0, code0, w1, axis1, code1,
+                              output, cval)
+    return output
+
+
+def _fusable(axes, ndim):
+    """Whether two passes along `axes` run as one (npfast::correlate1d_pair): one of them
+    along the last axis."""
+    return len(axes) == 2 and (axes[0] == ndim - 1) != (axes[1] == ndim - 1)
+
+
 def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
     """1-D convolution along ``axis``, as ``scipy.ndimage.convolve1d``: correlate1d with the
     weights reversed and the origin negated (and shifted by one for an even length).
@@ -116,9 +139,19 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     modes = normalize_sequence(mode, n, "mode")
     passes = [(axes[i], sizes[i], origins[i], modes[i]) for i in range(n) if sizes[i] > 1]
     if passes:
-        for axis, sz, org, md in passes:
+        # The last two passes run fused when the second is along the last axis.
+        fused = passes[-2:] if (len(passes) >= 2 and passes[-1][0] == input.ndim - 1
+                                and passes[-2][0] != input.ndim - 1) else []
+        for axis, sz, org, md in passes[:len(passes) - len(fused)]:
             uniform_filter1d(input, int(sz), axis, output, md, cval, org)
             input = output
+        if fused:
+            (a0, s0, o0, m0), (a1, s1, o1, m1) = fused
+            s0, s1 = int(s0), int(s1)
+            o0 = check_origin(o0, s0)
+            o1 = check_origin(o1, s1)
+            _npfast._uniform_filter_pair(separate(input, output), s0, a0, mode_code(m0), o0, s1,
+                                         mode_code(m1), o1, output, as_float(cval, "cval"))
     else:
         output[...] = input[...]
     return output
@@ -153,6 +186,12 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
     """1-D Gaussian filter (order 0) or its derivatives (order 1, 2, 3), as
     ``scipy.ndimage.gaussian_filter1d``: correlate1d with SciPy's weights of radius
     ``int(truncate * sigma + 0.5)`` (or ``radius``)."""
+    weights = _gaussian_weights(sigma, order, truncate, radius)
+    return correlate1d(input, weights, axis, output, mode, cval, 0)
+
+
+def _gaussian_weights(sigma, order, truncate, radius):
+    # gaussian_filter1d's correlation weights, as SciPy builds them.
     sd = as_float(sigma, "sigma")
     if sd < 0:
         raise ValueError(f"sigma: must be non-negative, got {sigma!r}")
@@ -165,8 +204,7 @@ def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect
         lw = radius
     if not isinstance(lw, numbers.Integral) or lw < 0:
         raise ValueError(f"radius: must be a nonnegative integer, got {lw!r}")
-    weights = _gaussian_kernel1d(sigma, order, lw)[::-1]
-    return correlate1d(input, weights, axis, output, mode, cval, 0)
+    return _gaussian_kernel1d(sigma, order, lw)[::-1]
 
 
 def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0,
@@ -188,9 +226,15 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     passes = [(axes[i], sigmas[i], orders[i], modes[i], radiuses[i])
               for i in range(n) if sigmas[i] > 1e-15]
     if passes:
-        for axis, s, o, md, r in passes:
+        # The last two passes run fused where one of them is along the last axis.
+        fused = passes[-2:] if _fusable([p[0] for p in passes[-2:]], input.ndim) else []
+        for axis, s, o, md, r in passes[:len(passes) - len(fused)]:
             gaussian_filter1d(input, s, axis, o, output, md, cval, truncate, radius=r)
             input = output
+        if fused:
+            (a0, s0, o0, m0, r0), (a1, s1, o1, m1, r1) = fused
+            _correlate1d_pair(input, _gaussian_weights(s0, o0, truncate, r0), a0, m0,
+                              _gaussian_weights(s1, o1, truncate, r1), a1, m1, output, cval)
     else:
         output[...] = input[...]
     return output
@@ -201,10 +245,13 @@ def _edge(input, axis, output, mode, cval, smooth):
     axis = normalize_axis(axis, input.ndim)
     output = get_output(output, input)
     modes = normalize_sequence(mode, input.ndim, "mode")
+    others = [ii for ii in range(input.ndim) if ii != axis]
+    if _fusable([axis] + others, input.ndim):  # an image: both passes at once
+        return _correlate1d_pair(input, [-1, 0, 1], axis, modes[axis], smooth, others[0],
+                                 modes[others[0]], output, cval)
     correlate1d(input, [-1, 0, 1], axis, output, modes[axis], cval, 0)
-    for ii in range(input.ndim):
-        if ii != axis:
-            correlate1d(output, smooth, ii, output, modes[ii], cval, 0)
+    for ii in others:
+        correlate1d(output, smooth, ii, output, modes[ii], cval, 0)
     return output
 
 

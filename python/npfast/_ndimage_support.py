@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from . import _npfast
+
 try:
     from numpy.lib.array_utils import normalize_axis_index as _normalize_axis_index
 except ImportError:  # NumPy < 2
@@ -131,12 +133,24 @@ def as_input(input, arg="input"):
     return a
 
 
+# Dtypes npfast's pool allocates (npfast.empty): results reuse warm memory, no page faults.
+_POOL_DTYPES = {np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.int64,
+                                      np.float32, np.float64)}
+
+
+def _new(shape, dtype):
+    dtype = np.dtype(dtype)
+    if dtype in _POOL_DTYPES:
+        return _npfast.empty(shape, dtype)
+    return np.empty(shape, dtype)  # refused by the operator, which names `output`
+
+
 def get_output(output, input, arg="output"):
     """SciPy's _get_output for real results: None (the input's dtype), a dtype (class, dtype
     or string) or an array of the input's shape, which is returned and written in place."""
     shape = input.shape
     if output is None:
-        return np.empty(shape, dtype=input.dtype.name)  # .name: native byte order, as SciPy
+        return _new(shape, input.dtype.name)  # .name: native byte order, as SciPy
     if isinstance(output, (type, np.dtype, str)):
         try:
             dt = np.dtype(output)
@@ -146,7 +160,7 @@ def get_output(output, input, arg="output"):
             raise TypeError(f"{arg}: complex output is not supported, got dtype {dt}")
         if not issubclass(dt.type, np.number):
             raise NdimageArgumentError(f"{arg}: output must have numeric dtype, got {dt}")
-        return np.empty(shape, dtype=dt)
+        return _new(shape, dt)
     if not isinstance(output, np.ndarray):
         raise TypeError(f"{arg}: must be None, a dtype or a numpy.ndarray, "
                         f"got {type(output).__name__}")

@@ -2,7 +2,9 @@
 // the filter1d kernels.
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "npfast/error.hpp"
@@ -32,16 +34,20 @@ void check_pass(const View& input, const View& out, int axis, int64_t size, int6
                      shape_str(input));
 }
 
-// Copied blocks: 128 bytes of lines per row. Blocks read in place: 4 KiB rows in bands of 32
-// positions for the correlation (its band's rows stay in L2 for all the taps), 1 KiB rows over
-// whole lines for the running sum.
+// Copied blocks: 128 bytes of lines per row. Blocks read in place: 4 KiB rows in bands of
+// `band` positions (its rows stay in L2 for all the taps), or 1 KiB rows over whole lines
+// (band 0) for a running sum carried from one position to the next.
 ndimage::LinePass line_pass(int axis, int64_t size, int64_t origin, Border mode, double cval,
-                            bool f32, bool whole_lines, double ns_per_element) {
+                            bool f32, int64_t band, double ns_per_element) {
   const int64_t size1 = size / 2, size2 = size - size1 - 1;
   const int64_t per_kib = f32 ? 256 : 128;
   return {axis,          size1 + origin, size2 - origin, mode, cval, f32 ? 32 : 16,
-          whole_lines ? per_kib : 4 * per_kib, whole_lines ? 0 : 32, ns_per_element};
+          band ? 4 * per_kib : per_kib, band, ns_per_element};
 }
+
+// Widest float32 uniform filter summed directly along the last axis (size - 1 adds per
+// element; the running sum costs two, plus a transpose).
+constexpr int64_t kDirectUniform = 32;
 
 // NI_Correlate1D's test: +1 symmetric, -1 antisymmetric (odd sizes, within DBL_EPSILON).
 int symmetry(const double* w, int64_t size) {
@@ -63,8 +69,17 @@ void correlate1d_as(const View& input, const double* weights, int64_t size, int 
   const filter1d::Corr1dFn<T> k =
       of<T>(kernels<filter1d::Table>().f32_corr1d, kernels<filter1d::Table>().f64_corr1d);
   const ndimage::LinePass p =
-      line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, false,
+      line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, 32,
                 0.15 * static_cast<double>(sym ? size / 2 + 1 : size));
+  if (axis == input.ndim - 1) {
+    // Along the last axis lines are rows: vectorised along them.
+    const filter1d::Corr1dLineFn<T> kl = of<T>(kernels<filter1d::Table>().f32_corr1d_line,
+                                               kernels<filter1d::Table>().f64_corr1d_line);
+    ndimage::for_each_contiguous_line<T>(input, out, p, [&](const T* in, T* res, int64_t n) {
+      kl(in, res, n, w.data(), size, sym);
+    });
+    return;
+  }
   ndimage::for_each_line<T>(input, out, p,
                             [&](const T* const* in, T* const* res, int64_t n, int64_t lanes) {
                               k(in, res, n, lanes, w.data(), size, sym);
@@ -76,11 +91,129 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
                 double cval, int64_t origin) {
   const filter1d::Uniform1dFn<T> k =
       of<T>(kernels<filter1d::Table>().f32_uniform1d, kernels<filter1d::Table>().f64_uniform1d);
-  const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, true, 0.5);
+  // float32 sums restart every kReanchor positions, so bands of that many give the same bits
+  // as whole lines; double keeps SciPy's one running sum per line.
+  const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4,
+                                        sizeof(T) == 4 ? filter1d::kReanchor : 0, 0.5);
+  if constexpr (std::is_same_v<T, float>) {
+    if (axis == input.ndim - 1 && size <= kDirectUniform) {
+      // float32 along the last axis: direct window sums along the line, no transpose.
+      const filter1d::Uniform1dLineFn<float> kl = kernels<filter1d::Table>().f32_uniform1d_line;
+      ndimage::for_each_contiguous_line<T>(input, out, p, [&](const T* in, T* res, int64_t n) {
+        kl(in, res, n, size);
+      });
+      return;
+    }
+  }
   ndimage::for_each_line<T>(input, out, p,
                             [&](const T* const* in, T* const* res, int64_t n, int64_t lanes) {
                               k(in, res, n, lanes, size);
                             });
+}
+
+// Two fused line passes over an N-D array whose last axis is contiguous in both views: one
+// across rows (along axis `a`: vert(rows_in, rows_out, m, W) on m + bv + av row pointers
+// extended as modev) and one along rows (horiz(padded, res): a row with bh / ah extension
+// room, extended here as modeh, into W results), vertical first when rows_first. Bands of
+// `band` positions along `a`; the rows a band needs from its neighbours are recomputed, so each
+// output element is computed as by the two passes one after the other.
+template <class T, class Vert, class Horiz>
+void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t bv, int64_t av,
+                Border modev, int64_t bh, int64_t ah, Border modeh, int64_t band_max, double cval,
+                double ns_per_element, Vert&& vert, Horiz&& horiz) {
+  const int last = in.ndim - 1;
+  const int64_t n = in.shape[a], W = in.shape[last];
+  const T cv = static_cast<T>(cval);
+  const int64_t pitch = W + bh + ah;  // a padded row: bh extension, W elements, ah extension
+  int outer_axes[View::kMaxDims];
+  int no = 0;
+  int64_t outer = 1;
+  for (int k = 0; k < last; ++k)
+    if (k != a) {
+      outer_axes[no++] = k;
+      outer *= in.shape[k];
+    }
+  const int64_t band = std::min(band_max, n), nbands = (n + band - 1) / band;
+  const int64_t blocks = outer * nbands;
+  // Scratch per block: rows_first, the band's vertical results as padded rows; otherwise the
+  // along-row results of every row the band reads, and one padded row.
+  const int64_t tsize = rows_first ? band * pitch : (band + bv + av) * W;
+  const double ns = ns_per_element * static_cast<double>(band * W);
+  parallel_for(blocks, grain_for(blocks, ns), [&](int64_t b0, int64_t b1) {
+    Buffer<T> tmp(static_cast<size_t>(tsize)), fill(static_cast<size_t>(W));
+    Buffer<T> line(static_cast<size_t>(rows_first ? 0 : pitch));
+    Buffer<const T*> rin(static_cast<size_t>(band + bv + av));
+    Buffer<T*> rout(static_cast<size_t>(band));
+    std::fill(fill.get(), fill.get() + W, cv);
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      int64_t o = blk / nbands;
+      const int64_t i0 = (blk % nbands) * band, m = std::min(band, n - i0);
+      const char* src = static_cast<const char*>(in.data);
+      char* dst = static_cast<char*>(out.data);
+      for (int k = no - 1; k >= 0; --k) {
+        const int ax = outer_axes[k];
+        const int64_t idx = o % in.shape[ax];
+        o /= in.shape[ax];
+        src += idx * in.strides[ax];
+        dst += idx * out.strides[ax];
+      }
+      auto in_row = [&](int64_t k) { return reinterpret_cast<const T*>(src + k * in.strides[a]); };
+      auto out_row = [&](int64_t k) { return reinterpret_cast<T*>(dst + k * out.strides[a]); };
+      // Rows of the vertical pass's input: the band's positions with its extension.
+      for (int64_t r = 0; r < m + bv + av; ++r) {
+        const int64_t k = map_index(i0 + r - bv, n, modev);
+        rin[r] = k < 0 ? fill.get() : in_row(k);
+      }
+      if (rows_first) {
+        // Vertical into padded rows, then along each padded row into the output.
+        for (int64_t i = 0; i < m; ++i) rout[i] = tmp.get() + i * pitch + bh;
+        vert(rin.get(), rout.get(), m, W);
+        for (int64_t i = 0; i < m; ++i) {
+          T* padded = tmp.get() + i * pitch;
+          ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
+          horiz(static_cast<const T*>(padded), out_row(i0 + i));
+        }
+      } else {
+        // Along every row the band's vertical pass reads (its neighbours' too), then vertical.
+        for (int64_t r = 0; r < m + bv + av; ++r) {
+          if (rin[r] == fill.get()) continue;  // the first pass's output is extended by cval
+          T* padded = line.get();
+          std::memcpy(padded + bh, rin[r], static_cast<size_t>(W) * sizeof(T));
+          ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
+          T* res = tmp.get() + r * W;
+          horiz(static_cast<const T*>(padded), res);
+          rin[r] = res;
+        }
+        for (int64_t i = 0; i < m; ++i) rout[i] = out_row(i0 + i);
+        vert(rin.get(), rout.get(), m, W);
+      }
+    }
+  });
+}
+
+// correlate1d_pair fused, in bands of 16 rows.
+template <class T>
+void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axis0, Border mode0,
+                          const double* w1d, int64_t n1, int axis1, Border mode1, const View& out,
+                          double cval) {
+  const bool rows_first = axis1 == in.ndim - 1;  // vertical (across rows) pass first
+  const std::vector<T> w0(w0d, w0d + n0), w1(w1d, w1d + n1);
+  const int sym0 = symmetry(w0d, n0), sym1 = symmetry(w1d, n1);
+  const std::vector<T>& wv = rows_first ? w0 : w1;
+  const std::vector<T>& wh = rows_first ? w1 : w0;
+  const int64_t nv = rows_first ? n0 : n1, nh = rows_first ? n1 : n0;
+  const int symv = rows_first ? sym0 : sym1, symh = rows_first ? sym1 : sym0;
+  const filter1d::Table& t = kernels<filter1d::Table>();
+  const filter1d::Corr1dFn<T> kv = of<T>(t.f32_corr1d, t.f64_corr1d);
+  const filter1d::Corr1dLineFn<T> kh = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
+  pair_fused<T>(
+      in, out, rows_first ? axis0 : axis1, rows_first, nv / 2, nv - nv / 2 - 1,
+      rows_first ? mode0 : mode1, nh / 2, nh - nh / 2 - 1, rows_first ? mode1 : mode0, 16, cval,
+      0.15 * static_cast<double>(nv + nh) / 2,
+      [&](const T* const* rin, T* const* rout, int64_t m, int64_t W) {
+        kv(rin, rout, m, W, wv.data(), nv, symv);
+      },
+      [&](const T* padded, T* res) { kh(padded, res, in.shape[in.ndim - 1], wh.data(), nh, symh); });
 }
 
 // float32 arithmetic only when nothing wider is read or written.
@@ -90,6 +223,27 @@ bool in_f32(const View& input, const View& out) {
 
 }  // namespace
 
+void correlate1d_pair(const View& input, const double* w0, int64_t n0, int axis0, Border mode0,
+                      const double* w1, int64_t n1, int axis1, Border mode1, const View& out,
+                      double cval) {
+  check_pass(input, out, axis0, n0, 0, "len(weights)");
+  check_pass(input, out, axis1, n1, 0, "len(weights)");
+  const int last = input.ndim - 1;
+  const bool fuse = (axis0 == last) != (axis1 == last) && input.dtype == out.dtype &&
+                    (input.dtype == DType::f32 || input.dtype == DType::f64) &&
+                    input.strides[last] == static_cast<int64_t>(itemsize(input.dtype)) &&
+                    out.strides[last] == input.strides[last] && input.data != out.data &&
+                    input.shape[last] >= 8 && !input.empty();
+  if (!fuse) {
+    correlate1d(input, w0, n0, axis0, out, mode0, cval, 0);
+    correlate1d(out, w1, n1, axis1, out, mode1, cval, 0);
+  } else if (input.dtype == DType::f32) {
+    correlate_pair_fused<float>(input, w0, n0, axis0, mode0, w1, n1, axis1, mode1, out, cval);
+  } else {
+    correlate_pair_fused<double>(input, w0, n0, axis0, mode0, w1, n1, axis1, mode1, out, cval);
+  }
+}
+
 void correlate1d(const View& input, const double* weights, int64_t size, int axis, const View& out,
                  Border mode, double cval, int64_t origin) {
   check_pass(input, out, axis, size, origin, "len(weights)");
@@ -97,6 +251,34 @@ void correlate1d(const View& input, const double* weights, int64_t size, int axi
     correlate1d_as<float>(input, weights, size, axis, out, mode, cval, origin);
   else
     correlate1d_as<double>(input, weights, size, axis, out, mode, cval, origin);
+}
+
+void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mode0,
+                         int64_t origin0, int64_t size1, Border mode1, int64_t origin1,
+                         const View& out, double cval) {
+  check_pass(input, out, axis0, size0, origin0, "size");
+  check_pass(input, out, input.ndim - 1, size1, origin1, "size");
+  const int last = input.ndim - 1;
+  const bool fuse = axis0 != last && in_f32(input, out) && input.strides[last] == 4 &&
+                    out.strides[last] == 4 && input.data != out.data && input.shape[last] >= 8 &&
+                    size1 <= kDirectUniform && !input.empty();
+  if (!fuse) {
+    uniform_filter1d(input, size0, axis0, out, mode0, cval, origin0);
+    uniform_filter1d(out, size1, last, out, mode1, cval, origin1);
+    return;
+  }
+  const filter1d::Table& t = kernels<filter1d::Table>();
+  const int64_t b0 = size0 / 2 + origin0, b1 = size1 / 2 + origin1;
+  // Bands of kReanchor rows: the vertical running sums restart where the unfused pass's do.
+  pair_fused<float>(
+      input, out, axis0, true, b0, size0 - 1 - b0, mode0, b1, size1 - 1 - b1, mode1,
+      filter1d::kReanchor, cval, 1.0,
+      [&](const float* const* rin, float* const* rout, int64_t m, int64_t W) {
+        t.f32_uniform1d(rin, rout, m, W, size0);
+      },
+      [&](const float* padded, float* res) {
+        t.f32_uniform1d_line(padded, res, input.shape[last], size1);
+      });
 }
 
 void uniform_filter1d(const View& input, int64_t size, int axis, const View& out, Border mode,

@@ -124,6 +124,16 @@ decltype(auto) with_dtype(DType t, F&& f) {
   return f(double{});
 }
 
+// load_lanes from dtype `s` and store_lanes to dtype `d`, chosen once per call.
+template <class T>
+LoadFn<T> loader(DType s) {
+  return with_dtype(s, [](auto v) -> LoadFn<T> { return load_lanes<T, decltype(v)>; });
+}
+template <class T>
+StoreFn<T> storer(DType d) {
+  return with_dtype(d, [](auto v) -> StoreFn<T> { return store_lanes<T, decltype(v)>; });
+}
+
 // The line geometry of a 1-D pass along `axis`.
 struct LinePass {
   int axis;        // the axis the lines run along
@@ -143,6 +153,31 @@ struct LinePass {
 };
 
 namespace detail {
+// Merges neighbouring axes other than `axis` that both views lay out as one (the outer
+// stride is the inner extent times its stride), so a volume's planes become long rows.
+// Returns the axis' index in the merged views.
+inline int coalesce(View& in, View& out, int axis) {
+  int nd = 0, new_axis = -1;
+  for (int k = 0; k < in.ndim; ++k) {
+    if (nd > 0 && k != axis && nd - 1 != new_axis &&
+        in.strides[nd - 1] == in.shape[k] * in.strides[k] &&
+        out.strides[nd - 1] == in.shape[k] * out.strides[k]) {
+      in.shape[nd - 1] *= in.shape[k];
+      out.shape[nd - 1] = in.shape[nd - 1];
+      in.strides[nd - 1] = in.strides[k];
+      out.strides[nd - 1] = out.strides[k];
+      continue;
+    }
+    in.shape[nd] = out.shape[nd] = in.shape[k];
+    in.strides[nd] = in.strides[k];
+    out.strides[nd] = out.strides[k];
+    if (k == axis) new_axis = nd;
+    ++nd;
+  }
+  in.ndim = out.ndim = nd;
+  return new_axis;
+}
+
 template <class T>
 bool rows_of(const View& v) {
   if (v.dtype != dtype_of<T>() || reinterpret_cast<uintptr_t>(v.data) % alignof(T)) return false;
@@ -152,7 +187,8 @@ bool rows_of(const View& v) {
 }
 }  // namespace detail
 
-// For every line of `in` along p.axis, calls
+// For every line of `in` along p.axis (neighbouring other axes merged where both views allow),
+// calls
 //     op(in_rows, out_rows, m, lanes)
 // on blocks of `lanes` lines side by side: in_rows are m + p.before + p.after row pointers (the
 // lines' positions p.before before the block's first output position onwards, extended as
@@ -160,7 +196,9 @@ bool rows_of(const View& v) {
 // contiguous T. The rows come from the arrays themselves when `in` (or `out`) is T and
 // contiguous across the lines (an axis other than the last): lines are read where they are,
 // extension rows point at the input rows they repeat (a row of cval for Border::fill), and the
-// block spans up to p.direct_lanes lines and p.band positions. Otherwise blocks of p.lanes
+// block spans up to p.direct_lanes lines and p.band positions; an input of another dtype,
+// contiguous across the lines, is converted row by row into such a band (banded ops, not in
+// place). Otherwise blocks of p.lanes
 // whole lines are copied, converted to T, into a pooled buffer with their extension
 // (NI_ExtendLine; along the last axis the copy is a transpose), and results are written back
 // with c_cast. `out` (same shape, any dtype and strides) may be `in` itself (then every block
@@ -168,10 +206,11 @@ bool rows_of(const View& v) {
 // blocks do not depend on the thread count, and every output element goes through the same
 // arithmetic whichever way its rows arrive.
 template <class T, class Op>
-void for_each_line(const View& in, const View& out, const LinePass& p, Op&& op) {
-  if (in.empty()) return;
+void for_each_line(const View& in_view, const View& out_view, const LinePass& p, Op&& op) {
+  if (in_view.empty()) return;
+  View in = in_view, out = out_view;
+  const int a = detail::coalesce(in, out, p.axis);
   const int nd = in.ndim;
-  const int a = p.axis;
   const int64_t n = in.shape[a];
   const int64_t as_in = in.strides[a], as_out = out.strides[a];
   // The lane axis: the last axis other than `a` (none for 1-D input).
@@ -181,9 +220,16 @@ void for_each_line(const View& in, const View& out, const LinePass& p, Op&& op) 
   constexpr int64_t kT = sizeof(T);
   const bool direct = d >= 0 && ls_in == kT && lane_len >= 8 && detail::rows_of<T>(in);
   const bool same = out.data == in.data;
+  // Rows converted one at a time (another dtype, contiguous across the lines, banded ops
+  // only): each row of a band is a contiguous read, where a copied block of a few lanes would
+  // read a few bytes from every row.
+  const bool convert = !direct && !same && d >= 0 && p.band > 0 && lane_len >= 8 &&
+                       ls_in == static_cast<int64_t>(itemsize(in.dtype));
+  const bool by_rows = direct || convert;
   const bool out_direct = (d < 0 || ls_out == kT) && detail::rows_of<T>(out) && !(direct && same);
-  const int64_t B = std::min<int64_t>(direct ? p.direct_lanes : p.lanes, lane_len);
-  const int64_t band = direct && p.band > 0 ? std::min(p.band, n) : n;
+  const int64_t B = std::min<int64_t>(by_rows ? p.direct_lanes : p.lanes, lane_len);
+  // In place, a band would read rows its neighbour band already wrote: whole lines then.
+  const int64_t band = by_rows && p.band > 0 && !same ? std::min(p.band, n) : n;
   const int64_t nbands = (n + band - 1) / band;
   const int64_t per_outer = (lane_len + B - 1) / B;
   int outer_axes[View::kMaxDims];
@@ -194,10 +240,8 @@ void for_each_line(const View& in, const View& out, const LinePass& p, Op&& op) 
       outer_axes[no++] = k;
       outer *= in.shape[k];
     }
-  const LoadFn<T> load =
-      with_dtype(in.dtype, [](auto s) -> LoadFn<T> { return load_lanes<T, decltype(s)>; });
-  const StoreFn<T> store =
-      with_dtype(out.dtype, [](auto s) -> StoreFn<T> { return store_lanes<T, decltype(s)>; });
+  const LoadFn<T> load = loader<T>(in.dtype);
+  const StoreFn<T> store = storer<T>(out.dtype);
   const int64_t ext_rows = band + p.before + p.after;
   const T cval = static_cast<T>(p.cval);
   const int64_t blocks = outer * nbands * per_outer;
@@ -205,10 +249,12 @@ void for_each_line(const View& in, const View& out, const LinePass& p, Op&& op) 
   parallel_for(blocks, grain, [&](int64_t b0, int64_t b1) {
     Buffer<const T*> in_rows(static_cast<size_t>(ext_rows));
     Buffer<T*> out_rows(static_cast<size_t>(band));
+    // direct: one row of cval; otherwise the block's rows (converted: the cval row last).
     Buffer<T> ext(direct ? (p.mode == Border::fill ? static_cast<size_t>(B) : 0)
-                         : static_cast<size_t>(ext_rows * B));
+                         : static_cast<size_t>((ext_rows + 1) * B));
     Buffer<T> res(out_direct ? 0 : static_cast<size_t>(band * B));
-    if (direct && p.mode == Border::fill) std::fill(ext.get(), ext.get() + B, cval);
+    T* const cval_row = direct ? ext.get() : ext.get() + ext_rows * B;
+    if (p.mode == Border::fill && by_rows) std::fill(cval_row, cval_row + B, cval);
     for (int64_t blk = b0; blk < b1; ++blk) {
       int64_t o = blk / (nbands * per_outer);
       const int64_t i0 = (blk / per_outer % nbands) * band;
@@ -228,7 +274,14 @@ void for_each_line(const View& in, const View& out, const LinePass& p, Op&& op) 
       if (direct) {
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t k = map_index(i0 + r - p.before, n, p.mode);
-          in_rows[r] = k < 0 ? ext.get() : reinterpret_cast<const T*>(src + k * as_in);
+          in_rows[r] = k < 0 ? cval_row : reinterpret_cast<const T*>(src + k * as_in);
+        }
+      } else if (convert) {
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t k = map_index(i0 + r - p.before, n, p.mode);
+          T* row = ext.get() + r * B;
+          if (k >= 0) load(row, src + k * as_in, ls_in, lanes);
+          in_rows[r] = k < 0 ? cval_row : row;
         }
       } else {
         T* e = ext.get();
@@ -245,6 +298,53 @@ void for_each_line(const View& in, const View& out, const LinePass& p, Op&& op) 
       if (!out_direct)
         for (int64_t i = 0; i < m; ++i)
           store(dst + (i0 + i) * as_out, res.get() + i * lanes, ls_out, lanes);
+    }
+  });
+}
+
+// For every line of `in` along p.axis, one at a time:
+//     op(ext, res, n)
+// with ext the line converted to T and extended (p.before + n + p.after contiguous elements,
+// NI_ExtendLine) and res n contiguous elements, written to `out` with c_cast (in place when
+// `out` is contiguous T along the axis). For ops vectorised along the line; `out` as in
+// for_each_line. Threads over lines.
+template <class T, class Op>
+void for_each_contiguous_line(const View& in_view, const View& out_view, const LinePass& p,
+                              Op&& op) {
+  if (in_view.empty()) return;
+  View in = in_view, out = out_view;
+  const int a = detail::coalesce(in, out, p.axis);
+  const int nd = in.ndim;
+  const int64_t n = in.shape[a];
+  const int64_t as_in = in.strides[a], as_out = out.strides[a];
+  constexpr int64_t kT = sizeof(T);
+  const bool out_direct = as_out == kT && detail::rows_of<T>(out);
+  int64_t lines = 1;
+  for (int k = 0; k < nd; ++k)
+    if (k != a) lines *= in.shape[k];
+  const LoadFn<T> load = loader<T>(in.dtype);
+  const StoreFn<T> store = storer<T>(out.dtype);
+  const T cval = static_cast<T>(p.cval);
+  const int64_t grain = grain_for(lines, p.ns_per_element * static_cast<double>(n));
+  parallel_for(lines, grain, [&](int64_t b0, int64_t b1) {
+    Buffer<T> ext(static_cast<size_t>(n + p.before + p.after));
+    Buffer<T> res(out_direct ? 0 : static_cast<size_t>(n));
+    for (int64_t line = b0; line < b1; ++line) {
+      const char* src = static_cast<const char*>(in.data);
+      char* dst = static_cast<char*>(out.data);
+      int64_t o = line;
+      for (int k = nd - 1; k >= 0; --k) {
+        if (k == a) continue;
+        const int64_t idx = o % in.shape[k];
+        o /= in.shape[k];
+        src += idx * in.strides[k];
+        dst += idx * out.strides[k];
+      }
+      load(ext.get() + p.before, src, as_in, n);
+      extend_lines(ext.get(), n, p.before, p.after, 1, p.mode, cval);
+      T* r = out_direct ? reinterpret_cast<T*>(dst) : res.get();
+      op(static_cast<const T*>(ext.get()), r, n);
+      if (!out_direct) store(dst, r, as_out, n);
     }
   });
 }

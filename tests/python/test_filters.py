@@ -220,6 +220,19 @@ def test_output_array_and_in_place(name):
     np.testing.assert_array_equal(z, z_sp)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_in_place_tall_arrays(dtype, isa):
+    # Lines read in place go in bands of positions; in place they must not read a row an
+    # earlier band wrote.
+    x = make((200, 70), dtype)
+    for axis in (0, 1):
+        for fn, arg in ((nn.correlate1d, [1.0, -2.0, 3.0, 0.5, 0.25]), (nn.uniform_filter1d, 7)):
+            want = fn(x, arg, axis)
+            y = x.copy()
+            fn(y, arg, axis, output=y)
+            np.testing.assert_array_equal(y, want)
+
+
 def test_threads_do_not_change_bits(threads):
     x = make((257, 263), np.float32)
     results = []
@@ -237,6 +250,46 @@ def test_large_threaded_matches_scipy(isa):
     check(nn.uniform_filter(x, 5), sn.uniform_filter(x, 5), x)
     xf = x.astype(np.float32)
     check(nn.gaussian_filter(xf, 3.0), sn.gaussian_filter(xf, 3.0), xf)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_passes_equal_separate_passes(dtype, isa):
+    # gaussian_filter / sobel / prewitt fuse their last two passes over bands of rows: the
+    # same bits as the passes one after the other.
+    from npfast._filters import _gaussian_weights
+    for shape in [(37, 1003), (70, 9), (5, 40, 33), (150, 20)]:
+        x = make(shape, dtype)
+        for mode in MODES:
+            want = np.empty_like(x)
+            nn.correlate1d(x, [-1, 0, 1], -2, want, mode, 2.5)
+            nn.correlate1d(want, [1, 2, 1], -1, want, mode, 2.5)
+            if x.ndim == 2:
+                np.testing.assert_array_equal(nn.sobel(x, 0, mode=mode, cval=2.5), want)
+            want = np.empty_like(x)
+            nn.correlate1d(x, [-1, 0, 1], -1, want, mode, 2.5)
+            for ax in range(x.ndim - 1):
+                nn.correlate1d(want, [1, 1, 1], ax, want, mode, 2.5)
+            if x.ndim == 2:
+                np.testing.assert_array_equal(nn.prewitt(x, -1, mode=mode, cval=2.5), want)
+            want = x.copy()
+            for ax in range(x.ndim):
+                nn.correlate1d(want, _gaussian_weights(1.7, 1, 4.0, None), ax, want, mode, 2.5)
+            got = nn.gaussian_filter(x, 1.7, order=1, mode=mode, cval=2.5)
+            np.testing.assert_array_equal(got, want)
+            for size, origin in ((5, 0), (4, -2), (3, 1)):
+                want = x.copy()
+                for ax in range(x.ndim):
+                    nn.uniform_filter1d(want, size, ax, want, mode, 2.5, origin)
+                got = nn.uniform_filter(x, size, mode=mode, cval=2.5, origin=origin)
+                np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("size", [5, 50])
+def test_float32_long_lines_do_not_drift(size, isa):
+    # float32 running sums restart every 64 positions; SciPy sums in double.
+    x = (np.random.default_rng(4).random((3, 100_000)) * 100 + 1e4).astype(np.float32)
+    for axis, a in ((1, x), (0, np.ascontiguousarray(x.T))):
+        check(nn.uniform_filter1d(a, size, axis), sn.uniform_filter1d(a, size, axis), a)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,15 +11,26 @@
 //   sym > 0 (odd size, w symmetric)      out = x[0] w[c] + sum_{j=-c}^{-1} (x[j] + x[-j]) w[c+j]
 //   sym < 0 (odd size, w antisymmetric)  out = x[0] w[c] + sum_{j=-c}^{-1} (x[j] - x[-j]) w[c+j]
 //   sym == 0                             out = x[s2] w[c+s2] + sum_{j=-c}^{s2-1} x[j] w[c+j]
-// evaluated left to right with separate multiplies and adds in
-// T: SciPy's NI_Correlate1D order, so T = double reproduces SciPy bit for bit.
+// evaluated left to right in T: SciPy's NI_Correlate1D order. In double each term is a
+// multiply then an add, as SciPy's, which reproduces SciPy bit for bit; in float the
+// multiply-adds after the first product are fused (fma: one rounding each).
+//
+// Contract of `<t>_corr1d_line__<isa>`: the same sums for one contiguous line, vectorised along
+// it: `in` holds the extended line (n + size - 1 elements), `out` n elements; x[j] = in[i + c + j].
 //
 // Contract of `<t>_uniform1d__<isa>`: per lane, SciPy's NI_UniformFilter1D running sum:
 //   s = in[0][l] + ... + in[size - 1][l] (left to right); out[0][l] = s / size;
 //   then for i = 1..n-1: s += in[i - 1 + size][l] - in[i - 1][l]; out[i][l] = s / size.
+// In float (T = float), s restarts from the window sum every kReanchor positions: a float
+// running sum would drift by about sqrt(n) roundings over a long line (SciPy's runs in double).
 //
-// Every lane goes through the same operations in every ISA (no fused multiply-adds), so all
-// ISAs give bitwise the same results as the reference. Kernels are pure: no allocation, no
+// Contract of `f32_uniform1d_line__<isa>`: along one contiguous extended line (n + size - 1
+// elements), out[i] = (in[i] + in[i + 1] + ... + in[i + size - 1]) / size, summed left to
+// right: float32 only (its tolerance allows another order than SciPy's running sum), for
+// small sizes along the last axis, where it needs no transpose.
+//
+// Every lane goes through the same operations in every ISA (the reference fuses with
+// std::fma exactly where the SIMD bodies do), so all ISAs give bitwise the same results. Kernels are pure: no allocation, no
 // threads, no exceptions.
 #pragma once
 
@@ -34,6 +45,12 @@ namespace filter1d {
 template <class T>
 using Corr1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T* w,
                           int64_t size, int sym);
+template <class T>
+using Corr1dLineFn = void (*)(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym);
+constexpr int64_t kReanchor = 64;
+
+template <class T>
+using Uniform1dLineFn = void (*)(const T* in, T* out, int64_t n, int64_t size);
 template <class T>
 using Uniform1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t lanes,
                              int64_t size);

@@ -15,6 +15,16 @@ namespace filter1d {
 
 constexpr int kVectors = 4;
 
+// acc + a * w: fused in float (one rounding; SciPy's order is not float32's anyway), two
+// roundings in double, as SciPy.
+template <class T>
+inline V<T> madd(V<T> a, V<T> w, V<T> acc) {
+  if constexpr (sizeof(T) == 4)
+    return fma(a, w, acc);
+  else
+    return add(acc, mul(a, w));
+}
+
 template <class T, int NV, bool Masked>
 struct Lanes {
   static constexpr int U = NV + (Masked ? 1 : 0);
@@ -48,11 +58,11 @@ inline void corr1d_row(const T* const* x, T* out, int64_t c, int64_t s2, const T
       if (sym > 0) {
 #pragma GCC unroll 8
         for (int u = 0; u < U; ++u)
-          acc[u] = add(acc[u], mul(add(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj));
+          acc[u] = madd<T>(add(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj, acc[u]);
       } else {
 #pragma GCC unroll 8
         for (int u = 0; u < U; ++u)
-          acc[u] = add(acc[u], mul(sub(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj));
+          acc[u] = madd<T>(sub(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj, acc[u]);
       }
     }
   } else {
@@ -63,42 +73,41 @@ inline void corr1d_row(const T* const* x, T* out, int64_t c, int64_t s2, const T
       const V<T> wj = set1<T>(fw[j]);
       const T* r = x[j] + l;
 #pragma GCC unroll 8
-      for (int u = 0; u < U; ++u) acc[u] = add(acc[u], mul(LN::ld(r, u, m), wj));
+      for (int u = 0; u < U; ++u) acc[u] = madd<T>(LN::ld(r, u, m), wj, acc[u]);
     }
   }
 #pragma GCC unroll 8
   for (int u = 0; u < U; ++u) LN::st(out + l, u, m, acc[u]);
 }
 
+// Lanes [l, l + NV * L + (Masked ? m : 0)) of output row i of the running sum, whose state
+// (one sum per lane) lives in `state` between rows.
 template <class T, int NV, bool Masked>
-inline void uniform1d_cols(const T* const* in, T* const* out, int64_t n, int64_t size, int64_t l,
-                           int m) {
+inline void uniform1d_row(const T* const* in, T* const* out, T* state, int64_t i, int64_t size,
+                          V<T> div_v, int64_t l, int m) {
   using LN = Lanes<T, NV, Masked>;
   constexpr int U = LN::U;
-  const V<T> div_v = set1<T>(static_cast<T>(size));
   V<T> s[U];
+  if (i == 0 || (sizeof(T) == 4 && i % npfast::filter1d::kReanchor == 0)) {
 #pragma GCC unroll 8
-  for (int u = 0; u < U; ++u) s[u] = zero<T>();
-  for (int64_t k = 0; k < size; ++k)
+    for (int u = 0; u < U; ++u) s[u] = zero<T>();
+    for (int64_t k = 0; k < size; ++k)
 #pragma GCC unroll 8
-    for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in[k] + l, u, m));
-#pragma GCC unroll 8
-  for (int u = 0; u < U; ++u) LN::st(out[0] + l, u, m, div(s[u], div_v));
-  for (int64_t i = 1; i < n; ++i) {
+      for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in[i + k] + l, u, m));
+  } else {
     const T* hi = in[i - 1 + size] + l;
     const T* lo = in[i - 1] + l;
 #pragma GCC unroll 8
-    for (int u = 0; u < U; ++u) {
-      s[u] = add(s[u], sub(LN::ld(hi, u, m), LN::ld(lo, u, m)));
-      LN::st(out[i] + l, u, m, div(s[u], div_v));
-    }
+    for (int u = 0; u < U; ++u) s[u] = add(LN::ld(state + l, u, m), sub(LN::ld(hi, u, m), LN::ld(lo, u, m)));
+  }
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) {
+    LN::st(state + l, u, m, s[u]);
+    LN::st(out[i] + l, u, m, div(s[u], div_v));
   }
 }
 
-// Both kernels split the lanes into groups of kVectors vectors, then single vectors, then a
-// masked tail.
-// Row by row for the correlation (each row's inputs stay in cache for the next), lane group
-// by lane group for the running sum (its state is per lane).
+// Row by row: each row's inputs stay in cache for the next.
 template <class T>
 void corr1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T* w, int64_t size,
             int sym) {
@@ -116,14 +125,103 @@ void corr1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T
   }
 }
 
+// Along one line: output positions [i, i + NV * L + (Masked ? m : 0)).
+template <class T, int NV, bool Masked>
+inline void corr1d_line_block(const T* in, T* out, int64_t i, int64_t c, int64_t s2, const T* fw,
+                              int sym, int m) {
+  using LN = Lanes<T, NV, Masked>;
+  constexpr int U = LN::U;
+  const T* x = in + i + c;
+  V<T> acc[U];
+  if (sym != 0) {
+    const V<T> w0 = set1<T>(fw[0]);
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) acc[u] = mul(LN::ld(x, u, m), w0);
+    for (int64_t j = -c; j < 0; ++j) {
+      const V<T> wj = set1<T>(fw[j]);
+      if (sym > 0) {
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u)
+          acc[u] = madd<T>(add(LN::ld(x + j, u, m), LN::ld(x - j, u, m)), wj, acc[u]);
+      } else {
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u)
+          acc[u] = madd<T>(sub(LN::ld(x + j, u, m), LN::ld(x - j, u, m)), wj, acc[u]);
+      }
+    }
+  } else {
+    const V<T> wl = set1<T>(fw[s2]);
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) acc[u] = mul(LN::ld(x + s2, u, m), wl);
+    for (int64_t j = -c; j < s2; ++j) {
+      const V<T> wj = set1<T>(fw[j]);
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) acc[u] = madd<T>(LN::ld(x + j, u, m), wj, acc[u]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) LN::st(out + i, u, m, acc[u]);
+}
+
+template <class T>
+void corr1d_line(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym) {
+  constexpr int L = kLanes<T>;
+  const int64_t c = size / 2, s2 = size - c - 1;
+  const T* fw = w + c;
+  int64_t i = 0;
+  for (; i + kVectors * L <= n; i += kVectors * L)
+    corr1d_line_block<T, kVectors, false>(in, out, i, c, s2, fw, sym, 0);
+  for (; i + L <= n; i += L) corr1d_line_block<T, 1, false>(in, out, i, c, s2, fw, sym, 0);
+  if (i < n) corr1d_line_block<T, 0, true>(in, out, i, c, s2, fw, sym, static_cast<int>(n - i));
+}
+
+// Row by row over chunks of kStateLanes lanes, so each input row is read once per chunk
+// (lines read in place are long rows far apart in memory).
+constexpr int64_t kStateLanes = 256;
+
 template <class T>
 void uniform1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, int64_t size) {
   constexpr int L = kLanes<T>;
-  int64_t l = 0;
-  for (; l + kVectors * L <= lanes; l += kVectors * L)
-    uniform1d_cols<T, kVectors, false>(in, out, n, size, l, 0);
-  for (; l + L <= lanes; l += L) uniform1d_cols<T, 1, false>(in, out, n, size, l, 0);
-  if (l < lanes) uniform1d_cols<T, 0, true>(in, out, n, size, l, static_cast<int>(lanes - l));
+  const V<T> div_v = set1<T>(static_cast<T>(size));
+  alignas(64) T state[kStateLanes];
+  for (int64_t c0 = 0; c0 < lanes; c0 += kStateLanes) {
+    const int64_t c1 = c0 + kStateLanes < lanes ? c0 + kStateLanes : lanes;
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t l = c0;
+      T* st = state - c0;  // state[l - c0] for lane l
+      for (; l + kVectors * L <= c1; l += kVectors * L)
+        uniform1d_row<T, kVectors, false>(in, out, st, i, size, div_v, l, 0);
+      for (; l + L <= c1; l += L) uniform1d_row<T, 1, false>(in, out, st, i, size, div_v, l, 0);
+      if (l < c1)
+        uniform1d_row<T, 0, true>(in, out, st, i, size, div_v, l, static_cast<int>(c1 - l));
+    }
+  }
+}
+
+// Along one line: window sums of positions [i, i + NV * L + (Masked ? m : 0)).
+template <class T, int NV, bool Masked>
+inline void uniform1d_line_block(const T* in, T* out, int64_t i, int64_t size, V<T> div_v, int m) {
+  using LN = Lanes<T, NV, Masked>;
+  constexpr int U = LN::U;
+  V<T> s[U];
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) s[u] = LN::ld(in + i, u, m);
+  for (int64_t k = 1; k < size; ++k)
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in + i + k, u, m));
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) LN::st(out + i, u, m, div(s[u], div_v));
+}
+
+template <class T>
+void uniform1d_line(const T* in, T* out, int64_t n, int64_t size) {
+  constexpr int L = kLanes<T>;
+  const V<T> div_v = set1<T>(static_cast<T>(size));
+  int64_t i = 0;
+  for (; i + kVectors * L <= n; i += kVectors * L)
+    uniform1d_line_block<T, kVectors, false>(in, out, i, size, div_v, 0);
+  for (; i + L <= n; i += L) uniform1d_line_block<T, 1, false>(in, out, i, size, div_v, 0);
+  if (i < n) uniform1d_line_block<T, 0, true>(in, out, i, size, div_v, static_cast<int>(n - i));
 }
 
 inline constexpr npfast::filter1d::Table kTable = {

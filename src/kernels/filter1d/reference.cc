@@ -1,5 +1,6 @@
 // Scalar reference for the filter1d family: the test oracle and the scalar ISA's kernels.
 // Written as SciPy's NI_Correlate1D / NI_UniformFilter1D loops (filter1d.h).
+#include <cmath>
 #include <cstdint>
 
 #include "src/kernels/filter1d/filter1d.h"
@@ -7,6 +8,15 @@
 namespace npfast {
 namespace filter1d {
 namespace {
+
+// acc + a * w as the SIMD kernels compute it: fused in float, two roundings in double.
+template <class T>
+T madd(T a, T w, T acc) {
+  if constexpr (sizeof(T) == 4)
+    return std::fma(a, w, acc);
+  else
+    return acc + a * w;
+}
 
 template <class T>
 void corr1d_ref(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T* w,
@@ -19,16 +29,37 @@ void corr1d_ref(const T* const* in, T* const* out, int64_t n, int64_t lanes, con
       T acc;
       if (sym > 0) {
         acc = x[0][l] * fw[0];
-        for (int64_t j = -c; j < 0; ++j) acc += (x[j][l] + x[-j][l]) * fw[j];
+        for (int64_t j = -c; j < 0; ++j) acc = madd<T>(x[j][l] + x[-j][l], fw[j], acc);
       } else if (sym < 0) {
         acc = x[0][l] * fw[0];
-        for (int64_t j = -c; j < 0; ++j) acc += (x[j][l] - x[-j][l]) * fw[j];
+        for (int64_t j = -c; j < 0; ++j) acc = madd<T>(x[j][l] - x[-j][l], fw[j], acc);
       } else {
         acc = x[s2][l] * fw[s2];
-        for (int64_t j = -c; j < s2; ++j) acc += x[j][l] * fw[j];
+        for (int64_t j = -c; j < s2; ++j) acc = madd<T>(x[j][l], fw[j], acc);
       }
       out[i][l] = acc;
     }
+  }
+}
+
+template <class T>
+void corr1d_line_ref(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym) {
+  const int64_t c = size / 2, s2 = size - c - 1;
+  const T* fw = w + c;
+  for (int64_t i = 0; i < n; ++i) {
+    const T* x = in + i + c;
+    T acc;
+    if (sym > 0) {
+      acc = x[0] * fw[0];
+      for (int64_t j = -c; j < 0; ++j) acc = madd<T>(x[j] + x[-j], fw[j], acc);
+    } else if (sym < 0) {
+      acc = x[0] * fw[0];
+      for (int64_t j = -c; j < 0; ++j) acc = madd<T>(x[j] - x[-j], fw[j], acc);
+    } else {
+      acc = x[s2] * fw[s2];
+      for (int64_t j = -c; j < s2; ++j) acc = madd<T>(x[j], fw[j], acc);
+    }
+    out[i] = acc;
   }
 }
 
@@ -40,9 +71,24 @@ void uniform1d_ref(const T* const* in, T* const* out, int64_t n, int64_t lanes, 
     for (int64_t k = 0; k < size; ++k) s += in[k][l];
     out[0][l] = s / div;
     for (int64_t i = 1; i < n; ++i) {
-      s += in[i - 1 + size][l] - in[i - 1][l];
+      if (sizeof(T) == 4 && i % kReanchor == 0) {
+        s = 0;
+        for (int64_t k = 0; k < size; ++k) s += in[i + k][l];
+      } else {
+        s += in[i - 1 + size][l] - in[i - 1][l];
+      }
       out[i][l] = s / div;
     }
+  }
+}
+
+template <class T>
+void uniform1d_line_ref(const T* in, T* out, int64_t n, int64_t size) {
+  const T div = static_cast<T>(size);
+  for (int64_t i = 0; i < n; ++i) {
+    T s = in[i];
+    for (int64_t k = 1; k < size; ++k) s += in[i + k];
+    out[i] = s / div;
   }
 }
 

@@ -51,6 +51,7 @@ void check_corr(Isa isa) {
   const Table& ref = *kernels<Table>(Isa::scalar);
   const Table& t = *kernels<Table>(isa);
   const Corr1dFn<T> k = of<T>(t.f32_corr1d, t.f64_corr1d), kr = of<T>(ref.f32_corr1d, ref.f64_corr1d);
+  const Corr1dLineFn<T> kl = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
   std::mt19937 rng(3);
   std::uniform_real_distribution<double> dist(-2.0, 2.0);
   for (int64_t size : {1, 2, 3, 4, 5, 8, 9, 17}) {
@@ -67,6 +68,19 @@ void check_corr(Isa isa) {
           k(ir.data(), rows_of(got.data(), n, lanes).data(), n, lanes, w.data(), size, sym);
           kr(ir.data(), rows_of(want.data(), n, lanes).data(), n, lanes, w.data(), size, sym);
           ASSERT_EQ(got[n * lanes], T(-777)) << "wrote past the block";
+          if (lanes == 1) {  // one line: the along-the-line kernel computes the same bits
+            std::vector<T> line(n + 1, T(-777));
+            for (int64_t len : {n, int64_t{1}, int64_t{9}, int64_t{33}, int64_t{100}}) {
+              std::vector<T> x(len + size - 1), a(len + 1, T(-777)), b(len);
+              for (auto& v : x) v = static_cast<T>(dist(rng));
+              kl(x.data(), a.data(), len, w.data(), size, sym);
+              kr(rows_of(x.data(), len + size - 1, 1).data(), rows_of(b.data(), len, 1).data(),
+                 len, 1, w.data(), size, sym);
+              ASSERT_EQ(a[len], T(-777)) << "wrote past the line";
+              ASSERT_EQ(0, std::memcmp(a.data(), b.data(), len * sizeof(T)))
+                  << isa_name(isa) << " line size=" << size << " len=" << len;
+            }
+          }
           ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * lanes * sizeof(T)))
               << isa_name(isa) << " size=" << size << " kind=" << kind << " lanes=" << lanes
               << " n=" << n;
@@ -97,7 +111,7 @@ void check_uniform(Isa isa) {
   std::uniform_real_distribution<double> dist(0.0, 10.0);
   for (int64_t size : {1, 2, 3, 5, 8, 21}) {
     for (int64_t lanes : {1, 5, 16, 17, 32, 33, 70}) {
-      for (int64_t n : {1, 3, 50}) {
+      for (int64_t n : {1, 3, 50, 200}) {
         std::vector<T> in((n + size - 1) * lanes);
         for (auto& v : in) v = static_cast<T>(dist(rng));
         std::vector<T> got(n * lanes), want(n * lanes);
@@ -119,6 +133,28 @@ void check_uniform(Isa isa) {
   }
 }
 
+void check_uniform_line(Isa isa) {
+  const Uniform1dLineFn<float> k = kernels<Table>(isa)->f32_uniform1d_line;
+  const Uniform1dLineFn<float> kr = kernels<Table>(Isa::scalar)->f32_uniform1d_line;
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> dist(0.0f, 10.0f);
+  for (int64_t size : {1, 2, 5, 9, 32})
+    for (int64_t n : {1, 7, 8, 31, 32, 33, 100}) {
+      std::vector<float> in(n + size - 1), got(n + 1, -777.0f), want(n);
+      for (auto& v : in) v = dist(rng);
+      k(in.data(), got.data(), n, size);
+      kr(in.data(), want.data(), n, size);
+      ASSERT_EQ(got[n], -777.0f) << "wrote past the line";
+      ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * sizeof(float)))
+          << isa_name(isa) << " size=" << size << " n=" << n;
+      for (int64_t i = 0; i < n; ++i) {
+        double sum = 0;
+        for (int64_t j = 0; j < size; ++j) sum += in[i + j];
+        ASSERT_NEAR(want[i], sum / size, 1e-6 * size * 10.0);
+      }
+    }
+}
+
 class Filter1dIsa : public ::testing::TestWithParam<Isa> {};
 
 TEST_P(Filter1dIsa, CorrelationMatchesReferenceBitwise) {
@@ -127,6 +163,7 @@ TEST_P(Filter1dIsa, CorrelationMatchesReferenceBitwise) {
 }
 
 TEST_P(Filter1dIsa, UniformMatchesReferenceBitwise) {
+  check_uniform_line(GetParam());
   check_uniform<float>(GetParam());
   check_uniform<double>(GetParam());
 }
@@ -235,20 +272,25 @@ TEST(Filter1dOp, MatchesFormulaEveryAxisModeIsa) {
   check_op(1);
 }
 
+View view2d(void* data, DType t, int64_t h, int64_t w, int64_t rs, int64_t cs) {
+  View v;
+  v.data = data;
+  v.dtype = t;
+  v.ndim = 2;
+  v.shape[0] = h;
+  v.shape[1] = w;
+  v.strides[0] = rs;
+  v.strides[1] = cs;
+  return v;
+}
+
 TEST(Filter1dOp, ThreadCountDoesNotChangeBits) {
   const int64_t H = 300, W = 301;
   std::vector<float> x(H * W), a(H * W), b(H * W);
   std::mt19937 rng(2);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   for (auto& v : x) v = dist(rng);
-  View in;
-  in.data = x.data();
-  in.dtype = DType::f32;
-  in.ndim = 2;
-  in.shape[0] = H;
-  in.shape[1] = W;
-  in.strides[0] = W * 4;
-  in.strides[1] = 4;
+  const View in = view2d(x.data(), DType::f32, H, W, W * 4, 4);
   View oa = in, ob = in;
   oa.data = a.data();
   ob.data = b.data();
@@ -264,16 +306,65 @@ TEST(Filter1dOp, ThreadCountDoesNotChangeBits) {
   set_num_threads(before);
 }
 
+// Lines read in place (contiguous; float32 running sums in bands of kReanchor positions) and
+// lines copied into blocks (a strided view; whole lines) give the same bits.
+TEST(Filter1dOp, InPlaceAndCopiedLinesAgreeBitwise) {
+  const int64_t H = 300, W = 40;
+  std::vector<float> dense(H * W), sparse(H * W * 2), a(H * W), b(H * W);
+  std::mt19937 rng(8);
+  std::uniform_real_distribution<float> dist(0.0f, 100.0f);
+  for (int64_t i = 0; i < H * W; ++i) sparse[2 * i] = dense[i] = dist(rng);
+  const View vd = view2d(dense.data(), DType::f32, H, W, W * 4, 4);
+  const View vs = view2d(sparse.data(), DType::f32, H, W, W * 8, 8);
+  View oa = vd, ob = vd;
+  oa.data = a.data();
+  ob.data = b.data();
+  const double w[3] = {0.25, 0.5, 0.25};
+  for (int64_t size : {1, 4, 7}) {
+    uniform_filter1d(vd, size, 0, oa, Border::mirror, 0, 0);
+    uniform_filter1d(vs, size, 0, ob, Border::mirror, 0, 0);
+    ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << "uniform size " << size;
+  }
+  correlate1d(vd, w, 3, 0, oa, Border::fill, 2.0, 0);
+  correlate1d(vs, w, 3, 0, ob, Border::fill, 2.0, 0);
+  ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << "correlate";
+}
+
+// The fused pair equals its two passes, both orders, with bands and edges of every kind.
+TEST(Filter1dOp, FusedPairEqualsTwoPasses) {
+  const int64_t H = 153, W = 301;  // bands of 16 and 64 rows, and partial ones
+  std::vector<float> x(H * W), a(H * W), b(H * W);
+  std::mt19937 rng(12);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (auto& v : x) v = dist(rng);
+  const View in = view2d(x.data(), DType::f32, H, W, W * 4, 4);
+  const View oa = view2d(a.data(), DType::f32, H, W, W * 4, 4);
+  const View ob = view2d(b.data(), DType::f32, H, W, W * 4, 4);
+  const double w0[5] = {0.1, 0.2, 0.4, 0.2, 0.1}, w1[4] = {-1.0, 0.5, 2.0, 0.25};
+  for (Isa isa : kernel_isas<Table>()) {
+    ScopedIsa scoped(isa);
+    for (Border mode : {Border::fill, Border::wrap, Border::reflect, Border::nearest, Border::mirror})
+      for (int order = 0; order < 2; ++order) {
+        const int ax0 = order, ax1 = 1 - order;
+        correlate1d_pair(in, w0, 5, ax0, mode, w1, 4, ax1, Border::mirror, oa, 0.5);
+        correlate1d(in, w0, 5, ax0, ob, mode, 0.5, 0);
+        correlate1d(ob, w1, 4, ax1, ob, Border::mirror, 0.5, 0);
+        ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4))
+            << isa_name(isa) << " mode " << static_cast<int>(mode) << " order " << order;
+      }
+    for (Border mode : {Border::fill, Border::wrap, Border::reflect, Border::nearest, Border::mirror}) {
+      uniform_filter_pair(in, 6, 0, mode, -2, 5, Border::wrap, 1, oa, 0.5);
+      uniform_filter1d(in, 6, 0, ob, mode, 0.5, -2);
+      uniform_filter1d(ob, 5, 1, ob, Border::wrap, 0.5, 1);
+      ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4))
+          << isa_name(isa) << " uniform mode " << static_cast<int>(mode);
+    }
+  }
+}
+
 TEST(Filter1dOp, RejectsBadArguments) {
   std::vector<double> x(12), y(12);
-  View in;
-  in.data = x.data();
-  in.dtype = DType::f64;
-  in.ndim = 2;
-  in.shape[0] = 3;
-  in.shape[1] = 4;
-  in.strides[0] = 32;
-  in.strides[1] = 8;
+  const View in = view2d(x.data(), DType::f64, 3, 4, 32, 8);
   View out = in;
   out.data = y.data();
   const double w[3] = {1, 2, 3};
