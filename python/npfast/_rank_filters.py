@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from . import _npfast
-from ._ndimage_support import (NdimageArgumentError, as_float, as_input, check_axes,
+from ._ndimage_support import (NdimageArgumentError, _new, as_float, as_input, check_axes,
                                check_origin, get_output, mode_code, normalize_axis,
                                normalize_sequence, separate)
 
@@ -63,7 +63,7 @@ def _run(fn, input, output, *args):
     if output.dtype in _NATIVE:
         fn(src, output, *args)
     else:
-        tmp = np.empty(output.shape, np.float64)
+        tmp = _new(output.shape, np.float64)
         fn(src, tmp, *args)
         np.copyto(output, tmp, casting="unsafe")
 
@@ -214,7 +214,7 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minim
             # SciPy makes every pass into `output`; npfast alternates between `output` and a
             # scratch array of its dtype (the same values), ending in `output`, so that no pass
             # runs in place.
-            scratch = np.empty(output.shape, output.dtype) if len(passes) > 1 else None
+            scratch = _new(output.shape, output.dtype) if len(passes) > 1 else None
             src = input
             for i, (axis, s, o, m) in enumerate(passes):
                 dst = output if (len(passes) - 1 - i) % 2 == 0 else scratch
