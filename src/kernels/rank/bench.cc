@@ -1,5 +1,5 @@
 // Rank-filter kernels: a 5-long running minimum across 512 lines of 512 elements, and the 3x3
-// float median of a 512 x 512 plane (outputs per second).
+// and 5x5 float medians of a 512 x 512 plane (outputs per second).
 #include <vector>
 
 #include "src/kernels/rank/rank.h"
@@ -25,10 +25,14 @@ void minmax_5(benchmark::State& state, const Table& t) {
   set_rate(state, "px", double(kN * kN));
 }
 
-void median_3x3(benchmark::State& state, const Table& t) {
-  std::vector<float> in((kN + 2) * (kN + 2), 1.5f), out(kN);
+template <int K>
+void median(benchmark::State& state, const Table& t) {
+  const int64_t row = kN + K - 1;
+  std::vector<float> in(row * row), out(kN);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = float((i * 7919) % 1000);
+  const MedianFn<float> k = K == 3 ? t.f32_median_3x3 : t.f32_median_5x5;
   for (auto _ : state) {
-    for (int64_t r = 0; r < kN; ++r) t.f32_median_3x3(in.data() + r * (kN + 2), kN + 2, kN, out.data());
+    for (int64_t r = 0; r < kN; ++r) k(in.data() + r * row, row, kN, out.data());
     benchmark::DoNotOptimize(out.data());
   }
   set_rate(state, "px", double(kN * kN));
@@ -36,8 +40,10 @@ void median_3x3(benchmark::State& state, const Table& t) {
 
 const bool kMinMax =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax), "512x512_k5", minmax_5);
-const bool kMedian =
-    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_median_3x3), "512x512", median_3x3);
+const bool kMedian3 =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_median_3x3), "512x512", median<3>);
+const bool kMedian5 =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_median_5x5), "512x512", median<5>);
 
 }  // namespace
 }  // namespace rank

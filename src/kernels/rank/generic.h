@@ -204,6 +204,39 @@ struct Reg {
   typedef T type __attribute__((vector_size(kVecBytes)));
 };
 
+// Lane-wise min and max of two registers, one instruction each (a compare and two blends
+// otherwise). On equal or NaN operands the pick may differ from `x < y ? x : y`: the networks'
+// NaN windows are recomputed anyway, and equal values are the same value (but for the sign of
+// a zero, see rank.h).
+template <class T>
+inline void min_max(typename Reg<T>::type& a, typename Reg<T>::type& b) {
+  using R = typename Reg<T>::type;
+  const R x = a, y = b;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    a = _mm512_min_ps(x, y);
+    b = _mm512_max_ps(x, y);
+  } else if constexpr (std::is_same_v<T, double>) {
+    a = _mm512_min_pd(x, y);
+    b = _mm512_max_pd(x, y);
+  } else if constexpr (std::is_same_v<T, uint8_t>) {
+    a = (R)_mm512_min_epu8((__m512i)x, (__m512i)y);
+    b = (R)_mm512_max_epu8((__m512i)x, (__m512i)y);
+  }
+#else
+  if constexpr (std::is_same_v<T, float>) {
+    a = _mm256_min_ps(x, y);
+    b = _mm256_max_ps(x, y);
+  } else if constexpr (std::is_same_v<T, double>) {
+    a = _mm256_min_pd(x, y);
+    b = _mm256_max_pd(x, y);
+  } else if constexpr (std::is_same_v<T, uint8_t>) {
+    a = (R)_mm256_min_epu8((__m256i)x, (__m256i)y);
+    b = (R)_mm256_max_epu8((__m256i)x, (__m256i)y);
+  }
+#endif
+}
+
 template <class T, int K>
 struct MedianNet {
   static constexpr Net net = median_net(K * K, K * K / 2);
@@ -222,12 +255,7 @@ __attribute__((always_inline)) inline auto median_regs(const T* p, int64_t row_s
   auto nan = v[0] != v[0];
   for (int j = 1; j < N; ++j) nan |= v[j] != v[j];
 #pragma GCC unroll 256
-  for (int q = 0; q < kNet.count; ++q) {
-    const R x = v[kNet.a[q]], y = v[kNet.b[q]];
-    const auto lt = x < y;
-    v[kNet.a[q]] = lt ? x : y;
-    v[kNet.b[q]] = lt ? y : x;
-  }
+  for (int q = 0; q < kNet.count; ++q) min_max<T>(v[kNet.a[q]], v[kNet.b[q]]);
   std::memcpy(out, &v[N / 2], sizeof(R));
   return nan;
 }
