@@ -429,3 +429,24 @@ def test_long_lines_with_nan(isa):
             same(getattr(nd, fn)(x, size=(30, 21)), getattr(ndi, fn)(x, size=(30, 21)))
     u = sample(rng, (300, 70), np.uint16)
     same(nd.maximum_filter1d(u, 9, axis=0), ndi.maximum_filter1d(u, 9, axis=0))
+
+
+def test_strided_outputs_and_empty_inputs():
+    rng = np.random.default_rng(16)
+    x = sample(rng, (40, 36), np.float32, nan=0.01)
+    calls = [("minimum_filter1d", (4,), {}), ("maximum_filter1d", (3,), {"axis": 0}),
+             ("minimum_filter", (), {"size": 3}), ("maximum_filter", (), {"size": (4, 2)}),
+             ("maximum_filter", (), {"footprint": np.eye(3, dtype=bool)}),
+             ("median_filter", (), {"size": 3}), ("median_filter", (), {"size": 5}),
+             ("rank_filter", (2,), {"size": (2, 3)}), ("percentile_filter", (80,), {"size": 4})]
+    for name, args, kw in calls:
+        want = getattr(ndi, name)(x, *args, **kw)
+        big = np.full((80, 36, 2), 7, np.float32)
+        out = big[::2, ::-1, 1]
+        got = getattr(nd, name)(x, *args, output=out, **kw)
+        assert got is out
+        same(out, want)
+        assert (big[1::2] == 7).all() and (big[::2, :, 0] == 7).all()
+        for shape in ((0, 5), (3, 0)):
+            e = np.zeros(shape, np.float32)
+            same(getattr(nd, name)(e, *args, **kw), getattr(ndi, name)(e, *args, **kw))
