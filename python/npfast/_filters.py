@@ -9,6 +9,7 @@ integer outputs are truncated between passes exactly as SciPy's are; only the 1-
 
 from __future__ import annotations
 
+import functools
 import numbers
 import operator
 
@@ -204,7 +205,18 @@ def _gaussian_weights(sigma, order, truncate, radius):
         lw = radius
     if not isinstance(lw, numbers.Integral) or lw < 0:
         raise ValueError(f"radius: must be a nonnegative integer, got {lw!r}")
-    return _gaussian_kernel1d(sigma, order, lw)[::-1]
+    try:  # SciPy computes with sigma as given (a float32 sigma squares in float32)
+        return _gaussian_weights_cached(sigma, order, lw)
+    except TypeError:  # unhashable (a 0-d array)
+        return _gaussian_kernel1d(sigma, order, lw)[::-1]
+
+
+@functools.lru_cache(maxsize=64, typed=True)
+def _gaussian_weights_cached(sigma, order, radius):
+    # Read-only: shared by every call with the same (sigma, order, radius) of the same types.
+    w = np.ascontiguousarray(_gaussian_kernel1d(sigma, order, radius)[::-1])
+    w.flags.writeable = False
+    return w
 
 
 def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0,

@@ -180,13 +180,17 @@ def _same_view(a, b):
 def separate(input, output):
     """The input to read when writing `output`: itself when it is `output` (the line passes
     read each block before writing it) or shares no memory with it, a copy otherwise."""
-    if not _same_view(input, output) and np.may_share_memory(input, output):
+    if input is output:
+        return input
+    if np.may_share_memory(input, output) and not _same_view(input, output):
         return input.copy()
     return input
 
 
 def as_float(value, arg):
     """A real scalar parameter (cval, sigma, truncate) as a Python float."""
+    if type(value) is float or type(value) is int:  # the common case, without NumPy's checks
+        return float(value)
     if np.iscomplexobj(value):
         raise TypeError(f"{arg}: must be a real number, got {value!r}")
     try:

@@ -1,5 +1,6 @@
-// correlate1d and uniform_filter1d: argument checks, then one line pass (ndimage_line.h) with
-// the filter1d kernels.
+// correlate1d, uniform_filter1d and their fused pairs: argument checks, then line passes
+// (ndimage_line.h) with the filter1d kernels, or two passes fused over bands of rows
+// (pair_fused).
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -116,7 +117,8 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
 // extended as modev) and one along rows (horiz(padded, res): a row with bh / ah extension
 // room, extended here as modeh, into W results), vertical first when rows_first. Bands of
 // `band` positions along `a`; the rows a band needs from its neighbours are recomputed, so each
-// output element is computed as by the two passes one after the other.
+// output element is computed as by the two passes one after the other. In place (out is in),
+// a block is a whole plane (all positions along `a`), first copied to scratch.
 template <class T, class Vert, class Horiz>
 void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t bv, int64_t av,
                 Border modev, int64_t bh, int64_t ah, Border modeh, int64_t band_max, double cval,
@@ -133,7 +135,8 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
       outer_axes[no++] = k;
       outer *= in.shape[k];
     }
-  const int64_t band = std::min(band_max, n), nbands = (n + band - 1) / band;
+  const bool same = in.data == out.data;
+  const int64_t band = same ? n : std::min(band_max, n), nbands = (n + band - 1) / band;
   const int64_t blocks = outer * nbands;
   // Scratch per block: rows_first, the band's vertical results as padded rows; otherwise the
   // along-row results of every row the band reads, and one padded row.
@@ -144,6 +147,7 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
     Buffer<T> line(static_cast<size_t>(rows_first ? 0 : pitch));
     Buffer<const T*> rin(static_cast<size_t>(band + bv + av));
     Buffer<T*> rout(static_cast<size_t>(band));
+    Buffer<T> plane(static_cast<size_t>(same ? n * W : 0));
     std::fill(fill.get(), fill.get() + W, cv);
     for (int64_t blk = b0; blk < b1; ++blk) {
       int64_t o = blk / nbands;
@@ -157,8 +161,13 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
         src += idx * in.strides[ax];
         dst += idx * out.strides[ax];
       }
-      auto in_row = [&](int64_t k) { return reinterpret_cast<const T*>(src + k * in.strides[a]); };
       auto out_row = [&](int64_t k) { return reinterpret_cast<T*>(dst + k * out.strides[a]); };
+      if (same)
+        for (int64_t k = 0; k < n; ++k)
+          std::memcpy(plane.get() + k * W, src + k * in.strides[a], static_cast<size_t>(W) * sizeof(T));
+      auto in_row = [&](int64_t k) {
+        return same ? plane.get() + k * W : reinterpret_cast<const T*>(src + k * in.strides[a]);
+      };
       // Rows of the vertical pass's input: the band's positions with its extension.
       for (int64_t r = 0; r < m + bv + av; ++r) {
         const int64_t k = map_index(i0 + r - bv, n, modev);
@@ -216,6 +225,15 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
       [&](const T* padded, T* res) { kh(padded, res, in.shape[in.ndim - 1], wh.data(), nh, symh); });
 }
 
+// Fused passes in place copy one plane (the axes `a` and last) per block: worth it while a
+// plane stays in cache (a volume's slices), not for a whole large image.
+bool fits_in_place(const View& input, const View& out, int a) {
+  constexpr int64_t kMaxPlaneBytes = int64_t{2} << 20;
+  return input.data != out.data || input.shape[a] * input.shape[input.ndim - 1] *
+                                           static_cast<int64_t>(itemsize(input.dtype)) <=
+                                       kMaxPlaneBytes;
+}
+
 // float32 arithmetic only when nothing wider is read or written.
 bool in_f32(const View& input, const View& out) {
   return input.dtype == DType::f32 && out.dtype == DType::f32;
@@ -232,8 +250,8 @@ void correlate1d_pair(const View& input, const double* w0, int64_t n0, int axis0
   const bool fuse = (axis0 == last) != (axis1 == last) && input.dtype == out.dtype &&
                     (input.dtype == DType::f32 || input.dtype == DType::f64) &&
                     input.strides[last] == static_cast<int64_t>(itemsize(input.dtype)) &&
-                    out.strides[last] == input.strides[last] && input.data != out.data &&
-                    input.shape[last] >= 8 && !input.empty();
+                    out.strides[last] == input.strides[last] && input.shape[last] >= 8 &&
+                    !input.empty() && fits_in_place(input, out, axis0 == last ? axis1 : axis0);
   if (!fuse) {
     correlate1d(input, w0, n0, axis0, out, mode0, cval, 0);
     correlate1d(out, w1, n1, axis1, out, mode1, cval, 0);
@@ -260,8 +278,8 @@ void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mod
   check_pass(input, out, input.ndim - 1, size1, origin1, "size");
   const int last = input.ndim - 1;
   const bool fuse = axis0 != last && in_f32(input, out) && input.strides[last] == 4 &&
-                    out.strides[last] == 4 && input.data != out.data && input.shape[last] >= 8 &&
-                    size1 <= kDirectUniform && !input.empty();
+                    out.strides[last] == 4 && input.shape[last] >= 8 &&
+                    size1 <= kDirectUniform && !input.empty() && fits_in_place(input, out, axis0);
   if (!fuse) {
     uniform_filter1d(input, size0, axis0, out, mode0, cval, origin0);
     uniform_filter1d(out, size1, last, out, mode1, cval, origin1);

@@ -1,17 +1,19 @@
 // The scipy.ndimage line machinery shared by the 1-D filters (correlate1d, uniform_filter1d,
-// minimum/maximum_filter1d, ...): SciPy's line extension (NI_ExtendLine) and a driver that runs
-// a 1-D operation over every line of an N-D strided array along one axis.
-//
-// A line block is `lanes` lines side by side, position-major: element i of lane l is at
-// buf[i * lanes + l]. Lines along an axis other than the last are adjacent in memory along the
-// last axis, so a block is filled with contiguous loads and the kernels vectorise across the
-// lanes; along the last axis the copy gathers the lanes (a transpose), and the kernels are the
-// same. Every lane goes through the same arithmetic whatever the block, so results never depend
-// on the blocking or the thread count.
+// the rank filters, ...): SciPy's line extension (NI_ExtendLine), its output cast, and two
+// drivers that run a 1-D operation over every line of an N-D strided array along one axis:
+//   for_each_line             lines side by side as rows (row r = position r of every line),
+//                             handed to the op as row pointers: read in place when the input
+//                             is already the compute type and contiguous across the lines,
+//                             converted row by row when it is another dtype, or copied into a
+//                             block (a transpose along the last axis); kernels vectorise across
+//                             the lines.
+//   for_each_contiguous_line  one line at a time, copied and extended into a contiguous buffer,
+//                             for kernels vectorised along the line (last-axis passes).
+// Every output element goes through the same arithmetic however its rows arrive and whatever
+// the blocking, so results never depend on the path taken or the thread count.
 #pragma once
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -197,8 +199,8 @@ bool rows_of(const View& v) {
 // contiguous across the lines (an axis other than the last): lines are read where they are,
 // extension rows point at the input rows they repeat (a row of cval for Border::fill), and the
 // block spans up to p.direct_lanes lines and p.band positions; an input of another dtype,
-// contiguous across the lines, is converted row by row into such a band (banded ops, not in
-// place). Otherwise blocks of p.lanes
+// contiguous across the lines, is converted row by row into such a band (or whole lines, as
+// many lanes as fit 2 MiB), not in place. Otherwise blocks of p.lanes
 // whole lines are copied, converted to T, into a pooled buffer with their extension
 // (NI_ExtendLine; along the last axis the copy is a transpose), and results are written back
 // with c_cast. `out` (same shape, any dtype and strides) may be `in` itself (then every block
@@ -223,13 +225,19 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
   // Rows converted one at a time (another dtype, contiguous across the lines, banded ops
   // only): each row of a band is a contiguous read, where a copied block of a few lanes would
   // read a few bytes from every row.
-  const bool convert = !direct && !same && d >= 0 && p.band > 0 && lane_len >= 8 &&
+  const bool convert = !direct && !same && d >= 0 && lane_len >= 8 &&
                        ls_in == static_cast<int64_t>(itemsize(in.dtype));
   const bool by_rows = direct || convert;
   const bool out_direct = (d < 0 || ls_out == kT) && detail::rows_of<T>(out) && !(direct && same);
-  const int64_t B = std::min<int64_t>(by_rows ? p.direct_lanes : p.lanes, lane_len);
   // In place, a band would read rows its neighbour band already wrote: whole lines then.
   const int64_t band = by_rows && p.band > 0 && !same ? std::min(p.band, n) : n;
+  // Converted whole lines: as many lanes as keep the block within kConvertBytes.
+  constexpr int64_t kConvertBytes = int64_t{2} << 20;
+  const int64_t convert_lanes =
+      std::max(p.lanes, kConvertBytes / ((band + p.before + p.after + 1) * kT));
+  const int64_t B = std::min<int64_t>(
+      direct ? p.direct_lanes : convert ? std::min(p.direct_lanes, convert_lanes) : p.lanes,
+      lane_len);
   const int64_t nbands = (n + band - 1) / band;
   const int64_t per_outer = (lane_len + B - 1) / B;
   int outer_axes[View::kMaxDims];

@@ -149,6 +149,14 @@ def test_gaussian_orders_truncate_radius(order, dtype, isa):
     check(nn.gaussian_filter(x, 0.0), sn.gaussian_filter(x, 0.0), x)
 
 
+def test_gaussian_sigma_types():
+    # SciPy builds the weights with sigma as given: a float32 sigma squares in float32.
+    x = make((20, 21), np.float64)
+    for sigma in (1.3, np.float32(1.3), np.float64(1.3), 2, np.array(1.3), np.float32(2.7)):
+        check(nn.gaussian_filter(x, sigma), sn.gaussian_filter(x, sigma), x)
+        check(nn.gaussian_filter1d(x, sigma, order=2), sn.gaussian_filter1d(x, sigma, order=2), x)
+
+
 @pytest.mark.parametrize("axes", [None, 0, -1, (0, 2), (2, 0), (1,), ()])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
 def test_axes(axes, dtype):
@@ -235,10 +243,13 @@ def test_in_place_tall_arrays(dtype, isa):
 
 def test_threads_do_not_change_bits(threads):
     x = make((257, 263), np.float32)
+    u = make((257, 263), np.uint8)
     results = []
     for t in (1, 2, 4):
         npfast.set_num_threads(t)
-        results.append([nn.gaussian_filter(x, 2.0), nn.uniform_filter(x, 5), nn.sobel(x, 0)])
+        results.append([nn.gaussian_filter(x, 2.0), nn.uniform_filter(x, 5), nn.sobel(x, 0),
+                        nn.gaussian_filter(u, 1.5), nn.uniform_filter(u, 4),
+                        nn.gaussian_filter(x[None].repeat(3, 0), 1.0)])
     for r in results[1:]:
         for a, b in zip(results[0], r):
             np.testing.assert_array_equal(a, b)

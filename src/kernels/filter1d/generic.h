@@ -81,10 +81,11 @@ inline void corr1d_row(const T* const* x, T* out, int64_t c, int64_t s2, const T
 }
 
 // Lanes [l, l + NV * L + (Masked ? m : 0)) of output row i of the running sum, whose state
-// (one sum per lane) lives in `state` between rows.
+// (one sum per lane, lane l at state[l - c0]) lives in `state` between rows.
 template <class T, int NV, bool Masked>
-inline void uniform1d_row(const T* const* in, T* const* out, T* state, int64_t i, int64_t size,
-                          V<T> div_v, int64_t l, int m) {
+inline void uniform1d_row(const T* const* in, T* const* out, T* state, int64_t c0, int64_t i,
+                          int64_t size, V<T> div_v, int64_t l, int m) {
+  T* st = state + (l - c0);
   using LN = Lanes<T, NV, Masked>;
   constexpr int U = LN::U;
   V<T> s[U];
@@ -98,11 +99,11 @@ inline void uniform1d_row(const T* const* in, T* const* out, T* state, int64_t i
     const T* hi = in[i - 1 + size] + l;
     const T* lo = in[i - 1] + l;
 #pragma GCC unroll 8
-    for (int u = 0; u < U; ++u) s[u] = add(LN::ld(state + l, u, m), sub(LN::ld(hi, u, m), LN::ld(lo, u, m)));
+    for (int u = 0; u < U; ++u) s[u] = add(LN::ld(st, u, m), sub(LN::ld(hi, u, m), LN::ld(lo, u, m)));
   }
 #pragma GCC unroll 8
   for (int u = 0; u < U; ++u) {
-    LN::st(state + l, u, m, s[u]);
+    LN::st(st, u, m, s[u]);
     LN::st(out[i] + l, u, m, div(s[u], div_v));
   }
 }
@@ -188,12 +189,12 @@ void uniform1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, int6
     const int64_t c1 = c0 + kStateLanes < lanes ? c0 + kStateLanes : lanes;
     for (int64_t i = 0; i < n; ++i) {
       int64_t l = c0;
-      T* st = state - c0;  // state[l - c0] for lane l
       for (; l + kVectors * L <= c1; l += kVectors * L)
-        uniform1d_row<T, kVectors, false>(in, out, st, i, size, div_v, l, 0);
-      for (; l + L <= c1; l += L) uniform1d_row<T, 1, false>(in, out, st, i, size, div_v, l, 0);
+        uniform1d_row<T, kVectors, false>(in, out, state, c0, i, size, div_v, l, 0);
+      for (; l + L <= c1; l += L)
+        uniform1d_row<T, 1, false>(in, out, state, c0, i, size, div_v, l, 0);
       if (l < c1)
-        uniform1d_row<T, 0, true>(in, out, st, i, size, div_v, l, static_cast<int>(c1 - l));
+        uniform1d_row<T, 0, true>(in, out, state, c0, i, size, div_v, l, static_cast<int>(c1 - l));
     }
   }
 }

@@ -110,7 +110,7 @@ void check_uniform(Isa isa) {
   std::mt19937 rng(5);
   std::uniform_real_distribution<double> dist(0.0, 10.0);
   for (int64_t size : {1, 2, 3, 5, 8, 21}) {
-    for (int64_t lanes : {1, 5, 16, 17, 32, 33, 70}) {
+    for (int64_t lanes : {1, 5, 16, 17, 32, 33, 70, 300}) {
       for (int64_t n : {1, 3, 50, 200}) {
         std::vector<T> in((n + size - 1) * lanes);
         for (auto& v : in) v = static_cast<T>(dist(rng));
