@@ -450,3 +450,18 @@ def test_strided_outputs_and_empty_inputs():
         for shape in ((0, 5), (3, 0)):
             e = np.zeros(shape, np.float32)
             same(getattr(nd, name)(e, *args, **kw), getattr(ndi, name)(e, *args, **kw))
+
+
+def test_thread_count_does_not_change_results(threads):
+    import npfast
+    rng = np.random.default_rng(17)
+    x = sample(rng, (300, 257), np.float32, nan=0.001)
+    u = sample(rng, (300, 257), np.uint8)
+    calls = [lambda: nd.minimum_filter(x, size=5), lambda: nd.maximum_filter1d(x, 7, axis=0),
+             lambda: nd.median_filter(x, size=3), lambda: nd.median_filter(u, size=7),
+             lambda: nd.rank_filter(x, 3, footprint=np.eye(4, dtype=bool))]
+    npfast.set_num_threads(1)
+    one = [c() for c in calls]
+    npfast.set_num_threads(2)
+    for c, want in zip(calls, one):
+        same(c(), want)
