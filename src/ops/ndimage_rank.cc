@@ -1,6 +1,6 @@
 // The rank filters: argument checks, then either one line pass (ndimage_line.h) with the
 // running min/max kernels, or a padded copy of the input and a window kernel per output row
-// (footprint min/max, NI_Select, the small-median networks).
+// (footprint min/max, NI_Select, the small-window sorting networks, the byte histogram).
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -331,23 +331,25 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
                     });
     return;
   }
-  // K x K windows (leading footprint axes of length 1) at the median: the sorting networks.
+  // K x K windows (leading footprint axes of length 1), any rank: the sorting networks.
   int K = 0;
   if (w.nd >= 2 && nf == footprint.size()) {
     const int64_t fh = footprint.shape[w.nd - 2], fw = footprint.shape[w.nd - 1];
-    bool flat = fh == fw && (fh == 3 || fh == 5) && rank == fh * fh / 2;
+    bool flat = fh == fw && (fh == 3 || fh == 5);
     for (int k = 0; flat && k < w.nd - 2; ++k) flat = footprint.shape[k] == 1;
     if (flat) K = static_cast<int>(fh);
   }
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> ||
                 std::is_same_v<T, uint8_t>) {
     if (K) {
-      const rank::MedianFn<T> k =
-          K == 3 ? pick<T>(t.f32_median_3x3, t.f64_median_3x3, t.u8_median_3x3, nullptr, nullptr)
-                 : pick<T>(t.f32_median_5x5, t.f64_median_5x5, t.u8_median_5x5, nullptr, nullptr);
+      const rank::RankNetFn<T> k =
+          K == 3 ? pick<T>(t.f32_rank_net_3x3, t.f64_rank_net_3x3, t.u8_rank_net_3x3, nullptr,
+                           nullptr)
+                 : pick<T>(t.f32_rank_net_5x5, t.f64_rank_net_5x5, t.u8_rank_net_5x5, nullptr,
+                           nullptr);
       const int64_t step = w.pstride[w.nd - 2];
       for_each_slab<T, S>(input, w, mode, fill, out, K * K * 0.3,
-                      [&](const T* p, T* res, int64_t n) { k(p, step, n, res); });
+                          [&](const T* p, T* res, int64_t n) { k(p, step, rank, n, res); });
       return;
     }
   }

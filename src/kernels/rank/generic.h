@@ -160,7 +160,8 @@ struct Net {
 
 // Batcher's odd-even merge sort on the next power of two, minus comparators reaching past
 // `n` (those wires would hold +inf and never move), minus comparators that cannot change wire
-// `keep` (walked back from the end): a median network with each comparator a min and a max.
+// `keep` (walked back from the end; keep < 0: a whole sorting network), each comparator a min
+// and a max.
 constexpr Net median_net(int n, int keep) {
   int p2 = 1;
   while (p2 < n) p2 *= 2;
@@ -174,6 +175,7 @@ constexpr Net median_net(int n, int keep) {
             all.b[all.count] = i + j + k;
             ++all.count;
           }
+  if (keep < 0) return all;
   bool needed[64] = {};
   needed[keep] = true;
   bool used[256] = {};
@@ -238,17 +240,20 @@ inline void min_max(typename Reg<T>::type& a, typename Reg<T>::type& b) {
 }
 
 template <class T, int K>
-struct MedianNet {
-  static constexpr Net net = median_net(K * K, K * K / 2);
+struct Nets {
+  static constexpr Net median = median_net(K * K, K * K / 2);
+  static constexpr Net sort = median_net(K * K, -1);
 };
 
-// K x K medians of kLanes consecutive outputs at p (window rows row_step apart): the network
-// fully unrolled on registers. Returns a nonzero lane mask where the window holds a NaN.
-template <class T, int K>
-__attribute__((always_inline)) inline auto median_regs(const T* p, int64_t row_step, T* out) {
+// K x K windows of kLanes consecutive outputs at p (window rows row_step apart): a network
+// fully unrolled on registers (Median: pruned to the middle wire; else a whole sort and wire
+// `rank`). Returns a nonzero lane mask where the window holds a NaN.
+template <class T, int K, bool Median>
+__attribute__((always_inline)) inline auto net_regs(const T* p, int64_t row_step, int64_t rank,
+                                                    T* out) {
   using R = typename Reg<T>::type;
   constexpr int N = K * K;
-  constexpr Net kNet = MedianNet<T, K>::net;
+  constexpr Net kNet = Median ? Nets<T, K>::median : Nets<T, K>::sort;
   R v[N];
   for (int r = 0; r < K; ++r)
     for (int c = 0; c < K; ++c) std::memcpy(&v[r * K + c], p + r * row_step + c, sizeof(R));
@@ -256,12 +261,12 @@ __attribute__((always_inline)) inline auto median_regs(const T* p, int64_t row_s
   for (int j = 1; j < N; ++j) nan |= v[j] != v[j];
 #pragma GCC unroll 256
   for (int q = 0; q < kNet.count; ++q) min_max<T>(v[kNet.a[q]], v[kNet.b[q]]);
-  std::memcpy(out, &v[N / 2], sizeof(R));
+  std::memcpy(out, &v[Median ? N / 2 : rank], sizeof(R));
   return nan;
 }
 
-template <class T, int K>
-void median(const T* in, int64_t row_step, int64_t count, T* out) {
+template <class T, int K, bool Median>
+void rank_net_as(const T* in, int64_t row_step, int64_t rank, int64_t count, T* out) {
   constexpr int N = K * K;
   constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
   // A window holding a NaN: SciPy's partition result (rank.h), scalar.
@@ -269,7 +274,7 @@ void median(const T* in, int64_t row_step, int64_t count, T* out) {
     double work[N];
     for (int r = 0; r < K; ++r)
       for (int c = 0; c < K; ++c) work[r * K + c] = static_cast<double>(in[i + r * row_step + c]);
-    out[i] = static_cast<T>(ni_select(work, 0, N - 1, N / 2));
+    out[i] = static_cast<T>(ni_select(work, 0, N - 1, rank));
   };
   if (count < L) {
     for (int64_t i = 0; i < count; ++i) exact(i);
@@ -278,7 +283,7 @@ void median(const T* in, int64_t row_step, int64_t count, T* out) {
   // The last vector is shifted back to end at `count`, recomputing a few outputs identically.
   for (int64_t i0 = 0; i0 < count; i0 += L) {
     const int64_t i = i0 + L <= count ? i0 : count - L;
-    const auto nan = median_regs<T, K>(in + i, row_step, out + i);
+    const auto nan = net_regs<T, K, Median>(in + i, row_step, rank, out + i);
     if constexpr (std::is_floating_point_v<T>) {
       bool any = false;
       for (int l = 0; l < L; ++l) any |= nan[l] != 0;
@@ -287,6 +292,14 @@ void median(const T* in, int64_t row_step, int64_t count, T* out) {
           if (nan[l]) exact(i + l);
     }
   }
+}
+
+template <class T, int K>
+void rank_net(const T* in, int64_t row_step, int64_t rank, int64_t count, T* out) {
+  if (rank == K * K / 2)
+    rank_net_as<T, K, true>(in, row_step, rank, count, out);
+  else
+    rank_net_as<T, K, false>(in, row_step, rank, count, out);
 }
 
 inline constexpr npfast::rank::Table kTable = {

@@ -29,11 +29,13 @@
 // in T. So a NaN is the answer exactly when it is the window's first value, and ties keep the
 // earliest value.
 //
-// Small medians `<dtype>_median_<K>x<K>__<isa>(in, row_step, count, out)`: the median of the
-// K x K window whose top-left element is in[i + r * row_step + c] (r, c < K) for output i < count,
-// equal to the select kernel with the window's offsets in C order and rank K*K/2 (a min/max
-// sorting network across outputs; windows with a NaN take ni_select). A median of equal values
-// -0.0 and +0.0 may come back with either sign (SciPy's partition order is not reproduced there).
+// Small windows `<dtype>_rank_net_<K>x<K>__<isa>(in, row_step, rank, count, out)`: the rank-th
+// smallest of the K x K window whose top-left element is in[i + r * row_step + c] (r, c < K) for
+// output i < count, equal to the select kernel with the window's offsets in C order (min/max
+// sorting networks across outputs: the median network pruned to its middle wire for rank
+// K*K/2, a whole sorting network for other ranks; windows with a NaN take ni_select). Equal
+// values -0.0 and +0.0 may come back with either sign (SciPy's partition order is not
+// reproduced there).
 //
 // Byte rank over a rectangle `u8_rank_hist__<isa>(in, row_step, kh, kw, rank, count, out)`: the
 // rank-th smallest of the kh x kw window whose top-left element is in[i + r * row_step + c],
@@ -67,7 +69,7 @@ using FootprintFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, bo
 using RankHistFn = void (*)(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw,
                            int64_t rank, int64_t count, uint8_t* out);
 template <class T>
-using MedianFn = void (*)(const T* in, int64_t row_step, int64_t count, T* out);
+using RankNetFn = void (*)(const T* in, int64_t row_step, int64_t rank, int64_t count, T* out);
 
 struct Table {
 #define NPFAST_KERNEL NPFAST_KERNEL_FIELD

@@ -28,12 +28,12 @@ void minmax_line_ref(const T* in, T* out, int64_t n, int64_t k, bool minimum, vo
 }
 
 template <class T, int K>
-void median_ref(const T* in, int64_t row_step, int64_t count, T* out) {
+void rank_net_ref(const T* in, int64_t row_step, int64_t rank, int64_t count, T* out) {
   int64_t offsets[K * K];
   for (int r = 0; r < K; ++r)
     for (int c = 0; c < K; ++c) offsets[r * K + c] = r * row_step + c;
   double work[K * K];
-  select_rows(in, offsets, K * K, K * K / 2, count, out, work);
+  select_rows(in, offsets, K * K, rank, count, out, work);
 }
 
 void rank_hist_ref(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank,

@@ -70,10 +70,10 @@ MinMaxFn<T> minmax_of(const Table& t) {
 }
 
 template <class T, int K>
-MedianFn<T> median_of(const Table& t) {
-  if constexpr (std::is_same_v<T, float>) return K == 3 ? t.f32_median_3x3 : t.f32_median_5x5;
-  if constexpr (std::is_same_v<T, double>) return K == 3 ? t.f64_median_3x3 : t.f64_median_5x5;
-  if constexpr (std::is_same_v<T, uint8_t>) return K == 3 ? t.u8_median_3x3 : t.u8_median_5x5;
+RankNetFn<T> net_of(const Table& t) {
+  if constexpr (std::is_same_v<T, float>) return K == 3 ? t.f32_rank_net_3x3 : t.f32_rank_net_5x5;
+  if constexpr (std::is_same_v<T, double>) return K == 3 ? t.f64_rank_net_3x3 : t.f64_rank_net_5x5;
+  if constexpr (std::is_same_v<T, uint8_t>) return K == 3 ? t.u8_rank_net_3x3 : t.u8_rank_net_5x5;
 }
 
 // scipy.ndimage.maximum_filter1d / minimum_filter1d([1, nan, 3, 2, 0, 5, 4], 3,
@@ -104,7 +104,7 @@ TEST(RankReference, SelectByHand) {
   EXPECT_EQ(ni_select(b2, 0, 4, 4), 5);
   const float in[9] = {5, 1, 2, 8, 7, 3, 4, 6, 0};
   float out;
-  table_scalar.f32_median_3x3(in, 3, 1, &out);
+  table_scalar.f32_rank_net_3x3(in, 3, 4, 1, &out);
   EXPECT_EQ(out, 4.0f);
 }
 
@@ -180,11 +180,14 @@ void check_median(const Table& t, Isa isa, std::mt19937& rng) {
       const int64_t row = count + K + 2;
       const auto in = values<T>(static_cast<size_t>(row * K), rng, nan_rate);
       std::vector<T> want(count), got(count);
-      median_of<T, K>(table_scalar)(in.data(), row, count, want.data());
-      median_of<T, K>(t)(in.data(), row, count, got.data());
-      for (int64_t i = 0; i < count; ++i)
-        ASSERT_TRUE(same_value(want[i], got[i]))
-            << isa_name(isa) << " K " << K << " count " << count << " at " << i;
+      for (int64_t rank : {K * K / 2, 0, 1, K * K - 2, K * K - 1}) {
+        net_of<T, K>(table_scalar)(in.data(), row, rank, count, want.data());
+        net_of<T, K>(t)(in.data(), row, rank, count, got.data());
+        for (int64_t i = 0; i < count; ++i)
+          ASSERT_TRUE(same_value(want[i], got[i]))
+              << isa_name(isa) << " K " << K << " rank " << rank << " count " << count << " at "
+              << i;
+      }
     }
   }
 }
