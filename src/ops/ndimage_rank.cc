@@ -331,25 +331,29 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
                     });
     return;
   }
-  // K x K windows (leading footprint axes of length 1), any rank: the sorting networks.
-  int K = 0;
-  if (w.nd >= 2 && nf == footprint.size()) {
-    const int64_t fh = footprint.shape[w.nd - 2], fw = footprint.shape[w.nd - 1];
-    bool flat = fh == fw && (fh == 3 || fh == 5);
-    for (int k = 0; flat && k < w.nd - 2; ++k) flat = footprint.shape[k] == 1;
-    if (flat) K = static_cast<int>(fh);
-  }
+  // Windows of 3, 5, 7, 9, 25 or 27 values, any footprint and rank: the sorting networks.
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> ||
                 std::is_same_v<T, uint8_t>) {
-    if (K) {
-      const rank::RankNetFn<T> k =
-          K == 3 ? pick<T>(t.f32_rank_net_3x3, t.f64_rank_net_3x3, t.u8_rank_net_3x3, nullptr,
-                           nullptr)
-                 : pick<T>(t.f32_rank_net_5x5, t.f64_rank_net_5x5, t.u8_rank_net_5x5, nullptr,
-                           nullptr);
-      const int64_t step = w.pstride[w.nd - 2];
-      for_each_slab<T, S>(input, w, mode, fill, out, K * K * 0.3,
-                          [&](const T* p, T* res, int64_t n) { k(p, step, rank, n, res); });
+    rank::RankNetFn<T> k = nullptr;
+    switch (nf) {
+#define NPFAST_NET(n)                                                                       \
+  case n:                                                                                   \
+    k = pick<T>(t.f32_rank_net_n##n, t.f64_rank_net_n##n, t.u8_rank_net_n##n, nullptr, nullptr); \
+    break;
+      NPFAST_NET(3)
+      NPFAST_NET(5)
+      NPFAST_NET(7)
+      NPFAST_NET(9)
+      NPFAST_NET(25)
+      NPFAST_NET(27)
+#undef NPFAST_NET
+      default:
+        break;
+    }
+    if (k) {
+      const int64_t* off = w.offsets.data();
+      for_each_slab<T, S>(input, w, mode, fill, out, 0.3 * static_cast<double>(nf),
+                          [&](const T* p, T* res, int64_t n) { k(p, off, rank, n, res); });
       return;
     }
   }

@@ -465,3 +465,31 @@ def test_thread_count_does_not_change_results(threads):
     npfast.set_num_threads(2)
     for c, want in zip(calls, one):
         same(c(), want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_network_window_sizes(isa, dtype):
+    # Windows of 3, 5, 7, 9, 25 and 27 values of any shape run the sorting networks (every
+    # rank; NaN windows through NI_Select): 1-D sizes, a cross, a 4x4 footprint with holes,
+    # a 3x3x3 cube.
+    rng = np.random.default_rng(18)
+    cross = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
+    holes = np.zeros((4, 4), bool)
+    holes.flat[[0, 2, 5, 7, 8, 10, 13, 14, 15]] = True
+    seven = np.ones((3, 3), bool)
+    seven[0, 0] = seven[2, 2] = False
+    x = sample(rng, (19, 23), dtype, nan=0.05)
+    for fp in (cross, holes, seven):
+        n = int(fp.sum())
+        for r in (1, n // 2, n - 2):
+            for mode in ("reflect", "constant", "wrap"):
+                kw = dict(footprint=fp, mode=mode, cval=1.5)
+                same(nd.rank_filter(x, r, **kw), ndi.rank_filter(x, r, **kw))
+    line = sample(rng, (50,), dtype, nan=0.05)
+    for size in (3, 5, 7):
+        same(nd.median_filter(line, size=size), scipy_rank("median_filter", line, size=size))
+        same(nd.rank_filter(line, 1, size=size), scipy_rank("rank_filter", line, 1, size=size))
+    vol = sample(rng, (7, 9, 20), dtype, nan=0.03)
+    same(nd.median_filter(vol, size=3), ndi.median_filter(vol, size=3))
+    same(nd.percentile_filter(vol, 30, size=3, mode="nearest"),
+         ndi.percentile_filter(vol, 30, size=3, mode="nearest"))

@@ -239,24 +239,22 @@ inline void min_max(typename Reg<T>::type& a, typename Reg<T>::type& b) {
 #endif
 }
 
-template <class T, int K>
+template <class T, int N>
 struct Nets {
-  static constexpr Net median = median_net(K * K, K * K / 2);
-  static constexpr Net sort = median_net(K * K, -1);
+  static constexpr Net median = median_net(N, N / 2);
+  static constexpr Net sort = median_net(N, -1);
 };
 
-// K x K windows of kLanes consecutive outputs at p (window rows row_step apart): a network
-// fully unrolled on registers (Median: pruned to the middle wire; else a whole sort and wire
-// `rank`). Returns a nonzero lane mask where the window holds a NaN.
-template <class T, int K, bool Median>
-__attribute__((always_inline)) inline auto net_regs(const T* p, int64_t row_step, int64_t rank,
-                                                    T* out) {
+// Windows of kLanes consecutive outputs at p: a network fully unrolled on registers (Median:
+// pruned to the middle wire; else a whole sort and wire `rank`). Returns a nonzero lane mask
+// where the window holds a NaN.
+template <class T, int N, bool Median>
+__attribute__((always_inline)) inline auto net_regs(const T* p, const int64_t* offsets,
+                                                    int64_t rank, T* out) {
   using R = typename Reg<T>::type;
-  constexpr int N = K * K;
-  constexpr Net kNet = Median ? Nets<T, K>::median : Nets<T, K>::sort;
+  constexpr Net kNet = Median ? Nets<T, N>::median : Nets<T, N>::sort;
   R v[N];
-  for (int r = 0; r < K; ++r)
-    for (int c = 0; c < K; ++c) std::memcpy(&v[r * K + c], p + r * row_step + c, sizeof(R));
+  for (int j = 0; j < N; ++j) std::memcpy(&v[j], p + offsets[j], sizeof(R));
   auto nan = v[0] != v[0];
   for (int j = 1; j < N; ++j) nan |= v[j] != v[j];
 #pragma GCC unroll 256
@@ -265,25 +263,25 @@ __attribute__((always_inline)) inline auto net_regs(const T* p, int64_t row_step
   return nan;
 }
 
-template <class T, int K, bool Median>
-void rank_net_as(const T* in, int64_t row_step, int64_t rank, int64_t count, T* out) {
-  constexpr int N = K * K;
+template <class T, int N, bool Median>
+void rank_net_as(const T* in, const int64_t* offsets, int64_t rank, int64_t count, T* out) {
   constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
   // A window holding a NaN: SciPy's partition result (rank.h), scalar.
   auto exact = [&](int64_t i) {
     double work[N];
-    for (int r = 0; r < K; ++r)
-      for (int c = 0; c < K; ++c) work[r * K + c] = static_cast<double>(in[i + r * row_step + c]);
+    for (int j = 0; j < N; ++j) work[j] = static_cast<double>(in[i + offsets[j]]);
     out[i] = static_cast<T>(ni_select(work, 0, N - 1, rank));
   };
   if (count < L) {
     for (int64_t i = 0; i < count; ++i) exact(i);
     return;
   }
+  int64_t off[N];  // in registers' reach: the loads below use them every vector
+  for (int j = 0; j < N; ++j) off[j] = offsets[j];
   // The last vector is shifted back to end at `count`, recomputing a few outputs identically.
   for (int64_t i0 = 0; i0 < count; i0 += L) {
     const int64_t i = i0 + L <= count ? i0 : count - L;
-    const auto nan = net_regs<T, K, Median>(in + i, row_step, rank, out + i);
+    const auto nan = net_regs<T, N, Median>(in + i, off, rank, out + i);
     if constexpr (std::is_floating_point_v<T>) {
       bool any = false;
       for (int l = 0; l < L; ++l) any |= nan[l] != 0;
@@ -294,12 +292,12 @@ void rank_net_as(const T* in, int64_t row_step, int64_t rank, int64_t count, T* 
   }
 }
 
-template <class T, int K>
-void rank_net(const T* in, int64_t row_step, int64_t rank, int64_t count, T* out) {
-  if (rank == K * K / 2)
-    rank_net_as<T, K, true>(in, row_step, rank, count, out);
+template <class T, int N>
+void rank_net(const T* in, const int64_t* offsets, int64_t rank, int64_t count, T* out) {
+  if (rank == N / 2)
+    rank_net_as<T, N, true>(in, offsets, rank, count, out);
   else
-    rank_net_as<T, K, false>(in, row_step, rank, count, out);
+    rank_net_as<T, N, false>(in, offsets, rank, count, out);
 }
 
 inline constexpr npfast::rank::Table kTable = {

@@ -29,11 +29,11 @@
 // in T. So a NaN is the answer exactly when it is the window's first value, and ties keep the
 // earliest value.
 //
-// Small windows `<dtype>_rank_net_<K>x<K>__<isa>(in, row_step, rank, count, out)`: the rank-th
-// smallest of the K x K window whose top-left element is in[i + r * row_step + c] (r, c < K) for
-// output i < count, equal to the select kernel with the window's offsets in C order (min/max
-// sorting networks across outputs: the median network pruned to its middle wire for rank
-// K*K/2, a whole sorting network for other ranks; windows with a NaN take ni_select). Equal
+// Small windows `<dtype>_rank_net_n<N>__<isa>(in, offsets, rank, count, out)`: for output
+// i < count, the rank-th smallest of the N values in[i + offsets[j]], equal to the select
+// kernel on the same offsets (min/max sorting networks across outputs: the median network
+// pruned to its middle wire for rank N/2, a whole sorting network for other ranks; windows
+// with a NaN take ni_select on the values in offsets order). N: 3, 5, 7, 9, 25, 27. Equal
 // values -0.0 and +0.0 may come back with either sign (SciPy's partition order is not
 // reproduced there).
 //
@@ -69,7 +69,8 @@ using FootprintFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, bo
 using RankHistFn = void (*)(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw,
                            int64_t rank, int64_t count, uint8_t* out);
 template <class T>
-using RankNetFn = void (*)(const T* in, int64_t row_step, int64_t rank, int64_t count, T* out);
+using RankNetFn = void (*)(const T* in, const int64_t* offsets, int64_t rank, int64_t count,
+                           T* out);
 
 struct Table {
 #define NPFAST_KERNEL NPFAST_KERNEL_FIELD

@@ -27,13 +27,10 @@ void minmax_line_ref(const T* in, T* out, int64_t n, int64_t k, bool minimum, vo
   minmax_deque_line(in, out, n, k, minimum, ring_value, ring_death);
 }
 
-template <class T, int K>
-void rank_net_ref(const T* in, int64_t row_step, int64_t rank, int64_t count, T* out) {
-  int64_t offsets[K * K];
-  for (int r = 0; r < K; ++r)
-    for (int c = 0; c < K; ++c) offsets[r * K + c] = r * row_step + c;
-  double work[K * K];
-  select_rows(in, offsets, K * K, rank, count, out, work);
+template <class T, int N>
+void rank_net_ref(const T* in, const int64_t* offsets, int64_t rank, int64_t count, T* out) {
+  double work[N];
+  select_rows(in, offsets, N, rank, count, out, work);
 }
 
 void rank_hist_ref(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank,

@@ -69,11 +69,22 @@ MinMaxFn<T> minmax_of(const Table& t) {
   if constexpr (std::is_same_v<T, int32_t>) return t.i32_minmax;
 }
 
-template <class T, int K>
+template <class T, int N>
 RankNetFn<T> net_of(const Table& t) {
-  if constexpr (std::is_same_v<T, float>) return K == 3 ? t.f32_rank_net_3x3 : t.f32_rank_net_5x5;
-  if constexpr (std::is_same_v<T, double>) return K == 3 ? t.f64_rank_net_3x3 : t.f64_rank_net_5x5;
-  if constexpr (std::is_same_v<T, uint8_t>) return K == 3 ? t.u8_rank_net_3x3 : t.u8_rank_net_5x5;
+#define NPFAST_NET_OF(n)                                          \
+  if constexpr (N == n) {                                         \
+    if constexpr (std::is_same_v<T, float>) return t.f32_rank_net_n##n; \
+    if constexpr (std::is_same_v<T, double>) return t.f64_rank_net_n##n; \
+    if constexpr (std::is_same_v<T, uint8_t>) return t.u8_rank_net_n##n; \
+  }
+  NPFAST_NET_OF(3)
+  NPFAST_NET_OF(5)
+  NPFAST_NET_OF(7)
+  NPFAST_NET_OF(9)
+  NPFAST_NET_OF(25)
+  NPFAST_NET_OF(27)
+#undef NPFAST_NET_OF
+  return nullptr;
 }
 
 // scipy.ndimage.maximum_filter1d / minimum_filter1d([1, nan, 3, 2, 0, 5, 4], 3,
@@ -103,8 +114,9 @@ TEST(RankReference, SelectByHand) {
   double b2[5] = {3, 1, 4, 1, 5};
   EXPECT_EQ(ni_select(b2, 0, 4, 4), 5);
   const float in[9] = {5, 1, 2, 8, 7, 3, 4, 6, 0};
+  const int64_t offsets[9] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
   float out;
-  table_scalar.f32_rank_net_3x3(in, 3, 4, 1, &out);
+  table_scalar.f32_rank_net_n9(in, offsets, 4, 1, &out);
   EXPECT_EQ(out, 4.0f);
 }
 
@@ -173,23 +185,39 @@ void check_minmax_line(const Table& t, Isa isa, std::mt19937& rng) {
   }
 }
 
-template <class T, int K>
-void check_median(const Table& t, Isa isa, std::mt19937& rng) {
+// Windows of N values: rows of 3 or 5 (3x3, 5x5 and 3x3x3 shapes), in a plane `row` wide.
+template <class T, int N>
+void check_net(const Table& t, Isa isa, std::mt19937& rng) {
   for (int64_t count : {1, 7, 16, 33, 100}) {
     for (double nan_rate : {0.0, 0.02}) {
-      const int64_t row = count + K + 2;
-      const auto in = values<T>(static_cast<size_t>(row * K), rng, nan_rate);
+      const int64_t row = count + 8, plane = row * 4;
+      std::vector<int64_t> offsets(N);
+      const int K = N == 25 ? 5 : 3;
+      for (int j = 0; j < N; ++j)
+        offsets[j] = N <= 7 ? j : N == 27 ? (j / 9) * plane + (j / 3 % 3) * row + j % 3
+                                         : (j / K) * row + j % K;
+      const auto in = values<T>(static_cast<size_t>(plane * 3), rng, nan_rate);
       std::vector<T> want(count), got(count);
-      for (int64_t rank : {K * K / 2, 0, 1, K * K - 2, K * K - 1}) {
-        net_of<T, K>(table_scalar)(in.data(), row, rank, count, want.data());
-        net_of<T, K>(t)(in.data(), row, rank, count, got.data());
+      for (int64_t rank : {int64_t{N / 2}, int64_t{0}, int64_t{1}, int64_t{N - 2}, int64_t{N - 1}}) {
+        net_of<T, N>(table_scalar)(in.data(), offsets.data(), rank, count, want.data());
+        net_of<T, N>(t)(in.data(), offsets.data(), rank, count, got.data());
         for (int64_t i = 0; i < count; ++i)
           ASSERT_TRUE(same_value(want[i], got[i]))
-              << isa_name(isa) << " K " << K << " rank " << rank << " count " << count << " at "
+              << isa_name(isa) << " N " << N << " rank " << rank << " count " << count << " at "
               << i;
       }
     }
   }
+}
+
+template <class T>
+void check_nets(const Table& t, Isa isa, std::mt19937& rng) {
+  check_net<T, 3>(t, isa, rng);
+  check_net<T, 5>(t, isa, rng);
+  check_net<T, 7>(t, isa, rng);
+  check_net<T, 9>(t, isa, rng);
+  check_net<T, 25>(t, isa, rng);
+  check_net<T, 27>(t, isa, rng);
 }
 
 void check_rank_hist(const Table& t, Isa isa, std::mt19937& rng) {
@@ -222,12 +250,9 @@ TEST_P(RankIsa, MatchesReference) {
   check_minmax_line<uint8_t>(t, GetParam(), rng);
   check_minmax_line<uint16_t>(t, GetParam(), rng);
   check_minmax_line<int32_t>(t, GetParam(), rng);
-  check_median<float, 3>(t, GetParam(), rng);
-  check_median<double, 3>(t, GetParam(), rng);
-  check_median<uint8_t, 3>(t, GetParam(), rng);
-  check_median<float, 5>(t, GetParam(), rng);
-  check_median<double, 5>(t, GetParam(), rng);
-  check_median<uint8_t, 5>(t, GetParam(), rng);
+  check_nets<float>(t, GetParam(), rng);
+  check_nets<double>(t, GetParam(), rng);
+  check_nets<uint8_t>(t, GetParam(), rng);
   check_rank_hist(t, GetParam(), rng);
 }
 
