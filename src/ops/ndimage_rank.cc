@@ -28,36 +28,14 @@ void check_same_shape(const View& input, const View& out) {
                      shape_str(input));
 }
 
-// The kernels' element types: the values of every input dtype, exactly (int64 as SciPy's
-// double buffers hold it).
+// The kernels' element type for input type S: the values of every input dtype, exactly
+// (int64 as SciPy's double buffers hold it).
 template <class S>
-struct Work {
-  using type = double;
-};
-template <>
-struct Work<float> {
-  using type = float;
-};
-template <>
-struct Work<uint8_t> {
-  using type = uint8_t;
-};
-template <>
-struct Work<uint16_t> {
-  using type = uint16_t;
-};
-template <>
-struct Work<int8_t> {
-  using type = int32_t;
-};
-template <>
-struct Work<int16_t> {
-  using type = int32_t;
-};
-template <>
-struct Work<int32_t> {
-  using type = int32_t;
-};
+using Work = std::conditional_t<
+    std::is_same_v<S, float> || std::is_same_v<S, uint8_t> || std::is_same_v<S, uint16_t>, S,
+    std::conditional_t<std::is_same_v<S, int8_t> || std::is_same_v<S, int16_t> ||
+                           std::is_same_v<S, int32_t>,
+                       int32_t, double>>;
 
 template <class T, class F32, class F64, class U8, class U16, class I32>
 auto pick(const F32& f32, const F64& f64, const U8& u8, const U16& u16, const I32& i32) {
@@ -311,7 +289,7 @@ template <class S>
 void window_filter(const View& input, const View& footprint, const int64_t* origins,
                    int64_t rank, bool minmax, bool minimum, const View& out, Border mode,
                    double cval) {
-  using T = typename Work<S>::type;
+  using T = Work<S>;
   const Window w = window(input, footprint, origins);
   const int64_t nf = static_cast<int64_t>(w.offsets.size());
   if (!minmax && (rank < 0 || rank >= nf))
@@ -398,7 +376,7 @@ void minmax_filter1d(const View& input, int64_t size, int axis, const View& out,
   // it (SciPy's buffer is double; a narrower one gives the same extremes).
   const bool fill = mode == Border::fill;
   ndimage::with_dtype(input.dtype, [&](auto s) {
-    using T = typename Work<decltype(s)>::type;
+    using T = Work<decltype(s)>;
     if (!fill || holds<T>(cval))
       minmax1d_as<T>(input, size, axis, out, mode, cval, origin, minimum);
     else
@@ -508,7 +486,7 @@ bool minmax_filter2d(const View& input, const int64_t* size, const View& out, co
   bool done = false;
   ndimage::with_dtype(input.dtype, [&](auto s) {
     using S = decltype(s);
-    using T = typename Work<S>::type;
+    using T = Work<S>;
     if constexpr (std::is_same_v<S, T>) {
       const int64_t it = sizeof(T);
       const bool rows = input.strides[1] == it && input.strides[0] % it == 0 &&
