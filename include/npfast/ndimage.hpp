@@ -43,8 +43,8 @@ void correlate1d_pair(const View& input, const double* w0, int64_t n0, int axis0
 // out): uniform_filter's last two over an image. Fused over bands of rows for float32 input
 // and output (distinct, contiguous along the last axis, size1 <= 32); otherwise the two
 // passes. The bits are the two passes' either way.
-void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mode0,
-                         int64_t origin0, int64_t size1, Border mode1, int64_t origin1,
-                         const View& out, double cval);
+void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mode0, int64_t origin0,
+                         int64_t size1, Border mode1, int64_t origin1, const View& out,
+                         double cval);
 
 }  // namespace npfast

@@ -57,9 +57,9 @@ void correlate1d_pair_py(nb::handle input, nb::handle w0, int axis0, int mode0, 
                    b.view.shape[0], axis1, b1, y, cval);
 }
 
-void uniform_filter_pair_py(nb::handle input, int64_t size0, int axis0, int mode0,
-                            int64_t origin0, int64_t size1, int mode1, int64_t origin1,
-                            nb::handle output, double cval) {
+void uniform_filter_pair_py(nb::handle input, int64_t size0, int axis0, int mode0, int64_t origin0,
+                            int64_t size1, int mode1, int64_t origin1, nb::handle output,
+                            double cval) {
   Array x = as_array(input, "input");
   const View y = output_view(output, x);
   const Border b0 = border_code(mode0), b1 = border_code(mode1);

@@ -35,15 +35,15 @@ void check_pass(const View& input, const View& out, int axis, int64_t size, int6
                      shape_str(input));
 }
 
-// Copied blocks: 128 bytes of lines per row. Blocks read in place: 4 KiB rows in bands of
-// `band` positions (its rows stay in L2 for all the taps), or 1 KiB rows over whole lines
-// (band 0) for a running sum carried from one position to the next.
+// Copied blocks: 128 bytes of lines per row. Blocks read in place: 4 KiB rows (a page of each
+// row per visit), in bands of `band` positions (its rows stay in L2 for all the taps), or over
+// whole lines (band 0) for a running sum carried from one position to the next.
 ndimage::LinePass line_pass(int axis, int64_t size, int64_t origin, Border mode, double cval,
                             bool f32, int64_t band, double ns_per_element) {
   const int64_t size1 = size / 2, size2 = size - size1 - 1;
   const int64_t per_kib = f32 ? 256 : 128;
-  return {axis,          size1 + origin, size2 - origin, mode, cval, f32 ? 32 : 16,
-          band ? 4 * per_kib : per_kib, band, ns_per_element};
+  return {axis,          size1 + origin, size2 - origin, mode,          cval,
+          f32 ? 32 : 16, 4 * per_kib,    band,           ns_per_element};
 }
 
 // Widest float32 uniform filter summed directly along the last axis (size - 1 adds per
@@ -69,9 +69,8 @@ void correlate1d_as(const View& input, const double* weights, int64_t size, int 
   const int sym = symmetry(weights, size);
   const filter1d::Corr1dFn<T> k =
       of<T>(kernels<filter1d::Table>().f32_corr1d, kernels<filter1d::Table>().f64_corr1d);
-  const ndimage::LinePass p =
-      line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, 32,
-                0.15 * static_cast<double>(sym ? size / 2 + 1 : size));
+  const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, 32,
+                                        0.15 * static_cast<double>(sym ? size / 2 + 1 : size));
   if (axis == input.ndim - 1) {
     // Along the last axis lines are rows: vectorised along them.
     const filter1d::Corr1dLineFn<T> kl = of<T>(kernels<filter1d::Table>().f32_corr1d_line,
@@ -100,9 +99,8 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
     if (axis == input.ndim - 1 && size <= kDirectUniform) {
       // float32 along the last axis: direct window sums along the line, no transpose.
       const filter1d::Uniform1dLineFn<float> kl = kernels<filter1d::Table>().f32_uniform1d_line;
-      ndimage::for_each_contiguous_line<T>(input, out, p, [&](const T* in, T* res, int64_t n) {
-        kl(in, res, n, size);
-      });
+      ndimage::for_each_contiguous_line<T>(
+          input, out, p, [&](const T* in, T* res, int64_t n) { kl(in, res, n, size); });
       return;
     }
   }
@@ -127,14 +125,8 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
   const int64_t n = in.shape[a], W = in.shape[last];
   const T cv = static_cast<T>(cval);
   const int64_t pitch = W + bh + ah;  // a padded row: bh extension, W elements, ah extension
-  int outer_axes[View::kMaxDims];
-  int no = 0;
-  int64_t outer = 1;
-  for (int k = 0; k < last; ++k)
-    if (k != a) {
-      outer_axes[no++] = k;
-      outer *= in.shape[k];
-    }
+  const ndimage::OuterAxes outer_axes(in, a, last);
+  const int64_t outer = outer_axes.size;
   const bool same = in.data == out.data;
   const int64_t band = same ? n : std::min(band_max, n), nbands = (n + band - 1) / band;
   const int64_t blocks = outer * nbands;
@@ -154,17 +146,12 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
       const int64_t i0 = (blk % nbands) * band, m = std::min(band, n - i0);
       const char* src = static_cast<const char*>(in.data);
       char* dst = static_cast<char*>(out.data);
-      for (int k = no - 1; k >= 0; --k) {
-        const int ax = outer_axes[k];
-        const int64_t idx = o % in.shape[ax];
-        o /= in.shape[ax];
-        src += idx * in.strides[ax];
-        dst += idx * out.strides[ax];
-      }
+      outer_axes.offsets(in, out, o, &src, &dst);
       auto out_row = [&](int64_t k) { return reinterpret_cast<T*>(dst + k * out.strides[a]); };
       if (same)
         for (int64_t k = 0; k < n; ++k)
-          std::memcpy(plane.get() + k * W, src + k * in.strides[a], static_cast<size_t>(W) * sizeof(T));
+          std::memcpy(plane.get() + k * W, src + k * in.strides[a],
+                      static_cast<size_t>(W) * sizeof(T));
       auto in_row = [&](int64_t k) {
         return same ? plane.get() + k * W : reinterpret_cast<const T*>(src + k * in.strides[a]);
       };
@@ -222,7 +209,9 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
       [&](const T* const* rin, T* const* rout, int64_t m, int64_t W) {
         kv(rin, rout, m, W, wv.data(), nv, symv);
       },
-      [&](const T* padded, T* res) { kh(padded, res, in.shape[in.ndim - 1], wh.data(), nh, symh); });
+      [&](const T* padded, T* res) {
+        kh(padded, res, in.shape[in.ndim - 1], wh.data(), nh, symh);
+      });
 }
 
 // Fused passes in place copy one plane (the axes `a` and last) per block: worth it while a
@@ -271,15 +260,15 @@ void correlate1d(const View& input, const double* weights, int64_t size, int axi
     correlate1d_as<double>(input, weights, size, axis, out, mode, cval, origin);
 }
 
-void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mode0,
-                         int64_t origin0, int64_t size1, Border mode1, int64_t origin1,
-                         const View& out, double cval) {
+void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mode0, int64_t origin0,
+                         int64_t size1, Border mode1, int64_t origin1, const View& out,
+                         double cval) {
   check_pass(input, out, axis0, size0, origin0, "size");
   check_pass(input, out, input.ndim - 1, size1, origin1, "size");
   const int last = input.ndim - 1;
   const bool fuse = axis0 != last && in_f32(input, out) && input.strides[last] == 4 &&
-                    out.strides[last] == 4 && input.shape[last] >= 8 &&
-                    size1 <= kDirectUniform && !input.empty() && fits_in_place(input, out, axis0);
+                    out.strides[last] == 4 && input.shape[last] >= 8 && size1 <= kDirectUniform &&
+                    !input.empty() && fits_in_place(input, out, axis0);
   if (!fuse) {
     uniform_filter1d(input, size0, axis0, out, mode0, cval, origin0);
     uniform_filter1d(out, size1, last, out, mode1, cval, origin1);

@@ -142,7 +142,7 @@ struct LinePass {
   int64_t before;  // extension elements before each line (>= 0)
   int64_t after;   // and after it (>= 0)
   Border mode;
-  double cval;     // the fill value for Border::fill, converted to the buffer type
+  double cval;  // the fill value for Border::fill, converted to the buffer type
   // Lines a copied block holds side by side: 32 floats or 16 doubles fill a few vectors of
   // every ISA and read two cache lines per row.
   int64_t lanes;
@@ -152,6 +152,32 @@ struct LinePass {
   // running sum carries state from one position to the next).
   int64_t band;
   double ns_per_element;  // cost estimate, for the thread grain
+};
+
+// The axes a pass iterates over besides the line axis and the lane axis (`skip0`, `skip1`;
+// -1 for none), in order: index o over them (the last varying fastest) gives the byte offsets
+// of its lines in two views of the same shape.
+struct OuterAxes {
+  int axis[View::kMaxDims];
+  int count = 0;
+  int64_t size = 1;  // how many index values
+
+  OuterAxes(const View& v, int skip0, int skip1) {
+    for (int k = 0; k < v.ndim; ++k)
+      if (k != skip0 && k != skip1) {
+        axis[count++] = k;
+        size *= v.shape[k];
+      }
+  }
+  void offsets(const View& in, const View& out, int64_t o, const char** src, char** dst) const {
+    for (int k = count - 1; k >= 0; --k) {
+      const int ax = axis[k];
+      const int64_t idx = o % in.shape[ax];
+      o /= in.shape[ax];
+      *src += idx * in.strides[ax];
+      *dst += idx * out.strides[ax];
+    }
+  }
 };
 
 namespace detail {
@@ -231,23 +257,17 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
   const bool out_direct = (d < 0 || ls_out == kT) && detail::rows_of<T>(out) && !(direct && same);
   // In place, a band would read rows its neighbour band already wrote: whole lines then.
   const int64_t band = by_rows && p.band > 0 && !same ? std::min(p.band, n) : n;
-  // Converted whole lines: as many lanes as keep the block within kConvertBytes.
-  constexpr int64_t kConvertBytes = int64_t{2} << 20;
-  const int64_t convert_lanes =
-      std::max(p.lanes, kConvertBytes / ((band + p.before + p.after + 1) * kT));
-  const int64_t B = std::min<int64_t>(
-      direct ? p.direct_lanes : convert ? std::min(p.direct_lanes, convert_lanes) : p.lanes,
-      lane_len);
+  // Rows a block keeps in scratch (converted input rows, results written back at the end)
+  // are capped at kScratchBytes: whole lines then hold fewer lanes.
+  constexpr int64_t kScratchBytes = int64_t{2} << 20;
+  const int64_t scratch_rows =
+      (convert ? band + p.before + p.after + 1 : 0) + (out_direct ? 0 : band);
+  const int64_t fit = std::max(p.lanes, kScratchBytes / (std::max<int64_t>(scratch_rows, 1) * kT));
+  const int64_t B = std::min<int64_t>(by_rows ? std::min(p.direct_lanes, fit) : p.lanes, lane_len);
   const int64_t nbands = (n + band - 1) / band;
   const int64_t per_outer = (lane_len + B - 1) / B;
-  int outer_axes[View::kMaxDims];
-  int no = 0;
-  int64_t outer = 1;
-  for (int k = 0; k < nd; ++k)
-    if (k != a && k != d) {
-      outer_axes[no++] = k;
-      outer *= in.shape[k];
-    }
+  const OuterAxes outer_axes(in, a, d);
+  const int64_t outer = outer_axes.size;
   const LoadFn<T> load = loader<T>(in.dtype);
   const StoreFn<T> store = storer<T>(out.dtype);
   const int64_t ext_rows = band + p.before + p.after;
@@ -271,13 +291,7 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
       const int64_t lanes = std::min(B, lane_len - l0);
       const char* src = static_cast<const char*>(in.data) + l0 * ls_in;
       char* dst = static_cast<char*>(out.data) + l0 * ls_out;
-      for (int k = no - 1; k >= 0; --k) {
-        const int ax = outer_axes[k];
-        const int64_t idx = o % in.shape[ax];
-        o /= in.shape[ax];
-        src += idx * in.strides[ax];
-        dst += idx * out.strides[ax];
-      }
+      outer_axes.offsets(in, out, o, &src, &dst);
       const int64_t rows = m + p.before + p.after;
       if (direct) {
         for (int64_t r = 0; r < rows; ++r) {
@@ -299,8 +313,8 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
         for (int64_t r = 0; r < rows; ++r) in_rows[r] = e + r * lanes;
       }
       for (int64_t i = 0; i < m; ++i)
-        out_rows[i] = out_direct ? reinterpret_cast<T*>(dst + (i0 + i) * as_out)
-                                 : res.get() + i * lanes;
+        out_rows[i] =
+            out_direct ? reinterpret_cast<T*>(dst + (i0 + i) * as_out) : res.get() + i * lanes;
       op(static_cast<const T* const*>(in_rows.get()), static_cast<T* const*>(out_rows.get()), m,
          lanes);
       if (!out_direct)
@@ -322,14 +336,12 @@ void for_each_contiguous_line(const View& in_view, const View& out_view, const L
   if (in_view.empty()) return;
   View in = in_view, out = out_view;
   const int a = detail::coalesce(in, out, p.axis);
-  const int nd = in.ndim;
   const int64_t n = in.shape[a];
   const int64_t as_in = in.strides[a], as_out = out.strides[a];
   constexpr int64_t kT = sizeof(T);
   const bool out_direct = as_out == kT && detail::rows_of<T>(out);
-  int64_t lines = 1;
-  for (int k = 0; k < nd; ++k)
-    if (k != a) lines *= in.shape[k];
+  const OuterAxes lines_of(in, a, -1);
+  const int64_t lines = lines_of.size;
   const LoadFn<T> load = loader<T>(in.dtype);
   const StoreFn<T> store = storer<T>(out.dtype);
   const T cval = static_cast<T>(p.cval);
@@ -340,14 +352,7 @@ void for_each_contiguous_line(const View& in_view, const View& out_view, const L
     for (int64_t line = b0; line < b1; ++line) {
       const char* src = static_cast<const char*>(in.data);
       char* dst = static_cast<char*>(out.data);
-      int64_t o = line;
-      for (int k = nd - 1; k >= 0; --k) {
-        if (k == a) continue;
-        const int64_t idx = o % in.shape[k];
-        o /= in.shape[k];
-        src += idx * in.strides[k];
-        dst += idx * out.strides[k];
-      }
+      lines_of.offsets(in, out, line, &src, &dst);
       load(ext.get() + p.before, src, as_in, n);
       extend_lines(ext.get(), n, p.before, p.after, 1, p.mode, cval);
       T* r = out_direct ? reinterpret_cast<T*>(dst) : res.get();

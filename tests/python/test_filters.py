@@ -1,6 +1,7 @@
 """npfast.ndimage's linear filters against scipy.ndimage: every function x mode x dtype x
 origin, under every ISA the CPU runs, on 1-D/2-D/3-D inputs, 1-pixel axes, filters larger
-than the image, non-contiguous views, ``axes``, ``output=`` (dtype and array), and the errors.
+than the image, non-contiguous views, ``axes``, ``output=`` (dtype and array), the fused
+passes, threads, the errors, and hypothesis properties over random shapes and views.
 
 float64 and integer inputs are computed in double in SciPy's order, so they must equal SciPy
 exactly (integer outputs truncate, so anything less would differ by one); float32 is computed
@@ -372,3 +373,47 @@ def test_exported():
     for name in FUNCS:
         assert name in nn.__all__
         assert callable(getattr(nn, name))
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties (hypothesis): random shapes including 0 and 1, views with negative and odd steps,
+# every function, mode, dtype, axis and origin, against SciPy.
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def filter_case(draw):
+    dtype = draw(st.sampled_from(DTYPES))
+    ndim = draw(st.integers(1, 3))
+    shape = [draw(st.integers(0, 9)) for _ in range(ndim)]
+    steps = [draw(st.sampled_from([1, 1, 2, -1, -3])) for _ in range(ndim)]
+    base = make([max(1, n * abs(s)) for n, s in zip(shape, steps)], dtype,
+                seed=draw(st.integers(0, 2**31)))
+    x = base[tuple(slice(None, None, s) for s in steps)][tuple(slice(0, n) for n in shape)]
+    name = draw(st.sampled_from(sorted(FUNCS)))
+    kw = {"mode": draw(st.sampled_from(MODES + GRID_MODES)),
+          "cval": draw(st.sampled_from([0.0, -2.5]))}
+    args = FUNCS[name][0]
+    if name in ("correlate1d", "convolve1d"):
+        n = draw(st.integers(1, 12))
+        args = (list(np.random.default_rng(n).uniform(-2, 2, n)),)
+        kw["origin"] = draw(st.integers(-(n // 2), (n - 1) // 2))
+    elif name in ("uniform_filter1d", "uniform_filter"):
+        n = draw(st.integers(1, 12))
+        args = (n,)
+        kw["origin"] = draw(st.integers(-(n // 2), (n - 1) // 2))
+    elif name.startswith("gaussian"):
+        args = (draw(st.sampled_from([0.5, 1.0, 2.5])),)
+    if name.endswith("1d") or name in ("sobel", "prewitt"):
+        kw["axis"] = draw(st.integers(-ndim, ndim - 1))
+    return name, x, args, kw
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
+@given(case=filter_case())
+def test_property_matches_scipy(case):
+    name, x, args, kw = case
+    check(getattr(nn, name)(x, *args, **kw), getattr(sn, name)(x, *args, **kw), x)

@@ -37,8 +37,10 @@ void uniform5(benchmark::State& state, const Table& t) {
   set_rate(state, "elements", double(kN * kLanes));
 }
 
-const bool kc = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d), "32x1024_17tap", corr17);
-const bool ku = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_uniform1d), "32x1024_5", uniform5);
+const bool kc =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d), "32x1024_17tap", corr17);
+const bool ku =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_uniform1d), "32x1024_5", uniform5);
 
 }  // namespace
 }  // namespace filter1d

@@ -30,8 +30,8 @@
 // small sizes along the last axis, where it needs no transpose.
 //
 // Every lane goes through the same operations in every ISA (the reference fuses with
-// std::fma exactly where the SIMD bodies do), so all ISAs give bitwise the same results. Kernels are pure: no allocation, no
-// threads, no exceptions.
+// std::fma exactly where the SIMD bodies do), so all ISAs give bitwise the same results. Kernels
+// are pure: no allocation, no threads, no exceptions.
 #pragma once
 
 #include <cstdint>

@@ -99,7 +99,8 @@ inline void uniform1d_row(const T* const* in, T* const* out, T* state, int64_t c
     const T* hi = in[i - 1 + size] + l;
     const T* lo = in[i - 1] + l;
 #pragma GCC unroll 8
-    for (int u = 0; u < U; ++u) s[u] = add(LN::ld(st, u, m), sub(LN::ld(hi, u, m), LN::ld(lo, u, m)));
+    for (int u = 0; u < U; ++u)
+      s[u] = add(LN::ld(st, u, m), sub(LN::ld(hi, u, m), LN::ld(lo, u, m)));
   }
 #pragma GCC unroll 8
   for (int u = 0; u < U; ++u) {
@@ -178,7 +179,7 @@ void corr1d_line(const T* in, T* out, int64_t n, const T* w, int64_t size, int s
 
 // Row by row over chunks of kStateLanes lanes, so each input row is read once per chunk
 // (lines read in place are long rows far apart in memory).
-constexpr int64_t kStateLanes = 256;
+constexpr int64_t kStateLanes = 1024;
 
 template <class T>
 void uniform1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, int64_t size) {

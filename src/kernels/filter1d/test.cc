@@ -42,7 +42,8 @@ std::vector<double> weights(int64_t size, int kind, std::mt19937& rng) {
   for (auto& v : w) v = dist(rng);
   const int64_t c = size / 2;
   if (size & 1)
-    for (int64_t i = 1; i <= c; ++i) w[c + i] = kind == 1 ? w[c - i] : kind == -1 ? -w[c - i] : w[c + i];
+    for (int64_t i = 1; i <= c; ++i)
+      w[c + i] = kind == 1 ? w[c - i] : kind == -1 ? -w[c - i] : w[c + i];
   return w;
 }
 
@@ -50,7 +51,8 @@ template <class T>
 void check_corr(Isa isa) {
   const Table& ref = *kernels<Table>(Isa::scalar);
   const Table& t = *kernels<Table>(isa);
-  const Corr1dFn<T> k = of<T>(t.f32_corr1d, t.f64_corr1d), kr = of<T>(ref.f32_corr1d, ref.f64_corr1d);
+  const Corr1dFn<T> k = of<T>(t.f32_corr1d, t.f64_corr1d),
+                    kr = of<T>(ref.f32_corr1d, ref.f64_corr1d);
   const Corr1dLineFn<T> kl = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
   std::mt19937 rng(3);
   std::uniform_real_distribution<double> dist(-2.0, 2.0);
@@ -74,8 +76,8 @@ void check_corr(Isa isa) {
               std::vector<T> x(len + size - 1), a(len + 1, T(-777)), b(len);
               for (auto& v : x) v = static_cast<T>(dist(rng));
               kl(x.data(), a.data(), len, w.data(), size, sym);
-              kr(rows_of(x.data(), len + size - 1, 1).data(), rows_of(b.data(), len, 1).data(),
-                 len, 1, w.data(), size, sym);
+              kr(rows_of(x.data(), len + size - 1, 1).data(), rows_of(b.data(), len, 1).data(), len,
+                 1, w.data(), size, sym);
               ASSERT_EQ(a[len], T(-777)) << "wrote past the line";
               ASSERT_EQ(0, std::memcmp(a.data(), b.data(), len * sizeof(T)))
                   << isa_name(isa) << " line size=" << size << " len=" << len;
@@ -234,7 +236,8 @@ void check_op(int64_t step) {
   for (Isa isa : kernel_isas<Table>()) {
     ScopedIsa scoped(isa);
     for (int axis = 0; axis < 3; ++axis)
-      for (Border mode : {Border::fill, Border::wrap, Border::reflect, Border::nearest, Border::mirror})
+      for (Border mode :
+           {Border::fill, Border::wrap, Border::reflect, Border::nearest, Border::mirror})
         for (int64_t origin : {-2, 0, 1}) {
           std::vector<double> got(5 * 7 * 37), uni(5 * 7 * 37);
           View out = in;
@@ -343,7 +346,8 @@ TEST(Filter1dOp, FusedPairEqualsTwoPasses) {
   const double w0[5] = {0.1, 0.2, 0.4, 0.2, 0.1}, w1[4] = {-1.0, 0.5, 2.0, 0.25};
   for (Isa isa : kernel_isas<Table>()) {
     ScopedIsa scoped(isa);
-    for (Border mode : {Border::fill, Border::wrap, Border::reflect, Border::nearest, Border::mirror})
+    for (Border mode :
+         {Border::fill, Border::wrap, Border::reflect, Border::nearest, Border::mirror})
       for (int order = 0; order < 2; ++order) {
         const int ax0 = order, ax1 = 1 - order;
         correlate1d_pair(in, w0, 5, ax0, mode, w1, 4, ax1, Border::mirror, oa, 0.5);
@@ -352,7 +356,8 @@ TEST(Filter1dOp, FusedPairEqualsTwoPasses) {
         ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4))
             << isa_name(isa) << " mode " << static_cast<int>(mode) << " order " << order;
       }
-    for (Border mode : {Border::fill, Border::wrap, Border::reflect, Border::nearest, Border::mirror}) {
+    for (Border mode :
+         {Border::fill, Border::wrap, Border::reflect, Border::nearest, Border::mirror}) {
       uniform_filter_pair(in, 6, 0, mode, -2, 5, Border::wrap, 1, oa, 0.5);
       uniform_filter1d(in, 6, 0, ob, mode, 0.5, -2);
       uniform_filter1d(ob, 5, 1, ob, Border::wrap, 0.5, 1);
