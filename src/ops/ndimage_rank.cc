@@ -73,7 +73,8 @@ void minmax_lines(const View& input, int64_t size, const View& out, Border mode,
                                           t.u8_minmax_line, t.u16_minmax_line, t.i32_minmax_line);
   const int last = input.ndim - 1;
   const int64_t n = input.shape[last], before = size / 2 + origin;
-  const int64_t lines = input.size() / n;
+  const ndimage::OuterAxes outer(input, last, last);
+  const int64_t lines = outer.size;
   const ndimage::LoadFn<T> load = ndimage::with_dtype(
       input.dtype, [](auto s) -> ndimage::LoadFn<T> { return ndimage::load_lanes<T, decltype(s)>; });
   const ndimage::StoreFn<T> store = ndimage::with_dtype(
@@ -86,13 +87,7 @@ void minmax_lines(const View& input, int64_t size, const View& out, Border mode,
                  for (int64_t l = l0; l < l1; ++l) {
                    const char* src = static_cast<const char*>(input.data);
                    char* dst = static_cast<char*>(out.data);
-                   int64_t q = l;
-                   for (int d = last - 1; d >= 0; --d) {
-                     const int64_t i = q % input.shape[d];
-                     q /= input.shape[d];
-                     src += i * input.strides[d];
-                     dst += i * out.strides[d];
-                   }
+                   outer.offsets(input, out, l, &src, &dst);
                    load(ext.get() + before, src, input.strides[last], n);
                    ndimage::extend_lines(ext.get(), n, before, size - 1 - before, 1, mode, fill);
                    k(ext.get(), res.get(), n, size, minimum, work.get());
