@@ -493,3 +493,51 @@ def test_network_window_sizes(isa, dtype):
     same(nd.median_filter(vol, size=3), ndi.median_filter(vol, size=3))
     same(nd.percentile_filter(vol, 30, size=3, mode="nearest"),
          ndi.percentile_filter(vol, 30, size=3, mode="nearest"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties (hypothesis, derandomized): any small view, dtype, window, origin, mode, rank
+
+
+def _hypothesis_rank_property():
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @st.composite
+    def cases(draw):
+        ndim = draw(st.integers(1, 3))
+        shape = [draw(st.integers(0, 9)) for _ in range(ndim)]
+        steps = [draw(st.sampled_from([1, 2, -1, -3])) for _ in range(ndim)]
+        dtype = draw(st.sampled_from(DTYPES))
+        rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+        base = sample(rng, [max(1, n * abs(s)) for n, s in zip(shape, steps)], dtype,
+                      nan=draw(st.sampled_from([0.0, 0.1])))
+        x = base[tuple(slice(None, None, s) for s in steps)][tuple(slice(0, n) for n in shape)]
+        if draw(st.booleans()) and ndim > 1:
+            x = x.T
+        size = [draw(st.integers(1, 6)) for _ in range(x.ndim)]
+        origin = [draw(st.integers(-(s // 2), (s - 1) // 2)) for s in size]
+        mode = draw(st.sampled_from(MODES))
+        name = draw(st.sampled_from(["minimum_filter", "maximum_filter", "median_filter",
+                                     "rank_filter", "percentile_filter"]))
+        n = int(np.prod(size))
+        args = ((draw(st.integers(-n, n - 1)),) if name == "rank_filter" else
+                (draw(st.floats(-100, 100)),) if name == "percentile_filter" else ())
+        return name, x, args, dict(size=size, origin=origin, mode=mode, cval=-1.5)
+
+    @settings(max_examples=150, deadline=None, derandomize=True, database=None)
+    @given(cases())
+    def check(case):
+        name, x, args, kw = case
+        if name in ("minimum_filter", "maximum_filter"):
+            want = getattr(ndi, name)(x, *args, **kw)
+        else:
+            want = scipy_rank(name, x, *args, **kw)
+        same(getattr(nd, name)(x, *args, **kw), want)
+
+    return check
+
+
+def test_property_any_view_window_and_rank():
+    _hypothesis_rank_property()()
