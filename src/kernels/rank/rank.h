@@ -8,7 +8,9 @@
 // c's elements [i, i + k), for i < n: exactly what SciPy's NI_MinOrMaxFilter1D (Richard Harter's
 // ascending-minima deque, minmax_deque below) returns. On a line without NaN that is the
 // window's extreme, and among equal extremes (-0.0 and +0.0) the last one; on a line with a NaN
-// the deque's answer depends on where the NaN sits, so such lines run the deque itself.
+// the deque's answer depends on where the NaN sits, so such lines (and, detected the same
+// cheap way, lines with an infinity) run the deque itself. That answer depends on the line
+// from its first element: the operator passes whole lines of floating types, never bands.
 // `work`: minmax_work_bytes(k, width, sizeof(T)) bytes. In and out rows do not overlap.
 //
 // Rank selection `<dtype>_select__<isa>(in, offsets, nf, rank, count, out, work)`: for each
