@@ -202,14 +202,14 @@ void pad_row(const View& input, const Window& w, Border mode, T cval,
   for (int64_t t = w.lo[last] + nl; t < pl; ++t) extend(t);
 }
 
-// Runs `row(P_at_window, res, n)` for every output row (all axes but the last; n = the last
-// axis's length, or a piece of the line for 1-D input) and writes res to `out` with SciPy's
-// cast. The extended input is built slab by slab (output rows along axis 0 in chunks, each
+// Runs `row(P_at_window, res, n, scratch)` for every output row (all axes but the last; n =
+// the last axis's length, or a piece of the line for 1-D input) and writes res to `out` with
+// SciPy's cast; `scratch`: scratch_bytes per thread's run of slabs, zeroed once at its start. The extended input is built slab by slab (output rows along axis 0 in chunks, each
 // with the f0 - 1 padded rows its windows also reach) in a pooled buffer of about 512 KiB, so
 // it stays in cache and no full padded copy is ever made. Threads over slabs.
 template <class T, class S, class RowFn>
 void for_each_slab(const View& input, const Window& w, Border mode, T cval, const View& out,
-                   double ns_per_output, RowFn&& row) {
+                   double ns_per_output, size_t scratch_bytes, RowFn&& row) {
   const int nd = w.nd, last = nd - 1;
   const int64_t nl = input.shape[last], pl = w.pshape[last];
   std::vector<int64_t> map_last(static_cast<size_t>(pl));
@@ -224,6 +224,8 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
     parallel_for(pieces, grain_for(pieces, ns_per_output * static_cast<double>(piece)),
                  [&](int64_t p0, int64_t p1) {
                    Buffer<T> buf(static_cast<size_t>(piece + pl - nl)), res(static_cast<size_t>(piece));
+                   Buffer<char> scratch(scratch_bytes);
+                   if (scratch_bytes) std::memset(scratch.get(), 0, scratch_bytes);
                    for (int64_t p = p0; p < p1; ++p) {
                      const int64_t s0 = p * piece, m = std::min(piece, nl - s0);
                      for (int64_t t = 0; t < m + pl - nl; ++t) {
@@ -232,7 +234,7 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
                        if (k >= 0) std::memcpy(&v, static_cast<const char*>(input.data) + k * input.strides[0], sizeof(S));
                        buf[t] = k < 0 ? cval : static_cast<T>(v);
                      }
-                     row(static_cast<const T*>(buf.get()), res.get(), m);
+                     row(static_cast<const T*>(buf.get()), res.get(), m, scratch.get());
                      store(static_cast<char*>(out.data) + s0 * out.strides[0], res.get(), out.strides[0], m);
                    }
                  });
@@ -252,6 +254,8 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
   parallel_for(chunks, grain_for(chunks, per_chunk), [&](int64_t c0, int64_t c1) {
     Buffer<T> slab(static_cast<size_t>((chunk + f0 - 1) * w.pstride[0]));
     Buffer<T> res(static_cast<size_t>(nl));
+    Buffer<char> scratch(scratch_bytes);
+    if (scratch_bytes) std::memset(scratch.get(), 0, scratch_bytes);
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t i0 = c * chunk, m0 = std::min(chunk, input.shape[0] - i0);
       const int64_t prow0 = i0 * slice_rows, prows = (m0 + f0 - 1) * slice_rows;
@@ -270,9 +274,9 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
         at += q * w.pstride[0];
         dst += (i0 + q) * out.strides[0];
         if (direct) {
-          row(static_cast<const T*>(slab.get() + at), reinterpret_cast<T*>(dst), nl);
+          row(static_cast<const T*>(slab.get() + at), reinterpret_cast<T*>(dst), nl, scratch.get());
         } else {
-          row(static_cast<const T*>(slab.get() + at), res.get(), nl);
+          row(static_cast<const T*>(slab.get() + at), res.get(), nl, scratch.get());
           store(dst, res.get(), out.strides[last], nl);
         }
       }
@@ -298,8 +302,8 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
     const rank::FootprintFn<T> k = pick<T>(t.f32_footprint_minmax, t.f64_footprint_minmax,
                                            t.u8_footprint_minmax, t.u16_footprint_minmax,
                                            t.i32_footprint_minmax);
-    for_each_slab<T, S>(input, w, mode, fill, out, 0.1 * static_cast<double>(nf),
-                    [&](const T* p, T* res, int64_t n) {
+    for_each_slab<T, S>(input, w, mode, fill, out, 0.1 * static_cast<double>(nf), 0,
+                        [&](const T* p, T* res, int64_t n, void*) {
                       k(p, w.offsets.data(), nf, minimum, n, res);
                     });
     return;
@@ -325,8 +329,8 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
     }
     if (k) {
       const int64_t* off = w.offsets.data();
-      for_each_slab<T, S>(input, w, mode, fill, out, 0.3 * static_cast<double>(nf),
-                          [&](const T* p, T* res, int64_t n) { k(p, off, rank, n, res); });
+      for_each_slab<T, S>(input, w, mode, fill, out, 0.3 * static_cast<double>(nf), 0,
+                          [&](const T* p, T* res, int64_t n, void*) { k(p, off, rank, n, res); });
       return;
     }
   }
@@ -340,18 +344,38 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
       const int64_t kw = footprint.shape[w.nd - 1];
       const int64_t step = w.nd >= 2 ? w.pstride[w.nd - 2] : 0;
       const rank::RankHistFn k = t.u8_rank_hist;
-      for_each_slab<T, S>(input, w, mode, fill, out, 2.0 * static_cast<double>(kh),
-                      [&](const T* p, T* res, int64_t n) { k(p, step, kh, kw, rank, n, res); });
+      for_each_slab<T, S>(input, w, mode, fill, out, 2.0 * static_cast<double>(kh), 0,
+                          [&](const T* p, T* res, int64_t n, void*) {
+                            k(p, step, kh, kw, rank, n, res);
+                          });
+      return;
+    }
+  }
+  // 16-bit rectangles of 16 or more values: the two-level histogram.
+  if constexpr (std::is_same_v<T, uint16_t>) {
+    bool rect = nf == footprint.size() && nf >= 16;
+    for (int k = 0; rect && k < w.nd - 2; ++k) rect = footprint.shape[k] == 1;
+    if (rect) {
+      const int64_t kh = w.nd >= 2 ? footprint.shape[w.nd - 2] : 1;
+      const int64_t kw = footprint.shape[w.nd - 1];
+      const int64_t step = w.nd >= 2 ? w.pstride[w.nd - 2] : 0;
+      const rank::RankHist16Fn k = t.u16_rank_hist;
+      // The histogram: zeroed once per thread's run of slabs, left zero by every call.
+      for_each_slab<T, S>(input, w, mode, fill, out, 4.0 * static_cast<double>(kh),
+                          rank::kRankHist16Work * sizeof(int32_t),
+                          [&](const T* p, T* res, int64_t n, void* hist) {
+                            k(p, step, kh, kw, rank, n, res, static_cast<int32_t*>(hist));
+                          });
       return;
     }
   }
   const rank::SelectFn<T> k =
       pick<T>(t.f32_select, t.f64_select, t.u8_select, t.u16_select, t.i32_select);
   for_each_slab<T, S>(input, w, mode, fill, out, 3.0 * static_cast<double>(nf),
-                  [&](const T* p, T* res, int64_t n) {
-                    Buffer<double> work(static_cast<size_t>(nf));
-                    k(p, w.offsets.data(), nf, rank, n, res, work.get());
-                  });
+                      static_cast<size_t>(nf) * sizeof(double),
+                      [&](const T* p, T* res, int64_t n, void* work) {
+                        k(p, w.offsets.data(), nf, rank, n, res, static_cast<double*>(work));
+                      });
 }
 
 }  // namespace

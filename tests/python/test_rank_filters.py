@@ -541,3 +541,23 @@ def _hypothesis_rank_property():
 
 def test_property_any_view_window_and_rank():
     _hypothesis_rank_property()()
+
+
+def test_uint16_histogram_path(isa):
+    # uint16 rectangles of 16 or more values take the two-level histogram: values spread over
+    # the whole range and clustered, every rank region, modes, 1-D, stacks.
+    rng = np.random.default_rng(19)
+    spread = rng.integers(0, 65536, size=(21, 37)).astype(np.uint16)
+    clustered = np.where(rng.random((21, 37)) < 0.5, 1000, 65000).astype(np.uint16)
+    clustered += rng.integers(0, 3, size=(21, 37)).astype(np.uint16)
+    for x in (spread, clustered):
+        for size in ((7, 7), (4, 5), (1, 17)):
+            n = size[0] * size[1]
+            for r in (1, n // 2, n - 2):
+                for mode in ("reflect", "constant"):
+                    same(nd.rank_filter(x, r, size=size, mode=mode, cval=70000),
+                         ndi.rank_filter(x, r, size=size, mode=mode, cval=70000))
+        same(nd.median_filter(x[None].repeat(2, 0), size=(1, 5, 5)),
+             ndi.median_filter(x[None].repeat(2, 0), size=(1, 5, 5)))
+    line = rng.integers(0, 65536, size=300).astype(np.uint16)
+    same(nd.median_filter(line, size=31), ndi.median_filter(line, size=31))

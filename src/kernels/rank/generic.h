@@ -21,6 +21,7 @@ using npfast::rank::minmax_deque;
 using npfast::rank::minmax_deque_line;
 using npfast::rank::ni_select;
 using npfast::rank::rank_hist;
+using npfast::rank::rank_hist16;
 using npfast::rank::select_rows;
 
 // The later of two window parts wins ties, `a` covering earlier elements than `b`: SciPy's

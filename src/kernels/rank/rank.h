@@ -43,6 +43,9 @@
 // rank-th smallest of the kh x kw window whose top-left element is in[i + r * row_step + c],
 // for output i < count; equal to the select kernel on those offsets (bytes hold no NaN).
 // Huang's sliding histogram: one column leaves and one enters per output, O(kh) updates.
+// `u16_rank_hist__<isa>(in, row_step, kh, kw, rank, count, out, work)` is the same for 16-bit
+// values over a two-level histogram (256 buckets of 256 values, so the answer moves by whole
+// buckets); `work`: kRankHist16Work int32, zero on entry and left zero.
 //
 // Kernels are pure: no allocation, no threads, no exceptions.
 #pragma once
@@ -70,6 +73,9 @@ using FootprintFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, bo
                              int64_t count, T* out);
 using RankHistFn = void (*)(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw,
                            int64_t rank, int64_t count, uint8_t* out);
+using RankHist16Fn = void (*)(const uint16_t* in, int64_t row_step, int64_t kh, int64_t kw,
+                             int64_t rank, int64_t count, uint16_t* out, int32_t* work);
+constexpr int64_t kRankHist16Work = 65536 + 256;
 template <class T>
 using RankNetFn = void (*)(const T* in, const int64_t* offsets, int64_t rank, int64_t count,
                            T* out);
@@ -221,6 +227,62 @@ inline void rank_hist(const uint8_t* in, int64_t row_step, int64_t kh, int64_t k
     while (below + hist[m] <= rank) below += hist[m++];
     out[i] = static_cast<uint8_t>(m);
   }
+}
+
+// The 16-bit histogram kernel's body, shared by every ISA. fine[v] counts value v, coarse[b]
+// values v >> 8 == b; m is the answer and below the count of window values smaller than m.
+inline void rank_hist16(const uint16_t* in, int64_t row_step, int64_t kh, int64_t kw,
+                        int64_t rank, int64_t count, uint16_t* out, int32_t* work) {
+  if (count <= 0) return;
+  int32_t* fine = work;
+  int32_t* coarse = work + 65536;
+  auto add = [&](int v, int d) {
+    fine[v] += d;
+    coarse[v >> 8] += d;
+  };
+  int m = 0;
+  int64_t below = 0;
+  // Moves m to the answer, keeping `below` exact: down value by value to the bucket start,
+  // then bucket by bucket; up value by value, whole buckets at each bucket start.
+  auto settle = [&] {
+    while (below > rank) {
+      if ((m & 255) == 0) {
+        int b = m >> 8;
+        do below -= coarse[--b];
+        while (below > rank);
+        m = b << 8;
+        break;
+      }
+      below -= fine[--m];
+    }
+    while (below + fine[m] <= rank) {
+      below += fine[m++];
+      if ((m & 255) == 0) {
+        int b = m >> 8;
+        while (below + coarse[b] <= rank) below += coarse[b++];
+        m = b << 8;
+      }
+    }
+  };
+  for (int64_t r = 0; r < kh; ++r)
+    for (int64_t c = 0; c < kw; ++c) add(in[r * row_step + c], 1);
+  settle();
+  out[0] = static_cast<uint16_t>(m);
+  for (int64_t i = 1; i < count; ++i) {
+    const uint16_t* leave = in + i - 1;
+    const uint16_t* enter = in + i + kw - 1;
+    for (int64_t r = 0; r < kh; ++r) {
+      const int v = leave[r * row_step], u = enter[r * row_step];
+      add(v, -1);
+      add(u, 1);
+      below += (u < m) - (v < m);
+    }
+    settle();
+    out[i] = static_cast<uint16_t>(m);
+  }
+  // Leave the histogram zero for the next call.
+  for (int64_t r = 0; r < kh; ++r)
+    for (int64_t c = 0; c < kw; ++c) add(in[count - 1 + r * row_step + c], -1);
 }
 
 }  // namespace rank

@@ -237,6 +237,32 @@ void check_rank_hist(const Table& t, Isa isa, std::mt19937& rng) {
   }
 }
 
+// 16-bit values spread over every bucket, clustered in one, and two far-apart clusters (the
+// answer jumps across many buckets); the histogram must come back zero.
+void check_rank_hist16(const Table& t, Isa isa, std::mt19937& rng) {
+  std::vector<int32_t> work(kRankHist16Work, 0);
+  for (int spread = 0; spread < 3; ++spread) {
+    for (int64_t kh : {1, 3, 7}) {
+      for (int64_t kw : {1, 5, 9}) {
+        const int64_t count = 61, row = count + kw + 2;
+        std::vector<uint16_t> in(static_cast<size_t>(row * kh));
+        std::uniform_int_distribution<int> all(0, 65535), near(1000, 1003), coin(0, 1);
+        for (auto& v : in)
+          v = static_cast<uint16_t>(spread == 0   ? all(rng)
+                                    : spread == 1 ? near(rng)
+                                                  : (coin(rng) ? 65000 + near(rng) % 4 : near(rng)));
+        for (int64_t rank : {int64_t{0}, kh * kw / 2, kh * kw - 1}) {
+          std::vector<uint16_t> want(count), got(count);
+          table_scalar.u16_rank_hist(in.data(), row, kh, kw, rank, count, want.data(), nullptr);
+          t.u16_rank_hist(in.data(), row, kh, kw, rank, count, got.data(), work.data());
+          ASSERT_EQ(want, got) << isa_name(isa) << " " << kh << "x" << kw << " rank " << rank;
+          for (int32_t w : work) ASSERT_EQ(w, 0);
+        }
+      }
+    }
+  }
+}
+
 TEST_P(RankIsa, MatchesReference) {
   const Table& t = *kernels<Table>(GetParam());
   std::mt19937 rng(1234);
@@ -254,6 +280,7 @@ TEST_P(RankIsa, MatchesReference) {
   check_nets<double>(t, GetParam(), rng);
   check_nets<uint8_t>(t, GetParam(), rng);
   check_rank_hist(t, GetParam(), rng);
+  if (GetParam() != Isa::scalar) check_rank_hist16(t, GetParam(), rng);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, RankIsa, ::testing::ValuesIn(kernel_isas<Table>()),
