@@ -20,11 +20,12 @@ namespace npfast {
 void minmax_filter1d(const View& input, int64_t size, int axis, const View& out, Border mode,
                      double cval, int64_t origin, bool minimum);
 
-// scipy.ndimage.minimum_filter / maximum_filter of a 2-D array with a size on both axes:
-// minmax_filter1d along axis 0 (size[0], mode[0], origin[0]) then along axis 1, fused over
-// bands of rows (the vertical result of a band stays in cache for the horizontal pass), with
-// the values of the two passes run one after the other. Takes input and out of the same dtype
-// (float32, float64, uint8, uint16, int32), rows contiguous (unit stride along axis 1),
+// The last two passes of scipy.ndimage.minimum_filter / maximum_filter with sizes on the last
+// two axes (of every plane of an N-D array, N >= 2): minmax_filter1d along axis N-2 (size[0],
+// mode[0], origin[0]) then along axis N-1, fused over bands of rows (the vertical result of a
+// band stays in cache for the horizontal pass), with the values of the two passes run one
+// after the other. Takes input and out of the same dtype (float32, float64, uint8, uint16,
+// int32), rows contiguous (unit stride along the last axis),
 // not sharing memory, a cval the dtype holds exactly when a mode is constant, and no NaN or
 // infinity in a floating input (SciPy's answer on a NaN column depends on the whole column;
 // the bands would not see it); returns false for anything else, possibly having written part

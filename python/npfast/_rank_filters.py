@@ -202,13 +202,24 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minim
         modes = normalize_sequence(mode, len(axes), "mode")
         passes = [(axes[i], sizes[i], origins[i], modes[i])
                   for i in range(len(axes)) if sizes[i] > 1]
-        if (len(passes) == 2 and input.ndim == 2 and passes[0][0] == 0 and passes[1][0] == 1
+        nd_ = input.ndim
+        if (len(passes) >= 2 and passes[-2][0] == nd_ - 2 and passes[-1][0] == nd_ - 1
                 and input.dtype == output.dtype and output.dtype in _NATIVE
                 and not np.may_share_memory(input, output)):
-            # Both passes fused over bands of rows when the arrays allow it.
+            # The last two passes (the last two axes) fused over bands of rows when the arrays
+            # allow it; earlier passes into a scratch array the fused pair reads.
+            src = input
+            if len(passes) > 2:
+                scratch = _new(output.shape, output.dtype)
+                pre = passes[:-2]
+                for i, (axis, s, o, m) in enumerate(pre):
+                    dst = scratch if (len(pre) - 1 - i) % 2 == 0 else output
+                    _minmax1d(src, s, axis, dst, m, cval, o, minimum)
+                    src = dst
+            last = passes[-2:]
             if _npfast._minmax_filter2d(
-                    input, [p[1] for p in passes], output, [mode_code(p[3]) for p in passes],
-                    cval, [check_origin(p[2], p[1]) for p in passes], minimum):
+                    src, [p[1] for p in last], output, [mode_code(p[3]) for p in last],
+                    cval, [check_origin(p[2], p[1]) for p in last], minimum):
                 return output
         if passes:
             # SciPy makes every pass into `output`; npfast alternates between `output` and a

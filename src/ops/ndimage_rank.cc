@@ -417,15 +417,19 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
       pick<T>(t.f32_minmax, t.f64_minmax, t.u8_minmax, t.u16_minmax, t.i32_minmax);
   const rank::MinMaxLineFn<T> hk = pick<T>(t.f32_minmax_line, t.f64_minmax_line,
                                            t.u8_minmax_line, t.u16_minmax_line, t.i32_minmax_line);
-  const int64_t H = input.shape[0], W = input.shape[1];
+  // The last two axes of every plane (the leading axes index the planes).
+  const int a0 = input.ndim - 2, a1 = input.ndim - 1;
+  const ndimage::OuterAxes planes(input, a0, a1);
+  const int64_t H = input.shape[a0], W = input.shape[a1];
   const int64_t k0 = size[0], k1 = size[1];
   const int64_t b0 = k0 / 2 + origin[0], b1 = k1 / 2 + origin[1];
-  const int64_t rs_in = input.strides[0], rs_out = out.strides[0];
+  const int64_t rs_in = input.strides[a0], rs_out = out.strides[a0];
   const T fill = static_cast<T>(cval);
   // Bands of 32 rows; the vertical pass takes 256-column strips (1 KiB of floats a row).
   constexpr int64_t kBand = 32;
   const int64_t L = std::min<int64_t>(W, 1024 / static_cast<int64_t>(sizeof(T)));
-  const int64_t bands = (H + kBand - 1) / kBand;
+  const int64_t per_plane = (H + kBand - 1) / kBand;
+  const int64_t bands = planes.size * per_plane;
   const int64_t kw_work = std::max(k0, k1);
   std::atomic<bool> nonfinite{false};
   parallel_for(bands, grain_for(bands, 0.6 * static_cast<double>(kBand * W)),
@@ -436,8 +440,12 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
     Buffer<T*> out_rows(static_cast<size_t>(std::max(kBand, W)));
     Buffer<char> work(rank::minmax_work_bytes(kw_work, L, sizeof(T)));
     std::fill(fill_row.get(), fill_row.get() + L, fill);
-    for (int64_t c = c0; c < c1; ++c) {
+    for (int64_t cb = c0; cb < c1; ++cb) {
       if (nonfinite.load(std::memory_order_relaxed)) return;
+      const char* in_plane = static_cast<const char*>(input.data);
+      char* out_plane = static_cast<char*>(out.data);
+      planes.offsets(input, out, cb / per_plane, &in_plane, &out_plane);
+      const int64_t c = cb % per_plane;
       const int64_t r0 = c * kBand, m = std::min(kBand, H - r0);
       // Vertical: rows of the input (extension rows point at the rows they repeat).
       for (int64_t j0 = 0; j0 < W; j0 += L) {
@@ -445,8 +453,7 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
         for (int64_t r = 0; r < m + k0 - 1; ++r) {
           const int64_t src = map_index(r0 + r - b0, H, mode[0]);
           in_rows[r] = src < 0 ? fill_row.get()
-                               : reinterpret_cast<const T*>(static_cast<const char*>(input.data) +
-                                                            src * rs_in) + j0;
+                               : reinterpret_cast<const T*>(in_plane + src * rs_in) + j0;
         }
         for (int64_t i = 0; i < m; ++i) out_rows[i] = band.get() + i * W + j0;
         vk(in_rows.get(), out_rows.get(), m, k0, lanes, minimum, work.get());
@@ -472,8 +479,8 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
       for (int64_t i = 0; i < m; ++i) {
         std::memcpy(ext.get() + b1, band.get() + i * W, static_cast<size_t>(W) * sizeof(T));
         ndimage::extend_lines(ext.get(), W, b1, k1 - 1 - b1, 1, mode[1], fill);
-        T* dst = reinterpret_cast<T*>(static_cast<char*>(out.data) + (r0 + i) * rs_out);
-        T* r = out.strides[1] == static_cast<int64_t>(sizeof(T)) ? dst : res.get();
+        T* dst = reinterpret_cast<T*>(out_plane + (r0 + i) * rs_out);
+        T* r = out.strides[a1] == static_cast<int64_t>(sizeof(T)) ? dst : res.get();
         if (k1 <= 16) {
           hk(ext.get(), r, W, k1, minimum, work.get());
         } else {
@@ -481,7 +488,7 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
           for (int64_t e = 0; e < W; ++e) out_rows[e] = r + e;
           vk(in_rows.get(), out_rows.get(), W, k1, 1, minimum, work.get());
         }
-        if (r != dst) ndimage::store_lanes<T, T>(reinterpret_cast<char*>(dst), r, out.strides[1], W);
+        if (r != dst) ndimage::store_lanes<T, T>(reinterpret_cast<char*>(dst), r, out.strides[a1], W);
       }
     }
   });
@@ -492,7 +499,8 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
 
 bool minmax_filter2d(const View& input, const int64_t* size, const View& out, const Border* mode,
                      double cval, const int64_t* origin, bool minimum) {
-  if (input.ndim != 2) throw ValueError("input: must be 2-D, got shape " + shape_str(input));
+  if (input.ndim < 2)
+    throw ValueError("input: must have at least 2 dimensions, got shape " + shape_str(input));
   for (int a = 0; a < 2; ++a) {
     if (size[a] < 1) throw ValueError("size: must be at least 1, got " + std::to_string(size[a]));
     if (origin[a] < -(size[a] / 2) || origin[a] > (size[a] - 1) / 2)
@@ -508,10 +516,11 @@ bool minmax_filter2d(const View& input, const int64_t* size, const View& out, co
     using T = Work<S>;
     if constexpr (std::is_same_v<S, T>) {
       const int64_t it = sizeof(T);
-      const bool rows = input.strides[1] == it && input.strides[0] % it == 0 &&
-                        out.strides[0] % it == 0 && out.strides[1] % it == 0 &&
-                        reinterpret_cast<uintptr_t>(input.data) % it == 0 &&
-                        reinterpret_cast<uintptr_t>(out.data) % it == 0;
+      bool rows = input.strides[input.ndim - 1] == it &&
+                  reinterpret_cast<uintptr_t>(input.data) % it == 0 &&
+                  reinterpret_cast<uintptr_t>(out.data) % it == 0;
+      for (int k = 0; rows && k < input.ndim; ++k)
+        rows = input.strides[k] % it == 0 && out.strides[k] % it == 0;
       if (rows && (!fill || holds<T>(cval))) {
         done = minmax2d_as<T>(input, size, out, mode, cval, origin, minimum);
       }

@@ -561,3 +561,19 @@ def test_uint16_histogram_path(isa):
              ndi.median_filter(x[None].repeat(2, 0), size=(1, 5, 5)))
     line = rng.integers(0, 65536, size=300).astype(np.uint16)
     same(nd.median_filter(line, size=31), ndi.median_filter(line, size=31))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8, np.int32])
+def test_fused_last_two_axes_of_volumes(isa, dtype):
+    # Volumes: the first pass into a scratch array, the last two fused per plane (several
+    # bands a plane); NaN volumes fall back to the passes; 4-D too.
+    rng = np.random.default_rng(20)
+    for nan in (0.0, 0.01):
+        v = sample(rng, (5, 70, 33), dtype, nan=nan)
+        for fn in ("minimum_filter", "maximum_filter"):
+            for kw in (dict(size=3), dict(size=(2, 5, 4), origin=(0, -2, 1), mode="wrap"),
+                       dict(size=(1, 40, 3), mode="constant", cval=2.0), dict(size=(3, 1, 6)),
+                       dict(size=3, axes=(1, 2)), dict(size=3, axes=(2, 1))):
+                same(getattr(nd, fn)(v, **kw), getattr(ndi, fn)(v, **kw))
+        h = sample(rng, (2, 3, 40, 9), dtype, nan=nan)
+        same(nd.maximum_filter(h, size=3, mode="mirror"), ndi.maximum_filter(h, size=3, mode="mirror"))
