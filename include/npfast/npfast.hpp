@@ -14,4 +14,5 @@
 #include "npfast/gemm.hpp"
 #include "npfast/limits.hpp"
 #include "npfast/ndimage.hpp"
+#include "npfast/ndimage_rank.hpp"
 #include "npfast/norm.hpp"

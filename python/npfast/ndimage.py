@@ -23,10 +23,14 @@ from . import _npfast
 from ._filters import (convolve1d, correlate1d, gaussian_filter, gaussian_filter1d,  # noqa: F401
                        gaussian_gradient_magnitude, gaussian_laplace, laplace, prewitt, sobel,
                        uniform_filter, uniform_filter1d)
+from ._rank_filters import (maximum_filter, maximum_filter1d, median_filter,  # noqa: F401
+                            minimum_filter, minimum_filter1d, percentile_filter, rank_filter)
 
 __all__ = ["convolve", "correlate", "correlate1d", "convolve1d", "uniform_filter1d",
            "uniform_filter", "gaussian_filter1d", "gaussian_filter", "sobel", "prewitt",
-           "laplace", "gaussian_laplace", "gaussian_gradient_magnitude"]
+           "laplace", "gaussian_laplace", "gaussian_gradient_magnitude",
+           "minimum_filter1d", "maximum_filter1d", "minimum_filter", "maximum_filter",
+           "median_filter", "rank_filter", "percentile_filter"]
 
 # Output dtypes the operator writes itself; others are computed in float64 and cast as
 # SciPy's C code casts (truncation toward zero for integers).

@@ -13,6 +13,7 @@
 #include "src/kernels/limits/limits.h"
 #include "src/kernels/norm/norm.h"
 #include "src/kernels/pool/pool.h"
+#include "src/kernels/rank/rank.h"
 
 namespace npfast {
 namespace registry {
@@ -69,6 +70,10 @@ std::vector<std::pair<std::string, std::string>> names(const Snapshot& s) {
       NPFAST_SHOW("max_pool2d_f64", pool, f64_max_pool),
       NPFAST_SHOW("avg_pool2d_f32", pool, f32_avg_pool),
       NPFAST_SHOW("avg_pool2d_f64", pool, f64_avg_pool),
+      NPFAST_SHOW("minimum_filter_f32", rank, f32_minmax),
+      NPFAST_SHOW("median_filter_3x3_f32", rank, f32_rank_net_n9),
+      NPFAST_SHOW("rank_filter_f32", rank, f32_select),
+      NPFAST_SHOW("median_filter_u8", rank, u8_rank_hist),
       // The elementwise fields are tables indexed by dtypes (elementwise.h): name the entry.
       {"convert_u8_f32", named(k_elementwise, "u8_f32_convert")},
       {"convert_f64_f64", named(k_elementwise, "f64_f64_convert")},

@@ -52,6 +52,14 @@ GOOD = {
     "ndimage.gaussian_laplace": (npfast.ndimage.gaussian_laplace, [img(6, 7)], {"sigma": 1.0}),
     "ndimage.gaussian_gradient_magnitude": (npfast.ndimage.gaussian_gradient_magnitude,
                                             [img(6, 7)], {"sigma": 1.0}),
+    "ndimage.minimum_filter1d": (npfast.ndimage.minimum_filter1d, [img(6, 7)], {"size": 3}),
+    "ndimage.maximum_filter1d": (npfast.ndimage.maximum_filter1d, [img(6, 7)], {"size": 3}),
+    "ndimage.minimum_filter": (npfast.ndimage.minimum_filter, [img(6, 7)], {"size": 3}),
+    "ndimage.maximum_filter": (npfast.ndimage.maximum_filter, [img(6, 7)], {"size": 3}),
+    "ndimage.median_filter": (npfast.ndimage.median_filter, [img(6, 7)], {"size": 3}),
+    "ndimage.rank_filter": (npfast.ndimage.rank_filter, [img(6, 7)], {"rank": 2, "size": 3}),
+    "ndimage.percentile_filter": (npfast.ndimage.percentile_filter, [img(6, 7)],
+                                  {"percentile": 30, "size": 3}),
     "max_pool2d": (npfast.max_pool2d, [img(1, 2, 6, 6)], {"kernel_size": 2}),
     "avg_pool2d": (npfast.avg_pool2d, [img(1, 2, 6, 6)], {"kernel_size": 2}),
     "adaptive_avg_pool2d": (npfast.adaptive_avg_pool2d, [img(1, 2, 6, 6)], {"output_size": 3}),
@@ -248,6 +256,21 @@ BAD_VALUES = [
     ("ndimage.correlate", {"mode": "bogus"}, RuntimeError, ("mode", "'bogus'")),  # SciPy's
     ("ndimage.correlate", {"origin": 5}, ValueError, ("origin", "got 5")),
     ("ndimage.correlate", {1: np.zeros((0, 3))}, RuntimeError, ("weights", "(0, 3)")),
+    ("ndimage.minimum_filter1d", {"size": 0}, ValueError, ("size", "0")),
+    ("ndimage.maximum_filter1d", {"mode": "bogus"}, ValueError, ("mode", "'bogus'")),
+    ("ndimage.maximum_filter1d", {"origin": 2}, ValueError, ("origin", "2")),
+    ("ndimage.minimum_filter", {"size": 0}, ValueError, ("size", "0")),
+    ("ndimage.minimum_filter", {"mode": "bogus"}, ValueError, ("mode", "'bogus'")),
+    ("ndimage.maximum_filter", {"size": None, "footprint": np.ones((2, 2, 2), bool)}, ValueError,
+     ("footprint",)),
+    ("ndimage.maximum_filter", {"size": None, "footprint": np.eye(3, dtype=bool), "origin": 2},
+     ValueError, ("origin", "2")),
+    ("ndimage.median_filter", {"size": (3, 0)}, ValueError, ("size",)),
+    ("ndimage.median_filter", {"size": None, "footprint": np.ones(3, bool)}, ValueError,
+     ("footprint",)),
+    ("ndimage.median_filter", {"mode": "bogus"}, ValueError, ("mode", "'bogus'")),
+    ("ndimage.rank_filter", {"rank": 9}, ValueError, ("rank", "9")),
+    ("ndimage.percentile_filter", {"percentile": 101}, ValueError, ("percentile", "101")),
     ("ndimage.correlate1d", {"mode": "bogus"}, ValueError, ("mode", "'bogus'")),
     ("ndimage.correlate1d", {"origin": 2}, ValueError, ("origin", "2")),
     ("ndimage.correlate1d", {1: np.zeros(0)}, ValueError, ("weights",)),
@@ -343,7 +366,8 @@ def test_bad_values(name, change, error, words):
     with pytest.raises(error) as info:
         fn(*args, **kwargs)
     message = str(info.value)
-    for word in list(words) + [k for k in change if isinstance(k, str)]:
+    # A keyword set to None only clears the good call's value (size=None beside a footprint).
+    for word in list(words) + [k for k, v in change.items() if isinstance(k, str) and v is not None]:
         assert word in message, f"{word!r} not in {message!r}"
 
 

@@ -1,0 +1,72 @@
+// Fuzzes the ndimage rank filters: minmax_filter1d, the fused 2-D pair, footprint min/max and
+// rank_filter with any shapes (including empty axes and windows longer than the lines),
+// strides, dtypes, footprints (holes, leading axes of length 1, the median network and
+// histogram shapes), origins, ranks, modes, output dtypes, and the output being the input.
+#include <cstdint>
+#include <vector>
+
+#include "fuzz/input.h"
+#include "npfast/error.hpp"
+#include "npfast/ndimage_rank.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace npfast;
+  fuzz::Input in(data, size);
+  const DType dtypes[] = {DType::f32, DType::f64, DType::u8, DType::u16, DType::i16, DType::i32,
+                          DType::i64};
+  const DType ti = dtypes[in.range(0, 6)], to = dtypes[in.range(0, 6)];
+  const int ndim = static_cast<int>(in.range(1, 3));
+  int64_t shape[3];
+  for (int i = 0; i < ndim; ++i) shape[i] = in.range(0, 40);
+  fuzz::Array x, y;
+  if (!fuzz::make_array(in, ti, ndim, shape, &x)) return 0;
+  const bool in_place = ti == to && in.range(0, 3) == 0;
+  if (!in_place && !fuzz::make_array(in, to, ndim, shape, &y)) return 0;
+  const View& out = in_place ? x.view : y.view;
+  const Border modes[2] = {static_cast<Border>(in.range(0, 4)), static_cast<Border>(in.range(0, 4))};
+  const double cval = in.take<double>();
+  const bool minimum = in.range(0, 1) == 0;
+  try {
+    switch (in.range(0, 3)) {
+      case 0:
+        minmax_filter1d(x.view, in.range(0, 40), static_cast<int>(in.range(-1, 3)), out, modes[0],
+                        cval, in.range(-20, 20), minimum);
+        break;
+      case 1: {
+        const int64_t sizes[2] = {in.range(0, 40), in.range(0, 40)};
+        const int64_t origins[2] = {in.range(-20, 20), in.range(-20, 20)};
+        minmax_filter2d(x.view, sizes, out, modes, cval, origins, minimum);
+        break;
+      }
+      default: {
+        // A footprint of the input's rank (or not), all true or with holes.
+        const int fnd = static_cast<int>(in.range(ndim - 1, ndim));
+        int64_t fshape[3] = {1, 1, 1};
+        int64_t fsize = 1;
+        for (int i = 0; i < fnd; ++i) fsize *= fshape[i] = in.range(1, 7);
+        std::vector<uint8_t> f(static_cast<size_t>(fsize));
+        const bool holes = in.range(0, 1) == 1;
+        for (auto& v : f) v = holes ? static_cast<uint8_t>(in.range(0, 1)) : 1;
+        View fv;
+        fv.data = f.data();
+        fv.dtype = DType::u8;
+        fv.ndim = fnd;
+        int64_t stride = 1;
+        for (int i = fnd - 1; i >= 0; --i) {
+          fv.shape[i] = fshape[i];
+          fv.strides[i] = stride;
+          stride *= fshape[i];
+        }
+        int64_t origins[3];
+        for (int i = 0; i < ndim; ++i) origins[i] = in.range(-4, 4);
+        if (in.range(0, 1))
+          minmax_footprint(x.view, fv, origins, out, modes[0], cval, minimum);
+        else
+          rank_filter(x.view, fv, origins, in.range(-2, fsize + 1), out, modes[0], cval);
+        break;
+      }
+    }
+  } catch (const Error&) {
+  }
+  return 0;
+}

@@ -1,0 +1,403 @@
+"""scipy.ndimage's rank filters on npfast's kernels: minimum_filter1d, maximum_filter1d,
+minimum_filter, maximum_filter, median_filter, rank_filter and percentile_filter, with SciPy's
+signatures, dispatch and results (docs/ndimage-rank.md says what matches bit for bit).
+
+Each function follows scipy/ndimage/_filters.py step for step: a rectangular footprint is
+separable and runs one minimum/maximum pass per axis into the output (whose dtype the later
+passes read, as SciPy's do); rank 0 and the last rank are the minimum and maximum filters; any
+other footprint runs the window operator, computed in the input's own values with ``cval``
+cast to the input's dtype, as SciPy's NI_MinOrMaxFilter and NI_RankFilter do.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+import warnings
+from collections.abc import Iterable
+
+import numpy as np
+
+from . import _npfast
+from ._ndimage_support import (NdimageArgumentError, _new, as_float, as_input, check_axes,
+                               check_origin, get_output, mode_code, normalize_axis,
+                               normalize_sequence, separate)
+
+__all__ = ["minimum_filter1d", "maximum_filter1d", "minimum_filter", "maximum_filter",
+           "median_filter", "rank_filter", "percentile_filter"]
+
+# dtypes the operators read and write; others go through one of these (values exactly).
+_NATIVE = {np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.int64,
+                                 np.float32, np.float64)}
+
+
+def _as_input(input):
+    """as_input, with TypeError naming `input` for what holds no real numbers (strings,
+    objects) before any other check."""
+    a = np.asarray(input)
+    if a.dtype.kind not in "biufc":
+        raise TypeError(f"input: unsupported dtype {a.dtype}")
+    return as_input(a)
+
+
+def _native_input(a):
+    """The input as a dtype the operators take, with the same values (bool as uint8, uint32
+    and uint64 through int64 / float64 as SciPy's double buffers hold them)."""
+    if not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))
+    if a.dtype in _NATIVE:
+        return a
+    if a.dtype == np.bool_:
+        return a.view(np.uint8)
+    if a.dtype == np.uint32:
+        return a.astype(np.int64)
+    if a.dtype.kind in "iuf":
+        return a.astype(np.float64)
+    raise TypeError(f"input: unsupported dtype {a.dtype}")
+
+
+def _run(fn, input, output, *args):
+    """Calls operator `fn(input, ..., output, ...)` writing `output`, through a temporary of a
+    native dtype when `output`'s is not one (then cast as NumPy's unsafe cast)."""
+    src = _native_input(separate(input, output))
+    if output.dtype in _NATIVE:
+        fn(src, output, *args)
+    else:
+        tmp = _new(output.shape, np.float64)
+        fn(src, tmp, *args)
+        np.copyto(output, tmp, casting="unsafe")
+
+
+def _size(size, arg="size"):
+    """A filter length: an integer (or an integral real, as SciPy's int(size)) >= 1."""
+    if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Real):
+        raise TypeError(f"{arg}: must be an integer, got {size!r}")
+    if int(size) != size:
+        raise TypeError(f"{arg}: must be an integer, got {size!r}")
+    size = int(size)
+    if size < 1:
+        raise NdimageArgumentError(f"{arg}: incorrect filter size; must be >= 1, got {size}")
+    return size
+
+
+def _minmax1d(input, size, axis, output, mode, cval, origin, minimum):
+    input = _as_input(input)
+    axis = normalize_axis(axis, input.ndim)
+    size = _size(size)
+    output = get_output(output, input)
+    origin = check_origin(origin, size)
+    code = mode_code(mode)
+    cval = as_float(cval, "cval")
+
+    def op(src, out):
+        _npfast._minmax_filter1d(src, size, axis, out, code, cval, origin, minimum)
+
+    _run(op, input, output)
+    return output
+
+
+def minimum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
+    """1-D minimum filter along ``axis``, as ``scipy.ndimage.minimum_filter1d``.
+
+    ``out[..., i, ...] = min_j input_ext[..., i + j - size // 2 - origin, ...]`` for j < size:
+    SciPy's values exactly, NaN included (SciPy's running-minimum deque answers by where a NaN
+    sits; npfast runs that deque on lines holding a NaN and van Herk/Gil-Werman, three
+    comparisons per element, on the others).
+
+    Parameters
+    ----------
+    input : array_like, N-D, real
+    size : int, >= 1
+    axis : int
+    output : ndarray or dtype, optional
+        An array of the input's shape (written in place) or a dtype; default the input's.
+        Integer outputs truncate toward zero as SciPy's C cast.
+    mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap', 'grid-mirror',
+        'grid-constant', 'grid-wrap'}
+    cval : float
+        The value past the edges for mode='constant'.
+    origin : int, in ``[-(size // 2), (size - 1) // 2]``
+
+    Raises
+    ------
+    NdimageArgumentError (ValueError and RuntimeError, SciPy's class)  size < 1, an unknown
+    mode, a wrong ``output`` shape.  ValueError  a bad axis or origin.  TypeError  complex or
+    unsupported dtypes.
+    """
+    return _minmax1d(input, size, axis, output, mode, cval, origin, True)
+
+
+def maximum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
+    """1-D maximum filter along ``axis``, as ``scipy.ndimage.maximum_filter1d``; parameters,
+    results and errors as :func:`minimum_filter1d` with max for min."""
+    return _minmax1d(input, size, axis, output, mode, cval, origin, False)
+
+
+def _expand_footprint(ndim, axes, footprint):
+    if len(axes) < ndim:
+        if footprint.ndim != len(axes):
+            raise NdimageArgumentError(
+                f"footprint: footprint.ndim ({footprint.ndim}) must match len(axes) "
+                f"({len(axes)})")
+        footprint = np.expand_dims(footprint, tuple(ax for ax in range(ndim) if ax not in axes))
+    return footprint
+
+
+def _expand_origin(ndim, axes, origin):
+    origins = normalize_sequence(origin, len(axes), "origin")
+    if len(axes) < ndim:
+        full = [0] * ndim
+        for o, ax in zip(origins, axes):
+            full[ax] = o
+        origins = full
+    return origins
+
+
+def _check_window(input, footprint, origins):
+    """SciPy's checks before a window operator: the footprint's rank and each origin."""
+    fshape = [n for n in footprint.shape if n > 0]
+    if len(fshape) != input.ndim:
+        raise NdimageArgumentError(
+            f"footprint: footprint.ndim ({footprint.ndim}) must match the input's "
+            f"({input.ndim}), got shape {footprint.shape}")
+    out = []
+    for origin, f in zip(origins, fshape):
+        out.append(check_origin(origin, f, size_name="footprint length"))
+    return out
+
+
+def _single_mode(mode, what):
+    if not isinstance(mode, str) and isinstance(mode, Iterable):
+        raise NdimageArgumentError(
+            f"mode: a sequence of modes is not supported for non-separable {what}")
+    return mode_code(mode)
+
+
+def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minimum, axes):
+    if size is not None and footprint is not None:
+        warnings.warn("ignoring size because footprint is set", UserWarning, stacklevel=3)
+    size_arg = "size"
+    if footprint is None:
+        if size is None:
+            raise NdimageArgumentError("size: no footprint provided (give size or footprint)")
+        separable = True
+    else:
+        footprint = np.asarray(footprint, dtype=bool)
+        if not footprint.any():
+            raise ValueError("footprint: All-zero footprint is not supported.")
+        if footprint.all():
+            size = footprint.shape
+            size_arg = "footprint"  # its shape, one length per filtered axis
+            footprint = None
+            separable = True
+        else:
+            separable = False
+    input = _as_input(input)
+    output = get_output(output, input)
+    axes = check_axes(axes, input.ndim)
+    cval = as_float(cval, "cval")
+    if separable:
+        origins = normalize_sequence(origin, len(axes), "origin")
+        sizes = [_size(s, size_arg) for s in normalize_sequence(size, len(axes), size_arg)]
+        modes = normalize_sequence(mode, len(axes), "mode")
+        passes = [(axes[i], sizes[i], origins[i], modes[i])
+                  for i in range(len(axes)) if sizes[i] > 1]
+        nd_ = input.ndim
+        if (len(passes) >= 2 and passes[-2][0] == nd_ - 2 and passes[-1][0] == nd_ - 1
+                and input.dtype == output.dtype and output.dtype in _NATIVE
+                and not np.may_share_memory(input, output)):
+            # The last two passes (the last two axes) fused over bands of rows when the arrays
+            # allow it; earlier passes into a scratch array the fused pair reads.
+            src = input
+            if len(passes) > 2:
+                scratch = _new(output.shape, output.dtype)
+                pre = passes[:-2]
+                for i, (axis, s, o, m) in enumerate(pre):
+                    dst = scratch if (len(pre) - 1 - i) % 2 == 0 else output
+                    _minmax1d(src, s, axis, dst, m, cval, o, minimum)
+                    src = dst
+            last = passes[-2:]
+            if _npfast._minmax_filter2d(
+                    src, [p[1] for p in last], output, [mode_code(p[3]) for p in last],
+                    cval, [check_origin(p[2], p[1]) for p in last], minimum):
+                return output
+        if passes:
+            # SciPy makes every pass into `output`; npfast alternates between `output` and a
+            # scratch array of its dtype (the same values), ending in `output`, so that no pass
+            # runs in place.
+            scratch = _new(output.shape, output.dtype) if len(passes) > 1 else None
+            src = input
+            for i, (axis, s, o, m) in enumerate(passes):
+                dst = output if (len(passes) - 1 - i) % 2 == 0 else scratch
+                _minmax1d(src, s, axis, dst, m, cval, o, minimum)
+                src = dst
+        else:
+            output[...] = input[...]
+        return output
+    footprint = _expand_footprint(input.ndim, axes, footprint)
+    origins = _check_window(input, footprint, _expand_origin(input.ndim, axes, origin))
+    code = _single_mode(mode, "footprints")
+    fp = np.ascontiguousarray(footprint, dtype=np.uint8)
+
+    def op(src, out):
+        _npfast._window_filter(src, fp, origins, 0, out, code, cval, 0 if minimum else 1)
+
+    _run(op, input, output)
+    return output
+
+
+def minimum_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0,
+                   origin=0, *, axes=None):
+    """Multidimensional minimum filter, as ``scipy.ndimage.minimum_filter``.
+
+    With ``size`` (or a footprint of all True) the filter is separable: one
+    :func:`minimum_filter1d` pass per axis of length > 1, in axis order, each into ``output``
+    (so SciPy's NaN answers and integer-output truncation carry through the same way); ``mode``
+    and ``origin`` may then be per-axis sequences. Any other footprint takes SciPy's
+    NI_MinOrMaxFilter scan in the input's dtype: the first footprint value (C order), replaced
+    by each strictly smaller one, so a NaN is the answer exactly when it is the window's first
+    value; ``cval`` is cast to the input's dtype first.
+
+    Parameters
+    ----------
+    input : array_like, N-D, real
+    size : int or sequence of ints (one per filtered axis), >= 1
+    footprint : array_like of bool, optional; overrides ``size`` (with a warning if both)
+    output, mode, cval : as :func:`minimum_filter1d`
+    origin : int or sequence of ints
+    axes : int or sequence of ints, optional
+        The axes filtered (default all); ``size``, ``origin``, ``mode`` sequences and the
+        footprint's rank follow them.
+
+    Raises
+    ------
+    NdimageArgumentError (ValueError and RuntimeError)  no size or footprint, size < 1, a
+    footprint of the wrong rank, a sequence of the wrong length, an unknown mode, a sequence of
+    modes with a non-separable footprint.  ValueError  an all-False footprint, a bad origin
+    or axes.  TypeError  complex or unsupported dtypes.
+    """
+    return _min_or_max_filter(input, size, footprint, output, mode, cval, origin, True, axes)
+
+
+def maximum_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0,
+                   origin=0, *, axes=None):
+    """Multidimensional maximum filter, as ``scipy.ndimage.maximum_filter``; as
+    :func:`minimum_filter` with max for min (strictly larger values replace)."""
+    return _min_or_max_filter(input, size, footprint, output, mode, cval, origin, False, axes)
+
+
+def _expand_mode(ndim, axes, mode):
+    if not isinstance(mode, str) and isinstance(mode, Iterable):
+        modes = normalize_sequence(mode, len(axes), "mode")
+        full = ["constant"] * ndim
+        for m, ax in zip(modes, axes):
+            full[ax] = m
+        mode = full
+    return mode
+
+
+def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, operation, axes):
+    if size is not None and footprint is not None:
+        warnings.warn("ignoring size because footprint is set", UserWarning, stacklevel=3)
+    input = _as_input(input)
+    axes = check_axes(axes, input.ndim)
+    if footprint is None:
+        if size is None:
+            raise NdimageArgumentError("size: no footprint or filter size provided")
+        sizes = [_size(s) for s in normalize_sequence(size, len(axes), "size")]
+        footprint = np.ones(sizes, dtype=bool)
+    else:
+        footprint = np.asarray(footprint, dtype=bool)
+    footprint = _expand_footprint(input.ndim, axes, footprint)
+    origins = _expand_origin(input.ndim, axes, origin)
+    mode = _expand_mode(input.ndim, axes, mode)
+    origins = _check_window(input, footprint, origins)
+    filter_size = int(np.count_nonzero(footprint))
+    if operation == "median":
+        rank = filter_size // 2
+    elif operation == "percentile":
+        percentile = as_float(rank, "percentile")
+        if percentile < 0.0:
+            percentile += 100.0
+        if not 0 <= percentile <= 100:
+            raise NdimageArgumentError(
+                f"percentile: invalid percentile; must lie in [-100, 100], got {rank!r}")
+        if percentile == 100.0:
+            rank = filter_size - 1
+        else:
+            rank = int(float(filter_size) * percentile / 100.0)
+    else:
+        try:
+            rank = operator.index(rank)
+        except TypeError:
+            raise TypeError(f"rank: must be an integer, got {rank!r}") from None
+    if rank < 0:
+        rank += filter_size
+    if rank < 0 or rank >= filter_size:
+        raise NdimageArgumentError(
+            f"rank: rank not within filter footprint size; must lie in [-{filter_size}, "
+            f"{filter_size}), got {rank if operation != 'rank' else rank}")
+    if rank == 0:
+        return minimum_filter(input, None, footprint, output, mode, cval, origins)
+    if rank == filter_size - 1:
+        return maximum_filter(input, None, footprint, output, mode, cval, origins)
+    output = get_output(output, input)
+    code = _single_mode(mode, "rank filters")
+    cval = as_float(cval, "cval")
+    fp = np.ascontiguousarray(footprint, dtype=np.uint8)
+
+    def op(src, out):
+        _npfast._window_filter(src, fp, origins, rank, out, code, cval, 2)
+
+    _run(op, input, output)
+    return output
+
+
+def rank_filter(input, rank, size=None, footprint=None, output=None, mode="reflect", cval=0.0,
+                origin=0, *, axes=None):
+    """Multidimensional rank filter, as ``scipy.ndimage.rank_filter``.
+
+    The ``rank``-th smallest value (negative: from the largest) of each window. Rank 0 and the
+    last rank are :func:`minimum_filter` / :func:`maximum_filter` (as SciPy dispatches); other
+    ranks take SciPy's NI_Select partition over the window's values in footprint order (C
+    order), converted to double: the exact order statistic on windows without NaN, and SciPy's
+    partition result on windows with one. ``cval`` is cast to the input's dtype first. 3x3 and
+    5x5 medians of float32/float64/uint8 run min/max sorting networks across outputs (windows
+    with a NaN still take NI_Select).
+
+    One difference: SciPy runs 1-D inputs through a second algorithm (a double heap,
+    scipy.ndimage._rank_filter_1d) whose answers for windows holding a NaN depend on the heap's
+    history, and which reads past the array when the window is longer than it under 'reflect',
+    'mirror' or 'wrap'; npfast gives every input NI_Select's answer (what SciPy returns for the
+    same values laid out as a 2-D array of one row).
+
+    Parameters
+    ----------
+    input : array_like, N-D, real
+    rank : int, in ``[-n, n)`` for a footprint of n True entries
+    size, footprint, output, mode, cval, origin, axes : as :func:`minimum_filter` (a sequence
+        of modes only where the filter reduces to a separable minimum or maximum)
+
+    Raises
+    ------
+    NdimageArgumentError (ValueError and RuntimeError)  rank out of range, and as
+    :func:`minimum_filter`.  ValueError, TypeError  as :func:`minimum_filter`.
+    """
+    return _rank_filter(input, rank, size, footprint, output, mode, cval, origin, "rank", axes)
+
+
+def median_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0,
+                  origin=0, *, axes=None):
+    """Multidimensional median filter, as ``scipy.ndimage.median_filter``: :func:`rank_filter`
+    with rank ``n // 2`` for a footprint of n True entries (the upper median for even n)."""
+    return _rank_filter(input, 0, size, footprint, output, mode, cval, origin, "median", axes)
+
+
+def percentile_filter(input, percentile, size=None, footprint=None, output=None,
+                      mode="reflect", cval=0.0, origin=0, *, axes=None):
+    """Multidimensional percentile filter, as ``scipy.ndimage.percentile_filter``:
+    :func:`rank_filter` with rank ``int(n * percentile / 100)`` (``n - 1`` for 100; a negative
+    percentile counts from 100). ``percentile`` outside [-100, 100] raises
+    NdimageArgumentError naming it."""
+    return _rank_filter(input, percentile, size, footprint, output, mode, cval, origin,
+                        "percentile", axes)

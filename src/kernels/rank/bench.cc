@@ -1,0 +1,52 @@
+// Rank-filter kernels: a 5-long running minimum across 512 lines of 512 elements, and the 3x3
+// and 5x5 float medians of a 512 x 512 plane (outputs per second).
+#include <vector>
+
+#include "src/kernels/rank/rank.h"
+#include "tests/cpp/bench.h"
+
+namespace npfast {
+namespace rank {
+namespace {
+
+constexpr int64_t kN = 512;
+
+void minmax_5(benchmark::State& state, const Table& t) {
+  std::vector<float> in((kN + 4) * kN, 1.5f), out(kN * kN);
+  std::vector<char> work(minmax_work_bytes(5, kN, sizeof(float)));
+  std::vector<const float*> in_rows(kN + 4);
+  std::vector<float*> out_rows(kN);
+  for (int64_t r = 0; r < kN + 4; ++r) in_rows[r] = in.data() + r * kN;
+  for (int64_t r = 0; r < kN; ++r) out_rows[r] = out.data() + r * kN;
+  for (auto _ : state) {
+    t.f32_minmax(in_rows.data(), out_rows.data(), kN, 5, kN, true, work.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, "px", double(kN * kN));
+}
+
+template <int K>
+void median(benchmark::State& state, const Table& t) {
+  const int64_t row = kN + K - 1;
+  std::vector<float> in(row * row), out(kN);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = float((i * 7919) % 1000);
+  const RankNetFn<float> k = K == 3 ? t.f32_rank_net_n9 : t.f32_rank_net_n25;
+  std::vector<int64_t> offsets(K * K);
+  for (int j = 0; j < K * K; ++j) offsets[j] = (j / K) * row + j % K;
+  for (auto _ : state) {
+    for (int64_t r = 0; r < kN; ++r) k(in.data() + r * row, offsets.data(), K * K / 2, kN, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, "px", double(kN * kN));
+}
+
+const bool kMinMax =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax), "512x512_k5", minmax_5);
+const bool kMedian3 =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n9), "512x512_median_3x3", median<3>);
+const bool kMedian5 =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n25), "512x512_median_5x5", median<5>);
+
+}  // namespace
+}  // namespace rank
+}  // namespace npfast

@@ -1,0 +1,312 @@
+// SIMD body of the rank-filter family, instantiated per ISA by x86_<isa>.cc (which includes the
+// ISA header and defines NPFAST_TARGET first). No include guard: one inclusion per ISA file.
+//
+// The bodies are loops whose innermost loop runs across independent lines or outputs, with
+// unit stride and no dependence between iterations: `a < b ? a : b` over float lanes is
+// exactly minps (and pminub / pminsd over integers), so the compiler turns each such loop
+// into the ISA's vector min/max at this file's flags, for every dtype, without one intrinsic
+// body per type. The tie and NaN rules below are chosen so that this vectorized form is exact.
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "src/kernels/rank/rank.h"
+
+namespace npfast {
+namespace NPFAST_TARGET {
+namespace rank {
+
+using npfast::rank::footprint_minmax;
+using npfast::rank::minmax_deque;
+using npfast::rank::minmax_deque_line;
+using npfast::rank::ni_select;
+using npfast::rank::rank_hist;
+using npfast::rank::rank_hist16;
+using npfast::rank::select_rows;
+
+// The later of two window parts wins ties, `a` covering earlier elements than `b`: SciPy's
+// deque answers the last of equal extremes (it matters only for -0.0 against +0.0).
+template <class T, bool Min>
+inline T later(T a, T b) {
+  if constexpr (Min)
+    return a < b ? a : b;
+  else
+    return a > b ? a : b;
+}
+
+// van Herk / Gil-Werman: the extended line is cut into blocks of k elements starting at 0.
+// Window [i, i + k) with i in block b is the suffix of block b from i (g, a backward scan)
+// joined with the prefix of block b + 1 up to i + k - 1 (h, a forward scan): three min/max per
+// output whatever k is, each across `width` lines at once.
+// `seen` accumulates x * 0 over every element read: NaN in lanes that met a NaN or an
+// infinity (floating T; those lines then take the deque), 0 elsewhere.
+template <class T, bool Min>
+void van_herk(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t width,
+              T* __restrict g, T* __restrict h, T* __restrict seen) {
+  constexpr bool kFloat = std::is_floating_point_v<T>;
+  for (int64_t b = 0; b < n; b += k) {
+    const int64_t m = n - b < k ? n - b : k;  // outputs [b, b + m)
+    const T* __restrict top = in[b + k - 1];
+    T* __restrict gr = g + (k - 1) * width;
+    for (int64_t c = 0; c < width; ++c) {
+      gr[c] = top[c];
+      if constexpr (kFloat) seen[c] += top[c] * T(0);
+    }
+    for (int64_t r = k - 2; r >= 0; --r) {
+      const T* __restrict x = in[b + r];
+      T* __restrict gc = g + r * width;
+      const T* __restrict gn = gc + width;
+      for (int64_t c = 0; c < width; ++c) {
+        gc[c] = later<T, Min>(x[c], gn[c]);
+        if constexpr (kFloat) seen[c] += x[c] * T(0);
+      }
+    }
+    T* __restrict o = out[b];
+    for (int64_t c = 0; c < width; ++c) o[c] = g[c];
+    for (int64_t r = 1; r < m; ++r) {
+      const T* __restrict x = in[b + r + k - 1];
+      const T* __restrict gc = g + r * width;
+      T* __restrict orow = out[b + r];
+      if (r == 1) {
+        for (int64_t c = 0; c < width; ++c) {
+          h[c] = x[c];
+          orow[c] = later<T, Min>(gc[c], x[c]);
+          if constexpr (kFloat) seen[c] += x[c] * T(0);
+        }
+      } else {
+        for (int64_t c = 0; c < width; ++c) {
+          const T hv = later<T, Min>(h[c], x[c]);
+          h[c] = hv;
+          orow[c] = later<T, Min>(gc[c], hv);
+          if constexpr (kFloat) seen[c] += x[c] * T(0);
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void minmax(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t width, bool minimum,
+            void* work) {
+  if (k == 1) {
+    for (int64_t i = 0; i < n; ++i) std::memcpy(out[i], in[i], width * sizeof(T));
+    return;
+  }
+  T* g = static_cast<T*>(work);
+  T* h = g + k * width;
+  T* seen = h + width;
+  for (int64_t c = 0; c < width; ++c) seen[c] = T(0);
+  if (minimum)
+    van_herk<T, true>(in, out, n, k, width, g, h, seen);
+  else
+    van_herk<T, false>(in, out, n, k, width, g, h, seen);
+  if constexpr (std::is_floating_point_v<T>) {
+    // Lines holding a NaN get the deque's own answer (position dependent, see rank.h); the
+    // deque also answers lines with an infinity, exactly the same.
+    T* ring_value = reinterpret_cast<T*>(
+        (reinterpret_cast<uintptr_t>(seen + width) + 7) & ~uintptr_t(7));
+    int64_t* ring_death = reinterpret_cast<int64_t*>(
+        (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
+    for (int64_t c = 0; c < width; ++c)
+      if (seen[c] != seen[c]) minmax_deque(in, out, c, n, k, minimum, ring_value, ring_death);
+  }
+}
+
+// One contiguous line: out starts as the window's first element and folds in each later one
+// (later<> keeps SciPy's tie rule), a pass over the line per window element, each pass
+// vectorized across outputs. A line meeting a NaN or an infinity takes the deque.
+template <class T, bool Min>
+void fold_line(const T* __restrict in, T* __restrict out, int64_t n, int64_t k) {
+  for (int64_t i = 0; i < n; ++i) out[i] = in[i];
+  for (int64_t j = 1; j < k; ++j) {
+    const T* __restrict x = in + j;
+    for (int64_t i = 0; i < n; ++i) out[i] = later<T, Min>(out[i], x[i]);
+  }
+}
+
+template <class T>
+void minmax_line(const T* in, T* out, int64_t n, int64_t k, bool minimum, void* work) {
+  if (minimum)
+    fold_line<T, true>(in, out, n, k);
+  else
+    fold_line<T, false>(in, out, n, k);
+  if constexpr (std::is_floating_point_v<T>) {
+    // 16 independent partial sums (a vector or two), so the scan vectorizes.
+    T part[16] = {};
+    const int64_t len = n + k - 1;
+    int64_t t = 0;
+    for (; t + 16 <= len; t += 16)
+      for (int l = 0; l < 16; ++l) part[l] += in[t + l] * T(0);
+    T seen = T(0);
+    for (; t < len; ++t) seen += in[t] * T(0);
+    for (int l = 0; l < 16; ++l) seen += part[l];
+    if (seen != seen) {
+      T* ring_value = static_cast<T*>(work);
+      int64_t* ring_death = reinterpret_cast<int64_t*>(
+          (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
+      minmax_deque_line(in, out, n, k, minimum, ring_value, ring_death);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Median sorting networks
+
+// Comparators (a, b), a < b: after them wire a holds the smaller value.
+struct Net {
+  int count = 0;
+  int a[256] = {};
+  int b[256] = {};
+};
+
+// Batcher's odd-even merge sort on the next power of two, minus comparators reaching past
+// `n` (those wires would hold +inf and never move), minus comparators that cannot change wire
+// `keep` (walked back from the end; keep < 0: a whole sorting network), each comparator a min
+// and a max.
+constexpr Net median_net(int n, int keep) {
+  int p2 = 1;
+  while (p2 < n) p2 *= 2;
+  Net all;
+  for (int p = 1; p < p2; p *= 2)
+    for (int k = p; k >= 1; k /= 2)
+      for (int j = k % p; j <= p2 - 1 - k; j += 2 * k)
+        for (int i = 0; i <= (k - 1 < p2 - j - k - 1 ? k - 1 : p2 - j - k - 1); ++i)
+          if ((i + j) / (2 * p) == (i + j + k) / (2 * p) && i + j + k < n) {
+            all.a[all.count] = i + j;
+            all.b[all.count] = i + j + k;
+            ++all.count;
+          }
+  if (keep < 0) return all;
+  bool needed[64] = {};
+  needed[keep] = true;
+  bool used[256] = {};
+  for (int q = all.count - 1; q >= 0; --q)
+    if (needed[all.a[q]] || needed[all.b[q]]) {
+      used[q] = true;
+      needed[all.a[q]] = needed[all.b[q]] = true;
+    }
+  Net net;
+  for (int q = 0; q < all.count; ++q)
+    if (used[q]) {
+      net.a[net.count] = all.a[q];
+      net.b[net.count] = all.b[q];
+      ++net.count;
+    }
+  return net;
+}
+
+// One register of the ISA this file is compiled for, as a GCC vector: comparisons and `?:`
+// on it are lane-wise, so a comparator is a compare and a blend (or min/max) held in registers.
+#if defined(__AVX512F__)
+constexpr int kVecBytes = 64;
+#else
+constexpr int kVecBytes = 32;
+#endif
+template <class T>
+struct Reg {
+  typedef T type __attribute__((vector_size(kVecBytes)));
+};
+
+// Lane-wise min and max of two registers, one instruction each (a compare and two blends
+// otherwise). On equal or NaN operands the pick may differ from `x < y ? x : y`: the networks'
+// NaN windows are recomputed anyway, and equal values are the same value (but for the sign of
+// a zero, see rank.h).
+template <class T>
+inline void min_max(typename Reg<T>::type& a, typename Reg<T>::type& b) {
+  using R = typename Reg<T>::type;
+  const R x = a, y = b;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    a = _mm512_min_ps(x, y);
+    b = _mm512_max_ps(x, y);
+  } else if constexpr (std::is_same_v<T, double>) {
+    a = _mm512_min_pd(x, y);
+    b = _mm512_max_pd(x, y);
+  } else if constexpr (std::is_same_v<T, uint8_t>) {
+    a = (R)_mm512_min_epu8((__m512i)x, (__m512i)y);
+    b = (R)_mm512_max_epu8((__m512i)x, (__m512i)y);
+  }
+#else
+  if constexpr (std::is_same_v<T, float>) {
+    a = _mm256_min_ps(x, y);
+    b = _mm256_max_ps(x, y);
+  } else if constexpr (std::is_same_v<T, double>) {
+    a = _mm256_min_pd(x, y);
+    b = _mm256_max_pd(x, y);
+  } else if constexpr (std::is_same_v<T, uint8_t>) {
+    a = (R)_mm256_min_epu8((__m256i)x, (__m256i)y);
+    b = (R)_mm256_max_epu8((__m256i)x, (__m256i)y);
+  }
+#endif
+}
+
+template <class T, int N>
+struct Nets {
+  static constexpr Net median = median_net(N, N / 2);
+  static constexpr Net sort = median_net(N, -1);
+};
+
+// Windows of kLanes consecutive outputs at p: a network fully unrolled on registers (Median:
+// pruned to the middle wire; else a whole sort and wire `rank`). Returns a nonzero lane mask
+// where the window holds a NaN.
+template <class T, int N, bool Median>
+__attribute__((always_inline)) inline auto net_regs(const T* p, const int64_t* offsets,
+                                                    int64_t rank, T* out) {
+  using R = typename Reg<T>::type;
+  constexpr Net kNet = Median ? Nets<T, N>::median : Nets<T, N>::sort;
+  R v[N];
+  for (int j = 0; j < N; ++j) std::memcpy(&v[j], p + offsets[j], sizeof(R));
+  auto nan = v[0] != v[0];
+  for (int j = 1; j < N; ++j) nan |= v[j] != v[j];
+#pragma GCC unroll 256
+  for (int q = 0; q < kNet.count; ++q) min_max<T>(v[kNet.a[q]], v[kNet.b[q]]);
+  std::memcpy(out, &v[Median ? N / 2 : rank], sizeof(R));
+  return nan;
+}
+
+template <class T, int N, bool Median>
+void rank_net_as(const T* in, const int64_t* offsets, int64_t rank, int64_t count, T* out) {
+  constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
+  // A window holding a NaN: SciPy's partition result (rank.h), scalar.
+  auto exact = [&](int64_t i) {
+    double work[N];
+    for (int j = 0; j < N; ++j) work[j] = static_cast<double>(in[i + offsets[j]]);
+    out[i] = static_cast<T>(ni_select(work, 0, N - 1, rank));
+  };
+  if (count < L) {
+    for (int64_t i = 0; i < count; ++i) exact(i);
+    return;
+  }
+  int64_t off[N];  // in registers' reach: the loads below use them every vector
+  for (int j = 0; j < N; ++j) off[j] = offsets[j];
+  // The last vector is shifted back to end at `count`, recomputing a few outputs identically.
+  for (int64_t i0 = 0; i0 < count; i0 += L) {
+    const int64_t i = i0 + L <= count ? i0 : count - L;
+    const auto nan = net_regs<T, N, Median>(in + i, off, rank, out + i);
+    if constexpr (std::is_floating_point_v<T>) {
+      bool any = false;
+      for (int l = 0; l < L; ++l) any |= nan[l] != 0;
+      if (any)
+        for (int l = 0; l < L; ++l)
+          if (nan[l]) exact(i + l);
+    }
+  }
+}
+
+template <class T, int N>
+void rank_net(const T* in, const int64_t* offsets, int64_t rank, int64_t count, T* out) {
+  if (rank == N / 2)
+    rank_net_as<T, N, true>(in, offsets, rank, count, out);
+  else
+    rank_net_as<T, N, false>(in, offsets, rank, count, out);
+}
+
+inline constexpr npfast::rank::Table kTable = {
+#define NPFAST_KERNEL NPFAST_KERNEL_SIMD
+#include "src/kernels/rank/kernels.inc"
+#undef NPFAST_KERNEL
+};
+
+}  // namespace rank
+}  // namespace NPFAST_TARGET
+}  // namespace npfast

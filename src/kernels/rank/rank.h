@@ -1,0 +1,289 @@
+// Rank-filter kernel family: the kernels behind npfast.ndimage's minimum/maximum/median/rank/
+// percentile filters, each equal to SciPy's C code value for value (NaN included).
+//
+// Running minimum / maximum `<dtype>_minmax__<isa>(in, out, n, k, width, minimum, work)`:
+// `width` lines side by side, given as rows (the line driver's layout, src/ops/ndimage_line.h):
+// in[t][c] is element t of line c for t < n + k - 1 (lines already extended by the operator),
+// so a vector holds one element of several lines. out[i][c] is the minimum (maximum) of line
+// c's elements [i, i + k), for i < n: exactly what SciPy's NI_MinOrMaxFilter1D (Richard Harter's
+// ascending-minima deque, minmax_deque below) returns. On a line without NaN that is the
+// window's extreme, and among equal extremes (-0.0 and +0.0) the last one; on a line with a NaN
+// the deque's answer depends on where the NaN sits, so such lines (and, detected the same
+// cheap way, lines with an infinity) run the deque itself. That answer depends on the line
+// from its first element: the operator passes whole lines of floating types, never bands.
+// `work`: minmax_work_bytes(k, width, sizeof(T)) bytes. In and out rows do not overlap.
+//
+// Rank selection `<dtype>_select__<isa>(in, offsets, nf, rank, count, out, work)`: for each
+// output i < count, the nf values in[i + offsets[j]] (j in footprint order, C order over the
+// footprint's true entries) are converted to double and out[i] is the `rank`-th of them by
+// SciPy's NI_Select (ni_select below): the rank-th smallest when no value is NaN, and SciPy's
+// partition result otherwise. `work`: nf doubles.
+//
+// Running minimum / maximum along one contiguous line `<dtype>_minmax_line__<isa>(in, out, n,
+// k, minimum, work)`: in[0, n + k - 1) extended, out[i] = the extreme of in[i, i + k), the
+// same answer as the minmax kernel on that line (for the short windows the operator sends
+// here: the window folded left to right, vectorized across outputs). `work`:
+// minmax_work_bytes(k, 1, sizeof(T)) bytes.
+//
+// Footprint minimum / maximum `<dtype>_footprint_minmax__<isa>(in, offsets, nf, minimum, count,
+// out)`: SciPy's NI_MinOrMaxFilter for non-separable footprints: out[i] starts at
+// in[i + offsets[0]] and takes each later in[i + offsets[j]] that is strictly smaller (larger),
+// in T. So a NaN is the answer exactly when it is the window's first value, and ties keep the
+// earliest value.
+//
+// Small windows `<dtype>_rank_net_n<N>__<isa>(in, offsets, rank, count, out)`: for output
+// i < count, the rank-th smallest of the N values in[i + offsets[j]], equal to the select
+// kernel on the same offsets (min/max sorting networks across outputs: the median network
+// pruned to its middle wire for rank N/2, a whole sorting network for other ranks; windows
+// with a NaN take ni_select on the values in offsets order). N: 3, 5, 7, 9, 25, 27. Equal
+// values -0.0 and +0.0 may come back with either sign (SciPy's partition order is not
+// reproduced there).
+//
+// Byte rank over a rectangle `u8_rank_hist__<isa>(in, row_step, kh, kw, rank, count, out)`: the
+// rank-th smallest of the kh x kw window whose top-left element is in[i + r * row_step + c],
+// for output i < count; equal to the select kernel on those offsets (bytes hold no NaN).
+// Huang's sliding histogram: one column leaves and one enters per output, O(kh) updates.
+// `u16_rank_hist__<isa>(in, row_step, kh, kw, rank, count, out, work)` is the same for 16-bit
+// values over a two-level histogram (256 buckets of 256 values, so the answer moves by whole
+// buckets); `work`: kRankHist16Work int32, zero on entry and left zero.
+//
+// Kernels are pure: no allocation, no threads, no exceptions.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "npfast/dispatch.hpp"
+#include "src/core/registry.h"
+
+namespace npfast {
+namespace rank {
+
+template <class T>
+using MinMaxFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t width,
+                          bool minimum, void* work);
+template <class T>
+using MinMaxLineFn = void (*)(const T* in, T* out, int64_t n, int64_t k, bool minimum,
+                              void* work);
+template <class T>
+using SelectFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, int64_t rank,
+                          int64_t count, T* out, double* work);
+template <class T>
+using FootprintFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, bool minimum,
+                             int64_t count, T* out);
+using RankHistFn = void (*)(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw,
+                           int64_t rank, int64_t count, uint8_t* out);
+using RankHist16Fn = void (*)(const uint16_t* in, int64_t row_step, int64_t kh, int64_t kw,
+                             int64_t rank, int64_t count, uint16_t* out, int32_t* work);
+constexpr int64_t kRankHist16Work = 65536 + 256;
+template <class T>
+using RankNetFn = void (*)(const T* in, const int64_t* offsets, int64_t rank, int64_t count,
+                           T* out);
+
+struct Table {
+#define NPFAST_KERNEL NPFAST_KERNEL_FIELD
+#include "src/kernels/rank/kernels.inc"
+#undef NPFAST_KERNEL
+};
+
+// Bytes of `work` a minmax kernel needs: (k + 2) rows of `width` values (the backward scan,
+// the forward scan, a NaN detector per line) and the deque's ring of k (value, death) pairs.
+inline size_t minmax_work_bytes(int64_t k, int64_t width, size_t tsize) {
+  return static_cast<size_t>((k + 2) * width) * tsize + static_cast<size_t>(k) * (tsize + 8) + 64;
+}
+
+// SciPy's NI_Select (ndimage/src/ni_filters.c): Hoare partition around the first element,
+// recursing into the side that holds `rank`; written as a loop. Reordering buffer[lo..hi].
+inline double ni_select(double* buffer, int64_t lo, int64_t hi, int64_t rank) {
+  for (;;) {
+    if (lo == hi) return buffer[lo];
+    const double x = buffer[lo];
+    int64_t ii = lo - 1, jj = hi + 1;
+    for (;;) {
+      do --jj;
+      while (buffer[jj] > x);
+      do ++ii;
+      while (buffer[ii] < x);
+      if (ii < jj) {
+        const double t = buffer[ii];
+        buffer[ii] = buffer[jj];
+        buffer[jj] = t;
+      } else {
+        break;
+      }
+    }
+    const int64_t left = jj - lo + 1;
+    if (rank < left) {
+      hi = jj;
+    } else {
+      lo = jj + 1;
+      rank -= left;
+    }
+  }
+}
+
+// SciPy's NI_MinOrMaxFilter1D on one line of n + k - 1 elements in(t), writing out(i, value)
+// for i < n: Harter's deque of (value, death) pairs in a ring of k, comparisons as SciPy's
+// (`<=` / `>=` to replace the front, `>=` / `<=` to drop from the back). Values compare the
+// same in T as in SciPy's double line buffer (every T here converts to double exactly).
+template <class T, class In, class Out>
+void minmax_deque_of(In in, Out out, int64_t n, int64_t k, bool minimum, T* ring_value,
+                     int64_t* ring_death) {
+  if (k == 1) {
+    for (int64_t i = 0; i < n; ++i) out(i, in(i));
+    return;
+  }
+  int64_t front = 0, last = 0;
+  ring_value[0] = in(0);
+  ring_death[0] = k;
+  for (int64_t ll = 1; ll < k + n - 1; ++ll) {
+    const T val = in(ll);
+    if (ring_death[front] == ll && ++front >= k) front = 0;
+    if (minimum ? val <= ring_value[front] : val >= ring_value[front]) {
+      ring_value[front] = val;
+      ring_death[front] = ll + k;
+      last = front;
+    } else {
+      while (minimum ? ring_value[last] >= val : ring_value[last] <= val) {
+        if (last == 0) last = k;
+        --last;
+      }
+      if (++last >= k) last = 0;
+      ring_value[last] = val;
+      ring_death[last] = ll + k;
+    }
+    if (ll >= k - 1) out(ll - k + 1, ring_value[front]);
+  }
+}
+
+// The deque on line c of rows (in[t][c], out[i][c]).
+template <class T>
+void minmax_deque(const T* const* in, T* const* out, int64_t c, int64_t n, int64_t k,
+                  bool minimum, T* ring_value, int64_t* ring_death) {
+  minmax_deque_of<T>([&](int64_t t) { return in[t][c]; },
+                     [&](int64_t i, T v) { out[i][c] = v; }, n, k, minimum, ring_value,
+                     ring_death);
+}
+
+// The deque on one contiguous line (in[t], out[i]).
+template <class T>
+void minmax_deque_line(const T* in, T* out, int64_t n, int64_t k, bool minimum, T* ring_value,
+                       int64_t* ring_death) {
+  minmax_deque_of<T>([&](int64_t t) { return in[t]; }, [&](int64_t i, T v) { out[i] = v; }, n,
+                     k, minimum, ring_value, ring_death);
+}
+
+// The select kernel's body, shared by every ISA (a partition has nothing to vectorize).
+template <class T>
+void select_rows(const T* in, const int64_t* offsets, int64_t nf, int64_t rank, int64_t count,
+                 T* out, double* work) {
+  for (int64_t i = 0; i < count; ++i) {
+    const T* p = in + i;
+    for (int64_t j = 0; j < nf; ++j) work[j] = static_cast<double>(p[offsets[j]]);
+    out[i] = static_cast<T>(ni_select(work, 0, nf - 1, rank));
+  }
+}
+
+// The footprint kernel's body, shared by every ISA: the loop over outputs is innermost and
+// `t < r ? t : r` is the vector min instruction's own rule, so it vectorizes at each ISA's
+// flags and stays exactly SciPy's scan.
+template <class T>
+void footprint_minmax(const T* in, const int64_t* offsets, int64_t nf, bool minimum,
+                      int64_t count, T* out) {
+  const T* p = in + offsets[0];
+  for (int64_t i = 0; i < count; ++i) out[i] = p[i];
+  for (int64_t j = 1; j < nf; ++j) {
+    const T* __restrict q = in + offsets[j];
+    T* __restrict r = out;
+    if (minimum)
+      for (int64_t i = 0; i < count; ++i) r[i] = q[i] < r[i] ? q[i] : r[i];
+    else
+      for (int64_t i = 0; i < count; ++i) r[i] = q[i] > r[i] ? q[i] : r[i];
+  }
+}
+
+// The histogram kernel's body, shared by every ISA (its work is table updates, not lanes).
+inline void rank_hist(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank,
+                      int64_t count, uint8_t* out) {
+  if (count <= 0) return;
+  int32_t hist[256] = {};
+  for (int64_t r = 0; r < kh; ++r)
+    for (int64_t c = 0; c < kw; ++c) ++hist[in[r * row_step + c]];
+  // m: the answer; below: how many window values are smaller than m.
+  int m = 0;
+  int64_t below = 0;
+  while (below + hist[m] <= rank) below += hist[m++];
+  out[0] = static_cast<uint8_t>(m);
+  for (int64_t i = 1; i < count; ++i) {
+    const uint8_t* leave = in + i - 1;
+    const uint8_t* enter = in + i + kw - 1;
+    for (int64_t r = 0; r < kh; ++r) {
+      const int v = leave[r * row_step], u = enter[r * row_step];
+      --hist[v];
+      ++hist[u];
+      below += (u < m) - (v < m);
+    }
+    while (below > rank) below -= hist[--m];
+    while (below + hist[m] <= rank) below += hist[m++];
+    out[i] = static_cast<uint8_t>(m);
+  }
+}
+
+// The 16-bit histogram kernel's body, shared by every ISA. fine[v] counts value v, coarse[b]
+// values v >> 8 == b; m is the answer and below the count of window values smaller than m.
+inline void rank_hist16(const uint16_t* in, int64_t row_step, int64_t kh, int64_t kw,
+                        int64_t rank, int64_t count, uint16_t* out, int32_t* work) {
+  if (count <= 0) return;
+  int32_t* fine = work;
+  int32_t* coarse = work + 65536;
+  auto add = [&](int v, int d) {
+    fine[v] += d;
+    coarse[v >> 8] += d;
+  };
+  int m = 0;
+  int64_t below = 0;
+  // Moves m to the answer, keeping `below` exact: down value by value to the bucket start,
+  // then bucket by bucket; up value by value, whole buckets at each bucket start.
+  auto settle = [&] {
+    while (below > rank) {
+      if ((m & 255) == 0) {
+        int b = m >> 8;
+        do below -= coarse[--b];
+        while (below > rank);
+        m = b << 8;
+        break;
+      }
+      below -= fine[--m];
+    }
+    while (below + fine[m] <= rank) {
+      below += fine[m++];
+      if ((m & 255) == 0) {
+        int b = m >> 8;
+        while (below + coarse[b] <= rank) below += coarse[b++];
+        m = b << 8;
+      }
+    }
+  };
+  for (int64_t r = 0; r < kh; ++r)
+    for (int64_t c = 0; c < kw; ++c) add(in[r * row_step + c], 1);
+  settle();
+  out[0] = static_cast<uint16_t>(m);
+  for (int64_t i = 1; i < count; ++i) {
+    const uint16_t* leave = in + i - 1;
+    const uint16_t* enter = in + i + kw - 1;
+    for (int64_t r = 0; r < kh; ++r) {
+      const int v = leave[r * row_step], u = enter[r * row_step];
+      add(v, -1);
+      add(u, 1);
+      below += (u < m) - (v < m);
+    }
+    settle();
+    out[i] = static_cast<uint16_t>(m);
+  }
+  // Leave the histogram zero for the next call.
+  for (int64_t r = 0; r < kh; ++r)
+    for (int64_t c = 0; c < kw; ++c) add(in[count - 1 + r * row_step + c], -1);
+}
+
+}  // namespace rank
+}  // namespace npfast

@@ -1,0 +1,65 @@
+// Scalar reference for the rank-filter family: SciPy's own algorithms written plainly (the
+// deque of NI_MinOrMaxFilter1D line by line, NI_Select over each window). The test oracle and
+// the `scalar` ISA kernels.
+#include <cstdint>
+
+#include "src/kernels/rank/rank.h"
+
+namespace npfast {
+namespace rank {
+namespace {
+
+template <class T>
+void minmax_ref(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t width,
+                bool minimum, void* work) {
+  T* ring_value = static_cast<T*>(work);
+  int64_t* ring_death = reinterpret_cast<int64_t*>(
+      (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
+  for (int64_t c = 0; c < width; ++c)
+    minmax_deque(in, out, c, n, k, minimum, ring_value, ring_death);
+}
+
+template <class T>
+void minmax_line_ref(const T* in, T* out, int64_t n, int64_t k, bool minimum, void* work) {
+  T* ring_value = static_cast<T*>(work);
+  int64_t* ring_death = reinterpret_cast<int64_t*>(
+      (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
+  minmax_deque_line(in, out, n, k, minimum, ring_value, ring_death);
+}
+
+template <class T, int N>
+void rank_net_ref(const T* in, const int64_t* offsets, int64_t rank, int64_t count, T* out) {
+  double work[N];
+  select_rows(in, offsets, N, rank, count, out, work);
+}
+
+void rank_hist_ref(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank,
+                   int64_t count, uint8_t* out) {
+  int64_t offsets[4096];
+  double work[4096];
+  if (kh * kw > 4096) return;  // the tests' windows are smaller
+  for (int64_t r = 0; r < kh; ++r)
+    for (int64_t c = 0; c < kw; ++c) offsets[r * kw + c] = r * row_step + c;
+  select_rows(in, offsets, kh * kw, rank, count, out, work);
+}
+
+void rank_hist16_ref(const uint16_t* in, int64_t row_step, int64_t kh, int64_t kw,
+                     int64_t rank, int64_t count, uint16_t* out, int32_t*) {
+  int64_t offsets[4096];
+  double work[4096];
+  if (kh * kw > 4096) return;  // the tests' windows are smaller
+  for (int64_t r = 0; r < kh; ++r)
+    for (int64_t c = 0; c < kw; ++c) offsets[r * kw + c] = r * row_step + c;
+  select_rows(in, offsets, kh * kw, rank, count, out, work);
+}
+
+}  // namespace
+
+const Table table_scalar = {
+#define NPFAST_KERNEL NPFAST_KERNEL_SCALAR
+#include "src/kernels/rank/kernels.inc"
+#undef NPFAST_KERNEL
+};
+
+}  // namespace rank
+}  // namespace npfast

@@ -1,0 +1,291 @@
+// Every registered rank-filter kernel against the scalar reference (SciPy's deque and
+// NI_Select), over every ISA this CPU runs: running min/max bit for bit (signed zeros
+// included) on panels with NaN, infinities, -0.0 and many ties, window lengths around the
+// vector widths, longer than the line and of 1; medians value for value. The reference itself
+// is checked against SciPy's outputs written down by hand.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "npfast/dispatch.hpp"
+#include "src/kernels/rank/rank.h"
+
+namespace npfast {
+namespace rank {
+namespace {
+
+template <class T>
+std::vector<T> values(size_t n, std::mt19937& rng, double nan_rate) {
+  std::uniform_int_distribution<int> d(-5, 5);
+  std::uniform_real_distribution<double> u(0, 1);
+  std::vector<T> v(n);
+  for (auto& x : v) {
+    const double r = u(rng);
+    if constexpr (std::is_floating_point_v<T>) {
+      if (r < nan_rate) {
+        x = std::numeric_limits<T>::quiet_NaN();
+        continue;
+      }
+      if (r < 0.03) {
+        x = std::numeric_limits<T>::infinity();
+        continue;
+      }
+      if (r < 0.12) {
+        x = r < 0.08 ? T(-0.0) : T(0.0);
+        continue;
+      }
+    }
+    x = static_cast<T>(d(rng) + (std::is_signed_v<T> ? 0 : 5));
+  }
+  return v;
+}
+
+template <class T>
+bool same_bits(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>)
+    if (std::isnan(a) && std::isnan(b)) return true;
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+template <class T>
+bool same_value(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>)
+    if (std::isnan(a) && std::isnan(b)) return true;
+  return a == b;
+}
+
+template <class T>
+MinMaxFn<T> minmax_of(const Table& t) {
+  if constexpr (std::is_same_v<T, float>) return t.f32_minmax;
+  if constexpr (std::is_same_v<T, double>) return t.f64_minmax;
+  if constexpr (std::is_same_v<T, uint8_t>) return t.u8_minmax;
+  if constexpr (std::is_same_v<T, uint16_t>) return t.u16_minmax;
+  if constexpr (std::is_same_v<T, int32_t>) return t.i32_minmax;
+}
+
+template <class T, int N>
+RankNetFn<T> net_of(const Table& t) {
+#define NPFAST_NET_OF(n)                                          \
+  if constexpr (N == n) {                                         \
+    if constexpr (std::is_same_v<T, float>) return t.f32_rank_net_n##n; \
+    if constexpr (std::is_same_v<T, double>) return t.f64_rank_net_n##n; \
+    if constexpr (std::is_same_v<T, uint8_t>) return t.u8_rank_net_n##n; \
+  }
+  NPFAST_NET_OF(3)
+  NPFAST_NET_OF(5)
+  NPFAST_NET_OF(7)
+  NPFAST_NET_OF(9)
+  NPFAST_NET_OF(25)
+  NPFAST_NET_OF(27)
+#undef NPFAST_NET_OF
+  return nullptr;
+}
+
+// scipy.ndimage.maximum_filter1d / minimum_filter1d([1, nan, 3, 2, 0, 5, 4], 3,
+// mode='constant', cval=-9) as SciPy 1.17 returns them: the NaN answers depend on position.
+TEST(RankReference, DequeMatchesScipyByHand) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double ext[9] = {-9, 1, nan, 3, 2, 0, 5, 4, -9};
+  std::vector<char> work(minmax_work_bytes(3, 1, sizeof(double)));
+  double out[7];
+  const double* in_rows[9];
+  double* out_rows[7];
+  for (int t = 0; t < 9; ++t) in_rows[t] = ext + t;
+  for (int i = 0; i < 7; ++i) out_rows[i] = out + i;
+  table_scalar.f64_minmax(in_rows, out_rows, 7, 3, 1, false, work.data());
+  const double want_max[7] = {1, 3, 3, 3, 5, 5, 5};
+  for (int i = 0; i < 7; ++i) EXPECT_EQ(out[i], want_max[i]) << i;
+  table_scalar.f64_minmax(in_rows, out_rows, 7, 3, 1, true, work.data());
+  const double want_min[7] = {-9, 1, nan, 0, 0, 0, -9};
+  for (int i = 0; i < 7; ++i) EXPECT_TRUE(same_value(out[i], want_min[i])) << i;
+}
+
+// NI_Select: the rank-th smallest without NaN; SciPy's answers with one (by hand from
+// scipy.ndimage.rank_filter on 2-D inputs, the values in footprint order).
+TEST(RankReference, SelectByHand) {
+  double b1[5] = {3, 1, 4, 1, 5};
+  EXPECT_EQ(ni_select(b1, 0, 4, 2), 3);
+  double b2[5] = {3, 1, 4, 1, 5};
+  EXPECT_EQ(ni_select(b2, 0, 4, 4), 5);
+  const float in[9] = {5, 1, 2, 8, 7, 3, 4, 6, 0};
+  const int64_t offsets[9] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+  float out;
+  table_scalar.f32_rank_net_n9(in, offsets, 4, 1, &out);
+  EXPECT_EQ(out, 4.0f);
+}
+
+class RankIsa : public ::testing::TestWithParam<Isa> {};
+
+template <class T>
+void check_minmax(const Table& t, Isa isa, std::mt19937& rng) {
+  for (int64_t k : {1, 2, 3, 4, 5, 7, 8, 9, 17, 33}) {
+    for (int64_t n : {1, 2, 3, 5, 16, 31, 70}) {
+      for (int64_t width : {1, 3, 8, 17, 40}) {
+        for (double nan_rate : {0.0, 0.01}) {
+          const int64_t step = width + 3;
+          const auto in = values<T>(static_cast<size_t>((n + k - 1) * step), rng, nan_rate);
+          std::vector<T> want(n * step, T(7)), got(n * step, T(7));
+          std::vector<char> w1(minmax_work_bytes(k, width, sizeof(T)));
+          std::vector<char> w2(minmax_work_bytes(k, width, sizeof(T)));
+          // Rows `step` apart, as the line driver's copied blocks (and read-in-place rows).
+          std::vector<const T*> rows(n + k - 1);
+          std::vector<T*> want_rows(n), got_rows(n);
+          for (int64_t r = 0; r < n + k - 1; ++r) rows[r] = in.data() + r * step;
+          for (int64_t i = 0; i < n; ++i) {
+            want_rows[i] = want.data() + i * step;
+            got_rows[i] = got.data() + i * step;
+          }
+          for (bool minimum : {true, false}) {
+            minmax_of<T>(table_scalar)(rows.data(), want_rows.data(), n, k, width, minimum,
+                                       w1.data());
+            minmax_of<T>(t)(rows.data(), got_rows.data(), n, k, width, minimum, w2.data());
+            for (int64_t i = 0; i < n * step; ++i)
+              ASSERT_TRUE(same_bits(want[i], got[i]))
+                  << isa_name(isa) << " sizeof " << sizeof(T) << " min " << minimum << " k " << k
+                  << " n " << n << " width " << width << " at " << i;
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+MinMaxLineFn<T> line_of(const Table& t) {
+  if constexpr (std::is_same_v<T, float>) return t.f32_minmax_line;
+  if constexpr (std::is_same_v<T, double>) return t.f64_minmax_line;
+  if constexpr (std::is_same_v<T, uint8_t>) return t.u8_minmax_line;
+  if constexpr (std::is_same_v<T, uint16_t>) return t.u16_minmax_line;
+  if constexpr (std::is_same_v<T, int32_t>) return t.i32_minmax_line;
+}
+
+template <class T>
+void check_minmax_line(const Table& t, Isa isa, std::mt19937& rng) {
+  for (int64_t k : {1, 2, 3, 5, 8, 16}) {
+    for (int64_t n : {1, 2, 7, 16, 33, 100}) {
+      for (double nan_rate : {0.0, 0.005}) {
+        const auto in = values<T>(static_cast<size_t>(n + k - 1), rng, nan_rate);
+        std::vector<T> want(n), got(n);
+        std::vector<char> w1(minmax_work_bytes(k, 1, sizeof(T))), w2(w1.size());
+        for (bool minimum : {true, false}) {
+          line_of<T>(table_scalar)(in.data(), want.data(), n, k, minimum, w1.data());
+          line_of<T>(t)(in.data(), got.data(), n, k, minimum, w2.data());
+          for (int64_t i = 0; i < n; ++i)
+            ASSERT_TRUE(same_bits(want[i], got[i]))
+                << isa_name(isa) << " line k " << k << " n " << n << " at " << i;
+        }
+      }
+    }
+  }
+}
+
+// Windows of N values: rows of 3 or 5 (3x3, 5x5 and 3x3x3 shapes), in a plane `row` wide.
+template <class T, int N>
+void check_net(const Table& t, Isa isa, std::mt19937& rng) {
+  for (int64_t count : {1, 7, 16, 33, 100}) {
+    for (double nan_rate : {0.0, 0.02}) {
+      const int64_t row = count + 8, plane = row * 4;
+      std::vector<int64_t> offsets(N);
+      const int K = N == 25 ? 5 : 3;
+      for (int j = 0; j < N; ++j)
+        offsets[j] = N <= 7 ? j : N == 27 ? (j / 9) * plane + (j / 3 % 3) * row + j % 3
+                                         : (j / K) * row + j % K;
+      const auto in = values<T>(static_cast<size_t>(plane * 3), rng, nan_rate);
+      std::vector<T> want(count), got(count);
+      for (int64_t rank : {int64_t{N / 2}, int64_t{0}, int64_t{1}, int64_t{N - 2}, int64_t{N - 1}}) {
+        net_of<T, N>(table_scalar)(in.data(), offsets.data(), rank, count, want.data());
+        net_of<T, N>(t)(in.data(), offsets.data(), rank, count, got.data());
+        for (int64_t i = 0; i < count; ++i)
+          ASSERT_TRUE(same_value(want[i], got[i]))
+              << isa_name(isa) << " N " << N << " rank " << rank << " count " << count << " at "
+              << i;
+      }
+    }
+  }
+}
+
+template <class T>
+void check_nets(const Table& t, Isa isa, std::mt19937& rng) {
+  check_net<T, 3>(t, isa, rng);
+  check_net<T, 5>(t, isa, rng);
+  check_net<T, 7>(t, isa, rng);
+  check_net<T, 9>(t, isa, rng);
+  check_net<T, 25>(t, isa, rng);
+  check_net<T, 27>(t, isa, rng);
+}
+
+void check_rank_hist(const Table& t, Isa isa, std::mt19937& rng) {
+  for (int64_t kh : {1, 2, 3, 7}) {
+    for (int64_t kw : {1, 4, 7, 9}) {
+      const int64_t count = 53, row = count + kw + 3;
+      std::vector<uint8_t> in(static_cast<size_t>(row * kh));
+      std::uniform_int_distribution<int> d(0, 255), few(100, 104);
+      for (size_t j = 0; j < in.size(); ++j) in[j] = static_cast<uint8_t>(j % 3 ? few(rng) : d(rng));
+      for (int64_t rank : {int64_t{0}, kh * kw / 2, kh * kw - 1}) {
+        std::vector<uint8_t> want(count), got(count);
+        table_scalar.u8_rank_hist(in.data(), row, kh, kw, rank, count, want.data());
+        t.u8_rank_hist(in.data(), row, kh, kw, rank, count, got.data());
+        ASSERT_EQ(want, got) << isa_name(isa) << " " << kh << "x" << kw << " rank " << rank;
+      }
+    }
+  }
+}
+
+// 16-bit values spread over every bucket, clustered in one, and two far-apart clusters (the
+// answer jumps across many buckets); the histogram must come back zero.
+void check_rank_hist16(const Table& t, Isa isa, std::mt19937& rng) {
+  std::vector<int32_t> work(kRankHist16Work, 0);
+  for (int spread = 0; spread < 3; ++spread) {
+    for (int64_t kh : {1, 3, 7}) {
+      for (int64_t kw : {1, 5, 9}) {
+        const int64_t count = 61, row = count + kw + 2;
+        std::vector<uint16_t> in(static_cast<size_t>(row * kh));
+        std::uniform_int_distribution<int> all(0, 65535), near(1000, 1003), coin(0, 1);
+        for (auto& v : in)
+          v = static_cast<uint16_t>(spread == 0   ? all(rng)
+                                    : spread == 1 ? near(rng)
+                                                  : (coin(rng) ? 65000 + near(rng) % 4 : near(rng)));
+        for (int64_t rank : {int64_t{0}, kh * kw / 2, kh * kw - 1}) {
+          std::vector<uint16_t> want(count), got(count);
+          table_scalar.u16_rank_hist(in.data(), row, kh, kw, rank, count, want.data(), nullptr);
+          t.u16_rank_hist(in.data(), row, kh, kw, rank, count, got.data(), work.data());
+          ASSERT_EQ(want, got) << isa_name(isa) << " " << kh << "x" << kw << " rank " << rank;
+          for (int32_t w : work) ASSERT_EQ(w, 0);
+        }
+      }
+    }
+  }
+}
+
+TEST_P(RankIsa, MatchesReference) {
+  const Table& t = *kernels<Table>(GetParam());
+  std::mt19937 rng(1234);
+  check_minmax<float>(t, GetParam(), rng);
+  check_minmax<double>(t, GetParam(), rng);
+  check_minmax<uint8_t>(t, GetParam(), rng);
+  check_minmax<uint16_t>(t, GetParam(), rng);
+  check_minmax<int32_t>(t, GetParam(), rng);
+  check_minmax_line<float>(t, GetParam(), rng);
+  check_minmax_line<double>(t, GetParam(), rng);
+  check_minmax_line<uint8_t>(t, GetParam(), rng);
+  check_minmax_line<uint16_t>(t, GetParam(), rng);
+  check_minmax_line<int32_t>(t, GetParam(), rng);
+  check_nets<float>(t, GetParam(), rng);
+  check_nets<double>(t, GetParam(), rng);
+  check_nets<uint8_t>(t, GetParam(), rng);
+  check_rank_hist(t, GetParam(), rng);
+  if (GetParam() != Isa::scalar) check_rank_hist16(t, GetParam(), rng);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, RankIsa, ::testing::ValuesIn(kernel_isas<Table>()),
+                         [](const auto& info) { return std::string(isa_name(info.param)); });
+
+}  // namespace
+}  // namespace rank
+}  // namespace npfast

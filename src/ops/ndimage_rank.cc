@@ -1,0 +1,551 @@
+// The rank filters: argument checks, then either one line pass (ndimage_line.h) with the
+// running min/max kernels, or a padded copy of the input and a window kernel per output row
+// (footprint min/max, NI_Select, the small-window sorting networks, the byte histogram).
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "npfast/error.hpp"
+#include "npfast/memory.hpp"
+#include "npfast/ndimage_rank.hpp"
+#include "npfast/threads.hpp"
+#include "src/kernels/rank/rank.h"
+#include "src/ops/ndimage_line.h"
+
+namespace npfast {
+namespace {
+
+void check_same_shape(const View& input, const View& out) {
+  bool same = out.ndim == input.ndim;
+  for (int k = 0; same && k < input.ndim; ++k) same = out.shape[k] == input.shape[k];
+  if (!same)
+    throw ValueError("output: shape " + shape_str(out) + " must equal the input's " +
+                     shape_str(input));
+}
+
+// The kernels' element type for input type S: the values of every input dtype, exactly
+// (int64 as SciPy's double buffers hold it).
+template <class S>
+using Work = std::conditional_t<
+    std::is_same_v<S, float> || std::is_same_v<S, uint8_t> || std::is_same_v<S, uint16_t>, S,
+    std::conditional_t<std::is_same_v<S, int8_t> || std::is_same_v<S, int16_t> ||
+                           std::is_same_v<S, int32_t>,
+                       int32_t, double>>;
+
+template <class T, class F32, class F64, class U8, class U16, class I32>
+auto pick(const F32& f32, const F64& f64, const U8& u8, const U16& u16, const I32& i32) {
+  if constexpr (std::is_same_v<T, float>)
+    return f32;
+  else if constexpr (std::is_same_v<T, double>)
+    return f64;
+  else if constexpr (std::is_same_v<T, uint8_t>)
+    return u8;
+  else if constexpr (std::is_same_v<T, uint16_t>)
+    return u16;
+  else
+    return i32;
+}
+
+// True when `v` is a value of T exactly (the line buffer may then be T instead of double).
+template <class T>
+bool holds(double v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return std::isnan(v) || static_cast<double>(static_cast<T>(v)) == v;
+  } else {
+    return v >= static_cast<double>(std::numeric_limits<T>::min()) &&
+           v <= static_cast<double>(std::numeric_limits<T>::max()) && std::floor(v) == v;
+  }
+}
+
+// Along the last axis with a short window: each line copied (converted to T) and extended
+// into a buffer, folded by the line kernel, written back with SciPy's cast. Lines are read
+// before they are written, so `out` may be `input`.
+template <class T>
+void minmax_lines(const View& input, int64_t size, const View& out, Border mode, double cval,
+                  int64_t origin, bool minimum) {
+  const auto& t = kernels<rank::Table>();
+  const rank::MinMaxLineFn<T> k = pick<T>(t.f32_minmax_line, t.f64_minmax_line,
+                                          t.u8_minmax_line, t.u16_minmax_line, t.i32_minmax_line);
+  const int last = input.ndim - 1;
+  const int64_t n = input.shape[last], before = size / 2 + origin;
+  const ndimage::OuterAxes outer(input, last, last);
+  const int64_t lines = outer.size;
+  const ndimage::LoadFn<T> load = ndimage::with_dtype(
+      input.dtype, [](auto s) -> ndimage::LoadFn<T> { return ndimage::load_lanes<T, decltype(s)>; });
+  const ndimage::StoreFn<T> store = ndimage::with_dtype(
+      out.dtype, [](auto d) -> ndimage::StoreFn<T> { return ndimage::store_lanes<T, decltype(d)>; });
+  const T fill = static_cast<T>(cval);
+  parallel_for(lines, grain_for(lines, 0.3 * static_cast<double>(n * size)),
+               [&](int64_t l0, int64_t l1) {
+                 Buffer<T> ext(static_cast<size_t>(n + size - 1)), res(static_cast<size_t>(n));
+                 Buffer<char> work(rank::minmax_work_bytes(size, 1, sizeof(T)));
+                 for (int64_t l = l0; l < l1; ++l) {
+                   const char* src = static_cast<const char*>(input.data);
+                   char* dst = static_cast<char*>(out.data);
+                   outer.offsets(input, out, l, &src, &dst);
+                   load(ext.get() + before, src, input.strides[last], n);
+                   ndimage::extend_lines(ext.get(), n, before, size - 1 - before, 1, mode, fill);
+                   k(ext.get(), res.get(), n, size, minimum, work.get());
+                   store(dst, res.get(), out.strides[last], n);
+                 }
+               });
+}
+
+template <class T>
+void minmax1d_as(const View& input, int64_t size, int axis, const View& out, Border mode,
+                 double cval, int64_t origin, bool minimum) {
+  if (axis == input.ndim - 1 && size <= 16 && !input.empty()) {
+    minmax_lines<T>(input, size, out, mode, cval, origin, minimum);
+    return;
+  }
+  const auto& t = kernels<rank::Table>();
+  const rank::MinMaxFn<T> k =
+      pick<T>(t.f32_minmax, t.f64_minmax, t.u8_minmax, t.u16_minmax, t.i32_minmax);
+  const int64_t size1 = size / 2;
+  // Copied blocks: 128 bytes of each row (a few vectors of every ISA), at least 16 lines.
+  // Blocks read in place: 1 KiB rows, 64 positions a block so that its rows stay in L1/L2;
+  // whole lines when writing in place (a banded block would read rows an earlier band of the
+  // same lines rewrote).
+  const int64_t lanes = std::max<int64_t>(16, 128 / static_cast<int64_t>(sizeof(T)));
+  const int64_t direct_lanes = 1024 / static_cast<int64_t>(sizeof(T));
+  // Floating lines holding a NaN take SciPy's deque, whose answer depends on the line's whole
+  // history: they must be whole lines too.
+  const int64_t band = input.data == out.data || std::is_floating_point_v<T>
+                           ? 0
+                           : std::max<int64_t>(64, 2 * size);
+  const ndimage::LinePass p{axis, size1 + origin, size - size1 - 1 - origin, mode, cval, lanes,
+                            direct_lanes, band, 0.3};
+  ndimage::for_each_line<T>(input, out, p,
+                            [&](const T* const* in, T* const* res, int64_t n, int64_t width) {
+                              Buffer<char> work(rank::minmax_work_bytes(size, width, sizeof(T)));
+                              k(in, res, n, size, width, minimum, work.get());
+                            });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Window filters over a padded copy
+
+struct Window {
+  int nd;
+  int64_t pshape[View::kMaxDims];   // padded shape
+  int64_t pstride[View::kMaxDims];  // its C strides, in elements
+  int64_t lo[View::kMaxDims];       // elements before each axis: f // 2 + origin
+  std::vector<int64_t> offsets;     // the footprint's set entries, C order, in padded elements
+};
+
+Window window(const View& input, const View& footprint, const int64_t* origins) {
+  if (footprint.dtype != DType::u8 || !footprint.c_contiguous())
+    throw TypeError("footprint: must be a C-contiguous uint8 array");
+  if (footprint.ndim != input.ndim)
+    throw ValueError("footprint: must have one dimension per input axis (" +
+                     std::to_string(input.ndim) + "), got shape " + shape_str(footprint));
+  Window w;
+  w.nd = input.ndim;
+  for (int k = 0; k < w.nd; ++k) {
+    const int64_t f = footprint.shape[k];
+    if (f < 1) throw ValueError("footprint: empty, shape " + shape_str(footprint));
+    if (origins[k] < -(f / 2) || origins[k] > (f - 1) / 2)
+      throw ValueError("origin: invalid origin " + std::to_string(origins[k]) + " for axis " +
+                       std::to_string(k) + " (footprint length " + std::to_string(f) + ")");
+    w.lo[k] = f / 2 + origins[k];
+    w.pshape[k] = input.shape[k] + f - 1;
+  }
+  int64_t s = 1;
+  for (int k = w.nd - 1; k >= 0; --k) {
+    w.pstride[k] = s;
+    s = checked_mul(s, w.pshape[k], "padded input size");
+  }
+  const uint8_t* f = footprint.ptr<uint8_t>();
+  const int64_t fsize = footprint.size();
+  for (int64_t j = 0; j < fsize; ++j) {
+    if (!f[j]) continue;
+    int64_t off = 0, r = j;
+    for (int k = w.nd - 1; k >= 0; --k) {
+      off += (r % footprint.shape[k]) * w.pstride[k];
+      r /= footprint.shape[k];
+    }
+    w.offsets.push_back(off);
+  }
+  if (w.offsets.empty()) throw ValueError("footprint: all-zero footprint is not supported");
+  return w;
+}
+
+// Fills padded row `r` (a row: all axes but the last; the slab's row r is padded row
+// r0 + r) of the extended input: input (dtype S) converted to T, extended by w.lo before and
+// f - 1 - lo after each axis as `mode` (NI_ExtendLine's map, map_index) with `cval`.
+template <class T, class S>
+void pad_row(const View& input, const Window& w, Border mode, T cval,
+             const std::vector<int64_t>& map_last, int64_t r, T* row) {
+  const int last = w.nd - 1;
+  const int64_t nl = input.shape[last], pl = w.pshape[last];
+  const char* src = static_cast<const char*>(input.data);
+  for (int k = last - 1; k >= 0; --k) {
+    const int64_t m = map_index(r % w.pshape[k] - w.lo[k], input.shape[k], mode);
+    r /= w.pshape[k];
+    if (m < 0) {
+      std::fill(row, row + pl, cval);
+      return;
+    }
+    src += m * input.strides[k];
+  }
+  ndimage::load_lanes<T, S>(row + w.lo[last], src, input.strides[last], nl);
+  auto extend = [&](int64_t t) {
+    const int64_t m = map_last[t];
+    row[t] = m < 0 ? cval : row[w.lo[last] + m];
+  };
+  for (int64_t t = 0; t < w.lo[last]; ++t) extend(t);
+  for (int64_t t = w.lo[last] + nl; t < pl; ++t) extend(t);
+}
+
+// Runs `row(P_at_window, res, n, scratch)` for every output row (all axes but the last; n =
+// the last axis's length, or a piece of the line for 1-D input) and writes res to `out` with
+// SciPy's cast; `scratch`: scratch_bytes per thread's run of slabs, zeroed once at its start. The extended input is built slab by slab (output rows along axis 0 in chunks, each
+// with the f0 - 1 padded rows its windows also reach) in a pooled buffer of about 512 KiB, so
+// it stays in cache and no full padded copy is ever made. Threads over slabs.
+template <class T, class S, class RowFn>
+void for_each_slab(const View& input, const Window& w, Border mode, T cval, const View& out,
+                   double ns_per_output, size_t scratch_bytes, RowFn&& row) {
+  const int nd = w.nd, last = nd - 1;
+  const int64_t nl = input.shape[last], pl = w.pshape[last];
+  std::vector<int64_t> map_last(static_cast<size_t>(pl));
+  for (int64_t t = 0; t < pl; ++t) map_last[t] = map_index(t - w.lo[last], nl, mode);
+  const ndimage::StoreFn<T> store = ndimage::with_dtype(
+      out.dtype, [](auto d) -> ndimage::StoreFn<T> { return ndimage::store_lanes<T, decltype(d)>; });
+  constexpr int64_t kSlabElems = (int64_t{1} << 19) / static_cast<int64_t>(sizeof(T));
+  if (nd == 1) {
+    // A line: pieces of outputs, each with its f - 1 extra elements.
+    const int64_t piece = std::max<int64_t>(kSlabElems, 4 * (pl - nl));
+    const int64_t pieces = (nl + piece - 1) / piece;
+    parallel_for(pieces, grain_for(pieces, ns_per_output * static_cast<double>(piece)),
+                 [&](int64_t p0, int64_t p1) {
+                   Buffer<T> buf(static_cast<size_t>(piece + pl - nl)), res(static_cast<size_t>(piece));
+                   Buffer<char> scratch(scratch_bytes);
+                   if (scratch_bytes) std::memset(scratch.get(), 0, scratch_bytes);
+                   for (int64_t p = p0; p < p1; ++p) {
+                     const int64_t s0 = p * piece, m = std::min(piece, nl - s0);
+                     for (int64_t t = 0; t < m + pl - nl; ++t) {
+                       const int64_t k = map_last[s0 + t];
+                       S v;
+                       if (k >= 0) std::memcpy(&v, static_cast<const char*>(input.data) + k * input.strides[0], sizeof(S));
+                       buf[t] = k < 0 ? cval : static_cast<T>(v);
+                     }
+                     row(static_cast<const T*>(buf.get()), res.get(), m, scratch.get());
+                     store(static_cast<char*>(out.data) + s0 * out.strides[0], res.get(), out.strides[0], m);
+                   }
+                 });
+    return;
+  }
+  // Results go straight into `out` when it holds T in contiguous, aligned rows.
+  bool direct = out.dtype == dtype_of<T>() && out.strides[last] == static_cast<int64_t>(sizeof(T)) &&
+                reinterpret_cast<uintptr_t>(out.data) % alignof(T) == 0;
+  for (int k = 0; direct && k < nd; ++k) direct = out.strides[k] % static_cast<int64_t>(sizeof(T)) == 0;
+  // Rows of one axis-0 index (padded), and output rows per axis-0 index.
+  const int64_t slice_rows = w.pstride[0] / pl;
+  const int64_t out_rows_per = input.size() / (input.shape[0] * nl);
+  const int64_t f0 = w.pshape[0] - input.shape[0] + 1;
+  const int64_t chunk = std::max<int64_t>({1, kSlabElems / w.pstride[0], 4 * (f0 - 1)});
+  const int64_t chunks = (input.shape[0] + chunk - 1) / chunk;
+  const double per_chunk = ns_per_output * static_cast<double>(chunk * out_rows_per * nl);
+  parallel_for(chunks, grain_for(chunks, per_chunk), [&](int64_t c0, int64_t c1) {
+    Buffer<T> slab(static_cast<size_t>((chunk + f0 - 1) * w.pstride[0]));
+    Buffer<T> res(static_cast<size_t>(nl));
+    Buffer<char> scratch(scratch_bytes);
+    if (scratch_bytes) std::memset(scratch.get(), 0, scratch_bytes);
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t i0 = c * chunk, m0 = std::min(chunk, input.shape[0] - i0);
+      const int64_t prow0 = i0 * slice_rows, prows = (m0 + f0 - 1) * slice_rows;
+      for (int64_t r = 0; r < prows; ++r)
+        pad_row<T, S>(input, w, mode, cval, map_last, prow0 + r, slab.get() + r * pl);
+      for (int64_t r = 0; r < m0 * out_rows_per; ++r) {
+        // Output row (i0 + r / out_rows_per, rest...) and its window in the slab.
+        int64_t q = r, at = 0;
+        char* dst = static_cast<char*>(out.data);
+        for (int k = last - 1; k >= 1; --k) {
+          const int64_t i = q % input.shape[k];
+          q /= input.shape[k];
+          at += i * w.pstride[k];
+          dst += i * out.strides[k];
+        }
+        at += q * w.pstride[0];
+        dst += (i0 + q) * out.strides[0];
+        if (direct) {
+          row(static_cast<const T*>(slab.get() + at), reinterpret_cast<T*>(dst), nl, scratch.get());
+        } else {
+          row(static_cast<const T*>(slab.get() + at), res.get(), nl, scratch.get());
+          store(dst, res.get(), out.strides[last], nl);
+        }
+      }
+    }
+  });
+}
+
+template <class S>
+void window_filter(const View& input, const View& footprint, const int64_t* origins,
+                   int64_t rank, bool minmax, bool minimum, const View& out, Border mode,
+                   double cval) {
+  using T = Work<S>;
+  const Window w = window(input, footprint, origins);
+  const int64_t nf = static_cast<int64_t>(w.offsets.size());
+  if (!minmax && (rank < 0 || rank >= nf))
+    throw ValueError("rank: must lie in [0, " + std::to_string(nf) + ") for this footprint, got " +
+                     std::to_string(rank));
+  if (input.empty()) return;
+  // SciPy's (_type)cval: the fill value as the input's type, then the kernels' type.
+  const T fill = static_cast<T>(ndimage::c_cast<S>(cval));
+  const auto& t = kernels<rank::Table>();
+  if (minmax) {
+    const rank::FootprintFn<T> k = pick<T>(t.f32_footprint_minmax, t.f64_footprint_minmax,
+                                           t.u8_footprint_minmax, t.u16_footprint_minmax,
+                                           t.i32_footprint_minmax);
+    for_each_slab<T, S>(input, w, mode, fill, out, 0.1 * static_cast<double>(nf), 0,
+                        [&](const T* p, T* res, int64_t n, void*) {
+                      k(p, w.offsets.data(), nf, minimum, n, res);
+                    });
+    return;
+  }
+  // Windows of 3, 5, 7, 9, 25 or 27 values, any footprint and rank: the sorting networks.
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> ||
+                std::is_same_v<T, uint8_t>) {
+    rank::RankNetFn<T> k = nullptr;
+    switch (nf) {
+#define NPFAST_NET(n)                                                                       \
+  case n:                                                                                   \
+    k = pick<T>(t.f32_rank_net_n##n, t.f64_rank_net_n##n, t.u8_rank_net_n##n, nullptr, nullptr); \
+    break;
+      NPFAST_NET(3)
+      NPFAST_NET(5)
+      NPFAST_NET(7)
+      NPFAST_NET(9)
+      NPFAST_NET(25)
+      NPFAST_NET(27)
+#undef NPFAST_NET
+      default:
+        break;
+    }
+    if (k) {
+      const int64_t* off = w.offsets.data();
+      for_each_slab<T, S>(input, w, mode, fill, out, 0.3 * static_cast<double>(nf), 0,
+                          [&](const T* p, T* res, int64_t n, void*) { k(p, off, rank, n, res); });
+      return;
+    }
+  }
+  // Byte windows spanning the last two axes (leading footprint axes of length 1) and not
+  // tiny: Huang's histogram.
+  if constexpr (std::is_same_v<T, uint8_t>) {
+    bool rect = nf == footprint.size() && nf >= 16;
+    for (int k = 0; rect && k < w.nd - 2; ++k) rect = footprint.shape[k] == 1;
+    if (rect) {
+      const int64_t kh = w.nd >= 2 ? footprint.shape[w.nd - 2] : 1;
+      const int64_t kw = footprint.shape[w.nd - 1];
+      const int64_t step = w.nd >= 2 ? w.pstride[w.nd - 2] : 0;
+      const rank::RankHistFn k = t.u8_rank_hist;
+      for_each_slab<T, S>(input, w, mode, fill, out, 2.0 * static_cast<double>(kh), 0,
+                          [&](const T* p, T* res, int64_t n, void*) {
+                            k(p, step, kh, kw, rank, n, res);
+                          });
+      return;
+    }
+  }
+  // 16-bit rectangles of 16 or more values: the two-level histogram.
+  if constexpr (std::is_same_v<T, uint16_t>) {
+    bool rect = nf == footprint.size() && nf >= 16;
+    for (int k = 0; rect && k < w.nd - 2; ++k) rect = footprint.shape[k] == 1;
+    if (rect) {
+      const int64_t kh = w.nd >= 2 ? footprint.shape[w.nd - 2] : 1;
+      const int64_t kw = footprint.shape[w.nd - 1];
+      const int64_t step = w.nd >= 2 ? w.pstride[w.nd - 2] : 0;
+      const rank::RankHist16Fn k = t.u16_rank_hist;
+      // The histogram: zeroed once per thread's run of slabs, left zero by every call.
+      for_each_slab<T, S>(input, w, mode, fill, out, 4.0 * static_cast<double>(kh),
+                          rank::kRankHist16Work * sizeof(int32_t),
+                          [&](const T* p, T* res, int64_t n, void* hist) {
+                            k(p, step, kh, kw, rank, n, res, static_cast<int32_t*>(hist));
+                          });
+      return;
+    }
+  }
+  const rank::SelectFn<T> k =
+      pick<T>(t.f32_select, t.f64_select, t.u8_select, t.u16_select, t.i32_select);
+  for_each_slab<T, S>(input, w, mode, fill, out, 3.0 * static_cast<double>(nf),
+                      static_cast<size_t>(nf) * sizeof(double),
+                      [&](const T* p, T* res, int64_t n, void* work) {
+                        k(p, w.offsets.data(), nf, rank, n, res, static_cast<double*>(work));
+                      });
+}
+
+}  // namespace
+
+void minmax_filter1d(const View& input, int64_t size, int axis, const View& out, Border mode,
+                     double cval, int64_t origin, bool minimum) {
+  if (input.ndim < 1) throw ValueError("input: must have at least 1 dimension");
+  if (axis < 0 || axis >= input.ndim)
+    throw ValueError("axis: " + std::to_string(axis) + " is out of bounds for array of dimension " +
+                     std::to_string(input.ndim));
+  if (size < 1) throw ValueError("size: must be at least 1, got " + std::to_string(size));
+  if (origin < -(size / 2) || origin > (size - 1) / 2)
+    throw ValueError("origin: must satisfy -(size // 2) <= origin <= (size - 1) // 2, got " +
+                     std::to_string(origin) + " for size " + std::to_string(size));
+  check_same_shape(input, out);
+  // The line buffer's type: the input's values exactly, and cval too when constant mode reads
+  // it (SciPy's buffer is double; a narrower one gives the same extremes).
+  const bool fill = mode == Border::fill;
+  ndimage::with_dtype(input.dtype, [&](auto s) {
+    using T = Work<decltype(s)>;
+    if (!fill || holds<T>(cval))
+      minmax1d_as<T>(input, size, axis, out, mode, cval, origin, minimum);
+    else
+      minmax1d_as<double>(input, size, axis, out, mode, cval, origin, minimum);
+    return 0;
+  });
+}
+
+namespace {
+
+// Returns false (output partly written) when a floating input holds a NaN or an infinity:
+// the vertical pass runs in bands, and SciPy's deque answer on a column with a NaN depends on
+// the whole column, so such inputs take the unfused passes (whole lines).
+template <class T>
+bool minmax2d_as(const View& input, const int64_t* size, const View& out, const Border* mode,
+                 double cval, const int64_t* origin, bool minimum) {
+  const auto& t = kernels<rank::Table>();
+  const rank::MinMaxFn<T> vk =
+      pick<T>(t.f32_minmax, t.f64_minmax, t.u8_minmax, t.u16_minmax, t.i32_minmax);
+  const rank::MinMaxLineFn<T> hk = pick<T>(t.f32_minmax_line, t.f64_minmax_line,
+                                           t.u8_minmax_line, t.u16_minmax_line, t.i32_minmax_line);
+  // The last two axes of every plane (the leading axes index the planes).
+  const int a0 = input.ndim - 2, a1 = input.ndim - 1;
+  const ndimage::OuterAxes planes(input, a0, a1);
+  const int64_t H = input.shape[a0], W = input.shape[a1];
+  const int64_t k0 = size[0], k1 = size[1];
+  const int64_t b0 = k0 / 2 + origin[0], b1 = k1 / 2 + origin[1];
+  const int64_t rs_in = input.strides[a0], rs_out = out.strides[a0];
+  const T fill = static_cast<T>(cval);
+  // Bands of 32 rows; the vertical pass takes 256-column strips (1 KiB of floats a row).
+  constexpr int64_t kBand = 32;
+  const int64_t L = std::min<int64_t>(W, 1024 / static_cast<int64_t>(sizeof(T)));
+  const int64_t per_plane = (H + kBand - 1) / kBand;
+  const int64_t bands = planes.size * per_plane;
+  const int64_t kw_work = std::max(k0, k1);
+  std::atomic<bool> nonfinite{false};
+  parallel_for(bands, grain_for(bands, 0.6 * static_cast<double>(kBand * W)),
+               [&](int64_t c0, int64_t c1) {
+    Buffer<T> band(static_cast<size_t>(kBand * W)), fill_row(static_cast<size_t>(L));
+    Buffer<T> ext(static_cast<size_t>(W + k1 - 1)), res(static_cast<size_t>(W));
+    Buffer<const T*> in_rows(static_cast<size_t>(kBand + k0 - 1 + W + k1 - 1));
+    Buffer<T*> out_rows(static_cast<size_t>(std::max(kBand, W)));
+    Buffer<char> work(rank::minmax_work_bytes(kw_work, L, sizeof(T)));
+    std::fill(fill_row.get(), fill_row.get() + L, fill);
+    for (int64_t cb = c0; cb < c1; ++cb) {
+      if (nonfinite.load(std::memory_order_relaxed)) return;
+      const char* in_plane = static_cast<const char*>(input.data);
+      char* out_plane = static_cast<char*>(out.data);
+      planes.offsets(input, out, cb / per_plane, &in_plane, &out_plane);
+      const int64_t c = cb % per_plane;
+      const int64_t r0 = c * kBand, m = std::min(kBand, H - r0);
+      // Vertical: rows of the input (extension rows point at the rows they repeat).
+      for (int64_t j0 = 0; j0 < W; j0 += L) {
+        const int64_t lanes = std::min(L, W - j0);
+        for (int64_t r = 0; r < m + k0 - 1; ++r) {
+          const int64_t src = map_index(r0 + r - b0, H, mode[0]);
+          in_rows[r] = src < 0 ? fill_row.get()
+                               : reinterpret_cast<const T*>(in_plane + src * rs_in) + j0;
+        }
+        for (int64_t i = 0; i < m; ++i) out_rows[i] = band.get() + i * W + j0;
+        vk(in_rows.get(), out_rows.get(), m, k0, lanes, minimum, work.get());
+        if constexpr (std::is_floating_point_v<T>) {
+          T seen[16] = {};
+          for (int64_t r = 0; r < m + k0 - 1; ++r) {
+            const T* x = in_rows[r];
+            int64_t l = 0;
+            for (; l + 16 <= lanes; l += 16)
+              for (int q = 0; q < 16; ++q) seen[q] += x[l + q] * T(0);
+            for (; l < lanes; ++l) seen[0] += x[l] * T(0);
+          }
+          T any = T(0);
+          for (int q = 0; q < 16; ++q) any += seen[q];
+          if (any != any) {
+            nonfinite.store(true, std::memory_order_relaxed);
+            return;
+          }
+        }
+      }
+      // Horizontal: each band row extended, then the line kernel (short windows) or van Herk
+      // on a single lane (one row pointer per element).
+      for (int64_t i = 0; i < m; ++i) {
+        std::memcpy(ext.get() + b1, band.get() + i * W, static_cast<size_t>(W) * sizeof(T));
+        ndimage::extend_lines(ext.get(), W, b1, k1 - 1 - b1, 1, mode[1], fill);
+        T* dst = reinterpret_cast<T*>(out_plane + (r0 + i) * rs_out);
+        T* r = out.strides[a1] == static_cast<int64_t>(sizeof(T)) ? dst : res.get();
+        if (k1 <= 16) {
+          hk(ext.get(), r, W, k1, minimum, work.get());
+        } else {
+          for (int64_t e = 0; e < W + k1 - 1; ++e) in_rows[e] = ext.get() + e;
+          for (int64_t e = 0; e < W; ++e) out_rows[e] = r + e;
+          vk(in_rows.get(), out_rows.get(), W, k1, 1, minimum, work.get());
+        }
+        if (r != dst) ndimage::store_lanes<T, T>(reinterpret_cast<char*>(dst), r, out.strides[a1], W);
+      }
+    }
+  });
+  return !nonfinite.load();
+}
+
+}  // namespace
+
+bool minmax_filter2d(const View& input, const int64_t* size, const View& out, const Border* mode,
+                     double cval, const int64_t* origin, bool minimum) {
+  if (input.ndim < 2)
+    throw ValueError("input: must have at least 2 dimensions, got shape " + shape_str(input));
+  for (int a = 0; a < 2; ++a) {
+    if (size[a] < 1) throw ValueError("size: must be at least 1, got " + std::to_string(size[a]));
+    if (origin[a] < -(size[a] / 2) || origin[a] > (size[a] - 1) / 2)
+      throw ValueError("origin: must satisfy -(size // 2) <= origin <= (size - 1) // 2, got " +
+                       std::to_string(origin[a]) + " for size " + std::to_string(size[a]));
+  }
+  check_same_shape(input, out);
+  if (input.dtype != out.dtype || input.empty() || input.data == out.data) return false;
+  const bool fill = mode[0] == Border::fill || mode[1] == Border::fill;
+  bool done = false;
+  ndimage::with_dtype(input.dtype, [&](auto s) {
+    using S = decltype(s);
+    using T = Work<S>;
+    if constexpr (std::is_same_v<S, T>) {
+      const int64_t it = sizeof(T);
+      bool rows = input.strides[input.ndim - 1] == it &&
+                  reinterpret_cast<uintptr_t>(input.data) % it == 0 &&
+                  reinterpret_cast<uintptr_t>(out.data) % it == 0;
+      for (int k = 0; rows && k < input.ndim; ++k)
+        rows = input.strides[k] % it == 0 && out.strides[k] % it == 0;
+      if (rows && (!fill || holds<T>(cval))) {
+        done = minmax2d_as<T>(input, size, out, mode, cval, origin, minimum);
+      }
+    }
+    return 0;
+  });
+  return done;
+}
+
+void minmax_footprint(const View& input, const View& footprint, const int64_t* origins,
+                      const View& out, Border mode, double cval, bool minimum) {
+  check_same_shape(input, out);
+  ndimage::with_dtype(input.dtype, [&](auto s) {
+    window_filter<decltype(s)>(input, footprint, origins, 0, true, minimum, out, mode, cval);
+    return 0;
+  });
+}
+
+void rank_filter(const View& input, const View& footprint, const int64_t* origins, int64_t rank,
+                 const View& out, Border mode, double cval) {
+  check_same_shape(input, out);
+  ndimage::with_dtype(input.dtype, [&](auto s) {
+    window_filter<decltype(s)>(input, footprint, origins, rank, false, false, out, mode, cval);
+    return 0;
+  });
+}
+
+}  // namespace npfast

@@ -1,0 +1,579 @@
+"""npfast.ndimage's rank filters against scipy.ndimage, value for value: every function ×
+mode × dtype × origin, sizes and footprints (larger than the image too), NaN-holding inputs,
+1-, 2- and 3-D arrays, axes, output= arrays and dtypes, non-contiguous views, every ISA
+(the `isa` fixture), and SciPy's exception classes for bad arguments.
+
+One documented difference is tested as such: SciPy sends 1-D inputs of rank filters through
+a second algorithm (_rank_filter_1d) whose answers for windows with a NaN, and for windows
+longer than the line under reflect/mirror/wrap (where it reads past the array), are not
+NI_Select's; npfast's 1-D answers equal SciPy's for the same values laid out as one row of a
+2-D array.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+
+import npfast.ndimage as nd
+
+MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror", "grid-constant",
+         "grid-wrap"]
+DTYPES = [np.float32, np.float64, np.uint8, np.uint16, np.int32]
+
+
+def sample(rng, shape, dtype, nan=0.0):
+    if np.dtype(dtype).kind == "f":
+        x = rng.integers(-6, 7, size=shape).astype(dtype) + (rng.random(shape) < 0.5) * 0.25
+        x = x.astype(dtype)
+        x[rng.random(shape) < 0.05] = -0.0
+        if nan:
+            x[rng.random(shape) < nan] = np.nan
+            x[rng.random(shape) < nan / 2] = np.inf
+        return x
+    info = np.iinfo(dtype)
+    lo, hi = max(info.min, -1000), min(info.max, 1000)
+    return rng.integers(lo, hi + 1, size=shape).astype(dtype)
+
+
+def same(got, want):
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def rand_shape(rng, ndim):
+    return tuple(int(rng.choice([1, 2, 3, 5, 8, 13])) for _ in range(ndim))
+
+
+# ---------------------------------------------------------------------------------------------
+# minimum_filter1d / maximum_filter1d
+
+
+@pytest.mark.parametrize("name", ["minimum_filter1d", "maximum_filter1d"])
+def test_filter1d_random_cases(isa, name):
+    rng = np.random.default_rng(1)
+    ours, theirs = getattr(nd, name), getattr(ndi, name)
+    for _ in range(250):
+        ndim = int(rng.integers(1, 4))
+        shape = rand_shape(rng, ndim)
+        dtype = DTYPES[int(rng.integers(len(DTYPES)))]
+        x = sample(rng, shape, dtype, nan=0.1 if rng.random() < 0.5 else 0.0)
+        size = int(rng.integers(1, 18))
+        origin = int(rng.integers(-(size // 2), (size - 1) // 2 + 1))
+        axis = int(rng.integers(-ndim, ndim))
+        mode = MODES[int(rng.integers(len(MODES)))]
+        cval = float(rng.choice([0.0, -2.5, 7.0, np.nan]))
+        kw = dict(size=size, axis=axis, mode=mode, cval=cval, origin=origin)
+        same(ours(x, **kw), theirs(x, **kw))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", MODES)
+def test_filter1d_every_mode_and_dtype(mode, dtype):
+    rng = np.random.default_rng(2)
+    x = sample(rng, (9, 40), dtype, nan=0.05)
+    for size in (2, 3, 5, 41, 90):
+        for origin in {-(size // 2), 0, (size - 1) // 2}:
+            for axis in (0, 1):
+                for fn in ("minimum_filter1d", "maximum_filter1d"):
+                    kw = dict(size=size, axis=axis, mode=mode, cval=3.0, origin=origin)
+                    same(getattr(nd, fn)(x, **kw), getattr(ndi, fn)(x, **kw))
+
+
+def test_filter1d_nan_positions_match_scipys_deque(isa):
+    n = np.nan
+    x = np.array([[1, n, 3, 2, 0, 5, 4], [n, 1, 2, 3, 4, 5, 6], [5, 4, 3, n, 2, 1, 0]])
+    for fn in ("minimum_filter1d", "maximum_filter1d"):
+        for size in (2, 3, 4):
+            for mode in ("constant", "reflect"):
+                kw = dict(size=size, mode=mode, cval=-9)
+                same(getattr(nd, fn)(x, **kw), getattr(ndi, fn)(x, **kw))
+                same(getattr(nd, fn)(x.T, axis=0, **kw), getattr(ndi, fn)(x.T, axis=0, **kw))
+
+
+def test_filter1d_outputs_and_views():
+    rng = np.random.default_rng(3)
+    x = sample(rng, (20, 30), np.float64, nan=0.02) * 10.3
+    for out_dtype in (np.float32, np.int32, np.uint8, np.int16, np.float64):
+        same(nd.maximum_filter1d(x, 4, output=out_dtype), ndi.maximum_filter1d(x, 4, output=out_dtype))
+    out = np.zeros((20, 30), np.float32)
+    got = nd.minimum_filter1d(x, 3, axis=0, output=out)
+    assert got is out
+    same(out, ndi.minimum_filter1d(x, 3, axis=0, output=np.float32))
+    for view in (x[::2, ::-3], x.T, np.asfortranarray(x), x[3:17, 5:6]):
+        same(nd.minimum_filter1d(view, 5, axis=0), ndi.minimum_filter1d(view, 5, axis=0))
+        same(nd.maximum_filter1d(view, 5), ndi.maximum_filter1d(view, 5))
+    y = x.copy()
+    nd.minimum_filter1d(y, 3, output=y)  # in place, as SciPy allows
+    same(y, ndi.minimum_filter1d(x, 3))
+
+
+# ---------------------------------------------------------------------------------------------
+# minimum_filter / maximum_filter
+
+
+@pytest.mark.parametrize("name", ["minimum_filter", "maximum_filter"])
+def test_filter_random_cases(isa, name):
+    rng = np.random.default_rng(4)
+    ours, theirs = getattr(nd, name), getattr(ndi, name)
+    for _ in range(120):
+        ndim = int(rng.integers(1, 4))
+        shape = rand_shape(rng, ndim)
+        dtype = DTYPES[int(rng.integers(len(DTYPES)))]
+        x = sample(rng, shape, dtype, nan=0.1 if rng.random() < 0.5 else 0.0)
+        mode = MODES[int(rng.integers(len(MODES)))]
+        cval = float(rng.choice([0.0, -2.0, 300.0]))
+        if rng.random() < 0.5:
+            size = [int(rng.integers(1, 7)) for _ in range(ndim)]
+            origin = [int(rng.integers(-(s // 2), (s - 1) // 2 + 1)) for s in size]
+            modes = [MODES[int(rng.integers(len(MODES)))] for _ in range(ndim)]
+            kw = dict(size=size, origin=origin, mode=modes if rng.random() < 0.5 else mode)
+        else:
+            fshape = [int(rng.integers(1, 5)) for _ in range(ndim)]
+            fp = rng.random(fshape) < 0.6
+            fp.flat[0] = True
+            origin = [int(rng.integers(-(s // 2), (s - 1) // 2 + 1)) for s in fshape]
+            kw = dict(footprint=fp, origin=origin, mode=mode)
+        kw["cval"] = cval
+        same(ours(x, **kw), theirs(x, **kw))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", MODES)
+def test_filter_every_mode_and_dtype(mode, dtype):
+    rng = np.random.default_rng(5)
+    x = sample(rng, (11, 17), dtype, nan=0.05)
+    fp = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 1]], bool)
+    for fn in ("minimum_filter", "maximum_filter"):
+        for kw in (dict(size=3), dict(size=(2, 5), origin=(-1, 2)), dict(size=25),
+                   dict(footprint=fp), dict(footprint=fp, origin=(1, -1))):
+            kw.update(mode=mode, cval=-1.0)
+            same(getattr(nd, fn)(x, **kw), getattr(ndi, fn)(x, **kw))
+
+
+def test_filter_axes_and_outputs():
+    rng = np.random.default_rng(6)
+    x = sample(rng, (6, 7, 8), np.float32, nan=0.03)
+    fp = np.array([[1, 0], [1, 1]], bool)
+    for fn in ("minimum_filter", "maximum_filter"):
+        for kw in (dict(size=3, axes=(0, 2)), dict(size=(2, 4), axes=(2, 1), origin=(0, 1)),
+                   dict(footprint=fp, axes=(0, 1)), dict(size=3, axes=-1),
+                   dict(size=4, output=np.uint8), dict(footprint=fp, axes=(1, 2), output=np.int32),
+                   dict(size=1)):
+            same(getattr(nd, fn)(x, **kw), getattr(ndi, fn)(x, **kw))
+        for view in (x[:, ::2, ::-1], x.transpose(2, 0, 1)):
+            same(getattr(nd, fn)(view, size=(3, 2, 2)), getattr(ndi, fn)(view, size=(3, 2, 2)))
+
+
+# ---------------------------------------------------------------------------------------------
+# median_filter / rank_filter / percentile_filter
+
+
+def scipy_rank(name, x, *args, **kw):
+    """SciPy's answer through NI_RankFilter: 1-D inputs as one row of a 2-D array (see the
+    module docstring), every per-axis argument given a leading axis."""
+    if x.ndim != 1:
+        return getattr(ndi, name)(x, *args, **kw)
+    kw = dict(kw)
+    if kw.get("size") is not None:
+        s = kw["size"]
+        kw["size"] = (1, s if np.isscalar(s) else s[0])
+    if kw.get("footprint") is not None:
+        kw["footprint"] = np.asarray(kw["footprint"])[None, :]
+    if "origin" in kw:
+        o = kw["origin"]
+        kw["origin"] = (0, o if np.isscalar(o) else o[0])
+    if "output" in kw and isinstance(kw["output"], np.ndarray):
+        kw["output"] = kw["output"][None, :]
+    return getattr(ndi, name)(x[None, :], *args, **kw)[0]
+
+
+def rank_case(rng, x):
+    ndim = x.ndim
+    mode = MODES[int(rng.integers(len(MODES)))]
+    cval = float(rng.choice([0.0, -2.0, 1.5]))
+    if rng.random() < 0.5:
+        size = [int(rng.integers(1, 6)) for _ in range(ndim)]
+        origin = [int(rng.integers(-(s // 2), (s - 1) // 2 + 1)) for s in size]
+        n = int(np.prod(size))
+        kw = dict(size=size, origin=origin, mode=mode, cval=cval)
+    else:
+        fshape = [int(rng.integers(1, 5)) for _ in range(ndim)]
+        fp = rng.random(fshape) < 0.6
+        fp.flat[int(rng.integers(fp.size))] = True
+        origin = [int(rng.integers(-(s // 2), (s - 1) // 2 + 1)) for s in fshape]
+        n = int(fp.sum())
+        kw = dict(footprint=fp, origin=origin, mode=mode, cval=cval)
+    return kw, n
+
+
+@pytest.mark.parametrize("name", ["median_filter", "rank_filter", "percentile_filter"])
+def test_rank_random_cases(isa, name):
+    rng = np.random.default_rng(7)
+    for _ in range(120):
+        ndim = int(rng.integers(1, 4))
+        shape = rand_shape(rng, ndim)
+        dtype = DTYPES[int(rng.integers(len(DTYPES)))]
+        x = sample(rng, shape, dtype, nan=0.1 if rng.random() < 0.5 else 0.0)
+        kw, n = rank_case(rng, x)
+        if name == "median_filter":
+            args = ()
+        elif name == "rank_filter":
+            args = (int(rng.integers(-n, n)),)
+        else:
+            args = (float(rng.choice([0, 10, 33.3, 50, 90, 100, -25])),)
+        same(getattr(nd, name)(x, *args, **kw), scipy_rank(name, x, *args, **kw))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", MODES)
+def test_median_every_mode_and_dtype(mode, dtype):
+    rng = np.random.default_rng(8)
+    x = sample(rng, (12, 37), dtype, nan=0.05)
+    for kw in (dict(size=3), dict(size=5), dict(size=(3, 5)), dict(size=(5, 5), origin=(2, -2)),
+               dict(size=(4, 4)), dict(footprint=np.eye(3, dtype=bool)), dict(size=40)):
+        kw.update(mode=mode, cval=2.0)
+        same(nd.median_filter(x, **kw), ndi.median_filter(x, **kw))
+        same(nd.rank_filter(x, 2, **kw), ndi.rank_filter(x, 2, **kw))
+        same(nd.percentile_filter(x, 70, **kw), ndi.percentile_filter(x, 70, **kw))
+
+
+def test_small_medians_with_nan_match_ni_select(isa):
+    # The 3x3 / 5x5 networks hand windows with a NaN to NI_Select: many NaN positions.
+    rng = np.random.default_rng(9)
+    for dtype in (np.float32, np.float64):
+        x = sample(rng, (40, 70), dtype, nan=0.08)
+        for size in (3, 5):
+            same(nd.median_filter(x, size=size), ndi.median_filter(x, size=size))
+            s3 = x[None].repeat(2, 0)
+            same(nd.median_filter(s3, size=(1, size, size)), ndi.median_filter(s3, size=(1, size, size)))
+    u = sample(rng, (33, 50), np.uint8)
+    for size in (3, 5):
+        same(nd.median_filter(u, size=size, mode="constant", cval=-1), ndi.median_filter(u, size=size, mode="constant", cval=-1))
+
+
+def test_rank_one_dimensional_direct():
+    # Without NaN and with windows no longer than the line SciPy's 1-D path agrees with
+    # NI_Select: compare with it directly.
+    rng = np.random.default_rng(10)
+    for dtype in DTYPES:
+        x = sample(rng, (30,), dtype)
+        for mode in MODES:
+            for size in (3, 4, 7):
+                same(nd.median_filter(x, size=size, mode=mode), ndi.median_filter(x, size=size, mode=mode))
+                same(nd.rank_filter(x, 1, size=size, mode=mode, origin=1),
+                     ndi.rank_filter(x, 1, size=size, mode=mode, origin=1))
+
+
+def test_rank_outputs_views_and_in_place():
+    rng = np.random.default_rng(11)
+    x = sample(rng, (15, 21), np.float64, nan=0.03) * 7.7
+    for out_dtype in (np.float32, np.int32, np.uint8):
+        same(nd.median_filter(x, 3, output=out_dtype), ndi.median_filter(x, 3, output=out_dtype))
+    out = np.empty((15, 21), np.float32)
+    assert nd.rank_filter(x, 3, size=(2, 3), output=out) is out
+    same(out, ndi.rank_filter(x, 3, size=(2, 3), output=np.float32))
+    for view in (x[::2, ::-1], x.T, x[2:9, 4:5]):
+        same(nd.median_filter(view, 3), ndi.median_filter(view, 3))
+    y = x.copy()
+    nd.median_filter(y, 5, output=y)
+    same(y, ndi.median_filter(x, 5))
+    z = sample(rng, (5, 6, 7), np.int32)
+    same(nd.median_filter(z, size=3, axes=(0, 2)), ndi.median_filter(z, size=3, axes=(0, 2)))
+    same(nd.percentile_filter(z, 20, size=(2, 4), axes=(2, 1)),
+         ndi.percentile_filter(z, 20, size=(2, 4), axes=(2, 1)))
+
+
+def test_one_pixel_and_large_windows():
+    rng = np.random.default_rng(12)
+    for shape in ((1,), (1, 1), (1, 1, 1), (1, 9), (9, 1)):
+        x = sample(rng, shape, np.float32)
+        for mode in MODES:
+            same(nd.minimum_filter(x, size=4, mode=mode), ndi.minimum_filter(x, size=4, mode=mode))
+            same(nd.maximum_filter1d(x, 6, mode=mode), ndi.maximum_filter1d(x, 6, mode=mode))
+            same(nd.median_filter(x, size=3, mode=mode), scipy_rank("median_filter", x, size=3, mode=mode))
+
+
+def test_one_dimensional_nan_follows_ni_select():
+    x = np.array([1.0, np.nan, 3.0, 2.0, np.nan, 0.0, 5.0, 4.0])
+    for size in (3, 4, 5):
+        for r in range(1, size - 1):
+            same(nd.rank_filter(x, r, size=size), ndi.rank_filter(x[None], r, size=(1, size))[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors: SciPy's classes (npfast's NdimageArgumentError is also a ValueError), argument named
+
+
+def scipy_error(fn, *args, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fn(*args, **kw)
+        except Exception as e:  # noqa: BLE001 - the class is what is compared
+            return type(e)
+    return None
+
+
+X = np.arange(30, dtype=np.float64).reshape(5, 6)
+BAD = [
+    ("minimum_filter1d", (X, 0), {}, "size"),
+    ("maximum_filter1d", (X, 3), {"mode": "bogus"}, "mode"),
+    ("minimum_filter1d", (X, 3), {"origin": 2}, "origin"),
+    ("minimum_filter1d", (X, 3), {"axis": 2}, "axis"),
+    ("minimum_filter", (X,), {}, "size"),
+    ("minimum_filter", (X,), {"size": 3, "mode": "bogus"}, "mode"),
+    ("maximum_filter", (X,), {"footprint": np.ones((3, 3, 3), bool)}, "footprint"),
+    ("maximum_filter", (X,), {"footprint": np.array([[1, 0], [0, 1]], bool), "origin": 2},
+     "origin"),
+    ("maximum_filter", (X,), {"footprint": np.zeros((2, 2), bool)}, "footprint"),
+    ("maximum_filter", (X,), {"size": (3, 3, 3)}, "size"),
+    ("median_filter", (X,), {"footprint": np.ones((3,), bool)}, "footprint"),
+    ("median_filter", (X,), {"size": 3, "mode": "bogus"}, "mode"),
+    ("median_filter", (X,), {"size": 3, "mode": ["reflect", "wrap"]}, "mode"),
+    ("rank_filter", (X, 9), {"size": 3}, "rank"),
+    ("rank_filter", (X, -10), {"size": 3}, "rank"),
+    ("percentile_filter", (X, 150), {"size": 3}, "percentile"),
+    ("percentile_filter", (X, -101), {"size": 3}, "percentile"),
+    ("median_filter", (X,), {"size": 3, "origin": 2}, "origin"),
+    ("median_filter", (X,), {"size": 3, "output": np.zeros((5, 5))}, "output"),
+]
+
+
+@pytest.mark.parametrize("name,args,kw,text", BAD, ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD)])
+def test_bad_arguments_raise_scipys_class(name, args, kw, text):
+    want = scipy_error(getattr(ndi, name), *args, **kw)
+    assert want is not None
+    with pytest.raises(want) as info:
+        getattr(nd, name)(*args, **kw)
+    assert text in str(info.value)
+
+
+def test_size_below_one_is_refused():
+    # SciPy's minimum_filter copies the input for size 0; npfast names the bad size.
+    with pytest.raises(ValueError, match="size"):
+        nd.minimum_filter(X, size=0)
+    with pytest.raises(ValueError, match="size"):
+        nd.median_filter(X, size=(3, 0))
+
+
+def test_size_and_footprint_warns():
+    with pytest.warns(UserWarning, match="footprint"):
+        nd.median_filter(X, size=3, footprint=np.ones((2, 2), bool))
+    with pytest.warns(UserWarning, match="footprint"):
+        nd.minimum_filter(X, size=3, footprint=np.ones((2, 2), bool))
+
+
+def test_unsupported_inputs():
+    with pytest.raises(TypeError, match="input"):
+        nd.median_filter(np.zeros((3, 3), complex), 3)
+    with pytest.raises(TypeError, match="input"):
+        nd.minimum_filter1d(np.array(["a", "b"]), 2)
+
+
+def test_byte_histogram_path(isa):
+    # uint8 rectangles of 16 or more values take Huang's histogram: every rank, modes, 1-D,
+    # stacks, and a footprint with holes (not the histogram) beside it.
+    rng = np.random.default_rng(13)
+    x = sample(rng, (23, 41), np.uint8)
+    for size in ((7, 7), (4, 4), (2, 9), (9, 3)):
+        n = size[0] * size[1]
+        for r in (1, n // 3, n // 2, n - 2):
+            for mode in ("reflect", "constant", "wrap"):
+                same(nd.rank_filter(x, r, size=size, mode=mode, cval=-3),
+                     ndi.rank_filter(x, r, size=size, mode=mode, cval=-3))
+    same(nd.median_filter(x, size=7, output=np.float32), ndi.median_filter(x, size=7, output=np.float32))
+    same(nd.percentile_filter(x[None].repeat(3, 0), 40, size=(1, 5, 6)),
+         ndi.percentile_filter(x[None].repeat(3, 0), 40, size=(1, 5, 6)))
+    line = sample(rng, (200,), np.uint8)
+    same(nd.median_filter(line, size=21), ndi.median_filter(line, size=21))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fused_2d_minmax_bands(isa, dtype):
+    # 2-D sizes run both passes fused over 32-row bands: several bands, windows crossing them,
+    # long horizontal windows, strided rows, and the cases that fall back (output dtype,
+    # columns not contiguous, in place).
+    rng = np.random.default_rng(14)
+    x = sample(rng, (75, 45), dtype, nan=0.02)
+    for mode in ("reflect", "constant", "nearest", "mirror", "wrap"):
+        for size, origin in (((3, 5), (0, 0)), ((7, 20), (-3, 9)), ((40, 2), (19, -1)),
+                             ((2, 17), (0, -8))):
+            for fn in ("minimum_filter", "maximum_filter"):
+                kw = dict(size=size, origin=origin, mode=mode, cval=5)
+                same(getattr(nd, fn)(x, **kw), getattr(ndi, fn)(x, **kw))
+    same(nd.minimum_filter(x[::2], size=4, mode=["wrap", "constant"], cval=-1),
+         ndi.minimum_filter(x[::2], size=4, mode=["wrap", "constant"], cval=-1))
+    same(nd.maximum_filter(x[:, ::-1], size=4), ndi.maximum_filter(x[:, ::-1], size=4))
+    same(nd.maximum_filter(x, size=4, output=np.float64), ndi.maximum_filter(x, size=4, output=np.float64))
+    y = x.copy()
+    nd.minimum_filter(y, size=(5, 3), output=y)
+    same(y, ndi.minimum_filter(x, size=(5, 3)))
+
+
+def test_long_lines_with_nan(isa):
+    # SciPy's deque answer on a line with a NaN depends on the whole line: lines far longer
+    # than any block, along every axis, through the fused and the per-axis paths.
+    rng = np.random.default_rng(15)
+    for dtype in (np.float32, np.float64):
+        x = sample(rng, (300, 70), dtype, nan=0.01)
+        for fn in ("minimum_filter1d", "maximum_filter1d"):
+            for axis in (0, 1):
+                same(getattr(nd, fn)(x, 5, axis=axis), getattr(ndi, fn)(x, 5, axis=axis))
+        for fn in ("minimum_filter", "maximum_filter"):
+            same(getattr(nd, fn)(x, size=(5, 3)), getattr(ndi, fn)(x, size=(5, 3)))
+            same(getattr(nd, fn)(x, size=(30, 21)), getattr(ndi, fn)(x, size=(30, 21)))
+    u = sample(rng, (300, 70), np.uint16)
+    same(nd.maximum_filter1d(u, 9, axis=0), ndi.maximum_filter1d(u, 9, axis=0))
+
+
+def test_strided_outputs_and_empty_inputs():
+    rng = np.random.default_rng(16)
+    x = sample(rng, (40, 36), np.float32, nan=0.01)
+    calls = [("minimum_filter1d", (4,), {}), ("maximum_filter1d", (3,), {"axis": 0}),
+             ("minimum_filter", (), {"size": 3}), ("maximum_filter", (), {"size": (4, 2)}),
+             ("maximum_filter", (), {"footprint": np.eye(3, dtype=bool)}),
+             ("median_filter", (), {"size": 3}), ("median_filter", (), {"size": 5}),
+             ("rank_filter", (2,), {"size": (2, 3)}), ("percentile_filter", (80,), {"size": 4})]
+    for name, args, kw in calls:
+        want = getattr(ndi, name)(x, *args, **kw)
+        big = np.full((80, 36, 2), 7, np.float32)
+        out = big[::2, ::-1, 1]
+        got = getattr(nd, name)(x, *args, output=out, **kw)
+        assert got is out
+        same(out, want)
+        assert (big[1::2] == 7).all() and (big[::2, :, 0] == 7).all()
+        for shape in ((0, 5), (3, 0)):
+            e = np.zeros(shape, np.float32)
+            same(getattr(nd, name)(e, *args, **kw), getattr(ndi, name)(e, *args, **kw))
+
+
+def test_thread_count_does_not_change_results(threads):
+    import npfast
+    rng = np.random.default_rng(17)
+    x = sample(rng, (300, 257), np.float32, nan=0.001)
+    u = sample(rng, (300, 257), np.uint8)
+    calls = [lambda: nd.minimum_filter(x, size=5), lambda: nd.maximum_filter1d(x, 7, axis=0),
+             lambda: nd.median_filter(x, size=3), lambda: nd.median_filter(u, size=7),
+             lambda: nd.rank_filter(x, 3, footprint=np.eye(4, dtype=bool))]
+    npfast.set_num_threads(1)
+    one = [c() for c in calls]
+    npfast.set_num_threads(2)
+    for c, want in zip(calls, one):
+        same(c(), want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8])
+def test_network_window_sizes(isa, dtype):
+    # Windows of 3, 5, 7, 9, 25 and 27 values of any shape run the sorting networks (every
+    # rank; NaN windows through NI_Select): 1-D sizes, a cross, a 4x4 footprint with holes,
+    # a 3x3x3 cube.
+    rng = np.random.default_rng(18)
+    cross = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
+    holes = np.zeros((4, 4), bool)
+    holes.flat[[0, 2, 5, 7, 8, 10, 13, 14, 15]] = True
+    seven = np.ones((3, 3), bool)
+    seven[0, 0] = seven[2, 2] = False
+    x = sample(rng, (19, 23), dtype, nan=0.05)
+    for fp in (cross, holes, seven):
+        n = int(fp.sum())
+        for r in (1, n // 2, n - 2):
+            for mode in ("reflect", "constant", "wrap"):
+                kw = dict(footprint=fp, mode=mode, cval=1.5)
+                same(nd.rank_filter(x, r, **kw), ndi.rank_filter(x, r, **kw))
+    line = sample(rng, (50,), dtype, nan=0.05)
+    for size in (3, 5, 7):
+        same(nd.median_filter(line, size=size), scipy_rank("median_filter", line, size=size))
+        same(nd.rank_filter(line, 1, size=size), scipy_rank("rank_filter", line, 1, size=size))
+    vol = sample(rng, (7, 9, 20), dtype, nan=0.03)
+    same(nd.median_filter(vol, size=3), ndi.median_filter(vol, size=3))
+    same(nd.percentile_filter(vol, 30, size=3, mode="nearest"),
+         ndi.percentile_filter(vol, 30, size=3, mode="nearest"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Properties (hypothesis, derandomized): any small view, dtype, window, origin, mode, rank
+
+
+def _hypothesis_rank_property():
+    hypothesis = pytest.importorskip("hypothesis")
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @st.composite
+    def cases(draw):
+        ndim = draw(st.integers(1, 3))
+        shape = [draw(st.integers(0, 9)) for _ in range(ndim)]
+        steps = [draw(st.sampled_from([1, 2, -1, -3])) for _ in range(ndim)]
+        dtype = draw(st.sampled_from(DTYPES))
+        rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+        base = sample(rng, [max(1, n * abs(s)) for n, s in zip(shape, steps)], dtype,
+                      nan=draw(st.sampled_from([0.0, 0.1])))
+        x = base[tuple(slice(None, None, s) for s in steps)][tuple(slice(0, n) for n in shape)]
+        if draw(st.booleans()) and ndim > 1:
+            x = x.T
+        size = [draw(st.integers(1, 6)) for _ in range(x.ndim)]
+        origin = [draw(st.integers(-(s // 2), (s - 1) // 2)) for s in size]
+        mode = draw(st.sampled_from(MODES))
+        name = draw(st.sampled_from(["minimum_filter", "maximum_filter", "median_filter",
+                                     "rank_filter", "percentile_filter"]))
+        n = int(np.prod(size))
+        args = ((draw(st.integers(-n, n - 1)),) if name == "rank_filter" else
+                (draw(st.floats(-100, 100)),) if name == "percentile_filter" else ())
+        return name, x, args, dict(size=size, origin=origin, mode=mode, cval=-1.5)
+
+    @settings(max_examples=150, deadline=None, derandomize=True, database=None)
+    @given(cases())
+    def check(case):
+        name, x, args, kw = case
+        if name in ("minimum_filter", "maximum_filter"):
+            want = getattr(ndi, name)(x, *args, **kw)
+        else:
+            want = scipy_rank(name, x, *args, **kw)
+        same(getattr(nd, name)(x, *args, **kw), want)
+
+    return check
+
+
+def test_property_any_view_window_and_rank():
+    _hypothesis_rank_property()()
+
+
+def test_uint16_histogram_path(isa):
+    # uint16 rectangles of 16 or more values take the two-level histogram: values spread over
+    # the whole range and clustered, every rank region, modes, 1-D, stacks.
+    rng = np.random.default_rng(19)
+    spread = rng.integers(0, 65536, size=(21, 37)).astype(np.uint16)
+    clustered = np.where(rng.random((21, 37)) < 0.5, 1000, 65000).astype(np.uint16)
+    clustered += rng.integers(0, 3, size=(21, 37)).astype(np.uint16)
+    for x in (spread, clustered):
+        for size in ((7, 7), (4, 5), (1, 17)):
+            n = size[0] * size[1]
+            for r in (1, n // 2, n - 2):
+                for mode in ("reflect", "constant"):
+                    same(nd.rank_filter(x, r, size=size, mode=mode, cval=70000),
+                         ndi.rank_filter(x, r, size=size, mode=mode, cval=70000))
+        same(nd.median_filter(x[None].repeat(2, 0), size=(1, 5, 5)),
+             ndi.median_filter(x[None].repeat(2, 0), size=(1, 5, 5)))
+    line = rng.integers(0, 65536, size=300).astype(np.uint16)
+    same(nd.median_filter(line, size=31), ndi.median_filter(line, size=31))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8, np.int32])
+def test_fused_last_two_axes_of_volumes(isa, dtype):
+    # Volumes: the first pass into a scratch array, the last two fused per plane (several
+    # bands a plane); NaN volumes fall back to the passes; 4-D too.
+    rng = np.random.default_rng(20)
+    for nan in (0.0, 0.01):
+        v = sample(rng, (5, 70, 33), dtype, nan=nan)
+        for fn in ("minimum_filter", "maximum_filter"):
+            for kw in (dict(size=3), dict(size=(2, 5, 4), origin=(0, -2, 1), mode="wrap"),
+                       dict(size=(1, 40, 3), mode="constant", cval=2.0), dict(size=(3, 1, 6)),
+                       dict(size=3, axes=(1, 2)), dict(size=3, axes=(2, 1))):
+                same(getattr(nd, fn)(v, **kw), getattr(ndi, fn)(v, **kw))
+        h = sample(rng, (2, 3, 40, 9), dtype, nan=nan)
+        same(nd.maximum_filter(h, size=3, mode="mirror"), ndi.maximum_filter(h, size=3, mode="mirror"))
