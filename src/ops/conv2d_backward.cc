@@ -288,10 +288,20 @@ void conv2d_backward(const View& grad_output, const View& input, const View& wei
   if (grad_input) views::check_out(*grad_input, t, shape_of(input), "grad_input");
   if (grad_weight) views::check_out(*grad_weight, t, shape_of(weight), "grad_weight");
   if (grad_bias) views::check_out(*grad_bias, t, Shape{1, {weight.shape[0]}}, "grad_bias");
+  // NHWC runs the NCHW algorithms through permuted views: views::contiguous transposes
+  // grad_output and input, OutPtr's copy transposes grad_input back (a native NHWC backward is
+  // left for later, docs/conv.md).
+  const Layout l = p.layout;
+  Conv2dParams q = p;
+  q.layout = Layout::nchw;
+  const View gyl = conv_ops::logical_nchw(grad_output, l), xl = conv_ops::logical_nchw(input, l);
+  View gxl;
+  if (grad_input) gxl = conv_ops::logical_nchw(*grad_input, l);
+  const View* gx = grad_input ? &gxl : nullptr;
   if (input.dtype == DType::f32)
-    backward_t<float>(grad_output, input, weight, p, grad_input, grad_weight, grad_bias);
+    backward_t<float>(gyl, xl, weight, q, gx, grad_weight, grad_bias);
   else
-    backward_t<double>(grad_output, input, weight, p, grad_input, grad_weight, grad_bias);
+    backward_t<double>(gyl, xl, weight, q, gx, grad_weight, grad_bias);
 }
 
 }  // namespace npfast
