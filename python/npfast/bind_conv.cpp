@@ -42,15 +42,8 @@ Conv2dParams parse_params(nb::handle stride, nb::handle padding, nb::handle dila
   return p;
 }
 
-// layout: "NCHW" (the default, also for None) or "NHWC".
 Layout parse_layout(nb::handle layout) {
-  if (layout.is_none()) return Layout::nchw;
-  if (PyUnicode_Check(layout.ptr())) {
-    const std::string s = nb::cast<std::string>(layout);
-    if (s == "NCHW") return Layout::nchw;
-    if (s == "NHWC") return Layout::nhwc;
-  }
-  throw ValueError("layout: expected 'NCHW' or 'NHWC', got " + py_repr(layout));
+  return channels_last_arg(layout) ? Layout::nhwc : Layout::nchw;
 }
 
 // Views the 3-d unbatched (C, H, W) form as (1, C, H, W).
@@ -294,13 +287,13 @@ ValueError for an unknown layout, wrong ndim, a tuple of more than two ints, cha
               "input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
               "stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, "
               "dilation: int | tuple[int, ...] = 1, groups: int = 1, "
-              "output_mask: tuple[bool, bool, bool] = (True, True, True), "
+              "output_mask: tuple[bool, bool, bool] = (True, True, True), *, "
               "layout: str = 'NCHW') -> "
               "tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]"),
       nb::arg("grad_output").none(), nb::arg("input").none(), nb::arg("weight").none(),
       nb::arg("stride").none() = 1, nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
       nb::arg("groups").none() = 1,
-      nb::arg("output_mask").none() = nb::make_tuple(true, true, true),
+      nb::arg("output_mask").none() = nb::make_tuple(true, true, true), nb::kw_only(),
       nb::arg("layout").none() = "NCHW",
       R"doc(Gradients of :func:`conv2d`, as PyTorch's autograd (``torch.ops.aten.convolution_backward``).
 

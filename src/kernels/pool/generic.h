@@ -317,6 +317,76 @@ void avg_pool(const Geom& g, const AvgOpts& opt, const T* in, int64_t in_row, T*
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Channels-last (contract: pool.h): the lanes are channels, so each tap is one load per vector
+// of channels, for any stride or dilation.
+
+template <class T>
+void max_pool_nhwc(const Geom& g, int64_t C, const T* in, T* out, int64_t* idx, int64_t oh0,
+                   int64_t oh1) {
+  constexpr int L = kLanes<T>;
+  for (int64_t oh = oh0; oh < oh1; ++oh) {
+    int64_t h0, h1;
+    npfast::pool::max_window(oh, g.sH, g.pH, g.kH, g.dH, g.H, &h0, &h1);
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      int64_t w0, w1;
+      npfast::pool::max_window(ow, g.sW, g.pW, g.kW, g.dW, g.W, &w0, &w1);
+      T* o = out + (oh * g.OW + ow) * C;
+      if (idx) {
+        npfast::pool::max_scan_nhwc(g, C, in, h0, h1, w0, w1, o, idx + (oh * g.OW + ow) * C);
+        continue;
+      }
+      // max_nan(v, m) is the scan's step: v when v > m or v is NaN, else m.
+      for (int64_t c = 0; c < C; c += L) {
+        const int n = C - c < L ? static_cast<int>(C - c) : L;
+        V<T> m = set1<T>(-std::numeric_limits<T>::infinity());
+        for (int64_t ih = h0; ih < h1; ih += g.dH)
+          for (int64_t iw = w0; iw < w1; iw += g.dW) {
+            const T* p = in + (ih * g.W + iw) * C + c;
+            m = max_nan(n == L ? load(p) : loadn(p, n), m);
+          }
+        if (n == L)
+          store(o + c, m);
+        else
+          storen(o + c, m, n);
+      }
+    }
+  }
+}
+
+template <class T>
+void avg_pool_nhwc(const Geom& g, const AvgOpts& a, int64_t C, const T* in, T* out, int64_t oh0,
+                   int64_t oh1) {
+  constexpr int L = kLanes<T>;
+  for (int64_t oh = oh0; oh < oh1; ++oh) {
+    int64_t h0, h1, hp;
+    npfast::pool::avg_window(oh, g.sH, g.pH, g.kH, g.H, &h0, &h1, &hp);
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      int64_t w0, w1, wp;
+      npfast::pool::avg_window(ow, g.sW, g.pW, g.kW, g.W, &w0, &w1, &wp);
+      T* o = out + (oh * g.OW + ow) * C;
+      if (h0 >= h1 || w0 >= w1) {
+        for (int64_t c = 0; c < C; ++c) o[c] = T(0);
+        continue;
+      }
+      const V<T> vdiv = set1<T>(T(npfast::pool::avg_divisor(a, h0, h1, hp, w0, w1, wp)));
+      for (int64_t c = 0; c < C; c += L) {
+        const int n = C - c < L ? static_cast<int>(C - c) : L;
+        V<T> sum = zero<T>();
+        for (int64_t ih = h0; ih < h1; ++ih)
+          for (int64_t iw = w0; iw < w1; ++iw) {
+            const T* p = in + (ih * g.W + iw) * C + c;
+            sum = add(sum, n == L ? load(p) : loadn(p, n));
+          }
+        if (n == L)
+          store(o + c, div(sum, vdiv));
+        else
+          storen(o + c, div(sum, vdiv), n);
+      }
+    }
+  }
+}
+
 inline constexpr npfast::pool::Table kTable = {
 #define NPFAST_KERNEL NPFAST_KERNEL_SIMD
 #include "src/kernels/pool/kernels.inc"
