@@ -81,8 +81,8 @@ void check_result(const View& v, const Shape& s, DType t, const char* arg) {
 View planar_of_nhwc(const View& x) {
   if (x.ndim != 3 && x.ndim != 4)
     throw ValueError(
-        "input: expected a 3-D (H, W, C) or 4-D (N, H, W, C) array for channels-last pooling, "
-        "got shape " + shape_str(x));
+        "input: expected a 3-D (H, W, C) or 4-D (N, H, W, C) array for layout='NHWC', got shape " +
+        shape_str(x));
   View r = x;
   const int c = x.ndim - 1;
   r.shape[c - 2] = x.shape[c];

@@ -36,6 +36,11 @@ CASES = [
     (1, 5, 1, 1, 3, 1, 1, 1, 0, 1, 1),               # 1x1 spatial
     (0, 6, 8, 8, 4, 3, 3, 1, 1, 1, 1),               # N = 0
     (2, 5, 6, 4, 7, 3, 3, 1, 2, 1, 1),               # padding larger than needed
+    (2, 16, 15, 17, 20, 3, 3, 2, 1, 1, 1),           # implicit GEMM, stride 2: row-phase planes
+    (1, 24, 13, 16, 8, 3, 5, (3, 2), (1, 2), 1, 2),  # implicit GEMM, uneven strides, grouped
+    (1, 20, 13, 15, 12, 3, 3, 1, 2, 2, 1),           # implicit GEMM, dilation 2: output phases
+    (2, 16, 11, 14, 9, 3, 2, 1, (3, 1), (3, 2), 1),  # output phases, uneven dilations
+    (1, 16, 14, 13, 8, 3, 3, (2, 1), 2, (1, 2), 1),  # row phases and column output phases
 ]
 
 
