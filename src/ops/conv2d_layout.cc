@@ -187,10 +187,20 @@ void channels_last_block(const Geometry& pl, const T* x, int64_t r, int64_t widt
     pack::transpose(x + c0 * pl.h * pl.w + iy * pl.w + ix0 + j0, pl.h * pl.w, d + j0 * C + c0, C,
                     nc, j1 - j0);
   } else {
-    // The dilation phases' columns: one channel plane's strided pixels at a time.
-    for (int64_t c = c0; c < c1; ++c) {
-      const T* src = x + c * pl.h * pl.w + iy * pl.w + ix0;
-      for (int64_t j = j0; j < j1; ++j) d[j * C + c] = src[j * step];
+    // The dilation phases' columns: each channel's strided pixels gathered into the rows of a
+    // small block, then one register transpose (element by element into the channels-last row,
+    // the copy took 10% of a dilation-2 layer).
+    constexpr int64_t kC = 8, kJ = 64;
+    T blk[kC * kJ];
+    for (int64_t cb = c0; cb < c1; cb += kC) {
+      const int64_t ncb = std::min(kC, c1 - cb);
+      for (int64_t jb = j0; jb < j1; jb += kJ) {
+        const int64_t nj = std::min(kJ, j1 - jb);
+        for (int64_t c = 0; c < ncb; ++c)
+          gather_stride(x + (cb + c) * pl.h * pl.w + iy * pl.w + ix0 + jb * step, step,
+                        blk + c * kJ, nj);
+        pack::transpose(blk, kJ, d + jb * C + cb, C, ncb, nj);
+      }
     }
   }
 }
