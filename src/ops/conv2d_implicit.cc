@@ -197,7 +197,7 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
                    });
     } else {
       // NCHW: blocks of channels, each plane read as one stream (channels_last_block).
-      constexpr int64_t kCopyChannels = 8;
+      constexpr int64_t kCopyChannels = 64 / sizeof(T);  // a cache line of each pixel
       const int64_t cblocks = (C + kCopyChannels - 1) / kCopyChannels, units = nimg * cblocks;
       parallel_for(units,
                    grain_for(units, 0.5 * static_cast<double>(prows * pl.wrow * kCopyChannels)),
