@@ -261,7 +261,7 @@ out : ndarray, optional
     Exactly the result's shape and dtype, not overlapping the inputs; never converted.
 activation : None or 'relu'
     Fused ``max(y, 0)`` (NaN stays NaN) on the result.
-layout : 'NCHW' or 'NHWC'
+layout : 'NCHW' or 'NHWC' (keyword only)
     Axis order of input and result: 'NHWC' takes ``(N, H, W, C)`` (or ``(H, W, C)``) and
     returns ``(N, OH, OW, O)``, as torch with ``memory_format=torch.channels_last``; the weight
     stays ``(O, C / groups, kH, kW)``.
@@ -276,9 +276,9 @@ Raises
 TypeError  for non-float or mixed dtypes (any array argument: "float32 or float64 arrays
            only"), or non-int stride/padding/dilation/groups.
 ValueError for an unknown layout, wrong ndim, a tuple of more than two ints, channel/group
-           mismatch, stride or
-           dilation < 1, negative padding, a kernel larger than the padded input, a wrong bias
-           shape, an unknown padding string, 'same' with stride > 1, or a bad ``out``.
+           mismatch, stride or dilation < 1, negative padding, a kernel larger than the padded
+           input, a wrong bias shape, an unknown padding string, 'same' with stride > 1, or a
+           bad ``out``.
            Nothing is written on error.
 )doc");
   m.def(
@@ -305,7 +305,7 @@ input, weight, stride, padding, dilation, groups
     As given to :func:`conv2d`.
 output_mask : 3 bools
     Which of (grad_input, grad_weight, grad_bias) to compute.
-layout : 'NCHW' or 'NHWC'
+layout : 'NCHW' or 'NHWC' (keyword only)
     Axis order of grad_output, input and grad_input, as for :func:`conv2d`.
 
 Returns
