@@ -91,20 +91,26 @@ def test_reference_matches_torch():
                                    torch_conv(x, w, b, kw), **tol("conv2d", np.float64))
 
 
+def random_case(rng, channels=(1, 6), dilation=3, size=14):
+    """A random valid case of CASES' form: channels per group drawn from range(*channels) (or
+    from the tuple given as a list), dilations below `dilation`, sizes below `size`."""
+    g = int(rng.choice([1, 1, 2, 3]))
+    c = g * int(rng.choice(channels) if isinstance(channels, list) else rng.integers(*channels))
+    o = g * int(rng.integers(1, 5))
+    kh, kw_ = (int(v) for v in rng.integers(1, 5, 2))
+    s = tuple(int(v) for v in rng.integers(1, 4, 2))
+    d = tuple(int(v) for v in rng.integers(1, dilation, 2))
+    p = tuple(int(v) for v in rng.integers(0, 3, 2))
+    h = int(rng.integers(max(1, d[0] * (kh - 1) + 1 - 2 * p[0]), size))
+    w = int(rng.integers(max(1, d[1] * (kw_ - 1) + 1 - 2 * p[1]), size))
+    return (int(rng.integers(1, 3)), c, h, w, o, kh, kw_, s, p, d, g)
+
+
 @needs_torch
 def test_random_shapes(isa):
     rng = np.random.default_rng(3)
     for _ in range(40):
-        g = int(rng.choice([1, 1, 2, 3]))
-        c = g * int(rng.integers(1, 6))
-        o = g * int(rng.integers(1, 5))
-        kh, kw_ = (int(v) for v in rng.integers(1, 5, 2))
-        s = tuple(int(v) for v in rng.integers(1, 4, 2))
-        d = tuple(int(v) for v in rng.integers(1, 3, 2))
-        p = tuple(int(v) for v in rng.integers(0, 3, 2))
-        h = int(rng.integers(max(1, d[0] * (kh - 1) + 1 - 2 * p[0]), 14))
-        w = int(rng.integers(max(1, d[1] * (kw_ - 1) + 1 - 2 * p[1]), 14))
-        case = (int(rng.integers(1, 3)), c, h, w, o, kh, kw_, s, p, d, g)
+        case = random_case(rng)
         dtype = np.float64 if rng.random() < 0.5 else np.float32
         x, wt, b, kw = make(case, dtype, rng, bias=rng.random() < 0.5)
         np.testing.assert_allclose(npfast.conv2d(x, wt, b, **kw), torch_conv(x, wt, b, kw),

@@ -13,7 +13,7 @@ import npfast
 from npfast import _npfast
 
 from anchors import F, needs_torch, torch
-from test_conv import CASES, make
+from test_conv import CASES, make, random_case
 from tolerances import tol
 
 DTYPES = [np.float32, np.float64]
@@ -62,16 +62,7 @@ def test_conv2d_nhwc_is_nchw_transposed(isa, dtype, case):
 def test_conv2d_nhwc_random_shapes(isa):
     rng = np.random.default_rng(6)
     for _ in range(40):
-        g = int(rng.choice([1, 1, 2, 3]))
-        c = g * int(rng.choice([1, 3, 8, 20]))
-        o = g * int(rng.integers(1, 9))
-        kh, kw_ = (int(v) for v in rng.integers(1, 5, 2))
-        s = tuple(int(v) for v in rng.integers(1, 4, 2))
-        d = tuple(int(v) for v in rng.integers(1, 4, 2))
-        p = tuple(int(v) for v in rng.integers(0, 3, 2))
-        h = int(rng.integers(max(1, d[0] * (kh - 1) + 1 - 2 * p[0]), 16))
-        w = int(rng.integers(max(1, d[1] * (kw_ - 1) + 1 - 2 * p[1]), 16))
-        case = (int(rng.integers(1, 3)), c, h, w, o, kh, kw_, s, p, d, g)
+        case = random_case(rng, channels=[1, 3, 8, 20], dilation=4, size=16)
         dtype = np.float64 if rng.random() < 0.5 else np.float32
         x, wt, b, kw = make(case, dtype, rng, bias=rng.random() < 0.5)
         got = npfast.conv2d(nhwc(x), wt, b, layout="NHWC", **kw)
