@@ -332,23 +332,41 @@ void max_pool_nhwc(const Geom& g, int64_t C, const T* in, T* out, int64_t* idx, 
       int64_t w0, w1;
       npfast::pool::max_window(ow, g.sW, g.pW, g.kW, g.dW, g.W, &w0, &w1);
       T* o = out + (oh * g.OW + ow) * C;
-      if (idx) {
-        npfast::pool::max_scan_nhwc(g, C, in, h0, h1, w0, w1, o, idx + (oh * g.OW + ow) * C);
+      int64_t* oi = idx ? idx + (oh * g.OW + ow) * C : nullptr;
+      // Indices as tap offsets from the window's first position, int32 bits in the lanes (the
+      // plane kernels' scheme); offsets past int32 take the shared scalar scan.
+      const int64_t origin = h0 * g.W + w0;
+      if (idx && (h1 - 1 - h0) * g.W + (w1 - 1 - w0) > int64_t{0x7fffffff}) {
+        npfast::pool::max_scan_nhwc(g, C, in, h0, h1, w0, w1, o, oi);
         continue;
       }
-      // max_nan(v, m) is the scan's step: v when v > m or v is NaN, else m.
       for (int64_t c = 0; c < C; c += L) {
         const int n = C - c < L ? static_cast<int>(C - c) : L;
         V<T> m = set1<T>(-std::numeric_limits<T>::infinity());
+        V<T> mi = int_bits<T>(0);
         for (int64_t ih = h0; ih < h1; ih += g.dH)
           for (int64_t iw = w0; iw < w1; iw += g.dW) {
             const T* p = in + (ih * g.W + iw) * C + c;
-            m = max_nan(n == L ? load(p) : loadn(p, n), m);
+            const V<T> v = n == L ? load(p) : loadn(p, n);
+            if (idx) {  // the scan's step: v (and its tap) when v > m or v is NaN
+              const auto take = gt_or_nan(v, m);  // a mask, per ISA
+              m = select(take, v, m);
+              mi = select(take, int_bits<T>((ih - h0) * g.W + (iw - w0)), mi);
+            } else {
+              m = max_nan(v, m);  // the same step, without the index
+            }
           }
-        if (n == L)
+        if (n == L) {
           store(o + c, m);
-        else
+          if (idx) store_index(oi + c, mi, origin, 0);
+        } else {
           storen(o + c, m, n);
+          if (idx) {
+            int64_t tail[L];
+            store_index(tail, mi, origin, 0);
+            for (int l = 0; l < n; ++l) oi[c + l] = tail[l];
+          }
+        }
       }
     }
   }

@@ -78,7 +78,7 @@ inline int64_t avg_divisor(const AvgOpts& a, int64_t h0, int64_t h1, int64_t hp,
 
 // The argmax scan over one window for the C channels of a pixel, channels-last: m[c] and
 // mi[c] start at -inf and the first tap's index, and a tap replaces them when greater or NaN.
-// Shared by every ISA (the compiler vectorizes the channel loop with each ISA's flags).
+// For windows whose tap offsets exceed int32 (the SIMD kernels hold them as int32 bits).
 template <class T>
 inline void max_scan_nhwc(const Geom& g, int64_t C, const T* in, int64_t h0, int64_t h1,
                           int64_t w0, int64_t w1, T* m, int64_t* mi) {
