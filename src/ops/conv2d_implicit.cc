@@ -74,9 +74,15 @@ void store_pixels(const ImplicitPlan& pl, const T* const* cbs, int64_t ogp, int6
       for (int64_t ox = ox0; ox < ox1; ++ox) {
         T* yp = y + ((n * pl.oh + oy) * pl.ow + ox) * O + g * og;
         const T* cp = cbs[ox % fw] + (row + ox / fw) * ogp;
-        for (int64_t o = 0; o < og; ++o) {
-          const T v = bg ? cp[o] + bg[o] : cp[o];
-          yp[o] = relu && v < T(0) ? T(0) : v;
+        if (!bg && !relu) {
+          std::memcpy(yp, cp, og * sizeof(T));
+        } else if (!bg) {
+          for (int64_t o = 0; o < og; ++o) yp[o] = cp[o] < T(0) ? T(0) : cp[o];
+        } else {
+          for (int64_t o = 0; o < og; ++o) {
+            const T v = cp[o] + bg[o];
+            yp[o] = relu && v < T(0) ? T(0) : v;
+          }
         }
       }
       continue;
