@@ -175,6 +175,14 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
     rows_per_item =
         std::clamp<int64_t>((want_px + row_tiles * MR - 1) / (row_tiles * MR), 1, pl.oh2);
     blocks = (pl.oh2 + rows_per_item - 1) / rows_per_item;
+    // An even item count per batch where one row less per item gives it, so that two threads
+    // split a batch (often one image) evenly: 28 rows in 7 blocks of 4 -> 10 of 3.
+    const bool odd = (std::min(pl.n, pl.batch_images) * pl.fh * pl.groups * blocks) % 2 == 1;
+    if (odd && rows_per_item > 1 &&
+        (pl.oh2 + rows_per_item - 2) / (rows_per_item - 1) % 2 == 0) {
+      --rows_per_item;
+      blocks = (pl.oh2 + rows_per_item - 1) / rows_per_item;
+    }
     cap = rows_per_item * cpitch;
   } else {
     cap = std::min(round_up(want_px, MR), round_up(std::max<int64_t>(total, 1), MR));

@@ -42,10 +42,11 @@ constexpr double kNsPerFlop = 0.03;
 constexpr int64_t kColBlockBytes = 256 << 10;
 // Padded-input workspaces of the direct and shifted paths stay under this many bytes.
 std::atomic<int64_t> g_workspace_bytes{int64_t{32} << 20};
-// The implicit GEMM's channels-last copy is made a few images at a time, so the GEMM reads it
-// from cache right after it is written (32 MiB batches: stride 2 64->128 @56 N=8 float64
-// 23.5 ms, 4 MiB 20.0 ms, one thread; the copy of a batch that misses cache costs its RFOs).
-constexpr int64_t kImplicitBatchBytes = int64_t{4} << 20;
+// The implicit GEMM's channels-last copy is made an image at a time (or a few small ones), so
+// the GEMM reads it from L2 right after it is written. Stride 2 64->128 @56 N=8, one thread:
+// float64 23.5 ms with 32 MiB batches, 20.0 ms with 4 MiB, 19.7 ms with 1 MiB; float32 9.5-9.9,
+// 9.1-9.2 (2 MiB), 8.4-8.7 ms (1 MiB: one 0.86 MB image).
+constexpr int64_t kImplicitBatchBytes = int64_t{1} << 20;
 // Fewest channels per group for the channels-last implicit GEMM.
 constexpr int64_t kImplicitMinChannels = 16;
 // Fewest input and output channels for Winograd F(2x2, 3x3).
