@@ -395,7 +395,8 @@ def test_workspace_batching(threads):
     try:
         for case in [(3, 3, 11, 12, 5, 3, 3, 2, 1, 1, 1), (3, 10, 9, 8, 6, 3, 3, 1, 1, 1, 2),
                      (3, 8, 13, 14, 6, 3, 3, 2, 1, 1, 1),
-                     (3, 128, 5, 6, 4, 3, 3, 1, 1, 1, 1), (3, 16, 9, 10, 16, 3, 3, 1, 1, 1, 1)]:
+                     (3, 128, 5, 6, 4, 3, 3, 1, 1, 1, 1), (3, 16, 9, 10, 16, 3, 3, 1, 1, 1, 1),
+                     (3, 16, 11, 12, 8, 3, 3, 2, 1, 1, 1), (3, 16, 11, 12, 8, 3, 3, 1, 2, 2, 1)]:
             x, w, b, kw = make(case, np.float64, rng)
             gy = rng.standard_normal(torch_conv(x, w, b, kw).shape)
             np.testing.assert_allclose(npfast.conv2d(x, w, b, **kw), torch_conv(x, w, b, kw),

@@ -93,15 +93,18 @@ def test_conv2d_nhwc_non_contiguous_unbatched_and_out(isa, dtype):
                                       want[0])
 
 
-def test_conv2d_nhwc_threads_bitwise(threads):
+@pytest.mark.parametrize("case", [(3, 32, 20, 18, 24, 3, 3, 2, 1, 1, 1),   # row phases
+                                  (2, 32, 21, 19, 24, 3, 3, 1, 2, 2, 1),   # output phases
+                                  (2, 32, 20, 18, 24, 3, 3, 1, 1, 1, 1)])  # Winograd
+def test_conv2d_threads_bitwise_both_layouts(threads, case):
     rng = np.random.default_rng(8)
-    x, w, b, kw = make((3, 32, 20, 18, 24, 3, 3, 2, 1, 1, 1), np.float32, rng)
-    xs = nhwc(x)
-    results = []
-    for n in (1, 2):
-        npfast.set_num_threads(n)
-        results.append(npfast.conv2d(xs, w, b, layout="NHWC", **kw))
-    np.testing.assert_array_equal(results[0], results[1])
+    x, w, b, kw = make(case, np.float32, rng)
+    for xs, layout in ((x, "NCHW"), (nhwc(x), "NHWC")):
+        results = []
+        for n in (1, 2):
+            npfast.set_num_threads(n)
+            results.append(npfast.conv2d(xs, w, b, layout=layout, **kw))
+        np.testing.assert_array_equal(results[0], results[1])
 
 
 @needs_torch
