@@ -78,13 +78,14 @@ inline int64_t avg_divisor(const AvgOpts& a, int64_t h0, int64_t h1, int64_t hp,
 
 // The argmax scan over one window for the C channels of a pixel, channels-last: m[c] and
 // mi[c] start at -inf and the first tap's index, and a tap replaces them when greater or NaN.
-// For windows whose tap offsets exceed int32 (the SIMD kernels hold them as int32 bits).
+// mi may be null (values only). The scalar kernel, and the SIMD ones' path for windows whose
+// tap offsets exceed int32 (they hold them as int32 bits).
 template <class T>
 inline void max_scan_nhwc(const Geom& g, int64_t C, const T* in, int64_t h0, int64_t h1,
                           int64_t w0, int64_t w1, T* m, int64_t* mi) {
   for (int64_t c = 0; c < C; ++c) {
     m[c] = -std::numeric_limits<T>::infinity();
-    mi[c] = h0 * g.W + w0;
+    if (mi) mi[c] = h0 * g.W + w0;
   }
   for (int64_t ih = h0; ih < h1; ih += g.dH)
     for (int64_t iw = w0; iw < w1; iw += g.dW) {
@@ -93,7 +94,7 @@ inline void max_scan_nhwc(const Geom& g, int64_t C, const T* in, int64_t h0, int
       for (int64_t c = 0; c < C; ++c)
         if (p[c] > m[c] || std::isnan(p[c])) {
           m[c] = p[c];
-          mi[c] = t;
+          if (mi) mi[c] = t;
         }
     }
 }

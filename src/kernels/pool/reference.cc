@@ -68,20 +68,8 @@ void max_pool_nhwc_ref(const Geom& g, int64_t C, const T* in, T* out, int64_t* i
     for (int64_t ow = 0; ow < g.OW; ++ow) {
       int64_t w0, w1;
       max_window(ow, g.sW, g.pW, g.kW, g.dW, g.W, &w0, &w1);
-      for (int64_t c = 0; c < C; ++c) {
-        T m = -std::numeric_limits<T>::infinity();
-        int64_t mi = h0 * g.W + w0;
-        for (int64_t ih = h0; ih < h1; ih += g.dH)
-          for (int64_t iw = w0; iw < w1; iw += g.dW) {
-            const T v = in[(ih * g.W + iw) * C + c];
-            if (v > m || std::isnan(v)) {
-              m = v;
-              mi = ih * g.W + iw;
-            }
-          }
-        out[(oh * g.OW + ow) * C + c] = m;
-        if (idx) idx[(oh * g.OW + ow) * C + c] = mi;
-      }
+      const int64_t at = (oh * g.OW + ow) * C;
+      max_scan_nhwc(g, C, in, h0, h1, w0, w1, out + at, idx ? idx + at : nullptr);
     }
   }
 }
