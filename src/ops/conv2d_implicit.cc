@@ -154,10 +154,10 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   const int64_t bimg = std::min(pl.n, pl.batch_images);
   Buffer<T> xin(static_cast<size_t>(
       checked_mul(checked_mul(bimg, pl.image_px, "channels-last input"), C, "channels-last input")));
-  // Work items are runs of `cap` wide-output pixels of one image, phase and group: at least
-  // kItemFlops and kItemPixels, a multiple of MR so that only an item at the end of a phase
-  // computes padding rows (items of whole output rows wasted up to MR - 1 rows each: 8% of a
-  // stride-2 56^2 layer, 116 pixels in 126).
+  // Work items are blocks of at least kItemFlops and kItemPixels of one image, row phase and
+  // group (all its column phases): `cap` wide-output pixels, a multiple of MR so that only the
+  // last block of a phase computes padding rows (blocks of whole wide rows wasted up to MR - 1
+  // rows each: 8% of a stride-2 56^2 layer, 116 pixels in 126), or whole output rows.
   const double pixel_flops = 2.0 * static_cast<double>(og) * static_cast<double>(K);
   const int64_t total = pl.oh2 * pl.wpad;
   const int64_t want_px =
