@@ -47,9 +47,15 @@ def conv_numpy_dot(x, w, stride):
     return (cols @ w.reshape(o, -1).T).T.reshape(o, oh, ow)
 
 
-# name, dtype, (N, C, H, W), (O, kh, kw), stride, padding, groups
+# name, dtype, (N, C, H, W), (O, kh, kw), stride, padding, groups[, dilation[, layout]]; NHWC
+# rows give npfast (N, H, W, C) arrays and torch memory_format=torch.channels_last tensors.
 CASES = [
     ("resnet3x3 64->64 56^2 b1", np.float32, (1, 64, 56, 56), (64, 3, 3), 1, 1, 1),
+    ("NHWC resnet3x3 64->64 56^2 b1", np.float32, (1, 64, 56, 56), (64, 3, 3), 1, 1, 1, 1, "NHWC"),
+    ("3x3/2 64->128 56^2 b8", np.float32, (8, 64, 56, 56), (128, 3, 3), 2, 1, 1),
+    ("fp64 3x3/2 64->128 56^2 b8", np.float64, (8, 64, 56, 56), (128, 3, 3), 2, 1, 1),
+    ("3x3 dil2 64->64 56^2 b1", np.float32, (1, 64, 56, 56), (64, 3, 3), 1, 2, 1, 2),
+    ("fp64 3x3 dil2 64->64 56^2 b1", np.float64, (1, 64, 56, 56), (64, 3, 3), 1, 2, 1, 2),
     ("resnet3x3 128->128 28^2 b8", np.float32, (8, 128, 28, 28), (128, 3, 3), 1, 1, 1),
     ("1x1 256->64 56^2 b1", np.float32, (1, 256, 56, 56), (64, 1, 1), 1, 0, 1),
     ("depthwise3x3 32ch 112^2 b1", np.float32, (1, 32, 112, 112), (32, 3, 3), 1, 1, 32),
@@ -59,10 +65,11 @@ CASES = [
 ]
 
 
-def _flops(xs, ws, stride, pad, groups):
+def _flops(xs, ws, stride, pad, groups, dilation=1):
     n, c, h, w = xs
     o, kh, kw = ws
-    oh, ow = (h + 2 * pad - kh) // stride + 1, (w + 2 * pad - kw) // stride + 1
+    eh, ew = dilation * (kh - 1) + 1, dilation * (kw - 1) + 1
+    oh, ow = (h + 2 * pad - eh) // stride + 1, (w + 2 * pad - ew) // stride + 1
     return 2.0 * n * o * oh * ow * (c // groups) * kh * kw
 
 
@@ -86,21 +93,26 @@ def run(quick=False, threads=2, only=None):
                          fraction=gflops / peak, peak=peak))
 
     want = lambda name: only is None or any(o in name for o in only)
-    for name, dtype, xs, ws, stride, pad, groups in CASES:
+    for name, dtype, xs, ws, stride, pad, groups, *rest in CASES:
         if not want(name):
             continue
+        dil, layout = (list(rest) + [1, "NCHW"][len(rest):])[:2]
         x = rng.standard_normal(xs).astype(dtype)
         w = rng.standard_normal((ws[0], xs[1] // groups, ws[1], ws[2])).astype(dtype)
         b = rng.standard_normal(ws[0]).astype(dtype)
         tx, tw, tb = (torch.from_numpy(a) for a in (x, w, b))
+        if layout == "NHWC":
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+            tx = tx.contiguous(memory_format=torch.channels_last)
+            tw = tw.contiguous(memory_format=torch.channels_last)
 
         def f_torch():
             with torch.no_grad():
-                torch.nn.functional.conv2d(tx, tw, tb, stride, pad, 1, groups)
+                torch.nn.functional.conv2d(tx, tw, tb, stride, pad, dil, groups)
 
-        f_np = lambda: npfast.conv2d(x, w, b, stride, pad, 1, groups)
+        f_np = lambda: npfast.conv2d(x, w, b, stride, pad, dil, groups, layout=layout)
         t_np, t_torch = _interleaved(f_np, f_torch, repeats, min_time)
-        row(name, t_np, t_torch, _flops(xs, ws, stride, pad, groups), dtype)
+        row(name, t_np, t_torch, _flops(xs, ws, stride, pad, groups, dil), dtype)
 
     # Forward + backward of the ResNet layer against autograd.
     if not want("fwd+bwd resnet3x3"):

@@ -1,7 +1,9 @@
-// 2-D convolution over NCHW arrays with torch.nn.functional.conv2d semantics.
+// 2-D convolution with torch.nn.functional.conv2d semantics.
 //
-// The operators take 4-D views (N, C, H, W) of float32 or float64, any strides; the Python
-// layer adds the batch axis for unbatched (C, H, W) input and parses the padding strings.
+// The operators take 4-D views of float32 or float64, any strides: (N, C, H, W), or
+// (N, H, W, C) with Conv2dParams::layout = Layout::nhwc (channels-last; the weight stays
+// (O, C/groups, kH, kW) in both, as torch's channels_last weight is still OIHW logically). The
+// Python layer adds the batch axis for unbatched input and parses the padding strings.
 #pragma once
 
 #include <cstdint>
@@ -12,19 +14,24 @@ namespace npfast {
 
 // Geometry of a convolution. Padding is per side (PyTorch's padding="same" with an even
 // kernel pads one more on the bottom/right than on the top/left).
+enum class Layout : int { nchw = 0, nhwc = 1 };
+
 struct Conv2dParams {
   int64_t stride_h = 1, stride_w = 1;
   int64_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;
   int64_t dilation_h = 1, dilation_w = 1;
   int64_t groups = 1;
+  // Axis order of the input, output and their gradients (never of the weight).
+  Layout layout = Layout::nchw;
 };
 
 enum class Activation : int { none = 0, relu = 1 };
 
-// Output shape (N, O, OH, OW) for the given input and params; throws ValueError (naming the
-// argument) for any invalid geometry: stride/dilation < 1, negative padding, groups < 1 or
-// not dividing the channels, weight channels != C / groups, kernel larger than the padded
-// input. `input` and `weight` are (N, C, H, W) and (O, C/groups, kH, kW).
+// Output shape (N, O, OH, OW), or (N, OH, OW, O) for Layout::nhwc, for the given input and
+// params; throws ValueError (naming the argument) for any invalid geometry: stride/dilation
+// < 1, negative padding, groups < 1 or not dividing the channels, weight channels != C /
+// groups, kernel larger than the padded input. `input` is (N, C, H, W) (or (N, H, W, C)) and
+// `weight` (O, C/groups, kH, kW).
 Shape conv2d_shape(const View& input, const View& weight, const View* bias, const Conv2dParams& p);
 
 // Padding that keeps H x W for stride 1 (padding="same"): total d*(k-1), the odd one on the

@@ -19,6 +19,9 @@ struct Pool2dArgs {
   int64_t padding[2] = {0, 0};   // 0 <= padding <= kernel / 2
   int64_t dilation[2] = {1, 1};  // >= 1 (average pooling: must be 1)
   bool ceil_mode = false;
+  // max_pool2d / avg_pool2d (and their *_shape): input and output are channels-last,
+  // (N, H, W, C) or (H, W, C), as torch's channels_last tensors. The other operators ignore it.
+  bool channels_last = false;
 };
 
 // PyTorch's pooled length of an axis of n elements (pooling_output_shape), checked to be >= 1;

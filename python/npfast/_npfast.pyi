@@ -9,9 +9,9 @@ from npfast import (
 )
 
 
-def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, groups: int = 1, *, out: numpy.ndarray | None = None, activation: str | None = None) -> numpy.ndarray:
+def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, groups: int = 1, *, out: numpy.ndarray | None = None, activation: str | None = None, layout: str = 'NCHW') -> numpy.ndarray:
     """
-    2-D convolution (cross-correlation) over NCHW arrays, as ``torch.nn.functional.conv2d``.
+    2-D convolution (cross-correlation), as ``torch.nn.functional.conv2d``.
 
     ``out[n, o, y, x] = bias[o] + sum_{c, i, j} input[n, g*C/groups + c, y*sh + i*dh - pt,
     x*sw + j*dw - pl] * weight[o, c, i, j]`` with g the group of output channel o.
@@ -35,23 +35,28 @@ def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: 
         Exactly the result's shape and dtype, not overlapping the inputs; never converted.
     activation : None or 'relu'
         Fused ``max(y, 0)`` (NaN stays NaN) on the result.
+    layout : 'NCHW' or 'NHWC' (keyword only)
+        Axis order of input and result: 'NHWC' takes ``(N, H, W, C)`` (or ``(H, W, C)``) and
+        returns ``(N, OH, OW, O)``, as torch with ``memory_format=torch.channels_last``; the weight
+        stays ``(O, C / groups, kH, kW)``.
 
     Returns
     -------
-    ndarray ``(N, O, OH, OW)`` with ``OH = (H + pt + pb - dh*(kH-1) - 1) // sh + 1`` (likewise OW).
+    ndarray ``(N, O, OH, OW)`` (or ``(N, OH, OW, O)`` for NHWC) with ``OH = (H + pt + pb - dh*(kH-1) - 1) // sh + 1`` (likewise OW).
     float32 results differ from PyTorch's by rounding only (different summation order).
 
     Raises
     ------
     TypeError  for non-float or mixed dtypes (any array argument: "float32 or float64 arrays
                only"), or non-int stride/padding/dilation/groups.
-    ValueError for wrong ndim, a tuple of more than two ints, channel/group mismatch, stride or
-               dilation < 1, negative padding, a kernel larger than the padded input, a wrong bias
-               shape, an unknown padding string, 'same' with stride > 1, or a bad ``out``.
+    ValueError for an unknown layout, wrong ndim, a tuple of more than two ints, channel/group
+               mismatch, stride or dilation < 1, negative padding, a kernel larger than the padded
+               input, a wrong bias shape, an unknown padding string, 'same' with stride > 1, or a
+               bad ``out``.
                Nothing is written on error.
     """
 
-def conv2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, groups: int = 1, output_mask: tuple[bool, bool, bool] = (True, True, True)) -> tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]:
+def conv2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, groups: int = 1, output_mask: tuple[bool, bool, bool] = (True, True, True), *, layout: str = 'NCHW') -> tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]:
     """
     Gradients of :func:`conv2d`, as PyTorch's autograd (``torch.ops.aten.convolution_backward``).
 
@@ -63,6 +68,8 @@ def conv2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.Arr
         As given to :func:`conv2d`.
     output_mask : 3 bools
         Which of (grad_input, grad_weight, grad_bias) to compute.
+    layout : 'NCHW' or 'NHWC' (keyword only)
+        Axis order of grad_output, input and grad_input, as for :func:`conv2d`.
 
     Returns
     -------
@@ -470,7 +477,7 @@ def batch_norm_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing
     TypeError, ValueError naming the argument, as :func:`batch_norm`.
     """
 
-def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1, ceil_mode: bool = False, return_indices: bool = False) -> numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray]:
+def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1, ceil_mode: bool = False, return_indices: bool = False, *, layout: str = 'NCHW') -> numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray]:
     """
     2-D max pooling, as ``torch.nn.functional.max_pool2d``.
 
@@ -492,6 +499,10 @@ def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int]
         left padding), as PyTorch.
     return_indices : bool
         Also return the argmax indices.
+    layout : 'NCHW' or 'NHWC' (keyword only)
+        'NHWC': input ``(N, H, W, C)`` or ``(H, W, C)``, results ``(N, OH, OW, C)`` (or
+        ``(OH, OW, C)``), as PyTorch on channels_last tensors; computed natively (the channels
+        of a pixel are the vector lanes), indices ``h * W + w`` as for NCHW.
 
     Returns
     -------
@@ -533,7 +544,7 @@ def max_pool2d_backward(grad_output: numpy.typing.ArrayLike, indices: numpy.typi
     ValueError for mismatched shapes, or an index outside its plane (checked before writing).
     """
 
-def avg_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> numpy.ndarray:
+def avg_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None, *, layout: str = 'NCHW') -> numpy.ndarray:
     """
     2-D average pooling, as ``torch.nn.functional.avg_pool2d``.
 
@@ -555,6 +566,10 @@ def avg_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int]
         number of input elements in the window.
     divisor_override : int, optional
         Nonzero divisor used for every window instead.
+    layout : 'NCHW' or 'NHWC' (keyword only)
+        'NHWC': input ``(N, H, W, C)`` or ``(H, W, C)``, results ``(N, OH, OW, C)`` (or
+        ``(OH, OW, C)``), as PyTorch on channels_last tensors; computed natively (the channels
+        of a pixel are the vector lanes), indices ``h * W + w`` as for NCHW.
 
     Returns
     -------

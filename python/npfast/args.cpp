@@ -68,6 +68,17 @@ void required_pair(nb::handle v, const char* arg, int64_t out[2]) {
                    py_repr(v));
 }
 
+bool channels_last_arg(nb::handle layout) {
+  if (!layout.is_valid() || layout.is_none()) return false;
+  if (PyUnicode_Check(layout.ptr())) {
+    const char* s = PyUnicode_AsUTF8(layout.ptr());
+    if (!s) PyErr_Clear();
+    if (s && std::string(s) == "NCHW") return false;
+    if (s && std::string(s) == "NHWC") return true;
+  }
+  throw ValueError("layout: expected 'NCHW' or 'NHWC', got " + py_repr(layout));
+}
+
 View shape_arg(nb::handle v, const char* arg, DType t, int min_nd, int max_nd) {
   if (!is_sequence(v))
     throw TypeError(std::string(arg) + ": expected a tuple of ints, got " + py_repr(v));

@@ -83,6 +83,9 @@ bool is_sequence(nb::handle v);
 bool pair_arg(nb::handle v, const char* arg, int64_t out[2]);
 // pair_arg where no default exists: TypeError for None, ValueError for ().
 void required_pair(nb::handle v, const char* arg, int64_t out[2]);
+// layout="NCHW" (also None) or "NHWC": true for channels-last; ValueError naming `layout` and
+// the value otherwise.
+bool channels_last_arg(nb::handle layout);
 
 // output_mask=: a sequence (not a string) of exactly 3 truth values; ValueError naming `arg`
 // otherwise.

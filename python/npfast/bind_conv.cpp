@@ -42,6 +42,10 @@ Conv2dParams parse_params(nb::handle stride, nb::handle padding, nb::handle dila
   return p;
 }
 
+Layout parse_layout(nb::handle layout) {
+  return channels_last_arg(layout) ? Layout::nhwc : Layout::nchw;
+}
+
 // Views the 3-d unbatched (C, H, W) form as (1, C, H, W).
 View batched(const View& v) {
   if (v.ndim != 3) return v;
@@ -69,7 +73,7 @@ int64_t kernel_dim(const View& w, int i) { return w.ndim == 4 ? w.shape[i] : 1; 
 
 nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::handle stride,
                      nb::handle padding, nb::handle dilation, nb::handle groups, nb::handle out,
-                     nb::handle activation) {
+                     nb::handle activation, nb::handle layout) {
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
   Array b;
@@ -82,13 +86,13 @@ nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::h
       throw ValueError("activation: expected None or 'relu', got " + py_repr(activation));
     act = Activation::relu;
   }
-  const Conv2dParams p =
+  Conv2dParams p =
       parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
+  p.layout = parse_layout(layout);
   const bool unbatched = x.view.ndim == 3;
   const View xv = batched(x.view);
   const Shape s = conv2d_shape(xv, w.view, has_bias ? &b.view : nullptr, p);
-  const int64_t oh = s[2], ow = s[3];
-  const int64_t shape4[4] = {xv.shape[0], w.view.shape[0], oh, ow};
+  const int64_t shape4[4] = {s[0], s[1], s[2], s[3]};
   View y;
   nb::object result =
       out_or_new(out, xv.dtype, unbatched ? 3 : 4, unbatched ? shape4 + 1 : shape4, &y);
@@ -106,7 +110,7 @@ nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::h
 
 nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weight,
                        nb::handle stride, nb::handle padding, nb::handle dilation,
-                       nb::handle groups, nb::handle output_mask) {
+                       nb::handle groups, nb::handle output_mask, nb::handle layout) {
   Array gy = as_array(grad_output, "grad_output", kFloatsOnly);
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
@@ -129,19 +133,19 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
       mask[i] = t == 1;
     }
   }
-  const Conv2dParams p =
+  Conv2dParams p =
       parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
+  p.layout = parse_layout(layout);
   const bool unbatched = x.view.ndim == 3;
   if (gy.view.ndim != x.view.ndim)
     throw ValueError("grad_output: expected a " + std::to_string(x.view.ndim) +
                      "-d array like input, got shape " + shape_str(gy.view));
   const View xv = batched(x.view), gv = batched(gy.view);
   const Shape s = conv2d_shape(xv, w.view, nullptr, p);
-  const int64_t oh = s[2], ow = s[3];
   if (gv.dtype != xv.dtype)
     throw TypeError(std::string("grad_output: dtype ") + dtype_name(gv.dtype) +
                     " does not match input dtype " + dtype_name(xv.dtype));
-  const int64_t gshape[4] = {xv.shape[0], w.view.shape[0], oh, ow};
+  const int64_t gshape[4] = {s[0], s[1], s[2], s[3]};
   for (int i = 0; i < 4; ++i)
     if (gv.shape[i] != gshape[i]) {
       View want;
@@ -183,12 +187,13 @@ nb::object reference_py(nb::handle input, nb::handle weight, nb::handle bias, nb
 }
 
 std::string algorithm_py(nb::handle input, nb::handle weight, nb::handle stride, nb::handle padding,
-                         nb::handle dilation, nb::handle groups) {
+                         nb::handle dilation, nb::handle groups, nb::handle layout) {
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
   check_input_ndim(x.view, "input");
-  const Conv2dParams p =
+  Conv2dParams p =
       parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
+  p.layout = parse_layout(layout);
   return conv2d_algorithm(batched(x.view), w.view, p);
 }
 
@@ -227,12 +232,12 @@ NPFAST_BIND(conv) {
               "bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, "
               "padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, "
               "groups: int = 1, *, out: numpy.ndarray | None = None, "
-              "activation: str | None = None) -> numpy.ndarray"),
+              "activation: str | None = None, layout: str = 'NCHW') -> numpy.ndarray"),
       nb::arg("input").none(), nb::arg("weight").none(), nb::arg("bias").none() = nb::none(),
       nb::arg("stride").none() = 1, nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
       nb::arg("groups").none() = 1, nb::kw_only(), nb::arg("out").none() = nb::none(),
-      nb::arg("activation").none() = nb::none(),
-      R"doc(2-D convolution (cross-correlation) over NCHW arrays, as ``torch.nn.functional.conv2d``.
+      nb::arg("activation").none() = nb::none(), nb::arg("layout").none() = "NCHW",
+      R"doc(2-D convolution (cross-correlation), as ``torch.nn.functional.conv2d``.
 
 ``out[n, o, y, x] = bias[o] + sum_{c, i, j} input[n, g*C/groups + c, y*sh + i*dh - pt,
 x*sw + j*dw - pl] * weight[o, c, i, j]`` with g the group of output channel o.
@@ -256,19 +261,24 @@ out : ndarray, optional
     Exactly the result's shape and dtype, not overlapping the inputs; never converted.
 activation : None or 'relu'
     Fused ``max(y, 0)`` (NaN stays NaN) on the result.
+layout : 'NCHW' or 'NHWC' (keyword only)
+    Axis order of input and result: 'NHWC' takes ``(N, H, W, C)`` (or ``(H, W, C)``) and
+    returns ``(N, OH, OW, O)``, as torch with ``memory_format=torch.channels_last``; the weight
+    stays ``(O, C / groups, kH, kW)``.
 
 Returns
 -------
-ndarray ``(N, O, OH, OW)`` with ``OH = (H + pt + pb - dh*(kH-1) - 1) // sh + 1`` (likewise OW).
+ndarray ``(N, O, OH, OW)`` (or ``(N, OH, OW, O)`` for NHWC) with ``OH = (H + pt + pb - dh*(kH-1) - 1) // sh + 1`` (likewise OW).
 float32 results differ from PyTorch's by rounding only (different summation order).
 
 Raises
 ------
 TypeError  for non-float or mixed dtypes (any array argument: "float32 or float64 arrays
            only"), or non-int stride/padding/dilation/groups.
-ValueError for wrong ndim, a tuple of more than two ints, channel/group mismatch, stride or
-           dilation < 1, negative padding, a kernel larger than the padded input, a wrong bias
-           shape, an unknown padding string, 'same' with stride > 1, or a bad ``out``.
+ValueError for an unknown layout, wrong ndim, a tuple of more than two ints, channel/group
+           mismatch, stride or dilation < 1, negative padding, a kernel larger than the padded
+           input, a wrong bias shape, an unknown padding string, 'same' with stride > 1, or a
+           bad ``out``.
            Nothing is written on error.
 )doc");
   m.def(
@@ -277,12 +287,14 @@ ValueError for wrong ndim, a tuple of more than two ints, channel/group mismatch
               "input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
               "stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, "
               "dilation: int | tuple[int, ...] = 1, groups: int = 1, "
-              "output_mask: tuple[bool, bool, bool] = (True, True, True)) -> "
+              "output_mask: tuple[bool, bool, bool] = (True, True, True), *, "
+              "layout: str = 'NCHW') -> "
               "tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]"),
       nb::arg("grad_output").none(), nb::arg("input").none(), nb::arg("weight").none(),
       nb::arg("stride").none() = 1, nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
       nb::arg("groups").none() = 1,
-      nb::arg("output_mask").none() = nb::make_tuple(true, true, true),
+      nb::arg("output_mask").none() = nb::make_tuple(true, true, true), nb::kw_only(),
+      nb::arg("layout").none() = "NCHW",
       R"doc(Gradients of :func:`conv2d`, as PyTorch's autograd (``torch.ops.aten.convolution_backward``).
 
 Parameters
@@ -293,6 +305,8 @@ input, weight, stride, padding, dilation, groups
     As given to :func:`conv2d`.
 output_mask : 3 bools
     Which of (grad_input, grad_weight, grad_bias) to compute.
+layout : 'NCHW' or 'NHWC' (keyword only)
+    Axis order of grad_output, input and grad_input, as for :func:`conv2d`.
 
 Returns
 -------
@@ -321,7 +335,8 @@ TypeError, ValueError as :func:`conv2d`, and ValueError for a grad_output of the
         "Sets the padded-input workspace bound (tests); returns the previous one.");
   m.def("_conv2d_algorithm", &algorithm_py, nb::arg("input").none(), nb::arg("weight").none(),
         nb::arg("stride").none() = 1, nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
-        nb::arg("groups").none() = 1, "The algorithm the planner picks for this forward problem.");
+        nb::arg("groups").none() = 1, nb::arg("layout").none() = "NCHW",
+        "The algorithm the planner picks for this forward problem.");
 }
 
 }  // namespace py

@@ -45,9 +45,10 @@ nb::object new_result(const Shape& s, DType t, View* v) { return new_array(t, s.
 
 nb::object max_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle stride,
                          nb::handle padding, nb::handle dilation, bool ceil_mode,
-                         bool return_indices) {
+                         bool return_indices, nb::handle layout) {
   Array x = as_array(input, "input");
-  const Pool2dArgs a = pool_args(kernel_size, stride, padding, dilation, ceil_mode);
+  Pool2dArgs a = pool_args(kernel_size, stride, padding, dilation, ceil_mode);
+  a.channels_last = channels_last_arg(layout);
   const Shape s = max_pool2d_shape(x.view, a);
   View out, idx;
   nb::object r = new_result(s, x.view.dtype, &out);
@@ -79,9 +80,10 @@ nb::object max_pool2d_backward_py(nb::handle grad_output, nb::handle indices,
 
 nb::object avg_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle stride,
                          nb::handle padding, bool ceil_mode, bool count_include_pad,
-                         nb::handle divisor_override) {
+                         nb::handle divisor_override, nb::handle layout) {
   Array x = as_array(input, "input");
-  const Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), ceil_mode);
+  Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), ceil_mode);
+  a.channels_last = channels_last_arg(layout);
   const int64_t div = divisor_arg(divisor_override);
   const Shape s = avg_pool2d_shape(x.view, a);
   View out;
@@ -216,7 +218,11 @@ ceil_mode : bool
     Round the output size up (a last, partial window that starts inside the input or its
     left padding), as PyTorch.
 return_indices : bool
-    Also return the argmax indices.)doc",
+    Also return the argmax indices.
+layout : 'NCHW' or 'NHWC' (keyword only)
+    'NHWC': input ``(N, H, W, C)`` or ``(H, W, C)``, results ``(N, OH, OW, C)`` (or
+    ``(OH, OW, C)``), as PyTorch on channels_last tensors; computed natively (the channels
+    of a pixel are the vector lanes), indices ``h * W + w`` as for NCHW.)doc",
                                          R"doc(
 Returns
 -------
@@ -238,11 +244,13 @@ ValueError for kernel_size / stride / dilation < 1, padding < 0 or > kernel_size
             "def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
             "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
             "dilation: int | tuple[int, int] = 1, ceil_mode: bool = False, "
-            "return_indices: bool = False) -> numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray]"),
+            "return_indices: bool = False, *, layout: str = 'NCHW') -> "
+            "numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray]"),
         nb::arg("input").none(), nb::arg("kernel_size").none(),
         nb::arg("stride").none() = nb::none(), nb::arg("padding").none() = 0,
         nb::arg("dilation").none() = 1, nb::arg("ceil_mode") = false,
-        nb::arg("return_indices") = false, max_doc.c_str());
+        nb::arg("return_indices") = false, nb::kw_only(), nb::arg("layout").none() = "NCHW",
+        max_doc.c_str());
 
   m.def("max_pool2d_backward", torch_anchored<&max_pool2d_backward_py>,
         nb::sig("def max_pool2d_backward(grad_output: numpy.typing.ArrayLike, "
@@ -278,7 +286,11 @@ count_include_pad : bool
     Divide by the window size including padding (clipped to the padded plane), else by the
     number of input elements in the window.
 divisor_override : int, optional
-    Nonzero divisor used for every window instead.)doc",
+    Nonzero divisor used for every window instead.
+layout : 'NCHW' or 'NHWC' (keyword only)
+    'NHWC': input ``(N, H, W, C)`` or ``(H, W, C)``, results ``(N, OH, OW, C)`` (or
+    ``(OH, OW, C)``), as PyTorch on channels_last tensors; computed natively (the channels
+    of a pixel are the vector lanes), indices ``h * W + w`` as for NCHW.)doc",
           R"doc(
 Returns
 -------
@@ -295,11 +307,12 @@ ValueError for kernel_size / stride < 1, padding < 0 or > kernel_size // 2, an o
         nb::sig("def avg_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
                 "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
                 "ceil_mode: bool = False, count_include_pad: bool = True, "
-                "divisor_override: int | None = None) -> numpy.ndarray"),
+                "divisor_override: int | None = None, *, layout: str = 'NCHW') -> numpy.ndarray"),
         nb::arg("input").none(), nb::arg("kernel_size").none(),
         nb::arg("stride").none() = nb::none(), nb::arg("padding").none() = 0,
         nb::arg("ceil_mode") = false, nb::arg("count_include_pad") = true,
-        nb::arg("divisor_override").none() = nb::none(), avg_doc.c_str());
+        nb::arg("divisor_override").none() = nb::none(), nb::kw_only(),
+        nb::arg("layout").none() = "NCHW", avg_doc.c_str());
 
   m.def("avg_pool2d_backward", torch_anchored<&avg_pool2d_backward_py>,
         nb::sig("def avg_pool2d_backward(grad_output: numpy.typing.ArrayLike, "

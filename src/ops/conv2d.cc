@@ -31,7 +31,10 @@ void conv2d_same_padding(int64_t kh, int64_t kw, int64_t dh, int64_t dw, Conv2dP
   p->pad_right = tw - tw / 2;
 }
 
-Shape conv2d_shape(const View& input, const View& weight, const View* bias, const Conv2dParams& p) {
+namespace {
+
+// conv2d_shape on an (N, C, H, W) input: the checks and the (N, O, OH, OW) shape.
+Shape shape_nchw(const View& input, const View& weight, const View* bias, const Conv2dParams& p) {
   views::check_float(input, "input");
   if (weight.dtype != input.dtype)
     throw TypeError(std::string("weight: dtype ") + dtype_name(weight.dtype) +
@@ -83,6 +86,20 @@ Shape conv2d_shape(const View& input, const View& weight, const View* bias, cons
     throw ValueError("weight: kernel size " + pair_str(kh, kw) + " (dilated to " +
                      pair_str(eh, ew) + ") is larger than the padded input " + pair_str(hp, wp));
   return Shape{4, {input.shape[0], o, (hp - eh) / p.stride_h + 1, (wp - ew) / p.stride_w + 1}};
+}
+
+}  // namespace
+
+Shape conv2d_shape(const View& input, const View& weight, const View* bias, const Conv2dParams& p) {
+  if (p.layout == Layout::nchw) return shape_nchw(input, weight, bias, p);
+  if (p.layout != Layout::nhwc)
+    throw ValueError("layout: expected NCHW or NHWC, got " +
+                     std::to_string(static_cast<int>(p.layout)));
+  if (input.ndim != 4)
+    throw ValueError("input: expected a 4-d (N, H, W, C) or 3-d (H, W, C) array, got shape " +
+                     shape_str(input));
+  const Shape s = shape_nchw(conv_ops::nchw_of_nhwc(input), weight, bias, p);
+  return Shape{4, {s[0], s[2], s[3], s[1]}};
 }
 
 namespace conv_ops {
@@ -185,12 +202,42 @@ void forward_direct(const DirectPlan& pl, const T* x, const T* w, const T* bias,
   }
 }
 
+// 1x1 on NHWC (the planner picks gemm_1x1 only for pointwise problems): per image, group and
+// block of pixels Y[pixels x og] = X[pixels x cg] * W_g^T, both operands read in place.
+template <class T>
+void forward_1x1_nhwc(const GemmPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
+  const int64_t items = pl.n * pl.groups * pl.nblocks;
+  const double item_ns = 2.0 * static_cast<double>(pl.og) * static_cast<double>(pl.K) *
+                         static_cast<double>(pl.nb) * kNsPerFlopGemm;
+  parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t blk = it % pl.nblocks, t = it / pl.nblocks;
+      const int64_t g = t % pl.groups, n = t / pl.groups;
+      const int64_t p0 = blk * pl.nb, p1 = std::min(pl.P, p0 + pl.nb);
+      if (p1 <= p0) continue;
+      T* yg = y + (n * pl.P + p0) * pl.o + g * pl.og;
+      gemm(false, true, p1 - p0, pl.og, pl.cg, T(1), x + (n * pl.P + p0) * pl.c + g * pl.cg, pl.c,
+           w + g * pl.og * pl.K, pl.K, T(0), yg, pl.o);
+      if (!bias && !relu) continue;
+      const T* bg = bias ? bias + g * pl.og : nullptr;
+      for (int64_t q = 0; q < p1 - p0; ++q) {
+        T* yp = yg + q * pl.o;
+        for (int64_t o = 0; o < pl.og; ++o) {
+          const T v = bg ? yp[o] + bg[o] : yp[o];
+          yp[o] = relu && v < T(0) ? T(0) : v;
+        }
+      }
+    }
+  });
+}
+
 // GEMM per (image, group, column block): Y[og x cols] = W_g[og x K] * col[K x cols]. Blocks
 // run in parallel, each GEMM on its own thread (gemm() inside parallel_for stays serial); a
 // single block lets gemm() thread itself.
 template <class T>
 void forward_gemm(const GemmPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
   const bool pointwise = pl.pointwise;
+  if (pl.p.layout == Layout::nhwc) return forward_1x1_nhwc(pl, x, w, bias, relu, y);
   const int64_t items = pl.n * pl.groups * pl.nblocks;
   const double item_ns = 2.0 * static_cast<double>(pl.og) * static_cast<double>(pl.K) *
                          static_cast<double>(pl.nb) * kNsPerFlopGemm;
@@ -256,23 +303,30 @@ using views::contiguous;
 template <class T>
 void conv2d_t(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
               const View& out, Activation act) {
-  const conv_ops::Problem pr{input.shape[0],  input.shape[1],  input.shape[2],  input.shape[3],
+  // NHWC operands go to the algorithms that read and write them natively as they are; the
+  // others get NCHW copies through the permuted views (a transpose each way).
+  const View xl = conv_ops::logical_nchw(input, p.layout);
+  const conv_ops::Problem pr{xl.shape[0],     xl.shape[1],     xl.shape[2],     xl.shape[3],
                              weight.shape[0], weight.shape[2], weight.shape[3], p,
                              input.dtype};
-  const Plan pl = conv_ops::get_plan(pr);
+  Plan pl = conv_ops::get_plan(pr);
+  const bool native = p.layout == Layout::nchw || conv_ops::native_nhwc(pl.algo);
+  if (!native) pl.p.layout = Layout::nchw;
+  const View& xv = native ? input : xl;
+  const View yv = native ? out : conv_ops::logical_nchw(out, p.layout);
   Buffer<char> xk, wk, bk;
   Buffer<T> yk;
-  const T* x = contiguous<T>(input, &xk);
+  const T* x = contiguous<T>(xv, &xk);
   const T* w = contiguous<T>(weight, &wk);
   const T* b = bias ? contiguous<T>(*bias, &bk) : nullptr;
-  const bool direct_out = out.c_contiguous();
-  T* y = out.ptr<T>();
+  const bool direct_out = yv.c_contiguous();
+  T* y = yv.ptr<T>();
   if (!direct_out) {
-    yk = Buffer<T>(static_cast<size_t>(out.size()));
+    yk = Buffer<T>(static_cast<size_t>(yv.size()));
     y = yk.get();
   }
   conv_ops::forward<T>(pl, x, w, b, act == Activation::relu, y);
-  if (!direct_out) views::copy_from_contiguous(y, out);
+  if (!direct_out) views::copy_from_contiguous(y, yv);
 }
 
 }  // namespace
@@ -289,7 +343,8 @@ void conv2d(const View& input, const View& weight, const View* bias, const Conv2
 
 const char* conv2d_algorithm(const View& input, const View& weight, const Conv2dParams& p) {
   conv2d_shape(input, weight, nullptr, p);
-  const conv_ops::Problem pr{input.shape[0],  input.shape[1],  input.shape[2],  input.shape[3],
+  const View xl = conv_ops::logical_nchw(input, p.layout);
+  const conv_ops::Problem pr{xl.shape[0],     xl.shape[1],     xl.shape[2],     xl.shape[3],
                              weight.shape[0], weight.shape[2], weight.shape[3], p,
                              input.dtype};
   return conv_ops::algo_name(conv_ops::get_plan(pr).algo);
@@ -297,6 +352,7 @@ const char* conv2d_algorithm(const View& input, const View& weight, const Conv2d
 
 void conv2d_reference(const View& input, const View& weight, const View* bias,
                       const Conv2dParams& p, const View& out) {
+  if (p.layout != Layout::nchw) throw ValueError("conv2d_reference: NCHW only");
   const Shape s = conv2d_shape(input, weight, bias, p);
   views::check_out(out, input.dtype, s, "out");
   if (out.empty()) return;

@@ -1,16 +1,25 @@
-// The stride-1 implicit GEMM over a channels-last copy of the input.
+// The implicit GEMM over channels-last copies of the input, any stride and dilation.
 //
-// The input is copied once into padded NHWC (hq x wpad pixels, the channels of a pixel
-// contiguous). With the output computed over the padded width wpad (columns >= ow dropped,
-// as in conv2d_shifted.cc), output pixel p and tap (ky, kx) read padded pixel
+// The input is copied once into padded NHWC (the channels of a pixel contiguous). With the
+// output computed over a wide row of wpad columns (columns >= ow dropped, as in
+// conv2d_shifted.cc), stride 1 makes output pixel p and tap (ky, kx) read padded pixel
 // p + ky*dh*wpad + kx*dw: a GEMM C[p][o] = sum_k A[p][k] B[k][o] whose A rows are read in place
 // (row p at pixel p, k = (ky, kx, c)). For dw == 1 and one group, the kw taps of a kernel row
 // are kw*C contiguous elements, so a kernel row is one K segment; otherwise each tap is one.
+// Strides: the padded rows are split into stride_h row-phase planes (plane q holds rows
+// i*sh + q) of wrow = sw * wpad pixels, so pixel p's A row is pixel sw * p of the plane its tap
+// reads (row stride sw * C): still no im2col, and a kernel row still one K segment.
+// Dilation (stride 1): output rows a, a + dh, ... only read input rows a + dh * i, so the
+// output splits into dh x dw phases, each an undilated convolution of its own phase of the
+// padded input; its taps are contiguous again (a kernel row is one K segment of kw*C instead
+// of kw segments of C, so the C tile is loaded and stored a third as often for 3x3).
 // The weights are packed once per call into NR-wide panels; no operand is packed per tile, and
 // the microkernel runs on full tiles only (the workspaces carry slack rows and columns).
 // Compared with the shifted path this drops the kw input copies and the per-block B packing,
-// which took about a quarter of a ResNet 3x3 layer's time (docs/conv.md).
+// which took about a quarter of a ResNet 3x3 layer's time (docs/conv.md). With NHWC input and
+// output (Layout::nhwc) the copy is a padded memcpy and the C block is the output's rows.
 #include <algorithm>
+#include <cstring>
 
 #include "npfast/error.hpp"
 #include "npfast/memory.hpp"
@@ -25,10 +34,9 @@ namespace npfast {
 namespace conv_ops {
 namespace {
 
-using pack::transpose;
 
 constexpr double kNsPerFlop = 0.03;
-// A work item is a few output rows of one image and group: at least this many flops (~100 us,
+// A work item is a run of output pixels of one image, phase and group: at least this many flops (~100 us,
 // enough to hide the hand-off) and this many pixels (so each slice of a weight panel, pulled
 // from L2 or L3, is reused by that many tiles), small enough that two threads split a 56^2
 // layer evenly.
@@ -37,16 +45,61 @@ constexpr int64_t kItemPixels = 96;
 
 int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
-// Pixels of one image's padded NHWC copy, with the slack the last tile's rows and taps read.
-int64_t nhwc_pixels(const ImplicitPlan& pl, int mr) {
-  return pl.hq * pl.wpad + mr + (pl.kw - 1) * pl.p.dilation_w;
-}
-
 // A K segment: `len` steps of A starting `a_off` elements from a pixel's row, paired with
 // the weight rows starting at `k0`.
 struct Segment {
   int64_t a_off, k0, len;
 };
+
+// Pixels [p0, p1) of the wide outputs of phases (a, 0..fw-1) (pixel p = row p / wpad, column
+// p % wpad) from their C blocks (cbs[b] holds pixel p0's row, pixel-major, ogp columns) into y
+// (image n, group g), dropping the columns past ow2 and the rows and columns past the output,
+// with bias and ReLU. For NCHW with column phases the fw blocks' pixels are first interleaved
+// into `tmp` (ow * og elements), so each output row is one transpose rather than fw strided
+// scatters.
+template <class T>
+void store_pixels(const ImplicitPlan& pl, const T* const* cbs, int64_t ogp, int64_t n, int64_t g,
+                  int64_t a, int64_t p0, int64_t p1, const T* bias, bool relu, T* y, T* tmp) {
+  const int64_t og = pl.og, O = pl.o, fw = pl.fw;
+  const T* bg = bias ? bias + g * og : nullptr;
+  for (int64_t i = p0 / pl.wpad; i * pl.wpad < p1; ++i) {
+    const int64_t oy = a + pl.fh * i;
+    if (oy >= pl.oh) break;
+    const int64_t j0 = std::max<int64_t>(p0 - i * pl.wpad, 0);
+    const int64_t j1 = std::min(p1 - i * pl.wpad, pl.ow2);
+    const int64_t ox0 = fw * j0, ox1 = std::min(pl.ow, fw * j1), nx = ox1 - ox0;
+    if (nx <= 0) continue;
+    const int64_t row = i * pl.wpad - p0;  // C block row of pixel (i, 0)
+    if (pl.p.layout == Layout::nhwc) {
+      for (int64_t ox = ox0; ox < ox1; ++ox) {
+        T* yp = y + ((n * pl.oh + oy) * pl.ow + ox) * O + g * og;
+        const T* cp = cbs[ox % fw] + (row + ox / fw) * ogp;
+        if (!bg && !relu) {
+          std::memcpy(yp, cp, og * sizeof(T));
+        } else if (!bg) {
+          for (int64_t o = 0; o < og; ++o) yp[o] = cp[o] < T(0) ? T(0) : cp[o];
+        } else {
+          for (int64_t o = 0; o < og; ++o) {
+            const T v = cp[o] + bg[o];
+            yp[o] = relu && v < T(0) ? T(0) : v;
+          }
+        }
+      }
+      continue;
+    }
+    T* yg = y + (n * O + g * og) * pl.P + oy * pl.ow + ox0;
+    if (fw == 1) {
+      transpose_by_lines(cbs[0] + (row + j0) * ogp, ogp, yg, pl.P, nx, og);
+    } else {
+      for (int64_t ox = ox0; ox < ox1; ++ox)
+        std::memcpy(tmp + (ox - ox0) * og, cbs[ox % fw] + (row + ox / fw) * ogp, og * sizeof(T));
+      transpose_by_lines(tmp, og, yg, pl.P, nx, og);
+    }
+    if (!bias && !relu) continue;
+    for (int64_t o = 0; o < og; ++o)
+      bias_act(yg + o * pl.P, yg + o * pl.P, nx, bg ? bg + o : nullptr, relu);
+  }
+}
 
 }  // namespace
 
@@ -58,18 +111,20 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   const int MR = uk.mr, NR = uk.nr;
   const int64_t C = pl.c, cg = pl.cg, og = pl.og, K = pl.K, taps = pl.kh * pl.kw;
   const int64_t ogp = round_up(og, NR), panels = ogp / NR;
-  const int64_t dh = pl.p.dilation_h, dw = pl.p.dilation_w;
+  const int64_t sh = pl.p.stride_h, sw = pl.p.stride_w, rs = sw * C;  // A's row stride
+  const int64_t phases = pl.fh * pl.fw;
 
   // K segments in (ky, kx, c) order, each cut to the kernel's K block so a weight panel's
-  // slice stays in L1 while the tiles of an item stream past it.
-  const bool rows_contiguous = dw == 1 && pl.groups == 1;
+  // slice stays in L1 while the tiles of an item stream past it. A tap reads row-phase plane
+  // (ky*edh) mod sh, (ky*edh) div sh rows and kx*edw pixels on.
+  const bool rows_contiguous = pl.edw == 1 && pl.groups == 1;
   const int64_t per_tap = rows_contiguous ? pl.kw : 1;
   const int64_t seg_len = per_tap * cg, nseg_k = (seg_len + uk.kc - 1) / uk.kc;
   Buffer<Segment> sg(static_cast<size_t>((taps / per_tap) * nseg_k));
   int64_t nseg = 0;
   for (int64_t t = 0; t < taps; t += per_tap) {
-    const int64_t ky = t / pl.kw, kx = t % pl.kw;
-    const int64_t base = (ky * dh * pl.wpad + kx * dw) * C;
+    const int64_t ky = t / pl.kw, kx = t % pl.kw, ry = ky * pl.edh;
+    const int64_t base = ((ry % sh) * pl.plane_px + (ry / sh) * pl.wrow + kx * pl.edw) * C;
     for (int64_t q = 0; q < nseg_k; ++q) {
       const int64_t k0 = q * seg_len / nseg_k, k1 = (q + 1) * seg_len / nseg_k;
       sg[nseg++] = Segment{base + k0, t * cg + k0, k1 - k0};
@@ -96,63 +151,134 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
                  }
                });
 
-  const int64_t npix = nhwc_pixels(pl, MR);
   const int64_t bimg = std::min(pl.n, pl.batch_images);
   Buffer<T> xin(static_cast<size_t>(
-      checked_mul(checked_mul(bimg, npix, "channels-last input"), C, "channels-last input")));
-  const double row_flops = 2.0 * static_cast<double>(og) * static_cast<double>(K) *
-                           static_cast<double>(pl.wpad);
-  const int64_t rows = std::clamp<int64_t>(
-      std::max<int64_t>(static_cast<int64_t>(kItemFlops / row_flops),
-                        (kItemPixels + pl.wpad - 1) / pl.wpad),
-      1, std::max<int64_t>(pl.oh, 1));
-  const int64_t blocks = (pl.oh + rows - 1) / rows;
-  const int64_t cap = round_up(rows * pl.wpad, MR);  // pixels per item's C block
+      checked_mul(checked_mul(bimg, pl.image_px, "channels-last input"), C, "channels-last input")));
+  // Work items are blocks of at least kItemFlops and kItemPixels of one image, row phase and
+  // group (all its column phases): `cap` wide-output pixels, a multiple of MR so that only the
+  // last block of a phase computes padding rows (blocks of whole wide rows wasted up to MR - 1
+  // rows each: 8% of a stride-2 56^2 layer, 116 pixels in 126), or whole output rows.
+  const double pixel_flops = 2.0 * static_cast<double>(og) * static_cast<double>(K);
+  const int64_t total = pl.oh2 * pl.wpad;
+  const int64_t want_px =
+      std::max<int64_t>(static_cast<int64_t>(kItemFlops / pixel_flops), kItemPixels);
+  // Tiles run along the wide rows (a tile may span two rows; wpad - ow2 dropped columns a row
+  // are computed) or row by row (ceil(ow2 / MR) tiles a row; round_up(ow2, MR) - ow2 dropped
+  // columns), whichever computes fewer pixels. Row by row wins for 28-wide outputs with
+  // AVX-512's MR = 14 (the stride-2 and the dilation-2 layers at 56^2: 3.5% and 7% fewer
+  // flops). Which tile holds a pixel does not change its sum.
+  const int64_t row_tiles = (pl.ow2 + MR - 1) / MR;
+  const bool by_rows = pl.oh2 * row_tiles * MR < round_up(std::max<int64_t>(total, 1), MR);
+  const int64_t cpitch = std::max(pl.wpad, row_tiles * MR);  // C block pixels a row (by rows)
+  int64_t cap, blocks, rows_per_item = 0;
+  if (by_rows) {
+    rows_per_item =
+        std::clamp<int64_t>((want_px + row_tiles * MR - 1) / (row_tiles * MR), 1, pl.oh2);
+    blocks = (pl.oh2 + rows_per_item - 1) / rows_per_item;
+    // An even item count per batch where one row less per item gives it, so that two threads
+    // split a batch (often one image) evenly: 28 rows in 7 blocks of 4 -> 10 of 3.
+    const bool odd = (std::min(pl.n, pl.batch_images) * pl.fh * pl.groups * blocks) % 2 == 1;
+    if (odd && rows_per_item > 1 &&
+        (pl.oh2 + rows_per_item - 2) / (rows_per_item - 1) % 2 == 0) {
+      --rows_per_item;
+      blocks = (pl.oh2 + rows_per_item - 1) / rows_per_item;
+    }
+    cap = rows_per_item * cpitch;
+  } else {
+    cap = std::min(round_up(want_px, MR), round_up(std::max<int64_t>(total, 1), MR));
+    blocks = (total + cap - 1) / cap;
+  }
+  const int64_t image_in = C * pl.h * pl.w;
+  const int64_t planes = phases * sh;  // per image, in (a, b, q) order
   for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
     const int64_t nimg = std::min(bimg, pl.n - n0);
-    const T* xb = x + n0 * C * pl.h * pl.w;
-    const int64_t all_rows = nimg * pl.hq;
-    parallel_for(all_rows, grain_for(all_rows, 0.5 * static_cast<double>(pl.wpad * C)),
-                 [&](int64_t b, int64_t e) {
-                   for (int64_t r = b; r < e; ++r) {
-                     const int64_t i = r / pl.hq, rr = r % pl.hq;
-                     T* dst = xin.get() + i * npix * C;
-                     channels_last_row(pl, xb + i * C * pl.h * pl.w, rr, pl.wpad,
-                                       dst + rr * pl.wpad * C);
-                     if (rr == pl.hq - 1)
-                       std::fill(dst + pl.hq * pl.wpad * C, dst + npix * C, T(0));
-                   }
-                 });
-    const int64_t items = nimg * pl.groups * blocks;
-    const double item_ns = row_flops * static_cast<double>(rows) * kNsPerFlop;
+    const T* xb = x + n0 * image_in;
+    // Padded row r is row i of plane (a, q) (every column phase b) for r = a + fh*(i*sh + q).
+    auto copy_row = [&](int64_t img, int64_t r, int64_t c0, int64_t c1) {
+      const int64_t a = r % pl.fh, q = r / pl.fh % sh, i = r / pl.fh / sh;
+      for (int64_t bc = 0; bc < pl.fw; ++bc) {
+        const int64_t plane = (a * pl.fw + bc) * sh + q;
+        T* dst = xin.get() + (img * pl.image_px + plane * pl.plane_px + i * pl.wrow) * C;
+        channels_last_block(pl, xb + img * image_in, r, pl.wrow, dst, bc, pl.fw, c0, c1);
+      }
+    };
+    const int64_t prows = pl.fh * sh * pl.hq;  // padded rows, all planes
+    if (pl.p.layout == Layout::nhwc) {
+      const int64_t all_rows = nimg * prows;
+      parallel_for(all_rows, grain_for(all_rows, 0.5 * static_cast<double>(pl.wrow * C)),
+                   [&](int64_t b, int64_t e) {
+                     for (int64_t r = b; r < e; ++r) copy_row(r / prows, r % prows, 0, C);
+                   });
+    } else {
+      // NCHW: blocks of channels, each plane read as one stream (channels_last_block).
+      constexpr int64_t kCopyChannels = 64 / sizeof(T);  // a cache line of each pixel
+      const int64_t cblocks = (C + kCopyChannels - 1) / kCopyChannels, units = nimg * cblocks;
+      parallel_for(units,
+                   grain_for(units, 0.5 * static_cast<double>(prows * pl.wrow * kCopyChannels)),
+                   [&](int64_t b, int64_t e) {
+                     for (int64_t u = b; u < e; ++u) {
+                       const int64_t c0 = u % cblocks * kCopyChannels;
+                       for (int64_t r = 0; r < prows; ++r)
+                         copy_row(u / cblocks, r, c0, std::min(C, c0 + kCopyChannels));
+                     }
+                   });
+    }
+    for (int64_t img = 0; img < nimg; ++img)
+      for (int64_t plane = 0; plane < planes; ++plane) {
+        T* dst = xin.get() + (img * pl.image_px + plane * pl.plane_px) * C;
+        std::fill(dst + pl.hq * pl.wrow * C, dst + pl.plane_px * C, T(0));
+      }
+    // Items: (image, row phase a, group, block), each over all fw column phases of its rows.
+    const int64_t items = nimg * pl.fh * pl.groups * blocks;
+    const double item_ns =
+        pixel_flops * static_cast<double>(cap) * static_cast<double>(pl.fw) * kNsPerFlop;
     parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
-      Buffer<T> cbuf(static_cast<size_t>(cap * ogp));
+      Buffer<T> cbuf(static_cast<size_t>(pl.fw * cap * ogp));
+      Buffer<T> tmp;
+      if (pl.fw > 1) tmp = Buffer<T>(static_cast<size_t>(og * pl.ow));
+      Buffer<const T*> cbs(static_cast<size_t>(pl.fw));
       for (int64_t it = b; it < e; ++it) {
-        const int64_t blk = it % blocks, rest = it / blocks;
-        const int64_t g = rest % pl.groups, n = rest / pl.groups;
-        const int64_t oy0 = blk * rows, oy1 = std::min(pl.oh, oy0 + rows);
-        const int64_t p0 = oy0 * pl.wpad, np = round_up((oy1 - oy0) * pl.wpad, MR);
-        const T* a0 = xin.get() + n * npix * C + p0 * C + g * cg;
-        for (int64_t t = 0; t < panels; ++t) {
-          const T* bp = wp.get() + (g * panels + t) * K * NR;
-          for (int64_t s = 0; s < nseg; ++s) {
-            const T* as = a0 + sg[s].a_off;
-            const T* bs = bp + sg[s].k0 * NR;
-            const T beta = s == 0 ? T(0) : T(1);
-            for (int64_t i = 0; i < np; i += MR)
-              uk.fn(sg[s].len, as + i * C, C, 1, bs, NR, cbuf.get() + i * ogp + t * NR, ogp, MR,
-                    NR, T(1), beta);
+        const int64_t blk = it % blocks;
+        int64_t rest = it / blocks;
+        const int64_t g = rest % pl.groups;
+        rest /= pl.groups;
+        const int64_t a = rest % pl.fh, n = rest / pl.fh;
+        const int64_t r0 = blk * rows_per_item, r1 = std::min(pl.oh2, r0 + rows_per_item);
+        const int64_t p0 = blk * cap, p1 = std::min(total, p0 + cap), np = round_up(p1 - p0, MR);
+        for (int64_t bc = 0; bc < pl.fw; ++bc) {
+          const int64_t ph = a * pl.fw + bc;
+          const T* ab = xin.get() + (n * pl.image_px + ph * sh * pl.plane_px) * C + g * cg;
+          T* cb = cbuf.get() + bc * cap * ogp;
+          for (int64_t t = 0; t < panels; ++t) {
+            const T* bp = wp.get() + (g * panels + t) * K * NR;
+            for (int64_t s = 0; s < nseg; ++s) {
+              const T* as = ab + sg[s].a_off;
+              const T* bs = bp + sg[s].k0 * NR;
+              const T beta = s == 0 ? T(0) : T(1);
+              if (by_rows) {
+                for (int64_t r = r0; r < r1; ++r)
+                  for (int64_t q = 0; q < row_tiles; ++q)
+                    uk.fn(sg[s].len, as + (r * pl.wpad + q * MR) * rs, rs, 1, bs, NR,
+                          cb + ((r - r0) * cpitch + q * MR) * ogp + t * NR, ogp, MR, NR, T(1),
+                          beta);
+              } else {
+                for (int64_t i = 0; i < np; i += MR)
+                  uk.fn(sg[s].len, as + (p0 + i) * rs, rs, 1, bs, NR, cb + i * ogp + t * NR, ogp,
+                        MR, NR, T(1), beta);
+              }
+            }
           }
         }
-        // The C block [pixel][o] into y's planes, dropping columns >= ow, with bias and ReLU.
-        T* yg = y + ((n0 + n) * pl.o + g * og) * pl.P;
-        for (int64_t oy = oy0; oy < oy1; ++oy) {
-          const T* crow = cbuf.get() + (oy - oy0) * pl.wpad * ogp;
-          T* yr = yg + oy * pl.ow;
-          transpose(crow, ogp, yr, pl.P, pl.ow, og);
-          if (!bias && !relu) continue;
-          for (int64_t o = 0; o < og; ++o)
-            bias_act(yr + o * pl.P, yr + o * pl.P, pl.ow, bias ? bias + g * og + o : nullptr, relu);
+        if (by_rows) {
+          for (int64_t r = r0; r < r1; ++r) {
+            for (int64_t bc = 0; bc < pl.fw; ++bc)
+              cbs[bc] = cbuf.get() + (bc * cap + (r - r0) * cpitch) * ogp;
+            store_pixels(pl, cbs.get(), ogp, n0 + n, g, a, r * pl.wpad, (r + 1) * pl.wpad, bias,
+                         relu, y, tmp.get());
+          }
+        } else {
+          for (int64_t bc = 0; bc < pl.fw; ++bc) cbs[bc] = cbuf.get() + bc * cap * ogp;
+          store_pixels(pl, cbs.get(), ogp, n0 + n, g, a, p0, p1, bias, relu, y, tmp.get());
         }
       }
     });

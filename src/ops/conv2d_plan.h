@@ -39,6 +39,10 @@ struct Geometry {
   int64_t K;  // GEMM depth, cg * kh * kw
 };
 
+// Whether an algorithm reads NHWC input and writes NHWC output itself (Layout::nhwc); the
+// others run on NCHW copies of the operands.
+bool native_nhwc(Algo a);
+
 // The planner's choice for a problem: its geometry and algorithm.
 struct Plan : Geometry {
   Algo algo;
@@ -93,8 +97,19 @@ struct ShiftedPlan : WideRows {
 };
 ShiftedPlan plan_shifted(const Geometry& g);
 
-// Implicit GEMM over a padded channels-last copy (conv2d_implicit.cc).
+// Implicit GEMM over padded channels-last phase planes (conv2d_implicit.cc). Along an axis
+// with stride 1 and dilation d the output splits into f = d phases (output rows a, a+d, ...),
+// each an undilated convolution of the input phase it reads; along a strided axis f = 1 and
+// the rows are split into stride_h row-phase planes of wrow = stride_w * wpad pixels, so
+// output pixel p of a phase reads pixel stride_w * p + (a tap's constant). wpad and hq are the
+// wide row and the rows of one phase's problem (oh2 x ow2 outputs, dilation edh x edw inside).
 struct ImplicitPlan : WideRows {
+  int64_t fh, fw;      // output phases per axis
+  int64_t oh2, ow2;    // output rows and columns of one phase
+  int64_t edh, edw;    // dilation within a phase
+  int64_t wrow;        // pixels per row of a plane
+  int64_t plane_px;    // pixels per plane, slack included
+  int64_t image_px;    // pixels per image: fh * fw * stride_h planes
   int64_t batch_images;
 };
 ImplicitPlan plan_implicit(const Geometry& g);

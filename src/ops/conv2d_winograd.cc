@@ -6,7 +6,8 @@
 // input channels are 16 GEMMs, M[xi] (tiles x O) = V[xi] (tiles x C) U[xi] (C x O), run on
 // npfast's GEMM microkernel. A work item is a block of tiles of one image, sized so its V and
 // M blocks stay in L2: transform its inputs (conv kernel family, vectorized over channels on
-// a channels-last copy), 16 GEMMs, transform the outputs and transpose them into NCHW.
+// a channels-last copy), 16 GEMMs, transform the outputs and transpose them into NCHW (NHWC:
+// copy them; the channels-last copy of an NHWC input is a padded memcpy).
 // Rounding differs from the direct sum (the transforms add and subtract inputs and halve the
 // weights); docs/conv.md gives the measured error.
 #include <algorithm>
@@ -77,6 +78,7 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
   // Padded channels-last input: every tile's 4x4 window lies inside.
   const int64_t hw = 2 * th + 2, ww = 2 * tw + 2, npix = hw * ww;
   const int64_t esize = static_cast<int64_t>(sizeof(T));
+  const bool nhwc = pl.p.layout == Layout::nhwc;
 
   // U as [xi][panel][c][NR]: for each xi a packed C x O GEMM operand, zero columns past O.
   // One (panel, c) at a time through a local block, so the 16 stores are runs of NR.
@@ -161,9 +163,15 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
           tf.out(mb.get() + (q - q0) * ogp, ogp, tcap * ogp, O, run, bias, relu, stage.get(),
                  ogp, 2 * tw * ogp);
           const int64_t ox0 = 2 * tx, cols = std::min(2 * run, pl.ow - ox0);
-          for (int64_t r = 0; r < 2 && 2 * ty + r < pl.oh; ++r)
-            pack::transpose(stage.get() + r * 2 * tw * ogp, ogp, yn + (2 * ty + r) * pl.ow + ox0,
-                            pl.P, cols, O);
+          for (int64_t r = 0; r < 2 && 2 * ty + r < pl.oh; ++r) {
+            const T* sr = stage.get() + r * 2 * tw * ogp;
+            if (nhwc)  // the staged rows are channels-last already
+              for (int64_t c = 0; c < cols; ++c)
+                std::memcpy(yn + ((2 * ty + r) * pl.ow + ox0 + c) * O, sr + c * ogp,
+                            O * sizeof(T));
+            else
+              pack::transpose(sr, ogp, yn + (2 * ty + r) * pl.ow + ox0, pl.P, cols, O);
+          }
           q += run;
         }
       }

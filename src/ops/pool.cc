@@ -76,6 +76,34 @@ void check_result(const View& v, const Shape& s, DType t, const char* arg) {
                      " array of the pooled shape, got " + dtype_name(v.dtype) + " " + shape_str(v));
 }
 
+// Channels-last (N, H, W, C) or (H, W, C) seen as (N, C, H, W) or (C, H, W): the same memory,
+// axes permuted, so the plane checks and shapes apply unchanged.
+View planar_of_nhwc(const View& x) {
+  if (x.ndim != 3 && x.ndim != 4)
+    throw ValueError(
+        "input: expected a 3-D (H, W, C) or 4-D (N, H, W, C) array for layout='NHWC', got shape " +
+        shape_str(x));
+  View r = x;
+  const int c = x.ndim - 1;
+  r.shape[c - 2] = x.shape[c];
+  r.strides[c - 2] = x.strides[c];
+  for (int i = 0; i < 2; ++i) {
+    r.shape[c - 1 + i] = x.shape[c - 2 + i];
+    r.strides[c - 1 + i] = x.strides[c - 2 + i];
+  }
+  return r;
+}
+
+// A planar result shape (..., C, OH, OW) in channels-last order (..., OH, OW, C).
+Shape nhwc_shape(const Shape& s) {
+  Shape r = s;
+  const int c = s.ndim - 1;
+  r.dims[c] = s.dims[c - 2];
+  r.dims[c - 2] = s.dims[c - 1];
+  r.dims[c - 1] = s.dims[c];
+  return r;
+}
+
 // A float input whose planes the kernels can read directly (unit column stride, whole-element
 // row stride), or a C-contiguous copy of it kept alive by `keep`.
 View readable(const View& x, Buffer<char>* keep) {
@@ -111,6 +139,40 @@ double row_cost_ns(const pool::Geom& g) {
   const double taps =
       static_cast<double>(std::min(g.kH, g.H)) * static_cast<double>(std::min(g.kW, g.W));
   return static_cast<double>(g.OW) * (0.5 + 0.15 * taps);
+}
+
+// Channels-last: every image of a C-contiguous (images, H, W, C) array, in bands of output
+// rows (a row costs about C / 4 plane rows' worth of vector work).
+template <class T>
+void run_max_nhwc(const T* x, int64_t images, int64_t C, const pool::Geom& g, T* out,
+                  int64_t* idx) {
+  const pool::Table& t = kernels<pool::Table>();
+  const pool::MaxPoolNhwcFn<T> k = of<T>(t.f32_max_pool_nhwc, t.f64_max_pool_nhwc);
+  const int64_t in_image = g.H * g.W * C, out_image = g.OH * g.OW * C;
+  const double row_ns = row_cost_ns(g) * static_cast<double>(std::max<int64_t>(C, 4)) / 4.0;
+  for_bands(images, g.OH, row_ns, [&](int64_t n, int64_t oh0, int64_t oh1) {
+    k(g, C, x + n * in_image, out + n * out_image, idx ? idx + n * out_image : nullptr, oh0, oh1);
+  });
+}
+
+template <class T>
+void run_avg_nhwc(const T* x, int64_t images, int64_t C, const pool::Geom& g,
+                  const pool::AvgOpts& o, T* out) {
+  const pool::Table& t = kernels<pool::Table>();
+  const pool::AvgPoolNhwcFn<T> k = of<T>(t.f32_avg_pool_nhwc, t.f64_avg_pool_nhwc);
+  const int64_t in_image = g.H * g.W * C, out_image = g.OH * g.OW * C;
+  const double row_ns = row_cost_ns(g) * static_cast<double>(std::max<int64_t>(C, 4)) / 4.0;
+  for_bands(images, g.OH, row_ns, [&](int64_t n, int64_t oh0, int64_t oh1) {
+    k(g, o, C, x + n * in_image, out + n * out_image, oh0, oh1);
+  });
+}
+
+// The geometry of a channels-last call: the planes of the permuted view, output (OH, OW).
+pool::Geom nhwc_geom(const View& x, const Shape& s, const Pool2dArgs& a) {
+  const int c = x.ndim - 1;
+  return {x.shape[c - 2], x.shape[c - 1], s.dims[c - 2], s.dims[c - 1], a.kernel[0], a.kernel[1],
+          a.stride[0],    a.stride[1],    a.padding[0],  a.padding[1],  a.dilation[0],
+          a.dilation[1]};
 }
 
 template <class T>
@@ -314,6 +376,11 @@ int64_t pool_output_length(int64_t n, int64_t kernel, int64_t stride, int64_t pa
 }
 
 Shape max_pool2d_shape(const View& x, const Pool2dArgs& a) {
+  if (a.channels_last) {
+    Pool2dArgs planar = a;
+    planar.channels_last = false;
+    return nhwc_shape(max_pool2d_shape(planar_of_nhwc(x), planar));
+  }
   check_float(x, "input");
   check_ndim(x, "input");
   check_plane(x, "input");
@@ -339,9 +406,19 @@ void max_pool2d(const View& x, const Pool2dArgs& a, const View& out, const View*
   if (indices) check_result(*indices, s, DType::i64, "indices");
   if (out.empty()) return;
   Buffer<char> keep;
+  int64_t* idx = indices ? static_cast<int64_t*>(indices->data) : nullptr;
+  if (a.channels_last) {
+    const View xc = views::contiguous(x, &keep);
+    const pool::Geom g = nhwc_geom(x, s, a);
+    const int64_t images = x.ndim == 4 ? x.shape[0] : 1, C = x.shape[x.ndim - 1];
+    if (x.dtype == DType::f32)
+      run_max_nhwc<float>(xc.ptr<float>(), images, C, g, static_cast<float*>(out.data), idx);
+    else
+      run_max_nhwc<double>(xc.ptr<double>(), images, C, g, static_cast<double*>(out.data), idx);
+    return;
+  }
   const Planes p(readable(x, &keep));
   const pool::Geom g = geom_of(p, s.dims[s.ndim - 2], s.dims[s.ndim - 1], a);
-  int64_t* idx = indices ? static_cast<int64_t*>(indices->data) : nullptr;
   if (x.dtype == DType::f32)
     run_max<float>(p, g, static_cast<float*>(out.data), idx);
   else
@@ -349,6 +426,11 @@ void max_pool2d(const View& x, const Pool2dArgs& a, const View& out, const View*
 }
 
 Shape avg_pool2d_shape(const View& x, const Pool2dArgs& a) {
+  if (a.channels_last) {
+    Pool2dArgs planar = a;
+    planar.channels_last = false;
+    return nhwc_shape(avg_pool2d_shape(planar_of_nhwc(x), planar));
+  }
   check_float(x, "input");
   check_ndim(x, "input");
   check_plane(x, "input");
@@ -367,9 +449,19 @@ void avg_pool2d(const View& x, const Pool2dArgs& a, bool count_include_pad,
   check_result(out, s, x.dtype, "out");
   if (out.empty()) return;
   Buffer<char> keep;
+  const pool::AvgOpts o{count_include_pad, divisor_override};
+  if (a.channels_last) {
+    const View xc = views::contiguous(x, &keep);
+    const pool::Geom g = nhwc_geom(x, s, a);
+    const int64_t images = x.ndim == 4 ? x.shape[0] : 1, C = x.shape[x.ndim - 1];
+    if (x.dtype == DType::f32)
+      run_avg_nhwc<float>(xc.ptr<float>(), images, C, g, o, static_cast<float*>(out.data));
+    else
+      run_avg_nhwc<double>(xc.ptr<double>(), images, C, g, o, static_cast<double*>(out.data));
+    return;
+  }
   const Planes p(readable(x, &keep));
   const pool::Geom g = geom_of(p, s.dims[s.ndim - 2], s.dims[s.ndim - 1], a);
-  const pool::AvgOpts o{count_include_pad, divisor_override};
   if (x.dtype == DType::f32)
     run_avg<float>(p, g, o, static_cast<float*>(out.data));
   else

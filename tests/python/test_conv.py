@@ -36,6 +36,11 @@ CASES = [
     (1, 5, 1, 1, 3, 1, 1, 1, 0, 1, 1),               # 1x1 spatial
     (0, 6, 8, 8, 4, 3, 3, 1, 1, 1, 1),               # N = 0
     (2, 5, 6, 4, 7, 3, 3, 1, 2, 1, 1),               # padding larger than needed
+    (2, 16, 15, 17, 20, 3, 3, 2, 1, 1, 1),           # implicit GEMM, stride 2: row-phase planes
+    (1, 24, 13, 16, 8, 3, 5, (3, 2), (1, 2), 1, 2),  # implicit GEMM, uneven strides, grouped
+    (1, 20, 13, 15, 12, 3, 3, 1, 2, 2, 1),           # implicit GEMM, dilation 2: output phases
+    (2, 16, 11, 14, 9, 3, 2, 1, (3, 1), (3, 2), 1),  # output phases, uneven dilations
+    (1, 16, 14, 13, 8, 3, 3, (2, 1), 2, (1, 2), 1),  # row phases and column output phases
 ]
 
 
@@ -86,20 +91,26 @@ def test_reference_matches_torch():
                                    torch_conv(x, w, b, kw), **tol("conv2d", np.float64))
 
 
+def random_case(rng, channels=(1, 6), dilation=3, size=14):
+    """A random valid case of CASES' form: channels per group drawn from range(*channels) (or
+    from the tuple given as a list), dilations below `dilation`, sizes below `size`."""
+    g = int(rng.choice([1, 1, 2, 3]))
+    c = g * int(rng.choice(channels) if isinstance(channels, list) else rng.integers(*channels))
+    o = g * int(rng.integers(1, 5))
+    kh, kw_ = (int(v) for v in rng.integers(1, 5, 2))
+    s = tuple(int(v) for v in rng.integers(1, 4, 2))
+    d = tuple(int(v) for v in rng.integers(1, dilation, 2))
+    p = tuple(int(v) for v in rng.integers(0, 3, 2))
+    h = int(rng.integers(max(1, d[0] * (kh - 1) + 1 - 2 * p[0]), size))
+    w = int(rng.integers(max(1, d[1] * (kw_ - 1) + 1 - 2 * p[1]), size))
+    return (int(rng.integers(1, 3)), c, h, w, o, kh, kw_, s, p, d, g)
+
+
 @needs_torch
 def test_random_shapes(isa):
     rng = np.random.default_rng(3)
     for _ in range(40):
-        g = int(rng.choice([1, 1, 2, 3]))
-        c = g * int(rng.integers(1, 6))
-        o = g * int(rng.integers(1, 5))
-        kh, kw_ = (int(v) for v in rng.integers(1, 5, 2))
-        s = tuple(int(v) for v in rng.integers(1, 4, 2))
-        d = tuple(int(v) for v in rng.integers(1, 3, 2))
-        p = tuple(int(v) for v in rng.integers(0, 3, 2))
-        h = int(rng.integers(max(1, d[0] * (kh - 1) + 1 - 2 * p[0]), 14))
-        w = int(rng.integers(max(1, d[1] * (kw_ - 1) + 1 - 2 * p[1]), 14))
-        case = (int(rng.integers(1, 3)), c, h, w, o, kh, kw_, s, p, d, g)
+        case = random_case(rng)
         dtype = np.float64 if rng.random() < 0.5 else np.float32
         x, wt, b, kw = make(case, dtype, rng, bias=rng.random() < 0.5)
         np.testing.assert_allclose(npfast.conv2d(x, wt, b, **kw), torch_conv(x, wt, b, kw),
@@ -384,7 +395,8 @@ def test_workspace_batching(threads):
     try:
         for case in [(3, 3, 11, 12, 5, 3, 3, 2, 1, 1, 1), (3, 10, 9, 8, 6, 3, 3, 1, 1, 1, 2),
                      (3, 8, 13, 14, 6, 3, 3, 2, 1, 1, 1),
-                     (3, 128, 5, 6, 4, 3, 3, 1, 1, 1, 1), (3, 16, 9, 10, 16, 3, 3, 1, 1, 1, 1)]:
+                     (3, 128, 5, 6, 4, 3, 3, 1, 1, 1, 1), (3, 16, 9, 10, 16, 3, 3, 1, 1, 1, 1),
+                     (3, 16, 11, 12, 8, 3, 3, 2, 1, 1, 1), (3, 16, 11, 12, 8, 3, 3, 1, 2, 2, 1)]:
             x, w, b, kw = make(case, np.float64, rng)
             gy = rng.standard_normal(torch_conv(x, w, b, kw).shape)
             np.testing.assert_allclose(npfast.conv2d(x, w, b, **kw), torch_conv(x, w, b, kw),

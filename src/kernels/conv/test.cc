@@ -59,6 +59,12 @@ const Case kCases[] = {
     {1, 300, 6, 5, 7, 3, 1, 1, 1, 1, 0, 1, 1, 1},    // implicit GEMM, segments split at KC
     {2, 24, 9, 11, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1},   // Winograd, odd sizes, C and O tails
     {1, 300, 6, 6, 17, 3, 3, 1, 1, 0, 2, 1, 1, 1},   // Winograd, K blocks, asymmetric pad
+    {2, 16, 15, 17, 20, 3, 3, 2, 2, 1, 1, 1, 1, 1},  // implicit GEMM, row-phase planes
+    {1, 24, 13, 16, 40, 3, 5, 3, 2, 1, 2, 1, 1, 2},  // row phases, uneven strides, grouped
+    {1, 20, 13, 15, 12, 3, 3, 1, 1, 2, 2, 2, 2, 1},  // implicit GEMM, output phases (dilation)
+    {2, 16, 11, 14, 9, 3, 2, 1, 1, 3, 1, 3, 2, 1},   // output phases, uneven dilations
+    {1, 16, 14, 13, 8, 3, 3, 2, 1, 2, 2, 1, 2, 1},   // row phases and column output phases
+    {1, 64, 16, 16, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},  // ResNet downsampling, one panel per tile
 };
 
 template <class T>
@@ -85,6 +91,24 @@ void check_case(const Case& k, std::mt19937& rng, const char* what) {
   for (size_t i = 0; i < got.size(); ++i)
     ASSERT_NEAR(got[i], want[i], tol * (1 + std::abs(double(want[i]))))
         << what << " " << conv2d_algorithm(xv, wv, p) << " at " << i;
+  // Channels-last: the same outputs from (N, H, W, C) input into (N, OH, OW, O).
+  std::vector<T> xn(x.size()), yn(got.size());
+  for (int64_t n = 0; n < k.n; ++n)
+    for (int64_t c = 0; c < k.c; ++c)
+      for (int64_t i = 0; i < k.h * k.w; ++i)
+        xn[(n * k.h * k.w + i) * k.c + c] = x[(n * k.c + c) * k.h * k.w + i];
+  Conv2dParams q = p;
+  q.layout = Layout::nhwc;
+  conv2d(view4(xn, k.n, k.h, k.w, k.c), wv, &bv, q, view4(yn, k.n, oh, ow, k.o));
+  for (int64_t n = 0; n < k.n; ++n)
+    for (int64_t o = 0; o < k.o; ++o)
+      for (int64_t i = 0; i < oh * ow; ++i) {
+        const size_t at = static_cast<size_t>((n * k.o + o) * oh * ow + i);
+        ASSERT_NEAR(yn[(n * oh * ow + i) * k.o + o], want[at],
+                    tol * (1 + std::abs(double(want[at]))))
+            << what << " NHWC " << conv2d_algorithm(view4(xn, k.n, k.h, k.w, k.c), wv, q)
+            << " at " << at;
+      }
 }
 
 class ConvIsa : public ::testing::TestWithParam<Isa> {};

@@ -317,6 +317,94 @@ void avg_pool(const Geom& g, const AvgOpts& opt, const T* in, int64_t in_row, T*
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Channels-last (contract: pool.h): the lanes are channels, so each tap is one load per vector
+// of channels, for any stride or dilation.
+
+template <class T>
+void max_pool_nhwc(const Geom& g, int64_t C, const T* in, T* out, int64_t* idx, int64_t oh0,
+                   int64_t oh1) {
+  constexpr int L = kLanes<T>;
+  for (int64_t oh = oh0; oh < oh1; ++oh) {
+    int64_t h0, h1;
+    npfast::pool::max_window(oh, g.sH, g.pH, g.kH, g.dH, g.H, &h0, &h1);
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      int64_t w0, w1;
+      npfast::pool::max_window(ow, g.sW, g.pW, g.kW, g.dW, g.W, &w0, &w1);
+      T* o = out + (oh * g.OW + ow) * C;
+      int64_t* oi = idx ? idx + (oh * g.OW + ow) * C : nullptr;
+      // Indices as tap offsets from the window's first position, int32 bits in the lanes (the
+      // plane kernels' scheme); offsets past int32 take the shared scalar scan.
+      const int64_t origin = h0 * g.W + w0;
+      if (idx && (h1 - 1 - h0) * g.W + (w1 - 1 - w0) > int64_t{0x7fffffff}) {
+        npfast::pool::max_scan_nhwc(g, C, in, h0, h1, w0, w1, o, oi);
+        continue;
+      }
+      for (int64_t c = 0; c < C; c += L) {
+        const int n = C - c < L ? static_cast<int>(C - c) : L;
+        V<T> m = set1<T>(-std::numeric_limits<T>::infinity());
+        V<T> mi = int_bits<T>(0);
+        for (int64_t ih = h0; ih < h1; ih += g.dH)
+          for (int64_t iw = w0; iw < w1; iw += g.dW) {
+            const T* p = in + (ih * g.W + iw) * C + c;
+            const V<T> v = n == L ? load(p) : loadn(p, n);
+            if (idx) {  // the scan's step: v (and its tap) when v > m or v is NaN
+              const auto take = gt_or_nan(v, m);  // a mask, per ISA
+              m = select(take, v, m);
+              mi = select(take, int_bits<T>((ih - h0) * g.W + (iw - w0)), mi);
+            } else {
+              m = max_nan(v, m);  // the same step, without the index
+            }
+          }
+        if (n == L) {
+          store(o + c, m);
+          if (idx) store_index(oi + c, mi, origin, 0);
+        } else {
+          storen(o + c, m, n);
+          if (idx) {
+            int64_t tail[L];
+            store_index(tail, mi, origin, 0);
+            for (int l = 0; l < n; ++l) oi[c + l] = tail[l];
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+void avg_pool_nhwc(const Geom& g, const AvgOpts& a, int64_t C, const T* in, T* out, int64_t oh0,
+                   int64_t oh1) {
+  constexpr int L = kLanes<T>;
+  for (int64_t oh = oh0; oh < oh1; ++oh) {
+    int64_t h0, h1, hp;
+    npfast::pool::avg_window(oh, g.sH, g.pH, g.kH, g.H, &h0, &h1, &hp);
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      int64_t w0, w1, wp;
+      npfast::pool::avg_window(ow, g.sW, g.pW, g.kW, g.W, &w0, &w1, &wp);
+      T* o = out + (oh * g.OW + ow) * C;
+      if (h0 >= h1 || w0 >= w1) {
+        for (int64_t c = 0; c < C; ++c) o[c] = T(0);
+        continue;
+      }
+      const V<T> vdiv = set1<T>(T(npfast::pool::avg_divisor(a, h0, h1, hp, w0, w1, wp)));
+      for (int64_t c = 0; c < C; c += L) {
+        const int n = C - c < L ? static_cast<int>(C - c) : L;
+        V<T> sum = zero<T>();
+        for (int64_t ih = h0; ih < h1; ++ih)
+          for (int64_t iw = w0; iw < w1; ++iw) {
+            const T* p = in + (ih * g.W + iw) * C + c;
+            sum = add(sum, n == L ? load(p) : loadn(p, n));
+          }
+        if (n == L)
+          store(o + c, div(sum, vdiv));
+        else
+          storen(o + c, div(sum, vdiv), n);
+      }
+    }
+  }
+}
+
 inline constexpr npfast::pool::Table kTable = {
 #define NPFAST_KERNEL NPFAST_KERNEL_SIMD
 #include "src/kernels/pool/kernels.inc"

@@ -22,10 +22,20 @@
 // else the window clipped to the padded plane (count_include_pad) or to the plane itself. SIMD
 // kernels sum in T, like PyTorch; the reference sums in double.
 //
+// Channels-last kernels `<dtype>_max_pool_nhwc__<isa>(g, C, in, out, idx, oh0, oh1)` and
+// `<dtype>_avg_pool_nhwc__<isa>(g, a, C, in, out, oh0, oh1)`: the same windows and results
+// over one C-contiguous (H, W, C) image into (OH, OW, C) outputs (and int64 indices, the
+// plane's ih * W + iw per channel), output rows [oh0, oh1); the channels of a pixel are the
+// vector lanes, so every window is whole vectors whatever the stride. Each element is the
+// same scan as the plane kernels' (values and indices bitwise those of the reference; the
+// SIMD avg sums in T in scan order like the SIMD plane kernels, the scalar one in double).
+//
 // Kernels are pure: no allocation, no threads, no exceptions.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "npfast/dispatch.hpp"
 #include "src/core/registry.h"
@@ -50,6 +60,44 @@ using MaxPoolFn = void (*)(const Geom& g, const T* in, int64_t in_row, T* out, i
 template <class T>
 using AvgPoolFn = void (*)(const Geom& g, const AvgOpts& a, const T* in, int64_t in_row, T* out,
                            int64_t oh0, int64_t oh1);
+template <class T>
+using MaxPoolNhwcFn = void (*)(const Geom& g, int64_t C, const T* in, T* out, int64_t* idx,
+                               int64_t oh0, int64_t oh1);
+template <class T>
+using AvgPoolNhwcFn = void (*)(const Geom& g, const AvgOpts& a, int64_t C, const T* in, T* out,
+                               int64_t oh0, int64_t oh1);
+
+// The divisor of an average window with in-plane taps [h0, h1) x [w0, w1) and padded extents
+// hp x wp (PyTorch's rule).
+inline int64_t avg_divisor(const AvgOpts& a, int64_t h0, int64_t h1, int64_t hp, int64_t w0,
+                           int64_t w1, int64_t wp) {
+  return a.divisor_override    ? a.divisor_override
+         : a.count_include_pad ? hp * wp
+                               : (h1 - h0) * (w1 - w0);
+}
+
+// The argmax scan over one window for the C channels of a pixel, channels-last: m[c] and
+// mi[c] start at -inf and the first tap's index, and a tap replaces them when greater or NaN.
+// mi may be null (values only). The scalar kernel, and the SIMD ones' path for windows whose
+// tap offsets exceed int32 (they hold them as int32 bits).
+template <class T>
+inline void max_scan_nhwc(const Geom& g, int64_t C, const T* in, int64_t h0, int64_t h1,
+                          int64_t w0, int64_t w1, T* m, int64_t* mi) {
+  for (int64_t c = 0; c < C; ++c) {
+    m[c] = -std::numeric_limits<T>::infinity();
+    if (mi) mi[c] = h0 * g.W + w0;
+  }
+  for (int64_t ih = h0; ih < h1; ih += g.dH)
+    for (int64_t iw = w0; iw < w1; iw += g.dW) {
+      const T* p = in + (ih * g.W + iw) * C;
+      const int64_t t = ih * g.W + iw;
+      for (int64_t c = 0; c < C; ++c)
+        if (p[c] > m[c] || std::isnan(p[c])) {
+          m[c] = p[c];
+          if (mi) mi[c] = t;
+        }
+    }
+}
 
 // The family's kernels (kernels.inc), then its parameters. One constant per ISA, table_<isa>
 // (src/core/kernels.inc), defined in reference.cc and x86_*.cc; looked up by kernels<Table>().

@@ -59,6 +59,43 @@ void avg_pool_ref(const Geom& g, const AvgOpts& a, const T* in, int64_t in_row, 
   }
 }
 
+template <class T>
+void max_pool_nhwc_ref(const Geom& g, int64_t C, const T* in, T* out, int64_t* idx, int64_t oh0,
+                       int64_t oh1) {
+  for (int64_t oh = oh0; oh < oh1; ++oh) {
+    int64_t h0, h1;
+    max_window(oh, g.sH, g.pH, g.kH, g.dH, g.H, &h0, &h1);
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      int64_t w0, w1;
+      max_window(ow, g.sW, g.pW, g.kW, g.dW, g.W, &w0, &w1);
+      const int64_t at = (oh * g.OW + ow) * C;
+      max_scan_nhwc(g, C, in, h0, h1, w0, w1, out + at, idx ? idx + at : nullptr);
+    }
+  }
+}
+
+template <class T>
+void avg_pool_nhwc_ref(const Geom& g, const AvgOpts& a, int64_t C, const T* in, T* out,
+                       int64_t oh0, int64_t oh1) {
+  for (int64_t oh = oh0; oh < oh1; ++oh) {
+    int64_t h0, h1, hp;
+    avg_window(oh, g.sH, g.pH, g.kH, g.H, &h0, &h1, &hp);
+    for (int64_t ow = 0; ow < g.OW; ++ow) {
+      int64_t w0, w1, wp;
+      avg_window(ow, g.sW, g.pW, g.kW, g.W, &w0, &w1, &wp);
+      for (int64_t c = 0; c < C; ++c) {
+        double sum = 0;
+        for (int64_t ih = h0; ih < h1; ++ih)
+          for (int64_t iw = w0; iw < w1; ++iw) sum += double(in[(ih * g.W + iw) * C + c]);
+        out[(oh * g.OW + ow) * C + c] =
+            h0 >= h1 || w0 >= w1
+                ? T(0)
+                : static_cast<T>(sum / double(avg_divisor(a, h0, h1, hp, w0, w1, wp)));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 const Table table_scalar = {

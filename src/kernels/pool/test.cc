@@ -180,6 +180,65 @@ TEST_P(PoolIsa, MatchesReference) {
   check<double>(isa);
 }
 
+// Channels-last kernels against the same ISA's plane kernels, channel by channel: max values
+// and indices, and averages (both sum in the same order), bit for bit.
+template <class T>
+void check_nhwc(Isa isa) {
+  const Table& t = *kernels<Table>(isa);
+  const MaxPoolNhwcFn<T> mx = of<T>(t.f32_max_pool_nhwc, t.f64_max_pool_nhwc);
+  const AvgPoolNhwcFn<T> av = of<T>(t.f32_avg_pool_nhwc, t.f64_avg_pool_nhwc);
+  std::mt19937 rng(11);
+  for (int64_t C : {1, 5, 16, 19, 33}) {
+    for (const Geom& g0 : {Geom{7, 9, 0, 0, 3, 3, 2, 2, 1, 1, 1, 1},
+                           Geom{8, 11, 0, 0, 2, 3, 1, 2, 1, 1, 2, 1},
+                           Geom{5, 6, 0, 0, 2, 2, 2, 2, 0, 0, 1, 1}}) {
+      Geom g = g0;
+      g.OH = out_len(g.H, g.kH, g.sH, g.pH, g.dH, false);
+      g.OW = out_len(g.W, g.kW, g.sW, g.pW, g.dW, false);
+      const int64_t hw = g.H * g.W, ohw = g.OH * g.OW;
+      const auto planes = values<T>(static_cast<size_t>(C * hw), rng);
+      std::vector<T> in(planes.size()), fin(planes.size()), fpl(planes.size());
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t i = 0; i < hw; ++i) {
+          const T v = planes[c * hw + i];
+          in[i * C + c] = v;
+          fpl[c * hw + i] = fin[i * C + c] = std::isfinite(v) ? v : T(1.5);
+        }
+      std::vector<T> out(ohw * C), want(ohw);
+      std::vector<int64_t> idx(ohw * C), wi(ohw);
+      mx(g, C, in.data(), out.data(), idx.data(), 0, g.OH);
+      for (int64_t c = 0; c < C; ++c) {
+        max_of<T>(t)(g, planes.data() + c * hw, g.W, want.data(), wi.data(), 0, g.OH);
+        for (int64_t i = 0; i < ohw; ++i)
+          ASSERT_TRUE(same_bits(out[i * C + c], want[i]) && idx[i * C + c] == wi[i])
+              << isa_name(isa) << " max C=" << C << " c=" << c << " at " << i;
+      }
+      std::fill(out.begin(), out.end(), T(7));
+      mx(g, C, in.data(), out.data(), nullptr, 0, g.OH);
+      for (int64_t c = 0; c < C; ++c) {
+        max_of<T>(t)(g, planes.data() + c * hw, g.W, want.data(), nullptr, 0, g.OH);
+        for (int64_t i = 0; i < ohw; ++i)
+          ASSERT_TRUE(same_bits(out[i * C + c], want[i])) << "values only, C=" << C;
+      }
+      if (g.dH != 1 || g.dW != 1) continue;
+      for (AvgOpts o : {AvgOpts{true, 0}, AvgOpts{false, 0}, AvgOpts{true, -3}}) {
+        av(g, o, C, fin.data(), out.data(), 0, g.OH);
+        for (int64_t c = 0; c < C; ++c) {
+          avg_of<T>(t)(g, o, fpl.data() + c * hw, g.W, want.data(), 0, g.OH);
+          for (int64_t i = 0; i < ohw; ++i)
+            ASSERT_TRUE(same_bits(out[i * C + c], want[i]))
+                << isa_name(isa) << " avg C=" << C << " c=" << c << " at " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(PoolIsa, NhwcMatchesPlanes) {
+  check_nhwc<float>(GetParam());
+  check_nhwc<double>(GetParam());
+}
+
 INSTANTIATE_TEST_SUITE_P(All, PoolIsa, ::testing::ValuesIn(kernel_isas<Table>()),
                          [](const auto& info) { return std::string(isa_name(info.param)); });
 
