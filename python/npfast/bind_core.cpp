@@ -33,6 +33,8 @@ NPFAST_BIND(core) {
     for (const auto& [op, name] : kernel_names()) d[op.c_str()] = name;
     return d;
   });
+  // Tests only: lets calls run on more threads than cores (0: the usable cores again).
+  m.def("_set_core_cap_for_testing", &set_core_cap_for_testing);
   m.def("get_num_threads", &get_num_threads,
         "Number of threads npfast kernels use (set_num_threads, NPFAST_NUM_THREADS,\n"
         "threadpoolctl; default: the cores this process may run on).");
