@@ -23,7 +23,8 @@ from . import limits
 from .section import NOISE, Section, shares_over_limit
 from .timing import Ctx
 
-SECTIONS = ["limits", "conv_sweep", "conv_cnn", "zeros", "astype", "maxpool", "matmul"]
+SECTIONS = ["limits", "conv_sweep", "conv_cnn", "zeros", "astype", "maxpool", "matmul", "scaling",
+            "interference"]
 
 
 class Progress:
@@ -123,7 +124,7 @@ def noise_sentence(sections: list) -> str:
             "row was measured), not a speed beyond the machine's limit.")
 
 
-def run_report(mode: str, out_dir: str, only=None) -> int:
+def run_report(mode: str, out_dir: str, only=None, threads=None) -> int:
     names = SECTIONS if not only else [s.replace("-", "_") for s in only]
     unknown = [n for n in names if n not in SECTIONS]
     if unknown:
@@ -133,7 +134,7 @@ def run_report(mode: str, out_dir: str, only=None) -> int:
     if "limits" not in names:
         names = ["limits"] + names  # every row needs the limits
     os.makedirs(out_dir, exist_ok=True)
-    ctx = Ctx(mode=mode, progress=Progress())
+    ctx = Ctx(mode=mode, progress=Progress(), threads=threads)
     started = time.time()
     header = [
         f"npfast benchmark report ({mode} run, {datetime.datetime.now():%Y-%m-%d %H:%M})",
