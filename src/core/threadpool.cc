@@ -48,6 +48,16 @@ inline int64_t thread_cpu_ns() {
   return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
+// Every few microseconds of spinning: false once `until` has passed, else yields the core to
+// any other runnable thread first. A spinner that shares its core with the thread it waits for
+// (the scheduler often wakes a helper onto the caller's core when the others are busy), or
+// with another pool's worker, would otherwise hold that core for its whole spin.
+inline bool keep_spinning(Clock::time_point until) {
+  if (Clock::now() > until) return false;
+  sched_yield();
+  return true;
+}
+
 inline int64_t ns_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
 }
@@ -132,7 +142,7 @@ class Pool {
     for (int i = 0;; ++i) {
       if ((state_.load(std::memory_order_acquire) & kInsideMask) == 0) return;
       cpu_relax();
-      if ((i & 63) == 63 && Clock::now() > until) break;
+      if ((i & 63) == 63 && !keep_spinning(until)) break;
     }
     std::unique_lock<std::mutex> lk(done_mu_);
     cv_done_.wait(lk, [&] { return (state_.load(std::memory_order_acquire) & kInsideMask) == 0; });
@@ -193,7 +203,7 @@ class Pool {
       const uint64_t word = job_.load(std::memory_order_acquire);
       if (word != seen) return word;
       cpu_relax();
-      if ((i & 255) == 255 && Clock::now() > spin_until) break;
+      if ((i & 63) == 63 && !keep_spinning(spin_until)) break;
     }
     std::unique_lock<std::mutex> lk(mu_);
     cv_work_.wait(lk, [&] {
