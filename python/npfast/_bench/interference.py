@@ -84,7 +84,7 @@ def run(ctx, out_dir):
     sec = Section(NAME, TITLE, columns=["size", "npfast threads", "setting", "npfast time",
                                         "vs alone", "vs 1 thread alone", "ns/px"])
     sizes = [64] if ctx.mode == "tiny" else [350, 500]
-    calls, rounds = (5, 2) if ctx.mode == "tiny" else (20, 5) if ctx.mode == "quick" else (40, 10)
+    calls, rounds = (5, 2) if ctx.mode == "tiny" else (10, 3) if ctx.mode == "quick" else (30, 6)
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     code = (f"import json; from npfast._bench.interference import measure; "
             f"print(json.dumps(measure({sizes!r}, {calls}, {rounds})))")
