@@ -52,7 +52,8 @@ NPFAST_BIND(core) {
       },
       nb::arg("n").none(),
       "Set the number of threads npfast kernels use, 1 <= n <= 1024.\n\n"
-      "Small inputs still run single-threaded. Raises TypeError if n is not an int and\n"
+      "A call runs on at most min(n, usable_cores()) threads, and small inputs on one\n"
+      "(docs/threads.md). Raises TypeError if n is not an int and\n"
       "ValueError if it is out of range. threadpoolctl.threadpool_limits() also sets it.");
   m.def("usable_cores", &usable_cores, "Cores this process may run on (sched_getaffinity).");
   m.def("_isa", [] { return std::string(isa_name(active_isa())); });
