@@ -19,12 +19,25 @@ int get_num_threads();
 void set_num_threads(int n);
 // Usable cores of this process (sched_getaffinity), at least 1.
 int usable_cores();
+// Threads one call may run on: get_num_threads() capped at the usable cores, since a thread
+// beyond the cores only waits for one (and spins against the others). Cost models that pick a
+// thread count (GEMM, grain_for) start from this.
+int available_threads();
+// Tests only: lets calls run on up to `cap` threads whatever the cores (0: the usable cores
+// again), so that the pool can be stressed with more threads than cores.
+void set_core_cap_for_testing(int cap);
+
+// The least work, in ns, worth handing to another thread: a hand-off costs about a
+// microsecond to a spinning worker and up to tens of microseconds to a sleeping one.
+constexpr double kMinChunkNs = 20000.0;
 
 using ChunkFn = void (*)(void* ctx, int64_t begin, int64_t end);
 
 // Equals the serial loop
 //     for (int64_t b = 0; b < n; b += grain) fn(ctx, b, min(b + grain, n));
-// with the chunks run by up to get_num_threads() threads (the caller is one of them). The
+// with the chunks run by up to available_threads() threads (the caller is one of them, and
+// runs every chunk no other thread has claimed, so it never waits for a thread that has not
+// started). The
 // partition depends only on n and grain, never on the thread count, so a kernel that writes
 // each output once from one chunk gives bitwise identical results with 1 or N threads.
 // Runs serially on the caller when there is one chunk, one thread, when called from inside a
@@ -39,9 +52,10 @@ void parallel_for(int64_t n, int64_t grain, F&& f) {
       const_cast<void*>(static_cast<const void*>(&f)));
 }
 
-// Grain for n items costing about `cost_per_item` ns each so that one chunk is worth
-// dispatching (~20 us) and there are enough chunks to balance; returns n (a single chunk, run
-// serially) when the whole job is too small to be worth a thread hand-off. The grain depends on
+// Grain for n items costing about `cost_per_item` ns each: the per-call cost model. No chunk
+// costs under kMinChunkNs, so a call of total work W runs on min(available_threads(),
+// W / kMinChunkNs) threads, and there are enough chunks to balance; returns n (a single chunk,
+// run serially on the caller) when the whole job is too small to be worth a hand-off. The grain depends on
 // the thread count: use it only where each output is written by one chunk (then results do not
 // depend on the partition); a reduction across chunks needs a fixed grain. `per_thread` is the
 // chunk count aimed at per thread: more where items need no per-chunk setup, so that the last

@@ -155,7 +155,8 @@ def set_num_threads(n: object | None) -> None:
     """
     Set the number of threads npfast kernels use, 1 <= n <= 1024.
 
-    Small inputs still run single-threaded. Raises TypeError if n is not an int and
+    A call runs on at most min(n, usable_cores()) threads, and small inputs on one
+    (docs/threads.md). Raises TypeError if n is not an int and
     ValueError if it is out of range. threadpoolctl.threadpool_limits() also sets it.
     """
 

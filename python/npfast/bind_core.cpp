@@ -33,6 +33,8 @@ NPFAST_BIND(core) {
     for (const auto& [op, name] : kernel_names()) d[op.c_str()] = name;
     return d;
   });
+  // Tests only: lets calls run on more threads than cores (0: the usable cores again).
+  m.def("_set_core_cap_for_testing", &set_core_cap_for_testing);
   m.def("get_num_threads", &get_num_threads,
         "Number of threads npfast kernels use (set_num_threads, NPFAST_NUM_THREADS,\n"
         "threadpoolctl; default: the cores this process may run on).");
@@ -51,7 +53,8 @@ NPFAST_BIND(core) {
       },
       nb::arg("n").none(),
       "Set the number of threads npfast kernels use, 1 <= n <= 1024.\n\n"
-      "Small inputs still run single-threaded. Raises TypeError if n is not an int and\n"
+      "A call runs on at most min(n, usable_cores()) threads, and small inputs on one\n"
+      "(docs/threads.md). Raises TypeError if n is not an int and\n"
       "ValueError if it is out of range. threadpoolctl.threadpool_limits() also sets it.");
   m.def("usable_cores", &usable_cores, "Cores this process may run on (sched_getaffinity).");
   m.def("_isa", [] { return std::string(isa_name(active_isa())); });

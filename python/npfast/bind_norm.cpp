@@ -12,15 +12,6 @@ namespace npfast {
 namespace py {
 namespace {
 
-bool parse_layout(nb::handle layout) {
-  if (PyUnicode_Check(layout.ptr())) {
-    const std::string s = nb::cast<std::string>(layout);
-    if (s == "NCHW") return false;
-    if (s == "NHWC") return true;
-  }
-  throw ValueError("layout: expected 'NCHW' or 'NHWC', got " + py_repr(layout));
-}
-
 int64_t channels(const View& x, bool nhwc, const char* arg) {
   if (x.ndim < 2)
     throw ValueError(std::string(arg) + ": expected at least 2 dimensions (" +
@@ -51,7 +42,7 @@ nb::object batch_norm_py(nb::handle input, nb::handle running_mean, nb::handle r
   p.momentum = momentum;
   p.eps = eps;
   p.relu = relu;
-  p.channels_last = parse_layout(layout);
+  p.channels_last = channels_last_arg(layout);
   const int64_t c = channels(x.view, p.channels_last, "input");
   const DType t = x.view.dtype;
   if (t != DType::f32 && t != DType::f64)
@@ -106,7 +97,7 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
   Array sm = as_array(save_mean, "save_mean", kFloatsOnly);
   Array si = as_array(save_invstd, "save_invstd", kFloatsOnly);
   Optional y = optional_array(output, "output");
-  const bool nhwc = parse_layout(layout);
+  const bool nhwc = channels_last_arg(layout);
   bool mask[3];
   mask3_arg(output_mask, "output_mask", mask);
   const int64_t c = channels(x.view, nhwc, "input");

@@ -1,11 +1,16 @@
 // The persistent thread pool behind parallel_for.
 //
-// Workers wait for a new job word, spin briefly first (back-to-back kernel calls hand
-// off in about a microsecond) and then sleep on a condition variable, so an idle process
-// burns no CPU. A job's chunks are claimed from one atomic counter; which thread runs a chunk
-// varies, what a chunk computes does not.
+// Workers wait for a new job word, spin briefly first (back-to-back kernel calls hand off in
+// about a microsecond) and then sleep on a condition variable, so an idle process burns no
+// CPU and leaves the cores to other pools. A job's chunks are claimed from one atomic counter;
+// which thread runs a chunk varies, what a chunk computes does not. The caller claims chunks
+// like any helper, so a helper that has not started yet is never waited for; it waits only for
+// helpers inside a chunk, and a call whose helpers ran slower than the caller alone would have
+// (other pools or processes hold the cores) makes the next calls run on the caller alone for a
+// while (see docs/threads.md).
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -33,6 +38,30 @@ inline void cpu_relax() {
 #endif
 }
 
+using Clock = std::chrono::steady_clock;
+
+// CPU time of the calling thread: unlike the wall clock, it excludes time the thread waited
+// for a core, so it measures what the caller's chunks cost.
+inline int64_t thread_cpu_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+// Every few microseconds of spinning: false once `until` has passed, else yields the core to
+// any other runnable thread first. A spinner that shares its core with the thread it waits for
+// (the scheduler often wakes a helper onto the caller's core when the others are busy), or
+// with another pool's worker, would otherwise hold that core for its whole spin.
+inline bool keep_spinning(Clock::time_point until) {
+  if (Clock::now() > until) return false;
+  sched_yield();
+  return true;
+}
+
+inline int64_t ns_since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
+}
+
 class Pool {
  public:
   explicit Pool(int workers) { resize(workers); }
@@ -44,8 +73,7 @@ class Pool {
     stop_workers();
     // A worker starts from the job word current now, so it cannot miss the next job.
     const uint64_t word = job_.load(std::memory_order_acquire);
-    for (int i = 0; i < workers; ++i)
-      threads_.emplace_back([this, i, word] { worker_loop(i, word); });
+    for (int i = 0; i < workers; ++i) threads_.emplace_back([this, word] { worker_loop(word); });
   }
   int workers() const { return static_cast<int>(threads_.size()); }
 
@@ -54,56 +82,97 @@ class Pool {
     std::unique_lock<std::mutex> run(run_mu_, std::try_to_lock);
     if (!run.owns_lock()) return false;
     const int64_t chunks = (n + grain - 1) / grain;
-    const int helpers = static_cast<int>(std::min<int64_t>({threads - 1, chunks - 1, workers()}));
+    int helpers = static_cast<int>(std::min<int64_t>({threads - 1, chunks - 1, workers()}));
+    if (serial_calls_ > 0) {  // recent calls lost to busy cores: the caller runs this one
+      --serial_calls_;
+      helpers = 0;
+    }
     fn_ = fn;
     ctx_ = ctx;
     n_ = n;
     grain_ = grain;
     chunks_ = chunks;
     next_.store(0, std::memory_order_relaxed);
+    if (helpers == 0) {
+      work();
+      return true;
+    }
+    const Clock::time_point start = Clock::now();
+    seats_.store(helpers, std::memory_order_relaxed);
     {
-      // The helper count travels in the same word as the sequence number, so a worker that
-      // wakes late can never pair one job's number with another job's helper count.
+      // The sequence number is published with the seats: a worker that wakes late can never
+      // take a seat of one job and then join another.
       std::lock_guard<std::mutex> lk(mu_);
-      const uint64_t seq = (job_.load(std::memory_order_relaxed) >> 16) + 1;
+      const uint64_t seq = job_.load(std::memory_order_relaxed) + 1;
       state_.store(seq << kSeqShift, std::memory_order_release);
-      job_.store((seq << 16) | static_cast<uint64_t>(helpers), std::memory_order_release);
+      job_.store(seq, std::memory_order_release);
     }
-    cv_work_.notify_all();
-    work();
+    // Wake only as many sleepers as there are seats (spinning workers need no wake-up).
+    if (helpers >= workers())
+      cv_work_.notify_all();
+    else
+      for (int i = 0; i < helpers; ++i) cv_work_.notify_one();
+    const int64_t cpu0 = thread_cpu_ns();
+    const int64_t own = work();
+    const int64_t own_ns = thread_cpu_ns() - cpu0;
     // No chunk is left to claim. Close the job so that a helper the OS has not scheduled yet
-    // stays out, and wait only for the helpers inside it (each finishing its last chunk): on
-    // a busy machine the caller never waits for a thread that did no work.
-    state_.fetch_or(kClosed, std::memory_order_acq_rel);
-    for (int spins = 0; (state_.load(std::memory_order_acquire) & kInsideMask) != 0; ++spins) {
-      if (spins < 4096)
-        cpu_relax();
-      else
-        std::this_thread::yield();  // a helper was preempted mid-chunk: let it run
-    }
+    // stays out, and wait only for the helpers inside it (each finishing its last chunk).
+    if ((state_.fetch_or(kClosed, std::memory_order_acq_rel) & kInsideMask) != 0) wait_inside();
+    judge(own, own_ns, ns_since(start));
     return true;
   }
 
  private:
-  void work() {
-    for (;;) {
+  // Runs unclaimed chunks until none is left; returns how many this thread ran.
+  int64_t work() {
+    int64_t ran = 0;
+    for (;; ++ran) {
       const int64_t c = next_.fetch_add(1, std::memory_order_relaxed);
-      if (c >= chunks_) return;
+      if (c >= chunks_) return ran;
       const int64_t b = c * grain_;
       fn_(ctx_, b, std::min(b + grain_, n_));
     }
   }
 
-  // Worker `index` joins a job when index < the job's helper count.
-  void worker_loop(int index, uint64_t seen) {
+  // The caller waits for the helpers still inside: a short spin (a helper finishing its last
+  // chunk usually takes microseconds), then asleep, so that a helper preempted on the caller's
+  // own core gets that core back instead of a spinning caller.
+  void wait_inside() {
+    const Clock::time_point until = Clock::now() + std::chrono::microseconds(20);
+    for (int i = 0;; ++i) {
+      if ((state_.load(std::memory_order_acquire) & kInsideMask) == 0) return;
+      cpu_relax();
+      if ((i & 63) == 63 && !keep_spinning(until)) break;
+    }
+    std::unique_lock<std::mutex> lk(done_mu_);
+    cv_done_.wait(lk, [&] { return (state_.load(std::memory_order_acquire) & kInsideMask) == 0; });
+  }
+
+  // A call whose helpers made it slower than the caller alone would have been (the CPU time
+  // of the caller's chunks times all chunks) means the helpers did not get cores: the next calls run on the caller,
+  // for twice as many calls after each further loss in a row, up to kMaxSerialCalls. A win
+  // resets this, so the pool probes the cores again after every serial stretch.
+  void judge(int64_t own, int64_t own_ns, int64_t total_ns) {
+    if (own == 0) return;  // the helpers ran every chunk: no pace to compare with
+    const double alone_ns = static_cast<double>(own_ns) * static_cast<double>(chunks_) /
+                            static_cast<double>(own);
+    if (static_cast<double>(total_ns) > 1.15 * alone_ns + 5000.0) {
+      serial_run_ = std::min(std::max(2 * serial_run_, 1), kMaxSerialCalls);
+      serial_calls_ = serial_run_;
+    } else {
+      serial_run_ = 0;
+    }
+  }
+
+  void worker_loop(uint64_t seen) {
     t_in_parallel = true;
     for (;;) {
       const uint64_t word = wait_for_job(seen);
       if (word == kStop) return;
       seen = word;
-      if (index < static_cast<int>(word & 0xffff) && join(word >> 16)) {
+      if (seats_.fetch_sub(1, std::memory_order_acq_rel) > 0 && join(word)) {
         work();
-        state_.fetch_sub(1, std::memory_order_acq_rel);
+        leave();
       }
     }
   }
@@ -118,14 +187,23 @@ class Pool {
     return true;
   }
 
+  void leave() {
+    const uint64_t before = state_.fetch_sub(1, std::memory_order_acq_rel);
+    if ((before & kClosed) && (before & kInsideMask) == 1) {
+      // The last one out of a closed job: the caller may be asleep in wait_inside.
+      std::lock_guard<std::mutex> lk(done_mu_);
+      cv_done_.notify_one();
+    }
+  }
+
   uint64_t wait_for_job(uint64_t seen) {
-    const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+    const Clock::time_point spin_until = Clock::now() + std::chrono::microseconds(50);
     for (int i = 0;; ++i) {
       if (stop_.load(std::memory_order_acquire)) return kStop;
       const uint64_t word = job_.load(std::memory_order_acquire);
       if (word != seen) return word;
       cpu_relax();
-      if ((i & 255) == 255 && std::chrono::steady_clock::now() > spin_until) break;
+      if ((i & 63) == 63 && !keep_spinning(spin_until)) break;
     }
     std::unique_lock<std::mutex> lk(mu_);
     cv_work_.wait(lk, [&] {
@@ -147,13 +225,18 @@ class Pool {
   }
 
   static constexpr uint64_t kStop = ~uint64_t{0};
+  static constexpr int kMaxSerialCalls = 256;
 
   std::mutex run_mu_;  // one job at a time
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable cv_work_;
-  std::atomic<uint64_t> job_{0};  // (sequence number << 16) | helper count
+  std::atomic<uint64_t> job_{0};  // the job's sequence number
   std::atomic<bool> stop_{false};
+  std::atomic<int> seats_{0};  // helpers the job still takes
+  std::mutex done_mu_;
+  std::condition_variable cv_done_;
+  int serial_run_ = 0, serial_calls_ = 0;  // see judge(); guarded by run_mu_
 
   ChunkFn fn_ = nullptr;
   void* ctx_ = nullptr;
@@ -205,6 +288,22 @@ int usable_cores() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+namespace {
+// Threads a call may run on at most: the usable cores (read on first use and again at each
+// set_num_threads, so a changed affinity is seen), or a test's override.
+std::atomic<int> g_cores{0}, g_cap_override{0};
+
+int core_cap() {
+  if (const int o = g_cap_override.load(std::memory_order_relaxed)) return o;
+  int c = g_cores.load(std::memory_order_relaxed);
+  if (c == 0) {
+    c = usable_cores();
+    g_cores.store(c, std::memory_order_relaxed);
+  }
+  return c;
+}
+}  // namespace
+
 int get_num_threads() {
   int n = g_threads.load(std::memory_order_relaxed);
   if (n == 0) {
@@ -220,12 +319,19 @@ void set_num_threads(int n) {
     throw ValueError("num_threads: must be between 1 and " + std::to_string(kMaxThreads) +
                      ", got " + std::to_string(n));
   g_threads.store(n, std::memory_order_relaxed);
+  g_cores.store(usable_cores(), std::memory_order_relaxed);
+}
+
+int available_threads() { return std::max(1, std::min(get_num_threads(), core_cap())); }
+
+void set_core_cap_for_testing(int cap) {
+  g_cap_override.store(std::clamp(cap, 0, kMaxThreads), std::memory_order_relaxed);
 }
 
 void parallel_for(int64_t n, int64_t grain, ChunkFn fn, void* ctx) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
-  const int threads = get_num_threads();
+  const int threads = available_threads();
   if (threads > 1 && grain < n && !t_in_parallel) {
     Pool& pool = pool_for(threads);
     t_in_parallel = true;
@@ -237,13 +343,13 @@ void parallel_for(int64_t n, int64_t grain, ChunkFn fn, void* ctx) {
 }
 
 int64_t grain_for(int64_t n, double cost_per_item_ns, int per_thread) {
-  const double min_chunk_ns = 20000.0;  // a thread hand-off costs a few us; keep it < 10%
-  const int threads = get_num_threads();
+  const int threads = available_threads();
   const double total = static_cast<double>(n) * cost_per_item_ns;
-  if (threads == 1 || total < 2 * min_chunk_ns) return std::max<int64_t>(n, 1);
-  // Aim for per_thread chunks per thread for balance, but no chunk under min_chunk_ns.
+  if (threads == 1 || total < 2 * kMinChunkNs) return std::max<int64_t>(n, 1);
+  // Aim for per_thread chunks per thread for balance, but no chunk under kMinChunkNs: the
+  // chunk count, and with it the threads that get work, is min(threads, total / kMinChunkNs).
   int64_t chunks = std::min<int64_t>(int64_t{threads} * std::max(per_thread, 1),
-                                     static_cast<int64_t>(total / min_chunk_ns));
+                                     static_cast<int64_t>(total / kMinChunkNs));
   chunks = std::max<int64_t>(chunks, 2);
   return std::max<int64_t>(1, (n + chunks - 1) / chunks);
 }

@@ -307,7 +307,7 @@ void run_plan(Plan<T>& P, int64_t planes) {
   // Scratch is taken before any output is written (a MemoryError leaves `out` untouched): one
   // slot per chunk that can run at once, claimed by whichever thread runs the chunk.
   const int64_t chunks = (items + grain - 1) / grain;
-  const int slots = static_cast<int>(std::min<int64_t>({chunks, get_num_threads(), 64}));
+  const int slots = static_cast<int>(std::min<int64_t>({chunks, available_threads(), 64}));
   alignas(64) char local[16384];
   Buffer<char> heap;
   char* mem = local;

@@ -284,7 +284,7 @@ struct Engine {
   // Chunk size for `count` items: one item per chunk (claimed dynamically, so a thread that
   // is slowed down takes fewer) when all the pool's threads may join, else `threads` chunks.
   int64_t grain(int64_t count) const {
-    return threads >= get_num_threads() ? 1 : ceil_div(count, threads);
+    return threads >= available_threads() ? 1 : ceil_div(count, threads);
   }
 
   // Fused mode: each item (row group g, column part h) runs the whole K loop itself and
@@ -419,7 +419,7 @@ void gemm_run(const Ukernel<T>& uk, const Options& opt, bool ta, bool tb, int64_
   }
   const Mat<T> ma = ta ? Mat<T>{a, 1, lda} : Mat<T>{a, lda, 1};
   const Mat<T> mb = tb ? Mat<T>{b, 1, ldb} : Mat<T>{b, ldb, 1};
-  int threads = opt.threads > 0 ? opt.threads : gemm_threads(m, n, k, get_num_threads());
+  int threads = opt.threads > 0 ? opt.threads : gemm_threads(m, n, k, available_threads());
   // Split no finer than the row and column panels allow.
   threads = static_cast<int>(
       std::max<int64_t>(1, std::min<int64_t>(threads, ceil_div(m, uk.mr) * ceil_div(n, uk.nr))));
@@ -458,7 +458,7 @@ void gemm_batched_impl(bool ta, bool tb, int64_t batch, int64_t m, int64_t n, in
   if (batch <= 0) return;
   const gemm_kernels::Table& gk = kernels<gemm_kernels::Table>();
   const auto& uk = of<T>(gk.f32, gk.f64);
-  const int threads = get_num_threads();
+  const int threads = available_threads();
   auto one = [&](int64_t i) {
     gemm_detail::gemm_run<T>(uk, gemm_detail::Options{}, ta, tb, m, n, k, alpha, a + i * sa, lda,
                              b + i * sb, ldb, beta, c + i * sc, ldc);

@@ -2,6 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -92,6 +95,107 @@ TEST(Threads, GrainFor) {
   const int64_t g = grain_for(1000000, 10.0);
   EXPECT_LT(g, 1000000);
   EXPECT_GE(g, 1);
+  set_num_threads(before);
+}
+
+
+// A job too small to be worth a hand-off (grain_for returns one chunk) runs on the caller.
+TEST(Threads, SmallCallStaysOnCaller) {
+  const int before = get_num_threads();
+  set_core_cap_for_testing(8);
+  set_num_threads(8);
+  const int64_t n = 1000;
+  const int64_t grain = grain_for(n, 10.0);  // 10 us in all: under two kMinChunkNs
+  EXPECT_EQ(grain, n);
+  const std::thread::id me = std::this_thread::get_id();
+  std::atomic<int> elsewhere{0};
+  parallel_for(n, grain, [&](int64_t, int64_t) {
+    if (std::this_thread::get_id() != me) ++elsewhere;
+  });
+  EXPECT_EQ(elsewhere.load(), 0);
+  set_core_cap_for_testing(0);
+  set_num_threads(before);
+}
+
+// The cost model: the threads that get work never exceed total work / kMinChunkNs.
+TEST(Threads, GrainForGivesEveryThreadEnoughWork) {
+  const int before = get_num_threads();
+  set_core_cap_for_testing(16);
+  set_num_threads(16);
+  for (double total_us : {50.0, 100.0, 1000.0, 100000.0}) {
+    const int64_t n = 100000;
+    const int64_t g = grain_for(n, total_us * 1000.0 / static_cast<double>(n));
+    const int64_t chunks = (n + g - 1) / g;
+    EXPECT_LE(static_cast<double>(chunks), total_us * 1000.0 / kMinChunkNs + 1) << total_us;
+    EXPECT_GE(chunks, 2) << total_us;
+  }
+  set_core_cap_for_testing(0);
+  set_num_threads(before);
+}
+
+// Without the test override, a call never runs on more threads than usable cores.
+TEST(Threads, NeverMoreThreadsThanCores) {
+  const int before = get_num_threads();
+  set_num_threads(kMaxThreads);
+  EXPECT_EQ(available_threads(), usable_cores());
+  std::mutex mu;
+  std::set<std::thread::id> ids;
+  parallel_for(4096, 1, [&](int64_t, int64_t) {
+    std::lock_guard<std::mutex> lk(mu);
+    ids.insert(std::this_thread::get_id());
+    std::this_thread::sleep_for(std::chrono::microseconds(10));
+  });
+  EXPECT_LE(static_cast<int>(ids.size()), usable_cores());
+  set_num_threads(before);
+}
+
+// More threads than cores, many small jobs back to back from several callers, with nested
+// calls: every index is covered once per job (TSan checks the hand-offs).
+TEST(Threads, OversubscribedPoolStress) {
+  const int before = get_num_threads();
+  set_core_cap_for_testing(16);
+  for (int threads : {3, 7, 16}) {
+    set_num_threads(threads);
+    std::vector<std::thread> callers;
+    std::atomic<int> bad{0};
+    for (int t = 0; t < 3; ++t) {
+      callers.emplace_back([&, t] {
+        for (int rep = 0; rep < 200; ++rep) {
+          const int64_t n = 1 + (rep * 37 + t * 11) % 300;
+          std::vector<int> hits(static_cast<size_t>(n), 0);
+          parallel_for(n, 1 + rep % 5, [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+            if (rep % 7 == 0) parallel_for(4, 1, [](int64_t, int64_t) {});
+          });
+          for (int h : hits) bad += h != 1;
+        }
+      });
+    }
+    for (auto& c : callers) c.join();
+    EXPECT_EQ(bad.load(), 0) << threads;
+  }
+  set_core_cap_for_testing(0);
+  set_num_threads(before);
+}
+
+// A chunk result depends on the partition only: the same sums for 1..16 threads.
+TEST(Threads, ConcurrentResultsIndependentOfThreadCount) {
+  const int before = get_num_threads();
+  set_core_cap_for_testing(16);
+  const int64_t n = 100000, grain = 1000;
+  std::vector<float> want;
+  for (int threads : {1, 2, 3, 7, 16}) {
+    set_num_threads(threads);
+    std::vector<float> sums(static_cast<size_t>(n / grain), 0.0f);
+    parallel_for(n, grain, [&](int64_t b, int64_t e) {
+      float s = 0.0f;
+      for (int64_t i = b; i < e; ++i) s += 1.0f / static_cast<float>(i + 1);
+      sums[static_cast<size_t>(b / grain)] = s;
+    });
+    if (want.empty()) want = sums;
+    EXPECT_EQ(sums, want) << threads;
+  }
+  set_core_cap_for_testing(0);
   set_num_threads(before);
 }
 

@@ -85,3 +85,23 @@ def test_only_and_unknown_section(tmp_path):
     assert proc.returncode == 0, proc.stderr
     md = (tmp_path / "report.md").read_text()
     assert "astype" in md and "conv-sweep" not in md
+
+
+def test_scaling_and_interference_sections(report):
+    out, _ = report
+    md = (out / "report.md").read_text()
+    scaling = md.split("## scaling:", 1)[1].split("\n## ", 1)[0]
+    # Every case at 1 thread and at the next count, beside its anchor, and the cliff verdict.
+    assert "| conv 3x3" in scaling and "fwd+bwd" in scaling and "| matmul" in scaling
+    assert "No cliff" in scaling or "Cliffs" in scaling
+    interference = md.split("## interference:", 1)[1].split("\n## ", 1)[0]
+    assert "after OpenBLAS np.dot" in interference and "| alone |" in interference
+
+
+def test_threads_option_reaches_the_scaling_section(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "npfast", "bench", "--tiny", "--only", "scaling",
+                           "--threads", "1,3", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    scaling = (tmp_path / "report.md").read_text().split("## scaling:", 1)[1]
+    assert "| 3" in scaling and "| 2 |" not in scaling

@@ -47,3 +47,71 @@ def test_concurrent_python_threads_match_serial(threads):
         t.join()
     for g, w in zip(got, want):
         assert np.array_equal(g, w)
+
+
+def _cases():
+    """(name, call) for every threaded op, each big enough to split into many chunks."""
+    rng = np.random.default_rng(1)
+    f32 = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
+    x, w = f32(2, 16, 40, 40), f32(32, 16, 3, 3)
+    g = f32(2, 32, 40, 40)
+    xs, ws = f32(4, 16, 56, 56), f32(32, 16, 3, 3)
+    img = f32(600, 600)
+    p = f32(4, 32, 56, 56)
+    pooled, idx = npfast.max_pool2d(p, 3, 2, 1, return_indices=True)
+    gp = f32(*pooled.shape)
+    u8 = rng.integers(0, 256, (2000, 2000), dtype=np.uint8)
+    hwc = rng.integers(0, 256, (512, 512, 3), dtype=np.uint8)
+    a32, b32 = f32(300, 500), f32(500, 400)
+    a64, b64 = rng.standard_normal((300, 500)), rng.standard_normal((500, 400))
+    w1, k3, k5, k7 = f32(32, 16, 1, 1), f32(3, 3), f32(5, 5), f32(7, 7)
+    ba, bb = f32(16, 64, 64), f32(16, 64, 64)
+    return [
+        ("conv2d 3x3", lambda: npfast.conv2d(x, w, padding=1)),
+        ("conv2d stride 2", lambda: npfast.conv2d(xs, ws, stride=2, padding=1)),
+        ("conv2d 1x1", lambda: npfast.conv2d(x, w1)),
+        ("conv2d_backward", lambda: npfast.conv2d_backward(g, x, w, padding=1)),
+        ("correlate2d 3x3", lambda: npfast.correlate2d(img, k3, mode="same")),
+        ("correlate2d 7x7", lambda: npfast.correlate2d(img, k7, mode="full")),
+        ("ndimage.correlate", lambda: npfast.ndimage.correlate(img, k5)),
+        ("max_pool2d", lambda: npfast.max_pool2d(p, 3, 2, 1, return_indices=True)),
+        ("max_pool2d_backward", lambda: npfast.max_pool2d_backward(gp, idx, p.shape)),
+        ("avg_pool2d", lambda: npfast.avg_pool2d(p, 3, 2, 1)),
+        ("avg_pool2d_backward", lambda: npfast.avg_pool2d_backward(gp, p.shape, 3, 2, 1)),
+        ("adaptive_avg_pool2d", lambda: npfast.adaptive_avg_pool2d(p, 7)),
+        ("matmul float32", lambda: npfast.matmul(a32, b32)),
+        ("matmul float64", lambda: npfast.matmul(a64, b64)),
+        ("matmul batched", lambda: npfast.matmul(ba, bb)),
+        ("convert", lambda: npfast.convert(u8, np.float32, 1 / 255, 0.5)),
+        ("normalize", lambda: npfast.normalize(hwc, (0.4, 0.5, 0.6), (0.2, 0.3, 0.25), to_chw=True)),
+    ]
+
+
+def _as_list(r):
+    return [np.asarray(v) for v in r] if isinstance(r, tuple) else [np.asarray(r)]
+
+
+@pytest.fixture
+def oversubscribed(threads):
+    """Lets calls run on up to 16 threads on any machine (the partition, not the cores, fixes
+    the bits), and restores the usable-cores cap after the test."""
+    npfast._npfast._set_core_cap_for_testing(16)
+    try:
+        yield
+    finally:
+        npfast._npfast._set_core_cap_for_testing(0)
+
+
+@pytest.mark.parametrize("case", range(len(_cases())), ids=[c[0] for c in _cases()])
+def test_bitwise_equal_for_any_thread_count(oversubscribed, case):
+    name, call = _cases()[case]
+    npfast.set_num_threads(1)
+    want = _as_list(call())
+    for n in (2, 3, 7, 16):
+        npfast.set_num_threads(n)
+        for rep in range(2):  # chunks land on different threads from call to call
+            got = _as_list(call())
+            assert len(got) == len(want)
+            for gv, wv in zip(got, want):
+                assert gv.dtype == wv.dtype and gv.shape == wv.shape, (name, n)
+                assert np.array_equal(gv, wv, equal_nan=True), f"{name}: {n} threads differ"

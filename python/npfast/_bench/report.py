@@ -24,7 +24,7 @@ from .section import NOISE, Section, shares_over_limit
 from .timing import Ctx
 
 SECTIONS = ["limits", "conv_sweep", "conv_cnn", "zeros", "astype", "maxpool", "matmul",
-            "train_step"]
+            "train_step", "scaling", "interference"]
 
 
 class Progress:
@@ -124,7 +124,7 @@ def noise_sentence(sections: list) -> str:
             "row was measured), not a speed beyond the machine's limit.")
 
 
-def run_report(mode: str, out_dir: str, only=None) -> int:
+def run_report(mode: str, out_dir: str, only=None, threads=None) -> int:
     names = SECTIONS if not only else [s.replace("-", "_") for s in only]
     unknown = [n for n in names if n not in SECTIONS]
     if unknown:
@@ -134,7 +134,7 @@ def run_report(mode: str, out_dir: str, only=None) -> int:
     if "limits" not in names:
         names = ["limits"] + names  # every row needs the limits
     os.makedirs(out_dir, exist_ok=True)
-    ctx = Ctx(mode=mode, progress=Progress())
+    ctx = Ctx(mode=mode, progress=Progress(), threads=threads)
     started = time.time()
     header = [
         f"npfast benchmark report ({mode} run, {datetime.datetime.now():%Y-%m-%d %H:%M})",

@@ -16,6 +16,7 @@ class Ctx:
     limits: dict = field(default_factory=dict)  # name -> section.Limit (may rise at the end)
     measured: list = field(default_factory=list)  # the limits probes' results, start and end
     progress: object = None
+    threads: list = None  # --threads: the counts the scaling section runs (None: its default)
 
     @property
     def budget(self) -> float:

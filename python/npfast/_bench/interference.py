@@ -1,0 +1,116 @@
+"""interference: npfast beside other thread pools. A loop alternates NumPy as_strided + np.dot
+(OpenBLAS) or a torch conv2d (OpenMP) with npfast.correlate2d; npfast's time there against
+npfast alone, at its default thread count and at one thread.
+
+The loops run in a child process with OMP_WAIT_POLICY unset, so torch's OpenMP threads spin
+after each call as they do by default (the report sets PASSIVE for its own timings)."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from .section import Section
+
+NAME = "interference"
+TITLE = "interference: npfast right after OpenBLAS and OpenMP (torch) calls vs npfast alone"
+
+# Within this factor of npfast alone is steady (issue 20).
+STEADY = 1.3
+
+
+def measure(sizes, calls: int, rounds: int) -> dict:
+    """Median seconds of one npfast.correlate2d 3x3 'same' call in each setting, per size."""
+    import npfast
+
+    try:
+        import torch
+    except Exception:
+        torch = None
+    from numpy.lib.stride_tricks import as_strided
+
+    rng = np.random.default_rng(0)
+    threads = npfast.get_num_threads()
+    if torch is not None:
+        torch.set_num_threads(threads)
+        tx, tw = torch.randn(1, 32, 56, 56), torch.randn(32, 32, 3, 3)
+    out = {"threads": threads, "sizes": {}}
+    for n in sizes:
+        img, ker = rng.standard_normal((n, n)).astype(np.float32), np.ones((3, 3), np.float32)
+        xd = rng.standard_normal((n, n))
+        win = as_strided(xd, (n - 2, n - 2, 3, 3), xd.strides * 2)  # the sliding-window spelling
+        kd = rng.standard_normal((9, 16))
+        others = {"alone": None, "after OpenBLAS np.dot": lambda: np.dot(win.reshape(-1, 9), kd)}
+        if torch is not None:
+            def torch_conv():
+                with torch.no_grad():
+                    torch.nn.functional.conv2d(tx, tw, padding=1)
+            others["after torch conv2d"] = torch_conv
+        settings = [(t, k) for t in sorted({threads, 1}, reverse=True) for k in others]
+        got = {s: [] for s in settings}
+
+        def ours():
+            npfast.correlate2d(img, ker, mode="same")
+
+        for _ in range(10):
+            ours()
+        for _ in range(rounds):  # the settings interleaved, so machine drift hits all alike
+            for t, k in settings:
+                npfast.set_num_threads(t)
+                for _ in range(calls):
+                    if others[k] is None:
+                        # A 0.2 ms gap, busy so the core keeps its clock (a sleeping core
+                        # clocks down and would make "alone" the slow one).
+                        end = time.perf_counter() + 2e-4
+                        while time.perf_counter() < end:
+                            pass
+                    else:
+                        others[k]()
+                    t0 = time.perf_counter()
+                    ours()
+                    got[(t, k)].append(time.perf_counter() - t0)
+        npfast.set_num_threads(threads)
+        out["sizes"][n] = {f"{t}|{k}": statistics.median(v) for (t, k), v in got.items()}
+    return out
+
+
+def run(ctx, out_dir):
+    sec = Section(NAME, TITLE, columns=["size", "npfast threads", "setting", "npfast time",
+                                        "vs alone", "vs 1 thread alone", "ns/px"])
+    sizes = [64] if ctx.mode == "tiny" else [350, 500]
+    calls, rounds = (5, 2) if ctx.mode == "tiny" else (10, 3) if ctx.mode == "quick" else (30, 6)
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    code = (f"import json; from npfast._bench.interference import measure; "
+            f"print(json.dumps(measure({sizes!r}, {calls}, {rounds})))")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=600)
+    if proc.returncode != 0:
+        return Section(NAME, TITLE, skipped=f"failed: the child process said {proc.stderr[-500:]}")
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    worst = 0.0
+    for n, times in got["sizes"].items():
+        n = int(n)
+        threads = got["threads"]
+        alone, one = times[f"{threads}|alone"], times["1|alone"]
+        for key, t in times.items():
+            th, setting = key.split("|")
+            ref = times[f"{th}|alone"]
+            if int(th) == threads and setting != "alone":
+                worst = max(worst, t / alone)
+            sec.rows.append([f"{n}x{n}", th, setting, f"{t * 1e6:.1f} us", f"{t / ref:.2f}x",
+                             f"{t / one:.2f}x", f"{t * 1e9 / (n * n):.2f}"])
+    sec.note(f"Median of single npfast.correlate2d 3x3 'same' float32 calls, each right after the "
+             f"other tool's call (or a 0.2 ms busy pause: alone); settings interleaved in {rounds} "
+             f"rounds of {calls} calls. torch and OpenBLAS run at npfast's thread count, "
+             f"OpenMP at its default wait policy.")
+    sec.note(f"Worst npfast time beside another pool, against npfast alone: {worst:.2f}x "
+             f"({'within' if worst <= STEADY else 'over'} the {STEADY}x aim). On a machine "
+             "whose cores other processes also use, the '1 thread' rows show how much of that is "
+             "the cores being busy rather than npfast's pool.")
+    return sec

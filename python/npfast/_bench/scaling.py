@@ -1,0 +1,224 @@
+"""scaling: the headline cases at each thread count beside their anchors at the same count,
+speed-up against threads, and a cliff check over sizes at every thread count."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+import npfast
+
+from .anchors import npfast_has, optional
+from .plots import line_plot
+from .section import Section, ratio
+from .timing import compare, fmt_time
+
+NAME = "scaling"
+TITLE = "scaling: npfast and its anchors at 1, 2, 4, ... threads; cliffs over sizes"
+
+# A size step costs at most this much time per element over the best smaller size (issue 20).
+CLIFF = 1.3
+
+
+def thread_counts(ctx) -> list:
+    """--threads, else the powers of two up to the usable cores (and the cores themselves)."""
+    if ctx.threads:
+        return list(ctx.threads)
+    cores = len(os.sched_getaffinity(0))
+    counts = [1]
+    while counts[-1] * 2 <= cores:
+        counts.append(counts[-1] * 2)
+    if counts[-1] != cores:
+        counts.append(cores)
+    return counts[:2] if ctx.mode == "tiny" else counts
+
+
+class Threads:
+    """Sets npfast, torch, OpenCV and NumPy's BLAS (threadpoolctl) to one thread count."""
+
+    def __init__(self, torch, cv2):
+        self.torch, self.cv2 = torch, cv2
+        tpc, _ = optional("threadpoolctl")
+        self.tpc = tpc
+        self.limiter = None
+
+    def set(self, n: int) -> None:
+        npfast.set_num_threads(n)
+        if self.torch is not None:
+            self.torch.set_num_threads(n)
+        if self.cv2 is not None:
+            self.cv2.setNumThreads(n)
+        if self.tpc is not None:
+            if self.limiter is not None:
+                self.limiter.restore_original_limits()
+            self.limiter = self.tpc.threadpool_limits(n, user_api="blas")
+
+    def restore(self, n: int) -> None:
+        self.set(n)
+        if self.limiter is not None:
+            self.limiter.restore_original_limits()
+            self.limiter = None
+
+
+def cases(ctx, torch, cv2):
+    """(name, anchor name, {tool: fn}) for each headline case, sized for the mode."""
+    rng = np.random.default_rng(0)
+    f32 = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
+    tiny, quick = ctx.mode == "tiny", ctx.mode == "quick"
+    out = []
+    # conv-cnn: ResNet 3x3 64->64 @56, batch 1 (the issue's rows), forward and forward+backward.
+    c, hw = (8, 12) if tiny else (64, 56)
+    x, w = f32(1, c, hw, hw), f32(c, c, 3, 3) * 0.1
+    gy = np.ones((1, c, hw, hw), np.float32)
+    ours_fwd = lambda: npfast.conv2d(x, w, padding=1)  # noqa: E731
+
+    def ours_bwd():
+        npfast.conv2d(x, w, padding=1)
+        npfast.conv2d_backward(gy, x, w, padding=1, output_mask=(True, True, False))
+
+    fns_fwd, fns_bwd = {"npfast": ours_fwd}, {"npfast": ours_bwd}
+    if torch is not None:
+        tx, tw, tgy = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(gy)
+        txg, twg = tx.clone().requires_grad_(), tw.clone().requires_grad_()
+
+        def torch_fwd():
+            with torch.no_grad():
+                return torch.nn.functional.conv2d(tx, tw, padding=1)
+
+        def torch_bwd():
+            txg.grad = twg.grad = None
+            torch.nn.functional.conv2d(txg, twg, padding=1).backward(tgy)
+
+        fns_fwd["torch"], fns_bwd["torch"] = torch_fwd, torch_bwd
+    name = f"conv 3x3 {c}->{c} @{hw} N=1"
+    out += [(f"{name} fwd", "torch", fns_fwd), (f"{name} fwd+bwd", "torch", fns_bwd)]
+    # correlate 3x3 / 7x7 'same', float32: OpenCV's filter2D (threaded) when present.
+    n = 64 if tiny else 1000 if quick else 2000
+    img = f32(n, n)
+    for k in (3, 7):
+        ker = f32(k, k)
+        fns = {"npfast": lambda img=img, ker=ker: npfast.correlate2d(img, ker, mode="same")}
+        if cv2 is not None:
+            fns["opencv"] = lambda img=img, ker=ker: cv2.filter2D(img, -1, ker,
+                                                                  borderType=cv2.BORDER_CONSTANT)
+        out.append((f"correlate {k}x{k} {n}x{n}", "opencv", fns))
+    # max_pool2d 3x3/2 pad 1.
+    shape = (1, 4, 16, 16) if tiny else (8, 64, 56, 56) if quick else (8, 64, 112, 112)
+    p = f32(*shape)
+    fns = {"npfast": lambda: npfast.max_pool2d(p, 3, 2, 1)}
+    if torch is not None:
+        tp = torch.from_numpy(p)
+
+        def torch_pool():
+            with torch.no_grad():
+                return torch.nn.functional.max_pool2d(tp, 3, 2, 1)
+
+        fns["torch"] = torch_pool
+    out.append((f"max_pool2d 3x3/2 {'x'.join(map(str, shape))}", "torch", fns))
+    # matmul sweep against NumPy's BLAS.
+    for m in ([32] if tiny else [128, 512] if quick else [128, 256, 512, 1000, 2000]):
+        a, b = f32(m, m), f32(m, m)
+        out.append((f"matmul {m}x{m} float32", "numpy",
+                    {"npfast": lambda a=a, b=b: npfast.matmul(a, b), "numpy": lambda a=a, b=b: a @ b}))
+    # convert uint8 -> float32 with scale (NumPy's anchor is single-threaded).
+    size = 1 << (12 if tiny else 22 if quick else 26)
+    u8 = rng.integers(0, 256, size, dtype=np.uint8)
+    out.append((f"convert uint8->float32 {size >> 20}M" if size >= 1 << 20 else
+                f"convert uint8->float32 {size}", "numpy",
+                {"npfast": lambda: npfast.convert(u8, np.float32, 1 / 255),
+                 "numpy": lambda: u8.astype(np.float32) * np.float32(1 / 255)}))
+    return out
+
+
+def cliff_sizes(ctx):
+    return ([32, 48, 64] if ctx.mode == "tiny" else
+            [64, 96, 128, 192, 256, 384, 512, 768, 1000] if ctx.mode == "quick" else
+            [64, 96, 128, 192, 256, 350, 384, 500, 512, 768, 1000, 1500, 2000, 3000, 4000])
+
+
+def cliffs(ctx, counts, th):
+    """Time per element of correlate 3x3 and of matmul over sizes, at every thread count: a
+    size whose time per element exceeds CLIFF x the best at a smaller size is a cliff."""
+    rng = np.random.default_rng(2)
+    found, checked = [], 0
+    for t in counts:
+        th.set(t)
+        for what in ("correlate 3x3", "matmul float32"):
+            best = None
+            sizes = cliff_sizes(ctx) if what.startswith("correlate") else \
+                [s for s in cliff_sizes(ctx) if s <= 2000]
+            for s in sizes:
+                a = rng.standard_normal((s, s)).astype(np.float32)
+                if what.startswith("correlate"):
+                    k = np.ones((3, 3), np.float32)
+                    fn, elems = (lambda a=a, k=k: npfast.correlate2d(a, k, mode="same")), s * s
+                else:
+                    fn, elems = (lambda a=a: npfast.matmul(a, a)), s ** 3
+                per = compare({"npfast": fn}, ctx.budget / 4, min_rounds=3)["npfast"] / elems
+                checked += 1
+                if best is not None and per > CLIFF * best[1]:
+                    found.append(f"{what} at {t} threads: {s}x{s} takes {per / best[1]:.2f}x the "
+                                 f"time per element of {best[0]}x{best[0]}")
+                if best is None or per < best[1]:
+                    best = (s, per)
+    return found, checked
+
+
+def run(ctx, out_dir):
+    missing = npfast_has("conv2d", "conv2d_backward", "correlate2d", "max_pool2d", "matmul")
+    if missing:
+        return Section(NAME, TITLE, skipped=missing)
+    torch, why_torch = optional("torch")
+    cv2, why_cv2 = optional("cv2")
+    counts = thread_counts(ctx)
+    cores = len(os.sched_getaffinity(0))
+    sec = Section(NAME, TITLE, columns=["case", "threads", "anchor", "anchor time", "npfast",
+                                        "npfast speed-up", "npfast vs its 1 thread",
+                                        "anchor vs its 1 thread"])
+    for why in (why_torch, why_cv2):
+        if why:
+            sec.note(f"rows without that anchor: {why}")
+    th = Threads(torch, cv2)
+    before = npfast.get_num_threads()
+    speedups = {}
+    try:
+        all_cases = cases(ctx, torch, cv2)
+        for i, (name, anchor, fns) in enumerate(all_cases):
+            ctx.progress("scaling", i, len(all_cases))
+            base = {}
+            for t in counts:
+                th.set(t)
+                times = compare(fns, ctx.budget, min_rounds=3)
+                ours, theirs = times["npfast"], times.get(anchor)
+                base.setdefault("npfast", ours)
+                if theirs is not None:
+                    base.setdefault(anchor, theirs)
+                speedups.setdefault(name, {})[t] = base["npfast"] / ours
+                label = f"{t}" + (f" (runs on {cores})" if t > cores else "")
+                sec.rows.append([name, label, anchor if theirs is not None else "-",
+                                 fmt_time(theirs), fmt_time(ours), ratio(theirs, ours),
+                                 f"{base['npfast'] / ours:.2f}x",
+                                 f"{base[anchor] / theirs:.2f}x" if theirs is not None else "-"])
+        ctx.progress("scaling", len(all_cases), len(all_cases))
+        found, checked = cliffs(ctx, counts, th)
+    finally:
+        th.restore(before)
+    sec.note("Each case is timed at each thread count with its anchor set to the same count "
+             "(torch.set_num_threads, cv2.setNumThreads, threadpoolctl for NumPy's BLAS; NumPy's "
+             "own loops are single-threaded). npfast never runs more threads than usable cores "
+             f"({cores} here): a larger count runs on the cores.")
+    if found:
+        sec.note(f"Cliffs (time per element over {CLIFF}x the best at a smaller size) in "
+                 f"{checked} sizes checked: " + "; ".join(found))
+    else:
+        sec.note(f"No cliff: in {checked} sizes of correlate 3x3 and matmul at "
+                 f"{', '.join(map(str, counts))} threads, time per element never exceeded "
+                 f"{CLIFF}x the best at a smaller size.")
+    series = {name: (counts, [v.get(t) for t in counts]) for name, v in speedups.items()}
+    series["ideal"] = (counts, [float(t) for t in counts])
+    plot = line_plot(os.path.join(out_dir, "scaling.png"), "npfast speed-up against threads",
+                     "threads", "time at 1 thread / time", series)
+    if plot:
+        sec.plots.append(plot)
+    return sec
