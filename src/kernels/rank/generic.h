@@ -6,6 +6,7 @@
 // exactly minps (and pminub / pminsd over integers), so the compiler turns each such loop
 // into the ISA's vector min/max at this file's flags, for every dtype, without one intrinsic
 // body per type. The tie and NaN rules below are chosen so that this vectorized form is exact.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -293,8 +294,92 @@ void rank_net_as(const T* in, const int64_t* offsets, int64_t rank, int64_t coun
   }
 }
 
+// True when the N = K * K offsets are a K x K rectangle in C order: offsets[0] + r * s + c
+// for the window's row r and column c, s = the row step.
+template <int K>
+bool is_square(const int64_t* offsets) {
+  const int64_t s = offsets[K] - offsets[0];
+  for (int j = 0; j < K * K; ++j)
+    if (offsets[j] != offsets[0] + (j / K) * s + j % K) return false;
+  return true;
+}
+
+// The median of a 3 x 3 rectangle (offsets as is_square<3>). Each column of three is sorted
+// once per position into lo / mid / hi (3 comparators, shared by the three windows holding
+// it), and a window's median is med3(max of its lo, med3 of its mid, min of its hi): Paeth's
+// identity, exact for any values but NaN. 18 min/max per vector of outputs where the median
+// network takes 24 comparators (48). A chunk whose columns hold a NaN runs the network, which
+// gives such windows SciPy's partition result. count >= the lanes of a register.
+template <class T>
+void median_3x3(const T* in, const int64_t* offsets, int64_t count, T* out) {
+  using R = typename Reg<T>::type;
+  constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
+  constexpr int64_t kV = 16;  // vectors of outputs per chunk: its three column rows stay in L1
+  alignas(64) T lo[(kV + 1) * L], mid[(kV + 1) * L], hi[(kV + 1) * L];
+  const T* p0 = in + offsets[0];
+  const int64_t s = offsets[3] - offsets[0];
+  auto vmin = [](R a, R b) {
+    min_max<T>(a, b);
+    return a;
+  };
+  auto vmax = [](R a, R b) {
+    min_max<T>(a, b);
+    return b;
+  };
+  auto med3 = [&](R a, R b, R c) { return vmax(vmin(a, b), vmin(vmax(a, b), c)); };
+  auto load = [](const T* p) {
+    R v;
+    std::memcpy(&v, p, sizeof(R));
+    return v;
+  };
+  for (int64_t i0 = 0; i0 < count;) {
+    // The chunk's outputs [j, j + nv L): whole vectors from i0, then one vector shifted back
+    // to end at count (recomputing a few outputs identically).
+    const int64_t rem = count - i0;
+    const int64_t nv = rem >= L ? std::min<int64_t>(kV, rem / L) : 1;
+    const int64_t j = rem >= L ? i0 : count - L;
+    i0 = j + nv * L;
+    const T* p = p0 + j;
+    // Columns [0, nv L + 2) of the chunk: nv vectors and one more ending at the last column.
+    bool nan = false;
+    for (int64_t v = 0; v <= nv; ++v) {
+      const int64_t c = v < nv ? v * L : nv * L + 2 - L;
+      R a = load(p + c), b = load(p + s + c), d = load(p + 2 * s + c);
+      if constexpr (std::is_floating_point_v<T>) {
+        const auto m = (a != a) | (b != b) | (d != d);
+        for (int l = 0; l < L; ++l) nan |= m[l] != 0;
+      }
+      min_max<T>(a, b);
+      min_max<T>(b, d);
+      min_max<T>(a, b);
+      std::memcpy(lo + c, &a, sizeof(R));
+      std::memcpy(mid + c, &b, sizeof(R));
+      std::memcpy(hi + c, &d, sizeof(R));
+    }
+    if (nan) {
+      rank_net_as<T, 9, true>(in + j, offsets, 4, nv * L, out + j);
+      continue;
+    }
+    for (int64_t v = 0; v < nv; ++v) {
+      const int64_t c = v * L;
+      const R a = vmax(vmax(load(lo + c), load(lo + c + 1)), load(lo + c + 2));
+      const R b = med3(load(mid + c), load(mid + c + 1), load(mid + c + 2));
+      const R d = vmin(vmin(load(hi + c), load(hi + c + 1)), load(hi + c + 2));
+      const R r = med3(a, b, d);
+      std::memcpy(out + j + c, &r, sizeof(R));
+    }
+  }
+}
+
 template <class T, int N>
 void rank_net(const T* in, const int64_t* offsets, int64_t rank, int64_t count, T* out) {
+  constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
+  if constexpr (N == 9) {
+    if (rank == 4 && count >= L && is_square<3>(offsets)) {
+      median_3x3<T>(in, offsets, count, out);
+      return;
+    }
+  }
   if (rank == N / 2)
     rank_net_as<T, N, true>(in, offsets, rank, count, out);
   else
