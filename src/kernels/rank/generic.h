@@ -341,14 +341,11 @@ void median_3x3(const T* in, const int64_t* offsets, int64_t count, T* out) {
     i0 = j + nv * L;
     const T* p = p0 + j;
     // Columns [0, nv L + 2) of the chunk: nv vectors and one more ending at the last column.
-    bool nan = false;
+    decltype(R{} != R{}) nans = {};  // lanes that saw a NaN, tested once per chunk
     for (int64_t v = 0; v <= nv; ++v) {
       const int64_t c = v < nv ? v * L : nv * L + 2 - L;
       R a = load(p + c), b = load(p + s + c), d = load(p + 2 * s + c);
-      if constexpr (std::is_floating_point_v<T>) {
-        const auto m = (a != a) | (b != b) | (d != d);
-        for (int l = 0; l < L; ++l) nan |= m[l] != 0;
-      }
+      if constexpr (std::is_floating_point_v<T>) nans |= (a != a) | (b != b) | (d != d);
       min_max<T>(a, b);
       min_max<T>(b, d);
       min_max<T>(a, b);
@@ -356,6 +353,9 @@ void median_3x3(const T* in, const int64_t* offsets, int64_t count, T* out) {
       std::memcpy(mid + c, &b, sizeof(R));
       std::memcpy(hi + c, &d, sizeof(R));
     }
+    bool nan = false;
+    if constexpr (std::is_floating_point_v<T>)
+      for (int l = 0; l < L; ++l) nan |= nans[l] != 0;
     if (nan) {
       rank_net_as<T, 9, true>(in + j, offsets, 4, nv * L, out + j);
       continue;
