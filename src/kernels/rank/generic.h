@@ -6,6 +6,7 @@
 // exactly minps (and pminub / pminsd over integers), so the compiler turns each such loop
 // into the ISA's vector min/max at this file's flags, for every dtype, without one intrinsic
 // body per type. The tie and NaN rules below are chosen so that this vectorized form is exact.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -293,8 +294,135 @@ void rank_net_as(const T* in, const int64_t* offsets, int64_t rank, int64_t coun
   }
 }
 
+// True when the N = K * K offsets are a K x K rectangle in C order: offsets[0] + r * s + c
+// for the window's row r and column c, s = the row step.
+template <int K>
+bool is_square(const int64_t* offsets) {
+  const int64_t s = offsets[K] - offsets[0];
+  for (int j = 0; j < K * K; ++j)
+    if (offsets[j] != offsets[0] + (j / K) * s + j % K) return false;
+  return true;
+}
+
+// The rest of a 5 x 5 median once each column is sorted: wire 5 c + r holds row r of the
+// window's column c, ascending in r. Batcher's odd-even merges of the sorted columns, tree
+// ((0, (1, 2)), (3, 4)), less the comparators that never exchange on sorted columns and those
+// that cannot reach the median, which ends on wire kMedian25Wire. Checked exhaustively by the
+// 0-1 principle over the 6^5 sorted-column inputs (a comparator that never exchanges there
+// never exchanges on any input with sorted columns). 74 comparators where the whole median
+// network takes 113; a comparator (a, b) leaves the smaller value on wire a, whichever is lower.
+constexpr int kMedian25Wire = 24;
+constexpr Net median25_of_columns() {
+  constexpr int a[] = {
+      0, 4, 4, 2, 2, 7, 1, 3, 3, 1, 3, 6, 8, 10, 14, 14, 12, 12, 17, 11, 13, 13, 11, 13, 16, 18,
+      10, 15, 14, 14, 24, 12, 17, 12, 17, 22, 11, 19, 16, 13, 18, 13, 18, 23, 11, 13, 16, 18, 19,
+      23, 21, 0, 5, 5, 4, 24, 24, 2, 22, 7, 7, 22, 1, 9, 9, 6, 21, 21, 3, 23, 8, 8, 23, 23};
+  constexpr int b[] = {
+      5, 9, 5, 7, 4, 5, 6, 8, 6, 2, 4, 7, 5, 15, 19, 15, 17, 14, 15, 16, 18, 16, 12, 14, 17, 15,
+      20, 20, 24, 15, 20, 22, 22, 14, 15, 24, 21, 21, 19, 23, 23, 16, 19, 21, 12, 14, 17, 15, 22,
+      24, 20, 10, 15, 10, 14, 14, 10, 12, 12, 17, 22, 24, 11, 19, 11, 16, 16, 11, 13, 13, 18, 23,
+      21, 24};
+  Net net;
+  for (int q = 0; q < static_cast<int>(sizeof(a) / sizeof(a[0])); ++q) {
+    net.a[q] = a[q];
+    net.b[q] = b[q];
+    net.count = q + 1;
+  }
+  return net;
+}
+
+// The median of a K x K rectangle, K = 3 or 5 (offsets as is_square<K>). Each column of K is
+// sorted once per position into K rows of sorted columns (shared by the K windows that hold
+// it); then for K = 3 a window's median is med3(max of its lows, med3 of its middles, min of
+// its highs), Paeth's identity (18 min/max per vector of outputs where the median network
+// takes 48), and for K = 5 the merge network above. Exact for any values but NaN: a chunk
+// whose columns hold a NaN runs the median network, which gives such windows SciPy's
+// partition result. count >= the lanes of a register.
+template <class T, int K>
+void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
+  using R = typename Reg<T>::type;
+  constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
+  constexpr int64_t kV = 16;  // vectors of outputs per chunk: its K column rows stay in L1
+  constexpr int64_t kRow = (kV + 1) * L;
+  alignas(64) T col[K * kRow];
+  const T* p0 = in + offsets[0];
+  const int64_t s = offsets[K] - offsets[0];
+  auto vmin = [](R a, R b) {
+    min_max<T>(a, b);
+    return a;
+  };
+  auto vmax = [](R a, R b) {
+    min_max<T>(a, b);
+    return b;
+  };
+  auto med3 = [&](R a, R b, R c) { return vmax(vmin(a, b), vmin(vmax(a, b), c)); };
+  auto load = [](const T* p) {
+    R v;
+    std::memcpy(&v, p, sizeof(R));
+    return v;
+  };
+  for (int64_t i0 = 0; i0 < count;) {
+    // The chunk's outputs [j, j + nv L): whole vectors from i0, then one vector shifted back
+    // to end at count (recomputing a few outputs identically).
+    const int64_t rem = count - i0;
+    const int64_t nv = rem >= L ? std::min<int64_t>(kV, rem / L) : 1;
+    const int64_t j = rem >= L ? i0 : count - L;
+    i0 = j + nv * L;
+    const T* p = p0 + j;
+    // Columns [0, nv L + K - 1) of the chunk: nv vectors and one more ending at the last.
+    decltype(R{} != R{}) nans = {};  // lanes that saw a NaN, tested once per chunk
+    for (int64_t v = 0; v <= nv; ++v) {
+      const int64_t c = v < nv ? v * L : nv * L + K - 1 - L;
+      R x[K];
+      for (int r = 0; r < K; ++r) {
+        x[r] = load(p + r * s + c);
+        if constexpr (std::is_floating_point_v<T>) nans |= x[r] != x[r];
+      }
+      constexpr Net kSort = Nets<T, K>::sort;
+#pragma GCC unroll 64
+      for (int q = 0; q < kSort.count; ++q) min_max<T>(x[kSort.a[q]], x[kSort.b[q]]);
+      for (int r = 0; r < K; ++r) std::memcpy(col + r * kRow + c, &x[r], sizeof(R));
+    }
+    bool nan = false;
+    if constexpr (std::is_floating_point_v<T>)
+      for (int l = 0; l < L; ++l) nan |= nans[l] != 0;
+    if (nan) {
+      rank_net_as<T, K * K, true>(in + j, offsets, K * K / 2, nv * L, out + j);
+      continue;
+    }
+    for (int64_t v = 0; v < nv; ++v) {
+      const T* q0 = col + v * L;
+      R r;
+      if constexpr (K == 3) {
+        const T *lo = q0, *mid = q0 + kRow, *hi = q0 + 2 * kRow;
+        const R a = vmax(vmax(load(lo), load(lo + 1)), load(lo + 2));
+        const R b = med3(load(mid), load(mid + 1), load(mid + 2));
+        const R d = vmin(vmin(load(hi), load(hi + 1)), load(hi + 2));
+        r = med3(a, b, d);
+      } else {
+        constexpr Net kNet = median25_of_columns();
+        R w[25];
+        for (int c = 0; c < 5; ++c)
+          for (int q = 0; q < 5; ++q) w[5 * c + q] = load(q0 + q * kRow + c);
+#pragma GCC unroll 128
+        for (int q = 0; q < kNet.count; ++q) min_max<T>(w[kNet.a[q]], w[kNet.b[q]]);
+        r = w[kMedian25Wire];
+      }
+      std::memcpy(out + j + v * L, &r, sizeof(R));
+    }
+  }
+}
+
 template <class T, int N>
 void rank_net(const T* in, const int64_t* offsets, int64_t rank, int64_t count, T* out) {
+  constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
+  if constexpr (N == 9 || N == 25) {
+    constexpr int K = N == 9 ? 3 : 5;
+    if (rank == N / 2 && count >= L && is_square<K>(offsets)) {
+      median_square<T, K>(in, offsets, count, out);
+      return;
+    }
+  }
   if (rank == N / 2)
     rank_net_as<T, N, true>(in, offsets, rank, count, out);
   else

@@ -188,8 +188,8 @@ void check_minmax_line(const Table& t, Isa isa, std::mt19937& rng) {
 // Windows of N values: rows of 3 or 5 (3x3, 5x5 and 3x3x3 shapes), in a plane `row` wide.
 template <class T, int N>
 void check_net(const Table& t, Isa isa, std::mt19937& rng) {
-  for (int64_t count : {1, 7, 16, 33, 100}) {
-    for (double nan_rate : {0.0, 0.02}) {
+  for (int64_t count : {1, 7, 16, 33, 100, 1500}) {
+    for (double nan_rate : {0.0, 0.02, 0.0005}) {
       const int64_t row = count + 8, plane = row * 4;
       std::vector<int64_t> offsets(N);
       const int K = N == 25 ? 5 : 3;
