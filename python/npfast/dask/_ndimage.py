@@ -5,9 +5,10 @@ The extension comes from the neighbouring chunks (any number of them, so chunks 
 the halo need no rechunking) and stops at the array's edges, where the window's edge is the
 array's and the kernel's mode acts there exactly as on the whole array; along an axis whose mode
 wraps, the extension wraps around instead. A window at the array's edge also reaches as far
-into the array as a reflecting mode mirrors the filter's reach back into it. Only the outputs whose whole footprint lies in the
-window are kept, so each is computed from the same values as in the whole-array call: bit for
-bit, except uniform filters, whose running sum carries along the whole line in memory.
+into the array as a reflecting mode mirrors the filter's reach back into it. Only the outputs
+whose whole footprint lies in the window are kept, so each is computed from the same values as
+in the whole-array call: bit for bit, except uniform filters, whose running sum carries along
+the whole line in memory.
 """
 
 from __future__ import annotations
