@@ -155,6 +155,11 @@ def run(ctx, out_dir):
              "ideal); shown against the measured bandwidth for the memory-bound filters.")
     sec.note(f"SciPy is skipped where one call would exceed {SCIPY_CALL_CAP[ctx.mode]} s "
              "(extrapolated from its last size).")
+    load = os.getloadavg()[0]
+    cores = len(os.sched_getaffinity(0))
+    if load > cores:
+        sec.note(f"Loaded machine: load average {load:.1f} on {cores} cores at the end of this "
+                 "section; absolute times and the cliff check are noisy, ratios less so.")
     llc_text = f"{llc >> 20} MiB" if llc else "unknown"
     if cliffs:
         sec.note(f"Cliffs (> {CLIFF}x the best smaller size, not explained by leaving the "
