@@ -1,6 +1,6 @@
 """scipy.ndimage's rank filters on npfast's kernels: minimum_filter1d, maximum_filter1d,
 minimum_filter, maximum_filter, median_filter, rank_filter and percentile_filter, with SciPy's
-signatures, dispatch and results (docs/ndimage-rank.md says what matches bit for bit).
+signatures, dispatch and results (docs/ndimage.md, Rank filters, says what matches bit for bit).
 
 Each function follows scipy/ndimage/_filters.py step for step: a rectangular footprint is
 separable and runs one minimum/maximum pass per axis into the output (whose dtype the later

@@ -105,3 +105,17 @@ def test_threads_option_reaches_the_scaling_section(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     scaling = (tmp_path / "report.md").read_text().split("## scaling:", 1)[1]
     assert "| 3" in scaling and "| 2 |" not in scaling
+
+
+def test_ndimage_section(report):
+    out, _ = report
+    md = (out / "report.md").read_text()
+    body = md.split("## ndimage:", 1)[1].split("\n## ", 1)[0]
+    # Every filter at every tiny size, npfast beside SciPy (and OpenCV where installed), the
+    # 3-D row and the cliff verdict.
+    for label in ("gaussian_filter sigma 2", "uniform_filter 5", "sobel", "minimum_filter 5",
+                  "maximum_filter 5", "median_filter 3 float32", "median_filter 5 float32",
+                  "median_filter 7 uint8", "gaussian_filter sigma 2 (3-D)"):
+        assert f"| {label} |" in body, label
+    assert "vs SciPy" in body and "vs OpenCV" in body
+    assert "No cliff" in body or "Cliffs" in body

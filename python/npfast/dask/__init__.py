@@ -15,6 +15,7 @@ conv2d                 npfast.conv2d (torch conv2d)          batch, group and sp
 max_pool2d             npfast.max_pool2d (torch)             batch, channel and space windows
 avg_pool2d             npfast.avg_pool2d (torch)             batch, channel and space windows
 convert                npfast.convert                        block by block
+ndimage.<filter>       npfast.ndimage (scipy.ndimage)        halos from each filter's reach
 =====================  ====================================  ===============================
 
 The npfast kernel is looked up on the ``npfast`` module when the graph is built and travels
@@ -42,5 +43,12 @@ from ._elementwise import convert
 from ._tasks import ENV_THREADS, _Kernel  # noqa: F401  (_Kernel: pickling tests)
 from ._windows import avg_pool2d, conv2d, max_pool2d
 
+# npfast.dask.ndimage: the npfast.ndimage filters (scipy.ndimage semantics) on dask arrays,
+# importable as a module of its own (``import npfast.dask.ndimage``).
+from . import _ndimage as ndimage  # noqa: E402
+import sys as _sys  # noqa: E402
+
+_sys.modules[__name__ + ".ndimage"] = ndimage
+
 __all__ = ["avg_pool2d", "conv2d", "convert", "convolve2d", "correlate2d", "max_pool2d",
-           "ENV_THREADS"]
+           "ENV_THREADS", "ndimage"]

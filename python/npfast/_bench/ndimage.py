@@ -1,0 +1,195 @@
+"""ndimage: the scipy.ndimage filters, time per pixel against image size, npfast beside SciPy
+and OpenCV (same taps and border), with a cliff check and a 3-D row."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+import npfast
+
+from .anchors import npfast_has, optional
+from .plots import line_plot
+from .section import Section, pct, ratio
+from .timing import compare
+
+NAME = "ndimage"
+TITLE = "ndimage: scipy.ndimage filters, time per pixel against image size"
+
+SIDES = {"tiny": [32, 64], "quick": [64, 256, 1024, 4000],
+         "full": [64, 128, 256, 512, 1024, 2048, 4000, 8000]}
+VOLUME = {"tiny": 16, "quick": 96, "full": 256}
+# SciPy is skipped at sizes where one call would take longer than this (its median runs
+# seconds per megapixel); the ratio is then reported at the sizes it ran.
+SCIPY_CALL_CAP = {"tiny": 0.5, "quick": 0.5, "full": 3.0}
+CLIFF = 1.3  # time per pixel above CLIFF x the best at a smaller size is a cliff ...
+STREAMING = 0.70  # ... unless the data left the LLC and the filter streams at this share of bw
+
+
+def _gauss_taps(sigma):
+    """SciPy's gaussian_filter1d weights (radius int(4 sigma + 0.5)), for OpenCV's filter."""
+    r = int(4.0 * sigma + 0.5)
+    x = np.arange(-r, r + 1, dtype=np.float64)
+    w = np.exp(-0.5 / sigma ** 2 * x ** 2)
+    return (w / w.sum()).astype(np.float32)
+
+
+def _filters(cv2, ndi):
+    """(label, dtype, memory-bound, npfast call, SciPy call, OpenCV call or None). Modes are
+    OpenCV's borders: reflect = BORDER_REFLECT; medianBlur replicates (mode 'nearest')."""
+    nd = npfast.ndimage
+    rows = []
+    refl = cv2.BORDER_REFLECT if cv2 is not None else None
+    taps = _gauss_taps(2.0)
+    box = np.ones((5, 5), np.uint8)
+
+    def cv(fn):
+        return fn if cv2 is not None else None
+
+    rows.append(("gaussian_filter sigma 2", np.float32, True,
+                 lambda x: nd.gaussian_filter(x, 2.0), lambda x: ndi.gaussian_filter(x, 2.0),
+                 cv(lambda x: cv2.sepFilter2D(x, cv2.CV_32F, taps, taps, borderType=refl))))
+    rows.append(("uniform_filter 5", np.float32, True,
+                 lambda x: nd.uniform_filter(x, 5), lambda x: ndi.uniform_filter(x, 5),
+                 cv(lambda x: cv2.blur(x, (5, 5), borderType=refl))))
+    rows.append(("sobel", np.float32, True, lambda x: nd.sobel(x), lambda x: ndi.sobel(x),
+                 cv(lambda x: cv2.Sobel(x, cv2.CV_32F, 1, 0, ksize=3, borderType=refl))))
+    rows.append(("minimum_filter 5", np.float32, True,
+                 lambda x: nd.minimum_filter(x, 5), lambda x: ndi.minimum_filter(x, 5),
+                 cv(lambda x: cv2.erode(x, box, borderType=refl))))
+    rows.append(("maximum_filter 5", np.float32, True,
+                 lambda x: nd.maximum_filter(x, 5), lambda x: ndi.maximum_filter(x, 5),
+                 cv(lambda x: cv2.dilate(x, box, borderType=refl))))
+    for k, dt in ((3, np.float32), (5, np.float32), (7, np.uint8)):
+        rows.append((f"median_filter {k} {np.dtype(dt).name}", dt, False,
+                     lambda x, k=k: nd.median_filter(x, k, mode="nearest"),
+                     lambda x, k=k: ndi.median_filter(x, k, mode="nearest"),
+                     cv(lambda x, k=k: cv2.medianBlur(x, k))))
+    return rows
+
+
+def _llc_bytes():
+    """The last-level cache's size (0 when the system does not say)."""
+    try:
+        n = os.sysconf("SC_LEVEL3_CACHE_SIZE")
+        if n > 0:
+            return n
+    except (ValueError, OSError):
+        pass
+    try:
+        with open("/sys/devices/system/cpu/cpu0/cache/index3/size") as f:
+            s = f.read().strip()
+        return int(s[:-1]) << (10 if s.endswith("K") else 20) if s[-1] in "KM" else int(s)
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def run(ctx, out_dir):
+    sec = Section(NAME, TITLE, columns=["filter", "image", "npfast /px", "SciPy /px",
+                                        "OpenCV /px", "vs SciPy", "vs OpenCV", "GB/s",
+                                        "% of bw"])
+    ndi, why = optional("scipy.ndimage")
+    if ndi is None:
+        sec.skipped = why
+        return sec
+    missing = npfast_has("ndimage.gaussian_filter", "ndimage.median_filter")
+    if missing:
+        sec.skipped = missing
+        return sec
+    cv2, why_cv = optional("cv2")
+    if cv2 is None:
+        sec.note(f"OpenCV columns empty: {why_cv}")
+    else:
+        cv2.setNumThreads(npfast.get_num_threads())
+    bw = ctx.limits.get("bandwidth")
+    llc = _llc_bytes()
+    rng = np.random.default_rng(0)
+    sides = SIDES[ctx.mode]
+    cliffs, series = [], {}
+    for label, dtype, membound, ours, theirs, cvf in _filters(cv2, ndi):
+        per_px = {"npfast": [], "SciPy": [], "OpenCV": []}
+        scipy_last = None  # (seconds, pixels) of SciPy's last run
+        best_smaller = None
+        for n in sides:
+            if np.dtype(dtype).kind == "f":
+                x = rng.standard_normal((n, n)).astype(dtype)
+            else:
+                x = rng.integers(0, 256, (n, n)).astype(dtype)
+            px = x.size
+            fns = {"npfast": lambda: ours(x)}
+            if scipy_last is None or \
+                    scipy_last[0] * px / scipy_last[1] <= SCIPY_CALL_CAP[ctx.mode]:
+                fns["SciPy"] = lambda: theirs(x)
+            if cvf is not None:
+                fns["OpenCV"] = lambda: cvf(x)
+            big = px * x.itemsize > (4 << 20)
+            times = compare(fns, ctx.budget, min_rounds=3 if big else 5,
+                            max_rounds=8 if big else 50)
+            if "SciPy" in times:
+                scipy_last = (times["SciPy"], px)
+            t = times["npfast"]
+            for tool in per_px:
+                per_px[tool].append(times[tool] / px if tool in times else None)
+            nbytes = 2 * x.nbytes  # read once, write once: what a one-pass filter moves
+            rate = nbytes / t
+            share = pct(rate, bw) if membound else "-"
+            sec.rows.append([label, f"{n}x{n}", _ns(t / px), _ns(times.get("SciPy"), px),
+                             _ns(times.get("OpenCV"), px), ratio(times.get("SciPy"), t),
+                             ratio(times.get("OpenCV"), t), f"{rate / 1e9:.1f}", share])
+            # Cliff: slower per pixel than at a smaller size, unless the data left the LLC
+            # and the filter streams at STREAMING of the measured bandwidth there.
+            if best_smaller is not None and t / px > CLIFF * best_smaller:
+                streams = llc and nbytes > llc and bw and rate >= STREAMING * float(bw)
+                if not streams:
+                    cliffs.append(f"{label} at {n}x{n}: {t / px / best_smaller:.2f}x the best "
+                                  "per-pixel time at a smaller size")
+            best_smaller = t / px if best_smaller is None else min(best_smaller, t / px)
+        series[label] = per_px
+    _volume_row(sec, ctx, ndi, rng, bw)
+    sec.note("Per-pixel times; ratios > 1: npfast is faster, from the same interleaved rounds. "
+             "OpenCV: sepFilter2D with SciPy's 17 Gaussian taps (GaussianBlur's own taps "
+             "differ), blur, Sobel CV_32F, erode/dilate, medianBlur; borders as SciPy's mode "
+             "(reflect; medians 'nearest', OpenCV's only border for medianBlur).")
+    sec.note("GB/s and % of bw count one read and one write of the image (the one-pass "
+             "ideal); shown against the measured bandwidth for the memory-bound filters.")
+    sec.note(f"SciPy is skipped where one call would exceed {SCIPY_CALL_CAP[ctx.mode]} s "
+             "(extrapolated from its last size).")
+    load = os.getloadavg()[0]
+    cores = len(os.sched_getaffinity(0))
+    if load > cores:
+        sec.note(f"Loaded machine: load average {load:.1f} on {cores} cores at the end of this "
+                 "section; absolute times and the cliff check are noisy, ratios less so.")
+    llc_text = f"{llc >> 20} MiB" if llc else "unknown"
+    if cliffs:
+        sec.note(f"Cliffs (> {CLIFF}x the best smaller size, not explained by leaving the "
+                 f"{llc_text} LLC at >= {STREAMING:.0%} of bw): " + "; ".join(cliffs))
+    else:
+        sec.note(f"No cliff: per-pixel time never above {CLIFF}x the best at a smaller size "
+                 f"(or the data left the {llc_text} LLC and streamed at >= {STREAMING:.0%} of "
+                 "bw).")
+    for label, per_px in series.items():
+        plot = line_plot(os.path.join(out_dir, f"ndimage_{label.replace(' ', '_')}.png"),
+                         f"{label}: time per pixel", "image side n (n x n)", "ns per pixel",
+                         {tool: (sides, [None if v is None else v * 1e9 for v in vals])
+                          for tool, vals in per_px.items()}, logy=True, logx=True)
+        if plot:
+            sec.plots.append(plot)
+    return sec
+
+
+def _volume_row(sec, ctx, ndi, rng, bw):
+    n = VOLUME[ctx.mode]
+    v = rng.standard_normal((n, n, n)).astype(np.float32)
+    times = compare({"npfast": lambda: npfast.ndimage.gaussian_filter(v, 2.0),
+                     "SciPy": lambda: ndi.gaussian_filter(v, 2.0)}, ctx.budget,
+                    min_rounds=3, max_rounds=10)
+    t = times["npfast"]
+    rate = 2 * v.nbytes / t
+    sec.rows.append(["gaussian_filter sigma 2 (3-D)", f"{n}^3", _ns(t / v.size),
+                     _ns(times["SciPy"], v.size), "-", ratio(times["SciPy"], t), "-",
+                     f"{rate / 1e9:.1f}", pct(rate, bw)])
+
+
+def _ns(seconds, px=1):
+    return "-" if seconds is None else f"{seconds / px * 1e9:.2f} ns"
