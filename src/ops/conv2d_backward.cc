@@ -249,9 +249,15 @@ void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
     const T* x = views::contiguous<T>(x_v, &xk);
     OutPtr<T> o(gw_v);
     switch (pl.algo) {
-      case conv_ops::Algo::shifted_gemm:
       case conv_ops::Algo::implicit_gemm:
       case conv_ops::Algo::winograd:
+        if (const conv_ops::ImplicitPlan ip = conv_ops::plan_implicit(pl);
+            conv_ops::implicit_grad_weight_fits(ip)) {
+          conv_ops::grad_weight_implicit(ip, x, gy, o.p);
+          break;
+        }
+        [[fallthrough]];
+      case conv_ops::Algo::shifted_gemm:
         conv_ops::grad_weight_shifted(conv_ops::plan_shifted(pl), x, gy, o.p);
         break;
       case conv_ops::Algo::depthwise:

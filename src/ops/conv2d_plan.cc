@@ -236,6 +236,7 @@ ImplicitPlan plan_implicit(const Geometry& g) {
                                           "workspace");
   pl.batch_images = std::min(batch_images(g, pl.image_px),
                              std::max<int64_t>(1, kImplicitBatchBytes / image_bytes));
+  pl.wslots = weight_slots(std::max<int64_t>(g.n, 1));
   return pl;
 }
 

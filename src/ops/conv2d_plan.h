@@ -111,6 +111,7 @@ struct ImplicitPlan : WideRows {
   int64_t plane_px;    // pixels per plane, slack included
   int64_t image_px;    // pixels per image: fh * fw * stride_h planes
   int64_t batch_images;
+  int64_t wslots;      // grad_weight partials: a fixed split of the images (weight_slots)
 };
 ImplicitPlan plan_implicit(const Geometry& g);
 
@@ -138,6 +139,12 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
 // the same fixed-order partial sums as the im2col path.
 template <class T>
 void grad_weight_shifted(const ShiftedPlan& pl, const T* x, const T* gy, T* gw);
+// grad_weight on the implicit GEMM's channels-last copy (conv2d_implicit.cc), where
+// implicit_grad_weight_fits: one group, no dilation, NCHW operands, a batch that splits into
+// at least 4 fixed slots.
+template <class T>
+void grad_weight_implicit(const ImplicitPlan& pl, const T* x, const T* gy, T* gw);
+bool implicit_grad_weight_fits(const ImplicitPlan& pl);
 
 }  // namespace conv_ops
 }  // namespace npfast

@@ -72,7 +72,11 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
   const gemm_kernels::Table& gk = kernels<gemm_kernels::Table>();
   const gemm_kernels::Ukernel<T>& uk = of<T>(gk.f32, gk.f64);
   const Transforms<T> tf = transforms<T>();
-  const int MR = uk.mr, NR = uk.nr;
+  // At most NR/2 output channels (16 in float32 on AVX-512): the half-width edge kernel, same
+  // bits, instead of full tiles whose right half is zero columns.
+  const bool narrow = uk.fn_narrow && pl.o <= uk.nr / 2;
+  const gemm_kernels::UkernelFn<T> ukfn = narrow ? uk.fn_narrow : uk.fn;
+  const int MR = uk.mr, NR = narrow ? uk.nr / 2 : uk.nr;
   const int64_t C = pl.c, O = pl.o, ogp = round_up(O, NR), panels = ogp / NR;
   const int64_t th = (pl.oh + 1) / 2, tw = (pl.ow + 1) / 2, tiles = th * tw;
   // Padded channels-last input: every tile's 4x4 window lies inside.
@@ -152,7 +156,7 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
               const T* bp = u.get() + xi * ustride + (t * C + k0) * NR;
               T* c = mb.get() + xi * tcap * ogp + t * NR;
               for (int64_t i = 0; i < np; i += MR)
-                uk.fn(k1 - k0, a + i * C, C, 1, bp, NR, c + i * ogp, ogp, MR, NR, T(1),
+                ukfn(k1 - k0, a + i * C, C, 1, bp, NR, c + i * ogp, ogp, MR, NR, T(1),
                       kb == 0 ? T(0) : T(1));
             }
         // Outputs: each run of tiles gives two output rows of 2 * run pixels (channels last),

@@ -237,6 +237,35 @@ def test_backward_matches_autograd_f64(isa, case):
         np.testing.assert_allclose(g, want, **tol("conv2d_backward", np.float64))
 
 
+# grad_weight on the implicit GEMM's channels-last copy: one group, no dilation, a batch of at
+# least 4 fixed slots (4, 8, 12 images), 16- and 32-channel layers as in the ResNet example,
+# strides, rectangular kernels, output counts around the half-width kernel's 16 columns.
+IMPLICIT_GRAD_WEIGHT_CASES = [
+    (8, 16, 12, 13, 16, 3, 3, 1, 1, 1, 1),
+    (4, 16, 11, 9, 32, 3, 3, 2, 1, 1, 1),
+    (12, 32, 9, 10, 17, 3, 3, 2, 1, 1, 1),
+    (4, 20, 10, 11, 40, 3, 2, (2, 1), (1, 0), 1, 1),
+    (8, 17, 7, 8, 8, 2, 3, 1, 0, 1, 1),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", IMPLICIT_GRAD_WEIGHT_CASES)
+def test_grad_weight_channels_last_path(isa, dtype, case, threads):
+    rng = np.random.default_rng(12)
+    x, w, b, kw = make(case, dtype, rng)
+    gy = rng.standard_normal(torch_conv(x, w, b, kw).shape).astype(dtype)
+    want = autograd(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
+                    gy.astype(np.float64), kw)[1]
+    got = []
+    for n in (1, 2):
+        npfast.set_num_threads(n)
+        got.append(npfast.conv2d_backward(gy, x, w, output_mask=(False, True, False), **kw)[1])
+    np.testing.assert_array_equal(got[0], got[1])
+    np.testing.assert_allclose(got[0], want, **tol("conv2d_backward", dtype))
+
+
 @needs_torch
 def test_backward_float32_masks_and_unbatched():
     rng = np.random.default_rng(11)
