@@ -95,31 +95,33 @@ void mask3_arg(nb::handle v, const char* arg, bool out[3]);
 // data (for the *_shape functions).
 View shape_arg(nb::handle v, const char* arg, DType t, int min_nd, int max_nd);
 
-// Functions anchored on PyTorch raise exceptions of both npfast's class and torch's: PyTorch
-// raises RuntimeError for bad argument values and dtypes, so code written against torch
-// (`except RuntimeError`) and against npfast (`except ValueError` / `except TypeError`) both
-// catch them. npfast.TorchValueError derives from ValueError and RuntimeError,
-// npfast.TorchTypeError from TypeError and RuntimeError. Bind such a function as
-//   m.def("conv2d", torch_anchored<&conv2d_py>, ...);
-[[noreturn]] void raise_torch_error(bool type_error, const char* what);
+// Where the anchor (PyTorch; scipy.ndimage for some arguments) raises RuntimeError for a bad
+// argument value or dtype, npfast raises one of two classes that are both npfast's class and
+// the anchor's, so code written against either (`except RuntimeError`, `except ValueError` /
+// `except TypeError`) catches them: npfast.AnchorValueError (ValueError and RuntimeError),
+// npfast.AnchorTypeError (TypeError and RuntimeError). The Python modules raise the same
+// classes. Bind a function whose ValueError/TypeError all become these as
+//   m.def("conv2d", runtime_anchored<&conv2d_py>, ...);
+// or raise one directly with raise_anchor_error.
+[[noreturn]] void raise_anchor_error(bool type_error, const char* what);
 template <auto F>
-struct TorchAnchored;
+struct RuntimeAnchored;
 template <class R, class... A, R (*F)(A...)>
-struct TorchAnchored<F> {
+struct RuntimeAnchored<F> {
   static R call(A... args) {
     try {
       return F(args...);
     } catch (const TypeError& e) {
-      raise_torch_error(true, e.what());
+      raise_anchor_error(true, e.what());
     } catch (const ValueError& e) {
-      raise_torch_error(false, e.what());
+      raise_anchor_error(false, e.what());
     }
   }
 };
 template <auto F>
-constexpr auto torch_anchored = &TorchAnchored<F>::call;
+constexpr auto runtime_anchored = &RuntimeAnchored<F>::call;
 // Creates the two classes on the module (module init).
-void add_torch_errors(nb::module_& m);
+void add_anchor_errors(nb::module_& m);
 
 // py_repr() of a Python object, for messages.
 std::string py_repr(nb::handle obj);

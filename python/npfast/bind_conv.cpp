@@ -227,7 +227,7 @@ nb::tuple output_shape_py(nb::handle input_shape, nb::handle weight_shape, nb::h
 
 NPFAST_BIND(conv) {
   m.def(
-      "conv2d", torch_anchored<&conv2d_py>,
+      "conv2d", runtime_anchored<&conv2d_py>,
       nb::sig("def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
               "bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, "
               "padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, "
@@ -282,7 +282,7 @@ ValueError for an unknown layout, wrong ndim, a tuple of more than two ints, cha
            Nothing is written on error.
 )doc");
   m.def(
-      "conv2d_backward", torch_anchored<&backward_py>,
+      "conv2d_backward", runtime_anchored<&backward_py>,
       nb::sig("def conv2d_backward(grad_output: numpy.typing.ArrayLike, "
               "input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
               "stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, "

@@ -116,7 +116,7 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
 
 NPFAST_BIND(conv_transpose) {
   m.def(
-      "conv_transpose2d", torch_anchored<&forward_py>,
+      "conv_transpose2d", runtime_anchored<&forward_py>,
       nb::sig("def conv_transpose2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
               "bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, "
               "padding: int | tuple[int, ...] = 0, output_padding: int | tuple[int, ...] = 0, "
@@ -160,7 +160,7 @@ ValueError for wrong ndim, weight.shape[0] != C_in, groups not dividing C_in, st
            dilation < 1, negative padding, output_padding too large, an output size < 1, a
            wrong bias shape, or a bad ``out``. Nothing is written on error.
 )doc");
-  m.def("conv_transpose2d_backward", torch_anchored<&backward_py>,
+  m.def("conv_transpose2d_backward", runtime_anchored<&backward_py>,
         nb::sig("def conv_transpose2d_backward(grad_output: numpy.typing.ArrayLike, "
                 "input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
                 "stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] = 0, "

@@ -119,7 +119,7 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
 
 NPFAST_BIND(norm) {
   m.def(
-      "batch_norm", torch_anchored<&batch_norm_py>,
+      "batch_norm", runtime_anchored<&batch_norm_py>,
       nb::sig("def batch_norm(input: numpy.typing.ArrayLike, "
               "running_mean: numpy.typing.ArrayLike | None, "
               "running_var: numpy.typing.ArrayLike | None, "
@@ -173,7 +173,7 @@ ValueError for fewer than 2 dimensions, a per-channel array not of shape ``(C,)`
            layout, training with one value per channel, eval without running statistics, or a
            non-finite or negative eps.
 )doc");
-  m.def("batch_norm_backward", torch_anchored<&backward_py>,
+  m.def("batch_norm_backward", runtime_anchored<&backward_py>,
         nb::sig("def batch_norm_backward(grad_output: numpy.typing.ArrayLike, "
                 "input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike | None, "
                 "save_mean: numpy.typing.ArrayLike, save_invstd: numpy.typing.ArrayLike, "

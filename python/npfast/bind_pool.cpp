@@ -239,7 +239,7 @@ TypeError  for a non-float input or a non-int argument.
 ValueError for kernel_size / stride / dilation < 1, padding < 0 or > kernel_size // 2, an
     output size < 1, or window positions that overflow int64.
 )doc");
-  m.def("max_pool2d", torch_anchored<&max_pool2d_py>,
+  m.def("max_pool2d", runtime_anchored<&max_pool2d_py>,
         nb::sig(
             "def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
             "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
@@ -252,7 +252,7 @@ ValueError for kernel_size / stride / dilation < 1, padding < 0 or > kernel_size
         nb::arg("return_indices") = false, nb::kw_only(), nb::arg("layout").none() = "NCHW",
         max_doc.c_str());
 
-  m.def("max_pool2d_backward", torch_anchored<&max_pool2d_backward_py>,
+  m.def("max_pool2d_backward", runtime_anchored<&max_pool2d_backward_py>,
         nb::sig("def max_pool2d_backward(grad_output: numpy.typing.ArrayLike, "
                 "indices: numpy.typing.ArrayLike, input_shape: tuple[int, ...]) -> numpy.ndarray"),
         nb::arg("grad_output").none(), nb::arg("indices").none(), nb::arg("input_shape").none(),
@@ -303,7 +303,7 @@ TypeError  for a non-float input or a non-int argument.
 ValueError for kernel_size / stride < 1, padding < 0 or > kernel_size // 2, an output size
     < 1, or divisor_override == 0.
 )doc");
-  m.def("avg_pool2d", torch_anchored<&avg_pool2d_py>,
+  m.def("avg_pool2d", runtime_anchored<&avg_pool2d_py>,
         nb::sig("def avg_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
                 "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
                 "ceil_mode: bool = False, count_include_pad: bool = True, "
@@ -314,7 +314,7 @@ ValueError for kernel_size / stride < 1, padding < 0 or > kernel_size // 2, an o
         nb::arg("divisor_override").none() = nb::none(), nb::kw_only(),
         nb::arg("layout").none() = "NCHW", avg_doc.c_str());
 
-  m.def("avg_pool2d_backward", torch_anchored<&avg_pool2d_backward_py>,
+  m.def("avg_pool2d_backward", runtime_anchored<&avg_pool2d_backward_py>,
         nb::sig("def avg_pool2d_backward(grad_output: numpy.typing.ArrayLike, "
                 "input_shape: tuple[int, ...], kernel_size: int | tuple[int, int], "
                 "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
@@ -346,7 +346,7 @@ TypeError / ValueError as ``avg_pool2d``, and ValueError when grad_output's shap
 pooled shape of ``input_shape``.
 )doc");
 
-  m.def("max_unpool2d", torch_anchored<&max_unpool2d_py>,
+  m.def("max_unpool2d", runtime_anchored<&max_unpool2d_py>,
         nb::sig("def max_unpool2d(input: numpy.typing.ArrayLike, indices: numpy.typing.ArrayLike, "
                 "kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, "
                 "padding: int | tuple[int, int] = 0, "
@@ -381,7 +381,7 @@ ValueError for mismatched shapes, a bad output_size, or an index outside [0, OH 
     (checked before writing).
 )doc");
 
-  m.def("adaptive_avg_pool2d", torch_anchored<&adaptive_avg_pool2d_py>,
+  m.def("adaptive_avg_pool2d", runtime_anchored<&adaptive_avg_pool2d_py>,
         nb::sig("def adaptive_avg_pool2d(input: numpy.typing.ArrayLike, "
                 "output_size: int | tuple[int | None, int | None]) -> numpy.ndarray"),
         nb::arg("input").none(), nb::arg("output_size").none(),
