@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "npfast/border.hpp"
 #include "npfast/view.hpp"
 
 namespace npfast {
@@ -86,6 +87,18 @@ void required_pair(nb::handle v, const char* arg, int64_t out[2]);
 // layout="NCHW" (also None) or "NHWC": true for channels-last; ValueError naming `layout` and
 // the value otherwise.
 bool channels_last_arg(nb::handle layout);
+
+// The torch-style image bindings: a 4-d (N, C, H, W) or 3-d unbatched (C, H, W) `arg`
+// (ValueError naming it otherwise; `channels` names C in the message), and the unbatched form
+// viewed as (1, C, H, W) for the operators (other ranks unchanged).
+void check_image_ndim(const View& v, const char* arg, const char* channels = "C");
+View batched(const View& v);
+
+// npfast.ndimage's operators: a mode code as _ndimage_support.MODES gives it (Border's values;
+// ValueError naming `mode` otherwise), and the caller's output array (any supported dtype, the
+// input's shape), which is the input itself or does not overlap it.
+Border border_code(int mode);
+View ndimage_output(nb::handle output, const Array& x);
 
 // output_mask=: a sequence (not a string) of exactly 3 truth values; ValueError naming `arg`
 // otherwise.

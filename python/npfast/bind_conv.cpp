@@ -46,29 +46,6 @@ Layout parse_layout(nb::handle layout) {
   return channels_last_arg(layout) ? Layout::nhwc : Layout::nchw;
 }
 
-// Views the 3-d unbatched (C, H, W) form as (1, C, H, W).
-View batched(const View& v) {
-  if (v.ndim != 3) return v;
-  View r;
-  r.data = v.data;
-  r.dtype = v.dtype;
-  r.ndim = 4;
-  r.shape[0] = 1;
-  r.strides[0] = v.shape[0] * v.strides[0];
-  for (int i = 0; i < 3; ++i) {
-    r.shape[i + 1] = v.shape[i];
-    r.strides[i + 1] = v.strides[i];
-  }
-  return r;
-}
-
-void check_input_ndim(const View& v, const char* arg) {
-  if (v.ndim != 3 && v.ndim != 4)
-    throw ValueError(std::string(arg) +
-                     ": expected a 4-d (N, C, H, W) or 3-d (C, H, W) array, got shape " +
-                     shape_str(v));
-}
-
 int64_t kernel_dim(const View& w, int i) { return w.ndim == 4 ? w.shape[i] : 1; }
 
 nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::handle stride,
@@ -79,7 +56,7 @@ nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::h
   Array b;
   const bool has_bias = !bias.is_none();
   if (has_bias) b = as_array(bias, "bias", kFloatsOnly);
-  check_input_ndim(x.view, "input");
+  check_image_ndim(x.view, "input");
   Activation act = Activation::none;
   if (!activation.is_none()) {
     if (!PyUnicode_Check(activation.ptr()) || nb::cast<std::string>(activation) != "relu")
@@ -114,25 +91,9 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
   Array gy = as_array(grad_output, "grad_output", kFloatsOnly);
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
-  check_input_ndim(x.view, "input");
+  check_image_ndim(x.view, "input");
   bool mask[3];
-  {
-    nb::object seq;
-    if (PySequence_Check(output_mask.ptr()) && !PyUnicode_Check(output_mask.ptr()))
-      seq = nb::borrow(output_mask);
-    if (!seq.is_valid() || PySequence_Size(seq.ptr()) != 3)
-      throw ValueError("output_mask: expected a sequence of 3 bools, got " + py_repr(output_mask));
-    for (int i = 0; i < 3; ++i) {
-      nb::object item = nb::steal(PySequence_GetItem(seq.ptr(), i));
-      const int t = item.is_valid() ? PyObject_IsTrue(item.ptr()) : -1;
-      if (t < 0) {
-        PyErr_Clear();
-        throw ValueError("output_mask: expected a sequence of 3 bools, got " +
-                         py_repr(output_mask));
-      }
-      mask[i] = t == 1;
-    }
-  }
+  mask3_arg(output_mask, "output_mask", mask);
   Conv2dParams p =
       parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
   p.layout = parse_layout(layout);
@@ -190,7 +151,7 @@ std::string algorithm_py(nb::handle input, nb::handle weight, nb::handle stride,
                          nb::handle dilation, nb::handle groups, nb::handle layout) {
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
-  check_input_ndim(x.view, "input");
+  check_image_ndim(x.view, "input");
   Conv2dParams p =
       parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
   p.layout = parse_layout(layout);
@@ -212,7 +173,7 @@ nb::tuple output_shape_py(nb::handle input_shape, nb::handle weight_shape, nb::h
                           nb::handle padding, nb::handle dilation, nb::handle groups) {
   View x = shape_arg(input_shape, "input_shape", DType::f32, 3, 4);
   const View w = shape_arg(weight_shape, "weight_shape", DType::f32, 4, 4);
-  check_input_ndim(x, "input");
+  check_image_ndim(x, "input");
   const Conv2dParams p =
       parse_params(stride, padding, dilation, groups, kernel_dim(w, 2), kernel_dim(w, 3));
   const bool unbatched = x.ndim == 3;
@@ -226,18 +187,17 @@ nb::tuple output_shape_py(nb::handle input_shape, nb::handle weight_shape, nb::h
 }  // namespace
 
 NPFAST_BIND(conv) {
-  m.def(
-      "conv2d", runtime_anchored<&conv2d_py>,
-      nb::sig("def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
-              "bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, "
-              "padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, "
-              "groups: int = 1, *, out: numpy.ndarray | None = None, "
-              "activation: str | None = None, layout: str = 'NCHW') -> numpy.ndarray"),
-      nb::arg("input").none(), nb::arg("weight").none(), nb::arg("bias").none() = nb::none(),
-      nb::arg("stride").none() = 1, nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
-      nb::arg("groups").none() = 1, nb::kw_only(), nb::arg("out").none() = nb::none(),
-      nb::arg("activation").none() = nb::none(), nb::arg("layout").none() = "NCHW",
-      R"doc(2-D convolution (cross-correlation), as ``torch.nn.functional.conv2d``.
+  m.def("conv2d", runtime_anchored<&conv2d_py>,
+        nb::sig("def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
+                "bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, "
+                "padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, "
+                "groups: int = 1, *, out: numpy.ndarray | None = None, "
+                "activation: str | None = None, layout: str = 'NCHW') -> numpy.ndarray"),
+        nb::arg("input").none(), nb::arg("weight").none(), nb::arg("bias").none() = nb::none(),
+        nb::arg("stride").none() = 1, nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
+        nb::arg("groups").none() = 1, nb::kw_only(), nb::arg("out").none() = nb::none(),
+        nb::arg("activation").none() = nb::none(), nb::arg("layout").none() = "NCHW",
+        R"doc(2-D convolution (cross-correlation), as ``torch.nn.functional.conv2d``.
 
 ``out[n, o, y, x] = bias[o] + sum_{c, i, j} input[n, g*C/groups + c, y*sh + i*dh - pt,
 x*sw + j*dw - pl] * weight[o, c, i, j]`` with g the group of output channel o.
@@ -319,13 +279,11 @@ Raises
 TypeError, ValueError as :func:`conv2d`, and ValueError for a grad_output of the wrong shape.
 )doc");
   m.def("_conv2d_params", &params_py, nb::arg("kernel_hw").none(), nb::arg("stride").none() = 1,
-        nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
-        nb::arg("groups").none() = 1,
+        nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1, nb::arg("groups").none() = 1,
         "conv2d's parsed arguments: ((sh, sw), (top, bottom, left, right), (dh, dw), groups).");
   m.def("_conv2d_output_shape", &output_shape_py, nb::arg("input_shape").none(),
-        nb::arg("weight_shape").none(), nb::arg("stride").none() = 1,
-        nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
-        nb::arg("groups").none() = 1,
+        nb::arg("weight_shape").none(), nb::arg("stride").none() = 1, nb::arg("padding").none() = 0,
+        nb::arg("dilation").none() = 1, nb::arg("groups").none() = 1,
         "The shape conv2d returns for these shapes and arguments (its checks included).");
   m.def("_conv2d_reference", &reference_py, nb::arg("input").none(), nb::arg("weight").none(),
         nb::arg("bias").none() = nb::none(), nb::arg("stride").none() = 1,

@@ -33,27 +33,6 @@ TransposeArgs parse(nb::handle stride, nb::handle padding, nb::handle output_pad
   return a;
 }
 
-void check_input_ndim(const View& v, const char* arg) {
-  if (v.ndim != 3 && v.ndim != 4)
-    throw ValueError(std::string(arg) +
-                     ": expected a 4-d (N, C_in, H, W) or 3-d (C_in, H, W) array, got shape " +
-                     shape_str(v));
-}
-
-// The 3-d unbatched (C, H, W) form as (1, C, H, W).
-View batched(const View& v) {
-  if (v.ndim != 3) return v;
-  View r = v;
-  r.ndim = 4;
-  r.shape[0] = 1;
-  r.strides[0] = v.shape[0] * v.strides[0];
-  for (int i = 0; i < 3; ++i) {
-    r.shape[i + 1] = v.shape[i];
-    r.strides[i + 1] = v.strides[i];
-  }
-  return r;
-}
-
 nb::object forward_py(nb::handle input, nb::handle weight, nb::handle bias, nb::handle stride,
                       nb::handle padding, nb::handle output_padding, nb::handle groups,
                       nb::handle dilation, nb::handle out) {
@@ -62,7 +41,7 @@ nb::object forward_py(nb::handle input, nb::handle weight, nb::handle bias, nb::
   Array b;
   const bool has_bias = !bias.is_none();
   if (has_bias) b = as_array(bias, "bias", kFloatsOnly);
-  check_input_ndim(x.view, "input");
+  check_image_ndim(x.view, "input", "C_in");
   const TransposeArgs a = parse(stride, padding, output_padding, groups, dilation);
   const bool unbatched = x.view.ndim == 3;
   const View xv = batched(x.view);
@@ -89,7 +68,7 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
   Array gy = as_array(grad_output, "grad_output", kFloatsOnly);
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
-  check_input_ndim(x.view, "input");
+  check_image_ndim(x.view, "input", "C_in");
   bool mask[3];
   mask3_arg(output_mask, "output_mask", mask);
   const TransposeArgs a = parse(stride, padding, output_padding, groups, dilation);

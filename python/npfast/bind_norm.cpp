@@ -62,8 +62,8 @@ nb::object batch_norm_py(nb::handle input, nb::handle running_mean, nb::handle r
     }
   } else {
     // Eval normalises with them: None is a missing array, as for any other array argument.
-    for (const auto& [h, arg] : {std::pair{running_mean, "running_mean"},
-                                 std::pair{running_var, "running_var"}})
+    for (const auto& [h, arg] :
+         {std::pair{running_mean, "running_mean"}, std::pair{running_var, "running_var"}})
       if (h.is_none())
         throw TypeError(std::string(arg) + ": expected a (C,) array when training=False, got None");
     rm = optional_array(running_mean, "running_mean");

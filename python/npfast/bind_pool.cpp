@@ -182,7 +182,6 @@ nb::object adaptive_avg_pool2d_py(nb::handle input, nb::handle output_size) {
   return r;
 }
 
-
 constexpr const char* kShapes = R"doc(input : ndarray
     float32 or float64, (N, C, H, W), (C, H, W), or (H, W) (one plane); any strides.
     Other dtypes raise TypeError; other ranks ValueError.)doc";
@@ -240,12 +239,11 @@ ValueError for kernel_size / stride / dilation < 1, padding < 0 or > kernel_size
     output size < 1, or window positions that overflow int64.
 )doc");
   m.def("max_pool2d", runtime_anchored<&max_pool2d_py>,
-        nb::sig(
-            "def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
-            "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
-            "dilation: int | tuple[int, int] = 1, ceil_mode: bool = False, "
-            "return_indices: bool = False, *, layout: str = 'NCHW') -> "
-            "numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray]"),
+        nb::sig("def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
+                "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
+                "dilation: int | tuple[int, int] = 1, ceil_mode: bool = False, "
+                "return_indices: bool = False, *, layout: str = 'NCHW') -> "
+                "numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray]"),
         nb::arg("input").none(), nb::arg("kernel_size").none(),
         nb::arg("stride").none() = nb::none(), nb::arg("padding").none() = 0,
         nb::arg("dilation").none() = 1, nb::arg("ceil_mode") = false,
