@@ -142,16 +142,24 @@ double row_cost_ns(const pool::Geom& g) {
 }
 
 // Channels-last: every image of a C-contiguous (images, H, W, C) array, in bands of output
-// rows (a row costs about C / 4 plane rows' worth of vector work).
+// rows (a row costs about C / 4 plane rows' worth of vector work); run(in_offset, out_offset,
+// oh0, oh1) in elements.
+template <class Run>
+void run_images(int64_t images, int64_t C, const pool::Geom& g, Run&& run) {
+  const int64_t in_image = g.H * g.W * C, out_image = g.OH * g.OW * C;
+  const double row_ns = row_cost_ns(g) * static_cast<double>(std::max<int64_t>(C, 4)) / 4.0;
+  for_bands(images, g.OH, row_ns, [&](int64_t n, int64_t oh0, int64_t oh1) {
+    run(n * in_image, n * out_image, oh0, oh1);
+  });
+}
+
 template <class T>
 void run_max_nhwc(const T* x, int64_t images, int64_t C, const pool::Geom& g, T* out,
                   int64_t* idx) {
   const pool::Table& t = kernels<pool::Table>();
   const pool::MaxPoolNhwcFn<T> k = of<T>(t.f32_max_pool_nhwc, t.f64_max_pool_nhwc);
-  const int64_t in_image = g.H * g.W * C, out_image = g.OH * g.OW * C;
-  const double row_ns = row_cost_ns(g) * static_cast<double>(std::max<int64_t>(C, 4)) / 4.0;
-  for_bands(images, g.OH, row_ns, [&](int64_t n, int64_t oh0, int64_t oh1) {
-    k(g, C, x + n * in_image, out + n * out_image, idx ? idx + n * out_image : nullptr, oh0, oh1);
+  run_images(images, C, g, [&](int64_t in, int64_t o, int64_t oh0, int64_t oh1) {
+    k(g, C, x + in, out + o, idx ? idx + o : nullptr, oh0, oh1);
   });
 }
 
@@ -160,46 +168,50 @@ void run_avg_nhwc(const T* x, int64_t images, int64_t C, const pool::Geom& g,
                   const pool::AvgOpts& o, T* out) {
   const pool::Table& t = kernels<pool::Table>();
   const pool::AvgPoolNhwcFn<T> k = of<T>(t.f32_avg_pool_nhwc, t.f64_avg_pool_nhwc);
-  const int64_t in_image = g.H * g.W * C, out_image = g.OH * g.OW * C;
-  const double row_ns = row_cost_ns(g) * static_cast<double>(std::max<int64_t>(C, 4)) / 4.0;
-  for_bands(images, g.OH, row_ns, [&](int64_t n, int64_t oh0, int64_t oh1) {
-    k(g, o, C, x + n * in_image, out + n * out_image, oh0, oh1);
+  run_images(images, C, g, [&](int64_t in, int64_t off, int64_t oh0, int64_t oh1) {
+    k(g, o, C, x + in, out + off, oh0, oh1);
   });
 }
 
 // The geometry of a channels-last call: the planes of the permuted view, output (OH, OW).
 pool::Geom nhwc_geom(const View& x, const Shape& s, const Pool2dArgs& a) {
   const int c = x.ndim - 1;
-  return {x.shape[c - 2], x.shape[c - 1], s.dims[c - 2], s.dims[c - 1], a.kernel[0], a.kernel[1],
-          a.stride[0],    a.stride[1],    a.padding[0],  a.padding[1],  a.dilation[0],
-          a.dilation[1]};
+  return {x.shape[c - 2], x.shape[c - 1], s.dims[c - 2], s.dims[c - 1],
+          a.kernel[0],    a.kernel[1],    a.stride[0],   a.stride[1],
+          a.padding[0],   a.padding[1],   a.dilation[0], a.dilation[1]};
+}
+
+// Planar: every plane in bands of output rows, on the kernel `pick` takes from the table that
+// fits the interior's width (`max` selects max pooling's interior rule); run(k, plane, row
+// stride in elements, plane's output offset, oh0, oh1).
+template <class T, class Pick, class Run>
+void run_planes(const Planes& in, const pool::Geom& g, bool max, Pick&& pick, Run&& run) {
+  int64_t a, b;
+  pool::interior(g, max, &a, &b);
+  const auto k = pick(pool::fitting_table(b - a, sizeof(T) == 8));
+  const int64_t row = in.sh / static_cast<int64_t>(sizeof(T));
+  const int64_t plane_out = g.OH * g.OW;
+  for_bands(in.count, g.OH, row_cost_ns(g), [&](int64_t p, int64_t oh0, int64_t oh1) {
+    run(k, reinterpret_cast<const T*>(in.plane(p)), row, p * plane_out, oh0, oh1);
+  });
 }
 
 template <class T>
 void run_max(const Planes& in, const pool::Geom& g, T* out, int64_t* idx) {
-  int64_t a, b;
-  pool::interior(g, true, &a, &b);
-  const pool::Table& t = pool::fitting_table(b - a, sizeof(T) == 8);
-  const pool::MaxPoolFn<T> k = of<T>(t.f32_max_pool, t.f64_max_pool);
-  const int64_t row = in.sh / static_cast<int64_t>(sizeof(T));
-  const int64_t plane_out = g.OH * g.OW;
-  for_bands(in.count, g.OH, row_cost_ns(g), [&](int64_t p, int64_t oh0, int64_t oh1) {
-    k(g, reinterpret_cast<const T*>(in.plane(p)), row, out + p * plane_out,
-      idx ? idx + p * plane_out : nullptr, oh0, oh1);
-  });
+  run_planes<T>(
+      in, g, true, [](const pool::Table& t) { return of<T>(t.f32_max_pool, t.f64_max_pool); },
+      [&](pool::MaxPoolFn<T> k, const T* x, int64_t row, int64_t off, int64_t oh0, int64_t oh1) {
+        k(g, x, row, out + off, idx ? idx + off : nullptr, oh0, oh1);
+      });
 }
 
 template <class T>
 void run_avg(const Planes& in, const pool::Geom& g, const pool::AvgOpts& o, T* out) {
-  int64_t a, b;
-  pool::interior(g, false, &a, &b);
-  const pool::Table& t = pool::fitting_table(b - a, sizeof(T) == 8);
-  const pool::AvgPoolFn<T> k = of<T>(t.f32_avg_pool, t.f64_avg_pool);
-  const int64_t row = in.sh / static_cast<int64_t>(sizeof(T));
-  const int64_t plane_out = g.OH * g.OW;
-  for_bands(in.count, g.OH, row_cost_ns(g), [&](int64_t p, int64_t oh0, int64_t oh1) {
-    k(g, o, reinterpret_cast<const T*>(in.plane(p)), row, out + p * plane_out, oh0, oh1);
-  });
+  run_planes<T>(
+      in, g, false, [](const pool::Table& t) { return of<T>(t.f32_avg_pool, t.f64_avg_pool); },
+      [&](pool::AvgPoolFn<T> k, const T* x, int64_t row, int64_t off, int64_t oh0, int64_t oh1) {
+        k(g, o, x, row, out + off, oh0, oh1);
+      });
 }
 
 // Scans int64 indices (any strides) for the first one outside [0, limit), in C order; -1 if
