@@ -16,7 +16,7 @@ import operator
 import numpy as np
 
 from . import _npfast
-from ._ndimage_support import (AnchorValueError, as_float, as_input, as_real_array,
+from ._ndimage_support import (AnchorValueError, as_float, as_index, as_input, as_real_array,
                                check_axes, check_origin, get_output, mode_code, normalize_axis,
                                normalize_sequence, separate)
 
@@ -136,10 +136,7 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     :func:`correlate1d`."""
     input = as_input(input)
     axis = normalize_axis(axis, input.ndim)
-    try:
-        size = operator.index(size)
-    except TypeError:
-        raise TypeError(f"size: must be an integer, got {size!r}") from None
+    size = as_index(size, "size")
     if size < 1:
         raise AnchorValueError(f"size: incorrect filter size, must be >= 1, got {size}")
     output = get_output(output, input)
@@ -222,10 +219,7 @@ def _gaussian_weights(sigma, order, truncate, radius):
     sd = as_float(sigma, "sigma")
     if sd < 0:
         raise ValueError(f"sigma: must be non-negative, got {sigma!r}")
-    try:
-        order = operator.index(order)
-    except TypeError:
-        raise TypeError(f"order: must be an integer, got {order!r}") from None
+    order = as_index(order, "order")
     lw = int(as_float(truncate, "truncate") * sd + 0.5)
     if radius is not None:
         lw = radius

@@ -60,13 +60,17 @@ def normalize_sequence(value, rank, arg):
     return [value] * rank
 
 
+def as_index(value, arg):
+    """operator.index(value): TypeError naming `arg` for what is not an integer."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{arg}: must be an integer, got {value!r}") from None
+
+
 def normalize_axis(axis, ndim, arg="axis"):
     """An axis in [0, ndim): numpy's AxisError (a ValueError and an IndexError) otherwise."""
-    try:
-        axis = operator.index(axis)
-    except TypeError:
-        raise TypeError(f"{arg}: must be an integer, got {axis!r}") from None
-    return _normalize_axis_index(axis, ndim, arg)
+    return _normalize_axis_index(as_index(axis, arg), ndim, arg)
 
 
 def check_axes(axes, ndim):
@@ -99,10 +103,7 @@ def check_axes(axes, ndim):
 
 def check_origin(origin, size, arg="origin", size_name="size"):
     """SciPy's range for a filter of `size` taps: -(size // 2) <= origin <= (size - 1) // 2."""
-    try:
-        origin = operator.index(origin)
-    except TypeError:
-        raise TypeError(f"{arg}: must be an integer, got {origin!r}") from None
+    origin = as_index(origin, arg)
     if origin < -(size // 2) or origin > (size - 1) // 2:
         raise ValueError(f"{arg}: invalid origin; must satisfy -({size_name} // 2) <= origin "
                          f"<= ({size_name} - 1) // 2, got {origin} for {size_name} {size}")

@@ -12,15 +12,14 @@ cast to the input's dtype, as SciPy's NI_MinOrMaxFilter and NI_RankFilter do.
 from __future__ import annotations
 
 import numbers
-import operator
 import warnings
 from collections.abc import Iterable
 
 import numpy as np
 
 from . import _npfast
-from ._ndimage_support import (AnchorValueError, _new, as_float, as_input, check_axes,
-                               check_origin, get_output, mode_code, normalize_axis,
+from ._ndimage_support import (AnchorValueError, _new, as_float, as_index, as_input,
+                               check_axes, check_origin, get_output, mode_code, normalize_axis,
                                normalize_sequence, separate)
 
 __all__ = ["minimum_filter1d", "maximum_filter1d", "minimum_filter", "maximum_filter",
@@ -327,10 +326,7 @@ def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, opera
         else:
             rank = int(float(filter_size) * percentile / 100.0)
     else:
-        try:
-            rank = operator.index(rank)
-        except TypeError:
-            raise TypeError(f"rank: must be an integer, got {rank!r}") from None
+        rank = as_index(rank, "rank")
     if rank < 0:
         rank += filter_size
     if rank < 0 or rank >= filter_size:

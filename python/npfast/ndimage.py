@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _npfast
 from ._npfast import AnchorTypeError, AnchorValueError
-from ._ndimage_support import _new
+from ._ndimage_support import _new, check_axes
 from ._filters import (convolve1d, correlate1d, gaussian_filter, gaussian_filter1d,  # noqa: F401
                        gaussian_gradient_magnitude, gaussian_laplace, laplace, prewitt, sobel,
                        uniform_filter, uniform_filter1d)
@@ -53,24 +53,6 @@ def _real(a, name):
         # SciPy: RuntimeError
         raise AnchorTypeError(f"{name}: array type {a.dtype} not supported")
     return a
-
-
-def _axes(axes, ndim):
-    """SciPy's axes rule: None (all), an int, or unique ints in [-ndim, ndim)."""
-    if axes is None:
-        return tuple(range(ndim))
-    if isinstance(axes, Iterable):
-        axes = tuple(operator.index(ax) for ax in axes)
-    else:
-        axes = (operator.index(axes),)
-    for ax in axes:
-        if ax < -ndim or ax > ndim - 1:
-            raise ValueError(f"axes: axis {ax} is out of range for an input of {ndim} "
-                             "dimensions")
-    axes = tuple(ax % ndim for ax in axes)
-    if len(set(axes)) != len(axes):
-        raise ValueError(f"axes: must be unique, got {axes}")
-    return axes
 
 
 def _origins(origin, axes, ndim):
@@ -114,7 +96,7 @@ def _output(output, input):
 def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
     input = _real(input, "input")
     weights = _real(weights, "weights")
-    axes = _axes(axes, input.ndim)
+    axes = check_axes(axes, input.ndim)
     if len(axes) < input.ndim:
         if weights.ndim != len(axes):
             raise AnchorValueError(f"weights.ndim ({weights.ndim}) must match len(axes) "
