@@ -45,6 +45,8 @@ struct Array {
 Array as_array(nb::handle obj, const char* arg,
                const char* accepts = "npfast takes float32, float64 and integer arrays");
 constexpr const char* kFloatsOnly = "float32 or float64 arrays only";
+// An optional array argument (a bias): nullptr for None, else as_array's view, kept in `a`.
+const View* optional_array(nb::handle obj, const char* arg, const char* accepts, Array* a);
 // np.dtype(obj) mapped to npfast's DType; TypeError naming `arg` otherwise.
 DType as_dtype(nb::handle obj, const char* arg);
 // np.dtype(obj) for a plain bool, integer, float or complex dtype (new reference; native byte
@@ -66,7 +68,8 @@ View check_out(nb::handle out, DType t, int ndim, const int64_t* shape, const ch
 nb::object out_or_new(nb::handle out, DType t, int ndim, const int64_t* shape, View* view,
                       const char* arg = "out");
 
-// Raises ValueError when `out` shares memory with any input (kernels read and write at once).
+// Raises ValueError when `out` shares memory with any input (kernels read and write at once);
+// null inputs (absent optional arrays) are skipped.
 void check_no_overlap(const View& out, std::initializer_list<const View*> inputs,
                       const char* arg = "out");
 

@@ -54,8 +54,7 @@ nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::h
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
   Array b;
-  const bool has_bias = !bias.is_none();
-  if (has_bias) b = as_array(bias, "bias", kFloatsOnly);
+  const View* bv = optional_array(bias, "bias", kFloatsOnly, &b);
   check_image_ndim(x.view, "input");
   Activation act = Activation::none;
   if (!activation.is_none()) {
@@ -68,19 +67,16 @@ nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::h
   p.layout = parse_layout(layout);
   const bool unbatched = x.view.ndim == 3;
   const View xv = batched(x.view);
-  const Shape s = conv2d_shape(xv, w.view, has_bias ? &b.view : nullptr, p);
+  const Shape s = conv2d_shape(xv, w.view, bv, p);
   const int64_t shape4[4] = {s[0], s[1], s[2], s[3]};
   View y;
   nb::object result =
       out_or_new(out, xv.dtype, unbatched ? 3 : 4, unbatched ? shape4 + 1 : shape4, &y);
-  if (has_bias)
-    check_no_overlap(y, {&x.view, &w.view, &b.view});
-  else
-    check_no_overlap(y, {&x.view, &w.view});
+  check_no_overlap(y, {&x.view, &w.view, bv});
   const View yv = batched(y);
   {
     nb::gil_scoped_release release;
-    conv2d(xv, w.view, has_bias ? &b.view : nullptr, p, yv, act);
+    conv2d(xv, w.view, bv, p, yv, act);
   }
   return result;
 }
@@ -134,16 +130,15 @@ nb::object reference_py(nb::handle input, nb::handle weight, nb::handle bias, nb
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
   Array b;
-  const bool has_bias = !bias.is_none();
-  if (has_bias) b = as_array(bias, "bias", kFloatsOnly);
+  const View* bv = optional_array(bias, "bias", kFloatsOnly, &b);
   const Conv2dParams p =
       parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
-  const Shape s = conv2d_shape(x.view, w.view, has_bias ? &b.view : nullptr, p);
+  const Shape s = conv2d_shape(x.view, w.view, bv, p);
   const int64_t oh = s[2], ow = s[3];
   const int64_t shape[4] = {x.view.shape[0], w.view.shape[0], oh, ow};
   View y;
   nb::object result = new_array(x.view.dtype, 4, shape, &y);
-  conv2d_reference(x.view, w.view, has_bias ? &b.view : nullptr, p, y);
+  conv2d_reference(x.view, w.view, bv, p, y);
   return result;
 }
 

@@ -39,25 +39,20 @@ nb::object forward_py(nb::handle input, nb::handle weight, nb::handle bias, nb::
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
   Array b;
-  const bool has_bias = !bias.is_none();
-  if (has_bias) b = as_array(bias, "bias", kFloatsOnly);
+  const View* bv = optional_array(bias, "bias", kFloatsOnly, &b);
   check_image_ndim(x.view, "input", "C_in");
   const TransposeArgs a = parse(stride, padding, output_padding, groups, dilation);
   const bool unbatched = x.view.ndim == 3;
   const View xv = batched(x.view);
-  const Shape s =
-      conv_transpose2d_shape(xv, w.view, has_bias ? &b.view : nullptr, a.p, a.oph, a.opw);
+  const Shape s = conv_transpose2d_shape(xv, w.view, bv, a.p, a.oph, a.opw);
   View y;
   nb::object result =
       out_or_new(out, xv.dtype, unbatched ? 3 : 4, s.dims + (unbatched ? 1 : 0), &y);
-  if (has_bias)
-    check_no_overlap(y, {&x.view, &w.view, &b.view});
-  else
-    check_no_overlap(y, {&x.view, &w.view});
+  check_no_overlap(y, {&x.view, &w.view, bv});
   const View yv = batched(y);
   {
     nb::gil_scoped_release release;
-    conv_transpose2d(xv, w.view, has_bias ? &b.view : nullptr, a.p, a.oph, a.opw, yv);
+    conv_transpose2d(xv, w.view, bv, a.p, a.oph, a.opw, yv);
   }
   return result;
 }
