@@ -57,7 +57,7 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
 
     Parameters
     ----------
-    input : array_like, N-D, real (float32/64, (u)int8/16, int32/64)
+    input : array_like, N-D, real (bool, every integer width, float32/64; not float16, as SciPy)
     weights : array_like, 1-D, non-empty (converted to float64 as SciPy)
     axis : int
     output : ndarray or dtype, optional

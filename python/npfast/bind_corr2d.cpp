@@ -231,14 +231,14 @@ NPFAST_BIND(corr2d) {
       kSignalDoc;
   m.def("correlate2d", &correlate2d_py,
         nb::sig("def correlate2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, "
-                "mode: str = 'full', boundary: str = 'fill', fillvalue: float = 0, *, "
+                "mode: str = 'full', boundary: str = 'fill', fillvalue: float | None = 0, *, "
                 "out: numpy.ndarray | None = None) -> numpy.ndarray"),
         nb::arg("in1").none(), nb::arg("in2").none(), nb::arg("mode").none() = "full",
         nb::arg("boundary").none() = "fill", nb::arg("fillvalue").none() = 0.0, nb::kw_only(),
         nb::arg("out").none() = nb::none(), corr_doc.c_str());
   m.def("convolve2d", &convolve2d_py,
         nb::sig("def convolve2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, "
-                "mode: str = 'full', boundary: str = 'fill', fillvalue: float = 0, *, "
+                "mode: str = 'full', boundary: str = 'fill', fillvalue: float | None = 0, *, "
                 "out: numpy.ndarray | None = None) -> numpy.ndarray"),
         nb::arg("in1").none(), nb::arg("in2").none(), nb::arg("mode").none() = "full",
         nb::arg("boundary").none() = "fill", nb::arg("fillvalue").none() = 0.0, nb::kw_only(),
