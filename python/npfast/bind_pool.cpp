@@ -193,9 +193,15 @@ stride : int or (int, int), optional
 padding : int or (int, int)
     Implicit padding on both sides, 0 <= padding <= kernel_size // 2.)doc";
 
+constexpr const char* kLayout = R"doc(layout : 'NCHW' or 'NHWC' (keyword only)
+    'NHWC': input ``(N, H, W, C)`` or ``(H, W, C)``, results ``(N, OH, OW, C)`` (or
+    ``(OH, OW, C)``), as PyTorch on channels_last tensors; computed natively (the channels
+    of a pixel are the vector lanes), indices ``h * W + w`` as for NCHW.)doc";
+
+// The pooling docstrings: the shared input, window and layout parameters around `params`.
 std::string doc(const char* head, const char* params, const char* tail) {
   return std::string(head) + "\n\nParameters\n----------\n" + kShapes + "\n" + kWindow + "\n" +
-         params + "\n" + tail;
+         params + "\n" + kLayout + "\n" + tail;
 }
 
 }  // namespace
@@ -217,11 +223,7 @@ ceil_mode : bool
     Round the output size up (a last, partial window that starts inside the input or its
     left padding), as PyTorch.
 return_indices : bool
-    Also return the argmax indices.
-layout : 'NCHW' or 'NHWC' (keyword only)
-    'NHWC': input ``(N, H, W, C)`` or ``(H, W, C)``, results ``(N, OH, OW, C)`` (or
-    ``(OH, OW, C)``), as PyTorch on channels_last tensors; computed natively (the channels
-    of a pixel are the vector lanes), indices ``h * W + w`` as for NCHW.)doc",
+    Also return the argmax indices.)doc",
                                          R"doc(
 Returns
 -------
@@ -284,11 +286,7 @@ count_include_pad : bool
     Divide by the window size including padding (clipped to the padded plane), else by the
     number of input elements in the window.
 divisor_override : int, optional
-    Nonzero divisor used for every window instead.
-layout : 'NCHW' or 'NHWC' (keyword only)
-    'NHWC': input ``(N, H, W, C)`` or ``(H, W, C)``, results ``(N, OH, OW, C)`` (or
-    ``(OH, OW, C)``), as PyTorch on channels_last tensors; computed natively (the channels
-    of a pixel are the vector lanes), indices ``h * W + w`` as for NCHW.)doc",
+    Nonzero divisor used for every window instead.)doc",
           R"doc(
 Returns
 -------
