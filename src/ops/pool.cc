@@ -387,29 +387,45 @@ int64_t pool_output_length(int64_t n, int64_t kernel, int64_t stride, int64_t pa
   return static_cast<int64_t>(o);
 }
 
-Shape max_pool2d_shape(const View& x, const Pool2dArgs& a) {
+namespace {
+
+// The pooled shape of a planar call: the input and argument checks (`avg`: average pooling's
+// rules), then planar(x, a). A channels-last call goes through the planar rule on the
+// permuted view.
+template <class F>
+Shape pooled_shape(const View& x, const Pool2dArgs& a, bool avg, F&& planar) {
   if (a.channels_last) {
-    Pool2dArgs planar = a;
-    planar.channels_last = false;
-    return nhwc_shape(max_pool2d_shape(planar_of_nhwc(x), planar));
+    Pool2dArgs p = a;
+    p.channels_last = false;
+    return nhwc_shape(pooled_shape(planar_of_nhwc(x), p, avg, planar));
   }
   check_float(x, "input");
   check_ndim(x, "input");
   check_plane(x, "input");
-  check_args(a, false);
-  const int64_t H = x.shape[x.ndim - 2], W = x.shape[x.ndim - 1];
-  const int64_t OH = pool_output_length(H, a.kernel[0], a.stride[0], a.padding[0], a.dilation[0],
-                                        a.ceil_mode, "height");
-  const int64_t OW = pool_output_length(W, a.kernel[1], a.stride[1], a.padding[1], a.dilation[1],
-                                        a.ceil_mode, "width");
-  // Flat indices of every window position, padding included, must fit comfortably in int64.
-  const i128 rows = i128(H) + 2 * i128(a.padding[0]) + i128(a.dilation[0]) * (a.kernel[0] - 1) + 1;
-  const i128 cols = i128(W) + 2 * i128(a.padding[1]) + i128(a.dilation[1]) * (a.kernel[1] - 1) + 1;
-  if (rows > kProductLimit || cols > kProductLimit || rows * cols > kProductLimit)
-    throw ValueError(
-        "padding: window positions overflow int64 indices (padding=" + pair_str(a.padding) +
-        ", kernel_size=" + pair_str(a.kernel) + ", dilation=" + pair_str(a.dilation) + ")");
-  return with_plane(x, OH, OW);
+  check_args(a, avg);
+  return planar(x, a);
+}
+
+}  // namespace
+
+Shape max_pool2d_shape(const View& input, const Pool2dArgs& args) {
+  return pooled_shape(input, args, false, [](const View& x, const Pool2dArgs& a) {
+    const int64_t H = x.shape[x.ndim - 2], W = x.shape[x.ndim - 1];
+    const int64_t OH = pool_output_length(H, a.kernel[0], a.stride[0], a.padding[0], a.dilation[0],
+                                          a.ceil_mode, "height");
+    const int64_t OW = pool_output_length(W, a.kernel[1], a.stride[1], a.padding[1], a.dilation[1],
+                                          a.ceil_mode, "width");
+    // Flat indices of every window position, padding included, must fit comfortably in int64.
+    const i128 rows =
+        i128(H) + 2 * i128(a.padding[0]) + i128(a.dilation[0]) * (a.kernel[0] - 1) + 1;
+    const i128 cols =
+        i128(W) + 2 * i128(a.padding[1]) + i128(a.dilation[1]) * (a.kernel[1] - 1) + 1;
+    if (rows > kProductLimit || cols > kProductLimit || rows * cols > kProductLimit)
+      throw ValueError(
+          "padding: window positions overflow int64 indices (padding=" + pair_str(a.padding) +
+          ", kernel_size=" + pair_str(a.kernel) + ", dilation=" + pair_str(a.dilation) + ")");
+    return with_plane(x, OH, OW);
+  });
 }
 
 void max_pool2d(const View& x, const Pool2dArgs& a, const View& out, const View* indices) {
@@ -437,22 +453,15 @@ void max_pool2d(const View& x, const Pool2dArgs& a, const View& out, const View*
     run_max<double>(p, g, static_cast<double*>(out.data), idx);
 }
 
-Shape avg_pool2d_shape(const View& x, const Pool2dArgs& a) {
-  if (a.channels_last) {
-    Pool2dArgs planar = a;
-    planar.channels_last = false;
-    return nhwc_shape(avg_pool2d_shape(planar_of_nhwc(x), planar));
-  }
-  check_float(x, "input");
-  check_ndim(x, "input");
-  check_plane(x, "input");
-  check_args(a, true);
-  const int64_t H = x.shape[x.ndim - 2], W = x.shape[x.ndim - 1];
-  const int64_t OH =
-      pool_output_length(H, a.kernel[0], a.stride[0], a.padding[0], 1, a.ceil_mode, "height");
-  const int64_t OW =
-      pool_output_length(W, a.kernel[1], a.stride[1], a.padding[1], 1, a.ceil_mode, "width");
-  return with_plane(x, OH, OW);
+Shape avg_pool2d_shape(const View& input, const Pool2dArgs& args) {
+  return pooled_shape(input, args, true, [](const View& x, const Pool2dArgs& a) {
+    const int64_t H = x.shape[x.ndim - 2], W = x.shape[x.ndim - 1];
+    const int64_t OH =
+        pool_output_length(H, a.kernel[0], a.stride[0], a.padding[0], 1, a.ceil_mode, "height");
+    const int64_t OW =
+        pool_output_length(W, a.kernel[1], a.stride[1], a.padding[1], 1, a.ceil_mode, "width");
+    return with_plane(x, OH, OW);
+  });
 }
 
 void avg_pool2d(const View& x, const Pool2dArgs& a, bool count_include_pad,
