@@ -124,9 +124,9 @@ def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
     tmp_dtype = native if native in _NATIVE_OUT else np.dtype(np.float64)
     tmp = _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve,
                                      _npfast.empty(input.shape, tmp_dtype))
-    if dest.dtype.kind == "b":
-        tmp = np.trunc(tmp) != 0  # SciPy's C cast to npy_bool
-    np.copyto(dest, tmp, casting="unsafe")
+    # bool: SciPy stores (npy_bool)(double), npy_bool an unsigned char: the uint8 cast, whose
+    # bytes (not only truth values) are SciPy's.
+    np.copyto(dest.view(np.uint8) if dest.dtype.kind == "b" else dest, tmp, casting="unsafe")
     return dest
 
 

@@ -350,6 +350,17 @@ def test_signal_bool_and_float16_as_scipy(fn, anchor):
         np.testing.assert_allclose(fn(x, k, "same", "symm"), want, rtol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["correlate", "convolve"])
+def test_ndimage_correlate_bool_output_bytes_as_scipy(name):
+    rng = np.random.default_rng(8)
+    x, k = rng.random((6, 7)) * 4 - 2, rng.random((3, 2)) * 3 - 1.5
+    for inp in [x, x > 0, (x * 10).astype(np.int16)]:
+        want = getattr(sn, name)(inp, k, output=bool)
+        got = getattr(npfast.ndimage, name)(inp, k, output=bool)
+        assert got.dtype == np.bool_
+        np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
 def test_signal_fillvalue_none_is_nan_as_scipy():
     x, k = np.arange(12.0).reshape(3, 4), np.ones((2, 2))
     for fn, anchor in [(npfast.correlate2d, ss.correlate2d), (npfast.convolve2d, ss.convolve2d)]:
