@@ -182,6 +182,13 @@ def get_output(output, input, arg="output"):
     return output
 
 
+def cast_into(dest, values):
+    """np.copyto(dest, values) with SciPy's C casts of its double results: truncation for
+    integers, and for bool the cast to npy_bool, an unsigned char (so uint8's, byte for byte:
+    -1.0 is stored as 255 and 0.5 as 0, not as True)."""
+    np.copyto(dest.view(np.uint8) if dest.dtype.kind == "b" else dest, values, casting="unsafe")
+
+
 def _same_view(a, b):
     return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
             and a.strides == b.strides and a.dtype == b.dtype and a.shape == b.shape)

@@ -19,8 +19,8 @@ import numpy as np
 
 from . import _npfast
 from ._ndimage_support import (AnchorValueError, _new, as_float, as_index, as_input,
-                               check_axes, check_origin, get_output, mode_code, normalize_axis,
-                               normalize_sequence, separate)
+                               cast_into, check_axes, check_origin, get_output, mode_code,
+                               normalize_axis, normalize_sequence, separate)
 
 __all__ = ["minimum_filter1d", "maximum_filter1d", "minimum_filter", "maximum_filter",
            "median_filter", "rank_filter", "percentile_filter"]
@@ -57,14 +57,14 @@ def _native_input(a):
 
 def _run(fn, input, output, *args):
     """Calls operator `fn(input, ..., output, ...)` writing `output`, through a temporary of a
-    native dtype when `output`'s is not one (then cast as NumPy's unsafe cast)."""
+    native dtype when `output`'s is not one (then cast as SciPy's C code casts: cast_into)."""
     src = _native_input(separate(input, output))
     if output.dtype in _NATIVE:
         fn(src, output, *args)
     else:
         tmp = _new(output.shape, np.float64)
         fn(src, tmp, *args)
-        np.copyto(output, tmp, casting="unsafe")
+        cast_into(output, tmp)
 
 
 def _size(size, arg="size"):

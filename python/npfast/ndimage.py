@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _npfast
 from ._npfast import AnchorTypeError, AnchorValueError
-from ._ndimage_support import _new, check_axes
+from ._ndimage_support import _new, cast_into, check_axes
 from ._filters import (convolve1d, correlate1d, gaussian_filter, gaussian_filter1d,  # noqa: F401
                        gaussian_gradient_magnitude, gaussian_laplace, laplace, prewitt, sobel,
                        uniform_filter, uniform_filter1d)
@@ -124,9 +124,7 @@ def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
     tmp_dtype = native if native in _NATIVE_OUT else np.dtype(np.float64)
     tmp = _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve,
                                      _npfast.empty(input.shape, tmp_dtype))
-    # bool: SciPy stores (npy_bool)(double), npy_bool an unsigned char: the uint8 cast, whose
-    # bytes (not only truth values) are SciPy's.
-    np.copyto(dest.view(np.uint8) if dest.dtype.kind == "b" else dest, tmp, casting="unsafe")
+    cast_into(dest, tmp)
     return dest
 
 

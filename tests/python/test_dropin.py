@@ -361,6 +361,19 @@ def test_ndimage_correlate_bool_output_bytes_as_scipy(name):
         np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
 
 
+@pytest.mark.parametrize("name,args", [("median_filter", (3,)), ("maximum_filter", (3,)),
+                                       ("minimum_filter1d", (3,)), ("percentile_filter", (30, 3)),
+                                       ("rank_filter", (2, 3))])
+def test_rank_filters_bool_output_bytes_as_scipy(name, args):
+    rng = np.random.default_rng(9)
+    for x in [rng.random((6, 7)) * 4 - 2, rng.random((6, 7)) > 0.5]:
+        for out in [None, bool]:
+            want = getattr(sn, name)(x, *args, output=out)
+            got = getattr(npfast.ndimage, name)(x, *args, output=out)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
+
+
 def test_signal_fillvalue_none_is_nan_as_scipy():
     x, k = np.arange(12.0).reshape(3, 4), np.ones((2, 2))
     for fn, anchor in [(npfast.correlate2d, ss.correlate2d), (npfast.convolve2d, ss.convolve2d)]:
