@@ -2,10 +2,10 @@
 
 Every function takes NumPy arrays (any strides) and returns ordinary NumPy arrays whose memory
 comes from npfast's caching pool. Errors follow one contract (README, "Errors"): the anchor's
-exception class where SciPy / PyTorch / NumPy define one for that argument (functions anchored
-on PyTorch raise TorchValueError / TorchTypeError, which are both npfast's ValueError / TypeError
-and PyTorch's RuntimeError); otherwise ValueError for bad values and shapes, TypeError for bad
-types and dtypes, MemoryError for impossible sizes.
+exception class where SciPy / PyTorch / NumPy define one for that argument (where the anchor
+raises RuntimeError, npfast raises AnchorValueError / AnchorTypeError, which are both npfast's
+ValueError / TypeError and the anchor's RuntimeError); otherwise ValueError for bad values and
+shapes, TypeError for bad types and dtypes, MemoryError for impossible sizes.
 """
 
 from . import _npfast
@@ -26,8 +26,8 @@ from ._npfast import matmul
 from ._npfast import conv2d, conv2d_backward
 from ._npfast import conv_transpose2d, conv_transpose2d_backward
 from ._npfast import batch_norm, batch_norm_backward
-# Raised by the functions anchored on PyTorch (README, "Errors"); not in __all__: classes.
-from ._npfast import TorchTypeError, TorchValueError
+# Raised where the anchor raises RuntimeError (README, "Errors"); not in __all__: classes.
+from ._npfast import AnchorTypeError, AnchorValueError
 from ._config import config, show_config
 from . import _threadpoolctl
 from . import nn

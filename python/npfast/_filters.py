@@ -16,13 +16,36 @@ import operator
 import numpy as np
 
 from . import _npfast
-from ._ndimage_support import (NdimageArgumentError, as_float, as_input, as_real_array,
+from ._ndimage_support import (AnchorValueError, as_float, as_index, as_input, as_real_array,
                                check_axes, check_origin, get_output, mode_code, normalize_axis,
                                normalize_sequence, separate)
 
 __all__ = ["correlate1d", "convolve1d", "uniform_filter1d", "uniform_filter",
            "gaussian_filter1d", "gaussian_filter", "sobel", "prewitt", "laplace",
            "gaussian_laplace", "gaussian_gradient_magnitude"]
+
+
+def _kernel_array(a):
+    # bool as uint8: SciPy reads and writes bool arrays as npy_bool, an unsigned char, and
+    # casts its double results with (npy_bool)(double), the uint8 cast npfast's kernels make:
+    # the same bytes. Byte-swapped arrays in native order.
+    if a.dtype.kind == "b":
+        return a.view(np.uint8)
+    if not a.dtype.isnative:
+        return a.astype(a.dtype.newbyteorder("="))
+    return a
+
+
+def _line_pass(run, input, output):
+    """run(src, out): one call of a line operator reading `input` and writing `output`,
+    through arrays it takes (bool as uint8, a byte-swapped output through a native one)."""
+    src = _kernel_array(separate(input, output))
+    if output.dtype.isnative:
+        run(src, _kernel_array(output))
+    else:
+        tmp = _kernel_array(output)
+        run(src, tmp)
+        output[...] = tmp
 
 
 def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
@@ -34,7 +57,7 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
 
     Parameters
     ----------
-    input : array_like, N-D, real (float32/64, (u)int8/16, int32/64)
+    input : array_like, N-D, real (bool, every integer width, float32/64; not float16, as SciPy)
     weights : array_like, 1-D, non-empty (converted to float64 as SciPy)
     axis : int
     output : ndarray or dtype, optional
@@ -49,7 +72,7 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
 
     Raises
     ------
-    ValueError     a bad axis or origin; NdimageArgumentError (ValueError and RuntimeError,
+    ValueError     a bad axis or origin; AnchorValueError (ValueError and RuntimeError,
                    as SciPy's RuntimeError) for an unknown mode, empty or non-1-D weights,
                    a wrong ``output`` shape.
     TypeError      complex or unsupported dtypes (named: input, weights, output).
@@ -59,12 +82,13 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     output = get_output(output, input)
     w = np.ascontiguousarray(w, dtype=np.float64)
     if w.ndim != 1 or w.shape[0] < 1:
-        raise NdimageArgumentError(f"weights: no filter weights given (shape {w.shape})")
+        raise AnchorValueError(f"weights: no filter weights given (shape {w.shape})")
     axis = normalize_axis(axis, input.ndim)
     origin = check_origin(origin, len(w), size_name="len(weights)")
     code = mode_code(mode)
     cval = as_float(cval, "cval")
-    _npfast._correlate1d(separate(input, output), w, axis, output, code, cval, origin)
+    _line_pass(lambda src, out: _npfast._correlate1d(src, w, axis, out, code, cval, origin),
+               input, output)
     return output
 
 
@@ -75,13 +99,13 @@ def _correlate1d_pair(input, w0, axis0, mode0, w1, axis1, mode1, output, cval):
     w1 = np.ascontiguousarray(w1, dtype=np.float64)
     for w in (w0, w1):
         if w.ndim != 1 or w.shape[0] < 1:
-            raise NdimageArgumentError(f"weights: no filter weights given (shape {w.shape})")
+            raise AnchorValueError(f"weights: no filter weights given (shape {w.shape})")
     axis0 = normalize_axis(axis0, input.ndim)
     axis1 = normalize_axis(axis1, input.ndim)
     code0, code1 = mode_code(mode0), mode_code(mode1)
     cval = as_float(cval, "cval")
-    _npfast._correlate1d_pair(separate(input, output), w0, axis0, code0, w1, axis1, code1,
-                              output, cval)
+    _line_pass(lambda src, out: _npfast._correlate1d_pair(src, w0, axis0, code0, w1, axis1,
+                                                           code1, out, cval), input, output)
     return output
 
 
@@ -97,7 +121,7 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
     Parameters, results and errors as :func:`correlate1d`."""
     w = as_real_array(weights, "weights")
     if w.ndim != 1 or w.shape[0] < 1:
-        raise NdimageArgumentError(f"weights: no filter weights given (shape {w.shape})")
+        raise AnchorValueError(f"weights: no filter weights given (shape {w.shape})")
     w = w[::-1]
     origin = -operator.index(origin)
     if not w.shape[0] & 1:
@@ -108,21 +132,19 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
 def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
     """Mean of ``size`` elements along ``axis``, as ``scipy.ndimage.uniform_filter1d``
     (SciPy's running sum, bit for bit in double; float32 in float32). ``size >= 1``
-    (NdimageArgumentError otherwise, SciPy's RuntimeError); other parameters as
+    (AnchorValueError otherwise, SciPy's RuntimeError); other parameters as
     :func:`correlate1d`."""
     input = as_input(input)
     axis = normalize_axis(axis, input.ndim)
-    try:
-        size = operator.index(size)
-    except TypeError:
-        raise TypeError(f"size: must be an integer, got {size!r}") from None
+    size = as_index(size, "size")
     if size < 1:
-        raise NdimageArgumentError(f"size: incorrect filter size, must be >= 1, got {size}")
+        raise AnchorValueError(f"size: incorrect filter size, must be >= 1, got {size}")
     output = get_output(output, input)
     origin = check_origin(origin, size)
     code = mode_code(mode)
     cval = as_float(cval, "cval")
-    _npfast._uniform_filter1d(separate(input, output), size, axis, output, code, cval, origin)
+    _line_pass(lambda src, out: _npfast._uniform_filter1d(src, size, axis, out, code, cval,
+                                                          origin), input, output)
     return output
 
 
@@ -151,8 +173,9 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
             s0, s1 = int(s0), int(s1)
             o0 = check_origin(o0, s0)
             o1 = check_origin(o1, s1)
-            _npfast._uniform_filter_pair(separate(input, output), s0, a0, mode_code(m0), o0, s1,
-                                         mode_code(m1), o1, output, as_float(cval, "cval"))
+            code0, code1, cval = mode_code(m0), mode_code(m1), as_float(cval, "cval")
+            _line_pass(lambda src, out: _npfast._uniform_filter_pair(
+                src, s0, a0, code0, o0, s1, code1, o1, out, cval), input, output)
     else:
         output[...] = input[...]
     return output
@@ -196,10 +219,7 @@ def _gaussian_weights(sigma, order, truncate, radius):
     sd = as_float(sigma, "sigma")
     if sd < 0:
         raise ValueError(f"sigma: must be non-negative, got {sigma!r}")
-    try:
-        order = operator.index(order)
-    except TypeError:
-        raise TypeError(f"order: must be an integer, got {order!r}") from None
+    order = as_index(order, "order")
     lw = int(as_float(truncate, "truncate") * sd + 0.5)
     if radius is not None:
         lw = radius

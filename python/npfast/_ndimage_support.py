@@ -3,8 +3,9 @@ npfast.ndimage function: modes, per-axis sequences, axes, origins and ``output=`
 
 Errors keep SciPy's exception classes and add npfast's convention of naming the argument.
 Where SciPy raises RuntimeError for what npfast's contract calls a ValueError (an unknown mode,
-a sequence of the wrong length, no weights), the exception is :class:`NdimageArgumentError`,
-both a ValueError and a RuntimeError, so code written for either catches it.
+a sequence of the wrong length, no weights) or a TypeError (float16 arrays), the exception is
+npfast's :class:`AnchorValueError` / :class:`AnchorTypeError`, both npfast's class and a
+RuntimeError, so code written for either catches it.
 """
 
 from __future__ import annotations
@@ -15,15 +16,12 @@ from collections.abc import Iterable
 import numpy as np
 
 from . import _npfast
+from ._npfast import AnchorTypeError, AnchorValueError
 
 try:
     from numpy.lib.array_utils import normalize_axis_index as _normalize_axis_index
 except ImportError:  # NumPy < 2
     from numpy.core.multiarray import normalize_axis_index as _normalize_axis_index
-
-
-class NdimageArgumentError(ValueError, RuntimeError):
-    """A bad argument SciPy reports as RuntimeError (npfast: also a ValueError)."""
 
 
 # Border codes (npfast::Border in include/npfast/border.hpp) for the mode names filters take.
@@ -42,7 +40,7 @@ def mode_code(mode, arg="mode"):
     """The Border code of a filter mode name."""
     code = MODES.get(mode) if isinstance(mode, str) else None
     if code is None:
-        raise NdimageArgumentError(
+        raise AnchorValueError(
             f"{arg}: boundary mode not supported, got {mode!r} (expected one of "
             "'reflect', 'constant', 'nearest', 'mirror', 'wrap', 'grid-mirror', "
             "'grid-constant', 'grid-wrap')")
@@ -55,20 +53,24 @@ def normalize_sequence(value, rank, arg):
     if not isinstance(value, str) and np.iterable(value):
         seq = list(value)
         if len(seq) != rank:
-            raise NdimageArgumentError(
+            raise AnchorValueError(
                 f"{arg}: sequence argument must have length equal to input rank ({rank}), "
                 f"got {len(seq)}")
         return seq
     return [value] * rank
 
 
+def as_index(value, arg):
+    """operator.index(value): TypeError naming `arg` for what is not an integer."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{arg}: must be an integer, got {value!r}") from None
+
+
 def normalize_axis(axis, ndim, arg="axis"):
     """An axis in [0, ndim): numpy's AxisError (a ValueError and an IndexError) otherwise."""
-    try:
-        axis = operator.index(axis)
-    except TypeError:
-        raise TypeError(f"{arg}: must be an integer, got {axis!r}") from None
-    return _normalize_axis_index(axis, ndim, arg)
+    return _normalize_axis_index(as_index(axis, arg), ndim, arg)
 
 
 def check_axes(axes, ndim):
@@ -101,10 +103,7 @@ def check_axes(axes, ndim):
 
 def check_origin(origin, size, arg="origin", size_name="size"):
     """SciPy's range for a filter of `size` taps: -(size // 2) <= origin <= (size - 1) // 2."""
-    try:
-        origin = operator.index(origin)
-    except TypeError:
-        raise TypeError(f"{arg}: must be an integer, got {origin!r}") from None
+    origin = as_index(origin, arg)
     if origin < -(size // 2) or origin > (size - 1) // 2:
         raise ValueError(f"{arg}: invalid origin; must satisfy -({size_name} // 2) <= origin "
                          f"<= ({size_name} - 1) // 2, got {origin} for {size_name} {size}")
@@ -125,9 +124,16 @@ def as_real_array(value, arg):
     return a
 
 
+def _refuse_half(dtype, arg):
+    # SciPy's ndimage has no float16 loops: RuntimeError ("array type not supported").
+    if dtype.kind == "f" and dtype.itemsize == 2:
+        raise AnchorTypeError(f"{arg}: array type {dtype} not supported (as SciPy)")
+
+
 def as_input(input, arg="input"):
-    """The array to filter: real, at least 1-D."""
+    """The array to filter: real, not float16, at least 1-D."""
     a = as_real_array(input, arg)
+    _refuse_half(a.dtype, arg)
     if a.ndim == 0:
         raise ValueError(f"{arg}: must have at least 1 dimension, got a 0-d array")
     return a
@@ -142,7 +148,9 @@ def _new(shape, dtype):
     dtype = np.dtype(dtype)
     if dtype in _POOL_DTYPES:
         return _npfast.empty(shape, dtype)
-    return np.empty(shape, dtype)  # refused by the operator, which names `output`
+    if dtype.newbyteorder("=") in _POOL_DTYPES:  # a byte-swapped dtype, which SciPy returns
+        return _npfast.empty(shape, dtype.newbyteorder("=")).view(dtype)
+    return np.empty(shape, dtype)
 
 
 def get_output(output, input, arg="output"):
@@ -158,18 +166,27 @@ def get_output(output, input, arg="output"):
             raise TypeError(f"{arg}: not a dtype or an array, got {output!r}") from None
         if dt.kind == "c":
             raise TypeError(f"{arg}: complex output is not supported, got dtype {dt}")
-        if not issubclass(dt.type, np.number):
-            raise NdimageArgumentError(f"{arg}: output must have numeric dtype, got {dt}")
+        if isinstance(output, str) and not issubclass(dt.type, np.number):  # SciPy's rule
+            raise AnchorValueError(f"{arg}: output must have numeric dtype, got {dt}")
+        _refuse_half(dt, arg)
         return _new(shape, dt)
     if not isinstance(output, np.ndarray):
         raise TypeError(f"{arg}: must be None, a dtype or a numpy.ndarray, "
                         f"got {type(output).__name__}")
     if output.shape != shape:
-        raise NdimageArgumentError(
+        raise AnchorValueError(
             f"{arg}: output shape not correct: {output.shape}, expected {shape}")
     if output.dtype.kind == "c":
         raise TypeError(f"{arg}: complex output is not supported, got dtype {output.dtype}")
+    _refuse_half(output.dtype, arg)
     return output
+
+
+def cast_into(dest, values):
+    """np.copyto(dest, values) with SciPy's C casts of its double results: truncation for
+    integers, and for bool the cast to npy_bool, an unsigned char (so uint8's, byte for byte:
+    -1.0 is stored as 255 and 0.5 as 0, not as True)."""
+    np.copyto(dest.view(np.uint8) if dest.dtype.kind == "b" else dest, values, casting="unsafe")
 
 
 def _same_view(a, b):

@@ -4,8 +4,8 @@ import numpy
 import numpy.typing
 
 from npfast import (
-    TorchTypeError as TorchTypeError,
-    TorchValueError as TorchValueError
+    AnchorTypeError as AnchorTypeError,
+    AnchorValueError as AnchorValueError
 )
 
 
@@ -163,7 +163,7 @@ def set_num_threads(n: object | None) -> None:
 def usable_cores() -> int:
     """Cores this process may run on (sched_getaffinity)."""
 
-def correlate2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: str = 'full', boundary: str = 'fill', fillvalue: float = 0, *, out: numpy.ndarray | None = None) -> numpy.ndarray:
+def correlate2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: str = 'full', boundary: str = 'fill', fillvalue: float | None = 0, *, out: numpy.ndarray | None = None) -> numpy.ndarray:
     """
     2-D cross-correlation, as ``scipy.signal.correlate2d`` (real inputs).
 
@@ -186,7 +186,7 @@ def correlate2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: 
         repeated (``d c b a | a b c d | d c b a``). Synonyms 'pad', 'circular', 'symmetric'.
     fillvalue : float
         The value past the edges for boundary='fill': a real scalar or a one-element array
-        (ValueError otherwise, as SciPy, also for complex values).
+        (ValueError otherwise, as SciPy, also for complex values); None is NaN, as SciPy.
     out : ndarray, optional
         Of the result's shape and dtype exactly (never converted), any strides, not overlapping
         the inputs.
@@ -202,13 +202,13 @@ def correlate2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: 
     ------
     ValueError  a kernel that is not 2-D or is empty, in1 with fewer than 2 dimensions, an unknown
                 mode or boundary, a bad fillvalue, a 'valid' shape mismatch, a mismatched ``out``
-                shape or an ``out`` that overlaps an input.
-    TypeError   object, string, complex, bool, float16 or other unsupported dtypes; a wrong ``out``
-                dtype.
+                shape or an ``out`` that overlaps an input; in1 and in2 both bool or float16
+                (SciPy's class; a bool or float16 operand beside a wider one is accepted).
+    TypeError   object, string, complex or other unsupported dtypes; a wrong ``out`` dtype.
     MemoryError an output too large to represent or allocate.
     """
 
-def convolve2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: str = 'full', boundary: str = 'fill', fillvalue: float = 0, *, out: numpy.ndarray | None = None) -> numpy.ndarray:
+def convolve2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: str = 'full', boundary: str = 'fill', fillvalue: float | None = 0, *, out: numpy.ndarray | None = None) -> numpy.ndarray:
     """
     2-D convolution, as ``scipy.signal.convolve2d``: correlation with the kernel flipped in both axes.
 
@@ -229,7 +229,7 @@ def convolve2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: s
         repeated (``d c b a | a b c d | d c b a``). Synonyms 'pad', 'circular', 'symmetric'.
     fillvalue : float
         The value past the edges for boundary='fill': a real scalar or a one-element array
-        (ValueError otherwise, as SciPy, also for complex values).
+        (ValueError otherwise, as SciPy, also for complex values); None is NaN, as SciPy.
     out : ndarray, optional
         Of the result's shape and dtype exactly (never converted), any strides, not overlapping
         the inputs.
@@ -245,9 +245,9 @@ def convolve2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: s
     ------
     ValueError  a kernel that is not 2-D or is empty, in1 with fewer than 2 dimensions, an unknown
                 mode or boundary, a bad fillvalue, a 'valid' shape mismatch, a mismatched ``out``
-                shape or an ``out`` that overlaps an input.
-    TypeError   object, string, complex, bool, float16 or other unsupported dtypes; a wrong ``out``
-                dtype.
+                shape or an ``out`` that overlaps an input; in1 and in2 both bool or float16
+                (SciPy's class; a bool or float16 operand beside a wider one is accepted).
+    TypeError   object, string, complex or other unsupported dtypes; a wrong ``out`` dtype.
     MemoryError an output too large to represent or allocate.
     """
 

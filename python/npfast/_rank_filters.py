@@ -12,16 +12,15 @@ cast to the input's dtype, as SciPy's NI_MinOrMaxFilter and NI_RankFilter do.
 from __future__ import annotations
 
 import numbers
-import operator
 import warnings
 from collections.abc import Iterable
 
 import numpy as np
 
 from . import _npfast
-from ._ndimage_support import (NdimageArgumentError, _new, as_float, as_input, check_axes,
-                               check_origin, get_output, mode_code, normalize_axis,
-                               normalize_sequence, separate)
+from ._ndimage_support import (AnchorValueError, _new, as_float, as_index, as_input,
+                               cast_into, check_axes, check_origin, get_output, mode_code,
+                               normalize_axis, normalize_sequence, separate)
 
 __all__ = ["minimum_filter1d", "maximum_filter1d", "minimum_filter", "maximum_filter",
            "median_filter", "rank_filter", "percentile_filter"]
@@ -58,14 +57,14 @@ def _native_input(a):
 
 def _run(fn, input, output, *args):
     """Calls operator `fn(input, ..., output, ...)` writing `output`, through a temporary of a
-    native dtype when `output`'s is not one (then cast as NumPy's unsafe cast)."""
+    native dtype when `output`'s is not one (then cast as SciPy's C code casts: cast_into)."""
     src = _native_input(separate(input, output))
     if output.dtype in _NATIVE:
         fn(src, output, *args)
     else:
         tmp = _new(output.shape, np.float64)
         fn(src, tmp, *args)
-        np.copyto(output, tmp, casting="unsafe")
+        cast_into(output, tmp)
 
 
 def _size(size, arg="size"):
@@ -76,7 +75,7 @@ def _size(size, arg="size"):
         raise TypeError(f"{arg}: must be an integer, got {size!r}")
     size = int(size)
     if size < 1:
-        raise NdimageArgumentError(f"{arg}: incorrect filter size; must be >= 1, got {size}")
+        raise AnchorValueError(f"{arg}: incorrect filter size; must be >= 1, got {size}")
     return size
 
 
@@ -120,7 +119,7 @@ def minimum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
 
     Raises
     ------
-    NdimageArgumentError (ValueError and RuntimeError, SciPy's class)  size < 1, an unknown
+    AnchorValueError (ValueError and RuntimeError, SciPy's class)  size < 1, an unknown
     mode, a wrong ``output`` shape.  ValueError  a bad axis or origin.  TypeError  complex or
     unsupported dtypes.
     """
@@ -136,7 +135,7 @@ def maximum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
 def _expand_footprint(ndim, axes, footprint):
     if len(axes) < ndim:
         if footprint.ndim != len(axes):
-            raise NdimageArgumentError(
+            raise AnchorValueError(
                 f"footprint: footprint.ndim ({footprint.ndim}) must match len(axes) "
                 f"({len(axes)})")
         footprint = np.expand_dims(footprint, tuple(ax for ax in range(ndim) if ax not in axes))
@@ -157,7 +156,7 @@ def _check_window(input, footprint, origins):
     """SciPy's checks before a window operator: the footprint's rank and each origin."""
     fshape = [n for n in footprint.shape if n > 0]
     if len(fshape) != input.ndim:
-        raise NdimageArgumentError(
+        raise AnchorValueError(
             f"footprint: footprint.ndim ({footprint.ndim}) must match the input's "
             f"({input.ndim}), got shape {footprint.shape}")
     out = []
@@ -168,7 +167,7 @@ def _check_window(input, footprint, origins):
 
 def _single_mode(mode, what):
     if not isinstance(mode, str) and isinstance(mode, Iterable):
-        raise NdimageArgumentError(
+        raise AnchorValueError(
             f"mode: a sequence of modes is not supported for non-separable {what}")
     return mode_code(mode)
 
@@ -179,7 +178,7 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minim
     size_arg = "size"
     if footprint is None:
         if size is None:
-            raise NdimageArgumentError("size: no footprint provided (give size or footprint)")
+            raise AnchorValueError("size: no footprint provided (give size or footprint)")
         separable = True
     else:
         footprint = np.asarray(footprint, dtype=bool)
@@ -271,7 +270,7 @@ def minimum_filter(input, size=None, footprint=None, output=None, mode="reflect"
 
     Raises
     ------
-    NdimageArgumentError (ValueError and RuntimeError)  no size or footprint, size < 1, a
+    AnchorValueError (ValueError and RuntimeError)  no size or footprint, size < 1, a
     footprint of the wrong rank, a sequence of the wrong length, an unknown mode, a sequence of
     modes with a non-separable footprint.  ValueError  an all-False footprint, a bad origin
     or axes.  TypeError  complex or unsupported dtypes.
@@ -303,7 +302,7 @@ def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, opera
     axes = check_axes(axes, input.ndim)
     if footprint is None:
         if size is None:
-            raise NdimageArgumentError("size: no footprint or filter size provided")
+            raise AnchorValueError("size: no footprint or filter size provided")
         sizes = [_size(s) for s in normalize_sequence(size, len(axes), "size")]
         footprint = np.ones(sizes, dtype=bool)
     else:
@@ -320,21 +319,18 @@ def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, opera
         if percentile < 0.0:
             percentile += 100.0
         if not 0 <= percentile <= 100:
-            raise NdimageArgumentError(
+            raise AnchorValueError(
                 f"percentile: invalid percentile; must lie in [-100, 100], got {rank!r}")
         if percentile == 100.0:
             rank = filter_size - 1
         else:
             rank = int(float(filter_size) * percentile / 100.0)
     else:
-        try:
-            rank = operator.index(rank)
-        except TypeError:
-            raise TypeError(f"rank: must be an integer, got {rank!r}") from None
+        rank = as_index(rank, "rank")
     if rank < 0:
         rank += filter_size
     if rank < 0 or rank >= filter_size:
-        raise NdimageArgumentError(
+        raise AnchorValueError(
             f"rank: rank not within filter footprint size; must lie in [-{filter_size}, "
             f"{filter_size}), got {rank if operation != 'rank' else rank}")
     if rank == 0:
@@ -380,7 +376,7 @@ def rank_filter(input, rank, size=None, footprint=None, output=None, mode="refle
 
     Raises
     ------
-    NdimageArgumentError (ValueError and RuntimeError)  rank out of range, and as
+    AnchorValueError (ValueError and RuntimeError)  rank out of range, and as
     :func:`minimum_filter`.  ValueError, TypeError  as :func:`minimum_filter`.
     """
     return _rank_filter(input, rank, size, footprint, output, mode, cval, origin, "rank", axes)
@@ -398,6 +394,6 @@ def percentile_filter(input, percentile, size=None, footprint=None, output=None,
     """Multidimensional percentile filter, as ``scipy.ndimage.percentile_filter``:
     :func:`rank_filter` with rank ``int(n * percentile / 100)`` (``n - 1`` for 100; a negative
     percentile counts from 100). ``percentile`` outside [-100, 100] raises
-    NdimageArgumentError naming it."""
+    AnchorValueError naming it."""
     return _rank_filter(input, percentile, size, footprint, output, mode, cval, origin,
                         "percentile", axes)

@@ -118,6 +118,40 @@ void mask3_arg(nb::handle v, const char* arg, bool out[3]) {
   }
 }
 
+void check_image_ndim(const View& v, const char* arg, const char* channels) {
+  if (v.ndim != 3 && v.ndim != 4)
+    throw ValueError(std::string(arg) + ": expected a 4-d (N, " + channels + ", H, W) or 3-d (" +
+                     channels + ", H, W) array, got shape " + shape_str(v));
+}
+
+View batched(const View& v) {
+  if (v.ndim != 3) return v;
+  View r = v;
+  r.ndim = 4;
+  r.shape[0] = 1;
+  r.strides[0] = v.shape[0] * v.strides[0];
+  for (int i = 0; i < 3; ++i) {
+    r.shape[i + 1] = v.shape[i];
+    r.strides[i + 1] = v.strides[i];
+  }
+  return r;
+}
+
+Border border_code(int mode) {
+  if (mode < 0 || mode > static_cast<int>(Border::mirror))
+    throw ValueError("mode: unknown border code " + std::to_string(mode));
+  return static_cast<Border>(mode);
+}
+
+View ndimage_output(nb::handle output, const Array& x) {
+  const DType t = as_array(output, "output").view.dtype;
+  View y = check_out(output, t, x.view.ndim, x.view.shape, "output");
+  bool same = y.data == x.view.data && y.dtype == x.view.dtype;
+  for (int k = 0; same && k < y.ndim; ++k) same = y.strides[k] == x.view.strides[k];
+  if (!same) check_no_overlap(y, {&x.view}, "output");
+  return y;
+}
+
 }  // namespace py
 }  // namespace npfast
 

@@ -249,10 +249,17 @@ void extent(const View& v, const char** lo, const char** hi) {
 }
 }  // namespace
 
+const View* optional_array(nb::handle obj, const char* arg, const char* accepts, Array* a) {
+  if (obj.is_none()) return nullptr;
+  *a = as_array(obj, arg, accepts);
+  return &a->view;
+}
+
 void check_no_overlap(const View& out, std::initializer_list<const View*> inputs, const char* arg) {
   const char *olo, *ohi;
   extent(out, &olo, &ohi);
   for (const View* in : inputs) {
+    if (!in) continue;
     const char *ilo, *ihi;
     extent(*in, &ilo, &ihi);
     if (olo < ihi && ilo < ohi)

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "npfast/border.hpp"
 #include "npfast/view.hpp"
 
 namespace npfast {
@@ -44,6 +45,8 @@ struct Array {
 Array as_array(nb::handle obj, const char* arg,
                const char* accepts = "npfast takes float32, float64 and integer arrays");
 constexpr const char* kFloatsOnly = "float32 or float64 arrays only";
+// An optional array argument (a bias): nullptr for None, else as_array's view, kept in `a`.
+const View* optional_array(nb::handle obj, const char* arg, const char* accepts, Array* a);
 // np.dtype(obj) mapped to npfast's DType; TypeError naming `arg` otherwise.
 DType as_dtype(nb::handle obj, const char* arg);
 // np.dtype(obj) for a plain bool, integer, float or complex dtype (new reference; native byte
@@ -65,7 +68,8 @@ View check_out(nb::handle out, DType t, int ndim, const int64_t* shape, const ch
 nb::object out_or_new(nb::handle out, DType t, int ndim, const int64_t* shape, View* view,
                       const char* arg = "out");
 
-// Raises ValueError when `out` shares memory with any input (kernels read and write at once).
+// Raises ValueError when `out` shares memory with any input (kernels read and write at once);
+// null inputs (absent optional arrays) are skipped.
 void check_no_overlap(const View& out, std::initializer_list<const View*> inputs,
                       const char* arg = "out");
 
@@ -87,6 +91,18 @@ void required_pair(nb::handle v, const char* arg, int64_t out[2]);
 // the value otherwise.
 bool channels_last_arg(nb::handle layout);
 
+// The torch-style image bindings: a 4-d (N, C, H, W) or 3-d unbatched (C, H, W) `arg`
+// (ValueError naming it otherwise; `channels` names C in the message), and the unbatched form
+// viewed as (1, C, H, W) for the operators (other ranks unchanged).
+void check_image_ndim(const View& v, const char* arg, const char* channels = "C");
+View batched(const View& v);
+
+// npfast.ndimage's operators: a mode code as _ndimage_support.MODES gives it (Border's values;
+// ValueError naming `mode` otherwise), and the caller's output array (any supported dtype, the
+// input's shape), which is the input itself or does not overlap it.
+Border border_code(int mode);
+View ndimage_output(nb::handle output, const Array& x);
+
 // output_mask=: a sequence (not a string) of exactly 3 truth values; ValueError naming `arg`
 // otherwise.
 void mask3_arg(nb::handle v, const char* arg, bool out[3]);
@@ -95,31 +111,33 @@ void mask3_arg(nb::handle v, const char* arg, bool out[3]);
 // data (for the *_shape functions).
 View shape_arg(nb::handle v, const char* arg, DType t, int min_nd, int max_nd);
 
-// Functions anchored on PyTorch raise exceptions of both npfast's class and torch's: PyTorch
-// raises RuntimeError for bad argument values and dtypes, so code written against torch
-// (`except RuntimeError`) and against npfast (`except ValueError` / `except TypeError`) both
-// catch them. npfast.TorchValueError derives from ValueError and RuntimeError,
-// npfast.TorchTypeError from TypeError and RuntimeError. Bind such a function as
-//   m.def("conv2d", torch_anchored<&conv2d_py>, ...);
-[[noreturn]] void raise_torch_error(bool type_error, const char* what);
+// Where the anchor (PyTorch; scipy.ndimage for some arguments) raises RuntimeError for a bad
+// argument value or dtype, npfast raises one of two classes that are both npfast's class and
+// the anchor's, so code written against either (`except RuntimeError`, `except ValueError` /
+// `except TypeError`) catches them: npfast.AnchorValueError (ValueError and RuntimeError),
+// npfast.AnchorTypeError (TypeError and RuntimeError). The Python modules raise the same
+// classes. Bind a function whose ValueError/TypeError all become these as
+//   m.def("conv2d", runtime_anchored<&conv2d_py>, ...);
+// or raise one directly with raise_anchor_error.
+[[noreturn]] void raise_anchor_error(bool type_error, const char* what);
 template <auto F>
-struct TorchAnchored;
+struct RuntimeAnchored;
 template <class R, class... A, R (*F)(A...)>
-struct TorchAnchored<F> {
+struct RuntimeAnchored<F> {
   static R call(A... args) {
     try {
       return F(args...);
     } catch (const TypeError& e) {
-      raise_torch_error(true, e.what());
+      raise_anchor_error(true, e.what());
     } catch (const ValueError& e) {
-      raise_torch_error(false, e.what());
+      raise_anchor_error(false, e.what());
     }
   }
 };
 template <auto F>
-constexpr auto torch_anchored = &TorchAnchored<F>::call;
+constexpr auto runtime_anchored = &RuntimeAnchored<F>::call;
 // Creates the two classes on the module (module init).
-void add_torch_errors(nb::module_& m);
+void add_anchor_errors(nb::module_& m);
 
 // py_repr() of a Python object, for messages.
 std::string py_repr(nb::handle obj);

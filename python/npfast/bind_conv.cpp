@@ -46,29 +46,6 @@ Layout parse_layout(nb::handle layout) {
   return channels_last_arg(layout) ? Layout::nhwc : Layout::nchw;
 }
 
-// Views the 3-d unbatched (C, H, W) form as (1, C, H, W).
-View batched(const View& v) {
-  if (v.ndim != 3) return v;
-  View r;
-  r.data = v.data;
-  r.dtype = v.dtype;
-  r.ndim = 4;
-  r.shape[0] = 1;
-  r.strides[0] = v.shape[0] * v.strides[0];
-  for (int i = 0; i < 3; ++i) {
-    r.shape[i + 1] = v.shape[i];
-    r.strides[i + 1] = v.strides[i];
-  }
-  return r;
-}
-
-void check_input_ndim(const View& v, const char* arg) {
-  if (v.ndim != 3 && v.ndim != 4)
-    throw ValueError(std::string(arg) +
-                     ": expected a 4-d (N, C, H, W) or 3-d (C, H, W) array, got shape " +
-                     shape_str(v));
-}
-
 int64_t kernel_dim(const View& w, int i) { return w.ndim == 4 ? w.shape[i] : 1; }
 
 nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::handle stride,
@@ -77,9 +54,8 @@ nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::h
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
   Array b;
-  const bool has_bias = !bias.is_none();
-  if (has_bias) b = as_array(bias, "bias", kFloatsOnly);
-  check_input_ndim(x.view, "input");
+  const View* bv = optional_array(bias, "bias", kFloatsOnly, &b);
+  check_image_ndim(x.view, "input");
   Activation act = Activation::none;
   if (!activation.is_none()) {
     if (!PyUnicode_Check(activation.ptr()) || nb::cast<std::string>(activation) != "relu")
@@ -91,19 +67,16 @@ nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::h
   p.layout = parse_layout(layout);
   const bool unbatched = x.view.ndim == 3;
   const View xv = batched(x.view);
-  const Shape s = conv2d_shape(xv, w.view, has_bias ? &b.view : nullptr, p);
+  const Shape s = conv2d_shape(xv, w.view, bv, p);
   const int64_t shape4[4] = {s[0], s[1], s[2], s[3]};
   View y;
   nb::object result =
       out_or_new(out, xv.dtype, unbatched ? 3 : 4, unbatched ? shape4 + 1 : shape4, &y);
-  if (has_bias)
-    check_no_overlap(y, {&x.view, &w.view, &b.view});
-  else
-    check_no_overlap(y, {&x.view, &w.view});
+  check_no_overlap(y, {&x.view, &w.view, bv});
   const View yv = batched(y);
   {
     nb::gil_scoped_release release;
-    conv2d(xv, w.view, has_bias ? &b.view : nullptr, p, yv, act);
+    conv2d(xv, w.view, bv, p, yv, act);
   }
   return result;
 }
@@ -114,25 +87,9 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
   Array gy = as_array(grad_output, "grad_output", kFloatsOnly);
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
-  check_input_ndim(x.view, "input");
+  check_image_ndim(x.view, "input");
   bool mask[3];
-  {
-    nb::object seq;
-    if (PySequence_Check(output_mask.ptr()) && !PyUnicode_Check(output_mask.ptr()))
-      seq = nb::borrow(output_mask);
-    if (!seq.is_valid() || PySequence_Size(seq.ptr()) != 3)
-      throw ValueError("output_mask: expected a sequence of 3 bools, got " + py_repr(output_mask));
-    for (int i = 0; i < 3; ++i) {
-      nb::object item = nb::steal(PySequence_GetItem(seq.ptr(), i));
-      const int t = item.is_valid() ? PyObject_IsTrue(item.ptr()) : -1;
-      if (t < 0) {
-        PyErr_Clear();
-        throw ValueError("output_mask: expected a sequence of 3 bools, got " +
-                         py_repr(output_mask));
-      }
-      mask[i] = t == 1;
-    }
-  }
+  mask3_arg(output_mask, "output_mask", mask);
   Conv2dParams p =
       parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
   p.layout = parse_layout(layout);
@@ -173,16 +130,15 @@ nb::object reference_py(nb::handle input, nb::handle weight, nb::handle bias, nb
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
   Array b;
-  const bool has_bias = !bias.is_none();
-  if (has_bias) b = as_array(bias, "bias", kFloatsOnly);
+  const View* bv = optional_array(bias, "bias", kFloatsOnly, &b);
   const Conv2dParams p =
       parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
-  const Shape s = conv2d_shape(x.view, w.view, has_bias ? &b.view : nullptr, p);
+  const Shape s = conv2d_shape(x.view, w.view, bv, p);
   const int64_t oh = s[2], ow = s[3];
   const int64_t shape[4] = {x.view.shape[0], w.view.shape[0], oh, ow};
   View y;
   nb::object result = new_array(x.view.dtype, 4, shape, &y);
-  conv2d_reference(x.view, w.view, has_bias ? &b.view : nullptr, p, y);
+  conv2d_reference(x.view, w.view, bv, p, y);
   return result;
 }
 
@@ -190,7 +146,7 @@ std::string algorithm_py(nb::handle input, nb::handle weight, nb::handle stride,
                          nb::handle dilation, nb::handle groups, nb::handle layout) {
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
-  check_input_ndim(x.view, "input");
+  check_image_ndim(x.view, "input");
   Conv2dParams p =
       parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
   p.layout = parse_layout(layout);
@@ -212,7 +168,7 @@ nb::tuple output_shape_py(nb::handle input_shape, nb::handle weight_shape, nb::h
                           nb::handle padding, nb::handle dilation, nb::handle groups) {
   View x = shape_arg(input_shape, "input_shape", DType::f32, 3, 4);
   const View w = shape_arg(weight_shape, "weight_shape", DType::f32, 4, 4);
-  check_input_ndim(x, "input");
+  check_image_ndim(x, "input");
   const Conv2dParams p =
       parse_params(stride, padding, dilation, groups, kernel_dim(w, 2), kernel_dim(w, 3));
   const bool unbatched = x.ndim == 3;
@@ -226,18 +182,17 @@ nb::tuple output_shape_py(nb::handle input_shape, nb::handle weight_shape, nb::h
 }  // namespace
 
 NPFAST_BIND(conv) {
-  m.def(
-      "conv2d", torch_anchored<&conv2d_py>,
-      nb::sig("def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
-              "bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, "
-              "padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, "
-              "groups: int = 1, *, out: numpy.ndarray | None = None, "
-              "activation: str | None = None, layout: str = 'NCHW') -> numpy.ndarray"),
-      nb::arg("input").none(), nb::arg("weight").none(), nb::arg("bias").none() = nb::none(),
-      nb::arg("stride").none() = 1, nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
-      nb::arg("groups").none() = 1, nb::kw_only(), nb::arg("out").none() = nb::none(),
-      nb::arg("activation").none() = nb::none(), nb::arg("layout").none() = "NCHW",
-      R"doc(2-D convolution (cross-correlation), as ``torch.nn.functional.conv2d``.
+  m.def("conv2d", runtime_anchored<&conv2d_py>,
+        nb::sig("def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
+                "bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, "
+                "padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, "
+                "groups: int = 1, *, out: numpy.ndarray | None = None, "
+                "activation: str | None = None, layout: str = 'NCHW') -> numpy.ndarray"),
+        nb::arg("input").none(), nb::arg("weight").none(), nb::arg("bias").none() = nb::none(),
+        nb::arg("stride").none() = 1, nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
+        nb::arg("groups").none() = 1, nb::kw_only(), nb::arg("out").none() = nb::none(),
+        nb::arg("activation").none() = nb::none(), nb::arg("layout").none() = "NCHW",
+        R"doc(2-D convolution (cross-correlation), as ``torch.nn.functional.conv2d``.
 
 ``out[n, o, y, x] = bias[o] + sum_{c, i, j} input[n, g*C/groups + c, y*sh + i*dh - pt,
 x*sw + j*dw - pl] * weight[o, c, i, j]`` with g the group of output channel o.
@@ -282,7 +237,7 @@ ValueError for an unknown layout, wrong ndim, a tuple of more than two ints, cha
            Nothing is written on error.
 )doc");
   m.def(
-      "conv2d_backward", torch_anchored<&backward_py>,
+      "conv2d_backward", runtime_anchored<&backward_py>,
       nb::sig("def conv2d_backward(grad_output: numpy.typing.ArrayLike, "
               "input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
               "stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, "
@@ -319,13 +274,11 @@ Raises
 TypeError, ValueError as :func:`conv2d`, and ValueError for a grad_output of the wrong shape.
 )doc");
   m.def("_conv2d_params", &params_py, nb::arg("kernel_hw").none(), nb::arg("stride").none() = 1,
-        nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
-        nb::arg("groups").none() = 1,
+        nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1, nb::arg("groups").none() = 1,
         "conv2d's parsed arguments: ((sh, sw), (top, bottom, left, right), (dh, dw), groups).");
   m.def("_conv2d_output_shape", &output_shape_py, nb::arg("input_shape").none(),
-        nb::arg("weight_shape").none(), nb::arg("stride").none() = 1,
-        nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
-        nb::arg("groups").none() = 1,
+        nb::arg("weight_shape").none(), nb::arg("stride").none() = 1, nb::arg("padding").none() = 0,
+        nb::arg("dilation").none() = 1, nb::arg("groups").none() = 1,
         "The shape conv2d returns for these shapes and arguments (its checks included).");
   m.def("_conv2d_reference", &reference_py, nb::arg("input").none(), nb::arg("weight").none(),
         nb::arg("bias").none() = nb::none(), nb::arg("stride").none() = 1,

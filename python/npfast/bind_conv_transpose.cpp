@@ -33,52 +33,26 @@ TransposeArgs parse(nb::handle stride, nb::handle padding, nb::handle output_pad
   return a;
 }
 
-void check_input_ndim(const View& v, const char* arg) {
-  if (v.ndim != 3 && v.ndim != 4)
-    throw ValueError(std::string(arg) +
-                     ": expected a 4-d (N, C_in, H, W) or 3-d (C_in, H, W) array, got shape " +
-                     shape_str(v));
-}
-
-// The 3-d unbatched (C, H, W) form as (1, C, H, W).
-View batched(const View& v) {
-  if (v.ndim != 3) return v;
-  View r = v;
-  r.ndim = 4;
-  r.shape[0] = 1;
-  r.strides[0] = v.shape[0] * v.strides[0];
-  for (int i = 0; i < 3; ++i) {
-    r.shape[i + 1] = v.shape[i];
-    r.strides[i + 1] = v.strides[i];
-  }
-  return r;
-}
-
 nb::object forward_py(nb::handle input, nb::handle weight, nb::handle bias, nb::handle stride,
                       nb::handle padding, nb::handle output_padding, nb::handle groups,
                       nb::handle dilation, nb::handle out) {
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
   Array b;
-  const bool has_bias = !bias.is_none();
-  if (has_bias) b = as_array(bias, "bias", kFloatsOnly);
-  check_input_ndim(x.view, "input");
+  const View* bv = optional_array(bias, "bias", kFloatsOnly, &b);
+  check_image_ndim(x.view, "input", "C_in");
   const TransposeArgs a = parse(stride, padding, output_padding, groups, dilation);
   const bool unbatched = x.view.ndim == 3;
   const View xv = batched(x.view);
-  const Shape s =
-      conv_transpose2d_shape(xv, w.view, has_bias ? &b.view : nullptr, a.p, a.oph, a.opw);
+  const Shape s = conv_transpose2d_shape(xv, w.view, bv, a.p, a.oph, a.opw);
   View y;
   nb::object result =
       out_or_new(out, xv.dtype, unbatched ? 3 : 4, s.dims + (unbatched ? 1 : 0), &y);
-  if (has_bias)
-    check_no_overlap(y, {&x.view, &w.view, &b.view});
-  else
-    check_no_overlap(y, {&x.view, &w.view});
+  check_no_overlap(y, {&x.view, &w.view, bv});
   const View yv = batched(y);
   {
     nb::gil_scoped_release release;
-    conv_transpose2d(xv, w.view, has_bias ? &b.view : nullptr, a.p, a.oph, a.opw, yv);
+    conv_transpose2d(xv, w.view, bv, a.p, a.oph, a.opw, yv);
   }
   return result;
 }
@@ -89,7 +63,7 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
   Array gy = as_array(grad_output, "grad_output", kFloatsOnly);
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
-  check_input_ndim(x.view, "input");
+  check_image_ndim(x.view, "input", "C_in");
   bool mask[3];
   mask3_arg(output_mask, "output_mask", mask);
   const TransposeArgs a = parse(stride, padding, output_padding, groups, dilation);
@@ -116,7 +90,7 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
 
 NPFAST_BIND(conv_transpose) {
   m.def(
-      "conv_transpose2d", torch_anchored<&forward_py>,
+      "conv_transpose2d", runtime_anchored<&forward_py>,
       nb::sig("def conv_transpose2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
               "bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, "
               "padding: int | tuple[int, ...] = 0, output_padding: int | tuple[int, ...] = 0, "
@@ -160,7 +134,7 @@ ValueError for wrong ndim, weight.shape[0] != C_in, groups not dividing C_in, st
            dilation < 1, negative padding, output_padding too large, an output size < 1, a
            wrong bias shape, or a bad ``out``. Nothing is written on error.
 )doc");
-  m.def("conv_transpose2d_backward", torch_anchored<&backward_py>,
+  m.def("conv_transpose2d_backward", runtime_anchored<&backward_py>,
         nb::sig("def conv_transpose2d_backward(grad_output: numpy.typing.ArrayLike, "
                 "input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, "
                 "stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] = 0, "

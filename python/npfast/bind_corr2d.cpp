@@ -1,6 +1,7 @@
 // npfast.correlate2d / convolve2d and the operator behind npfast.ndimage.correlate / convolve.
 #include <nanobind/stl/string.h>
 
+#include <limits>
 #include <string>
 
 #include "npfast/corr2d.hpp"
@@ -44,8 +45,10 @@ Border parse_ndimage_mode(const std::string& s) {
                    "'");
 }
 
-// SciPy's fillvalue: a real scalar or a one-element array (ValueError otherwise, as SciPy).
+// SciPy's fillvalue: a real scalar or a one-element array (ValueError otherwise, as SciPy);
+// None is NaN, as SciPy (np.asarray(None) cast to float).
 double fill_arg(nb::handle v) {
+  if (v.is_none()) return std::numeric_limits<double>::quiet_NaN();
   PyObject* a = PyArray_FromAny(v.ptr(), nullptr, 0, 0, 0, nullptr);
   if (!a) {
     PyErr_Clear();
@@ -55,27 +58,63 @@ double fill_arg(nb::handle v) {
   PyArrayObject* arr = reinterpret_cast<PyArrayObject*>(a);
   if (PyArray_SIZE(arr) == 0) throw ValueError("fillvalue: must not be empty, got " + py_repr(v));
   if (PyArray_SIZE(arr) != 1)
-    throw ValueError("fillvalue: must be a scalar or an array with one element, got " +
-                     py_repr(v));
+    throw ValueError("fillvalue: must be a scalar or an array with one element, got " + py_repr(v));
   const char kind = PyArray_DESCR(arr)->kind;
   if (kind != 'b' && kind != 'i' && kind != 'u' && kind != 'f')
-    throw ValueError("fillvalue: expected a real number (npfast computes in real arithmetic), got " +
-                     py_repr(v));
+    throw ValueError(
+        "fillvalue: expected a real number (npfast computes in real arithmetic), got " +
+        py_repr(v));
   nb::object d = nb::steal(PyArray_Cast(arr, NPY_FLOAT64));
   if (!d) throw nb::python_error();
   return *static_cast<const double*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(d.ptr())));
 }
 
-// Raises Python's RuntimeError, SciPy's class for these ndimage arguments.
-[[noreturn]] void runtime_error(const std::string& msg) {
-  PyErr_SetString(PyExc_RuntimeError, msg.c_str());
-  throw nb::python_error();
+bool narrow(PyArray_Descr* d) {
+  return d->kind == 'b' || (d->kind == 'f' && PyDataType_ELSIZE(d) == 2);
+}
+
+// scipy.signal promotes in1 and in2 to one dtype and refuses a bool or float16 result with
+// ValueError; a bool or float16 operand beside a wider one is read exactly as uint8 / float32
+// (npfast's kernels take neither). Other dtypes pass through to as_array's checks.
+void signal_operands(nb::object* in1, nb::object* in2, const char* name) {
+  nb::object a[2];
+  nb::object* in[2] = {in1, in2};
+  for (int i = 0; i < 2; ++i) {
+    a[i] = nb::steal(PyArray_FromAny(in[i]->ptr(), nullptr, 0, 0, 0, nullptr));
+    if (!a[i].is_valid()) {
+      PyErr_Clear();
+      return;  // as_array names the argument
+    }
+  }
+  PyArray_Descr* d[2] = {PyArray_DESCR(reinterpret_cast<PyArrayObject*>(a[0].ptr())),
+                         PyArray_DESCR(reinterpret_cast<PyArrayObject*>(a[1].ptr()))};
+  if (!narrow(d[0]) && !narrow(d[1])) return;
+  nb::object r = nb::steal(reinterpret_cast<PyObject*>(PyArray_PromoteTypes(d[0], d[1])));
+  if (!r.is_valid()) {
+    PyErr_Clear();
+    return;
+  }
+  if (narrow(reinterpret_cast<PyArray_Descr*>(r.ptr()))) {
+    auto repr = [](PyArray_Descr* t) { return py_repr(reinterpret_cast<PyObject*>(t)); };
+    throw ValueError(std::string(narrow(d[0]) ? "in1" : "in2") + ": " + name +
+                     " is not available for dtypes " + repr(d[0]) + " and " + repr(d[1]) +
+                     " (as SciPy)");
+  }
+  for (int i = 0; i < 2; ++i) {
+    if (!narrow(d[i])) continue;
+    PyObject* c = PyArray_Cast(reinterpret_cast<PyArrayObject*>(a[i].ptr()),
+                               d[i]->kind == 'b' ? NPY_UINT8 : NPY_FLOAT32);
+    if (!c) throw nb::python_error();
+    *in[i] = nb::steal(c);
+  }
 }
 
 nb::object signal_py(nb::handle in1, nb::handle in2, nb::handle mode, nb::handle boundary,
                      nb::handle fill, nb::handle out, bool convolve) {
-  Array x = as_array(in1, "in1");
-  Array k = as_array(in2, "in2");
+  nb::object o1 = nb::borrow(in1), o2 = nb::borrow(in2);
+  signal_operands(&o1, &o2, convolve ? "convolve2d" : "correlate2d");
+  Array x = as_array(o1, "in1");
+  Array k = as_array(o2, "in2");
   const Corr2dMode m = parse_mode(str_arg(mode, "mode"));
   const Border b = parse_boundary(str_arg(boundary, "boundary"));
   const double fillvalue = fill_arg(fill);
@@ -107,12 +146,13 @@ nb::object ndimage_py(nb::handle input, nb::handle weights, nb::handle mode, dou
                       nb::handle origins, bool convolve, nb::handle output) {
   Array x = as_array(input, "input");
   Array k = as_array(weights, "weights");
-  if (!PyUnicode_Check(mode.ptr())) runtime_error("mode: a sequence of modes is not supported");
+  if (!PyUnicode_Check(mode.ptr()))
+    raise_anchor_error(false, "mode: a sequence of modes is not supported");
   Border b;
   try {
     b = parse_ndimage_mode(nb::cast<std::string>(mode));
   } catch (const ValueError& e) {
-    runtime_error(e.what());
+    raise_anchor_error(false, e.what());
   }
   if (!is_sequence(origins) || PySequence_Size(origins.ptr()) != x.view.ndim)
     throw ValueError("origin: expected one int per input axis, got " + py_repr(origins));
@@ -134,7 +174,6 @@ nb::object ndimage_py(nb::handle input, nb::handle weights, nb::handle mode, dou
   return result;
 }
 
-
 const char* kSignalDoc = R"doc(
 
 Parameters
@@ -154,7 +193,7 @@ boundary : {'fill', 'wrap', 'symm'}
     repeated (``d c b a | a b c d | d c b a``). Synonyms 'pad', 'circular', 'symmetric'.
 fillvalue : float
     The value past the edges for boundary='fill': a real scalar or a one-element array
-    (ValueError otherwise, as SciPy, also for complex values).
+    (ValueError otherwise, as SciPy, also for complex values); None is NaN, as SciPy.
 out : ndarray, optional
     Of the result's shape and dtype exactly (never converted), any strides, not overlapping
     the inputs.
@@ -170,9 +209,9 @@ Raises
 ------
 ValueError  a kernel that is not 2-D or is empty, in1 with fewer than 2 dimensions, an unknown
             mode or boundary, a bad fillvalue, a 'valid' shape mismatch, a mismatched ``out``
-            shape or an ``out`` that overlaps an input.
-TypeError   object, string, complex, bool, float16 or other unsupported dtypes; a wrong ``out``
-            dtype.
+            shape or an ``out`` that overlaps an input; in1 and in2 both bool or float16
+            (SciPy's class; a bool or float16 operand beside a wider one is accepted).
+TypeError   object, string, complex or other unsupported dtypes; a wrong ``out`` dtype.
 MemoryError an output too large to represent or allocate.
 )doc";
 
@@ -192,14 +231,14 @@ NPFAST_BIND(corr2d) {
       kSignalDoc;
   m.def("correlate2d", &correlate2d_py,
         nb::sig("def correlate2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, "
-                "mode: str = 'full', boundary: str = 'fill', fillvalue: float = 0, *, "
+                "mode: str = 'full', boundary: str = 'fill', fillvalue: float | None = 0, *, "
                 "out: numpy.ndarray | None = None) -> numpy.ndarray"),
         nb::arg("in1").none(), nb::arg("in2").none(), nb::arg("mode").none() = "full",
         nb::arg("boundary").none() = "fill", nb::arg("fillvalue").none() = 0.0, nb::kw_only(),
         nb::arg("out").none() = nb::none(), corr_doc.c_str());
   m.def("convolve2d", &convolve2d_py,
         nb::sig("def convolve2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, "
-                "mode: str = 'full', boundary: str = 'fill', fillvalue: float = 0, *, "
+                "mode: str = 'full', boundary: str = 'fill', fillvalue: float | None = 0, *, "
                 "out: numpy.ndarray | None = None) -> numpy.ndarray"),
         nb::arg("in1").none(), nb::arg("in2").none(), nb::arg("mode").none() = "full",
         nb::arg("boundary").none() = "fill", nb::arg("fillvalue").none() = 0.0, nb::kw_only(),

@@ -10,24 +10,6 @@ namespace npfast {
 namespace py {
 namespace {
 
-// _ndimage_support.MODES' codes are Border's values.
-Border border_code(int mode) {
-  if (mode < 0 || mode > static_cast<int>(Border::mirror))
-    throw ValueError("mode: unknown border code " + std::to_string(mode));
-  return static_cast<Border>(mode);
-}
-
-// The caller's output array (any supported dtype, input's shape) and a check that it is the
-// input itself or does not overlap it.
-View output_view(nb::handle output, const Array& x) {
-  const DType t = as_array(output, "output").view.dtype;
-  View y = check_out(output, t, x.view.ndim, x.view.shape, "output");
-  bool same = y.data == x.view.data && y.dtype == x.view.dtype;
-  for (int k = 0; same && k < y.ndim; ++k) same = y.strides[k] == x.view.strides[k];
-  if (!same) check_no_overlap(y, {&x.view}, "output");
-  return y;
-}
-
 // Weights as _filters.py passes them: contiguous 1-D float64.
 Array weights_array(nb::handle weights) {
   Array w = as_array(weights, "weights");
@@ -40,7 +22,7 @@ void correlate1d_py(nb::handle input, nb::handle weights, int axis, nb::handle o
                     double cval, int64_t origin) {
   Array x = as_array(input, "input");
   const Array w = weights_array(weights);
-  const View y = output_view(output, x);
+  const View y = ndimage_output(output, x);
   const Border b = border_code(mode);
   nb::gil_scoped_release release;
   correlate1d(x.view, w.view.ptr<double>(), w.view.shape[0], axis, y, b, cval, origin);
@@ -50,7 +32,7 @@ void correlate1d_pair_py(nb::handle input, nb::handle w0, int axis0, int mode0, 
                          int axis1, int mode1, nb::handle output, double cval) {
   Array x = as_array(input, "input");
   const Array a = weights_array(w0), b = weights_array(w1);
-  const View y = output_view(output, x);
+  const View y = ndimage_output(output, x);
   const Border b0 = border_code(mode0), b1 = border_code(mode1);
   nb::gil_scoped_release release;
   correlate1d_pair(x.view, a.view.ptr<double>(), a.view.shape[0], axis0, b0, b.view.ptr<double>(),
@@ -61,7 +43,7 @@ void uniform_filter_pair_py(nb::handle input, int64_t size0, int axis0, int mode
                             int64_t size1, int mode1, int64_t origin1, nb::handle output,
                             double cval) {
   Array x = as_array(input, "input");
-  const View y = output_view(output, x);
+  const View y = ndimage_output(output, x);
   const Border b0 = border_code(mode0), b1 = border_code(mode1);
   nb::gil_scoped_release release;
   uniform_filter_pair(x.view, size0, axis0, b0, origin0, size1, b1, origin1, y, cval);
@@ -70,7 +52,7 @@ void uniform_filter_pair_py(nb::handle input, int64_t size0, int axis0, int mode
 void uniform_filter1d_py(nb::handle input, int64_t size, int axis, nb::handle output, int mode,
                          double cval, int64_t origin) {
   Array x = as_array(input, "input");
-  const View y = output_view(output, x);
+  const View y = ndimage_output(output, x);
   const Border b = border_code(mode);
   nb::gil_scoped_release release;
   uniform_filter1d(x.view, size, axis, y, b, cval, origin);

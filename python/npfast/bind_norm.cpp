@@ -19,20 +19,6 @@ int64_t channels(const View& x, bool nhwc, const char* arg) {
   return nhwc ? x.shape[x.ndim - 1] : x.shape[1];
 }
 
-// An optional per-channel input array (None -> absent).
-struct Optional {
-  Array a;
-  bool has = false;
-  const View* ptr() const { return has ? &a.view : nullptr; }
-};
-Optional optional_array(nb::handle obj, const char* arg) {
-  Optional o;
-  if (obj.is_none()) return o;
-  o.a = as_array(obj, arg, kFloatsOnly);
-  o.has = true;
-  return o;
-}
-
 nb::object batch_norm_py(nb::handle input, nb::handle running_mean, nb::handle running_var,
                          nb::handle weight, nb::handle bias, bool training, double momentum,
                          double eps, bool relu, nb::handle layout) {
@@ -49,29 +35,32 @@ nb::object batch_norm_py(nb::handle input, nb::handle running_mean, nb::handle r
     throw TypeError(std::string("input: dtype must be float32 or float64, got ") + dtype_name(t));
   // Training updates the running statistics in place: they must be the caller's own arrays of
   // exactly the right dtype and shape (never a converted copy, whose update would be lost).
-  Optional rm, rv;
+  Array rm, rv;
   View rmv, rvv;
+  const View *rmp = nullptr, *rvp = nullptr;
   if (training) {
     if (!running_mean.is_none()) {
       rmv = check_out(running_mean, t, 1, &c, "running_mean");
       check_no_overlap(rmv, {&x.view}, "running_mean");
+      rmp = &rmv;
     }
     if (!running_var.is_none()) {
       rvv = check_out(running_var, t, 1, &c, "running_var");
       check_no_overlap(rvv, {&x.view, &rmv}, "running_var");
+      rvp = &rvv;
     }
   } else {
     // Eval normalises with them: None is a missing array, as for any other array argument.
-    for (const auto& [h, arg] : {std::pair{running_mean, "running_mean"},
-                                 std::pair{running_var, "running_var"}})
+    for (const auto& [h, arg] :
+         {std::pair{running_mean, "running_mean"}, std::pair{running_var, "running_var"}})
       if (h.is_none())
         throw TypeError(std::string(arg) + ": expected a (C,) array when training=False, got None");
-    rm = optional_array(running_mean, "running_mean");
-    rv = optional_array(running_var, "running_var");
+    rmp = optional_array(running_mean, "running_mean", kFloatsOnly, &rm);
+    rvp = optional_array(running_var, "running_var", kFloatsOnly, &rv);
   }
-  const View* rmp = training ? (running_mean.is_none() ? nullptr : &rmv) : rm.ptr();
-  const View* rvp = training ? (running_var.is_none() ? nullptr : &rvv) : rv.ptr();
-  Optional w = optional_array(weight, "weight"), b = optional_array(bias, "bias");
+  Array w, b;
+  const View* wp = optional_array(weight, "weight", kFloatsOnly, &w);
+  const View* bp = optional_array(bias, "bias", kFloatsOnly, &b);
   View y, sm, si;
   nb::object out = new_array(t, x.view.ndim, x.view.shape, &y);
   nb::object sm_o, si_o;
@@ -81,8 +70,7 @@ nb::object batch_norm_py(nb::handle input, nb::handle running_mean, nb::handle r
   }
   {
     nb::gil_scoped_release release;
-    batch_norm(x.view, rmp, rvp, w.ptr(), b.ptr(), p, y, training ? &sm : nullptr,
-               training ? &si : nullptr);
+    batch_norm(x.view, rmp, rvp, wp, bp, p, y, training ? &sm : nullptr, training ? &si : nullptr);
   }
   if (training) return nb::make_tuple(out, sm_o, si_o);
   return out;
@@ -93,10 +81,11 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
                        nb::handle output, nb::handle layout, nb::handle output_mask) {
   Array gy = as_array(grad_output, "grad_output", kFloatsOnly);
   Array x = as_array(input, "input", kFloatsOnly);
-  Optional w = optional_array(weight, "weight");
+  Array w, y;
+  const View* wp = optional_array(weight, "weight", kFloatsOnly, &w);
   Array sm = as_array(save_mean, "save_mean", kFloatsOnly);
   Array si = as_array(save_invstd, "save_invstd", kFloatsOnly);
-  Optional y = optional_array(output, "output");
+  const View* yp = optional_array(output, "output", kFloatsOnly, &y);
   const bool nhwc = channels_last_arg(layout);
   bool mask[3];
   mask3_arg(output_mask, "output_mask", mask);
@@ -109,7 +98,7 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
   if (mask[2]) gb_o = new_array(t, 1, &c, &gb);
   {
     nb::gil_scoped_release release;
-    batch_norm_backward(gy.view, x.view, w.ptr(), sm.view, si.view, y.ptr(), training, nhwc,
+    batch_norm_backward(gy.view, x.view, wp, sm.view, si.view, yp, training, nhwc,
                         mask[0] ? &gx : nullptr, mask[1] ? &gw : nullptr, mask[2] ? &gb : nullptr);
   }
   return nb::make_tuple(gx_o, gw_o, gb_o);
@@ -119,7 +108,7 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
 
 NPFAST_BIND(norm) {
   m.def(
-      "batch_norm", torch_anchored<&batch_norm_py>,
+      "batch_norm", runtime_anchored<&batch_norm_py>,
       nb::sig("def batch_norm(input: numpy.typing.ArrayLike, "
               "running_mean: numpy.typing.ArrayLike | None, "
               "running_var: numpy.typing.ArrayLike | None, "
@@ -173,7 +162,7 @@ ValueError for fewer than 2 dimensions, a per-channel array not of shape ``(C,)`
            layout, training with one value per channel, eval without running statistics, or a
            non-finite or negative eps.
 )doc");
-  m.def("batch_norm_backward", torch_anchored<&backward_py>,
+  m.def("batch_norm_backward", runtime_anchored<&backward_py>,
         nb::sig("def batch_norm_backward(grad_output: numpy.typing.ArrayLike, "
                 "input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike | None, "
                 "save_mean: numpy.typing.ArrayLike, save_invstd: numpy.typing.ArrayLike, "

@@ -182,7 +182,6 @@ nb::object adaptive_avg_pool2d_py(nb::handle input, nb::handle output_size) {
   return r;
 }
 
-
 constexpr const char* kShapes = R"doc(input : ndarray
     float32 or float64, (N, C, H, W), (C, H, W), or (H, W) (one plane); any strides.
     Other dtypes raise TypeError; other ranks ValueError.)doc";
@@ -194,9 +193,15 @@ stride : int or (int, int), optional
 padding : int or (int, int)
     Implicit padding on both sides, 0 <= padding <= kernel_size // 2.)doc";
 
+constexpr const char* kLayout = R"doc(layout : 'NCHW' or 'NHWC' (keyword only)
+    'NHWC': input ``(N, H, W, C)`` or ``(H, W, C)``, results ``(N, OH, OW, C)`` (or
+    ``(OH, OW, C)``), as PyTorch on channels_last tensors; computed natively (the channels
+    of a pixel are the vector lanes), indices ``h * W + w`` as for NCHW.)doc";
+
+// The pooling docstrings: the shared input, window and layout parameters around `params`.
 std::string doc(const char* head, const char* params, const char* tail) {
   return std::string(head) + "\n\nParameters\n----------\n" + kShapes + "\n" + kWindow + "\n" +
-         params + "\n" + tail;
+         params + "\n" + kLayout + "\n" + tail;
 }
 
 }  // namespace
@@ -218,11 +223,7 @@ ceil_mode : bool
     Round the output size up (a last, partial window that starts inside the input or its
     left padding), as PyTorch.
 return_indices : bool
-    Also return the argmax indices.
-layout : 'NCHW' or 'NHWC' (keyword only)
-    'NHWC': input ``(N, H, W, C)`` or ``(H, W, C)``, results ``(N, OH, OW, C)`` (or
-    ``(OH, OW, C)``), as PyTorch on channels_last tensors; computed natively (the channels
-    of a pixel are the vector lanes), indices ``h * W + w`` as for NCHW.)doc",
+    Also return the argmax indices.)doc",
                                          R"doc(
 Returns
 -------
@@ -239,20 +240,19 @@ TypeError  for a non-float input or a non-int argument.
 ValueError for kernel_size / stride / dilation < 1, padding < 0 or > kernel_size // 2, an
     output size < 1, or window positions that overflow int64.
 )doc");
-  m.def("max_pool2d", torch_anchored<&max_pool2d_py>,
-        nb::sig(
-            "def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
-            "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
-            "dilation: int | tuple[int, int] = 1, ceil_mode: bool = False, "
-            "return_indices: bool = False, *, layout: str = 'NCHW') -> "
-            "numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray]"),
+  m.def("max_pool2d", runtime_anchored<&max_pool2d_py>,
+        nb::sig("def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
+                "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
+                "dilation: int | tuple[int, int] = 1, ceil_mode: bool = False, "
+                "return_indices: bool = False, *, layout: str = 'NCHW') -> "
+                "numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray]"),
         nb::arg("input").none(), nb::arg("kernel_size").none(),
         nb::arg("stride").none() = nb::none(), nb::arg("padding").none() = 0,
         nb::arg("dilation").none() = 1, nb::arg("ceil_mode") = false,
         nb::arg("return_indices") = false, nb::kw_only(), nb::arg("layout").none() = "NCHW",
         max_doc.c_str());
 
-  m.def("max_pool2d_backward", torch_anchored<&max_pool2d_backward_py>,
+  m.def("max_pool2d_backward", runtime_anchored<&max_pool2d_backward_py>,
         nb::sig("def max_pool2d_backward(grad_output: numpy.typing.ArrayLike, "
                 "indices: numpy.typing.ArrayLike, input_shape: tuple[int, ...]) -> numpy.ndarray"),
         nb::arg("grad_output").none(), nb::arg("indices").none(), nb::arg("input_shape").none(),
@@ -286,11 +286,7 @@ count_include_pad : bool
     Divide by the window size including padding (clipped to the padded plane), else by the
     number of input elements in the window.
 divisor_override : int, optional
-    Nonzero divisor used for every window instead.
-layout : 'NCHW' or 'NHWC' (keyword only)
-    'NHWC': input ``(N, H, W, C)`` or ``(H, W, C)``, results ``(N, OH, OW, C)`` (or
-    ``(OH, OW, C)``), as PyTorch on channels_last tensors; computed natively (the channels
-    of a pixel are the vector lanes), indices ``h * W + w`` as for NCHW.)doc",
+    Nonzero divisor used for every window instead.)doc",
           R"doc(
 Returns
 -------
@@ -303,7 +299,7 @@ TypeError  for a non-float input or a non-int argument.
 ValueError for kernel_size / stride < 1, padding < 0 or > kernel_size // 2, an output size
     < 1, or divisor_override == 0.
 )doc");
-  m.def("avg_pool2d", torch_anchored<&avg_pool2d_py>,
+  m.def("avg_pool2d", runtime_anchored<&avg_pool2d_py>,
         nb::sig("def avg_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int], "
                 "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
                 "ceil_mode: bool = False, count_include_pad: bool = True, "
@@ -314,7 +310,7 @@ ValueError for kernel_size / stride < 1, padding < 0 or > kernel_size // 2, an o
         nb::arg("divisor_override").none() = nb::none(), nb::kw_only(),
         nb::arg("layout").none() = "NCHW", avg_doc.c_str());
 
-  m.def("avg_pool2d_backward", torch_anchored<&avg_pool2d_backward_py>,
+  m.def("avg_pool2d_backward", runtime_anchored<&avg_pool2d_backward_py>,
         nb::sig("def avg_pool2d_backward(grad_output: numpy.typing.ArrayLike, "
                 "input_shape: tuple[int, ...], kernel_size: int | tuple[int, int], "
                 "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
@@ -346,7 +342,7 @@ TypeError / ValueError as ``avg_pool2d``, and ValueError when grad_output's shap
 pooled shape of ``input_shape``.
 )doc");
 
-  m.def("max_unpool2d", torch_anchored<&max_unpool2d_py>,
+  m.def("max_unpool2d", runtime_anchored<&max_unpool2d_py>,
         nb::sig("def max_unpool2d(input: numpy.typing.ArrayLike, indices: numpy.typing.ArrayLike, "
                 "kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, "
                 "padding: int | tuple[int, int] = 0, "
@@ -381,7 +377,7 @@ ValueError for mismatched shapes, a bad output_size, or an index outside [0, OH 
     (checked before writing).
 )doc");
 
-  m.def("adaptive_avg_pool2d", torch_anchored<&adaptive_avg_pool2d_py>,
+  m.def("adaptive_avg_pool2d", runtime_anchored<&adaptive_avg_pool2d_py>,
         nb::sig("def adaptive_avg_pool2d(input: numpy.typing.ArrayLike, "
                 "output_size: int | tuple[int | None, int | None]) -> numpy.ndarray"),
         nb::arg("input").none(), nb::arg("output_size").none(),

@@ -13,25 +13,11 @@ namespace npfast {
 namespace py {
 namespace {
 
-// _ndimage_support.MODES' codes are Border's values.
-Border rank_border(int mode) {
-  if (mode < 0 || mode > static_cast<int>(Border::mirror))
-    throw ValueError("mode: unknown border code " + std::to_string(mode));
-  return static_cast<Border>(mode);
-}
-
-// The caller's output array, of the input's shape and any supported dtype. Overlap with the
-// input is the Python layer's business (_ndimage_support.separate).
-View rank_output(nb::handle output, const Array& x) {
-  const DType t = as_array(output, "output").view.dtype;
-  return check_out(output, t, x.view.ndim, x.view.shape, "output");
-}
-
 void minmax_filter1d_py(nb::handle input, int64_t size, int axis, nb::handle output, int mode,
                         double cval, int64_t origin, bool minimum) {
   Array x = as_array(input, "input");
-  const View y = rank_output(output, x);
-  const Border b = rank_border(mode);
+  const View y = ndimage_output(output, x);
+  const Border b = border_code(mode);
   nb::gil_scoped_release release;
   minmax_filter1d(x.view, size, axis, y, b, cval, origin, minimum);
 }
@@ -40,10 +26,10 @@ bool minmax_filter2d_py(nb::handle input, const std::vector<int64_t>& size, nb::
                         const std::vector<int>& modes, double cval,
                         const std::vector<int64_t>& origin, bool minimum) {
   Array x = as_array(input, "input");
-  const View y = rank_output(output, x);
+  const View y = ndimage_output(output, x);
   if (size.size() != 2 || modes.size() != 2 || origin.size() != 2)
     throw ValueError("size, mode, origin: two each");
-  const Border b[2] = {rank_border(modes[0]), rank_border(modes[1])};
+  const Border b[2] = {border_code(modes[0]), border_code(modes[1])};
   nb::gil_scoped_release release;
   return minmax_filter2d(x.view, size.data(), y, b, cval, origin.data(), minimum);
 }
@@ -52,8 +38,8 @@ void window_py(nb::handle input, nb::handle footprint, const std::vector<int64_t
                int64_t rank, nb::handle output, int mode, double cval, int op) {
   Array x = as_array(input, "input");
   Array f = as_array(footprint, "footprint");
-  const View y = rank_output(output, x);
-  const Border b = rank_border(mode);
+  const View y = ndimage_output(output, x);
+  const Border b = border_code(mode);
   if (static_cast<int>(origins.size()) != x.view.ndim)
     throw ValueError("origin: one per input axis (" + std::to_string(x.view.ndim) + "), got " +
                      std::to_string(origins.size()));
@@ -88,9 +74,8 @@ NPFAST_BIND(rank) {
         nb::sig("def _window_filter(input: numpy.ndarray, footprint: numpy.ndarray, "
                 "origins: list[int], rank: int, output: numpy.ndarray, mode: int, cval: float, "
                 "op: int) -> None"),
-        nb::arg("input").none(), nb::arg("footprint").none(), nb::arg("origins"),
-        nb::arg("rank"), nb::arg("output").none(), nb::arg("mode"), nb::arg("cval"),
-        nb::arg("op"),
+        nb::arg("input").none(), nb::arg("footprint").none(), nb::arg("origins"), nb::arg("rank"),
+        nb::arg("output").none(), nb::arg("mode"), nb::arg("cval"), nb::arg("op"),
         "The footprint operators behind npfast.ndimage's rank filters: op 0 minimum, 1 maximum "
         "(SciPy's NI_MinOrMaxFilter), 2 the rank-th value (NI_RankFilter); writes `output`.");
 }

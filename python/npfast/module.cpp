@@ -25,8 +25,8 @@ std::vector<std::pair<const char*, BindFn>>& registry() {
 }  // namespace
 
 namespace {
-PyObject* g_torch_value_error = nullptr;
-PyObject* g_torch_type_error = nullptr;
+PyObject* g_anchor_value_error = nullptr;
+PyObject* g_anchor_type_error = nullptr;
 
 PyObject* new_error(const char* name, PyObject* base, const char* doc) {
   nb::object bases = nb::steal(PyTuple_Pack(2, base, PyExc_RuntimeError));
@@ -37,21 +37,21 @@ PyObject* new_error(const char* name, PyObject* base, const char* doc) {
 }
 }  // namespace
 
-void add_torch_errors(nb::module_& m) {
-  g_torch_value_error = new_error(
-      "npfast.TorchValueError", PyExc_ValueError,
-      "A bad argument value to a function anchored on PyTorch: a ValueError (npfast's class) "
-      "and a RuntimeError (PyTorch's).");
-  g_torch_type_error = new_error(
-      "npfast.TorchTypeError", PyExc_TypeError,
-      "A bad argument type or dtype to a function anchored on PyTorch: a TypeError (npfast's "
-      "class) and a RuntimeError (PyTorch's).");
-  m.attr("TorchValueError") = nb::borrow(g_torch_value_error);
-  m.attr("TorchTypeError") = nb::borrow(g_torch_type_error);
+void add_anchor_errors(nb::module_& m) {
+  g_anchor_value_error = new_error(
+      "npfast.AnchorValueError", PyExc_ValueError,
+      "A bad argument value where the anchor (PyTorch, scipy.ndimage) raises RuntimeError: a "
+      "ValueError (npfast's class) and a RuntimeError (the anchor's).");
+  g_anchor_type_error =
+      new_error("npfast.AnchorTypeError", PyExc_TypeError,
+                "A bad argument type or dtype where the anchor (PyTorch, scipy.ndimage) raises "
+                "RuntimeError: a TypeError (npfast's class) and a RuntimeError (the anchor's).");
+  m.attr("AnchorValueError") = nb::borrow(g_anchor_value_error);
+  m.attr("AnchorTypeError") = nb::borrow(g_anchor_type_error);
 }
 
-void raise_torch_error(bool type_error, const char* what) {
-  PyErr_SetString(type_error ? g_torch_type_error : g_torch_value_error, what);
+void raise_anchor_error(bool type_error, const char* what) {
+  PyErr_SetString(type_error ? g_anchor_type_error : g_anchor_value_error, what);
   throw nb::python_error();
 }
 
@@ -80,6 +80,6 @@ NB_MODULE(_npfast, m) {
       PyErr_SetString(PyExc_MemoryError, e.what());
     }
   });
-  npfast::py::add_torch_errors(m);
+  npfast::py::add_anchor_errors(m);
   npfast::py::bind_all(m);
 }

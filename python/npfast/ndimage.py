@@ -20,6 +20,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from . import _npfast
+from ._npfast import AnchorTypeError, AnchorValueError
+from ._ndimage_support import _new, cast_into, check_axes
 from ._filters import (convolve1d, correlate1d, gaussian_filter, gaussian_filter1d,  # noqa: F401
                        gaussian_gradient_magnitude, gaussian_laplace, laplace, prewitt, sobel,
                        uniform_filter, uniform_filter1d)
@@ -48,26 +50,9 @@ def _real(a, name):
     if a.dtype.kind not in "iuf" or (a.dtype.kind == "f" and a.dtype.itemsize not in (4, 8)):
         if name == "weights" and a.dtype.kind == "f":
             return a.astype(np.float64)  # SciPy converts the weights to float64 too
-        raise RuntimeError(f"{name}: array type {a.dtype} not supported")  # SciPy's class
+        # SciPy: RuntimeError
+        raise AnchorTypeError(f"{name}: array type {a.dtype} not supported")
     return a
-
-
-def _axes(axes, ndim):
-    """SciPy's axes rule: None (all), an int, or unique ints in [-ndim, ndim)."""
-    if axes is None:
-        return tuple(range(ndim))
-    if isinstance(axes, Iterable):
-        axes = tuple(operator.index(ax) for ax in axes)
-    else:
-        axes = (operator.index(axes),)
-    for ax in axes:
-        if ax < -ndim or ax > ndim - 1:
-            raise ValueError(f"axes: axis {ax} is out of range for an input of {ndim} "
-                             "dimensions")
-    axes = tuple(ax % ndim for ax in axes)
-    if len(set(axes)) != len(axes):
-        raise ValueError(f"axes: must be unique, got {axes}")
-    return axes
 
 
 def _origins(origin, axes, ndim):
@@ -76,8 +61,8 @@ def _origins(origin, axes, ndim):
     if isinstance(origin, Iterable) and not isinstance(origin, str):
         seq = list(origin)
         if len(seq) != len(axes):
-            raise RuntimeError(f"origin: need one value per filtered axis ({len(axes)}), got "
-                               f"{origin!r}")  # SciPy's class
+            raise AnchorValueError(f"origin: need one value per filtered axis ({len(axes)}), "
+                                   f"got {origin!r}")
     else:
         seq = [origin] * len(axes)
     try:
@@ -97,32 +82,33 @@ def _output(output, input):
     if output is None:
         return None
     if isinstance(output, (list, tuple)):
-        raise RuntimeError(f"output: shape must be {input.shape}, got {np.shape(output)}")
+        raise AnchorValueError(f"output: shape must be {input.shape}, got {np.shape(output)}")
     dtype = output.dtype if isinstance(output, np.ndarray) else np.dtype(output)  # TypeError
     if dtype.kind not in "biuf" or (dtype.kind == "f" and dtype.itemsize not in (4, 8)):
-        raise RuntimeError(f"output: array type {dtype} not supported")  # SciPy's class
+        raise AnchorTypeError(f"output: array type {dtype} not supported")
     if isinstance(output, np.ndarray):
         if output.shape != input.shape:
-            raise RuntimeError(f"output: shape must be {input.shape}, got {output.shape}")
+            raise AnchorValueError(f"output: shape must be {input.shape}, got {output.shape}")
         return output
-    return _npfast.empty(input.shape, dtype)
+    return _new(input.shape, dtype)  # a byte-swapped dtype stays so, as SciPy
 
 
 def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
     input = _real(input, "input")
     weights = _real(weights, "weights")
-    axes = _axes(axes, input.ndim)
+    axes = check_axes(axes, input.ndim)
     if len(axes) < input.ndim:
         if weights.ndim != len(axes):
-            raise RuntimeError(f"weights.ndim ({weights.ndim}) must match len(axes) "
-                               f"({len(axes)})")
+            raise AnchorValueError(f"weights.ndim ({weights.ndim}) must match len(axes) "
+                                   f"({len(axes)})")
         weights = np.expand_dims(weights, tuple(ax for ax in range(input.ndim) if ax not in axes))
     if weights.ndim != input.ndim or 0 in weights.shape:
-        raise RuntimeError(f"weights: expected a non-empty array of {input.ndim} dimensions "
-                           f"(the input's, or len(axes)), got shape {weights.shape}")
+        raise AnchorValueError(f"weights: expected a non-empty array of {input.ndim} "
+                               f"dimensions (the input's, or len(axes)), got shape "
+                               f"{weights.shape}")
     origins = _origins(origin, axes, input.ndim)
     if not isinstance(mode, str):
-        raise RuntimeError("mode: a sequence of modes is not supported")  # SciPy's class
+        raise AnchorValueError("mode: a sequence of modes is not supported")
     if not isinstance(cval, numbers.Real):
         raise TypeError(f"cval: must be a real number, got {cval!r}")
     dest = _output(output, input)
@@ -138,9 +124,7 @@ def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
     tmp_dtype = native if native in _NATIVE_OUT else np.dtype(np.float64)
     tmp = _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve,
                                      _npfast.empty(input.shape, tmp_dtype))
-    if dest.dtype.kind == "b":
-        tmp = np.trunc(tmp) != 0  # SciPy's C cast to npy_bool
-    np.copyto(dest, tmp, casting="unsafe")
+    cast_into(dest, tmp)
     return dest
 
 
@@ -184,13 +168,14 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
 
     Raises
     ------
-    RuntimeError  (SciPy's class) a mode that is not a known string (a sequence of modes
-                  included), weights whose rank is not the input's or len(axes), empty
-                  weights, an ``origin`` sequence of the wrong length, an ``output`` of the
-                  wrong shape, float16/object/string arrays.
-    ValueError    an origin out of range, axes out of range or repeated.
-    TypeError     complex arrays, a non-int origin or axis, a non-real cval, an ``output``
-                  that is neither an array nor a dtype.
+    AnchorValueError  (ValueError and SciPy's RuntimeError) a mode that is not a known string
+                      (a sequence of modes included), weights whose rank is not the input's or
+                      len(axes), empty weights, an ``origin`` sequence of the wrong length, an
+                      ``output`` of the wrong shape.
+    AnchorTypeError   (TypeError and SciPy's RuntimeError) float16, object and string arrays.
+    ValueError        an origin out of range, axes out of range or repeated.
+    TypeError         complex arrays, a non-int origin or axis, a non-real cval, an ``output``
+                      that is neither an array nor a dtype.
     """
     return _correlate(input, weights, output, mode, cval, origin, axes, False)
 

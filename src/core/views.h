@@ -35,6 +35,38 @@ Shape with_plane(const View& v, int64_t h, int64_t w);
 bool same_leading(const View& a, const View& b);
 
 // ---------------------------------------------------------------------------------------------
+// Dtypes.
+
+// f(E{}) with E the element type of dtype t: the one switch over DType for code templated on
+// the element type (what f returns, with_dtype returns).
+template <class F>
+decltype(auto) with_dtype(DType t, F&& f) {
+  switch (t) {
+    case DType::u8:
+      return f(uint8_t{});
+    case DType::i8:
+      return f(int8_t{});
+    case DType::u16:
+      return f(uint16_t{});
+    case DType::i16:
+      return f(int16_t{});
+    case DType::i32:
+      return f(int32_t{});
+    case DType::u32:
+      return f(uint32_t{});
+    case DType::i64:
+      return f(int64_t{});
+    case DType::u64:
+      return f(uint64_t{});
+    case DType::f32:
+      return f(float{});
+    case DType::f64:
+      break;
+  }
+  return f(double{});
+}
+
+// ---------------------------------------------------------------------------------------------
 // Iteration. Rows are the 1-d slices along the last axis, planes the 2-d slices over the last
 // two axes, both numbered in C order over the axes before them.
 

@@ -40,28 +40,7 @@ void copy_span_as(T* dst, const char* src, int64_t stride, int64_t n) {
 // dst[i] = T(src[i * stride]) for a source of dtype s.
 template <class T>
 void copy_span(T* dst, const char* src, int64_t stride, int64_t n, DType s) {
-  switch (s) {
-    case DType::u8:
-      return copy_span_as<T, uint8_t>(dst, src, stride, n);
-    case DType::i8:
-      return copy_span_as<T, int8_t>(dst, src, stride, n);
-    case DType::u16:
-      return copy_span_as<T, uint16_t>(dst, src, stride, n);
-    case DType::i16:
-      return copy_span_as<T, int16_t>(dst, src, stride, n);
-    case DType::i32:
-      return copy_span_as<T, int32_t>(dst, src, stride, n);
-    case DType::u32:
-      return copy_span_as<T, uint32_t>(dst, src, stride, n);
-    case DType::u64:
-      return copy_span_as<T, uint64_t>(dst, src, stride, n);
-    case DType::i64:
-      return copy_span_as<T, int64_t>(dst, src, stride, n);
-    case DType::f32:
-      return copy_span_as<T, float>(dst, src, stride, n);
-    case DType::f64:
-      return copy_span_as<T, double>(dst, src, stride, n);
-  }
+  views::with_dtype(s, [&](auto e) { copy_span_as<T, decltype(e)>(dst, src, stride, n); });
 }
 
 // A range of output columns computed from one set of row pointers: either straight from the

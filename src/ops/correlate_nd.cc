@@ -13,6 +13,7 @@
 #include "npfast/corr2d.hpp"
 #include "npfast/error.hpp"
 #include "npfast/threads.hpp"
+#include "src/core/views.h"
 #include "src/ops/corr2d.h"
 
 namespace npfast {
@@ -26,29 +27,7 @@ double load_as(const char* p) {
 }
 
 double load(const char* p, DType t) {
-  switch (t) {
-    case DType::u8:
-      return load_as<uint8_t>(p);
-    case DType::i8:
-      return load_as<int8_t>(p);
-    case DType::u16:
-      return load_as<uint16_t>(p);
-    case DType::i16:
-      return load_as<int16_t>(p);
-    case DType::i32:
-      return load_as<int32_t>(p);
-    case DType::i64:
-      return load_as<int64_t>(p);
-    case DType::u32:
-      return load_as<uint32_t>(p);
-    case DType::u64:
-      return load_as<uint64_t>(p);
-    case DType::f32:
-      return load_as<float>(p);
-    case DType::f64:
-      return load_as<double>(p);
-  }
-  return 0;
+  return views::with_dtype(t, [p](auto e) { return load_as<decltype(e)>(p); });
 }
 
 void store(char* p, DType t, double v) {

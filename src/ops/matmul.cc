@@ -7,6 +7,7 @@
 #include "npfast/gemm.hpp"
 #include "npfast/memory.hpp"
 #include "src/core/views.h"
+#include "src/ops/matmul.h"
 
 namespace npfast {
 namespace {
@@ -72,10 +73,6 @@ Layout layout_of(const Mats& m, int64_t item) {
   return {false, false, 0, 0};
 }
 
-std::string both(const View& a, const View& b) {
-  return "a has shape " + shape_str(a) + ", b has shape " + shape_str(b);
-}
-
 template <class T>
 void matmul_t(const View& av, const View& bv, const View& ov) {
   const int64_t item = sizeof(T);
@@ -127,6 +124,22 @@ void matmul_t(const View& av, const View& bv, const View& ov) {
 
 }  // namespace
 
+namespace ops {
+
+void matmul_inner_mismatch(const View& a, const View& b, int64_t ka, int64_t kb) {
+  throw ValueError("b: inner dimensions differ (" + std::to_string(ka) + " vs " +
+                   std::to_string(kb) + "): a has shape " + shape_str(a) + ", b has shape " +
+                   shape_str(b));
+}
+
+void matmul_batch_mismatch(const View& a, const View& b, int64_t da, int64_t db, const char* what) {
+  throw ValueError(std::string("b: ") + what + " (" + std::to_string(da) + " vs " +
+                   std::to_string(db) + ") and neither is 1: a has shape " + shape_str(a) +
+                   ", b has shape " + shape_str(b));
+}
+
+}  // namespace ops
+
 Shape matmul_shape(const View& a, const View& b) {
   views::check_float(a, "a");
   views::check_float(b, "b");
@@ -138,12 +151,9 @@ Shape matmul_shape(const View& a, const View& b) {
   if (b.ndim < 1 || b.ndim > 3)
     throw ValueError("b: must have 1, 2 or 3 dimensions, got shape " + shape_str(b));
   const Mats A = as_mats(a, false), B = as_mats(b, true);
-  if (A.cols != B.rows)
-    throw ValueError("b: inner dimensions differ (" + std::to_string(A.cols) + " vs " +
-                     std::to_string(B.rows) + "): " + both(a, b));
+  if (A.cols != B.rows) ops::matmul_inner_mismatch(a, b, A.cols, B.rows);
   if (A.batch != B.batch && A.batch != 1 && B.batch != 1)
-    throw ValueError("b: batch sizes differ (" + std::to_string(A.batch) + " vs " +
-                     std::to_string(B.batch) + ") and neither is 1: " + both(a, b));
+    ops::matmul_batch_mismatch(a, b, A.batch, B.batch, "batch sizes differ");
   Shape s;
   if (a.ndim == 3 || b.ndim == 3) s.dims[s.ndim++] = A.batch == 1 ? B.batch : A.batch;
   if (a.ndim > 1) s.dims[s.ndim++] = A.rows;

@@ -7,13 +7,10 @@
 #include "npfast/error.hpp"
 #include "npfast/gemm.hpp"
 #include "src/core/views.h"
+#include "src/ops/matmul.h"
 
 namespace npfast {
 namespace {
-
-std::string both(const View& a, const View& b) {
-  return "a has shape " + shape_str(a) + ", b has shape " + shape_str(b);
-}
 
 // The matrix (or vector) part of an operand: its last min(ndim, 2) axes.
 View core(const View& v) {
@@ -47,17 +44,15 @@ Shape matmul_nd_shape(const View& a, const View& b) {
   if (a.ndim <= 3 && b.ndim <= 3) return matmul_shape(a, b);
   try {
     matmul_shape(core(a), core(b));  // dtypes, and the inner dimensions
-  } catch (const ValueError&) {
-    throw ValueError("b: inner dimensions differ (" + std::to_string(a.shape[a.ndim - 1]) + " vs " +
-                     std::to_string(b.shape[b.ndim == 1 ? 0 : b.ndim - 2]) + "): " + both(a, b));
+  } catch (const ValueError&) {      // reported with the full shapes
+    ops::matmul_inner_mismatch(a, b, a.shape[a.ndim - 1], b.shape[b.ndim == 1 ? 0 : b.ndim - 2]);
   }
   const int nb = std::max(batch_dims(a), batch_dims(b));
   Shape s;
   for (int i = 0; i < nb; ++i) {
     const int64_t da = batch_dim(a, nb, i), db = batch_dim(b, nb, i);
     if (da != db && da != 1 && db != 1)
-      throw ValueError("b: batch dimensions do not broadcast (" + std::to_string(da) + " vs " +
-                       std::to_string(db) + "): " + both(a, b));
+      ops::matmul_batch_mismatch(a, b, da, db, "batch dimensions do not broadcast");
     s.dims[s.ndim++] = da == 1 ? db : da;
   }
   if (a.ndim > 1) s.dims[s.ndim++] = a.shape[a.ndim - 2];
@@ -122,7 +117,8 @@ void matmul_nd(const View& a, const View& b, const View& out) {
   for (int i = 0; i + 1 < m; ++i) outer *= n[i];
   for (int64_t q = 0; q < outer; ++q) {
     int64_t oa = 0, ob = 0, oo = 0;
-    for (int i = 0; i + 1 < m; ++i) oa += idx[i] * sa[i], ob += idx[i] * sb[i], oo += idx[i] * so[i];
+    for (int i = 0; i + 1 < m; ++i)
+      oa += idx[i] * sa[i], ob += idx[i] * sb[i], oo += idx[i] * so[i];
     View os = o;
     os.data = static_cast<char*>(out.data) + oo;
     matmul(sub(a, m > 0 ? sa[m - 1] : 0, oa), sub(b, m > 0 ? sb[m - 1] : 0, ob), os);

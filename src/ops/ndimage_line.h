@@ -23,6 +23,7 @@
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
 #include "npfast/view.hpp"
+#include "src/core/views.h"
 
 namespace npfast {
 namespace ndimage {
@@ -102,33 +103,8 @@ using LoadFn = void (*)(T*, const char*, int64_t, int64_t);
 template <class T>
 using StoreFn = void (*)(char*, const T*, int64_t, int64_t);
 
-// The element type behind a DType, as a template argument to `f`.
-template <class F>
-decltype(auto) with_dtype(DType t, F&& f) {
-  switch (t) {
-    case DType::u8:
-      return f(uint8_t{});
-    case DType::i8:
-      return f(int8_t{});
-    case DType::u16:
-      return f(uint16_t{});
-    case DType::i16:
-      return f(int16_t{});
-    case DType::i32:
-      return f(int32_t{});
-    case DType::u32:
-      return f(uint32_t{});
-    case DType::i64:
-      return f(int64_t{});
-    case DType::u64:
-      return f(uint64_t{});
-    case DType::f32:
-      return f(float{});
-    case DType::f64:
-      break;
-  }
-  return f(double{});
-}
+// The element type behind a DType, as a template argument to `f` (the toolkit's switch).
+using views::with_dtype;
 
 // load_lanes from dtype `s` and store_lanes to dtype `d`, chosen once per call.
 template <class T>

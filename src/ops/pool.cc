@@ -142,16 +142,24 @@ double row_cost_ns(const pool::Geom& g) {
 }
 
 // Channels-last: every image of a C-contiguous (images, H, W, C) array, in bands of output
-// rows (a row costs about C / 4 plane rows' worth of vector work).
+// rows (a row costs about C / 4 plane rows' worth of vector work); run(in_offset, out_offset,
+// oh0, oh1) in elements.
+template <class Run>
+void run_images(int64_t images, int64_t C, const pool::Geom& g, Run&& run) {
+  const int64_t in_image = g.H * g.W * C, out_image = g.OH * g.OW * C;
+  const double row_ns = row_cost_ns(g) * static_cast<double>(std::max<int64_t>(C, 4)) / 4.0;
+  for_bands(images, g.OH, row_ns, [&](int64_t n, int64_t oh0, int64_t oh1) {
+    run(n * in_image, n * out_image, oh0, oh1);
+  });
+}
+
 template <class T>
 void run_max_nhwc(const T* x, int64_t images, int64_t C, const pool::Geom& g, T* out,
                   int64_t* idx) {
   const pool::Table& t = kernels<pool::Table>();
   const pool::MaxPoolNhwcFn<T> k = of<T>(t.f32_max_pool_nhwc, t.f64_max_pool_nhwc);
-  const int64_t in_image = g.H * g.W * C, out_image = g.OH * g.OW * C;
-  const double row_ns = row_cost_ns(g) * static_cast<double>(std::max<int64_t>(C, 4)) / 4.0;
-  for_bands(images, g.OH, row_ns, [&](int64_t n, int64_t oh0, int64_t oh1) {
-    k(g, C, x + n * in_image, out + n * out_image, idx ? idx + n * out_image : nullptr, oh0, oh1);
+  run_images(images, C, g, [&](int64_t in, int64_t o, int64_t oh0, int64_t oh1) {
+    k(g, C, x + in, out + o, idx ? idx + o : nullptr, oh0, oh1);
   });
 }
 
@@ -160,46 +168,50 @@ void run_avg_nhwc(const T* x, int64_t images, int64_t C, const pool::Geom& g,
                   const pool::AvgOpts& o, T* out) {
   const pool::Table& t = kernels<pool::Table>();
   const pool::AvgPoolNhwcFn<T> k = of<T>(t.f32_avg_pool_nhwc, t.f64_avg_pool_nhwc);
-  const int64_t in_image = g.H * g.W * C, out_image = g.OH * g.OW * C;
-  const double row_ns = row_cost_ns(g) * static_cast<double>(std::max<int64_t>(C, 4)) / 4.0;
-  for_bands(images, g.OH, row_ns, [&](int64_t n, int64_t oh0, int64_t oh1) {
-    k(g, o, C, x + n * in_image, out + n * out_image, oh0, oh1);
+  run_images(images, C, g, [&](int64_t in, int64_t off, int64_t oh0, int64_t oh1) {
+    k(g, o, C, x + in, out + off, oh0, oh1);
   });
 }
 
 // The geometry of a channels-last call: the planes of the permuted view, output (OH, OW).
 pool::Geom nhwc_geom(const View& x, const Shape& s, const Pool2dArgs& a) {
   const int c = x.ndim - 1;
-  return {x.shape[c - 2], x.shape[c - 1], s.dims[c - 2], s.dims[c - 1], a.kernel[0], a.kernel[1],
-          a.stride[0],    a.stride[1],    a.padding[0],  a.padding[1],  a.dilation[0],
-          a.dilation[1]};
+  return {x.shape[c - 2], x.shape[c - 1], s.dims[c - 2], s.dims[c - 1],
+          a.kernel[0],    a.kernel[1],    a.stride[0],   a.stride[1],
+          a.padding[0],   a.padding[1],   a.dilation[0], a.dilation[1]};
+}
+
+// Planar: every plane in bands of output rows, on the kernel `pick` takes from the table that
+// fits the interior's width (`max` selects max pooling's interior rule); run(k, plane, row
+// stride in elements, plane's output offset, oh0, oh1).
+template <class T, class Pick, class Run>
+void run_planes(const Planes& in, const pool::Geom& g, bool max, Pick&& pick, Run&& run) {
+  int64_t a, b;
+  pool::interior(g, max, &a, &b);
+  const auto k = pick(pool::fitting_table(b - a, sizeof(T) == 8));
+  const int64_t row = in.sh / static_cast<int64_t>(sizeof(T));
+  const int64_t plane_out = g.OH * g.OW;
+  for_bands(in.count, g.OH, row_cost_ns(g), [&](int64_t p, int64_t oh0, int64_t oh1) {
+    run(k, reinterpret_cast<const T*>(in.plane(p)), row, p * plane_out, oh0, oh1);
+  });
 }
 
 template <class T>
 void run_max(const Planes& in, const pool::Geom& g, T* out, int64_t* idx) {
-  int64_t a, b;
-  pool::interior(g, true, &a, &b);
-  const pool::Table& t = pool::fitting_table(b - a, sizeof(T) == 8);
-  const pool::MaxPoolFn<T> k = of<T>(t.f32_max_pool, t.f64_max_pool);
-  const int64_t row = in.sh / static_cast<int64_t>(sizeof(T));
-  const int64_t plane_out = g.OH * g.OW;
-  for_bands(in.count, g.OH, row_cost_ns(g), [&](int64_t p, int64_t oh0, int64_t oh1) {
-    k(g, reinterpret_cast<const T*>(in.plane(p)), row, out + p * plane_out,
-      idx ? idx + p * plane_out : nullptr, oh0, oh1);
-  });
+  run_planes<T>(
+      in, g, true, [](const pool::Table& t) { return of<T>(t.f32_max_pool, t.f64_max_pool); },
+      [&](pool::MaxPoolFn<T> k, const T* x, int64_t row, int64_t off, int64_t oh0, int64_t oh1) {
+        k(g, x, row, out + off, idx ? idx + off : nullptr, oh0, oh1);
+      });
 }
 
 template <class T>
 void run_avg(const Planes& in, const pool::Geom& g, const pool::AvgOpts& o, T* out) {
-  int64_t a, b;
-  pool::interior(g, false, &a, &b);
-  const pool::Table& t = pool::fitting_table(b - a, sizeof(T) == 8);
-  const pool::AvgPoolFn<T> k = of<T>(t.f32_avg_pool, t.f64_avg_pool);
-  const int64_t row = in.sh / static_cast<int64_t>(sizeof(T));
-  const int64_t plane_out = g.OH * g.OW;
-  for_bands(in.count, g.OH, row_cost_ns(g), [&](int64_t p, int64_t oh0, int64_t oh1) {
-    k(g, o, reinterpret_cast<const T*>(in.plane(p)), row, out + p * plane_out, oh0, oh1);
-  });
+  run_planes<T>(
+      in, g, false, [](const pool::Table& t) { return of<T>(t.f32_avg_pool, t.f64_avg_pool); },
+      [&](pool::AvgPoolFn<T> k, const T* x, int64_t row, int64_t off, int64_t oh0, int64_t oh1) {
+        k(g, o, x, row, out + off, oh0, oh1);
+      });
 }
 
 // Scans int64 indices (any strides) for the first one outside [0, limit), in C order; -1 if
@@ -375,29 +387,45 @@ int64_t pool_output_length(int64_t n, int64_t kernel, int64_t stride, int64_t pa
   return static_cast<int64_t>(o);
 }
 
-Shape max_pool2d_shape(const View& x, const Pool2dArgs& a) {
+namespace {
+
+// The pooled shape of a planar call: the input and argument checks (`avg`: average pooling's
+// rules), then planar(x, a). A channels-last call goes through the planar rule on the
+// permuted view.
+template <class F>
+Shape pooled_shape(const View& x, const Pool2dArgs& a, bool avg, F&& planar) {
   if (a.channels_last) {
-    Pool2dArgs planar = a;
-    planar.channels_last = false;
-    return nhwc_shape(max_pool2d_shape(planar_of_nhwc(x), planar));
+    Pool2dArgs p = a;
+    p.channels_last = false;
+    return nhwc_shape(pooled_shape(planar_of_nhwc(x), p, avg, planar));
   }
   check_float(x, "input");
   check_ndim(x, "input");
   check_plane(x, "input");
-  check_args(a, false);
-  const int64_t H = x.shape[x.ndim - 2], W = x.shape[x.ndim - 1];
-  const int64_t OH = pool_output_length(H, a.kernel[0], a.stride[0], a.padding[0], a.dilation[0],
-                                        a.ceil_mode, "height");
-  const int64_t OW = pool_output_length(W, a.kernel[1], a.stride[1], a.padding[1], a.dilation[1],
-                                        a.ceil_mode, "width");
-  // Flat indices of every window position, padding included, must fit comfortably in int64.
-  const i128 rows = i128(H) + 2 * i128(a.padding[0]) + i128(a.dilation[0]) * (a.kernel[0] - 1) + 1;
-  const i128 cols = i128(W) + 2 * i128(a.padding[1]) + i128(a.dilation[1]) * (a.kernel[1] - 1) + 1;
-  if (rows > kProductLimit || cols > kProductLimit || rows * cols > kProductLimit)
-    throw ValueError(
-        "padding: window positions overflow int64 indices (padding=" + pair_str(a.padding) +
-        ", kernel_size=" + pair_str(a.kernel) + ", dilation=" + pair_str(a.dilation) + ")");
-  return with_plane(x, OH, OW);
+  check_args(a, avg);
+  return planar(x, a);
+}
+
+}  // namespace
+
+Shape max_pool2d_shape(const View& input, const Pool2dArgs& args) {
+  return pooled_shape(input, args, false, [](const View& x, const Pool2dArgs& a) {
+    const int64_t H = x.shape[x.ndim - 2], W = x.shape[x.ndim - 1];
+    const int64_t OH = pool_output_length(H, a.kernel[0], a.stride[0], a.padding[0], a.dilation[0],
+                                          a.ceil_mode, "height");
+    const int64_t OW = pool_output_length(W, a.kernel[1], a.stride[1], a.padding[1], a.dilation[1],
+                                          a.ceil_mode, "width");
+    // Flat indices of every window position, padding included, must fit comfortably in int64.
+    const i128 rows =
+        i128(H) + 2 * i128(a.padding[0]) + i128(a.dilation[0]) * (a.kernel[0] - 1) + 1;
+    const i128 cols =
+        i128(W) + 2 * i128(a.padding[1]) + i128(a.dilation[1]) * (a.kernel[1] - 1) + 1;
+    if (rows > kProductLimit || cols > kProductLimit || rows * cols > kProductLimit)
+      throw ValueError(
+          "padding: window positions overflow int64 indices (padding=" + pair_str(a.padding) +
+          ", kernel_size=" + pair_str(a.kernel) + ", dilation=" + pair_str(a.dilation) + ")");
+    return with_plane(x, OH, OW);
+  });
 }
 
 void max_pool2d(const View& x, const Pool2dArgs& a, const View& out, const View* indices) {
@@ -425,22 +453,15 @@ void max_pool2d(const View& x, const Pool2dArgs& a, const View& out, const View*
     run_max<double>(p, g, static_cast<double*>(out.data), idx);
 }
 
-Shape avg_pool2d_shape(const View& x, const Pool2dArgs& a) {
-  if (a.channels_last) {
-    Pool2dArgs planar = a;
-    planar.channels_last = false;
-    return nhwc_shape(avg_pool2d_shape(planar_of_nhwc(x), planar));
-  }
-  check_float(x, "input");
-  check_ndim(x, "input");
-  check_plane(x, "input");
-  check_args(a, true);
-  const int64_t H = x.shape[x.ndim - 2], W = x.shape[x.ndim - 1];
-  const int64_t OH =
-      pool_output_length(H, a.kernel[0], a.stride[0], a.padding[0], 1, a.ceil_mode, "height");
-  const int64_t OW =
-      pool_output_length(W, a.kernel[1], a.stride[1], a.padding[1], 1, a.ceil_mode, "width");
-  return with_plane(x, OH, OW);
+Shape avg_pool2d_shape(const View& input, const Pool2dArgs& args) {
+  return pooled_shape(input, args, true, [](const View& x, const Pool2dArgs& a) {
+    const int64_t H = x.shape[x.ndim - 2], W = x.shape[x.ndim - 1];
+    const int64_t OH =
+        pool_output_length(H, a.kernel[0], a.stride[0], a.padding[0], 1, a.ceil_mode, "height");
+    const int64_t OW =
+        pool_output_length(W, a.kernel[1], a.stride[1], a.padding[1], 1, a.ceil_mode, "width");
+    return with_plane(x, OH, OW);
+  });
 }
 
 void avg_pool2d(const View& x, const Pool2dArgs& a, bool count_include_pad,

@@ -215,9 +215,31 @@ def test_non_arrays_are_type_errors(name, bad):
         call = list(args)
         call[i] = NOT_ARRAYS[bad]
         # scipy.ndimage raises RuntimeError for array types it does not support; npfast.ndimage
-        # raises SciPy's class (issue 22).
-        with pytest.raises((TypeError, RuntimeError) if name.startswith("ndimage.") else TypeError):
+        # raises AnchorTypeError there, a TypeError and SciPy's RuntimeError (issue 22).
+        with pytest.raises(TypeError):
             fn(*call, **kwargs)
+
+
+# Dtypes an anchor refuses (every other dtype is accepted): npfast raises the anchor's class,
+# which is also npfast's TypeError where the anchor's is RuntimeError. scipy.signal refuses
+# in1 and in2 whose common dtype is bool or float16 with ValueError (its class; one such
+# operand beside a wider dtype is accepted); scipy.ndimage refuses float16 with RuntimeError.
+UNUSABLE = [(n, d, ValueError) for n in ("correlate2d", "convolve2d") for d in (bool, np.float16)]
+UNUSABLE += [(n, np.float16, npfast.AnchorTypeError) for n in sorted(GOOD)
+             if n.startswith("ndimage.")]
+
+
+@pytest.mark.parametrize("name,dtype,error", UNUSABLE)
+def test_unusable_dtypes_raise_the_anchors_class(name, dtype, error):
+    fn, args, kwargs = GOOD[name]
+    call = [a.astype(dtype) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
+            for a in args]
+    anchor = ANCHOR[name]
+    with pytest.raises(Exception) as theirs:
+        anchor(*call, **kwargs)
+    with pytest.raises(error, match="in1|in2|input|weights") as ours:
+        fn(*call, **kwargs)
+    assert isinstance(ours.value, theirs.type), (ours.value, theirs.value)
 
 
 def accepts_out(fn):
@@ -253,9 +275,10 @@ BAD_VALUES = [
     ("correlate2d", {1: np.zeros((3, 3, 3))}, ValueError, ("in2", "(3, 3, 3)")),
     ("correlate2d", {0: np.zeros(5)}, ValueError, ("in1", "(5,)")),
     ("convolve2d", {"fillvalue": "x"}, ValueError, ("fillvalue", "'x'")),  # SciPy's class
-    ("ndimage.correlate", {"mode": "bogus"}, RuntimeError, ("mode", "'bogus'")),  # SciPy's
+    # SciPy's RuntimeError; also npfast's ValueError.
+    ("ndimage.correlate", {"mode": "bogus"}, npfast.AnchorValueError, ("mode", "'bogus'")),
     ("ndimage.correlate", {"origin": 5}, ValueError, ("origin", "got 5")),
-    ("ndimage.correlate", {1: np.zeros((0, 3))}, RuntimeError, ("weights", "(0, 3)")),
+    ("ndimage.correlate", {1: np.zeros((0, 3))}, npfast.AnchorValueError, ("weights", "(0, 3)")),
     ("ndimage.minimum_filter1d", {"size": 0}, ValueError, ("size", "0")),
     ("ndimage.maximum_filter1d", {"mode": "bogus"}, ValueError, ("mode", "'bogus'")),
     ("ndimage.maximum_filter1d", {"origin": 2}, ValueError, ("origin", "2")),

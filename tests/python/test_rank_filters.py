@@ -306,7 +306,7 @@ def test_one_dimensional_nan_follows_ni_select():
 
 
 # ---------------------------------------------------------------------------------------------
-# Errors: SciPy's classes (npfast's NdimageArgumentError is also a ValueError), argument named
+# Errors: SciPy's classes (npfast's AnchorValueError is also a ValueError), argument named
 
 
 def scipy_error(fn, *args, **kw):
