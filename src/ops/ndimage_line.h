@@ -251,7 +251,7 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
   const LoadFn<T> load = loader<T>(in.dtype);
   const StoreFn<T> store = storer<T>(out.dtype);
   const int64_t ext_rows = band + p.before + p.after;
-  const T cval = static_cast<T>(p.cval);
+  const T cval = c_cast<T>(p.cval);  // defined for any value; only read in fill mode
   const int64_t blocks = outer * nbands * per_outer;
   const int64_t grain = grain_for(blocks, p.ns_per_element * static_cast<double>(band * B));
   parallel_for(blocks, grain, [&](int64_t b0, int64_t b1) {
@@ -324,7 +324,7 @@ void for_each_contiguous_line(const View& in_view, const View& out_view, const L
   const int64_t lines = lines_of.size;
   const LoadFn<T> load = loader<T>(in.dtype);
   const StoreFn<T> store = storer<T>(out.dtype);
-  const T cval = static_cast<T>(p.cval);
+  const T cval = c_cast<T>(p.cval);  // defined for any value; only read in fill mode
   const int64_t grain = grain_for(lines, p.ns_per_element * static_cast<double>(n));
   parallel_for(lines, grain, [&](int64_t b0, int64_t b1) {
     Buffer<T> ext(static_cast<size_t>(n + p.before + p.after));

@@ -79,7 +79,7 @@ void minmax_lines(const View& input, int64_t size, const View& out, Border mode,
       input.dtype, [](auto s) -> ndimage::LoadFn<T> { return ndimage::load_lanes<T, decltype(s)>; });
   const ndimage::StoreFn<T> store = ndimage::with_dtype(
       out.dtype, [](auto d) -> ndimage::StoreFn<T> { return ndimage::store_lanes<T, decltype(d)>; });
-  const T fill = static_cast<T>(cval);
+  const T fill = ndimage::c_cast<T>(cval);  // defined for any value (a fuzzer's 1e173)
   parallel_for(lines, grain_for(lines, 0.3 * static_cast<double>(n * size)),
                [&](int64_t l0, int64_t l1) {
                  Buffer<T> ext(static_cast<size_t>(n + size - 1)), res(static_cast<size_t>(n));
@@ -424,7 +424,7 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
   const int64_t k0 = size[0], k1 = size[1];
   const int64_t b0 = k0 / 2 + origin[0], b1 = k1 / 2 + origin[1];
   const int64_t rs_in = input.strides[a0], rs_out = out.strides[a0];
-  const T fill = static_cast<T>(cval);
+  const T fill = ndimage::c_cast<T>(cval);  // defined for any value (a fuzzer's 1e173)
   // Bands of 32 rows; the vertical pass takes 256-column strips (1 KiB of floats a row).
   constexpr int64_t kBand = 32;
   const int64_t L = std::min<int64_t>(W, 1024 / static_cast<int64_t>(sizeof(T)));
