@@ -284,6 +284,77 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
   });
 }
 
+// A window kernel `k(in, offsets, rank, count, out)` (the sorting networks) over a 2-D image
+// of T read in place: the slab copy (conversion, extension, a memmove of every row) costs as
+// much as a 3x3 byte median itself. Rows whose windows lie inside the image pass the input's
+// rows with offsets in its row stride; their first and last kEdge outputs (those the border
+// reaches, widened to a whole register of every ISA so the fast square kernels run there too)
+// take a small extended patch, and the rows near the top and bottom edges padded rows (pad_row). Returns
+// false, having written nothing, when the layout does not allow it (the slab path then runs).
+template <class T>
+bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k, int64_t rank,
+                  Border mode, T cval, const View& out, double ns_per_output) {
+  constexpr int64_t it = sizeof(T);
+  if (w.nd != 2 || input.dtype != dtype_of<T>() || out.dtype != dtype_of<T>()) return false;
+  const int64_t h = input.shape[0], n = input.shape[1];
+  const int64_t is0 = input.strides[0], os0 = out.strides[0];
+  if (input.strides[1] != it || out.strides[1] != it || is0 <= 0 || os0 <= 0 || is0 % it ||
+      os0 % it)
+    return false;
+  const int64_t pl = w.pshape[1], f0 = w.pshape[0] - h + 1, f1 = pl - n + 1;
+  const int64_t lo0 = w.lo[0], lo1 = w.lo[1], hi0 = f0 - 1 - lo0, hi1 = f1 - 1 - lo1;
+  constexpr int64_t kEdge = 64;
+  const int64_t el = std::max(lo1, kEdge), er = std::max(hi1, kEdge);
+  if (h < f0 || n - el - er < 256) return false;
+  // Read in place, so the output must not share the input's memory.
+  const char* ib = static_cast<const char*>(input.data);
+  const char* ob = static_cast<const char*>(out.data);
+  if (ob < ib + (h - 1) * is0 + n * it && ib < ob + (h - 1) * os0 + n * it) return false;
+  std::vector<int64_t> map_last(static_cast<size_t>(pl));
+  for (int64_t t = 0; t < pl; ++t) map_last[t] = map_index(t - lo1, n, mode);
+  // Padded column [c0, c0 + pw) of each window row: patch offsets in its row stride pw.
+  const int64_t pw = std::max(el, er) + f1 - 1;
+  const int64_t nf = static_cast<int64_t>(w.offsets.size());
+  std::vector<int64_t> inner(static_cast<size_t>(nf)), patch(static_cast<size_t>(nf));
+  for (int64_t j = 0; j < nf; ++j) {
+    const int64_t r = w.offsets[j] / pl, c = w.offsets[j] % pl;
+    inner[j] = r * (is0 / it) + c;
+    patch[j] = r * pw + c;
+  }
+  parallel_for(h, grain_for(h, ns_per_output * static_cast<double>(n)), [&](int64_t i0, int64_t i1) {
+    Buffer<T> rows, edge(static_cast<size_t>(f0 * pw));
+    for (int64_t i = i0; i < i1; ++i) {
+      T* dst = reinterpret_cast<T*>(static_cast<char*>(out.data) + i * os0);
+      if (i < lo0 || i >= h - hi0) {
+        if (!rows.get()) rows = Buffer<T>(static_cast<size_t>(f0 * pl));
+        for (int64_t r = 0; r < f0; ++r)
+          pad_row<T, T>(input, w, mode, cval, map_last, i + r, rows.get() + r * pl);
+        k(rows.get(), w.offsets.data(), rank, n, dst);
+        continue;
+      }
+      const T* src = reinterpret_cast<const T*>(ib + (i - lo0) * is0);
+      k(src + el - lo1, inner.data(), rank, n - el - er, dst + el);
+      // Outputs [c0, c0 + count) read padded columns [c0, c0 + count + f1 - 1).
+      auto edge_outputs = [&](int64_t c0, int64_t count) {
+        // Padded columns [lo1, lo1 + n) are the row itself: one copy, the border by the map.
+        const int64_t a = std::max(c0, lo1), b = std::min(c0 + count + f1 - 1, lo1 + n);
+        for (int64_t r = 0; r < f0; ++r) {
+          const T* row = reinterpret_cast<const T*>(ib + (i - lo0 + r) * is0);
+          T* e = edge.get() + r * pw - c0;
+          std::memcpy(e + a, row + (a - lo1), static_cast<size_t>(b - a) * sizeof(T));
+          for (int64_t t = c0; t < a; ++t) e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
+          for (int64_t t = b; t < c0 + count + f1 - 1; ++t)
+            e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
+        }
+        k(edge.get(), patch.data(), rank, count, dst + c0);
+      };
+      edge_outputs(0, el);
+      edge_outputs(n - er, er);
+    }
+  });
+  return true;
+}
+
 template <class S>
 void window_filter(const View& input, const View& footprint, const int64_t* origins,
                    int64_t rank, bool minmax, bool minimum, const View& out, Border mode,
@@ -328,6 +399,11 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
         break;
     }
     if (k) {
+      // Bytes only: on floats the networks may return -0.0 or +0.0 for equal zeros depending
+      // on where a vector of outputs starts, and moving the starts would change results.
+      if constexpr (std::is_same_v<S, uint8_t>)
+        if (net_in_place<T>(input, w, k, rank, mode, fill, out, 0.3 * static_cast<double>(nf)))
+          return;
       const int64_t* off = w.offsets.data();
       for_each_slab<T, S>(input, w, mode, fill, out, 0.3 * static_cast<double>(nf), 0,
                           [&](const T* p, T* res, int64_t n, void*) { k(p, off, rank, n, res); });

@@ -256,6 +256,26 @@ def test_small_medians_with_nan_match_ni_select(isa):
         same(nd.median_filter(u, size=size, mode="constant", cval=-1), ndi.median_filter(u, size=size, mode="constant", cval=-1))
 
 
+def test_byte_networks_read_in_place(isa):
+    # 2-D byte images wide enough (>= 384 columns) for the networks to read interior rows in
+    # place: every mode and origin, the edge patches, a row-strided view, a reversed view (the
+    # slab path) and output= views, against SciPy.
+    rng = np.random.default_rng(12)
+    u = sample(rng, (23, 517), np.uint8)
+    for mode in MODES:
+        for kw in (dict(size=3), dict(size=5), dict(size=3, origin=(1, -1)),
+                   dict(size=5, origin=(-2, 2)), dict(size=(3, 5)), dict(footprint=np.eye(3, dtype=bool))):
+            kw.update(mode=mode, cval=7)
+            same(nd.median_filter(u, **kw), ndi.median_filter(u, **kw))
+            same(nd.rank_filter(u, 1, **kw), ndi.rank_filter(u, 1, **kw))
+    big = sample(rng, (40, 2 * 700), np.uint8)
+    for v in (big[::2, :700], big[:, ::-1][:, :600], big[::-1]):
+        same(nd.median_filter(v, 3), ndi.median_filter(v, 3))
+    out = np.zeros((23, 600), np.uint8)[:, 40:557]
+    nd.median_filter(u, 5, output=out)
+    same(out, ndi.median_filter(u, 5))
+
+
 def test_rank_one_dimensional_direct():
     # Without NaN and with windows no longer than the line SciPy's 1-D path agrees with
     # NI_Select: compare with it directly.
