@@ -257,7 +257,7 @@ def test_small_medians_with_nan_match_ni_select(isa):
 
 
 def test_byte_networks_read_in_place(isa):
-    # 2-D byte images wide enough (>= 384 columns) for the networks to read interior rows in
+    # Byte images wide enough (>= 384 columns) for the networks to read interior rows in
     # place: every mode and origin, the edge patches, a row-strided view, a reversed view (the
     # slab path) and output= views, against SciPy.
     rng = np.random.default_rng(12)
@@ -274,6 +274,13 @@ def test_byte_networks_read_in_place(isa):
     out = np.zeros((23, 600), np.uint8)[:, 40:557]
     nd.median_filter(u, 5, output=out)
     same(out, ndi.median_filter(u, 5))
+    # Stacks: footprints 1 long on the leading axes read each image in place, others not.
+    s4 = sample(rng, (2, 3, 9, 400), np.uint8)
+    for mode in ("reflect", "constant", "wrap"):
+        for size in ((1, 1, 3, 3), (1, 1, 5, 5), (1, 2, 3, 3)):
+            for v in (s4, s4[::-1, :, ::2], s4.transpose(1, 0, 2, 3)):
+                same(nd.median_filter(v, size=size, mode=mode, cval=3),
+                     ndi.median_filter(v, size=size, mode=mode, cval=3))
 
 
 def test_rank_one_dimensional_direct():
