@@ -95,6 +95,15 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
   // as whole lines; double keeps SciPy's one running sum per line.
   const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4,
                                         sizeof(T) == 4 ? filter1d::kReanchor : 0, 0.5);
+  if constexpr (std::is_same_v<T, double>) {
+    if (axis == input.ndim - 1) {
+      // double along the last axis: SciPy's running sum along each line, no transpose.
+      const filter1d::Uniform1dLineFn<double> kl = kernels<filter1d::Table>().f64_uniform1d_run;
+      ndimage::for_each_contiguous_line<T>(
+          input, out, p, [&](const T* in, T* res, int64_t n) { kl(in, res, n, size); });
+      return;
+    }
+  }
   if constexpr (std::is_same_v<T, float>) {
     if (axis == input.ndim - 1 && size <= kDirectUniform) {
       // float32 along the last axis: direct window sums along the line, no transpose.

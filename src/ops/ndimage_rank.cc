@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <utility>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -284,6 +285,104 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
   });
 }
 
+// The bytes [lo, hi) a view spans.
+std::pair<const char*, const char*> byte_span(const View& v) {
+  const char* lo = static_cast<const char*>(v.data);
+  const char* hi = lo + itemsize(v.dtype);
+  for (int k = 0; k < v.ndim; ++k) (v.strides[k] < 0 ? lo : hi) += (v.shape[k] - 1) * v.strides[k];
+  return {lo, hi};
+}
+
+// A window kernel `k(in, offsets, rank, count, out)` (the sorting networks) over 2-D images of
+// T (or stacks of them, the footprint 1 long on the leading axes) read in place: the slab copy
+// (conversion, extension, a memmove of every row) costs as much as a 3x3 byte median itself.
+// Rows whose windows lie inside the image pass the input's rows with offsets in its row
+// stride; their first and last kEdge outputs (those the border reaches, widened to a whole
+// register of every ISA so that the fast square kernels run there too) take a small extended
+// patch, and the rows near the top and bottom edges padded rows (pad_row). Returns false,
+// having written nothing, when the layout does not allow it (the slab path then runs).
+template <class T>
+bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k, int64_t rank,
+                  Border mode, T cval, const View& out, double ns_per_output) {
+  constexpr int64_t it = sizeof(T);
+  const int nd = w.nd, ra = nd - 2;  // ra: the axis across rows
+  if (nd < 2 || input.dtype != dtype_of<T>() || out.dtype != dtype_of<T>()) return false;
+  int64_t planes = 1;
+  for (int a = 0; a < ra; ++a) {
+    if (w.pshape[a] != input.shape[a]) return false;  // the footprint spans this axis
+    planes *= input.shape[a];
+  }
+  const int64_t h = input.shape[ra], n = input.shape[ra + 1];
+  const int64_t is0 = input.strides[ra], os0 = out.strides[ra];
+  if (input.strides[ra + 1] != it || out.strides[ra + 1] != it || is0 <= 0 || os0 <= 0 ||
+      is0 % it || os0 % it)
+    return false;
+  const int64_t pl = w.pshape[ra + 1], f0 = w.pshape[ra] - h + 1, f1 = pl - n + 1;
+  const int64_t lo0 = w.lo[ra], lo1 = w.lo[ra + 1], hi0 = f0 - 1 - lo0, hi1 = f1 - 1 - lo1;
+  constexpr int64_t kEdge = 64;
+  const int64_t el = std::max(lo1, kEdge), er = std::max(hi1, kEdge);
+  if (h < f0 || n - el - er < 256) return false;
+  // Read in place, so the output must not share the input's memory.
+  const auto [ib0, ib1] = byte_span(input);
+  const auto [ob0, ob1] = byte_span(out);
+  if (ob0 < ib1 && ib0 < ob1) return false;
+  std::vector<int64_t> map_last(static_cast<size_t>(pl));
+  for (int64_t t = 0; t < pl; ++t) map_last[t] = map_index(t - lo1, n, mode);
+  // Padded column [c0, c0 + pw) of each window row: patch offsets in its row stride pw.
+  const int64_t pw = std::max(el, er) + f1 - 1;
+  const int64_t nf = static_cast<int64_t>(w.offsets.size());
+  std::vector<int64_t> inner(static_cast<size_t>(nf)), patch(static_cast<size_t>(nf));
+  for (int64_t j = 0; j < nf; ++j) {
+    const int64_t r = w.offsets[j] / pl, c = w.offsets[j] % pl;  // leading offsets are 0
+    inner[j] = r * (is0 / it) + c;
+    patch[j] = r * pw + c;
+  }
+  const int64_t rows_all = planes * h;
+  parallel_for(rows_all, grain_for(rows_all, ns_per_output * static_cast<double>(n)),
+               [&](int64_t q0, int64_t q1) {
+    Buffer<T> rows, edge(static_cast<size_t>(f0 * pw));
+    for (int64_t q = q0; q < q1; ++q) {
+      const int64_t i = q % h;
+      const char* ib = static_cast<const char*>(input.data);
+      char* ob = static_cast<char*>(out.data);
+      for (int64_t a = ra - 1, rest = q / h; a >= 0; --a) {
+        ib += (rest % input.shape[a]) * input.strides[a];
+        ob += (rest % input.shape[a]) * out.strides[a];
+        rest /= input.shape[a];
+      }
+      T* dst = reinterpret_cast<T*>(ob + i * os0);
+      if (i < lo0 || i >= h - hi0) {
+        // Padded rows of this plane: the leading axes are not padded.
+        if (!rows.get()) rows = Buffer<T>(static_cast<size_t>(f0 * pl));
+        const int64_t prow = (q - i) / h * w.pshape[ra] + i;
+        for (int64_t r = 0; r < f0; ++r)
+          pad_row<T, T>(input, w, mode, cval, map_last, prow + r, rows.get() + r * pl);
+        k(rows.get(), w.offsets.data(), rank, n, dst);
+        continue;
+      }
+      const T* src = reinterpret_cast<const T*>(ib + (i - lo0) * is0);
+      k(src + el - lo1, inner.data(), rank, n - el - er, dst + el);
+      // Outputs [c0, c0 + count) read padded columns [c0, c0 + count + f1 - 1).
+      auto edge_outputs = [&](int64_t c0, int64_t count) {
+        // Padded columns [lo1, lo1 + n) are the row itself: one copy, the border by the map.
+        const int64_t a = std::max(c0, lo1), b = std::min(c0 + count + f1 - 1, lo1 + n);
+        for (int64_t r = 0; r < f0; ++r) {
+          const T* row = src + r * (is0 / it);
+          T* e = edge.get() + r * pw - c0;
+          std::memcpy(e + a, row + (a - lo1), static_cast<size_t>(b - a) * sizeof(T));
+          for (int64_t t = c0; t < a; ++t) e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
+          for (int64_t t = b; t < c0 + count + f1 - 1; ++t)
+            e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
+        }
+        k(edge.get(), patch.data(), rank, count, dst + c0);
+      };
+      edge_outputs(0, el);
+      edge_outputs(n - er, er);
+    }
+  });
+  return true;
+}
+
 template <class S>
 void window_filter(const View& input, const View& footprint, const int64_t* origins,
                    int64_t rank, bool minmax, bool minimum, const View& out, Border mode,
@@ -328,6 +427,11 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
         break;
     }
     if (k) {
+      // Bytes only: on floats the networks may return -0.0 or +0.0 for equal zeros depending
+      // on where a vector of outputs starts, and moving the starts would change results.
+      if constexpr (std::is_same_v<S, uint8_t>)
+        if (net_in_place<T>(input, w, k, rank, mode, fill, out, 0.3 * static_cast<double>(nf)))
+          return;
       const int64_t* off = w.offsets.data();
       for_each_slab<T, S>(input, w, mode, fill, out, 0.3 * static_cast<double>(nf), 0,
                           [&](const T* p, T* res, int64_t n, void*) { k(p, off, rank, n, res); });

@@ -256,6 +256,33 @@ def test_small_medians_with_nan_match_ni_select(isa):
         same(nd.median_filter(u, size=size, mode="constant", cval=-1), ndi.median_filter(u, size=size, mode="constant", cval=-1))
 
 
+def test_byte_networks_read_in_place(isa):
+    # Byte images wide enough (>= 384 columns) for the networks to read interior rows in
+    # place: every mode and origin, the edge patches, a row-strided view, a reversed view (the
+    # slab path) and output= views, against SciPy.
+    rng = np.random.default_rng(12)
+    u = sample(rng, (23, 517), np.uint8)
+    for mode in MODES:
+        for kw in (dict(size=3), dict(size=5), dict(size=3, origin=(1, -1)),
+                   dict(size=5, origin=(-2, 2)), dict(size=(3, 5)), dict(footprint=np.eye(3, dtype=bool))):
+            kw.update(mode=mode, cval=7)
+            same(nd.median_filter(u, **kw), ndi.median_filter(u, **kw))
+            same(nd.rank_filter(u, 1, **kw), ndi.rank_filter(u, 1, **kw))
+    big = sample(rng, (40, 2 * 700), np.uint8)
+    for v in (big[::2, :700], big[:, ::-1][:, :600], big[::-1]):
+        same(nd.median_filter(v, 3), ndi.median_filter(v, 3))
+    out = np.zeros((23, 600), np.uint8)[:, 40:557]
+    nd.median_filter(u, 5, output=out)
+    same(out, ndi.median_filter(u, 5))
+    # Stacks: footprints 1 long on the leading axes read each image in place, others not.
+    s4 = sample(rng, (2, 3, 9, 400), np.uint8)
+    for mode in ("reflect", "constant", "wrap"):
+        for size in ((1, 1, 3, 3), (1, 1, 5, 5), (1, 2, 3, 3)):
+            for v in (s4, s4[::-1, :, ::2], s4.transpose(1, 0, 2, 3)):
+                same(nd.median_filter(v, size=size, mode=mode, cval=3),
+                     ndi.median_filter(v, size=size, mode=mode, cval=3))
+
+
 def test_rank_one_dimensional_direct():
     # Without NaN and with windows no longer than the line SciPy's 1-D path agrees with
     # NI_Select: compare with it directly.

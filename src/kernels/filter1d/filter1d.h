@@ -29,6 +29,11 @@
 // right: float32 only (its tolerance allows another order than SciPy's running sum), for
 // small sizes along the last axis, where it needs no transpose.
 //
+// Contract of `f64_uniform1d_run__<isa>`: the uniform1d running sum (above, T = double) along
+// one contiguous extended line (n + size - 1 elements): SciPy's order exactly, without the
+// transpose into lanes. One add chain per line (SciPy's own loop); a block of lanes costs more
+// in the transpose than the chain does.
+//
 // Every lane goes through the same operations in every ISA (the reference fuses with
 // std::fma exactly where the SIMD bodies do), so all ISAs give bitwise the same results. Kernels
 // are pure: no allocation, no threads, no exceptions.

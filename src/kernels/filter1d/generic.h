@@ -226,6 +226,19 @@ void uniform1d_line(const T* in, T* out, int64_t n, int64_t size) {
   if (i < n) uniform1d_line_block<T, 0, true>(in, out, i, size, div_v, static_cast<int>(n - i));
 }
 
+// SciPy's running sum along one line: scalar, the chain is the loop's whole cost.
+template <class T>
+void uniform1d_run(const T* in, T* out, int64_t n, int64_t size) {
+  const T d = static_cast<T>(size);
+  T s = 0;
+  for (int64_t k = 0; k < size; ++k) s += in[k];
+  out[0] = s / d;
+  for (int64_t i = 1; i < n; ++i) {
+    s += in[i - 1 + size] - in[i - 1];
+    out[i] = s / d;
+  }
+}
+
 inline constexpr npfast::filter1d::Table kTable = {
 #define NPFAST_KERNEL NPFAST_KERNEL_SIMD
 #include "src/kernels/filter1d/kernels.inc"

@@ -2,6 +2,7 @@
 // Written as SciPy's NI_Correlate1D / NI_UniformFilter1D loops (filter1d.h).
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "src/kernels/filter1d/filter1d.h"
 
@@ -90,6 +91,16 @@ void uniform1d_line_ref(const T* in, T* out, int64_t n, int64_t size) {
     for (int64_t k = 1; k < size; ++k) s += in[i + k];
     out[i] = s / div;
   }
+}
+
+// The lanes kernel's reference on one line seen as rows of one lane.
+template <class T>
+void uniform1d_run_ref(const T* in, T* out, int64_t n, int64_t size) {
+  std::vector<const T*> rows(static_cast<size_t>(n + size - 1));
+  std::vector<T*> res(static_cast<size_t>(n));
+  for (int64_t t = 0; t < n + size - 1; ++t) rows[t] = in + t;
+  for (int64_t i = 0; i < n; ++i) res[i] = out + i;
+  uniform1d_ref<T>(rows.data(), res.data(), n, 1, size);
 }
 
 }  // namespace

@@ -157,6 +157,28 @@ void check_uniform_line(Isa isa) {
     }
 }
 
+// The double running sum along one line equals the lanes kernel on that line, bit for bit.
+void check_uniform_run(Isa isa) {
+  const Uniform1dLineFn<double> k = kernels<Table>(isa)->f64_uniform1d_run;
+  const Uniform1dFn<double> lanes = kernels<Table>(isa)->f64_uniform1d;
+  std::mt19937 rng(10);
+  std::uniform_real_distribution<double> dist(-10.0, 10.0);
+  for (int64_t size : {1, 2, 5, 9, 32})
+    for (int64_t n : {1, 7, 33, 1000}) {
+      std::vector<double> in(n + size - 1), got(n + 1, -777.0), want(n);
+      for (auto& v : in) v = dist(rng);
+      std::vector<const double*> rows(n + size - 1);
+      std::vector<double*> res(n);
+      for (int64_t t = 0; t < n + size - 1; ++t) rows[t] = &in[t];
+      for (int64_t i = 0; i < n; ++i) res[i] = &want[i];
+      k(in.data(), got.data(), n, size);
+      lanes(rows.data(), res.data(), n, 1, size);
+      ASSERT_EQ(got[n], -777.0) << "wrote past the line";
+      ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * sizeof(double)))
+          << isa_name(isa) << " size=" << size << " n=" << n;
+    }
+}
+
 class Filter1dIsa : public ::testing::TestWithParam<Isa> {};
 
 TEST_P(Filter1dIsa, CorrelationMatchesReferenceBitwise) {
@@ -166,6 +188,7 @@ TEST_P(Filter1dIsa, CorrelationMatchesReferenceBitwise) {
 
 TEST_P(Filter1dIsa, UniformMatchesReferenceBitwise) {
   check_uniform_line(GetParam());
+  check_uniform_run(GetParam());
   check_uniform<float>(GetParam());
   check_uniform<double>(GetParam());
 }
