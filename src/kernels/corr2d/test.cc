@@ -13,6 +13,7 @@
 #include "npfast/dispatch.hpp"
 #include "npfast/error.hpp"
 #include "src/kernels/corr2d/corr2d.h"
+#include "tests/cpp/view2d.h"
 
 namespace npfast {
 namespace corr2d {
@@ -114,18 +115,6 @@ int64_t ext_index(int64_t i, int64_t n, Border b) {
     }
   }
   return -1;
-}
-
-View view2d(void* data, DType t, int64_t h, int64_t w, int64_t rs, int64_t cs) {
-  View v;
-  v.data = data;
-  v.dtype = t;
-  v.ndim = 2;
-  v.shape[0] = h;
-  v.shape[1] = w;
-  v.strides[0] = rs;
-  v.strides[1] = cs;
-  return v;
 }
 
 TEST(Corr2dOp, MatchesFormulaEveryBorderAndLayout) {

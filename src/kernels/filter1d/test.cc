@@ -17,6 +17,7 @@
 #include "src/kernels/filter1d/filter1d.h"
 #include "src/ops/ndimage_line.h"
 #include "tests/cpp/scoped_isa.h"
+#include "tests/cpp/view2d.h"
 
 namespace npfast {
 namespace filter1d {
@@ -296,18 +297,6 @@ void check_op(int64_t step) {
 TEST(Filter1dOp, MatchesFormulaEveryAxisModeIsa) {
   check_op(2);
   check_op(1);
-}
-
-View view2d(void* data, DType t, int64_t h, int64_t w, int64_t rs, int64_t cs) {
-  View v;
-  v.data = data;
-  v.dtype = t;
-  v.ndim = 2;
-  v.shape[0] = h;
-  v.shape[1] = w;
-  v.strides[0] = rs;
-  v.strides[1] = cs;
-  return v;
 }
 
 TEST(Filter1dOp, ThreadCountDoesNotChangeBits) {
