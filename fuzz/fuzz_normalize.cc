@@ -96,9 +96,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (ndim > 0 && in.range(0, 7) == 0) yshape.dims[in.range(0, ndim - 1)] += 1;
   if (!fuzz::make_array(in, dst, ndim, yshape.dims, &y)) return 0;
   // 1 or C statistics as a rule, any count up to 10 now and then.
-  const int64_t channels = ndim > 0 && axis >= -ndim && axis < ndim
-                               ? shape[axis < 0 ? axis + ndim : axis]
-                               : 1;
+  const int64_t channels =
+      ndim > 0 && axis >= -ndim && axis < ndim ? shape[axis < 0 ? axis + ndim : axis] : 1;
   const int64_t n_stats = in.range(0, 7) == 0 ? in.range(0, 10) : (in.range(0, 1) ? channels : 1);
   std::vector<double> mean(static_cast<size_t>(n_stats)), stddev(static_cast<size_t>(n_stats));
   for (int64_t c = 0; c < n_stats; ++c) {

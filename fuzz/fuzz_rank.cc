@@ -12,8 +12,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace npfast;
   fuzz::Input in(data, size);
-  const DType dtypes[] = {DType::f32, DType::f64, DType::u8, DType::u16, DType::i16, DType::i32,
-                          DType::i64};
+  const DType dtypes[] = {DType::f32, DType::f64, DType::u8, DType::u16,
+                          DType::i16, DType::i32, DType::i64};
   const DType ti = dtypes[in.range(0, 6)], to = dtypes[in.range(0, 6)];
   const int ndim = static_cast<int>(in.range(1, 3));
   int64_t shape[3];
@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool in_place = ti == to && in.range(0, 3) == 0;
   if (!in_place && !fuzz::make_array(in, to, ndim, shape, &y)) return 0;
   const View& out = in_place ? x.view : y.view;
-  const Border modes[2] = {static_cast<Border>(in.range(0, 4)), static_cast<Border>(in.range(0, 4))};
+  const Border modes[2] = {static_cast<Border>(in.range(0, 4)),
+                           static_cast<Border>(in.range(0, 4))};
   const double cval = in.take<double>();
   const bool minimum = in.range(0, 1) == 0;
   try {

@@ -58,8 +58,9 @@ void matmul(const View& a, const View& b, const View& out);
 
 // np.matmul with any number of batch dimensions: a (..., m, k) or (k,), b (..., k, n) or (k,);
 // the batch dimensions broadcast as NumPy's (right-aligned, 1 stretches). Checks as
-// matmul_shape (the messages give the full shapes) and returns the result shape. matmul_nd runs batches that one stride
-// addresses as one strided matmul call (bitwise equal to it) and loops over the rest.
+// matmul_shape (the messages give the full shapes) and returns the result shape. matmul_nd runs
+// batches that one stride addresses as one strided matmul call (bitwise equal to it) and loops over
+// the rest.
 Shape matmul_nd_shape(const View& a, const View& b);
 void matmul_nd(const View& a, const View& b, const View& out);
 

@@ -55,10 +55,10 @@ void parallel_for(int64_t n, int64_t grain, F&& f) {
 // Grain for n items costing about `cost_per_item` ns each: the per-call cost model. No chunk
 // costs under kMinChunkNs, so a call of total work W runs on min(available_threads(),
 // W / kMinChunkNs) threads, and there are enough chunks to balance; returns n (a single chunk,
-// run serially on the caller) when the whole job is too small to be worth a hand-off. The grain depends on
-// the thread count: use it only where each output is written by one chunk (then results do not
-// depend on the partition); a reduction across chunks needs a fixed grain. `per_thread` is the
-// chunk count aimed at per thread: more where items need no per-chunk setup, so that the last
+// run serially on the caller) when the whole job is too small to be worth a hand-off. The grain
+// depends on the thread count: use it only where each output is written by one chunk (then results
+// do not depend on the partition); a reduction across chunks needs a fixed grain. `per_thread` is
+// the chunk count aimed at per thread: more where items need no per-chunk setup, so that the last
 // chunk, which one thread finishes while the others wait, is short.
 int64_t grain_for(int64_t n, double cost_per_item_ns, int per_thread = 4);
 

@@ -83,7 +83,6 @@ nb::object normalize_py(nb::handle image, nb::handle mean, nb::handle stddev, nb
   return result;
 }
 
-
 }  // namespace
 
 NPFAST_BIND(elementwise) {

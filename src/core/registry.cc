@@ -53,8 +53,10 @@ std::vector<std::pair<std::string, std::string>> names(const Snapshot& s) {
   };
   const auto& g = *static_cast<const gemm_kernels::Table*>(s.table[k_gemm_kernels]);
   // A table field's kernel (registry.h: NPFAST_KERNEL_BASE).
-#define NPFAST_SHOW(op, family, field) \
-  { op, named(k_##family, NPFAST_KERNEL_BASE(family::Table, field)) }
+#define NPFAST_SHOW(op, family, field)                              \
+  {                                                                 \
+    op, named(k_##family, NPFAST_KERNEL_BASE(family::Table, field)) \
+  }
   return {
       {"matmul_f32", named(k_gemm_kernels, gemm_kernels::base_name(g.f32))},
       {"matmul_f64", named(k_gemm_kernels, gemm_kernels::base_name(g.f64))},
@@ -95,8 +97,8 @@ Snapshot build(Isa isa) {
 }
 
 const Snapshot& snapshot_of(Isa isa) {
-  static const Snapshot all[kNumIsas] = {build(Isa::scalar), build(Isa::avx2),
-                                         build(Isa::avx512), build(Isa::neon)};
+  static const Snapshot all[kNumIsas] = {build(Isa::scalar), build(Isa::avx2), build(Isa::avx512),
+                                         build(Isa::neon)};
   static_assert(kNumIsas == 4, "one snapshot per Isa");
   return all[static_cast<int>(isa)];
 }
@@ -116,12 +118,8 @@ const void* table(Family f, Isa isa) { return lines().table[f][static_cast<int>(
 
 }  // namespace registry
 
-std::string kernel_name(const std::string& base, Isa isa) {
-  return base + "__" + isa_name(isa);
-}
+std::string kernel_name(const std::string& base, Isa isa) { return base + "__" + isa_name(isa); }
 
-std::vector<std::pair<std::string, std::string>> kernel_names() {
-  return registry::active().names;
-}
+std::vector<std::pair<std::string, std::string>> kernel_names() { return registry::active().names; }
 
 }  // namespace npfast

@@ -31,11 +31,11 @@
   struct Table;               \
   }                           \
   }
-#define NPFAST_TABLE(family, isa)     \
-  namespace npfast {                  \
-  namespace family {                  \
-  extern const Table table_##isa;     \
-  }                                   \
+#define NPFAST_TABLE(family, isa) \
+  namespace npfast {              \
+  namespace family {              \
+  extern const Table table_##isa; \
+  }                               \
   }
 #include "src/core/kernels.inc"
 #undef NPFAST_FAMILY
@@ -67,10 +67,10 @@ enum Family : int {
 // The family of a table type.
 template <class Table>
 struct FamilyOf;
-#define NPFAST_FAMILY(family)                      \
-  template <>                                      \
-  struct FamilyOf<family::Table> {                 \
-    static constexpr Family value = k_##family;    \
+#define NPFAST_FAMILY(family)                   \
+  template <>                                   \
+  struct FamilyOf<family::Table> {              \
+    static constexpr Family value = k_##family; \
   };
 #define NPFAST_TABLE(family, isa)
 #include "src/core/kernels.inc"
@@ -78,9 +78,9 @@ struct FamilyOf;
 #undef NPFAST_TABLE
 
 struct Snapshot {
-  Isa isa;                                // the active ISA
-  const void* table[kNumFamilies];        // each family's table (a family::Table)
-  Isa table_isa[kNumFamilies];            // its ISA: `isa` or the nearest narrower one
+  Isa isa;                          // the active ISA
+  const void* table[kNumFamilies];  // each family's table (a family::Table)
+  Isa table_isa[kNumFamilies];      // its ISA: `isa` or the nearest narrower one
   std::vector<std::pair<std::string, std::string>> names;  // (operator, kernel), for config()
 };
 

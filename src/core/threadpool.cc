@@ -149,13 +149,14 @@ class Pool {
   }
 
   // A call whose helpers made it slower than the caller alone would have been (the CPU time
-  // of the caller's chunks times all chunks) means the helpers did not get cores: the next calls run on the caller,
-  // for twice as many calls after each further loss in a row, up to kMaxSerialCalls. A win
-  // resets this, so the pool probes the cores again after every serial stretch.
+  // of the caller's chunks times all chunks) means the helpers did not get cores: the next calls
+  // run on the caller, for twice as many calls after each further loss in a row, up to
+  // kMaxSerialCalls. A win resets this, so the pool probes the cores again after every serial
+  // stretch.
   void judge(int64_t own, int64_t own_ns, int64_t total_ns) {
     if (own == 0) return;  // the helpers ran every chunk: no pace to compare with
-    const double alone_ns = static_cast<double>(own_ns) * static_cast<double>(chunks_) /
-                            static_cast<double>(own);
+    const double alone_ns =
+        static_cast<double>(own_ns) * static_cast<double>(chunks_) / static_cast<double>(own);
     if (static_cast<double>(total_ns) > 1.15 * alone_ns + 5000.0) {
       serial_run_ = std::min(std::max(2 * serial_run_, 1), kMaxSerialCalls);
       serial_calls_ = serial_run_;

@@ -109,8 +109,8 @@ void grad_weight_direct(const DirectPlan& pl, const T* x, const T* gy, T* gw) {
   for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
     const int64_t nimg = std::min(bimg, pl.n - n0);
     conv_ops::pad_planes(pl, x + n0 * pl.c * pl.h * pl.w, nimg * pl.c, xp.get());
-    const double item_ns = 2.0 * static_cast<double>(nimg * pl.P * pl.K * kGradChannels) *
-                           kNsPerFlop;
+    const double item_ns =
+        2.0 * static_cast<double>(nimg * pl.P * pl.K * kGradChannels) * kNsPerFlop;
     parallel_for(items, grain_for(items, item_ns, 16), [&](int64_t b, int64_t e) {
       conv::DirectArgs<T> a = shared;
       Buffer<T> work(static_cast<size_t>(conv::direct_grad_work(pl.K)) / sizeof(T));
@@ -359,8 +359,8 @@ void conv2d_backward(const View& grad_output, const View& input, const View& wei
     (nhwc ? backward_nhwc<float> : backward_t<float>)(grad_output, input, weight, p, grad_input,
                                                       grad_weight, grad_bias);
   else
-    (nhwc ? backward_nhwc<double> : backward_t<double>)(grad_output, input, weight, p,
-                                                        grad_input, grad_weight, grad_bias);
+    (nhwc ? backward_nhwc<double> : backward_t<double>)(grad_output, input, weight, p, grad_input,
+                                                        grad_weight, grad_bias);
 }
 
 }  // namespace npfast

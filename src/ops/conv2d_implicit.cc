@@ -34,11 +34,10 @@ namespace npfast {
 namespace conv_ops {
 namespace {
 
-
 constexpr double kNsPerFlop = 0.03;
-// A work item is a run of output pixels of one image, phase and group: at least this many flops (~100 us,
-// enough to hide the hand-off) and this many pixels (so each slice of a weight panel, pulled
-// from L2 or L3, is reused by that many tiles), small enough that two threads split a 56^2
+// A work item is a run of output pixels of one image, phase and group: at least this many flops
+// (~100 us, enough to hide the hand-off) and this many pixels (so each slice of a weight panel,
+// pulled from L2 or L3, is reused by that many tiles), small enough that two threads split a 56^2
 // layer evenly.
 constexpr double kItemFlops = 4.0e6;
 constexpr int64_t kItemPixels = 96;
@@ -156,8 +155,8 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
                });
 
   const int64_t bimg = std::min(pl.n, pl.batch_images);
-  Buffer<T> xin(static_cast<size_t>(
-      checked_mul(checked_mul(bimg, pl.image_px, "channels-last input"), C, "channels-last input")));
+  Buffer<T> xin(static_cast<size_t>(checked_mul(
+      checked_mul(bimg, pl.image_px, "channels-last input"), C, "channels-last input")));
   // Work items are blocks of at least kItemFlops and kItemPixels of one image, row phase and
   // group (all its column phases): `cap` wide-output pixels, a multiple of MR so that only the
   // last block of a phase computes padding rows (blocks of whole wide rows wasted up to MR - 1
@@ -182,8 +181,7 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
     // An even item count per batch where one row less per item gives it, so that two threads
     // split a batch (often one image) evenly: 28 rows in 7 blocks of 4 -> 10 of 3.
     const bool odd = (std::min(pl.n, pl.batch_images) * pl.fh * pl.groups * blocks) % 2 == 1;
-    if (odd && rows_per_item > 1 &&
-        (pl.oh2 + rows_per_item - 2) / (rows_per_item - 1) % 2 == 0) {
+    if (odd && rows_per_item > 1 && (pl.oh2 + rows_per_item - 2) / (rows_per_item - 1) % 2 == 0) {
       --rows_per_item;
       blocks = (pl.oh2 + rows_per_item - 1) / rows_per_item;
     }
@@ -263,12 +261,11 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
                 for (int64_t r = r0; r < r1; ++r)
                   for (int64_t q = 0; q < row_tiles; ++q)
                     ukfn(sg[s].len, as + (r * pl.wpad + q * MR) * rs, rs, 1, bs, NR,
-                          cb + ((r - r0) * cpitch + q * MR) * ogp + t * NR, ogp, MR, NR, T(1),
-                          beta);
+                         cb + ((r - r0) * cpitch + q * MR) * ogp + t * NR, ogp, MR, NR, T(1), beta);
               } else {
                 for (int64_t i = 0; i < np; i += MR)
-                  ukfn(sg[s].len, as + (p0 + i) * rs, rs, 1, bs, NR, cb + i * ogp + t * NR, ogp,
-                        MR, NR, T(1), beta);
+                  ukfn(sg[s].len, as + (p0 + i) * rs, rs, 1, bs, NR, cb + i * ogp + t * NR, ogp, MR,
+                       NR, T(1), beta);
               }
             }
           }
@@ -337,8 +334,7 @@ void grad_weight_implicit(const ImplicitPlan& pl, const T* x, const T* gy, T* gw
         std::fill(gyt.get(), gyt.get() + total * ogp, T(0));
         const T* gyn = gy + n * pl.o * pl.P;
         for (int64_t i = 0; i < pl.oh; ++i)
-          transpose_by_lines(gyn + i * pl.ow, pl.P, gyt.get() + i * pl.wpad * ogp, ogp, og,
-                             pl.ow);
+          transpose_by_lines(gyn + i * pl.ow, pl.P, gyt.get() + i * pl.wpad * ogp, ogp, og, pl.ow);
         // Pixels in chunks whose B panel slice (chunk x NR) stays in L1 while the row tiles
         // of A stream past it.
         for (int64_t p0 = 0; p0 < total; p0 += chunk) {
@@ -374,9 +370,8 @@ bool implicit_grad_weight_fits(const ImplicitPlan& pl) {
   // (17.3 against 13.6 ms, one thread): its A rows (a 1 KiB kernel row a pixel, 512 bytes
   // apart) are streamed from L2 once per 32-column panel.
   return pl.kh <= 3 && pl.kw <= 3 && pl.groups == 1 && pl.fh == 1 && pl.fw == 1 && pl.edh == 1 &&
-         pl.edw == 1 &&
-         pl.p.layout == Layout::nchw && pl.n > 0 && pl.P > 0 && pl.K > 0 && pl.o > 0 &&
-         pl.wslots >= 4;
+         pl.edw == 1 && pl.p.layout == Layout::nchw && pl.n > 0 && pl.P > 0 && pl.K > 0 &&
+         pl.o > 0 && pl.wslots >= 4;
 }
 
 template void forward_implicit<float>(const ImplicitPlan&, const float*, const float*, const float*,

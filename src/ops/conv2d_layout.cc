@@ -206,20 +206,20 @@ void channels_last_block(const Geometry& pl, const T* x, int64_t r, int64_t widt
 }
 
 template <class T>
-void channels_last_row(const Geometry& pl, const T* x, int64_t r, int64_t width, T* d,
-                       int64_t col0, int64_t step) {
+void channels_last_row(const Geometry& pl, const T* x, int64_t r, int64_t width, T* d, int64_t col0,
+                       int64_t step) {
   channels_last_block(pl, x, r, width, d, col0, step, 0, pl.c);
 }
 
-#define NPFAST_INSTANTIATE(T)                                                               \
-  template void im2col<T>(const Geometry&, const T*, int64_t, int64_t, T*);                 \
-  template void col2im_add<T>(const Geometry&, const T*, int64_t, int64_t, T*);             \
-  template void pad_plane<T>(const DirectPlan&, const T*, T*);                              \
-  template void pad_rows<T>(const DirectPlan&, const T*, T*, int64_t, int64_t);             \
-  template void pad_planes<T>(const DirectPlan&, const T*, int64_t, T*);                    \
-  template conv::DirectArgs<T> direct_args<T>(const DirectPlan&, const T*, bool, int64_t*); \
-  template void channels_last_row<T>(const Geometry&, const T*, int64_t, int64_t, T*, int64_t, \
-                                     int64_t);                                              \
+#define NPFAST_INSTANTIATE(T)                                                                    \
+  template void im2col<T>(const Geometry&, const T*, int64_t, int64_t, T*);                      \
+  template void col2im_add<T>(const Geometry&, const T*, int64_t, int64_t, T*);                  \
+  template void pad_plane<T>(const DirectPlan&, const T*, T*);                                   \
+  template void pad_rows<T>(const DirectPlan&, const T*, T*, int64_t, int64_t);                  \
+  template void pad_planes<T>(const DirectPlan&, const T*, int64_t, T*);                         \
+  template conv::DirectArgs<T> direct_args<T>(const DirectPlan&, const T*, bool, int64_t*);      \
+  template void channels_last_row<T>(const Geometry&, const T*, int64_t, int64_t, T*, int64_t,   \
+                                     int64_t);                                                   \
   template void channels_last_block<T>(const Geometry&, const T*, int64_t, int64_t, T*, int64_t, \
                                        int64_t, int64_t, int64_t);
 NPFAST_INSTANTIATE(float)

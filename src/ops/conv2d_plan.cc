@@ -160,9 +160,9 @@ DirectPlan plan_direct(const Geometry& g) {
   const int64_t image_bytes =
       checked_mul(checked_mul(g.c, pl.plane, "padded plane"), esize(g), "padded plane");
   if (image_bytes > kMappableBytes)
-    throw MemoryError("stride: (" + std::to_string(p.stride_h) + ", " +
-                      std::to_string(p.stride_w) + ") needs a padded input of " +
-                      std::to_string(image_bytes) + " bytes per image, more than can be mapped");
+    throw MemoryError("stride: (" + std::to_string(p.stride_h) + ", " + std::to_string(p.stride_w) +
+                      ") needs a padded input of " + std::to_string(image_bytes) +
+                      " bytes per image, more than can be mapped");
   // Groups of at most 4 output channels take the 4-channel tile (conv_direct_4ch).
   pl.ocb = pl.depthwise ? 1 : g.og <= 4 ? 4 : kernels<conv::Table>().direct_ob;
   const int64_t ob = std::min<int64_t>(g.og, pl.ocb);
@@ -232,8 +232,8 @@ ImplicitPlan plan_implicit(const Geometry& g) {
                             p.stride_w * 64 + (g.kw - 1) * pl.edw, "padded plane");
   pl.image_px = checked_mul(checked_mul(pl.fh * pl.fw, p.stride_h, "phase planes"), pl.plane_px,
                             "phase planes");
-  const int64_t image_bytes = checked_mul(checked_mul(pl.image_px, g.c, "workspace"), esize(g),
-                                          "workspace");
+  const int64_t image_bytes =
+      checked_mul(checked_mul(pl.image_px, g.c, "workspace"), esize(g), "workspace");
   pl.batch_images = std::min(batch_images(g, pl.image_px),
                              std::max<int64_t>(1, kImplicitBatchBytes / image_bytes));
   pl.wslots = weight_slots(std::max<int64_t>(g.n, 1));

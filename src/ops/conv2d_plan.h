@@ -104,14 +104,14 @@ ShiftedPlan plan_shifted(const Geometry& g);
 // output pixel p of a phase reads pixel stride_w * p + (a tap's constant). wpad and hq are the
 // wide row and the rows of one phase's problem (oh2 x ow2 outputs, dilation edh x edw inside).
 struct ImplicitPlan : WideRows {
-  int64_t fh, fw;      // output phases per axis
-  int64_t oh2, ow2;    // output rows and columns of one phase
-  int64_t edh, edw;    // dilation within a phase
-  int64_t wrow;        // pixels per row of a plane
-  int64_t plane_px;    // pixels per plane, slack included
-  int64_t image_px;    // pixels per image: fh * fw * stride_h planes
+  int64_t fh, fw;    // output phases per axis
+  int64_t oh2, ow2;  // output rows and columns of one phase
+  int64_t edh, edw;  // dilation within a phase
+  int64_t wrow;      // pixels per row of a plane
+  int64_t plane_px;  // pixels per plane, slack included
+  int64_t image_px;  // pixels per image: fh * fw * stride_h planes
   int64_t batch_images;
-  int64_t wslots;      // grad_weight partials: a fixed split of the images (weight_slots)
+  int64_t wslots;  // grad_weight partials: a fixed split of the images (weight_slots)
 };
 ImplicitPlan plan_implicit(const Geometry& g);
 

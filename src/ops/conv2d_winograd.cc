@@ -106,8 +106,7 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
                });
 
   // Tiles per work item: V (C) and M (ogp) rows of 16 matrices within kItemBytes.
-  const int64_t tb = std::max<int64_t>(
-      MR, kItemBytes / (16 * (C + ogp) * esize) / MR * MR);
+  const int64_t tb = std::max<int64_t>(MR, kItemBytes / (16 * (C + ogp) * esize) / MR * MR);
   const int64_t tcap = std::min(tb, round_up(tiles, MR));
   const int64_t blocks = (tiles + tcap - 1) / tcap;
   const int64_t bimg = std::min(pl.n, pl.batch_images);
@@ -157,22 +156,21 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
               T* c = mb.get() + xi * tcap * ogp + t * NR;
               for (int64_t i = 0; i < np; i += MR)
                 ukfn(k1 - k0, a + i * C, C, 1, bp, NR, c + i * ogp, ogp, MR, NR, T(1),
-                      kb == 0 ? T(0) : T(1));
+                     kb == 0 ? T(0) : T(1));
             }
         // Outputs: each run of tiles gives two output rows of 2 * run pixels (channels last),
         // transposed into the NCHW planes without the padding row or column.
         T* yn = y + (n0 + n) * O * pl.P;
         for (int64_t q = q0; q < q1;) {
           const int64_t ty = q / tw, tx = q % tw, run = std::min(tw - tx, q1 - q);
-          tf.out(mb.get() + (q - q0) * ogp, ogp, tcap * ogp, O, run, bias, relu, stage.get(),
-                 ogp, 2 * tw * ogp);
+          tf.out(mb.get() + (q - q0) * ogp, ogp, tcap * ogp, O, run, bias, relu, stage.get(), ogp,
+                 2 * tw * ogp);
           const int64_t ox0 = 2 * tx, cols = std::min(2 * run, pl.ow - ox0);
           for (int64_t r = 0; r < 2 && 2 * ty + r < pl.oh; ++r) {
             const T* sr = stage.get() + r * 2 * tw * ogp;
             if (nhwc)  // the staged rows are channels-last already
               for (int64_t c = 0; c < cols; ++c)
-                std::memcpy(yn + ((2 * ty + r) * pl.ow + ox0 + c) * O, sr + c * ogp,
-                            O * sizeof(T));
+                std::memcpy(yn + ((2 * ty + r) * pl.ow + ox0 + c) * O, sr + c * ogp, O * sizeof(T));
             else
               pack::transpose(sr, ogp, yn + (2 * ty + r) * pl.ow + ox0, pl.P, cols, O);
           }

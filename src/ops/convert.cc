@@ -80,9 +80,8 @@ void convert(const View& x_in, const View& y_in, double scale, double offset) {
   const bool unit = !wide && sx == static_cast<int64_t>(itemsize(x.dtype)) &&
                     sy == static_cast<int64_t>(itemsize(y.dtype));
   // Strided rows go through a stack buffer, which streaming stores would push out of cache.
-  const elementwise::ConvertFn k =
-      elementwise::convert_kernel(kernels<elementwise::Table>(), wide ? DType::f64 : x.dtype, y.dtype,
-                                  big && unit);
+  const elementwise::ConvertFn k = elementwise::convert_kernel(
+      kernels<elementwise::Table>(), wide ? DType::f64 : x.dtype, y.dtype, big && unit);
   char* const xp = static_cast<char*>(x.data);
   char* const yp = static_cast<char*>(y.data);
 

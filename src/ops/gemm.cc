@@ -481,13 +481,13 @@ void gemm_batched_impl(bool ta, bool tb, int64_t batch, int64_t m, int64_t n, in
 
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  gemm_detail::gemm_run(kernels<gemm_kernels::Table>().f32, gemm_detail::Options{}, ta, tb, m, n,
-                        k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_detail::gemm_run(kernels<gemm_kernels::Table>().f32, gemm_detail::Options{}, ta, tb, m, n, k,
+                        alpha, a, lda, b, ldb, beta, c, ldc);
 }
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
           int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
-  gemm_detail::gemm_run(kernels<gemm_kernels::Table>().f64, gemm_detail::Options{}, ta, tb, m, n,
-                        k, alpha, a, lda, b, ldb, beta, c, ldc);
+  gemm_detail::gemm_run(kernels<gemm_kernels::Table>().f64, gemm_detail::Options{}, ta, tb, m, n, k,
+                        alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void gemm_batched(bool ta, bool tb, int64_t batch, int64_t m, int64_t n, int64_t k, float alpha,

@@ -88,9 +88,8 @@ double measure_write_bandwidth(int64_t bytes, int repeats) {
   double best = 0;
   for (int r = 0; r < repeats; ++r) {
     const auto t0 = Clock::now();
-    parallel_for(n, grain, [&](int64_t b, int64_t e) {
-      probes.f64_write_stream(buf.get() + b, e - b, 2.0);
-    });
+    parallel_for(n, grain,
+                 [&](int64_t b, int64_t e) { probes.f64_write_stream(buf.get() + b, e - b, 2.0); });
     best = std::max(best, static_cast<double>(n) * 8 / seconds_since(t0));
   }
   return best;

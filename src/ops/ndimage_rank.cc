@@ -70,16 +70,18 @@ template <class T>
 void minmax_lines(const View& input, int64_t size, const View& out, Border mode, double cval,
                   int64_t origin, bool minimum) {
   const auto& t = kernels<rank::Table>();
-  const rank::MinMaxLineFn<T> k = pick<T>(t.f32_minmax_line, t.f64_minmax_line,
-                                          t.u8_minmax_line, t.u16_minmax_line, t.i32_minmax_line);
+  const rank::MinMaxLineFn<T> k = pick<T>(t.f32_minmax_line, t.f64_minmax_line, t.u8_minmax_line,
+                                          t.u16_minmax_line, t.i32_minmax_line);
   const int last = input.ndim - 1;
   const int64_t n = input.shape[last], before = size / 2 + origin;
   const ndimage::OuterAxes outer(input, last, last);
   const int64_t lines = outer.size;
   const ndimage::LoadFn<T> load = ndimage::with_dtype(
-      input.dtype, [](auto s) -> ndimage::LoadFn<T> { return ndimage::load_lanes<T, decltype(s)>; });
+      input.dtype,
+      [](auto s) -> ndimage::LoadFn<T> { return ndimage::load_lanes<T, decltype(s)>; });
   const ndimage::StoreFn<T> store = ndimage::with_dtype(
-      out.dtype, [](auto d) -> ndimage::StoreFn<T> { return ndimage::store_lanes<T, decltype(d)>; });
+      out.dtype,
+      [](auto d) -> ndimage::StoreFn<T> { return ndimage::store_lanes<T, decltype(d)>; });
   const T fill = ndimage::c_cast<T>(cval);  // defined for any value (a fuzzer's 1e173)
   parallel_for(lines, grain_for(lines, 0.3 * static_cast<double>(n * size)),
                [&](int64_t l0, int64_t l1) {
@@ -116,11 +118,10 @@ void minmax1d_as(const View& input, int64_t size, int axis, const View& out, Bor
   const int64_t direct_lanes = 1024 / static_cast<int64_t>(sizeof(T));
   // Floating lines holding a NaN take SciPy's deque, whose answer depends on the line's whole
   // history: they must be whole lines too.
-  const int64_t band = input.data == out.data || std::is_floating_point_v<T>
-                           ? 0
-                           : std::max<int64_t>(64, 2 * size);
-  const ndimage::LinePass p{axis, size1 + origin, size - size1 - 1 - origin, mode, cval, lanes,
-                            direct_lanes, band, 0.3};
+  const int64_t band =
+      input.data == out.data || std::is_floating_point_v<T> ? 0 : std::max<int64_t>(64, 2 * size);
+  const ndimage::LinePass p{
+      axis, size1 + origin, size - size1 - 1 - origin, mode, cval, lanes, direct_lanes, band, 0.3};
   ndimage::for_each_line<T>(input, out, p,
                             [&](const T* const* in, T* const* res, int64_t n, int64_t width) {
                               Buffer<char> work(rank::minmax_work_bytes(size, width, sizeof(T)));
@@ -205,9 +206,10 @@ void pad_row(const View& input, const Window& w, Border mode, T cval,
 
 // Runs `row(P_at_window, res, n, scratch)` for every output row (all axes but the last; n =
 // the last axis's length, or a piece of the line for 1-D input) and writes res to `out` with
-// SciPy's cast; `scratch`: scratch_bytes per thread's run of slabs, zeroed once at its start. The extended input is built slab by slab (output rows along axis 0 in chunks, each
-// with the f0 - 1 padded rows its windows also reach) in a pooled buffer of about 512 KiB, so
-// it stays in cache and no full padded copy is ever made. Threads over slabs.
+// SciPy's cast; `scratch`: scratch_bytes per thread's run of slabs, zeroed once at its start. The
+// extended input is built slab by slab (output rows along axis 0 in chunks, each with the f0 - 1
+// padded rows its windows also reach) in a pooled buffer of about 512 KiB, so it stays in cache and
+// no full padded copy is ever made. Threads over slabs.
 template <class T, class S, class RowFn>
 void for_each_slab(const View& input, const Window& w, Border mode, T cval, const View& out,
                    double ns_per_output, size_t scratch_bytes, RowFn&& row) {
@@ -216,35 +218,41 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
   std::vector<int64_t> map_last(static_cast<size_t>(pl));
   for (int64_t t = 0; t < pl; ++t) map_last[t] = map_index(t - w.lo[last], nl, mode);
   const ndimage::StoreFn<T> store = ndimage::with_dtype(
-      out.dtype, [](auto d) -> ndimage::StoreFn<T> { return ndimage::store_lanes<T, decltype(d)>; });
+      out.dtype,
+      [](auto d) -> ndimage::StoreFn<T> { return ndimage::store_lanes<T, decltype(d)>; });
   constexpr int64_t kSlabElems = (int64_t{1} << 19) / static_cast<int64_t>(sizeof(T));
   if (nd == 1) {
     // A line: pieces of outputs, each with its f - 1 extra elements.
     const int64_t piece = std::max<int64_t>(kSlabElems, 4 * (pl - nl));
     const int64_t pieces = (nl + piece - 1) / piece;
-    parallel_for(pieces, grain_for(pieces, ns_per_output * static_cast<double>(piece)),
-                 [&](int64_t p0, int64_t p1) {
-                   Buffer<T> buf(static_cast<size_t>(piece + pl - nl)), res(static_cast<size_t>(piece));
-                   Buffer<char> scratch(scratch_bytes);
-                   if (scratch_bytes) std::memset(scratch.get(), 0, scratch_bytes);
-                   for (int64_t p = p0; p < p1; ++p) {
-                     const int64_t s0 = p * piece, m = std::min(piece, nl - s0);
-                     for (int64_t t = 0; t < m + pl - nl; ++t) {
-                       const int64_t k = map_last[s0 + t];
-                       S v;
-                       if (k >= 0) std::memcpy(&v, static_cast<const char*>(input.data) + k * input.strides[0], sizeof(S));
-                       buf[t] = k < 0 ? cval : static_cast<T>(v);
-                     }
-                     row(static_cast<const T*>(buf.get()), res.get(), m, scratch.get());
-                     store(static_cast<char*>(out.data) + s0 * out.strides[0], res.get(), out.strides[0], m);
-                   }
-                 });
+    parallel_for(
+        pieces, grain_for(pieces, ns_per_output * static_cast<double>(piece)),
+        [&](int64_t p0, int64_t p1) {
+          Buffer<T> buf(static_cast<size_t>(piece + pl - nl)), res(static_cast<size_t>(piece));
+          Buffer<char> scratch(scratch_bytes);
+          if (scratch_bytes) std::memset(scratch.get(), 0, scratch_bytes);
+          for (int64_t p = p0; p < p1; ++p) {
+            const int64_t s0 = p * piece, m = std::min(piece, nl - s0);
+            for (int64_t t = 0; t < m + pl - nl; ++t) {
+              const int64_t k = map_last[s0 + t];
+              S v;
+              if (k >= 0)
+                std::memcpy(&v, static_cast<const char*>(input.data) + k * input.strides[0],
+                            sizeof(S));
+              buf[t] = k < 0 ? cval : static_cast<T>(v);
+            }
+            row(static_cast<const T*>(buf.get()), res.get(), m, scratch.get());
+            store(static_cast<char*>(out.data) + s0 * out.strides[0], res.get(), out.strides[0], m);
+          }
+        });
     return;
   }
   // Results go straight into `out` when it holds T in contiguous, aligned rows.
-  bool direct = out.dtype == dtype_of<T>() && out.strides[last] == static_cast<int64_t>(sizeof(T)) &&
+  bool direct = out.dtype == dtype_of<T>() &&
+                out.strides[last] == static_cast<int64_t>(sizeof(T)) &&
                 reinterpret_cast<uintptr_t>(out.data) % alignof(T) == 0;
-  for (int k = 0; direct && k < nd; ++k) direct = out.strides[k] % static_cast<int64_t>(sizeof(T)) == 0;
+  for (int k = 0; direct && k < nd; ++k)
+    direct = out.strides[k] % static_cast<int64_t>(sizeof(T)) == 0;
   // Rows of one axis-0 index (padded), and output rows per axis-0 index.
   const int64_t slice_rows = w.pstride[0] / pl;
   const int64_t out_rows_per = input.size() / (input.shape[0] * nl);
@@ -340,53 +348,55 @@ bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k
   const int64_t rows_all = planes * h;
   parallel_for(rows_all, grain_for(rows_all, ns_per_output * static_cast<double>(n)),
                [&](int64_t q0, int64_t q1) {
-    Buffer<T> rows, edge(static_cast<size_t>(f0 * pw));
-    for (int64_t q = q0; q < q1; ++q) {
-      const int64_t i = q % h;
-      const char* ib = static_cast<const char*>(input.data);
-      char* ob = static_cast<char*>(out.data);
-      for (int64_t a = ra - 1, rest = q / h; a >= 0; --a) {
-        ib += (rest % input.shape[a]) * input.strides[a];
-        ob += (rest % input.shape[a]) * out.strides[a];
-        rest /= input.shape[a];
-      }
-      T* dst = reinterpret_cast<T*>(ob + i * os0);
-      if (i < lo0 || i >= h - hi0) {
-        // Padded rows of this plane: the leading axes are not padded.
-        if (!rows.get()) rows = Buffer<T>(static_cast<size_t>(f0 * pl));
-        const int64_t prow = (q - i) / h * w.pshape[ra] + i;
-        for (int64_t r = 0; r < f0; ++r)
-          pad_row<T, T>(input, w, mode, cval, map_last, prow + r, rows.get() + r * pl);
-        k(rows.get(), w.offsets.data(), rank, n, dst);
-        continue;
-      }
-      const T* src = reinterpret_cast<const T*>(ib + (i - lo0) * is0);
-      k(src + el - lo1, inner.data(), rank, n - el - er, dst + el);
-      // Outputs [c0, c0 + count) read padded columns [c0, c0 + count + f1 - 1).
-      auto edge_outputs = [&](int64_t c0, int64_t count) {
-        // Padded columns [lo1, lo1 + n) are the row itself: one copy, the border by the map.
-        const int64_t a = std::max(c0, lo1), b = std::min(c0 + count + f1 - 1, lo1 + n);
-        for (int64_t r = 0; r < f0; ++r) {
-          const T* row = src + r * (is0 / it);
-          T* e = edge.get() + r * pw - c0;
-          std::memcpy(e + a, row + (a - lo1), static_cast<size_t>(b - a) * sizeof(T));
-          for (int64_t t = c0; t < a; ++t) e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
-          for (int64_t t = b; t < c0 + count + f1 - 1; ++t)
-            e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
-        }
-        k(edge.get(), patch.data(), rank, count, dst + c0);
-      };
-      edge_outputs(0, el);
-      edge_outputs(n - er, er);
-    }
-  });
+                 Buffer<T> rows, edge(static_cast<size_t>(f0 * pw));
+                 for (int64_t q = q0; q < q1; ++q) {
+                   const int64_t i = q % h;
+                   const char* ib = static_cast<const char*>(input.data);
+                   char* ob = static_cast<char*>(out.data);
+                   for (int64_t a = ra - 1, rest = q / h; a >= 0; --a) {
+                     ib += (rest % input.shape[a]) * input.strides[a];
+                     ob += (rest % input.shape[a]) * out.strides[a];
+                     rest /= input.shape[a];
+                   }
+                   T* dst = reinterpret_cast<T*>(ob + i * os0);
+                   if (i < lo0 || i >= h - hi0) {
+                     // Padded rows of this plane: the leading axes are not padded.
+                     if (!rows.get()) rows = Buffer<T>(static_cast<size_t>(f0 * pl));
+                     const int64_t prow = (q - i) / h * w.pshape[ra] + i;
+                     for (int64_t r = 0; r < f0; ++r)
+                       pad_row<T, T>(input, w, mode, cval, map_last, prow + r, rows.get() + r * pl);
+                     k(rows.get(), w.offsets.data(), rank, n, dst);
+                     continue;
+                   }
+                   const T* src = reinterpret_cast<const T*>(ib + (i - lo0) * is0);
+                   k(src + el - lo1, inner.data(), rank, n - el - er, dst + el);
+                   // Outputs [c0, c0 + count) read padded columns [c0, c0 + count + f1 - 1).
+                   auto edge_outputs = [&](int64_t c0, int64_t count) {
+                     // Padded columns [lo1, lo1 + n) are the row itself: one copy, the border by
+                     // the map.
+                     const int64_t a = std::max(c0, lo1),
+                                   b = std::min(c0 + count + f1 - 1, lo1 + n);
+                     for (int64_t r = 0; r < f0; ++r) {
+                       const T* row = src + r * (is0 / it);
+                       T* e = edge.get() + r * pw - c0;
+                       std::memcpy(e + a, row + (a - lo1), static_cast<size_t>(b - a) * sizeof(T));
+                       for (int64_t t = c0; t < a; ++t)
+                         e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
+                       for (int64_t t = b; t < c0 + count + f1 - 1; ++t)
+                         e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
+                     }
+                     k(edge.get(), patch.data(), rank, count, dst + c0);
+                   };
+                   edge_outputs(0, el);
+                   edge_outputs(n - er, er);
+                 }
+               });
   return true;
 }
 
 template <class S>
-void window_filter(const View& input, const View& footprint, const int64_t* origins,
-                   int64_t rank, bool minmax, bool minimum, const View& out, Border mode,
-                   double cval) {
+void window_filter(const View& input, const View& footprint, const int64_t* origins, int64_t rank,
+                   bool minmax, bool minimum, const View& out, Border mode, double cval) {
   using T = Work<S>;
   const Window w = window(input, footprint, origins);
   const int64_t nf = static_cast<int64_t>(w.offsets.size());
@@ -398,13 +408,12 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
   const T fill = static_cast<T>(ndimage::c_cast<S>(cval));
   const auto& t = kernels<rank::Table>();
   if (minmax) {
-    const rank::FootprintFn<T> k = pick<T>(t.f32_footprint_minmax, t.f64_footprint_minmax,
-                                           t.u8_footprint_minmax, t.u16_footprint_minmax,
-                                           t.i32_footprint_minmax);
-    for_each_slab<T, S>(input, w, mode, fill, out, 0.1 * static_cast<double>(nf), 0,
-                        [&](const T* p, T* res, int64_t n, void*) {
-                      k(p, w.offsets.data(), nf, minimum, n, res);
-                    });
+    const rank::FootprintFn<T> k =
+        pick<T>(t.f32_footprint_minmax, t.f64_footprint_minmax, t.u8_footprint_minmax,
+                t.u16_footprint_minmax, t.i32_footprint_minmax);
+    for_each_slab<T, S>(
+        input, w, mode, fill, out, 0.1 * static_cast<double>(nf), 0,
+        [&](const T* p, T* res, int64_t n, void*) { k(p, w.offsets.data(), nf, minimum, n, res); });
     return;
   }
   // Windows of 3, 5, 7, 9, 25 or 27 values, any footprint and rank: the sorting networks.
@@ -412,8 +421,8 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
                 std::is_same_v<T, uint8_t>) {
     rank::RankNetFn<T> k = nullptr;
     switch (nf) {
-#define NPFAST_NET(n)                                                                       \
-  case n:                                                                                   \
+#define NPFAST_NET(n)                                                                            \
+  case n:                                                                                        \
     k = pick<T>(t.f32_rank_net_n##n, t.f64_rank_net_n##n, t.u8_rank_net_n##n, nullptr, nullptr); \
     break;
       NPFAST_NET(3)
@@ -448,10 +457,9 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
       const int64_t kw = footprint.shape[w.nd - 1];
       const int64_t step = w.nd >= 2 ? w.pstride[w.nd - 2] : 0;
       const rank::RankHistFn k = t.u8_rank_hist;
-      for_each_slab<T, S>(input, w, mode, fill, out, 2.0 * static_cast<double>(kh), 0,
-                          [&](const T* p, T* res, int64_t n, void*) {
-                            k(p, step, kh, kw, rank, n, res);
-                          });
+      for_each_slab<T, S>(
+          input, w, mode, fill, out, 2.0 * static_cast<double>(kh), 0,
+          [&](const T* p, T* res, int64_t n, void*) { k(p, step, kh, kw, rank, n, res); });
       return;
     }
   }
@@ -519,8 +527,8 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
   const auto& t = kernels<rank::Table>();
   const rank::MinMaxFn<T> vk =
       pick<T>(t.f32_minmax, t.f64_minmax, t.u8_minmax, t.u16_minmax, t.i32_minmax);
-  const rank::MinMaxLineFn<T> hk = pick<T>(t.f32_minmax_line, t.f64_minmax_line,
-                                           t.u8_minmax_line, t.u16_minmax_line, t.i32_minmax_line);
+  const rank::MinMaxLineFn<T> hk = pick<T>(t.f32_minmax_line, t.f64_minmax_line, t.u8_minmax_line,
+                                           t.u16_minmax_line, t.i32_minmax_line);
   // The last two axes of every plane (the leading axes index the planes).
   const int a0 = input.ndim - 2, a1 = input.ndim - 1;
   const ndimage::OuterAxes planes(input, a0, a1);
@@ -536,66 +544,67 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
   const int64_t bands = planes.size * per_plane;
   const int64_t kw_work = std::max(k0, k1);
   std::atomic<bool> nonfinite{false};
-  parallel_for(bands, grain_for(bands, 0.6 * static_cast<double>(kBand * W)),
-               [&](int64_t c0, int64_t c1) {
-    Buffer<T> band(static_cast<size_t>(kBand * W)), fill_row(static_cast<size_t>(L));
-    Buffer<T> ext(static_cast<size_t>(W + k1 - 1)), res(static_cast<size_t>(W));
-    Buffer<const T*> in_rows(static_cast<size_t>(kBand + k0 - 1 + W + k1 - 1));
-    Buffer<T*> out_rows(static_cast<size_t>(std::max(kBand, W)));
-    Buffer<char> work(rank::minmax_work_bytes(kw_work, L, sizeof(T)));
-    std::fill(fill_row.get(), fill_row.get() + L, fill);
-    for (int64_t cb = c0; cb < c1; ++cb) {
-      if (nonfinite.load(std::memory_order_relaxed)) return;
-      const char* in_plane = static_cast<const char*>(input.data);
-      char* out_plane = static_cast<char*>(out.data);
-      planes.offsets(input, out, cb / per_plane, &in_plane, &out_plane);
-      const int64_t c = cb % per_plane;
-      const int64_t r0 = c * kBand, m = std::min(kBand, H - r0);
-      // Vertical: rows of the input (extension rows point at the rows they repeat).
-      for (int64_t j0 = 0; j0 < W; j0 += L) {
-        const int64_t lanes = std::min(L, W - j0);
-        for (int64_t r = 0; r < m + k0 - 1; ++r) {
-          const int64_t src = map_index(r0 + r - b0, H, mode[0]);
-          in_rows[r] = src < 0 ? fill_row.get()
-                               : reinterpret_cast<const T*>(in_plane + src * rs_in) + j0;
-        }
-        for (int64_t i = 0; i < m; ++i) out_rows[i] = band.get() + i * W + j0;
-        vk(in_rows.get(), out_rows.get(), m, k0, lanes, minimum, work.get());
-        if constexpr (std::is_floating_point_v<T>) {
-          T seen[16] = {};
-          for (int64_t r = 0; r < m + k0 - 1; ++r) {
-            const T* x = in_rows[r];
-            int64_t l = 0;
-            for (; l + 16 <= lanes; l += 16)
-              for (int q = 0; q < 16; ++q) seen[q] += x[l + q] * T(0);
-            for (; l < lanes; ++l) seen[0] += x[l] * T(0);
+  parallel_for(
+      bands, grain_for(bands, 0.6 * static_cast<double>(kBand * W)), [&](int64_t c0, int64_t c1) {
+        Buffer<T> band(static_cast<size_t>(kBand * W)), fill_row(static_cast<size_t>(L));
+        Buffer<T> ext(static_cast<size_t>(W + k1 - 1)), res(static_cast<size_t>(W));
+        Buffer<const T*> in_rows(static_cast<size_t>(kBand + k0 - 1 + W + k1 - 1));
+        Buffer<T*> out_rows(static_cast<size_t>(std::max(kBand, W)));
+        Buffer<char> work(rank::minmax_work_bytes(kw_work, L, sizeof(T)));
+        std::fill(fill_row.get(), fill_row.get() + L, fill);
+        for (int64_t cb = c0; cb < c1; ++cb) {
+          if (nonfinite.load(std::memory_order_relaxed)) return;
+          const char* in_plane = static_cast<const char*>(input.data);
+          char* out_plane = static_cast<char*>(out.data);
+          planes.offsets(input, out, cb / per_plane, &in_plane, &out_plane);
+          const int64_t c = cb % per_plane;
+          const int64_t r0 = c * kBand, m = std::min(kBand, H - r0);
+          // Vertical: rows of the input (extension rows point at the rows they repeat).
+          for (int64_t j0 = 0; j0 < W; j0 += L) {
+            const int64_t lanes = std::min(L, W - j0);
+            for (int64_t r = 0; r < m + k0 - 1; ++r) {
+              const int64_t src = map_index(r0 + r - b0, H, mode[0]);
+              in_rows[r] = src < 0 ? fill_row.get()
+                                   : reinterpret_cast<const T*>(in_plane + src * rs_in) + j0;
+            }
+            for (int64_t i = 0; i < m; ++i) out_rows[i] = band.get() + i * W + j0;
+            vk(in_rows.get(), out_rows.get(), m, k0, lanes, minimum, work.get());
+            if constexpr (std::is_floating_point_v<T>) {
+              T seen[16] = {};
+              for (int64_t r = 0; r < m + k0 - 1; ++r) {
+                const T* x = in_rows[r];
+                int64_t l = 0;
+                for (; l + 16 <= lanes; l += 16)
+                  for (int q = 0; q < 16; ++q) seen[q] += x[l + q] * T(0);
+                for (; l < lanes; ++l) seen[0] += x[l] * T(0);
+              }
+              T any = T(0);
+              for (int q = 0; q < 16; ++q) any += seen[q];
+              if (any != any) {
+                nonfinite.store(true, std::memory_order_relaxed);
+                return;
+              }
+            }
           }
-          T any = T(0);
-          for (int q = 0; q < 16; ++q) any += seen[q];
-          if (any != any) {
-            nonfinite.store(true, std::memory_order_relaxed);
-            return;
+          // Horizontal: each band row extended, then the line kernel (short windows) or van Herk
+          // on a single lane (one row pointer per element).
+          for (int64_t i = 0; i < m; ++i) {
+            std::memcpy(ext.get() + b1, band.get() + i * W, static_cast<size_t>(W) * sizeof(T));
+            ndimage::extend_lines(ext.get(), W, b1, k1 - 1 - b1, 1, mode[1], fill);
+            T* dst = reinterpret_cast<T*>(out_plane + (r0 + i) * rs_out);
+            T* r = out.strides[a1] == static_cast<int64_t>(sizeof(T)) ? dst : res.get();
+            if (k1 <= 16) {
+              hk(ext.get(), r, W, k1, minimum, work.get());
+            } else {
+              for (int64_t e = 0; e < W + k1 - 1; ++e) in_rows[e] = ext.get() + e;
+              for (int64_t e = 0; e < W; ++e) out_rows[e] = r + e;
+              vk(in_rows.get(), out_rows.get(), W, k1, 1, minimum, work.get());
+            }
+            if (r != dst)
+              ndimage::store_lanes<T, T>(reinterpret_cast<char*>(dst), r, out.strides[a1], W);
           }
         }
-      }
-      // Horizontal: each band row extended, then the line kernel (short windows) or van Herk
-      // on a single lane (one row pointer per element).
-      for (int64_t i = 0; i < m; ++i) {
-        std::memcpy(ext.get() + b1, band.get() + i * W, static_cast<size_t>(W) * sizeof(T));
-        ndimage::extend_lines(ext.get(), W, b1, k1 - 1 - b1, 1, mode[1], fill);
-        T* dst = reinterpret_cast<T*>(out_plane + (r0 + i) * rs_out);
-        T* r = out.strides[a1] == static_cast<int64_t>(sizeof(T)) ? dst : res.get();
-        if (k1 <= 16) {
-          hk(ext.get(), r, W, k1, minimum, work.get());
-        } else {
-          for (int64_t e = 0; e < W + k1 - 1; ++e) in_rows[e] = ext.get() + e;
-          for (int64_t e = 0; e < W; ++e) out_rows[e] = r + e;
-          vk(in_rows.get(), out_rows.get(), W, k1, 1, minimum, work.get());
-        }
-        if (r != dst) ndimage::store_lanes<T, T>(reinterpret_cast<char*>(dst), r, out.strides[a1], W);
-      }
-    }
-  });
+      });
   return !nonfinite.load();
 }
 

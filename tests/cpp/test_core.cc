@@ -98,7 +98,6 @@ TEST(Threads, GrainFor) {
   set_num_threads(before);
 }
 
-
 // A job too small to be worth a hand-off (grain_for returns one chunk) runs on the caller.
 TEST(Threads, SmallCallStaysOnCaller) {
   const int before = get_num_threads();

@@ -80,8 +80,8 @@ using DwGradFn = void (*)(const DirectArgs<T>& a, const T* gy, T* gw);
 // in a fixed order (vector partials, then their lanes in order): one call's result depends on
 // its arguments only.
 template <class T>
-using DirectGradFn = void (*)(const DirectArgs<T>& a, const T* gy, int64_t images,
-                              int64_t x_image, int64_t gy_image, T* work, T* gw);
+using DirectGradFn = void (*)(const DirectArgs<T>& a, const T* gy, int64_t images, int64_t x_image,
+                              int64_t gy_image, T* work, T* gw);
 constexpr int64_t direct_grad_work(int64_t taps) { return (taps + 8) * 8 * 64; }
 
 // Winograd F(2x2, 3x3) transforms (the stride-1 3x3 path, src/ops/conv2d_winograd.cc), on
@@ -99,8 +99,8 @@ template <class T>
 using WinoInFn = void (*)(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T* v,
                           int64_t vt, int64_t vx);
 template <class T>
-using WinoOutFn = void (*)(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt,
-                           const T* bias, bool relu, T* y, int64_t yp, int64_t yr);
+using WinoOutFn = void (*)(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias,
+                           bool relu, T* y, int64_t yp, int64_t yr);
 
 // The family's kernels (kernels.inc), then its parameters. One constant per ISA, table_<isa>
 // (src/core/kernels.inc), defined in reference.cc and x86_*.cc; looked up by kernels<Table>().

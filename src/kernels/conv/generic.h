@@ -366,8 +366,8 @@ void wino_in(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T* v, in
 }
 
 template <class T>
-void wino_out(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias,
-              bool relu, T* y, int64_t yp, int64_t yr) {
+void wino_out(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias, bool relu,
+              T* y, int64_t yp, int64_t yr) {
   constexpr int L = kLanes<T>;
   const V<T> z = zero<T>();
   for (int64_t j = 0; j < nt; ++j)

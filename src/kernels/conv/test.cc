@@ -106,8 +106,8 @@ void check_case(const Case& k, std::mt19937& rng, const char* what) {
         const size_t at = static_cast<size_t>((n * k.o + o) * oh * ow + i);
         ASSERT_NEAR(yn[(n * oh * ow + i) * k.o + o], want[at],
                     tol * (1 + std::abs(double(want[at]))))
-            << what << " NHWC " << conv2d_algorithm(view4(xn, k.n, k.h, k.w, k.c), wv, q)
-            << " at " << at;
+            << what << " NHWC " << conv2d_algorithm(view4(xn, k.n, k.h, k.w, k.c), wv, q) << " at "
+            << at;
       }
 }
 
@@ -181,8 +181,7 @@ void check_winograd(const conv::Table& kt, std::mt19937& rng) {
     ASSERT_EQ(v, vr) << "wino_in c=" << c;
     for (int relu = 0; relu < 2; ++relu) {
       std::vector<T> y(2 * 2 * nt * c, T(-7)), yr(y.size(), T(-7));
-      out(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, relu, y.data(), c,
-          2 * nt * c);
+      out(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, relu, y.data(), c, 2 * nt * c);
       out_ref(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, relu, yr.data(), c,
               2 * nt * c);
       ASSERT_EQ(y, yr) << "wino_out c=" << c << " relu=" << relu;

@@ -105,17 +105,17 @@ inline void block_rows(const T* const* in, T* const* out, int64_t j, int m, cons
 #pragma GCC unroll 16
       for (int u = 0; u < U; ++u)
         x[u] = (Masked && u == NV) ? loadn(p + b + u * L, m) : load(p + b + u * L);
-      for_range<decltype(lo)::value, decltype(hi)::value>([&](auto o) __attribute__((always_inline)) {
-        const V<T> t = tv[(r - o) * KW + b];
+      for_range<decltype(lo)::value, decltype(hi)::value>(
+          [&](auto o) __attribute__((always_inline)) {
+            const V<T> t = tv[(r - o) * KW + b];
 #pragma GCC unroll 16
-        for (int u = 0; u < U; ++u) acc[o][u] = fma(t, x[u], acc[o][u]);
-      });
+            for (int u = 0; u < U; ++u) acc[o][u] = fma(t, x[u], acc[o][u]);
+          });
     }
   };
   // Rows 0..R-2 feed outputs 0..r; rows R-1..KH-1 feed all R; rows KH..R+KH-2 feed r-KH+1..R-1.
-  for_range<0, R - 2>([&](auto r) __attribute__((always_inline)) {
-    row(r, std::integral_constant<int, 0>{}, r);
-  });
+  for_range<0, R - 2>(
+      [&](auto r) __attribute__((always_inline)) { row(r, std::integral_constant<int, 0>{}, r); });
 #pragma GCC unroll 1
   for (int r = R - 1; r < KH; ++r)
     row(r, std::integral_constant<int, 0>{}, std::integral_constant<int, R - 1>{});
@@ -139,14 +139,14 @@ inline void any_block(const T* const* in, T* const* out, int64_t j, int m, const
     block<T, R, NV, Masked, KH, KW>(in, out, j, m, taps, tv, kh, kw);
 }
 
-
 template <class T, int R, int KH, int KW>
 inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, const V<T>* tv, int kh,
                 int kw) {
   constexpr int L = kLanes<T>;
   constexpr int U = kVectors;
   int64_t j = 0;
-  for (; j + U * L <= n; j += U * L) any_block<T, R, U, false, KH, KW>(in, out, j, 0, taps, tv, kh, kw);
+  for (; j + U * L <= n; j += U * L)
+    any_block<T, R, U, false, KH, KW>(in, out, j, 0, taps, tv, kh, kw);
   const int64_t rem = n - j;
   const int m = static_cast<int>(rem % L);
   static_assert(kVectors == 3, "the tail switch covers 0..2 full vectors");

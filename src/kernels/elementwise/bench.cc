@@ -33,8 +33,7 @@ void zero(benchmark::State& state, const Table& t) {
 
 // The convert field is a table by dtype pair (elementwise.h): the entry's name spells the pair.
 const bool kConvert = register_per_isa<Table>("u8_f32_convert", "256Ki", convert);
-const bool kZero =
-    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, x8_zero_stream), "4MiB", zero);
+const bool kZero = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, x8_zero_stream), "4MiB", zero);
 
 }  // namespace
 }  // namespace elementwise

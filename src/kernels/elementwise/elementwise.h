@@ -96,9 +96,7 @@ inline NormalizeFn normalize_kernel(const Table& t, DType dst) {
                              : nullptr;
 }
 inline GatherFn gather_kernel(const Table& t, DType dst) {
-  return dst == DType::f32   ? (*t.u8_gather)[0]
-         : dst == DType::f64 ? (*t.u8_gather)[1]
-                             : nullptr;
+  return dst == DType::f32 ? (*t.u8_gather)[0] : dst == DType::f64 ? (*t.u8_gather)[1] : nullptr;
 }
 
 // Orders earlier streaming stores before later stores (sfence); a no-op off x86.

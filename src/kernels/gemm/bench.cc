@@ -16,17 +16,16 @@ void tile(benchmark::State& state, const Table& t) {
   const Ukernel<T>& uk = of<T>(t.f32, t.f64);
   std::vector<T> a(uk.mr * kDepth, T(0.5)), b(uk.nr * kDepth, T(0.25)), c(uk.mr * uk.nr);
   for (auto _ : state) {
-    uk.fn(kDepth, a.data(), 1, uk.mr, b.data(), uk.nr, c.data(), uk.nr, uk.mr, uk.nr, T(1),
-          T(1));
+    uk.fn(kDepth, a.data(), 1, uk.mr, b.data(), uk.nr, c.data(), uk.nr, uk.mr, uk.nr, T(1), T(1));
     benchmark::DoNotOptimize(c.data());
   }
   set_rate(state, "FLOP", 2.0 * uk.mr * uk.nr * kDepth);
 }
 
-const bool kF32 = register_per_isa<Table>([](const Table& t) { return base_name(t.f32); }, "k256",
-                                          tile<float>);
-const bool kF64 = register_per_isa<Table>([](const Table& t) { return base_name(t.f64); }, "k256",
-                                          tile<double>);
+const bool kF32 =
+    register_per_isa<Table>([](const Table& t) { return base_name(t.f32); }, "k256", tile<float>);
+const bool kF64 =
+    register_per_isa<Table>([](const Table& t) { return base_name(t.f64); }, "k256", tile<double>);
 
 }  // namespace
 }  // namespace gemm_kernels

@@ -74,8 +74,8 @@ void check_ukernel(const Ukernel<T>& uk) {
           gemm_reference<T>(true, false, mr, nr, k, T(1.5), ap.data(), MR, bp.data(), NR, beta,
                             want.data(), ldc);
           expect_close(got, want, k,
-                       base_name(uk) + " k=" + std::to_string(k) +
-                           " mr=" + std::to_string(mr) + " nr=" + std::to_string(nr));
+                       base_name(uk) + " k=" + std::to_string(k) + " mr=" + std::to_string(mr) +
+                           " nr=" + std::to_string(nr));
         }
       }
     }

@@ -81,8 +81,8 @@ inline int64_t avg_divisor(const AvgOpts& a, int64_t h0, int64_t h1, int64_t hp,
 // mi may be null (values only). The scalar kernel, and the SIMD ones' path for windows whose
 // tap offsets exceed int32 (they hold them as int32 bits).
 template <class T>
-inline void max_scan_nhwc(const Geom& g, int64_t C, const T* in, int64_t h0, int64_t h1,
-                          int64_t w0, int64_t w1, T* m, int64_t* mi) {
+inline void max_scan_nhwc(const Geom& g, int64_t C, const T* in, int64_t h0, int64_t h1, int64_t w0,
+                          int64_t w1, T* m, int64_t* mi) {
   for (int64_t c = 0; c < C; ++c) {
     m[c] = -std::numeric_limits<T>::infinity();
     if (mi) mi[c] = h0 * g.W + w0;

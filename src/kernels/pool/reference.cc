@@ -75,8 +75,8 @@ void max_pool_nhwc_ref(const Geom& g, int64_t C, const T* in, T* out, int64_t* i
 }
 
 template <class T>
-void avg_pool_nhwc_ref(const Geom& g, const AvgOpts& a, int64_t C, const T* in, T* out,
-                       int64_t oh0, int64_t oh1) {
+void avg_pool_nhwc_ref(const Geom& g, const AvgOpts& a, int64_t C, const T* in, T* out, int64_t oh0,
+                       int64_t oh1) {
   for (int64_t oh = oh0; oh < oh1; ++oh) {
     int64_t h0, h1, hp;
     avg_window(oh, g.sH, g.pH, g.kH, g.H, &h0, &h1, &hp);

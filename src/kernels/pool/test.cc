@@ -189,9 +189,9 @@ void check_nhwc(Isa isa) {
   const AvgPoolNhwcFn<T> av = of<T>(t.f32_avg_pool_nhwc, t.f64_avg_pool_nhwc);
   std::mt19937 rng(11);
   for (int64_t C : {1, 5, 16, 19, 33}) {
-    for (const Geom& g0 : {Geom{7, 9, 0, 0, 3, 3, 2, 2, 1, 1, 1, 1},
-                           Geom{8, 11, 0, 0, 2, 3, 1, 2, 1, 1, 2, 1},
-                           Geom{5, 6, 0, 0, 2, 2, 2, 2, 0, 0, 1, 1}}) {
+    for (const Geom& g0 :
+         {Geom{7, 9, 0, 0, 3, 3, 2, 2, 1, 1, 1, 1}, Geom{8, 11, 0, 0, 2, 3, 1, 2, 1, 1, 2, 1},
+          Geom{5, 6, 0, 0, 2, 2, 2, 2, 0, 0, 1, 1}}) {
       Geom g = g0;
       g.OH = out_len(g.H, g.kH, g.sH, g.pH, g.dH, false);
       g.OW = out_len(g.W, g.kW, g.sW, g.pW, g.dW, false);

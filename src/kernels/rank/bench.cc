@@ -34,7 +34,8 @@ void median(benchmark::State& state, const Table& t) {
   std::vector<int64_t> offsets(K * K);
   for (int j = 0; j < K * K; ++j) offsets[j] = (j / K) * row + j % K;
   for (auto _ : state) {
-    for (int64_t r = 0; r < kN; ++r) k(in.data() + r * row, offsets.data(), K * K / 2, kN, out.data());
+    for (int64_t r = 0; r < kN; ++r)
+      k(in.data() + r * row, offsets.data(), K * K / 2, kN, out.data());
     benchmark::DoNotOptimize(out.data());
   }
   set_rate(state, "px", double(kN * kN));
@@ -42,10 +43,10 @@ void median(benchmark::State& state, const Table& t) {
 
 const bool kMinMax =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax), "512x512_k5", minmax_5);
-const bool kMedian3 =
-    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n9), "512x512_median_3x3", median<3>);
-const bool kMedian5 =
-    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n25), "512x512_median_5x5", median<5>);
+const bool kMedian3 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n9),
+                                              "512x512_median_3x3", median<3>);
+const bool kMedian5 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n25),
+                                              "512x512_median_5x5", median<5>);
 
 }  // namespace
 }  // namespace rank

@@ -104,8 +104,8 @@ void minmax(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t wid
   if constexpr (std::is_floating_point_v<T>) {
     // Lines holding a NaN get the deque's own answer (position dependent, see rank.h); the
     // deque also answers lines with an infinity, exactly the same.
-    T* ring_value = reinterpret_cast<T*>(
-        (reinterpret_cast<uintptr_t>(seen + width) + 7) & ~uintptr_t(7));
+    T* ring_value =
+        reinterpret_cast<T*>((reinterpret_cast<uintptr_t>(seen + width) + 7) & ~uintptr_t(7));
     int64_t* ring_death = reinterpret_cast<int64_t*>(
         (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
     for (int64_t c = 0; c < width; ++c)
@@ -313,15 +313,14 @@ bool is_square(const int64_t* offsets) {
 // network takes 113; a comparator (a, b) leaves the smaller value on wire a, whichever is lower.
 constexpr int kMedian25Wire = 24;
 constexpr Net median25_of_columns() {
-  constexpr int a[] = {
-      0, 4, 4, 2, 2, 7, 1, 3, 3, 1, 3, 6, 8, 10, 14, 14, 12, 12, 17, 11, 13, 13, 11, 13, 16, 18,
-      10, 15, 14, 14, 24, 12, 17, 12, 17, 22, 11, 19, 16, 13, 18, 13, 18, 23, 11, 13, 16, 18, 19,
-      23, 21, 0, 5, 5, 4, 24, 24, 2, 22, 7, 7, 22, 1, 9, 9, 6, 21, 21, 3, 23, 8, 8, 23, 23};
-  constexpr int b[] = {
-      5, 9, 5, 7, 4, 5, 6, 8, 6, 2, 4, 7, 5, 15, 19, 15, 17, 14, 15, 16, 18, 16, 12, 14, 17, 15,
-      20, 20, 24, 15, 20, 22, 22, 14, 15, 24, 21, 21, 19, 23, 23, 16, 19, 21, 12, 14, 17, 15, 22,
-      24, 20, 10, 15, 10, 14, 14, 10, 12, 12, 17, 22, 24, 11, 19, 11, 16, 16, 11, 13, 13, 18, 23,
-      21, 24};
+  constexpr int a[] = {0,  4,  4,  2,  2,  7,  1,  3,  3,  1,  3,  6,  8,  10, 14, 14, 12, 12, 17,
+                       11, 13, 13, 11, 13, 16, 18, 10, 15, 14, 14, 24, 12, 17, 12, 17, 22, 11, 19,
+                       16, 13, 18, 13, 18, 23, 11, 13, 16, 18, 19, 23, 21, 0,  5,  5,  4,  24, 24,
+                       2,  22, 7,  7,  22, 1,  9,  9,  6,  21, 21, 3,  23, 8,  8,  23, 23};
+  constexpr int b[] = {5,  9,  5,  7,  4,  5,  6,  8,  6,  2,  4,  7,  5,  15, 19, 15, 17, 14, 15,
+                       16, 18, 16, 12, 14, 17, 15, 20, 20, 24, 15, 20, 22, 22, 14, 15, 24, 21, 21,
+                       19, 23, 23, 16, 19, 21, 12, 14, 17, 15, 22, 24, 20, 10, 15, 10, 14, 14, 10,
+                       12, 12, 17, 22, 24, 11, 19, 11, 16, 16, 11, 13, 13, 18, 23, 21, 24};
   Net net;
   for (int q = 0; q < static_cast<int>(sizeof(a) / sizeof(a[0])); ++q) {
     net.a[q] = a[q];

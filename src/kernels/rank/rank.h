@@ -63,8 +63,7 @@ template <class T>
 using MinMaxFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t width,
                           bool minimum, void* work);
 template <class T>
-using MinMaxLineFn = void (*)(const T* in, T* out, int64_t n, int64_t k, bool minimum,
-                              void* work);
+using MinMaxLineFn = void (*)(const T* in, T* out, int64_t n, int64_t k, bool minimum, void* work);
 template <class T>
 using SelectFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, int64_t rank,
                           int64_t count, T* out, double* work);
@@ -72,9 +71,9 @@ template <class T>
 using FootprintFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, bool minimum,
                              int64_t count, T* out);
 using RankHistFn = void (*)(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw,
-                           int64_t rank, int64_t count, uint8_t* out);
+                            int64_t rank, int64_t count, uint8_t* out);
 using RankHist16Fn = void (*)(const uint16_t* in, int64_t row_step, int64_t kh, int64_t kw,
-                             int64_t rank, int64_t count, uint16_t* out, int32_t* work);
+                              int64_t rank, int64_t count, uint16_t* out, int32_t* work);
 constexpr int64_t kRankHist16Work = 65536 + 256;
 template <class T>
 using RankNetFn = void (*)(const T* in, const int64_t* offsets, int64_t rank, int64_t count,
@@ -158,19 +157,18 @@ void minmax_deque_of(In in, Out out, int64_t n, int64_t k, bool minimum, T* ring
 
 // The deque on line c of rows (in[t][c], out[i][c]).
 template <class T>
-void minmax_deque(const T* const* in, T* const* out, int64_t c, int64_t n, int64_t k,
-                  bool minimum, T* ring_value, int64_t* ring_death) {
-  minmax_deque_of<T>([&](int64_t t) { return in[t][c]; },
-                     [&](int64_t i, T v) { out[i][c] = v; }, n, k, minimum, ring_value,
-                     ring_death);
+void minmax_deque(const T* const* in, T* const* out, int64_t c, int64_t n, int64_t k, bool minimum,
+                  T* ring_value, int64_t* ring_death) {
+  minmax_deque_of<T>([&](int64_t t) { return in[t][c]; }, [&](int64_t i, T v) { out[i][c] = v; }, n,
+                     k, minimum, ring_value, ring_death);
 }
 
 // The deque on one contiguous line (in[t], out[i]).
 template <class T>
 void minmax_deque_line(const T* in, T* out, int64_t n, int64_t k, bool minimum, T* ring_value,
                        int64_t* ring_death) {
-  minmax_deque_of<T>([&](int64_t t) { return in[t]; }, [&](int64_t i, T v) { out[i] = v; }, n,
-                     k, minimum, ring_value, ring_death);
+  minmax_deque_of<T>([&](int64_t t) { return in[t]; }, [&](int64_t i, T v) { out[i] = v; }, n, k,
+                     minimum, ring_value, ring_death);
 }
 
 // The select kernel's body, shared by every ISA (a partition has nothing to vectorize).
@@ -188,8 +186,8 @@ void select_rows(const T* in, const int64_t* offsets, int64_t nf, int64_t rank, 
 // `t < r ? t : r` is the vector min instruction's own rule, so it vectorizes at each ISA's
 // flags and stays exactly SciPy's scan.
 template <class T>
-void footprint_minmax(const T* in, const int64_t* offsets, int64_t nf, bool minimum,
-                      int64_t count, T* out) {
+void footprint_minmax(const T* in, const int64_t* offsets, int64_t nf, bool minimum, int64_t count,
+                      T* out) {
   const T* p = in + offsets[0];
   for (int64_t i = 0; i < count; ++i) out[i] = p[i];
   for (int64_t j = 1; j < nf; ++j) {
@@ -231,8 +229,8 @@ inline void rank_hist(const uint8_t* in, int64_t row_step, int64_t kh, int64_t k
 
 // The 16-bit histogram kernel's body, shared by every ISA. fine[v] counts value v, coarse[b]
 // values v >> 8 == b; m is the answer and below the count of window values smaller than m.
-inline void rank_hist16(const uint16_t* in, int64_t row_step, int64_t kh, int64_t kw,
-                        int64_t rank, int64_t count, uint16_t* out, int32_t* work) {
+inline void rank_hist16(const uint16_t* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank,
+                        int64_t count, uint16_t* out, int32_t* work) {
   if (count <= 0) return;
   int32_t* fine = work;
   int32_t* coarse = work + 65536;

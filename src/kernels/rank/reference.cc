@@ -13,8 +13,8 @@ template <class T>
 void minmax_ref(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t width,
                 bool minimum, void* work) {
   T* ring_value = static_cast<T*>(work);
-  int64_t* ring_death = reinterpret_cast<int64_t*>(
-      (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
+  int64_t* ring_death =
+      reinterpret_cast<int64_t*>((reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
   for (int64_t c = 0; c < width; ++c)
     minmax_deque(in, out, c, n, k, minimum, ring_value, ring_death);
 }
@@ -22,8 +22,8 @@ void minmax_ref(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t
 template <class T>
 void minmax_line_ref(const T* in, T* out, int64_t n, int64_t k, bool minimum, void* work) {
   T* ring_value = static_cast<T*>(work);
-  int64_t* ring_death = reinterpret_cast<int64_t*>(
-      (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
+  int64_t* ring_death =
+      reinterpret_cast<int64_t*>((reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
   minmax_deque_line(in, out, n, k, minimum, ring_value, ring_death);
 }
 
@@ -43,8 +43,8 @@ void rank_hist_ref(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw, 
   select_rows(in, offsets, kh * kw, rank, count, out, work);
 }
 
-void rank_hist16_ref(const uint16_t* in, int64_t row_step, int64_t kh, int64_t kw,
-                     int64_t rank, int64_t count, uint16_t* out, int32_t*) {
+void rank_hist16_ref(const uint16_t* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank,
+                     int64_t count, uint16_t* out, int32_t*) {
   int64_t offsets[4096];
   double work[4096];
   if (kh * kw > 4096) return;  // the tests' windows are smaller

@@ -71,9 +71,9 @@ MinMaxFn<T> minmax_of(const Table& t) {
 
 template <class T, int N>
 RankNetFn<T> net_of(const Table& t) {
-#define NPFAST_NET_OF(n)                                          \
-  if constexpr (N == n) {                                         \
-    if constexpr (std::is_same_v<T, float>) return t.f32_rank_net_n##n; \
+#define NPFAST_NET_OF(n)                                                 \
+  if constexpr (N == n) {                                                \
+    if constexpr (std::is_same_v<T, float>) return t.f32_rank_net_n##n;  \
     if constexpr (std::is_same_v<T, double>) return t.f64_rank_net_n##n; \
     if constexpr (std::is_same_v<T, uint8_t>) return t.u8_rank_net_n##n; \
   }
@@ -194,17 +194,18 @@ void check_net(const Table& t, Isa isa, std::mt19937& rng) {
       std::vector<int64_t> offsets(N);
       const int K = N == 25 ? 5 : 3;
       for (int j = 0; j < N; ++j)
-        offsets[j] = N <= 7 ? j : N == 27 ? (j / 9) * plane + (j / 3 % 3) * row + j % 3
-                                         : (j / K) * row + j % K;
+        offsets[j] = N <= 7    ? j
+                     : N == 27 ? (j / 9) * plane + (j / 3 % 3) * row + j % 3
+                               : (j / K) * row + j % K;
       const auto in = values<T>(static_cast<size_t>(plane * 3), rng, nan_rate);
       std::vector<T> want(count), got(count);
-      for (int64_t rank : {int64_t{N / 2}, int64_t{0}, int64_t{1}, int64_t{N - 2}, int64_t{N - 1}}) {
+      for (int64_t rank :
+           {int64_t{N / 2}, int64_t{0}, int64_t{1}, int64_t{N - 2}, int64_t{N - 1}}) {
         net_of<T, N>(table_scalar)(in.data(), offsets.data(), rank, count, want.data());
         net_of<T, N>(t)(in.data(), offsets.data(), rank, count, got.data());
         for (int64_t i = 0; i < count; ++i)
-          ASSERT_TRUE(same_value(want[i], got[i]))
-              << isa_name(isa) << " N " << N << " rank " << rank << " count " << count << " at "
-              << i;
+          ASSERT_TRUE(same_value(want[i], got[i])) << isa_name(isa) << " N " << N << " rank "
+                                                   << rank << " count " << count << " at " << i;
       }
     }
   }
@@ -226,7 +227,8 @@ void check_rank_hist(const Table& t, Isa isa, std::mt19937& rng) {
       const int64_t count = 53, row = count + kw + 3;
       std::vector<uint8_t> in(static_cast<size_t>(row * kh));
       std::uniform_int_distribution<int> d(0, 255), few(100, 104);
-      for (size_t j = 0; j < in.size(); ++j) in[j] = static_cast<uint8_t>(j % 3 ? few(rng) : d(rng));
+      for (size_t j = 0; j < in.size(); ++j)
+        in[j] = static_cast<uint8_t>(j % 3 ? few(rng) : d(rng));
       for (int64_t rank : {int64_t{0}, kh * kw / 2, kh * kw - 1}) {
         std::vector<uint8_t> want(count), got(count);
         table_scalar.u8_rank_hist(in.data(), row, kh, kw, rank, count, want.data());
@@ -248,9 +250,10 @@ void check_rank_hist16(const Table& t, Isa isa, std::mt19937& rng) {
         std::vector<uint16_t> in(static_cast<size_t>(row * kh));
         std::uniform_int_distribution<int> all(0, 65535), near(1000, 1003), coin(0, 1);
         for (auto& v : in)
-          v = static_cast<uint16_t>(spread == 0   ? all(rng)
-                                    : spread == 1 ? near(rng)
-                                                  : (coin(rng) ? 65000 + near(rng) % 4 : near(rng)));
+          v = static_cast<uint16_t>(spread == 0 ? all(rng)
+                                    : spread == 1
+                                        ? near(rng)
+                                        : (coin(rng) ? 65000 + near(rng) % 4 : near(rng)));
         for (int64_t rank : {int64_t{0}, kh * kw / 2, kh * kw - 1}) {
           std::vector<uint16_t> want(count), got(count);
           table_scalar.u16_rank_hist(in.data(), row, kh, kw, rank, count, want.data(), nullptr);
