@@ -19,6 +19,7 @@ from . import _npfast
 from ._ndimage_support import (AnchorValueError, as_float, as_index, as_input, as_real_array,
                                check_axes, check_origin, get_output, mode_code, normalize_axis,
                                normalize_sequence, separate)
+from ._volume import correlate1d_volume
 
 __all__ = ["correlate1d", "convolve1d", "uniform_filter1d", "uniform_filter",
            "gaussian_filter1d", "gaussian_filter", "sobel", "prewitt", "laplace",
@@ -257,6 +258,10 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
             raise ValueError(f"sigma: must be non-negative, got {sigma!r}")
     passes = [(axes[i], sigmas[i], orders[i], modes[i], radiuses[i])
               for i in range(n) if sigmas[i] > 1e-15]
+    if len(passes) == 3 and [p[0] for p in passes] == [0, 1, 2] and correlate1d_volume(
+            input, [_gaussian_weights(p[1], p[2], truncate, p[4]) for p in passes],
+            [p[3] for p in passes], output, cval):
+        return output  # a volume: the three passes in one sweep
     if passes:
         # The last two passes run fused where one of them is along the last axis.
         fused = passes[-2:] if _fusable([p[0] for p in passes[-2:]], input.ndim) else []

@@ -12,6 +12,7 @@
 #include "npfast/ndimage.hpp"
 #include "src/kernels/filter1d/filter1d.h"
 #include "src/ops/ndimage_line.h"
+#include "src/ops/ndimage_weights.h"
 
 namespace npfast {
 namespace {
@@ -50,17 +51,7 @@ ndimage::LinePass line_pass(int axis, int64_t size, int64_t origin, Border mode,
 // element; the running sum costs two, plus a transpose).
 constexpr int64_t kDirectUniform = 32;
 
-// NI_Correlate1D's test: +1 symmetric, -1 antisymmetric (odd sizes, within DBL_EPSILON).
-int symmetry(const double* w, int64_t size) {
-  if (!(size & 1)) return 0;
-  const int64_t c = size / 2;
-  bool sym = true, anti = true;
-  for (int64_t i = 1; i <= c; ++i) {
-    sym = sym && !(std::fabs(w[c + i] - w[c - i]) > DBL_EPSILON);
-    anti = anti && !(std::fabs(w[c + i] + w[c - i]) > DBL_EPSILON);
-  }
-  return sym ? 1 : anti ? -1 : 0;
-}
+using ndimage::symmetry;
 
 template <class T>
 void correlate1d_as(const View& input, const double* weights, int64_t size, int axis,

@@ -239,6 +239,8 @@ void uniform1d_run(const T* in, T* out, int64_t n, int64_t size) {
   }
 }
 
+#include "src/kernels/filter1d/rows.h"
+
 inline constexpr npfast::filter1d::Table kTable = {
 #define NPFAST_KERNEL NPFAST_KERNEL_SIMD
 #include "src/kernels/filter1d/kernels.inc"

@@ -1,0 +1,84 @@
+// SIMD body of `<t>_corr1d_rows` (filter1d.h), included by generic.h inside its namespaces
+// (after madd). No include guard: one inclusion per ISA file.
+//
+// corr1d's contract, several output rows at a time: the symmetric sum of output row p at tap
+// j reads rows p + j and p - j from its centre, so for a block of P rows the P "lo" inputs
+// and the P "hi" inputs slide by one row per tap: two row loads per tap for P outputs, where
+// corr1d loads two per output. The loads were what bounded corr1d across lines (a volume's
+// passes across planes and rows, ndimage_volume.cc); the sum of every element is the same
+// sequence of operations, so the bits are corr1d's.
+
+// P rows: 8 on AVX-512 (3 x 8 vectors of 32 registers), 4 on AVX2 (3 x 4 of 16).
+constexpr int kRowBlock = kLanes<float> == 16 ? 8 : 4;
+
+// Rows [0, P) of the block whose centre rows are x[0..P), lanes [l, l + L) (or the m lanes
+// of a masked tail); Sym > 0 adds the pair, Sym < 0 subtracts.
+template <class T, int P, int Sym, bool Masked>
+inline void corr1d_rows_block(const T* const* x, T* const* out, int64_t c, const T* fw, int64_t l,
+                              int m) {
+  auto ld = [&](const T* p) { return Masked ? loadn(p + l, m) : load(p + l); };
+  V<T> acc[P], lo[P], hi[P];
+  const V<T> w0 = set1<T>(fw[0]);
+#pragma GCC unroll 16
+  for (int p = 0; p < P; ++p) {
+    acc[p] = mul(ld(x[p]), w0);
+    lo[p] = ld(x[p - c]);
+    hi[p] = ld(x[p + c]);
+  }
+  for (int64_t j = -c; j < 0; ++j) {
+    const V<T> wj = set1<T>(fw[j]);
+#pragma GCC unroll 16
+    for (int p = 0; p < P; ++p)
+      acc[p] = madd<T>(Sym > 0 ? add(lo[p], hi[p]) : sub(lo[p], hi[p]), wj, acc[p]);
+    if (j + 1 < 0) {
+      // Tap j + 1: row p's lo is row p + 1's lo now, its hi row p - 1's.
+#pragma GCC unroll 16
+      for (int p = 0; p + 1 < P; ++p) {
+        lo[p] = lo[p + 1];
+        hi[P - 1 - p] = hi[P - 2 - p];
+      }
+      lo[P - 1] = ld(x[P + j]);
+      hi[0] = ld(x[-j - 1]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int p = 0; p < P; ++p) {
+    if (Masked)
+      storen(out[p] + l, acc[p], m);
+    else
+      store(out[p] + l, acc[p]);
+  }
+}
+
+template <class T, int P, int Sym>
+inline void corr1d_rows_of(const T* const* x, T* const* out, int64_t lanes, int64_t c,
+                           const T* fw) {
+  constexpr int L = kLanes<T>;
+  int64_t l = 0;
+  for (; l + L <= lanes; l += L) corr1d_rows_block<T, P, Sym, false>(x, out, c, fw, l, 0);
+  if (l < lanes) corr1d_rows_block<T, P, Sym, true>(x, out, c, fw, l, static_cast<int>(lanes - l));
+}
+
+template <class T, int Sym>
+void corr1d_rows_sym(const T* const* in, T* const* out, int64_t n, int64_t lanes, int64_t c,
+                     const T* fw) {
+  int64_t i = 0;
+  for (; i + kRowBlock <= n; i += kRowBlock)
+    corr1d_rows_of<T, kRowBlock, Sym>(in + i + c, out + i, lanes, c, fw);
+  for (; i + kRowBlock / 2 <= n; i += kRowBlock / 2)
+    corr1d_rows_of<T, kRowBlock / 2, Sym>(in + i + c, out + i, lanes, c, fw);
+  for (; i < n; ++i) corr1d_rows_of<T, 1, Sym>(in + i + c, out + i, lanes, c, fw);
+}
+
+// Weights without symmetry (even sizes, any odd vector) have no pairs to slide: corr1d.
+template <class T>
+void corr1d_rows(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T* w,
+                 int64_t size, int sym) {
+  const int64_t c = size / 2;
+  if (sym > 0)
+    corr1d_rows_sym<T, 1>(in, out, n, lanes, c, w + c);
+  else if (sym < 0)
+    corr1d_rows_sym<T, -1>(in, out, n, lanes, c, w + c);
+  else
+    corr1d<T>(in, out, n, lanes, w, size, sym);
+}

@@ -1,0 +1,198 @@
+// correlate1d_volume: gaussian_filter's three passes over a volume fused into one sweep.
+//
+// Unfused, a 256^3 float32 volume goes through memory four times (the first pass reads the
+// input and writes the output, the fused pair of the other two reads and writes it again).
+// Here a block is a band of rows (along axis 1) swept through a range of planes (axis 0); for
+// each kPlanes output planes at a time:
+//   1. pass 0 (across planes) for every row the band's pass 1 reads (its own rows and those it
+//      reaches into its neighbours', recomputed there), read in place from the input planes
+//      into `rows0`, kChunk lanes at a time: the input rows it reads were read for the
+//      previous planes, so they come from L2, and every input element from memory about once;
+//   2. per plane, pass 1 (across rows) of rows0 into the band's rows, padded for pass 2;
+//   3. pass 2 along each padded row, extended in place, straight into the output.
+// The kernels are filter1d's corr1d_rows (across lines, corr1d's contract with several output
+// rows per load) and corr1d_line (along a row): each output element goes through the same
+// operations in the same order as in the unfused passes, so it has their bits (tests compare
+// bit for bit).
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "npfast/error.hpp"
+#include "npfast/memory.hpp"
+#include "npfast/ndimage.hpp"
+#include "npfast/ndimage_volume.hpp"
+#include "npfast/threads.hpp"
+#include "src/kernels/filter1d/filter1d.h"
+#include "src/ops/ndimage_line.h"
+#include "src/ops/ndimage_weights.h"
+
+namespace npfast {
+namespace {
+
+// A band's rows: the input rows of pass 0 (n[0] + 2 kPlanes planes of the band's rows and
+// reach: the planes being read and the next block's) and the kPlanes planes of its results
+// in about 2 MiB, the L2 of the machine measured (docs/ndimage-speed.md; smaller bands cost
+// more recomputed reach, measured slower).
+constexpr int64_t kBandBytes = int64_t{2} << 20;
+// Output planes whose pass 0 runs at once (corr1d_rows loads each input row once for 8 rows
+// of outputs), and the lanes of one such call (its n[0] + kPlanes - 1 rows stay in L1).
+constexpr int64_t kPlanes = 8;
+constexpr int64_t kChunk = 256;
+
+// The band's own rows, or fewer than 8 when the rows are too wide for a band's planes to stay
+// in L2 (then the unfused passes, whose blocks do not span planes, run instead).
+int64_t band_rows(int64_t nx, int64_t itemsize, int64_t nz_taps, int64_t ny_taps) {
+  return kBandBytes / (nx * itemsize * (nz_taps + 3 * kPlanes)) - (ny_taps - 1);
+}
+
+template <class T>
+struct Taps {
+  std::vector<T> w;
+  int64_t size, before, after;
+  int sym;
+  Border mode;
+  Taps(const double* wd, int64_t n, Border m)
+      : w(wd, wd + n),
+        size(n),
+        before(n / 2),
+        after(n - n / 2 - 1),
+        sym(ndimage::symmetry(wd, n)),
+        mode(m) {}
+};
+
+template <class T>
+void volume_fused(const View& in, const View& out, const double* const wd[3], const int64_t n[3],
+                  const Border mode[3], double cval) {
+  const Taps<T> z(wd[0], n[0], mode[0]), y(wd[1], n[1], mode[1]), x(wd[2], n[2], mode[2]);
+  const filter1d::Table& t = kernels<filter1d::Table>();
+  const filter1d::Corr1dFn<T> across = of<T>(t.f32_corr1d_rows, t.f64_corr1d_rows);
+  const filter1d::Corr1dLineFn<T> along = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
+  const int64_t nz = in.shape[0], ny = in.shape[1], nx = in.shape[2];
+  const int64_t sz = in.strides[0], sy = in.strides[1], oz = out.strides[0], oy = out.strides[1];
+  const T cv = static_cast<T>(cval);
+  const int64_t reach = y.size - 1;  // rows a band's pass 1 reads beyond its own
+  const int64_t row_bytes = nx * static_cast<int64_t>(sizeof(T));
+  const int64_t band = std::min(ny, band_rows(nx, sizeof(T), z.size, y.size));
+  const int64_t nbands = (ny + band - 1) / band;
+  // Planes per block: about 16 blocks in all (threads balance them), and a range long enough
+  // that re-reading the n[0] - 1 planes before it costs little.
+  const int64_t chunk = std::max<int64_t>(4 * z.size, (nz * nbands + 15) / 16);
+  const int64_t nchunks = (nz + chunk - 1) / chunk;
+  const int64_t rows = band + reach;
+  const int64_t pitch = x.before + nx + x.after;
+  // Rows of the input with consecutive y are one run of lanes for pass 0 when contiguous.
+  const bool joined = sy == row_bytes;
+  const bool fills = z.mode == Border::fill || y.mode == Border::fill;
+  parallel_for(nbands * nchunks, 1, [&](int64_t b0, int64_t b1) {
+    Buffer<T> rows0(static_cast<size_t>(kPlanes * rows * nx)),
+        padded(static_cast<size_t>(band * pitch));
+    Buffer<T> fill(static_cast<size_t>(fills ? rows * nx : 0));
+    Buffer<const T*> zin(static_cast<size_t>(kPlanes + z.size)), yin(static_cast<size_t>(rows));
+    Buffer<T*> yout(static_cast<size_t>(band)), zout(static_cast<size_t>(kPlanes));
+    Buffer<int64_t> slot_y(static_cast<size_t>(rows)), row_slot(static_cast<size_t>(rows));
+    Buffer<int64_t> run_start(static_cast<size_t>(rows)), run_len(static_cast<size_t>(rows));
+    Buffer<const char*> plane(static_cast<size_t>(kPlanes + z.size));
+    if (fills) std::fill(fill.get(), fill.get() + rows * nx, cv);
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t y0 = (blk % nbands) * band, m = std::min(band, ny - y0);
+      const int64_t z0 = (blk / nbands) * chunk, z1 = std::min(nz, z0 + chunk);
+      // The distinct input rows pass 1 reads (slots of rows0), in order of first use.
+      int64_t slots = 0;
+      for (int64_t r = 0; r < m + reach; ++r) {
+        const int64_t k = map_index(y0 + r - y.before, ny, y.mode);
+        int64_t s = -1;
+        for (int64_t q = 0; q < slots && s < 0 && k >= 0; ++q)
+          if (slot_y[q] == k) s = q;
+        if (k >= 0 && s < 0) {
+          s = slots++;
+          slot_y[s] = k;
+        }
+        row_slot[r] = s;
+      }
+      int64_t runs = 0;
+      for (int64_t s = 0; s < slots; ++s) {
+        if (joined && runs > 0 && slot_y[s] == slot_y[s - 1] + 1) {
+          ++run_len[runs - 1];
+        } else {
+          run_start[runs] = s;
+          run_len[runs++] = 1;
+        }
+      }
+      for (int64_t i = 0; i < m; ++i) yout[i] = padded.get() + i * pitch + x.before;
+      for (int64_t p0 = z0; p0 < z1; p0 += kPlanes) {
+        const int64_t np = std::min(kPlanes, z1 - p0);
+        // Pass 0 for planes [p0, p0 + np): np + n[0] - 1 input planes, chunk by chunk of lanes
+        // so that a chunk's rows stay in L1 while all np outputs read them.
+        for (int64_t j = 0; j < np + z.size - 1; ++j) {
+          const int64_t k = map_index(p0 - z.before + j, nz, z.mode);
+          plane[j] = k < 0 ? nullptr : static_cast<const char*>(in.data) + k * sz;
+        }
+        for (int64_t q = 0; q < runs; ++q) {
+          const int64_t s = run_start[q], lanes = run_len[q] * nx;
+          for (int64_t l = 0; l < lanes; l += kChunk) {
+            for (int64_t j = 0; j < np + z.size - 1; ++j)
+              zin[j] =
+                  (plane[j] ? reinterpret_cast<const T*>(plane[j] + slot_y[s] * sy) : fill.get()) +
+                  l;
+            for (int64_t p = 0; p < np; ++p) zout[p] = rows0.get() + (p * rows + s) * nx + l;
+            across(zin.get(), zout.get(), np, std::min(kChunk, lanes - l), z.w.data(), z.size,
+                   z.sym);
+          }
+        }
+        for (int64_t p = 0; p < np; ++p) {
+          for (int64_t r = 0; r < m + reach; ++r)
+            yin[r] = row_slot[r] < 0 ? fill.get() : rows0.get() + (p * rows + row_slot[r]) * nx;
+          across(yin.get(), yout.get(), m, nx, y.w.data(), y.size, y.sym);
+          char* orow = static_cast<char*>(out.data) + (p0 + p) * oz + y0 * oy;
+          for (int64_t i = 0; i < m; ++i) {
+            T* pr = padded.get() + i * pitch;
+            ndimage::extend_lines(pr, nx, x.before, x.after, 1, x.mode, cv);
+            along(pr, reinterpret_cast<T*>(orow + i * oy), nx, x.w.data(), x.size, x.sym);
+          }
+        }
+      }
+    }
+  });
+}
+
+bool fusable(const View& in, const View& out, const int64_t n[3]) {
+  if (in.ndim != 3 || in.dtype != out.dtype || in.empty() || in.data == out.data) return false;
+  if (in.dtype != DType::f32 && in.dtype != DType::f64) return false;
+  const int64_t it = static_cast<int64_t>(itemsize(in.dtype));
+  if (in.strides[2] != it || out.strides[2] != it || in.shape[2] < 8) return false;
+  if (band_rows(in.shape[2], it, n[0], n[1]) < 8) return false;
+  for (const View* v : {&in, &out}) {
+    if (reinterpret_cast<uintptr_t>(v->data) % static_cast<uintptr_t>(it)) return false;
+    for (int k = 0; k < 3; ++k)
+      if (v->strides[k] % it) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void correlate1d_volume(const View& input, const double* const w[3], const int64_t n[3],
+                        const Border mode[3], const View& out, double cval) {
+  if (input.ndim != 3) throw ValueError("input: must be 3-D, got shape " + shape_str(input));
+  if (!fusable(input, out, n)) {
+    correlate1d(input, w[0], n[0], 0, out, mode[0], cval, 0);
+    correlate1d_pair(out, w[1], n[1], 1, mode[1], w[2], n[2], 2, mode[2], out, cval);
+    return;
+  }
+  // correlate1d's checks (origin 0 is always valid).
+  for (int a = 0; a < 3; ++a)
+    if (n[a] < 1) throw ValueError("len(weights): must be at least 1, got " + std::to_string(n[a]));
+  bool same = out.ndim == 3;
+  for (int k = 0; same && k < 3; ++k) same = out.shape[k] == input.shape[k];
+  if (!same)
+    throw ValueError("output: shape " + shape_str(out) + " must equal the input's " +
+                     shape_str(input));
+  if (input.dtype == DType::f32)
+    volume_fused<float>(input, out, w, n, mode, cval);
+  else
+    volume_fused<double>(input, out, w, n, mode, cval);
+}
+
+}  // namespace npfast
