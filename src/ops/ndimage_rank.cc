@@ -15,6 +15,7 @@
 #include "npfast/memory.hpp"
 #include "npfast/ndimage_rank.hpp"
 #include "npfast/threads.hpp"
+#include "src/kernels/elementwise/elementwise.h"
 #include "src/kernels/rank/rank.h"
 #include "src/ops/ndimage_line.h"
 
@@ -518,6 +519,115 @@ void minmax_filter1d(const View& input, int64_t size, int axis, const View& out,
 
 namespace {
 
+// The horizontal pass of a fused 2-D min/max: one row, W values at ext + b, extended in
+// place (ext has room for k - 1 more), folded by the line kernel (short windows; with
+// streaming stores when `stream`, the caller fencing) or van Herk on a single lane (one row
+// pointer per element, rows / outs of W + k - 1 and W) into dst (or through res when the
+// output's rows are strided).
+template <class T>
+struct RowPass {
+  int64_t W, k, b;
+  Border mode;
+  T fill;
+  int64_t stride;
+  bool minimum;
+  rank::MinMaxLineFn<T> line;
+  rank::MinMaxFn<T> lanes;
+
+  RowPass(int64_t W_, int64_t k_, int64_t b_, Border mode_, T fill_, int64_t stride_, bool min_,
+          bool stream)
+      : W(W_), k(k_), b(b_), mode(mode_), fill(fill_), stride(stride_), minimum(min_) {
+    const auto& t = kernels<rank::Table>();
+    line =
+        stream && stride == static_cast<int64_t>(sizeof(T))
+            ? pick<T>(t.f32_minmax_line_stream, t.f64_minmax_line_stream, t.u8_minmax_line_stream,
+                      t.u16_minmax_line_stream, t.i32_minmax_line_stream)
+            : pick<T>(t.f32_minmax_line, t.f64_minmax_line, t.u8_minmax_line, t.u16_minmax_line,
+                      t.i32_minmax_line);
+    lanes = pick<T>(t.f32_minmax, t.f64_minmax, t.u8_minmax, t.u16_minmax, t.i32_minmax);
+  }
+  void row(T* ext, T* dst, T* res, const T** rows, T** outs, void* work) const {
+    ndimage::extend_lines(ext, W, b, k - 1 - b, 1, mode, fill);
+    T* r = stride == static_cast<int64_t>(sizeof(T)) ? dst : res;
+    if (k <= 16) {
+      line(ext, r, W, k, minimum, work);
+    } else {
+      for (int64_t e = 0; e < W + k - 1; ++e) rows[e] = ext + e;
+      for (int64_t e = 0; e < W; ++e) outs[e] = r + e;
+      lanes(rows, outs, W, k, 1, minimum, work);
+    }
+    if (r != dst) ndimage::store_lanes<T, T>(reinterpret_cast<char*>(dst), r, stride, W);
+  }
+};
+
+// Short vertical windows (k0 <= kFoldRows): one sweep through the image, row by row. Each
+// output row folds its k0 input rows (read in place; the last k0 - 1 are the previous row's,
+// still in L1/L2) into a padded row, which the horizontal pass turns into the output row: the
+// input is read once and the output written once (with streaming stores when it is bigger
+// than elementwise::kStreamOutputBytes: no read of the lines first), with a working set of a
+// few rows whatever the image size. Returns false (output partly written) when the input
+// holds a NaN or an infinity, or the fill value is one (then the whole-line passes: see
+// minmax2d_as).
+constexpr int64_t kFoldRows = 16;
+
+template <class T>
+bool minmax2d_rows(const View& input, const int64_t* size, const View& out, const Border* mode,
+                   double cval, const int64_t* origin, bool minimum) {
+  const auto& t = kernels<rank::Table>();
+  const rank::MinMaxRowsFn<T> vk = pick<T>(t.f32_minmax_rows, t.f64_minmax_rows, t.u8_minmax_rows,
+                                           t.u16_minmax_rows, t.i32_minmax_rows);
+  const int a0 = input.ndim - 2, a1 = input.ndim - 1;
+  const ndimage::OuterAxes planes(input, a0, a1);
+  const int64_t H = input.shape[a0], W = input.shape[a1];
+  const int64_t k0 = size[0], k1 = size[1];
+  const int64_t b0 = k0 / 2 + origin[0], b1 = k1 / 2 + origin[1];
+  const int64_t rs_in = input.strides[a0], rs_out = out.strides[a0];
+  const T fill = ndimage::c_cast<T>(cval);  // defined for any value (a fuzzer's 1e173)
+  if constexpr (std::is_floating_point_v<T>)
+    if ((mode[0] == Border::fill || mode[1] == Border::fill) && !std::isfinite(fill)) return false;
+  const bool stream =
+      static_cast<size_t>(out.size()) * sizeof(T) >= elementwise::kStreamOutputBytes;
+  const RowPass<T> h(W, k1, b1, mode[1], fill, out.strides[a1], minimum, stream);
+  // Blocks of rows: about 256 KiB of output each (many blocks for the threads); the k0 - 1
+  // rows a block reads before its first are a small share of its reads.
+  const int64_t rows =
+      std::clamp<int64_t>((int64_t{256} << 10) / (W * static_cast<int64_t>(sizeof(T))), 8, 256);
+  const int64_t per_plane = (H + rows - 1) / rows;
+  const int64_t blocks = planes.size * per_plane;
+  std::atomic<bool> nonfinite{false};
+  parallel_for(
+      blocks, grain_for(blocks, 0.3 * static_cast<double>(rows * W)), [&](int64_t c0, int64_t c1) {
+        Buffer<T> ext(static_cast<size_t>(W + k1 - 1)), res(static_cast<size_t>(W));
+        Buffer<T> fill_row(static_cast<size_t>(mode[0] == Border::fill ? W : 0));
+        Buffer<const T*> in_rows(static_cast<size_t>(std::max(k0, W + k1 - 1)));
+        Buffer<T*> out_rows(static_cast<size_t>(W));
+        Buffer<char> work(rank::minmax_work_bytes(k1, 1, sizeof(T)));
+        std::fill(fill_row.get(), fill_row.get() + fill_row.size(), fill);
+        for (int64_t cb = c0; cb < c1 && !nonfinite.load(std::memory_order_relaxed); ++cb) {
+          const char* in_plane = static_cast<const char*>(input.data);
+          char* out_plane = static_cast<char*>(out.data);
+          planes.offsets(input, out, cb / per_plane, &in_plane, &out_plane);
+          const int64_t r0 = (cb % per_plane) * rows, m = std::min(rows, H - r0);
+          for (int64_t i = 0; i < m; ++i) {
+            for (int64_t r = 0; r < k0; ++r) {
+              const int64_t src = map_index(r0 + i + r - b0, H, mode[0]);
+              in_rows[r] =
+                  src < 0 ? fill_row.get() : reinterpret_cast<const T*>(in_plane + src * rs_in);
+            }
+            // The block's first row checks all its input rows, the others the one new row.
+            if (!vk(in_rows.get(), ext.get() + b1, k0, W, minimum, i == 0 ? 0 : k0 - 1)) {
+              nonfinite.store(true, std::memory_order_relaxed);
+              break;
+            }
+            h.row(ext.get(), reinterpret_cast<T*>(out_plane + (r0 + i) * rs_out), res.get(),
+                  in_rows.get(), out_rows.get(), work.get());
+          }
+        }
+        if (stream) elementwise::stream_fence();  // before the chunk is reported done
+      });
+  return !nonfinite.load();
+}
+
 // Returns false (output partly written) when a floating input holds a NaN or an infinity:
 // the vertical pass runs in bands, and SciPy's deque answer on a column with a NaN depends on
 // the whole column, so such inputs take the unfused passes (whole lines).
@@ -527,8 +637,6 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
   const auto& t = kernels<rank::Table>();
   const rank::MinMaxFn<T> vk =
       pick<T>(t.f32_minmax, t.f64_minmax, t.u8_minmax, t.u16_minmax, t.i32_minmax);
-  const rank::MinMaxLineFn<T> hk = pick<T>(t.f32_minmax_line, t.f64_minmax_line, t.u8_minmax_line,
-                                           t.u16_minmax_line, t.i32_minmax_line);
   // The last two axes of every plane (the leading axes index the planes).
   const int a0 = input.ndim - 2, a1 = input.ndim - 1;
   const ndimage::OuterAxes planes(input, a0, a1);
@@ -537,6 +645,7 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
   const int64_t b0 = k0 / 2 + origin[0], b1 = k1 / 2 + origin[1];
   const int64_t rs_in = input.strides[a0], rs_out = out.strides[a0];
   const T fill = ndimage::c_cast<T>(cval);  // defined for any value (a fuzzer's 1e173)
+  const RowPass<T> h(W, k1, b1, mode[1], fill, out.strides[a1], minimum, false);
   // Bands of 32 rows; the vertical pass takes 256-column strips (1 KiB of floats a row).
   constexpr int64_t kBand = 32;
   const int64_t L = std::min<int64_t>(W, 1024 / static_cast<int64_t>(sizeof(T)));
@@ -586,22 +695,11 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
               }
             }
           }
-          // Horizontal: each band row extended, then the line kernel (short windows) or van Herk
-          // on a single lane (one row pointer per element).
+          // Horizontal: each band row extended, then along it.
           for (int64_t i = 0; i < m; ++i) {
             std::memcpy(ext.get() + b1, band.get() + i * W, static_cast<size_t>(W) * sizeof(T));
-            ndimage::extend_lines(ext.get(), W, b1, k1 - 1 - b1, 1, mode[1], fill);
-            T* dst = reinterpret_cast<T*>(out_plane + (r0 + i) * rs_out);
-            T* r = out.strides[a1] == static_cast<int64_t>(sizeof(T)) ? dst : res.get();
-            if (k1 <= 16) {
-              hk(ext.get(), r, W, k1, minimum, work.get());
-            } else {
-              for (int64_t e = 0; e < W + k1 - 1; ++e) in_rows[e] = ext.get() + e;
-              for (int64_t e = 0; e < W; ++e) out_rows[e] = r + e;
-              vk(in_rows.get(), out_rows.get(), W, k1, 1, minimum, work.get());
-            }
-            if (r != dst)
-              ndimage::store_lanes<T, T>(reinterpret_cast<char*>(dst), r, out.strides[a1], W);
+            h.row(ext.get(), reinterpret_cast<T*>(out_plane + (r0 + i) * rs_out), res.get(),
+                  in_rows.get(), out_rows.get(), work.get());
           }
         }
       });
@@ -635,7 +733,9 @@ bool minmax_filter2d(const View& input, const int64_t* size, const View& out, co
       for (int k = 0; rows && k < input.ndim; ++k)
         rows = input.strides[k] % it == 0 && out.strides[k] % it == 0;
       if (rows && (!fill || holds<T>(cval))) {
-        done = minmax2d_as<T>(input, size, out, mode, cval, origin, minimum);
+        done = size[0] <= kFoldRows
+                   ? minmax2d_rows<T>(input, size, out, mode, cval, origin, minimum)
+                   : minmax2d_as<T>(input, size, out, mode, cval, origin, minimum);
       }
     }
     return 0;

@@ -35,6 +35,18 @@ inline T later(T a, T b) {
     return a > b ? a : b;
 }
 
+// One register of the ISA this file is compiled for, as a GCC vector: comparisons and `?:`
+// on it are lane-wise, so a comparator is a compare and a blend (or min/max) held in registers.
+#if defined(__AVX512F__)
+constexpr int kVecBytes = 64;
+#else
+constexpr int kVecBytes = 32;
+#endif
+template <class T>
+struct Reg {
+  typedef T type __attribute__((vector_size(kVecBytes)));
+};
+
 // van Herk / Gil-Werman: the extended line is cut into blocks of k elements starting at 0.
 // Window [i, i + k) with i in block b is the suffix of block b from i (g, a backward scan)
 // joined with the prefix of block b + 1 up to i + k - 1 (h, a forward scan): three min/max per
@@ -113,40 +125,174 @@ void minmax(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t wid
   }
 }
 
-// One contiguous line: out starts as the window's first element and folds in each later one
-// (later<> keeps SciPy's tie rule), a pass over the line per window element, each pass
-// vectorized across outputs. A line meeting a NaN or an infinity takes the deque.
-template <class T, bool Min>
-void fold_line(const T* __restrict in, T* __restrict out, int64_t n, int64_t k) {
-  for (int64_t i = 0; i < n; ++i) out[i] = in[i];
-  for (int64_t j = 1; j < k; ++j) {
-    const T* __restrict x = in + j;
-    for (int64_t i = 0; i < n; ++i) out[i] = later<T, Min>(out[i], x[i]);
-  }
+template <class T>
+inline typename Reg<T>::type load_reg(const T* p) {
+  typename Reg<T>::type v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
 }
 
 template <class T>
-void minmax_line(const T* in, T* out, int64_t n, int64_t k, bool minimum, void* work) {
-  if (minimum)
-    fold_line<T, true>(in, out, n, k);
+inline void store_reg(T* p, typename Reg<T>::type v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// A non-temporal store of a register to a register-aligned address.
+template <class T>
+inline void stream_reg(T* p, typename Reg<T>::type v) {
+#if defined(__AVX512F__)
+  _mm512_stream_si512(reinterpret_cast<__m512i*>(p), reinterpret_cast<__m512i&>(v));
+#else
+  _mm256_stream_si256(reinterpret_cast<__m256i*>(p), reinterpret_cast<__m256i&>(v));
+#endif
+}
+
+// later<> on registers: the vector min (max) instruction, which takes its second operand
+// unless the first is strictly smaller (larger), exactly `a < b ? a : b`.
+template <class T, bool Min>
+inline typename Reg<T>::type later_reg(typename Reg<T>::type a, typename Reg<T>::type b) {
+  if constexpr (Min)
+    return a < b ? a : b;
   else
-    fold_line<T, false>(in, out, n, k);
+    return a > b ? a : b;
+}
+
+// Registers a fold keeps its outputs in while the window slides over them: one load per
+// window element and register, one store.
+constexpr int kFoldRegs = 4;
+
+// x * 0 accumulated: NaN where a NaN or an infinity was, 0 elsewhere (integers: 0). Kept in
+// registers beside a fold, which loads the values anyway.
+template <class T>
+inline void note(typename Reg<T>::type& seen, typename Reg<T>::type x) {
+  if constexpr (std::is_floating_point_v<T>) seen += x * T(0);
+}
+
+template <class T>
+inline void note(T& seen, T x) {
+  if constexpr (std::is_floating_point_v<T>) seen += x * T(0);
+}
+
+template <class T>
+inline bool noted_finite(const typename Reg<T>::type* seen, int regs, T tail) {
   if constexpr (std::is_floating_point_v<T>) {
-    // 16 independent partial sums (a vector or two), so the scan vectorizes.
-    T part[16] = {};
-    const int64_t len = n + k - 1;
-    int64_t t = 0;
-    for (; t + 16 <= len; t += 16)
-      for (int l = 0; l < 16; ++l) part[l] += in[t + l] * T(0);
-    T seen = T(0);
-    for (; t < len; ++t) seen += in[t] * T(0);
-    for (int l = 0; l < 16; ++l) seen += part[l];
-    if (seen != seen) {
-      T* ring_value = static_cast<T*>(work);
-      int64_t* ring_death = reinterpret_cast<int64_t*>(
-          (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
-      minmax_deque_line(in, out, n, k, minimum, ring_value, ring_death);
+    T sum = tail;
+    for (int u = 0; u < regs; ++u)
+      for (int l = 0; l < kVecBytes / static_cast<int>(sizeof(T)); ++l) sum += seen[u][l];
+    return sum == sum;
+  } else {
+    return true;
+  }
+}
+
+// One contiguous line: out[i] starts as the window's first element and folds in each later
+// one (later<> keeps SciPy's tie rule), kFoldRegs registers of outputs at a time, from the
+// first output whose address is register-aligned (those before it, and the tail, one by one).
+// Stream: the registers go out with non-temporal stores. Returns false when the line (all
+// n + k - 1 values) holds a NaN or an infinity.
+template <class T, bool Min, bool Stream>
+bool fold_line(const T* __restrict in, T* __restrict out, int64_t n, int64_t k) {
+  using R = typename Reg<T>::type;
+  constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T)), C = kFoldRegs * L;
+  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out) % kVecBytes);
+  const int64_t head =
+      skew % static_cast<int64_t>(sizeof(T)) != 0
+          ? n
+          : std::min(n, (kVecBytes - skew) % kVecBytes / static_cast<int64_t>(sizeof(T)));
+  R seen[kFoldRegs] = {};
+  T tail = T(0);
+  auto one_by_one = [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      T v = in[i];
+      for (int64_t j = 1; j < k; ++j) v = later<T, Min>(v, in[i + j]);
+      out[i] = v;
     }
+  };
+  one_by_one(0, head);
+  for (int64_t t = 0; t < head; ++t) note<T>(tail, in[t]);
+  int64_t i0 = head;
+  for (; i0 + C <= n; i0 += C) {
+    R acc[kFoldRegs];
+#pragma GCC unroll 4
+    for (int u = 0; u < kFoldRegs; ++u) {
+      acc[u] = load_reg(in + i0 + u * L);
+      note<T>(seen[u], acc[u]);
+    }
+    for (int64_t j = 1; j < k; ++j)
+#pragma GCC unroll 4
+      for (int u = 0; u < kFoldRegs; ++u)
+        acc[u] = later_reg<T, Min>(acc[u], load_reg(in + i0 + j + u * L));
+#pragma GCC unroll 4
+    for (int u = 0; u < kFoldRegs; ++u) {
+      T* dst = out + i0 + u * L;
+      if constexpr (Stream)
+        stream_reg(dst, acc[u]);
+      else
+        *reinterpret_cast<R*>(dst) = acc[u];
+    }
+  }
+  for (int64_t t = i0; t < n + k - 1; ++t) note<T>(tail, in[t]);
+  one_by_one(i0, n);
+  return noted_finite<T>(seen, kFoldRegs, tail);
+}
+
+// Across k rows, kFoldRegs registers of columns at a time; notes rows [check_from, k).
+template <class T, bool Min>
+bool fold_rows(const T* const* in, T* __restrict out, int64_t k, int64_t width,
+               int64_t check_from) {
+  using R = typename Reg<T>::type;
+  constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T)), C = kFoldRegs * L;
+  R seen[kFoldRegs] = {};
+  int64_t c0 = 0;
+  for (; c0 + C <= width; c0 += C) {
+    R acc[kFoldRegs];
+#pragma GCC unroll 4
+    for (int u = 0; u < kFoldRegs; ++u) {
+      acc[u] = load_reg(in[0] + c0 + u * L);
+      if (check_from == 0) note<T>(seen[u], acc[u]);
+    }
+    for (int64_t r = 1; r < k; ++r) {
+      const T* x = in[r] + c0;
+      if (r >= check_from) {
+#pragma GCC unroll 4
+        for (int u = 0; u < kFoldRegs; ++u) {
+          const R v = load_reg(x + u * L);
+          note<T>(seen[u], v);
+          acc[u] = later_reg<T, Min>(acc[u], v);
+        }
+      } else {
+#pragma GCC unroll 4
+        for (int u = 0; u < kFoldRegs; ++u) acc[u] = later_reg<T, Min>(acc[u], load_reg(x + u * L));
+      }
+    }
+#pragma GCC unroll 4
+    for (int u = 0; u < kFoldRegs; ++u) store_reg(out + c0 + u * L, acc[u]);
+  }
+  T tail = T(0);
+  for (int64_t r = check_from; r < k; ++r)
+    for (int64_t c = c0; c < width; ++c) note<T>(tail, in[r][c]);
+  for (int64_t c = c0; c < width; ++c) out[c] = in[0][c];
+  for (int64_t r = 1; r < k; ++r)
+    for (int64_t c = c0; c < width; ++c) out[c] = later<T, Min>(out[c], in[r][c]);
+  return noted_finite<T>(seen, kFoldRegs, tail);
+}
+
+template <class T>
+bool minmax_rows(const T* const* in, T* out, int64_t k, int64_t width, bool minimum,
+                 int64_t check_from) {
+  return minimum ? fold_rows<T, true>(in, out, k, width, check_from)
+                 : fold_rows<T, false>(in, out, k, width, check_from);
+}
+
+template <class T, bool Stream = false>
+void minmax_line(const T* in, T* out, int64_t n, int64_t k, bool minimum, void* work) {
+  const bool finite = minimum ? fold_line<T, true, Stream>(in, out, n, k)
+                              : fold_line<T, false, Stream>(in, out, n, k);
+  if (!finite) {
+    T* ring_value = static_cast<T*>(work);
+    int64_t* ring_death = reinterpret_cast<int64_t*>(
+        (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
+    minmax_deque_line(in, out, n, k, minimum, ring_value, ring_death);
   }
 }
 
@@ -195,18 +341,6 @@ constexpr Net median_net(int n, int keep) {
     }
   return net;
 }
-
-// One register of the ISA this file is compiled for, as a GCC vector: comparisons and `?:`
-// on it are lane-wise, so a comparator is a compare and a blend (or min/max) held in registers.
-#if defined(__AVX512F__)
-constexpr int kVecBytes = 64;
-#else
-constexpr int kVecBytes = 32;
-#endif
-template <class T>
-struct Reg {
-  typedef T type __attribute__((vector_size(kVecBytes)));
-};
 
 // Lane-wise min and max of two registers, one instruction each (a compare and two blends
 // otherwise). On equal or NaN operands the pick may differ from `x < y ? x : y`: the networks'

@@ -23,7 +23,16 @@
 // k, minimum, work)`: in[0, n + k - 1) extended, out[i] = the extreme of in[i, i + k), the
 // same answer as the minmax kernel on that line (for the short windows the operator sends
 // here: the window folded left to right, vectorized across outputs). `work`:
-// minmax_work_bytes(k, 1, sizeof(T)) bytes.
+// minmax_work_bytes(k, 1, sizeof(T)) bytes. `<dtype>_minmax_line_stream__<isa>` is the same
+// with non-temporal stores for `out` (aligned to T; for outputs far bigger than the cache): the
+// caller runs elementwise::stream_fence() before anything else reads them.
+//
+// Running minimum / maximum across k rows `<dtype>_minmax_rows__<isa>(in, out, k, width,
+// minimum, check_from)`: out[c] = the extreme of in[0][c], ..., in[k - 1][c], the last of equal
+// extremes: the minmax kernel's answer for a window of lines without NaN (folded across rows,
+// vectorized across c; for the short windows of a fused 2-D filter, one output row per call).
+// Returns false when a value of rows [check_from, k) is NaN or infinite (floating T; then out
+// is not SciPy's answer and the caller must take the whole-line path), true otherwise.
 //
 // Footprint minimum / maximum `<dtype>_footprint_minmax__<isa>(in, offsets, nf, minimum, count,
 // out)`: SciPy's NI_MinOrMaxFilter for non-separable footprints: out[i] starts at
@@ -64,6 +73,9 @@ using MinMaxFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t 
                           bool minimum, void* work);
 template <class T>
 using MinMaxLineFn = void (*)(const T* in, T* out, int64_t n, int64_t k, bool minimum, void* work);
+template <class T>
+using MinMaxRowsFn = bool (*)(const T* const* in, T* out, int64_t k, int64_t width, bool minimum,
+                              int64_t check_from);
 template <class T>
 using SelectFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, int64_t rank,
                           int64_t count, T* out, double* work);

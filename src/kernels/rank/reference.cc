@@ -1,7 +1,9 @@
 // Scalar reference for the rank-filter family: SciPy's own algorithms written plainly (the
 // deque of NI_MinOrMaxFilter1D line by line, NI_Select over each window). The test oracle and
 // the `scalar` ISA kernels.
+#include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "src/kernels/rank/rank.h"
 
@@ -25,6 +27,24 @@ void minmax_line_ref(const T* in, T* out, int64_t n, int64_t k, bool minimum, vo
   int64_t* ring_death =
       reinterpret_cast<int64_t*>((reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
   minmax_deque_line(in, out, n, k, minimum, ring_value, ring_death);
+}
+
+// The fold as written in rank.h: left to right, a later value replacing on ties.
+template <class T>
+bool minmax_rows_ref(const T* const* in, T* out, int64_t k, int64_t width, bool minimum,
+                     int64_t check_from) {
+  bool finite = true;
+  for (int64_t c = 0; c < width; ++c) {
+    T v = in[0][c];
+    for (int64_t r = 1; r < k; ++r) {
+      const T x = in[r][c];
+      v = minimum ? (v < x ? v : x) : (v > x ? v : x);
+    }
+    out[c] = v;
+    if constexpr (std::is_floating_point_v<T>)
+      for (int64_t r = check_from; r < k; ++r) finite = finite && std::isfinite(in[r][c]);
+  }
+  return finite;
 }
 
 template <class T, int N>

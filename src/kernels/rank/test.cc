@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -166,19 +167,88 @@ MinMaxLineFn<T> line_of(const Table& t) {
 }
 
 template <class T>
+MinMaxLineFn<T> line_stream_of(const Table& t) {
+  if constexpr (std::is_same_v<T, float>) return t.f32_minmax_line_stream;
+  if constexpr (std::is_same_v<T, double>) return t.f64_minmax_line_stream;
+  if constexpr (std::is_same_v<T, uint8_t>) return t.u8_minmax_line_stream;
+  if constexpr (std::is_same_v<T, uint16_t>) return t.u16_minmax_line_stream;
+  if constexpr (std::is_same_v<T, int32_t>) return t.i32_minmax_line_stream;
+}
+
+// Both line kernels (normal and streaming stores), outputs at several alignments (the fold
+// starts its registers at the first aligned output).
+template <class T>
 void check_minmax_line(const Table& t, Isa isa, std::mt19937& rng) {
   for (int64_t k : {1, 2, 3, 5, 8, 16}) {
-    for (int64_t n : {1, 2, 7, 16, 33, 100}) {
+    for (int64_t n : {1, 2, 7, 16, 33, 100, 300, 700}) {
       for (double nan_rate : {0.0, 0.005}) {
         const auto in = values<T>(static_cast<size_t>(n + k - 1), rng, nan_rate);
-        std::vector<T> want(n), got(n);
+        std::vector<T> want(n), buf(n + 80, T(7));
         std::vector<char> w1(minmax_work_bytes(k, 1, sizeof(T))), w2(w1.size());
         for (bool minimum : {true, false}) {
           line_of<T>(table_scalar)(in.data(), want.data(), n, k, minimum, w1.data());
-          line_of<T>(t)(in.data(), got.data(), n, k, minimum, w2.data());
-          for (int64_t i = 0; i < n; ++i)
-            ASSERT_TRUE(same_bits(want[i], got[i]))
-                << isa_name(isa) << " line k " << k << " n " << n << " at " << i;
+          for (const MinMaxLineFn<T> f : {line_of<T>(t), line_stream_of<T>(t)}) {
+            for (int64_t off : {0, 1, 3, 17}) {
+              std::fill(buf.begin(), buf.end(), T(7));
+              T* got = buf.data() + off;
+              f(in.data(), got, n, k, minimum, w2.data());
+              ASSERT_EQ(got[n], T(7)) << "wrote past the line";
+              for (int64_t i = 0; i < n; ++i)
+                ASSERT_TRUE(same_bits(want[i], got[i])) << isa_name(isa) << " line k " << k << " n "
+                                                        << n << " at " << i << " offset " << off;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class T>
+MinMaxRowsFn<T> rows_of(const Table& t) {
+  if constexpr (std::is_same_v<T, float>) return t.f32_minmax_rows;
+  if constexpr (std::is_same_v<T, double>) return t.f64_minmax_rows;
+  if constexpr (std::is_same_v<T, uint8_t>) return t.u8_minmax_rows;
+  if constexpr (std::is_same_v<T, uint16_t>) return t.u16_minmax_rows;
+  if constexpr (std::is_same_v<T, int32_t>) return t.i32_minmax_rows;
+}
+
+// The fold across rows: the deque's answer (signed zeros included) on windows without NaN,
+// and `false` exactly when a checked row holds a NaN or an infinity.
+template <class T>
+void check_minmax_rows(const Table& t, Isa isa, std::mt19937& rng) {
+  for (int64_t k : {1, 2, 3, 5, 8, 16}) {
+    for (int64_t width : {1, 7, 16, 63, 64, 65, 300, 700}) {
+      for (double nan_rate : {0.0, 0.001}) {
+        const int64_t step = width + 5;
+        const auto in = values<T>(static_cast<size_t>(k * step), rng, nan_rate);
+        std::vector<const T*> rows(k);
+        for (int64_t r = 0; r < k; ++r) rows[r] = in.data() + (k - 1 - r) * step;
+        std::vector<T> want(width), got(width + 1, T(7));
+        T* want_row = want.data();
+        std::vector<char> work(minmax_work_bytes(k, width, sizeof(T)));
+        for (int64_t check_from : {int64_t{0}, k - 1}) {
+          bool finite = true, nan = false;
+          for (int64_t r = 0; r < k; ++r)
+            for (int64_t c = 0; c < width; ++c) {
+              if constexpr (std::is_floating_point_v<T>) {
+                if (r >= check_from) finite = finite && std::isfinite(rows[r][c]);
+                nan = nan || std::isnan(rows[r][c]);
+              }
+            }
+          for (bool minimum : {true, false}) {
+            minmax_of<T>(table_scalar)(rows.data(), &want_row, 1, k, width, minimum, work.data());
+            for (const Table* tab : {&table_scalar, &t}) {
+              const bool ok =
+                  rows_of<T>(*tab)(rows.data(), got.data(), k, width, minimum, check_from);
+              ASSERT_EQ(ok, finite) << isa_name(isa) << " rows k " << k << " width " << width;
+              ASSERT_EQ(got[width], T(7)) << "wrote past the row";
+              if (nan) continue;
+              for (int64_t c = 0; c < width; ++c)
+                ASSERT_TRUE(same_bits(want[c], got[c]))
+                    << isa_name(isa) << " rows k " << k << " width " << width << " at " << c;
+            }
+          }
         }
       }
     }
@@ -279,6 +349,11 @@ TEST_P(RankIsa, MatchesReference) {
   check_minmax_line<uint8_t>(t, GetParam(), rng);
   check_minmax_line<uint16_t>(t, GetParam(), rng);
   check_minmax_line<int32_t>(t, GetParam(), rng);
+  check_minmax_rows<float>(t, GetParam(), rng);
+  check_minmax_rows<double>(t, GetParam(), rng);
+  check_minmax_rows<uint8_t>(t, GetParam(), rng);
+  check_minmax_rows<uint16_t>(t, GetParam(), rng);
+  check_minmax_rows<int32_t>(t, GetParam(), rng);
   check_nets<float>(t, GetParam(), rng);
   check_nets<double>(t, GetParam(), rng);
   check_nets<uint8_t>(t, GetParam(), rng);
