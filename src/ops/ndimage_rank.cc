@@ -519,6 +519,29 @@ void minmax_filter1d(const View& input, int64_t size, int axis, const View& out,
 
 namespace {
 
+// The geometry of a fused 2-D min/max over the last two axes of every plane (the leading axes
+// index the planes): k0 x k1 windows starting b0 / b1 before their output.
+template <class T>
+struct Planes {
+  int a1;
+  ndimage::OuterAxes planes;
+  int64_t H, W, k0, k1, b0, b1, rs_in, rs_out;
+  T fill;  // cval as T, defined for any value (a fuzzer's 1e173)
+  Planes(const View& input, const View& out, const int64_t* size, const int64_t* origin,
+         double cval)
+      : a1(input.ndim - 1),
+        planes(input, input.ndim - 2, input.ndim - 1),
+        H(input.shape[input.ndim - 2]),
+        W(input.shape[a1]),
+        k0(size[0]),
+        k1(size[1]),
+        b0(k0 / 2 + origin[0]),
+        b1(k1 / 2 + origin[1]),
+        rs_in(input.strides[input.ndim - 2]),
+        rs_out(out.strides[input.ndim - 2]),
+        fill(ndimage::c_cast<T>(cval)) {}
+};
+
 // The horizontal pass of a fused 2-D min/max: one row, W values at ext + b, extended in
 // place (ext has room for k - 1 more), folded by the line kernel (short windows; with
 // streaming stores when `stream`, the caller fencing) or van Herk on a single lane (one row
@@ -576,50 +599,46 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
   const auto& t = kernels<rank::Table>();
   const rank::MinMaxRowsFn<T> vk = pick<T>(t.f32_minmax_rows, t.f64_minmax_rows, t.u8_minmax_rows,
                                            t.u16_minmax_rows, t.i32_minmax_rows);
-  const int a0 = input.ndim - 2, a1 = input.ndim - 1;
-  const ndimage::OuterAxes planes(input, a0, a1);
-  const int64_t H = input.shape[a0], W = input.shape[a1];
-  const int64_t k0 = size[0], k1 = size[1];
-  const int64_t b0 = k0 / 2 + origin[0], b1 = k1 / 2 + origin[1];
-  const int64_t rs_in = input.strides[a0], rs_out = out.strides[a0];
-  const T fill = ndimage::c_cast<T>(cval);  // defined for any value (a fuzzer's 1e173)
+  const Planes<T> g(input, out, size, origin, cval);
   if constexpr (std::is_floating_point_v<T>)
-    if ((mode[0] == Border::fill || mode[1] == Border::fill) && !std::isfinite(fill)) return false;
+    if ((mode[0] == Border::fill || mode[1] == Border::fill) && !std::isfinite(g.fill))
+      return false;
   const bool stream =
       static_cast<size_t>(out.size()) * sizeof(T) >= elementwise::kStreamOutputBytes;
-  const RowPass<T> h(W, k1, b1, mode[1], fill, out.strides[a1], minimum, stream);
-  // Blocks of rows: about 256 KiB of output each (many blocks for the threads); the k0 - 1
+  const RowPass<T> h(g.W, g.k1, g.b1, mode[1], g.fill, out.strides[g.a1], minimum, stream);
+  // Blocks of rows: about 256 KiB of output each (many blocks for the threads); the g.k0 - 1
   // rows a block reads before its first are a small share of its reads.
   const int64_t rows =
-      std::clamp<int64_t>((int64_t{256} << 10) / (W * static_cast<int64_t>(sizeof(T))), 8, 256);
-  const int64_t per_plane = (H + rows - 1) / rows;
-  const int64_t blocks = planes.size * per_plane;
+      std::clamp<int64_t>((int64_t{256} << 10) / (g.W * static_cast<int64_t>(sizeof(T))), 8, 256);
+  const int64_t per_plane = (g.H + rows - 1) / rows;
+  const int64_t blocks = g.planes.size * per_plane;
   std::atomic<bool> nonfinite{false};
   parallel_for(
-      blocks, grain_for(blocks, 0.3 * static_cast<double>(rows * W)), [&](int64_t c0, int64_t c1) {
-        Buffer<T> ext(static_cast<size_t>(W + k1 - 1)), res(static_cast<size_t>(W));
-        Buffer<T> fill_row(static_cast<size_t>(mode[0] == Border::fill ? W : 0));
-        Buffer<const T*> in_rows(static_cast<size_t>(std::max(k0, W + k1 - 1)));
-        Buffer<T*> out_rows(static_cast<size_t>(W));
-        Buffer<char> work(rank::minmax_work_bytes(k1, 1, sizeof(T)));
-        std::fill(fill_row.get(), fill_row.get() + fill_row.size(), fill);
+      blocks, grain_for(blocks, 0.3 * static_cast<double>(rows * g.W)),
+      [&](int64_t c0, int64_t c1) {
+        Buffer<T> ext(static_cast<size_t>(g.W + g.k1 - 1)), res(static_cast<size_t>(g.W));
+        Buffer<T> fill_row(static_cast<size_t>(mode[0] == Border::fill ? g.W : 0));
+        Buffer<const T*> in_rows(static_cast<size_t>(std::max(g.k0, g.W + g.k1 - 1)));
+        Buffer<T*> out_rows(static_cast<size_t>(g.W));
+        Buffer<char> work(rank::minmax_work_bytes(g.k1, 1, sizeof(T)));
+        std::fill(fill_row.get(), fill_row.get() + fill_row.size(), g.fill);
         for (int64_t cb = c0; cb < c1 && !nonfinite.load(std::memory_order_relaxed); ++cb) {
           const char* in_plane = static_cast<const char*>(input.data);
           char* out_plane = static_cast<char*>(out.data);
-          planes.offsets(input, out, cb / per_plane, &in_plane, &out_plane);
-          const int64_t r0 = (cb % per_plane) * rows, m = std::min(rows, H - r0);
+          g.planes.offsets(input, out, cb / per_plane, &in_plane, &out_plane);
+          const int64_t r0 = (cb % per_plane) * rows, m = std::min(rows, g.H - r0);
           for (int64_t i = 0; i < m; ++i) {
-            for (int64_t r = 0; r < k0; ++r) {
-              const int64_t src = map_index(r0 + i + r - b0, H, mode[0]);
+            for (int64_t r = 0; r < g.k0; ++r) {
+              const int64_t src = map_index(r0 + i + r - g.b0, g.H, mode[0]);
               in_rows[r] =
-                  src < 0 ? fill_row.get() : reinterpret_cast<const T*>(in_plane + src * rs_in);
+                  src < 0 ? fill_row.get() : reinterpret_cast<const T*>(in_plane + src * g.rs_in);
             }
             // The block's first row checks all its input rows, the others the one new row.
-            if (!vk(in_rows.get(), ext.get() + b1, k0, W, minimum, i == 0 ? 0 : k0 - 1)) {
+            if (!vk(in_rows.get(), ext.get() + g.b1, g.k0, g.W, minimum, i == 0 ? 0 : g.k0 - 1)) {
               nonfinite.store(true, std::memory_order_relaxed);
               break;
             }
-            h.row(ext.get(), reinterpret_cast<T*>(out_plane + (r0 + i) * rs_out), res.get(),
+            h.row(ext.get(), reinterpret_cast<T*>(out_plane + (r0 + i) * g.rs_out), res.get(),
                   in_rows.get(), out_rows.get(), work.get());
           }
         }
@@ -637,50 +656,43 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
   const auto& t = kernels<rank::Table>();
   const rank::MinMaxFn<T> vk =
       pick<T>(t.f32_minmax, t.f64_minmax, t.u8_minmax, t.u16_minmax, t.i32_minmax);
-  // The last two axes of every plane (the leading axes index the planes).
-  const int a0 = input.ndim - 2, a1 = input.ndim - 1;
-  const ndimage::OuterAxes planes(input, a0, a1);
-  const int64_t H = input.shape[a0], W = input.shape[a1];
-  const int64_t k0 = size[0], k1 = size[1];
-  const int64_t b0 = k0 / 2 + origin[0], b1 = k1 / 2 + origin[1];
-  const int64_t rs_in = input.strides[a0], rs_out = out.strides[a0];
-  const T fill = ndimage::c_cast<T>(cval);  // defined for any value (a fuzzer's 1e173)
-  const RowPass<T> h(W, k1, b1, mode[1], fill, out.strides[a1], minimum, false);
+  const Planes<T> g(input, out, size, origin, cval);
+  const RowPass<T> h(g.W, g.k1, g.b1, mode[1], g.fill, out.strides[g.a1], minimum, false);
   // Bands of 32 rows; the vertical pass takes 256-column strips (1 KiB of floats a row).
   constexpr int64_t kBand = 32;
-  const int64_t L = std::min<int64_t>(W, 1024 / static_cast<int64_t>(sizeof(T)));
-  const int64_t per_plane = (H + kBand - 1) / kBand;
-  const int64_t bands = planes.size * per_plane;
-  const int64_t kw_work = std::max(k0, k1);
+  const int64_t L = std::min<int64_t>(g.W, 1024 / static_cast<int64_t>(sizeof(T)));
+  const int64_t per_plane = (g.H + kBand - 1) / kBand;
+  const int64_t bands = g.planes.size * per_plane;
+  const int64_t kw_work = std::max(g.k0, g.k1);
   std::atomic<bool> nonfinite{false};
   parallel_for(
-      bands, grain_for(bands, 0.6 * static_cast<double>(kBand * W)), [&](int64_t c0, int64_t c1) {
-        Buffer<T> band(static_cast<size_t>(kBand * W)), fill_row(static_cast<size_t>(L));
-        Buffer<T> ext(static_cast<size_t>(W + k1 - 1)), res(static_cast<size_t>(W));
-        Buffer<const T*> in_rows(static_cast<size_t>(kBand + k0 - 1 + W + k1 - 1));
-        Buffer<T*> out_rows(static_cast<size_t>(std::max(kBand, W)));
+      bands, grain_for(bands, 0.6 * static_cast<double>(kBand * g.W)), [&](int64_t c0, int64_t c1) {
+        Buffer<T> band(static_cast<size_t>(kBand * g.W)), fill_row(static_cast<size_t>(L));
+        Buffer<T> ext(static_cast<size_t>(g.W + g.k1 - 1)), res(static_cast<size_t>(g.W));
+        Buffer<const T*> in_rows(static_cast<size_t>(kBand + g.k0 - 1 + g.W + g.k1 - 1));
+        Buffer<T*> out_rows(static_cast<size_t>(std::max(kBand, g.W)));
         Buffer<char> work(rank::minmax_work_bytes(kw_work, L, sizeof(T)));
-        std::fill(fill_row.get(), fill_row.get() + L, fill);
+        std::fill(fill_row.get(), fill_row.get() + L, g.fill);
         for (int64_t cb = c0; cb < c1; ++cb) {
           if (nonfinite.load(std::memory_order_relaxed)) return;
           const char* in_plane = static_cast<const char*>(input.data);
           char* out_plane = static_cast<char*>(out.data);
-          planes.offsets(input, out, cb / per_plane, &in_plane, &out_plane);
+          g.planes.offsets(input, out, cb / per_plane, &in_plane, &out_plane);
           const int64_t c = cb % per_plane;
-          const int64_t r0 = c * kBand, m = std::min(kBand, H - r0);
+          const int64_t r0 = c * kBand, m = std::min(kBand, g.H - r0);
           // Vertical: rows of the input (extension rows point at the rows they repeat).
-          for (int64_t j0 = 0; j0 < W; j0 += L) {
-            const int64_t lanes = std::min(L, W - j0);
-            for (int64_t r = 0; r < m + k0 - 1; ++r) {
-              const int64_t src = map_index(r0 + r - b0, H, mode[0]);
+          for (int64_t j0 = 0; j0 < g.W; j0 += L) {
+            const int64_t lanes = std::min(L, g.W - j0);
+            for (int64_t r = 0; r < m + g.k0 - 1; ++r) {
+              const int64_t src = map_index(r0 + r - g.b0, g.H, mode[0]);
               in_rows[r] = src < 0 ? fill_row.get()
-                                   : reinterpret_cast<const T*>(in_plane + src * rs_in) + j0;
+                                   : reinterpret_cast<const T*>(in_plane + src * g.rs_in) + j0;
             }
-            for (int64_t i = 0; i < m; ++i) out_rows[i] = band.get() + i * W + j0;
-            vk(in_rows.get(), out_rows.get(), m, k0, lanes, minimum, work.get());
+            for (int64_t i = 0; i < m; ++i) out_rows[i] = band.get() + i * g.W + j0;
+            vk(in_rows.get(), out_rows.get(), m, g.k0, lanes, minimum, work.get());
             if constexpr (std::is_floating_point_v<T>) {
               T seen[16] = {};
-              for (int64_t r = 0; r < m + k0 - 1; ++r) {
+              for (int64_t r = 0; r < m + g.k0 - 1; ++r) {
                 const T* x = in_rows[r];
                 int64_t l = 0;
                 for (; l + 16 <= lanes; l += 16)
@@ -697,8 +709,9 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
           }
           // Horizontal: each band row extended, then along it.
           for (int64_t i = 0; i < m; ++i) {
-            std::memcpy(ext.get() + b1, band.get() + i * W, static_cast<size_t>(W) * sizeof(T));
-            h.row(ext.get(), reinterpret_cast<T*>(out_plane + (r0 + i) * rs_out), res.get(),
+            std::memcpy(ext.get() + g.b1, band.get() + i * g.W,
+                        static_cast<size_t>(g.W) * sizeof(T));
+            h.row(ext.get(), reinterpret_cast<T*>(out_plane + (r0 + i) * g.rs_out), res.get(),
                   in_rows.get(), out_rows.get(), work.get());
           }
         }
