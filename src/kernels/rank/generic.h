@@ -176,9 +176,10 @@ inline void note(T& seen, T x) {
 template <class T>
 inline bool noted_finite(const typename Reg<T>::type* seen, int regs, T tail) {
   if constexpr (std::is_floating_point_v<T>) {
+    typename Reg<T>::type all = seen[0];
+    for (int u = 1; u < regs; ++u) all += seen[u];
     T sum = tail;
-    for (int u = 0; u < regs; ++u)
-      for (int l = 0; l < kVecBytes / static_cast<int>(sizeof(T)); ++l) sum += seen[u][l];
+    for (int l = 0; l < kVecBytes / static_cast<int>(sizeof(T)); ++l) sum += all[l];
     return sum == sum;
   } else {
     return true;
@@ -186,32 +187,18 @@ inline bool noted_finite(const typename Reg<T>::type* seen, int regs, T tail) {
 }
 
 // One contiguous line: out[i] starts as the window's first element and folds in each later
-// one (later<> keeps SciPy's tie rule), kFoldRegs registers of outputs at a time, from the
-// first output whose address is register-aligned (those before it, and the tail, one by one).
-// Stream: the registers go out with non-temporal stores. Returns false when the line (all
+// one (later<> keeps SciPy's tie rule), kFoldRegs registers of outputs at a time; the last
+// chunk overlaps the one before it (the same values again) rather than going one by one.
+// Stream: the chunks from the first register-aligned output on go out with non-temporal
+// stores (the first chunk, before it, with plain ones). Returns false when the line (all
 // n + k - 1 values) holds a NaN or an infinity.
 template <class T, bool Min, bool Stream>
 bool fold_line(const T* __restrict in, T* __restrict out, int64_t n, int64_t k) {
   using R = typename Reg<T>::type;
   constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T)), C = kFoldRegs * L;
-  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out) % kVecBytes);
-  const int64_t head =
-      skew % static_cast<int64_t>(sizeof(T)) != 0
-          ? n
-          : std::min(n, (kVecBytes - skew) % kVecBytes / static_cast<int64_t>(sizeof(T)));
   R seen[kFoldRegs] = {};
   T tail = T(0);
-  auto one_by_one = [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      T v = in[i];
-      for (int64_t j = 1; j < k; ++j) v = later<T, Min>(v, in[i + j]);
-      out[i] = v;
-    }
-  };
-  one_by_one(0, head);
-  for (int64_t t = 0; t < head; ++t) note<T>(tail, in[t]);
-  int64_t i0 = head;
-  for (; i0 + C <= n; i0 += C) {
+  auto chunk = [&](int64_t i0, bool stream) {
     R acc[kFoldRegs];
 #pragma GCC unroll 4
     for (int u = 0; u < kFoldRegs; ++u) {
@@ -224,27 +211,59 @@ bool fold_line(const T* __restrict in, T* __restrict out, int64_t n, int64_t k) 
         acc[u] = later_reg<T, Min>(acc[u], load_reg(in + i0 + j + u * L));
 #pragma GCC unroll 4
     for (int u = 0; u < kFoldRegs; ++u) {
-      T* dst = out + i0 + u * L;
-      if constexpr (Stream)
-        stream_reg(dst, acc[u]);
+      if (Stream && stream)
+        stream_reg(out + i0 + u * L, acc[u]);
       else
-        *reinterpret_cast<R*>(dst) = acc[u];
+        store_reg(out + i0 + u * L, acc[u]);
+    }
+  };
+  if (n < C) {
+    for (int64_t i = 0; i < n; ++i) {
+      T v = in[i];
+      for (int64_t j = 1; j < k; ++j) v = later<T, Min>(v, in[i + j]);
+      out[i] = v;
+    }
+    for (int64_t t = 0; t < n + k - 1; ++t) note<T>(tail, in[t]);
+    return noted_finite<T>(seen, kFoldRegs, tail);
+  }
+  int64_t i0 = 0;
+  bool stream = Stream;
+  if constexpr (Stream) {
+    const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out) % kVecBytes);
+    if (skew % static_cast<int64_t>(sizeof(T)) != 0) {
+      stream = false;  // no output is register-aligned
+    } else {
+      i0 = (kVecBytes - skew) % kVecBytes / static_cast<int64_t>(sizeof(T));
+      if (i0 > 0) chunk(0, false);
     }
   }
-  for (int64_t t = i0; t < n + k - 1; ++t) note<T>(tail, in[t]);
-  one_by_one(i0, n);
+  for (; i0 + C <= n; i0 += C) chunk(i0, stream);
+  if (i0 < n) chunk(n - C, false);
+  for (int64_t t = n; t < n + k - 1; ++t) note<T>(tail, in[t]);
   return noted_finite<T>(seen, kFoldRegs, tail);
 }
 
-// Across k rows, kFoldRegs registers of columns at a time; notes rows [check_from, k).
+// Across k rows, kFoldRegs registers of columns at a time (the last chunk overlapping the one
+// before it); notes rows [check_from, k).
 template <class T, bool Min>
 bool fold_rows(const T* const* in, T* __restrict out, int64_t k, int64_t width,
                int64_t check_from) {
   using R = typename Reg<T>::type;
   constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T)), C = kFoldRegs * L;
   R seen[kFoldRegs] = {};
-  int64_t c0 = 0;
-  for (; c0 + C <= width; c0 += C) {
+  T tail = T(0);
+  if (width < C) {
+    for (int64_t c = 0; c < width; ++c) {
+      T v = in[0][c];
+      for (int64_t r = 1; r < k; ++r) v = later<T, Min>(v, in[r][c]);
+      out[c] = v;
+    }
+    for (int64_t r = check_from; r < k; ++r)
+      for (int64_t c = 0; c < width; ++c) note<T>(tail, in[r][c]);
+    return noted_finite<T>(seen, kFoldRegs, tail);
+  }
+  for (int64_t c1 = 0; c1 < width; c1 += C) {
+    const int64_t c0 = c1 + C <= width ? c1 : width - C;
     R acc[kFoldRegs];
 #pragma GCC unroll 4
     for (int u = 0; u < kFoldRegs; ++u) {
@@ -268,12 +287,6 @@ bool fold_rows(const T* const* in, T* __restrict out, int64_t k, int64_t width,
 #pragma GCC unroll 4
     for (int u = 0; u < kFoldRegs; ++u) store_reg(out + c0 + u * L, acc[u]);
   }
-  T tail = T(0);
-  for (int64_t r = check_from; r < k; ++r)
-    for (int64_t c = c0; c < width; ++c) note<T>(tail, in[r][c]);
-  for (int64_t c = c0; c < width; ++c) out[c] = in[0][c];
-  for (int64_t r = 1; r < k; ++r)
-    for (int64_t c = c0; c < width; ++c) out[c] = later<T, Min>(out[c], in[r][c]);
   return noted_finite<T>(seen, kFoldRegs, tail);
 }
 
