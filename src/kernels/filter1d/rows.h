@@ -67,6 +67,7 @@ void corr1d_rows_sym(const T* const* in, T* const* out, int64_t n, int64_t lanes
     corr1d_rows_of<T, kRowBlock, Sym>(in + i + c, out + i, lanes, c, fw);
   for (; i + kRowBlock / 2 <= n; i += kRowBlock / 2)
     corr1d_rows_of<T, kRowBlock / 2, Sym>(in + i + c, out + i, lanes, c, fw);
+  for (; i + 2 <= n; i += 2) corr1d_rows_of<T, 2, Sym>(in + i + c, out + i, lanes, c, fw);
   for (; i < n; ++i) corr1d_rows_of<T, 1, Sym>(in + i + c, out + i, lanes, c, fw);
 }
 
