@@ -49,6 +49,8 @@ def test_limits_measured(report):
     # Measured at the start and at the end; the report uses the best and says what is above it.
     assert "| limit | start | end | used (best) | how |" in md
     assert "above 100% of the measured peak or bandwidth" in md
+    # The cache edge the cliff checks use is measured, with the copy curve behind it.
+    assert "Cache edge (measured): copies of up to" in md and "256 MiB" in md
 
 
 def test_share_is_rendered_against_the_final_limit_and_marked_above_it():

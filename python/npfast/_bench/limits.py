@@ -7,6 +7,9 @@ when it ends (`finish`); every limit is the best of both.
 
 from __future__ import annotations
 
+import os
+import time
+
 import numpy as np
 
 from npfast import _npfast
@@ -61,6 +64,50 @@ def measure(mode: str) -> dict:
     return best
 
 
+def system_llc() -> int:
+    """The last-level cache's size as the system reports it (0 when it does not say). In a VM
+    this is often the host's whole L3, shared with other guests: see cache_edge."""
+    try:
+        n = os.sysconf("SC_LEVEL3_CACHE_SIZE")
+        if n > 0:
+            return n
+    except (ValueError, OSError):
+        pass
+    try:
+        with open("/sys/devices/system/cpu/cpu0/cache/index3/size") as f:
+            s = f.read().strip()
+        return int(s[:-1]) << (10 if s.endswith("K") else 20) if s[-1] in "KM" else int(s)
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+EDGE_GAIN = 1.5  # a copy this much faster than from memory still runs from a cache
+
+
+def cache_edge(mode: str) -> tuple[int, dict]:
+    """The largest working set (source + destination bytes of a copy) that still copies
+    EDGE_GAIN times faster than a 256 MiB copy: where data measurably leaves the last cache on
+    this machine. The cliff checks use it instead of the system's LLC size, which a VM may report
+    as the host's (480 MiB seen, against a measured edge of 32 MiB). Returns (edge,
+    {bytes: rate}); the edge is 256 MiB when even that copy runs from a cache."""
+    top = 256 << 20
+    rates, size = {}, 1 << 20
+    while size <= top:
+        src = np.ones(size // 8, np.float32)
+        dst = np.empty_like(src)
+        reps = max(2 if mode == "tiny" else 3, min(50, top // size))
+        best = float("inf")
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            np.copyto(dst, src)
+            best = min(best, time.perf_counter() - t0)
+        rates[size] = size / best
+        size *= 2
+    memory = rates[top]
+    edge = max((s for s, r in rates.items() if r >= EDGE_GAIN * memory), default=top)
+    return edge, rates
+
+
 def _fmt(value: float, scale: float, unit: str) -> str:
     return f"{value / scale:.1f} {unit}" if unit == "GB/s" else f"{value / scale:.0f} {unit}"
 
@@ -71,6 +118,8 @@ def run(ctx, out_dir):
     ctx.limits.update(flops_f32=Limit(start["flops_f32"]), flops_f64=Limit(start["flops_f64"]),
                       bandwidth=Limit(max(start["read"], start["write"])),
                       first_touch=Limit(start["first_touch"]))
+    edge, rates = cache_edge(ctx.mode)
+    ctx.limits["cache_edge"] = edge  # bytes, not a Limit: it does not rise
     sec = Section(NAME, TITLE, columns=["limit", "value", "how"])
     isa = _npfast._isa()
     mib = _size(ctx.mode) >> 20
@@ -78,9 +127,21 @@ def run(ctx, out_dir):
         how = how.format(mib=mib)
         sec.rows.append([label, _fmt(start[key], scale, unit),
                          f"{isa} {how}" if key.startswith("flops") else how])
+    ctx.edge_note = _edge_note(edge, rates)
+    sec.note(ctx.edge_note)
     sec.note(f"Best of {ROUNDS[ctx.mode]} rounds; measured again at the end of the report, and "
              "every percentage below uses the better of the two.")
     return sec
+
+
+def _edge_note(edge: int, rates: dict) -> str:
+    llc = system_llc()
+    said = f"{llc >> 20} MiB" if llc else "nothing"
+    curve = ", ".join(f"{s >> 20} MiB {r / 1e9:.0f}" for s, r in rates.items())
+    return (f"Cache edge (measured): copies of up to {edge >> 20} MiB (source + destination) "
+            f"run >= {EDGE_GAIN}x faster than a {max(rates) >> 20} MiB copy; the system's LLC size says "
+            f"{said}. The cliff checks treat data beyond the measured edge as out of cache. "
+            f"Copy GB/s by working set, 1 thread: {curve}.")
 
 
 def finish(ctx, sec: Section) -> None:
@@ -103,4 +164,5 @@ def finish(ctx, sec: Section) -> None:
         "report; every percentage in this report uses the better of the two ('used').",
         f"The bandwidth limit used is {stream / 1e9:.1f} GB/s (best of read and write); first "
         f"touch of fresh memory is {stream / float(ctx.limits['first_touch']):.0f}x slower than that.",
+        ctx.edge_note,
     ]

@@ -10,6 +10,7 @@ import numpy as np
 import npfast
 
 from .anchors import npfast_has, optional
+from .limits import system_llc
 from .plots import line_plot
 from .section import Section, pct, ratio
 from .timing import compare
@@ -69,22 +70,6 @@ def _filters(cv2, ndi):
     return rows
 
 
-def _llc_bytes():
-    """The last-level cache's size (0 when the system does not say)."""
-    try:
-        n = os.sysconf("SC_LEVEL3_CACHE_SIZE")
-        if n > 0:
-            return n
-    except (ValueError, OSError):
-        pass
-    try:
-        with open("/sys/devices/system/cpu/cpu0/cache/index3/size") as f:
-            s = f.read().strip()
-        return int(s[:-1]) << (10 if s.endswith("K") else 20) if s[-1] in "KM" else int(s)
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
 def run(ctx, out_dir):
     sec = Section(NAME, TITLE, columns=["filter", "image", "npfast /px", "SciPy /px",
                                         "OpenCV /px", "vs SciPy", "vs OpenCV", "GB/s",
@@ -103,7 +88,7 @@ def run(ctx, out_dir):
     else:
         cv2.setNumThreads(npfast.get_num_threads())
     bw = ctx.limits.get("bandwidth")
-    llc = _llc_bytes()
+    llc = ctx.limits.get("cache_edge") or system_llc()
     rng = np.random.default_rng(0)
     sides = SIDES[ctx.mode]
     cliffs, series = [], {}

@@ -16,6 +16,7 @@ class Ctx:
     limits: dict = field(default_factory=dict)  # name -> section.Limit (may rise at the end)
     measured: list = field(default_factory=list)  # the limits probes' results, start and end
     progress: object = None
+    edge_note: str = ""  # the limits section's measured cache edge, in words
     threads: list = None  # --threads: the counts the scaling section runs (None: its default)
 
     @property
