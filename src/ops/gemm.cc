@@ -431,8 +431,11 @@ void gemm_run(const Ukernel<T>& uk, const Options& opt, bool ta, bool tb, int64_
   // A row-major A is also read in place up to n = 256 when its rows are closer than a page
   // (packing costs about a cycle per element, 10% of a 128^3 product).
   // (At 8 lines apart the rows still hit 8 sets x 8 ways: fine for up to 64 rows.)
+  // Where the ISA's table says so (inplace_b_bytes), a B whose K block spans little memory is
+  // read in place at any width: it stays in L1/L2 as it is, and a packed copy would only evict it.
   const int64_t row_bytes_b = ldb * static_cast<int64_t>(sizeof(T));
-  const bool narrow_b = row_bytes_b <= 256 || (row_bytes_b <= 512 && k <= 64);
+  const bool narrow_b = row_bytes_b <= 256 || (row_bytes_b <= 512 && k <= 64) ||
+                        k_block(k, uk.kc) * row_bytes_b <= uk.inplace_b_bytes;
   const bool wide_a = ta || n > 256 || lda * static_cast<int64_t>(sizeof(T)) >= 4096;
   const bool pack_a = opt.pack_a >= 0 ? opt.pack_a == 1 : (n > 4 * uk.nr && wide_a);
   const bool pack_b = tb || (opt.pack_b >= 0 ? opt.pack_b == 1 : (m > 4 * uk.mr && !narrow_b));
