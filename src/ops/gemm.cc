@@ -174,10 +174,6 @@ void scale_c(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
   }
 }
 
-// Flops below which one thread finishes before a hand-off pays (~20 us of work at the
-// AVX2 rate); above it, one more thread per this many flops.
-constexpr double kFlopsPerThread = 2.0e6;
-
 // C touched between two passes over the same tile (m rows by a column block) that stays in
 // L2 on the machines measured (2 MB per core on the Xeon); beyond it K blocks are grouped.
 constexpr double kCResidentBytes = 1 << 20;
@@ -420,10 +416,12 @@ int64_t k_block(int64_t k, int kc_max) {
   return ceil_div(k, blocks);
 }
 
-int gemm_threads(int64_t m, int64_t n, int64_t k, int available) {
+int gemm_threads(int64_t m, int64_t n, int64_t k, int available, double flops_per_ns) {
+  // The pool's rule in time units: one thread per kMinChunkNs of work, and one thread below
+  // two of them (a hand-off would cost more than it saves).
   const double flops =
       2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  const double t = flops / kFlopsPerThread;
+  const double t = flops / flops_per_ns / kMinChunkNs;
   if (available <= 1 || t < 2.0) return 1;
   return static_cast<int>(std::min<double>(available, t));
 }
@@ -439,7 +437,7 @@ void gemm_run(const Ukernel<T>& uk, const Options& opt, bool ta, bool tb, int64_
   }
   const Mat<T> ma = ta ? Mat<T>{a, 1, lda} : Mat<T>{a, lda, 1};
   const Mat<T> mb = tb ? Mat<T>{b, 1, ldb} : Mat<T>{b, ldb, 1};
-  int threads = opt.threads > 0 ? opt.threads : gemm_threads(m, n, k, available_threads());
+  int threads = opt.threads > 0 ? opt.threads : gemm_threads(m, n, k, available_threads(), uk.flops_per_ns);
   // Split no finer than the row and column panels allow.
   threads = static_cast<int>(
       std::max<int64_t>(1, std::min<int64_t>(threads, ceil_div(m, uk.mr) * ceil_div(n, uk.nr))));
@@ -488,7 +486,7 @@ void gemm_batched_impl(bool ta, bool tb, int64_t batch, int64_t m, int64_t n, in
   };
   // A product big enough to thread by itself keeps the threads inside; otherwise the batch is
   // split (each product then runs on one thread: the same bits either way).
-  if (batch == 1 || threads == 1 || gemm_detail::gemm_threads(m, n, k, threads) > 1) {
+  if (batch == 1 || threads == 1 || gemm_detail::gemm_threads(m, n, k, threads, uk.flops_per_ns) > 1) {
     for (int64_t i = 0; i < batch; ++i) one(i);
     return;
   }

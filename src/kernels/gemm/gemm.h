@@ -64,6 +64,9 @@ struct Ukernel {
   // of once per K block. The K blocks themselves (kc), hence the bits, are unchanged. On the
   // Xeon, 3000^3 on one thread ran 5% (f32, 768) and 21% (f64, 512) faster.
   int kc_pack = 0;
+  // One core's rate on this kernel for mid and large products, in flops per ns: the thread cost
+  // model gives each thread at least kMinChunkNs of work (npfast/threads.hpp).
+  double flops_per_ns = 100.0;
 };
 
 // The family's table: one microkernel per dtype, whose tile and blocking differ per ISA, so
