@@ -202,7 +202,7 @@ struct Engine {
 
   int64_t kcb = 0;    // K block (k_block): fixes the reduction order
   int64_t kpack = 0;  // K group: the depth packed and passed over C at once, a multiple of kcb
-  int64_t mp = 0;   // row panels
+  int64_t mp = 0;     // row panels
   int64_t groups = 1, col_parts = 1;
   T* bbuf = nullptr;  // shared packed B block (shared mode)
 
@@ -384,8 +384,9 @@ struct Engine {
     const int MR = uk.mr, NR = uk.nr;
     kcb = k_block(k, uk.kc);
     // K blocks are grouped only where C would otherwise come back from memory between them.
-    const bool c_spills = static_cast<double>(m) * static_cast<double>(std::min<int64_t>(n, uk.nc)) *
-                              sizeof(T) > kCResidentBytes;
+    const bool c_spills =
+        static_cast<double>(m) * static_cast<double>(std::min<int64_t>(n, uk.nc)) * sizeof(T) >
+        kCResidentBytes;
     kpack = c_spills ? kcb * std::max<int64_t>(1, uk.kc_pack / kcb) : kcb;
     mp = ceil_div(m, MR);
     // Row groups of about MC rows; with threads, a multiple of the thread count so the
@@ -438,7 +439,8 @@ void gemm_run(const Ukernel<T>& uk, const Options& opt, bool ta, bool tb, int64_
   }
   const Mat<T> ma = ta ? Mat<T>{a, 1, lda} : Mat<T>{a, lda, 1};
   const Mat<T> mb = tb ? Mat<T>{b, 1, ldb} : Mat<T>{b, ldb, 1};
-  int threads = opt.threads > 0 ? opt.threads : gemm_threads(m, n, k, available_threads(), uk.flops_per_ns);
+  int threads =
+      opt.threads > 0 ? opt.threads : gemm_threads(m, n, k, available_threads(), uk.flops_per_ns);
   // Split no finer than the row and column panels allow.
   threads = static_cast<int>(
       std::max<int64_t>(1, std::min<int64_t>(threads, ceil_div(m, uk.mr) * ceil_div(n, uk.nr))));
@@ -487,7 +489,8 @@ void gemm_batched_impl(bool ta, bool tb, int64_t batch, int64_t m, int64_t n, in
   };
   // A product big enough to thread by itself keeps the threads inside; otherwise the batch is
   // split (each product then runs on one thread: the same bits either way).
-  if (batch == 1 || threads == 1 || gemm_detail::gemm_threads(m, n, k, threads, uk.flops_per_ns) > 1) {
+  if (batch == 1 || threads == 1 ||
+      gemm_detail::gemm_threads(m, n, k, threads, uk.flops_per_ns) > 1) {
     for (int64_t i = 0; i < batch; ++i) one(i);
     return;
   }
