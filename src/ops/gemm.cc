@@ -383,17 +383,20 @@ struct Engine {
   void run() {
     const int MR = uk.mr, NR = uk.nr;
     kcb = k_block(k, uk.kc);
-    // K blocks are grouped only where C would otherwise come back from memory between them.
-    const bool c_spills =
-        static_cast<double>(m) * static_cast<double>(std::min<int64_t>(n, uk.nc)) * sizeof(T) >
-        kCResidentBytes;
-    kpack = c_spills ? kcb * std::max<int64_t>(1, uk.kc_pack / kcb) : kcb;
     mp = ceil_div(m, MR);
     // Row groups of about MC rows; with threads, a multiple of the thread count so the
     // groups balance.
     const int64_t mc_panels = std::max<int64_t>(1, uk.mc / MR);
     groups = std::min(mp, ceil_div(mp, mc_panels));
     const bool fused = !pack_b_all || groups == 1;
+    // K blocks are grouped where C would otherwise come back from memory between them, and in
+    // the shared schedule on several threads, whose two hand-offs per pass then come once per
+    // group (on one thread with C in L2, grouping measured 0-3% slower at 256^3-512^3).
+    const bool c_spills =
+        static_cast<double>(m) * static_cast<double>(std::min<int64_t>(n, uk.nc)) * sizeof(T) >
+        kCResidentBytes;
+    const bool group = c_spills || (!fused && threads > 1);
+    kpack = group ? kcb * std::max<int64_t>(1, uk.kc_pack / kcb) : kcb;
     // (A packed B block is never split by rows in fused mode: each group would pack it again.)
     if (threads > 1 && !(fused && pack_b_all))
       groups = std::min(mp, ceil_div(groups, threads) * threads);
