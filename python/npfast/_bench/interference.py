@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 
+from .anchors import optional
 from .section import Section
 
 NAME = "interference"
@@ -52,7 +53,6 @@ class Busy:
 def measure(sizes, calls: int, rounds: int) -> dict:
     """Median seconds of one npfast.correlate2d 3x3 'same' call in each setting, per size."""
     import npfast
-    from threadpoolctl import threadpool_limits
 
     try:
         import torch
@@ -65,8 +65,9 @@ def measure(sizes, calls: int, rounds: int) -> dict:
     if torch is not None:
         torch.set_num_threads(threads)
         tx, tw = torch.randn(1, 32, 56, 56), torch.randn(32, 32, 3, 3)
-    # OpenBLAS at npfast's thread count too.
-    limiter = threadpool_limits(threads, user_api="blas")
+    # OpenBLAS at npfast's thread count too (threadpoolctl, when installed).
+    tpc, _ = optional("threadpoolctl")
+    limiter = tpc.threadpool_limits(threads, user_api="blas") if tpc is not None else None
     busy = max(1, len(os.sched_getaffinity(0)) - 1)
     out = {"threads": threads, "busy": busy, "sizes": {}}
     for n in sizes:
@@ -111,7 +112,8 @@ def measure(sizes, calls: int, rounds: int) -> dict:
                     run_calls(t, k)
         npfast.set_num_threads(threads)
         out["sizes"][n] = {f"{t}|{k}": statistics.median(v) for (t, k), v in got.items()}
-    limiter.restore_original_limits()
+    if limiter is not None:
+        limiter.restore_original_limits()
     return out
 
 
