@@ -4,7 +4,7 @@ For each case: median time per call of each library (calls interleaved so both s
 machine state), the ratio numpy_time / npfast_time (> 1: npfast faster), GFLOP/s and the
 fraction of the measured FMA peak (the active ISA's FMA loop, one per thread).
 
-    python bench/bench_gemm.py [--quick] [--threads 2]
+    python bench/bench_gemm.py [--quick] [--threads 2] [--cpu-time] [--sizes 16,32,...,4000]
 """
 
 from __future__ import annotations
@@ -44,11 +44,13 @@ def peak_gflops(dtype, threads: int) -> float:
         npfast.set_num_threads(before)
 
 
-def cases(quick: bool):
-    sizes = QUICK if quick else SWEEP
+def cases(quick: bool, only: list | None = None):
+    sizes = only or (QUICK if quick else SWEEP)
     for dtype in (np.float32, np.float64):
         for n in sizes:
             yield f"matmul {np.dtype(dtype).name} {n}x{n}x{n}", dtype, (n, n, n), 1
+    if only:  # the square sweep asked for, nothing else
+        return
     # Rectangular and batched shapes (conv-like and many-small).
     extra = [((64, 3136, 576), 1), ((256, 196, 2304), 1), ((16, 16, 16), 512), ((64, 64, 64), 64)]
     if quick:
@@ -59,7 +61,8 @@ def cases(quick: bool):
             yield f"matmul {np.dtype(dtype).name} {tag}{m}x{n}x{k}", dtype, (m, n, k), batch
 
 
-def run(quick: bool = False, threads: int = 2, cpu_time: bool = False) -> list[dict]:
+def run(quick: bool = False, threads: int = 2, cpu_time: bool = False,
+        sizes: list | None = None) -> list[dict]:
     rng = np.random.default_rng(0)
     before = npfast.get_num_threads()
     npfast.set_num_threads(threads)
@@ -67,7 +70,7 @@ def run(quick: bool = False, threads: int = 2, cpu_time: bool = False) -> list[d
     limits = threadpool_limits(limits=threads, user_api="blas") if threadpool_limits else None
     rows = []
     try:
-        for name, dtype, (m, n, k), batch in cases(quick):
+        for name, dtype, (m, n, k), batch in cases(quick, sizes):
             shape_a = (batch, m, k) if batch > 1 else (m, k)
             shape_b = (batch, k, n) if batch > 1 else (k, n)
             a = rng.standard_normal(shape_a).astype(dtype)
@@ -101,8 +104,10 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--cpu-time", action="store_true",
                    help="time with process CPU time (robust to other load; see _time_pair)")
+    p.add_argument("--sizes", type=lambda v: [int(x) for x in v.split(",")], default=None,
+                   help="square sizes to sweep instead of the default cases, e.g. 16,32,4000")
     args = p.parse_args()
-    rows = run(args.quick, args.threads, args.cpu_time)
+    rows = run(args.quick, args.threads, args.cpu_time, args.sizes)
     print(f"npfast {npfast.__version__}  isa={npfast.config()['isa']}  threads={args.threads}  "
           f"peak f32 {rows[0]['peak_gflops']:.0f} GFLOP/s, f64 {rows[-1]['peak_gflops']:.0f} GFLOP/s "
           f"(FMA loop on {args.threads} threads)")

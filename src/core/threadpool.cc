@@ -150,18 +150,25 @@ class Pool {
 
   // A call whose helpers made it slower than the caller alone would have been (the CPU time
   // of the caller's chunks times all chunks) means the helpers did not get cores: the next calls
-  // run on the caller, for twice as many calls after each further loss in a row, up to
-  // kMaxSerialCalls. A win resets this, so the pool probes the cores again after every serial
-  // stretch.
+  // run on the caller. The serial stretch is at least twice the last one (losses in a row) and
+  // long enough that this loss is at most kProbeCost of it (a helper preempted inside a chunk
+  // by another process can make a call several times slower: a 1.7 ms matmul took 4-6 ms
+  // beside a busy process, and a fixed stretch let it run at 2-3x its one-thread time), but
+  // no longer than kMaxSerialCalls calls or about kMaxSerialNs, so cores that are free again
+  // are used within ~50 ms. A win halves the next stretch rather than resetting it: on a
+  // machine that is busy on and off, one lucky call does not restart the probing at one call.
   void judge(int64_t own, int64_t own_ns, int64_t total_ns) {
     if (own == 0) return;  // the helpers ran every chunk: no pace to compare with
     const double alone_ns =
         static_cast<double>(own_ns) * static_cast<double>(chunks_) / static_cast<double>(own);
-    if (static_cast<double>(total_ns) > 1.15 * alone_ns + 5000.0) {
-      serial_run_ = std::min(std::max(2 * serial_run_, 1), kMaxSerialCalls);
+    const double total = static_cast<double>(total_ns);
+    if (total > 1.15 * alone_ns + 5000.0) {
+      const double cap = std::clamp(kMaxSerialNs / alone_ns, 1.0, double{kMaxSerialCalls});
+      const double pay_back = (total - alone_ns) / (kProbeCost * alone_ns);
+      serial_run_ = static_cast<int>(std::min(std::max(2.0 * serial_run_, pay_back), cap));
       serial_calls_ = serial_run_;
     } else {
-      serial_run_ = 0;
+      serial_run_ /= 2;
     }
   }
 
@@ -227,6 +234,8 @@ class Pool {
 
   static constexpr uint64_t kStop = ~uint64_t{0};
   static constexpr int kMaxSerialCalls = 256;
+  static constexpr double kMaxSerialNs = 50e6;
+  static constexpr double kProbeCost = 0.15;
 
   std::mutex run_mu_;  // one job at a time
   std::vector<std::thread> threads_;

@@ -174,14 +174,19 @@ void scale_c(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
   }
 }
 
-// Flops below which one thread finishes before a hand-off pays (~20 us of work at the
-// AVX2 rate); above it, one more thread per this many flops.
-constexpr double kFlopsPerThread = 2.0e6;
+// C touched between two passes over the same tile (m rows by a column block) that stays in
+// L2 on the machines measured (2 MB per core on the Xeon); beyond it K blocks are grouped.
+constexpr double kCResidentBytes = 1 << 20;
+// Packed B block (K group x column block) read by every row group from L3. The tables' NC with
+// one K block stays within it (2-3 MB); with a K group of 768 f32 at 4000^2, 12 MB of B ran at
+// 116 GFLOP/s on one thread and 3 MB (NC 1024) at 144-152.
+constexpr size_t kBBlockBytes = size_t{4} << 20;
 
-// One K block of one column block: where phase 2 reads B and how C is updated.
+// One K group (consecutive K blocks packed together) of one column block: where phase 2 reads
+// B and how C is updated.
 struct Block {
   int64_t jc, nb;  // columns [jc, jc + nb)
-  int64_t pc, kc;  // K range [pc, pc + kc)
+  int64_t pc, kc;  // K range [pc, pc + kc): whole K blocks of kcb, the last one may be shorter
 };
 
 template <class T>
@@ -195,8 +200,9 @@ struct Engine {
   bool pack_a_all, pack_b_all;
   int threads;
 
-  int64_t kcb = 0;  // K block (k_block)
-  int64_t mp = 0;   // row panels
+  int64_t kcb = 0;    // K block (k_block): fixes the reduction order
+  int64_t kpack = 0;  // K group: the depth packed and passed over C at once, a multiple of kcb
+  int64_t mp = 0;     // row panels
   int64_t groups = 1, col_parts = 1;
   T* bbuf = nullptr;  // shared packed B block (shared mode)
 
@@ -229,7 +235,6 @@ struct Engine {
     const int MR = uk.mr, NR = uk.nr;
     const int64_t panel = static_cast<int64_t>(MR) * bk.kc;
     const int64_t nr = std::min<int64_t>(NR, bk.jc + bk.nb - j);
-    const T beta_blk = bk.pc == 0 ? beta : T(1);
     for (int64_t p = p0; p < p1; ++p) {
       const int64_t i = p * MR;
       const int64_t mr = std::min<int64_t>(MR, m - i);
@@ -254,7 +259,11 @@ struct Engine {
         fn = uk.fn_narrow;
       else if (mr <= MR / 2 && uk.fn_short)
         fn = uk.fn_short;
-      fn(bk.kc, ap, rs_a, cs_a, bp, rs_b, c + i * ldc + j, ldc, mr, nr, alpha, beta_blk);
+      // The group's K blocks back to back on this tile, in K order: after the first the tile
+      // is in L1. Each is the call a one-block pass would make (same kc, same beta).
+      for (int64_t s = 0; s < bk.kc; s += kcb)
+        fn(std::min(kcb, bk.kc - s), ap + s * cs_a, rs_a, cs_a, bp + s * rs_b, rs_b,
+           c + i * ldc + j, ldc, mr, nr, alpha, bk.pc + s == 0 ? beta : T(1));
     }
   }
 
@@ -298,8 +307,8 @@ struct Engine {
     const int64_t p0 = g * mp / groups, p1 = (g + 1) * mp / groups;
     const int64_t q0 = h * npb / col_parts, q1 = (h + 1) * npb / col_parts;
     if (p0 == p1 || q0 == q1) return;
-    for (int64_t pc = 0; pc < k; pc += kcb) {
-      const Block bk{0, n, pc, std::min(kcb, k - pc)};
+    for (int64_t pc = 0; pc < k; pc += kpack) {
+      const Block bk{0, n, pc, std::min(kpack, k - pc)};
       const T* abuf = prepare_a(bk, p0, p1);
       // B panels go through the workspace kChunk at a time (kc x 128 floats: L2-resident).
       constexpr int64_t kChunk = 8;
@@ -332,8 +341,11 @@ struct Engine {
   // read by every row group (phase 2).
   void run_shared() {
     const int NR = uk.nr;
-    const int64_t nc = std::max<int64_t>(NR, uk.nc / NR * NR);
-    const int64_t bsize = kcb * ceil_div(std::min(n, nc), NR) * NR;
+    // At most uk.nc columns, and no more than kBBlockBytes of packed B (deeper K groups, fewer
+    // columns).
+    const int64_t nc_bytes = static_cast<int64_t>(kBBlockBytes / (kpack * sizeof(T)));
+    const int64_t nc = std::max<int64_t>(NR, std::min<int64_t>(uk.nc, nc_bytes) / NR * NR);
+    const int64_t bsize = kpack * ceil_div(std::min(n, nc), NR) * NR;
     Buffer<T> shared;
     if (threads > 1) {
       shared = Buffer<T>(static_cast<size_t>(bsize));
@@ -344,12 +356,13 @@ struct Engine {
     for (int64_t jc = 0; jc < n; jc += nc) {
       const int64_t nb = std::min(nc, n - jc), npb = ceil_div(nb, NR);
       col_parts = column_parts(npb);
-      for (int64_t pc = 0; pc < k; pc += kcb) {
-        const Block bk{jc, nb, pc, std::min(kcb, k - pc)};
-        // A small block is packed by the caller: cheaper than a hand-off.
-        const bool small = bk.kc * nb < 32768;
-        // Chunks of 8 panels keep the row-wise copy streaming.
-        parallel_for(npb, small ? npb : std::max<int64_t>(8, ceil_div(npb, 4 * threads)),
+      for (int64_t pc = 0; pc < k; pc += kpack) {
+        const Block bk{jc, nb, pc, std::min(kpack, k - pc)};
+        // The pool's cost model (about 0.5 ns per element copied, measured at 2000^2): a small
+        // block is packed by the caller, a large one in chunks of at least kMinChunkNs, and of
+        // at least 8 panels, which keep the row-wise copy streaming.
+        const int64_t g = grain_for(npb, 0.5 * static_cast<double>(bk.kc * NR));
+        parallel_for(npb, g < npb ? std::max<int64_t>(8, g) : npb,
                      [&](int64_t q0, int64_t q1) { pack_b_panels(bk, q0, q1); });
         const int64_t items = groups * col_parts;
         parallel_for(items, grain(items), [&](int64_t s, int64_t e) {
@@ -376,6 +389,14 @@ struct Engine {
     const int64_t mc_panels = std::max<int64_t>(1, uk.mc / MR);
     groups = std::min(mp, ceil_div(mp, mc_panels));
     const bool fused = !pack_b_all || groups == 1;
+    // K blocks are grouped where C would otherwise come back from memory between them, and in
+    // the shared schedule on several threads, whose two hand-offs per pass then come once per
+    // group (on one thread with C in L2, grouping measured 0-3% slower at 256^3-512^3).
+    const bool c_spills =
+        static_cast<double>(m) * static_cast<double>(std::min<int64_t>(n, uk.nc)) * sizeof(T) >
+        kCResidentBytes;
+    const bool group = c_spills || (!fused && threads > 1);
+    kpack = group ? kcb * std::max<int64_t>(1, uk.kc_pack / kcb) : kcb;
     // (A packed B block is never split by rows in fused mode: each group would pack it again.)
     if (threads > 1 && !(fused && pack_b_all))
       groups = std::min(mp, ceil_div(groups, threads) * threads);
@@ -400,10 +421,12 @@ int64_t k_block(int64_t k, int kc_max) {
   return ceil_div(k, blocks);
 }
 
-int gemm_threads(int64_t m, int64_t n, int64_t k, int available) {
+int gemm_threads(int64_t m, int64_t n, int64_t k, int available, double flops_per_ns) {
+  // The pool's rule in time units: one thread per kMinChunkNs of work, and one thread below
+  // two of them (a hand-off would cost more than it saves).
   const double flops =
       2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  const double t = flops / kFlopsPerThread;
+  const double t = flops / flops_per_ns / kMinChunkNs;
   if (available <= 1 || t < 2.0) return 1;
   return static_cast<int>(std::min<double>(available, t));
 }
@@ -419,7 +442,8 @@ void gemm_run(const Ukernel<T>& uk, const Options& opt, bool ta, bool tb, int64_
   }
   const Mat<T> ma = ta ? Mat<T>{a, 1, lda} : Mat<T>{a, lda, 1};
   const Mat<T> mb = tb ? Mat<T>{b, 1, ldb} : Mat<T>{b, ldb, 1};
-  int threads = opt.threads > 0 ? opt.threads : gemm_threads(m, n, k, available_threads());
+  int threads =
+      opt.threads > 0 ? opt.threads : gemm_threads(m, n, k, available_threads(), uk.flops_per_ns);
   // Split no finer than the row and column panels allow.
   threads = static_cast<int>(
       std::max<int64_t>(1, std::min<int64_t>(threads, ceil_div(m, uk.mr) * ceil_div(n, uk.nr))));
@@ -431,8 +455,11 @@ void gemm_run(const Ukernel<T>& uk, const Options& opt, bool ta, bool tb, int64_
   // A row-major A is also read in place up to n = 256 when its rows are closer than a page
   // (packing costs about a cycle per element, 10% of a 128^3 product).
   // (At 8 lines apart the rows still hit 8 sets x 8 ways: fine for up to 64 rows.)
+  // Where the ISA's table says so (inplace_b_bytes), a B whose K block spans little memory is
+  // read in place at any width: it stays in L1/L2 as it is, and a packed copy would only evict it.
   const int64_t row_bytes_b = ldb * static_cast<int64_t>(sizeof(T));
-  const bool narrow_b = row_bytes_b <= 256 || (row_bytes_b <= 512 && k <= 64);
+  const bool narrow_b = row_bytes_b <= 256 || (row_bytes_b <= 512 && k <= 64) ||
+                        k_block(k, uk.kc) * row_bytes_b <= uk.inplace_b_bytes;
   const bool wide_a = ta || n > 256 || lda * static_cast<int64_t>(sizeof(T)) >= 4096;
   const bool pack_a = opt.pack_a >= 0 ? opt.pack_a == 1 : (n > 4 * uk.nr && wide_a);
   const bool pack_b = tb || (opt.pack_b >= 0 ? opt.pack_b == 1 : (m > 4 * uk.mr && !narrow_b));
@@ -465,7 +492,8 @@ void gemm_batched_impl(bool ta, bool tb, int64_t batch, int64_t m, int64_t n, in
   };
   // A product big enough to thread by itself keeps the threads inside; otherwise the batch is
   // split (each product then runs on one thread: the same bits either way).
-  if (batch == 1 || threads == 1 || gemm_detail::gemm_threads(m, n, k, threads) > 1) {
+  if (batch == 1 || threads == 1 ||
+      gemm_detail::gemm_threads(m, n, k, threads, uk.flops_per_ns) > 1) {
     for (int64_t i = 0; i < batch; ++i) one(i);
     return;
   }

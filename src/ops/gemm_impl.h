@@ -19,8 +19,9 @@ struct Options {
 // the kernel only, so the reduction order of each element of C is fixed by (k, ISA).
 int64_t k_block(int64_t k, int kc_max);
 
-// Threads the cost model gives a (m, n, k) product with `available` threads.
-int gemm_threads(int64_t m, int64_t n, int64_t k, int available);
+// Threads the cost model gives a (m, n, k) product with `available` threads, for a kernel that
+// runs `flops_per_ns` on one core (Ukernel::flops_per_ns).
+int gemm_threads(int64_t m, int64_t n, int64_t k, int available, double flops_per_ns);
 
 template <class T>
 void gemm_run(const gemm_kernels::Ukernel<T>& uk, const Options& opt, bool trans_a, bool trans_b,

@@ -53,6 +53,20 @@ struct Ukernel {
   // MR/2 x NR for a last panel of at most MR/2 rows (reads only those rows of A). Null: use fn.
   UkernelFn<T> fn_narrow = nullptr;
   UkernelFn<T> fn_short = nullptr;
+  // Largest span of a row-major B K block (kc rows of ldb elements, in bytes) that the operator
+  // reads in place rather than packs (0: only narrow rows, see src/ops/gemm.cc). On the Xeon
+  // (AVX-512, 48 KB L1, 2 MB L2) B of up to ~128 KB read in place ran 10-18% faster than packed
+  // (96^3-160^3 f32, 64^3-128^3 f64): packing wrote a second copy that pushed the first out of L1.
+  int64_t inplace_b_bytes = 0;
+  // Depth of the packed A and B panels where C does not stay in L2 (0: one K block).
+  // Consecutive K blocks are packed together up to this depth and each C tile takes their
+  // updates back to back, the later ones from L1: C comes from memory once per group instead
+  // of once per K block. The K blocks themselves (kc), hence the bits, are unchanged. On the
+  // Xeon, 3000^3 on one thread ran 5% (f32, 768) and 21% (f64, 512) faster.
+  int kc_pack = 0;
+  // One core's rate on this kernel for mid and large products, in flops per ns: the thread cost
+  // model gives each thread at least kMinChunkNs of work (npfast/threads.hpp).
+  double flops_per_ns = 100.0;
 };
 
 // The family's table: one microkernel per dtype, whose tile and blocking differ per ISA, so

@@ -59,8 +59,8 @@ void ukernel_scalar(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* 
 }  // namespace
 
 const Table table_scalar = {
-    {ukernel_scalar<float>, kMr, kNr, 256, 64, 1024},
-    {ukernel_scalar<double>, kMr, kNr, 256, 64, 1024},
+    {ukernel_scalar<float>, kMr, kNr, 256, 64, 1024, nullptr, nullptr, 0, 0, 4.0},
+    {ukernel_scalar<double>, kMr, kNr, 256, 64, 1024, nullptr, nullptr, 0, 0, 4.0},
 };
 
 }  // namespace gemm_kernels

@@ -207,6 +207,9 @@ TEST(GemmOp, Avx512GeometryOnAvx2) {
   EXPECT_EQ(s.f32.kc, real->f32.kc);
   EXPECT_EQ(s.f64.nr, real->f64.nr);
   EXPECT_EQ(s.f64.kc, real->f64.kc);
+  EXPECT_EQ(s.f32.kc_pack, real->f32.kc_pack);
+  EXPECT_EQ(s.f64.kc_pack, real->f64.kc_pack);
+  EXPECT_EQ(s.f32.inplace_b_bytes, real->f32.inplace_b_bytes);
   check_ukernel(s.f32);
   check_ukernel(s.f64);
   check_edge_kernels(s.f32);
@@ -219,6 +222,64 @@ TEST(GemmOp, Avx512GeometryOnAvx2) {
 // accumulates in double, not against the scalar microkernel.
 INSTANTIATE_TEST_SUITE_P(All, GemmIsa, ::testing::ValuesIn(kernel_isas<Table>()),
                          [](const auto& info) { return std::string(isa_name(info.param)); });
+
+// Grouping K blocks (kc_pack, where C does not stay in L2) changes the order in which tiles get
+// their K blocks, never the K blocks of a tile or their order: the bits equal one block per pass.
+template <class T>
+void check_k_groups(const Ukernel<T>& uk, int64_t m, int64_t n, int64_t k) {
+  Ukernel<T> one = uk;
+  one.kc_pack = 0;
+  std::mt19937 rng(11);
+  auto a = random_vec<T>(static_cast<size_t>(m * k), rng);
+  auto b = random_vec<T>(static_cast<size_t>(k * n), rng);
+  auto c0 = random_vec<T>(static_cast<size_t>(m * n), rng);
+  for (int ta : {0, 1})
+    for (int th : {1, 3}) {
+      gemm_detail::Options opt;
+      opt.threads = th;
+      auto want = c0, got = c0;
+      const int64_t lda = ta ? m : k;
+      gemm_detail::gemm_run<T>(one, opt, ta, false, m, n, k, T(0.5), a.data(), lda, b.data(), n,
+                               T(0.25), want.data(), n);
+      gemm_detail::gemm_run<T>(uk, opt, ta, false, m, n, k, T(0.5), a.data(), lda, b.data(), n,
+                               T(0.25), got.data(), n);
+      ASSERT_EQ(std::memcmp(want.data(), got.data(), got.size() * sizeof(T)), 0)
+          << base_name(uk) << " ta=" << ta << " threads=" << th;
+    }
+}
+
+TEST(GemmOp, KGroupsKeepTheBits) {
+  // C over 1 MB, K of several blocks (KC 192 / 128) with a short last one.
+  std::vector<const Table*> tables = {&table_avx512_geometry_on_avx2};
+  if (const Table* real = kernels<Table>(Isa::avx512); real && isa_supported(Isa::avx512))
+    tables.push_back(real);
+  for (const Table* t : tables) {
+    if (t == &table_avx512_geometry_on_avx2 && !isa_supported(Isa::avx2)) continue;
+    ASSERT_GT(t->f32.kc_pack, t->f32.kc);
+    check_k_groups(t->f32, 530, 520, 700);
+    check_k_groups(t->f64, 400, 420, 600);
+  }
+}
+
+// The thread cost model: one thread below two kMinChunkNs of work, else at least kMinChunkNs
+// per thread, never more than available.
+TEST(GemmOp, ThreadsFollowTheWork) {
+  EXPECT_EQ(gemm_detail::gemm_threads(16, 16, 16, 16, 150.0), 1);
+  EXPECT_EQ(gemm_detail::gemm_threads(128, 128, 128, 16, 150.0), 1);  // 28 us
+  EXPECT_EQ(gemm_detail::gemm_threads(4000, 4000, 4000, 16, 150.0), 16);
+  EXPECT_EQ(gemm_detail::gemm_threads(4000, 4000, 4000, 1, 150.0), 1);
+  int last = 1;
+  for (int64_t s = 16; s <= 2048; s += s / 4) {
+    const int t = gemm_detail::gemm_threads(s, s, s, 16, 150.0);
+    const double ns = 2.0 * static_cast<double>(s * s * s) / 150.0;
+    EXPECT_GE(t, last) << s;
+    EXPECT_LE(t, 16) << s;
+    if (t > 1) {
+      EXPECT_GE(ns / t, kMinChunkNs) << s;
+    }
+    last = t;
+  }
+}
 
 TEST(GemmOp, KBlockDependsOnKOnly) {
   EXPECT_EQ(gemm_detail::k_block(0, 256), 1);

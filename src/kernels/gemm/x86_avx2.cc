@@ -17,9 +17,9 @@ namespace gemm_kernels {
 
 const Table table_avx2 = {
     {avx2::gemm::ukernel<float, 6, 2>, 6, 16, 256, 144, 4080, avx2::gemm::ukernel<float, 6, 1>,
-     avx2::gemm::ukernel<float, 3, 2>},
+     avx2::gemm::ukernel<float, 3, 2>, 0, 0, 100.0},
     {avx2::gemm::ukernel<double, 6, 2>, 6, 8, 256, 96, 2040, avx2::gemm::ukernel<double, 6, 1>,
-     avx2::gemm::ukernel<double, 3, 2>},
+     avx2::gemm::ukernel<double, 3, 2>, 0, 0, 50.0},
 };
 
 // The AVX-512 tile shapes (14x32 f32, 14x16 f64) built from AVX2 vectors: slow (the tile
@@ -27,9 +27,9 @@ const Table table_avx2 = {
 // and blocking of the AVX-512 set on a machine without AVX-512.
 const Table table_avx512_geometry_on_avx2 = {
     {avx2::gemm::ukernel<float, 14, 4>, 14, 32, 192, 140, 4096, avx2::gemm::ukernel<float, 14, 2>,
-     avx2::gemm::ukernel<float, 7, 4>},
+     avx2::gemm::ukernel<float, 7, 4>, 128 << 10, 768, 150.0},
     {avx2::gemm::ukernel<double, 14, 4>, 14, 16, 128, 112, 2048, avx2::gemm::ukernel<double, 14, 2>,
-     avx2::gemm::ukernel<double, 7, 4>},
+     avx2::gemm::ukernel<double, 7, 4>, 128 << 10, 512, 70.0},
 };
 
 }  // namespace gemm_kernels

@@ -16,9 +16,11 @@ namespace gemm_kernels {
 
 const Table table_avx512 = {
     {avx512::gemm::ukernel<float, 14, 2>, 14, 32, 192, 140, 4096,
-     avx512::gemm::ukernel<float, 14, 1>, avx512::gemm::ukernel<float, 7, 2>},
+     avx512::gemm::ukernel<float, 14, 1>, avx512::gemm::ukernel<float, 7, 2>, 128 << 10, 768,
+     150.0},
     {avx512::gemm::ukernel<double, 14, 2>, 14, 16, 128, 112, 2048,
-     avx512::gemm::ukernel<double, 14, 1>, avx512::gemm::ukernel<double, 7, 2>},
+     avx512::gemm::ukernel<double, 14, 1>, avx512::gemm::ukernel<double, 7, 2>, 128 << 10, 512,
+     70.0},
 };
 
 }  // namespace gemm_kernels
