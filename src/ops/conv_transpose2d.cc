@@ -375,7 +375,8 @@ void conv_transpose2d_backward(const View& grad_output, const View& input, const
   views::check_out(grad_output, t, s, "grad_output");
   if (grad_input) views::check_out(*grad_input, t, shape_of(input), "grad_input");
   if (grad_weight) views::check_out(*grad_weight, t, shape_of(weight), "grad_weight");
-  if (grad_bias) views::check_out(*grad_bias, t, Shape{1, {s[1]}}, "grad_bias");
+  if (grad_bias)
+    views::check_out(*grad_bias, t, Shape{1, {s[p.layout == Layout::nhwc ? 3 : 1]}}, "grad_bias");
   if (t == DType::f32)
     backward_t<float>(grad_output, input, weight, p, oph, opw, grad_input, grad_weight, grad_bias);
   else
