@@ -1,7 +1,7 @@
 """npfast.conv_transpose2d / conv_transpose2d_backward against PyTorch's forward and autograd
-(random shapes, strides, paddings, output_padding, groups, dilation, both dtypes, every ISA),
-finite differences in float64, the unbatched form, out=, bitwise identity across thread counts,
-and the errors."""
+(random shapes, strides, paddings, output_padding, groups, dilation, both dtypes, every ISA, both
+layouts: NHWC against torch's channels_last), finite differences in float64, the unbatched form,
+out=, bitwise identity across thread counts and between the layouts, and the errors."""
 
 import numpy as np
 import pytest
@@ -93,6 +93,110 @@ def test_issue_shapes_against_torch(isa):
                                                     float(np.abs(wv).max())))
 
 
+def wide_cases(count, seed):
+    """Random cases with 16-19 input channels a group: the output-phase path for NCHW too."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for xs, ws, args in valid_cases(count, seed):
+        g = args["groups"]
+        cin, cout = g * int(rng.integers(16, 20)), g * int(rng.integers(1, 40))
+        cases.append(((xs[0], cin) + xs[2:], (cin, cout // g) + ws[2:], args))
+    return cases
+
+
+def nhwc(a):
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+
+
+def check_nhwc_against_channels_last(cases, dtype, seed):
+    """npfast with layout="NHWC" against torch's forward and autograd on channels_last tensors."""
+    rng = np.random.default_rng(seed)
+    cl = torch.channels_last
+    for xs, ws, args in cases:
+        x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
+        b = rng.standard_normal(ws[1] * args["groups"]).astype(dtype)
+        tx = torch.tensor(x).contiguous(memory_format=cl).requires_grad_(True)
+        tw = torch.tensor(w).contiguous(memory_format=cl).requires_grad_(True)
+        tb = torch.tensor(b, requires_grad=True)
+        ty = F.conv_transpose2d(tx, tw, tb, **args)
+        gy = rng.standard_normal(tuple(ty.shape)).astype(dtype)
+        ty.backward(torch.tensor(gy).contiguous(memory_format=cl))
+        want = (nhwc(ty.detach().numpy()), nhwc(tx.grad.numpy()), tw.grad.numpy(), tb.grad.numpy())
+        y = npfast.conv_transpose2d(nhwc(x), w, b, **args, layout="NHWC")
+        got = (y,) + npfast.conv_transpose2d_backward(nhwc(gy), nhwc(x), w, **args, layout="NHWC")
+        for name, g, wv in zip(("output", "grad_input", "grad_weight", "grad_bias"), got, want):
+            assert g.shape == wv.shape and g.dtype == dtype, (name, args)
+            scale = max(1.0, float(np.abs(wv).max(initial=0)))
+            np.testing.assert_allclose(g, wv, **tol("conv_transpose2d", dtype, scale),
+                                       err_msg=f"NHWC {name} {xs} {ws} {args}")
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nhwc_random_shapes_against_channels_last(isa, dtype):
+    check_nhwc_against_channels_last(valid_cases(40, 10) + wide_cases(8, 11), dtype, 12)
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_phase_path_random_shapes_against_autograd(isa, dtype):
+    """NCHW with >= 16 input channels a group (the output-phase forward and grad_weight)."""
+    rng = np.random.default_rng(13)
+    for xs, ws, args in wide_cases(12, 14):
+        x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
+        b = rng.standard_normal(ws[1] * args["groups"]).astype(dtype)
+        y = npfast.conv_transpose2d(x, w, b, **args)
+        gy = rng.standard_normal(y.shape).astype(dtype)
+        want = autograd(x, w, b, gy, args)
+        got = (y,) + npfast.conv_transpose2d_backward(gy, x, w, **args)
+        for name, g, wv in zip(("output", "grad_input", "grad_weight", "grad_bias"), got, want):
+            assert g.shape == wv.shape and g.dtype == dtype, (name, args)
+            scale = max(1.0, float(np.abs(wv).max(initial=0)))
+            np.testing.assert_allclose(g, wv, **tol("conv_transpose2d", dtype, scale),
+                                       err_msg=f"{name} {xs} {ws} {args}")
+
+
+@needs_torch
+def test_nhwc_issue_shape_strided_views_and_unbatched():
+    """The speed row's layer in NHWC (batch 2), a non-contiguous NHWC input and out=, and the
+    unbatched (H, W, C) form."""
+    check_nhwc_against_channels_last(
+        [((2, 128, 16, 16), (128, 64, 4, 4), dict(stride=2, padding=1, groups=1))], np.float32,
+        15)
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal((2, 7, 5, 40))[..., ::2]  # (N, H, W, C) with C strided
+    w, b = rng.standard_normal((20, 6, 3, 3)), rng.standard_normal(6)
+    args = dict(stride=2, padding=1, output_padding=1)
+    want = nhwc(F.conv_transpose2d(torch.tensor(x.transpose(0, 3, 1, 2).copy()), torch.tensor(w),
+                                   torch.tensor(b), **args).numpy())
+    out = np.full((2, 14, 10, 12), 5.0)[..., ::2]
+    r = npfast.conv_transpose2d(x, w, b, **args, layout="NHWC", out=out)
+    assert r is out
+    np.testing.assert_allclose(out, want, **tol("conv_transpose2d", np.float64))
+    y1 = npfast.conv_transpose2d(x[0], w, b, **args, layout="NHWC")
+    np.testing.assert_allclose(y1, want[0], **tol("conv_transpose2d", np.float64))
+    gx, gw, gb = npfast.conv_transpose2d_backward(np.ones_like(y1), x[0], w, **args,
+                                                  layout="NHWC")
+    assert gx.shape == x[0].shape and gw.shape == w.shape and gb.shape == (6,)
+    np.testing.assert_allclose(gb, np.full(6, 14.0 * 10.0))
+
+
+def test_nhwc_matches_nchw_bitwise_on_the_phase_path():
+    """Both layouts run the same sums on the same channels-last copy: the output and grad_weight
+    are the NCHW results transposed, bit for bit."""
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((3, 32, 6, 5)).astype(np.float32)
+    w = rng.standard_normal((32, 24, 4, 4)).astype(np.float32)
+    b = rng.standard_normal(24).astype(np.float32)
+    args = dict(stride=2, padding=1)
+    y = npfast.conv_transpose2d(x, w, b, **args)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    assert np.array_equal(nhwc(y), npfast.conv_transpose2d(nhwc(x), w, b, **args, layout="NHWC"))
+    _, gw, _ = npfast.conv_transpose2d_backward(gy, x, w, **args)
+    _, gw2, _ = npfast.conv_transpose2d_backward(nhwc(gy), nhwc(x), w, **args, layout="NHWC")
+    assert np.array_equal(gw, gw2)
+
+
 def test_finite_differences():
     """float64 gradients of sum(conv_transpose2d(x, w, b) * gy) against central differences of
     npfast's own forward."""
@@ -140,16 +244,21 @@ def test_unbatched_out_and_masks():
     np.testing.assert_allclose(gb, [99.0, 99.0])
 
 
-def test_threads_bitwise_identical(threads):
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_threads_bitwise_identical(threads, layout):
     rng = np.random.default_rng(5)
-    x = rng.standard_normal((4, 32, 9, 9)).astype(np.float32)
+    x = rng.standard_normal((9, 32, 9, 9)).astype(np.float32)
     w = rng.standard_normal((32, 16, 4, 4)).astype(np.float32)
-    gy = rng.standard_normal((4, 16, 18, 18)).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    gy = rng.standard_normal((9, 16, 18, 18)).astype(np.float32)
+    if layout == "NHWC":
+        x, gy = nhwc(x), nhwc(gy)
     results = []
     for n in (1, 2):
         npfast.set_num_threads(n)
-        results.append((npfast.conv_transpose2d(x, w, stride=2, padding=1),)
-                       + npfast.conv_transpose2d_backward(gy, x, w, stride=2, padding=1))
+        results.append((npfast.conv_transpose2d(x, w, b, stride=2, padding=1, layout=layout),)
+                       + npfast.conv_transpose2d_backward(gy, x, w, stride=2, padding=1,
+                                                          layout=layout))
     for a, b in zip(*results):
         assert np.array_equal(a, b)
 
