@@ -317,7 +317,11 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
   const View gyl = conv_ops::logical_nchw(gy, p.layout), xl = conv_ops::logical_nchw(x, p.layout);
   const View gyc = top_left(gy, conv_extent(gyl.shape[2], oph, p.pad_top),
                             conv_extent(gyl.shape[3], opw, p.pad_left), p.layout);
-  if (gb && !gb->empty()) grad_bias_sum<T>(gy, *gb, p.layout);
+  const bool want_gb = gb && !gb->empty();
+  // The phase path's weight gradient also sums grad_bias from the rows it gathers.
+  const bool phase_gw = gw && !gw->empty() && gyl.shape[1] > 0 &&
+                        convt::use_phases(xl.shape[1] / p.groups, p.layout);
+  if (want_gb && !phase_gw) grad_bias_sum<T>(gy, *gb, p.layout);
   if (gx && !gx->empty()) {
     if (gyl.shape[1] == 0)
       fill_bias<T>(conv_ops::logical_nchw(*gx, p.layout), nullptr, true);
@@ -326,17 +330,18 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
   }
   if (!gw || gw->empty()) return;
   Buffer<char> kx, kg;
-  if (convt::use_phases(xl.shape[1] / p.groups, p.layout) && gyl.shape[1] > 0) {
+  if (phase_gw) {
     const T* xc = views::contiguous<T>(x, &kx);
     const T* gc = views::contiguous<T>(gy, &kg);
     const convt::PhasePlan pl = phase_plan(xl, w, p, gyl.shape[2], gyl.shape[3]);
-    if (gw->c_contiguous()) {
-      convt::grad_weight<T>(pl, xc, gc, gw->ptr<T>());
-    } else {
-      Buffer<T> tmp(static_cast<size_t>(gw->size()));
-      convt::grad_weight<T>(pl, xc, gc, tmp.get());
-      views::copy_from_contiguous(tmp.get(), *gw);
-    }
+    Buffer<T> tw, tb;
+    T* gwp = gw->c_contiguous() ? gw->ptr<T>() : (tw = Buffer<T>(gw->size())).get();
+    T* gbp = !want_gb ? nullptr
+             : gb->c_contiguous() ? gb->ptr<T>()
+                                  : (tb = Buffer<T>(gb->size())).get();
+    convt::grad_weight<T>(pl, xc, gc, gwp, gbp);
+    if (!gw->c_contiguous()) views::copy_from_contiguous(gwp, *gw);
+    if (want_gb && !gb->c_contiguous()) views::copy_from_contiguous(gbp, *gb);
     return;
   }
   const conv_ops::Problem pr{gyc.shape[0], gyc.shape[1], gyc.shape[2], gyc.shape[3],

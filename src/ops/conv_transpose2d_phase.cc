@@ -149,11 +149,13 @@ PhasePlan plan_phases(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int
   pl.ph_oh = Buffer<int64_t>(static_cast<size_t>(nph));
   pl.ph_ow = Buffer<int64_t>(static_cast<size_t>(nph));
   pl.tap0 = Buffer<int64_t>(static_cast<size_t>(nph + 1));
+  pl.run0 = Buffer<int64_t>(static_cast<size_t>(nph + 1));
   pl.seg0 = Buffer<int64_t>(static_cast<size_t>(nph + 1));
   pl.taps = Buffer<Tap>(static_cast<size_t>(kh * kw));
+  pl.runs = Buffer<Segment>(static_cast<size_t>(kh * kw));
   const int64_t max_seg = kh * kw * ((pl.cg + kc - 1) / kc + 1);
   pl.segs = Buffer<Segment>(static_cast<size_t>(max_seg));
-  int64_t nt = 0, ns = 0;
+  int64_t nt = 0, nr = 0, ns = 0;
   for (int64_t rh = 0; rh < pl.sh; ++rh) {
     const int64_t cy = cys[rh];
     for (int64_t rw = 0; rw < pl.sw; ++rw) {
@@ -162,6 +164,7 @@ PhasePlan plan_phases(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int
       pl.ph_oh[ph] = phase_count(oh, rh, pl.sh);
       pl.ph_ow[ph] = phase_count(ow, rw, pl.sw);
       pl.tap0[ph] = nt;
+      pl.run0[ph] = nr;
       pl.seg0[ph] = ns;
       const int64_t t0 = nt;
       for (int64_t i = 0; i < cy; ++i)
@@ -175,6 +178,7 @@ PhasePlan plan_phases(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int
         int64_t e = i + 1;
         while (pl.groups == 1 && e < nt && pl.taps[e].pix == pl.taps[e - 1].pix + 1) ++e;
         const int64_t len = (e - i) * pl.cg, pieces = (len + kc - 1) / kc;
+        pl.runs[nr++] = Segment{pl.taps[i].pix * c, (i - t0) * pl.cg, len};
         for (int64_t q = 0; q < pieces; ++q) {
           const int64_t k0 = q * len / pieces, k1 = (q + 1) * len / pieces;
           pl.segs[ns++] = Segment{pl.taps[i].pix * c + k0, (i - t0) * pl.cg + k0, k1 - k0};
@@ -184,6 +188,7 @@ PhasePlan plan_phases(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int
     }
   }
   pl.tap0[nph] = nt;
+  pl.run0[nph] = nr;
   pl.seg0[nph] = ns;
   return pl;
 }
@@ -349,7 +354,7 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
 }
 
 template <class T>
-void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw) {
+void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
   const gemm_kernels::Ukernel<T>& uk = ukernel<T>();
   const gemm_kernels::UkernelFn<T> fn = pl.narrow ? uk.fn_narrow : uk.fn;
   const int64_t MR = pl.mr, NR = pl.nr, C = pl.c, cg = pl.cg, og = pl.og, O = pl.o;
@@ -359,8 +364,13 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw) {
   const int64_t S = std::min(pl.n, kMaxSlots);
   if (S == 0 || ktot == 0 || og == 0) {
     std::fill(gw, gw + C * og * taps, T(0));
+    if (gb) std::fill(gb, gb + O, T(0));
     return;
   }
+  // grad_bias, where asked for, from the rows of grad_output gathered here anyway: per slot a
+  // double sum per channel (images, phases and pixels in order), the slots added in order.
+  Buffer<double> bsum(static_cast<size_t>(gb ? S * O : 0));
+  if (gb) std::fill(bsum.get(), bsum.get() + S * O, 0.0);
   // A phase with no outputs leaves its rows of the partials unwritten: zero them first.
   bool empty_phase = false;
   for (int64_t ph = 0; ph < nph; ++ph) empty_phase |= pl.ph_oh[ph] == 0 || pl.ph_ow[ph] == 0;
@@ -376,7 +386,11 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw) {
   parallel_for(S, grain_for(S, slot_ns), [&](int64_t b, int64_t e) {
     Buffer<T> xin(static_cast<size_t>(checked_mul(pl.image_px, C, "channels-last input")));
     const int64_t phase_px = ohm * pl.wpad;
+    // grad_output's rows of one row phase as [wide pixel][group, o] per column phase. Only
+    // the valid pixels' og channels are ever written: the dropped columns and the columns past
+    // og stay zero from here.
     Buffer<T> gyt(static_cast<size_t>(pl.sw * phase_px * ldg));
+    std::fill(gyt.get(), gyt.get() + pl.sw * phase_px * ldg, T(0));
     Buffer<T> row(static_cast<size_t>(pl.ow * O));
     for (int64_t s = b; s < e; ++s) {
       T* dst = part.get() + s * slot_size;
@@ -387,9 +401,6 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw) {
         for (int64_t rh = 0; rh < pl.sh; ++rh) {
           const int64_t ohr = pl.ph_oh[rh * pl.sw];
           if (ohr == 0) continue;
-          // grad_output's rows of this row phase as [wide pixel][group, o] per column phase,
-          // zeros in the dropped columns and past og.
-          std::fill(gyt.get(), gyt.get() + pl.sw * phase_px * ldg, T(0));
           for (int64_t m = 0; m < ohr; ++m) {
             const int64_t oy = pl.sh * m + rh;
             const T* src;
@@ -405,6 +416,17 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw) {
                 std::memcpy(d + g * ogp, src + ox * O + g * og, og * sizeof(T));
             }
           }
+          if (gb) {
+            double* bs = bsum.get() + s * O;
+            for (int64_t rw = 0; rw < pl.sw; ++rw)
+              for (int64_t m = 0; m < ohr; ++m)
+                for (int64_t l = 0; l < pl.ph_ow[rh * pl.sw + rw]; ++l) {
+                  const T* d = gyt.get() + (rw * phase_px + m * pl.wpad + l) * ldg;
+                  for (int64_t g = 0; g < pl.groups; ++g)
+                    for (int64_t o = 0; o < og; ++o)
+                      bs[g * og + o] += static_cast<double>(d[g * ogp + o]);
+                }
+          }
           for (int64_t rw = 0; rw < pl.sw; ++rw) {
             const int64_t ph = rh * pl.sw + rw;
             if (pl.ph_ow[ph] == 0) continue;
@@ -415,8 +437,8 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw) {
               const T beta = !empty_phase && n == i0 && p0 == 0 ? T(0) : T(1);
               for (int64_t g = 0; g < pl.groups; ++g)
                 for (int64_t t = 0; t < panels; ++t)
-                  for (int64_t q = pl.seg0[ph]; q < pl.seg0[ph + 1]; ++q) {
-                    const Segment& sg = pl.segs[q];
+                  for (int64_t q = pl.run0[ph]; q < pl.run0[ph + 1]; ++q) {
+                    const Segment& sg = pl.runs[q];
                     const T* a = xin.get() + p0 * C + sg.a_off + g * cg;
                     T* c = dst + (g * ktot + pl.tap0[ph] * cg + sg.k0) * ogp + t * NR;
                     for (int64_t i = 0; i < sg.len; i += MR)
@@ -429,6 +451,12 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw) {
       }
     }
   });
+  if (gb)
+    for (int64_t o = 0; o < O; ++o) {
+      double acc = bsum[o];
+      for (int64_t s = 1; s < S; ++s) acc += bsum[s * O + o];
+      gb[o] = static_cast<T>(acc);
+    }
   // Partials added in slot order (a row of og at a time, vectorized over o) into
   // (c, og, kh, kw).
   const int64_t rows = pl.groups * ktot;
@@ -450,8 +478,9 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw) {
 template void forward<float>(const PhasePlan&, const float*, const float*, const float*, float*);
 template void forward<double>(const PhasePlan&, const double*, const double*, const double*,
                               double*);
-template void grad_weight<float>(const PhasePlan&, const float*, const float*, float*);
-template void grad_weight<double>(const PhasePlan&, const double*, const double*, double*);
+template void grad_weight<float>(const PhasePlan&, const float*, const float*, float*, float*);
+template void grad_weight<double>(const PhasePlan&, const double*, const double*, double*,
+                                  double*);
 
 }  // namespace convt
 }  // namespace npfast

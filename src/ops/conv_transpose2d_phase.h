@@ -36,11 +36,13 @@ struct PhasePlan {
   int64_t image_px;           // pixels per image, zero slack included
   int mr, nr;                 // microkernel tile (nr: the half-width kernel's where used)
   bool narrow;
-  // Per phase ph = rh * sw + rw: output rows and columns, taps [tap0[ph], tap0[ph + 1]) and
-  // segments [seg0[ph], seg0[ph + 1]).
-  Buffer<int64_t> ph_oh, ph_ow, tap0, seg0;
+  // Per phase ph = rh * sw + rw: output rows and columns, taps [tap0[ph], tap0[ph + 1]),
+  // runs of taps on adjacent pixels [run0[ph], run0[ph + 1]) (the weight gradient's row
+  // blocks) and the same runs cut to the microkernel's K block, segs [seg0[ph], seg0[ph + 1])
+  // (the forward's K segments).
+  Buffer<int64_t> ph_oh, ph_ow, tap0, run0, seg0;
   Buffer<Tap> taps;
-  Buffer<Segment> segs;
+  Buffer<Segment> runs, segs;
 };
 
 // The plan for input (n, c, h, w), weight (c, o/groups, kh, kw), params p (symmetric padding
@@ -58,10 +60,11 @@ bool use_phases(int64_t cin_per_group, Layout layout);
 template <class T>
 void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y);
 
-// gw (c, og, kh, kw) = the weight gradient given x and gy (C-contiguous, the plan's layout).
-// Images are split into fixed slots summed in order: the same bits for any thread count.
+// gw (c, og, kh, kw) = the weight gradient given x and gy (C-contiguous, the plan's layout),
+// and gb (o,) the bias gradient unless null. Images are split into fixed slots summed in
+// order: the same bits for any thread count.
 template <class T>
-void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw);
+void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb);
 
 }  // namespace convt
 }  // namespace npfast
