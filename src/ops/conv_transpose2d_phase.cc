@@ -197,6 +197,8 @@ template <class T>
 void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
   const gemm_kernels::Ukernel<T>& uk = ukernel<T>();
   const gemm_kernels::UkernelFn<T> fn = pl.narrow ? uk.fn_narrow : uk.fn;
+  // A last tile of at most MR/2 rows: the half-height kernel (same per-element arithmetic).
+  const gemm_kernels::UkernelFn<T> fn_short = !pl.narrow && uk.fn_short ? uk.fn_short : fn;
   const int64_t MR = pl.mr, NR = pl.nr, C = pl.c, cg = pl.cg, og = pl.og, O = pl.o;
   const int64_t ogp = round_up(og, NR), panels = ogp / NR, nph = pl.sh * pl.sw;
   const int64_t taps = pl.kh * pl.kw, P = pl.oh * pl.ow;
@@ -299,9 +301,12 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
                     fn(sg.len, as + (r * pl.wpad + q * MR) * C, C, 1, bs, NR,
                        cb + ((r - r0) * cpitch + q * MR) * ogp + t * NR, ogp, MR, NR, T(1), beta);
               } else {
-                for (int64_t i = 0; i < p1 - p0; i += MR)
-                  fn(sg.len, as + (p0 + i) * C, C, 1, bs, NR, cb + i * ogp + t * NR, ogp, MR, NR,
-                     T(1), beta);
+                for (int64_t i = 0; i < p1 - p0; i += MR) {
+                  const int64_t rows = std::min(MR, p1 - p0 - i);
+                  (rows <= MR / 2 ? fn_short : fn)(sg.len, as + (p0 + i) * C, C, 1, bs, NR,
+                                                   cb + i * ogp + t * NR, ogp, rows, NR, T(1),
+                                                   beta);
+                }
               }
             }
           }
@@ -357,6 +362,8 @@ template <class T>
 void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
   const gemm_kernels::Ukernel<T>& uk = ukernel<T>();
   const gemm_kernels::UkernelFn<T> fn = pl.narrow ? uk.fn_narrow : uk.fn;
+  // A last tile of at most MR/2 rows: the half-height kernel (same per-element arithmetic).
+  const gemm_kernels::UkernelFn<T> fn_short = !pl.narrow && uk.fn_short ? uk.fn_short : fn;
   const int64_t MR = pl.mr, NR = pl.nr, C = pl.c, cg = pl.cg, og = pl.og, O = pl.o;
   const int64_t ogp = round_up(og, NR), panels = ogp / NR, ldg = pl.groups * ogp;
   const int64_t taps = pl.kh * pl.kw, ktot = taps * cg, P = pl.oh * pl.ow;
@@ -441,9 +448,12 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
                     const Segment& sg = pl.runs[q];
                     const T* a = xin.get() + p0 * C + sg.a_off + g * cg;
                     T* c = dst + (g * ktot + pl.tap0[ph] * cg + sg.k0) * ogp + t * NR;
-                    for (int64_t i = 0; i < sg.len; i += MR)
-                      fn(np, a + i, 1, C, gb + p0 * ldg + g * ogp + t * NR, ldg, c + i * ogp, ogp,
-                         std::min(MR, sg.len - i), NR, T(1), beta);
+                    for (int64_t i = 0; i < sg.len; i += MR) {
+                      const int64_t rows = std::min(MR, sg.len - i);
+                      (rows <= MR / 2 ? fn_short : fn)(np, a + i, 1, C,
+                                                       gb + p0 * ldg + g * ogp + t * NR, ldg,
+                                                       c + i * ogp, ogp, rows, NR, T(1), beta);
+                    }
                   }
             }
           }
