@@ -106,12 +106,6 @@ void copy_image(const PhasePlan& pl, const conv_ops::Geometry& g, const T* x, T*
   std::fill(d + pl.hq * pl.wpad * pl.c, d + pl.image_px * pl.c, T(0));
 }
 
-// d[o] = c[o] + bias[o]: one pixel's channels.
-template <class T>
-void add_bias(const T* c, const T* bias, int64_t og, T* d) {
-  for (int64_t o = 0; o < og; ++o) d[o] = c[o] + bias[o];
-}
-
 }  // namespace
 
 bool use_phases(int64_t cin_per_group, Layout layout) {
@@ -266,8 +260,13 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
                  });
     const int64_t items = nimg * pl.sh * pl.groups * blocks;
     parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
-      Buffer<T> cbuf(static_cast<size_t>(pl.sw * cap * ogp));
-      Buffer<T> tmp(static_cast<size_t>(pl.ow * og));
+      // C block rows [pixel][column phase][ogp] (row stride rsc for one phase's tiles), so that
+      // the output columns of a row, ox = sw*l + rw, are consecutive rows: stored by one
+      // transpose (NCHW) or copy (NHWC) with no interleaving pass. With a bias the rows start
+      // as the bias and every product adds to them (no bias pass over the output afterwards:
+      // with it, the stores took a fifth more).
+      const int64_t rsc = pl.sw * ogp;
+      Buffer<T> cbuf(static_cast<size_t>(cap * rsc));
       for (int64_t it = b; it < e; ++it) {
         const int64_t blk = it % blocks, g = it / blocks % pl.groups;
         const int64_t rh = it / blocks / pl.groups % pl.sh, img = it / blocks / pl.groups / pl.sh;
@@ -281,38 +280,44 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
           if (p0 >= p1) continue;
         }
         const T* ab = xin.get() + img * pl.image_px * C + g * cg;
+        const T* bg = bias ? bias + g * og : nullptr;
         for (int64_t rw = 0; rw < pl.sw; ++rw) {
           const int64_t ph = rh * pl.sw + rw, nt = pl.tap0[ph + 1] - pl.tap0[ph];
-          T* cb = cbuf.get() + rw * cap * ogp;
-          if (pl.seg0[ph] == pl.seg0[ph + 1]) {  // no tap reaches this phase: bias alone
-            std::fill(cb, cb + cap * ogp, T(0));
-            continue;
-          }
+          T* cb = cbuf.get() + rw * ogp;
+          const bool no_taps = pl.seg0[ph] == pl.seg0[ph + 1];
+          if (bg || no_taps)
+            for (int64_t q = 0; q < cap; ++q) {
+              if (bg)
+                std::copy(bg, bg + og, cb + q * rsc);
+              else
+                std::fill(cb + q * rsc, cb + q * rsc + og, T(0));
+            }
+          if (no_taps) continue;
           for (int64_t t = 0; t < panels; ++t) {
             const T* bp = wp.get() + wofs[ph] + (g * panels + t) * nt * cg * NR;
             for (int64_t s = pl.seg0[ph]; s < pl.seg0[ph + 1]; ++s) {
               const Segment& sg = pl.segs[s];
               const T* as = ab + sg.a_off;
               const T* bs = bp + sg.k0 * NR;
-              const T beta = s == pl.seg0[ph] ? T(0) : T(1);
+              const T beta = s == pl.seg0[ph] && !bg ? T(0) : T(1);
               if (by_rows) {
                 for (int64_t r = r0; r < r1; ++r)
                   for (int64_t q = 0; q < row_tiles; ++q)
                     fn(sg.len, as + (r * pl.wpad + q * MR) * C, C, 1, bs, NR,
-                       cb + ((r - r0) * cpitch + q * MR) * ogp + t * NR, ogp, MR, NR, T(1), beta);
+                       cb + ((r - r0) * cpitch + q * MR) * rsc + t * NR, rsc, MR, NR, T(1), beta);
               } else {
                 for (int64_t i = 0; i < p1 - p0; i += MR) {
                   const int64_t rows = std::min(MR, p1 - p0 - i);
                   (rows <= MR / 2 ? fn_short : fn)(sg.len, as + (p0 + i) * C, C, 1, bs, NR,
-                                                   cb + i * ogp + t * NR, ogp, rows, NR, T(1),
+                                                   cb + i * rsc + t * NR, rsc, rows, NR, T(1),
                                                    beta);
                 }
               }
             }
           }
         }
-        // Store output rows oy = sh*m + rh: column ox = sw*l + rw is C row base(m) + l of
-        // column phase rw's block.
+        // Store output rows oy = sh*m + rh: column ox = sw*l + rw is C row
+        // (base(m) + l) * sw + rw = base(m) * sw + ox.
         const int64_t m0 = by_rows ? r0 : p0 / pl.wpad;
         const int64_t m1 = by_rows ? r1 : std::min(ohr, (p1 + pl.wpad - 1) / pl.wpad);
         const int64_t n = n0 + img;
@@ -323,35 +328,18 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
           const int64_t oy = pl.sh * m + rh, ox0 = pl.sw * j0, ox1 = std::min(pl.ow, pl.sw * j1);
           const int64_t nx = ox1 - ox0;
           if (nx <= 0) continue;
-          const auto cpix = [&](int64_t ox) {
-            return cbuf.get() + (ox % pl.sw * cap + base + ox / pl.sw) * ogp;
-          };
+          const T* cr = cbuf.get() + (base * pl.sw + ox0) * ogp;
           if (pl.layout == Layout::nhwc) {
-            for (int64_t ox = ox0; ox < ox1; ++ox) {
-              T* yp = y + ((n * pl.oh + oy) * pl.ow + ox) * O + g * og;
-              if (bias)
-                add_bias(cpix(ox), bias + g * og, og, yp);
-              else
-                std::memcpy(yp, cpix(ox), og * sizeof(T));
-            }
-            continue;
-          }
-          // The column phases' pixels interleaved (and the bias added) in `tmp`, in L1, then
-          // one transpose into the planes: a bias pass over the planes afterwards took a fifth
-          // of the stores' time.
-          T* yg = y + (n * O + g * og) * P + oy * pl.ow + ox0;
-          if (pl.sw == 1 && !bias) {
-            conv_ops::transpose_by_lines(cpix(ox0), ogp, yg, P, nx, og);
-            continue;
-          }
-          for (int64_t ox = ox0; ox < ox1; ++ox) {
-            T* tp = tmp.get() + (ox - ox0) * og;
-            if (bias)
-              add_bias(cpix(ox), bias + g * og, og, tp);
+            T* yp = y + ((n * pl.oh + oy) * pl.ow + ox0) * O + g * og;
+            if (og == O && ogp == O)
+              std::memcpy(yp, cr, nx * O * sizeof(T));
             else
-              std::memcpy(tp, cpix(ox), og * sizeof(T));
+              for (int64_t j = 0; j < nx; ++j)
+                std::memcpy(yp + j * O, cr + j * ogp, og * sizeof(T));
+          } else {
+            conv_ops::transpose_by_lines(cr, ogp, y + (n * O + g * og) * P + oy * pl.ow + ox0, P,
+                                         nx, og);
           }
-          conv_ops::transpose_by_lines(tmp.get(), og, yg, P, nx, og);
         }
       }
     });
