@@ -362,10 +362,15 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
     if (gb) std::fill(gb, gb + O, T(0));
     return;
   }
-  // grad_bias, where asked for, from the rows of grad_output gathered here anyway: per slot a
-  // double sum per channel (images, phases and pixels in order), the slots added in order.
-  Buffer<double> bsum(static_cast<size_t>(gb ? S * O : 0));
-  if (gb) std::fill(bsum.get(), bsum.get() + S * O, 0.0);
+  // Work items: (slot, row-phase class j), j < split. Row phases write disjoint rows of a
+  // slot's partial, so with fewer images than slots the row phases (rh = j mod split) are
+  // items of their own, and a batch of one still runs on sh threads. Both splits depend on the
+  // shape only.
+  const int64_t split = pl.n < kMaxSlots ? pl.sh : 1, items = S * split;
+  // grad_bias, where asked for, from the rows of grad_output gathered here anyway: per item a
+  // double sum per channel (images, phases and pixels in order), the items added in order.
+  Buffer<double> bsum(static_cast<size_t>(gb ? items * O : 0));
+  if (gb) std::fill(bsum.get(), bsum.get() + items * O, 0.0);
   // A phase with no outputs leaves its rows of the partials unwritten: zero them first.
   bool empty_phase = false;
   for (int64_t ph = 0; ph < nph; ++ph) empty_phase |= pl.ph_oh[ph] == 0 || pl.ph_ow[ph] == 0;
@@ -373,12 +378,14 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
   const int64_t chunk = std::max<int64_t>(16384 / (NR * static_cast<int64_t>(sizeof(T))), 16);
   const int64_t slot_size = pl.groups * ktot * ogp;
   Buffer<T> part(static_cast<size_t>(checked_mul(S, slot_size, "partials")));
+  if (empty_phase) std::fill(part.get(), part.get() + S * slot_size, T(0));
   const int64_t image_in = C * pl.h * pl.w;
   const conv_ops::Geometry geo = copy_geometry(pl);
   const double slot_ns = 2.0 * static_cast<double>(O * cg * taps) *
                          static_cast<double>(ohm * pl.wpad) * static_cast<double>(pl.sh) *
-                         static_cast<double>((pl.n + S - 1) / S) * kNsPerFlop;
-  parallel_for(S, grain_for(S, slot_ns), [&](int64_t b, int64_t e) {
+                         static_cast<double>((pl.n + S - 1) / S) * kNsPerFlop /
+                         static_cast<double>(split);
+  parallel_for(items, grain_for(items, slot_ns), [&](int64_t b, int64_t e) {
     Buffer<T> xin(static_cast<size_t>(checked_mul(pl.image_px, C, "channels-last input")));
     const int64_t phase_px = ohm * pl.wpad;
     // grad_output's rows of one row phase as [wide pixel][group, o] per column phase. Only
@@ -387,13 +394,13 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
     Buffer<T> gyt(static_cast<size_t>(pl.sw * phase_px * ldg));
     std::fill(gyt.get(), gyt.get() + pl.sw * phase_px * ldg, T(0));
     Buffer<T> row(static_cast<size_t>(pl.ow * O));
-    for (int64_t s = b; s < e; ++s) {
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t s = it / split;
       T* dst = part.get() + s * slot_size;
-      if (empty_phase) std::fill(dst, dst + slot_size, T(0));
       const int64_t i0 = s * pl.n / S, i1 = (s + 1) * pl.n / S;
       for (int64_t n = i0; n < i1; ++n) {
         copy_image(pl, geo, x + n * image_in, xin.get());
-        for (int64_t rh = 0; rh < pl.sh; ++rh) {
+        for (int64_t rh = it % split; rh < pl.sh; rh += split) {
           const int64_t ohr = pl.ph_oh[rh * pl.sw];
           if (ohr == 0) continue;
           for (int64_t m = 0; m < ohr; ++m) {
@@ -412,7 +419,7 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
             }
           }
           if (gb) {
-            double* bs = bsum.get() + s * O;
+            double* bs = bsum.get() + it * O;
             for (int64_t rw = 0; rw < pl.sw; ++rw)
               for (int64_t m = 0; m < ohr; ++m)
                 for (int64_t l = 0; l < pl.ph_ow[rh * pl.sw + rw]; ++l) {
@@ -452,7 +459,7 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
   if (gb)
     for (int64_t o = 0; o < O; ++o) {
       double acc = bsum[o];
-      for (int64_t s = 1; s < S; ++s) acc += bsum[s * O + o];
+      for (int64_t it = 1; it < items; ++it) acc += bsum[it * O + o];
       gb[o] = static_cast<T>(acc);
     }
   // Partials added in slot order (a row of og at a time, vectorized over o) into

@@ -245,12 +245,13 @@ def test_unbatched_out_and_masks():
 
 
 @pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
-def test_threads_bitwise_identical(threads, layout):
+@pytest.mark.parametrize("batch", [3, 9])  # fewer images than weight slots, and more
+def test_threads_bitwise_identical(threads, layout, batch):
     rng = np.random.default_rng(5)
-    x = rng.standard_normal((9, 32, 9, 9)).astype(np.float32)
+    x = rng.standard_normal((batch, 32, 9, 9)).astype(np.float32)
     w = rng.standard_normal((32, 16, 4, 4)).astype(np.float32)
     b = rng.standard_normal(16).astype(np.float32)
-    gy = rng.standard_normal((9, 16, 18, 18)).astype(np.float32)
+    gy = rng.standard_normal((batch, 16, 18, 18)).astype(np.float32)
     if layout == "NHWC":
         x, gy = nhwc(x), nhwc(gy)
     results = []
