@@ -200,8 +200,7 @@ Shape shape_nchw(const View& input, const View& weight, const View* bias, const 
 
 Shape conv_transpose2d_shape(const View& input, const View& weight, const View* bias,
                              const Conv2dParams& p, int64_t oph, int64_t opw) {
-  const Shape s =
-      shape_nchw(conv_ops::logical_nchw(input, p.layout), weight, bias, p, oph, opw);
+  const Shape s = shape_nchw(conv_ops::logical_nchw(input, p.layout), weight, bias, p, oph, opw);
   if (p.layout != Layout::nhwc) return s;
   return Shape{4, {s[0], s[2], s[3], s[1]}};
 }
@@ -319,8 +318,8 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
                             conv_extent(gyl.shape[3], opw, p.pad_left), p.layout);
   const bool want_gb = gb && !gb->empty();
   // The phase path's weight gradient also sums grad_bias from the rows it gathers.
-  const bool phase_gw = gw && !gw->empty() && gyl.shape[1] > 0 &&
-                        convt::use_phases(xl.shape[1] / p.groups, p.layout);
+  const bool phase_gw =
+      gw && !gw->empty() && gyl.shape[1] > 0 && convt::use_phases(xl.shape[1] / p.groups, p.layout);
   if (want_gb && !phase_gw) grad_bias_sum<T>(gy, *gb, p.layout);
   if (gx && !gx->empty()) {
     if (gyl.shape[1] == 0)
@@ -336,7 +335,7 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
     const convt::PhasePlan pl = phase_plan(xl, w, p, gyl.shape[2], gyl.shape[3]);
     Buffer<T> tw, tb;
     T* gwp = gw->c_contiguous() ? gw->ptr<T>() : (tw = Buffer<T>(gw->size())).get();
-    T* gbp = !want_gb ? nullptr
+    T* gbp = !want_gb             ? nullptr
              : gb->c_contiguous() ? gb->ptr<T>()
                                   : (tb = Buffer<T>(gb->size())).get();
     convt::grad_weight<T>(pl, xc, gc, gwp, gbp);

@@ -52,7 +52,9 @@ void axis_taps(int64_t r, int64_t s, int64_t d, int64_t p, int64_t kn, int64_t* 
   }
 }
 
-int64_t phase_count(int64_t out, int64_t r, int64_t s) { return out > r ? (out - r + s - 1) / s : 0; }
+int64_t phase_count(int64_t out, int64_t r, int64_t s) {
+  return out > r ? (out - r + s - 1) / s : 0;
+}
 
 // Padding before the data, and the extent (rows or pixels a row) the reads need, along one
 // axis: pre = -min offset, extent >= pre + in and >= every phase's outputs + its largest offset
@@ -60,8 +62,8 @@ int64_t phase_count(int64_t out, int64_t r, int64_t s) { return out > r ? (out -
 // left padding).
 // Phase r's taps are ks/offs[r * kn ...], counts[r] of them.
 void axis_extent(int64_t s, int64_t d, int64_t p, int64_t kn, int64_t in, int64_t out, bool wrap,
-                 Buffer<int64_t>* ks, Buffer<int64_t>* offs, Buffer<int64_t>* counts,
-                 int64_t* pre, int64_t* extent) {
+                 Buffer<int64_t>* ks, Buffer<int64_t>* offs, Buffer<int64_t>* counts, int64_t* pre,
+                 int64_t* extent) {
   int64_t lo = 0, hi_need = 0, outs = 0;
   for (int64_t r = 0; r < s; ++r) {
     int64_t& cnt = (*counts)[r];
@@ -112,8 +114,8 @@ bool use_phases(int64_t cin_per_group, Layout layout) {
   return layout == Layout::nhwc || cin_per_group >= 16;
 }
 
-PhasePlan plan_phases(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh,
-                      int64_t kw, const Conv2dParams& p, int64_t oh, int64_t ow, DType t) {
+PhasePlan plan_phases(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
+                      const Conv2dParams& p, int64_t oh, int64_t ow, DType t) {
   PhasePlan pl;
   pl.n = n, pl.c = c, pl.h = h, pl.w = w, pl.o = o, pl.kh = kh, pl.kw = kw;
   pl.groups = p.groups, pl.cg = c / p.groups, pl.og = o / p.groups, pl.oh = oh, pl.ow = ow;
@@ -163,9 +165,9 @@ PhasePlan plan_phases(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int
       const int64_t t0 = nt;
       for (int64_t i = 0; i < cy; ++i)
         for (int64_t j = 0; j < cx; ++j)
-          pl.taps[nt++] = Tap{kys[rh * kh + i], kxs[rw * kw + j],
-                              (oys[rh * kh + i] + pl.pad_top) * pl.wpad + oxs[rw * kw + j] +
-                                  pl.pad_left};
+          pl.taps[nt++] =
+              Tap{kys[rh * kh + i], kxs[rw * kw + j],
+                  (oys[rh * kh + i] + pl.pad_top) * pl.wpad + oxs[rw * kw + j] + pl.pad_left};
       // Runs of taps on adjacent pixels (one group: a pixel's channels are the group's), each
       // cut to the microkernel's K block.
       for (int64_t i = t0; i < nt;) {
@@ -247,8 +249,8 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
   const int64_t bimg = std::clamp<int64_t>(
       kBatchBytes / std::max<int64_t>(pl.image_px * C * static_cast<int64_t>(sizeof(T)), 1), 1,
       std::max<int64_t>(pl.n, 1));
-  Buffer<T> xin(static_cast<size_t>(
-      checked_mul(checked_mul(bimg, pl.image_px, "channels-last input"), C, "channels-last input")));
+  Buffer<T> xin(static_cast<size_t>(checked_mul(
+      checked_mul(bimg, pl.image_px, "channels-last input"), C, "channels-last input")));
   const conv_ops::Geometry geo = copy_geometry(pl);
   const double item_ns = pixel_flops * static_cast<double>(cap) * kNsPerFlop;
   for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
@@ -484,8 +486,7 @@ template void forward<float>(const PhasePlan&, const float*, const float*, const
 template void forward<double>(const PhasePlan&, const double*, const double*, const double*,
                               double*);
 template void grad_weight<float>(const PhasePlan&, const float*, const float*, float*, float*);
-template void grad_weight<double>(const PhasePlan&, const double*, const double*, double*,
-                                  double*);
+template void grad_weight<double>(const PhasePlan&, const double*, const double*, double*, double*);
 
 }  // namespace convt
 }  // namespace npfast

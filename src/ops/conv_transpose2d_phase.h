@@ -47,8 +47,8 @@ struct PhasePlan {
 
 // The plan for input (n, c, h, w), weight (c, o/groups, kh, kw), params p (symmetric padding
 // pad_top / pad_left) and output size (oh, ow) (output_padding included), dtype t.
-PhasePlan plan_phases(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh,
-                      int64_t kw, const Conv2dParams& p, int64_t oh, int64_t ow, DType t);
+PhasePlan plan_phases(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
+                      const Conv2dParams& p, int64_t oh, int64_t ow, DType t);
 
 // Whether the phase path runs this problem: always for NHWC (it is the native NHWC kernel);
 // for NCHW with enough channels a group that the GEMM tiles fill (the GEMM + col2im and

@@ -41,30 +41,45 @@ def valid_cases(count, seed):
     return cases
 
 
-def autograd(x, w, b, gy, args):
-    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+def nhwc(a):
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+
+
+def autograd(x, w, b, gy, args, layout="NCHW"):
+    """torch's output and gradients, NCHW arrays; for "NHWC" computed on channels_last tensors."""
+    fmt = torch.channels_last if layout == "NHWC" else torch.contiguous_format
+    tx = torch.tensor(x).contiguous(memory_format=fmt).requires_grad_(True)
+    tw = torch.tensor(w).contiguous(memory_format=fmt).requires_grad_(True)
     tb = torch.tensor(b, requires_grad=True)
     y = F.conv_transpose2d(tx, tw, tb, **args)
-    y.backward(torch.tensor(gy))
+    y.backward(torch.tensor(gy).contiguous(memory_format=fmt))
     return y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()
+
+
+def check_against_autograd(cases, dtype, seed, layout="NCHW"):
+    """npfast's forward and backward against torch's, in `layout` (NHWC against channels_last)."""
+    rng = np.random.default_rng(seed)
+    to = nhwc if layout == "NHWC" else (lambda a: a)
+    for xs, ws, args in cases:
+        x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
+        b = rng.standard_normal(ws[1] * args["groups"]).astype(dtype)
+        y = npfast.conv_transpose2d(to(x), w, b, **args, layout=layout)
+        gy = rng.standard_normal(y.shape).astype(dtype)
+        gy_nchw = gy.transpose(0, 3, 1, 2) if layout == "NHWC" else gy
+        ty, tgx, tgw, tgb = autograd(x, w, b, gy_nchw, args, layout)
+        want = (to(ty), to(tgx), tgw, tgb)
+        got = (y,) + npfast.conv_transpose2d_backward(gy, to(x), w, **args, layout=layout)
+        for name, g, wv in zip(("output", "grad_input", "grad_weight", "grad_bias"), got, want):
+            assert g.shape == wv.shape and g.dtype == dtype, (name, args)
+            scale = max(1.0, float(np.abs(wv).max(initial=0)))
+            np.testing.assert_allclose(g, wv, **tol("conv_transpose2d", dtype, scale),
+                                       err_msg=f"{layout} {name} {xs} {ws} {args}")
 
 
 @needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_random_shapes_against_autograd(isa, dtype):
-    rng = np.random.default_rng(1)
-    for xs, ws, args in valid_cases(60, 0):
-        x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
-        b = rng.standard_normal(ws[1] * args["groups"]).astype(dtype)
-        y = npfast.conv_transpose2d(x, w, b, **args)
-        gy = rng.standard_normal(y.shape).astype(dtype)
-        want = autograd(x, w, b, gy, args)
-        got = (y,) + npfast.conv_transpose2d_backward(gy, x, w, **args)
-        for name, g, wv in zip(("output", "grad_input", "grad_weight", "grad_bias"), got, want):
-            assert g.shape == wv.shape and g.dtype == dtype, (name, args)
-            scale = max(1.0, float(np.abs(wv).max(initial=0)))
-            np.testing.assert_allclose(g, wv, **tol("conv_transpose2d", dtype, scale),
-                                       err_msg=f"{name} {xs} {ws} {args}")
+    check_against_autograd(valid_cases(60, 0), dtype, 1)
 
 
 @needs_torch
@@ -104,65 +119,26 @@ def wide_cases(count, seed):
     return cases
 
 
-def nhwc(a):
-    return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
-
-
-def check_nhwc_against_channels_last(cases, dtype, seed):
-    """npfast with layout="NHWC" against torch's forward and autograd on channels_last tensors."""
-    rng = np.random.default_rng(seed)
-    cl = torch.channels_last
-    for xs, ws, args in cases:
-        x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
-        b = rng.standard_normal(ws[1] * args["groups"]).astype(dtype)
-        tx = torch.tensor(x).contiguous(memory_format=cl).requires_grad_(True)
-        tw = torch.tensor(w).contiguous(memory_format=cl).requires_grad_(True)
-        tb = torch.tensor(b, requires_grad=True)
-        ty = F.conv_transpose2d(tx, tw, tb, **args)
-        gy = rng.standard_normal(tuple(ty.shape)).astype(dtype)
-        ty.backward(torch.tensor(gy).contiguous(memory_format=cl))
-        want = (nhwc(ty.detach().numpy()), nhwc(tx.grad.numpy()), tw.grad.numpy(), tb.grad.numpy())
-        y = npfast.conv_transpose2d(nhwc(x), w, b, **args, layout="NHWC")
-        got = (y,) + npfast.conv_transpose2d_backward(nhwc(gy), nhwc(x), w, **args, layout="NHWC")
-        for name, g, wv in zip(("output", "grad_input", "grad_weight", "grad_bias"), got, want):
-            assert g.shape == wv.shape and g.dtype == dtype, (name, args)
-            scale = max(1.0, float(np.abs(wv).max(initial=0)))
-            np.testing.assert_allclose(g, wv, **tol("conv_transpose2d", dtype, scale),
-                                       err_msg=f"NHWC {name} {xs} {ws} {args}")
-
-
 @needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_nhwc_random_shapes_against_channels_last(isa, dtype):
-    check_nhwc_against_channels_last(valid_cases(40, 10) + wide_cases(8, 11), dtype, 12)
+    check_against_autograd(valid_cases(40, 10) + wide_cases(8, 11), dtype, 12, "NHWC")
 
 
 @needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_phase_path_random_shapes_against_autograd(isa, dtype):
     """NCHW with >= 16 input channels a group (the output-phase forward and grad_weight)."""
-    rng = np.random.default_rng(13)
-    for xs, ws, args in wide_cases(12, 14):
-        x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
-        b = rng.standard_normal(ws[1] * args["groups"]).astype(dtype)
-        y = npfast.conv_transpose2d(x, w, b, **args)
-        gy = rng.standard_normal(y.shape).astype(dtype)
-        want = autograd(x, w, b, gy, args)
-        got = (y,) + npfast.conv_transpose2d_backward(gy, x, w, **args)
-        for name, g, wv in zip(("output", "grad_input", "grad_weight", "grad_bias"), got, want):
-            assert g.shape == wv.shape and g.dtype == dtype, (name, args)
-            scale = max(1.0, float(np.abs(wv).max(initial=0)))
-            np.testing.assert_allclose(g, wv, **tol("conv_transpose2d", dtype, scale),
-                                       err_msg=f"{name} {xs} {ws} {args}")
+    check_against_autograd(wide_cases(12, 14), dtype, 13)
 
 
 @needs_torch
 def test_nhwc_issue_shape_strided_views_and_unbatched():
     """The speed row's layer in NHWC (batch 2), a non-contiguous NHWC input and out=, and the
     unbatched (H, W, C) form."""
-    check_nhwc_against_channels_last(
+    check_against_autograd(
         [((2, 128, 16, 16), (128, 64, 4, 4), dict(stride=2, padding=1, groups=1))], np.float32,
-        15)
+        15, "NHWC")
     rng = np.random.default_rng(16)
     x = rng.standard_normal((2, 7, 5, 40))[..., ::2]  # (N, H, W, C) with C strided
     w, b = rng.standard_normal((20, 6, 3, 3)), rng.standard_normal(6)
