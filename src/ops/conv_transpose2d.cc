@@ -233,7 +233,7 @@ void forward_t(const View& x, const View& w, const View* bias, const Conv2dParam
     fill_bias<T>(ol, bias, true);
     return;
   }
-  if (convt::use_phases(xl.shape[1] / p.groups, p.layout)) {
+  if (convt::use_phases(xl.shape[1] / p.groups, p)) {
     Buffer<char> kx, kw, kb;
     const T* xc = views::contiguous<T>(x, &kx);
     const T* wc = views::contiguous<T>(w, &kw);
@@ -248,14 +248,17 @@ void forward_t(const View& x, const View& w, const View* bias, const Conv2dParam
     }
     return;
   }
-  // Few channels a group, NCHW: conv2d's input gradient.
-  const int64_t h = conv_extent(out.shape[2], oph, p.pad_top);
-  const int64_t wd = conv_extent(out.shape[3], opw, p.pad_left);
-  if (h != out.shape[2] || wd != out.shape[3]) fill_bias<T>(out, nullptr, true);
-  const View region = top_left(out, h, wd, p.layout);
+  // Few channels a group (or a stride with too many phases): conv2d's input gradient, on the
+  // logical NCHW views (conv2d_backward copies permuted NHWC views).
+  Conv2dParams pn = conv_params(p, oph, opw);
+  pn.layout = Layout::nchw;
+  const int64_t h = conv_extent(ol.shape[2], oph, p.pad_top);
+  const int64_t wd = conv_extent(ol.shape[3], opw, p.pad_left);
+  if (h != ol.shape[2] || wd != ol.shape[3]) fill_bias<T>(ol, nullptr, true);
+  const View region = top_left(ol, h, wd, Layout::nchw);
   const View shape = shape_view(x.dtype, n, cout, h, wd, out.data);
-  conv2d_backward(x, shape, w, conv_params(p, oph, opw), &region, nullptr, nullptr);
-  if (bias) fill_bias<T>(out, bias, false);
+  conv2d_backward(xl, shape, w, pn, &region, nullptr, nullptr);
+  if (bias) fill_bias<T>(ol, bias, false);
 }
 
 // grad_weight of a strided transposed convolution by im2col + GEMM: per group,
@@ -319,7 +322,7 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
   const bool want_gb = gb && !gb->empty();
   // The phase path's weight gradient also sums grad_bias from the rows it gathers.
   const bool phase_gw =
-      gw && !gw->empty() && gyl.shape[1] > 0 && convt::use_phases(xl.shape[1] / p.groups, p.layout);
+      gw && !gw->empty() && gyl.shape[1] > 0 && convt::use_phases(xl.shape[1] / p.groups, p);
   if (want_gb && !phase_gw) grad_bias_sum<T>(gy, *gb, p.layout);
   if (gx && !gx->empty()) {
     if (gyl.shape[1] == 0)
@@ -343,17 +346,21 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
     if (want_gb && !gb->c_contiguous()) views::copy_from_contiguous(gbp, *gb);
     return;
   }
-  const conv_ops::Problem pr{gyc.shape[0], gyc.shape[1], gyc.shape[2], gyc.shape[3],
-                             w.shape[0],   w.shape[2],   w.shape[3],   q,
+  // conv2d's weight gradient (or the im2col one below), on the logical NCHW views.
+  Conv2dParams qn = q;
+  qn.layout = Layout::nchw;
+  const View gycl = conv_ops::logical_nchw(gyc, p.layout);
+  const conv_ops::Problem pr{gycl.shape[0], gycl.shape[1], gycl.shape[2], gycl.shape[3],
+                             w.shape[0],    w.shape[2],    w.shape[3],    qn,
                              x.dtype};
   const conv_ops::Plan pl = conv_ops::get_plan(pr);
   const bool strided = q.stride_h > 1 || q.stride_w > 1;
   if (!strided || pl.og < 16 || pl.cg * pl.kh * pl.kw < 16) {
-    conv2d_backward(x, gyc, w, q, nullptr, gw, nullptr);
+    conv2d_backward(xl, gycl, w, qn, nullptr, gw, nullptr);
     return;
   }
-  const T* xc = views::contiguous<T>(x, &kx);
-  const T* gc = views::contiguous<T>(gyc, &kg);
+  const T* xc = views::contiguous<T>(xl, &kx);
+  const T* gc = views::contiguous<T>(gycl, &kg);
   if (gw->c_contiguous()) {
     grad_weight_im2col<T>(pl, xc, gc, gw->ptr<T>());
   } else {

@@ -36,6 +36,9 @@ constexpr int64_t kItemPixels = 96;
 constexpr int64_t kBatchBytes = int64_t{4} << 20;
 // Fixed weight-gradient slots (a split of the images that depends on the shape only).
 constexpr int64_t kMaxSlots = 8;
+// Strides with more output phases than this (one tap each at most) take conv2d's paths: the
+// plan's per-phase tables grow with sh * sw.
+constexpr int64_t kMaxPhases = 64;
 
 int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
@@ -110,8 +113,8 @@ void copy_image(const PhasePlan& pl, const conv_ops::Geometry& g, const T* x, T*
 
 }  // namespace
 
-bool use_phases(int64_t cin_per_group, Layout layout) {
-  return layout == Layout::nhwc || cin_per_group >= 16;
+bool use_phases(int64_t cin_per_group, const Conv2dParams& p) {
+  return p.stride_h * p.stride_w <= kMaxPhases && (p.layout == Layout::nhwc || cin_per_group >= 16);
 }
 
 PhasePlan plan_phases(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,

@@ -50,10 +50,11 @@ struct PhasePlan {
 PhasePlan plan_phases(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh, int64_t kw,
                       const Conv2dParams& p, int64_t oh, int64_t ow, DType t);
 
-// Whether the phase path runs this problem: always for NHWC (it is the native NHWC kernel);
-// for NCHW with enough channels a group that the GEMM tiles fill (the GEMM + col2im and
-// conv2d paths stay for the few-channel layers).
-bool use_phases(int64_t cin_per_group, Layout layout);
+// Whether the phase path runs this problem: for NHWC (it is the native NHWC kernel) and for
+// NCHW with enough channels a group that the GEMM tiles fill (the GEMM + col2im and conv2d
+// paths stay for the few-channel layers); not for strides of more than 64 phases (NHWC then
+// runs conv2d's paths on NCHW copies).
+bool use_phases(int64_t cin_per_group, const Conv2dParams& p);
 
 // y = conv_transpose2d(x, w) + bias, x and y C-contiguous in the plan's layout, w
 // (c, og, kh, kw) contiguous, bias null or (o,).

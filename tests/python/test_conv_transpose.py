@@ -122,7 +122,12 @@ def wide_cases(count, seed):
 @needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_nhwc_random_shapes_against_channels_last(isa, dtype):
-    check_against_autograd(valid_cases(40, 10) + wide_cases(8, 11), dtype, 12, "NHWC")
+    # The last: more than 64 output phases, which runs conv2d's paths on NCHW copies.
+    check_against_autograd(
+        valid_cases(40, 10) + wide_cases(8, 11)
+        + [((2, 20, 3, 4), (20, 5, 3, 2), dict(stride=(9, 10), padding=(1, 0),
+                                               output_padding=(2, 3), groups=1))],
+        dtype, 12, "NHWC")
 
 
 @needs_torch
