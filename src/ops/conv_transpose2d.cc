@@ -233,7 +233,12 @@ void forward_t(const View& x, const View& w, const View* bias, const Conv2dParam
     fill_bias<T>(ol, bias, true);
     return;
   }
-  if (convt::use_phases(xl.shape[1] / p.groups, p)) {
+  // Stride 1 on NCHW: conv2d's input gradient is a plain convolution through conv2d's planner
+  // (Winograd for 3x3: 3x3 64->64 @16 N=8 0.85 ms against the phases' 1.1 ms).
+  const bool conv_route = p.layout == Layout::nchw && p.stride_h == 1 && p.stride_w == 1 &&
+                          p.pad_top <= p.dilation_h * (w.shape[2] - 1) &&
+                          p.pad_left <= p.dilation_w * (w.shape[3] - 1);
+  if (!conv_route && convt::use_phases(xl.shape[1] / p.groups, p)) {
     Buffer<char> kx, kw, kb;
     const T* xc = views::contiguous<T>(x, &kx);
     const T* wc = views::contiguous<T>(w, &kw);
@@ -248,8 +253,8 @@ void forward_t(const View& x, const View& w, const View* bias, const Conv2dParam
     }
     return;
   }
-  // Few channels a group (or a stride with too many phases): conv2d's input gradient, on the
-  // logical NCHW views (conv2d_backward copies permuted NHWC views).
+  // Few channels a group, stride 1 (above) or a stride with too many phases: conv2d's input
+  // gradient, on the logical NCHW views (conv2d_backward copies permuted NHWC views).
   Conv2dParams pn = conv_params(p, oph, opw);
   pn.layout = Layout::nchw;
   const int64_t h = conv_extent(ol.shape[2], oph, p.pad_top);
