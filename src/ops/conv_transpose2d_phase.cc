@@ -36,6 +36,11 @@ constexpr int64_t kItemPixels = 96;
 constexpr int64_t kBatchBytes = int64_t{4} << 20;
 // Fixed weight-gradient slots (a split of the images that depends on the shape only).
 constexpr int64_t kMaxSlots = 8;
+// Weight-gradient partials larger than this (bytes, a slot's) take the images of a sub-batch
+// tile by tile (see grad_weight).
+constexpr int64_t kTilesOuterBytes = int64_t{1} << 20;
+// Bound on all slots' weight-gradient partials together (bytes), where it leaves >= 1 slot.
+constexpr int64_t kPartialBytes = int64_t{16} << 20;
 // Strides with more output phases than this (one tap each at most) take conv2d's paths: the
 // plan's per-phase tables grow with sh * sw.
 constexpr int64_t kMaxPhases = 64;
@@ -361,17 +366,24 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
   const int64_t ogp = round_up(og, NR), panels = ogp / NR, ldg = pl.groups * ogp;
   const int64_t taps = pl.kh * pl.kw, ktot = taps * cg, P = pl.oh * pl.ow;
   const int64_t ohm = pl.ph_oh[0], nph = pl.sh * pl.sw;
-  const int64_t S = std::min(pl.n, kMaxSlots);
+  // Fixed image slots, each with its own partial: at most 8, and fewer where the partials
+  // would pass kPartialBytes (each slot's partial is streamed per pass over its images: 8 MiB
+  // ones for 4x4/2 512->256 @4 made the weight gradient memory-bound).
+  const int64_t slot_size = pl.groups * ktot * ogp;
+  const int64_t S = std::min(
+      {pl.n, kMaxSlots,
+       std::max<int64_t>(
+           1, kPartialBytes / std::max<int64_t>(slot_size * static_cast<int64_t>(sizeof(T)), 1))});
   if (S == 0 || ktot == 0 || og == 0) {
     std::fill(gw, gw + C * og * taps, T(0));
     if (gb) std::fill(gb, gb + O, T(0));
     return;
   }
   // Work items: (slot, row-phase class j), j < split. Row phases write disjoint rows of a
-  // slot's partial, so with fewer images than slots the row phases (rh = j mod split) are
-  // items of their own, and a batch of one still runs on sh threads. Both splits depend on the
-  // shape only.
-  const int64_t split = pl.n < kMaxSlots ? pl.sh : 1, items = S * split;
+  // slot's partial, so with fewer than 8 slots the row phases (rh = j mod split) are items of
+  // their own, and a batch of one still runs on sh threads. Both splits depend on the shape
+  // only.
+  const int64_t split = S < kMaxSlots ? pl.sh : 1, items = S * split;
   // grad_bias, where asked for, from the rows of grad_output gathered here anyway: per item a
   // double sum per channel (images, phases and pixels in order), the items added in order.
   Buffer<double> bsum(static_cast<size_t>(gb ? items * O : 0));
@@ -381,7 +393,6 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
   for (int64_t ph = 0; ph < nph; ++ph) empty_phase |= pl.ph_oh[ph] == 0 || pl.ph_ow[ph] == 0;
   // The B slice of a chunk of pixels (chunk x NR) stays in L1 while the tiles pass over it.
   const int64_t chunk = std::max<int64_t>(16384 / (NR * static_cast<int64_t>(sizeof(T))), 16);
-  const int64_t slot_size = pl.groups * ktot * ogp;
   Buffer<T> part(static_cast<size_t>(checked_mul(S, slot_size, "partials")));
   if (empty_phase) std::fill(part.get(), part.get() + S * slot_size, T(0));
   const int64_t image_in = C * pl.h * pl.w;
@@ -390,74 +401,100 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
                          static_cast<double>(ohm * pl.wpad) * static_cast<double>(pl.sh) *
                          static_cast<double>((pl.n + S - 1) / S) * kNsPerFlop /
                          static_cast<double>(split);
+  // The images of a slot go through in sub-batches whose copies and gathered rows stay in
+  // L2. Where a slot's partial is large (big kernels and channel counts, small images) each
+  // C tile takes all images of a sub-batch in turn while it is in L1: image by image, every
+  // image re-streamed the whole partial from memory (4x4/2 512->256 @4: 0.5x torch). Either
+  // order adds an element's terms image by image, chunk by chunk: the same bits.
+  const int64_t phase_px = ohm * pl.wpad;
+  const int64_t image_gy = nph * phase_px * ldg;  // gathered rows of one image, all phases
+  const int64_t per_image = (pl.image_px * C + image_gy) * static_cast<int64_t>(sizeof(T));
+  const int64_t nb =
+      std::clamp<int64_t>(kBatchBytes / std::max<int64_t>(per_image, 1), 1, (pl.n + S - 1) / S);
+  const bool tiles_outer = slot_size * static_cast<int64_t>(sizeof(T)) > kTilesOuterBytes;
   parallel_for(items, grain_for(items, slot_ns), [&](int64_t b, int64_t e) {
-    Buffer<T> xin(static_cast<size_t>(checked_mul(pl.image_px, C, "channels-last input")));
-    const int64_t phase_px = ohm * pl.wpad;
-    // grad_output's rows of one row phase as [wide pixel][group, o] per column phase. Only
-    // the valid pixels' og channels are ever written: the dropped columns and the columns past
-    // og stay zero from here.
-    Buffer<T> gyt(static_cast<size_t>(pl.sw * phase_px * ldg));
-    std::fill(gyt.get(), gyt.get() + pl.sw * phase_px * ldg, T(0));
+    Buffer<T> xin(static_cast<size_t>(checked_mul(nb * pl.image_px, C, "channels-last input")));
+    // grad_output's rows as [wide pixel][group, o] per image and phase. Only the valid pixels'
+    // og channels are ever written: the dropped columns and the columns past og stay zero.
+    Buffer<T> gyt(static_cast<size_t>(checked_mul(nb, image_gy, "grad_output rows")));
+    std::fill(gyt.get(), gyt.get() + nb * image_gy, T(0));
     Buffer<T> row(static_cast<size_t>(pl.ow * O));
     for (int64_t it = b; it < e; ++it) {
       const int64_t s = it / split;
       T* dst = part.get() + s * slot_size;
       const int64_t i0 = s * pl.n / S, i1 = (s + 1) * pl.n / S;
-      for (int64_t n = i0; n < i1; ++n) {
-        copy_image(pl, geo, x + n * image_in, xin.get());
-        for (int64_t rh = it % split; rh < pl.sh; rh += split) {
-          const int64_t ohr = pl.ph_oh[rh * pl.sw];
-          if (ohr == 0) continue;
-          for (int64_t m = 0; m < ohr; ++m) {
-            const int64_t oy = pl.sh * m + rh;
-            const T* src;
-            if (pl.layout == Layout::nhwc) {
-              src = gy + (n * pl.oh + oy) * pl.ow * O;
-            } else {
-              conv_ops::transpose_by_lines(gy + n * O * P + oy * pl.ow, P, row.get(), O, O, pl.ow);
-              src = row.get();
+      // One product: image j of the sub-batch (image n), phase ph, pixels [p0, p0 + np), group
+      // g, panel t, run q, row tile i.
+      const auto product = [&](int64_t j, int64_t n, int64_t ph, int64_t p0, int64_t np, int64_t g,
+                               int64_t t, const Segment& sg, int64_t i) {
+        const T beta = !empty_phase && n == i0 && p0 == 0 ? T(0) : T(1);
+        const int64_t rows = std::min(MR, sg.len - i);
+        (rows <= MR / 2 ? fn_short : fn)(
+            np, xin.get() + (j * pl.image_px + p0) * C + sg.a_off + g * cg + i, 1, C,
+            gyt.get() + j * image_gy + (ph * phase_px + p0) * ldg + g * ogp + t * NR, ldg,
+            dst + (g * ktot + pl.tap0[ph] * cg + sg.k0 + i) * ogp + t * NR, ogp, rows, NR, T(1),
+            beta);
+      };
+      for (int64_t n0 = i0; n0 < i1; n0 += nb) {
+        const int64_t nj = std::min(nb, i1 - n0);
+        for (int64_t j = 0; j < nj; ++j) {
+          const int64_t n = n0 + j;
+          copy_image(pl, geo, x + n * image_in, xin.get() + j * pl.image_px * C);
+          for (int64_t rh = it % split; rh < pl.sh; rh += split) {
+            const int64_t ohr = pl.ph_oh[rh * pl.sw];
+            T* gj = gyt.get() + j * image_gy + rh * pl.sw * phase_px * ldg;
+            for (int64_t m = 0; m < ohr; ++m) {
+              const int64_t oy = pl.sh * m + rh;
+              const T* src;
+              if (pl.layout == Layout::nhwc) {
+                src = gy + (n * pl.oh + oy) * pl.ow * O;
+              } else {
+                conv_ops::transpose_by_lines(gy + n * O * P + oy * pl.ow, P, row.get(), O, O,
+                                             pl.ow);
+                src = row.get();
+              }
+              for (int64_t ox = 0; ox < pl.ow; ++ox) {
+                T* d = gj + (ox % pl.sw * phase_px + m * pl.wpad + ox / pl.sw) * ldg;
+                for (int64_t g = 0; g < pl.groups; ++g)
+                  std::memcpy(d + g * ogp, src + ox * O + g * og, og * sizeof(T));
+              }
             }
-            for (int64_t ox = 0; ox < pl.ow; ++ox) {
-              T* d = gyt.get() + (ox % pl.sw * phase_px + m * pl.wpad + ox / pl.sw) * ldg;
-              for (int64_t g = 0; g < pl.groups; ++g)
-                std::memcpy(d + g * ogp, src + ox * O + g * og, og * sizeof(T));
-            }
-          }
-          if (gb) {
+            if (!gb) continue;
             double* bs = bsum.get() + it * O;
             for (int64_t rw = 0; rw < pl.sw; ++rw)
               for (int64_t m = 0; m < ohr; ++m)
                 for (int64_t l = 0; l < pl.ph_ow[rh * pl.sw + rw]; ++l) {
-                  const T* d = gyt.get() + (rw * phase_px + m * pl.wpad + l) * ldg;
+                  const T* d = gj + (rw * phase_px + m * pl.wpad + l) * ldg;
                   for (int64_t g = 0; g < pl.groups; ++g)
                     for (int64_t o = 0; o < og; ++o)
                       bs[g * og + o] += static_cast<double>(d[g * ogp + o]);
                 }
           }
+        }
+        for (int64_t rh = it % split; rh < pl.sh; rh += split)
           for (int64_t rw = 0; rw < pl.sw; ++rw) {
-            const int64_t ph = rh * pl.sw + rw;
+            const int64_t ph = rh * pl.sw + rw, total = pl.ph_oh[ph] * pl.wpad;
             if (pl.ph_ow[ph] == 0) continue;
-            const T* gb = gyt.get() + rw * phase_px * ldg;
-            const int64_t total = ohr * pl.wpad;
-            for (int64_t p0 = 0; p0 < total; p0 += chunk) {
-              const int64_t np = std::min(chunk, total - p0);
-              const T beta = !empty_phase && n == i0 && p0 == 0 ? T(0) : T(1);
+            if (tiles_outer) {
               for (int64_t g = 0; g < pl.groups; ++g)
                 for (int64_t t = 0; t < panels; ++t)
-                  for (int64_t q = pl.run0[ph]; q < pl.run0[ph + 1]; ++q) {
-                    const Segment& sg = pl.runs[q];
-                    const T* a = xin.get() + p0 * C + sg.a_off + g * cg;
-                    T* c = dst + (g * ktot + pl.tap0[ph] * cg + sg.k0) * ogp + t * NR;
-                    for (int64_t i = 0; i < sg.len; i += MR) {
-                      const int64_t rows = std::min(MR, sg.len - i);
-                      (rows <= MR / 2 ? fn_short : fn)(np, a + i, 1, C,
-                                                       gb + p0 * ldg + g * ogp + t * NR, ldg,
-                                                       c + i * ogp, ogp, rows, NR, T(1), beta);
-                    }
-                  }
+                  for (int64_t q = pl.run0[ph]; q < pl.run0[ph + 1]; ++q)
+                    for (int64_t i = 0; i < pl.runs[q].len; i += MR)
+                      for (int64_t j = 0; j < nj; ++j)
+                        for (int64_t p0 = 0; p0 < total; p0 += chunk)
+                          product(j, n0 + j, ph, p0, std::min(chunk, total - p0), g, t, pl.runs[q],
+                                  i);
+              continue;
             }
+            for (int64_t j = 0; j < nj; ++j)
+              for (int64_t p0 = 0; p0 < total; p0 += chunk)
+                for (int64_t g = 0; g < pl.groups; ++g)
+                  for (int64_t t = 0; t < panels; ++t)
+                    for (int64_t q = pl.run0[ph]; q < pl.run0[ph + 1]; ++q)
+                      for (int64_t i = 0; i < pl.runs[q].len; i += MR)
+                        product(j, n0 + j, ph, p0, std::min(chunk, total - p0), g, t, pl.runs[q],
+                                i);
           }
-        }
       }
     }
   });

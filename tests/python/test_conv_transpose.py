@@ -245,6 +245,32 @@ def test_threads_bitwise_identical(threads, layout, batch):
         assert np.array_equal(a, b)
 
 
+@needs_torch
+def test_large_weight_small_images(threads):
+    """Weight-gradient partials over 1 MiB a slot (tile by tile through a slot's images) and over
+    16 MiB in all (fewer slots, row phases as items): against torch, and 1 vs 2 threads."""
+    rng = np.random.default_rng(18)
+    x = rng.standard_normal((9, 256, 3, 3)).astype(np.float32)
+    w = (rng.standard_normal((256, 160, 4, 4)) * 0.05).astype(np.float32)
+    b = rng.standard_normal(160).astype(np.float32)
+    args = dict(stride=2, padding=1, groups=1)
+    gy = rng.standard_normal((9, 160, 6, 6)).astype(np.float32)
+    want = autograd(x, w, b, gy, args)
+    for layout in ("NCHW", "NHWC"):
+        to = nhwc if layout == "NHWC" else (lambda a: a)
+        results = []
+        for n in (1, 2):
+            npfast.set_num_threads(n)
+            results.append((npfast.conv_transpose2d(to(x), w, b, **args, layout=layout),)
+                           + npfast.conv_transpose2d_backward(to(gy), to(x), w, **args,
+                                                              layout=layout))
+        for a, c in zip(*results):
+            assert np.array_equal(a, c)
+        for g, wv in zip(results[0], (to(want[0]), to(want[1]), want[2], want[3])):
+            np.testing.assert_allclose(g, wv, **tol("conv_transpose2d", np.float32,
+                                                    float(np.abs(wv).max())))
+
+
 @pytest.mark.parametrize("kwargs,words", [
     (dict(stride=0), ("stride", "(0, 0)")),
     (dict(output_padding=2, stride=2), ("output_padding", "(2, 2)")),
