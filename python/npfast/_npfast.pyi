@@ -114,8 +114,8 @@ def conv_transpose2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLi
     ndarray ``(N, C_out, OH, OW)`` (``(N, OH, OW, C_out)`` for NHWC) with
     ``OH = (H-1)*sH - 2*pH + dH*(kH-1) + opH + 1`` (likewise OW). Each of the stride's output
     phases is a stride-1 correlation with its part of the kernel, computed on one channels-last
-    copy of the input (few-channel NCHW layers: conv2d's input gradient); bitwise identical for
-    any thread count.
+    copy of the input (few-channel NCHW layers and stride-1 NCHW ones: conv2d's paths); bitwise
+    identical for any thread count.
 
     Raises
     ------
