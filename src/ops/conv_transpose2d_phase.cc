@@ -41,13 +41,14 @@ constexpr int64_t kMaxSlots = 8;
 constexpr int64_t kTilesOuterBytes = int64_t{1} << 20;
 // Bound on all slots' weight-gradient partials together (bytes), where it leaves >= 1 slot.
 constexpr int64_t kPartialBytes = int64_t{16} << 20;
-// Strides with more output phases than this (one tap each at most) take conv2d's paths: the
-// plan's per-phase tables grow with sh * sw.
+// Strides with more output phases than this take conv2d's paths: the plan's per-phase tables
+// grow with sh * sw, and most such phases hold one tap or none.
 constexpr int64_t kMaxPhases = 64;
 
 int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
-// Phase r's kernel indices (descending, so offsets ascend) along an axis with `out` outputs.
+// Phase r's taps along one axis: kernel indices (descending, so the input offsets ascend) and
+// offsets.
 void axis_taps(int64_t r, int64_t s, int64_t d, int64_t p, int64_t kn, int64_t* ks, int64_t* offs,
                int64_t* count) {
   *count = 0;
@@ -64,11 +65,10 @@ int64_t phase_count(int64_t out, int64_t r, int64_t s) {
   return out > r ? (out - r + s - 1) / s : 0;
 }
 
-// Padding before the data, and the extent (rows or pixels a row) the reads need, along one
-// axis: pre = -min offset, extent >= pre + in and >= every phase's outputs + its largest offset
-// (+ pre unless the reads wrap, `wrap`: columns read past the row's end land in the next row's
-// left padding).
-// Phase r's taps are ks/offs[r * kn ...], counts[r] of them.
+// Along one axis: each phase's taps (phase r's are ks/offs[r * kn ...], counts[r] of them),
+// the padding before the data, pre = -(the smallest offset), and the extent (rows, or pixels a
+// row) the reads need: >= pre + in, and >= every phase's outputs + its largest offset (+ pre,
+// unless `wrap`: columns read past a row's end land in the next row's left padding).
 void axis_extent(int64_t s, int64_t d, int64_t p, int64_t kn, int64_t in, int64_t out, bool wrap,
                  Buffer<int64_t>* ks, Buffer<int64_t>* offs, Buffer<int64_t>* counts, int64_t* pre,
                  int64_t* extent) {
