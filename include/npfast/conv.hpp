@@ -63,23 +63,26 @@ void conv2d_reference(const View& input, const View& weight, const View* bias,
 
 // ---------------------------------------------------------------------------------------------
 // Transposed convolution (torch.nn.functional.conv_transpose2d): the adjoint of conv2d.
-// `input` is (N, C_in, H, W), `weight` (C_in, C_out/groups, kH, kW) (PyTorch's layout, which is
-// conv2d's weight layout for the convolution going the other way), `bias` (C_out,) or null.
-// `p` holds the stride, dilation, groups and the (symmetric) padding; output_padding adds rows
-// and columns at the bottom/right and must be smaller than the stride or the dilation (as
-// PyTorch). Output (N, C_out, OH, OW), OH = (H-1)*sh - 2*ph + dh*(kH-1) + oph + 1.
+// `input` is (N, C_in, H, W) ((N, H, W, C_in) with p.layout = Layout::nhwc), `weight`
+// (C_in, C_out/groups, kH, kW) in both layouts (PyTorch's layout, which is conv2d's weight
+// layout for the convolution going the other way), `bias` (C_out,) or null.
+// `p` holds the stride, dilation, groups, layout and the (symmetric) padding; output_padding
+// adds rows and columns at the bottom/right and must be smaller than the stride or the dilation
+// (as PyTorch). Output (N, C_out, OH, OW) (or (N, OH, OW, C_out)),
+// OH = (H-1)*sh - 2*ph + dh*(kH-1) + oph + 1.
 //
-// The forward is conv2d_backward's grad_input (the same computation), the backward's
-// grad_input a conv2d forward and its grad_weight conv2d_backward's grad_weight with input and
-// grad_output swapped. Bitwise identical for any thread count.
+// The forward and grad_weight run each output phase of the stride as a stride-1 correlation on
+// a channels-last copy of the input (src/ops/conv_transpose2d_phase.h; few-channel NCHW layers
+// use conv2d_backward's grad_input and grad_weight instead), the backward's grad_input is a
+// conv2d forward in the same layout. Bitwise identical for any thread count.
 Shape conv_transpose2d_shape(const View& input, const View& weight, const View* bias,
                              const Conv2dParams& p, int64_t output_padding_h,
                              int64_t output_padding_w);
 void conv_transpose2d(const View& input, const View& weight, const View* bias,
                       const Conv2dParams& p, int64_t output_padding_h, int64_t output_padding_w,
                       const View& out);
-// Gradients given grad_output (N, C_out, OH, OW); grad_input (N, C_in, H, W), grad_weight like
-// weight, grad_bias (C_out,), each may be null (not computed).
+// Gradients given grad_output (N, C_out, OH, OW) (NHWC: (N, OH, OW, C_out)); grad_input like
+// input, grad_weight like weight, grad_bias (C_out,), each may be null (not computed).
 void conv_transpose2d_backward(const View& grad_output, const View& input, const View& weight,
                                const Conv2dParams& p, int64_t output_padding_h,
                                int64_t output_padding_w, const View* grad_input,

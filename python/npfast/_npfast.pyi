@@ -82,9 +82,9 @@ def conv2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.Arr
     TypeError, ValueError as :func:`conv2d`, and ValueError for a grad_output of the wrong shape.
     """
 
-def conv_transpose2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] = 0, output_padding: int | tuple[int, ...] = 0, groups: int = 1, dilation: int | tuple[int, ...] = 1, *, out: numpy.ndarray | None = None) -> numpy.ndarray:
+def conv_transpose2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] = 0, output_padding: int | tuple[int, ...] = 0, groups: int = 1, dilation: int | tuple[int, ...] = 1, *, out: numpy.ndarray | None = None, layout: str = 'NCHW') -> numpy.ndarray:
     """
-    2-D transposed convolution over NCHW arrays, as ``torch.nn.functional.conv_transpose2d``.
+    2-D transposed convolution, as ``torch.nn.functional.conv_transpose2d``.
 
     The adjoint of :func:`conv2d`: each input pixel scatters ``weight[c]`` (dilated) into the output
     at ``stride`` steps, then ``padding`` rows/columns are cut from each side.
@@ -104,30 +104,37 @@ def conv_transpose2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLi
         Divides C_in.
     out : ndarray, optional
         Exactly the result's shape and dtype, not overlapping the inputs; never converted.
+    layout : 'NCHW' or 'NHWC' (keyword only)
+        Axis order of input and result: 'NHWC' takes ``(N, H, W, C_in)`` (or ``(H, W, C_in)``) and
+        returns ``(N, OH, OW, C_out)``, as torch with ``memory_format=torch.channels_last``,
+        computed natively on that layout; the weight stays ``(C_in, C_out / groups, kH, kW)``.
 
     Returns
     -------
-    ndarray ``(N, C_out, OH, OW)`` with ``OH = (H-1)*sH - 2*pH + dH*(kH-1) + opH + 1`` (likewise OW).
-    Computed as conv2d's input gradient (GEMM + col2im, or a convolution for stride 1); bitwise
+    ndarray ``(N, C_out, OH, OW)`` (``(N, OH, OW, C_out)`` for NHWC) with
+    ``OH = (H-1)*sH - 2*pH + dH*(kH-1) + opH + 1`` (likewise OW). Each of the stride's output
+    phases is a stride-1 correlation with its part of the kernel, computed on one channels-last
+    copy of the input (few-channel NCHW layers and stride-1 NCHW ones: conv2d's paths); bitwise
     identical for any thread count.
 
     Raises
     ------
     TypeError  for non-float or mixed dtypes, or non-int stride/padding/output_padding/dilation/groups.
-    ValueError for wrong ndim, weight.shape[0] != C_in, groups not dividing C_in, stride or
-               dilation < 1, negative padding, output_padding too large, an output size < 1, a
-               wrong bias shape, or a bad ``out``. Nothing is written on error.
+    ValueError for an unknown layout, wrong ndim, weight.shape[0] != C_in, groups not dividing
+               C_in, stride or dilation < 1, negative padding, output_padding too large, an output
+               size < 1, a wrong bias shape, or a bad ``out``. Nothing is written on error.
     """
 
-def conv_transpose2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] = 0, output_padding: int | tuple[int, ...] = 0, groups: int = 1, dilation: int | tuple[int, ...] = 1, output_mask: tuple[bool, bool, bool] = (True, True, True)) -> tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]:
+def conv_transpose2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] = 0, output_padding: int | tuple[int, ...] = 0, groups: int = 1, dilation: int | tuple[int, ...] = 1, output_mask: tuple[bool, bool, bool] = (True, True, True), *, layout: str = 'NCHW') -> tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]:
     """
     Gradients of :func:`conv_transpose2d`, as PyTorch's autograd.
 
     Parameters
     ----------
     grad_output : array_like
-        ``(N, C_out, OH, OW)`` (3-d for unbatched input), the input's dtype.
-    input, weight, stride, padding, output_padding, groups, dilation
+        ``(N, C_out, OH, OW)`` (``(N, OH, OW, C_out)`` for NHWC; 3-d for unbatched input), the
+        input's dtype.
+    input, weight, stride, padding, output_padding, groups, dilation, layout
         As given to :func:`conv_transpose2d`.
     output_mask : 3 bools
         Which of (grad_input, grad_weight, grad_bias) to compute.
@@ -135,14 +142,14 @@ def conv_transpose2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.
     Returns
     -------
     (grad_input, grad_weight, grad_bias) shaped like input, weight and ``(C_out,)``; ``None`` where
-    masked. grad_input is :func:`conv2d` of grad_output with the same weight, grad_weight is
-    conv2d's weight gradient with input and grad_output swapped; the reductions have a fixed order,
-    so results are bitwise identical for any thread count.
+    masked. grad_input is :func:`conv2d` of grad_output with the same weight (in the same layout),
+    grad_weight the output phases' products of the channels-last input copy with grad_output; the
+    reductions have a fixed order, so results are bitwise identical for any thread count.
 
     Raises
     ------
-    TypeError, ValueError as :func:`conv_transpose2d`, and ValueError for a grad_output of the wrong
-    shape or an ``output_mask`` that is not 3 bools.
+    TypeError, ValueError as :func:`conv_transpose2d` (an unknown layout included), and ValueError
+    for a grad_output of the wrong shape or an ``output_mask`` that is not 3 bools.
     """
 
 def get_num_threads() -> int:

@@ -15,10 +15,11 @@ struct TransposeArgs {
 };
 
 // stride, padding, output_padding, dilation: ints or pairs (no padding strings, as PyTorch's
-// conv_transpose2d); groups an int.
+// conv_transpose2d); groups an int; layout "NCHW" or "NHWC".
 TransposeArgs parse(nb::handle stride, nb::handle padding, nb::handle output_padding,
-                    nb::handle groups, nb::handle dilation) {
+                    nb::handle groups, nb::handle dilation, nb::handle layout) {
   TransposeArgs a;
+  a.p.layout = channels_last_arg(layout) ? Layout::nhwc : Layout::nchw;
   int64_t v[2];
   required_pair(stride, "stride", v);
   a.p.stride_h = v[0], a.p.stride_w = v[1];
@@ -35,13 +36,13 @@ TransposeArgs parse(nb::handle stride, nb::handle padding, nb::handle output_pad
 
 nb::object forward_py(nb::handle input, nb::handle weight, nb::handle bias, nb::handle stride,
                       nb::handle padding, nb::handle output_padding, nb::handle groups,
-                      nb::handle dilation, nb::handle out) {
+                      nb::handle dilation, nb::handle out, nb::handle layout) {
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
   Array b;
   const View* bv = optional_array(bias, "bias", kFloatsOnly, &b);
   check_image_ndim(x.view, "input", "C_in");
-  const TransposeArgs a = parse(stride, padding, output_padding, groups, dilation);
+  const TransposeArgs a = parse(stride, padding, output_padding, groups, dilation, layout);
   const bool unbatched = x.view.ndim == 3;
   const View xv = batched(x.view);
   const Shape s = conv_transpose2d_shape(xv, w.view, bv, a.p, a.oph, a.opw);
@@ -59,14 +60,15 @@ nb::object forward_py(nb::handle input, nb::handle weight, nb::handle bias, nb::
 
 nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weight,
                        nb::handle stride, nb::handle padding, nb::handle output_padding,
-                       nb::handle groups, nb::handle dilation, nb::handle output_mask) {
+                       nb::handle groups, nb::handle dilation, nb::handle output_mask,
+                       nb::handle layout) {
   Array gy = as_array(grad_output, "grad_output", kFloatsOnly);
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
   check_image_ndim(x.view, "input", "C_in");
   bool mask[3];
   mask3_arg(output_mask, "output_mask", mask);
-  const TransposeArgs a = parse(stride, padding, output_padding, groups, dilation);
+  const TransposeArgs a = parse(stride, padding, output_padding, groups, dilation, layout);
   if (gy.view.ndim != x.view.ndim)
     throw ValueError("grad_output: expected a " + std::to_string(x.view.ndim) +
                      "-d array like input, got shape " + shape_str(gy.view));
@@ -76,7 +78,8 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
   View gx, gw, gb;
   if (mask[0]) gx_o = new_array(xv.dtype, x.view.ndim, x.view.shape, &gx);
   if (mask[1]) gw_o = new_array(xv.dtype, 4, w.view.shape, &gw);
-  if (mask[2]) gb_o = new_array(xv.dtype, 1, s.dims + 1, &gb);
+  const int64_t cout = s[a.p.layout == Layout::nhwc ? 3 : 1];
+  if (mask[2]) gb_o = new_array(xv.dtype, 1, &cout, &gb);
   const View gx4 = batched(gx);
   {
     nb::gil_scoped_release release;
@@ -95,12 +98,13 @@ NPFAST_BIND(conv_transpose) {
               "bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, "
               "padding: int | tuple[int, ...] = 0, output_padding: int | tuple[int, ...] = 0, "
               "groups: int = 1, dilation: int | tuple[int, ...] = 1, *, "
-              "out: numpy.ndarray | None = None) -> numpy.ndarray"),
+              "out: numpy.ndarray | None = None, layout: str = 'NCHW') -> numpy.ndarray"),
       nb::arg("input").none(), nb::arg("weight").none(), nb::arg("bias").none() = nb::none(),
       nb::arg("stride").none() = 1, nb::arg("padding").none() = 0,
       nb::arg("output_padding").none() = 0, nb::arg("groups").none() = 1,
       nb::arg("dilation").none() = 1, nb::kw_only(), nb::arg("out").none() = nb::none(),
-      R"doc(2-D transposed convolution over NCHW arrays, as ``torch.nn.functional.conv_transpose2d``.
+      nb::arg("layout").none() = "NCHW",
+      R"doc(2-D transposed convolution, as ``torch.nn.functional.conv_transpose2d``.
 
 The adjoint of :func:`conv2d`: each input pixel scatters ``weight[c]`` (dilated) into the output
 at ``stride`` steps, then ``padding`` rows/columns are cut from each side.
@@ -120,19 +124,25 @@ groups : int
     Divides C_in.
 out : ndarray, optional
     Exactly the result's shape and dtype, not overlapping the inputs; never converted.
+layout : 'NCHW' or 'NHWC' (keyword only)
+    Axis order of input and result: 'NHWC' takes ``(N, H, W, C_in)`` (or ``(H, W, C_in)``) and
+    returns ``(N, OH, OW, C_out)``, as torch with ``memory_format=torch.channels_last``,
+    computed natively on that layout; the weight stays ``(C_in, C_out / groups, kH, kW)``.
 
 Returns
 -------
-ndarray ``(N, C_out, OH, OW)`` with ``OH = (H-1)*sH - 2*pH + dH*(kH-1) + opH + 1`` (likewise OW).
-Computed as conv2d's input gradient (GEMM + col2im, or a convolution for stride 1); bitwise
+ndarray ``(N, C_out, OH, OW)`` (``(N, OH, OW, C_out)`` for NHWC) with
+``OH = (H-1)*sH - 2*pH + dH*(kH-1) + opH + 1`` (likewise OW). Each of the stride's output
+phases is a stride-1 correlation with its part of the kernel, computed on one channels-last
+copy of the input (few-channel NCHW layers and stride-1 NCHW ones: conv2d's paths); bitwise
 identical for any thread count.
 
 Raises
 ------
 TypeError  for non-float or mixed dtypes, or non-int stride/padding/output_padding/dilation/groups.
-ValueError for wrong ndim, weight.shape[0] != C_in, groups not dividing C_in, stride or
-           dilation < 1, negative padding, output_padding too large, an output size < 1, a
-           wrong bias shape, or a bad ``out``. Nothing is written on error.
+ValueError for an unknown layout, wrong ndim, weight.shape[0] != C_in, groups not dividing
+           C_in, stride or dilation < 1, negative padding, output_padding too large, an output
+           size < 1, a wrong bias shape, or a bad ``out``. Nothing is written on error.
 )doc");
   m.def("conv_transpose2d_backward", runtime_anchored<&backward_py>,
         nb::sig("def conv_transpose2d_backward(grad_output: numpy.typing.ArrayLike, "
@@ -140,20 +150,23 @@ ValueError for wrong ndim, weight.shape[0] != C_in, groups not dividing C_in, st
                 "stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] = 0, "
                 "output_padding: int | tuple[int, ...] = 0, groups: int = 1, "
                 "dilation: int | tuple[int, ...] = 1, "
-                "output_mask: tuple[bool, bool, bool] = (True, True, True)) -> "
+                "output_mask: tuple[bool, bool, bool] = (True, True, True), *, "
+                "layout: str = 'NCHW') -> "
                 "tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]"),
         nb::arg("grad_output").none(), nb::arg("input").none(), nb::arg("weight").none(),
         nb::arg("stride").none() = 1, nb::arg("padding").none() = 0,
         nb::arg("output_padding").none() = 0, nb::arg("groups").none() = 1,
         nb::arg("dilation").none() = 1,
-        nb::arg("output_mask").none() = nb::make_tuple(true, true, true),
+        nb::arg("output_mask").none() = nb::make_tuple(true, true, true), nb::kw_only(),
+        nb::arg("layout").none() = "NCHW",
         R"doc(Gradients of :func:`conv_transpose2d`, as PyTorch's autograd.
 
 Parameters
 ----------
 grad_output : array_like
-    ``(N, C_out, OH, OW)`` (3-d for unbatched input), the input's dtype.
-input, weight, stride, padding, output_padding, groups, dilation
+    ``(N, C_out, OH, OW)`` (``(N, OH, OW, C_out)`` for NHWC; 3-d for unbatched input), the
+    input's dtype.
+input, weight, stride, padding, output_padding, groups, dilation, layout
     As given to :func:`conv_transpose2d`.
 output_mask : 3 bools
     Which of (grad_input, grad_weight, grad_bias) to compute.
@@ -161,14 +174,14 @@ output_mask : 3 bools
 Returns
 -------
 (grad_input, grad_weight, grad_bias) shaped like input, weight and ``(C_out,)``; ``None`` where
-masked. grad_input is :func:`conv2d` of grad_output with the same weight, grad_weight is
-conv2d's weight gradient with input and grad_output swapped; the reductions have a fixed order,
-so results are bitwise identical for any thread count.
+masked. grad_input is :func:`conv2d` of grad_output with the same weight (in the same layout),
+grad_weight the output phases' products of the channels-last input copy with grad_output; the
+reductions have a fixed order, so results are bitwise identical for any thread count.
 
 Raises
 ------
-TypeError, ValueError as :func:`conv_transpose2d`, and ValueError for a grad_output of the wrong
-shape or an ``output_mask`` that is not 3 bools.
+TypeError, ValueError as :func:`conv_transpose2d` (an unknown layout included), and ValueError
+for a grad_output of the wrong shape or an ``output_mask`` that is not 3 bools.
 )doc");
 }
 

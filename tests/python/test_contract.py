@@ -373,6 +373,10 @@ BAD_VALUES = [
     ("conv2d", {"layout": "nhwc"}, ValueError, ("layout", "'nhwc'")),
     ("conv2d", {"layout": 1}, ValueError, ("layout", "1")),
     ("conv2d_backward", {"layout": "CHWN"}, ValueError, ("layout", "'CHWN'")),
+    ("conv_transpose2d", {"layout": "NWHC"}, ValueError, ("layout", "'NWHC'")),
+    ("conv_transpose2d", {"layout": "nhwc"}, ValueError, ("layout", "'nhwc'")),
+    ("conv_transpose2d_backward", {"layout": "CHWN"}, ValueError, ("layout", "'CHWN'")),
+    ("conv_transpose2d_backward", {"layout": 1}, ValueError, ("layout", "1")),
     ("max_pool2d", {"layout": "NHCW"}, ValueError, ("layout", "'NHCW'")),
     ("avg_pool2d", {"layout": "channels_last"}, ValueError, ("layout", "'channels_last'")),
     # NHWC takes (N, H, W, C) or (H, W, C): a plane is not one.

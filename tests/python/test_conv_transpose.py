@@ -1,7 +1,7 @@
 """npfast.conv_transpose2d / conv_transpose2d_backward against PyTorch's forward and autograd
-(random shapes, strides, paddings, output_padding, groups, dilation, both dtypes, every ISA),
-finite differences in float64, the unbatched form, out=, bitwise identity across thread counts,
-and the errors."""
+(random shapes, strides, paddings, output_padding, groups, dilation, both dtypes, every ISA, both
+layouts: NHWC against torch's channels_last), finite differences in float64, the unbatched form,
+out=, bitwise identity across thread counts and between the layouts, and the errors."""
 
 import numpy as np
 import pytest
@@ -41,30 +41,45 @@ def valid_cases(count, seed):
     return cases
 
 
-def autograd(x, w, b, gy, args):
-    tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
+def nhwc(a):
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
+
+
+def autograd(x, w, b, gy, args, layout="NCHW"):
+    """torch's output and gradients, NCHW arrays; for "NHWC" computed on channels_last tensors."""
+    fmt = torch.channels_last if layout == "NHWC" else torch.contiguous_format
+    tx = torch.tensor(x).contiguous(memory_format=fmt).requires_grad_(True)
+    tw = torch.tensor(w).contiguous(memory_format=fmt).requires_grad_(True)
     tb = torch.tensor(b, requires_grad=True)
     y = F.conv_transpose2d(tx, tw, tb, **args)
-    y.backward(torch.tensor(gy))
+    y.backward(torch.tensor(gy).contiguous(memory_format=fmt))
     return y.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()
+
+
+def check_against_autograd(cases, dtype, seed, layout="NCHW"):
+    """npfast's forward and backward against torch's, in `layout` (NHWC against channels_last)."""
+    rng = np.random.default_rng(seed)
+    to = nhwc if layout == "NHWC" else (lambda a: a)
+    for xs, ws, args in cases:
+        x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
+        b = rng.standard_normal(ws[1] * args["groups"]).astype(dtype)
+        y = npfast.conv_transpose2d(to(x), w, b, **args, layout=layout)
+        gy = rng.standard_normal(y.shape).astype(dtype)
+        gy_nchw = gy.transpose(0, 3, 1, 2) if layout == "NHWC" else gy
+        ty, tgx, tgw, tgb = autograd(x, w, b, gy_nchw, args, layout)
+        want = (to(ty), to(tgx), tgw, tgb)
+        got = (y,) + npfast.conv_transpose2d_backward(gy, to(x), w, **args, layout=layout)
+        for name, g, wv in zip(("output", "grad_input", "grad_weight", "grad_bias"), got, want):
+            assert g.shape == wv.shape and g.dtype == dtype, (name, args)
+            scale = max(1.0, float(np.abs(wv).max(initial=0)))
+            np.testing.assert_allclose(g, wv, **tol("conv_transpose2d", dtype, scale),
+                                       err_msg=f"{layout} {name} {xs} {ws} {args}")
 
 
 @needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_random_shapes_against_autograd(isa, dtype):
-    rng = np.random.default_rng(1)
-    for xs, ws, args in valid_cases(60, 0):
-        x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
-        b = rng.standard_normal(ws[1] * args["groups"]).astype(dtype)
-        y = npfast.conv_transpose2d(x, w, b, **args)
-        gy = rng.standard_normal(y.shape).astype(dtype)
-        want = autograd(x, w, b, gy, args)
-        got = (y,) + npfast.conv_transpose2d_backward(gy, x, w, **args)
-        for name, g, wv in zip(("output", "grad_input", "grad_weight", "grad_bias"), got, want):
-            assert g.shape == wv.shape and g.dtype == dtype, (name, args)
-            scale = max(1.0, float(np.abs(wv).max(initial=0)))
-            np.testing.assert_allclose(g, wv, **tol("conv_transpose2d", dtype, scale),
-                                       err_msg=f"{name} {xs} {ws} {args}")
+    check_against_autograd(valid_cases(60, 0), dtype, 1)
 
 
 @needs_torch
@@ -91,6 +106,76 @@ def test_issue_shapes_against_torch(isa):
         for g, wv in zip(got, want):
             np.testing.assert_allclose(g, wv, **tol("conv_transpose2d", dtype,
                                                     float(np.abs(wv).max())))
+
+
+def wide_cases(count, seed):
+    """Random cases with 16-19 input channels a group: the output-phase path for NCHW too."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for xs, ws, args in valid_cases(count, seed):
+        g = args["groups"]
+        cin, cout = g * int(rng.integers(16, 20)), g * int(rng.integers(1, 40))
+        cases.append(((xs[0], cin) + xs[2:], (cin, cout // g) + ws[2:], args))
+    return cases
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nhwc_random_shapes_against_channels_last(isa, dtype):
+    # The last: more than 64 output phases, which runs conv2d's paths on NCHW copies.
+    check_against_autograd(
+        valid_cases(40, 10) + wide_cases(8, 11)
+        + [((2, 20, 3, 4), (20, 5, 3, 2), dict(stride=(9, 10), padding=(1, 0),
+                                               output_padding=(2, 3), groups=1))],
+        dtype, 12, "NHWC")
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_phase_path_random_shapes_against_autograd(isa, dtype):
+    """NCHW with >= 16 input channels a group (the output-phase forward and grad_weight)."""
+    check_against_autograd(wide_cases(12, 14), dtype, 13)
+
+
+@needs_torch
+def test_nhwc_issue_shape_strided_views_and_unbatched():
+    """The speed row's layer in NHWC (batch 2), a non-contiguous NHWC input and out=, and the
+    unbatched (H, W, C) form."""
+    check_against_autograd(
+        [((2, 128, 16, 16), (128, 64, 4, 4), dict(stride=2, padding=1, groups=1))], np.float32,
+        15, "NHWC")
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal((2, 7, 5, 40))[..., ::2]  # (N, H, W, C) with C strided
+    w, b = rng.standard_normal((20, 6, 3, 3)), rng.standard_normal(6)
+    args = dict(stride=2, padding=1, output_padding=1)
+    want = nhwc(F.conv_transpose2d(torch.tensor(x.transpose(0, 3, 1, 2).copy()), torch.tensor(w),
+                                   torch.tensor(b), **args).numpy())
+    out = np.full((2, 14, 10, 12), 5.0)[..., ::2]
+    r = npfast.conv_transpose2d(x, w, b, **args, layout="NHWC", out=out)
+    assert r is out
+    np.testing.assert_allclose(out, want, **tol("conv_transpose2d", np.float64))
+    y1 = npfast.conv_transpose2d(x[0], w, b, **args, layout="NHWC")
+    np.testing.assert_allclose(y1, want[0], **tol("conv_transpose2d", np.float64))
+    gx, gw, gb = npfast.conv_transpose2d_backward(np.ones_like(y1), x[0], w, **args,
+                                                  layout="NHWC")
+    assert gx.shape == x[0].shape and gw.shape == w.shape and gb.shape == (6,)
+    np.testing.assert_allclose(gb, np.full(6, 14.0 * 10.0))
+
+
+def test_nhwc_matches_nchw_bitwise_on_the_phase_path():
+    """Both layouts run the same sums on the same channels-last copy: the output and grad_weight
+    are the NCHW results transposed, bit for bit."""
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal((3, 32, 6, 5)).astype(np.float32)
+    w = rng.standard_normal((32, 24, 4, 4)).astype(np.float32)
+    b = rng.standard_normal(24).astype(np.float32)
+    args = dict(stride=2, padding=1)
+    y = npfast.conv_transpose2d(x, w, b, **args)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    assert np.array_equal(nhwc(y), npfast.conv_transpose2d(nhwc(x), w, b, **args, layout="NHWC"))
+    _, gw, _ = npfast.conv_transpose2d_backward(gy, x, w, **args)
+    _, gw2, _ = npfast.conv_transpose2d_backward(nhwc(gy), nhwc(x), w, **args, layout="NHWC")
+    assert np.array_equal(gw, gw2)
 
 
 def test_finite_differences():
@@ -140,18 +225,50 @@ def test_unbatched_out_and_masks():
     np.testing.assert_allclose(gb, [99.0, 99.0])
 
 
-def test_threads_bitwise_identical(threads):
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+@pytest.mark.parametrize("batch", [3, 9])  # fewer images than weight slots, and more
+def test_threads_bitwise_identical(threads, layout, batch):
     rng = np.random.default_rng(5)
-    x = rng.standard_normal((4, 32, 9, 9)).astype(np.float32)
+    x = rng.standard_normal((batch, 32, 9, 9)).astype(np.float32)
     w = rng.standard_normal((32, 16, 4, 4)).astype(np.float32)
-    gy = rng.standard_normal((4, 16, 18, 18)).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    gy = rng.standard_normal((batch, 16, 18, 18)).astype(np.float32)
+    if layout == "NHWC":
+        x, gy = nhwc(x), nhwc(gy)
     results = []
     for n in (1, 2):
         npfast.set_num_threads(n)
-        results.append((npfast.conv_transpose2d(x, w, stride=2, padding=1),)
-                       + npfast.conv_transpose2d_backward(gy, x, w, stride=2, padding=1))
+        results.append((npfast.conv_transpose2d(x, w, b, stride=2, padding=1, layout=layout),)
+                       + npfast.conv_transpose2d_backward(gy, x, w, stride=2, padding=1,
+                                                          layout=layout))
     for a, b in zip(*results):
         assert np.array_equal(a, b)
+
+
+@needs_torch
+def test_large_weight_small_images(threads):
+    """Weight-gradient partials over 1 MiB a slot (tile by tile through a slot's images) and over
+    16 MiB in all (fewer slots, row phases as items): against torch, and 1 vs 2 threads."""
+    rng = np.random.default_rng(18)
+    x = rng.standard_normal((9, 256, 3, 3)).astype(np.float32)
+    w = (rng.standard_normal((256, 160, 4, 4)) * 0.05).astype(np.float32)
+    b = rng.standard_normal(160).astype(np.float32)
+    args = dict(stride=2, padding=1, groups=1)
+    gy = rng.standard_normal((9, 160, 6, 6)).astype(np.float32)
+    want = autograd(x, w, b, gy, args)
+    for layout in ("NCHW", "NHWC"):
+        to = nhwc if layout == "NHWC" else (lambda a: a)
+        results = []
+        for n in (1, 2):
+            npfast.set_num_threads(n)
+            results.append((npfast.conv_transpose2d(to(x), w, b, **args, layout=layout),)
+                           + npfast.conv_transpose2d_backward(to(gy), to(x), w, **args,
+                                                              layout=layout))
+        for a, c in zip(*results):
+            assert np.array_equal(a, c)
+        for g, wv in zip(results[0], (to(want[0]), to(want[1]), want[2], want[3])):
+            np.testing.assert_allclose(g, wv, **tol("conv_transpose2d", np.float32,
+                                                    float(np.abs(wv).max())))
 
 
 @pytest.mark.parametrize("kwargs,words", [
