@@ -120,6 +120,63 @@ def _init_conv(layer, in_channels, out_channels, kernel_size, stride, padding, d
     layer._x = None
 
 
+def _foldable(conv, bn):
+    """True when ``bn`` (right after ``conv``) is in eval mode with running statistics, so the
+    pair is one convolution (``_conv_bn_forward``)."""
+    return (isinstance(conv, Conv2d) and isinstance(bn, BatchNorm2d) and not bn.training
+            and bn.running_mean is not None and bn.layout == "NCHW"
+            and bn.num_features == conv.out_channels)
+
+
+def _conv_bn_forward(conv, bn, x):
+    """``bn(conv(x))`` with ``bn`` in eval mode (``_foldable``), as one ``conv2d``: the
+    statistics are constants, so BN is a per-channel ``scale * (z - mean) + bias`` folded into
+    the weights (``w * scale``) and the bias (``bias + (conv_bias - mean) * scale``), computed in
+    float64 and rounded once; BN's ReLU becomes the conv's fused activation. One pass over the
+    output instead of two and no intermediate array. The rounding differs from the two-layer
+    form by about one float32 ulp of the output (docs/nn.md). ``bn.backward`` after this forward
+    recomputes the unfolded pair first (eval-mode backward is rare; the forward stays cheap)."""
+    conv._check_input(x, 4, "(N, C, H, W)")
+    if x.shape[1] != conv.in_channels:
+        return bn.forward(conv.forward(x))  # conv.forward raises the error
+    scale = 1.0 / np.sqrt(bn.running_var.astype(np.float64) + bn.eps)
+    if bn.weight is not None:
+        scale *= bn.weight
+    shift = -bn.running_mean.astype(np.float64)
+    if conv.bias is not None:
+        shift += conv.bias
+    shift *= scale
+    if bn.bias is not None:
+        shift += bn.bias
+    dtype = conv.weight.dtype
+    weight = (conv.weight * scale.reshape(-1, 1, 1, 1)).astype(dtype)
+    conv._x = x
+    bn._saved_fwd = _Folded(conv)
+    return npfast.conv2d(x, weight, shift.astype(dtype), **conv._args(),
+                         activation="relu" if bn.relu else None)
+
+
+class _Folded:
+    """BatchNorm2d's saved state after ``_conv_bn_forward``: the conv it was folded into (not a
+    Module attribute, so ``named_children`` does not see the conv twice)."""
+
+    def __init__(self, conv):
+        self.conv = conv
+
+
+def _forward_layers(layers, x):
+    """Runs ``layers`` in order, each Conv2d + eval-mode BatchNorm2d pair as one convolution."""
+    i, n = 0, len(layers)
+    while i < n:
+        if i + 1 < n and _foldable(layers[i], layers[i + 1]):
+            x = _conv_bn_forward(layers[i], layers[i + 1], x)
+            i += 2
+        else:
+            x = layers[i].forward(x)
+            i += 1
+    return x
+
+
 class Module:
     """Base class: ``forward(x)``, ``backward(grad_output, input_grad=True)``, ``parameters()``.
 
@@ -426,9 +483,7 @@ class Sequential(Module):
         self.layers = list(layers)
 
     def forward(self, x):
-        for layer in self.layers:
-            x = layer.forward(x)
-        return x
+        return _forward_layers(self.layers, x)
 
     def backward(self, grad_output, *, input_grad=True):
         grad = grad_output
@@ -563,7 +618,11 @@ class BatchNorm2d(Module):
         return y
 
     def backward(self, grad_output, *, input_grad=True):
-        x, y, mean, invstd, batch_stats = self._saved("_saved_fwd")
+        saved = self._saved("_saved_fwd")
+        if isinstance(saved, _Folded):  # folded into the conv (_conv_bn_forward): unfold it
+            self.forward(saved.conv.forward(saved.conv._x))
+            saved = self._saved_fwd
+        x, y, mean, invstd, batch_stats = saved
         mask = (bool(input_grad), self.weight is not None, self.bias is not None)
         gx, gw, gb = npfast.batch_norm_backward(grad_output, x, self.weight, mean, invstd,
                                                 training=batch_stats, output=y,
@@ -704,7 +763,7 @@ class BasicBlock(Module):
         self._relu_mask = None
 
     def forward(self, x):
-        y = self.bn2(self.conv2(self.bn1(self.conv1(x))))
+        y = _forward_layers((self.conv1, self.bn1, self.conv2, self.bn2), x)
         y += x if self.downsample is None else self.downsample(x)
         self._relu_mask = y > 0
         return np.maximum(y, 0, out=y)
@@ -749,9 +808,7 @@ class ResNet(Module):
         self.fc = Linear(widths[-1], num_classes, dtype=dtype, rng=gen)
 
     def forward(self, x):
-        for _, layer in self.named_children():
-            x = layer.forward(x)
-        return x
+        return _forward_layers([layer for _, layer in self.named_children()], x)
 
     def backward(self, grad_output, *, input_grad=True):
         layers = [layer for _, layer in self.named_children()]
