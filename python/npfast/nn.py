@@ -29,7 +29,8 @@ weights have PyTorch's layouts and default initialisation, so a model converts t
 ``torch.nn`` by copying arrays.
 
 Gradients are overwritten, not accumulated, by each ``backward``. A layer keeps a reference to
-its forward input until the next ``forward``: do not modify that array in place in between.
+its forward input (and BatchNorm2d with ``relu=True`` and BasicBlock to their output) until the
+next ``forward``: do not modify those arrays in place in between.
 """
 
 from __future__ import annotations
@@ -618,11 +619,19 @@ class BatchNorm2d(Module):
         return y
 
     def backward(self, grad_output, *, input_grad=True):
+        return self._backward(grad_output, input_grad, None)
+
+    def _backward(self, grad_output, input_grad, relu_output):
+        """``backward``; ``relu_output`` (the output of a ReLU that follows this layer, possibly
+        after other additions, as in BasicBlock) masks grad_output where it is not > 0 inside
+        batch_norm_backward's fused ReLU pass, instead of a separate multiply."""
         saved = self._saved("_saved_fwd")
         if isinstance(saved, _Folded):  # folded into the conv (_conv_bn_forward): unfold it
             self.forward(saved.conv.forward(saved.conv._x))
             saved = self._saved_fwd
         x, y, mean, invstd, batch_stats = saved
+        if relu_output is not None:
+            y = relu_output  # BN's own fused ReLU (y) is then the identity on those values
         mask = (bool(input_grad), self.weight is not None, self.bias is not None)
         gx, gw, gb = npfast.batch_norm_backward(grad_output, x, self.weight, mean, invstd,
                                                 training=batch_stats, output=y,
@@ -760,20 +769,31 @@ class BasicBlock(Module):
             self.downsample = Sequential(
                 Conv2d(in_channels, out_channels, 1, stride, bias=False, dtype=dtype, rng=gen),
                 BatchNorm2d(out_channels, dtype=dtype))
-        self._relu_mask = None
+        self._out = None
 
     def forward(self, x):
         y = _forward_layers((self.conv1, self.bn1, self.conv2, self.bn2), x)
         y += x if self.downsample is None else self.downsample(x)
-        self._relu_mask = y > 0
-        return np.maximum(y, 0, out=y)
+        self._out = np.maximum(y, 0, out=y)
+        return self._out
 
     def backward(self, grad_output, *, input_grad=True):
-        g = np.multiply(grad_output, self._saved("_relu_mask"))
-        gx = self.conv1.backward(self.bn1.backward(self.conv2.backward(self.bn2.backward(g))),
+        # The final ReLU's gradient mask is `out > 0`: the two BNs before the addition take
+        # `out` as their fused-ReLU output (no masked copy of grad_output), the identity
+        # shortcut adds grad_output where out > 0.
+        out = self._saved("_out")
+        g2 = self.bn2._backward(grad_output, True, out)
+        gx = self.conv1.backward(self.bn1.backward(self.conv2.backward(g2)),
                                  input_grad=input_grad)
-        gs = g if self.downsample is None else self.downsample.backward(g, input_grad=input_grad)
-        return gx + gs if input_grad else None
+        if self.downsample is None:
+            if input_grad:
+                gx += np.multiply(grad_output, out > 0)  # (add's where= is 20x slower)
+        else:
+            conv, bn = self.downsample
+            gs = conv.backward(bn._backward(grad_output, True, out), input_grad=input_grad)
+            if input_grad:
+                gx += gs
+        return gx if input_grad else None
 
     def __repr__(self):
         return (f"BasicBlock(conv1={self.conv1!r}, bn1={self.bn1!r}, conv2={self.conv2!r}, "
