@@ -4,8 +4,8 @@
 // tile's 4x4 input window: 16 products per tile and channel pair instead of 36, so 2.25x
 // fewer multiply-adds than the direct or GEMM forms. The 16 elementwise products summed over
 // input channels are 16 GEMMs, M[xi] (tiles x O) = V[xi] (tiles x C) U[xi] (C x O), run on
-// npfast's GEMM microkernel. A work item is a block of tiles of one image, sized so its V and
-// M blocks stay in L2: transform its inputs (conv kernel family, vectorized over channels on
+// npfast's GEMM microkernel. A work item is a block of tiles (of one or more images), sized so its
+// V and M blocks stay in L2: transform its inputs (conv kernel family, vectorized over channels on
 // a channels-last copy), 16 GEMMs, transform the outputs and transpose them into NCHW (NHWC:
 // copy them; the channels-last copy of an NHWC input is a padded memcpy).
 // Rounding differs from the direct sum (the transforms add and subtract inputs and halve the
@@ -105,11 +105,13 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
                  }
                });
 
-  // Tiles per work item: V (C) and M (ogp) rows of 16 matrices within kItemBytes.
+  // Tiles per work item: V (C) and M (ogp) rows of 16 matrices within kItemBytes. Tiles are
+  // numbered across the images of a batch chunk (image by image), so a block may span images:
+  // an 8x8 output has 16 tiles, and blocks of one image each computed 28 rows (AVX-512's MR =
+  // 14) for them. A tile's sums do not depend on its row in the block: same bits.
   const int64_t tb = std::max<int64_t>(MR, kItemBytes / (16 * (C + ogp) * esize) / MR * MR);
-  const int64_t tcap = std::min(tb, round_up(tiles, MR));
-  const int64_t blocks = (tiles + tcap - 1) / tcap;
   const int64_t bimg = std::min(pl.n, pl.batch_images);
+  const int64_t tcap = std::min(tb, round_up(bimg * tiles, MR));
   Buffer<T> xin(static_cast<size_t>(
       checked_mul(checked_mul(bimg, npix, "channels-last input"), C, "channels-last input")));
   const double item_ns = 2.0 * 16.0 * static_cast<double>(tcap * C * O) * kNsPerFlop;
@@ -125,21 +127,21 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
                                        xin.get() + (i * npix + rr * ww) * C);
                    }
                  });
-    const int64_t items = nimg * blocks;
+    const int64_t all_tiles = nimg * tiles;
+    const int64_t items = (all_tiles + tcap - 1) / tcap;
     parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
       Buffer<T> vb(static_cast<size_t>(16 * tcap * C));
       Buffer<T> mb(static_cast<size_t>(16 * tcap * ogp));
       Buffer<T> stage(static_cast<size_t>(2 * 2 * tw * ogp));
       for (int64_t it = b; it < e; ++it) {
-        const int64_t n = it / blocks, q0 = (it % blocks) * tcap;
-        const int64_t q1 = std::min(tiles, q0 + tcap), nq = q1 - q0;
-        const T* xi0 = xin.get() + n * npix * C;
-        // Inputs, one run of tiles along a tile row at a time; the rows past the last tile
-        // (the microkernel reads whole MR-row panels) are zero.
+        const int64_t q0 = it * tcap, q1 = std::min(all_tiles, q0 + tcap), nq = q1 - q0;
+        // Inputs, one run of tiles along a tile row (of one image) at a time; the rows past
+        // the last tile (the microkernel reads whole MR-row panels) are zero.
         for (int64_t q = q0; q < q1;) {
-          const int64_t ty = q / tw, tx = q % tw, run = std::min(tw - tx, q1 - q);
-          tf.in(xi0 + (2 * ty * ww + 2 * tx) * C, C, ww * C, C, run, vb.get() + (q - q0) * C, C,
-                tcap * C);
+          const int64_t n = q / tiles, ty = q % tiles / tw, tx = q % tw;
+          const int64_t run = std::min(tw - tx, q1 - q);
+          tf.in(xin.get() + (n * npix + 2 * ty * ww + 2 * tx) * C, C, ww * C, C, run,
+                vb.get() + (q - q0) * C, C, tcap * C);
           q += run;
         }
         const int64_t np = round_up(nq, MR);
@@ -160,9 +162,10 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
             }
         // Outputs: each run of tiles gives two output rows of 2 * run pixels (channels last),
         // transposed into the NCHW planes without the padding row or column.
-        T* yn = y + (n0 + n) * O * pl.P;
         for (int64_t q = q0; q < q1;) {
-          const int64_t ty = q / tw, tx = q % tw, run = std::min(tw - tx, q1 - q);
+          const int64_t n = q / tiles, ty = q % tiles / tw, tx = q % tw;
+          const int64_t run = std::min(tw - tx, q1 - q);
+          T* yn = y + (n0 + n) * O * pl.P;
           tf.out(mb.get() + (q - q0) * ogp, ogp, tcap * ogp, O, run, bias, relu, stage.get(), ogp,
                  2 * tw * ogp);
           const int64_t ox0 = 2 * tx, cols = std::min(2 * run, pl.ow - ox0);
