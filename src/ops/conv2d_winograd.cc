@@ -19,6 +19,7 @@
 #include "src/kernels/conv/conv.h"
 #include "src/kernels/gemm/gemm.h"
 #include "src/kernels/pack/pack.h"
+#include "src/ops/conv2d_epilogue.h"
 #include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
 
@@ -68,7 +69,7 @@ void weight_transform(const T* g, T* u, int64_t us) {
 
 template <class T>
 void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* bias, bool relu,
-                      T* y) {
+                      T* y, const T* res) {
   const gemm_kernels::Table& gk = kernels<gemm_kernels::Table>();
   const gemm_kernels::Ukernel<T>& uk = of<T>(gk.f32, gk.f64);
   const Transforms<T> tf = transforms<T>();
@@ -161,21 +162,30 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
                      kb == 0 ? T(0) : T(1));
             }
         // Outputs: each run of tiles gives two output rows of 2 * run pixels (channels last),
-        // transposed into the NCHW planes without the padding row or column.
+        // transposed into the NCHW planes without the padding row or column. A residual is
+        // added to them there (after the bias, before the ReLU: tf.out's ReLU is then off).
         for (int64_t q = q0; q < q1;) {
           const int64_t n = q / tiles, ty = q % tiles / tw, tx = q % tw;
           const int64_t run = std::min(tw - tx, q1 - q);
-          T* yn = y + (n0 + n) * O * pl.P;
-          tf.out(mb.get() + (q - q0) * ogp, ogp, tcap * ogp, O, run, bias, relu, stage.get(), ogp,
-                 2 * tw * ogp);
+          const int64_t yoff = (n0 + n) * O * pl.P;
+          T* yn = y + yoff;
+          const T* rn = res ? res + yoff : nullptr;
+          tf.out(mb.get() + (q - q0) * ogp, ogp, tcap * ogp, O, run, bias, relu && !res,
+                 stage.get(), ogp, 2 * tw * ogp);
           const int64_t ox0 = 2 * tx, cols = std::min(2 * run, pl.ow - ox0);
           for (int64_t r = 0; r < 2 && 2 * ty + r < pl.oh; ++r) {
             const T* sr = stage.get() + r * 2 * tw * ogp;
-            if (nhwc)  // the staged rows are channels-last already
+            const int64_t row = (2 * ty + r) * pl.ow + ox0;
+            if (nhwc) {  // the staged rows are channels-last already
               for (int64_t c = 0; c < cols; ++c)
-                std::memcpy(yn + ((2 * ty + r) * pl.ow + ox0 + c) * O, sr + c * ogp, O * sizeof(T));
-            else
-              pack::transpose(sr, ogp, yn + (2 * ty + r) * pl.ow + ox0, pl.P, cols, O);
+                std::memcpy(yn + (row + c) * O, sr + c * ogp, O * sizeof(T));
+              if (rn) residual_act(yn + row * O, rn + row * O, cols * O, relu);
+            } else {
+              pack::transpose(sr, ogp, yn + row, pl.P, cols, O);
+              if (rn)
+                for (int64_t o = 0; o < O; ++o)
+                  residual_act(yn + o * pl.P + row, rn + o * pl.P + row, cols, relu);
+            }
           }
           q += run;
         }
@@ -185,9 +195,9 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
 }
 
 template void forward_winograd<float>(const WinogradPlan&, const float*, const float*, const float*,
-                                      bool, float*);
+                                      bool, float*, const float*);
 template void forward_winograd<double>(const WinogradPlan&, const double*, const double*,
-                                       const double*, bool, double*);
+                                       const double*, bool, double*, const double*);
 
 }  // namespace conv_ops
 }  // namespace npfast
