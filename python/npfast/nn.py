@@ -148,18 +148,22 @@ def _folded_params(conv, bn):
     return (conv.weight * scale.reshape(-1, 1, 1, 1)).astype(dtype), shift.astype(dtype)
 
 
-def _conv_bn_forward(conv, bn, x):
+def _conv_bn_forward(conv, bn, x, residual=None):
     """``bn(conv(x))`` with ``bn`` in eval mode (``_foldable``) as one ``conv2d``
     (``_folded_params``; BN's ReLU becomes the conv's fused activation): one pass over the
-    output instead of two and no intermediate array. ``bn.backward`` after this forward
-    recomputes the unfolded pair first (eval-mode backward is rare; the forward stays cheap)."""
+    output instead of two and no intermediate array. With ``residual`` (bn without ReLU),
+    ``relu(bn(conv(x)) + residual)``, a basic block's end, in the conv's epilogue.
+    ``bn.backward`` after this forward recomputes the unfolded pair first (eval-mode backward
+    is rare; the forward stays cheap)."""
     conv._check_input(x, 4, "(N, C, H, W)")
     if x.shape[1] != conv.in_channels:
         return bn.forward(conv.forward(x))  # conv.forward raises the error
     weight, bias = _folded_params(conv, bn)
     conv._x = x
     bn._saved_fwd = _Folded(conv)
-    return npfast.conv2d(x, weight, bias, **conv._args(), activation="relu" if bn.relu else None)
+    relu = bn.relu or residual is not None
+    return npfast.conv2d(x, weight, bias, **conv._args(), activation="relu" if relu else None,
+                         residual=residual)
 
 
 class _Folded:
@@ -777,9 +781,14 @@ class BasicBlock(Module):
         self._out = None
 
     def forward(self, x):
-        y = _forward_layers((self.conv1, self.bn1, self.conv2, self.bn2), x)
-        y += x if self.downsample is None else self.downsample(x)
-        self._out = np.maximum(y, 0, out=y)
+        h = _forward_layers((self.conv1, self.bn1), x)
+        s = x if self.downsample is None else self.downsample(x)
+        if _foldable(self.conv2, self.bn2) and not self.bn2.relu:  # eval: all in conv2's epilogue
+            self._out = _conv_bn_forward(self.conv2, self.bn2, h, residual=s)
+        else:
+            y = _forward_layers((self.conv2, self.bn2), h)
+            y += s
+            self._out = np.maximum(y, 0, out=y)
         return self._out
 
     def backward(self, grad_output, *, input_grad=True):
@@ -839,7 +848,8 @@ class ResNet(Module):
         for b in blocks:
             pairs += [(b.conv1, b.bn1), (b.conv2, b.bn2)] + ([tuple(b.downsample)]
                                                             if b.downsample is not None else [])
-        if (not self.training and all(isinstance(b, BasicBlock) for b in blocks)
+        if (not self.training and all(isinstance(b, BasicBlock) and not b.bn2.relu
+                                      for b in blocks)
                 and all(_foldable(c, bn) for c, bn in pairs) and isinstance(x, np.ndarray)
                 and x.ndim == 4 and x.dtype == self.conv1.weight.dtype
                 and x.shape[1] == self.conv1.in_channels):
@@ -855,17 +865,17 @@ class ResNet(Module):
         time on the example's network). Keeps no per-layer state; ``backward`` reruns the NCHW
         forward first."""
 
-        def conv_bn(conv, bn, h, layout="NHWC"):
+        def conv_bn(conv, bn, h, layout="NHWC", residual=None):
             weight, bias = _folded_params(conv, bn)
-            return npfast.conv2d(h, weight, bias, **conv._args(),
-                                 activation="relu" if bn.relu else None, layout=layout)
+            relu = bn.relu or residual is not None
+            return npfast.conv2d(h, weight, bias, **conv._args(), layout=layout,
+                                 activation="relu" if relu else None, residual=residual)
 
         # The stem's 3-channel conv runs on NCHW (the direct kernel); one transpose after it.
         h = np.ascontiguousarray(conv_bn(self.conv1, self.bn1, x, "NCHW").transpose(0, 2, 3, 1))
         for b in blocks:
-            y = conv_bn(b.conv2, b.bn2, conv_bn(b.conv1, b.bn1, h))
-            y += h if b.downsample is None else conv_bn(*b.downsample, h)
-            h = np.maximum(y, 0, out=y)
+            s = h if b.downsample is None else conv_bn(*b.downsample, h)
+            h = conv_bn(b.conv2, b.bn2, conv_bn(b.conv1, b.bn1, h), residual=s)
         oh, ow = self.avgpool.output_size
         if (oh, ow) != (1, 1):
             return _forward_layers([self.avgpool, self.flatten, self.fc],

@@ -545,6 +545,10 @@ def test_resnet_eval_matches_torch(resnet_example, dtype):
     t = tol("nn", dtype)
     np.testing.assert_allclose(y, ty.detach().numpy(), rtol=t["rtol"],
                                atol=t["atol"] * np.abs(y).max())
+    # The same layers as a Sequential: NCHW, each BasicBlock's residual in conv2's epilogue.
+    chain = nn.Sequential(*[layer for _, layer in model.named_children()])
+    np.testing.assert_allclose(chain.forward(x), y, rtol=t["rtol"],
+                               atol=t["atol"] * np.abs(y).max())
     g = rng.standard_normal(y.shape).astype(dtype)
     model.backward(g, input_grad=False)
     ty.backward(torch.tensor(g))
