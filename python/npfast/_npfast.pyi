@@ -9,7 +9,7 @@ from npfast import (
 )
 
 
-def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, groups: int = 1, *, out: numpy.ndarray | None = None, activation: str | None = None, layout: str = 'NCHW') -> numpy.ndarray:
+def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, groups: int = 1, *, out: numpy.ndarray | None = None, activation: str | None = None, layout: str = 'NCHW', residual: numpy.typing.ArrayLike | None = None) -> numpy.ndarray:
     """
     2-D convolution (cross-correlation), as ``torch.nn.functional.conv2d``.
 
@@ -39,6 +39,11 @@ def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: 
         Axis order of input and result: 'NHWC' takes ``(N, H, W, C)`` (or ``(H, W, C)``) and
         returns ``(N, OH, OW, O)``, as torch with ``memory_format=torch.channels_last``; the weight
         stays ``(O, C / groups, kH, kW)``.
+    residual : array_like, same dtype, optional (keyword only)
+        The result's shape (in ``layout``), added after the bias and before the activation:
+        ``act(conv + bias + residual)``, a ResNet block's shortcut and its ReLU in the conv's
+        epilogue (each addition rounded, as ``y += residual`` after the conv would). Must not
+        overlap ``out``.
 
     Returns
     -------
