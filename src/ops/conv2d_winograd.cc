@@ -181,7 +181,7 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
                 std::memcpy(yn + (row + c) * O, sr + c * ogp, O * sizeof(T));
               if (rn) residual_act(yn + row * O, rn + row * O, cols * O, relu);
             } else {
-              pack::transpose(sr, ogp, yn + row, pl.P, cols, O);
+              transpose_to_planes(sr, ogp, yn + row, pl.P, cols, O);
               if (rn)
                 for (int64_t o = 0; o < O; ++o)
                   residual_act(yn + o * pl.P + row, rn + o * pl.P + row, cols, relu);
