@@ -409,7 +409,7 @@ def zeros(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.floa
     MemoryError when the size cannot be allocated.
     """
 
-def batch_norm(input: numpy.typing.ArrayLike, running_mean: numpy.typing.ArrayLike | None, running_var: numpy.typing.ArrayLike | None, weight: numpy.typing.ArrayLike | None = None, bias: numpy.typing.ArrayLike | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-05, relu: bool = False, layout: str = 'NCHW') -> numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+def batch_norm(input: numpy.typing.ArrayLike, running_mean: numpy.typing.ArrayLike | None, running_var: numpy.typing.ArrayLike | None, weight: numpy.typing.ArrayLike | None = None, bias: numpy.typing.ArrayLike | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-05, relu: bool = False, layout: str = 'NCHW', *, residual: numpy.typing.ArrayLike | None = None) -> numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
     """
     Batch normalisation, as ``torch.nn.functional.batch_norm`` (plus a fused ReLU and NHWC).
 
@@ -434,6 +434,11 @@ def batch_norm(input: numpy.typing.ArrayLike, running_mean: numpy.typing.ArrayLi
     relu : bool
         Fuse ``max(y, 0)``; pass the result as ``output=`` to :func:`batch_norm_backward`.
     layout : 'NCHW' or 'NHWC'
+    residual : array_like, the input's shape and dtype, optional (keyword only)
+        Added before the ReLU: ``output = act(bn(x) + residual)`` (each step rounded, as ``y +=
+        residual`` would), a ResNet block's shortcut in the element-wise pass. For the backward,
+        pass ``output`` as ``output=`` of :func:`batch_norm_backward` (its mask is then the
+        ReLU's). Must not overlap the result (a new array).
 
     Returns
     -------
