@@ -606,10 +606,17 @@ class BatchNorm2d(Module):
         self._saved_fwd = None
 
     def forward(self, x):
+        return self._forward(x, None)
+
+    def _forward(self, x, residual):
+        """``forward``; with ``residual`` (this layer without its own ReLU), ``relu(bn(x) +
+        residual)`` in batch_norm's element-wise pass: a basic block's end (BasicBlock). The
+        backward then needs that output as ``relu_output`` (``_backward``)."""
         if not isinstance(x, np.ndarray):
             raise TypeError(f"BatchNorm2d: x must be a numpy.ndarray, got {type(x).__name__}")
         if x.ndim != 4:
             raise ValueError(f"BatchNorm2d: x must be 4-d ({self.layout}), got shape {x.shape}")
+        relu = self.relu or residual is not None
         batch_stats = self.training or self.running_mean is None
         if batch_stats:
             if self.training and self.num_batches_tracked is not None:
@@ -617,11 +624,12 @@ class BatchNorm2d(Module):
             y, mean, invstd = npfast.batch_norm(
                 x, self.running_mean if self.training else None,
                 self.running_var if self.training else None, self.weight, self.bias,
-                training=True, momentum=self.momentum, eps=self.eps, relu=self.relu,
-                layout=self.layout)
+                training=True, momentum=self.momentum, eps=self.eps, relu=relu,
+                layout=self.layout, residual=residual)
         else:
             y = npfast.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                                  training=False, eps=self.eps, relu=self.relu, layout=self.layout)
+                                  training=False, eps=self.eps, relu=relu, layout=self.layout,
+                                  residual=residual)
             mean = self.running_mean.copy()
             invstd = (1.0 / np.sqrt(self.running_var.astype(np.float64) + self.eps)).astype(x.dtype)
         self._saved_fwd = (x, y if self.relu else None, mean, invstd, batch_stats)
@@ -783,12 +791,14 @@ class BasicBlock(Module):
     def forward(self, x):
         h = _forward_layers((self.conv1, self.bn1), x)
         s = x if self.downsample is None else self.downsample(x)
-        if _foldable(self.conv2, self.bn2) and not self.bn2.relu:  # eval: all in conv2's epilogue
-            self._out = _conv_bn_forward(self.conv2, self.bn2, h, residual=s)
-        else:
+        if self.bn2.relu:  # not the block built here: the shortcut after bn2's own ReLU
             y = _forward_layers((self.conv2, self.bn2), h)
             y += s
             self._out = np.maximum(y, 0, out=y)
+        elif _foldable(self.conv2, self.bn2):  # eval: all in conv2's epilogue
+            self._out = _conv_bn_forward(self.conv2, self.bn2, h, residual=s)
+        else:  # the shortcut and the ReLU in bn2's element-wise pass
+            self._out = self.bn2._forward(self.conv2.forward(h), s)
         return self._out
 
     def backward(self, grad_output, *, input_grad=True):
