@@ -176,9 +176,12 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
           for (int64_t r = 0; r < 2 && 2 * ty + r < pl.oh; ++r) {
             const T* sr = stage.get() + r * 2 * tw * ogp;
             const int64_t row = (2 * ty + r) * pl.ow + ox0;
-            if (nhwc) {  // the staged rows are channels-last already
-              for (int64_t c = 0; c < cols; ++c)
-                std::memcpy(yn + (row + c) * O, sr + c * ogp, O * sizeof(T));
+            if (nhwc) {      // the staged rows are channels-last already
+              if (ogp == O)  // one copy of the run (a copy a pixel took 14% of a 16-ch layer)
+                std::memcpy(yn + row * O, sr, cols * O * sizeof(T));
+              else
+                for (int64_t c = 0; c < cols; ++c)
+                  std::memcpy(yn + (row + c) * O, sr + c * ogp, O * sizeof(T));
               if (rn) residual_act(yn + row * O, rn + row * O, cols * O, relu);
             } else {
               transpose_to_planes(sr, ogp, yn + row, pl.P, cols, O);
