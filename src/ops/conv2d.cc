@@ -329,7 +329,11 @@ void conv2d_t(const View& input, const View& weight, const View* bias, const Con
   Plan pl = conv_ops::get_plan(pr);
   const bool native = p.layout == Layout::nchw || conv_ops::native_nhwc(pl.algo);
   if (!native) pl.p.layout = Layout::nchw;
-  const View& xv = native ? input : xl;
+  // Transposed copies, image by image (the permuted views' element-by-element copies took
+  // most of an NHWC stem's time: 2.0 ms against 0.57 ms for NCHW, batch 64 of 32x32x3).
+  const bool transposed = !native && input.ndim == 4;
+  Buffer<T> xt, rt;
+  const View xv = native ? input : transposed ? conv_ops::nchw_operand<T>(input, &xt) : xl;
   const View yv = native ? out : conv_ops::logical_nchw(out, p.layout);
   Buffer<char> xk, wk, bk;
   Buffer<T> yk;
@@ -346,14 +350,21 @@ void conv2d_t(const View& input, const View& weight, const View* bias, const Con
   if (residual) {
     // The residual in the layout of y: NCHW (through the permuted view) when the algorithm
     // ran on NCHW copies of NHWC operands.
-    const View rv = native ? *residual : conv_ops::logical_nchw(*residual, p.layout);
+    const View rv = native       ? *residual
+                    : transposed ? conv_ops::nchw_operand<T>(*residual, &rt)
+                                 : conv_ops::logical_nchw(*residual, p.layout);
     Buffer<char> rk;
     const T* r = contiguous<T>(rv, &rk);
     conv_ops::forward<T>(pl, x, w, b, relu, y, r);
   } else {
     conv_ops::forward<T>(pl, x, w, b, relu, y);
   }
-  if (!direct_out) views::copy_from_contiguous(y, yv);
+  if (direct_out) return;
+  if (transposed && out.c_contiguous())
+    conv_ops::transpose_images(y, yv.shape[0], yv.shape[2] * yv.shape[3], yv.shape[1], false,
+                               out.ptr<T>());
+  else
+    views::copy_from_contiguous(y, yv);
 }
 
 }  // namespace
