@@ -889,8 +889,9 @@ class ResNet(Module):
             return npfast.conv2d(h, weight, bias, **conv._args(), layout=layout,
                                  activation="relu" if relu else None, residual=residual)
 
-        # The stem's 3-channel conv runs on NCHW (the direct kernel); one transpose after it.
-        h = np.ascontiguousarray(conv_bn(self.conv1, self.bn1, x, "NCHW").transpose(0, 2, 3, 1))
+        # The (small) input is transposed here; the stem's 3-channel conv runs the NCHW direct
+        # kernel between threaded transposes inside conv2d.
+        h = conv_bn(self.conv1, self.bn1, np.ascontiguousarray(x.transpose(0, 2, 3, 1)))
         for b in blocks:
             s = h if b.downsample is None else conv_bn(*b.downsample, h)
             h = conv_bn(b.conv2, b.bn2, conv_bn(b.conv1, b.bn1, h), residual=s)
