@@ -38,11 +38,13 @@ Shape conv2d_shape(const View& input, const View& weight, const View* bias, cons
 // bottom/right, as PyTorch does.
 void conv2d_same_padding(int64_t kh, int64_t kw, int64_t dh, int64_t dw, Conv2dParams* p);
 
-// out = act(conv2d(input, weight) + bias). `bias` may be null. `out` is (N, O, OH, OW) of the
-// input dtype, any strides, not overlapping the inputs. Checks everything (conv2d_shape, dtypes,
-// out shape) before writing. Threads with the pool; bitwise identical for any thread count.
+// out = act(conv2d(input, weight) + bias + residual). `bias` and `residual` may be null. `out`
+// is (N, O, OH, OW) of the input dtype, any strides, not overlapping the inputs; `residual`
+// (a ResNet block's shortcut) has out's shape and dtype, any strides, and is added after the
+// bias (each sum rounded, then the activation). Checks everything (conv2d_shape, dtypes,
+// shapes) before writing. Threads with the pool; bitwise identical for any thread count.
 void conv2d(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
-            const View& out, Activation act = Activation::none);
+            const View& out, Activation act = Activation::none, const View* residual = nullptr);
 
 // Gradients of conv2d(input, weight, bias) given grad_output (N, O, OH, OW). Each of
 // grad_input (N, C, H, W), grad_weight (O, C/groups, kH, kW), grad_bias (O,) may be null

@@ -23,11 +23,14 @@ struct BatchNormParams {
 // variance), and, when given, running_mean / running_var updated in place with the unbiased
 // variance (as PyTorch); save_mean / save_invstd (optional, (C,)) receive the batch mean and
 // 1 / sqrt(var + eps). Eval: the running statistics, which must be given. `weight` / `bias`
-// may be null (1 and 0). Reductions are in a fixed order: bitwise identical for any thread
-// count. Everything is checked (ValueError / TypeError naming the argument) before any write.
+// may be null (1 and 0). `residual` (optional, the input's shape and dtype, any strides, not
+// overlapping out) is added before the activation: y = act(bn(x) + residual), each step
+// rounded (a ResNet block's shortcut and ReLU in the element-wise pass). Reductions are in a
+// fixed order: bitwise identical for any thread count. Everything is checked (ValueError /
+// TypeError naming the argument) before any write.
 void batch_norm(const View& input, const View* running_mean, const View* running_var,
                 const View* weight, const View* bias, const BatchNormParams& p, const View& out,
-                const View* save_mean, const View* save_invstd);
+                const View* save_mean, const View* save_invstd, const View* residual = nullptr);
 
 // Gradients of batch_norm given grad_output (input's shape). save_mean / save_invstd are the
 // forward's (training), or the running mean and 1 / sqrt(running_var + eps) (eval: then the

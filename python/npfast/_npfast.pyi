@@ -9,7 +9,7 @@ from npfast import (
 )
 
 
-def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, groups: int = 1, *, out: numpy.ndarray | None = None, activation: str | None = None, layout: str = 'NCHW') -> numpy.ndarray:
+def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, groups: int = 1, *, out: numpy.ndarray | None = None, activation: str | None = None, layout: str = 'NCHW', residual: numpy.typing.ArrayLike | None = None) -> numpy.ndarray:
     """
     2-D convolution (cross-correlation), as ``torch.nn.functional.conv2d``.
 
@@ -39,6 +39,11 @@ def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: 
         Axis order of input and result: 'NHWC' takes ``(N, H, W, C)`` (or ``(H, W, C)``) and
         returns ``(N, OH, OW, O)``, as torch with ``memory_format=torch.channels_last``; the weight
         stays ``(O, C / groups, kH, kW)``.
+    residual : array_like, same dtype, optional (keyword only)
+        The result's shape (in ``layout``), added after the bias and before the activation:
+        ``act(conv + bias + residual)``, a ResNet block's shortcut and its ReLU in the conv's
+        epilogue (each addition rounded, as ``y += residual`` after the conv would). Must not
+        overlap ``out``.
 
     Returns
     -------
@@ -411,7 +416,7 @@ def zeros(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.floa
     MemoryError when the size cannot be allocated.
     """
 
-def batch_norm(input: numpy.typing.ArrayLike, running_mean: numpy.typing.ArrayLike | None, running_var: numpy.typing.ArrayLike | None, weight: numpy.typing.ArrayLike | None = None, bias: numpy.typing.ArrayLike | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-05, relu: bool = False, layout: str = 'NCHW') -> numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+def batch_norm(input: numpy.typing.ArrayLike, running_mean: numpy.typing.ArrayLike | None, running_var: numpy.typing.ArrayLike | None, weight: numpy.typing.ArrayLike | None = None, bias: numpy.typing.ArrayLike | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-05, relu: bool = False, layout: str = 'NCHW', *, residual: numpy.typing.ArrayLike | None = None) -> numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
     """
     Batch normalisation, as ``torch.nn.functional.batch_norm`` (plus a fused ReLU and NHWC).
 
@@ -436,6 +441,11 @@ def batch_norm(input: numpy.typing.ArrayLike, running_mean: numpy.typing.ArrayLi
     relu : bool
         Fuse ``max(y, 0)``; pass the result as ``output=`` to :func:`batch_norm_backward`.
     layout : 'NCHW' or 'NHWC'
+    residual : array_like, the input's shape and dtype, optional (keyword only)
+        Added before the ReLU: ``output = act(bn(x) + residual)`` (each step rounded, as ``y +=
+        residual`` would), a ResNet block's shortcut in the element-wise pass. For the backward,
+        pass ``output`` as ``output=`` of :func:`batch_norm_backward` (its mask is then the
+        ReLU's). Must not overlap the result (a new array).
 
     Returns
     -------

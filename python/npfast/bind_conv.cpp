@@ -50,11 +50,13 @@ int64_t kernel_dim(const View& w, int i) { return w.ndim == 4 ? w.shape[i] : 1; 
 
 nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::handle stride,
                      nb::handle padding, nb::handle dilation, nb::handle groups, nb::handle out,
-                     nb::handle activation, nb::handle layout) {
+                     nb::handle activation, nb::handle layout, nb::handle residual) {
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
   Array b;
   const View* bv = optional_array(bias, "bias", kFloatsOnly, &b);
+  Array r;
+  const View* rv = optional_array(residual, "residual", kFloatsOnly, &r);
   check_image_ndim(x.view, "input");
   Activation act = Activation::none;
   if (!activation.is_none()) {
@@ -72,11 +74,18 @@ nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::h
   View y;
   nb::object result =
       out_or_new(out, xv.dtype, unbatched ? 3 : 4, unbatched ? shape4 + 1 : shape4, &y);
-  check_no_overlap(y, {&x.view, &w.view, bv});
+  check_no_overlap(y, {&x.view, &w.view, bv, rv});
   const View yv = batched(y);
+  View rb;
+  if (rv) {
+    if (rv->ndim != x.view.ndim)
+      throw ValueError("residual: expected a " + std::to_string(x.view.ndim) +
+                       "-d array like input, got shape " + shape_str(*rv));
+    rb = batched(*rv);
+  }
   {
     nb::gil_scoped_release release;
-    conv2d(xv, w.view, bv, p, yv, act);
+    conv2d(xv, w.view, bv, p, yv, act, rv ? &rb : nullptr);
   }
   return result;
 }
@@ -187,11 +196,13 @@ NPFAST_BIND(conv) {
                 "bias: numpy.typing.ArrayLike | None = None, stride: int | tuple[int, ...] = 1, "
                 "padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, "
                 "groups: int = 1, *, out: numpy.ndarray | None = None, "
-                "activation: str | None = None, layout: str = 'NCHW') -> numpy.ndarray"),
+                "activation: str | None = None, layout: str = 'NCHW', "
+                "residual: numpy.typing.ArrayLike | None = None) -> numpy.ndarray"),
         nb::arg("input").none(), nb::arg("weight").none(), nb::arg("bias").none() = nb::none(),
         nb::arg("stride").none() = 1, nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
         nb::arg("groups").none() = 1, nb::kw_only(), nb::arg("out").none() = nb::none(),
         nb::arg("activation").none() = nb::none(), nb::arg("layout").none() = "NCHW",
+        nb::arg("residual").none() = nb::none(),
         R"doc(2-D convolution (cross-correlation), as ``torch.nn.functional.conv2d``.
 
 ``out[n, o, y, x] = bias[o] + sum_{c, i, j} input[n, g*C/groups + c, y*sh + i*dh - pt,
@@ -220,6 +231,11 @@ layout : 'NCHW' or 'NHWC' (keyword only)
     Axis order of input and result: 'NHWC' takes ``(N, H, W, C)`` (or ``(H, W, C)``) and
     returns ``(N, OH, OW, O)``, as torch with ``memory_format=torch.channels_last``; the weight
     stays ``(O, C / groups, kH, kW)``.
+residual : array_like, same dtype, optional (keyword only)
+    The result's shape (in ``layout``), added after the bias and before the activation:
+    ``act(conv + bias + residual)``, a ResNet block's shortcut and its ReLU in the conv's
+    epilogue (each addition rounded, as ``y += residual`` after the conv would). Must not
+    overlap ``out``.
 
 Returns
 -------

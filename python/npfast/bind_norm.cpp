@@ -21,8 +21,10 @@ int64_t channels(const View& x, bool nhwc, const char* arg) {
 
 nb::object batch_norm_py(nb::handle input, nb::handle running_mean, nb::handle running_var,
                          nb::handle weight, nb::handle bias, bool training, double momentum,
-                         double eps, bool relu, nb::handle layout) {
+                         double eps, bool relu, nb::handle layout, nb::handle residual) {
   Array x = as_array(input, "input", kFloatsOnly);
+  Array r;
+  const View* rp = optional_array(residual, "residual", kFloatsOnly, &r);
   BatchNormParams p;
   p.training = training;
   p.momentum = momentum;
@@ -63,6 +65,9 @@ nb::object batch_norm_py(nb::handle input, nb::handle running_mean, nb::handle r
   const View* bp = optional_array(bias, "bias", kFloatsOnly, &b);
   View y, sm, si;
   nb::object out = new_array(t, x.view.ndim, x.view.shape, &y);
+  if (rp && rp->ndim != x.view.ndim)
+    throw ValueError("residual: expected the input's shape " + shape_str(x.view) + ", got " +
+                     shape_str(*rp));
   nb::object sm_o, si_o;
   if (training) {
     sm_o = new_array(t, 1, &c, &sm);
@@ -70,7 +75,8 @@ nb::object batch_norm_py(nb::handle input, nb::handle running_mean, nb::handle r
   }
   {
     nb::gil_scoped_release release;
-    batch_norm(x.view, rmp, rvp, wp, bp, p, y, training ? &sm : nullptr, training ? &si : nullptr);
+    batch_norm(x.view, rmp, rvp, wp, bp, p, y, training ? &sm : nullptr, training ? &si : nullptr,
+               rp);
   }
   if (training) return nb::make_tuple(out, sm_o, si_o);
   return out;
@@ -115,12 +121,14 @@ NPFAST_BIND(norm) {
               "weight: numpy.typing.ArrayLike | None = None, "
               "bias: numpy.typing.ArrayLike | None = None, training: bool = False, "
               "momentum: float = 0.1, eps: float = 1e-05, relu: bool = False, "
-              "layout: str = 'NCHW') -> "
+              "layout: str = 'NCHW', *, "
+              "residual: numpy.typing.ArrayLike | None = None) -> "
               "numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]"),
       nb::arg("input").none(), nb::arg("running_mean").none(), nb::arg("running_var").none(),
       nb::arg("weight").none() = nb::none(), nb::arg("bias").none() = nb::none(),
       nb::arg("training") = false, nb::arg("momentum") = 0.1, nb::arg("eps") = 1e-5,
-      nb::arg("relu") = false, nb::arg("layout").none() = "NCHW",
+      nb::arg("relu") = false, nb::arg("layout").none() = "NCHW", nb::kw_only(),
+      nb::arg("residual").none() = nb::none(),
       R"doc(Batch normalisation, as ``torch.nn.functional.batch_norm`` (plus a fused ReLU and NHWC).
 
 ``y = (x - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c]``, then ``max(y, 0)`` when
@@ -144,6 +152,11 @@ momentum, eps : float
 relu : bool
     Fuse ``max(y, 0)``; pass the result as ``output=`` to :func:`batch_norm_backward`.
 layout : 'NCHW' or 'NHWC'
+residual : array_like, the input's shape and dtype, optional (keyword only)
+    Added before the ReLU: ``output = act(bn(x) + residual)`` (each step rounded, as ``y +=
+    residual`` would), a ResNet block's shortcut in the element-wise pass. For the backward,
+    pass ``output`` as ``output=`` of :func:`batch_norm_backward` (its mask is then the
+    ReLU's). Must not overlap the result (a new array).
 
 Returns
 -------

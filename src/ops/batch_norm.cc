@@ -17,6 +17,7 @@
 #include "npfast/memory.hpp"
 #include "npfast/norm.hpp"
 #include "npfast/threads.hpp"
+#include "src/ops/conv2d_epilogue.h"
 #include "src/core/views.h"
 #include "src/kernels/norm/norm.h"
 
@@ -208,11 +209,16 @@ void channel_sums(const Geo& g, const T* x, const T* dy, const T* y, double cent
 
 template <class T>
 void forward_t(const View& xv, const View* rm, const View* rv, const View* wv, const View* bv,
-               const BatchNormParams& p, const View& out, const View* sm, const View* si) {
+               const BatchNormParams& p, const View& out, const View* sm, const View* si,
+               const View* resv) {
   const Geo g = geometry(xv, p.channels_last);
   const int64_t c = g.c;
-  Buffer<char> keep;
+  Buffer<char> keep, keep_res;
   const T* x = views::contiguous<T>(xv, &keep);
+  // The residual is added to each block right after the kernel wrote it (cache-hot), then
+  // the ReLU; the kernel's own ReLU is off then.
+  const T* res = resv ? views::contiguous<T>(*resv, &keep_res) : nullptr;
+  const bool kernel_relu = p.relu && !res;
   Buffer<double> shift(static_cast<size_t>(c)), s0(static_cast<size_t>(c)),
       s1(static_cast<size_t>(c));
   Buffer<T> tm(static_cast<size_t>(c)), ts(static_cast<size_t>(c)), tb(static_cast<size_t>(c));
@@ -253,7 +259,8 @@ void forward_t(const View& xv, const View* rm, const View* rv, const View* wv, c
   const auto apply_item = [&](int64_t i) {
     int64_t ch, off, len;
     nchw_run(g, i, &ch, &off, &len);
-    apply(x + off, len, norm::Affine<T>{tm[ch], ts[ch], tb[ch]}, p.relu, y.p + off);
+    apply(x + off, len, norm::Affine<T>{tm[ch], ts[ch], tb[ch]}, kernel_relu, y.p + off);
+    if (res) conv_ops::residual_act(y.p + off, res + off, len, p.relu);
   };
   if (fused(g, sizeof(T))) {
     const int64_t per = g.n * g.blocks;
@@ -282,7 +289,8 @@ void forward_t(const View& xv, const View* rm, const View* rv, const View* wv, c
       for (int64_t i = b; i < e; ++i) {
         int64_t r0, rows;
         nhwc_rows(g, i, &r0, &rows);
-        apply_rows(x + r0 * c, rows, c, a, p.relu, y.p + r0 * c);
+        apply_rows(x + r0 * c, rows, c, a, kernel_relu, y.p + r0 * c);
+        if (res) conv_ops::residual_act(y.p + r0 * c, res + r0 * c, rows * c, p.relu);
       }
     });
   } else {
@@ -382,7 +390,7 @@ void backward_t(const View& gyv, const View& xv, const View* wv, const View& smv
 
 void batch_norm(const View& input, const View* running_mean, const View* running_var,
                 const View* weight, const View* bias, const BatchNormParams& p, const View& out,
-                const View* save_mean, const View* save_invstd) {
+                const View* save_mean, const View* save_invstd, const View* residual) {
   check_input(input, p.channels_last, "input");
   const DType t = input.dtype;
   const int64_t c = channels_of(input, p.channels_last);
@@ -393,6 +401,7 @@ void batch_norm(const View& input, const View* running_mean, const View* running
   check_channels(save_mean, t, c, "save_mean");
   check_channels(save_invstd, t, c, "save_invstd");
   views::check_out(out, t, shape_of(input), "out");
+  if (residual) views::check_out(*residual, t, shape_of(input), "residual");
   if (!(p.eps >= 0) || !std::isfinite(p.eps))
     throw ValueError("eps: must be a finite number >= 0, got " + std::to_string(p.eps));
   if (!std::isfinite(p.momentum))
@@ -408,11 +417,11 @@ void batch_norm(const View& input, const View* running_mean, const View* running
   }
   if (input.size() == 0 && !p.training) return;
   if (t == DType::f32)
-    forward_t<float>(input, running_mean, running_var, weight, bias, p, out, save_mean,
-                     save_invstd);
+    forward_t<float>(input, running_mean, running_var, weight, bias, p, out, save_mean, save_invstd,
+                     residual);
   else
     forward_t<double>(input, running_mean, running_var, weight, bias, p, out, save_mean,
-                      save_invstd);
+                      save_invstd, residual);
 }
 
 void batch_norm_backward(const View& grad_output, const View& input, const View* weight,

@@ -18,7 +18,9 @@ namespace {
 using conv_ops::DirectPlan;
 using conv_ops::GemmPlan;
 using conv_ops::Geometry;
+using conv_ops::nchw_operand;
 using conv_ops::Plan;
+using conv_ops::transpose_images;
 
 constexpr double kNsPerFlop = 0.03;
 
@@ -282,43 +284,6 @@ void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
       grad_input_col2im(conv_ops::plan_gemm(pl), gy, w, o.p);
     o.finish();
   }
-}
-
-// Between (N, H, W, C) and (N, C, H, W), both C-contiguous: image by image, blocks of pixels
-// transposed a cache line at a time. For NHWC operands of the backward, which runs on NCHW:
-// views::contiguous of the permuted view copies element by element (a fifth of a 3x3 layer's
-// NHWC backward).
-template <class T>
-void transpose_images(const T* src, int64_t n, int64_t pixels, int64_t c, bool to_nchw, T* dst) {
-  constexpr int64_t kBlock = 256;  // pixels per work item
-  const int64_t blocks = (pixels + kBlock - 1) / kBlock, items = n * blocks;
-  parallel_for(items, grain_for(items, 0.5 * static_cast<double>(kBlock * c)),
-               [&](int64_t b, int64_t e) {
-                 for (int64_t it = b; it < e; ++it) {
-                   const int64_t img = it / blocks, p0 = it % blocks * kBlock;
-                   const int64_t np = std::min(kBlock, pixels - p0);
-                   const T* s = src + img * pixels * c;
-                   T* d = dst + img * pixels * c;
-                   if (to_nchw)
-                     conv_ops::transpose_by_lines(s + p0 * c, c, d + p0, pixels, np, c);
-                   else
-                     conv_ops::transpose_by_lines(s + p0, pixels, d + p0 * c, c, c, np);
-                 }
-               });
-}
-
-// An NCHW view of the (N, H, W, C) view v: a transposed copy in `keep` when v is C-contiguous,
-// else the permuted view itself (views::contiguous copies it).
-template <class T>
-View nchw_operand(const View& v, Buffer<T>* keep) {
-  const View l = conv_ops::nchw_of_nhwc(v);
-  if (!v.c_contiguous() || v.empty()) return l;
-  *keep = Buffer<T>(static_cast<size_t>(v.size()));
-  transpose_images(v.ptr<T>(), v.shape[0], v.shape[1] * v.shape[2], v.shape[3], true, keep->get());
-  View r = l;
-  r.data = keep->get();
-  views::set_c_strides(&r);
-  return r;
 }
 
 template <class T>

@@ -1,5 +1,6 @@
 // conv2d's epilogue, out = act(in + bias), for the algorithms whose kernels do not fuse it
-// (GEMM, 1x1, shifted and implicit GEMM; the direct and Winograd kernels apply it themselves).
+// (GEMM, 1x1, shifted and implicit GEMM; the direct and Winograd kernels apply it themselves),
+// and the residual addition (fused by Winograd, a separate pass for the others).
 #pragma once
 
 #include <algorithm>
@@ -27,6 +28,19 @@ inline void bias_act(const T* src, T* dst, int64_t n, const T* bias, bool relu) 
   } else if (src != dst) {
     std::copy(src, src + n, dst);
   }
+}
+
+// y[j] = act(y[j] + r[j]) for j < n: the residual (shortcut) addition after bias, then the
+// activation, each step rounded as separate passes would round it.
+template <class T>
+inline void residual_act(T* y, const T* r, int64_t n, bool relu) {
+  if (relu)
+    for (int64_t j = 0; j < n; ++j) {
+      const T v = y[j] + r[j];
+      y[j] = v < T(0) ? T(0) : v;
+    }
+  else
+    for (int64_t j = 0; j < n; ++j) y[j] += r[j];
 }
 
 }  // namespace conv_ops

@@ -88,11 +88,11 @@ void store_pixels(const ImplicitPlan& pl, const T* const* cbs, int64_t ogp, int6
     }
     T* yg = y + (n * O + g * og) * pl.P + oy * pl.ow + ox0;
     if (fw == 1) {
-      transpose_by_lines(cbs[0] + (row + j0) * ogp, ogp, yg, pl.P, nx, og);
+      transpose_to_planes(cbs[0] + (row + j0) * ogp, ogp, yg, pl.P, nx, og);
     } else {
       for (int64_t ox = ox0; ox < ox1; ++ox)
         std::memcpy(tmp + (ox - ox0) * og, cbs[ox % fw] + (row + ox / fw) * ogp, og * sizeof(T));
-      transpose_by_lines(tmp, og, yg, pl.P, nx, og);
+      transpose_to_planes(tmp, og, yg, pl.P, nx, og);
     }
     if (!bias && !relu) continue;
     for (int64_t o = 0; o < og; ++o)

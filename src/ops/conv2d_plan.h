@@ -121,10 +121,11 @@ struct WinogradPlan : Geometry {
 };
 WinogradPlan plan_winograd(const Geometry& g);
 
-// y = act(conv(x, w) + bias) with all arrays C-contiguous; bias may be null. Runs the
-// algorithm the plan chose.
+// y = act(conv(x, w) + bias + res) with all arrays C-contiguous; bias and res may be null (res:
+// y's shape and layout). Runs the algorithm the plan chose.
 template <class T>
-void forward(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y);
+void forward(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T* y,
+             const T* res = nullptr);
 
 template <class T>
 void forward_shifted(const ShiftedPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y);
@@ -133,7 +134,7 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
                       T* y);
 template <class T>
 void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* bias, bool relu,
-                      T* y);
+                      T* y, const T* res = nullptr);
 
 // grad_weight of the shifted path: gW = sum over (image, block) of gY_wide * shifted_x^T, with
 // the same fixed-order partial sums as the im2col path.

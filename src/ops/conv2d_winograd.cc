@@ -4,8 +4,8 @@
 // tile's 4x4 input window: 16 products per tile and channel pair instead of 36, so 2.25x
 // fewer multiply-adds than the direct or GEMM forms. The 16 elementwise products summed over
 // input channels are 16 GEMMs, M[xi] (tiles x O) = V[xi] (tiles x C) U[xi] (C x O), run on
-// npfast's GEMM microkernel. A work item is a block of tiles of one image, sized so its V and
-// M blocks stay in L2: transform its inputs (conv kernel family, vectorized over channels on
+// npfast's GEMM microkernel. A work item is a block of tiles (of one or more images), sized so its
+// V and M blocks stay in L2: transform its inputs (conv kernel family, vectorized over channels on
 // a channels-last copy), 16 GEMMs, transform the outputs and transpose them into NCHW (NHWC:
 // copy them; the channels-last copy of an NHWC input is a padded memcpy).
 // Rounding differs from the direct sum (the transforms add and subtract inputs and halve the
@@ -19,6 +19,7 @@
 #include "src/kernels/conv/conv.h"
 #include "src/kernels/gemm/gemm.h"
 #include "src/kernels/pack/pack.h"
+#include "src/ops/conv2d_epilogue.h"
 #include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
 
@@ -68,7 +69,7 @@ void weight_transform(const T* g, T* u, int64_t us) {
 
 template <class T>
 void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* bias, bool relu,
-                      T* y) {
+                      T* y, const T* res) {
   const gemm_kernels::Table& gk = kernels<gemm_kernels::Table>();
   const gemm_kernels::Ukernel<T>& uk = of<T>(gk.f32, gk.f64);
   const Transforms<T> tf = transforms<T>();
@@ -105,11 +106,13 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
                  }
                });
 
-  // Tiles per work item: V (C) and M (ogp) rows of 16 matrices within kItemBytes.
+  // Tiles per work item: V (C) and M (ogp) rows of 16 matrices within kItemBytes. Tiles are
+  // numbered across the images of a batch chunk (image by image), so a block may span images:
+  // an 8x8 output has 16 tiles, and blocks of one image each computed 28 rows (AVX-512's MR =
+  // 14) for them. A tile's sums do not depend on its row in the block: same bits.
   const int64_t tb = std::max<int64_t>(MR, kItemBytes / (16 * (C + ogp) * esize) / MR * MR);
-  const int64_t tcap = std::min(tb, round_up(tiles, MR));
-  const int64_t blocks = (tiles + tcap - 1) / tcap;
   const int64_t bimg = std::min(pl.n, pl.batch_images);
+  const int64_t tcap = std::min(tb, round_up(bimg * tiles, MR));
   Buffer<T> xin(static_cast<size_t>(
       checked_mul(checked_mul(bimg, npix, "channels-last input"), C, "channels-last input")));
   const double item_ns = 2.0 * 16.0 * static_cast<double>(tcap * C * O) * kNsPerFlop;
@@ -125,21 +128,21 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
                                        xin.get() + (i * npix + rr * ww) * C);
                    }
                  });
-    const int64_t items = nimg * blocks;
+    const int64_t all_tiles = nimg * tiles;
+    const int64_t items = (all_tiles + tcap - 1) / tcap;
     parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
       Buffer<T> vb(static_cast<size_t>(16 * tcap * C));
       Buffer<T> mb(static_cast<size_t>(16 * tcap * ogp));
       Buffer<T> stage(static_cast<size_t>(2 * 2 * tw * ogp));
       for (int64_t it = b; it < e; ++it) {
-        const int64_t n = it / blocks, q0 = (it % blocks) * tcap;
-        const int64_t q1 = std::min(tiles, q0 + tcap), nq = q1 - q0;
-        const T* xi0 = xin.get() + n * npix * C;
-        // Inputs, one run of tiles along a tile row at a time; the rows past the last tile
-        // (the microkernel reads whole MR-row panels) are zero.
+        const int64_t q0 = it * tcap, q1 = std::min(all_tiles, q0 + tcap), nq = q1 - q0;
+        // Inputs, one run of tiles along a tile row (of one image) at a time; the rows past
+        // the last tile (the microkernel reads whole MR-row panels) are zero.
         for (int64_t q = q0; q < q1;) {
-          const int64_t ty = q / tw, tx = q % tw, run = std::min(tw - tx, q1 - q);
-          tf.in(xi0 + (2 * ty * ww + 2 * tx) * C, C, ww * C, C, run, vb.get() + (q - q0) * C, C,
-                tcap * C);
+          const int64_t n = q / tiles, ty = q % tiles / tw, tx = q % tw;
+          const int64_t run = std::min(tw - tx, q1 - q);
+          tf.in(xin.get() + (n * npix + 2 * ty * ww + 2 * tx) * C, C, ww * C, C, run,
+                vb.get() + (q - q0) * C, C, tcap * C);
           q += run;
         }
         const int64_t np = round_up(nq, MR);
@@ -159,20 +162,33 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
                      kb == 0 ? T(0) : T(1));
             }
         // Outputs: each run of tiles gives two output rows of 2 * run pixels (channels last),
-        // transposed into the NCHW planes without the padding row or column.
-        T* yn = y + (n0 + n) * O * pl.P;
+        // transposed into the NCHW planes without the padding row or column. A residual is
+        // added to them there (after the bias, before the ReLU: tf.out's ReLU is then off).
         for (int64_t q = q0; q < q1;) {
-          const int64_t ty = q / tw, tx = q % tw, run = std::min(tw - tx, q1 - q);
-          tf.out(mb.get() + (q - q0) * ogp, ogp, tcap * ogp, O, run, bias, relu, stage.get(), ogp,
-                 2 * tw * ogp);
+          const int64_t n = q / tiles, ty = q % tiles / tw, tx = q % tw;
+          const int64_t run = std::min(tw - tx, q1 - q);
+          const int64_t yoff = (n0 + n) * O * pl.P;
+          T* yn = y + yoff;
+          const T* rn = res ? res + yoff : nullptr;
+          tf.out(mb.get() + (q - q0) * ogp, ogp, tcap * ogp, O, run, bias, relu && !res,
+                 stage.get(), ogp, 2 * tw * ogp);
           const int64_t ox0 = 2 * tx, cols = std::min(2 * run, pl.ow - ox0);
           for (int64_t r = 0; r < 2 && 2 * ty + r < pl.oh; ++r) {
             const T* sr = stage.get() + r * 2 * tw * ogp;
-            if (nhwc)  // the staged rows are channels-last already
-              for (int64_t c = 0; c < cols; ++c)
-                std::memcpy(yn + ((2 * ty + r) * pl.ow + ox0 + c) * O, sr + c * ogp, O * sizeof(T));
-            else
-              pack::transpose(sr, ogp, yn + (2 * ty + r) * pl.ow + ox0, pl.P, cols, O);
+            const int64_t row = (2 * ty + r) * pl.ow + ox0;
+            if (nhwc) {      // the staged rows are channels-last already
+              if (ogp == O)  // one copy of the run (a copy a pixel took 14% of a 16-ch layer)
+                std::memcpy(yn + row * O, sr, cols * O * sizeof(T));
+              else
+                for (int64_t c = 0; c < cols; ++c)
+                  std::memcpy(yn + (row + c) * O, sr + c * ogp, O * sizeof(T));
+              if (rn) residual_act(yn + row * O, rn + row * O, cols * O, relu);
+            } else {
+              transpose_to_planes(sr, ogp, yn + row, pl.P, cols, O);
+              if (rn)
+                for (int64_t o = 0; o < O; ++o)
+                  residual_act(yn + o * pl.P + row, rn + o * pl.P + row, cols, relu);
+            }
           }
           q += run;
         }
@@ -182,9 +198,9 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
 }
 
 template void forward_winograd<float>(const WinogradPlan&, const float*, const float*, const float*,
-                                      bool, float*);
+                                      bool, float*, const float*);
 template void forward_winograd<double>(const WinogradPlan&, const double*, const double*,
-                                       const double*, bool, double*);
+                                       const double*, bool, double*, const double*);
 
 }  // namespace conv_ops
 }  // namespace npfast

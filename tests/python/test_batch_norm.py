@@ -210,3 +210,36 @@ def test_per_channel_and_two_phase_paths_agree_bitwise():
     assert np.array_equal(s4[:3], s3)
     assert np.array_equal(g4[0][:, :3], g3[0])
     assert np.array_equal(g4[1][:3], g3[1]) and np.array_equal(g4[2][:3], g3[2])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_residual(isa, dtype, layout):
+    """residual= is `y + residual` after the normalisation, then the ReLU: bitwise the separate
+    NumPy passes, in training and eval, on the per-channel and the two-phase paths, any strides
+    of the residual; the statistics are unchanged."""
+    rng = np.random.default_rng(7)
+    for shape in ((5, 4, 30, 31), (3, 3, 5, 6), (2, 16, 9, 8)):
+        x, rm, rv, w, b = random_inputs(rng, shape, dtype, offset=1.0)
+        xl = to_layout(x, layout)
+        r = rng.standard_normal(xl.shape).astype(dtype)
+        for training in (True, False):
+            kw = dict(training=training, layout=layout)
+            plain = npfast.batch_norm(xl, rm.copy(), rv.copy(), w, b, **kw)
+            y = plain[0] if training else plain
+            for relu in (False, True):
+                want = y + r if not relu else np.maximum(y + r, 0)
+                for res in (r, np.asfortranarray(r)):
+                    got = npfast.batch_norm(xl, rm.copy(), rv.copy(), w, b, **kw, relu=relu,
+                                            residual=res)
+                    if training:
+                        assert all(np.array_equal(g, p) for g, p in zip(got[1:], plain[1:]))
+                        got = got[0]
+                    np.testing.assert_array_equal(got, want, err_msg=f"{shape} {training}")
+    x = np.ones((2, 3, 4, 4))
+    with pytest.raises(ValueError, match="residual"):
+        npfast.batch_norm(x, np.zeros(3), np.ones(3), residual=np.ones((2, 3, 4)))
+    with pytest.raises(ValueError, match="residual: shape"):
+        npfast.batch_norm(x, np.zeros(3), np.ones(3), residual=np.ones((2, 3, 4, 5)))
+    with pytest.raises(TypeError, match="residual"):
+        npfast.batch_norm(x, np.zeros(3), np.ones(3), residual=np.ones((2, 3, 4, 4), np.float32))

@@ -199,6 +199,36 @@ def test_relu_activation(isa, dtype):
     assert np.isnan(npfast.conv2d(x, np.ones((1, 1, 1, 1), dtype), activation="relu")).all()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_residual(isa, dtype):
+    """residual= is `y + residual` after the bias, then the activation: bitwise what the
+    separate NumPy passes give, for every algorithm (Winograd fuses it), both layouts, any
+    strides of the residual."""
+    rng = np.random.default_rng(20)
+    for case in CASES + [(3, 16, 30, 30, 16, 3, 3, 1, 1, 1, 1)]:  # Winograd, blocks span images
+        x, w, b, kw = make(case, dtype, rng)
+        for layout in ("NCHW", "NHWC"):
+            xl = x if layout == "NCHW" else np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+            y = npfast.conv2d(xl, w, b, **kw, layout=layout)
+            r = rng.standard_normal(y.shape).astype(dtype)
+            for act in (None, "relu"):
+                want = y + r if act is None else np.maximum(y + r, 0)
+                for res in (r, np.asfortranarray(r)):
+                    got = npfast.conv2d(xl, w, b, **kw, layout=layout, activation=act,
+                                        residual=res)
+                    np.testing.assert_array_equal(got, want, err_msg=f"{case} {layout} {act}")
+    x, w, b, kw = make(CASES[0], np.float32, rng)
+    y = npfast.conv2d(x, w, b, **kw)
+    with pytest.raises(ValueError, match="residual: shape"):
+        npfast.conv2d(x, w, b, **kw, residual=np.zeros(y.shape[:-1] + (1,), np.float32))
+    with pytest.raises(TypeError, match="residual"):
+        npfast.conv2d(x, w, b, **kw, residual=y.astype(np.float64))
+    with pytest.raises(ValueError, match="residual"):
+        npfast.conv2d(x, w, b, **kw, residual=y[0])
+    with pytest.raises(ValueError, match="share memory"):
+        npfast.conv2d(x, w, b, **kw, residual=y, out=y)
+
+
 def test_threads_bitwise_identical(threads):
     rng = np.random.default_rng(9)
     shapes = [(2, 16, 30, 30, 16, 3, 3, 1, 1, 1, 1), (2, 3, 60, 60, 16, 7, 7, 2, 3, 1, 1),

@@ -521,3 +521,41 @@ def test_resnet_example_prints_what_it_promises(resnet_example, capsys):
     assert re.search(r"epoch  2/2  loss \d\.\d{4}  time [\d.]+ s  \d+ images/s", out)
     assert "torch test accuracy:" in out and "median images/s: npfast" in out
     assert out.rstrip().endswith(f"test accuracy: {accuracy:.4f}")
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_resnet_eval_matches_torch(resnet_example, dtype):
+    """Eval mode folds each BatchNorm2d into the conv before it (one conv2d with scaled weights,
+    the shift as bias, BN's ReLU fused): output against torch's unfolded eval forward, then the
+    eval-mode backward (which unfolds) against torch autograd."""
+    rng = np.random.default_rng(19)
+    model = resnet_example.ResNet(dtype=dtype, rng=0)
+    for k, v in model.state_dict().items():  # non-trivial affine parameters and statistics
+        if k.endswith(("bn1.weight", "bn2.weight", "1.weight", "running_var")):
+            v[:] = rng.uniform(0.5, 1.5, v.shape)
+        elif k.endswith(("bias", "running_mean")):
+            v[:] = rng.uniform(-0.5, 0.5, v.shape)
+    net = resnet_example.torch_resnet(model).eval()
+    model.eval()
+    x = rng.standard_normal((5, 1, 16, 16)).astype(dtype)
+    y = model.forward(x)
+    tx = torch.tensor(x)
+    ty = net(tx)
+    t = tol("nn", dtype)
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=t["rtol"],
+                               atol=t["atol"] * np.abs(y).max())
+    # The same layers as a Sequential: NCHW, each BasicBlock's residual in conv2's epilogue.
+    chain = nn.Sequential(*[layer for _, layer in model.named_children()])
+    np.testing.assert_allclose(chain.forward(x), y, rtol=t["rtol"],
+                               atol=t["atol"] * np.abs(y).max())
+    g = rng.standard_normal(y.shape).astype(dtype)
+    model.backward(g, input_grad=False)
+    ty.backward(torch.tensor(g))
+    named = dict(net.named_parameters())
+    grads = dict(zip([k for k in model.state_dict() if k in named],
+                     [gr for _, gr in model.parameters()]))
+    for name, grad in grads.items():
+        want = named[name].grad.numpy()
+        np.testing.assert_allclose(grad, want, rtol=t["rtol"] * 10,
+                                   atol=t["atol"] * 10 * np.abs(want).max(), err_msg=name)
