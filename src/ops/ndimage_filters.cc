@@ -1,6 +1,7 @@
 // correlate1d, uniform_filter1d and their fused pairs: argument checks, then line passes
 // (ndimage_line.h) with the filter1d kernels, or two passes fused over bands of rows
 // (pair_fused).
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -49,6 +50,17 @@ ndimage::LinePass line_pass(int axis, int64_t size, int64_t origin, Border mode,
 // Widest float32 uniform filter summed directly along the last axis (size - 1 adds per
 // element; the running sum costs two, plus a transpose).
 constexpr int64_t kDirectUniform = 32;
+
+// Non-temporal stores for an output of at least kStreamBytes: each output line then goes to
+// memory without first being read for ownership (a third of a streaming filter's traffic), but
+// is no longer in the cache. Measured on the development machine: a copy's time per byte
+// doubles between 3300^2 and 4000^2 float32 (87 MB and 128 MB read and written), where the
+// data leaves the cache share this process gets; below that, plain stores are faster.
+constexpr int64_t kStreamBytes = int64_t{48} << 20;
+
+bool streams(const View& out) {
+  return out.size() * static_cast<int64_t>(itemsize(out.dtype)) >= kStreamBytes;
+}
 
 // NI_Correlate1D's test: +1 symmetric, -1 antisymmetric (odd sizes, within DBL_EPSILON).
 int symmetry(const double* w, int64_t size) {
@@ -130,6 +142,10 @@ template <class T, class Vert, class Horiz>
 void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t bv, int64_t av,
                 Border modev, int64_t bh, int64_t ah, Border modeh, int64_t band_max, double cval,
                 double ns_per_element, Vert&& vert, Horiz&& horiz) {
+  // Outputs far larger than the cache go out through non-temporal stores (float32 only).
+  filter1d::CopyFn stream = nullptr;
+  if constexpr (std::is_same_v<T, float>)
+    if (streams(out)) stream = kernels<filter1d::Table>().f32_copy_stream;
   const int last = in.ndim - 1;
   const int64_t n = in.shape[a], W = in.shape[last];
   const T cv = static_cast<T>(cval);
@@ -142,6 +158,8 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
   // Scratch per block: rows_first, the band's vertical results as padded rows; otherwise the
   // along-row results of every row the band reads, and one padded row.
   const int64_t tsize = rows_first ? band * pitch : (band + bv + av) * W;
+  // Streamed, results go through a scratch row (rows_first) or band of rows first.
+  const int64_t ssize = !stream ? 0 : rows_first ? W : band * W;
   const double ns = ns_per_element * static_cast<double>(band * W);
   parallel_for(blocks, grain_for(blocks, ns), [&](int64_t b0, int64_t b1) {
     Buffer<T> tmp(static_cast<size_t>(tsize)), fill(static_cast<size_t>(W));
@@ -149,6 +167,7 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
     Buffer<const T*> rin(static_cast<size_t>(band + bv + av));
     Buffer<T*> rout(static_cast<size_t>(band));
     Buffer<T> plane(static_cast<size_t>(same ? n * W : 0));
+    Buffer<T> staged(static_cast<size_t>(ssize));
     std::fill(fill.get(), fill.get() + W, cv);
     for (int64_t blk = b0; blk < b1; ++blk) {
       int64_t o = blk / nbands;
@@ -176,6 +195,13 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
         for (int64_t i = 0; i < m; ++i) {
           T* padded = tmp.get() + i * pitch;
           ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
+          if constexpr (std::is_same_v<T, float>) {
+            if (stream) {
+              horiz(static_cast<const T*>(padded), staged.get());
+              stream(staged.get(), out_row(i0 + i), W);
+              continue;
+            }
+          }
           horiz(static_cast<const T*>(padded), out_row(i0 + i));
         }
       } else {
@@ -189,8 +215,11 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
           horiz(static_cast<const T*>(padded), res);
           rin[r] = res;
         }
-        for (int64_t i = 0; i < m; ++i) rout[i] = out_row(i0 + i);
+        for (int64_t i = 0; i < m; ++i) rout[i] = stream ? staged.get() + i * W : out_row(i0 + i);
         vert(rin.get(), rout.get(), m, W);
+        if constexpr (std::is_same_v<T, float>)
+          if (stream)
+            for (int64_t i = 0; i < m; ++i) stream(rout[i], out_row(i0 + i), W);
       }
     }
   });
@@ -285,10 +314,19 @@ void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mod
   }
   const filter1d::Table& t = kernels<filter1d::Table>();
   const int64_t b0 = size0 / 2 + origin0, b1 = size1 / 2 + origin1;
-  // Bands of kReanchor rows: the vertical running sums restart where the unfused pass's do.
+  // Window sums (size0 <= kDirectRows) carry nothing from row to row: bands of
+  // kUniformBandBytes of vertical results, which stay in L2 for the horizontal pass (64 rows
+  // of a 4000-wide image did not: 1 MiB of results beside 1 MiB of input rows). Running sums:
+  // bands of kReanchor rows, restarting where the unfused pass's do.
+  constexpr int64_t kUniformBandBytes = int64_t{256} << 10;
+  const int64_t pitch_bytes = (input.shape[last] + size1 - 1) * 4;
+  const int64_t band =
+      size0 <= filter1d::kDirectRows
+          ? std::clamp<int64_t>(kUniformBandBytes / pitch_bytes, 1, filter1d::kReanchor)
+          : filter1d::kReanchor;
   pair_fused<float>(
-      input, out, axis0, true, b0, size0 - 1 - b0, mode0, b1, size1 - 1 - b1, mode1,
-      filter1d::kReanchor, cval, 1.0,
+      input, out, axis0, true, b0, size0 - 1 - b0, mode0, b1, size1 - 1 - b1, mode1, band, cval,
+      1.0,
       [&](const float* const* rin, float* const* rout, int64_t m, int64_t W) {
         t.f32_uniform1d(rin, rout, m, W, size0);
       },

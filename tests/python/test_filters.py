@@ -296,6 +296,25 @@ def test_fused_passes_equal_separate_passes(dtype, isa):
                 np.testing.assert_array_equal(got, want)
 
 
+def test_streamed_outputs_equal_separate_passes():
+    # Fused outputs of at least 48 MiB leave through non-temporal stores (src/ops/
+    # ndimage_filters.cc, kStreamBytes): the same bits as the passes one after the other.
+    from npfast._filters import _gaussian_weights
+    x = make((3072, 4096), np.float32)
+    want = np.empty_like(x)
+    nn.correlate1d(x, [-1, 0, 1], 0, want)
+    nn.correlate1d(want, [1, 2, 1], 1, want)
+    np.testing.assert_array_equal(nn.sobel(x, 0), want)
+    want = x.copy()
+    for ax in (0, 1):
+        nn.correlate1d(want, _gaussian_weights(2.0, 0, 4.0, None), ax, want)
+    np.testing.assert_array_equal(nn.gaussian_filter(x, 2.0), want)
+    want = x.copy()
+    for ax in (0, 1):
+        nn.uniform_filter1d(want, 5, ax, want)
+    np.testing.assert_array_equal(nn.uniform_filter(x, 5), want)
+
+
 @pytest.mark.parametrize("size", [5, 50])
 def test_float32_long_lines_do_not_drift(size, isa):
     # float32 running sums restart every 64 positions; SciPy sums in double.

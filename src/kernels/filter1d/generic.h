@@ -5,7 +5,9 @@
 // vectors at a time, and each output element is the filter1d.h sum in exactly its order, with
 // separate multiplies and adds, so every lane matches the reference bit for bit. The lane tail
 // uses masked loads and stores.
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "src/kernels/filter1d/filter1d.h"
 
@@ -109,22 +111,39 @@ inline void uniform1d_row(const T* const* in, T* const* out, T* state, int64_t c
   }
 }
 
-// Row by row: each row's inputs stay in cache for the next.
+// Prefetches the kVectors vectors at p: in the column-chunk loops below, the next chunk of the
+// row an output is the first to read, ahead of the hardware prefetcher, which does not follow
+// n + size - 1 short runs a row stride apart.
+template <class T>
+inline void prefetch_chunk(const T* p) {
+  const char* c = reinterpret_cast<const char*>(p);
+#pragma GCC unroll 8
+  for (int v = 0; v < kVectors * kLanes<T> * static_cast<int>(sizeof(T)); v += 64)
+    __builtin_prefetch(c + v);
+}
+
+// Column chunk by column chunk, every row of the block in each: a chunk's input rows
+// (n + size - 1 pieces of kVectors vectors) stay in L1 while all n outputs read them, so each
+// input line comes from L2 or memory once per block, where row by row over the whole width it
+// came size times (a 4000-wide float row is 16 KiB: size rows of it do not fit L1).
 template <class T>
 void corr1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T* w, int64_t size,
             int sym) {
   constexpr int L = kLanes<T>;
   const int64_t c = size / 2, s2 = size - c - 1;
   const T* fw = w + c;
-  for (int64_t i = 0; i < n; ++i) {
-    const T* const* x = in + i + c;
-    int64_t l = 0;
-    for (; l + kVectors * L <= lanes; l += kVectors * L)
-      corr1d_row<T, kVectors, false>(x, out[i], c, s2, fw, sym, l, 0);
-    for (; l + L <= lanes; l += L) corr1d_row<T, 1, false>(x, out[i], c, s2, fw, sym, l, 0);
-    if (l < lanes)
-      corr1d_row<T, 0, true>(x, out[i], c, s2, fw, sym, l, static_cast<int>(lanes - l));
-  }
+  int64_t l = 0;
+  for (; l + kVectors * L <= lanes; l += kVectors * L)
+    for (int64_t i = 0; i < n; ++i) {
+      prefetch_chunk<T>(in[i + size - 1] + l + kVectors * L);
+      corr1d_row<T, kVectors, false>(in + i + c, out[i], c, s2, fw, sym, l, 0);
+    }
+  for (; l + L <= lanes; l += L)
+    for (int64_t i = 0; i < n; ++i)
+      corr1d_row<T, 1, false>(in + i + c, out[i], c, s2, fw, sym, l, 0);
+  if (l < lanes)
+    for (int64_t i = 0; i < n; ++i)
+      corr1d_row<T, 0, true>(in + i + c, out[i], c, s2, fw, sym, l, static_cast<int>(lanes - l));
 }
 
 // Along one line: output positions [i, i + NV * L + (Masked ? m : 0)).
@@ -181,10 +200,44 @@ void corr1d_line(const T* in, T* out, int64_t n, const T* w, int64_t size, int s
 // (lines read in place are long rows far apart in memory).
 constexpr int64_t kStateLanes = 1024;
 
+// Window sums of lanes [l, l + NV * L + (Masked ? m : 0)) of output row i (float, size <=
+// kDirectRows).
+template <class T, int NV, bool Masked>
+inline void uniform1d_direct_row(const T* const* in, T* out, int64_t size, V<T> div_v, int64_t l,
+                                 int m) {
+  using LN = Lanes<T, NV, Masked>;
+  constexpr int U = LN::U;
+  V<T> s[U];
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) s[u] = LN::ld(in[0] + l, u, m);
+  for (int64_t k = 1; k < size; ++k)
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in[k] + l, u, m));
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) LN::st(out + l, u, m, div(s[u], div_v));
+}
+
 template <class T>
 void uniform1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, int64_t size) {
   constexpr int L = kLanes<T>;
   const V<T> div_v = set1<T>(static_cast<T>(size));
+  if (sizeof(T) == 4 && size <= npfast::filter1d::kDirectRows) {
+    // Column chunk by column chunk, as corr1d: the chunk's rows stay in L1 for all n outputs.
+    int64_t l = 0;
+    for (; l + kVectors * L <= lanes; l += kVectors * L)
+      for (int64_t i = 0; i < n; ++i) {
+        prefetch_chunk<T>(in[i + size - 1] + l + kVectors * L);
+        uniform1d_direct_row<T, kVectors, false>(in + i, out[i], size, div_v, l, 0);
+      }
+    for (; l + L <= lanes; l += L)
+      for (int64_t i = 0; i < n; ++i)
+        uniform1d_direct_row<T, 1, false>(in + i, out[i], size, div_v, l, 0);
+    if (l < lanes)
+      for (int64_t i = 0; i < n; ++i)
+        uniform1d_direct_row<T, 0, true>(in + i, out[i], size, div_v, l,
+                                         static_cast<int>(lanes - l));
+    return;
+  }
   alignas(64) T state[kStateLanes];
   for (int64_t c0 = 0; c0 < lanes; c0 += kStateLanes) {
     const int64_t c1 = c0 + kStateLanes < lanes ? c0 + kStateLanes : lanes;
@@ -237,6 +290,20 @@ void uniform1d_run(const T* in, T* out, int64_t n, int64_t size) {
     s += in[i - 1 + size] - in[i - 1];
     out[i] = s / d;
   }
+}
+
+inline void copy_stream(const float* in, float* out, int64_t n) {
+  constexpr int L = kLanes<float>;
+  const uintptr_t a = reinterpret_cast<uintptr_t>(out);
+  int64_t i = a % sizeof(float) ? n : std::min<int64_t>(n, ((64 - (a & 63)) & 63) / 4);
+  std::memcpy(out, in, static_cast<size_t>(i) * sizeof(float));
+  for (; i + 4 * L <= n; i += 4 * L) {
+#pragma GCC unroll 4
+    for (int u = 0; u < 4; ++u) stream(out + i + u * L, load(in + i + u * L));
+  }
+  for (; i + L <= n; i += L) stream(out + i, load(in + i));
+  std::memcpy(out + i, in + i, static_cast<size_t>(n - i) * sizeof(float));
+  stream_fence();
 }
 
 inline constexpr npfast::filter1d::Table kTable = {

@@ -2,6 +2,7 @@
 // Written as SciPy's NI_Correlate1D / NI_UniformFilter1D loops (filter1d.h).
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "src/kernels/filter1d/filter1d.h"
@@ -67,6 +68,15 @@ void corr1d_line_ref(const T* in, T* out, int64_t n, const T* w, int64_t size, i
 template <class T>
 void uniform1d_ref(const T* const* in, T* const* out, int64_t n, int64_t lanes, int64_t size) {
   const T div = static_cast<T>(size);
+  if (sizeof(T) == 4 && size <= kDirectRows) {
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t l = 0; l < lanes; ++l) {
+        T s = in[i][l];
+        for (int64_t k = 1; k < size; ++k) s += in[i + k][l];
+        out[i][l] = s / div;
+      }
+    return;
+  }
   for (int64_t l = 0; l < lanes; ++l) {
     T s = 0;
     for (int64_t k = 0; k < size; ++k) s += in[k][l];
@@ -101,6 +111,10 @@ void uniform1d_run_ref(const T* in, T* out, int64_t n, int64_t size) {
   for (int64_t t = 0; t < n + size - 1; ++t) rows[t] = in + t;
   for (int64_t i = 0; i < n; ++i) res[i] = out + i;
   uniform1d_ref<T>(rows.data(), res.data(), n, 1, size);
+}
+
+void copy_ref(const float* in, float* out, int64_t n) {
+  std::memcpy(out, in, static_cast<size_t>(n) * sizeof(float));
 }
 
 }  // namespace

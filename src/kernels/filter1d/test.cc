@@ -4,6 +4,7 @@
 // over strided N-D views along every axis.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -180,7 +181,32 @@ void check_uniform_run(Isa isa) {
     }
 }
 
+// The streaming copy: every bit (NaN payloads, -0.0) at every alignment and length.
+void check_copy_stream(Isa isa) {
+  const CopyFn k = kernels<Table>(isa)->f32_copy_stream;
+  std::mt19937 rng(11);
+  std::vector<uint32_t> bits(300);
+  for (auto& b : bits) b = static_cast<uint32_t>(rng());
+  bits[3] = 0x80000000u;  // -0.0
+  bits[4] = 0x7fa00001u;  // a signalling NaN
+  std::vector<float> in(bits.size()), out(bits.size() + 40);
+  std::memcpy(in.data(), bits.data(), bits.size() * sizeof(float));
+  for (int64_t off : {0, 1, 3, 15, 16, 17})
+    for (int64_t n : {0, 1, 15, 16, 17, 63, 64, 65, 200, 300}) {
+      std::fill(out.begin(), out.end(), -777.0f);
+      k(in.data(), out.data() + off, n);
+      ASSERT_EQ(0, std::memcmp(out.data() + off, in.data(), n * sizeof(float)))
+          << isa_name(isa) << " off=" << off << " n=" << n;
+      ASSERT_EQ(out[off + n], -777.0f) << "wrote past the end";
+      if (off > 0) {
+        ASSERT_EQ(out[off - 1], -777.0f) << "wrote before the start";
+      }
+    }
+}
+
 class Filter1dIsa : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(Filter1dIsa, StreamingCopyIsExact) { check_copy_stream(GetParam()); }
 
 TEST_P(Filter1dIsa, CorrelationMatchesReferenceBitwise) {
   check_corr<float>(GetParam());
