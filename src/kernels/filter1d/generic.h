@@ -111,9 +111,10 @@ inline void uniform1d_row(const T* const* in, T* const* out, T* state, int64_t c
   }
 }
 
-// Prefetches the kVectors vectors at p: in the column-chunk loops below, the next chunk of the
-// row an output is the first to read, ahead of the hardware prefetcher, which does not follow
-// n + size - 1 short runs a row stride apart.
+// Prefetches the kVectors vectors at p: in the column-chunk loops below, the chunk after next
+// of the row an output is the first to read, ahead of the hardware prefetcher, which does not
+// follow n + size - 1 short runs a row stride apart (one chunk ahead was 10% slower on a
+// 4000-wide uniform filter, four no faster).
 template <class T>
 inline void prefetch_chunk(const T* p) {
   const char* c = reinterpret_cast<const char*>(p);
@@ -135,7 +136,7 @@ void corr1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T
   int64_t l = 0;
   for (; l + kVectors * L <= lanes; l += kVectors * L)
     for (int64_t i = 0; i < n; ++i) {
-      prefetch_chunk<T>(in[i + size - 1] + l + kVectors * L);
+      prefetch_chunk<T>(in[i + size - 1] + l + 2 * kVectors * L);
       corr1d_row<T, kVectors, false>(in + i + c, out[i], c, s2, fw, sym, l, 0);
     }
   for (; l + L <= lanes; l += L)
@@ -226,7 +227,7 @@ void uniform1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, int6
     int64_t l = 0;
     for (; l + kVectors * L <= lanes; l += kVectors * L)
       for (int64_t i = 0; i < n; ++i) {
-        prefetch_chunk<T>(in[i + size - 1] + l + kVectors * L);
+        prefetch_chunk<T>(in[i + size - 1] + l + 2 * kVectors * L);
         uniform1d_direct_row<T, kVectors, false>(in + i, out[i], size, div_v, l, 0);
       }
     for (; l + L <= lanes; l += L)
