@@ -133,8 +133,9 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
 
 // Two fused line passes over an N-D array whose last axis is contiguous in both views: one
 // across rows (along axis `a`: vert(rows_in, rows_out, m, W) on m + bv + av row pointers
-// extended as modev) and one along rows (horiz(padded, res): a row with bh / ah extension
-// room, extended here as modeh, into W results), vertical first when rows_first. Bands of
+// extended as modev) and one along rows (horiz(ext, res, count): count results from an
+// extended run of count + bh + ah elements, extended here as modeh), vertical first when
+// rows_first. Bands of
 // `band` positions along `a`; the rows a band needs from its neighbours are recomputed, so each
 // output element is computed as by the two passes one after the other. In place (out is in),
 // a block is a whole plane (all positions along `a`), first copied to scratch.
@@ -150,6 +151,7 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
   const int64_t n = in.shape[a], W = in.shape[last];
   const T cv = static_cast<T>(cval);
   const int64_t pitch = W + bh + ah;  // a padded row: bh extension, W elements, ah extension
+  const int64_t e = bh + ah;          // the along-row filter's reach beyond its output
   const ndimage::OuterAxes outer_axes(in, a, last);
   const int64_t outer = outer_axes.size;
   const bool same = in.data == out.data;
@@ -197,22 +199,37 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
           ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
           if constexpr (std::is_same_v<T, float>) {
             if (stream) {
-              horiz(static_cast<const T*>(padded), staged.get());
+              horiz(static_cast<const T*>(padded), staged.get(), W);
               stream(staged.get(), out_row(i0 + i), W);
               continue;
             }
           }
-          horiz(static_cast<const T*>(padded), out_row(i0 + i));
+          horiz(static_cast<const T*>(padded), out_row(i0 + i), W);
         }
       } else {
         // Along every row the band's vertical pass reads (its neighbours' too), then vertical.
         for (int64_t r = 0; r < m + bv + av; ++r) {
           if (rin[r] == fill.get()) continue;  // the first pass's output is extended by cval
-          T* padded = line.get();
-          std::memcpy(padded + bh, rin[r], static_cast<size_t>(W) * sizeof(T));
-          ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
           T* res = tmp.get() + r * W;
-          horiz(static_cast<const T*>(padded), res);
+          if (W > 2 * e) {
+            // The interior straight from the row; only the ends through padded pieces.
+            const T* row = rin[r];
+            auto ext = [&](int64_t k) {
+              const int64_t j = map_index(k, W, modeh);
+              return j < 0 ? cv : row[j];
+            };
+            T* piece = line.get();
+            for (int64_t k = 0; k < bh + e; ++k) piece[k] = ext(k - bh);
+            horiz(static_cast<const T*>(piece), res, bh);
+            horiz(row, res + bh, W - e);
+            for (int64_t k = 0; k < ah + e; ++k) piece[k] = ext(W - ah - bh + k);
+            horiz(static_cast<const T*>(piece), res + W - ah, ah);
+          } else {
+            T* padded = line.get();
+            std::memcpy(padded + bh, rin[r], static_cast<size_t>(W) * sizeof(T));
+            ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
+            horiz(static_cast<const T*>(padded), res, W);
+          }
           rin[r] = res;
         }
         for (int64_t i = 0; i < m; ++i) rout[i] = stream ? staged.get() + i * W : out_row(i0 + i);
@@ -247,9 +264,7 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
       [&](const T* const* rin, T* const* rout, int64_t m, int64_t W) {
         kv(rin, rout, m, W, wv.data(), nv, symv);
       },
-      [&](const T* padded, T* res) {
-        kh(padded, res, in.shape[in.ndim - 1], wh.data(), nh, symh);
-      });
+      [&](const T* ext, T* res, int64_t count) { kh(ext, res, count, wh.data(), nh, symh); });
 }
 
 // Fused passes in place copy one plane (the axes `a` and last) per block: worth it while a
@@ -330,8 +345,8 @@ void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mod
       [&](const float* const* rin, float* const* rout, int64_t m, int64_t W) {
         t.f32_uniform1d(rin, rout, m, W, size0);
       },
-      [&](const float* padded, float* res) {
-        t.f32_uniform1d_line(padded, res, input.shape[last], size1);
+      [&](const float* ext, float* res, int64_t count) {
+        t.f32_uniform1d_line(ext, res, count, size1);
       });
 }
 
