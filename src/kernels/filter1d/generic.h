@@ -41,45 +41,85 @@ struct Lanes {
   }
 };
 
-// Lanes [l, l + NV * L + (Masked ? m : 0)) of output row i (x: the row pointers of its
-// centre).
-template <class T, int NV, bool Masked>
-inline void corr1d_row(const T* const* x, T* out, int64_t c, int64_t s2, const T* fw, int sym,
-                       int64_t l, int m) {
+// Prefetches the kVectors vectors at p: in the column-chunk loops below, the chunk after next
+// of the row an output is the first to read, ahead of the hardware prefetcher, which does not
+// follow n + size - 1 short runs a row stride apart (one chunk ahead was 10% slower on a
+// 4000-wide uniform filter, four no faster).
+template <class T>
+inline void prefetch_chunk(const T* p) {
+  const char* c = reinterpret_cast<const char*>(p);
+#pragma GCC unroll 8
+  for (int v = 0; v < kVectors * kLanes<T> * static_cast<int>(sizeof(T)); v += 64)
+    __builtin_prefetch(c + v);
+}
+
+// Lanes [l, l + NV * L + (Masked ? m : 0)) of R consecutive output rows (x: the row pointers
+// of the first one's centre; out: the R rows). R rows at once give R * U independent sums to
+// overlap (one row's U sums are each a chain of size / 2 + 1 dependent multiply-adds).
+template <class T, int NV, bool Masked, int R>
+inline void corr1d_rows(const T* const* x, T* const* out, int64_t c, int64_t s2, const T* fw,
+                        int sym, int64_t l, int m) {
   using LN = Lanes<T, NV, Masked>;
   constexpr int U = LN::U;
-  V<T> acc[U];
+  V<T> acc[R][U];
   if (sym != 0) {
     const V<T> w0 = set1<T>(fw[0]);
 #pragma GCC unroll 8
-    for (int u = 0; u < U; ++u) acc[u] = mul(LN::ld(x[0] + l, u, m), w0);
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) acc[r][u] = mul(LN::ld(x[r] + l, u, m), w0);
     for (int64_t j = -c; j < 0; ++j) {
       const V<T> wj = set1<T>(fw[j]);
-      const T* lo = x[j] + l;
-      const T* hi = x[-j] + l;
-      if (sym > 0) {
 #pragma GCC unroll 8
-        for (int u = 0; u < U; ++u)
-          acc[u] = madd<T>(add(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj, acc[u]);
-      } else {
+      for (int r = 0; r < R; ++r) {
+        const T* lo = x[r + j] + l;
+        const T* hi = x[r - j] + l;
+        if (sym > 0) {
 #pragma GCC unroll 8
-        for (int u = 0; u < U; ++u)
-          acc[u] = madd<T>(sub(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj, acc[u]);
+          for (int u = 0; u < U; ++u)
+            acc[r][u] = madd<T>(add(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj, acc[r][u]);
+        } else {
+#pragma GCC unroll 8
+          for (int u = 0; u < U; ++u)
+            acc[r][u] = madd<T>(sub(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj, acc[r][u]);
+        }
       }
     }
   } else {
     const V<T> wl = set1<T>(fw[s2]);
 #pragma GCC unroll 8
-    for (int u = 0; u < U; ++u) acc[u] = mul(LN::ld(x[s2] + l, u, m), wl);
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) acc[r][u] = mul(LN::ld(x[r + s2] + l, u, m), wl);
     for (int64_t j = -c; j < s2; ++j) {
       const V<T> wj = set1<T>(fw[j]);
-      const T* r = x[j] + l;
 #pragma GCC unroll 8
-      for (int u = 0; u < U; ++u) acc[u] = madd<T>(LN::ld(r, u, m), wj, acc[u]);
+      for (int r = 0; r < R; ++r) {
+        const T* p = x[r + j] + l;
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u) acc[r][u] = madd<T>(LN::ld(p, u, m), wj, acc[r][u]);
+      }
     }
   }
 #pragma GCC unroll 8
-  for (int u = 0; u < U; ++u) LN::st(out + l, u, m, acc[u]);
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) LN::st(out[r] + l, u, m, acc[r][u]);
+}
+
+// corr1d_rows over rows [0, n) of a block, two at a time.
+template <class T, int NV, bool Masked>
+inline void corr1d_column(const T* const* in, T* const* out, int64_t n, int64_t c, int64_t s2,
+                          const T* fw, int sym, int64_t size, int64_t l, int m) {
+  int64_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    if (!Masked) {
+      prefetch_chunk<T>(in[i + size - 1] + l + 2 * kVectors * kLanes<T>);
+      prefetch_chunk<T>(in[i + size] + l + 2 * kVectors * kLanes<T>);
+    }
+    corr1d_rows<T, NV, Masked, 2>(in + i + c, out + i, c, s2, fw, sym, l, m);
+  }
+  if (i < n) corr1d_rows<T, NV, Masked, 1>(in + i + c, out + i, c, s2, fw, sym, l, m);
 }
 
 // Lanes [l, l + NV * L + (Masked ? m : 0)) of output row i of the running sum, whose state
@@ -111,18 +151,6 @@ inline void uniform1d_row(const T* const* in, T* const* out, T* state, int64_t c
   }
 }
 
-// Prefetches the kVectors vectors at p: in the column-chunk loops below, the chunk after next
-// of the row an output is the first to read, ahead of the hardware prefetcher, which does not
-// follow n + size - 1 short runs a row stride apart (one chunk ahead was 10% slower on a
-// 4000-wide uniform filter, four no faster).
-template <class T>
-inline void prefetch_chunk(const T* p) {
-  const char* c = reinterpret_cast<const char*>(p);
-#pragma GCC unroll 8
-  for (int v = 0; v < kVectors * kLanes<T> * static_cast<int>(sizeof(T)); v += 64)
-    __builtin_prefetch(c + v);
-}
-
 // Column chunk by column chunk, every row of the block in each: a chunk's input rows
 // (n + size - 1 pieces of kVectors vectors) stay in L1 while all n outputs read them, so each
 // input line comes from L2 or memory once per block, where row by row over the whole width it
@@ -135,16 +163,10 @@ void corr1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T
   const T* fw = w + c;
   int64_t l = 0;
   for (; l + kVectors * L <= lanes; l += kVectors * L)
-    for (int64_t i = 0; i < n; ++i) {
-      prefetch_chunk<T>(in[i + size - 1] + l + 2 * kVectors * L);
-      corr1d_row<T, kVectors, false>(in + i + c, out[i], c, s2, fw, sym, l, 0);
-    }
-  for (; l + L <= lanes; l += L)
-    for (int64_t i = 0; i < n; ++i)
-      corr1d_row<T, 1, false>(in + i + c, out[i], c, s2, fw, sym, l, 0);
+    corr1d_column<T, kVectors, false>(in, out, n, c, s2, fw, sym, size, l, 0);
+  for (; l + L <= lanes; l += L) corr1d_column<T, 1, false>(in, out, n, c, s2, fw, sym, size, l, 0);
   if (l < lanes)
-    for (int64_t i = 0; i < n; ++i)
-      corr1d_row<T, 0, true>(in + i + c, out[i], c, s2, fw, sym, l, static_cast<int>(lanes - l));
+    corr1d_column<T, 0, true>(in, out, n, c, s2, fw, sym, size, l, static_cast<int>(lanes - l));
 }
 
 // Along one line: output positions [i, i + NV * L + (Masked ? m : 0)).
