@@ -143,10 +143,6 @@ template <class T, class Vert, class Horiz>
 void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t bv, int64_t av,
                 Border modev, int64_t bh, int64_t ah, Border modeh, int64_t band_max, double cval,
                 double ns_per_element, Vert&& vert, Horiz&& horiz) {
-  // Outputs far larger than the cache go out through non-temporal stores (float32 only).
-  filter1d::CopyFn stream = nullptr;
-  if constexpr (std::is_same_v<T, float>)
-    if (streams(out)) stream = kernels<filter1d::Table>().f32_copy_stream;
   const int last = in.ndim - 1;
   const int64_t n = in.shape[a], W = in.shape[last];
   const T cv = static_cast<T>(cval);
@@ -160,8 +156,6 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
   // Scratch per block: rows_first, the band's vertical results as padded rows; otherwise the
   // along-row results of every row the band reads, and one padded row.
   const int64_t tsize = rows_first ? band * pitch : (band + bv + av) * W;
-  // Streamed, results go through a scratch row (rows_first) or band of rows first.
-  const int64_t ssize = !stream ? 0 : rows_first ? W : band * W;
   const double ns = ns_per_element * static_cast<double>(band * W);
   parallel_for(blocks, grain_for(blocks, ns), [&](int64_t b0, int64_t b1) {
     Buffer<T> tmp(static_cast<size_t>(tsize)), fill(static_cast<size_t>(W));
@@ -169,7 +163,6 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
     Buffer<const T*> rin(static_cast<size_t>(band + bv + av));
     Buffer<T*> rout(static_cast<size_t>(band));
     Buffer<T> plane(static_cast<size_t>(same ? n * W : 0));
-    Buffer<T> staged(static_cast<size_t>(ssize));
     std::fill(fill.get(), fill.get() + W, cv);
     for (int64_t blk = b0; blk < b1; ++blk) {
       int64_t o = blk / nbands;
@@ -197,13 +190,6 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
         for (int64_t i = 0; i < m; ++i) {
           T* padded = tmp.get() + i * pitch;
           ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
-          if constexpr (std::is_same_v<T, float>) {
-            if (stream) {
-              horiz(static_cast<const T*>(padded), staged.get(), W);
-              stream(staged.get(), out_row(i0 + i), W);
-              continue;
-            }
-          }
           horiz(static_cast<const T*>(padded), out_row(i0 + i), W);
         }
       } else {
@@ -232,11 +218,8 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
           }
           rin[r] = res;
         }
-        for (int64_t i = 0; i < m; ++i) rout[i] = stream ? staged.get() + i * W : out_row(i0 + i);
+        for (int64_t i = 0; i < m; ++i) rout[i] = out_row(i0 + i);
         vert(rin.get(), rout.get(), m, W);
-        if constexpr (std::is_same_v<T, float>)
-          if (stream)
-            for (int64_t i = 0; i < m; ++i) stream(rout[i], out_row(i0 + i), W);
       }
     }
   });
@@ -255,8 +238,13 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
   const int64_t nv = rows_first ? n0 : n1, nh = rows_first ? n1 : n0;
   const int symv = rows_first ? sym0 : sym1, symh = rows_first ? sym1 : sym0;
   const filter1d::Table& t = kernels<filter1d::Table>();
-  const filter1d::Corr1dFn<T> kv = of<T>(t.f32_corr1d, t.f64_corr1d);
-  const filter1d::Corr1dLineFn<T> kh = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
+  // The pass that writes the output stores non-temporally into a large float32 output.
+  const bool nt = streams(out);
+  const filter1d::Corr1dFn<T> kv =
+      nt && !rows_first ? of<T>(t.f32_corr1d_nt, t.f64_corr1d) : of<T>(t.f32_corr1d, t.f64_corr1d);
+  const filter1d::Corr1dLineFn<T> kh = nt && rows_first
+                                           ? of<T>(t.f32_corr1d_line_nt, t.f64_corr1d_line)
+                                           : of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
   pair_fused<T>(
       in, out, rows_first ? axis0 : axis1, rows_first, nv / 2, nv - nv / 2 - 1,
       rows_first ? mode0 : mode1, nh / 2, nh - nh / 2 - 1, rows_first ? mode1 : mode0, 16, cval,
@@ -339,15 +327,15 @@ void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mod
       size0 <= filter1d::kDirectRows
           ? std::clamp<int64_t>(kUniformBandBytes / pitch_bytes, 1, filter1d::kReanchor)
           : filter1d::kReanchor;
+  const filter1d::Uniform1dLineFn<float> kh =
+      streams(out) ? t.f32_uniform1d_line_nt : t.f32_uniform1d_line;
   pair_fused<float>(
       input, out, axis0, true, b0, size0 - 1 - b0, mode0, b1, size1 - 1 - b1, mode1, band, cval,
       1.0,
       [&](const float* const* rin, float* const* rout, int64_t m, int64_t W) {
         t.f32_uniform1d(rin, rout, m, W, size0);
       },
-      [&](const float* ext, float* res, int64_t count) {
-        t.f32_uniform1d_line(ext, res, count, size1);
-      });
+      [&](const float* ext, float* res, int64_t count) { kh(ext, res, count, size1); });
 }
 
 void uniform_filter1d(const View& input, int64_t size, int axis, const View& out, Border mode,

@@ -38,10 +38,11 @@
 // transpose into lanes. One add chain per line (SciPy's own loop); a block of lanes costs more
 // in the transpose than the chain does.
 //
-// Contract of `f32_copy_stream__<isa>`: out[i] = in[i] for i < n, bit for bit, with
-// non-temporal stores where `out` is aligned (the rest stored plainly), then a store fence: the
-// fused 2-D filters write images far larger than the cache through it, saving the read for
-// ownership of every output line.
+// Contract of `f32_corr1d_nt__<isa>`, `f32_corr1d_line_nt__<isa>` and
+// `f32_uniform1d_line_nt__<isa>`: the results of the kernel without `_nt`, bit for bit, stored
+// with non-temporal stores where an output vector is aligned, then a store fence: the fused 2-D
+// filters' last pass into an image far larger than the cache, whose lines then go to memory
+// without first being read for ownership. The scalar reference is the plain one.
 //
 // Every lane goes through the same operations in every ISA (the reference fuses with
 // std::fma exactly where the SIMD bodies do), so all ISAs give bitwise the same results. Kernels
@@ -66,7 +67,6 @@ constexpr int64_t kDirectRows = 8;
 
 template <class T>
 using Uniform1dLineFn = void (*)(const T* in, T* out, int64_t n, int64_t size);
-using CopyFn = void (*)(const float* in, float* out, int64_t n);
 template <class T>
 using Uniform1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t lanes,
                              int64_t size);

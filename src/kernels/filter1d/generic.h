@@ -5,9 +5,7 @@
 // vectors at a time, and each output element is the filter1d.h sum in exactly its order, with
 // separate multiplies and adds, so every lane matches the reference bit for bit. The lane tail
 // uses masked loads and stores.
-#include <algorithm>
 #include <cstdint>
-#include <cstring>
 
 #include "src/kernels/filter1d/filter1d.h"
 
@@ -39,6 +37,17 @@ struct Lanes {
     else
       store(p + u * kLanes<T>, v);
   }
+  // An output store: non-temporal when Stream and the vector is aligned (a row that does not
+  // start on a vector boundary is stored plainly), st otherwise.
+  template <bool Stream>
+  static void out(T* p, int u, int m, V<T> v) {
+    T* q = p + u * kLanes<T>;
+    if (Stream && !(Masked && u == NV) &&
+        reinterpret_cast<uintptr_t>(q) % (kLanes<T> * sizeof(T)) == 0)
+      stream(q, v);
+    else
+      st(p, u, m, v);
+  }
 };
 
 // Prefetches the kVectors vectors at p: in the column-chunk loops below, the chunk after next
@@ -56,7 +65,7 @@ inline void prefetch_chunk(const T* p) {
 // Lanes [l, l + NV * L + (Masked ? m : 0)) of R consecutive output rows (x: the row pointers
 // of the first one's centre; out: the R rows). R rows at once give R * U independent sums to
 // overlap (one row's U sums are each a chain of size / 2 + 1 dependent multiply-adds).
-template <class T, int NV, bool Masked, int R>
+template <class T, int NV, bool Masked, int R, bool Stream>
 inline void corr1d_rows(const T* const* x, T* const* out, int64_t c, int64_t s2, const T* fw,
                         int sym, int64_t l, int m) {
   using LN = Lanes<T, NV, Masked>;
@@ -104,11 +113,11 @@ inline void corr1d_rows(const T* const* x, T* const* out, int64_t c, int64_t s2,
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
-    for (int u = 0; u < U; ++u) LN::st(out[r] + l, u, m, acc[r][u]);
+    for (int u = 0; u < U; ++u) LN::template out<Stream>(out[r] + l, u, m, acc[r][u]);
 }
 
 // corr1d_rows over rows [0, n) of a block, two at a time.
-template <class T, int NV, bool Masked>
+template <class T, int NV, bool Masked, bool Stream>
 inline void corr1d_column(const T* const* in, T* const* out, int64_t n, int64_t c, int64_t s2,
                           const T* fw, int sym, int64_t size, int64_t l, int m) {
   int64_t i = 0;
@@ -117,9 +126,9 @@ inline void corr1d_column(const T* const* in, T* const* out, int64_t n, int64_t 
       prefetch_chunk<T>(in[i + size - 1] + l + 2 * kVectors * kLanes<T>);
       prefetch_chunk<T>(in[i + size] + l + 2 * kVectors * kLanes<T>);
     }
-    corr1d_rows<T, NV, Masked, 2>(in + i + c, out + i, c, s2, fw, sym, l, m);
+    corr1d_rows<T, NV, Masked, 2, Stream>(in + i + c, out + i, c, s2, fw, sym, l, m);
   }
-  if (i < n) corr1d_rows<T, NV, Masked, 1>(in + i + c, out + i, c, s2, fw, sym, l, m);
+  if (i < n) corr1d_rows<T, NV, Masked, 1, Stream>(in + i + c, out + i, c, s2, fw, sym, l, m);
 }
 
 // Lanes [l, l + NV * L + (Masked ? m : 0)) of output row i of the running sum, whose state
@@ -155,7 +164,7 @@ inline void uniform1d_row(const T* const* in, T* const* out, T* state, int64_t c
 // (n + size - 1 pieces of kVectors vectors) stay in L1 while all n outputs read them, so each
 // input line comes from L2 or memory once per block, where row by row over the whole width it
 // came size times (a 4000-wide float row is 16 KiB: size rows of it do not fit L1).
-template <class T>
+template <class T, bool Stream = false>
 void corr1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T* w, int64_t size,
             int sym) {
   constexpr int L = kLanes<T>;
@@ -163,14 +172,24 @@ void corr1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T
   const T* fw = w + c;
   int64_t l = 0;
   for (; l + kVectors * L <= lanes; l += kVectors * L)
-    corr1d_column<T, kVectors, false>(in, out, n, c, s2, fw, sym, size, l, 0);
-  for (; l + L <= lanes; l += L) corr1d_column<T, 1, false>(in, out, n, c, s2, fw, sym, size, l, 0);
+    corr1d_column<T, kVectors, false, Stream>(in, out, n, c, s2, fw, sym, size, l, 0);
+  for (; l + L <= lanes; l += L)
+    corr1d_column<T, 1, false, Stream>(in, out, n, c, s2, fw, sym, size, l, 0);
   if (l < lanes)
-    corr1d_column<T, 0, true>(in, out, n, c, s2, fw, sym, size, l, static_cast<int>(lanes - l));
+    corr1d_column<T, 0, true, Stream>(in, out, n, c, s2, fw, sym, size, l,
+                                      static_cast<int>(lanes - l));
+  if (Stream) stream_fence();
+}
+
+// corr1d with its outputs stored non-temporally (filter1d.h: `_nt`).
+template <class T>
+void corr1d_nt(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T* w,
+               int64_t size, int sym) {
+  corr1d<T, true>(in, out, n, lanes, w, size, sym);
 }
 
 // Along one line: output positions [i, i + NV * L + (Masked ? m : 0)).
-template <class T, int NV, bool Masked>
+template <class T, int NV, bool Masked, bool Stream>
 inline void corr1d_line_block(const T* in, T* out, int64_t i, int64_t c, int64_t s2, const T* fw,
                               int sym, int m) {
   using LN = Lanes<T, NV, Masked>;
@@ -204,19 +223,26 @@ inline void corr1d_line_block(const T* in, T* out, int64_t i, int64_t c, int64_t
     }
   }
 #pragma GCC unroll 8
-  for (int u = 0; u < U; ++u) LN::st(out + i, u, m, acc[u]);
+  for (int u = 0; u < U; ++u) LN::template out<Stream>(out + i, u, m, acc[u]);
 }
 
-template <class T>
+template <class T, bool Stream = false>
 void corr1d_line(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym) {
   constexpr int L = kLanes<T>;
   const int64_t c = size / 2, s2 = size - c - 1;
   const T* fw = w + c;
   int64_t i = 0;
   for (; i + kVectors * L <= n; i += kVectors * L)
-    corr1d_line_block<T, kVectors, false>(in, out, i, c, s2, fw, sym, 0);
-  for (; i + L <= n; i += L) corr1d_line_block<T, 1, false>(in, out, i, c, s2, fw, sym, 0);
-  if (i < n) corr1d_line_block<T, 0, true>(in, out, i, c, s2, fw, sym, static_cast<int>(n - i));
+    corr1d_line_block<T, kVectors, false, Stream>(in, out, i, c, s2, fw, sym, 0);
+  for (; i + L <= n; i += L) corr1d_line_block<T, 1, false, Stream>(in, out, i, c, s2, fw, sym, 0);
+  if (i < n)
+    corr1d_line_block<T, 0, true, Stream>(in, out, i, c, s2, fw, sym, static_cast<int>(n - i));
+  if (Stream) stream_fence();
+}
+
+template <class T>
+void corr1d_line_nt(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym) {
+  corr1d_line<T, true>(in, out, n, w, size, sym);
 }
 
 // Row by row over chunks of kStateLanes lanes, so each input row is read once per chunk
@@ -277,7 +303,7 @@ void uniform1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, int6
 }
 
 // Along one line: window sums of positions [i, i + NV * L + (Masked ? m : 0)).
-template <class T, int NV, bool Masked>
+template <class T, int NV, bool Masked, bool Stream>
 inline void uniform1d_line_block(const T* in, T* out, int64_t i, int64_t size, V<T> div_v, int m) {
   using LN = Lanes<T, NV, Masked>;
   constexpr int U = LN::U;
@@ -288,18 +314,25 @@ inline void uniform1d_line_block(const T* in, T* out, int64_t i, int64_t size, V
 #pragma GCC unroll 8
     for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in + i + k, u, m));
 #pragma GCC unroll 8
-  for (int u = 0; u < U; ++u) LN::st(out + i, u, m, div(s[u], div_v));
+  for (int u = 0; u < U; ++u) LN::template out<Stream>(out + i, u, m, div(s[u], div_v));
 }
 
-template <class T>
+template <class T, bool Stream = false>
 void uniform1d_line(const T* in, T* out, int64_t n, int64_t size) {
   constexpr int L = kLanes<T>;
   const V<T> div_v = set1<T>(static_cast<T>(size));
   int64_t i = 0;
   for (; i + kVectors * L <= n; i += kVectors * L)
-    uniform1d_line_block<T, kVectors, false>(in, out, i, size, div_v, 0);
-  for (; i + L <= n; i += L) uniform1d_line_block<T, 1, false>(in, out, i, size, div_v, 0);
-  if (i < n) uniform1d_line_block<T, 0, true>(in, out, i, size, div_v, static_cast<int>(n - i));
+    uniform1d_line_block<T, kVectors, false, Stream>(in, out, i, size, div_v, 0);
+  for (; i + L <= n; i += L) uniform1d_line_block<T, 1, false, Stream>(in, out, i, size, div_v, 0);
+  if (i < n)
+    uniform1d_line_block<T, 0, true, Stream>(in, out, i, size, div_v, static_cast<int>(n - i));
+  if (Stream) stream_fence();
+}
+
+template <class T>
+void uniform1d_line_nt(const T* in, T* out, int64_t n, int64_t size) {
+  uniform1d_line<T, true>(in, out, n, size);
 }
 
 // SciPy's running sum along one line: scalar, the chain is the loop's whole cost.
@@ -313,20 +346,6 @@ void uniform1d_run(const T* in, T* out, int64_t n, int64_t size) {
     s += in[i - 1 + size] - in[i - 1];
     out[i] = s / d;
   }
-}
-
-inline void copy_stream(const float* in, float* out, int64_t n) {
-  constexpr int L = kLanes<float>;
-  const uintptr_t a = reinterpret_cast<uintptr_t>(out);
-  int64_t i = a % sizeof(float) ? n : std::min<int64_t>(n, ((64 - (a & 63)) & 63) / 4);
-  std::memcpy(out, in, static_cast<size_t>(i) * sizeof(float));
-  for (; i + 4 * L <= n; i += 4 * L) {
-#pragma GCC unroll 4
-    for (int u = 0; u < 4; ++u) stream(out + i + u * L, load(in + i + u * L));
-  }
-  for (; i + L <= n; i += L) stream(out + i, load(in + i));
-  std::memcpy(out + i, in + i, static_cast<size_t>(n - i) * sizeof(float));
-  stream_fence();
 }
 
 inline constexpr npfast::filter1d::Table kTable = {

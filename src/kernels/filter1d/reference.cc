@@ -2,7 +2,6 @@
 // Written as SciPy's NI_Correlate1D / NI_UniformFilter1D loops (filter1d.h).
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include "src/kernels/filter1d/filter1d.h"
@@ -111,10 +110,6 @@ void uniform1d_run_ref(const T* in, T* out, int64_t n, int64_t size) {
   for (int64_t t = 0; t < n + size - 1; ++t) rows[t] = in + t;
   for (int64_t i = 0; i < n; ++i) res[i] = out + i;
   uniform1d_ref<T>(rows.data(), res.data(), n, 1, size);
-}
-
-void copy_ref(const float* in, float* out, int64_t n) {
-  std::memcpy(out, in, static_cast<size_t>(n) * sizeof(float));
 }
 
 }  // namespace
