@@ -55,9 +55,10 @@ constexpr int64_t kDirectUniform = 32;
 // memory without first being read for ownership (a third of a streaming filter's traffic), but
 // is no longer in the cache. Measured on the development machine (1 thread, CPU time per
 // pixel): a copy's time per byte doubles between 3300^2 and 4000^2 float32 (87 and 128 MB read
-// and written), where the data leaves the cache share this process gets; streamed outputs
-// were 10-50% slower up to 2500^2, level at 3000^2, faster from 3500^2.
-constexpr int64_t kStreamBytes = int64_t{40} << 20;
+// and written), where the data leaves the cache share this process gets (which varies with
+// what else runs); streamed outputs were 10-50% slower up to 2500^2, at 3000^2 0.5 ns per
+// pixel where plain stores took 0.45-0.73, faster from 3500^2.
+constexpr int64_t kStreamBytes = int64_t{32} << 20;
 
 bool streams(const View& out) {
   return out.size() * static_cast<int64_t>(itemsize(out.dtype)) >= kStreamBytes;
