@@ -5,6 +5,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -155,16 +156,30 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
   const bool same = in.data == out.data;
   const int64_t band = same ? n : std::min(band_max, n), nbands = (n + band - 1) / band;
   const int64_t blocks = outer * nbands;
+  // Rows a multiple of 4 KiB apart share their L1 sets, column for column: the pass across
+  // rows, which reads a chunk of every row it spans at once, evicts its own rows when it spans
+  // more than the 12 ways hold. Scratch rows then lie one cache line further apart, and the
+  // input rows of a vertical-first pass spanning more than 8 rows are copied into such rows (a
+  // ring: each row once, kept for the next band): gaussian sigma 2 on 1024- and 2048-wide
+  // images 15-20% faster; a 5-row uniform filter was 30% slower with the copy.
+  auto aliases = [](int64_t bytes) { return bytes % 4096 == 0; };
+  const int64_t rp = W + (aliases(W * static_cast<int64_t>(sizeof(T))) ? 64 / sizeof(T) : 0);
+  const int64_t R = band + bv + av;  // rows the pass across rows reads per band
+  const bool ring = rows_first && !same && bv + av + 1 > 8 && aliases(in.strides[a]);
   // Scratch per block: rows_first, the band's vertical results as padded rows; otherwise the
   // along-row results of every row the band reads, and one padded row.
-  const int64_t tsize = rows_first ? band * pitch : (band + bv + av) * W;
+  const int64_t tsize = rows_first ? band * pitch : R * rp;
   const double ns = ns_per_element * static_cast<double>(band * W);
   parallel_for(blocks, grain_for(blocks, ns), [&](int64_t b0, int64_t b1) {
     Buffer<T> tmp(static_cast<size_t>(tsize)), fill(static_cast<size_t>(W));
     Buffer<T> line(static_cast<size_t>(rows_first ? 0 : pitch));
-    Buffer<const T*> rin(static_cast<size_t>(band + bv + av));
+    Buffer<const T*> rin(static_cast<size_t>(R));
     Buffer<T*> rout(static_cast<size_t>(band));
-    Buffer<T> plane(static_cast<size_t>(same ? n * W : 0));
+    Buffer<T> plane(static_cast<size_t>(same ? n * rp : 0));
+    // The ring: slot s holds the row of band position held[s] of plane ring_o.
+    Buffer<T> rows(static_cast<size_t>(ring ? R * rp : 0));
+    Buffer<int64_t> held(static_cast<size_t>(ring ? R : 0));
+    int64_t ring_o = -1;
     std::fill(fill.get(), fill.get() + W, cv);
     for (int64_t blk = b0; blk < b1; ++blk) {
       int64_t o = blk / nbands;
@@ -175,15 +190,30 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
       auto out_row = [&](int64_t k) { return reinterpret_cast<T*>(dst + k * out.strides[a]); };
       if (same)
         for (int64_t k = 0; k < n; ++k)
-          std::memcpy(plane.get() + k * W, src + k * in.strides[a],
+          std::memcpy(plane.get() + k * rp, src + k * in.strides[a],
                       static_cast<size_t>(W) * sizeof(T));
       auto in_row = [&](int64_t k) {
-        return same ? plane.get() + k * W : reinterpret_cast<const T*>(src + k * in.strides[a]);
+        return same ? plane.get() + k * rp : reinterpret_cast<const T*>(src + k * in.strides[a]);
       };
+      if (ring && ring_o != o) {
+        std::fill(held.get(), held.get() + R, std::numeric_limits<int64_t>::min());
+        ring_o = o;
+      }
       // Rows of the vertical pass's input: the band's positions with its extension.
       for (int64_t r = 0; r < m + bv + av; ++r) {
-        const int64_t k = map_index(i0 + r - bv, n, modev);
+        const int64_t pos = i0 + r - bv, k = map_index(pos, n, modev);
         rin[r] = k < 0 ? fill.get() : in_row(k);
+        if (ring && k >= 0) {
+          // Consecutive positions take distinct slots; a band's first R - band rows are the
+          // previous band's last ones, already there.
+          const int64_t slot = ((pos % R) + R) % R;
+          T* dst_row = rows.get() + slot * rp;
+          if (held[slot] != pos) {
+            std::memcpy(dst_row, rin[r], static_cast<size_t>(W) * sizeof(T));
+            held[slot] = pos;
+          }
+          rin[r] = dst_row;
+        }
       }
       if (rows_first) {
         // Vertical into padded rows, then along each padded row into the output.
@@ -198,7 +228,7 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
         // Along every row the band's vertical pass reads (its neighbours' too), then vertical.
         for (int64_t r = 0; r < m + bv + av; ++r) {
           if (rin[r] == fill.get()) continue;  // the first pass's output is extended by cval
-          T* res = tmp.get() + r * W;
+          T* res = tmp.get() + r * rp;
           if (W > 2 * e) {
             // The interior straight from the row; only the ends through padded pieces.
             const T* row = rin[r];
