@@ -305,24 +305,15 @@ int64_t corr1d_line_sym(const float* in, float* out, int64_t n, const float* fw,
   return i;
 }
 
-template <bool Stream>
+// corr1d_line_sym for a radius c known at run time: C = 1 .. kMaxSymRadius, else none.
+constexpr int kMaxSymRadius = 12;
+template <bool Stream, int C = 1>
 int64_t corr1d_line_sym_any(const float* in, float* out, int64_t n, const float* fw, int64_t c,
                             int sym) {
-  switch (c) {
-    case 1: return corr1d_line_sym<1, Stream>(in, out, n, fw, sym);
-    case 2: return corr1d_line_sym<2, Stream>(in, out, n, fw, sym);
-    case 3: return corr1d_line_sym<3, Stream>(in, out, n, fw, sym);
-    case 4: return corr1d_line_sym<4, Stream>(in, out, n, fw, sym);
-    case 5: return corr1d_line_sym<5, Stream>(in, out, n, fw, sym);
-    case 6: return corr1d_line_sym<6, Stream>(in, out, n, fw, sym);
-    case 7: return corr1d_line_sym<7, Stream>(in, out, n, fw, sym);
-    case 8: return corr1d_line_sym<8, Stream>(in, out, n, fw, sym);
-    case 9: return corr1d_line_sym<9, Stream>(in, out, n, fw, sym);
-    case 10: return corr1d_line_sym<10, Stream>(in, out, n, fw, sym);
-    case 11: return corr1d_line_sym<11, Stream>(in, out, n, fw, sym);
-    case 12: return corr1d_line_sym<12, Stream>(in, out, n, fw, sym);
-    default: return 0;
-  }
+  if (c == C) return corr1d_line_sym<C, Stream>(in, out, n, fw, sym);
+  if constexpr (C < kMaxSymRadius)
+    return corr1d_line_sym_any<Stream, C + 1>(in, out, n, fw, c, sym);
+  return 0;
 }
 #endif
 
