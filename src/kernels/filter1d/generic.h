@@ -189,7 +189,8 @@ void corr1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T
   const T* fw = w + c;
   if ((size + 1) * lanes * static_cast<int64_t>(sizeof(T)) <= kRowsInL1) {
     int64_t i = 0;
-    for (; i + 2 <= n; i += 2) corr1d_across<T, 2, Stream>(in + i + c, out + i, lanes, c, s2, fw, sym);
+    for (; i + 2 <= n; i += 2)
+      corr1d_across<T, 2, Stream>(in + i + c, out + i, lanes, c, s2, fw, sym);
     if (i < n) corr1d_across<T, 1, Stream>(in + i + c, out + i, lanes, c, s2, fw, sym);
     if (Stream) stream_fence();
     return;
