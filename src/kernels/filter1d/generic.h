@@ -71,7 +71,33 @@ inline void corr1d_rows(const T* const* x, T* const* out, int64_t c, int64_t s2,
   using LN = Lanes<T, NV, Masked>;
   constexpr int U = LN::U;
   V<T> acc[R][U];
-  if (sym != 0) {
+  if (R == 2 && sym != 0) {
+    // Two rows share their loads: at tap j, output 0 pairs rows j and -j, output 1 rows
+    // j + 1 and 1 - j; row j + 1 is output 0's lower row at tap j + 1, row -j output 1's
+    // upper row there. Two loads per tap for both outputs; the same sums in the same order.
+    const V<T> w0 = set1<T>(fw[0]);
+    V<T> lo[U], hi[U];  // lo: row j (output 0), hi: row 1 - j (output 1)
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) {
+      acc[0][u] = mul(LN::ld(x[0] + l, u, m), w0);
+      acc[R - 1][u] = mul(LN::ld(x[1] + l, u, m), w0);
+      lo[u] = LN::ld(x[-c] + l, u, m);
+      hi[u] = LN::ld(x[1 + c] + l, u, m);
+    }
+    for (int64_t j = -c; j < 0; ++j) {
+      const V<T> wj = set1<T>(fw[j]);
+      const T* next_lo = x[j + 1] + l;
+      const T* next_hi = x[-j] + l;
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) {
+        const V<T> nlo = LN::ld(next_lo, u, m), nhi = LN::ld(next_hi, u, m);
+        acc[0][u] = madd<T>(sym > 0 ? add(lo[u], nhi) : sub(lo[u], nhi), wj, acc[0][u]);
+        acc[R - 1][u] = madd<T>(sym > 0 ? add(nlo, hi[u]) : sub(nlo, hi[u]), wj, acc[R - 1][u]);
+        lo[u] = nlo;
+        hi[u] = nhi;
+      }
+    }
+  } else if (sym != 0) {
     const V<T> w0 = set1<T>(fw[0]);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
