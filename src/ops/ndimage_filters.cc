@@ -1,9 +1,11 @@
 // correlate1d, uniform_filter1d and their fused pairs: argument checks, then line passes
 // (ndimage_line.h) with the filter1d kernels, or two passes fused over bands of rows
 // (pair_fused).
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -52,6 +54,19 @@ ndimage::LinePass line_pass(int axis, int64_t size, int64_t origin, Border mode,
 constexpr int64_t kDirectUniform = 32;
 
 using ndimage::symmetry;
+
+// Non-temporal stores for an output of at least kStreamBytes: each output line then goes to
+// memory without first being read for ownership (a third of a streaming filter's traffic), but
+// is no longer in the cache. Measured on the development machine (1 thread, CPU time per
+// pixel): a copy's time per byte doubles between 3300^2 and 4000^2 float32 (87 and 128 MB read
+// and written), where the data leaves the cache share this process gets (which varies with
+// what else runs); streamed outputs were 10-50% slower up to 2500^2, at 3000^2 0.5 ns per
+// pixel where plain stores took 0.45-0.73, faster from 3500^2.
+constexpr int64_t kStreamBytes = int64_t{32} << 20;
+
+bool streams(const View& out) {
+  return out.size() * static_cast<int64_t>(itemsize(out.dtype)) >= kStreamBytes;
+}
 
 template <class T>
 void correlate1d_as(const View& input, const double* weights, int64_t size, int axis,
@@ -112,8 +127,9 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
 
 // Two fused line passes over an N-D array whose last axis is contiguous in both views: one
 // across rows (along axis `a`: vert(rows_in, rows_out, m, W) on m + bv + av row pointers
-// extended as modev) and one along rows (horiz(padded, res): a row with bh / ah extension
-// room, extended here as modeh, into W results), vertical first when rows_first. Bands of
+// extended as modev) and one along rows (horiz(ext, res, count): count results from an
+// extended run of count + bh + ah elements, extended here as modeh), vertical first when
+// rows_first. Bands of
 // `band` positions along `a`; the rows a band needs from its neighbours are recomputed, so each
 // output element is computed as by the two passes one after the other. In place (out is in),
 // a block is a whole plane (all positions along `a`), first copied to scratch.
@@ -125,21 +141,36 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
   const int64_t n = in.shape[a], W = in.shape[last];
   const T cv = static_cast<T>(cval);
   const int64_t pitch = W + bh + ah;  // a padded row: bh extension, W elements, ah extension
+  const int64_t e = bh + ah;          // the along-row filter's reach beyond its output
   const ndimage::OuterAxes outer_axes(in, a, last);
   const int64_t outer = outer_axes.size;
   const bool same = in.data == out.data;
   const int64_t band = same ? n : std::min(band_max, n), nbands = (n + band - 1) / band;
   const int64_t blocks = outer * nbands;
+  // Rows a multiple of 4 KiB apart share their L1 sets, column for column: the pass across
+  // rows, which reads a chunk of every row it spans at once, evicts its own rows when it spans
+  // more than the 12 ways hold. Scratch rows then lie one cache line further apart, and the
+  // input rows of a vertical-first pass spanning more than 8 rows are copied into such rows (a
+  // ring: each row once, kept for the next band): gaussian sigma 2 on 1024- and 2048-wide
+  // images 15-20% faster; a 5-row uniform filter was 30% slower with the copy.
+  auto aliases = [](int64_t bytes) { return bytes % 4096 == 0; };
+  const int64_t rp = W + (aliases(W * static_cast<int64_t>(sizeof(T))) ? 64 / sizeof(T) : 0);
+  const int64_t R = band + bv + av;  // rows the pass across rows reads per band
+  const bool ring = rows_first && !same && bv + av + 1 > 8 && aliases(in.strides[a]);
   // Scratch per block: rows_first, the band's vertical results as padded rows; otherwise the
   // along-row results of every row the band reads, and one padded row.
-  const int64_t tsize = rows_first ? band * pitch : (band + bv + av) * W;
+  const int64_t tsize = rows_first ? band * pitch : R * rp;
   const double ns = ns_per_element * static_cast<double>(band * W);
   parallel_for(blocks, grain_for(blocks, ns), [&](int64_t b0, int64_t b1) {
     Buffer<T> tmp(static_cast<size_t>(tsize)), fill(static_cast<size_t>(W));
     Buffer<T> line(static_cast<size_t>(rows_first ? 0 : pitch));
-    Buffer<const T*> rin(static_cast<size_t>(band + bv + av));
+    Buffer<const T*> rin(static_cast<size_t>(R));
     Buffer<T*> rout(static_cast<size_t>(band));
-    Buffer<T> plane(static_cast<size_t>(same ? n * W : 0));
+    Buffer<T> plane(static_cast<size_t>(same ? n * rp : 0));
+    // The ring: slot s holds the row of band position held[s] of plane ring_o.
+    Buffer<T> rows(static_cast<size_t>(ring ? R * rp : 0));
+    Buffer<int64_t> held(static_cast<size_t>(ring ? R : 0));
+    int64_t ring_o = -1;
     std::fill(fill.get(), fill.get() + W, cv);
     for (int64_t blk = b0; blk < b1; ++blk) {
       int64_t o = blk / nbands;
@@ -150,15 +181,30 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
       auto out_row = [&](int64_t k) { return reinterpret_cast<T*>(dst + k * out.strides[a]); };
       if (same)
         for (int64_t k = 0; k < n; ++k)
-          std::memcpy(plane.get() + k * W, src + k * in.strides[a],
+          std::memcpy(plane.get() + k * rp, src + k * in.strides[a],
                       static_cast<size_t>(W) * sizeof(T));
       auto in_row = [&](int64_t k) {
-        return same ? plane.get() + k * W : reinterpret_cast<const T*>(src + k * in.strides[a]);
+        return same ? plane.get() + k * rp : reinterpret_cast<const T*>(src + k * in.strides[a]);
       };
+      if (ring && ring_o != o) {
+        std::fill(held.get(), held.get() + R, std::numeric_limits<int64_t>::min());
+        ring_o = o;
+      }
       // Rows of the vertical pass's input: the band's positions with its extension.
       for (int64_t r = 0; r < m + bv + av; ++r) {
-        const int64_t k = map_index(i0 + r - bv, n, modev);
+        const int64_t pos = i0 + r - bv, k = map_index(pos, n, modev);
         rin[r] = k < 0 ? fill.get() : in_row(k);
+        if (ring && k >= 0) {
+          // Consecutive positions take distinct slots; a band's first R - band rows are the
+          // previous band's last ones, already there.
+          const int64_t slot = ((pos % R) + R) % R;
+          T* dst_row = rows.get() + slot * rp;
+          if (held[slot] != pos) {
+            std::memcpy(dst_row, rin[r], static_cast<size_t>(W) * sizeof(T));
+            held[slot] = pos;
+          }
+          rin[r] = dst_row;
+        }
       }
       if (rows_first) {
         // Vertical into padded rows, then along each padded row into the output.
@@ -167,17 +213,33 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
         for (int64_t i = 0; i < m; ++i) {
           T* padded = tmp.get() + i * pitch;
           ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
-          horiz(static_cast<const T*>(padded), out_row(i0 + i));
+          horiz(static_cast<const T*>(padded), out_row(i0 + i), W);
         }
       } else {
         // Along every row the band's vertical pass reads (its neighbours' too), then vertical.
         for (int64_t r = 0; r < m + bv + av; ++r) {
           if (rin[r] == fill.get()) continue;  // the first pass's output is extended by cval
-          T* padded = line.get();
-          std::memcpy(padded + bh, rin[r], static_cast<size_t>(W) * sizeof(T));
-          ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
-          T* res = tmp.get() + r * W;
-          horiz(static_cast<const T*>(padded), res);
+          T* res = tmp.get() + r * rp;
+          if (W > 2 * e && W >= 1024) {
+            // The interior straight from the row; only the ends through padded pieces (on
+            // shorter rows the three calls cost more than the copy: sobel 256^2 15% slower).
+            const T* row = rin[r];
+            auto ext = [&](int64_t k) {
+              const int64_t j = map_index(k, W, modeh);
+              return j < 0 ? cv : row[j];
+            };
+            T* piece = line.get();
+            for (int64_t k = 0; k < bh + e; ++k) piece[k] = ext(k - bh);
+            horiz(static_cast<const T*>(piece), res, bh);
+            horiz(row, res + bh, W - e);
+            for (int64_t k = 0; k < ah + e; ++k) piece[k] = ext(W - ah - bh + k);
+            horiz(static_cast<const T*>(piece), res + W - ah, ah);
+          } else {
+            T* padded = line.get();
+            std::memcpy(padded + bh, rin[r], static_cast<size_t>(W) * sizeof(T));
+            ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
+            horiz(static_cast<const T*>(padded), res, W);
+          }
           rin[r] = res;
         }
         for (int64_t i = 0; i < m; ++i) rout[i] = out_row(i0 + i);
@@ -200,8 +262,13 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
   const int64_t nv = rows_first ? n0 : n1, nh = rows_first ? n1 : n0;
   const int symv = rows_first ? sym0 : sym1, symh = rows_first ? sym1 : sym0;
   const filter1d::Table& t = kernels<filter1d::Table>();
-  const filter1d::Corr1dFn<T> kv = of<T>(t.f32_corr1d, t.f64_corr1d);
-  const filter1d::Corr1dLineFn<T> kh = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
+  // The pass that writes the output stores non-temporally into a large float32 output.
+  const bool nt = streams(out);
+  const filter1d::Corr1dFn<T> kv =
+      nt && !rows_first ? of<T>(t.f32_corr1d_nt, t.f64_corr1d) : of<T>(t.f32_corr1d, t.f64_corr1d);
+  const filter1d::Corr1dLineFn<T> kh = nt && rows_first
+                                           ? of<T>(t.f32_corr1d_line_nt, t.f64_corr1d_line)
+                                           : of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
   pair_fused<T>(
       in, out, rows_first ? axis0 : axis1, rows_first, nv / 2, nv - nv / 2 - 1,
       rows_first ? mode0 : mode1, nh / 2, nh - nh / 2 - 1, rows_first ? mode1 : mode0, 16, cval,
@@ -209,9 +276,7 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
       [&](const T* const* rin, T* const* rout, int64_t m, int64_t W) {
         kv(rin, rout, m, W, wv.data(), nv, symv);
       },
-      [&](const T* padded, T* res) {
-        kh(padded, res, in.shape[in.ndim - 1], wh.data(), nh, symh);
-      });
+      [&](const T* ext, T* res, int64_t count) { kh(ext, res, count, wh.data(), nh, symh); });
 }
 
 // Fused passes in place copy one plane (the axes `a` and last) per block: worth it while a
@@ -276,16 +341,25 @@ void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mod
   }
   const filter1d::Table& t = kernels<filter1d::Table>();
   const int64_t b0 = size0 / 2 + origin0, b1 = size1 / 2 + origin1;
-  // Bands of kReanchor rows: the vertical running sums restart where the unfused pass's do.
+  // Window sums (size0 <= kDirectRows) carry nothing from row to row: bands of
+  // kUniformBandBytes of vertical results, which stay in L2 for the horizontal pass (64 rows
+  // of a 4000-wide image did not: 1 MiB of results beside 1 MiB of input rows). Running sums:
+  // bands of kReanchor rows, restarting where the unfused pass's do.
+  constexpr int64_t kUniformBandBytes = int64_t{256} << 10;
+  const int64_t pitch_bytes = (input.shape[last] + size1 - 1) * 4;
+  const int64_t band =
+      size0 <= filter1d::kDirectRows
+          ? std::clamp<int64_t>(kUniformBandBytes / pitch_bytes, 1, filter1d::kReanchor)
+          : filter1d::kReanchor;
+  const filter1d::Uniform1dLineFn<float> kh =
+      streams(out) ? t.f32_uniform1d_line_nt : t.f32_uniform1d_line;
   pair_fused<float>(
-      input, out, axis0, true, b0, size0 - 1 - b0, mode0, b1, size1 - 1 - b1, mode1,
-      filter1d::kReanchor, cval, 1.0,
+      input, out, axis0, true, b0, size0 - 1 - b0, mode0, b1, size1 - 1 - b1, mode1, band, cval,
+      1.0,
       [&](const float* const* rin, float* const* rout, int64_t m, int64_t W) {
         t.f32_uniform1d(rin, rout, m, W, size0);
       },
-      [&](const float* padded, float* res) {
-        t.f32_uniform1d_line(padded, res, input.shape[last], size1);
-      });
+      [&](const float* ext, float* res, int64_t count) { kh(ext, res, count, size1); });
 }
 
 void uniform_filter1d(const View& input, int64_t size, int axis, const View& out, Border mode,

@@ -267,9 +267,10 @@ def test_large_threaded_matches_scipy(isa):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fused_passes_equal_separate_passes(dtype, isa):
     # gaussian_filter / sobel / prewitt fuse their last two passes over bands of rows: the
-    # same bits as the passes one after the other.
+    # same bits as the passes one after the other. Rows 4 KiB apart (1024 floats, 512
+    # doubles and their multiples) go through skewed scratch rows.
     from npfast._filters import _gaussian_weights
-    for shape in [(37, 1003), (70, 9), (5, 40, 33), (150, 20)]:
+    for shape in [(37, 1003), (70, 9), (5, 40, 33), (150, 20), (70, 1024), (3, 20, 1024)]:
         x = make(shape, dtype)
         for mode in MODES:
             want = np.empty_like(x)
@@ -294,6 +295,25 @@ def test_fused_passes_equal_separate_passes(dtype, isa):
                     nn.uniform_filter1d(want, size, ax, want, mode, 2.5, origin)
                 got = nn.uniform_filter(x, size, mode=mode, cval=2.5, origin=origin)
                 np.testing.assert_array_equal(got, want)
+
+
+def test_streamed_outputs_equal_separate_passes():
+    # Fused outputs of at least 32 MiB leave through non-temporal stores (src/ops/
+    # ndimage_filters.cc, kStreamBytes): the same bits as the passes one after the other.
+    from npfast._filters import _gaussian_weights
+    x = make((2049, 4099), np.float32)
+    want = np.empty_like(x)
+    nn.correlate1d(x, [-1, 0, 1], 0, want)
+    nn.correlate1d(want, [1, 2, 1], 1, want)
+    np.testing.assert_array_equal(nn.sobel(x, 0), want)
+    want = x.copy()
+    for ax in (0, 1):
+        nn.correlate1d(want, _gaussian_weights(2.0, 0, 4.0, None), ax, want)
+    np.testing.assert_array_equal(nn.gaussian_filter(x, 2.0), want)
+    want = x.copy()
+    for ax in (0, 1):
+        nn.uniform_filter1d(want, 5, ax, want)
+    np.testing.assert_array_equal(nn.uniform_filter(x, 5), want)
 
 
 @pytest.mark.parametrize("size", [5, 50])

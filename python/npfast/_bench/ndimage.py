@@ -146,6 +146,8 @@ def run(ctx, out_dir):
         sec.note(f"Loaded machine: load average {load:.1f} on {cores} cores at the end of this "
                  "section; absolute times and the cliff check are noisy, ratios less so.")
     llc_text = f"{llc >> 20} MiB" if llc else "unknown"
+    if ctx.limits.get("cache_edge"):
+        llc_text += " (the cache edge measured in the limits section)"
     if cliffs:
         sec.note(f"Cliffs (> {CLIFF}x the best smaller size, not explained by leaving the "
                  f"{llc_text} LLC at >= {STREAMING:.0%} of bw): " + "; ".join(cliffs))

@@ -23,6 +23,10 @@
 //   then for i = 1..n-1: s += in[i - 1 + size][l] - in[i - 1][l]; out[i][l] = s / size.
 // In float (T = float), s restarts from the window sum every kReanchor positions: a float
 // running sum would drift by about sqrt(n) roundings over a long line (SciPy's runs in double).
+// In float with size <= kDirectRows there is no running sum: out[i][l] = (in[i][l] +
+// in[i + 1][l] + ... + in[i + size - 1][l]) / size, summed left to right as
+// f32_uniform1d_line's windows: no state from one position to the next, so a pass can be cut
+// into bands of any height (the fused 2-D filter's bands then stay in L1 / L2).
 //
 // Contract of `f32_uniform1d_line__<isa>`: along one contiguous extended line (n + size - 1
 // elements), out[i] = (in[i] + in[i + 1] + ... + in[i + size - 1]) / size, summed left to
@@ -33,6 +37,12 @@
 // one contiguous extended line (n + size - 1 elements): SciPy's order exactly, without the
 // transpose into lanes. One add chain per line (SciPy's own loop); a block of lanes costs more
 // in the transpose than the chain does.
+//
+// Contract of `f32_corr1d_nt__<isa>`, `f32_corr1d_line_nt__<isa>` and
+// `f32_uniform1d_line_nt__<isa>`: the results of the kernel without `_nt`, bit for bit, stored
+// with non-temporal stores where an output vector is aligned, then a store fence: the fused 2-D
+// filters' last pass into an image far larger than the cache, whose lines then go to memory
+// without first being read for ownership. The scalar reference is the plain one.
 //
 // Every lane goes through the same operations in every ISA (the reference fuses with
 // std::fma exactly where the SIMD bodies do), so all ISAs give bitwise the same results. Kernels
@@ -53,6 +63,7 @@ using Corr1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t 
 template <class T>
 using Corr1dLineFn = void (*)(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym);
 constexpr int64_t kReanchor = 64;
+constexpr int64_t kDirectRows = 8;
 
 template <class T>
 using Uniform1dLineFn = void (*)(const T* in, T* out, int64_t n, int64_t size);

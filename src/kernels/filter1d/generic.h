@@ -37,47 +37,124 @@ struct Lanes {
     else
       store(p + u * kLanes<T>, v);
   }
+  // An output store: non-temporal when Stream and the vector is aligned (a row that does not
+  // start on a vector boundary is stored plainly), st otherwise.
+  template <bool Stream>
+  static void out(T* p, int u, int m, V<T> v) {
+    T* q = p + u * kLanes<T>;
+    if (Stream && !(Masked && u == NV) &&
+        reinterpret_cast<uintptr_t>(q) % (kLanes<T> * sizeof(T)) == 0)
+      stream(q, v);
+    else
+      st(p, u, m, v);
+  }
 };
 
-// Lanes [l, l + NV * L + (Masked ? m : 0)) of output row i (x: the row pointers of its
-// centre).
-template <class T, int NV, bool Masked>
-inline void corr1d_row(const T* const* x, T* out, int64_t c, int64_t s2, const T* fw, int sym,
-                       int64_t l, int m) {
+// Prefetches the kVectors vectors at p: in the column-chunk loops below, the chunk after next
+// of the row an output is the first to read, ahead of the hardware prefetcher, which does not
+// follow n + size - 1 short runs a row stride apart (one chunk ahead was 10% slower on a
+// 4000-wide uniform filter, four no faster).
+template <class T>
+inline void prefetch_chunk(const T* p) {
+  const char* c = reinterpret_cast<const char*>(p);
+#pragma GCC unroll 8
+  for (int v = 0; v < kVectors * kLanes<T> * static_cast<int>(sizeof(T)); v += 64)
+    __builtin_prefetch(c + v);
+}
+
+// Lanes [l, l + NV * L + (Masked ? m : 0)) of R consecutive output rows (x: the row pointers
+// of the first one's centre; out: the R rows). R rows at once give R * U independent sums to
+// overlap (one row's U sums are each a chain of size / 2 + 1 dependent multiply-adds).
+template <class T, int NV, bool Masked, int R, bool Stream>
+inline void corr1d_rows(const T* const* x, T* const* out, int64_t c, int64_t s2, const T* fw,
+                        int sym, int64_t l, int m) {
   using LN = Lanes<T, NV, Masked>;
   constexpr int U = LN::U;
-  V<T> acc[U];
-  if (sym != 0) {
+  V<T> acc[R][U];
+  if (R == 2 && sym != 0) {
+    // Two rows share their loads: at tap j, output 0 pairs rows j and -j, output 1 rows
+    // j + 1 and 1 - j; row j + 1 is output 0's lower row at tap j + 1, row -j output 1's
+    // upper row there. Two loads per tap for both outputs; the same sums in the same order.
     const V<T> w0 = set1<T>(fw[0]);
+    V<T> lo[U], hi[U];  // lo: row j (output 0), hi: row 1 - j (output 1)
 #pragma GCC unroll 8
-    for (int u = 0; u < U; ++u) acc[u] = mul(LN::ld(x[0] + l, u, m), w0);
+    for (int u = 0; u < U; ++u) {
+      acc[0][u] = mul(LN::ld(x[0] + l, u, m), w0);
+      acc[R - 1][u] = mul(LN::ld(x[1] + l, u, m), w0);
+      lo[u] = LN::ld(x[-c] + l, u, m);
+      hi[u] = LN::ld(x[1 + c] + l, u, m);
+    }
     for (int64_t j = -c; j < 0; ++j) {
       const V<T> wj = set1<T>(fw[j]);
-      const T* lo = x[j] + l;
-      const T* hi = x[-j] + l;
-      if (sym > 0) {
+      const T* next_lo = x[j + 1] + l;
+      const T* next_hi = x[-j] + l;
 #pragma GCC unroll 8
-        for (int u = 0; u < U; ++u)
-          acc[u] = madd<T>(add(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj, acc[u]);
-      } else {
+      for (int u = 0; u < U; ++u) {
+        const V<T> nlo = LN::ld(next_lo, u, m), nhi = LN::ld(next_hi, u, m);
+        acc[0][u] = madd<T>(sym > 0 ? add(lo[u], nhi) : sub(lo[u], nhi), wj, acc[0][u]);
+        acc[R - 1][u] = madd<T>(sym > 0 ? add(nlo, hi[u]) : sub(nlo, hi[u]), wj, acc[R - 1][u]);
+        lo[u] = nlo;
+        hi[u] = nhi;
+      }
+    }
+  } else if (sym != 0) {
+    const V<T> w0 = set1<T>(fw[0]);
 #pragma GCC unroll 8
-        for (int u = 0; u < U; ++u)
-          acc[u] = madd<T>(sub(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj, acc[u]);
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) acc[r][u] = mul(LN::ld(x[r] + l, u, m), w0);
+    for (int64_t j = -c; j < 0; ++j) {
+      const V<T> wj = set1<T>(fw[j]);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const T* lo = x[r + j] + l;
+        const T* hi = x[r - j] + l;
+        if (sym > 0) {
+#pragma GCC unroll 8
+          for (int u = 0; u < U; ++u)
+            acc[r][u] = madd<T>(add(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj, acc[r][u]);
+        } else {
+#pragma GCC unroll 8
+          for (int u = 0; u < U; ++u)
+            acc[r][u] = madd<T>(sub(LN::ld(lo, u, m), LN::ld(hi, u, m)), wj, acc[r][u]);
+        }
       }
     }
   } else {
     const V<T> wl = set1<T>(fw[s2]);
 #pragma GCC unroll 8
-    for (int u = 0; u < U; ++u) acc[u] = mul(LN::ld(x[s2] + l, u, m), wl);
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) acc[r][u] = mul(LN::ld(x[r + s2] + l, u, m), wl);
     for (int64_t j = -c; j < s2; ++j) {
       const V<T> wj = set1<T>(fw[j]);
-      const T* r = x[j] + l;
 #pragma GCC unroll 8
-      for (int u = 0; u < U; ++u) acc[u] = madd<T>(LN::ld(r, u, m), wj, acc[u]);
+      for (int r = 0; r < R; ++r) {
+        const T* p = x[r + j] + l;
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u) acc[r][u] = madd<T>(LN::ld(p, u, m), wj, acc[r][u]);
+      }
     }
   }
 #pragma GCC unroll 8
-  for (int u = 0; u < U; ++u) LN::st(out + l, u, m, acc[u]);
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) LN::template out<Stream>(out[r] + l, u, m, acc[r][u]);
+}
+
+// corr1d_rows over rows [0, n) of a block, two at a time.
+template <class T, int NV, bool Masked, bool Stream>
+inline void corr1d_column(const T* const* in, T* const* out, int64_t n, int64_t c, int64_t s2,
+                          const T* fw, int sym, int64_t size, int64_t l, int m) {
+  int64_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    if (!Masked) {
+      prefetch_chunk<T>(in[i + size - 1] + l + 2 * kVectors * kLanes<T>);
+      prefetch_chunk<T>(in[i + size] + l + 2 * kVectors * kLanes<T>);
+    }
+    corr1d_rows<T, NV, Masked, 2, Stream>(in + i + c, out + i, c, s2, fw, sym, l, m);
+  }
+  if (i < n) corr1d_rows<T, NV, Masked, 1, Stream>(in + i + c, out + i, c, s2, fw, sym, l, m);
 }
 
 // Lanes [l, l + NV * L + (Masked ? m : 0)) of output row i of the running sum, whose state
@@ -109,26 +186,61 @@ inline void uniform1d_row(const T* const* in, T* const* out, T* state, int64_t c
   }
 }
 
-// Row by row: each row's inputs stay in cache for the next.
-template <class T>
+// corr1d_rows for R output rows across all lanes.
+template <class T, int R, bool Stream>
+inline void corr1d_across(const T* const* x, T* const* out, int64_t lanes, int64_t c, int64_t s2,
+                          const T* fw, int sym) {
+  constexpr int L = kLanes<T>;
+  int64_t l = 0;
+  for (; l + kVectors * L <= lanes; l += kVectors * L)
+    corr1d_rows<T, kVectors, false, R, Stream>(x, out, c, s2, fw, sym, l, 0);
+  for (; l + L <= lanes; l += L) corr1d_rows<T, 1, false, R, Stream>(x, out, c, s2, fw, sym, l, 0);
+  if (l < lanes)
+    corr1d_rows<T, 0, true, R, Stream>(x, out, c, s2, fw, sym, l, static_cast<int>(lanes - l));
+}
+
+// Rows an output pair reads that fit L1 whole (with room for the outputs) are read row pair by
+// row pair. Wider ones go column chunk by column chunk, every row of the block in each: a
+// chunk's input rows (n + size - 1 pieces of kVectors vectors) stay in L1 while all n outputs
+// read them, so each input line comes from L2 or memory once per block, where row by row over
+// the whole width it came size times (a 4000-wide float row is 16 KiB: size rows of it do not
+// fit L1); the chunk loops cost 15% on 256-wide images, whose rows fit.
+constexpr int64_t kRowsInL1 = 24 << 10;
+
+template <class T, bool Stream = false>
 void corr1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T* w, int64_t size,
             int sym) {
   constexpr int L = kLanes<T>;
   const int64_t c = size / 2, s2 = size - c - 1;
   const T* fw = w + c;
-  for (int64_t i = 0; i < n; ++i) {
-    const T* const* x = in + i + c;
-    int64_t l = 0;
-    for (; l + kVectors * L <= lanes; l += kVectors * L)
-      corr1d_row<T, kVectors, false>(x, out[i], c, s2, fw, sym, l, 0);
-    for (; l + L <= lanes; l += L) corr1d_row<T, 1, false>(x, out[i], c, s2, fw, sym, l, 0);
-    if (l < lanes)
-      corr1d_row<T, 0, true>(x, out[i], c, s2, fw, sym, l, static_cast<int>(lanes - l));
+  if ((size + 1) * lanes * static_cast<int64_t>(sizeof(T)) <= kRowsInL1) {
+    int64_t i = 0;
+    for (; i + 2 <= n; i += 2)
+      corr1d_across<T, 2, Stream>(in + i + c, out + i, lanes, c, s2, fw, sym);
+    if (i < n) corr1d_across<T, 1, Stream>(in + i + c, out + i, lanes, c, s2, fw, sym);
+    if (Stream) stream_fence();
+    return;
   }
+  int64_t l = 0;
+  for (; l + kVectors * L <= lanes; l += kVectors * L)
+    corr1d_column<T, kVectors, false, Stream>(in, out, n, c, s2, fw, sym, size, l, 0);
+  for (; l + L <= lanes; l += L)
+    corr1d_column<T, 1, false, Stream>(in, out, n, c, s2, fw, sym, size, l, 0);
+  if (l < lanes)
+    corr1d_column<T, 0, true, Stream>(in, out, n, c, s2, fw, sym, size, l,
+                                      static_cast<int>(lanes - l));
+  if (Stream) stream_fence();
+}
+
+// corr1d with its outputs stored non-temporally (filter1d.h: `_nt`).
+template <class T>
+void corr1d_nt(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T* w,
+               int64_t size, int sym) {
+  corr1d<T, true>(in, out, n, lanes, w, size, sym);
 }
 
 // Along one line: output positions [i, i + NV * L + (Masked ? m : 0)).
-template <class T, int NV, bool Masked>
+template <class T, int NV, bool Masked, bool Stream>
 inline void corr1d_line_block(const T* in, T* out, int64_t i, int64_t c, int64_t s2, const T* fw,
                               int sym, int m) {
   using LN = Lanes<T, NV, Masked>;
@@ -162,29 +274,141 @@ inline void corr1d_line_block(const T* in, T* out, int64_t i, int64_t c, int64_t
     }
   }
 #pragma GCC unroll 8
-  for (int u = 0; u < U; ++u) LN::st(out + i, u, m, acc[u]);
+  for (int u = 0; u < U; ++u) LN::template out<Stream>(out + i, u, m, acc[u]);
 }
 
-template <class T>
+#if defined(__AVX512F__)
+// float, odd symmetric or antisymmetric weights of radius C, along a line: each vector of 16
+// outputs reads 16 + 2C inputs; three loads (one of them new per vector) and valignd shifts
+// give the 2C + 1 shifted vectors, where 2C + 1 unaligned loads split cache lines 15 times in
+// 16 (the kernel was load-bound: 12% faster alone). Same sums in the same order. Returns the
+// outputs done (whole vectors while the third load stays inside the extended line).
+// Inputs [o, o + 16) of the 48 in a0 | a1 | a2, o in [0, 32].
+template <int O>
+inline __m512 shifted(__m512 a0, __m512 a1, __m512 a2) {
+  if constexpr (O == 0) {
+    return a0;
+  } else if constexpr (O < 16) {
+    return _mm512_castsi512_ps(
+        _mm512_alignr_epi32(_mm512_castps_si512(a1), _mm512_castps_si512(a0), O));
+  } else if constexpr (O == 16) {
+    return a1;
+  } else {
+    return _mm512_castsi512_ps(
+        _mm512_alignr_epi32(_mm512_castps_si512(a2), _mm512_castps_si512(a1), O - 16));
+  }
+}
+
+// Taps K .. C - 1 of the folded sum (j = K - C: (x[K] +- x[2C - K]) * fw[j]), in order.
+template <int C, int K>
+inline __m512 sym_taps(__m512 acc, __m512 a0, __m512 a1, __m512 a2, const __m512* wv, int sym) {
+  if constexpr (K == C) {
+    return acc;
+  } else {
+    const __m512 lo = shifted<K>(a0, a1, a2), hi = shifted<2 * C - K>(a0, a1, a2);
+    acc = madd<float>(sym > 0 ? add(lo, hi) : sub(lo, hi), wv[C - K], acc);
+    return sym_taps<C, K + 1>(acc, a0, a1, a2, wv, sym);
+  }
+}
+
+template <int C, bool Stream>
+int64_t corr1d_line_sym(const float* in, float* out, int64_t n, const float* fw, int sym) {
+  using LN = Lanes<float, 1, false>;
+  constexpr int L = 16;
+  __m512 wv[C + 1];
+#pragma GCC unroll 17
+  for (int j = 0; j <= C; ++j) wv[j] = set1<float>(fw[-j]);
+  const int64_t end = n + 2 * C;  // the extended line's length
+  if (end < 3 * L) return 0;
+  int64_t i = 0;
+  __m512 a0 = load(in), a1 = load(in + L);
+  for (; i + L <= n && i + 3 * L <= end; i += L) {
+    const __m512 a2 = load(in + i + 2 * L);
+    const __m512 acc = mul(shifted<C>(a0, a1, a2), wv[0]);
+    LN::template out<Stream>(out + i, 0, 0, sym_taps<C, 0>(acc, a0, a1, a2, wv, sym));
+    a0 = a1;
+    a1 = a2;
+  }
+  return i;
+}
+
+// corr1d_line_sym for a radius c known at run time: C = 1 .. kMaxSymRadius, else none.
+constexpr int kMaxSymRadius = 12;
+template <bool Stream, int C = 1>
+int64_t corr1d_line_sym_any(const float* in, float* out, int64_t n, const float* fw, int64_t c,
+                            int sym) {
+  if (c == C) return corr1d_line_sym<C, Stream>(in, out, n, fw, sym);
+  if constexpr (C < kMaxSymRadius)
+    return corr1d_line_sym_any<Stream, C + 1>(in, out, n, fw, c, sym);
+  return 0;
+}
+#endif
+
+template <class T, bool Stream = false>
 void corr1d_line(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym) {
   constexpr int L = kLanes<T>;
   const int64_t c = size / 2, s2 = size - c - 1;
   const T* fw = w + c;
   int64_t i = 0;
+#if defined(__AVX512F__)
+  if constexpr (sizeof(T) == 4)
+    if (sym != 0) i = corr1d_line_sym_any<Stream>(in, out, n, fw, c, sym);
+#endif
   for (; i + kVectors * L <= n; i += kVectors * L)
-    corr1d_line_block<T, kVectors, false>(in, out, i, c, s2, fw, sym, 0);
-  for (; i + L <= n; i += L) corr1d_line_block<T, 1, false>(in, out, i, c, s2, fw, sym, 0);
-  if (i < n) corr1d_line_block<T, 0, true>(in, out, i, c, s2, fw, sym, static_cast<int>(n - i));
+    corr1d_line_block<T, kVectors, false, Stream>(in, out, i, c, s2, fw, sym, 0);
+  for (; i + L <= n; i += L) corr1d_line_block<T, 1, false, Stream>(in, out, i, c, s2, fw, sym, 0);
+  if (i < n)
+    corr1d_line_block<T, 0, true, Stream>(in, out, i, c, s2, fw, sym, static_cast<int>(n - i));
+  if (Stream) stream_fence();
+}
+
+template <class T>
+void corr1d_line_nt(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym) {
+  corr1d_line<T, true>(in, out, n, w, size, sym);
 }
 
 // Row by row over chunks of kStateLanes lanes, so each input row is read once per chunk
 // (lines read in place are long rows far apart in memory).
 constexpr int64_t kStateLanes = 1024;
 
+// Window sums of lanes [l, l + NV * L + (Masked ? m : 0)) of output row i (float, size <=
+// kDirectRows).
+template <class T, int NV, bool Masked>
+inline void uniform1d_direct_row(const T* const* in, T* out, int64_t size, V<T> div_v, int64_t l,
+                                 int m) {
+  using LN = Lanes<T, NV, Masked>;
+  constexpr int U = LN::U;
+  V<T> s[U];
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) s[u] = LN::ld(in[0] + l, u, m);
+  for (int64_t k = 1; k < size; ++k)
+#pragma GCC unroll 8
+    for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in[k] + l, u, m));
+#pragma GCC unroll 8
+  for (int u = 0; u < U; ++u) LN::st(out + l, u, m, div(s[u], div_v));
+}
+
 template <class T>
 void uniform1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, int64_t size) {
   constexpr int L = kLanes<T>;
   const V<T> div_v = set1<T>(static_cast<T>(size));
+  if (sizeof(T) == 4 && size <= npfast::filter1d::kDirectRows) {
+    // Column chunk by column chunk, as corr1d: the chunk's rows stay in L1 for all n outputs.
+    int64_t l = 0;
+    for (; l + kVectors * L <= lanes; l += kVectors * L)
+      for (int64_t i = 0; i < n; ++i) {
+        prefetch_chunk<T>(in[i + size - 1] + l + 2 * kVectors * L);
+        uniform1d_direct_row<T, kVectors, false>(in + i, out[i], size, div_v, l, 0);
+      }
+    for (; l + L <= lanes; l += L)
+      for (int64_t i = 0; i < n; ++i)
+        uniform1d_direct_row<T, 1, false>(in + i, out[i], size, div_v, l, 0);
+    if (l < lanes)
+      for (int64_t i = 0; i < n; ++i)
+        uniform1d_direct_row<T, 0, true>(in + i, out[i], size, div_v, l,
+                                         static_cast<int>(lanes - l));
+    return;
+  }
   alignas(64) T state[kStateLanes];
   for (int64_t c0 = 0; c0 < lanes; c0 += kStateLanes) {
     const int64_t c1 = c0 + kStateLanes < lanes ? c0 + kStateLanes : lanes;
@@ -201,7 +425,7 @@ void uniform1d(const T* const* in, T* const* out, int64_t n, int64_t lanes, int6
 }
 
 // Along one line: window sums of positions [i, i + NV * L + (Masked ? m : 0)).
-template <class T, int NV, bool Masked>
+template <class T, int NV, bool Masked, bool Stream>
 inline void uniform1d_line_block(const T* in, T* out, int64_t i, int64_t size, V<T> div_v, int m) {
   using LN = Lanes<T, NV, Masked>;
   constexpr int U = LN::U;
@@ -212,18 +436,25 @@ inline void uniform1d_line_block(const T* in, T* out, int64_t i, int64_t size, V
 #pragma GCC unroll 8
     for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in + i + k, u, m));
 #pragma GCC unroll 8
-  for (int u = 0; u < U; ++u) LN::st(out + i, u, m, div(s[u], div_v));
+  for (int u = 0; u < U; ++u) LN::template out<Stream>(out + i, u, m, div(s[u], div_v));
 }
 
-template <class T>
+template <class T, bool Stream = false>
 void uniform1d_line(const T* in, T* out, int64_t n, int64_t size) {
   constexpr int L = kLanes<T>;
   const V<T> div_v = set1<T>(static_cast<T>(size));
   int64_t i = 0;
   for (; i + kVectors * L <= n; i += kVectors * L)
-    uniform1d_line_block<T, kVectors, false>(in, out, i, size, div_v, 0);
-  for (; i + L <= n; i += L) uniform1d_line_block<T, 1, false>(in, out, i, size, div_v, 0);
-  if (i < n) uniform1d_line_block<T, 0, true>(in, out, i, size, div_v, static_cast<int>(n - i));
+    uniform1d_line_block<T, kVectors, false, Stream>(in, out, i, size, div_v, 0);
+  for (; i + L <= n; i += L) uniform1d_line_block<T, 1, false, Stream>(in, out, i, size, div_v, 0);
+  if (i < n)
+    uniform1d_line_block<T, 0, true, Stream>(in, out, i, size, div_v, static_cast<int>(n - i));
+  if (Stream) stream_fence();
+}
+
+template <class T>
+void uniform1d_line_nt(const T* in, T* out, int64_t n, int64_t size) {
+  uniform1d_line<T, true>(in, out, n, size);
 }
 
 // SciPy's running sum along one line: scalar, the chain is the loop's whole cost.

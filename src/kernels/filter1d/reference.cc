@@ -67,6 +67,15 @@ void corr1d_line_ref(const T* in, T* out, int64_t n, const T* w, int64_t size, i
 template <class T>
 void uniform1d_ref(const T* const* in, T* const* out, int64_t n, int64_t lanes, int64_t size) {
   const T div = static_cast<T>(size);
+  if (sizeof(T) == 4 && size <= kDirectRows) {
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t l = 0; l < lanes; ++l) {
+        T s = in[i][l];
+        for (int64_t k = 1; k < size; ++k) s += in[i + k][l];
+        out[i][l] = s / div;
+      }
+    return;
+  }
   for (int64_t l = 0; l < lanes; ++l) {
     T s = 0;
     for (int64_t k = 0; k < size; ++k) s += in[k][l];

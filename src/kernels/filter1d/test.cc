@@ -4,6 +4,7 @@
 // over strided N-D views along every axis.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -180,7 +181,53 @@ void check_uniform_run(Isa isa) {
     }
 }
 
+// The `_nt` kernels: the plain kernels' bits, at every output alignment, nothing written
+// outside the outputs.
+void check_nt(Isa isa) {
+  const Table& t = *kernels<Table>(isa);
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
+  const std::vector<float> w = {0.1f, -0.3f, 0.7f, -0.3f, 0.1f}, wa = {0.2f, 0.5f, 0.1f};
+  for (int64_t off : {0, 1, 3, 16, 17})
+    for (int64_t n : {1, 15, 16, 17, 64, 65, 200}) {
+      std::vector<float> x(n + 8);
+      for (auto& v : x) v = dist(rng);
+      std::vector<float> got(n + off + 1, -777.0f), want(n);
+      for (int sym : {1, 0}) {
+        const std::vector<float>& ww = sym ? w : wa;
+        t.f32_corr1d_line_nt(x.data(), got.data() + off, n, ww.data(), int64_t(ww.size()), sym);
+        t.f32_corr1d_line(x.data(), want.data(), n, ww.data(), int64_t(ww.size()), sym);
+        ASSERT_EQ(0, std::memcmp(got.data() + off, want.data(), n * sizeof(float)))
+            << isa_name(isa) << " corr1d_line_nt off=" << off << " n=" << n;
+      }
+      t.f32_uniform1d_line_nt(x.data(), got.data() + off, n, 5);
+      t.f32_uniform1d_line(x.data(), want.data(), n, 5);
+      ASSERT_EQ(0, std::memcmp(got.data() + off, want.data(), n * sizeof(float)))
+          << isa_name(isa) << " uniform1d_line_nt off=" << off << " n=" << n;
+      for (int64_t k = 0; k < off; ++k) ASSERT_EQ(got[k], -777.0f) << "wrote before the line";
+      ASSERT_EQ(got[n + off], -777.0f) << "wrote past the line";
+      // Across lines: n lanes, 3 output rows.
+      const int64_t rows = 3;
+      std::vector<float> in((rows + 4) * n), blk(rows * (n + off) + 1, -777.0f), ref(rows * n);
+      for (auto& v : in) v = dist(rng);
+      const auto ir = rows_of(in.data(), rows + 4, n);
+      std::vector<float*> go(rows), wo(rows);
+      for (int64_t r = 0; r < rows; ++r) {
+        go[r] = blk.data() + r * (n + off) + off;
+        wo[r] = ref.data() + r * n;
+      }
+      t.f32_corr1d_nt(ir.data(), go.data(), rows, n, w.data(), 5, 1);
+      t.f32_corr1d(ir.data(), wo.data(), rows, n, w.data(), 5, 1);
+      for (int64_t r = 0; r < rows; ++r)
+        ASSERT_EQ(0, std::memcmp(go[r], wo[r], n * sizeof(float)))
+            << isa_name(isa) << " corr1d_nt off=" << off << " n=" << n << " row " << r;
+      ASSERT_EQ(blk[rows * (n + off)], -777.0f) << "wrote past the block";
+    }
+}
+
 class Filter1dIsa : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(Filter1dIsa, NonTemporalKernelsMatchPlainOnes) { check_nt(GetParam()); }
 
 TEST_P(Filter1dIsa, CorrelationMatchesReferenceBitwise) {
   check_corr<float>(GetParam());
