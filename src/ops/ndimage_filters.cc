@@ -74,7 +74,7 @@ void correlate1d_as(const View& input, const double* weights, int64_t size, int 
   std::vector<T> w(weights, weights + size);
   const int sym = symmetry(weights, size);
   const filter1d::Corr1dFn<T> k =
-      of<T>(kernels<filter1d::Table>().f32_corr1d, kernels<filter1d::Table>().f64_corr1d);
+      of<T>(kernels<filter1d::Table>().f32_corr1d_rows, kernels<filter1d::Table>().f64_corr1d_rows);
   const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, 32,
                                         0.15 * static_cast<double>(sym ? size / 2 + 1 : size));
   if (axis == input.ndim - 1) {
@@ -264,8 +264,8 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
   const filter1d::Table& t = kernels<filter1d::Table>();
   // The pass that writes the output stores non-temporally into a large float32 output.
   const bool nt = streams(out);
-  const filter1d::Corr1dFn<T> kv =
-      nt && !rows_first ? of<T>(t.f32_corr1d_nt, t.f64_corr1d) : of<T>(t.f32_corr1d, t.f64_corr1d);
+  const filter1d::Corr1dFn<T> kv = nt && !rows_first ? of<T>(t.f32_corr1d_nt, t.f64_corr1d_rows)
+                                                     : of<T>(t.f32_corr1d_rows, t.f64_corr1d_rows);
   const filter1d::Corr1dLineFn<T> kh = nt && rows_first
                                            ? of<T>(t.f32_corr1d_line_nt, t.f64_corr1d_line)
                                            : of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
