@@ -317,10 +317,11 @@ bool nrt_installed() {
 // Numba's np.zeros is an NRT allocation followed by llvm.memset, which compiled code calls as
 // `memset`; npfast.numba registers this function under that name with llvmlite, whose symbols
 // the JIT linker looks up before the C library's. While install() is on, a big zero fill takes
-// the pool's clearing policy (non-temporal stores across threads: the pure_numba(4000) loop went
-// from 23 to ~14 ms); anything else is the C library's memset.
+// the pool's clearing policy (split across threads from kParallelZeroBytes, non-temporal
+// stores from kStreamZeroBytes: the pure_numba(4000) loop went from 23 to ~14 ms); anything
+// else is the C library's memset.
 void* nrt_memset(void* p, int c, size_t n) noexcept {
-  if (c == 0 && n >= memory::kStreamZeroBytes && nrt_installed()) {
+  if (c == 0 && n >= memory::kParallelZeroBytes && nrt_installed()) {
     try {
       memory::zero_fill(p, n);
       return p;
