@@ -38,9 +38,10 @@ bool owns(const void* p) noexcept;
 constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 // From this size up to kStreamZeroBytes the plain-store clear is split across threads in
 // kParallelZeroChunk pieces: the block still ends up in cache (the cores' L2s and the shared
-// L3), in half the time on 2 cores. Smaller clears take under ~0.1 ms, where waking a helper
-// costs about what it saves.
-constexpr size_t kParallelZeroBytes = size_t{4} << 20;
+// L3), in about half the time on 2 idle cores. Not below: on the loaded 2-core VM a helper that
+// is preempted inside its chunk made 8 MB clears slower than the caller alone (measured:
+// 1000^2 zeros + touch 0.93-1.00x np.zeros with 2 threads, 1.01-1.02x with 1).
+constexpr size_t kParallelZeroBytes = size_t{16} << 20;
 constexpr size_t kParallelZeroChunk = size_t{1} << 20;
 
 // Sets `bytes` at p to zero as allocate_zeroed() clears a warm block: plain stores below
