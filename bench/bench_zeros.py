@@ -19,20 +19,21 @@ Page faults per call are getrusage minor-fault deltas.
 from __future__ import annotations
 
 import argparse
+import statistics
 
 import numpy as np
 
 import npfast
 import npfast.memory
 from npfast._bench.astype import faults_per_call, one_line, two_lines
-from npfast._bench.timing import compare
+from npfast._bench.timing import compare, samples
 
 
 def ms(t):
     return f"{t * 1e3:8.3f} ms"
 
 
-def zeros(sizes, samples):
+def zeros(sizes, rounds):
     print("zeros + touch, float64 (speed-up over np.zeros + touch; > 1 is faster)")
     for n in sizes or [100, 300, 500, 700, 1000, 1500, 2000, 3000, 4000, 6000, 8000]:
         def threads(k, f):
@@ -51,16 +52,20 @@ def zeros(sizes, samples):
             "clear npfast": threads(2, lambda: npfast.zeros((n, n))),
             "warm touch": threads(2, lambda: np.add(z := npfast.empty((n, n)), 1.0, out=z)),
         }
-        t = compare(fns, 0.0, samples, samples)
+        got = samples(fns, 0.0, rounds, rounds)
+        t = {k: statistics.median(v) for k, v in got.items()}
+        best = {k: sorted(v)[len(v) // 10] for k, v in got.items()}
         print(f"{n:5d}^2 np {ms(t['np'])} | npfast 2 thr {t['np'] / t['npfast 2 thr']:.2f}x  "
-              f"1 thr {t['np'] / t['npfast 1 thr']:.2f}x | clear: np {ms(t['clear np'])} "
+              f"1 thr {t['np'] / t['npfast 1 thr']:.2f}x (best decile: 2 thr "
+              f"{best['np'] / best['npfast 2 thr']:.2f}x  1 thr {best['np'] / best['npfast 1 thr']:.2f}x)"
+              f" | clear: np {ms(t['clear np'])} "
               f"npfast {ms(t['clear npfast'])} | touch of a warm block {ms(t['warm touch'])} | "
               f"faults np {faults_per_call(touch_np):.0f} npfast {faults_per_call(touch_pool):.0f}",
               flush=True)
     npfast.set_num_threads(2)
 
 
-def numba_case(sizes, samples):
+def numba_case(sizes, rounds):
     import numba
 
     import npfast.numba as npnumba
@@ -84,7 +89,7 @@ def numba_case(sizes, samples):
         plain = lambda: pure_numba(n)  # noqa: E731
         fns = {"np": lambda: np.add(z := np.zeros((n, n)), 1.0, out=z), "numba": plain,
                "numba + install()": pooled}
-        t = compare(fns, 0.0, samples, samples)
+        t = compare(fns, 0.0, rounds, rounds)
         print(f"{n}^2: np.zeros + touch {ms(t['np'])}  pure_numba {ms(t['numba'])}  "
               f"with install() {ms(t['numba + install()'])}: "
               f"{t['numba'] / t['numba + install()']:.2f}x faster, "
@@ -92,7 +97,7 @@ def numba_case(sizes, samples):
               f"{faults_per_call(plain):.0f} / {faults_per_call(pooled):.0f}", flush=True)
 
 
-def astype(sizes, samples):
+def astype(sizes, rounds):
     print("under numpy_pool(): temporary spelling / one-line spelling (time ratio; <= 1.25)")
     pool = npfast.memory.numpy_pool
     for n in sizes or [1000, 2000, 3000, 4000]:
@@ -116,7 +121,7 @@ def astype(sizes, samples):
             np.divide(T, 255.0, out=O)
 
         t = compare({"one": one, "two": two, "one buffer": one_buffer,
-                     "two buffers": two_buffers}, 0.0, samples, samples)
+                     "two buffers": two_buffers}, 0.0, rounds, rounds)
         print(f"{n:5d}^2 one-line {ms(t['one'])} temporary {ms(t['two'])}: "
               f"{t['two'] / t['one']:.2f}x | preallocated, no allocation: "
               f"{t['two buffers'] / t['one buffer']:.2f}x | faults "
