@@ -36,18 +36,13 @@ bool owns(const void* p) noexcept;
 // ones with plain stores, which leave them in cache for the caller's first touch (measured:
 // streaming an 18 MB block then adding 1 to it took 2-3x as long as memset + add).
 constexpr size_t kStreamZeroBytes = size_t{32} << 20;
-// From this size up to kStreamZeroBytes the plain-store clear is split across threads in
-// kParallelZeroChunk pieces: the block still ends up in cache (the cores' L2s and the shared
-// L3), in about half the time on 2 idle cores. Not below: on the loaded 2-core VM a helper that
-// is preempted inside its chunk made 8 MB clears slower than the caller alone (measured:
-// 1000^2 zeros + touch 0.93-1.00x np.zeros with 2 threads, 1.01-1.02x with 1).
-constexpr size_t kParallelZeroBytes = size_t{16} << 20;
-constexpr size_t kParallelZeroChunk = size_t{1} << 20;
 
 // Sets `bytes` at p to zero as allocate_zeroed() clears a warm block: plain stores below
-// kStreamZeroBytes (the block stays in cache for the caller's first writes; split across
-// threads from kParallelZeroBytes), non-temporal stores split across threads from there (plain
-// ones would only evict the cache).
+// kStreamZeroBytes (the block stays in cache for the caller's first writes), non-temporal
+// stores split across threads from there (they would only evict the cache). The plain clear
+// stays on the calling thread: split across 2 threads it took half the time, but the caller's
+// touch then pulled the helper's half over from the other core, and zeros + touch at 2000^2
+// ran 0.87-0.89x np.zeros + touch against 1.0x (docs/memory.md, Session 2026-12-04).
 void zero_fill(void* p, size_t bytes);
 
 struct Stats {

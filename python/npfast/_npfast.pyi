@@ -385,9 +385,9 @@ def zeros(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.floa
     """
     A new zero-filled C-contiguous array whose memory comes from npfast's pool.
 
-    Like ``numpy.zeros``. A cached block is cleared with SIMD stores (split across threads from
-    16 MiB, non-temporal from 32 MiB), which is ~30x cheaper than faulting in fresh pages; when
-    the pool has no block of that size it maps fresh pages, which the OS provides already zero. Also callable
+    Like ``numpy.zeros``. A cached block is cleared with SIMD stores (non-temporal for blocks of
+    32 MiB and more), which is ~30x cheaper than faulting in fresh pages; when the pool has no
+    block of that size it maps fresh pages, which the OS provides already zero. Also callable
     inside ``@numba.njit`` code (see ``npfast.numba``).
 
     Parameters

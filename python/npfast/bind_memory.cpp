@@ -317,11 +317,10 @@ bool nrt_installed() {
 // Numba's np.zeros is an NRT allocation followed by llvm.memset, which compiled code calls as
 // `memset`; npfast.numba registers this function under that name with llvmlite, whose symbols
 // the JIT linker looks up before the C library's. While install() is on, a big zero fill takes
-// the pool's clearing policy (split across threads from kParallelZeroBytes, non-temporal
-// stores from kStreamZeroBytes: the pure_numba(4000) loop went from 23 to ~14 ms); anything
-// else is the C library's memset.
+// the pool's clearing policy (non-temporal stores across threads: the pure_numba(4000) loop went
+// from 23 to ~14 ms); anything else is the C library's memset.
 void* nrt_memset(void* p, int c, size_t n) noexcept {
-  if (c == 0 && n >= memory::kParallelZeroBytes && nrt_installed()) {
+  if (c == 0 && n >= memory::kStreamZeroBytes && nrt_installed()) {
     try {
       memory::zero_fill(p, n);
       return p;
@@ -437,9 +436,9 @@ MemoryError when the size cannot be allocated.
       nb::arg("shape").none(), nb::arg("dtype").none() = nb::none(),
       R"doc(A new zero-filled C-contiguous array whose memory comes from npfast's pool.
 
-Like ``numpy.zeros``. A cached block is cleared with SIMD stores (split across threads from
-16 MiB, non-temporal from 32 MiB), which is ~30x cheaper than faulting in fresh pages; when
-the pool has no block of that size it maps fresh pages, which the OS provides already zero. Also callable
+Like ``numpy.zeros``. A cached block is cleared with SIMD stores (non-temporal for blocks of
+32 MiB and more), which is ~30x cheaper than faulting in fresh pages; when the pool has no
+block of that size it maps fresh pages, which the OS provides already zero. Also callable
 inside ``@numba.njit`` code (see ``npfast.numba``).
 
 Parameters

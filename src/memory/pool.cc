@@ -128,24 +128,14 @@ uint32_t decay_ms() { return central().decay_ms(); }
 void set_decay_ms(uint32_t ms) { central().set_decay_ms(ms > 0x7fffffffu ? 0x7fffffffu : ms); }
 
 void zero_fill(void* p, size_t bytes) {
-  if (bytes < kParallelZeroBytes) {
-    std::memset(p, 0, bytes);
-    return;
-  }
-  char* base = static_cast<char*>(p);
   if (bytes < kStreamZeroBytes) {
-    // Chunks are claimed one at a time, so a helper the OS does not schedule (a loaded machine)
-    // leaves the caller to clear the rest rather than wait.
-    constexpr size_t kChunk = kParallelZeroChunk;
-    parallel_for(static_cast<int64_t>((bytes + kChunk - 1) / kChunk), 1, [&](int64_t b, int64_t e) {
-      const size_t lo = static_cast<size_t>(b) * kChunk;
-      std::memset(base + lo, 0, std::min(bytes, static_cast<size_t>(e) * kChunk) - lo);
-    });
+    std::memset(p, 0, bytes);
     return;
   }
   const elementwise::ZeroFn k = kernels<elementwise::Table>().x8_zero_stream;
   constexpr int64_t kChunk = int64_t{2} << 20;
   const int64_t chunks = static_cast<int64_t>((bytes + kChunk - 1) / kChunk);
+  char* base = static_cast<char*>(p);
   parallel_for(chunks, 1, [&](int64_t b, int64_t e) {
     for (int64_t c = b; c < e; ++c) {
       const size_t off = static_cast<size_t>(c * kChunk);

@@ -303,8 +303,8 @@ def zeros_then_fill(n, v):
 
 @pytest.mark.parametrize("n", [1501, 2100])
 def test_big_zeros_cleared_under_install(n):
-    # From 16 MiB the zero fill goes through npfast's memset: plain stores split across threads
-    # (1501^2 float64, 18 MB, a partial last chunk), streaming stores from 32 MiB (2100^2, 35 MB)
+    # npfast's memset: the C library's below 32 MiB (1501^2 float64, 18 MB), the pool's
+    # streaming stores across threads from there (2100^2, 35 MB)
     npnumba.install()
     for _ in range(3):
         ok, a = zeros_then_fill(n, 5.0)  # reused warm and dirty from the last round
