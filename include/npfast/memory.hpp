@@ -39,7 +39,10 @@ constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 
 // Sets `bytes` at p to zero as allocate_zeroed() clears a warm block: plain stores below
 // kStreamZeroBytes (the block stays in cache for the caller's first writes), non-temporal
-// stores split across threads from there (they would only evict the cache).
+// stores split across threads from there (they would only evict the cache). The plain clear
+// stays on the calling thread: split across 2 threads it took half the time, but the caller's
+// touch then pulled the helper's half over from the other core, and zeros + touch at 2000^2
+// ran 0.87-0.92x np.zeros + touch against 1.0x (docs/memory.md, Session 2026-12-04).
 void zero_fill(void* p, size_t bytes);
 
 struct Stats {

@@ -301,17 +301,19 @@ def zeros_then_fill(n, v):
     return ok, a
 
 
-def test_big_zeros_cleared_under_install():
-    # >= 32 MiB: the zero fill goes through npfast's memset (streaming stores across threads)
+@pytest.mark.parametrize("n", [1501, 2100])
+def test_big_zeros_cleared_under_install(n):
+    # npfast's memset: the C library's below 32 MiB (1501^2 float64, 18 MB), the pool's
+    # streaming stores across threads from there (2100^2, 35 MB)
     npnumba.install()
     for _ in range(3):
-        ok, a = zeros_then_fill(2100, 5.0)  # 35 MB, reused warm and dirty from the last round
+        ok, a = zeros_then_fill(n, 5.0)  # reused warm and dirty from the last round
         assert ok and a[0, 0] == 5.0 and a[-1, -1] == 5.0
         del a
     ok, a = zeros_then_fill(10, 1.0)
     assert ok
     npnumba.uninstall()
-    ok, a = zeros_then_fill(2100, 2.0)
+    ok, a = zeros_then_fill(n, 2.0)
     assert ok
 
 
