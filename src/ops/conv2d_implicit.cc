@@ -324,13 +324,15 @@ void grad_weight_implicit(const ImplicitPlan& pl, const T* x, const T* gy, T* gw
       for (int64_t n = s * per_slot; n < (s + 1) * per_slot; ++n) {
         // The image's row-phase planes (padded row r = i*sh + q is row i of plane q), by
         // blocks of a cache line of channels as the forward (NHWC: whole rows, a memcpy each).
+        // Only the planes a tap reads (q < kh): a strided 1x1 layer reads one of sh.
         const int64_t copy_channels = nhwc ? C : 64 / static_cast<int64_t>(sizeof(T));
         for (int64_t c0 = 0; c0 < C; c0 += copy_channels)
           for (int64_t r = 0; r < sh * pl.hq; ++r)
-            channels_last_block(pl, x + n * image_in, r, pl.wrow,
+            if (r % sh < pl.kh)
+              channels_last_block(pl, x + n * image_in, r, pl.wrow,
                                 xin.get() + ((r % sh) * pl.plane_px + r / sh * pl.wrow) * C, 0, 1,
                                 c0, std::min(C, c0 + copy_channels));
-        for (int64_t q = 0; q < sh; ++q)
+        for (int64_t q = 0; q < std::min(sh, pl.kh); ++q)
           std::fill(xin.get() + (q * pl.plane_px + pl.hq * pl.wrow) * C,
                     xin.get() + (q + 1) * pl.plane_px * C, T(0));
         // grad_output [pixel][o] over the wide rows; zeros in the dropped columns and past og.
