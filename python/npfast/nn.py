@@ -321,7 +321,8 @@ class Module:
 
 
 class Conv2d(Module):
-    """2-D convolution layer (cross-correlation, like ``torch.nn.Conv2d``) over NCHW (or NHWC) arrays.
+    """2-D convolution layer (cross-correlation, like ``torch.nn.Conv2d``) over NCHW (or NHWC)
+    arrays.
 
     Parameters
     ----------
@@ -362,8 +363,9 @@ class Conv2d(Module):
         """x: (N, in_channels, H, W) -> (N, out_channels, Ho, Wo) (NHWC: channels last)."""
         self._check_input(x, 4, self._shape_name())
         if _channels(x, self.layout) != self.in_channels:
-            raise ValueError(f"Conv2d: x has {_channels(x, self.layout)} channels (shape {x.shape}), "
-                             f"the layer expects in_channels={self.in_channels}")
+            raise ValueError(f"Conv2d: x has {_channels(x, self.layout)} channels "
+                             f"(shape {x.shape}), the layer expects "
+                             f"in_channels={self.in_channels}")
         self._x = x
         return npfast.conv2d(x, self.weight, self.bias, **self._args())
 

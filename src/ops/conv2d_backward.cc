@@ -1,6 +1,7 @@
 // conv2d backward: grad_bias as a sum, grad_weight as GEMMs reduced in a fixed order,
 // grad_input as a transposed convolution (stride 1) or GEMM + col2im.
 #include <algorithm>
+#include <cstring>
 
 #include "npfast/conv.hpp"
 #include "npfast/error.hpp"
@@ -311,6 +312,29 @@ void grad_bias_nhwc(const Geometry& pl, const T* gy, T* gb) {
   });
 }
 
+// A strided 1x1 kernel without padding on NHWC: grad_input is W^T gy at the pixels the stride
+// reads (row sh*i, column sw*j), zero elsewhere: one GEMM over all output pixels of the batch
+// (gy as it is), its rows then placed image by image with the zeros. conv_transpose2d's phases
+// took 1.2x longer (three of the four phases computing nothing), a GEMM per output row written
+// straight into the strided pixels 1.3-1.5x.
+template <class T>
+void grad_input_1x1_nhwc(const Geometry& pl, const T* gy, const T* w, T* gx) {
+  const int64_t sh = pl.p.stride_h, sw = pl.p.stride_w, C = pl.c, P = pl.oh * pl.ow;
+  const int64_t image = pl.h * pl.w * C;
+  Buffer<T> tmp(static_cast<size_t>(checked_mul(pl.n * P, C, "grad_input")));
+  gemm(false, false, pl.n * P, C, pl.o, T(1), gy, pl.o, w, C, T(0), tmp.get(), C);
+  parallel_for(pl.n, grain_for(pl.n, 0.2 * static_cast<double>(image)), [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; ++n) {
+      T* g = gx + n * image;
+      std::fill(g, g + image, T(0));
+      for (int64_t i = 0; i < pl.oh; ++i)
+        for (int64_t j = 0; j < pl.ow; ++j)
+          std::memcpy(g + (i * sh * pl.w + j * sw) * C,
+                      tmp.get() + ((n * pl.oh + i) * pl.ow + j) * C, C * sizeof(T));
+    }
+  });
+}
+
 // NHWC operands: the algorithms that read channels-last data run on them as they are (the
 // implicit GEMM's weight gradient; grad_input as a stride-1 convolution on an NHWC-native
 // plan, or, strided, as conv_transpose2d's NHWC phases); the others on NCHW copies, made only
@@ -320,8 +344,8 @@ template <class T>
 void backward_nhwc(const View& gy_v, const View& x_v, const View& w_v, const Conv2dParams& p,
                    const View* gx_v, const View* gw_v, const View* gb_v) {
   const View xl = conv_ops::nchw_of_nhwc(x_v);
-  const conv_ops::Problem pr{xl.shape[0], xl.shape[1], xl.shape[2], xl.shape[3],
-                             w_v.shape[0], w_v.shape[2], w_v.shape[3], p, x_v.dtype};
+  const conv_ops::Problem pr{xl.shape[0],  xl.shape[1],  xl.shape[2], xl.shape[3], w_v.shape[0],
+                             w_v.shape[2], w_v.shape[3], p,           x_v.dtype};
   const Plan pl = conv_ops::get_plan(pr);
   Conv2dParams q = p;
   q.layout = Layout::nchw;
@@ -356,9 +380,15 @@ void backward_nhwc(const View& gy_v, const View& x_v, const View& w_v, const Con
   const int64_t opw = pl.w + p.pad_left + p.pad_right - dw - 1 - (pl.ow - 1) * p.stride_w;
   if (transposable(pl)) {
     if (grad_input_transposed(pl, gy, views::contiguous<T>(w_v, &wk), gx_v)) return;
+  } else if (pl.kh == 1 && pl.kw == 1 && pl.groups == 1 && p.pad_top == 0 && p.pad_bottom == 0 &&
+             p.pad_left == 0 && p.pad_right == 0) {
+    OutPtr<T> o(gx_v);
+    grad_input_1x1_nhwc(pl, gy, views::contiguous<T>(w_v, &wk), o.p);
+    o.finish();
+    return;
   } else if (p.pad_top == p.pad_bottom && p.pad_left == p.pad_right &&
-             (p.stride_h > 1 || p.stride_w > 1) &&
-             oph < std::max(p.stride_h, p.dilation_h) && opw < std::max(p.stride_w, p.dilation_w)) {
+             (p.stride_h > 1 || p.stride_w > 1) && oph < std::max(p.stride_h, p.dilation_h) &&
+             opw < std::max(p.stride_w, p.dilation_w)) {
     // conv2d's input gradient is the transposed convolution of grad_output with the same
     // weight, output_padding restoring the rows and columns the stride dropped.
     conv_transpose2d(gy_v, w_v, nullptr, p, oph, opw, *gx_v);

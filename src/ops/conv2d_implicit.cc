@@ -330,8 +330,8 @@ void grad_weight_implicit(const ImplicitPlan& pl, const T* x, const T* gy, T* gw
           for (int64_t r = 0; r < sh * pl.hq; ++r)
             if (r % sh < pl.kh)
               channels_last_block(pl, x + n * image_in, r, pl.wrow,
-                                xin.get() + ((r % sh) * pl.plane_px + r / sh * pl.wrow) * C, 0, 1,
-                                c0, std::min(C, c0 + copy_channels));
+                                  xin.get() + ((r % sh) * pl.plane_px + r / sh * pl.wrow) * C, 0, 1,
+                                  c0, std::min(C, c0 + copy_channels));
         for (int64_t q = 0; q < std::min(sh, pl.kh); ++q)
           std::fill(xin.get() + (q * pl.plane_px + pl.hq * pl.wrow) * C,
                     xin.get() + (q + 1) * pl.plane_px * C, T(0));
@@ -383,8 +383,7 @@ bool implicit_grad_weight_fits(const ImplicitPlan& pl) {
   // (17.3 against 13.6 ms, one thread): its A rows (a 1 KiB kernel row a pixel, 512 bytes
   // apart) are streamed from L2 once per 32-column panel.
   return pl.kh <= 3 && pl.kw <= 3 && pl.groups == 1 && pl.fh == 1 && pl.fw == 1 && pl.edh == 1 &&
-         pl.edw == 1 && pl.n > 0 && pl.P > 0 && pl.K > 0 &&
-         pl.o > 0 && pl.wslots >= 4;
+         pl.edw == 1 && pl.n > 0 && pl.P > 0 && pl.K > 0 && pl.o > 0 && pl.wslots >= 4;
 }
 
 template void forward_implicit<float>(const ImplicitPlan&, const float*, const float*, const float*,

@@ -142,7 +142,9 @@ def test_conv2d_backward_nhwc_threads_bitwise(threads, case):
 
 @needs_torch
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", CASES[::3] + CASES[-5:])
+@pytest.mark.parametrize("case", CASES[::3] + CASES[-5:] + [
+    (2, 16, 9, 8, 12, 1, 1, 2, 0, 1, 1),        # strided 1x1, no padding: one GEMM, odd height
+    (3, 16, 12, 7, 20, 1, 1, (3, 2), 0, 1, 1)])  # uneven strides, rows evenly spaced
 def test_conv2d_backward_nhwc(isa, dtype, case):
     rng = np.random.default_rng(9)
     x, w, _, kw = make(case, dtype, rng, bias=False)
