@@ -94,8 +94,19 @@ def _pair(name, value, minimum):
     return tuple(_positive_int(name, v, minimum) for v in _npfast._pair(value, name))
 
 
+def _layout(layout):
+    if layout not in ("NCHW", "NHWC"):
+        raise ValueError(f"layout must be 'NCHW' or 'NHWC', got {layout!r}")
+    return layout
+
+
+def _channels(x, layout):
+    """The channel count of a 4-d array in ``layout``."""
+    return x.shape[3 if layout == "NHWC" else 1]
+
+
 def _init_conv(layer, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-               bias, dtype, rng, transposed):
+               bias, dtype, rng, transposed, layout="NCHW"):
     """Conv2d's and ConvTranspose2d's checked arguments and PyTorch's default initialisation:
     weight, then bias, uniform in +-1/sqrt(fan_in), fan_in from the weight's dimension 1 times
     the kernel size (for a transposed weight (in, out/groups, kh, kw) that is out/groups)."""
@@ -106,6 +117,7 @@ def _init_conv(layer, in_channels, out_channels, kernel_size, stride, padding, d
     layer.padding = _pair("padding", padding, 0)
     layer.dilation = _pair("dilation", dilation, 1)
     layer.groups = _positive_int("groups", groups)
+    layer.layout = _layout(layout)
     if in_channels % groups or out_channels % groups:
         raise ValueError(f"groups={groups} must divide in_channels={in_channels} and "
                          f"out_channels={out_channels}")
@@ -125,7 +137,7 @@ def _foldable(conv, bn):
     """True when ``bn`` (right after ``conv``) is in eval mode with running statistics, so the
     pair is one convolution (``_conv_bn_forward``)."""
     return (isinstance(conv, Conv2d) and isinstance(bn, BatchNorm2d) and not bn.training
-            and bn.running_mean is not None and bn.layout == "NCHW"
+            and bn.running_mean is not None and bn.layout == conv.layout
             and bn.num_features == conv.out_channels)
 
 
@@ -155,8 +167,8 @@ def _conv_bn_forward(conv, bn, x, residual=None):
     ``relu(bn(conv(x)) + residual)``, a basic block's end, in the conv's epilogue.
     ``bn.backward`` after this forward recomputes the unfolded pair first (eval-mode backward
     is rare; the forward stays cheap)."""
-    conv._check_input(x, 4, "(N, C, H, W)")
-    if x.shape[1] != conv.in_channels:
+    conv._check_input(x, 4, conv._shape_name())
+    if _channels(x, conv.layout) != conv.in_channels:
         return bn.forward(conv.forward(x))  # conv.forward raises the error
     weight, bias = _folded_params(conv, bn)
     conv._x = x
@@ -309,7 +321,8 @@ class Module:
 
 
 class Conv2d(Module):
-    """2-D convolution layer (cross-correlation, like ``torch.nn.Conv2d``) over NCHW arrays.
+    """2-D convolution layer (cross-correlation, like ``torch.nn.Conv2d``) over NCHW (or NHWC)
+    arrays.
 
     Parameters
     ----------
@@ -325,6 +338,8 @@ class Conv2d(Module):
         Parameter dtype; inputs must match it.
     rng : None, int or numpy.random.Generator
         Source for the initial weights: uniform in ``±1/sqrt(fan_in)`` (PyTorch's default).
+    layout : "NCHW" or "NHWC"
+        Layout of the input, output and gradients (the weight keeps PyTorch's layout).
 
     ``forward`` calls ``npfast.conv2d``; ``backward`` calls ``npfast.conv2d_backward`` and sets
     ``grad_weight`` and ``grad_bias``. Errors: ValueError for bad sizes, TypeError for a bad dtype.
@@ -333,20 +348,24 @@ class Conv2d(Module):
     _params = ("weight", "bias")
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, *, dtype=np.float32, rng=None):
+                 groups=1, bias=True, *, dtype=np.float32, rng=None, layout="NCHW"):
         _init_conv(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                   bias, dtype, rng, transposed=False)
+                   bias, dtype, rng, transposed=False, layout=layout)
 
     def _args(self):
         return dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
-                    groups=self.groups)
+                    groups=self.groups, layout=self.layout)
+
+    def _shape_name(self):
+        return "(N, H, W, C)" if self.layout == "NHWC" else "(N, C, H, W)"
 
     def forward(self, x):
-        """x: (N, in_channels, H, W) -> (N, out_channels, Ho, Wo)."""
-        self._check_input(x, 4, "(N, C, H, W)")
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f"Conv2d: x has {x.shape[1]} channels (shape {x.shape}), "
-                             f"the layer expects in_channels={self.in_channels}")
+        """x: (N, in_channels, H, W) -> (N, out_channels, Ho, Wo) (NHWC: channels last)."""
+        self._check_input(x, 4, self._shape_name())
+        if _channels(x, self.layout) != self.in_channels:
+            raise ValueError(f"Conv2d: x has {_channels(x, self.layout)} channels "
+                             f"(shape {x.shape}), the layer expects "
+                             f"in_channels={self.in_channels}")
         self._x = x
         return npfast.conv2d(x, self.weight, self.bias, **self._args())
 
@@ -362,7 +381,8 @@ class Conv2d(Module):
     def __repr__(self):
         return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
-                f"groups={self.groups}, bias={self.bias is not None}, dtype={self.weight.dtype})")
+                f"groups={self.groups}, bias={self.bias is not None}, dtype={self.weight.dtype}"
+                + (f", layout={self.layout!r})" if self.layout != "NCHW" else ")"))
 
 
 class MaxPool2d(Module):
@@ -528,7 +548,8 @@ class Sequential(Module):
 
 
 class ConvTranspose2d(Module):
-    """2-D transposed convolution layer (``torch.nn.ConvTranspose2d``) over NCHW arrays.
+    """2-D transposed convolution layer (``torch.nn.ConvTranspose2d``) over NCHW arrays (or NHWC,
+    ``layout="NHWC"``; the weight keeps PyTorch's layout).
 
     ``weight`` has shape ``(in_channels, out_channels // groups, kh, kw)`` and starts, like
     ``bias``, uniform in ``±1/sqrt(fan_in)`` with PyTorch's fan_in for this layout,
@@ -541,20 +562,23 @@ class ConvTranspose2d(Module):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, *, dtype=np.float32,
-                 rng=None):
+                 rng=None, layout="NCHW"):
         self.output_padding = _pair("output_padding", output_padding, 0)
         _init_conv(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                   bias, dtype, rng, transposed=True)
+                   bias, dtype, rng, transposed=True, layout=layout)
 
     def _args(self):
         return dict(stride=self.stride, padding=self.padding, output_padding=self.output_padding,
-                    groups=self.groups, dilation=self.dilation)
+                    groups=self.groups, dilation=self.dilation, layout=self.layout)
+
+    _shape_name = Conv2d._shape_name
 
     def forward(self, x):
-        """x: (N, in_channels, H, W) -> (N, out_channels, Ho, Wo)."""
-        self._check_input(x, 4, "(N, C, H, W)")
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f"ConvTranspose2d: x has {x.shape[1]} channels (shape {x.shape}), "
+        """x: (N, in_channels, H, W) -> (N, out_channels, Ho, Wo) (NHWC: channels last)."""
+        self._check_input(x, 4, self._shape_name())
+        if _channels(x, self.layout) != self.in_channels:
+            raise ValueError(f"ConvTranspose2d: x has {_channels(x, self.layout)} channels "
+                             f"(shape {x.shape}), "
                              f"the layer expects in_channels={self.in_channels}")
         self._x = x
         return npfast.conv_transpose2d(x, self.weight, self.bias, **self._args())
@@ -571,7 +595,8 @@ class ConvTranspose2d(Module):
         return (f"ConvTranspose2d({self.in_channels}, {self.out_channels}, "
                 f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"output_padding={self.output_padding}, dilation={self.dilation}, "
-                f"groups={self.groups}, bias={self.bias is not None}, dtype={self.weight.dtype})")
+                f"groups={self.groups}, bias={self.bias is not None}, dtype={self.weight.dtype}"
+                + (f", layout={self.layout!r})" if self.layout != "NCHW" else ")"))
 
 
 class BatchNorm2d(Module):
@@ -597,10 +622,9 @@ class BatchNorm2d(Module):
             raise ValueError(f"eps must be a number >= 0, got {eps!r}")
         if not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
             raise ValueError(f"momentum must be a number in [0, 1], got {momentum!r}")
-        if layout not in ("NCHW", "NHWC"):
-            raise ValueError(f"layout must be 'NCHW' or 'NHWC', got {layout!r}")
         dtype = _float_dtype(dtype)
-        self.eps, self.momentum, self.relu, self.layout = float(eps), float(momentum), bool(relu), layout
+        self.eps, self.momentum, self.relu = float(eps), float(momentum), bool(relu)
+        self.layout = _layout(layout)
         self.weight = np.ones(num_features, dtype) if affine else None
         self.bias = np.zeros(num_features, dtype) if affine else None
         if track_running_stats:
@@ -780,20 +804,21 @@ class BasicBlock(Module):
     plus the input (or, when the stride or the channel count changes, a 1x1 conv(stride)-BN
     ``downsample``), then ReLU. Convolutions have no bias; the first BN fuses its ReLU.
     Attribute names follow torchvision (``conv1``, ``bn1``, ``conv2``, ``bn2``,
-    ``downsample.0``, ``downsample.1``), so ``state_dict()`` keys match."""
+    ``downsample.0``, ``downsample.1``), so ``state_dict()`` keys match. ``layout`` is every
+    layer's (input and output in it)."""
 
-    def __init__(self, in_channels, out_channels, stride=1, *, dtype=np.float32, rng=None):
+    def __init__(self, in_channels, out_channels, stride=1, *, dtype=np.float32, rng=None,
+                 layout="NCHW"):
         gen = _rng(rng)
-        self.conv1 = Conv2d(in_channels, out_channels, 3, stride, 1, bias=False, dtype=dtype,
-                            rng=gen)
-        self.bn1 = BatchNorm2d(out_channels, relu=True, dtype=dtype)
-        self.conv2 = Conv2d(out_channels, out_channels, 3, 1, 1, bias=False, dtype=dtype, rng=gen)
-        self.bn2 = BatchNorm2d(out_channels, dtype=dtype)
+        kw = dict(bias=False, dtype=dtype, rng=gen, layout=layout)
+        self.conv1 = Conv2d(in_channels, out_channels, 3, stride, 1, **kw)
+        self.bn1 = BatchNorm2d(out_channels, relu=True, dtype=dtype, layout=layout)
+        self.conv2 = Conv2d(out_channels, out_channels, 3, 1, 1, **kw)
+        self.bn2 = BatchNorm2d(out_channels, dtype=dtype, layout=layout)
         self.downsample = None
         if stride != 1 or in_channels != out_channels:
-            self.downsample = Sequential(
-                Conv2d(in_channels, out_channels, 1, stride, bias=False, dtype=dtype, rng=gen),
-                BatchNorm2d(out_channels, dtype=dtype))
+            self.downsample = Sequential(Conv2d(in_channels, out_channels, 1, stride, **kw),
+                                         BatchNorm2d(out_channels, dtype=dtype, layout=layout))
         self._out = None
 
     def forward(self, x):
@@ -839,21 +864,32 @@ class ResNet(Module):
 
     Attribute names follow torchvision's ResNet (``conv1``, ``bn1``, ``layer1.0.conv1``, ...,
     ``fc``), so ``state_dict()`` keys match a torch.nn model built the same way. The stem's BN
-    fuses its ReLU; convolutions have no bias."""
+    fuses its ReLU; convolutions have no bias.
+
+    Input and the input gradient are NCHW. With ``channels_last=True`` (the default) the
+    network transposes the input once and runs every layer up to the pooling on NHWC arrays
+    (their ``layout``), in training as in eval: the convolutions compute on channels-last data
+    anyway, so this spares each layer's NCHW <-> NHWC copies of its input, output and
+    gradients (docs/nn.md). ``channels_last=False`` runs NCHW throughout; the two give the
+    same results up to rounding (the strided layers' input gradients sum in another order)."""
 
     def __init__(self, in_channels=1, num_classes=10, widths=(16, 32, 64), *, dtype=np.float32,
-                 rng=0):
+                 rng=0, channels_last=True):
         if len(widths) != 3:
             raise ValueError(f"widths must be 3 channel counts, got {widths!r}")
         gen = _rng(rng)
         w0 = widths[0]
-        self.conv1 = Conv2d(in_channels, w0, 3, 1, 1, bias=False, dtype=dtype, rng=gen)
-        self.bn1 = BatchNorm2d(w0, relu=True, dtype=dtype)
+        self.channels_last = bool(channels_last)
+        layout = "NHWC" if self.channels_last else "NCHW"
+        self.conv1 = Conv2d(in_channels, w0, 3, 1, 1, bias=False, dtype=dtype, rng=gen,
+                            layout=layout)
+        self.bn1 = BatchNorm2d(w0, relu=True, dtype=dtype, layout=layout)
         stages = []
         for i, w in enumerate(widths):
             prev = widths[max(i - 1, 0)]
             stride = 1 if i == 0 else 2
-            stages.append(Sequential(BasicBlock(prev, w, stride, dtype=dtype, rng=gen)))
+            stages.append(Sequential(BasicBlock(prev, w, stride, dtype=dtype, rng=gen,
+                                                layout=layout)))
         self.layer1, self.layer2, self.layer3 = stages
         self.avgpool = AdaptiveAvgPool2d(1)
         self.flatten = Flatten()
@@ -873,7 +909,35 @@ class ResNet(Module):
                 and x.shape[1] == self.conv1.in_channels):
             self._eval_input = x
             return self._forward_channels_last(x, blocks)
-        return _forward_layers([layer for _, layer in self.named_children()], x)
+        return self._forward_unfolded(x)
+
+    def _stem_input(self, x):
+        """x (NCHW) as the stem's NHWC input. A stem of few channels runs an NCHW-only algorithm
+        (the direct kernel), which conv2d (and conv2d_backward) feed NHWC views of NCHW memory
+        without a copy: the transposed view, not a transposed copy that conv2d transposes back
+        (0.3 ms of a 0.9 ms stem, batch 64 of 32x32x3). A native stem gets a contiguous copy."""
+        xt = x.transpose(0, 2, 3, 1)
+        c = self.conv1
+        native = _npfast._conv2d_algorithm(xt, c.weight, **dict(c._args(), layout="NHWC")) in (
+            "implicit_gemm", "winograd", "gemm_1x1")
+        return np.ascontiguousarray(xt) if native else xt
+
+    def _forward_unfolded(self, x):
+        """The layer-by-layer forward (training; any mode after ``backward`` of an eval
+        forward), channels-last from the stem to the pooling when ``channels_last``."""
+        if not self.channels_last:
+            return _forward_layers([layer for _, layer in self.named_children()], x)
+        self.conv1._check_input(x, 4, "(N, C, H, W)")
+        if x.shape[1] != self.conv1.in_channels:
+            raise ValueError(f"ResNet: x has {x.shape[1]} channels (shape {x.shape}), the "
+                             f"network expects in_channels={self.conv1.in_channels}")
+        body = (self.conv1, self.bn1, self.layer1, self.layer2, self.layer3)
+        h = _forward_layers(body, self._stem_input(x))
+        self._pooled_shape = h.shape
+        if self.avgpool.output_size == (1, 1):  # global pool over NHWC: a mean over (H, W)
+            return self.fc.forward(h.mean(axis=(1, 2)))
+        return _forward_layers([self.avgpool, self.flatten, self.fc],
+                               np.ascontiguousarray(h.transpose(0, 3, 1, 2)))
 
     def _forward_channels_last(self, x, blocks):
         """Eval forward with every conv-BN pair folded (``_folded_params``) and the activations
@@ -886,12 +950,10 @@ class ResNet(Module):
         def conv_bn(conv, bn, h, layout="NHWC", residual=None):
             weight, bias = _folded_params(conv, bn)
             relu = bn.relu or residual is not None
-            return npfast.conv2d(h, weight, bias, **conv._args(), layout=layout,
+            return npfast.conv2d(h, weight, bias, **dict(conv._args(), layout=layout),
                                  activation="relu" if relu else None, residual=residual)
 
-        # The (small) input is transposed here; the stem's 3-channel conv runs the NCHW direct
-        # kernel between threaded transposes inside conv2d.
-        h = conv_bn(self.conv1, self.bn1, np.ascontiguousarray(x.transpose(0, 2, 3, 1)))
+        h = conv_bn(self.conv1, self.bn1, self._stem_input(x))
         for b in blocks:
             s = h if b.downsample is None else conv_bn(*b.downsample, h)
             h = conv_bn(b.conv2, b.bn2, conv_bn(b.conv1, b.bn1, h), residual=s)
@@ -904,12 +966,25 @@ class ResNet(Module):
     def backward(self, grad_output, *, input_grad=True):
         if getattr(self, "_eval_input", None) is not None:  # after _forward_channels_last
             x, self._eval_input = self._eval_input, None
-            _forward_layers([layer for _, layer in self.named_children()], x)
+            self._forward_unfolded(x)
         layers = [layer for _, layer in self.named_children()]
-        g = grad_output
-        for i in range(len(layers) - 1, -1, -1):
-            g = layers[i].backward(g, input_grad=input_grad or i > 0)
-        return g
+        if not self.channels_last:
+            g = grad_output
+            for i in range(len(layers) - 1, -1, -1):
+                g = layers[i].backward(g, input_grad=input_grad or i > 0)
+            return g
+        shape = self._saved("_pooled_shape")
+        g = self.fc.backward(grad_output)
+        if self.avgpool.output_size == (1, 1):  # AdaptiveAvgPool2d's backward, channels-last
+            g = np.ascontiguousarray(np.broadcast_to(
+                (g / g.dtype.type(shape[1] * shape[2]))[:, None, None, :], shape))
+        else:
+            g = self.avgpool.backward(self.flatten.backward(g))
+            g = np.ascontiguousarray(g.transpose(0, 2, 3, 1))
+        body = (self.conv1, self.bn1, self.layer1, self.layer2, self.layer3)
+        for i in range(len(body) - 1, -1, -1):
+            g = body[i].backward(g, input_grad=input_grad or i > 0)
+        return np.ascontiguousarray(g.transpose(0, 3, 1, 2)) if input_grad else None
 
 
 class SoftmaxCrossEntropy:

@@ -1,6 +1,7 @@
 // conv2d backward: grad_bias as a sum, grad_weight as GEMMs reduced in a fixed order,
 // grad_input as a transposed convolution (stride 1) or GEMM + col2im.
 #include <algorithm>
+#include <cstring>
 
 #include "npfast/conv.hpp"
 #include "npfast/error.hpp"
@@ -23,6 +24,27 @@ using conv_ops::Plan;
 using conv_ops::transpose_images;
 
 constexpr double kNsPerFlop = 0.03;
+
+// Writes into `v` directly when it is C-contiguous, else through a pool buffer.
+template <class T>
+struct OutPtr {
+  const View* v;
+  Buffer<T> tmp;
+  T* p = nullptr;
+  explicit OutPtr(const View* view) : v(view) {
+    if (!v) return;
+    if (v->c_contiguous())
+      p = v->ptr<T>();
+    else {
+      tmp = Buffer<T>(static_cast<size_t>(v->size()));
+      p = tmp.get();
+    }
+  }
+  void finish() {
+    if (!v || v->c_contiguous()) return;
+    views::copy_from_contiguous(p, *v);
+  }
+};
 
 template <class T>
 void grad_bias(const Geometry& pl, const T* gy, T* gb) {
@@ -164,8 +186,22 @@ bool transposable(const Geometry& pl) {
          p.pad_left <= ew && p.pad_right <= ew;
 }
 
+// With NHWC operands (pl.p.layout) gy and gx are channels-last and the convolution runs only
+// on a plan that reads them natively: false (nothing done) otherwise. gx_v is the output.
 template <class T>
-void grad_input_transposed(const Geometry& pl, const T* gy, const T* w, T* gx) {
+bool grad_input_transposed(const Geometry& pl, const T* gy, const T* w, const View* gx_v) {
+  Conv2dParams q;
+  q.dilation_h = pl.p.dilation_h;
+  q.dilation_w = pl.p.dilation_w;
+  q.groups = pl.groups;
+  q.layout = pl.p.layout;
+  q.pad_top = pl.p.dilation_h * (pl.kh - 1) - pl.p.pad_top;
+  q.pad_bottom = pl.p.dilation_h * (pl.kh - 1) - pl.p.pad_bottom;
+  q.pad_left = pl.p.dilation_w * (pl.kw - 1) - pl.p.pad_left;
+  q.pad_right = pl.p.dilation_w * (pl.kw - 1) - pl.p.pad_right;
+  const conv_ops::Problem pr{pl.n, pl.o, pl.oh, pl.ow, pl.c, pl.kh, pl.kw, q, dtype_of<T>()};
+  const Plan tp = conv_ops::get_plan(pr);
+  if (q.layout == Layout::nhwc && !conv_ops::native_nhwc(tp.algo)) return false;
   const int64_t taps = pl.kh * pl.kw;
   Buffer<T> wt(static_cast<size_t>(checked_mul(pl.o, pl.K, "weight size")));
   for (int64_t g = 0; g < pl.groups; ++g)
@@ -175,16 +211,10 @@ void grad_input_transposed(const Geometry& pl, const T* gy, const T* w, T* gx) {
         T* dst = wt.get() + ((g * pl.cg + c) * pl.og + o) * taps;
         for (int64_t t = 0; t < taps; ++t) dst[taps - 1 - t] = src[t];
       }
-  Conv2dParams q;
-  q.dilation_h = pl.p.dilation_h;
-  q.dilation_w = pl.p.dilation_w;
-  q.groups = pl.groups;
-  q.pad_top = pl.p.dilation_h * (pl.kh - 1) - pl.p.pad_top;
-  q.pad_bottom = pl.p.dilation_h * (pl.kh - 1) - pl.p.pad_bottom;
-  q.pad_left = pl.p.dilation_w * (pl.kw - 1) - pl.p.pad_left;
-  q.pad_right = pl.p.dilation_w * (pl.kw - 1) - pl.p.pad_right;
-  const conv_ops::Problem pr{pl.n, pl.o, pl.oh, pl.ow, pl.c, pl.kh, pl.kw, q, dtype_of<T>()};
-  conv_ops::forward<T>(conv_ops::get_plan(pr), gy, wt.get(), nullptr, false, gx);
+  OutPtr<T> o(gx_v);
+  conv_ops::forward<T>(tp, gy, wt.get(), nullptr, false, o.p);
+  o.finish();
+  return true;
 }
 
 // General case: per (image, group), column blocks in order: gcol = W_g^T gY_blk, then
@@ -211,27 +241,6 @@ void grad_input_col2im(const GemmPlan& pl, const T* gy, const T* w, T* gx) {
     }
   });
 }
-
-// Writes into `v` directly when it is C-contiguous, else through a pool buffer.
-template <class T>
-struct OutPtr {
-  const View* v;
-  Buffer<T> tmp;
-  T* p = nullptr;
-  explicit OutPtr(const View* view) : v(view) {
-    if (!v) return;
-    if (v->c_contiguous())
-      p = v->ptr<T>();
-    else {
-      tmp = Buffer<T>(static_cast<size_t>(v->size()));
-      p = tmp.get();
-    }
-  }
-  void finish() {
-    if (!v || v->c_contiguous()) return;
-    views::copy_from_contiguous(p, *v);
-  }
-};
 
 template <class T>
 void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2dParams& p,
@@ -277,29 +286,120 @@ void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
   }
   if (gx_v && !gx_v->empty()) {
     const T* w = views::contiguous<T>(w_v, &wk);
-    OutPtr<T> o(gx_v);
-    if (transposable(pl))
-      grad_input_transposed(pl, gy, w, o.p);
-    else
+    if (transposable(pl)) {
+      grad_input_transposed(pl, gy, w, gx_v);
+    } else {
+      OutPtr<T> o(gx_v);
       grad_input_col2im(conv_ops::plan_gemm(pl), gy, w, o.p);
-    o.finish();
+      o.finish();
+    }
   }
 }
 
+// grad_bias of channels-last grad_output (rows of O): each channel's sum in the NCHW order
+// (image by image, pixel by pixel), so the same bits as grad_bias on the NCHW array.
+template <class T>
+void grad_bias_nhwc(const Geometry& pl, const T* gy, T* gb) {
+  const int64_t rows = pl.n * pl.P;
+  parallel_for(pl.o, grain_for(pl.o, 0.5 * static_cast<double>(rows)), [&](int64_t b, int64_t e) {
+    Buffer<double> acc(static_cast<size_t>(e - b));
+    std::fill(acc.get(), acc.get() + (e - b), 0.0);
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* g = gy + r * pl.o;
+      for (int64_t o = b; o < e; ++o) acc[o - b] += static_cast<double>(g[o]);
+    }
+    for (int64_t o = b; o < e; ++o) gb[o] = static_cast<T>(acc[o - b]);
+  });
+}
+
+// A strided 1x1 kernel without padding on NHWC: grad_input is W^T gy at the pixels the stride
+// reads (row sh*i, column sw*j), zero elsewhere: one GEMM over all output pixels of the batch
+// (gy as it is), its rows then placed image by image with the zeros. conv_transpose2d's phases
+// took 1.2x longer (three of the four phases computing nothing), a GEMM per output row written
+// straight into the strided pixels 1.3-1.5x.
+template <class T>
+void grad_input_1x1_nhwc(const Geometry& pl, const T* gy, const T* w, T* gx) {
+  const int64_t sh = pl.p.stride_h, sw = pl.p.stride_w, C = pl.c, P = pl.oh * pl.ow;
+  const int64_t image = pl.h * pl.w * C;
+  Buffer<T> tmp(static_cast<size_t>(checked_mul(pl.n * P, C, "grad_input")));
+  gemm(false, false, pl.n * P, C, pl.o, T(1), gy, pl.o, w, C, T(0), tmp.get(), C);
+  parallel_for(pl.n, grain_for(pl.n, 0.2 * static_cast<double>(image)), [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; ++n) {
+      T* g = gx + n * image;
+      std::fill(g, g + image, T(0));
+      for (int64_t i = 0; i < pl.oh; ++i)
+        for (int64_t j = 0; j < pl.ow; ++j)
+          std::memcpy(g + (i * sh * pl.w + j * sw) * C,
+                      tmp.get() + ((n * pl.oh + i) * pl.ow + j) * C, C * sizeof(T));
+    }
+  });
+}
+
+// NHWC operands: the algorithms that read channels-last data run on them as they are (the
+// implicit GEMM's weight gradient; grad_input as a stride-1 convolution on an NHWC-native
+// plan, or, strided, as conv_transpose2d's NHWC phases); the others on NCHW copies, made only
+// when one of them needs them. A ResNet trained channels-last otherwise transposed x and
+// grad_output for each layer (and grad_input back), more than the NCHW backward's own copies.
 template <class T>
 void backward_nhwc(const View& gy_v, const View& x_v, const View& w_v, const Conv2dParams& p,
                    const View* gx_v, const View* gw_v, const View* gb_v) {
+  const View xl = conv_ops::nchw_of_nhwc(x_v);
+  const conv_ops::Problem pr{xl.shape[0],  xl.shape[1],  xl.shape[2], xl.shape[3], w_v.shape[0],
+                             w_v.shape[2], w_v.shape[3], p,           x_v.dtype};
+  const Plan pl = conv_ops::get_plan(pr);
   Conv2dParams q = p;
   q.layout = Layout::nchw;
-  Buffer<T> gyk, xk, gxk;
-  const View gy = nchw_operand(gy_v, &gyk), x = nchw_operand(x_v, &xk);
-  if (!gx_v || gx_v->empty()) return backward_t<T>(gy, x, w_v, q, nullptr, gw_v, gb_v);
+  Buffer<T> gyk, xk;
+  View gyn, xn;  // the NCHW copies, made on first use
+  auto gy_nchw = [&]() -> const View& {
+    if (!gyn.data) gyn = nchw_operand(gy_v, &gyk);
+    return gyn;
+  };
+  Buffer<char> gk, xck, wk;
+  const T* gy = views::contiguous<T>(gy_v, &gk);
+  if (gb_v && !gb_v->empty()) {
+    OutPtr<T> o(gb_v);
+    grad_bias_nhwc(pl, gy, o.p);
+    o.finish();
+  }
+  if (gw_v && !gw_v->empty()) {
+    const conv_ops::ImplicitPlan ip = conv_ops::plan_implicit(pl);
+    if ((pl.algo == conv_ops::Algo::implicit_gemm || pl.algo == conv_ops::Algo::winograd) &&
+        conv_ops::implicit_grad_weight_fits(ip)) {
+      OutPtr<T> o(gw_v);
+      conv_ops::grad_weight_implicit(ip, views::contiguous<T>(x_v, &xck), gy, o.p);
+      o.finish();
+    } else {
+      xn = nchw_operand(x_v, &xk);
+      backward_t<T>(gy_nchw(), xn, w_v, q, nullptr, gw_v, nullptr);
+    }
+  }
+  if (!gx_v || gx_v->empty()) return;
+  const int64_t dh = p.dilation_h * (pl.kh - 1), dw = p.dilation_w * (pl.kw - 1);
+  const int64_t oph = pl.h + p.pad_top + p.pad_bottom - dh - 1 - (pl.oh - 1) * p.stride_h;
+  const int64_t opw = pl.w + p.pad_left + p.pad_right - dw - 1 - (pl.ow - 1) * p.stride_w;
+  if (transposable(pl)) {
+    if (grad_input_transposed(pl, gy, views::contiguous<T>(w_v, &wk), gx_v)) return;
+  } else if (pl.kh == 1 && pl.kw == 1 && pl.groups == 1 && p.pad_top == 0 && p.pad_bottom == 0 &&
+             p.pad_left == 0 && p.pad_right == 0) {
+    OutPtr<T> o(gx_v);
+    grad_input_1x1_nhwc(pl, gy, views::contiguous<T>(w_v, &wk), o.p);
+    o.finish();
+    return;
+  } else if (p.pad_top == p.pad_bottom && p.pad_left == p.pad_right &&
+             (p.stride_h > 1 || p.stride_w > 1) && oph < std::max(p.stride_h, p.dilation_h) &&
+             opw < std::max(p.stride_w, p.dilation_w)) {
+    // conv2d's input gradient is the transposed convolution of grad_output with the same
+    // weight, output_padding restoring the rows and columns the stride dropped.
+    conv_transpose2d(gy_v, w_v, nullptr, p, oph, opw, *gx_v);
+    return;
+  }
   // grad_input into an NCHW buffer, then transposed into the caller's NHWC array.
   View gx = conv_ops::nchw_of_nhwc(*gx_v);
-  gxk = Buffer<T>(static_cast<size_t>(gx.size()));
+  Buffer<T> gxk(static_cast<size_t>(gx.size()));
   gx.data = gxk.get();
   views::set_c_strides(&gx);
-  backward_t<T>(gy, x, w_v, q, &gx, gw_v, gb_v);
+  backward_t<T>(gy_nchw(), xl, w_v, q, &gx, nullptr, nullptr);
   if (gx_v->c_contiguous())
     transpose_images(gxk.get(), gx.shape[0], gx.shape[2] * gx.shape[3], gx.shape[1], false,
                      gx_v->ptr<T>());
@@ -317,8 +417,6 @@ void conv2d_backward(const View& grad_output, const View& input, const View& wei
   if (grad_input) views::check_out(*grad_input, t, shape_of(input), "grad_input");
   if (grad_weight) views::check_out(*grad_weight, t, shape_of(weight), "grad_weight");
   if (grad_bias) views::check_out(*grad_bias, t, Shape{1, {weight.shape[0]}}, "grad_bias");
-  // NHWC runs the NCHW algorithms on transposed copies (a native NHWC backward is left for
-  // later, docs/conv.md).
   const bool nhwc = p.layout == Layout::nhwc;
   if (input.dtype == DType::f32)
     (nhwc ? backward_nhwc<float> : backward_t<float>)(grad_output, input, weight, p, grad_input,

@@ -295,7 +295,8 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
 // GEMMs were 16 x 48 x ~1000 products that packed both operands every call (2-4x torch's
 // time on the ResNet's 16- and 32-channel layers). Images go to fixed slots (weight_slots),
 // each accumulating its images in order into its own partial; the partials are added in slot
-// order, so the bits do not depend on the thread count.
+// order, so the bits do not depend on the thread count. NCHW and NHWC operands give the same
+// copies, so the same bits.
 template <class T>
 void grad_weight_implicit(const ImplicitPlan& pl, const T* x, const T* gy, T* gw) {
   const gemm_kernels::Table& gk = kernels<gemm_kernels::Table>();
@@ -307,6 +308,8 @@ void grad_weight_implicit(const ImplicitPlan& pl, const T* x, const T* gy, T* gw
   const int64_t C = pl.c, og = pl.og, K = pl.K, taps = pl.kh * pl.kw;
   const int64_t ogp = round_up(og, NR), sh = pl.p.stride_h, rs = pl.p.stride_w * C;
   const int64_t rowk = pl.kw * C, total = pl.oh * pl.wpad;
+  // NHWC x and grad_output: the same channels-last copy and [pixel][o] rows, by memcpy.
+  const bool nhwc = pl.p.layout == Layout::nhwc;
   const int64_t chunk = std::max<int64_t>(16384 / (NR * static_cast<int64_t>(sizeof(T))), 16);
   const int64_t S = pl.wslots, per_slot = pl.n / S;
   Buffer<T> part(static_cast<size_t>(checked_mul(S * K, ogp, "partials")));
@@ -320,21 +323,31 @@ void grad_weight_implicit(const ImplicitPlan& pl, const T* x, const T* gy, T* gw
       T* dst = part.get() + s * K * ogp;
       for (int64_t n = s * per_slot; n < (s + 1) * per_slot; ++n) {
         // The image's row-phase planes (padded row r = i*sh + q is row i of plane q), by
-        // blocks of a cache line of channels as the forward.
-        constexpr int64_t kCopyChannels = 64 / sizeof(T);
-        for (int64_t c0 = 0; c0 < C; c0 += kCopyChannels)
+        // blocks of a cache line of channels as the forward (NHWC: whole rows, a memcpy each).
+        // Only the planes a tap reads (q < kh): a strided 1x1 layer reads one of sh.
+        const int64_t copy_channels = nhwc ? C : 64 / static_cast<int64_t>(sizeof(T));
+        for (int64_t c0 = 0; c0 < C; c0 += copy_channels)
           for (int64_t r = 0; r < sh * pl.hq; ++r)
-            channels_last_block(pl, x + n * image_in, r, pl.wrow,
-                                xin.get() + ((r % sh) * pl.plane_px + r / sh * pl.wrow) * C, 0, 1,
-                                c0, std::min(C, c0 + kCopyChannels));
-        for (int64_t q = 0; q < sh; ++q)
+            if (r % sh < pl.kh)
+              channels_last_block(pl, x + n * image_in, r, pl.wrow,
+                                  xin.get() + ((r % sh) * pl.plane_px + r / sh * pl.wrow) * C, 0, 1,
+                                  c0, std::min(C, c0 + copy_channels));
+        for (int64_t q = 0; q < std::min(sh, pl.kh); ++q)
           std::fill(xin.get() + (q * pl.plane_px + pl.hq * pl.wrow) * C,
                     xin.get() + (q + 1) * pl.plane_px * C, T(0));
         // grad_output [pixel][o] over the wide rows; zeros in the dropped columns and past og.
         std::fill(gyt.get(), gyt.get() + total * ogp, T(0));
         const T* gyn = gy + n * pl.o * pl.P;
-        for (int64_t i = 0; i < pl.oh; ++i)
-          transpose_by_lines(gyn + i * pl.ow, pl.P, gyt.get() + i * pl.wpad * ogp, ogp, og, pl.ow);
+        for (int64_t i = 0; i < pl.oh; ++i) {
+          T* d = gyt.get() + i * pl.wpad * ogp;
+          if (!nhwc)
+            transpose_by_lines(gyn + i * pl.ow, pl.P, d, ogp, og, pl.ow);
+          else if (ogp == og)
+            std::memcpy(d, gyn + i * pl.ow * og, pl.ow * og * sizeof(T));
+          else
+            for (int64_t j = 0; j < pl.ow; ++j)
+              std::memcpy(d + j * ogp, gyn + (i * pl.ow + j) * og, og * sizeof(T));
+        }
         // Pixels in chunks whose B panel slice (chunk x NR) stays in L1 while the row tiles
         // of A stream past it.
         for (int64_t p0 = 0; p0 < total; p0 += chunk) {
@@ -370,8 +383,7 @@ bool implicit_grad_weight_fits(const ImplicitPlan& pl) {
   // (17.3 against 13.6 ms, one thread): its A rows (a 1 KiB kernel row a pixel, 512 bytes
   // apart) are streamed from L2 once per 32-column panel.
   return pl.kh <= 3 && pl.kw <= 3 && pl.groups == 1 && pl.fh == 1 && pl.fw == 1 && pl.edh == 1 &&
-         pl.edw == 1 && pl.p.layout == Layout::nchw && pl.n > 0 && pl.P > 0 && pl.K > 0 &&
-         pl.o > 0 && pl.wslots >= 4;
+         pl.edw == 1 && pl.n > 0 && pl.P > 0 && pl.K > 0 && pl.o > 0 && pl.wslots >= 4;
 }
 
 template void forward_implicit<float>(const ImplicitPlan&, const float*, const float*, const float*,

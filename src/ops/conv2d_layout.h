@@ -57,8 +57,11 @@ inline View logical_nchw(const View& v, Layout l) {
   return l == Layout::nhwc && v.ndim == 4 ? nchw_of_nhwc(v) : v;
 }
 
-// Between (N, H, W, C) and (N, C, H, W), both C-contiguous: image by image, blocks of pixels
-// transposed a cache line at a time. For NHWC operands of the backward, which runs on NCHW:
+// Between (N, H, W, C) and (N, C, H, W), both C-contiguous: image by image, blocks of pixels;
+// into planes four at a time (transpose_to_planes: the planes of a 32x32 image are 4 KiB apart,
+// so a cache line of all 16 planes at once kept 16 stores to one L1 set in flight: the NHWC
+// stem's grad_output transpose took longer than its weight-gradient kernel), out of planes a
+// cache line of channels at a time. For NHWC operands of the backward, which runs on NCHW:
 // views::contiguous of the permuted view copies element by element (a fifth of a 3x3 layer's
 // NHWC backward; most of an NHWC call of the direct kernel).
 template <class T>
@@ -74,7 +77,7 @@ inline void transpose_images(const T* src, int64_t n, int64_t pixels, int64_t c,
                    const T* s = src + img * pixels * c;
                    T* d = dst + img * pixels * c;
                    if (to_nchw)
-                     transpose_by_lines(s + p0 * c, c, d + p0, pixels, np, c);
+                     transpose_to_planes(s + p0 * c, c, d + p0, pixels, np, c);
                    else
                      transpose_by_lines(s + p0, pixels, d + p0 * c, c, c, np);
                  }

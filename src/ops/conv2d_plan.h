@@ -141,8 +141,8 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
 template <class T>
 void grad_weight_shifted(const ShiftedPlan& pl, const T* x, const T* gy, T* gw);
 // grad_weight on the implicit GEMM's channels-last copy (conv2d_implicit.cc), where
-// implicit_grad_weight_fits: one group, no dilation, NCHW operands, a batch that splits into
-// at least 4 fixed slots.
+// implicit_grad_weight_fits: one group, no dilation, a batch that splits into at least 4 fixed
+// slots; x and gy in pl.p.layout (NCHW or NHWC).
 template <class T>
 void grad_weight_implicit(const ImplicitPlan& pl, const T* x, const T* gy, T* gw);
 bool implicit_grad_weight_fits(const ImplicitPlan& pl);

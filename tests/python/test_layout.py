@@ -107,18 +107,57 @@ def test_conv2d_threads_bitwise_both_layouts(threads, case):
         np.testing.assert_array_equal(results[0], results[1])
 
 
+def same_grad_input_route(gy, w, kw):
+    """Whether conv2d_backward's grad_input runs one algorithm in both layouts: stride 1, and
+    the convolution of grad_output with the flipped weights planned alike for NCHW and NHWC
+    (or not at all: padding past the kernel's reach takes GEMM + col2im in both)."""
+    pair = lambda v: tuple(v) if isinstance(v, tuple) else (v, v)
+    if any(s > 1 for s in pair(kw["stride"])):
+        return False
+    d, p, k = pair(kw["dilation"]), pair(kw["padding"]), w.shape[2:]
+    q = tuple(d[i] * (k[i] - 1) - p[i] for i in range(2))
+    if min(q) < 0 or gy.size == 0:
+        return True
+    g = kw["groups"]
+    wf = np.zeros((w.shape[1] * g, w.shape[0] // g) + k, w.dtype)
+    args = dict(padding=q, dilation=d, groups=g)
+    return (_npfast._conv2d_algorithm(gy, wf, **args)
+            == _npfast._conv2d_algorithm(nhwc(gy), wf, layout="NHWC", **args))
+
+
+@pytest.mark.parametrize("case", [(9, 16, 16, 16, 32, 3, 3, 2, 1, 1, 1),   # conv_transpose2d
+                                  (9, 16, 16, 16, 32, 1, 1, 2, 0, 1, 1),   # 1x1 strided
+                                  (9, 16, 12, 12, 16, 3, 3, 1, 1, 1, 1)])  # implicit grad_weight
+def test_conv2d_backward_nhwc_threads_bitwise(threads, case):
+    rng = np.random.default_rng(10)
+    x, w, _, kw = make(case, np.float32, rng, bias=False)
+    gy = nhwc(rng.standard_normal(npfast.conv2d(x, w, **kw).shape).astype(np.float32))
+    results = []
+    for n in (1, 2):
+        npfast.set_num_threads(n)
+        results.append(npfast.conv2d_backward(gy, nhwc(x), w, layout="NHWC", **kw))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
 @needs_torch
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", CASES[::3] + CASES[-5:])
+@pytest.mark.parametrize("case", CASES[::3] + CASES[-5:] + [
+    (2, 16, 9, 8, 12, 1, 1, 2, 0, 1, 1),        # strided 1x1, no padding: one GEMM, odd height
+    (3, 16, 12, 7, 20, 1, 1, (3, 2), 0, 1, 1)])  # uneven strides, rows evenly spaced
 def test_conv2d_backward_nhwc(isa, dtype, case):
     rng = np.random.default_rng(9)
     x, w, _, kw = make(case, dtype, rng, bias=False)
     gy = rng.standard_normal(npfast.conv2d(x, w, **kw).shape).astype(dtype)
     want = npfast.conv2d_backward(gy, x, w, **kw)
     got = npfast.conv2d_backward(nhwc(gy), nhwc(x), w, layout="NHWC", **kw)
-    np.testing.assert_array_equal(nchw(got[0]), want[0])
+    # grad_input: strided, conv_transpose2d's NHWC phases (NCHW: GEMM + col2im); stride 1, the
+    # data gradient's convolution, planned for each layout (as the forward). The same bits
+    # where both run one algorithm; grad_weight and grad_bias always.
     np.testing.assert_array_equal(got[1], want[1])
     np.testing.assert_array_equal(got[2], want[2])
+    assert_same_or_close(nchw(got[0]), want[0], same_grad_input_route(gy, w, kw), dtype,
+                         "conv2d_backward")
     if x.shape[0] == 0:
         return
     tx = torch_cl(x).requires_grad_()

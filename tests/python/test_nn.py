@@ -396,6 +396,22 @@ def test_new_layers_match_torch(dtype):
     bn.weight[:] = rng.standard_normal(5)
     compare_with_torch(bn, rng.standard_normal((3, 5, 4, 4)).astype(dtype),
                        lambda x, w, b: torch.relu(F.batch_norm(x, None, None, w, b, True)), dtype)
+    # Channels-last layers: NHWC arrays in and out, the same weights (PyTorch's layout).
+    to_nchw, to_nhwc = (lambda t: t.permute(0, 3, 1, 2)), (lambda t: t.permute(0, 2, 3, 1))
+    ct = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, dtype=dtype, rng=1,
+                            layout="NHWC")
+    compare_with_torch(ct, rng.standard_normal((2, 5, 6, 4)).astype(dtype),
+                       lambda x, w, b: to_nhwc(F.conv_transpose2d(to_nchw(x), w, b, stride=2,
+                                                                  padding=1, output_padding=1)),
+                       dtype)
+    conv = nn.Conv2d(4, 6, 3, stride=2, padding=1, dtype=dtype, rng=2, layout="NHWC")
+    compare_with_torch(conv, rng.standard_normal((2, 7, 6, 4)).astype(dtype),
+                       lambda x, w, b: to_nhwc(F.conv2d(to_nchw(x), w, b, stride=2, padding=1)),
+                       dtype)
+    with pytest.raises(ValueError, match="channels"):
+        conv.forward(rng.standard_normal((2, 4, 7, 6)).astype(dtype))
+    with pytest.raises(ValueError, match="layout"):
+        nn.ConvTranspose2d(4, 6, 3, layout="NCWH")
     pool = nn.AdaptiveAvgPool2d((2, 3))
     x = rng.standard_normal((2, 3, 5, 7)).astype(dtype)
     y = pool.forward(x)
@@ -467,12 +483,13 @@ def test_adam_matches_torch(cls):
 
 
 @needs_torch
+@pytest.mark.parametrize("channels_last", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_resnet_gradients_match_torch(resnet_example, dtype):
+def test_resnet_gradients_match_torch(resnet_example, dtype, channels_last):
     """The example's whole network, training mode: output, every parameter gradient and the
     running statistics against the same network in torch.nn with the same weights."""
     rng = np.random.default_rng(18)
-    model = resnet_example.ResNet(dtype=dtype, rng=0)
+    model = resnet_example.ResNet(dtype=dtype, rng=0, channels_last=channels_last)
     for k, v in model.state_dict().items():  # non-trivial BN affine parameters
         if k.endswith("bn1.weight") or k.endswith("bn2.bias"):
             v[:] = rng.uniform(0.5, 1.5, v.shape)
@@ -501,6 +518,37 @@ def test_resnet_gradients_match_torch(resnet_example, dtype):
     for k, v in model.state_dict().items():
         if "running" in k:
             np.testing.assert_allclose(v, tstate[k].numpy(), **t, err_msg=k)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_resnet_channels_last_matches_nchw(dtype):
+    """ResNet(channels_last=True) (NHWC layers after the input) against the NCHW network: the
+    loss, input gradient, parameter gradients and running statistics of a training step, and
+    the eval forward, equal up to rounding (strided layers' input gradients sum in another
+    order; the rest runs the same algorithms)."""
+    rng = np.random.default_rng(20)
+    x = rng.standard_normal((4, 3, 16, 16)).astype(dtype)
+    labels = rng.integers(0, 10, 4)
+    runs = []
+    for channels_last in (False, True):
+        model = nn.ResNet(3, 10, dtype=dtype, rng=0, channels_last=channels_last)
+        loss_fn = nn.CrossEntropyLoss()
+        loss = loss_fn.forward(model.forward(x), labels)
+        gx = model.backward(loss_fn.backward())
+        assert gx.shape == x.shape and gx.flags.c_contiguous
+        grads = [g for _, g in model.parameters()]
+        state = model.state_dict()
+        model.eval()
+        runs.append((loss, gx, grads, {k: v.copy() for k, v in state.items()}, model.forward(x)))
+    (l0, gx0, g0, s0, y0), (l1, gx1, g1, s1, y1) = runs
+    t = tol("nn", dtype)
+    assert abs(l0 - l1) <= t["rtol"] * abs(l0)
+    np.testing.assert_allclose(gx1, gx0, rtol=t["rtol"], atol=t["atol"] * np.abs(gx0).max())
+    for a, b in zip(g1, g0):
+        np.testing.assert_allclose(a, b, rtol=t["rtol"], atol=t["atol"] * np.abs(b).max())
+    for k in s0:
+        np.testing.assert_allclose(s1[k], s0[k], **t, err_msg=k)
+    np.testing.assert_allclose(y1, y0, **t)
 
 
 def test_resnet_training_lowers_the_loss(resnet_example):
@@ -546,7 +594,9 @@ def test_resnet_eval_matches_torch(resnet_example, dtype):
     np.testing.assert_allclose(y, ty.detach().numpy(), rtol=t["rtol"],
                                atol=t["atol"] * np.abs(y).max())
     # The same layers as a Sequential: NCHW, each BasicBlock's residual in conv2's epilogue.
-    chain = nn.Sequential(*[layer for _, layer in model.named_children()])
+    nchw = resnet_example.ResNet(dtype=dtype, rng=0, channels_last=False)
+    nchw.load_state_dict(model.state_dict()).eval()
+    chain = nn.Sequential(*[layer for _, layer in nchw.named_children()])
     np.testing.assert_allclose(chain.forward(x), y, rtol=t["rtol"],
                                atol=t["atol"] * np.abs(y).max())
     g = rng.standard_normal(y.shape).astype(dtype)

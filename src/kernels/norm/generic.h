@@ -6,6 +6,7 @@
 // lanes are added in order at the end. Element-wise passes run in T with the reference's fused
 // operations (same bits).
 #include <cstdint>
+#include <type_traits>
 
 #include "src/kernels/norm/norm.h"
 
@@ -286,10 +287,35 @@ void grad_apply(const T* dy, const T* x, const T* y, int64_t n, const GradAffine
     grad_apply_body<false>(dy, x, y, n, p, dx);
 }
 
+// Rows of exactly kV vectors (16 or 32 float32 channels with AVX-512): the per-channel
+// coefficients held in registers for the whole run (the general loop reloads them every row, as
+// dx may alias them). The same arithmetic per element, so the same bits.
+template <int kV, bool kMask, class T>
+void grad_apply_rows_narrow(const T* dy, const T* x, const T* y, int64_t rows,
+                            const GradAffineRows<T>& p, T* dx) {
+  constexpr int L = kLanes<T>;
+  const auto z = zero<T>();
+  std::remove_const_t<decltype(z)> vm[kV], va[kV], vk[kV], vb[kV];
+  for (int v = 0; v < kV; ++v) {
+    vm[v] = load(p.mean + v * L);
+    va[v] = load(p.a + v * L);
+    vk[v] = load(p.k + v * L);
+    vb[v] = load(p.b + v * L);
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int v = 0; v < kV; ++v) {
+      const int64_t o = r * kV * L + v * L;
+      store(dx + o, grad_one<kMask>(load(dy + o), load(x + o), kMask ? load(y + o) : z, vm[v],
+                                    va[v], vk[v], vb[v], z));
+    }
+}
+
 template <bool kMask, class T>
 void grad_apply_rows_body(const T* dy, const T* x, const T* y, int64_t rows, int64_t c,
                           const GradAffineRows<T>& p, T* dx) {
   constexpr int L = kLanes<T>;
+  if (c == L) return grad_apply_rows_narrow<1, kMask>(dy, x, y, rows, p, dx);
+  if (c == 2 * L) return grad_apply_rows_narrow<2, kMask>(dy, x, y, rows, p, dx);
   const auto z = zero<T>();
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t o = r * c;
