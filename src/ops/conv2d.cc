@@ -105,9 +105,6 @@ Shape conv2d_shape(const View& input, const View& weight, const View* bias, cons
 namespace conv_ops {
 namespace {
 
-// Cost model of one GEMM flop (ns) for the work split, as in conv2d_plan.cc.
-constexpr double kNsPerFlopGemm = 0.03;
-
 template <class T>
 void epilogue(T* y, int64_t rows, int64_t cols, int64_t ld, const T* bias, bool relu) {
   if (!bias && !relu) return;
@@ -208,7 +205,7 @@ template <class T>
 void forward_1x1_nhwc(const GemmPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
   const int64_t items = pl.n * pl.groups * pl.nblocks;
   const double item_ns = 2.0 * static_cast<double>(pl.og) * static_cast<double>(pl.K) *
-                         static_cast<double>(pl.nb) * kNsPerFlopGemm;
+                         static_cast<double>(pl.nb) * kNsPerFlop;
   parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
     for (int64_t it = b; it < e; ++it) {
       const int64_t blk = it % pl.nblocks, t = it / pl.nblocks;
@@ -240,7 +237,7 @@ void forward_gemm(const GemmPlan& pl, const T* x, const T* w, const T* bias, boo
   if (pl.p.layout == Layout::nhwc) return forward_1x1_nhwc(pl, x, w, bias, relu, y);
   const int64_t items = pl.n * pl.groups * pl.nblocks;
   const double item_ns = 2.0 * static_cast<double>(pl.og) * static_cast<double>(pl.K) *
-                         static_cast<double>(pl.nb) * kNsPerFlopGemm;
+                         static_cast<double>(pl.nb) * kNsPerFlop;
   parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
     Buffer<T> col;
     if (!pointwise) col = Buffer<T>(static_cast<size_t>(pl.K * pl.nb));

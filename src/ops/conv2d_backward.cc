@@ -19,11 +19,10 @@ namespace {
 using conv_ops::DirectPlan;
 using conv_ops::GemmPlan;
 using conv_ops::Geometry;
+using conv_ops::kNsPerFlop;
 using conv_ops::nchw_operand;
 using conv_ops::Plan;
 using conv_ops::transpose_images;
-
-constexpr double kNsPerFlop = 0.03;
 
 // Writes into `v` directly when it is C-contiguous, else through a pool buffer.
 template <class T>

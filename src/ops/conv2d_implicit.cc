@@ -34,13 +34,7 @@ namespace npfast {
 namespace conv_ops {
 namespace {
 
-constexpr double kNsPerFlop = 0.03;
-// A work item is a run of output pixels of one image, phase and group: at least this many flops
-// (~100 us, enough to hide the hand-off) and this many pixels (so each slice of a weight panel,
-// pulled from L2 or L3, is reused by that many tiles), small enough that two threads split a 56^2
-// layer evenly.
-constexpr double kItemFlops = 4.0e6;
-constexpr int64_t kItemPixels = 96;
+// A work item is a run of output pixels of one image, phase and group (kImplicitItem*).
 
 int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
@@ -157,14 +151,14 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   const int64_t bimg = std::min(pl.n, pl.batch_images);
   Buffer<T> xin(static_cast<size_t>(checked_mul(
       checked_mul(bimg, pl.image_px, "channels-last input"), C, "channels-last input")));
-  // Work items are blocks of at least kItemFlops and kItemPixels of one image, row phase and
-  // group (all its column phases): `cap` wide-output pixels, a multiple of MR so that only the
-  // last block of a phase computes padding rows (blocks of whole wide rows wasted up to MR - 1
-  // rows each: 8% of a stride-2 56^2 layer, 116 pixels in 126), or whole output rows.
+  // Work items are blocks of at least kImplicitItemFlops and kImplicitItemPixels of one image, row
+  // phase and group (all its column phases): `cap` wide-output pixels, a multiple of MR so that
+  // only the last block of a phase computes padding rows (blocks of whole wide rows wasted up to MR
+  // - 1 rows each: 8% of a stride-2 56^2 layer, 116 pixels in 126), or whole output rows.
   const double pixel_flops = 2.0 * static_cast<double>(og) * static_cast<double>(K);
   const int64_t total = pl.oh2 * pl.wpad;
-  const int64_t want_px =
-      std::max<int64_t>(static_cast<int64_t>(kItemFlops / pixel_flops), kItemPixels);
+  const int64_t want_px = std::max<int64_t>(static_cast<int64_t>(kImplicitItemFlops / pixel_flops),
+                                            kImplicitItemPixels);
   // Tiles run along the wide rows (a tile may span two rows; wpad - ow2 dropped columns a row
   // are computed) or row by row (ceil(ow2 / MR) tiles a row; round_up(ow2, MR) - ow2 dropped
   // columns), whichever computes fewer pixels. Row by row wins for 28-wide outputs with

@@ -35,9 +35,6 @@ const char* algo_name(Algo a) {
 
 namespace {
 
-// Single-thread throughput assumed by the cost model (ns per flop): a direct kernel or GEMM
-// at a few tens of GFLOP/s. Only decides how work is split, never what is computed.
-constexpr double kNsPerFlop = 0.03;
 // im2col column blocks aim at this many bytes so a block stays in L2 while GEMM reads it.
 constexpr int64_t kColBlockBytes = 256 << 10;
 // Padded-input workspaces of the direct and shifted paths stay under this many bytes.

@@ -12,6 +12,16 @@
 namespace npfast {
 namespace conv_ops {
 
+// Single-thread throughput the conv cost models assume (ns per flop): a direct kernel or GEMM
+// at a few tens of GFLOP/s. Only decides how work is split, never what is computed.
+constexpr double kNsPerFlop = 0.03;
+// Work items of the implicit-GEMM passes (conv2d_implicit.cc, conv_transpose2d_phase.cc): at
+// least this many flops (~100 us, enough to hide the hand-off) and this many output pixels (so
+// each slice of a weight panel, pulled from L2 or L3, is reused by that many tiles), small
+// enough that two threads split a 56^2 layer evenly.
+constexpr double kImplicitItemFlops = 4.0e6;
+constexpr int64_t kImplicitItemPixels = 96;
+
 enum class Algo : int {
   depthwise = 0,
   direct = 1,

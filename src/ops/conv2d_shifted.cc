@@ -90,8 +90,6 @@ void compact(const ShiftedPlan& pl, const T* t, int64_t og, int64_t p0, int64_t 
   }
 }
 
-constexpr double kNsPerFlop = 0.03;
-
 }  // namespace
 
 template <class T>

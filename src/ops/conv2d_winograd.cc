@@ -27,7 +27,6 @@ namespace npfast {
 namespace conv_ops {
 namespace {
 
-constexpr double kNsPerFlop = 0.03;
 // The V and M blocks of a work item together stay under this many bytes (L2 is 512 KB here).
 constexpr int64_t kItemBytes = 256 << 10;
 

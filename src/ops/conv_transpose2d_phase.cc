@@ -22,16 +22,14 @@
 #include "npfast/threads.hpp"
 #include "src/kernels/gemm/gemm.h"
 #include "src/ops/conv2d_layout.h"
+#include "src/ops/conv2d_plan.h"
 
 namespace npfast {
 namespace convt {
 namespace {
 
-constexpr double kNsPerFlop = 0.03;
-// Work items of the forward: at least this many flops and output pixels (as conv2d's implicit
-// GEMM: the hand-off hidden, each weight slice in L1 reused by several tiles).
-constexpr double kItemFlops = 4.0e6;
-constexpr int64_t kItemPixels = 96;
+using conv_ops::kNsPerFlop;
+// Work items of the forward: as conv2d's implicit GEMM (kImplicitItem*, conv2d_plan.h).
 // Images copied at a time: the copy stays in L2/L3 while the phases read it.
 constexpr int64_t kBatchBytes = int64_t{4} << 20;
 // Fixed weight-gradient slots (a split of the images that depends on the shape only).
@@ -238,8 +236,9 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
   // where that computes fewer pixels (as conv2d's implicit GEMM).
   const int64_t ohm = pl.ph_oh[0], owm = pl.ph_ow[0], total = ohm * pl.wpad;
   const double pixel_flops = 2.0 * static_cast<double>(og * cg * taps) / static_cast<double>(pl.sh);
-  const int64_t want_px =
-      std::max<int64_t>(static_cast<int64_t>(kItemFlops / std::max(pixel_flops, 1.0)), kItemPixels);
+  const int64_t want_px = std::max<int64_t>(
+      static_cast<int64_t>(conv_ops::kImplicitItemFlops / std::max(pixel_flops, 1.0)),
+      conv_ops::kImplicitItemPixels);
   const int64_t row_tiles = (owm + MR - 1) / MR;
   const bool by_rows = ohm * row_tiles * MR < round_up(std::max<int64_t>(total, 1), MR);
   const int64_t cpitch = std::max(pl.wpad, row_tiles * MR);
