@@ -179,8 +179,11 @@ void scale_c(int64_t m, int64_t n, T beta, T* c, int64_t ldc) {
 constexpr double kCResidentBytes = 1 << 20;
 // Packed B block (K group x column block) read by every row group from L3. The tables' NC with
 // one K block stays within it (2-3 MB); with a K group of 768 f32 at 4000^2, 12 MB of B ran at
-// 116 GFLOP/s on one thread and 3 MB (NC 1024) at 144-152.
-constexpr size_t kBBlockBytes = size_t{4} << 20;
+// 116 GFLOP/s on one thread and 3 MB (NC 1024) at 144-152. Every column block repacks all of
+// A, so the block is as wide as that allows: 6 MB instead of 4 MB (one column block instead of
+// two at 1500^2 f32, two instead of three at 3000^2 f64) measured 1-7% faster at 1500^2-4000^2
+// on two threads and no slower on one (Xeon, 2 MB L2 per core).
+constexpr size_t kBBlockBytes = size_t{6} << 20;
 
 // One K group (consecutive K blocks packed together) of one column block: where phase 2 reads
 // B and how C is updated.
@@ -204,7 +207,6 @@ struct Engine {
   int64_t kpack = 0;  // K group: the depth packed and passed over C at once, a multiple of kcb
   int64_t mp = 0;     // row panels
   int64_t groups = 1, col_parts = 1;
-  T* bbuf = nullptr;  // shared packed B block (shared mode)
 
   // A panels [p0, p1) of block `bk`: packed into the thread's workspace, or read in place
   // with a partial last panel packed. Returns the workspace.
@@ -267,7 +269,7 @@ struct Engine {
     }
   }
 
-  void pack_b_panels(const Block& bk, int64_t q0, int64_t q1) const {
+  void pack_b_panels(const Block& bk, int64_t q0, int64_t q1, T* bbuf) const {
     const int NR = uk.nr;
     const int64_t j0 = q0 * NR;
     const Mat<T> src{b.p + bk.pc * b.rs + (bk.jc + j0) * b.cs, b.rs, b.cs};
@@ -337,8 +339,12 @@ struct Engine {
     }
   }
 
-  // Shared mode: per (column block, K block), B is packed once (phase 1, in parallel) and
-  // read by every row group (phase 2).
+  // Shared mode: per pass (column block, K group), B is packed once and read by every row
+  // group. On one thread each pass packs its B, then multiplies. On several, the next pass's B
+  // is packed into a second buffer within the current pass's job (its chunks claimed first),
+  // so each pass is one hand-off, not two: the separate packing job was short (0.3-1 ms) and
+  // a preemption there made the pool's back-off (judge) run the next 20-27 jobs, whole passes
+  // of 10-20 ms, on the caller alone (3000^2, 2 threads, quiet machine).
   void run_shared() {
     const int NR = uk.nr;
     // At most uk.nc columns, and no more than kBBlockBytes of packed B (deeper K groups, fewer
@@ -346,37 +352,71 @@ struct Engine {
     const int64_t nc_bytes = static_cast<int64_t>(kBBlockBytes / (kpack * sizeof(T)));
     const int64_t nc = std::max<int64_t>(NR, std::min<int64_t>(uk.nc, nc_bytes) / NR * NR);
     const int64_t bsize = kpack * ceil_div(std::min(n, nc), NR) * NR;
+    const bool overlap = threads > 1;
     Buffer<T> shared;
-    if (threads > 1) {
-      shared = Buffer<T>(static_cast<size_t>(bsize));
-      bbuf = shared.get();
+    T* bufs[2];
+    if (overlap) {
+      shared = Buffer<T>(static_cast<size_t>(2 * bsize));
+      bufs[0] = shared.get();
+      bufs[1] = bufs[0] + bsize;
     } else {
-      bbuf = static_cast<T*>(t_workspace_b.get(static_cast<size_t>(bsize) * sizeof(T)));
+      bufs[0] = bufs[1] =
+          static_cast<T*>(t_workspace_b.get(static_cast<size_t>(bsize) * sizeof(T)));
     }
-    for (int64_t jc = 0; jc < n; jc += nc) {
-      const int64_t nb = std::min(nc, n - jc), npb = ceil_div(nb, NR);
-      col_parts = column_parts(npb);
-      for (int64_t pc = 0; pc < k; pc += kpack) {
-        const Block bk{jc, nb, pc, std::min(kpack, k - pc)};
-        // The pool's cost model (about 0.5 ns per element copied, measured at 2000^2): a small
-        // block is packed by the caller, a large one in chunks of at least kMinChunkNs, and of
-        // at least 8 panels, which keep the row-wise copy streaming.
-        const int64_t g = grain_for(npb, 0.5 * static_cast<double>(bk.kc * NR));
-        parallel_for(npb, g < npb ? std::max<int64_t>(8, g) : npb,
-                     [&](int64_t q0, int64_t q1) { pack_b_panels(bk, q0, q1); });
-        const int64_t items = groups * col_parts;
+    const int64_t kpasses = ceil_div(k, kpack), passes = ceil_div(n, nc) * kpasses;
+    auto block_of = [&](int64_t t) {
+      const int64_t jc = t / kpasses * nc, pc = t % kpasses * kpack;
+      return Block{jc, std::min(nc, n - jc), pc, std::min(kpack, k - pc)};
+    };
+    // Panels per packing chunk. The pool's cost model (about 0.5 ns per element copied,
+    // measured at 2000^2): a small block is packed by one thread, a large one in chunks of at
+    // least kMinChunkNs, and of at least 8 panels, which keep the row-wise copy streaming.
+    auto pack_grain = [&](const Block& bk) {
+      const int64_t npb = ceil_div(bk.nb, NR);
+      const int64_t g = grain_for(npb, 0.5 * static_cast<double>(bk.kc * NR));
+      return g < npb ? std::max<int64_t>(8, g) : npb;
+    };
+    if (overlap) {
+      const Block b0 = block_of(0);
+      parallel_for(ceil_div(b0.nb, NR), pack_grain(b0),
+                   [&](int64_t q0, int64_t q1) { pack_b_panels(b0, q0, q1, bufs[0]); });
+    }
+    for (int64_t t = 0; t < passes; ++t) {
+      const Block bk = block_of(t);
+      const int64_t npb = ceil_div(bk.nb, NR);
+      const int64_t parts = column_parts(npb);
+      const int64_t items = groups * parts;
+      T* const bbuf = bufs[t & 1];
+      auto multiply_item = [&](int64_t it) {
+        const int64_t g = it / parts, h = it % parts;
+        const int64_t p0 = g * mp / groups, p1 = (g + 1) * mp / groups;
+        const int64_t q0 = h * npb / parts, q1 = (h + 1) * npb / parts;
+        if (p0 == p1 || q0 == q1) return;
+        const T* abuf = prepare_a(bk, p0, p1);
+        for (int64_t q = q0; q < q1; ++q)
+          multiply_column(bk, abuf, p0, p1, bk.jc + q * NR, bbuf + q * bk.kc * NR, NR);
+      };
+      if (!overlap) {
+        parallel_for(npb, pack_grain(bk),
+                     [&](int64_t q0, int64_t q1) { pack_b_panels(bk, q0, q1, bbuf); });
         parallel_for(items, grain(items), [&](int64_t s, int64_t e) {
-          for (int64_t it = s; it < e; ++it) {
-            const int64_t g = it / col_parts, h = it % col_parts;
-            const int64_t p0 = g * mp / groups, p1 = (g + 1) * mp / groups;
-            const int64_t q0 = h * npb / col_parts, q1 = (h + 1) * npb / col_parts;
-            if (p0 == p1 || q0 == q1) continue;
-            const T* abuf = prepare_a(bk, p0, p1);
-            for (int64_t q = q0; q < q1; ++q)
-              multiply_column(bk, abuf, p0, p1, jc + q * NR, bbuf + q * bk.kc * NR, NR);
-          }
+          for (int64_t it = s; it < e; ++it) multiply_item(it);
         });
+        continue;
       }
+      // Job: [0, chunks) pack the next pass's B, then [chunks, chunks + items) multiply.
+      const Block next = t + 1 < passes ? block_of(t + 1) : Block{0, 0, 0, 0};
+      const int64_t next_npb = ceil_div(next.nb, NR), pg = next_npb ? pack_grain(next) : 1;
+      const int64_t chunks = ceil_div(next_npb, pg);
+      T* const next_buf = bufs[(t + 1) & 1];
+      parallel_for(chunks + items, grain(chunks + items), [&](int64_t s, int64_t e) {
+        for (int64_t it = s; it < e; ++it) {
+          if (it < chunks)
+            pack_b_panels(next, it * pg, std::min(next_npb, (it + 1) * pg), next_buf);
+          else
+            multiply_item(it - chunks);
+        }
+      });
     }
   }
 

@@ -171,6 +171,20 @@ def test_thread_count_bitwise_invariant(threads, dtype):
         assert_close(one, a, b)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_thread_count_bitwise_invariant_many_passes(threads, dtype):
+    # Several K groups and two column blocks of packed B on AVX-512 (the shared schedule packs
+    # the next pass's B inside the current pass's job on several threads).
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((700, 1700)).astype(dtype)
+    b = rng.standard_normal((1700, 2100)).astype(dtype)
+    got = []
+    for t in (1, 2, 3, 7, 16):
+        npfast.set_num_threads(t)
+        got.append(npfast.matmul(a, b).tobytes())
+    assert all(g == got[0] for g in got[1:])
+
+
 def test_kernel_names_in_config():
     kernels = npfast.config()["kernels"]
     isa = npfast.config()["isa"]
