@@ -448,37 +448,29 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
       return;
     }
   }
-  // Byte windows spanning the last two axes (leading footprint axes of length 1) and not
-  // tiny: Huang's histogram.
-  if constexpr (std::is_same_v<T, uint8_t>) {
+  // Byte and 16-bit windows spanning the last two axes (leading footprint axes of length 1)
+  // and not tiny: Huang's histogram (bytes) or the two-level histogram (16-bit).
+  if constexpr (std::is_same_v<T, uint8_t> || std::is_same_v<T, uint16_t>) {
     bool rect = nf == footprint.size() && nf >= 16;
     for (int k = 0; rect && k < w.nd - 2; ++k) rect = footprint.shape[k] == 1;
     if (rect) {
       const int64_t kh = w.nd >= 2 ? footprint.shape[w.nd - 2] : 1;
       const int64_t kw = footprint.shape[w.nd - 1];
       const int64_t step = w.nd >= 2 ? w.pstride[w.nd - 2] : 0;
-      const rank::RankHistFn k = t.u8_rank_hist;
-      for_each_slab<T, S>(
-          input, w, mode, fill, out, 2.0 * static_cast<double>(kh), 0,
-          [&](const T* p, T* res, int64_t n, void*) { k(p, step, kh, kw, rank, n, res); });
-      return;
-    }
-  }
-  // 16-bit rectangles of 16 or more values: the two-level histogram.
-  if constexpr (std::is_same_v<T, uint16_t>) {
-    bool rect = nf == footprint.size() && nf >= 16;
-    for (int k = 0; rect && k < w.nd - 2; ++k) rect = footprint.shape[k] == 1;
-    if (rect) {
-      const int64_t kh = w.nd >= 2 ? footprint.shape[w.nd - 2] : 1;
-      const int64_t kw = footprint.shape[w.nd - 1];
-      const int64_t step = w.nd >= 2 ? w.pstride[w.nd - 2] : 0;
-      const rank::RankHist16Fn k = t.u16_rank_hist;
-      // The histogram: zeroed once per thread's run of slabs, left zero by every call.
-      for_each_slab<T, S>(input, w, mode, fill, out, 4.0 * static_cast<double>(kh),
-                          rank::kRankHist16Work * sizeof(int32_t),
-                          [&](const T* p, T* res, int64_t n, void* hist) {
-                            k(p, step, kh, kw, rank, n, res, static_cast<int32_t*>(hist));
-                          });
+      if constexpr (std::is_same_v<T, uint8_t>) {
+        const rank::RankHistFn k = t.u8_rank_hist;
+        for_each_slab<T, S>(
+            input, w, mode, fill, out, 2.0 * static_cast<double>(kh), 0,
+            [&](const T* p, T* res, int64_t n, void*) { k(p, step, kh, kw, rank, n, res); });
+      } else {
+        const rank::RankHist16Fn k = t.u16_rank_hist;
+        // The histogram: zeroed once per thread's run of slabs, left zero by every call.
+        for_each_slab<T, S>(input, w, mode, fill, out, 4.0 * static_cast<double>(kh),
+                            rank::kRankHist16Work * sizeof(int32_t),
+                            [&](const T* p, T* res, int64_t n, void* hist) {
+                              k(p, step, kh, kw, rank, n, res, static_cast<int32_t*>(hist));
+                            });
+      }
       return;
     }
   }
