@@ -83,9 +83,12 @@ class Pool {
     if (!run.owns_lock()) return false;
     const int64_t chunks = (n + grain - 1) / grain;
     int helpers = static_cast<int>(std::min<int64_t>({threads - 1, chunks - 1, workers()}));
-    if (serial_calls_ > 0) {  // recent calls lost to busy cores: the caller runs this one
-      --serial_calls_;
-      helpers = 0;
+    if (helpers > 0 && serial_until_ != Clock::time_point{}) {
+      // A recent call lost to busy cores: the caller runs the jobs of the serial stretch.
+      if (Clock::now() < serial_until_)
+        helpers = 0;
+      else
+        serial_until_ = Clock::time_point{};
     }
     fn_ = fn;
     ctx_ = ctx;
@@ -149,26 +152,27 @@ class Pool {
   }
 
   // A call whose helpers made it slower than the caller alone would have been (the CPU time
-  // of the caller's chunks times all chunks) means the helpers did not get cores: the next calls
-  // run on the caller. The serial stretch is at least twice the last one (losses in a row) and
-  // long enough that this loss is at most kProbeCost of it (a helper preempted inside a chunk
-  // by another process can make a call several times slower: a 1.7 ms matmul took 4-6 ms
-  // beside a busy process, and a fixed stretch let it run at 2-3x its one-thread time), but
-  // no longer than kMaxSerialCalls calls or about kMaxSerialNs, so cores that are free again
-  // are used within ~50 ms. A win halves the next stretch rather than resetting it: on a
-  // machine that is busy on and off, one lucky call does not restart the probing at one call.
+  // of the caller's chunks times all chunks) means the helpers did not get cores: the jobs of
+  // the next stretch of time run on the caller. The stretch is at least twice the last one
+  // (losses in a row) and long enough that this loss is at most kProbeCost of it (a helper
+  // preempted inside a chunk by another process can make a call several times slower: a 1.7 ms
+  // matmul took 4-6 ms beside a busy process), but no longer than kMaxSerialNs, so cores that
+  // are free again are used within ~50 ms. It is time, not a count of calls: a count set by a
+  // short job's loss (a 0.1 ms packing or copy step preempted) kept the next 20-250 jobs on one
+  // thread however long they were, whole multi-millisecond GEMM and conv passes among them.
+  // A win halves the next stretch rather than resetting it: on a machine that is busy on and
+  // off, one lucky call does not restart the probing at one call.
   void judge(int64_t own, int64_t own_ns, int64_t total_ns) {
     if (own == 0) return;  // the helpers ran every chunk: no pace to compare with
     const double alone_ns =
         static_cast<double>(own_ns) * static_cast<double>(chunks_) / static_cast<double>(own);
     const double total = static_cast<double>(total_ns);
     if (total > 1.15 * alone_ns + 5000.0) {
-      const double cap = std::clamp(kMaxSerialNs / alone_ns, 1.0, double{kMaxSerialCalls});
-      const double pay_back = (total - alone_ns) / (kProbeCost * alone_ns);
-      serial_run_ = static_cast<int>(std::min(std::max(2.0 * serial_run_, pay_back), cap));
-      serial_calls_ = serial_run_;
+      const double pay_back = (total - alone_ns) / kProbeCost;
+      serial_ns_ = std::min(std::max(2.0 * serial_ns_, pay_back), kMaxSerialNs);
+      serial_until_ = Clock::now() + std::chrono::nanoseconds(static_cast<int64_t>(serial_ns_));
     } else {
-      serial_run_ /= 2;
+      serial_ns_ /= 2;
     }
   }
 
@@ -233,7 +237,6 @@ class Pool {
   }
 
   static constexpr uint64_t kStop = ~uint64_t{0};
-  static constexpr int kMaxSerialCalls = 256;
   static constexpr double kMaxSerialNs = 50e6;
   static constexpr double kProbeCost = 0.15;
 
@@ -246,7 +249,9 @@ class Pool {
   std::atomic<int> seats_{0};  // helpers the job still takes
   std::mutex done_mu_;
   std::condition_variable cv_done_;
-  int serial_run_ = 0, serial_calls_ = 0;  // see judge(); guarded by run_mu_
+  // The serial stretch (see judge()): its length and its end; guarded by run_mu_.
+  double serial_ns_ = 0;
+  Clock::time_point serial_until_{};
 
   ChunkFn fn_ = nullptr;
   void* ctx_ = nullptr;
