@@ -116,9 +116,10 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
   // the items read the tiles inside the image in place and copy the border tiles' windows
   // (padded) into a small per-chunk patch: the same values, so the same bits, without writing
   // and re-reading the whole input (and one parallel loop fewer per chunk).
-  Buffer<T> xin(nhwc ? 0
-                     : static_cast<size_t>(checked_mul(checked_mul(bimg, npix, "channels-last input"),
-                                                       C, "channels-last input")));
+  Buffer<T> xin(
+      nhwc ? 0
+           : static_cast<size_t>(checked_mul(checked_mul(bimg, npix, "channels-last input"), C,
+                                             "channels-last input")));
   const double item_ns = 2.0 * 16.0 * static_cast<double>(tcap * C * O) * kNsPerFlop;
   // Tiles tx in [tx_in0, tx_in1) of a tile row read only image columns; tile rows ty in
   // [ty_in0, ty_in1) only image rows (tile t reads padded pixels 2t .. 2t + 3).
