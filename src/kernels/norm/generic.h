@@ -101,19 +101,20 @@ void grad_sums(const T* dy, const T* x, const T* y, int64_t n, double mean, doub
     grad_sums_body<false>(dy, x, y, n, mean, sum);
 }
 
-// Whether rows of kV double vectors of channels get one sweep for all of them (the *_wide
-// kernels): their 4 kV accumulators, kV per-channel constants and the loads in registers.
+// Whether kV double vectors of channels get one sweep for all of them (the *_wide kernels,
+// over the channels in groups of kV vectors): their 4 kV accumulators, kV per-channel
+// constants and the loads in registers.
 template <int kV>
 constexpr bool kWideRows = 5 * kV + 4 <= kVectorRegisters;
 
-// Rows of exactly kV double vectors of channels (16 or 32 float32 channels on AVX-512): every
-// channel block in one sweep over the rows, where the general loop sweeps the rows once per
-// block (two sweeps of the same cache lines at 16 channels). Each channel keeps the general
-// loop's order (even rows, odd rows, then their sum): the same bits.
+// kV double vectors of channels (from channel j of rows c apart) in one sweep over the rows,
+// where the general loop sweeps the rows once per vector (at 16 channels, two sweeps of the same
+// cache lines; at 64, eight). Each channel keeps the general loop's order (even rows, odd rows,
+// then their sum): the same bits. s and q receive the channels' two sums.
 template <int kV, class T>
-void stats_rows_wide(const T* x, int64_t rows, const double* shift, double* sum) {
+void stats_rows_wide(const T* x, int64_t rows, int64_t c, const double* shift, double* s,
+                     double* q) {
   constexpr int L = kLanes<double>;
-  constexpr int64_t c = kV * L;
   V<double> vs[kV], s0[kV], s1[kV], q0[kV], q1[kV];
   for (int v = 0; v < kV; ++v) {
     vs[v] = load(shift + v * L);
@@ -136,8 +137,8 @@ void stats_rows_wide(const T* x, int64_t rows, const double* shift, double* sum)
       q0[v] = fma(d0, d0, q0[v]);
     }
   for (int v = 0; v < kV; ++v) {
-    store(sum + v * L, add(s0[v], s1[v]));
-    store(sum + c + v * L, add(q0[v], q1[v]));
+    store(s + v * L, add(s0[v], s1[v]));
+    store(q + v * L, add(q0[v], q1[v]));
   }
 }
 
@@ -146,11 +147,13 @@ void stats_rows_wide(const T* x, int64_t rows, const double* shift, double* sum)
 template <class T>
 void stats_rows(const T* x, int64_t rows, int64_t c, const double* shift, double* sum) {
   constexpr int L = kLanes<double>;
-  if constexpr (kWideRows<4>)
-    if (c == 4 * L) return stats_rows_wide<4>(x, rows, shift, sum);
-  if constexpr (kWideRows<2>)
-    if (c == 2 * L) return stats_rows_wide<2>(x, rows, shift, sum);
   int64_t j = 0;
+  if constexpr (kWideRows<4>)
+    for (; j + 4 * L <= c; j += 4 * L)
+      stats_rows_wide<4>(x + j, rows, c, shift + j, sum + j, sum + c + j);
+  if constexpr (kWideRows<2>)
+    for (; j + 2 * L <= c; j += 2 * L)
+      stats_rows_wide<2>(x + j, rows, c, shift + j, sum + j, sum + c + j);
   for (; j + L <= c; j += L) {
     const auto vs = load(shift + j);
     auto s0 = zero<double>(), s1 = s0, q0 = s0, q1 = s0;
@@ -183,13 +186,12 @@ void stats_rows(const T* x, int64_t rows, int64_t c, const double* shift, double
   }
 }
 
-// grad_sums_rows for rows of exactly kV double vectors: one sweep, as stats_rows_wide (same
+// grad_sums_rows for kV double vectors of channels in one sweep, as stats_rows_wide (same
 // order per channel as the general loop: the same bits).
 template <int kV, bool kMask, class T>
-void grad_sums_rows_wide(const T* dy, const T* x, const T* y, int64_t rows, const double* mean,
-                         double* sum) {
+void grad_sums_rows_wide(const T* dy, const T* x, const T* y, int64_t rows, int64_t c,
+                         const double* mean, double* s, double* q) {
   constexpr int L = kLanes<double>;
-  constexpr int64_t c = kV * L;
   const auto z = zero<double>();
   V<double> vm[kV], s0[kV], s1[kV], q0[kV], q1[kV];
   for (int v = 0; v < kV; ++v) {
@@ -215,8 +217,8 @@ void grad_sums_rows_wide(const T* dy, const T* x, const T* y, int64_t rows, cons
       q0[v] = fma(g0, sub(load_f64(x + k0), vm[v]), q0[v]);
     }
   for (int v = 0; v < kV; ++v) {
-    store(sum + v * L, add(s0[v], s1[v]));
-    store(sum + c + v * L, add(q0[v], q1[v]));
+    store(s + v * L, add(s0[v], s1[v]));
+    store(q + v * L, add(q0[v], q1[v]));
   }
 }
 
@@ -224,12 +226,17 @@ template <bool kMask, class T>
 void grad_sums_rows_body(const T* dy, const T* x, const T* y, int64_t rows, int64_t c,
                          const double* mean, double* sum) {
   constexpr int L = kLanes<double>;
-  if constexpr (kWideRows<4>)
-    if (c == 4 * L) return grad_sums_rows_wide<4, kMask>(dy, x, y, rows, mean, sum);
-  if constexpr (kWideRows<2>)
-    if (c == 2 * L) return grad_sums_rows_wide<2, kMask>(dy, x, y, rows, mean, sum);
   const auto z = zero<double>();
   int64_t j = 0;
+  const T* ym = kMask ? y : nullptr;  // (y + j with y null would be undefined)
+  if constexpr (kWideRows<4>)
+    for (; j + 4 * L <= c; j += 4 * L)
+      grad_sums_rows_wide<4, kMask>(dy + j, x + j, ym ? ym + j : nullptr, rows, c, mean + j,
+                                    sum + j, sum + c + j);
+  if constexpr (kWideRows<2>)
+    for (; j + 2 * L <= c; j += 2 * L)
+      grad_sums_rows_wide<2, kMask>(dy + j, x + j, ym ? ym + j : nullptr, rows, c, mean + j,
+                                    sum + j, sum + c + j);
   for (; j + L <= c; j += L) {
     const auto vm = load(mean + j);
     auto s0 = z, s1 = z, q0 = z, q1 = z;
@@ -334,6 +341,8 @@ void apply_rows_body(const T* x, int64_t rows, int64_t c, const AffineRows<T>& p
   constexpr int L = kLanes<T>;
   if (c == L) return apply_rows_narrow<1, kRelu>(x, rows, p, y);
   if (c == 2 * L) return apply_rows_narrow<2, kRelu>(x, rows, p, y);
+  if constexpr (3 * 4 + 4 <= kVectorRegisters)
+    if (c == 4 * L) return apply_rows_narrow<4, kRelu>(x, rows, p, y);
   const auto z = zero<T>();
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = x + r * c;
@@ -393,7 +402,7 @@ void grad_apply(const T* dy, const T* x, const T* y, int64_t n, const GradAffine
     grad_apply_body<false>(dy, x, y, n, p, dx);
 }
 
-// Rows of exactly kV vectors (16 or 32 float32 channels with AVX-512): the per-channel
+// Rows of exactly kV vectors (16, 32 or 64 float32 channels with AVX-512): the per-channel
 // coefficients held in registers for the whole run (the general loop reloads them every row, as
 // dx may alias them). The same arithmetic per element, so the same bits.
 template <int kV, bool kMask, class T>
@@ -422,6 +431,8 @@ void grad_apply_rows_body(const T* dy, const T* x, const T* y, int64_t rows, int
   constexpr int L = kLanes<T>;
   if (c == L) return grad_apply_rows_narrow<1, kMask>(dy, x, y, rows, p, dx);
   if (c == 2 * L) return grad_apply_rows_narrow<2, kMask>(dy, x, y, rows, p, dx);
+  if constexpr (4 * 4 + 5 <= kVectorRegisters)
+    if (c == 4 * L) return grad_apply_rows_narrow<4, kMask>(dy, x, y, rows, p, dx);
   const auto z = zero<T>();
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t o = r * c;
