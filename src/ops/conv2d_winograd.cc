@@ -112,27 +112,63 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
   const int64_t tb = std::max<int64_t>(MR, kItemBytes / (16 * (C + ogp) * esize) / MR * MR);
   const int64_t bimg = std::min(pl.n, pl.batch_images);
   const int64_t tcap = std::min(tb, round_up(bimg * tiles, MR));
-  Buffer<T> xin(static_cast<size_t>(
-      checked_mul(checked_mul(bimg, npix, "channels-last input"), C, "channels-last input")));
+  // NCHW: a padded channels-last copy of a batch chunk, made before its items. NHWC: no copy;
+  // the items read the tiles inside the image in place and copy the border tiles' windows
+  // (padded) into a small per-chunk patch: the same values, so the same bits, without writing
+  // and re-reading the whole input (and one parallel loop fewer per chunk).
+  Buffer<T> xin(
+      nhwc ? 0
+           : static_cast<size_t>(checked_mul(checked_mul(bimg, npix, "channels-last input"), C,
+                                             "channels-last input")));
   const double item_ns = 2.0 * 16.0 * static_cast<double>(tcap * C * O) * kNsPerFlop;
+  // Tiles tx in [tx_in0, tx_in1) of a tile row read only image columns; tile rows ty in
+  // [ty_in0, ty_in1) only image rows (tile t reads padded pixels 2t .. 2t + 3).
+  const int64_t pt = pl.p.pad_top, pleft = pl.p.pad_left;
+  const auto inside = [](int64_t pad, int64_t len, int64_t ntiles, int64_t* t0, int64_t* t1) {
+    *t0 = std::min(ntiles, (pad + 1) / 2);
+    *t1 = len + pad < 4 ? *t0 : std::max(*t0, std::min(ntiles, (len + pad - 4) / 2 + 1));
+  };
+  int64_t ty_in0, ty_in1, tx_in0, tx_in1;
+  inside(pt, pl.h, th, &ty_in0, &ty_in1);
+  inside(pleft, pl.w, tw, &tx_in0, &tx_in1);
   for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
     const int64_t nimg = std::min(bimg, pl.n - n0);
     const T* xb = x + n0 * C * pl.h * pl.w;
     const int64_t all_rows = nimg * hw;
-    parallel_for(all_rows, grain_for(all_rows, 0.5 * static_cast<double>(ww * C)),
-                 [&](int64_t b, int64_t e) {
-                   for (int64_t r = b; r < e; ++r) {
-                     const int64_t i = r / hw, rr = r % hw;
-                     channels_last_row(pl, xb + i * C * pl.h * pl.w, rr, ww,
-                                       xin.get() + (i * npix + rr * ww) * C);
-                   }
-                 });
+    if (!nhwc)
+      parallel_for(all_rows, grain_for(all_rows, 0.5 * static_cast<double>(ww * C)),
+                   [&](int64_t b, int64_t e) {
+                     for (int64_t r = b; r < e; ++r) {
+                       const int64_t i = r / hw, rr = r % hw;
+                       channels_last_row(pl, xb + i * C * pl.h * pl.w, rr, ww,
+                                         xin.get() + (i * npix + rr * ww) * C);
+                     }
+                   });
     const int64_t all_tiles = nimg * tiles;
     const int64_t items = (all_tiles + tcap - 1) / tcap;
-    parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
+    // 16 chunks a thread, not 4: a 56x56 image is 28 items, which 4 a thread cut into 7 chunks
+    // of 4 (4:3 over two threads); the items share only read-only operands.
+    parallel_for(items, grain_for(items, item_ns, 16), [&](int64_t b, int64_t e) {
       Buffer<T> vb(static_cast<size_t>(16 * tcap * C));
       Buffer<T> mb(static_cast<size_t>(16 * tcap * ogp));
       Buffer<T> stage(static_cast<size_t>(2 * 2 * tw * ogp));
+      Buffer<T> patch(nhwc ? static_cast<size_t>(4 * ww * C) : 0);
+      // NHWC: tiles [t0, t0 + k) of tile row ty of image n (of this chunk) into V's rows from
+      // vrow, read in place or through the padded patch.
+      const auto in_nhwc = [&](int64_t n, int64_t ty, int64_t t0, int64_t k, int64_t vrow) {
+        if (k <= 0) return;
+        const T* xn = xb + n * C * pl.h * pl.w;
+        T* v = vb.get() + vrow * C;
+        if (ty >= ty_in0 && ty < ty_in1 && t0 >= tx_in0 && t0 + k <= tx_in1) {
+          tf.in(xn + ((2 * ty - pt) * pl.w + 2 * t0 - pleft) * C, C, pl.w * C, C, k, v, C,
+                tcap * C);
+          return;
+        }
+        const int64_t width = 2 * k + 2;
+        for (int64_t r = 0; r < 4; ++r)
+          channels_last_row(pl, xn, 2 * ty + r, width, patch.get() + r * width * C, 2 * t0);
+        tf.in(patch.get(), C, width * C, C, k, v, C, tcap * C);
+      };
       for (int64_t it = b; it < e; ++it) {
         const int64_t q0 = it * tcap, q1 = std::min(all_tiles, q0 + tcap), nq = q1 - q0;
         // Inputs, one run of tiles along a tile row (of one image) at a time; the rows past
@@ -140,8 +176,15 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
         for (int64_t q = q0; q < q1;) {
           const int64_t n = q / tiles, ty = q % tiles / tw, tx = q % tw;
           const int64_t run = std::min(tw - tx, q1 - q);
-          tf.in(xin.get() + (n * npix + 2 * ty * ww + 2 * tx) * C, C, ww * C, C, run,
-                vb.get() + (q - q0) * C, C, tcap * C);
+          if (nhwc) {  // the run cut into the tiles before, inside and after the image columns
+            const int64_t a = std::clamp(tx_in0, tx, tx + run), z = std::clamp(tx_in1, a, tx + run);
+            in_nhwc(n, ty, tx, a - tx, q - q0);
+            in_nhwc(n, ty, a, z - a, q - q0 + a - tx);
+            in_nhwc(n, ty, z, tx + run - z, q - q0 + z - tx);
+          } else {
+            tf.in(xin.get() + (n * npix + 2 * ty * ww + 2 * tx) * C, C, ww * C, C, run,
+                  vb.get() + (q - q0) * C, C, tcap * C);
+          }
           q += run;
         }
         const int64_t np = round_up(nq, MR);
@@ -169,9 +212,21 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
           const int64_t yoff = (n0 + n) * O * pl.P;
           T* yn = y + yoff;
           const T* rn = res ? res + yoff : nullptr;
+          const int64_t ox0 = 2 * tx, cols = std::min(2 * run, pl.ow - ox0);
+          if (nhwc && cols == 2 * run && 2 * ty + 1 < pl.oh) {
+            // Both output rows of the run whole: transformed straight into the output rows.
+            const int64_t row = 2 * ty * pl.ow + ox0;
+            tf.out(mb.get() + (q - q0) * ogp, ogp, tcap * ogp, O, run, bias, relu && !res,
+                   yn + row * O, O, pl.ow * O);
+            if (rn)
+              for (int64_t r = 0; r < 2; ++r)
+                residual_act(yn + (row + r * pl.ow) * O, rn + (row + r * pl.ow) * O, cols * O,
+                             relu);
+            q += run;
+            continue;
+          }
           tf.out(mb.get() + (q - q0) * ogp, ogp, tcap * ogp, O, run, bias, relu && !res,
                  stage.get(), ogp, 2 * tw * ogp);
-          const int64_t ox0 = 2 * tx, cols = std::min(2 * run, pl.ow - ox0);
           for (int64_t r = 0; r < 2 && 2 * ty + r < pl.oh; ++r) {
             const T* sr = stage.get() + r * 2 * tw * ogp;
             const int64_t row = (2 * ty + r) * pl.ow + ox0;

@@ -58,6 +58,43 @@ def test_conv2d_nhwc_is_nchw_transposed(isa, dtype, case):
         np.testing.assert_allclose(nchw(got), t.numpy(), **tol("conv2d", dtype))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv2d_winograd_nhwc_borders(isa, dtype):
+    # NHWC Winograd reads the tiles inside the image in place and the border tiles through a
+    # padded patch, and writes whole output runs straight into the rows: bitwise the NCHW
+    # Winograd (which copies the padded input and stages every run) for every padding, odd
+    # and even sizes, images whose tiles are all border tiles, with a residual and ReLU, at 1
+    # and 2 threads.
+    rng = np.random.default_rng(9)
+    shapes = [(2, 16, 16, 9, 11, (1, 1)), (1, 16, 16, 12, 13, (0, 0)), (1, 16, 16, 13, 12, (2, 2)),
+              (2, 16, 16, 8, 8, (2, 0)), (3, 16, 20, 6, 30, (1, 1)), (1, 16, 16, 14, 14, (0, 1)),
+              (2, 48, 40, 15, 17, (1, 1)), (2, 17, 19, 9, 8, (1, 1)), (1, 64, 64, 28, 28, (1, 1))]
+    threads, ran = npfast.get_num_threads(), 0
+    try:
+        for n, c, o, h, w, pad in shapes:
+            x = rng.standard_normal((n, c, h, w)).astype(dtype)
+            wt = rng.standard_normal((o, c, 3, 3)).astype(dtype)
+            b = rng.standard_normal(o).astype(dtype)
+            algos = {_npfast._conv2d_algorithm(x, wt, padding=pad),
+                     _npfast._conv2d_algorithm(nhwc(x), wt, padding=pad, layout="NHWC")}
+            if algos != {"winograd"}:
+                continue  # the planner's choice depends on the ISA's tile (small images)
+            ran += 1
+            want = npfast.conv2d(x, wt, b, padding=pad)
+            res = rng.standard_normal(want.shape).astype(dtype)
+            want_r = npfast.conv2d(x, wt, b, padding=pad, activation="relu", residual=res)
+            for t in (1, 2):
+                npfast.set_num_threads(t)
+                got = npfast.conv2d(nhwc(x), wt, b, padding=pad, layout="NHWC")
+                np.testing.assert_array_equal(nchw(got), want, err_msg=str((n, c, o, h, w, pad)))
+                got = npfast.conv2d(nhwc(x), wt, b, padding=pad, layout="NHWC", activation="relu",
+                                    residual=nhwc(res))
+                np.testing.assert_array_equal(nchw(got), want_r, err_msg=str((n, c, o, h, w, pad)))
+    finally:
+        npfast.set_num_threads(threads)
+    assert ran >= 5
+
+
 @needs_torch
 def test_conv2d_nhwc_random_shapes(isa):
     rng = np.random.default_rng(6)

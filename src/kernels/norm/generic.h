@@ -101,12 +101,59 @@ void grad_sums(const T* dy, const T* x, const T* y, int64_t n, double mean, doub
     grad_sums_body<false>(dy, x, y, n, mean, sum);
 }
 
+// Whether kV double vectors of channels get one sweep for all of them (the *_wide kernels,
+// over the channels in groups of kV vectors): their 4 kV accumulators, kV per-channel
+// constants and the loads in registers.
+template <int kV>
+constexpr bool kWideRows = 5 * kV + 4 <= kVectorRegisters;
+
+// kV double vectors of channels (from channel j of rows c apart) in one sweep over the rows,
+// where the general loop sweeps the rows once per vector (at 16 channels, two sweeps of the same
+// cache lines; at 64, eight). Each channel keeps the general loop's order (even rows, odd rows,
+// then their sum): the same bits. s and q receive the channels' two sums.
+template <int kV, class T>
+void stats_rows_wide(const T* x, int64_t rows, int64_t c, const double* shift, double* s,
+                     double* q) {
+  constexpr int L = kLanes<double>;
+  V<double> vs[kV], s0[kV], s1[kV], q0[kV], q1[kV];
+  for (int v = 0; v < kV; ++v) {
+    vs[v] = load(shift + v * L);
+    s0[v] = s1[v] = q0[v] = q1[v] = zero<double>();
+  }
+  int64_t r = 0;
+  for (; r + 2 <= rows; r += 2)
+    for (int v = 0; v < kV; ++v) {
+      const auto d0 = sub(load_f64(x + r * c + v * L), vs[v]);
+      const auto d1 = sub(load_f64(x + (r + 1) * c + v * L), vs[v]);
+      s0[v] = add(s0[v], d0);
+      q0[v] = fma(d0, d0, q0[v]);
+      s1[v] = add(s1[v], d1);
+      q1[v] = fma(d1, d1, q1[v]);
+    }
+  if (r < rows)
+    for (int v = 0; v < kV; ++v) {
+      const auto d0 = sub(load_f64(x + r * c + v * L), vs[v]);
+      s0[v] = add(s0[v], d0);
+      q0[v] = fma(d0, d0, q0[v]);
+    }
+  for (int v = 0; v < kV; ++v) {
+    store(s + v * L, add(s0[v], s1[v]));
+    store(q + v * L, add(q0[v], q1[v]));
+  }
+}
+
 // Rows: one block of L channels at a time over every row (two accumulators, even and odd
 // rows), then the channels past the last whole vector one by one.
 template <class T>
 void stats_rows(const T* x, int64_t rows, int64_t c, const double* shift, double* sum) {
   constexpr int L = kLanes<double>;
   int64_t j = 0;
+  if constexpr (kWideRows<4>)
+    for (; j + 4 * L <= c; j += 4 * L)
+      stats_rows_wide<4>(x + j, rows, c, shift + j, sum + j, sum + c + j);
+  if constexpr (kWideRows<2>)
+    for (; j + 2 * L <= c; j += 2 * L)
+      stats_rows_wide<2>(x + j, rows, c, shift + j, sum + j, sum + c + j);
   for (; j + L <= c; j += L) {
     const auto vs = load(shift + j);
     auto s0 = zero<double>(), s1 = s0, q0 = s0, q1 = s0;
@@ -139,12 +186,57 @@ void stats_rows(const T* x, int64_t rows, int64_t c, const double* shift, double
   }
 }
 
+// grad_sums_rows for kV double vectors of channels in one sweep, as stats_rows_wide (same
+// order per channel as the general loop: the same bits).
+template <int kV, bool kMask, class T>
+void grad_sums_rows_wide(const T* dy, const T* x, const T* y, int64_t rows, int64_t c,
+                         const double* mean, double* s, double* q) {
+  constexpr int L = kLanes<double>;
+  const auto z = zero<double>();
+  V<double> vm[kV], s0[kV], s1[kV], q0[kV], q1[kV];
+  for (int v = 0; v < kV; ++v) {
+    vm[v] = load(mean + v * L);
+    s0[v] = s1[v] = q0[v] = q1[v] = z;
+  }
+  int64_t r = 0;
+  for (; r + 2 <= rows; r += 2)
+    for (int v = 0; v < kV; ++v) {
+      const int64_t k0 = r * c + v * L, k1 = k0 + c;
+      const auto g0 = masked<kMask>(load_f64(dy + k0), kMask ? load_f64(y + k0) : z, z);
+      const auto g1 = masked<kMask>(load_f64(dy + k1), kMask ? load_f64(y + k1) : z, z);
+      s0[v] = add(s0[v], g0);
+      q0[v] = fma(g0, sub(load_f64(x + k0), vm[v]), q0[v]);
+      s1[v] = add(s1[v], g1);
+      q1[v] = fma(g1, sub(load_f64(x + k1), vm[v]), q1[v]);
+    }
+  if (r < rows)
+    for (int v = 0; v < kV; ++v) {
+      const int64_t k0 = r * c + v * L;
+      const auto g0 = masked<kMask>(load_f64(dy + k0), kMask ? load_f64(y + k0) : z, z);
+      s0[v] = add(s0[v], g0);
+      q0[v] = fma(g0, sub(load_f64(x + k0), vm[v]), q0[v]);
+    }
+  for (int v = 0; v < kV; ++v) {
+    store(s + v * L, add(s0[v], s1[v]));
+    store(q + v * L, add(q0[v], q1[v]));
+  }
+}
+
 template <bool kMask, class T>
 void grad_sums_rows_body(const T* dy, const T* x, const T* y, int64_t rows, int64_t c,
                          const double* mean, double* sum) {
   constexpr int L = kLanes<double>;
   const auto z = zero<double>();
   int64_t j = 0;
+  const T* ym = kMask ? y : nullptr;  // (y + j with y null would be undefined)
+  if constexpr (kWideRows<4>)
+    for (; j + 4 * L <= c; j += 4 * L)
+      grad_sums_rows_wide<4, kMask>(dy + j, x + j, ym ? ym + j : nullptr, rows, c, mean + j,
+                                    sum + j, sum + c + j);
+  if constexpr (kWideRows<2>)
+    for (; j + 2 * L <= c; j += 2 * L)
+      grad_sums_rows_wide<2, kMask>(dy + j, x + j, ym ? ym + j : nullptr, rows, c, mean + j,
+                                    sum + j, sum + c + j);
   for (; j + L <= c; j += L) {
     const auto vm = load(mean + j);
     auto s0 = z, s1 = z, q0 = z, q1 = z;
@@ -225,9 +317,32 @@ void apply(const T* x, int64_t n, const Affine<T>& p, bool relu, T* y) {
     apply_body<false>(x, n, p, y);
 }
 
+// Rows of exactly kV vectors: the per-channel constants held in registers for the whole run
+// (the general loop reloads them every row, as y may alias them). Same arithmetic: same bits.
+template <int kV, bool kRelu, class T>
+void apply_rows_narrow(const T* x, int64_t rows, const AffineRows<T>& p, T* y) {
+  constexpr int L = kLanes<T>;
+  const auto z = zero<T>();
+  std::remove_const_t<decltype(z)> vm[kV], vs[kV], vb[kV];
+  for (int v = 0; v < kV; ++v) {
+    vm[v] = load(p.mean + v * L);
+    vs[v] = load(p.scale + v * L);
+    vb[v] = load(p.shift + v * L);
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int v = 0; v < kV; ++v) {
+      const int64_t o = r * kV * L + v * L;
+      store(y + o, affine<kRelu>(load(x + o), vm[v], vs[v], vb[v], z));
+    }
+}
+
 template <bool kRelu, class T>
 void apply_rows_body(const T* x, int64_t rows, int64_t c, const AffineRows<T>& p, T* y) {
   constexpr int L = kLanes<T>;
+  if (c == L) return apply_rows_narrow<1, kRelu>(x, rows, p, y);
+  if (c == 2 * L) return apply_rows_narrow<2, kRelu>(x, rows, p, y);
+  if constexpr (3 * 4 + 4 <= kVectorRegisters)
+    if (c == 4 * L) return apply_rows_narrow<4, kRelu>(x, rows, p, y);
   const auto z = zero<T>();
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = x + r * c;
@@ -287,7 +402,7 @@ void grad_apply(const T* dy, const T* x, const T* y, int64_t n, const GradAffine
     grad_apply_body<false>(dy, x, y, n, p, dx);
 }
 
-// Rows of exactly kV vectors (16 or 32 float32 channels with AVX-512): the per-channel
+// Rows of exactly kV vectors (16, 32 or 64 float32 channels with AVX-512): the per-channel
 // coefficients held in registers for the whole run (the general loop reloads them every row, as
 // dx may alias them). The same arithmetic per element, so the same bits.
 template <int kV, bool kMask, class T>
@@ -316,6 +431,8 @@ void grad_apply_rows_body(const T* dy, const T* x, const T* y, int64_t rows, int
   constexpr int L = kLanes<T>;
   if (c == L) return grad_apply_rows_narrow<1, kMask>(dy, x, y, rows, p, dx);
   if (c == 2 * L) return grad_apply_rows_narrow<2, kMask>(dy, x, y, rows, p, dx);
+  if constexpr (4 * 4 + 5 <= kVectorRegisters)
+    if (c == 4 * L) return grad_apply_rows_narrow<4, kMask>(dy, x, y, rows, p, dx);
   const auto z = zero<T>();
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t o = r * c;
