@@ -586,9 +586,9 @@ struct RowPass {
 // horizontal pass on it (RowPass). Either way the input is read once and the output written
 // once, with a working set of a few rows. The fused kernel took 1-thread time per pixel at
 // 2048^2 from 0.73 to 0.50 ns and at 4000^2 from 0.77 to 0.64 (a copy: 0.29 and 0.39); the
-// separate passes ran as a read phase and a write phase. Returns false (output partly written) when the
-// input holds a NaN or an infinity, or the fill value is one (then the whole-line passes: see
-// minmax2d_as).
+// separate passes ran as a read phase and a write phase. Returns false (output partly
+// written) when the input holds a NaN or an infinity, or the fill value is one (then the
+// whole-line passes: see minmax2d_as).
 constexpr int64_t kFoldRows = 16;
 // Rows at least this wide take the fused kernel (256-wide rows were 10% slower with it: its
 // head, tail and border outputs cost more per row than the separate passes').
@@ -600,8 +600,8 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
   const auto& t = kernels<rank::Table>();
   const rank::MinMaxRowsFn<T> vk = pick<T>(t.f32_minmax_rows, t.f64_minmax_rows, t.u8_minmax_rows,
                                            t.u16_minmax_rows, t.i32_minmax_rows);
-  const rank::MinMaxLineFn<T> line = pick<T>(t.f32_minmax_line, t.f64_minmax_line,
-                                             t.u8_minmax_line, t.u16_minmax_line, t.i32_minmax_line);
+  const rank::MinMaxLineFn<T> line = pick<T>(t.f32_minmax_line, t.f64_minmax_line, t.u8_minmax_line,
+                                             t.u16_minmax_line, t.i32_minmax_line);
   const Planes<T> g(input, out, size, origin, cval);
   if constexpr (std::is_floating_point_v<T>)
     if ((mode[0] == Border::fill || mode[1] == Border::fill) && !std::isfinite(g.fill))
@@ -609,7 +609,8 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
   const bool stream =
       static_cast<size_t>(out.size()) * sizeof(T) >= elementwise::kStreamOutputBytes;
   const RowPass<T> h(g.W, g.k1, g.b1, mode[1], g.fill, out.strides[g.a1], minimum, stream);
-  const bool fused = g.k1 <= 16 && g.W >= kFusedRow && out.strides[g.a1] == static_cast<int64_t>(sizeof(T));
+  const bool fused =
+      g.k1 <= 16 && g.W >= kFusedRow && out.strides[g.a1] == static_cast<int64_t>(sizeof(T));
   const rank::MinMax2dFn<T> f2d =
       stream ? pick<T>(t.f32_minmax_2d_stream, t.f64_minmax_2d_stream, t.u8_minmax_2d_stream,
                        t.u16_minmax_2d_stream, t.i32_minmax_2d_stream)

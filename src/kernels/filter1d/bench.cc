@@ -48,8 +48,8 @@ void corr17_line(benchmark::State& state, const Table& t) {
   set_rate(state, "elements", double(n));
 }
 
-const bool kl = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_line),
-                                        "4096_17tap", corr17_line);
+const bool kl =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_line), "4096_17tap", corr17_line);
 const bool kc =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d), "32x1024_17tap", corr17);
 const bool ku =

@@ -157,6 +157,15 @@ inline typename Reg<T>::type later_reg(typename Reg<T>::type a, typename Reg<T>:
     return a > b ? a : b;
 }
 
+// The first output whose address is register-aligned (where a streaming fold starts its
+// non-temporal stores), or -1 when none is (out not aligned to T).
+template <class T>
+inline int64_t first_aligned(const T* out) {
+  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out) % kVecBytes);
+  if (skew % static_cast<int64_t>(sizeof(T)) != 0) return -1;
+  return (kVecBytes - skew) % kVecBytes / static_cast<int64_t>(sizeof(T));
+}
+
 // Registers a fold keeps its outputs in while the window slides over them: one load per
 // window element and register, one store.
 constexpr int kFoldRegs = 4;
@@ -229,13 +238,12 @@ bool fold_line(const T* __restrict in, T* __restrict out, int64_t n, int64_t k) 
   int64_t i0 = 0;
   bool stream = Stream;
   if constexpr (Stream) {
-    const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out) % kVecBytes);
-    if (skew % static_cast<int64_t>(sizeof(T)) != 0) {
-      stream = false;  // no output is register-aligned
-    } else {
-      i0 = (kVecBytes - skew) % kVecBytes / static_cast<int64_t>(sizeof(T));
-      if (i0 > 0) chunk(0, false);
-    }
+    i0 = first_aligned(out);
+    stream = i0 >= 0;
+    if (i0 < 0)
+      i0 = 0;
+    else if (i0 > 0)
+      chunk(0, false);
   }
   for (; i0 + C <= n; i0 += C) chunk(i0, stream);
   if (i0 < n) chunk(n - C, false);
@@ -286,7 +294,8 @@ bool fold_rows(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t 
       for (int64_t r = 1; r < k - 1; ++r) {
         const T* xr = x[r] + c0;
 #pragma GCC unroll 4
-        for (int u = 0; u < kFoldRegs; ++u) acc[u] = later_reg<T, Min>(acc[u], load_reg(xr + u * L));
+        for (int u = 0; u < kFoldRegs; ++u)
+          acc[u] = later_reg<T, Min>(acc[u], load_reg(xr + u * L));
       }
       if (k > 1) {
         const T* xr = x[k - 1] + c0;
@@ -365,7 +374,8 @@ bool fold_2d(const T* const* in, T* __restrict out, int64_t n, int64_t k0, int64
     const char* p = reinterpret_cast<const char*>(in[k0 - 1] + c0 + 2 * C);
     if (c0 + 3 * C <= nv)
 #pragma GCC unroll 8
-      for (int64_t b = 0; b < C * static_cast<int64_t>(sizeof(T)); b += 64) __builtin_prefetch(p + b);
+      for (int64_t b = 0; b < C * static_cast<int64_t>(sizeof(T)); b += 64)
+        __builtin_prefetch(p + b);
     R acc[kFoldRegs];
 #pragma GCC unroll 4
     for (int u = 0; u < kFoldRegs; ++u) {
@@ -419,13 +429,12 @@ bool fold_2d(const T* const* in, T* __restrict out, int64_t n, int64_t k0, int64
   int64_t j = 0;
   bool stream = Stream;
   if constexpr (Stream) {
-    const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out) % kVecBytes);
-    if (skew % static_cast<int64_t>(sizeof(T)) != 0) {
-      stream = false;  // no output is register-aligned
-    } else {
-      j = (kVecBytes - skew) % kVecBytes / static_cast<int64_t>(sizeof(T));
-      if (j > 0) part(0, 0, j);
-    }
+    j = first_aligned(out);
+    stream = j >= 0;
+    if (j < 0)
+      j = 0;
+    else if (j > 0)
+      part(0, 0, j);
   }
   for (; j + C <= n; j += C) {
     R acc[kFoldRegs];
@@ -444,8 +453,8 @@ bool fold_2d(const T* const* in, T* __restrict out, int64_t n, int64_t k0, int64
 }
 
 template <class T, bool Stream = false>
-bool minmax_2d(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, bool minimum,
-               T* work, int64_t check_from) {
+bool minmax_2d(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, bool minimum, T* work,
+               int64_t check_from) {
   return minimum ? fold_2d<T, true, Stream>(in, out, n, k0, k1, work, check_from)
                  : fold_2d<T, false, Stream>(in, out, n, k0, k1, work, check_from);
 }

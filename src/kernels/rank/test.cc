@@ -245,8 +245,8 @@ void check_minmax_rows(const Table& t, Isa isa, std::mt19937& rng) {
               minmax_of<T>(table_scalar)(rows.data(), want_rows.data(), n, k, width, minimum,
                                          work.data());
               for (const Table* tab : {&table_scalar, &t}) {
-                const bool ok = rows_of<T>(*tab)(rows.data(), got_rows.data(), n, k, width,
-                                                 minimum, check_from);
+                const bool ok = rows_of<T>(*tab)(rows.data(), got_rows.data(), n, k, width, minimum,
+                                                 check_from);
                 ASSERT_EQ(ok, finite) << isa_name(isa) << " rows k " << k << " width " << width;
                 for (int64_t i = 0; i < n; ++i)
                   ASSERT_EQ(got_rows[i][width], T(7)) << "wrote past the row";
@@ -272,7 +272,8 @@ MinMax2dFn<T> fused_of(const Table& t, bool stream) {
   if constexpr (std::is_same_v<T, uint8_t>) return stream ? t.u8_minmax_2d_stream : t.u8_minmax_2d;
   if constexpr (std::is_same_v<T, uint16_t>)
     return stream ? t.u16_minmax_2d_stream : t.u16_minmax_2d;
-  if constexpr (std::is_same_v<T, int32_t>) return stream ? t.i32_minmax_2d_stream : t.i32_minmax_2d;
+  if constexpr (std::is_same_v<T, int32_t>)
+    return stream ? t.i32_minmax_2d_stream : t.i32_minmax_2d;
 }
 
 // One fused row (both kernels, outputs at several alignments: the head, the streamed chunks
@@ -314,12 +315,12 @@ void check_minmax_2d(const Table& t, Isa isa, std::mt19937& rng) {
                   if (nan) continue;
                   for (int64_t c = 0; c < nv; ++c)
                     ASSERT_TRUE(same_bits(want_v[c], v[c]))
-                        << isa_name(isa) << " 2d k " << k0 << "x" << k1 << " n " << n
-                        << " column " << c;
+                        << isa_name(isa) << " 2d k " << k0 << "x" << k1 << " n " << n << " column "
+                        << c;
                   for (int64_t j = 0; j < n; ++j)
                     ASSERT_TRUE(same_bits(want[j], got[j]))
-                        << isa_name(isa) << " 2d k " << k0 << "x" << k1 << " n " << n << " at "
-                        << j << " offset " << off << (stream ? " stream" : "");
+                        << isa_name(isa) << " 2d k " << k0 << "x" << k1 << " n " << n << " at " << j
+                        << " offset " << off << (stream ? " stream" : "");
                 }
               }
             }
