@@ -577,8 +577,8 @@ struct RowPass {
 
 // Short vertical windows (k0 <= kFoldRows): one sweep through the image, row by row, in
 // blocks of rows for the threads. Each output row folds its k0 input rows (read in place; the
-// last k0 - 1 are the previous row's, in L1/L2). The common case (horizontal windows up to 16,
-// rows of at least kFusedRow contiguous outputs) runs the `minmax_2d` kernel: both folds
+// last k0 - 1 are the previous row's, in L1/L2). Rows too wide for L1 (kRowsInL1) with
+// horizontal windows up to 16 and contiguous outputs run the `minmax_2d` kernel: both folds
 // chunk by chunk in one loop, so the row's reads and its writes (streaming stores when the
 // output is bigger than elementwise::kStreamOutputBytes: no read of the lines first)
 // interleave; its border outputs are then folded from the vertical results it leaves in
@@ -590,9 +590,10 @@ struct RowPass {
 // written) when the input holds a NaN or an infinity, or the fill value is one (then the
 // whole-line passes: see minmax2d_as).
 constexpr int64_t kFoldRows = 16;
-// Rows at least this wide take the fused kernel (256-wide rows were 10% slower with it: its
-// head, tail and border outputs cost more per row than the separate passes').
-constexpr int64_t kFusedRow = 512;
+// Rows whose k0 + 1 input and padded rows fit this much of L1 keep the separate passes: they
+// are as fast there (1024^2 float32, k0 = 5) or faster (256^2-512^2: 10-20%, the kernel's
+// head, tail and border outputs cost more per row); wider rows take the fused kernel.
+constexpr int64_t kRowsInL1 = int64_t{32} << 10;
 
 template <class T>
 bool minmax2d_rows(const View& input, const int64_t* size, const View& out, const Border* mode,
@@ -609,8 +610,9 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
   const bool stream =
       static_cast<size_t>(out.size()) * sizeof(T) >= elementwise::kStreamOutputBytes;
   const RowPass<T> h(g.W, g.k1, g.b1, mode[1], g.fill, out.strides[g.a1], minimum, stream);
-  const bool fused =
-      g.k1 <= 16 && g.W >= kFusedRow && out.strides[g.a1] == static_cast<int64_t>(sizeof(T));
+  const bool fused = g.k1 <= 16 &&
+                     (g.k0 + 1) * g.W * static_cast<int64_t>(sizeof(T)) > kRowsInL1 &&
+                     out.strides[g.a1] == static_cast<int64_t>(sizeof(T));
   const rank::MinMax2dFn<T> f2d =
       stream ? pick<T>(t.f32_minmax_2d_stream, t.f64_minmax_2d_stream, t.u8_minmax_2d_stream,
                        t.u16_minmax_2d_stream, t.i32_minmax_2d_stream)
