@@ -654,9 +654,8 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
           if (!fused) {
             for (int64_t i = 0; i < m; ++i) {
               window_rows(i);
-              T* folded = ext.get() + g.b1;
               // The block's first row checks all its input rows, the others the one new row.
-              if (!vk(in_rows.get(), &folded, 1, g.k0, g.W, minimum, i == 0 ? 0 : g.k0 - 1)) {
+              if (!vk(in_rows.get(), ext.get() + g.b1, g.k0, g.W, minimum, i == 0 ? 0 : g.k0 - 1)) {
                 nonfinite.store(true, std::memory_order_relaxed);
                 break;
               }

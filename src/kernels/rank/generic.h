@@ -251,80 +251,58 @@ bool fold_line(const T* __restrict in, T* __restrict out, int64_t n, int64_t k) 
   return noted_finite<T>(seen, kFoldRegs, tail);
 }
 
-// Across rows: output rows i < n, column chunks of kFoldRegs registers outer (the last
-// overlapping the one before it), rows inner, so that a chunk of the band's n + k - 1 rows
-// stays in L1 while each of them serves up to k outputs; notes rows [check_from, n + k - 1).
-// Each output's newest row is the first to read its chunk: its chunk after next is
-// prefetched, ahead of the hardware prefetcher, which does not follow n + k - 1 short runs a
-// row stride apart (the same scheme as the filter1d kernels').
+// Across k rows, kFoldRegs registers of columns at a time (the last chunk overlapping the one
+// before it); notes rows [check_from, k).
 template <class T, bool Min>
-bool fold_rows(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t width,
+bool fold_rows(const T* const* in, T* __restrict out, int64_t k, int64_t width,
                int64_t check_from) {
   using R = typename Reg<T>::type;
   constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T)), C = kFoldRegs * L;
   R seen[kFoldRegs] = {};
   T tail = T(0);
   if (width < C) {
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t c = 0; c < width; ++c) {
-        T v = in[i][c];
-        for (int64_t r = 1; r < k; ++r) v = later<T, Min>(v, in[i + r][c]);
-        out[i][c] = v;
-      }
-    for (int64_t r = check_from; r < n + k - 1; ++r)
+    for (int64_t c = 0; c < width; ++c) {
+      T v = in[0][c];
+      for (int64_t r = 1; r < k; ++r) v = later<T, Min>(v, in[r][c]);
+      out[c] = v;
+    }
+    for (int64_t r = check_from; r < k; ++r)
       for (int64_t c = 0; c < width; ++c) note<T>(tail, in[r][c]);
     return noted_finite<T>(seen, kFoldRegs, tail);
   }
   for (int64_t c1 = 0; c1 < width; c1 += C) {
     const int64_t c0 = c1 + C <= width ? c1 : width - C;
-    const bool ahead = c1 + 3 * C <= width;
-    for (int64_t i = 0; i < n; ++i) {
-      if (ahead) {
-        const char* p = reinterpret_cast<const char*>(in[i + k - 1] + c1 + 2 * C);
-#pragma GCC unroll 8
-        for (int64_t b = 0; b < C * static_cast<int64_t>(sizeof(T)); b += 64)
-          __builtin_prefetch(p + b);
-      }
-      // Rows are noted by the first output that reads them: output 0 all of its rows from
-      // check_from, later outputs their newest row.
-      const T* const* x = in + i;
-      R acc[kFoldRegs];
+    R acc[kFoldRegs];
 #pragma GCC unroll 4
-      for (int u = 0; u < kFoldRegs; ++u) acc[u] = load_reg(x[0] + c0 + u * L);
-      for (int64_t r = 1; r < k - 1; ++r) {
-        const T* xr = x[r] + c0;
-#pragma GCC unroll 4
-        for (int u = 0; u < kFoldRegs; ++u)
-          acc[u] = later_reg<T, Min>(acc[u], load_reg(xr + u * L));
-      }
-      if (k > 1) {
-        const T* xr = x[k - 1] + c0;
+    for (int u = 0; u < kFoldRegs; ++u) {
+      acc[u] = load_reg(in[0] + c0 + u * L);
+      if (check_from == 0) note<T>(seen[u], acc[u]);
+    }
+    for (int64_t r = 1; r < k; ++r) {
+      const T* x = in[r] + c0;
+      if (r >= check_from) {
 #pragma GCC unroll 4
         for (int u = 0; u < kFoldRegs; ++u) {
-          const R v = load_reg(xr + u * L);
-          if (i + k - 1 >= check_from) note<T>(seen[u], v);
+          const R v = load_reg(x + u * L);
+          note<T>(seen[u], v);
           acc[u] = later_reg<T, Min>(acc[u], v);
         }
+      } else {
+#pragma GCC unroll 4
+        for (int u = 0; u < kFoldRegs; ++u) acc[u] = later_reg<T, Min>(acc[u], load_reg(x + u * L));
       }
-      if (i == 0)
-        for (int64_t r = check_from; r < k - 1; ++r)
-#pragma GCC unroll 4
-          for (int u = 0; u < kFoldRegs; ++u) note<T>(seen[u], load_reg(x[r] + c0 + u * L));
-      if (k == 1 && i >= check_from)
-#pragma GCC unroll 4
-        for (int u = 0; u < kFoldRegs; ++u) note<T>(seen[u], acc[u]);
-#pragma GCC unroll 4
-      for (int u = 0; u < kFoldRegs; ++u) store_reg(out[i] + c0 + u * L, acc[u]);
     }
+#pragma GCC unroll 4
+    for (int u = 0; u < kFoldRegs; ++u) store_reg(out + c0 + u * L, acc[u]);
   }
   return noted_finite<T>(seen, kFoldRegs, tail);
 }
 
 template <class T>
-bool minmax_rows(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t width,
-                 bool minimum, int64_t check_from) {
-  return minimum ? fold_rows<T, true>(in, out, n, k, width, check_from)
-                 : fold_rows<T, false>(in, out, n, k, width, check_from);
+bool minmax_rows(const T* const* in, T* out, int64_t k, int64_t width, bool minimum,
+                 int64_t check_from) {
+  return minimum ? fold_rows<T, true>(in, out, k, width, check_from)
+                 : fold_rows<T, false>(in, out, k, width, check_from);
 }
 
 template <class T, bool Stream = false>

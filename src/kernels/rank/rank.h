@@ -27,13 +27,12 @@
 // with non-temporal stores for `out` (aligned to T; for outputs far bigger than the cache): the
 // caller runs elementwise::stream_fence() before anything else reads them.
 //
-// Running minimum / maximum across rows `<dtype>_minmax_rows__<isa>(in, out, n, k, width,
-// minimum, check_from)`: out[i][c] = the extreme of in[i][c], ..., in[i + k - 1][c] for i < n,
-// the last of equal extremes: the minmax kernel's answer for a window of lines without NaN
-// (folded across rows, vectorized across c; for the short windows of a fused 2-D filter, a
-// band of output rows per call, which may be as narrow as a strip of the image). Returns false
-// when a value of rows [check_from, n + k - 1) is NaN or infinite (floating T; then out is not
-// SciPy's answer and the caller must take the whole-line path), true otherwise.
+// Running minimum / maximum across k rows `<dtype>_minmax_rows__<isa>(in, out, k, width,
+// minimum, check_from)`: out[c] = the extreme of in[0][c], ..., in[k - 1][c], the last of equal
+// extremes: the minmax kernel's answer for a window of lines without NaN (folded across rows,
+// vectorized across c; for the short windows of a fused 2-D filter, one output row per call).
+// Returns false when a value of rows [check_from, k) is NaN or infinite (floating T; then out
+// is not SciPy's answer and the caller must take the whole-line path), true otherwise.
 //
 // One row of a fused 2-D minimum / maximum `<dtype>_minmax_2d__<isa>(in, out, n, k0, k1,
 // minimum, work, check_from)`: v[c] = the extreme of in[0][c], ..., in[k0 - 1][c] for
@@ -85,8 +84,8 @@ using MinMaxFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t 
 template <class T>
 using MinMaxLineFn = void (*)(const T* in, T* out, int64_t n, int64_t k, bool minimum, void* work);
 template <class T>
-using MinMaxRowsFn = bool (*)(const T* const* in, T* const* out, int64_t n, int64_t k,
-                              int64_t width, bool minimum, int64_t check_from);
+using MinMaxRowsFn = bool (*)(const T* const* in, T* out, int64_t k, int64_t width, bool minimum,
+                              int64_t check_from);
 template <class T>
 using MinMax2dFn = bool (*)(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1,
                             bool minimum, T* work, int64_t check_from);

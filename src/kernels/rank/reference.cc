@@ -29,23 +29,21 @@ void minmax_line_ref(const T* in, T* out, int64_t n, int64_t k, bool minimum, vo
   minmax_deque_line(in, out, n, k, minimum, ring_value, ring_death);
 }
 
-// The fold as written in rank.h: top to bottom, a later value replacing on ties.
+// The fold as written in rank.h: left to right, a later value replacing on ties.
 template <class T>
-bool minmax_rows_ref(const T* const* in, T* const* out, int64_t n, int64_t k, int64_t width,
-                     bool minimum, int64_t check_from) {
+bool minmax_rows_ref(const T* const* in, T* out, int64_t k, int64_t width, bool minimum,
+                     int64_t check_from) {
   bool finite = true;
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t c = 0; c < width; ++c) {
-      T v = in[i][c];
-      for (int64_t r = 1; r < k; ++r) {
-        const T x = in[i + r][c];
-        v = minimum ? (v < x ? v : x) : (v > x ? v : x);
-      }
-      out[i][c] = v;
+  for (int64_t c = 0; c < width; ++c) {
+    T v = in[0][c];
+    for (int64_t r = 1; r < k; ++r) {
+      const T x = in[r][c];
+      v = minimum ? (v < x ? v : x) : (v > x ? v : x);
     }
-  if constexpr (std::is_floating_point_v<T>)
-    for (int64_t r = check_from; r < n + k - 1; ++r)
-      for (int64_t c = 0; c < width; ++c) finite = finite && std::isfinite(in[r][c]);
+    out[c] = v;
+    if constexpr (std::is_floating_point_v<T>)
+      for (int64_t r = check_from; r < k; ++r) finite = finite && std::isfinite(in[r][c]);
+  }
   return finite;
 }
 
@@ -53,8 +51,7 @@ bool minmax_rows_ref(const T* const* in, T* const* out, int64_t n, int64_t k, in
 template <class T>
 bool minmax_2d_ref(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, bool minimum,
                    T* work, int64_t check_from) {
-  T* folded = work;
-  const bool finite = minmax_rows_ref(in, &folded, 1, k0, n + k1 - 1, minimum, check_from);
+  const bool finite = minmax_rows_ref(in, work, k0, n + k1 - 1, minimum, check_from);
   for (int64_t j = 0; j < n; ++j) {
     T v = work[j];
     for (int64_t t = 1; t < k1; ++t) {
