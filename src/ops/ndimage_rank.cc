@@ -610,8 +610,7 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
   const bool stream =
       static_cast<size_t>(out.size()) * sizeof(T) >= elementwise::kStreamOutputBytes;
   const RowPass<T> h(g.W, g.k1, g.b1, mode[1], g.fill, out.strides[g.a1], minimum, stream);
-  const bool fused = g.k1 <= 16 &&
-                     (g.k0 + 1) * g.W * static_cast<int64_t>(sizeof(T)) > kRowsInL1 &&
+  const bool fused = g.k1 <= 16 && (g.k0 + 1) * g.W * static_cast<int64_t>(sizeof(T)) > kRowsInL1 &&
                      out.strides[g.a1] == static_cast<int64_t>(sizeof(T));
   const rank::MinMax2dFn<T> f2d =
       stream ? pick<T>(t.f32_minmax_2d_stream, t.f64_minmax_2d_stream, t.u8_minmax_2d_stream,
