@@ -613,7 +613,8 @@ def bits(a):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.uint16, np.int32])
 def test_fused_2d_minmax_rows(isa, dtype):
     # Vertical windows up to 16 run row by row through the whole image (one fold of the k0 rows
-    # per output row, row blocks split across threads): signed zeros as SciPy's deque picks them
+    # per output row, fused with the horizontal fold on rows too wide for L1, row blocks split
+    # across threads): signed zeros as SciPy's deque picks them
     # (bit for bit), many row blocks, long horizontal windows, per-axis modes; an infinity or
     # a NaN anywhere, or an infinite / NaN cval read by constant mode, takes the whole-line
     # passes instead.
@@ -628,10 +629,12 @@ def test_fused_2d_minmax_rows(isa, dtype):
             np.testing.assert_array_equal(bits(got), bits(want))
     if dtype in (np.float32, np.float64):
         for bad in (np.inf, -np.inf, np.nan):
-            y = x[:40, :50].copy()
-            y[17, 3] = bad
-            for fn in ("minimum_filter", "maximum_filter"):
-                same(getattr(nd, fn)(y, size=(5, 3)), getattr(ndi, fn)(y, size=(5, 3)))
+            # 50 wide: the separate row passes; 2000: the fused row kernel (kRowsInL1).
+            for w, col in ((50, 3), (2000, 3), (2000, 1997), (2000, 1000)):
+                y = x[:40, :w].copy()
+                y[17, col] = bad
+                for fn in ("minimum_filter", "maximum_filter"):
+                    same(getattr(nd, fn)(y, size=(5, 3)), getattr(ndi, fn)(y, size=(5, 3)))
             z = x[:40, :50]
             for mode in ("constant", ["constant", "reflect"], ["reflect", "constant"]):
                 kw = dict(size=(3, 5), mode=mode, cval=bad)

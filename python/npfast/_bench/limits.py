@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+import npfast
 from npfast import _npfast
 
 from .section import Limit, Section
@@ -27,6 +28,8 @@ PROBES = [
     ("flops_f64", "peak fp64", 1e9, "GFLOP/s", "FMA loop"),
     ("read", "stream read", 1e9, "GB/s", "sum over {mib} MiB"),
     ("write", "stream write", 1e9, "GB/s", "non-temporal stores"),
+    ("copy", "stream copy", 1e9, "GB/s",
+     "read + non-temporal write, {half} MiB each (npfast.convert float32), bytes read + written"),
     ("first_touch", "first touch", 1e9, "GB/s", "mmap + write fresh pages, 1 thread"),
 ]
 
@@ -47,6 +50,22 @@ def stream_bandwidth(size: int = 256 << 20, repeats: int = 5) -> float:
     return max(bw["read"], bw["write"])
 
 
+def copy_bandwidth(size: int = 256 << 20, repeats: int = 5) -> float:
+    """Bytes/s read plus written by a streaming copy: `size` / 2 bytes of float32 through
+    npfast.convert into a preallocated output (one read stream and one non-temporal write
+    stream on all npfast threads, what a one-pass filter moves). The honest roofline of such a
+    filter: read and write bandwidth are not reached at the same time."""
+    src = np.ones(max(size // 8, 1024), np.float32)
+    dst = np.empty_like(src)
+    npfast.convert(src, np.float32, out=dst)  # faults the output's pages in
+    best = 0.0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        npfast.convert(src, np.float32, out=dst)
+        best = max(best, 2 * src.nbytes / (time.perf_counter() - t0))
+    return best
+
+
 def measure(mode: str) -> dict:
     """The best of ROUNDS rounds of every probe."""
     secs = {"tiny": 0.02, "quick": 0.2, "full": 0.5}[mode]
@@ -57,7 +76,7 @@ def measure(mode: str) -> dict:
         bw = _npfast._measure_bandwidth(size, reps)
         got = {"flops_f32": peak_flops(np.float32, secs, 1),
                "flops_f64": peak_flops(np.float64, secs, 1),
-               "read": bw["read"], "write": bw["write"],
+               "read": bw["read"], "write": bw["write"], "copy": copy_bandwidth(size, reps),
                "first_touch": _npfast._measure_first_touch(size)}
         for key, value in got.items():
             best[key] = max(best.get(key, 0.0), value)
@@ -117,6 +136,7 @@ def run(ctx, out_dir):
     ctx.measured = [start]
     ctx.limits.update(flops_f32=Limit(start["flops_f32"]), flops_f64=Limit(start["flops_f64"]),
                       bandwidth=Limit(max(start["read"], start["write"])),
+                      copy_bandwidth=Limit(start["copy"]),
                       first_touch=Limit(start["first_touch"]))
     edge, rates = cache_edge(ctx.mode)
     ctx.limits["cache_edge"] = edge  # bytes, not a Limit: it does not rise
@@ -124,7 +144,7 @@ def run(ctx, out_dir):
     isa = _npfast._isa()
     mib = _size(ctx.mode) >> 20
     for key, label, scale, unit, how in PROBES:
-        how = how.format(mib=mib)
+        how = how.format(mib=mib, half=mib // 2)
         sec.rows.append([label, _fmt(start[key], scale, unit),
                          f"{isa} {how}" if key.startswith("flops") else how])
     ctx.edge_note = _edge_note(edge, rates)
@@ -153,6 +173,7 @@ def finish(ctx, sec: Section) -> None:
     for key in ("flops_f32", "flops_f64", "first_touch"):
         ctx.limits[key].raise_to(end[key])
     ctx.limits["bandwidth"].raise_to(max(end["read"], end["write"]))
+    ctx.limits["copy_bandwidth"].raise_to(end["copy"])
     how = {row[0]: row[-1] for row in sec.rows}
     sec.columns = ["limit", "start", "end", "used (best)", "how"]
     sec.rows = [[label, _fmt(start[key], scale, unit), _fmt(end[key], scale, unit),
@@ -164,5 +185,8 @@ def finish(ctx, sec: Section) -> None:
         "report; every percentage in this report uses the better of the two ('used').",
         f"The bandwidth limit used is {stream / 1e9:.1f} GB/s (best of read and write); first "
         f"touch of fresh memory is {stream / float(ctx.limits['first_touch']):.0f}x slower than that.",
+        f"Stream copy ({float(ctx.limits['copy_bandwidth']) / 1e9:.1f} GB/s, bytes read plus "
+        "written) is what a one-pass filter can reach: sections that move one read and one write "
+        "stream show their share of it beside the bandwidth limit's (docs/decisions.md).",
         ctx.edge_note,
     ]

@@ -73,7 +73,7 @@ def _filters(cv2, ndi):
 def run(ctx, out_dir):
     sec = Section(NAME, TITLE, columns=["filter", "image", "npfast /px", "SciPy /px",
                                         "OpenCV /px", "vs SciPy", "vs OpenCV", "GB/s",
-                                        "% of bw"])
+                                        "% of bw", "% of copy"])
     ndi, why = optional("scipy.ndimage")
     if ndi is None:
         sec.skipped = why
@@ -88,6 +88,7 @@ def run(ctx, out_dir):
     else:
         cv2.setNumThreads(npfast.get_num_threads())
     bw = ctx.limits.get("bandwidth")
+    copy_bw = ctx.limits.get("copy_bandwidth")
     llc = ctx.limits.get("cache_edge") or system_llc()
     rng = np.random.default_rng(0)
     sides = SIDES[ctx.mode]
@@ -119,9 +120,11 @@ def run(ctx, out_dir):
             nbytes = 2 * x.nbytes  # read once, write once: what a one-pass filter moves
             rate = nbytes / t
             share = pct(rate, bw) if membound else "-"
+            copy_share = pct(rate, copy_bw) if membound and copy_bw else "-"
             sec.rows.append([label, f"{n}x{n}", _ns(t / px), _ns(times.get("SciPy"), px),
                              _ns(times.get("OpenCV"), px), ratio(times.get("SciPy"), t),
-                             ratio(times.get("OpenCV"), t), f"{rate / 1e9:.1f}", share])
+                             ratio(times.get("OpenCV"), t), f"{rate / 1e9:.1f}", share,
+                             copy_share])
             # Cliff: slower per pixel than at a smaller size, unless the data left the LLC
             # and the filter streams at STREAMING of the measured bandwidth there.
             if best_smaller is not None and t / px > CLIFF * best_smaller:
@@ -131,13 +134,16 @@ def run(ctx, out_dir):
                                   "per-pixel time at a smaller size")
             best_smaller = t / px if best_smaller is None else min(best_smaller, t / px)
         series[label] = per_px
-    _volume_row(sec, ctx, ndi, rng, bw)
+    _volume_row(sec, ctx, ndi, rng, bw, copy_bw)
     sec.note("Per-pixel times; ratios > 1: npfast is faster, from the same interleaved rounds. "
              "OpenCV: sepFilter2D with SciPy's 17 Gaussian taps (GaussianBlur's own taps "
              "differ), blur, Sobel CV_32F, erode/dilate, medianBlur; borders as SciPy's mode "
              "(reflect; medians 'nearest', OpenCV's only border for medianBlur).")
     sec.note("GB/s and % of bw count one read and one write of the image (the one-pass "
-             "ideal); shown against the measured bandwidth for the memory-bound filters.")
+             "ideal); shown against the measured bandwidth (the better of read and write alone) "
+             "for the memory-bound filters, and beside it against the measured stream copy "
+             "(read + non-temporal write, the one-pass filter's own roofline). The targets and the "
+             "cliff check use % of bw.")
     sec.note(f"SciPy is skipped where one call would exceed {SCIPY_CALL_CAP[ctx.mode]} s "
              "(extrapolated from its last size).")
     load = os.getloadavg()[0]
@@ -165,7 +171,7 @@ def run(ctx, out_dir):
     return sec
 
 
-def _volume_row(sec, ctx, ndi, rng, bw):
+def _volume_row(sec, ctx, ndi, rng, bw, copy_bw):
     n = VOLUME[ctx.mode]
     v = rng.standard_normal((n, n, n)).astype(np.float32)
     times = compare({"npfast": lambda: npfast.ndimage.gaussian_filter(v, 2.0),
@@ -175,7 +181,8 @@ def _volume_row(sec, ctx, ndi, rng, bw):
     rate = 2 * v.nbytes / t
     sec.rows.append(["gaussian_filter sigma 2 (3-D)", f"{n}^3", _ns(t / v.size),
                      _ns(times["SciPy"], v.size), "-", ratio(times["SciPy"], t), "-",
-                     f"{rate / 1e9:.1f}", pct(rate, bw)])
+                     f"{rate / 1e9:.1f}", pct(rate, bw),
+                     pct(rate, copy_bw) if copy_bw else "-"])
 
 
 def _ns(seconds, px=1):

@@ -1,5 +1,6 @@
 // filter1d kernels: a block of 32 float lines of 1024 elements, a 17-tap symmetric Gaussian
-// correlation and a 5-wide uniform filter (elements per second).
+// correlation and a 5-wide uniform filter; the 17-tap correlation along one 4096-long line
+// (the horizontal pass of gaussian_filter sigma 2) (elements per second).
 #include <vector>
 
 #include "src/kernels/filter1d/filter1d.h"
@@ -37,6 +38,18 @@ void uniform5(benchmark::State& state, const Table& t) {
   set_rate(state, "elements", double(kN * kLanes));
 }
 
+void corr17_line(benchmark::State& state, const Table& t) {
+  constexpr int64_t n = 4096;
+  std::vector<float> in(n + 16, 0.5f), out(n), w(17, 1.0f / 17);
+  for (auto _ : state) {
+    t.f32_corr1d_line(in.data(), out.data(), n, w.data(), 17, 1);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, "elements", double(n));
+}
+
+const bool kl =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_line), "4096_17tap", corr17_line);
 const bool kc =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d), "32x1024_17tap", corr17);
 const bool ku =

@@ -157,6 +157,15 @@ inline typename Reg<T>::type later_reg(typename Reg<T>::type a, typename Reg<T>:
     return a > b ? a : b;
 }
 
+// The first output whose address is register-aligned (where a streaming fold starts its
+// non-temporal stores), or -1 when none is (out not aligned to T).
+template <class T>
+inline int64_t first_aligned(const T* out) {
+  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out) % kVecBytes);
+  if (skew % static_cast<int64_t>(sizeof(T)) != 0) return -1;
+  return (kVecBytes - skew) % kVecBytes / static_cast<int64_t>(sizeof(T));
+}
+
 // Registers a fold keeps its outputs in while the window slides over them: one load per
 // window element and register, one store.
 constexpr int kFoldRegs = 4;
@@ -229,13 +238,12 @@ bool fold_line(const T* __restrict in, T* __restrict out, int64_t n, int64_t k) 
   int64_t i0 = 0;
   bool stream = Stream;
   if constexpr (Stream) {
-    const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out) % kVecBytes);
-    if (skew % static_cast<int64_t>(sizeof(T)) != 0) {
-      stream = false;  // no output is register-aligned
-    } else {
-      i0 = (kVecBytes - skew) % kVecBytes / static_cast<int64_t>(sizeof(T));
-      if (i0 > 0) chunk(0, false);
-    }
+    i0 = first_aligned(out);
+    stream = i0 >= 0;
+    if (i0 < 0)
+      i0 = 0;
+    else if (i0 > 0)
+      chunk(0, false);
   }
   for (; i0 + C <= n; i0 += C) chunk(i0, stream);
   if (i0 < n) chunk(n - C, false);
@@ -307,6 +315,126 @@ void minmax_line(const T* in, T* out, int64_t n, int64_t k, bool minimum, void* 
         (reinterpret_cast<uintptr_t>(ring_value + k) + 7) & ~uintptr_t(7));
     minmax_deque_line(in, out, n, k, minimum, ring_value, ring_death);
   }
+}
+
+// One output row of a fused 2-D fold: v (the fold across the k0 rows, column by column) is
+// built chunk by chunk into `v`, and each horizontal chunk of outputs is folded from it as
+// soon as the vertical chunks it reads (and one more) are there, so the row's reads from
+// memory and its (streaming) writes interleave chunk by chunk; separate vertical and
+// horizontal passes over a row or a band ran as a read phase and a write phase, each bound by
+// the fill buffers of one core. Stream: outputs from the first register-aligned one on go out
+// with non-temporal stores, whole chunks only; the head before it and the tail after the last
+// whole chunk are stored plainly, element by element from a copy, so that no line is written
+// both ways (a plain store to a line still in a write-combining buffer waits for it).
+template <class T, bool Min, bool Stream>
+bool fold_2d(const T* const* in, T* __restrict out, int64_t n, int64_t k0, int64_t k1,
+             T* __restrict v, int64_t check_from) {
+  using R = typename Reg<T>::type;
+  constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T)), C = kFoldRegs * L;
+  const int64_t nv = n + k1 - 1;
+  R seen[kFoldRegs] = {};
+  T tail = T(0);
+  if (n < C || k1 > C) {
+    for (int64_t c = 0; c < nv; ++c) {
+      T x = in[0][c];
+      for (int64_t r = 1; r < k0; ++r) x = later<T, Min>(x, in[r][c]);
+      v[c] = x;
+      for (int64_t r = check_from; r < k0; ++r) note<T>(tail, in[r][c]);
+    }
+    for (int64_t j = 0; j < n; ++j) {
+      T x = v[j];
+      for (int64_t t = 1; t < k1; ++t) x = later<T, Min>(x, v[j + t]);
+      out[j] = x;
+    }
+    return noted_finite<T>(seen, kFoldRegs, tail);
+  }
+  auto vchunk = [&](int64_t c0) {
+    const char* p = reinterpret_cast<const char*>(in[k0 - 1] + c0 + 2 * C);
+    if (c0 + 3 * C <= nv)
+#pragma GCC unroll 8
+      for (int64_t b = 0; b < C * static_cast<int64_t>(sizeof(T)); b += 64)
+        __builtin_prefetch(p + b);
+    R acc[kFoldRegs];
+#pragma GCC unroll 4
+    for (int u = 0; u < kFoldRegs; ++u) {
+      acc[u] = load_reg(in[0] + c0 + u * L);
+      if (check_from == 0) note<T>(seen[u], acc[u]);
+    }
+    for (int64_t r = 1; r < k0; ++r) {
+      const T* x = in[r] + c0;
+      if (r >= check_from) {
+#pragma GCC unroll 4
+        for (int u = 0; u < kFoldRegs; ++u) {
+          const R y = load_reg(x + u * L);
+          note<T>(seen[u], y);
+          acc[u] = later_reg<T, Min>(acc[u], y);
+        }
+      } else {
+#pragma GCC unroll 4
+        for (int u = 0; u < kFoldRegs; ++u) acc[u] = later_reg<T, Min>(acc[u], load_reg(x + u * L));
+      }
+    }
+#pragma GCC unroll 4
+    for (int u = 0; u < kFoldRegs; ++u) store_reg(v + c0 + u * L, acc[u]);
+  };
+  int64_t vdone = 0;  // v holds columns [0, vdone)
+  // v up to column `upto` and one chunk more (the stores of the chunk just read have drained).
+  auto need = [&](int64_t upto) {
+    upto = std::min(upto + C, nv);
+    while (vdone < upto) {
+      const int64_t c0 = vdone + C <= nv ? vdone : nv - C;
+      vchunk(c0);
+      vdone = c0 + C;
+    }
+  };
+  auto hchunk = [&](int64_t j0, R* acc) {
+    need(j0 + C + k1 - 1);
+#pragma GCC unroll 4
+    for (int u = 0; u < kFoldRegs; ++u) acc[u] = load_reg(v + j0 + u * L);
+    for (int64_t t = 1; t < k1; ++t)
+#pragma GCC unroll 4
+      for (int u = 0; u < kFoldRegs; ++u)
+        acc[u] = later_reg<T, Min>(acc[u], load_reg(v + j0 + t + u * L));
+  };
+  // Outputs [from, to) of the chunk at j0, stored plainly from a copy.
+  auto part = [&](int64_t j0, int64_t from, int64_t to) {
+    R acc[kFoldRegs];
+    hchunk(j0, acc);
+    T copy[C];
+    std::memcpy(copy, acc, sizeof copy);
+    std::memcpy(out + from, copy + (from - j0), static_cast<size_t>(to - from) * sizeof(T));
+  };
+  int64_t j = 0;
+  bool stream = Stream;
+  if constexpr (Stream) {
+    j = first_aligned(out);
+    stream = j >= 0;
+    if (j < 0)
+      j = 0;
+    else if (j > 0)
+      part(0, 0, j);
+  }
+  for (; j + C <= n; j += C) {
+    R acc[kFoldRegs];
+    hchunk(j, acc);
+#pragma GCC unroll 4
+    for (int u = 0; u < kFoldRegs; ++u) {
+      if (Stream && stream)
+        stream_reg(out + j + u * L, acc[u]);
+      else
+        store_reg(out + j + u * L, acc[u]);
+    }
+  }
+  if (j < n) part(n - C, j, n);
+  need(nv);  // every column is noted, and v is whole for the caller
+  return noted_finite<T>(seen, kFoldRegs, tail);
+}
+
+template <class T, bool Stream = false>
+bool minmax_2d(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, bool minimum, T* work,
+               int64_t check_from) {
+  return minimum ? fold_2d<T, true, Stream>(in, out, n, k0, k1, work, check_from)
+                 : fold_2d<T, false, Stream>(in, out, n, k0, k1, work, check_from);
 }
 
 // ---------------------------------------------------------------------------------------------

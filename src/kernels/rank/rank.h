@@ -34,6 +34,16 @@
 // Returns false when a value of rows [check_from, k) is NaN or infinite (floating T; then out
 // is not SciPy's answer and the caller must take the whole-line path), true otherwise.
 //
+// One row of a fused 2-D minimum / maximum `<dtype>_minmax_2d__<isa>(in, out, n, k0, k1,
+// minimum, work, check_from)`: v[c] = the extreme of in[0][c], ..., in[k0 - 1][c] for
+// c < n + k1 - 1 (the minmax_rows fold) and out[j] = the extreme of v[j], ..., v[j + k1 - 1]
+// for j < n (the minmax_line fold; the last of equal extremes in both), so out is the
+// separable k0 x k1 filter's row where every window lies inside the rows. `work`: n + k1 - 1
+// values, holding v on return (the caller extends it for the border outputs). Returns false
+// when a value of rows [check_from, k0) is NaN or infinite (floating T; out is then not
+// SciPy's answer). `<dtype>_minmax_2d_stream__<isa>` is the same with non-temporal stores for
+// `out` (aligned to T), the caller fencing as for minmax_line_stream.
+//
 // Footprint minimum / maximum `<dtype>_footprint_minmax__<isa>(in, offsets, nf, minimum, count,
 // out)`: SciPy's NI_MinOrMaxFilter for non-separable footprints: out[i] starts at
 // in[i + offsets[0]] and takes each later in[i + offsets[j]] that is strictly smaller (larger),
@@ -76,6 +86,9 @@ using MinMaxLineFn = void (*)(const T* in, T* out, int64_t n, int64_t k, bool mi
 template <class T>
 using MinMaxRowsFn = bool (*)(const T* const* in, T* out, int64_t k, int64_t width, bool minimum,
                               int64_t check_from);
+template <class T>
+using MinMax2dFn = bool (*)(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1,
+                            bool minimum, T* work, int64_t check_from);
 template <class T>
 using SelectFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, int64_t rank,
                           int64_t count, T* out, double* work);

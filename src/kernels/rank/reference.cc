@@ -47,6 +47,22 @@ bool minmax_rows_ref(const T* const* in, T* out, int64_t k, int64_t width, bool 
   return finite;
 }
 
+// The two folds of rank.h one after the other.
+template <class T>
+bool minmax_2d_ref(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, bool minimum,
+                   T* work, int64_t check_from) {
+  const bool finite = minmax_rows_ref(in, work, k0, n + k1 - 1, minimum, check_from);
+  for (int64_t j = 0; j < n; ++j) {
+    T v = work[j];
+    for (int64_t t = 1; t < k1; ++t) {
+      const T x = work[j + t];
+      v = minimum ? (v < x ? v : x) : (v > x ? v : x);
+    }
+    out[j] = v;
+  }
+  return finite;
+}
+
 template <class T, int N>
 void rank_net_ref(const T* in, const int64_t* offsets, int64_t rank, int64_t count, T* out) {
   double work[N];

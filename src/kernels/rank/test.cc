@@ -255,6 +255,72 @@ void check_minmax_rows(const Table& t, Isa isa, std::mt19937& rng) {
   }
 }
 
+template <class T>
+MinMax2dFn<T> fused_of(const Table& t, bool stream) {
+  if constexpr (std::is_same_v<T, float>) return stream ? t.f32_minmax_2d_stream : t.f32_minmax_2d;
+  if constexpr (std::is_same_v<T, double>) return stream ? t.f64_minmax_2d_stream : t.f64_minmax_2d;
+  if constexpr (std::is_same_v<T, uint8_t>) return stream ? t.u8_minmax_2d_stream : t.u8_minmax_2d;
+  if constexpr (std::is_same_v<T, uint16_t>)
+    return stream ? t.u16_minmax_2d_stream : t.u16_minmax_2d;
+  if constexpr (std::is_same_v<T, int32_t>)
+    return stream ? t.i32_minmax_2d_stream : t.i32_minmax_2d;
+}
+
+// One fused row (both kernels, outputs at several alignments: the head, the streamed chunks
+// and the tail): the reference's outputs and vertical folds bit for bit on rows without NaN,
+// and `false` exactly when a checked row holds a NaN or an infinity.
+template <class T>
+void check_minmax_2d(const Table& t, Isa isa, std::mt19937& rng) {
+  for (int64_t k0 : {1, 2, 5, 16}) {
+    for (int64_t k1 : {1, 2, 3, 5, 16}) {
+      for (int64_t n : {1, 7, 63, 64, 65, 200, 700}) {
+        for (double nan_rate : {0.0, 0.001}) {
+          const int64_t nv = n + k1 - 1, step = nv + 3;
+          const auto in = values<T>(static_cast<size_t>(k0 * step), rng, nan_rate);
+          std::vector<const T*> rows(k0);
+          for (int64_t r = 0; r < k0; ++r) rows[r] = in.data() + (k0 - 1 - r) * step;
+          for (int64_t check_from : {int64_t{0}, k0 - 1}) {
+            bool finite = true, nan = false;
+            for (int64_t r = 0; r < k0; ++r)
+              for (int64_t c = 0; c < nv; ++c) {
+                if constexpr (std::is_floating_point_v<T>) {
+                  if (r >= check_from) finite = finite && std::isfinite(rows[r][c]);
+                  nan = nan || std::isnan(rows[r][c]);
+                }
+              }
+            for (bool minimum : {true, false}) {
+              std::vector<T> want(n), want_v(nv), v(nv), buf(n + 80);
+              ASSERT_EQ(fused_of<T>(table_scalar, false)(rows.data(), want.data(), n, k0, k1,
+                                                         minimum, want_v.data(), check_from),
+                        finite);
+              for (bool stream : {false, true}) {
+                for (int64_t off : {0, 1, 3, 17}) {
+                  std::fill(buf.begin(), buf.end(), T(7));
+                  T* got = buf.data() + off;
+                  const bool ok = fused_of<T>(t, stream)(rows.data(), got, n, k0, k1, minimum,
+                                                         v.data(), check_from);
+                  ASSERT_EQ(ok, finite) << isa_name(isa) << " 2d k " << k0 << "x" << k1;
+                  ASSERT_EQ(got[n], T(7)) << "wrote past the row";
+                  for (int64_t i = 0; i < off; ++i) ASSERT_EQ(buf[i], T(7)) << "wrote before it";
+                  if (nan) continue;
+                  for (int64_t c = 0; c < nv; ++c)
+                    ASSERT_TRUE(same_bits(want_v[c], v[c]))
+                        << isa_name(isa) << " 2d k " << k0 << "x" << k1 << " n " << n << " column "
+                        << c;
+                  for (int64_t j = 0; j < n; ++j)
+                    ASSERT_TRUE(same_bits(want[j], got[j]))
+                        << isa_name(isa) << " 2d k " << k0 << "x" << k1 << " n " << n << " at " << j
+                        << " offset " << off << (stream ? " stream" : "");
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 // Windows of N values: rows of 3 or 5 (3x3, 5x5 and 3x3x3 shapes), in a plane `row` wide.
 template <class T, int N>
 void check_net(const Table& t, Isa isa, std::mt19937& rng) {
@@ -354,6 +420,11 @@ TEST_P(RankIsa, MatchesReference) {
   check_minmax_rows<uint8_t>(t, GetParam(), rng);
   check_minmax_rows<uint16_t>(t, GetParam(), rng);
   check_minmax_rows<int32_t>(t, GetParam(), rng);
+  check_minmax_2d<float>(t, GetParam(), rng);
+  check_minmax_2d<double>(t, GetParam(), rng);
+  check_minmax_2d<uint8_t>(t, GetParam(), rng);
+  check_minmax_2d<uint16_t>(t, GetParam(), rng);
+  check_minmax_2d<int32_t>(t, GetParam(), rng);
   check_nets<float>(t, GetParam(), rng);
   check_nets<double>(t, GetParam(), rng);
   check_nets<uint8_t>(t, GetParam(), rng);
