@@ -842,14 +842,17 @@ class BasicBlock(Module):
         g2 = self.bn2._backward(grad_output, True, out)
         gx = self.conv1.backward(self.bn1.backward(self.conv2.backward(g2)),
                                  input_grad=input_grad)
+        # The shortcut's gradient is added in one threaded pass (_relu_grad_add): NumPy's
+        # `gx += grad_output * (out > 0)` made two temporaries and three passes on one thread
+        # (1.6 ms of a 64 ms step, batch 64 of 32x32x16).
         if self.downsample is None:
             if input_grad:
-                gx += np.multiply(grad_output, out > 0)  # (add's where= is 20x slower)
+                _npfast._relu_grad_add(gx, grad_output, out)
         else:
             conv, bn = self.downsample
             gs = conv.backward(bn._backward(grad_output, True, out), input_grad=input_grad)
             if input_grad:
-                gx += gs
+                _npfast._relu_grad_add(gx, gs)
         return gx if input_grad else None
 
     def __repr__(self):
