@@ -335,10 +335,13 @@ bool forward_1x1_strided_nhwc(const Plan& pl, const T* x, const T* w, const T* b
     Buffer<T> blk(static_cast<size_t>(kPixels * C));
     for (int64_t it = b; it < e; ++it) {
       const int64_t q0 = it * kPixels, m = std::min(kPixels, pixels - q0);
+      // Output pixel q0 + q is (image, row i, column j); j and i carried, not divided out.
+      int64_t j = q0 % pl.ow, r = q0 / pl.ow;  // r: output rows of all images
       for (int64_t q = 0; q < m; ++q) {
-        const int64_t i = (q0 + q) / pl.ow % pl.oh, j = (q0 + q) % pl.ow, n = (q0 + q) / pl.P;
+        const int64_t n = r / pl.oh, i = r % pl.oh;
         const T* src = x + ((n * pl.h + i * p.stride_h) * pl.w + j * p.stride_w) * C;
         std::copy(src, src + C, blk.get() + q * C);
+        if (++j == pl.ow) j = 0, ++r;
       }
       T* yb = y + q0 * O;
       gemm(false, true, m, O, C, T(1), blk.get(), C, w, C, T(0), yb, O);
