@@ -49,10 +49,13 @@ void conv2d(const View& input, const View& weight, const View* bias, const Conv2
 // Gradients of conv2d(input, weight, bias) given grad_output (N, O, OH, OW). Each of
 // grad_input (N, C, H, W), grad_weight (O, C/groups, kH, kW), grad_bias (O,) may be null
 // (not computed). grad_weight and grad_bias are reduced over N and space in a fixed order:
-// results are bitwise identical for any thread count.
+// results are bitwise identical for any thread count. `residual` (optional, the input's shape
+// and dtype, any strides, not overlapping grad_input) is added to grad_input, one rounding per
+// element as a separate addition (up to the sign of a zero sum), in the algorithm's epilogue
+// where it has one: the gradient a residual connection adds to the layer's input gradient.
 void conv2d_backward(const View& grad_output, const View& input, const View& weight,
                      const Conv2dParams& p, const View* grad_input, const View* grad_weight,
-                     const View* grad_bias);
+                     const View* grad_bias, const View* residual = nullptr);
 
 // Name of the algorithm the planner picks for this forward problem ("depthwise", "direct",
 // "gemm_1x1", "im2col_gemm"), for tests and config().

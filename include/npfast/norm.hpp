@@ -42,4 +42,10 @@ void batch_norm_backward(const View& grad_output, const View& input, const View*
                          bool training, bool channels_last, const View* grad_input,
                          const View* grad_weight, const View* grad_bias);
 
+// dst += grad where output > 0 (everywhere when output is null), each sum rounded once: the
+// gradient of relu(body + shortcut) that a residual block's shortcut adds to its body's input
+// gradient (npfast.nn.BasicBlock), in one threaded pass. dst is C-contiguous, float32 or
+// float64; grad and output have its shape and dtype, any strides, and do not overlap it.
+void relu_grad_add(const View& grad, const View* output, const View& dst);
+
 }  // namespace npfast

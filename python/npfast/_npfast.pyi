@@ -61,7 +61,7 @@ def conv2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, bias: 
                Nothing is written on error.
     """
 
-def conv2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, groups: int = 1, output_mask: tuple[bool, bool, bool] = (True, True, True), *, layout: str = 'NCHW') -> tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]:
+def conv2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, dilation: int | tuple[int, ...] = 1, groups: int = 1, output_mask: tuple[bool, bool, bool] = (True, True, True), *, layout: str = 'NCHW', residual: numpy.typing.ArrayLike | None = None) -> tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]:
     """
     Gradients of :func:`conv2d`, as PyTorch's autograd (``torch.ops.aten.convolution_backward``).
 
@@ -75,6 +75,11 @@ def conv2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.Arr
         Which of (grad_input, grad_weight, grad_bias) to compute.
     layout : 'NCHW' or 'NHWC' (keyword only)
         Axis order of grad_output, input and grad_input, as for :func:`conv2d`.
+    residual : array_like, the input's shape and dtype, optional (keyword only)
+        Added to grad_input (``grad_input + residual``, each element rounded once, as a separate
+        addition up to the sign of a zero sum), in the algorithm's epilogue where it has one: the
+        gradient a ResNet block's shortcut adds to its body's input gradient. Requires
+        ``output_mask[0]``.
 
     Returns
     -------

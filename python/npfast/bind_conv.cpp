@@ -92,10 +92,13 @@ nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::h
 
 nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weight,
                        nb::handle stride, nb::handle padding, nb::handle dilation,
-                       nb::handle groups, nb::handle output_mask, nb::handle layout) {
+                       nb::handle groups, nb::handle output_mask, nb::handle layout,
+                       nb::handle residual) {
   Array gy = as_array(grad_output, "grad_output", kFloatsOnly);
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
+  Array r;
+  const View* rv = optional_array(residual, "residual", kFloatsOnly, &r);
   check_image_ndim(x.view, "input");
   bool mask[3];
   mask3_arg(output_mask, "output_mask", mask);
@@ -120,6 +123,15 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
       throw ValueError("grad_output: expected shape " + shape_str(want) + ", got " +
                        shape_str(gy.view));
     }
+  View rb;
+  if (rv) {
+    if (!mask[0])
+      throw ValueError("residual: given, but output_mask[0] is False (no grad_input to add it to)");
+    if (rv->ndim != x.view.ndim)
+      throw ValueError("residual: expected the input's shape " + shape_str(x.view) + ", got " +
+                       shape_str(*rv));
+    rb = batched(*rv);
+  }
   nb::object gx_o = nb::none(), gw_o = nb::none(), gb_o = nb::none();
   View gx, gw, gb;
   if (mask[0]) gx_o = new_array(xv.dtype, x.view.ndim, x.view.shape, &gx);
@@ -129,7 +141,7 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
   {
     nb::gil_scoped_release release;
     conv2d_backward(gv, xv, w.view, p, mask[0] ? &gx4 : nullptr, mask[1] ? &gw : nullptr,
-                    mask[2] ? &gb : nullptr);
+                    mask[2] ? &gb : nullptr, rv ? &rb : nullptr);
   }
   return nb::make_tuple(gx_o, gw_o, gb_o);
 }
@@ -259,13 +271,13 @@ ValueError for an unknown layout, wrong ndim, a tuple of more than two ints, cha
               "stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] | str = 0, "
               "dilation: int | tuple[int, ...] = 1, groups: int = 1, "
               "output_mask: tuple[bool, bool, bool] = (True, True, True), *, "
-              "layout: str = 'NCHW') -> "
+              "layout: str = 'NCHW', residual: numpy.typing.ArrayLike | None = None) -> "
               "tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]"),
       nb::arg("grad_output").none(), nb::arg("input").none(), nb::arg("weight").none(),
       nb::arg("stride").none() = 1, nb::arg("padding").none() = 0, nb::arg("dilation").none() = 1,
       nb::arg("groups").none() = 1,
       nb::arg("output_mask").none() = nb::make_tuple(true, true, true), nb::kw_only(),
-      nb::arg("layout").none() = "NCHW",
+      nb::arg("layout").none() = "NCHW", nb::arg("residual").none() = nb::none(),
       R"doc(Gradients of :func:`conv2d`, as PyTorch's autograd (``torch.ops.aten.convolution_backward``).
 
 Parameters
@@ -278,6 +290,11 @@ output_mask : 3 bools
     Which of (grad_input, grad_weight, grad_bias) to compute.
 layout : 'NCHW' or 'NHWC' (keyword only)
     Axis order of grad_output, input and grad_input, as for :func:`conv2d`.
+residual : array_like, the input's shape and dtype, optional (keyword only)
+    Added to grad_input (``grad_input + residual``, each element rounded once, as a separate
+    addition up to the sign of a zero sum), in the algorithm's epilogue where it has one: the
+    gradient a ResNet block's shortcut adds to its body's input gradient. Requires
+    ``output_mask[0]``.
 
 Returns
 -------

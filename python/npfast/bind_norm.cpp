@@ -110,9 +110,22 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
   return nb::make_tuple(gx_o, gw_o, gb_o);
 }
 
+// The private _relu_grad_add(dst, grad, output=None): dst += grad where output > 0 (nn.BasicBlock).
+void relu_grad_add_py(nb::handle dst, nb::handle grad, nb::handle output) {
+  Array g = as_array(grad, "grad", kFloatsOnly);
+  Array y;
+  const View* yp = optional_array(output, "output", kFloatsOnly, &y);
+  const View d = check_out(dst, g.view.dtype, g.view.ndim, g.view.shape, "dst");
+  check_no_overlap(d, {&g.view, yp}, "dst");
+  nb::gil_scoped_release release;
+  relu_grad_add(g.view, yp, d);
+}
+
 }  // namespace
 
 NPFAST_BIND(norm) {
+  m.def("_relu_grad_add", &relu_grad_add_py, nb::arg("dst").none(), nb::arg("grad").none(),
+        nb::arg("output").none() = nb::none());
   m.def(
       "batch_norm", runtime_anchored<&batch_norm_py>,
       nb::sig("def batch_norm(input: numpy.typing.ArrayLike, "

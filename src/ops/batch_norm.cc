@@ -386,6 +386,27 @@ void backward_t(const View& gyv, const View& xv, const View* wv, const View& smv
   d->finish();
 }
 
+// dst += (output > 0 ? grad : 0), in blocks of kBlock elements: the fused ReLU's gradient
+// pass with a = 1, k = 1, mean = b = 0, where fma(1, g, fma(1, dst - 0, 0)) rounds once, as
+// `dst += grad * (output > 0)` (up to the sign of a zero sum).
+template <class T>
+void relu_grad_add_t(const View& gv, const View* yv, const View& dv) {
+  Buffer<char> kg, ky;
+  const T* g = views::contiguous<T>(gv, &kg);
+  const T* y = yv ? views::contiguous<T>(*yv, &ky) : nullptr;
+  T* d = dv.ptr<T>();
+  const norm::Table& t = kernels<norm::Table>();
+  const auto apply = of<T>(t.f32_bn_grad_apply, t.f64_bn_grad_apply);
+  const norm::GradAffine<T> p{T(0), T(1), T(1), T(0)};
+  const int64_t n = dv.size(), blocks = (n + kBlock - 1) / kBlock;
+  parallel_for(blocks, grain_for(blocks, kBlock * kNsPerElement), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t o = i * kBlock, len = std::min(kBlock, n - o);
+      apply(g + o, d + o, y ? y + o : nullptr, len, p, d + o);
+    }
+  });
+}
+
 }  // namespace
 
 void batch_norm(const View& input, const View* running_mean, const View* running_var,
@@ -445,6 +466,19 @@ void batch_norm_backward(const View& grad_output, const View& input, const View*
   else
     backward_t<double>(grad_output, input, weight, save_mean, save_invstd, output, training,
                        channels_last, grad_input, grad_weight, grad_bias);
+}
+
+void relu_grad_add(const View& grad, const View* output, const View& dst) {
+  const DType t = dst.dtype;
+  views::check_float(dst, "dst");
+  views::check_out(grad, t, shape_of(dst), "grad");
+  if (output) views::check_out(*output, t, shape_of(dst), "output");
+  if (!dst.c_contiguous()) throw ValueError("dst: must be C-contiguous");
+  if (dst.empty()) return;
+  if (t == DType::f32)
+    relu_grad_add_t<float>(grad, output, dst);
+  else
+    relu_grad_add_t<double>(grad, output, dst);
 }
 
 }  // namespace npfast

@@ -7,6 +7,7 @@
 #include "npfast/error.hpp"
 #include "npfast/gemm.hpp"
 #include "npfast/memory.hpp"
+#include "npfast/norm.hpp"
 #include "npfast/threads.hpp"
 #include "src/core/views.h"
 #include "src/kernels/conv/conv.h"
@@ -186,9 +187,11 @@ bool transposable(const Geometry& pl) {
 }
 
 // With NHWC operands (pl.p.layout) gy and gx are channels-last and the convolution runs only
-// on a plan that reads them natively: false (nothing done) otherwise. gx_v is the output.
+// on a plan that reads them natively: false (nothing done) otherwise. gx_v is the output; res
+// (contiguous in gx's layout, or null) is added in the convolution's residual epilogue.
 template <class T>
-bool grad_input_transposed(const Geometry& pl, const T* gy, const T* w, const View* gx_v) {
+bool grad_input_transposed(const Geometry& pl, const T* gy, const T* w, const View* gx_v,
+                           const T* res) {
   Conv2dParams q;
   q.dilation_h = pl.p.dilation_h;
   q.dilation_w = pl.p.dilation_w;
@@ -211,7 +214,7 @@ bool grad_input_transposed(const Geometry& pl, const T* gy, const T* w, const Vi
         for (int64_t t = 0; t < taps; ++t) dst[taps - 1 - t] = src[t];
       }
   OutPtr<T> o(gx_v);
-  conv_ops::forward<T>(tp, gy, wt.get(), nullptr, false, o.p);
+  conv_ops::forward<T>(tp, gy, wt.get(), nullptr, false, o.p, res);
   o.finish();
   return true;
 }
@@ -241,9 +244,11 @@ void grad_input_col2im(const GemmPlan& pl, const T* gy, const T* w, T* gx) {
   });
 }
 
+// res: the residual to add to grad_input (contiguous, NCHW), or null. Returns whether it was
+// added (fused into the algorithm); the caller adds it otherwise.
 template <class T>
-void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2dParams& p,
-                const View* gx_v, const View* gw_v, const View* gb_v) {
+bool backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2dParams& p,
+                const View* gx_v, const View* gw_v, const View* gb_v, const T* res) {
   const conv_ops::Problem pr{x_v.shape[0], x_v.shape[1], x_v.shape[2], x_v.shape[3],
                              w_v.shape[0], w_v.shape[2], w_v.shape[3], p,
                              x_v.dtype};
@@ -285,14 +290,12 @@ void backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
   }
   if (gx_v && !gx_v->empty()) {
     const T* w = views::contiguous<T>(w_v, &wk);
-    if (transposable(pl)) {
-      grad_input_transposed(pl, gy, w, gx_v);
-    } else {
-      OutPtr<T> o(gx_v);
-      grad_input_col2im(conv_ops::plan_gemm(pl), gy, w, o.p);
-      o.finish();
-    }
+    if (transposable(pl)) return grad_input_transposed(pl, gy, w, gx_v, res);
+    OutPtr<T> o(gx_v);
+    grad_input_col2im(conv_ops::plan_gemm(pl), gy, w, o.p);
+    o.finish();
   }
+  return false;
 }
 
 // grad_bias of channels-last grad_output (rows of O): each channel's sum in the NCHW order
@@ -315,9 +318,10 @@ void grad_bias_nhwc(const Geometry& pl, const T* gy, T* gb) {
 // reads (row sh*i, column sw*j), zero elsewhere: one GEMM over all output pixels of the batch
 // (gy as it is), its rows then placed image by image with the zeros. conv_transpose2d's phases
 // took 1.2x longer (three of the four phases computing nothing), a GEMM per output row written
-// straight into the strided pixels 1.3-1.5x.
+// straight into the strided pixels 1.3-1.5x. With res, the images start as res's and the rows
+// are added (a ResNet downsample's shortcut gradient joining the block's: no separate pass).
 template <class T>
-void grad_input_1x1_nhwc(const Geometry& pl, const T* gy, const T* w, T* gx) {
+void grad_input_1x1_nhwc(const Geometry& pl, const T* gy, const T* w, const T* res, T* gx) {
   const int64_t sh = pl.p.stride_h, sw = pl.p.stride_w, C = pl.c, P = pl.oh * pl.ow;
   const int64_t image = pl.h * pl.w * C;
   Buffer<T> tmp(static_cast<size_t>(checked_mul(pl.n * P, C, "grad_input")));
@@ -325,11 +329,19 @@ void grad_input_1x1_nhwc(const Geometry& pl, const T* gy, const T* w, T* gx) {
   parallel_for(pl.n, grain_for(pl.n, 0.2 * static_cast<double>(image)), [&](int64_t b, int64_t e) {
     for (int64_t n = b; n < e; ++n) {
       T* g = gx + n * image;
-      std::fill(g, g + image, T(0));
+      if (res)
+        std::copy(res + n * image, res + (n + 1) * image, g);
+      else
+        std::fill(g, g + image, T(0));
       for (int64_t i = 0; i < pl.oh; ++i)
-        for (int64_t j = 0; j < pl.ow; ++j)
-          std::memcpy(g + (i * sh * pl.w + j * sw) * C,
-                      tmp.get() + ((n * pl.oh + i) * pl.ow + j) * C, C * sizeof(T));
+        for (int64_t j = 0; j < pl.ow; ++j) {
+          T* dst = g + (i * sh * pl.w + j * sw) * C;
+          const T* src = tmp.get() + ((n * pl.oh + i) * pl.ow + j) * C;
+          if (res)
+            for (int64_t c = 0; c < C; ++c) dst[c] += src[c];
+          else
+            std::memcpy(dst, src, C * sizeof(T));
+        }
     }
   });
 }
@@ -340,8 +352,8 @@ void grad_input_1x1_nhwc(const Geometry& pl, const T* gy, const T* w, T* gx) {
 // when one of them needs them. A ResNet trained channels-last otherwise transposed x and
 // grad_output for each layer (and grad_input back), more than the NCHW backward's own copies.
 template <class T>
-void backward_nhwc(const View& gy_v, const View& x_v, const View& w_v, const Conv2dParams& p,
-                   const View* gx_v, const View* gw_v, const View* gb_v) {
+bool backward_nhwc(const View& gy_v, const View& x_v, const View& w_v, const Conv2dParams& p,
+                   const View* gx_v, const View* gw_v, const View* gb_v, const T* res) {
   const View xl = conv_ops::nchw_of_nhwc(x_v);
   const conv_ops::Problem pr{xl.shape[0],  xl.shape[1],  xl.shape[2], xl.shape[3], w_v.shape[0],
                              w_v.shape[2], w_v.shape[3], p,           x_v.dtype};
@@ -370,59 +382,82 @@ void backward_nhwc(const View& gy_v, const View& x_v, const View& w_v, const Con
       o.finish();
     } else {
       xn = nchw_operand(x_v, &xk);
-      backward_t<T>(gy_nchw(), xn, w_v, q, nullptr, gw_v, nullptr);
+      backward_t<T>(gy_nchw(), xn, w_v, q, nullptr, gw_v, nullptr, nullptr);
     }
   }
-  if (!gx_v || gx_v->empty()) return;
+  if (!gx_v || gx_v->empty()) return false;
   const int64_t dh = p.dilation_h * (pl.kh - 1), dw = p.dilation_w * (pl.kw - 1);
   const int64_t oph = pl.h + p.pad_top + p.pad_bottom - dh - 1 - (pl.oh - 1) * p.stride_h;
   const int64_t opw = pl.w + p.pad_left + p.pad_right - dw - 1 - (pl.ow - 1) * p.stride_w;
   if (transposable(pl)) {
-    if (grad_input_transposed(pl, gy, views::contiguous<T>(w_v, &wk), gx_v)) return;
+    if (grad_input_transposed(pl, gy, views::contiguous<T>(w_v, &wk), gx_v, res)) return true;
   } else if (pl.kh == 1 && pl.kw == 1 && pl.groups == 1 && p.pad_top == 0 && p.pad_bottom == 0 &&
              p.pad_left == 0 && p.pad_right == 0) {
     OutPtr<T> o(gx_v);
-    grad_input_1x1_nhwc(pl, gy, views::contiguous<T>(w_v, &wk), o.p);
+    grad_input_1x1_nhwc(pl, gy, views::contiguous<T>(w_v, &wk), res, o.p);
     o.finish();
-    return;
+    return true;
   } else if (p.pad_top == p.pad_bottom && p.pad_left == p.pad_right &&
              (p.stride_h > 1 || p.stride_w > 1) && oph < std::max(p.stride_h, p.dilation_h) &&
              opw < std::max(p.stride_w, p.dilation_w)) {
     // conv2d's input gradient is the transposed convolution of grad_output with the same
     // weight, output_padding restoring the rows and columns the stride dropped.
     conv_transpose2d(gy_v, w_v, nullptr, p, oph, opw, *gx_v);
-    return;
+    return false;
   }
   // grad_input into an NCHW buffer, then transposed into the caller's NHWC array.
   View gx = conv_ops::nchw_of_nhwc(*gx_v);
   Buffer<T> gxk(static_cast<size_t>(gx.size()));
   gx.data = gxk.get();
   views::set_c_strides(&gx);
-  backward_t<T>(gy_nchw(), xl, w_v, q, &gx, nullptr, nullptr);
+  backward_t<T>(gy_nchw(), xl, w_v, q, &gx, nullptr, nullptr, nullptr);
   if (gx_v->c_contiguous())
     transpose_images(gxk.get(), gx.shape[0], gx.shape[2] * gx.shape[3], gx.shape[1], false,
                      gx_v->ptr<T>());
   else
     views::copy_from_contiguous(gxk.get(), conv_ops::nchw_of_nhwc(*gx_v));
+  return false;
+}
+
+// grad_input += residual where the algorithm did not add it (the same rounding: one addition).
+template <class T>
+void add_residual(const View& gx, const View& res) {
+  if (gx.c_contiguous()) return relu_grad_add(res, nullptr, gx);
+  Buffer<T> acc(static_cast<size_t>(gx.size()));
+  Buffer<char> rk;
+  views::copy_to_contiguous(gx, acc.get());
+  const T* r = views::contiguous<T>(res, &rk);
+  for (int64_t i = 0; i < gx.size(); ++i) acc[i] += r[i];
+  views::copy_from_contiguous(acc.get(), gx);
+}
+
+template <class T>
+void backward_any(const View& gy, const View& x, const View& w, const Conv2dParams& p,
+                  const View* gx, const View* gw, const View* gb, const View* residual) {
+  Buffer<char> rk;
+  const T* res = residual && gx ? views::contiguous<T>(*residual, &rk) : nullptr;
+  const bool added = (p.layout == Layout::nhwc ? backward_nhwc<T> : backward_t<T>)(
+      gy, x, w, p, gx, gw, gb, res);
+  if (res && !added && !gx->empty()) add_residual<T>(*gx, *residual);
 }
 
 }  // namespace
 
 void conv2d_backward(const View& grad_output, const View& input, const View& weight,
                      const Conv2dParams& p, const View* grad_input, const View* grad_weight,
-                     const View* grad_bias) {
+                     const View* grad_bias, const View* residual) {
   const DType t = input.dtype;
   views::check_out(grad_output, t, conv2d_shape(input, weight, nullptr, p), "grad_output");
   if (grad_input) views::check_out(*grad_input, t, shape_of(input), "grad_input");
   if (grad_weight) views::check_out(*grad_weight, t, shape_of(weight), "grad_weight");
   if (grad_bias) views::check_out(*grad_bias, t, Shape{1, {weight.shape[0]}}, "grad_bias");
-  const bool nhwc = p.layout == Layout::nhwc;
+  if (residual) views::check_out(*residual, t, shape_of(input), "residual");
   if (input.dtype == DType::f32)
-    (nhwc ? backward_nhwc<float> : backward_t<float>)(grad_output, input, weight, p, grad_input,
-                                                      grad_weight, grad_bias);
+    backward_any<float>(grad_output, input, weight, p, grad_input, grad_weight, grad_bias,
+                        residual);
   else
-    (nhwc ? backward_nhwc<double> : backward_t<double>)(grad_output, input, weight, p, grad_input,
-                                                        grad_weight, grad_bias);
+    backward_any<double>(grad_output, input, weight, p, grad_input, grad_weight, grad_bias,
+                         residual);
 }
 
 }  // namespace npfast

@@ -243,3 +243,31 @@ def test_residual(isa, dtype, layout):
         npfast.batch_norm(x, np.zeros(3), np.ones(3), residual=np.ones((2, 3, 4, 5)))
     with pytest.raises(TypeError, match="residual"):
         npfast.batch_norm(x, np.zeros(3), np.ones(3), residual=np.ones((2, 3, 4, 4), np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_grad_add(isa, dtype):
+    """The private _relu_grad_add (nn.BasicBlock's shortcut gradient): dst += grad where
+    output > 0 (everywhere without output), in place, any strides of grad and output, sizes
+    around the blocks; bitwise NumPy's add of the masked gradient (up to the sign of a zero)."""
+    rng = np.random.default_rng(8)
+    for n in (1, 17, 16384, 40000):
+        g = rng.standard_normal(n).astype(dtype)
+        y = np.maximum(rng.standard_normal(n), 0).astype(dtype)
+        y[::7] = np.nan  # NaN does not pass, as the fused ReLU's mask
+        d0 = rng.standard_normal(n).astype(dtype)
+        for out in (y, None):
+            want = d0 + (g if out is None else np.where(out > 0, g, 0))
+            for gg in (g, np.repeat(g, 2)[::2]):
+                d = d0.copy()
+                assert npfast._npfast._relu_grad_add(d, gg, out) is None
+                np.testing.assert_array_equal(d, want, err_msg=f"{n} {out is None}")
+    d = np.zeros((2, 3), dtype)
+    with pytest.raises(ValueError, match="dst: shape"):
+        npfast._npfast._relu_grad_add(d, np.zeros((3, 2), dtype))
+    with pytest.raises(TypeError, match="dst"):
+        npfast._npfast._relu_grad_add(d.astype(np.float16), np.zeros((2, 3), dtype))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        npfast._npfast._relu_grad_add(np.zeros((3, 2), dtype).T, np.zeros((2, 3), dtype))
+    with pytest.raises(ValueError, match="share memory"):
+        npfast._npfast._relu_grad_add(d, d)

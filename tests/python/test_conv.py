@@ -229,6 +229,40 @@ def test_residual(isa, dtype):
         npfast.conv2d(x, w, b, **kw, residual=y, out=y)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_backward_residual(isa, dtype):
+    """conv2d_backward's residual= is `grad_input + residual` (one rounding per element; equal
+    up to the sign of a zero sum), fused or not, for every algorithm, both layouts, any strides
+    of the residual; the other gradients are unchanged."""
+    rng = np.random.default_rng(21)
+    for case in CASES + [(3, 16, 30, 30, 16, 3, 3, 1, 1, 1, 1),   # Winograd grad_input
+                         (2, 16, 8, 10, 32, 1, 1, 2, 0, 1, 1)]:  # ResNet's 1x1 stride-2 shortcut
+        x, w, _, kw = make(case, dtype, rng, bias=False)
+        for layout in ("NCHW", "NHWC"):
+            xl = x if layout == "NCHW" else np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+            gy = rng.standard_normal(npfast.conv2d(xl, w, **kw, layout=layout).shape).astype(dtype)
+            gx, gw, _ = npfast.conv2d_backward(gy, xl, w, **kw, layout=layout,
+                                               output_mask=(True, True, False))
+            r = rng.standard_normal(xl.shape).astype(dtype)
+            for res in (r, np.asfortranarray(r)):
+                got, gw2, gb2 = npfast.conv2d_backward(gy, xl, w, **kw, layout=layout,
+                                                       output_mask=(True, True, False),
+                                                       residual=res)
+                np.testing.assert_array_equal(got, gx + r, err_msg=f"{case} {layout}")
+                np.testing.assert_array_equal(gw2, gw)
+                assert gb2 is None
+    x, w, _, kw = make(CASES[0], np.float32, rng)
+    gy = np.ones(npfast.conv2d(x, w, **kw).shape, np.float32)
+    with pytest.raises(ValueError, match="residual: shape"):
+        npfast.conv2d_backward(gy, x, w, **kw, residual=np.zeros(x.shape[:-1] + (1,), np.float32))
+    with pytest.raises(TypeError, match="residual"):
+        npfast.conv2d_backward(gy, x, w, **kw, residual=x.astype(np.float64))
+    with pytest.raises(ValueError, match="residual"):
+        npfast.conv2d_backward(gy, x, w, **kw, residual=x[0])
+    with pytest.raises(ValueError, match="output_mask"):
+        npfast.conv2d_backward(gy, x, w, **kw, residual=x, output_mask=(False, True, True))
+
+
 def test_threads_bitwise_identical(threads):
     rng = np.random.default_rng(9)
     shapes = [(2, 16, 30, 30, 16, 3, 3, 1, 1, 1, 1), (2, 3, 60, 60, 16, 7, 7, 2, 3, 1, 1),

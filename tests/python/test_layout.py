@@ -6,6 +6,8 @@ Winograd and 1x1 on the NHWC data itself with the same sums), else within conv2d
 and they match PyTorch on memory_format=torch.channels_last tensors.
 """
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -291,3 +293,27 @@ def test_layout_default_and_errors():
     # NHWC reads C from the last axis: a channel mismatch names the weight.
     with pytest.raises(ValueError, match="weight"):
         npfast.conv2d(x, w, layout="NHWC")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv2d_1x1_strided_nhwc(isa, dtype, threads):
+    """The strided unpadded 1x1 on NHWC (a ResNet downsample's shortcut) gathers the pixels
+    it reads and runs one GEMM per block: bitwise the NCHW result (bias, ReLU, residual),
+    partial blocks and uneven strides included, at any thread count."""
+    rng = np.random.default_rng(23)
+    for nt, (n, c, h, w, o, s) in itertools.product(
+            (1, 2), [(4, 16, 32, 32, 32, 2), (3, 5, 9, 11, 7, (2, 3)), (2, 40, 17, 15, 300, 3),
+                     (1, 16, 8, 8, 32, 2)]):
+        npfast.set_num_threads(nt)
+        x, wt, b, kw = make((n, c, h, w, o, 1, 1, s, 0, 1, 1), dtype, rng)
+        assert _npfast._conv2d_algorithm(nhwc(x), wt, **kw, layout="NHWC") == "implicit_gemm"
+        for bias in (None, b):
+            for act in (None, "relu"):
+                want = npfast.conv2d(x, wt, bias, **kw, activation=act)
+                r = rng.standard_normal(want.shape).astype(dtype)
+                want_r = npfast.conv2d(x, wt, bias, **kw, activation=act, residual=r)
+                got = npfast.conv2d(nhwc(x), wt, bias, **kw, activation=act, layout="NHWC")
+                np.testing.assert_array_equal(nchw(got), want)
+                got = npfast.conv2d(nhwc(x), wt, bias, **kw, activation=act, layout="NHWC",
+                                    residual=nhwc(r))
+                np.testing.assert_array_equal(nchw(got), want_r)

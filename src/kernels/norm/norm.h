@@ -27,7 +27,8 @@
 //
 // `shift` is any value near the channel's data (the operator passes its first element): the
 // squares are of x - shift, so a large mean does not cancel the variance away. x, y, dy, dx
-// are contiguous; y, dx may not alias x or dy except dx == dy. Kernels are pure: no
+// are contiguous; y, dx may not alias x or dy except dx == dy, and dx == x for grad_apply
+// (relu_grad_add in src/ops/batch_norm.cc accumulates in place). Kernels are pure: no
 // allocation, no threads, no exceptions.
 #pragma once
 

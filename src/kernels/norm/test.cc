@@ -84,6 +84,12 @@ void check_run(const Table& t, const Table& ref, int64_t n, double offset, std::
     of<T>(ref.f32_bn_grad_apply, ref.f64_bn_grad_apply)(dy.data(), x.data(), mask, n, g,
                                                         want.data());
     EXPECT_TRUE(same_bits(got, want)) << "grad_apply n=" << n << " relu=" << relu;
+    // In place over x (dx == x), as relu_grad_add runs it: x + the masked dy.
+    const GradAffine<T> acc{T(0), T(1), T(1), T(0)};
+    got = x;
+    gapply(dy.data(), got.data(), mask, n, acc, got.data());
+    for (int64_t i = 0; i < n; ++i)
+      EXPECT_EQ(got[i], x[i] + (!mask || y[i] > T(0) ? dy[i] : T(0))) << "in place i=" << i;
   }
 }
 
