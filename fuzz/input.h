@@ -56,14 +56,16 @@ struct Array {
   View view;
 };
 
-inline bool make_array(Input& in, DType dtype, int ndim, const int64_t* shape, Array* out) {
+// Returns false (nothing to run) for an axis longer than `max_extent` or over 4 MiB of buffer.
+inline bool make_array(Input& in, DType dtype, int ndim, const int64_t* shape, Array* out,
+                       int64_t max_extent = 64) {
   View& v = out->view;
   v.dtype = dtype;
   v.ndim = ndim;
   const int64_t item = static_cast<int64_t>(itemsize(dtype));
   int64_t lo = 0, hi = 0, count = 1;
   for (int i = ndim - 1; i >= 0; --i) {
-    if (shape[i] < 0 || shape[i] > 64) return false;
+    if (shape[i] < 0 || shape[i] > max_extent) return false;
     v.shape[i] = shape[i];
     // stride in elements: -3..3 times the natural one, sometimes 0
     const int64_t mult = in.range(-2, 3);
