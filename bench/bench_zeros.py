@@ -13,7 +13,9 @@ astype  under npfast.memory.numpy_pool(): `t = a.astype(f64); t / 255` against
         `a.astype(f64) / 255`, and the same two computations into preallocated buffers (no
         allocation at all). Target: <= 1.25x from 3000^2.
 
-Page faults per call are getrusage minor-fault deltas.
+Page faults per call are getrusage minor-fault deltas; "cleared ahead k/20": how many of 20
+back-to-back npfast.zeros + touch calls got a block the pool's zeroer thread had already cleared
+(docs/memory.md, "Zero-ahead"; it runs only on an idle core, so on a loaded machine 0/20).
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ from npfast._bench.timing import compare, samples
 
 def ms(t):
     return f"{t * 1e3:8.3f} ms"
+
+
+def cleared_ahead(fn, calls=20):
+    """How many of `calls` back-to-back calls got a block the pool's zeroer had cleared."""
+    before = npfast.memory.stats()["zeroed_ahead"]
+    for _ in range(calls):
+        fn()
+    return npfast.memory.stats()["zeroed_ahead"] - before
 
 
 def zeros(sizes, rounds):
@@ -60,8 +70,8 @@ def zeros(sizes, rounds):
               f"{best['np'] / best['npfast 2 thr']:.2f}x  1 thr {best['np'] / best['npfast 1 thr']:.2f}x)"
               f" | clear: np {ms(t['clear np'])} "
               f"npfast {ms(t['clear npfast'])} | touch of a warm block {ms(t['warm touch'])} | "
-              f"faults np {faults_per_call(touch_np):.0f} npfast {faults_per_call(touch_pool):.0f}",
-              flush=True)
+              f"faults np {faults_per_call(touch_np):.0f} npfast {faults_per_call(touch_pool):.0f} | "
+              f"cleared ahead {cleared_ahead(threads(2, touch_pool))}/20", flush=True)
     npfast.set_num_threads(2)
 
 
@@ -81,20 +91,26 @@ def numba_case(sizes, rounds):
     npfast.set_num_threads(2)
     print("pure_numba(n) (np.zeros + mat += 1.0 in @njit)")
     for n in sizes or [4000]:
-        def pooled():
-            npnumba.install()
-            pure_numba(n)
-            npnumba.uninstall()
+        def pooled(k=2):
+            def f():
+                npfast.set_num_threads(k)
+                npnumba.install()
+                pure_numba(n)
+                npnumba.uninstall()
+                npfast.set_num_threads(2)
+            return f
 
         plain = lambda: pure_numba(n)  # noqa: E731
         fns = {"np": lambda: np.add(z := np.zeros((n, n)), 1.0, out=z), "numba": plain,
-               "numba + install()": pooled}
+               "numba + install()": pooled(), "1 thread": pooled(1)}
         t = compare(fns, 0.0, rounds, rounds)
         print(f"{n}^2: np.zeros + touch {ms(t['np'])}  pure_numba {ms(t['numba'])}  "
               f"with install() {ms(t['numba + install()'])}: "
               f"{t['numba'] / t['numba + install()']:.2f}x faster, "
-              f"{t['numba + install()'] / t['np']:.2f}x the time of np.zeros + touch | faults "
-              f"{faults_per_call(plain):.0f} / {faults_per_call(pooled):.0f}", flush=True)
+              f"{t['numba + install()'] / t['np']:.2f}x the time of np.zeros + touch "
+              f"(npfast on 1 thread: {t['numba'] / t['1 thread']:.2f}x, "
+              f"{t['1 thread'] / t['np']:.2f}x) | faults "
+              f"{faults_per_call(plain):.0f} / {faults_per_call(pooled()):.0f}", flush=True)
 
 
 def astype(sizes, rounds):

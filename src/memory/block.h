@@ -47,7 +47,7 @@ inline Header* header_of(const void* p) {
 }
 
 // Size class index for a request of `bytes` (<= kMaxRequest).
-inline int class_index(size_t bytes) {
+constexpr int class_index(size_t bytes) {
   if (bytes <= 1024) return bytes <= 64 ? 0 : static_cast<int>((bytes + 63) / 64) - 1;
   const size_t v = bytes - 1;
   const int m = 63 - __builtin_clzll(v);         // >= 10
@@ -56,7 +56,7 @@ inline int class_index(size_t bytes) {
 }
 
 // Usable bytes of class `c`.
-inline size_t class_size(int c) {
+constexpr size_t class_size(int c) {
   if (c < 16) return static_cast<size_t>(c + 1) * 64;
   const int m = 10 + (c - 16) / 8, k = 8 + (c - 16) % 8;
   return static_cast<size_t>(k + 1) << (m - 3);

@@ -19,8 +19,8 @@ uint32_t now_ms() {
 }
 
 // Classes whose blocks are all within kZeroAheadMin..kZeroAheadMax.
-const int first_zero_ahead_class = class_index(Central::kZeroAheadMin);
-const int last_zero_ahead_class = class_index(Central::kZeroAheadMax);
+constexpr int first_zero_ahead_class = class_index(Central::kZeroAheadMin);
+constexpr int last_zero_ahead_class = class_index(Central::kZeroAheadMax);
 
 }  // namespace
 
