@@ -75,6 +75,10 @@ class Central {
   // trim() came in between).
   Header* begin_zeroing();
   void end_zeroing(Header* h);
+  bool zeroing() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return in_flight_ != nullptr;
+  }
   // In a fork() child, where the zeroer thread does not exist: its block is dropped.
   void forget_zeroing() {
     in_flight_ = nullptr;

@@ -5,6 +5,8 @@
 #include <sched.h>
 #include <signal.h>
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -36,6 +38,9 @@ bool enabled_by_env() {
   return on;
 }
 
+std::atomic<bool> g_off_for_testing{false};
+std::atomic<Central*> g_woken_for{nullptr};  // the cache the thread serves, once woken
+
 
 void run(Zeroer* z, Central* cen) {
   sched_param sp{};
@@ -46,7 +51,7 @@ void run(Zeroer* z, Central* cen) {
       z->cv.wait(lk, [z] { return z->pending; });
       z->pending = false;
     }
-    while (Header* h = cen->begin_zeroing()) {
+    while (Header* h = zero_ahead_on() ? cen->begin_zeroing() : nullptr) {
       // Plain stores, as zero_fill() below kStreamZeroBytes: the block (<= kZeroAheadMax)
       // stays in the shared cache for the caller's first touch.
       std::memset(user_of(h), 0, h->size);
@@ -57,10 +62,21 @@ void run(Zeroer* z, Central* cen) {
 
 }  // namespace
 
-bool zero_ahead_on() { return enabled_by_env() && available_threads() >= 2; }
+bool zero_ahead_on() {
+  return enabled_by_env() && !g_off_for_testing.load(std::memory_order_relaxed) &&
+         available_threads() >= 2;
+}
+
+void set_zero_ahead_for_testing(bool on) {
+  g_off_for_testing.store(!on, std::memory_order_relaxed);
+  Central* cen = g_woken_for.load(std::memory_order_acquire);
+  for (int i = 0; !on && cen && cen->zeroing() && i < 10000; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
 
 void wake_zeroer(Central* cen) {
   if (!zero_ahead_on()) return;
+  g_woken_for.store(cen, std::memory_order_release);
   Zeroer* z = g_zeroer;
   std::lock_guard<std::mutex> lk(z->mu);
   z->pending = true;

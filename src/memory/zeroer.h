@@ -23,6 +23,10 @@ bool zero_ahead_on();
 // Called after cen->put() returned true.
 void wake_zeroer(Central* cen);
 
+// Tests that count OS calls exactly: turns zero-ahead off (or back on); off waits (up to 10 s)
+// until the zeroer holds no block, so nothing changes the pool behind the test's back.
+void set_zero_ahead_for_testing(bool on);
+
 // fork() handlers (pool.cc holds the central mutex across fork; these hold the zeroer's).
 void zeroer_before_fork();
 void zeroer_after_fork_parent();

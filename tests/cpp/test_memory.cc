@@ -15,6 +15,7 @@
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
 #include "src/memory/block.h"
+#include "src/memory/zeroer.h"
 
 namespace npfast {
 namespace {
@@ -23,6 +24,13 @@ namespace {
 struct LimitGuard {
   size_t saved = memory::cache_limit();
   ~LimitGuard() { memory::set_cache_limit(saved); }
+};
+
+// For tests that count the pool's OS calls and cached bytes exactly: no zero-ahead (the
+// zeroer thread changes the cache behind the test's back) while it lives.
+struct NoZeroAhead {
+  NoZeroAhead() { memory::set_zero_ahead_for_testing(false); }
+  ~NoZeroAhead() { memory::set_zero_ahead_for_testing(true); }
 };
 
 // Lets calls run on `n` threads whatever the machine (the zeroer needs 2); restores the defaults.
@@ -82,6 +90,7 @@ TEST(Pool, AlignedAndUsable) {
 }
 
 TEST(Pool, ReuseIsAHit) {
+  NoZeroAhead no_zero_ahead;
   for (size_t n : {size_t{100}, size_t{100} << 10, size_t{3} << 20}) {
     void* p = memory::allocate(n);
     memory::deallocate(p);
@@ -96,6 +105,7 @@ TEST(Pool, ReuseIsAHit) {
 }
 
 TEST(Pool, HotLoopNeverCallsTheOs) {
+  NoZeroAhead no_zero_ahead;
   // The pattern of `t = a.astype(f64); return t / 255`: two big blocks alive at once.
   for (int i = 0; i < 3; ++i) {  // warm up
     void* a = memory::allocate(8 << 20);
@@ -118,6 +128,7 @@ TEST(Pool, HotLoopNeverCallsTheOs) {
 }
 
 TEST(Pool, BigRequestReusesSlightlyBiggerBlock) {
+  NoZeroAhead no_zero_ahead;
   memory::trim();
   void* p = memory::allocate(10 << 20);
   memory::deallocate(p);
@@ -128,6 +139,7 @@ TEST(Pool, BigRequestReusesSlightlyBiggerBlock) {
 }
 
 TEST(Pool, ZeroedIsZero) {
+  NoZeroAhead no_zero_ahead;
   for (size_t n : {size_t{1} << 16, size_t{6} << 20}) {  // plain stores / streaming stores
     void* p = memory::allocate(n);
     std::memset(p, 0xff, n);
@@ -206,6 +218,7 @@ TEST(Pool, ZeroFillClearsExactlyTheRange) {
 }
 
 TEST(Pool, StatsTrackUse) {
+  NoZeroAhead no_zero_ahead;
   memory::trim();
   const auto s0 = memory::stats();
   void* p = memory::allocate(3 << 20);
@@ -221,6 +234,7 @@ TEST(Pool, StatsTrackUse) {
 }
 
 TEST(Pool, TrimReturnsCache) {
+  NoZeroAhead no_zero_ahead;
   void* p = memory::allocate(2 << 20);
   void* q = memory::allocate(1000);
   memory::deallocate(p);
@@ -235,6 +249,7 @@ TEST(Pool, TrimReturnsCache) {
 }
 
 TEST(Pool, CapEvictsOldestWithHysteresis) {
+  NoZeroAhead no_zero_ahead;
   LimitGuard guard;
   memory::trim();
   memory::set_cache_limit(size_t{16} << 20);
@@ -257,6 +272,7 @@ TEST(Pool, CapEvictsOldestWithHysteresis) {
 }
 
 TEST(Pool, IdleBlocksDecay) {
+  NoZeroAhead no_zero_ahead;
   const uint32_t saved = memory::decay_ms();
   memory::trim();
   memory::set_decay_ms(30);
