@@ -82,8 +82,10 @@ Header* Central::take(int c, bool zero, bool ahead, bool* spare) {
     const int last = c < kSmallClasses ? c : std::min(c + kBigReuseClasses, kNumClasses - 1);
     // The list this request prefers first, over the whole reuse window, then the other.
     for (Header** heads : {zero ? zero_heads_ : heads_, zero ? heads_ : zero_heads_}) {
+      // The spare (central.h), unless the cap is too small to keep it: then it would be
+      // evicted and mapped again on every call.
       if (!found && heads == heads_ && was_ahead && zero_ahead_[c] &&
-          spares_[c].load(std::memory_order_relaxed) == 0) {
+          spares_[c].load(std::memory_order_relaxed) == 0 && 4 * class_size(c) <= limit()) {
         spares_[c].fetch_add(1, std::memory_order_relaxed);
         *spare = true;
         break;

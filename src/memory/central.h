@@ -26,7 +26,8 @@
 //     nobody's list: a request meanwhile takes another block or maps a fresh one, never waits.
 //     In a loop that frees a block and asks for the same class again at once, the zeroer never
 //     gets at the one block there is: so a zeroed request that finds only dirty blocks maps
-//     one spare block per class (fresh pages, zero) and leaves the dirty one to the zeroer;
+//     one spare block per class (fresh pages, zero; only while the cap holds 4 such blocks)
+//     and leaves the dirty one to the zeroer;
 //     after that it takes a dirty block and clears it itself, so a starved zeroer costs one
 //     block per class (two while one is being cleared), never a mapping per call.
 #pragma once

@@ -179,6 +179,22 @@ TEST(PoolZeroAhead, ClearedBlocksAreZeroAndUsed) {
   memory::trim();
 }
 
+// Under a cap too small for a spare, a zeroed loop keeps reusing its blocks: no spare, no
+// mapping per call.
+TEST(PoolZeroAhead, SmallCapMapsNoSpare) {
+  ThreadsGuard threads(2);
+  LimitGuard guard;
+  memory::trim();
+  memory::set_cache_limit(size_t{8} << 20);
+  const size_t n = size_t{3} << 20;
+  for (int i = 0; i < 3; ++i) zeroed_round(n);
+  const auto before = memory::stats();
+  for (int i = 0; i < 100; ++i) zeroed_round(n);
+  const auto after = memory::stats();
+  EXPECT_LE(after.os_allocs - before.os_allocs, 10);
+  memory::trim();
+}
+
 TEST(PoolZeroAhead, OffOnOneThread) {
   ThreadsGuard threads(1);
   memory::trim();
