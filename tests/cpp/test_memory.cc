@@ -214,7 +214,7 @@ TEST(PoolZeroAhead, OffOnOneThread) {
 TEST(PoolZeroAhead, TrimWhileClearing) {
   ThreadsGuard threads(2);
   for (int i = 0; i < 200; ++i) {
-    zeroed_round((size_t{1} << 20) + 4096 * (i % 7));
+    zeroed_round((size_t{3} << 20) + 4096 * (i % 7));
     if (i % 3 == 0) memory::trim();
     if (i % 10 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }

@@ -251,7 +251,7 @@ def test_zeros_and_calloc_are_zero_with_zero_ahead():
     npfast.set_num_threads(2)
     try:
         for i in range(200):
-            n = 200_000 + 4096 * (i % 5)  # 1.6 MB: in zero-ahead's range
+            n = 400_000 + 4096 * (i % 5)  # 3.2 MB: in zero-ahead's range
             if i % 2:
                 z = npfast.zeros(n)
             else:
@@ -276,7 +276,7 @@ def test_fork_child_can_allocate():
     def churn():  # another thread using the pool while we fork
         while not stop.is_set():
             npfast.empty(1000)
-            npfast.zeros(300_000)
+            npfast.zeros(400_000)  # 3.2 MB: cleared ahead by the zeroer thread
 
     t = threading.Thread(target=churn)
     t.start()
