@@ -8,14 +8,13 @@ zeros   np.zeros((n, n)) + touch (np.add(z, 1, out=z)) against npfast.zeros + to
         >= 1.3x from 2000^2.
 numba   the reported pure_numba(4000) (np.zeros in @njit, `# do something` = `mat += 1.0`)
         without and with npfast.numba.install(), against np.zeros + touch in Python. Target:
-        >= 5x faster with install(), within 1.2x of np.zeros + touch.
+        >= 5x faster with install(), within 1.2x of np.zeros + touch. Also with npfast on 1
+        thread: the clear's second half needs a free core (docs/memory.md, 2026-12-05 (c)).
 astype  under npfast.memory.numpy_pool(): `t = a.astype(f64); t / 255` against
         `a.astype(f64) / 255`, and the same two computations into preallocated buffers (no
         allocation at all). Target: <= 1.25x from 3000^2.
 
-Page faults per call are getrusage minor-fault deltas; "cleared ahead k/20": how many of 20
-back-to-back npfast.zeros + touch calls got a block the pool's zeroer thread had already cleared
-(docs/memory.md, "Zero-ahead"; it runs only on an idle core, so on a loaded machine 0/20).
+Page faults per call are getrusage minor-fault deltas.
 """
 
 from __future__ import annotations
@@ -33,14 +32,6 @@ from npfast._bench.timing import compare, samples
 
 def ms(t):
     return f"{t * 1e3:8.3f} ms"
-
-
-def cleared_ahead(fn, calls=20):
-    """How many of `calls` back-to-back calls got a block the pool's zeroer had cleared."""
-    before = npfast.memory.stats()["zeroed_ahead"]
-    for _ in range(calls):
-        fn()
-    return npfast.memory.stats()["zeroed_ahead"] - before
 
 
 def zeros(sizes, rounds):
@@ -70,8 +61,8 @@ def zeros(sizes, rounds):
               f"{best['np'] / best['npfast 2 thr']:.2f}x  1 thr {best['np'] / best['npfast 1 thr']:.2f}x)"
               f" | clear: np {ms(t['clear np'])} "
               f"npfast {ms(t['clear npfast'])} | touch of a warm block {ms(t['warm touch'])} | "
-              f"faults np {faults_per_call(touch_np):.0f} npfast {faults_per_call(touch_pool):.0f} | "
-              f"cleared ahead {cleared_ahead(threads(2, touch_pool))}/20", flush=True)
+              f"faults np {faults_per_call(touch_np):.0f} npfast {faults_per_call(touch_pool):.0f}",
+              flush=True)
     npfast.set_num_threads(2)
 
 

@@ -53,7 +53,6 @@ struct Stats {
   int64_t misses;          // requests that went to the OS
   int64_t os_allocs;
   int64_t os_frees;
-  int64_t zeroed_ahead;  // zeroed requests served a block the background zeroer had cleared
 };
 // Counters are read without stopping other threads: each is exact, the set is not a snapshot.
 Stats stats();

@@ -94,7 +94,6 @@ nb::dict stats_py() {
   d["misses"] = s.misses;
   d["os_allocs"] = s.os_allocs;
   d["os_frees"] = s.os_frees;
-  d["zeroed_ahead"] = s.zeroed_ahead;
   return d;
 }
 

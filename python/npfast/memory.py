@@ -64,8 +64,6 @@ def stats() -> dict:
     bytes_reserved  bytes obtained from the OS and not yet returned
     hits, misses    requests served from the cache / from the OS
     os_allocs, os_frees  blocks obtained from / returned to the OS
-    zeroed_ahead    zeroed requests (npfast.zeros, calloc) served a block that the pool's
-                    background zeroer had already cleared (docs/memory.md, "Zero-ahead")
 
     Each counter is exact; they are read one after another while other threads run, so the
     set is not an atomic snapshot.

@@ -22,14 +22,11 @@ constexpr size_t kMaxRequest = size_t{1} << 52;
 constexpr int kNumClasses = 16 + (52 - 10 + 1) * 8;
 constexpr uint32_t kMagic = 0x6e70666bu;  // "npfk"
 
-enum class Origin : uint8_t { heap = 1, mapped = 2 };
+enum class Origin : uint32_t { heap = 1, mapped = 2 };
 
 struct alignas(64) Header {
   uint32_t magic;
   Origin origin;
-  bool zero;   // while cached: every usable byte is known to be zero (cleared by the zeroer)
-  bool spare;  // mapped as its class's one spare for zero-ahead (see central.h)
-  uint8_t unused;
   size_t size;        // usable bytes (the class size, or more for a reused bigger block)
   size_t mapped;      // bytes obtained from mmap (0 for heap blocks)
   int32_t cls;        // size class index of `size`
@@ -47,7 +44,7 @@ inline Header* header_of(const void* p) {
 }
 
 // Size class index for a request of `bytes` (<= kMaxRequest).
-constexpr int class_index(size_t bytes) {
+inline int class_index(size_t bytes) {
   if (bytes <= 1024) return bytes <= 64 ? 0 : static_cast<int>((bytes + 63) / 64) - 1;
   const size_t v = bytes - 1;
   const int m = 63 - __builtin_clzll(v);         // >= 10
@@ -56,7 +53,7 @@ constexpr int class_index(size_t bytes) {
 }
 
 // Usable bytes of class `c`.
-constexpr size_t class_size(int c) {
+inline size_t class_size(int c) {
   if (c < 16) return static_cast<size_t>(c + 1) * 64;
   const int m = 10 + (c - 16) / 8, k = 8 + (c - 16) % 8;
   return static_cast<size_t>(k + 1) << (m - 3);

@@ -18,10 +18,6 @@ uint32_t now_ms() {
       duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count());
 }
 
-// Classes whose blocks are all within kZeroAheadMin..kZeroAheadMax.
-constexpr int first_zero_ahead_class = class_index(Central::kZeroAheadMin);
-constexpr int last_zero_ahead_class = class_index(Central::kZeroAheadMax);
-
 }  // namespace
 
 Header* Central::evict_aged(uint32_t now, Header* list) {
@@ -37,28 +33,11 @@ Header* Central::evict_aged(uint32_t now, Header* list) {
   return list;
 }
 
-void Central::link(Header* h, uint32_t now) {
-  Header** heads = h->zero ? zero_heads_ : heads_;
-  h->prev = nullptr;
-  h->next = heads[h->cls];
-  if (h->next) h->next->prev = h;
-  heads[h->cls] = h;
-  h->older = newest_;
-  h->newer = nullptr;
-  if (newest_)
-    newest_->newer = h;
-  else
-    oldest_ = h;
-  newest_ = h;
-  cached_ += static_cast<int64_t>(h->size);
-  h->freed_ms = now;
-}
-
 void Central::unlink(Header* h) {
   if (h->prev)
     h->prev->next = h->next;
   else
-    (h->zero ? zero_heads_ : heads_)[h->cls] = h->next;
+    heads_[h->cls] = h->next;
   if (h->next) h->next->prev = h->prev;
   if (h->older)
     h->older->newer = h->newer;
@@ -71,30 +50,16 @@ void Central::unlink(Header* h) {
   cached_ -= static_cast<int64_t>(h->size);
 }
 
-Header* Central::take(int c, bool zero, bool ahead, bool* spare) {
+Header* Central::take(int c) {
   Header* aged;
   Header* found = nullptr;
-  *spare = false;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    const bool was_ahead = zero_ahead_[c];
-    zero_ahead_[c] = zero && ahead && c >= first_zero_ahead_class && c <= last_zero_ahead_class;
     const int last = c < kSmallClasses ? c : std::min(c + kBigReuseClasses, kNumClasses - 1);
-    // The list this request prefers first, over the whole reuse window, then the other.
-    for (Header** heads : {zero ? zero_heads_ : heads_, zero ? heads_ : zero_heads_}) {
-      // The spare (central.h), unless the cap is too small to keep it: then it would be
-      // evicted and mapped again on every call.
-      if (!found && heads == heads_ && was_ahead && zero_ahead_[c] &&
-          spares_[c].load(std::memory_order_relaxed) == 0 && 4 * class_size(c) <= limit()) {
-        spares_[c].fetch_add(1, std::memory_order_relaxed);
-        *spare = true;
-        break;
-      }
-      for (int k = c; k <= last && !found; ++k) {
-        if (Header* h = heads[k]) {
-          unlink(h);
-          found = h;
-        }
+    for (int k = c; k <= last && !found; ++k) {
+      if (Header* h = heads_[k]) {
+        unlink(h);
+        found = h;
       }
     }
     aged = oldest_ ? evict_aged(now_ms(), nullptr) : nullptr;
@@ -116,55 +81,31 @@ int Central::take_batch(int c, int n, Header** list) {
   return got;
 }
 
-bool Central::put_list(Header* first) {
+void Central::put_list(Header* first) {
   Header* evicted;
-  bool wanted = false;
   const uint32_t now = now_ms();
   {
     std::lock_guard<std::mutex> lk(mu_);
     for (Header* h = first; h;) {
       Header* following = h->next;
-      h->zero = false;
-      link(h, now);
-      wanted = wanted || zero_ahead_[h->cls];
+      h->prev = nullptr;
+      h->next = heads_[h->cls];
+      if (h->next) h->next->prev = h;
+      heads_[h->cls] = h;
+      h->older = newest_;
+      h->newer = nullptr;
+      if (newest_)
+        newest_->newer = h;
+      else
+        oldest_ = h;
+      newest_ = h;
+      cached_ += static_cast<int64_t>(h->size);
+      h->freed_ms = now;
       h = following;
     }
     const size_t lim = limit();
     evicted = static_cast<size_t>(cached_) > lim ? evict_to(lim - lim / 8) : nullptr;
     evicted = evict_aged(now, evicted);
-  }
-  release_list(evicted);
-  return wanted;
-}
-
-Header* Central::begin_zeroing() {
-  std::lock_guard<std::mutex> lk(mu_);
-  if (in_flight_) return nullptr;  // one zeroer, one block at a time
-  for (int k = first_zero_ahead_class; k <= last_zero_ahead_class; ++k) {
-    if (Header* h = heads_[k]; h && zero_ahead_[k]) {
-      unlink(h);
-      in_flight_ = h;
-      return h;
-    }
-  }
-  return nullptr;
-}
-
-void Central::end_zeroing(Header* h) {
-  Header* evicted;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    in_flight_ = nullptr;
-    if (trimmed_in_flight_) {
-      trimmed_in_flight_ = false;
-      h->next = nullptr;
-      evicted = h;
-    } else {
-      h->zero = true;
-      link(h, now_ms());
-      const size_t lim = limit();
-      evicted = static_cast<size_t>(cached_) > lim ? evict_to(lim - lim / 8) : nullptr;
-    }
   }
   release_list(evicted);
 }
@@ -188,7 +129,7 @@ void Central::release_list(Header* list) noexcept {
   }
 }
 
-Header* Central::fresh(int c, bool* zeroed, bool spare) {
+Header* Central::fresh(int c, bool* zeroed) {
   const size_t size = class_size(c);
   Header* h;
   size_t mapped = 0;
@@ -213,8 +154,6 @@ Header* Central::fresh(int c, bool* zeroed, bool spare) {
   if (!h) throw MemoryError("allocate: the OS refused " + std::to_string(size) + " bytes");
   h->magic = kMagic;
   h->origin = mapped ? Origin::mapped : Origin::heap;
-  h->zero = false;
-  h->spare = spare;
   h->size = size;
   h->mapped = mapped;
   h->cls = c;
@@ -227,7 +166,6 @@ void Central::release(Header* h) noexcept {
   reserved_.fetch_sub(static_cast<int64_t>(h->size), std::memory_order_relaxed);
   os_frees_.fetch_add(1, std::memory_order_relaxed);
   h->magic = 0;
-  if (h->spare) spares_[h->cls].fetch_sub(1, std::memory_order_relaxed);
   if (h->origin == Origin::mapped)
     os::unmap(h, h->mapped);
   else
@@ -239,7 +177,6 @@ void Central::trim() noexcept {
   {
     std::lock_guard<std::mutex> lk(mu_);
     list = evict_to(0);
-    trimmed_in_flight_ = in_flight_ != nullptr;
   }
   release_list(list);
 }

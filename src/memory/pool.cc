@@ -4,12 +4,10 @@
 //   block.h              block header and size classes
 //   central.{h,cc}       shared cache, the cap and its hysteresis, eviction, trim
 //   thread_cache.{h,cc}  lock-free per-thread caches of small blocks
-//   zeroer.{h,cc}        the background thread that clears freed blocks ahead of zeroed requests
 //   pool.cc              allocate / deallocate / stats, zero-filling policy
 #include <pthread.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -23,7 +21,6 @@
 #include "src/memory/central.h"
 #include "src/memory/os.h"
 #include "src/memory/thread_cache.h"
-#include "src/memory/zeroer.h"
 
 namespace npfast {
 namespace memory {
@@ -32,8 +29,6 @@ namespace {
 constexpr uint32_t kMagicFree = 0x6e706672u;  // "npfr": cached, not in use
 
 Central* g_central = nullptr;
-// Zeroed requests served a block the zeroer had cleared (Stats::zeroed_ahead).
-std::atomic<int64_t> g_zeroed_ahead{0};
 
 Central& central() {
   static Central* c = [] {
@@ -43,20 +38,16 @@ Central& central() {
     // threads' cached small blocks unused; their memory is simply not reused.)
     pthread_atfork(
         [] {
-          zeroer_before_fork();
           lock_registry();
           g_central->lock();
         },
         [] {
           g_central->unlock();
           unlock_registry();
-          zeroer_after_fork_parent();
         },
         [] {
-          g_central->forget_zeroing();
           g_central->unlock();
           unlock_registry();
-          zeroer_after_fork_child();
         });
     return g_central;
   }();
@@ -75,21 +66,18 @@ void* allocate_impl(size_t bytes, bool zero) {
   Central& cen = central();
   ThreadCache* tc = thread_cache(&cen);
   Header* h = nullptr;
-  bool spare = false;
   if (c < kSmallClasses && tc)
     h = tc->pop(c);
   else
-    h = cen.take(c, zero, zero && c >= kSmallClasses && zero_ahead_on(), &spare);
+    h = cen.take(c);
   bool zeroed = false;
   if (h) {
-    zeroed = h->zero;
-    if (zeroed && zero) g_zeroed_ahead.fetch_add(1, std::memory_order_relaxed);
     if (tc)
       bump(tc->counters.hits, 1);
     else
       orphan_counters().hits.fetch_add(1, std::memory_order_relaxed);
   } else {
-    h = cen.fresh(c, &zeroed, spare);
+    h = cen.fresh(c, &zeroed);
     if (tc)
       bump(tc->counters.misses, 1);
     else
@@ -173,8 +161,8 @@ void deallocate(void* p) noexcept {
     orphan_counters().in_use.fetch_sub(static_cast<int64_t>(h->size), std::memory_order_relaxed);
   if (h->cls < kSmallClasses && tc)
     tc->push(h);
-  else if (cen.put(h))
-    wake_zeroer(&cen);
+  else
+    cen.put(h);
 }
 
 size_t block_size(const void* p) noexcept { return header_of(p)->size; }
@@ -192,7 +180,6 @@ Stats stats() {
   s.bytes_reserved = cen.reserved();
   s.os_allocs = cen.os_allocs();
   s.os_frees = cen.os_frees();
-  s.zeroed_ahead = g_zeroed_ahead.load(std::memory_order_relaxed);
   return s;
 }
 

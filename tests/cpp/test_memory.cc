@@ -13,9 +13,7 @@
 
 #include "npfast/error.hpp"
 #include "npfast/memory.hpp"
-#include "npfast/threads.hpp"
 #include "src/memory/block.h"
-#include "src/memory/zeroer.h"
 
 namespace npfast {
 namespace {
@@ -25,36 +23,6 @@ struct LimitGuard {
   size_t saved = memory::cache_limit();
   ~LimitGuard() { memory::set_cache_limit(saved); }
 };
-
-// For tests that count the pool's OS calls and cached bytes exactly: no zero-ahead (the
-// zeroer thread changes the cache behind the test's back) while it lives.
-struct NoZeroAhead {
-  NoZeroAhead() { memory::set_zero_ahead_for_testing(false); }
-  ~NoZeroAhead() { memory::set_zero_ahead_for_testing(true); }
-};
-
-// Lets calls run on `n` threads whatever the machine (the zeroer needs 2); restores the defaults.
-struct ThreadsGuard {
-  int saved = get_num_threads();
-  explicit ThreadsGuard(int n) {
-    set_core_cap_for_testing(n);
-    set_num_threads(n);
-  }
-  ~ThreadsGuard() {
-    set_num_threads(saved);
-    set_core_cap_for_testing(0);
-  }
-};
-
-// A zeroed request, checked to be zero, then every usable byte dirtied and freed.
-void zeroed_round(size_t n) {
-  static const std::vector<unsigned char> zeros(size_t{4} << 20, 0);
-  auto* p = static_cast<unsigned char*>(memory::allocate_zeroed(n));
-  ASSERT_LE(n, zeros.size());
-  ASSERT_EQ(std::memcmp(p, zeros.data(), n), 0) << n;
-  std::memset(p, 0xab, memory::block_size(p));
-  memory::deallocate(p);
-}
 
 TEST(PoolClasses, CoverEveryRequestWithBoundedWaste) {
   int last = -1;
@@ -90,7 +58,6 @@ TEST(Pool, AlignedAndUsable) {
 }
 
 TEST(Pool, ReuseIsAHit) {
-  NoZeroAhead no_zero_ahead;
   for (size_t n : {size_t{100}, size_t{100} << 10, size_t{3} << 20}) {
     void* p = memory::allocate(n);
     memory::deallocate(p);
@@ -105,7 +72,6 @@ TEST(Pool, ReuseIsAHit) {
 }
 
 TEST(Pool, HotLoopNeverCallsTheOs) {
-  NoZeroAhead no_zero_ahead;
   // The pattern of `t = a.astype(f64); return t / 255`: two big blocks alive at once.
   for (int i = 0; i < 3; ++i) {  // warm up
     void* a = memory::allocate(8 << 20);
@@ -128,7 +94,6 @@ TEST(Pool, HotLoopNeverCallsTheOs) {
 }
 
 TEST(Pool, BigRequestReusesSlightlyBiggerBlock) {
-  NoZeroAhead no_zero_ahead;
   memory::trim();
   void* p = memory::allocate(10 << 20);
   memory::deallocate(p);
@@ -139,7 +104,6 @@ TEST(Pool, BigRequestReusesSlightlyBiggerBlock) {
 }
 
 TEST(Pool, ZeroedIsZero) {
-  NoZeroAhead no_zero_ahead;
   for (size_t n : {size_t{1} << 16, size_t{6} << 20}) {  // plain stores / streaming stores
     void* p = memory::allocate(n);
     std::memset(p, 0xff, n);
@@ -157,70 +121,6 @@ TEST(Pool, ZeroedIsZero) {
 
 // Both ways zero_fill clears (plain stores below kStreamZeroBytes, streaming ones split across
 // threads from there), at odd offsets and lengths, touching nothing outside the range.
-// Zero-ahead (src/memory/central.h): freed blocks of a class asked for zeroed are cleared by
-// the zeroer thread; whatever block a zeroed request gets (cleared ahead, cleared by the
-// caller, fresh) it is zero, and a loop maps at most the block, its spare and one more while
-// the zeroer holds one.
-TEST(PoolZeroAhead, ClearedBlocksAreZeroAndUsed) {
-  ThreadsGuard threads(2);
-  memory::trim();
-  const size_t n = (size_t{3} << 20) - 100;
-  const auto before = memory::stats();
-  // The zeroer runs only on an idle core: this thread sleeps between rounds so that one is.
-  // Until a cleared block comes back (seconds at most even on a loaded machine).
-  for (int i = 0; i < 500 && memory::stats().zeroed_ahead == before.zeroed_ahead; ++i) {
-    zeroed_round(n);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_GT(memory::stats().zeroed_ahead, before.zeroed_ahead);
-  for (int i = 0; i < 300; ++i) zeroed_round(n - 4096 * (i % 5));  // back to back
-  const auto after = memory::stats();
-  EXPECT_LE(after.os_allocs - before.os_allocs, 3 + (after.os_frees - before.os_frees));
-  memory::trim();
-}
-
-// Under a cap too small for a spare, a zeroed loop keeps reusing its blocks: no spare, no
-// mapping per call.
-TEST(PoolZeroAhead, SmallCapMapsNoSpare) {
-  ThreadsGuard threads(2);
-  LimitGuard guard;
-  memory::trim();
-  memory::set_cache_limit(size_t{8} << 20);
-  const size_t n = size_t{3} << 20;
-  for (int i = 0; i < 3; ++i) zeroed_round(n);
-  const auto before = memory::stats();
-  for (int i = 0; i < 100; ++i) zeroed_round(n);
-  const auto after = memory::stats();
-  EXPECT_LE(after.os_allocs - before.os_allocs, 10);
-  memory::trim();
-}
-
-TEST(PoolZeroAhead, OffOnOneThread) {
-  ThreadsGuard threads(1);
-  memory::trim();
-  zeroed_round(size_t{2} << 20);
-  const auto before = memory::stats();
-  for (int i = 0; i < 20; ++i) {
-    zeroed_round(size_t{2} << 20);
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  const auto after = memory::stats();
-  EXPECT_EQ(after.zeroed_ahead, before.zeroed_ahead);
-  EXPECT_EQ(after.os_allocs, before.os_allocs);  // no spare either
-}
-
-// trim() while the zeroer may hold a block: that block goes back to the OS when cleared,
-// never into the cache after the trim, and nothing handed out is ever dirty.
-TEST(PoolZeroAhead, TrimWhileClearing) {
-  ThreadsGuard threads(2);
-  for (int i = 0; i < 200; ++i) {
-    zeroed_round((size_t{3} << 20) + 4096 * (i % 7));
-    if (i % 3 == 0) memory::trim();
-    if (i % 10 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  memory::trim();
-}
-
 TEST(Pool, ZeroFillClearsExactlyTheRange) {
   for (size_t n :
        {size_t{1}, size_t{4097}, memory::kStreamZeroBytes - 1, memory::kStreamZeroBytes + 12345}) {
@@ -234,7 +134,6 @@ TEST(Pool, ZeroFillClearsExactlyTheRange) {
 }
 
 TEST(Pool, StatsTrackUse) {
-  NoZeroAhead no_zero_ahead;
   memory::trim();
   const auto s0 = memory::stats();
   void* p = memory::allocate(3 << 20);
@@ -250,7 +149,6 @@ TEST(Pool, StatsTrackUse) {
 }
 
 TEST(Pool, TrimReturnsCache) {
-  NoZeroAhead no_zero_ahead;
   void* p = memory::allocate(2 << 20);
   void* q = memory::allocate(1000);
   memory::deallocate(p);
@@ -265,7 +163,6 @@ TEST(Pool, TrimReturnsCache) {
 }
 
 TEST(Pool, CapEvictsOldestWithHysteresis) {
-  NoZeroAhead no_zero_ahead;
   LimitGuard guard;
   memory::trim();
   memory::set_cache_limit(size_t{16} << 20);
@@ -288,7 +185,6 @@ TEST(Pool, CapEvictsOldestWithHysteresis) {
 }
 
 TEST(Pool, IdleBlocksDecay) {
-  NoZeroAhead no_zero_ahead;
   const uint32_t saved = memory::decay_ms();
   memory::trim();
   memory::set_decay_ms(30);
