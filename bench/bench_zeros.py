@@ -8,7 +8,8 @@ zeros   np.zeros((n, n)) + touch (np.add(z, 1, out=z)) against npfast.zeros + to
         >= 1.3x from 2000^2.
 numba   the reported pure_numba(4000) (np.zeros in @njit, `# do something` = `mat += 1.0`)
         without and with npfast.numba.install(), against np.zeros + touch in Python. Target:
-        >= 5x faster with install(), within 1.2x of np.zeros + touch.
+        >= 5x faster with install(), within 1.2x of np.zeros + touch. Also with npfast on 1
+        thread: the clear's second half needs a free core (docs/memory.md, 2026-12-05 (c)).
 astype  under npfast.memory.numpy_pool(): `t = a.astype(f64); t / 255` against
         `a.astype(f64) / 255`, and the same two computations into preallocated buffers (no
         allocation at all). Target: <= 1.25x from 3000^2.
@@ -81,20 +82,26 @@ def numba_case(sizes, rounds):
     npfast.set_num_threads(2)
     print("pure_numba(n) (np.zeros + mat += 1.0 in @njit)")
     for n in sizes or [4000]:
-        def pooled():
-            npnumba.install()
-            pure_numba(n)
-            npnumba.uninstall()
+        def pooled(k=2):
+            def f():
+                npfast.set_num_threads(k)
+                npnumba.install()
+                pure_numba(n)
+                npnumba.uninstall()
+                npfast.set_num_threads(2)
+            return f
 
         plain = lambda: pure_numba(n)  # noqa: E731
         fns = {"np": lambda: np.add(z := np.zeros((n, n)), 1.0, out=z), "numba": plain,
-               "numba + install()": pooled}
+               "numba + install()": pooled(), "1 thread": pooled(1)}
         t = compare(fns, 0.0, rounds, rounds)
         print(f"{n}^2: np.zeros + touch {ms(t['np'])}  pure_numba {ms(t['numba'])}  "
               f"with install() {ms(t['numba + install()'])}: "
               f"{t['numba'] / t['numba + install()']:.2f}x faster, "
-              f"{t['numba + install()'] / t['np']:.2f}x the time of np.zeros + touch | faults "
-              f"{faults_per_call(plain):.0f} / {faults_per_call(pooled):.0f}", flush=True)
+              f"{t['numba + install()'] / t['np']:.2f}x the time of np.zeros + touch "
+              f"(npfast on 1 thread: {t['numba'] / t['1 thread']:.2f}x, "
+              f"{t['1 thread'] / t['np']:.2f}x) | faults "
+              f"{faults_per_call(plain):.0f} / {faults_per_call(pooled()):.0f}", flush=True)
 
 
 def astype(sizes, rounds):
