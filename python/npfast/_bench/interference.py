@@ -29,6 +29,7 @@ STEADY = 1.3
 
 
 BUSY = "beside busy processes"
+DOT1 = "after the same np.dot, OpenBLAS on 1 thread"
 
 
 class Busy:
@@ -76,6 +77,13 @@ def measure(sizes, calls: int, rounds: int) -> dict:
         win = as_strided(xd, (n - 2, n - 2, 3, 3), xd.strides * 2)  # the sliding-window spelling
         kd = rng.standard_normal((9, 16))
         others = {"alone": None, "after OpenBLAS np.dot": lambda: np.dot(win.reshape(-1, 9), kd)}
+        if tpc is not None:
+            def dot_one_thread():
+                # The same product, so the same cache footprint, with no other pool running:
+                # against it the row above shows what the other pool, not the cache, costs.
+                with tpc.threadpool_limits(1, user_api="blas"):
+                    np.dot(win.reshape(-1, 9), kd)
+            others[DOT1] = dot_one_thread
         if torch is not None:
             def torch_conv():
                 with torch.no_grad():
@@ -130,7 +138,7 @@ def run(ctx, out_dir):
     if proc.returncode != 0:
         return Section(NAME, TITLE, skipped=f"failed: the child process said {proc.stderr[-500:]}")
     got = json.loads(proc.stdout.strip().splitlines()[-1])
-    worst, worst_busy = 0.0, 0.0
+    worst, worst_busy, worst_pool = 0.0, 0.0, 0.0
     for n, times in got["sizes"].items():
         n = int(n)
         threads = got["threads"]
@@ -140,8 +148,10 @@ def run(ctx, out_dir):
             ref = times[f"{th}|alone"]
             if setting == BUSY:
                 worst_busy = max(worst_busy, t / one)
-            elif int(th) == threads and setting != "alone":
+            elif int(th) == threads and setting not in ("alone", DOT1):
                 worst = max(worst, t / alone)
+                if setting == "after OpenBLAS np.dot" and f"{th}|{DOT1}" in times:
+                    worst_pool = max(worst_pool, t / times[f"{th}|{DOT1}"])
             sec.rows.append([f"{n}x{n}", th, setting, f"{t * 1e6:.1f} us", f"{t / ref:.2f}x",
                              f"{t / one:.2f}x", f"{t * 1e9 / (n * n):.2f}"])
     sec.note(f"Median of single npfast.correlate2d 3x3 'same' float32 calls, each right after the "
@@ -154,6 +164,10 @@ def run(ctx, out_dir):
              "the cores being busy rather than npfast's pool; after np.dot they also show the "
              "cache: that call writes (n-2)^2 x 16 float64 (15.7 MB at 350^2), which evicts "
              "npfast's input whatever its thread count.")
+    if worst_pool:
+        sec.note(f"After np.dot against after the same np.dot with OpenBLAS on one thread (same "
+                 f"cache footprint, no other pool running): worst {worst_pool:.2f}x, the part "
+                 "of the step the other pool, not the cache, causes.")
     sec.note(f"Beside {got['busy']} busy process(es) (npfast's helpers cannot get a core), the "
              f"worst npfast time against its one-thread time alone: {worst_busy:.2f}x "
              f"({'within' if worst_busy <= STEADY else 'over'} the {STEADY}x aim).")
