@@ -231,41 +231,48 @@ struct Engine {
     return abuf;
   }
 
-  // Multiplies A panels [p0, p1) by one B panel (columns from j) into C.
+  // Multiplies A panels [p0, p1) by one B panel (columns from j) into C. A K group is taken
+  // K block by K block, each over all the A panels: every C tile still gets its K blocks in
+  // K order, each the call a one-block pass would make (same kc, same beta, so the same bits),
+  // and the B sub-panel (kcb x NR, 16-24 KB) stays in L1 across the A panels while the
+  // column of C tiles (MC x NR) stays in L1 between K blocks. Tile by tile instead, the whole
+  // group's B panel (64-96 KB, more than L1) came back from L2 for every A panel: f64 3000^3
+  // on one thread ran 77 GFLOP/s that way and 80-85 this way (Xeon, 48 KB L1).
   void multiply_column(const Block& bk, const T* abuf, int64_t p0, int64_t p1, int64_t j,
                        const T* bp, int64_t rs_b) const {
     const int MR = uk.mr, NR = uk.nr;
     const int64_t panel = static_cast<int64_t>(MR) * bk.kc;
     const int64_t nr = std::min<int64_t>(NR, bk.jc + bk.nb - j);
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t i = p * MR;
-      const int64_t mr = std::min<int64_t>(MR, m - i);
-      const T* ap;
-      int64_t rs_a, cs_a;
-      if (pack_a_all) {
-        ap = abuf + (p - p0) * panel;
-        rs_a = 1;
-        cs_a = MR;
-      } else if (mr < MR) {
-        ap = abuf;
-        rs_a = 1;
-        cs_a = MR;
-      } else {
-        ap = a.p + i * a.rs + bk.pc * a.cs;
-        rs_a = a.rs;
-        cs_a = a.cs;
+    for (int64_t s = 0; s < bk.kc; s += kcb) {
+      const int64_t kc = std::min(kcb, bk.kc - s);
+      const T beta_s = bk.pc + s == 0 ? beta : T(1);
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t i = p * MR;
+        const int64_t mr = std::min<int64_t>(MR, m - i);
+        const T* ap;
+        int64_t rs_a, cs_a;
+        if (pack_a_all) {
+          ap = abuf + (p - p0) * panel;
+          rs_a = 1;
+          cs_a = MR;
+        } else if (mr < MR) {
+          ap = abuf;
+          rs_a = 1;
+          cs_a = MR;
+        } else {
+          ap = a.p + i * a.rs + bk.pc * a.cs;
+          rs_a = a.rs;
+          cs_a = a.cs;
+        }
+        // Edge panels use the half-size kernels when they fit (same bits, less wasted work).
+        UkernelFn<T> fn = uk.fn;
+        if (nr <= NR / 2 && uk.fn_narrow)
+          fn = uk.fn_narrow;
+        else if (mr <= MR / 2 && uk.fn_short)
+          fn = uk.fn_short;
+        fn(kc, ap + s * cs_a, rs_a, cs_a, bp + s * rs_b, rs_b, c + i * ldc + j, ldc, mr, nr, alpha,
+           beta_s);
       }
-      // Edge panels use the half-size kernels when they fit (same bits, less wasted work).
-      UkernelFn<T> fn = uk.fn;
-      if (nr <= NR / 2 && uk.fn_narrow)
-        fn = uk.fn_narrow;
-      else if (mr <= MR / 2 && uk.fn_short)
-        fn = uk.fn_short;
-      // The group's K blocks back to back on this tile, in K order: after the first the tile
-      // is in L1. Each is the call a one-block pass would make (same kc, same beta).
-      for (int64_t s = 0; s < bk.kc; s += kcb)
-        fn(std::min(kcb, bk.kc - s), ap + s * cs_a, rs_a, cs_a, bp + s * rs_b, rs_b,
-           c + i * ldc + j, ldc, mr, nr, alpha, bk.pc + s == 0 ? beta : T(1));
     }
   }
 
