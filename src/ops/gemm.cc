@@ -291,10 +291,12 @@ struct Engine {
   // AVX-512's 32-wide panels left a 128-column product (4 panels) on one thread. Counting 64
   // columns instead of 4 panels there repacked A so often that 256 x 1152 x 196 ran 1.9x
   // slower on two threads.
+  // Where A is read in place nothing is repacked, so a part may be a single panel (192^3 f32
+  // on two threads: 8 items instead of 2, so a slowed thread no longer sets the pace).
   int64_t column_parts(int64_t npb) const {
     const int64_t want = 4 * threads;
     if (threads <= 1 || groups >= want) return 1;
-    int64_t parts = std::min(npb / 4, ceil_div(want, groups));
+    int64_t parts = std::min(pack_a_all ? npb / 4 : npb, ceil_div(want, groups));
     if (groups < threads) parts = std::max(parts, std::min(npb, ceil_div(threads, groups)));
     return std::max<int64_t>(1, parts);
   }
