@@ -18,18 +18,15 @@ struct Tile {
 
   // acc = sum_p A(i, p) * B(p, :), in order p = 0..k-1. kUnitRows: rs_a == 1 (packed or
   // transposed A), which keeps the row offsets out of registers (MR = 14 has too few GPRs).
-  // Step p < warm also prefetches row p of the C tile at c (both ends: a row spans two lines
-  // unless aligned), spread among the FMAs: the 28 prefetches issued back to back before the
-  // loop took 3-4% of the kernel's time at 4000^2 f64 (C coming from memory).
   template <bool kUnitRows>
   inline void multiply(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b,
-                       int64_t rs_b, const T* c, int64_t rs_c, int64_t nr, int64_t warm) {
+                       int64_t rs_b) {
     if (kUnitRows) rs_a = 1;
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = zero<T>();
-    auto step = [&]() {
+    for (int64_t p = 0; p < k; ++p) {
       V<T> bv[NV];
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) bv[v] = load(b + v * L);
@@ -41,14 +38,7 @@ struct Tile {
       }
       a += cs_a;
       b += rs_b;
-    };
-    int64_t p = 0;
-    for (; p < warm; ++p) {
-      __builtin_prefetch(c + p * rs_c, 1);
-      __builtin_prefetch(c + p * rs_c + nr - 1, 1);
-      step();
     }
-    for (; p < k; ++p) step();
   }
 
   // c = alpha * acc + beta * c over the full tile at c (row stride rs_c).
@@ -60,15 +50,6 @@ struct Tile {
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v)
           npfast::NPFAST_TARGET::store(c + i * rs_c + v * L, mul(va, acc[i][v]));
-    } else if (beta == T(1)) {
-      // 1 * c is c exactly: the general branch's bits without its multiply.
-#pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) {
-          T* cp = c + i * rs_c + v * L;
-          npfast::NPFAST_TARGET::store(cp, fma(va, acc[i][v], load(cp)));
-        }
     } else {
       const V<T> vb = set1<T>(beta);
 #pragma GCC unroll 16
@@ -87,18 +68,17 @@ void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, int6
              int64_t rs_c, int64_t mr, int64_t nr, T alpha, T beta) {
   using TileT = Tile<T, MR, NV>;
   constexpr int NR = TileT::NR;
-  // Warm the C tile while the product runs (it is needed only at the end): row i during
-  // step i, or now for the rows beyond a short k.
-  const int64_t warm = k < mr ? k : mr;
-  for (int64_t i = warm; i < mr; ++i) {
+  // Warm the C tile while the product runs (it is needed only at the end).
+  // (A tile row spans two cache lines unless C happens to be aligned: fetch both ends.)
+  for (int64_t i = 0; i < mr; ++i) {
     __builtin_prefetch(c + i * rs_c, 1);
     __builtin_prefetch(c + i * rs_c + nr - 1, 1);
   }
   TileT t;
   if (rs_a == 1)
-    t.template multiply<true>(k, a, rs_a, cs_a, b, rs_b, c, rs_c, nr, warm);
+    t.template multiply<true>(k, a, rs_a, cs_a, b, rs_b);
   else
-    t.template multiply<false>(k, a, rs_a, cs_a, b, rs_b, c, rs_c, nr, warm);
+    t.template multiply<false>(k, a, rs_a, cs_a, b, rs_b);
   if (mr == MR && nr == NR) {
     t.store(c, rs_c, alpha, beta);
     return;
