@@ -57,6 +57,7 @@ struct Ukernel {
   // reads in place rather than packs (0: only narrow rows, see src/ops/gemm.cc). On the Xeon
   // (AVX-512, 48 KB L1, 2 MB L2) B of up to ~128 KB read in place ran 10-18% faster than packed
   // (96^3-160^3 f32, 64^3-128^3 f64): packing wrote a second copy that pushed the first out of L1.
+  // Twice this span is read in place where at most 16 A panels reuse B (m <= 16 MR).
   int64_t inplace_b_bytes = 0;
   // Depth of the packed A and B panels where C does not stay in L2 (0: one K block).
   // Consecutive K blocks are packed together up to this depth and each C tile takes their
