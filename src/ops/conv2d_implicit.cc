@@ -264,14 +264,13 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   const double item_ns =
       pixel_flops * static_cast<double>(cap) * static_cast<double>(pl.fw) * kNsPerFlop;
 
-  // Whole images per work item where the batch splits evenly enough over the threads (at most
-  // 1/8 more than an even share): each thread copies an image into its own buffer, in its own
-  // L2, and computes all of that image's items. Splitting each image's copy (by channel blocks)
+  // Whole images per work item where the batch splits evenly enough over the threads
+  // (whole_images): each thread copies an image into its own buffer, in its own L2, and
+  // computes all of that image's items. Splitting each image's copy (by channel blocks)
   // and its items (by rows) over the threads instead took three hand-offs an image, read half
   // of every A row from the other core's L2, and split 28 rows 16:12; the stride-2 layer
   // scaled 1.2x from one to two threads. Which thread computes a tile does not change its bits.
-  const int64_t threads = available_threads();
-  if ((pl.n + threads - 1) / threads * threads * 8 <= pl.n * 9) {
+  if (whole_images(pl.n)) {
     const double image_ns = item_ns * static_cast<double>(per_image) +
                             0.5 * static_cast<double>(prows * pl.wrow * C);
     parallel_for(pl.n, grain_for(pl.n, image_ns), [&](int64_t b, int64_t e) {
