@@ -27,6 +27,7 @@
 #include "src/kernels/gemm/gemm.h"
 #include "src/kernels/pack/pack.h"
 #include "src/ops/conv2d_epilogue.h"
+#include "src/ops/conv2d_implicit.h"
 #include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
 
@@ -93,38 +94,6 @@ void store_pixels(const ImplicitPlan& pl, const T* const* cbs, int64_t ogp, int6
       bias_act(yg + o * pl.P, yg + o * pl.P, nx, bg ? bg + o : nullptr, relu);
   }
 }
-
-// The cache lines of `rows` output rows (row_bytes each, row_step apart) in `planes` NCHW
-// planes (plane_bytes apart) from `first`, asked for a few at a time (prefetch for writing).
-class LinesAhead {
- public:
-  LinesAhead(const void* first, int64_t planes, int64_t plane_bytes, int64_t rows,
-             int64_t row_step, int64_t row_bytes)
-      : first_(static_cast<const char*>(first)),
-        planes_(planes),
-        plane_bytes_(plane_bytes),
-        rows_(rows),
-        row_step_(row_step),
-        row_bytes_(row_bytes) {}
-  void ahead(int64_t count) {
-    for (; count > 0 && r_ < rows_; --count) {
-      // The row's lines from its first byte, the last one by its last byte (any alignment).
-      __builtin_prefetch(first_ + o_ * plane_bytes_ + r_ * row_step_ + std::min(off_, row_bytes_ - 1),
-                         1, 1);
-      if ((off_ += 64) < row_bytes_ + 63) continue;
-      off_ = 0;
-      if (++o_ < planes_) continue;
-      o_ = 0;
-      ++r_;
-    }
-  }
-  int64_t lines() const { return planes_ * rows_ * ((row_bytes_ + 63) / 64 + 1); }
-
- private:
-  const char* first_;
-  int64_t planes_, plane_bytes_, rows_, row_step_, row_bytes_;
-  int64_t r_ = 0, o_ = 0, off_ = 0;
-};
 
 }  // namespace
 
@@ -252,11 +221,9 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
     const int64_t blk = it % blocks, g = it / blocks % pl.groups, a = it / blocks / pl.groups;
     const int64_t r0 = blk * rows_per_item, r1 = std::min(pl.oh2, r0 + rows_per_item);
     const int64_t p0 = blk * cap, p1 = std::min(total, p0 + cap), np = round_up(p1 - p0, MR);
-    // NCHW: the item's output rows are stored at its end, a few pixels into each of og planes,
-    // lines seldom still cached (the stride-2 layer writes 3.2 MB); a core has only a few such
-    // write misses in flight, and they took ~10% of the layer (7.1-7.7 ms -> 6.8-7.1 ms with the
-    // output kept in L2, one thread). The lines are asked for during the products instead, a few
-    // per microkernel call, so they arrive while the tiles compute.
+    // NCHW output lines asked for during the products (LinesAhead). Stride 2 64->128 @56 N=8
+    // f32, one thread: 7.1-7.7 ms -> 6.8-7.1 ms with the output kept in L2 (a test), 7.4 ->
+    // 6.75 ms with these prefetches.
     const int64_t i0 = by_rows ? r0 : p0 / pl.wpad;
     const int64_t i1 = std::min(by_rows ? r1 : (p1 + pl.wpad - 1) / pl.wpad,
                                 (pl.oh - a + pl.fh - 1) / pl.fh);  // rows with oy < oh

@@ -21,6 +21,7 @@
 #include "npfast/error.hpp"
 #include "npfast/threads.hpp"
 #include "src/kernels/gemm/gemm.h"
+#include "src/ops/conv2d_implicit.h"
 #include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
 
@@ -277,6 +278,19 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
     }
     const T* ab = xi + g * cg;
     const T* bg = bias ? bias + g * og : nullptr;
+    // Output rows oy = sh*m + rh, m in [m0, m1); NCHW lines asked for during the products
+    // (conv_ops::LinesAhead).
+    const int64_t m0 = by_rows ? r0 : p0 / pl.wpad;
+    const int64_t m1 = by_rows ? r1 : std::min(ohr, (p1 + pl.wpad - 1) / pl.wpad);
+    const int64_t esz = static_cast<int64_t>(sizeof(T));
+    conv_ops::LinesAhead ahead(y + (n * O + g * og) * P + (pl.sh * m0 + rh) * pl.ow,
+                               pl.layout == Layout::nchw ? og : 0, P * esz, m1 - m0,
+                               pl.sh * pl.ow * esz, pl.ow * esz);
+    int64_t calls = 0;
+    for (int64_t rw = 0; rw < pl.sw; ++rw)
+      calls += pl.seg0[rh * pl.sw + rw + 1] - pl.seg0[rh * pl.sw + rw];
+    calls *= panels * (by_rows ? (r1 - r0) * row_tiles : (p1 - p0 + MR - 1) / MR);
+    const int64_t per_call = (ahead.lines() + calls - 1) / std::max<int64_t>(calls, 1);
     for (int64_t rw = 0; rw < pl.sw; ++rw) {
       const int64_t ph = rh * pl.sw + rw, nt = pl.tap0[ph + 1] - pl.tap0[ph];
       T* cb = cbuf + rw * ogp;
@@ -298,11 +312,14 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
           const T beta = s == pl.seg0[ph] && !bg ? T(0) : T(1);
           if (by_rows) {
             for (int64_t r = r0; r < r1; ++r)
-              for (int64_t q = 0; q < row_tiles; ++q)
+              for (int64_t q = 0; q < row_tiles; ++q) {
+                ahead.ahead(per_call);
                 fn(sg.len, as + (r * pl.wpad + q * MR) * C, C, 1, bs, NR,
                    cb + ((r - r0) * cpitch + q * MR) * rsc + t * NR, rsc, MR, NR, T(1), beta);
+              }
           } else {
             for (int64_t i = 0; i < p1 - p0; i += MR) {
+              ahead.ahead(per_call);
               const int64_t rows = std::min(MR, p1 - p0 - i);
               (rows <= MR / 2 ? fn_short : fn)(sg.len, as + (p0 + i) * C, C, 1, bs, NR,
                                                cb + i * rsc + t * NR, rsc, rows, NR, T(1),
@@ -314,8 +331,6 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
     }
     // Store output rows oy = sh*m + rh: column ox = sw*l + rw is C row
     // (base(m) + l) * sw + rw = base(m) * sw + ox.
-    const int64_t m0 = by_rows ? r0 : p0 / pl.wpad;
-    const int64_t m1 = by_rows ? r1 : std::min(ohr, (p1 + pl.wpad - 1) / pl.wpad);
     for (int64_t m = m0; m < m1; ++m) {
       const int64_t base = by_rows ? (m - r0) * cpitch : m * pl.wpad - p0;
       const int64_t j0 = by_rows ? 0 : std::max<int64_t>(p0 - m * pl.wpad, 0);
