@@ -196,10 +196,11 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   const int64_t copy_channels =
       pl.p.layout == Layout::nhwc ? C : static_cast<int64_t>(64 / sizeof(T));
   const int64_t cblocks = (C + copy_channels - 1) / copy_channels;
-  // Padded row r of image xi, channels [c0, c1), into its channels-last copy d: row i of plane
-  // (a, q) (every column phase b) for r = a + fh*(i*sh + q).
-  auto copy_rows = [&](const T* xi, T* d, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
-    for (int64_t r = r0; r < r1; ++r) {
+  // Padded rows r0, r0 + step, ... < r1 of image xi, channels [c0, c1), into its channels-last
+  // copy d: row i of plane (a, q) (every column phase b) for r = a + fh*(i*sh + q).
+  auto copy_rows = [&](const T* xi, T* d, int64_t r0, int64_t r1, int64_t step, int64_t c0,
+                       int64_t c1) {
+    for (int64_t r = r0; r < r1; r += step) {
       const int64_t a = r % pl.fh, q = r / pl.fh % sh, i = r / pl.fh / sh;
       for (int64_t bc = 0; bc < pl.fw; ++bc) {
         const int64_t plane = (a * pl.fw + bc) * sh + q;
@@ -283,23 +284,27 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   const double item_ns =
       pixel_flops * static_cast<double>(cap) * static_cast<double>(pl.fw) * kNsPerFlop;
 
-  // Whole images per work item where the batch splits evenly enough over the threads
-  // (whole_images): each thread copies an image into its own buffer, in its own L2, and
-  // computes all of that image's items. Splitting each image's copy (by channel blocks)
-  // and its items (by rows) over the threads instead took three hand-offs an image, read half
-  // of every A row from the other core's L2, and split 28 rows 16:12; the stride-2 layer
-  // scaled 1.2x from one to two threads. Which thread computes a tile does not change its bits.
-  if (whole_images(pl.n)) {
-    const double image_ns = item_ns * static_cast<double>(per_image) +
-                            0.5 * static_cast<double>(prows * pl.wrow * C);
-    parallel_for(pl.n, grain_for(pl.n, image_ns), [&](int64_t b, int64_t e) {
+  // Whole (image, row phase) units per work item where they split evenly enough over the
+  // threads (even_split): each thread copies the padded rows of its unit (a row phase a reads
+  // only the rows a + fh*i) into its own buffer, in its own L2, and computes all of the unit's
+  // items. Splitting each image's copy (by channel blocks) and its items (by rows) over the
+  // threads instead took three hand-offs an image, read half of every A row from the other
+  // core's L2, and split 28 rows 16:12; the stride-2 layer scaled 1.2x from one to two threads.
+  // Which thread computes a tile does not change its bits.
+  const int64_t units = pl.n * pl.fh, unit_items = pl.groups * blocks;
+  if (even_split(units)) {
+    const double unit_ns = item_ns * static_cast<double>(unit_items) +
+                           0.5 * static_cast<double>(sh * pl.hq * pl.wrow * C);
+    parallel_for(units, grain_for(units, unit_ns), [&](int64_t b, int64_t e) {
       Buffer<T> xi(static_cast<size_t>(checked_mul(pl.image_px, C, "channels-last input")));
       Scratch sc = scratch();
-      for (int64_t n = b; n < e; ++n) {
+      for (int64_t u = b; u < e; ++u) {
+        const int64_t n = u / pl.fh, a = u % pl.fh;
         for (int64_t c0 = 0; c0 < C; c0 += copy_channels)
-          copy_rows(x + n * image_in, xi.get(), 0, prows, c0, std::min(C, c0 + copy_channels));
+          copy_rows(x + n * image_in, xi.get(), a, prows, pl.fh, c0,
+                    std::min(C, c0 + copy_channels));
         zero_slack(xi.get());
-        for (int64_t it = 0; it < per_image; ++it)
+        for (int64_t it = a * unit_items; it < (a + 1) * unit_items; ++it)
           run_item(it, n, xi.get(), sc.cbuf.get(), sc.tmp.get(), sc.cbs.get());
       }
     });
@@ -322,9 +327,9 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
         const int64_t img = u / per_img, v = u % per_img;
         const T* xi = x + (n0 + img) * image_in;
         if (cblocks == 1)
-          copy_rows(xi, img_copy(img), v, v + 1, 0, C);
+          copy_rows(xi, img_copy(img), v, v + 1, 1, 0, C);
         else
-          copy_rows(xi, img_copy(img), 0, prows, v * copy_channels,
+          copy_rows(xi, img_copy(img), 0, prows, 1, v * copy_channels,
                     std::min(C, (v + 1) * copy_channels));
       }
     });

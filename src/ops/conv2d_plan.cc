@@ -246,9 +246,9 @@ WinogradPlan plan_winograd(const Geometry& g) {
   return pl;
 }
 
-bool whole_images(int64_t n) {
+bool even_split(int64_t units) {
   const int64_t t = available_threads();
-  return (n + t - 1) / t * t * 8 <= n * 9;
+  return (units + t - 1) / t * t * 8 <= units * 9;
 }
 
 bool native_nhwc(Algo a) {

@@ -21,12 +21,12 @@ constexpr double kNsPerFlop = 0.03;
 // enough that two threads split a 56^2 layer evenly.
 constexpr double kImplicitItemFlops = 4.0e6;
 constexpr int64_t kImplicitItemPixels = 96;
-// Whether the implicit-GEMM passes over n images (conv2d_implicit.cc,
-// conv_transpose2d_phase.cc) give each work item whole images, each thread copying its images
-// into its own buffer (in its own L2), rather than sharing every image's copy and items among
-// the threads: where the images split over available_threads() within 1/8 of an even share.
-// Only decides who computes what, never the bits.
-bool whole_images(int64_t n);
+// Whether `units` equal work units (images, or an image's row phases) split over
+// available_threads() within 1/8 of an even share: then the implicit-GEMM passes
+// (conv2d_implicit.cc, conv_transpose2d_phase.cc) give each thread whole units, each copied
+// into the thread's own buffer (in its own L2), rather than sharing every image's copy and
+// items among the threads. Only decides who computes what, never the bits.
+bool even_split(int64_t units);
 
 enum class Algo : int {
   depthwise = 0,

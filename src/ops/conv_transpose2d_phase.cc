@@ -354,9 +354,9 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
   };
 
   // Whole images per work item where the batch splits evenly over the threads (as conv2d's
-  // implicit GEMM, whole_images): each thread copies its image into its own buffer and
-  // computes all its items, one hand-off a call.
-  if (conv_ops::whole_images(pl.n)) {
+  // implicit GEMM, even_split; every row phase reads all rows here): each thread copies its
+  // image into its own buffer and computes all its items, one hand-off a call.
+  if (conv_ops::even_split(pl.n)) {
     const double image_ns = item_ns * static_cast<double>(per_image) +
                             0.5 * static_cast<double>(pl.image_px * C);
     parallel_for(pl.n, grain_for(pl.n, image_ns), [&](int64_t b, int64_t e) {
