@@ -189,7 +189,7 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
     blocks = (total + cap - 1) / cap;
   }
   const int64_t image_in = C * pl.h * pl.w;
-  const int64_t planes = phases * sh;  // per image, in (a, b, q) order
+  const int64_t planes = phases * sh;        // per image, in (a, b, q) order
   const int64_t prows = pl.fh * sh * pl.hq;  // padded rows, all planes
   // NCHW input is copied by blocks of a cache line of channels, each plane read as one stream
   // (channels_last_block); NHWC by whole rows, a memcpy each.
@@ -233,8 +233,7 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
                      pl.P * static_cast<int64_t>(sizeof(T)), std::max<int64_t>(i1 - i0, 0),
                      pl.fh * pl.ow * static_cast<int64_t>(sizeof(T)),
                      pl.ow * static_cast<int64_t>(sizeof(T)));
-    const int64_t calls =
-        pl.fw * panels * nseg * (by_rows ? (r1 - r0) * row_tiles : np / MR);
+    const int64_t calls = pl.fw * panels * nseg * (by_rows ? (r1 - r0) * row_tiles : np / MR);
     const int64_t per_call = (ahead.lines() + calls - 1) / std::max<int64_t>(calls, 1);
     for (int64_t bc = 0; bc < pl.fw; ++bc) {
       const T* ab = xi + (a * pl.fw + bc) * sh * pl.plane_px * C + g * cg;
@@ -255,8 +254,8 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
           } else {
             for (int64_t i = 0; i < np; i += MR) {
               ahead.ahead(per_call);
-              ukfn(sg[s].len, as + (p0 + i) * rs, rs, 1, bs, NR, cb + i * ogp + t * NR, ogp, MR,
-                   NR, T(1), beta);
+              ukfn(sg[s].len, as + (p0 + i) * rs, rs, 1, bs, NR, cb + i * ogp + t * NR, ogp, MR, NR,
+                   T(1), beta);
             }
           }
         }
@@ -264,7 +263,8 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
     }
     if (by_rows) {
       for (int64_t r = r0; r < r1; ++r) {
-        for (int64_t bc = 0; bc < pl.fw; ++bc) cbs[bc] = cbuf + (bc * cap + (r - r0) * cpitch) * ogp;
+        for (int64_t bc = 0; bc < pl.fw; ++bc)
+          cbs[bc] = cbuf + (bc * cap + (r - r0) * cpitch) * ogp;
         store_pixels(pl, cbs, ogp, n, g, a, r * pl.wpad, (r + 1) * pl.wpad, bias, relu, y, tmp);
       }
     } else {
@@ -319,10 +319,10 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
     const int64_t nimg = std::min(bimg, pl.n - n0);
     auto img_copy = [&](int64_t img) { return xin.get() + img * pl.image_px * C; };
     // Units: (image, row) for NHWC, (image, channel block) for NCHW.
-    const int64_t per_img = cblocks == 1 ? prows : cblocks, units = nimg * per_img;
-    const double unit_ns = 0.5 * static_cast<double>(prows * pl.wrow * copy_channels) /
+    const int64_t per_img = cblocks == 1 ? prows : cblocks, copies = nimg * per_img;
+    const double copy_ns = 0.5 * static_cast<double>(prows * pl.wrow * copy_channels) /
                            static_cast<double>(per_img / cblocks);
-    parallel_for(units, grain_for(units, unit_ns), [&](int64_t b, int64_t e) {
+    parallel_for(copies, grain_for(copies, copy_ns), [&](int64_t b, int64_t e) {
       for (int64_t u = b; u < e; ++u) {
         const int64_t img = u / per_img, v = u % per_img;
         const T* xi = x + (n0 + img) * image_in;

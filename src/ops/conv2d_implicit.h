@@ -15,8 +15,8 @@ namespace conv_ops {
 // row_step apart) in `planes` planes (plane_bytes apart) from `first`.
 class LinesAhead {
  public:
-  LinesAhead(const void* first, int64_t planes, int64_t plane_bytes, int64_t rows,
-             int64_t row_step, int64_t row_bytes)
+  LinesAhead(const void* first, int64_t planes, int64_t plane_bytes, int64_t rows, int64_t row_step,
+             int64_t row_bytes)
       : first_(static_cast<const char*>(first)),
         planes_(planes),
         plane_bytes_(plane_bytes),

@@ -322,8 +322,7 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
               ahead.ahead(per_call);
               const int64_t rows = std::min(MR, p1 - p0 - i);
               (rows <= MR / 2 ? fn_short : fn)(sg.len, as + (p0 + i) * C, C, 1, bs, NR,
-                                               cb + i * rsc + t * NR, rsc, rows, NR, T(1),
-                                               beta);
+                                               cb + i * rsc + t * NR, rsc, rows, NR, T(1), beta);
             }
           }
         }
@@ -344,11 +343,10 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
         if (og == O && ogp == O)
           std::memcpy(yp, cr, nx * O * sizeof(T));
         else
-          for (int64_t j = 0; j < nx; ++j)
-            std::memcpy(yp + j * O, cr + j * ogp, og * sizeof(T));
+          for (int64_t j = 0; j < nx; ++j) std::memcpy(yp + j * O, cr + j * ogp, og * sizeof(T));
       } else {
-        conv_ops::transpose_by_lines(cr, ogp, y + (n * O + g * og) * P + oy * pl.ow + ox0, P,
-                                     nx, og);
+        conv_ops::transpose_by_lines(cr, ogp, y + (n * O + g * og) * P + oy * pl.ow + ox0, P, nx,
+                                     og);
       }
     }
   };
@@ -357,8 +355,8 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
   // implicit GEMM, even_split; every row phase reads all rows here): each thread copies its
   // image into its own buffer and computes all its items, one hand-off a call.
   if (conv_ops::even_split(pl.n)) {
-    const double image_ns = item_ns * static_cast<double>(per_image) +
-                            0.5 * static_cast<double>(pl.image_px * C);
+    const double image_ns =
+        item_ns * static_cast<double>(per_image) + 0.5 * static_cast<double>(pl.image_px * C);
     parallel_for(pl.n, grain_for(pl.n, image_ns), [&](int64_t b, int64_t e) {
       Buffer<T> xi(static_cast<size_t>(checked_mul(pl.image_px, C, "channels-last input")));
       Buffer<T> cbuf(static_cast<size_t>(cap * rsc));
@@ -385,8 +383,8 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
     parallel_for(items, grain_for(items, item_ns, 16), [&](int64_t b, int64_t e) {
       Buffer<T> cbuf(static_cast<size_t>(cap * rsc));
       for (int64_t it = b; it < e; ++it)
-        run_item(it % per_image, n0 + it / per_image,
-                 xin.get() + it / per_image * pl.image_px * C, cbuf.get());
+        run_item(it % per_image, n0 + it / per_image, xin.get() + it / per_image * pl.image_px * C,
+                 cbuf.get());
     });
   }
 }
