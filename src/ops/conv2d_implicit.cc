@@ -292,11 +292,12 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // core's L2, and split 28 rows 16:12; the stride-2 layer scaled 1.2x from one to two threads.
   // Which thread computes a tile does not change its bits.
   const int64_t units = pl.n * pl.fh, unit_items = pl.groups * blocks;
-  if (even_split(units)) {
+  const int64_t image_elems = checked_mul(pl.image_px, C, "channels-last input");
+  if (even_split(units, image_elems * static_cast<int64_t>(sizeof(T)))) {
     const double unit_ns = item_ns * static_cast<double>(unit_items) +
                            0.5 * static_cast<double>(sh * pl.hq * pl.wrow * C);
     parallel_for(units, grain_for(units, unit_ns), [&](int64_t b, int64_t e) {
-      Buffer<T> xi(static_cast<size_t>(checked_mul(pl.image_px, C, "channels-last input")));
+      Buffer<T> xi(static_cast<size_t>(image_elems));
       Scratch sc = scratch();
       for (int64_t u = b; u < e; ++u) {
         const int64_t n = u / pl.fh, a = u % pl.fh;

@@ -246,9 +246,9 @@ WinogradPlan plan_winograd(const Geometry& g) {
   return pl;
 }
 
-bool even_split(int64_t units) {
+bool even_split(int64_t units, int64_t copy_bytes) {
   const int64_t t = available_threads();
-  return (units + t - 1) / t * t * 8 <= units * 9;
+  return copy_bytes <= kUnitCopyBytes && (units + t - 1) / t * t * 8 <= units * 9;
 }
 
 bool native_nhwc(Algo a) {

@@ -354,11 +354,12 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
   // Whole images per work item where the batch splits evenly over the threads (as conv2d's
   // implicit GEMM, even_split; every row phase reads all rows here): each thread copies its
   // image into its own buffer and computes all its items, one hand-off a call.
-  if (conv_ops::even_split(pl.n)) {
+  const int64_t image_elems = checked_mul(pl.image_px, C, "channels-last input");
+  if (conv_ops::even_split(pl.n, image_elems * static_cast<int64_t>(sizeof(T)))) {
     const double image_ns =
         item_ns * static_cast<double>(per_image) + 0.5 * static_cast<double>(pl.image_px * C);
     parallel_for(pl.n, grain_for(pl.n, image_ns), [&](int64_t b, int64_t e) {
-      Buffer<T> xi(static_cast<size_t>(checked_mul(pl.image_px, C, "channels-last input")));
+      Buffer<T> xi(static_cast<size_t>(image_elems));
       Buffer<T> cbuf(static_cast<size_t>(cap * rsc));
       for (int64_t n = b; n < e; ++n) {
         copy_image(pl, geo, x + n * image_in, xi.get());
