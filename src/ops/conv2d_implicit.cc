@@ -138,9 +138,16 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // panel's NR weight rows are read a block of channels at a time (kPackChannels * taps
   // elements of each), so the rows' lines stay in L1 while every tap of the block is written:
   // tap by tap over whole rows swept a 73 KB panel from L2 9 times (~1 ns an element).
+  // Where whole units are the work items (below), the packing runs on the caller: as a job of
+  // its own (tens of us) right before the units' job, its helper often woke too late, the
+  // pool counted a lost call, and the serial stretch that followed covered the units' job (the
+  // transposed layer's grad_input, K = 1024, ran at its one-thread time on two threads).
+  const int64_t units = pl.n * pl.fh;
+  const int64_t image_elems = checked_mul(pl.image_px, C, "channels-last input");
+  const bool whole = even_split(units, image_elems * static_cast<int64_t>(sizeof(T)));
   Buffer<T> wp(static_cast<size_t>(checked_mul(pl.groups * ogp, K, "packed weights")));
   const int64_t npanels = pl.groups * panels;
-  parallel_for(npanels, grain_for(npanels, 0.5 * static_cast<double>(K * NR)),
+  parallel_for(npanels, whole ? npanels : grain_for(npanels, 0.5 * static_cast<double>(K * NR)),
                [&](int64_t b, int64_t e) {
                  constexpr int64_t kPackChannels = 16;
                  for (int64_t q = b; q < e; ++q) {
@@ -298,9 +305,8 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // threads instead took three hand-offs an image, read half of every A row from the other
   // core's L2, and split 28 rows 16:12; the stride-2 layer scaled 1.2x from one to two threads.
   // Which thread computes a tile does not change its bits.
-  const int64_t units = pl.n * pl.fh, unit_items = pl.groups * blocks;
-  const int64_t image_elems = checked_mul(pl.image_px, C, "channels-last input");
-  if (even_split(units, image_elems * static_cast<int64_t>(sizeof(T)))) {
+  const int64_t unit_items = pl.groups * blocks;
+  if (whole) {
     const double unit_ns = item_ns * static_cast<double>(unit_items) +
                            0.5 * static_cast<double>(sh * pl.hq * pl.wrow * C);
     parallel_for(units, grain_for(units, unit_ns), [&](int64_t b, int64_t e) {
