@@ -206,6 +206,11 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
   const int64_t ogp = round_up(og, NR), panels = ogp / NR, nph = pl.sh * pl.sw;
   const int64_t taps = pl.kh * pl.kw, P = pl.oh * pl.ow;
 
+  // Whole images per work item (below) where they split evenly over the threads; then the
+  // weights are packed on the caller, as in conv2d's implicit GEMM (a short job of its own
+  // right before the images' job can cost that job its helper).
+  const int64_t image_elems = checked_mul(pl.image_px, C, "channels-last input");
+  const bool whole = conv_ops::even_split(pl.n, image_elems * static_cast<int64_t>(sizeof(T)));
   // Weights per phase as [group][panel][k][NR], k = (the phase's tap, channel), zero columns
   // past og; one (phase, group, panel) per work item.
   Buffer<int64_t> wofs(static_cast<size_t>(nph + 1));
@@ -214,7 +219,7 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
     wofs[ph + 1] = wofs[ph] + pl.groups * ogp * (pl.tap0[ph + 1] - pl.tap0[ph]) * cg;
   Buffer<T> wp(static_cast<size_t>(std::max<int64_t>(wofs[nph], 1)));
   const int64_t units = nph * pl.groups * panels;
-  parallel_for(units, grain_for(units, static_cast<double>(taps * cg * NR) / nph),
+  parallel_for(units, whole ? units : grain_for(units, static_cast<double>(taps * cg * NR) / nph),
                [&](int64_t b, int64_t e) {
                  for (int64_t u = b; u < e; ++u) {
                    const int64_t ph = u / (pl.groups * panels), g = u / panels % pl.groups;
@@ -354,8 +359,7 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
   // Whole images per work item where the batch splits evenly over the threads (as conv2d's
   // implicit GEMM, even_split; every row phase reads all rows here): each thread copies its
   // image into its own buffer and computes all its items, one hand-off a call.
-  const int64_t image_elems = checked_mul(pl.image_px, C, "channels-last input");
-  if (conv_ops::even_split(pl.n, image_elems * static_cast<int64_t>(sizeof(T)))) {
+  if (whole) {
     const double image_ns =
         item_ns * static_cast<double>(per_image) + 0.5 * static_cast<double>(pl.image_px * C);
     parallel_for(pl.n, grain_for(pl.n, image_ns), [&](int64_t b, int64_t e) {
