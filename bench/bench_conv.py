@@ -1,14 +1,17 @@
 """conv2d: npfast against PyTorch (CPU), both at the same thread count, in the same run.
 
-Prints, per case, the median times, the ratio torch_time / npfast_time (> 1: npfast faster),
-npfast's GFLOP/s and its fraction of the machine's peak: the FMA throughput of the threads used,
-measured at the start (npfast._bench.limits.peak_flops, the report's probe). Times come from the
-report's harness (npfast._bench.timing).
+Prints, per case, the median times (against torch with one thread: CPU time, which a shared
+machine's other load does not inflate; else wall time), the ratio torch_time / npfast_time
+(> 1: npfast faster), npfast's GFLOP/s and its fraction of the machine's peak: the FMA
+throughput of the threads used, measured at the start (npfast._bench.limits.peak_flops, the
+report's probe, in wall time: on a loaded machine it reads low). Times come from the report's
+harness (npfast._bench.timing).
 
     PYTHONPATH=build/dev/python python bench/bench_conv.py [--quick] [--threads 2]
 """
 
 import argparse
+import time
 
 import numpy as np
 
@@ -17,10 +20,11 @@ from npfast._bench.limits import peak_flops
 from npfast._bench.timing import compare
 
 
-def _interleaved(fa, fb, repeats, min_time):
+def _interleaved(fa, fb, repeats, min_time, clock=time.perf_counter):
     """Median seconds per call of fa and fb, timed in interleaved rounds (npfast._bench.timing)
     for about `min_time` s each, at least 5 and at most `repeats` rounds."""
-    t = compare({"a": fa, "b": fb}, min_time, min_rounds=min(5, repeats), max_rounds=repeats)
+    t = compare({"a": fa, "b": fb}, min_time, min_rounds=min(5, repeats), max_rounds=repeats,
+                clock=clock)
     return t["a"], t["b"]
 
 
@@ -82,6 +86,8 @@ def run(quick=False, threads=2, only=None):
     peak32 = peak_flops(np.float32) / 1e9
     peak64 = peak_flops(np.float64) / 1e9
     repeats, min_time = (10, 0.2) if quick else (50, 1.0)
+    # One thread: CPU time (a shared machine's other load does not inflate it); more: wall time.
+    clock = time.process_time if threads == 1 else time.perf_counter
     rng = np.random.default_rng(0)
     rows = []
 
@@ -111,7 +117,7 @@ def run(quick=False, threads=2, only=None):
                 torch.nn.functional.conv2d(tx, tw, tb, stride, pad, dil, groups)
 
         f_np = lambda: npfast.conv2d(x, w, b, stride, pad, dil, groups, layout=layout)
-        t_np, t_torch = _interleaved(f_np, f_torch, repeats, min_time)
+        t_np, t_torch = _interleaved(f_np, f_torch, repeats, min_time, clock)
         row(name, t_np, t_torch, _flops(xs, ws, stride, pad, groups, dil), dtype)
 
     # Forward + backward of the ResNet layer against autograd.
@@ -134,7 +140,7 @@ def run(quick=False, threads=2, only=None):
         npfast.conv2d(x, w, b, 1, 1)
         npfast.conv2d_backward(gy, x, w, 1, 1)
 
-    t_np, t_torch = _interleaved(fb_np, fb_torch, repeats, min_time)
+    t_np, t_torch = _interleaved(fb_np, fb_torch, repeats, min_time, clock)
     row("fwd+bwd resnet3x3 64->64 56^2 b1", t_np, t_torch,
         3 * _flops((1, 64, 56, 56), (64, 3, 3), 1, 1, 1), np.float32, "torch autograd")
 

@@ -27,6 +27,7 @@
 #include "src/kernels/gemm/gemm.h"
 #include "src/kernels/pack/pack.h"
 #include "src/ops/conv2d_epilogue.h"
+#include "src/ops/conv2d_implicit.h"
 #include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
 
@@ -105,6 +106,10 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // full tiles whose right half is zero columns.
   const bool narrow = uk.fn_narrow && pl.og <= uk.nr / 2;
   const gemm_kernels::UkernelFn<T> ukfn = narrow ? uk.fn_narrow : uk.fn;
+  // A tile of at most MR/2 valid rows (the last of a block or of a row): the half-height
+  // kernel, on all its MR/2 rows (the copy and the C block carry slack rows), the same
+  // per-element arithmetic. 4x4/2 64->128 to 16^2: 280 -> 273 rows an image for 256 pixels.
+  const gemm_kernels::UkernelFn<T> ukfn_short = narrow ? nullptr : uk.fn_short;
   const int MR = uk.mr, NR = narrow ? uk.nr / 2 : uk.nr;
   const int64_t C = pl.c, cg = pl.cg, og = pl.og, K = pl.K, taps = pl.kh * pl.kw;
   const int64_t ogp = round_up(og, NR), panels = ogp / NR;
@@ -129,28 +134,38 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   }
 
   // Weights as [group][panel][k][NR], k = (ky, kx, c), zero columns past og; written in
-  // order, one panel per work item (a serial pack was 4% of a 2-thread ResNet 3x3 layer).
+  // order, one panel per work item (a serial pack was 4% of a 2-thread ResNet 3x3 layer). A
+  // panel's NR weight rows are read a block of channels at a time (kPackChannels * taps
+  // elements of each), so the rows' lines stay in L1 while every tap of the block is written:
+  // tap by tap over whole rows swept a 73 KB panel from L2 9 times (~1 ns an element).
+  // Where whole units are the work items (below), the packing runs on the caller: as a job of
+  // its own (tens of us) right before the units' job, its helper often woke too late, the
+  // pool counted a lost call, and the serial stretch that followed covered the units' job (the
+  // transposed layer's grad_input, K = 1024, ran at its one-thread time on two threads).
+  const int64_t units = pl.n * pl.fh;
+  const int64_t image_elems = checked_mul(pl.image_px, C, "channels-last input");
+  const bool whole = even_split(units, image_elems * static_cast<int64_t>(sizeof(T)));
   Buffer<T> wp(static_cast<size_t>(checked_mul(pl.groups * ogp, K, "packed weights")));
   const int64_t npanels = pl.groups * panels;
-  parallel_for(npanels, grain_for(npanels, 1.0 * static_cast<double>(K * NR)),
+  parallel_for(npanels, whole ? npanels : grain_for(npanels, 0.5 * static_cast<double>(K * NR)),
                [&](int64_t b, int64_t e) {
+                 constexpr int64_t kPackChannels = 16;
                  for (int64_t q = b; q < e; ++q) {
                    const int64_t g = q / panels, o0 = (q % panels) * NR;
                    const int64_t cols = std::min<int64_t>(NR, og - o0);
                    const T* src = w + (g * og + o0) * K;  // rows o, columns (ci, ky, kx)
-                   T* dst = wp.get() + q * K * NR;
-                   for (int64_t t = 0; t < taps; ++t)
-                     for (int64_t ci = 0; ci < cg; ++ci, dst += NR) {
-                       const T* sc = src + ci * taps + t;
-                       for (int64_t j = 0; j < cols; ++j) dst[j] = sc[j * K];
-                       for (int64_t j = cols; j < NR; ++j) dst[j] = T(0);
-                     }
+                   T* panel = wp.get() + q * K * NR;
+                   for (int64_t c0 = 0; c0 < cg; c0 += kPackChannels)
+                     for (int64_t t = 0; t < taps; ++t)
+                       for (int64_t ci = c0; ci < std::min(cg, c0 + kPackChannels); ++ci) {
+                         T* dst = panel + (t * cg + ci) * NR;
+                         const T* sc = src + ci * taps + t;
+                         for (int64_t j = 0; j < cols; ++j) dst[j] = sc[j * K];
+                         for (int64_t j = cols; j < NR; ++j) dst[j] = T(0);
+                       }
                  }
                });
 
-  const int64_t bimg = std::min(pl.n, pl.batch_images);
-  Buffer<T> xin(static_cast<size_t>(checked_mul(
-      checked_mul(bimg, pl.image_px, "channels-last input"), C, "channels-last input")));
   // Work items are blocks of at least kImplicitItemFlops and kImplicitItemPixels of one image, row
   // phase and group (all its column phases): `cap` wide-output pixels, a multiple of MR so that
   // only the last block of a phase computes padding rows (blocks of whole wide rows wasted up to MR
@@ -185,97 +200,162 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
     blocks = (total + cap - 1) / cap;
   }
   const int64_t image_in = C * pl.h * pl.w;
-  const int64_t planes = phases * sh;  // per image, in (a, b, q) order
-  for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
-    const int64_t nimg = std::min(bimg, pl.n - n0);
-    const T* xb = x + n0 * image_in;
-    // Padded row r is row i of plane (a, q) (every column phase b) for r = a + fh*(i*sh + q).
-    auto copy_row = [&](int64_t img, int64_t r, int64_t c0, int64_t c1) {
+  const int64_t planes = phases * sh;        // per image, in (a, b, q) order
+  const int64_t prows = pl.fh * sh * pl.hq;  // padded rows, all planes
+  // NCHW input is copied by blocks of a cache line of channels, each plane read as one stream
+  // (channels_last_block); NHWC by whole rows, a memcpy each.
+  const int64_t copy_channels =
+      pl.p.layout == Layout::nhwc ? C : static_cast<int64_t>(64 / sizeof(T));
+  const int64_t cblocks = (C + copy_channels - 1) / copy_channels;
+  // Padded rows r0, r0 + step, ... < r1 of image xi, channels [c0, c1), into its channels-last
+  // copy d: row i of plane (a, q) (every column phase b) for r = a + fh*(i*sh + q).
+  auto copy_rows = [&](const T* xi, T* d, int64_t r0, int64_t r1, int64_t step, int64_t c0,
+                       int64_t c1) {
+    for (int64_t r = r0; r < r1; r += step) {
       const int64_t a = r % pl.fh, q = r / pl.fh % sh, i = r / pl.fh / sh;
       for (int64_t bc = 0; bc < pl.fw; ++bc) {
         const int64_t plane = (a * pl.fw + bc) * sh + q;
-        T* dst = xin.get() + (img * pl.image_px + plane * pl.plane_px + i * pl.wrow) * C;
-        channels_last_block(pl, xb + img * image_in, r, pl.wrow, dst, bc, pl.fw, c0, c1);
+        channels_last_block(pl, xi, r, pl.wrow, d + (plane * pl.plane_px + i * pl.wrow) * C, bc,
+                            pl.fw, c0, c1);
       }
-    };
-    const int64_t prows = pl.fh * sh * pl.hq;  // padded rows, all planes
-    if (pl.p.layout == Layout::nhwc) {
-      const int64_t all_rows = nimg * prows;
-      parallel_for(all_rows, grain_for(all_rows, 0.5 * static_cast<double>(pl.wrow * C)),
-                   [&](int64_t b, int64_t e) {
-                     for (int64_t r = b; r < e; ++r) copy_row(r / prows, r % prows, 0, C);
-                   });
-    } else {
-      // NCHW: blocks of channels, each plane read as one stream (channels_last_block).
-      constexpr int64_t kCopyChannels = 64 / sizeof(T);  // a cache line of each pixel
-      const int64_t cblocks = (C + kCopyChannels - 1) / kCopyChannels, units = nimg * cblocks;
-      parallel_for(units,
-                   grain_for(units, 0.5 * static_cast<double>(prows * pl.wrow * kCopyChannels)),
-                   [&](int64_t b, int64_t e) {
-                     for (int64_t u = b; u < e; ++u) {
-                       const int64_t c0 = u % cblocks * kCopyChannels;
-                       for (int64_t r = 0; r < prows; ++r)
-                         copy_row(u / cblocks, r, c0, std::min(C, c0 + kCopyChannels));
-                     }
-                   });
     }
-    for (int64_t img = 0; img < nimg; ++img)
-      for (int64_t plane = 0; plane < planes; ++plane) {
-        T* dst = xin.get() + (img * pl.image_px + plane * pl.plane_px) * C;
-        std::fill(dst + pl.hq * pl.wrow * C, dst + pl.plane_px * C, T(0));
-      }
-    // Items: (image, row phase a, group, block), each over all fw column phases of its rows.
-    const int64_t items = nimg * pl.fh * pl.groups * blocks;
-    const double item_ns =
-        pixel_flops * static_cast<double>(cap) * static_cast<double>(pl.fw) * kNsPerFlop;
-    parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
-      Buffer<T> cbuf(static_cast<size_t>(pl.fw * cap * ogp));
-      Buffer<T> tmp;
-      if (pl.fw > 1) tmp = Buffer<T>(static_cast<size_t>(og * pl.ow));
-      Buffer<const T*> cbs(static_cast<size_t>(pl.fw));
-      for (int64_t it = b; it < e; ++it) {
-        const int64_t blk = it % blocks;
-        int64_t rest = it / blocks;
-        const int64_t g = rest % pl.groups;
-        rest /= pl.groups;
-        const int64_t a = rest % pl.fh, n = rest / pl.fh;
-        const int64_t r0 = blk * rows_per_item, r1 = std::min(pl.oh2, r0 + rows_per_item);
-        const int64_t p0 = blk * cap, p1 = std::min(total, p0 + cap), np = round_up(p1 - p0, MR);
-        for (int64_t bc = 0; bc < pl.fw; ++bc) {
-          const int64_t ph = a * pl.fw + bc;
-          const T* ab = xin.get() + (n * pl.image_px + ph * sh * pl.plane_px) * C + g * cg;
-          T* cb = cbuf.get() + bc * cap * ogp;
-          for (int64_t t = 0; t < panels; ++t) {
-            const T* bp = wp.get() + (g * panels + t) * K * NR;
-            for (int64_t s = 0; s < nseg; ++s) {
-              const T* as = ab + sg[s].a_off;
-              const T* bs = bp + sg[s].k0 * NR;
-              const T beta = s == 0 ? T(0) : T(1);
-              if (by_rows) {
-                for (int64_t r = r0; r < r1; ++r)
-                  for (int64_t q = 0; q < row_tiles; ++q)
-                    ukfn(sg[s].len, as + (r * pl.wpad + q * MR) * rs, rs, 1, bs, NR,
-                         cb + ((r - r0) * cpitch + q * MR) * ogp + t * NR, ogp, MR, NR, T(1), beta);
-              } else {
-                for (int64_t i = 0; i < np; i += MR)
-                  ukfn(sg[s].len, as + (p0 + i) * rs, rs, 1, bs, NR, cb + i * ogp + t * NR, ogp, MR,
-                       NR, T(1), beta);
-              }
-            }
+  };
+  auto zero_slack = [&](T* d) {
+    for (int64_t plane = 0; plane < planes; ++plane)
+      std::fill(d + (plane * pl.plane_px + pl.hq * pl.wrow) * C, d + (plane + 1) * pl.plane_px * C,
+                T(0));
+  };
+  // Item `it` of image n (row phase a, group g, block blk: (a, g, blk) in row-major order), over
+  // all fw column phases of its rows, from the image's channels-last copy xi. cbuf (fw * cap *
+  // ogp), tmp (og * ow where fw > 1) and cbs (fw) are the caller's scratch.
+  const int64_t per_image = pl.fh * pl.groups * blocks;
+  auto run_item = [&](int64_t it, int64_t n, const T* xi, T* cbuf, T* tmp, const T** cbs) {
+    const int64_t blk = it % blocks, g = it / blocks % pl.groups, a = it / blocks / pl.groups;
+    const int64_t r0 = blk * rows_per_item, r1 = std::min(pl.oh2, r0 + rows_per_item);
+    const int64_t p0 = blk * cap, p1 = std::min(total, p0 + cap), np = round_up(p1 - p0, MR);
+    // NCHW output lines asked for during the products (LinesAhead). Stride 2 64->128 @56 N=8
+    // f32, one thread: 7.1-7.7 ms -> 6.8-7.1 ms with the output kept in L2 (a test), 7.4 ->
+    // 6.75 ms with these prefetches.
+    const int64_t i0 = by_rows ? r0 : p0 / pl.wpad;
+    const int64_t i1 = std::min(by_rows ? r1 : (p1 + pl.wpad - 1) / pl.wpad,
+                                (pl.oh - a + pl.fh - 1) / pl.fh);  // rows with oy < oh
+    const bool nchw = pl.p.layout == Layout::nchw;
+    LinesAhead ahead(y + (n * pl.o + g * og) * pl.P + (a + pl.fh * i0) * pl.ow, nchw ? og : 0,
+                     pl.P * static_cast<int64_t>(sizeof(T)), std::max<int64_t>(i1 - i0, 0),
+                     pl.fh * pl.ow * static_cast<int64_t>(sizeof(T)),
+                     pl.ow * static_cast<int64_t>(sizeof(T)));
+    const int64_t calls = pl.fw * panels * nseg * (by_rows ? (r1 - r0) * row_tiles : np / MR);
+    const int64_t per_call = (ahead.lines() + calls - 1) / std::max<int64_t>(calls, 1);
+    for (int64_t bc = 0; bc < pl.fw; ++bc) {
+      const T* ab = xi + (a * pl.fw + bc) * sh * pl.plane_px * C + g * cg;
+      T* cb = cbuf + bc * cap * ogp;
+      for (int64_t t = 0; t < panels; ++t) {
+        const T* bp = wp.get() + (g * panels + t) * K * NR;
+        for (int64_t s = 0; s < nseg; ++s) {
+          const T* as = ab + sg[s].a_off;
+          const T* bs = bp + sg[s].k0 * NR;
+          const T beta = s == 0 ? T(0) : T(1);
+          // A tile of `rows` valid rows at A row a and C row c.
+          const auto tile = [&](int64_t rows, const T* a, T* c) {
+            ahead.ahead(per_call);
+            if (ukfn_short && rows <= MR / 2)
+              ukfn_short(sg[s].len, a, rs, 1, bs, NR, c, ogp, MR / 2, NR, T(1), beta);
+            else
+              ukfn(sg[s].len, a, rs, 1, bs, NR, c, ogp, MR, NR, T(1), beta);
+          };
+          if (by_rows) {
+            for (int64_t r = r0; r < r1; ++r)
+              for (int64_t q = 0; q < row_tiles; ++q)
+                tile(pl.ow2 - q * MR, as + (r * pl.wpad + q * MR) * rs,
+                     cb + ((r - r0) * cpitch + q * MR) * ogp + t * NR);
+          } else {
+            for (int64_t i = 0; i < np; i += MR)
+              tile(p1 - p0 - i, as + (p0 + i) * rs, cb + i * ogp + t * NR);
           }
         }
-        if (by_rows) {
-          for (int64_t r = r0; r < r1; ++r) {
-            for (int64_t bc = 0; bc < pl.fw; ++bc)
-              cbs[bc] = cbuf.get() + (bc * cap + (r - r0) * cpitch) * ogp;
-            store_pixels(pl, cbs.get(), ogp, n0 + n, g, a, r * pl.wpad, (r + 1) * pl.wpad, bias,
-                         relu, y, tmp.get());
-          }
-        } else {
-          for (int64_t bc = 0; bc < pl.fw; ++bc) cbs[bc] = cbuf.get() + bc * cap * ogp;
-          store_pixels(pl, cbs.get(), ogp, n0 + n, g, a, p0, p1, bias, relu, y, tmp.get());
-        }
       }
+    }
+    if (by_rows) {
+      for (int64_t r = r0; r < r1; ++r) {
+        for (int64_t bc = 0; bc < pl.fw; ++bc)
+          cbs[bc] = cbuf + (bc * cap + (r - r0) * cpitch) * ogp;
+        store_pixels(pl, cbs, ogp, n, g, a, r * pl.wpad, (r + 1) * pl.wpad, bias, relu, y, tmp);
+      }
+    } else {
+      for (int64_t bc = 0; bc < pl.fw; ++bc) cbs[bc] = cbuf + bc * cap * ogp;
+      store_pixels(pl, cbs, ogp, n, g, a, p0, p1, bias, relu, y, tmp);
+    }
+  };
+  struct Scratch {
+    Buffer<T> cbuf, tmp;
+    Buffer<const T*> cbs;
+  };
+  auto scratch = [&] {
+    return Scratch{Buffer<T>(static_cast<size_t>(pl.fw * cap * ogp)),
+                   pl.fw > 1 ? Buffer<T>(static_cast<size_t>(og * pl.ow)) : Buffer<T>(),
+                   Buffer<const T*>(static_cast<size_t>(pl.fw))};
+  };
+  const double item_ns =
+      pixel_flops * static_cast<double>(cap) * static_cast<double>(pl.fw) * kNsPerFlop;
+
+  // Whole (image, row phase) units per work item where they split evenly enough over the
+  // threads (even_split): each thread copies the padded rows of its unit (a row phase a reads
+  // only the rows a + fh*i) into its own buffer, in its own L2, and computes all of the unit's
+  // items. Splitting each image's copy (by channel blocks) and its items (by rows) over the
+  // threads instead took three hand-offs an image, read half of every A row from the other
+  // core's L2, and split 28 rows 16:12; the stride-2 layer scaled 1.2x from one to two threads.
+  // Which thread computes a tile does not change its bits.
+  const int64_t unit_items = pl.groups * blocks;
+  if (whole) {
+    const double unit_ns = item_ns * static_cast<double>(unit_items) +
+                           0.5 * static_cast<double>(sh * pl.hq * pl.wrow * C);
+    parallel_for(units, grain_for(units, unit_ns), [&](int64_t b, int64_t e) {
+      Buffer<T> xi(static_cast<size_t>(image_elems));
+      Scratch sc = scratch();
+      for (int64_t u = b; u < e; ++u) {
+        const int64_t n = u / pl.fh, a = u % pl.fh;
+        for (int64_t c0 = 0; c0 < C; c0 += copy_channels)
+          copy_rows(x + n * image_in, xi.get(), a, prows, pl.fh, c0,
+                    std::min(C, c0 + copy_channels));
+        zero_slack(xi.get());
+        for (int64_t it = a * unit_items; it < (a + 1) * unit_items; ++it)
+          run_item(it, n, xi.get(), sc.cbuf.get(), sc.tmp.get(), sc.cbs.get());
+      }
+    });
+    return;
+  }
+
+  // Otherwise batches of images, each copied and then computed by all threads.
+  const int64_t bimg = std::min(pl.n, pl.batch_images);
+  Buffer<T> xin(static_cast<size_t>(checked_mul(
+      checked_mul(bimg, pl.image_px, "channels-last input"), C, "channels-last input")));
+  for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
+    const int64_t nimg = std::min(bimg, pl.n - n0);
+    auto img_copy = [&](int64_t img) { return xin.get() + img * pl.image_px * C; };
+    // Units: (image, row) for NHWC, (image, channel block) for NCHW.
+    const int64_t per_img = cblocks == 1 ? prows : cblocks, copies = nimg * per_img;
+    const double copy_ns = 0.5 * static_cast<double>(prows * pl.wrow * copy_channels) /
+                           static_cast<double>(per_img / cblocks);
+    parallel_for(copies, grain_for(copies, copy_ns), [&](int64_t b, int64_t e) {
+      for (int64_t u = b; u < e; ++u) {
+        const int64_t img = u / per_img, v = u % per_img;
+        const T* xi = x + (n0 + img) * image_in;
+        if (cblocks == 1)
+          copy_rows(xi, img_copy(img), v, v + 1, 1, 0, C);
+        else
+          copy_rows(xi, img_copy(img), 0, prows, 1, v * copy_channels,
+                    std::min(C, (v + 1) * copy_channels));
+      }
+    });
+    for (int64_t img = 0; img < nimg; ++img) zero_slack(img_copy(img));
+    // One chunk an item where the grain allows (16 a thread): a batch is often one image of
+    // 10-14 items, and chunks of two split them 3:2.
+    const int64_t items = nimg * per_image;
+    parallel_for(items, grain_for(items, item_ns, 16), [&](int64_t b, int64_t e) {
+      Scratch sc = scratch();
+      for (int64_t it = b; it < e; ++it)
+        run_item(it % per_image, n0 + it / per_image, img_copy(it / per_image), sc.cbuf.get(),
+                 sc.tmp.get(), sc.cbs.get());
     });
   }
 }

@@ -7,6 +7,7 @@
 
 #include "npfast/dispatch.hpp"
 #include "npfast/error.hpp"
+#include "npfast/threads.hpp"
 #include "src/kernels/conv/conv.h"
 #include "src/ops/conv2d_plan.h"
 
@@ -243,6 +244,11 @@ WinogradPlan plan_winograd(const Geometry& g) {
   pl.batch_images =
       batch_images(g, checked_mul((g.oh + 1) / 2 * 2 + 2, (g.ow + 1) / 2 * 2 + 2, "workspace"));
   return pl;
+}
+
+bool even_split(int64_t units, int64_t copy_bytes) {
+  const int64_t t = available_threads();
+  return copy_bytes <= kUnitCopyBytes && (units + t - 1) / t * t * 8 <= units * 9;
 }
 
 bool native_nhwc(Algo a) {

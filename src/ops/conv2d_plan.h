@@ -21,6 +21,14 @@ constexpr double kNsPerFlop = 0.03;
 // enough that two threads split a 56^2 layer evenly.
 constexpr double kImplicitItemFlops = 4.0e6;
 constexpr int64_t kImplicitItemPixels = 96;
+// Whether `units` equal work units (images, or an image's row phases) split over
+// available_threads() within 1/8 of an even share, and a unit's copy (`copy_bytes`, one
+// buffer per thread) is at most kUnitCopyBytes: then the implicit-GEMM passes
+// (conv2d_implicit.cc, conv_transpose2d_phase.cc) give each thread whole units, each copied
+// into the thread's own buffer (in its own L2), rather than sharing every image's copy and
+// items among the threads. Only decides who computes what, never the bits.
+constexpr int64_t kUnitCopyBytes = int64_t{8} << 20;
+bool even_split(int64_t units, int64_t copy_bytes);
 
 enum class Algo : int {
   depthwise = 0,

@@ -21,6 +21,7 @@
 #include "npfast/error.hpp"
 #include "npfast/threads.hpp"
 #include "src/kernels/gemm/gemm.h"
+#include "src/ops/conv2d_implicit.h"
 #include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
 
@@ -205,6 +206,11 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
   const int64_t ogp = round_up(og, NR), panels = ogp / NR, nph = pl.sh * pl.sw;
   const int64_t taps = pl.kh * pl.kw, P = pl.oh * pl.ow;
 
+  // Whole images per work item (below) where they split evenly over the threads; then the
+  // weights are packed on the caller, as in conv2d's implicit GEMM (a short job of its own
+  // right before the images' job can cost that job its helper).
+  const int64_t image_elems = checked_mul(pl.image_px, C, "channels-last input");
+  const bool whole = conv_ops::even_split(pl.n, image_elems * static_cast<int64_t>(sizeof(T)));
   // Weights per phase as [group][panel][k][NR], k = (the phase's tap, channel), zero columns
   // past og; one (phase, group, panel) per work item.
   Buffer<int64_t> wofs(static_cast<size_t>(nph + 1));
@@ -213,7 +219,7 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
     wofs[ph + 1] = wofs[ph] + pl.groups * ogp * (pl.tap0[ph + 1] - pl.tap0[ph]) * cg;
   Buffer<T> wp(static_cast<size_t>(std::max<int64_t>(wofs[nph], 1)));
   const int64_t units = nph * pl.groups * panels;
-  parallel_for(units, grain_for(units, static_cast<double>(taps * cg * NR) / nph),
+  parallel_for(units, whole ? units : grain_for(units, static_cast<double>(taps * cg * NR) / nph),
                [&](int64_t b, int64_t e) {
                  for (int64_t u = b; u < e; ++u) {
                    const int64_t ph = u / (pl.groups * panels), g = u / panels % pl.groups;
@@ -253,13 +259,124 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
     blocks = (total + cap - 1) / cap;
   }
   const int64_t image_in = C * pl.h * pl.w;
+  const conv_ops::Geometry geo = copy_geometry(pl);
+  const double item_ns = pixel_flops * static_cast<double>(cap) * kNsPerFlop;
+  // C block rows [pixel][column phase][ogp] (row stride rsc for one phase's tiles), so that
+  // the output columns of a row, ox = sw*l + rw, are consecutive rows: stored by one
+  // transpose (NCHW) or copy (NHWC) with no interleaving pass. With a bias the rows start
+  // as the bias and every product adds to them (no bias pass over the output afterwards:
+  // with it, the stores took a fifth more).
+  const int64_t rsc = pl.sw * ogp;
+  // Item `it` of image n ((row phase, group, block) in row-major order) from the image's
+  // channels-last copy xi, with cbuf (cap * rsc) the caller's scratch.
+  const int64_t per_image = pl.sh * pl.groups * blocks;
+  auto run_item = [&](int64_t it, int64_t n, const T* xi, T* cbuf) {
+    const int64_t blk = it % blocks, g = it / blocks % pl.groups, rh = it / blocks / pl.groups;
+    const int64_t ohr = pl.ph_oh[rh * pl.sw];
+    int64_t r0 = 0, r1 = 0, p0 = 0, p1 = 0;
+    if (by_rows) {
+      r0 = blk * rows_per_item, r1 = std::min(ohr, r0 + rows_per_item);
+      if (r0 >= r1) return;
+    } else {
+      p0 = blk * cap, p1 = std::min(ohr * pl.wpad, p0 + cap);
+      if (p0 >= p1) return;
+    }
+    const T* ab = xi + g * cg;
+    const T* bg = bias ? bias + g * og : nullptr;
+    // Output rows oy = sh*m + rh, m in [m0, m1); NCHW lines asked for during the products
+    // (conv_ops::LinesAhead).
+    const int64_t m0 = by_rows ? r0 : p0 / pl.wpad;
+    const int64_t m1 = by_rows ? r1 : std::min(ohr, (p1 + pl.wpad - 1) / pl.wpad);
+    const int64_t esz = static_cast<int64_t>(sizeof(T));
+    conv_ops::LinesAhead ahead(y + (n * O + g * og) * P + (pl.sh * m0 + rh) * pl.ow,
+                               pl.layout == Layout::nchw ? og : 0, P * esz, m1 - m0,
+                               pl.sh * pl.ow * esz, pl.ow * esz);
+    int64_t calls = 0;
+    for (int64_t rw = 0; rw < pl.sw; ++rw)
+      calls += pl.seg0[rh * pl.sw + rw + 1] - pl.seg0[rh * pl.sw + rw];
+    calls *= panels * (by_rows ? (r1 - r0) * row_tiles : (p1 - p0 + MR - 1) / MR);
+    const int64_t per_call = (ahead.lines() + calls - 1) / std::max<int64_t>(calls, 1);
+    for (int64_t rw = 0; rw < pl.sw; ++rw) {
+      const int64_t ph = rh * pl.sw + rw, nt = pl.tap0[ph + 1] - pl.tap0[ph];
+      T* cb = cbuf + rw * ogp;
+      const bool no_taps = pl.seg0[ph] == pl.seg0[ph + 1];
+      if (bg || no_taps)
+        for (int64_t q = 0; q < cap; ++q) {
+          if (bg)
+            std::copy(bg, bg + og, cb + q * rsc);
+          else
+            std::fill(cb + q * rsc, cb + q * rsc + og, T(0));
+        }
+      if (no_taps) continue;
+      for (int64_t t = 0; t < panels; ++t) {
+        const T* bp = wp.get() + wofs[ph] + (g * panels + t) * nt * cg * NR;
+        for (int64_t s = pl.seg0[ph]; s < pl.seg0[ph + 1]; ++s) {
+          const Segment& sg = pl.segs[s];
+          const T* as = ab + sg.a_off;
+          const T* bs = bp + sg.k0 * NR;
+          const T beta = s == pl.seg0[ph] && !bg ? T(0) : T(1);
+          if (by_rows) {
+            for (int64_t r = r0; r < r1; ++r)
+              for (int64_t q = 0; q < row_tiles; ++q) {
+                ahead.ahead(per_call);
+                fn(sg.len, as + (r * pl.wpad + q * MR) * C, C, 1, bs, NR,
+                   cb + ((r - r0) * cpitch + q * MR) * rsc + t * NR, rsc, MR, NR, T(1), beta);
+              }
+          } else {
+            for (int64_t i = 0; i < p1 - p0; i += MR) {
+              ahead.ahead(per_call);
+              const int64_t rows = std::min(MR, p1 - p0 - i);
+              (rows <= MR / 2 ? fn_short : fn)(sg.len, as + (p0 + i) * C, C, 1, bs, NR,
+                                               cb + i * rsc + t * NR, rsc, rows, NR, T(1), beta);
+            }
+          }
+        }
+      }
+    }
+    // Store output rows oy = sh*m + rh: column ox = sw*l + rw is C row
+    // (base(m) + l) * sw + rw = base(m) * sw + ox.
+    for (int64_t m = m0; m < m1; ++m) {
+      const int64_t base = by_rows ? (m - r0) * cpitch : m * pl.wpad - p0;
+      const int64_t j0 = by_rows ? 0 : std::max<int64_t>(p0 - m * pl.wpad, 0);
+      const int64_t j1 = by_rows ? owm : std::min(p1 - m * pl.wpad, owm);
+      const int64_t oy = pl.sh * m + rh, ox0 = pl.sw * j0, ox1 = std::min(pl.ow, pl.sw * j1);
+      const int64_t nx = ox1 - ox0;
+      if (nx <= 0) continue;
+      const T* cr = cbuf + (base * pl.sw + ox0) * ogp;
+      if (pl.layout == Layout::nhwc) {
+        T* yp = y + ((n * pl.oh + oy) * pl.ow + ox0) * O + g * og;
+        if (og == O && ogp == O)
+          std::memcpy(yp, cr, nx * O * sizeof(T));
+        else
+          for (int64_t j = 0; j < nx; ++j) std::memcpy(yp + j * O, cr + j * ogp, og * sizeof(T));
+      } else {
+        conv_ops::transpose_by_lines(cr, ogp, y + (n * O + g * og) * P + oy * pl.ow + ox0, P, nx,
+                                     og);
+      }
+    }
+  };
+
+  // Whole images per work item where the batch splits evenly over the threads (as conv2d's
+  // implicit GEMM, even_split; every row phase reads all rows here): each thread copies its
+  // image into its own buffer and computes all its items, one hand-off a call.
+  if (whole) {
+    const double image_ns =
+        item_ns * static_cast<double>(per_image) + 0.5 * static_cast<double>(pl.image_px * C);
+    parallel_for(pl.n, grain_for(pl.n, image_ns), [&](int64_t b, int64_t e) {
+      Buffer<T> xi(static_cast<size_t>(image_elems));
+      Buffer<T> cbuf(static_cast<size_t>(cap * rsc));
+      for (int64_t n = b; n < e; ++n) {
+        copy_image(pl, geo, x + n * image_in, xi.get());
+        for (int64_t it = 0; it < per_image; ++it) run_item(it, n, xi.get(), cbuf.get());
+      }
+    });
+    return;
+  }
   const int64_t bimg = std::clamp<int64_t>(
       kBatchBytes / std::max<int64_t>(pl.image_px * C * static_cast<int64_t>(sizeof(T)), 1), 1,
       std::max<int64_t>(pl.n, 1));
   Buffer<T> xin(static_cast<size_t>(checked_mul(
       checked_mul(bimg, pl.image_px, "channels-last input"), C, "channels-last input")));
-  const conv_ops::Geometry geo = copy_geometry(pl);
-  const double item_ns = pixel_flops * static_cast<double>(cap) * kNsPerFlop;
   for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
     const int64_t nimg = std::min(bimg, pl.n - n0);
     parallel_for(nimg, grain_for(nimg, 0.5 * static_cast<double>(pl.image_px * C)),
@@ -267,90 +384,12 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
                    for (int64_t i = b; i < e; ++i)
                      copy_image(pl, geo, x + (n0 + i) * image_in, xin.get() + i * pl.image_px * C);
                  });
-    const int64_t items = nimg * pl.sh * pl.groups * blocks;
-    parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
-      // C block rows [pixel][column phase][ogp] (row stride rsc for one phase's tiles), so that
-      // the output columns of a row, ox = sw*l + rw, are consecutive rows: stored by one
-      // transpose (NCHW) or copy (NHWC) with no interleaving pass. With a bias the rows start
-      // as the bias and every product adds to them (no bias pass over the output afterwards:
-      // with it, the stores took a fifth more).
-      const int64_t rsc = pl.sw * ogp;
+    const int64_t items = nimg * per_image;
+    parallel_for(items, grain_for(items, item_ns, 16), [&](int64_t b, int64_t e) {
       Buffer<T> cbuf(static_cast<size_t>(cap * rsc));
-      for (int64_t it = b; it < e; ++it) {
-        const int64_t blk = it % blocks, g = it / blocks % pl.groups;
-        const int64_t rh = it / blocks / pl.groups % pl.sh, img = it / blocks / pl.groups / pl.sh;
-        const int64_t ohr = pl.ph_oh[rh * pl.sw];
-        int64_t r0 = 0, r1 = 0, p0 = 0, p1 = 0;
-        if (by_rows) {
-          r0 = blk * rows_per_item, r1 = std::min(ohr, r0 + rows_per_item);
-          if (r0 >= r1) continue;
-        } else {
-          p0 = blk * cap, p1 = std::min(ohr * pl.wpad, p0 + cap);
-          if (p0 >= p1) continue;
-        }
-        const T* ab = xin.get() + img * pl.image_px * C + g * cg;
-        const T* bg = bias ? bias + g * og : nullptr;
-        for (int64_t rw = 0; rw < pl.sw; ++rw) {
-          const int64_t ph = rh * pl.sw + rw, nt = pl.tap0[ph + 1] - pl.tap0[ph];
-          T* cb = cbuf.get() + rw * ogp;
-          const bool no_taps = pl.seg0[ph] == pl.seg0[ph + 1];
-          if (bg || no_taps)
-            for (int64_t q = 0; q < cap; ++q) {
-              if (bg)
-                std::copy(bg, bg + og, cb + q * rsc);
-              else
-                std::fill(cb + q * rsc, cb + q * rsc + og, T(0));
-            }
-          if (no_taps) continue;
-          for (int64_t t = 0; t < panels; ++t) {
-            const T* bp = wp.get() + wofs[ph] + (g * panels + t) * nt * cg * NR;
-            for (int64_t s = pl.seg0[ph]; s < pl.seg0[ph + 1]; ++s) {
-              const Segment& sg = pl.segs[s];
-              const T* as = ab + sg.a_off;
-              const T* bs = bp + sg.k0 * NR;
-              const T beta = s == pl.seg0[ph] && !bg ? T(0) : T(1);
-              if (by_rows) {
-                for (int64_t r = r0; r < r1; ++r)
-                  for (int64_t q = 0; q < row_tiles; ++q)
-                    fn(sg.len, as + (r * pl.wpad + q * MR) * C, C, 1, bs, NR,
-                       cb + ((r - r0) * cpitch + q * MR) * rsc + t * NR, rsc, MR, NR, T(1), beta);
-              } else {
-                for (int64_t i = 0; i < p1 - p0; i += MR) {
-                  const int64_t rows = std::min(MR, p1 - p0 - i);
-                  (rows <= MR / 2 ? fn_short : fn)(sg.len, as + (p0 + i) * C, C, 1, bs, NR,
-                                                   cb + i * rsc + t * NR, rsc, rows, NR, T(1),
-                                                   beta);
-                }
-              }
-            }
-          }
-        }
-        // Store output rows oy = sh*m + rh: column ox = sw*l + rw is C row
-        // (base(m) + l) * sw + rw = base(m) * sw + ox.
-        const int64_t m0 = by_rows ? r0 : p0 / pl.wpad;
-        const int64_t m1 = by_rows ? r1 : std::min(ohr, (p1 + pl.wpad - 1) / pl.wpad);
-        const int64_t n = n0 + img;
-        for (int64_t m = m0; m < m1; ++m) {
-          const int64_t base = by_rows ? (m - r0) * cpitch : m * pl.wpad - p0;
-          const int64_t j0 = by_rows ? 0 : std::max<int64_t>(p0 - m * pl.wpad, 0);
-          const int64_t j1 = by_rows ? owm : std::min(p1 - m * pl.wpad, owm);
-          const int64_t oy = pl.sh * m + rh, ox0 = pl.sw * j0, ox1 = std::min(pl.ow, pl.sw * j1);
-          const int64_t nx = ox1 - ox0;
-          if (nx <= 0) continue;
-          const T* cr = cbuf.get() + (base * pl.sw + ox0) * ogp;
-          if (pl.layout == Layout::nhwc) {
-            T* yp = y + ((n * pl.oh + oy) * pl.ow + ox0) * O + g * og;
-            if (og == O && ogp == O)
-              std::memcpy(yp, cr, nx * O * sizeof(T));
-            else
-              for (int64_t j = 0; j < nx; ++j)
-                std::memcpy(yp + j * O, cr + j * ogp, og * sizeof(T));
-          } else {
-            conv_ops::transpose_by_lines(cr, ogp, y + (n * O + g * og) * P + oy * pl.ow + ox0, P,
-                                         nx, og);
-          }
-        }
-      }
+      for (int64_t it = b; it < e; ++it)
+        run_item(it % per_image, n0 + it / per_image, xin.get() + it / per_image * pl.image_px * C,
+                 cbuf.get());
     });
   }
 }

@@ -269,7 +269,12 @@ def test_threads_bitwise_identical(threads):
               (2, 16, 40, 40, 16, 3, 3, 1, 1, 1, 16), (2, 32, 20, 20, 24, 1, 1, 1, 0, 1, 1),
               (1, 8, 21, 21, 8, 3, 3, 2, 1, 1, 1), (2, 8, 9, 9, 6, 3, 3, 1, 1, 1, 1),
               (2, 24, 20, 21, 20, 3, 2, 1, 1, 1, 1),     # implicit GEMM
-              (1, 40, 61, 59, 36, 3, 3, 1, 1, 1, 1)]     # Winograd, several tile blocks
+              (1, 40, 61, 59, 36, 3, 3, 1, 1, 1, 1),     # Winograd, several tile blocks
+              # implicit GEMM, stride 2 and dilation: whole (image, row phase) units per item
+              # where they split evenly over the threads (4 images; 3 x 2 phases), batches
+              # shared by all threads where not (3 images; 1 x 3 phases)
+              (3, 16, 23, 22, 40, 3, 3, 2, 1, 1, 1), (4, 16, 23, 22, 40, 3, 3, 2, 1, 1, 1),
+              (3, 16, 20, 21, 16, 3, 3, 1, 2, 2, 1), (1, 16, 30, 31, 16, 3, 3, 1, 3, 3, 1)]
     for case in shapes:
         x, w, b, kw = make(case, np.float32, rng)
         gy = rng.standard_normal(npfast.conv2d(x, w, b, **kw).shape).astype(np.float32)

@@ -1,0 +1,47 @@
+// Helpers shared by the implicit-GEMM passes (conv2d_implicit.cc, conv_transpose2d_phase.cc).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+namespace npfast {
+namespace conv_ops {
+
+// An item of an implicit-GEMM pass stores its NCHW output rows at its end, a few pixels into
+// each of og planes: lines seldom still cached (the stride-2 64->128 layer writes 3.2 MB), and
+// a core has only a few such write misses in flight (they took ~10% of that layer). The item
+// asks for them during its products instead, a few per microkernel call (ahead), so they
+// arrive while the tiles compute: the cache lines of `rows` output rows (row_bytes each,
+// row_step apart) in `planes` planes (plane_bytes apart) from `first`.
+class LinesAhead {
+ public:
+  LinesAhead(const void* first, int64_t planes, int64_t plane_bytes, int64_t rows, int64_t row_step,
+             int64_t row_bytes)
+      : first_(static_cast<const char*>(first)),
+        planes_(planes),
+        plane_bytes_(plane_bytes),
+        rows_(planes > 0 ? rows : 0),
+        row_step_(row_step),
+        row_bytes_(row_bytes) {}
+  void ahead(int64_t count) {
+    for (; count > 0 && r_ < rows_; --count) {
+      // The row's lines from its first byte, the last one by its last byte (any alignment).
+      __builtin_prefetch(
+          first_ + o_ * plane_bytes_ + r_ * row_step_ + std::min(off_, row_bytes_ - 1), 1, 1);
+      if ((off_ += 64) < row_bytes_ + 63) continue;
+      off_ = 0;
+      if (++o_ < planes_) continue;
+      o_ = 0;
+      ++r_;
+    }
+  }
+  int64_t lines() const { return planes_ * rows_ * ((row_bytes_ + 63) / 64 + 1); }
+
+ private:
+  const char* first_;
+  int64_t planes_, plane_bytes_, rows_, row_step_, row_bytes_;
+  int64_t r_ = 0, o_ = 0, off_ = 0;
+};
+
+}  // namespace conv_ops
+}  // namespace npfast
