@@ -167,7 +167,7 @@ class Pool {
     const double alone_ns =
         static_cast<double>(own_ns) * static_cast<double>(chunks_) / static_cast<double>(own);
     const double total = static_cast<double>(total_ns);
-    if (total > 1.15 * alone_ns + 5000.0) {
+    if (total > 1.15 * alone_ns + kLossSlackNs) {
       const double pay_back = (total - alone_ns) / kProbeCost;
       serial_ns_ = std::min(std::max(2.0 * serial_ns_, pay_back), kMaxSerialNs);
       serial_until_ = Clock::now() + std::chrono::nanoseconds(static_cast<int64_t>(serial_ns_));
@@ -239,6 +239,14 @@ class Pool {
   static constexpr uint64_t kStop = ~uint64_t{0};
   static constexpr double kMaxSerialNs = 50e6;
   static constexpr double kProbeCost = 0.15;
+  // A helper woken from sleep joins 20-45 us late on this project's VMs and runs its first
+  // chunk slowly on a core that was idle: a short job (a padding copy of 2 x 25 us) then takes
+  // up to 70 us against 54 us alone. That is wake-up cost, not a busy core, and with a few
+  // microseconds of slack it was judged a loss: the stretch then kept the call's long job
+  // (a 1.5 ms convolution) on one thread, the helper fell asleep again, and the next call's
+  // short job lost again, so a quiet 2-core machine stayed serial indefinitely. A helper
+  // preempted inside a chunk costs milliseconds (a scheduler slice), far above this slack.
+  static constexpr double kLossSlackNs = 50e3;
 
   std::mutex run_mu_;  // one job at a time
   std::vector<std::thread> threads_;
