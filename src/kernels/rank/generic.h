@@ -251,6 +251,37 @@ bool fold_line(const T* __restrict in, T* __restrict out, int64_t n, int64_t k) 
   return noted_finite<T>(seen, kFoldRegs, tail);
 }
 
+// One chunk of kFoldRegs registers of columns from c0, folded across k rows into out + c0;
+// notes rows [check_from, k) into seen.
+template <class T, bool Min>
+inline void fold_chunk(const T* const* in, T* __restrict out, int64_t k, int64_t c0,
+                       int64_t check_from, typename Reg<T>::type* seen) {
+  using R = typename Reg<T>::type;
+  constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T));
+  R acc[kFoldRegs];
+#pragma GCC unroll 4
+  for (int u = 0; u < kFoldRegs; ++u) {
+    acc[u] = load_reg(in[0] + c0 + u * L);
+    if (check_from == 0) note<T>(seen[u], acc[u]);
+  }
+  for (int64_t r = 1; r < k; ++r) {
+    const T* x = in[r] + c0;
+    if (r >= check_from) {
+#pragma GCC unroll 4
+      for (int u = 0; u < kFoldRegs; ++u) {
+        const R y = load_reg(x + u * L);
+        note<T>(seen[u], y);
+        acc[u] = later_reg<T, Min>(acc[u], y);
+      }
+    } else {
+#pragma GCC unroll 4
+      for (int u = 0; u < kFoldRegs; ++u) acc[u] = later_reg<T, Min>(acc[u], load_reg(x + u * L));
+    }
+  }
+#pragma GCC unroll 4
+  for (int u = 0; u < kFoldRegs; ++u) store_reg(out + c0 + u * L, acc[u]);
+}
+
 // Across k rows, kFoldRegs registers of columns at a time (the last chunk overlapping the one
 // before it); notes rows [check_from, k).
 template <class T, bool Min>
@@ -272,28 +303,7 @@ bool fold_rows(const T* const* in, T* __restrict out, int64_t k, int64_t width,
   }
   for (int64_t c1 = 0; c1 < width; c1 += C) {
     const int64_t c0 = c1 + C <= width ? c1 : width - C;
-    R acc[kFoldRegs];
-#pragma GCC unroll 4
-    for (int u = 0; u < kFoldRegs; ++u) {
-      acc[u] = load_reg(in[0] + c0 + u * L);
-      if (check_from == 0) note<T>(seen[u], acc[u]);
-    }
-    for (int64_t r = 1; r < k; ++r) {
-      const T* x = in[r] + c0;
-      if (r >= check_from) {
-#pragma GCC unroll 4
-        for (int u = 0; u < kFoldRegs; ++u) {
-          const R v = load_reg(x + u * L);
-          note<T>(seen[u], v);
-          acc[u] = later_reg<T, Min>(acc[u], v);
-        }
-      } else {
-#pragma GCC unroll 4
-        for (int u = 0; u < kFoldRegs; ++u) acc[u] = later_reg<T, Min>(acc[u], load_reg(x + u * L));
-      }
-    }
-#pragma GCC unroll 4
-    for (int u = 0; u < kFoldRegs; ++u) store_reg(out + c0 + u * L, acc[u]);
+    fold_chunk<T, Min>(in, out, k, c0, check_from, seen);
   }
   return noted_finite<T>(seen, kFoldRegs, tail);
 }
@@ -354,28 +364,7 @@ bool fold_2d(const T* const* in, T* __restrict out, int64_t n, int64_t k0, int64
 #pragma GCC unroll 8
       for (int64_t b = 0; b < C * static_cast<int64_t>(sizeof(T)); b += 64)
         __builtin_prefetch(p + b);
-    R acc[kFoldRegs];
-#pragma GCC unroll 4
-    for (int u = 0; u < kFoldRegs; ++u) {
-      acc[u] = load_reg(in[0] + c0 + u * L);
-      if (check_from == 0) note<T>(seen[u], acc[u]);
-    }
-    for (int64_t r = 1; r < k0; ++r) {
-      const T* x = in[r] + c0;
-      if (r >= check_from) {
-#pragma GCC unroll 4
-        for (int u = 0; u < kFoldRegs; ++u) {
-          const R y = load_reg(x + u * L);
-          note<T>(seen[u], y);
-          acc[u] = later_reg<T, Min>(acc[u], y);
-        }
-      } else {
-#pragma GCC unroll 4
-        for (int u = 0; u < kFoldRegs; ++u) acc[u] = later_reg<T, Min>(acc[u], load_reg(x + u * L));
-      }
-    }
-#pragma GCC unroll 4
-    for (int u = 0; u < kFoldRegs; ++u) store_reg(v + c0 + u * L, acc[u]);
+    fold_chunk<T, Min>(in, v, k0, c0, check_from, seen);
   };
   int64_t vdone = 0;  // v holds columns [0, vdone)
   // v up to column `upto` and one chunk more (the stores of the chunk just read have drained).
