@@ -83,6 +83,12 @@ void pack_panel_w(const T* x, int64_t along, int64_t across, int64_t w, int64_t 
     // Copied an element at a time, AVX-512's 32-wide transposed B panels took a quarter of a
     // ResNet 3x3 layer's grad_weight.
     pack::transpose(x, across, dst, W, W, kc);
+  } else if (along == 1) {
+    // A partial panel (the last rows of A) the same way, then its padding: element by element
+    // it cost as much as a full panel row of a 96^3 f64 product (14 x 16, 12 edge rows).
+    pack::transpose(x, across, dst, W, w, kc);
+    for (int64_t p = 0; p < kc; ++p)
+      for (int64_t i = w; i < W; ++i) dst[p * W + i] = T(0);
   } else {
     for (int64_t p = 0; p < kc; ++p) {
       const T* s = x + p * along;
