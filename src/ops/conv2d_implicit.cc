@@ -307,63 +307,18 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // Which thread computes a tile does not change its bits.
   const int64_t unit_items = pl.groups * blocks;
   if (whole) {
-    // Fewer than kPartsPerThread units a thread (the dilated layer's one image: two row
-    // phases): each unit is cut into parts, runs of its blocks, and a part copies only the
-    // padded rows its tiles read (the rows its outputs need plus the taps' halo, rows already
-    // copied by the chunk's previous part skipped). A helper that wakes late (30-45 us) then
-    // leaves the caller parts to take rather than half the call to wait for.
-    constexpr int64_t kPartsPerThread = 4;
-    const int64_t threads = available_threads();
-    const int64_t parts =
-        threads > 1 && pl.groups == 1 && units < kPartsPerThread * threads
-            ? std::min(blocks, (kPartsPerThread * threads + units - 1) / units)
-            : 1;
-    // Plane rows [lo, hi) that blocks [b0, b1) read: their first output row's, to the row of
-    // their last tile's last A row plus the farthest tap (ky, kx).
-    const int64_t max_tap_px = ((pl.kh - 1) * pl.edh / sh) * pl.wrow + (pl.kw - 1) * pl.edw;
-    auto plane_rows = [&](int64_t b0, int64_t b1, int64_t& lo, int64_t& hi) {
-      int64_t first, last;  // wide-output pixels of the first and the last tile row
-      if (by_rows) {
-        const int64_t r1 = std::min(pl.oh2, b1 * rows_per_item);
-        first = b0 * rows_per_item * pl.wpad;
-        last = (r1 - 1) * pl.wpad + row_tiles * MR - 1;
-      } else {
-        const int64_t p0 = (b1 - 1) * cap, p1 = std::min(total, b1 * cap);
-        first = b0 * cap;
-        last = p0 + round_up(p1 - p0, MR) - 1;
-      }
-      lo = first * sw / pl.wrow;
-      hi = std::min(pl.hq, (last * sw + max_tap_px) / pl.wrow + 1);
-    };
-    const int64_t subs = units * parts;
-    const double sub_ns = (item_ns * static_cast<double>(unit_items) +
-                           0.5 * static_cast<double>(sh * pl.hq * pl.wrow * C)) /
-                          static_cast<double>(parts);
-    parallel_for(subs, grain_for(subs, sub_ns), [&](int64_t b, int64_t e) {
+    const double unit_ns = item_ns * static_cast<double>(unit_items) +
+                           0.5 * static_cast<double>(sh * pl.hq * pl.wrow * C);
+    parallel_for(units, grain_for(units, unit_ns), [&](int64_t b, int64_t e) {
       Buffer<T> xi(static_cast<size_t>(image_elems));
       Scratch sc = scratch();
-      int64_t have_unit = -1, have_hi = 0;  // the unit in xi and its plane rows [.., have_hi)
-      for (int64_t v = b; v < e; ++v) {
-        const int64_t u = v / parts, part = v % parts;
+      for (int64_t u = b; u < e; ++u) {
         const int64_t n = u / pl.fh, a = u % pl.fh;
-        // Items [b0, b1) of the unit: blocks, where parts > 1 (one group).
-        const int64_t b0 = part * unit_items / parts, b1 = (part + 1) * unit_items / parts;
-        int64_t lo = 0, hi = pl.hq;
-        if (parts > 1) plane_rows(b0, b1, lo, hi);
-        if (have_unit != u) {
-          zero_slack(xi.get());
-          have_unit = u;
-          have_hi = 0;
-        } else {
-          lo = std::max(lo, have_hi);
-        }
-        // Padded rows a + fh * (i*sh + q) for plane rows i in [lo, hi), every plane q.
-        for (int64_t c0 = 0; c0 < C && lo < hi; c0 += copy_channels)
-          copy_rows(x + n * image_in, xi.get(), a + pl.fh * lo * sh,
-                    std::min(prows, a + pl.fh * hi * sh), pl.fh, c0,
+        for (int64_t c0 = 0; c0 < C; c0 += copy_channels)
+          copy_rows(x + n * image_in, xi.get(), a, prows, pl.fh, c0,
                     std::min(C, c0 + copy_channels));
-        have_hi = std::max(have_hi, hi);
-        for (int64_t it = a * unit_items + b0; it < a * unit_items + b1; ++it)
+        zero_slack(xi.get());
+        for (int64_t it = a * unit_items; it < (a + 1) * unit_items; ++it)
           run_item(it, n, xi.get(), sc.cbuf.get(), sc.tmp.get(), sc.cbs.get());
       }
     });
