@@ -436,8 +436,8 @@ void backward_any(const View& gy, const View& x, const View& w, const Conv2dPara
                   const View* gx, const View* gw, const View* gb, const View* residual) {
   Buffer<char> rk;
   const T* res = residual && gx ? views::contiguous<T>(*residual, &rk) : nullptr;
-  const bool added = (p.layout == Layout::nhwc ? backward_nhwc<T> : backward_t<T>)(
-      gy, x, w, p, gx, gw, gb, res);
+  const bool added =
+      (p.layout == Layout::nhwc ? backward_nhwc<T> : backward_t<T>)(gy, x, w, p, gx, gw, gb, res);
   if (res && !added && !gx->empty()) add_residual<T>(*gx, *residual);
 }
 
