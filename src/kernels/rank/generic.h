@@ -166,6 +166,22 @@ inline int64_t first_aligned(const T* out) {
   return (kVecBytes - skew) % kVecBytes / static_cast<int64_t>(sizeof(T));
 }
 
+// Where a Stream fold's non-temporal stores start: the first register-aligned output, after
+// `head(start)` has stored the outputs before it plainly; 0 with `stream` false when out is
+// not aligned to T (or the fold does not stream).
+template <bool Stream, class T, class Head>
+inline int64_t stream_start(const T* out, bool& stream, Head&& head) {
+  stream = false;
+  if constexpr (Stream) {
+    const int64_t start = first_aligned(out);
+    if (start < 0) return 0;
+    stream = true;
+    if (start > 0) head(start);
+    return start;
+  }
+  return 0;
+}
+
 // Registers a fold keeps its outputs in while the window slides over them: one load per
 // window element and register, one store.
 constexpr int kFoldRegs = 4;
@@ -235,16 +251,8 @@ bool fold_line(const T* __restrict in, T* __restrict out, int64_t n, int64_t k) 
     for (int64_t t = 0; t < n + k - 1; ++t) note<T>(tail, in[t]);
     return noted_finite<T>(seen, kFoldRegs, tail);
   }
-  int64_t i0 = 0;
-  bool stream = Stream;
-  if constexpr (Stream) {
-    i0 = first_aligned(out);
-    stream = i0 >= 0;
-    if (i0 < 0)
-      i0 = 0;
-    else if (i0 > 0)
-      chunk(0, false);
-  }
+  bool stream;
+  int64_t i0 = stream_start<Stream>(out, stream, [&](int64_t) { chunk(0, false); });
   for (; i0 + C <= n; i0 += C) chunk(i0, stream);
   if (i0 < n) chunk(n - C, false);
   for (int64_t t = n; t < n + k - 1; ++t) note<T>(tail, in[t]);
@@ -393,16 +401,8 @@ bool fold_2d(const T* const* in, T* __restrict out, int64_t n, int64_t k0, int64
     std::memcpy(copy, acc, sizeof copy);
     std::memcpy(out + from, copy + (from - j0), static_cast<size_t>(to - from) * sizeof(T));
   };
-  int64_t j = 0;
-  bool stream = Stream;
-  if constexpr (Stream) {
-    j = first_aligned(out);
-    stream = j >= 0;
-    if (j < 0)
-      j = 0;
-    else if (j > 0)
-      part(0, 0, j);
-  }
+  bool stream;
+  int64_t j = stream_start<Stream>(out, stream, [&](int64_t start) { part(0, 0, start); });
   for (; j + C <= n; j += C) {
     R acc[kFoldRegs];
     hchunk(j, acc);
