@@ -148,11 +148,8 @@ PyArray_Descr* numpy_descr(nb::handle obj, const char* arg) {
       PyDataType_HASSUBARRAY(d))
     throw TypeError(std::string(arg) + ": unsupported dtype " + descr_name(d) +
                     " (bool, integer, float or complex)");
-  if (!PyDataType_ISNOTSWAPPED(d)) {
-    PyArray_Descr* native = PyArray_DescrNewByteorder(d, NPY_NATIVE);
-    if (!native) throw nb::python_error();
-    return native;
-  }
+  // The byte order stays as asked (numpy.zeros('>f4') is big-endian): a zero fill is
+  // all-bits-zero in either order.
   return reinterpret_cast<PyArray_Descr*>(keep.release().ptr());
 }
 

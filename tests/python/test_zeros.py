@@ -33,6 +33,15 @@ def test_default_dtype_is_float64():
     assert npfast.zeros(3, None).dtype == np.float64
 
 
+@pytest.mark.parametrize("dtype", [">f4", "<f8", ">i2", ">u4", ">c8", "<c16"])
+def test_byte_order_as_asked(dtype):
+    # numpy.zeros('>f4') is big-endian; the zero fill is the same bytes in either order.
+    for fn, ref in ((npfast.zeros, np.zeros), (npfast.empty, np.empty)):
+        a = fn((3, 5), dtype)
+        assert a.dtype == np.dtype(dtype) and a.dtype.str == ref(1, dtype).dtype.str
+    np.testing.assert_array_equal(npfast.zeros((3, 5), dtype), np.zeros((3, 5), dtype))
+
+
 @pytest.mark.parametrize("n", [10, 5000, 100_000, 1_000_000])  # small, medium, big, streaming
 def test_zeros_clears_reused_blocks(n):
     a = npfast.empty(n)
