@@ -147,10 +147,9 @@ _POOL_DTYPES = {np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np
 
 def _new(shape, dtype):
     dtype = np.dtype(dtype)
-    if dtype in _POOL_DTYPES:
+    # A byte-swapped dtype (which SciPy returns) too: npfast.empty keeps the byte order.
+    if dtype.newbyteorder("=") in _POOL_DTYPES:
         return _npfast.empty(shape, dtype)
-    if dtype.newbyteorder("=") in _POOL_DTYPES:  # a byte-swapped dtype, which SciPy returns
-        return _npfast.empty(shape, dtype.newbyteorder("=")).view(dtype)
     return np.empty(shape, dtype)
 
 
