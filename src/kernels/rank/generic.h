@@ -429,19 +429,30 @@ inline typename Reg<T>::type shifted(typename Reg<T>::type a, typename Reg<T>::t
   return __builtin_shuffle(a, b, M{static_cast<I>(t + static_cast<int>(i))...});
 }
 
+// The window over a register pair cur:next: cur, then later<> of its shifts 1 .. K1 - 1 in
+// order (t runs 0 .. K1 - 2).
+template <class T, bool Min, size_t... t>
+inline typename Reg<T>::type slide(typename Reg<T>::type cur, typename Reg<T>::type next,
+                                   std::index_sequence<t...>) {
+  constexpr auto lanes = std::make_index_sequence<kVecBytes / sizeof(T)>();
+  typename Reg<T>::type acc = cur;
+  ((acc = later_reg<T, Min>(acc, shifted<T, static_cast<int>(t) + 1>(cur, next, lanes))), ...);
+  return acc;
+}
+
 // How far ahead fold_2d_regs prefetches the newest input row: at 4000^2 float32 (rows 16 KB),
 // 1-thread CPU time per pixel 0.63 with none, 0.50-0.59 at 1-2 KiB, 0.45-0.55 at 4 KiB,
 // 0.50-0.58 at 8 KiB, 0.56 at 16 KiB (loaded machine, docs/ndimage-speed.md "stream").
 constexpr int64_t kFold2dAhead = 4096;
 
-// fold_2d for horizontal windows of K1 = 3 or 5 over 4- and 8-byte values: each register of
-// vertical folds is kept until the next one is made, and the window slides across the pair in
-// registers (K1 - 1 shifts and later<>s in fold_2d's order, so the same bits). fold_2d loaded
-// each register of v back K1 times from its row, unaligned (most loads split across two cache
-// lines): in cache that bound it by the loads (npfast_bench f32_minmax_2d__avx512/4000_k5x5:
-// 2.3 G pixels/s CPU against 3.2 here). v is still stored whole, for the caller's borders.
-// Outputs before the first register-aligned one and after the last whole register, and the
-// vertical folds of the columns after it, go one by one (plain stores).
+// fold_2d for horizontal windows of K1 = 3, 5, 7, 9 (K1 - 1 lanes at most) over 4- and 8-byte
+// values: each register of vertical folds is kept until the next one is made, and the window slides
+// across the pair in registers (K1 - 1 shifts and later<>s in fold_2d's order, so the same bits).
+// fold_2d loaded each register of v back K1 times from its row, unaligned (most loads split across
+// two cache lines): in cache that bound it by the loads (npfast_bench
+// f32_minmax_2d__avx512/4000_k5x5: 2.3 G pixels/s CPU against 3.2 here). v is still stored whole,
+// for the caller's borders. Outputs before the first register-aligned one and after the last whole
+// register, and the vertical folds of the columns after it, go one by one (plain stores).
 template <class T, bool Min, bool Stream, int K1>
 bool fold_2d_regs(const T* const* in, T* __restrict out, int64_t n, int64_t k0, T* __restrict v,
                   int64_t check_from) {
@@ -477,14 +488,7 @@ bool fold_2d_regs(const T* const* in, T* __restrict out, int64_t n, int64_t k0, 
     out[j] = x;
   };
   auto window = [&](R cur, R next) {
-    constexpr auto lanes = std::make_index_sequence<static_cast<size_t>(L)>();
-    R acc = cur;
-    if constexpr (K1 > 1) acc = later_reg<T, Min>(acc, shifted<T, 1>(cur, next, lanes));
-    if constexpr (K1 > 2) acc = later_reg<T, Min>(acc, shifted<T, 2>(cur, next, lanes));
-    if constexpr (K1 > 3) acc = later_reg<T, Min>(acc, shifted<T, 3>(cur, next, lanes));
-    if constexpr (K1 > 4) acc = later_reg<T, Min>(acc, shifted<T, 4>(cur, next, lanes));
-    static_assert(K1 <= 5, "add the shifts for longer windows");
-    return acc;
+    return slide<T, Min>(cur, next, std::make_index_sequence<static_cast<size_t>(K1 - 1)>());
   };
   bool stream = false;
   int64_t j0 = 0;
@@ -533,9 +537,23 @@ bool fold_2d_any(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, 
                  int64_t check_from) {
   constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T));
   if constexpr (sizeof(T) >= 4) {
-    if (n >= 4 * L && k0 >= 1) {
-      if (k1 == 5) return fold_2d_regs<T, Min, Stream, 5>(in, out, n, k0, work, check_from);
-      if (k1 == 3) return fold_2d_regs<T, Min, Stream, 3>(in, out, n, k0, work, check_from);
+    if (n >= 4 * L) {
+      switch (k1) {
+        case 3:
+          return fold_2d_regs<T, Min, Stream, 3>(in, out, n, k0, work, check_from);
+        case 5:
+          return fold_2d_regs<T, Min, Stream, 5>(in, out, n, k0, work, check_from);
+        case 7:
+          if constexpr (L >= 6)
+            return fold_2d_regs<T, Min, Stream, 7>(in, out, n, k0, work, check_from);
+          break;
+        case 9:
+          if constexpr (L >= 8)
+            return fold_2d_regs<T, Min, Stream, 9>(in, out, n, k0, work, check_from);
+          break;
+        default:
+          break;
+      }
     }
   }
   return fold_2d<T, Min, Stream>(in, out, n, k0, k1, work, check_from);
