@@ -336,6 +336,12 @@ void minmax_line(const T* in, T* out, int64_t n, int64_t k, bool minimum, void* 
   }
 }
 
+// How many elements ahead the fused 2-D folds prefetch the newest input row (the one read
+// from memory; the older rows are L2 hits): at 4000^2 float32 (rows 16 KB), 1-thread CPU time
+// per pixel 0.63 with none, 0.50-0.59 at 1-2 KiB, 0.45-0.55 at 4 KiB, 0.50-0.58 at 8 KiB, 0.56
+// at 16 KiB (loaded machine, docs/ndimage-speed.md "stream"); fold_2d's 512 B before.
+constexpr int64_t kFold2dAhead = 1024;
+
 // One output row of a fused 2-D fold: v (the fold across the k0 rows, column by column) is
 // built chunk by chunk into `v`, and each horizontal chunk of outputs is folded from it as
 // soon as the vertical chunks it reads (and one more) are there, so the row's reads from
@@ -368,7 +374,7 @@ bool fold_2d(const T* const* in, T* __restrict out, int64_t n, int64_t k0, int64
     return noted_finite<T>(seen, kFoldRegs, tail);
   }
   auto vchunk = [&](int64_t c0) {
-    const char* p = reinterpret_cast<const char*>(in[k0 - 1] + c0 + 2 * C);
+    const char* p = reinterpret_cast<const char*>(in[k0 - 1] + c0 + kFold2dAhead);
     if (c0 + 3 * C <= nv)
 #pragma GCC unroll 8
       for (int64_t b = 0; b < C * static_cast<int64_t>(sizeof(T)); b += 64)
@@ -440,11 +446,6 @@ inline typename Reg<T>::type slide(typename Reg<T>::type cur, typename Reg<T>::t
   return acc;
 }
 
-// How far ahead fold_2d_regs prefetches the newest input row: at 4000^2 float32 (rows 16 KB),
-// 1-thread CPU time per pixel 0.63 with none, 0.50-0.59 at 1-2 KiB, 0.45-0.55 at 4 KiB,
-// 0.50-0.58 at 8 KiB, 0.56 at 16 KiB (loaded machine, docs/ndimage-speed.md "stream").
-constexpr int64_t kFold2dAhead = 4096;
-
 // fold_2d for horizontal windows of K1 = 3, 5, 7, 9 (K1 - 1 lanes at most) over 4- and 8-byte
 // values: each register of vertical folds is kept until the next one is made, and the window slides
 // across the pair in registers (K1 - 1 shifts and later<>s in fold_2d's order, so the same bits).
@@ -510,9 +511,8 @@ bool fold_2d_regs(const T* const* in, T* __restrict out, int64_t n, int64_t k0, 
   R cur = vreg(j, seen[0]);
   // Two registers a step, each noting into its own accumulator (one add chain would bound it).
   for (; j + 2 * L <= n && j + 3 * L <= nv; j += 2 * L) {
-    // The newest row (the one from memory) kFold2dAhead bytes on (a prefetch past the row's
-    // end does not fault).
-    const char* ahead = reinterpret_cast<const char*>(in[k0 - 1] + j) + kFold2dAhead;
+    // The newest row kFold2dAhead elements on (a prefetch past the row's end does not fault).
+    const char* ahead = reinterpret_cast<const char*>(in[k0 - 1] + j + kFold2dAhead);
     for (int64_t b = 0; b < 2 * kVecBytes; b += 64) __builtin_prefetch(ahead + b);
     const R a = vreg(j + L, seen[1]);
     put(j, window(cur, a));
