@@ -25,6 +25,23 @@ void minmax_5(benchmark::State& state, const Table& t) {
   set_rate(state, "px", double(kN * kN));
 }
 
+// The fused 2-D 5x5 minimum over rows of 4000 (the 4000^2 image's), 64 output rows from a
+// ring of 8 input rows: the kernel's in-cache cost per pixel, without the image's memory traffic.
+void minmax_2d_5x5(benchmark::State& state, const Table& t) {
+  constexpr int64_t kW = 4000, kRows = 64, kRing = 8;
+  std::vector<float> in(kRing * (kW + 4)), out(kW), work(kW + 4);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = float((i * 7919) % 1000);
+  std::vector<const float*> rows(5);
+  for (auto _ : state) {
+    for (int64_t r = 0; r < kRows; ++r) {
+      for (int64_t j = 0; j < 5; ++j) rows[j] = in.data() + (r + j) % kRing * (kW + 4);
+      t.f32_minmax_2d(rows.data(), out.data(), kW, 5, 5, true, work.data(), r == 0 ? 0 : 4);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, "px", double(kRows * kW));
+}
+
 template <int K>
 void median(benchmark::State& state, const Table& t) {
   const int64_t row = kN + K - 1;
@@ -43,6 +60,8 @@ void median(benchmark::State& state, const Table& t) {
 
 const bool kMinMax =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax), "512x512_k5", minmax_5);
+const bool kMinMax2d =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax_2d), "4000_k5x5", minmax_2d_5x5);
 const bool kMedian3 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n9),
                                               "512x512_median_3x3", median<3>);
 const bool kMedian5 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n25),

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 #include "src/kernels/rank/rank.h"
 
@@ -335,6 +336,12 @@ void minmax_line(const T* in, T* out, int64_t n, int64_t k, bool minimum, void* 
   }
 }
 
+// How many elements ahead the fused 2-D folds prefetch the newest input row (the one read
+// from memory; the older rows are L2 hits): at 4000^2 float32 (rows 16 KB), 1-thread CPU time
+// per pixel 0.63 with none, 0.50-0.59 at 1-2 KiB, 0.45-0.55 at 4 KiB, 0.50-0.58 at 8 KiB, 0.56
+// at 16 KiB (loaded machine, docs/ndimage-speed.md "stream"); fold_2d's 512 B before.
+constexpr int64_t kFold2dAhead = 1024;
+
 // One output row of a fused 2-D fold: v (the fold across the k0 rows, column by column) is
 // built chunk by chunk into `v`, and each horizontal chunk of outputs is folded from it as
 // soon as the vertical chunks it reads (and one more) are there, so the row's reads from
@@ -367,7 +374,7 @@ bool fold_2d(const T* const* in, T* __restrict out, int64_t n, int64_t k0, int64
     return noted_finite<T>(seen, kFoldRegs, tail);
   }
   auto vchunk = [&](int64_t c0) {
-    const char* p = reinterpret_cast<const char*>(in[k0 - 1] + c0 + 2 * C);
+    const char* p = reinterpret_cast<const char*>(in[k0 - 1] + c0 + kFold2dAhead);
     if (c0 + 3 * C <= nv)
 #pragma GCC unroll 8
       for (int64_t b = 0; b < C * static_cast<int64_t>(sizeof(T)); b += 64)
@@ -419,11 +426,144 @@ bool fold_2d(const T* const* in, T* __restrict out, int64_t n, int64_t k0, int64
   return noted_finite<T>(seen, kFoldRegs, tail);
 }
 
+// Lanes t .. t + L - 1 of the concatenation a:b (valignd / valignq on AVX-512).
+template <class T, int t, size_t... i>
+inline typename Reg<T>::type shifted(typename Reg<T>::type a, typename Reg<T>::type b,
+                                     std::index_sequence<i...>) {
+  using I = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  typedef I M __attribute__((vector_size(kVecBytes)));
+  return __builtin_shuffle(a, b, M{static_cast<I>(t + static_cast<int>(i))...});
+}
+
+// The window over a register pair cur:next: cur, then later<> of its shifts 1 .. K1 - 1 in
+// order (t runs 0 .. K1 - 2).
+template <class T, bool Min, size_t... t>
+inline typename Reg<T>::type slide(typename Reg<T>::type cur, typename Reg<T>::type next,
+                                   std::index_sequence<t...>) {
+  constexpr auto lanes = std::make_index_sequence<kVecBytes / sizeof(T)>();
+  typename Reg<T>::type acc = cur;
+  ((acc = later_reg<T, Min>(acc, shifted<T, static_cast<int>(t) + 1>(cur, next, lanes))), ...);
+  return acc;
+}
+
+// fold_2d for horizontal windows of K1 = 3, 5, 7, 9 (K1 - 1 lanes at most) over 4- and 8-byte
+// values: each register of vertical folds is kept until the next one is made, and the window slides
+// across the pair in registers (K1 - 1 shifts and later<>s in fold_2d's order, so the same bits).
+// fold_2d loaded each register of v back K1 times from its row, unaligned (most loads split across
+// two cache lines): in cache that bound it by the loads (npfast_bench
+// f32_minmax_2d__avx512/4000_k5x5: 2.3 G pixels/s CPU against 3.2 here). v is still stored whole,
+// for the caller's borders. Outputs before the first register-aligned one and after the last whole
+// register, and the vertical folds of the columns after it, go one by one (plain stores).
+template <class T, bool Min, bool Stream, int K1>
+bool fold_2d_regs(const T* const* in, T* __restrict out, int64_t n, int64_t k0, T* __restrict v,
+                  int64_t check_from) {
+  using R = typename Reg<T>::type;
+  constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T));
+  static_assert(K1 >= 2 && K1 - 1 <= L);
+  const int64_t nv = n + K1 - 1;
+  R seen[2] = {};
+  T tail = T(0);
+  auto vreg = [&](int64_t c, R& s) {
+    R acc = load_reg(in[0] + c);
+    if (check_from == 0) note<T>(s, acc);
+    for (int64_t r = 1; r < k0; ++r) {
+      const R y = load_reg(in[r] + c);
+      if (r >= check_from) note<T>(s, y);
+      acc = later_reg<T, Min>(acc, y);
+    }
+    store_reg(v + c, acc);
+    return acc;
+  };
+  auto vone = [&](int64_t c) {
+    T x = in[0][c];
+    if (check_from == 0) note<T>(tail, x);
+    for (int64_t r = 1; r < k0; ++r) {
+      if (r >= check_from) note<T>(tail, in[r][c]);
+      x = later<T, Min>(x, in[r][c]);
+    }
+    v[c] = x;
+  };
+  auto hone = [&](int64_t j) {
+    T x = v[j];
+    for (int64_t t = 1; t < K1; ++t) x = later<T, Min>(x, v[j + t]);
+    out[j] = x;
+  };
+  auto window = [&](R cur, R next) {
+    return slide<T, Min>(cur, next, std::make_index_sequence<static_cast<size_t>(K1 - 1)>());
+  };
+  bool stream = false;
+  int64_t j0 = 0;
+  if constexpr (Stream) {
+    const int64_t start = first_aligned(out);
+    if (start >= 0) {
+      stream = true;
+      j0 = start;
+    }
+  }
+  for (int64_t c = 0; c < j0; ++c) vone(c);
+  auto put = [&](int64_t j, R x) {
+    if (Stream && stream)
+      stream_reg(out + j, x);
+    else
+      store_reg(out + j, x);
+  };
+  int64_t j = j0;
+  R cur = vreg(j, seen[0]);
+  // Two registers a step, each noting into its own accumulator (one add chain would bound it).
+  for (; j + 2 * L <= n && j + 3 * L <= nv; j += 2 * L) {
+    // The newest row kFold2dAhead elements on (a prefetch past the row's end does not fault).
+    const char* ahead = reinterpret_cast<const char*>(in[k0 - 1] + j + kFold2dAhead);
+    for (int64_t b = 0; b < 2 * kVecBytes; b += 64) __builtin_prefetch(ahead + b);
+    const R a = vreg(j + L, seen[1]);
+    put(j, window(cur, a));
+    cur = vreg(j + 2 * L, seen[0]);
+    put(j + L, window(a, cur));
+  }
+  if (j + L <= n && j + 2 * L <= nv) {
+    const R a = vreg(j + L, seen[1]);
+    put(j, window(cur, a));
+    cur = a;
+    j += L;
+  }
+  // v holds columns [0, j + L); outputs [j0, j) are out.
+  for (int64_t c = j + L; c < nv; ++c) vone(c);
+  for (int64_t i = 0; i < j0; ++i) hone(i);
+  for (int64_t i = j; i < n; ++i) hone(i);
+  return noted_finite<T>(seen, 2, tail);
+}
+
+template <class T, bool Min, bool Stream>
+bool fold_2d_any(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, T* work,
+                 int64_t check_from) {
+  constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T));
+  if constexpr (sizeof(T) >= 4) {
+    if (n >= 4 * L) {
+      switch (k1) {
+        case 3:
+          return fold_2d_regs<T, Min, Stream, 3>(in, out, n, k0, work, check_from);
+        case 5:
+          return fold_2d_regs<T, Min, Stream, 5>(in, out, n, k0, work, check_from);
+        case 7:
+          if constexpr (L >= 6)
+            return fold_2d_regs<T, Min, Stream, 7>(in, out, n, k0, work, check_from);
+          break;
+        case 9:
+          if constexpr (L >= 8)
+            return fold_2d_regs<T, Min, Stream, 9>(in, out, n, k0, work, check_from);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  return fold_2d<T, Min, Stream>(in, out, n, k0, k1, work, check_from);
+}
+
 template <class T, bool Stream = false>
 bool minmax_2d(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, bool minimum, T* work,
                int64_t check_from) {
-  return minimum ? fold_2d<T, true, Stream>(in, out, n, k0, k1, work, check_from)
-                 : fold_2d<T, false, Stream>(in, out, n, k0, k1, work, check_from);
+  return minimum ? fold_2d_any<T, true, Stream>(in, out, n, k0, k1, work, check_from)
+                 : fold_2d_any<T, false, Stream>(in, out, n, k0, k1, work, check_from);
 }
 
 // ---------------------------------------------------------------------------------------------

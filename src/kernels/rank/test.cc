@@ -272,8 +272,8 @@ MinMax2dFn<T> fused_of(const Table& t, bool stream) {
 template <class T>
 void check_minmax_2d(const Table& t, Isa isa, std::mt19937& rng) {
   for (int64_t k0 : {1, 2, 5, 16}) {
-    for (int64_t k1 : {1, 2, 3, 5, 16}) {
-      for (int64_t n : {1, 7, 63, 64, 65, 200, 700}) {
+    for (int64_t k1 : {1, 2, 3, 5, 7, 9, 16}) {
+      for (int64_t n : {1, 7, 31, 32, 33, 63, 64, 65, 95, 96, 97, 200, 700, 2001}) {
         for (double nan_rate : {0.0, 0.001}) {
           const int64_t nv = n + k1 - 1, step = nv + 3;
           const auto in = values<T>(static_cast<size_t>(k0 * step), rng, nan_rate);
