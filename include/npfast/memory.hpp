@@ -38,11 +38,13 @@ bool owns(const void* p) noexcept;
 constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 
 // Sets `bytes` at p to zero as allocate_zeroed() clears a warm block: plain stores below
-// kStreamZeroBytes (the block stays in cache for the caller's first writes), non-temporal
+// kStreamZeroBytes, from the block's end back to its start (the block stays in cache for the
+// caller's first writes, its start in L2, where a forward pass begins), non-temporal
 // stores split across threads from there (they would only evict the cache). The plain clear
-// stays on the calling thread: split across 2 threads it took half the time, but the caller's
-// touch then pulled the helper's half over from the other core, and zeros + touch at 2000^2
-// ran 0.87-0.92x np.zeros + touch against 1.0x (docs/memory.md, Session 2026-12-04).
+// stays on the calling thread: split across 2 threads it took half the time, but zeros + touch
+// at 2000^2 was no faster through the thread pool (0.87-0.92x np.zeros + touch against 1.0x
+// in 2026-12-04; within the noise of one thread on 2026-12-05), where the helper, asleep
+// between calls, gets the other core late (docs/memory.md).
 void zero_fill(void* p, size_t bytes);
 
 struct Stats {

@@ -129,7 +129,15 @@ void set_decay_ms(uint32_t ms) { central().set_decay_ms(ms > 0x7fffffffu ? 0x7ff
 
 void zero_fill(void* p, size_t bytes) {
   if (bytes < kStreamZeroBytes) {
-    std::memset(p, 0, bytes);
+    // From the end back to the start, so the lines written last, still in L2, are the ones the
+    // caller's first pass over the array reads first (docs/memory.md, zeros 2026-12-05).
+    constexpr size_t kChunk = size_t{256} << 10;
+    char* base = static_cast<char*>(p);
+    for (size_t end = bytes; end > 0;) {
+      const size_t n = std::min(end, kChunk);
+      end -= n;
+      std::memset(base + end, 0, n);
+    }
     return;
   }
   const elementwise::ZeroFn k = kernels<elementwise::Table>().x8_zero_stream;

@@ -119,11 +119,12 @@ TEST(Pool, ZeroedIsZero) {
   memory::deallocate(f);
 }
 
-// Both ways zero_fill clears (plain stores below kStreamZeroBytes, streaming ones split across
-// threads from there), at odd offsets and lengths, touching nothing outside the range.
+// Both ways zero_fill clears (plain stores below kStreamZeroBytes, in chunks from the end back,
+// streaming ones split across threads from there), at odd offsets and lengths (a partial first
+// chunk), touching nothing outside the range.
 TEST(Pool, ZeroFillClearsExactlyTheRange) {
-  for (size_t n :
-       {size_t{1}, size_t{4097}, memory::kStreamZeroBytes - 1, memory::kStreamZeroBytes + 12345}) {
+  for (size_t n : {size_t{1}, size_t{4097}, (size_t{768} << 10) + 5, memory::kStreamZeroBytes - 1,
+                   memory::kStreamZeroBytes + 12345}) {
     std::vector<unsigned char> v(n + 64, 0xab);
     memory::zero_fill(v.data() + 7, n);
     ASSERT_EQ(v[6], 0xab) << n;
