@@ -12,10 +12,13 @@
 constexpr int kRowBlock = kLanes<float> == 16 ? 8 : 4;
 
 // Rows [0, P) of the block whose centre rows are x[0..P), lanes [l, l + L) (or the m lanes
-// of a masked tail); Sym > 0 adds the pair, Sym < 0 subtracts.
-template <class T, int P, int Sym, bool Masked>
-inline void corr1d_rows_block(const T* const* x, T* const* out, int64_t c, const T* fw, int64_t l,
-                              int m) {
+// of a masked tail); Sym > 0 adds the pair, Sym < 0 subtracts. C > 0 is the radius known at
+// compile time (c == C): the tap loop unrolls whole, so the sliding lo / hi windows are
+// register names, not 2 (P - 1) vector moves per tap; C == 0 takes c at run time.
+template <class T, int P, int Sym, bool Masked, int C = 0>
+inline void corr1d_rows_block(const T* const* x, T* const* out, int64_t c_rt, const T* fw,
+                              int64_t l, int m) {
+  const int64_t c = C > 0 ? C : c_rt;
   auto ld = [&](const T* p) { return Masked ? loadn(p + l, m) : load(p + l); };
   V<T> acc[P], lo[P], hi[P];
   const V<T> w0 = set1<T>(fw[0]);
@@ -25,6 +28,7 @@ inline void corr1d_rows_block(const T* const* x, T* const* out, int64_t c, const
     lo[p] = ld(x[p - c]);
     hi[p] = ld(x[p + c]);
   }
+#pragma GCC unroll 16
   for (int64_t j = -c; j < 0; ++j) {
     const V<T> wj = set1<T>(fw[j]);
 #pragma GCC unroll 16
@@ -50,25 +54,46 @@ inline void corr1d_rows_block(const T* const* x, T* const* out, int64_t c, const
   }
 }
 
-template <class T, int P, int Sym>
-inline void corr1d_rows_of(const T* const* x, T* const* out, int64_t lanes, int64_t c,
+// Lanes [l0, l1) of the block's P rows: whole vectors, then a masked tail.
+template <class T, int P, int Sym, int C = 0>
+inline void corr1d_rows_of(const T* const* x, T* const* out, int64_t l0, int64_t l1, int64_t c,
                            const T* fw) {
   constexpr int L = kLanes<T>;
-  int64_t l = 0;
-  for (; l + L <= lanes; l += L) corr1d_rows_block<T, P, Sym, false>(x, out, c, fw, l, 0);
-  if (l < lanes) corr1d_rows_block<T, P, Sym, true>(x, out, c, fw, l, static_cast<int>(lanes - l));
+  int64_t l = l0;
+  for (; l + L <= l1; l += L) corr1d_rows_block<T, P, Sym, false, C>(x, out, c, fw, l, 0);
+  if (l < l1) corr1d_rows_block<T, P, Sym, true>(x, out, c, fw, l, static_cast<int>(l1 - l));
 }
+
+// Radii with a compile-time body for the full row block (gaussian_filter's radius 4 sigma:
+// sigma up to 3), then the run-time loop.
+constexpr int kMaxRowsRadius = 12;
+template <class T, int Sym, int C = 1>
+inline void corr1d_rows_full(const T* const* x, T* const* out, int64_t l0, int64_t l1, int64_t c,
+                             const T* fw) {
+  if (c == C) return corr1d_rows_of<T, kRowBlock, Sym, C>(x, out, l0, l1, c, fw);
+  if constexpr (C < kMaxRowsRadius)
+    return corr1d_rows_full<T, Sym, C + 1>(x, out, l0, l1, c, fw);
+  corr1d_rows_of<T, kRowBlock, Sym>(x, out, l0, l1, c, fw);
+}
+
+// Lanes go in chunks of kRowsChunk: the rows the blocks of one chunk read (n + 2c pieces of
+// 1 KiB for float) stay in L1 from one block of rows to the next, which reads 2c of the
+// previous block's rows again (over whole 16 KiB rows they came from L2 each time).
+constexpr int64_t kRowsChunk = 256;
 
 template <class T, int Sym>
 void corr1d_rows_sym(const T* const* in, T* const* out, int64_t n, int64_t lanes, int64_t c,
                      const T* fw) {
-  int64_t i = 0;
-  for (; i + kRowBlock <= n; i += kRowBlock)
-    corr1d_rows_of<T, kRowBlock, Sym>(in + i + c, out + i, lanes, c, fw);
-  for (; i + kRowBlock / 2 <= n; i += kRowBlock / 2)
-    corr1d_rows_of<T, kRowBlock / 2, Sym>(in + i + c, out + i, lanes, c, fw);
-  for (; i + 2 <= n; i += 2) corr1d_rows_of<T, 2, Sym>(in + i + c, out + i, lanes, c, fw);
-  for (; i < n; ++i) corr1d_rows_of<T, 1, Sym>(in + i + c, out + i, lanes, c, fw);
+  for (int64_t l0 = 0; l0 < lanes; l0 += kRowsChunk) {
+    const int64_t l1 = l0 + kRowsChunk < lanes ? l0 + kRowsChunk : lanes;
+    int64_t i = 0;
+    for (; i + kRowBlock <= n; i += kRowBlock)
+      corr1d_rows_full<T, Sym>(in + i + c, out + i, l0, l1, c, fw);
+    for (; i + kRowBlock / 2 <= n; i += kRowBlock / 2)
+      corr1d_rows_of<T, kRowBlock / 2, Sym>(in + i + c, out + i, l0, l1, c, fw);
+    for (; i + 2 <= n; i += 2) corr1d_rows_of<T, 2, Sym>(in + i + c, out + i, l0, l1, c, fw);
+    for (; i < n; ++i) corr1d_rows_of<T, 1, Sym>(in + i + c, out + i, l0, l1, c, fw);
+  }
 }
 
 // Weights without symmetry (even sizes, any odd vector) have no pairs to slide: corr1d.
