@@ -70,9 +70,9 @@ const bool kl =
 const bool kc =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d), "32x1024_17tap", corr17);
 const bool kr4000 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_rows),
-                                             "16x4000_17tap", corr17_rows<4000>);
+                                            "16x4000_17tap", corr17_rows<4000>);
 const bool kr256 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_rows),
-                                            "16x256_17tap", corr17_rows<256>);
+                                           "16x256_17tap", corr17_rows<256>);
 const bool ku =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_uniform1d), "32x1024_5", uniform5);
 
