@@ -127,9 +127,9 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
 
 // Two fused line passes over an N-D array whose last axis is contiguous in both views: one
 // across rows (along axis `a`: vert(rows_in, rows_out, m, W) on m + bv + av row pointers
-// extended as modev) and one along rows (horiz(ext, res, count): count results from an
-// extended run of count + bh + ah elements, extended here as modeh), vertical first when
-// rows_first. Bands of
+// extended as modev) and one along rows (horiz(ext, res, rows, count): for each of `rows`
+// rows, count results res[r] from an extended run ext[r] of count + bh + ah elements, extended
+// here as modeh), vertical first when rows_first. Bands of
 // `band` positions along `a`; the rows a band needs from its neighbours are recomputed, so each
 // output element is computed as by the two passes one after the other. In place (out is in),
 // a block is a whole plane (all positions along `a`), first copied to scratch.
@@ -207,15 +207,18 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
         }
       }
       if (rows_first) {
-        // Vertical into padded rows, then along each padded row into the output.
+        // Vertical into padded rows, then along the band's padded rows into the output.
         for (int64_t i = 0; i < m; ++i) rout[i] = tmp.get() + i * pitch + bh;
         vert(rin.get(), rout.get(), m, W);
         for (int64_t i = 0; i < m; ++i) {
           T* padded = tmp.get() + i * pitch;
           ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
-          horiz(static_cast<const T*>(padded), out_row(i0 + i), W);
+          rin[i] = padded;
+          rout[i] = out_row(i0 + i);
         }
+        horiz(rin.get(), rout.get(), m, W);
       } else {
+        auto horiz1 = [&](const T* ext, T* res, int64_t count) { horiz(&ext, &res, 1, count); };
         // Along every row the band's vertical pass reads (its neighbours' too), then vertical.
         for (int64_t r = 0; r < m + bv + av; ++r) {
           if (rin[r] == fill.get()) continue;  // the first pass's output is extended by cval
@@ -230,15 +233,15 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
             };
             T* piece = line.get();
             for (int64_t k = 0; k < bh + e; ++k) piece[k] = ext(k - bh);
-            horiz(static_cast<const T*>(piece), res, bh);
-            horiz(row, res + bh, W - e);
+            horiz1(piece, res, bh);
+            horiz1(row, res + bh, W - e);
             for (int64_t k = 0; k < ah + e; ++k) piece[k] = ext(W - ah - bh + k);
-            horiz(static_cast<const T*>(piece), res + W - ah, ah);
+            horiz1(piece, res + W - ah, ah);
           } else {
             T* padded = line.get();
             std::memcpy(padded + bh, rin[r], static_cast<size_t>(W) * sizeof(T));
             ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
-            horiz(static_cast<const T*>(padded), res, W);
+            horiz1(padded, res, W);
           }
           rin[r] = res;
         }
@@ -269,6 +272,10 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
   const filter1d::Corr1dLineFn<T> kh = nt && rows_first
                                            ? of<T>(t.f32_corr1d_line_nt, t.f64_corr1d_line)
                                            : of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
+  // A band streamed into the output goes 16 rows at a time (f32_corr1d_lines_nt): 6-8% faster
+  // than row by row at 4000^2 and 6000^2 (1 thread); with plain stores (2048^2 and below) it
+  // was 5-10% slower.
+  const bool lines = std::is_same_v<T, float> && nt && rows_first;
   pair_fused<T>(
       in, out, rows_first ? axis0 : axis1, rows_first, nv / 2, nv - nv / 2 - 1,
       rows_first ? mode0 : mode1, nh / 2, nh - nh / 2 - 1, rows_first ? mode1 : mode0, 16, cval,
@@ -276,7 +283,11 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
       [&](const T* const* rin, T* const* rout, int64_t m, int64_t W) {
         kv(rin, rout, m, W, wv.data(), nv, symv);
       },
-      [&](const T* ext, T* res, int64_t count) { kh(ext, res, count, wh.data(), nh, symh); });
+      [&](const T* const* ext, T* const* res, int64_t rows, int64_t count) {
+        if constexpr (std::is_same_v<T, float>)
+          if (lines) return t.f32_corr1d_lines_nt(ext, res, rows, count, wh.data(), nh, symh);
+        for (int64_t r = 0; r < rows; ++r) kh(ext[r], res[r], count, wh.data(), nh, symh);
+      });
 }
 
 // Fused passes in place copy one plane (the axes `a` and last) per block: worth it while a
@@ -359,7 +370,9 @@ void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mod
       [&](const float* const* rin, float* const* rout, int64_t m, int64_t W) {
         t.f32_uniform1d(rin, rout, m, W, size0);
       },
-      [&](const float* ext, float* res, int64_t count) { kh(ext, res, count, size1); });
+      [&](const float* const* ext, float* const* res, int64_t rows, int64_t count) {
+        for (int64_t r = 0; r < rows; ++r) kh(ext[r], res[r], count, size1);
+      });
 }
 
 void uniform_filter1d(const View& input, int64_t size, int axis, const View& out, Border mode,

@@ -297,9 +297,10 @@ def test_fused_passes_equal_separate_passes(dtype, isa):
                 np.testing.assert_array_equal(got, want)
 
 
-def test_streamed_outputs_equal_separate_passes():
+def test_streamed_outputs_equal_separate_passes(isa):
     # Fused outputs of at least 32 MiB leave through non-temporal stores (src/ops/
-    # ndimage_filters.cc, kStreamBytes): the same bits as the passes one after the other.
+    # ndimage_filters.cc, kStreamBytes; gaussian's pass along rows 16 rows at a time,
+    # f32_corr1d_lines_nt): the same bits as the passes one after the other, on every ISA.
     from npfast._filters import _gaussian_weights
     x = make((2049, 4099), np.float32)
     want = np.empty_like(x)

@@ -28,6 +28,23 @@ void corr17(benchmark::State& state, const Table& t) {
   set_rate(state, "elements", double(kN * kLanes));
 }
 
+// The vertical pass of the fused gaussian_filter sigma 2: a band of 16 output rows of W lanes
+// from 32 input rows (W = 4000: 500 KiB of input, an L2 working set; W = 256: L1).
+template <int64_t W>
+void corr17_rows(benchmark::State& state, const Table& t) {
+  constexpr int64_t n = 16;
+  std::vector<float> in((n + 16) * W, 0.5f), out(n * W), w(17, 1.0f / 17);
+  std::vector<const float*> ir(n + 16);
+  std::vector<float*> orows(n);
+  for (int64_t i = 0; i < n + 16; ++i) ir[i] = in.data() + i * W;
+  for (int64_t i = 0; i < n; ++i) orows[i] = out.data() + i * W;
+  for (auto _ : state) {
+    t.f32_corr1d_rows(ir.data(), orows.data(), n, W, w.data(), 17, 1);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, "elements", double(n * W));
+}
+
 void uniform5(benchmark::State& state, const Table& t) {
   std::vector<float> in((kN + 4) * kLanes, 0.5f), out(kN * kLanes);
   const std::vector<float*> ir = rows_of(in), orows = rows_of(out);
@@ -52,6 +69,10 @@ const bool kl =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_line), "4096_17tap", corr17_line);
 const bool kc =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d), "32x1024_17tap", corr17);
+const bool kr4000 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_rows),
+                                            "16x4000_17tap", corr17_rows<4000>);
+const bool kr256 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_rows),
+                                           "16x256_17tap", corr17_rows<256>);
 const bool ku =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_uniform1d), "32x1024_5", uniform5);
 

@@ -18,6 +18,13 @@
 // Contract of `<t>_corr1d_line__<isa>`: the same sums for one contiguous line, vectorised along
 // it: `in` holds the extended line (n + size - 1 elements), `out` n elements; x[j] = in[i + c + j].
 //
+// Contract of `f32_corr1d_lines_nt__<isa>`: corr1d_line_nt on each of `rows` lines, in[r]
+// the extended line r (n + size - 1 elements), out[r] its n results: the same bits as
+// corr1d_line line by line, streamed. The fused 2-D filters' pass along a band's rows into a
+// large output: on AVX-512, 16 lines with (anti)symmetric weights of radius <= 8 go tile by
+// tile through 16 x 16 transposes (generic.h: corr1d_lines16), so the taps need no shifted
+// vectors and the stores go to 16 rows at a time.
+//
 // Contract of `<t>_uniform1d__<isa>`: per lane, SciPy's NI_UniformFilter1D running sum:
 //   s = in[0][l] + ... + in[size - 1][l] (left to right); out[0][l] = s / size;
 //   then for i = 1..n-1: s += in[i - 1 + size][l] - in[i - 1][l]; out[i][l] = s / size.
@@ -62,6 +69,9 @@ using Corr1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t 
                           int64_t size, int sym);
 template <class T>
 using Corr1dLineFn = void (*)(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym);
+template <class T>
+using Corr1dLinesFn = void (*)(const T* const* in, T* const* out, int64_t rows, int64_t n,
+                               const T* w, int64_t size, int sym);
 constexpr int64_t kReanchor = 64;
 constexpr int64_t kDirectRows = 8;
 

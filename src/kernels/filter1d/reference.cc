@@ -65,6 +65,12 @@ void corr1d_line_ref(const T* in, T* out, int64_t n, const T* w, int64_t size, i
 }
 
 template <class T>
+void corr1d_lines_ref(const T* const* in, T* const* out, int64_t rows, int64_t n, const T* w,
+                      int64_t size, int sym) {
+  for (int64_t r = 0; r < rows; ++r) corr1d_line_ref<T>(in[r], out[r], n, w, size, sym);
+}
+
+template <class T>
 void uniform1d_ref(const T* const* in, T* const* out, int64_t n, int64_t lanes, int64_t size) {
   const T div = static_cast<T>(size);
   if (sizeof(T) == 4 && size <= kDirectRows) {
