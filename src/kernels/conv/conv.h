@@ -91,7 +91,10 @@ constexpr int64_t direct_grad_work(int64_t taps) { return (taps + 8) * 8 * 64; }
 //     v[xi * vx + j * vt + ch] = V(xi / 4, xi % 4), for ch < c.
 //   WinoOut `<f32|f64>_conv_wino_out__<isa>`: tile j reads M(xi) = m[xi * mx + j * mt + ch] and
 //     writes Y = At M A (+ bias[ch] unless bias is null; max(v, 0) if relu, NaN kept) as
-//     y[r * yr + (2 * j + s) * yp + ch] = Y(r, s) for r, s < 2, ch < c.
+//     y[r * yr + (2 * j + s) * yp + ch] = Y(r, s) for r, s < 2, ch < c. With a residual
+//     (res not null, indexed as y) each value is (Y + res), then relu's `v < 0 ? 0 : v`: a
+//     basic block's shortcut and ReLU while the output is in registers, the bits of the
+//     separate pass (conv2d_epilogue.h's residual_act) over the written rows.
 //   Bt = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], At = [1 1 1 0; 0 1 -1 -1]; each is applied
 //   to rows first, then to columns, in the order the reference writes (same bits on every ISA:
 //   only additions and subtractions, no FMA contraction).
@@ -100,7 +103,7 @@ using WinoInFn = void (*)(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t
                           int64_t vt, int64_t vx);
 template <class T>
 using WinoOutFn = void (*)(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias,
-                           bool relu, T* y, int64_t yp, int64_t yr);
+                           const T* res, bool relu, T* y, int64_t yp, int64_t yr);
 
 // The family's kernels (kernels.inc), then its parameters. One constant per ISA, table_<isa>
 // (src/core/kernels.inc), defined in reference.cc and x86_*.cc; looked up by kernels<Table>().

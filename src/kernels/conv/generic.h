@@ -366,8 +366,8 @@ void wino_in(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T* v, in
 }
 
 template <class T>
-void wino_out(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias, bool relu,
-              T* y, int64_t yp, int64_t yr) {
+void wino_out(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias,
+              const T* res, bool relu, T* y, int64_t yp, int64_t yr) {
   constexpr int L = kLanes<T>;
   const V<T> z = zero<T>();
   for (int64_t j = 0; j < nt; ++j)
@@ -387,12 +387,20 @@ void wino_out(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T
       for (int r = 0; r < 2; ++r) {
         V<T> y0 = add(add(add(t[r][0], t[r][1]), t[r][2]), b);
         V<T> y1 = add(sub(sub(t[r][1], t[r][2]), t[r][3]), b);
-        if (relu) {
+        const int64_t i0 = r * yr + (2 * j) * yp + ch, i1 = i0 + yp;
+        if (res) {  // residual_act's `v < 0 ? 0 : v` (-0.0 kept), not max_nan's +0.0
+          y0 = add(y0, ld(res + i0, n));
+          y1 = add(y1, ld(res + i1, n));
+          if (relu) {
+            y0 = select(gt(z, y0), z, y0);
+            y1 = select(gt(z, y1), z, y1);
+          }
+        } else if (relu) {
           y0 = max_nan(y0, z);
           y1 = max_nan(y1, z);
         }
-        st(y + r * yr + (2 * j) * yp + ch, y0, n);
-        st(y + r * yr + (2 * j + 1) * yp + ch, y1, n);
+        st(y + i0, y0, n);
+        st(y + i1, y1, n);
       }
     }
 }

@@ -112,7 +112,7 @@ void wino_in_scalar(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T
 
 template <class T>
 void wino_out_scalar(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias,
-                     bool relu, T* y, int64_t yp, int64_t yr) {
+                     const T* res, bool relu, T* y, int64_t yp, int64_t yr) {
   for (int64_t j = 0; j < nt; ++j)
     for (int64_t ch = 0; ch < c; ++ch) {
       const T* p = m + j * mt + ch;
@@ -125,6 +125,10 @@ void wino_out_scalar(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, 
       const T b = bias ? bias[ch] : T(0);
       for (int r = 0; r < 2; ++r) {
         T y0 = t[r][0] + t[r][1] + t[r][2] + b, y1 = t[r][1] - t[r][2] - t[r][3] + b;
+        if (res) {
+          y0 += res[r * yr + (2 * j) * yp + ch];
+          y1 += res[r * yr + (2 * j + 1) * yp + ch];
+        }
         if (relu) {
           y0 = y0 < T(0) ? T(0) : y0;
           y1 = y1 < T(0) ? T(0) : y1;

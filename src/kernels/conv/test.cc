@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <utility>
@@ -147,7 +148,7 @@ void check_winograd(const conv::Table& kt, std::mt19937& rng) {
     for (auto& e : x) e = T(small(rng));
     for (auto& e : bias) e = T(small(rng));
     in(x.data(), ps, rs, c, nt, v.data(), c, nt * c);
-    out(v.data(), c, nt * c, c, nt, bias.data(), true, y.data(), c, 2 * nt * c);
+    out(v.data(), c, nt * c, c, nt, bias.data(), nullptr, true, y.data(), c, 2 * nt * c);
     for (int64_t j = 0; j < nt; ++j)
       for (int64_t ch = 0; ch < c; ++ch) {
         double vm[4][4];
@@ -179,13 +180,30 @@ void check_winograd(const conv::Table& kt, std::mt19937& rng) {
     in(x.data(), ps, rs, c, nt, v.data(), c, nt * c);
     in_ref(x.data(), ps, rs, c, nt, vr.data(), c, nt * c);
     ASSERT_EQ(v, vr) << "wino_in c=" << c;
-    for (int relu = 0; relu < 2; ++relu) {
-      std::vector<T> y(2 * 2 * nt * c, T(-7)), yr(y.size(), T(-7));
-      out(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, relu, y.data(), c, 2 * nt * c);
-      out_ref(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, relu, yr.data(), c,
-              2 * nt * c);
-      ASSERT_EQ(y, yr) << "wino_out c=" << c << " relu=" << relu;
-    }
+    // The residual: rows of a wider output (yp, yr as y's); zeros among its values give
+    // sums of -0.0 and +0.0, which the fused ReLU keeps as residual_act does.
+    std::vector<T> res(2 * 2 * nt * c);
+    for (size_t i = 0; i < res.size(); ++i) res[i] = i % 5 == 0 ? T(0) : static_cast<T>(d(rng));
+    for (int relu = 0; relu < 2; ++relu)
+      for (int with_res = 0; with_res < 2; ++with_res) {
+        const T* r = with_res ? res.data() : nullptr;
+        std::vector<T> y(2 * 2 * nt * c, T(-7)), yr(y.size(), T(-7)), ys(y.size(), T(-7));
+        out(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, r, relu, y.data(), c,
+            2 * nt * c);
+        out_ref(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, r, relu, yr.data(), c,
+                2 * nt * c);
+        ASSERT_EQ(y, yr) << "wino_out c=" << c << " relu=" << relu << " res=" << with_res;
+        if (!with_res) continue;
+        // Bitwise the transform without the residual, then residual_act's pass.
+        out(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, nullptr, false, ys.data(),
+            c, 2 * nt * c);
+        for (size_t i = 0; i < ys.size(); ++i) {
+          const T s = ys[i] + res[i];
+          ys[i] = relu && s < T(0) ? T(0) : s;
+        }
+        ASSERT_EQ(0, std::memcmp(y.data(), ys.data(), y.size() * sizeof(T)))
+            << "wino_out residual c=" << c << " relu=" << relu;
+      }
   }
 }
 
