@@ -63,6 +63,14 @@ void direct_taps(const DirectArgs<T>& a, int64_t* taps) {
 template <class T>
 using DirectFn = void (*)(const DirectArgs<T>& a);
 
+// Direct convolution written channels-last `<f32|f64>_conv_direct_nhwc__<isa>` (a DirectFn):
+// the padded input, a.taps and rows as for conv_direct, but all a.ob output channels of a pixel
+// together: weights tap-major with stride a.ob (w[t * a.ob + o]) and
+// y[(oy * a.ow + ox) * a.ys + o] for o < a.ob (a.ys >= a.ob, the pixel stride). Each output is
+// the same chain as conv_direct's of the same ISA (its bias, then one FMA per tap in tap
+// order on SIMD ISAs, multiply-then-add on scalar; its ReLU), so the bits are that kernel's:
+// an NHWC stem writes its output without the NCHW result and its transpose.
+
 // Depthwise weight gradient of one plane `<f32|f64>_conv_dw_grad__<isa>`: for every tap
 // t = ky*kw + kx, gw[t] = sum over output rows [oy0, oy1) and columns of
 // gy[oy*ow + ox] * (padded input read by that tap), with `a` describing the padded plane as for

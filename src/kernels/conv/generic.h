@@ -405,6 +405,54 @@ void wino_out(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T
     }
 }
 
+// The direct convolution channels-last (conv.h): PX pixels of an output row x one vector of
+// channels in the accumulators; per tap one weight vector and a broadcast input per pixel. The
+// same FMA chain per output as tile (bias, taps in order, fma(x, w, acc)), so the same bits.
+template <class T, int PX>
+void nhwc_pixels(const DirectArgs<T>& a, const T* base, T* y, int64_t o0, int n) {
+  using Vt = V<T>;
+  const Vt z = zero<T>();
+  const Vt b = a.bias ? ld(a.bias + o0, n) : z;
+  Vt acc[PX];
+#pragma GCC unroll 16
+  for (int q = 0; q < PX; ++q) acc[q] = b;
+  const T* wp = a.w + o0;
+  const int64_t taps = a.c * a.kh * a.kw;
+  for (int64_t t = 0; t < taps; ++t, wp += a.ob) {
+    const Vt wv = ld(wp, n);
+    const T* p = base + a.taps[t];
+#pragma GCC unroll 16
+    for (int q = 0; q < PX; ++q) acc[q] = fma(set1<T>(p[q]), wv, acc[q]);
+  }
+#pragma GCC unroll 16
+  for (int q = 0; q < PX; ++q) st(y + q * a.ys, a.relu ? max_nan(acc[q], z) : acc[q], n);
+}
+
+// `cols` pixels from `base` (input) and `y` (output): blocks of PX, then of PX / 2, ...
+template <class T, int PX>
+void nhwc_run(const DirectArgs<T>& a, const T* base, T* y, int64_t o0, int n, int64_t cols) {
+  int64_t ox = 0;
+  for (; ox + PX <= cols; ox += PX) nhwc_pixels<T, PX>(a, base + ox, y + ox * a.ys, o0, n);
+  if constexpr (PX > 1) {
+    if (ox < cols) nhwc_run<T, PX / 2>(a, base + ox, y + ox * a.ys, o0, n, cols - ox);
+  }
+}
+
+template <class T>
+void direct_nhwc(const DirectArgs<T>& a) {
+  constexpr int L = kLanes<T>;
+  // Accumulators, the weight vector and a broadcast: 16 + 2 of AVX-512's 32, 8 + 2 of 16.
+  constexpr int PX = kVectorRegisters >= 32 ? 16 : 8;
+  for (int64_t oy = a.oy0; oy < a.oy1; ++oy) {
+    const T* base = a.x + oy * a.sh * a.sw * a.wq;
+    T* yrow = a.y + oy * a.ow * a.ys;
+    for (int64_t o0 = 0; o0 < a.ob; o0 += L) {
+      const int n = static_cast<int>(a.ob - o0 < L ? a.ob - o0 : L);
+      nhwc_run<T, PX>(a, base, yrow + o0, o0, n, a.ow);
+    }
+  }
+}
+
 // The direct tile: OB channels x 3 vectors of accumulators, plus 3 inputs and 1 weight, in the
 // vector registers: 4 channels on AVX2 (12 + 4 of 16), 8 on AVX-512 (24 + 4 of 32). More
 // channels per tile means fewer input loads and less loop overhead per FMA (the ResNet stem:

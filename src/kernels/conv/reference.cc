@@ -44,9 +44,10 @@ template void reference<double>(const double*, int64_t, int64_t, int64_t, int64_
 
 namespace {
 
-// The direct-kernel contract of conv.h in plain loops; WS is the weight stride per tap.
-template <class T, int WS>
-void direct_scalar(const DirectArgs<T>& a) {
+// The direct-kernel contracts of conv.h in plain loops: weight stride ws per tap; output
+// planes (conv_direct) or channels-last pixels (conv_direct_nhwc).
+template <class T>
+void direct_loops(const DirectArgs<T>& a, int64_t ws, bool nhwc) {
   const int64_t xrow = a.sw * a.wq, xplane = a.hp * xrow;
   for (int64_t o = 0; o < a.ob; ++o)
     for (int64_t oy = a.oy0; oy < a.oy1; ++oy)
@@ -56,14 +57,24 @@ void direct_scalar(const DirectArgs<T>& a) {
         for (int64_t ci = 0; ci < a.c; ++ci)
           for (int64_t ky = 0; ky < a.kh; ++ky) {
             const T* row = a.x + ci * xplane + (oy * a.sh + ky * a.dh) * xrow;
-            for (int64_t kx = 0; kx < a.kw; ++kx, wp += WS) {
+            for (int64_t kx = 0; kx < a.kw; ++kx, wp += ws) {
               const int64_t j = ox * a.sw + kx * a.dw;
               acc += row[(j % a.sw) * a.wq + j / a.sw] * *wp;
             }
           }
         if (a.relu && acc < T(0)) acc = T(0);
-        a.y[o * a.ys + oy * a.ow + ox] = acc;
+        a.y[nhwc ? (oy * a.ow + ox) * a.ys + o : o * a.ys + oy * a.ow + ox] = acc;
       }
+}
+
+template <class T, int WS>
+void direct_scalar(const DirectArgs<T>& a) {
+  direct_loops(a, WS, false);
+}
+
+template <class T>
+void direct_nhwc_scalar(const DirectArgs<T>& a) {
+  direct_loops(a, a.ob, true);
 }
 
 template <class T>

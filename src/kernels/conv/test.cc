@@ -101,14 +101,18 @@ void check_case(const Case& k, std::mt19937& rng, const char* what) {
   Conv2dParams q = p;
   q.layout = Layout::nhwc;
   conv2d(view4(xn, k.n, k.h, k.w, k.c), wv, &bv, q, view4(yn, k.n, oh, ow, k.o));
+  const std::string algo = conv2d_algorithm(view4(xn, k.n, k.h, k.w, k.c), wv, q);
   for (int64_t n = 0; n < k.n; ++n)
     for (int64_t o = 0; o < k.o; ++o)
       for (int64_t i = 0; i < oh * ow; ++i) {
         const size_t at = static_cast<size_t>((n * k.o + o) * oh * ow + i);
-        ASSERT_NEAR(yn[(n * oh * ow + i) * k.o + o], want[at],
-                    tol * (1 + std::abs(double(want[at]))))
-            << what << " NHWC " << conv2d_algorithm(view4(xn, k.n, k.h, k.w, k.c), wv, q) << " at "
-            << at;
+        const T v = yn[(n * oh * ow + i) * k.o + o];
+        ASSERT_NEAR(v, want[at], tol * (1 + std::abs(double(want[at]))))
+            << what << " NHWC " << algo << " at " << at;
+        // The direct kernel writes NHWC itself (conv_direct_nhwc): the NCHW kernel's bits.
+        if (algo == "direct") {
+          ASSERT_EQ(0, std::memcmp(&v, &got[at], sizeof(T))) << what << " NHWC direct at " << at;
+        }
       }
 }
 
@@ -195,8 +199,8 @@ void check_winograd(const conv::Table& kt, std::mt19937& rng) {
         ASSERT_EQ(y, yr) << "wino_out c=" << c << " relu=" << relu << " res=" << with_res;
         if (!with_res) continue;
         // Bitwise the transform without the residual, then residual_act's pass.
-        out(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, nullptr, false, ys.data(),
-            c, 2 * nt * c);
+        out(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, nullptr, false, ys.data(), c,
+            2 * nt * c);
         for (size_t i = 0; i < ys.size(); ++i) {
           const T s = ys[i] + res[i];
           ys[i] = relu && s < T(0) ? T(0) : s;
