@@ -51,6 +51,7 @@ const Case kCases[] = {
     {1, 10, 8, 9, 6, 3, 2, 2, 1, 1, 0, 1, 2, 1},     // im2col
     {1, 4, 26, 200, 6, 7, 7, 1, 1, 0, 0, 1, 1, 1},   // direct, several row blocks per plane
     {1, 3, 23, 45, 17, 7, 7, 2, 2, 3, 3, 1, 1, 1},   // direct, stem-like, 2 blocks + 1 channel
+    {2, 3, 150, 160, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // direct, padded planes > 256 KiB
     {1, 1, 602, 200, 1, 3, 3, 1, 1, 0, 0, 1, 1, 1},  // depthwise, several row blocks
     {2, 12, 8, 9, 6, 3, 3, 1, 1, 1, 2, 2, 1, 2},     // shifted GEMM, kw copies
     {1, 128, 5, 7, 6, 3, 2, 1, 1, 0, 1, 1, 2, 1},    // shifted GEMM, per tap
