@@ -109,6 +109,13 @@ constexpr int64_t direct_grad_work(int64_t taps) { return (taps + 8) * 8 * 64; }
 template <class T>
 using WinoInFn = void (*)(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T* v,
                           int64_t vt, int64_t vx);
+// WinoInEdge `<f32|f64>_conv_wino_in_edge__<isa>`: WinoIn for tiles whose windows reach into
+// the zero padding, read in place from an unpadded image: d(r, s) = x[iy * rs + ix * ps + ch]
+// with iy = r0 + r, ix = c0 + 2 * j + s where 0 <= iy < h and 0 <= ix < w, else 0 (never
+// read). The same V as WinoIn on the padded copy of the window (same additions, same bits).
+template <class T>
+using WinoInEdgeFn = void (*)(const T* x, int64_t ps, int64_t rs, int64_t h, int64_t w, int64_t r0,
+                              int64_t c0, int64_t c, int64_t nt, T* v, int64_t vt, int64_t vx);
 template <class T>
 using WinoOutFn = void (*)(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias,
                            const T* res, bool relu, T* y, int64_t yp, int64_t yr);

@@ -366,6 +366,39 @@ void wino_in(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T* v, in
 }
 
 template <class T>
+void wino_in_edge(const T* x, int64_t ps, int64_t rs, int64_t h, int64_t w, int64_t r0, int64_t c0,
+                  int64_t c, int64_t nt, T* v, int64_t vt, int64_t vx) {
+  constexpr int L = kLanes<T>;
+  const V<T> z = zero<T>();
+  for (int64_t j = 0; j < nt; ++j)
+    for (int64_t ch = 0; ch < c; ch += L) {
+      const int n = static_cast<int>(c - ch < L ? c - ch : L);
+      V<T> d[4][4];
+      for (int r = 0; r < 4; ++r)
+        for (int s = 0; s < 4; ++s) {
+          const int64_t iy = r0 + r, ix = c0 + 2 * j + s;
+          d[r][s] = iy >= 0 && iy < h && ix >= 0 && ix < w ? ld(x + iy * rs + ix * ps + ch, n) : z;
+        }
+      V<T> t[4][4];
+#pragma GCC unroll 4
+      for (int s = 0; s < 4; ++s) {
+        t[0][s] = sub(d[0][s], d[2][s]);
+        t[1][s] = add(d[1][s], d[2][s]);
+        t[2][s] = sub(d[2][s], d[1][s]);
+        t[3][s] = sub(d[1][s], d[3][s]);
+      }
+#pragma GCC unroll 4
+      for (int r = 0; r < 4; ++r) {
+        T* o = v + (r * 4) * vx + j * vt + ch;
+        st(o, sub(t[r][0], t[r][2]), n);
+        st(o + vx, add(t[r][1], t[r][2]), n);
+        st(o + 2 * vx, sub(t[r][2], t[r][1]), n);
+        st(o + 3 * vx, sub(t[r][1], t[r][3]), n);
+      }
+    }
+}
+
+template <class T>
 void wino_out(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias,
               const T* res, bool relu, T* y, int64_t yp, int64_t yr) {
   constexpr int L = kLanes<T>;

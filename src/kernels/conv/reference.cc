@@ -122,6 +122,34 @@ void wino_in_scalar(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T
 }
 
 template <class T>
+void wino_in_edge_scalar(const T* x, int64_t ps, int64_t rs, int64_t h, int64_t w, int64_t r0,
+                         int64_t c0, int64_t c, int64_t nt, T* v, int64_t vt, int64_t vx) {
+  for (int64_t j = 0; j < nt; ++j)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      T d[4][4];
+      for (int r = 0; r < 4; ++r)
+        for (int s = 0; s < 4; ++s) {
+          const int64_t iy = r0 + r, ix = c0 + 2 * j + s;
+          d[r][s] = iy >= 0 && iy < h && ix >= 0 && ix < w ? x[iy * rs + ix * ps + ch] : T(0);
+        }
+      T t[4][4];
+      for (int s = 0; s < 4; ++s) {
+        t[0][s] = d[0][s] - d[2][s];
+        t[1][s] = d[1][s] + d[2][s];
+        t[2][s] = d[2][s] - d[1][s];
+        t[3][s] = d[1][s] - d[3][s];
+      }
+      for (int r = 0; r < 4; ++r) {
+        T* o = v + (r * 4) * vx + j * vt + ch;
+        o[0] = t[r][0] - t[r][2];
+        o[vx] = t[r][1] + t[r][2];
+        o[2 * vx] = t[r][2] - t[r][1];
+        o[3 * vx] = t[r][1] - t[r][3];
+      }
+    }
+}
+
+template <class T>
 void wino_out_scalar(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias,
                      const T* res, bool relu, T* y, int64_t yp, int64_t yr) {
   for (int64_t j = 0; j < nt; ++j)

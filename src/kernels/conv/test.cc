@@ -212,11 +212,50 @@ void check_winograd(const conv::Table& kt, std::mt19937& rng) {
   }
 }
 
+// The edge input transform of every ISA: bitwise its scalar reference and WinoIn on a
+// zero-padded copy, for windows over every side and corner of small images (channel counts
+// around the vector widths, images narrower than a window).
+template <class T>
+void check_winograd_edge(const conv::Table& kt, std::mt19937& rng) {
+  const auto edge = of<T>(kt.f32_conv_wino_in_edge, kt.f64_conv_wino_in_edge);
+  const auto* sk = kernels<conv::Table>(Isa::scalar);
+  const auto edge_ref = of<T>(sk->f32_conv_wino_in_edge, sk->f64_conv_wino_in_edge);
+  const auto in = of<T>(kt.f32_conv_wino_in, kt.f64_conv_wino_in);
+  std::normal_distribution<double> d;
+  for (int64_t c : {1, 5, 8, 16, 19})
+    for (int64_t h : {1, 3, 6})
+      for (int64_t w : {2, 5, 8}) {
+        const int64_t ps = c + 1, rs = ps * w + 3, pad = 2;  // strided pixels and rows
+        std::vector<T> x(h * rs), xp((h + 2 * pad + 4) * (w + 2 * pad + 8) * c, T(0));
+        for (auto& e : x) e = static_cast<T>(d(rng));
+        const int64_t pw = w + 2 * pad + 8;  // padded copy: pixel (iy, ix) at (iy + pad, ix + pad)
+        for (int64_t iy = 0; iy < h; ++iy)
+          for (int64_t ix = 0; ix < w; ++ix)
+            for (int64_t ch = 0; ch < c; ++ch)
+              xp[((iy + pad) * pw + ix + pad) * c + ch] = x[iy * rs + ix * ps + ch];
+        for (int64_t r0 = -pad; r0 <= h - 1; ++r0)
+          for (int64_t c0 = -pad; c0 <= w - 1; ++c0) {
+            const int64_t nt = std::min<int64_t>(3, (w + pad - c0) / 2 + 1);
+            std::vector<T> v(16 * nt * c, T(-7)), vr(v.size(), T(-7)), vp(v.size(), T(-7));
+            edge(x.data(), ps, rs, h, w, r0, c0, c, nt, v.data(), c, nt * c);
+            edge_ref(x.data(), ps, rs, h, w, r0, c0, c, nt, vr.data(), c, nt * c);
+            in(xp.data() + ((r0 + pad) * pw + c0 + pad) * c, c, pw * c, c, nt, vp.data(), c,
+               nt * c);
+            ASSERT_EQ(0, std::memcmp(v.data(), vr.data(), v.size() * sizeof(T)))
+                << "wino_in_edge c=" << c << " h=" << h << " w=" << w << " at " << r0 << "," << c0;
+            ASSERT_EQ(0, std::memcmp(v.data(), vp.data(), v.size() * sizeof(T)))
+                << "wino_in_edge vs padded c=" << c << " at " << r0 << "," << c0;
+          }
+      }
+}
+
 TEST_P(ConvIsa, WinogradTransformsMatchReference) {
   const Isa isa = GetParam();
   std::mt19937 rng(11);
   check_winograd<float>(*kernels<conv::Table>(isa), rng);
   check_winograd<double>(*kernels<conv::Table>(isa), rng);
+  check_winograd_edge<float>(*kernels<conv::Table>(isa), rng);
+  check_winograd_edge<double>(*kernels<conv::Table>(isa), rng);
 }
 
 // The direct weight-gradient kernel of every ISA against the sum written out here, on one call's
