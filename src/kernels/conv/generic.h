@@ -336,6 +336,28 @@ inline void st(T* p, V<T> v, int n) {
     storen(p, v, n);
 }
 
+// V = Bt d B of one tile's 4x4 window d (rows first, then columns), stored as
+// o[xi * vx] = V(xi / 4, xi % 4).
+template <class T>
+inline void wino_bt(const V<T> (&d)[4][4], T* o, int64_t vx, int n) {
+  V<T> t[4][4];
+#pragma GCC unroll 4
+  for (int s = 0; s < 4; ++s) {
+    t[0][s] = sub(d[0][s], d[2][s]);
+    t[1][s] = add(d[1][s], d[2][s]);
+    t[2][s] = sub(d[2][s], d[1][s]);
+    t[3][s] = sub(d[1][s], d[3][s]);
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r) {
+    T* q = o + (r * 4) * vx;
+    st(q, sub(t[r][0], t[r][2]), n);
+    st(q + vx, add(t[r][1], t[r][2]), n);
+    st(q + 2 * vx, sub(t[r][2], t[r][1]), n);
+    st(q + 3 * vx, sub(t[r][1], t[r][3]), n);
+  }
+}
+
 template <class T>
 void wino_in(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T* v, int64_t vt,
              int64_t vx) {
@@ -344,24 +366,12 @@ void wino_in(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T* v, in
     for (int64_t ch = 0; ch < c; ch += L) {
       const int n = static_cast<int>(c - ch < L ? c - ch : L);
       const T* p = x + j * 2 * ps + ch;
-      V<T> t[4][4];
+      V<T> d[4][4];
 #pragma GCC unroll 4
-      for (int s = 0; s < 4; ++s) {
-        const V<T> d0 = ld(p + s * ps, n), d1 = ld(p + rs + s * ps, n);
-        const V<T> d2 = ld(p + 2 * rs + s * ps, n), d3 = ld(p + 3 * rs + s * ps, n);
-        t[0][s] = sub(d0, d2);
-        t[1][s] = add(d1, d2);
-        t[2][s] = sub(d2, d1);
-        t[3][s] = sub(d1, d3);
-      }
+      for (int r = 0; r < 4; ++r)
 #pragma GCC unroll 4
-      for (int r = 0; r < 4; ++r) {
-        T* o = v + (r * 4) * vx + j * vt + ch;
-        st(o, sub(t[r][0], t[r][2]), n);
-        st(o + vx, add(t[r][1], t[r][2]), n);
-        st(o + 2 * vx, sub(t[r][2], t[r][1]), n);
-        st(o + 3 * vx, sub(t[r][1], t[r][3]), n);
-      }
+        for (int s = 0; s < 4; ++s) d[r][s] = ld(p + r * rs + s * ps, n);
+      wino_bt(d, v + j * vt + ch, vx, n);
     }
 }
 
@@ -379,22 +389,7 @@ void wino_in_edge(const T* x, int64_t ps, int64_t rs, int64_t h, int64_t w, int6
           const int64_t iy = r0 + r, ix = c0 + 2 * j + s;
           d[r][s] = iy >= 0 && iy < h && ix >= 0 && ix < w ? ld(x + iy * rs + ix * ps + ch, n) : z;
         }
-      V<T> t[4][4];
-#pragma GCC unroll 4
-      for (int s = 0; s < 4; ++s) {
-        t[0][s] = sub(d[0][s], d[2][s]);
-        t[1][s] = add(d[1][s], d[2][s]);
-        t[2][s] = sub(d[2][s], d[1][s]);
-        t[3][s] = sub(d[1][s], d[3][s]);
-      }
-#pragma GCC unroll 4
-      for (int r = 0; r < 4; ++r) {
-        T* o = v + (r * 4) * vx + j * vt + ch;
-        st(o, sub(t[r][0], t[r][2]), n);
-        st(o + vx, add(t[r][1], t[r][2]), n);
-        st(o + 2 * vx, sub(t[r][2], t[r][1]), n);
-        st(o + 3 * vx, sub(t[r][1], t[r][3]), n);
-      }
+      wino_bt(d, v + j * vt + ch, vx, n);
     }
 }
 

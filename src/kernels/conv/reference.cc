@@ -96,28 +96,35 @@ void dw_grad_scalar(const DirectArgs<T>& a, const T* gy, T* gw) {
 
 // The Winograd transforms one channel at a time (conv.h); the SIMD versions do the same
 // operations in the same order on a vector of channels.
+// V = Bt d B of one channel's 4x4 window d, stored as o[xi * vx] = V(xi / 4, xi % 4).
+template <class T>
+void wino_bt_scalar(const T (&d)[4][4], T* o, int64_t vx) {
+  T t[4][4];
+  for (int s = 0; s < 4; ++s) {
+    t[0][s] = d[0][s] - d[2][s];
+    t[1][s] = d[1][s] + d[2][s];
+    t[2][s] = d[2][s] - d[1][s];
+    t[3][s] = d[1][s] - d[3][s];
+  }
+  for (int r = 0; r < 4; ++r) {
+    T* q = o + (r * 4) * vx;
+    q[0] = t[r][0] - t[r][2];
+    q[vx] = t[r][1] + t[r][2];
+    q[2 * vx] = t[r][2] - t[r][1];
+    q[3 * vx] = t[r][1] - t[r][3];
+  }
+}
+
 template <class T>
 void wino_in_scalar(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T* v, int64_t vt,
                     int64_t vx) {
   for (int64_t j = 0; j < nt; ++j)
     for (int64_t ch = 0; ch < c; ++ch) {
       const T* p = x + j * 2 * ps + ch;
-      T t[4][4];
-      for (int s = 0; s < 4; ++s) {
-        const T d0 = p[s * ps], d1 = p[rs + s * ps];
-        const T d2 = p[2 * rs + s * ps], d3 = p[3 * rs + s * ps];
-        t[0][s] = d0 - d2;
-        t[1][s] = d1 + d2;
-        t[2][s] = d2 - d1;
-        t[3][s] = d1 - d3;
-      }
-      for (int r = 0; r < 4; ++r) {
-        T* o = v + (r * 4) * vx + j * vt + ch;
-        o[0] = t[r][0] - t[r][2];
-        o[vx] = t[r][1] + t[r][2];
-        o[2 * vx] = t[r][2] - t[r][1];
-        o[3 * vx] = t[r][1] - t[r][3];
-      }
+      T d[4][4];
+      for (int r = 0; r < 4; ++r)
+        for (int s = 0; s < 4; ++s) d[r][s] = p[r * rs + s * ps];
+      wino_bt_scalar(d, v + j * vt + ch, vx);
     }
 }
 
@@ -132,20 +139,7 @@ void wino_in_edge_scalar(const T* x, int64_t ps, int64_t rs, int64_t h, int64_t 
           const int64_t iy = r0 + r, ix = c0 + 2 * j + s;
           d[r][s] = iy >= 0 && iy < h && ix >= 0 && ix < w ? x[iy * rs + ix * ps + ch] : T(0);
         }
-      T t[4][4];
-      for (int s = 0; s < 4; ++s) {
-        t[0][s] = d[0][s] - d[2][s];
-        t[1][s] = d[1][s] + d[2][s];
-        t[2][s] = d[2][s] - d[1][s];
-        t[3][s] = d[1][s] - d[3][s];
-      }
-      for (int r = 0; r < 4; ++r) {
-        T* o = v + (r * 4) * vx + j * vt + ch;
-        o[0] = t[r][0] - t[r][2];
-        o[vx] = t[r][1] + t[r][2];
-        o[2 * vx] = t[r][2] - t[r][1];
-        o[3 * vx] = t[r][1] - t[r][3];
-      }
+      wino_bt_scalar(d, v + j * vt + ch, vx);
     }
 }
 
