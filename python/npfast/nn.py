@@ -952,18 +952,37 @@ class ResNet(Module):
         channels-last data anyway, so NHWC arrays spare each layer its NCHW -> NHWC copy and
         the transpose of its output (same algorithms, same bits as the NCHW forward: 0.8x its
         time on the example's network). Keeps no per-layer state; ``backward`` reruns the NCHW
-        forward first."""
+        forward first.
 
-        def conv_bn(conv, bn, h, layout="NHWC", residual=None):
+        The activations live in three buffers, each layer writing into one whose contents are
+        dead (a block's output into its input's once the shortcut and conv1 have read it), so
+        the smaller later layers write memory the earlier ones just touched instead of fresh
+        arrays that are cold after other work (right after a torch forward, every output's
+        first write read its lines from DRAM)."""
+        bufs = [None] * 3
+
+        def conv_bn(conv, bn, h, slot, residual=None):
             weight, bias = _folded_params(conv, bn)
             relu = bn.relu or residual is not None
-            return npfast.conv2d(h, weight, bias, **dict(conv._args(), layout=layout),
+            n, hh, ww, c = h.shape
+            _, o, oh, ow = _npfast._conv2d_output_shape(
+                (n, c, hh, ww), weight.shape, conv.stride, conv.padding, conv.dilation, conv.groups)
+            size = n * oh * ow * o
+            if bufs[slot] is None or bufs[slot].size < size:
+                bufs[slot] = npfast.empty(size, weight.dtype)
+            return npfast.conv2d(h, weight, bias, **dict(conv._args(), layout="NHWC"),
+                                 out=bufs[slot][:size].reshape(n, oh, ow, o),
                                  activation="relu" if relu else None, residual=residual)
 
-        h = conv_bn(self.conv1, self.bn1, self._stem_input(x))
+        cur = 0
+        h = conv_bn(self.conv1, self.bn1, self._stem_input(x), cur)
         for b in blocks:
-            s = h if b.downsample is None else conv_bn(*b.downsample, h)
-            h = conv_bn(b.conv2, b.bn2, conv_bn(b.conv1, b.bn1, h), residual=s)
+            free = [k for k in range(3) if k != cur]
+            if b.downsample is None:  # h is the shortcut: conv2 writes the third buffer
+                s, (t_slot, cur) = h, free
+            else:  # the shortcut and conv1 read h last: conv2 overwrites it
+                s, t_slot = conv_bn(*b.downsample, h, free[0]), free[1]
+            h = conv_bn(b.conv2, b.bn2, conv_bn(b.conv1, b.bn1, h, t_slot), cur, residual=s)
         oh, ow = self.avgpool.output_size
         if (oh, ow) != (1, 1):
             return _forward_layers([self.avgpool, self.flatten, self.fc],

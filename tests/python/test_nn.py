@@ -571,6 +571,41 @@ def test_resnet_example_prints_what_it_promises(resnet_example, capsys):
     assert out.rstrip().endswith(f"test accuracy: {accuracy:.4f}")
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_resnet_eval_buffers_bitwise(dtype):
+    """The eval forward writes its activations into three reused buffers: bitwise the folded
+    layers called one by one with fresh outputs, and a later call leaves an earlier result
+    alone."""
+    rng = np.random.default_rng(23)
+    model = nn.ResNet(3, 10, (8, 16, 32), dtype=dtype, rng=0).eval()
+    for k, v in model.state_dict().items():
+        if k.endswith(("weight", "running_var")) and "bn" in k or k.endswith("1.weight"):
+            v[:] = rng.uniform(0.5, 1.5, v.shape)
+        elif k.endswith(("bias", "running_mean")):
+            v[:] = rng.uniform(-0.5, 0.5, v.shape)
+
+    def conv_bn(conv, bn, h, residual=None):
+        w, b = nn._folded_params(conv, bn)
+        act = "relu" if bn.relu or residual is not None else None
+        return npfast.conv2d(h, w, b, **dict(conv._args(), layout="NHWC"), activation=act,
+                             residual=residual)
+
+    def one_by_one(x):
+        h = conv_bn(model.conv1, model.bn1, model._stem_input(x))
+        for stage in (model.layer1, model.layer2, model.layer3):
+            for b in stage:
+                s = h if b.downsample is None else conv_bn(*b.downsample, h)
+                h = conv_bn(b.conv2, b.bn2, conv_bn(b.conv1, b.bn1, h), residual=s)
+        return model.fc.forward(h.mean(axis=(1, 2)))
+
+    x1, x2 = (rng.standard_normal((3, 3, 12, 10)).astype(dtype) for _ in range(2))
+    y1 = model.forward(x1)
+    want = y1.copy()
+    y2 = model.forward(x2)
+    assert y1.tobytes() == want.tobytes() == one_by_one(x1).tobytes()
+    assert y2.tobytes() == one_by_one(x2).tobytes()
+
+
 @needs_torch
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_resnet_eval_matches_torch(resnet_example, dtype):

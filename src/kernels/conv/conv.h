@@ -63,6 +63,14 @@ void direct_taps(const DirectArgs<T>& a, int64_t* taps) {
 template <class T>
 using DirectFn = void (*)(const DirectArgs<T>& a);
 
+// Direct convolution written channels-last `<f32|f64>_conv_direct_nhwc__<isa>` (a DirectFn):
+// the padded input, a.taps and rows as for conv_direct, but all a.ob output channels of a pixel
+// together: weights tap-major with stride a.ob (w[t * a.ob + o]) and
+// y[(oy * a.ow + ox) * a.ys + o] for o < a.ob (a.ys >= a.ob, the pixel stride). Each output is
+// the same chain as conv_direct's of the same ISA (its bias, then one FMA per tap in tap
+// order on SIMD ISAs, multiply-then-add on scalar; its ReLU), so the bits are that kernel's:
+// an NHWC stem writes its output without the NCHW result and its transpose.
+
 // Depthwise weight gradient of one plane `<f32|f64>_conv_dw_grad__<isa>`: for every tap
 // t = ky*kw + kx, gw[t] = sum over output rows [oy0, oy1) and columns of
 // gy[oy*ow + ox] * (padded input read by that tap), with `a` describing the padded plane as for
@@ -91,16 +99,26 @@ constexpr int64_t direct_grad_work(int64_t taps) { return (taps + 8) * 8 * 64; }
 //     v[xi * vx + j * vt + ch] = V(xi / 4, xi % 4), for ch < c.
 //   WinoOut `<f32|f64>_conv_wino_out__<isa>`: tile j reads M(xi) = m[xi * mx + j * mt + ch] and
 //     writes Y = At M A (+ bias[ch] unless bias is null; max(v, 0) if relu, NaN kept) as
-//     y[r * yr + (2 * j + s) * yp + ch] = Y(r, s) for r, s < 2, ch < c.
+//     y[r * yr + (2 * j + s) * yp + ch] = Y(r, s) for r, s < 2, ch < c. With a residual
+//     (res not null, indexed as y) each value is (Y + res), then relu's `v < 0 ? 0 : v`: a
+//     basic block's shortcut and ReLU while the output is in registers, the bits of the
+//     separate pass (conv2d_epilogue.h's residual_act) over the written rows.
 //   Bt = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], At = [1 1 1 0; 0 1 -1 -1]; each is applied
 //   to rows first, then to columns, in the order the reference writes (same bits on every ISA:
 //   only additions and subtractions, no FMA contraction).
 template <class T>
 using WinoInFn = void (*)(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T* v,
                           int64_t vt, int64_t vx);
+// WinoInEdge `<f32|f64>_conv_wino_in_edge__<isa>`: WinoIn for tiles whose windows reach into
+// the zero padding, read in place from an unpadded image: d(r, s) = x[iy * rs + ix * ps + ch]
+// with iy = r0 + r, ix = c0 + 2 * j + s where 0 <= iy < h and 0 <= ix < w, else 0 (never
+// read). The same V as WinoIn on the padded copy of the window (same additions, same bits).
+template <class T>
+using WinoInEdgeFn = void (*)(const T* x, int64_t ps, int64_t rs, int64_t h, int64_t w, int64_t r0,
+                              int64_t c0, int64_t c, int64_t nt, T* v, int64_t vt, int64_t vx);
 template <class T>
 using WinoOutFn = void (*)(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias,
-                           bool relu, T* y, int64_t yp, int64_t yr);
+                           const T* res, bool relu, T* y, int64_t yp, int64_t yr);
 
 // The family's kernels (kernels.inc), then its parameters. One constant per ISA, table_<isa>
 // (src/core/kernels.inc), defined in reference.cc and x86_*.cc; looked up by kernels<Table>().

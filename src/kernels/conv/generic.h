@@ -336,6 +336,28 @@ inline void st(T* p, V<T> v, int n) {
     storen(p, v, n);
 }
 
+// V = Bt d B of one tile's 4x4 window d (rows first, then columns), stored as
+// o[xi * vx] = V(xi / 4, xi % 4).
+template <class T>
+inline void wino_bt(const V<T> (&d)[4][4], T* o, int64_t vx, int n) {
+  V<T> t[4][4];
+#pragma GCC unroll 4
+  for (int s = 0; s < 4; ++s) {
+    t[0][s] = sub(d[0][s], d[2][s]);
+    t[1][s] = add(d[1][s], d[2][s]);
+    t[2][s] = sub(d[2][s], d[1][s]);
+    t[3][s] = sub(d[1][s], d[3][s]);
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < 4; ++r) {
+    T* q = o + (r * 4) * vx;
+    st(q, sub(t[r][0], t[r][2]), n);
+    st(q + vx, add(t[r][1], t[r][2]), n);
+    st(q + 2 * vx, sub(t[r][2], t[r][1]), n);
+    st(q + 3 * vx, sub(t[r][1], t[r][3]), n);
+  }
+}
+
 template <class T>
 void wino_in(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T* v, int64_t vt,
              int64_t vx) {
@@ -344,30 +366,36 @@ void wino_in(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T* v, in
     for (int64_t ch = 0; ch < c; ch += L) {
       const int n = static_cast<int>(c - ch < L ? c - ch : L);
       const T* p = x + j * 2 * ps + ch;
-      V<T> t[4][4];
+      V<T> d[4][4];
 #pragma GCC unroll 4
-      for (int s = 0; s < 4; ++s) {
-        const V<T> d0 = ld(p + s * ps, n), d1 = ld(p + rs + s * ps, n);
-        const V<T> d2 = ld(p + 2 * rs + s * ps, n), d3 = ld(p + 3 * rs + s * ps, n);
-        t[0][s] = sub(d0, d2);
-        t[1][s] = add(d1, d2);
-        t[2][s] = sub(d2, d1);
-        t[3][s] = sub(d1, d3);
-      }
+      for (int r = 0; r < 4; ++r)
 #pragma GCC unroll 4
-      for (int r = 0; r < 4; ++r) {
-        T* o = v + (r * 4) * vx + j * vt + ch;
-        st(o, sub(t[r][0], t[r][2]), n);
-        st(o + vx, add(t[r][1], t[r][2]), n);
-        st(o + 2 * vx, sub(t[r][2], t[r][1]), n);
-        st(o + 3 * vx, sub(t[r][1], t[r][3]), n);
-      }
+        for (int s = 0; s < 4; ++s) d[r][s] = ld(p + r * rs + s * ps, n);
+      wino_bt(d, v + j * vt + ch, vx, n);
     }
 }
 
 template <class T>
-void wino_out(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias, bool relu,
-              T* y, int64_t yp, int64_t yr) {
+void wino_in_edge(const T* x, int64_t ps, int64_t rs, int64_t h, int64_t w, int64_t r0, int64_t c0,
+                  int64_t c, int64_t nt, T* v, int64_t vt, int64_t vx) {
+  constexpr int L = kLanes<T>;
+  const V<T> z = zero<T>();
+  for (int64_t j = 0; j < nt; ++j)
+    for (int64_t ch = 0; ch < c; ch += L) {
+      const int n = static_cast<int>(c - ch < L ? c - ch : L);
+      V<T> d[4][4];
+      for (int r = 0; r < 4; ++r)
+        for (int s = 0; s < 4; ++s) {
+          const int64_t iy = r0 + r, ix = c0 + 2 * j + s;
+          d[r][s] = iy >= 0 && iy < h && ix >= 0 && ix < w ? ld(x + iy * rs + ix * ps + ch, n) : z;
+        }
+      wino_bt(d, v + j * vt + ch, vx, n);
+    }
+}
+
+template <class T>
+void wino_out(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias,
+              const T* res, bool relu, T* y, int64_t yp, int64_t yr) {
   constexpr int L = kLanes<T>;
   const V<T> z = zero<T>();
   for (int64_t j = 0; j < nt; ++j)
@@ -387,14 +415,70 @@ void wino_out(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T
       for (int r = 0; r < 2; ++r) {
         V<T> y0 = add(add(add(t[r][0], t[r][1]), t[r][2]), b);
         V<T> y1 = add(sub(sub(t[r][1], t[r][2]), t[r][3]), b);
-        if (relu) {
+        const int64_t i0 = r * yr + (2 * j) * yp + ch, i1 = i0 + yp;
+        if (res) {  // residual_act's `v < 0 ? 0 : v` (-0.0 kept), not max_nan's +0.0
+          y0 = add(y0, ld(res + i0, n));
+          y1 = add(y1, ld(res + i1, n));
+          if (relu) {
+            y0 = select(gt(z, y0), z, y0);
+            y1 = select(gt(z, y1), z, y1);
+          }
+        } else if (relu) {
           y0 = max_nan(y0, z);
           y1 = max_nan(y1, z);
         }
-        st(y + r * yr + (2 * j) * yp + ch, y0, n);
-        st(y + r * yr + (2 * j + 1) * yp + ch, y1, n);
+        st(y + i0, y0, n);
+        st(y + i1, y1, n);
       }
     }
+}
+
+// The direct convolution channels-last (conv.h): PX pixels of an output row x one vector of
+// channels in the accumulators; per tap one weight vector and a broadcast input per pixel. The
+// same FMA chain per output as tile (bias, taps in order, fma(x, w, acc)), so the same bits.
+template <class T, int PX>
+void nhwc_pixels(const DirectArgs<T>& a, const T* base, T* y, int64_t o0, int n) {
+  using Vt = V<T>;
+  const Vt z = zero<T>();
+  const Vt b = a.bias ? ld(a.bias + o0, n) : z;
+  Vt acc[PX];
+#pragma GCC unroll 16
+  for (int q = 0; q < PX; ++q) acc[q] = b;
+  const T* wp = a.w + o0;
+  const int64_t taps = a.c * a.kh * a.kw;
+  for (int64_t t = 0; t < taps; ++t, wp += a.ob) {
+    const Vt wv = ld(wp, n);
+    const T* p = base + a.taps[t];
+#pragma GCC unroll 16
+    for (int q = 0; q < PX; ++q) acc[q] = fma(set1<T>(p[q]), wv, acc[q]);
+  }
+#pragma GCC unroll 16
+  for (int q = 0; q < PX; ++q) st(y + q * a.ys, a.relu ? max_nan(acc[q], z) : acc[q], n);
+}
+
+// `cols` pixels from `base` (input) and `y` (output): blocks of PX, then of PX / 2, ...
+template <class T, int PX>
+void nhwc_run(const DirectArgs<T>& a, const T* base, T* y, int64_t o0, int n, int64_t cols) {
+  int64_t ox = 0;
+  for (; ox + PX <= cols; ox += PX) nhwc_pixels<T, PX>(a, base + ox, y + ox * a.ys, o0, n);
+  if constexpr (PX > 1) {
+    if (ox < cols) nhwc_run<T, PX / 2>(a, base + ox, y + ox * a.ys, o0, n, cols - ox);
+  }
+}
+
+template <class T>
+void direct_nhwc(const DirectArgs<T>& a) {
+  constexpr int L = kLanes<T>;
+  // Accumulators, the weight vector and a broadcast: 16 + 2 of AVX-512's 32, 8 + 2 of 16.
+  constexpr int PX = kVectorRegisters >= 32 ? 16 : 8;
+  for (int64_t oy = a.oy0; oy < a.oy1; ++oy) {
+    const T* base = a.x + oy * a.sh * a.sw * a.wq;
+    T* yrow = a.y + oy * a.ow * a.ys;
+    for (int64_t o0 = 0; o0 < a.ob; o0 += L) {
+      const int n = static_cast<int>(a.ob - o0 < L ? a.ob - o0 : L);
+      nhwc_run<T, PX>(a, base, yrow + o0, o0, n, a.ow);
+    }
+  }
 }
 
 // The direct tile: OB channels x 3 vectors of accumulators, plus 3 inputs and 1 weight, in the

@@ -44,9 +44,10 @@ template void reference<double>(const double*, int64_t, int64_t, int64_t, int64_
 
 namespace {
 
-// The direct-kernel contract of conv.h in plain loops; WS is the weight stride per tap.
-template <class T, int WS>
-void direct_scalar(const DirectArgs<T>& a) {
+// The direct-kernel contracts of conv.h in plain loops: weight stride ws per tap; output
+// planes (conv_direct) or channels-last pixels (conv_direct_nhwc).
+template <class T>
+void direct_loops(const DirectArgs<T>& a, int64_t ws, bool nhwc) {
   const int64_t xrow = a.sw * a.wq, xplane = a.hp * xrow;
   for (int64_t o = 0; o < a.ob; ++o)
     for (int64_t oy = a.oy0; oy < a.oy1; ++oy)
@@ -56,14 +57,24 @@ void direct_scalar(const DirectArgs<T>& a) {
         for (int64_t ci = 0; ci < a.c; ++ci)
           for (int64_t ky = 0; ky < a.kh; ++ky) {
             const T* row = a.x + ci * xplane + (oy * a.sh + ky * a.dh) * xrow;
-            for (int64_t kx = 0; kx < a.kw; ++kx, wp += WS) {
+            for (int64_t kx = 0; kx < a.kw; ++kx, wp += ws) {
               const int64_t j = ox * a.sw + kx * a.dw;
               acc += row[(j % a.sw) * a.wq + j / a.sw] * *wp;
             }
           }
         if (a.relu && acc < T(0)) acc = T(0);
-        a.y[o * a.ys + oy * a.ow + ox] = acc;
+        a.y[nhwc ? (oy * a.ow + ox) * a.ys + o : o * a.ys + oy * a.ow + ox] = acc;
       }
+}
+
+template <class T, int WS>
+void direct_scalar(const DirectArgs<T>& a) {
+  direct_loops(a, WS, false);
+}
+
+template <class T>
+void direct_nhwc_scalar(const DirectArgs<T>& a) {
+  direct_loops(a, a.ob, true);
 }
 
 template <class T>
@@ -85,34 +96,56 @@ void dw_grad_scalar(const DirectArgs<T>& a, const T* gy, T* gw) {
 
 // The Winograd transforms one channel at a time (conv.h); the SIMD versions do the same
 // operations in the same order on a vector of channels.
+// V = Bt d B of one channel's 4x4 window d, stored as o[xi * vx] = V(xi / 4, xi % 4).
+template <class T>
+void wino_bt_scalar(const T (&d)[4][4], T* o, int64_t vx) {
+  T t[4][4];
+  for (int s = 0; s < 4; ++s) {
+    t[0][s] = d[0][s] - d[2][s];
+    t[1][s] = d[1][s] + d[2][s];
+    t[2][s] = d[2][s] - d[1][s];
+    t[3][s] = d[1][s] - d[3][s];
+  }
+  for (int r = 0; r < 4; ++r) {
+    T* q = o + (r * 4) * vx;
+    q[0] = t[r][0] - t[r][2];
+    q[vx] = t[r][1] + t[r][2];
+    q[2 * vx] = t[r][2] - t[r][1];
+    q[3 * vx] = t[r][1] - t[r][3];
+  }
+}
+
 template <class T>
 void wino_in_scalar(const T* x, int64_t ps, int64_t rs, int64_t c, int64_t nt, T* v, int64_t vt,
                     int64_t vx) {
   for (int64_t j = 0; j < nt; ++j)
     for (int64_t ch = 0; ch < c; ++ch) {
       const T* p = x + j * 2 * ps + ch;
-      T t[4][4];
-      for (int s = 0; s < 4; ++s) {
-        const T d0 = p[s * ps], d1 = p[rs + s * ps];
-        const T d2 = p[2 * rs + s * ps], d3 = p[3 * rs + s * ps];
-        t[0][s] = d0 - d2;
-        t[1][s] = d1 + d2;
-        t[2][s] = d2 - d1;
-        t[3][s] = d1 - d3;
-      }
-      for (int r = 0; r < 4; ++r) {
-        T* o = v + (r * 4) * vx + j * vt + ch;
-        o[0] = t[r][0] - t[r][2];
-        o[vx] = t[r][1] + t[r][2];
-        o[2 * vx] = t[r][2] - t[r][1];
-        o[3 * vx] = t[r][1] - t[r][3];
-      }
+      T d[4][4];
+      for (int r = 0; r < 4; ++r)
+        for (int s = 0; s < 4; ++s) d[r][s] = p[r * rs + s * ps];
+      wino_bt_scalar(d, v + j * vt + ch, vx);
+    }
+}
+
+template <class T>
+void wino_in_edge_scalar(const T* x, int64_t ps, int64_t rs, int64_t h, int64_t w, int64_t r0,
+                         int64_t c0, int64_t c, int64_t nt, T* v, int64_t vt, int64_t vx) {
+  for (int64_t j = 0; j < nt; ++j)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      T d[4][4];
+      for (int r = 0; r < 4; ++r)
+        for (int s = 0; s < 4; ++s) {
+          const int64_t iy = r0 + r, ix = c0 + 2 * j + s;
+          d[r][s] = iy >= 0 && iy < h && ix >= 0 && ix < w ? x[iy * rs + ix * ps + ch] : T(0);
+        }
+      wino_bt_scalar(d, v + j * vt + ch, vx);
     }
 }
 
 template <class T>
 void wino_out_scalar(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias,
-                     bool relu, T* y, int64_t yp, int64_t yr) {
+                     const T* res, bool relu, T* y, int64_t yp, int64_t yr) {
   for (int64_t j = 0; j < nt; ++j)
     for (int64_t ch = 0; ch < c; ++ch) {
       const T* p = m + j * mt + ch;
@@ -125,6 +158,10 @@ void wino_out_scalar(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, 
       const T b = bias ? bias[ch] : T(0);
       for (int r = 0; r < 2; ++r) {
         T y0 = t[r][0] + t[r][1] + t[r][2] + b, y1 = t[r][1] - t[r][2] - t[r][3] + b;
+        if (res) {
+          y0 += res[r * yr + (2 * j) * yp + ch];
+          y1 += res[r * yr + (2 * j + 1) * yp + ch];
+        }
         if (relu) {
           y0 = y0 < T(0) ? T(0) : y0;
           y1 = y1 < T(0) ? T(0) : y1;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <utility>
@@ -50,6 +51,7 @@ const Case kCases[] = {
     {1, 10, 8, 9, 6, 3, 2, 2, 1, 1, 0, 1, 2, 1},     // im2col
     {1, 4, 26, 200, 6, 7, 7, 1, 1, 0, 0, 1, 1, 1},   // direct, several row blocks per plane
     {1, 3, 23, 45, 17, 7, 7, 2, 2, 3, 3, 1, 1, 1},   // direct, stem-like, 2 blocks + 1 channel
+    {2, 3, 150, 160, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},  // direct, padded planes > 256 KiB
     {1, 1, 602, 200, 1, 3, 3, 1, 1, 0, 0, 1, 1, 1},  // depthwise, several row blocks
     {2, 12, 8, 9, 6, 3, 3, 1, 1, 1, 2, 2, 1, 2},     // shifted GEMM, kw copies
     {1, 128, 5, 7, 6, 3, 2, 1, 1, 0, 1, 1, 2, 1},    // shifted GEMM, per tap
@@ -100,14 +102,18 @@ void check_case(const Case& k, std::mt19937& rng, const char* what) {
   Conv2dParams q = p;
   q.layout = Layout::nhwc;
   conv2d(view4(xn, k.n, k.h, k.w, k.c), wv, &bv, q, view4(yn, k.n, oh, ow, k.o));
+  const std::string algo = conv2d_algorithm(view4(xn, k.n, k.h, k.w, k.c), wv, q);
   for (int64_t n = 0; n < k.n; ++n)
     for (int64_t o = 0; o < k.o; ++o)
       for (int64_t i = 0; i < oh * ow; ++i) {
         const size_t at = static_cast<size_t>((n * k.o + o) * oh * ow + i);
-        ASSERT_NEAR(yn[(n * oh * ow + i) * k.o + o], want[at],
-                    tol * (1 + std::abs(double(want[at]))))
-            << what << " NHWC " << conv2d_algorithm(view4(xn, k.n, k.h, k.w, k.c), wv, q) << " at "
-            << at;
+        const T v = yn[(n * oh * ow + i) * k.o + o];
+        ASSERT_NEAR(v, want[at], tol * (1 + std::abs(double(want[at]))))
+            << what << " NHWC " << algo << " at " << at;
+        // The direct kernel writes NHWC itself (conv_direct_nhwc): the NCHW kernel's bits.
+        if (algo == "direct") {
+          ASSERT_EQ(0, std::memcmp(&v, &got[at], sizeof(T))) << what << " NHWC direct at " << at;
+        }
       }
 }
 
@@ -147,7 +153,7 @@ void check_winograd(const conv::Table& kt, std::mt19937& rng) {
     for (auto& e : x) e = T(small(rng));
     for (auto& e : bias) e = T(small(rng));
     in(x.data(), ps, rs, c, nt, v.data(), c, nt * c);
-    out(v.data(), c, nt * c, c, nt, bias.data(), true, y.data(), c, 2 * nt * c);
+    out(v.data(), c, nt * c, c, nt, bias.data(), nullptr, true, y.data(), c, 2 * nt * c);
     for (int64_t j = 0; j < nt; ++j)
       for (int64_t ch = 0; ch < c; ++ch) {
         double vm[4][4];
@@ -179,14 +185,68 @@ void check_winograd(const conv::Table& kt, std::mt19937& rng) {
     in(x.data(), ps, rs, c, nt, v.data(), c, nt * c);
     in_ref(x.data(), ps, rs, c, nt, vr.data(), c, nt * c);
     ASSERT_EQ(v, vr) << "wino_in c=" << c;
-    for (int relu = 0; relu < 2; ++relu) {
-      std::vector<T> y(2 * 2 * nt * c, T(-7)), yr(y.size(), T(-7));
-      out(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, relu, y.data(), c, 2 * nt * c);
-      out_ref(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, relu, yr.data(), c,
-              2 * nt * c);
-      ASSERT_EQ(y, yr) << "wino_out c=" << c << " relu=" << relu;
-    }
+    // The residual: rows of a wider output (yp, yr as y's); zeros among its values give
+    // sums of -0.0 and +0.0, which the fused ReLU keeps as residual_act does.
+    std::vector<T> res(2 * 2 * nt * c);
+    for (size_t i = 0; i < res.size(); ++i) res[i] = i % 5 == 0 ? T(0) : static_cast<T>(d(rng));
+    for (int relu = 0; relu < 2; ++relu)
+      for (int with_res = 0; with_res < 2; ++with_res) {
+        const T* r = with_res ? res.data() : nullptr;
+        std::vector<T> y(2 * 2 * nt * c, T(-7)), yr(y.size(), T(-7)), ys(y.size(), T(-7));
+        out(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, r, relu, y.data(), c,
+            2 * nt * c);
+        out_ref(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, r, relu, yr.data(), c,
+                2 * nt * c);
+        ASSERT_EQ(y, yr) << "wino_out c=" << c << " relu=" << relu << " res=" << with_res;
+        if (!with_res) continue;
+        // Bitwise the transform without the residual, then residual_act's pass.
+        out(v.data(), c, nt * c, c, nt, relu ? bias.data() : nullptr, nullptr, false, ys.data(), c,
+            2 * nt * c);
+        for (size_t i = 0; i < ys.size(); ++i) {
+          const T s = ys[i] + res[i];
+          ys[i] = relu && s < T(0) ? T(0) : s;
+        }
+        ASSERT_EQ(0, std::memcmp(y.data(), ys.data(), y.size() * sizeof(T)))
+            << "wino_out residual c=" << c << " relu=" << relu;
+      }
   }
+}
+
+// The edge input transform of every ISA: bitwise its scalar reference and WinoIn on a
+// zero-padded copy, for windows over every side and corner of small images (channel counts
+// around the vector widths, images narrower than a window).
+template <class T>
+void check_winograd_edge(const conv::Table& kt, std::mt19937& rng) {
+  const auto edge = of<T>(kt.f32_conv_wino_in_edge, kt.f64_conv_wino_in_edge);
+  const auto* sk = kernels<conv::Table>(Isa::scalar);
+  const auto edge_ref = of<T>(sk->f32_conv_wino_in_edge, sk->f64_conv_wino_in_edge);
+  const auto in = of<T>(kt.f32_conv_wino_in, kt.f64_conv_wino_in);
+  std::normal_distribution<double> d;
+  for (int64_t c : {1, 5, 8, 16, 19})
+    for (int64_t h : {1, 3, 6})
+      for (int64_t w : {2, 5, 8}) {
+        const int64_t ps = c + 1, rs = ps * w + 3, pad = 2;  // strided pixels and rows
+        std::vector<T> x(h * rs), xp((h + 2 * pad + 4) * (w + 2 * pad + 8) * c, T(0));
+        for (auto& e : x) e = static_cast<T>(d(rng));
+        const int64_t pw = w + 2 * pad + 8;  // padded copy: pixel (iy, ix) at (iy + pad, ix + pad)
+        for (int64_t iy = 0; iy < h; ++iy)
+          for (int64_t ix = 0; ix < w; ++ix)
+            for (int64_t ch = 0; ch < c; ++ch)
+              xp[((iy + pad) * pw + ix + pad) * c + ch] = x[iy * rs + ix * ps + ch];
+        for (int64_t r0 = -pad; r0 <= h - 1; ++r0)
+          for (int64_t c0 = -pad; c0 <= w - 1; ++c0) {
+            const int64_t nt = std::min<int64_t>(3, (w + pad - c0) / 2 + 1);
+            std::vector<T> v(16 * nt * c, T(-7)), vr(v.size(), T(-7)), vp(v.size(), T(-7));
+            edge(x.data(), ps, rs, h, w, r0, c0, c, nt, v.data(), c, nt * c);
+            edge_ref(x.data(), ps, rs, h, w, r0, c0, c, nt, vr.data(), c, nt * c);
+            in(xp.data() + ((r0 + pad) * pw + c0 + pad) * c, c, pw * c, c, nt, vp.data(), c,
+               nt * c);
+            ASSERT_EQ(0, std::memcmp(v.data(), vr.data(), v.size() * sizeof(T)))
+                << "wino_in_edge c=" << c << " h=" << h << " w=" << w << " at " << r0 << "," << c0;
+            ASSERT_EQ(0, std::memcmp(v.data(), vp.data(), v.size() * sizeof(T)))
+                << "wino_in_edge vs padded c=" << c << " at " << r0 << "," << c0;
+          }
+      }
 }
 
 TEST_P(ConvIsa, WinogradTransformsMatchReference) {
@@ -194,6 +254,8 @@ TEST_P(ConvIsa, WinogradTransformsMatchReference) {
   std::mt19937 rng(11);
   check_winograd<float>(*kernels<conv::Table>(isa), rng);
   check_winograd<double>(*kernels<conv::Table>(isa), rng);
+  check_winograd_edge<float>(*kernels<conv::Table>(isa), rng);
+  check_winograd_edge<double>(*kernels<conv::Table>(isa), rng);
 }
 
 // The direct weight-gradient kernel of every ISA against the sum written out here, on one call's
