@@ -15,6 +15,7 @@
 #include "npfast/threads.hpp"
 #include "src/core/views.h"
 #include "src/kernels/corr2d/corr2d.h"
+#include "src/kernels/elementwise/elementwise.h"
 #include "src/ops/corr2d.h"
 
 namespace npfast {
@@ -69,6 +70,8 @@ struct Plan {
   Border border;
   T fill;
   corr2d::RowsFn<T> kern;
+  corr2d::RowsFn<T> kern_direct;  // the in-place interior's: kern, or its streaming variant
+  bool stream;                    // kern_direct stores non-temporally (caller fences)
   // Column segments, at most three; padded ones need `pad_width` scratch elements per row.
   Segment seg[3];
   int nseg;
@@ -243,7 +246,8 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
         const Segment& g = P.seg[s];
         T* oseg[kMaxRows];
         for (int q = 0; q < R; ++q) oseg[q] = orow[q] + g.c0;
-        P.kern(S.ptrs + s * stride + o, oseg, R, g.c1 - g.c0, P.taps, kh, P.kw);
+        (g.direct ? P.kern_direct : P.kern)(S.ptrs + s * stride + o, oseg, R, g.c1 - g.c0, P.taps,
+                                            kh, P.kw);
       }
       if (!P.out_direct) {
         for (int q = 0; q < R; ++q) {
@@ -314,6 +318,7 @@ void run_plan(Plan<T>& P, int64_t planes) {
       run_rows(P, S, pl, g0 * kMaxRows, std::min(P.Ho, g1 * kMaxRows));
       b += g1 - g0;
     }
+    if (P.stream) elementwise::stream_fence();  // before the chunk is reported done
     busy[slot].store(false, std::memory_order_release);
   };
   parallel_for(items, grain, work);
@@ -410,6 +415,14 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   P.border = border;
   P.fill = static_cast<T>(fill);
   P.kern = corr2d::rows_kernel<T>(kernels<corr2d::Table>(), kh, kw);
+  // Outputs past the cache go out with non-temporal stores where the kernel is bound by memory
+  // (3x3): a plain store first reads the line, 12 bytes of traffic a float32 pixel instead of 8
+  // (4000^2 float32, 1-thread CPU 0.61 -> 0.42 ns/px; docs/corr2d.md, session of 2026-12-05).
+  const corr2d::RowsFn<T> streaming = corr2d::stream_kernel<T>(kernels<corr2d::Table>(), kh, kw);
+  P.stream = streaming && !P.separable && P.out_direct &&
+             static_cast<size_t>(views::plane_count(out) * P.Ho * P.Wo) * sizeof(T) >=
+                 elementwise::kStreamOutputBytes;
+  P.kern_direct = P.stream ? streaming : P.kern;
 
   // Interior columns [jl, jr): their whole kw-wide window lies inside the row.
   int64_t jl = std::clamp<int64_t>(left, 0, P.Wo);
