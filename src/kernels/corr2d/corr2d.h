@@ -13,8 +13,8 @@
 // with fused multiply-adds in that order, starting from zero, in the type T (the reference
 // accumulates in double). Every output column is computed the same way whatever n, so a
 // column range split into pieces gives bitwise the same results.
-// A `_stream` kernel computes the same bits but writes the full blocks of rows whose pointers
-// are 32-byte aligned with non-temporal stores (no read of the destination lines first; for
+// A `_stream` kernel computes the same bits but writes the full vectors of its column blocks
+// that fall vector-aligned with non-temporal stores (no read of the destination lines first; for
 // outputs far bigger than the cache). Those stores are weakly ordered: the caller runs
 // elementwise::stream_fence() after its last call and before the output is read elsewhere.
 // Kernels are pure: no allocation, no threads, no exceptions.

@@ -91,7 +91,7 @@ TEST_P(Corr2dIsa, MatchesReference) {
 }
 
 // The streaming 3x3 kernel gives the plain kernel's bits, for output rows 64-byte aligned, 32 bytes
-// off a line (the two-halves path on AVX-512), and misaligned (plain stores), with tails.
+// off a line (streamed on AVX2, plain on AVX-512), and misaligned (plain stores), with tails.
 template <class T>
 void check_stream(Isa isa) {
   const Table* table = kernels<Table>(isa);
