@@ -15,6 +15,7 @@
 #include "npfast/threads.hpp"
 #include "src/core/views.h"
 #include "src/kernels/corr2d/corr2d.h"
+#include "src/kernels/elementwise/elementwise.h"
 #include "src/ops/corr2d.h"
 
 namespace npfast {
@@ -69,6 +70,8 @@ struct Plan {
   Border border;
   T fill;
   corr2d::RowsFn<T> kern;
+  corr2d::RowsFn<T> kern_direct;  // the in-place interior's: kern, or its streaming variant
+  bool stream;                    // kern_direct stores non-temporally (caller fences)
   // Column segments, at most three; padded ones need `pad_width` scratch elements per row.
   Segment seg[3];
   int nseg;
@@ -243,7 +246,8 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
         const Segment& g = P.seg[s];
         T* oseg[kMaxRows];
         for (int q = 0; q < R; ++q) oseg[q] = orow[q] + g.c0;
-        P.kern(S.ptrs + s * stride + o, oseg, R, g.c1 - g.c0, P.taps, kh, P.kw);
+        (g.direct ? P.kern_direct : P.kern)(S.ptrs + s * stride + o, oseg, R, g.c1 - g.c0, P.taps,
+                                            kh, P.kw);
       }
       if (!P.out_direct) {
         for (int q = 0; q < R; ++q) {
@@ -314,6 +318,7 @@ void run_plan(Plan<T>& P, int64_t planes) {
       run_rows(P, S, pl, g0 * kMaxRows, std::min(P.Ho, g1 * kMaxRows));
       b += g1 - g0;
     }
+    if (P.stream) elementwise::stream_fence();  // before the chunk is reported done
     busy[slot].store(false, std::memory_order_release);
   };
   parallel_for(items, grain, work);
@@ -410,19 +415,38 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   P.border = border;
   P.fill = static_cast<T>(fill);
   P.kern = corr2d::rows_kernel<T>(kernels<corr2d::Table>(), kh, kw);
+  // Outputs past the cache go out with non-temporal stores where the kernel is bound by memory
+  // (3x3): a plain store first reads the line, 12 bytes of traffic a float32 pixel instead of 8
+  // (4000^2 float32, 1-thread CPU 0.61 -> 0.42 ns/px; docs/corr2d.md, session of 2026-12-05).
+  const corr2d::RowsFn<T> streaming = corr2d::stream_kernel<T>(kernels<corr2d::Table>(), kh, kw);
+  P.stream = streaming && !P.separable && P.out_direct &&
+             static_cast<size_t>(views::plane_count(out) * P.Ho * P.Wo) * sizeof(T) >=
+                 elementwise::kStreamOutputBytes;
+  P.kern_direct = P.stream ? streaming : P.kern;
 
   // Interior columns [jl, jr): their whole kw-wide window lies inside the row.
   int64_t jl = std::clamp<int64_t>(left, 0, P.Wo);
   const int64_t jr = std::clamp<int64_t>(P.W - kw + 1 + left, jl, P.Wo);
-  // Start the in-place interior where the output rows are 32-byte aligned, when every plane
-  // and row keeps that alignment: a misaligned store splits a cache line every other vector
-  // (~10% at 3x3). The few extra columns go through the padded left edge.
-  bool rows_aligned = P.out_direct && P.ors % 32 == 0;
-  for (int i = 0; i < nd - 2; ++i) rows_aligned = rows_aligned && out.strides[i] % 32 == 0;
-  if (rows_aligned) {
+  // Start the in-place interior where the output rows are aligned to a line (64 bytes), or to
+  // 32 where the rows keep only that, when every plane and row keeps it: a misaligned store
+  // splits a cache line every other vector (~10% at 3x3), and the streaming kernel streams
+  // only vector-aligned stores (3x3 4000^2 float32, 1-thread CPU: 0.41-0.43 ns/px from a
+  // line-aligned start, 0.56-0.60 from one 32 bytes off streamed as 256-bit halves). The few
+  // extra columns go through the padded left edge.
+  int64_t align = 0;
+  for (const int64_t a : {int64_t{64}, int64_t{32}}) {
+    bool rows_aligned = P.out_direct && P.ors % a == 0;
+    for (int i = 0; i < nd - 2; ++i) rows_aligned = rows_aligned && out.strides[i] % a == 0;
+    if (rows_aligned) {
+      align = a;
+      break;
+    }
+  }
+  if (align) {
+    const uintptr_t a = static_cast<uintptr_t>(align);
     const uintptr_t at =
         reinterpret_cast<uintptr_t>(out.data) + static_cast<uintptr_t>(jl) * sizeof(T);
-    jl = std::min(jr, jl + static_cast<int64_t>(((32 - at % 32) % 32) / sizeof(T)));
+    jl = std::min(jr, jl + static_cast<int64_t>(((a - at % a) % a) / sizeof(T)));
   }
   const bool direct = in.dtype == dtype_of<T>() && P.cs == static_cast<int64_t>(sizeof(T)) &&
                       P.rs % static_cast<int64_t>(sizeof(T)) == 0 &&

@@ -13,6 +13,10 @@
 // with fused multiply-adds in that order, starting from zero, in the type T (the reference
 // accumulates in double). Every output column is computed the same way whatever n, so a
 // column range split into pieces gives bitwise the same results.
+// A `_stream` kernel computes the same bits but writes the full vectors of its column blocks
+// that fall vector-aligned with non-temporal stores (no read of the destination lines first; for
+// outputs far bigger than the cache). Those stores are weakly ordered: the caller runs
+// elementwise::stream_fence() after its last call and before the output is read elsewhere.
 // Kernels are pure: no allocation, no threads, no exceptions.
 #pragma once
 
@@ -45,6 +49,14 @@ RowsFn<T> rows_kernel(const Table& t, int kh, int kw) {
   if (kh == 5 && kw == 5) return of<T>(t.f32_corr2d_5x5, t.f64_corr2d_5x5);
   if (kh == 7 && kw == 7) return of<T>(t.f32_corr2d_7x7, t.f64_corr2d_7x7);
   return of<T>(t.f32_corr2d_general, t.f64_corr2d_general);
+}
+
+// The streaming variant for a kh x kw kernel, or null where there is none: only 3x3, the kernel
+// bound by memory past the cache (7x7 is bound by its FMAs and measured 3-5% slower streamed).
+template <class T>
+RowsFn<T> stream_kernel(const Table& t, int kh, int kw) {
+  if (kh == 3 && kw == 3) return of<T>(t.f32_corr2d_3x3_stream, t.f64_corr2d_3x3_stream);
+  return nullptr;
 }
 
 }  // namespace corr2d

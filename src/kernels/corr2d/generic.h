@@ -23,8 +23,21 @@ using npfast::corr2d::kMaxRows;
 // 4 cycles x 2 pipes needs 8). The last partial block keeps as many chains as it has vectors.
 constexpr int kVectors = 3;
 
-// Stores a block's R x (NV + Masked) accumulators at column j (the masked vector: m lanes).
-template <class T, int R, int NV, bool Masked>
+// A non-temporal store of v at p when p is vector-aligned (stream() requires it), else a plain
+// one. On AVX-512 that leaves rows 32 bytes off a line (16k + 8 float32) with plain stores:
+// 3000^2 float32 1-thread CPU 0.39-0.40 ns/px, against 0.46-0.47 streaming them as two 256-bit
+// halves (docs/corr2d.md, session of 2026-12-05).
+template <class T>
+inline void stream_vec(T* p, V<T> v) {
+  if (reinterpret_cast<uintptr_t>(p) % sizeof(V<T>) == 0)
+    stream(p, v);
+  else
+    store(p, v);
+}
+
+// Stores a block's R x (NV + Masked) accumulators at column j (the masked vector: m lanes);
+// Stream: full vectors through stream_vec.
+template <class T, int R, int NV, bool Masked, bool Stream = false>
 inline void store_block(T* const* out, int64_t j, int m,
                         const V<T> (&acc)[R][NV + (Masked ? 1 : 0)]) {
   constexpr int L = kLanes<T>;
@@ -34,6 +47,8 @@ inline void store_block(T* const* out, int64_t j, int m,
     for (int u = 0; u < NV + (Masked ? 1 : 0); ++u) {
       if (Masked && u == NV)
         storen(out[o] + j + u * L, acc[o][u], m);
+      else if (Stream)
+        stream_vec(out[o] + j + u * L, acc[o][u]);
       else
         store(out[o] + j + u * L, acc[o][u]);
     }
@@ -41,7 +56,7 @@ inline void store_block(T* const* out, int64_t j, int m,
 
 // Accumulates one block of R rows x (NV full vectors + one masked vector of m lanes when
 // Masked). tv: pre-broadcast taps (fixed shapes) or null (taps broadcast here).
-template <class T, int R, int NV, bool Masked, int KH, int KW>
+template <class T, int R, int NV, bool Masked, int KH, int KW, bool Stream = false>
 inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* taps,
                   const V<T>* tv, int kh_rt, int kw_rt) {
   constexpr int L = kLanes<T>;
@@ -69,7 +84,7 @@ inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* 
         }
     }
   }
-  store_block<T, R, NV, Masked>(out, j, m, acc);
+  store_block<T, R, NV, Masked, Stream>(out, j, m, acc);
 }
 
 // The same block, walking input rows instead of kernel rows: input row r (of the R + KH - 1
@@ -87,7 +102,7 @@ inline __attribute__((always_inline)) void for_range(F&& f) {
   }
 }
 
-template <class T, int R, int NV, bool Masked, int KH, int KW>
+template <class T, int R, int NV, bool Masked, int KH, int KW, bool Stream = false>
 inline void block_rows(const T* const* in, T* const* out, int64_t j, int m, const V<T>* tv) {
   constexpr int L = kLanes<T>;
   constexpr int U = NV + (Masked ? 1 : 0);
@@ -122,29 +137,33 @@ inline void block_rows(const T* const* in, T* const* out, int64_t j, int m, cons
   for_range<KH, R + KH - 2>([&](auto r) __attribute__((always_inline)) {
     row(r, std::integral_constant<int, r - KH + 1>{}, std::integral_constant<int, R - 1>{});
   });
-  store_block<T, R, NV, Masked>(out, j, m, acc);
+  store_block<T, R, NV, Masked, Stream>(out, j, m, acc);
 }
 
 // 5x5 and 7x7 walk input rows (block_rows: 11-25% faster, same bits, docs/corr2d.md); 3x3
 // (bound by memory, not loads: within 2%) and the general kernel walk kernel rows.
-template <class T, int R, int NV, bool Masked, int KH, int KW>
+template <class T, int R, int NV, bool Masked, int KH, int KW, bool Stream = false>
 inline void any_block(const T* const* in, T* const* out, int64_t j, int m, const T* taps,
                       const V<T>* tv, int kh, int kw) {
   // Only the full blocks (R = 4 rows, kVectors unmasked vectors: nearly all the work): the
   // tails and short row groups keep block(), which gives the same bits, so that clang's
   // sanitizer+coverage build of this file stays near a minute (every variant: ~3 minutes).
   if constexpr (KH >= 5 && KW >= 5 && R == 4 && NV == kVectors && !Masked)
-    block_rows<T, R, NV, Masked, KH, KW>(in, out, j, m, tv);
+    block_rows<T, R, NV, Masked, KH, KW, Stream>(in, out, j, m, tv);
   else
-    block<T, R, NV, Masked, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+    block<T, R, NV, Masked, KH, KW, Stream>(in, out, j, m, taps, tv, kh, kw);
 }
 
-template <class T, int R, int KH, int KW>
+template <class T, int R, int KH, int KW, bool Stream>
 inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, const V<T>* tv, int kh,
                 int kw) {
   constexpr int L = kLanes<T>;
   constexpr int U = kVectors;
   int64_t j = 0;
+  if (Stream) {  // the full blocks; the tail stores plainly
+    for (; j + U * L <= n; j += U * L)
+      any_block<T, R, U, false, KH, KW, true>(in, out, j, 0, taps, tv, kh, kw);
+  }
   for (; j + U * L <= n; j += U * L)
     any_block<T, R, U, false, KH, KW>(in, out, j, 0, taps, tv, kh, kw);
   const int64_t rem = n - j;
@@ -171,33 +190,33 @@ inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, con
   }
 }
 
-template <class T, int KH, int KW>
+template <class T, int KH, int KW, bool Stream>
 void dispatch_rows(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps,
                    const V<T>* tv, int kh, int kw) {
   switch (nrows) {
     case 4:
-      run<T, 4, KH, KW>(in, out, n, taps, tv, kh, kw);
+      run<T, 4, KH, KW, Stream>(in, out, n, taps, tv, kh, kw);
       break;
     case 3:
-      run<T, 3, KH, KW>(in, out, n, taps, tv, kh, kw);
+      run<T, 3, KH, KW, Stream>(in, out, n, taps, tv, kh, kw);
       break;
     case 2:
-      run<T, 2, KH, KW>(in, out, n, taps, tv, kh, kw);
+      run<T, 2, KH, KW, Stream>(in, out, n, taps, tv, kh, kw);
       break;
     default:
-      run<T, 1, KH, KW>(in, out, n, taps, tv, kh, kw);
+      run<T, 1, KH, KW, Stream>(in, out, n, taps, tv, kh, kw);
       break;
   }
 }
 
-template <class T, int KH, int KW>
+template <class T, int KH, int KW, bool Stream = false>
 void rows(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps, int kh, int kw) {
   if constexpr (KH && KW) {
     V<T> tv[KH * KW];
     for (int i = 0; i < KH * KW; ++i) tv[i] = set1<T>(taps[i]);
-    dispatch_rows<T, KH, KW>(in, out, nrows, n, taps, tv, kh, kw);
+    dispatch_rows<T, KH, KW, Stream>(in, out, nrows, n, taps, tv, kh, kw);
   } else {
-    dispatch_rows<T, KH, KW>(in, out, nrows, n, taps, nullptr, kh, kw);
+    dispatch_rows<T, KH, KW, Stream>(in, out, nrows, n, taps, nullptr, kh, kw);
   }
 }
 static_assert(kMaxRows == 4, "rows() dispatches nrows 1..4");
