@@ -10,6 +10,7 @@ import numpy as np
 import npfast
 
 from .anchors import npfast_has, optional
+from .limits import _size as limits_size, stream_bandwidth
 from .plots import line_plot
 from .section import Section, ratio
 from .timing import compare, fmt_time
@@ -142,12 +143,20 @@ def cliffs(ctx, counts, th):
     """Time per element of correlate 3x3 and of matmul over sizes, at every thread count: a
     size whose time per element exceeds CLIFF x the best at a smaller size is a cliff, unless
     its data left the measured cache edge and the call streams at STREAMING of the bandwidth
-    (the one step issue 20 allows; matmul's data never leaves the cache blocks)."""
+    measured at the same thread count (the one step issue 20 allows; matmul's data never
+    leaves the cache blocks)."""
     rng = np.random.default_rng(2)
-    edge, bw = ctx.limits.get("cache_edge"), ctx.limits.get("bandwidth")
-    found, checked = [], 0
+    edge, bw_all = ctx.limits.get("cache_edge"), ctx.limits.get("bandwidth")
+    cores = len(os.sched_getaffinity(0))
+    found, checked, used = [], 0, {}
     for t in counts:
         th.set(t)
+        # The bandwidth t threads can draw: one core alone reaches well under the machine's
+        # (docs/decisions.md, "the bandwidth at the call's thread count").
+        bw = bw_all if t >= cores or not bw_all else \
+            stream_bandwidth(limits_size(ctx.mode), 3)
+        if bw:
+            used[t] = float(bw)
         for what in ("correlate 3x3", "matmul float32"):
             best = None
             sizes = cliff_sizes(ctx) if what.startswith("correlate") else \
@@ -169,7 +178,7 @@ def cliffs(ctx, counts, th):
                                  f"time per element of {best[0]}x{best[0]}")
                 if best is None or per < best[1]:
                     best = (s, per)
-    return found, checked
+    return found, checked, used
 
 
 def run(ctx, out_dir):
@@ -208,13 +217,17 @@ def run(ctx, out_dir):
                                  f"{base['npfast'] / ours:.2f}x",
                                  f"{base[anchor] / theirs:.2f}x" if theirs is not None else "-"])
         ctx.progress("scaling", len(all_cases), len(all_cases))
-        found, checked = cliffs(ctx, counts, th)
+        found, checked, used = cliffs(ctx, counts, th)
     finally:
         th.restore(before)
     sec.note("Each case is timed at each thread count with its anchor set to the same count "
              "(torch.set_num_threads, cv2.setNumThreads, threadpoolctl for NumPy's BLAS; NumPy's "
              "own loops are single-threaded). npfast never runs more threads than usable cores "
              f"({cores} here): a larger count runs on the cores.")
+    if used:
+        sec.note("The streaming exemption past the cache edge uses the bandwidth measured at "
+                 "each thread count: " + ", ".join(f"{t} threads {b / 1e9:.1f} GB/s"
+                                                   for t, b in used.items()) + ".")
     if found:
         sec.note(f"Cliffs (time per element over {CLIFF}x the best at a smaller size) in "
                  f"{checked} sizes checked: " + "; ".join(found))
