@@ -138,33 +138,36 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // panel's NR weight rows are read a block of channels at a time (kPackChannels * taps
   // elements of each), so the rows' lines stay in L1 while every tap of the block is written:
   // tap by tap over whole rows swept a 73 KB panel from L2 9 times (~1 ns an element).
-  // Where whole units are the work items (below), the packing runs on the caller: as a job of
-  // its own (tens of us) right before the units' job, its helper often woke too late, the
-  // pool counted a lost call, and the serial stretch that followed covered the units' job (the
-  // transposed layer's grad_input, K = 1024, ran at its one-thread time on two threads).
+  // Where whole units are the work items (below), the packing runs once inside the units'
+  // job (OnceInJob), while the helpers wake: as a job of its own (tens of us) right before the
+  // units' job, its helper often woke too late, the pool counted a lost call, and the serial
+  // stretch that followed covered the units' job (the transposed layer's grad_input, K = 1024,
+  // ran at its one-thread time on two threads); on the caller before the job, the call took
+  // the packing and the helpers' wake-up in turn.
   const int64_t units = pl.n * pl.fh;
   const int64_t image_elems = checked_mul(pl.image_px, C, "channels-last input");
   const bool whole = even_split(units, image_elems * static_cast<int64_t>(sizeof(T)));
   Buffer<T> wp(static_cast<size_t>(checked_mul(pl.groups * ogp, K, "packed weights")));
   const int64_t npanels = pl.groups * panels;
-  parallel_for(npanels, whole ? npanels : grain_for(npanels, 0.5 * static_cast<double>(K * NR)),
-               [&](int64_t b, int64_t e) {
-                 constexpr int64_t kPackChannels = 16;
-                 for (int64_t q = b; q < e; ++q) {
-                   const int64_t g = q / panels, o0 = (q % panels) * NR;
-                   const int64_t cols = std::min<int64_t>(NR, og - o0);
-                   const T* src = w + (g * og + o0) * K;  // rows o, columns (ci, ky, kx)
-                   T* panel = wp.get() + q * K * NR;
-                   for (int64_t c0 = 0; c0 < cg; c0 += kPackChannels)
-                     for (int64_t t = 0; t < taps; ++t)
-                       for (int64_t ci = c0; ci < std::min(cg, c0 + kPackChannels); ++ci) {
-                         T* dst = panel + (t * cg + ci) * NR;
-                         const T* sc = src + ci * taps + t;
-                         for (int64_t j = 0; j < cols; ++j) dst[j] = sc[j * K];
-                         for (int64_t j = cols; j < NR; ++j) dst[j] = T(0);
-                       }
-                 }
-               });
+  auto pack_panels = [&](int64_t b, int64_t e) {
+    constexpr int64_t kPackChannels = 16;
+    for (int64_t q = b; q < e; ++q) {
+      const int64_t g = q / panels, o0 = (q % panels) * NR;
+      const int64_t cols = std::min<int64_t>(NR, og - o0);
+      const T* src = w + (g * og + o0) * K;  // rows o, columns (ci, ky, kx)
+      T* panel = wp.get() + q * K * NR;
+      for (int64_t c0 = 0; c0 < cg; c0 += kPackChannels)
+        for (int64_t t = 0; t < taps; ++t)
+          for (int64_t ci = c0; ci < std::min(cg, c0 + kPackChannels); ++ci) {
+            T* dst = panel + (t * cg + ci) * NR;
+            const T* sc = src + ci * taps + t;
+            for (int64_t j = 0; j < cols; ++j) dst[j] = sc[j * K];
+            for (int64_t j = cols; j < NR; ++j) dst[j] = T(0);
+          }
+    }
+  };
+  if (!whole)
+    parallel_for(npanels, grain_for(npanels, 0.5 * static_cast<double>(K * NR)), pack_panels);
 
   // Work items are blocks of at least kImplicitItemFlops and kImplicitItemPixels of one image, row
   // phase and group (all its column phases): `cap` wide-output pixels, a multiple of MR so that
@@ -309,7 +312,9 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   if (whole) {
     const double unit_ns = item_ns * static_cast<double>(unit_items) +
                            0.5 * static_cast<double>(sh * pl.hq * pl.wrow * C);
+    OnceInJob packed;
     parallel_for(units, grain_for(units, unit_ns), [&](int64_t b, int64_t e) {
+      packed.run([&] { pack_panels(0, npanels); });
       Buffer<T> xi(static_cast<size_t>(image_elems));
       Scratch sc = scratch();
       for (int64_t u = b; u < e; ++u) {
