@@ -207,8 +207,9 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
   const int64_t taps = pl.kh * pl.kw, P = pl.oh * pl.ow;
 
   // Whole images per work item (below) where they split evenly over the threads; then the
-  // weights are packed on the caller, as in conv2d's implicit GEMM (a short job of its own
-  // right before the images' job can cost that job its helper).
+  // weights are packed inside the images' job, once, as in conv2d's implicit GEMM (a short job
+  // of its own right before the images' job can cost that job its helper; on the caller before
+  // it, the call takes the packing and the helpers' wake-up in turn).
   const int64_t image_elems = checked_mul(pl.image_px, C, "channels-last input");
   const bool whole = conv_ops::even_split(pl.n, image_elems * static_cast<int64_t>(sizeof(T)));
   // Weights per phase as [group][panel][k][NR], k = (the phase's tap, channel), zero columns
@@ -219,23 +220,24 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
     wofs[ph + 1] = wofs[ph] + pl.groups * ogp * (pl.tap0[ph + 1] - pl.tap0[ph]) * cg;
   Buffer<T> wp(static_cast<size_t>(std::max<int64_t>(wofs[nph], 1)));
   const int64_t units = nph * pl.groups * panels;
-  parallel_for(units, whole ? units : grain_for(units, static_cast<double>(taps * cg * NR) / nph),
-               [&](int64_t b, int64_t e) {
-                 for (int64_t u = b; u < e; ++u) {
-                   const int64_t ph = u / (pl.groups * panels), g = u / panels % pl.groups;
-                   const int64_t o0 = u % panels * NR, cols = std::min(NR, og - o0);
-                   const int64_t nt = pl.tap0[ph + 1] - pl.tap0[ph];
-                   T* dst = wp.get() + wofs[ph] + (g * panels + u % panels) * nt * cg * NR;
-                   for (int64_t i = 0; i < nt; ++i) {
-                     const Tap& tp = pl.taps[pl.tap0[ph] + i];
-                     for (int64_t ci = 0; ci < cg; ++ci, dst += NR) {
-                       const T* src = w + ((g * cg + ci) * og + o0) * taps + tp.ky * pl.kw + tp.kx;
-                       for (int64_t j = 0; j < cols; ++j) dst[j] = src[j * taps];
-                       for (int64_t j = cols; j < NR; ++j) dst[j] = T(0);
-                     }
-                   }
-                 }
-               });
+  auto pack_units = [&](int64_t b, int64_t e) {
+    for (int64_t u = b; u < e; ++u) {
+      const int64_t ph = u / (pl.groups * panels), g = u / panels % pl.groups;
+      const int64_t o0 = u % panels * NR, cols = std::min(NR, og - o0);
+      const int64_t nt = pl.tap0[ph + 1] - pl.tap0[ph];
+      T* dst = wp.get() + wofs[ph] + (g * panels + u % panels) * nt * cg * NR;
+      for (int64_t i = 0; i < nt; ++i) {
+        const Tap& tp = pl.taps[pl.tap0[ph] + i];
+        for (int64_t ci = 0; ci < cg; ++ci, dst += NR) {
+          const T* src = w + ((g * cg + ci) * og + o0) * taps + tp.ky * pl.kw + tp.kx;
+          for (int64_t j = 0; j < cols; ++j) dst[j] = src[j * taps];
+          for (int64_t j = cols; j < NR; ++j) dst[j] = T(0);
+        }
+      }
+    }
+  };
+  if (!whole)
+    parallel_for(units, grain_for(units, static_cast<double>(taps * cg * NR) / nph), pack_units);
 
   // Items: (image, row phase, group, block of its rows), each over all column phases so that
   // an NCHW output row is stored by one transpose. Tiles along the wide rows, or row by row
@@ -362,7 +364,9 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
   if (whole) {
     const double image_ns =
         item_ns * static_cast<double>(per_image) + 0.5 * static_cast<double>(pl.image_px * C);
+    conv_ops::OnceInJob packed;
     parallel_for(pl.n, grain_for(pl.n, image_ns), [&](int64_t b, int64_t e) {
+      packed.run([&] { pack_units(0, units); });
       Buffer<T> xi(static_cast<size_t>(image_elems));
       Buffer<T> cbuf(static_cast<size_t>(cap * rsc));
       for (int64_t n = b; n < e; ++n) {
