@@ -232,10 +232,10 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // all fw column phases of its rows, from the image's channels-last copy xi. cbuf (fw * cap *
   // ogp), tmp (og * ow where fw > 1) and cbs (fw) are the caller's scratch.
   const int64_t per_image = pl.fh * pl.groups * blocks;
-  auto run_item = [&](int64_t it, int64_t n, const T* xi, T* cbuf, T* tmp, const T** cbs) {
-    const int64_t blk = it % blocks, g = it / blocks % pl.groups, a = it / blocks / pl.groups;
-    const int64_t r0 = blk * rows_per_item, r1 = std::min(pl.oh2, r0 + rows_per_item);
-    const int64_t p0 = blk * cap, p1 = std::min(total, p0 + cap), np = round_up(p1 - p0, MR);
+  // Rows [r0, r1) (by rows) or pixels [p0, p1) of phase a, group g.
+  auto run_block = [&](int64_t a, int64_t g, int64_t r0, int64_t r1, int64_t p0, int64_t p1,
+                       int64_t n, const T* xi, T* cbuf, T* tmp, const T** cbs) {
+    const int64_t np = round_up(p1 - p0, MR);
     // NCHW output lines asked for during the products (LinesAhead). Stride 2 64->128 @56 N=8
     // f32, one thread: 7.1-7.7 ms -> 6.8-7.1 ms with the output kept in L2 (a test), 7.4 ->
     // 6.75 ms with these prefetches.
@@ -289,6 +289,12 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
       store_pixels(pl, cbs, ogp, n, g, a, p0, p1, bias, relu, y, tmp);
     }
   };
+  auto run_item = [&](int64_t it, int64_t n, const T* xi, T* cbuf, T* tmp, const T** cbs) {
+    const int64_t blk = it % blocks, g = it / blocks % pl.groups, a = it / blocks / pl.groups;
+    const int64_t r0 = blk * rows_per_item, r1 = std::min(pl.oh2, r0 + rows_per_item);
+    const int64_t p0 = blk * cap, p1 = std::min(total, p0 + cap);
+    run_block(a, g, r0, r1, p0, p1, n, xi, cbuf, tmp, cbs);
+  };
   struct Scratch {
     Buffer<T> cbuf, tmp;
     Buffer<const T*> cbs;
@@ -309,6 +315,52 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // core's L2, and split 28 rows 16:12; the stride-2 layer scaled 1.2x from one to two threads.
   // Which thread computes a tile does not change its bits.
   const int64_t unit_items = pl.groups * blocks;
+  //
+  // With row phases (dilation) and NCHW output, a unit is instead part h of fh of an image's
+  // output rows, all row phases of them (rows [h, h + 1) * oh2 / fh of each phase), copying
+  // for each phase only the padded rows those read (plus the taps' halo: 2 rows in 16 for the
+  // dilated 56^2 layer). A unit per phase wrote every other output row, and an NCHW row
+  // (224 bytes at 56 wide) shares its last cache line with the next row's first: the two
+  // threads wrote 28 shared lines a plane, at the same time, so those lines went back and
+  // forth between the cores. Now the threads' rows meet at one line a plane.
+  const bool row_parts = by_rows && pl.fh > 1 && sh == 1 && pl.p.layout == Layout::nchw;
+  if (whole && row_parts) {
+    const double unit_ns =
+        item_ns * static_cast<double>(unit_items) + 0.5 * static_cast<double>(pl.hq * pl.wrow * C);
+    // Plane rows [lo, hi) the tiles of output rows [i0, i1) read: to the last tile's last A row
+    // plus the farthest tap (stride 1: a plane row is wrow = wpad pixels).
+    const int64_t max_tap_px = (pl.kh - 1) * pl.edh * pl.wrow + (pl.kw - 1) * pl.edw;
+    OnceInJob packed;
+    parallel_for(units, grain_for(units, unit_ns), [&](int64_t b, int64_t e) {
+      packed.run([&] { pack_panels(0, npanels); });
+      Buffer<T> xi(static_cast<size_t>(image_elems));
+      Scratch sc = scratch();
+      for (int64_t u = b; u < e; ++u) {
+        const int64_t n = u / pl.fh, h = u % pl.fh;
+        const int64_t i0 = h * pl.oh2 / pl.fh, i1 = (h + 1) * pl.oh2 / pl.fh;
+        if (i0 >= i1) continue;
+        const int64_t lo = i0,
+                      hi = std::min(
+                          pl.hq,
+                          ((i1 - 1) * pl.wpad + row_tiles * MR - 1 + max_tap_px) / pl.wrow + 1);
+        zero_slack(xi.get());
+        for (int64_t a = 0; a < pl.fh; ++a) {
+          for (int64_t c0 = 0; c0 < C; c0 += copy_channels)
+            copy_rows(x + n * image_in, xi.get(), a + pl.fh * lo, std::min(prows, a + pl.fh * hi),
+                      pl.fh, c0, std::min(C, c0 + copy_channels));
+          // Blocks of at most rows_per_item rows, as even as the part allows.
+          const int64_t nblk = (i1 - i0 + rows_per_item - 1) / rows_per_item;
+          for (int64_t g = 0; g < pl.groups; ++g)
+            for (int64_t k = 0; k < nblk; ++k) {
+              const int64_t r0 = i0 + k * (i1 - i0) / nblk, r1 = i0 + (k + 1) * (i1 - i0) / nblk;
+              run_block(a, g, r0, r1, r0 * cpitch, r1 * cpitch, n, xi.get(), sc.cbuf.get(),
+                        sc.tmp.get(), sc.cbs.get());
+            }
+        }
+      }
+    });
+    return;
+  }
   if (whole) {
     const double unit_ns = item_ns * static_cast<double>(unit_items) +
                            0.5 * static_cast<double>(sh * pl.hq * pl.wrow * C);
