@@ -506,19 +506,27 @@ void grad_weight_implicit(const ImplicitPlan& pl, const T* x, const T* gy, T* gw
   });
   // Sum the partials in slot order into (o, c, ky, kx), a partial's row of og at a time
   // (vectorized over o; element by element down the columns it was 5% of the ResNet
-  // example's weight gradients).
-  parallel_for(K, grain_for(K, 0.5 * static_cast<double>(S * og)), [&](int64_t b, int64_t e) {
-    Buffer<T> acc(static_cast<size_t>(og));
-    for (int64_t k = b; k < e; ++k) {  // k = (ky, kx, c)
-      const T* src = part.get() + k * ogp;
-      std::copy(src, src + og, acc.get());
-      for (int64_t s = 1; s < S; ++s)
-        for (int64_t o = 0; o < og; ++o) acc[o] += src[s * K * ogp + o];
-      const int64_t ky = k / rowk, kx = k % rowk / C, c = k % C;
-      T* out = gw + c * taps + ky * pl.kw + kx;
-      for (int64_t o = 0; o < og; ++o) out[o * K] = acc[o];
-    }
-  });
+  // example's weight gradients). The taps of a channel share output lines but are partial rows
+  // far apart: a chunk is a block of kSumChannels channels, every tap of them in turn, so each
+  // output line is written by one thread.
+  constexpr int64_t kSumChannels = 8;
+  const int64_t cblk = (C + kSumChannels - 1) / kSumChannels;
+  parallel_for(cblk, grain_for(cblk, 0.5 * static_cast<double>(S * og * taps * kSumChannels)),
+               [&](int64_t b, int64_t e) {
+                 Buffer<T> acc(static_cast<size_t>(og));
+                 for (int64_t q = b; q < e; ++q)
+                   for (int64_t tap = 0; tap < taps; ++tap)
+                     for (int64_t c = q * kSumChannels; c < std::min(C, (q + 1) * kSumChannels);
+                          ++c) {
+                       const int64_t k = tap * C + c;  // k = (ky, kx, c)
+                       const T* src = part.get() + k * ogp;
+                       std::copy(src, src + og, acc.get());
+                       for (int64_t s = 1; s < S; ++s)
+                         for (int64_t o = 0; o < og; ++o) acc[o] += src[s * K * ogp + o];
+                       T* out = gw + c * taps + tap;
+                       for (int64_t o = 0; o < og; ++o) out[o * K] = acc[o];
+                     }
+               });
 }
 
 bool implicit_grad_weight_fits(const ImplicitPlan& pl) {

@@ -561,21 +561,30 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
       gb[o] = static_cast<T>(acc);
     }
   // Partials added in slot order (a row of og at a time, vectorized over o) into
-  // (c, og, kh, kw).
-  const int64_t rows = pl.groups * ktot;
-  parallel_for(rows, grain_for(rows, 0.5 * static_cast<double>(S * og)), [&](int64_t b, int64_t e) {
-    Buffer<T> acc(static_cast<size_t>(og));
-    for (int64_t r = b; r < e; ++r) {
-      const int64_t g = r / ktot, k = r % ktot, ci = k % cg;
-      const Tap& tp = pl.taps[k / cg];
-      const T* src = part.get() + r * ogp;
-      std::copy(src, src + og, acc.get());
-      for (int64_t s = 1; s < S; ++s)
-        for (int64_t o = 0; o < og; ++o) acc[o] += src[s * slot_size + o];
-      T* out = gw + (g * cg + ci) * og * taps + tp.ky * pl.kw + tp.kx;
-      for (int64_t o = 0; o < og; ++o) out[o * taps] = acc[o];
-    }
-  });
+  // (c, og, kh, kw). An output line holds all taps of one (c, o), and a channel's taps are
+  // partial rows far apart: a chunk is a block of kSumChannels channels, every tap of them in
+  // turn, so each output line is written by one thread (chunks of consecutive rows, i.e. of
+  // taps, had both threads writing every line of gw at once) and stays in L1 meanwhile.
+  constexpr int64_t kSumChannels = 8;
+  const int64_t cblk = (cg + kSumChannels - 1) / kSumChannels, nsum = pl.groups * cblk;
+  parallel_for(nsum, grain_for(nsum, 0.5 * static_cast<double>(S * og * taps * kSumChannels)),
+               [&](int64_t b, int64_t e) {
+                 Buffer<T> acc(static_cast<size_t>(og));
+                 for (int64_t q = b; q < e; ++q) {
+                   const int64_t g = q / cblk, c0 = q % cblk * kSumChannels;
+                   for (int64_t tap = 0; tap < taps; ++tap) {
+                     const Tap& tp = pl.taps[tap];
+                     for (int64_t ci = c0; ci < std::min(cg, c0 + kSumChannels); ++ci) {
+                       const T* src = part.get() + (g * ktot + tap * cg + ci) * ogp;
+                       std::copy(src, src + og, acc.get());
+                       for (int64_t s = 1; s < S; ++s)
+                         for (int64_t o = 0; o < og; ++o) acc[o] += src[s * slot_size + o];
+                       T* out = gw + (g * cg + ci) * og * taps + tp.ky * pl.kw + tp.kx;
+                       for (int64_t o = 0; o < og; ++o) out[o * taps] = acc[o];
+                     }
+                   }
+                 }
+               });
 }
 
 template void forward<float>(const PhasePlan&, const float*, const float*, const float*, float*);
