@@ -324,11 +324,11 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // threads wrote 28 shared lines a plane, at the same time, so those lines went back and
   // forth between the cores. Now the threads' rows meet at one line a plane.
   const bool row_parts = by_rows && pl.fh > 1 && sh == 1 && pl.p.layout == Layout::nchw;
-  if (whole && row_parts) {
-    const double unit_ns =
-        item_ns * static_cast<double>(unit_items) + 0.5 * static_cast<double>(pl.hq * pl.wrow * C);
-    // Plane rows [lo, hi) the tiles of output rows [i0, i1) read: to the last tile's last A row
-    // plus the farthest tap (stride 1: a plane row is wrow = wpad pixels).
+  if (whole) {
+    const double unit_ns = item_ns * static_cast<double>(unit_items) +
+                           0.5 * static_cast<double>(sh * pl.hq * pl.wrow * C);
+    // Plane rows [lo, hi) the tiles of output rows [i0, i1) read (row parts): to the last
+    // tile's last A row plus the farthest tap (stride 1: a plane row is wrow = wpad pixels).
     const int64_t max_tap_px = (pl.kh - 1) * pl.edh * pl.wrow + (pl.kw - 1) * pl.edw;
     OnceInJob packed;
     parallel_for(units, grain_for(units, unit_ns), [&](int64_t b, int64_t e) {
@@ -336,14 +336,23 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
       Buffer<T> xi(static_cast<size_t>(image_elems));
       Scratch sc = scratch();
       for (int64_t u = b; u < e; ++u) {
-        const int64_t n = u / pl.fh, h = u % pl.fh;
-        const int64_t i0 = h * pl.oh2 / pl.fh, i1 = (h + 1) * pl.oh2 / pl.fh;
+        const int64_t n = u / pl.fh;
+        zero_slack(xi.get());
+        if (!row_parts) {
+          const int64_t a = u % pl.fh;
+          for (int64_t c0 = 0; c0 < C; c0 += copy_channels)
+            copy_rows(x + n * image_in, xi.get(), a, prows, pl.fh, c0,
+                      std::min(C, c0 + copy_channels));
+          for (int64_t it = a * unit_items; it < (a + 1) * unit_items; ++it)
+            run_item(it, n, xi.get(), sc.cbuf.get(), sc.tmp.get(), sc.cbs.get());
+          continue;
+        }
+        const int64_t h = u % pl.fh, i0 = h * pl.oh2 / pl.fh, i1 = (h + 1) * pl.oh2 / pl.fh;
         if (i0 >= i1) continue;
         const int64_t lo = i0,
                       hi = std::min(
                           pl.hq,
                           ((i1 - 1) * pl.wpad + row_tiles * MR - 1 + max_tap_px) / pl.wrow + 1);
-        zero_slack(xi.get());
         for (int64_t a = 0; a < pl.fh; ++a) {
           for (int64_t c0 = 0; c0 < C; c0 += copy_channels)
             copy_rows(x + n * image_in, xi.get(), a + pl.fh * lo, std::min(prows, a + pl.fh * hi),
@@ -357,26 +366,6 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
                         sc.tmp.get(), sc.cbs.get());
             }
         }
-      }
-    });
-    return;
-  }
-  if (whole) {
-    const double unit_ns = item_ns * static_cast<double>(unit_items) +
-                           0.5 * static_cast<double>(sh * pl.hq * pl.wrow * C);
-    OnceInJob packed;
-    parallel_for(units, grain_for(units, unit_ns), [&](int64_t b, int64_t e) {
-      packed.run([&] { pack_panels(0, npanels); });
-      Buffer<T> xi(static_cast<size_t>(image_elems));
-      Scratch sc = scratch();
-      for (int64_t u = b; u < e; ++u) {
-        const int64_t n = u / pl.fh, a = u % pl.fh;
-        for (int64_t c0 = 0; c0 < C; c0 += copy_channels)
-          copy_rows(x + n * image_in, xi.get(), a, prows, pl.fh, c0,
-                    std::min(C, c0 + copy_channels));
-        zero_slack(xi.get());
-        for (int64_t it = a * unit_items; it < (a + 1) * unit_items; ++it)
-          run_item(it, n, xi.get(), sc.cbuf.get(), sc.tmp.get(), sc.cbs.get());
       }
     });
     return;
