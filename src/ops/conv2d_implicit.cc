@@ -315,15 +315,18 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // core's L2, and split 28 rows 16:12; the stride-2 layer scaled 1.2x from one to two threads.
   // Which thread computes a tile does not change its bits.
   const int64_t unit_items = pl.groups * blocks;
-  //
-  // With row phases (dilation) and NCHW output, a unit is instead part h of fh of an image's
-  // output rows, all row phases of them (rows [h, h + 1) * oh2 / fh of each phase), copying
-  // for each phase only the padded rows those read (plus the taps' halo: 2 rows in 16 for the
-  // dilated 56^2 layer). A unit per phase wrote every other output row, and an NCHW row
-  // (224 bytes at 56 wide) shares its last cache line with the next row's first: the two
-  // threads wrote 28 shared lines a plane, at the same time, so those lines went back and
-  // forth between the cores. Now the threads' rows meet at one line a plane.
-  const bool row_parts = by_rows && pl.fh > 1 && sh == 1 && pl.p.layout == Layout::nchw;
+  // With row phases (dilation) and NCHW output on several threads, a unit is instead part h of fh
+  // of an image's output rows, all row phases of them (rows [h, h + 1) * oh2 / fh of each phase),
+  // copying for each phase only the padded rows those read (plus the taps' halo: 2 rows in 16 for
+  // the dilated 56^2 layer). A unit per phase wrote every other output row, and an NCHW row (224
+  // bytes at 56 wide) shares its last cache line with the next row's first: the two threads wrote
+  // 28 shared lines a plane, at the same time, so those lines went back and forth between the
+  // cores. Now the threads' rows meet at one line a plane. (On one thread the parts would only add
+  // their halo rows; the tiles and their sums are the same either way.) Tiles along the wide rows
+  // (AVX2's MR = 6 on the 56^2 layer) keep the phase units: parts of them measured 7% slower in
+  // float64 on one thread, and two threads were not measurable.
+  const bool row_parts =
+      by_rows && pl.fh > 1 && sh == 1 && pl.p.layout == Layout::nchw && available_threads() > 1;
   if (whole) {
     const double unit_ns = item_ns * static_cast<double>(unit_items) +
                            0.5 * static_cast<double>(sh * pl.hq * pl.wrow * C);
