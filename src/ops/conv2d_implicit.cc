@@ -138,33 +138,36 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // panel's NR weight rows are read a block of channels at a time (kPackChannels * taps
   // elements of each), so the rows' lines stay in L1 while every tap of the block is written:
   // tap by tap over whole rows swept a 73 KB panel from L2 9 times (~1 ns an element).
-  // Where whole units are the work items (below), the packing runs on the caller: as a job of
-  // its own (tens of us) right before the units' job, its helper often woke too late, the
-  // pool counted a lost call, and the serial stretch that followed covered the units' job (the
-  // transposed layer's grad_input, K = 1024, ran at its one-thread time on two threads).
+  // Where whole units are the work items (below), the packing runs once inside the units'
+  // job (OnceInJob), while the helpers wake: as a job of its own (tens of us) right before the
+  // units' job, its helper often woke too late, the pool counted a lost call, and the serial
+  // stretch that followed covered the units' job (the transposed layer's grad_input, K = 1024,
+  // ran at its one-thread time on two threads); on the caller before the job, the call took
+  // the packing and the helpers' wake-up in turn.
   const int64_t units = pl.n * pl.fh;
   const int64_t image_elems = checked_mul(pl.image_px, C, "channels-last input");
   const bool whole = even_split(units, image_elems * static_cast<int64_t>(sizeof(T)));
   Buffer<T> wp(static_cast<size_t>(checked_mul(pl.groups * ogp, K, "packed weights")));
   const int64_t npanels = pl.groups * panels;
-  parallel_for(npanels, whole ? npanels : grain_for(npanels, 0.5 * static_cast<double>(K * NR)),
-               [&](int64_t b, int64_t e) {
-                 constexpr int64_t kPackChannels = 16;
-                 for (int64_t q = b; q < e; ++q) {
-                   const int64_t g = q / panels, o0 = (q % panels) * NR;
-                   const int64_t cols = std::min<int64_t>(NR, og - o0);
-                   const T* src = w + (g * og + o0) * K;  // rows o, columns (ci, ky, kx)
-                   T* panel = wp.get() + q * K * NR;
-                   for (int64_t c0 = 0; c0 < cg; c0 += kPackChannels)
-                     for (int64_t t = 0; t < taps; ++t)
-                       for (int64_t ci = c0; ci < std::min(cg, c0 + kPackChannels); ++ci) {
-                         T* dst = panel + (t * cg + ci) * NR;
-                         const T* sc = src + ci * taps + t;
-                         for (int64_t j = 0; j < cols; ++j) dst[j] = sc[j * K];
-                         for (int64_t j = cols; j < NR; ++j) dst[j] = T(0);
-                       }
-                 }
-               });
+  auto pack_panels = [&](int64_t b, int64_t e) {
+    constexpr int64_t kPackChannels = 16;
+    for (int64_t q = b; q < e; ++q) {
+      const int64_t g = q / panels, o0 = (q % panels) * NR;
+      const int64_t cols = std::min<int64_t>(NR, og - o0);
+      const T* src = w + (g * og + o0) * K;  // rows o, columns (ci, ky, kx)
+      T* panel = wp.get() + q * K * NR;
+      for (int64_t c0 = 0; c0 < cg; c0 += kPackChannels)
+        for (int64_t t = 0; t < taps; ++t)
+          for (int64_t ci = c0; ci < std::min(cg, c0 + kPackChannels); ++ci) {
+            T* dst = panel + (t * cg + ci) * NR;
+            const T* sc = src + ci * taps + t;
+            for (int64_t j = 0; j < cols; ++j) dst[j] = sc[j * K];
+            for (int64_t j = cols; j < NR; ++j) dst[j] = T(0);
+          }
+    }
+  };
+  if (!whole)
+    parallel_for(npanels, grain_for(npanels, 0.5 * static_cast<double>(K * NR)), pack_panels);
 
   // Work items are blocks of at least kImplicitItemFlops and kImplicitItemPixels of one image, row
   // phase and group (all its column phases): `cap` wide-output pixels, a multiple of MR so that
@@ -229,10 +232,10 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // all fw column phases of its rows, from the image's channels-last copy xi. cbuf (fw * cap *
   // ogp), tmp (og * ow where fw > 1) and cbs (fw) are the caller's scratch.
   const int64_t per_image = pl.fh * pl.groups * blocks;
-  auto run_item = [&](int64_t it, int64_t n, const T* xi, T* cbuf, T* tmp, const T** cbs) {
-    const int64_t blk = it % blocks, g = it / blocks % pl.groups, a = it / blocks / pl.groups;
-    const int64_t r0 = blk * rows_per_item, r1 = std::min(pl.oh2, r0 + rows_per_item);
-    const int64_t p0 = blk * cap, p1 = std::min(total, p0 + cap), np = round_up(p1 - p0, MR);
+  // Rows [r0, r1) (by rows) or pixels [p0, p1) of phase a, group g.
+  auto run_block = [&](int64_t a, int64_t g, int64_t r0, int64_t r1, int64_t p0, int64_t p1,
+                       int64_t n, const T* xi, T* cbuf, T* tmp, const T** cbs) {
+    const int64_t np = round_up(p1 - p0, MR);
     // NCHW output lines asked for during the products (LinesAhead). Stride 2 64->128 @56 N=8
     // f32, one thread: 7.1-7.7 ms -> 6.8-7.1 ms with the output kept in L2 (a test), 7.4 ->
     // 6.75 ms with these prefetches.
@@ -286,6 +289,12 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
       store_pixels(pl, cbs, ogp, n, g, a, p0, p1, bias, relu, y, tmp);
     }
   };
+  auto run_item = [&](int64_t it, int64_t n, const T* xi, T* cbuf, T* tmp, const T** cbs) {
+    const int64_t blk = it % blocks, g = it / blocks % pl.groups, a = it / blocks / pl.groups;
+    const int64_t r0 = blk * rows_per_item, r1 = std::min(pl.oh2, r0 + rows_per_item);
+    const int64_t p0 = blk * cap, p1 = std::min(total, p0 + cap);
+    run_block(a, g, r0, r1, p0, p1, n, xi, cbuf, tmp, cbs);
+  };
   struct Scratch {
     Buffer<T> cbuf, tmp;
     Buffer<const T*> cbs;
@@ -306,20 +315,60 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // core's L2, and split 28 rows 16:12; the stride-2 layer scaled 1.2x from one to two threads.
   // Which thread computes a tile does not change its bits.
   const int64_t unit_items = pl.groups * blocks;
+  // With row phases (dilation) and NCHW output on several threads, a unit is instead part h of fh
+  // of an image's output rows, all row phases of them (rows [h, h + 1) * oh2 / fh of each phase),
+  // copying for each phase only the padded rows those read (plus the taps' halo: 2 rows in 16 for
+  // the dilated 56^2 layer). A unit per phase wrote every other output row, and an NCHW row (224
+  // bytes at 56 wide) shares its last cache line with the next row's first: the two threads wrote
+  // 28 shared lines a plane, at the same time, so those lines went back and forth between the
+  // cores. Now the threads' rows meet at one line a plane. (On one thread the parts would only add
+  // their halo rows; the tiles and their sums are the same either way.) Tiles along the wide rows
+  // (AVX2's MR = 6 on the 56^2 layer) keep the phase units: parts of them measured 7% slower in
+  // float64 on one thread, and two threads were not measurable.
+  const bool row_parts =
+      by_rows && pl.fh > 1 && sh == 1 && pl.p.layout == Layout::nchw && available_threads() > 1;
   if (whole) {
     const double unit_ns = item_ns * static_cast<double>(unit_items) +
                            0.5 * static_cast<double>(sh * pl.hq * pl.wrow * C);
+    // Plane rows [lo, hi) the tiles of output rows [i0, i1) read (row parts): to the last
+    // tile's last A row plus the farthest tap (stride 1: a plane row is wrow = wpad pixels).
+    const int64_t max_tap_px = (pl.kh - 1) * pl.edh * pl.wrow + (pl.kw - 1) * pl.edw;
+    OnceInJob packed;
     parallel_for(units, grain_for(units, unit_ns), [&](int64_t b, int64_t e) {
+      packed.run([&] { pack_panels(0, npanels); });
       Buffer<T> xi(static_cast<size_t>(image_elems));
       Scratch sc = scratch();
       for (int64_t u = b; u < e; ++u) {
-        const int64_t n = u / pl.fh, a = u % pl.fh;
-        for (int64_t c0 = 0; c0 < C; c0 += copy_channels)
-          copy_rows(x + n * image_in, xi.get(), a, prows, pl.fh, c0,
-                    std::min(C, c0 + copy_channels));
+        const int64_t n = u / pl.fh;
         zero_slack(xi.get());
-        for (int64_t it = a * unit_items; it < (a + 1) * unit_items; ++it)
-          run_item(it, n, xi.get(), sc.cbuf.get(), sc.tmp.get(), sc.cbs.get());
+        if (!row_parts) {
+          const int64_t a = u % pl.fh;
+          for (int64_t c0 = 0; c0 < C; c0 += copy_channels)
+            copy_rows(x + n * image_in, xi.get(), a, prows, pl.fh, c0,
+                      std::min(C, c0 + copy_channels));
+          for (int64_t it = a * unit_items; it < (a + 1) * unit_items; ++it)
+            run_item(it, n, xi.get(), sc.cbuf.get(), sc.tmp.get(), sc.cbs.get());
+          continue;
+        }
+        const int64_t h = u % pl.fh, i0 = h * pl.oh2 / pl.fh, i1 = (h + 1) * pl.oh2 / pl.fh;
+        if (i0 >= i1) continue;
+        const int64_t lo = i0,
+                      hi = std::min(
+                          pl.hq,
+                          ((i1 - 1) * pl.wpad + row_tiles * MR - 1 + max_tap_px) / pl.wrow + 1);
+        for (int64_t a = 0; a < pl.fh; ++a) {
+          for (int64_t c0 = 0; c0 < C; c0 += copy_channels)
+            copy_rows(x + n * image_in, xi.get(), a + pl.fh * lo, std::min(prows, a + pl.fh * hi),
+                      pl.fh, c0, std::min(C, c0 + copy_channels));
+          // Blocks of at most rows_per_item rows, as even as the part allows.
+          const int64_t nblk = (i1 - i0 + rows_per_item - 1) / rows_per_item;
+          for (int64_t g = 0; g < pl.groups; ++g)
+            for (int64_t k = 0; k < nblk; ++k) {
+              const int64_t r0 = i0 + k * (i1 - i0) / nblk, r1 = i0 + (k + 1) * (i1 - i0) / nblk;
+              run_block(a, g, r0, r1, r0 * cpitch, r1 * cpitch, n, xi.get(), sc.cbuf.get(),
+                        sc.tmp.get(), sc.cbs.get());
+            }
+        }
       }
     });
     return;
@@ -393,24 +442,32 @@ void grad_weight_implicit(const ImplicitPlan& pl, const T* x, const T* gy, T* gw
     Buffer<T> xin(static_cast<size_t>(checked_mul(pl.image_px, C, "channels-last input")));
     Buffer<T> gyt(static_cast<size_t>(checked_mul(total, ogp, "grad_output")));
     const int64_t image_in = C * pl.h * pl.w;
+    // What the per-image copies below never write is zeroed once a chunk, not once an image:
+    // the planes' slack rows, and grad_output's dropped columns and columns past og. Filling
+    // all of gyt per image was 23 MB of stores a ResNet training step.
+    for (int64_t q = 0; q < std::min(sh, pl.kh); ++q)
+      std::fill(xin.get() + (q * pl.plane_px + pl.hq * pl.wrow) * C,
+                xin.get() + (q + 1) * pl.plane_px * C, T(0));
+    std::fill(gyt.get(), gyt.get() + total * ogp, T(0));
+    bool first = true;
     for (int64_t s = b; s < e; ++s) {
       T* dst = part.get() + s * K * ogp;
       for (int64_t n = s * per_slot; n < (s + 1) * per_slot; ++n) {
         // The image's row-phase planes (padded row r = i*sh + q is row i of plane q), by
         // blocks of a cache line of channels as the forward (NHWC: whole rows, a memcpy each).
-        // Only the planes a tap reads (q < kh): a strided 1x1 layer reads one of sh.
+        // Only the planes a tap reads (q < kh): a strided 1x1 layer reads one of sh. The
+        // all-padding rows are the same zeros for every image: written for the first only.
         const int64_t copy_channels = nhwc ? C : 64 / static_cast<int64_t>(sizeof(T));
+        const int64_t r0 = first ? 0 : std::max<int64_t>(pl.p.pad_top, 0);
+        const int64_t r1 = first ? sh * pl.hq : std::min(sh * pl.hq, pl.p.pad_top + pl.h);
+        first = false;
         for (int64_t c0 = 0; c0 < C; c0 += copy_channels)
-          for (int64_t r = 0; r < sh * pl.hq; ++r)
+          for (int64_t r = r0; r < r1; ++r)
             if (r % sh < pl.kh)
               channels_last_block(pl, x + n * image_in, r, pl.wrow,
                                   xin.get() + ((r % sh) * pl.plane_px + r / sh * pl.wrow) * C, 0, 1,
                                   c0, std::min(C, c0 + copy_channels));
-        for (int64_t q = 0; q < std::min(sh, pl.kh); ++q)
-          std::fill(xin.get() + (q * pl.plane_px + pl.hq * pl.wrow) * C,
-                    xin.get() + (q + 1) * pl.plane_px * C, T(0));
-        // grad_output [pixel][o] over the wide rows; zeros in the dropped columns and past og.
-        std::fill(gyt.get(), gyt.get() + total * ogp, T(0));
+        // grad_output [pixel][o] over the wide rows (the zeros are in place, above).
         const T* gyn = gy + n * pl.o * pl.P;
         for (int64_t i = 0; i < pl.oh; ++i) {
           T* d = gyt.get() + i * pl.wpad * ogp;
@@ -439,17 +496,29 @@ void grad_weight_implicit(const ImplicitPlan& pl, const T* x, const T* gy, T* gw
       }
     }
   });
-  // Sum the partials in slot order into (o, c, ky, kx).
-  parallel_for(og, grain_for(og, 0.5 * static_cast<double>(S * K)), [&](int64_t b, int64_t e) {
-    for (int64_t o = b; o < e; ++o)
-      for (int64_t k = 0; k < K; ++k) {  // k = (ky, kx, c)
-        const T* src = part.get() + k * ogp + o;
-        T acc = src[0];
-        for (int64_t s = 1; s < S; ++s) acc += src[s * K * ogp];
-        const int64_t ky = k / rowk, kx = k % rowk / C, c = k % C;
-        gw[o * K + c * taps + ky * pl.kw + kx] = acc;
-      }
-  });
+  // Sum the partials in slot order into (o, c, ky, kx), a partial's row of og at a time
+  // (vectorized over o; element by element down the columns it was 5% of the ResNet
+  // example's weight gradients). The taps of a channel share output lines but are partial rows
+  // far apart: a chunk is a block of kSumChannels channels, every tap of them in turn, so each
+  // output line is written by one thread.
+  constexpr int64_t kSumChannels = 8;
+  const int64_t cblk = (C + kSumChannels - 1) / kSumChannels;
+  parallel_for(cblk, grain_for(cblk, 0.5 * static_cast<double>(S * og * taps * kSumChannels)),
+               [&](int64_t b, int64_t e) {
+                 Buffer<T> acc(static_cast<size_t>(og));
+                 for (int64_t q = b; q < e; ++q)
+                   for (int64_t tap = 0; tap < taps; ++tap)
+                     for (int64_t c = q * kSumChannels; c < std::min(C, (q + 1) * kSumChannels);
+                          ++c) {
+                       const int64_t k = tap * C + c;  // k = (ky, kx, c)
+                       const T* src = part.get() + k * ogp;
+                       std::copy(src, src + og, acc.get());
+                       for (int64_t s = 1; s < S; ++s)
+                         for (int64_t o = 0; o < og; ++o) acc[o] += src[s * K * ogp + o];
+                       T* out = gw + c * taps + tap;
+                       for (int64_t o = 0; o < og; ++o) out[o * K] = acc[o];
+                     }
+               });
 }
 
 bool implicit_grad_weight_fits(const ImplicitPlan& pl) {

@@ -1,7 +1,10 @@
 // Helpers shared by the implicit-GEMM passes (conv2d_implicit.cc, conv_transpose2d_phase.cc).
 #pragma once
 
+#include <sched.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 
 namespace npfast {
@@ -41,6 +44,33 @@ class LinesAhead {
   const char* first_;
   int64_t planes_, plane_bytes_, rows_, row_step_, row_bytes_;
   int64_t r_ = 0, o_ = 0, off_ = 0;
+};
+
+// Work a pass needs once before its items, run inside the items' job by the first thread to
+// get there (the weight packing of a pass whose work items are whole units). On the caller
+// before the job, the helpers only started waking once it was done (20-45 us from sleep), so
+// the call took both in turn; in the job, they overlap. A thread that arrives while another
+// runs it waits for that thread, which has started (its wait is at most the work's length);
+// a serial run does it in its first chunk.
+class OnceInJob {
+ public:
+  template <class F>
+  void run(F&& f) {
+    int idle = 0;
+    if (state_.compare_exchange_strong(idle, 1, std::memory_order_acquire)) {
+      f();
+      state_.store(2, std::memory_order_release);
+      return;
+    }
+    for (int i = 1; state_.load(std::memory_order_acquire) != 2; ++i) {
+      // Yield now and then: the thread it waits for may share this core on a loaded machine.
+      if (i % 64 == 0) sched_yield();
+      __builtin_ia32_pause();
+    }
+  }
+
+ private:
+  std::atomic<int> state_{0};
 };
 
 }  // namespace conv_ops

@@ -207,8 +207,9 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
   const int64_t taps = pl.kh * pl.kw, P = pl.oh * pl.ow;
 
   // Whole images per work item (below) where they split evenly over the threads; then the
-  // weights are packed on the caller, as in conv2d's implicit GEMM (a short job of its own
-  // right before the images' job can cost that job its helper).
+  // weights are packed inside the images' job, once, as in conv2d's implicit GEMM (a short job
+  // of its own right before the images' job can cost that job its helper; on the caller before
+  // it, the call takes the packing and the helpers' wake-up in turn).
   const int64_t image_elems = checked_mul(pl.image_px, C, "channels-last input");
   const bool whole = conv_ops::even_split(pl.n, image_elems * static_cast<int64_t>(sizeof(T)));
   // Weights per phase as [group][panel][k][NR], k = (the phase's tap, channel), zero columns
@@ -219,23 +220,24 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
     wofs[ph + 1] = wofs[ph] + pl.groups * ogp * (pl.tap0[ph + 1] - pl.tap0[ph]) * cg;
   Buffer<T> wp(static_cast<size_t>(std::max<int64_t>(wofs[nph], 1)));
   const int64_t units = nph * pl.groups * panels;
-  parallel_for(units, whole ? units : grain_for(units, static_cast<double>(taps * cg * NR) / nph),
-               [&](int64_t b, int64_t e) {
-                 for (int64_t u = b; u < e; ++u) {
-                   const int64_t ph = u / (pl.groups * panels), g = u / panels % pl.groups;
-                   const int64_t o0 = u % panels * NR, cols = std::min(NR, og - o0);
-                   const int64_t nt = pl.tap0[ph + 1] - pl.tap0[ph];
-                   T* dst = wp.get() + wofs[ph] + (g * panels + u % panels) * nt * cg * NR;
-                   for (int64_t i = 0; i < nt; ++i) {
-                     const Tap& tp = pl.taps[pl.tap0[ph] + i];
-                     for (int64_t ci = 0; ci < cg; ++ci, dst += NR) {
-                       const T* src = w + ((g * cg + ci) * og + o0) * taps + tp.ky * pl.kw + tp.kx;
-                       for (int64_t j = 0; j < cols; ++j) dst[j] = src[j * taps];
-                       for (int64_t j = cols; j < NR; ++j) dst[j] = T(0);
-                     }
-                   }
-                 }
-               });
+  auto pack_units = [&](int64_t b, int64_t e) {
+    for (int64_t u = b; u < e; ++u) {
+      const int64_t ph = u / (pl.groups * panels), g = u / panels % pl.groups;
+      const int64_t o0 = u % panels * NR, cols = std::min(NR, og - o0);
+      const int64_t nt = pl.tap0[ph + 1] - pl.tap0[ph];
+      T* dst = wp.get() + wofs[ph] + (g * panels + u % panels) * nt * cg * NR;
+      for (int64_t i = 0; i < nt; ++i) {
+        const Tap& tp = pl.taps[pl.tap0[ph] + i];
+        for (int64_t ci = 0; ci < cg; ++ci, dst += NR) {
+          const T* src = w + ((g * cg + ci) * og + o0) * taps + tp.ky * pl.kw + tp.kx;
+          for (int64_t j = 0; j < cols; ++j) dst[j] = src[j * taps];
+          for (int64_t j = cols; j < NR; ++j) dst[j] = T(0);
+        }
+      }
+    }
+  };
+  if (!whole)
+    parallel_for(units, grain_for(units, static_cast<double>(taps * cg * NR) / nph), pack_units);
 
   // Items: (image, row phase, group, block of its rows), each over all column phases so that
   // an NCHW output row is stored by one transpose. Tiles along the wide rows, or row by row
@@ -362,7 +364,9 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
   if (whole) {
     const double image_ns =
         item_ns * static_cast<double>(per_image) + 0.5 * static_cast<double>(pl.image_px * C);
+    conv_ops::OnceInJob packed;
     parallel_for(pl.n, grain_for(pl.n, image_ns), [&](int64_t b, int64_t e) {
+      packed.run([&] { pack_units(0, units); });
       Buffer<T> xi(static_cast<size_t>(image_elems));
       Buffer<T> cbuf(static_cast<size_t>(cap * rsc));
       for (int64_t n = b; n < e; ++n) {
@@ -453,9 +457,23 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
   parallel_for(items, grain_for(items, slot_ns), [&](int64_t b, int64_t e) {
     Buffer<T> xin(static_cast<size_t>(checked_mul(nb * pl.image_px, C, "channels-last input")));
     // grad_output's rows as [wide pixel][group, o] per image and phase. Only the valid pixels'
-    // og channels are ever written: the dropped columns and the columns past og stay zero.
+    // og channels are ever written: the dropped columns, the rows past a phase's and the
+    // columns past og are zeroed once here and stay zero (filling all of it, 0.56 MB a chunk
+    // for the layer, cost a chunk as much as its gathers).
     Buffer<T> gyt(static_cast<size_t>(checked_mul(nb, image_gy, "grad_output rows")));
-    std::fill(gyt.get(), gyt.get() + nb * image_gy, T(0));
+    for (int64_t j = 0; j < nb; ++j)
+      for (int64_t ph = 0; ph < nph; ++ph) {
+        const int64_t ohp = pl.ph_oh[ph], owp = pl.ph_ow[ph];
+        for (int64_t m = 0; m < ohm; ++m) {
+          T* r = gyt.get() + j * image_gy + (ph * phase_px + m * pl.wpad) * ldg;
+          const int64_t valid = m < ohp ? owp : 0;
+          std::fill(r + valid * ldg, r + pl.wpad * ldg, T(0));
+          if (ogp > og)
+            for (int64_t l = 0; l < valid; ++l)
+              for (int64_t g = 0; g < pl.groups; ++g)
+                std::fill(r + l * ldg + g * ogp + og, r + l * ldg + (g + 1) * ogp, T(0));
+        }
+      }
     Buffer<T> row(static_cast<size_t>(pl.ow * O));
     for (int64_t it = b; it < e; ++it) {
       const int64_t s = it / split;
@@ -543,21 +561,30 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
       gb[o] = static_cast<T>(acc);
     }
   // Partials added in slot order (a row of og at a time, vectorized over o) into
-  // (c, og, kh, kw).
-  const int64_t rows = pl.groups * ktot;
-  parallel_for(rows, grain_for(rows, 0.5 * static_cast<double>(S * og)), [&](int64_t b, int64_t e) {
-    Buffer<T> acc(static_cast<size_t>(og));
-    for (int64_t r = b; r < e; ++r) {
-      const int64_t g = r / ktot, k = r % ktot, ci = k % cg;
-      const Tap& tp = pl.taps[k / cg];
-      const T* src = part.get() + r * ogp;
-      std::copy(src, src + og, acc.get());
-      for (int64_t s = 1; s < S; ++s)
-        for (int64_t o = 0; o < og; ++o) acc[o] += src[s * slot_size + o];
-      T* out = gw + (g * cg + ci) * og * taps + tp.ky * pl.kw + tp.kx;
-      for (int64_t o = 0; o < og; ++o) out[o * taps] = acc[o];
-    }
-  });
+  // (c, og, kh, kw). An output line holds all taps of one (c, o), and a channel's taps are
+  // partial rows far apart: a chunk is a block of kSumChannels channels, every tap of them in
+  // turn, so each output line is written by one thread (chunks of consecutive rows, i.e. of
+  // taps, had both threads writing every line of gw at once) and stays in L1 meanwhile.
+  constexpr int64_t kSumChannels = 8;
+  const int64_t cblk = (cg + kSumChannels - 1) / kSumChannels, nsum = pl.groups * cblk;
+  parallel_for(nsum, grain_for(nsum, 0.5 * static_cast<double>(S * og * taps * kSumChannels)),
+               [&](int64_t b, int64_t e) {
+                 Buffer<T> acc(static_cast<size_t>(og));
+                 for (int64_t q = b; q < e; ++q) {
+                   const int64_t g = q / cblk, c0 = q % cblk * kSumChannels;
+                   for (int64_t tap = 0; tap < taps; ++tap) {
+                     const Tap& tp = pl.taps[tap];
+                     for (int64_t ci = c0; ci < std::min(cg, c0 + kSumChannels); ++ci) {
+                       const T* src = part.get() + (g * ktot + tap * cg + ci) * ogp;
+                       std::copy(src, src + og, acc.get());
+                       for (int64_t s = 1; s < S; ++s)
+                         for (int64_t o = 0; o < og; ++o) acc[o] += src[s * slot_size + o];
+                       T* out = gw + (g * cg + ci) * og * taps + tp.ky * pl.kw + tp.kx;
+                       for (int64_t o = 0; o < og; ++o) out[o * taps] = acc[o];
+                     }
+                   }
+                 }
+               });
 }
 
 template void forward<float>(const PhasePlan&, const float*, const float*, const float*, float*);
