@@ -40,6 +40,14 @@
 // right: float32 only (its tolerance allows another order than SciPy's running sum), for
 // small sizes along the last axis, where it needs no transpose.
 //
+// Contract of `f32_uniform2d__<isa>(in, out, n, k0, k1, v)`: one row of the fused 2-D uniform
+// filter (window sums across rows, k0 <= kDirectRows, then along the row): for c < n + k1 - 1,
+// v[c] = (in[0][c] + ... + in[k0 - 1][c]) / k0 (f32_uniform1d's), and for j < n, out[j] =
+// (v[j] + ... + v[j + k1 - 1]) / k1 (f32_uniform1d_line's), so out is the two passes' row
+// wherever the row's windows lie inside it. `v`: n + k1 - 1 floats, holding the column sums on
+// return (the caller extends them for the border outputs). `f32_uniform2d_nt__<isa>`: the same
+// bits stored non-temporally where out is vector-aligned, then a store fence (as `_nt` below).
+//
 // Contract of `f64_uniform1d_run__<isa>`: the uniform1d running sum (above, T = double) along
 // one contiguous extended line (n + size - 1 elements): SciPy's order exactly, without the
 // transpose into lanes. One add chain per line (SciPy's own loop); a block of lanes costs more
@@ -77,6 +85,8 @@ constexpr int64_t kDirectRows = 8;
 
 template <class T>
 using Uniform1dLineFn = void (*)(const T* in, T* out, int64_t n, int64_t size);
+using Uniform2dFn = void (*)(const float* const* in, float* out, int64_t n, int64_t k0, int64_t k1,
+                             float* v);
 template <class T>
 using Uniform1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t lanes,
                              int64_t size);

@@ -5,7 +5,9 @@
 // vectors at a time, and each output element is the filter1d.h sum in exactly its order, with
 // separate multiplies and adds, so every lane matches the reference bit for bit. The lane tail
 // uses masked loads and stores.
+#include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "src/kernels/filter1d/filter1d.h"
 
@@ -574,6 +576,122 @@ void uniform1d_line(const T* in, T* out, int64_t n, int64_t size) {
 template <class T>
 void uniform1d_line_nt(const T* in, T* out, int64_t n, int64_t size) {
   uniform1d_line<T, true>(in, out, n, size);
+}
+
+// Lanes t .. t + L - 1 of the concatenation a:b (valignd on AVX-512, a permute pair on AVX2).
+template <int t, size_t... i>
+inline V<float> concat_shift(V<float> a, V<float> b, std::index_sequence<i...>) {
+  typedef int32_t M __attribute__((vector_size(sizeof(V<float>))));
+  return __builtin_shuffle(a, b, M{static_cast<int32_t>(t + static_cast<int>(i))...});
+}
+
+// The window sums of the K1 positions starting at each lane of cur, over the pair cur:next:
+// cur, then + each shift 1 .. K1 - 1 in order (t runs 0 .. K1 - 2): uniform1d_line's order.
+template <size_t... t>
+inline V<float> window_sum(V<float> cur, V<float> next, std::index_sequence<t...>) {
+  constexpr auto lanes = std::make_index_sequence<static_cast<size_t>(kLanes<float>)>();
+  V<float> s = cur;
+  ((s = add(s, concat_shift<static_cast<int>(t) + 1>(cur, next, lanes))), ...);
+  return s;
+}
+
+// One row of the fused 2-D uniform filter (filter1d.h: f32_uniform2d) for K1 - 1 <= L: each
+// register of column sums is kept until the next one is made, and the window slides across the
+// pair in registers (K1 - 1 shifts and adds in uniform1d_line's order, so the same bits), where
+// the separate horizontal pass loaded every register of v back K1 times, unaligned, from a band
+// written a phase earlier. v is still stored whole, for the caller's borders. Outputs before
+// the first aligned one (Stream) and after the last whole register, and the column sums after
+// it, go one by one.
+// How far ahead of its window uniform2d_regs prefetches the newest input row, in floats: 4 KiB,
+// as the fused min / max kernel (rank: kFold2dAhead, best of 0-16 KiB there).
+constexpr int64_t kUniform2dAhead = 1024;
+
+template <int K1, bool Stream>
+void uniform2d_regs(const float* const* in, float* out, int64_t n, int64_t k0, float* v) {
+  constexpr int64_t L = kLanes<float>;
+  static_assert(K1 >= 2 && K1 - 1 <= L);
+  const int64_t nv = n + K1 - 1;
+  const V<float> div_v = set1<float>(static_cast<float>(K1));
+  const V<float> div0_v = set1<float>(static_cast<float>(k0));
+  auto vreg = [&](int64_t c) {
+    V<float> s = load(in[0] + c);
+    for (int64_t r = 1; r < k0; ++r) s = add(s, load(in[r] + c));
+    s = div(s, div0_v);
+    store(v + c, s);
+    return s;
+  };
+  auto vone = [&](int64_t c) {
+    float s = in[0][c];
+    for (int64_t r = 1; r < k0; ++r) s += in[r][c];
+    v[c] = s / static_cast<float>(k0);
+  };
+  auto hone = [&](int64_t j) {
+    float s = v[j];
+    for (int64_t t = 1; t < K1; ++t) s += v[j + t];
+    out[j] = s / static_cast<float>(K1);
+  };
+  // Non-temporal stores from the first vector-aligned output (none when out is not aligned
+  // to a float).
+  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out) % (L * 4));
+  const bool nt = Stream && skew % 4 == 0;
+  int64_t j = nt ? (L * 4 - skew) % (L * 4) / 4 : 0;
+  const int64_t j0 = j < n ? j : n;
+  j = j0;
+  for (int64_t c = 0; c < j0; ++c) vone(c);
+  int64_t have = j0;  // v holds columns [0, have)
+  if (j + 2 * L <= nv && j + L <= n) {
+    V<float> cur = vreg(j);
+    for (; j + L <= n && j + 2 * L <= nv; j += L) {
+      // The newest row kUniform2dAhead floats on (a prefetch past the row's end does not
+      // fault).
+      const char* ahead = reinterpret_cast<const char*>(in[k0 - 1] + j + kUniform2dAhead);
+      for (int64_t b = 0; b < L * 4; b += 64) __builtin_prefetch(ahead + b);
+      const V<float> next = vreg(j + L);
+      const V<float> o = div(window_sum(cur, next, std::make_index_sequence<K1 - 1>()), div_v);
+      if (nt)
+        stream(out + j, o);
+      else
+        store(out + j, o);
+      cur = next;
+    }
+    have = j + L;
+  }
+  for (int64_t c = have; c < nv; ++c) vone(c);
+  for (int64_t i = 0; i < j0; ++i) hone(i);
+  for (int64_t i = j; i < n; ++i) hone(i);
+  if (Stream) stream_fence();
+}
+
+template <bool Stream>
+void uniform2d_any(const float* const* in, float* out, int64_t n, int64_t k0, int64_t k1,
+                   float* v) {
+  constexpr int64_t L = kLanes<float>;
+  switch (k1) {
+    case 3:
+      return uniform2d_regs<3, Stream>(in, out, n, k0, v);
+    case 5:
+      return uniform2d_regs<5, Stream>(in, out, n, k0, v);
+    case 7:
+      return uniform2d_regs<7, Stream>(in, out, n, k0, v);
+    case 9:
+      if constexpr (L >= 8) return uniform2d_regs<9, Stream>(in, out, n, k0, v);
+      break;
+    default:
+      break;
+  }
+  // Other widths: the column sums whole, then the line kernel along them.
+  uniform1d<float>(in, &v, 1, n + k1 - 1, k0);
+  uniform1d_line<float, Stream>(v, out, n, k1);
+}
+
+template <class T>
+void uniform2d(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, T* v) {
+  uniform2d_any<false>(in, out, n, k0, k1, v);
+}
+
+template <class T>
+void uniform2d_nt(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, T* v) {
+  uniform2d_any<true>(in, out, n, k0, k1, v);
 }
 
 // SciPy's running sum along one line: scalar, the chain is the loop's whole cost.

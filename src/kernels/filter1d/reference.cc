@@ -108,6 +108,16 @@ void uniform1d_line_ref(const T* in, T* out, int64_t n, int64_t size) {
   }
 }
 
+void uniform2d_ref(const float* const* in, float* out, int64_t n, int64_t k0, int64_t k1,
+                   float* v) {
+  for (int64_t c = 0; c < n + k1 - 1; ++c) {
+    float s = in[0][c];
+    for (int64_t r = 1; r < k0; ++r) s += in[r][c];
+    v[c] = s / static_cast<float>(k0);
+  }
+  uniform1d_line_ref<float>(v, out, n, k1);
+}
+
 // The lanes kernel's reference on one line seen as rows of one lane.
 template <class T>
 void uniform1d_run_ref(const T* in, T* out, int64_t n, int64_t size) {

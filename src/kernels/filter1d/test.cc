@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -159,6 +160,52 @@ void check_uniform_line(Isa isa) {
     }
 }
 
+// The fused 2-D uniform row (plain and streamed) against the reference: every vertical window
+// up to kDirectRows, horizontal windows on both sides of the register-sliding ones (3-9) and of
+// the register width, rows around whole registers, every output alignment; v whole.
+void check_uniform2d(Isa isa) {
+  const Table& t = *kernels<Table>(isa);
+  const Table& ref = *kernels<Table>(Isa::scalar);
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<float> dist(-4.0f, 4.0f);
+  for (int64_t k0 = 1; k0 <= kDirectRows; ++k0)
+    for (int64_t k1 : {1, 2, 3, 4, 5, 7, 8, 9, 11, 17, 32})
+      for (int64_t n : {1, 2, 15, 16, 17, 31, 32, 33, 47, 95, 96, 97, 2001}) {
+        const int64_t nv = n + k1 - 1;
+        std::vector<float> x(k0 * nv);
+        for (auto& e : x) e = dist(rng);
+        if (n == 97) x[k0 * nv / 2] = std::numeric_limits<float>::infinity();
+        std::vector<const float*> rows(k0);
+        for (int64_t r = 0; r < k0; ++r) rows[r] = x.data() + r * nv;
+        std::vector<float> want(n), vwant(nv);
+        ref.f32_uniform2d(rows.data(), want.data(), n, k0, k1, vwant.data());
+        for (int nt = 0; nt < 2; ++nt)
+          for (int64_t off = 0; off < 17; off += (n == 2001 ? 5 : 1)) {
+            // 64-byte aligned storage, so `off` sets the output's alignment.
+            std::vector<float> got(n + 32 + 1, -777.0f), vgot(nv, -777.0f);
+            float* o = got.data() + (16 - reinterpret_cast<uintptr_t>(got.data()) / 4 % 16) + off;
+            (nt ? t.f32_uniform2d_nt : t.f32_uniform2d)(rows.data(), o, n, k0, k1, vgot.data());
+            ASSERT_EQ(o[n], -777.0f) << "wrote past the row";
+            ASSERT_EQ(0, std::memcmp(o, want.data(), n * sizeof(float)))
+                << isa_name(isa) << " nt=" << nt << " k0=" << k0 << " k1=" << k1 << " n=" << n
+                << " off=" << off;
+            ASSERT_EQ(0, std::memcmp(vgot.data(), vwant.data(), nv * sizeof(float)))
+                << isa_name(isa) << " v: k0=" << k0 << " k1=" << k1 << " n=" << n;
+          }
+      }
+  // The reference itself: the two passes' sums.
+  const int64_t n = 40, k0 = 3, k1 = 5, nv = n + k1 - 1;
+  std::vector<float> x(k0 * nv), out(n), v(nv);
+  for (auto& e : x) e = dist(rng);
+  const float* rows[3] = {x.data(), x.data() + nv, x.data() + 2 * nv};
+  ref.f32_uniform2d(rows, out.data(), n, k0, k1, v.data());
+  for (int64_t j = 0; j < n; ++j) {
+    double s = 0;
+    for (int64_t c = j; c < j + k1; ++c) s += (double{rows[0][c]} + rows[1][c] + rows[2][c]) / 3;
+    ASSERT_NEAR(out[j], s / k1, 1e-5);
+  }
+}
+
 // The double running sum along one line equals the lanes kernel on that line, bit for bit.
 void check_uniform_run(Isa isa) {
   const Uniform1dLineFn<double> k = kernels<Table>(isa)->f64_uniform1d_run;
@@ -280,6 +327,7 @@ TEST_P(Filter1dIsa, CorrelationMatchesReferenceBitwise) {
 
 TEST_P(Filter1dIsa, UniformMatchesReferenceBitwise) {
   check_uniform_line(GetParam());
+  check_uniform2d(GetParam());
   check_uniform_run(GetParam());
   check_uniform<float>(GetParam());
   check_uniform<double>(GetParam());
@@ -468,6 +516,55 @@ TEST(Filter1dOp, FusedPairEqualsTwoPasses) {
           << isa_name(isa) << " uniform mode " << static_cast<int>(mode);
     }
   }
+}
+
+// Rows wide enough for the row-by-row fused uniform filter (uniform_rows) at every size0: every
+// mode on either axis, origins, vertical windows up to kDirectRows, horizontal ones in and out of
+// the kernel's register windows, a 3-D array and a strided output, against the two passes, on every
+// ISA and at 1 and 2 threads.
+TEST(Filter1dOp, UniformRowsEqualTwoPasses) {
+  const int64_t P = 2, H = 37, W = 4100;  // (1 + 1) rows overflow 32 KiB: every case fused
+  std::vector<float> x(P * H * W), a(P * H * (W + 5)), b(P * H * W);
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (auto& v : x) v = dist(rng);
+  View in;
+  in.data = x.data();
+  in.dtype = DType::f32;
+  in.ndim = 3;
+  in.shape[0] = P, in.shape[1] = H, in.shape[2] = W;
+  in.strides[0] = H * W * 4, in.strides[1] = W * 4, in.strides[2] = 4;
+  View oa = in, ob = in;
+  oa.data = a.data() + 1;  // rows W + 5 apart, starting off a vector boundary
+  oa.strides[0] = H * (W + 5) * 4, oa.strides[1] = (W + 5) * 4;
+  ob.data = b.data();
+  const Border modes[] = {Border::fill, Border::wrap, Border::reflect, Border::nearest,
+                          Border::mirror};
+  struct Case {
+    int64_t s0, o0, s1, o1;
+    int axis0;
+  };
+  const Case cases[] = {{5, 0, 5, 0, 1},   {3, 1, 3, -1, 1}, {8, -4, 9, 4, 1}, {6, 2, 7, 0, 0},
+                        {2, 0, 11, -5, 1}, {1, 0, 4, 1, 1},  {7, -3, 2, 0, 0}};
+  const int before = get_num_threads();
+  for (Isa isa : kernel_isas<Table>()) {
+    ScopedIsa scoped(isa);
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      for (const Case& c : cases)
+        for (Border m0 : modes)
+          for (Border m1 : {Border::reflect, Border::fill, Border::wrap}) {
+            uniform_filter_pair(in, c.s0, c.axis0, m0, c.o0, c.s1, m1, c.o1, oa, 0.25);
+            uniform_filter1d(in, c.s0, c.axis0, ob, m0, 0.25, c.o0);
+            uniform_filter1d(ob, c.s1, 2, ob, m1, 0.25, c.o1);
+            for (int64_t r = 0; r < P * H; ++r)
+              ASSERT_EQ(0, std::memcmp(a.data() + 1 + r * (W + 5), b.data() + r * W, W * 4))
+                  << isa_name(isa) << " sizes " << c.s0 << "," << c.s1 << " modes "
+                  << static_cast<int>(m0) << "," << static_cast<int>(m1) << " row " << r;
+          }
+    }
+  }
+  set_num_threads(before);
 }
 
 TEST(Filter1dOp, RejectsBadArguments) {
