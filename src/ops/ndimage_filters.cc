@@ -12,6 +12,7 @@
 
 #include "npfast/error.hpp"
 #include "npfast/ndimage.hpp"
+#include "src/kernels/elementwise/elementwise.h"
 #include "src/kernels/filter1d/filter1d.h"
 #include "src/ops/ndimage_line.h"
 #include "src/ops/ndimage_weights.h"
@@ -309,7 +310,8 @@ void uniform_rows(const View& in, const View& out, int a, int64_t k0, int64_t b0
   const int64_t per_plane = (H + rows - 1) / rows;
   const int64_t blocks = outer_axes.size * per_plane;
   const filter1d::Table& t = kernels<filter1d::Table>();
-  const filter1d::Uniform2dFn k2 = streams(out) ? t.f32_uniform2d_nt : t.f32_uniform2d;
+  const bool nt = streams(out);
+  const filter1d::Uniform2dFn k2 = nt ? t.f32_uniform2d_nt : t.f32_uniform2d;
   parallel_for(
       blocks, grain_for(blocks, 0.5 * static_cast<double>(rows * W)), [&](int64_t c0, int64_t c1) {
         Buffer<float> v(static_cast<size_t>(W));
@@ -342,6 +344,7 @@ void uniform_rows(const View& in, const View& out, int a, int64_t k0, int64_t b0
             if (a1 > 0) border(W - k1 + 1, a1, o + W - a1);
           }
         }
+        if (nt) elementwise::stream_fence();  // before the chunk is reported done
       });
 }
 

@@ -675,7 +675,6 @@ void uniform2d_regs(const float* const* in, float* out, int64_t n, int64_t k0, f
   for (int64_t c = have; c < nv; ++c) vone(c);
   for (int64_t i = 0; i < j0; ++i) hone(i);
   for (int64_t i = j; i < n; ++i) hone(i);
-  if (Stream) stream_fence();
 }
 
 template <bool Stream>
