@@ -49,6 +49,13 @@
 // bits stored non-temporally where out is vector-aligned, without a fence: the caller runs
 // elementwise::stream_fence() after its last row (a fence per 3000-wide row cost 10%).
 //
+// Contract of `f32_sep3_row__<isa>(in, out, n, wh, symh, wv, symv)`: one row of two 3-tap
+// correlations, along the row first, with (anti)symmetric weights (symh, symv != 0; wh, wv the
+// weights' first two values): for r < 3 and j < n, h[r][j] = corr1d_line's sum of row in[r]
+// at j (reading in[r][j - 1 .. j + 1]), and out[j] = corr1d's sum across h[0][j], h[1][j],
+// h[2][j]: the two passes' row where its windows lie inside the rows. `_nt`: the same bits
+// stored non-temporally where out is vector-aligned, the caller fencing (as f32_uniform2d_nt).
+//
 // Contract of `f64_uniform1d_run__<isa>`: the uniform1d running sum (above, T = double) along
 // one contiguous extended line (n + size - 1 elements): SciPy's order exactly, without the
 // transpose into lanes. One add chain per line (SciPy's own loop); a block of lanes costs more
@@ -88,6 +95,8 @@ template <class T>
 using Uniform1dLineFn = void (*)(const T* in, T* out, int64_t n, int64_t size);
 using Uniform2dFn = void (*)(const float* const* in, float* out, int64_t n, int64_t k0, int64_t k1,
                              float* v);
+using Sep3RowFn = void (*)(const float* const* in, float* out, int64_t n, const float* wh, int symh,
+                           const float* wv, int symv);
 template <class T>
 using Uniform1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t lanes,
                              int64_t size);

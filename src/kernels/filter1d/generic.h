@@ -5,6 +5,7 @@
 // vectors at a time, and each output element is the filter1d.h sum in exactly its order, with
 // separate multiplies and adds, so every lane matches the reference bit for bit. The lane tail
 // uses masked loads and stores.
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -707,6 +708,72 @@ void uniform2d(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, T*
 template <class T>
 void uniform2d_nt(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, T* v) {
   uniform2d_any<true>(in, out, n, k0, k1, v);
+}
+
+// One row of a fused 3 x 3 separable correlation (filter1d.h: f32_sep3_row), SH / SV the
+// signs of the along-row and across-rows weights' symmetry: the three along-row results of
+// each column are made in registers from the three input rows (three loads a row, from L1 /
+// L2 but the newest) and combined across rows at once, so nothing goes through scratch.
+template <int SH, int SV>
+inline V<float> sep3_h(const float* x, V<float> wh0, V<float> wh1) {
+  const V<float> d = SH > 0 ? add(load(x - 1), load(x + 1)) : sub(load(x - 1), load(x + 1));
+  return fma(d, wh0, mul(load(x), wh1));
+}
+
+template <int SH, int SV, bool Stream>
+void sep3_row_body(const float* const* in, float* out, int64_t n, const float* wh,
+                   const float* wv) {
+  constexpr int64_t L = kLanes<float>;
+  const V<float> wh0 = set1<float>(wh[0]), wh1 = set1<float>(wh[1]);
+  const V<float> wv0 = set1<float>(wv[0]), wv1 = set1<float>(wv[1]);
+  auto hone = [&](const float* x) {
+    const float d = SH > 0 ? x[-1] + x[1] : x[-1] - x[1];
+    return std::fma(d, wh[0], x[0] * wh[1]);
+  };
+  auto one = [&](int64_t j) {
+    const float a = hone(in[0] + j), b = hone(in[1] + j), c = hone(in[2] + j);
+    out[j] = std::fma(SV > 0 ? a + c : a - c, wv[0], b * wv[1]);
+  };
+  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out) % (L * 4));
+  const bool nt = Stream && skew % 4 == 0;
+  int64_t j = nt ? (L * 4 - skew) % (L * 4) / 4 : 0;
+  if (j > n) j = n;
+  for (int64_t c = 0; c < j; ++c) one(c);
+  for (; j + L <= n; j += L) {
+    const char* ahead = reinterpret_cast<const char*>(in[2] + j + kUniform2dAhead);
+    for (int64_t b = 0; b < L * 4; b += 64) __builtin_prefetch(ahead + b);
+    const V<float> a = sep3_h<SH, SV>(in[0] + j, wh0, wh1);
+    const V<float> b = sep3_h<SH, SV>(in[1] + j, wh0, wh1);
+    const V<float> c = sep3_h<SH, SV>(in[2] + j, wh0, wh1);
+    const V<float> o = fma(SV > 0 ? add(a, c) : sub(a, c), wv0, mul(b, wv1));
+    if (nt)
+      stream(out + j, o);
+    else
+      store(out + j, o);
+  }
+  for (; j < n; ++j) one(j);
+}
+
+template <bool Stream>
+void sep3_row_any(const float* const* in, float* out, int64_t n, const float* wh, int symh,
+                  const float* wv, int symv) {
+  if (symh > 0)
+    symv > 0 ? sep3_row_body<1, 1, Stream>(in, out, n, wh, wv)
+             : sep3_row_body<1, -1, Stream>(in, out, n, wh, wv);
+  else
+    symv > 0 ? sep3_row_body<-1, 1, Stream>(in, out, n, wh, wv)
+             : sep3_row_body<-1, -1, Stream>(in, out, n, wh, wv);
+}
+
+template <class T>
+void sep3_row(const T* const* in, T* out, int64_t n, const T* wh, int symh, const T* wv, int symv) {
+  sep3_row_any<false>(in, out, n, wh, symh, wv, symv);
+}
+
+template <class T>
+void sep3_row_nt(const T* const* in, T* out, int64_t n, const T* wh, int symh, const T* wv,
+                 int symv) {
+  sep3_row_any<true>(in, out, n, wh, symh, wv, symv);
 }
 
 // SciPy's running sum along one line: scalar, the chain is the loop's whole cost.

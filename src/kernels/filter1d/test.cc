@@ -206,6 +206,52 @@ void check_uniform2d(Isa isa) {
   }
 }
 
+// The fused 3 x 3 separable row (plain and streamed) against the reference: every sign pair,
+// rows around whole registers, every output alignment, with inf, NaN and -0 in the rows.
+void check_sep3(Isa isa) {
+  const Table& t = *kernels<Table>(isa);
+  const Table& ref = *kernels<Table>(Isa::scalar);
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<float> dist(-4.0f, 4.0f);
+  const float w[2][2] = {{-1.0f, 0.0f}, {1.0f, 2.0f}};  // sobel's pair; prewitt's below
+  for (int symh : {-1, 1})
+    for (int symv : {-1, 1})
+      for (int64_t n : {1, 2, 15, 16, 17, 31, 32, 33, 95, 96, 97, 2001}) {
+        const int64_t wide = n + 2;
+        std::vector<float> x(3 * wide);
+        for (auto& e : x) e = dist(rng);
+        if (n >= 31) x[wide + 7] = std::numeric_limits<float>::infinity(), x[5] = -0.0f;
+        if (n == 97) x[2 * wide + 40] = std::numeric_limits<float>::quiet_NaN();
+        const float* rows[3] = {x.data() + 1, x.data() + wide + 1, x.data() + 2 * wide + 1};
+        const float* wh = symh < 0 ? w[0] : w[1];
+        const float wv[2] = {1.0f, symv < 0 ? 1.0f : 2.0f};
+        std::vector<float> want(n);
+        ref.f32_sep3_row(rows, want.data(), n, wh, symh, wv, symv);
+        for (int nt = 0; nt < 2; ++nt)
+          for (int64_t off = 0; off < 17; off += (n == 2001 ? 5 : 1)) {
+            std::vector<float> got(n + 32 + 1, -777.0f);
+            float* o = got.data() + (16 - reinterpret_cast<uintptr_t>(got.data()) / 4 % 16) + off;
+            (nt ? t.f32_sep3_row_nt : t.f32_sep3_row)(rows, o, n, wh, symh, wv, symv);
+            ASSERT_EQ(o[n], -777.0f) << "wrote past the row";
+            ASSERT_EQ(0, std::memcmp(o, want.data(), n * sizeof(float)))
+                << isa_name(isa) << " nt=" << nt << " symh=" << symh << " symv=" << symv
+                << " n=" << n << " off=" << off;
+          }
+      }
+  // The reference itself: sobel's sums in double.
+  const int64_t n = 30, wide = n + 2;
+  std::vector<float> x(3 * wide), out(n);
+  for (auto& e : x) e = dist(rng);
+  const float* rows[3] = {x.data() + 1, x.data() + wide + 1, x.data() + 2 * wide + 1};
+  const float wh[2] = {-1.0f, 0.0f}, wv[2] = {1.0f, 2.0f};
+  ref.f32_sep3_row(rows, out.data(), n, wh, -1, wv, 1);
+  for (int64_t j = 0; j < n; ++j) {
+    double h[3];
+    for (int r = 0; r < 3; ++r) h[r] = double{rows[r][j + 1]} - rows[r][j - 1];
+    ASSERT_NEAR(out[j], h[0] + 2 * h[1] + h[2], 1e-5);
+  }
+}
+
 // The double running sum along one line equals the lanes kernel on that line, bit for bit.
 void check_uniform_run(Isa isa) {
   const Uniform1dLineFn<double> k = kernels<Table>(isa)->f64_uniform1d_run;
@@ -323,6 +369,7 @@ TEST_P(Filter1dIsa, LinesMatchReferenceBitwise) { check_lines(GetParam()); }
 TEST_P(Filter1dIsa, CorrelationMatchesReferenceBitwise) {
   check_corr<float>(GetParam());
   check_corr<double>(GetParam());
+  check_sep3(GetParam());
 }
 
 TEST_P(Filter1dIsa, UniformMatchesReferenceBitwise) {
@@ -562,6 +609,51 @@ TEST(Filter1dOp, UniformRowsEqualTwoPasses) {
                   << isa_name(isa) << " sizes " << c.s0 << "," << c.s1 << " modes "
                   << static_cast<int>(m0) << "," << static_cast<int>(m1) << " row " << r;
           }
+    }
+  }
+  set_num_threads(before);
+}
+
+// Rows wide enough for the row-by-row 3 x 3 pair (sep3_rows): sobel's and prewitt's weights,
+// every mode on either axis (cval rows and columns), a 3-D array along either outer axis and a
+// strided output, against the two passes, on every ISA and at 1 and 2 threads.
+TEST(Filter1dOp, Sep3RowsEqualTwoPasses) {
+  const int64_t P = 2, H = 21, W = 1100;
+  std::vector<float> x(P * H * W), a(P * H * (W + 5)), b(P * H * W);
+  std::mt19937 rng(14);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (auto& v : x) v = dist(rng);
+  x[W + 3] = std::numeric_limits<float>::infinity();
+  View in;
+  in.data = x.data();
+  in.dtype = DType::f32;
+  in.ndim = 3;
+  in.shape[0] = P, in.shape[1] = H, in.shape[2] = W;
+  in.strides[0] = H * W * 4, in.strides[1] = W * 4, in.strides[2] = 4;
+  View oa = in, ob = in;
+  oa.data = a.data() + 1;  // rows W + 5 apart, starting off a vector boundary
+  oa.strides[0] = H * (W + 5) * 4, oa.strides[1] = (W + 5) * 4;
+  ob.data = b.data();
+  const Border modes[] = {Border::fill, Border::wrap, Border::reflect, Border::nearest,
+                          Border::mirror};
+  const double d[3] = {-1, 0, 1}, sobel[3] = {1, 2, 1}, prewitt[3] = {1, 1, 1};
+  const int before = get_num_threads();
+  for (Isa isa : kernel_isas<Table>()) {
+    ScopedIsa scoped(isa);
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      for (const double* sm : {sobel, prewitt})
+        for (int axis1 : {0, 1})
+          for (Border m0 : modes)
+            for (Border m1 : modes) {
+              correlate1d_pair(in, d, 3, 2, m0, sm, 3, axis1, m1, oa, 0.25);
+              correlate1d(in, d, 3, 2, ob, m0, 0.25, 0);
+              correlate1d(ob, sm, 3, axis1, ob, m1, 0.25, 0);
+              for (int64_t r = 0; r < P * H; ++r)
+                ASSERT_EQ(0, std::memcmp(a.data() + 1 + r * (W + 5), b.data() + r * W, W * 4))
+                    << isa_name(isa) << " axis1 " << axis1 << " modes " << static_cast<int>(m0)
+                    << "," << static_cast<int>(m1) << " row " << r;
+            }
     }
   }
   set_num_threads(before);
