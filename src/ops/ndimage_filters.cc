@@ -291,6 +291,34 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
       });
 }
 
+// The row-by-row fused filters' loop (uniform_rows, sep3_rows): the output rows along axis
+// `a`, plane by plane over the other outer axes, in blocks of about 256 KiB of output (many
+// blocks for the threads; the few rows a block reads before its first are a small share of
+// its reads). Each thread makes its scratch with make_state(), then calls row(state, src, dst,
+// i) for each output row i of the plane at src / dst; a streamed output is fenced once a chunk.
+template <class MakeState, class Row>
+void for_each_row(const View& in, const View& out, int a, double ns_per_element, bool nt,
+                  MakeState&& make_state, Row&& row) {
+  const int last = in.ndim - 1;
+  const int64_t H = in.shape[a], W = in.shape[last];
+  const ndimage::OuterAxes outer_axes(in, a, last);
+  const int64_t rows = std::clamp<int64_t>((int64_t{256} << 10) / (W * 4), 8, 256);
+  const int64_t per_plane = (H + rows - 1) / rows;
+  const int64_t blocks = outer_axes.size * per_plane;
+  parallel_for(blocks, grain_for(blocks, ns_per_element * static_cast<double>(rows * W)),
+               [&](int64_t c0, int64_t c1) {
+                 auto state = make_state();
+                 for (int64_t cb = c0; cb < c1; ++cb) {
+                   const char* src = static_cast<const char*>(in.data);
+                   char* dst = static_cast<char*>(out.data);
+                   outer_axes.offsets(in, out, cb / per_plane, &src, &dst);
+                   const int64_t r0 = (cb % per_plane) * rows, r1 = std::min(r0 + rows, H);
+                   for (int64_t i = r0; i < r1; ++i) row(state, src, dst, i);
+                 }
+                 if (nt) elementwise::stream_fence();  // before the chunk is reported done
+               });
+}
+
 // The fused 2-D uniform filter with window sums across rows (size0 <= kDirectRows), row by
 // row: each output row sums its k0 input rows (read in place; k0 - 1 of them the previous
 // row's, in L1 / L2) and slides the window along the row in registers (f32_uniform2d), so the
@@ -300,53 +328,50 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
 // the same sum in the same order as by pair_fused, so the same bits.
 void uniform_rows(const View& in, const View& out, int a, int64_t k0, int64_t b0, Border mode0,
                   int64_t k1, int64_t b1, Border mode1, double cval) {
-  const int last = in.ndim - 1;
-  const int64_t H = in.shape[a], W = in.shape[last], a1 = k1 - 1 - b1;
+  const int64_t H = in.shape[a], W = in.shape[in.ndim - 1], a1 = k1 - 1 - b1;
   const float cv = static_cast<float>(cval);
-  const ndimage::OuterAxes outer_axes(in, a, last);
-  // Blocks of rows: about 256 KiB of output each (many blocks for the threads); the k0 - 1
-  // rows a block reads before its first are a small share of its reads.
-  const int64_t rows = std::clamp<int64_t>((int64_t{256} << 10) / (W * 4), 8, 256);
-  const int64_t per_plane = (H + rows - 1) / rows;
-  const int64_t blocks = outer_axes.size * per_plane;
   const filter1d::Table& t = kernels<filter1d::Table>();
   const bool nt = streams(out);
   const filter1d::Uniform2dFn k2 = nt ? t.f32_uniform2d_nt : t.f32_uniform2d;
-  parallel_for(
-      blocks, grain_for(blocks, 0.5 * static_cast<double>(rows * W)), [&](int64_t c0, int64_t c1) {
-        Buffer<float> v(static_cast<size_t>(W));
-        Buffer<float> fill(static_cast<size_t>(mode0 == Border::fill ? W : 0));
-        Buffer<const float*> rin(static_cast<size_t>(k0));
-        float piece[2 * kDirectUniform];  // a border's extended run: at most 2 * k1 - 2 values
-        std::fill(fill.get(), fill.get() + fill.size(), cv);
-        for (int64_t cb = c0; cb < c1; ++cb) {
-          const char* src = static_cast<const char*>(in.data);
-          char* dst = static_cast<char*>(out.data);
-          outer_axes.offsets(in, out, cb / per_plane, &src, &dst);
-          const int64_t r0 = (cb % per_plane) * rows, m = std::min(rows, H - r0);
-          for (int64_t i = 0; i < m; ++i) {
-            for (int64_t r = 0; r < k0; ++r) {
-              const int64_t k = map_index(r0 + i + r - b0, H, mode0);
-              rin[r] = k < 0 ? fill.get() : reinterpret_cast<const float*>(src + k * in.strides[a]);
-            }
-            float* o = reinterpret_cast<float*>(dst + (r0 + i) * out.strides[a]);
-            k2(rin.get(), o + b1, W - k1 + 1, k0, k1, v.get());
-            // Border outputs: [0, b1) read columns [-b1, k1 - 1 - b1), [W - a1, W) columns
-            // [W - k1 + 1, W + a1).
-            auto border = [&](int64_t first, int64_t count, float* res) {
-              for (int64_t e = 0; e < count + k1 - 1; ++e) {
-                const int64_t c = map_index(first + e, W, mode1);
-                piece[e] = c < 0 ? cv : v[c];
-              }
-              t.f32_uniform1d_line(piece, res, count, k1);
-            };
-            if (b1 > 0) border(-b1, b1, o);
-            if (a1 > 0) border(W - k1 + 1, a1, o + W - a1);
-          }
+  struct State {
+    Buffer<float> v, fill;
+    Buffer<const float*> rin;
+  };
+  auto make_state = [&] {
+    State s{Buffer<float>(static_cast<size_t>(W)),
+            Buffer<float>(static_cast<size_t>(mode0 == Border::fill ? W : 0)),
+            Buffer<const float*>(static_cast<size_t>(k0))};
+    std::fill(s.fill.get(), s.fill.get() + s.fill.size(), cv);
+    return s;
+  };
+  for_each_row(
+      in, out, a, 0.5, nt, make_state, [&](State& s, const char* src, char* dst, int64_t i) {
+        for (int64_t r = 0; r < k0; ++r) {
+          const int64_t k = map_index(i + r - b0, H, mode0);
+          s.rin[r] = k < 0 ? s.fill.get() : reinterpret_cast<const float*>(src + k * in.strides[a]);
         }
-        if (nt) elementwise::stream_fence();  // before the chunk is reported done
+        float* o = reinterpret_cast<float*>(dst + i * out.strides[a]);
+        const float* v = s.v.get();
+        k2(s.rin.get(), o + b1, W - k1 + 1, k0, k1, s.v.get());
+        // Border outputs: [0, b1) read columns [-b1, k1 - 1 - b1), [W - a1, W) columns
+        // [W - k1 + 1, W + a1).
+        auto border = [&](int64_t first, int64_t count, float* res) {
+          float piece[2 * kDirectUniform];  // a border's extended run: at most 2 * k1 - 2 values
+          for (int64_t e = 0; e < count + k1 - 1; ++e) {
+            const int64_t c = map_index(first + e, W, mode1);
+            piece[e] = c < 0 ? cv : v[c];
+          }
+          t.f32_uniform1d_line(piece, res, count, k1);
+        };
+        if (b1 > 0) border(-b1, b1, o);
+        if (a1 > 0) border(W - k1 + 1, a1, o + W - a1);
       });
 }
+
+// Rows of at least this many bytes take sep3_rows (1-thread CPU ns per pixel, sobel:
+// 1024^2 0.41-0.43 -> 0.40-0.41, 2048^2 0.37 -> 0.32, 4000^2 0.60-0.61 -> 0.36; 512^2 0.45
+// -> 0.48-0.50, so narrower rows keep pair_fused's bands).
+constexpr int64_t kSep3RowBytes = 4096;
 
 // correlate1d_pair for two 3-tap (anti)symmetric float32 passes, along rows first (sobel,
 // prewitt along the last axis), row by row: f32_sep3_row makes each output row from its three
@@ -354,84 +379,72 @@ void uniform_rows(const View& in, const View& out, int a, int64_t k0, int64_t b0
 // interleave. Columns 0 and W - 1 (whose first pass reads the extension) and rows with a
 // cval neighbour (whose first-pass output is cval itself) go through the line kernel on
 // extended pieces and corr1d_rows on one lane, as pair_fused: the same sums, the same bits.
-// Rows of at least this many bytes take sep3_rows (1-thread CPU ns per pixel, sobel:
-// 1024^2 0.41-0.43 -> 0.40-0.41, 2048^2 0.37 -> 0.32, 4000^2 0.60-0.61 -> 0.36; 512^2 0.45
-// -> 0.48-0.50, so narrower rows keep pair_fused's bands).
-constexpr int64_t kSep3RowBytes = 4096;
-
 void sep3_rows(const View& in, const View& out, int a, const float* wh, int symh, Border modeh,
                const float* wv, int symv, Border modev, double cval) {
-  const int last = in.ndim - 1;
-  const int64_t H = in.shape[a], W = in.shape[last];
+  const int64_t H = in.shape[a], W = in.shape[in.ndim - 1];
   const float cv = static_cast<float>(cval);
-  const ndimage::OuterAxes outer_axes(in, a, last);
-  const int64_t rows = std::clamp<int64_t>((int64_t{256} << 10) / (W * 4), 8, 256);
-  const int64_t per_plane = (H + rows - 1) / rows;
-  const int64_t blocks = outer_axes.size * per_plane;
   const filter1d::Table& t = kernels<filter1d::Table>();
   const bool nt = streams(out);
   const filter1d::Sep3RowFn k3 = nt ? t.f32_sep3_row_nt : t.f32_sep3_row;
   const float whf[3] = {wh[0], wh[1], wh[2]}, wvf[3] = {wv[0], wv[1], wv[2]};
-  parallel_for(
-      blocks, grain_for(blocks, 0.3 * static_cast<double>(rows * W)), [&](int64_t c0, int64_t c1) {
-        Buffer<float> hrows(static_cast<size_t>(3 * W)), padded(static_cast<size_t>(W + 2));
-        Buffer<float> fill(static_cast<size_t>(W));
-        std::fill(fill.get(), fill.get() + W, cv);
-        for (int64_t cb = c0; cb < c1; ++cb) {
-          const char* src = static_cast<const char*>(in.data);
-          char* dst = static_cast<char*>(out.data);
-          outer_axes.offsets(in, out, cb / per_plane, &src, &dst);
-          const int64_t r0 = (cb % per_plane) * rows, m = std::min(rows, H - r0);
-          for (int64_t i = 0; i < m; ++i) {
-            const float* x[3];
-            bool filled = false;
-            for (int r = 0; r < 3; ++r) {
-              const int64_t k = map_index(r0 + i + r - 1, H, modev);
-              filled |= k < 0;
-              x[r] = k < 0 ? nullptr : reinterpret_cast<const float*>(src + k * in.strides[a]);
-            }
-            float* o = reinterpret_cast<float*>(dst + (r0 + i) * out.strides[a]);
-            // The first pass's output at column c of row r (c = -1 .. W), from a piece.
-            auto h_at = [&](const float* row, int64_t c) {
-              float piece[3];
-              for (int e = 0; e < 3; ++e) {
-                const int64_t j = map_index(c - 1 + e, W, modeh);
-                piece[e] = j < 0 ? cv : row[j];
-              }
-              float h;
-              t.f32_corr1d_line(piece, &h, 1, whf, 3, symh);
-              return h;
-            };
-            if (filled) {
-              // Whole first-pass rows (cval rows as cval), then across them.
-              const float* hp[3];
-              for (int r = 0; r < 3; ++r) {
-                if (!x[r]) {
-                  hp[r] = fill.get();
-                  continue;
-                }
-                float* h = hrows.get() + r * W;
-                std::memcpy(padded.get() + 1, x[r], static_cast<size_t>(W) * 4);
-                ndimage::extend_lines(padded.get(), W, 1, 1, 1, modeh, cv);
-                t.f32_corr1d_line(padded.get(), h, W, whf, 3, symh);
-                hp[r] = h;
-              }
-              t.f32_corr1d_rows(hp, &o, 1, W, wvf, 3, symv);
-              continue;
-            }
-            const float* centre[3] = {x[0] + 1, x[1] + 1, x[2] + 1};  // column 1 of each row
-            k3(centre, o + 1, W - 2, whf, symh, wvf, symv);
-            for (int64_t c : {int64_t{0}, W - 1}) {
-              float h[3];
-              for (int r = 0; r < 3; ++r) h[r] = h_at(x[r], c);
-              const float* hp[3] = {&h[0], &h[1], &h[2]};
-              float* oc = o + c;
-              t.f32_corr1d_rows(hp, &oc, 1, 1, wvf, 3, symv);
-            }
-          }
-        }
-        if (nt) elementwise::stream_fence();  // before the chunk is reported done
-      });
+  // Scratch for rows with a cval neighbour (modev fill only): three first-pass rows, a padded
+  // input row, a cval row.
+  struct State {
+    Buffer<float> hrows, padded, fill;
+  };
+  const size_t filled_w = static_cast<size_t>(modev == Border::fill ? W : 0);
+  auto make_state = [&] {
+    State s{Buffer<float>(3 * filled_w), Buffer<float>(filled_w + 2), Buffer<float>(filled_w)};
+    std::fill(s.fill.get(), s.fill.get() + filled_w, cv);
+    return s;
+  };
+  // The first pass's output at column c (0 or W - 1) of a row, from an extended piece.
+  auto h_at = [&](const float* row, int64_t c) {
+    float piece[3];
+    for (int e = 0; e < 3; ++e) {
+      const int64_t j = map_index(c - 1 + e, W, modeh);
+      piece[e] = j < 0 ? cv : row[j];
+    }
+    float h;
+    t.f32_corr1d_line(piece, &h, 1, whf, 3, symh);
+    return h;
+  };
+  for_each_row(in, out, a, 0.3, nt, make_state,
+               [&](State& s, const char* src, char* dst, int64_t i) {
+                 const float* x[3];
+                 bool filled = false;
+                 for (int r = 0; r < 3; ++r) {
+                   const int64_t k = map_index(i + r - 1, H, modev);
+                   filled |= k < 0;
+                   x[r] = k < 0 ? nullptr : reinterpret_cast<const float*>(src + k * in.strides[a]);
+                 }
+                 float* o = reinterpret_cast<float*>(dst + i * out.strides[a]);
+                 if (filled) {
+                   // Whole first-pass rows (cval rows as cval), then across them.
+                   const float* hp[3];
+                   for (int r = 0; r < 3; ++r) {
+                     if (!x[r]) {
+                       hp[r] = s.fill.get();
+                       continue;
+                     }
+                     float* h = s.hrows.get() + r * W;
+                     std::memcpy(s.padded.get() + 1, x[r], static_cast<size_t>(W) * 4);
+                     ndimage::extend_lines(s.padded.get(), W, 1, 1, 1, modeh, cv);
+                     t.f32_corr1d_line(s.padded.get(), h, W, whf, 3, symh);
+                     hp[r] = h;
+                   }
+                   t.f32_corr1d_rows(hp, &o, 1, W, wvf, 3, symv);
+                   return;
+                 }
+                 const float* centre[3] = {x[0] + 1, x[1] + 1, x[2] + 1};  // column 1 of each row
+                 k3(centre, o + 1, W - 2, whf, symh, wvf, symv);
+                 for (int64_t c : {int64_t{0}, W - 1}) {
+                   const float h[3] = {h_at(x[0], c), h_at(x[1], c), h_at(x[2], c)};
+                   const float* hp[3] = {&h[0], &h[1], &h[2]};
+                   float* oc = o + c;
+                   t.f32_corr1d_rows(hp, &oc, 1, 1, wvf, 3, symv);
+                 }
+               });
 }
 
 // Fused passes in place copy one plane (the axes `a` and last) per block: worth it while a

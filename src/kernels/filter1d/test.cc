@@ -565,6 +565,17 @@ TEST(Filter1dOp, FusedPairEqualsTwoPasses) {
   }
 }
 
+// A float32 P x H x W view of `data` whose rows lie `pitch` floats apart.
+View view3(float* data, int64_t P, int64_t H, int64_t W, int64_t pitch) {
+  View v;
+  v.data = data;
+  v.dtype = DType::f32;
+  v.ndim = 3;
+  v.shape[0] = P, v.shape[1] = H, v.shape[2] = W;
+  v.strides[0] = H * pitch * 4, v.strides[1] = pitch * 4, v.strides[2] = 4;
+  return v;
+}
+
 // Rows wide enough for the row-by-row fused uniform filter (uniform_rows) at every size0: every
 // mode on either axis, origins, vertical windows up to kDirectRows, horizontal ones in and out of
 // the kernel's register windows, a 3-D array and a strided output, against the two passes, on every
@@ -575,16 +586,9 @@ TEST(Filter1dOp, UniformRowsEqualTwoPasses) {
   std::mt19937 rng(13);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   for (auto& v : x) v = dist(rng);
-  View in;
-  in.data = x.data();
-  in.dtype = DType::f32;
-  in.ndim = 3;
-  in.shape[0] = P, in.shape[1] = H, in.shape[2] = W;
-  in.strides[0] = H * W * 4, in.strides[1] = W * 4, in.strides[2] = 4;
-  View oa = in, ob = in;
-  oa.data = a.data() + 1;  // rows W + 5 apart, starting off a vector boundary
-  oa.strides[0] = H * (W + 5) * 4, oa.strides[1] = (W + 5) * 4;
-  ob.data = b.data();
+  const View in = view3(x.data(), P, H, W, W), ob = view3(b.data(), P, H, W, W);
+  // Rows W + 5 apart, starting off a vector boundary.
+  const View oa = view3(a.data() + 1, P, H, W, W + 5);
   const Border modes[] = {Border::fill, Border::wrap, Border::reflect, Border::nearest,
                           Border::mirror};
   struct Case {
@@ -624,16 +628,9 @@ TEST(Filter1dOp, Sep3RowsEqualTwoPasses) {
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   for (auto& v : x) v = dist(rng);
   x[W + 3] = std::numeric_limits<float>::infinity();
-  View in;
-  in.data = x.data();
-  in.dtype = DType::f32;
-  in.ndim = 3;
-  in.shape[0] = P, in.shape[1] = H, in.shape[2] = W;
-  in.strides[0] = H * W * 4, in.strides[1] = W * 4, in.strides[2] = 4;
-  View oa = in, ob = in;
-  oa.data = a.data() + 1;  // rows W + 5 apart, starting off a vector boundary
-  oa.strides[0] = H * (W + 5) * 4, oa.strides[1] = (W + 5) * 4;
-  ob.data = b.data();
+  const View in = view3(x.data(), P, H, W, W), ob = view3(b.data(), P, H, W, W);
+  // Rows W + 5 apart, starting off a vector boundary.
+  const View oa = view3(a.data() + 1, P, H, W, W + 5);
   const Border modes[] = {Border::fill, Border::wrap, Border::reflect, Border::nearest,
                           Border::mirror};
   const double d[3] = {-1, 0, 1}, sobel[3] = {1, 2, 1}, prewitt[3] = {1, 1, 1};
