@@ -12,6 +12,7 @@
 
 #include "npfast/error.hpp"
 #include "npfast/ndimage.hpp"
+#include "src/kernels/elementwise/elementwise.h"
 #include "src/kernels/filter1d/filter1d.h"
 #include "src/ops/ndimage_line.h"
 #include "src/ops/ndimage_weights.h"
@@ -290,6 +291,162 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
       });
 }
 
+// The row-by-row fused filters' loop (uniform_rows, sep3_rows): the output rows along axis
+// `a`, plane by plane over the other outer axes, in blocks of about 256 KiB of output (many
+// blocks for the threads; the few rows a block reads before its first are a small share of
+// its reads). Each thread makes its scratch with make_state(), then calls row(state, src, dst,
+// i) for each output row i of the plane at src / dst; a streamed output is fenced once a chunk.
+template <class MakeState, class Row>
+void for_each_row(const View& in, const View& out, int a, double ns_per_element, bool nt,
+                  MakeState&& make_state, Row&& row) {
+  const int last = in.ndim - 1;
+  const int64_t H = in.shape[a], W = in.shape[last];
+  const ndimage::OuterAxes outer_axes(in, a, last);
+  const int64_t rows = std::clamp<int64_t>((int64_t{256} << 10) / (W * 4), 8, 256);
+  const int64_t per_plane = (H + rows - 1) / rows;
+  const int64_t blocks = outer_axes.size * per_plane;
+  parallel_for(blocks, grain_for(blocks, ns_per_element * static_cast<double>(rows * W)),
+               [&](int64_t c0, int64_t c1) {
+                 auto state = make_state();
+                 for (int64_t cb = c0; cb < c1; ++cb) {
+                   const char* src = static_cast<const char*>(in.data);
+                   char* dst = static_cast<char*>(out.data);
+                   outer_axes.offsets(in, out, cb / per_plane, &src, &dst);
+                   const int64_t r0 = (cb % per_plane) * rows, r1 = std::min(r0 + rows, H);
+                   for (int64_t i = r0; i < r1; ++i) row(state, src, dst, i);
+                 }
+                 if (nt) elementwise::stream_fence();  // before the chunk is reported done
+               });
+}
+
+// The fused 2-D uniform filter with window sums across rows (size0 <= kDirectRows), row by
+// row: each output row sums its k0 input rows (read in place; k0 - 1 of them the previous
+// row's, in L1 / L2) and slides the window along the row in registers (f32_uniform2d), so the
+// row's reads and its writes interleave, where the band scheme (pair_fused) ran a read phase
+// and then a write phase through a band of column sums. Border outputs are then summed from
+// the column sums the kernel leaves in `v`, extended as extend_lines would. Every output is
+// the same sum in the same order as by pair_fused, so the same bits.
+void uniform_rows(const View& in, const View& out, int a, int64_t k0, int64_t b0, Border mode0,
+                  int64_t k1, int64_t b1, Border mode1, double cval) {
+  const int64_t H = in.shape[a], W = in.shape[in.ndim - 1], a1 = k1 - 1 - b1;
+  const float cv = static_cast<float>(cval);
+  const filter1d::Table& t = kernels<filter1d::Table>();
+  const bool nt = streams(out);
+  const filter1d::Uniform2dFn k2 = nt ? t.f32_uniform2d_nt : t.f32_uniform2d;
+  struct State {
+    Buffer<float> v, fill;
+    Buffer<const float*> rin;
+  };
+  auto make_state = [&] {
+    State s{Buffer<float>(static_cast<size_t>(W)),
+            Buffer<float>(static_cast<size_t>(mode0 == Border::fill ? W : 0)),
+            Buffer<const float*>(static_cast<size_t>(k0))};
+    std::fill(s.fill.get(), s.fill.get() + s.fill.size(), cv);
+    return s;
+  };
+  for_each_row(
+      in, out, a, 0.5, nt, make_state, [&](State& s, const char* src, char* dst, int64_t i) {
+        for (int64_t r = 0; r < k0; ++r) {
+          const int64_t k = map_index(i + r - b0, H, mode0);
+          s.rin[r] = k < 0 ? s.fill.get() : reinterpret_cast<const float*>(src + k * in.strides[a]);
+        }
+        float* o = reinterpret_cast<float*>(dst + i * out.strides[a]);
+        const float* v = s.v.get();
+        k2(s.rin.get(), o + b1, W - k1 + 1, k0, k1, s.v.get());
+        // Border outputs: [0, b1) read columns [-b1, k1 - 1 - b1), [W - a1, W) columns
+        // [W - k1 + 1, W + a1).
+        auto border = [&](int64_t first, int64_t count, float* res) {
+          float piece[2 * kDirectUniform];  // a border's extended run: at most 2 * k1 - 2 values
+          for (int64_t e = 0; e < count + k1 - 1; ++e) {
+            const int64_t c = map_index(first + e, W, mode1);
+            piece[e] = c < 0 ? cv : v[c];
+          }
+          t.f32_uniform1d_line(piece, res, count, k1);
+        };
+        if (b1 > 0) border(-b1, b1, o);
+        if (a1 > 0) border(W - k1 + 1, a1, o + W - a1);
+      });
+}
+
+// Rows of at least this many bytes take sep3_rows (1-thread CPU ns per pixel, sobel:
+// 1024^2 0.41-0.43 -> 0.40-0.41, 2048^2 0.37 -> 0.32, 4000^2 0.60-0.61 -> 0.36; 512^2 0.45
+// -> 0.48-0.50, so narrower rows keep pair_fused's bands).
+constexpr int64_t kSep3RowBytes = 4096;
+
+// correlate1d_pair for two 3-tap (anti)symmetric float32 passes, along rows first (sobel,
+// prewitt along the last axis), row by row: f32_sep3_row makes each output row from its three
+// input rows read in place, nothing through scratch, so the row's reads and writes
+// interleave. Columns 0 and W - 1 (whose first pass reads the extension) and rows with a
+// cval neighbour (whose first-pass output is cval itself) go through the line kernel on
+// extended pieces and corr1d_rows on one lane, as pair_fused: the same sums, the same bits.
+void sep3_rows(const View& in, const View& out, int a, const float* wh, int symh, Border modeh,
+               const float* wv, int symv, Border modev, double cval) {
+  const int64_t H = in.shape[a], W = in.shape[in.ndim - 1];
+  const float cv = static_cast<float>(cval);
+  const filter1d::Table& t = kernels<filter1d::Table>();
+  const bool nt = streams(out);
+  const filter1d::Sep3RowFn k3 = nt ? t.f32_sep3_row_nt : t.f32_sep3_row;
+  const float whf[3] = {wh[0], wh[1], wh[2]}, wvf[3] = {wv[0], wv[1], wv[2]};
+  // Scratch for rows with a cval neighbour (modev fill only): three first-pass rows, a padded
+  // input row, a cval row.
+  struct State {
+    Buffer<float> hrows, padded, fill;
+  };
+  const size_t filled_w = static_cast<size_t>(modev == Border::fill ? W : 0);
+  auto make_state = [&] {
+    State s{Buffer<float>(3 * filled_w), Buffer<float>(filled_w + 2), Buffer<float>(filled_w)};
+    std::fill(s.fill.get(), s.fill.get() + filled_w, cv);
+    return s;
+  };
+  // The first pass's output at column c (0 or W - 1) of a row, from an extended piece.
+  auto h_at = [&](const float* row, int64_t c) {
+    float piece[3];
+    for (int e = 0; e < 3; ++e) {
+      const int64_t j = map_index(c - 1 + e, W, modeh);
+      piece[e] = j < 0 ? cv : row[j];
+    }
+    float h;
+    t.f32_corr1d_line(piece, &h, 1, whf, 3, symh);
+    return h;
+  };
+  for_each_row(in, out, a, 0.3, nt, make_state,
+               [&](State& s, const char* src, char* dst, int64_t i) {
+                 const float* x[3];
+                 bool filled = false;
+                 for (int r = 0; r < 3; ++r) {
+                   const int64_t k = map_index(i + r - 1, H, modev);
+                   filled |= k < 0;
+                   x[r] = k < 0 ? nullptr : reinterpret_cast<const float*>(src + k * in.strides[a]);
+                 }
+                 float* o = reinterpret_cast<float*>(dst + i * out.strides[a]);
+                 if (filled) {
+                   // Whole first-pass rows (cval rows as cval), then across them.
+                   const float* hp[3];
+                   for (int r = 0; r < 3; ++r) {
+                     if (!x[r]) {
+                       hp[r] = s.fill.get();
+                       continue;
+                     }
+                     float* h = s.hrows.get() + r * W;
+                     std::memcpy(s.padded.get() + 1, x[r], static_cast<size_t>(W) * 4);
+                     ndimage::extend_lines(s.padded.get(), W, 1, 1, 1, modeh, cv);
+                     t.f32_corr1d_line(s.padded.get(), h, W, whf, 3, symh);
+                     hp[r] = h;
+                   }
+                   t.f32_corr1d_rows(hp, &o, 1, W, wvf, 3, symv);
+                   return;
+                 }
+                 const float* centre[3] = {x[0] + 1, x[1] + 1, x[2] + 1};  // column 1 of each row
+                 k3(centre, o + 1, W - 2, whf, symh, wvf, symv);
+                 for (int64_t c : {int64_t{0}, W - 1}) {
+                   const float h[3] = {h_at(x[0], c), h_at(x[1], c), h_at(x[2], c)};
+                   const float* hp[3] = {&h[0], &h[1], &h[2]};
+                   float* oc = o + c;
+                   t.f32_corr1d_rows(hp, &oc, 1, 1, wvf, 3, symv);
+                 }
+               });
+}
+
 // Fused passes in place copy one plane (the axes `a` and last) per block: worth it while a
 // plane stays in cache (a volume's slices), not for a whole large image.
 bool fits_in_place(const View& input, const View& out, int a) {
@@ -320,6 +477,14 @@ void correlate1d_pair(const View& input, const double* w0, int64_t n0, int axis0
   if (!fuse) {
     correlate1d(input, w0, n0, axis0, out, mode0, cval, 0);
     correlate1d(out, w1, n1, axis1, out, mode1, cval, 0);
+  } else if (input.dtype == DType::f32 && axis0 == last && n0 == 3 && n1 == 3 &&
+             symmetry(w0, 3) != 0 && symmetry(w1, 3) != 0 && input.data != out.data &&
+             input.shape[last] * 4 >= kSep3RowBytes) {
+    const float wh[3] = {static_cast<float>(w0[0]), static_cast<float>(w0[1]),
+                         static_cast<float>(w0[2])};
+    const float wv[3] = {static_cast<float>(w1[0]), static_cast<float>(w1[1]),
+                         static_cast<float>(w1[2])};
+    sep3_rows(input, out, axis1, wh, symmetry(w0, 3), mode0, wv, symmetry(w1, 3), mode1, cval);
   } else if (input.dtype == DType::f32) {
     correlate_pair_fused<float>(input, w0, n0, axis0, mode0, w1, n1, axis1, mode1, out, cval);
   } else {
@@ -350,8 +515,19 @@ void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mod
     uniform_filter1d(out, size1, last, out, mode1, cval, origin1);
     return;
   }
-  const filter1d::Table& t = kernels<filter1d::Table>();
   const int64_t b0 = size0 / 2 + origin0, b1 = size1 / 2 + origin1;
+  // Window sums across rows whose size0 + 1 input and output rows overflow kRowsInL1 go row by
+  // row (uniform_rows; not in place: it reads the input rows where they lie). 1-thread CPU time
+  // per pixel, size 5: 3000^2 0.70-0.73 -> 0.51-0.54 ns, 4000^2 0.74-0.76 -> 0.58-0.61; even
+  // at 1024^2-2048^2; narrower rows stay in bands (256^2 and 512^2 were 15-25% slower row by
+  // row: the per-row head, tail and border outputs).
+  constexpr int64_t kRowsInL1 = int64_t{32} << 10;
+  if (size0 <= filter1d::kDirectRows && input.data != out.data &&
+      (size0 + 1) * input.shape[last] * 4 > kRowsInL1 && input.shape[last] >= 2 * size1) {
+    uniform_rows(input, out, axis0, size0, b0, mode0, size1, b1, mode1, cval);
+    return;
+  }
+  const filter1d::Table& t = kernels<filter1d::Table>();
   // Window sums (size0 <= kDirectRows) carry nothing from row to row: bands of
   // kUniformBandBytes of vertical results, which stay in L2 for the horizontal pass (64 rows
   // of a 4000-wide image did not: 1 MiB of results beside 1 MiB of input rows). Running sums:

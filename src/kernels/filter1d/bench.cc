@@ -1,6 +1,7 @@
 // filter1d kernels: a block of 32 float lines of 1024 elements, a 17-tap symmetric Gaussian
 // correlation and a 5-wide uniform filter; the 17-tap correlation along one 4096-long line
-// (the horizontal pass of gaussian_filter sigma 2) (elements per second).
+// (the horizontal pass of gaussian_filter sigma 2); one row of the fused 2-D uniform filter
+// and one of sobel (elements per second).
 #include <vector>
 
 #include "src/kernels/filter1d/filter1d.h"
@@ -55,6 +56,38 @@ void uniform5(benchmark::State& state, const Table& t) {
   set_rate(state, "elements", double(kN * kLanes));
 }
 
+// The fused 2-D uniform filter size 5 on 4000-wide rows: 64 output rows from a ring of 8 input
+// rows (an L2 working set, no image traffic: the in-cache rate of uniform_filter at 4000^2).
+void uniform2d_5x5(benchmark::State& state, const Table& t) {
+  constexpr int64_t W = 4000, n = W - 4, rows = 64;
+  std::vector<float> in(8 * W, 0.5f), out(rows * W), v(W);
+  std::vector<const float*> ir(5);
+  for (auto _ : state) {
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t r = 0; r < 5; ++r) ir[r] = in.data() + (i + r) % 8 * W;
+      t.f32_uniform2d(ir.data(), out.data() + i * W, n, 5, 5, v.data());
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, "elements", double(rows * n));
+}
+
+// sobel's row (f32_sep3_row) on 4000-wide rows: 64 output rows from a ring of 8 input rows.
+void sep3_sobel(benchmark::State& state, const Table& t) {
+  constexpr int64_t W = 4000, rows = 64;
+  std::vector<float> in(8 * W, 0.5f), out(rows * W);
+  const float wh[2] = {-1.0f, 0.0f}, wv[2] = {1.0f, 2.0f};
+  for (auto _ : state) {
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* ir[3];
+      for (int64_t r = 0; r < 3; ++r) ir[r] = in.data() + (i + r) % 8 * W + 1;
+      t.f32_sep3_row(ir, out.data() + i * W + 1, W - 2, wh, -1, wv, 1);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, "elements", double(rows * (W - 2)));
+}
+
 void corr17_line(benchmark::State& state, const Table& t) {
   constexpr int64_t n = 4096;
   std::vector<float> in(n + 16, 0.5f), out(n), w(17, 1.0f / 17);
@@ -75,6 +108,11 @@ const bool kr256 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_
                                            "16x256_17tap", corr17_rows<256>);
 const bool ku =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_uniform1d), "32x1024_5", uniform5);
+
+const bool ku2 =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_uniform2d), "4000_k5x5", uniform2d_5x5);
+const bool ks3 =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_sep3_row), "4000_sobel", sep3_sobel);
 
 }  // namespace
 }  // namespace filter1d

@@ -40,6 +40,22 @@
 // right: float32 only (its tolerance allows another order than SciPy's running sum), for
 // small sizes along the last axis, where it needs no transpose.
 //
+// Contract of `f32_uniform2d__<isa>(in, out, n, k0, k1, v)`: one row of the fused 2-D uniform
+// filter (window sums across rows, k0 <= kDirectRows, then along the row): for c < n + k1 - 1,
+// v[c] = (in[0][c] + ... + in[k0 - 1][c]) / k0 (f32_uniform1d's), and for j < n, out[j] =
+// (v[j] + ... + v[j + k1 - 1]) / k1 (f32_uniform1d_line's), so out is the two passes' row
+// wherever the row's windows lie inside it. `v`: n + k1 - 1 floats, holding the column sums on
+// return (the caller extends them for the border outputs). `f32_uniform2d_nt__<isa>`: the same
+// bits stored non-temporally where out is vector-aligned, without a fence: the caller runs
+// elementwise::stream_fence() after its last row (a fence per 3000-wide row cost 10%).
+//
+// Contract of `f32_sep3_row__<isa>(in, out, n, wh, symh, wv, symv)`: one row of two 3-tap
+// correlations, along the row first, with (anti)symmetric weights (symh, symv != 0; wh, wv the
+// weights' first two values): for r < 3 and j < n, h[r][j] = corr1d_line's sum of row in[r]
+// at j (reading in[r][j - 1 .. j + 1]), and out[j] = corr1d's sum across h[0][j], h[1][j],
+// h[2][j]: the two passes' row where its windows lie inside the rows. `_nt`: the same bits
+// stored non-temporally where out is vector-aligned, the caller fencing (as f32_uniform2d_nt).
+//
 // Contract of `f64_uniform1d_run__<isa>`: the uniform1d running sum (above, T = double) along
 // one contiguous extended line (n + size - 1 elements): SciPy's order exactly, without the
 // transpose into lanes. One add chain per line (SciPy's own loop); a block of lanes costs more
@@ -77,6 +93,10 @@ constexpr int64_t kDirectRows = 8;
 
 template <class T>
 using Uniform1dLineFn = void (*)(const T* in, T* out, int64_t n, int64_t size);
+using Uniform2dFn = void (*)(const float* const* in, float* out, int64_t n, int64_t k0, int64_t k1,
+                             float* v);
+using Sep3RowFn = void (*)(const float* const* in, float* out, int64_t n, const float* wh, int symh,
+                           const float* wv, int symv);
 template <class T>
 using Uniform1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t lanes,
                              int64_t size);

@@ -5,7 +5,10 @@
 // vectors at a time, and each output element is the filter1d.h sum in exactly its order, with
 // separate multiplies and adds, so every lane matches the reference bit for bit. The lane tail
 // uses masked loads and stores.
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "src/kernels/filter1d/filter1d.h"
 
@@ -23,6 +26,21 @@ inline V<T> madd(V<T> a, V<T> w, V<T> acc) {
     return fma(a, w, acc);
   else
     return add(acc, mul(a, w));
+}
+
+// a / b lane by lane: IEEE division, the same bits at any width. On AVX-512, float as two
+// 256-bit divisions: the 512-bit divide costs this machine more per element (npfast_bench
+// f32_uniform2d__<isa>/4000_k5x5: avx512 2.65 G elements/s against avx2 3.0, division bound).
+template <class T>
+inline V<T> divide(V<T> a, V<T> b) {
+#if defined(__AVX512F__)
+  if constexpr (sizeof(T) == 4) {
+    const __m256 lo = _mm256_div_ps(_mm512_castps512_ps256(a), _mm512_castps512_ps256(b));
+    const __m256 hi = _mm256_div_ps(_mm512_extractf32x8_ps(a, 1), _mm512_extractf32x8_ps(b, 1));
+    return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
+  }
+#endif
+  return div(a, b);
 }
 
 template <class T, int NV, bool Masked>
@@ -182,7 +200,7 @@ inline void uniform1d_row(const T* const* in, T* const* out, T* state, int64_t c
 #pragma GCC unroll 8
   for (int u = 0; u < U; ++u) {
     LN::st(st, u, m, s[u]);
-    LN::st(out[i] + l, u, m, div(s[u], div_v));
+    LN::st(out[i] + l, u, m, divide<T>(s[u], div_v));
   }
 }
 
@@ -504,7 +522,7 @@ inline void uniform1d_direct_row(const T* const* in, T* out, int64_t size, V<T> 
 #pragma GCC unroll 8
     for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in[k] + l, u, m));
 #pragma GCC unroll 8
-  for (int u = 0; u < U; ++u) LN::st(out + l, u, m, div(s[u], div_v));
+  for (int u = 0; u < U; ++u) LN::st(out + l, u, m, divide<T>(s[u], div_v));
 }
 
 template <class T>
@@ -555,7 +573,7 @@ inline void uniform1d_line_block(const T* in, T* out, int64_t i, int64_t size, V
 #pragma GCC unroll 8
     for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in + i + k, u, m));
 #pragma GCC unroll 8
-  for (int u = 0; u < U; ++u) LN::template out<Stream>(out + i, u, m, div(s[u], div_v));
+  for (int u = 0; u < U; ++u) LN::template out<Stream>(out + i, u, m, divide<T>(s[u], div_v));
 }
 
 template <class T, bool Stream = false>
@@ -574,6 +592,188 @@ void uniform1d_line(const T* in, T* out, int64_t n, int64_t size) {
 template <class T>
 void uniform1d_line_nt(const T* in, T* out, int64_t n, int64_t size) {
   uniform1d_line<T, true>(in, out, n, size);
+}
+
+// Lanes t .. t + L - 1 of the concatenation a:b (valignd on AVX-512, a permute pair on AVX2).
+template <int t, size_t... i>
+inline V<float> concat_shift(V<float> a, V<float> b, std::index_sequence<i...>) {
+  typedef int32_t M __attribute__((vector_size(sizeof(V<float>))));
+  return __builtin_shuffle(a, b, M{static_cast<int32_t>(t + static_cast<int>(i))...});
+}
+
+// The window sums of the K1 positions starting at each lane of cur, over the pair cur:next:
+// cur, then + each shift 1 .. K1 - 1 in order (t runs 0 .. K1 - 2): uniform1d_line's order.
+template <size_t... t>
+inline V<float> window_sum(V<float> cur, V<float> next, std::index_sequence<t...>) {
+  constexpr auto lanes = std::make_index_sequence<static_cast<size_t>(kLanes<float>)>();
+  V<float> s = cur;
+  ((s = add(s, concat_shift<static_cast<int>(t) + 1>(cur, next, lanes))), ...);
+  return s;
+}
+
+// One row of the fused 2-D uniform filter (filter1d.h: f32_uniform2d) for K1 - 1 <= L: each
+// register of column sums is kept until the next one is made, and the window slides across the
+// pair in registers (K1 - 1 shifts and adds in uniform1d_line's order, so the same bits), where
+// the separate horizontal pass loaded every register of v back K1 times, unaligned, from a band
+// written a phase earlier. v is still stored whole, for the caller's borders. Outputs before
+// the first aligned one (Stream) and after the last whole register, and the column sums after
+// it, go one by one.
+// How far ahead of its window uniform2d_regs prefetches the newest input row, in floats: 4 KiB,
+// as the fused min / max kernel (rank: kFold2dAhead, best of 0-16 KiB there).
+constexpr int64_t kUniform2dAhead = 1024;
+
+template <int K1, bool Stream>
+void uniform2d_regs(const float* const* in, float* out, int64_t n, int64_t k0, float* v) {
+  constexpr int64_t L = kLanes<float>;
+  static_assert(K1 >= 2 && K1 - 1 <= L);
+  const int64_t nv = n + K1 - 1;
+  const V<float> div_v = set1<float>(static_cast<float>(K1));
+  const V<float> div0_v = set1<float>(static_cast<float>(k0));
+  auto vreg = [&](int64_t c) {
+    V<float> s = load(in[0] + c);
+    for (int64_t r = 1; r < k0; ++r) s = add(s, load(in[r] + c));
+    s = divide<float>(s, div0_v);
+    store(v + c, s);
+    return s;
+  };
+  auto vone = [&](int64_t c) {
+    float s = in[0][c];
+    for (int64_t r = 1; r < k0; ++r) s += in[r][c];
+    v[c] = s / static_cast<float>(k0);
+  };
+  auto hone = [&](int64_t j) {
+    float s = v[j];
+    for (int64_t t = 1; t < K1; ++t) s += v[j + t];
+    out[j] = s / static_cast<float>(K1);
+  };
+  // Non-temporal stores from the first vector-aligned output (none when out is not aligned
+  // to a float).
+  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out) % (L * 4));
+  const bool nt = Stream && skew % 4 == 0;
+  int64_t j = nt ? (L * 4 - skew) % (L * 4) / 4 : 0;
+  const int64_t j0 = j < n ? j : n;
+  j = j0;
+  for (int64_t c = 0; c < j0; ++c) vone(c);
+  int64_t have = j0;  // v holds columns [0, have)
+  if (j + 2 * L <= nv && j + L <= n) {
+    V<float> cur = vreg(j);
+    for (; j + L <= n && j + 2 * L <= nv; j += L) {
+      // The newest row kUniform2dAhead floats on (a prefetch past the row's end does not
+      // fault).
+      const char* ahead = reinterpret_cast<const char*>(in[k0 - 1] + j + kUniform2dAhead);
+      for (int64_t b = 0; b < L * 4; b += 64) __builtin_prefetch(ahead + b);
+      const V<float> next = vreg(j + L);
+      const V<float> o =
+          divide<float>(window_sum(cur, next, std::make_index_sequence<K1 - 1>()), div_v);
+      if (nt)
+        stream(out + j, o);
+      else
+        store(out + j, o);
+      cur = next;
+    }
+    have = j + L;
+  }
+  for (int64_t c = have; c < nv; ++c) vone(c);
+  for (int64_t i = 0; i < j0; ++i) hone(i);
+  for (int64_t i = j; i < n; ++i) hone(i);
+}
+
+template <bool Stream>
+void uniform2d_any(const float* const* in, float* out, int64_t n, int64_t k0, int64_t k1,
+                   float* v) {
+  constexpr int64_t L = kLanes<float>;
+  switch (k1) {
+    case 3:
+      return uniform2d_regs<3, Stream>(in, out, n, k0, v);
+    case 5:
+      return uniform2d_regs<5, Stream>(in, out, n, k0, v);
+    case 7:
+      return uniform2d_regs<7, Stream>(in, out, n, k0, v);
+    case 9:
+      if constexpr (L >= 8) return uniform2d_regs<9, Stream>(in, out, n, k0, v);
+      break;
+    default:
+      break;
+  }
+  // Other widths: the column sums whole, then the line kernel along them.
+  uniform1d<float>(in, &v, 1, n + k1 - 1, k0);
+  uniform1d_line<float, Stream>(v, out, n, k1);
+}
+
+template <class T>
+void uniform2d(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, T* v) {
+  uniform2d_any<false>(in, out, n, k0, k1, v);
+}
+
+template <class T>
+void uniform2d_nt(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, T* v) {
+  uniform2d_any<true>(in, out, n, k0, k1, v);
+}
+
+// One row of a fused 3 x 3 separable correlation (filter1d.h: f32_sep3_row), SH / SV the
+// signs of the along-row and across-rows weights' symmetry: the three along-row results of
+// each column are made in registers from the three input rows (three loads a row, from L1 /
+// L2 but the newest) and combined across rows at once, so nothing goes through scratch.
+template <int SH, int SV>
+inline V<float> sep3_h(const float* x, V<float> wh0, V<float> wh1) {
+  const V<float> d = SH > 0 ? add(load(x - 1), load(x + 1)) : sub(load(x - 1), load(x + 1));
+  return fma(d, wh0, mul(load(x), wh1));
+}
+
+template <int SH, int SV, bool Stream>
+void sep3_row_body(const float* const* in, float* out, int64_t n, const float* wh,
+                   const float* wv) {
+  constexpr int64_t L = kLanes<float>;
+  const V<float> wh0 = set1<float>(wh[0]), wh1 = set1<float>(wh[1]);
+  const V<float> wv0 = set1<float>(wv[0]), wv1 = set1<float>(wv[1]);
+  auto hone = [&](const float* x) {
+    const float d = SH > 0 ? x[-1] + x[1] : x[-1] - x[1];
+    return std::fma(d, wh[0], x[0] * wh[1]);
+  };
+  auto one = [&](int64_t j) {
+    const float a = hone(in[0] + j), b = hone(in[1] + j), c = hone(in[2] + j);
+    out[j] = std::fma(SV > 0 ? a + c : a - c, wv[0], b * wv[1]);
+  };
+  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out) % (L * 4));
+  const bool nt = Stream && skew % 4 == 0;
+  int64_t j = nt ? (L * 4 - skew) % (L * 4) / 4 : 0;
+  if (j > n) j = n;
+  for (int64_t c = 0; c < j; ++c) one(c);
+  for (; j + L <= n; j += L) {
+    const char* ahead = reinterpret_cast<const char*>(in[2] + j + kUniform2dAhead);
+    for (int64_t b = 0; b < L * 4; b += 64) __builtin_prefetch(ahead + b);
+    const V<float> a = sep3_h<SH, SV>(in[0] + j, wh0, wh1);
+    const V<float> b = sep3_h<SH, SV>(in[1] + j, wh0, wh1);
+    const V<float> c = sep3_h<SH, SV>(in[2] + j, wh0, wh1);
+    const V<float> o = fma(SV > 0 ? add(a, c) : sub(a, c), wv0, mul(b, wv1));
+    if (nt)
+      stream(out + j, o);
+    else
+      store(out + j, o);
+  }
+  for (; j < n; ++j) one(j);
+}
+
+template <bool Stream>
+void sep3_row_any(const float* const* in, float* out, int64_t n, const float* wh, int symh,
+                  const float* wv, int symv) {
+  if (symh > 0)
+    symv > 0 ? sep3_row_body<1, 1, Stream>(in, out, n, wh, wv)
+             : sep3_row_body<1, -1, Stream>(in, out, n, wh, wv);
+  else
+    symv > 0 ? sep3_row_body<-1, 1, Stream>(in, out, n, wh, wv)
+             : sep3_row_body<-1, -1, Stream>(in, out, n, wh, wv);
+}
+
+template <class T>
+void sep3_row(const T* const* in, T* out, int64_t n, const T* wh, int symh, const T* wv, int symv) {
+  sep3_row_any<false>(in, out, n, wh, symh, wv, symv);
+}
+
+template <class T>
+void sep3_row_nt(const T* const* in, T* out, int64_t n, const T* wh, int symh, const T* wv,
+                 int symv) {
+  sep3_row_any<true>(in, out, n, wh, symh, wv, symv);
 }
 
 // SciPy's running sum along one line: scalar, the chain is the loop's whole cost.

@@ -108,6 +108,29 @@ void uniform1d_line_ref(const T* in, T* out, int64_t n, int64_t size) {
   }
 }
 
+void uniform2d_ref(const float* const* in, float* out, int64_t n, int64_t k0, int64_t k1,
+                   float* v) {
+  for (int64_t c = 0; c < n + k1 - 1; ++c) {
+    float s = in[0][c];
+    for (int64_t r = 1; r < k0; ++r) s += in[r][c];
+    v[c] = s / static_cast<float>(k0);
+  }
+  uniform1d_line_ref<float>(v, out, n, k1);
+}
+
+void sep3_row_ref(const float* const* in, float* out, int64_t n, const float* wh, int symh,
+                  const float* wv, int symv) {
+  const float whf[3] = {wh[0], wh[1], symh > 0 ? wh[0] : -wh[0]};
+  const float wvf[3] = {wv[0], wv[1], symv > 0 ? wv[0] : -wv[0]};
+  for (int64_t j = 0; j < n; ++j) {
+    float h[3];
+    for (int r = 0; r < 3; ++r) corr1d_line_ref<float>(in[r] + j - 1, &h[r], 1, whf, 3, symh);
+    const float* hr[3] = {&h[0], &h[1], &h[2]};
+    float* o = out + j;
+    corr1d_ref<float>(hr, &o, 1, 1, wvf, 3, symv);
+  }
+}
+
 // The lanes kernel's reference on one line seen as rows of one lane.
 template <class T>
 void uniform1d_run_ref(const T* in, T* out, int64_t n, int64_t size) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -159,6 +160,98 @@ void check_uniform_line(Isa isa) {
     }
 }
 
+// The fused 2-D uniform row (plain and streamed) against the reference: every vertical window
+// up to kDirectRows, horizontal windows on both sides of the register-sliding ones (3-9) and of
+// the register width, rows around whole registers, every output alignment; v whole.
+void check_uniform2d(Isa isa) {
+  const Table& t = *kernels<Table>(isa);
+  const Table& ref = *kernels<Table>(Isa::scalar);
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<float> dist(-4.0f, 4.0f);
+  for (int64_t k0 = 1; k0 <= kDirectRows; ++k0)
+    for (int64_t k1 : {1, 2, 3, 4, 5, 7, 8, 9, 11, 17, 32})
+      for (int64_t n : {1, 2, 15, 16, 17, 31, 32, 33, 47, 95, 96, 97, 2001}) {
+        const int64_t nv = n + k1 - 1;
+        std::vector<float> x(k0 * nv);
+        for (auto& e : x) e = dist(rng);
+        if (n == 97) x[k0 * nv / 2] = std::numeric_limits<float>::infinity();
+        std::vector<const float*> rows(k0);
+        for (int64_t r = 0; r < k0; ++r) rows[r] = x.data() + r * nv;
+        std::vector<float> want(n), vwant(nv);
+        ref.f32_uniform2d(rows.data(), want.data(), n, k0, k1, vwant.data());
+        for (int nt = 0; nt < 2; ++nt)
+          for (int64_t off = 0; off < 17; off += (n == 2001 ? 5 : 1)) {
+            // 64-byte aligned storage, so `off` sets the output's alignment.
+            std::vector<float> got(n + 32 + 1, -777.0f), vgot(nv, -777.0f);
+            float* o = got.data() + (16 - reinterpret_cast<uintptr_t>(got.data()) / 4 % 16) + off;
+            (nt ? t.f32_uniform2d_nt : t.f32_uniform2d)(rows.data(), o, n, k0, k1, vgot.data());
+            ASSERT_EQ(o[n], -777.0f) << "wrote past the row";
+            ASSERT_EQ(0, std::memcmp(o, want.data(), n * sizeof(float)))
+                << isa_name(isa) << " nt=" << nt << " k0=" << k0 << " k1=" << k1 << " n=" << n
+                << " off=" << off;
+            ASSERT_EQ(0, std::memcmp(vgot.data(), vwant.data(), nv * sizeof(float)))
+                << isa_name(isa) << " v: k0=" << k0 << " k1=" << k1 << " n=" << n;
+          }
+      }
+  // The reference itself: the two passes' sums.
+  const int64_t n = 40, k0 = 3, k1 = 5, nv = n + k1 - 1;
+  std::vector<float> x(k0 * nv), out(n), v(nv);
+  for (auto& e : x) e = dist(rng);
+  const float* rows[3] = {x.data(), x.data() + nv, x.data() + 2 * nv};
+  ref.f32_uniform2d(rows, out.data(), n, k0, k1, v.data());
+  for (int64_t j = 0; j < n; ++j) {
+    double s = 0;
+    for (int64_t c = j; c < j + k1; ++c) s += (double{rows[0][c]} + rows[1][c] + rows[2][c]) / 3;
+    ASSERT_NEAR(out[j], s / k1, 1e-5);
+  }
+}
+
+// The fused 3 x 3 separable row (plain and streamed) against the reference: every sign pair,
+// rows around whole registers, every output alignment, with inf, NaN and -0 in the rows.
+void check_sep3(Isa isa) {
+  const Table& t = *kernels<Table>(isa);
+  const Table& ref = *kernels<Table>(Isa::scalar);
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<float> dist(-4.0f, 4.0f);
+  const float w[2][2] = {{-1.0f, 0.0f}, {1.0f, 2.0f}};  // sobel's pair; prewitt's below
+  for (int symh : {-1, 1})
+    for (int symv : {-1, 1})
+      for (int64_t n : {1, 2, 15, 16, 17, 31, 32, 33, 95, 96, 97, 2001}) {
+        const int64_t wide = n + 2;
+        std::vector<float> x(3 * wide);
+        for (auto& e : x) e = dist(rng);
+        if (n >= 31) x[wide + 7] = std::numeric_limits<float>::infinity(), x[5] = -0.0f;
+        if (n == 97) x[2 * wide + 40] = std::numeric_limits<float>::quiet_NaN();
+        const float* rows[3] = {x.data() + 1, x.data() + wide + 1, x.data() + 2 * wide + 1};
+        const float* wh = symh < 0 ? w[0] : w[1];
+        const float wv[2] = {1.0f, symv < 0 ? 1.0f : 2.0f};
+        std::vector<float> want(n);
+        ref.f32_sep3_row(rows, want.data(), n, wh, symh, wv, symv);
+        for (int nt = 0; nt < 2; ++nt)
+          for (int64_t off = 0; off < 17; off += (n == 2001 ? 5 : 1)) {
+            std::vector<float> got(n + 32 + 1, -777.0f);
+            float* o = got.data() + (16 - reinterpret_cast<uintptr_t>(got.data()) / 4 % 16) + off;
+            (nt ? t.f32_sep3_row_nt : t.f32_sep3_row)(rows, o, n, wh, symh, wv, symv);
+            ASSERT_EQ(o[n], -777.0f) << "wrote past the row";
+            ASSERT_EQ(0, std::memcmp(o, want.data(), n * sizeof(float)))
+                << isa_name(isa) << " nt=" << nt << " symh=" << symh << " symv=" << symv
+                << " n=" << n << " off=" << off;
+          }
+      }
+  // The reference itself: sobel's sums in double.
+  const int64_t n = 30, wide = n + 2;
+  std::vector<float> x(3 * wide), out(n);
+  for (auto& e : x) e = dist(rng);
+  const float* rows[3] = {x.data() + 1, x.data() + wide + 1, x.data() + 2 * wide + 1};
+  const float wh[2] = {-1.0f, 0.0f}, wv[2] = {1.0f, 2.0f};
+  ref.f32_sep3_row(rows, out.data(), n, wh, -1, wv, 1);
+  for (int64_t j = 0; j < n; ++j) {
+    double h[3];
+    for (int r = 0; r < 3; ++r) h[r] = double{rows[r][j + 1]} - rows[r][j - 1];
+    ASSERT_NEAR(out[j], h[0] + 2 * h[1] + h[2], 1e-5);
+  }
+}
+
 // The double running sum along one line equals the lanes kernel on that line, bit for bit.
 void check_uniform_run(Isa isa) {
   const Uniform1dLineFn<double> k = kernels<Table>(isa)->f64_uniform1d_run;
@@ -276,10 +369,12 @@ TEST_P(Filter1dIsa, LinesMatchReferenceBitwise) { check_lines(GetParam()); }
 TEST_P(Filter1dIsa, CorrelationMatchesReferenceBitwise) {
   check_corr<float>(GetParam());
   check_corr<double>(GetParam());
+  check_sep3(GetParam());
 }
 
 TEST_P(Filter1dIsa, UniformMatchesReferenceBitwise) {
   check_uniform_line(GetParam());
+  check_uniform2d(GetParam());
   check_uniform_run(GetParam());
   check_uniform<float>(GetParam());
   check_uniform<double>(GetParam());
@@ -468,6 +563,97 @@ TEST(Filter1dOp, FusedPairEqualsTwoPasses) {
           << isa_name(isa) << " uniform mode " << static_cast<int>(mode);
     }
   }
+}
+
+// A float32 P x H x W view of `data` whose rows lie `pitch` floats apart.
+View view3(float* data, int64_t P, int64_t H, int64_t W, int64_t pitch) {
+  View v;
+  v.data = data;
+  v.dtype = DType::f32;
+  v.ndim = 3;
+  v.shape[0] = P, v.shape[1] = H, v.shape[2] = W;
+  v.strides[0] = H * pitch * 4, v.strides[1] = pitch * 4, v.strides[2] = 4;
+  return v;
+}
+
+// Rows wide enough for the row-by-row fused uniform filter (uniform_rows) at every size0: every
+// mode on either axis, origins, vertical windows up to kDirectRows, horizontal ones in and out of
+// the kernel's register windows, a 3-D array and a strided output, against the two passes, on every
+// ISA and at 1 and 2 threads.
+TEST(Filter1dOp, UniformRowsEqualTwoPasses) {
+  const int64_t P = 2, H = 37, W = 4100;  // (1 + 1) rows overflow 32 KiB: every case fused
+  std::vector<float> x(P * H * W), a(P * H * (W + 5)), b(P * H * W);
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (auto& v : x) v = dist(rng);
+  const View in = view3(x.data(), P, H, W, W), ob = view3(b.data(), P, H, W, W);
+  // Rows W + 5 apart, starting off a vector boundary.
+  const View oa = view3(a.data() + 1, P, H, W, W + 5);
+  const Border modes[] = {Border::fill, Border::wrap, Border::reflect, Border::nearest,
+                          Border::mirror};
+  struct Case {
+    int64_t s0, o0, s1, o1;
+    int axis0;
+  };
+  const Case cases[] = {{5, 0, 5, 0, 1},   {3, 1, 3, -1, 1}, {8, -4, 9, 4, 1}, {6, 2, 7, 0, 0},
+                        {2, 0, 11, -5, 1}, {1, 0, 4, 1, 1},  {7, -3, 2, 0, 0}};
+  const int before = get_num_threads();
+  for (Isa isa : kernel_isas<Table>()) {
+    ScopedIsa scoped(isa);
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      for (const Case& c : cases)
+        for (Border m0 : modes)
+          for (Border m1 : {Border::reflect, Border::fill, Border::wrap}) {
+            uniform_filter_pair(in, c.s0, c.axis0, m0, c.o0, c.s1, m1, c.o1, oa, 0.25);
+            uniform_filter1d(in, c.s0, c.axis0, ob, m0, 0.25, c.o0);
+            uniform_filter1d(ob, c.s1, 2, ob, m1, 0.25, c.o1);
+            for (int64_t r = 0; r < P * H; ++r)
+              ASSERT_EQ(0, std::memcmp(a.data() + 1 + r * (W + 5), b.data() + r * W, W * 4))
+                  << isa_name(isa) << " sizes " << c.s0 << "," << c.s1 << " modes "
+                  << static_cast<int>(m0) << "," << static_cast<int>(m1) << " row " << r;
+          }
+    }
+  }
+  set_num_threads(before);
+}
+
+// Rows wide enough for the row-by-row 3 x 3 pair (sep3_rows): sobel's and prewitt's weights,
+// every mode on either axis (cval rows and columns), a 3-D array along either outer axis and a
+// strided output, against the two passes, on every ISA and at 1 and 2 threads.
+TEST(Filter1dOp, Sep3RowsEqualTwoPasses) {
+  const int64_t P = 2, H = 21, W = 1100;
+  std::vector<float> x(P * H * W), a(P * H * (W + 5)), b(P * H * W);
+  std::mt19937 rng(14);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (auto& v : x) v = dist(rng);
+  x[W + 3] = std::numeric_limits<float>::infinity();
+  const View in = view3(x.data(), P, H, W, W), ob = view3(b.data(), P, H, W, W);
+  // Rows W + 5 apart, starting off a vector boundary.
+  const View oa = view3(a.data() + 1, P, H, W, W + 5);
+  const Border modes[] = {Border::fill, Border::wrap, Border::reflect, Border::nearest,
+                          Border::mirror};
+  const double d[3] = {-1, 0, 1}, sobel[3] = {1, 2, 1}, prewitt[3] = {1, 1, 1};
+  const int before = get_num_threads();
+  for (Isa isa : kernel_isas<Table>()) {
+    ScopedIsa scoped(isa);
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      for (const double* sm : {sobel, prewitt})
+        for (int axis1 : {0, 1})
+          for (Border m0 : modes)
+            for (Border m1 : modes) {
+              correlate1d_pair(in, d, 3, 2, m0, sm, 3, axis1, m1, oa, 0.25);
+              correlate1d(in, d, 3, 2, ob, m0, 0.25, 0);
+              correlate1d(ob, sm, 3, axis1, ob, m1, 0.25, 0);
+              for (int64_t r = 0; r < P * H; ++r)
+                ASSERT_EQ(0, std::memcmp(a.data() + 1 + r * (W + 5), b.data() + r * W, W * 4))
+                    << isa_name(isa) << " axis1 " << axis1 << " modes " << static_cast<int>(m0)
+                    << "," << static_cast<int>(m1) << " row " << r;
+            }
+    }
+  }
+  set_num_threads(before);
 }
 
 TEST(Filter1dOp, RejectsBadArguments) {
