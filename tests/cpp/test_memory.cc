@@ -13,6 +13,7 @@
 
 #include "npfast/error.hpp"
 #include "npfast/memory.hpp"
+#include "npfast/threads.hpp"
 #include "src/memory/block.h"
 
 namespace npfast {
@@ -119,19 +120,87 @@ TEST(Pool, ZeroedIsZero) {
   memory::deallocate(f);
 }
 
-// Both ways zero_fill clears (plain stores below kStreamZeroBytes, in chunks from the end back,
-// streaming ones split across threads from there), at odd offsets and lengths (a partial first
-// chunk), touching nothing outside the range.
-TEST(Pool, ZeroFillClearsExactlyTheRange) {
-  for (size_t n : {size_t{1}, size_t{4097}, (size_t{768} << 10) + 5, memory::kStreamZeroBytes - 1,
-                   memory::kStreamZeroBytes + 12345}) {
-    std::vector<unsigned char> v(n + 64, 0xab);
-    memory::zero_fill(v.data() + 7, n);
-    ASSERT_EQ(v[6], 0xab) << n;
-    ASSERT_EQ(v[7 + n], 0xab) << n;
-    for (size_t i = 7; i < 7 + n; i += 1 + i / 64) ASSERT_EQ(v[i], 0) << n << " at " << i;
-    ASSERT_EQ(v[7 + n - 1], 0) << n;
+// Restores the thread count and core cap a test changes.
+struct ThreadsGuard {
+  int saved = get_num_threads();
+  ~ThreadsGuard() {
+    set_core_cap_for_testing(0);
+    set_num_threads(saved);
   }
+};
+
+// The lengths around each of zero_fill's ways: plain stores on the caller, plain stores split
+// across threads from kSplitZeroBytes (the first MiB last, by the caller), non-temporal stores
+// split across threads from kStreamZeroBytes; with partial pieces at both ends.
+std::vector<size_t> zero_fill_lengths() {
+  return {size_t{1},
+          size_t{4097},
+          (size_t{768} << 10) + 5,
+          memory::kSplitZeroBytes - 1,
+          memory::kSplitZeroBytes,
+          memory::kSplitZeroBytes + (size_t{64} << 10) + 7,
+          size_t{32000000},  // 2000^2 float64
+          memory::kStreamZeroBytes - 1,
+          memory::kStreamZeroBytes + 12345};
+}
+
+// At odd offsets and lengths, on 1, 2 and 3 threads, touching nothing outside the range.
+TEST(Pool, ZeroFillClearsExactlyTheRange) {
+  ThreadsGuard guard;
+  set_core_cap_for_testing(3);
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    for (size_t n : zero_fill_lengths()) {
+      std::vector<unsigned char> v(n + 64, 0xab);
+      memory::zero_fill(v.data() + 7, n);
+      ASSERT_EQ(v[6], 0xab) << n << " on " << threads;
+      ASSERT_EQ(v[7 + n], 0xab) << n << " on " << threads;
+      for (size_t i = 7; i < 7 + n; i += 1 + i / 64)
+        ASSERT_EQ(v[i], 0) << n << " at " << i << " on " << threads;
+      ASSERT_EQ(v[7 + n - 1], 0) << n << " on " << threads;
+    }
+  }
+}
+
+// A warm block reused dirty comes back all zero at every length, on 1, 2 and 3 threads.
+TEST(Pool, ZeroedReusedDirtyBlockIsZero) {
+  ThreadsGuard guard;
+  set_core_cap_for_testing(3);
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    for (size_t n : zero_fill_lengths()) {
+      void* p = memory::allocate(n);
+      std::memset(p, 0xff, memory::block_size(p));
+      memory::deallocate(p);
+      const auto* z = static_cast<const unsigned char*>(memory::allocate_zeroed(n));
+      EXPECT_EQ(static_cast<const void*>(z), p) << n;  // the same warm block
+      for (size_t i = 0; i < n; ++i) ASSERT_EQ(z[i], 0) << n << " at " << i << " on " << threads;
+      memory::deallocate(const_cast<unsigned char*>(z));
+    }
+  }
+}
+
+// Threads that clear at once: one gets the thread pool, the others clear on their own thread.
+TEST(Pool, ZeroedConcurrentSplitClears) {
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&bad, t] {
+      const size_t n = memory::kSplitZeroBytes + (size_t{1} << 20) * static_cast<size_t>(t);
+      for (int i = 0; i < 8; ++i) {
+        void* p = memory::allocate(n);
+        std::memset(p, 0x5a, n);
+        memory::deallocate(p);
+        const auto* z = static_cast<const unsigned char*>(memory::allocate_zeroed(n));
+        for (size_t j = 0; j < n; j += 61)
+          if (z[j] != 0) bad.fetch_add(1);
+        if (z[n - 1] != 0) bad.fetch_add(1);
+        memory::deallocate(const_cast<unsigned char*>(z));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 TEST(Pool, StatsTrackUse) {
