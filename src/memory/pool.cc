@@ -150,13 +150,14 @@ void clear_split(char* base, size_t bytes) {
   constexpr size_t kItem = size_t{64} << 10;
   constexpr size_t kCallerHeadBytes = size_t{1} << 20;
   static_assert(kSplitZeroBytes > kCallerHeadBytes);
-  // A warm plain-store clear runs at ~28 GB/s on one core (2000^2 float64: 1.15 ms for 32 MB).
+  // A warm plain-store clear runs at ~28 GB/s on one core (2000^2 float64: 1.1 ms for 32 MB).
   constexpr double kItemNs = static_cast<double>(kItem) / 28.0;
   const size_t rest = bytes - kCallerHeadBytes;
   const int64_t items = static_cast<int64_t>((rest + kItem - 1) / kItem);
-  // Items need no per-chunk setup: 8 chunks per thread, so that a helper that wakes late
-  // still gets its share and the last chunk is short.
-  parallel_for(items, grain_for(items, kItemNs, 8), [&](int64_t b, int64_t e) {
+  // 16 chunks per thread (no chunk under kMinChunkNs): a helper woken from sleep joins late,
+  // and short chunks let the caller take its share meanwhile and keep the last one short
+  // (2000^2 with the other core free: 0.64 ms against 0.72 ms with 8 per thread).
+  parallel_for(items, grain_for(items, kItemNs, 16), [&](int64_t b, int64_t e) {
     const size_t hi = rest - std::min(rest, static_cast<size_t>(b) * kItem);
     const size_t lo = rest - std::min(rest, static_cast<size_t>(e) * kItem);
     clear_backward(base + kCallerHeadBytes + lo, hi - lo);
