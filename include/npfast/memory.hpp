@@ -38,8 +38,11 @@ bool owns(const void* p) noexcept;
 constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 
 // allocate_zeroed() splits the plain-store clear of warm blocks at least this big across
-// threads (docs/memory.md, zclear 2026-12-05).
-constexpr size_t kSplitZeroBytes = size_t{8} << 20;
+// threads. Smaller ones stay on the caller: the caller's first pass then reads the ~2 MB the
+// helper wrote last from the other core's cache, 0.05-0.25 ms more on the 2-core VM, which
+// the split no longer pays for (1500^2 float64, 18 MB: the clear 0.58 -> 0.39 ms, the touch
+// +0.19-0.25 ms with the other core idle; docs/memory.md, zclear 2026-12-05).
+constexpr size_t kSplitZeroBytes = size_t{24} << 20;
 
 // Sets `bytes` at p to zero as allocate_zeroed() clears a warm block: plain stores below
 // kStreamZeroBytes, from the block's end back to its start (the block stays in cache for the
