@@ -39,7 +39,7 @@ constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 
 // allocate_zeroed() splits the plain-store clear of warm blocks at least this big across
 // threads. Smaller ones stay on the caller: the caller's first pass then reads the ~2 MB the
-// helper wrote last from the other core's cache, 0.05-0.25 ms more on the 2-core VM, which
+// helper wrote last from the other core's cache, 0.04-0.25 ms more on the 2-core VM, which
 // the split no longer pays for (1500^2 float64, 18 MB: the clear 0.58 -> 0.39 ms, the touch
 // +0.19-0.25 ms with the other core idle; docs/memory.md, zclear 2026-12-05).
 constexpr size_t kSplitZeroBytes = size_t{24} << 20;

@@ -105,7 +105,7 @@ TEST(Pool, BigRequestReusesSlightlyBiggerBlock) {
 }
 
 TEST(Pool, ZeroedIsZero) {
-  for (size_t n : {size_t{1} << 16, size_t{6} << 20}) {  // a small and a big block (every way: below)
+  for (size_t n : {size_t{1} << 16, size_t{6} << 20}) {  // every way: ZeroedReusedDirty...
     void* p = memory::allocate(n);
     std::memset(p, 0xff, n);
     memory::deallocate(p);
@@ -130,9 +130,8 @@ void for_zero_fill_cases(F check) {
   set_core_cap_for_testing(3);
   for (int threads : {1, 2, 3}) {
     set_num_threads(threads);
-    for (size_t n : {size_t{1}, size_t{4097}, (size_t{768} << 10) + 5,
-                     memory::kSplitZeroBytes - 1, memory::kSplitZeroBytes,
-                     memory::kSplitZeroBytes + (size_t{64} << 10) + 7,
+    for (size_t n : {size_t{1}, size_t{4097}, (size_t{768} << 10) + 5, memory::kSplitZeroBytes - 1,
+                     memory::kSplitZeroBytes, memory::kSplitZeroBytes + (size_t{64} << 10) + 7,
                      size_t{32000000},  // 2000^2 float64
                      memory::kStreamZeroBytes - 1, memory::kStreamZeroBytes + 12345})
       check(threads, n);
