@@ -105,7 +105,7 @@ TEST(Pool, BigRequestReusesSlightlyBiggerBlock) {
 }
 
 TEST(Pool, ZeroedIsZero) {
-  for (size_t n : {size_t{1} << 16, size_t{6} << 20}) {  // every way: ZeroedReusedDirty...
+  for (size_t n : {size_t{1} << 16, size_t{6} << 20}) {  // every threshold: below
     void* p = memory::allocate(n);
     std::memset(p, 0xff, n);
     memory::deallocate(p);
