@@ -37,14 +37,20 @@ bool owns(const void* p) noexcept;
 // streaming an 18 MB block then adding 1 to it took 2-3x as long as memset + add).
 constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 
+// allocate_zeroed() splits the plain-store clear of warm blocks at least this big across
+// threads. Smaller ones stay on the caller: the caller's first pass then reads the ~2 MB the
+// helper wrote last from the other core's cache, 0.04-0.25 ms more on the 2-core VM, which
+// the split no longer pays for (1500^2 float64, 18 MB: the clear 0.58 -> 0.39 ms, the touch
+// +0.19-0.25 ms with the other core idle; docs/memory.md, zclear 2026-12-05).
+constexpr size_t kSplitZeroBytes = size_t{24} << 20;
+
 // Sets `bytes` at p to zero as allocate_zeroed() clears a warm block: plain stores below
 // kStreamZeroBytes, from the block's end back to its start (the block stays in cache for the
-// caller's first writes, its start in L2, where a forward pass begins), non-temporal
-// stores split across threads from there (they would only evict the cache). The plain clear
-// stays on the calling thread: split across 2 threads it took half the time, but zeros + touch
-// at 2000^2 was no faster through the thread pool (0.87-0.92x np.zeros + touch against 1.0x
-// in 2026-12-04; within the noise of one thread on 2026-12-05), where the helper, asleep
-// between calls, gets the other core late (docs/memory.md).
+// caller's first writes, its start in L2, where a forward pass begins), split across threads
+// from kSplitZeroBytes with the block's first MiB cleared last by the calling thread;
+// non-temporal stores split across threads from kStreamZeroBytes (plain ones would only evict
+// the cache). Threads come from parallel_for, so a busy machine's loss back-off keeps the
+// clear on the calling thread.
 void zero_fill(void* p, size_t bytes);
 
 struct Stats {

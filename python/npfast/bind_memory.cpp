@@ -388,6 +388,9 @@ NPFAST_BIND(memory) {
   m.def("_pool_handler", [] { return nb::borrow(handler_capsule()); });
   m.def("_set_handler", &set_handler, nb::arg("handler").none());
   m.def("_handler_name", &handler_name);
+  // The block sizes where zero_fill changes its way (tests cover the lengths around them).
+  m.def("_zero_fill_bytes",
+        [] { return std::make_pair(memory::kSplitZeroBytes, memory::kStreamZeroBytes); });
   m.def("_owns", [](nb::handle a) {
     Array x = as_array(a, "a");
     return memory::owns(x.view.data);

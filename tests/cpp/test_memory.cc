@@ -13,6 +13,7 @@
 
 #include "npfast/error.hpp"
 #include "npfast/memory.hpp"
+#include "npfast/threads.hpp"
 #include "src/memory/block.h"
 
 namespace npfast {
@@ -104,7 +105,7 @@ TEST(Pool, BigRequestReusesSlightlyBiggerBlock) {
 }
 
 TEST(Pool, ZeroedIsZero) {
-  for (size_t n : {size_t{1} << 16, size_t{6} << 20}) {  // plain stores / streaming stores
+  for (size_t n : {size_t{1} << 16, size_t{6} << 20}) {  // every threshold: below
     void* p = memory::allocate(n);
     std::memset(p, 0xff, n);
     memory::deallocate(p);
@@ -119,19 +120,75 @@ TEST(Pool, ZeroedIsZero) {
   memory::deallocate(f);
 }
 
-// Both ways zero_fill clears (plain stores below kStreamZeroBytes, in chunks from the end back,
-// streaming ones split across threads from there), at odd offsets and lengths (a partial first
-// chunk), touching nothing outside the range.
+// Calls check(threads, n) on 1, 2 and 3 threads (3 beyond this machine's cores too) for each
+// length around zero_fill's ways: plain stores on the caller, plain stores split across threads
+// from kSplitZeroBytes (the first MiB last, by the caller), non-temporal stores split across
+// threads from kStreamZeroBytes; with partial pieces at both ends.
+template <class F>
+void for_zero_fill_cases(F check) {
+  const int saved = get_num_threads();
+  set_core_cap_for_testing(3);
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    for (size_t n : {size_t{1}, size_t{4097}, (size_t{768} << 10) + 5, memory::kSplitZeroBytes - 1,
+                     memory::kSplitZeroBytes, memory::kSplitZeroBytes + (size_t{64} << 10) + 7,
+                     size_t{32000000},  // 2000^2 float64
+                     memory::kStreamZeroBytes - 1, memory::kStreamZeroBytes + 12345})
+      check(threads, n);
+  }
+  set_core_cap_for_testing(0);
+  set_num_threads(saved);
+}
+
+// At odd offsets and lengths, touching nothing outside the range.
 TEST(Pool, ZeroFillClearsExactlyTheRange) {
-  for (size_t n : {size_t{1}, size_t{4097}, (size_t{768} << 10) + 5, memory::kStreamZeroBytes - 1,
-                   memory::kStreamZeroBytes + 12345}) {
+  for_zero_fill_cases([](int threads, size_t n) {
     std::vector<unsigned char> v(n + 64, 0xab);
     memory::zero_fill(v.data() + 7, n);
-    ASSERT_EQ(v[6], 0xab) << n;
-    ASSERT_EQ(v[7 + n], 0xab) << n;
-    for (size_t i = 7; i < 7 + n; i += 1 + i / 64) ASSERT_EQ(v[i], 0) << n << " at " << i;
-    ASSERT_EQ(v[7 + n - 1], 0) << n;
+    EXPECT_EQ(v[6], 0xab) << n << " on " << threads;
+    EXPECT_EQ(v[7 + n], 0xab) << n << " on " << threads;
+    for (size_t i = 7; i < 7 + n; i += 1 + i / 64)
+      ASSERT_EQ(v[i], 0) << n << " at " << i << " on " << threads;
+    EXPECT_EQ(v[7 + n - 1], 0) << n << " on " << threads;
+  });
+}
+
+// A warm block reused dirty comes back all zero.
+TEST(Pool, ZeroedReusedDirtyBlockIsZero) {
+  for_zero_fill_cases([](int threads, size_t n) {
+    void* p = memory::allocate(n);
+    std::memset(p, 0xff, memory::block_size(p));
+    memory::deallocate(p);
+    auto* z = static_cast<unsigned char*>(memory::allocate_zeroed(n));
+    EXPECT_EQ(static_cast<void*>(z), p) << n;  // the same warm block
+    size_t i = 0;
+    while (i < n && z[i] == 0) ++i;
+    EXPECT_EQ(i, n) << n << " bytes on " << threads << " threads: byte " << i << " not cleared";
+    memory::deallocate(z);
+  });
+}
+
+// Threads that clear at once: one gets the thread pool, the others clear on their own thread.
+TEST(Pool, ZeroedConcurrentSplitClears) {
+  std::vector<std::thread> threads;
+  std::atomic<int> bad{0};
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&bad, t] {
+      const size_t n = memory::kSplitZeroBytes + (size_t{1} << 20) * static_cast<size_t>(t);
+      for (int i = 0; i < 8; ++i) {
+        void* p = memory::allocate(n);
+        std::memset(p, 0x5a, n);
+        memory::deallocate(p);
+        const auto* z = static_cast<const unsigned char*>(memory::allocate_zeroed(n));
+        for (size_t j = 0; j < n; j += 61)
+          if (z[j] != 0) bad.fetch_add(1);
+        if (z[n - 1] != 0) bad.fetch_add(1);
+        memory::deallocate(const_cast<unsigned char*>(z));
+      }
+    });
   }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
 }
 
 TEST(Pool, StatsTrackUse) {

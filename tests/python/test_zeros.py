@@ -53,16 +53,56 @@ def test_zeros_clears_reused_blocks(n):
     assert not z.any()
 
 
-def test_streaming_clear_every_isa(isa):
-    # Blocks of 16 MiB and more are cleared with the ISA's non-temporal zero kernel.
-    n = (17 << 20) // 8 + 3
-    a = npfast.empty(n)
-    a[:] = -1.0
+SPLIT, STREAM = memory._npfast._zero_fill_bytes()  # where the clear changes its way
+
+
+@pytest.fixture(params=[1, 2, 3])
+def threads(request):
+    """Runs the test on 1, 2 and 3 threads (3 beyond this machine's cores too)."""
+    before = npfast.get_num_threads()
+    npfast._npfast._set_core_cap_for_testing(3)
+    npfast.set_num_threads(request.param)
+    try:
+        yield request.param
+    finally:
+        npfast._npfast._set_core_cap_for_testing(0)
+        npfast.set_num_threads(before)
+
+
+# Bytes around each threshold: plain stores on the caller, plain stores split across threads
+# (the block's first MiB last, by the caller), non-temporal stores split across threads.
+@pytest.mark.parametrize("nbytes", [SPLIT - 8, SPLIT, SPLIT + 8, (SPLIT + STREAM) // 2 + 24,
+                                    32_000_000, STREAM - 8, STREAM, STREAM + 4104])
+def test_clear_of_a_dirty_block_every_isa(isa, threads, nbytes):
+    a = npfast.empty(nbytes // 8)
+    a[:] = np.nan
     ptr = a.ctypes.data
     del a
-    z = npfast.zeros(n - 5)
-    assert z.ctypes.data == ptr
-    assert not z.any()
+    z = npfast.zeros(nbytes // 8)
+    assert z.ctypes.data == ptr  # the same warm block, cleared
+    assert not z.view(np.uint64).any()
+
+
+def test_clear_threads_at_once():
+    # Python threads clearing at once: one gets npfast's thread pool, the others clear alone.
+    import threading
+
+    bad = []
+
+    def run(k):
+        for _ in range(6):
+            a = npfast.empty(SPLIT // 8 + k * 1000)
+            a[:] = -1.0
+            del a
+            if npfast.zeros(SPLIT // 8 + k * 1000).any():
+                bad.append(k)
+
+    ts = [threading.Thread(target=run, args=(k,)) for k in range(3)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not bad
 
 
 def test_returns_to_pool():
