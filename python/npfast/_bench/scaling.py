@@ -46,19 +46,27 @@ class Threads:
         self.limiter = None
 
     def set(self, n: int) -> None:
+        # The old limiter first: threadpoolctl's restore_original_limits() resets every
+        # library it lists, npfast included, whatever user_api the limit named. Restored after
+        # npfast.set_num_threads(n), it had put npfast back on the previous count, so every
+        # "2 threads" row of this section ran npfast on one thread.
+        if self.limiter is not None:
+            self.limiter.restore_original_limits()
+            self.limiter = None
         npfast.set_num_threads(n)
         if self.torch is not None:
             self.torch.set_num_threads(n)
         if self.cv2 is not None:
             self.cv2.setNumThreads(n)
         if self.tpc is not None:
-            if self.limiter is not None:
-                self.limiter.restore_original_limits()
             self.limiter = self.tpc.threadpool_limits(n, user_api="blas")
 
     def restore(self, n: int) -> None:
-        self.set(n)
         if self.limiter is not None:
+            self.limiter.restore_original_limits()
+            self.limiter = None
+        self.set(n)
+        if self.limiter is not None:  # NumPy's BLAS back to its own count, npfast stays at n
             self.limiter.restore_original_limits()
             self.limiter = None
 
