@@ -8,21 +8,10 @@
 
 #include "npfast/conv.hpp"
 #include "npfast/view.hpp"
+#include "tests/cpp/view2d.h"
 
 namespace npfast {
 namespace {
-
-View make_view(void* data, DType t, std::vector<int64_t> shape, std::vector<int64_t> strides) {
-  View v;
-  v.data = data;
-  v.dtype = t;
-  v.ndim = static_cast<int>(shape.size());
-  for (int i = 0; i < v.ndim; ++i) {
-    v.shape[i] = shape[i];
-    v.strides[i] = strides[i];
-  }
-  return v;
-}
 
 View contiguous_view(float* data, std::vector<int64_t> shape) {
   std::vector<int64_t> strides(shape.size());

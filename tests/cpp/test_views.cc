@@ -10,22 +10,11 @@
 
 #include "npfast/error.hpp"
 #include "npfast/view.hpp"
+#include "tests/cpp/view2d.h"
 #include "src/core/views.h"
 
 namespace npfast {
 namespace {
-
-View make_view(void* data, DType t, std::vector<int64_t> shape, std::vector<int64_t> strides) {
-  View v;
-  v.data = data;
-  v.dtype = t;
-  v.ndim = static_cast<int>(shape.size());
-  for (int i = 0; i < v.ndim; ++i) {
-    v.shape[i] = shape[i];
-    v.strides[i] = strides[i];
-  }
-  return v;
-}
 
 // The element at a C-order flat index of v, by the definition of strides.
 template <class T>
