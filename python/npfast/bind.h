@@ -50,7 +50,8 @@ const View* optional_array(nb::handle obj, const char* arg, const char* accepts,
 // np.dtype(obj) mapped to npfast's DType; TypeError naming `arg` otherwise.
 DType as_dtype(nb::handle obj, const char* arg);
 // np.dtype(obj) for a plain bool, integer, float or complex dtype (new reference; the byte
-// order as given); TypeError naming `arg` for anything else (objects, strings, structured, datetimes).
+// order as given); TypeError naming `arg` for anything else (objects, strings, structured,
+// datetimes).
 PyArray_Descr* numpy_descr(nb::handle obj, const char* arg);
 // NumPy dtype object for a DType.
 nb::object numpy_dtype(DType t);
