@@ -597,8 +597,8 @@ void uniform1d_line_nt(const T* in, T* out, int64_t n, int64_t size) {
 // Lanes t .. t + L - 1 of the concatenation a:b (valignd on AVX-512, a permute pair on AVX2).
 template <int t, size_t... i>
 inline V<float> concat_shift(V<float> a, V<float> b, std::index_sequence<i...>) {
-  typedef int32_t M __attribute__((vector_size(sizeof(V<float>))));
-  return __builtin_shuffle(a, b, M{static_cast<int32_t>(t + static_cast<int>(i))...});
+  // __builtin_shufflevector (GCC >= 12 and clang; __builtin_shuffle is GCC's alone).
+  return __builtin_shufflevector(a, b, (t + static_cast<int>(i))...);
 }
 
 // The window sums of the K1 positions starting at each lane of cur, over the pair cur:next:

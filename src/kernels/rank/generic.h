@@ -430,9 +430,8 @@ bool fold_2d(const T* const* in, T* __restrict out, int64_t n, int64_t k0, int64
 template <class T, int t, size_t... i>
 inline typename Reg<T>::type shifted(typename Reg<T>::type a, typename Reg<T>::type b,
                                      std::index_sequence<i...>) {
-  using I = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
-  typedef I M __attribute__((vector_size(kVecBytes)));
-  return __builtin_shuffle(a, b, M{static_cast<I>(t + static_cast<int>(i))...});
+  // __builtin_shufflevector (GCC >= 12 and clang; __builtin_shuffle is GCC's alone).
+  return __builtin_shufflevector(a, b, (t + static_cast<int>(i))...);
 }
 
 // The window over a register pair cur:next: cur, then later<> of its shifts 1 .. K1 - 1 in
