@@ -187,6 +187,20 @@ inline int64_t stream_start(const T* out, bool& stream, Head&& head) {
 // window element and register, one store.
 constexpr int kFoldRegs = 4;
 
+// A fold's kFoldRegs output registers stored at out, out + L, ...: non-temporal when the
+// caller streams (stream_start decided it for the row).
+template <bool Stream, class T>
+inline void put_fold_regs(T* out, const typename Reg<T>::type* acc, bool stream) {
+  constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
+#pragma GCC unroll 4
+  for (int u = 0; u < kFoldRegs; ++u) {
+    if (Stream && stream)
+      stream_reg(out + u * L, acc[u]);
+    else
+      store_reg(out + u * L, acc[u]);
+  }
+}
+
 // x * 0 accumulated: NaN where a NaN or an infinity was, 0 elsewhere (integers: 0). Kept in
 // registers beside a fold, which loads the values anyway.
 template <class T>
@@ -235,13 +249,7 @@ bool fold_line(const T* __restrict in, T* __restrict out, int64_t n, int64_t k) 
 #pragma GCC unroll 4
       for (int u = 0; u < kFoldRegs; ++u)
         acc[u] = later_reg<T, Min>(acc[u], load_reg(in + i0 + j + u * L));
-#pragma GCC unroll 4
-    for (int u = 0; u < kFoldRegs; ++u) {
-      if (Stream && stream)
-        stream_reg(out + i0 + u * L, acc[u]);
-      else
-        store_reg(out + i0 + u * L, acc[u]);
-    }
+    put_fold_regs<Stream>(out + i0, acc, stream);
   };
   if (n < C) {
     for (int64_t i = 0; i < n; ++i) {
@@ -413,13 +421,7 @@ bool fold_2d(const T* const* in, T* __restrict out, int64_t n, int64_t k0, int64
   for (; j + C <= n; j += C) {
     R acc[kFoldRegs];
     hchunk(j, acc);
-#pragma GCC unroll 4
-    for (int u = 0; u < kFoldRegs; ++u) {
-      if (Stream && stream)
-        stream_reg(out + j + u * L, acc[u]);
-      else
-        store_reg(out + j + u * L, acc[u]);
-    }
+    put_fold_regs<Stream>(out + j, acc, stream);
   }
   if (j < n) part(n - C, j, n);
   need(nv);  // every column is noted, and v is whole for the caller
