@@ -161,9 +161,10 @@ void clear_chunks(char* base, size_t bytes, size_t chunk, Clear clear) {
 // pieces claimed and written from the block's start, so the lines still in the helper's L2
 // (which the caller's first pass must fetch from the other core) are the block's end. The
 // earlier order, from the end back with the caller clearing the first MiB last, cleared
-// 2000^2 float64 in 0.76 ms against 0.61 ms, and its zeros + touch ran 0.86-1.16x np.zeros +
-// touch against 1.36-1.39x (docs/memory.md, zeros3 2026-12-05). On one thread the clear from
-// the end back (1.0-1.06x forward memset).
+// 2000^2 float64 in 0.76 ms against 0.61 ms; zeros + touch ran 1.19-1.32x np.zeros + touch
+// against 1.26-1.36x with the other core free, 1.31x against 1.37x from a cold cache
+// (docs/memory.md, zeros3 2026-12-05). On one thread the clear from the end back (1.0-1.06x
+// forward memset).
 void clear_split(char* base, size_t bytes) {
   if (available_threads() < 2) return clear_backward(base, bytes);
   clear_chunks(base, bytes, size_t{1} << 20, [](char* p, size_t n) { std::memset(p, 0, n); });
