@@ -34,7 +34,13 @@ size_t block_size(const void* p) noexcept;
 bool owns(const void* p) noexcept;
 // allocate_zeroed() clears warm blocks at least this big with non-temporal stores; smaller
 // ones with plain stores, which leave them in cache for the caller's first touch (measured:
-// streaming an 18 MB block then adding 1 to it took 2-3x as long as memset + add).
+// streaming an 18 MB block then adding 1 to it took 2-3x as long as memset + add). The rule:
+// plain stores win while the block is still in cache when it is cleared and lose 1.4-1.7x
+// when it is not (each line is first read from DRAM); non-temporal stores never read. Up to
+// 32 MB a block just used was in cache in every run; from 72 MB it depended on the other
+// guests sharing the L3 (3000^2 float64 plain 1.93x np.zeros in one run, 1.03x in the next,
+// against 1.03-1.42x non-temporal; cold 0.98-1.02x against 1.41-1.73x; docs/memory.md, zeros3
+// 2026-12-05).
 constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 
 // allocate_zeroed() splits the plain-store clear of warm blocks at least this big across
@@ -42,10 +48,11 @@ constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 // cost. A warm block clears at ~29 GB/s on one core and ~53 GB/s on two (2000^2 float64, 32 MB:
 // 1.10 ms against 0.61 ms), so the split saves (1/29 - 1/53) ns per byte; its fixed cost is the
 // helper's wake-up (20-45 us) plus the caller's first pass fetching the lines still in the
-// helper's L2 from the other core: ~0.12-0.15 ms when that core runs another process (measured
-// break-even 8-11 MB), up to ~0.3 ms when it is idle, as on a quiet machine. The constant is
-// the idle-core break-even, ~19 MB (docs/memory.md, zclear and zeros3 2026-12-05). A busy
-// machine's loss back-off (parallel_for) keeps the clear on the caller anyway.
+// helper's L2 from the other core: ~0.13 ms when that core runs another process (measured
+// break-even ~8 MB), ~0.3 ms when it is idle, as on a quiet machine (18 MB: split 0.99x, one
+// core 1.05x). The constant is the idle-core break-even, ~19 MB (docs/memory.md, zclear and
+// zeros3 2026-12-05). A busy machine's loss back-off (parallel_for) keeps the clear on the
+// caller anyway.
 constexpr double kSplitZeroFixedNs = 300e3;
 constexpr double kSplitZeroSavesNsPerByte = 1.0 / 29.0 - 1.0 / 53.0;
 constexpr size_t kSplitZeroBytes =
