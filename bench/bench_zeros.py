@@ -14,7 +14,9 @@ astype  under npfast.memory.numpy_pool(): `t = a.astype(f64); t / 255` against
         `a.astype(f64) / 255`, and the same two computations into preallocated buffers (no
         allocation at all). Target: <= 1.25x from 3000^2.
 
-Page faults per call are getrusage minor-fault deltas.
+Each timed sample lasts >= 50 ms (STEADY_SAMPLE_S): the loop's steady state, not the first calls
+after the other tool's sample, which find the block partly out of cache. Page faults per call
+are getrusage minor-fault deltas.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 import npfast
 import npfast.memory
 from npfast._bench.astype import faults_per_call, one_line, two_lines
+from npfast._bench.zeros import STEADY_SAMPLE_S
 from npfast._bench.timing import compare, samples
 
 
@@ -36,24 +39,31 @@ def ms(t):
 
 def zeros(sizes, rounds):
     print("zeros + touch, float64 (speed-up over np.zeros + touch; > 1 is faster)")
-    for n in sizes or [100, 300, 500, 700, 1000, 1500, 2000, 3000, 4000, 6000, 8000]:
-        def threads(k, f):
-            def g():
-                npfast.set_num_threads(k)
-                f()
-            return g
+    now = [npfast.get_num_threads()]
 
+    def threads(k, f):
+        # set_num_threads reads the affinity mask (a syscall, ~0.25 us): only when the count
+        # changes, so a 100^2 call (~3 us) is not charged for it. np's functions go through
+        # the same wrapper so both sides pay the same Python overhead.
+        def g():
+            if now[0] != k:
+                npfast.set_num_threads(k)
+                now[0] = k
+            f()
+        return g
+
+    for n in sizes or [100, 300, 500, 700, 1000, 1500, 2000, 3000, 4000, 6000, 8000]:
         touch_np = lambda: np.add(z := np.zeros((n, n)), 1.0, out=z)  # noqa: E731
         touch_pool = lambda: np.add(z := npfast.zeros((n, n)), 1.0, out=z)  # noqa: E731
         fns = {
-            "np": touch_np,
+            "np": threads(2, touch_np),
             "npfast 2 thr": threads(2, touch_pool),
             "npfast 1 thr": threads(1, touch_pool),
-            "clear np": lambda: np.zeros((n, n)),
+            "clear np": threads(2, lambda: np.zeros((n, n))),
             "clear npfast": threads(2, lambda: npfast.zeros((n, n))),
             "warm touch": threads(2, lambda: np.add(z := npfast.empty((n, n)), 1.0, out=z)),
         }
-        got = samples(fns, 0.0, rounds, rounds)
+        got = samples(fns, 0.0, rounds, rounds, STEADY_SAMPLE_S)
         t = {k: statistics.median(v) for k, v in got.items()}
         best = {k: sorted(v)[len(v) // 10] for k, v in got.items()}
         print(f"{n:5d}^2 np {ms(t['np'])} | npfast 2 thr {t['np'] / t['npfast 2 thr']:.2f}x  "
@@ -94,7 +104,7 @@ def numba_case(sizes, rounds):
         plain = lambda: pure_numba(n)  # noqa: E731
         fns = {"np": lambda: np.add(z := np.zeros((n, n)), 1.0, out=z), "numba": plain,
                "numba + install()": pooled(), "1 thread": pooled(1)}
-        t = compare(fns, 0.0, rounds, rounds)
+        t = compare(fns, 0.0, rounds, rounds, STEADY_SAMPLE_S)
         print(f"{n}^2: np.zeros + touch {ms(t['np'])}  pure_numba {ms(t['numba'])}  "
               f"with install() {ms(t['numba + install()'])}: "
               f"{t['numba'] / t['numba + install()']:.2f}x faster, "

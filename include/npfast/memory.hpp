@@ -34,20 +34,34 @@ size_t block_size(const void* p) noexcept;
 bool owns(const void* p) noexcept;
 // allocate_zeroed() clears warm blocks at least this big with non-temporal stores; smaller
 // ones with plain stores, which leave them in cache for the caller's first touch (measured:
-// streaming an 18 MB block then adding 1 to it took 2-3x as long as memset + add).
+// streaming an 18 MB block then adding 1 to it took 2-3x as long as memset + add). The rule:
+// plain stores win while the block is still in cache when it is cleared and lose 1.4-1.7x
+// when it is not (each line is first read from DRAM); non-temporal stores never read. Up to
+// 32 MB a block just used was in cache in every run; from 72 MB it depended on the other
+// guests sharing the L3 (3000^2 float64 plain 1.93x np.zeros in one run, 1.03x in the next,
+// against 1.03-1.42x non-temporal; cold 0.98-1.02x against 1.41-1.73x; docs/memory.md, zeros3
+// 2026-12-05).
 constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 
 // allocate_zeroed() splits the plain-store clear of warm blocks at least this big across
-// threads. Smaller ones stay on the caller: the caller's first pass then reads the ~2 MB the
-// helper wrote last from the other core's cache, 0.04-0.25 ms more on the 2-core VM, which
-// the split no longer pays for (1500^2 float64, 18 MB: the clear 0.58 -> 0.39 ms, the touch
-// +0.19-0.25 ms with the other core idle; docs/memory.md, zclear 2026-12-05).
-constexpr size_t kSplitZeroBytes = size_t{24} << 20;
+// threads. The rule: split when the clear time a second core saves pays for the split's fixed
+// cost. A warm block clears at ~29 GB/s on one core and ~53 GB/s on two (2000^2 float64, 32 MB:
+// 1.10 ms against 0.61 ms), so the split saves (1/29 - 1/53) ns per byte; its fixed cost is the
+// helper's wake-up (20-45 us) plus the caller's first pass fetching the lines still in the
+// helper's L2 from the other core: ~0.13 ms when that core runs another process (measured
+// break-even ~8 MB), ~0.3 ms when it is idle, as on a quiet machine (18 MB: split 0.99x, one
+// core 1.05x). The constant is the idle-core break-even, ~19 MB (docs/memory.md, zclear and
+// zeros3 2026-12-05). A busy machine's loss back-off (parallel_for) keeps the clear on the
+// caller anyway.
+constexpr double kSplitZeroFixedNs = 300e3;
+constexpr double kSplitZeroSavesNsPerByte = 1.0 / 29.0 - 1.0 / 53.0;
+constexpr size_t kSplitZeroBytes =
+    static_cast<size_t>(kSplitZeroFixedNs / kSplitZeroSavesNsPerByte);
 
 // Sets `bytes` at p to zero as allocate_zeroed() clears a warm block: plain stores below
-// kStreamZeroBytes, from the block's end back to its start (the block stays in cache for the
-// caller's first writes, its start in L2, where a forward pass begins), split across threads
-// from kSplitZeroBytes with the block's first MiB cleared last by the calling thread;
+// kStreamZeroBytes, from the block's end back to its start on the calling thread (the block
+// stays in cache for the caller's first writes, its start in L1D and L2, where a forward pass
+// begins), split across threads in 1 MiB pieces from the block's start from kSplitZeroBytes;
 // non-temporal stores split across threads from kStreamZeroBytes (plain ones would only evict
 // the cache). Threads come from parallel_for, so a busy machine's loss back-off keeps the
 // clear on the calling thread.

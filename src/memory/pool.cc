@@ -129,11 +129,14 @@ void set_decay_ms(uint32_t ms) { central().set_decay_ms(ms > 0x7fffffffu ? 0x7ff
 
 namespace {
 
-// memset over 256 KiB pieces from the range's end back to its start: the lines written last,
-// still in L2, are the range's start, where the caller's first pass over the array begins
-// (docs/memory.md, zeros 2026-12-05).
+// memset over 16 KiB pieces from the range's end back to its start: the lines written last
+// are the range's start, where the caller's first pass over the array begins, still in L2
+// (docs/memory.md, zeros 2026-12-05), and the last piece, a third of a 48 KiB L1D, still in
+// L1D. A piece bigger than L1D evicts its own start from L1D before it returns: 100^2 float64
+// (80 KB) clear + touch took 2.85 us with 64-256 KiB pieces, 1.55-1.65 us with 2-16 KiB;
+// equal from 720 KB to 32 MB (docs/memory.md, zeros3 2026-12-05).
 void clear_backward(char* base, size_t bytes) {
-  constexpr size_t kPiece = size_t{256} << 10;
+  constexpr size_t kPiece = size_t{16} << 10;
   for (size_t end = bytes; end > 0;) {
     const size_t n = std::min(end, kPiece);
     end -= n;
@@ -141,28 +144,30 @@ void clear_backward(char* base, size_t bytes) {
   }
 }
 
-// The plain-store clear on two cores (blocks of kSplitZeroBytes up to kStreamZeroBytes). Equals
-// clear_backward(base, bytes): the part past the head is cut into kItem pieces counted from the
-// end, claimed by the caller and the helpers from the end back, and the caller clears the head
-// (the block's first kCallerHeadBytes) last, so that the caller's first pass over the array
-// finds it in its own L2 whatever the helpers did (docs/memory.md, zclear 2026-12-05).
-void clear_split(char* base, size_t bytes) {
-  constexpr size_t kItem = size_t{64} << 10;
-  constexpr size_t kCallerHeadBytes = size_t{1} << 20;
-  static_assert(kSplitZeroBytes > kCallerHeadBytes);
-  // A warm plain-store clear runs at ~28 GB/s on one core (2000^2 float64: 1.1 ms for 32 MB).
-  constexpr double kItemNs = static_cast<double>(kItem) / 28.0;
-  const size_t rest = bytes - kCallerHeadBytes;
-  const int64_t items = static_cast<int64_t>((rest + kItem - 1) / kItem);
-  // 16 chunks per thread (no chunk under kMinChunkNs): a helper woken from sleep joins late,
-  // and short chunks let the caller take its share meanwhile and keep the last one short
-  // (2000^2 with the other core free: 0.64 ms against 0.72 ms with 8 per thread).
-  parallel_for(items, grain_for(items, kItemNs, 16), [&](int64_t b, int64_t e) {
-    const size_t hi = rest - std::min(rest, static_cast<size_t>(b) * kItem);
-    const size_t lo = rest - std::min(rest, static_cast<size_t>(e) * kItem);
-    clear_backward(base + kCallerHeadBytes + lo, hi - lo);
+// Clears the block in `chunk`-byte pieces claimed from its start, split across threads
+// (parallel_for; on a busy machine its loss back-off keeps them on the caller).
+template <class Clear>
+void clear_chunks(char* base, size_t bytes, size_t chunk, Clear clear) {
+  const int64_t chunks = static_cast<int64_t>((bytes + chunk - 1) / chunk);
+  parallel_for(chunks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) {
+      const size_t off = static_cast<size_t>(c) * chunk;
+      clear(base + off, std::min(chunk, bytes - off));
+    }
   });
-  clear_backward(base, kCallerHeadBytes);
+}
+
+// The plain-store clear on two cores (blocks of kSplitZeroBytes up to kStreamZeroBytes): 1 MiB
+// pieces claimed and written from the block's start, so the lines still in the helper's L2
+// (which the caller's first pass must fetch from the other core) are the block's end. The
+// earlier order, from the end back with the caller clearing the first MiB last, cleared
+// 2000^2 float64 in 0.76 ms against 0.61 ms; zeros + touch ran 1.19-1.32x np.zeros + touch
+// against 1.26-1.36x with the other core free, 1.31x against 1.37x from a cold cache
+// (docs/memory.md, zeros3 2026-12-05). On one thread the clear from the end back (1.0-1.06x
+// forward memset).
+void clear_split(char* base, size_t bytes) {
+  if (available_threads() < 2) return clear_backward(base, bytes);
+  clear_chunks(base, bytes, size_t{1} << 20, [](char* p, size_t n) { std::memset(p, 0, n); });
 }
 
 }  // namespace
@@ -172,14 +177,7 @@ void zero_fill(void* p, size_t bytes) {
   if (bytes < kSplitZeroBytes) return clear_backward(base, bytes);
   if (bytes < kStreamZeroBytes) return clear_split(base, bytes);
   const elementwise::ZeroFn k = kernels<elementwise::Table>().x8_zero_stream;
-  constexpr int64_t kChunk = int64_t{2} << 20;
-  const int64_t chunks = static_cast<int64_t>((bytes + kChunk - 1) / kChunk);
-  parallel_for(chunks, 1, [&](int64_t b, int64_t e) {
-    for (int64_t c = b; c < e; ++c) {
-      const size_t off = static_cast<size_t>(c * kChunk);
-      k(std::min(static_cast<size_t>(kChunk), bytes - off), base + off);
-    }
-  });
+  clear_chunks(base, bytes, size_t{2} << 20, [k](char* q, size_t n) { k(n, q); });
 }
 
 void* allocate(size_t bytes) { return allocate_impl(bytes, false); }

@@ -122,7 +122,7 @@ TEST(Pool, ZeroedIsZero) {
 
 // Calls check(threads, n) on 1, 2 and 3 threads (3 beyond this machine's cores too) for each
 // length around zero_fill's ways: plain stores on the caller, plain stores split across threads
-// from kSplitZeroBytes (the first MiB last, by the caller), non-temporal stores split across
+// from kSplitZeroBytes (1 MiB pieces from the start), non-temporal stores split across
 // threads from kStreamZeroBytes; with partial pieces at both ends.
 template <class F>
 void for_zero_fill_cases(F check) {
