@@ -741,12 +741,22 @@ constexpr Net median25_of_columns() {
 // its highs), Paeth's identity (18 min/max per vector of outputs where the median network
 // takes 48), and for K = 5 the merge network above. Exact for any values but NaN: a chunk
 // whose columns hold a NaN runs the median network, which gives such windows SciPy's
-// partition result. count >= the lanes of a register.
-template <class T, int K>
+// partition result. count >= the lanes of a register. Far: the window's last row (the one a
+// sweep down an image reads first) and the outputs are prefetched kNetAheadBytes ahead, the
+// outputs for writing; the hardware prefetcher alone ran too little ahead of this compute-paced
+// loop: 4000^2 float32 3x3 at 1 thread 0.82 -> 0.65 ns per pixel from a cold cache, 1024^2 in
+// cache 3-4% slower (docs/ndimage-speed.md "rstream").
+constexpr int64_t kNetAheadBytes = 2048;
+
+template <class T, int K, bool Far>
 void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
   using R = typename Reg<T>::type;
   constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
-  constexpr int64_t kV = 16;  // vectors of outputs per chunk: its K column rows stay in L1
+  constexpr int64_t kAhead = kNetAheadBytes / static_cast<int64_t>(sizeof(T));
+  // Vectors of outputs per chunk (its K column rows stay in L1); the chunks are part of the
+  // kernel's contract (rank.h), which the operator's row splits rely on.
+  constexpr int64_t kV = npfast::rank::kNetChunkRegs;
+  static_assert(npfast::rank::kNetChunkBytes % (kV * kVecBytes) == 0);
   constexpr int64_t kRow = (kV + 1) * L;
   alignas(64) T col[K * kRow];
   const T* p0 = in + offsets[0];
@@ -777,6 +787,10 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
     decltype(R{} != R{}) nans = {};  // lanes that saw a NaN, tested once per chunk
     for (int64_t v = 0; v <= nv; ++v) {
       const int64_t c = v < nv ? v * L : nv * L + K - 1 - L;
+      if constexpr (Far) {
+        __builtin_prefetch(p + (K - 1) * s + c + kAhead);
+        __builtin_prefetch(out + j + c + kAhead, 1);
+      }
       R x[K];
       for (int r = 0; r < K; ++r) {
         x[r] = load(p + r * s + c);
@@ -817,13 +831,13 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
   }
 }
 
-template <class T, int N>
+template <class T, int N, bool Far = false>
 void rank_net(const T* in, const int64_t* offsets, int64_t rank, int64_t count, T* out) {
   constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
   if constexpr (N == 9 || N == 25) {
     constexpr int K = N == 9 ? 3 : 5;
     if (rank == N / 2 && count >= L && is_square<K>(offsets)) {
-      median_square<T, K>(in, offsets, count, out);
+      median_square<T, K, Far>(in, offsets, count, out);
       return;
     }
   }
