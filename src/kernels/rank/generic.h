@@ -452,9 +452,10 @@ inline typename Reg<T>::type slide(typename Reg<T>::type cur, typename Reg<T>::t
 // across the pair in registers (K1 - 1 shifts and later<>s in fold_2d's order, so the same bits).
 // fold_2d loaded each register of v back K1 times from its row, unaligned (most loads split across
 // two cache lines): in cache that bound it by the loads (npfast_bench
-// f32_minmax_2d__avx512/4000_k5x5: 2.3 G pixels/s CPU against 3.2 here). v is still stored whole,
-// for the caller's borders. Outputs before the first register-aligned one and after the last whole
-// register, and the vertical folds of the columns after it, go one by one (plain stores).
+// f32_minmax_2d__avx512/4000_k5x5: 2.3 G pixels/s CPU against 3.2 here). v is stored at its ends
+// only, for the caller's borders (rank.h). Outputs before the first register-aligned one and after
+// the last whole register, and the vertical folds of the columns after it, go one by one (plain
+// stores).
 template <class T, bool Min, bool Stream, int K1>
 bool fold_2d_regs(const T* const* in, T* __restrict out, int64_t n, int64_t k0, T* __restrict v,
                   int64_t check_from) {
@@ -472,7 +473,10 @@ bool fold_2d_regs(const T* const* in, T* __restrict out, int64_t n, int64_t k0, 
       if (r >= check_from) note<T>(s, y);
       acc = later_reg<T, Min>(acc, y);
     }
-    store_reg(v + c, acc);
+    // v's ends only: the head and tail outputs below and the caller's borders read them (the
+    // last register made lies within 4 L + K1 of the end). A whole row of v went through L1
+    // and L2 for nothing: 2-3% of the 4000^2 time (docs/ndimage-speed.md "rstream").
+    if (c < K1 + L || c + 5 * L + K1 >= nv) store_reg(v + c, acc);
     return acc;
   };
   auto vone = [&](int64_t c) {

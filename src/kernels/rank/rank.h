@@ -39,7 +39,8 @@
 // c < n + k1 - 1 (the minmax_rows fold) and out[j] = the extreme of v[j], ..., v[j + k1 - 1]
 // for j < n (the minmax_line fold; the last of equal extremes in both), so out is the
 // separable k0 x k1 filter's row where every window lies inside the rows. `work`: n + k1 - 1
-// values, holding v on return (the caller extends it for the border outputs). Returns false
+// values, holding v[c] on return for the first and last k1 columns (c < k1, c >= n - 1: all
+// that the caller's border outputs read, extended) and unspecified between. Returns false
 // when a value of rows [check_from, k0) is NaN or infinite (floating T; out is then not
 // SciPy's answer). `<dtype>_minmax_2d_stream__<isa>` is the same with non-temporal stores for
 // `out` (aligned to T), the caller fencing as for minmax_line_stream.

@@ -319,10 +319,12 @@ void check_minmax_2d(const Table& t, Isa isa, std::mt19937& rng) {
                   ASSERT_EQ(got[n], T(7)) << "wrote past the row";
                   for (int64_t i = 0; i < off; ++i) ASSERT_EQ(buf[i], T(7)) << "wrote before it";
                   if (nan) continue;
-                  for (int64_t c = 0; c < nv; ++c)
+                  for (int64_t c = 0; c < nv; ++c) {
+                    if (c >= k1 && c < n - 1) continue;  // only the ends are kept (rank.h)
                     ASSERT_TRUE(same_bits(want_v[c], v[c]))
                         << isa_name(isa) << " 2d k " << k0 << "x" << k1 << " n " << n << " column "
                         << c;
+                  }
                   for (int64_t j = 0; j < n; ++j)
                     ASSERT_TRUE(same_bits(want[j], got[j]))
                         << isa_name(isa) << " 2d k " << k0 << "x" << k1 << " n " << n << " at " << j
