@@ -307,9 +307,11 @@ std::pair<const char*, const char*> byte_span(const View& v) {
 // (conversion, extension, a memmove of every row) costs as much as a 3x3 byte median itself.
 // Rows whose windows lie inside the image pass the input's rows with offsets in its row
 // stride; their first and last kEdge outputs (those the border reaches, widened to a whole
-// register of every ISA so that the fast square kernels run there too) take a small extended
-// patch, and the rows near the top and bottom edges padded rows (pad_row). Returns false,
-// having written nothing, when the layout does not allow it (the slab path then runs).
+// register of every ISA so that the fast square kernels run there too; for floating T to the
+// chunk starts of rank.h's kNetChunkBytes, so the values are the slab path's bit for bit) take
+// a small extended patch, and the rows near the top and bottom edges padded rows (pad_row).
+// Returns false, having written nothing, when the layout does not allow it (the slab path
+// then runs).
 template <class T>
 bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k, int64_t rank,
                   Border mode, T cval, const View& out, double ns_per_output) {
@@ -329,7 +331,12 @@ bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k
   const int64_t pl = w.pshape[ra + 1], f0 = w.pshape[ra] - h + 1, f1 = pl - n + 1;
   const int64_t lo0 = w.lo[ra], lo1 = w.lo[ra + 1], hi0 = f0 - 1 - lo0, hi1 = f1 - 1 - lo1;
   constexpr int64_t kEdge = 64;
-  const int64_t el = std::max(lo1, kEdge), er = std::max(hi1, kEdge);
+  // Floating rows: the calls start where the square medians' chunks start in one call over the
+  // row (the slab path's), so every output gets the slab path's bits, signed zeros included
+  // (rank.h). Bytes hold no NaN: their calls may start anywhere.
+  const int64_t align = std::is_floating_point_v<T> ? rank::kNetChunkBytes / it : 1;
+  const int64_t el = (std::max(lo1, kEdge) + align - 1) / align * align;
+  const int64_t er = n - (n - std::max(hi1, kEdge)) / align * align;
   if (h < f0 || n - el - er < 256) return false;
   // Read in place, so the output must not share the input's memory.
   const auto [ib0, ib1] = byte_span(input);
@@ -421,6 +428,8 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> ||
                 std::is_same_v<T, uint8_t>) {
     rank::RankNetFn<T> k = nullptr;
+    // Outputs far bigger than the cache: the 3x3 / 5x5 kernels that prefetch along the rows.
+    const bool far = static_cast<size_t>(out.size()) * sizeof(T) >= elementwise::kStreamOutputBytes;
     switch (nf) {
 #define NPFAST_NET(n)                                                                            \
   case n:                                                                                        \
@@ -429,17 +438,26 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
       NPFAST_NET(3)
       NPFAST_NET(5)
       NPFAST_NET(7)
-      NPFAST_NET(9)
-      NPFAST_NET(25)
-      NPFAST_NET(27)
+      case 9:
+        k = far ? pick<T>(t.f32_rank_net_n9_far, t.f64_rank_net_n9_far, t.u8_rank_net_n9_far,
+                          nullptr, nullptr)
+                : pick<T>(t.f32_rank_net_n9, t.f64_rank_net_n9, t.u8_rank_net_n9, nullptr, nullptr);
+        break;
+      case 25:
+        k = far ? pick<T>(t.f32_rank_net_n25_far, t.f64_rank_net_n25_far, t.u8_rank_net_n25_far,
+                          nullptr, nullptr)
+                : pick<T>(t.f32_rank_net_n25, t.f64_rank_net_n25, t.u8_rank_net_n25, nullptr,
+                          nullptr);
+        break;
+        NPFAST_NET(27)
 #undef NPFAST_NET
       default:
         break;
     }
     if (k) {
-      // Bytes only: on floats the networks may return -0.0 or +0.0 for equal zeros depending
-      // on where a vector of outputs starts, and moving the starts would change results.
-      if constexpr (std::is_same_v<S, uint8_t>)
+      // In place when the input holds T: no slab copy (a third of a 3x3 float median's time
+      // at 4000^2, the input read in a phase of its own).
+      if constexpr (std::is_same_v<S, T>)
         if (net_in_place<T>(input, w, k, rank, mode, fill, out, 0.3 * static_cast<double>(nf)))
           return;
       const int64_t* off = w.offsets.data();

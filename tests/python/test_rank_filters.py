@@ -283,6 +283,30 @@ def test_byte_networks_read_in_place(isa):
                      ndi.median_filter(v, size=size, mode=mode, cval=3))
 
 
+def test_float_networks_read_in_place(isa):
+    # Float images wide enough for the networks to read interior rows in place (calls split at
+    # the 3x3 / 5x5 medians' chunk starts): against SciPy, and bit for bit (signed zeros of
+    # tied windows, NaN chunks) against the slab path, which a column-strided view takes.
+    rng = np.random.default_rng(13)
+    for dtype in (np.float32, np.float64):
+        x = sample(rng, (21, 1400), dtype, nan=0.002)
+        x[rng.random(x.shape) < 0.3] = 0.0
+        x[rng.random(x.shape) < 0.3] = -0.0
+        wide = np.empty((21, 2800), dtype)
+        wide[:, ::2] = x
+        for mode in MODES:
+            for w, strided in ((x, wide[:, ::2]), (x[:, 3:700], wide[:, 6:1400:2])):
+                for kw in (dict(size=3), dict(size=5), dict(size=3, origin=(1, -1)),
+                           dict(size=(3, 5)), dict(footprint=np.eye(3, dtype=bool))):
+                    kw.update(mode=mode, cval=-0.0)
+                    got = nd.median_filter(w, **kw)
+                    same(got, ndi.median_filter(w, **kw))
+                    assert got.tobytes() == nd.median_filter(strided, **kw).tobytes(), (dtype, mode, kw)
+    # Outputs of 16 MiB and more take the prefetching kernels.
+    big = sample(rng, (1024, 4100), np.float32, nan=0.0001)
+    same(nd.median_filter(big, 3), ndi.median_filter(big, 3))
+
+
 def test_rank_one_dimensional_direct():
     # Without NaN and with windows no longer than the line SciPy's 1-D path agrees with
     # NI_Select: compare with it directly.

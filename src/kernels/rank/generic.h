@@ -452,9 +452,10 @@ inline typename Reg<T>::type slide(typename Reg<T>::type cur, typename Reg<T>::t
 // across the pair in registers (K1 - 1 shifts and later<>s in fold_2d's order, so the same bits).
 // fold_2d loaded each register of v back K1 times from its row, unaligned (most loads split across
 // two cache lines): in cache that bound it by the loads (npfast_bench
-// f32_minmax_2d__avx512/4000_k5x5: 2.3 G pixels/s CPU against 3.2 here). v is still stored whole,
-// for the caller's borders. Outputs before the first register-aligned one and after the last whole
-// register, and the vertical folds of the columns after it, go one by one (plain stores).
+// f32_minmax_2d__avx512/4000_k5x5: 2.3 G pixels/s CPU against 3.2 here). v is stored at its ends
+// only, for the caller's borders (rank.h). Outputs before the first register-aligned one and after
+// the last whole register, and the vertical folds of the columns after it, go one by one (plain
+// stores).
 template <class T, bool Min, bool Stream, int K1>
 bool fold_2d_regs(const T* const* in, T* __restrict out, int64_t n, int64_t k0, T* __restrict v,
                   int64_t check_from) {
@@ -472,7 +473,10 @@ bool fold_2d_regs(const T* const* in, T* __restrict out, int64_t n, int64_t k0, 
       if (r >= check_from) note<T>(s, y);
       acc = later_reg<T, Min>(acc, y);
     }
-    store_reg(v + c, acc);
+    // v's ends only: the head and tail outputs below and the caller's borders read them (the
+    // last register made lies within 4 L + K1 of the end). A whole row of v went through L1
+    // and L2 for nothing: 2-3% of the 4000^2 time (docs/ndimage-speed.md "rstream").
+    if (c < K1 + L || c + 5 * L + K1 >= nv) store_reg(v + c, acc);
     return acc;
   };
   auto vone = [&](int64_t c) {
@@ -741,12 +745,22 @@ constexpr Net median25_of_columns() {
 // its highs), Paeth's identity (18 min/max per vector of outputs where the median network
 // takes 48), and for K = 5 the merge network above. Exact for any values but NaN: a chunk
 // whose columns hold a NaN runs the median network, which gives such windows SciPy's
-// partition result. count >= the lanes of a register.
-template <class T, int K>
+// partition result. count >= the lanes of a register. Far: the window's last row (the one a
+// sweep down an image reads first) and the outputs are prefetched kNetAheadBytes ahead, the
+// outputs for writing; the hardware prefetcher alone ran too little ahead of this compute-paced
+// loop: 4000^2 float32 3x3 at 1 thread 0.82 -> 0.65 ns per pixel from a cold cache, 1024^2 in
+// cache 3-4% slower (docs/ndimage-speed.md "rstream").
+constexpr int64_t kNetAheadBytes = 2048;
+
+template <class T, int K, bool Far>
 void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
   using R = typename Reg<T>::type;
   constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
-  constexpr int64_t kV = 16;  // vectors of outputs per chunk: its K column rows stay in L1
+  constexpr int64_t kAhead = kNetAheadBytes / static_cast<int64_t>(sizeof(T));
+  // Vectors of outputs per chunk (its K column rows stay in L1); the chunks are part of the
+  // kernel's contract (rank.h), which the operator's row splits rely on.
+  constexpr int64_t kV = npfast::rank::kNetChunkRegs;
+  static_assert(npfast::rank::kNetChunkBytes % (kV * kVecBytes) == 0);
   constexpr int64_t kRow = (kV + 1) * L;
   alignas(64) T col[K * kRow];
   const T* p0 = in + offsets[0];
@@ -777,6 +791,10 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
     decltype(R{} != R{}) nans = {};  // lanes that saw a NaN, tested once per chunk
     for (int64_t v = 0; v <= nv; ++v) {
       const int64_t c = v < nv ? v * L : nv * L + K - 1 - L;
+      if constexpr (Far) {
+        __builtin_prefetch(p + (K - 1) * s + c + kAhead);
+        __builtin_prefetch(out + j + c + kAhead, 1);
+      }
       R x[K];
       for (int r = 0; r < K; ++r) {
         x[r] = load(p + r * s + c);
@@ -817,13 +835,13 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
   }
 }
 
-template <class T, int N>
+template <class T, int N, bool Far = false>
 void rank_net(const T* in, const int64_t* offsets, int64_t rank, int64_t count, T* out) {
   constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
   if constexpr (N == 9 || N == 25) {
     constexpr int K = N == 9 ? 3 : 5;
     if (rank == N / 2 && count >= L && is_square<K>(offsets)) {
-      median_square<T, K>(in, offsets, count, out);
+      median_square<T, K, Far>(in, offsets, count, out);
       return;
     }
   }

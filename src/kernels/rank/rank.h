@@ -39,7 +39,8 @@
 // c < n + k1 - 1 (the minmax_rows fold) and out[j] = the extreme of v[j], ..., v[j + k1 - 1]
 // for j < n (the minmax_line fold; the last of equal extremes in both), so out is the
 // separable k0 x k1 filter's row where every window lies inside the rows. `work`: n + k1 - 1
-// values, holding v on return (the caller extends it for the border outputs). Returns false
+// values, holding v[c] on return for the first and last k1 columns (c < k1, c >= n - 1: all
+// that the caller's border outputs read, extended) and unspecified between. Returns false
 // when a value of rows [check_from, k0) is NaN or infinite (floating T; out is then not
 // SciPy's answer). `<dtype>_minmax_2d_stream__<isa>` is the same with non-temporal stores for
 // `out` (aligned to T), the caller fencing as for minmax_line_stream.
@@ -56,7 +57,15 @@
 // pruned to its middle wire for rank N/2, a whole sorting network for other ranks; windows
 // with a NaN take ni_select on the values in offsets order). N: 3, 5, 7, 9, 25, 27. Equal
 // values -0.0 and +0.0 may come back with either sign (SciPy's partition order is not
-// reproduced there).
+// reproduced there). Which sign is a function of the window's values and of the call's chunk
+// the output falls in: the square medians (n9 / n25 at the median rank, offsets a K x K
+// rectangle) work in chunks of kNetChunkRegs registers of outputs from the call's first output,
+// and a chunk whose columns hold a NaN runs the whole median network for all of its outputs.
+// So a row split into calls that each start kNetChunkBytes / sizeof(T) x m outputs from the
+// row's start gets the same values as one call over the row (kNetChunkBytes is a whole number
+// of chunks on every ISA compiled here). `<dtype>_rank_net_n9_far` / `_n25_far` are the same
+// kernels for images far bigger than the cache: they prefetch ahead along the rows (the
+// window's last row and the outputs), with the same results.
 //
 // Byte rank over a rectangle `u8_rank_hist__<isa>(in, row_step, kh, kw, rank, count, out)`: the
 // rank-th smallest of the kh x kw window whose top-left element is in[i + r * row_step + c],
@@ -100,6 +109,8 @@ using RankHistFn = void (*)(const uint8_t* in, int64_t row_step, int64_t kh, int
 using RankHist16Fn = void (*)(const uint16_t* in, int64_t row_step, int64_t kh, int64_t kw,
                               int64_t rank, int64_t count, uint16_t* out, int32_t* work);
 constexpr int64_t kRankHist16Work = 65536 + 256;
+constexpr int64_t kNetChunkRegs = 16;
+constexpr int64_t kNetChunkBytes = kNetChunkRegs * 64;  // the widest register: 64 bytes
 template <class T>
 using RankNetFn = void (*)(const T* in, const int64_t* offsets, int64_t rank, int64_t count,
                            T* out);
