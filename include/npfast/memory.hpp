@@ -50,21 +50,22 @@ constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 // helper's wake-up (20-45 us) plus the caller's first pass fetching the lines still in the
 // helper's L2 from the other core: ~0.13 ms when that core runs another process (measured
 // break-even ~8 MB), ~0.3 ms when it is idle, as on a quiet machine (18 MB: split 0.99x, one
-// core 1.05x). The constant is the idle-core break-even, ~19 MB (docs/memory.md, zclear and
-// zeros3 2026-12-05). A busy machine's loss back-off (parallel_for) keeps the clear on the
+// core 1.05x). The constant is the idle-core break-even, ~19 MB, rounded down to whole MiB
+// (18 MiB, so whole 1 MiB pieces and any element size meet it exactly) (docs/memory.md, zclear
+// and zeros3 2026-12-05). A busy machine's loss back-off (parallel_for) keeps the clear on the
 // caller anyway.
 constexpr double kSplitZeroFixedNs = 300e3;
 constexpr double kSplitZeroSavesNsPerByte = 1.0 / 29.0 - 1.0 / 53.0;
 constexpr size_t kSplitZeroBytes =
-    static_cast<size_t>(kSplitZeroFixedNs / kSplitZeroSavesNsPerByte);
+    static_cast<size_t>(kSplitZeroFixedNs / kSplitZeroSavesNsPerByte) >> 20 << 20;
 
 // Sets `bytes` at p to zero as allocate_zeroed() clears a warm block: plain stores below
-// kStreamZeroBytes, from the block's end back to its start on the calling thread (the block
-// stays in cache for the caller's first writes, its start in L1D and L2, where a forward pass
-// begins), split across threads in 1 MiB pieces from the block's start from kSplitZeroBytes;
-// non-temporal stores split across threads from kStreamZeroBytes (plain ones would only evict
-// the cache). Threads come from parallel_for, so a busy machine's loss back-off keeps the
-// clear on the calling thread.
+// kStreamZeroBytes, below kSplitZeroBytes from the block's end back to its start on the calling
+// thread (the block stays in cache for the caller's first writes, its start in L1D and L2,
+// where a forward pass begins), split across threads in 1 MiB pieces from the block's start from
+// kSplitZeroBytes; non-temporal stores split across threads from kStreamZeroBytes (plain ones would
+// only evict the cache). Threads come from parallel_for, so a busy machine's loss back-off keeps
+// the clear on the calling thread.
 void zero_fill(void* p, size_t bytes);
 
 struct Stats {

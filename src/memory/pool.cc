@@ -163,8 +163,10 @@ void clear_chunks(char* base, size_t bytes, size_t chunk, Clear clear) {
 // earlier order, from the end back with the caller clearing the first MiB last, cleared
 // 2000^2 float64 in 0.76 ms against 0.61 ms; zeros + touch ran 1.19-1.32x np.zeros + touch
 // against 1.26-1.36x with the other core free, 1.31x against 1.37x from a cold cache
-// (docs/memory.md, zeros3 2026-12-05). On one thread the clear from the end back (1.0-1.06x
-// forward memset).
+// (docs/memory.md, zeros3 2026-12-05). Where only one thread is available the clear runs from
+// the end back, as below kSplitZeroBytes (it took 1.0-1.06x a forward memset's time there);
+// where parallel_for itself runs serially (the loss back-off, a nested call) the pieces go
+// from the start on the caller: a speed difference only.
 void clear_split(char* base, size_t bytes) {
   if (available_threads() < 2) return clear_backward(base, bytes);
   clear_chunks(base, bytes, size_t{1} << 20, [](char* p, size_t n) { std::memset(p, 0, n); });

@@ -435,21 +435,20 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
   case n:                                                                                        \
     k = pick<T>(t.f32_rank_net_n##n, t.f64_rank_net_n##n, t.u8_rank_net_n##n, nullptr, nullptr); \
     break;
+#define NPFAST_NET_FAR(n)                                                                    \
+  case n:                                                                                    \
+    k = far ? pick<T>(t.f32_rank_net_n##n##_far, t.f64_rank_net_n##n##_far,                  \
+                      t.u8_rank_net_n##n##_far, nullptr, nullptr)                            \
+            : pick<T>(t.f32_rank_net_n##n, t.f64_rank_net_n##n, t.u8_rank_net_n##n, nullptr, \
+                      nullptr);                                                              \
+    break;
       NPFAST_NET(3)
       NPFAST_NET(5)
       NPFAST_NET(7)
-      case 9:
-        k = far ? pick<T>(t.f32_rank_net_n9_far, t.f64_rank_net_n9_far, t.u8_rank_net_n9_far,
-                          nullptr, nullptr)
-                : pick<T>(t.f32_rank_net_n9, t.f64_rank_net_n9, t.u8_rank_net_n9, nullptr, nullptr);
-        break;
-      case 25:
-        k = far ? pick<T>(t.f32_rank_net_n25_far, t.f64_rank_net_n25_far, t.u8_rank_net_n25_far,
-                          nullptr, nullptr)
-                : pick<T>(t.f32_rank_net_n25, t.f64_rank_net_n25, t.u8_rank_net_n25, nullptr,
-                          nullptr);
-        break;
-        NPFAST_NET(27)
+      NPFAST_NET_FAR(9)
+      NPFAST_NET_FAR(25)
+      NPFAST_NET(27)
+#undef NPFAST_NET_FAR
 #undef NPFAST_NET
       default:
         break;

@@ -42,12 +42,15 @@ void minmax_2d_5x5(benchmark::State& state, const Table& t) {
   set_rate(state, "px", double(kRows * kW));
 }
 
-template <int K>
+// kFar: the prefetching kernels for outputs far bigger than the cache; in cache, as here, they
+// show what the prefetch costs (docs/ndimage-speed.md "rstream": 3-4%).
+template <int K, bool kFar = false>
 void median(benchmark::State& state, const Table& t) {
   const int64_t row = kN + K - 1;
   std::vector<float> in(row * row), out(kN);
   for (size_t i = 0; i < in.size(); ++i) in[i] = float((i * 7919) % 1000);
-  const RankNetFn<float> k = K == 3 ? t.f32_rank_net_n9 : t.f32_rank_net_n25;
+  const RankNetFn<float> k = K == 3 ? (kFar ? t.f32_rank_net_n9_far : t.f32_rank_net_n9)
+                                    : (kFar ? t.f32_rank_net_n25_far : t.f32_rank_net_n25);
   std::vector<int64_t> offsets(K * K);
   for (int j = 0; j < K * K; ++j) offsets[j] = (j / K) * row + j % K;
   for (auto _ : state) {
@@ -66,6 +69,10 @@ const bool kMedian3 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank
                                               "512x512_median_3x3", median<3>);
 const bool kMedian5 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n25),
                                               "512x512_median_5x5", median<5>);
+const bool kMedian3Far = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n9_far),
+                                                 "512x512_median_3x3", median<3, true>);
+const bool kMedian5Far = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n25_far),
+                                                 "512x512_median_5x5", median<5, true>);
 
 }  // namespace
 }  // namespace rank

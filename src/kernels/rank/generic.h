@@ -474,7 +474,8 @@ bool fold_2d_regs(const T* const* in, T* __restrict out, int64_t n, int64_t k0, 
       acc = later_reg<T, Min>(acc, y);
     }
     // v's ends only: the head and tail outputs below and the caller's borders read them (the
-    // last register made lies within 4 L + K1 of the end). A whole row of v went through L1
+    // loop's exits leave the last register made at most max(2 L + K1 - 2, 3 L - 1) from the
+    // end; 5 L + K1 keeps a margin over that). A whole row of v went through L1
     // and L2 for nothing: 2-3% of the 4000^2 time (docs/ndimage-speed.md "rstream").
     if (c < K1 + L || c + 5 * L + K1 >= nv) store_reg(v + c, acc);
     return acc;

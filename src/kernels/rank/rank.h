@@ -61,11 +61,13 @@
 // the output falls in: the square medians (n9 / n25 at the median rank, offsets a K x K
 // rectangle) work in chunks of kNetChunkRegs registers of outputs from the call's first output,
 // and a chunk whose columns hold a NaN runs the whole median network for all of its outputs.
-// So a row split into calls that each start kNetChunkBytes / sizeof(T) x m outputs from the
-// row's start gets the same values as one call over the row (kNetChunkBytes is a whole number
-// of chunks on every ISA compiled here). `<dtype>_rank_net_n9_far` / `_n25_far` are the same
-// kernels for images far bigger than the cache: they prefetch ahead along the rows (the
-// window's last row and the outputs), with the same results.
+// So a row split into calls that each start and end kNetChunkBytes / sizeof(T) x m outputs
+// from the row's start (the last call may end at the row's end) gets the same values as one
+// call over the row (kNetChunkBytes is a whole number of chunks on every ISA compiled here); a
+// call ending between chunk starts would put its last outputs in a chunk of its own.
+// `<dtype>_rank_net_n9_far` / `_n25_far` are the same kernels for images far bigger than the cache:
+// they prefetch ahead along the rows (the window's last row and the outputs), with the same
+// results.
 //
 // Byte rank over a rectangle `u8_rank_hist__<isa>(in, row_step, kh, kw, rank, count, out)`: the
 // rank-th smallest of the kh x kw window whose top-left element is in[i + r * row_step + c],
