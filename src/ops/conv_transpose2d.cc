@@ -28,6 +28,7 @@
 #include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
 #include "src/ops/conv_transpose2d_phase.h"
+#include "src/ops/conv_transpose2d_winograd.h"
 
 namespace npfast {
 namespace {
@@ -330,10 +331,27 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
       gw && !gw->empty() && gyl.shape[1] > 0 && convt::use_phases(xl.shape[1] / p.groups, p);
   if (want_gb && !phase_gw) grad_bias_sum<T>(gy, *gb, p.layout);
   if (gx && !gx->empty()) {
-    if (gyl.shape[1] == 0)
+    const convt::WinogradGi wg{xl.shape[0], gyl.shape[1], gyl.shape[2], gyl.shape[3], xl.shape[1],
+                               xl.shape[2], xl.shape[3], p.pad_top, p.pad_left};
+    if (gyl.shape[1] == 0) {
       fill_bias<T>(conv_ops::logical_nchw(*gx, p.layout), nullptr, true);
-    else
+    } else if (p.layout == Layout::nchw && p.groups == 1 && p.stride_h == 2 && p.stride_w == 2 &&
+               w.shape[2] == 4 && w.shape[3] == 4 && p.dilation_h == 1 && p.dilation_w == 1 &&
+               oph == 0 && opw == 0 && convt::winograd_gi_fits(wg)) {
+      // 4x4 stride 2 (the layer): Winograd on grad_output's phases, 0.56x the flops.
+      Buffer<char> kgy, kw;
+      const T* gc = views::contiguous<T>(gy, &kgy);
+      const T* wc = views::contiguous<T>(w, &kw);
+      if (gx->c_contiguous()) {
+        convt::grad_input_winograd<T>(wg, gc, wc, gx->ptr<T>());
+      } else {
+        Buffer<T> tmp(static_cast<size_t>(gx->size()));
+        convt::grad_input_winograd<T>(wg, gc, wc, tmp.get());
+        views::copy_from_contiguous(tmp.get(), *gx);
+      }
+    } else {
       conv2d(gyc, w, nullptr, q, *gx);
+    }
   }
   if (!gw || gw->empty()) return;
   Buffer<char> kx, kg;
