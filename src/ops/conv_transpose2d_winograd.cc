@@ -83,18 +83,24 @@ void pack_weights(const WinogradGi& s, const T* w, int64_t mr, int64_t rt0, int6
 }
 
 // Scratch of one thread: a grad_output plane with zero columns around its rows (pp: pw
-// before, the rest after, to 4 tw + 8), its row transforms with ph zero rows above and below
-// (erow: [b][e][row][tw], e the transformed column), V and M. The zeros are written once.
+// before, the rest after, to 4 tw + 8), its row transforms (erow, below), V and M. The zeros
+// are written once.
 template <class T>
 struct Scratch {
   Buffer<T> pp, erow, v, m;
 };
 
+// erow holds the row transforms of grad_output row r at row R = r + ph (zero rows around), as
+// [b][e][R mod 4][R div 4][tw] (e the transformed column), th + 1 rows a class: a column
+// transform reads rows 4tm + const for tm = 0..th-1, which this puts side by side (one loop
+// of th * tw; row by row the loops were tw = 8 long and took twice the time).
+inline int64_t erow_rows(const WinogradGi& s) { return s.h / 2 + 1; }
+
 // V[pos][k][tile] (rows of tp elements, tile = tm * tw + tl) of image gy_n.
 template <class T>
 void input_transform(const WinogradGi& s, const T* gy_n, int64_t tp, Scratch<T>* sc) {
   const int64_t th = s.h / 2, tw = s.w / 2, K = 4 * s.o, owp = 4 * tw + 8;
-  const int64_t erows = s.oh + 2 * s.ph, eplane = erows * tw;
+  const int64_t cls_size = erow_rows(s) * tw;  // one (b, e, class) of erow
   T* pp = sc->pp.get();
   T* erow = sc->erow.get();
   for (int64_t oc = 0; oc < s.o; ++oc) {
@@ -104,21 +110,28 @@ void input_transform(const WinogradGi& s, const T* gy_n, int64_t tp, Scratch<T>*
       const T* __restrict src = plane + r * s.ow;
       for (int64_t x = 0; x < s.ow; ++x) dst[x] = src[x];
     }
-    // Row pass: grad_output column 4t + k0 - pw + 2v of phase b is pp's column 4t + k0 + 2v.
-    for (int64_t b = 0; b < 2; ++b) {
-      const T* d = pp + first_tap(b, s.pw);
-      T* e0 = erow + (3 * b * erows + s.ph) * tw;
-      bt3<4>(d, d + 2, d + 4, owp, e0, e0 + eplane, e0 + 2 * eplane, s.oh, tw);
-    }
-    // Column pass: grad_output rows 4tm + k0 - ph + 2u of phase a, rows 4tm + k0 + 2u of erow.
+    // Row pass: grad_output column 4t + k0 - pw + 2v of phase b is pp's column 4t + k0 + 2v;
+    // the rows of one class R mod 4 at a time.
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t cls = 0; cls < 4; ++cls) {
+        const int64_t j0 = std::max<int64_t>(0, (s.ph - cls + 3) / 4);
+        const int64_t j1 = (s.ph + s.oh - cls + 3) / 4;
+        if (j1 <= j0) continue;
+        const T* d = pp + (4 * j0 + cls - s.ph) * owp + first_tap(b, s.pw);
+        T* e0 = erow + (12 * b + cls) * cls_size + j0 * tw;
+        bt3<4>(d, d + 2, d + 4, 4 * owp, e0, e0 + 4 * cls_size, e0 + 8 * cls_size, j1 - j0, tw);
+      }
+    // Column pass: grad_output rows 4tm + k0 - ph + 2u of phase a, erow rows 4tm + k0 + 2u.
     for (int64_t a = 0; a < 2; ++a) {
       const int64_t k0 = first_tap(a, s.ph);
+      const T* du[3];
       for (int64_t b = 0; b < 2; ++b) {
         const int64_t k = (2 * a + b) * s.o + oc;
         for (int64_t e = 0; e < 3; ++e) {
-          const T* d = erow + ((3 * b + e) * erows + k0) * tw;
+          for (int64_t u = 0; u < 3; ++u)
+            du[u] = erow + ((3 * b + e) * 4 + (k0 + 2 * u) % 4) * cls_size + (k0 + 2 * u) / 4 * tw;
           T* v0 = sc->v.get() + (e * K + k) * tp;  // pos (0, e), (1, e), (2, e)
-          bt3<1>(d, d + 2 * tw, d + 4 * tw, 4 * tw, v0, v0 + 3 * K * tp, v0 + 6 * K * tp, th, tw);
+          bt3<1>(du[0], du[1], du[2], 0, v0, v0 + 3 * K * tp, v0 + 6 * K * tp, 1, th * tw);
         }
       }
     }
@@ -165,49 +178,28 @@ void grad_input_winograd(const WinogradGi& s, const T* gy, const T* w, T* gi) {
   const double image_ns = 2.0 * static_cast<double>(kPos * nrt * MR * K * tp) *
                           conv_ops::kNsPerFlop;
   const int64_t image_in = s.o * s.oh * s.ow, image_out = s.c * s.h * s.w;
-  const int64_t sz = static_cast<int64_t>(sizeof(T));
   // The transformed weights (1.3 MB for the layer) are packed inside the images' job,
   // a row tile at a time by whichever threads are there (see OnceInJob for why not before it).
   conv_ops::PartsInJob packed(nrt);
   parallel_for(s.n, grain_for(s.n, image_ns), [&](int64_t b, int64_t e) {
     packed.run([&](int64_t rt) { pack_weights(s, w, MR, rt, rt + 1, up.get()); });
-    const int64_t tw = s.w / 2, owp = 4 * tw + 8, erows = s.oh + 2 * s.ph;
+    const int64_t tw = s.w / 2, owp = 4 * tw + 8, erows = 24 * erow_rows(s) * tw;
     Scratch<T> sc{Buffer<T>(static_cast<size_t>(s.oh * owp)),
-                  Buffer<T>(static_cast<size_t>(6 * erows * tw)),
+                  Buffer<T>(static_cast<size_t>(erows)),
                   Buffer<T>(static_cast<size_t>(kPos * K * tp)),
                   Buffer<T>(static_cast<size_t>(kPos * s.c * tp))};
     std::fill(sc.pp.get(), sc.pp.get() + s.oh * owp, T(0));
-    std::fill(sc.erow.get(), sc.erow.get() + 6 * erows * tw, T(0));
+    std::fill(sc.erow.get(), sc.erow.get() + erows, T(0));
     // B panels read all NR columns: the columns past the tiles are zero.
     if (tp > ntiles)
       for (int64_t r = 0; r < kPos * K; ++r)
         std::fill(sc.v.get() + r * tp + ntiles, sc.v.get() + (r + 1) * tp, T(0));
     for (int64_t n = b; n < e; ++n) {
       input_transform(s, gy + n * image_in, tp, &sc);
-      // During the products (compute-bound), the lines of this image's grad_input (written
-      // next) and of the next image's grad_output (read next) are asked for, a few per
-      // microkernel call: read plane by plane after the products, grad_output's pages came in
-      // one miss after another (a plane is about a page: the hardware prefetchers stop at
-      // each), 16% of the layer.
-      // Asked for during the last kAheadPos positions only: earlier, the products' own operands
-      // (U, V and M pass 2 MB) pushed them out of L2 again before their use.
-      constexpr int64_t kAheadPos = 3;
-      const int64_t calls = kAheadPos * panels * nrt;
-      conv_ops::LinesAhead out_ahead(gi + n * image_out, 1, 0, 1, 0, image_out * sz);
-      const char* next = reinterpret_cast<const char*>(gy + (n + 1) * image_in);
-      const int64_t next_lines = n + 1 < e ? (image_in * sz + 63) / 64 : 0;
-      const int64_t out_per = (out_ahead.lines() + calls - 1) / calls;
-      const int64_t in_per = (next_lines + calls - 1) / calls;
-      int64_t next_line = 0;
       for (int64_t pos = 0; pos < kPos; ++pos)
         for (int64_t t = 0; t < panels; ++t) {
           const int64_t cols = std::min(NR, ntiles - t * NR);
           for (int64_t rt = 0; rt < nrt; ++rt) {
-            if (pos >= kPos - kAheadPos) {
-              out_ahead.ahead(out_per);
-              for (int64_t i = 0; i < in_per && next_line < next_lines; ++i, ++next_line)
-                __builtin_prefetch(next + next_line * 64, 0, 2);
-            }
             const int64_t rows = std::min(MR, s.c - rt * MR);
             const T* ap = up.get() + (pos * nrt + rt) * K * MR;
             T* cp = sc.m.get() + (pos * s.c + rt * MR) * tp + t * NR;
