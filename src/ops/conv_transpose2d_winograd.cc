@@ -69,9 +69,8 @@ void pack_weights(const WinogradGi& s, const T* w, int64_t mr, int64_t rt0, int6
                 for (int64_t q = 0; q < 2; ++q) g[r][q] = wc[(ky + 2 * r) * 4 + kx + 2 * q];
             }
             // G g (rows), then G along the columns.
-            const T t[3][2] = {{g[0][0], g[0][1]},
-                               {g[0][0] + g[1][0], g[0][1] + g[1][1]},
-                               {g[1][0], g[1][1]}};
+            const T t[3][2] = {
+                {g[0][0], g[0][1]}, {g[0][0] + g[1][0], g[0][1] + g[1][1]}, {g[1][0], g[1][1]}};
             for (int64_t u = 0; u < 3; ++u) {
               const T uv[3] = {t[u][0], t[u][0] + t[u][1], t[u][1]};
               for (int64_t v = 0; v < 3; ++v)
@@ -175,8 +174,8 @@ void grad_input_winograd(const WinogradGi& s, const T* gy, const T* w, T* gi) {
   // K cut into pieces of at most the kernel's K block, a fixed split: the same sums anywhere.
   const int64_t pieces = (K + uk.kc - 1) / uk.kc;
   Buffer<T> up(static_cast<size_t>(kPos * nrt * K * MR));
-  const double image_ns = 2.0 * static_cast<double>(kPos * nrt * MR * K * tp) *
-                          conv_ops::kNsPerFlop;
+  const double image_ns =
+      2.0 * static_cast<double>(kPos * nrt * MR * K * tp) * conv_ops::kNsPerFlop;
   const int64_t image_in = s.o * s.oh * s.ow, image_out = s.c * s.h * s.w;
   // The transformed weights (1.3 MB for the layer) are packed inside the images' job,
   // a row tile at a time by whichever threads are there (see OnceInJob for why not before it).
@@ -184,8 +183,7 @@ void grad_input_winograd(const WinogradGi& s, const T* gy, const T* w, T* gi) {
   parallel_for(s.n, grain_for(s.n, image_ns), [&](int64_t b, int64_t e) {
     packed.run([&](int64_t rt) { pack_weights(s, w, MR, rt, rt + 1, up.get()); });
     const int64_t tw = s.w / 2, owp = 4 * tw + 8, erows = 24 * erow_rows(s) * tw;
-    Scratch<T> sc{Buffer<T>(static_cast<size_t>(s.oh * owp)),
-                  Buffer<T>(static_cast<size_t>(erows)),
+    Scratch<T> sc{Buffer<T>(static_cast<size_t>(s.oh * owp)), Buffer<T>(static_cast<size_t>(erows)),
                   Buffer<T>(static_cast<size_t>(kPos * K * tp)),
                   Buffer<T>(static_cast<size_t>(kPos * s.c * tp))};
     std::fill(sc.pp.get(), sc.pp.get() + s.oh * owp, T(0));
@@ -205,9 +203,9 @@ void grad_input_winograd(const WinogradGi& s, const T* gy, const T* w, T* gi) {
             T* cp = sc.m.get() + (pos * s.c + rt * MR) * tp + t * NR;
             for (int64_t p = 0; p < pieces; ++p) {
               const int64_t k0 = p * K / pieces, k1 = (p + 1) * K / pieces;
-              (rows <= MR / 2 ? fn_short : uk.fn)(
-                  k1 - k0, ap + k0 * MR, 1, MR, sc.v.get() + (pos * K + k0) * tp + t * NR, tp, cp,
-                  tp, rows, cols, T(1), p == 0 ? T(0) : T(1));
+              (rows <= MR / 2 ? fn_short : uk.fn)(k1 - k0, ap + k0 * MR, 1, MR,
+                                                  sc.v.get() + (pos * K + k0) * tp + t * NR, tp, cp,
+                                                  tp, rows, cols, T(1), p == 0 ? T(0) : T(1));
             }
           }
         }
@@ -219,8 +217,7 @@ void grad_input_winograd(const WinogradGi& s, const T* gy, const T* w, T* gi) {
 }
 
 template void grad_input_winograd<float>(const WinogradGi&, const float*, const float*, float*);
-template void grad_input_winograd<double>(const WinogradGi&, const double*, const double*,
-                                          double*);
+template void grad_input_winograd<double>(const WinogradGi&, const double*, const double*, double*);
 
 }  // namespace convt
 }  // namespace npfast
