@@ -27,6 +27,8 @@ namespace convt {
 namespace {
 
 constexpr int64_t kPos = 9;  // the 3 x 3 transformed positions (u, v), pos = 3u + v
+// Bound on the elements of one image's V or M (8 MB in float32).
+constexpr int64_t kMaxTransform = int64_t{1} << 21;
 
 int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
@@ -159,7 +161,11 @@ void at_tiles(const T* __restrict m, int64_t ps, T* __restrict y, int64_t th, in
 }  // namespace
 
 bool winograd_gi_fits(const WinogradGi& s) {
-  return s.h % 2 == 0 && s.w % 2 == 0 && s.h > 0 && s.w > 0 && s.c >= 16 && s.o >= 16;
+  if (s.h % 2 != 0 || s.w % 2 != 0 || s.h <= 0 || s.w <= 0 || s.c < 16 || s.o < 16) return false;
+  // A thread's V and M (one image's transforms) stay bounded; larger images keep conv2d,
+  // whose workspaces are batched.
+  const int64_t tiles = round_up((s.h / 2) * (s.w / 2), 32);
+  return kPos * 4 * s.o * tiles <= kMaxTransform && kPos * s.c * tiles <= kMaxTransform;
 }
 
 template <class T>

@@ -23,8 +23,9 @@ struct WinogradGi {
   int64_t n, o, oh, ow, c, h, w, ph, pw;
 };
 
-// Whether the Winograd path runs it: h and w even (whole 2 x 2 output tiles), and channels
-// enough for the GEMMs to outweigh the transforms (>= 16 each way).
+// Whether the Winograd path runs it: h and w even (whole 2 x 2 output tiles), channels
+// enough for the GEMMs to outweigh the transforms (>= 16 each way), and one image's
+// transforms of bounded size (a thread holds them).
 bool winograd_gi_fits(const WinogradGi& s);
 
 // gi = conv2d(gy, w, stride 2, padding (ph, pw)). One image per work item: the same bits for
