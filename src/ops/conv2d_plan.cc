@@ -294,6 +294,8 @@ int64_t set_workspace_limit(int64_t bytes) {
   return g_workspace_bytes.exchange(std::max<int64_t>(bytes, 1));
 }
 
+int64_t workspace_limit() { return g_workspace_bytes.load(); }
+
 Plan get_plan(const Problem& pr) {
   const Conv2dParams& p = pr.p;
   const int64_t key[kKeyLen] = {pr.n,

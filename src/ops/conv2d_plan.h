@@ -75,6 +75,8 @@ Plan get_plan(const Problem& pr);
 // (batch_images) when they are made, at every call. For tests, which use a tiny bound to
 // exercise batching. Returns the previous bound.
 int64_t set_workspace_limit(int64_t bytes);
+// The bound now (forward_winograd_dilated's batches of phase copies read it too).
+int64_t workspace_limit();
 
 // Direct and depthwise kernels (conv2d.cc) over the padded, phase-split input of conv.h.
 struct DirectPlan : Geometry {

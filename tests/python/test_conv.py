@@ -517,15 +517,16 @@ def test_repeated_calls_are_stable():
 
 @needs_torch
 def test_workspace_batching(threads):
-    """With a tiny workspace bound the direct, shifted, implicit and Winograd paths go image by
-    image."""
+    """With a tiny workspace bound the direct, shifted, implicit and Winograd paths (and the
+    dilated Winograd's phase copies) go image by image."""
     rng = np.random.default_rng(15)
     before = _npfast._conv2d_workspace_limit(1)
     try:
         for case in [(3, 3, 11, 12, 5, 3, 3, 2, 1, 1, 1), (3, 10, 9, 8, 6, 3, 3, 1, 1, 1, 2),
                      (3, 8, 13, 14, 6, 3, 3, 2, 1, 1, 1),
                      (3, 128, 5, 6, 4, 3, 3, 1, 1, 1, 1), (3, 16, 9, 10, 16, 3, 3, 1, 1, 1, 1),
-                     (3, 16, 11, 12, 8, 3, 3, 2, 1, 1, 1), (3, 16, 11, 12, 8, 3, 3, 1, 2, 2, 1)]:
+                     (3, 16, 11, 12, 8, 3, 3, 2, 1, 1, 1), (3, 16, 11, 12, 8, 3, 3, 1, 2, 2, 1),
+                     (3, 16, 8, 16, 16, 3, 3, 1, 2, 2, 1)]:  # Winograd on dilation-2 phases
             x, w, b, kw = make(case, np.float64, rng)
             gy = rng.standard_normal(torch_conv(x, w, b, kw).shape)
             np.testing.assert_allclose(npfast.conv2d(x, w, b, **kw), torch_conv(x, w, b, kw),
