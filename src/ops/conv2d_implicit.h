@@ -73,5 +73,31 @@ class OnceInJob {
   std::atomic<int> state_{0};
 };
 
+// As OnceInJob for work in `parts` independent parts: each thread arriving takes the next part
+// not yet taken until none is left, then waits until all are done. A thread that arrives late
+// finds the work done (or partly, and helps); on one thread it is a serial loop. For work long
+// enough that one thread doing it all would hold the others waiting (the Winograd weight
+// transform, ~0.2 ms).
+class PartsInJob {
+ public:
+  explicit PartsInJob(int64_t parts) : parts_(parts) {}
+  template <class F>
+  void run(F&& f) {
+    for (int64_t i = next_.fetch_add(1, std::memory_order_relaxed); i < parts_;
+         i = next_.fetch_add(1, std::memory_order_relaxed)) {
+      f(i);
+      done_.fetch_add(1, std::memory_order_release);
+    }
+    for (int i = 1; done_.load(std::memory_order_acquire) != parts_; ++i) {
+      if (i % 64 == 0) sched_yield();  // the thread it waits for may share this core
+      __builtin_ia32_pause();
+    }
+  }
+
+ private:
+  const int64_t parts_;
+  std::atomic<int64_t> next_{0}, done_{0};
+};
+
 }  // namespace conv_ops
 }  // namespace npfast

@@ -34,6 +34,14 @@ const char* algo_name(Algo a) {
   return "?";
 }
 
+bool winograd_dilated_fits(const Geometry& g) {
+  const Conv2dParams& p = g.p;
+  return g.kh == 3 && g.kw == 3 && p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 2 &&
+         p.dilation_w == 2 && p.groups == 1 && p.layout == Layout::nchw && p.pad_top == 2 &&
+         p.pad_bottom == 2 && p.pad_left == 2 && p.pad_right == 2 && g.h % 2 == 0 && g.w % 2 == 0 &&
+         g.h > 0 && g.w > 0;
+}
+
 namespace {
 
 // im2col column blocks aim at this many bytes so a block stays in L2 while GEMM reads it.
@@ -101,6 +109,9 @@ Algo choose(const Geometry& g) {
   if (g.kh == 3 && g.kw == 3 && p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 1 &&
       p.dilation_w == 1 && p.groups == 1 && g.og >= kWinogradMinChannels &&
       g.cg >= kWinogradMinChannels)
+    return Algo::winograd;
+  // Dilation 2 (NCHW): the same on the input's 2 x 2 phases (winograd_dilated_fits).
+  if (winograd_dilated_fits(g) && g.og >= kWinogradMinChannels && g.cg >= kWinogradMinChannels)
     return Algo::winograd;
   // At most 25% of the wide row discarded. The implicit GEMM reads its A rows in place from a
   // channels-last copy, which pays off once a pixel's channels fill the K loop of a tap (and
@@ -282,6 +293,8 @@ Cache& cache() {
 int64_t set_workspace_limit(int64_t bytes) {
   return g_workspace_bytes.exchange(std::max<int64_t>(bytes, 1));
 }
+
+int64_t workspace_limit() { return g_workspace_bytes.load(); }
 
 Plan get_plan(const Problem& pr) {
   const Conv2dParams& p = pr.p;

@@ -75,6 +75,8 @@ Plan get_plan(const Problem& pr);
 // (batch_images) when they are made, at every call. For tests, which use a tiny bound to
 // exercise batching. Returns the previous bound.
 int64_t set_workspace_limit(int64_t bytes);
+// The bound now (forward_winograd_dilated's batches of phase copies read it too).
+int64_t workspace_limit();
 
 // Direct and depthwise kernels (conv2d.cc) over the padded, phase-split input of conv.h.
 struct DirectPlan : Geometry {
@@ -153,6 +155,14 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
 template <class T>
 void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* bias, bool relu,
                       T* y, const T* res = nullptr);
+// Dilation 2, padding 2, NCHW, even sizes (winograd_dilated_fits, with the channel counts of
+// Winograd): output phase (a, b) (rows a + 2i, columns b + 2j) is the undilated 3x3
+// convolution, padding 1, of input phase (a, b), so forward_winograd runs on the four phase
+// images (conv2d_dilated.cc), 2.25x fewer multiply-adds than the implicit GEMM's phases.
+bool winograd_dilated_fits(const Geometry& g);
+template <class T>
+void forward_winograd_dilated(const Plan& pl, const T* x, const T* w, const T* bias, bool relu,
+                              T* y, const T* res = nullptr);
 
 // grad_weight of the shifted path: gW = sum over (image, block) of gY_wide * shifted_x^T, with
 // the same fixed-order partial sums as the im2col path.

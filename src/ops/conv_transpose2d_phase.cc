@@ -399,7 +399,7 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
 }
 
 template <class T>
-void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
+void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw) {
   const gemm_kernels::Ukernel<T>& uk = ukernel<T>();
   const gemm_kernels::UkernelFn<T> fn = pl.narrow ? uk.fn_narrow : uk.fn;
   // A last tile of at most MR/2 rows: the half-height kernel (same per-element arithmetic).
@@ -418,7 +418,6 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
            1, kPartialBytes / std::max<int64_t>(slot_size * static_cast<int64_t>(sizeof(T)), 1))});
   if (S == 0 || ktot == 0 || og == 0) {
     std::fill(gw, gw + C * og * taps, T(0));
-    if (gb) std::fill(gb, gb + O, T(0));
     return;
   }
   // Work items: (slot, row-phase class j), j < split. Row phases write disjoint rows of a
@@ -426,10 +425,6 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
   // their own, and a batch of one still runs on sh threads. Both splits depend on the shape
   // only.
   const int64_t split = S < kMaxSlots ? pl.sh : 1, items = S * split;
-  // grad_bias, where asked for, from the rows of grad_output gathered here anyway: per item a
-  // double sum per channel (images, phases and pixels in order), the items added in order.
-  Buffer<double> bsum(static_cast<size_t>(gb ? items * O : 0));
-  if (gb) std::fill(bsum.get(), bsum.get() + items * O, 0.0);
   // A phase with no outputs leaves its rows of the partials unwritten: zero them first.
   bool empty_phase = false;
   for (int64_t ph = 0; ph < nph; ++ph) empty_phase |= pl.ph_oh[ph] == 0 || pl.ph_ow[ph] == 0;
@@ -515,51 +510,40 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
                   std::memcpy(d + g * ogp, src + ox * O + g * og, og * sizeof(T));
               }
             }
-            if (!gb) continue;
-            double* bs = bsum.get() + it * O;
-            for (int64_t rw = 0; rw < pl.sw; ++rw)
-              for (int64_t m = 0; m < ohr; ++m)
-                for (int64_t l = 0; l < pl.ph_ow[rh * pl.sw + rw]; ++l) {
-                  const T* d = gj + (rw * phase_px + m * pl.wpad + l) * ldg;
-                  for (int64_t g = 0; g < pl.groups; ++g)
-                    for (int64_t o = 0; o < og; ++o)
-                      bs[g * og + o] += static_cast<double>(d[g * ogp + o]);
-                }
           }
         }
         for (int64_t rh = it % split; rh < pl.sh; rh += split)
           for (int64_t rw = 0; rw < pl.sw; ++rw) {
             const int64_t ph = rh * pl.sw + rw, total = pl.ph_oh[ph] * pl.wpad;
             if (pl.ph_ow[ph] == 0) continue;
+            // The pixels in equal pieces of about `chunk`: 272 as 128 + 128 + 16 loaded and
+            // stored every C tile a third time for 16 steps.
+            const int64_t pieces = std::max<int64_t>(1, (total + chunk / 2) / chunk);
             if (tiles_outer) {
               for (int64_t g = 0; g < pl.groups; ++g)
                 for (int64_t t = 0; t < panels; ++t)
                   for (int64_t q = pl.run0[ph]; q < pl.run0[ph + 1]; ++q)
                     for (int64_t i = 0; i < pl.runs[q].len; i += MR)
                       for (int64_t j = 0; j < nj; ++j)
-                        for (int64_t p0 = 0; p0 < total; p0 += chunk)
-                          product(j, n0 + j, ph, p0, std::min(chunk, total - p0), g, t, pl.runs[q],
+                        for (int64_t c = 0; c < pieces; ++c)
+                          product(j, n0 + j, ph, c * total / pieces,
+                                  (c + 1) * total / pieces - c * total / pieces, g, t, pl.runs[q],
                                   i);
               continue;
             }
             for (int64_t j = 0; j < nj; ++j)
-              for (int64_t p0 = 0; p0 < total; p0 += chunk)
+              for (int64_t c = 0; c < pieces; ++c) {
+                const int64_t p0 = c * total / pieces, np = (c + 1) * total / pieces - p0;
                 for (int64_t g = 0; g < pl.groups; ++g)
                   for (int64_t t = 0; t < panels; ++t)
                     for (int64_t q = pl.run0[ph]; q < pl.run0[ph + 1]; ++q)
                       for (int64_t i = 0; i < pl.runs[q].len; i += MR)
-                        product(j, n0 + j, ph, p0, std::min(chunk, total - p0), g, t, pl.runs[q],
-                                i);
+                        product(j, n0 + j, ph, p0, np, g, t, pl.runs[q], i);
+              }
           }
       }
     }
   });
-  if (gb)
-    for (int64_t o = 0; o < O; ++o) {
-      double acc = bsum[o];
-      for (int64_t it = 1; it < items; ++it) acc += bsum[it * O + o];
-      gb[o] = static_cast<T>(acc);
-    }
   // Partials added in slot order (a row of og at a time, vectorized over o) into
   // (c, og, kh, kw). An output line holds all taps of one (c, o), and a channel's taps are
   // partial rows far apart: a chunk is a block of kSumChannels channels, every tap of them in
@@ -590,8 +574,8 @@ void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb) {
 template void forward<float>(const PhasePlan&, const float*, const float*, const float*, float*);
 template void forward<double>(const PhasePlan&, const double*, const double*, const double*,
                               double*);
-template void grad_weight<float>(const PhasePlan&, const float*, const float*, float*, float*);
-template void grad_weight<double>(const PhasePlan&, const double*, const double*, double*, double*);
+template void grad_weight<float>(const PhasePlan&, const float*, const float*, float*);
+template void grad_weight<double>(const PhasePlan&, const double*, const double*, double*);
 
 }  // namespace convt
 }  // namespace npfast

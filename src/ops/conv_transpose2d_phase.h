@@ -61,11 +61,10 @@ bool use_phases(int64_t cin_per_group, const Conv2dParams& p);
 template <class T>
 void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y);
 
-// gw (c, og, kh, kw) = the weight gradient given x and gy (C-contiguous, the plan's layout),
-// and gb (o,) the bias gradient unless null. Images are split into fixed slots summed in
-// order: the same bits for any thread count.
+// gw (c, og, kh, kw) = the weight gradient given x and gy (C-contiguous, the plan's layout).
+// Images are split into fixed slots summed in order: the same bits for any thread count.
 template <class T>
-void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw, T* gb);
+void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw);
 
 }  // namespace convt
 }  // namespace npfast

@@ -39,6 +39,7 @@ CASES = [
     (2, 16, 15, 17, 20, 3, 3, 2, 1, 1, 1),           # implicit GEMM, stride 2: row-phase planes
     (1, 24, 13, 16, 8, 3, 5, (3, 2), (1, 2), 1, 2),  # implicit GEMM, uneven strides, grouped
     (1, 20, 13, 15, 12, 3, 3, 1, 2, 2, 1),           # implicit GEMM, dilation 2: output phases
+    (2, 16, 12, 16, 20, 3, 3, 1, 2, 2, 1),           # Winograd on dilation-2 input phases
     (2, 16, 11, 14, 9, 3, 2, 1, (3, 1), (3, 2), 1),  # output phases, uneven dilations
     (1, 16, 14, 13, 8, 3, 3, (2, 1), 2, (1, 2), 1),  # row phases and column output phases
 ]
@@ -274,7 +275,8 @@ def test_threads_bitwise_identical(threads):
               # where they split evenly over the threads (4 images; 3 x 2 phases), batches
               # shared by all threads where not (3 images; 1 x 3 phases)
               (3, 16, 23, 22, 40, 3, 3, 2, 1, 1, 1), (4, 16, 23, 22, 40, 3, 3, 2, 1, 1, 1),
-              (3, 16, 20, 21, 16, 3, 3, 1, 2, 2, 1), (1, 16, 30, 31, 16, 3, 3, 1, 3, 3, 1)]
+              (3, 16, 20, 21, 16, 3, 3, 1, 2, 2, 1), (1, 16, 30, 31, 16, 3, 3, 1, 3, 3, 1),
+              (1, 16, 20, 22, 24, 3, 3, 1, 2, 2, 1)]     # Winograd on dilation-2 phases
     for case in shapes:
         x, w, b, kw = make(case, np.float32, rng)
         gy = rng.standard_normal(npfast.conv2d(x, w, b, **kw).shape).astype(np.float32)
@@ -284,6 +286,35 @@ def test_threads_bitwise_identical(threads):
             results.append((npfast.conv2d(x, w, b, **kw),) + npfast.conv2d_backward(gy, x, w, **kw))
         for a, b_ in zip(*results):
             np.testing.assert_array_equal(a, b_)
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dilated_winograd(isa, dtype, threads):
+    """3x3 dilation 2, padding 2, NCHW, even sizes, >= 16 channels: Winograd on the input's
+    2 x 2 phases (the issue's 64->64 @56 layer at batch 1 too); bias, ReLU and a residual
+    against torch, the NHWC layout (the implicit GEMM) against it, 1, 2 and 3 threads bitwise."""
+    rng = np.random.default_rng(31)
+    for n, c, h, w, o in [(1, 64, 56, 56, 64), (3, 17, 8, 20, 16)]:
+        x, wt, b, kw = make((n, c, h, w, o, 3, 3, 1, 2, 2, 1), dtype, rng)
+        assert _npfast._conv2d_algorithm(x, wt, **kw) == "winograd"
+        r = rng.standard_normal((n, o, h, w)).astype(dtype)
+        t = F.conv2d(torch.from_numpy(x), torch.from_numpy(wt), torch.from_numpy(b), **kw)
+        want = t.numpy()
+        want_r = torch.relu(t + torch.from_numpy(r)).numpy()
+        got = []
+        for nt in (1, 2, 3):
+            npfast.set_num_threads(nt)
+            got.append((npfast.conv2d(x, wt, b, **kw),
+                        npfast.conv2d(x, wt, b, **kw, residual=r, activation="relu")))
+        for g in got[1:]:
+            np.testing.assert_array_equal(g[0], got[0][0])
+            np.testing.assert_array_equal(g[1], got[0][1])
+        np.testing.assert_allclose(got[0][0], want, **tol("conv2d", dtype))
+        np.testing.assert_allclose(got[0][1], want_r, **tol("conv2d", dtype))
+        y_nhwc = npfast.conv2d(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), wt, b, **kw,
+                               layout="NHWC")
+        np.testing.assert_allclose(y_nhwc.transpose(0, 3, 1, 2), want, **tol("conv2d", dtype))
 
 
 def autograd(x, w, b, gy, kw):
@@ -486,15 +517,16 @@ def test_repeated_calls_are_stable():
 
 @needs_torch
 def test_workspace_batching(threads):
-    """With a tiny workspace bound the direct, shifted, implicit and Winograd paths go image by
-    image."""
+    """With a tiny workspace bound the direct, shifted, implicit and Winograd paths (and the
+    dilated Winograd's phase copies) go image by image."""
     rng = np.random.default_rng(15)
     before = _npfast._conv2d_workspace_limit(1)
     try:
         for case in [(3, 3, 11, 12, 5, 3, 3, 2, 1, 1, 1), (3, 10, 9, 8, 6, 3, 3, 1, 1, 1, 2),
                      (3, 8, 13, 14, 6, 3, 3, 2, 1, 1, 1),
                      (3, 128, 5, 6, 4, 3, 3, 1, 1, 1, 1), (3, 16, 9, 10, 16, 3, 3, 1, 1, 1, 1),
-                     (3, 16, 11, 12, 8, 3, 3, 2, 1, 1, 1), (3, 16, 11, 12, 8, 3, 3, 1, 2, 2, 1)]:
+                     (3, 16, 11, 12, 8, 3, 3, 2, 1, 1, 1), (3, 16, 11, 12, 8, 3, 3, 1, 2, 2, 1),
+                     (3, 16, 8, 16, 16, 3, 3, 1, 2, 2, 1)]:  # Winograd on dilation-2 phases
             x, w, b, kw = make(case, np.float64, rng)
             gy = rng.standard_normal(torch_conv(x, w, b, kw).shape)
             np.testing.assert_allclose(npfast.conv2d(x, w, b, **kw), torch_conv(x, w, b, kw),

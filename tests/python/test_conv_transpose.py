@@ -271,6 +271,45 @@ def test_large_weight_small_images(threads):
                                                     float(np.abs(wv).max())))
 
 
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_winograd_grad_input(isa, dtype):
+    """grad_input of 4x4 stride-2 NCHW layers with even input sizes and >= 16 channels each way
+    (Winograd F(2x2, 2x2) on grad_output's phases): paddings 0-2, non-square, channel counts off
+    the microkernel's tile, a strided grad_output; against autograd (float64 anchor)."""
+    rng = np.random.default_rng(19)
+    for xs, cout, pad in [((2, 19, 6, 10), 16, 1), ((1, 33, 4, 4), 20, 0), ((3, 16, 8, 6), 17, 2),
+                          ((2, 128, 16, 16), 64, 1)]:
+        x = rng.standard_normal(xs).astype(dtype)
+        w = (rng.standard_normal((xs[1], cout, 4, 4)) * 0.1).astype(dtype)
+        b = np.zeros(cout, dtype)
+        args = dict(stride=2, padding=pad)
+        shape = npfast.conv_transpose2d(x, w, b, **args).shape
+        gy = rng.standard_normal(shape[:3] + (2 * shape[3],)).astype(dtype)[..., ::2]
+        gx, _, _ = npfast.conv_transpose2d_backward(gy, x, w, **args,
+                                                    output_mask=(True, False, False))
+        want = autograd(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
+                        np.ascontiguousarray(gy, np.float64), args)[1]
+        np.testing.assert_allclose(gx, want, **tol("conv_transpose2d", dtype,
+                                                   float(np.abs(want).max())), err_msg=str(xs))
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+def test_winograd_grad_input_threads_bitwise(threads, batch):
+    """One image per work item: the same bits on 1, 2, 3, 7 and 16 threads."""
+    rng = np.random.default_rng(20)
+    x = rng.standard_normal((batch, 24, 8, 8)).astype(np.float32)
+    w = rng.standard_normal((24, 16, 4, 4)).astype(np.float32)
+    gy = rng.standard_normal((batch, 16, 16, 16)).astype(np.float32)
+    got = []
+    for n in (1, 2, 3, 7, 16):
+        npfast.set_num_threads(n)
+        got.append(npfast.conv_transpose2d_backward(gy, x, w, stride=2, padding=1,
+                                                    output_mask=(True, False, False))[0])
+    for g in got[1:]:
+        assert np.array_equal(g, got[0])
+
+
 @pytest.mark.parametrize("kwargs,words", [
     (dict(stride=0), ("stride", "(0, 0)")),
     (dict(output_padding=2, stride=2), ("output_padding", "(2, 2)")),
