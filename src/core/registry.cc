@@ -9,6 +9,7 @@
 #include "src/kernels/conv/conv.h"
 #include "src/kernels/corr2d/corr2d.h"
 #include "src/kernels/elementwise/elementwise.h"
+#include "src/kernels/filter1d/filter1d.h"
 #include "src/kernels/gemm/gemm.h"
 #include "src/kernels/limits/limits.h"
 #include "src/kernels/norm/norm.h"
@@ -46,7 +47,8 @@ Isa resolve(Family f, Isa isa) {
   return static_cast<Isa>(i);
 }
 
-// The kernels config() shows, one per operator and dtype (docs/naming.md).
+// The kernels config() shows, one per operator and dtype (docs/naming.md); a suffix _stream /
+// _far names the variant the operator takes for data far bigger than the cache.
 std::vector<std::pair<std::string, std::string>> names(const Snapshot& s) {
   const auto named = [&](Family f, const std::string& base) {
     return kernel_name(base, s.table_isa[f]);
@@ -62,18 +64,27 @@ std::vector<std::pair<std::string, std::string>> names(const Snapshot& s) {
       {"matmul_f64", named(k_gemm_kernels, gemm_kernels::base_name(g.f64))},
       NPFAST_SHOW("conv2d_direct_f32", conv, f32_conv_direct),
       NPFAST_SHOW("conv2d_depthwise_f32", conv, f32_conv_depthwise),
+      NPFAST_SHOW("conv2d_nhwc_f32", conv, f32_conv_direct_nhwc),
+      NPFAST_SHOW("conv2d_winograd_f32", conv, f32_conv_wino_in),
       NPFAST_SHOW("corr2d_3x3_f32", corr2d, f32_corr2d_3x3),
       NPFAST_SHOW("corr2d_7x7_f32", corr2d, f32_corr2d_7x7),
       NPFAST_SHOW("corr2d_general_f32", corr2d, f32_corr2d_general),
       NPFAST_SHOW("corr2d_3x3_f64", corr2d, f64_corr2d_3x3),
       NPFAST_SHOW("corr2d_general_f64", corr2d, f64_corr2d_general),
+      NPFAST_SHOW("corr2d_3x3_f32_stream", corr2d, f32_corr2d_3x3_stream),
+      NPFAST_SHOW("correlate1d_f32", filter1d, f32_corr1d),
+      NPFAST_SHOW("gaussian_filter_f32_stream", filter1d, f32_corr1d_lines_nt),
+      NPFAST_SHOW("uniform_filter_f32", filter1d, f32_uniform2d),
+      NPFAST_SHOW("sobel_f32", filter1d, f32_sep3_row),
       NPFAST_SHOW("batch_norm_f32", norm, f32_bn_apply),
       NPFAST_SHOW("max_pool2d_f32", pool, f32_max_pool),
       NPFAST_SHOW("max_pool2d_f64", pool, f64_max_pool),
       NPFAST_SHOW("avg_pool2d_f32", pool, f32_avg_pool),
       NPFAST_SHOW("avg_pool2d_f64", pool, f64_avg_pool),
       NPFAST_SHOW("minimum_filter_f32", rank, f32_minmax),
+      NPFAST_SHOW("minimum_filter_f32_stream", rank, f32_minmax_2d_stream),
       NPFAST_SHOW("median_filter_3x3_f32", rank, f32_rank_net_n9),
+      NPFAST_SHOW("median_filter_3x3_f32_far", rank, f32_rank_net_n9_far),
       NPFAST_SHOW("rank_filter_f32", rank, f32_select),
       NPFAST_SHOW("median_filter_u8", rank, u8_rank_hist),
       // The elementwise fields are tables indexed by dtypes (elementwise.h): name the entry.
