@@ -936,7 +936,8 @@ class ResNet(Module):
         h = _forward_layers(body, self._stem_input(x))
         self._pooled_shape = h.shape
         if self.avgpool.output_size == (1, 1):  # global pool over NHWC: a mean over (H, W)
-            return self.fc.forward(h.mean(axis=(1, 2)))
+            # h.mean(axis=(1, 2))'s bits, threaded, 0.1 ms -> 17 us (serial time at 2 threads)
+            return self.fc.forward(_npfast._global_mean_nhwc(h))
         return _forward_layers([self.avgpool, self.flatten, self.fc],
                                np.ascontiguousarray(h.transpose(0, 3, 1, 2)))
 
@@ -981,7 +982,7 @@ class ResNet(Module):
         if (oh, ow) != (1, 1):
             return _forward_layers([self.avgpool, self.flatten, self.fc],
                                    np.ascontiguousarray(h.transpose(0, 3, 1, 2)))
-        return self.fc.forward(h.mean(axis=(1, 2)))
+        return self.fc.forward(_npfast._global_mean_nhwc(h))
 
     def backward(self, grad_output, *, input_grad=True):
         if getattr(self, "_eval_input", None) is not None:  # after _forward_channels_last

@@ -3,6 +3,8 @@ PyTorch autograd (float32 and float64); SGD against torch.optim.SGD; the error c
 layers call the real npfast kernels (a missing one fails); only the tests that compare with
 PyTorch take the ``torch`` fixture (skipped only where PyTorch is not installed)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -614,6 +616,24 @@ def test_fold_conv_bn_is_numpy_float64_form():
         for w, g in zip(want, got):
             assert g.dtype == w.dtype and g.shape == w.shape
             assert g.tobytes() == np.ascontiguousarray(w).tobytes(), trial
+
+
+def test_global_mean_nhwc_is_numpy_mean():
+    """The ResNet head's _global_mean_nhwc(h) gives h.mean(axis=(1, 2))'s bits (NumPy sums the
+    pixels in order from +0.0, then divides in float64): signed zeros, NaN, empty axes, views
+    that keep the channels innermost (test_threads checks it at 1-16 threads)."""
+    rng = np.random.default_rng(37)
+    for dtype in (np.float32, np.float64):
+        for shape in [(64, 8, 8, 64), (3, 5, 7, 9), (1, 1, 1, 1), (2, 7, 7, 33), (5, 0, 3, 2),
+                      (0, 3, 3, 2), (4, 3, 3, 37)]:
+            x = (rng.standard_normal(shape) * 10.0 ** rng.uniform(-3, 3, shape)).astype(dtype)
+            x.ravel()[::17] = -0.0
+            x.ravel()[5::91] = np.nan
+            for v in (x, x[:, ::-1], x[:, :, ::2]):
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # mean of empty slice
+                    want = v.mean(axis=(1, 2))
+                assert _npfast._global_mean_nhwc(v).tobytes() == want.tobytes(), shape
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
