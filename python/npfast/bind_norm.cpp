@@ -123,8 +123,8 @@ void relu_grad_add_py(nb::handle dst, nb::handle grad, nb::handle output) {
 
 // The private _fold_conv_bn(weight, conv_bias, mean, var, gamma, beta, eps) -> (w, b): an
 // eval-mode BatchNorm2d folded into the convolution before it (npfast.nn), in weight's dtype.
-nb::object fold_conv_bn_py(nb::handle weight, nb::handle conv_bias, nb::handle mean,
-                           nb::handle var, nb::handle gamma, nb::handle beta, double eps) {
+nb::object fold_conv_bn_py(nb::handle weight, nb::handle conv_bias, nb::handle mean, nb::handle var,
+                           nb::handle gamma, nb::handle beta, double eps) {
   Array w = as_array(weight, "weight", kFloatsOnly);
   Array m = as_array(mean, "mean", kFloatsOnly);
   Array v = as_array(var, "var", kFloatsOnly);

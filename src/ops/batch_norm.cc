@@ -426,8 +426,7 @@ double negated(double x) {
 
 template <class T, class W>
 void fold_t(const View& weight, const View* conv_bias, const View& mean, const View& var,
-            const View* gamma, const View* beta, double eps, const View& w_out,
-            const View& b_out) {
+            const View* gamma, const View* beta, double eps, const View& w_out, const View& b_out) {
   Buffer<char> keep;
   const W* w = views::contiguous<W>(weight, &keep);
   const int64_t o_count = weight.shape[0], per = o_count ? weight.size() / o_count : 0;
@@ -454,9 +453,9 @@ void fold_conv_bn(const View& weight, const View* conv_bias, const View& mean, c
   views::check_float(weight, "weight");
   if (weight.ndim < 1) throw ValueError("weight: expected at least 1 dimension, got a scalar");
   const Shape channels{1, {weight.shape[0]}};
-  for (const auto& [v, arg] : {std::pair{conv_bias, "conv_bias"}, std::pair{&mean, "mean"},
-                               std::pair{&var, "var"}, std::pair{gamma, "gamma"},
-                               std::pair{beta, "beta"}})
+  for (const auto& [v, arg] :
+       {std::pair{conv_bias, "conv_bias"}, std::pair{&mean, "mean"}, std::pair{&var, "var"},
+        std::pair{gamma, "gamma"}, std::pair{beta, "beta"}})
     if (v) {
       views::check_float(*v, arg);
       views::check_shape(*v, channels, arg);

@@ -637,8 +637,7 @@ void global_mean_t(const T* x, int64_t n, int64_t hw, int64_t c, T* out) {
       std::fill(sum + k0, sum + c, T(0));
       for (int64_t p = 0; p < hw; ++p)
         for (int64_t k = k0; k < c; ++k) sum[k] += img[p * c + k];
-      for (int64_t k = 0; k < c; ++k)
-        sum[k] = static_cast<T>(static_cast<double>(sum[k]) / count);
+      for (int64_t k = 0; k < c; ++k) sum[k] = static_cast<T>(static_cast<double>(sum[k]) / count);
     }
   });
 }
