@@ -48,4 +48,15 @@ void batch_norm_backward(const View& grad_output, const View& input, const View*
 // float64; grad and output have its shape and dtype, any strides, and do not overlap it.
 void relu_grad_add(const View& grad, const View* output, const View& dst);
 
+// The weight and bias of the one convolution equal to batch_norm(conv(x)) in eval mode
+// (npfast.nn's folded forward): per output channel o, s = gamma[o] / sqrt(var[o] + eps),
+// w_out[o] = weight[o] * s, b_out[o] = (conv_bias[o] - mean[o]) * s + beta[o], in float64 and
+// rounded once to w_out's dtype, operation for operation NumPy's float64 form (so the same
+// bits). weight is (O, ...) of any float dtype and strides; the per-channel arrays (O,) of any
+// float dtype; conv_bias, gamma and beta may be null (0, 1, 0). w_out has weight's shape,
+// b_out is (O,), both C-contiguous of one float dtype.
+void fold_conv_bn(const View& weight, const View* conv_bias, const View& mean, const View& var,
+                  const View* gamma, const View* beta, double eps, const View& w_out,
+                  const View& b_out);
+
 }  // namespace npfast

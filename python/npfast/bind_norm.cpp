@@ -121,9 +121,34 @@ void relu_grad_add_py(nb::handle dst, nb::handle grad, nb::handle output) {
   relu_grad_add(g.view, yp, d);
 }
 
+// The private _fold_conv_bn(weight, conv_bias, mean, var, gamma, beta, eps) -> (w, b): an
+// eval-mode BatchNorm2d folded into the convolution before it (npfast.nn), in weight's dtype.
+nb::object fold_conv_bn_py(nb::handle weight, nb::handle conv_bias, nb::handle mean, nb::handle var,
+                           nb::handle gamma, nb::handle beta, double eps) {
+  Array w = as_array(weight, "weight", kFloatsOnly);
+  Array m = as_array(mean, "mean", kFloatsOnly);
+  Array v = as_array(var, "var", kFloatsOnly);
+  Array cb, g, b;
+  const View* cbp = optional_array(conv_bias, "conv_bias", kFloatsOnly, &cb);
+  const View* gp = optional_array(gamma, "gamma", kFloatsOnly, &g);
+  const View* bp = optional_array(beta, "beta", kFloatsOnly, &b);
+  const int64_t o = w.view.ndim ? w.view.shape[0] : 0;
+  View wo, bo;
+  nb::object wo_o = new_array(w.view.dtype, w.view.ndim, w.view.shape, &wo);
+  nb::object bo_o = new_array(w.view.dtype, 1, &o, &bo);
+  {
+    nb::gil_scoped_release release;
+    fold_conv_bn(w.view, cbp, m.view, v.view, gp, bp, eps, wo, bo);
+  }
+  return nb::make_tuple(wo_o, bo_o);
+}
+
 }  // namespace
 
 NPFAST_BIND(norm) {
+  m.def("_fold_conv_bn", &fold_conv_bn_py, nb::arg("weight").none(), nb::arg("conv_bias").none(),
+        nb::arg("mean").none(), nb::arg("var").none(), nb::arg("gamma").none(),
+        nb::arg("beta").none(), nb::arg("eps"));
   m.def("_relu_grad_add", &relu_grad_add_py, nb::arg("dst").none(), nb::arg("grad").none(),
         nb::arg("output").none() = nb::none());
   m.def(

@@ -182,6 +182,22 @@ nb::object adaptive_avg_pool2d_py(nb::handle input, nb::handle output_size) {
   return r;
 }
 
+// The private _global_mean_nhwc(x): x.mean(axis=(1, 2)) of an (N, H, W, C) array, NumPy's bits
+// (npfast.nn's ResNet head).
+nb::object global_mean_nhwc_py(nb::handle input) {
+  Array x = as_array(input, "input", kFloatsOnly);
+  if (x.view.ndim != 4)
+    throw ValueError("input: expected a 4-D (N, H, W, C) array, got shape " + shape_str(x.view));
+  const int64_t s[2] = {x.view.shape[0], x.view.shape[3]};
+  View out;
+  nb::object r = new_array(x.view.dtype, 2, s, &out);
+  {
+    nb::gil_scoped_release release;
+    global_mean_nhwc(x.view, out);
+  }
+  return r;
+}
+
 constexpr const char* kShapes = R"doc(input : ndarray
     float32 or float64, (N, C, H, W), (C, H, W), or (H, W) (one plane); any strides.
     Other dtypes raise TypeError; other ranks ValueError.)doc";
@@ -207,6 +223,7 @@ std::string doc(const char* head, const char* params, const char* tail) {
 }  // namespace
 
 NPFAST_BIND(pool) {
+  m.def("_global_mean_nhwc", &global_mean_nhwc_py, nb::arg("input").none());
   m.def(
       "_pool_output_length",
       [](int64_t n, int64_t kernel, int64_t stride, int64_t padding, int64_t dilation,

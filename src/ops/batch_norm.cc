@@ -11,6 +11,7 @@
 #include <cmath>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "npfast/dispatch.hpp"
 #include "npfast/error.hpp"
@@ -407,7 +408,72 @@ void relu_grad_add_t(const View& gv, const View* yv, const View& dv) {
   });
 }
 
+// Element i of a 1-d float array of either dtype, as double.
+double element(const View& v, int64_t i) {
+  const char* p = static_cast<const char*>(v.data) + i * v.strides[0];
+  return v.dtype == DType::f32 ? double{*reinterpret_cast<const float*>(p)}
+                               : *reinterpret_cast<const double*>(p);
+}
+
+// -x as NumPy's negative computes it, NaN's sign bit flipped too. The barrier stops the compiler
+// from folding the negation into the addition after it (b - x instead of -x + b returns x's
+// NaN unflipped).
+double negated(double x) {
+  x = -x;
+  asm volatile("" : "+m"(x));
+  return x;
+}
+
+template <class T, class W>
+void fold_t(const View& weight, const View* conv_bias, const View& mean, const View& var,
+            const View* gamma, const View* beta, double eps, const View& w_out, const View& b_out) {
+  Buffer<char> keep;
+  const W* w = views::contiguous<W>(weight, &keep);
+  const int64_t o_count = weight.shape[0], per = o_count ? weight.size() / o_count : 0;
+  T* wo = w_out.ptr<T>();
+  T* bo = b_out.ptr<T>();
+  for (int64_t o = 0; o < o_count; ++o) {
+    double s = 1.0 / std::sqrt(element(var, o) + eps);
+    if (gamma) s *= element(*gamma, o);
+    double shift = negated(element(mean, o));
+    if (conv_bias) shift += element(*conv_bias, o);
+    shift *= s;
+    if (beta) shift += element(*beta, o);
+    bo[o] = static_cast<T>(shift);
+    for (int64_t k = o * per; k < (o + 1) * per; ++k)
+      wo[k] = static_cast<T>(static_cast<double>(w[k]) * s);
+  }
+}
+
 }  // namespace
+
+void fold_conv_bn(const View& weight, const View* conv_bias, const View& mean, const View& var,
+                  const View* gamma, const View* beta, double eps, const View& w_out,
+                  const View& b_out) {
+  views::check_float(weight, "weight");
+  if (weight.ndim < 1) throw ValueError("weight: expected at least 1 dimension, got a scalar");
+  const Shape channels{1, {weight.shape[0]}};
+  for (const auto& [v, arg] :
+       {std::pair{conv_bias, "conv_bias"}, std::pair{&mean, "mean"}, std::pair{&var, "var"},
+        std::pair{gamma, "gamma"}, std::pair{beta, "beta"}})
+    if (v) {
+      views::check_float(*v, arg);
+      views::check_shape(*v, channels, arg);
+    }
+  const DType t = w_out.dtype;
+  views::check_out(w_out, t, shape_of(weight), "w_out");
+  views::check_out(b_out, t, channels, "b_out");
+  if (!w_out.c_contiguous() || !b_out.c_contiguous())
+    throw ValueError("w_out, b_out: must be C-contiguous");
+  const auto run = [&](auto out_type, auto weight_type) {
+    fold_t<decltype(out_type), decltype(weight_type)>(weight, conv_bias, mean, var, gamma, beta,
+                                                      eps, w_out, b_out);
+  };
+  if (t == DType::f32)
+    weight.dtype == DType::f32 ? run(float{}, float{}) : run(float{}, double{});
+  else
+    weight.dtype == DType::f32 ? run(double{}, float{}) : run(double{}, double{});
+}
 
 void batch_norm(const View& input, const View* running_mean, const View* running_var,
                 const View* weight, const View* bias, const BatchNormParams& p, const View& out,

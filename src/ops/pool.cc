@@ -612,4 +612,51 @@ void adaptive_avg_pool2d(const View& x, const View& out) {
     adaptive<double>(p, out);
 }
 
+namespace {
+
+// NumPy reduces x.mean(axis=(1, 2)) of a C-contiguous (N, H, W, C) array with the channels as
+// the inner loop: sum = 0 + x[n, 0] + x[n, 1] + ... in order, a vector of C at a time, then
+// true_divide by the count (an intp, so in float64).
+template <class T>
+void global_mean_t(const T* x, int64_t n, int64_t hw, int64_t c, T* out) {
+  const double count = static_cast<double>(hw);
+  parallel_for(n, grain_for(n, 0.3 * static_cast<double>(hw * c)), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const T* __restrict img = x + i * hw * c;
+      T* __restrict sum = out + i * c;
+      // kBlock channels at a time in registers through all pixels (each channel's order is
+      // unchanged). NumPy starts from the identity, so -0.0 sums to +0.0.
+      constexpr int64_t kBlock = 64 / sizeof(T);
+      int64_t k0 = 0;
+      for (; k0 + kBlock <= c; k0 += kBlock) {
+        T acc[kBlock] = {};
+        for (int64_t p = 0; p < hw; ++p)
+          for (int64_t j = 0; j < kBlock; ++j) acc[j] += img[p * c + k0 + j];
+        std::copy(acc, acc + kBlock, sum + k0);
+      }
+      std::fill(sum + k0, sum + c, T(0));
+      for (int64_t p = 0; p < hw; ++p)
+        for (int64_t k = k0; k < c; ++k) sum[k] += img[p * c + k];
+      for (int64_t k = 0; k < c; ++k) sum[k] = static_cast<T>(static_cast<double>(sum[k]) / count);
+    }
+  });
+}
+
+}  // namespace
+
+void global_mean_nhwc(const View& input, const View& out) {
+  check_float(input, "input");
+  if (input.ndim != 4)
+    throw ValueError("input: expected a 4-D (N, H, W, C) array, got shape " + shape_str(input));
+  const int64_t n = input.shape[0], hw = input.shape[1] * input.shape[2], c = input.shape[3];
+  check_result(out, Shape{2, {n, c}}, input.dtype, "out");
+  if (out.empty()) return;
+  Buffer<char> keep;
+  const void* x = views::contiguous(input, &keep).data;
+  if (input.dtype == DType::f32)
+    global_mean_t(static_cast<const float*>(x), n, hw, c, static_cast<float*>(out.data));
+  else
+    global_mean_t(static_cast<const double*>(x), n, hw, c, static_cast<double*>(out.data));
+}
+
 }  // namespace npfast

@@ -3,10 +3,12 @@ PyTorch autograd (float32 and float64); SGD against torch.optim.SGD; the error c
 layers call the real npfast kernels (a missing one fails); only the tests that compare with
 PyTorch take the ``torch`` fixture (skipped only where PyTorch is not installed)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
-from npfast import nn
+from npfast import _npfast, nn
 
 from anchors import needs_torch, torch
 from tolerances import tol
@@ -569,6 +571,69 @@ def test_resnet_example_prints_what_it_promises(resnet_example, capsys):
     assert re.search(r"epoch  2/2  loss \d\.\d{4}  time [\d.]+ s  \d+ images/s", out)
     assert "torch test accuracy:" in out and "median images/s: npfast" in out
     assert out.rstrip().endswith(f"test accuracy: {accuracy:.4f}")
+
+
+def test_fold_conv_bn_is_numpy_float64_form():
+    """_folded_params (one C++ call, _npfast._fold_conv_bn) gives the bits of the NumPy float64
+    form it replaced, op for op: absent affine parameters and conv bias, zero variances, NaN
+    statistics (their sign included), mixed dtypes, a non-contiguous weight."""
+
+    def numpy_form(weight, conv_bias, mean, var, gamma, beta, eps):
+        scale = 1.0 / np.sqrt(var.astype(np.float64) + eps)
+        if gamma is not None:
+            scale *= gamma
+        shift = -mean.astype(np.float64)
+        if conv_bias is not None:
+            shift += conv_bias
+        shift *= scale
+        if beta is not None:
+            shift += beta
+        dtype = weight.dtype
+        return (weight * scale.reshape(-1, 1, 1, 1)).astype(dtype), shift.astype(dtype)
+
+    rng = np.random.default_rng(31)
+    for trial in range(120):
+        wdt, sdt = rng.choice([np.float32, np.float64], 2)
+        o, c, k = rng.integers(1, 70), rng.integers(1, 20), rng.choice([1, 3])
+        weight = (rng.standard_normal((o, c, k, k)) * 10.0 ** rng.uniform(-3, 3)).astype(wdt)
+        if trial % 7 == 0:
+            weight = weight.transpose(0, 1, 3, 2)
+
+        def channel():
+            return (rng.standard_normal(o) * 10.0 ** rng.uniform(-3, 3)).astype(sdt)
+
+        var = np.abs(channel())
+        var[: o // 5] = 0
+        mean = channel()
+        if trial % 11 == 0:
+            mean[0] = np.nan
+        args = (weight, channel() if trial % 2 else None, mean, var,
+                channel() if trial % 3 else None, channel() if trial % 5 else None,
+                float(rng.choice([1e-5, 0.0, 1e-3])))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            want = numpy_form(*args)
+        got = _npfast._fold_conv_bn(*args)
+        for w, g in zip(want, got):
+            assert g.dtype == w.dtype and g.shape == w.shape
+            assert g.tobytes() == np.ascontiguousarray(w).tobytes(), trial
+
+
+def test_global_mean_nhwc_is_numpy_mean():
+    """The ResNet head's _global_mean_nhwc(h) gives h.mean(axis=(1, 2))'s bits (NumPy sums the
+    pixels in order from +0.0, then divides in float64): signed zeros, NaN, empty axes, views
+    that keep the channels innermost (test_threads checks it at 1-16 threads)."""
+    rng = np.random.default_rng(37)
+    for dtype in (np.float32, np.float64):
+        for shape in [(64, 8, 8, 64), (3, 5, 7, 9), (1, 1, 1, 1), (2, 7, 7, 33), (5, 0, 3, 2),
+                      (0, 3, 3, 2), (4, 3, 3, 37)]:
+            x = (rng.standard_normal(shape) * 10.0 ** rng.uniform(-3, 3, shape)).astype(dtype)
+            x.ravel()[::17] = -0.0
+            x.ravel()[5::91] = np.nan
+            for v in (x, x[:, ::-1], x[:, :, ::2]):
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # mean of empty slice
+                    want = v.mean(axis=(1, 2))
+                assert _npfast._global_mean_nhwc(v).tobytes() == want.tobytes(), shape
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -66,6 +66,7 @@ def _cases():
     a64, b64 = rng.standard_normal((300, 500)), rng.standard_normal((500, 400))
     w1, k3, k5, k7 = f32(32, 16, 1, 1), f32(3, 3), f32(5, 5), f32(7, 7)
     ba, bb = f32(16, 64, 64), f32(16, 64, 64)
+    nhwc = f32(64, 8, 8, 64)
     return [
         ("conv2d 3x3", lambda: npfast.conv2d(x, w, padding=1)),
         ("conv2d stride 2", lambda: npfast.conv2d(xs, ws, stride=2, padding=1)),
@@ -79,6 +80,7 @@ def _cases():
         ("avg_pool2d", lambda: npfast.avg_pool2d(p, 3, 2, 1)),
         ("avg_pool2d_backward", lambda: npfast.avg_pool2d_backward(gp, p.shape, 3, 2, 1)),
         ("adaptive_avg_pool2d", lambda: npfast.adaptive_avg_pool2d(p, 7)),
+        ("_global_mean_nhwc", lambda: npfast._npfast._global_mean_nhwc(nhwc)),
         ("matmul float32", lambda: npfast.matmul(a32, b32)),
         ("matmul float64", lambda: npfast.matmul(a64, b64)),
         ("matmul batched", lambda: npfast.matmul(ba, bb)),
