@@ -1,6 +1,7 @@
 """The example's ResNet (npfast.nn.ResNet(3, 10), batch 64 of 32x32x3 float32): one training step
 (forward, loss, backward, SGD with momentum) and the eval-mode forward, npfast against the same
-network in torch eager mode, calls interleaved (npfast, torch, npfast, ...) in one process.
+network in torch eager mode, calls interleaved (npfast, torch, torch, npfast, ...) in one process,
+each after the process has gone quiet (the report's timing).
 
     PYTHONPATH=build/dev/python python bench/bench_resnet.py [--threads 2] [--rounds 15]
                                                               [--cpu-time]
@@ -19,19 +20,18 @@ import numpy as np
 
 import npfast
 from npfast import nn
+from npfast._bench.timing import samples
 from npfast._bench.train_step import torch_resnet
 
 
 def interleaved(fa, fb, rounds, clock):
-    ta, tb = [], []
-    for _ in range(rounds):
-        t0 = clock()
-        fa()
-        ta.append(clock() - t0)
-        t0 = clock()
-        fb()
-        tb.append(clock() - t0)
-    return np.array(ta), np.array(tb)
+    """Seconds per call of fa and fb in `rounds` interleaved rounds, timed as the report times
+    every row (npfast._bench.timing.samples): before each sample the process goes quiet, so
+    neither library pays for the other's still-spinning worker threads (torch's OpenMP workers
+    spin ~4-5 ms after a call and held the second core through npfast's next forward:
+    docs/nn.md, inf2)."""
+    got = samples({"a": fa, "b": fb}, 0, rounds, rounds, clock=clock)
+    return np.array(got["a"]), np.array(got["b"])
 
 
 def main():
@@ -77,7 +77,7 @@ def main():
                                 lambda: (model.eval(), net.eval()))):
         if prep:
             prep()
-        for _ in range(3):
+        for _ in range(2):
             fa()
             fb()
         ta, tb = interleaved(fa, fb, args.rounds, clock)
