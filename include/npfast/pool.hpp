@@ -62,11 +62,12 @@ void max_unpool2d(const View& input, const View& indices, const View& out);
 Shape adaptive_avg_pool2d_shape(const View& input, int64_t out_h, int64_t out_w);
 void adaptive_avg_pool2d(const View& input, const View& out);
 
-// The global average of a channels-last (N, H, W, C) float array over H and W into out (N, C),
-// per (n, c) the pixels summed in order in the input's dtype, then divided by H * W in float64
-// and rounded: NumPy's bits for x.mean(axis=(1, 2)) wherever NumPy iterates the channels
-// innermost (a C-contiguous x: npfast.nn's ResNet head; the pooling above averages in PyTorch's
-// order). Any strides; out C-contiguous.
+// The global average of a C-contiguous channels-last (N, H, W, C) float array over H and W
+// into out (N, C), C >= 2: per (n, c) the pixels summed in order in the input's dtype, then
+// divided by H * W in float64 and rounded: NumPy's bits for x.mean(axis=(1, 2)) (npfast.nn's
+// ResNet head; the pooling above averages in PyTorch's order). Other layouts and C == 1, where
+// NumPy's order differs, raise ValueError. out C-contiguous.
+Shape global_mean_nhwc_shape(const View& input);
 void global_mean_nhwc(const View& input, const View& out);
 
 }  // namespace npfast

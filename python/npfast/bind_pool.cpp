@@ -182,15 +182,13 @@ nb::object adaptive_avg_pool2d_py(nb::handle input, nb::handle output_size) {
   return r;
 }
 
-// The private _global_mean_nhwc(x): x.mean(axis=(1, 2)) of an (N, H, W, C) array, NumPy's bits
-// (npfast.nn's ResNet head).
+// The private _global_mean_nhwc(x): x.mean(axis=(1, 2)) of a C-contiguous (N, H, W, C) array
+// with C >= 2, NumPy's bits (npfast.nn's ResNet head; pool.hpp).
 nb::object global_mean_nhwc_py(nb::handle input) {
   Array x = as_array(input, "input", kFloatsOnly);
-  if (x.view.ndim != 4)
-    throw ValueError("input: expected a 4-D (N, H, W, C) array, got shape " + shape_str(x.view));
-  const int64_t s[2] = {x.view.shape[0], x.view.shape[3]};
+  const Shape s = global_mean_nhwc_shape(x.view);
   View out;
-  nb::object r = new_array(x.view.dtype, 2, s, &out);
+  nb::object r = new_result(s, x.view.dtype, &out);
   {
     nb::gil_scoped_release release;
     global_mean_nhwc(x.view, out);

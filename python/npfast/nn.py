@@ -180,6 +180,14 @@ class _Folded:
         self.conv = conv
 
 
+def _global_mean(h):
+    """h.mean(axis=(1, 2)) of an (N, H, W, C) activation, NumPy's bits: threaded in C++ where
+    that kernel's order is NumPy's (C-contiguous, C >= 2: every head npfast's convolutions
+    feed), NumPy's own mean, as before the kernel, for a one-channel head."""
+    h = np.ascontiguousarray(h)
+    return _npfast._global_mean_nhwc(h) if h.shape[3] >= 2 else h.mean(axis=(1, 2))
+
+
 def _forward_layers(layers, x):
     """Runs ``layers`` in order, each Conv2d + eval-mode BatchNorm2d pair as one convolution."""
     i, n = 0, len(layers)
@@ -937,7 +945,7 @@ class ResNet(Module):
         self._pooled_shape = h.shape
         if self.avgpool.output_size == (1, 1):  # global pool over NHWC: a mean over (H, W)
             # h.mean(axis=(1, 2))'s bits, threaded, 0.1 ms -> 17 us (serial time at 2 threads)
-            return self.fc.forward(_npfast._global_mean_nhwc(h))
+            return self.fc.forward(_global_mean(h))
         return _forward_layers([self.avgpool, self.flatten, self.fc],
                                np.ascontiguousarray(h.transpose(0, 3, 1, 2)))
 
@@ -982,7 +990,7 @@ class ResNet(Module):
         if (oh, ow) != (1, 1):
             return _forward_layers([self.avgpool, self.flatten, self.fc],
                                    np.ascontiguousarray(h.transpose(0, 3, 1, 2)))
-        return self.fc.forward(_npfast._global_mean_nhwc(h))
+        return self.fc.forward(_global_mean(h))
 
     def backward(self, grad_output, *, input_grad=True):
         if getattr(self, "_eval_input", None) is not None:  # after _forward_channels_last

@@ -25,19 +25,12 @@
 
 #include "npfast/error.hpp"
 #include "npfast/threads.hpp"
+#include "src/core/spin.h"
 
 namespace npfast {
 namespace {
 
 thread_local bool t_in_parallel = false;
-
-inline void cpu_relax() {
-#if defined(__x86_64__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 
 using Clock = std::chrono::steady_clock;
 

@@ -128,5 +128,26 @@ const T* contiguous(const View& v, Buffer<char>* keep) {
   return contiguous(v, keep).ptr<T>();
 }
 
+// An output pointer for a kernel that writes C-contiguous results: `v`'s own data when it is
+// C-contiguous, else a pool buffer that finish() copies into `v`. A null `v`: p stays null.
+template <class T>
+struct OutPtr {
+  const View* v;
+  Buffer<T> tmp;
+  T* p = nullptr;
+  explicit OutPtr(const View* view) : v(view) {
+    if (!v) return;
+    if (v->c_contiguous()) {
+      p = v->ptr<T>();
+    } else {
+      tmp = Buffer<T>(static_cast<size_t>(v->size()));
+      p = tmp.get();
+    }
+  }
+  void finish() {
+    if (v && !v->c_contiguous()) copy_from_contiguous(p, *v);
+  }
+};
+
 }  // namespace views
 }  // namespace npfast

@@ -25,26 +25,7 @@ using conv_ops::nchw_operand;
 using conv_ops::Plan;
 using conv_ops::transpose_images;
 
-// Writes into `v` directly when it is C-contiguous, else through a pool buffer.
-template <class T>
-struct OutPtr {
-  const View* v;
-  Buffer<T> tmp;
-  T* p = nullptr;
-  explicit OutPtr(const View* view) : v(view) {
-    if (!v) return;
-    if (v->c_contiguous())
-      p = v->ptr<T>();
-    else {
-      tmp = Buffer<T>(static_cast<size_t>(v->size()));
-      p = tmp.get();
-    }
-  }
-  void finish() {
-    if (!v || v->c_contiguous()) return;
-    views::copy_from_contiguous(p, *v);
-  }
-};
+using views::OutPtr;
 
 template <class T>
 void grad_bias(const Geometry& pl, const T* gy, T* gb) {

@@ -21,7 +21,9 @@ void forward_winograd_dilated(const Plan& pl, const T* x, const T* w, const T* b
   const int64_t hh = pl.h / 2, ww = pl.w / 2, ph = hh * ww, P = pl.h * pl.w;
   const int64_t image_bytes = std::max(pl.c, pl.o) * P * static_cast<int64_t>(sizeof(T));
   // Images converted at a time: the phase copies of the input and of the output together
-  // within the workspace bound (a batch of 64 56^2 64-channel images would take 51 MB each).
+  // within the workspace bound (a batch of 64 56^2 64-channel images would take 51 MB each);
+  // forward_winograd keeps its own transforms within the bound too, so the call holds up to
+  // about twice it.
   const int64_t nb =
       std::clamp<int64_t>(workspace_limit() / std::max<int64_t>(2 * image_bytes, 1), 1, pl.n);
   Conv2dParams q = pl.p;
@@ -31,7 +33,7 @@ void forward_winograd_dilated(const Plan& pl, const T* x, const T* w, const T* b
   Buffer<T> yp(static_cast<size_t>(checked_mul(4 * nb * pl.o, ph, "phase images")));
   for (int64_t n0 = 0; n0 < pl.n; n0 += nb) {
     const int64_t nn = std::min(nb, pl.n - n0);
-    const Plan sub = get_plan(Problem{4 * nn, pl.c, hh, ww, pl.o, 3, 3, q, pl.dtype});
+    const Geometry sub = geometry_of(Problem{4 * nn, pl.c, hh, ww, pl.o, 3, 3, q, pl.dtype});
     // Phase image 4n + 2a + b, channel c, pixel (i, j) = x[n0 + n, c, 2i + a, 2j + b].
     const int64_t planes_in = nn * pl.c;
     parallel_for(planes_in, grain_for(planes_in, 0.5 * static_cast<double>(P)),

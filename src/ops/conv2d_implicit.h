@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "src/core/spin.h"
+
 namespace npfast {
 namespace conv_ops {
 
@@ -46,38 +48,15 @@ class LinesAhead {
   int64_t r_ = 0, o_ = 0, off_ = 0;
 };
 
-// Work a pass needs once before its items, run inside the items' job by the first thread to
-// get there (the weight packing of a pass whose work items are whole units). On the caller
+// Work a pass needs before its items, in `parts` independent parts, run inside the items' job
+// (the weight packing or transform of a pass whose work items are whole units). On the caller
 // before the job, the helpers only started waking once it was done (20-45 us from sleep), so
-// the call took both in turn; in the job, they overlap. A thread that arrives while another
-// runs it waits for that thread, which has started (its wait is at most the work's length);
-// a serial run does it in its first chunk.
-class OnceInJob {
- public:
-  template <class F>
-  void run(F&& f) {
-    int idle = 0;
-    if (state_.compare_exchange_strong(idle, 1, std::memory_order_acquire)) {
-      f();
-      state_.store(2, std::memory_order_release);
-      return;
-    }
-    for (int i = 1; state_.load(std::memory_order_acquire) != 2; ++i) {
-      // Yield now and then: the thread it waits for may share this core on a loaded machine.
-      if (i % 64 == 0) sched_yield();
-      __builtin_ia32_pause();
-    }
-  }
-
- private:
-  std::atomic<int> state_{0};
-};
-
-// As OnceInJob for work in `parts` independent parts: each thread arriving takes the next part
-// not yet taken until none is left, then waits until all are done. A thread that arrives late
-// finds the work done (or partly, and helps); on one thread it is a serial loop. For work long
-// enough that one thread doing it all would hold the others waiting (the Winograd weight
-// transform, ~0.2 ms).
+// the call took both in turn; in the job, they overlap. Each thread arriving takes the next
+// part not yet taken until none is left, then waits until all are done: a thread that arrives
+// late finds the work done (or partly, and helps), its wait is at most one part's length (the
+// threads it waits for have started), and on one thread it is a serial loop. Several parts
+// for work long enough that one thread doing it all would hold the others waiting (the
+// Winograd weight transform, ~0.2 ms).
 class PartsInJob {
  public:
   explicit PartsInJob(int64_t parts) : parts_(parts) {}
@@ -90,13 +69,25 @@ class PartsInJob {
     }
     for (int i = 1; done_.load(std::memory_order_acquire) != parts_; ++i) {
       if (i % 64 == 0) sched_yield();  // the thread it waits for may share this core
-      __builtin_ia32_pause();
+      cpu_relax();
     }
   }
 
  private:
   const int64_t parts_;
   std::atomic<int64_t> next_{0}, done_{0};
+};
+
+// PartsInJob for work in one part (the first thread to get there runs it).
+class OnceInJob {
+ public:
+  template <class F>
+  void run(F&& f) {
+    once_.run([&](int64_t) { f(); });
+  }
+
+ private:
+  PartsInJob once_{1};
 };
 
 }  // namespace conv_ops

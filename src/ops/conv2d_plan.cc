@@ -74,22 +74,6 @@ int64_t weight_slots(int64_t units) {
   return 1;
 }
 
-Geometry geometry_of(const Problem& pr) {
-  Geometry g{};
-  const Conv2dParams& p = pr.p;
-  g.n = pr.n, g.c = pr.c, g.h = pr.h, g.w = pr.w, g.o = pr.o, g.kh = pr.kh, g.kw = pr.kw;
-  g.p = p;
-  g.dtype = pr.dtype;
-  g.groups = p.groups;
-  g.cg = pr.c / p.groups;
-  g.og = pr.o / p.groups;
-  g.oh = (pr.h + p.pad_top + p.pad_bottom - p.dilation_h * (pr.kh - 1) - 1) / p.stride_h + 1;
-  g.ow = (pr.w + p.pad_left + p.pad_right - p.dilation_w * (pr.kw - 1) - 1) / p.stride_w + 1;
-  g.P = checked_mul(g.oh, g.ow, "output size");
-  g.K = checked_mul(checked_mul(g.cg, pr.kh, "weight size"), pr.kw, "weight size");
-  return g;
-}
-
 bool is_pointwise(const Geometry& g) {
   const Conv2dParams& p = g.p;
   return g.kh == 1 && g.kw == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
@@ -153,6 +137,22 @@ WideRows wide_rows(const Geometry& g) {
 }
 
 }  // namespace
+
+Geometry geometry_of(const Problem& pr) {
+  Geometry g{};
+  const Conv2dParams& p = pr.p;
+  g.n = pr.n, g.c = pr.c, g.h = pr.h, g.w = pr.w, g.o = pr.o, g.kh = pr.kh, g.kw = pr.kw;
+  g.p = p;
+  g.dtype = pr.dtype;
+  g.groups = p.groups;
+  g.cg = pr.c / p.groups;
+  g.og = pr.o / p.groups;
+  g.oh = (pr.h + p.pad_top + p.pad_bottom - p.dilation_h * (pr.kh - 1) - 1) / p.stride_h + 1;
+  g.ow = (pr.w + p.pad_left + p.pad_right - p.dilation_w * (pr.kw - 1) - 1) / p.stride_w + 1;
+  g.P = checked_mul(g.oh, g.ow, "output size");
+  g.K = checked_mul(checked_mul(g.cg, pr.kh, "weight size"), pr.kw, "weight size");
+  return g;
+}
 
 DirectPlan plan_direct(const Geometry& g) {
   DirectPlan pl{};

@@ -61,6 +61,10 @@ struct Geometry {
 // others run on NCHW copies of the operands.
 bool native_nhwc(Algo a);
 
+// A problem's geometry (no algorithm, no plan cache: for sub-problems an algorithm is run on
+// directly, as the dilated Winograd's phase images).
+Geometry geometry_of(const Problem& pr);
+
 // The planner's choice for a problem: its geometry and algorithm.
 struct Plan : Geometry {
   Algo algo;

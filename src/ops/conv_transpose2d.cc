@@ -245,13 +245,9 @@ void forward_t(const View& x, const View& w, const View* bias, const Conv2dParam
     const T* wc = views::contiguous<T>(w, &kw);
     const T* bc = bias ? views::contiguous<T>(*bias, &kb) : nullptr;
     const convt::PhasePlan pl = phase_plan(xl, w, p, ol.shape[2], ol.shape[3]);
-    if (out.c_contiguous()) {
-      convt::forward<T>(pl, xc, wc, bc, out.ptr<T>());
-    } else {
-      Buffer<T> tmp(static_cast<size_t>(out.size()));
-      convt::forward<T>(pl, xc, wc, bc, tmp.get());
-      views::copy_from_contiguous(tmp.get(), out);
-    }
+    views::OutPtr<T> o(&out);
+    convt::forward<T>(pl, xc, wc, bc, o.p);
+    o.finish();
     return;
   }
   // Few channels a group, stride 1 (above) or a stride with too many phases: conv2d's input
@@ -345,13 +341,9 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
       Buffer<char> kgy, kw;
       const T* gc = views::contiguous<T>(gy, &kgy);
       const T* wc = views::contiguous<T>(w, &kw);
-      if (gx->c_contiguous()) {
-        convt::grad_input_winograd<T>(wg, gc, wc, gx->ptr<T>());
-      } else {
-        Buffer<T> tmp(static_cast<size_t>(gx->size()));
-        convt::grad_input_winograd<T>(wg, gc, wc, tmp.get());
-        views::copy_from_contiguous(tmp.get(), *gx);
-      }
+      views::OutPtr<T> o(gx);
+      convt::grad_input_winograd<T>(wg, gc, wc, o.p);
+      o.finish();
     } else {
       conv2d(gyc, w, nullptr, q, *gx);
     }
@@ -383,13 +375,9 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
   }
   const T* xc = views::contiguous<T>(xl, &kx);
   const T* gc = views::contiguous<T>(gycl, &kg);
-  if (gw->c_contiguous()) {
-    grad_weight_im2col<T>(pl, xc, gc, gw->ptr<T>());
-  } else {
-    Buffer<T> tmp(static_cast<size_t>(gw->size()));
-    grad_weight_im2col<T>(pl, xc, gc, tmp.get());
-    views::copy_from_contiguous(tmp.get(), *gw);
-  }
+  views::OutPtr<T> o(gw);
+  grad_weight_im2col<T>(pl, xc, gc, o.p);
+  o.finish();
 }
 
 }  // namespace

@@ -27,8 +27,12 @@ namespace convt {
 namespace {
 
 constexpr int64_t kPos = 9;  // the 3 x 3 transformed positions (u, v), pos = 3u + v
-// Bound on the elements of one image's V or M (8 MB in float32).
+// Bound on the elements of each of one image's V and M: 8 MB each in float32 (16 MB a thread
+// for both), twice that in float64.
 constexpr int64_t kMaxTransform = int64_t{1} << 21;
+// The GEMM kernels' widest NR on any ISA (32: f32 AVX-512): the tile count V and M are padded
+// to is at most the next multiple of it.
+constexpr int64_t kMaxNr = 32;
 
 int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
@@ -164,7 +168,7 @@ bool winograd_gi_fits(const WinogradGi& s) {
   if (s.h % 2 != 0 || s.w % 2 != 0 || s.h <= 0 || s.w <= 0 || s.c < 16 || s.o < 16) return false;
   // A thread's V and M (one image's transforms) stay bounded; larger images keep conv2d,
   // whose workspaces are batched.
-  const int64_t tiles = round_up((s.h / 2) * (s.w / 2), 32);
+  const int64_t tiles = round_up((s.h / 2) * (s.w / 2), kMaxNr);
   return kPos * 4 * s.o * tiles <= kMaxTransform && kPos * s.c * tiles <= kMaxTransform;
 }
 

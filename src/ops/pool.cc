@@ -644,19 +644,29 @@ void global_mean_t(const T* x, int64_t n, int64_t hw, int64_t c, T* out) {
 
 }  // namespace
 
-void global_mean_nhwc(const View& input, const View& out) {
+Shape global_mean_nhwc_shape(const View& input) {
   check_float(input, "input");
   if (input.ndim != 4)
     throw ValueError("input: expected a 4-D (N, H, W, C) array, got shape " + shape_str(input));
-  const int64_t n = input.shape[0], hw = input.shape[1] * input.shape[2], c = input.shape[3];
-  check_result(out, Shape{2, {n, c}}, input.dtype, "out");
+  // NumPy sums a C-contiguous x's pixels in order only with more than one channel (one channel
+  // makes the pixels its innermost axis, summed pairwise), and a view's order is its own. An
+  // empty input has no order (and may come with any strides).
+  if (!input.empty() && (!input.c_contiguous() || input.shape[3] < 2))
+    throw ValueError(
+        "input: expected a C-contiguous (N, H, W, C) array with C >= 2 (NumPy's summation order), "
+        "got shape " +
+        shape_str(input) + (input.c_contiguous() ? "" : " (not C-contiguous)"));
+  return Shape{2, {input.shape[0], input.shape[3]}};
+}
+
+void global_mean_nhwc(const View& input, const View& out) {
+  check_result(out, global_mean_nhwc_shape(input), input.dtype, "out");
   if (out.empty()) return;
-  Buffer<char> keep;
-  const void* x = views::contiguous(input, &keep).data;
+  const int64_t n = input.shape[0], hw = input.shape[1] * input.shape[2], c = input.shape[3];
   if (input.dtype == DType::f32)
-    global_mean_t(static_cast<const float*>(x), n, hw, c, static_cast<float*>(out.data));
+    global_mean_t(static_cast<const float*>(input.data), n, hw, c, static_cast<float*>(out.data));
   else
-    global_mean_t(static_cast<const double*>(x), n, hw, c, static_cast<double*>(out.data));
+    global_mean_t(static_cast<const double*>(input.data), n, hw, c, static_cast<double*>(out.data));
 }
 
 }  // namespace npfast

@@ -1,5 +1,6 @@
-// conv2d_backward's residual on a grad_input that is not C-contiguous: the path Python never
-// takes (it always allocates grad_input), reachable from C++ callers.
+// conv2d_backward's residual, and conv_transpose2d's fast paths, on outputs that are not
+// C-contiguous: paths Python never takes (it always allocates the gradients), reachable from
+// C++ callers.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -69,6 +70,54 @@ TEST_P(Conv2dBackward, ResidualIntoStridedGradInput) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Strides, Conv2dBackward, ::testing::Values(1, 2));
+
+// The 4x4 stride-2 layer (16 -> 16 channels) takes the phase forward, the Winograd
+// grad_input and the phase im2col grad_weight; each written into every other element of a wider
+// buffer must give the contiguous call's bits and leave the gaps alone.
+TEST(ConvTranspose2d, StridedOutputsTakeTheFastPathsBits) {
+  const int64_t n = 2, c = 16, h = 4, w = 4, o = 16, k = 4;
+  const int64_t oh = (h - 1) * 2 - 2 + k, ow = (w - 1) * 2 - 2 + k;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  auto filled = [&](int64_t count) {
+    std::vector<float> v(static_cast<size_t>(count));
+    for (float& x : v) x = u(rng);
+    return v;
+  };
+  std::vector<float> x = filled(n * c * h * w), wt = filled(c * o * k * k),
+                     gy = filled(n * o * oh * ow);
+  Conv2dParams p;
+  p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
+  p.stride_h = p.stride_w = 2;
+  const View vx = contiguous_view(x.data(), {n, c, h, w});
+  const View vw = contiguous_view(wt.data(), {c, o, k, k});
+  const View vgy = contiguous_view(gy.data(), {n, o, oh, ow});
+  const float marker = 12345.f;
+  const int64_t f = sizeof(float);
+  // Contiguous results, then the same call into a view with every axis's stride doubled.
+  auto check = [&](std::vector<int64_t> shape, auto call) {
+    int64_t count = 1;
+    for (int64_t d : shape) count *= d;
+    std::vector<float> want(static_cast<size_t>(count)),
+        wide(static_cast<size_t>(2 * count), marker);
+    call(contiguous_view(want.data(), shape));
+    std::vector<int64_t> strides(shape.size());
+    for (size_t i = shape.size(), s = 2 * f; i-- > 0; s *= shape[i])
+      strides[i] = static_cast<int64_t>(s);
+    call(make_view(wide.data(), DType::f32, shape, strides));
+    for (int64_t i = 0; i < count; ++i) {
+      ASSERT_EQ(wide[2 * i], want[i]) << "element " << i;
+      ASSERT_EQ(wide[2 * i + 1], marker) << "gap after element " << i;
+    }
+  };
+  check({n, o, oh, ow}, [&](const View& out) { conv_transpose2d(vx, vw, nullptr, p, 0, 0, out); });
+  check({n, c, h, w}, [&](const View& gx) {
+    conv_transpose2d_backward(vgy, vx, vw, p, 0, 0, &gx, nullptr, nullptr);
+  });
+  check({c, o, k, k}, [&](const View& gw) {
+    conv_transpose2d_backward(vgy, vx, vw, p, 0, 0, nullptr, &gw, nullptr);
+  });
+}
 
 }  // namespace
 }  // namespace npfast

@@ -620,20 +620,29 @@ def test_fold_conv_bn_is_numpy_float64_form():
 
 def test_global_mean_nhwc_is_numpy_mean():
     """The ResNet head's _global_mean_nhwc(h) gives h.mean(axis=(1, 2))'s bits (NumPy sums the
-    pixels in order from +0.0, then divides in float64): signed zeros, NaN, empty axes, views
-    that keep the channels innermost (test_threads checks it at 1-16 threads)."""
+    pixels in order from +0.0, then divides in float64): signed zeros, NaN, empty axes; it
+    refuses the layouts where NumPy's order differs (one channel, views). test_threads checks
+    it at 1-16 threads."""
     rng = np.random.default_rng(37)
     for dtype in (np.float32, np.float64):
         for shape in [(64, 8, 8, 64), (3, 5, 7, 9), (1, 1, 1, 1), (2, 7, 7, 33), (5, 0, 3, 2),
-                      (0, 3, 3, 2), (4, 3, 3, 37)]:
+                      (0, 3, 3, 2), (4, 3, 3, 37), (2, 16, 16, 1), (2, 3, 3, 1)]:
             x = (rng.standard_normal(shape) * 10.0 ** rng.uniform(-3, 3, shape)).astype(dtype)
             x.ravel()[::17] = -0.0
             x.ravel()[5::91] = np.nan
-            for v in (x, x[:, ::-1], x[:, :, ::2]):
-                with np.errstate(all="ignore"), warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)  # mean of empty slice
-                    want = v.mean(axis=(1, 2))
-                assert _npfast._global_mean_nhwc(v).tobytes() == want.tobytes(), shape
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # mean of empty slice
+                want = x.mean(axis=(1, 2))
+            if shape[3] < 2:  # NumPy sums one channel's pixels pairwise: refused
+                with pytest.raises(ValueError, match="input: .*C >= 2"):
+                    _npfast._global_mean_nhwc(x)
+                continue
+            assert _npfast._global_mean_nhwc(x).tobytes() == want.tobytes(), shape
+            # Views are NumPy's order only by accident (an H/W-swapped view is not): refused
+            # (an empty one has no order).
+            for v in (x[:, ::-1], x.transpose(0, 2, 1, 3)) if x.size else ():
+                with pytest.raises(ValueError, match="input: .*C-contiguous"):
+                    _npfast._global_mean_nhwc(v)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
