@@ -24,6 +24,7 @@
 #include "npfast/error.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
+#include "src/core/arith.h"
 #include "src/kernels/gemm/gemm.h"
 #include "src/kernels/pack/pack.h"
 #include "src/ops/conv2d_epilogue.h"
@@ -36,8 +37,6 @@ namespace conv_ops {
 namespace {
 
 // A work item is a run of output pixels of one image, phase and group (kImplicitItem*).
-
-int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
 // A K segment: `len` steps of A starting `a_off` elements from a pixel's row, paired with
 // the weight rows starting at `k0`.

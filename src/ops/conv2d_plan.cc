@@ -8,6 +8,7 @@
 #include "npfast/dispatch.hpp"
 #include "npfast/error.hpp"
 #include "npfast/threads.hpp"
+#include "src/core/arith.h"
 #include "src/kernels/conv/conv.h"
 #include "src/ops/conv2d_plan.h"
 
@@ -61,8 +62,6 @@ constexpr int64_t kWinogradMinChannels = 16;
 constexpr double kItemFlops = 2.0e6;
 // The x86-64 user address space (128 TiB): no workspace past it can ever be mapped.
 constexpr int64_t kMappableBytes = int64_t{1} << 47;
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Partial sums for grad_weight: a divisor of the unit count (equal slots), at most 8, even
 // where possible so two threads share the slots evenly; each partial costs a reduction pass.

@@ -16,6 +16,7 @@
 #include "npfast/error.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
+#include "src/core/arith.h"
 #include "src/kernels/conv/conv.h"
 #include "src/kernels/gemm/gemm.h"
 #include "src/kernels/pack/pack.h"
@@ -29,8 +30,6 @@ namespace {
 
 // The V and M blocks of a work item together stay under this many bytes (L2 is 512 KB here).
 constexpr int64_t kItemBytes = 256 << 10;
-
-int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
 template <class T>
 struct Transforms {

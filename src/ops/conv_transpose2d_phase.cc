@@ -20,6 +20,7 @@
 
 #include "npfast/error.hpp"
 #include "npfast/threads.hpp"
+#include "src/core/arith.h"
 #include "src/kernels/gemm/gemm.h"
 #include "src/ops/conv2d_implicit.h"
 #include "src/ops/conv2d_layout.h"
@@ -43,8 +44,6 @@ constexpr int64_t kPartialBytes = int64_t{16} << 20;
 // Strides with more output phases than this take conv2d's paths: the plan's per-phase tables
 // grow with sh * sw, and most such phases hold one tap or none.
 constexpr int64_t kMaxPhases = 64;
-
-int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
 // Phase r's taps along one axis: kernel indices (descending, so the input offsets ascend) and
 // offsets.

@@ -18,6 +18,7 @@
 
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
+#include "src/core/arith.h"
 #include "src/kernels/gemm/gemm.h"
 #include "src/ops/conv2d_implicit.h"
 #include "src/ops/conv2d_plan.h"
@@ -33,8 +34,6 @@ constexpr int64_t kMaxTransform = int64_t{1} << 21;
 // The GEMM kernels' widest NR on any ISA (32: f32 AVX-512): the tile count V and M are padded
 // to is at most the next multiple of it.
 constexpr int64_t kMaxNr = 32;
-
-int64_t round_up(int64_t a, int64_t b) { return (a + b - 1) / b * b; }
 
 // Phase a's first tap along an axis with padding p (its second is k0 + 2).
 int64_t first_tap(int64_t a, int64_t p) { return (a + p) % 2; }

@@ -21,6 +21,7 @@
 #include "npfast/gemm.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
+#include "src/core/arith.h"
 #include "src/kernels/pack/pack.h"
 #include "src/ops/gemm_impl.h"
 
@@ -30,8 +31,6 @@ namespace {
 
 using gemm_kernels::Ukernel;
 using gemm_kernels::UkernelFn;
-
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // A per-thread packing workspace from the pool, grown on demand and kept for the next call
 // (pool threads live as long as the process).
