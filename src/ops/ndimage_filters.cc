@@ -328,13 +328,14 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
             t.f32_corr1d_lines_nt(ext, res, rows, count, wh.data(), nh, symh);
             return copy_rows(from, to, rows, count);
           }
+        // Rows to copy come only with the pass along rows last (rows_first): kh is then the
+        // plain line kernel (a streamed float32 output took the 16-line kernel above), as kc.
         for (int64_t r = 0; r < rows; ++r) {
-          if (from && from[r] && !nt)
+          if (from && from[r])
             kc(ext[r], res[r], count, wh.data(), nh, symh, from[r], to[r]);
           else
             kh(ext[r], res[r], count, wh.data(), nh, symh);
         }
-        if (nt) copy_rows(from, to, rows, count);
       });
 }
 
