@@ -126,11 +126,21 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
                             });
 }
 
+// pair_fused's rows copied alongside its pass along rows, by a horizontal kernel without a
+// copying variant: after the band's rows.
+template <class T>
+void copy_rows(const T* const* from, T* const* to, int64_t rows, int64_t count) {
+  if (from == nullptr) return;
+  for (int64_t r = 0; r < rows; ++r)
+    if (from[r]) std::memcpy(to[r], from[r], static_cast<size_t>(count) * sizeof(T));
+}
+
 // Two fused line passes over an N-D array whose last axis is contiguous in both views: one
 // across rows (along axis `a`: vert(rows_in, rows_out, m, W) on m + bv + av row pointers
-// extended as modev) and one along rows (horiz(ext, res, rows, count): for each of `rows`
-// rows, count results res[r] from an extended run ext[r] of count + bh + ah elements, extended
-// here as modeh), vertical first when rows_first. Bands of
+// extended as modev) and one along rows (horiz(ext, res, rows, count, from, to): for each of
+// `rows` rows, count results res[r] from an extended run ext[r] of count + bh + ah elements,
+// extended here as modeh, and where from is not null and from[r] is not, count elements
+// copied from from[r] to to[r]), vertical first when rows_first. Bands of
 // `band` positions along `a`; the rows a band needs from its neighbours are recomputed, so each
 // output element is computed as by the two passes one after the other. In place (out is in),
 // a block is a whole plane (all positions along `a`), first copied to scratch.
@@ -153,7 +163,11 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
   // more than the 12 ways hold. Scratch rows then lie one cache line further apart, and the
   // input rows of a vertical-first pass spanning more than 8 rows are copied into such rows (a
   // ring: each row once, kept for the next band): gaussian sigma 2 on 1024- and 2048-wide
-  // images 15-20% faster; a 5-row uniform filter was 30% slower with the copy.
+  // images 15-20% faster; a 5-row uniform filter was 30% slower with the copy. A band's
+  // pass along rows copies the next band's new rows into the ring (horiz's from / to), so
+  // their reads overlap its arithmetic: copied before the pass across rows, with nothing to
+  // overlap, they made gaussian sigma 2 at 1024^2 / 2048^2 1.15-1.4x slower per pixel than
+  // at 1000^2 / 2000^2 (docs/ndimage-speed.md, g2k).
   auto aliases = [](int64_t bytes) { return bytes % 4096 == 0; };
   const int64_t rp = W + (aliases(W * static_cast<int64_t>(sizeof(T))) ? 64 / sizeof(T) : 0);
   const int64_t R = band + bv + av;  // rows the pass across rows reads per band
@@ -171,7 +185,20 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
     // The ring: slot s holds the row of band position held[s] of plane ring_o.
     Buffer<T> rows(static_cast<size_t>(ring ? R * rp : 0));
     Buffer<int64_t> held(static_cast<size_t>(ring ? R : 0));
+    // The next band's rows the pass along rows copies into the ring: row r's from[r] to to[r].
+    Buffer<const T*> from(static_cast<size_t>(ring ? band : 0));
+    Buffer<T*> to(static_cast<size_t>(ring ? band : 0));
     int64_t ring_o = -1;
+    // The ring row of band position pos (plane ring_o); claim marks it held, true where it was
+    // not: consecutive positions take distinct slots, so a band's first R - band rows are the
+    // previous band's last ones, already there.
+    auto ring_row = [&](int64_t pos) { return rows.get() + ((pos % R) + R) % R * rp; };
+    auto claim = [&](int64_t pos) {
+      int64_t& h = held[((pos % R) + R) % R];
+      const bool fresh = h != pos;
+      h = pos;
+      return fresh;
+    };
     std::fill(fill.get(), fill.get() + W, cv);
     for (int64_t blk = b0; blk < b1; ++blk) {
       int64_t o = blk / nbands;
@@ -196,14 +223,8 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
         const int64_t pos = i0 + r - bv, k = map_index(pos, n, modev);
         rin[r] = k < 0 ? fill.get() : in_row(k);
         if (ring && k >= 0) {
-          // Consecutive positions take distinct slots; a band's first R - band rows are the
-          // previous band's last ones, already there.
-          const int64_t slot = ((pos % R) + R) % R;
-          T* dst_row = rows.get() + slot * rp;
-          if (held[slot] != pos) {
-            std::memcpy(dst_row, rin[r], static_cast<size_t>(W) * sizeof(T));
-            held[slot] = pos;
-          }
+          T* dst_row = ring_row(pos);
+          if (claim(pos)) std::memcpy(dst_row, rin[r], static_cast<size_t>(W) * sizeof(T));
           rin[r] = dst_row;
         }
       }
@@ -217,9 +238,24 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
           rin[i] = padded;
           rout[i] = out_row(i0 + i);
         }
-        horiz(rin.get(), rout.get(), m, W);
+        // The next band's new rows (at most m: it shares R - band rows with this one), when
+        // this thread does it next; the ring's slots of this band's first rows are free now.
+        int64_t ahead = 0;
+        if (ring && blk + 1 < b1 && (blk + 1) / nbands == o) {
+          const int64_t j0 = i0 + band, mj = std::min(band, n - j0);
+          for (int64_t r = 0; r < mj + bv + av && ahead < m; ++r) {
+            const int64_t pos = j0 + r - bv, k = map_index(pos, n, modev);
+            if (k < 0 || !claim(pos)) continue;
+            from[ahead] = in_row(k);
+            to[ahead++] = ring_row(pos);
+          }
+          for (int64_t i = ahead; i < m; ++i) from[i] = nullptr;
+        }
+        horiz(rin.get(), rout.get(), m, W, ahead > 0 ? from.get() : nullptr, to.get());
       } else {
-        auto horiz1 = [&](const T* ext, T* res, int64_t count) { horiz(&ext, &res, 1, count); };
+        auto horiz1 = [&](const T* ext, T* res, int64_t count) {
+          horiz(&ext, &res, 1, count, nullptr, nullptr);
+        };
         // Along every row the band's vertical pass reads (its neighbours' too), then vertical.
         for (int64_t r = 0; r < m + bv + av; ++r) {
           if (rin[r] == fill.get()) continue;  // the first pass's output is extended by cval
@@ -273,6 +309,7 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
   const filter1d::Corr1dLineFn<T> kh = nt && rows_first
                                            ? of<T>(t.f32_corr1d_line_nt, t.f64_corr1d_line)
                                            : of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
+  const filter1d::Corr1dLineCopyFn<T> kc = of<T>(t.f32_corr1d_line_copy, t.f64_corr1d_line_copy);
   // A band streamed into the output goes 16 rows at a time (f32_corr1d_lines_nt): 6-8% faster
   // than row by row at 4000^2 and 6000^2 (1 thread); with plain stores (2048^2 and below) it
   // was 5-10% slower.
@@ -284,10 +321,21 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
       [&](const T* const* rin, T* const* rout, int64_t m, int64_t W) {
         kv(rin, rout, m, W, wv.data(), nv, symv);
       },
-      [&](const T* const* ext, T* const* res, int64_t rows, int64_t count) {
+      [&](const T* const* ext, T* const* res, int64_t rows, int64_t count, const T* const* from,
+          T* const* to) {
         if constexpr (std::is_same_v<T, float>)
-          if (lines) return t.f32_corr1d_lines_nt(ext, res, rows, count, wh.data(), nh, symh);
-        for (int64_t r = 0; r < rows; ++r) kh(ext[r], res[r], count, wh.data(), nh, symh);
+          if (lines) {
+            t.f32_corr1d_lines_nt(ext, res, rows, count, wh.data(), nh, symh);
+            return copy_rows(from, to, rows, count);
+          }
+        // Rows to copy come only with the pass along rows last (rows_first): kh is then the
+        // plain line kernel (a streamed float32 output took the 16-line kernel above), as kc.
+        for (int64_t r = 0; r < rows; ++r) {
+          if (from && from[r])
+            kc(ext[r], res[r], count, wh.data(), nh, symh, from[r], to[r]);
+          else
+            kh(ext[r], res[r], count, wh.data(), nh, symh);
+        }
       });
 }
 
@@ -546,8 +594,10 @@ void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mod
       [&](const float* const* rin, float* const* rout, int64_t m, int64_t W) {
         t.f32_uniform1d(rin, rout, m, W, size0);
       },
-      [&](const float* const* ext, float* const* res, int64_t rows, int64_t count) {
+      [&](const float* const* ext, float* const* res, int64_t rows, int64_t count,
+          const float* const* from, float* const* to) {
         for (int64_t r = 0; r < rows; ++r) kh(ext[r], res[r], count, size1);
+        copy_rows(from, to, rows, count);
       });
 }
 

@@ -98,8 +98,26 @@ void corr17_line(benchmark::State& state, const Table& t) {
   set_rate(state, "elements", double(n));
 }
 
+// corr17_line copying rows 4096 floats long out of 32 MiB (from L3 or memory, as
+// pair_fused's next band) into one L1-resident row: against corr17_line, what the copy costs.
+void corr17_line_copy(benchmark::State& state, const Table& t) {
+  constexpr int64_t n = 4096, rows = 2048;
+  std::vector<float> in(n + 16, 0.5f), out(n), w(17, 1.0f / 17), src(rows * n, 0.25f), dst(n);
+  int64_t r = 0;
+  for (auto _ : state) {
+    t.f32_corr1d_line_copy(in.data(), out.data(), n, w.data(), 17, 1, src.data() + r * n,
+                           dst.data());
+    r = (r + 1) % rows;
+    benchmark::DoNotOptimize(out.data());
+    benchmark::DoNotOptimize(dst.data());
+  }
+  set_rate(state, "elements", double(n));
+}
+
 const bool kl =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_line), "4096_17tap", corr17_line);
+const bool klc = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_line_copy),
+                                         "4096_17tap", corr17_line_copy);
 const bool kc =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d), "32x1024_17tap", corr17);
 const bool kr4000 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_rows),

@@ -18,6 +18,12 @@
 // Contract of `<t>_corr1d_line__<isa>`: the same sums for one contiguous line, vectorised along
 // it: `in` holds the extended line (n + size - 1 elements), `out` n elements; x[j] = in[i + c + j].
 //
+// Contract of `<t>_corr1d_line_copy__<isa>(in, out, n, w, size, sym, src, dst)`: corr1d_line's
+// results, and dst[0, n) = src[0, n) (src and dst overlap neither each other nor in / out),
+// copied as the outputs are made, the reads prefetched ahead: the fused 2-D filters' pass along
+// a band's rows fills the ring with the next band's input rows (ndimage_filters.cc: pair_fused),
+// so those reads, from L3 or memory, overlap the arithmetic instead of running alone.
+//
 // Contract of `f32_corr1d_lines_nt__<isa>`: corr1d_line_nt on each of `rows` lines, in[r]
 // the extended line r (n + size - 1 elements), out[r] its n results: the same bits as
 // corr1d_line line by line, streamed. The fused 2-D filters' pass along a band's rows into a
@@ -85,6 +91,9 @@ using Corr1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t 
                           int64_t size, int sym);
 template <class T>
 using Corr1dLineFn = void (*)(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym);
+template <class T>
+using Corr1dLineCopyFn = void (*)(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym,
+                                  const T* src, T* dst);
 template <class T>
 using Corr1dLinesFn = void (*)(const T* const* in, T* const* out, int64_t rows, int64_t n,
                                const T* w, int64_t size, int sym);

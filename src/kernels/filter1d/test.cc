@@ -360,7 +360,44 @@ void check_lines(Isa isa) {
   }
 }
 
+// <t>_corr1d_line_copy: corr1d_line's bits and the copied row, radii inside and past the
+// AVX-512 sliding kernel's, lengths around its vectors and its end; nothing written outside
+// either row.
+template <class T>
+void check_line_copy(Isa isa) {
+  const Table& t = *kernels<Table>(isa);
+  const Corr1dLineFn<T> kl = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
+  const Corr1dLineCopyFn<T> kc = of<T>(t.f32_corr1d_line_copy, t.f64_corr1d_line_copy);
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<double> dist(-2.0, 2.0);
+  for (int64_t size : {1, 3, 17, 25, 27, 4}) {
+    for (int kind : {1, -1, 0}) {
+      const std::vector<double> wd = weights(size, kind, rng);
+      const std::vector<T> w(wd.begin(), wd.end());
+      const int sym = (size & 1) && size > 1 ? kind : 0;
+      for (int64_t n : {1, 15, 16, 17, 31, 48, 63, 100, 257, 1024}) {
+        std::vector<T> x(n + size - 1), src(n), got(n + 1, T(-777)), want(n), dst(n + 1, T(-777));
+        for (auto& v : x) v = static_cast<T>(dist(rng));
+        for (auto& v : src) v = static_cast<T>(dist(rng));
+        kc(x.data(), got.data(), n, w.data(), size, sym, src.data(), dst.data());
+        kl(x.data(), want.data(), n, w.data(), size, sym);
+        ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * sizeof(T)))
+            << isa_name(isa) << " corr1d_line_copy size=" << size << " kind=" << kind << " n=" << n;
+        ASSERT_EQ(0, std::memcmp(dst.data(), src.data(), n * sizeof(T)))
+            << isa_name(isa) << " corr1d_line_copy's copy size=" << size << " n=" << n;
+        ASSERT_EQ(got[n], T(-777)) << "wrote past the line";
+        ASSERT_EQ(dst[n], T(-777)) << "copied past the row";
+      }
+    }
+  }
+}
+
 class Filter1dIsa : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(Filter1dIsa, LineCopyMatchesLine) {
+  check_line_copy<float>(GetParam());
+  check_line_copy<double>(GetParam());
+}
 
 TEST_P(Filter1dIsa, NonTemporalKernelsMatchPlainOnes) { check_nt(GetParam()); }
 
@@ -563,6 +600,60 @@ TEST(Filter1dOp, FusedPairEqualsTwoPasses) {
           << isa_name(isa) << " uniform mode " << static_cast<int>(mode);
     }
   }
+}
+
+// Rows a multiple of 4 KiB apart (float32 1024 wide, double 512; the input and a padded view)
+// take pair_fused's ring, filled ahead by the pass along rows: the two passes' bits with bands
+// of every kind, planes, constant and reflected edges, at 1 and 2 threads, gaussian-sized (17)
+// and uniform (11) vertical windows.
+TEST(Filter1dOp, FusedPairRingEqualsTwoPasses) {
+  const int before = get_num_threads();
+  const double wv[17] = {0.01, 0.02, 0.04, 0.06, 0.08, 0.1,  0.12, 0.13, 0.14,
+                         0.13, 0.12, 0.1,  0.08, 0.06, 0.04, 0.02, 0.01};
+  const double wh[5] = {0.1, 0.2, 0.4, 0.2, 0.1};
+  for (const int64_t item : {4, 8}) {
+    const DType dt = item == 4 ? DType::f32 : DType::f64;
+    const int64_t P = 2, H = 75, W = 4096 / item;  // 75 rows: 4 full bands of 16 and a part
+    for (const int64_t pitch : {W, W + 8}) {
+      std::vector<char> x(P * H * pitch * item), a(P * H * W * item), b(P * H * W * item);
+      std::mt19937 rng(14);
+      std::uniform_real_distribution<double> dist(-1.0, 1.0);
+      for (int64_t k = 0; k < P * H * pitch; ++k) {
+        if (item == 4)
+          reinterpret_cast<float*>(x.data())[k] = static_cast<float>(dist(rng));
+        else
+          reinterpret_cast<double*>(x.data())[k] = dist(rng);
+      }
+      View in;
+      in.data = x.data();
+      in.dtype = dt;
+      in.ndim = 3;
+      in.shape[0] = P, in.shape[1] = H, in.shape[2] = W;
+      in.strides[0] = H * pitch * item, in.strides[1] = pitch * item, in.strides[2] = item;
+      View oa = in, ob = in;
+      oa.data = a.data(), ob.data = b.data();
+      oa.strides[0] = ob.strides[0] = H * W * item;
+      oa.strides[1] = ob.strides[1] = W * item;
+      for (const int threads : {1, 2})
+        for (Border mode : {Border::fill, Border::reflect, Border::wrap}) {
+          set_num_threads(threads);
+          correlate1d_pair(in, wv, 17, 1, mode, wh, 5, 2, Border::mirror, oa, 0.5);
+          correlate1d(in, wv, 17, 1, ob, mode, 0.5, 0);
+          correlate1d(ob, wh, 5, 2, ob, Border::mirror, 0.5, 0);
+          ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size()))
+              << "item " << item << " pitch " << pitch << " threads " << threads << " mode "
+              << static_cast<int>(mode);
+          if (item == 8) continue;
+          uniform_filter_pair(in, 11, 1, mode, 1, 5, Border::wrap, 0, oa, 0.5);
+          uniform_filter1d(in, 11, 1, ob, mode, 0.5, 1);
+          uniform_filter1d(ob, 5, 2, ob, Border::wrap, 0.5, 0);
+          ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size()))
+              << "uniform pitch " << pitch << " threads " << threads << " mode "
+              << static_cast<int>(mode);
+        }
+    }
+  }
+  set_num_threads(before);
 }
 
 // A float32 P x H x W view of `data` whose rows lie `pitch` floats apart.
