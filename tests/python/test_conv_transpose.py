@@ -312,6 +312,52 @@ def test_winograd_grad_input_threads_bitwise(threads, batch):
         assert np.array_equal(g, got[0])
 
 
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_winograd_forward(isa, dtype):
+    """The forward of 4x4 stride-2 NCHW layers with output sizes multiples of 4 and >= 16
+    channels each way (Winograd F(2x2, 2x2) on the output's phases): paddings 0-3 (each phase's
+    first input row at either parity), non-square, channel counts off the microkernel's tile,
+    with and without bias, a strided input and out=; against torch in float64."""
+    rng = np.random.default_rng(21)
+    for xs, cout, pad, with_bias in [((2, 19, 7, 9), 17, 0, True), ((1, 16, 8, 6), 20, 1, False),
+                                     ((1, 33, 9, 11), 16, 2, True), ((2, 16, 10, 6), 16, 3, True),
+                                     ((2, 128, 16, 16), 64, 1, True)]:
+        x = rng.standard_normal(xs[:3] + (2 * xs[3],)).astype(dtype)[..., ::2]
+        w = (rng.standard_normal((xs[1], cout, 4, 4)) * 0.1).astype(dtype)
+        b = rng.standard_normal(cout).astype(dtype) if with_bias else None
+        args = dict(stride=2, padding=pad)
+        want = F.conv_transpose2d(torch.tensor(np.ascontiguousarray(x), dtype=torch.float64),
+                                  torch.tensor(w, dtype=torch.float64),
+                                  None if b is None else torch.tensor(b, dtype=torch.float64),
+                                  **args).numpy()
+        assert want.shape[2] % 4 == 0 and want.shape[3] % 4 == 0, xs
+        y = npfast.conv_transpose2d(x, w, b, **args)
+        np.testing.assert_allclose(y, want, **tol("conv_transpose2d", dtype,
+                                                  float(np.abs(want).max())), err_msg=str(xs))
+        out = np.full(want.shape[:3] + (2 * want.shape[3],), 7.0, dtype)[..., ::2]
+        assert npfast.conv_transpose2d(x, w, b, **args, out=out) is out
+        assert np.array_equal(out, y), xs
+        # The Winograd path ran: the output phases' direct sums (NHWC) round differently.
+        assert not np.array_equal(y, npfast.conv_transpose2d(nhwc(x), w, b, **args,
+                                                             layout="NHWC").transpose(0, 3, 1, 2))
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+def test_winograd_forward_threads_bitwise(threads, batch):
+    """One image per work item: the same bits on 1, 2, 3, 7 and 16 threads."""
+    rng = np.random.default_rng(22)
+    x = rng.standard_normal((batch, 24, 8, 8)).astype(np.float32)
+    w = rng.standard_normal((24, 16, 4, 4)).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    got = []
+    for n in (1, 2, 3, 7, 16):
+        npfast.set_num_threads(n)
+        got.append(npfast.conv_transpose2d(x, w, b, stride=2, padding=1))
+    for g in got[1:]:
+        assert np.array_equal(g, got[0])
+
+
 @pytest.mark.parametrize("kwargs,words", [
     (dict(stride=0), ("stride", "(0, 0)")),
     (dict(output_padding=2, stride=2), ("output_padding", "(2, 2)")),
