@@ -24,6 +24,7 @@
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
 #include "src/core/arith.h"
+#include "src/kernels/conv/conv.h"
 #include "src/kernels/gemm/gemm.h"
 #include "src/ops/conv2d_implicit.h"
 #include "src/ops/conv2d_plan.h"
@@ -43,19 +44,18 @@ constexpr int64_t kMaxNr = 32;
 // Phase a's first tap along an axis with padding p (its second is k0 + 2).
 int64_t first_tap(int64_t a, int64_t p) { return (a + p) % 2; }
 
-// B^T along one axis, for `rows` rows of n tiles side by side: (d0 - d1, d1, d2 - d1), tile
-// t of row r reading d_j[r * ld + S * t] (S = the input step of a tile along rows, 1 across
-// rows of row transforms) and writing v_j[r * n + t].
-template <int64_t S, class T>
-void bt3(const T* __restrict d0, const T* __restrict d1, const T* __restrict d2, int64_t ld,
-         T* __restrict v0, T* __restrict v1, T* __restrict v2, int64_t rows, int64_t n) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t t = 0; t < n; ++t) {
-      const T x1 = d1[r * ld + S * t];
-      v0[r * n + t] = d0[r * ld + S * t] - x1;
-      v1[r * n + t] = x1;
-      v2[r * n + t] = d2[r * ld + S * t] - x1;
-    }
+// The F(2x2, 2x2) transform kernels of the conv family (conv.h: B^T along one axis of rows
+// of tiles; A^T M A of tiles into output rows).
+template <class T>
+struct Transforms {
+  conv::Wino2InFn<T> in;
+  conv::Wino2OutFn<T> out;
+};
+template <class T>
+Transforms<T> transforms() {
+  const conv::Table& k = kernels<conv::Table>();
+  return {of<T>(k.f32_conv_wino2_in, k.f64_conv_wino2_in),
+          of<T>(k.f32_conv_wino2_out, k.f64_conv_wino2_out)};
 }
 
 // Transformed weights of row tile rt (rows [rt * mr, rt * mr + mr) of `rows`) as panels
@@ -107,31 +107,6 @@ void products(const gemm_kernels::Ukernel<T>& uk, const T* up, int64_t rows, int
     }
 }
 
-// A^T M A of one output channel's th x tw tiles (tile (tm, t)'s position (u, v) at
-// m[(3u + v) * ps + tm * tw + t]), plus *add unless null: tile (tm, t)'s output (r, q) to
-// y[tm * tr + t * tc + r * ur + q * qc].
-template <class T>
-void at_tiles(const T* __restrict m, int64_t ps, int64_t th, int64_t tw, const T* add,
-              T* __restrict y, int64_t tr, int64_t tc, int64_t ur, int64_t qc) {
-  for (int64_t tm = 0; tm < th; ++tm)
-    for (int64_t t = 0; t < tw; ++t) {
-      T mm[3][3];
-      for (int64_t u = 0; u < 3; ++u)
-        for (int64_t v = 0; v < 3; ++v) mm[u][v] = m[(3 * u + v) * ps + tm * tw + t];
-      const T g0[3] = {mm[0][0] + mm[1][0], mm[0][1] + mm[1][1], mm[0][2] + mm[1][2]};
-      const T g1[3] = {mm[1][0] + mm[2][0], mm[1][1] + mm[2][1], mm[1][2] + mm[2][2]};
-      T o[2][2] = {{g0[0] + g0[1], g0[1] + g0[2]}, {g1[0] + g1[1], g1[1] + g1[2]}};
-      if (add)
-        for (auto& row : o)
-          for (T& val : row) val += *add;
-      T* y0 = y + tm * tr + t * tc;
-      y0[0] = o[0][0];
-      y0[qc] = o[0][1];
-      y0[ur] = o[1][0];
-      y0[ur + qc] = o[1][1];
-    }
-}
-
 // Scratch of one thread: an input plane with zeros around it (pp; the zeros are written
 // once), its row transforms (erow), V and M; V's columns past the tiles zero (B panels read
 // all NR columns).
@@ -163,7 +138,8 @@ inline int64_t erow_rows(const WinogradLayer& s) { return s.h / 2 + 1; }
 // V[pos][k][tile] (rows of tp elements, tile = tm * tw + tl, k = (2a + b) * o + oc) of image
 // gy_n.
 template <class T>
-void gi_input_transform(const WinogradLayer& s, const T* gy_n, int64_t tp, Scratch<T>* sc) {
+void gi_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const T* gy_n, int64_t tp,
+                        Scratch<T>* sc) {
   const int64_t th = s.h / 2, tw = s.w / 2, K = 4 * s.o, owp = 4 * tw + 8;
   const int64_t cls_size = erow_rows(s) * tw;  // one (b, e, class) of erow
   T* pp = sc->pp.get();
@@ -184,7 +160,7 @@ void gi_input_transform(const WinogradLayer& s, const T* gy_n, int64_t tp, Scrat
         if (j1 <= j0) continue;
         const T* d = pp + (4 * j0 + cls - s.ph) * owp + first_tap(b, s.pw);
         T* e0 = erow + (12 * b + cls) * cls_size + j0 * tw;
-        bt3<4>(d, d + 2, d + 4, 4 * owp, e0, e0 + 4 * cls_size, e0 + 8 * cls_size, j1 - j0, tw);
+        tf.in(d, d + 2, d + 4, 4, 4 * owp, j1 - j0, tw, e0, e0 + 4 * cls_size, e0 + 8 * cls_size);
       }
     // Column pass: grad_output rows 4tm + k0 - ph + 2u of phase a, erow rows 4tm + k0 + 2u.
     for (int64_t a = 0; a < 2; ++a) {
@@ -196,7 +172,7 @@ void gi_input_transform(const WinogradLayer& s, const T* gy_n, int64_t tp, Scrat
           for (int64_t u = 0; u < 3; ++u)
             du[u] = erow + ((3 * b + e) * 4 + (k0 + 2 * u) % 4) * cls_size + (k0 + 2 * u) / 4 * tw;
           T* v0 = sc->v.get() + (e * K + k) * tp;  // pos (0, e), (1, e), (2, e)
-          bt3<1>(du[0], du[1], du[2], 0, v0, v0 + 3 * K * tp, v0 + 6 * K * tp, 1, th * tw);
+          tf.in(du[0], du[1], du[2], 1, 0, 1, th * tw, v0, v0 + 3 * K * tp, v0 + 6 * K * tp);
         }
       }
     }
@@ -209,29 +185,46 @@ void gi_input_transform(const WinogradLayer& s, const T* gy_n, int64_t tp, Scrat
 // phase b as [b][e][R mod 2][R div 2][tw]: a column transform of output row phase a reads
 // rows 2tm + e_a + u for tm = 0..th-1, side by side in one class.
 inline int64_t fwd_cls_rows(const WinogradLayer& s) { return (s.h + 3) / 2; }
+// pp holds the input plane with a zero row and column around it, its padded columns split by
+// parity, [column mod 2][row][column div 2] (the row pass reads every other column: strided,
+// it ran element by element), this many elements a row.
+inline int64_t fwd_half_width(const WinogradLayer& s) { return (s.w + 3) / 2; }
 
 // V[phase][pos][c][tile] (phase = 2a + b, rows of tp elements, tile = tm * tw + t) of image
 // x_n.
 template <class T>
-void fwd_input_transform(const WinogradLayer& s, const T* x_n, int64_t tp, Scratch<T>* sc) {
-  const int64_t th = s.oh / 4, tw = s.ow / 4, hp = s.h + 2, wp = s.w + 2;
+void fwd_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const T* x_n,
+                         int64_t tp, Scratch<T>* sc) {
+  const int64_t th = s.oh / 4, tw = s.ow / 4, hp = s.h + 2, hw = fwd_half_width(s);
   const int64_t cls_size = fwd_cls_rows(s) * tw, vph = kPos * s.c * tp;
   T* pp = sc->pp.get();
   T* erow = sc->erow.get();
   for (int64_t c = 0; c < s.c; ++c) {
+    // Input column x is padded column x + 1: odd x to the even columns, even x to the odd.
     const T* plane = x_n + c * s.h * s.w;
     for (int64_t r = 0; r < s.h; ++r) {
-      T* __restrict dst = pp + (r + 1) * wp + 1;
+      T* __restrict even = pp + (r + 1) * hw;
+      T* __restrict odd = pp + (hp + r + 1) * hw;
       const T* __restrict src = plane + r * s.w;
-      for (int64_t x = 0; x < s.w; ++x) dst[x] = src[x];
+      for (int64_t k = 0; k < s.w / 2; ++k) {
+        odd[k] = src[2 * k];
+        even[k + 1] = src[2 * k + 1];
+      }
+      if (s.w % 2 != 0) odd[s.w / 2] = src[s.w - 1];
     }
-    // Row pass: phase b's tile t reads padded columns 2t + e_b + v.
+    // Row pass: phase b's tile t reads padded columns 2t + e_b + v, v = 0..2: column phase
+    // (e_b + v) mod 2, its element t + (e_b + v) div 2, the rows of one class R mod 2 at a
+    // time.
     for (int64_t b = 0; b < 2; ++b)
       for (int64_t cls = 0; cls < 2; ++cls) {
-        const T* d = pp + cls * wp + (b + s.pw) / 2;
+        const T* d[3];
+        for (int64_t v = 0; v < 3; ++v) {
+          const int64_t col = (b + s.pw) / 2 + v;
+          d[v] = pp + (col % 2 * hp + cls) * hw + col / 2;
+        }
         T* e0 = erow + (6 * b + cls) * cls_size;
-        bt3<2>(d, d + 1, d + 2, 2 * wp, e0, e0 + 2 * cls_size, e0 + 4 * cls_size,
-               (hp - cls + 1) / 2, tw);
+        tf.in(d[0], d[1], d[2], 1, 2 * hw, (hp - cls + 1) / 2, tw, e0, e0 + 2 * cls_size,
+              e0 + 4 * cls_size);
       }
     // Column pass: phase a's tile row tm reads padded rows 2tm + e_a + u.
     for (int64_t a = 0; a < 2; ++a) {
@@ -242,7 +235,7 @@ void fwd_input_transform(const WinogradLayer& s, const T* x_n, int64_t tp, Scrat
           for (int64_t u = 0; u < 3; ++u)
             du[u] = erow + ((3 * b + e) * 2 + (ea + u) % 2) * cls_size + (ea + u) / 2 * tw;
           T* v0 = sc->v.get() + (2 * a + b) * vph + (e * s.c + c) * tp;  // pos (0, e), (1, e), (2, e)
-          bt3<1>(du[0], du[1], du[2], 0, v0, v0 + 3 * s.c * tp, v0 + 6 * s.c * tp, 1, th * tw);
+          tf.in(du[0], du[1], du[2], 1, 0, 1, th * tw, v0, v0 + 3 * s.c * tp, v0 + 6 * s.c * tp);
         }
     }
   }
@@ -273,6 +266,7 @@ template <class T>
 void grad_input_winograd(const WinogradLayer& s, const T* gy, const T* w, T* gi) {
   const gemm_kernels::Table& gk = kernels<gemm_kernels::Table>();
   const gemm_kernels::Ukernel<T>& uk = of<T>(gk.f32, gk.f64);
+  const Transforms<T> tf = transforms<T>();
   const int64_t MR = uk.mr, K = 4 * s.o;
   const int64_t nrt = (s.c + MR - 1) / MR, ntiles = (s.h / 2) * (s.w / 2);
   const int64_t tp = round_up(ntiles, int64_t{uk.nr});
@@ -297,11 +291,11 @@ void grad_input_winograd(const WinogradLayer& s, const T* gy, const T* w, T* gi)
     Scratch<T> sc(s.oh * (4 * tw + 8), 24 * erow_rows(s) * tw, kPos * K, kPos * s.c * tp, tp,
                   ntiles);
     for (int64_t n = b; n < e; ++n) {
-      gi_input_transform(s, gy + n * image_in, tp, &sc);
+      gi_input_transform(s, tf, gy + n * image_in, tp, &sc);
       products(uk, up.get(), s.c, K, sc.v.get(), tp, ntiles, sc.m.get());
       for (int64_t c = 0; c < s.c; ++c)
-        at_tiles<T>(sc.m.get() + c * tp, s.c * tp, s.h / 2, tw, nullptr,
-                    gi + n * image_out + c * s.h * s.w, 2 * s.w, 2, s.w, 1);
+        tf.out(sc.m.get() + c * tp, s.c * tp, 0, 1, s.h / 2, tw, nullptr,
+               gi + n * image_out + c * s.h * s.w, s.w);
     }
   });
 }
@@ -310,6 +304,7 @@ template <class T>
 void forward_winograd(const WinogradLayer& s, const T* x, const T* w, const T* bias, T* y) {
   const gemm_kernels::Table& gk = kernels<gemm_kernels::Table>();
   const gemm_kernels::Ukernel<T>& uk = of<T>(gk.f32, gk.f64);
+  const Transforms<T> tf = transforms<T>();
   const int64_t MR = uk.mr, K = s.c;
   const int64_t nrt = (s.o + MR - 1) / MR, th = s.oh / 4, tw = s.ow / 4, ntiles = th * tw;
   const int64_t tp = round_up(ntiles, int64_t{uk.nr});
@@ -333,20 +328,18 @@ void forward_winograd(const WinogradLayer& s, const T* x, const T* w, const T* b
   };
   parallel_for(s.n, grain_for(s.n, image_ns), [&](int64_t b, int64_t e) {
     packed.run(pack);
-    Scratch<T> sc((s.h + 2) * (s.w + 2), 12 * fwd_cls_rows(s) * tw, 4 * kPos * s.c,
+    Scratch<T> sc(2 * (s.h + 2) * fwd_half_width(s), 12 * fwd_cls_rows(s) * tw, 4 * kPos * s.c,
                   4 * kPos * s.o * tp, tp, ntiles);
     for (int64_t n = b; n < e; ++n) {
-      fwd_input_transform(s, x + n * image_in, tp, &sc);
+      fwd_input_transform(s, tf, x + n * image_in, tp, &sc);
       for (int64_t ph = 0; ph < 4; ++ph)
         products(uk, up.get() + ph * up_phase, s.o, K, sc.v.get() + ph * kPos * K * tp, tp, ntiles,
                  sc.m.get() + ph * kPos * s.o * tp);
-      // Output phase (a, b)'s tile (tm, t) holds output rows 4tm + a + 2r, columns 4t + b + 2q.
+      // Output phase (a, b)'s tile (tm, t) holds output rows 4tm + a + 2r, columns 4t + b + 2q:
+      // the four phases interleaved.
       for (int64_t o = 0; o < s.o; ++o)
-        for (int64_t ph = 0; ph < 4; ++ph)
-          at_tiles<T>(sc.m.get() + (ph * kPos * s.o + o) * tp, s.o * tp, th, tw,
-                      bias ? bias + o : nullptr,
-                      y + n * image_out + o * s.oh * s.ow + ph / 2 * s.ow + ph % 2, 4 * s.ow, 4,
-                      2 * s.ow, 2);
+        tf.out(sc.m.get() + o * tp, s.o * tp, kPos * s.o * tp, 2, th, tw, bias ? bias + o : nullptr,
+               y + n * image_out + o * s.oh * s.ow, s.ow);
     }
   });
 }
