@@ -140,27 +140,36 @@ inline int64_t erow_rows(const WinogradLayer& s) { return s.h / 2 + 1; }
 template <class T>
 void gi_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const T* gy_n, int64_t tp,
                         Scratch<T>* sc) {
-  const int64_t th = s.h / 2, tw = s.w / 2, K = 4 * s.o, owp = 4 * tw + 8;
+  const int64_t th = s.h / 2, tw = s.w / 2, K = 4 * s.o, qw = tw + 2;
   const int64_t cls_size = erow_rows(s) * tw;  // one (b, e, class) of erow
   T* pp = sc->pp.get();
   T* erow = sc->erow.get();
   for (int64_t oc = 0; oc < s.o; ++oc) {
+    // grad_output column x is padded column x + pw, pp's [(x + pw) mod 4][row][(x + pw) div 4].
     const T* plane = gy_n + oc * s.oh * s.ow;
-    for (int64_t r = 0; r < s.oh; ++r) {
-      T* __restrict dst = pp + r * owp + s.pw;
-      const T* __restrict src = plane + r * s.ow;
-      for (int64_t x = 0; x < s.ow; ++x) dst[x] = src[x];
+    for (int64_t p = 0; p < 4; ++p) {
+      const int64_t i0 = (s.pw - p + 3) / 4, i1 = (s.ow + s.pw - p + 3) / 4;
+      for (int64_t r = 0; r < s.oh; ++r) {
+        T* __restrict dst = pp + (p * s.oh + r) * qw;
+        const T* __restrict src = plane + r * s.ow;
+        for (int64_t i = i0; i < i1; ++i) dst[i] = src[4 * i + p - s.pw];
+      }
     }
-    // Row pass: grad_output column 4t + k0 - pw + 2v of phase b is pp's column 4t + k0 + 2v;
-    // the rows of one class R mod 4 at a time.
+    // Row pass: grad_output column 4t + k0 - pw + 2v of phase b is padded column
+    // 4t + k0 + 2v: pp's column phase (k0 + 2v) mod 4, element t + (k0 + 2v) div 4 (strided,
+    // the pass ran element by element); the rows of one class R mod 4 at a time.
     for (int64_t b = 0; b < 2; ++b)
       for (int64_t cls = 0; cls < 4; ++cls) {
         const int64_t j0 = std::max<int64_t>(0, (s.ph - cls + 3) / 4);
         const int64_t j1 = (s.ph + s.oh - cls + 3) / 4;
         if (j1 <= j0) continue;
-        const T* d = pp + (4 * j0 + cls - s.ph) * owp + first_tap(b, s.pw);
+        const T* d[3];
+        for (int64_t v = 0; v < 3; ++v) {
+          const int64_t col = first_tap(b, s.pw) + 2 * v;
+          d[v] = pp + (col % 4 * s.oh + 4 * j0 + cls - s.ph) * qw + col / 4;
+        }
         T* e0 = erow + (12 * b + cls) * cls_size + j0 * tw;
-        tf.in(d, d + 2, d + 4, 4, 4 * owp, j1 - j0, tw, e0, e0 + 4 * cls_size, e0 + 8 * cls_size);
+        tf.in(d[0], d[1], d[2], 1, 4 * qw, j1 - j0, tw, e0, e0 + 4 * cls_size, e0 + 8 * cls_size);
       }
     // Column pass: grad_output rows 4tm + k0 - ph + 2u of phase a, erow rows 4tm + k0 + 2u.
     for (int64_t a = 0; a < 2; ++a) {
