@@ -315,13 +315,15 @@ def test_winograd_grad_input_threads_bitwise(threads, batch):
 @needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_winograd_forward(isa, dtype):
-    """The forward of 4x4 stride-2 NCHW layers with output sizes multiples of 4 and >= 16
-    channels each way (Winograd F(2x2, 2x2) on the output's phases): paddings 0-3 (each phase's
-    first input row at either parity), non-square, channel counts off the microkernel's tile,
-    with and without bias, a strided input and out=; against torch in float64."""
+    """The forward of 4x4 stride-2 NCHW layers with output sizes multiples of 4, >= 16
+    channels each way and >= 24 tiles of 2 x 2 a phase (Winograd F(2x2, 2x2) on the output's
+    phases): paddings 0-3 (each phase's first input row at either parity), odd and non-square
+    inputs, channel counts off the microkernel's tile, with and without bias, a strided input
+    and out=; against torch in float64."""
     rng = np.random.default_rng(21)
-    for xs, cout, pad, with_bias in [((2, 19, 7, 9), 17, 0, True), ((1, 16, 8, 6), 20, 1, False),
-                                     ((1, 33, 9, 11), 16, 2, True), ((2, 16, 10, 6), 16, 3, True),
+    for xs, cout, pad, with_bias in [((2, 19, 9, 11), 17, 0, True), ((1, 16, 8, 14), 20, 1, False),
+                                     ((1, 33, 11, 13), 16, 2, True),
+                                     ((2, 16, 12, 14), 16, 3, True),
                                      ((2, 128, 16, 16), 64, 1, True)]:
         x = rng.standard_normal(xs[:3] + (2 * xs[3],)).astype(dtype)[..., ::2]
         w = (rng.standard_normal((xs[1], cout, 4, 4)) * 0.1).astype(dtype)
@@ -347,7 +349,7 @@ def test_winograd_forward(isa, dtype):
 def test_winograd_forward_threads_bitwise(threads, batch):
     """One image per work item: the same bits on 1, 2, 3, 7 and 16 threads."""
     rng = np.random.default_rng(22)
-    x = rng.standard_normal((batch, 24, 8, 8)).astype(np.float32)
+    x = rng.standard_normal((batch, 24, 14, 14)).astype(np.float32)
     w = rng.standard_normal((24, 16, 4, 4)).astype(np.float32)
     b = rng.standard_normal(16).astype(np.float32)
     got = []
