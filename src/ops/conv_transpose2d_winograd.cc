@@ -169,7 +169,7 @@ void gi_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const T
           d[v] = pp + (col % 4 * s.oh + 4 * j0 + cls - s.ph) * qw + col / 4;
         }
         T* e0 = erow + (12 * b + cls) * cls_size + j0 * tw;
-        tf.in(d[0], d[1], d[2], 1, 4 * qw, j1 - j0, tw, e0, e0 + 4 * cls_size, e0 + 8 * cls_size);
+        tf.in(d[0], d[1], d[2], 4 * qw, j1 - j0, tw, e0, e0 + 4 * cls_size, e0 + 8 * cls_size, tw);
       }
     // Column pass: grad_output rows 4tm + k0 - ph + 2u of phase a, erow rows 4tm + k0 + 2u.
     for (int64_t a = 0; a < 2; ++a) {
@@ -181,7 +181,7 @@ void gi_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const T
           for (int64_t u = 0; u < 3; ++u)
             du[u] = erow + ((3 * b + e) * 4 + (k0 + 2 * u) % 4) * cls_size + (k0 + 2 * u) / 4 * tw;
           T* v0 = sc->v.get() + (e * K + k) * tp;  // pos (0, e), (1, e), (2, e)
-          tf.in(du[0], du[1], du[2], 1, 0, 1, th * tw, v0, v0 + 3 * K * tp, v0 + 6 * K * tp);
+          tf.in(du[0], du[1], du[2], 0, 1, th * tw, v0, v0 + 3 * K * tp, v0 + 6 * K * tp, tp);
         }
       }
     }
@@ -232,8 +232,8 @@ void fwd_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const 
           d[v] = pp + (col % 2 * hp + cls) * hw + col / 2;
         }
         T* e0 = erow + (6 * b + cls) * cls_size;
-        tf.in(d[0], d[1], d[2], 1, 2 * hw, (hp - cls + 1) / 2, tw, e0, e0 + 2 * cls_size,
-              e0 + 4 * cls_size);
+        tf.in(d[0], d[1], d[2], 2 * hw, (hp - cls + 1) / 2, tw, e0, e0 + 2 * cls_size,
+              e0 + 4 * cls_size, tw);
       }
     // Column pass: phase a's tile row tm reads padded rows 2tm + e_a + u.
     for (int64_t a = 0; a < 2; ++a) {
@@ -244,7 +244,7 @@ void fwd_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const 
           for (int64_t u = 0; u < 3; ++u)
             du[u] = erow + ((3 * b + e) * 2 + (ea + u) % 2) * cls_size + (ea + u) / 2 * tw;
           T* v0 = sc->v.get() + (2 * a + b) * vph + (e * s.c + c) * tp;  // pos (0, e), (1, e), (2, e)
-          tf.in(du[0], du[1], du[2], 1, 0, 1, th * tw, v0, v0 + 3 * s.c * tp, v0 + 6 * s.c * tp);
+          tf.in(du[0], du[1], du[2], 0, 1, th * tw, v0, v0 + 3 * s.c * tp, v0 + 6 * s.c * tp, tp);
         }
     }
   }

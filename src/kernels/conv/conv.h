@@ -123,9 +123,9 @@ using WinoOutFn = void (*)(const T* m, int64_t mt, int64_t mx, int64_t c, int64_
 // Winograd F(2x2, 2x2) transforms (the 4x4 stride-2 transposed convolution on phases,
 // src/ops/conv_transpose2d_winograd.cc), vectorized along tiles:
 //   Wino2In `<f32|f64>_conv_wino2_in__<isa>`: B^T along one axis for `rows` rows of n tiles:
-//     tile t of row r reads d_j[r * ld + s * t] (s = 1, 2 or 4: the input's step a tile; the
-//     column passes read rows of tiles with s = 1) and writes v0 = d0 - d1, v1 = d1,
-//     v2 = d2 - d1 at v_j[r * n + t].
+//     tile t of row r reads d_j[r * ld + t] and writes v0 = d0 - d1, v1 = d1, v2 = d2 - d1 at
+//     v_j[r * vr + t] (the operator splits its inputs by column phase so that a tile's inputs
+//     lie one element apart).
 //   Wino2Out `<f32|f64>_conv_wino2_out__<isa>`: Y = A^T M A (+ *bias unless bias is null) of
 //     th x tw tiles of np x np phases (np = 1 or 2): phase (a, b)'s tile (tm, t) reads
 //     M(u, v) = m[(a * np + b) * mb + (3u + v) * ms + tm * tw + t] and writes Y(r, q) to
@@ -135,8 +135,8 @@ using WinoOutFn = void (*)(const T* m, int64_t mt, int64_t mx, int64_t c, int64_
 //   to columns, then the bias added; only additions, no FMA contraction: the same bits on
 //   every ISA.
 template <class T>
-using Wino2InFn = void (*)(const T* d0, const T* d1, const T* d2, int64_t s, int64_t ld,
-                           int64_t rows, int64_t n, T* v0, T* v1, T* v2);
+using Wino2InFn = void (*)(const T* d0, const T* d1, const T* d2, int64_t ld, int64_t rows,
+                           int64_t n, T* v0, T* v1, T* v2, int64_t vr);
 template <class T>
 using Wino2OutFn = void (*)(const T* m, int64_t ms, int64_t mb, int64_t np, int64_t th, int64_t tw,
                             const T* bias, T* y, int64_t yr);

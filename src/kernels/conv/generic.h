@@ -433,32 +433,16 @@ void wino_out(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T
     }
 }
 
-// Winograd F(2x2, 2x2) transforms (conv.h), along tiles. wino2_in's unit-step rows (the
-// column passes: 64 tiles and more) are vectors of tiles; its strided rows (the row passes, a
-// deinterleave of 8-16 tiles) and wino2_out's interleaved stores are loops the compiler
-// vectorizes for the ISA (permutes), with the reference's operations per element.
-template <class T, int S>
-void wino2_in_step(const T* __restrict d0, const T* __restrict d1, const T* __restrict d2,
-                   int64_t ld, int64_t rows, int64_t n, T* __restrict v0, T* __restrict v1,
-                   T* __restrict v2) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t t = 0; t < n; ++t) {
-      const T x1 = d1[r * ld + S * t];
-      v0[r * n + t] = d0[r * ld + S * t] - x1;
-      v1[r * n + t] = x1;
-      v2[r * n + t] = d2[r * ld + S * t] - x1;
-    }
-}
-
+// Winograd F(2x2, 2x2) transforms (conv.h), along tiles. wino2_in's rows are vectors of
+// tiles; wino2_out's interleaved stores are a loop the compiler vectorizes for the ISA
+// (permutes), with the reference's operations per element.
 template <class T>
-void wino2_in(const T* d0, const T* d1, const T* d2, int64_t s, int64_t rs, int64_t rows, int64_t n,
-              T* v0, T* v1, T* v2) {
+void wino2_in(const T* d0, const T* d1, const T* d2, int64_t rs, int64_t rows, int64_t n, T* v0,
+              T* v1, T* v2, int64_t vr) {
   constexpr int L = kLanes<T>;
-  if (s == 2) return wino2_in_step<T, 2>(d0, d1, d2, rs, rows, n, v0, v1, v2);
-  if (s == 4) return wino2_in_step<T, 4>(d0, d1, d2, rs, rows, n, v0, v1, v2);
   for (int64_t r = 0; r < rows; ++r) {
     const T *a = d0 + r * rs, *b = d1 + r * rs, *c = d2 + r * rs;
-    T *o0 = v0 + r * n, *o1 = v1 + r * n, *o2 = v2 + r * n;
+    T *o0 = v0 + r * vr, *o1 = v1 + r * vr, *o2 = v2 + r * vr;
     for (int64_t t = 0; t < n; t += L) {
       const int k = static_cast<int>(n - t < L ? n - t : L);
       const V<T> x1 = ld(b + t, k);

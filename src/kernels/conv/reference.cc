@@ -175,15 +175,14 @@ void wino_out_scalar(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, 
 // The F(2x2, 2x2) transforms (conv.h) element by element, in the order the SIMD versions
 // compute each element.
 template <class T>
-void wino2_in_scalar(const T* d0, const T* d1, const T* d2, int64_t s, int64_t ld, int64_t rows,
-                     int64_t n, T* v0, T* v1, T* v2) {
+void wino2_in_scalar(const T* d0, const T* d1, const T* d2, int64_t ld, int64_t rows, int64_t n,
+                     T* v0, T* v1, T* v2, int64_t vr) {
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t t = 0; t < n; ++t) {
-      const int64_t i = r * ld + s * t;
-      const T x1 = d1[i];
-      v0[r * n + t] = d0[i] - x1;
-      v1[r * n + t] = x1;
-      v2[r * n + t] = d2[i] - x1;
+      const T x1 = d1[r * ld + t];
+      v0[r * vr + t] = d0[r * ld + t] - x1;
+      v1[r * vr + t] = x1;
+      v2[r * vr + t] = d2[r * ld + t] - x1;
     }
 }
 
