@@ -250,30 +250,32 @@ void fwd_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const 
   }
 }
 
-// Tiles of one image padded to the kernels' NR.
-int64_t padded_tiles(int64_t tiles) { return round_up(tiles, kMaxNr); }
+// Whether one image's ntiles tiles make GEMMs worth their transforms, given the rows of its V
+// or M (whichever is more): the GEMMs' columns are the tiles padded to the kernel's NR, so
+// their time follows the padded count (the forward: 5.8-6.4 ms for 49 tiles as for 64,
+// batch 16, one thread), the direct paths' the tiles. Measured on the AVX-512 f32 kernel
+// (NR 32), one thread, Winograd against the phases (forward) and conv2d (grad_input): slower
+// at 16 tiles of 32 (1.1-1.8x), 36 and 49 of 64 (1.2x), even at 25 of 32, faster at 64 of 64
+// (1.4x) and 81 of 96 (1.05x): at least 4/5 of the columns. And a thread's V and M (one
+// image's transforms) stay bounded.
+bool fills_columns(int64_t ntiles, int64_t rows) {
+  const int64_t tiles = round_up(ntiles, kMaxNr);
+  return 5 * ntiles >= 4 * tiles && kPos * rows * tiles <= kMaxTransform;
+}
 
 }  // namespace
 
 bool winograd_gi_fits(const WinogradLayer& s) {
   if (s.h % 2 != 0 || s.w % 2 != 0 || s.h <= 0 || s.w <= 0 || s.c < 16 || s.o < 16) return false;
-  // A thread's V and M (one image's transforms) stay bounded; larger images keep conv2d,
-  // whose workspaces are batched.
-  const int64_t tiles = padded_tiles((s.h / 2) * (s.w / 2));
-  return kPos * 4 * s.o * tiles <= kMaxTransform && kPos * s.c * tiles <= kMaxTransform;
+  // Larger images keep conv2d, whose workspaces are batched.
+  return fills_columns((s.h / 2) * (s.w / 2), std::max(4 * s.o, s.c));
 }
 
 bool winograd_fwd_fits(const WinogradLayer& s) {
   if (s.oh % 4 != 0 || s.ow % 4 != 0 || s.oh <= 0 || s.ow <= 0 || s.c < 16 || s.o < 16)
     return false;
-  // The GEMMs' columns are one image's tiles, padded to the kernel's NR: at 16 tiles (8 x 8
-  // inputs) half of 32 were padding and the forward ran 1.1-1.8x slower than the phases
-  // (256 -> 128 and 16 -> 32 channels, batch 16, one thread); at 64 (the layer) none.
-  // So at least 3/4 of the widest NR's columns are tiles. A thread's V and M (one image's
-  // transforms) stay bounded; larger images keep the phases.
-  const int64_t ntiles = (s.oh / 4) * (s.ow / 4), tiles = padded_tiles(ntiles);
-  return 4 * ntiles >= 3 * tiles && 4 * kPos * s.c * tiles <= kMaxTransform &&
-         4 * kPos * s.o * tiles <= kMaxTransform;
+  // Larger images keep the phases.
+  return fills_columns((s.oh / 4) * (s.ow / 4), 4 * std::max(s.c, s.o));
 }
 
 template <class T>

@@ -30,8 +30,8 @@ struct WinogradLayer {
 
 // Whether the Winograd path runs the forward / grad_input: whole 2 x 2 tiles (oh and ow
 // multiples of 4 / h and w even), channels enough for the GEMMs to outweigh the transforms
-// (>= 16 each way), and one image's transforms of bounded size (a thread holds them); for the
-// forward also tiles enough to fill the GEMMs' columns (see the .cc).
+// (>= 16 each way), tiles enough to fill the GEMMs' columns (>= 4/5 of them; see the .cc) and
+// one image's transforms of bounded size (a thread holds them).
 bool winograd_fwd_fits(const WinogradLayer& s);
 bool winograd_gi_fits(const WinogradLayer& s);
 

@@ -274,12 +274,13 @@ def test_large_weight_small_images(threads):
 @needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_winograd_grad_input(isa, dtype):
-    """grad_input of 4x4 stride-2 NCHW layers with even input sizes and >= 16 channels each way
-    (Winograd F(2x2, 2x2) on grad_output's phases): paddings 0-2, non-square, channel counts off
-    the microkernel's tile, a strided grad_output; against autograd (float64 anchor)."""
+    """grad_input of 4x4 stride-2 NCHW layers with even input sizes, >= 16 channels each way and
+    >= 26 tiles of 2 x 2 (Winograd F(2x2, 2x2) on grad_output's phases): paddings 0-2,
+    non-square, channel counts off the microkernel's tile, a strided grad_output; against
+    autograd (float64 anchor)."""
     rng = np.random.default_rng(19)
-    for xs, cout, pad in [((2, 19, 6, 10), 16, 1), ((1, 33, 4, 4), 20, 0), ((3, 16, 8, 6), 17, 2),
-                          ((2, 128, 16, 16), 64, 1)]:
+    for xs, cout, pad in [((2, 19, 8, 14), 16, 1), ((1, 33, 12, 10), 20, 0),
+                          ((3, 16, 16, 8), 17, 2), ((2, 128, 16, 16), 64, 1)]:
         x = rng.standard_normal(xs).astype(dtype)
         w = (rng.standard_normal((xs[1], cout, 4, 4)) * 0.1).astype(dtype)
         b = np.zeros(cout, dtype)
@@ -300,9 +301,9 @@ def test_winograd_grad_input(isa, dtype):
 def test_winograd_grad_input_threads_bitwise(threads, batch):
     """One image per work item: the same bits on 1, 2, 3, 7 and 16 threads."""
     rng = np.random.default_rng(20)
-    x = rng.standard_normal((batch, 24, 8, 8)).astype(np.float32)
+    x = rng.standard_normal((batch, 24, 8, 14)).astype(np.float32)
     w = rng.standard_normal((24, 16, 4, 4)).astype(np.float32)
-    gy = rng.standard_normal((batch, 16, 16, 16)).astype(np.float32)
+    gy = rng.standard_normal((batch, 16, 16, 28)).astype(np.float32)
     got = []
     for n in (1, 2, 3, 7, 16):
         npfast.set_num_threads(n)
@@ -316,7 +317,7 @@ def test_winograd_grad_input_threads_bitwise(threads, batch):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_winograd_forward(isa, dtype):
     """The forward of 4x4 stride-2 NCHW layers with output sizes multiples of 4, >= 16
-    channels each way and >= 24 tiles of 2 x 2 a phase (Winograd F(2x2, 2x2) on the output's
+    channels each way and >= 26 tiles of 2 x 2 a phase (Winograd F(2x2, 2x2) on the output's
     phases): paddings 0-3 (each phase's first input row at either parity), odd and non-square
     inputs, channel counts off the microkernel's tile, with and without bias, a strided input
     and out=; against torch in float64."""
@@ -349,7 +350,7 @@ def test_winograd_forward(isa, dtype):
 def test_winograd_forward_threads_bitwise(threads, batch):
     """One image per work item: the same bits on 1, 2, 3, 7 and 16 threads."""
     rng = np.random.default_rng(22)
-    x = rng.standard_normal((batch, 24, 14, 14)).astype(np.float32)
+    x = rng.standard_normal((batch, 24, 16, 14)).astype(np.float32)
     w = rng.standard_normal((24, 16, 4, 4)).astype(np.float32)
     b = rng.standard_normal(16).astype(np.float32)
     got = []
