@@ -275,12 +275,13 @@ def test_large_weight_small_images(threads):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_winograd_grad_input(isa, dtype):
     """grad_input of 4x4 stride-2 NCHW layers with even input sizes, >= 16 channels each way and
-    >= 26 tiles of 2 x 2 (Winograd F(2x2, 2x2) on grad_output's phases): paddings 0-2,
-    non-square, channel counts off the microkernel's tile, a strided grad_output; against
+    >= 26 tiles of 2 x 2 (Winograd F(2x2, 2x2) on grad_output's phases): paddings 0-2 (unequal
+    too), non-square, channel counts off the microkernel's tile, a strided grad_output; against
     autograd (float64 anchor)."""
     rng = np.random.default_rng(19)
     for xs, cout, pad in [((2, 19, 8, 14), 16, 1), ((1, 33, 12, 10), 20, 0),
-                          ((3, 16, 16, 8), 17, 2), ((2, 128, 16, 16), 64, 1)]:
+                          ((3, 16, 16, 8), 17, 2), ((1, 20, 8, 14), 16, (2, 1)),
+                          ((2, 128, 16, 16), 64, 1)]:
         x = rng.standard_normal(xs).astype(dtype)
         w = (rng.standard_normal((xs[1], cout, 4, 4)) * 0.1).astype(dtype)
         b = np.zeros(cout, dtype)
@@ -318,13 +319,15 @@ def test_winograd_grad_input_threads_bitwise(threads, batch):
 def test_winograd_forward(isa, dtype):
     """The forward of 4x4 stride-2 NCHW layers with output sizes multiples of 4, >= 16
     channels each way and >= 26 tiles of 2 x 2 a phase (Winograd F(2x2, 2x2) on the output's
-    phases): paddings 0-3 (each phase's first input row at either parity), odd and non-square
-    inputs, channel counts off the microkernel's tile, with and without bias, a strided input
+    phases): paddings 0-5 (each phase's first input row at either parity), unequal paddings,
+    odd and non-square inputs, channel counts off the microkernel's tile, with and without bias, a strided input
     and out=; against torch in float64."""
     rng = np.random.default_rng(21)
     for xs, cout, pad, with_bias in [((2, 19, 9, 11), 17, 0, True), ((1, 16, 8, 14), 20, 1, False),
                                      ((1, 33, 11, 13), 16, 2, True),
                                      ((2, 16, 12, 14), 16, 3, True),
+                                     ((2, 20, 20, 19), 17, (5, 4), True),
+                                     ((1, 17, 15, 16), 18, (2, 1), False),
                                      ((2, 128, 16, 16), 64, 1, True)]:
         x = rng.standard_normal(xs[:3] + (2 * xs[3],)).astype(dtype)[..., ::2]
         w = (rng.standard_normal((xs[1], cout, 4, 4)) * 0.1).astype(dtype)
