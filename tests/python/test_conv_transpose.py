@@ -320,14 +320,16 @@ def test_winograd_forward(isa, dtype):
     """The forward of 4x4 stride-2 NCHW layers with output sizes multiples of 4, >= 16
     channels each way and >= 26 tiles of 2 x 2 a phase (Winograd F(2x2, 2x2) on the output's
     phases): paddings 0-5 (each phase's first input row at either parity), unequal paddings,
-    odd and non-square inputs, channel counts off the microkernel's tile, with and without bias, a strided input
-    and out=; against torch in float64."""
+    odd and non-square inputs, channel counts off the microkernel's tile, with and without
+    bias, a strided input and out=, 8 x 8 inputs two a work item (an odd batch: the last
+    alone); against torch in float64."""
     rng = np.random.default_rng(21)
     for xs, cout, pad, with_bias in [((2, 19, 9, 11), 17, 0, True), ((1, 16, 8, 14), 20, 1, False),
                                      ((1, 33, 11, 13), 16, 2, True),
                                      ((2, 16, 12, 14), 16, 3, True),
                                      ((2, 20, 20, 19), 17, (5, 4), True),
                                      ((1, 17, 15, 16), 18, (2, 1), False),
+                                     ((3, 128, 8, 8), 64, 1, True),
                                      ((2, 128, 16, 16), 64, 1, True)]:
         x = rng.standard_normal(xs[:3] + (2 * xs[3],)).astype(dtype)[..., ::2]
         w = (rng.standard_normal((xs[1], cout, 4, 4)) * 0.1).astype(dtype)
@@ -351,17 +353,19 @@ def test_winograd_forward(isa, dtype):
 
 @pytest.mark.parametrize("batch", [1, 5])
 def test_winograd_forward_threads_bitwise(threads, batch):
-    """One image per work item: the same bits on 1, 2, 3, 7 and 16 threads."""
+    """Fixed work items (one image, or two of 8 x 8): the same bits on 1, 2, 3, 7 and 16
+    threads."""
     rng = np.random.default_rng(22)
-    x = rng.standard_normal((batch, 24, 16, 14)).astype(np.float32)
-    w = rng.standard_normal((24, 16, 4, 4)).astype(np.float32)
-    b = rng.standard_normal(16).astype(np.float32)
-    got = []
-    for n in (1, 2, 3, 7, 16):
-        npfast.set_num_threads(n)
-        got.append(npfast.conv_transpose2d(x, w, b, stride=2, padding=1))
-    for g in got[1:]:
-        assert np.array_equal(g, got[0])
+    for xs, cout in [((batch, 24, 16, 14), 16), ((batch, 128, 8, 8), 64)]:
+        x = rng.standard_normal(xs).astype(np.float32)
+        w = rng.standard_normal((xs[1], cout, 4, 4)).astype(np.float32)
+        b = rng.standard_normal(cout).astype(np.float32)
+        got = []
+        for n in (1, 2, 3, 7, 16):
+            npfast.set_num_threads(n)
+            got.append(npfast.conv_transpose2d(x, w, b, stride=2, padding=1))
+        for g in got[1:]:
+            assert np.array_equal(g, got[0])
 
 
 @pytest.mark.parametrize("kwargs,words", [
