@@ -135,11 +135,11 @@ struct Scratch {
 // of th * tw; row by row the loops were tw = 8 long and took twice the time).
 inline int64_t erow_rows(const WinogradLayer& s) { return s.h / 2 + 1; }
 
-// V[pos][k][tile] (rows of tp elements, tile = tm * tw + tl, k = (2a + b) * o + oc) of image
-// gy_n.
+// V[pos][k][tile] (rows of tp elements from v, tile = tm * tw + tl, k = (2a + b) * o + oc) of
+// image gy_n.
 template <class T>
 void gi_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const T* gy_n, int64_t tp,
-                        Scratch<T>* sc) {
+                        Scratch<T>* sc, T* v) {
   const int64_t th = s.h / 2, tw = s.w / 2, K = 4 * s.o, qw = tw + 2;
   const int64_t cls_size = erow_rows(s) * tw;  // one (b, e, class) of erow
   T* pp = sc->pp.get();
@@ -180,7 +180,7 @@ void gi_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const T
         for (int64_t e = 0; e < 3; ++e) {
           for (int64_t u = 0; u < 3; ++u)
             du[u] = erow + ((3 * b + e) * 4 + (k0 + 2 * u) % 4) * cls_size + (k0 + 2 * u) / 4 * tw;
-          T* v0 = sc->v.get() + (e * K + k) * tp;  // pos (0, e), (1, e), (2, e)
+          T* v0 = v + (e * K + k) * tp;  // pos (0, e), (1, e), (2, e)
           tf.in(du[0], du[1], du[2], 0, 1, th * tw, v0, v0 + 3 * K * tp, v0 + 6 * K * tp, tp);
         }
       }
@@ -263,35 +263,39 @@ bool fills_columns(int64_t ntiles, int64_t rows) {
   return 5 * ntiles >= 4 * tiles && kPos * rows * tiles <= kMaxTransform;
 }
 
+// Images a work item: one, or two where an image has 16 tiles (8 x 8), half the widest NR,
+// and channels enough: their tiles side by side in V's and M's columns (a fixed grouping, and
+// a column's sums do not depend on its place: the same bits for any thread count). The
+// forward, two images of 16 tiles against the phases (one thread, batch 16): 256 -> 128 and
+// 128 -> 64 channels 1.38x and 1.15x faster, 64 -> 64 even, 64 -> 32, 32 -> 32 and 16 -> 32
+// 1.35-1.45x slower (the transforms' rows of 4 and 16 tiles cost more a tile); three images
+// of 9 tiles (6 x 6 inputs, 128 -> 64) 1.4x slower.
+int64_t image_group(const WinogradLayer& s, int64_t ntiles) {
+  return 2 * ntiles == kMaxNr && s.c * s.o >= 8192 && s.n >= 2 ? 2 : 1;
+}
+
+// The spare columns [used, end) of V's rows: zeros (B panels read all NR columns); an odd
+// batch's last item of two images has one.
+template <class T>
+void zero_columns(T* v, int64_t rows, int64_t tp, int64_t used, int64_t end) {
+  for (int64_t r = 0; r < rows; ++r) std::fill(v + r * tp + used, v + r * tp + end, T(0));
+}
+
 }  // namespace
 
 bool winograd_gi_fits(const WinogradLayer& s) {
   if (s.h % 2 != 0 || s.w % 2 != 0 || s.h <= 0 || s.w <= 0 || s.c < 16 || s.o < 16) return false;
   // Larger images keep conv2d, whose workspaces are batched.
-  return fills_columns((s.h / 2) * (s.w / 2), std::max(4 * s.o, s.c));
+  const int64_t ntiles = (s.h / 2) * (s.w / 2);
+  return fills_columns(image_group(s, ntiles) * ntiles, std::max(4 * s.o, s.c));
 }
-
-namespace {
-
-// Images a forward work item: one, or two where an image has 16 tiles (8 x 8 inputs), half
-// the widest NR, and channels enough: their tiles side by side in V's and M's columns (a fixed
-// grouping, and a column's sums do not depend on its place: the same bits for any thread
-// count). Two images of 16 tiles against the phases (one thread, batch 16): 256 -> 128 and
-// 128 -> 64 channels 1.38x and 1.15x faster, 64 -> 64 even, 64 -> 32, 32 -> 32 and 16 -> 32
-// 1.35-1.45x slower (the transforms' rows of 4 and 16 tiles cost more a tile); three images
-// of 9 tiles (6 x 6 inputs, 128 -> 64) 1.4x slower.
-int64_t fwd_group(const WinogradLayer& s) {
-  const int64_t ntiles = (s.oh / 4) * (s.ow / 4);
-  return 2 * ntiles == kMaxNr && s.c * s.o >= 8192 && s.n >= 2 ? 2 : 1;
-}
-
-}  // namespace
 
 bool winograd_fwd_fits(const WinogradLayer& s) {
   if (s.oh % 4 != 0 || s.ow % 4 != 0 || s.oh <= 0 || s.ow <= 0 || s.c < 16 || s.o < 16)
     return false;
   // Larger images keep the phases.
-  return fills_columns(fwd_group(s) * (s.oh / 4) * (s.ow / 4), 4 * std::max(s.c, s.o));
+  const int64_t ntiles = (s.oh / 4) * (s.ow / 4);
+  return fills_columns(image_group(s, ntiles) * ntiles, 4 * std::max(s.c, s.o));
 }
 
 template <class T>
@@ -301,9 +305,10 @@ void grad_input_winograd(const WinogradLayer& s, const T* gy, const T* w, T* gi)
   const Transforms<T> tf = transforms<T>();
   const int64_t MR = uk.mr, K = 4 * s.o;
   const int64_t nrt = (s.c + MR - 1) / MR, ntiles = (s.h / 2) * (s.w / 2);
-  const int64_t tp = round_up(ntiles, int64_t{uk.nr});
+  const int64_t group = image_group(s, ntiles), items = (s.n + group - 1) / group;
+  const int64_t tp = round_up(group * ntiles, int64_t{uk.nr});
   Buffer<T> up(static_cast<size_t>(kPos * nrt * K * MR));
-  const double image_ns =
+  const double item_ns =
       2.0 * static_cast<double>(kPos * nrt * MR * K * tp) * conv_ops::kNsPerFlop;
   const int64_t image_in = s.o * s.oh * s.ow, image_out = s.c * s.h * s.w;
   // grad_input row c, k = (2a + b) * o + oc: taps (k0_a + 2r, k0_b + 2q) of w[c][oc].
@@ -317,17 +322,21 @@ void grad_input_winograd(const WinogradLayer& s, const T* gy, const T* w, T* gi)
   // The transformed weights (1.3 MB for the layer) are packed inside the images' job,
   // a row tile at a time by whichever threads are there (see OnceInJob for why not before it).
   conv_ops::PartsInJob packed(nrt);
-  parallel_for(s.n, grain_for(s.n, image_ns), [&](int64_t b, int64_t e) {
+  parallel_for(items, grain_for(items, item_ns), [&](int64_t b, int64_t e) {
     packed.run([&](int64_t rt) { pack_panel(s.c, K, MR, nrt, rt, kernel, up.get()); });
     const int64_t tw = s.w / 2;
     Scratch<T> sc(s.oh * (4 * tw + 8), 24 * erow_rows(s) * tw, kPos * K, kPos * s.c * tp, tp,
-                  ntiles);
-    for (int64_t n = b; n < e; ++n) {
-      gi_input_transform(s, tf, gy + n * image_in, tp, &sc);
-      products(uk, up.get(), s.c, K, sc.v.get(), tp, ntiles, sc.m.get());
-      for (int64_t c = 0; c < s.c; ++c)
-        tf.out(sc.m.get() + c * tp, s.c * tp, 0, 1, s.h / 2, tw, nullptr,
-               gi + n * image_out + c * s.h * s.w, s.w);
+                  group * ntiles);
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t n0 = it * group, images = std::min(group, s.n - n0);
+      for (int64_t i = 0; i < images; ++i)
+        gi_input_transform(s, tf, gy + (n0 + i) * image_in, tp, &sc, sc.v.get() + i * ntiles);
+      if (images < group) zero_columns(sc.v.get(), kPos * K, tp, images * ntiles, tp);
+      products(uk, up.get(), s.c, K, sc.v.get(), tp, images * ntiles, sc.m.get());
+      for (int64_t i = 0; i < images; ++i)
+        for (int64_t c = 0; c < s.c; ++c)
+          tf.out(sc.m.get() + i * ntiles + c * tp, s.c * tp, 0, 1, s.h / 2, tw, nullptr,
+                 gi + (n0 + i) * image_out + c * s.h * s.w, s.w);
     }
   });
 }
@@ -339,7 +348,7 @@ void forward_winograd(const WinogradLayer& s, const T* x, const T* w, const T* b
   const Transforms<T> tf = transforms<T>();
   const int64_t MR = uk.mr, K = s.c;
   const int64_t nrt = (s.o + MR - 1) / MR, th = s.oh / 4, tw = s.ow / 4, ntiles = th * tw;
-  const int64_t group = fwd_group(s), items = (s.n + group - 1) / group;
+  const int64_t group = image_group(s, ntiles), items = (s.n + group - 1) / group;
   const int64_t tp = round_up(group * ntiles, int64_t{uk.nr});
   const int64_t up_phase = kPos * nrt * K * MR;
   Buffer<T> up(static_cast<size_t>(4 * up_phase));
@@ -367,9 +376,7 @@ void forward_winograd(const WinogradLayer& s, const T* x, const T* w, const T* b
       const int64_t n0 = it * group, images = std::min(group, s.n - n0);
       for (int64_t i = 0; i < images; ++i)
         fwd_input_transform(s, tf, x + (n0 + i) * image_in, tp, &sc, sc.v.get() + i * ntiles);
-      // The last item may have fewer images: zeros for the rest (B panels read all columns).
-      for (int64_t r = 0; images < group && r < 4 * kPos * s.c; ++r)
-        std::fill(sc.v.get() + r * tp + images * ntiles, sc.v.get() + r * tp + group * ntiles, T(0));
+      if (images < group) zero_columns(sc.v.get(), 4 * kPos * s.c, tp, images * ntiles, tp);
       for (int64_t ph = 0; ph < 4; ++ph)
         products(uk, up.get() + ph * up_phase, s.o, K, sc.v.get() + ph * kPos * K * tp, tp,
                  images * ntiles, sc.m.get() + ph * kPos * s.o * tp);

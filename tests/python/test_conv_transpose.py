@@ -276,12 +276,13 @@ def test_large_weight_small_images(threads):
 def test_winograd_grad_input(isa, dtype):
     """grad_input of 4x4 stride-2 NCHW layers with even input sizes, >= 16 channels each way and
     >= 26 tiles of 2 x 2 (Winograd F(2x2, 2x2) on grad_output's phases): paddings 0-2 (unequal
-    too), non-square, channel counts off the microkernel's tile, a strided grad_output; against
-    autograd (float64 anchor)."""
+    too), non-square, channel counts off the microkernel's tile, a strided grad_output, 8 x 8
+    inputs two a work item (an odd batch: the last alone); against autograd (float64
+    anchor)."""
     rng = np.random.default_rng(19)
     for xs, cout, pad in [((2, 19, 8, 14), 16, 1), ((1, 33, 12, 10), 20, 0),
                           ((3, 16, 16, 8), 17, 2), ((1, 20, 8, 14), 16, (2, 1)),
-                          ((2, 128, 16, 16), 64, 1)]:
+                          ((3, 128, 8, 8), 64, 1), ((2, 128, 16, 16), 64, 1)]:
         x = rng.standard_normal(xs).astype(dtype)
         w = (rng.standard_normal((xs[1], cout, 4, 4)) * 0.1).astype(dtype)
         b = np.zeros(cout, dtype)
@@ -300,18 +301,20 @@ def test_winograd_grad_input(isa, dtype):
 
 @pytest.mark.parametrize("batch", [1, 5])
 def test_winograd_grad_input_threads_bitwise(threads, batch):
-    """One image per work item: the same bits on 1, 2, 3, 7 and 16 threads."""
+    """Fixed work items (one image, or two of 8 x 8): the same bits on 1, 2, 3, 7 and 16
+    threads."""
     rng = np.random.default_rng(20)
-    x = rng.standard_normal((batch, 24, 8, 14)).astype(np.float32)
-    w = rng.standard_normal((24, 16, 4, 4)).astype(np.float32)
-    gy = rng.standard_normal((batch, 16, 16, 28)).astype(np.float32)
-    got = []
-    for n in (1, 2, 3, 7, 16):
-        npfast.set_num_threads(n)
-        got.append(npfast.conv_transpose2d_backward(gy, x, w, stride=2, padding=1,
-                                                    output_mask=(True, False, False))[0])
-    for g in got[1:]:
-        assert np.array_equal(g, got[0])
+    for xs, cout in [((batch, 24, 8, 14), 16), ((batch, 128, 8, 8), 64)]:
+        x = rng.standard_normal(xs).astype(np.float32)
+        w = rng.standard_normal((xs[1], cout, 4, 4)).astype(np.float32)
+        gy = rng.standard_normal((batch, cout, 2 * xs[2], 2 * xs[3])).astype(np.float32)
+        got = []
+        for n in (1, 2, 3, 7, 16):
+            npfast.set_num_threads(n)
+            got.append(npfast.conv_transpose2d_backward(gy, x, w, stride=2, padding=1,
+                                                        output_mask=(True, False, False))[0])
+        for g in got[1:]:
+            assert np.array_equal(g, got[0])
 
 
 @needs_torch
