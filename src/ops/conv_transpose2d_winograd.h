@@ -35,12 +35,12 @@ struct WinogradLayer {
 bool winograd_fwd_fits(const WinogradLayer& s);
 bool winograd_gi_fits(const WinogradLayer& s);
 
-// y = conv_transpose2d(x, w, stride 2, padding (ph, pw)) + bias (null: none). One image per
-// work item: the same bits for any thread count.
+// y = conv_transpose2d(x, w, stride 2, padding (ph, pw)) + bias (null: none). Fixed work
+// items (an image, or two small ones): the same bits for any thread count.
 template <class T>
 void forward_winograd(const WinogradLayer& s, const T* x, const T* w, const T* bias, T* y);
 
-// gi = conv2d(gy, w, stride 2, padding (ph, pw)). One image per work item.
+// gi = conv2d(gy, w, stride 2, padding (ph, pw)). Fixed work items, as the forward's.
 template <class T>
 void grad_input_winograd(const WinogradLayer& s, const T* gy, const T* w, T* gi);
 
