@@ -299,24 +299,6 @@ def test_winograd_grad_input(isa, dtype):
         assert not np.array_equal(gx, npfast.conv2d(np.ascontiguousarray(gy), w, **args)), xs
 
 
-@pytest.mark.parametrize("batch", [1, 5])
-def test_winograd_grad_input_threads_bitwise(threads, batch):
-    """Fixed work items (one image, or two of 8 x 8): the same bits on 1, 2, 3, 7 and 16
-    threads."""
-    rng = np.random.default_rng(20)
-    for xs, cout in [((batch, 24, 8, 14), 16), ((batch, 128, 8, 8), 64)]:
-        x = rng.standard_normal(xs).astype(np.float32)
-        w = rng.standard_normal((xs[1], cout, 4, 4)).astype(np.float32)
-        gy = rng.standard_normal((batch, cout, 2 * xs[2], 2 * xs[3])).astype(np.float32)
-        got = []
-        for n in (1, 2, 3, 7, 16):
-            npfast.set_num_threads(n)
-            got.append(npfast.conv_transpose2d_backward(gy, x, w, stride=2, padding=1,
-                                                        output_mask=(True, False, False))[0])
-        for g in got[1:]:
-            assert np.array_equal(g, got[0])
-
-
 @needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_winograd_forward(isa, dtype):
@@ -355,20 +337,23 @@ def test_winograd_forward(isa, dtype):
 
 
 @pytest.mark.parametrize("batch", [1, 5])
-def test_winograd_forward_threads_bitwise(threads, batch):
-    """Fixed work items (one image, or two of 8 x 8): the same bits on 1, 2, 3, 7 and 16
-    threads."""
-    rng = np.random.default_rng(22)
+def test_winograd_threads_bitwise(threads, batch):
+    """The Winograd forward and grad_input in fixed work items (one image, or two of 8 x 8):
+    the same bits on 1, 2, 3, 7 and 16 threads."""
+    rng = np.random.default_rng(20)
     for xs, cout in [((batch, 24, 16, 14), 16), ((batch, 128, 8, 8), 64)]:
         x = rng.standard_normal(xs).astype(np.float32)
         w = rng.standard_normal((xs[1], cout, 4, 4)).astype(np.float32)
         b = rng.standard_normal(cout).astype(np.float32)
+        gy = rng.standard_normal((batch, cout, 2 * xs[2], 2 * xs[3])).astype(np.float32)
         got = []
         for n in (1, 2, 3, 7, 16):
             npfast.set_num_threads(n)
-            got.append(npfast.conv_transpose2d(x, w, b, stride=2, padding=1))
+            got.append((npfast.conv_transpose2d(x, w, b, stride=2, padding=1),
+                        npfast.conv_transpose2d_backward(gy, x, w, stride=2, padding=1,
+                                                         output_mask=(True, False, False))[0]))
         for g in got[1:]:
-            assert np.array_equal(g, got[0])
+            assert np.array_equal(g[0], got[0][0]) and np.array_equal(g[1], got[0][1])
 
 
 @pytest.mark.parametrize("kwargs,words", [
