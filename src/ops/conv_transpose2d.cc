@@ -217,6 +217,14 @@ Conv2dParams conv_params(const Conv2dParams& p, int64_t oph, int64_t opw) {
   return q;
 }
 
+// Whether the layer is one the Winograd paths take (conv_transpose2d_winograd.h): NCHW, 4x4
+// stride 2, one group, no dilation or output_padding (their sizes are checked apart).
+bool winograd_layer(const Conv2dParams& p, const View& w, int64_t oph, int64_t opw) {
+  return p.layout == Layout::nchw && p.groups == 1 && p.stride_h == 2 && p.stride_w == 2 &&
+         w.shape[2] == 4 && w.shape[3] == 4 && p.dilation_h == 1 && p.dilation_w == 1 &&
+         oph == 0 && opw == 0;
+}
+
 // The output phases' plan for input x (logical NCHW) and the output's (OH, OW).
 convt::PhasePlan phase_plan(const View& xl, const View& w, const Conv2dParams& p, int64_t oh,
                             int64_t ow) {
@@ -239,14 +247,20 @@ void forward_t(const View& x, const View& w, const View* bias, const Conv2dParam
   const bool conv_route = p.layout == Layout::nchw && p.stride_h == 1 && p.stride_w == 1 &&
                           p.pad_top <= p.dilation_h * (w.shape[2] - 1) &&
                           p.pad_left <= p.dilation_w * (w.shape[3] - 1);
-  if (!conv_route && convt::use_phases(xl.shape[1] / p.groups, p)) {
+  const convt::WinogradLayer wg{n,           cout,        ol.shape[2], ol.shape[3], xl.shape[1],
+                               xl.shape[2], xl.shape[3], p.pad_top,   p.pad_left};
+  // 4x4 stride 2 (the layer): Winograd on the output's phases, 0.56x the flops.
+  const bool winograd = winograd_layer(p, w, oph, opw) && convt::winograd_fwd_fits(wg);
+  if (winograd || (!conv_route && convt::use_phases(xl.shape[1] / p.groups, p))) {
     Buffer<char> kx, kw, kb;
     const T* xc = views::contiguous<T>(x, &kx);
     const T* wc = views::contiguous<T>(w, &kw);
     const T* bc = bias ? views::contiguous<T>(*bias, &kb) : nullptr;
-    const convt::PhasePlan pl = phase_plan(xl, w, p, ol.shape[2], ol.shape[3]);
     views::OutPtr<T> o(&out);
-    convt::forward<T>(pl, xc, wc, bc, o.p);
+    if (winograd)
+      convt::forward_winograd<T>(wg, xc, wc, bc, o.p);
+    else
+      convt::forward<T>(phase_plan(xl, w, p, ol.shape[2], ol.shape[3]), xc, wc, bc, o.p);
     o.finish();
     return;
   }
@@ -330,13 +344,11 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
   // 14.9-15.9 ms for the whole backward).
   if (want_gb) grad_bias_sum<T>(gy, *gb, p.layout);
   if (gx && !gx->empty()) {
-    const convt::WinogradGi wg{xl.shape[0], gyl.shape[1], gyl.shape[2], gyl.shape[3], xl.shape[1],
+    const convt::WinogradLayer wg{xl.shape[0], gyl.shape[1], gyl.shape[2], gyl.shape[3], xl.shape[1],
                                xl.shape[2], xl.shape[3],  p.pad_top,    p.pad_left};
     if (gyl.shape[1] == 0) {
       fill_bias<T>(conv_ops::logical_nchw(*gx, p.layout), nullptr, true);
-    } else if (p.layout == Layout::nchw && p.groups == 1 && p.stride_h == 2 && p.stride_w == 2 &&
-               w.shape[2] == 4 && w.shape[3] == 4 && p.dilation_h == 1 && p.dilation_w == 1 &&
-               oph == 0 && opw == 0 && convt::winograd_gi_fits(wg)) {
+    } else if (winograd_layer(p, w, oph, opw) && convt::winograd_gi_fits(wg)) {
       // 4x4 stride 2 (the layer): Winograd on grad_output's phases, 0.56x the flops.
       Buffer<char> kgy, kw;
       const T* gc = views::contiguous<T>(gy, &kgy);

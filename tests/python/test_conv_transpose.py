@@ -274,12 +274,15 @@ def test_large_weight_small_images(threads):
 @needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_winograd_grad_input(isa, dtype):
-    """grad_input of 4x4 stride-2 NCHW layers with even input sizes and >= 16 channels each way
-    (Winograd F(2x2, 2x2) on grad_output's phases): paddings 0-2, non-square, channel counts off
-    the microkernel's tile, a strided grad_output; against autograd (float64 anchor)."""
+    """grad_input of 4x4 stride-2 NCHW layers with even input sizes, >= 16 channels each way and
+    >= 26 tiles of 2 x 2 (Winograd F(2x2, 2x2) on grad_output's phases): paddings 0-2 (unequal
+    too), non-square, channel counts off the microkernel's tile, a strided grad_output, 8 x 8
+    inputs two a work item (an odd batch: the last alone); against autograd (float64
+    anchor)."""
     rng = np.random.default_rng(19)
-    for xs, cout, pad in [((2, 19, 6, 10), 16, 1), ((1, 33, 4, 4), 20, 0), ((3, 16, 8, 6), 17, 2),
-                          ((2, 128, 16, 16), 64, 1)]:
+    for xs, cout, pad in [((2, 19, 8, 14), 16, 1), ((1, 33, 12, 10), 20, 0),
+                          ((3, 16, 16, 8), 17, 2), ((1, 20, 8, 14), 16, (2, 1)),
+                          ((3, 128, 8, 8), 64, 1), ((2, 128, 16, 16), 64, 1)]:
         x = rng.standard_normal(xs).astype(dtype)
         w = (rng.standard_normal((xs[1], cout, 4, 4)) * 0.1).astype(dtype)
         b = np.zeros(cout, dtype)
@@ -296,20 +299,61 @@ def test_winograd_grad_input(isa, dtype):
         assert not np.array_equal(gx, npfast.conv2d(np.ascontiguousarray(gy), w, **args)), xs
 
 
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_winograd_forward(isa, dtype):
+    """The forward of 4x4 stride-2 NCHW layers with output sizes multiples of 4, >= 16
+    channels each way and >= 26 tiles of 2 x 2 a phase (Winograd F(2x2, 2x2) on the output's
+    phases): paddings 0-5 (each phase's first input row at either parity), unequal paddings,
+    odd and non-square inputs, channel counts off the microkernel's tile, with and without
+    bias, a strided input and out=, 8 x 8 inputs two a work item (an odd batch: the last
+    alone); against torch in float64."""
+    rng = np.random.default_rng(21)
+    for xs, cout, pad, with_bias in [((2, 19, 9, 11), 17, 0, True), ((1, 16, 8, 14), 20, 1, False),
+                                     ((1, 33, 11, 13), 16, 2, True),
+                                     ((2, 16, 12, 14), 16, 3, True),
+                                     ((2, 20, 20, 19), 17, (5, 4), True),
+                                     ((1, 17, 15, 16), 18, (2, 1), False),
+                                     ((3, 128, 8, 8), 64, 1, True),
+                                     ((2, 128, 16, 16), 64, 1, True)]:
+        x = rng.standard_normal(xs[:3] + (2 * xs[3],)).astype(dtype)[..., ::2]
+        w = (rng.standard_normal((xs[1], cout, 4, 4)) * 0.1).astype(dtype)
+        b = rng.standard_normal(cout).astype(dtype) if with_bias else None
+        args = dict(stride=2, padding=pad)
+        want = F.conv_transpose2d(torch.tensor(np.ascontiguousarray(x), dtype=torch.float64),
+                                  torch.tensor(w, dtype=torch.float64),
+                                  None if b is None else torch.tensor(b, dtype=torch.float64),
+                                  **args).numpy()
+        assert want.shape[2] % 4 == 0 and want.shape[3] % 4 == 0, xs
+        y = npfast.conv_transpose2d(x, w, b, **args)
+        np.testing.assert_allclose(y, want, **tol("conv_transpose2d", dtype,
+                                                  float(np.abs(want).max())), err_msg=str(xs))
+        out = np.full(want.shape[:3] + (2 * want.shape[3],), 7.0, dtype)[..., ::2]
+        assert npfast.conv_transpose2d(x, w, b, **args, out=out) is out
+        assert np.array_equal(out, y), xs
+        # The Winograd path ran: the output phases' direct sums (NHWC) round differently.
+        assert not np.array_equal(y, npfast.conv_transpose2d(nhwc(x), w, b, **args,
+                                                             layout="NHWC").transpose(0, 3, 1, 2))
+
+
 @pytest.mark.parametrize("batch", [1, 5])
-def test_winograd_grad_input_threads_bitwise(threads, batch):
-    """One image per work item: the same bits on 1, 2, 3, 7 and 16 threads."""
+def test_winograd_threads_bitwise(threads, batch):
+    """The Winograd forward and grad_input in fixed work items (one image, or two of 8 x 8):
+    the same bits on 1, 2, 3, 7 and 16 threads."""
     rng = np.random.default_rng(20)
-    x = rng.standard_normal((batch, 24, 8, 8)).astype(np.float32)
-    w = rng.standard_normal((24, 16, 4, 4)).astype(np.float32)
-    gy = rng.standard_normal((batch, 16, 16, 16)).astype(np.float32)
-    got = []
-    for n in (1, 2, 3, 7, 16):
-        npfast.set_num_threads(n)
-        got.append(npfast.conv_transpose2d_backward(gy, x, w, stride=2, padding=1,
-                                                    output_mask=(True, False, False))[0])
-    for g in got[1:]:
-        assert np.array_equal(g, got[0])
+    for xs, cout in [((batch, 24, 16, 14), 16), ((batch, 128, 8, 8), 64)]:
+        x = rng.standard_normal(xs).astype(np.float32)
+        w = rng.standard_normal((xs[1], cout, 4, 4)).astype(np.float32)
+        b = rng.standard_normal(cout).astype(np.float32)
+        gy = rng.standard_normal((batch, cout, 2 * xs[2], 2 * xs[3])).astype(np.float32)
+        got = []
+        for n in (1, 2, 3, 7, 16):
+            npfast.set_num_threads(n)
+            got.append((npfast.conv_transpose2d(x, w, b, stride=2, padding=1),
+                        npfast.conv_transpose2d_backward(gy, x, w, stride=2, padding=1,
+                                                         output_mask=(True, False, False))[0]))
+        for g in got[1:]:
+            assert np.array_equal(g[0], got[0][0]) and np.array_equal(g[1], got[0][1])
 
 
 @pytest.mark.parametrize("kwargs,words", [

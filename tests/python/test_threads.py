@@ -67,11 +67,16 @@ def _cases():
     w1, k3, k5, k7 = f32(32, 16, 1, 1), f32(3, 3), f32(5, 5), f32(7, 7)
     ba, bb = f32(16, 64, 64), f32(16, 64, 64)
     nhwc = f32(64, 8, 8, 64)
+    # 4x4 stride 2, 32 -> 24 channels, 16 x 14 -> 32 x 28: the Winograd forward and grad_input.
+    tx, tw, tgy = f32(5, 32, 16, 14), f32(32, 24, 4, 4), f32(5, 24, 32, 28)
     return [
         ("conv2d 3x3", lambda: npfast.conv2d(x, w, padding=1)),
         ("conv2d stride 2", lambda: npfast.conv2d(xs, ws, stride=2, padding=1)),
         ("conv2d 1x1", lambda: npfast.conv2d(x, w1)),
         ("conv2d_backward", lambda: npfast.conv2d_backward(g, x, w, padding=1)),
+        ("conv_transpose2d 4x4/2", lambda: npfast.conv_transpose2d(tx, tw, stride=2, padding=1)),
+        ("conv_transpose2d_backward 4x4/2",
+         lambda: npfast.conv_transpose2d_backward(tgy, tx, tw, stride=2, padding=1)),
         ("correlate2d 3x3", lambda: npfast.correlate2d(img, k3, mode="same")),
         ("correlate2d 7x7", lambda: npfast.correlate2d(img, k7, mode="full")),
         ("ndimage.correlate", lambda: npfast.ndimage.correlate(img, k5)),

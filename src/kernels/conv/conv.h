@@ -120,6 +120,27 @@ template <class T>
 using WinoOutFn = void (*)(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, const T* bias,
                            const T* res, bool relu, T* y, int64_t yp, int64_t yr);
 
+// Winograd F(2x2, 2x2) transforms (the 4x4 stride-2 transposed convolution on phases,
+// src/ops/conv_transpose2d_winograd.cc), vectorized along tiles:
+//   Wino2In `<f32|f64>_conv_wino2_in__<isa>`: B^T along one axis for `rows` rows of n tiles:
+//     tile t of row r reads d_j[r * ld + t] and writes v0 = d0 - d1, v1 = d1, v2 = d2 - d1 at
+//     v_j[r * vr + t] (the operator splits its inputs by column phase so that a tile's inputs
+//     lie one element apart).
+//   Wino2Out `<f32|f64>_conv_wino2_out__<isa>`: Y = A^T M A (+ *bias unless bias is null) of
+//     th x tw tiles of np x np phases (np = 1 or 2): phase (a, b)'s tile (tm, t) reads
+//     M(u, v) = m[(a * np + b) * mb + (3u + v) * ms + tm * tw + t] and writes Y(r, q) to
+//     y[((2 tm + r) * np + a) * yr + (2 t + q) * np + b] (np = 2: the phases' rows and columns
+//     interleaved, as the forward's output phases lie), the rows of y in order.
+//   A^T = [1 1 0; 0 1 1], applied to rows first (M(0, v) + M(1, v), M(1, v) + M(2, v)), then
+//   to columns, then the bias added; only additions, no FMA contraction: the same bits on
+//   every ISA.
+template <class T>
+using Wino2InFn = void (*)(const T* d0, const T* d1, const T* d2, int64_t ld, int64_t rows,
+                           int64_t n, T* v0, T* v1, T* v2, int64_t vr);
+template <class T>
+using Wino2OutFn = void (*)(const T* m, int64_t ms, int64_t mb, int64_t np, int64_t th, int64_t tw,
+                            const T* bias, T* y, int64_t yr);
+
 // The family's kernels (kernels.inc), then its parameters. One constant per ISA, table_<isa>
 // (src/core/kernels.inc), defined in reference.cc and x86_*.cc; looked up by kernels<Table>().
 struct Table {

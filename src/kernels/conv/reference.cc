@@ -172,6 +172,42 @@ void wino_out_scalar(const T* m, int64_t mt, int64_t mx, int64_t c, int64_t nt, 
     }
 }
 
+// The F(2x2, 2x2) transforms (conv.h) element by element, in the order the SIMD versions
+// compute each element.
+template <class T>
+void wino2_in_scalar(const T* d0, const T* d1, const T* d2, int64_t ld, int64_t rows, int64_t n,
+                     T* v0, T* v1, T* v2, int64_t vr) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t t = 0; t < n; ++t) {
+      const T x1 = d1[r * ld + t];
+      v0[r * vr + t] = d0[r * ld + t] - x1;
+      v1[r * vr + t] = x1;
+      v2[r * vr + t] = d2[r * ld + t] - x1;
+    }
+}
+
+template <class T>
+void wino2_out_scalar(const T* m, int64_t ms, int64_t mb, int64_t np, int64_t th, int64_t tw,
+                      const T* bias, T* y, int64_t yr) {
+  for (int64_t ph = 0; ph < np * np; ++ph)
+    for (int64_t tm = 0; tm < th; ++tm)
+      for (int64_t t = 0; t < tw; ++t) {
+        const int64_t a = ph / np, b = ph % np;
+        T mm[3][3];
+        for (int u = 0; u < 3; ++u)
+          for (int v = 0; v < 3; ++v) mm[u][v] = m[ph * mb + (3 * u + v) * ms + tm * tw + t];
+        for (int r = 0; r < 2; ++r) {
+          const T g[3] = {mm[r][0] + mm[r + 1][0], mm[r][1] + mm[r + 1][1],
+                          mm[r][2] + mm[r + 1][2]};
+          for (int q = 0; q < 2; ++q) {
+            T val = g[q] + g[q + 1];
+            if (bias) val += *bias;
+            y[((2 * tm + r) * np + a) * yr + (2 * t + q) * np + b] = val;
+          }
+        }
+      }
+}
+
 }  // namespace
 
 // The direct weight gradient (conv.h) in plain loops, summed in double, indexed from the

@@ -249,6 +249,86 @@ void check_winograd_edge(const conv::Table& kt, std::mt19937& rng) {
       }
 }
 
+// The F(2x2, 2x2) transforms of every ISA give the reference's bits, over tile counts around
+// the vector widths, several rows (strided), 1 and 2 phases a side, with and without bias; the scalar ones are checked against B^T d and A^T M A written out here in double, on
+// small integers (every sum exact).
+template <class T>
+void check_winograd2(const conv::Table& kt, std::mt19937& rng) {
+  const auto in = of<T>(kt.f32_conv_wino2_in, kt.f64_conv_wino2_in);
+  const auto out = of<T>(kt.f32_conv_wino2_out, kt.f64_conv_wino2_out);
+  const auto* sk = kernels<conv::Table>(Isa::scalar);
+  const auto in_ref = of<T>(sk->f32_conv_wino2_in, sk->f64_conv_wino2_in);
+  const auto out_ref = of<T>(sk->f32_conv_wino2_out, sk->f64_conv_wino2_out);
+  std::uniform_int_distribution<int> small(-4, 4);
+  const int bt[3][3] = {{1, -1, 0}, {0, 1, 0}, {0, -1, 1}};
+  for (int64_t rows : {1, 3})
+    for (int64_t n : {1, 5, 8, 9, 16, 17, 33, 64}) {
+      const int64_t ld = n + 7, vr = n + 3;  // three taps at offsets 0, 1 and 2 of a row's start
+      std::vector<T> d(rows * ld + 2), v(3 * rows * vr, T(-7)), vr_(v.size(), T(-7));
+      for (auto& e : d) e = T(small(rng));
+      in(d.data(), d.data() + 1, d.data() + 2, ld, rows, n, v.data(), v.data() + rows * vr,
+         v.data() + 2 * rows * vr, vr);
+      in_ref(d.data(), d.data() + 1, d.data() + 2, ld, rows, n, vr_.data(), vr_.data() + rows * vr,
+             vr_.data() + 2 * rows * vr, vr);
+      ASSERT_EQ(0, std::memcmp(v.data(), vr_.data(), v.size() * sizeof(T)))
+          << "wino2_in rows=" << rows << " n=" << n;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int j = 0; j < 3; ++j)
+          for (int64_t t = 0; t < vr; ++t) {
+            double want = -7;  // past n: left alone
+            if (t < n) {
+              want = 0;
+              for (int i = 0; i < 3; ++i) want += bt[j][i] * double(d[r * ld + t + i]);
+            }
+            ASSERT_EQ(double(v[(j * rows + r) * vr + t]), want) << "wino2_in n=" << n;
+          }
+    }
+  std::normal_distribution<double> nd;
+  const int at[2][3] = {{1, 1, 0}, {0, 1, 1}};
+  for (int64_t np : {1, 2})
+    for (int64_t th : {1, 3})
+      for (int64_t tw : {1, 7, 8, 16, 19})
+        for (int with_bias = 0; with_bias < 2; ++with_bias)
+          for (int exact = 0; exact < 2; ++exact) {
+            const int64_t ms = th * tw + 3, mb = 9 * ms + 5, yr = 2 * tw * np + 3;
+            std::vector<T> m(np * np * mb), y(2 * th * np * yr, T(-7)), yr_(y.size(), T(-7));
+            for (auto& e : m) e = exact ? T(small(rng)) : static_cast<T>(nd(rng));
+            const T bias = exact ? T(small(rng)) : static_cast<T>(nd(rng));
+            const T* b = with_bias ? &bias : nullptr;
+            out(m.data(), ms, mb, np, th, tw, b, y.data(), yr);
+            out_ref(m.data(), ms, mb, np, th, tw, b, yr_.data(), yr);
+            ASSERT_EQ(0, std::memcmp(y.data(), yr_.data(), y.size() * sizeof(T)))
+                << "wino2_out np=" << np << " th=" << th << " tw=" << tw;
+            if (!exact) continue;
+            for (int64_t a = 0; a < np; ++a)
+              for (int64_t bb = 0; bb < np; ++bb)
+                for (int64_t tm = 0; tm < th; ++tm)
+                  for (int64_t t = 0; t < tw; ++t)
+                    for (int r = 0; r < 2; ++r)
+                      for (int q = 0; q < 2; ++q) {
+                        double want = with_bias ? double(bias) : 0.0;
+                        for (int u = 0; u < 3; ++u)
+                          for (int w = 0; w < 3; ++w)
+                            want += at[r][u] * at[q][w] *
+                                    double(m[(a * np + bb) * mb + (3 * u + w) * ms + tm * tw + t]);
+                        ASSERT_EQ(double(y[((2 * tm + r) * np + a) * yr + (2 * t + q) * np + bb]),
+                                  want)
+                            << "wino2_out np=" << np;
+                      }
+            // The padding of each output row is left alone.
+            for (int64_t row = 0; row < 2 * th * np; ++row)
+              for (int64_t col = 2 * tw * np; col < yr; ++col)
+                ASSERT_EQ(y[row * yr + col], T(-7));
+          }
+}
+
+TEST_P(ConvIsa, Winograd2TransformsMatchReference) {
+  const Isa isa = GetParam();
+  std::mt19937 rng(12);
+  check_winograd2<float>(*kernels<conv::Table>(isa), rng);
+  check_winograd2<double>(*kernels<conv::Table>(isa), rng);
+}
+
 TEST_P(ConvIsa, WinogradTransformsMatchReference) {
   const Isa isa = GetParam();
   std::mt19937 rng(11);
