@@ -66,6 +66,7 @@ std::vector<std::pair<std::string, std::string>> names(const Snapshot& s) {
       NPFAST_SHOW("conv2d_depthwise_f32", conv, f32_conv_depthwise),
       NPFAST_SHOW("conv2d_nhwc_f32", conv, f32_conv_direct_nhwc),
       NPFAST_SHOW("conv2d_winograd_f32", conv, f32_conv_wino_in),
+      NPFAST_SHOW("conv_transpose2d_winograd_f32", conv, f32_conv_wino2_in),
       NPFAST_SHOW("corr2d_3x3_f32", corr2d, f32_corr2d_3x3),
       NPFAST_SHOW("corr2d_7x7_f32", corr2d, f32_corr2d_7x7),
       NPFAST_SHOW("corr2d_general_f32", corr2d, f32_corr2d_general),
