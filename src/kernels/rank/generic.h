@@ -447,122 +447,282 @@ inline typename Reg<T>::type slide(typename Reg<T>::type cur, typename Reg<T>::t
   return acc;
 }
 
-// fold_2d for horizontal windows of K1 = 3, 5, 7, 9 (K1 - 1 lanes at most) over 4- and 8-byte
-// values: each register of vertical folds is kept until the next one is made, and the window slides
-// across the pair in registers (K1 - 1 shifts and later<>s in fold_2d's order, so the same bits).
-// fold_2d loaded each register of v back K1 times from its row, unaligned (most loads split across
-// two cache lines): in cache that bound it by the loads (npfast_bench
-// f32_minmax_2d__avx512/4000_k5x5: 2.3 G pixels/s CPU against 3.2 here). v is stored at its ends
-// only, for the caller's borders (rank.h). Outputs before the first register-aligned one and after
-// the last whole register, and the vertical folds of the columns after it, go one by one (plain
-// stores).
-template <class T, bool Min, bool Stream, int K1>
-bool fold_2d_regs(const T* const* in, T* __restrict out, int64_t n, int64_t k0, T* __restrict v,
+// seen + x * 0 in one instruction (an FMA: x * 0 is exact, so the sum is the same as the
+// separate multiply and add; integers: nothing to note).
+template <class T>
+inline void note_fma(typename Reg<T>::type& seen, typename Reg<T>::type x) {
+  if constexpr (std::is_floating_point_v<T>) {
+    using R = typename Reg<T>::type;
+    const R zero = {};
+#if defined(__AVX512F__)
+    if constexpr (sizeof(T) == 4)
+      seen = reinterpret_cast<R>(_mm512_fmadd_ps(reinterpret_cast<__m512>(x),
+                                                 reinterpret_cast<__m512>(zero),
+                                                 reinterpret_cast<__m512>(seen)));
+    else
+      seen = reinterpret_cast<R>(_mm512_fmadd_pd(reinterpret_cast<__m512d>(x),
+                                                 reinterpret_cast<__m512d>(zero),
+                                                 reinterpret_cast<__m512d>(seen)));
+#else
+    if constexpr (sizeof(T) == 4)
+      seen = reinterpret_cast<R>(_mm256_fmadd_ps(reinterpret_cast<__m256>(x),
+                                                 reinterpret_cast<__m256>(zero),
+                                                 reinterpret_cast<__m256>(seen)));
+    else
+      seen = reinterpret_cast<R>(_mm256_fmadd_pd(reinterpret_cast<__m256d>(x),
+                                                 reinterpret_cast<__m256d>(zero),
+                                                 reinterpret_cast<__m256d>(seen)));
+#endif
+  }
+}
+
+// The horizontal window of odd width K1 over the vertical folds cur:next (v) and their pair
+// folds pc:pn (p[c] = later(v[c], v[c + 1]), made once per register and shared by the K1 - 1
+// outputs that read it): p at shifts 0, 2, ..., K1 - 3, then v at shift K1 - 1, in order, so
+// the same bits as the one-by-one fold (later<> keeps the last of equal extremes whatever the
+// grouping, the parts staying in order). (K1 + 1) / 2 shifts and later<>s against K1 - 1; only
+// lanes 0 .. K1 - 4 of pn are read.
+template <class T, bool Min, int K1, size_t... h>
+inline typename Reg<T>::type window_pairs(typename Reg<T>::type cur, typename Reg<T>::type next,
+                                          typename Reg<T>::type pc, typename Reg<T>::type pn,
+                                          std::index_sequence<h...>) {
+  constexpr auto lanes = std::make_index_sequence<kVecBytes / sizeof(T)>();
+  static_cast<void>(pn);  // K1 = 3: v alone after pc
+  typename Reg<T>::type acc = pc;
+  ((acc = later_reg<T, Min>(acc, shifted<T, 2 * (static_cast<int>(h) + 1)>(pc, pn, lanes))), ...);
+  return later_reg<T, Min>(acc, shifted<T, K1 - 1>(cur, next, lanes));
+}
+
+// Notes rows [from, to) of columns [0, nv) into `seen` (the rows the fused fold does not note
+// as it goes: all but the newest, for a block's first output row).
+template <class T>
+inline void note_rows(const T* const* in, int64_t from, int64_t to, int64_t nv, T& seen) {
+  if constexpr (std::is_floating_point_v<T>) {
+    using R = typename Reg<T>::type;
+    constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T));
+    R s = {};
+    for (int64_t r = from; r < to; ++r) {
+      int64_t c = 0;
+      for (; c + L <= nv; c += L) note_fma<T>(s, load_reg(in[r] + c));
+      for (; c < nv; ++c) note<T>(seen, in[r][c]);
+    }
+    for (int64_t l = 0; l < L; ++l) seen += s[l];
+  }
+}
+
+// fold_2d for odd horizontal windows K1 = 3, 5, 7, 9 (K1 - 1 lanes at most) over 4- and 8-byte
+// values, for Rows = 1 or 2 output rows: row i from input rows i .. i + k0 - 1, the two sharing
+// the fold m of rows 1 .. k0 - 1 (k0 >= 2 for two rows; later<>(row 0, m) and later<>(m, row
+// k0): the same bits as the one-by-one fold, later<> keeping the last of equal extremes
+// whatever the grouping). Each register of vertical folds is kept in registers with its pair
+// folds (one register of lookahead) and the window is made from them (window_pairs). fold_2d
+// loaded each register of v back K1 times from its row, unaligned (most loads split across two
+// cache lines): in cache that bound it by the loads (npfast_bench f32_minmax_2d__avx512/
+// 4000_k5x5: 2.3 G pixels/s CPU against 3.2 with the window's K1 - 1 shifts in registers, 4.0
+// with window_pairs, K0 = 5 unrolled and FMA notes). K0: k0 when it is 3 or 5 (the rows
+// unrolled), 0 for any k0. Only the newest row of each output row is noted in the loop;
+// note_rows does the others a block's first row checks. v is stored at its ends only, for the
+// caller's borders (rank.h). Outputs before the first register-aligned one and after the last
+// whole register, and the vertical folds of the columns after it, go one by one (plain stores).
+template <class T, bool Min, bool Stream, int K1, int K0, int Rows>
+bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg, T* const* vs,
                   int64_t check_from) {
   using R = typename Reg<T>::type;
   constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T));
-  static_assert(K1 >= 2 && K1 - 1 <= L);
-  const int64_t nv = n + K1 - 1;
+  static_assert(K1 >= 3 && K1 % 2 == 1 && K1 - 1 <= L && (Rows == 1 || Rows == 2));
+  const int64_t k0 = K0 > 0 ? K0 : k0_arg;
+  const int64_t nv = n + K1 - 1, last = k0 + Rows - 2;  // the newest row
   R seen[2] = {};
   T tail = T(0);
-  auto vreg = [&](int64_t c, R& s) {
-    R acc = load_reg(in[0] + c);
-    if (check_from == 0) note<T>(s, acc);
-    for (int64_t r = 1; r < k0; ++r) {
-      const R y = load_reg(in[r] + c);
-      if (r >= check_from) note<T>(s, y);
-      acc = later_reg<T, Min>(acc, y);
+  // Rows [check_from, k0 + Rows - 1) are checked: note_rows those before k0 - 1, the loop the
+  // rest (k0 - 1 and, for two rows, k0).
+  const int64_t loop_from = std::max<int64_t>(check_from, k0 - 1);
+  if (check_from < k0 - 1) note_rows<T>(in, check_from, k0 - 1, nv, tail);
+  const bool note_prev = Rows == 2 && loop_from == k0 - 1, note_last = loop_from <= last;
+  const T* rows[K0 > 0 ? K0 + Rows - 1 : 1];
+  if constexpr (K0 > 0)
+    for (int r = 0; r < K0 + Rows - 1; ++r) rows[r] = in[r];
+  auto row = [&](int64_t r) { return K0 > 0 ? rows[r] : in[r]; };
+  const T* const newest = in[last];
+  const T* const prev = in[k0 - 1];
+  // The vertical folds of the output row(s) at columns [c, c + L) into res.
+  auto vreg = [&](int64_t c, R& s, R* res) {
+    const R top = load_reg(row(0) + c);
+    if (k0 == 1) {  // one row (fold_2d_pair takes k0 >= 2)
+      if (note_last) note_fma<T>(s, top);
+      for (int i = 0; i < Rows; ++i) res[i] = top;
+    } else {
+      R m = load_reg(prev + c);  // rows 1 .. k0 - 1, folded from the newest back
+      if (Rows == 2 ? note_prev : note_last) note_fma<T>(s, m);
+      if constexpr (K0 > 0) {
+#pragma GCC unroll 8
+        for (int r = K0 - 2; r >= 1; --r) m = later_reg<T, Min>(load_reg(rows[r] + c), m);
+      } else {
+        for (int64_t r = k0 - 2; r >= 1; --r) m = later_reg<T, Min>(load_reg(in[r] + c), m);
+      }
+      res[0] = later_reg<T, Min>(top, m);
+      if constexpr (Rows == 2) {
+        const R y = load_reg(newest + c);
+        if (note_last) note_fma<T>(s, y);
+        res[1] = later_reg<T, Min>(m, y);
+      }
     }
     // v's ends only: the head and tail outputs below and the caller's borders read them (the
     // loop's exits leave the last register made at most max(2 L + K1 - 2, 3 L - 1) from the
     // end; 5 L + K1 keeps a margin over that). A whole row of v went through L1
     // and L2 for nothing: 2-3% of the 4000^2 time (docs/ndimage-speed.md "rstream").
-    if (c < K1 + L || c + 5 * L + K1 >= nv) store_reg(v + c, acc);
-    return acc;
+    if (c < K1 + L || c + 5 * L + K1 >= nv)
+      for (int i = 0; i < Rows; ++i) store_reg(vs[i] + c, res[i]);
   };
   auto vone = [&](int64_t c) {
-    T x = in[0][c];
-    if (check_from == 0) note<T>(tail, x);
-    for (int64_t r = 1; r < k0; ++r) {
-      if (r >= check_from) note<T>(tail, in[r][c]);
-      x = later<T, Min>(x, in[r][c]);
-    }
-    v[c] = x;
+    T m = prev[c];
+    for (int64_t r = k0 - 2; r >= 1; --r) m = later<T, Min>(in[r][c], m);
+    vs[0][c] = k0 == 1 ? in[0][c] : later<T, Min>(in[0][c], m);
+    if constexpr (Rows == 2) vs[1][c] = later<T, Min>(m, newest[c]);
+    if (note_prev) note<T>(tail, prev[c]);
+    if (note_last) note<T>(tail, newest[c]);
   };
   auto hone = [&](int64_t j) {
-    T x = v[j];
-    for (int64_t t = 1; t < K1; ++t) x = later<T, Min>(x, v[j + t]);
-    out[j] = x;
+    for (int i = 0; i < Rows; ++i) {
+      T x = vs[i][j];
+      for (int64_t t = 1; t < K1; ++t) x = later<T, Min>(x, vs[i][j + t]);
+      outs[i][j] = x;
+    }
   };
-  auto window = [&](R cur, R next) {
-    return slide<T, Min>(cur, next, std::make_index_sequence<static_cast<size_t>(K1 - 1)>());
+  constexpr auto lanes = std::make_index_sequence<static_cast<size_t>(L)>();
+  auto pairs = [&](R cur, R next) { return later_reg<T, Min>(cur, shifted<T, 1>(cur, next, lanes)); };
+  auto window = [&](R cur, R next, R pc, R pn) {
+    return window_pairs<T, Min, K1>(cur, next, pc, pn,
+                                    std::make_index_sequence<static_cast<size_t>(K1 - 3) / 2>());
   };
   bool stream = false;
   int64_t j0 = 0;
   if constexpr (Stream) {
-    const int64_t start = first_aligned(out);
-    if (start >= 0) {
+    const int64_t start = first_aligned(outs[0]);
+    if (start >= 0 && (Rows == 1 || first_aligned(outs[Rows - 1]) == start)) {
       stream = true;
       j0 = start;
     }
   }
   for (int64_t c = 0; c < j0; ++c) vone(c);
-  auto put = [&](int64_t j, R x) {
-    if (Stream && stream)
-      stream_reg(out + j, x);
-    else
-      store_reg(out + j, x);
+  auto put = [&](int64_t j, const R* x) {
+    for (int i = 0; i < Rows; ++i) {
+      if (Stream && stream)
+        stream_reg(outs[i] + j, x[i]);
+      else
+        store_reg(outs[i] + j, x[i]);
+    }
   };
   int64_t j = j0;
-  R cur = vreg(j, seen[0]);
+  // Per output row: cur = v[j, j + L), next = v[j + L, j + 2 L), pc = p[j, j + L).
+  R cur[Rows], next[Rows], pc[Rows], a[Rows], pa[Rows], b[Rows], o[Rows];
+  vreg(j, seen[0], cur);
+  vreg(j + L, seen[1], next);
+  for (int i = 0; i < Rows; ++i) pc[i] = pairs(cur[i], next[i]);
   // Two registers a step, each noting into its own accumulator (one add chain would bound it).
-  for (; j + 2 * L <= n && j + 3 * L <= nv; j += 2 * L) {
-    // The newest row kFold2dAhead elements on (a prefetch past the row's end does not fault).
-    const char* ahead = reinterpret_cast<const char*>(in[k0 - 1] + j + kFold2dAhead);
-    for (int64_t b = 0; b < 2 * kVecBytes; b += 64) __builtin_prefetch(ahead + b);
-    const R a = vreg(j + L, seen[1]);
-    put(j, window(cur, a));
-    cur = vreg(j + 2 * L, seen[0]);
-    put(j + L, window(a, cur));
+  for (; j + 2 * L <= n && j + 4 * L <= nv; j += 2 * L) {
+    // The newest rows kFold2dAhead elements on (a prefetch past the row's end does not fault).
+    const char* ahead = reinterpret_cast<const char*>(newest + j + kFold2dAhead);
+    for (int64_t q = 0; q < 2 * kVecBytes; q += 64) __builtin_prefetch(ahead + q);
+    if constexpr (Rows == 2) {
+      const char* ahead_prev = reinterpret_cast<const char*>(prev + j + kFold2dAhead);
+      for (int64_t q = 0; q < 2 * kVecBytes; q += 64) __builtin_prefetch(ahead_prev + q);
+    }
+    vreg(j + 2 * L, seen[0], a);
+    for (int i = 0; i < Rows; ++i) {
+      pa[i] = pairs(next[i], a[i]);
+      o[i] = window(cur[i], next[i], pc[i], pa[i]);
+    }
+    put(j, o);
+    vreg(j + 3 * L, seen[1], b);
+    for (int i = 0; i < Rows; ++i) {
+      const R pb = pairs(a[i], b[i]);
+      o[i] = window(next[i], a[i], pa[i], pb);
+      cur[i] = a[i];
+      next[i] = b[i];
+      pc[i] = pb;
+    }
+    put(j + L, o);
   }
-  if (j + L <= n && j + 2 * L <= nv) {
-    const R a = vreg(j + L, seen[1]);
-    put(j, window(cur, a));
-    cur = a;
+  // v holds columns [0, j + 2 L). The last register's window needs lanes 0 .. K1 - 4 of the
+  // pair folds after it: pairs(next, next) has them right (lanes 0 .. L - 2).
+  if (j + L <= n) {
+    for (int i = 0; i < Rows; ++i) o[i] = window(cur[i], next[i], pc[i], pairs(next[i], next[i]));
+    put(j, o);
     j += L;
   }
-  // v holds columns [0, j + L); outputs [j0, j) are out.
   for (int64_t c = j + L; c < nv; ++c) vone(c);
   for (int64_t i = 0; i < j0; ++i) hone(i);
   for (int64_t i = j; i < n; ++i) hone(i);
   return noted_finite<T>(seen, 2, tail);
 }
 
-template <class T, bool Min, bool Stream>
-bool fold_2d_any(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, T* work,
-                 int64_t check_from) {
+// fold_2d_regs with the vertical window unrolled for the common 5 and 3.
+template <class T, bool Min, bool Stream, int K1, int Rows>
+bool fold_2d_k0(const T* const* in, T* const* outs, int64_t n, int64_t k0, T* const* vs,
+                int64_t check_from) {
+  if (k0 == 5) return fold_2d_regs<T, Min, Stream, K1, 5, Rows>(in, outs, n, k0, vs, check_from);
+  if (k0 == 3) return fold_2d_regs<T, Min, Stream, K1, 3, Rows>(in, outs, n, k0, vs, check_from);
+  return fold_2d_regs<T, Min, Stream, K1, 0, Rows>(in, outs, n, k0, vs, check_from);
+}
+
+// fold_2d_regs for the k1 it takes (odd, up to 9, at most L + 1, 4- and 8-byte T, rows of 4
+// registers or more); false in `taken` otherwise.
+template <class T, bool Min, bool Stream, int Rows>
+bool fold_2d_regs_any(const T* const* in, T* const* outs, int64_t n, int64_t k0, int64_t k1,
+                      T* const* vs, int64_t check_from, bool& taken) {
   constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T));
+  taken = true;
   if constexpr (sizeof(T) >= 4) {
     if (n >= 4 * L) {
       switch (k1) {
         case 3:
-          return fold_2d_regs<T, Min, Stream, 3>(in, out, n, k0, work, check_from);
+          return fold_2d_k0<T, Min, Stream, 3, Rows>(in, outs, n, k0, vs, check_from);
         case 5:
-          return fold_2d_regs<T, Min, Stream, 5>(in, out, n, k0, work, check_from);
+          return fold_2d_k0<T, Min, Stream, 5, Rows>(in, outs, n, k0, vs, check_from);
         case 7:
           if constexpr (L >= 6)
-            return fold_2d_regs<T, Min, Stream, 7>(in, out, n, k0, work, check_from);
+            return fold_2d_k0<T, Min, Stream, 7, Rows>(in, outs, n, k0, vs, check_from);
           break;
         case 9:
           if constexpr (L >= 8)
-            return fold_2d_regs<T, Min, Stream, 9>(in, out, n, k0, work, check_from);
+            return fold_2d_k0<T, Min, Stream, 9, Rows>(in, outs, n, k0, vs, check_from);
           break;
         default:
           break;
       }
     }
   }
-  return fold_2d<T, Min, Stream>(in, out, n, k0, k1, work, check_from);
+  taken = false;
+  return false;
+}
+
+template <class T, bool Min, bool Stream>
+bool fold_2d_any(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, T* work,
+                 int64_t check_from) {
+  T* const outs[1] = {out};
+  T* const vs[1] = {work};
+  bool taken;
+  const bool finite =
+      fold_2d_regs_any<T, Min, Stream, 1>(in, outs, n, k0, k1, vs, check_from, taken);
+  return taken ? finite : fold_2d<T, Min, Stream>(in, out, n, k0, k1, work, check_from);
+}
+
+// Two output rows: fold_2d_regs's shared vertical fold where it applies (and, streaming, the
+// rows' outputs are register-aligned at the same column), else one row after the other.
+template <class T, bool Min, bool Stream>
+bool fold_2d_pair(const T* const* in, T* const* out, int64_t n, int64_t k0, int64_t k1,
+                  T* const* work, int64_t check_from) {
+  if (k0 >= 2 && (!Stream || first_aligned(out[0]) == first_aligned(out[1]))) {
+    bool taken;
+    const bool finite =
+        fold_2d_regs_any<T, Min, Stream, 2>(in, out, n, k0, k1, work, check_from, taken);
+    if (taken) return finite;
+  }
+  const bool first = fold_2d_any<T, Min, Stream>(in, out[0], n, k0, k1, work[0], check_from);
+  const bool second = fold_2d_any<T, Min, Stream>(in + 1, out[1], n, k0, k1, work[1],
+                                                  std::max<int64_t>(check_from - 1, 0));
+  return first && second;
 }
 
 template <class T, bool Stream = false>
@@ -570,6 +730,13 @@ bool minmax_2d(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, bo
                int64_t check_from) {
   return minimum ? fold_2d_any<T, true, Stream>(in, out, n, k0, k1, work, check_from)
                  : fold_2d_any<T, false, Stream>(in, out, n, k0, k1, work, check_from);
+}
+
+template <class T, bool Stream = false>
+bool minmax_2d_pair(const T* const* in, T* const* out, int64_t n, int64_t k0, int64_t k1,
+                    bool minimum, T* const* work, int64_t check_from) {
+  return minimum ? fold_2d_pair<T, true, Stream>(in, out, n, k0, k1, work, check_from)
+                 : fold_2d_pair<T, false, Stream>(in, out, n, k0, k1, work, check_from);
 }
 
 // ---------------------------------------------------------------------------------------------
