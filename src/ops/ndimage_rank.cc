@@ -635,6 +635,12 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
                        t.u16_minmax_2d_stream, t.i32_minmax_2d_stream)
              : pick<T>(t.f32_minmax_2d, t.f64_minmax_2d, t.u8_minmax_2d, t.u16_minmax_2d,
                        t.i32_minmax_2d);
+  const rank::MinMax2dPairFn<T> f2d_pair =
+      stream ? pick<T>(t.f32_minmax_2d_pair_stream, t.f64_minmax_2d_pair_stream,
+                       t.u8_minmax_2d_pair_stream, t.u16_minmax_2d_pair_stream,
+                       t.i32_minmax_2d_pair_stream)
+             : pick<T>(t.f32_minmax_2d_pair, t.f64_minmax_2d_pair, t.u8_minmax_2d_pair,
+                       t.u16_minmax_2d_pair, t.i32_minmax_2d_pair);
   const int64_t a1 = g.k1 - 1 - g.b1;  // the horizontal window's reach after its output
   // Blocks of rows: about 256 KiB of output each (many blocks for the threads); the g.k0 - 1
   // rows a block reads before its first are a small share of its reads.
@@ -648,7 +654,8 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
       [&](int64_t c0, int64_t c1) {
         Buffer<T> ext(static_cast<size_t>(g.W + g.k1 - 1)), res(static_cast<size_t>(g.W));
         Buffer<T> fill_row(static_cast<size_t>(mode[0] == Border::fill ? g.W : 0));
-        Buffer<const T*> in_rows(static_cast<size_t>(std::max(g.k0, g.W + g.k1 - 1)));
+        Buffer<T> ext2(static_cast<size_t>(fused ? g.W : 0));  // the second row's folds
+        Buffer<const T*> in_rows(static_cast<size_t>(std::max(g.k0 + 1, g.W + g.k1 - 1)));
         Buffer<T*> out_rows(static_cast<size_t>(g.W));
         Buffer<char> work(rank::minmax_work_bytes(g.k1, 1, sizeof(T)));
         T piece[2 * 16];  // a border's extended run: at most 2 * k1 - 2 values
@@ -658,8 +665,9 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
           char* out_plane = static_cast<char*>(out.data);
           g.planes.offsets(input, out, cb / per_plane, &in_plane, &out_plane);
           const int64_t r0 = (cb % per_plane) * rows, m = std::min(rows, g.H - r0);
-          auto window_rows = [&](int64_t i) {
-            for (int64_t r = 0; r < g.k0; ++r) {
+          // The input rows of output row i (and of the `extra` rows after it).
+          auto window_rows = [&](int64_t i, int64_t extra = 0) {
+            for (int64_t r = 0; r < g.k0 + extra; ++r) {
               const int64_t src = map_index(r0 + i + r - g.b0, g.H, mode[0]);
               in_rows[r] =
                   src < 0 ? fill_row.get() : reinterpret_cast<const T*>(in_plane + src * g.rs_in);
@@ -680,26 +688,41 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
             }
             continue;
           }
-          for (int64_t i = 0; i < m; ++i) {
-            window_rows(i);
-            T* dst = out_row(i);
-            T* v = ext.get();  // the vertical folds of columns [0, W), left by the kernel
-            if (!f2d(in_rows.get(), dst + g.b1, g.W - g.k1 + 1, g.k0, g.k1, minimum, v,
-                     i == 0 ? 0 : g.k0 - 1)) {
+          // Two output rows a call where the block has them (they share the fold of their
+          // common input rows: docs/ndimage-speed.md "minmax"); the block's first call checks
+          // all its input rows, the others the new ones.
+          for (int64_t i = 0; i < m; i += 2) {
+            const int64_t check_from = i == 0 ? 0 : g.k0 - 1;
+            T* dst[2] = {out_row(i), i + 1 < m ? out_row(i + 1) : nullptr};
+            T* v[2] = {ext.get(), ext2.get()};  // the vertical folds of columns [0, W)
+            bool finite;
+            if (i + 1 < m) {
+              window_rows(i, 1);
+              T* o[2] = {dst[0] + g.b1, dst[1] + g.b1};
+              finite = f2d_pair(in_rows.get(), o, g.W - g.k1 + 1, g.k0, g.k1, minimum, v,
+                                check_from);
+            } else {
+              window_rows(i);
+              finite = f2d(in_rows.get(), dst[0] + g.b1, g.W - g.k1 + 1, g.k0, g.k1, minimum,
+                           v[0], check_from);
+            }
+            if (!finite) {
               nonfinite.store(true, std::memory_order_relaxed);
               break;
             }
             // Border outputs: [0, b1) read columns [-b1, k1 - 1), [W - a1, W) columns
             // [W - k1 + 1, W + a1), extended as extend_lines would.
-            auto border = [&](int64_t first, int64_t count, T* o) {
-              for (int64_t e = 0; e < count + g.k1 - 1; ++e) {
-                const int64_t c = map_index(first + e, g.W, mode[1]);
-                piece[e] = c < 0 ? g.fill : v[c];
-              }
-              line(piece, o, count, g.k1, minimum, work.get());
-            };
-            if (g.b1 > 0) border(-g.b1, g.b1, dst);
-            if (a1 > 0) border(g.W - g.k1 + 1, a1, dst + g.W - a1);
+            for (int e = 0; e < 2 && dst[e] != nullptr; ++e) {
+              auto border = [&](int64_t first, int64_t count, T* o) {
+                for (int64_t q = 0; q < count + g.k1 - 1; ++q) {
+                  const int64_t c = map_index(first + q, g.W, mode[1]);
+                  piece[q] = c < 0 ? g.fill : v[e][c];
+                }
+                line(piece, o, count, g.k1, minimum, work.get());
+              };
+              if (g.b1 > 0) border(-g.b1, g.b1, dst[e]);
+              if (a1 > 0) border(g.W - g.k1 + 1, a1, dst[e] + g.W - a1);
+            }
           }
         }
         if (stream) elementwise::stream_fence();  // before the chunk is reported done

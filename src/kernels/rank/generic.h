@@ -510,6 +510,43 @@ inline void note_rows(const T* const* in, int64_t from, int64_t to, int64_t nv, 
   }
 }
 
+// Lanes d .. d + L - 1 of the concatenation a:b for a shift d known only at run time, given as
+// idx = the 32-bit lane numbers d * sizeof(T) / 4 + 0, 1, ... (shift_index): one vpermt2d on
+// AVX-512, two vpermd and a blend on AVX2.
+template <class T>
+inline typename Reg<T>::type shift_index(int64_t d) {
+  int32_t idx[kVecBytes / 4];
+  for (int l = 0; l < kVecBytes / 4; ++l)
+    idx[l] = static_cast<int32_t>(d * static_cast<int64_t>(sizeof(T)) / 4 + l);
+  typename Reg<T>::type r;
+  std::memcpy(&r, idx, sizeof r);
+  return r;
+}
+
+template <class T>
+inline typename Reg<T>::type shift_var(typename Reg<T>::type a, typename Reg<T>::type b,
+                                       typename Reg<T>::type idx) {
+  using R = typename Reg<T>::type;
+#if defined(__AVX512F__)
+  return reinterpret_cast<R>(_mm512_permutex2var_epi32(
+      reinterpret_cast<__m512i>(a), reinterpret_cast<__m512i>(idx), reinterpret_cast<__m512i>(b)));
+#else
+  const __m256i i = reinterpret_cast<__m256i>(idx);
+  const __m256 lo = _mm256_permutevar8x32_ps(reinterpret_cast<__m256>(a), i);
+  const __m256 hi = _mm256_permutevar8x32_ps(reinterpret_cast<__m256>(b), i);
+  const __m256 from_b = _mm256_castsi256_ps(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(7)));
+  return reinterpret_cast<R>(_mm256_blendv_ps(lo, hi, from_b));
+#endif
+}
+
+// Lanes [from, to) of x stored plainly at dst + from.
+template <class T>
+inline void store_lanes(T* dst, typename Reg<T>::type x, int64_t from, int64_t to) {
+  T copy[kVecBytes / sizeof(T)];
+  std::memcpy(copy, &x, sizeof copy);
+  std::memcpy(dst + from, copy + from, static_cast<size_t>(to - from) * sizeof(T));
+}
+
 // fold_2d for odd horizontal windows K1 = 3, 5, 7, 9 (K1 - 1 lanes at most) over 4- and 8-byte
 // values, for Rows = 1 or 2 output rows: row i from input rows i .. i + k0 - 1, the two sharing
 // the fold m of rows 1 .. k0 - 1 (k0 >= 2 for two rows; later<>(row 0, m) and later<>(m, row
@@ -552,13 +589,20 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
       if (note_last) note_fma<T>(s, top);
       for (int i = 0; i < Rows; ++i) res[i] = top;
     } else {
-      R m = load_reg(prev + c);  // rows 1 .. k0 - 1, folded from the newest back
-      if (Rows == 2 ? note_prev : note_last) note_fma<T>(s, m);
+      // m: rows 1 .. k0 - 1 (oldest first: the newest, from memory, is read last)
+      R m = k0 == 2 ? load_reg(prev + c) : load_reg(row(1) + c);
       if constexpr (K0 > 0) {
 #pragma GCC unroll 8
-        for (int r = K0 - 2; r >= 1; --r) m = later_reg<T, Min>(load_reg(rows[r] + c), m);
+        for (int r = 2; r < K0 - 1; ++r) m = later_reg<T, Min>(m, load_reg(rows[r] + c));
       } else {
-        for (int64_t r = k0 - 2; r >= 1; --r) m = later_reg<T, Min>(load_reg(in[r] + c), m);
+        for (int64_t r = 2; r < k0 - 1; ++r) m = later_reg<T, Min>(m, load_reg(in[r] + c));
+      }
+      if (k0 > 2) {
+        const R y = load_reg(prev + c);
+        if (Rows == 2 ? note_prev : note_last) note_fma<T>(s, y);
+        m = later_reg<T, Min>(m, y);
+      } else if (Rows == 2 ? note_prev : note_last) {
+        note_fma<T>(s, m);
       }
       res[0] = later_reg<T, Min>(top, m);
       if constexpr (Rows == 2) {
@@ -596,21 +640,41 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
                                     std::make_index_sequence<static_cast<size_t>(K1 - 3) / 2>());
   };
   bool stream = false;
-  int64_t j0 = 0;
+  int64_t j0 = 0, d = 0;  // d: the second row's aligned outputs start d lanes after the first's
   if constexpr (Stream) {
-    const int64_t start = first_aligned(outs[0]);
-    if (start >= 0 && (Rows == 1 || first_aligned(outs[Rows - 1]) == start)) {
+    const int64_t start = first_aligned(outs[0]), start1 = first_aligned(outs[Rows - 1]);
+    if (start >= 0 && start1 >= 0) {
       stream = true;
       j0 = start;
+      d = ((start1 - start) % L + L) % L;
     }
   }
   for (int64_t c = 0; c < j0; ++c) vone(c);
+  auto store = [&](T* p, R x) {
+    if (Stream && stream)
+      stream_reg(p, x);
+    else
+      store_reg(p, x);
+  };
+  // With d > 0 the second row's register of outputs at j goes out one step later, joined with
+  // the next one (shift_var) at its aligned address; its first d outputs and the last
+  // register's rest go plainly.
+  const R idx = shift_index<T>(d);
+  R held = {};
+  bool holding = false;
   auto put = [&](int64_t j, const R* x) {
-    for (int i = 0; i < Rows; ++i) {
-      if (Stream && stream)
-        stream_reg(outs[i] + j, x[i]);
-      else
-        store_reg(outs[i] + j, x[i]);
+    store(outs[0] + j, x[0]);
+    if constexpr (Rows == 2) {
+      if (d == 0) {
+        store(outs[1] + j, x[1]);
+      } else {
+        if (holding)
+          store(outs[1] + j - L + d, shift_var<T>(held, x[1], idx));
+        else
+          store_lanes<T>(outs[1] + j, x[1], 0, d);
+        held = x[1];
+        holding = true;
+      }
     }
   };
   int64_t j = j0;
@@ -651,6 +715,7 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
     put(j, o);
     j += L;
   }
+  if (holding) store_lanes<T>(outs[Rows - 1] + j - L, held, d, L);
   for (int64_t c = j + L; c < nv; ++c) vone(c);
   for (int64_t i = 0; i < j0; ++i) hone(i);
   for (int64_t i = j; i < n; ++i) hone(i);
@@ -708,12 +773,12 @@ bool fold_2d_any(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, 
   return taken ? finite : fold_2d<T, Min, Stream>(in, out, n, k0, k1, work, check_from);
 }
 
-// Two output rows: fold_2d_regs's shared vertical fold where it applies (and, streaming, the
-// rows' outputs are register-aligned at the same column), else one row after the other.
+// Two output rows: fold_2d_regs's shared vertical fold where it applies, else one row after
+// the other.
 template <class T, bool Min, bool Stream>
 bool fold_2d_pair(const T* const* in, T* const* out, int64_t n, int64_t k0, int64_t k1,
                   T* const* work, int64_t check_from) {
-  if (k0 >= 2 && (!Stream || first_aligned(out[0]) == first_aligned(out[1]))) {
+  if (k0 >= 2) {
     bool taken;
     const bool finite =
         fold_2d_regs_any<T, Min, Stream, 2>(in, out, n, k0, k1, work, check_from, taken);
