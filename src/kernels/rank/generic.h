@@ -7,6 +7,7 @@
 // into the ISA's vector min/max at this file's flags, for every dtype, without one intrinsic
 // body per type. The tie and NaN rules below are chosen so that this vectorized form is exact.
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -582,12 +583,14 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   auto row = [&](int64_t r) { return K0 > 0 ? rows[r] : in[r]; };
   const T* const newest = in[last];
   const T* const prev = in[k0 - 1];
-  // The vertical folds of the output row(s) at columns [c, c + L) into res.
-  auto vreg = [&](int64_t c, R& s, R* res) {
+  // The vertical folds of the output row(s) at columns [c, c + L).
+  using V = std::array<R, Rows>;
+  auto vreg = [&](int64_t c, R& s) {
+    V res;
     const R top = load_reg(row(0) + c);
     if (k0 == 1) {  // one row (fold_2d_pair takes k0 >= 2)
       if (note_last) note_fma<T>(s, top);
-      for (int i = 0; i < Rows; ++i) res[i] = top;
+      res.fill(top);
     } else {
       // m: rows 1 .. k0 - 1 (oldest first: the newest, from memory, is read last)
       R m = k0 == 2 ? load_reg(prev + c) : load_reg(row(1) + c);
@@ -615,8 +618,11 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
     // loop's exits leave the last register made at most max(2 L + K1 - 2, 3 L - 1) from the
     // end; 5 L + K1 keeps a margin over that). A whole row of v went through L1
     // and L2 for nothing: 2-3% of the 4000^2 time (docs/ndimage-speed.md "rstream").
-    if (c < K1 + L || c + 5 * L + K1 >= nv)
+    if (c < K1 + L || c + 5 * L + K1 >= nv) {
+#pragma GCC unroll 2
       for (int i = 0; i < Rows; ++i) store_reg(vs[i] + c, res[i]);
+    }
+    return res;
   };
   auto vone = [&](int64_t c) {
     T m = prev[c];
@@ -662,7 +668,7 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   const R idx = shift_index<T>(d);
   R held = {};
   bool holding = false;
-  auto put = [&](int64_t j, const R* x) {
+  auto put = [&](int64_t j, const V& x) {
     store(outs[0] + j, x[0]);
     if constexpr (Rows == 2) {
       if (d == 0) {
@@ -679,9 +685,8 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   };
   int64_t j = j0;
   // Per output row: cur = v[j, j + L), next = v[j + L, j + 2 L), pc = p[j, j + L).
-  R cur[Rows], next[Rows], pc[Rows], a[Rows], pa[Rows], b[Rows], o[Rows];
-  vreg(j, seen[0], cur);
-  vreg(j + L, seen[1], next);
+  V cur = vreg(j, seen[0]), next = vreg(j + L, seen[1]), pc, pa, o;
+#pragma GCC unroll 2
   for (int i = 0; i < Rows; ++i) pc[i] = pairs(cur[i], next[i]);
   // Two registers a step, each noting into its own accumulator (one add chain would bound it).
   for (; j + 2 * L <= n && j + 4 * L <= nv; j += 2 * L) {
@@ -692,25 +697,28 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
       const char* ahead_prev = reinterpret_cast<const char*>(prev + j + kFold2dAhead);
       for (int64_t q = 0; q < 2 * kVecBytes; q += 64) __builtin_prefetch(ahead_prev + q);
     }
-    vreg(j + 2 * L, seen[0], a);
+    const V a = vreg(j + 2 * L, seen[0]);
+#pragma GCC unroll 2
     for (int i = 0; i < Rows; ++i) {
       pa[i] = pairs(next[i], a[i]);
       o[i] = window(cur[i], next[i], pc[i], pa[i]);
     }
     put(j, o);
-    vreg(j + 3 * L, seen[1], b);
+    const V b = vreg(j + 3 * L, seen[1]);
+#pragma GCC unroll 2
     for (int i = 0; i < Rows; ++i) {
       const R pb = pairs(a[i], b[i]);
       o[i] = window(next[i], a[i], pa[i], pb);
-      cur[i] = a[i];
-      next[i] = b[i];
       pc[i] = pb;
     }
     put(j + L, o);
+    cur = a;
+    next = b;
   }
   // v holds columns [0, j + 2 L). The last register's window needs lanes 0 .. K1 - 4 of the
   // pair folds after it: pairs(next, next) has them right (lanes 0 .. L - 2).
   if (j + L <= n) {
+#pragma GCC unroll 2
     for (int i = 0; i < Rows; ++i) o[i] = window(cur[i], next[i], pc[i], pairs(next[i], next[i]));
     put(j, o);
     j += L;
