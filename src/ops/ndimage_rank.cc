@@ -604,7 +604,8 @@ struct RowPass {
 // once, with a working set of a few rows. The fused kernel took 1-thread time per pixel at
 // 4000^2 from 0.72 to 0.64 ns (a copy: 0.39) with a new output, from 0.77 to 0.60 into an
 // empty_like one (2048^2: about even, and 0.73 to 0.45); the separate passes ran as a read
-// phase and a write phase. Returns false (output partly
+// phase and a write phase. Streamed outputs take two rows a call (`minmax_2d_pair`), each input
+// row loaded once for both and their common rows folded once. Returns false (output partly
 // written) when the input holds a NaN or an infinity, or the fill value is one (then the
 // whole-line passes: see minmax2d_as).
 constexpr int64_t kFoldRows = 16;
