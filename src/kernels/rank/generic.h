@@ -494,23 +494,6 @@ inline typename Reg<T>::type window_pairs(typename Reg<T>::type cur, typename Re
   return later_reg<T, Min>(acc, shifted<T, K1 - 1>(cur, next, lanes));
 }
 
-// Notes rows [from, to) of columns [0, nv) into `seen` (the rows the fused fold does not note
-// as it goes: all but the newest, for a block's first output row).
-template <class T>
-inline void note_rows(const T* const* in, int64_t from, int64_t to, int64_t nv, T& seen) {
-  if constexpr (std::is_floating_point_v<T>) {
-    using R = typename Reg<T>::type;
-    constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T));
-    R s = {};
-    for (int64_t r = from; r < to; ++r) {
-      int64_t c = 0;
-      for (; c + L <= nv; c += L) note_fma<T>(s, load_reg(in[r] + c));
-      for (; c < nv; ++c) note<T>(seen, in[r][c]);
-    }
-    for (int64_t l = 0; l < L; ++l) seen += s[l];
-  }
-}
-
 // Lanes d .. d + L - 1 of the concatenation a:b for a shift d known only at run time, given as
 // idx = the 32-bit lane numbers d * sizeof(T) / 4 + 0, 1, ... (shift_index): one vpermt2d on
 // AVX-512, two vpermd and a blend on AVX2.
@@ -558,8 +541,7 @@ inline void store_lanes(T* dst, typename Reg<T>::type x, int64_t from, int64_t t
 // cache lines): in cache that bound it by the loads (npfast_bench f32_minmax_2d__avx512/
 // 4000_k5x5: 2.3 G pixels/s CPU against 3.2 with the window's K1 - 1 shifts in registers, 4.0
 // with window_pairs, K0 = 5 unrolled and FMA notes). K0: k0 when it is 3 or 5 (the rows
-// unrolled), 0 for any k0. Only the newest row of each output row is noted in the loop;
-// note_rows does the others a block's first row checks. v is stored at its ends only, for the
+// unrolled), 0 for any k0. v is stored at its ends only, for the
 // caller's borders (rank.h). Outputs before the first register-aligned one and after the last
 // whole register, and the vertical folds of the columns after it, go one by one (plain stores).
 template <class T, bool Min, bool Stream, int K1, int K0, int Rows>
@@ -572,11 +554,12 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   const int64_t nv = n + K1 - 1, last = k0 + Rows - 2;  // the newest row
   R seen[2] = {};
   T tail = T(0);
-  // Rows [check_from, k0 + Rows - 1) are checked: note_rows those before k0 - 1, the loop the
-  // rest (k0 - 1 and, for two rows, k0).
+  // Rows [check_from, k0 + Rows - 1) are checked: the newest (k0 - 1 and, for two rows, k0)
+  // as they are loaded, and the older ones (a block's first call) when `note_old` (a pass of
+  // their own before the loop cost 3-6% of the 4000^2 time, cold).
   const int64_t loop_from = std::max<int64_t>(check_from, k0 - 1);
-  if (check_from < k0 - 1) note_rows<T>(in, check_from, k0 - 1, nv, tail);
   const bool note_prev = Rows == 2 && loop_from == k0 - 1, note_last = loop_from <= last;
+  const bool note_old = check_from < k0 - 1;
   const T* rows[K0 > 0 ? K0 + Rows - 1 : 1];
   if constexpr (K0 > 0)
     for (int r = 0; r < K0 + Rows - 1; ++r) rows[r] = in[r];
@@ -588,17 +571,24 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   auto vreg = [&](int64_t c, R& s) {
     V res;
     const R top = load_reg(row(0) + c);
+    if (note_old && check_from == 0) note_fma<T>(s, top);
     if (k0 == 1) {  // one row (fold_2d_pair takes k0 >= 2)
       if (note_last) note_fma<T>(s, top);
       res.fill(top);
     } else {
       // m: rows 1 .. k0 - 1 (oldest first: the newest, from memory, is read last)
       R m = k0 == 2 ? load_reg(prev + c) : load_reg(row(1) + c);
+      if (note_old && k0 > 2 && check_from <= 1) note_fma<T>(s, m);
+      auto fold_old = [&](int64_t r, const T* p) {
+        const R y = load_reg(p + c);
+        if (note_old && r >= check_from) note_fma<T>(s, y);
+        m = later_reg<T, Min>(m, y);
+      };
       if constexpr (K0 > 0) {
 #pragma GCC unroll 8
-        for (int r = 2; r < K0 - 1; ++r) m = later_reg<T, Min>(m, load_reg(rows[r] + c));
+        for (int r = 2; r < K0 - 1; ++r) fold_old(r, rows[r]);
       } else {
-        for (int64_t r = 2; r < k0 - 1; ++r) m = later_reg<T, Min>(m, load_reg(in[r] + c));
+        for (int64_t r = 2; r < k0 - 1; ++r) fold_old(r, in[r]);
       }
       if (k0 > 2) {
         const R y = load_reg(prev + c);
@@ -631,6 +621,8 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
     if constexpr (Rows == 2) vs[1][c] = later<T, Min>(m, newest[c]);
     if (note_prev) note<T>(tail, prev[c]);
     if (note_last) note<T>(tail, newest[c]);
+    if (note_old)
+      for (int64_t r = check_from; r < k0 - 1; ++r) note<T>(tail, in[r][c]);
   };
   auto hone = [&](int64_t j) {
     for (int i = 0; i < Rows; ++i) {
