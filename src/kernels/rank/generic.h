@@ -437,17 +437,6 @@ inline typename Reg<T>::type shifted(typename Reg<T>::type a, typename Reg<T>::t
   return __builtin_shufflevector(a, b, (t + static_cast<int>(i))...);
 }
 
-// The window over a register pair cur:next: cur, then later<> of its shifts 1 .. K1 - 1 in
-// order (t runs 0 .. K1 - 2).
-template <class T, bool Min, size_t... t>
-inline typename Reg<T>::type slide(typename Reg<T>::type cur, typename Reg<T>::type next,
-                                   std::index_sequence<t...>) {
-  constexpr auto lanes = std::make_index_sequence<kVecBytes / sizeof(T)>();
-  typename Reg<T>::type acc = cur;
-  ((acc = later_reg<T, Min>(acc, shifted<T, static_cast<int>(t) + 1>(cur, next, lanes))), ...);
-  return acc;
-}
-
 // seen + x * 0 in one instruction (an FMA: x * 0 is exact, so the sum is the same as the
 // separate multiply and add; integers: nothing to note).
 template <class T>
@@ -539,10 +528,9 @@ inline void store_lanes(T* dst, typename Reg<T>::type x, int64_t from, int64_t t
 // folds (one register of lookahead) and the window is made from them (window_pairs). fold_2d
 // loaded each register of v back K1 times from its row, unaligned (most loads split across two
 // cache lines): in cache that bound it by the loads (npfast_bench f32_minmax_2d__avx512/
-// 4000_k5x5: 2.3 G pixels/s CPU against 3.2 with the window's K1 - 1 shifts in registers, 4.0
+// 4000_k5x5: 2.3 G pixels/s CPU against 3.2 with the window's K1 - 1 shifts in registers, 4.7-4.9
 // with window_pairs, K0 = 5 unrolled and FMA notes). K0: k0 when it is 3 or 5 (the rows
-// unrolled), 0 for any k0. v is stored at its ends only, for the
-// caller's borders (rank.h). Outputs before the first register-aligned one and after the last
+// unrolled), 0 for any k0. v is stored at its ends only, for the caller's borders (rank.h). Outputs before the first register-aligned one and after the last
 // whole register, and the vertical folds of the columns after it, go one by one (plain stores).
 template <class T, bool Min, bool Stream, int K1, int K0, int Rows>
 bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg, T* const* vs,
