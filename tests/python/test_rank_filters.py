@@ -653,10 +653,13 @@ def test_fused_2d_minmax_rows(isa, dtype):
             np.testing.assert_array_equal(bits(got), bits(want))
     if dtype in (np.float32, np.float64):
         for bad in (np.inf, -np.inf, np.nan):
-            # 50 wide: the separate row passes; 2000: the fused row kernel (kRowsInL1).
-            for w, col in ((50, 3), (2000, 3), (2000, 1997), (2000, 1000)):
+            # 50 wide: the separate row passes; 2000: the fused row kernel (kRowsInL1), two
+            # output rows a call: the bad row among a block's first rows, each row of a pair.
+            for w, col, row in ((50, 3, 17), (2000, 3, 17), (2000, 1997, 17), (2000, 1000, 17),
+                                (2000, 5, 0), (2000, 1990, 2), (2000, 7, 4), (2000, 9, 5),
+                                (2000, 1500, 18)):
                 y = x[:40, :w].copy()
-                y[17, col] = bad
+                y[row, col] = bad
                 for fn in ("minimum_filter", "maximum_filter"):
                     same(getattr(nd, fn)(y, size=(5, 3)), getattr(ndi, fn)(y, size=(5, 3)))
             z = x[:40, :50]

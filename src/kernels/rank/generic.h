@@ -7,6 +7,7 @@
 // into the ISA's vector min/max at this file's flags, for every dtype, without one intrinsic
 // body per type. The tie and NaN rules below are chosen so that this vectorized form is exact.
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -436,133 +437,345 @@ inline typename Reg<T>::type shifted(typename Reg<T>::type a, typename Reg<T>::t
   return __builtin_shufflevector(a, b, (t + static_cast<int>(i))...);
 }
 
-// The window over a register pair cur:next: cur, then later<> of its shifts 1 .. K1 - 1 in
-// order (t runs 0 .. K1 - 2).
-template <class T, bool Min, size_t... t>
-inline typename Reg<T>::type slide(typename Reg<T>::type cur, typename Reg<T>::type next,
-                                   std::index_sequence<t...>) {
-  constexpr auto lanes = std::make_index_sequence<kVecBytes / sizeof(T)>();
-  typename Reg<T>::type acc = cur;
-  ((acc = later_reg<T, Min>(acc, shifted<T, static_cast<int>(t) + 1>(cur, next, lanes))), ...);
-  return acc;
+// seen + x * 0 in one instruction (an FMA: x * 0 is exact, so the sum is the same as the
+// separate multiply and add; integers: nothing to note).
+template <class T>
+inline void note_fma(typename Reg<T>::type& seen, typename Reg<T>::type x) {
+  if constexpr (std::is_floating_point_v<T>) {
+    using R = typename Reg<T>::type;
+    const R zero = {};
+#if defined(__AVX512F__)
+    if constexpr (sizeof(T) == 4)
+      seen = reinterpret_cast<R>(_mm512_fmadd_ps(reinterpret_cast<__m512>(x),
+                                                 reinterpret_cast<__m512>(zero),
+                                                 reinterpret_cast<__m512>(seen)));
+    else
+      seen = reinterpret_cast<R>(_mm512_fmadd_pd(reinterpret_cast<__m512d>(x),
+                                                 reinterpret_cast<__m512d>(zero),
+                                                 reinterpret_cast<__m512d>(seen)));
+#else
+    if constexpr (sizeof(T) == 4)
+      seen = reinterpret_cast<R>(_mm256_fmadd_ps(reinterpret_cast<__m256>(x),
+                                                 reinterpret_cast<__m256>(zero),
+                                                 reinterpret_cast<__m256>(seen)));
+    else
+      seen = reinterpret_cast<R>(_mm256_fmadd_pd(reinterpret_cast<__m256d>(x),
+                                                 reinterpret_cast<__m256d>(zero),
+                                                 reinterpret_cast<__m256d>(seen)));
+#endif
+  }
 }
 
-// fold_2d for horizontal windows of K1 = 3, 5, 7, 9 (K1 - 1 lanes at most) over 4- and 8-byte
-// values: each register of vertical folds is kept until the next one is made, and the window slides
-// across the pair in registers (K1 - 1 shifts and later<>s in fold_2d's order, so the same bits).
-// fold_2d loaded each register of v back K1 times from its row, unaligned (most loads split across
-// two cache lines): in cache that bound it by the loads (npfast_bench
-// f32_minmax_2d__avx512/4000_k5x5: 2.3 G pixels/s CPU against 3.2 here). v is stored at its ends
-// only, for the caller's borders (rank.h). Outputs before the first register-aligned one and after
-// the last whole register, and the vertical folds of the columns after it, go one by one (plain
-// stores).
-template <class T, bool Min, bool Stream, int K1>
-bool fold_2d_regs(const T* const* in, T* __restrict out, int64_t n, int64_t k0, T* __restrict v,
+// The horizontal window of odd width K1 over the vertical folds cur:next (v) and their pair
+// folds pc:pn (p[c] = later(v[c], v[c + 1]), made once per register and shared by the K1 - 1
+// outputs that read it): p at shifts 0, 2, ..., K1 - 3, then v at shift K1 - 1, in order, so
+// the same bits as the one-by-one fold (later<> keeps the last of equal extremes whatever the
+// grouping, the parts staying in order). (K1 + 1) / 2 shifts and later<>s against K1 - 1; only
+// lanes 0 .. K1 - 4 of pn are read.
+template <class T, bool Min, int K1, size_t... h>
+inline typename Reg<T>::type window_pairs(typename Reg<T>::type cur, typename Reg<T>::type next,
+                                          typename Reg<T>::type pc, typename Reg<T>::type pn,
+                                          std::index_sequence<h...>) {
+  constexpr auto lanes = std::make_index_sequence<kVecBytes / sizeof(T)>();
+  static_cast<void>(pn);  // K1 = 3: v alone after pc
+  typename Reg<T>::type acc = pc;
+  ((acc = later_reg<T, Min>(acc, shifted<T, 2 * (static_cast<int>(h) + 1)>(pc, pn, lanes))), ...);
+  return later_reg<T, Min>(acc, shifted<T, K1 - 1>(cur, next, lanes));
+}
+
+// Lanes d .. d + L - 1 of the concatenation a:b for a shift d known only at run time, given as
+// idx = the 32-bit lane numbers d * sizeof(T) / 4 + 0, 1, ... (shift_index): one vpermt2d on
+// AVX-512, two vpermd and a blend on AVX2.
+template <class T>
+inline typename Reg<T>::type shift_index(int64_t d) {
+  int32_t idx[kVecBytes / 4];
+  for (int l = 0; l < kVecBytes / 4; ++l)
+    idx[l] = static_cast<int32_t>(d * static_cast<int64_t>(sizeof(T)) / 4 + l);
+  typename Reg<T>::type r;
+  std::memcpy(&r, idx, sizeof r);
+  return r;
+}
+
+template <class T>
+inline typename Reg<T>::type shift_var(typename Reg<T>::type a, typename Reg<T>::type b,
+                                       typename Reg<T>::type idx) {
+  using R = typename Reg<T>::type;
+#if defined(__AVX512F__)
+  return reinterpret_cast<R>(_mm512_permutex2var_epi32(
+      reinterpret_cast<__m512i>(a), reinterpret_cast<__m512i>(idx), reinterpret_cast<__m512i>(b)));
+#else
+  const __m256i i = reinterpret_cast<__m256i>(idx);
+  const __m256 lo = _mm256_permutevar8x32_ps(reinterpret_cast<__m256>(a), i);
+  const __m256 hi = _mm256_permutevar8x32_ps(reinterpret_cast<__m256>(b), i);
+  const __m256 from_b = _mm256_castsi256_ps(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(7)));
+  return reinterpret_cast<R>(_mm256_blendv_ps(lo, hi, from_b));
+#endif
+}
+
+// Lanes [from, to) of x stored plainly at dst + from.
+template <class T>
+inline void store_lanes(T* dst, typename Reg<T>::type x, int64_t from, int64_t to) {
+  T copy[kVecBytes / sizeof(T)];
+  std::memcpy(copy, &x, sizeof copy);
+  std::memcpy(dst + from, copy + from, static_cast<size_t>(to - from) * sizeof(T));
+}
+
+// fold_2d for odd horizontal windows K1 = 3, 5, 7, 9 (K1 - 1 lanes at most) over 4- and 8-byte
+// values, for Rows = 1 or 2 output rows: row i from input rows i .. i + k0 - 1, the two sharing
+// the fold m of rows 1 .. k0 - 1 (k0 >= 2 for two rows; later<>(row 0, m) and later<>(m, row
+// k0): the same bits as the one-by-one fold, later<> keeping the last of equal extremes
+// whatever the grouping). Each register of vertical folds is kept in registers with its pair
+// folds (one register of lookahead) and the window is made from them (window_pairs). fold_2d
+// loaded each register of v back K1 times from its row, unaligned (most loads split across two
+// cache lines): in cache that bound it by the loads (npfast_bench f32_minmax_2d__avx512/
+// 4000_k5x5: 2.3 G pixels/s CPU against 3.2 with the window's K1 - 1 shifts in registers, 4.7-4.9
+// with window_pairs, K0 = 5 unrolled and FMA notes). K0: k0 when it is 3 or 5 (the rows
+// unrolled), 0 for any k0. v is stored at its ends only, for the caller's borders (rank.h). Outputs before the first register-aligned one and after the last
+// whole register, and the vertical folds of the columns after it, go one by one (plain stores).
+template <class T, bool Min, bool Stream, int K1, int K0, int Rows>
+bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg, T* const* vs,
                   int64_t check_from) {
   using R = typename Reg<T>::type;
   constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T));
-  static_assert(K1 >= 2 && K1 - 1 <= L);
-  const int64_t nv = n + K1 - 1;
+  static_assert(K1 >= 3 && K1 % 2 == 1 && K1 - 1 <= L && (Rows == 1 || Rows == 2));
+  const int64_t k0 = K0 > 0 ? K0 : k0_arg;
+  const int64_t nv = n + K1 - 1, last = k0 + Rows - 2;  // the newest row
   R seen[2] = {};
   T tail = T(0);
+  // Rows [check_from, k0 + Rows - 1) are checked: the newest (k0 - 1 and, for two rows, k0)
+  // as they are loaded, and the older ones (a block's first call) when `note_old` (a pass of
+  // their own before the loop cost 3-6% of the 4000^2 time, cold).
+  const int64_t loop_from = std::max<int64_t>(check_from, k0 - 1);
+  const bool note_prev = Rows == 2 && loop_from == k0 - 1, note_last = loop_from <= last;
+  const bool note_old = check_from < k0 - 1;
+  const T* rows[K0 > 0 ? K0 + Rows - 1 : 1];
+  if constexpr (K0 > 0)
+    for (int r = 0; r < K0 + Rows - 1; ++r) rows[r] = in[r];
+  auto row = [&](int64_t r) { return K0 > 0 ? rows[r] : in[r]; };
+  const T* const newest = in[last];
+  const T* const prev = in[k0 - 1];
+  // The vertical folds of the output row(s) at columns [c, c + L).
+  using V = std::array<R, Rows>;
   auto vreg = [&](int64_t c, R& s) {
-    R acc = load_reg(in[0] + c);
-    if (check_from == 0) note<T>(s, acc);
-    for (int64_t r = 1; r < k0; ++r) {
-      const R y = load_reg(in[r] + c);
-      if (r >= check_from) note<T>(s, y);
-      acc = later_reg<T, Min>(acc, y);
+    V res;
+    const R top = load_reg(row(0) + c);
+    if (note_old && check_from == 0) note_fma<T>(s, top);
+    if (k0 == 1) {  // one row (fold_2d_pair takes k0 >= 2)
+      if (note_last) note_fma<T>(s, top);
+      res.fill(top);
+    } else {
+      // m: rows 1 .. k0 - 1 (oldest first: the newest, from memory, is read last)
+      R m = k0 == 2 ? load_reg(prev + c) : load_reg(row(1) + c);
+      if (note_old && k0 > 2 && check_from <= 1) note_fma<T>(s, m);
+      auto fold_old = [&](int64_t r, const T* p) {
+        const R y = load_reg(p + c);
+        if (note_old && r >= check_from) note_fma<T>(s, y);
+        m = later_reg<T, Min>(m, y);
+      };
+      if constexpr (K0 > 0) {
+#pragma GCC unroll 8
+        for (int r = 2; r < K0 - 1; ++r) fold_old(r, rows[r]);
+      } else {
+        for (int64_t r = 2; r < k0 - 1; ++r) fold_old(r, in[r]);
+      }
+      if (k0 > 2) {
+        const R y = load_reg(prev + c);
+        if (Rows == 2 ? note_prev : note_last) note_fma<T>(s, y);
+        m = later_reg<T, Min>(m, y);
+      } else if (Rows == 2 ? note_prev : note_last) {
+        note_fma<T>(s, m);
+      }
+      res[0] = later_reg<T, Min>(top, m);
+      if constexpr (Rows == 2) {
+        const R y = load_reg(newest + c);
+        if (note_last) note_fma<T>(s, y);
+        res[1] = later_reg<T, Min>(m, y);
+      }
     }
     // v's ends only: the head and tail outputs below and the caller's borders read them (the
     // loop's exits leave the last register made at most max(2 L + K1 - 2, 3 L - 1) from the
     // end; 5 L + K1 keeps a margin over that). A whole row of v went through L1
     // and L2 for nothing: 2-3% of the 4000^2 time (docs/ndimage-speed.md "rstream").
-    if (c < K1 + L || c + 5 * L + K1 >= nv) store_reg(v + c, acc);
-    return acc;
+    if (c < K1 + L || c + 5 * L + K1 >= nv) {
+#pragma GCC unroll 2
+      for (int i = 0; i < Rows; ++i) store_reg(vs[i] + c, res[i]);
+    }
+    return res;
   };
   auto vone = [&](int64_t c) {
-    T x = in[0][c];
-    if (check_from == 0) note<T>(tail, x);
-    for (int64_t r = 1; r < k0; ++r) {
-      if (r >= check_from) note<T>(tail, in[r][c]);
-      x = later<T, Min>(x, in[r][c]);
-    }
-    v[c] = x;
+    T m = prev[c];
+    for (int64_t r = k0 - 2; r >= 1; --r) m = later<T, Min>(in[r][c], m);
+    vs[0][c] = k0 == 1 ? in[0][c] : later<T, Min>(in[0][c], m);
+    if constexpr (Rows == 2) vs[1][c] = later<T, Min>(m, newest[c]);
+    if (note_prev) note<T>(tail, prev[c]);
+    if (note_last) note<T>(tail, newest[c]);
+    if (note_old)
+      for (int64_t r = check_from; r < k0 - 1; ++r) note<T>(tail, in[r][c]);
   };
   auto hone = [&](int64_t j) {
-    T x = v[j];
-    for (int64_t t = 1; t < K1; ++t) x = later<T, Min>(x, v[j + t]);
-    out[j] = x;
+    for (int i = 0; i < Rows; ++i) {
+      T x = vs[i][j];
+      for (int64_t t = 1; t < K1; ++t) x = later<T, Min>(x, vs[i][j + t]);
+      outs[i][j] = x;
+    }
   };
-  auto window = [&](R cur, R next) {
-    return slide<T, Min>(cur, next, std::make_index_sequence<static_cast<size_t>(K1 - 1)>());
+  constexpr auto lanes = std::make_index_sequence<static_cast<size_t>(L)>();
+  auto pairs = [&](R cur, R next) { return later_reg<T, Min>(cur, shifted<T, 1>(cur, next, lanes)); };
+  auto window = [&](R cur, R next, R pc, R pn) {
+    return window_pairs<T, Min, K1>(cur, next, pc, pn,
+                                    std::make_index_sequence<static_cast<size_t>(K1 - 3) / 2>());
   };
   bool stream = false;
-  int64_t j0 = 0;
+  int64_t j0 = 0, d = 0;  // d: the second row's aligned outputs start d lanes after the first's
   if constexpr (Stream) {
-    const int64_t start = first_aligned(out);
-    if (start >= 0) {
+    const int64_t start = first_aligned(outs[0]), start1 = first_aligned(outs[Rows - 1]);
+    if (start >= 0 && start1 >= 0) {
       stream = true;
       j0 = start;
+      d = ((start1 - start) % L + L) % L;
     }
   }
   for (int64_t c = 0; c < j0; ++c) vone(c);
-  auto put = [&](int64_t j, R x) {
+  auto store = [&](T* p, R x) {
     if (Stream && stream)
-      stream_reg(out + j, x);
+      stream_reg(p, x);
     else
-      store_reg(out + j, x);
+      store_reg(p, x);
+  };
+  // With d > 0 the second row's register of outputs at j goes out one step later, joined with
+  // the next one (shift_var) at its aligned address; its first d outputs and the last
+  // register's rest go plainly.
+  const R idx = shift_index<T>(d);
+  R held = {};
+  bool holding = false;
+  auto put = [&](int64_t j, const V& x) {
+    store(outs[0] + j, x[0]);
+    if constexpr (Rows == 2) {
+      if (d == 0) {
+        store(outs[1] + j, x[1]);
+      } else {
+        if (holding)
+          store(outs[1] + j - L + d, shift_var<T>(held, x[1], idx));
+        else
+          store_lanes<T>(outs[1] + j, x[1], 0, d);
+        held = x[1];
+        holding = true;
+      }
+    }
   };
   int64_t j = j0;
-  R cur = vreg(j, seen[0]);
+  // Per output row: cur = v[j, j + L), next = v[j + L, j + 2 L), pc = p[j, j + L).
+  V cur = vreg(j, seen[0]), next = vreg(j + L, seen[1]), pc, pa, o;
+#pragma GCC unroll 2
+  for (int i = 0; i < Rows; ++i) pc[i] = pairs(cur[i], next[i]);
   // Two registers a step, each noting into its own accumulator (one add chain would bound it).
-  for (; j + 2 * L <= n && j + 3 * L <= nv; j += 2 * L) {
-    // The newest row kFold2dAhead elements on (a prefetch past the row's end does not fault).
-    const char* ahead = reinterpret_cast<const char*>(in[k0 - 1] + j + kFold2dAhead);
-    for (int64_t b = 0; b < 2 * kVecBytes; b += 64) __builtin_prefetch(ahead + b);
-    const R a = vreg(j + L, seen[1]);
-    put(j, window(cur, a));
-    cur = vreg(j + 2 * L, seen[0]);
-    put(j + L, window(a, cur));
-  }
-  if (j + L <= n && j + 2 * L <= nv) {
-    const R a = vreg(j + L, seen[1]);
-    put(j, window(cur, a));
+  for (; j + 2 * L <= n && j + 4 * L <= nv; j += 2 * L) {
+    // The newest rows kFold2dAhead elements on (a prefetch past the row's end does not fault).
+    const char* ahead = reinterpret_cast<const char*>(newest + j + kFold2dAhead);
+    for (int64_t q = 0; q < 2 * kVecBytes; q += 64) __builtin_prefetch(ahead + q);
+    if constexpr (Rows == 2) {
+      const char* ahead_prev = reinterpret_cast<const char*>(prev + j + kFold2dAhead);
+      for (int64_t q = 0; q < 2 * kVecBytes; q += 64) __builtin_prefetch(ahead_prev + q);
+    }
+    const V a = vreg(j + 2 * L, seen[0]);
+#pragma GCC unroll 2
+    for (int i = 0; i < Rows; ++i) {
+      pa[i] = pairs(next[i], a[i]);
+      o[i] = window(cur[i], next[i], pc[i], pa[i]);
+    }
+    put(j, o);
+    const V b = vreg(j + 3 * L, seen[1]);
+#pragma GCC unroll 2
+    for (int i = 0; i < Rows; ++i) {
+      const R pb = pairs(a[i], b[i]);
+      o[i] = window(next[i], a[i], pa[i], pb);
+      pc[i] = pb;
+    }
+    put(j + L, o);
     cur = a;
+    next = b;
+  }
+  // v holds columns [0, j + 2 L). The last register's window needs lanes 0 .. K1 - 4 of the
+  // pair folds after it: pairs(next, next) has them right (lanes 0 .. L - 2).
+  if (j + L <= n) {
+#pragma GCC unroll 2
+    for (int i = 0; i < Rows; ++i) o[i] = window(cur[i], next[i], pc[i], pairs(next[i], next[i]));
+    put(j, o);
     j += L;
   }
-  // v holds columns [0, j + L); outputs [j0, j) are out.
+  if (holding) store_lanes<T>(outs[Rows - 1] + j - L, held, d, L);
   for (int64_t c = j + L; c < nv; ++c) vone(c);
   for (int64_t i = 0; i < j0; ++i) hone(i);
   for (int64_t i = j; i < n; ++i) hone(i);
   return noted_finite<T>(seen, 2, tail);
 }
 
-template <class T, bool Min, bool Stream>
-bool fold_2d_any(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, T* work,
-                 int64_t check_from) {
+// fold_2d_regs with the vertical window unrolled for the common 5 and 3.
+template <class T, bool Min, bool Stream, int K1, int Rows>
+bool fold_2d_k0(const T* const* in, T* const* outs, int64_t n, int64_t k0, T* const* vs,
+                int64_t check_from) {
+  if (k0 == 5) return fold_2d_regs<T, Min, Stream, K1, 5, Rows>(in, outs, n, k0, vs, check_from);
+  if (k0 == 3) return fold_2d_regs<T, Min, Stream, K1, 3, Rows>(in, outs, n, k0, vs, check_from);
+  return fold_2d_regs<T, Min, Stream, K1, 0, Rows>(in, outs, n, k0, vs, check_from);
+}
+
+// fold_2d_regs for the k1 it takes (odd, up to 9, at most L + 1, 4- and 8-byte T, rows of 4
+// registers or more); false in `taken` otherwise.
+template <class T, bool Min, bool Stream, int Rows>
+bool fold_2d_regs_any(const T* const* in, T* const* outs, int64_t n, int64_t k0, int64_t k1,
+                      T* const* vs, int64_t check_from, bool& taken) {
   constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T));
+  taken = true;
   if constexpr (sizeof(T) >= 4) {
     if (n >= 4 * L) {
       switch (k1) {
         case 3:
-          return fold_2d_regs<T, Min, Stream, 3>(in, out, n, k0, work, check_from);
+          return fold_2d_k0<T, Min, Stream, 3, Rows>(in, outs, n, k0, vs, check_from);
         case 5:
-          return fold_2d_regs<T, Min, Stream, 5>(in, out, n, k0, work, check_from);
+          return fold_2d_k0<T, Min, Stream, 5, Rows>(in, outs, n, k0, vs, check_from);
         case 7:
           if constexpr (L >= 6)
-            return fold_2d_regs<T, Min, Stream, 7>(in, out, n, k0, work, check_from);
+            return fold_2d_k0<T, Min, Stream, 7, Rows>(in, outs, n, k0, vs, check_from);
           break;
         case 9:
           if constexpr (L >= 8)
-            return fold_2d_regs<T, Min, Stream, 9>(in, out, n, k0, work, check_from);
+            return fold_2d_k0<T, Min, Stream, 9, Rows>(in, outs, n, k0, vs, check_from);
           break;
         default:
           break;
       }
     }
   }
-  return fold_2d<T, Min, Stream>(in, out, n, k0, k1, work, check_from);
+  taken = false;
+  return false;
+}
+
+template <class T, bool Min, bool Stream>
+bool fold_2d_any(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, T* work,
+                 int64_t check_from) {
+  T* const outs[1] = {out};
+  T* const vs[1] = {work};
+  bool taken;
+  const bool finite =
+      fold_2d_regs_any<T, Min, Stream, 1>(in, outs, n, k0, k1, vs, check_from, taken);
+  return taken ? finite : fold_2d<T, Min, Stream>(in, out, n, k0, k1, work, check_from);
+}
+
+// Two output rows: fold_2d_regs's shared vertical fold where it applies, else one row after
+// the other.
+template <class T, bool Min, bool Stream>
+bool fold_2d_pair(const T* const* in, T* const* out, int64_t n, int64_t k0, int64_t k1,
+                  T* const* work, int64_t check_from) {
+  if (k0 >= 2) {
+    bool taken;
+    const bool finite =
+        fold_2d_regs_any<T, Min, Stream, 2>(in, out, n, k0, k1, work, check_from, taken);
+    if (taken) return finite;
+  }
+  const bool first = fold_2d_any<T, Min, Stream>(in, out[0], n, k0, k1, work[0], check_from);
+  const bool second = fold_2d_any<T, Min, Stream>(in + 1, out[1], n, k0, k1, work[1],
+                                                  std::max<int64_t>(check_from - 1, 0));
+  return first && second;
 }
 
 template <class T, bool Stream = false>
@@ -570,6 +783,13 @@ bool minmax_2d(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, bo
                int64_t check_from) {
   return minimum ? fold_2d_any<T, true, Stream>(in, out, n, k0, k1, work, check_from)
                  : fold_2d_any<T, false, Stream>(in, out, n, k0, k1, work, check_from);
+}
+
+template <class T, bool Stream = false>
+bool minmax_2d_pair(const T* const* in, T* const* out, int64_t n, int64_t k0, int64_t k1,
+                    bool minimum, T* const* work, int64_t check_from) {
+  return minimum ? fold_2d_pair<T, true, Stream>(in, out, n, k0, k1, work, check_from)
+                 : fold_2d_pair<T, false, Stream>(in, out, n, k0, k1, work, check_from);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -45,6 +45,13 @@
 // SciPy's answer). `<dtype>_minmax_2d_stream__<isa>` is the same with non-temporal stores for
 // `out` (aligned to T), the caller fencing as for minmax_line_stream.
 //
+// Two rows of a fused 2-D minimum / maximum `<dtype>_minmax_2d_pair__<isa>(in, out, n, k0, k1,
+// minimum, work, check_from)`: from k0 + 1 input rows, out[i] (i = 0, 1) and work[i] are the
+// minmax_2d kernel's out and work for input rows in + i, and the result is false when a value
+// of rows [check_from, k0 + 1) is NaN or infinite (floating T). The two rows share the fold of
+// rows 1 .. k0 - 1 and each input row is loaded once for both: per output row about half the
+// vertical work and of the older rows' reads. `_stream`: non-temporal stores as minmax_2d_stream.
+//
 // Footprint minimum / maximum `<dtype>_footprint_minmax__<isa>(in, offsets, nf, minimum, count,
 // out)`: SciPy's NI_MinOrMaxFilter for non-separable footprints: out[i] starts at
 // in[i + offsets[0]] and takes each later in[i + offsets[j]] that is strictly smaller (larger),
@@ -100,6 +107,9 @@ using MinMaxRowsFn = bool (*)(const T* const* in, T* out, int64_t k, int64_t wid
 template <class T>
 using MinMax2dFn = bool (*)(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1,
                             bool minimum, T* work, int64_t check_from);
+template <class T>
+using MinMax2dPairFn = bool (*)(const T* const* in, T* const* out, int64_t n, int64_t k0,
+                                int64_t k1, bool minimum, T* const* work, int64_t check_from);
 template <class T>
 using SelectFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, int64_t rank,
                           int64_t count, T* out, double* work);

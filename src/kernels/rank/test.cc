@@ -339,6 +339,87 @@ void check_minmax_2d(const Table& t, Isa isa, std::mt19937& rng) {
   }
 }
 
+template <class T>
+MinMax2dPairFn<T> pair_of(const Table& t, bool stream) {
+  if constexpr (std::is_same_v<T, float>)
+    return stream ? t.f32_minmax_2d_pair_stream : t.f32_minmax_2d_pair;
+  if constexpr (std::is_same_v<T, double>)
+    return stream ? t.f64_minmax_2d_pair_stream : t.f64_minmax_2d_pair;
+  if constexpr (std::is_same_v<T, uint8_t>)
+    return stream ? t.u8_minmax_2d_pair_stream : t.u8_minmax_2d_pair;
+  if constexpr (std::is_same_v<T, uint16_t>)
+    return stream ? t.u16_minmax_2d_pair_stream : t.u16_minmax_2d_pair;
+  if constexpr (std::is_same_v<T, int32_t>)
+    return stream ? t.i32_minmax_2d_pair_stream : t.i32_minmax_2d_pair;
+}
+
+// Two fused rows (both kernels; the two outputs at equal and at different alignments, which
+// the kernel takes one row at a time): the one-row reference's outputs and vertical-fold ends
+// on rows 0 .. k0 - 1 and 1 .. k0 bit for bit on rows without NaN, and `false` exactly when a
+// checked row holds a NaN or an infinity.
+template <class T>
+void check_minmax_2d_pair(const Table& t, Isa isa, std::mt19937& rng) {
+  for (int64_t k0 : {1, 2, 3, 5, 6}) {
+    for (int64_t k1 : {1, 3, 5, 7, 9, 16}) {
+      for (int64_t n : {1, 31, 64, 65, 97, 200, 2001}) {
+        for (double nan_rate : {0.0, 0.001}) {
+          const int64_t nv = n + k1 - 1, step = nv + 3, k = k0 + 1;
+          const auto in = values<T>(static_cast<size_t>(k * step), rng, nan_rate);
+          std::vector<const T*> rows(k);
+          for (int64_t r = 0; r < k; ++r) rows[r] = in.data() + (k - 1 - r) * step;
+          for (int64_t check_from : {int64_t{0}, k0 / 2, k0 - 1, k0}) {
+            bool finite = true, nan = false;
+            for (int64_t r = 0; r < k; ++r)
+              for (int64_t c = 0; c < nv; ++c) {
+                if constexpr (std::is_floating_point_v<T>) {
+                  if (r >= check_from) finite = finite && std::isfinite(rows[r][c]);
+                  nan = nan || std::isnan(rows[r][c]);
+                }
+              }
+            for (bool minimum : {true, false}) {
+              std::vector<T> want[2], want_v[2];
+              for (int i = 0; i < 2; ++i) {
+                want[i].resize(n);
+                want_v[i].resize(nv);
+                fused_of<T>(table_scalar, false)(rows.data() + i, want[i].data(), n, k0, k1,
+                                                 minimum, want_v[i].data(), 0);
+              }
+              for (bool stream : {false, true}) {
+                for (auto [off0, off1] : {std::pair{0, 0}, {1, 1}, {3, 17}, {17, 0}}) {
+                  std::vector<T> buf[2] = {std::vector<T>(n + 80, T(7)), std::vector<T>(n + 80, T(7))};
+                  std::vector<T> v[2] = {std::vector<T>(nv), std::vector<T>(nv)};
+                  T* got[2] = {buf[0].data() + off0, buf[1].data() + off1};
+                  T* vs[2] = {v[0].data(), v[1].data()};
+                  const bool ok =
+                      pair_of<T>(t, stream)(rows.data(), got, n, k0, k1, minimum, vs, check_from);
+                  ASSERT_EQ(ok, finite) << isa_name(isa) << " pair k " << k0 << "x" << k1;
+                  for (int i = 0; i < 2; ++i) {
+                    const int off = i == 0 ? off0 : off1;
+                    ASSERT_EQ(got[i][n], T(7)) << "wrote past the row";
+                    for (int e = 0; e < off; ++e) ASSERT_EQ(buf[i][e], T(7)) << "wrote before it";
+                    if (nan) continue;
+                    for (int64_t c = 0; c < nv; ++c) {
+                      if (c >= k1 && c < n - 1) continue;  // only the ends are kept (rank.h)
+                      ASSERT_TRUE(same_bits(want_v[i][c], v[i][c]))
+                          << isa_name(isa) << " pair k " << k0 << "x" << k1 << " n " << n
+                          << " row " << i << " column " << c;
+                    }
+                    for (int64_t j = 0; j < n; ++j)
+                      ASSERT_TRUE(same_bits(want[i][j], got[i][j]))
+                          << isa_name(isa) << " pair k " << k0 << "x" << k1 << " n " << n
+                          << " row " << i << " at " << j << " offsets " << off0 << "," << off1
+                          << (stream ? " stream" : "");
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 // Windows of N values: rows of 3 or 5 (3x3, 5x5 and 3x3x3 shapes), in a plane `row` wide.
 template <class T, int N>
 void check_net(const Table& t, Isa isa, std::mt19937& rng) {
@@ -470,6 +551,11 @@ TEST_P(RankIsa, MatchesReference) {
   check_minmax_2d<uint8_t>(t, GetParam(), rng);
   check_minmax_2d<uint16_t>(t, GetParam(), rng);
   check_minmax_2d<int32_t>(t, GetParam(), rng);
+  check_minmax_2d_pair<float>(t, GetParam(), rng);
+  check_minmax_2d_pair<double>(t, GetParam(), rng);
+  check_minmax_2d_pair<uint8_t>(t, GetParam(), rng);
+  check_minmax_2d_pair<uint16_t>(t, GetParam(), rng);
+  check_minmax_2d_pair<int32_t>(t, GetParam(), rng);
   check_nets<float>(t, GetParam(), rng);
   check_nets<double>(t, GetParam(), rng);
   check_nets<uint8_t>(t, GetParam(), rng);
