@@ -329,8 +329,10 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // 2 threads, 2 parts), each copying only the padded rows its tiles read (1 halo row in 28 for
   // the stride-2 layer's halves); otherwise every image was copied and then computed by all
   // threads in turn, 2 jobs an image, 4 channel blocks to copy (docs/conv.md, s2conv).
+  // (At the microkernel's own rate, uk.flops_per_ns, against the copy's ~0.5 ns an element:
+  // the two as measured, so that a part's halo copy is weighed fairly.)
   const double row_ns =
-      pixel_flops * static_cast<double>(pl.fw * (by_rows ? cpitch : pl.wpad)) * kNsPerFlop;
+      pixel_flops * static_cast<double>(pl.fw * (by_rows ? cpitch : pl.wpad)) / uk.flops_per_ns;
   const double copy_row_ns = 0.5 * static_cast<double>(pl.fw * pl.wrow * C);
   const int64_t parts =
       dilated_parts ? pl.fh
@@ -356,7 +358,9 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
     // sw * p) plus the farthest tap.
     const int64_t max_tap_px = (pl.kh - 1) * pl.edh / sh * pl.wrow + (pl.kw - 1) * pl.edw;
     OnceInJob packed;
-    parallel_for(units, grain_for(units, unit_ns), [&](int64_t b, int64_t e) {
+    // One part a chunk (16 chunks a thread): row_split's shares assume the threads take the
+    // parts one at a time (chunks of 3 parts split 8 images' 32 parts 12:12:8 on 3 threads).
+    parallel_for(units, grain_for(units, unit_ns, row_parts ? 16 : 4), [&](int64_t b, int64_t e) {
       packed.run([&] { pack_panels(0, npanels); });
       Buffer<T> xi(static_cast<size_t>(image_elems));
       Scratch sc = scratch();
