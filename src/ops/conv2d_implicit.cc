@@ -137,11 +137,11 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // panel's NR weight rows are read a block of channels at a time (kPackChannels * taps
   // elements of each), so the rows' lines stay in L1 while every tap of the block is written:
   // tap by tap over whole rows swept a 73 KB panel from L2 9 times (~1 ns an element).
-  // Where whole units are the work items (below), the packing runs once inside the units'
-  // job (OnceInJob), while the helpers wake: as a job of its own (tens of us) right before the
-  // units' job, its helper often woke too late, the pool counted a lost call, and the serial
-  // stretch that followed covered the units' job (the transposed layer's grad_input, K = 1024,
-  // ran at its one-thread time on two threads); on the caller before the job, the call took
+  // Where whole units are the work items (below), the packing runs inside the units' job
+  // (PartsInJob, a panel a part), while the helpers wake: as a job of its own (tens of us) right
+  // before the units' job, its helper often woke too late, the pool counted a lost call, and the
+  // serial stretch that followed covered the units' job (the transposed layer's grad_input, K =
+  // 1024, ran at its one-thread time on two threads); on the caller before the job, the call took
   // the packing and the helpers' wake-up in turn.
   const int64_t image_elems = checked_mul(pl.image_px, C, "channels-last input");
   const int64_t unit_bytes = image_elems * static_cast<int64_t>(sizeof(T));
@@ -357,11 +357,12 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
     // of the last tile (a plane row is wrow = sw * wpad pixels, output pixel p reads plane pixel
     // sw * p) plus the farthest tap.
     const int64_t max_tap_px = (pl.kh - 1) * pl.edh / sh * pl.wrow + (pl.kw - 1) * pl.edw;
-    OnceInJob packed;
+    // The packing a panel a part, so that threads arriving together share it.
+    PartsInJob packed(npanels);
     // One part a chunk (16 chunks a thread): row_split's shares assume the threads take the
     // parts one at a time (chunks of 3 parts split 8 images' 32 parts 12:12:8 on 3 threads).
     parallel_for(units, grain_for(units, unit_ns, row_parts ? 16 : 4), [&](int64_t b, int64_t e) {
-      packed.run([&] { pack_panels(0, npanels); });
+      packed.run([&](int64_t q) { pack_panels(q, q + 1); });
       Buffer<T> xi(static_cast<size_t>(image_elems));
       Scratch sc = scratch();
       for (int64_t u = b; u < e; ++u) {
