@@ -265,7 +265,7 @@ bool even_split(int64_t units, int64_t copy_bytes) {
 int64_t row_split(int64_t images, int64_t rows, int64_t stride, int64_t reach, double row_ns,
                   double copy_row_ns, double row_flops) {
   const int64_t t = available_threads();
-  if (t <= 1 || images <= 0 || rows <= 1) return 1;
+  if (t <= 1 || images <= 0 || rows <= 1 || !(row_flops > 0)) return 1;
   const int64_t min_rows =
       std::max<int64_t>(1, static_cast<int64_t>(std::ceil(kImplicitItemFlops / row_flops)));
   const int64_t max_parts = std::max<int64_t>(1, rows / min_rows);
