@@ -8,9 +8,11 @@
 #include "npfast/gemm.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
+#include "src/core/arith.h"
 #include "src/core/views.h"
 #include "src/kernels/conv/conv.h"
 #include "src/ops/conv2d_epilogue.h"
+#include "src/ops/conv2d_implicit.h"
 #include "src/ops/conv2d_layout.h"
 #include "src/ops/conv2d_plan.h"
 
@@ -155,29 +157,42 @@ void forward_direct(const DirectPlan& pl, const T* x, const T* w, const T* bias,
   if (dw && pl.row_items == 1) return forward_depthwise_planes(pl, x, w, bias, relu, y);
   const conv::DirectFn<T> kernel = direct_kernel<T>(pl);
   // Direct weights repacked by blocks of pl.ocb channels, tap-major (conv.h).
-  const int64_t OB = pl.ocb;
-  Buffer<T> wpk;
-  if (!dw) {
-    const int64_t blocks = pl.groups * pl.nob;
-    wpk = Buffer<T>(static_cast<size_t>(blocks * pl.K * OB));
+  const int64_t OB = pl.ocb, blocks = pl.groups * pl.nob;
+  Buffer<T> wpk = dw ? Buffer<T>() : Buffer<T>(static_cast<size_t>(blocks * pl.K * OB));
+  auto pack_weights = [&] {
     std::fill(wpk.get(), wpk.get() + blocks * pl.K * OB, T(0));
     for (int64_t oc = 0; oc < pl.o; ++oc) {
       const int64_t g = oc / pl.og, ol = oc % pl.og;
       T* dst = wpk.get() + (g * pl.nob + ol / OB) * pl.K * OB + ol % OB;
       for (int64_t t = 0; t < pl.K; ++t) dst[t * OB] = w[oc * pl.K + t];
     }
-  }
+  };
   Buffer<int64_t> taps(static_cast<size_t>(pl.K));
   const conv::DirectArgs<T> shared = direct_args(pl, bias, relu, taps.get());
   const int64_t bimg = std::min(pl.n, pl.batch_images);
   Buffer<T> xp(static_cast<size_t>(checked_mul(bimg * pl.c, pl.plane, "padded input")));
+  constexpr int64_t kPadRows = 16;  // padded rows a part of the padding
+  const int64_t row_blocks = ceil_div(pl.hp, kPadRows);
   for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
     const int64_t nimg = std::min(bimg, pl.n - n0), planes = nimg * pl.c;
-    pad_planes(pl, x + n0 * pl.c * pl.h * pl.w, planes, xp.get());
+    const T* xb = x + n0 * pl.c * pl.h * pl.w;
+    // The batch's padding (and, with the first, the weight packing) in parts run inside the
+    // items' job (PartsInJob), which the threads take as they arrive: as a job of its own, the
+    // helpers woke for the padding and then again for the items (the stem: 2 hand-offs for
+    // ~0.2 ms a thread at 8 threads).
+    const int64_t packs = dw || n0 > 0 ? 0 : 1;
+    PartsInJob prep(packs + planes * row_blocks);
+    auto prepare = [&](int64_t i) {
+      if (i < packs) return pack_weights();
+      const int64_t plane = (i - packs) / row_blocks, r0 = (i - packs) % row_blocks * kPadRows;
+      pad_rows(pl, xb + plane * pl.h * pl.w, xp.get() + plane * pl.plane, r0,
+               std::min(pl.hp, r0 + kPadRows));
+    };
     const int64_t items = nimg * pl.groups * pl.nob * pl.row_items;
     // Items only read shared inputs and write their own tile: 16 chunks a thread cost nothing
     // to claim and cut the wait for the last one (the stem: ~3% at 2 threads).
     parallel_for(items, grain_for(items, pl.item_ns, 16), [&](int64_t b, int64_t e) {
+      prep.run(prepare);
       for (int64_t it = b; it < e; ++it) {
         const int64_t ri = it % pl.row_items;
         int64_t t = it / pl.row_items;

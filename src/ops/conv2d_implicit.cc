@@ -137,15 +137,14 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // panel's NR weight rows are read a block of channels at a time (kPackChannels * taps
   // elements of each), so the rows' lines stay in L1 while every tap of the block is written:
   // tap by tap over whole rows swept a 73 KB panel from L2 9 times (~1 ns an element).
-  // Where whole units are the work items (below), the packing runs once inside the units'
-  // job (OnceInJob), while the helpers wake: as a job of its own (tens of us) right before the
-  // units' job, its helper often woke too late, the pool counted a lost call, and the serial
-  // stretch that followed covered the units' job (the transposed layer's grad_input, K = 1024,
-  // ran at its one-thread time on two threads); on the caller before the job, the call took
+  // Where whole units are the work items (below), the packing runs inside the units' job
+  // (PartsInJob, a panel a part), while the helpers wake: as a job of its own (tens of us) right
+  // before the units' job, its helper often woke too late, the pool counted a lost call, and the
+  // serial stretch that followed covered the units' job (the transposed layer's grad_input, K =
+  // 1024, ran at its one-thread time on two threads); on the caller before the job, the call took
   // the packing and the helpers' wake-up in turn.
-  const int64_t units = pl.n * pl.fh;
   const int64_t image_elems = checked_mul(pl.image_px, C, "channels-last input");
-  const bool whole = even_split(units, image_elems * static_cast<int64_t>(sizeof(T)));
+  const int64_t unit_bytes = image_elems * static_cast<int64_t>(sizeof(T));
   Buffer<T> wp(static_cast<size_t>(checked_mul(pl.groups * ogp, K, "packed weights")));
   const int64_t npanels = pl.groups * panels;
   auto pack_panels = [&](int64_t b, int64_t e) {
@@ -165,8 +164,6 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
           }
     }
   };
-  if (!whole)
-    parallel_for(npanels, grain_for(npanels, 0.5 * static_cast<double>(K * NR)), pack_panels);
 
   // Work items are blocks of at least kImplicitItemFlops and kImplicitItemPixels of one image, row
   // phase and group (all its column phases): `cap` wide-output pixels, a multiple of MR so that
@@ -324,24 +321,54 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // their halo rows; the tiles and their sums are the same either way.) Tiles along the wide rows
   // (AVX2's MR = 6 on the 56^2 layer) keep the phase units: parts of them measured 7% slower in
   // float64 on one thread, and two threads were not measurable.
-  const bool row_parts =
+  const bool dilated_parts =
       by_rows && pl.fh > 1 && sh == 1 && pl.p.layout == Layout::nchw && available_threads() > 1;
+  // Without row phases (fh == 1: strides, no dilation, or column phases only), the image's output
+  // rows are cut into `parts` parts where whole images do not split evenly over the threads
+  // (row_split: the stride-2 layer's 8 images on 16 threads are 16 parts of 14 rows; one image on
+  // 2 threads, 2 parts), each copying only the padded rows its tiles read (1 halo row in 28 for
+  // the stride-2 layer's halves); otherwise every image was copied and then computed by all
+  // threads in turn, 2 jobs an image, 4 channel blocks to copy (docs/conv.md, s2conv).
+  // (At the microkernel's own rate, uk.flops_per_ns, against the copy's ~0.5 ns an element:
+  // the two as measured, so that a part's halo copy is weighed fairly.)
+  const double row_ns =
+      pixel_flops * static_cast<double>(pl.fw * (by_rows ? cpitch : pl.wpad)) / uk.flops_per_ns;
+  const double copy_row_ns = 0.5 * static_cast<double>(pl.fw * pl.wrow * C);
+  const int64_t parts =
+      dilated_parts ? pl.fh
+      : pl.fh == 1  ? row_split(pl.n, pl.oh2, sh, (pl.kh - 1) * pl.edh + 1, row_ns, copy_row_ns,
+                                pixel_flops * static_cast<double>(pl.fw * pl.ow2))
+                    : 1;
+  const bool row_parts = dilated_parts || parts > 1;
+  // Units: (image, row phase), or (image, row part) with row parts.
+  const int64_t units = pl.n * (row_parts ? parts : pl.fh);
+  // (Row parts chosen by row_split split evenly by construction; the dilated ones only where
+  // even_split says so, as before.)
+  const bool whole =
+      parts > 1 && !dilated_parts ? unit_bytes <= kUnitCopyBytes : even_split(units, unit_bytes);
+  if (!whole)
+    parallel_for(npanels, grain_for(npanels, 0.5 * static_cast<double>(K * NR)), pack_panels);
   if (whole) {
-    const double unit_ns = item_ns * static_cast<double>(unit_items) +
-                           0.5 * static_cast<double>(sh * pl.hq * pl.wrow * C);
-    // Plane rows [lo, hi) the tiles of output rows [i0, i1) read (row parts): to the last
-    // tile's last A row plus the farthest tap (stride 1: a plane row is wrow = wpad pixels).
-    const int64_t max_tap_px = (pl.kh - 1) * pl.edh * pl.wrow + (pl.kw - 1) * pl.edw;
-    OnceInJob packed;
-    parallel_for(units, grain_for(units, unit_ns), [&](int64_t b, int64_t e) {
-      packed.run([&] { pack_panels(0, npanels); });
+    const double unit_ns = (item_ns * static_cast<double>(unit_items) +
+                            0.5 * static_cast<double>(sh * pl.hq * pl.wrow * C)) *
+                           static_cast<double>(pl.fh) /
+                           static_cast<double>(row_parts ? parts : pl.fh);
+    // Plane rows [lo, hi) the tiles of output rows [i0, i1) read (row parts): to the last A row
+    // of the last tile (a plane row is wrow = sw * wpad pixels, output pixel p reads plane pixel
+    // sw * p) plus the farthest tap.
+    const int64_t max_tap_px = (pl.kh - 1) * pl.edh / sh * pl.wrow + (pl.kw - 1) * pl.edw;
+    // The packing a panel a part, so that threads arriving together share it.
+    PartsInJob packed(npanels);
+    // One part a chunk (16 chunks a thread): row_split's shares assume the threads take the
+    // parts one at a time (chunks of 3 parts split 8 images' 32 parts 12:12:8 on 3 threads).
+    parallel_for(units, grain_for(units, unit_ns, row_parts ? 16 : 4), [&](int64_t b, int64_t e) {
+      packed.run([&](int64_t q) { pack_panels(q, q + 1); });
       Buffer<T> xi(static_cast<size_t>(image_elems));
       Scratch sc = scratch();
       for (int64_t u = b; u < e; ++u) {
-        const int64_t n = u / pl.fh;
         zero_slack(xi.get());
         if (!row_parts) {
-          const int64_t a = u % pl.fh;
+          const int64_t n = u / pl.fh, a = u % pl.fh;
           for (int64_t c0 = 0; c0 < C; c0 += copy_channels)
             copy_rows(x + n * image_in, xi.get(), a, prows, pl.fh, c0,
                       std::min(C, c0 + copy_channels));
@@ -349,24 +376,36 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
             run_item(it, n, xi.get(), sc.cbuf.get(), sc.tmp.get(), sc.cbs.get());
           continue;
         }
-        const int64_t h = u % pl.fh, i0 = h * pl.oh2 / pl.fh, i1 = (h + 1) * pl.oh2 / pl.fh;
+        const int64_t n = u / parts, h = u % parts;
+        const int64_t i0 = h * pl.oh2 / parts, i1 = (h + 1) * pl.oh2 / parts;
         if (i0 >= i1) continue;
-        const int64_t lo = i0,
-                      hi = std::min(
-                          pl.hq,
-                          ((i1 - 1) * pl.wpad + row_tiles * MR - 1 + max_tap_px) / pl.wrow + 1);
+        // The last wide pixel a tile computes: by rows, the last row's last tile; along the
+        // wide rows, at most MR - 1 past the part's last pixel.
+        const int64_t last_px =
+            by_rows ? (i1 - 1) * pl.wpad + row_tiles * MR - 1 : i1 * pl.wpad + MR - 2;
+        const int64_t lo = i0, hi = std::min(pl.hq, (sw * last_px + max_tap_px) / pl.wrow + 1);
         for (int64_t a = 0; a < pl.fh; ++a) {
           for (int64_t c0 = 0; c0 < C; c0 += copy_channels)
-            copy_rows(x + n * image_in, xi.get(), a + pl.fh * lo, std::min(prows, a + pl.fh * hi),
-                      pl.fh, c0, std::min(C, c0 + copy_channels));
-          // Blocks of at most rows_per_item rows, as even as the part allows.
-          const int64_t nblk = (i1 - i0 + rows_per_item - 1) / rows_per_item;
-          for (int64_t g = 0; g < pl.groups; ++g)
+            copy_rows(x + n * image_in, xi.get(), a + pl.fh * sh * lo,
+                      std::min(prows, a + pl.fh * sh * hi), pl.fh, c0,
+                      std::min(C, c0 + copy_channels));
+          for (int64_t g = 0; g < pl.groups; ++g) {
+            if (!by_rows) {
+              // Blocks of at most cap pixels along the part's wide rows.
+              const int64_t q0 = i0 * pl.wpad, q1 = std::min(total, i1 * pl.wpad);
+              for (int64_t p0 = q0; p0 < q1; p0 += cap)
+                run_block(a, g, 0, 0, p0, std::min(q1, p0 + cap), n, xi.get(), sc.cbuf.get(),
+                          sc.tmp.get(), sc.cbs.get());
+              continue;
+            }
+            // Blocks of at most rows_per_item rows, as even as the part allows.
+            const int64_t nblk = (i1 - i0 + rows_per_item - 1) / rows_per_item;
             for (int64_t k = 0; k < nblk; ++k) {
               const int64_t r0 = i0 + k * (i1 - i0) / nblk, r1 = i0 + (k + 1) * (i1 - i0) / nblk;
               run_block(a, g, r0, r1, r0 * cpitch, r1 * cpitch, n, xi.get(), sc.cbuf.get(),
                         sc.tmp.get(), sc.cbs.get());
             }
+          }
         }
       }
     });

@@ -1,6 +1,7 @@
 // conv2d planner: the geometry, the algorithm choice and its cache, and each algorithm's plan.
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -259,6 +260,25 @@ WinogradPlan plan_winograd(const Geometry& g) {
 bool even_split(int64_t units, int64_t copy_bytes) {
   const int64_t t = available_threads();
   return copy_bytes <= kUnitCopyBytes && (units + t - 1) / t * t * 8 <= units * 9;
+}
+
+int64_t row_split(int64_t images, int64_t rows, int64_t stride, int64_t reach, double row_ns,
+                  double copy_row_ns, double row_flops) {
+  const int64_t t = available_threads();
+  if (t <= 1 || images <= 0 || rows <= 1 || !(row_flops > 0)) return 1;
+  const int64_t min_rows =
+      std::max<int64_t>(1, static_cast<int64_t>(std::ceil(kImplicitItemFlops / row_flops)));
+  const int64_t max_parts = std::max<int64_t>(1, rows / min_rows);
+  auto slowest = [&](int64_t parts) {
+    const int64_t r = ceil_div(rows, parts);
+    const double part_ns = static_cast<double>(r) * row_ns +
+                           static_cast<double>(r * stride + reach - stride) * copy_row_ns;
+    return static_cast<double>(ceil_div(images * parts, t)) * part_ns;
+  };
+  double best = slowest(1);
+  for (int64_t parts = 2; parts <= max_parts; ++parts) best = std::min(best, slowest(parts));
+  for (int64_t parts = 1;; ++parts)
+    if (slowest(parts) <= 1.02 * best) return parts;
 }
 
 bool native_nhwc(Algo a) {

@@ -29,6 +29,14 @@ constexpr int64_t kImplicitItemPixels = 96;
 // items among the threads. Only decides who computes what, never the bits.
 constexpr int64_t kUnitCopyBytes = int64_t{8} << 20;
 bool even_split(int64_t units, int64_t copy_bytes);
+// Parts to cut each of `images` images' `rows` output rows into, so that units (image, part)
+// split over available_threads() with the slowest thread's share least: ceil(images * parts /
+// threads) parts of ceil(rows / parts) rows, each costing row_ns a row plus copy_row_ns for
+// each padded row it copies (its rows * stride plus the taps' halo, `reach` padded rows for
+// one output row). The fewest parts within 2% of the least; parts of at least
+// kImplicitItemFlops (`row_flops` a row); 1 on one thread. Only decides who computes what.
+int64_t row_split(int64_t images, int64_t rows, int64_t stride, int64_t reach, double row_ns,
+                  double copy_row_ns, double row_flops);
 
 enum class Algo : int {
   depthwise = 0,

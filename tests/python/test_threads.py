@@ -69,9 +69,14 @@ def _cases():
     nhwc = f32(64, 8, 8, 64)
     # 4x4 stride 2, 32 -> 24 channels, 16 x 14 -> 32 x 28: the Winograd forward and grad_input.
     tx, tw, tgy = f32(5, 32, 16, 14), f32(32, 24, 4, 4), f32(5, 24, 32, 28)
+    x1, w1s = f32(1, 64, 56, 56), f32(128, 64, 3, 3)
+    stem, ws7 = f32(1, 3, 64, 64), f32(16, 3, 7, 7)
     return [
         ("conv2d 3x3", lambda: npfast.conv2d(x, w, padding=1)),
         ("conv2d stride 2", lambda: npfast.conv2d(xs, ws, stride=2, padding=1)),
+        # One image of the ResNet downsampling layer: its output rows in parts (row_split).
+        ("conv2d stride 2 one image", lambda: npfast.conv2d(x1, w1s, stride=2, padding=1)),
+        ("conv2d direct 7x7/2", lambda: npfast.conv2d(stem, ws7, stride=2, padding=3)),
         ("conv2d 1x1", lambda: npfast.conv2d(x, w1)),
         ("conv2d_backward", lambda: npfast.conv2d_backward(g, x, w, padding=1)),
         ("conv_transpose2d 4x4/2", lambda: npfast.conv_transpose2d(tx, tw, stride=2, padding=1)),
