@@ -53,7 +53,9 @@ constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 // core 1.05x). The constant is the idle-core break-even, ~19 MB, rounded down to whole MiB
 // (18 MiB, so whole 1 MiB pieces and any element size meet it exactly) (docs/memory.md, zclear
 // and zeros3 2026-12-05). A busy machine's loss back-off (parallel_for) keeps the clear on the
-// caller anyway.
+// caller anyway. Since zeros4 the helper pushes its L2 out after its share, which removed most
+// of the idle-core cost (the caller's pass fetching those lines); the break-even has not been
+// measured again, so the constant stays.
 constexpr double kSplitZeroFixedNs = 300e3;
 constexpr double kSplitZeroSavesNsPerByte = 1.0 / 29.0 - 1.0 / 53.0;
 constexpr size_t kSplitZeroBytes =
