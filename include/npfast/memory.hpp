@@ -47,16 +47,18 @@ constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 // threads. The rule: split when the clear time a second core saves pays for the split's fixed
 // cost. A warm block clears at ~29 GB/s on one core and ~53 GB/s on two (2000^2 float64, 32 MB:
 // 1.10 ms against 0.61 ms), so the split saves (1/29 - 1/53) ns per byte; its fixed cost is the
-// helper's wake-up (20-45 us), the pieces the caller clears alone while the helper pushes its
-// L2 out, and what is left of the caller's first pass fetching the helper's lines: ~0.2 ms
-// with the other core idle, as on a quiet machine (1500^2 float64, 18 MB: split 1.075-1.084
-// ms against 1.149-1.156 ms on one core, a gain of ~0.07 ms where the rule predicts 0.08;
-// 1000^2 and 1200^2 split lost in some runs). Before the push (zeros4) the idle-core cost was
-// ~0.3 ms and the constant 18 MiB. The constant is the break-even, ~12.8 MB, rounded down to
-// whole MiB (12 MiB, so whole 1 MiB pieces and any element size meet it exactly)
-// (docs/memory.md, zclear, zeros3 and zeros4 2026-12-05). A busy machine's loss back-off
-// (parallel_for) keeps the clear on the caller anyway.
-constexpr double kSplitZeroFixedNs = 200e3;
+// helper's wake-up (20-45 us) plus the caller's first pass fetching the lines still in the
+// helper's L2 from the other core: ~0.13 ms when that core runs another process (measured
+// break-even ~8 MB), ~0.3 ms when it is idle, as on a quiet machine (18 MB: split 0.99x, one
+// core 1.05x). The constant is the idle-core break-even, ~19 MB, rounded down to whole MiB
+// (18 MiB, so whole 1 MiB pieces and any element size meet it exactly) (docs/memory.md, zclear
+// and zeros3 2026-12-05). A busy machine's loss back-off (parallel_for) keeps the clear on the
+// caller anyway. Since zeros4 the helper pushes its L2 out after its share, which removed most
+// of the idle-core cost: 1500^2 (18 MB) split then ran 1.075-1.084 ms against 1.149-1.156 on
+// one core, quiet. The constant stays: when the loss back-off runs the split serially its
+// pieces go forward, and 1500^2 read 0.98x np.zeros + touch that way, loaded, against 1.07x
+// from the end back (docs/memory.md, zeros4 2026-12-05).
+constexpr double kSplitZeroFixedNs = 300e3;
 constexpr double kSplitZeroSavesNsPerByte = 1.0 / 29.0 - 1.0 / 53.0;
 constexpr size_t kSplitZeroBytes =
     static_cast<size_t>(kSplitZeroFixedNs / kSplitZeroSavesNsPerByte) >> 20 << 20;
