@@ -185,49 +185,64 @@ void push_l2_out() {
   asm volatile("" : : "r"(acc));
 }
 
-// The plain-store clear on two cores (blocks of kSplitZeroBytes up to kStreamZeroBytes): 1 MiB
-// pieces claimed and written from the block's start, so the lines still in the helper's L2
-// are the block's end (the order from the end back, with the caller clearing the first MiB
-// last, cleared 2000^2 float64 in 0.76 ms against 0.61 ms: docs/memory.md, zeros3
-// 2026-12-05). Where only one thread is available the clear runs from the end back, as below
-// kSplitZeroBytes; where parallel_for runs serially (the loss back-off, a nested call) the
-// pieces go from the start on the caller: a speed difference only.
+// The plain-store clear on two cores (blocks of kSplitZeroBytes up to kStreamZeroBytes), in
+// 1 MiB pieces: helpers claim them from the block's start, the caller from its end back, so
+// that where parallel_for runs serially (the loss back-off on a busy machine, a nested call)
+// the caller clears the whole block from the end back, as below kSplitZeroBytes (forward
+// pieces made 2000^2 float64 read 0.98x np.zeros + touch that way, from the end back 1.03x;
+// split, both orders read 1.24-1.26x quiet: docs/memory.md, zeros4 2026-12-05).
 //
-// A helper stops claiming pieces when kCallerReserve are left to the caller and then pushes the
-// block's lines still in its L2 out to the shared L3 (push_l2_out) while the caller clears those.
-// Without it, the helper's core goes idle during the caller's first pass over the array with ~2 MB
-// of the block dirty in its L2, and that pass took 1.35-1.39 ms at 2000^2 float64 against 1.07-1.12
-// ms after a one-core clear: the extra 0.25-0.3 ms that kept zeros + touch at ~1.1-1.25x np.zeros +
-// touch on a quiet machine. It was not there when the helper's core stayed busy (spinning through
-// the caller's pass, or another process on it), and reserving pieces without the push did not
-// remove it; pushing the lines out (reading an L2's worth of other lines, or cldemote after the
-// clear) did: pass 1.07-1.16 ms (docs/memory.md, zeros4 2026-12-05). The push costs the helper
-// ~0.05 ms, hidden behind the caller's reserve.
+// A helper stops claiming when kCallerReserve pieces are left between the two ends and then
+// pushes the block's lines still in its L2 out to the shared L3 (push_l2_out) while the
+// caller clears those. Without it, the helper's core goes idle during the caller's first pass
+// over the array with ~2 MB of the block dirty in its L2, and that pass took 1.35-1.39 ms at
+// 2000^2 float64 against 1.07-1.12 ms after a one-core clear: the extra 0.25-0.3 ms that kept
+// zeros + touch at ~1.1x np.zeros + touch on a quiet machine. It was not there when the
+// helper's core stayed busy (spinning through the caller's pass, or another process on it),
+// and reserving pieces without the push did not remove it; pushing the lines out (reading an
+// L2's worth of other lines, or cldemote after the clear) did: pass 1.07-1.16 ms. The push
+// costs the helper ~0.05 ms, hidden behind the caller's reserve.
 void clear_split(char* base, size_t bytes) {
   if (available_threads() < 2) return clear_backward(base, bytes);
   constexpr size_t kPiece = size_t{1} << 20;
-  constexpr int64_t kCallerReserve = 2;
-  const int64_t pieces = static_cast<int64_t>((bytes + kPiece - 1) / kPiece);
-  std::atomic<int64_t> next{0};
-  const auto claim = [&](int64_t stop) {
-    bool cleared = false;
-    for (int64_t k = next.load(std::memory_order_relaxed); k < stop;) {
-      if (!next.compare_exchange_weak(k, k + 1, std::memory_order_relaxed)) continue;
-      const size_t off = static_cast<size_t>(k) * kPiece;
-      std::memset(base + off, 0, std::min(kPiece, bytes - off));
-      cleared = true;
-      k = next.load(std::memory_order_relaxed);
+  constexpr uint64_t kCallerReserve = 2;
+  const uint64_t pieces = (bytes + kPiece - 1) / kPiece;
+  // The unclaimed pieces [front, back): front in the low half, back in the high half.
+  std::atomic<uint64_t> ends{pieces << 32};
+  const auto clear = [&](uint64_t k) {
+    const size_t off = k * kPiece;
+    std::memset(base + off, 0, std::min(kPiece, bytes - off));
+  };
+  const auto from_back = [&] {
+    for (uint64_t e = ends.load(std::memory_order_relaxed);;) {
+      const uint64_t front = e & 0xffffffffu, back = e >> 32;
+      if (back <= front) return;
+      if (!ends.compare_exchange_weak(e, ((back - 1) << 32) | front, std::memory_order_relaxed))
+        continue;
+      clear(back - 1);
+      e = ends.load(std::memory_order_relaxed);
     }
-    return cleared;
+  };
+  const auto from_front = [&] {
+    bool cleared = false;
+    for (uint64_t e = ends.load(std::memory_order_relaxed);;) {
+      const uint64_t front = e & 0xffffffffu, back = e >> 32;
+      if (back <= front + kCallerReserve) return cleared;
+      if (!ends.compare_exchange_weak(e, (back << 32) | (front + 1), std::memory_order_relaxed))
+        continue;
+      clear(front);
+      cleared = true;
+      e = ends.load(std::memory_order_relaxed);
+    }
   };
   const pthread_t caller = pthread_self();
   parallel_for(available_threads(), 1, [&](int64_t, int64_t) {
     if (pthread_equal(pthread_self(), caller))
-      claim(pieces);
-    else if (claim(pieces - kCallerReserve))
+      from_back();
+    else if (from_front())
       push_l2_out();
   });
-  claim(pieces);  // the reserve, where helpers ran every part
+  from_back();  // the reserve, where helpers ran every part
 }
 
 }  // namespace
