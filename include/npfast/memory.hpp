@@ -56,8 +56,8 @@ constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 // caller anyway. Since zeros4 the helper pushes its L2 out after its share, which removed most
 // of the idle-core cost: 1500^2 (18 MB) split then ran 1.075-1.084 ms against 1.149-1.156 on
 // one core, quiet, which a ~0.2 ms fixed cost (break-even ~12.8 MB) would explain; not
-// changed yet: measured with the split's serial path still running forward, which lost 1500^2
-// under load (docs/memory.md, zeros4 2026-12-05).
+// changed: split at 12 MiB, 1500^2 read 0.95-1.04x np.zeros + touch in two loaded runs
+// against 1.05-1.06x at 18 MiB (docs/memory.md, zeros4 2026-12-05).
 constexpr double kSplitZeroFixedNs = 300e3;
 constexpr double kSplitZeroSavesNsPerByte = 1.0 / 29.0 - 1.0 / 53.0;
 constexpr size_t kSplitZeroBytes =
