@@ -53,7 +53,11 @@ constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 // core 1.05x). The constant is the idle-core break-even, ~19 MB, rounded down to whole MiB
 // (18 MiB, so whole 1 MiB pieces and any element size meet it exactly) (docs/memory.md, zclear
 // and zeros3 2026-12-05). A busy machine's loss back-off (parallel_for) keeps the clear on the
-// caller anyway.
+// caller anyway. Since zeros4 the helper pushes its L2 out after its share, which removed most
+// of the idle-core cost: 1500^2 (18 MB) split then ran 1.075-1.084 ms against 1.149-1.156 on
+// one core, quiet, which a ~0.2 ms fixed cost (break-even ~12.8 MB) would explain; not
+// changed: split at 12 MiB, 1500^2 read 0.95-1.04x np.zeros + touch in two loaded runs
+// against 1.05-1.06x at 18 MiB (docs/memory.md, zeros4 2026-12-05).
 constexpr double kSplitZeroFixedNs = 300e3;
 constexpr double kSplitZeroSavesNsPerByte = 1.0 / 29.0 - 1.0 / 53.0;
 constexpr size_t kSplitZeroBytes =
@@ -62,8 +66,8 @@ constexpr size_t kSplitZeroBytes =
 // Sets `bytes` at p to zero as allocate_zeroed() clears a warm block: plain stores below
 // kStreamZeroBytes, below kSplitZeroBytes from the block's end back to its start on the calling
 // thread (the block stays in cache for the caller's first writes, its start in L1D and L2,
-// where a forward pass begins), split across threads in 1 MiB pieces from the block's start from
-// kSplitZeroBytes; non-temporal stores split across threads from kStreamZeroBytes (plain ones would
+// where a forward pass begins), split across threads in 1 MiB pieces from kSplitZeroBytes
+// (helpers from the block's start, the caller from its end back); non-temporal stores split across threads from kStreamZeroBytes (plain ones would
 // only evict the cache). Threads come from parallel_for, so a busy machine's loss back-off keeps
 // the clear on the calling thread.
 void zero_fill(void* p, size_t bytes);

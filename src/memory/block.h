@@ -22,11 +22,9 @@ constexpr size_t kMaxRequest = size_t{1} << 52;
 constexpr int kNumClasses = 16 + (52 - 10 + 1) * 8;
 constexpr uint32_t kMagic = 0x6e70666bu;  // "npfk"
 
-enum class Origin : uint32_t { heap = 1, mapped = 2 };
-
 struct alignas(64) Header {
   uint32_t magic;
-  Origin origin;
+  uint32_t seq;       // when it was last handed out (big blocks; wraps): orders reuse
   size_t size;        // usable bytes (the class size, or more for a reused bigger block)
   size_t mapped;      // bytes obtained from mmap (0 for heap blocks)
   int32_t cls;        // size class index of `size`

@@ -39,6 +39,7 @@ void Central::unlink(Header* h) {
   else
     heads_[h->cls] = h->next;
   if (h->next) h->next->prev = h->prev;
+  run_[h->cls] = 0;
   if (h->older)
     h->older->newer = h->newer;
   else
@@ -50,6 +51,28 @@ void Central::unlink(Header* h) {
   cached_ -= static_cast<int64_t>(h->size);
 }
 
+void Central::link_in_class(Header* h) {
+  const int c = h->cls;
+  // Small classes (a thread cache's spill) and a run too long to sort cheaply: plain LIFO.
+  Header* before = nullptr;  // the run's last block allocated before h, if any
+  if (c >= kSmallClasses && run_[c] < kMaxRun) {
+    Header* x = heads_[c];
+    for (int i = 0; i < run_[c] && x; ++i, x = x->next) {
+      if (static_cast<int32_t>(x->seq - h->seq) > 0) break;
+      before = x;
+    }
+  }
+  Header* after = before ? before->next : heads_[c];
+  h->prev = before;
+  h->next = after;
+  if (after) after->prev = h;
+  if (before)
+    before->next = h;
+  else
+    heads_[c] = h;
+  run_[c] = run_[c] < kMaxRun ? run_[c] + 1 : kMaxRun;
+}
+
 Header* Central::take(int c) {
   Header* aged;
   Header* found = nullptr;
@@ -59,6 +82,7 @@ Header* Central::take(int c) {
     for (int k = c; k <= last && !found; ++k) {
       if (Header* h = heads_[k]) {
         unlink(h);
+        h->seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
         found = h;
       }
     }
@@ -88,10 +112,7 @@ void Central::put_list(Header* first) {
     std::lock_guard<std::mutex> lk(mu_);
     for (Header* h = first; h;) {
       Header* following = h->next;
-      h->prev = nullptr;
-      h->next = heads_[h->cls];
-      if (h->next) h->next->prev = h;
-      heads_[h->cls] = h;
+      link_in_class(h);
       h->older = newest_;
       h->newer = nullptr;
       if (newest_)
@@ -153,7 +174,7 @@ Header* Central::fresh(int c, bool* zeroed) {
   }
   if (!h) throw MemoryError("allocate: the OS refused " + std::to_string(size) + " bytes");
   h->magic = kMagic;
-  h->origin = mapped ? Origin::mapped : Origin::heap;
+  h->seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
   h->size = size;
   h->mapped = mapped;
   h->cls = c;
@@ -166,7 +187,7 @@ void Central::release(Header* h) noexcept {
   reserved_.fetch_sub(static_cast<int64_t>(h->size), std::memory_order_relaxed);
   os_frees_.fetch_add(1, std::memory_order_relaxed);
   h->magic = 0;
-  if (h->origin == Origin::mapped)
+  if (h->mapped)
     os::unmap(h, h->mapped);
   else
     os::heap_free(h);

@@ -5,8 +5,13 @@
 // a big block's lock hand-off costs far less than touching the block.
 //
 // Policy:
-//   * Per class, a LIFO list (the most recently freed block is the warmest), and across all
-//     classes an LRU list that decides eviction order.
+//   * Per class, a list taken from its head, and across all classes an LRU list that decides
+//     eviction order. A freed block goes to the head (LIFO: the most recently freed block is
+//     the warmest), except that big blocks freed since the class's last take (its "run", up to
+//     kMaxRun) are kept in the order they were allocated, so a loop that allocates the same
+//     blocks again gets each in the role it had: `t = a.astype(f64); t / 255` frees t before
+//     the result, and LIFO would swap the two 72 MB buffers' roles on every call, which runs
+//     ~4-5 % slower than fixed roles (docs/memory.md, zeros4 2026-12-05).
 //   * A request for a big class may take a block up to kBigReuseClasses classes larger (at
 //     most ~1.5x; the unused tail of a mapped block is never touched, so costs no RAM).
 //   * Cached bytes are capped by limit(); going over it evicts the least recently used blocks
@@ -74,6 +79,9 @@ class Central {
   int64_t os_frees() const { return os_frees_.load(std::memory_order_relaxed); }
 
  private:
+  static constexpr int kMaxRun = 8;
+
+  void link_in_class(Header* h);    // into its class list (see the policy); mu_ held
   void unlink(Header* h);           // from its class list and the LRU; mu_ held
   Header* evict_to(size_t target);  // unlinks LRU blocks until cached_ <= target; mu_ held
   Header* evict_aged(uint32_t now, Header* list);  // unlinks blocks idle too long; mu_ held
@@ -81,6 +89,8 @@ class Central {
 
   std::mutex mu_;
   Header* heads_[kNumClasses] = {};
+  int run_[kNumClasses] = {};  // blocks at the head of each class list freed since its last take
+  std::atomic<uint32_t> next_seq_{0};
   Header* oldest_ = nullptr;
   Header* newest_ = nullptr;
   int64_t cached_ = 0;

@@ -6,8 +6,10 @@
 //   thread_cache.{h,cc}  lock-free per-thread caches of small blocks
 //   pool.cc              allocate / deallocate / stats, zero-filling policy
 #include <pthread.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -157,19 +159,90 @@ void clear_chunks(char* base, size_t bytes, size_t chunk, Clear clear) {
   });
 }
 
-// The plain-store clear on two cores (blocks of kSplitZeroBytes up to kStreamZeroBytes): 1 MiB
-// pieces claimed and written from the block's start, so the lines still in the helper's L2
-// (which the caller's first pass must fetch from the other core) are the block's end. The
-// earlier order, from the end back with the caller clearing the first MiB last, cleared
-// 2000^2 float64 in 0.76 ms against 0.61 ms; zeros + touch ran 1.19-1.32x np.zeros + touch
-// against 1.26-1.36x with the other core free, 1.31x against 1.37x from a cold cache
-// (docs/memory.md, zeros3 2026-12-05). Where only one thread is available the clear runs from
-// the end back, as below kSplitZeroBytes (it took 1.0-1.06x a forward memset's time there);
-// where parallel_for itself runs serially (the loss back-off, a nested call) the pieces go
-// from the start on the caller: a speed difference only.
+// Bytes a helper reads after its share of a split clear (see clear_split): the L2 of one core,
+// from sysconf where the C library knows it.
+size_t l2_bytes() {
+  static const size_t b = [] {
+    const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    const size_t lo = size_t{256} << 10, hi = size_t{4} << 20;
+    return v > 0 ? std::clamp(static_cast<size_t>(v), lo, hi) : size_t{2} << 20;
+  }();
+  return b;
+}
+
+// Fills the calling core's L2 with clean lines of a buffer kept for this (written once, so it
+// has pages of its own), pushing the dirty lines it holds out to the shared L3.
+void push_l2_out() {
+  static const char* lines = [] {
+    char* p = static_cast<char*>(os::map(l2_bytes()));
+    if (p) std::memset(p, 1, l2_bytes());
+    return p;
+  }();
+  if (!lines) return;
+  uint64_t acc = 0;
+  for (size_t i = 0; i < l2_bytes(); i += 64)
+    acc += *reinterpret_cast<const volatile uint64_t*>(lines + i);
+  asm volatile("" : : "r"(acc));
+}
+
+// The plain-store clear on two cores (blocks of kSplitZeroBytes up to kStreamZeroBytes), in
+// 1 MiB pieces: helpers claim them from the block's start, the caller from its end back, so
+// that where parallel_for runs serially (the loss back-off on a busy machine, a nested call)
+// the caller clears the whole block from the end back, as below kSplitZeroBytes (forward
+// pieces made 2000^2 float64 read 0.98x np.zeros + touch that way, from the end back 1.03x;
+// split, both orders read 1.24-1.26x quiet: docs/memory.md, zeros4 2026-12-05).
+//
+// A helper stops claiming when kCallerReserve pieces are left between the two ends and then
+// pushes the block's lines still in its L2 out to the shared L3 (push_l2_out) while the
+// caller clears those. Without it, the helper's core goes idle during the caller's first pass
+// over the array with ~2 MB of the block dirty in its L2, and that pass took 1.35-1.39 ms at
+// 2000^2 float64 against 1.07-1.12 ms after a one-core clear: the extra 0.25-0.3 ms that kept
+// zeros + touch at ~1.1x np.zeros + touch on a quiet machine. It was not there when the
+// helper's core stayed busy (spinning through the caller's pass, or another process on it),
+// and reserving pieces without the push did not remove it; pushing the lines out (reading an
+// L2's worth of other lines, or cldemote after the clear) did: pass 1.07-1.16 ms. The push
+// costs the helper ~0.05 ms, hidden behind the caller's reserve.
 void clear_split(char* base, size_t bytes) {
   if (available_threads() < 2) return clear_backward(base, bytes);
-  clear_chunks(base, bytes, size_t{1} << 20, [](char* p, size_t n) { std::memset(p, 0, n); });
+  constexpr size_t kPiece = size_t{1} << 20;
+  constexpr uint64_t kCallerReserve = 2;
+  const uint64_t pieces = (bytes + kPiece - 1) / kPiece;
+  // The unclaimed pieces [front, back): front in the low half, back in the high half.
+  std::atomic<uint64_t> ends{pieces << 32};
+  const auto clear = [&](uint64_t k) {
+    const size_t off = k * kPiece;
+    std::memset(base + off, 0, std::min(kPiece, bytes - off));
+  };
+  const auto from_back = [&] {
+    for (uint64_t e = ends.load(std::memory_order_relaxed);;) {
+      const uint64_t front = e & 0xffffffffu, back = e >> 32;
+      if (back <= front) return;
+      if (!ends.compare_exchange_weak(e, ((back - 1) << 32) | front, std::memory_order_relaxed))
+        continue;
+      clear(back - 1);
+      e = ends.load(std::memory_order_relaxed);
+    }
+  };
+  const auto from_front = [&] {
+    bool cleared = false;
+    for (uint64_t e = ends.load(std::memory_order_relaxed);;) {
+      const uint64_t front = e & 0xffffffffu, back = e >> 32;
+      if (back <= front + kCallerReserve) return cleared;
+      if (!ends.compare_exchange_weak(e, (back << 32) | (front + 1), std::memory_order_relaxed))
+        continue;
+      clear(front);
+      cleared = true;
+      e = ends.load(std::memory_order_relaxed);
+    }
+  };
+  const pthread_t caller = pthread_self();
+  parallel_for(available_threads(), 1, [&](int64_t, int64_t) {
+    if (pthread_equal(pthread_self(), caller))
+      from_back();
+    else if (from_front())
+      push_l2_out();
+  });
+  from_back();  // the reserve, where helpers ran every part
 }
 
 }  // namespace

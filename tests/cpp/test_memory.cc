@@ -94,6 +94,51 @@ TEST(Pool, HotLoopNeverCallsTheOs) {
   EXPECT_EQ(after.hits, before.hits + 400);
 }
 
+TEST(Pool, BigBlocksKeepTheirRolesAcrossALoop) {
+  // `t = a.astype(f64); return t / 255` frees its first block (t) before its second (the
+  // result): the next call gets them back in allocation order, whatever order they were freed
+  // in, so each keeps its role (LIFO would swap them every call).
+  memory::trim();
+  constexpr size_t n = size_t{8} << 20;
+  void* a = memory::allocate(n);
+  void* b = memory::allocate(n);
+  for (int i = 0; i < 4; ++i) {
+    if (i % 2) {
+      memory::deallocate(b);  // nested: the reverse order gives the same roles
+      memory::deallocate(a);
+    } else {
+      memory::deallocate(a);
+      memory::deallocate(b);
+    }
+    void* a2 = memory::allocate(n);
+    void* b2 = memory::allocate(n);
+    EXPECT_EQ(a2, a) << i;
+    EXPECT_EQ(b2, b) << i;
+  }
+  // After a take, a freed block goes in front of the blocks freed before that take: a loop
+  // reusing one block keeps getting that block, not each cached block of its class in turn.
+  memory::deallocate(a);
+  memory::deallocate(b);
+  void* first = memory::allocate(n);
+  for (int i = 0; i < 4; ++i) {
+    memory::deallocate(first);
+    EXPECT_EQ(memory::allocate(n), first) << i;
+  }
+  void* second = memory::allocate(n);
+  EXPECT_NE(second, first);
+  memory::deallocate(first);
+  memory::deallocate(second);
+  // Small blocks stay LIFO (thread caches).
+  void* s1 = memory::allocate(1000);
+  void* s2 = memory::allocate(1000);
+  memory::deallocate(s1);
+  memory::deallocate(s2);
+  EXPECT_EQ(memory::allocate(1000), s2);
+  EXPECT_EQ(memory::allocate(1000), s1);
+  memory::deallocate(s1);
+  memory::deallocate(s2);
+}
+
 TEST(Pool, BigRequestReusesSlightlyBiggerBlock) {
   memory::trim();
   void* p = memory::allocate(10 << 20);

@@ -218,6 +218,24 @@ def test_hot_loop_has_no_page_faults():
     np.testing.assert_array_equal(r, a / 255.0)
 
 
+def test_temporary_spelling_keeps_each_buffer_in_its_role():
+    # `t = a.astype(f64); t / 255` frees t before the result; the pool hands the two big blocks
+    # back in allocation order, so t and the result get the same block as the call before (LIFO
+    # swapped them every call, ~4-5 % slower: docs/memory.md, zeros4).
+    a = np.random.default_rng(0).integers(0, 256, (1000, 1000), dtype=np.uint8)
+
+    def step():
+        t = a.astype(np.float64)
+        r = t / 255.0
+        return t.ctypes.data, r.ctypes.data
+
+    with memory.numpy_pool():
+        step()
+        roles = [step() for _ in range(4)]
+    assert len(set(roles)) == 1, roles
+    assert roles[0][0] != roles[0][1]
+
+
 def test_rss_flat_over_many_cycles():
     with memory.numpy_pool():
         for i in range(2000):  # warm up: the same sizes as below
