@@ -20,6 +20,7 @@
 #include "src/ops/conv_transpose2d_winograd.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
@@ -81,18 +82,22 @@ void pack_panel(int64_t rows, int64_t K, int64_t mr, int64_t nrt, int64_t rt, co
 
 // The 9 GEMMs of one image: M[pos] (rows x tp, m[(pos * rows + r) * tp + tile]) =
 // U[pos] (pack_panel's panels, depth K) V[pos] (K x tp, v[(pos * K + k) * tp + tile]); the
-// ntiles columns computed, V's columns to tp (a multiple of NR) zero. K in pieces of at most
-// the kernel's K block, a fixed split: the same sums anywhere.
+// ntiles columns computed, in the NR-column panels that hold them (an odd batch's last item of
+// two images uses half of tp: the panels past its tiles would be all padding), V's columns to
+// the last panel's end zero. K in pieces of at most the kernel's K block, a fixed split: the
+// same sums anywhere.
 template <class T>
 void products(const gemm_kernels::Ukernel<T>& uk, const T* up, int64_t rows, int64_t K, const T* v,
               int64_t tp, int64_t ntiles, T* m) {
   // Row tiles of at most MR/2 rows (the last): the half-height kernel, same arithmetic.
   const gemm_kernels::UkernelFn<T> fn_short = uk.fn_short ? uk.fn_short : uk.fn;
-  const int64_t MR = uk.mr, NR = uk.nr, nrt = (rows + MR - 1) / MR, panels = tp / NR;
+  const int64_t MR = uk.mr, NR = uk.nr, nrt = (rows + MR - 1) / MR;
+  const int64_t panels = (ntiles + NR - 1) / NR;
   const int64_t pieces = (K + uk.kc - 1) / uk.kc;
   for (int64_t pos = 0; pos < kPos; ++pos)
     for (int64_t t = 0; t < panels; ++t) {
       const int64_t cols = std::min(NR, ntiles - t * NR);
+      assert(cols >= 1 && (t + 1) * NR <= tp);  // the kernels take 1 <= nr <= NR (gemm.h)
       for (int64_t rt = 0; rt < nrt; ++rt) {
         const int64_t nr = std::min(MR, rows - rt * MR);
         const T* ap = up + (pos * nrt + rt) * K * MR;
