@@ -38,8 +38,9 @@ constexpr int64_t kPos = 9;  // the 3 x 3 transformed positions (u, v), pos = 3u
 // Bound on the elements of each of one image's V and M: 8 MB each in float32 (16 MB a thread
 // for both), twice that in float64.
 constexpr int64_t kMaxTransform = int64_t{1} << 21;
-// The GEMM kernels' widest NR on any ISA (32: f32 AVX-512): the tile count V and M are padded
-// to is at most the next multiple of it.
+// The GEMM kernels' widest NR (32: float32 on AVX-512): the tile count V and M are
+// padded to is at most the next multiple of it. The path rules below (fills_columns,
+// image_group) pad to it on every ISA and dtype.
 constexpr int64_t kMaxNr = 32;
 
 // Phase a's first tap along an axis with padding p (its second is k0 + 2).
@@ -261,15 +262,18 @@ void fwd_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const 
 // batch 16, one thread), the direct paths' the tiles. Measured on the AVX-512 f32 kernel
 // (NR 32), one thread, Winograd against the phases (forward) and conv2d (grad_input): slower
 // at 16 tiles of 32 (1.1-1.8x), 36 and 49 of 64 (1.2x), even at 25 of 32, faster at 64 of 64
-// (1.4x) and 81 of 96 (1.05x): at least 4/5 of the columns. And a thread's V and M (one
-// image's transforms) stay bounded.
+// (1.4x) and 81 of 96 (1.05x): at least 4/5 of the columns. The rule pads to kMaxNr, the NR
+// it was measured with, on every ISA and dtype, not to the kernel's own NR (less for float64
+// and the scalar reference): on purpose, so that a layer takes the same path, and rounds the same way,
+// whatever the CPU (narrower NR wastes fewer columns, so there the rule only errs towards the
+// direct paths). And a thread's V and M (one image's transforms) stay bounded.
 bool fills_columns(int64_t ntiles, int64_t rows) {
   const int64_t tiles = round_up(ntiles, kMaxNr);
   return 5 * ntiles >= 4 * tiles && kPos * rows * tiles <= kMaxTransform;
 }
 
-// Images a work item: one, or two where an image has 16 tiles (8 x 8), half the widest NR,
-// and channels enough: their tiles side by side in V's and M's columns (a fixed grouping, and
+// Images a work item: one, or two where an image has 16 tiles (8 x 8), half the widest NR
+// (kMaxNr on every ISA and dtype, as in fills_columns), and channels enough: their tiles side by side in V's and M's columns (a fixed grouping, and
 // a column's sums do not depend on its place: the same bits for any thread count). The
 // forward, two images of 16 tiles against the phases (one thread, batch 16): 256 -> 128 and
 // 128 -> 64 channels 1.38x and 1.15x faster, 64 -> 64 even, 64 -> 32, 32 -> 32 and 16 -> 32
