@@ -360,14 +360,15 @@ void check_lines(Isa isa) {
   }
 }
 
-// <t>_corr1d_line_copy: corr1d_line's bits and the copied row, radii inside and past the
-// AVX-512 sliding kernel's, lengths around its vectors and its end; nothing written outside
-// either row.
+// <t>_corr1d_line_copy: the scalar reference's bits and the copied row, radii inside and past
+// the AVX-512 sliding kernel's, lengths around its vectors and its end; nothing written outside
+// either row, the source row unchanged.
 template <class T>
 void check_line_copy(Isa isa) {
   const Table& t = *kernels<Table>(isa);
-  const Corr1dLineFn<T> kl = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
+  const Table& ref = *kernels<Table>(Isa::scalar);
   const Corr1dLineCopyFn<T> kc = of<T>(t.f32_corr1d_line_copy, t.f64_corr1d_line_copy);
+  const Corr1dLineCopyFn<T> kr = of<T>(ref.f32_corr1d_line_copy, ref.f64_corr1d_line_copy);
   std::mt19937 rng(13);
   std::uniform_real_distribution<double> dist(-2.0, 2.0);
   for (int64_t size : {1, 3, 17, 25, 27, 4}) {
@@ -377,13 +378,16 @@ void check_line_copy(Isa isa) {
       const int sym = (size & 1) && size > 1 ? kind : 0;
       for (int64_t n : {1, 15, 16, 17, 31, 48, 63, 100, 257, 1024}) {
         std::vector<T> x(n + size - 1), src(n), got(n + 1, T(-777)), want(n), dst(n + 1, T(-777));
+        std::vector<T> ref_dst(n);
         for (auto& v : x) v = static_cast<T>(dist(rng));
         for (auto& v : src) v = static_cast<T>(dist(rng));
+        const std::vector<T> src0 = src;
         kc(x.data(), got.data(), n, w.data(), size, sym, src.data(), dst.data());
-        kl(x.data(), want.data(), n, w.data(), size, sym);
+        ASSERT_EQ(src, src0) << isa_name(isa) << " corr1d_line_copy wrote its source row";
+        kr(x.data(), want.data(), n, w.data(), size, sym, src.data(), ref_dst.data());
         ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * sizeof(T)))
             << isa_name(isa) << " corr1d_line_copy size=" << size << " kind=" << kind << " n=" << n;
-        ASSERT_EQ(0, std::memcmp(dst.data(), src.data(), n * sizeof(T)))
+        ASSERT_EQ(0, std::memcmp(dst.data(), src0.data(), n * sizeof(T)))
             << isa_name(isa) << " corr1d_line_copy's copy size=" << size << " n=" << n;
         ASSERT_EQ(got[n], T(-777)) << "wrote past the line";
         ASSERT_EQ(dst[n], T(-777)) << "copied past the row";
