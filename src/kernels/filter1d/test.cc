@@ -606,10 +606,11 @@ TEST(Filter1dOp, FusedPairEqualsTwoPasses) {
   }
 }
 
-// Rows a multiple of 4 KiB apart (float32 1024 wide, double 512; the input and a padded view)
-// take pair_fused's ring, filled ahead by the pass along rows: the two passes' bits with bands
-// of every kind, planes, constant and reflected edges, at 1 and 2 threads, gaussian-sized (17)
-// and uniform (11) vertical windows.
+// Rows a multiple of 4 KiB apart (float32 1024 wide, double 512: the dense input, and a view
+// whose rows are padded by 8 KiB, so 12 KiB apart) take pair_fused's ring (its condition:
+// vertical first, out of place, a window over 8 rows, in.strides[a] % 4096 == 0), filled ahead
+// by the pass along rows: the two passes' bits with bands of every kind, planes, constant and
+// reflected edges, at 1 and 2 threads, gaussian-sized (17) and uniform (11) vertical windows.
 TEST(Filter1dOp, FusedPairRingEqualsTwoPasses) {
   const int before = get_num_threads();
   const double wv[17] = {0.01, 0.02, 0.04, 0.06, 0.08, 0.1,  0.12, 0.13, 0.14,
@@ -618,7 +619,8 @@ TEST(Filter1dOp, FusedPairRingEqualsTwoPasses) {
   for (const int64_t item : {4, 8}) {
     const DType dt = item == 4 ? DType::f32 : DType::f64;
     const int64_t P = 2, H = 75, W = 4096 / item;  // 75 rows: 4 full bands of 16 and a part
-    for (const int64_t pitch : {W, W + 8}) {
+    for (const int64_t pitch : {W, W + 8192 / item}) {
+      ASSERT_EQ(0, pitch * item % 4096) << "the ring's rows";
       std::vector<char> x(P * H * pitch * item), a(P * H * W * item), b(P * H * W * item);
       std::mt19937 rng(14);
       std::uniform_real_distribution<double> dist(-1.0, 1.0);
