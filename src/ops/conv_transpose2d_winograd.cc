@@ -113,6 +113,13 @@ void products(const gemm_kernels::Ukernel<T>& uk, const T* up, int64_t rows, int
     }
 }
 
+// The spare columns [used, end) of V's rows: zeros (B panels read all NR columns). The
+// padding to tp, and in an odd batch's last item of two images the second image's.
+template <class T>
+void zero_columns(T* v, int64_t rows, int64_t tp, int64_t used, int64_t end) {
+  for (int64_t r = 0; r < rows; ++r) std::fill(v + r * tp + used, v + r * tp + end, T(0));
+}
+
 // Scratch of one thread: an input plane with zeros around it (pp; the zeros are written
 // once), its row transforms (erow), V and M; V's columns past the tiles zero (B panels read
 // all NR columns).
@@ -127,9 +134,7 @@ struct Scratch {
         m(static_cast<size_t>(m_size)) {
     std::fill(pp.get(), pp.get() + pp_size, T(0));
     std::fill(erow.get(), erow.get() + erow_size, T(0));
-    if (tp > ntiles)
-      for (int64_t r = 0; r < v_rows; ++r)
-        std::fill(v.get() + r * tp + ntiles, v.get() + (r + 1) * tp, T(0));
+    zero_columns(v.get(), v_rows, tp, ntiles, tp);
   }
 };
 
@@ -208,8 +213,8 @@ inline int64_t fwd_half_width(const WinogradLayer& s) { return (s.w + 3) / 2; }
 // V[phase][pos][c][tile] (phase = 2a + b, rows of tp elements from v, tile = tm * tw + t) of
 // image x_n.
 template <class T>
-void fwd_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const T* x_n,
-                         int64_t tp, Scratch<T>* sc, T* v) {
+void fwd_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const T* x_n, int64_t tp,
+                         Scratch<T>* sc, T* v) {
   const int64_t th = s.oh / 4, tw = s.ow / 4, hp = s.h + 2, hw = fwd_half_width(s);
   const int64_t cls_size = fwd_cls_rows(s) * tw, vph = kPos * s.c * tp;
   T* pp = sc->pp.get();
@@ -264,30 +269,24 @@ void fwd_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const 
 // at 16 tiles of 32 (1.1-1.8x), 36 and 49 of 64 (1.2x), even at 25 of 32, faster at 64 of 64
 // (1.4x) and 81 of 96 (1.05x): at least 4/5 of the columns. The rule pads to kMaxNr, the NR
 // it was measured with, on every ISA and dtype, not to the kernel's own NR (less for float64
-// and the scalar reference): on purpose, so that a layer takes the same path, and rounds the same way,
-// whatever the CPU (narrower NR wastes fewer columns, so there the rule only errs towards the
-// direct paths). And a thread's V and M (one image's transforms) stay bounded.
+// and the scalar reference): on purpose, so that a layer takes the same path, and rounds the
+// same way, whatever the CPU (a narrower NR wastes fewer columns, so there the rule only errs
+// towards the direct paths). And a thread's V and M (one image's transforms) stay bounded.
 bool fills_columns(int64_t ntiles, int64_t rows) {
   const int64_t tiles = round_up(ntiles, kMaxNr);
   return 5 * ntiles >= 4 * tiles && kPos * rows * tiles <= kMaxTransform;
 }
 
 // Images a work item: one, or two where an image has 16 tiles (8 x 8), half the widest NR
-// (kMaxNr on every ISA and dtype, as in fills_columns), and channels enough: their tiles side by side in V's and M's columns (a fixed grouping, and
-// a column's sums do not depend on its place: the same bits for any thread count). The
-// forward, two images of 16 tiles against the phases (one thread, batch 16): 256 -> 128 and
-// 128 -> 64 channels 1.38x and 1.15x faster, 64 -> 64 even, 64 -> 32, 32 -> 32 and 16 -> 32
-// 1.35-1.45x slower (the transforms' rows of 4 and 16 tiles cost more a tile); three images
-// of 9 tiles (6 x 6 inputs, 128 -> 64) 1.4x slower.
+// (kMaxNr on every ISA and dtype, as in fills_columns), and channels enough: their tiles side
+// by side in V's and M's columns (a fixed grouping, and a column's sums do not depend on its
+// place: the same bits for any thread count). The forward, two images of 16 tiles against
+// the phases (one thread, batch 16): 256 -> 128 and 128 -> 64 channels 1.38x and 1.15x
+// faster, 64 -> 64 even, 64 -> 32, 32 -> 32 and 16 -> 32 1.35-1.45x slower (the transforms'
+// rows of 4 and 16 tiles cost more a tile); three images of 9 tiles (6 x 6 inputs,
+// 128 -> 64) 1.4x slower.
 int64_t image_group(const WinogradLayer& s, int64_t ntiles) {
   return 2 * ntiles == kMaxNr && s.c * s.o >= 8192 && s.n >= 2 ? 2 : 1;
-}
-
-// The spare columns [used, end) of V's rows: zeros (B panels read all NR columns); an odd
-// batch's last item of two images has one.
-template <class T>
-void zero_columns(T* v, int64_t rows, int64_t tp, int64_t used, int64_t end) {
-  for (int64_t r = 0; r < rows; ++r) std::fill(v + r * tp + used, v + r * tp + end, T(0));
 }
 
 }  // namespace
@@ -317,8 +316,7 @@ void grad_input_winograd(const WinogradLayer& s, const T* gy, const T* w, T* gi)
   const int64_t group = image_group(s, ntiles), items = (s.n + group - 1) / group;
   const int64_t tp = round_up(group * ntiles, int64_t{uk.nr});
   Buffer<T> up(static_cast<size_t>(kPos * nrt * K * MR));
-  const double item_ns =
-      2.0 * static_cast<double>(kPos * nrt * MR * K * tp) * conv_ops::kNsPerFlop;
+  const double item_ns = 2.0 * static_cast<double>(kPos * nrt * MR * K * tp) * conv_ops::kNsPerFlop;
   const int64_t image_in = s.o * s.oh * s.ow, image_out = s.c * s.h * s.w;
   // grad_input row c, k = (2a + b) * o + oc: taps (k0_a + 2r, k0_b + 2q) of w[c][oc].
   const auto kernel = [&](int64_t c, int64_t k, T g[2][2]) {
