@@ -221,8 +221,8 @@ Conv2dParams conv_params(const Conv2dParams& p, int64_t oph, int64_t opw) {
 // stride 2, one group, no dilation or output_padding (their sizes are checked apart).
 bool winograd_layer(const Conv2dParams& p, const View& w, int64_t oph, int64_t opw) {
   return p.layout == Layout::nchw && p.groups == 1 && p.stride_h == 2 && p.stride_w == 2 &&
-         w.shape[2] == 4 && w.shape[3] == 4 && p.dilation_h == 1 && p.dilation_w == 1 &&
-         oph == 0 && opw == 0;
+         w.shape[2] == 4 && w.shape[3] == 4 && p.dilation_h == 1 && p.dilation_w == 1 && oph == 0 &&
+         opw == 0;
 }
 
 // The output phases' plan for input x (logical NCHW) and the output's (OH, OW).
@@ -248,7 +248,7 @@ void forward_t(const View& x, const View& w, const View* bias, const Conv2dParam
                           p.pad_top <= p.dilation_h * (w.shape[2] - 1) &&
                           p.pad_left <= p.dilation_w * (w.shape[3] - 1);
   const convt::WinogradLayer wg{n,           cout,        ol.shape[2], ol.shape[3], xl.shape[1],
-                               xl.shape[2], xl.shape[3], p.pad_top,   p.pad_left};
+                                xl.shape[2], xl.shape[3], p.pad_top,   p.pad_left};
   // 4x4 stride 2 (the layer): Winograd on the output's phases, 0.56x the flops.
   const bool winograd = winograd_layer(p, w, oph, opw) && convt::winograd_fwd_fits(wg);
   if (winograd || (!conv_route && convt::use_phases(xl.shape[1] / p.groups, p))) {
@@ -344,8 +344,9 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
   // 14.9-15.9 ms for the whole backward).
   if (want_gb) grad_bias_sum<T>(gy, *gb, p.layout);
   if (gx && !gx->empty()) {
-    const convt::WinogradLayer wg{xl.shape[0], gyl.shape[1], gyl.shape[2], gyl.shape[3], xl.shape[1],
-                               xl.shape[2], xl.shape[3],  p.pad_top,    p.pad_left};
+    const convt::WinogradLayer wg{xl.shape[0],  gyl.shape[1], gyl.shape[2],
+                                  gyl.shape[3], xl.shape[1],  xl.shape[2],
+                                  xl.shape[3],  p.pad_top,    p.pad_left};
     if (gyl.shape[1] == 0) {
       fill_bias<T>(conv_ops::logical_nchw(*gx, p.layout), nullptr, true);
     } else if (winograd_layer(p, w, oph, opw) && convt::winograd_gi_fits(wg)) {

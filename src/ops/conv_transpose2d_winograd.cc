@@ -20,6 +20,7 @@
 #include "src/ops/conv_transpose2d_winograd.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
@@ -37,8 +38,9 @@ constexpr int64_t kPos = 9;  // the 3 x 3 transformed positions (u, v), pos = 3u
 // Bound on the elements of each of one image's V and M: 8 MB each in float32 (16 MB a thread
 // for both), twice that in float64.
 constexpr int64_t kMaxTransform = int64_t{1} << 21;
-// The GEMM kernels' widest NR on any ISA (32: f32 AVX-512): the tile count V and M are padded
-// to is at most the next multiple of it.
+// The GEMM kernels' widest NR (32: float32 on AVX-512): the tile count V and M are
+// padded to is at most the next multiple of it. The path rules below (fills_columns,
+// image_group) pad to it on every ISA and dtype.
 constexpr int64_t kMaxNr = 32;
 
 // Phase a's first tap along an axis with padding p (its second is k0 + 2).
@@ -81,18 +83,22 @@ void pack_panel(int64_t rows, int64_t K, int64_t mr, int64_t nrt, int64_t rt, co
 
 // The 9 GEMMs of one image: M[pos] (rows x tp, m[(pos * rows + r) * tp + tile]) =
 // U[pos] (pack_panel's panels, depth K) V[pos] (K x tp, v[(pos * K + k) * tp + tile]); the
-// ntiles columns computed, V's columns to tp (a multiple of NR) zero. K in pieces of at most
-// the kernel's K block, a fixed split: the same sums anywhere.
+// ntiles columns computed, in the NR-column panels that hold them (an odd batch's last item of
+// two images uses half of tp: the panels past its tiles would be all padding), V's columns to
+// the last panel's end zero. K in pieces of at most the kernel's K block, a fixed split: the
+// same sums anywhere.
 template <class T>
 void products(const gemm_kernels::Ukernel<T>& uk, const T* up, int64_t rows, int64_t K, const T* v,
               int64_t tp, int64_t ntiles, T* m) {
   // Row tiles of at most MR/2 rows (the last): the half-height kernel, same arithmetic.
   const gemm_kernels::UkernelFn<T> fn_short = uk.fn_short ? uk.fn_short : uk.fn;
-  const int64_t MR = uk.mr, NR = uk.nr, nrt = (rows + MR - 1) / MR, panels = tp / NR;
+  const int64_t MR = uk.mr, NR = uk.nr, nrt = (rows + MR - 1) / MR;
+  const int64_t panels = (ntiles + NR - 1) / NR;
   const int64_t pieces = (K + uk.kc - 1) / uk.kc;
   for (int64_t pos = 0; pos < kPos; ++pos)
     for (int64_t t = 0; t < panels; ++t) {
       const int64_t cols = std::min(NR, ntiles - t * NR);
+      assert(cols >= 1 && (t + 1) * NR <= tp);  // the kernels take 1 <= nr <= NR (gemm.h)
       for (int64_t rt = 0; rt < nrt; ++rt) {
         const int64_t nr = std::min(MR, rows - rt * MR);
         const T* ap = up + (pos * nrt + rt) * K * MR;
@@ -105,6 +111,13 @@ void products(const gemm_kernels::Ukernel<T>& uk, const T* up, int64_t rows, int
         }
       }
     }
+}
+
+// The spare columns [used, end) of V's rows: zeros (B panels read all NR columns). The
+// padding to tp, and in an odd batch's last item of two images the second image's.
+template <class T>
+void zero_columns(T* v, int64_t rows, int64_t tp, int64_t used, int64_t end) {
+  for (int64_t r = 0; r < rows; ++r) std::fill(v + r * tp + used, v + r * tp + end, T(0));
 }
 
 // Scratch of one thread: an input plane with zeros around it (pp; the zeros are written
@@ -121,9 +134,7 @@ struct Scratch {
         m(static_cast<size_t>(m_size)) {
     std::fill(pp.get(), pp.get() + pp_size, T(0));
     std::fill(erow.get(), erow.get() + erow_size, T(0));
-    if (tp > ntiles)
-      for (int64_t r = 0; r < v_rows; ++r)
-        std::fill(v.get() + r * tp + ntiles, v.get() + (r + 1) * tp, T(0));
+    zero_columns(v.get(), v_rows, tp, ntiles, tp);
   }
 };
 
@@ -202,8 +213,8 @@ inline int64_t fwd_half_width(const WinogradLayer& s) { return (s.w + 3) / 2; }
 // V[phase][pos][c][tile] (phase = 2a + b, rows of tp elements from v, tile = tm * tw + t) of
 // image x_n.
 template <class T>
-void fwd_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const T* x_n,
-                         int64_t tp, Scratch<T>* sc, T* v) {
+void fwd_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const T* x_n, int64_t tp,
+                         Scratch<T>* sc, T* v) {
   const int64_t th = s.oh / 4, tw = s.ow / 4, hp = s.h + 2, hw = fwd_half_width(s);
   const int64_t cls_size = fwd_cls_rows(s) * tw, vph = kPos * s.c * tp;
   T* pp = sc->pp.get();
@@ -256,29 +267,26 @@ void fwd_input_transform(const WinogradLayer& s, const Transforms<T>& tf, const 
 // batch 16, one thread), the direct paths' the tiles. Measured on the AVX-512 f32 kernel
 // (NR 32), one thread, Winograd against the phases (forward) and conv2d (grad_input): slower
 // at 16 tiles of 32 (1.1-1.8x), 36 and 49 of 64 (1.2x), even at 25 of 32, faster at 64 of 64
-// (1.4x) and 81 of 96 (1.05x): at least 4/5 of the columns. And a thread's V and M (one
-// image's transforms) stay bounded.
+// (1.4x) and 81 of 96 (1.05x): at least 4/5 of the columns. The rule pads to kMaxNr, the NR
+// it was measured with, on every ISA and dtype, not to the kernel's own NR (less for float64
+// and the scalar reference): on purpose, so that a layer takes the same path, and rounds the
+// same way, whatever the CPU (a narrower NR wastes fewer columns, so there the rule only errs
+// towards the direct paths). And a thread's V and M (one image's transforms) stay bounded.
 bool fills_columns(int64_t ntiles, int64_t rows) {
   const int64_t tiles = round_up(ntiles, kMaxNr);
   return 5 * ntiles >= 4 * tiles && kPos * rows * tiles <= kMaxTransform;
 }
 
-// Images a work item: one, or two where an image has 16 tiles (8 x 8), half the widest NR,
-// and channels enough: their tiles side by side in V's and M's columns (a fixed grouping, and
-// a column's sums do not depend on its place: the same bits for any thread count). The
-// forward, two images of 16 tiles against the phases (one thread, batch 16): 256 -> 128 and
-// 128 -> 64 channels 1.38x and 1.15x faster, 64 -> 64 even, 64 -> 32, 32 -> 32 and 16 -> 32
-// 1.35-1.45x slower (the transforms' rows of 4 and 16 tiles cost more a tile); three images
-// of 9 tiles (6 x 6 inputs, 128 -> 64) 1.4x slower.
+// Images a work item: one, or two where an image has 16 tiles (8 x 8), half the widest NR
+// (kMaxNr on every ISA and dtype, as in fills_columns), and channels enough: their tiles side
+// by side in V's and M's columns (a fixed grouping, and a column's sums do not depend on its
+// place: the same bits for any thread count). The forward, two images of 16 tiles against
+// the phases (one thread, batch 16): 256 -> 128 and 128 -> 64 channels 1.38x and 1.15x
+// faster, 64 -> 64 even, 64 -> 32, 32 -> 32 and 16 -> 32 1.35-1.45x slower (the transforms'
+// rows of 4 and 16 tiles cost more a tile); three images of 9 tiles (6 x 6 inputs,
+// 128 -> 64) 1.4x slower.
 int64_t image_group(const WinogradLayer& s, int64_t ntiles) {
   return 2 * ntiles == kMaxNr && s.c * s.o >= 8192 && s.n >= 2 ? 2 : 1;
-}
-
-// The spare columns [used, end) of V's rows: zeros (B panels read all NR columns); an odd
-// batch's last item of two images has one.
-template <class T>
-void zero_columns(T* v, int64_t rows, int64_t tp, int64_t used, int64_t end) {
-  for (int64_t r = 0; r < rows; ++r) std::fill(v + r * tp + used, v + r * tp + end, T(0));
 }
 
 }  // namespace
@@ -308,8 +316,7 @@ void grad_input_winograd(const WinogradLayer& s, const T* gy, const T* w, T* gi)
   const int64_t group = image_group(s, ntiles), items = (s.n + group - 1) / group;
   const int64_t tp = round_up(group * ntiles, int64_t{uk.nr});
   Buffer<T> up(static_cast<size_t>(kPos * nrt * K * MR));
-  const double item_ns =
-      2.0 * static_cast<double>(kPos * nrt * MR * K * tp) * conv_ops::kNsPerFlop;
+  const double item_ns = 2.0 * static_cast<double>(kPos * nrt * MR * K * tp) * conv_ops::kNsPerFlop;
   const int64_t image_in = s.o * s.oh * s.ow, image_out = s.c * s.h * s.w;
   // grad_input row c, k = (2a + b) * o + oc: taps (k0_a + 2r, k0_b + 2q) of w[c][oc].
   const auto kernel = [&](int64_t c, int64_t k, T g[2][2]) {

@@ -315,6 +315,15 @@ def test_streamed_outputs_equal_separate_passes(isa):
     for ax in (0, 1):
         nn.uniform_filter1d(want, 5, ax, want)
     np.testing.assert_array_equal(nn.uniform_filter(x, 5), want)
+    # 4096-wide rows (16 KiB and 32 KiB apart) take the fused pair's ring of input rows
+    # (pair_fused), refilled by the pass along rows: float32 through the 16-row streamed kernel
+    # and copy_rows, float64 through corr1d_line_copy; 32 MiB each, so streamed.
+    for shape, dtype in (((2048, 4096), np.float32), ((1024, 4096), np.float64)):
+        x = make(shape, dtype)
+        want = x.copy()
+        for ax in (0, 1):
+            nn.correlate1d(want, _gaussian_weights(2.0, 0, 4.0, None), ax, want)
+        np.testing.assert_array_equal(nn.gaussian_filter(x, 2.0), want, err_msg=str(dtype))
 
 
 @pytest.mark.parametrize("size", [5, 50])

@@ -250,8 +250,9 @@ void check_winograd_edge(const conv::Table& kt, std::mt19937& rng) {
 }
 
 // The F(2x2, 2x2) transforms of every ISA give the reference's bits, over tile counts around
-// the vector widths, several rows (strided), 1 and 2 phases a side, with and without bias; the scalar ones are checked against B^T d and A^T M A written out here in double, on
-// small integers (every sum exact).
+// the vector widths, several rows (strided), 1 and 2 phases a side, with and without bias;
+// the scalar ones are checked against B^T d and A^T M A written out here in double, on small
+// integers (every sum exact).
 template <class T>
 void check_winograd2(const conv::Table& kt, std::mt19937& rng) {
   const auto in = of<T>(kt.f32_conv_wino2_in, kt.f64_conv_wino2_in);
@@ -317,8 +318,7 @@ void check_winograd2(const conv::Table& kt, std::mt19937& rng) {
                       }
             // The padding of each output row is left alone.
             for (int64_t row = 0; row < 2 * th * np; ++row)
-              for (int64_t col = 2 * tw * np; col < yr; ++col)
-                ASSERT_EQ(y[row * yr + col], T(-7));
+              for (int64_t col = 2 * tw * np; col < yr; ++col) ASSERT_EQ(y[row * yr + col], T(-7));
           }
 }
 

@@ -360,14 +360,15 @@ void check_lines(Isa isa) {
   }
 }
 
-// <t>_corr1d_line_copy: corr1d_line's bits and the copied row, radii inside and past the
-// AVX-512 sliding kernel's, lengths around its vectors and its end; nothing written outside
-// either row.
+// <t>_corr1d_line_copy: the scalar reference's bits and the copied row, radii inside and past
+// the AVX-512 sliding kernel's, lengths around its vectors and its end; nothing written outside
+// either row, the source row unchanged.
 template <class T>
 void check_line_copy(Isa isa) {
   const Table& t = *kernels<Table>(isa);
-  const Corr1dLineFn<T> kl = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
+  const Table& ref = *kernels<Table>(Isa::scalar);
   const Corr1dLineCopyFn<T> kc = of<T>(t.f32_corr1d_line_copy, t.f64_corr1d_line_copy);
+  const Corr1dLineCopyFn<T> kr = of<T>(ref.f32_corr1d_line_copy, ref.f64_corr1d_line_copy);
   std::mt19937 rng(13);
   std::uniform_real_distribution<double> dist(-2.0, 2.0);
   for (int64_t size : {1, 3, 17, 25, 27, 4}) {
@@ -377,13 +378,16 @@ void check_line_copy(Isa isa) {
       const int sym = (size & 1) && size > 1 ? kind : 0;
       for (int64_t n : {1, 15, 16, 17, 31, 48, 63, 100, 257, 1024}) {
         std::vector<T> x(n + size - 1), src(n), got(n + 1, T(-777)), want(n), dst(n + 1, T(-777));
+        std::vector<T> ref_dst(n);
         for (auto& v : x) v = static_cast<T>(dist(rng));
         for (auto& v : src) v = static_cast<T>(dist(rng));
+        const std::vector<T> src0 = src;
         kc(x.data(), got.data(), n, w.data(), size, sym, src.data(), dst.data());
-        kl(x.data(), want.data(), n, w.data(), size, sym);
+        ASSERT_EQ(src, src0) << isa_name(isa) << " corr1d_line_copy wrote its source row";
+        kr(x.data(), want.data(), n, w.data(), size, sym, src.data(), ref_dst.data());
         ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * sizeof(T)))
             << isa_name(isa) << " corr1d_line_copy size=" << size << " kind=" << kind << " n=" << n;
-        ASSERT_EQ(0, std::memcmp(dst.data(), src.data(), n * sizeof(T)))
+        ASSERT_EQ(0, std::memcmp(dst.data(), src0.data(), n * sizeof(T)))
             << isa_name(isa) << " corr1d_line_copy's copy size=" << size << " n=" << n;
         ASSERT_EQ(got[n], T(-777)) << "wrote past the line";
         ASSERT_EQ(dst[n], T(-777)) << "copied past the row";
@@ -602,10 +606,11 @@ TEST(Filter1dOp, FusedPairEqualsTwoPasses) {
   }
 }
 
-// Rows a multiple of 4 KiB apart (float32 1024 wide, double 512; the input and a padded view)
-// take pair_fused's ring, filled ahead by the pass along rows: the two passes' bits with bands
-// of every kind, planes, constant and reflected edges, at 1 and 2 threads, gaussian-sized (17)
-// and uniform (11) vertical windows.
+// Rows a multiple of 4 KiB apart (float32 1024 wide, double 512: the dense input, and a view
+// whose rows are padded by 8 KiB, so 12 KiB apart) take pair_fused's ring (its condition:
+// vertical first, out of place, a window over 8 rows, in.strides[a] % 4096 == 0), filled ahead
+// by the pass along rows: the two passes' bits with bands of every kind, planes, constant and
+// reflected edges, at 1 and 2 threads, gaussian-sized (17) and uniform (11) vertical windows.
 TEST(Filter1dOp, FusedPairRingEqualsTwoPasses) {
   const int before = get_num_threads();
   const double wv[17] = {0.01, 0.02, 0.04, 0.06, 0.08, 0.1,  0.12, 0.13, 0.14,
@@ -614,7 +619,8 @@ TEST(Filter1dOp, FusedPairRingEqualsTwoPasses) {
   for (const int64_t item : {4, 8}) {
     const DType dt = item == 4 ? DType::f32 : DType::f64;
     const int64_t P = 2, H = 75, W = 4096 / item;  // 75 rows: 4 full bands of 16 and a part
-    for (const int64_t pitch : {W, W + 8}) {
+    for (const int64_t pitch : {W, W + 8192 / item}) {
+      ASSERT_EQ(0, pitch * item % 4096) << "the ring's rows";
       std::vector<char> x(P * H * pitch * item), a(P * H * W * item), b(P * H * W * item);
       std::mt19937 rng(14);
       std::uniform_real_distribution<double> dist(-1.0, 1.0);
