@@ -83,7 +83,7 @@ std::vector<std::pair<std::string, std::string>> names(const Snapshot& s) {
       NPFAST_SHOW("avg_pool2d_f32", pool, f32_avg_pool),
       NPFAST_SHOW("avg_pool2d_f64", pool, f64_avg_pool),
       NPFAST_SHOW("minimum_filter_f32", rank, f32_minmax),
-      NPFAST_SHOW("minimum_filter_f32_stream", rank, f32_minmax_2d_stream),
+      NPFAST_SHOW("minimum_filter_f32_stream", rank, f32_minmax_2d_pair_stream),
       NPFAST_SHOW("median_filter_3x3_f32", rank, f32_rank_net_n9),
       NPFAST_SHOW("median_filter_3x3_f32_far", rank, f32_rank_net_n9_far),
       NPFAST_SHOW("rank_filter_f32", rank, f32_select),
