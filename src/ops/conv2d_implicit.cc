@@ -337,7 +337,7 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   const int64_t parts =
       dilated_parts ? pl.fh
       : pl.fh == 1  ? row_split(pl.n, pl.oh2, sh, (pl.kh - 1) * pl.edh + 1, row_ns, copy_row_ns,
-                                pixel_flops * static_cast<double>(pl.fw * pl.ow2))
+                                pixel_flops * static_cast<double>(pl.fw * pl.ow2), pl.fw * pl.ow2)
                     : 1;
   const bool row_parts = dilated_parts || parts > 1;
   // Units: (image, row phase), or (image, row part) with row parts.
