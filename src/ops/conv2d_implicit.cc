@@ -342,7 +342,8 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   const bool row_parts = dilated_parts || parts > 1;
   // Units: (image, row phase), or (image, row part) with row parts.
   const int64_t units = pl.n * (row_parts ? parts : pl.fh);
-  // (Row parts chosen by row_split split evenly by construction; the dilated ones only where
+  // (Row parts chosen by row_split are copied whole whatever their split: row_split has already
+  // weighed the threads' shares, one part a chunk (below); the dilated ones only where
   // even_split says so, as before.)
   const bool whole =
       parts > 1 && !dilated_parts ? unit_bytes <= kUnitCopyBytes : even_split(units, unit_bytes);
@@ -359,9 +360,12 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
     const int64_t max_tap_px = (pl.kh - 1) * pl.edh / sh * pl.wrow + (pl.kw - 1) * pl.edw;
     // The packing a panel a part, so that threads arriving together share it.
     PartsInJob packed(npanels);
-    // One part a chunk (16 chunks a thread): row_split's shares assume the threads take the
-    // parts one at a time (chunks of 3 parts split 8 images' 32 parts 12:12:8 on 3 threads).
-    parallel_for(units, grain_for(units, unit_ns, row_parts ? 16 : 4), [&](int64_t b, int64_t e) {
+    // Row_split's parts one a chunk: its shares assume the threads take the parts one at a time
+    // (chunks of 3 parts split 8 images' 32 parts 12:12:8 on 3 threads; grain_for gave 2 for 8
+    // images at 5 threads), and each part is at least a work item already.
+    const int64_t grain =
+        parts > 1 && !dilated_parts ? 1 : grain_for(units, unit_ns, row_parts ? 16 : 4);
+    parallel_for(units, grain, [&](int64_t b, int64_t e) {
       packed.run([&](int64_t q) { pack_panels(q, q + 1); });
       Buffer<T> xi(static_cast<size_t>(image_elems));
       Scratch sc = scratch();

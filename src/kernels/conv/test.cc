@@ -415,10 +415,10 @@ TEST(ConvPlan, RowSplit) {
   };
   EXPECT_EQ(split(16, 8, 28, row_flops), 2);  // 16 parts of 14 rows
   EXPECT_EQ(split(2, 1, 28, row_flops), 2);
-  EXPECT_EQ(split(2, 8, 28, row_flops), 1);   // whole images split evenly
+  EXPECT_EQ(split(2, 8, 28, row_flops), 1);  // whole images split evenly
   EXPECT_EQ(split(4, 8, 28, row_flops), 1);
-  EXPECT_EQ(split(1, 1, 28, row_flops), 1);   // one thread: the parts would only add halo rows
-  EXPECT_EQ(split(16, 1, 1, row_flops), 1);   // one row
+  EXPECT_EQ(split(1, 1, 28, row_flops), 1);  // one thread: the parts would only add halo rows
+  EXPECT_EQ(split(16, 1, 1, row_flops), 1);  // one row
   // Parts of at least kImplicitItemFlops: 4 rows of 1e6 flops, at most 7 parts of 28 rows.
   EXPECT_LE(split(16, 1, 28, 1.0e6), 7);
   EXPECT_EQ(split(16, 1, 3, 1.0e6), 1);
