@@ -330,7 +330,10 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // the stride-2 layer's halves); otherwise every image was copied and then computed by all
   // threads in turn, 2 jobs an image, 4 channel blocks to copy (docs/conv.md, s2conv).
   // (At the microkernel's own rate, uk.flops_per_ns, against the copy's ~0.5 ns an element:
-  // the two as measured, so that a part's halo copy is weighed fairly.)
+  // the two as measured, so that a part's halo copy is weighed fairly. item_ns above, for
+  // grain_for, keeps every conv path's kNsPerFlop: at the microkernel's 100-150 flops/ns it
+  // would give the phase units and the batches' items other chunk counts, plans this review
+  // did not measure. Row parts no longer meet it: they run one a chunk.)
   const double row_ns =
       pixel_flops * static_cast<double>(pl.fw * (by_rows ? cpitch : pl.wpad)) / uk.flops_per_ns;
   const double copy_row_ns = 0.5 * static_cast<double>(pl.fw * pl.wrow * C);
