@@ -289,7 +289,7 @@ def test_threads_bitwise_identical(threads):
 
 
 @pytest.mark.parametrize("n", [1, 3])
-def test_row_parts_along_wide_rows(isa, threads, n):
+def test_conv2d_row_parts_along_wide_rows(isa, threads, n):
     """The stride-2 64 -> 128 layer at 57^2: 29 output rows of 29 (30 wide), tiled along the wide
     rows on AVX2 and AVX-512 (not row by row), cut into row parts (row_split) on several threads.
     Each threaded call comes right after one on a NaN input, so a part that misses a halo row
