@@ -330,19 +330,23 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // the stride-2 layer's halves); otherwise every image was copied and then computed by all
   // threads in turn, 2 jobs an image, 4 channel blocks to copy (docs/conv.md, s2conv).
   // (At the microkernel's own rate, uk.flops_per_ns, against the copy's ~0.5 ns an element:
-  // the two as measured, so that a part's halo copy is weighed fairly.)
+  // the two as measured, so that a part's halo copy is weighed fairly. item_ns above, for
+  // grain_for, keeps every conv path's kNsPerFlop: at the microkernel's 100-150 flops/ns it
+  // would give the phase units and the batches' items other chunk counts, plans this review
+  // did not measure. Row parts no longer meet it: they run one a chunk.)
   const double row_ns =
       pixel_flops * static_cast<double>(pl.fw * (by_rows ? cpitch : pl.wpad)) / uk.flops_per_ns;
   const double copy_row_ns = 0.5 * static_cast<double>(pl.fw * pl.wrow * C);
   const int64_t parts =
       dilated_parts ? pl.fh
       : pl.fh == 1  ? row_split(pl.n, pl.oh2, sh, (pl.kh - 1) * pl.edh + 1, row_ns, copy_row_ns,
-                                pixel_flops * static_cast<double>(pl.fw * pl.ow2))
+                                pixel_flops * static_cast<double>(pl.fw * pl.ow2), pl.fw * pl.ow2)
                     : 1;
   const bool row_parts = dilated_parts || parts > 1;
   // Units: (image, row phase), or (image, row part) with row parts.
   const int64_t units = pl.n * (row_parts ? parts : pl.fh);
-  // (Row parts chosen by row_split split evenly by construction; the dilated ones only where
+  // (Row parts chosen by row_split are copied whole whatever their split: row_split has already
+  // weighed the threads' shares, one part a chunk (below); the dilated ones only where
   // even_split says so, as before.)
   const bool whole =
       parts > 1 && !dilated_parts ? unit_bytes <= kUnitCopyBytes : even_split(units, unit_bytes);
@@ -359,9 +363,12 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
     const int64_t max_tap_px = (pl.kh - 1) * pl.edh / sh * pl.wrow + (pl.kw - 1) * pl.edw;
     // The packing a panel a part, so that threads arriving together share it.
     PartsInJob packed(npanels);
-    // One part a chunk (16 chunks a thread): row_split's shares assume the threads take the
-    // parts one at a time (chunks of 3 parts split 8 images' 32 parts 12:12:8 on 3 threads).
-    parallel_for(units, grain_for(units, unit_ns, row_parts ? 16 : 4), [&](int64_t b, int64_t e) {
+    // Row_split's parts one a chunk: its shares assume the threads take the parts one at a time
+    // (chunks of 3 parts split 8 images' 32 parts 12:12:8 on 3 threads; grain_for gave 2 for 8
+    // images at 5 threads), and each part is at least a work item already.
+    const int64_t grain =
+        parts > 1 && !dilated_parts ? 1 : grain_for(units, unit_ns, row_parts ? 16 : 4);
+    parallel_for(units, grain, [&](int64_t b, int64_t e) {
       packed.run([&](int64_t q) { pack_panels(q, q + 1); });
       Buffer<T> xi(static_cast<size_t>(image_elems));
       Scratch sc = scratch();

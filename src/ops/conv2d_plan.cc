@@ -263,11 +263,12 @@ bool even_split(int64_t units, int64_t copy_bytes) {
 }
 
 int64_t row_split(int64_t images, int64_t rows, int64_t stride, int64_t reach, double row_ns,
-                  double copy_row_ns, double row_flops) {
+                  double copy_row_ns, double row_flops, int64_t row_px) {
   const int64_t t = available_threads();
-  if (t <= 1 || images <= 0 || rows <= 1 || !(row_flops > 0)) return 1;
+  if (t <= 1 || images <= 0 || rows <= 1 || !(row_flops > 0) || row_px <= 0) return 1;
   const int64_t min_rows =
-      std::max<int64_t>(1, static_cast<int64_t>(std::ceil(kImplicitItemFlops / row_flops)));
+      std::max({int64_t{1}, static_cast<int64_t>(std::ceil(kImplicitItemFlops / row_flops)),
+                ceil_div(kImplicitItemPixels, row_px)});
   const int64_t max_parts = std::max<int64_t>(1, rows / min_rows);
   auto slowest = [&](int64_t parts) {
     const int64_t r = ceil_div(rows, parts);

@@ -288,6 +288,27 @@ def test_threads_bitwise_identical(threads):
             np.testing.assert_array_equal(a, b_)
 
 
+@pytest.mark.parametrize("n", [1, 3])
+def test_conv2d_row_parts_along_wide_rows(isa, threads, n):
+    """The stride-2 64 -> 128 layer at 57^2: 29 output rows of 29 (30 wide), tiled along the wide
+    rows on AVX2 and AVX-512 (not row by row), cut into row parts (row_split) on several threads.
+    Each threaded call comes right after one on a NaN input, so a part that misses a halo row
+    reads NaN from its pooled scratch, not a leftover copy of this input; bits as on 1 thread."""
+    rng = np.random.default_rng(12)
+    x, w, b, kw = make((n, 64, 57, 57, 128, 3, 3, 2, 1, 1, 1), np.float32, rng)
+    nan = np.full_like(x, np.nan)
+    npfast.set_num_threads(1)
+    want = npfast.conv2d(x, w, b, **kw)
+    _npfast._set_core_cap_for_testing(16)
+    try:
+        for nt in (2, 3, 4, 7, 16):
+            npfast.set_num_threads(nt)
+            npfast.conv2d(nan, w, b, **kw)
+            np.testing.assert_array_equal(npfast.conv2d(x, w, b, **kw), want, err_msg=f"{nt}")
+    finally:
+        _npfast._set_core_cap_for_testing(0)
+
+
 @needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_dilated_winograd(isa, dtype, threads):

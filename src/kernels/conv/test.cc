@@ -15,6 +15,7 @@
 #include "npfast/dispatch.hpp"
 #include "npfast/threads.hpp"
 #include "src/kernels/conv/conv.h"
+#include "src/ops/conv2d_plan.h"
 #include "tests/cpp/scoped_isa.h"
 
 namespace npfast {
@@ -399,6 +400,34 @@ TEST_P(ConvIsa, DirectGradMatchesReference) {
   std::mt19937 rng(5);
   check_direct_grad<float>(*kernels<conv::Table>(isa), rng);
   check_direct_grad<double>(*kernels<conv::Table>(isa), rng);
+}
+
+// row_split on the stride-2 64 -> 128 layer at 56^2 (28 output rows, 3 padded rows a row's taps
+// reach, 2 a row): parts only where whole images split unevenly over the threads, and a part
+// of at least kImplicitItemFlops.
+TEST(ConvPlan, RowSplit) {
+  const int before = get_num_threads();
+  set_core_cap_for_testing(16);
+  const double row_flops = 2.0 * 128 * 576 * 28;
+  const auto split = [&](int threads, int64_t images, int64_t rows, double flops) {
+    set_num_threads(threads);
+    return conv_ops::row_split(images, rows, 2, 3, flops / 60.0, 0.5 * 58 * 64, flops, 28);
+  };
+  EXPECT_EQ(split(16, 8, 28, row_flops), 2);  // 16 parts of 14 rows
+  EXPECT_EQ(split(2, 1, 28, row_flops), 2);
+  EXPECT_EQ(split(2, 8, 28, row_flops), 1);  // whole images split evenly
+  EXPECT_EQ(split(4, 8, 28, row_flops), 1);
+  EXPECT_EQ(split(1, 1, 28, row_flops), 1);  // one thread: the parts would only add halo rows
+  EXPECT_EQ(split(16, 1, 1, row_flops), 1);  // one row
+  // Parts of at least kImplicitItemFlops: 4 rows of 1e6 flops, at most 7 parts of 28 rows.
+  EXPECT_LE(split(16, 1, 28, 1.0e6), 7);
+  EXPECT_EQ(split(16, 1, 3, 1.0e6), 1);
+  // And of at least kImplicitItemPixels: 4 rows of 28 pixels, not the 28 1-row parts that
+  // 8 images on 15 threads took before (7 parts of 4 rows now).
+  EXPECT_EQ(split(15, 8, 28, row_flops), 7);
+  for (int t = 2; t <= 16; ++t) EXPECT_LE(split(t, 3, 28, row_flops), 7) << t;
+  set_core_cap_for_testing(0);
+  set_num_threads(before);
 }
 
 // Shifted/Winograd plans (16 channels) and the direct plans' kernel (3 channels).
