@@ -653,8 +653,10 @@ def test_fused_2d_minmax_rows(isa, dtype):
             np.testing.assert_array_equal(bits(got), bits(want))
     if dtype in (np.float32, np.float64):
         for bad in (np.inf, -np.inf, np.nan):
-            # 50 wide: the separate row passes; 2000: the fused row kernel (kRowsInL1), two
-            # output rows a call: the bad row among a block's first rows, each row of a pair.
+            # 50 wide: the separate row passes; 2000: the fused row kernel (kRowsInL1), one
+            # output row a call (320 KB of output is not streamed, so never a pair: those are
+            # test_fused_2d_minmax_pairs_check_every_row's): the bad row among a block's first
+            # rows, or a later row's newest.
             for w, col, row in ((50, 3, 17), (2000, 3, 17), (2000, 1997, 17), (2000, 1000, 17),
                                 (2000, 5, 0), (2000, 1990, 2), (2000, 7, 4), (2000, 9, 5),
                                 (2000, 1500, 18)):
@@ -677,3 +679,45 @@ def test_fused_2d_minmax_streams_big_outputs(isa):
     out = np.empty((1100, 4002), np.float32)[:, 1:]  # rows not aligned to a register
     nd.minimum_filter(x, size=(3, 6), mode="wrap", output=out)
     np.testing.assert_array_equal(bits(out), bits(ndi.minimum_filter(x, size=(3, 6), mode="wrap")))
+
+
+def test_fused_2d_minmax_pairs_check_every_row(keep_isa, threads):
+    # Streamed outputs (>= 16 MiB) take two output rows a call (minmax_2d_pair) in row blocks of
+    # 256 KiB of output (16 rows of 4001 float32, 8 of float64). With size 5 a block's first
+    # call checks all its input rows (r0 - 2 .. r0 + 3), the next calls only the pair's two new
+    # ones (r0 + i + 2, the pair's first, and r0 + i + 3, its second): a NaN in any of them takes
+    # the whole-line passes. One NaN missed often still gives SciPy's values, so the row gets
+    # NaN pairs and NaNs beside the window's extreme: a skipped check changes outputs. The ISAs
+    # loop inside, so that SciPy runs once a case.
+    import npfast
+    from npfast import _npfast
+    rng = np.random.default_rng(23)
+    for dtype, h in ((np.float32, 1100), (np.float64, 550)):
+        x = rng.standard_normal((h, 8002)).astype(dtype)[:, ::2]
+        if dtype == np.float64:
+            x = np.ascontiguousarray(x)  # float32 strided, float64 contiguous
+        for fn in ("minimum_filter", "maximum_filter"):
+            extreme = -100.0 if fn == "minimum_filter" else 100.0
+            # block 0's first rows (only its first call checks row 1; a later block's first
+            # rows are also rows of a pair in the block before), a pair's first and second rows
+            for row in (1, 4, 5):
+                y = x.copy()
+                y[row, 100:102] = np.nan
+                y[row, [300, 302]] = np.nan
+                y[row, 301] = extreme
+                y[row, 500] = np.nan
+                y[row, 501] = extreme
+                want = getattr(ndi, fn)(y, size=5)
+                isas = npfast.config()["isas_available"]
+                for isa in isas:
+                    _npfast._set_isa(isa)
+                    for n in (1, 2) if row != 4 and isa == isas[-1] else (2,):
+                        npfast.set_num_threads(n)
+                        same(getattr(nd, fn)(y, size=5), want)
+    # int32: no NaN, the plain pair path
+    x = rng.integers(-1000, 1000, (1100, 4001)).astype(np.int32)
+    for fn in ("minimum_filter", "maximum_filter"):
+        want = getattr(ndi, fn)(x, size=5)
+        for isa in npfast.config()["isas_available"]:
+            _npfast._set_isa(isa)
+            same(getattr(nd, fn)(x, size=5), want)

@@ -525,13 +525,13 @@ inline void store_lanes(T* dst, typename Reg<T>::type x, int64_t from, int64_t t
 // the fold m of rows 1 .. k0 - 1 (k0 >= 2 for two rows; later<>(row 0, m) and later<>(m, row
 // k0): the same bits as the one-by-one fold, later<> keeping the last of equal extremes
 // whatever the grouping). Each register of vertical folds is kept in registers with its pair
-// folds (one register of lookahead) and the window is made from them (window_pairs). fold_2d
+// folds (one register of lookahead) and the window is made from them (window_pairs): fold_2d
 // loaded each register of v back K1 times from its row, unaligned (most loads split across two
-// cache lines): in cache that bound it by the loads (npfast_bench f32_minmax_2d__avx512/
-// 4000_k5x5: 2.3 G pixels/s CPU against 3.2 with the window's K1 - 1 shifts in registers, 4.7-4.9
-// with window_pairs, K0 = 5 unrolled and FMA notes). K0: k0 when it is 3 or 5 (the rows
-// unrolled), 0 for any k0. v is stored at its ends only, for the caller's borders (rank.h). Outputs before the first register-aligned one and after the last
-// whole register, and the vertical folds of the columns after it, go one by one (plain stores).
+// cache lines), which bound it by the loads in cache (figures: docs/ndimage-speed.md "minmax").
+// K0: k0 when it is 3 or 5 (the rows unrolled), 0 for any k0. v is stored at its ends only, for
+// the caller's borders (rank.h). Outputs before the first register-aligned one and after the
+// last whole register, and the vertical folds of the columns after it, go one by one (plain
+// stores).
 template <class T, bool Min, bool Stream, int K1, int K0, int Rows>
 bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg, T* const* vs,
                   int64_t check_from) {
@@ -620,7 +620,9 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
     }
   };
   constexpr auto lanes = std::make_index_sequence<static_cast<size_t>(L)>();
-  auto pairs = [&](R cur, R next) { return later_reg<T, Min>(cur, shifted<T, 1>(cur, next, lanes)); };
+  auto pairs = [&](R cur, R next) {
+    return later_reg<T, Min>(cur, shifted<T, 1>(cur, next, lanes));
+  };
   auto window = [&](R cur, R next, R pc, R pn) {
     return window_pairs<T, Min, K1>(cur, next, pc, pn,
                                     std::make_index_sequence<static_cast<size_t>(K1 - 3) / 2>());

@@ -359,11 +359,23 @@ MinMax2dPairFn<T> pair_of(const Table& t, bool stream) {
 // checked row holds a NaN or an infinity.
 template <class T>
 void check_minmax_2d_pair(const Table& t, Isa isa, std::mt19937& rng) {
+  constexpr int64_t L = 64 / static_cast<int64_t>(sizeof(T));
+  // The shared fold takes 4- and 8-byte values (fold_2d_regs): every shift; the others go one
+  // row at a time (alignments as check_minmax_2d's): four shifts.
+  constexpr int64_t shift_step = sizeof(T) >= 4 ? 1 : L / 4;
+  auto aligned = [](T* p) {
+    const auto a = reinterpret_cast<uintptr_t>(p);
+    return reinterpret_cast<T*>((a + 63) / 64 * 64);
+  };
   for (int64_t k0 : {1, 2, 3, 5, 6}) {
     for (int64_t k1 : {1, 3, 5, 7, 9, 16}) {
       for (int64_t n : {1, 31, 64, 65, 97, 200, 2001}) {
         for (double nan_rate : {0.0, 0.001}) {
           const int64_t nv = n + k1 - 1, step = nv + 3, k = k0 + 1;
+          // Each row's region: L values before it, the row and L guards after it, rounded to
+          // registers; L more for aligning the buffer's start.
+          const int64_t span = (n + 2 * L + L - 1) / L * L;
+          std::vector<T> buf(static_cast<size_t>(2 * span + 2 * L));
           const auto in = values<T>(static_cast<size_t>(k * step), rng, nan_rate);
           std::vector<const T*> rows(k);
           for (int64_t r = 0; r < k; ++r) rows[r] = in.data() + (k - 1 - r) * step;
@@ -385,30 +397,42 @@ void check_minmax_2d_pair(const Table& t, Isa isa, std::mt19937& rng) {
                                                  minimum, want_v[i].data(), 0);
               }
               for (bool stream : {false, true}) {
-                for (auto [off0, off1] : {std::pair{0, 0}, {1, 1}, {3, 17}, {17, 0}}) {
-                  std::vector<T> buf[2] = {std::vector<T>(n + 80, T(7)), std::vector<T>(n + 80, T(7))};
-                  std::vector<T> v[2] = {std::vector<T>(nv), std::vector<T>(nv)};
-                  T* got[2] = {buf[0].data() + off0, buf[1].data() + off1};
-                  T* vs[2] = {v[0].data(), v[1].data()};
-                  const bool ok =
-                      pair_of<T>(t, stream)(rows.data(), got, n, k0, k1, minimum, vs, check_from);
-                  ASSERT_EQ(ok, finite) << isa_name(isa) << " pair k " << k0 << "x" << k1;
-                  for (int i = 0; i < 2; ++i) {
-                    const int off = i == 0 ? off0 : off1;
-                    ASSERT_EQ(got[i][n], T(7)) << "wrote past the row";
-                    for (int e = 0; e < off; ++e) ASSERT_EQ(buf[i][e], T(7)) << "wrote before it";
-                    if (nan) continue;
-                    for (int64_t c = 0; c < nv; ++c) {
-                      if (c >= k1 && c < n - 1) continue;  // only the ends are kept (rank.h)
-                      ASSERT_TRUE(same_bits(want_v[i][c], v[i][c]))
-                          << isa_name(isa) << " pair k " << k0 << "x" << k1 << " n " << n
-                          << " row " << i << " column " << c;
+                // One 64-byte-aligned buffer: row 0 at a fixed offset and row 1 at the shifts
+                // 0 .. L - 1 after a register boundary (L lanes of the widest register), so that
+                // the lane shifts between the two rows run whatever malloc returns.
+                for (int64_t off0 : {int64_t{0}, int64_t{5}}) {
+                  for (int64_t off1 = 0; off1 < L; off1 += shift_step) {
+                    std::fill(buf.begin(), buf.end(), T(7));
+                    T* const base = aligned(buf.data());
+                    T* got[2] = {base + L + off0, base + L + span + off1};
+                    std::vector<T> v[2] = {std::vector<T>(nv), std::vector<T>(nv)};
+                    T* vs[2] = {v[0].data(), v[1].data()};
+                    const bool ok =
+                        pair_of<T>(t, stream)(rows.data(), got, n, k0, k1, minimum, vs, check_from);
+                    ASSERT_EQ(ok, finite) << isa_name(isa) << " pair k " << k0 << "x" << k1;
+                    // Nothing outside the two rows written: the guards [n, n + L) after each
+                    // row, the values before it.
+                    for (const T* p = buf.data(); p != buf.data() + buf.size(); ++p) {
+                      if ((p >= got[0] && p < got[0] + n) || (p >= got[1] && p < got[1] + n))
+                        continue;
+                      ASSERT_EQ(*p, T(7)) << isa_name(isa) << " pair k " << k0 << "x" << k1 << " n "
+                                          << n << " wrote outside the rows at " << (p - base)
+                                          << " offsets " << off0 << "," << off1;
                     }
-                    for (int64_t j = 0; j < n; ++j)
-                      ASSERT_TRUE(same_bits(want[i][j], got[i][j]))
-                          << isa_name(isa) << " pair k " << k0 << "x" << k1 << " n " << n
-                          << " row " << i << " at " << j << " offsets " << off0 << "," << off1
-                          << (stream ? " stream" : "");
+                    if (nan) continue;
+                    for (int i = 0; i < 2; ++i) {
+                      for (int64_t c = 0; c < nv; ++c) {
+                        if (c >= k1 && c < n - 1) continue;  // only the ends are kept (rank.h)
+                        ASSERT_TRUE(same_bits(want_v[i][c], v[i][c]))
+                            << isa_name(isa) << " pair k " << k0 << "x" << k1 << " n " << n
+                            << " row " << i << " column " << c;
+                      }
+                      for (int64_t j = 0; j < n; ++j)
+                        ASSERT_TRUE(same_bits(want[i][j], got[i][j]))
+                            << isa_name(isa) << " pair k " << k0 << "x" << k1 << " n " << n
+                            << " row " << i << " at " << j << " offsets " << off0 << "," << off1
+                            << (stream ? " stream" : "");
+                    }
                   }
                 }
               }
