@@ -159,8 +159,8 @@ void clear_chunks(char* base, size_t bytes, size_t chunk, Clear clear) {
   });
 }
 
-// Bytes a helper reads after its share of a split clear (see clear_split): the L2 of one core,
-// from sysconf where the C library knows it.
+// Bytes of its own last pieces a helper demotes after its share of a split clear (see
+// clear_split): the L2 of one core, from sysconf where the C library knows it.
 size_t l2_bytes() {
   static const size_t b = [] {
     const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
@@ -170,19 +170,16 @@ size_t l2_bytes() {
   return b;
 }
 
-// Fills the calling core's L2 with clean lines of a buffer kept for this (written once, so it
-// has pages of its own), pushing the dirty lines it holds out to the shared L3.
-void push_l2_out() {
-  static const char* lines = [] {
-    char* p = static_cast<char*>(os::map(l2_bytes()));
-    if (p) std::memset(p, 1, l2_bytes());
-    return p;
-  }();
-  if (!lines) return;
-  uint64_t acc = 0;
-  for (size_t i = 0; i < l2_bytes(); i += 64)
-    acc += *reinterpret_cast<const volatile uint64_t*>(lines + i);
-  asm volatile("" : : "r"(acc));
+// Hints the core to move the lines of [p, p + n) it holds to the shared L3 (CLDEMOTE, 0F 1C /0,
+// spelled in bytes with the address in rax so no -mcldemote or new assembler is needed). Intel's
+// SDM: "On processors which do not support the CLDEMOTE instruction (including legacy hardware)
+// the instruction will be treated as a NOP" (0F 1C is in the hint-NOP range), so no CPUID check.
+void demote(const char* p, size_t n) {
+#if defined(__x86_64__)
+  for (size_t i = 0; i < n; i += 64) asm volatile(".byte 0x0f, 0x1c, 0x00" : : "a"(p + i) : "memory");
+#else
+  (void)p, (void)n;
+#endif
 }
 
 // The plain-store clear on two cores (blocks of kSplitZeroBytes up to kStreamZeroBytes), in
@@ -193,15 +190,17 @@ void push_l2_out() {
 // split, both orders read 1.24-1.26x quiet: docs/memory.md, zeros4 2026-12-05).
 //
 // A helper stops claiming when kCallerReserve pieces are left between the two ends and then
-// pushes the block's lines still in its L2 out to the shared L3 (push_l2_out) while the
+// demotes the lines of its own last L2's worth of pieces to the shared L3 (demote) while the
 // caller clears those. Without it, the helper's core goes idle during the caller's first pass
 // over the array with ~2 MB of the block dirty in its L2, and that pass took 1.35-1.39 ms at
 // 2000^2 float64 against 1.07-1.12 ms after a one-core clear: the extra 0.25-0.3 ms that kept
 // zeros + touch at ~1.1x np.zeros + touch on a quiet machine. It was not there when the
 // helper's core stayed busy (spinning through the caller's pass, or another process on it),
 // and reserving pieces without the push did not remove it; pushing the lines out (reading an
-// L2's worth of other lines, or cldemote after the clear) did: pass 1.07-1.16 ms. The push
-// costs the helper ~0.05 ms, hidden behind the caller's reserve.
+// L2's worth of other lines, or cldemote of the last L2's worth written) did: pass 1.07-1.16
+// ms. cldemote touches only the block's lines (the read needed a buffer of its own, mapped
+// lazily on a helper); demoting all the helper's lines doubled its clear (docs/memory.md,
+// zeros4 and revfix3 2026-12-05).
 void clear_split(char* base, size_t bytes) {
   if (available_threads() < 2) return clear_backward(base, bytes);
   constexpr size_t kPiece = size_t{1} << 20;
@@ -223,24 +222,31 @@ void clear_split(char* base, size_t bytes) {
       e = ends.load(std::memory_order_relaxed);
     }
   };
+  // The helper's last pieces (a ring), demoted once it stops claiming.
+  constexpr uint64_t kMaxDemoted = 4;
+  const uint64_t demoted = std::min(kMaxDemoted, (l2_bytes() + kPiece - 1) / kPiece);
   const auto from_front = [&] {
-    bool cleared = false;
+    uint64_t last[kMaxDemoted], n = 0;
     for (uint64_t e = ends.load(std::memory_order_relaxed);;) {
       const uint64_t front = e & 0xffffffffu, back = e >> 32;
-      if (back <= front + kCallerReserve) return cleared;
+      if (back <= front + kCallerReserve) break;
       if (!ends.compare_exchange_weak(e, (back << 32) | (front + 1), std::memory_order_relaxed))
         continue;
       clear(front);
-      cleared = true;
+      last[n++ % demoted] = front;
       e = ends.load(std::memory_order_relaxed);
+    }
+    for (uint64_t i = 0; i < std::min(n, demoted); ++i) {
+      const size_t off = last[i] * kPiece;
+      demote(base + off, std::min(kPiece, bytes - off));
     }
   };
   const pthread_t caller = pthread_self();
   parallel_for(available_threads(), 1, [&](int64_t, int64_t) {
     if (pthread_equal(pthread_self(), caller))
       from_back();
-    else if (from_front())
-      push_l2_out();
+    else
+      from_front();
   });
   from_back();  // the reserve, where helpers ran every part
 }
