@@ -201,6 +201,16 @@ void demote(const char* p, size_t n) {
 // ms. cldemote touches only the block's lines (the read needed a buffer of its own, mapped
 // lazily on a helper); demoting all the helper's lines doubled its clear (docs/memory.md,
 // zeros4 and revfix3 2026-12-05).
+// A helper's last pieces of the current split clear, kept across its chunks (a ring).
+constexpr uint64_t kMaxDemoted = 4;
+struct HelperTail {
+  uint64_t call = 0;  // the clear_split call they belong to
+  uint64_t last[kMaxDemoted];
+  uint64_t n = 0;
+};
+thread_local HelperTail t_helper_tail;
+std::atomic<uint64_t> g_split_calls{0};
+
 void clear_split(char* base, size_t bytes) {
   if (available_threads() < 2) return clear_backward(base, bytes);
   constexpr size_t kPiece = size_t{1} << 20;
@@ -212,43 +222,55 @@ void clear_split(char* base, size_t bytes) {
     const size_t off = k * kPiece;
     std::memset(base + off, 0, std::min(kPiece, bytes - off));
   };
-  const auto from_back = [&] {
-    for (uint64_t e = ends.load(std::memory_order_relaxed);;) {
+  // Claims and clears up to `most` pieces from the back.
+  const auto from_back = [&](uint64_t most) {
+    for (uint64_t e = ends.load(std::memory_order_relaxed); most > 0;) {
       const uint64_t front = e & 0xffffffffu, back = e >> 32;
       if (back <= front) return;
       if (!ends.compare_exchange_weak(e, ((back - 1) << 32) | front, std::memory_order_relaxed))
         continue;
       clear(back - 1);
+      --most;
       e = ends.load(std::memory_order_relaxed);
     }
   };
-  // The helper's last pieces (a ring), demoted once it stops claiming.
-  constexpr uint64_t kMaxDemoted = 4;
+  // One parallel_for chunk per piece, each claiming exactly one (the caller's from the back, a
+  // helper's from the front while more than the reserve is left): the loss back-off judges
+  // the split on the caller's time per piece, so a helper preempted inside its piece shows.
+  const uint64_t call = g_split_calls.fetch_add(1, std::memory_order_relaxed) + 1;
   const uint64_t demoted = std::min(kMaxDemoted, (l2_bytes() + kPiece - 1) / kPiece);
   const auto from_front = [&] {
-    uint64_t last[kMaxDemoted], n = 0;
+    HelperTail& t = t_helper_tail;
+    if (t.call != call) t.call = call, t.n = 0;
     for (uint64_t e = ends.load(std::memory_order_relaxed);;) {
       const uint64_t front = e & 0xffffffffu, back = e >> 32;
-      if (back <= front + kCallerReserve) break;
-      if (!ends.compare_exchange_weak(e, (back << 32) | (front + 1), std::memory_order_relaxed))
-        continue;
-      clear(front);
-      last[n++ % demoted] = front;
-      e = ends.load(std::memory_order_relaxed);
-    }
-    for (uint64_t i = 0; i < std::min(n, demoted); ++i) {
-      const size_t off = last[i] * kPiece;
-      demote(base + off, std::min(kPiece, bytes - off));
+      if (back > front + kCallerReserve) {
+        if (!ends.compare_exchange_weak(e, (back << 32) | (front + 1), std::memory_order_relaxed))
+          continue;
+        clear(front);
+        t.last[t.n++ % demoted] = front;
+        // More to claim in its next chunk, unless the caller came this far meanwhile (then
+        // there may be no next chunk for it).
+        e = ends.load(std::memory_order_relaxed);
+        if ((e >> 32) > front + 1 + kCallerReserve) return;
+      }
+      // This helper stops claiming: demote its last pieces, once.
+      for (uint64_t i = 0; i < std::min(t.n, demoted); ++i) {
+        const size_t off = t.last[i] * kPiece;
+        demote(base + off, std::min(kPiece, bytes - off));
+      }
+      t.n = 0;
+      return;
     }
   };
   const pthread_t caller = pthread_self();
-  parallel_for(available_threads(), 1, [&](int64_t, int64_t) {
+  parallel_for(static_cast<int64_t>(pieces), 1, [&](int64_t, int64_t) {
     if (pthread_equal(pthread_self(), caller))
-      from_back();
+      from_back(1);
     else
       from_front();
   });
-  from_back();  // the reserve, where helpers ran every part
+  from_back(pieces);  // the reserve and any piece whose chunk a helper skipped
 }
 
 }  // namespace
