@@ -183,11 +183,12 @@ void demote(const char* p, size_t n) {
 }
 
 // The plain-store clear on two cores (blocks of kSplitZeroBytes up to kStreamZeroBytes), in
-// 1 MiB pieces: helpers claim them from the block's start, the caller from its end back, so
-// that where parallel_for runs serially (the loss back-off on a busy machine, a nested call)
-// the caller clears the whole block from the end back, as below kSplitZeroBytes (forward
-// pieces made 2000^2 float64 read 0.98x np.zeros + touch that way, from the end back 1.03x;
-// split, both orders read 1.24-1.26x quiet: docs/memory.md, zeros4 2026-12-05).
+// 1 MiB pieces: helpers claim them from the block's start, the caller from its end back (each
+// piece by clear_backward), so that where parallel_for runs serially (the loss back-off on a
+// busy machine, a nested call) the caller clears the whole block from the end back in 16 KiB
+// pieces, as below kSplitZeroBytes (forward pieces made 2000^2 float64 read 0.98x np.zeros +
+// touch that way, from the end back 1.03x; split, both orders read 1.24-1.26x quiet:
+// docs/memory.md, zeros4 2026-12-05).
 //
 // A helper stops claiming when kCallerReserve pieces are left between the two ends and then
 // demotes the lines of its own last L2's worth of pieces to the shared L3 (demote) while the
@@ -218,9 +219,14 @@ void clear_split(char* base, size_t bytes) {
   const uint64_t pieces = (bytes + kPiece - 1) / kPiece;
   // The unclaimed pieces [front, back): front in the low half, back in the high half.
   std::atomic<uint64_t> ends{pieces << 32};
-  const auto clear = [&](uint64_t k) {
-    const size_t off = k * kPiece;
-    std::memset(base + off, 0, std::min(kPiece, bytes - off));
+  // The caller's pieces go from their end back in clear_backward's 16 KiB pieces, so a split
+  // run serially is the clear below kSplitZeroBytes; a helper's, forward in one memset.
+  const auto clear = [&](uint64_t k, bool backward) {
+    const size_t off = k * kPiece, n = std::min(kPiece, bytes - off);
+    if (backward)
+      clear_backward(base + off, n);
+    else
+      std::memset(base + off, 0, n);
   };
   // Claims and clears up to `most` pieces from the back.
   const auto from_back = [&](uint64_t most) {
@@ -229,7 +235,7 @@ void clear_split(char* base, size_t bytes) {
       if (back <= front) return;
       if (!ends.compare_exchange_weak(e, ((back - 1) << 32) | front, std::memory_order_relaxed))
         continue;
-      clear(back - 1);
+      clear(back - 1, true);
       --most;
       e = ends.load(std::memory_order_relaxed);
     }
@@ -247,7 +253,7 @@ void clear_split(char* base, size_t bytes) {
       if (back > front + kCallerReserve) {
         if (!ends.compare_exchange_weak(e, (back << 32) | (front + 1), std::memory_order_relaxed))
           continue;
-        clear(front);
+        clear(front, false);
         t.last[t.n++ % demoted] = front;
         // More to claim in its next chunk, unless the caller came this far meanwhile (then
         // there may be no next chunk for it).

@@ -167,8 +167,9 @@ TEST(Pool, ZeroedIsZero) {
 
 // Calls check(threads, n) on 1, 2 and 3 threads (3 beyond this machine's cores too) for each
 // length around zero_fill's ways: plain stores on the caller, plain stores split across threads
-// from kSplitZeroBytes (1 MiB pieces from the start), non-temporal stores split across
-// threads from kStreamZeroBytes; with a partial last piece.
+// from kSplitZeroBytes (1 MiB pieces, helpers' from the start, the caller's from the end
+// back), non-temporal stores split across threads from kStreamZeroBytes; with a partial last
+// piece.
 template <class F>
 void for_zero_fill_cases(F check) {
   const int saved = get_num_threads();
