@@ -159,8 +159,8 @@ void clear_chunks(char* base, size_t bytes, size_t chunk, Clear clear) {
   });
 }
 
-// Bytes of its own last pieces a helper demotes after its share of a split clear (see
-// clear_split): the L2 of one core, from sysconf where the C library knows it.
+// Bytes a helper reads after its share of a split clear (see clear_split): the L2 of one core,
+// from sysconf where the C library knows it.
 size_t l2_bytes() {
   static const size_t b = [] {
     const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
@@ -170,16 +170,32 @@ size_t l2_bytes() {
   return b;
 }
 
-// Hints the core to move the lines of [p, p + n) it holds to the shared L3 (CLDEMOTE, 0F 1C /0,
-// spelled in bytes with the address in rax so no -mcldemote or new assembler is needed). Intel's
-// SDM: "On processors which do not support the CLDEMOTE instruction (including legacy hardware)
-// the instruction will be treated as a NOP" (0F 1C is in the hint-NOP range), so no CPUID check.
-void demote(const char* p, size_t n) {
-#if defined(__x86_64__)
-  for (size_t i = 0; i < n; i += 64) asm volatile(".byte 0x0f, 0x1c, 0x00" : : "a"(p + i) : "memory");
-#else
-  (void)p, (void)n;
-#endif
+// Bytes of push_lines()'s buffer once it is mapped: stats() counts them as reserved.
+std::atomic<int64_t> g_push_bytes{0};
+
+// The clean lines a helper reads to push its dirty ones out (an L2's worth, written once so
+// that it has pages of its own), mapped by the first split clear's caller before any helper
+// runs, and kept for the process (trim() does not return it; 2 MiB here); nullptr where the OS
+// refused it (then no push).
+const char* push_lines() {
+  static const char* lines = [] {
+    char* p = static_cast<char*>(os::map(l2_bytes()));
+    if (!p) return static_cast<const char*>(nullptr);
+    std::memset(p, 1, l2_bytes());
+    g_push_bytes.store(static_cast<int64_t>(l2_bytes()), std::memory_order_relaxed);
+    return static_cast<const char*>(p);
+  }();
+  return lines;
+}
+
+// Fills the calling core's L2 with the clean lines of push_lines(), pushing the dirty lines it
+// holds out to the shared L3.
+void push_l2_out(const char* lines) {
+  if (!lines) return;
+  uint64_t acc = 0;
+  for (size_t i = 0; i < l2_bytes(); i += 64)
+    acc += *reinterpret_cast<const volatile uint64_t*>(lines + i);
+  asm volatile("" : : "r"(acc));
 }
 
 // The plain-store clear on two cores (blocks of kSplitZeroBytes up to kStreamZeroBytes), in
@@ -191,25 +207,23 @@ void demote(const char* p, size_t n) {
 // docs/memory.md, zeros4 2026-12-05).
 //
 // A helper stops claiming when kCallerReserve pieces are left between the two ends and then
-// demotes the lines of its own last L2's worth of pieces to the shared L3 (demote) while the
+// pushes the block's lines still in its L2 out to the shared L3 (push_l2_out) while the
 // caller clears those. Without it, the helper's core goes idle during the caller's first pass
 // over the array with ~2 MB of the block dirty in its L2, and that pass took 1.35-1.39 ms at
 // 2000^2 float64 against 1.07-1.12 ms after a one-core clear: the extra 0.25-0.3 ms that kept
 // zeros + touch at ~1.1x np.zeros + touch on a quiet machine. It was not there when the
 // helper's core stayed busy (spinning through the caller's pass, or another process on it),
 // and reserving pieces without the push did not remove it; pushing the lines out (reading an
-// L2's worth of other lines, or cldemote of the last L2's worth written) did: pass 1.07-1.16
-// ms. cldemote touches only the block's lines (the read needed a buffer of its own, mapped
-// lazily on a helper); demoting all the helper's lines doubled its clear (docs/memory.md,
-// zeros4 and revfix3 2026-12-05).
-// A helper's last pieces of the current split clear, kept across its chunks (a ring).
-constexpr uint64_t kMaxDemoted = 4;
-struct HelperTail {
-  uint64_t call = 0;  // the clear_split call they belong to
-  uint64_t last[kMaxDemoted];
-  uint64_t n = 0;
+// L2's worth of other lines, or cldemote after the clear) did: pass 1.07-1.16 ms. The read
+// costs the helper's clear ~0.05 ms, hidden behind the caller's reserve; cldemote of its last
+// 2 MiB cost it ~0.15 ms, more than it saved (docs/memory.md, zeros4 and revfix3 2026-12-05).
+// Whether a helper claimed pieces of the current split clear and has not pushed yet, kept
+// across its chunks.
+struct HelperState {
+  uint64_t call = 0;  // the clear_split call it belongs to
+  bool claimed = false;
 };
-thread_local HelperTail t_helper_tail;
+thread_local HelperState t_helper;
 std::atomic<uint64_t> g_split_calls{0};
 
 void clear_split(char* base, size_t bytes) {
@@ -244,28 +258,25 @@ void clear_split(char* base, size_t bytes) {
   // helper's from the front while more than the reserve is left): the loss back-off judges
   // the split on the caller's time per piece, so a helper preempted inside its piece shows.
   const uint64_t call = g_split_calls.fetch_add(1, std::memory_order_relaxed) + 1;
-  const uint64_t demoted = std::min(kMaxDemoted, (l2_bytes() + kPiece - 1) / kPiece);
+  const char* lines = push_lines();  // mapped here, on the caller, before helpers run
   const auto from_front = [&] {
-    HelperTail& t = t_helper_tail;
-    if (t.call != call) t.call = call, t.n = 0;
+    HelperState& t = t_helper;
+    if (t.call != call) t.call = call, t.claimed = false;
     for (uint64_t e = ends.load(std::memory_order_relaxed);;) {
       const uint64_t front = e & 0xffffffffu, back = e >> 32;
       if (back > front + kCallerReserve) {
         if (!ends.compare_exchange_weak(e, (back << 32) | (front + 1), std::memory_order_relaxed))
           continue;
         clear(front, false);
-        t.last[t.n++ % demoted] = front;
+        t.claimed = true;
         // More to claim in its next chunk, unless the caller came this far meanwhile (then
         // there may be no next chunk for it).
         e = ends.load(std::memory_order_relaxed);
         if ((e >> 32) > front + 1 + kCallerReserve) return;
       }
-      // This helper stops claiming: demote its last pieces, once.
-      for (uint64_t i = 0; i < std::min(t.n, demoted); ++i) {
-        const size_t off = t.last[i] * kPiece;
-        demote(base + off, std::min(kPiece, bytes - off));
-      }
-      t.n = 0;
+      // This helper stops claiming: push its lines out, once.
+      if (t.claimed) push_l2_out(lines);
+      t.claimed = false;
       return;
     }
   };
@@ -322,7 +333,7 @@ Stats stats() {
   sum_counters(&s.hits, &s.misses, &s.bytes_in_use, &thread_cached);
   Central& cen = central();
   s.bytes_cached = cen.cached() + thread_cached;
-  s.bytes_reserved = cen.reserved();
+  s.bytes_reserved = cen.reserved() + g_push_bytes.load(std::memory_order_relaxed);
   s.os_allocs = cen.os_allocs();
   s.os_frees = cen.os_frees();
   return s;
