@@ -198,6 +198,15 @@ void push_l2_out(const char* lines) {
   asm volatile("" : : "r"(acc));
 }
 
+// Whether a helper claimed pieces of the current split clear and has not pushed yet, kept
+// across its chunks.
+struct HelperState {
+  uint64_t call = 0;  // the clear_split call it belongs to
+  bool claimed = false;
+};
+thread_local HelperState t_helper;
+std::atomic<uint64_t> g_split_calls{0};
+
 // The plain-store clear on two cores (blocks of kSplitZeroBytes up to kStreamZeroBytes), in
 // 1 MiB pieces: helpers claim them from the block's start, the caller from its end back (each
 // piece by clear_backward), so that where parallel_for runs serially (the loss back-off on a
@@ -217,15 +226,6 @@ void push_l2_out(const char* lines) {
 // L2's worth of other lines, or cldemote after the clear) did: pass 1.07-1.16 ms. The read
 // costs the helper's clear ~0.05 ms, hidden behind the caller's reserve; cldemote of its last
 // 2 MiB cost it ~0.15 ms, more than it saved (docs/memory.md, zeros4 and revfix3 2026-12-05).
-// Whether a helper claimed pieces of the current split clear and has not pushed yet, kept
-// across its chunks.
-struct HelperState {
-  uint64_t call = 0;  // the clear_split call it belongs to
-  bool claimed = false;
-};
-thread_local HelperState t_helper;
-std::atomic<uint64_t> g_split_calls{0};
-
 void clear_split(char* base, size_t bytes) {
   if (available_threads() < 2) return clear_backward(base, bytes);
   constexpr size_t kPiece = size_t{1} << 20;
