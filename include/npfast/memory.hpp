@@ -67,8 +67,9 @@ constexpr size_t kSplitZeroBytes =
 // kStreamZeroBytes, below kSplitZeroBytes from the block's end back to its start on the calling
 // thread (the block stays in cache for the caller's first writes, its start in L1D and L2,
 // where a forward pass begins), split across threads in 1 MiB pieces from kSplitZeroBytes
-// (helpers from the block's start, the caller from its end back); non-temporal stores split across threads from kStreamZeroBytes (plain ones would
-// only evict the cache). Threads come from parallel_for, so a busy machine's loss back-off keeps
+// (helpers from the block's start, the caller from its end back, each of its pieces as below
+// kSplitZeroBytes); non-temporal stores split across threads from kStreamZeroBytes (plain ones
+// would only evict the cache). Threads come from parallel_for, so a busy machine's loss back-off keeps
 // the clear on the calling thread.
 void zero_fill(void* p, size_t bytes);
 

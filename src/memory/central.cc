@@ -39,7 +39,6 @@ void Central::unlink(Header* h) {
   else
     heads_[h->cls] = h->next;
   if (h->next) h->next->prev = h->prev;
-  run_[h->cls] = 0;
   if (h->older)
     h->older->newer = h->newer;
   else
@@ -53,9 +52,11 @@ void Central::unlink(Header* h) {
 
 void Central::link_in_class(Header* h) {
   const int c = h->cls;
-  // Small classes (a thread cache's spill) and a run too long to sort cheaply: plain LIFO.
+  // Small classes (a thread cache's spill): plain LIFO. Big ones: sorted into the run; a run
+  // full (kMaxRun, too long to sort cheaply) takes h after its blocks, not at the head, where
+  // every role in a loop of more blocks than that would rotate.
   Header* before = nullptr;  // the run's last block allocated before h, if any
-  if (c >= kSmallClasses && run_[c] < kMaxRun) {
+  if (c >= kSmallClasses) {
     Header* x = heads_[c];
     for (int i = 0; i < run_[c] && x; ++i, x = x->next) {
       if (static_cast<int32_t>(x->seq - h->seq) > 0) break;
@@ -82,6 +83,7 @@ Header* Central::take(int c) {
     for (int k = c; k <= last && !found; ++k) {
       if (Header* h = heads_[k]) {
         unlink(h);
+        run_[k] = 0;
         h->seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
         found = h;
       }
@@ -98,6 +100,7 @@ int Central::take_batch(int c, int n, Header** list) {
   while (got < n && heads_[c]) {
     Header* h = heads_[c];
     unlink(h);
+    run_[c] = 0;
     h->next = *list;
     *list = h;
     ++got;

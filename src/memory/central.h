@@ -8,7 +8,8 @@
 //   * Per class, a list taken from its head, and across all classes an LRU list that decides
 //     eviction order. A freed block goes to the head (LIFO: the most recently freed block is
 //     the warmest), except that big blocks freed since the class's last take (its "run", up to
-//     kMaxRun) are kept in the order they were allocated, so a loop that allocates the same
+//     kMaxRun; further ones go after it) are kept in the order they were allocated, so a loop
+//     that allocates the same
 //     blocks again gets each in the role it had: `t = a.astype(f64); t / 255` frees t before
 //     the result, and LIFO would swap the two 72 MB buffers' roles on every call, which runs
 //     ~4-5 % slower than fixed roles (docs/memory.md, zeros4 2026-12-05).
@@ -79,7 +80,7 @@ class Central {
   int64_t os_frees() const { return os_frees_.load(std::memory_order_relaxed); }
 
  private:
-  static constexpr int kMaxRun = 8;
+  static constexpr int kMaxRun = 16;
 
   void link_in_class(Header* h);    // into its class list (see the policy); mu_ held
   void unlink(Header* h);           // from its class list and the LRU; mu_ held
@@ -89,7 +90,10 @@ class Central {
 
   std::mutex mu_;
   Header* heads_[kNumClasses] = {};
-  int run_[kNumClasses] = {};  // blocks at the head of each class list freed since its last take
+  // Blocks at the head of each class list freed since its last take (reset by take() and
+  // take_batch() only: eviction leaves the count as it is, at worst one too high per evicted
+  // run block until the next take, so a loop's later frees stay sorted, not at the head).
+  int run_[kNumClasses] = {};
   std::atomic<uint32_t> next_seq_{0};
   Header* oldest_ = nullptr;
   Header* newest_ = nullptr;

@@ -170,14 +170,27 @@ size_t l2_bytes() {
   return b;
 }
 
-// Fills the calling core's L2 with clean lines of a buffer kept for this (written once, so it
-// has pages of its own), pushing the dirty lines it holds out to the shared L3.
-void push_l2_out() {
+// Bytes of push_lines()'s buffer once it is mapped: stats() counts them as reserved.
+std::atomic<int64_t> g_push_bytes{0};
+
+// The clean lines a helper reads to push its dirty ones out (an L2's worth, written once so
+// that it has pages of its own), mapped by the first split clear's caller before any helper
+// runs, and kept for the process (trim() does not return it; 2 MiB here); nullptr where the OS
+// refused it (then no push).
+const char* push_lines() {
   static const char* lines = [] {
     char* p = static_cast<char*>(os::map(l2_bytes()));
-    if (p) std::memset(p, 1, l2_bytes());
-    return p;
+    if (!p) return static_cast<const char*>(nullptr);
+    std::memset(p, 1, l2_bytes());
+    g_push_bytes.store(static_cast<int64_t>(l2_bytes()), std::memory_order_relaxed);
+    return static_cast<const char*>(p);
   }();
+  return lines;
+}
+
+// Fills the calling core's L2 with the clean lines of push_lines(), pushing the dirty lines it
+// holds out to the shared L3.
+void push_l2_out(const char* lines) {
   if (!lines) return;
   uint64_t acc = 0;
   for (size_t i = 0; i < l2_bytes(); i += 64)
@@ -185,12 +198,22 @@ void push_l2_out() {
   asm volatile("" : : "r"(acc));
 }
 
+// Whether a helper claimed pieces of the current split clear and has not pushed yet, kept
+// across its chunks.
+struct HelperState {
+  uint64_t call = 0;  // the clear_split call it belongs to
+  bool claimed = false;
+};
+thread_local HelperState t_helper;
+std::atomic<uint64_t> g_split_calls{0};
+
 // The plain-store clear on two cores (blocks of kSplitZeroBytes up to kStreamZeroBytes), in
-// 1 MiB pieces: helpers claim them from the block's start, the caller from its end back, so
-// that where parallel_for runs serially (the loss back-off on a busy machine, a nested call)
-// the caller clears the whole block from the end back, as below kSplitZeroBytes (forward
-// pieces made 2000^2 float64 read 0.98x np.zeros + touch that way, from the end back 1.03x;
-// split, both orders read 1.24-1.26x quiet: docs/memory.md, zeros4 2026-12-05).
+// 1 MiB pieces: helpers claim them from the block's start, the caller from its end back (each
+// piece by clear_backward), so that where parallel_for runs serially (the loss back-off on a
+// busy machine, a nested call) the caller clears the whole block from the end back in 16 KiB
+// pieces, as below kSplitZeroBytes (forward pieces made 2000^2 float64 read 0.98x np.zeros +
+// touch that way, from the end back 1.03x; split, both orders read 1.24-1.26x quiet:
+// docs/memory.md, zeros4 2026-12-05).
 //
 // A helper stops claiming when kCallerReserve pieces are left between the two ends and then
 // pushes the block's lines still in its L2 out to the shared L3 (push_l2_out) while the
@@ -200,8 +223,9 @@ void push_l2_out() {
 // zeros + touch at ~1.1x np.zeros + touch on a quiet machine. It was not there when the
 // helper's core stayed busy (spinning through the caller's pass, or another process on it),
 // and reserving pieces without the push did not remove it; pushing the lines out (reading an
-// L2's worth of other lines, or cldemote after the clear) did: pass 1.07-1.16 ms. The push
-// costs the helper ~0.05 ms, hidden behind the caller's reserve.
+// L2's worth of other lines, or cldemote after the clear) did: pass 1.07-1.16 ms. The read
+// costs the helper's clear ~0.05 ms, hidden behind the caller's reserve; cldemote of its last
+// 2 MiB cost it ~0.15 ms, more than it saved (docs/memory.md, zeros4 and revfix3 2026-12-05).
 void clear_split(char* base, size_t bytes) {
   if (available_threads() < 2) return clear_backward(base, bytes);
   constexpr size_t kPiece = size_t{1} << 20;
@@ -209,40 +233,61 @@ void clear_split(char* base, size_t bytes) {
   const uint64_t pieces = (bytes + kPiece - 1) / kPiece;
   // The unclaimed pieces [front, back): front in the low half, back in the high half.
   std::atomic<uint64_t> ends{pieces << 32};
-  const auto clear = [&](uint64_t k) {
-    const size_t off = k * kPiece;
-    std::memset(base + off, 0, std::min(kPiece, bytes - off));
+  // The caller's pieces go from their end back in clear_backward's 16 KiB pieces, so a split
+  // run serially is the clear below kSplitZeroBytes; a helper's, forward in one memset.
+  const auto clear = [&](uint64_t k, bool backward) {
+    const size_t off = k * kPiece, n = std::min(kPiece, bytes - off);
+    if (backward)
+      clear_backward(base + off, n);
+    else
+      std::memset(base + off, 0, n);
   };
-  const auto from_back = [&] {
-    for (uint64_t e = ends.load(std::memory_order_relaxed);;) {
+  // Claims and clears up to `most` pieces from the back.
+  const auto from_back = [&](uint64_t most) {
+    for (uint64_t e = ends.load(std::memory_order_relaxed); most > 0;) {
       const uint64_t front = e & 0xffffffffu, back = e >> 32;
       if (back <= front) return;
       if (!ends.compare_exchange_weak(e, ((back - 1) << 32) | front, std::memory_order_relaxed))
         continue;
-      clear(back - 1);
+      clear(back - 1, true);
+      --most;
       e = ends.load(std::memory_order_relaxed);
     }
   };
+  // One parallel_for chunk per piece, each claiming exactly one (the caller's from the back, a
+  // helper's from the front while more than the reserve is left): the loss back-off judges
+  // the split on the caller's time per piece, so a helper preempted inside its piece shows.
+  const uint64_t call = g_split_calls.fetch_add(1, std::memory_order_relaxed) + 1;
+  const char* lines = push_lines();  // mapped here, on the caller, before helpers run
   const auto from_front = [&] {
-    bool cleared = false;
+    HelperState& t = t_helper;
+    if (t.call != call) t.call = call, t.claimed = false;
     for (uint64_t e = ends.load(std::memory_order_relaxed);;) {
       const uint64_t front = e & 0xffffffffu, back = e >> 32;
-      if (back <= front + kCallerReserve) return cleared;
-      if (!ends.compare_exchange_weak(e, (back << 32) | (front + 1), std::memory_order_relaxed))
-        continue;
-      clear(front);
-      cleared = true;
-      e = ends.load(std::memory_order_relaxed);
+      if (back > front + kCallerReserve) {
+        if (!ends.compare_exchange_weak(e, (back << 32) | (front + 1), std::memory_order_relaxed))
+          continue;
+        clear(front, false);
+        t.claimed = true;
+        // More to claim in its next chunk, unless the caller came this far meanwhile (then
+        // there may be no next chunk for it).
+        e = ends.load(std::memory_order_relaxed);
+        if ((e >> 32) > front + 1 + kCallerReserve) return;
+      }
+      // This helper stops claiming: push its lines out, once.
+      if (t.claimed) push_l2_out(lines);
+      t.claimed = false;
+      return;
     }
   };
   const pthread_t caller = pthread_self();
-  parallel_for(available_threads(), 1, [&](int64_t, int64_t) {
+  parallel_for(static_cast<int64_t>(pieces), 1, [&](int64_t, int64_t) {
     if (pthread_equal(pthread_self(), caller))
-      from_back();
-    else if (from_front())
-      push_l2_out();
+      from_back(1);
+    else
+      from_front();
   });
-  from_back();  // the reserve, where helpers ran every part
+  from_back(pieces);  // the reserve and any piece whose chunk a helper skipped
 }
 
 }  // namespace
@@ -288,7 +333,7 @@ Stats stats() {
   sum_counters(&s.hits, &s.misses, &s.bytes_in_use, &thread_cached);
   Central& cen = central();
   s.bytes_cached = cen.cached() + thread_cached;
-  s.bytes_reserved = cen.reserved();
+  s.bytes_reserved = cen.reserved() + g_push_bytes.load(std::memory_order_relaxed);
   s.os_allocs = cen.os_allocs();
   s.os_frees = cen.os_frees();
   return s;

@@ -2,6 +2,7 @@
 // misuse detection, and multi-threaded stress (run it under -DNPFAST_SANITIZE=thread too).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -139,6 +140,53 @@ TEST(Pool, BigBlocksKeepTheirRolesAcrossALoop) {
   memory::deallocate(s2);
 }
 
+TEST(Pool, LongLoopsAndEvictionKeepBlockRoles) {
+  // A loop of more big blocks than a run sorts (kMaxRun, 16) keeps the first 16 roles (its
+  // further frees go after the run, not to the head, where every role rotated), and all of
+  // them up to 16, freed in either order.
+  memory::trim();
+  const size_t saved_limit = memory::cache_limit();
+  memory::set_cache_limit(size_t{1} << 30);
+  constexpr size_t n = size_t{8} << 20;
+  for (int k : {10, 16, 20}) {
+    std::vector<void*> r(k);
+    for (auto& p : r) p = memory::allocate(n);
+    for (int it = 0; it < 3; ++it) {
+      for (int i = 0; i < k; ++i) memory::deallocate(r[it % 2 ? k - 1 - i : i]);
+      int kept = 0;
+      for (int i = 0; i < k; ++i) {
+        void* p = memory::allocate(n);
+        kept += p == r[i];
+        r[i] = p;
+      }
+      EXPECT_GE(kept, std::min(k, 16)) << "k=" << k << " iteration " << it;
+    }
+    for (void* p : r) memory::deallocate(p);
+    memory::trim();
+  }
+  // Evicting a block of the class (here the oldest, by a lower cap) does not end the run:
+  // the next free still goes in allocation order, not to the head.
+  void* x = memory::allocate(n);
+  void* a = memory::allocate(n);
+  void* b = memory::allocate(n);
+  void* c = memory::allocate(n);
+  const size_t s = memory::block_size(a);
+  memory::deallocate(x);
+  memory::deallocate(a);
+  memory::deallocate(b);
+  memory::set_cache_limit(s * 5 / 2);  // evicts x, the least recently used
+  memory::set_cache_limit(size_t{1} << 30);
+  memory::deallocate(c);
+  EXPECT_EQ(memory::allocate(n), a);
+  EXPECT_EQ(memory::allocate(n), b);
+  EXPECT_EQ(memory::allocate(n), c);
+  memory::deallocate(a);
+  memory::deallocate(b);
+  memory::deallocate(c);
+  memory::set_cache_limit(saved_limit);
+  memory::trim();
+}
+
 TEST(Pool, BigRequestReusesSlightlyBiggerBlock) {
   memory::trim();
   void* p = memory::allocate(10 << 20);
@@ -167,8 +215,9 @@ TEST(Pool, ZeroedIsZero) {
 
 // Calls check(threads, n) on 1, 2 and 3 threads (3 beyond this machine's cores too) for each
 // length around zero_fill's ways: plain stores on the caller, plain stores split across threads
-// from kSplitZeroBytes (1 MiB pieces from the start), non-temporal stores split across
-// threads from kStreamZeroBytes; with a partial last piece.
+// from kSplitZeroBytes (1 MiB pieces, helpers' from the start, the caller's from the end
+// back), non-temporal stores split across threads from kStreamZeroBytes; with a partial last
+// piece.
 template <class F>
 void for_zero_fill_cases(F check) {
   const int saved = get_num_threads();
@@ -278,10 +327,15 @@ TEST(Pool, CapEvictsOldestWithHysteresis) {
   // of it (14 MiB, so two blocks go), the 6th then fits.
   EXPECT_LE(after.bytes_cached, int64_t{16} << 20);
   EXPECT_EQ(after.os_frees - before.os_frees, 2);
-  // The most recently freed block is still cached (LRU evicts the oldest).
-  void* again = memory::allocate(4 << 20);
-  EXPECT_EQ(again, blocks.back());
-  memory::deallocate(again);
+  // The four most recently freed blocks are still cached (LRU evicts the oldest), handed out
+  // in allocation order (all freed since the class's last take; the eviction does not end
+  // that run).
+  void* again[4];
+  for (int i = 0; i < 4; ++i) {
+    again[i] = memory::allocate(4 << 20);
+    EXPECT_EQ(again[i], blocks[2 + i]) << i;
+  }
+  for (void* p : again) memory::deallocate(p);
   // Lowering the cap evicts at once.
   memory::set_cache_limit(size_t{4} << 20);
   EXPECT_LE(memory::stats().bytes_cached, int64_t{4} << 20);
