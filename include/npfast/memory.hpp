@@ -69,8 +69,8 @@ constexpr size_t kSplitZeroBytes =
 // where a forward pass begins), split across threads in 1 MiB pieces from kSplitZeroBytes
 // (helpers from the block's start, the caller from its end back, each of its pieces as below
 // kSplitZeroBytes); non-temporal stores split across threads from kStreamZeroBytes (plain ones
-// would only evict the cache). Threads come from parallel_for, so a busy machine's loss back-off keeps
-// the clear on the calling thread.
+// would only evict the cache). Threads come from parallel_for, so a busy machine's loss back-off
+// keeps the clear on the calling thread.
 void zero_fill(void* p, size_t bytes);
 
 struct Stats {
