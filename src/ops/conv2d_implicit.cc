@@ -182,11 +182,12 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // columns), whichever computes fewer pixels. Row by row wins for 28-wide outputs with
   // AVX-512's MR = 14 (the stride-2 and the dilation-2 layers at 56^2: 3.5% and 7% fewer
   // flops). Which tile holds a pixel does not change its sum.
-  // A third way where the microkernel takes gathered A rows (ukfn_rows): tiles over the valid
-  // pixels of a block of output rows only, across the ends of the rows (compact), the last tile
-  // of a block padded with repeats of its last pixel. AVX2's MR = 6 divides neither 28 nor the
-  // wide rows of 29 (stride 2) or 30 (dilation 2): 816 or 840 rows computed for 784 pixels, now
-  // 786. Blocks are whole rows as by rows, and the C block holds the valid pixels (ow2 a row).
+  // A third way where the microkernel takes gathered A rows (ukfn_rows, AVX2): tiles over the
+  // valid pixels of a block of output rows only, across the ends of the rows (compact), the
+  // last tile of a block padded with repeats of its last pixel. AVX2's MR = 6 divides neither
+  // 28 nor the wide rows of 29 (stride 2) or 30 (dilation 2): 816 or 840 rows computed for
+  // the 784 pixels of a 28^2 output, now 786 (blocks of 3 rows) to 798 (4 rows). Blocks are
+  // whole rows as by rows, and the C block holds the valid pixels (ow2 a row).
   const int64_t row_tiles = (pl.ow2 + MR - 1) / MR;
   const int64_t wide_px = round_up(std::max<int64_t>(total, 1), MR);
   // Rows a block for the row-wise tilings (pixels computed a row: px_row), an even item count
@@ -208,7 +209,7 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   const bool compact = ukfn_rows && MR <= kMaxRows &&
                        compact_px(compact_rows) < std::min(pl.oh2 * row_tiles * MR, wide_px);
   const bool by_rows = compact || pl.oh2 * row_tiles * MR < wide_px;
-  // C block pixels a row (by rows)
+  // C block pixels a row (by rows, compact)
   const int64_t cpitch = compact ? pl.ow2 : std::max(pl.wpad, row_tiles * MR);
   int64_t cap, blocks, rows_per_item = 0;
   if (by_rows) {
