@@ -38,6 +38,9 @@ namespace {
 
 // A work item is a run of output pixels of one image, phase and group (kImplicitItem*).
 
+// Most rows a tile on gathered A rows (compact tiles) may have: the row pointers of a call.
+constexpr int kMaxRows = 16;
+
 // A K segment: `len` steps of A starting `a_off` elements from a pixel's row, paired with
 // the weight rows starting at `k0`.
 struct Segment {
@@ -109,6 +112,8 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // kernel, on all its MR/2 rows (the copy and the C block carry slack rows), the same
   // per-element arithmetic. 4x4/2 64->128 to 16^2: 280 -> 273 rows an image for 256 pixels.
   const gemm_kernels::UkernelFn<T> ukfn_short = narrow ? nullptr : uk.fn_short;
+  // The kernel on gathered A rows (tiles over valid pixels only, below); full width only.
+  const gemm_kernels::UkernelRowsFn<T> ukfn_rows = narrow ? nullptr : uk.fn_rows;
   const int MR = uk.mr, NR = narrow ? uk.nr / 2 : uk.nr;
   const int64_t C = pl.c, cg = pl.cg, og = pl.og, K = pl.K, taps = pl.kh * pl.kw;
   const int64_t ogp = round_up(og, NR), panels = ogp / NR;
@@ -132,11 +137,13 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
     }
   }
 
-  // Weights as [group][panel][k][NR], k = (ky, kx, c), zero columns past og; written in
-  // order, one panel per work item (a serial pack was 4% of a 2-thread ResNet 3x3 layer). A
-  // panel's NR weight rows are read a block of channels at a time (kPackChannels * taps
-  // elements of each), so the rows' lines stay in L1 while every tap of the block is written:
-  // tap by tap over whole rows swept a 73 KB panel from L2 9 times (~1 ns an element).
+  // Weights as [group][panel][k][NR], k = (ky, kx, c), zero columns past og, one panel per
+  // work item (a serial pack was 4% of a 2-thread ResNet 3x3 layer). A panel is written a
+  // channel at a time: the channel's taps of the panel's NR weight rows (NR x taps elements,
+  // their lines read once) transposed into its taps' rows t * cg + ci by pack::transpose's
+  // register blocks. Tap by tap over whole rows swept a 73 KB panel from L2 9 times (~1 ns an
+  // element); element by element (a block of channels at a time) the packing and the units'
+  // set-up were 3.0% of the one-image stride-2 layer on AVX2 (perf), now 1.9%.
   // Where whole units are the work items (below), the packing runs inside the units' job
   // (PartsInJob, a panel a part), while the helpers wake: as a job of its own (tens of us) right
   // before the units' job, its helper often woke too late, the pool counted a lost call, and the
@@ -148,20 +155,17 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   Buffer<T> wp(static_cast<size_t>(checked_mul(pl.groups * ogp, K, "packed weights")));
   const int64_t npanels = pl.groups * panels;
   auto pack_panels = [&](int64_t b, int64_t e) {
-    constexpr int64_t kPackChannels = 16;
     for (int64_t q = b; q < e; ++q) {
       const int64_t g = q / panels, o0 = (q % panels) * NR;
       const int64_t cols = std::min<int64_t>(NR, og - o0);
       const T* src = w + (g * og + o0) * K;  // rows o, columns (ci, ky, kx)
       T* panel = wp.get() + q * K * NR;
-      for (int64_t c0 = 0; c0 < cg; c0 += kPackChannels)
-        for (int64_t t = 0; t < taps; ++t)
-          for (int64_t ci = c0; ci < std::min(cg, c0 + kPackChannels); ++ci) {
-            T* dst = panel + (t * cg + ci) * NR;
-            const T* sc = src + ci * taps + t;
-            for (int64_t j = 0; j < cols; ++j) dst[j] = sc[j * K];
-            for (int64_t j = cols; j < NR; ++j) dst[j] = T(0);
-          }
+      for (int64_t ci = 0; ci < cg; ++ci) {
+        pack::transpose(src + ci * taps, K, panel + ci * NR, cg * NR, cols, taps);
+        if (cols < NR)
+          for (int64_t t = 0; t < taps; ++t)
+            std::fill(panel + (t * cg + ci) * NR + cols, panel + (t * cg + ci + 1) * NR, T(0));
+      }
     }
   };
 
@@ -178,22 +182,40 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // columns), whichever computes fewer pixels. Row by row wins for 28-wide outputs with
   // AVX-512's MR = 14 (the stride-2 and the dilation-2 layers at 56^2: 3.5% and 7% fewer
   // flops). Which tile holds a pixel does not change its sum.
+  // A third way where the microkernel takes gathered A rows (ukfn_rows, AVX2): tiles over the
+  // valid pixels of a block of output rows only, across the ends of the rows (compact), the
+  // last tile of a block padded with repeats of its last pixel. AVX2's MR = 6 divides neither
+  // 28 nor the wide rows of 29 (stride 2) or 30 (dilation 2): 816 or 840 rows computed for
+  // the 784 pixels of a 28^2 output, now 786 (blocks of 3 rows) to 798 (4 rows). Blocks are
+  // whole rows as by rows, and the C block holds the valid pixels (ow2 a row).
   const int64_t row_tiles = (pl.ow2 + MR - 1) / MR;
-  const bool by_rows = pl.oh2 * row_tiles * MR < round_up(std::max<int64_t>(total, 1), MR);
-  const int64_t cpitch = std::max(pl.wpad, row_tiles * MR);  // C block pixels a row (by rows)
+  const int64_t wide_px = round_up(std::max<int64_t>(total, 1), MR);
+  // Rows a block for the row-wise tilings (pixels computed a row: px_row), an even item count
+  // per batch where one row less per item gives it, so that two threads split a batch (often
+  // one image) evenly: 28 rows in 7 blocks of 4 -> 10 of 3.
+  auto block_rows = [&](int64_t px_row) {
+    int64_t rows = std::clamp<int64_t>((want_px + px_row - 1) / px_row, 1, pl.oh2);
+    const int64_t nb = (pl.oh2 + rows - 1) / rows;
+    const bool odd = (std::min(pl.n, pl.batch_images) * pl.fh * pl.groups * nb) % 2 == 1;
+    if (odd && rows > 1 && (pl.oh2 + rows - 2) / (rows - 1) % 2 == 0) --rows;
+    return rows;
+  };
+  // Pixels the compact tiles compute: each block's valid pixels rounded up to MR.
+  auto compact_px = [&](int64_t rows) {
+    const int64_t full = pl.oh2 / rows, rest = pl.oh2 % rows;
+    return full * round_up(rows * pl.ow2, MR) + round_up(rest * pl.ow2, MR);
+  };
+  const int64_t compact_rows = ukfn_rows ? block_rows(pl.ow2) : 0;
+  const bool compact = ukfn_rows && MR <= kMaxRows &&
+                       compact_px(compact_rows) < std::min(pl.oh2 * row_tiles * MR, wide_px);
+  const bool by_rows = compact || pl.oh2 * row_tiles * MR < wide_px;
+  // C block pixels a row (by rows, compact)
+  const int64_t cpitch = compact ? pl.ow2 : std::max(pl.wpad, row_tiles * MR);
   int64_t cap, blocks, rows_per_item = 0;
   if (by_rows) {
-    rows_per_item =
-        std::clamp<int64_t>((want_px + row_tiles * MR - 1) / (row_tiles * MR), 1, pl.oh2);
+    rows_per_item = compact ? compact_rows : block_rows(row_tiles * MR);
     blocks = (pl.oh2 + rows_per_item - 1) / rows_per_item;
-    // An even item count per batch where one row less per item gives it, so that two threads
-    // split a batch (often one image) evenly: 28 rows in 7 blocks of 4 -> 10 of 3.
-    const bool odd = (std::min(pl.n, pl.batch_images) * pl.fh * pl.groups * blocks) % 2 == 1;
-    if (odd && rows_per_item > 1 && (pl.oh2 + rows_per_item - 2) / (rows_per_item - 1) % 2 == 0) {
-      --rows_per_item;
-      blocks = (pl.oh2 + rows_per_item - 1) / rows_per_item;
-    }
-    cap = rows_per_item * cpitch;
+    cap = compact ? round_up(rows_per_item * cpitch, MR) : rows_per_item * cpitch;
   } else {
     cap = std::min(round_up(want_px, MR), round_up(std::max<int64_t>(total, 1), MR));
     blocks = (total + cap - 1) / cap;
@@ -229,8 +251,23 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // ogp), tmp (og * ow where fw > 1) and cbs (fw) are the caller's scratch.
   const int64_t per_image = pl.fh * pl.groups * blocks;
   // Rows [r0, r1) (by rows) or pixels [p0, p1) of phase a, group g.
+  struct Scratch {
+    Buffer<T> cbuf, tmp;
+    Buffer<const T*> cbs;
+    Buffer<int64_t> offs;  // compact tiles' A row offsets
+  };
+  auto scratch = [&] {
+    return Scratch{Buffer<T>(static_cast<size_t>(pl.fw * cap * ogp)),
+                   pl.fw > 1 ? Buffer<T>(static_cast<size_t>(og * pl.ow)) : Buffer<T>(),
+                   Buffer<const T*>(static_cast<size_t>(pl.fw)),
+                   compact ? Buffer<int64_t>(static_cast<size_t>(cap)) : Buffer<int64_t>()};
+  };
   auto run_block = [&](int64_t a, int64_t g, int64_t r0, int64_t r1, int64_t p0, int64_t p1,
-                       int64_t n, const T* xi, T* cbuf, T* tmp, const T** cbs) {
+                       int64_t n, const T* xi, Scratch& sc) {
+    T* const cbuf = sc.cbuf.get();
+    T* const tmp = sc.tmp.get();
+    const T** const cbs = sc.cbs.get();
+    int64_t* const offs = sc.offs.get();
     const int64_t np = round_up(p1 - p0, MR);
     // NCHW output lines asked for during the products (LinesAhead). Stride 2 64->128 @56 N=8
     // f32, one thread: 7.1-7.7 ms -> 6.8-7.1 ms with the output kept in L2 (a test), 7.4 ->
@@ -243,7 +280,17 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
                      pl.P * static_cast<int64_t>(sizeof(T)), std::max<int64_t>(i1 - i0, 0),
                      pl.fh * pl.ow * static_cast<int64_t>(sizeof(T)),
                      pl.ow * static_cast<int64_t>(sizeof(T)));
-    const int64_t calls = pl.fw * panels * nseg * (by_rows ? (r1 - r0) * row_tiles : np / MR);
+    const int64_t compact_np = compact ? round_up((r1 - r0) * pl.ow2, MR) : 0;
+    const int64_t calls = pl.fw * panels * nseg *
+                          (compact   ? compact_np / MR
+                           : by_rows ? (r1 - r0) * row_tiles
+                                     : np / MR);
+    // Compact tiles: the A row offset (elements, from the segment's start) of each pixel.
+    if (compact)
+      for (int64_t i = 0; i < compact_np; ++i) {
+        const int64_t q = r0 * pl.ow2 + std::min(i, (r1 - r0) * pl.ow2 - 1);
+        offs[i] = (q / pl.ow2 * pl.wpad + q % pl.ow2) * rs;
+      }
     const int64_t per_call = (ahead.lines() + calls - 1) / std::max<int64_t>(calls, 1);
     for (int64_t bc = 0; bc < pl.fw; ++bc) {
       const T* ab = xi + (a * pl.fw + bc) * sh * pl.plane_px * C + g * cg;
@@ -262,7 +309,14 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
             else
               ukfn(sg[s].len, a, rs, 1, bs, NR, c, ogp, MR, NR, T(1), beta);
           };
-          if (by_rows) {
+          if (compact) {
+            const T* rows[kMaxRows];
+            for (int64_t i = 0; i < compact_np; i += MR) {
+              for (int m = 0; m < MR; ++m) rows[m] = as + offs[i + m];
+              ahead.ahead(per_call);
+              ukfn_rows(sg[s].len, rows, bs, NR, cb + i * ogp + t * NR, ogp, MR, NR, T(1), beta);
+            }
+          } else if (by_rows) {
             for (int64_t r = r0; r < r1; ++r)
               for (int64_t q = 0; q < row_tiles; ++q)
                 tile(pl.ow2 - q * MR, as + (r * pl.wpad + q * MR) * rs,
@@ -285,20 +339,11 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
       store_pixels(pl, cbs, ogp, n, g, a, p0, p1, bias, relu, y, tmp);
     }
   };
-  auto run_item = [&](int64_t it, int64_t n, const T* xi, T* cbuf, T* tmp, const T** cbs) {
+  auto run_item = [&](int64_t it, int64_t n, const T* xi, Scratch& sc) {
     const int64_t blk = it % blocks, g = it / blocks % pl.groups, a = it / blocks / pl.groups;
     const int64_t r0 = blk * rows_per_item, r1 = std::min(pl.oh2, r0 + rows_per_item);
     const int64_t p0 = blk * cap, p1 = std::min(total, p0 + cap);
-    run_block(a, g, r0, r1, p0, p1, n, xi, cbuf, tmp, cbs);
-  };
-  struct Scratch {
-    Buffer<T> cbuf, tmp;
-    Buffer<const T*> cbs;
-  };
-  auto scratch = [&] {
-    return Scratch{Buffer<T>(static_cast<size_t>(pl.fw * cap * ogp)),
-                   pl.fw > 1 ? Buffer<T>(static_cast<size_t>(og * pl.ow)) : Buffer<T>(),
-                   Buffer<const T*>(static_cast<size_t>(pl.fw))};
+    run_block(a, g, r0, r1, p0, p1, n, xi, sc);
   };
   const double item_ns =
       pixel_flops * static_cast<double>(cap) * static_cast<double>(pl.fw) * kNsPerFlop;
@@ -320,9 +365,9 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // cores. Now the threads' rows meet at one line a plane. (On one thread the parts would only add
   // their halo rows; the tiles and their sums are the same either way.) Tiles along the wide rows
   // (AVX2's MR = 6 on the 56^2 layer) keep the phase units: parts of them measured 7% slower in
-  // float64 on one thread, and two threads were not measurable.
-  const bool dilated_parts =
-      by_rows && pl.fh > 1 && sh == 1 && pl.p.layout == Layout::nchw && available_threads() > 1;
+  // float64 on one thread, and two threads were not measurable; so do its compact tiles.
+  const bool dilated_parts = by_rows && !compact && pl.fh > 1 && sh == 1 &&
+                             pl.p.layout == Layout::nchw && available_threads() > 1;
   // Without row phases (fh == 1: strides, no dilation, or column phases only), the image's output
   // rows are cut into `parts` parts where whole images do not split evenly over the threads
   // (row_split: the stride-2 layer's 8 images on 16 threads are 16 parts of 14 rows; one image on
@@ -380,16 +425,18 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
             copy_rows(x + n * image_in, xi.get(), a, prows, pl.fh, c0,
                       std::min(C, c0 + copy_channels));
           for (int64_t it = a * unit_items; it < (a + 1) * unit_items; ++it)
-            run_item(it, n, xi.get(), sc.cbuf.get(), sc.tmp.get(), sc.cbs.get());
+            run_item(it, n, xi.get(), sc);
           continue;
         }
         const int64_t n = u / parts, h = u % parts;
         const int64_t i0 = h * pl.oh2 / parts, i1 = (h + 1) * pl.oh2 / parts;
         if (i0 >= i1) continue;
-        // The last wide pixel a tile computes: by rows, the last row's last tile; along the
-        // wide rows, at most MR - 1 past the part's last pixel.
-        const int64_t last_px =
-            by_rows ? (i1 - 1) * pl.wpad + row_tiles * MR - 1 : i1 * pl.wpad + MR - 2;
+        // The last wide pixel a tile reads: compact, the part's last pixel (slack rows repeat
+        // it); by rows, the last row's last tile; along the wide rows, at most MR - 1 past the
+        // part's last pixel.
+        const int64_t last_px = compact   ? (i1 - 1) * pl.wpad + pl.ow2 - 1
+                                : by_rows ? (i1 - 1) * pl.wpad + row_tiles * MR - 1
+                                          : i1 * pl.wpad + MR - 2;
         const int64_t lo = i0, hi = std::min(pl.hq, (sw * last_px + max_tap_px) / pl.wrow + 1);
         for (int64_t a = 0; a < pl.fh; ++a) {
           for (int64_t c0 = 0; c0 < C; c0 += copy_channels)
@@ -401,16 +448,14 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
               // Blocks of at most cap pixels along the part's wide rows.
               const int64_t q0 = i0 * pl.wpad, q1 = std::min(total, i1 * pl.wpad);
               for (int64_t p0 = q0; p0 < q1; p0 += cap)
-                run_block(a, g, 0, 0, p0, std::min(q1, p0 + cap), n, xi.get(), sc.cbuf.get(),
-                          sc.tmp.get(), sc.cbs.get());
+                run_block(a, g, 0, 0, p0, std::min(q1, p0 + cap), n, xi.get(), sc);
               continue;
             }
             // Blocks of at most rows_per_item rows, as even as the part allows.
             const int64_t nblk = (i1 - i0 + rows_per_item - 1) / rows_per_item;
             for (int64_t k = 0; k < nblk; ++k) {
               const int64_t r0 = i0 + k * (i1 - i0) / nblk, r1 = i0 + (k + 1) * (i1 - i0) / nblk;
-              run_block(a, g, r0, r1, r0 * cpitch, r1 * cpitch, n, xi.get(), sc.cbuf.get(),
-                        sc.tmp.get(), sc.cbs.get());
+              run_block(a, g, r0, r1, r0 * cpitch, r1 * cpitch, n, xi.get(), sc);
             }
           }
         }
@@ -448,8 +493,7 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
     parallel_for(items, grain_for(items, item_ns, 16), [&](int64_t b, int64_t e) {
       Scratch sc = scratch();
       for (int64_t it = b; it < e; ++it)
-        run_item(it % per_image, n0 + it / per_image, img_copy(it / per_image), sc.cbuf.get(),
-                 sc.tmp.get(), sc.cbs.get());
+        run_item(it % per_image, n0 + it / per_image, img_copy(it / per_image), sc);
     });
   }
 }

@@ -291,7 +291,8 @@ def test_threads_bitwise_identical(threads):
 @pytest.mark.parametrize("n", [1, 3])
 def test_conv2d_row_parts_along_wide_rows(isa, threads, n):
     """The stride-2 64 -> 128 layer at 57^2: 29 output rows of 29 (30 wide), tiled along the wide
-    rows on AVX2 and AVX-512 (not row by row), cut into row parts (row_split) on several threads.
+    rows on AVX-512, over the valid pixels across row ends on AVX2 (compact tiles: the last tile
+    of a part repeats its last pixel), cut into row parts (row_split) on several threads.
     Each threaded call comes right after one on a NaN input, so a part that misses a halo row
     reads NaN from its pooled scratch, not a leftover copy of this input; bits as on 1 thread."""
     rng = np.random.default_rng(12)

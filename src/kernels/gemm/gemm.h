@@ -39,6 +39,17 @@ using UkernelFn = void (*)(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, co
                            int64_t rs_b, T* c, int64_t rs_c, int64_t mr, int64_t nr, T alpha,
                            T beta);
 
+// The microkernel on gathered A rows: row i of the A panel is a_rows[i][0..k) (contiguous;
+// rows anywhere), otherwise the contract above (b, rs_b, c, rs_c, mr, nr, alpha, beta) and the
+// same per-element operation sequence, so a C element gets the bits fn gives it on the same A
+// row and B. All MR row pointers must be readable for k elements. The implicit-GEMM
+// convolution runs its tiles over the valid output pixels only, across the ends of output rows
+// (whose A rows are not evenly spaced): AVX2's 6-row tiles divide neither 28 nor the 29- and
+// 30-pixel wide rows of a stride-2 or dilation-2 layer at 56^2 (3.5-7% of its flops wasted).
+template <class T>
+using UkernelRowsFn = void (*)(int64_t k, const T* const* a_rows, const T* b, int64_t rs_b, T* c,
+                               int64_t rs_c, int64_t mr, int64_t nr, T alpha, T beta);
+
 // A microkernel and the cache blocking tuned for it.
 template <class T>
 struct Ukernel {
@@ -68,6 +79,9 @@ struct Ukernel {
   // One core's rate on this kernel for mid and large products, in flops per ns: the thread cost
   // model gives each thread at least kMinChunkNs of work (npfast/threads.hpp).
   double flops_per_ns = 100.0;
+  // fn on gathered A rows (UkernelRowsFn); null where an ISA has none (its users then keep
+  // evenly spaced rows).
+  UkernelRowsFn<T> fn_rows = nullptr;
 };
 
 // The family's table: one microkernel per dtype, whose tile and blocking differ per ISA, so

@@ -51,6 +51,30 @@ struct Tile {
     }
   }
 
+  // multiply() on gathered rows: row i at ar[i], contiguous (UkernelRowsFn). The same loads
+  // and FMAs in the same order, so the same bits as multiply() on those rows.
+  inline void multiply_rows(int64_t k, const T* const* ar, const T* b, int64_t rs_b) {
+    const T* r[MR];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      r[i] = ar[i];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = zero<T>();
+    }
+    for (int64_t p = 0; p < k; ++p) {
+      V<T> bv[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) bv[v] = load(b + v * L);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const V<T> ai = set1<T>(r[i][p]);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[i][v] = fma(ai, bv[v], acc[i][v]);
+      }
+      b += rs_b;
+    }
+  }
+
   // c = alpha * acc + beta * c over the full tile at c (row stride rs_c).
   inline void store(T* c, int64_t rs_c, T alpha, T beta) const {
     const V<T> va = set1<T>(alpha);
@@ -73,27 +97,26 @@ struct Tile {
   }
 };
 
-template <class T, int MR, int NV>
-void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, int64_t rs_b, T* c,
-             int64_t rs_c, int64_t mr, int64_t nr, T alpha, T beta) {
-  using TileT = Tile<T, MR, NV>;
-  constexpr int NR = TileT::NR;
-  // Warm the C tile while the product runs (it is needed only at the end).
-  // (A tile row spans two cache lines unless C happens to be aligned: fetch both ends.)
+// Warm the C tile while the product runs (it is needed only at the end).
+// (A tile row spans two cache lines unless C happens to be aligned: fetch both ends.)
+template <class T>
+inline void prefetch_tile(const T* c, int64_t rs_c, int64_t mr, int64_t nr) {
   for (int64_t i = 0; i < mr; ++i) {
     __builtin_prefetch(c + i * rs_c, 1);
     __builtin_prefetch(c + i * rs_c + nr - 1, 1);
   }
-  TileT t;
-  if (rs_a == 1)
-    t.template multiply<true>(k, a, rs_a, cs_a, b, rs_b);
-  else
-    t.template multiply<false>(k, a, rs_a, cs_a, b, rs_b);
+}
+
+// The tile's mr x nr corner into c: a full tile directly; an edge tile through the same vector
+// arithmetic on a local copy, of which only mr x nr goes back.
+template <class T, int MR, int NV>
+inline void store_tile(const Tile<T, MR, NV>& t, T* c, int64_t rs_c, int64_t mr, int64_t nr,
+                       T alpha, T beta) {
+  constexpr int NR = Tile<T, MR, NV>::NR;
   if (mr == MR && nr == NR) {
     t.store(c, rs_c, alpha, beta);
     return;
   }
-  // Edge tile: the same vector arithmetic on a local copy, then only mr x nr goes back.
   alignas(64) T buf[MR * NR];
   if (beta != T(0)) {
     for (int64_t i = 0; i < mr; ++i)
@@ -102,6 +125,28 @@ void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, int6
   t.store(buf, NR, alpha, beta);
   for (int64_t i = 0; i < mr; ++i)
     for (int64_t j = 0; j < nr; ++j) c[i * rs_c + j] = buf[i * NR + j];
+}
+
+template <class T, int MR, int NV>
+void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, int64_t rs_b, T* c,
+             int64_t rs_c, int64_t mr, int64_t nr, T alpha, T beta) {
+  prefetch_tile(c, rs_c, mr, nr);
+  Tile<T, MR, NV> t;
+  if (rs_a == 1)
+    t.template multiply<true>(k, a, rs_a, cs_a, b, rs_b);
+  else
+    t.template multiply<false>(k, a, rs_a, cs_a, b, rs_b);
+  store_tile(t, c, rs_c, mr, nr, alpha, beta);
+}
+
+// ukernel on gathered A rows (UkernelRowsFn, gemm.h).
+template <class T, int MR, int NV>
+void ukernel_rows(int64_t k, const T* const* a_rows, const T* b, int64_t rs_b, T* c, int64_t rs_c,
+                  int64_t mr, int64_t nr, T alpha, T beta) {
+  prefetch_tile(c, rs_c, mr, nr);
+  Tile<T, MR, NV> t;
+  t.multiply_rows(k, a_rows, b, rs_b);
+  store_tile(t, c, rs_c, mr, nr, alpha, beta);
 }
 
 }  // namespace gemm

@@ -37,16 +37,16 @@ namespace {
 // per step (the baseline ISA has no FMA instruction).
 constexpr int kMr = 4, kNr = 4;
 
-template <class T>
-void ukernel_scalar(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, int64_t rs_b,
-                    T* c, int64_t rs_c, int64_t mr, int64_t nr, T alpha, T beta) {
+// The tile with A(i, p) = a_at(i, p).
+template <class T, class AAt>
+void scalar_tile(int64_t k, AAt a_at, const T* b, int64_t rs_b, T* c, int64_t rs_c, int64_t mr,
+                 int64_t nr, T alpha, T beta) {
   T acc[kMr][kNr] = {};
   for (int64_t p = 0; p < k; ++p) {
     for (int i = 0; i < kMr; ++i) {
-      const T ai = a[i * rs_a];
+      const T ai = a_at(i, p);
       for (int j = 0; j < kNr; ++j) acc[i][j] += ai * b[j];
     }
-    a += cs_a;
     b += rs_b;
   }
   for (int64_t i = 0; i < mr; ++i)
@@ -56,11 +56,29 @@ void ukernel_scalar(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* 
     }
 }
 
+template <class T>
+void ukernel_scalar(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, int64_t rs_b,
+                    T* c, int64_t rs_c, int64_t mr, int64_t nr, T alpha, T beta) {
+  scalar_tile(
+      k, [&](int i, int64_t p) { return a[i * rs_a + p * cs_a]; }, b, rs_b, c, rs_c, mr, nr, alpha,
+      beta);
+}
+
+// On gathered A rows (UkernelRowsFn): the same operations in the same order.
+template <class T>
+void ukernel_scalar_rows(int64_t k, const T* const* a_rows, const T* b, int64_t rs_b, T* c,
+                         int64_t rs_c, int64_t mr, int64_t nr, T alpha, T beta) {
+  scalar_tile(
+      k, [&](int i, int64_t p) { return a_rows[i][p]; }, b, rs_b, c, rs_c, mr, nr, alpha, beta);
+}
+
 }  // namespace
 
 const Table table_scalar = {
-    {ukernel_scalar<float>, kMr, kNr, 256, 64, 1024, nullptr, nullptr, 0, 0, 4.0},
-    {ukernel_scalar<double>, kMr, kNr, 256, 64, 1024, nullptr, nullptr, 0, 0, 4.0},
+    {ukernel_scalar<float>, kMr, kNr, 256, 64, 1024, nullptr, nullptr, 0, 0, 4.0,
+     ukernel_scalar_rows<float>},
+    {ukernel_scalar<double>, kMr, kNr, 256, 64, 1024, nullptr, nullptr, 0, 0, 4.0,
+     ukernel_scalar_rows<double>},
 };
 
 }  // namespace gemm_kernels

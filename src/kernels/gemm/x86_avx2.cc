@@ -7,6 +7,9 @@
 //   f64 6x8:  B panel 256 x 8 x 8 = 16 KB, A panel 12 KB in L1; A block 96 x 256 x 8 = 192 KB.
 //             (KC 128-384 and MC 48-288 swept at 512^2 and 1000^2: within the noise of this
 //             shared VM; these are BLIS's Haswell/Zen values.)
+// fn_rows (gathered A rows) for the implicit-GEMM convolution: 6 rows divide neither 28 nor the
+// 29-30 pixel wide rows of its strided and dilated 56^2 layers. AVX-512's MR = 14 divides 28,
+// and its table has none (14 row pointers would not stay in registers).
 #include "src/core/simd/x86_avx2.h"
 
 #define NPFAST_TARGET avx2
@@ -17,9 +20,9 @@ namespace gemm_kernels {
 
 const Table table_avx2 = {
     {avx2::gemm::ukernel<float, 6, 2>, 6, 16, 256, 144, 4080, avx2::gemm::ukernel<float, 6, 1>,
-     avx2::gemm::ukernel<float, 3, 2>, 0, 0, 100.0},
+     avx2::gemm::ukernel<float, 3, 2>, 0, 0, 100.0, avx2::gemm::ukernel_rows<float, 6, 2>},
     {avx2::gemm::ukernel<double, 6, 2>, 6, 8, 256, 96, 2040, avx2::gemm::ukernel<double, 6, 1>,
-     avx2::gemm::ukernel<double, 3, 2>, 0, 0, 50.0},
+     avx2::gemm::ukernel<double, 3, 2>, 0, 0, 50.0, avx2::gemm::ukernel_rows<double, 6, 2>},
 };
 
 // The AVX-512 tile shapes (14x32 f32, 14x16 f64) built from AVX2 vectors: slow (the tile
