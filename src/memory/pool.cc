@@ -315,15 +315,18 @@ std::atomic<int> g_big_clear_for_testing{0};
 // not, plain stores read every line from DRAM first and take ~2x as long. So, up to
 // plain_big_limit(), the caller clears the block's first MiB (the part a forward pass used
 // longest ago, the first to leave the cache) with plain stores and times it: at cache speed
-// (34-36 us here; 90-100 us from DRAM) the rest gets plain stores too, else non-temporal ones.
-// A preempted probe only means the non-temporal clear. Measured with the other core free, 2
-// threads, 3000^2 float64 (docs/memory.md, zeros5 2026-12-05): npfast.zeros + touch 4.2-4.3 ms
-// against 7.3 ms streamed. (Probing the block's last MiB instead, the part a forward pass used
-// last, chose plain stores for blocks whose body had left the cache: pure_numba(4000) 14.7
-// against 12.2 ms.)
+// the rest gets plain stores too, else non-temporal ones. Here the first MiB took 31-36 us in a
+// loop that kept the block in cache, 90-100 us from DRAM, and 53-70 us when other processes'
+// traffic had evicted part of the block (plain stores then cleared 3000^2 float64 in 13.5 ms
+// against 6.6 ms streamed), so the cut is 44 us. A preempted probe only means the
+// non-temporal clear. Measured with the other core free, 2 threads, 3000^2 float64
+// (docs/memory.md, zeros5 2026-12-05): npfast.zeros + touch 4.0-4.2 ms against 7.1-7.3 ms
+// streamed. (Probing the block's last MiB instead, the part a forward pass used last, chose
+// plain stores for blocks whose body had left the cache: pure_numba(4000) 14.7 against
+// 12.2 ms.)
 void clear_big(char* base, size_t bytes) {
   constexpr size_t kChunk = size_t{2} << 20, kProbe = size_t{1} << 20;
-  constexpr double kWarmBytesPerNs = 16.0;  // 65 us per MiB: between the two
+  constexpr double kWarmBytesPerNs = 24.0;  // 44 us per MiB
   const int forced = g_big_clear_for_testing.load(std::memory_order_relaxed);
   bool plain = forced == 1;
   if (forced == 0 && bytes <= plain_big_limit()) {
