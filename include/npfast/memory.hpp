@@ -32,15 +32,15 @@ size_t block_size(const void* p) noexcept;
 // True when `p` looks like a live block of this pool (a debugging aid: reads the 64 bytes
 // before p, so p must point into readable memory).
 bool owns(const void* p) noexcept;
-// allocate_zeroed() clears warm blocks at least this big with non-temporal stores; smaller
-// ones with plain stores, which leave them in cache for the caller's first touch (measured:
-// streaming an 18 MB block then adding 1 to it took 2-3x as long as memset + add). The rule:
-// plain stores win while the block is still in cache when it is cleared and lose 1.4-1.7x
-// when it is not (each line is first read from DRAM); non-temporal stores never read. Up to
-// 32 MB a block just used was in cache in every run; from 72 MB it depended on the other
-// guests sharing the L3 (3000^2 float64 plain 1.93x np.zeros in one run, 1.03x in the next,
-// against 1.03-1.42x non-temporal; cold 0.98-1.02x against 1.41-1.73x; docs/memory.md, zeros3
-// 2026-12-05).
+// allocate_zeroed() clears warm blocks at least this big with non-temporal stores unless a
+// timed first MiB shows the block still in cache (zero_fill); smaller ones with plain stores, which
+// leave them in cache for the caller's first touch (measured: streaming an 18 MB block then adding
+// 1 to it took 2-3x as long as memset + add). The rule: plain stores win while the block is still
+// in cache when it is cleared and lose 1.4-1.7x when it is not (each line is first read from DRAM);
+// non-temporal stores never read. Up to 32 MB a block just used was in cache in every run; from 72
+// MB it depended on the other guests sharing the L3 (3000^2 float64 plain 1.93x np.zeros in one
+// run, 1.03x in the next, against 1.03-1.42x non-temporal; cold 0.98-1.02x against 1.41-1.73x;
+// docs/memory.md, zeros3 2026-12-05), hence the probe (zeros5).
 constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 
 // allocate_zeroed() splits the plain-store clear of warm blocks at least this big across
@@ -50,15 +50,17 @@ constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 // helper's wake-up (20-45 us) plus the caller's first pass fetching the lines still in the
 // helper's L2 from the other core: ~0.13 ms when that core runs another process (measured
 // break-even ~8 MB), ~0.3 ms when it is idle, as on a quiet machine (18 MB: split 0.99x, one
-// core 1.05x). The constant is the idle-core break-even, ~19 MB, rounded down to whole MiB
-// (18 MiB, so whole 1 MiB pieces and any element size meet it exactly) (docs/memory.md, zclear
-// and zeros3 2026-12-05). A busy machine's loss back-off (parallel_for) keeps the clear on the
-// caller anyway. Since zeros4 the helper pushes its L2 out after its share, which removed most
-// of the idle-core cost: 1500^2 (18 MB) split then ran 1.075-1.084 ms against 1.149-1.156 on
-// one core, quiet, which a ~0.2 ms fixed cost (break-even ~12.8 MB) would explain; not
-// changed: split at 12 MiB, 1500^2 read 0.95-1.04x np.zeros + touch in two loaded runs
-// against 1.05-1.06x at 18 MiB (docs/memory.md, zeros4 2026-12-05).
-constexpr double kSplitZeroFixedNs = 300e3;
+// core 1.05x). The constant is the break-even rounded down to whole MiB (so whole 1 MiB pieces
+// and any element size meet it exactly) (docs/memory.md, zclear and zeros3 2026-12-05). A busy
+// machine's loss back-off (parallel_for) keeps the clear on the caller anyway. Since zeros4 the
+// helper pushes its L2 out after its share, which removed most of the idle-core cost: 1500^2 (18
+// MB) split then ran 1.075-1.084 ms against 1.149-1.156 on one core, quiet, which a ~0.2 ms fixed
+// cost (break-even ~12.8 MB, 12 MiB) explains. zeros4 kept 18 MiB for two loaded runs (1500^2
+// 0.95-1.04x np.zeros + touch against 1.05-1.06x); zeros5 measured both with the other core free:
+// 1300^2 1.11-1.13x split against 1.08-1.09x, 1500^2 1.19x against 1.05-1.07x, and loaded runs
+// where the very same code moved 0.54-1.19x (docs/memory.md, zeros4 and zeros5 2026-12-05). So the
+// fixed cost is now 0.2 ms.
+constexpr double kSplitZeroFixedNs = 200e3;
 constexpr double kSplitZeroSavesNsPerByte = 1.0 / 29.0 - 1.0 / 53.0;
 constexpr size_t kSplitZeroBytes =
     static_cast<size_t>(kSplitZeroFixedNs / kSplitZeroSavesNsPerByte) >> 20 << 20;
@@ -68,10 +70,16 @@ constexpr size_t kSplitZeroBytes =
 // thread (the block stays in cache for the caller's first writes, its start in L1D and L2,
 // where a forward pass begins), split across threads in 1 MiB pieces from kSplitZeroBytes
 // (helpers from the block's start, the caller from its end back, each of its pieces as below
-// kSplitZeroBytes); non-temporal stores split across threads from kStreamZeroBytes (plain ones
-// would only evict the cache). Threads come from parallel_for, so a busy machine's loss back-off
-// keeps the clear on the calling thread.
+// kSplitZeroBytes); from kStreamZeroBytes split across threads in 2 MiB pieces, with plain
+// stores where the block's first MiB cleared at cache speed and the block is at most a sixth of
+// the L3 (it is still in cache), else non-temporal ones (plain ones would first read every line
+// from DRAM). Threads come from parallel_for, so a busy machine's loss back-off keeps the clear
+// on the calling thread.
 void zero_fill(void* p, size_t bytes);
+
+// Tests only: 0 (default) lets zero_fill choose how it clears a block from kStreamZeroBytes; 1
+// forces plain stores, 2 non-temporal stores.
+void set_big_clear_for_testing(int how);
 
 struct Stats {
   int64_t bytes_in_use;    // handed out and not yet freed

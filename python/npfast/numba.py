@@ -75,8 +75,8 @@ def _attach() -> None:
         _llvm.add_symbol("npfast_nrt_empty", empty)
         _llvm.add_symbol("npfast_nrt_zeros", zeros)
         # Numba's np.zeros clears with llvm.memset, a call to `memset`: code compiled from now
-        # on calls npfast's, which clears big blocks the pool's way while install() is on and
-        # is the C library's memset otherwise.
+        # on calls npfast's, which clears zeros the pool's way (memory::zero_fill) while
+        # install() is on and is the C library's memset otherwise.
         _llvm.add_symbol("memset", _npfast._nrt_memset())
         _attached = True
 

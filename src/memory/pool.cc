@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -290,14 +291,68 @@ void clear_split(char* base, size_t bytes) {
   from_back(pieces);  // the reserve and any piece whose chunk a helper skipped
 }
 
+// The largest block that clear_big() may clear with plain stores: a sixth of the last-level
+// cache that sysconf reports, 0 where it reports none (then every block from kStreamZeroBytes
+// is streamed). This VM reports 480 MiB, of which a block just used keeps ~72 MB but not
+// 128 MB: a clear-only loop at 4000^2 float64 (128 MB) took 5.8-6.1 ms plain against 2.7-2.8 ms
+// streamed, where 3000^2 (72 MB) took 1.3-1.5 ms either way (docs/memory.md, zeros5
+// 2026-12-05). On a machine with a few tens of MB of L3 the limit is below kStreamZeroBytes and
+// nothing changes there.
+size_t plain_big_limit() {
+  static const size_t b = [] {
+    const long v = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    return v > 0 ? static_cast<size_t>(v) / 6 : size_t{0};
+  }();
+  return b;
+}
+
+std::atomic<int> g_big_clear_for_testing{0};
+
+// Blocks from kStreamZeroBytes, split across threads in 2 MiB pieces. Where the block is still
+// in cache (a loop that used it last call), plain stores win: they overwrite the cached lines
+// and leave the block there for the caller's pass, while non-temporal stores first write the
+// dirty lines back, then evict them, and the pass reads the block back from DRAM. Where it is
+// not, plain stores read every line from DRAM first and take ~2x as long. So, up to
+// plain_big_limit(), the caller clears the block's first MiB (the part a forward pass used
+// longest ago, the first to leave the cache) with plain stores and times it: at cache speed
+// the rest gets plain stores too, else non-temporal ones. Here the first MiB took 31-36 us in a
+// loop that kept the block in cache, 90-100 us from DRAM, and 53-70 us when other processes'
+// traffic had evicted part of the block (plain stores then cleared 3000^2 float64 in 13.5 ms
+// against 6.6 ms streamed), so the cut is 44 us. A preempted probe only means the
+// non-temporal clear. Measured with the other core free, 2 threads, 3000^2 float64
+// (docs/memory.md, zeros5 2026-12-05): npfast.zeros + touch 4.0-4.2 ms against 7.1-7.3 ms
+// streamed. (Probing the block's last MiB instead, the part a forward pass used last, chose
+// plain stores for blocks whose body had left the cache: pure_numba(4000) 14.7 against
+// 12.2 ms.)
+void clear_big(char* base, size_t bytes) {
+  constexpr size_t kChunk = size_t{2} << 20, kProbe = size_t{1} << 20;
+  constexpr double kWarmBytesPerNs = 24.0;  // 44 us per MiB
+  const int forced = g_big_clear_for_testing.load(std::memory_order_relaxed);
+  bool plain = forced == 1;
+  if (forced == 0 && bytes <= plain_big_limit()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    std::memset(base, 0, kProbe);
+    const std::chrono::duration<double, std::nano> ns = std::chrono::steady_clock::now() - t0;
+    plain = ns.count() * kWarmBytesPerNs < static_cast<double>(kProbe);
+    base += kProbe, bytes -= kProbe;
+  }
+  if (plain)
+    return clear_chunks(base, bytes, kChunk, [](char* q, size_t n) { std::memset(q, 0, n); });
+  const elementwise::ZeroFn k = kernels<elementwise::Table>().x8_zero_stream;
+  clear_chunks(base, bytes, kChunk, [k](char* q, size_t n) { k(n, q); });
+}
+
 }  // namespace
 
 void zero_fill(void* p, size_t bytes) {
   char* base = static_cast<char*>(p);
   if (bytes < kSplitZeroBytes) return clear_backward(base, bytes);
   if (bytes < kStreamZeroBytes) return clear_split(base, bytes);
-  const elementwise::ZeroFn k = kernels<elementwise::Table>().x8_zero_stream;
-  clear_chunks(base, bytes, size_t{2} << 20, [k](char* q, size_t n) { k(n, q); });
+  clear_big(base, bytes);
+}
+
+void set_big_clear_for_testing(int how) {
+  g_big_clear_for_testing.store(how, std::memory_order_relaxed);
 }
 
 void* allocate(size_t bytes) { return allocate_impl(bytes, false); }

@@ -216,8 +216,8 @@ TEST(Pool, ZeroedIsZero) {
 // Calls check(threads, n) on 1, 2 and 3 threads (3 beyond this machine's cores too) for each
 // length around zero_fill's ways: plain stores on the caller, plain stores split across threads
 // from kSplitZeroBytes (1 MiB pieces, helpers' from the start, the caller's from the end
-// back), non-temporal stores split across threads from kStreamZeroBytes; with a partial last
-// piece.
+// back), from kStreamZeroBytes a timed plain first MiB and then plain or non-temporal stores
+// split across threads (each way forced as well as chosen); with a partial last piece.
 template <class F>
 void for_zero_fill_cases(F check) {
   const int saved = get_num_threads();
@@ -227,8 +227,13 @@ void for_zero_fill_cases(F check) {
     for (size_t n : {size_t{1}, size_t{4097}, (size_t{768} << 10) + 5, memory::kSplitZeroBytes - 1,
                      memory::kSplitZeroBytes, memory::kSplitZeroBytes + (size_t{64} << 10) + 7,
                      size_t{32000000},  // 2000^2 float64
-                     memory::kStreamZeroBytes - 1, memory::kStreamZeroBytes + 12345})
+                     memory::kStreamZeroBytes - 1})
       check(threads, n);
+    for (int how : {0, 1, 2}) {
+      memory::set_big_clear_for_testing(how);
+      check(threads, memory::kStreamZeroBytes + 12345);
+    }
+    memory::set_big_clear_for_testing(0);
   }
   set_core_cap_for_testing(0);
   set_num_threads(saved);
@@ -263,12 +268,16 @@ TEST(Pool, ZeroedReusedDirtyBlockIsZero) {
 }
 
 // Threads that clear at once: one gets the thread pool, the others clear on their own thread.
+// The fourth clears blocks from kStreamZeroBytes (the timed first MiB, then plain or
+// non-temporal stores).
 TEST(Pool, ZeroedConcurrentSplitClears) {
   std::vector<std::thread> threads;
   std::atomic<int> bad{0};
-  for (int t = 0; t < 3; ++t) {
+  for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&bad, t] {
-      const size_t n = memory::kSplitZeroBytes + (size_t{1} << 20) * static_cast<size_t>(t);
+      const size_t n = t == 3
+                           ? memory::kStreamZeroBytes + 4097
+                           : memory::kSplitZeroBytes + (size_t{1} << 20) * static_cast<size_t>(t);
       for (int i = 0; i < 8; ++i) {
         void* p = memory::allocate(n);
         std::memset(p, 0x5a, n);

@@ -301,10 +301,11 @@ def zeros_then_fill(n, v):
     return ok, a
 
 
-@pytest.mark.parametrize("n", [1501, 2100])
+@pytest.mark.parametrize("n", [1, 3, 100, 1001, 1501, 2100])
 def test_big_zeros_cleared_under_install(n):
-    # npfast's memset: the C library's below 32 MiB (1501^2 float64, 18 MB), the pool's
-    # streaming stores across threads from there (2100^2, 35 MB)
+    # npfast's memset takes every zero fill under install(), each of zero_fill's ways: one
+    # piece (8 B-80 KB), from the end back (8 MB), split across threads (1501^2 float64, 18 MB),
+    # from 32 MiB plain or streaming stores across threads (2100^2, 35 MB)
     npnumba.install()
     for _ in range(3):
         ok, a = zeros_then_fill(n, 5.0)  # reused warm and dirty from the last round
