@@ -62,6 +62,11 @@
 // h[2][j]: the two passes' row where its windows lie inside the rows. `_nt`: the same bits
 // stored non-temporally where out is vector-aligned, the caller fencing (as f32_uniform2d_nt).
 //
+// Contract of `f32_sep3_rows__<isa>(in, out, m, n, wh, symh, wv, symv)`: m rows of
+// f32_sep3_row at once, out[r] from in[r], in[r + 1], in[r + 2] (m + 2 input rows): the same
+// bits as m calls of f32_sep3_row, the input rows' along-row results made once for the output
+// rows that share them. `_nt`: streamed as f32_sep3_row_nt, the caller fencing.
+//
 // Contract of `f64_uniform1d_run__<isa>`: the uniform1d running sum (above, T = double) along
 // one contiguous extended line (n + size - 1 elements): SciPy's order exactly, without the
 // transpose into lanes. One add chain per line (SciPy's own loop); a block of lanes costs more
@@ -106,6 +111,8 @@ using Uniform2dFn = void (*)(const float* const* in, float* out, int64_t n, int6
                              float* v);
 using Sep3RowFn = void (*)(const float* const* in, float* out, int64_t n, const float* wh, int symh,
                            const float* wv, int symv);
+using Sep3RowsFn = void (*)(const float* const* in, float* const* out, int64_t m, int64_t n,
+                            const float* wh, int symh, const float* wv, int symv);
 template <class T>
 using Uniform1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t lanes,
                              int64_t size);

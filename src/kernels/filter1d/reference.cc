@@ -138,6 +138,11 @@ void sep3_row_ref(const float* const* in, float* out, int64_t n, const float* wh
   }
 }
 
+void sep3_rows_ref(const float* const* in, float* const* out, int64_t m, int64_t n, const float* wh,
+                   int symh, const float* wv, int symv) {
+  for (int64_t r = 0; r < m; ++r) sep3_row_ref(in + r, out[r], n, wh, symh, wv, symv);
+}
+
 // The lanes kernel's reference on one line seen as rows of one lane.
 template <class T>
 void uniform1d_run_ref(const T* in, T* out, int64_t n, int64_t size) {

@@ -252,6 +252,54 @@ void check_sep3(Isa isa) {
   }
 }
 
+// m rows at once (plain and streamed) against the one-row reference: every sign pair, group
+// sizes around 2 and 4, output rows at equal and at different alignments (pitches), with inf,
+// NaN and -0 in the rows.
+void check_sep3_rows(Isa isa) {
+  const Table& t = *kernels<Table>(isa);
+  const Table& ref = *kernels<Table>(Isa::scalar);
+  std::mt19937 rng(29);
+  std::uniform_real_distribution<float> dist(-4.0f, 4.0f);
+  const float w[2][2] = {{-1.0f, 0.0f}, {1.0f, 2.0f}};
+  for (int symh : {-1, 1})
+    for (int symv : {-1, 1})
+      for (int64_t m : {1, 2, 3, 4, 5, 7, 9})
+        for (int64_t n : {1, 17, 33, 97, 2001}) {
+          const int64_t wide = n + 2;
+          std::vector<float> x((m + 2) * wide);
+          for (auto& e : x) e = dist(rng);
+          if (n >= 33) x[wide + 7] = std::numeric_limits<float>::infinity(), x[5] = -0.0f;
+          if (n == 97) x[(m + 1) * wide + 40] = std::numeric_limits<float>::quiet_NaN();
+          std::vector<const float*> rows(m + 2);
+          for (int64_t r = 0; r < m + 2; ++r) rows[r] = x.data() + r * wide + 1;
+          const float* wh = symh < 0 ? w[0] : w[1];
+          const float wv[2] = {1.0f, symv < 0 ? 1.0f : 2.0f};
+          std::vector<float> want(m * n);
+          for (int64_t r = 0; r < m; ++r)
+            ref.f32_sep3_row(rows.data() + r, want.data() + r * n, n, wh, symh, wv, symv);
+          for (int nt = 0; nt < 2; ++nt)
+            for (int64_t pad : {0, 3, 16})  // row pitch n + pad rounded to 16 floats, or not
+              for (int64_t off : {0, 1, 9}) {
+                const int64_t pitch = pad == 16 ? (n + 15) / 16 * 16 + 16 : n + pad;
+                std::vector<float> got(m * pitch + 32 + 1, -777.0f);
+                float* base =
+                    got.data() + (16 - reinterpret_cast<uintptr_t>(got.data()) / 4 % 16) + off;
+                std::vector<float*> outs(m);
+                for (int64_t r = 0; r < m; ++r) outs[r] = base + r * pitch;
+                (nt ? t.f32_sep3_rows_nt : t.f32_sep3_rows)(rows.data(), outs.data(), m, n, wh,
+                                                            symh, wv, symv);
+                for (int64_t r = 0; r < m; ++r) {
+                  ASSERT_EQ(outs[r][n], r + 1 < m && pad == 0 ? want[(r + 1) * n] : -777.0f)
+                      << "wrote past row " << r;
+                  ASSERT_EQ(0, std::memcmp(outs[r], want.data() + r * n, n * sizeof(float)))
+                      << isa_name(isa) << " nt=" << nt << " symh=" << symh << " symv=" << symv
+                      << " m=" << m << " n=" << n << " pad=" << pad << " off=" << off
+                      << " row=" << r;
+                }
+              }
+        }
+}
+
 // The double running sum along one line equals the lanes kernel on that line, bit for bit.
 void check_uniform_run(Isa isa) {
   const Uniform1dLineFn<double> k = kernels<Table>(isa)->f64_uniform1d_run;
@@ -411,6 +459,7 @@ TEST_P(Filter1dIsa, CorrelationMatchesReferenceBitwise) {
   check_corr<float>(GetParam());
   check_corr<double>(GetParam());
   check_sep3(GetParam());
+  check_sep3_rows(GetParam());
 }
 
 TEST_P(Filter1dIsa, UniformMatchesReferenceBitwise) {
