@@ -662,44 +662,70 @@ inline V<float> window_sum(V<float> cur, V<float> next, std::index_sequence<t...
   return s;
 }
 
-// One row of the fused 2-D uniform filter (filter1d.h: f32_uniform2d) for K1 - 1 <= L: each
-// register of column sums is kept until the next one is made, and the window slides across the
-// pair in registers (K1 - 1 shifts and adds in uniform1d_line's order, so the same bits), where
-// the separate horizontal pass loaded every register of v back K1 times, unaligned, from a band
-// written a phase earlier. v is still stored whole, for the caller's borders. Outputs before
-// the first aligned one (Stream) and after the last whole register, and the column sums after
-// it, go one by one.
+// M rows of the fused 2-D uniform filter (filter1d.h: f32_uniform2d, f32_uniform2d_rows) for
+// K1 - 1 <= L: each register of column sums is kept until the next one is made, and the window
+// slides across the pair in registers (K1 - 1 shifts and adds in uniform1d_line's order, so the
+// same bits), where the separate horizontal pass loaded every register of v back K1 times,
+// unaligned, from a band written a phase earlier. The M rows load each of their k0 + M - 1
+// input rows once (M k0 loads alone); in cache that changes little (the divisions bound it:
+// `npfast_bench --benchmark_filter=uniform2d`, AVX-512 2.6-2.7 G px/s either way, with K0 a
+// compile-time 3 or 5; with k0 read at run time four rows ran at 1.4 on AVX2), from memory it
+// saves the L2 re-reads. v is still stored whole, for the caller's borders. Outputs before the
+// first aligned one (Stream) and after the last whole register, and the column sums after it,
+// go one by one.
 // How far ahead of its window uniform2d_regs prefetches the newest input row, in floats: 4 KiB,
 // as the fused min / max kernel (rank: kFold2dAhead, best of 0-16 KiB there).
 constexpr int64_t kUniform2dAhead = 1024;
 
-template <int K1, bool Stream>
-void uniform2d_regs(const float* const* in, float* out, int64_t n, int64_t k0, float* v) {
+template <int K1, int M, int K0, bool Stream>
+void uniform2d_regs(const float* const* in, float* const* out, int64_t n, int64_t k0_any,
+                    float* const* v) {
+  // K0: the rows summed when known at compile time (0: k0_any, run time).
+  const int64_t k0 = K0 > 0 ? K0 : k0_any;
   constexpr int64_t L = kLanes<float>;
   static_assert(K1 >= 2 && K1 - 1 <= L);
+  struct Regs {
+    V<float> s[M];
+  };
   const int64_t nv = n + K1 - 1;
   const V<float> div_v = set1<float>(static_cast<float>(K1));
   const V<float> div0_v = set1<float>(static_cast<float>(k0));
+  // The M rows' column sums at c: input row q loaded once, added to each output row r whose
+  // window holds it (r <= q < r + k0), in[r] first: f32_uniform1d's order for every row.
   auto vreg = [&](int64_t c) {
-    V<float> s = load(in[0] + c);
-    for (int64_t r = 1; r < k0; ++r) s = add(s, load(in[r] + c));
-    s = divide<float>(s, div0_v);
-    store(v + c, s);
-    return s;
+    Regs g{};  // zeros: every lane is set at q == r before it is read
+    V<float>* s = g.s;
+#pragma GCC unroll 16
+    for (int64_t q = 0; q < k0 + M - 1; ++q) {
+      const V<float> x = load(in[q] + c);
+#pragma GCC unroll 8
+      for (int r = 0; r < M; ++r)
+        if (q >= r && q < r + k0) s[r] = q == r ? x : add(s[r], x);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < M; ++r) {
+      s[r] = divide<float>(s[r], div0_v);
+      store(v[r] + c, s[r]);
+    }
+    return g;
   };
   auto vone = [&](int64_t c) {
-    float s = in[0][c];
-    for (int64_t r = 1; r < k0; ++r) s += in[r][c];
-    v[c] = s / static_cast<float>(k0);
+    for (int r = 0; r < M; ++r) {
+      float s = in[r][c];
+      for (int64_t q = 1; q < k0; ++q) s += in[r + q][c];
+      v[r][c] = s / static_cast<float>(k0);
+    }
   };
   auto hone = [&](int64_t j) {
-    float s = v[j];
-    for (int64_t t = 1; t < K1; ++t) s += v[j + t];
-    out[j] = s / static_cast<float>(K1);
+    for (int r = 0; r < M; ++r) {
+      float s = v[r][j];
+      for (int64_t t = 1; t < K1; ++t) s += v[r][j + t];
+      out[r][j] = s / static_cast<float>(K1);
+    }
   };
   // Non-temporal stores from the first vector-aligned output (none when out is not aligned
-  // to a float).
-  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out) % (L * 4));
+  // to a float); the M rows share their alignment (the caller checks).
+  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out[0]) % (L * 4));
   const bool nt = Stream && skew % 4 == 0;
   int64_t j = nt ? (L * 4 - skew) % (L * 4) / 4 : 0;
   const int64_t j0 = j < n ? j : n;
@@ -707,19 +733,24 @@ void uniform2d_regs(const float* const* in, float* out, int64_t n, int64_t k0, f
   for (int64_t c = 0; c < j0; ++c) vone(c);
   int64_t have = j0;  // v holds columns [0, have)
   if (j + 2 * L <= nv && j + L <= n) {
-    V<float> cur = vreg(j);
+    Regs cur = vreg(j);
     for (; j + L <= n && j + 2 * L <= nv; j += L) {
-      // The newest row kUniform2dAhead floats on (a prefetch past the row's end does not
-      // fault).
-      const char* ahead = reinterpret_cast<const char*>(in[k0 - 1] + j + kUniform2dAhead);
-      for (int64_t b = 0; b < L * 4; b += 64) __builtin_prefetch(ahead + b);
-      const V<float> next = vreg(j + L);
-      const V<float> o =
-          divide<float>(window_sum(cur, next, std::make_index_sequence<K1 - 1>()), div_v);
-      if (nt)
-        stream(out + j, o);
-      else
-        store(out + j, o);
+      // The rows new to this call kUniform2dAhead floats on (a prefetch past the row's end
+      // does not fault).
+      for (int64_t q = k0 - 1; q < k0 + M - 1; ++q) {
+        const char* ahead = reinterpret_cast<const char*>(in[q] + j + kUniform2dAhead);
+        for (int64_t b = 0; b < L * 4; b += 64) __builtin_prefetch(ahead + b);
+      }
+      const Regs next = vreg(j + L);
+#pragma GCC unroll 8
+      for (int r = 0; r < M; ++r) {
+        const V<float> o = divide<float>(
+            window_sum(cur.s[r], next.s[r], std::make_index_sequence<K1 - 1>()), div_v);
+        if (nt)
+          stream(out[r] + j, o);
+        else
+          store(out[r] + j, o);
+      }
       cur = next;
     }
     have = j + L;
@@ -729,26 +760,82 @@ void uniform2d_regs(const float* const* in, float* out, int64_t n, int64_t k0, f
   for (int64_t i = j; i < n; ++i) hone(i);
 }
 
-template <bool Stream>
-void uniform2d_any(const float* const* in, float* out, int64_t n, int64_t k0, int64_t k1,
-                   float* v) {
+// M rows (out[r] from in[r .. r + k0 - 1], column sums in v[r]) for the windows K1 the
+// registers hold; false for the others.
+template <int M, int K0, bool Stream>
+bool uniform2d_rows_regs(const float* const* in, float* const* out, int64_t n, int64_t k0,
+                         int64_t k1, float* const* v) {
   constexpr int64_t L = kLanes<float>;
   switch (k1) {
     case 3:
-      return uniform2d_regs<3, Stream>(in, out, n, k0, v);
+      return uniform2d_regs<3, M, K0, Stream>(in, out, n, k0, v), true;
     case 5:
-      return uniform2d_regs<5, Stream>(in, out, n, k0, v);
+      return uniform2d_regs<5, M, K0, Stream>(in, out, n, k0, v), true;
     case 7:
-      return uniform2d_regs<7, Stream>(in, out, n, k0, v);
+      return uniform2d_regs<7, M, K0, Stream>(in, out, n, k0, v), true;
     case 9:
-      if constexpr (L >= 8) return uniform2d_regs<9, Stream>(in, out, n, k0, v);
-      break;
+      if constexpr (L >= 8) return uniform2d_regs<9, M, K0, Stream>(in, out, n, k0, v), true;
+      return false;
     default:
-      break;
+      return false;
   }
+}
+
+// Groups of M rows for the heights K0 compiled in (3 and 5: the loads and sums of a group
+// unrolled whole); false for the others.
+template <int M, bool Stream>
+bool uniform2d_group(const float* const* in, float* const* out, int64_t n, int64_t k0, int64_t k1,
+                     float* const* v) {
+  switch (k0) {
+    case 3:
+      return uniform2d_rows_regs<M, 3, Stream>(in, out, n, k0, k1, v);
+    case 5:
+      return uniform2d_rows_regs<M, 5, Stream>(in, out, n, k0, k1, v);
+    default:
+      return false;
+  }
+}
+
+template <bool Stream>
+void uniform2d_any(const float* const* in, float* out, int64_t n, int64_t k0, int64_t k1,
+                   float* v) {
+  if (uniform2d_rows_regs<1, 0, Stream>(in, &out, n, k0, k1, &v)) return;
   // Other widths: the column sums whole, then the line kernel along them.
   uniform1d<float>(in, &v, 1, n + k1 - 1, k0);
   uniform1d_line<float, Stream>(v, out, n, k1);
+}
+
+// m rows of the fused 2-D uniform filter (filter1d.h: f32_uniform2d_rows): groups of 4 rows
+// whose outputs share their alignment (or are not streamed) load each input row once for the
+// group; the rest go one by one.
+template <bool Stream>
+void uniform2d_rows_any(const float* const* in, float* const* out, int64_t m, int64_t n, int64_t k0,
+                        int64_t k1, float* const* v) {
+  constexpr int M = 4;
+  constexpr uintptr_t kAlign = kLanes<float> * 4;
+  auto same_skew = [&](int64_t r, int64_t g) {
+    for (int64_t k = 1; k < g; ++k)
+      if (reinterpret_cast<uintptr_t>(out[r + k]) % kAlign !=
+          reinterpret_cast<uintptr_t>(out[r]) % kAlign)
+        return false;
+    return true;
+  };
+  int64_t r = 0;
+  for (; r + M <= m && (!Stream || same_skew(r, M)); r += M)
+    if (!uniform2d_group<M, Stream>(in + r, out + r, n, k0, k1, v + r)) break;
+  for (; r < m; ++r) uniform2d_any<Stream>(in + r, out[r], n, k0, k1, v[r]);
+}
+
+template <class T>
+void uniform2d_rows(const T* const* in, T* const* out, int64_t m, int64_t n, int64_t k0, int64_t k1,
+                    T* const* v) {
+  uniform2d_rows_any<false>(in, out, m, n, k0, k1, v);
+}
+
+template <class T>
+void uniform2d_rows_nt(const T* const* in, T* const* out, int64_t m, int64_t n, int64_t k0,
+                       int64_t k1, T* const* v) {
+  uniform2d_rows_any<true>(in, out, m, n, k0, k1, v);
 }
 
 template <class T>
