@@ -494,10 +494,13 @@ void sep3_rows(const View& in, const View& out, int a, const float* wh, int symh
     }
     t.f32_corr1d_rows(hp, &o, 1, W, wvf, 3, symv);
   };
-  // Up to kGroup output rows a kernel call (f32_sep3_rows), each input row's along-row results
-  // made once for the rows that share it: 4000^2 cold, 1 thread CPU ns/px, 1 / 2 / 4 / 8 rows
-  // a call 0.56 / 0.47 / 0.42 / 0.42, 8000^2 (1 / 4 / 8) 0.55 / 0.35 / 0.36 (copy 0.35).
+  // Streamed outputs: up to kGroup output rows a kernel call (f32_sep3_rows), each input row's
+  // along-row results made once for the rows that share it: 4000^2 cold, 1 thread CPU ns/px,
+  // 1 / 2 / 4 / 8 rows a call 0.56 / 0.47 / 0.42 / 0.42, 8000^2 (1 / 4 / 8) 0.55 / 0.35 / 0.36
+  // (copy 0.35). Outputs in cache stay one row a call: four measured slower there (warm, 1
+  // thread: 1000^2-2048^2 0.39-0.50 -> 0.47-0.70; the cause not found, as minmax's pairs).
   constexpr int64_t kGroup = 4;
+  const int64_t group = nt ? kGroup : 1;
   for_each_row(in, out, a, 0.3, nt, make_state,
                [&](State& s, const char* src, char* dst, int64_t r0, int64_t r1) {
                  auto input_row = [&](int64_t i) -> const float* {
@@ -521,7 +524,7 @@ void sep3_rows(const View& in, const View& out, int a, const float* wh, int symh
                    }
                    // The rows from i on whose three input rows are all in the image.
                    int64_t m = 1;
-                   while (m < kGroup && i + m < r1 && (x[m + 2] = input_row(i + m + 1)) != nullptr)
+                   while (m < group && i + m < r1 && (x[m + 2] = input_row(i + m + 1)) != nullptr)
                      ++m;
                    const float* centre[kGroup + 2];  // column 1 of each input row
                    float* o[kGroup];

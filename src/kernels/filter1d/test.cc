@@ -208,7 +208,8 @@ void check_uniform2d(Isa isa) {
 
 // m rows at once (plain and streamed) against the one-row reference, outputs and column sums:
 // heights with and without the grouped code (3, 5 / others), group sizes around 4, output rows
-// at equal and different alignments (pitches), with inf and NaN in the rows.
+// at equal and different alignments (pitches), with inf, NaN, -0 and subnormals in the rows
+// (divide_by's special cases).
 void check_uniform2d_rows(Isa isa) {
   const Table& t = *kernels<Table>(isa);
   const Table& ref = *kernels<Table>(Isa::scalar);
@@ -223,6 +224,11 @@ void check_uniform2d_rows(Isa isa) {
           for (auto& e : x) e = dist(rng);
           if (n >= 33) x[(nin - 1) * nv + 7] = std::numeric_limits<float>::infinity();
           if (n == 97) x[(nin - 1) * nv + 40] = std::numeric_limits<float>::quiet_NaN();
+          if (n == 2001)  // sums of -0 (-0 / k is -0) and subnormal sums
+            for (int64_t r = 0; r < nin; ++r)
+              for (int64_t c = 0; c < 64; ++c)
+                x[r * nv + c] =
+                    c < 32 ? -0.0f : std::numeric_limits<float>::denorm_min() * (c - 40);
           std::vector<const float*> rows(nin);
           for (int64_t r = 0; r < nin; ++r) rows[r] = x.data() + r * nv;
           std::vector<float> want(m * n), vwant(m * nv);
