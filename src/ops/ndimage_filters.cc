@@ -466,17 +466,6 @@ void sep3_rows(const View& in, const View& out, int a, const float* wh, int symh
     std::fill(s.fill.get(), s.fill.get() + filled_w, cv);
     return s;
   };
-  // The first pass's output at column c (0 or W - 1) of a row, from an extended piece.
-  auto h_at = [&](const float* row, int64_t c) {
-    float piece[3];
-    for (int e = 0; e < 3; ++e) {
-      const int64_t j = map_index(c - 1 + e, W, modeh);
-      piece[e] = j < 0 ? cv : row[j];
-    }
-    float h;
-    t.f32_corr1d_line(piece, &h, 1, whf, 3, symh);
-    return h;
-  };
   // Output rows with a cval neighbour: whole first-pass rows (cval rows as cval), then across
   // them.
   auto filled_row = [&](State& s, const float* const* x, float* o) {
@@ -532,13 +521,22 @@ void sep3_rows(const View& in, const View& out, int a, const float* wh, int symh
                    for (int64_t r = 0; r < m + 2; ++r) centre[r] = x[r] + 1;
                    for (int64_t r = 0; r < m; ++r) o[r] = output_row(i + r), oc[r] = o[r] + 1;
                    k3(centre, oc, m, W - 2, whf, symh, wvf, symv);
-                   for (int64_t r = 0; r < m; ++r)
-                     for (int64_t c : {int64_t{0}, W - 1}) {
-                       const float h[3] = {h_at(x[r], c), h_at(x[r + 1], c), h_at(x[r + 2], c)};
-                       const float* hp[3] = {&h[0], &h[1], &h[2]};
-                       float* at = o[r] + c;
-                       t.f32_corr1d_rows(hp, &at, 1, 1, wvf, 3, symv);
+                   // Columns 0 and W - 1: the same kernel on each input row's extended piece
+                   // (its one-by-one outputs: the same sums as the line and rows kernels).
+                   for (int64_t c : {int64_t{0}, W - 1}) {
+                     float piece[kGroup + 2][3];
+                     const float* pc[kGroup + 2];
+                     float* at[kGroup];
+                     for (int64_t q = 0; q < m + 2; ++q) {
+                       for (int e = 0; e < 3; ++e) {
+                         const int64_t k = map_index(c - 1 + e, W, modeh);
+                         piece[q][e] = k < 0 ? cv : x[q][k];
+                       }
+                       pc[q] = piece[q] + 1;
                      }
+                     for (int64_t r = 0; r < m; ++r) at[r] = o[r] + c;
+                     t.f32_sep3_rows(pc, at, m, 1, whf, symh, wvf, symv);
+                   }
                    i += m;
                  }
                });
