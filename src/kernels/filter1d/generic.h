@@ -684,6 +684,17 @@ inline V<float> window_sum(V<float> cur, V<float> next, std::index_sequence<t...
   return s;
 }
 
+// Whether rows out[0 .. g) start at the same offset within a vector: a group of rows streams
+// only so (the kernels align their stores to the first row).
+inline bool same_alignment(float* const* out, int64_t g) {
+  constexpr uintptr_t kAlign = kLanes<float> * 4;
+  for (int64_t k = 1; k < g; ++k)
+    if (reinterpret_cast<uintptr_t>(out[k]) % kAlign !=
+        reinterpret_cast<uintptr_t>(out[0]) % kAlign)
+      return false;
+  return true;
+}
+
 // M rows of the fused 2-D uniform filter (filter1d.h: f32_uniform2d, f32_uniform2d_rows) for
 // K1 - 1 <= L: each register of column sums is kept until the next one is made, and the window
 // slides across the pair in registers (K1 - 1 shifts and adds in uniform1d_line's order, so the
@@ -833,16 +844,8 @@ template <bool Stream>
 void uniform2d_rows_any(const float* const* in, float* const* out, int64_t m, int64_t n, int64_t k0,
                         int64_t k1, float* const* v) {
   constexpr int M = 4;
-  constexpr uintptr_t kAlign = kLanes<float> * 4;
-  auto same_skew = [&](int64_t r, int64_t g) {
-    for (int64_t k = 1; k < g; ++k)
-      if (reinterpret_cast<uintptr_t>(out[r + k]) % kAlign !=
-          reinterpret_cast<uintptr_t>(out[r]) % kAlign)
-        return false;
-    return true;
-  };
   int64_t r = 0;
-  for (; r + M <= m && (!Stream || same_skew(r, M)); r += M)
+  for (; r + M <= m && (!Stream || same_alignment(out + r, M)); r += M)
     if (!uniform2d_group<M, Stream>(in + r, out + r, n, k0, k1, v + r)) break;
   for (; r < m; ++r) uniform2d_any<Stream>(in + r, out[r], n, k0, k1, v[r]);
 }
@@ -936,22 +939,13 @@ void sep3_rows_body(const float* const* in, float* const* out, int64_t n, const 
 
 // Rows in groups of 4, then 2, then singles; a group whose output rows differ in alignment
 // (streamed, a row pitch not a multiple of the vector) goes row by row.
-
 template <int SH, int SV, bool Stream>
 void sep3_rows_signed(const float* const* in, float* const* out, int64_t m, int64_t n,
                       const float* wh, const float* wv) {
-  constexpr uintptr_t kAlign = kLanes<float> * 4;
-  auto same_skew = [&](int64_t r, int64_t g) {
-    for (int64_t k = 1; k < g; ++k)
-      if (reinterpret_cast<uintptr_t>(out[r + k]) % kAlign !=
-          reinterpret_cast<uintptr_t>(out[r]) % kAlign)
-        return false;
-    return true;
-  };
   int64_t r = 0;
-  for (; r + 4 <= m && (!Stream || same_skew(r, 4)); r += 4)
+  for (; r + 4 <= m && (!Stream || same_alignment(out + r, 4)); r += 4)
     sep3_rows_body<SH, SV, 4, Stream>(in + r, out + r, n, wh, wv);
-  for (; r + 2 <= m && (!Stream || same_skew(r, 2)); r += 2)
+  for (; r + 2 <= m && (!Stream || same_alignment(out + r, 2)); r += 2)
     sep3_rows_body<SH, SV, 2, Stream>(in + r, out + r, n, wh, wv);
   for (; r < m; ++r) sep3_rows_body<SH, SV, 1, Stream>(in + r, out + r, n, wh, wv);
 }
