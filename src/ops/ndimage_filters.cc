@@ -342,11 +342,12 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
 // The row-by-row fused filters' loop (uniform_rows, sep3_rows): the output rows along axis
 // `a`, plane by plane over the other outer axes, in blocks of about 256 KiB of output (many
 // blocks for the threads; the few rows a block reads before its first are a small share of
-// its reads). Each thread makes its scratch with make_state(), then calls row(state, src, dst,
-// i) for each output row i of the plane at src / dst; a streamed output is fenced once a chunk.
-template <class MakeState, class Row>
+// its reads). Each thread makes its scratch with make_state(), then calls rows(state, src, dst,
+// r0, r1) for each block's output rows [r0, r1) of the plane at src / dst; a streamed output is
+// fenced once a chunk.
+template <class MakeState, class Rows>
 void for_each_row(const View& in, const View& out, int a, double ns_per_element, bool nt,
-                  MakeState&& make_state, Row&& row) {
+                  MakeState&& make_state, Rows&& rows_of) {
   const int last = in.ndim - 1;
   const int64_t H = in.shape[a], W = in.shape[last];
   const ndimage::OuterAxes outer_axes(in, a, last);
@@ -361,7 +362,7 @@ void for_each_row(const View& in, const View& out, int a, double ns_per_element,
                    char* dst = static_cast<char*>(out.data);
                    outer_axes.offsets(in, out, cb / per_plane, &src, &dst);
                    const int64_t r0 = (cb % per_plane) * rows, r1 = std::min(r0 + rows, H);
-                   for (int64_t i = r0; i < r1; ++i) row(state, src, dst, i);
+                   rows_of(state, src, dst, r0, r1);
                  }
                  if (nt) elementwise::stream_fence();  // before the chunk is reported done
                });
@@ -369,7 +370,8 @@ void for_each_row(const View& in, const View& out, int a, double ns_per_element,
 
 // The fused 2-D uniform filter with window sums across rows (size0 <= kDirectRows), row by
 // row: each output row sums its k0 input rows (read in place; k0 - 1 of them the previous
-// row's, in L1 / L2) and slides the window along the row in registers (f32_uniform2d), so the
+// rows', in L1 / L2) and slides the window along the row in registers (f32_uniform2d_rows,
+// several rows a call), so the
 // row's reads and its writes interleave, where the band scheme (pair_fused) ran a read phase
 // and then a write phase through a band of column sums. Border outputs are then summed from
 // the column sums the kernel leaves in `v`, extended as extend_lines would. Every output is
@@ -380,40 +382,61 @@ void uniform_rows(const View& in, const View& out, int a, int64_t k0, int64_t b0
   const float cv = static_cast<float>(cval);
   const filter1d::Table& t = kernels<filter1d::Table>();
   const bool nt = streams(out);
-  const filter1d::Uniform2dFn k2 = nt ? t.f32_uniform2d_nt : t.f32_uniform2d;
+  const filter1d::Uniform2dRowsFn k2 = nt ? t.f32_uniform2d_rows_nt : t.f32_uniform2d_rows;
+  // Streamed outputs: up to kGroup output rows a kernel call (f32_uniform2d_rows), each input
+  // row loaded once for the rows that share it (k0 + 3 row loads per 4 output rows, not 4 k0):
+  // size 5, cold, 1 thread CPU ns/px, 1 / 4 rows a call, 4000^2 0.61 / 0.50, 8000^2 0.60 /
+  // 0.46 (copy 0.35). Outputs in cache stay one row a call (warm 2048^2: 0.41-0.42 -> 0.44
+  // four a call; 2500^2 0.41-0.44 -> 0.40-0.42).
+  constexpr int64_t kGroup = 4;
+  const int64_t group = nt ? kGroup : 1;
   struct State {
     Buffer<float> v, fill;
     Buffer<const float*> rin;
   };
   auto make_state = [&] {
-    State s{Buffer<float>(static_cast<size_t>(W)),
+    State s{Buffer<float>(static_cast<size_t>(kGroup * W)),
             Buffer<float>(static_cast<size_t>(mode0 == Border::fill ? W : 0)),
-            Buffer<const float*>(static_cast<size_t>(k0))};
+            Buffer<const float*>(static_cast<size_t>(k0 + kGroup - 1))};
     std::fill(s.fill.get(), s.fill.get() + s.fill.size(), cv);
     return s;
   };
-  for_each_row(
-      in, out, a, 0.5, nt, make_state, [&](State& s, const char* src, char* dst, int64_t i) {
-        for (int64_t r = 0; r < k0; ++r) {
-          const int64_t k = map_index(i + r - b0, H, mode0);
-          s.rin[r] = k < 0 ? s.fill.get() : reinterpret_cast<const float*>(src + k * in.strides[a]);
+  // Output rows [i, i + m): input rows i - b0 .. i + m - 2 + k0 - b0.
+  auto rows = [&](State& s, const char* src, char* dst, int64_t i, int64_t m) {
+    for (int64_t q = 0; q < k0 + m - 1; ++q) {
+      const int64_t k = map_index(i + q - b0, H, mode0);
+      s.rin[q] = k < 0 ? s.fill.get() : reinterpret_cast<const float*>(src + k * in.strides[a]);
+    }
+    float* o[kGroup];
+    float* ob[kGroup];
+    float* vr[kGroup];
+    for (int64_t r = 0; r < m; ++r) {
+      o[r] = reinterpret_cast<float*>(dst + (i + r) * out.strides[a]);
+      ob[r] = o[r] + b1;
+      vr[r] = s.v.get() + r * W;
+    }
+    k2(s.rin.get(), ob, m, W - k1 + 1, k0, k1, vr);
+    // Border outputs: [0, b1) read columns [-b1, k1 - 1 - b1), [W - a1, W) columns
+    // [W - k1 + 1, W + a1).
+    for (int64_t r = 0; r < m; ++r) {
+      const float* v = vr[r];
+      auto border = [&](int64_t first, int64_t count, float* res) {
+        float piece[2 * kDirectUniform];  // a border's extended run: at most 2 * k1 - 2 values
+        for (int64_t e = 0; e < count + k1 - 1; ++e) {
+          const int64_t c = map_index(first + e, W, mode1);
+          piece[e] = c < 0 ? cv : v[c];
         }
-        float* o = reinterpret_cast<float*>(dst + i * out.strides[a]);
-        const float* v = s.v.get();
-        k2(s.rin.get(), o + b1, W - k1 + 1, k0, k1, s.v.get());
-        // Border outputs: [0, b1) read columns [-b1, k1 - 1 - b1), [W - a1, W) columns
-        // [W - k1 + 1, W + a1).
-        auto border = [&](int64_t first, int64_t count, float* res) {
-          float piece[2 * kDirectUniform];  // a border's extended run: at most 2 * k1 - 2 values
-          for (int64_t e = 0; e < count + k1 - 1; ++e) {
-            const int64_t c = map_index(first + e, W, mode1);
-            piece[e] = c < 0 ? cv : v[c];
-          }
-          t.f32_uniform1d_line(piece, res, count, k1);
-        };
-        if (b1 > 0) border(-b1, b1, o);
-        if (a1 > 0) border(W - k1 + 1, a1, o + W - a1);
-      });
+        t.f32_uniform1d_line(piece, res, count, k1);
+      };
+      if (b1 > 0) border(-b1, b1, o[r]);
+      if (a1 > 0) border(W - k1 + 1, a1, o[r] + W - a1);
+    }
+  };
+  for_each_row(in, out, a, 0.5, nt, make_state,
+               [&](State& s, const char* src, char* dst, int64_t r0, int64_t r1) {
+                 for (int64_t i = r0; i < r1; i += group)
+                   rows(s, src, dst, i, std::min(group, r1 - i));
+               });
 }
 
 // Rows of at least this many bytes take sep3_rows (1-thread CPU ns per pixel, sobel:
@@ -422,9 +445,9 @@ void uniform_rows(const View& in, const View& out, int a, int64_t k0, int64_t b0
 constexpr int64_t kSep3RowBytes = 4096;
 
 // correlate1d_pair for two 3-tap (anti)symmetric float32 passes, along rows first (sobel,
-// prewitt along the last axis), row by row: f32_sep3_row makes each output row from its three
-// input rows read in place, nothing through scratch, so the row's reads and writes
-// interleave. Columns 0 and W - 1 (whose first pass reads the extension) and rows with a
+// prewitt along the last axis), row by row: f32_sep3_rows makes up to kGroup output rows a
+// call from their input rows read in place, nothing through scratch, so the rows' reads and
+// writes interleave. Columns 0 and W - 1 (whose first pass reads the extension) and rows with a
 // cval neighbour (whose first-pass output is cval itself) go through the line kernel on
 // extended pieces and corr1d_rows on one lane, as pair_fused: the same sums, the same bits.
 void sep3_rows(const View& in, const View& out, int a, const float* wh, int symh, Border modeh,
@@ -433,7 +456,7 @@ void sep3_rows(const View& in, const View& out, int a, const float* wh, int symh
   const float cv = static_cast<float>(cval);
   const filter1d::Table& t = kernels<filter1d::Table>();
   const bool nt = streams(out);
-  const filter1d::Sep3RowFn k3 = nt ? t.f32_sep3_row_nt : t.f32_sep3_row;
+  const filter1d::Sep3RowsFn k3 = nt ? t.f32_sep3_rows_nt : t.f32_sep3_rows;
   const float whf[3] = {wh[0], wh[1], wh[2]}, wvf[3] = {wv[0], wv[1], wv[2]};
   // Scratch for rows with a cval neighbour (modev fill only): three first-pass rows, a padded
   // input row, a cval row.
@@ -446,51 +469,78 @@ void sep3_rows(const View& in, const View& out, int a, const float* wh, int symh
     std::fill(s.fill.get(), s.fill.get() + filled_w, cv);
     return s;
   };
-  // The first pass's output at column c (0 or W - 1) of a row, from an extended piece.
-  auto h_at = [&](const float* row, int64_t c) {
-    float piece[3];
-    for (int e = 0; e < 3; ++e) {
-      const int64_t j = map_index(c - 1 + e, W, modeh);
-      piece[e] = j < 0 ? cv : row[j];
+  // Output rows with a cval neighbour: whole first-pass rows (cval rows as cval), then across
+  // them.
+  auto filled_row = [&](State& s, const float* const* x, float* o) {
+    const float* hp[3];
+    for (int r = 0; r < 3; ++r) {
+      if (!x[r]) {
+        hp[r] = s.fill.get();
+        continue;
+      }
+      float* h = s.hrows.get() + r * W;
+      std::memcpy(s.padded.get() + 1, x[r], static_cast<size_t>(W) * 4);
+      ndimage::extend_lines(s.padded.get(), W, 1, 1, 1, modeh, cv);
+      t.f32_corr1d_line(s.padded.get(), h, W, whf, 3, symh);
+      hp[r] = h;
     }
-    float h;
-    t.f32_corr1d_line(piece, &h, 1, whf, 3, symh);
-    return h;
+    t.f32_corr1d_rows(hp, &o, 1, W, wvf, 3, symv);
   };
+  // Streamed outputs: up to kGroup output rows a kernel call (f32_sep3_rows), each input row's
+  // along-row results made once for the rows that share it: 4000^2 cold, 1 thread CPU ns/px,
+  // 1 / 2 / 4 / 8 rows a call 0.56 / 0.47 / 0.42 / 0.42, 8000^2 (1 / 4 / 8) 0.55 / 0.35 / 0.36
+  // (copy 0.35). Outputs in cache stay one row a call: four measured slower there (warm, 1
+  // thread: 1000^2-2048^2 0.39-0.50 -> 0.47-0.70; the cause not found, as minmax's pairs).
+  constexpr int64_t kGroup = 4;
+  const int64_t group = nt ? kGroup : 1;
   for_each_row(in, out, a, 0.3, nt, make_state,
-               [&](State& s, const char* src, char* dst, int64_t i) {
-                 const float* x[3];
-                 bool filled = false;
-                 for (int r = 0; r < 3; ++r) {
-                   const int64_t k = map_index(i + r - 1, H, modev);
-                   filled |= k < 0;
-                   x[r] = k < 0 ? nullptr : reinterpret_cast<const float*>(src + k * in.strides[a]);
-                 }
-                 float* o = reinterpret_cast<float*>(dst + i * out.strides[a]);
-                 if (filled) {
-                   // Whole first-pass rows (cval rows as cval), then across them.
-                   const float* hp[3];
+               [&](State& s, const char* src, char* dst, int64_t r0, int64_t r1) {
+                 auto input_row = [&](int64_t i) -> const float* {
+                   const int64_t k = map_index(i, H, modev);
+                   return k < 0 ? nullptr : reinterpret_cast<const float*>(src + k * in.strides[a]);
+                 };
+                 auto output_row = [&](int64_t i) {
+                   return reinterpret_cast<float*>(dst + i * out.strides[a]);
+                 };
+                 for (int64_t i = r0; i < r1;) {
+                   const float* x[kGroup + 2];
+                   bool filled = false;
                    for (int r = 0; r < 3; ++r) {
-                     if (!x[r]) {
-                       hp[r] = s.fill.get();
-                       continue;
-                     }
-                     float* h = s.hrows.get() + r * W;
-                     std::memcpy(s.padded.get() + 1, x[r], static_cast<size_t>(W) * 4);
-                     ndimage::extend_lines(s.padded.get(), W, 1, 1, 1, modeh, cv);
-                     t.f32_corr1d_line(s.padded.get(), h, W, whf, 3, symh);
-                     hp[r] = h;
+                     x[r] = input_row(i + r - 1);
+                     filled |= !x[r];
                    }
-                   t.f32_corr1d_rows(hp, &o, 1, W, wvf, 3, symv);
-                   return;
-                 }
-                 const float* centre[3] = {x[0] + 1, x[1] + 1, x[2] + 1};  // column 1 of each row
-                 k3(centre, o + 1, W - 2, whf, symh, wvf, symv);
-                 for (int64_t c : {int64_t{0}, W - 1}) {
-                   const float h[3] = {h_at(x[0], c), h_at(x[1], c), h_at(x[2], c)};
-                   const float* hp[3] = {&h[0], &h[1], &h[2]};
-                   float* oc = o + c;
-                   t.f32_corr1d_rows(hp, &oc, 1, 1, wvf, 3, symv);
+                   if (filled) {
+                     filled_row(s, x, output_row(i));
+                     ++i;
+                     continue;
+                   }
+                   // The rows from i on whose three input rows are all in the image.
+                   int64_t m = 1;
+                   while (m < group && i + m < r1 && (x[m + 2] = input_row(i + m + 1)) != nullptr)
+                     ++m;
+                   const float* centre[kGroup + 2];  // column 1 of each input row
+                   float* o[kGroup];
+                   float* oc[kGroup];
+                   for (int64_t r = 0; r < m + 2; ++r) centre[r] = x[r] + 1;
+                   for (int64_t r = 0; r < m; ++r) o[r] = output_row(i + r), oc[r] = o[r] + 1;
+                   k3(centre, oc, m, W - 2, whf, symh, wvf, symv);
+                   // Columns 0 and W - 1: the same kernel on each input row's extended piece
+                   // (its one-by-one outputs: the same sums as the line and rows kernels).
+                   for (int64_t c : {int64_t{0}, W - 1}) {
+                     float piece[kGroup + 2][3];
+                     const float* pc[kGroup + 2];
+                     float* at[kGroup];
+                     for (int64_t q = 0; q < m + 2; ++q) {
+                       for (int e = 0; e < 3; ++e) {
+                         const int64_t k = map_index(c - 1 + e, W, modeh);
+                         piece[q][e] = k < 0 ? cv : x[q][k];
+                       }
+                       pc[q] = piece[q] + 1;
+                     }
+                     for (int64_t r = 0; r < m; ++r) at[r] = o[r] + c;
+                     t.f32_sep3_rows(pc, at, m, 1, whf, symh, wvf, symv);
+                   }
+                   i += m;
                  }
                });
 }

@@ -72,6 +72,24 @@ void uniform2d_5x5(benchmark::State& state, const Table& t) {
   set_rate(state, "elements", double(rows * n));
 }
 
+// The same rows four a call (f32_uniform2d_rows, as uniform_rows in the filter).
+void uniform2d_rows_5x5(benchmark::State& state, const Table& t) {
+  constexpr int64_t W = 4000, n = W - 4, rows = 64, m = 4;
+  std::vector<float> in(16 * W, 0.5f), out(rows * W), v(m * W);
+  for (auto _ : state) {
+    for (int64_t i = 0; i < rows; i += m) {
+      const float* ir[m + 4];
+      float* o[m];
+      float* vr[m];
+      for (int64_t r = 0; r < m + 4; ++r) ir[r] = in.data() + (i + r) % 16 * W;
+      for (int64_t r = 0; r < m; ++r) o[r] = out.data() + (i + r) * W, vr[r] = v.data() + r * W;
+      t.f32_uniform2d_rows(ir, o, m, n, 5, 5, vr);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, "elements", double(rows * n));
+}
+
 // sobel's row (f32_sep3_row) on 4000-wide rows: 64 output rows from a ring of 8 input rows.
 void sep3_sobel(benchmark::State& state, const Table& t) {
   constexpr int64_t W = 4000, rows = 64;
@@ -82,6 +100,24 @@ void sep3_sobel(benchmark::State& state, const Table& t) {
       const float* ir[3];
       for (int64_t r = 0; r < 3; ++r) ir[r] = in.data() + (i + r) % 8 * W + 1;
       t.f32_sep3_row(ir, out.data() + i * W + 1, W - 2, wh, -1, wv, 1);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, "elements", double(rows * (W - 2)));
+}
+
+// The same rows four a call (f32_sep3_rows, as sep3_rows in the filter).
+void sep3_rows_sobel(benchmark::State& state, const Table& t) {
+  constexpr int64_t W = 4000, rows = 64, m = 4;
+  std::vector<float> in(8 * W, 0.5f), out(rows * W);
+  const float wh[2] = {-1.0f, 0.0f}, wv[2] = {1.0f, 2.0f};
+  for (auto _ : state) {
+    for (int64_t i = 0; i < rows; i += m) {
+      const float* ir[m + 2];
+      float* o[m];
+      for (int64_t r = 0; r < m + 2; ++r) ir[r] = in.data() + (i + r) % 8 * W + 1;
+      for (int64_t r = 0; r < m; ++r) o[r] = out.data() + (i + r) * W + 1;
+      t.f32_sep3_rows(ir, o, m, W - 2, wh, -1, wv, 1);
     }
     benchmark::DoNotOptimize(out.data());
   }
@@ -129,8 +165,12 @@ const bool ku =
 
 const bool ku2 =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_uniform2d), "4000_k5x5", uniform2d_5x5);
+const bool ku2m = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_uniform2d_rows),
+                                          "4000_k5x5_m4", uniform2d_rows_5x5);
 const bool ks3 =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_sep3_row), "4000_sobel", sep3_sobel);
+const bool ks3m = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_sep3_rows), "4000_sobel_m4",
+                                          sep3_rows_sobel);
 
 }  // namespace
 }  // namespace filter1d

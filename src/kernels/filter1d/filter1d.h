@@ -55,12 +55,22 @@
 // bits stored non-temporally where out is vector-aligned, without a fence: the caller runs
 // elementwise::stream_fence() after its last row (a fence per 3000-wide row cost 10%).
 //
+// Contract of `f32_uniform2d_rows__<isa>(in, out, m, n, k0, k1, v)`: m rows of
+// f32_uniform2d at once, out[r] from in[r .. r + k0 - 1] with its column sums in v[r] (m + k0
+// - 1 input rows): the same bits as m calls of f32_uniform2d, each input row loaded once for
+// the output rows that share it. `_nt`: streamed as f32_uniform2d_nt, the caller fencing.
+//
 // Contract of `f32_sep3_row__<isa>(in, out, n, wh, symh, wv, symv)`: one row of two 3-tap
 // correlations, along the row first, with (anti)symmetric weights (symh, symv != 0; wh, wv the
 // weights' first two values): for r < 3 and j < n, h[r][j] = corr1d_line's sum of row in[r]
 // at j (reading in[r][j - 1 .. j + 1]), and out[j] = corr1d's sum across h[0][j], h[1][j],
 // h[2][j]: the two passes' row where its windows lie inside the rows. `_nt`: the same bits
 // stored non-temporally where out is vector-aligned, the caller fencing (as f32_uniform2d_nt).
+//
+// Contract of `f32_sep3_rows__<isa>(in, out, m, n, wh, symh, wv, symv)`: m rows of
+// f32_sep3_row at once, out[r] from in[r], in[r + 1], in[r + 2] (m + 2 input rows): the same
+// bits as m calls of f32_sep3_row, the input rows' along-row results made once for the output
+// rows that share them. `_nt`: streamed as f32_sep3_row_nt, the caller fencing.
 //
 // Contract of `f64_uniform1d_run__<isa>`: the uniform1d running sum (above, T = double) along
 // one contiguous extended line (n + size - 1 elements): SciPy's order exactly, without the
@@ -104,8 +114,12 @@ template <class T>
 using Uniform1dLineFn = void (*)(const T* in, T* out, int64_t n, int64_t size);
 using Uniform2dFn = void (*)(const float* const* in, float* out, int64_t n, int64_t k0, int64_t k1,
                              float* v);
+using Uniform2dRowsFn = void (*)(const float* const* in, float* const* out, int64_t m, int64_t n,
+                                 int64_t k0, int64_t k1, float* const* v);
 using Sep3RowFn = void (*)(const float* const* in, float* out, int64_t n, const float* wh, int symh,
                            const float* wv, int symv);
+using Sep3RowsFn = void (*)(const float* const* in, float* const* out, int64_t m, int64_t n,
+                            const float* wh, int symh, const float* wv, int symv);
 template <class T>
 using Uniform1dFn = void (*)(const T* const* in, T* const* out, int64_t n, int64_t lanes,
                              int64_t size);

@@ -652,6 +652,28 @@ inline V<float> concat_shift(V<float> a, V<float> b, std::index_sequence<i...>) 
   return __builtin_shufflevector(a, b, (t + static_cast<int>(i))...);
 }
 
+// a / K for a compile-time K, the same bits as divide(): on AVX-512, for K odd or a power of
+// two, q = a * RN(1 / K) corrected by one fma, fma(fma(-q, K, a), RN(1 / K), q), equals a / K
+// for every finite float a but -0 (checked for all 2^32 patterns, K = 1 .. 9; the sign of a
+// fixes -0), and is NaN where a is inf or NaN, which then take the division. Two divisions per
+// output bound uniform2d in cache: `npfast_bench --benchmark_filter=uniform2d`, AVX-512, four
+// rows a call 2.63 -> 3.75 G px/s (from memory no change: the filter waits for its lines
+// there). Off on AVX2 (slower there: 2.74 -> 2.06 G px/s, docs/ndimage-speed.md "fstream").
+template <int K>
+inline V<float> divide_by(V<float> a) {
+#if defined(__AVX512F__)
+  if constexpr (K % 2 == 1 || (K & (K - 1)) == 0) {
+    const __m512 y = _mm512_set1_ps(1.0f / static_cast<float>(K));
+    const __m512 d = _mm512_set1_ps(static_cast<float>(K));
+    const __m512 q = _mm512_mul_ps(a, y);
+    const __m512 r = _mm512_or_ps(_mm512_fmadd_ps(_mm512_fnmadd_ps(q, d, a), y, q),
+                                  _mm512_and_ps(a, _mm512_set1_ps(-0.0f)));
+    if (_mm512_cmp_ps_mask(r, r, _CMP_UNORD_Q) == 0) return r;
+  }
+#endif
+  return divide<float>(a, set1<float>(static_cast<float>(K)));
+}
+
 // The window sums of the K1 positions starting at each lane of cur, over the pair cur:next:
 // cur, then + each shift 1 .. K1 - 1 in order (t runs 0 .. K1 - 2): uniform1d_line's order.
 template <size_t... t>
@@ -662,44 +684,80 @@ inline V<float> window_sum(V<float> cur, V<float> next, std::index_sequence<t...
   return s;
 }
 
-// One row of the fused 2-D uniform filter (filter1d.h: f32_uniform2d) for K1 - 1 <= L: each
-// register of column sums is kept until the next one is made, and the window slides across the
-// pair in registers (K1 - 1 shifts and adds in uniform1d_line's order, so the same bits), where
-// the separate horizontal pass loaded every register of v back K1 times, unaligned, from a band
-// written a phase earlier. v is still stored whole, for the caller's borders. Outputs before
-// the first aligned one (Stream) and after the last whole register, and the column sums after
-// it, go one by one.
+// Whether rows out[0 .. g) start at the same offset within a vector: a group of rows streams
+// only so (the kernels align their stores to the first row).
+inline bool same_alignment(float* const* out, int64_t g) {
+  constexpr uintptr_t kAlign = kLanes<float> * 4;
+  for (int64_t k = 1; k < g; ++k)
+    if (reinterpret_cast<uintptr_t>(out[k]) % kAlign !=
+        reinterpret_cast<uintptr_t>(out[0]) % kAlign)
+      return false;
+  return true;
+}
+
+// M rows of the fused 2-D uniform filter (filter1d.h: f32_uniform2d, f32_uniform2d_rows) for
+// K1 - 1 <= L: each register of column sums is kept until the next one is made, and the window
+// slides across the pair in registers (K1 - 1 shifts and adds in uniform1d_line's order, so the
+// same bits), where the separate horizontal pass loaded every register of v back K1 times,
+// unaligned, from a band written a phase earlier. The M rows load each of their k0 + M - 1
+// input rows once (M k0 loads alone); in cache that changes little (the divisions bound it:
+// `npfast_bench --benchmark_filter=uniform2d`, AVX-512 2.6-2.7 G px/s either way, with K0 a
+// compile-time 3 or 5; with k0 read at run time four rows ran at 1.4 on AVX2), from memory it
+// saves the L2 re-reads. v is still stored whole, for the caller's borders. Outputs before the
+// first aligned one (Stream) and after the last whole register, and the column sums after it,
+// go one by one.
 // How far ahead of its window uniform2d_regs prefetches the newest input row, in floats: 4 KiB,
 // as the fused min / max kernel (rank: kFold2dAhead, best of 0-16 KiB there).
 constexpr int64_t kUniform2dAhead = 1024;
 
-template <int K1, bool Stream>
-void uniform2d_regs(const float* const* in, float* out, int64_t n, int64_t k0, float* v) {
+template <int K1, int M, int K0, bool Stream>
+void uniform2d_regs(const float* const* in, float* const* out, int64_t n, int64_t k0_any,
+                    float* const* v) {
+  // K0: the rows summed when known at compile time (0: k0_any, run time).
+  const int64_t k0 = K0 > 0 ? K0 : k0_any;
   constexpr int64_t L = kLanes<float>;
   static_assert(K1 >= 2 && K1 - 1 <= L);
+  struct Regs {
+    V<float> s[M];
+  };
   const int64_t nv = n + K1 - 1;
-  const V<float> div_v = set1<float>(static_cast<float>(K1));
   const V<float> div0_v = set1<float>(static_cast<float>(k0));
+  // The M rows' column sums at c: input row q loaded once, added to each output row r whose
+  // window holds it (r <= q < r + k0), in[r] first: f32_uniform1d's order for every row.
   auto vreg = [&](int64_t c) {
-    V<float> s = load(in[0] + c);
-    for (int64_t r = 1; r < k0; ++r) s = add(s, load(in[r] + c));
-    s = divide<float>(s, div0_v);
-    store(v + c, s);
-    return s;
+    Regs g{};  // zeros: every lane is set at q == r before it is read
+    V<float>* s = g.s;
+#pragma GCC unroll 16
+    for (int64_t q = 0; q < k0 + M - 1; ++q) {
+      const V<float> x = load(in[q] + c);
+#pragma GCC unroll 8
+      for (int r = 0; r < M; ++r)
+        if (q >= r && q < r + k0) s[r] = q == r ? x : add(s[r], x);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < M; ++r) {
+      s[r] = K0 > 0 ? divide_by < K0<1 ? 1 : K0>(s[r]) : divide<float>(s[r], div0_v);
+      store(v[r] + c, s[r]);
+    }
+    return g;
   };
   auto vone = [&](int64_t c) {
-    float s = in[0][c];
-    for (int64_t r = 1; r < k0; ++r) s += in[r][c];
-    v[c] = s / static_cast<float>(k0);
+    for (int r = 0; r < M; ++r) {
+      float s = in[r][c];
+      for (int64_t q = 1; q < k0; ++q) s += in[r + q][c];
+      v[r][c] = s / static_cast<float>(k0);
+    }
   };
   auto hone = [&](int64_t j) {
-    float s = v[j];
-    for (int64_t t = 1; t < K1; ++t) s += v[j + t];
-    out[j] = s / static_cast<float>(K1);
+    for (int r = 0; r < M; ++r) {
+      float s = v[r][j];
+      for (int64_t t = 1; t < K1; ++t) s += v[r][j + t];
+      out[r][j] = s / static_cast<float>(K1);
+    }
   };
   // Non-temporal stores from the first vector-aligned output (none when out is not aligned
-  // to a float).
-  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out) % (L * 4));
+  // to a float); the M rows share their alignment (the caller checks).
+  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out[0]) % (L * 4));
   const bool nt = Stream && skew % 4 == 0;
   int64_t j = nt ? (L * 4 - skew) % (L * 4) / 4 : 0;
   const int64_t j0 = j < n ? j : n;
@@ -707,19 +765,24 @@ void uniform2d_regs(const float* const* in, float* out, int64_t n, int64_t k0, f
   for (int64_t c = 0; c < j0; ++c) vone(c);
   int64_t have = j0;  // v holds columns [0, have)
   if (j + 2 * L <= nv && j + L <= n) {
-    V<float> cur = vreg(j);
+    Regs cur = vreg(j);
     for (; j + L <= n && j + 2 * L <= nv; j += L) {
-      // The newest row kUniform2dAhead floats on (a prefetch past the row's end does not
-      // fault).
-      const char* ahead = reinterpret_cast<const char*>(in[k0 - 1] + j + kUniform2dAhead);
-      for (int64_t b = 0; b < L * 4; b += 64) __builtin_prefetch(ahead + b);
-      const V<float> next = vreg(j + L);
-      const V<float> o =
-          divide<float>(window_sum(cur, next, std::make_index_sequence<K1 - 1>()), div_v);
-      if (nt)
-        stream(out + j, o);
-      else
-        store(out + j, o);
+      // The rows new to this call kUniform2dAhead floats on (a prefetch past the row's end
+      // does not fault).
+      for (int64_t q = k0 - 1; q < k0 + M - 1; ++q) {
+        const char* ahead = reinterpret_cast<const char*>(in[q] + j + kUniform2dAhead);
+        for (int64_t b = 0; b < L * 4; b += 64) __builtin_prefetch(ahead + b);
+      }
+      const Regs next = vreg(j + L);
+#pragma GCC unroll 8
+      for (int r = 0; r < M; ++r) {
+        const V<float> o =
+            divide_by<K1>(window_sum(cur.s[r], next.s[r], std::make_index_sequence<K1 - 1>()));
+        if (nt)
+          stream(out[r] + j, o);
+        else
+          store(out[r] + j, o);
+      }
       cur = next;
     }
     have = j + L;
@@ -729,26 +792,74 @@ void uniform2d_regs(const float* const* in, float* out, int64_t n, int64_t k0, f
   for (int64_t i = j; i < n; ++i) hone(i);
 }
 
-template <bool Stream>
-void uniform2d_any(const float* const* in, float* out, int64_t n, int64_t k0, int64_t k1,
-                   float* v) {
+// M rows (out[r] from in[r .. r + k0 - 1], column sums in v[r]) for the windows K1 the
+// registers hold; false for the others.
+template <int M, int K0, bool Stream>
+bool uniform2d_rows_regs(const float* const* in, float* const* out, int64_t n, int64_t k0,
+                         int64_t k1, float* const* v) {
   constexpr int64_t L = kLanes<float>;
   switch (k1) {
     case 3:
-      return uniform2d_regs<3, Stream>(in, out, n, k0, v);
+      return uniform2d_regs<3, M, K0, Stream>(in, out, n, k0, v), true;
     case 5:
-      return uniform2d_regs<5, Stream>(in, out, n, k0, v);
+      return uniform2d_regs<5, M, K0, Stream>(in, out, n, k0, v), true;
     case 7:
-      return uniform2d_regs<7, Stream>(in, out, n, k0, v);
+      return uniform2d_regs<7, M, K0, Stream>(in, out, n, k0, v), true;
     case 9:
-      if constexpr (L >= 8) return uniform2d_regs<9, Stream>(in, out, n, k0, v);
-      break;
+      if constexpr (L >= 8) return uniform2d_regs<9, M, K0, Stream>(in, out, n, k0, v), true;
+      return false;
     default:
-      break;
+      return false;
   }
+}
+
+// Groups of M rows for the heights K0 compiled in (3 and 5: the loads and sums of a group
+// unrolled whole); false for the others.
+template <int M, bool Stream>
+bool uniform2d_group(const float* const* in, float* const* out, int64_t n, int64_t k0, int64_t k1,
+                     float* const* v) {
+  switch (k0) {
+    case 3:
+      return uniform2d_rows_regs<M, 3, Stream>(in, out, n, k0, k1, v);
+    case 5:
+      return uniform2d_rows_regs<M, 5, Stream>(in, out, n, k0, k1, v);
+    default:
+      return false;
+  }
+}
+
+template <bool Stream>
+void uniform2d_any(const float* const* in, float* out, int64_t n, int64_t k0, int64_t k1,
+                   float* v) {
+  if (uniform2d_rows_regs<1, 0, Stream>(in, &out, n, k0, k1, &v)) return;
   // Other widths: the column sums whole, then the line kernel along them.
   uniform1d<float>(in, &v, 1, n + k1 - 1, k0);
   uniform1d_line<float, Stream>(v, out, n, k1);
+}
+
+// m rows of the fused 2-D uniform filter (filter1d.h: f32_uniform2d_rows): groups of 4 rows
+// whose outputs share their alignment (or are not streamed) load each input row once for the
+// group; the rest go one by one.
+template <bool Stream>
+void uniform2d_rows_any(const float* const* in, float* const* out, int64_t m, int64_t n, int64_t k0,
+                        int64_t k1, float* const* v) {
+  constexpr int M = 4;
+  int64_t r = 0;
+  for (; r + M <= m && (!Stream || same_alignment(out + r, M)); r += M)
+    if (!uniform2d_group<M, Stream>(in + r, out + r, n, k0, k1, v + r)) break;
+  for (; r < m; ++r) uniform2d_any<Stream>(in + r, out[r], n, k0, k1, v[r]);
+}
+
+template <class T>
+void uniform2d_rows(const T* const* in, T* const* out, int64_t m, int64_t n, int64_t k0, int64_t k1,
+                    T* const* v) {
+  uniform2d_rows_any<false>(in, out, m, n, k0, k1, v);
+}
+
+template <class T>
+void uniform2d_rows_nt(const T* const* in, T* const* out, int64_t m, int64_t n, int64_t k0,
+                       int64_t k1, T* const* v) {
+  uniform2d_rows_any<true>(in, out, m, n, k0, k1, v);
 }
 
 template <class T>
@@ -761,19 +872,28 @@ void uniform2d_nt(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1,
   uniform2d_any<true>(in, out, n, k0, k1, v);
 }
 
-// One row of a fused 3 x 3 separable correlation (filter1d.h: f32_sep3_row), SH / SV the
-// signs of the along-row and across-rows weights' symmetry: the three along-row results of
-// each column are made in registers from the three input rows (three loads a row, from L1 /
-// L2 but the newest) and combined across rows at once, so nothing goes through scratch.
+// The fused 3 x 3 separable correlation (filter1d.h: f32_sep3_row, f32_sep3_rows), SH / SV the
+// signs of the along-row and across-rows weights' symmetry: the along-row results of each
+// column are made in registers from the input rows (three loads a row, from L1 / L2 but the
+// newest) and combined across rows at once, so nothing goes through scratch. sep3_h: one
+// along-row result.
 template <int SH, int SV>
 inline V<float> sep3_h(const float* x, V<float> wh0, V<float> wh1) {
   const V<float> d = SH > 0 ? add(load(x - 1), load(x + 1)) : sub(load(x - 1), load(x + 1));
   return fma(d, wh0, mul(load(x), wh1));
 }
 
-template <int SH, int SV, bool Stream>
-void sep3_row_body(const float* const* in, float* out, int64_t n, const float* wh,
-                   const float* wv) {
+// M output rows at once, out[r] from in[r .. r + 2]: the M + 2 input rows' along-row results
+// are made once for the M rows that share them ((M + 2) / M per output row, 3 for one row
+// alone): fewer loads and FP instructions per output, and each row read again from L2 once per
+// call, not three times. Each output is fma(h[r] +- h[r + 2], wv0, h[r + 1] * wv1) whatever M:
+// the same bits. The M rows' outputs must share their alignment when Stream (the caller
+// checks). In cache (`npfast_bench --benchmark_filter=sep3`, AVX-512): one row a call 3.5 G
+// px/s, four 5.4. In sobel at 4000^2 cold, 1 thread CPU: M = 1 / 2 / 4 / 8 0.56 / 0.47 /
+// 0.42 / 0.42 ns/px (copy 0.35).
+template <int SH, int SV, int M, bool Stream>
+void sep3_rows_body(const float* const* in, float* const* out, int64_t n, const float* wh,
+                    const float* wv) {
   constexpr int64_t L = kLanes<float>;
   const V<float> wh0 = set1<float>(wh[0]), wh1 = set1<float>(wh[1]);
   const V<float> wv0 = set1<float>(wv[0]), wv1 = set1<float>(wv[1]);
@@ -782,49 +902,87 @@ void sep3_row_body(const float* const* in, float* out, int64_t n, const float* w
     return std::fma(d, wh[0], x[0] * wh[1]);
   };
   auto one = [&](int64_t j) {
-    const float a = hone(in[0] + j), b = hone(in[1] + j), c = hone(in[2] + j);
-    out[j] = std::fma(SV > 0 ? a + c : a - c, wv[0], b * wv[1]);
+    float a = hone(in[0] + j), b = hone(in[1] + j);
+    for (int r = 0; r < M; ++r) {
+      const float c = hone(in[r + 2] + j);
+      out[r][j] = std::fma(SV > 0 ? a + c : a - c, wv[0], b * wv[1]);
+      a = b;
+      b = c;
+    }
   };
-  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out) % (L * 4));
+  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out[0]) % (L * 4));
   const bool nt = Stream && skew % 4 == 0;
   int64_t j = nt ? (L * 4 - skew) % (L * 4) / 4 : 0;
   if (j > n) j = n;
   for (int64_t c = 0; c < j; ++c) one(c);
   for (; j + L <= n; j += L) {
-    const char* ahead = reinterpret_cast<const char*>(in[2] + j + kUniform2dAhead);
-    for (int64_t b = 0; b < L * 4; b += 64) __builtin_prefetch(ahead + b);
-    const V<float> a = sep3_h<SH, SV>(in[0] + j, wh0, wh1);
-    const V<float> b = sep3_h<SH, SV>(in[1] + j, wh0, wh1);
-    const V<float> c = sep3_h<SH, SV>(in[2] + j, wh0, wh1);
-    const V<float> o = fma(SV > 0 ? add(a, c) : sub(a, c), wv0, mul(b, wv1));
-    if (nt)
-      stream(out + j, o);
-    else
-      store(out + j, o);
+    // The rows new to this call (the caller's rows below the previous call's) from memory.
+    for (int r = 2; r < M + 2; ++r) {
+      const char* ahead = reinterpret_cast<const char*>(in[r] + j + kUniform2dAhead);
+      for (int64_t b = 0; b < L * 4; b += 64) __builtin_prefetch(ahead + b);
+    }
+    V<float> a = sep3_h<SH, SV>(in[0] + j, wh0, wh1);
+    V<float> b = sep3_h<SH, SV>(in[1] + j, wh0, wh1);
+    for (int r = 0; r < M; ++r) {
+      const V<float> c = sep3_h<SH, SV>(in[r + 2] + j, wh0, wh1);
+      const V<float> o = fma(SV > 0 ? add(a, c) : sub(a, c), wv0, mul(b, wv1));
+      if (nt)
+        stream(out[r] + j, o);
+      else
+        store(out[r] + j, o);
+      a = b;
+      b = c;
+    }
   }
   for (; j < n; ++j) one(j);
 }
 
+// Rows in groups of 4, then 2, then singles; a group whose output rows differ in alignment
+// (streamed, a row pitch not a multiple of the vector) goes row by row.
+template <int SH, int SV, bool Stream>
+void sep3_rows_signed(const float* const* in, float* const* out, int64_t m, int64_t n,
+                      const float* wh, const float* wv) {
+  int64_t r = 0;
+  for (; r + 4 <= m && (!Stream || same_alignment(out + r, 4)); r += 4)
+    sep3_rows_body<SH, SV, 4, Stream>(in + r, out + r, n, wh, wv);
+  for (; r + 2 <= m && (!Stream || same_alignment(out + r, 2)); r += 2)
+    sep3_rows_body<SH, SV, 2, Stream>(in + r, out + r, n, wh, wv);
+  for (; r < m; ++r) sep3_rows_body<SH, SV, 1, Stream>(in + r, out + r, n, wh, wv);
+}
+
 template <bool Stream>
-void sep3_row_any(const float* const* in, float* out, int64_t n, const float* wh, int symh,
-                  const float* wv, int symv) {
+void sep3_rows_any(const float* const* in, float* const* out, int64_t m, int64_t n, const float* wh,
+                   int symh, const float* wv, int symv) {
   if (symh > 0)
-    symv > 0 ? sep3_row_body<1, 1, Stream>(in, out, n, wh, wv)
-             : sep3_row_body<1, -1, Stream>(in, out, n, wh, wv);
+    symv > 0 ? sep3_rows_signed<1, 1, Stream>(in, out, m, n, wh, wv)
+             : sep3_rows_signed<1, -1, Stream>(in, out, m, n, wh, wv);
   else
-    symv > 0 ? sep3_row_body<-1, 1, Stream>(in, out, n, wh, wv)
-             : sep3_row_body<-1, -1, Stream>(in, out, n, wh, wv);
+    symv > 0 ? sep3_rows_signed<-1, 1, Stream>(in, out, m, n, wh, wv)
+             : sep3_rows_signed<-1, -1, Stream>(in, out, m, n, wh, wv);
 }
 
 template <class T>
+void sep3_rows(const T* const* in, T* const* out, int64_t m, int64_t n, const T* wh, int symh,
+               const T* wv, int symv) {
+  sep3_rows_any<false>(in, out, m, n, wh, symh, wv, symv);
+}
+
+template <class T>
+void sep3_rows_nt(const T* const* in, T* const* out, int64_t m, int64_t n, const T* wh, int symh,
+                  const T* wv, int symv) {
+  sep3_rows_any<true>(in, out, m, n, wh, symh, wv, symv);
+}
+
+// One row: the m = 1 case.
+template <class T>
 void sep3_row(const T* const* in, T* out, int64_t n, const T* wh, int symh, const T* wv, int symv) {
-  sep3_row_any<false>(in, out, n, wh, symh, wv, symv);
+  sep3_rows_any<false>(in, &out, 1, n, wh, symh, wv, symv);
 }
 
 template <class T>
 void sep3_row_nt(const T* const* in, T* out, int64_t n, const T* wh, int symh, const T* wv,
                  int symv) {
-  sep3_row_any<true>(in, out, n, wh, symh, wv, symv);
+  sep3_rows_any<true>(in, &out, 1, n, wh, symh, wv, symv);
 }
 
 // SciPy's running sum along one line: scalar, the chain is the loop's whole cost.

@@ -125,6 +125,11 @@ void uniform2d_ref(const float* const* in, float* out, int64_t n, int64_t k0, in
   uniform1d_line_ref<float>(v, out, n, k1);
 }
 
+void uniform2d_rows_ref(const float* const* in, float* const* out, int64_t m, int64_t n, int64_t k0,
+                        int64_t k1, float* const* v) {
+  for (int64_t r = 0; r < m; ++r) uniform2d_ref(in + r, out[r], n, k0, k1, v[r]);
+}
+
 void sep3_row_ref(const float* const* in, float* out, int64_t n, const float* wh, int symh,
                   const float* wv, int symv) {
   const float whf[3] = {wh[0], wh[1], symh > 0 ? wh[0] : -wh[0]};
@@ -136,6 +141,11 @@ void sep3_row_ref(const float* const* in, float* out, int64_t n, const float* wh
     float* o = out + j;
     corr1d_ref<float>(hr, &o, 1, 1, wvf, 3, symv);
   }
+}
+
+void sep3_rows_ref(const float* const* in, float* const* out, int64_t m, int64_t n, const float* wh,
+                   int symh, const float* wv, int symv) {
+  for (int64_t r = 0; r < m; ++r) sep3_row_ref(in + r, out[r], n, wh, symh, wv, symv);
 }
 
 // The lanes kernel's reference on one line seen as rows of one lane.

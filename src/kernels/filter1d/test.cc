@@ -206,6 +206,60 @@ void check_uniform2d(Isa isa) {
   }
 }
 
+// m rows at once (plain and streamed) against the one-row reference, outputs and column sums:
+// heights with and without the grouped code (3, 5 / others), group sizes around 4, output rows
+// at equal and different alignments (pitches), with inf, NaN, -0 and subnormals in the rows
+// (divide_by's special cases).
+void check_uniform2d_rows(Isa isa) {
+  const Table& t = *kernels<Table>(isa);
+  const Table& ref = *kernels<Table>(Isa::scalar);
+  std::mt19937 rng(31);
+  std::uniform_real_distribution<float> dist(-4.0f, 4.0f);
+  for (int64_t k0 : {1, 2, 3, 5, 8})
+    for (int64_t k1 : {3, 4, 5, 9, 17})
+      for (int64_t m : {1, 3, 4, 5, 8, 9})
+        for (int64_t n : {1, 17, 33, 97, 2001}) {
+          const int64_t nv = n + k1 - 1, nin = m + k0 - 1;
+          std::vector<float> x(nin * nv);
+          for (auto& e : x) e = dist(rng);
+          if (n >= 33) x[(nin - 1) * nv + 7] = std::numeric_limits<float>::infinity();
+          if (n == 97) x[(nin - 1) * nv + 40] = std::numeric_limits<float>::quiet_NaN();
+          if (n == 2001)  // sums of -0 (-0 / k is -0) and subnormal sums
+            for (int64_t r = 0; r < nin; ++r)
+              for (int64_t c = 0; c < 64; ++c)
+                x[r * nv + c] =
+                    c < 32 ? -0.0f : std::numeric_limits<float>::denorm_min() * (c - 40);
+          std::vector<const float*> rows(nin);
+          for (int64_t r = 0; r < nin; ++r) rows[r] = x.data() + r * nv;
+          std::vector<float> want(m * n), vwant(m * nv);
+          for (int64_t r = 0; r < m; ++r)
+            ref.f32_uniform2d(rows.data() + r, want.data() + r * n, n, k0, k1,
+                              vwant.data() + r * nv);
+          for (int nt = 0; nt < 2; ++nt)
+            for (int64_t pad : {0, 3, 16})  // row pitch n + pad rounded to 16 floats, or not
+              for (int64_t off : {0, 1, 9}) {
+                const int64_t pitch = pad == 16 ? (n + 15) / 16 * 16 + 16 : n + pad;
+                std::vector<float> got(m * pitch + 32 + 1, -777.0f), vgot(m * nv, -777.0f);
+                float* base =
+                    got.data() + (16 - reinterpret_cast<uintptr_t>(got.data()) / 4 % 16) + off;
+                std::vector<float*> outs(m), vs(m);
+                for (int64_t r = 0; r < m; ++r)
+                  outs[r] = base + r * pitch, vs[r] = vgot.data() + r * nv;
+                (nt ? t.f32_uniform2d_rows_nt : t.f32_uniform2d_rows)(rows.data(), outs.data(), m,
+                                                                      n, k0, k1, vs.data());
+                for (int64_t r = 0; r < m; ++r) {
+                  ASSERT_EQ(outs[r][n], r + 1 < m && pad == 0 ? want[(r + 1) * n] : -777.0f)
+                      << "wrote past row " << r;
+                  ASSERT_EQ(0, std::memcmp(outs[r], want.data() + r * n, n * sizeof(float)))
+                      << isa_name(isa) << " nt=" << nt << " k0=" << k0 << " k1=" << k1 << " m=" << m
+                      << " n=" << n << " pad=" << pad << " off=" << off << " row=" << r;
+                }
+                ASSERT_EQ(0, std::memcmp(vgot.data(), vwant.data(), m * nv * sizeof(float)))
+                    << isa_name(isa) << " v: k0=" << k0 << " k1=" << k1 << " m=" << m << " n=" << n;
+              }
+        }
+}
+
 // The fused 3 x 3 separable row (plain and streamed) against the reference: every sign pair,
 // rows around whole registers, every output alignment, with inf, NaN and -0 in the rows.
 void check_sep3(Isa isa) {
@@ -250,6 +304,54 @@ void check_sep3(Isa isa) {
     for (int r = 0; r < 3; ++r) h[r] = double{rows[r][j + 1]} - rows[r][j - 1];
     ASSERT_NEAR(out[j], h[0] + 2 * h[1] + h[2], 1e-5);
   }
+}
+
+// m rows at once (plain and streamed) against the one-row reference: every sign pair, group
+// sizes around 2 and 4, output rows at equal and at different alignments (pitches), with inf,
+// NaN and -0 in the rows.
+void check_sep3_rows(Isa isa) {
+  const Table& t = *kernels<Table>(isa);
+  const Table& ref = *kernels<Table>(Isa::scalar);
+  std::mt19937 rng(29);
+  std::uniform_real_distribution<float> dist(-4.0f, 4.0f);
+  const float w[2][2] = {{-1.0f, 0.0f}, {1.0f, 2.0f}};
+  for (int symh : {-1, 1})
+    for (int symv : {-1, 1})
+      for (int64_t m : {1, 2, 3, 4, 5, 7, 9})
+        for (int64_t n : {1, 17, 33, 97, 2001}) {
+          const int64_t wide = n + 2;
+          std::vector<float> x((m + 2) * wide);
+          for (auto& e : x) e = dist(rng);
+          if (n >= 33) x[wide + 7] = std::numeric_limits<float>::infinity(), x[5] = -0.0f;
+          if (n == 97) x[(m + 1) * wide + 40] = std::numeric_limits<float>::quiet_NaN();
+          std::vector<const float*> rows(m + 2);
+          for (int64_t r = 0; r < m + 2; ++r) rows[r] = x.data() + r * wide + 1;
+          const float* wh = symh < 0 ? w[0] : w[1];
+          const float wv[2] = {1.0f, symv < 0 ? 1.0f : 2.0f};
+          std::vector<float> want(m * n);
+          for (int64_t r = 0; r < m; ++r)
+            ref.f32_sep3_row(rows.data() + r, want.data() + r * n, n, wh, symh, wv, symv);
+          for (int nt = 0; nt < 2; ++nt)
+            for (int64_t pad : {0, 3, 16})  // row pitch n + pad rounded to 16 floats, or not
+              for (int64_t off : {0, 1, 9}) {
+                const int64_t pitch = pad == 16 ? (n + 15) / 16 * 16 + 16 : n + pad;
+                std::vector<float> got(m * pitch + 32 + 1, -777.0f);
+                float* base =
+                    got.data() + (16 - reinterpret_cast<uintptr_t>(got.data()) / 4 % 16) + off;
+                std::vector<float*> outs(m);
+                for (int64_t r = 0; r < m; ++r) outs[r] = base + r * pitch;
+                (nt ? t.f32_sep3_rows_nt : t.f32_sep3_rows)(rows.data(), outs.data(), m, n, wh,
+                                                            symh, wv, symv);
+                for (int64_t r = 0; r < m; ++r) {
+                  ASSERT_EQ(outs[r][n], r + 1 < m && pad == 0 ? want[(r + 1) * n] : -777.0f)
+                      << "wrote past row " << r;
+                  ASSERT_EQ(0, std::memcmp(outs[r], want.data() + r * n, n * sizeof(float)))
+                      << isa_name(isa) << " nt=" << nt << " symh=" << symh << " symv=" << symv
+                      << " m=" << m << " n=" << n << " pad=" << pad << " off=" << off
+                      << " row=" << r;
+                }
+              }
+        }
 }
 
 // The double running sum along one line equals the lanes kernel on that line, bit for bit.
@@ -411,11 +513,13 @@ TEST_P(Filter1dIsa, CorrelationMatchesReferenceBitwise) {
   check_corr<float>(GetParam());
   check_corr<double>(GetParam());
   check_sep3(GetParam());
+  check_sep3_rows(GetParam());
 }
 
 TEST_P(Filter1dIsa, UniformMatchesReferenceBitwise) {
   check_uniform_line(GetParam());
   check_uniform2d(GetParam());
+  check_uniform2d_rows(GetParam());
   check_uniform_run(GetParam());
   check_uniform<float>(GetParam());
   check_uniform<double>(GetParam());
