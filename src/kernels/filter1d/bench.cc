@@ -150,6 +150,25 @@ void corr17_line_copy(benchmark::State& state, const Table& t) {
   set_rate(state, "elements", double(n));
 }
 
+// The pass along rows of the fused gaussian_filter sigma 2 into a streamed output: a band of
+// 16 extended rows of 4000 outputs (from L2) streamed into 16 rows of a 64 MiB image, band
+// after band (the output goes to memory, as in the filter at 4000^2).
+void corr17_lines_nt(benchmark::State& state, const Table& t) {
+  constexpr int64_t n = 4000, rows = 16, bands = 4000 / rows;
+  std::vector<float> in(rows * (n + 16), 0.5f), out(bands * rows * n), w(17, 1.0f / 17);
+  std::vector<const float*> ir(rows);
+  std::vector<float*> orows(rows);
+  for (int64_t r = 0; r < rows; ++r) ir[r] = in.data() + r * (n + 16);
+  int64_t b = 0;
+  for (auto _ : state) {
+    for (int64_t r = 0; r < rows; ++r) orows[r] = out.data() + (b * rows + r) * n;
+    t.f32_corr1d_lines_nt(ir.data(), orows.data(), rows, n, w.data(), 17, 1);
+    b = (b + 1) % bands;
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, "elements", double(rows * n));
+}
+
 const bool kl =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_line), "4096_17tap", corr17_line);
 const bool klc = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_line_copy),
@@ -162,6 +181,8 @@ const bool kr256 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_
                                            "16x256_17tap", corr17_rows<256>);
 const bool ku =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_uniform1d), "32x1024_5", uniform5);
+const bool kln = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_lines_nt),
+                                         "16x4000_17tap", corr17_lines_nt);
 
 const bool ku2 =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_uniform2d), "4000_k5x5", uniform2d_5x5);
