@@ -288,15 +288,18 @@ def test_threads_bitwise_identical(threads):
             np.testing.assert_array_equal(a, b_)
 
 
+@pytest.mark.parametrize("hw", [57, 56])
 @pytest.mark.parametrize("n", [1, 3])
-def test_conv2d_row_parts_along_wide_rows(isa, threads, n):
-    """The stride-2 64 -> 128 layer at 57^2: 29 output rows of 29 (30 wide), tiled along the wide
-    rows on AVX-512, over the valid pixels across row ends on AVX2 (compact tiles: the last tile
-    of a part repeats its last pixel), cut into row parts (row_split) on several threads.
-    Each threaded call comes right after one on a NaN input, so a part that misses a halo row
-    reads NaN from its pooled scratch, not a leftover copy of this input; bits as on 1 thread."""
+def test_conv2d_row_parts_along_wide_rows(isa, threads, n, hw):
+    """The stride-2 64 -> 128 layer at 57^2 (29 output rows of 29, 30 wide: 870 pixels, whole
+    6-row tiles, so wide rows on every ISA) and at 56^2 (28 of 28, 29 wide: AVX2 and scalar tile
+    the valid pixels across row ends, compact tiles whose last tile of a part repeats its last
+    pixel; AVX-512's 14-row tiles divide 28 and stay on wide rows), cut into row parts
+    (row_split) on several threads. Each threaded call comes right after one on a NaN input, so
+    a part that misses a halo row reads NaN from its pooled scratch, not a leftover copy of this
+    input; bits as on 1 thread."""
     rng = np.random.default_rng(12)
-    x, w, b, kw = make((n, 64, 57, 57, 128, 3, 3, 2, 1, 1, 1), np.float32, rng)
+    x, w, b, kw = make((n, 64, hw, hw, 128, 3, 3, 2, 1, 1, 1), np.float32, rng)
     nan = np.full_like(x, np.nan)
     npfast.set_num_threads(1)
     want = npfast.conv2d(x, w, b, **kw)

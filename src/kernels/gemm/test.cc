@@ -126,8 +126,10 @@ void check_rows_kernel(const Ukernel<T>& uk) {
     std::vector<const T*> rows(static_cast<size_t>(MR));
     std::vector<T> ap(static_cast<size_t>(MR * kk));
     for (int i = 0; i < MR; ++i) {
-      const int64_t r = i == MR - 1 ? 2 * (MR - 2) : 2 * i + (i > MR / 2);  // uneven, repeated
-      rows[static_cast<size_t>(i)] = src.data() + r * pitch + i % 3;
+      // Uneven distances and offsets; the last row repeats the one before it (same address).
+      const int64_t r = 2 * i + (i > MR / 2);
+      rows[static_cast<size_t>(i)] =
+          i == MR - 1 && MR > 1 ? rows[static_cast<size_t>(i - 1)] : src.data() + r * pitch + i % 3;
       for (int64_t p = 0; p < k; ++p) ap[static_cast<size_t>(p * MR + i)] = rows[i][p];
     }
     const int64_t ldc = NR + 3;
