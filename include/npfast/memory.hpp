@@ -32,14 +32,15 @@ size_t block_size(const void* p) noexcept;
 // True when `p` looks like a live block of this pool (a debugging aid: reads the 64 bytes
 // before p, so p must point into readable memory).
 bool owns(const void* p) noexcept;
-// allocate_zeroed() clears warm blocks at least this big with non-temporal stores unless a
-// timed first MiB shows the block still in cache (zero_fill); smaller ones with plain stores, which
-// leave them in cache for the caller's first touch (measured: streaming an 18 MB block then adding
-// 1 to it took 2-3x as long as memset + add). The rule: plain stores win while the block is still
-// in cache when it is cleared and lose 1.4-1.7x when it is not (each line is first read from DRAM);
-// non-temporal stores never read. Up to 32 MB a block just used was in cache in every run; from 72
-// MB it depended on the other guests sharing the L3 (3000^2 float64 plain 1.93x np.zeros in one
-// run, 1.03x in the next, against 1.03-1.42x non-temporal; cold 0.98-1.02x against 1.41-1.73x;
+// allocate_zeroed() clears warm blocks at least this big with non-temporal stores unless the
+// block is at most a sixth of the L3 and a timed first MiB shows it still in cache (zero_fill;
+// bigger blocks are not probed); smaller ones with plain stores, which leave them in cache for
+// the caller's first touch (measured: streaming an 18 MB block then adding 1 to it took 2-3x as
+// long as memset + add). The rule: plain stores win while the block is still in cache when it
+// is cleared and lose 1.4-1.7x when it is not (each line is first read from DRAM); non-temporal
+// stores never read. Up to 32 MB a block just used was in cache in every run; from 72 MB it
+// depended on the other guests sharing the L3 (3000^2 float64 plain 1.93x np.zeros in one run,
+// 1.03x in the next, against 1.03-1.42x non-temporal; cold 0.98-1.02x against 1.41-1.73x;
 // docs/memory.md, zeros3 2026-12-05), hence the probe (zeros5).
 constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 
@@ -78,7 +79,9 @@ constexpr size_t kSplitZeroBytes =
 void zero_fill(void* p, size_t bytes);
 
 // Tests only: 0 (default) lets zero_fill choose how it clears a block from kStreamZeroBytes; 1
-// forces plain stores, 2 non-temporal stores.
+// forces plain stores, 2 non-temporal stores (neither probes); 3 and 4 run the timed first MiB
+// whatever the block's size and the L3, then force plain (3) or non-temporal (4) stores for the
+// rest, so that the probe's path runs on machines whose L3 limit is below kStreamZeroBytes.
 void set_big_clear_for_testing(int how);
 
 struct Stats {

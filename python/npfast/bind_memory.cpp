@@ -9,6 +9,7 @@
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -314,6 +315,11 @@ bool nrt_installed() {
   return g_nrt_slot && __atomic_load_n(&g_nrt_slot->malloc, __ATOMIC_ACQUIRE) == &nrt_malloc;
 }
 
+// How many fills nrt_memset has sent to zero_fill, for the tests (_zero_fill_calls): counted
+// with a relaxed load and store, not a locked add, so a fill of a few bytes costs no more; fills
+// on several threads at once may lose counts.
+std::atomic<uint64_t> g_nrt_zero_fills{0};
+
 // Numba's np.zeros is an NRT allocation followed by llvm.memset, which compiled code calls as
 // `memset`; npfast.numba registers this function under that name with llvmlite, whose symbols
 // the JIT linker looks up before the C library's. While install() is on, every zero fill takes
@@ -325,6 +331,8 @@ bool nrt_installed() {
 // Anything else is the C library's memset.
 void* nrt_memset(void* p, int c, size_t n) noexcept {
   if (c == 0 && nrt_installed()) {
+    g_nrt_zero_fills.store(g_nrt_zero_fills.load(std::memory_order_relaxed) + 1,
+                           std::memory_order_relaxed);
     try {
       memory::zero_fill(p, n);
       return p;
@@ -406,6 +414,8 @@ NPFAST_BIND(memory) {
   // True when the NRT block starting at `p` (a MemInfo address) came from the pool.
   m.def("_nrt_owns", [](uintptr_t p) { return nrt_ours(reinterpret_cast<void*>(p)); });
   m.def("_nrt_memset", [] { return addr(reinterpret_cast<void*>(&nrt_memset)); });
+  // How many zero fills compiled code's memset has sent to the pool's zero_fill (tests only).
+  m.def("_zero_fill_calls", [] { return g_nrt_zero_fills.load(std::memory_order_relaxed); });
   // Addresses of nrt_empty / nrt_zeros (size_t nbytes -> MemInfo*), for compiled code.
   m.def("_nrt_allocators", [] {
     return std::make_pair(addr(reinterpret_cast<void*>(&nrt_empty)),

@@ -6,6 +6,7 @@
 //   thread_cache.{h,cc}  lock-free per-thread caches of small blocks
 //   pool.cc              allocate / deallocate / stats, zero-filling policy
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -308,6 +309,18 @@ size_t plain_big_limit() {
 
 std::atomic<int> g_big_clear_for_testing{0};
 
+// True where the clock that times clear_big()'s probe resolves 1 us or better: the cut is 44 us
+// and a cached MiB clears in ~33 us, so a coarser clock (a tick of several ms on some VMs and
+// kernels) reads the probe as 0 or as a whole tick and cannot tell the two apart. steady_clock
+// is CLOCK_MONOTONIC on Linux.
+bool probe_clock_resolves() {
+  static const bool fine = [] {
+    timespec r{};
+    return clock_getres(CLOCK_MONOTONIC, &r) == 0 && r.tv_sec == 0 && r.tv_nsec <= 1000;
+  }();
+  return fine;
+}
+
 // Blocks from kStreamZeroBytes, split across threads in 2 MiB pieces. Where the block is still
 // in cache (a loop that used it last call), plain stores win: they overwrite the cached lines
 // and leave the block there for the caller's pass, while non-temporal stores first write the
@@ -323,17 +336,19 @@ std::atomic<int> g_big_clear_for_testing{0};
 // (docs/memory.md, zeros5 2026-12-05): npfast.zeros + touch 4.0-4.2 ms against 7.1-7.3 ms
 // streamed. (Probing the block's last MiB instead, the part a forward pass used last, chose
 // plain stores for blocks whose body had left the cache: pure_numba(4000) 14.7 against
-// 12.2 ms.)
+// 12.2 ms.) A probe that reads 0 ns, or a clock coarser than 1 us, counts as cold: plain stores
+// chosen on a clock that cannot time the MiB would take ~2x as long for every block from DRAM.
 void clear_big(char* base, size_t bytes) {
   constexpr size_t kChunk = size_t{2} << 20, kProbe = size_t{1} << 20;
   constexpr double kWarmBytesPerNs = 24.0;  // 44 us per MiB
   const int forced = g_big_clear_for_testing.load(std::memory_order_relaxed);
   bool plain = forced == 1;
-  if (forced == 0 && bytes <= plain_big_limit()) {
+  if ((forced == 0 && bytes <= plain_big_limit()) || forced >= 3) {
     const auto t0 = std::chrono::steady_clock::now();
     std::memset(base, 0, kProbe);
     const std::chrono::duration<double, std::nano> ns = std::chrono::steady_clock::now() - t0;
-    plain = ns.count() * kWarmBytesPerNs < static_cast<double>(kProbe);
+    plain = forced == 3 || (forced == 0 && ns.count() > 0 && probe_clock_resolves() &&
+                            ns.count() * kWarmBytesPerNs < static_cast<double>(kProbe));
     base += kProbe, bytes -= kProbe;
   }
   if (plain)

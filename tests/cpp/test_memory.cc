@@ -213,30 +213,43 @@ TEST(Pool, ZeroedIsZero) {
   memory::deallocate(f);
 }
 
+// Restores the thread count, the core cap and zero_fill's test hook on any way out of a test
+// (an ASSERT returns early).
+struct ZeroFillSettingsGuard {
+  const int threads = get_num_threads();
+  ZeroFillSettingsGuard() = default;
+  ZeroFillSettingsGuard(const ZeroFillSettingsGuard&) = delete;
+  ZeroFillSettingsGuard& operator=(const ZeroFillSettingsGuard&) = delete;
+  ~ZeroFillSettingsGuard() {
+    memory::set_big_clear_for_testing(0);
+    set_core_cap_for_testing(0);
+    set_num_threads(threads);
+  }
+};
+
 // Calls check(threads, n) on 1, 2 and 3 threads (3 beyond this machine's cores too) for each
 // length around zero_fill's ways: plain stores on the caller, plain stores split across threads
 // from kSplitZeroBytes (1 MiB pieces, helpers' from the start, the caller's from the end
 // back), from kStreamZeroBytes a timed plain first MiB and then plain or non-temporal stores
-// split across threads (each way forced as well as chosen); with a partial last piece.
+// split across threads (each way forced as well as chosen, and the timed MiB run whatever the
+// L3 with each way after it); with a partial last piece.
 template <class F>
 void for_zero_fill_cases(F check) {
-  const int saved = get_num_threads();
+  const ZeroFillSettingsGuard restore;
   set_core_cap_for_testing(3);
   for (int threads : {1, 2, 3}) {
     set_num_threads(threads);
+    memory::set_big_clear_for_testing(0);
     for (size_t n : {size_t{1}, size_t{4097}, (size_t{768} << 10) + 5, memory::kSplitZeroBytes - 1,
                      memory::kSplitZeroBytes, memory::kSplitZeroBytes + (size_t{64} << 10) + 7,
                      size_t{32000000},  // 2000^2 float64
                      memory::kStreamZeroBytes - 1})
       check(threads, n);
-    for (int how : {0, 1, 2}) {
+    for (int how : {0, 1, 2, 3, 4}) {
       memory::set_big_clear_for_testing(how);
       check(threads, memory::kStreamZeroBytes + 12345);
     }
-    memory::set_big_clear_for_testing(0);
   }
-  set_core_cap_for_testing(0);
-  set_num_threads(saved);
 }
 
 // At odd offsets and lengths, touching nothing outside the range.

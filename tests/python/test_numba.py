@@ -305,17 +305,23 @@ def zeros_then_fill(n, v):
 def test_big_zeros_cleared_under_install(n):
     # npfast's memset takes every zero fill under install(), each of zero_fill's ways: one
     # piece (8 B-80 KB), from the end back (8 MB), split across threads (1501^2 float64, 18 MB),
-    # from 32 MiB plain or streaming stores across threads (2100^2, 35 MB)
+    # from 32 MiB plain or streaming stores across threads (2100^2, 35 MB); the C library's
+    # memset again after uninstall()
+    fills = npfast._npfast._zero_fill_calls
     npnumba.install()
+    before = fills()
     for _ in range(3):
         ok, a = zeros_then_fill(n, 5.0)  # reused warm and dirty from the last round
         assert ok and a[0, 0] == 5.0 and a[-1, -1] == 5.0
         del a
     ok, a = zeros_then_fill(10, 1.0)
     assert ok
+    assert fills() >= before + 4
     npnumba.uninstall()
+    before = fills()
     ok, a = zeros_then_fill(n, 2.0)
     assert ok
+    assert fills() == before
 
 
 def test_njit_zeros_in_cached_functions(tmp_path):

@@ -70,8 +70,9 @@ def threads(request):
 
 
 # Bytes around each threshold: plain stores on the caller, plain stores split across threads
-# (1 MiB pieces, helpers' from the block's start, the caller's from its end back),
-# non-temporal stores split across threads.
+# (1 MiB pieces, helpers' from the block's start, the caller's from its end back), from STREAM
+# a timed plain first MiB (blocks up to a sixth of the L3) and then plain or non-temporal
+# stores split across threads.
 @pytest.mark.parametrize("nbytes", [SPLIT - 8, SPLIT, SPLIT + 8, (SPLIT + STREAM) // 2 + 24,
                                     32_000_000, STREAM - 8, STREAM, STREAM + 4104])
 def test_clear_of_a_dirty_block_every_isa(isa, threads, nbytes):
