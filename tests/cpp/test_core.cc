@@ -11,6 +11,7 @@
 #include "npfast/dispatch.hpp"
 #include "npfast/error.hpp"
 #include "npfast/threads.hpp"
+#include "tests/cpp/scoped_threads.h"
 
 namespace npfast {
 namespace {
@@ -39,17 +40,16 @@ TEST(Checked, Overflow) {
 }
 
 TEST(Threads, SetGet) {
-  const int before = get_num_threads();
+  const ScopedThreads restore;
   EXPECT_THROW(set_num_threads(0), ValueError);
   EXPECT_THROW(set_num_threads(kMaxThreads + 1), ValueError);
   set_num_threads(3);
   EXPECT_EQ(get_num_threads(), 3);
-  set_num_threads(before);
 }
 
 // Every index is visited exactly once, for any thread count and grain.
 TEST(Threads, ParallelForCoversOnce) {
-  const int before = get_num_threads();
+  const ScopedThreads restore;
   for (int threads : {1, 2, 4, 7}) {
     set_num_threads(threads);
     for (int64_t n : {0, 1, 5, 1000, 12345}) {
@@ -63,13 +63,12 @@ TEST(Threads, ParallelForCoversOnce) {
       }
     }
   }
-  set_num_threads(before);
 }
 
 // Nested parallel_for runs serially inside a worker, and several caller threads may use the
 // pool at once (one gets it, the others run serially): all complete with correct results.
 TEST(Threads, NestedAndConcurrentCallers) {
-  const int before = get_num_threads();
+  const ScopedThreads restore;
   set_num_threads(4);
   std::vector<std::thread> callers;
   std::atomic<int64_t> total{0};
@@ -85,24 +84,20 @@ TEST(Threads, NestedAndConcurrentCallers) {
   }
   for (auto& c : callers) c.join();
   EXPECT_EQ(total.load(), 4 * 50 * 8 * 10);
-  set_num_threads(before);
 }
 
 TEST(Threads, GrainFor) {
   EXPECT_EQ(grain_for(100, 1.0), 100);  // tiny: one chunk
-  const int before = get_num_threads();
+  const ScopedThreads restore;
   set_num_threads(2);
   const int64_t g = grain_for(1000000, 10.0);
   EXPECT_LT(g, 1000000);
   EXPECT_GE(g, 1);
-  set_num_threads(before);
 }
 
 // A job too small to be worth a hand-off (grain_for returns one chunk) runs on the caller.
 TEST(Threads, SmallCallStaysOnCaller) {
-  const int before = get_num_threads();
-  set_core_cap_for_testing(8);
-  set_num_threads(8);
+  const ScopedThreads restore(8, 8);
   const int64_t n = 1000;
   const int64_t grain = grain_for(n, 10.0);  // 10 us in all: under two kMinChunkNs
   EXPECT_EQ(grain, n);
@@ -112,15 +107,11 @@ TEST(Threads, SmallCallStaysOnCaller) {
     if (std::this_thread::get_id() != me) ++elsewhere;
   });
   EXPECT_EQ(elsewhere.load(), 0);
-  set_core_cap_for_testing(0);
-  set_num_threads(before);
 }
 
 // The cost model: the threads that get work never exceed total work / kMinChunkNs.
 TEST(Threads, GrainForGivesEveryThreadEnoughWork) {
-  const int before = get_num_threads();
-  set_core_cap_for_testing(16);
-  set_num_threads(16);
+  const ScopedThreads restore(16, 16);
   for (double total_us : {50.0, 100.0, 1000.0, 100000.0}) {
     const int64_t n = 100000;
     const int64_t g = grain_for(n, total_us * 1000.0 / static_cast<double>(n));
@@ -128,13 +119,11 @@ TEST(Threads, GrainForGivesEveryThreadEnoughWork) {
     EXPECT_LE(static_cast<double>(chunks), total_us * 1000.0 / kMinChunkNs + 1) << total_us;
     EXPECT_GE(chunks, 2) << total_us;
   }
-  set_core_cap_for_testing(0);
-  set_num_threads(before);
 }
 
 // Without the test override, a call never runs on more threads than usable cores.
 TEST(Threads, NeverMoreThreadsThanCores) {
-  const int before = get_num_threads();
+  const ScopedThreads restore;
   set_num_threads(kMaxThreads);
   EXPECT_EQ(available_threads(), usable_cores());
   std::mutex mu;
@@ -145,13 +134,12 @@ TEST(Threads, NeverMoreThreadsThanCores) {
     std::this_thread::sleep_for(std::chrono::microseconds(10));
   });
   EXPECT_LE(static_cast<int>(ids.size()), usable_cores());
-  set_num_threads(before);
 }
 
 // More threads than cores, many small jobs back to back from several callers, with nested
 // calls: every index is covered once per job (TSan checks the hand-offs).
 TEST(Threads, OversubscribedPoolStress) {
-  const int before = get_num_threads();
+  const ScopedThreads restore;
   set_core_cap_for_testing(16);
   for (int threads : {3, 7, 16}) {
     set_num_threads(threads);
@@ -173,13 +161,11 @@ TEST(Threads, OversubscribedPoolStress) {
     for (auto& c : callers) c.join();
     EXPECT_EQ(bad.load(), 0) << threads;
   }
-  set_core_cap_for_testing(0);
-  set_num_threads(before);
 }
 
 // A chunk result depends on the partition only: the same sums for 1..16 threads.
 TEST(Threads, ConcurrentResultsIndependentOfThreadCount) {
-  const int before = get_num_threads();
+  const ScopedThreads restore;
   set_core_cap_for_testing(16);
   const int64_t n = 100000, grain = 1000;
   std::vector<float> want;
@@ -194,8 +180,6 @@ TEST(Threads, ConcurrentResultsIndependentOfThreadCount) {
     if (want.empty()) want = sums;
     EXPECT_EQ(sums, want) << threads;
   }
-  set_core_cap_for_testing(0);
-  set_num_threads(before);
 }
 
 }  // namespace

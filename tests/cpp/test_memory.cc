@@ -16,6 +16,7 @@
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
 #include "src/memory/block.h"
+#include "tests/cpp/scoped_threads.h"
 
 namespace npfast {
 namespace {
@@ -216,15 +217,11 @@ TEST(Pool, ZeroedIsZero) {
 // Restores the thread count, the core cap and zero_fill's test hook on any way out of a test
 // (an ASSERT returns early).
 struct ZeroFillSettingsGuard {
-  const int threads = get_num_threads();
+  const ScopedThreads threads;
   ZeroFillSettingsGuard() = default;
   ZeroFillSettingsGuard(const ZeroFillSettingsGuard&) = delete;
   ZeroFillSettingsGuard& operator=(const ZeroFillSettingsGuard&) = delete;
-  ~ZeroFillSettingsGuard() {
-    memory::set_big_clear_for_testing(0);
-    set_core_cap_for_testing(0);
-    set_num_threads(threads);
-  }
+  ~ZeroFillSettingsGuard() { memory::set_big_clear_for_testing(0); }
 };
 
 // Calls check(threads, n) on 1, 2 and 3 threads (3 beyond this machine's cores too) for each
