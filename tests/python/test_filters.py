@@ -447,3 +447,23 @@ def filter_case(draw):
 def test_property_matches_scipy(case):
     name, x, args, kw = case
     check(getattr(nn, name)(x, *args, **kw), getattr(sn, name)(x, *args, **kw), x)
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", ("wrap", "constant")])
+def test_streamed_grouped_rows_equal_separate_passes(mode, isa):
+    # 4096-wide float32 rows, 32 MiB out: sobel / prewitt along the last axis take sep3_rows'
+    # streamed groups of output rows (src/ops/ndimage_filters.cc: f32_sep3_rows, columns 0 and
+    # W - 1 from each input row's extended piece, groups stopping at the cval rows), uniform 5
+    # f32_uniform2d_rows_nt: the same bits as the passes one after the other.
+    x = make((2050, 4096), np.float32, seed=5)
+    modes = (mode, mode) if isinstance(mode, str) else mode
+    for name, smooth in (("sobel", [1, 2, 1]), ("prewitt", [1, 1, 1])):
+        want = np.empty_like(x)
+        nn.correlate1d(x, [-1, 0, 1], 1, want, modes[1], 2.5)
+        nn.correlate1d(want, smooth, 0, want, modes[0], 2.5)
+        got = getattr(nn, name)(x, -1, mode=mode, cval=2.5)
+        np.testing.assert_array_equal(got, want, err_msg=name)
+    want = x.copy()
+    for ax in (0, 1):
+        nn.uniform_filter1d(want, 5, ax, want, modes[ax], 2.5)
+    np.testing.assert_array_equal(nn.uniform_filter(x, 5, mode=mode, cval=2.5), want)

@@ -654,11 +654,17 @@ inline V<float> concat_shift(V<float> a, V<float> b, std::index_sequence<i...>) 
 
 // a / K for a compile-time K, the same bits as divide(): on AVX-512, for K odd or a power of
 // two, q = a * RN(1 / K) corrected by one fma, fma(fma(-q, K, a), RN(1 / K), q), equals a / K
-// for every finite float a but -0 (checked for all 2^32 patterns, K = 1 .. 9; the sign of a
-// fixes -0), and is NaN where a is inf or NaN, which then take the division. Two divisions per
-// output bound uniform2d in cache: `npfast_bench --benchmark_filter=uniform2d`, AVX-512, four
-// rows a call 2.63 -> 3.75 G px/s (from memory no change: the filter waits for its lines
-// there). Off on AVX2 (slower there: 2.74 -> 2.06 G px/s, docs/ndimage-speed.md "fstream").
+// for every finite float a but -0 (checked for all 2^32 patterns, K = 1 .. 9). A register
+// with a zero, an |a| below about 2^-90, an inf or a NaN takes the division: above that bound
+// every intermediate is normal, so the bits do not depend on MXCSR (FTZ / DAZ, set by
+// -ffast-math code in the process, made the correction underflow: 0x1.800004p-125 / 3 gave
+// 0x1.000004p-126). One fpclass where a sign fix for -0 and a NaN compare were: the same speed
+// in cache (keeping zeros fast took three integer ops more and cost 13%). Checked for all 2^32
+// a, K = 3, 5, 7, 9, with and without FTZ | DAZ (docs/ndimage-speed.md "revfix6"); even K but
+// powers of two mismatch and stay out. Two divisions per output bound uniform2d in cache:
+// `npfast_bench --benchmark_filter=uniform2d`, AVX-512, four rows a call 2.63 -> 3.75 G px/s
+// (from memory no change: the filter waits for its lines there). Off on AVX2 (slower there:
+// 2.74 -> 2.06 G px/s, docs/ndimage-speed.md "fstream").
 template <int K>
 inline V<float> divide_by(V<float> a) {
 #if defined(__AVX512F__)
@@ -666,9 +672,10 @@ inline V<float> divide_by(V<float> a) {
     const __m512 y = _mm512_set1_ps(1.0f / static_cast<float>(K));
     const __m512 d = _mm512_set1_ps(static_cast<float>(K));
     const __m512 q = _mm512_mul_ps(a, y);
-    const __m512 r = _mm512_or_ps(_mm512_fmadd_ps(_mm512_fnmadd_ps(q, d, a), y, q),
-                                  _mm512_and_ps(a, _mm512_set1_ps(-0.0f)));
-    if (_mm512_cmp_ps_mask(r, r, _CMP_UNORD_Q) == 0) return r;
+    const __m512 r = _mm512_fmadd_ps(_mm512_fnmadd_ps(q, d, a), y, q);
+    // a * 2^-36 is zero, subnormal (or flushed to zero under FTZ), inf or NaN (fpclass 0xbf:
+    // all classes but normal and negative) where a is, or |a| < 2^-90 (up to the rounding).
+    if (_mm512_fpclass_ps_mask(_mm512_mul_ps(a, _mm512_set1_ps(0x1p-36f)), 0xbf) == 0) return r;
   }
 #endif
   return divide<float>(a, set1<float>(static_cast<float>(K)));
