@@ -704,8 +704,9 @@ inline bool same_alignment(float* const* out, int64_t g) {
 // 0's (a row pitch not a multiple of the vector: 3000 or 5000 float32 wide), so its register
 // at j streams one step later joined with the next (shift_var) at out[r] + j - L + d[r], its
 // first d[r] outputs and the last register's rest plainly (shift_lanes.h, as rank's
-// fold_2d_regs): 3000^2 / 5000^2 streamed outputs group rows as 4000^2 does. Only where an
-// output is stored changes, never its value. A row not aligned to a float turns streaming off.
+// fold_2d_regs): 3000^2 / 5000^2 streamed outputs group rows as 4000^2 does (uniform: on
+// AVX-512 only). Only where an output is stored changes, never its value. A row not aligned
+// to a float turns streaming off.
 template <int M, bool Stream, bool Shift>
 struct RowStores {
   static constexpr int64_t L = kLanes<float>;
@@ -860,8 +861,7 @@ bool uniform2d_rows_regs(const float* const* in, float* const* out, int64_t n, i
     case 7:
       return uniform2d_regs<7, M, K0, Stream, Shift>(in, out, n, k0, v), true;
     case 9:
-      if constexpr (L >= 8)
-        return uniform2d_regs<9, M, K0, Stream, Shift>(in, out, n, k0, v), true;
+      if constexpr (L >= 8) return uniform2d_regs<9, M, K0, Stream, Shift>(in, out, n, k0, v), true;
       return false;
     default:
       return false;
@@ -886,8 +886,8 @@ bool uniform2d_group_as(const float* const* in, float* const* out, int64_t n, in
 template <int M, bool Stream>
 bool uniform2d_group(const float* const* in, float* const* out, int64_t n, int64_t k0, int64_t k1,
                      float* const* v) {
-  if (Stream && !same_alignment(out, M))
-    return uniform2d_group_as<M, Stream, true>(in, out, n, k0, k1, v);
+  if constexpr (Stream && kLanes<float> >= 16)  // AVX-512 only (uniform2d_rows_any)
+    if (!same_alignment(out, M)) return uniform2d_group_as<M, Stream, true>(in, out, n, k0, k1, v);
   return uniform2d_group_as<M, Stream, false>(in, out, n, k0, k1, v);
 }
 
@@ -901,14 +901,17 @@ void uniform2d_any(const float* const* in, float* out, int64_t n, int64_t k0, in
 }
 
 // m rows of the fused 2-D uniform filter (filter1d.h: f32_uniform2d_rows): groups of 4 rows
-// load each input row once for the group (streamed rows of different alignments too:
-// RowStores); the rest go one by one.
+// load each input row once for the group; the rest go one by one. Streamed rows of different
+// alignments group through RowStores' shifted stores on AVX-512 (5000^2 cold, 1 thread CPU
+// ns/px 0.58-0.60 -> 0.49-0.50), not on AVX2, where they measured slower (4001^2: 0.683 ->
+// 0.707; 16 registers for the sums and four rows' shifts, not checked; docs/ndimage-speed.md
+// "sobuni2").
 template <bool Stream>
 void uniform2d_rows_any(const float* const* in, float* const* out, int64_t m, int64_t n, int64_t k0,
                         int64_t k1, float* const* v) {
   constexpr int M = 4;
   int64_t r = 0;
-  for (; r + M <= m; r += M)
+  for (; r + M <= m && (!Stream || kLanes<float> >= 16 || same_alignment(out + r, M)); r += M)
     if (!uniform2d_group<M, Stream>(in + r, out + r, n, k0, k1, v + r)) break;
   for (; r < m; ++r) uniform2d_any<Stream>(in + r, out[r], n, k0, k1, v[r]);
 }
