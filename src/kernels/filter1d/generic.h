@@ -770,6 +770,31 @@ struct RowStores {
 // as the fused min / max kernel (rank: kFold2dAhead, best of 0-16 KiB there).
 constexpr int64_t kUniform2dAhead = 1024;
 
+// The prefetches of the M input rows new to a group of M output rows (sep3_rows_body,
+// uniform2d_regs: the rows below the previous group's), kUniform2dAhead floats past column j.
+// Past a row's end (`extent` columns read) the hint goes M - 1 rows further down, to the next
+// group's new row at the same column, the row pitch taken from this group's last two rows (a
+// guess, and a prefetch never faults): it landed in the next row, which this group reads
+// already, and the next group's rows started from memory unprefetched (cold, 1 thread CPU
+// ns/px, sobel 3000^2 0.446 -> 0.424, 4000^2 0.391 -> 0.362-0.372; docs/ndimage-speed.md
+// "sobuni2").
+template <int M>
+inline void prefetch_new_rows(const float* const* rows, int64_t j, int64_t extent) {
+  constexpr int64_t L = kLanes<float>;
+  uintptr_t skip = 0;
+  if constexpr (M > 1)
+    if (j + kUniform2dAhead >= extent)
+      skip = (reinterpret_cast<uintptr_t>(rows[M - 1]) - reinterpret_cast<uintptr_t>(rows[M - 2])) *
+             (M - 1);
+#pragma GCC unroll 8
+  for (int r = 0; r < M; ++r) {
+    const uintptr_t at = reinterpret_cast<uintptr_t>(rows[r]) +
+                         static_cast<uintptr_t>(j + kUniform2dAhead) * 4 + skip;
+    for (int64_t b = 0; b < L * 4; b += 64)
+      __builtin_prefetch(reinterpret_cast<const char*>(at + static_cast<uintptr_t>(b)));
+  }
+}
+
 template <int K1, int M, int K0, bool Stream, bool Shift>
 void uniform2d_regs(const float* const* in, float* const* out, int64_t n, int64_t k0_any,
                     float* const* v) {
@@ -825,12 +850,7 @@ void uniform2d_regs(const float* const* in, float* const* out, int64_t n, int64_
   if (j + 2 * L <= nv && j + L <= n) {
     Regs cur = vreg(j);
     for (; j + L <= n && j + 2 * L <= nv; j += L) {
-      // The rows new to this call kUniform2dAhead floats on (a prefetch past the row's end
-      // does not fault).
-      for (int64_t q = k0 - 1; q < k0 + M - 1; ++q) {
-        const char* ahead = reinterpret_cast<const char*>(in[q] + j + kUniform2dAhead);
-        for (int64_t b = 0; b < L * 4; b += 64) __builtin_prefetch(ahead + b);
-      }
+      prefetch_new_rows<M>(in + k0 - 1, j, nv);
       const Regs next = vreg(j + L);
 #pragma GCC unroll 8
       for (int r = 0; r < M; ++r) {
@@ -980,11 +1000,7 @@ void sep3_rows_body(const float* const* in, float* const* out, int64_t n, const 
   int64_t j = st.j0;
   for (int64_t c = 0; c < j; ++c) one(c);
   for (; j + L <= n; j += L) {
-    // The rows new to this call (the caller's rows below the previous call's) from memory.
-    for (int r = 2; r < M + 2; ++r) {
-      const char* ahead = reinterpret_cast<const char*>(in[r] + j + kUniform2dAhead);
-      for (int64_t b = 0; b < L * 4; b += 64) __builtin_prefetch(ahead + b);
-    }
+    prefetch_new_rows<M>(in + 2, j, n);
     V<float> a = sep3_h<SH, SV>(in[0] + j, wh0, wh1);
     V<float> b = sep3_h<SH, SV>(in[1] + j, wh0, wh1);
     for (int r = 0; r < M; ++r) {
