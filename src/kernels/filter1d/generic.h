@@ -776,8 +776,8 @@ constexpr int64_t kUniform2dAhead = 1024;
 // group's new row at the same column, the row pitch taken from this group's last two rows (a
 // guess, and a prefetch never faults): it landed in the next row, which this group reads
 // already, and the next group's rows started from memory unprefetched (cold, 1 thread CPU
-// ns/px, sobel 3000^2 0.446 -> 0.424, 4000^2 0.391 -> 0.362-0.372; docs/ndimage-speed.md
-// "sobuni2").
+// ns/px, AVX-512: sobel 3000^2 0.43-0.46 -> 0.40-0.41, 4000^2 0.39-0.40 -> 0.36-0.38; uniform
+// 5 4000^2 0.48-0.49 -> 0.44-0.46; docs/ndimage-speed.md "sobuni2").
 template <int M>
 inline void prefetch_new_rows(const float* const* rows, int64_t j, int64_t extent) {
   constexpr int64_t L = kLanes<float>;
