@@ -326,6 +326,40 @@ def test_streamed_outputs_equal_separate_passes(isa):
         np.testing.assert_array_equal(nn.gaussian_filter(x, 2.0), want, err_msg=str(dtype))
 
 
+_SCIPY_STREAMED = {}
+
+
+@pytest.mark.parametrize("shape,pad", [((2100, 4001), 0), ((1700, 5000), 0), ((2900, 3000), 3)])
+def test_streamed_unaligned_widths_match_scipy(shape, pad, isa, threads):
+    # Outputs of at least 32 MiB whose row pitch is not a multiple of the vector (4001, 5000
+    # float32; 3003 through a view at an offset of 3 floats) take sobel's and
+    # uniform_filter's grouped rows with shifted stores (filter1d RowStores): SciPy's result,
+    # the same bits at 1, 2 and 3 threads.
+    # (inf and NaN: the kernel tests; SciPy's running sums carry them along the line.)
+    x = make(shape, np.float32, seed=5)
+    cases = {"sobel0": lambda m, **kw: m.sobel(x, 0, **kw),
+             "sobel1": lambda m, **kw: m.sobel(x, 1, **kw),
+             "prewitt0": lambda m, **kw: m.prewitt(x, 0, mode="wrap", **kw),
+             "uniform3": lambda m, **kw: m.uniform_filter(x, 3, **kw),
+             "uniform5": lambda m, **kw: m.uniform_filter(x, (5, 3), mode="nearest", **kw)}
+    for name, f in cases.items():
+        key = (shape, name)
+        if key not in _SCIPY_STREAMED:
+            _SCIPY_STREAMED[key] = f(sn)
+        want = _SCIPY_STREAMED[key]
+        got = {}
+        for n in (1, 2, 3):
+            npfast.set_num_threads(n)
+            buf = np.full((shape[0], shape[1] + pad), -7.0, np.float32)
+            out = buf[:, pad:]
+            r = f(nn, output=out)
+            assert r is None or r is out or np.shares_memory(r, out)
+            got[n] = out.copy()
+        check(got[1], want, x)
+        for n in (2, 3):
+            assert np.array_equal(got[n], got[1]), f"{name}: {n} threads differ"
+
+
 @pytest.mark.parametrize("size", [5, 50])
 def test_float32_long_lines_do_not_drift(size, isa):
     # float32 running sums restart every 64 positions; SciPy sums in double.

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "src/kernels/filter1d/filter1d.h"
+#include "src/kernels/shift_lanes.h"
 
 namespace npfast {
 namespace NPFAST_TARGET {
@@ -691,8 +692,8 @@ inline V<float> window_sum(V<float> cur, V<float> next, std::index_sequence<t...
   return s;
 }
 
-// Whether rows out[0 .. g) start at the same offset within a vector: a group of rows streams
-// only so (the kernels align their stores to the first row).
+// Whether rows out[0 .. g) start at the same offset within a vector: a streamed group of rows
+// then stores each register at once (RowStores, Shift false).
 inline bool same_alignment(float* const* out, int64_t g) {
   constexpr uintptr_t kAlign = kLanes<float> * 4;
   for (int64_t k = 1; k < g; ++k)
@@ -701,6 +702,65 @@ inline bool same_alignment(float* const* out, int64_t g) {
       return false;
   return true;
 }
+
+// The output stores of M rows made a register at a time at the same columns j = j0, j0 + L,
+// ... (sep3_rows_body, uniform2d_regs), j0 row 0's first vector-aligned output when Stream
+// (the columns before it, and those after the last whole register, are the caller's, one by
+// one). Not Stream: plain stores. Stream, Shift false: the rows share row 0's alignment and
+// each register streams at once. Shift: row r's aligned addresses lie d[r] lanes after row
+// 0's (a row pitch not a multiple of the vector: 3000 or 5000 float32 wide), so its register
+// at j streams one step later joined with the next (shift_var) at out[r] + j - L + d[r], its
+// first d[r] outputs and the last register's rest plainly (shift_lanes.h, as rank's
+// fold_2d_regs): 3000^2 / 5000^2 streamed outputs group rows as 4000^2 does (uniform: on
+// AVX-512 only). Only where an output is stored changes, never its value. A row not aligned
+// to a float turns streaming off.
+template <int M, bool Stream, bool Shift>
+struct RowStores {
+  static constexpr int64_t L = kLanes<float>;
+  float* const* out;
+  bool nt = false;
+  int64_t j0 = 0;
+  int64_t d[M] = {};
+  V<float> idx[M] = {}, held[M] = {};
+
+  RowStores(float* const* o, int64_t n) : out(o) {
+    if constexpr (Stream) {
+      auto first = [](const float* p) {
+        const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(p) % (L * 4));
+        return skew % 4 == 0 ? (L * 4 - skew) % (L * 4) / 4 : -1;
+      };
+      const int64_t s0 = first(out[0]);
+      nt = s0 >= 0;
+      for (int r = 1; r < M; ++r) nt = nt && first(out[r]) >= 0;
+      if (nt) {
+        j0 = s0 < n ? s0 : n;
+        for (int r = 0; r < M; ++r) {
+          d[r] = Shift ? ((first(out[r]) - s0) % L + L) % L : 0;
+          idx[r] = shift_index<float, V<float>>(d[r]);
+        }
+      }
+    }
+  }
+  // Row r's register of outputs at columns [j, j + L).
+  void put(int r, int64_t j, V<float> o) {
+    if (!Stream || !nt) {
+      store(out[r] + j, o);
+    } else if constexpr (!Shift) {
+      stream(out[r] + j, o);
+    } else {
+      if (j == j0)
+        store_lanes(out[r] + j, o, 0, d[r]);
+      else
+        stream(out[r] + j - L + d[r], shift_var(held[r], o, idx[r]));
+      held[r] = o;
+    }
+  }
+  // After the registers of columns [j0, j): the last one's outputs not yet stored.
+  void finish(int64_t j) {
+    if (Shift && nt && j > j0)
+      for (int r = 0; r < M; ++r) store_lanes(out[r] + j - L, held[r], d[r], L);
+  }
+};
 
 // M rows of the fused 2-D uniform filter (filter1d.h: f32_uniform2d, f32_uniform2d_rows) for
 // K1 - 1 <= L: each register of column sums is kept until the next one is made, and the window
@@ -717,7 +777,32 @@ inline bool same_alignment(float* const* out, int64_t g) {
 // as the fused min / max kernel (rank: kFold2dAhead, best of 0-16 KiB there).
 constexpr int64_t kUniform2dAhead = 1024;
 
-template <int K1, int M, int K0, bool Stream>
+// The prefetches of the M input rows new to a group of M output rows (sep3_rows_body,
+// uniform2d_regs: the rows below the previous group's), kUniform2dAhead floats past column j.
+// Past a row's end (`extent` columns read) the hint goes M - 1 rows further down, to the next
+// group's new row at the same column, the row pitch taken from this group's last two rows (a
+// guess, and a prefetch never faults): it landed in the next row, which this group reads
+// already, and the next group's rows started from memory unprefetched (cold, 1 thread CPU
+// ns/px, AVX-512: sobel 3000^2 0.43-0.46 -> 0.40-0.41, 4000^2 0.39-0.40 -> 0.36-0.38; uniform
+// 5 4000^2 0.48-0.49 -> 0.44-0.46; docs/ndimage-speed.md "sobuni2").
+template <int M>
+inline void prefetch_new_rows(const float* const* rows, int64_t j, int64_t extent) {
+  constexpr int64_t L = kLanes<float>;
+  uintptr_t skip = 0;
+  if constexpr (M > 1)
+    if (j + kUniform2dAhead >= extent)
+      skip = (reinterpret_cast<uintptr_t>(rows[M - 1]) - reinterpret_cast<uintptr_t>(rows[M - 2])) *
+             (M - 1);
+#pragma GCC unroll 8
+  for (int r = 0; r < M; ++r) {
+    const uintptr_t at = reinterpret_cast<uintptr_t>(rows[r]) +
+                         static_cast<uintptr_t>(j + kUniform2dAhead) * 4 + skip;
+    for (int64_t b = 0; b < L * 4; b += 64)
+      __builtin_prefetch(reinterpret_cast<const char*>(at + static_cast<uintptr_t>(b)));
+  }
+}
+
+template <int K1, int M, int K0, bool Stream, bool Shift>
 void uniform2d_regs(const float* const* in, float* const* out, int64_t n, int64_t k0_any,
                     float* const* v) {
   // K0: the rows summed when known at compile time (0: k0_any, run time).
@@ -763,37 +848,27 @@ void uniform2d_regs(const float* const* in, float* const* out, int64_t n, int64_
     }
   };
   // Non-temporal stores from the first vector-aligned output (none when out is not aligned
-  // to a float); the M rows share their alignment (the caller checks).
-  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out[0]) % (L * 4));
-  const bool nt = Stream && skew % 4 == 0;
-  int64_t j = nt ? (L * 4 - skew) % (L * 4) / 4 : 0;
-  const int64_t j0 = j < n ? j : n;
-  j = j0;
+  // to a float); Shift when the M rows' alignments differ (the caller checks).
+  RowStores<M, Stream, Shift> st(out, n);
+  const int64_t j0 = st.j0;
+  int64_t j = j0;
   for (int64_t c = 0; c < j0; ++c) vone(c);
   int64_t have = j0;  // v holds columns [0, have)
   if (j + 2 * L <= nv && j + L <= n) {
     Regs cur = vreg(j);
     for (; j + L <= n && j + 2 * L <= nv; j += L) {
-      // The rows new to this call kUniform2dAhead floats on (a prefetch past the row's end
-      // does not fault).
-      for (int64_t q = k0 - 1; q < k0 + M - 1; ++q) {
-        const char* ahead = reinterpret_cast<const char*>(in[q] + j + kUniform2dAhead);
-        for (int64_t b = 0; b < L * 4; b += 64) __builtin_prefetch(ahead + b);
-      }
+      prefetch_new_rows<M>(in + k0 - 1, j, nv);
       const Regs next = vreg(j + L);
 #pragma GCC unroll 8
       for (int r = 0; r < M; ++r) {
-        const V<float> o =
-            divide_by<K1>(window_sum(cur.s[r], next.s[r], std::make_index_sequence<K1 - 1>()));
-        if (nt)
-          stream(out[r] + j, o);
-        else
-          store(out[r] + j, o);
+        st.put(r, j,
+               divide_by<K1>(window_sum(cur.s[r], next.s[r], std::make_index_sequence<K1 - 1>())));
       }
       cur = next;
     }
     have = j + L;
   }
+  st.finish(j);
   for (int64_t c = have; c < nv; ++c) vone(c);
   for (int64_t i = 0; i < j0; ++i) hone(i);
   for (int64_t i = j; i < n; ++i) hone(i);
@@ -801,19 +876,19 @@ void uniform2d_regs(const float* const* in, float* const* out, int64_t n, int64_
 
 // M rows (out[r] from in[r .. r + k0 - 1], column sums in v[r]) for the windows K1 the
 // registers hold; false for the others.
-template <int M, int K0, bool Stream>
+template <int M, int K0, bool Stream, bool Shift = false>
 bool uniform2d_rows_regs(const float* const* in, float* const* out, int64_t n, int64_t k0,
                          int64_t k1, float* const* v) {
   constexpr int64_t L = kLanes<float>;
   switch (k1) {
     case 3:
-      return uniform2d_regs<3, M, K0, Stream>(in, out, n, k0, v), true;
+      return uniform2d_regs<3, M, K0, Stream, Shift>(in, out, n, k0, v), true;
     case 5:
-      return uniform2d_regs<5, M, K0, Stream>(in, out, n, k0, v), true;
+      return uniform2d_regs<5, M, K0, Stream, Shift>(in, out, n, k0, v), true;
     case 7:
-      return uniform2d_regs<7, M, K0, Stream>(in, out, n, k0, v), true;
+      return uniform2d_regs<7, M, K0, Stream, Shift>(in, out, n, k0, v), true;
     case 9:
-      if constexpr (L >= 8) return uniform2d_regs<9, M, K0, Stream>(in, out, n, k0, v), true;
+      if constexpr (L >= 8) return uniform2d_regs<9, M, K0, Stream, Shift>(in, out, n, k0, v), true;
       return false;
     default:
       return false;
@@ -822,17 +897,25 @@ bool uniform2d_rows_regs(const float* const* in, float* const* out, int64_t n, i
 
 // Groups of M rows for the heights K0 compiled in (3 and 5: the loads and sums of a group
 // unrolled whole); false for the others.
-template <int M, bool Stream>
-bool uniform2d_group(const float* const* in, float* const* out, int64_t n, int64_t k0, int64_t k1,
-                     float* const* v) {
+template <int M, bool Stream, bool Shift>
+bool uniform2d_group_as(const float* const* in, float* const* out, int64_t n, int64_t k0,
+                        int64_t k1, float* const* v) {
   switch (k0) {
     case 3:
-      return uniform2d_rows_regs<M, 3, Stream>(in, out, n, k0, k1, v);
+      return uniform2d_rows_regs<M, 3, Stream, Shift>(in, out, n, k0, k1, v);
     case 5:
-      return uniform2d_rows_regs<M, 5, Stream>(in, out, n, k0, k1, v);
+      return uniform2d_rows_regs<M, 5, Stream, Shift>(in, out, n, k0, k1, v);
     default:
       return false;
   }
+}
+
+template <int M, bool Stream>
+bool uniform2d_group(const float* const* in, float* const* out, int64_t n, int64_t k0, int64_t k1,
+                     float* const* v) {
+  if constexpr (Stream && kLanes<float> >= 16)  // AVX-512 only (uniform2d_rows_any)
+    if (!same_alignment(out, M)) return uniform2d_group_as<M, Stream, true>(in, out, n, k0, k1, v);
+  return uniform2d_group_as<M, Stream, false>(in, out, n, k0, k1, v);
 }
 
 template <bool Stream>
@@ -845,14 +928,17 @@ void uniform2d_any(const float* const* in, float* out, int64_t n, int64_t k0, in
 }
 
 // m rows of the fused 2-D uniform filter (filter1d.h: f32_uniform2d_rows): groups of 4 rows
-// whose outputs share their alignment (or are not streamed) load each input row once for the
-// group; the rest go one by one.
+// load each input row once for the group; the rest go one by one. Streamed rows of different
+// alignments group through RowStores' shifted stores on AVX-512 (5000^2 cold, 1 thread CPU
+// ns/px 0.58-0.60 -> 0.49-0.50), not on AVX2, where they measured slower (4001^2: 0.683 ->
+// 0.707; 16 registers for the sums and four rows' shifts, not checked; docs/ndimage-speed.md
+// "sobuni2").
 template <bool Stream>
 void uniform2d_rows_any(const float* const* in, float* const* out, int64_t m, int64_t n, int64_t k0,
                         int64_t k1, float* const* v) {
   constexpr int M = 4;
   int64_t r = 0;
-  for (; r + M <= m && (!Stream || same_alignment(out + r, M)); r += M)
+  for (; r + M <= m && (!Stream || kLanes<float> >= 16 || same_alignment(out + r, M)); r += M)
     if (!uniform2d_group<M, Stream>(in + r, out + r, n, k0, k1, v + r)) break;
   for (; r < m; ++r) uniform2d_any<Stream>(in + r, out[r], n, k0, k1, v[r]);
 }
@@ -894,11 +980,11 @@ inline V<float> sep3_h(const float* x, V<float> wh0, V<float> wh1) {
 // are made once for the M rows that share them ((M + 2) / M per output row, 3 for one row
 // alone): fewer loads and FP instructions per output, and each row read again from L2 once per
 // call, not three times. Each output is fma(h[r] +- h[r + 2], wv0, h[r + 1] * wv1) whatever M:
-// the same bits. The M rows' outputs must share their alignment when Stream (the caller
-// checks). In cache (`npfast_bench --benchmark_filter=sep3`, AVX-512): one row a call 3.5 G
+// the same bits. Streamed rows of different alignments store through RowStores (shifted).
+// In cache (`npfast_bench --benchmark_filter=sep3`, AVX-512): one row a call 3.5 G
 // px/s, four 5.4. In sobel at 4000^2 cold, 1 thread CPU: M = 1 / 2 / 4 / 8 0.56 / 0.47 /
 // 0.42 / 0.42 ns/px (copy 0.35).
-template <int SH, int SV, int M, bool Stream>
+template <int SH, int SV, int M, bool Stream, bool Shift>
 void sep3_rows_body(const float* const* in, float* const* out, int64_t n, const float* wh,
                     const float* wv) {
   constexpr int64_t L = kLanes<float>;
@@ -917,44 +1003,43 @@ void sep3_rows_body(const float* const* in, float* const* out, int64_t n, const 
       b = c;
     }
   };
-  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out[0]) % (L * 4));
-  const bool nt = Stream && skew % 4 == 0;
-  int64_t j = nt ? (L * 4 - skew) % (L * 4) / 4 : 0;
-  if (j > n) j = n;
+  RowStores<M, Stream, Shift> st(out, n);
+  int64_t j = st.j0;
   for (int64_t c = 0; c < j; ++c) one(c);
   for (; j + L <= n; j += L) {
-    // The rows new to this call (the caller's rows below the previous call's) from memory.
-    for (int r = 2; r < M + 2; ++r) {
-      const char* ahead = reinterpret_cast<const char*>(in[r] + j + kUniform2dAhead);
-      for (int64_t b = 0; b < L * 4; b += 64) __builtin_prefetch(ahead + b);
-    }
+    prefetch_new_rows<M>(in + 2, j, n);
     V<float> a = sep3_h<SH, SV>(in[0] + j, wh0, wh1);
     V<float> b = sep3_h<SH, SV>(in[1] + j, wh0, wh1);
     for (int r = 0; r < M; ++r) {
       const V<float> c = sep3_h<SH, SV>(in[r + 2] + j, wh0, wh1);
-      const V<float> o = fma(SV > 0 ? add(a, c) : sub(a, c), wv0, mul(b, wv1));
-      if (nt)
-        stream(out[r] + j, o);
-      else
-        store(out[r] + j, o);
+      st.put(r, j, fma(SV > 0 ? add(a, c) : sub(a, c), wv0, mul(b, wv1)));
       a = b;
       b = c;
     }
   }
+  st.finish(j);
   for (; j < n; ++j) one(j);
 }
 
-// Rows in groups of 4, then 2, then singles; a group whose output rows differ in alignment
-// (streamed, a row pitch not a multiple of the vector) goes row by row.
+// M rows, streamed rows of different alignments (a row pitch not a multiple of the vector)
+// through RowStores' shifted stores.
+template <int SH, int SV, int M, bool Stream>
+void sep3_rows_group(const float* const* in, float* const* out, int64_t n, const float* wh,
+                     const float* wv) {
+  if (Stream && !same_alignment(out, M))
+    sep3_rows_body<SH, SV, M, Stream, true>(in, out, n, wh, wv);
+  else
+    sep3_rows_body<SH, SV, M, Stream, false>(in, out, n, wh, wv);
+}
+
+// Rows in groups of 4, then 2, then singles.
 template <int SH, int SV, bool Stream>
 void sep3_rows_signed(const float* const* in, float* const* out, int64_t m, int64_t n,
                       const float* wh, const float* wv) {
   int64_t r = 0;
-  for (; r + 4 <= m && (!Stream || same_alignment(out + r, 4)); r += 4)
-    sep3_rows_body<SH, SV, 4, Stream>(in + r, out + r, n, wh, wv);
-  for (; r + 2 <= m && (!Stream || same_alignment(out + r, 2)); r += 2)
-    sep3_rows_body<SH, SV, 2, Stream>(in + r, out + r, n, wh, wv);
-  for (; r < m; ++r) sep3_rows_body<SH, SV, 1, Stream>(in + r, out + r, n, wh, wv);
+  for (; r + 4 <= m; r += 4) sep3_rows_group<SH, SV, 4, Stream>(in + r, out + r, n, wh, wv);
+  for (; r + 2 <= m; r += 2) sep3_rows_group<SH, SV, 2, Stream>(in + r, out + r, n, wh, wv);
+  for (; r < m; ++r) sep3_rows_body<SH, SV, 1, Stream, false>(in + r, out + r, n, wh, wv);
 }
 
 template <bool Stream>

@@ -221,7 +221,7 @@ void check_uniform2d_rows(Isa isa) {
   for (int64_t k0 : {1, 2, 3, 5, 8})
     for (int64_t k1 : {3, 4, 5, 7, 9, 17})
       for (int64_t m : {1, 3, 4, 5, 8, 9})
-        for (int64_t n : {1, 17, 33, 97, 2001}) {
+        for (int64_t n : {1, 17, 33, 49, 97, 2001}) {
           const int64_t nv = n + k1 - 1, nin = m + k0 - 1;
           std::vector<float> x(nin * nv);
           for (auto& e : x) e = dist(rng);
@@ -239,9 +239,12 @@ void check_uniform2d_rows(Isa isa) {
             ref.f32_uniform2d(rows.data() + r, want.data() + r * n, n, k0, k1,
                               vwant.data() + r * nv);
           for (int nt = 0; nt < 2; ++nt)
-            for (int64_t pad : {0, 3, 16})  // row pitch n + pad rounded to 16 floats, or not
+            // Row pitches: n (pad 0), n + 1, n + 3 (every alignment in turn), n rounded to 16
+            // floats + 8 (rows alternating by half a 64-byte vector, as 3000 or 5000 wide), +
+            // 16 (all rows at one alignment); outputs from offsets 0, 1 and 9 floats.
+            for (int64_t pad : {0, 1, 3, 8, 16})
               for (int64_t off : {0, 1, 9}) {
-                const int64_t pitch = pad == 16 ? (n + 15) / 16 * 16 + 16 : n + pad;
+                const int64_t pitch = pad >= 8 ? (n + 15) / 16 * 16 + pad : n + pad;
                 std::vector<float> got(m * pitch + 32 + 1, -777.0f), vgot(m * nv, -777.0f);
                 float* base =
                     got.data() + (16 - reinterpret_cast<uintptr_t>(got.data()) / 4 % 16) + off;
@@ -250,9 +253,12 @@ void check_uniform2d_rows(Isa isa) {
                   outs[r] = base + r * pitch, vs[r] = vgot.data() + r * nv;
                 (nt ? t.f32_uniform2d_rows_nt : t.f32_uniform2d_rows)(rows.data(), outs.data(), m,
                                                                       n, k0, k1, vs.data());
+                ASSERT_EQ(base[-1], -777.0f) << "wrote before row 0";
                 for (int64_t r = 0; r < m; ++r) {
                   ASSERT_EQ(outs[r][n], r + 1 < m && pad == 0 ? want[(r + 1) * n] : -777.0f)
                       << "wrote past row " << r;
+                  for (int64_t c = n; c < pitch && pad > 0; ++c)
+                    ASSERT_EQ(outs[r][c], -777.0f) << "wrote between rows, row " << r;
                   ASSERT_EQ(0, std::memcmp(outs[r], want.data() + r * n, n * sizeof(float)))
                       << isa_name(isa) << " nt=" << nt << " k0=" << k0 << " k1=" << k1 << " m=" << m
                       << " n=" << n << " pad=" << pad << " off=" << off << " row=" << r;
@@ -321,7 +327,7 @@ void check_sep3_rows(Isa isa) {
   for (int symh : {-1, 1})
     for (int symv : {-1, 1})
       for (int64_t m : {1, 2, 3, 4, 5, 7, 9})
-        for (int64_t n : {1, 17, 33, 97, 2001}) {
+        for (int64_t n : {1, 17, 33, 49, 97, 2001}) {
           const int64_t wide = n + 2;
           std::vector<float> x((m + 2) * wide);
           for (auto& e : x) e = dist(rng);
@@ -335,9 +341,12 @@ void check_sep3_rows(Isa isa) {
           for (int64_t r = 0; r < m; ++r)
             ref.f32_sep3_row(rows.data() + r, want.data() + r * n, n, wh, symh, wv, symv);
           for (int nt = 0; nt < 2; ++nt)
-            for (int64_t pad : {0, 3, 16})  // row pitch n + pad rounded to 16 floats, or not
+            // Row pitches: n (pad 0), n + 1, n + 3 (every alignment in turn), n rounded to 16
+            // floats + 8 (rows alternating by half a 64-byte vector, as 3000 or 5000 wide), +
+            // 16 (all rows at one alignment); outputs from offsets 0, 1 and 9 floats.
+            for (int64_t pad : {0, 1, 3, 8, 16})
               for (int64_t off : {0, 1, 9}) {
-                const int64_t pitch = pad == 16 ? (n + 15) / 16 * 16 + 16 : n + pad;
+                const int64_t pitch = pad >= 8 ? (n + 15) / 16 * 16 + pad : n + pad;
                 std::vector<float> got(m * pitch + 32 + 1, -777.0f);
                 float* base =
                     got.data() + (16 - reinterpret_cast<uintptr_t>(got.data()) / 4 % 16) + off;
@@ -345,9 +354,12 @@ void check_sep3_rows(Isa isa) {
                 for (int64_t r = 0; r < m; ++r) outs[r] = base + r * pitch;
                 (nt ? t.f32_sep3_rows_nt : t.f32_sep3_rows)(rows.data(), outs.data(), m, n, wh,
                                                             symh, wv, symv);
+                ASSERT_EQ(base[-1], -777.0f) << "wrote before row 0";
                 for (int64_t r = 0; r < m; ++r) {
                   ASSERT_EQ(outs[r][n], r + 1 < m && pad == 0 ? want[(r + 1) * n] : -777.0f)
                       << "wrote past row " << r;
+                  for (int64_t c = n; c < pitch && pad > 0; ++c)
+                    ASSERT_EQ(outs[r][c], -777.0f) << "wrote between rows, row " << r;
                   ASSERT_EQ(0, std::memcmp(outs[r], want.data() + r * n, n * sizeof(float)))
                       << isa_name(isa) << " nt=" << nt << " symh=" << symh << " symv=" << symv
                       << " m=" << m << " n=" << n << " pad=" << pad << " off=" << off

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "src/kernels/rank/rank.h"
+#include "src/kernels/shift_lanes.h"
 
 namespace npfast {
 namespace NPFAST_TARGET {
@@ -483,43 +484,6 @@ inline typename Reg<T>::type window_pairs(typename Reg<T>::type cur, typename Re
   return later_reg<T, Min>(acc, shifted<T, K1 - 1>(cur, next, lanes));
 }
 
-// Lanes d .. d + L - 1 of the concatenation a:b for a shift d known only at run time, given as
-// idx = the 32-bit lane numbers d * sizeof(T) / 4 + 0, 1, ... (shift_index): one vpermt2d on
-// AVX-512, two vpermd and a blend on AVX2.
-template <class T>
-inline typename Reg<T>::type shift_index(int64_t d) {
-  int32_t idx[kVecBytes / 4];
-  for (int l = 0; l < kVecBytes / 4; ++l)
-    idx[l] = static_cast<int32_t>(d * static_cast<int64_t>(sizeof(T)) / 4 + l);
-  typename Reg<T>::type r;
-  std::memcpy(&r, idx, sizeof r);
-  return r;
-}
-
-template <class T>
-inline typename Reg<T>::type shift_var(typename Reg<T>::type a, typename Reg<T>::type b,
-                                       typename Reg<T>::type idx) {
-  using R = typename Reg<T>::type;
-#if defined(__AVX512F__)
-  return reinterpret_cast<R>(_mm512_permutex2var_epi32(
-      reinterpret_cast<__m512i>(a), reinterpret_cast<__m512i>(idx), reinterpret_cast<__m512i>(b)));
-#else
-  const __m256i i = reinterpret_cast<__m256i>(idx);
-  const __m256 lo = _mm256_permutevar8x32_ps(reinterpret_cast<__m256>(a), i);
-  const __m256 hi = _mm256_permutevar8x32_ps(reinterpret_cast<__m256>(b), i);
-  const __m256 from_b = _mm256_castsi256_ps(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(7)));
-  return reinterpret_cast<R>(_mm256_blendv_ps(lo, hi, from_b));
-#endif
-}
-
-// Lanes [from, to) of x stored plainly at dst + from.
-template <class T>
-inline void store_lanes(T* dst, typename Reg<T>::type x, int64_t from, int64_t to) {
-  T copy[kVecBytes / sizeof(T)];
-  std::memcpy(copy, &x, sizeof copy);
-  std::memcpy(dst + from, copy + from, static_cast<size_t>(to - from) * sizeof(T));
-}
-
 // fold_2d for odd horizontal windows K1 = 3, 5, 7, 9 (K1 - 1 lanes at most) over 4- and 8-byte
 // values, for Rows = 1 or 2 output rows: row i from input rows i .. i + k0 - 1, the two sharing
 // the fold m of rows 1 .. k0 - 1 (k0 >= 2 for two rows; later<>(row 0, m) and later<>(m, row
@@ -647,7 +611,7 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   // With d > 0 the second row's register of outputs at j goes out one step later, joined with
   // the next one (shift_var) at its aligned address; its first d outputs and the last
   // register's rest go plainly.
-  const R idx = shift_index<T>(d);
+  const R idx = shift_index<T, R>(d);
   R held = {};
   bool holding = false;
   auto put = [&](int64_t j, const V& x) {
@@ -657,9 +621,9 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
         store(outs[1] + j, x[1]);
       } else {
         if (holding)
-          store(outs[1] + j - L + d, shift_var<T>(held, x[1], idx));
+          store(outs[1] + j - L + d, shift_var(held, x[1], idx));
         else
-          store_lanes<T>(outs[1] + j, x[1], 0, d);
+          store_lanes(outs[1] + j, x[1], 0, d);
         held = x[1];
         holding = true;
       }
@@ -705,7 +669,7 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
     put(j, o);
     j += L;
   }
-  if (holding) store_lanes<T>(outs[Rows - 1] + j - L, held, d, L);
+  if (holding) store_lanes(outs[Rows - 1] + j - L, held, d, L);
   for (int64_t c = j + L; c < nv; ++c) vone(c);
   for (int64_t i = 0; i < j0; ++i) hone(i);
   for (int64_t i = j; i < n; ++i) hone(i);
