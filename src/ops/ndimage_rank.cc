@@ -660,14 +660,14 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
   const bool lines = fused && stream && reinterpret_cast<uintptr_t>(out.data) % 64 == 0 &&
                      g.rs_out % 64 == 0 && g.W % E == 0 && g.W >= 8 * E + g.k1;
   const rank::MinMax2dPairFn<T> f2d_pair =
-      lines ? pick<T>(t.f32_minmax_2d_pair_lines, t.f64_minmax_2d_pair_lines,
-                      t.u8_minmax_2d_pair_lines, t.u16_minmax_2d_pair_lines,
-                      t.i32_minmax_2d_pair_lines)
+      lines    ? pick<T>(t.f32_minmax_2d_pair_lines, t.f64_minmax_2d_pair_lines,
+                         t.u8_minmax_2d_pair_lines, t.u16_minmax_2d_pair_lines,
+                         t.i32_minmax_2d_pair_lines)
       : stream ? pick<T>(t.f32_minmax_2d_pair_stream, t.f64_minmax_2d_pair_stream,
-                       t.u8_minmax_2d_pair_stream, t.u16_minmax_2d_pair_stream,
-                       t.i32_minmax_2d_pair_stream)
-             : pick<T>(t.f32_minmax_2d_pair, t.f64_minmax_2d_pair, t.u8_minmax_2d_pair,
-                       t.u16_minmax_2d_pair, t.i32_minmax_2d_pair);
+                         t.u8_minmax_2d_pair_stream, t.u16_minmax_2d_pair_stream,
+                         t.i32_minmax_2d_pair_stream)
+               : pick<T>(t.f32_minmax_2d_pair, t.f64_minmax_2d_pair, t.u8_minmax_2d_pair,
+                         t.u16_minmax_2d_pair, t.i32_minmax_2d_pair);
   const int64_t a1 = g.k1 - 1 - g.b1;  // the horizontal window's reach after its output
   // With `lines`: the kernel's outputs cover [head, tail) of each row, whole lines.
   const int64_t head = (g.b1 + E - 1) / E * E, tail = head + (g.W - a1 - head) / E * E;

@@ -563,7 +563,9 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   // The first line-aligned output of both rows (kLines), or -1.
   int64_t line0 = -1;
   if constexpr (Stream == kLines && Rows == 2) {
-    const auto skew = [](const T* p) { return static_cast<int64_t>(reinterpret_cast<uintptr_t>(p) % 64); };
+    const auto skew = [](const T* p) {
+      return static_cast<int64_t>(reinterpret_cast<uintptr_t>(p) % 64);
+    };
     if (skew(outs[0]) == skew(outs[1]) && skew(outs[0]) % static_cast<int64_t>(sizeof(T)) == 0)
       line0 = (64 - skew(outs[0])) % 64 / static_cast<int64_t>(sizeof(T));
   }
@@ -748,7 +750,8 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
       }
       const V x = vreg(j, seen[0]);
 #pragma GCC unroll 2
-      for (int i = 0; i < Rows; ++i) o[i] = window(x[i], next[i], pairs(x[i], next[i]), pairs(next[i], next[i]));
+      for (int i = 0; i < Rows; ++i)
+        o[i] = window(x[i], next[i], pairs(x[i], next[i]), pairs(next[i], next[i]));
       put(j, o);
     }
     for (int64_t c = j; c < nv - L; c += L) vreg(c, seen[0]);

@@ -343,20 +343,25 @@ void check_minmax_2d(const Table& t, Isa isa, std::mt19937& rng) {
 template <class T>
 MinMax2dPairFn<T> pair_of(const Table& t, int mode) {
   if constexpr (std::is_same_v<T, float>)
-    return mode == 2 ? t.f32_minmax_2d_pair_lines
-                     : mode == 1 ? t.f32_minmax_2d_pair_stream : t.f32_minmax_2d_pair;
+    return mode == 2   ? t.f32_minmax_2d_pair_lines
+           : mode == 1 ? t.f32_minmax_2d_pair_stream
+                       : t.f32_minmax_2d_pair;
   if constexpr (std::is_same_v<T, double>)
-    return mode == 2 ? t.f64_minmax_2d_pair_lines
-                     : mode == 1 ? t.f64_minmax_2d_pair_stream : t.f64_minmax_2d_pair;
+    return mode == 2   ? t.f64_minmax_2d_pair_lines
+           : mode == 1 ? t.f64_minmax_2d_pair_stream
+                       : t.f64_minmax_2d_pair;
   if constexpr (std::is_same_v<T, uint8_t>)
-    return mode == 2 ? t.u8_minmax_2d_pair_lines
-                     : mode == 1 ? t.u8_minmax_2d_pair_stream : t.u8_minmax_2d_pair;
+    return mode == 2   ? t.u8_minmax_2d_pair_lines
+           : mode == 1 ? t.u8_minmax_2d_pair_stream
+                       : t.u8_minmax_2d_pair;
   if constexpr (std::is_same_v<T, uint16_t>)
-    return mode == 2 ? t.u16_minmax_2d_pair_lines
-                     : mode == 1 ? t.u16_minmax_2d_pair_stream : t.u16_minmax_2d_pair;
+    return mode == 2   ? t.u16_minmax_2d_pair_lines
+           : mode == 1 ? t.u16_minmax_2d_pair_stream
+                       : t.u16_minmax_2d_pair;
   if constexpr (std::is_same_v<T, int32_t>)
-    return mode == 2 ? t.i32_minmax_2d_pair_lines
-                     : mode == 1 ? t.i32_minmax_2d_pair_stream : t.i32_minmax_2d_pair;
+    return mode == 2   ? t.i32_minmax_2d_pair_lines
+           : mode == 1 ? t.i32_minmax_2d_pair_stream
+                       : t.i32_minmax_2d_pair;
 }
 
 // Two fused rows (both kernels; the two outputs at equal and at different alignments, which
@@ -435,8 +440,9 @@ void check_minmax_2d_pair(const Table& t, Isa isa, std::mt19937& rng) {
                       const auto line_of = [&](int64_t j) {
                         return reinterpret_cast<uintptr_t>(got[i] + j) / 64;
                       };
-                      const int64_t first_line = (64 - static_cast<int64_t>(reinterpret_cast<uintptr_t>(got[i]) % 64)) % 64 /
-                                                 static_cast<int64_t>(sizeof(T));
+                      const int64_t first_line =
+                          (64 - static_cast<int64_t>(reinterpret_cast<uintptr_t>(got[i]) % 64)) %
+                          64 / static_cast<int64_t>(sizeof(T));
                       const int64_t vhead = mode == 2 ? first_line + L + k1 : k1;
                       const int64_t vtail = mode == 2 ? n - L - 1 : n - 1;
                       for (int64_t c = 0; c < nv; ++c) {
