@@ -65,7 +65,7 @@ void minmax_2d_pair_5x5(benchmark::State& state, const Table& t) {
 // aligned, outputs at column 2 (b1) of rows also W apart, a ring of 16 input rows (in L2):
 // the kernel's in-cache cost per pixel at each width, so that a per-row fixed cost shows as
 // the difference between the widths.
-template <int64_t kW>
+template <int64_t kW, bool kLines = false>
 void minmax_2d_pair_stream_5x5(benchmark::State& state, const Table& t) {
   constexpr int64_t kRows = 64, kRing = 16;
   Buffer<float> in(kRing * kW), out(2 * kW), work(2 * kW);  // 64-byte aligned
@@ -76,7 +76,8 @@ void minmax_2d_pair_stream_5x5(benchmark::State& state, const Table& t) {
   for (auto _ : state) {
     for (int64_t r = 0; r < kRows; r += 2) {
       for (int64_t j = 0; j < 6; ++j) rows[j] = in.get() + (r + j) % kRing * kW;
-      t.f32_minmax_2d_pair_stream(rows.data(), outs, kW - 4, 5, 5, false, works, r == 0 ? 0 : 4);
+      (kLines ? t.f32_minmax_2d_pair_lines : t.f32_minmax_2d_pair_stream)(
+          rows.data(), outs, kW - 4, 5, 5, false, works, r == 0 ? 0 : 4);
     }
     benchmark::DoNotOptimize(out.get());
   }
@@ -114,6 +115,9 @@ const bool kPairStream2000 =
 const bool kPairStream4000 =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax_2d_pair_stream), "4000_k5x5",
                             minmax_2d_pair_stream_5x5<4000>);
+const bool kPairLines4000 =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax_2d_pair_lines), "4000_k5x5",
+                            minmax_2d_pair_stream_5x5<4000, true>);
 const bool kPairStream8000 =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax_2d_pair_stream), "8000_k5x5",
                             minmax_2d_pair_stream_5x5<8000>);
