@@ -569,7 +569,10 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
     if (skew(outs[0]) == skew(outs[1]) && skew(outs[0]) % static_cast<int64_t>(sizeof(T)) == 0)
       line0 = (64 - skew(outs[0])) % 64 / static_cast<int64_t>(sizeof(T));
   }
-  const bool lines = line0 >= 0;
+  // The lines code is compiled in the kLines instantiations only (if constexpr): its calls of
+  // vreg, dead elsewhere, changed GCC's inlining of the other kernels (one row at 2000^2 1.5x
+  // slower, docs/ndimage-speed.md "maxc2").
+  const bool lines = Stream == kLines && line0 >= 0;
   // v is stored for columns below vhead (and near the end, below): the head and tail outputs
   // and the caller's borders read them; with `lines` the caller's first line too.
   const int64_t vhead = lines ? line0 + E + K1 : K1 + L;
@@ -613,7 +616,7 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
     // loop's exits leave the last register made at most max(2 L + K1 - 2, 3 L - 1) from the
     // end; 5 L + K1 keeps a margin over that). A whole row of v went through L1
     // and L2 for nothing: 2-3% of the 4000^2 time (docs/ndimage-speed.md "rstream").
-    if (c < vhead || c + 5 * L + K1 >= nv) {
+    if (c < (Stream == kLines ? vhead : K1 + L) || c + 5 * L + K1 >= nv) {
 #pragma GCC unroll 2
       for (int i = 0; i < Rows; ++i) store_reg(vs[i] + c, res[i]);
     }
@@ -653,19 +656,22 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
       j0 = start;
       d = ((start1 - start) % L + L) % L;
     }
-    if (lines) {
-      stream = true;
-      j0 = line0;
-      d = 0;
+    if constexpr (Stream == kLines) {
+      if (lines) {
+        stream = true;
+        j0 = line0;
+        d = 0;
+      }
     }
   }
   // Outputs stored: [0, n), or with `lines` the whole lines [j0, nstore).
   const int64_t nstore = lines ? j0 + (n - j0) / E * E : n;
-  if (lines) {
-    for (int64_t c = 0; c < j0; c += L) vreg(c, seen[0]);  // v's head; its columns checked
-  } else {
-    for (int64_t c = 0; c < j0; ++c) vone(c);
+  if constexpr (Stream == kLines) {
+    if (lines)
+      for (int64_t c = 0; c < j0; c += L) vreg(c, seen[0]);  // v's head; its columns checked
   }
+  if (!lines)
+    for (int64_t c = 0; c < j0; ++c) vone(c);
   auto store = [&](T* p, R x) {
     if (Stream && stream)
       stream_reg(p, x);
@@ -695,7 +701,11 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   };
   int64_t j = j0;
   // Per output row: cur = v[j, j + L), next = v[j + L, j + 2 L), pc = p[j, j + L).
-  V cur = vreg(j, seen[0]), next = vreg(j + L, seen[1]), pc, pa, o;
+  // The first two out of line, as GCC made them before the lines kernel: with them inlined the
+  // loop of the one-row kernel kept its checks unhoisted (1.5x slower at 2000^2,
+  // docs/ndimage-speed.md "maxc2").
+  auto vreg_first = [&](int64_t c, R& s) __attribute__((noinline)) { return vreg(c, s); };
+  V cur = vreg_first(j, seen[0]), next = vreg_first(j + L, seen[1]), pc, pa, o;
 #pragma GCC unroll 2
   for (int i = 0; i < Rows; ++i) pc[i] = pairs(cur[i], next[i]);
   // Two registers a step, each noting into its own accumulator (one add chain would bound it).
@@ -734,28 +744,30 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
     j += L;
   }
   if (holding) store_lanes<T>(outs[Rows - 1] + j - L, held, d, L);
-  if (lines) {
-    // The whole lines' last registers (the loop stops 4 L before the row's end), each with its
-    // lookahead from v's last whole register when the row has no whole register after it;
-    // then v's end, the columns checked.
-    const V tail = vreg(nv - L, seen[1]);
-    for (; j + L <= nstore; j += L) {
-      V next;
-      if (j + 2 * L <= nv) {
-        next = vreg(j + L, seen[1]);
-      } else {
-        const R at = shift_index<T>(j + L - (nv - L));
+  if constexpr (Stream == kLines) {
+    if (lines) {
+      // The whole lines' last registers (the loop stops 4 L before the row's end), each with its
+      // lookahead from v's last whole register when the row has no whole register after it;
+      // then v's end, the columns checked.
+      const V tail = vreg(nv - L, seen[1]);
+      for (; j + L <= nstore; j += L) {
+        V next;
+        if (j + 2 * L <= nv) {
+          next = vreg(j + L, seen[1]);
+        } else {
+          const R at = shift_index<T>(j + L - (nv - L));
 #pragma GCC unroll 2
-        for (int i = 0; i < Rows; ++i) next[i] = shift_var<T>(tail[i], tail[i], at);
+          for (int i = 0; i < Rows; ++i) next[i] = shift_var<T>(tail[i], tail[i], at);
+        }
+        const V x = vreg(j, seen[0]);
+#pragma GCC unroll 2
+        for (int i = 0; i < Rows; ++i)
+          o[i] = window(x[i], next[i], pairs(x[i], next[i]), pairs(next[i], next[i]));
+        put(j, o);
       }
-      const V x = vreg(j, seen[0]);
-#pragma GCC unroll 2
-      for (int i = 0; i < Rows; ++i)
-        o[i] = window(x[i], next[i], pairs(x[i], next[i]), pairs(next[i], next[i]));
-      put(j, o);
+      for (int64_t c = j; c < nv - L; c += L) vreg(c, seen[0]);
+      return noted_finite<T>(seen, 2, tail_note);
     }
-    for (int64_t c = j; c < nv - L; c += L) vreg(c, seen[0]);
-    return noted_finite<T>(seen, 2, tail_note);
   }
   for (int64_t c = j + L; c < nv; ++c) vone(c);
   for (int64_t i = 0; i < j0; ++i) hone(i);
@@ -777,16 +789,16 @@ __attribute__((flatten)) bool fold_2d_regs_flat(const T* const* in, T* const* ou
 template <class T, bool Min, int Stream, int K1, int Rows>
 bool fold_2d_k0(const T* const* in, T* const* outs, int64_t n, int64_t k0, T* const* vs,
                 int64_t check_from) {
-  const auto regs = [&](auto k0_unrolled) {
-    constexpr int K0 = decltype(k0_unrolled)::value;
-    if constexpr (Stream == kLines)
-      return fold_2d_regs_flat<T, Min, Stream, K1, K0, Rows>(in, outs, n, k0, vs, check_from);
-    else
-      return fold_2d_regs<T, Min, Stream, K1, K0, Rows>(in, outs, n, k0, vs, check_from);
-  };
-  if (k0 == 5) return regs(std::integral_constant<int, 5>{});
-  if (k0 == 3) return regs(std::integral_constant<int, 3>{});
-  return regs(std::integral_constant<int, 0>{});
+  if constexpr (Stream == kLines) {
+    if (k0 == 5)
+      return fold_2d_regs_flat<T, Min, Stream, K1, 5, Rows>(in, outs, n, k0, vs, check_from);
+    if (k0 == 3)
+      return fold_2d_regs_flat<T, Min, Stream, K1, 3, Rows>(in, outs, n, k0, vs, check_from);
+    return fold_2d_regs_flat<T, Min, Stream, K1, 0, Rows>(in, outs, n, k0, vs, check_from);
+  }
+  if (k0 == 5) return fold_2d_regs<T, Min, Stream, K1, 5, Rows>(in, outs, n, k0, vs, check_from);
+  if (k0 == 3) return fold_2d_regs<T, Min, Stream, K1, 3, Rows>(in, outs, n, k0, vs, check_from);
+  return fold_2d_regs<T, Min, Stream, K1, 0, Rows>(in, outs, n, k0, vs, check_from);
 }
 
 // fold_2d_regs for the k1 it takes (odd, up to 9, at most L + 1, 4- and 8-byte T, rows of 4
