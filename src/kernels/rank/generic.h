@@ -701,10 +701,17 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   };
   int64_t j = j0;
   // Per output row: cur = v[j, j + L), next = v[j + L, j + 2 L), pc = p[j, j + L).
-  // The first two out of line, as GCC made them before the lines kernel: with them inlined the
-  // loop of the one-row kernel kept its checks unhoisted (1.5x slower at 2000^2,
-  // docs/ndimage-speed.md "maxc2").
-  auto vreg_first = [&](int64_t c, R& s) __attribute__((noinline)) { return vreg(c, s); };
+  // The first two out of line, as GCC made them before the lines kernel (with them inlined the
+  // one-row kernel's loop kept its check_from tests in it: 1.5x slower at 2000^2), except in
+  // the flattened lines kernel (there out of line: 4000^2 cold 5% slower; docs/ndimage-speed.md
+  // "maxc2").
+  auto vreg_out = [&](int64_t c, R& s) __attribute__((noinline)) { return vreg(c, s); };
+  auto vreg_first = [&](int64_t c, R& s) {
+    if constexpr (Stream == kLines)
+      return vreg(c, s);
+    else
+      return vreg_out(c, s);
+  };
   V cur = vreg_first(j, seen[0]), next = vreg_first(j + L, seen[1]), pc, pa, o;
 #pragma GCC unroll 2
   for (int i = 0; i < Rows; ++i) pc[i] = pairs(cur[i], next[i]);
