@@ -1,6 +1,10 @@
 // The rank filters: argument checks, then either one line pass (ndimage_line.h) with the
 // running min/max kernels, or a padded copy of the input and a window kernel per output row
 // (footprint min/max, NI_Select, the small-window sorting networks, the byte histogram).
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -592,6 +596,18 @@ struct RowPass {
   }
 };
 
+// Stores the 64 bytes at src to the 64-byte-aligned dst, non-temporally where the target has
+// it (the caller fences as after the streaming kernels).
+inline void stream_line(void* dst, const void* src) {
+#if defined(__SSE2__)
+  for (int i = 0; i < 4; ++i)
+    _mm_stream_si128(static_cast<__m128i*>(dst) + i,
+                     _mm_loadu_si128(static_cast<const __m128i*>(src) + i));
+#else
+  std::memcpy(dst, src, 64);
+#endif
+}
+
 // Short vertical windows (k0 <= kFoldRows): one sweep through the image, row by row, in
 // blocks of rows for the threads. Each output row folds its k0 input rows (read in place; the
 // last k0 - 1 are the previous row's, in L1/L2). Rows too wide for L1 (kRowsInL1) with
@@ -636,13 +652,25 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
                        t.u16_minmax_2d_stream, t.i32_minmax_2d_stream)
              : pick<T>(t.f32_minmax_2d, t.f64_minmax_2d, t.u8_minmax_2d, t.u16_minmax_2d,
                        t.i32_minmax_2d);
+  // Streamed outputs whose rows are whole 64-byte lines: the kernel writes the lines that hold
+  // only its outputs, and the edge lines (border outputs beside the kernel's first and last
+  // few) go out here whole, with streaming stores: plain stores into them cost 10-12% at
+  // 4000^2 float32 from memory, 1 thread (docs/ndimage-speed.md "maxc").
+  constexpr int64_t E = 64 / static_cast<int64_t>(sizeof(T));
+  const bool lines = fused && stream && reinterpret_cast<uintptr_t>(out.data) % 64 == 0 &&
+                     g.rs_out % 64 == 0 && g.W % E == 0 && g.W >= 8 * E + g.k1;
   const rank::MinMax2dPairFn<T> f2d_pair =
-      stream ? pick<T>(t.f32_minmax_2d_pair_stream, t.f64_minmax_2d_pair_stream,
-                       t.u8_minmax_2d_pair_stream, t.u16_minmax_2d_pair_stream,
-                       t.i32_minmax_2d_pair_stream)
-             : pick<T>(t.f32_minmax_2d_pair, t.f64_minmax_2d_pair, t.u8_minmax_2d_pair,
-                       t.u16_minmax_2d_pair, t.i32_minmax_2d_pair);
+      lines    ? pick<T>(t.f32_minmax_2d_pair_lines, t.f64_minmax_2d_pair_lines,
+                         t.u8_minmax_2d_pair_lines, t.u16_minmax_2d_pair_lines,
+                         t.i32_minmax_2d_pair_lines)
+      : stream ? pick<T>(t.f32_minmax_2d_pair_stream, t.f64_minmax_2d_pair_stream,
+                         t.u8_minmax_2d_pair_stream, t.u16_minmax_2d_pair_stream,
+                         t.i32_minmax_2d_pair_stream)
+               : pick<T>(t.f32_minmax_2d_pair, t.f64_minmax_2d_pair, t.u8_minmax_2d_pair,
+                         t.u16_minmax_2d_pair, t.i32_minmax_2d_pair);
   const int64_t a1 = g.k1 - 1 - g.b1;  // the horizontal window's reach after its output
+  // With `lines`: the kernel's outputs cover [head, tail) of each row, whole lines.
+  const int64_t head = (g.b1 + E - 1) / E * E, tail = head + (g.W - a1 - head) / E * E;
   // Blocks of rows: about 256 KiB of output each (many blocks for the threads); the g.k0 - 1
   // rows a block reads before its first are a small share of its reads.
   const int64_t rows =
@@ -715,6 +743,34 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
             }
             // Border outputs: [0, b1) read columns [-b1, k1 - 1), [W - a1, W) columns
             // [W - k1 + 1, W + a1), extended as extend_lines would.
+            if (lines && dst[1] != nullptr) {
+              for (int e = 0; e < 2; ++e) {
+                // Output x folds columns x - b1 .. x + a1, extended as extend_lines would.
+                auto edge = [&](int64_t x0, int64_t x1) {
+                  alignas(64) T line_out[E];
+                  T ext_v[E + 16];  // the line's columns, extended: k1 <= 16
+                  for (int64_t x = x0; x < x1; x += E) {
+                    for (int64_t q = 0; q < E + g.k1 - 1; ++q) {
+                      const int64_t c0 = x + q - g.b1;
+                      const int64_t c = c0 >= 0 && c0 < g.W ? c0 : map_index(c0, g.W, mode[1]);
+                      ext_v[q] = c < 0 ? g.fill : v[e][c];
+                    }
+                    for (int64_t q = 0; q < E; ++q) {
+                      T acc = ext_v[q];
+                      for (int64_t s = 1; s < g.k1; ++s) {
+                        const T y = ext_v[q + s];
+                        acc = minimum ? (acc < y ? acc : y) : (acc > y ? acc : y);
+                      }
+                      line_out[q] = acc;
+                    }
+                    stream_line(dst[e] + x, line_out);
+                  }
+                };
+                edge(0, head);
+                edge(tail, g.W);
+              }
+              continue;
+            }
             for (int e = 0; e < 2 && dst[e] != nullptr; ++e) {
               auto border = [&](int64_t first, int64_t count, T* o) {
                 for (int64_t q = 0; q < count + g.k1 - 1; ++q) {

@@ -2,6 +2,7 @@
 // and 5x5 float medians of a 512 x 512 plane (outputs per second).
 #include <vector>
 
+#include "npfast/memory.hpp"
 #include "src/kernels/rank/rank.h"
 #include "tests/cpp/bench.h"
 
@@ -60,6 +61,29 @@ void minmax_2d_pair_5x5(benchmark::State& state, const Table& t) {
   set_rate(state, "px", double(kRows * kW));
 }
 
+// The streamed pair kernel as the operator calls it on a W^2 image: rows of pitch W, 64-byte
+// aligned, outputs at column 2 (b1) of rows also W apart, a ring of 16 input rows (in L2):
+// the kernel's in-cache cost per pixel at each width, so that a per-row fixed cost shows as
+// the difference between the widths.
+template <int64_t kW, bool kLines = false>
+void minmax_2d_pair_stream_5x5(benchmark::State& state, const Table& t) {
+  constexpr int64_t kRows = 64, kRing = 16;
+  Buffer<float> in(kRing * kW), out(2 * kW), work(2 * kW);  // 64-byte aligned
+  for (size_t i = 0; i < in.size(); ++i) in[i] = float((i * 7919) % 1000);
+  std::vector<const float*> rows(6);
+  float* outs[2] = {out.get() + 2, out.get() + kW + 2};
+  float* works[2] = {work.get(), work.get() + kW};
+  for (auto _ : state) {
+    for (int64_t r = 0; r < kRows; r += 2) {
+      for (int64_t j = 0; j < 6; ++j) rows[j] = in.get() + (r + j) % kRing * kW;
+      (kLines ? t.f32_minmax_2d_pair_lines : t.f32_minmax_2d_pair_stream)(
+          rows.data(), outs, kW - 4, 5, 5, false, works, r == 0 ? 0 : 4);
+    }
+    benchmark::DoNotOptimize(out.get());
+  }
+  set_rate(state, "px", double(kRows * kW));
+}
+
 // kFar: the prefetching kernels for outputs far bigger than the cache; in cache, as here, they
 // show what the prefetch costs (docs/ndimage-speed.md "rstream": 3-4%).
 template <int K, bool kFar = false>
@@ -85,6 +109,18 @@ const bool kMinMax2d =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax_2d), "4000_k5x5", minmax_2d_5x5);
 const bool kMinMax2dPair = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax_2d_pair),
                                                    "4000_k5x5", minmax_2d_pair_5x5);
+const bool kPairStream2000 =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax_2d_pair_stream), "2000_k5x5",
+                            minmax_2d_pair_stream_5x5<2000>);
+const bool kPairStream4000 =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax_2d_pair_stream), "4000_k5x5",
+                            minmax_2d_pair_stream_5x5<4000>);
+const bool kPairLines4000 =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax_2d_pair_lines), "4000_k5x5",
+                            minmax_2d_pair_stream_5x5<4000, true>);
+const bool kPairStream8000 =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax_2d_pair_stream), "8000_k5x5",
+                            minmax_2d_pair_stream_5x5<8000>);
 const bool kMedian3 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n9),
                                               "512x512_median_3x3", median<3>);
 const bool kMedian5 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n25),

@@ -495,8 +495,11 @@ inline typename Reg<T>::type window_pairs(typename Reg<T>::type cur, typename Re
 // K0: k0 when it is 3 or 5 (the rows unrolled), 0 for any k0. v is stored at its ends only, for
 // the caller's borders (rank.h). Outputs before the first register-aligned one and after the
 // last whole register, and the vertical folds of the columns after it, go one by one (plain
-// stores).
-template <class T, bool Min, bool Stream, int K1, int K0, int Rows>
+// stores). Stream: 0 plain stores, 1 non-temporal, 2 (kLines, two rows at equal alignments)
+// non-temporal for the whole 64-byte lines of the rows only, the outputs in the partial lines
+// at their ends left to the caller (minmax_2d_pair_lines in rank.h).
+constexpr int kLines = 2;
+template <class T, bool Min, int Stream, int K1, int K0, int Rows>
 bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg, T* const* vs,
                   int64_t check_from) {
   using R = typename Reg<T>::type;
@@ -505,7 +508,7 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   const int64_t k0 = K0 > 0 ? K0 : k0_arg;
   const int64_t nv = n + K1 - 1, last = k0 + Rows - 2;  // the newest row
   R seen[2] = {};
-  T tail = T(0);
+  T tail_note = T(0);
   // Rows [check_from, k0 + Rows - 1) are checked: the newest (k0 - 1 and, for two rows, k0)
   // as they are loaded, and the older ones (a block's first call) when `note_old` (a pass of
   // their own before the loop cost 3-6% of the 4000^2 time, cold).
@@ -520,6 +523,23 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   const T* const prev = in[k0 - 1];
   // The vertical folds of the output row(s) at columns [c, c + L).
   using V = std::array<R, Rows>;
+  constexpr int64_t E = 64 / static_cast<int64_t>(sizeof(T));  // values in a 64-byte line
+  // The first line-aligned output of both rows (kLines), or -1.
+  int64_t line0 = -1;
+  if constexpr (Stream == kLines && Rows == 2) {
+    const auto skew = [](const T* p) {
+      return static_cast<int64_t>(reinterpret_cast<uintptr_t>(p) % 64);
+    };
+    if (skew(outs[0]) == skew(outs[1]) && skew(outs[0]) % static_cast<int64_t>(sizeof(T)) == 0)
+      line0 = (64 - skew(outs[0])) % 64 / static_cast<int64_t>(sizeof(T));
+  }
+  // The lines code is compiled in the kLines instantiations only (if constexpr): its calls of
+  // vreg, dead elsewhere, changed GCC's inlining of the other kernels (one row at 2000^2 1.5x
+  // slower, docs/ndimage-speed.md "maxc2").
+  const bool lines = Stream == kLines && line0 >= 0;
+  // v is stored for columns below vhead (and near the end, below): the head and tail outputs
+  // and the caller's borders read them; with `lines` the caller's first line too.
+  const int64_t vhead = lines ? line0 + E + K1 : K1 + L;
   auto vreg = [&](int64_t c, R& s) {
     V res;
     const R top = load_reg(row(0) + c);
@@ -560,7 +580,7 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
     // loop's exits leave the last register made at most max(2 L + K1 - 2, 3 L - 1) from the
     // end; 5 L + K1 keeps a margin over that). A whole row of v went through L1
     // and L2 for nothing: 2-3% of the 4000^2 time (docs/ndimage-speed.md "rstream").
-    if (c < K1 + L || c + 5 * L + K1 >= nv) {
+    if (c < (Stream == kLines ? vhead : K1 + L) || c + 5 * L + K1 >= nv) {
 #pragma GCC unroll 2
       for (int i = 0; i < Rows; ++i) store_reg(vs[i] + c, res[i]);
     }
@@ -571,10 +591,10 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
     for (int64_t r = k0 - 2; r >= 1; --r) m = later<T, Min>(in[r][c], m);
     vs[0][c] = k0 == 1 ? in[0][c] : later<T, Min>(in[0][c], m);
     if constexpr (Rows == 2) vs[1][c] = later<T, Min>(m, newest[c]);
-    if (note_prev) note<T>(tail, prev[c]);
-    if (note_last) note<T>(tail, newest[c]);
+    if (note_prev) note<T>(tail_note, prev[c]);
+    if (note_last) note<T>(tail_note, newest[c]);
     if (note_old)
-      for (int64_t r = check_from; r < k0 - 1; ++r) note<T>(tail, in[r][c]);
+      for (int64_t r = check_from; r < k0 - 1; ++r) note<T>(tail_note, in[r][c]);
   };
   auto hone = [&](int64_t j) {
     for (int i = 0; i < Rows; ++i) {
@@ -600,8 +620,22 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
       j0 = start;
       d = ((start1 - start) % L + L) % L;
     }
+    if constexpr (Stream == kLines) {
+      if (lines) {
+        stream = true;
+        j0 = line0;
+        d = 0;
+      }
+    }
   }
-  for (int64_t c = 0; c < j0; ++c) vone(c);
+  // Outputs stored: [0, n), or with `lines` the whole lines [j0, nstore).
+  const int64_t nstore = lines ? j0 + (n - j0) / E * E : n;
+  if constexpr (Stream == kLines) {
+    if (lines)
+      for (int64_t c = 0; c < j0; c += L) vreg(c, seen[0]);  // v's head; its columns checked
+  }
+  if (!lines)
+    for (int64_t c = 0; c < j0; ++c) vone(c);
   auto store = [&](T* p, R x) {
     if (Stream && stream)
       stream_reg(p, x);
@@ -631,11 +665,22 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   };
   int64_t j = j0;
   // Per output row: cur = v[j, j + L), next = v[j + L, j + 2 L), pc = p[j, j + L).
-  V cur = vreg(j, seen[0]), next = vreg(j + L, seen[1]), pc, pa, o;
+  // The first two out of line, as GCC made them before the lines kernel (with them inlined the
+  // one-row kernel's loop kept its check_from tests in it: 1.5x slower at 2000^2), except in
+  // the flattened lines kernel (there out of line: 4000^2 cold 5% slower; docs/ndimage-speed.md
+  // "maxc2").
+  auto vreg_out = [&](int64_t c, R& s) __attribute__((noinline)) { return vreg(c, s); };
+  auto vreg_first = [&](int64_t c, R& s) {
+    if constexpr (Stream == kLines)
+      return vreg(c, s);
+    else
+      return vreg_out(c, s);
+  };
+  V cur = vreg_first(j, seen[0]), next = vreg_first(j + L, seen[1]), pc, pa, o;
 #pragma GCC unroll 2
   for (int i = 0; i < Rows; ++i) pc[i] = pairs(cur[i], next[i]);
   // Two registers a step, each noting into its own accumulator (one add chain would bound it).
-  for (; j + 2 * L <= n && j + 4 * L <= nv; j += 2 * L) {
+  for (; j + 2 * L <= nstore && j + 4 * L <= nv; j += 2 * L) {
     // The newest rows kFold2dAhead elements on (a prefetch past the row's end does not fault).
     const char* ahead = reinterpret_cast<const char*>(newest + j + kFold2dAhead);
     for (int64_t q = 0; q < 2 * kVecBytes; q += 64) __builtin_prefetch(ahead + q);
@@ -663,23 +708,65 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   }
   // v holds columns [0, j + 2 L). The last register's window needs lanes 0 .. K1 - 4 of the
   // pair folds after it: pairs(next, next) has them right (lanes 0 .. L - 2).
-  if (j + L <= n) {
+  if (j + L <= nstore) {
 #pragma GCC unroll 2
     for (int i = 0; i < Rows; ++i) o[i] = window(cur[i], next[i], pc[i], pairs(next[i], next[i]));
     put(j, o);
     j += L;
   }
   if (holding) store_lanes(outs[Rows - 1] + j - L, held, d, L);
+  if constexpr (Stream == kLines) {
+    if (lines) {
+      // The whole lines' last registers (the loop stops 4 L before the row's end), each with its
+      // lookahead from v's last whole register when the row has no whole register after it;
+      // then v's end, the columns checked.
+      const V tail = vreg(nv - L, seen[1]);
+      for (; j + L <= nstore; j += L) {
+        V next;
+        if (j + 2 * L <= nv) {
+          next = vreg(j + L, seen[1]);
+        } else {
+          const R at = shift_index<T, R>(j + L - (nv - L));
+#pragma GCC unroll 2
+          for (int i = 0; i < Rows; ++i) next[i] = shift_var(tail[i], tail[i], at);
+        }
+        const V x = vreg(j, seen[0]);
+#pragma GCC unroll 2
+        for (int i = 0; i < Rows; ++i)
+          o[i] = window(x[i], next[i], pairs(x[i], next[i]), pairs(next[i], next[i]));
+        put(j, o);
+      }
+      for (int64_t c = j; c < nv - L; c += L) vreg(c, seen[0]);
+      return noted_finite<T>(seen, 2, tail_note);
+    }
+  }
   for (int64_t c = j + L; c < nv; ++c) vone(c);
   for (int64_t i = 0; i < j0; ++i) hone(i);
   for (int64_t i = j; i < n; ++i) hone(i);
-  return noted_finite<T>(seen, 2, tail);
+  return noted_finite<T>(seen, 2, tail_note);
+}
+
+// fold_2d_regs with every call in it inlined, for the lines kernel: left to GCC, its vertical
+// folds (vreg) were not inlined into its loop (15% slower in cache); vreg forced inline in
+// every instantiation made the one-row kernel 1.5x slower at 2000^2 (docs/ndimage-speed.md
+// "maxc2"). flatten, not always_inline on a wrapper: a wrapper inlined into its caller loses it.
+template <class T, bool Min, int Stream, int K1, int K0, int Rows>
+__attribute__((flatten)) bool fold_2d_regs_flat(const T* const* in, T* const* outs, int64_t n,
+                                                int64_t k0, T* const* vs, int64_t check_from) {
+  return fold_2d_regs<T, Min, Stream, K1, K0, Rows>(in, outs, n, k0, vs, check_from);
 }
 
 // fold_2d_regs with the vertical window unrolled for the common 5 and 3.
-template <class T, bool Min, bool Stream, int K1, int Rows>
+template <class T, bool Min, int Stream, int K1, int Rows>
 bool fold_2d_k0(const T* const* in, T* const* outs, int64_t n, int64_t k0, T* const* vs,
                 int64_t check_from) {
+  if constexpr (Stream == kLines) {
+    if (k0 == 5)
+      return fold_2d_regs_flat<T, Min, Stream, K1, 5, Rows>(in, outs, n, k0, vs, check_from);
+    if (k0 == 3)
+      return fold_2d_regs_flat<T, Min, Stream, K1, 3, Rows>(in, outs, n, k0, vs, check_from);
+    return fold_2d_regs_flat<T, Min, Stream, K1, 0, Rows>(in, outs, n, k0, vs, check_from);
+  }
   if (k0 == 5) return fold_2d_regs<T, Min, Stream, K1, 5, Rows>(in, outs, n, k0, vs, check_from);
   if (k0 == 3) return fold_2d_regs<T, Min, Stream, K1, 3, Rows>(in, outs, n, k0, vs, check_from);
   return fold_2d_regs<T, Min, Stream, K1, 0, Rows>(in, outs, n, k0, vs, check_from);
@@ -687,7 +774,7 @@ bool fold_2d_k0(const T* const* in, T* const* outs, int64_t n, int64_t k0, T* co
 
 // fold_2d_regs for the k1 it takes (odd, up to 9, at most L + 1, 4- and 8-byte T, rows of 4
 // registers or more); false in `taken` otherwise.
-template <class T, bool Min, bool Stream, int Rows>
+template <class T, bool Min, int Stream, int Rows>
 bool fold_2d_regs_any(const T* const* in, T* const* outs, int64_t n, int64_t k0, int64_t k1,
                       T* const* vs, int64_t check_from, bool& taken) {
   constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T));
@@ -729,7 +816,7 @@ bool fold_2d_any(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, 
 
 // Two output rows: fold_2d_regs's shared vertical fold where it applies, else one row after
 // the other.
-template <class T, bool Min, bool Stream>
+template <class T, bool Min, int Stream>
 bool fold_2d_pair(const T* const* in, T* const* out, int64_t n, int64_t k0, int64_t k1,
                   T* const* work, int64_t check_from) {
   if (k0 >= 2) {
@@ -738,9 +825,14 @@ bool fold_2d_pair(const T* const* in, T* const* out, int64_t n, int64_t k0, int6
         fold_2d_regs_any<T, Min, Stream, 2>(in, out, n, k0, k1, work, check_from, taken);
     if (taken) return finite;
   }
-  const bool first = fold_2d_any<T, Min, Stream>(in, out[0], n, k0, k1, work[0], check_from);
-  const bool second = fold_2d_any<T, Min, Stream>(in + 1, out[1], n, k0, k1, work[1],
-                                                  std::max<int64_t>(check_from - 1, 0));
+  const int64_t check1 = std::max<int64_t>(check_from - 1, 0);
+  if constexpr (Stream == kLines) {
+    // Every output stored, the partial lines' too (the contract allows it), and v whole.
+    const bool first = fold_2d<T, Min, true>(in, out[0], n, k0, k1, work[0], check_from);
+    return fold_2d<T, Min, true>(in + 1, out[1], n, k0, k1, work[1], check1) && first;
+  }
+  const bool first = fold_2d_any<T, Min, Stream != 0>(in, out[0], n, k0, k1, work[0], check_from);
+  const bool second = fold_2d_any<T, Min, Stream != 0>(in + 1, out[1], n, k0, k1, work[1], check1);
   return first && second;
 }
 
@@ -751,7 +843,7 @@ bool minmax_2d(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, bo
                  : fold_2d_any<T, false, Stream>(in, out, n, k0, k1, work, check_from);
 }
 
-template <class T, bool Stream = false>
+template <class T, int Stream = 0>
 bool minmax_2d_pair(const T* const* in, T* const* out, int64_t n, int64_t k0, int64_t k1,
                     bool minimum, T* const* work, int64_t check_from) {
   return minimum ? fold_2d_pair<T, true, Stream>(in, out, n, k0, k1, work, check_from)

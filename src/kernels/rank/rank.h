@@ -51,6 +51,12 @@
 // of rows [check_from, k0 + 1) is NaN or infinite (floating T). The two rows share the fold of
 // rows 1 .. k0 - 1 and each input row is loaded once for both: per output row about half the
 // vertical work and of the older rows' reads. `_stream`: non-temporal stores as minmax_2d_stream.
+// `_lines`: for two output rows at the same address modulo 64 bytes, non-temporal stores of the
+// outputs in the whole 64-byte lines of out[i][0, n) only, the others (the partial lines at the
+// rows' ends, which the caller writes whole, with its border outputs) stored or not; work[i]
+// then holds v[c] also for every c < 64 / sizeof(T) + k1 + the first line's offset, and for
+// c >= n - 64 / sizeof(T) - 1. Plain stores into the rows' edge lines cost 10-12% of the
+// 4000^2 float32 time from memory (docs/ndimage-speed.md "maxc"). Other rows: `_stream`.
 //
 // Footprint minimum / maximum `<dtype>_footprint_minmax__<isa>(in, offsets, nf, minimum, count,
 // out)`: SciPy's NI_MinOrMaxFilter for non-separable footprints: out[i] starts at
