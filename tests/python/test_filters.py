@@ -16,6 +16,7 @@ import scipy.ndimage as sn
 
 import npfast
 import npfast.ndimage as nn
+from npfast import _npfast
 
 # gaussian_gradient_magnitude into integer outputs takes sqrt of wrapped negative values,
 # in SciPy as here.
@@ -334,7 +335,7 @@ def test_streamed_unaligned_widths_match_scipy(shape, pad, isa, threads):
     # Outputs of at least 32 MiB whose row pitch is not a multiple of the vector (4001, 5000
     # float32; 3003 through a view at an offset of 3 floats) take sobel's and
     # uniform_filter's grouped rows with shifted stores (filter1d RowStores): SciPy's result,
-    # the same bits at 1, 2 and 3 threads.
+    # the same bits at 1, 2, 3 and 7 threads (7 into an output with its rows reversed).
     # (inf and NaN: the kernel tests; SciPy's running sums carry them along the line.)
     x = make(shape, np.float32, seed=5)
     cases = {"sobel0": lambda m, **kw: m.sobel(x, 0, **kw),
@@ -348,15 +349,20 @@ def test_streamed_unaligned_widths_match_scipy(shape, pad, isa, threads):
             _SCIPY_STREAMED[key] = f(sn)
         want = _SCIPY_STREAMED[key]
         got = {}
-        for n in (1, 2, 3):
-            npfast.set_num_threads(n)
-            buf = np.full((shape[0], shape[1] + pad), -7.0, np.float32)
-            out = buf[:, pad:]
-            r = f(nn, output=out)
-            assert r is None or r is out or np.shares_memory(r, out)
-            got[n] = out.copy()
+        _npfast._set_core_cap_for_testing(16)
+        try:
+            for n in (1, 2, 3, 7):
+                npfast.set_num_threads(n)
+                buf = np.full((shape[0], shape[1] + pad), -7.0, np.float32)
+                # 7 threads write through rows in reverse order (a negative row stride)
+                out = buf[::-1, pad:] if n == 7 else buf[:, pad:]
+                r = f(nn, output=out)
+                assert r is None or r is out or np.shares_memory(r, out)
+                got[n] = out.copy()
+        finally:
+            _npfast._set_core_cap_for_testing(0)
         check(got[1], want, x)
-        for n in (2, 3):
+        for n in (2, 3, 7):
             assert np.array_equal(got[n], got[1]), f"{name}: {n} threads differ"
 
 

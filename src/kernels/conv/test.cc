@@ -17,6 +17,7 @@
 #include "src/kernels/conv/conv.h"
 #include "src/ops/conv2d_plan.h"
 #include "tests/cpp/scoped_isa.h"
+#include "tests/cpp/scoped_threads.h"
 
 namespace npfast {
 namespace {
@@ -406,7 +407,7 @@ TEST_P(ConvIsa, DirectGradMatchesReference) {
 // reach, 2 a row): parts only where whole images split unevenly over the threads, and a part
 // of at least kImplicitItemFlops.
 TEST(ConvPlan, RowSplit) {
-  const int before = get_num_threads();
+  const ScopedThreads restore;
   set_core_cap_for_testing(16);
   const double row_flops = 2.0 * 128 * 576 * 28;
   const auto split = [&](int threads, int64_t images, int64_t rows, double flops) {
@@ -426,8 +427,6 @@ TEST(ConvPlan, RowSplit) {
   // 8 images on 15 threads took before (7 parts of 4 rows now).
   EXPECT_EQ(split(15, 8, 28, row_flops), 7);
   for (int t = 2; t <= 16; ++t) EXPECT_LE(split(t, 3, 28, row_flops), 7) << t;
-  set_core_cap_for_testing(0);
-  set_num_threads(before);
 }
 
 // Shifted/Winograd plans (16 channels) and the direct plans' kernel (3 channels).
@@ -444,7 +443,7 @@ TEST_P(ConvBackwardThreads, Invariant) {
   p.pad_top = p.pad_bottom = p.pad_left = p.pad_right = 1;
   const View xv = view4(x, n, c, h, w), wv = view4(wt, o, c, 3, 3), gv = view4(gy, n, o, h, w);
   std::vector<float> r[2][2];
-  const int before = get_num_threads();
+  const ScopedThreads restore;
   for (int t = 0; t < 2; ++t) {
     set_num_threads(t + 1);
     r[t][0].resize(x.size());
@@ -452,7 +451,6 @@ TEST_P(ConvBackwardThreads, Invariant) {
     const View gx = view4(r[t][0], n, c, h, w), gw = view4(r[t][1], o, c, 3, 3);
     conv2d_backward(gv, xv, wv, p, &gx, &gw, nullptr);
   }
-  set_num_threads(before);
   EXPECT_EQ(r[0][0], r[1][0]);
   EXPECT_EQ(r[0][1], r[1][1]);
 }

@@ -22,6 +22,7 @@
 #include "src/kernels/filter1d/filter1d.h"
 #include "src/ops/ndimage_line.h"
 #include "tests/cpp/scoped_isa.h"
+#include "tests/cpp/scoped_threads.h"
 #include "tests/cpp/view2d.h"
 
 namespace npfast {
@@ -656,7 +657,7 @@ TEST(Filter1dOp, ThreadCountDoesNotChangeBits) {
   oa.data = a.data();
   ob.data = b.data();
   const double w[5] = {0.1, 0.2, 0.4, 0.2, 0.1};
-  const int before = get_num_threads();
+  const ScopedThreads restore;
   for (int axis = 0; axis < 2; ++axis) {
     set_num_threads(1);
     correlate1d(in, w, 5, axis, oa, Border::reflect, 0, 0);
@@ -664,7 +665,6 @@ TEST(Filter1dOp, ThreadCountDoesNotChangeBits) {
     correlate1d(in, w, 5, axis, ob, Border::reflect, 0, 0);
     ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << "axis " << axis;
   }
-  set_num_threads(before);
 }
 
 // Lines read in place (contiguous; float32 running sums in bands of kReanchor positions) and
@@ -731,7 +731,7 @@ TEST(Filter1dOp, FusedPairEqualsTwoPasses) {
 // by the pass along rows: the two passes' bits with bands of every kind, planes, constant and
 // reflected edges, at 1 and 2 threads, gaussian-sized (17) and uniform (11) vertical windows.
 TEST(Filter1dOp, FusedPairRingEqualsTwoPasses) {
-  const int before = get_num_threads();
+  const ScopedThreads restore;
   const double wv[17] = {0.01, 0.02, 0.04, 0.06, 0.08, 0.1,  0.12, 0.13, 0.14,
                          0.13, 0.12, 0.1,  0.08, 0.06, 0.04, 0.02, 0.01};
   const double wh[5] = {0.1, 0.2, 0.4, 0.2, 0.1};
@@ -778,7 +778,6 @@ TEST(Filter1dOp, FusedPairRingEqualsTwoPasses) {
         }
     }
   }
-  set_num_threads(before);
 }
 
 // A float32 P x H x W view of `data` whose rows lie `pitch` floats apart.
@@ -813,7 +812,7 @@ TEST(Filter1dOp, UniformRowsEqualTwoPasses) {
   };
   const Case cases[] = {{5, 0, 5, 0, 1},   {3, 1, 3, -1, 1}, {8, -4, 9, 4, 1}, {6, 2, 7, 0, 0},
                         {2, 0, 11, -5, 1}, {1, 0, 4, 1, 1},  {7, -3, 2, 0, 0}};
-  const int before = get_num_threads();
+  const ScopedThreads restore;
   for (Isa isa : kernel_isas<Table>()) {
     ScopedIsa scoped(isa);
     for (int threads : {1, 2}) {
@@ -831,7 +830,6 @@ TEST(Filter1dOp, UniformRowsEqualTwoPasses) {
           }
     }
   }
-  set_num_threads(before);
 }
 
 // Rows wide enough for the row-by-row 3 x 3 pair (sep3_rows): sobel's and prewitt's weights,
@@ -850,7 +848,7 @@ TEST(Filter1dOp, Sep3RowsEqualTwoPasses) {
   const Border modes[] = {Border::fill, Border::wrap, Border::reflect, Border::nearest,
                           Border::mirror};
   const double d[3] = {-1, 0, 1}, sobel[3] = {1, 2, 1}, prewitt[3] = {1, 1, 1};
-  const int before = get_num_threads();
+  const ScopedThreads restore;
   for (Isa isa : kernel_isas<Table>()) {
     ScopedIsa scoped(isa);
     for (int threads : {1, 2}) {
@@ -869,7 +867,6 @@ TEST(Filter1dOp, Sep3RowsEqualTwoPasses) {
             }
     }
   }
-  set_num_threads(before);
 }
 
 TEST(Filter1dOp, RejectsBadArguments) {

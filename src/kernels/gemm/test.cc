@@ -17,6 +17,7 @@
 #include "npfast/threads.hpp"
 #include "src/kernels/gemm/gemm.h"
 #include "src/ops/gemm_impl.h"
+#include "tests/cpp/scoped_threads.h"
 
 namespace npfast {
 namespace gemm_kernels {
@@ -340,12 +341,11 @@ TEST(GemmOp, PublicEntryThreadCountInvariant) {
   auto a = random_vec<float>(static_cast<size_t>(m * k), rng);
   auto b = random_vec<float>(static_cast<size_t>(k * n), rng);
   std::vector<float> c1(static_cast<size_t>(m * n)), c2(c1.size());
-  const int before = get_num_threads();
+  const ScopedThreads restore;
   set_num_threads(1);
   gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c1.data(), n);
   set_num_threads(2);
   gemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c2.data(), n);
-  set_num_threads(before);
   EXPECT_EQ(std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)), 0);
   std::vector<float> want(c1.size());
   gemm_reference<float>(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, want.data(),
