@@ -10,6 +10,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 #if defined(__x86_64__) || defined(__i386__)
@@ -214,6 +215,72 @@ void check_uniform2d(Isa isa) {
 // heights with and without the grouped code (3, 5 / others), group sizes around 4, output rows
 // at equal and different alignments (pitches), with inf, NaN, -0 and subnormals in the rows
 // (divide_by's special cases).
+// m output rows of n floats at a row pitch of n + pad (pad 8 and 16: n rounded to 16 floats
+// plus pad), from `off` floats past a 64-byte boundary, in a buffer of -777 sentinels; check()
+// asserts the rows hold `want` (m x n) and nothing was written before, between or after them.
+// Pads 0, 1 and 3 give every alignment in turn, 8 rows alternating by half a 64-byte vector (as
+// 3000 or 5000 wide), 16 all rows at one alignment.
+struct PitchedRows {
+  int64_t m, n, pad, pitch;
+  std::vector<float> got;
+  float* base;
+  std::vector<float*> outs;
+
+  PitchedRows(int64_t m_, int64_t n_, int64_t pad_, int64_t off)
+      : m(m_),
+        n(n_),
+        pad(pad_),
+        pitch(pad_ >= 8 ? (n_ + 15) / 16 * 16 + pad_ : n_ + pad_),
+        got(m_ * pitch + 32 + 1, -777.0f),
+        base(got.data() + (16 - reinterpret_cast<uintptr_t>(got.data()) / 4 % 16) + off),
+        outs(m_) {
+    for (int64_t r = 0; r < m; ++r) outs[r] = base + r * pitch;
+  }
+
+  void check(const std::vector<float>& want, const std::string& what) const {
+    ASSERT_EQ(base[-1], -777.0f) << "wrote before row 0; " << what;
+    for (int64_t r = 0; r < m; ++r) {
+      ASSERT_EQ(outs[r][n], r + 1 < m && pad == 0 ? want[(r + 1) * n] : -777.0f)
+          << "wrote past row " << r << "; " << what;
+      for (int64_t c = n; c < pitch && pad > 0; ++c)
+        ASSERT_EQ(outs[r][c], -777.0f) << "wrote between rows, row " << r << "; " << what;
+      ASSERT_EQ(0, std::memcmp(outs[r], want.data() + r * n, n * sizeof(float)))
+          << what << " pad=" << pad << " row=" << r;
+    }
+  }
+};
+
+// The scalar reference's uniform2d rows of x ((m + k0 - 1) rows of n + k1 - 1 floats): the
+// oracle of the grouped kernels, with the column sums (vwant) they must leave.
+struct Uniform2dWant {
+  std::vector<const float*> rows;
+  std::vector<float> want, vwant;
+
+  Uniform2dWant(const Table& ref, const std::vector<float>& x, int64_t m, int64_t n, int64_t k0,
+                int64_t k1)
+      : rows(m + k0 - 1), want(m * n), vwant(m * (n + k1 - 1)) {
+    const int64_t nv = n + k1 - 1;
+    for (size_t r = 0; r < rows.size(); ++r) rows[r] = x.data() + static_cast<int64_t>(r) * nv;
+    for (int64_t r = 0; r < m; ++r)
+      ref.f32_uniform2d(rows.data() + r, want.data() + r * n, n, k0, k1, vwant.data() + r * nv);
+  }
+
+  // The grouped kernel (streamed or not) into PitchedRows(m, n, pad, off): the rows and the
+  // column sums bit for bit.
+  void check(const Table& t, bool nt, int64_t m, int64_t n, int64_t k0, int64_t k1, int64_t pad,
+             int64_t off, const std::string& what) const {
+    const int64_t nv = n + k1 - 1;
+    PitchedRows o(m, n, pad, off);
+    std::vector<float> vgot(m * nv, -777.0f);
+    std::vector<float*> vs(m);
+    for (int64_t r = 0; r < m; ++r) vs[r] = vgot.data() + r * nv;
+    (nt ? t.f32_uniform2d_rows_nt : t.f32_uniform2d_rows)(rows.data(), o.outs.data(), m, n, k0, k1,
+                                                          vs.data());
+    o.check(want, what + " off=" + std::to_string(off));
+    ASSERT_EQ(0, std::memcmp(vgot.data(), vwant.data(), m * nv * sizeof(float))) << what << " v";
+  }
+};
+
 void check_uniform2d_rows(Isa isa) {
   const Table& t = *kernels<Table>(isa);
   const Table& ref = *kernels<Table>(Isa::scalar);
@@ -233,39 +300,14 @@ void check_uniform2d_rows(Isa isa) {
               for (int64_t c = 0; c < 64; ++c)
                 x[r * nv + c] =
                     c < 32 ? -0.0f : std::numeric_limits<float>::denorm_min() * (c - 40);
-          std::vector<const float*> rows(nin);
-          for (int64_t r = 0; r < nin; ++r) rows[r] = x.data() + r * nv;
-          std::vector<float> want(m * n), vwant(m * nv);
-          for (int64_t r = 0; r < m; ++r)
-            ref.f32_uniform2d(rows.data() + r, want.data() + r * n, n, k0, k1,
-                              vwant.data() + r * nv);
+          const Uniform2dWant w(ref, x, m, n, k0, k1);
           for (int nt = 0; nt < 2; ++nt)
-            // Row pitches: n (pad 0), n + 1, n + 3 (every alignment in turn), n rounded to 16
-            // floats + 8 (rows alternating by half a 64-byte vector, as 3000 or 5000 wide), +
-            // 16 (all rows at one alignment); outputs from offsets 0, 1 and 9 floats.
             for (int64_t pad : {0, 1, 3, 8, 16})
               for (int64_t off : {0, 1, 9}) {
-                const int64_t pitch = pad >= 8 ? (n + 15) / 16 * 16 + pad : n + pad;
-                std::vector<float> got(m * pitch + 32 + 1, -777.0f), vgot(m * nv, -777.0f);
-                float* base =
-                    got.data() + (16 - reinterpret_cast<uintptr_t>(got.data()) / 4 % 16) + off;
-                std::vector<float*> outs(m), vs(m);
-                for (int64_t r = 0; r < m; ++r)
-                  outs[r] = base + r * pitch, vs[r] = vgot.data() + r * nv;
-                (nt ? t.f32_uniform2d_rows_nt : t.f32_uniform2d_rows)(rows.data(), outs.data(), m,
-                                                                      n, k0, k1, vs.data());
-                ASSERT_EQ(base[-1], -777.0f) << "wrote before row 0";
-                for (int64_t r = 0; r < m; ++r) {
-                  ASSERT_EQ(outs[r][n], r + 1 < m && pad == 0 ? want[(r + 1) * n] : -777.0f)
-                      << "wrote past row " << r;
-                  for (int64_t c = n; c < pitch && pad > 0; ++c)
-                    ASSERT_EQ(outs[r][c], -777.0f) << "wrote between rows, row " << r;
-                  ASSERT_EQ(0, std::memcmp(outs[r], want.data() + r * n, n * sizeof(float)))
-                      << isa_name(isa) << " nt=" << nt << " k0=" << k0 << " k1=" << k1 << " m=" << m
-                      << " n=" << n << " pad=" << pad << " off=" << off << " row=" << r;
-                }
-                ASSERT_EQ(0, std::memcmp(vgot.data(), vwant.data(), m * nv * sizeof(float)))
-                    << isa_name(isa) << " v: k0=" << k0 << " k1=" << k1 << " m=" << m << " n=" << n;
+                std::ostringstream what;
+                what << isa_name(isa) << " nt=" << nt << " k0=" << k0 << " k1=" << k1 << " m=" << m
+                     << " n=" << n;
+                w.check(t, nt, m, n, k0, k1, pad, off, what.str());
               }
         }
 }
@@ -342,30 +384,15 @@ void check_sep3_rows(Isa isa) {
           for (int64_t r = 0; r < m; ++r)
             ref.f32_sep3_row(rows.data() + r, want.data() + r * n, n, wh, symh, wv, symv);
           for (int nt = 0; nt < 2; ++nt)
-            // Row pitches: n (pad 0), n + 1, n + 3 (every alignment in turn), n rounded to 16
-            // floats + 8 (rows alternating by half a 64-byte vector, as 3000 or 5000 wide), +
-            // 16 (all rows at one alignment); outputs from offsets 0, 1 and 9 floats.
             for (int64_t pad : {0, 1, 3, 8, 16})
               for (int64_t off : {0, 1, 9}) {
-                const int64_t pitch = pad >= 8 ? (n + 15) / 16 * 16 + pad : n + pad;
-                std::vector<float> got(m * pitch + 32 + 1, -777.0f);
-                float* base =
-                    got.data() + (16 - reinterpret_cast<uintptr_t>(got.data()) / 4 % 16) + off;
-                std::vector<float*> outs(m);
-                for (int64_t r = 0; r < m; ++r) outs[r] = base + r * pitch;
-                (nt ? t.f32_sep3_rows_nt : t.f32_sep3_rows)(rows.data(), outs.data(), m, n, wh,
+                PitchedRows o(m, n, pad, off);
+                (nt ? t.f32_sep3_rows_nt : t.f32_sep3_rows)(rows.data(), o.outs.data(), m, n, wh,
                                                             symh, wv, symv);
-                ASSERT_EQ(base[-1], -777.0f) << "wrote before row 0";
-                for (int64_t r = 0; r < m; ++r) {
-                  ASSERT_EQ(outs[r][n], r + 1 < m && pad == 0 ? want[(r + 1) * n] : -777.0f)
-                      << "wrote past row " << r;
-                  for (int64_t c = n; c < pitch && pad > 0; ++c)
-                    ASSERT_EQ(outs[r][c], -777.0f) << "wrote between rows, row " << r;
-                  ASSERT_EQ(0, std::memcmp(outs[r], want.data() + r * n, n * sizeof(float)))
-                      << isa_name(isa) << " nt=" << nt << " symh=" << symh << " symv=" << symv
-                      << " m=" << m << " n=" << n << " pad=" << pad << " off=" << off
-                      << " row=" << r;
-                }
+                std::ostringstream what;
+                what << isa_name(isa) << " nt=" << nt << " symh=" << symh << " symv=" << symv
+                     << " m=" << m << " n=" << n << " off=" << off;
+                o.check(want, what.str());
               }
         }
 }
@@ -919,27 +946,12 @@ TEST(Filter1dOp, UniformUnderFlushToZeroMatchesReference) {
           std::vector<float> x(nin * nv);
           for (size_t i = 0; i < x.size(); ++i)
             x[i] = i % 29 == 0 ? 0.0f : std::ldexp(mant(rng), expo(rng)) * (rng() % 2 ? 1 : -1);
-          std::vector<const float*> rows(nin);
-          for (int64_t r = 0; r < nin; ++r) rows[r] = x.data() + r * nv;
-          std::vector<float> want(m * n), vwant(m * nv);
-          for (int64_t r = 0; r < m; ++r)
-            ref.f32_uniform2d(rows.data() + r, want.data() + r * n, n, k0, k1,
-                              vwant.data() + r * nv);
+          const Uniform2dWant w(ref, x, m, n, k0, k1);
           for (int nt = 0; nt < 2; ++nt) {
-            // Rows 64-byte aligned (pitch 208): the streamed groups need equal alignments.
-            const int64_t pitch = 208;
-            std::vector<float> buf(m * pitch + 16), got(m * n), vgot(m * nv);
-            float* base = buf.data() + (16 - reinterpret_cast<uintptr_t>(buf.data()) / 4 % 16);
-            std::vector<float*> outs(m), vs(m);
-            for (int64_t r = 0; r < m; ++r)
-              outs[r] = base + r * pitch, vs[r] = vgot.data() + r * nv;
-            (nt ? t.f32_uniform2d_rows_nt : t.f32_uniform2d_rows)(rows.data(), outs.data(), m, n,
-                                                                  k0, k1, vs.data());
-            for (int64_t r = 0; r < m; ++r) std::memcpy(got.data() + r * n, outs[r], n * 4);
-            ASSERT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)))
-                << isa_name(isa) << " nt=" << nt << " k0=" << k0 << " k1=" << k1 << " m=" << m;
-            ASSERT_EQ(0, std::memcmp(vgot.data(), vwant.data(), vgot.size() * sizeof(float)))
-                << isa_name(isa) << " v: nt=" << nt << " k0=" << k0 << " k1=" << k1;
+            // Rows 64-byte aligned (pad 16): the streamed groups need equal alignments.
+            std::ostringstream what;
+            what << isa_name(isa) << " nt=" << nt << " k0=" << k0 << " k1=" << k1 << " m=" << m;
+            w.check(t, nt, m, n, k0, k1, 16, 0, what.str());
           }
         }
   }
