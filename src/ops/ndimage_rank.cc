@@ -647,27 +647,25 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
   const RowPass<T> h(g.W, g.k1, g.b1, mode[1], g.fill, out.strides[g.a1], minimum, stream);
   const bool fused = g.k1 <= 16 && (g.k0 + 1) * g.W * static_cast<int64_t>(sizeof(T)) > kRowsInL1 &&
                      out.strides[g.a1] == static_cast<int64_t>(sizeof(T));
+  // One row a call (a streamed block's odd last row too: plain stores for one row in 8 or more
+  // cost nothing measurable, and a streaming one-row kernel would double the kernels compiled).
   const rank::MinMax2dFn<T> f2d =
-      stream ? pick<T>(t.f32_minmax_2d_stream, t.f64_minmax_2d_stream, t.u8_minmax_2d_stream,
-                       t.u16_minmax_2d_stream, t.i32_minmax_2d_stream)
-             : pick<T>(t.f32_minmax_2d, t.f64_minmax_2d, t.u8_minmax_2d, t.u16_minmax_2d,
-                       t.i32_minmax_2d);
+      pick<T>(t.f32_minmax_2d, t.f64_minmax_2d, t.u8_minmax_2d, t.u16_minmax_2d, t.i32_minmax_2d);
   // Streamed outputs whose rows are whole 64-byte lines: the kernel writes the lines that hold
   // only its outputs, and the edge lines (border outputs beside the kernel's first and last
   // few) go out here whole, with streaming stores: plain stores into them cost 10-12% at
   // 4000^2 float32 from memory, 1 thread (docs/ndimage-speed.md "maxc").
   constexpr int64_t E = 64 / static_cast<int64_t>(sizeof(T));
-  const bool lines = fused && stream && reinterpret_cast<uintptr_t>(out.data) % 64 == 0 &&
-                     g.rs_out % 64 == 0 && g.W % E == 0 && g.W >= 8 * E + g.k1;
-  const rank::MinMax2dPairFn<T> f2d_pair =
-      lines    ? pick<T>(t.f32_minmax_2d_pair_lines, t.f64_minmax_2d_pair_lines,
-                         t.u8_minmax_2d_pair_lines, t.u16_minmax_2d_pair_lines,
-                         t.i32_minmax_2d_pair_lines)
-      : stream ? pick<T>(t.f32_minmax_2d_pair_stream, t.f64_minmax_2d_pair_stream,
-                         t.u8_minmax_2d_pair_stream, t.u16_minmax_2d_pair_stream,
-                         t.i32_minmax_2d_pair_stream)
-               : pick<T>(t.f32_minmax_2d_pair, t.f64_minmax_2d_pair, t.u8_minmax_2d_pair,
-                         t.u16_minmax_2d_pair, t.i32_minmax_2d_pair);
+  const bool lines = fused && stream && rank::pair_lines_fast(g.k0, g.k1) &&
+                     reinterpret_cast<uintptr_t>(out.data) % 64 == 0 && g.rs_out % 64 == 0 &&
+                     g.W % E == 0 && g.W >= 8 * E + g.k1;
+  const rank::MinMax2dPairFn<T> f2d_pair =  // streamed outputs only (two rows a call)
+      lines ? pick<T>(t.f32_minmax_2d_pair_lines, t.f64_minmax_2d_pair_lines,
+                      t.u8_minmax_2d_pair_lines, t.u16_minmax_2d_pair_lines,
+                      t.i32_minmax_2d_pair_lines)
+            : pick<T>(t.f32_minmax_2d_pair_stream, t.f64_minmax_2d_pair_stream,
+                      t.u8_minmax_2d_pair_stream, t.u16_minmax_2d_pair_stream,
+                      t.i32_minmax_2d_pair_stream);
   const int64_t a1 = g.k1 - 1 - g.b1;  // the horizontal window's reach after its output
   // With `lines`: the kernel's outputs cover [head, tail) of each row, whole lines.
   const int64_t head = (g.b1 + E - 1) / E * E, tail = head + (g.W - a1 - head) / E * E;

@@ -43,24 +43,6 @@ void minmax_2d_5x5(benchmark::State& state, const Table& t) {
   set_rate(state, "px", double(kRows * kW));
 }
 
-// The same 64 output rows two a call (minmax_2d_pair: the rows share their vertical fold).
-void minmax_2d_pair_5x5(benchmark::State& state, const Table& t) {
-  constexpr int64_t kW = 4000, kRows = 64, kRing = 8;
-  std::vector<float> in(kRing * (kW + 4)), out(2 * kW), work(2 * (kW + 4));
-  for (size_t i = 0; i < in.size(); ++i) in[i] = float((i * 7919) % 1000);
-  std::vector<const float*> rows(6);
-  float* outs[2] = {out.data(), out.data() + kW};
-  float* works[2] = {work.data(), work.data() + kW + 4};
-  for (auto _ : state) {
-    for (int64_t r = 0; r < kRows; r += 2) {
-      for (int64_t j = 0; j < 6; ++j) rows[j] = in.data() + (r + j) % kRing * (kW + 4);
-      t.f32_minmax_2d_pair(rows.data(), outs, kW, 5, 5, true, works, r == 0 ? 0 : 4);
-    }
-    benchmark::DoNotOptimize(out.data());
-  }
-  set_rate(state, "px", double(kRows * kW));
-}
-
 // The streamed pair kernel as the operator calls it on a W^2 image: rows of pitch W, 64-byte
 // aligned, outputs at column 2 (b1) of rows also W apart, a ring of 16 input rows (in L2):
 // the kernel's in-cache cost per pixel at each width, so that a per-row fixed cost shows as
@@ -107,8 +89,6 @@ const bool kMinMax =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax), "512x512_k5", minmax_5);
 const bool kMinMax2d =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax_2d), "4000_k5x5", minmax_2d_5x5);
-const bool kMinMax2dPair = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax_2d_pair),
-                                                   "4000_k5x5", minmax_2d_pair_5x5);
 const bool kPairStream2000 =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax_2d_pair_stream), "2000_k5x5",
                             minmax_2d_pair_stream_5x5<2000>);

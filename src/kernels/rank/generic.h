@@ -756,16 +756,18 @@ __attribute__((flatten)) bool fold_2d_regs_flat(const T* const* in, T* const* ou
   return fold_2d_regs<T, Min, Stream, K1, K0, Rows>(in, outs, n, k0, vs, check_from);
 }
 
-// fold_2d_regs with the vertical window unrolled for the common 5 and 3.
+// fold_2d_regs with the vertical window unrolled for the common 5 and 3. The lines kernel
+// only for windows of 3 and 5 on both axes (rank::pair_lines_fast; the operator picks it for
+// those only): each flattened instantiation is large, and all of them had doubled this file's
+// compile time (65 s against 38 s at AVX-512, paid in every build of the test run).
 template <class T, bool Min, int Stream, int K1, int Rows>
 bool fold_2d_k0(const T* const* in, T* const* outs, int64_t n, int64_t k0, T* const* vs,
                 int64_t check_from) {
   if constexpr (Stream == kLines) {
+    static_assert(K1 == 3 || K1 == 5, "the lines kernel takes windows of 3 and 5");
     if (k0 == 5)
       return fold_2d_regs_flat<T, Min, Stream, K1, 5, Rows>(in, outs, n, k0, vs, check_from);
-    if (k0 == 3)
-      return fold_2d_regs_flat<T, Min, Stream, K1, 3, Rows>(in, outs, n, k0, vs, check_from);
-    return fold_2d_regs_flat<T, Min, Stream, K1, 0, Rows>(in, outs, n, k0, vs, check_from);
+    return fold_2d_regs_flat<T, Min, Stream, K1, 3, Rows>(in, outs, n, k0, vs, check_from);
   }
   if (k0 == 5) return fold_2d_regs<T, Min, Stream, K1, 5, Rows>(in, outs, n, k0, vs, check_from);
   if (k0 == 3) return fold_2d_regs<T, Min, Stream, K1, 3, Rows>(in, outs, n, k0, vs, check_from);
@@ -779,6 +781,12 @@ bool fold_2d_regs_any(const T* const* in, T* const* outs, int64_t n, int64_t k0,
                       T* const* vs, int64_t check_from, bool& taken) {
   constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T));
   taken = true;
+  if constexpr (Stream == kLines) {
+    if (!npfast::rank::pair_lines_fast(k0, k1)) {
+      taken = false;
+      return false;
+    }
+  }
   if constexpr (sizeof(T) >= 4) {
     if (n >= 4 * L) {
       switch (k1) {
@@ -787,11 +795,11 @@ bool fold_2d_regs_any(const T* const* in, T* const* outs, int64_t n, int64_t k0,
         case 5:
           return fold_2d_k0<T, Min, Stream, 5, Rows>(in, outs, n, k0, vs, check_from);
         case 7:
-          if constexpr (L >= 6)
+          if constexpr (L >= 6 && Stream != kLines)
             return fold_2d_k0<T, Min, Stream, 7, Rows>(in, outs, n, k0, vs, check_from);
           break;
         case 9:
-          if constexpr (L >= 8)
+          if constexpr (L >= 8 && Stream != kLines)
             return fold_2d_k0<T, Min, Stream, 9, Rows>(in, outs, n, k0, vs, check_from);
           break;
         default:
@@ -814,11 +822,13 @@ bool fold_2d_any(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, 
   return taken ? finite : fold_2d<T, Min, Stream>(in, out, n, k0, k1, work, check_from);
 }
 
-// Two output rows: fold_2d_regs's shared vertical fold where it applies, else one row after
-// the other.
+// Two output rows, for streamed outputs only (Stream 1 or kLines: in cache one row a call is
+// as fast, docs/ndimage-speed.md "minmax"): fold_2d_regs's shared vertical fold where it
+// applies, else one row after the other, every output stored and v whole (both contracts).
 template <class T, bool Min, int Stream>
 bool fold_2d_pair(const T* const* in, T* const* out, int64_t n, int64_t k0, int64_t k1,
                   T* const* work, int64_t check_from) {
+  static_assert(Stream == 1 || Stream == kLines, "the pair kernels stream their outputs");
   if (k0 >= 2) {
     bool taken;
     const bool finite =
@@ -826,24 +836,18 @@ bool fold_2d_pair(const T* const* in, T* const* out, int64_t n, int64_t k0, int6
     if (taken) return finite;
   }
   const int64_t check1 = std::max<int64_t>(check_from - 1, 0);
-  if constexpr (Stream == kLines) {
-    // Every output stored, the partial lines' too (the contract allows it), and v whole.
-    const bool first = fold_2d<T, Min, true>(in, out[0], n, k0, k1, work[0], check_from);
-    return fold_2d<T, Min, true>(in + 1, out[1], n, k0, k1, work[1], check1) && first;
-  }
-  const bool first = fold_2d_any<T, Min, Stream != 0>(in, out[0], n, k0, k1, work[0], check_from);
-  const bool second = fold_2d_any<T, Min, Stream != 0>(in + 1, out[1], n, k0, k1, work[1], check1);
-  return first && second;
+  const bool first = fold_2d<T, Min, true>(in, out[0], n, k0, k1, work[0], check_from);
+  return fold_2d<T, Min, true>(in + 1, out[1], n, k0, k1, work[1], check1) && first;
 }
 
-template <class T, bool Stream = false>
+template <class T>
 bool minmax_2d(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, bool minimum, T* work,
                int64_t check_from) {
-  return minimum ? fold_2d_any<T, true, Stream>(in, out, n, k0, k1, work, check_from)
-                 : fold_2d_any<T, false, Stream>(in, out, n, k0, k1, work, check_from);
+  return minimum ? fold_2d_any<T, true, false>(in, out, n, k0, k1, work, check_from)
+                 : fold_2d_any<T, false, false>(in, out, n, k0, k1, work, check_from);
 }
 
-template <class T, int Stream = 0>
+template <class T, int Stream>
 bool minmax_2d_pair(const T* const* in, T* const* out, int64_t n, int64_t k0, int64_t k1,
                     bool minimum, T* const* work, int64_t check_from) {
   return minimum ? fold_2d_pair<T, true, Stream>(in, out, n, k0, k1, work, check_from)

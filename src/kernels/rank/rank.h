@@ -42,21 +42,25 @@
 // values, holding v[c] on return for the first and last k1 columns (c < k1, c >= n - 1: all
 // that the caller's border outputs read, extended) and unspecified between. Returns false
 // when a value of rows [check_from, k0) is NaN or infinite (floating T; out is then not
-// SciPy's answer). `<dtype>_minmax_2d_stream__<isa>` is the same with non-temporal stores for
-// `out` (aligned to T), the caller fencing as for minmax_line_stream.
+// SciPy's answer).
 //
-// Two rows of a fused 2-D minimum / maximum `<dtype>_minmax_2d_pair__<isa>(in, out, n, k0, k1,
-// minimum, work, check_from)`: from k0 + 1 input rows, out[i] (i = 0, 1) and work[i] are the
-// minmax_2d kernel's out and work for input rows in + i, and the result is false when a value
-// of rows [check_from, k0 + 1) is NaN or infinite (floating T). The two rows share the fold of
-// rows 1 .. k0 - 1 and each input row is loaded once for both: per output row about half the
-// vertical work and of the older rows' reads. `_stream`: non-temporal stores as minmax_2d_stream.
+// Two rows of a fused 2-D minimum / maximum into a streamed output
+// `<dtype>_minmax_2d_pair_stream__<isa>(in, out, n, k0, k1, minimum, work, check_from)`: from
+// k0 + 1 input rows, out[i] (i = 0, 1) and work[i] are the minmax_2d kernel's out and work for
+// input rows in + i, written with non-temporal stores (aligned to T; the caller fences as for
+// minmax_line_stream), and the result is false when a value of rows [check_from, k0 + 1) is
+// NaN or infinite (floating T). The two rows share the fold of rows 1 .. k0 - 1 and each input
+// row is loaded once for both: per output row about half the vertical work and of the older
+// rows' reads. There is no plain-store pair kernel nor a one-row streaming one: in cache one row
+// a call is as fast, and each variant doubled the rank files' compile time in every build.
 // `_lines`: for two output rows at the same address modulo 64 bytes, non-temporal stores of the
 // outputs in the whole 64-byte lines of out[i][0, n) only, the others (the partial lines at the
 // rows' ends, which the caller writes whole, with its border outputs) stored or not; work[i]
 // then holds v[c] also for every c < 64 / sizeof(T) + k1 + the first line's offset, and for
 // c >= n - 64 / sizeof(T) - 1. Plain stores into the rows' edge lines cost 10-12% of the
 // 4000^2 float32 time from memory (docs/ndimage-speed.md "maxc"). Other rows: `_stream`.
+// The fast form (two rows at once) only where pair_lines_fast(k0, k1); other windows take one
+// row after the other, correct but slower, so the operator asks for `_lines` only there.
 //
 // Footprint minimum / maximum `<dtype>_footprint_minmax__<isa>(in, offsets, nf, minimum, count,
 // out)`: SciPy's NI_MinOrMaxFilter for non-separable footprints: out[i] starts at
@@ -141,6 +145,11 @@ struct Table {
 
 // Bytes of `work` a minmax kernel needs: (k + 2) rows of `width` values (the backward scan,
 // the forward scan, a NaN detector per line) and the deque's ring of k (value, death) pairs.
+// The windows (rows k0, columns k1) whose `_lines` kernel takes two rows at once.
+constexpr bool pair_lines_fast(int64_t k0, int64_t k1) {
+  return (k0 == 3 || k0 == 5) && (k1 == 3 || k1 == 5);
+}
+
 inline size_t minmax_work_bytes(int64_t k, int64_t width, size_t tsize) {
   return static_cast<size_t>((k + 2) * width) * tsize + static_cast<size_t>(k) * (tsize + 8) + 64;
 }

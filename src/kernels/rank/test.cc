@@ -272,19 +272,17 @@ void check_minmax_rows(const Table& t, Isa isa, std::mt19937& rng) {
 }
 
 template <class T>
-MinMax2dFn<T> fused_of(const Table& t, bool stream) {
-  if constexpr (std::is_same_v<T, float>) return stream ? t.f32_minmax_2d_stream : t.f32_minmax_2d;
-  if constexpr (std::is_same_v<T, double>) return stream ? t.f64_minmax_2d_stream : t.f64_minmax_2d;
-  if constexpr (std::is_same_v<T, uint8_t>) return stream ? t.u8_minmax_2d_stream : t.u8_minmax_2d;
-  if constexpr (std::is_same_v<T, uint16_t>)
-    return stream ? t.u16_minmax_2d_stream : t.u16_minmax_2d;
-  if constexpr (std::is_same_v<T, int32_t>)
-    return stream ? t.i32_minmax_2d_stream : t.i32_minmax_2d;
+MinMax2dFn<T> fused_of(const Table& t) {
+  if constexpr (std::is_same_v<T, float>) return t.f32_minmax_2d;
+  if constexpr (std::is_same_v<T, double>) return t.f64_minmax_2d;
+  if constexpr (std::is_same_v<T, uint8_t>) return t.u8_minmax_2d;
+  if constexpr (std::is_same_v<T, uint16_t>) return t.u16_minmax_2d;
+  if constexpr (std::is_same_v<T, int32_t>) return t.i32_minmax_2d;
 }
 
-// One fused row (both kernels, outputs at several alignments: the head, the streamed chunks
-// and the tail): the reference's outputs and vertical folds bit for bit on rows without NaN,
-// and `false` exactly when a checked row holds a NaN or an infinity.
+// One fused row (outputs at several alignments: the head, the register loop and the tail): the
+// reference's outputs and vertical folds bit for bit on rows without NaN, and `false` exactly when
+// a checked row holds a NaN or an infinity.
 template <class T>
 void check_minmax_2d(const Table& t, Isa isa, std::mt19937& rng) {
   for (int64_t k0 : {1, 2, 5, 16}) {
@@ -306,30 +304,27 @@ void check_minmax_2d(const Table& t, Isa isa, std::mt19937& rng) {
               }
             for (bool minimum : {true, false}) {
               std::vector<T> want(n), want_v(nv), v(nv), buf(n + 80);
-              ASSERT_EQ(fused_of<T>(table_scalar, false)(rows.data(), want.data(), n, k0, k1,
-                                                         minimum, want_v.data(), check_from),
+              ASSERT_EQ(fused_of<T>(table_scalar)(rows.data(), want.data(), n, k0, k1, minimum,
+                                                  want_v.data(), check_from),
                         finite);
-              for (bool stream : {false, true}) {
-                for (int64_t off : {0, 1, 3, 17}) {
-                  std::fill(buf.begin(), buf.end(), T(7));
-                  T* got = buf.data() + off;
-                  const bool ok = fused_of<T>(t, stream)(rows.data(), got, n, k0, k1, minimum,
-                                                         v.data(), check_from);
-                  ASSERT_EQ(ok, finite) << isa_name(isa) << " 2d k " << k0 << "x" << k1;
-                  ASSERT_EQ(got[n], T(7)) << "wrote past the row";
-                  for (int64_t i = 0; i < off; ++i) ASSERT_EQ(buf[i], T(7)) << "wrote before it";
-                  if (nan) continue;
-                  for (int64_t c = 0; c < nv; ++c) {
-                    if (c >= k1 && c < n - 1) continue;  // only the ends are kept (rank.h)
-                    ASSERT_TRUE(same_bits(want_v[c], v[c]))
-                        << isa_name(isa) << " 2d k " << k0 << "x" << k1 << " n " << n << " column "
-                        << c;
-                  }
-                  for (int64_t j = 0; j < n; ++j)
-                    ASSERT_TRUE(same_bits(want[j], got[j]))
-                        << isa_name(isa) << " 2d k " << k0 << "x" << k1 << " n " << n << " at " << j
-                        << " offset " << off << (stream ? " stream" : "");
+              for (int64_t off : {0, 1, 3, 17}) {
+                std::fill(buf.begin(), buf.end(), T(7));
+                T* got = buf.data() + off;
+                const bool ok =
+                    fused_of<T>(t)(rows.data(), got, n, k0, k1, minimum, v.data(), check_from);
+                ASSERT_EQ(ok, finite) << isa_name(isa) << " 2d k " << k0 << "x" << k1;
+                ASSERT_EQ(got[n], T(7)) << "wrote past the row";
+                for (int64_t i = 0; i < off; ++i) ASSERT_EQ(buf[i], T(7)) << "wrote before it";
+                if (nan) continue;
+                for (int64_t c = 0; c < nv; ++c) {
+                  if (c >= k1 && c < n - 1) continue;  // only the ends are kept (rank.h)
+                  ASSERT_TRUE(same_bits(want_v[c], v[c])) << isa_name(isa) << " 2d k " << k0 << "x"
+                                                          << k1 << " n " << n << " column " << c;
                 }
+                for (int64_t j = 0; j < n; ++j)
+                  ASSERT_TRUE(same_bits(want[j], got[j]))
+                      << isa_name(isa) << " 2d k " << k0 << "x" << k1 << " n " << n << " at " << j
+                      << " offset " << off;
               }
             }
           }
@@ -339,29 +334,19 @@ void check_minmax_2d(const Table& t, Isa isa, std::mt19937& rng) {
   }
 }
 
-// mode 0: plain stores, 1: _stream, 2: _lines.
+// mode 1: _stream, 2: _lines.
 template <class T>
 MinMax2dPairFn<T> pair_of(const Table& t, int mode) {
   if constexpr (std::is_same_v<T, float>)
-    return mode == 2   ? t.f32_minmax_2d_pair_lines
-           : mode == 1 ? t.f32_minmax_2d_pair_stream
-                       : t.f32_minmax_2d_pair;
+    return mode == 2 ? t.f32_minmax_2d_pair_lines : t.f32_minmax_2d_pair_stream;
   if constexpr (std::is_same_v<T, double>)
-    return mode == 2   ? t.f64_minmax_2d_pair_lines
-           : mode == 1 ? t.f64_minmax_2d_pair_stream
-                       : t.f64_minmax_2d_pair;
+    return mode == 2 ? t.f64_minmax_2d_pair_lines : t.f64_minmax_2d_pair_stream;
   if constexpr (std::is_same_v<T, uint8_t>)
-    return mode == 2   ? t.u8_minmax_2d_pair_lines
-           : mode == 1 ? t.u8_minmax_2d_pair_stream
-                       : t.u8_minmax_2d_pair;
+    return mode == 2 ? t.u8_minmax_2d_pair_lines : t.u8_minmax_2d_pair_stream;
   if constexpr (std::is_same_v<T, uint16_t>)
-    return mode == 2   ? t.u16_minmax_2d_pair_lines
-           : mode == 1 ? t.u16_minmax_2d_pair_stream
-                       : t.u16_minmax_2d_pair;
+    return mode == 2 ? t.u16_minmax_2d_pair_lines : t.u16_minmax_2d_pair_stream;
   if constexpr (std::is_same_v<T, int32_t>)
-    return mode == 2   ? t.i32_minmax_2d_pair_lines
-           : mode == 1 ? t.i32_minmax_2d_pair_stream
-                       : t.i32_minmax_2d_pair;
+    return mode == 2 ? t.i32_minmax_2d_pair_lines : t.i32_minmax_2d_pair_stream;
 }
 
 // Two fused rows (both kernels; the two outputs at equal and at different alignments, which
@@ -404,11 +389,10 @@ void check_minmax_2d_pair(const Table& t, Isa isa, std::mt19937& rng) {
               for (int i = 0; i < 2; ++i) {
                 want[i].resize(n);
                 want_v[i].resize(nv);
-                fused_of<T>(table_scalar, false)(rows.data() + i, want[i].data(), n, k0, k1,
-                                                 minimum, want_v[i].data(), 0);
+                fused_of<T>(table_scalar)(rows.data() + i, want[i].data(), n, k0, k1, minimum,
+                                          want_v[i].data(), 0);
               }
-              for (int mode : {0, 1, 2}) {
-                const bool stream = mode > 0;
+              for (int mode : {1, 2}) {
                 // One 64-byte-aligned buffer: row 0 at a fixed offset and row 1 at the shifts
                 // 0 .. L - 1 after a register boundary (L lanes of the widest register), so that
                 // the lane shifts between the two rows run whatever malloc returns.
@@ -457,7 +441,7 @@ void check_minmax_2d_pair(const Table& t, Isa isa, std::mt19937& rng) {
                         ASSERT_TRUE(same_bits(want[i][j], got[i][j]))
                             << isa_name(isa) << " pair k " << k0 << "x" << k1 << " n " << n
                             << " row " << i << " at " << j << " offsets " << off0 << "," << off1
-                            << (stream ? " stream" : "") << " mode " << mode;
+                            << " mode " << mode;
                       }
                     }
                   }
