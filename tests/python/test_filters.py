@@ -298,7 +298,7 @@ def test_fused_passes_equal_separate_passes(dtype, isa):
                 np.testing.assert_array_equal(got, want)
 
 
-def test_streamed_outputs_equal_separate_passes(isa):
+def test_streamed_outputs_equal_separate_passes(isa, threads):
     # Fused outputs of at least 32 MiB leave through non-temporal stores (src/ops/
     # ndimage_filters.cc, kStreamBytes; gaussian's pass along rows 16 rows at a time,
     # f32_corr1d_lines_nt): the same bits as the passes one after the other, on every ISA.
@@ -312,6 +312,16 @@ def test_streamed_outputs_equal_separate_passes(isa):
     for ax in (0, 1):
         nn.correlate1d(want, _gaussian_weights(2.0, 0, 4.0, None), ax, want)
     np.testing.assert_array_equal(nn.gaussian_filter(x, 2.0), want)
+    # Along rows first (axes (1, 0)): each row's results once, in the fused pair's ring, its
+    # input prefetched; the pass across rows streams (f32_corr1d_nt), at 1 and 2 threads.
+    for mode, cval in (("reflect", 0.0), ("constant", 1.5)):
+        want = x.copy()
+        for ax in (1, 0):
+            nn.correlate1d(want, _gaussian_weights(2.0, 0, 4.0, None), ax, want, mode, cval)
+        for t in (1, 2):
+            npfast.set_num_threads(t)
+            got = nn.gaussian_filter(x, 2.0, mode=mode, cval=cval, axes=(1, 0))
+            np.testing.assert_array_equal(got, want, err_msg=f"{mode} {t} threads")
     want = x.copy()
     for ax in (0, 1):
         nn.uniform_filter1d(want, 5, ax, want)
