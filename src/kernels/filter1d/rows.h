@@ -68,8 +68,7 @@ inline void corr1d_rows_of(const T* const* x, T* const* out, int64_t l0, int64_t
                            const T* fw) {
   constexpr int L = kLanes<T>;
   int64_t l = l0;
-  for (; l + L <= l1; l += L)
-    corr1d_rows_block<T, P, Sym, false, C, Stream>(x, out, c, fw, l, 0);
+  for (; l + L <= l1; l += L) corr1d_rows_block<T, P, Sym, false, C, Stream>(x, out, c, fw, l, 0);
   if (l < l1) corr1d_rows_block<T, P, Sym, true>(x, out, c, fw, l, static_cast<int>(l1 - l));
 }
 

@@ -454,8 +454,8 @@ void check_nt(Isa isa) {
       // Across lines: n lanes; 3 output rows, and 15 (corr1d_rows' 8-, 4-, 2- and 1-row
       // blocks) with 17 symmetric / antisymmetric taps and 4 taps of no symmetry.
       for (int64_t rows : {3, 15})
-        for (const auto& [ww, sym] : {std::pair{w, 1}, std::pair{w17, 1}, std::pair{a17, -1},
-                                      std::pair{w4, 0}}) {
+        for (const auto& [ww, sym] :
+             {std::pair{w, 1}, std::pair{w17, 1}, std::pair{a17, -1}, std::pair{w4, 0}}) {
           const int64_t size = static_cast<int64_t>(ww.size());
           std::vector<float> in((rows + size - 1) * n), blk(rows * (n + off) + 1, -777.0f),
               ref(rows * n);
