@@ -16,7 +16,7 @@ constexpr int kRowBlock = kLanes<float> == 16 ? 8 : 4;
 // of a masked tail); Sym > 0 adds the pair, Sym < 0 subtracts. C > 0 is the radius known at
 // compile time (c == C): the tap loop unrolls whole, so the sliding lo / hi windows are
 // register names, not 2 (P - 1) vector moves per tap; C == 0 takes c at run time.
-template <class T, int P, int Sym, bool Masked, int C = 0>
+template <class T, int P, int Sym, bool Masked, int C = 0, bool Stream = false>
 inline void corr1d_rows_block(const T* const* x, T* const* out, int64_t c_rt, const T* fw,
                               int64_t l, int m) {
   const int64_t c = C > 0 ? C : c_rt;
@@ -55,30 +55,33 @@ inline void corr1d_rows_block(const T* const* x, T* const* out, int64_t c_rt, co
   for (int p = 0; p < P; ++p) {
     if (Masked)
       storen(out[p] + l, acc[p], m);
+    else if (Stream && reinterpret_cast<uintptr_t>(out[p] + l) % (kLanes<T> * sizeof(T)) == 0)
+      stream(out[p] + l, acc[p]);
     else
       store(out[p] + l, acc[p]);
   }
 }
 
 // Lanes [l0, l1) of the block's P rows: whole vectors, then a masked tail.
-template <class T, int P, int Sym, int C = 0>
+template <class T, int P, int Sym, int C = 0, bool Stream = false>
 inline void corr1d_rows_of(const T* const* x, T* const* out, int64_t l0, int64_t l1, int64_t c,
                            const T* fw) {
   constexpr int L = kLanes<T>;
   int64_t l = l0;
-  for (; l + L <= l1; l += L) corr1d_rows_block<T, P, Sym, false, C>(x, out, c, fw, l, 0);
+  for (; l + L <= l1; l += L) corr1d_rows_block<T, P, Sym, false, C, Stream>(x, out, c, fw, l, 0);
   if (l < l1) corr1d_rows_block<T, P, Sym, true>(x, out, c, fw, l, static_cast<int>(l1 - l));
 }
 
 // Radii with a compile-time body for the full row block (gaussian_filter's radius 4 sigma:
 // sigma up to 3), then the run-time loop.
 constexpr int kMaxRowsRadius = 12;
-template <class T, int Sym, int C = 1>
+template <class T, int Sym, bool Stream, int C = 1>
 inline void corr1d_rows_full(const T* const* x, T* const* out, int64_t l0, int64_t l1, int64_t c,
                              const T* fw) {
-  if (c == C) return corr1d_rows_of<T, kRowBlock, Sym, C>(x, out, l0, l1, c, fw);
-  if constexpr (C < kMaxRowsRadius) return corr1d_rows_full<T, Sym, C + 1>(x, out, l0, l1, c, fw);
-  corr1d_rows_of<T, kRowBlock, Sym>(x, out, l0, l1, c, fw);
+  if (c == C) return corr1d_rows_of<T, kRowBlock, Sym, C, Stream>(x, out, l0, l1, c, fw);
+  if constexpr (C < kMaxRowsRadius)
+    return corr1d_rows_full<T, Sym, Stream, C + 1>(x, out, l0, l1, c, fw);
+  corr1d_rows_of<T, kRowBlock, Sym, 0, Stream>(x, out, l0, l1, c, fw);
 }
 
 // Lanes go in chunks of kRowsChunk: the rows the blocks of one chunk read (n + 2c pieces of
@@ -89,7 +92,7 @@ inline void corr1d_rows_full(const T* const* x, T* const* out, int64_t l0, int64
 constexpr int64_t kRowsChunk = 256;
 constexpr int64_t kChunkedRadius = 2;
 
-template <class T, int Sym>
+template <class T, int Sym, bool Stream = false>
 void corr1d_rows_sym(const T* const* in, T* const* out, int64_t n, int64_t lanes, int64_t c,
                      const T* fw) {
   const bool chunked = c >= kChunkedRadius;
@@ -99,15 +102,17 @@ void corr1d_rows_sym(const T* const* in, T* const* out, int64_t n, int64_t lanes
     int64_t i = 0;
     for (; i + kRowBlock <= n; i += kRowBlock) {
       if (chunked)
-        corr1d_rows_full<T, Sym>(in + i + c, out + i, l0, l1, c, fw);
+        corr1d_rows_full<T, Sym, Stream>(in + i + c, out + i, l0, l1, c, fw);
       else
-        corr1d_rows_of<T, kRowBlock, Sym>(in + i + c, out + i, l0, l1, c, fw);
+        corr1d_rows_of<T, kRowBlock, Sym, 0, Stream>(in + i + c, out + i, l0, l1, c, fw);
     }
     for (; i + kRowBlock / 2 <= n; i += kRowBlock / 2)
-      corr1d_rows_of<T, kRowBlock / 2, Sym>(in + i + c, out + i, l0, l1, c, fw);
-    for (; i + 2 <= n; i += 2) corr1d_rows_of<T, 2, Sym>(in + i + c, out + i, l0, l1, c, fw);
-    for (; i < n; ++i) corr1d_rows_of<T, 1, Sym>(in + i + c, out + i, l0, l1, c, fw);
+      corr1d_rows_of<T, kRowBlock / 2, Sym, 0, Stream>(in + i + c, out + i, l0, l1, c, fw);
+    for (; i + 2 <= n; i += 2)
+      corr1d_rows_of<T, 2, Sym, 0, Stream>(in + i + c, out + i, l0, l1, c, fw);
+    for (; i < n; ++i) corr1d_rows_of<T, 1, Sym, 0, Stream>(in + i + c, out + i, l0, l1, c, fw);
   }
+  if (Stream) stream_fence();
 }
 
 // Weights without symmetry (even sizes, any odd vector) have no pairs to slide: corr1d.
@@ -121,4 +126,18 @@ void corr1d_rows(const T* const* in, T* const* out, int64_t n, int64_t lanes, co
     corr1d_rows_sym<T, -1>(in, out, n, lanes, c, w + c);
   else
     corr1d<T>(in, out, n, lanes, w, size, sym);
+}
+
+// corr1d_rows with its aligned outputs stored non-temporally (filter1d.h: `_nt`): the same
+// sums, so corr1d_nt's bits.
+template <class T>
+void corr1d_rows_nt(const T* const* in, T* const* out, int64_t n, int64_t lanes, const T* w,
+                    int64_t size, int sym) {
+  const int64_t c = size / 2;
+  if (sym > 0)
+    corr1d_rows_sym<T, 1, true>(in, out, n, lanes, c, w + c);
+  else if (sym < 0)
+    corr1d_rows_sym<T, -1, true>(in, out, n, lanes, c, w + c);
+  else
+    corr1d_nt<T>(in, out, n, lanes, w, size, sym);
 }

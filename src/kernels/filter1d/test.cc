@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
@@ -426,8 +427,14 @@ void check_nt(Isa isa) {
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> dist(-2.0f, 2.0f);
   const std::vector<float> w = {0.1f, -0.3f, 0.7f, -0.3f, 0.1f}, wa = {0.2f, 0.5f, 0.1f};
+  const std::vector<float> w4 = {0.3f, -0.1f, 0.6f, 0.2f};
+  std::vector<float> w17(17), a17(17);
+  for (int k = 0; k < 17; ++k) {
+    w17[k] = 1.0f / static_cast<float>(1 + (k - 8) * (k - 8));
+    a17[k] = static_cast<float>(k - 8) / 16.0f;
+  }
   for (int64_t off : {0, 1, 3, 16, 17})
-    for (int64_t n : {1, 15, 16, 17, 64, 65, 200}) {
+    for (int64_t n : {1, 15, 16, 17, 64, 65, 200, 600}) {
       std::vector<float> x(n + 8);
       for (auto& v : x) v = dist(rng);
       std::vector<float> got(n + off + 1, -777.0f), want(n);
@@ -444,22 +451,29 @@ void check_nt(Isa isa) {
           << isa_name(isa) << " uniform1d_line_nt off=" << off << " n=" << n;
       for (int64_t k = 0; k < off; ++k) ASSERT_EQ(got[k], -777.0f) << "wrote before the line";
       ASSERT_EQ(got[n + off], -777.0f) << "wrote past the line";
-      // Across lines: n lanes, 3 output rows.
-      const int64_t rows = 3;
-      std::vector<float> in((rows + 4) * n), blk(rows * (n + off) + 1, -777.0f), ref(rows * n);
-      for (auto& v : in) v = dist(rng);
-      const auto ir = rows_of(in.data(), rows + 4, n);
-      std::vector<float*> go(rows), wo(rows);
-      for (int64_t r = 0; r < rows; ++r) {
-        go[r] = blk.data() + r * (n + off) + off;
-        wo[r] = ref.data() + r * n;
-      }
-      t.f32_corr1d_nt(ir.data(), go.data(), rows, n, w.data(), 5, 1);
-      t.f32_corr1d(ir.data(), wo.data(), rows, n, w.data(), 5, 1);
-      for (int64_t r = 0; r < rows; ++r)
-        ASSERT_EQ(0, std::memcmp(go[r], wo[r], n * sizeof(float)))
-            << isa_name(isa) << " corr1d_nt off=" << off << " n=" << n << " row " << r;
-      ASSERT_EQ(blk[rows * (n + off)], -777.0f) << "wrote past the block";
+      // Across lines: n lanes; 3 output rows, and 15 (corr1d_rows' 8-, 4-, 2- and 1-row
+      // blocks) with 17 symmetric / antisymmetric taps and 4 taps of no symmetry.
+      for (int64_t rows : {3, 15})
+        for (const auto& [ww, sym] :
+             {std::pair{w, 1}, std::pair{w17, 1}, std::pair{a17, -1}, std::pair{w4, 0}}) {
+          const int64_t size = static_cast<int64_t>(ww.size());
+          std::vector<float> in((rows + size - 1) * n), blk(rows * (n + off) + 1, -777.0f),
+              ref(rows * n);
+          for (auto& v : in) v = dist(rng);
+          const auto ir = rows_of(in.data(), rows + size - 1, n);
+          std::vector<float*> go(rows), wo(rows);
+          for (int64_t r = 0; r < rows; ++r) {
+            go[r] = blk.data() + r * (n + off) + off;
+            wo[r] = ref.data() + r * n;
+          }
+          t.f32_corr1d_nt(ir.data(), go.data(), rows, n, ww.data(), size, sym);
+          t.f32_corr1d(ir.data(), wo.data(), rows, n, ww.data(), size, sym);
+          for (int64_t r = 0; r < rows; ++r)
+            ASSERT_EQ(0, std::memcmp(go[r], wo[r], n * sizeof(float)))
+                << isa_name(isa) << " corr1d_nt off=" << off << " n=" << n << " size=" << size
+                << " row " << r;
+          ASSERT_EQ(blk[rows * (n + off)], -777.0f) << "wrote past the block";
+        }
     }
 }
 
