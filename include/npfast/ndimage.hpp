@@ -33,13 +33,11 @@ void uniform_filter1d(const View& input, int64_t size, int axis, const View& out
 // two passes over an image. When input and out are both float32 (or both float64), contiguous
 // along the last axis and distinct, the passes are fused over bands of rows (the first pass's
 // rows stay in cache for the second; rows a band needs from its neighbours are recomputed);
-// otherwise they run one after the other. The bits are the two passes' either way, except with
-// `commute` (the caller takes either order: gaussian_filter's float32 passes): a fused float32
-// pair across rows first whose output streams (kStreamBytes) then runs along rows first, the
-// bits of the two passes in that order. Arguments and errors as correlate1d.
+// otherwise they run one after the other. The bits are the two passes' either way. Arguments
+// and errors as correlate1d.
 void correlate1d_pair(const View& input, const double* w0, int64_t n0, int axis0, Border mode0,
                       const double* w1, int64_t n1, int axis1, Border mode1, const View& out,
-                      double cval, bool commute = false);
+                      double cval);
 
 // Two uniform_filter1d passes, along axis0 (input -> out) then along the last axis (out ->
 // out): uniform_filter's last two over an image. Fused over bands of rows for float32 input

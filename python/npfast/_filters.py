@@ -93,11 +93,9 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     return output
 
 
-def _correlate1d_pair(input, w0, axis0, mode0, w1, axis1, mode1, output, cval, commute=False):
+def _correlate1d_pair(input, w0, axis0, mode0, w1, axis1, mode1, output, cval):
     """correlate1d(input, w0, axis0, output, mode0, cval) then correlate1d(output, w1, axis1,
-    output, mode1, cval), origin 0, run as one fused pass where npfast can (same bits). With
-    `commute` (the caller takes either order), a float32 pair into an output of 32 MiB or more
-    may run along the last axis first (npfast::correlate1d_pair): those two passes' bits."""
+    output, mode1, cval), origin 0, run as one fused pass where npfast can (same bits)."""
     w0 = np.ascontiguousarray(w0, dtype=np.float64)
     w1 = np.ascontiguousarray(w1, dtype=np.float64)
     for w in (w0, w1):
@@ -108,8 +106,7 @@ def _correlate1d_pair(input, w0, axis0, mode0, w1, axis1, mode1, output, cval, c
     code0, code1 = mode_code(mode0), mode_code(mode1)
     cval = as_float(cval, "cval")
     _line_pass(lambda src, out: _npfast._correlate1d_pair(src, w0, axis0, code0, w1, axis1,
-                                                           code1, out, cval, commute),
-               input, output)
+                                                           code1, out, cval), input, output)
     return output
 
 
@@ -273,14 +270,8 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
             input = output
         if fused:
             (a0, s0, o0, m0, r0), (a1, s1, o1, m1, r1) = fused
-            # Separable: the two passes commute, up to rounding (float32 only: float64 is
-            # SciPy's bits), except at constant-mode edges of derivative weights (the weights
-            # of order 0 sum to 1, so cval extended across either pass first is cval).
-            commute = (output.dtype == np.float32 and
-                       (o0 == o1 == 0 or mode_code(m0) != 0 and mode_code(m1) != 0))
             _correlate1d_pair(input, _gaussian_weights(s0, o0, truncate, r0), a0, m0,
-                              _gaussian_weights(s1, o1, truncate, r1), a1, m1, output, cval,
-                              commute)
+                              _gaussian_weights(s1, o1, truncate, r1), a1, m1, output, cval)
     else:
         output[...] = input[...]
     return output

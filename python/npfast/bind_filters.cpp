@@ -29,14 +29,14 @@ void correlate1d_py(nb::handle input, nb::handle weights, int axis, nb::handle o
 }
 
 void correlate1d_pair_py(nb::handle input, nb::handle w0, int axis0, int mode0, nb::handle w1,
-                         int axis1, int mode1, nb::handle output, double cval, bool commute) {
+                         int axis1, int mode1, nb::handle output, double cval) {
   Array x = as_array(input, "input");
   const Array a = weights_array(w0), b = weights_array(w1);
   const View y = ndimage_output(output, x);
   const Border b0 = border_code(mode0), b1 = border_code(mode1);
   nb::gil_scoped_release release;
   correlate1d_pair(x.view, a.view.ptr<double>(), a.view.shape[0], axis0, b0, b.view.ptr<double>(),
-                   b.view.shape[0], axis1, b1, y, cval, commute);
+                   b.view.shape[0], axis1, b1, y, cval);
 }
 
 void uniform_filter_pair_py(nb::handle input, int64_t size0, int axis0, int mode0, int64_t origin0,
@@ -70,13 +70,12 @@ NPFAST_BIND(filters) {
   m.def("_correlate1d_pair", &correlate1d_pair_py,
         nb::sig("def _correlate1d_pair(input: numpy.ndarray, w0: numpy.ndarray, axis0: int, "
                 "mode0: int, w1: numpy.ndarray, axis1: int, mode1: int, output: numpy.ndarray, "
-                "cval: float, commute: bool = False) -> None"),
+                "cval: float) -> None"),
         nb::arg("input").none(), nb::arg("w0").none(), nb::arg("axis0"), nb::arg("mode0"),
         nb::arg("w1").none(), nb::arg("axis1"), nb::arg("mode1"), nb::arg("output").none(),
-        nb::arg("cval"), nb::arg("commute") = false,
+        nb::arg("cval"),
         "Two correlate1d passes (origin 0): along axis0 into `output`, then along axis1 in "
-        "`output`; fused over bands of rows where possible (npfast::correlate1d_pair); with "
-        "`commute`, a streamed float32 pair may run in the other order.");
+        "`output`; fused over bands of rows where possible (npfast::correlate1d_pair).");
   m.def("_uniform_filter_pair", &uniform_filter_pair_py,
         nb::sig("def _uniform_filter_pair(input: numpy.ndarray, size0: int, axis0: int, "
                 "mode0: int, origin0: int, size1: int, mode1: int, origin1: int, "

@@ -8,7 +8,6 @@
 #include <limits>
 #include <string>
 #include <type_traits>
-#include <utility>
 #include <vector>
 
 #include "npfast/error.hpp"
@@ -302,18 +301,7 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
 template <class T>
 void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axis0, Border mode0,
                           const double* w1d, int64_t n1, int axis1, Border mode1, const View& out,
-                          double cval, bool commute) {
-  // Passes that commute, into a streamed output, run along rows first: the pass along rows
-  // then reads the input rows one after the other (prefetched) into the ring, and the pass
-  // across rows, from the ring in L2, streams the output; across rows first, that pass read 16
-  // new rows at once from memory. gaussian sigma 2 at 4000^2, 1 thread CPU: 0.68-0.70 against
-  // 0.72-0.75 ns per pixel; at 512^2-2048^2 (not streamed) along rows first was 8-16% slower.
-  if (commute && axis1 == in.ndim - 1 && streams(out)) {
-    std::swap(w0d, w1d);
-    std::swap(n0, n1);
-    std::swap(axis0, axis1);
-    std::swap(mode0, mode1);
-  }
+                          double cval) {
   const bool rows_first = axis1 == in.ndim - 1;  // vertical (across rows) pass first
   const std::vector<T> w0(w0d, w0d + n0), w1(w1d, w1d + n1);
   const int sym0 = symmetry(w0d, n0), sym1 = symmetry(w1d, n1);
@@ -600,7 +588,7 @@ bool in_f32(const View& input, const View& out) {
 
 void correlate1d_pair(const View& input, const double* w0, int64_t n0, int axis0, Border mode0,
                       const double* w1, int64_t n1, int axis1, Border mode1, const View& out,
-                      double cval, bool commute) {
+                      double cval) {
   check_pass(input, out, axis0, n0, 0, "len(weights)");
   check_pass(input, out, axis1, n1, 0, "len(weights)");
   const int last = input.ndim - 1;
@@ -621,11 +609,9 @@ void correlate1d_pair(const View& input, const double* w0, int64_t n0, int axis0
                          static_cast<float>(w1[2])};
     sep3_rows(input, out, axis1, wh, symmetry(w0, 3), mode0, wv, symmetry(w1, 3), mode1, cval);
   } else if (input.dtype == DType::f32) {
-    correlate_pair_fused<float>(input, w0, n0, axis0, mode0, w1, n1, axis1, mode1, out, cval,
-                                commute);
+    correlate_pair_fused<float>(input, w0, n0, axis0, mode0, w1, n1, axis1, mode1, out, cval);
   } else {
-    correlate_pair_fused<double>(input, w0, n0, axis0, mode0, w1, n1, axis1, mode1, out, cval,
-                                 false);
+    correlate_pair_fused<double>(input, w0, n0, axis0, mode0, w1, n1, axis1, mode1, out, cval);
   }
 }
 
