@@ -226,8 +226,8 @@ struct ZeroFillSettingsGuard {
 
 // Calls check(threads, n) on 1, 2 and 3 threads (3 beyond this machine's cores too) for each
 // length around zero_fill's ways: plain stores on the caller, plain stores split across threads
-// from kSplitZeroBytes (1 MiB pieces, helpers' from the start, the caller's from the end
-// back), from kStreamZeroBytes a timed plain first MiB and then plain or non-temporal stores
+// from kSplitZeroBytes (256 KiB pieces, helpers' forward after the caller's reserve at the
+// block's start, the caller's from the end back and then the reserve), from kStreamZeroBytes a timed plain first MiB and then plain or non-temporal stores
 // split across threads (each way forced as well as chosen, and the timed MiB run whatever the
 // L3 with each way after it); with a partial last piece.
 template <class F>
