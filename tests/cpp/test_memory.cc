@@ -277,6 +277,21 @@ TEST(Pool, ZeroedReusedDirtyBlockIsZero) {
   });
 }
 
+// A split clear called from inside a parallel_for chunk runs serially on that thread: the
+// caller's pieces from the block's end back, then its share at the block's start (zeros6).
+TEST(Pool, ZeroFillSplitInsideParallelForIsSerialAndWhole) {
+  const ScopedThreads threads(2, 2);
+  const size_t n = size_t{32000000} + 4097;  // 2000^2 float64 and a partial last piece
+  std::vector<unsigned char> v(n + 2, 0xcd);
+  parallel_for(2, 1, [&](int64_t b, int64_t) {
+    if (b == 0) memory::zero_fill(v.data() + 1, n);
+  });
+  EXPECT_EQ(v[0], 0xcd);
+  EXPECT_EQ(v[n + 1], 0xcd);
+  EXPECT_EQ(std::count(v.begin() + 1, v.begin() + 1 + static_cast<std::ptrdiff_t>(n), 0),
+            static_cast<std::ptrdiff_t>(n));
+}
+
 // Threads that clear at once: one gets the thread pool, the others clear on their own thread.
 // The fourth clears blocks from kStreamZeroBytes (the timed first MiB, then plain or
 // non-temporal stores).
