@@ -234,9 +234,11 @@ std::atomic<uint64_t> g_split_calls{0};
 // Until zeros6 the pieces were 1 MiB and the reserve the two pieces where the two ends met, in
 // the block's middle: the caller's pass then began on lines in the L3, and the last pieces'
 // coarse grain left the caller clearing 20-35 us after the helper had pushed. With the reserve
-// at the block's start and 256 KiB pieces, 2000^2 float64 zeros + touch ran 1.72-1.74 ms against
-// 1.79-1.83 ms (the pass 1.08-1.10 against 1.12-1.14 ms, no slower than the pass over a block
-// nobody cleared; docs/memory.md, zeros6 2026-12-05).
+// at the block's start and 256 KiB pieces, 2000^2 float64 zeros + touch ran 1.68-1.75 ms against
+// 1.73-1.84 ms on a quiet machine (1.27-1.30x np.zeros + touch against 1.21-1.25x; the pass
+// 1.06-1.11 against 1.10-1.17 ms, no slower than the pass over a block nobody cleared). What is
+// left above the clear-only loop's time is the helper's wake-up: it slept through the caller's
+// pass (docs/memory.md, zeros6 2026-12-05).
 void clear_split(char* base, size_t bytes) {
   if (available_threads() < 2) return clear_backward(base, bytes);
   constexpr size_t kPiece = size_t{256} << 10;
