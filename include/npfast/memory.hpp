@@ -51,7 +51,7 @@ constexpr size_t kStreamZeroBytes = size_t{32} << 20;
 // helper's wake-up (20-45 us) plus the caller's first pass fetching the lines still in the
 // helper's L2 from the other core: ~0.13 ms when that core runs another process (measured
 // break-even ~8 MB), ~0.3 ms when it is idle, as on a quiet machine (18 MB: split 0.99x, one
-// core 1.05x). The constant is the break-even rounded down to whole MiB (so whole 1 MiB pieces
+// core 1.05x). The constant is the break-even rounded down to whole MiB (so whole 256 KiB pieces
 // and any element size meet it exactly) (docs/memory.md, zclear and zeros3 2026-12-05). A busy
 // machine's loss back-off (parallel_for) keeps the clear on the caller anyway. Since zeros4 the
 // helper pushes its L2 out after its share, which removed most of the idle-core cost: 1500^2 (18
@@ -69,9 +69,9 @@ constexpr size_t kSplitZeroBytes =
 // Sets `bytes` at p to zero as allocate_zeroed() clears a warm block: plain stores below
 // kStreamZeroBytes, below kSplitZeroBytes from the block's end back to its start on the calling
 // thread (the block stays in cache for the caller's first writes, its start in L1D and L2,
-// where a forward pass begins), split across threads in 1 MiB pieces from kSplitZeroBytes
-// (helpers from the block's start, the caller from its end back, each of its pieces as below
-// kSplitZeroBytes); from kStreamZeroBytes split across threads in 2 MiB pieces, with plain
+// where a forward pass begins), split across threads in 256 KiB pieces from kSplitZeroBytes
+// (helpers forward from the end of the block's first L2's worth, the caller from the block's
+// end back and that first part last, each of its pieces as below kSplitZeroBytes); from kStreamZeroBytes split across threads in 2 MiB pieces, with plain
 // stores where the block's first MiB cleared at cache speed and the block is at most a sixth of
 // the L3 (it is still in cache), else non-temporal ones (plain ones would first read every line
 // from DRAM). Threads come from parallel_for, so a busy machine's loss back-off keeps the clear

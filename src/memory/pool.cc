@@ -210,31 +210,45 @@ thread_local HelperState t_helper;
 std::atomic<uint64_t> g_split_calls{0};
 
 // The plain-store clear on two cores (blocks of kSplitZeroBytes up to kStreamZeroBytes), in
-// 1 MiB pieces: helpers claim them from the block's start, the caller from its end back (each
-// piece by clear_backward), so that where parallel_for runs serially (the loss back-off on a
-// busy machine, a nested call) the caller clears the whole block from the end back in 16 KiB
-// pieces, as below kSplitZeroBytes (forward pieces made 2000^2 float64 read 0.98x np.zeros +
-// touch that way, from the end back 1.03x; split, both orders read 1.24-1.26x quiet:
-// docs/memory.md, zeros4 2026-12-05).
+// 256 KiB pieces. The block's first L2's worth (kept for the caller) is cleared last, by the
+// caller, from its end back to the block's start; the rest is split: helpers claim pieces from
+// the reserve's end forward, the caller from the block's end back (each piece by
+// clear_backward). So where parallel_for runs serially (the loss back-off on a busy machine, a
+// nested call) the caller clears the whole block from the end back in 16 KiB pieces, as below
+// kSplitZeroBytes (forward pieces made 2000^2 float64 read 0.98x np.zeros + touch that way, from
+// the end back 1.03x: docs/memory.md, zeros4 2026-12-05), and where it splits, the caller's
+// first pass over the array begins on the lines the caller wrote last, in its own L2.
 //
-// A helper stops claiming when kCallerReserve pieces are left between the two ends and then
-// pushes the block's lines still in its L2 out to the shared L3 (push_l2_out) while the
-// caller clears those. Without it, the helper's core goes idle during the caller's first pass
-// over the array with ~2 MB of the block dirty in its L2, and that pass took 1.35-1.39 ms at
-// 2000^2 float64 against 1.07-1.12 ms after a one-core clear: the extra 0.25-0.3 ms that kept
-// zeros + touch at ~1.1x np.zeros + touch on a quiet machine. It was not there when the
-// helper's core stayed busy (spinning through the caller's pass, or another process on it),
-// and reserving pieces without the push did not remove it; pushing the lines out (reading an
-// L2's worth of other lines, or cldemote after the clear) did: pass 1.07-1.16 ms. The read
-// costs the helper's clear ~0.05 ms, hidden behind the caller's reserve; cldemote of its last
-// 2 MiB cost it ~0.15 ms, more than it saved (docs/memory.md, zeros4 and revfix3 2026-12-05).
+// A helper that runs out of pieces pushes the block's lines still in its L2 out to the shared
+// L3 (push_l2_out) while the caller clears the reserve. Without it, the helper's core goes idle
+// during the caller's first pass over the array with ~2 MB of the block dirty in its L2, and
+// that pass took 1.35-1.39 ms at 2000^2 float64 against 1.07-1.12 ms after a one-core clear:
+// the extra 0.25-0.3 ms that kept zeros + touch at ~1.1x np.zeros + touch on a quiet machine.
+// It was not there when the helper's core stayed busy (spinning through the caller's pass, or
+// another process on it), and reserving pieces without the push did not remove it; pushing the
+// lines out (reading an L2's worth of other lines, or cldemote after the clear) did: pass
+// 1.07-1.16 ms. The read costs the helper ~0.07 ms, as long as the caller's reserve takes;
+// cldemote of its last 2 MiB cost it ~0.15 ms, more than it saved (docs/memory.md, zeros4 and
+// revfix3 2026-12-05).
+//
+// Until zeros6 the pieces were 1 MiB and the reserve the two pieces where the two ends met, in
+// the block's middle: the caller's pass then began on lines in the L3, and the last pieces'
+// coarse grain left the caller clearing 20-35 us after the helper had pushed. With the reserve
+// at the block's start and 256 KiB pieces, 2000^2 float64 zeros + touch ran 1.68-1.75 ms against
+// 1.73-1.84 ms on a quiet machine (1.27-1.30x np.zeros + touch against 1.21-1.25x; the pass
+// 1.06-1.11 against 1.10-1.17 ms, no slower than the pass over a block nobody cleared). What is
+// left above the clear-only loop's time is the helper's wake-up: it slept through the caller's
+// pass (docs/memory.md, zeros6 2026-12-05).
 void clear_split(char* base, size_t bytes) {
   if (available_threads() < 2) return clear_backward(base, bytes);
-  constexpr size_t kPiece = size_t{1} << 20;
-  constexpr uint64_t kCallerReserve = 2;
+  constexpr size_t kPiece = size_t{256} << 10;
   const uint64_t pieces = (bytes + kPiece - 1) / kPiece;
-  // The unclaimed pieces [front, back): front in the low half, back in the high half.
-  std::atomic<uint64_t> ends{pieces << 32};
+  // The caller's reserve: pieces [0, reserve), as many as the push reads lines, so that the
+  // caller clears them in about the time a helper pushes. Only the caller touches it.
+  uint64_t reserve = std::min<uint64_t>(std::max<size_t>(l2_bytes() / kPiece, 1), pieces);
+  // The unclaimed pieces [front, back) above the reserve: front in the low half, back in the
+  // high half.
+  std::atomic<uint64_t> ends{(pieces << 32) | reserve};
   // The caller's pieces go from their end back in clear_backward's 16 KiB pieces, so a split
   // run serially is the clear below kSplitZeroBytes; a helper's, forward in one memset.
   const auto clear = [&](uint64_t k, bool backward) {
@@ -244,11 +258,14 @@ void clear_split(char* base, size_t bytes) {
     else
       std::memset(base + off, 0, n);
   };
-  // Claims and clears up to `most` pieces from the back.
+  // Claims and clears up to `most` pieces from the back, the reserve's last (from its end back).
   const auto from_back = [&](uint64_t most) {
     for (uint64_t e = ends.load(std::memory_order_relaxed); most > 0;) {
       const uint64_t front = e & 0xffffffffu, back = e >> 32;
-      if (back <= front) return;
+      if (back <= front) {
+        for (; most > 0 && reserve > 0; --most) clear(--reserve, true);
+        return;
+      }
       if (!ends.compare_exchange_weak(e, ((back - 1) << 32) | front, std::memory_order_relaxed))
         continue;
       clear(back - 1, true);
@@ -257,8 +274,8 @@ void clear_split(char* base, size_t bytes) {
     }
   };
   // One parallel_for chunk per piece, each claiming exactly one (the caller's from the back, a
-  // helper's from the front while more than the reserve is left): the loss back-off judges
-  // the split on the caller's time per piece, so a helper preempted inside its piece shows.
+  // helper's from the front): the loss back-off judges the split on the caller's time per
+  // piece, so a helper preempted inside its piece shows.
   const uint64_t call = g_split_calls.fetch_add(1, std::memory_order_relaxed) + 1;
   const char* lines = push_lines();  // mapped here, on the caller, before helpers run
   const auto from_front = [&] {
@@ -266,7 +283,7 @@ void clear_split(char* base, size_t bytes) {
     if (t.call != call) t.call = call, t.claimed = false;
     for (uint64_t e = ends.load(std::memory_order_relaxed);;) {
       const uint64_t front = e & 0xffffffffu, back = e >> 32;
-      if (back > front + kCallerReserve) {
+      if (back > front) {
         if (!ends.compare_exchange_weak(e, (back << 32) | (front + 1), std::memory_order_relaxed))
           continue;
         clear(front, false);
@@ -274,7 +291,7 @@ void clear_split(char* base, size_t bytes) {
         // More to claim in its next chunk, unless the caller came this far meanwhile (then
         // there may be no next chunk for it).
         e = ends.load(std::memory_order_relaxed);
-        if ((e >> 32) > front + 1 + kCallerReserve) return;
+        if ((e >> 32) > front + 1) return;
       }
       // This helper stops claiming: push its lines out, once.
       if (t.claimed) push_l2_out(lines);

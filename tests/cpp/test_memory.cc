@@ -226,8 +226,8 @@ struct ZeroFillSettingsGuard {
 
 // Calls check(threads, n) on 1, 2 and 3 threads (3 beyond this machine's cores too) for each
 // length around zero_fill's ways: plain stores on the caller, plain stores split across threads
-// from kSplitZeroBytes (1 MiB pieces, helpers' from the start, the caller's from the end
-// back), from kStreamZeroBytes a timed plain first MiB and then plain or non-temporal stores
+// from kSplitZeroBytes (256 KiB pieces, helpers' forward after the caller's reserve at the
+// block's start, the caller's from the end back and then the reserve), from kStreamZeroBytes a timed plain first MiB and then plain or non-temporal stores
 // split across threads (each way forced as well as chosen, and the timed MiB run whatever the
 // L3 with each way after it); with a partial last piece.
 template <class F>
@@ -275,6 +275,21 @@ TEST(Pool, ZeroedReusedDirtyBlockIsZero) {
     EXPECT_EQ(i, n) << n << " bytes on " << threads << " threads: byte " << i << " not cleared";
     memory::deallocate(z);
   });
+}
+
+// A split clear called from inside a parallel_for chunk runs serially on that thread: the
+// caller's pieces from the block's end back, then its share at the block's start (zeros6).
+TEST(Pool, ZeroFillSplitInsideParallelForIsSerialAndWhole) {
+  const ScopedThreads threads(2, 2);
+  const size_t n = size_t{32000000} + 4097;  // 2000^2 float64 and a partial last piece
+  std::vector<unsigned char> v(n + 2, 0xcd);
+  parallel_for(2, 1, [&](int64_t b, int64_t) {
+    if (b == 0) memory::zero_fill(v.data() + 1, n);
+  });
+  EXPECT_EQ(v[0], 0xcd);
+  EXPECT_EQ(v[n + 1], 0xcd);
+  EXPECT_EQ(std::count(v.begin() + 1, v.begin() + 1 + static_cast<std::ptrdiff_t>(n), 0),
+            static_cast<std::ptrdiff_t>(n));
 }
 
 // Threads that clear at once: one gets the thread pool, the others clear on their own thread.
