@@ -399,15 +399,12 @@ struct Engine {
       const Block bk = block_of(t);
       const int64_t npb = ceil_div(bk.nb, NR);
       const int64_t parts = column_parts(npb);
-      // Where each row group is one item and a thread gets at most 4 of them, the last
-      // `threads` groups are halved (rows only, so nothing is packed twice): the items are
-      // claimed in order, and the last ones, which one thread finishes while the others wait,
-      // are half as long. 1000^2 f32 on two threads has 8 items a pass of ~1.1 ms; a thread
-      // 10% slower than the other then left it idle for up to an item at each of the two
-      // passes. Each extra row group reads the packed B block from L3 once more (at 1500^2,
-      // 6 items a thread, halving cost ~2%), so where items are finer it is not done.
-      const int64_t tail =
-          overlap && parts == 1 && groups <= 4 * threads ? std::min<int64_t>(threads, groups) : 0;
+      // Where each row group is one item, the last `threads` groups are halved (rows only, so
+      // nothing is packed twice): the items are claimed in order, and the last ones, which one
+      // thread finishes while the others wait, are half as long. 1000^2 f32 on two threads
+      // has 8 items a pass of ~1.1 ms; a thread 10% slower than the other then left it idle
+      // for up to an item at each of the two passes.
+      const int64_t tail = overlap && parts == 1 ? std::min<int64_t>(threads, groups) : 0;
       const int64_t units = groups + tail, items = units * parts;
       // Row panel where unit u starts: full groups weigh 2, halves 1 (the full groups'
       // bounds are those of the plain split).
