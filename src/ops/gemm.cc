@@ -399,24 +399,11 @@ struct Engine {
       const Block bk = block_of(t);
       const int64_t npb = ceil_div(bk.nb, NR);
       const int64_t parts = column_parts(npb);
-      // Where each row group is one item, the last `threads` groups are halved (rows only, so
-      // nothing is packed twice): the items are claimed in order, and the last ones, which one
-      // thread finishes while the others wait, are half as long. 1000^2 f32 on two threads
-      // has 8 items a pass of ~1.1 ms; a thread 10% slower than the other then left it idle
-      // for up to an item at each of the two passes.
-      const int64_t tail = overlap && parts == 1 ? std::min<int64_t>(threads, groups) : 0;
-      const int64_t units = groups + tail, items = units * parts;
-      // Row panel where unit u starts: full groups weigh 2, halves 1 (the full groups'
-      // bounds are those of the plain split).
-      auto row_start = [&](int64_t u) {
-        const int64_t full = groups - tail;
-        const int64_t w = 2 * std::min(u, full) + std::max<int64_t>(0, u - full);
-        return w * mp / (2 * groups);
-      };
+      const int64_t items = groups * parts;
       T* const bbuf = bufs[t & 1];
       auto multiply_item = [&](int64_t it) {
         const int64_t g = it / parts, h = it % parts;
-        const int64_t p0 = row_start(g), p1 = row_start(g + 1);
+        const int64_t p0 = g * mp / groups, p1 = (g + 1) * mp / groups;
         const int64_t q0 = h * npb / parts, q1 = (h + 1) * npb / parts;
         if (p0 == p1 || q0 == q1) return;
         const T* abuf = prepare_a(bk, p0, p1);
