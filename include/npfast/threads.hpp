@@ -31,6 +31,15 @@ void set_core_cap_for_testing(int cap);
 // microsecond to a spinning worker and up to tens of microseconds to a sleeping one.
 constexpr double kMinChunkNs = 20000.0;
 
+// What the pool's back-off did since the process started (docs/threads.md, "Losing calls back
+// off"): jobs handed to helpers, how many of those were judged losses, and jobs that had helpers
+// to use but ran on the caller alone because of a recent loss. For benchmarks that need to tell
+// a slow call from one the back-off kept serial.
+struct PoolCounters {
+  int64_t threaded = 0, losses = 0, serial = 0;
+};
+PoolCounters pool_counters();
+
 using ChunkFn = void (*)(void* ctx, int64_t begin, int64_t end);
 
 // Equals the serial loop

@@ -56,6 +56,15 @@ NPFAST_BIND(core) {
       "A call runs on at most min(n, usable_cores()) threads, and small inputs on one\n"
       "(docs/threads.md). Raises TypeError if n is not an int and\n"
       "ValueError if it is out of range. threadpoolctl.threadpool_limits() also sets it.");
+  // Benchmarks only: the pool's back-off counters (npfast/threads.hpp PoolCounters).
+  m.def("_pool_counters", [] {
+    const PoolCounters c = pool_counters();
+    nb::dict d;
+    d["threaded"] = c.threaded;
+    d["losses"] = c.losses;
+    d["serial"] = c.serial;
+    return d;
+  });
   m.def("usable_cores", &usable_cores, "Cores this process may run on (sched_getaffinity).");
   m.def("_isa", [] { return std::string(isa_name(active_isa())); });
   m.def(

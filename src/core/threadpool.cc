@@ -70,6 +70,11 @@ class Pool {
     for (int i = 0; i < workers; ++i) threads_.emplace_back([this, word] { worker_loop(word); });
   }
   int workers() const { return static_cast<int>(threads_.size()); }
+  PoolCounters counters() const {
+    return {counters_.threaded.load(std::memory_order_relaxed),
+            counters_.losses.load(std::memory_order_relaxed),
+            counters_.serial.load(std::memory_order_relaxed)};
+  }
 
   // Runs the job if the pool is free; returns false (nothing run) if another thread holds it.
   bool try_run(int64_t n, int64_t grain, ChunkFn fn, void* ctx, int threads) {
@@ -79,10 +84,12 @@ class Pool {
     int helpers = static_cast<int>(std::min<int64_t>({threads - 1, chunks - 1, workers()}));
     if (helpers > 0 && serial_until_ != Clock::time_point{}) {
       // A recent call lost to busy cores: the caller runs the jobs of the serial stretch.
-      if (Clock::now() < serial_until_)
+      if (Clock::now() < serial_until_) {
         helpers = 0;
-      else
+        counters_.serial.fetch_add(1, std::memory_order_relaxed);
+      } else {
         serial_until_ = Clock::time_point{};
+      }
     }
     fn_ = fn;
     ctx_ = ctx;
@@ -95,6 +102,7 @@ class Pool {
       return true;
     }
     const Clock::time_point start = Clock::now();
+    counters_.threaded.fetch_add(1, std::memory_order_relaxed);
     seats_.store(helpers, std::memory_order_relaxed);
     {
       // The sequence number is published with the seats: a worker that wakes late can never
@@ -162,6 +170,7 @@ class Pool {
         static_cast<double>(own_ns) * static_cast<double>(chunks_) / static_cast<double>(own);
     const double total = static_cast<double>(total_ns);
     if (total > 1.15 * alone_ns + kLossSlackNs) {
+      counters_.losses.fetch_add(1, std::memory_order_relaxed);
       const double pay_back = (total - alone_ns) / kProbeCost;
       serial_ns_ = std::min(std::max(2.0 * serial_ns_, pay_back), kMaxSerialNs);
       serial_until_ = Clock::now() + std::chrono::nanoseconds(static_cast<int64_t>(serial_ns_));
@@ -261,6 +270,9 @@ class Pool {
   // The serial stretch (see judge()): its length and its end; guarded by run_mu_.
   double serial_ns_ = 0;
   Clock::time_point serial_until_{};
+  struct {
+    std::atomic<int64_t> threaded{0}, losses{0}, serial{0};
+  } counters_;  // pool_counters()
 
   ChunkFn fn_ = nullptr;
   void* ctx_ = nullptr;
@@ -364,6 +376,11 @@ void parallel_for(int64_t n, int64_t grain, ChunkFn fn, void* ctx) {
     if (ran) return;
   }
   for (int64_t b = 0; b < n; b += grain) fn(ctx, b, std::min(b + grain, n));
+}
+
+PoolCounters pool_counters() {
+  std::lock_guard<std::mutex> lk(g_pool_mu);
+  return g_pool ? g_pool->counters() : PoolCounters{};
 }
 
 int64_t grain_for(int64_t n, double cost_per_item_ns, int per_thread) {

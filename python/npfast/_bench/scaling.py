@@ -23,6 +23,14 @@ CLIFF = 1.3
 STREAMING = 0.70  # share of the measured bandwidth that excuses the step past the cache edge
 
 
+def pool_counters() -> dict:
+    """npfast's pool back-off counters (threaded jobs, losses, serial jobs), {} if absent."""
+    from npfast import _npfast
+
+    get = getattr(_npfast, "_pool_counters", None)
+    return get() if get else {}
+
+
 def thread_counts(ctx) -> list:
     """--threads, else the powers of two up to the usable cores (and the cores themselves)."""
     if ctx.threads:
@@ -205,7 +213,7 @@ def run(ctx, out_dir):
             sec.note(f"rows without that anchor: {why}")
     th = Threads(torch, cv2)
     before = npfast.get_num_threads()
-    speedups = {}
+    speedups, backoff = {}, []
     try:
         all_cases = cases(ctx, torch, cv2)
         for i, (name, anchor, fns) in enumerate(all_cases):
@@ -213,7 +221,13 @@ def run(ctx, out_dir):
             base = {}
             for t in counts:
                 th.set(t)
+                c0 = pool_counters()
                 times = compare(fns, ctx.budget, min_rounds=3)
+                c1 = pool_counters()
+                if c1 and c1["serial"] > c0["serial"]:
+                    backoff.append(f"{name} at {t} threads: {c1['losses'] - c0['losses']} of "
+                                   f"{c1['threaded'] - c0['threaded']} jobs lost, "
+                                   f"{c1['serial'] - c0['serial']} run serial after them")
                 ours, theirs = times["npfast"], times.get(anchor)
                 base.setdefault("npfast", ours)
                 if theirs is not None:
@@ -232,6 +246,11 @@ def run(ctx, out_dir):
              "(torch.set_num_threads, cv2.setNumThreads, threadpoolctl for NumPy's BLAS; NumPy's "
              "own loops are single-threaded). npfast never runs more threads than usable cores "
              f"({cores} here): a larger count runs on the cores.")
+    if backoff:
+        sec.note("npfast's back-off (docs/threads.md: a threaded job slower than its caller "
+                 "alone would have been runs the next jobs serial for a while) struck these "
+                 "rows, so their npfast time mixes one- and many-thread calls: " +
+                 "; ".join(backoff) + ".")
     if used:
         sec.note("The streaming exemption past the cache edge uses the bandwidth measured at "
                  "each thread count: " + ", ".join(f"{t} threads {b / 1e9:.1f} GB/s"
