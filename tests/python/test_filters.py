@@ -335,6 +335,16 @@ def test_streamed_outputs_equal_separate_passes(isa, threads):
         for ax in (0, 1):
             nn.correlate1d(want, _gaussian_weights(2.0, 0, 4.0, None), ax, want)
         np.testing.assert_array_equal(nn.gaussian_filter(x, 2.0), want, err_msg=str(dtype))
+        if dtype == np.float32:
+            # Into outputs off a 64-byte line by 1, 4 and 13 floats (np.empty_like's: 4): each
+            # row's first few outputs stored plainly, the 16-row tiles from its first whole line.
+            buf = np.empty(x.size + 32, np.float32)
+            at = (-buf.ctypes.data % 64) // 4
+            for off in (1, 4, 13):
+                out = buf[at + off:at + off + x.size].reshape(shape)
+                out.fill(-7.0)
+                nn.gaussian_filter(x, 2.0, output=out)
+                np.testing.assert_array_equal(out, want, err_msg=f"offset {off}")
 
 
 _SCIPY_STREAMED = {}

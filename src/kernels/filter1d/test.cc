@@ -479,7 +479,8 @@ void check_nt(Isa isa) {
 
 // f32_corr1d_lines_nt: the reference's bits on every line, for row counts around the 16-line
 // tiles, lengths around the 16-wide tiles, radii inside and past 8, output rows at every
-// alignment; nothing written outside the outputs.
+// alignment, each row its own or all at one offset into a 64-byte line (the tiles then start
+// at the rows' first whole line); nothing written outside the outputs.
 void check_lines(Isa isa) {
   const Table& ref = *kernels<Table>(Isa::scalar);
   const Table& t = *kernels<Table>(isa);
@@ -491,29 +492,32 @@ void check_lines(Isa isa) {
       const std::vector<float> w(wd.begin(), wd.end());
       const int sym = (size & 1) && size > 1 ? kind : 0;
       for (int64_t rows : {1, 15, 16, 17, 33}) {
-        for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 100, 257}) {
-          const int64_t off = (rows + n) % 5, pitch = n + off + 1;
-          std::vector<float> in(rows * (n + size - 1));
-          for (auto& v : in) v = static_cast<float>(dist(rng));
-          std::vector<const float*> ir(rows);
-          std::vector<float*> go(rows), wo(rows);
-          std::vector<float> got(rows * pitch, -777.0f), want(rows * n);
-          for (int64_t r = 0; r < rows; ++r) {
-            ir[r] = in.data() + r * (n + size - 1);
-            go[r] = got.data() + r * pitch + off;
-            wo[r] = want.data() + r * n;
+        for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 100, 257})
+          for (bool common : {false, true}) {
+            // common: a pitch of whole 64-byte lines (the rows share their offset into one).
+            const int64_t off = common ? 1 + (rows + n) % 15 : (rows + n) % 5;
+            const int64_t pitch = common ? (n + off + 1 + 15) / 16 * 16 : n + off + 1;
+            std::vector<float> in(rows * (n + size - 1));
+            for (auto& v : in) v = static_cast<float>(dist(rng));
+            std::vector<const float*> ir(rows);
+            std::vector<float*> go(rows), wo(rows);
+            std::vector<float> got(rows * pitch, -777.0f), want(rows * n);
+            for (int64_t r = 0; r < rows; ++r) {
+              ir[r] = in.data() + r * (n + size - 1);
+              go[r] = got.data() + r * pitch + off;
+              wo[r] = want.data() + r * n;
+            }
+            ref.f32_corr1d_lines_nt(ir.data(), wo.data(), rows, n, w.data(), size, sym);
+            t.f32_corr1d_lines_nt(ir.data(), go.data(), rows, n, w.data(), size, sym);
+            for (int64_t r = 0; r < rows; ++r) {
+              ASSERT_EQ(0, std::memcmp(go[r], wo[r], n * sizeof(float)))
+                  << isa_name(isa) << " corr1d_lines_nt size=" << size << " kind=" << kind
+                  << " rows=" << rows << " n=" << n << " row " << r;
+              for (int64_t k = 0; k < off; ++k)
+                ASSERT_EQ(got[r * pitch + k], -777.0f) << "wrote before row " << r;
+              ASSERT_EQ(got[r * pitch + off + n], -777.0f) << "wrote past row " << r;
+            }
           }
-          ref.f32_corr1d_lines_nt(ir.data(), wo.data(), rows, n, w.data(), size, sym);
-          t.f32_corr1d_lines_nt(ir.data(), go.data(), rows, n, w.data(), size, sym);
-          for (int64_t r = 0; r < rows; ++r) {
-            ASSERT_EQ(0, std::memcmp(go[r], wo[r], n * sizeof(float)))
-                << isa_name(isa) << " corr1d_lines_nt size=" << size << " kind=" << kind
-                << " rows=" << rows << " n=" << n << " row " << r;
-            for (int64_t k = 0; k < off; ++k)
-              ASSERT_EQ(got[r * pitch + k], -777.0f) << "wrote before row " << r;
-            ASSERT_EQ(got[r * pitch + off + n], -777.0f) << "wrote past row " << r;
-          }
-        }
       }
     }
   }
