@@ -452,28 +452,31 @@ void check_nt(Isa isa) {
       for (int64_t k = 0; k < off; ++k) ASSERT_EQ(got[k], -777.0f) << "wrote before the line";
       ASSERT_EQ(got[n + off], -777.0f) << "wrote past the line";
       // Across lines: n lanes; 3 output rows, and 15 (corr1d_rows' 8-, 4-, 2- and 1-row
-      // blocks) with 17 symmetric / antisymmetric taps and 4 taps of no symmetry.
+      // blocks) with 17 symmetric / antisymmetric taps and 4 taps of no symmetry; rows n + off
+      // apart, or a whole number of 64-byte lines (all at one offset into a line: the first
+      // lanes then go alone).
       for (int64_t rows : {3, 15})
-        for (const auto& [ww, sym] :
-             {std::pair{w, 1}, std::pair{w17, 1}, std::pair{a17, -1}, std::pair{w4, 0}}) {
-          const int64_t size = static_cast<int64_t>(ww.size());
-          std::vector<float> in((rows + size - 1) * n), blk(rows * (n + off) + 1, -777.0f),
-              ref(rows * n);
-          for (auto& v : in) v = dist(rng);
-          const auto ir = rows_of(in.data(), rows + size - 1, n);
-          std::vector<float*> go(rows), wo(rows);
-          for (int64_t r = 0; r < rows; ++r) {
-            go[r] = blk.data() + r * (n + off) + off;
-            wo[r] = ref.data() + r * n;
+        for (int64_t pitch : {n + off, (n + off + 15) / 16 * 16})
+          for (const auto& [ww, sym] :
+               {std::pair{w, 1}, std::pair{w17, 1}, std::pair{a17, -1}, std::pair{w4, 0}}) {
+            const int64_t size = static_cast<int64_t>(ww.size());
+            std::vector<float> in((rows + size - 1) * n), blk(rows * pitch + 1, -777.0f),
+                ref(rows * n);
+            for (auto& v : in) v = dist(rng);
+            const auto ir = rows_of(in.data(), rows + size - 1, n);
+            std::vector<float*> go(rows), wo(rows);
+            for (int64_t r = 0; r < rows; ++r) {
+              go[r] = blk.data() + r * pitch + off;
+              wo[r] = ref.data() + r * n;
+            }
+            t.f32_corr1d_nt(ir.data(), go.data(), rows, n, ww.data(), size, sym);
+            t.f32_corr1d(ir.data(), wo.data(), rows, n, ww.data(), size, sym);
+            for (int64_t r = 0; r < rows; ++r)
+              ASSERT_EQ(0, std::memcmp(go[r], wo[r], n * sizeof(float)))
+                  << isa_name(isa) << " corr1d_nt off=" << off << " n=" << n << " size=" << size
+                  << " row " << r;
+            ASSERT_EQ(blk[rows * pitch], -777.0f) << "wrote past the block";
           }
-          t.f32_corr1d_nt(ir.data(), go.data(), rows, n, ww.data(), size, sym);
-          t.f32_corr1d(ir.data(), wo.data(), rows, n, ww.data(), size, sym);
-          for (int64_t r = 0; r < rows; ++r)
-            ASSERT_EQ(0, std::memcmp(go[r], wo[r], n * sizeof(float)))
-                << isa_name(isa) << " corr1d_nt off=" << off << " n=" << n << " size=" << size
-                << " row " << r;
-          ASSERT_EQ(blk[rows * (n + off)], -777.0f) << "wrote past the block";
-        }
     }
 }
 
