@@ -176,8 +176,10 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
   // sigma 2 at 4000^2 along axes (1, 0) do twice the pass along rows.
   const bool ring = !same && (!rows_first || (bv + av + 1 > 8 && aliases(in.strides[a])));
   // Scratch per block: rows_first, the band's vertical results as padded rows; otherwise (in
-  // place) the along-row results of every row the band reads; one padded row.
-  const int64_t tsize = rows_first ? band * pitch : ring ? 0 : R * rp;
+  // place) the along-row results of every row the band reads; one padded row. Each with a line
+  // more, to start its rows as far into a line as the output's (`lead`).
+  constexpr int64_t E = 64 / static_cast<int64_t>(sizeof(T));  // elements in a 64-byte line
+  const int64_t tsize = rows_first ? band * pitch + E : ring ? 0 : R * rp + E;
   const double ns = ns_per_element * static_cast<double>(band * W);
   parallel_for(blocks, grain_for(blocks, ns), [&](int64_t b0, int64_t b1) {
     Buffer<T> tmp(static_cast<size_t>(tsize)), fill(static_cast<size_t>(W));
@@ -186,7 +188,7 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
     Buffer<T*> rout(static_cast<size_t>(band));
     Buffer<T> plane(static_cast<size_t>(same ? n * rp : 0));
     // The ring: slot s holds the row of band position held[s] of plane ring_o.
-    Buffer<T> rows(static_cast<size_t>(ring ? R * rp : 0));
+    Buffer<T> rows(static_cast<size_t>(ring ? R * rp + E : 0));
     Buffer<int64_t> held(static_cast<size_t>(ring ? R : 0));
     // The next band's rows the pass along rows copies into the ring: row r's from[r] to to[r].
     Buffer<const T*> from(static_cast<size_t>(ring ? band : 0));
@@ -195,7 +197,8 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
     // The ring row of band position pos (plane ring_o); claim marks it held, true where it was
     // not: consecutive positions take distinct slots, so a band's first R - band rows are the
     // previous band's last ones, already there.
-    auto ring_row = [&](int64_t pos) { return rows.get() + ((pos % R) + R) % R * rp; };
+    int64_t ring_lead = 0;  // the plane's `lead` for a ring of results, else 0
+    auto ring_row = [&](int64_t pos) { return rows.get() + ring_lead + ((pos % R) + R) % R * rp; };
     auto claim = [&](int64_t pos) {
       int64_t& h = held[((pos % R) + R) % R];
       const bool fresh = h != pos;
@@ -210,6 +213,13 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
       char* dst = static_cast<char*>(out.data);
       outer_axes.offsets(in, out, o, &src, &dst);
       auto out_row = [&](int64_t k) { return reinterpret_cast<T*>(dst + k * out.strides[a]); };
+      // The band's first output row's offset into a 64-byte line (0 off T's alignment): the
+      // rows the pass into the output reads start as far into a line, so that where a streamed
+      // output row is stored from its first whole line on (filter1d generic.h: head_to_line),
+      // the kernel's loads start on lines too (4000^2 gaussian into a 16-byte-aligned output,
+      // loads split across lines: 3-4% slower).
+      const auto at = reinterpret_cast<uintptr_t>(out_row(i0));
+      const int64_t lead = at % sizeof(T) == 0 ? static_cast<int64_t>(at % 64 / sizeof(T)) : 0;
       if (same)
         for (int64_t k = 0; k < n; ++k)
           std::memcpy(plane.get() + k * rp, src + k * in.strides[a],
@@ -220,6 +230,7 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
       if (ring && ring_o != o) {
         std::fill(held.get(), held.get() + R, std::numeric_limits<int64_t>::min());
         ring_o = o;
+        ring_lead = rows_first ? 0 : lead;  // one for the plane: rows stay for the next band
       }
       // Rows of the vertical pass's input: the band's positions with its extension.
       for (int64_t r = 0; r < m + bv + av; ++r) {
@@ -233,10 +244,11 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
       }
       if (rows_first) {
         // Vertical into padded rows, then along the band's padded rows into the output.
-        for (int64_t i = 0; i < m; ++i) rout[i] = tmp.get() + i * pitch + bh;
+        T* const t0 = tmp.get() + lead;
+        for (int64_t i = 0; i < m; ++i) rout[i] = t0 + i * pitch + bh;
         vert(rin.get(), rout.get(), m, W);
         for (int64_t i = 0; i < m; ++i) {
-          T* padded = tmp.get() + i * pitch;
+          T* padded = t0 + i * pitch;
           ndimage::extend_lines(padded, W, bh, ah, 1, modeh, cv);
           rin[i] = padded;
           rout[i] = out_row(i0 + i);
@@ -263,7 +275,7 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
         for (int64_t r = 0; r < m + bv + av; ++r) {
           if (rin[r] == fill.get()) continue;  // the first pass's output is extended by cval
           const int64_t pos = i0 + r - bv;
-          T* res = ring ? ring_row(pos) : tmp.get() + r * rp;
+          T* res = ring ? ring_row(pos) : tmp.get() + lead + r * rp;
           if (ring && !claim(pos)) {  // made by the previous band
             rin[r] = res;
             continue;

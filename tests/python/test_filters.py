@@ -335,6 +335,21 @@ def test_streamed_outputs_equal_separate_passes(isa, threads):
         for ax in (0, 1):
             nn.correlate1d(want, _gaussian_weights(2.0, 0, 4.0, None), ax, want)
         np.testing.assert_array_equal(nn.gaussian_filter(x, 2.0), want, err_msg=str(dtype))
+        if dtype == np.float32:
+            # Into outputs off a 64-byte line by 1, 4 and 13 floats (np.empty_like's: 4): each
+            # row's first few outputs stored plainly, the rest streamed from its first whole
+            # line (the 16-row tiles; along rows first, the pass across rows' lane chunks).
+            want10 = x.copy()
+            for ax in (1, 0):
+                nn.correlate1d(want10, _gaussian_weights(2.0, 0, 4.0, None), ax, want10)
+            buf = np.empty(x.size + 32, np.float32)
+            at = (-buf.ctypes.data % 64) // 4
+            for off in (1, 4, 13):
+                out = buf[at + off:at + off + x.size].reshape(shape)
+                for axes, w in (((0, 1), want), ((1, 0), want10)):
+                    out.fill(-7.0)
+                    nn.gaussian_filter(x, 2.0, output=out, axes=axes)
+                    np.testing.assert_array_equal(out, w, err_msg=f"offset {off} axes {axes}")
 
 
 _SCIPY_STREAMED = {}

@@ -721,3 +721,41 @@ def test_fused_2d_minmax_pairs_check_every_row(keep_isa, threads):
         for isa in npfast.config()["isas_available"]:
             _npfast._set_isa(isa)
             same(getattr(nd, fn)(x, size=5), want)
+
+
+def test_fused_2d_minmax_streamed_odd_rows_and_whole_lines(keep_isa):
+    # Streamed outputs (>= 16 MiB), pairs of rows a call: a block's odd last row takes the
+    # one-row kernel; rows of whole 64-byte lines at a 64-byte-aligned output (npfast's new
+    # outputs) take the `_lines` pair kernel for windows 3 and 5, their edge lines written by
+    # the operator; other windows (7, 9, k0 == 1) the streaming pair kernel. 4096 wide: blocks
+    # of 16 rows, the last of 1025 alone; 4369 wide: blocks of 15 rows, each with an odd last
+    # row. Signed zeros bit for bit; a NaN in the last row takes the whole-line passes.
+    import npfast
+    from npfast import _npfast
+    rng = np.random.default_rng(24)
+    for shape in ((1025, 4096), (961, 4369)):
+        x = rng.standard_normal(shape).astype(np.float32)
+        x[::7, ::5] = -0.0
+        x[3::7, 2::5] = 0.0
+        cases = [(x, size, fn) for size in (5, 3, (3, 5), (5, 3), 7, (9, 3), (1, 5))
+                 for fn in ("minimum_filter", "maximum_filter")]
+        y = x.copy()
+        y[-1, 77] = np.nan
+        cases.append((y, 7, "maximum_filter"))
+        for img, size, fn in cases:
+            want = getattr(ndi, fn)(img, size=size)
+            for isa in npfast.config()["isas_available"]:
+                _npfast._set_isa(isa)
+                got = getattr(nd, fn)(img, size=size)
+                same(got, want)
+                np.testing.assert_array_equal(bits(got), bits(want))
+        # into a given output: rows at 64-byte lines, and shifted off them by 4 bytes
+        buf = np.empty(x.size + 32, np.float32)
+        at = (-buf.ctypes.data % 64) // 4
+        for off in (at, at + 1):
+            out = buf[off:off + x.size].reshape(shape)
+            for size in (5, 7):
+                out.fill(7)
+                nd.minimum_filter(x, size=size, mode="wrap", output=out)
+                np.testing.assert_array_equal(bits(out),
+                                              bits(ndi.minimum_filter(x, size=size, mode="wrap")))

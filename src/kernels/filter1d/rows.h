@@ -97,8 +97,13 @@ void corr1d_rows_sym(const T* const* in, T* const* out, int64_t n, int64_t lanes
                      const T* fw) {
   const bool chunked = c >= kChunkedRadius;
   const int64_t chunk = chunked ? kRowsChunk : lanes;
-  for (int64_t l0 = 0; l0 < lanes; l0 += chunk) {
-    const int64_t l1 = l0 + chunk < lanes ? l0 + chunk : lanes;
+  // Streamed rows at one offset into a 64-byte line: lanes [0, h) first, stored plainly, so
+  // that the vectors after them start on lines and stream (head_to_line).
+  int64_t h = Stream && n > 0 ? head_to_line(out[0], lanes) : 0;
+  for (int64_t i = 1; h > 0 && i < n; ++i)
+    if (head_to_line(out[i], lanes) != h) h = 0;
+  for (int64_t l0 = 0, l1; l0 < lanes; l0 = l1) {
+    l1 = l0 < h ? h : l0 + chunk < lanes ? l0 + chunk : lanes;
     int64_t i = 0;
     for (; i + kRowBlock <= n; i += kRowBlock) {
       if (chunked)

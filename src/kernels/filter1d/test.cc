@@ -452,34 +452,38 @@ void check_nt(Isa isa) {
       for (int64_t k = 0; k < off; ++k) ASSERT_EQ(got[k], -777.0f) << "wrote before the line";
       ASSERT_EQ(got[n + off], -777.0f) << "wrote past the line";
       // Across lines: n lanes; 3 output rows, and 15 (corr1d_rows' 8-, 4-, 2- and 1-row
-      // blocks) with 17 symmetric / antisymmetric taps and 4 taps of no symmetry.
+      // blocks) with 17 symmetric / antisymmetric taps and 4 taps of no symmetry; rows n + off
+      // apart, or a whole number of 64-byte lines (all at one offset into a line: the first
+      // lanes then go alone).
       for (int64_t rows : {3, 15})
-        for (const auto& [ww, sym] :
-             {std::pair{w, 1}, std::pair{w17, 1}, std::pair{a17, -1}, std::pair{w4, 0}}) {
-          const int64_t size = static_cast<int64_t>(ww.size());
-          std::vector<float> in((rows + size - 1) * n), blk(rows * (n + off) + 1, -777.0f),
-              ref(rows * n);
-          for (auto& v : in) v = dist(rng);
-          const auto ir = rows_of(in.data(), rows + size - 1, n);
-          std::vector<float*> go(rows), wo(rows);
-          for (int64_t r = 0; r < rows; ++r) {
-            go[r] = blk.data() + r * (n + off) + off;
-            wo[r] = ref.data() + r * n;
+        for (int64_t pitch : {n + off, (n + off + 15) / 16 * 16})
+          for (const auto& [ww, sym] :
+               {std::pair{w, 1}, std::pair{w17, 1}, std::pair{a17, -1}, std::pair{w4, 0}}) {
+            const int64_t size = static_cast<int64_t>(ww.size());
+            std::vector<float> in((rows + size - 1) * n), blk(rows * pitch + 1, -777.0f),
+                ref(rows * n);
+            for (auto& v : in) v = dist(rng);
+            const auto ir = rows_of(in.data(), rows + size - 1, n);
+            std::vector<float*> go(rows), wo(rows);
+            for (int64_t r = 0; r < rows; ++r) {
+              go[r] = blk.data() + r * pitch + off;
+              wo[r] = ref.data() + r * n;
+            }
+            t.f32_corr1d_nt(ir.data(), go.data(), rows, n, ww.data(), size, sym);
+            t.f32_corr1d(ir.data(), wo.data(), rows, n, ww.data(), size, sym);
+            for (int64_t r = 0; r < rows; ++r)
+              ASSERT_EQ(0, std::memcmp(go[r], wo[r], n * sizeof(float)))
+                  << isa_name(isa) << " corr1d_nt off=" << off << " n=" << n << " size=" << size
+                  << " row " << r;
+            ASSERT_EQ(blk[rows * pitch], -777.0f) << "wrote past the block";
           }
-          t.f32_corr1d_nt(ir.data(), go.data(), rows, n, ww.data(), size, sym);
-          t.f32_corr1d(ir.data(), wo.data(), rows, n, ww.data(), size, sym);
-          for (int64_t r = 0; r < rows; ++r)
-            ASSERT_EQ(0, std::memcmp(go[r], wo[r], n * sizeof(float)))
-                << isa_name(isa) << " corr1d_nt off=" << off << " n=" << n << " size=" << size
-                << " row " << r;
-          ASSERT_EQ(blk[rows * (n + off)], -777.0f) << "wrote past the block";
-        }
     }
 }
 
 // f32_corr1d_lines_nt: the reference's bits on every line, for row counts around the 16-line
 // tiles, lengths around the 16-wide tiles, radii inside and past 8, output rows at every
-// alignment; nothing written outside the outputs.
+// alignment, each row its own or all at one offset into a 64-byte line (the tiles then start
+// at the rows' first whole line); nothing written outside the outputs.
 void check_lines(Isa isa) {
   const Table& ref = *kernels<Table>(Isa::scalar);
   const Table& t = *kernels<Table>(isa);
@@ -491,29 +495,32 @@ void check_lines(Isa isa) {
       const std::vector<float> w(wd.begin(), wd.end());
       const int sym = (size & 1) && size > 1 ? kind : 0;
       for (int64_t rows : {1, 15, 16, 17, 33}) {
-        for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 100, 257}) {
-          const int64_t off = (rows + n) % 5, pitch = n + off + 1;
-          std::vector<float> in(rows * (n + size - 1));
-          for (auto& v : in) v = static_cast<float>(dist(rng));
-          std::vector<const float*> ir(rows);
-          std::vector<float*> go(rows), wo(rows);
-          std::vector<float> got(rows * pitch, -777.0f), want(rows * n);
-          for (int64_t r = 0; r < rows; ++r) {
-            ir[r] = in.data() + r * (n + size - 1);
-            go[r] = got.data() + r * pitch + off;
-            wo[r] = want.data() + r * n;
+        for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 100, 257})
+          for (bool common : {false, true}) {
+            // common: a pitch of whole 64-byte lines (the rows share their offset into one).
+            const int64_t off = common ? 1 + (rows + n) % 15 : (rows + n) % 5;
+            const int64_t pitch = common ? (n + off + 1 + 15) / 16 * 16 : n + off + 1;
+            std::vector<float> in(rows * (n + size - 1));
+            for (auto& v : in) v = static_cast<float>(dist(rng));
+            std::vector<const float*> ir(rows);
+            std::vector<float*> go(rows), wo(rows);
+            std::vector<float> got(rows * pitch, -777.0f), want(rows * n);
+            for (int64_t r = 0; r < rows; ++r) {
+              ir[r] = in.data() + r * (n + size - 1);
+              go[r] = got.data() + r * pitch + off;
+              wo[r] = want.data() + r * n;
+            }
+            ref.f32_corr1d_lines_nt(ir.data(), wo.data(), rows, n, w.data(), size, sym);
+            t.f32_corr1d_lines_nt(ir.data(), go.data(), rows, n, w.data(), size, sym);
+            for (int64_t r = 0; r < rows; ++r) {
+              ASSERT_EQ(0, std::memcmp(go[r], wo[r], n * sizeof(float)))
+                  << isa_name(isa) << " corr1d_lines_nt size=" << size << " kind=" << kind
+                  << " rows=" << rows << " n=" << n << " row " << r;
+              for (int64_t k = 0; k < off; ++k)
+                ASSERT_EQ(got[r * pitch + k], -777.0f) << "wrote before row " << r;
+              ASSERT_EQ(got[r * pitch + off + n], -777.0f) << "wrote past row " << r;
+            }
           }
-          ref.f32_corr1d_lines_nt(ir.data(), wo.data(), rows, n, w.data(), size, sym);
-          t.f32_corr1d_lines_nt(ir.data(), go.data(), rows, n, w.data(), size, sym);
-          for (int64_t r = 0; r < rows; ++r) {
-            ASSERT_EQ(0, std::memcmp(go[r], wo[r], n * sizeof(float)))
-                << isa_name(isa) << " corr1d_lines_nt size=" << size << " kind=" << kind
-                << " rows=" << rows << " n=" << n << " row " << r;
-            for (int64_t k = 0; k < off; ++k)
-              ASSERT_EQ(got[r * pitch + k], -777.0f) << "wrote before row " << r;
-            ASSERT_EQ(got[r * pitch + off + n], -777.0f) << "wrote past row " << r;
-          }
-        }
       }
     }
   }
