@@ -324,6 +324,19 @@ size_t plain_big_limit() {
   return b;
 }
 
+// The part of a block bigger than plain_big_limit() that clear_big() may clear with plain
+// stores: its end, which a forward pass over the block used last and left in the L3 (~72 MB of
+// a 128 MB block here), the rest being streamed. Four fifths of the limit: the pure_numba(4000)
+// loop (4000^2 float64, 128 MB) ran 10.3-11.4 ms with the last 64 MB plain against 12.1-12.2
+// ms all streamed, 10.8-11.0 with 72-80 MB, 11.2-11.6 with 40 (best runs of a loaded machine,
+// docs/memory.md, zeros6b 2026-12-05): the plain stores overwrite the previous pass's dirty
+// lines in the L3 instead of writing them back to DRAM and streaming over them. 0 where the limit
+// is below kStreamZeroBytes (an L3 of under ~200 MB): blocks there are streamed as before.
+size_t big_tail_bytes() {
+  const size_t limit = plain_big_limit();
+  return limit >= kStreamZeroBytes ? limit / 5 * 4 : 0;
+}
+
 std::atomic<int> g_big_clear_for_testing{0};
 
 // True where the clock that times clear_big()'s probe resolves 1 us or better: the cut is 44 us
@@ -355,23 +368,36 @@ bool probe_clock_resolves() {
 // plain stores for blocks whose body had left the cache: pure_numba(4000) 14.7 against
 // 12.2 ms.) A probe that reads 0 ns, or a clock coarser than 1 us, counts as cold: plain stores
 // chosen on a clock that cannot time the MiB would take ~2x as long for every block from DRAM.
+// A block bigger than the limit is probed the same way at the start of its last
+// big_tail_bytes() (the oldest part of what a forward pass left in cache), which with the rest
+// of that tail is cleared plain or streamed as the probe says; its head is always streamed
+// (zeros6b: 4000^2 float64 used to be streamed whole, without a probe).
 void clear_big(char* base, size_t bytes) {
   constexpr size_t kChunk = size_t{2} << 20, kProbe = size_t{1} << 20;
   constexpr double kWarmBytesPerNs = 24.0;  // 44 us per MiB
   const int forced = g_big_clear_for_testing.load(std::memory_order_relaxed);
+  // Bytes at the block's start that are streamed whatever the probe says: those before the
+  // part that may still be in cache (big_tail_bytes()).
+  const size_t limit = plain_big_limit(), tail = big_tail_bytes();
+  const size_t head = forced == 0 && tail > 0 && bytes > limit ? bytes - tail : 0;
   bool plain = forced == 1;
-  if ((forced == 0 && bytes <= plain_big_limit()) || forced >= 3) {
+  size_t from = 0;  // [from, bytes) is cleared plain or streamed as `plain` says
+  if ((forced == 0 && (bytes <= limit || head > 0)) || forced >= 3) {
     const auto t0 = std::chrono::steady_clock::now();
-    std::memset(base, 0, kProbe);
+    std::memset(base + head, 0, kProbe);
     const std::chrono::duration<double, std::nano> ns = std::chrono::steady_clock::now() - t0;
     plain = forced == 3 || (forced == 0 && ns.count() > 0 && probe_clock_resolves() &&
                             ns.count() * kWarmBytesPerNs < static_cast<double>(kProbe));
-    base += kProbe, bytes -= kProbe;
+    from = head + kProbe;
   }
-  if (plain)
-    return clear_chunks(base, bytes, kChunk, [](char* q, size_t n) { std::memset(q, 0, n); });
   const elementwise::ZeroFn k = kernels<elementwise::Table>().x8_zero_stream;
-  clear_chunks(base, bytes, kChunk, [k](char* q, size_t n) { k(n, q); });
+  const auto stream = [k](char* q, size_t n) { k(n, q); };
+  const auto plain_stores = [](char* q, size_t n) { std::memset(q, 0, n); };
+  if (plain)
+    clear_chunks(base + from, bytes - from, kChunk, plain_stores);
+  else
+    clear_chunks(base + from, bytes - from, kChunk, stream);
+  if (head > 0) clear_chunks(base, head, kChunk, stream);
 }
 
 }  // namespace

@@ -277,6 +277,25 @@ TEST(Pool, ZeroedReusedDirtyBlockIsZero) {
   });
 }
 
+// A block bigger than the L3 limit of plain stores, just written forward (its end still in
+// cache): the head streamed, the timed MiB at the tail's start and the tail, all zero, on 1 and
+// 2 threads (zeros6b). On a machine whose L3 limit is below kStreamZeroBytes it is streamed.
+TEST(Pool, ZeroFillBigBlockHeadAndTail) {
+  const ZeroFillSettingsGuard restore;
+  const size_t n = (size_t{160} << 20) + 4097;
+  std::vector<unsigned char> v(n + 2);
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    std::memset(v.data(), 0xab, v.size());
+    memory::zero_fill(v.data() + 1, n);
+    EXPECT_EQ(v[0], 0xab) << threads;
+    EXPECT_EQ(v[n + 1], 0xab) << threads;
+    EXPECT_EQ(std::count(v.begin() + 1, v.begin() + 1 + static_cast<std::ptrdiff_t>(n), 0),
+              static_cast<std::ptrdiff_t>(n))
+        << threads;
+  }
+}
+
 // A split clear called from inside a parallel_for chunk runs serially on that thread: the
 // caller's pieces from the block's end back, then its share at the block's start (zeros6).
 TEST(Pool, ZeroFillSplitInsideParallelForIsSerialAndWhole) {
