@@ -325,13 +325,14 @@ size_t plain_big_limit() {
 }
 
 // The part of a block bigger than plain_big_limit() that clear_big() may clear with plain
-// stores: its end, which a forward pass over the block used last and left in the L3 (~72 MB of
-// a 128 MB block here), the rest being streamed. Four fifths of the limit: the pure_numba(4000)
-// loop (4000^2 float64, 128 MB) ran 10.3-11.4 ms with the last 64 MB plain against 12.1-12.2
-// ms all streamed, 10.8-11.0 with 72-80 MB, 11.2-11.6 with 40 (best runs of a loaded machine,
-// docs/memory.md, zeros6b 2026-12-05): the plain stores overwrite the previous pass's dirty
-// lines in the L3 instead of writing them back to DRAM and streaming over them. 0 where the limit
-// is below kStreamZeroBytes (an L3 of under ~200 MB): blocks there are streamed as before.
+// stores: its end, which a forward pass over the block used last and left partly in the L3, the
+// rest being streamed. The plain stores overwrite the previous pass's dirty lines there instead
+// of writing them back to DRAM and streaming over them, and leave the tail for the next pass.
+// Four fifths of the limit (64 MB here): the pure_numba(4000) loop (128 MB) ran 10.4-11.3 ms
+// against 11.9-12.0 ms streamed whole (best 50 ms sample per process, quiet starts, loaded
+// machine); with the tail plain unprobed 40 MB read 11.2-11.6, 64 MB 10.3-11.4, 72-80 MB
+// 10.8-11.0 (docs/memory.md, zeros6b 2026-12-05). 0 where the limit is below kStreamZeroBytes
+// (an L3 of under ~200 MB): blocks there are streamed as before.
 size_t big_tail_bytes() {
   const size_t limit = plain_big_limit();
   return limit >= kStreamZeroBytes ? limit / 5 * 4 : 0;
@@ -375,6 +376,10 @@ bool probe_clock_resolves() {
 void clear_big(char* base, size_t bytes) {
   constexpr size_t kChunk = size_t{2} << 20, kProbe = size_t{1} << 20;
   constexpr double kWarmBytesPerNs = 24.0;  // 44 us per MiB
+  // A big block's tail is partly in cache where a forward pass left it: its first MiB took
+  // 51-99 us (mostly 57-80) in the pure_numba(4000) loop, 90-104 us after other traffic, and
+  // plain stores over the tail still beat streaming there (zeros6b), so the cut is 87 us.
+  constexpr double kWarmTailBytesPerNs = 12.0;
   const int forced = g_big_clear_for_testing.load(std::memory_order_relaxed);
   // Bytes at the block's start that are streamed whatever the probe says: those before the
   // part that may still be in cache (big_tail_bytes()).
@@ -387,7 +392,8 @@ void clear_big(char* base, size_t bytes) {
     std::memset(base + head, 0, kProbe);
     const std::chrono::duration<double, std::nano> ns = std::chrono::steady_clock::now() - t0;
     plain = forced == 3 || (forced == 0 && ns.count() > 0 && probe_clock_resolves() &&
-                            ns.count() * kWarmBytesPerNs < static_cast<double>(kProbe));
+                            ns.count() * (head > 0 ? kWarmTailBytesPerNs : kWarmBytesPerNs) <
+                                static_cast<double>(kProbe));
     from = head + kProbe;
   }
   const elementwise::ZeroFn k = kernels<elementwise::Table>().x8_zero_stream;

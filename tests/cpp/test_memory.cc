@@ -224,12 +224,12 @@ struct ZeroFillSettingsGuard {
   ~ZeroFillSettingsGuard() { memory::set_big_clear_for_testing(0); }
 };
 
-// Calls check(threads, n) on 1, 2 and 3 threads (3 beyond this machine's cores too) for each
-// length around zero_fill's ways: plain stores on the caller, plain stores split across threads
-// from kSplitZeroBytes (256 KiB pieces, helpers' forward after the caller's reserve at the
-// block's start, the caller's from the end back and then the reserve), from kStreamZeroBytes a timed plain first MiB and then plain or non-temporal stores
-// split across threads (each way forced as well as chosen, and the timed MiB run whatever the
-// L3 with each way after it); with a partial last piece.
+// Calls check(threads, n) on 1, 2 and 3 threads (3 beyond this machine's cores too) for each length
+// around zero_fill's ways: plain stores on the caller, plain stores split across threads from
+// kSplitZeroBytes (256 KiB pieces, helpers' forward after the caller's reserve at the block's
+// start, the caller's from the end back and then the reserve), from kStreamZeroBytes a timed plain
+// first MiB and then plain or non-temporal stores split across threads (each way forced as well as
+// chosen, and the timed MiB run whatever the L3 with each way after it); with a partial last piece.
 template <class F>
 void for_zero_fill_cases(F check) {
   const ZeroFillSettingsGuard restore;
