@@ -74,7 +74,7 @@ constexpr size_t kSplitZeroBytes =
 // that first part last, each of its pieces as below kSplitZeroBytes); from kStreamZeroBytes split
 // across threads in 2 MiB pieces, with plain stores where the block's first MiB cleared at cache
 // speed and the block is at most a sixth of the L3 (it is still in cache), else non-temporal ones
-// (plain ones would first read every line from DRAM); a block bigger than that sixth has its end,
+// (plain ones would first read every line from DRAM); a block up to a third of the L3 has its end,
 // the part a forward pass left in cache, probed and cleared that way and the rest streamed. Threads
 // come from parallel_for, so a busy machine's loss back-off keeps the clear on the calling thread.
 void zero_fill(void* p, size_t bytes);
