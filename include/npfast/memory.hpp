@@ -68,14 +68,15 @@ constexpr size_t kSplitZeroBytes =
 
 // Sets `bytes` at p to zero as allocate_zeroed() clears a warm block: plain stores below
 // kStreamZeroBytes, below kSplitZeroBytes from the block's end back to its start on the calling
-// thread (the block stays in cache for the caller's first writes, its start in L1D and L2,
-// where a forward pass begins), split across threads in 256 KiB pieces from kSplitZeroBytes
-// (helpers forward from the end of the block's first L2's worth, the caller from the block's
-// end back and that first part last, each of its pieces as below kSplitZeroBytes); from kStreamZeroBytes split across threads in 2 MiB pieces, with plain
-// stores where the block's first MiB cleared at cache speed and the block is at most a sixth of
-// the L3 (it is still in cache), else non-temporal ones (plain ones would first read every line
-// from DRAM). Threads come from parallel_for, so a busy machine's loss back-off keeps the clear
-// on the calling thread.
+// thread (the block stays in cache for the caller's first writes, its start in L1D and L2, where a
+// forward pass begins), split across threads in 256 KiB pieces from kSplitZeroBytes (helpers
+// forward from the end of the block's first L2's worth, the caller from the block's end back and
+// that first part last, each of its pieces as below kSplitZeroBytes); from kStreamZeroBytes split
+// across threads in 2 MiB pieces, with plain stores where the block's first MiB cleared at cache
+// speed and the block is at most a sixth of the L3 (it is still in cache), else non-temporal ones
+// (plain ones would first read every line from DRAM); a block up to a third of the L3 has its end,
+// the part a forward pass left in cache, probed and cleared that way and the rest streamed. Threads
+// come from parallel_for, so a busy machine's loss back-off keeps the clear on the calling thread.
 void zero_fill(void* p, size_t bytes);
 
 // Tests only: 0 (default) lets zero_fill choose how it clears a block from kStreamZeroBytes; 1

@@ -324,6 +324,20 @@ size_t plain_big_limit() {
   return b;
 }
 
+// The part of a block bigger than plain_big_limit() that clear_big() may clear with plain
+// stores: its end, which a forward pass over the block used last and left partly in the L3, the
+// rest being streamed. The plain stores overwrite the previous pass's dirty lines there instead
+// of writing them back to DRAM and streaming over them, and leave the tail for the next pass.
+// Four fifths of the limit (64 MB here): the pure_numba(4000) loop (128 MB) ran 10.4-11.3 ms
+// against 11.9-12.0 ms streamed whole (best 50 ms sample per process, quiet starts, loaded
+// machine); with the tail plain unprobed 40 MB read 11.2-11.6, 64 MB 10.3-11.4, 72-80 MB
+// 10.8-11.0 (docs/memory.md, zeros6b 2026-12-05). 0 where the limit is below kStreamZeroBytes
+// (an L3 of under ~200 MB): blocks there are streamed as before.
+size_t big_tail_bytes() {
+  const size_t limit = plain_big_limit();
+  return limit >= kStreamZeroBytes ? limit / 5 * 4 : 0;
+}
+
 std::atomic<int> g_big_clear_for_testing{0};
 
 // True where the clock that times clear_big()'s probe resolves 1 us or better: the cut is 44 us
@@ -355,23 +369,43 @@ bool probe_clock_resolves() {
 // plain stores for blocks whose body had left the cache: pure_numba(4000) 14.7 against
 // 12.2 ms.) A probe that reads 0 ns, or a clock coarser than 1 us, counts as cold: plain stores
 // chosen on a clock that cannot time the MiB would take ~2x as long for every block from DRAM.
+// A block bigger than the limit is probed the same way at the start of its last
+// big_tail_bytes() (the oldest part of what a forward pass left in cache), which with the rest
+// of that tail is cleared plain or streamed as the probe says; its head is always streamed
+// (zeros6b: 4000^2 float64 used to be streamed whole, without a probe).
 void clear_big(char* base, size_t bytes) {
   constexpr size_t kChunk = size_t{2} << 20, kProbe = size_t{1} << 20;
   constexpr double kWarmBytesPerNs = 24.0;  // 44 us per MiB
+  // A big block's tail is partly in cache where a forward pass left it: its first MiB took
+  // 51-99 us (mostly 57-80) in the pure_numba(4000) loop, 90-104 us after other traffic, and
+  // plain stores over the tail still beat streaming there (zeros6b), so the cut is 87 us.
+  constexpr double kWarmTailBytesPerNs = 12.0;
   const int forced = g_big_clear_for_testing.load(std::memory_order_relaxed);
+  // Bytes at the block's start that are streamed whatever the probe says: those before the
+  // part that may still be in cache (big_tail_bytes()). Only up to twice the limit: at 6000^2
+  // float64 (288 MB, the tail under a quarter) pure_numba's loop ran 1.5-5 % slower with it.
+  const size_t limit = plain_big_limit(), tail = big_tail_bytes();
+  const size_t head =
+      forced == 0 && tail > 0 && bytes > limit && bytes <= 2 * limit ? bytes - tail : 0;
   bool plain = forced == 1;
-  if ((forced == 0 && bytes <= plain_big_limit()) || forced >= 3) {
+  size_t from = 0;  // [from, bytes) is cleared plain or streamed as `plain` says
+  if ((forced == 0 && (bytes <= limit || head > 0)) || forced >= 3) {
     const auto t0 = std::chrono::steady_clock::now();
-    std::memset(base, 0, kProbe);
+    std::memset(base + head, 0, kProbe);
     const std::chrono::duration<double, std::nano> ns = std::chrono::steady_clock::now() - t0;
     plain = forced == 3 || (forced == 0 && ns.count() > 0 && probe_clock_resolves() &&
-                            ns.count() * kWarmBytesPerNs < static_cast<double>(kProbe));
-    base += kProbe, bytes -= kProbe;
+                            ns.count() * (head > 0 ? kWarmTailBytesPerNs : kWarmBytesPerNs) <
+                                static_cast<double>(kProbe));
+    from = head + kProbe;
   }
-  if (plain)
-    return clear_chunks(base, bytes, kChunk, [](char* q, size_t n) { std::memset(q, 0, n); });
   const elementwise::ZeroFn k = kernels<elementwise::Table>().x8_zero_stream;
-  clear_chunks(base, bytes, kChunk, [k](char* q, size_t n) { k(n, q); });
+  const auto stream = [k](char* q, size_t n) { k(n, q); };
+  const auto plain_stores = [](char* q, size_t n) { std::memset(q, 0, n); };
+  if (plain)
+    clear_chunks(base + from, bytes - from, kChunk, plain_stores);
+  else
+    clear_chunks(base + from, bytes - from, kChunk, stream);
+  if (head > 0) clear_chunks(base, head, kChunk, stream);
 }
 
 }  // namespace

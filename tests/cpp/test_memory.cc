@@ -224,12 +224,12 @@ struct ZeroFillSettingsGuard {
   ~ZeroFillSettingsGuard() { memory::set_big_clear_for_testing(0); }
 };
 
-// Calls check(threads, n) on 1, 2 and 3 threads (3 beyond this machine's cores too) for each
-// length around zero_fill's ways: plain stores on the caller, plain stores split across threads
-// from kSplitZeroBytes (256 KiB pieces, helpers' forward after the caller's reserve at the
-// block's start, the caller's from the end back and then the reserve), from kStreamZeroBytes a timed plain first MiB and then plain or non-temporal stores
-// split across threads (each way forced as well as chosen, and the timed MiB run whatever the
-// L3 with each way after it); with a partial last piece.
+// Calls check(threads, n) on 1, 2 and 3 threads (3 beyond this machine's cores too) for each length
+// around zero_fill's ways: plain stores on the caller, plain stores split across threads from
+// kSplitZeroBytes (256 KiB pieces, helpers' forward after the caller's reserve at the block's
+// start, the caller's from the end back and then the reserve), from kStreamZeroBytes a timed plain
+// first MiB and then plain or non-temporal stores split across threads (each way forced as well as
+// chosen, and the timed MiB run whatever the L3 with each way after it); with a partial last piece.
 template <class F>
 void for_zero_fill_cases(F check) {
   const ZeroFillSettingsGuard restore;
@@ -275,6 +275,25 @@ TEST(Pool, ZeroedReusedDirtyBlockIsZero) {
     EXPECT_EQ(i, n) << n << " bytes on " << threads << " threads: byte " << i << " not cleared";
     memory::deallocate(z);
   });
+}
+
+// A block bigger than the L3 limit of plain stores, just written forward (its end still in
+// cache): the head streamed, the timed MiB at the tail's start and the tail, all zero, on 1 and
+// 2 threads (zeros6b). Where the L3 is not ~480 MiB it takes another of clear_big()'s ways.
+TEST(Pool, ZeroFillBigBlockHeadAndTail) {
+  const ZeroFillSettingsGuard restore;
+  const size_t n = (size_t{128} << 20) + 4097;  // between the limit and twice it here
+  std::vector<unsigned char> v(n + 2);
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    std::memset(v.data(), 0xab, v.size());
+    memory::zero_fill(v.data() + 1, n);
+    EXPECT_EQ(v[0], 0xab) << threads;
+    EXPECT_EQ(v[n + 1], 0xab) << threads;
+    EXPECT_EQ(std::count(v.begin() + 1, v.begin() + 1 + static_cast<std::ptrdiff_t>(n), 0),
+              static_cast<std::ptrdiff_t>(n))
+        << threads;
+  }
 }
 
 // A split clear called from inside a parallel_for chunk runs serially on that thread: the
