@@ -259,28 +259,18 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
   }
 }
 
-// The fixed cost of handing part of a call to a second thread (the helper's late start), in ns.
-constexpr double kForkNs = 32000.0;
-
 template <class T>
 void run_plan(Plan<T>& P, int64_t planes) {
   const int64_t groups = (P.Ho + kMaxRows - 1) / kMaxRows;
   const int64_t items = planes * groups;
-  // Cost model (ns per output row group), measured single-threaded on the 2-core Xeon VM
-  // (AVX-512; medians of quiet rounds, session of 2026-12-05): a per-pixel part for loads,
-  // stores and padding plus one FMA per tap (3x3 float32 0.26 ns/px, 7x7 1.18; float64 0.53
-  // and 2.2: half the lanes, twice the bytes). The Zen 5 AVX2 VM is ~1.3x slower, so there
-  // the estimate is low and calls split a little later than they could.
+  // Cost model (ns per output row group), measured single-threaded on the Zen 5 AVX2 VM: a
+  // per-pixel part for loads, stores and padding plus one FMA per tap (3x3 float32 ~0.35
+  // ns/px, 7x7 ~1.6 ns/px); f64 has half the lanes.
   const double taps = static_cast<double>(P.kh) * static_cast<double>(P.kw);
   const double fmas = P.separable ? P.kh + P.kw + 2.0 : taps;
-  const double per_px = sizeof(T) == 8 ? 0.15 + fmas * 0.042 : 0.05 + fmas * 0.023;
+  const double per_px = 0.08 + fmas * (sizeof(T) == 8 ? 0.06 : 0.03);
   const double per_item = kMaxRows * (static_cast<double>(P.Wo) * per_px + 20.0);
-  // A fork pays only when the work is over twice its fixed cost: below ~60 us of one-thread
-  // work a second thread gained nothing in median on that VM (its helper often starts late,
-  // so the caller runs most chunks itself), and it is the call that suffers most beside
-  // another pool's spinning workers (docs/threads.md, "thr2").
-  const bool fork = static_cast<double>(items) * per_item >= 2 * kForkNs;
-  const int64_t grain = fork ? grain_for(items, per_item) : std::max<int64_t>(items, 1);
+  const int64_t grain = grain_for(items, per_item);
   // Sub-band: enough rows that kh - 1 halo rows are a small share, few enough that padded rows
   // stay in L2.
   const int64_t chunk_rows = std::min<int64_t>(grain * kMaxRows, P.Ho);
