@@ -1,5 +1,7 @@
 """npfast.correlate2d / convolve2d against scipy.signal on every ISA path."""
 
+import os
+
 import numpy as np
 import pytest
 import scipy.signal as ss
@@ -233,6 +235,27 @@ def test_threads_give_identical_bits(threads):
         np.testing.assert_array_equal(one, many)
         close(one[1], ss.correlate2d(x[1].astype(float), k.astype(float), "same", "symm"), x, k)
 
+
+def test_small_call_stays_on_one_thread(threads):
+    """corr2d's cost model (run_plan, grain_for): 128^2 3x3 float32 (~6 us on one core) is
+    under two kMinChunkNs and runs on the caller; 1000^2 7x7 float32 (~1.2 ms) is handed to the
+    pool (or kept serial by the pool's back-off, which counts it too) when there are two cores."""
+    from npfast import _npfast
+
+    rng = np.random.default_rng(9)
+    k3 = rng.standard_normal((3, 3)).astype(np.float32)
+    k7 = rng.standard_normal((7, 7)).astype(np.float32)
+    small = rng.standard_normal((128, 128)).astype(np.float32)
+    big = rng.standard_normal((1000, 1000)).astype(np.float32)
+    npfast.set_num_threads(2)
+    c0 = _npfast._pool_counters()
+    npfast.correlate2d(small, k3, "same")
+    c1 = _npfast._pool_counters()
+    assert (c1["threaded"], c1["serial"]) == (c0["threaded"], c0["serial"])
+    npfast.correlate2d(big, k7, "same")
+    c2 = _npfast._pool_counters()
+    used = c2["threaded"] + c2["serial"] - c1["threaded"] - c1["serial"]
+    assert used == (1 if len(os.sched_getaffinity(0)) >= 2 else 0)
 
 def test_nonfinite_propagate(isa):
     x = np.ones((6, 6), np.float32)
