@@ -761,16 +761,18 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
             // [W - k1 + 1, W + a1), extended as extend_lines would.
             if (lines && dst[1] != nullptr) {
               for (int e = 0; e < 2; ++e) {
-                // Outputs [x0, x1) into o: output x folds columns x - b1 .. x + a1, extended as
-                // extend_lines would.
-                auto edge = [&](int64_t x0, int64_t x1, T* o) {
-                  T ext_v[2 * E + 16];  // the columns, extended: x1 - x0 < E + k1, k1 <= 16
-                  for (int64_t q = 0; q < x1 - x0 + g.k1 - 1; ++q) {
-                    const int64_t c0 = x0 + q - g.b1;
+                // The outputs [x, x + count) into o, count <= E: output x folds columns
+                // x - b1 .. x + a1, extended as extend_lines would. (Whole lines with count E
+                // a constant: the partial lines' counts in the same loops made every call
+                // slower, 2% of the aligned 4000^2 time.)
+                auto edge = [&](int64_t x, int64_t count, T* o) {
+                  T ext_v[E + 16];  // k1 <= 16
+                  for (int64_t q = 0; q < count + g.k1 - 1; ++q) {
+                    const int64_t c0 = x + q - g.b1;
                     const int64_t c = c0 >= 0 && c0 < g.W ? c0 : map_index(c0, g.W, mode[1]);
                     ext_v[q] = c < 0 ? g.fill : v[e][c];
                   }
-                  for (int64_t q = 0; q < x1 - x0; ++q) {
+                  for (int64_t q = 0; q < count; ++q) {
                     T acc = ext_v[q];
                     for (int64_t s = 1; s < g.k1; ++s) {
                       const T y = ext_v[q + s];
@@ -779,28 +781,33 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
                     o[q] = acc;
                   }
                 };
-                alignas(64) T ho[2 * E], to[2 * E];  // outputs [0, head) and [tail, W)
-                edge(0, head, ho);
-                edge(tail, g.W, to);
+                alignas(64) T line_out[E];
                 // The row's first f outputs: with the previous row's held last ones, one whole
                 // line when they share it, else plainly.
                 if (f > 0) {
+                  edge(0, f, line_out);
                   if (carry_at != nullptr && carry_at + carry_n == dst[e] && carry_n + f == E) {
                     T joined[E];
                     std::memcpy(joined, carry, sizeof(T) * carry_n);
-                    std::memcpy(joined + carry_n, ho, sizeof(T) * f);
+                    std::memcpy(joined + carry_n, line_out, sizeof(T) * f);
                     stream_line(carry_at, joined);
                     carry_at = nullptr;
                   } else {
                     flush_carry();
-                    std::memcpy(dst[e], ho, sizeof(T) * f);
+                    std::memcpy(dst[e], line_out, sizeof(T) * f);
                   }
                 }
-                for (int64_t x = f; x < head; x += E) stream_line(dst[e] + x, ho + x);
-                for (int64_t x = tail; x < tp; x += E) stream_line(dst[e] + x, to + x - tail);
-                if (tp < g.W) {
+                for (int64_t x = f; x < head; x += E) {
+                  edge(x, E, line_out);
+                  stream_line(dst[e] + x, line_out);
+                }
+                for (int64_t x = tail; x < tp; x += E) {
+                  edge(x, E, line_out);
+                  stream_line(dst[e] + x, line_out);
+                }
+                if (tp < g.W) {  // held: the row's last W - tp outputs
                   flush_carry();
-                  std::memcpy(carry, to + tp - tail, sizeof(T) * (g.W - tp));
+                  edge(tp, g.W - tp, carry);
                   carry_at = dst[e] + tp;
                   carry_n = g.W - tp;
                 }
