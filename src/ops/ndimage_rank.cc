@@ -651,14 +651,17 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
   // cost nothing measurable, and a streaming one-row kernel would double the kernels compiled).
   const rank::MinMax2dFn<T> f2d =
       pick<T>(t.f32_minmax_2d, t.f64_minmax_2d, t.u8_minmax_2d, t.u16_minmax_2d, t.i32_minmax_2d);
-  // Streamed outputs whose rows are whole 64-byte lines: the kernel writes the lines that hold
-  // only its outputs, and the edge lines (border outputs beside the kernel's first and last
-  // few) go out here whole, with streaming stores: plain stores into them cost 10-12% at
-  // 4000^2 float32 from memory, 1 thread (docs/ndimage-speed.md "maxc").
+  // Streamed outputs whose rows all start at one offset into a 64-byte line (a pitch of whole
+  // lines): the kernel writes the lines that hold only its outputs, and the edge lines (border
+  // outputs beside the kernel's first and last few) go out here whole, with streaming stores:
+  // plain stores into them cost 10-12% at 4000^2 float32 from memory, 1 thread
+  // (docs/ndimage-speed.md "maxc"). Rows off a line (np.empty_like's outputs start 16 bytes
+  // past one) have a partial line at each end: where one row ends in the line the next starts
+  // (contiguous rows), the two go out as one whole line, else plainly (docs "gauss4").
   constexpr int64_t E = 64 / static_cast<int64_t>(sizeof(T));
   const bool lines = fused && stream && rank::pair_lines_fast(g.k0, g.k1) &&
-                     reinterpret_cast<uintptr_t>(out.data) % 64 == 0 && g.rs_out % 64 == 0 &&
-                     g.W % E == 0 && g.W >= 8 * E + g.k1;
+                     reinterpret_cast<uintptr_t>(out.data) % sizeof(T) == 0 &&
+                     g.rs_out % 64 == 0 && g.W >= 8 * E + g.k1;
   const rank::MinMax2dPairFn<T> f2d_pair =  // streamed outputs only (two rows a call)
       lines ? pick<T>(t.f32_minmax_2d_pair_lines, t.f64_minmax_2d_pair_lines,
                       t.u8_minmax_2d_pair_lines, t.u16_minmax_2d_pair_lines,
@@ -667,8 +670,13 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
                       t.u8_minmax_2d_pair_stream, t.u16_minmax_2d_pair_stream,
                       t.i32_minmax_2d_pair_stream);
   const int64_t a1 = g.k1 - 1 - g.b1;  // the horizontal window's reach after its output
-  // With `lines`: the kernel's outputs cover [head, tail) of each row, whole lines.
-  const int64_t head = (g.b1 + E - 1) / E * E, tail = head + (g.W - a1 - head) / E * E;
+  // With `lines`: each row's first whole line starts at output f; the kernel's outputs cover
+  // [head, tail) of each row, whole lines, and the row's whole lines end at tp.
+  const int64_t f =
+      (64 - static_cast<int64_t>(reinterpret_cast<uintptr_t>(out.data) % 64)) % 64 /
+      static_cast<int64_t>(sizeof(T));
+  const int64_t head = f + (std::max<int64_t>(g.b1 - f, 0) + E - 1) / E * E,
+                tail = head + (g.W - a1 - head) / E * E, tp = tail + (g.W - tail) / E * E;
   // Blocks of rows: about 256 KiB of output each (many blocks for the threads); the g.k0 - 1
   // rows a block reads before its first are a small share of its reads.
   const int64_t rows =
@@ -686,6 +694,16 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
         Buffer<T*> out_rows(static_cast<size_t>(g.W));
         Buffer<char> work(rank::minmax_work_bytes(g.k1, 1, sizeof(T)));
         T piece[2 * 16];  // a border's extended run: at most 2 * k1 - 2 values
+        // With `lines` off a line: a row's last outputs, in the partial line at its end, held
+        // until the next row's first outputs fill that line (then streamed whole) or the chunk
+        // ends (then stored plainly).
+        T carry[E];
+        T* carry_at = nullptr;
+        int64_t carry_n = 0;
+        auto flush_carry = [&] {
+          if (carry_at != nullptr) std::memcpy(carry_at, carry, sizeof(T) * carry_n);
+          carry_at = nullptr;
+        };
         std::fill(fill_row.get(), fill_row.get() + fill_row.size(), g.fill);
         for (int64_t cb = c0; cb < c1 && !nonfinite.load(std::memory_order_relaxed); ++cb) {
           const char* in_plane = static_cast<const char*>(input.data);
@@ -743,29 +761,56 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
             // [W - k1 + 1, W + a1), extended as extend_lines would.
             if (lines && dst[1] != nullptr) {
               for (int e = 0; e < 2; ++e) {
-                // Output x folds columns x - b1 .. x + a1, extended as extend_lines would.
-                auto edge = [&](int64_t x0, int64_t x1) {
-                  alignas(64) T line_out[E];
-                  T ext_v[E + 16];  // the line's columns, extended: k1 <= 16
-                  for (int64_t x = x0; x < x1; x += E) {
-                    for (int64_t q = 0; q < E + g.k1 - 1; ++q) {
-                      const int64_t c0 = x + q - g.b1;
-                      const int64_t c = c0 >= 0 && c0 < g.W ? c0 : map_index(c0, g.W, mode[1]);
-                      ext_v[q] = c < 0 ? g.fill : v[e][c];
+                // The outputs [x, x + count) into o, count <= E: output x folds columns
+                // x - b1 .. x + a1, extended as extend_lines would. (Whole lines with count E
+                // a constant: the partial lines' counts in the same loops made every call
+                // slower, 2% of the aligned 4000^2 time.)
+                auto edge = [&](int64_t x, int64_t count, T* o) {
+                  T ext_v[E + 16];  // k1 <= 16
+                  for (int64_t q = 0; q < count + g.k1 - 1; ++q) {
+                    const int64_t c0 = x + q - g.b1;
+                    const int64_t c = c0 >= 0 && c0 < g.W ? c0 : map_index(c0, g.W, mode[1]);
+                    ext_v[q] = c < 0 ? g.fill : v[e][c];
+                  }
+                  for (int64_t q = 0; q < count; ++q) {
+                    T acc = ext_v[q];
+                    for (int64_t s = 1; s < g.k1; ++s) {
+                      const T y = ext_v[q + s];
+                      acc = minimum ? (acc < y ? acc : y) : (acc > y ? acc : y);
                     }
-                    for (int64_t q = 0; q < E; ++q) {
-                      T acc = ext_v[q];
-                      for (int64_t s = 1; s < g.k1; ++s) {
-                        const T y = ext_v[q + s];
-                        acc = minimum ? (acc < y ? acc : y) : (acc > y ? acc : y);
-                      }
-                      line_out[q] = acc;
-                    }
-                    stream_line(dst[e] + x, line_out);
+                    o[q] = acc;
                   }
                 };
-                edge(0, head);
-                edge(tail, g.W);
+                alignas(64) T line_out[E];
+                // The row's first f outputs: with the previous row's held last ones, one whole
+                // line when they share it, else plainly.
+                if (f > 0) {
+                  edge(0, f, line_out);
+                  if (carry_at != nullptr && carry_at + carry_n == dst[e] && carry_n + f == E) {
+                    T joined[E];
+                    std::memcpy(joined, carry, sizeof(T) * carry_n);
+                    std::memcpy(joined + carry_n, line_out, sizeof(T) * f);
+                    stream_line(carry_at, joined);
+                    carry_at = nullptr;
+                  } else {
+                    flush_carry();
+                    std::memcpy(dst[e], line_out, sizeof(T) * f);
+                  }
+                }
+                for (int64_t x = f; x < head; x += E) {
+                  edge(x, E, line_out);
+                  stream_line(dst[e] + x, line_out);
+                }
+                for (int64_t x = tail; x < tp; x += E) {
+                  edge(x, E, line_out);
+                  stream_line(dst[e] + x, line_out);
+                }
+                if (tp < g.W) {  // held: the row's last W - tp outputs
+                  flush_carry();
+                  edge(tp, g.W - tp, carry);
+                  carry_at = dst[e] + tp;
+                  carry_n = g.W - tp;
+                }
               }
               continue;
             }
@@ -782,6 +827,7 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
             }
           }
         }
+        flush_carry();
         if (stream) elementwise::stream_fence();  // before the chunk is reported done
       });
   return !nonfinite.load();

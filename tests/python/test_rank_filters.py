@@ -749,11 +749,18 @@ def test_fused_2d_minmax_streamed_odd_rows_and_whole_lines(keep_isa):
                 got = getattr(nd, fn)(img, size=size)
                 same(got, want)
                 np.testing.assert_array_equal(bits(got), bits(want))
-        # into a given output: rows at 64-byte lines, and shifted off them by 4 bytes
+        # into a given output: rows at 64-byte lines, and shifted off them by 4 and 16 bytes
+        # (np.empty_like's; with 4096 wide rows the `_lines` kernel, the rows' shared end lines
+        # joined); then rows 4 bytes off a line at a padded pitch of whole lines (not adjacent,
+        # 4369 no whole number of lines: the end lines plainly)
         buf = np.empty(x.size + 32, np.float32)
         at = (-buf.ctypes.data % 64) // 4
-        for off in (at, at + 1):
-            out = buf[off:off + x.size].reshape(shape)
+        pitch = -(-shape[1] // 16) * 16 + (16 if shape[1] % 16 == 0 else 0)
+        pbuf = np.empty(shape[0] * pitch + 32, np.float32)
+        p0 = (-pbuf.ctypes.data % 64) // 4 + 1
+        padded = pbuf[p0:p0 + shape[0] * pitch].reshape(shape[0], pitch)[:, :shape[1]]
+        outs = [buf[off:off + x.size].reshape(shape) for off in (at, at + 1, at + 4)] + [padded]
+        for out in outs:
             for size in (5, 7):
                 out.fill(7)
                 nd.minimum_filter(x, size=size, mode="wrap", output=out)

@@ -58,7 +58,9 @@
 // rows' ends, which the caller writes whole, with its border outputs) stored or not; work[i]
 // then holds v[c] also for every c < 64 / sizeof(T) + k1 + the first line's offset, and for
 // c >= n - 64 / sizeof(T) - 1. Plain stores into the rows' edge lines cost 10-12% of the
-// 4000^2 float32 time from memory (docs/ndimage-speed.md "maxc"). Other rows: `_stream`.
+// 4000^2 float32 time from memory (docs/ndimage-speed.md "maxc"). The rows need not start on a
+// line (the operator takes it for any pitch of whole lines, np.empty_like's outputs 16 bytes
+// past one: docs "gauss4"); rows at different offsets into a line: `_stream`.
 // The fast form (two rows at once) only where pair_lines_fast(k0, k1); other windows take one
 // row after the other, correct but slower, so the operator asks for `_lines` only there.
 //
