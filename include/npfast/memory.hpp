@@ -82,8 +82,19 @@ void zero_fill(void* p, size_t bytes);
 // Tests only: 0 (default) lets zero_fill choose how it clears a block from kStreamZeroBytes; 1
 // forces plain stores, 2 non-temporal stores (neither probes); 3 and 4 run the timed first MiB
 // whatever the block's size and the L3, then force plain (3) or non-temporal (4) stores for the
-// rest, so that the probe's path runs on machines whose L3 limit is below kStreamZeroBytes.
+// rest, so that the probe's path runs on machines whose L3 limit is below kStreamZeroBytes; 5
+// and 6 are 3 and 4 with a block between plain_big_limit() and twice it split as 0 splits it
+// (the head streamed, the timed MiB at the tail's start, then the tail plain (5) or streamed (6)).
 void set_big_clear_for_testing(int how);
+
+// The largest block from kStreamZeroBytes that zero_fill may clear with plain stores: a sixth of
+// the L3 that sysconf reports (0 where it reports none), or what the test hook below set. A
+// block above it and up to twice it has its end probed and cleared plain or streamed, the rest
+// streamed, where the limit is at least kStreamZeroBytes.
+size_t plain_big_limit();
+// Tests only: bytes > 0 replaces plain_big_limit() (from kStreamZeroBytes, so that the head/tail
+// split runs at a small size on any machine); 0 restores the L3's.
+void set_plain_big_limit_for_testing(size_t bytes);
 
 struct Stats {
   int64_t bytes_in_use;    // handed out and not yet freed

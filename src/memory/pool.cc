@@ -309,21 +309,6 @@ void clear_split(char* base, size_t bytes) {
   from_back(pieces);  // the reserve and any piece whose chunk a helper skipped
 }
 
-// The largest block that clear_big() may clear with plain stores: a sixth of the last-level
-// cache that sysconf reports, 0 where it reports none (then every block from kStreamZeroBytes
-// is streamed). This VM reports 480 MiB, of which a block just used keeps ~72 MB but not
-// 128 MB: a clear-only loop at 4000^2 float64 (128 MB) took 5.8-6.1 ms plain against 2.7-2.8 ms
-// streamed, where 3000^2 (72 MB) took 1.3-1.5 ms either way (docs/memory.md, zeros5
-// 2026-12-05). On a machine with a few tens of MB of L3 the limit is below kStreamZeroBytes and
-// nothing changes there.
-size_t plain_big_limit() {
-  static const size_t b = [] {
-    const long v = sysconf(_SC_LEVEL3_CACHE_SIZE);
-    return v > 0 ? static_cast<size_t>(v) / 6 : size_t{0};
-  }();
-  return b;
-}
-
 // The part of a block bigger than plain_big_limit() that clear_big() may clear with plain
 // stores: its end, which a forward pass over the block used last and left partly in the L3, the
 // rest being streamed. The plain stores overwrite the previous pass's dirty lines there instead
@@ -339,6 +324,7 @@ size_t big_tail_bytes() {
 }
 
 std::atomic<int> g_big_clear_for_testing{0};
+std::atomic<size_t> g_plain_big_limit_for_testing{0};  // 0: the L3 sysconf reports
 
 // True where the clock that times clear_big()'s probe resolves 1 us or better: the cut is 44 us
 // and a cached MiB clears in ~33 us, so a coarser clock (a tick of several ms on some VMs and
@@ -385,17 +371,18 @@ void clear_big(char* base, size_t bytes) {
   // part that may still be in cache (big_tail_bytes()). Only up to twice the limit: at 6000^2
   // float64 (288 MB, the tail under a quarter) pure_numba's loop ran 1.5-5 % slower with it.
   const size_t limit = plain_big_limit(), tail = big_tail_bytes();
-  const size_t head =
-      forced == 0 && tail > 0 && bytes > limit && bytes <= 2 * limit ? bytes - tail : 0;
+  const bool split = forced == 0 || forced >= 5;  // the head/tail split as chosen, or forced
+  const size_t head = split && tail > 0 && bytes > limit && bytes <= 2 * limit ? bytes - tail : 0;
   bool plain = forced == 1;
   size_t from = 0;  // [from, bytes) is cleared plain or streamed as `plain` says
   if ((forced == 0 && (bytes <= limit || head > 0)) || forced >= 3) {
     const auto t0 = std::chrono::steady_clock::now();
     std::memset(base + head, 0, kProbe);
     const std::chrono::duration<double, std::nano> ns = std::chrono::steady_clock::now() - t0;
-    plain = forced == 3 || (forced == 0 && ns.count() > 0 && probe_clock_resolves() &&
-                            ns.count() * (head > 0 ? kWarmTailBytesPerNs : kWarmBytesPerNs) <
-                                static_cast<double>(kProbe));
+    plain = forced == 3 || forced == 5 ||
+            (forced == 0 && ns.count() > 0 && probe_clock_resolves() &&
+             ns.count() * (head > 0 ? kWarmTailBytesPerNs : kWarmBytesPerNs) <
+                 static_cast<double>(kProbe));
     from = head + kProbe;
   }
   const elementwise::ZeroFn k = kernels<elementwise::Table>().x8_zero_stream;
@@ -409,6 +396,26 @@ void clear_big(char* base, size_t bytes) {
 }
 
 }  // namespace
+
+// The largest block that clear_big() may clear with plain stores: a sixth of the last-level
+// cache that sysconf reports (unless set_plain_big_limit_for_testing() set another), 0 where it
+// reports none (then every block from kStreamZeroBytes is streamed). This VM reports 480 MiB, of
+// which a block just used keeps ~72 MB but not 128 MB: a clear-only loop at 4000^2 float64 (128 MB)
+// took 5.8-6.1 ms plain against 2.7-2.8 ms streamed, where 3000^2 (72 MB) took 1.3-1.5 ms either
+// way (docs/memory.md, zeros5 2026-12-05). On a machine with a few tens of MB of L3 the limit is
+// below kStreamZeroBytes and nothing changes there.
+size_t plain_big_limit() {
+  static const size_t b = [] {
+    const long v = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    return v > 0 ? static_cast<size_t>(v) / 6 : size_t{0};
+  }();
+  const size_t forced = g_plain_big_limit_for_testing.load(std::memory_order_relaxed);
+  return forced > 0 ? forced : b;
+}
+
+void set_plain_big_limit_for_testing(size_t bytes) {
+  g_plain_big_limit_for_testing.store(bytes, std::memory_order_relaxed);
+}
 
 void zero_fill(void* p, size_t bytes) {
   char* base = static_cast<char*>(p);

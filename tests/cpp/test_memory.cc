@@ -221,7 +221,10 @@ struct ZeroFillSettingsGuard {
   ZeroFillSettingsGuard() = default;
   ZeroFillSettingsGuard(const ZeroFillSettingsGuard&) = delete;
   ZeroFillSettingsGuard& operator=(const ZeroFillSettingsGuard&) = delete;
-  ~ZeroFillSettingsGuard() { memory::set_big_clear_for_testing(0); }
+  ~ZeroFillSettingsGuard() {
+    memory::set_big_clear_for_testing(0);
+    memory::set_plain_big_limit_for_testing(0);
+  }
 };
 
 // Calls check(threads, n) on 1, 2 and 3 threads (3 beyond this machine's cores too) for each length
@@ -277,22 +280,58 @@ TEST(Pool, ZeroedReusedDirtyBlockIsZero) {
   });
 }
 
-// A block bigger than the L3 limit of plain stores, just written forward (its end still in
-// cache): the head streamed, the timed MiB at the tail's start and the tail, all zero, on 1 and
-// 2 threads (zeros6b). Where the L3 is not ~480 MiB it takes another of clear_big()'s ways.
+// A limit of plain stores just above kStreamZeroBytes, odd so that the tail (four fifths of it)
+// and the head end inside a 2 MiB piece: the head/tail split runs at ~33-67 MiB on any machine,
+// whatever its L3 (sysconf's sixth of it is 80 MiB here, under kStreamZeroBytes on most).
+constexpr size_t kTestPlainBigLimit = memory::kStreamZeroBytes + (size_t{1} << 20) + 12345;
+
+// zero_fill(v + 1, n) on a v of 0xab with set_big_clear_for_testing(how) in force: every byte of
+// the range zero, the bytes either side not. The overlapping memcmp checks that each byte equals
+// the one before it, fast also under ASan.
+void expect_cleared_exactly(std::vector<unsigned char>& v, size_t n, int how, int threads) {
+  const char* what = how == 0 ? "chosen" : how == 5 ? "tail plain" : "tail streamed";
+  ASSERT_GE(v.size(), n + 2);
+  std::memset(v.data(), 0xab, n + 2);
+  memory::zero_fill(v.data() + 1, n);
+  EXPECT_EQ(v[0], 0xab) << n << " " << what << " on " << threads;
+  EXPECT_EQ(v[n + 1], 0xab) << n << " " << what << " on " << threads;
+  EXPECT_TRUE(v[1] == 0 && std::memcmp(v.data() + 1, v.data() + 2, n - 1) == 0)
+      << n << " " << what << " on " << threads << ": not all zero";
+}
+
+// A block bigger than the limit of plain stores and up to twice it: the head streamed, the timed
+// MiB at the tail's start and the tail plain or streamed as the probe chooses (0) or forced (5,
+// 6), all zero, on 1 and 2 threads (zeros6b).
 TEST(Pool, ZeroFillBigBlockHeadAndTail) {
   const ZeroFillSettingsGuard restore;
-  const size_t n = (size_t{128} << 20) + 4097;  // between the limit and twice it here
+  memory::set_plain_big_limit_for_testing(kTestPlainBigLimit);
+  ASSERT_EQ(memory::plain_big_limit(), kTestPlainBigLimit);
+  const size_t n = memory::plain_big_limit() + 4097;
   std::vector<unsigned char> v(n + 2);
   for (int threads : {1, 2}) {
     set_num_threads(threads);
-    std::memset(v.data(), 0xab, v.size());
-    memory::zero_fill(v.data() + 1, n);
-    EXPECT_EQ(v[0], 0xab) << threads;
-    EXPECT_EQ(v[n + 1], 0xab) << threads;
-    EXPECT_EQ(std::count(v.begin() + 1, v.begin() + 1 + static_cast<std::ptrdiff_t>(n), 0),
-              static_cast<std::ptrdiff_t>(n))
-        << threads;
+    for (int how : {0, 5, 6}) {
+      memory::set_big_clear_for_testing(how);
+      expect_cleared_exactly(v, n, how, threads);
+    }
+  }
+}
+
+// Around the limit of plain stores and twice it (where the head/tail split starts and stops),
+// each way clear_big() may take there: all zero and nothing outside touched, on 1 and 2 threads.
+TEST(Pool, ZeroFillAroundThePlainBigLimit) {
+  const ZeroFillSettingsGuard restore;
+  memory::set_plain_big_limit_for_testing(kTestPlainBigLimit);
+  const size_t limit = memory::plain_big_limit();
+  std::vector<unsigned char> v(2 * limit + 3);
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (size_t n :
+         {limit - 1, limit, limit + 1, limit + 4097, 2 * limit - 1, 2 * limit, 2 * limit + 1})
+      for (int how : {0, 5, 6}) {
+        memory::set_big_clear_for_testing(how);
+        expect_cleared_exactly(v, n, how, threads);
+      }
   }
 }
 
