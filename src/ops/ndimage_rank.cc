@@ -658,10 +658,16 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
   // (docs/ndimage-speed.md "maxc"). Rows off a line (np.empty_like's outputs start 16 bytes
   // past one) have a partial line at each end: where one row ends in the line the next starts
   // (contiguous rows), the two go out as one whole line, else plainly (docs "gauss4").
+  // Every row of every plane at out.data's offset into a line: the edges below are placed
+  // from out.data's, the kernel's lines from each row's own (planes a stride off a line had
+  // outputs never written, or a streaming store off alignment).
+  bool rows_share_offset = g.rs_out % 64 == 0;
+  for (int d = 0; d + 2 < out.ndim; ++d)
+    rows_share_offset = rows_share_offset && (out.shape[d] <= 1 || out.strides[d] % 64 == 0);
   constexpr int64_t E = 64 / static_cast<int64_t>(sizeof(T));
   const bool lines = fused && stream && rank::pair_lines_fast(g.k0, g.k1) &&
-                     reinterpret_cast<uintptr_t>(out.data) % sizeof(T) == 0 &&
-                     g.rs_out % 64 == 0 && g.W >= 8 * E + g.k1;
+                     reinterpret_cast<uintptr_t>(out.data) % sizeof(T) == 0 && rows_share_offset &&
+                     g.W >= 8 * E + g.k1;
   const rank::MinMax2dPairFn<T> f2d_pair =  // streamed outputs only (two rows a call)
       lines ? pick<T>(t.f32_minmax_2d_pair_lines, t.f64_minmax_2d_pair_lines,
                       t.u8_minmax_2d_pair_lines, t.u16_minmax_2d_pair_lines,

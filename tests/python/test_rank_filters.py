@@ -766,3 +766,21 @@ def test_fused_2d_minmax_streamed_odd_rows_and_whole_lines(keep_isa):
                 nd.minimum_filter(x, size=size, mode="wrap", output=out)
                 np.testing.assert_array_equal(bits(out),
                                               bits(ndi.minimum_filter(x, size=size, mode="wrap")))
+
+
+def test_fused_2d_minmax_streamed_planes_off_a_line():
+    # A 3-D stack into an output whose planes are not a whole number of 64-byte lines apart:
+    # each plane's rows sit at another offset into a line than out.data's, so the `_lines`
+    # kernel (edges placed from out.data's offset) must not be taken. Before: outputs never
+    # written (planes 16 bytes off), and a streaming store off alignment (4 bytes off: SIGSEGV).
+    rng = np.random.default_rng(25)
+    n, h, w = 120, 9, 4096  # 17.7 MB of float32: a streamed output
+    x = rng.standard_normal((n, h, w)).astype(np.float32)
+    want = ndi.minimum_filter(x, size=(1, 3, 3))
+    for lead, pad in ((4, 4), (0, 1)):
+        raw = np.empty(n * (h * w + pad) + 64, np.float32)
+        o0 = (-raw.ctypes.data) % 64 // 4 + lead
+        out = raw[o0:o0 + n * (h * w + pad)].reshape(n, h * w + pad)[:, :h * w].reshape(n, h, w)
+        out.fill(7)
+        nd.minimum_filter(x, size=(1, 3, 3), output=out)
+        same(out, want)
