@@ -678,9 +678,8 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
   const int64_t a1 = g.k1 - 1 - g.b1;  // the horizontal window's reach after its output
   // With `lines`: each row's first whole line starts at output f; the kernel's outputs cover
   // [head, tail) of each row, whole lines, and the row's whole lines end at tp.
-  const int64_t f =
-      (64 - static_cast<int64_t>(reinterpret_cast<uintptr_t>(out.data) % 64)) % 64 /
-      static_cast<int64_t>(sizeof(T));
+  const int64_t f = (64 - static_cast<int64_t>(reinterpret_cast<uintptr_t>(out.data) % 64)) % 64 /
+                    static_cast<int64_t>(sizeof(T));
   const int64_t head = f + (std::max<int64_t>(g.b1 - f, 0) + E - 1) / E * E,
                 tail = head + (g.W - a1 - head) / E * E, tp = tail + (g.W - tail) / E * E;
   // Blocks of rows: about 256 KiB of output each (many blocks for the threads); the g.k0 - 1
