@@ -811,15 +811,15 @@ bool fold_2d_regs_any(const T* const* in, T* const* outs, int64_t n, int64_t k0,
   return false;
 }
 
-template <class T, bool Min, bool Stream>
+// One row with plain stores (the only one-row kernel: see fold_2d_pair).
+template <class T, bool Min>
 bool fold_2d_any(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, T* work,
                  int64_t check_from) {
   T* const outs[1] = {out};
   T* const vs[1] = {work};
   bool taken;
-  const bool finite =
-      fold_2d_regs_any<T, Min, Stream, 1>(in, outs, n, k0, k1, vs, check_from, taken);
-  return taken ? finite : fold_2d<T, Min, Stream>(in, out, n, k0, k1, work, check_from);
+  const bool finite = fold_2d_regs_any<T, Min, 0, 1>(in, outs, n, k0, k1, vs, check_from, taken);
+  return taken ? finite : fold_2d<T, Min, false>(in, out, n, k0, k1, work, check_from);
 }
 
 // Two output rows, for streamed outputs only (Stream 1 or kLines: in cache one row a call is
@@ -843,8 +843,8 @@ bool fold_2d_pair(const T* const* in, T* const* out, int64_t n, int64_t k0, int6
 template <class T>
 bool minmax_2d(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, bool minimum, T* work,
                int64_t check_from) {
-  return minimum ? fold_2d_any<T, true, false>(in, out, n, k0, k1, work, check_from)
-                 : fold_2d_any<T, false, false>(in, out, n, k0, k1, work, check_from);
+  return minimum ? fold_2d_any<T, true>(in, out, n, k0, k1, work, check_from)
+                 : fold_2d_any<T, false>(in, out, n, k0, k1, work, check_from);
 }
 
 template <class T, int Stream>
