@@ -155,6 +155,15 @@ def cliff_sizes(ctx):
             [64, 96, 128, 192, 256, 350, 384, 500, 512, 768, 1000, 1500, 2000, 3000, 4000])
 
 
+def copy_time(ctx, s) -> float:
+    """Time per element of np.copyto between two s x s float32 arrays (one thread): beside a
+    correlate cliff, whether a copy moving the same bytes steps as much between the two sizes,
+    i.e. whether the step is the machine's memory hierarchy (docs/corr2d.md, "cold")."""
+    a = np.ones((s, s), np.float32)
+    b = np.empty_like(a)
+    return compare({"copy": lambda: np.copyto(b, a)}, ctx.budget / 8, min_rounds=3)["copy"] / a.size
+
+
 def cliffs(ctx, counts, th):
     """Time per element of correlate 3x3 and of matmul over sizes, at every thread count: a
     size whose time per element exceeds CLIFF x the best at a smaller size is a cliff, unless
@@ -190,8 +199,12 @@ def cliffs(ctx, counts, th):
                 streams = what.startswith("correlate") and edge and bw and moved > edge and \
                     moved / (per * elems) >= STREAMING * float(bw)
                 if best is not None and per > CLIFF * best[1] and not streams:
-                    found.append(f"{what} at {t} threads: {s}x{s} takes {per / best[1]:.2f}x the "
-                                 f"time per element of {best[0]}x{best[0]}")
+                    text = (f"{what} at {t} threads: {s}x{s} takes {per / best[1]:.2f}x the "
+                            f"time per element of {best[0]}x{best[0]}")
+                    if what.startswith("correlate"):
+                        step = copy_time(ctx, s) / copy_time(ctx, best[0])
+                        text += f" (np.copyto of the same bytes, one thread: {step:.2f}x)"
+                    found.append(text)
                 if best is None or per < best[1]:
                     best = (s, per)
     return found, checked, used
