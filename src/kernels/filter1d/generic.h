@@ -363,21 +363,23 @@ inline __m512 shifted(__m512 a0, __m512 a1, __m512 a2) {
 }
 
 // Taps K .. C - 1 of the folded sum (j = K - C: (x[K] +- x[2C - K]) * fw[j]), in order; p: the
-// inputs a0 | a1 | a2 hold. Every third tap's pair is loaded unaligned instead of shifted: valignd
-// runs on port 5 only, which also takes half the adds and multiply-adds, and the loads have ports
-// of their own, so a third of the shifts moved there balances the two (12% faster alone with
-// C = 8, 4096-long lines; all loads, or all shifts, were the slowest). The same values either way.
-template <int C, int K>
+// inputs a0 | a1 | a2 hold. Loads: every third tap's pair is loaded unaligned instead of
+// shifted. valignd runs on port 5 only, which also takes half the adds and multiply-adds, and
+// the loads have ports of their own, so a third of the shifts moved there balances the two (12%
+// faster alone with C = 8, 4096-long lines; all loads, or all shifts, were the slowest). Not
+// while a row is copied alongside (corr1d_line_copy): its reads from L3 or memory then waited
+// behind the extra loads (10-25% slower). The same values either way.
+template <int C, int K, bool Loads>
 inline __m512 sym_taps(__m512 acc, const float* p, __m512 a0, __m512 a1, __m512 a2,
                        const __m512* wv, int sym) {
   if constexpr (K == C) {
     return acc;
   } else {
-    constexpr bool kLoad = K % 3 == 1;
+    constexpr bool kLoad = Loads && K % 3 == 1;
     const __m512 lo = kLoad ? _mm512_loadu_ps(p + K) : shifted<K>(a0, a1, a2);
     const __m512 hi = kLoad ? _mm512_loadu_ps(p + 2 * C - K) : shifted<2 * C - K>(a0, a1, a2);
     acc = madd<float>(sym > 0 ? add(lo, hi) : sub(lo, hi), wv[C - K], acc);
-    return sym_taps<C, K + 1>(acc, p, a0, a1, a2, wv, sym);
+    return sym_taps<C, K + 1, Loads>(acc, p, a0, a1, a2, wv, sym);
   }
 }
 
@@ -397,7 +399,7 @@ int64_t corr1d_line_sym(const float* in, float* out, int64_t n, const float* fw,
     copy.vectors(i, 1);
     const __m512 a2 = load(in + i + 2 * L);
     const __m512 acc = mul(shifted<C>(a0, a1, a2), wv[0]);
-    LN::template out<Stream>(out + i, 0, 0, sym_taps<C, 0>(acc, in + i, a0, a1, a2, wv, sym));
+    LN::template out<Stream>(out + i, 0, 0, sym_taps<C, 0, !Copy>(acc, in + i, a0, a1, a2, wv, sym));
     a0 = a1;
     a1 = a2;
   }
