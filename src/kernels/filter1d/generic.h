@@ -399,7 +399,8 @@ int64_t corr1d_line_sym(const float* in, float* out, int64_t n, const float* fw,
     copy.vectors(i, 1);
     const __m512 a2 = load(in + i + 2 * L);
     const __m512 acc = mul(shifted<C>(a0, a1, a2), wv[0]);
-    LN::template out<Stream>(out + i, 0, 0, sym_taps<C, 0, !Copy>(acc, in + i, a0, a1, a2, wv, sym));
+    LN::template out<Stream>(out + i, 0, 0,
+                             sym_taps<C, 0, !Copy>(acc, in + i, a0, a1, a2, wv, sym));
     a0 = a1;
     a1 = a2;
   }
