@@ -330,9 +330,8 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
                                            ? of<T>(t.f32_corr1d_line_nt, t.f64_corr1d_line)
                                            : of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
   const filter1d::Corr1dLineCopyFn<T> kc = of<T>(t.f32_corr1d_line_copy, t.f64_corr1d_line_copy);
-  // A band streamed into the output goes 16 rows at a time (f32_corr1d_lines_nt): 6-8% faster
-  // than row by row at 4000^2 and 6000^2 (1 thread); with plain stores (2048^2 and below) it
-  // was 5-10% slower.
+  // A band streamed into the output goes through f32_corr1d_lines_nt: its rows one by one and
+  // one fence after the band, where a fence a row waits for each row's stores to drain.
   const bool lines = std::is_same_v<T, float> && nt && rows_first;
   // The pass along rows first over an image far larger than the cache reads each input row
   // from memory once, as one stream: the hardware prefetcher alone kept it waiting (gaussian
@@ -364,7 +363,7 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
             return copy_rows(from, to, rows, count);
           }
         // Rows to copy come only with the pass along rows last (rows_first): kh is then the
-        // plain line kernel (a streamed float32 output took the 16-line kernel above), as kc.
+        // plain line kernel (a streamed float32 output took f32_corr1d_lines_nt above), as kc.
         for (int64_t r = 0; r < rows; ++r) {
           if (from && from[r])
             kc(ext[r], res[r], count, wh.data(), nh, symh, from[r], to[r]);

@@ -26,10 +26,10 @@
 //
 // Contract of `f32_corr1d_lines_nt__<isa>`: corr1d_line_nt on each of `rows` lines, in[r]
 // the extended line r (n + size - 1 elements), out[r] its n results: the same bits as
-// corr1d_line line by line, streamed. The fused 2-D filters' pass along a band's rows into a
-// large output: on AVX-512, 16 lines with (anti)symmetric weights of radius <= 8 go tile by
-// tile through 16 x 16 transposes (generic.h: corr1d_lines16), so the taps need no shifted
-// vectors and the stores go to 16 rows at a time.
+// corr1d_line line by line, streamed, with one fence after the last line. The fused 2-D
+// filters' pass along a band's rows into a large output. (AVX-512 went tile by tile through
+// 16 x 16 transposes until corr1d_line_sym loaded a third of its shifted vectors: the line
+// kernel is now 10-15% faster; docs/ndimage-speed.md "hsym".)
 //
 // Contract of `<t>_uniform1d__<isa>`: per lane, SciPy's NI_UniformFilter1D running sum:
 //   s = in[0][l] + ... + in[size - 1][l] (left to right); out[0][l] = s / size;

@@ -342,9 +342,10 @@ inline void corr1d_line_block(const T* in, T* out, int64_t i, int64_t c, int64_t
 #if defined(__AVX512F__)
 // float, odd symmetric or antisymmetric weights of radius C, along a line: each vector of 16
 // outputs reads 16 + 2C inputs; three loads (one of them new per vector) and valignd shifts
-// give the 2C + 1 shifted vectors, where 2C + 1 unaligned loads split cache lines 15 times in
-// 16 (the kernel was load-bound: 12% faster alone). Same sums in the same order. Returns the
-// outputs done (whole vectors while the third load stays inside the extended line).
+// give most of the 2C + 1 shifted vectors, where 2C + 1 unaligned loads split cache lines 15
+// times in 16 (all loads: load-bound, 12% slower; sym_taps loads a third of them). Same sums
+// in the same order. Returns the outputs done (whole vectors while the third load stays inside
+// the extended line).
 // Inputs [o, o + 16) of the 48 in a0 | a1 | a2, o in [0, 32].
 template <int O>
 inline __m512 shifted(__m512 a0, __m512 a1, __m512 a2) {
@@ -361,15 +362,24 @@ inline __m512 shifted(__m512 a0, __m512 a1, __m512 a2) {
   }
 }
 
-// Taps K .. C - 1 of the folded sum (j = K - C: (x[K] +- x[2C - K]) * fw[j]), in order.
-template <int C, int K>
-inline __m512 sym_taps(__m512 acc, __m512 a0, __m512 a1, __m512 a2, const __m512* wv, int sym) {
+// Taps K .. C - 1 of the folded sum (j = K - C: (x[K] +- x[2C - K]) * fw[j]), in order; p: the
+// inputs a0 | a1 | a2 hold. Loads: every third tap's pair is loaded unaligned instead of
+// shifted. valignd runs on port 5 only, which also takes half the adds and multiply-adds, and
+// the loads have ports of their own, so a third of the shifts moved there balances the two (12%
+// faster alone with C = 8, 4096-long lines; all loads, or all shifts, were the slowest). Not
+// while a row is copied alongside (corr1d_line_copy): its reads from L3 or memory then waited
+// behind the extra loads (10-25% slower). The same values either way.
+template <int C, int K, bool Loads>
+inline __m512 sym_taps(__m512 acc, const float* p, __m512 a0, __m512 a1, __m512 a2,
+                       const __m512* wv, int sym) {
   if constexpr (K == C) {
     return acc;
   } else {
-    const __m512 lo = shifted<K>(a0, a1, a2), hi = shifted<2 * C - K>(a0, a1, a2);
+    constexpr bool kLoad = Loads && K % 3 == 1;
+    const __m512 lo = kLoad ? _mm512_loadu_ps(p + K) : shifted<K>(a0, a1, a2);
+    const __m512 hi = kLoad ? _mm512_loadu_ps(p + 2 * C - K) : shifted<2 * C - K>(a0, a1, a2);
     acc = madd<float>(sym > 0 ? add(lo, hi) : sub(lo, hi), wv[C - K], acc);
-    return sym_taps<C, K + 1>(acc, a0, a1, a2, wv, sym);
+    return sym_taps<C, K + 1, Loads>(acc, p, a0, a1, a2, wv, sym);
   }
 }
 
@@ -389,7 +399,8 @@ int64_t corr1d_line_sym(const float* in, float* out, int64_t n, const float* fw,
     copy.vectors(i, 1);
     const __m512 a2 = load(in + i + 2 * L);
     const __m512 acc = mul(shifted<C>(a0, a1, a2), wv[0]);
-    LN::template out<Stream>(out + i, 0, 0, sym_taps<C, 0>(acc, a0, a1, a2, wv, sym));
+    LN::template out<Stream>(out + i, 0, 0,
+                             sym_taps<C, 0, !Copy>(acc, in + i, a0, a1, a2, wv, sym));
     a0 = a1;
     a1 = a2;
   }
@@ -467,130 +478,11 @@ void corr1d_line_nt(const T* in, T* out, int64_t n, const T* w, int64_t size, in
   corr1d_line<T, true>(in, out, n, w, size, sym);
 }
 
-#if defined(__AVX512F__)
-// Rows r[0..16) of 16 floats become columns: r[k] afterwards holds element k of every row.
-// Four stages of 16 shuffles (pairs, quads, 128-bit lanes twice).
-inline void transpose16(__m512* r) {
-  __m512 t[16];
-#pragma GCC unroll 16
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-  }
-  // u[4g + q], 128-bit lane k: rows 4g .. 4g + 3 at column 4k + q.
-  __m512 u[16];
-#pragma GCC unroll 4
-  for (int g = 0; g < 16; g += 4) {
-    const __m512d a = _mm512_castps_pd(t[g]), b = _mm512_castps_pd(t[g + 1]);
-    const __m512d c = _mm512_castps_pd(t[g + 2]), d = _mm512_castps_pd(t[g + 3]);
-    u[g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-    u[g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-    u[g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-    u[g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-  }
-  // Column 4k + q: lane k of u[q], u[4 + q], u[8 + q], u[12 + q].
-#pragma GCC unroll 4
-  for (int q = 0; q < 4; ++q) {
-    const __m512 v0 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x44);
-    const __m512 v1 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xEE);
-    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x44);
-    const __m512 v3 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xEE);
-    r[q] = _mm512_shuffle_f32x4(v0, v2, 0x88);
-    r[4 + q] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
-    r[8 + q] = _mm512_shuffle_f32x4(v1, v3, 0x88);
-    r[12 + q] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
-  }
-}
-
-// 16 lines at once, float, odd (anti)symmetric weights of radius C <= 8: each 16 x 16 tile of
-// inputs is transposed, so the taps run across column vectors as in corr1d_rows (no shifted
-// vectors), and the 16 output columns are transposed back: 128 shuffles per 256 outputs where
-// corr1d_line_sym makes 2C - 1 shifts per 16 (240 for C = 8). Same sums in the same order as
-// corr1d_line, so the same bits. Alone about as fast as corr1d_line_sym (3.2-3.4 G elements/s,
-// 16 x 4000); streaming into a large output, 6-8% faster inside the filter. Returns the outputs
-// done on every line (whole tiles while the next tile's loads stay inside the extended lines).
-template <int C, bool Stream>
-int64_t corr1d_lines16(const float* const* in, float* const* out, int64_t n, const float* fw,
-                       int sym) {
-  static_assert(C >= 1 && 2 * C <= 16, "a tile's outputs read at most two tiles of inputs");
-  constexpr int L = 16;
-  using LN = Lanes<float, 1, false>;
-  const int64_t end = n + 2 * C;  // the extended lines' length
-  if (n < L || end < 2 * L) return 0;
-  __m512 wv[C + 1];
-#pragma GCC unroll 9
-  for (int j = 0; j <= C; ++j) wv[j] = set1<float>(fw[-j]);
-  __m512 a[2 * L];  // columns [i, i + 32) of the 16 lines, as vectors across them
-#pragma GCC unroll 16
-  for (int r = 0; r < L; ++r) a[r] = _mm512_loadu_ps(in[r]);
-  transpose16(a);
-  int64_t i = 0;
-  for (; i + L <= n && i + 2 * L <= end; i += L) {
-#pragma GCC unroll 16
-    for (int r = 0; r < L; ++r) a[L + r] = _mm512_loadu_ps(in[r] + i + L);
-    transpose16(a + L);
-    __m512 o[L];
-#pragma GCC unroll 16
-    for (int k = 0; k < L; ++k) {
-      __m512 acc = mul(a[k + C], wv[0]);
-#pragma GCC unroll 8
-      for (int K = 0; K < C; ++K) {
-        const __m512 lo = a[k + K], hi = a[k + 2 * C - K];
-        acc = madd<float>(sym > 0 ? add(lo, hi) : sub(lo, hi), wv[C - K], acc);
-      }
-      o[k] = acc;
-    }
-    transpose16(o);
-#pragma GCC unroll 16
-    for (int r = 0; r < L; ++r) LN::template out<Stream>(out[r] + i, 0, 0, o[r]);
-#pragma GCC unroll 16
-    for (int r = 0; r < L; ++r) a[r] = a[L + r];
-  }
-  return i;
-}
-
-// corr1d_lines16 for a radius c known at run time: C = 1 .. 8, else none.
-template <bool Stream, int C = 1>
-int64_t corr1d_lines16_any(const float* const* in, float* const* out, int64_t n, const float* fw,
-                           int64_t c, int sym) {
-  if (c == C) return corr1d_lines16<C, Stream>(in, out, n, fw, sym);
-  if constexpr (C < 8) return corr1d_lines16_any<Stream, C + 1>(in, out, n, fw, c, sym);
-  return 0;
-}
-#endif
-
 // corr1d_line on each of `rows` lines (filter1d.h: f32_corr1d_lines_nt).
 template <class T, bool Stream = false>
 void corr1d_lines(const T* const* in, T* const* out, int64_t rows, int64_t n, const T* w,
                   int64_t size, int sym) {
-  int64_t r = 0;
-#if defined(__AVX512F__)
-  if constexpr (sizeof(T) == 4) {
-    const int64_t c = size / 2;
-    if (sym != 0)
-      for (; r + 16 <= rows; r += 16) {
-        // Streamed rows at one offset from a 64-byte line: the tiles from the line on
-        // (head_to_line), the heads plainly.
-        int64_t h = Stream ? head_to_line(out[r], n) : 0;
-        for (int64_t q = r + 1; h > 0 && q < r + 16; ++q)
-          if (head_to_line(out[q], n) != h) h = 0;
-        const T* ins[16];
-        T* outs[16];
-        for (int64_t q = 0; q < 16; ++q) {
-          ins[q] = in[r + q] + h;
-          outs[q] = out[r + q] + h;
-        }
-        const int64_t i = corr1d_lines16_any<Stream>(ins, outs, n - h, w + c, c, sym);
-        if (i == 0) break;
-        for (int64_t q = 0; q < 16; ++q) {
-          if (h > 0) corr1d_line<T>(in[r + q], out[r + q], h, w, size, sym);
-          if (i < n - h)
-            corr1d_line<T, Stream, false>(ins[q] + i, outs[q] + i, n - h - i, w, size, sym);
-        }
-      }
-  }
-#endif
-  for (; r < rows; ++r) corr1d_line<T, Stream, false>(in[r], out[r], n, w, size, sym);
+  for (int64_t r = 0; r < rows; ++r) corr1d_line<T, Stream, false>(in[r], out[r], n, w, size, sym);
   if (Stream) stream_fence();
 }
 

@@ -65,7 +65,7 @@ void check_corr(Isa isa) {
   const Corr1dLineFn<T> kl = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
   std::mt19937 rng(3);
   std::uniform_real_distribution<double> dist(-2.0, 2.0);
-  for (int64_t size : {1, 2, 3, 4, 5, 8, 9, 17}) {
+  for (int64_t size : {1, 2, 3, 4, 5, 7, 8, 9, 11, 13, 17, 21, 23, 25}) {
     for (int kind : {0, 1, -1}) {
       const std::vector<double> wd = weights(size, kind, rng);
       const std::vector<T> w(wd.begin(), wd.end());
@@ -480,16 +480,16 @@ void check_nt(Isa isa) {
     }
 }
 
-// f32_corr1d_lines_nt: the reference's bits on every line, for row counts around the 16-line
-// tiles, lengths around the 16-wide tiles, radii inside and past 8, output rows at every
-// alignment, each row its own or all at one offset into a 64-byte line (the tiles then start
-// at the rows' first whole line); nothing written outside the outputs.
+// f32_corr1d_lines_nt: the reference's bits on every line, for row counts around 16, lengths
+// around the 16-wide vectors, every radius of the AVX-512 line kernel (corr1d_line_sym, 1-12)
+// and past it, output rows at every alignment, each row its own or all at one offset into a
+// 64-byte line (streamed from the rows' first whole line); nothing written outside the outputs.
 void check_lines(Isa isa) {
   const Table& ref = *kernels<Table>(Isa::scalar);
   const Table& t = *kernels<Table>(isa);
   std::mt19937 rng(5);
   std::uniform_real_distribution<double> dist(-2.0, 2.0);
-  for (int64_t size : {1, 3, 5, 9, 15, 17, 19, 4}) {
+  for (int64_t size : {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 4}) {
     for (int kind : {1, -1, 0}) {
       const std::vector<double> wd = weights(size, kind, rng);
       const std::vector<float> w(wd.begin(), wd.end());
