@@ -244,11 +244,11 @@ struct Engine {
   // group's B panel (64-96 KB, more than L1) came back from L2 for every A panel: f64 3000^3
   // on one thread ran 77 GFLOP/s that way and 80-85 this way (Xeon, 48 KB L1).
   //
-  // In a K group (C not in L2) the first K block finds each C tile in memory; the kernel's own
-  // prefetch at its start left part of that wait in the tile (f32 2000^2 on one thread: 5% of
-  // the kernel's samples on those prefetches). The next tile's C is asked for one call ahead,
-  // into L2, so it arrives during this call: f32 1000^2-4000^2 3-5% faster on the Xeon; f64
-  // unchanged within the noise; AVX2 (no K groups, C in L2) does not take this path.
+  // With K groups (C mostly not in L2) the first K block finds each C tile in memory, and the
+  // kernel's own prefetch at its start left part of that wait in the tile (f32 2000^2 on one
+  // thread: 5.5% of the kernel's samples before its K loop). The next tile's C is asked for
+  // one call ahead, into L2, so it arrives during this call: f32 2000^2-4000^2 3-6% faster on
+  // one thread on the Xeon, f64 unchanged within the noise. AVX2 has no K groups (unchanged).
   void multiply_column(const Block& bk, const T* abuf, int64_t p0, int64_t p1, int64_t j,
                        const T* bp, int64_t rs_b) const {
     const int MR = uk.mr, NR = uk.nr;
