@@ -171,6 +171,7 @@ void forward_direct(const DirectPlan& pl, const T* x, const T* w, const T* bias,
   const conv::DirectArgs<T> shared = direct_args(pl, bias, relu, taps.get());
   const int64_t bimg = std::min(pl.n, pl.batch_images);
   Buffer<T> xp(static_cast<size_t>(checked_mul(bimg * pl.c, pl.plane, "padded input")));
+  Buffer<int64_t> chunk_at(static_cast<size_t>(bimg * pl.groups * pl.nob * pl.row_items + 1));
   constexpr int64_t kPadRows = 16;  // padded rows a part of the padding
   const int64_t row_blocks = ceil_div(pl.hp, kPadRows);
   for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
@@ -190,10 +191,12 @@ void forward_direct(const DirectPlan& pl, const T* x, const T* w, const T* bias,
     };
     const int64_t items = nimg * pl.groups * pl.nob * pl.row_items;
     // Items only read shared inputs and write their own tile: 16 chunks a thread cost nothing
-    // to claim and cut the wait for the last one (the stem: ~3% at 2 threads).
-    parallel_for(items, grain_for(items, pl.item_ns, 16), [&](int64_t b, int64_t e) {
+    // to claim and cut the wait for the last one (the stem: ~3% at 2 threads); tapered to
+    // single items at the end, so the threads finish together.
+    const int64_t chunks = tapered_chunks(items, grain_for(items, pl.item_ns, 16), chunk_at.get());
+    parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
       prep.run(prepare);
-      for (int64_t it = b; it < e; ++it) {
+      for (int64_t it = chunk_at[c0]; it < chunk_at[c1]; ++it) {
         const int64_t ri = it % pl.row_items;
         int64_t t = it / pl.row_items;
         const int64_t ob = t % pl.nob;
