@@ -1,6 +1,8 @@
 // conv2d forward: argument checks, the public operator, and the forward algorithms
 // (direct / depthwise kernels over a padded input, 1x1 as GEMM, im2col in blocks + GEMM).
 #include <algorithm>
+#include <atomic>
+#include <new>
 #include <string>
 
 #include "npfast/conv.hpp"
@@ -151,10 +153,97 @@ void forward_depthwise_planes(const DirectPlan& pl, const T* x, const T* w, cons
   });
 }
 
+// One image and one group (the stem) on several threads: the output rows in `bands` bands of
+// row items, each padding its input rows (with its halo) into a buffer of its own and claiming
+// its items (row item outer, channel block inner) from a counter of its own; a thread that has
+// run out takes the other bands' items (their padding first where no one has done it). Each
+// thread then mostly reads rows it padded itself, from its own L2: with one padded image
+// padded by all threads, half of each thread's rows came from the other core, every chunk was
+// claimed from one shared counter, and the last chunk's wait (8 items, ~70 us on AVX2) often
+// outlasted the pool's 20 us spin, so the caller slept and woke 20-45 us late. The pool gets
+// 2 chunks a band, so a helper that arrives late still finds a band's chunk and shares its
+// items. The same items as forward_direct, each by the same kernel call on the same values:
+// the same bits at any thread count.
+template <class T>
+void forward_direct_bands(const DirectPlan& pl, const T* x, const T* w, const T* bias, bool relu,
+                          T* y, int64_t bands) {
+  const conv::DirectFn<T> kernel = direct_kernel<T>(pl);
+  const int64_t OB = pl.ocb, nob = pl.nob, K = pl.K, rpi = pl.rows_per_item;
+  Buffer<T> wpk(static_cast<size_t>(nob * K * OB));
+  auto pack_block = [&](int64_t ob) {
+    T* blk = wpk.get() + ob * K * OB;
+    std::fill(blk, blk + K * OB, T(0));
+    for (int64_t oc = ob * OB; oc < std::min(pl.o, (ob + 1) * OB); ++oc)
+      for (int64_t t = 0; t < K; ++t) blk[t * OB + oc % OB] = w[oc * K + t];
+  };
+  // Band b: row items [item0(b), item0(b + 1)), padded rows [row0(b), row1(b)).
+  const int64_t sh = pl.p.stride_h, reach = (pl.kh - 1) * pl.p.dilation_h + 1;
+  auto item0 = [&](int64_t b) { return b * pl.row_items / bands; };
+  auto row0 = [&](int64_t b) { return item0(b) * rpi * sh; };
+  auto row1 = [&](int64_t b) {
+    return std::min(pl.hp, (std::min(pl.oh, item0(b + 1) * rpi) - 1) * sh + reach);
+  };
+  int64_t hb = 0;  // padded rows a band's plane holds
+  for (int64_t b = 0; b < bands; ++b) hb = std::max(hb, row1(b) - row0(b));
+  DirectPlan bp = pl;
+  bp.hp = hb;
+  bp.plane = hb * pl.xrow;
+  Buffer<int64_t> taps(static_cast<size_t>(K));
+  const conv::DirectArgs<T> shared = direct_args(bp, bias, relu, taps.get());
+  Buffer<T> xp(static_cast<size_t>(checked_mul(bands * pl.c, bp.plane, "padded input")));
+  // Per band: its padding in parts of kPadRows rows of a plane, and its items' counter.
+  constexpr int64_t kPadRows = 16;
+  struct alignas(64) Band {
+    explicit Band(int64_t parts) : pad(parts) {}
+    PartsInJob pad;
+    std::atomic<int64_t> next{0};
+  };
+  const int64_t pad_blocks = ceil_div(hb, kPadRows);
+  Buffer<Band> band(static_cast<size_t>(bands));
+  for (int64_t b = 0; b < bands; ++b) new (&band[b]) Band(pl.c * pad_blocks);
+  PartsInJob packed(nob);
+  // Runs band b's items until none is left (its padding first, shared with whoever is there).
+  auto run_band = [&](int64_t b) {
+    T* xb = xp.get() + b * pl.c * bp.plane;
+    const int64_t r0 = row0(b), r1 = row1(b);
+    band[b].pad.run([&](int64_t i) {
+      const int64_t ci = i / pad_blocks, rb = r0 + i % pad_blocks * kPadRows;
+      if (rb < r1)
+        pad_rows(pl, x + ci * pl.h * pl.w, xb + ci * bp.plane, rb, std::min(r1, rb + kPadRows),
+                 r0);
+    });
+    packed.run(pack_block);
+    const int64_t first = item0(b), n = (item0(b + 1) - first) * nob;
+    for (int64_t i = band[b].next.fetch_add(1, std::memory_order_relaxed); i < n;
+         i = band[b].next.fetch_add(1, std::memory_order_relaxed)) {
+      const int64_t ri = first + i / nob, ob = i % nob, oc0 = ob * OB;
+      conv::DirectArgs<T> a = shared;
+      // Rows relative to the band's first padded row (output row ri * rpi - o0 there).
+      const int64_t o0 = first * rpi;
+      a.x = xb;
+      a.w = wpk.get() + ob * K * OB;
+      a.ob = std::min<int64_t>(OB, pl.o - oc0);
+      a.bias = bias ? bias + oc0 : nullptr;
+      a.y = y + oc0 * pl.P + o0 * pl.ow;
+      a.oy0 = ri * rpi - o0;
+      a.oy1 = std::min(pl.oh, (ri + 1) * rpi) - o0;
+      kernel(a);
+    }
+  };
+  parallel_for(2 * bands, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      for (int64_t k = 0; k < bands; ++k) run_band((c + k) % bands);
+  });
+}
+
 template <class T>
 void forward_direct(const DirectPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
   const bool dw = pl.depthwise;
   if (dw && pl.row_items == 1) return forward_depthwise_planes(pl, x, w, bias, relu, y);
+  if (!dw && pl.n == 1 && pl.groups == 1) {
+    const int64_t bands = std::min<int64_t>(available_threads(), pl.row_items);
+    if (bands > 1) return forward_direct_bands(pl, x, w, bias, relu, y, bands);
+  }
   const conv::DirectFn<T> kernel = direct_kernel<T>(pl);
   // Direct weights repacked by blocks of pl.ocb channels, tap-major (conv.h).
   const int64_t OB = pl.ocb, blocks = pl.groups * pl.nob;
