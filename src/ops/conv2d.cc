@@ -161,9 +161,10 @@ void forward_depthwise_planes(const DirectPlan& pl, const T* x, const T* w, cons
 // padded by all threads, half of each thread's rows came from the other core, every chunk was
 // claimed from one shared counter, and the last chunk's wait (8 items, ~70 us on AVX2) often
 // outlasted the pool's 20 us spin, so the caller slept and woke 20-45 us late. The pool gets
-// 2 chunks a band, so a helper that arrives late still finds a band's chunk and shares its
-// items. The same items as forward_direct, each by the same kernel call on the same values:
-// the same bits at any thread count.
+// 2 chunks a thread, so a helper that arrives late still finds a chunk and shares the items
+// left. The same items as forward_direct, each by the same kernel call on the same values:
+// the same bits at any thread count. (Bands are row items, so there may be fewer bands than
+// threads: the chunks, 2 a thread, start at band c % bands and all threads take part.)
 template <class T>
 void forward_direct_bands(const DirectPlan& pl, const T* x, const T* w, const T* bias, bool relu,
                           T* y, int64_t bands) {
@@ -230,7 +231,7 @@ void forward_direct_bands(const DirectPlan& pl, const T* x, const T* w, const T*
       kernel(a);
     }
   };
-  parallel_for(2 * bands, 1, [&](int64_t c0, int64_t c1) {
+  parallel_for(2 * available_threads(), 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c)
       for (int64_t k = 0; k < bands; ++k) run_band((c + k) % bands);
   });
