@@ -164,10 +164,10 @@ void forward_depthwise_planes(const DirectPlan& pl, const T* x, const T* w, cons
 // 2 chunks a thread, so a helper that arrives late still finds a chunk and shares the items
 // left. The same items as forward_direct, each by the same kernel call on the same values:
 // the same bits at any thread count. (Bands are row items, so there may be fewer bands than
-// threads: the chunks, 2 a thread, start at band c % bands and all threads take part.)
+// `threads`: the chunks, 2 a thread, start at band c % bands and all threads take part.)
 template <class T>
 void forward_direct_bands(const DirectPlan& pl, const T* x, const T* w, const T* bias, bool relu,
-                          T* y, int64_t bands) {
+                          T* y, int64_t bands, int64_t threads) {
   const conv::DirectFn<T> kernel = direct_kernel<T>(pl);
   const int64_t OB = pl.ocb, nob = pl.nob, K = pl.K, rpi = pl.rows_per_item;
   Buffer<T> wpk(static_cast<size_t>(nob * K * OB));
@@ -231,7 +231,7 @@ void forward_direct_bands(const DirectPlan& pl, const T* x, const T* w, const T*
       kernel(a);
     }
   };
-  parallel_for(2 * available_threads(), 1, [&](int64_t c0, int64_t c1) {
+  parallel_for(2 * threads, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c)
       for (int64_t k = 0; k < bands; ++k) run_band((c + k) % bands);
   });
@@ -242,8 +242,13 @@ void forward_direct(const DirectPlan& pl, const T* x, const T* w, const T* bias,
   const bool dw = pl.depthwise;
   if (dw && pl.row_items == 1) return forward_depthwise_planes(pl, x, w, bias, relu, y);
   if (!dw && pl.n == 1 && pl.groups == 1) {
-    const int64_t bands = std::min<int64_t>(available_threads(), pl.row_items);
-    if (bands > 1) return forward_direct_bands(pl, x, w, bias, relu, y, bands);
+    // Threads worth waking, as grain_for: none for less than kMinChunkNs a thread.
+    const double total_ns = pl.item_ns * static_cast<double>(pl.nob * pl.row_items);
+    const int64_t threads =
+        std::min<int64_t>(available_threads(), static_cast<int64_t>(total_ns / kMinChunkNs));
+    if (std::min(threads, pl.row_items) > 1)
+      return forward_direct_bands(pl, x, w, bias, relu, y, std::min(threads, pl.row_items),
+                                  threads);
   }
   const conv::DirectFn<T> kernel = direct_kernel<T>(pl);
   // Direct weights repacked by blocks of pl.ocb channels, tap-major (conv.h).
