@@ -153,6 +153,16 @@ void forward_depthwise_planes(const DirectPlan& pl, const T* x, const T* w, cons
   });
 }
 
+// Block ob of group g of the direct weights, repacked tap-major for the kernel (conv.h): OB
+// channels a tap, zeros past the group's last channel.
+template <class T>
+void pack_direct_block(const DirectPlan& pl, const T* w, int64_t g, int64_t ob, T* dst) {
+  const int64_t OB = pl.ocb, K = pl.K;
+  std::fill(dst, dst + K * OB, T(0));
+  for (int64_t ol = ob * OB; ol < std::min(pl.og, (ob + 1) * OB); ++ol)
+    for (int64_t t = 0; t < K; ++t) dst[t * OB + ol % OB] = w[(g * pl.og + ol) * K + t];
+}
+
 // One image and one group (the stem) on several threads: the output rows in `bands` bands of
 // row items, each padding its input rows (with its halo) into a buffer of its own and claiming
 // its items (row item outer, channel block inner) from a counter of its own; a thread that has
@@ -171,12 +181,7 @@ void forward_direct_bands(const DirectPlan& pl, const T* x, const T* w, const T*
   const conv::DirectFn<T> kernel = direct_kernel<T>(pl);
   const int64_t OB = pl.ocb, nob = pl.nob, K = pl.K, rpi = pl.rows_per_item;
   Buffer<T> wpk(static_cast<size_t>(nob * K * OB));
-  auto pack_block = [&](int64_t ob) {
-    T* blk = wpk.get() + ob * K * OB;
-    std::fill(blk, blk + K * OB, T(0));
-    for (int64_t oc = ob * OB; oc < std::min(pl.o, (ob + 1) * OB); ++oc)
-      for (int64_t t = 0; t < K; ++t) blk[t * OB + oc % OB] = w[oc * K + t];
-  };
+  auto pack_block = [&](int64_t ob) { pack_direct_block(pl, w, 0, ob, wpk.get() + ob * K * OB); };
   // Band b: row items [item0(b), item0(b + 1)), padded rows [row0(b), row1(b)).
   const int64_t sh = pl.p.stride_h, reach = (pl.kh - 1) * pl.p.dilation_h + 1;
   auto item0 = [&](int64_t b) { return b * pl.row_items / bands; };
@@ -255,12 +260,8 @@ void forward_direct(const DirectPlan& pl, const T* x, const T* w, const T* bias,
   const int64_t OB = pl.ocb, blocks = pl.groups * pl.nob;
   Buffer<T> wpk = dw ? Buffer<T>() : Buffer<T>(static_cast<size_t>(blocks * pl.K * OB));
   auto pack_weights = [&] {
-    std::fill(wpk.get(), wpk.get() + blocks * pl.K * OB, T(0));
-    for (int64_t oc = 0; oc < pl.o; ++oc) {
-      const int64_t g = oc / pl.og, ol = oc % pl.og;
-      T* dst = wpk.get() + (g * pl.nob + ol / OB) * pl.K * OB + ol % OB;
-      for (int64_t t = 0; t < pl.K; ++t) dst[t * OB] = w[oc * pl.K + t];
-    }
+    for (int64_t b = 0; b < blocks; ++b)
+      pack_direct_block(pl, w, b / pl.nob, b % pl.nob, wpk.get() + b * pl.K * OB);
   };
   Buffer<int64_t> taps(static_cast<size_t>(pl.K));
   const conv::DirectArgs<T> shared = direct_args(pl, bias, relu, taps.get());
