@@ -169,12 +169,11 @@ void pack_direct_block(const DirectPlan& pl, const T* w, int64_t g, int64_t ob, 
 // run out takes the other bands' items (their padding first where no one has done it). Each
 // thread then mostly reads rows it padded itself, from its own L2: with one padded image
 // padded by all threads, half of each thread's rows came from the other core, every chunk was
-// claimed from one shared counter, and the wait for the last chunk (8 items, ~70 us on AVX2)
+// claimed from one shared counter, and the wait for the last chunk (4 items, ~70 us on AVX2)
 // could outlast the pool's 20 us spin (the caller then sleeps, and wakes 20-45 us late). The
-// stem on two threads, AVX2, calls no thread of which waited for a core: 1090-1124 us at best
-// against 1137-1155 us (docs/conv.md, stem2). The pool gets
-// 2 chunks a thread, so a helper that arrives late still finds a chunk and shares the items
-// left. The same items as forward_direct, each by the same kernel call on the same values:
+// stem on two threads, AVX2, beside torch in quiet rounds: 1135 us against 1176-1200 us
+// (docs/conv.md, stem2). The pool gets 2 chunks a thread, so a helper that arrives late still
+// finds a chunk and shares the items left. The same items as forward_direct, each by the same kernel call on the same values:
 // the same bits at any thread count. (Bands are row items, so there may be fewer bands than
 // `threads`: the chunks, 2 a thread, start at band c % bands and all threads take part.)
 template <class T>
