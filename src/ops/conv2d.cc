@@ -173,9 +173,10 @@ void pack_direct_block(const DirectPlan& pl, const T* w, int64_t g, int64_t ob, 
 // could outlast the pool's 20 us spin (the caller then sleeps, and wakes 20-45 us late). The
 // stem on two threads, AVX2, beside torch in quiet rounds: 1135 us against 1176-1200 us
 // (docs/conv.md, stem2). The pool gets 2 chunks a thread, so a helper that arrives late still
-// finds a chunk and shares the items left. The same items as forward_direct, each by the same kernel call on the same values:
-// the same bits at any thread count. (Bands are row items, so there may be fewer bands than
-// `threads`: the chunks, 2 a thread, start at band c % bands and all threads take part.)
+// finds a chunk and shares the items left. The same items as forward_direct, each by the same
+// kernel call on the same values: the same bits at any thread count. (Bands are row items, so
+// there may be fewer bands than `threads`: the chunks, 2 a thread, start at band c % bands and
+// all threads take part.)
 template <class T>
 void forward_direct_bands(const DirectPlan& pl, const T* x, const T* w, const T* bias, bool relu,
                           T* y, int64_t bands, int64_t threads) {
