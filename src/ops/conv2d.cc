@@ -217,8 +217,7 @@ void forward_direct_bands(const DirectPlan& pl, const T* x, const T* w, const T*
     band[b].pad.run([&](int64_t i) {
       const int64_t ci = i / pad_blocks, rb = r0 + i % pad_blocks * kPadRows;
       if (rb < r1)
-        pad_rows(pl, x + ci * pl.h * pl.w, xb + ci * bp.plane, rb, std::min(r1, rb + kPadRows),
-                 r0);
+        pad_rows(pl, x + ci * pl.h * pl.w, xb + ci * bp.plane, rb, std::min(r1, rb + kPadRows), r0);
     });
     packed.run(pack_block);
     const int64_t first = item0(b), n = (item0(b + 1) - first) * nob;
