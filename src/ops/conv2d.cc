@@ -1,6 +1,8 @@
 // conv2d forward: argument checks, the public operator, and the forward algorithms
 // (direct / depthwise kernels over a padded input, 1x1 as GEMM, im2col in blocks + GEMM).
 #include <algorithm>
+#include <atomic>
+#include <new>
 #include <string>
 
 #include "npfast/conv.hpp"
@@ -151,26 +153,122 @@ void forward_depthwise_planes(const DirectPlan& pl, const T* x, const T* w, cons
   });
 }
 
+// Block ob of group g of the direct weights, repacked tap-major for the kernel (conv.h): OB
+// channels a tap, zeros past the group's last channel.
+template <class T>
+void pack_direct_block(const DirectPlan& pl, const T* w, int64_t g, int64_t ob, T* dst) {
+  const int64_t OB = pl.ocb, K = pl.K;
+  std::fill(dst, dst + K * OB, T(0));
+  for (int64_t ol = ob * OB; ol < std::min(pl.og, (ob + 1) * OB); ++ol)
+    for (int64_t t = 0; t < K; ++t) dst[t * OB + ol % OB] = w[(g * pl.og + ol) * K + t];
+}
+
+// One image and one group (the stem) on several threads: the output rows in `bands` bands of
+// row items, each padding its input rows (with its halo) into a buffer of its own and claiming
+// its items (row item outer, channel block inner) from a counter of its own; a thread that has
+// run out takes the other bands' items (their padding first where no one has done it). Each
+// thread then mostly reads rows it padded itself, from its own L2: with one padded image
+// padded by all threads, half of each thread's rows came from the other core, every chunk was
+// claimed from one shared counter, and the wait for the last chunk (4 items, ~70 us on AVX2)
+// could outlast the pool's 20 us spin (the caller then sleeps, and wakes 20-45 us late). The
+// stem on two threads, AVX2, beside torch in quiet rounds: 1135 us against 1176-1200 us
+// (docs/conv.md, stem2). The pool gets 2 chunks a thread, so a helper that arrives late still
+// finds a chunk and shares the items left. The same items as forward_direct, each by the same
+// kernel call on the same values: the same bits at any thread count. (Bands are row items, so
+// there may be fewer bands than `threads`: the chunks, 2 a thread, start at band c % bands and
+// all threads take part.)
+template <class T>
+void forward_direct_bands(const DirectPlan& pl, const T* x, const T* w, const T* bias, bool relu,
+                          T* y, int64_t bands, int64_t threads) {
+  const conv::DirectFn<T> kernel = direct_kernel<T>(pl);
+  const int64_t OB = pl.ocb, nob = pl.nob, K = pl.K, rpi = pl.rows_per_item;
+  Buffer<T> wpk(static_cast<size_t>(nob * K * OB));
+  auto pack_block = [&](int64_t ob) { pack_direct_block(pl, w, 0, ob, wpk.get() + ob * K * OB); };
+  // Band b: row items [item0(b), item0(b + 1)), padded rows [row0(b), row1(b)).
+  const int64_t sh = pl.p.stride_h, reach = (pl.kh - 1) * pl.p.dilation_h + 1;
+  auto item0 = [&](int64_t b) { return b * pl.row_items / bands; };
+  auto row0 = [&](int64_t b) { return item0(b) * rpi * sh; };
+  auto row1 = [&](int64_t b) {
+    return std::min(pl.hp, (std::min(pl.oh, item0(b + 1) * rpi) - 1) * sh + reach);
+  };
+  int64_t hb = 0;  // padded rows a band's plane holds
+  for (int64_t b = 0; b < bands; ++b) hb = std::max(hb, row1(b) - row0(b));
+  DirectPlan bp = pl;
+  bp.hp = hb;
+  bp.plane = hb * pl.xrow;
+  Buffer<int64_t> taps(static_cast<size_t>(K));
+  const conv::DirectArgs<T> shared = direct_args(bp, bias, relu, taps.get());
+  Buffer<T> xp(static_cast<size_t>(checked_mul(bands * pl.c, bp.plane, "padded input")));
+  // Per band: its padding in parts of kPadRows rows of a plane, and its items' counter.
+  constexpr int64_t kPadRows = 16;
+  struct alignas(64) Band {
+    explicit Band(int64_t parts) : pad(parts) {}
+    PartsInJob pad;
+    std::atomic<int64_t> next{0};
+  };
+  const int64_t pad_blocks = ceil_div(hb, kPadRows);
+  Buffer<Band> band(static_cast<size_t>(bands));
+  for (int64_t b = 0; b < bands; ++b) new (&band[b]) Band(pl.c * pad_blocks);
+  PartsInJob packed(nob);
+  // Runs band b's items until none is left (its padding first, shared with whoever is there).
+  auto run_band = [&](int64_t b) {
+    T* xb = xp.get() + b * pl.c * bp.plane;
+    const int64_t r0 = row0(b), r1 = row1(b);
+    band[b].pad.run([&](int64_t i) {
+      const int64_t ci = i / pad_blocks, rb = r0 + i % pad_blocks * kPadRows;
+      if (rb < r1)
+        pad_rows(pl, x + ci * pl.h * pl.w, xb + ci * bp.plane, rb, std::min(r1, rb + kPadRows), r0);
+    });
+    packed.run(pack_block);
+    const int64_t first = item0(b), n = (item0(b + 1) - first) * nob;
+    for (int64_t i = band[b].next.fetch_add(1, std::memory_order_relaxed); i < n;
+         i = band[b].next.fetch_add(1, std::memory_order_relaxed)) {
+      const int64_t ri = first + i / nob, ob = i % nob, oc0 = ob * OB;
+      conv::DirectArgs<T> a = shared;
+      // Rows relative to the band's first padded row (output row ri * rpi - o0 there).
+      const int64_t o0 = first * rpi;
+      a.x = xb;
+      a.w = wpk.get() + ob * K * OB;
+      a.ob = std::min<int64_t>(OB, pl.o - oc0);
+      a.bias = bias ? bias + oc0 : nullptr;
+      a.y = y + oc0 * pl.P + o0 * pl.ow;
+      a.oy0 = ri * rpi - o0;
+      a.oy1 = std::min(pl.oh, (ri + 1) * rpi) - o0;
+      kernel(a);
+    }
+  };
+  parallel_for(2 * threads, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      for (int64_t k = 0; k < bands; ++k) run_band((c + k) % bands);
+  });
+}
+
 template <class T>
 void forward_direct(const DirectPlan& pl, const T* x, const T* w, const T* bias, bool relu, T* y) {
   const bool dw = pl.depthwise;
   if (dw && pl.row_items == 1) return forward_depthwise_planes(pl, x, w, bias, relu, y);
+  if (!dw && pl.n == 1 && pl.groups == 1) {
+    // Threads worth waking, as grain_for: none for less than kMinChunkNs a thread.
+    const double total_ns = pl.item_ns * static_cast<double>(pl.nob * pl.row_items);
+    const int64_t threads =
+        std::min<int64_t>(available_threads(), static_cast<int64_t>(total_ns / kMinChunkNs));
+    if (std::min(threads, pl.row_items) > 1)
+      return forward_direct_bands(pl, x, w, bias, relu, y, std::min(threads, pl.row_items),
+                                  threads);
+  }
   const conv::DirectFn<T> kernel = direct_kernel<T>(pl);
   // Direct weights repacked by blocks of pl.ocb channels, tap-major (conv.h).
   const int64_t OB = pl.ocb, blocks = pl.groups * pl.nob;
   Buffer<T> wpk = dw ? Buffer<T>() : Buffer<T>(static_cast<size_t>(blocks * pl.K * OB));
   auto pack_weights = [&] {
-    std::fill(wpk.get(), wpk.get() + blocks * pl.K * OB, T(0));
-    for (int64_t oc = 0; oc < pl.o; ++oc) {
-      const int64_t g = oc / pl.og, ol = oc % pl.og;
-      T* dst = wpk.get() + (g * pl.nob + ol / OB) * pl.K * OB + ol % OB;
-      for (int64_t t = 0; t < pl.K; ++t) dst[t * OB] = w[oc * pl.K + t];
-    }
+    for (int64_t b = 0; b < blocks; ++b)
+      pack_direct_block(pl, w, b / pl.nob, b % pl.nob, wpk.get() + b * pl.K * OB);
   };
   Buffer<int64_t> taps(static_cast<size_t>(pl.K));
   const conv::DirectArgs<T> shared = direct_args(pl, bias, relu, taps.get());
   const int64_t bimg = std::min(pl.n, pl.batch_images);
   Buffer<T> xp(static_cast<size_t>(checked_mul(bimg * pl.c, pl.plane, "padded input")));
+  Buffer<int64_t> chunk_at(static_cast<size_t>(bimg * pl.groups * pl.nob * pl.row_items + 1));
   constexpr int64_t kPadRows = 16;  // padded rows a part of the padding
   const int64_t row_blocks = ceil_div(pl.hp, kPadRows);
   for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
@@ -190,10 +288,12 @@ void forward_direct(const DirectPlan& pl, const T* x, const T* w, const T* bias,
     };
     const int64_t items = nimg * pl.groups * pl.nob * pl.row_items;
     // Items only read shared inputs and write their own tile: 16 chunks a thread cost nothing
-    // to claim and cut the wait for the last one (the stem: ~3% at 2 threads).
-    parallel_for(items, grain_for(items, pl.item_ns, 16), [&](int64_t b, int64_t e) {
+    // to claim and cut the wait for the last one (the stem: ~3% at 2 threads); tapered to
+    // single items at the end, so the threads finish together.
+    const int64_t chunks = tapered_chunks(items, grain_for(items, pl.item_ns, 16), chunk_at.get());
+    parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
       prep.run(prepare);
-      for (int64_t it = b; it < e; ++it) {
+      for (int64_t it = chunk_at[c0]; it < chunk_at[c1]; ++it) {
         const int64_t ri = it % pl.row_items;
         int64_t t = it / pl.row_items;
         const int64_t ob = t % pl.nob;

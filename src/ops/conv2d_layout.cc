@@ -90,10 +90,11 @@ void col2im_add(const Geometry& pl, const T* col, int64_t p0, int64_t p1, T* x) 
 // Rows [rb, re) of one padded, phase-split plane (conv.h): zeros outside the image. Row by
 // row, all phases of a row at once, so each source row is read from L1 for its later phases.
 template <class T>
-void pad_rows(const DirectPlan& pl, const T* src, T* dst, int64_t rb, int64_t re) {
+void pad_rows(const DirectPlan& pl, const T* src, T* dst, int64_t rb, int64_t re,
+              int64_t dst_row0) {
   const int64_t sw = pl.p.stride_w;
   for (int64_t r = rb; r < re; ++r) {
-    T* d = dst + r * pl.xrow;
+    T* d = dst + (r - dst_row0) * pl.xrow;
     const int64_t iy = r - pl.p.pad_top;
     if (iy < 0 || iy >= pl.h) {
       std::fill(d, d + pl.xrow, T(0));
@@ -215,7 +216,7 @@ void channels_last_row(const Geometry& pl, const T* x, int64_t r, int64_t width,
   template void im2col<T>(const Geometry&, const T*, int64_t, int64_t, T*);                      \
   template void col2im_add<T>(const Geometry&, const T*, int64_t, int64_t, T*);                  \
   template void pad_plane<T>(const DirectPlan&, const T*, T*);                                   \
-  template void pad_rows<T>(const DirectPlan&, const T*, T*, int64_t, int64_t);                  \
+  template void pad_rows<T>(const DirectPlan&, const T*, T*, int64_t, int64_t, int64_t);         \
   template void pad_planes<T>(const DirectPlan&, const T*, int64_t, T*);                         \
   template conv::DirectArgs<T> direct_args<T>(const DirectPlan&, const T*, bool, int64_t*);      \
   template void channels_last_row<T>(const Geometry&, const T*, int64_t, int64_t, T*, int64_t,   \

@@ -112,9 +112,11 @@ inline void valid_range(int64_t ix0, int64_t s, int64_t run, int64_t w, int64_t*
 // (src/kernels/conv/conv.h): pl.hp rows of pl.xrow elements, zeros outside the image.
 template <class T>
 void pad_plane(const DirectPlan& pl, const T* src, T* dst);
-// Padded rows [rb, re) of that plane only.
+// Padded rows [rb, re) of that plane only, row r at dst + (r - dst_row0) * pl.xrow (a band of
+// rows in a buffer of its own: dst_row0 = its first row).
 template <class T>
-void pad_rows(const DirectPlan& pl, const T* src, T* dst, int64_t rb, int64_t re);
+void pad_rows(const DirectPlan& pl, const T* src, T* dst, int64_t rb, int64_t re,
+              int64_t dst_row0 = 0);
 // `planes` consecutive input planes into consecutive padded planes of pl.plane elements, in
 // parallel by blocks of rows (RGB's 3 planes would split 2:1 over two threads).
 template <class T>

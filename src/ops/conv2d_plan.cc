@@ -282,6 +282,24 @@ int64_t row_split(int64_t images, int64_t rows, int64_t stride, int64_t reach, d
     if (slowest(parts) <= 1.02 * best) return parts;
 }
 
+int64_t tapered_chunks(int64_t items, int64_t grain, int64_t* start) {
+  const int64_t t = available_threads();
+  int64_t chunks = 0;
+  start[0] = 0;
+  if (t == 1 || grain >= items) {
+    start[1] = items;
+    return 1;
+  }
+  for (int64_t b = 0; b < items;) {
+    // A chunk of at most a quarter of what each thread has left: the first thread to run out
+    // of chunks then waits for at most one small one.
+    const int64_t left = items - b;
+    b += std::clamp<int64_t>(ceil_div(left, 4 * t), 1, grain);
+    start[++chunks] = std::min(b, items);
+  }
+  return chunks;
+}
+
 bool native_nhwc(Algo a) {
   return a == Algo::implicit_gemm || a == Algo::winograd || a == Algo::gemm_1x1;
 }

@@ -41,6 +41,16 @@ bool even_split(int64_t units, int64_t copy_bytes);
 int64_t row_split(int64_t images, int64_t rows, int64_t stride, int64_t reach, double row_ns,
                   double copy_row_ns, double row_flops, int64_t row_px);
 
+// Tapered chunks of `items` work items for a parallel_for of one chunk a call: chunks of
+// `grain` items while plenty are left, then ever smaller, down to one item, so that the threads
+// finish within about one item of each other. With equal chunks the last one's wait is up to
+// a chunk (the AVX2 stem on two threads: chunks of 4 items, ~70 us), and a caller waiting
+// over 20 us is put to sleep by the pool and woken 20-45 us late (docs/threads.md). Fills
+// start[0..chunks] (start[c] the first item of chunk c; `start` holds items + 1 entries) and
+// returns the chunk count; one chunk of all items where grain >= items. Only decides who
+// computes what.
+int64_t tapered_chunks(int64_t items, int64_t grain, int64_t* start);
+
 enum class Algo : int {
   depthwise = 0,
   direct = 1,
