@@ -71,4 +71,9 @@ void parallel_for(int64_t n, int64_t grain, F&& f) {
 // chunk, which one thread finishes while the others wait, is short.
 int64_t grain_for(int64_t n, double cost_per_item_ns, int per_thread = 4);
 
+// Threads worth waking for `total_ns` of work that the caller splits itself (GEMM's blocks,
+// conv2d's bands): grain_for's rule counted in threads. One below two kMinChunkNs (a hand-off
+// would cost more than it saves), else one per kMinChunkNs, at most `available`.
+int threads_for(double total_ns, int available = available_threads());
+
 }  // namespace npfast

@@ -383,6 +383,12 @@ PoolCounters pool_counters() {
   return g_pool ? g_pool->counters() : PoolCounters{};
 }
 
+int threads_for(double total_ns, int available) {
+  const double t = total_ns / kMinChunkNs;
+  if (available <= 1 || t < 2.0) return 1;
+  return static_cast<int>(std::min<double>(available, t));
+}
+
 int64_t grain_for(int64_t n, double cost_per_item_ns, int per_thread) {
   const int threads = available_threads();
   const double total = static_cast<double>(n) * cost_per_item_ns;

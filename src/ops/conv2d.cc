@@ -248,10 +248,7 @@ void forward_direct(const DirectPlan& pl, const T* x, const T* w, const T* bias,
   const bool dw = pl.depthwise;
   if (dw && pl.row_items == 1) return forward_depthwise_planes(pl, x, w, bias, relu, y);
   if (!dw && pl.n == 1 && pl.groups == 1) {
-    // Threads worth waking, as grain_for: none for less than kMinChunkNs a thread.
-    const double total_ns = pl.item_ns * static_cast<double>(pl.nob * pl.row_items);
-    const int64_t threads =
-        std::min<int64_t>(available_threads(), static_cast<int64_t>(total_ns / kMinChunkNs));
+    const int64_t threads = threads_for(pl.item_ns * static_cast<double>(pl.nob * pl.row_items));
     if (std::min(threads, pl.row_items) > 1)
       return forward_direct_bands(pl, x, w, bias, relu, y, std::min(threads, pl.row_items),
                                   threads);

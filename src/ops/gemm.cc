@@ -490,13 +490,9 @@ int64_t k_block(int64_t k, int kc_max) {
 }
 
 int gemm_threads(int64_t m, int64_t n, int64_t k, int available, double flops_per_ns) {
-  // The pool's rule in time units: one thread per kMinChunkNs of work, and one thread below
-  // two of them (a hand-off would cost more than it saves).
   const double flops =
       2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  const double t = flops / flops_per_ns / kMinChunkNs;
-  if (available <= 1 || t < 2.0) return 1;
-  return static_cast<int>(std::min<double>(available, t));
+  return threads_for(flops / flops_per_ns, available);
 }
 
 template <class T>
