@@ -65,6 +65,10 @@ using ndimage::symmetry;
 // pixel where plain stores took 0.45-0.73, faster from 3500^2.
 constexpr int64_t kStreamBytes = int64_t{32} << 20;
 
+// pair_fused's ring for inputs of this size or more (any width): see there. 10 MiB: float32
+// 1620^2, where the ring and no ring are even in a warm loop.
+constexpr int64_t kRingBytes = int64_t{10} << 20;
+
 bool streams(const View& out) {
   return out.size() * static_cast<int64_t>(itemsize(out.dtype)) >= kStreamBytes;
 }
@@ -174,13 +178,14 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
   // Along rows first (not in place), the ring holds each row's along-row results instead, made
   // once: a band recomputing the R - band rows it shares with the previous one made gaussian
   // sigma 2 at 4000^2 along axes (1, 0) do twice the pass along rows.
-  // An input too big to stay in the cache (kStreamBytes, as for a streamed output) takes the
-  // ring at any width: the pass across rows then reads its rows from L2, where it read each
-  // band's new rows from memory as many concurrent 1 KiB runs, and the band's copy reads them
-  // one after the other. gaussian sigma 2 float32 cold on a Zen 5 core, CPU ns per pixel: 4000^2
-  // 0.53-0.58 -> 0.46-0.49 (1 thread), 8000^2 0.63-0.66 -> 0.45-0.48 (2 threads). Not for smaller
-  // inputs, which may be in cache: there the copy is extra work (1000^2 in cache: 0.36 -> 0.41).
-  const bool big = in.size() * static_cast<int64_t>(sizeof(T)) >= kStreamBytes;
+  // An input of kRingBytes or more takes the ring at any width: the pass across rows then
+  // reads its rows from L2, where it read each band's new rows from L3 or memory as 16
+  // concurrent 1 KiB runs, and the band's copy (after its pass along rows) reads them one row
+  // after the other. gaussian sigma 2 float32 on a Zen 5 core, 1 thread, CPU ns per pixel
+  // (docs/ndimage-speed.md, gauss5): cold 4000^2 0.50-0.52 -> 0.44-0.47, 8000^2 0.58-0.59 ->
+  // 0.41-0.46; in a warm loop 1800^2 0.58 -> 0.52, 1600^2 even. Smaller inputs stay in cache
+  // in a loop, where the copy is extra work (1300^2: 0.35 -> 0.40).
+  const bool big = in.size() * static_cast<int64_t>(sizeof(T)) >= kRingBytes;
   const bool ring =
       !same && (!rows_first || (bv + av + 1 > 8 && (aliases(in.strides[a]) || big)));
   // Scratch per block: rows_first, the band's vertical results as padded rows; otherwise (in
