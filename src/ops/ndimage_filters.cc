@@ -188,8 +188,7 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
   // volume's small planes copy all the rows of each plane's first band with nothing to overlap
   // (160^3 cold: 1.07-1.10 -> 1.21-1.28 with the whole volume's size as the rule).
   const bool big = n * W * static_cast<int64_t>(sizeof(T)) >= kRingBytes;
-  const bool ring =
-      !same && (!rows_first || (bv + av + 1 > 8 && (aliases(in.strides[a]) || big)));
+  const bool ring = !same && (!rows_first || (bv + av + 1 > 8 && (aliases(in.strides[a]) || big)));
   // Scratch per block: rows_first, the band's vertical results as padded rows; otherwise (in
   // place) the along-row results of every row the band reads; one padded row. Each with a line
   // more, to start its rows as far into a line as the output's (`lead`).
