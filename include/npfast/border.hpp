@@ -27,10 +27,14 @@ inline int64_t map_index(int64_t i, int64_t n, Border border) {
     case Border::nearest:
       return i < 0 ? 0 : n - 1;
     case Border::wrap: {
+      // One period out (a filter's reach past the ends): no division, which cost the 2-D
+      // filters' edge extensions an idiv an element (gaussian sigma 2 at 1024^2: 16 a row).
+      if (i >= -n && i < 2 * n) return i < 0 ? i + n : i - n;
       const int64_t r = i % n;
       return r < 0 ? r + n : r;
     }
     case Border::reflect: {
+      if (i >= -n && i < 2 * n) return i < 0 ? -1 - i : 2 * n - 1 - i;
       const int64_t p = 2 * n;
       int64_t r = i % p;
       if (r < 0) r += p;
@@ -38,6 +42,7 @@ inline int64_t map_index(int64_t i, int64_t n, Border border) {
     }
     case Border::mirror: {
       if (n == 1) return 0;
+      if (i > -n && i < 2 * n - 1) return i < 0 ? -i : 2 * n - 2 - i;
       const int64_t p = 2 * n - 2;
       int64_t r = i % p;
       if (r < 0) r += p;

@@ -65,6 +65,10 @@ using ndimage::symmetry;
 // pixel where plain stores took 0.45-0.73, faster from 3500^2.
 constexpr int64_t kStreamBytes = int64_t{32} << 20;
 
+// pair_fused's ring for planes of this size or more (any width): see there. 10 MiB: float32
+// 1620^2, where the ring and no ring were even in a warm loop.
+constexpr int64_t kRingBytes = int64_t{10} << 20;
+
 bool streams(const View& out) {
   return out.size() * static_cast<int64_t>(itemsize(out.dtype)) >= kStreamBytes;
 }
@@ -174,7 +178,17 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
   // Along rows first (not in place), the ring holds each row's along-row results instead, made
   // once: a band recomputing the R - band rows it shares with the previous one made gaussian
   // sigma 2 at 4000^2 along axes (1, 0) do twice the pass along rows.
-  const bool ring = !same && (!rows_first || (bv + av + 1 > 8 && aliases(in.strides[a])));
+  // A plane (the rows along `a`) of kRingBytes or more takes the ring at any width: the pass
+  // across rows then reads its rows from L2, where it read each band's new rows from L3 or
+  // memory as 16 concurrent 1 KiB runs, and the band's copy (after its pass along rows) reads
+  // them one row after the other. gaussian sigma 2 float32 on a Zen 5 core, 1 thread, CPU ns
+  // per pixel (docs/ndimage-speed.md, gauss5): cold 4000^2 0.50-0.52 -> 0.44-0.47, 8000^2
+  // 0.58-0.59 -> 0.41-0.46; in a warm loop 1800^2 0.58 -> 0.52, 1600^2 even. Smaller planes
+  // stay in cache in a loop, where the copy is extra work (1300^2: 0.35 -> 0.40), and a
+  // volume's small planes copy all the rows of each plane's first band with nothing to overlap
+  // (160^3 cold: 1.07-1.10 -> 1.21-1.28 with the whole volume's size as the rule).
+  const bool big = n * W * static_cast<int64_t>(sizeof(T)) >= kRingBytes;
+  const bool ring = !same && (!rows_first || (bv + av + 1 > 8 && (aliases(in.strides[a]) || big)));
   // Scratch per block: rows_first, the band's vertical results as padded rows; otherwise (in
   // place) the along-row results of every row the band reads; one padded row. Each with a line
   // more, to start its rows as far into a line as the output's (`lead`).
