@@ -50,6 +50,24 @@ std::vector<Isa> detect() {
 
 }  // namespace
 
+bool tune_amd() {
+  static const bool amd = [] {
+    if (const char* env = std::getenv("NPFAST_TUNE"); env && *env) {
+      const std::string v(env);
+      if (v == "amd") return true;
+      if (v == "intel") return false;
+    }  // anything else: the CPU's own (an exception here would leave a worker thread)
+#if defined(__x86_64__) || defined(_M_X64)
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return false;
+    return b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u;  // "Auth" "enti" "cAMD"
+#else
+    return false;
+#endif
+  }();
+  return amd;
+}
+
 Isa initial_isa() {
   Isa best = isas_available().back();
   if (const char* env = std::getenv("NPFAST_ISA"); env && *env) {

@@ -96,6 +96,13 @@ const void* table(Family f, Isa isa);
 // The ISA at start-up: the widest the CPU runs, capped by NPFAST_ISA (cpu.cc).
 Isa initial_isa();
 
+// Whether to take the choices measured best on AMD CPUs (Zen 5) where they differ from those
+// of the Xeon the defaults were tuned on: true when the CPU is an AuthenticAMD, or forced by
+// NPFAST_TUNE=amd / intel (cpu.cc). Read by rank's two-row min / max folds (their prefetches)
+// and the fused ndimage filters (where their outputs start to stream): docs/ndimage-speed.md
+// "stream5".
+bool tune_amd();
+
 // The one kernel lookup: the table `Table`'s family uses now (the active ISA's or the nearest
 // narrower one's).
 template <class Table>

@@ -350,6 +350,9 @@ void minmax_line(const T* in, T* out, int64_t n, int64_t k, bool minimum, void* 
 // from memory; the older rows are L2 hits): at 4000^2 float32 (rows 16 KB), 1-thread CPU time
 // per pixel 0.63 with none, 0.50-0.59 at 1-2 KiB, 0.45-0.55 at 4 KiB, 0.50-0.58 at 8 KiB, 0.56
 // at 16 KiB (loaded machine, docs/ndimage-speed.md "stream"); fold_2d's 512 B before.
+// With two output rows a call and tune_amd() (Zen 5), the prefetches go to the rows the
+// next call reads new, at the columns loaded now (one call, 2 W outputs, ahead): Zen 5, 4000^2
+// cold, CPU ns/px 0.25-0.28 -> 0.20-0.23 at 1 and 2 threads (docs/ndimage-speed.md "stream5").
 constexpr int64_t kFold2dAhead = 1024;
 
 // One output row of a fused 2-D fold: v (the fold across the k0 rows, column by column) is
@@ -521,6 +524,10 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   auto row = [&](int64_t r) { return K0 > 0 ? rows[r] : in[r]; };
   const T* const newest = in[last];
   const T* const prev = in[k0 - 1];
+  // Two rows a call: the next call's new rows are (most likely: a guess, and a prefetch never
+  // faults) two row pitches below this one's (kFold2dAhead).
+  const bool next_rows = Rows == 2 && tune_amd();
+  const int64_t pitch = reinterpret_cast<const char*>(newest) - reinterpret_cast<const char*>(prev);
   // The vertical folds of the output row(s) at columns [c, c + L).
   using V = std::array<R, Rows>;
   constexpr int64_t E = 64 / static_cast<int64_t>(sizeof(T));  // values in a 64-byte line
@@ -682,10 +689,13 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   // Two registers a step, each noting into its own accumulator (one add chain would bound it).
   for (; j + 2 * L <= nstore && j + 4 * L <= nv; j += 2 * L) {
     // The newest rows kFold2dAhead elements on (a prefetch past the row's end does not fault).
-    const char* ahead = reinterpret_cast<const char*>(newest + j + kFold2dAhead);
+    // Two rows a call with `next_rows`: the next call's two new rows (two row pitches down)
+    // at the columns loaded now instead.
+    const int64_t ahead_at = Rows == 2 && next_rows ? 2 * pitch : kFold2dAhead * sizeof(T);
+    const char* ahead = reinterpret_cast<const char*>(newest + j) + ahead_at;
     for (int64_t q = 0; q < 2 * kVecBytes; q += 64) __builtin_prefetch(ahead + q);
     if constexpr (Rows == 2) {
-      const char* ahead_prev = reinterpret_cast<const char*>(prev + j + kFold2dAhead);
+      const char* ahead_prev = reinterpret_cast<const char*>(prev + j) + ahead_at;
       for (int64_t q = 0; q < 2 * kVecBytes; q += 64) __builtin_prefetch(ahead_prev + q);
     }
     const V a = vreg(j + 2 * L, seen[0]);
