@@ -115,13 +115,18 @@ constexpr bool kPinned = kVectorRegisters >= 32 || KW <= 3;
 
 template <bool Pinned, class V_>
 inline __attribute__((always_inline)) void pin(V_& v) {
-  if constexpr (Pinned) asm("" : "+v"(v));
+  // "v" (any of the 32 registers) where the ISA has them, else "x" (the 16).
+  if constexpr (Pinned && kVectorRegisters >= 32)
+    asm("" : "+v"(v));
+  else if constexpr (Pinned)
+    asm("" : "+x"(v));
 }
 
 template <class T, int R, int NV, bool Masked, int KH, int KW, bool Stream = false>
 inline void block_rows(const T* const* in, T* const* out, int64_t j, int m, const V<T>* tv) {
   constexpr int L = kLanes<T>;
   constexpr int U = NV + (Masked ? 1 : 0);
+  static_assert(!Masked, "full vectors only (any_block)");
   V<T> acc[R][U];
 #pragma GCC unroll 16
   for (int o = 0; o < R; ++o)
@@ -166,8 +171,8 @@ inline void block_rows(const T* const* in, T* const* out, int64_t j, int m, cons
 }
 
 // The fixed shapes walk input rows (block_rows: 5x5 and 7x7 11-25% faster than the kernel-row
-// walk, docs/corr2d.md; 3x3 since "corr5": 3 loads per 4 FMAs instead of 1 per FMA, in L1 AVX-512
-// 123 -> 147 GFLOP/s, AVX2 88 -> 112); the general kernel walks kernel rows.
+// walk, docs/corr2d.md; 3x3 since "corr5": 54 input loads per 108 FMAs instead of 108, in L1
+// AVX-512 123 -> 147 GFLOP/s, AVX2 88 -> 112); the general kernel walks kernel rows.
 template <class T, int R, int NV, bool Masked, int KH, int KW, bool Stream = false>
 inline void any_block(const T* const* in, T* const* out, int64_t j, int m, const T* taps,
                       const V<T>* tv, int kh, int kw) {
