@@ -8,6 +8,7 @@
 // provides, once per ISA change.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -30,5 +31,10 @@ bool isa_supported(Isa isa);
 Isa active_isa();
 // Caps the ISA (tests and benchmarks). Throws ValueError if the CPU cannot run `isa`.
 void set_active_isa(Isa isa);
+
+// Bytes of the last-level cache a core shares with its complex (CPUID's cache parameters: leaf 4
+// on Intel, leaf 0x8000001D on AMD; Zen 5: the CCD's 32 MiB, where the OS may report the
+// socket's total), or 0 when unknown. For store policies that depend on what fits.
+size_t l3_cache_bytes();
 
 }  // namespace npfast

@@ -2,6 +2,7 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
 #endif
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -33,6 +34,28 @@ bool x86_features(bool* avx2, bool* avx512) {
   return true;
 }
 #endif
+
+// The largest data or unified cache level's size from the deterministic cache parameters leaf
+// (4 on Intel, 0x8000001D on AMD; same layout), 0 where the leaf is missing.
+size_t x86_last_level_cache() {
+  unsigned a, b, c, d;
+  __cpuid(0, a, b, c, d);
+  const bool amd = b == 0x68747541u;  // "Auth" of AuthenticAMD
+  const unsigned max = amd ? __get_cpuid_max(0x80000000u, nullptr) : a;
+  const unsigned leaf = amd ? 0x8000001Du : 4u;
+  if (max < leaf) return 0;
+  size_t best = 0;
+  for (unsigned i = 0; i < 16; ++i) {
+    __cpuid_count(leaf, i, a, b, c, d);
+    const unsigned type = a & 31u;  // 0: no more levels; 1 data, 2 instruction, 3 unified
+    if (type == 0) break;
+    if (type == 2) continue;
+    const size_t ways = ((b >> 22) & 1023u) + 1, parts = ((b >> 12) & 1023u) + 1,
+                 line = (b & 4095u) + 1, sets = size_t{c} + 1;
+    best = std::max(best, ways * parts * line * sets);
+  }
+  return best;
+}
 
 std::vector<Isa> detect() {
   std::vector<Isa> isas{Isa::scalar};
@@ -113,6 +136,15 @@ bool isa_supported(Isa isa) {
   for (Isa i : isas_available())
     if (i == isa) return true;
   return false;
+}
+
+size_t l3_cache_bytes() {
+#if defined(__x86_64__) || defined(_M_X64)
+  static const size_t bytes = x86_last_level_cache();
+  return bytes;
+#else
+  return 0;
+#endif
 }
 
 Isa active_isa() { return registry::active().isa; }

@@ -418,10 +418,17 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   // Outputs past the cache go out with non-temporal stores where the kernel is bound by memory
   // (3x3): a plain store first reads the line, 12 bytes of traffic a float32 pixel instead of 8
   // (4000^2 float32, 1-thread CPU 0.61 -> 0.42 ns/px; docs/corr2d.md, session of 2026-12-05).
+  // From the streaming threshold, or earlier where input and output (about as many bytes)
+  // fill half the L3 the core shares: there plain-stored outputs push the input out between
+  // calls. Zen 5 (a 32 MiB L3 per CCD): from 8 MiB, 2000^2 float32 1 thread 0.91-1.32 ms ->
+  // 0.68-0.98 (1600^2-1920^2 alike; 1280^2-1408^2 plain stores still 5-10% faster); an Intel
+  // host with a big shared L3 keeps 16 MiB (docs/corr2d.md "corr5").
+  const size_t l3 = l3_cache_bytes();
+  const size_t stream_from =
+      l3 ? std::min(elementwise::kStreamOutputBytes, l3 / 4) : elementwise::kStreamOutputBytes;
   const corr2d::RowsFn<T> streaming = corr2d::stream_kernel<T>(kernels<corr2d::Table>(), kh, kw);
   P.stream = streaming && !P.separable && P.out_direct &&
-             static_cast<size_t>(views::plane_count(out) * P.Ho * P.Wo) * sizeof(T) >=
-                 elementwise::kStreamOutputBytes;
+             static_cast<size_t>(views::plane_count(out) * P.Ho * P.Wo) * sizeof(T) >= stream_from;
   P.kern_direct = P.stream ? streaming : P.kern;
 
   // Interior columns [jl, jr): their whole kw-wide window lies inside the row.

@@ -30,6 +30,13 @@ TEST(Dispatch, CapAndRestore) {
   EXPECT_THROW(parse_isa("sse9", "NPFAST_ISA"), ValueError);
 }
 
+// The L3 the store policies size against: unknown (0) or a plausible cache, the same each call.
+TEST(Dispatch, L3CacheBytes) {
+  const size_t l3 = l3_cache_bytes();
+  EXPECT_TRUE(l3 == 0 || (l3 >= (size_t{256} << 10) && l3 <= (size_t{4} << 30))) << l3;
+  EXPECT_EQ(l3_cache_bytes(), l3);
+}
+
 TEST(Checked, Overflow) {
   EXPECT_EQ(checked_mul(1 << 20, 1 << 20, "x"), int64_t{1} << 40);
   EXPECT_THROW(checked_mul(int64_t{1} << 31, int64_t{1} << 33, "x"), MemoryError);

@@ -102,10 +102,46 @@ inline __attribute__((always_inline)) void for_range(F&& f) {
   }
 }
 
+// Whether block_rows keeps each loaded input vector and tap in a register (pin): GCC otherwise
+// folds the load into every FMA that uses the value (a tap into its U FMAs, an input vector into
+// up to 4 in the rows that feed few outputs), and each folded operand is one more load, which
+// bound the kernel (Zen 5: two 64-byte loads a cycle, a load that splits a cache line takes
+// two). Pinned, the tap columns are unrolled as well (with a runtime column and pinned values
+// GCC kept the accumulators in memory: half the speed). With 16 registers (AVX2) that fits 3x3
+// only (12 accumulators, 3 inputs, 1 tap); 5x5 and 7x7 spilled and ran 10-25% slower, so they
+// keep GCC's choice there (docs/corr2d.md "corr5").
+// Sanitizer builds (ASan) keep the rolled, unpinned loop: the same loads of the same addresses
+// and the same FMAs, while the unrolled kernels took clang's ASan+UBSan+coverage build of the
+// AVX-512 file from 43 s to 206 s.
+#if defined(__SANITIZE_ADDRESS__)
+#define NPFAST_CORR2D_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NPFAST_CORR2D_SANITIZED 1
+#endif
+#endif
+#ifdef NPFAST_CORR2D_SANITIZED
+template <int KW>
+constexpr bool kPinned = false;
+#else
+template <int KW>
+constexpr bool kPinned = kVectorRegisters >= 32 || KW <= 3;
+#endif
+
+template <bool Pinned, class V_>
+inline __attribute__((always_inline)) void pin(V_& v) {
+  // "v" (any of the 32 registers) where the ISA has them, else "x" (the 16).
+  if constexpr (Pinned && kVectorRegisters >= 32)
+    asm("" : "+v"(v));
+  else if constexpr (Pinned)
+    asm("" : "+x"(v));
+}
+
 template <class T, int R, int NV, bool Masked, int KH, int KW, bool Stream = false>
 inline void block_rows(const T* const* in, T* const* out, int64_t j, int m, const V<T>* tv) {
   constexpr int L = kLanes<T>;
   constexpr int U = NV + (Masked ? 1 : 0);
+  static_assert(!Masked, "full vectors only (any_block)");
   V<T> acc[R][U];
 #pragma GCC unroll 16
   for (int o = 0; o < R; ++o)
@@ -114,18 +150,27 @@ inline void block_rows(const T* const* in, T* const* out, int64_t j, int m, cons
   // Input row r into outputs LO..HI (compile-time, so acc stays in registers).
   auto row = [&](int r, auto lo, auto hi) __attribute__((always_inline)) {
     const T* p = in[r] + j;
-#pragma GCC unroll 1
-    for (int b = 0; b < KW; ++b) {
+    // Tap column b: U input vectors, each into every output row LO..HI.
+    auto col = [&](auto b) __attribute__((always_inline)) {
       V<T> x[U];
 #pragma GCC unroll 16
-      for (int u = 0; u < U; ++u)
-        x[u] = (Masked && u == NV) ? loadn(p + b + u * L, m) : load(p + b + u * L);
+      for (int u = 0; u < U; ++u) {
+        x[u] = load(p + b + u * L);
+        pin<kPinned<KW>>(x[u]);
+      }
       for_range<decltype(lo)::value, decltype(hi)::value>(
           [&](auto o) __attribute__((always_inline)) {
-            const V<T> t = tv[(r - o) * KW + b];
+            V<T> t = tv[(r - o) * KW + b];
+            pin<kPinned<KW>>(t);
 #pragma GCC unroll 16
             for (int u = 0; u < U; ++u) acc[o][u] = fma(t, x[u], acc[o][u]);
           });
+    };
+    if constexpr (kPinned<KW>) {
+      for_range<0, KW - 1>(col);
+    } else {
+#pragma GCC unroll 1
+      for (int b = 0; b < KW; ++b) col(b);
     }
   };
   // Rows 0..R-2 feed outputs 0..r; rows R-1..KH-1 feed all R; rows KH..R+KH-2 feed r-KH+1..R-1.
@@ -140,15 +185,16 @@ inline void block_rows(const T* const* in, T* const* out, int64_t j, int m, cons
   store_block<T, R, NV, Masked, Stream>(out, j, m, acc);
 }
 
-// 5x5 and 7x7 walk input rows (block_rows: 11-25% faster, same bits, docs/corr2d.md); 3x3
-// (bound by memory, not loads: within 2%) and the general kernel walk kernel rows.
+// The fixed shapes walk input rows (block_rows: 5x5 and 7x7 11-25% faster than the kernel-row
+// walk, docs/corr2d.md; 3x3 since "corr5": 54 input loads per 108 FMAs instead of 108, in L1
+// AVX-512 123 -> 147 GFLOP/s, AVX2 88 -> 112); the general kernel walks kernel rows.
 template <class T, int R, int NV, bool Masked, int KH, int KW, bool Stream = false>
 inline void any_block(const T* const* in, T* const* out, int64_t j, int m, const T* taps,
                       const V<T>* tv, int kh, int kw) {
   // Only the full blocks (R = 4 rows, kVectors unmasked vectors: nearly all the work): the
   // tails and short row groups keep block(), which gives the same bits, so that clang's
   // sanitizer+coverage build of this file stays near a minute (every variant: ~3 minutes).
-  if constexpr (KH >= 5 && KW >= 5 && R == 4 && NV == kVectors && !Masked)
+  if constexpr (KH >= 3 && KW >= 3 && R == 4 && NV == kVectors && !Masked)
     block_rows<T, R, NV, Masked, KH, KW, Stream>(in, out, j, m, tv);
   else
     block<T, R, NV, Masked, KH, KW, Stream>(in, out, j, m, taps, tv, kh, kw);
