@@ -10,7 +10,8 @@ def config() -> dict:
 
     Keys: ``version``, ``isa`` (the instruction set kernels use now: "avx512", "avx2" or
     "scalar"; capped by the environment variable ``NPFAST_ISA``), ``isas_available`` (what this
-    CPU supports), ``num_threads``, ``usable_cores``, ``compiler``, ``build_type``, and
+    CPU supports), ``num_threads``, ``usable_cores``, ``compiler``, ``build_type``, ``l3_cache_bytes``
+    (the last-level cache a core shares, from CPUID; 0 if unknown), and
     ``kernels`` (the kernel each operator dispatches to now).
     """
     info = dict(_npfast._build_info())

@@ -80,6 +80,8 @@ NPFAST_BIND(core) {
     d["version"] = version();
     d["compiler"] = compiler();
     d["build_type"] = build_type();
+    // What the streaming thresholds follow (0: unknown); compare figures across machines by it.
+    d["l3_cache_bytes"] = l3_cache_bytes();
     return d;
   });
 }

@@ -98,9 +98,9 @@ Isa initial_isa();
 
 // Whether to take the choices measured best on AMD CPUs (Zen 5) where they differ from those
 // of the Xeon the defaults were tuned on: true when the CPU is an AuthenticAMD, or forced by
-// NPFAST_TUNE=amd / intel (cpu.cc). Read by rank's two-row min / max folds (their prefetches)
-// and the fused ndimage filters (where their outputs start to stream): docs/ndimage-speed.md
-// "stream5".
+// NPFAST_TUNE=amd / intel (cpu.cc). Read by rank's two-row min / max folds (where they
+// prefetch: docs/ndimage-speed.md "stream5"). Choices that follow the cache's size use
+// l3_cache_bytes() (npfast/dispatch.hpp) instead.
 bool tune_amd();
 
 // The one kernel lookup: the table `Table`'s family uses now (the active ISA's or the nearest

@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "npfast/dispatch.hpp"
 #include "npfast/error.hpp"
 #include "npfast/ndimage.hpp"
 #include "src/kernels/elementwise/elementwise.h"
@@ -63,10 +64,12 @@ using ndimage::symmetry;
 // and written), where the data leaves the cache share this process gets (which varies with
 // what else runs); streamed outputs were 10-50% slower up to 2500^2, at 3000^2 0.5 ns per
 // pixel where plain stores took 0.45-0.73, faster from 3500^2.
-// On Zen 5 (tune_amd(): 32 MiB L3, 2 threads) outputs from 16 MiB stream, as the min / max
-// filters' (elementwise::kStreamOutputBytes): with plain stores 2048^2 float32 (in and out 32
-// MiB, the LLC) ran uniform_filter 5 and sobel 1.4-1.6x slower than streamed, back to back or
-// cold (the report's 2048^2 step; docs/ndimage-speed.md "stream5").
+// Earlier where the output is half the L3 a core shares (l3_cache_bytes(), from CPUID), i.e.
+// input and output fill it: on Zen 5 (32 MiB per CCD) outputs from 16 MiB stream, as the
+// min / max filters' (elementwise::kStreamOutputBytes): with plain stores 2048^2 float32 (in
+// and out 32 MiB, the LLC) ran uniform_filter 5 and sobel 1.4-1.6x slower than streamed, back
+// to back or cold (the report's 2048^2 step; docs/ndimage-speed.md "stream5"). The Xeon's
+// 480 MiB shared L3 keeps 32 MiB.
 constexpr int64_t kStreamBytes = int64_t{32} << 20;
 
 // pair_fused's ring for planes of this size or more (any width): see there. 10 MiB: float32
@@ -74,8 +77,10 @@ constexpr int64_t kStreamBytes = int64_t{32} << 20;
 constexpr int64_t kRingBytes = int64_t{10} << 20;
 
 bool streams(const View& out) {
-  static const int64_t from =
-      tune_amd() ? static_cast<int64_t>(elementwise::kStreamOutputBytes) : kStreamBytes;
+  static const int64_t from = [] {
+    const auto l3 = static_cast<int64_t>(l3_cache_bytes());
+    return l3 > 0 ? std::min(kStreamBytes, l3 / 2) : kStreamBytes;
+  }();
   return out.size() * static_cast<int64_t>(itemsize(out.dtype)) >= from;
 }
 

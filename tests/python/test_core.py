@@ -35,6 +35,8 @@ def test_config_keys():
     assert cfg["isa"] in cfg["isas_available"]
     assert cfg["isa"] == cfg["isas_available"][-1]  # widest by default
     assert cfg["num_threads"] == npfast.get_num_threads()
+    # CPUID's last-level cache: 0 (unknown) or at least the 256 KiB of any x86 core of note.
+    assert cfg["l3_cache_bytes"] == 0 or cfg["l3_cache_bytes"] >= 256 << 10
     assert all(name.endswith("__" + cfg["isa"]) for name in cfg["kernels"].values())
 
 
