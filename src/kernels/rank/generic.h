@@ -1179,8 +1179,8 @@ inline void rank_hist_groups(const uint8_t* in, int64_t row_step, int64_t kh, in
     const __m256i low = _mm256_shuffle_epi8(p, _mm256_set1_epi8(15));
     p = _mm256_add_epi8(p, _mm256_permute2x128_si256(low, low, 0x08));
     // The first group whose running sum passes the rank holds the answer (the total does).
-    const int g = __builtin_ctz(
-        static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpgt_epi8(p, rank_v))));
+    const int g =
+        __builtin_ctz(static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpgt_epi8(p, rank_v))));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + 32), p);
     uint64_t f;
     std::memcpy(&f, fine + 8 * g, 8);
@@ -1208,8 +1208,9 @@ inline void rank_hist_groups(const uint8_t* in, int64_t row_step, int64_t kh, in
 }
 #endif
 
-inline void rank_hist_any(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw,
-                          int64_t rank, int64_t count, uint8_t* out) {
+// The registry's u8_rank_hist: the branchless kernel where the counts fit it, else the walk.
+inline void rank_hist_any(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank,
+                          int64_t count, uint8_t* out) {
 #if defined(__AVX2__)
   if (count > 0 && kh * kw <= 127) {
     rank_hist_groups(in, row_step, kh, kw, rank, count, out);
