@@ -502,8 +502,10 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
       const int64_t step = w.nd >= 2 ? w.pstride[w.nd - 2] : 0;
       if constexpr (std::is_same_v<T, uint8_t>) {
         const rank::RankHistFn k = t.u8_rank_hist;
-        // ns an output (7x7, 1 thread, Zen 5: 9.5 branchless up to 127 values, 20 walking).
-        const double ns = (nf <= 127 ? 1.4 : 3.0) * static_cast<double>(kh);
+        // ns an output (7x7, 1 thread, Zen 5: 9.5 branchless up to 127 values, 20 walking). A
+        // 64^2 7x7 is then just under two kMinChunkNs and runs serially: on two threads its 64
+        // rows made chunks of 24 + 24 + 16 (48 : 16 rows), no faster and twice the CPU time.
+        const double ns = (nf <= 127 ? 1.35 : 3.0) * static_cast<double>(kh);
         for_each_slab<T, S>(
             input, w, mode, fill, out, ns, 0,
             [&](const T* p, T* res, int64_t n, void*) { k(p, step, kh, kw, rank, n, res); });
