@@ -1144,6 +1144,92 @@ void rank_net(const T* in, const int64_t* offsets, int64_t rank, int64_t count, 
     rank_net_as<T, N, false>(in, offsets, rank, count, out);
 }
 
+#if defined(__AVX2__)
+// kOneHot[g]: 1 in byte g, 0 elsewhere (adding it to a register of 32 byte counts counts one
+// value into group g).
+struct OneHot32 {
+  alignas(32) uint8_t b[32][32];
+};
+inline constexpr OneHot32 kOneHot = [] {
+  OneHot32 t{};
+  for (int g = 0; g < 32; ++g) t.b[g][g] = 1;
+  return t;
+}();
+
+// rank_hist without a data-dependent branch, for windows of at most 127 values (every count
+// and running count then fits a signed byte). rank_hist walks its answer from the last one, a
+// loop whose length follows the data: about two mispredicted exits an output on random bytes,
+// half its time (a 64^2 image timed over and over ran 2x faster than 128^2 only because the
+// predictor had learnt its walks). Here each answer is found afresh: the counts of the 32
+// groups of 8 values in one register, their running sums by shifts, the group holding the
+// rank-th value by one compare and a bit scan, then the value inside it by a multiply that
+// makes the running sums of its 8 byte counts (SWAR). The counts are bytes in memory,
+// incremented one by one; the 8-byte load of a group meets those stores in flight, but no later
+// output depends on it. 7x7 on 512^2 random bytes, 1 thread: 9.5 ns an output against 20.5.
+inline void rank_hist_groups(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw,
+                             int64_t rank, int64_t count, uint8_t* out) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  alignas(64) uint8_t fine[256] = {};
+  alignas(64) uint8_t sums[64];  // [31]: 0, [32 + g]: values in groups 0..g
+  sums[31] = 0;
+  __m256i groups = _mm256_setzero_si256();
+  auto group_of = [](int v) {
+    return _mm256_load_si256(reinterpret_cast<const __m256i*>(kOneHot.b[v >> 3]));
+  };
+  const __m256i rank_v = _mm256_set1_epi8(static_cast<char>(rank));
+  // A byte b <= 127 of x + above: high bit set exactly when b > rank (no carries, b + above <=
+  // 254).
+  const uint64_t above = static_cast<uint64_t>(127 - rank) * kOnes;
+  auto answer = [&]() -> uint8_t {
+    __m256i p = _mm256_add_epi8(groups, _mm256_slli_si256(groups, 1));
+    p = _mm256_add_epi8(p, _mm256_slli_si256(p, 2));
+    p = _mm256_add_epi8(p, _mm256_slli_si256(p, 4));
+    p = _mm256_add_epi8(p, _mm256_slli_si256(p, 8));
+    // The low half's total (its byte 15) onto every byte of the high half.
+    const __m256i low = _mm256_shuffle_epi8(p, _mm256_set1_epi8(15));
+    p = _mm256_add_epi8(p, _mm256_permute2x128_si256(low, low, 0x08));
+    // The first group whose running sum passes the rank holds the answer (the total does).
+    const int g =
+        __builtin_ctz(static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpgt_epi8(p, rank_v))));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + 32), p);
+    uint64_t f;
+    std::memcpy(&f, fine + 8 * g, 8);
+    const uint64_t run = f * kOnes + uint64_t{sums[31 + g]} * kOnes;
+    return static_cast<uint8_t>(8 * g + 8 - __builtin_popcountll((run + above) & kHigh));
+  };
+  for (int64_t r = 0; r < kh; ++r)
+    for (int64_t c = 0; c < kw; ++c) {
+      const int v = in[r * row_step + c];
+      ++fine[v];
+      groups = _mm256_add_epi8(groups, group_of(v));
+    }
+  out[0] = answer();
+  for (int64_t i = 1; i < count; ++i) {
+    const uint8_t* leave = in + i - 1;
+    const uint8_t* enter = in + i + kw - 1;
+    for (int64_t r = 0; r < kh; ++r) {
+      const int v = leave[r * row_step], u = enter[r * row_step];
+      --fine[v];
+      ++fine[u];
+      groups = _mm256_add_epi8(_mm256_sub_epi8(groups, group_of(v)), group_of(u));
+    }
+    out[i] = answer();
+  }
+}
+#endif
+
+// The registry's u8_rank_hist: the branchless kernel where the counts fit it, else the walk.
+inline void rank_hist_any(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank,
+                          int64_t count, uint8_t* out) {
+#if defined(__AVX2__)
+  if (count > 0 && kh * kw <= 127) {
+    rank_hist_groups(in, row_step, kh, kw, rank, count, out);
+    return;
+  }
+#endif
+  rank_hist(in, row_step, kh, kw, rank, count, out);
+}
+
 inline constexpr npfast::rank::Table kTable = {
 #define NPFAST_KERNEL NPFAST_KERNEL_SIMD
 #include "src/kernels/rank/kernels.inc"

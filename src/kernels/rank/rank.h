@@ -91,7 +91,9 @@
 // Byte rank over a rectangle `u8_rank_hist__<isa>(in, row_step, kh, kw, rank, count, out)`: the
 // rank-th smallest of the kh x kw window whose top-left element is in[i + r * row_step + c],
 // for output i < count; equal to the select kernel on those offsets (bytes hold no NaN).
-// Huang's sliding histogram: one column leaves and one enters per output, O(kh) updates.
+// Huang's sliding histogram: one column leaves and one enters per output, O(kh) updates; on
+// AVX2 / AVX-512 windows of at most 127 values find each answer without a data-dependent
+// branch (generic.h, rank_hist_groups), others walk it from the last one (rank_hist).
 // `u16_rank_hist__<isa>(in, row_step, kh, kw, rank, count, out, work)` is the same for 16-bit
 // values over a two-level histogram (256 buckets of 256 values, so the answer moves by whole
 // buckets); `work`: kRankHist16Work int32, zero on entry and left zero.

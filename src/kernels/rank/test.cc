@@ -519,14 +519,21 @@ void check_nets(const Table& t, Isa isa, std::mt19937& rng) {
 }
 
 void check_rank_hist(const Table& t, Isa isa, std::mt19937& rng) {
-  for (int64_t kh : {1, 2, 3, 7}) {
-    for (int64_t kw : {1, 4, 7, 9}) {
+  // Windows of up to 127 values take the branchless kernel, bigger ones the walk (kh x kw
+  // 11 x 11 = 121, 11 x 12 = 132, 13 x 11 = 143); values clustered mid-range or at the extremes.
+  for (int64_t kh : {1, 2, 3, 7, 11, 13}) {
+    for (int64_t kw : {1, 4, 7, 9, 11, 12}) {
       const int64_t count = 53, row = count + kw + 3;
       std::vector<uint8_t> in(static_cast<size_t>(row * kh));
-      std::uniform_int_distribution<int> d(0, 255), few(100, 104);
-      for (size_t j = 0; j < in.size(); ++j)
-        in[j] = static_cast<uint8_t>(j % 3 ? few(rng) : d(rng));
-      for (int64_t rank : {int64_t{0}, kh * kw / 2, kh * kw - 1}) {
+      std::uniform_int_distribution<int> d(0, 255), few(100, 104), ends(0, 3);
+      const int cluster = static_cast<int>(kh + kw) % 3;  // 100..104, 0..3 and 252..255
+      for (size_t j = 0; j < in.size(); ++j) {
+        const int e = ends(rng);
+        const int c = cluster == 0 ? few(rng) : cluster == 1 ? e : 255 - e;
+        in[j] = static_cast<uint8_t>(j % 3 ? c : d(rng));
+      }
+      for (int64_t rank : {int64_t{0}, int64_t{1}, kh * kw / 2, kh * kw - 2, kh * kw - 1}) {
+        if (rank < 0 || rank >= kh * kw) continue;
         std::vector<uint8_t> want(count), got(count);
         table_scalar.u8_rank_hist(in.data(), row, kh, kw, rank, count, want.data());
         t.u8_rank_hist(in.data(), row, kh, kw, rank, count, got.data());
