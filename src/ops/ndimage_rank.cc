@@ -209,17 +209,14 @@ void pad_row(const View& input, const Window& w, Border mode, T cval,
   for (int64_t t = w.lo[last] + nl; t < pl; ++t) extend(t);
 }
 
-// The items a chunk takes, `slab` at most, of n items costing `item_ns` each: fewer when the
-// whole job is worth several threads but would otherwise make too few chunks to keep them busy
-// (4 a thread for balance), though never under `least` (each chunk also pads the rows its windows
-// reach beyond it). The slab bounds a chunk's memory, not its work: a 512 KiB slab holds a 512^2
-// byte image whole, and its 7x7 median (5 ms) then ran on one thread; 1024^2 made 3 chunks.
-// Outputs are written once each, so the partition does not change them.
+// The items a chunk takes, `slab` at most, of n items costing `item_ns` each: the pool's own
+// grain (grain_for: chunks for every thread the job is worth) where that is smaller, though never
+// under `least` (each chunk also pads the rows its windows reach beyond it). The slab bounds a
+// chunk's memory, not its work: a 512 KiB slab holds a 512^2 byte image whole, and its 7x7
+// median (5 ms) then ran on one thread; 1024^2 made 3 chunks. Outputs are written once each, so
+// the partition does not change them.
 int64_t split_for_threads(int64_t slab, int64_t n, int64_t least, double item_ns) {
-  const int threads = threads_for(item_ns * static_cast<double>(n));
-  if (threads <= 1) return slab;
-  const int64_t chunks = 4 * int64_t{threads};
-  return std::min(slab, std::max(least, (n + chunks - 1) / chunks));
+  return std::min(slab, std::max(least, grain_for(n, item_ns)));
 }
 
 // Runs `row(P_at_window, res, n, scratch)` for every output row (all axes but the last; n =
