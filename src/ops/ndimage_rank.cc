@@ -786,9 +786,8 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
             if (dst[1] != nullptr) {
               window_rows(i, 1);
               T* o[2] = {dst[0] + g.b1, dst[1] + g.b1};
-              finite =
-                  f2d_pair(in_rows.get(), o, g.W - g.k1 + 1, g.k0, g.k1, minimum, v, check_from,
-                           ahead);
+              finite = f2d_pair(in_rows.get(), o, g.W - g.k1 + 1, g.k0, g.k1, minimum, v,
+                                check_from, ahead);
             } else {
               window_rows(i);
               finite = f2d(in_rows.get(), dst[0] + g.b1, g.W - g.k1 + 1, g.k0, g.k1, minimum, v[0],

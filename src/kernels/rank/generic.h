@@ -764,8 +764,7 @@ bool fold_2d_k0(const T* const* in, T* const* outs, int64_t n, int64_t k0, T* co
   if constexpr (Stream == kLines) {
     static_assert(K1 == 3 || K1 == 5, "the lines kernel takes windows of 3 and 5");
     if (k0 == 5)
-      return fold_2d_regs_flat<T, Min, Stream, K1, 5, Rows>(in, outs, n, k0, vs, check_from,
-                                                            ahead);
+      return fold_2d_regs_flat<T, Min, Stream, K1, 5, Rows>(in, outs, n, k0, vs, check_from, ahead);
     return fold_2d_regs_flat<T, Min, Stream, K1, 3, Rows>(in, outs, n, k0, vs, check_from, ahead);
   }
   if (k0 == 5)
@@ -820,7 +819,7 @@ bool fold_2d_any(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, 
   T* const vs[1] = {work};
   bool taken;
   const bool finite = fold_2d_regs_any<T, Min, 0, 1>(in, outs, n, k0, k1, vs, check_from,
-                                                      kFold2dAhead * sizeof(T), taken);
+                                                     kFold2dAhead * sizeof(T), taken);
   return taken ? finite : fold_2d<T, Min, false>(in, out, n, k0, k1, work, check_from);
 }
 

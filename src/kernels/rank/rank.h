@@ -45,8 +45,8 @@
 // SciPy's answer).
 //
 // Two rows of a fused 2-D minimum / maximum into a streamed output
-// `<dtype>_minmax_2d_pair_stream__<isa>(in, out, n, k0, k1, minimum, work, check_from, ahead)`: from
-// k0 + 1 input rows, out[i] (i = 0, 1) and work[i] are the minmax_2d kernel's out and work for
+// `<dtype>_minmax_2d_pair_stream__<isa>(in, out, n, k0, k1, minimum, work, check_from, ahead)`:
+// from k0 + 1 input rows, out[i] (i = 0, 1) and work[i] are the minmax_2d kernel's out and work for
 // input rows in + i, written with non-temporal stores (aligned to T; the caller fences as for
 // minmax_line_stream), and the result is false when a value of rows [check_from, k0 + 1) is
 // NaN or infinite (floating T). The two rows share the fold of rows 1 .. k0 - 1 and each input
