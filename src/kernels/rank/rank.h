@@ -152,8 +152,6 @@ struct Table {
 #undef NPFAST_KERNEL
 };
 
-// Bytes of `work` a minmax kernel needs: (k + 2) rows of `width` values (the backward scan,
-// the forward scan, a NaN detector per line) and the deque's ring of k (value, death) pairs.
 // How many elements ahead the fused 2-D folds prefetch the newest input row (the one read
 // from memory; the older rows are L2 hits): at 4000^2 float32 (rows 16 KB), 1-thread CPU time
 // per pixel 0.63 with none, 0.50-0.59 at 1-2 KiB, 0.45-0.55 at 4 KiB, 0.50-0.58 at 8 KiB, 0.56
@@ -166,6 +164,8 @@ constexpr bool pair_lines_fast(int64_t k0, int64_t k1) {
   return (k0 == 3 || k0 == 5) && (k1 == 3 || k1 == 5);
 }
 
+// Bytes of `work` a minmax kernel needs: (k + 2) rows of `width` values (the backward scan,
+// the forward scan, a NaN detector per line) and the deque's ring of k (value, death) pairs.
 inline size_t minmax_work_bytes(int64_t k, int64_t width, size_t tsize) {
   return static_cast<size_t>((k + 2) * width) * tsize + static_cast<size_t>(k) * (tsize + 8) + 64;
 }
