@@ -98,8 +98,9 @@ Isa initial_isa();
 
 // Whether to take the choices measured best on AMD CPUs (Zen 5) where they differ from those
 // of the Xeon the defaults were tuned on: true when the CPU is an AuthenticAMD, or forced by
-// NPFAST_TUNE=amd / intel (cpu.cc). Read by rank's two-row min / max folds (where they
-// prefetch: docs/ndimage-speed.md "stream5"). Choices that follow the cache's size use
+// NPFAST_TUNE=amd / intel (cpu.cc). Read by the operators, never by kernels (which take the
+// choice as an argument): the min / max filter's two-row folds' prefetch target
+// (ndimage_rank.cc; docs/ndimage-speed.md "stream5"). Choices that follow the cache's size use
 // l3_cache_bytes() (npfast/dispatch.hpp) instead.
 bool tune_amd();
 

@@ -703,6 +703,13 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
             : pick<T>(t.f32_minmax_2d_pair_stream, t.f64_minmax_2d_pair_stream,
                       t.u8_minmax_2d_pair_stream, t.u16_minmax_2d_pair_stream,
                       t.i32_minmax_2d_pair_stream);
+  // Where the pair kernel prefetches the rows it reads from memory (rank.h `ahead`). On AMD
+  // (tune_amd(): Zen 5) the rows the next call reads new, two rows below its own at the columns
+  // it loads (4000^2 cold, CPU ns/px 0.25-0.28 -> 0.20-0.23 at 1 and 2 threads); elsewhere its
+  // own newest rows kFold2dAhead elements on, the best of 0-16 KiB on the Xeon
+  // (docs/ndimage-speed.md "stream", "stream5").
+  const int64_t ahead =
+      tune_amd() ? 2 * g.rs_in : rank::kFold2dAhead * static_cast<int64_t>(sizeof(T));
   const int64_t a1 = g.k1 - 1 - g.b1;  // the horizontal window's reach after its output
   // With `lines`: each row's first whole line starts at output f; the kernel's outputs cover
   // [head, tail) of each row, whole lines, and the row's whole lines end at tp.
@@ -779,8 +786,8 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
             if (dst[1] != nullptr) {
               window_rows(i, 1);
               T* o[2] = {dst[0] + g.b1, dst[1] + g.b1};
-              finite =
-                  f2d_pair(in_rows.get(), o, g.W - g.k1 + 1, g.k0, g.k1, minimum, v, check_from);
+              finite = f2d_pair(in_rows.get(), o, g.W - g.k1 + 1, g.k0, g.k1, minimum, v,
+                                check_from, ahead);
             } else {
               window_rows(i);
               finite = f2d(in_rows.get(), dst[0] + g.b1, g.W - g.k1 + 1, g.k0, g.k1, minimum, v[0],

@@ -55,11 +55,12 @@ void minmax_2d_pair_stream_5x5(benchmark::State& state, const Table& t) {
   std::vector<const float*> rows(6);
   float* outs[2] = {out.get() + 2, out.get() + kW + 2};
   float* works[2] = {work.get(), work.get() + kW};
+  const int64_t ahead = tune_amd() ? 2 * kW * 4 : kFold2dAhead * 4;  // as the operator
   for (auto _ : state) {
     for (int64_t r = 0; r < kRows; r += 2) {
       for (int64_t j = 0; j < 6; ++j) rows[j] = in.get() + (r + j) % kRing * kW;
       (kLines ? t.f32_minmax_2d_pair_lines : t.f32_minmax_2d_pair_stream)(
-          rows.data(), outs, kW - 4, 5, 5, false, works, r == 0 ? 0 : 4);
+          rows.data(), outs, kW - 4, 5, 5, false, works, r == 0 ? 0 : 4, ahead);
     }
     benchmark::DoNotOptimize(out.get());
   }

@@ -21,6 +21,7 @@ namespace NPFAST_TARGET {
 namespace rank {
 
 using npfast::rank::footprint_minmax;
+using npfast::rank::kFold2dAhead;
 using npfast::rank::minmax_deque;
 using npfast::rank::minmax_deque_line;
 using npfast::rank::ni_select;
@@ -346,14 +347,6 @@ void minmax_line(const T* in, T* out, int64_t n, int64_t k, bool minimum, void* 
   }
 }
 
-// How many elements ahead the fused 2-D folds prefetch the newest input row (the one read
-// from memory; the older rows are L2 hits): at 4000^2 float32 (rows 16 KB), 1-thread CPU time
-// per pixel 0.63 with none, 0.50-0.59 at 1-2 KiB, 0.45-0.55 at 4 KiB, 0.50-0.58 at 8 KiB, 0.56
-// at 16 KiB (loaded machine, docs/ndimage-speed.md "stream"); fold_2d's 512 B before.
-// With two output rows a call and tune_amd() (Zen 5), the prefetches go to the rows the
-// next call reads new, at the columns loaded now (one call, 2 W outputs, ahead): Zen 5, 4000^2
-// cold, CPU ns/px 0.25-0.28 -> 0.20-0.23 at 1 and 2 threads (docs/ndimage-speed.md "stream5").
-constexpr int64_t kFold2dAhead = 1024;
 
 // One output row of a fused 2-D fold: v (the fold across the k0 rows, column by column) is
 // built chunk by chunk into `v`, and each horizontal chunk of outputs is folded from it as
@@ -504,7 +497,7 @@ inline typename Reg<T>::type window_pairs(typename Reg<T>::type cur, typename Re
 constexpr int kLines = 2;
 template <class T, bool Min, int Stream, int K1, int K0, int Rows>
 bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg, T* const* vs,
-                  int64_t check_from) {
+                  int64_t check_from, int64_t ahead) {
   using R = typename Reg<T>::type;
   constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T));
   static_assert(K1 >= 3 && K1 % 2 == 1 && K1 - 1 <= L && (Rows == 1 || Rows == 2));
@@ -524,10 +517,6 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   auto row = [&](int64_t r) { return K0 > 0 ? rows[r] : in[r]; };
   const T* const newest = in[last];
   const T* const prev = in[k0 - 1];
-  // Two rows a call: the next call's new rows are (most likely: a guess, and a prefetch never
-  // faults) two row pitches below this one's (kFold2dAhead).
-  const bool next_rows = Rows == 2 && tune_amd();
-  const int64_t pitch = reinterpret_cast<const char*>(newest) - reinterpret_cast<const char*>(prev);
   // The vertical folds of the output row(s) at columns [c, c + L).
   using V = std::array<R, Rows>;
   constexpr int64_t E = 64 / static_cast<int64_t>(sizeof(T));  // values in a 64-byte line
@@ -688,15 +677,13 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   for (int i = 0; i < Rows; ++i) pc[i] = pairs(cur[i], next[i]);
   // Two registers a step, each noting into its own accumulator (one add chain would bound it).
   for (; j + 2 * L <= nstore && j + 4 * L <= nv; j += 2 * L) {
-    // The newest rows kFold2dAhead elements on (a prefetch past the row's end does not fault).
-    // Two rows a call with `next_rows`: the next call's two new rows (two row pitches down)
-    // at the columns loaded now instead.
-    const int64_t ahead_at = Rows == 2 && next_rows ? 2 * pitch : kFold2dAhead * sizeof(T);
-    const char* ahead = reinterpret_cast<const char*>(newest + j) + ahead_at;
-    for (int64_t q = 0; q < 2 * kVecBytes; q += 64) __builtin_prefetch(ahead + q);
+    // The newest rows `ahead` bytes past the columns loaded now (rank.h: kFold2dAhead elements
+    // on, or the next call's new rows; a prefetch past the row's end does not fault).
+    const char* at = reinterpret_cast<const char*>(newest + j) + ahead;
+    for (int64_t q = 0; q < 2 * kVecBytes; q += 64) __builtin_prefetch(at + q);
     if constexpr (Rows == 2) {
-      const char* ahead_prev = reinterpret_cast<const char*>(prev + j) + ahead_at;
-      for (int64_t q = 0; q < 2 * kVecBytes; q += 64) __builtin_prefetch(ahead_prev + q);
+      const char* at_prev = reinterpret_cast<const char*>(prev + j) + ahead;
+      for (int64_t q = 0; q < 2 * kVecBytes; q += 64) __builtin_prefetch(at_prev + q);
     }
     const V a = vreg(j + 2 * L, seen[0]);
 #pragma GCC unroll 2
@@ -762,8 +749,9 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
 // "maxc2"). flatten, not always_inline on a wrapper: a wrapper inlined into its caller loses it.
 template <class T, bool Min, int Stream, int K1, int K0, int Rows>
 __attribute__((flatten)) bool fold_2d_regs_flat(const T* const* in, T* const* outs, int64_t n,
-                                                int64_t k0, T* const* vs, int64_t check_from) {
-  return fold_2d_regs<T, Min, Stream, K1, K0, Rows>(in, outs, n, k0, vs, check_from);
+                                                int64_t k0, T* const* vs, int64_t check_from,
+                                                int64_t ahead) {
+  return fold_2d_regs<T, Min, Stream, K1, K0, Rows>(in, outs, n, k0, vs, check_from, ahead);
 }
 
 // fold_2d_regs with the vertical window unrolled for the common 5 and 3. The lines kernel
@@ -772,23 +760,25 @@ __attribute__((flatten)) bool fold_2d_regs_flat(const T* const* in, T* const* ou
 // compile time (65 s against 38 s at AVX-512, paid in every build of the test run).
 template <class T, bool Min, int Stream, int K1, int Rows>
 bool fold_2d_k0(const T* const* in, T* const* outs, int64_t n, int64_t k0, T* const* vs,
-                int64_t check_from) {
+                int64_t check_from, int64_t ahead) {
   if constexpr (Stream == kLines) {
     static_assert(K1 == 3 || K1 == 5, "the lines kernel takes windows of 3 and 5");
     if (k0 == 5)
-      return fold_2d_regs_flat<T, Min, Stream, K1, 5, Rows>(in, outs, n, k0, vs, check_from);
-    return fold_2d_regs_flat<T, Min, Stream, K1, 3, Rows>(in, outs, n, k0, vs, check_from);
+      return fold_2d_regs_flat<T, Min, Stream, K1, 5, Rows>(in, outs, n, k0, vs, check_from, ahead);
+    return fold_2d_regs_flat<T, Min, Stream, K1, 3, Rows>(in, outs, n, k0, vs, check_from, ahead);
   }
-  if (k0 == 5) return fold_2d_regs<T, Min, Stream, K1, 5, Rows>(in, outs, n, k0, vs, check_from);
-  if (k0 == 3) return fold_2d_regs<T, Min, Stream, K1, 3, Rows>(in, outs, n, k0, vs, check_from);
-  return fold_2d_regs<T, Min, Stream, K1, 0, Rows>(in, outs, n, k0, vs, check_from);
+  if (k0 == 5)
+    return fold_2d_regs<T, Min, Stream, K1, 5, Rows>(in, outs, n, k0, vs, check_from, ahead);
+  if (k0 == 3)
+    return fold_2d_regs<T, Min, Stream, K1, 3, Rows>(in, outs, n, k0, vs, check_from, ahead);
+  return fold_2d_regs<T, Min, Stream, K1, 0, Rows>(in, outs, n, k0, vs, check_from, ahead);
 }
 
 // fold_2d_regs for the k1 it takes (odd, up to 9, at most L + 1, 4- and 8-byte T, rows of 4
 // registers or more); false in `taken` otherwise.
 template <class T, bool Min, int Stream, int Rows>
 bool fold_2d_regs_any(const T* const* in, T* const* outs, int64_t n, int64_t k0, int64_t k1,
-                      T* const* vs, int64_t check_from, bool& taken) {
+                      T* const* vs, int64_t check_from, int64_t ahead, bool& taken) {
   constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T));
   taken = true;
   if constexpr (Stream == kLines) {
@@ -801,16 +791,16 @@ bool fold_2d_regs_any(const T* const* in, T* const* outs, int64_t n, int64_t k0,
     if (n >= 4 * L) {
       switch (k1) {
         case 3:
-          return fold_2d_k0<T, Min, Stream, 3, Rows>(in, outs, n, k0, vs, check_from);
+          return fold_2d_k0<T, Min, Stream, 3, Rows>(in, outs, n, k0, vs, check_from, ahead);
         case 5:
-          return fold_2d_k0<T, Min, Stream, 5, Rows>(in, outs, n, k0, vs, check_from);
+          return fold_2d_k0<T, Min, Stream, 5, Rows>(in, outs, n, k0, vs, check_from, ahead);
         case 7:
           if constexpr (L >= 6 && Stream != kLines)
-            return fold_2d_k0<T, Min, Stream, 7, Rows>(in, outs, n, k0, vs, check_from);
+            return fold_2d_k0<T, Min, Stream, 7, Rows>(in, outs, n, k0, vs, check_from, ahead);
           break;
         case 9:
           if constexpr (L >= 8 && Stream != kLines)
-            return fold_2d_k0<T, Min, Stream, 9, Rows>(in, outs, n, k0, vs, check_from);
+            return fold_2d_k0<T, Min, Stream, 9, Rows>(in, outs, n, k0, vs, check_from, ahead);
           break;
         default:
           break;
@@ -828,7 +818,8 @@ bool fold_2d_any(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, 
   T* const outs[1] = {out};
   T* const vs[1] = {work};
   bool taken;
-  const bool finite = fold_2d_regs_any<T, Min, 0, 1>(in, outs, n, k0, k1, vs, check_from, taken);
+  const bool finite = fold_2d_regs_any<T, Min, 0, 1>(in, outs, n, k0, k1, vs, check_from,
+                                                     kFold2dAhead * sizeof(T), taken);
   return taken ? finite : fold_2d<T, Min, false>(in, out, n, k0, k1, work, check_from);
 }
 
@@ -837,12 +828,12 @@ bool fold_2d_any(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, 
 // applies, else one row after the other, every output stored and v whole (both contracts).
 template <class T, bool Min, int Stream>
 bool fold_2d_pair(const T* const* in, T* const* out, int64_t n, int64_t k0, int64_t k1,
-                  T* const* work, int64_t check_from) {
+                  T* const* work, int64_t check_from, int64_t ahead) {
   static_assert(Stream == 1 || Stream == kLines, "the pair kernels stream their outputs");
   if (k0 >= 2) {
     bool taken;
     const bool finite =
-        fold_2d_regs_any<T, Min, Stream, 2>(in, out, n, k0, k1, work, check_from, taken);
+        fold_2d_regs_any<T, Min, Stream, 2>(in, out, n, k0, k1, work, check_from, ahead, taken);
     if (taken) return finite;
   }
   const int64_t check1 = std::max<int64_t>(check_from - 1, 0);
@@ -859,9 +850,9 @@ bool minmax_2d(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1, bo
 
 template <class T, int Stream>
 bool minmax_2d_pair(const T* const* in, T* const* out, int64_t n, int64_t k0, int64_t k1,
-                    bool minimum, T* const* work, int64_t check_from) {
-  return minimum ? fold_2d_pair<T, true, Stream>(in, out, n, k0, k1, work, check_from)
-                 : fold_2d_pair<T, false, Stream>(in, out, n, k0, k1, work, check_from);
+                    bool minimum, T* const* work, int64_t check_from, int64_t ahead) {
+  return minimum ? fold_2d_pair<T, true, Stream>(in, out, n, k0, k1, work, check_from, ahead)
+                 : fold_2d_pair<T, false, Stream>(in, out, n, k0, k1, work, check_from, ahead);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -45,14 +45,18 @@
 // SciPy's answer).
 //
 // Two rows of a fused 2-D minimum / maximum into a streamed output
-// `<dtype>_minmax_2d_pair_stream__<isa>(in, out, n, k0, k1, minimum, work, check_from)`: from
-// k0 + 1 input rows, out[i] (i = 0, 1) and work[i] are the minmax_2d kernel's out and work for
+// `<dtype>_minmax_2d_pair_stream__<isa>(in, out, n, k0, k1, minimum, work, check_from, ahead)`:
+// from k0 + 1 input rows, out[i] (i = 0, 1) and work[i] are the minmax_2d kernel's out and work for
 // input rows in + i, written with non-temporal stores (aligned to T; the caller fences as for
 // minmax_line_stream), and the result is false when a value of rows [check_from, k0 + 1) is
 // NaN or infinite (floating T). The two rows share the fold of rows 1 .. k0 - 1 and each input
 // row is loaded once for both: per output row about half the vertical work and of the older
 // rows' reads. There is no plain-store pair kernel nor a one-row streaming one: in cache one row
 // a call is as fast, and each variant doubled the rank files' compile time in every build.
+// `ahead` (a hint, any value: a prefetch never faults): where the call prefetches the rows it
+// reads from memory, in bytes past the columns it loads in its two newest rows (in[k0 - 1],
+// in[k0]): kFold2dAhead elements (along the rows) or two row pitches (the next call's two new
+// rows, at the columns loaded now), the operator's choice by CPU (ndimage_rank.cc).
 // `_lines`: for two output rows at the same address modulo 64 bytes, non-temporal stores of the
 // outputs in the whole 64-byte lines of out[i][0, n) only, the others (the partial lines at the
 // rows' ends, which the caller writes whole, with its border outputs) stored or not; work[i]
@@ -123,7 +127,8 @@ using MinMax2dFn = bool (*)(const T* const* in, T* out, int64_t n, int64_t k0, i
                             bool minimum, T* work, int64_t check_from);
 template <class T>
 using MinMax2dPairFn = bool (*)(const T* const* in, T* const* out, int64_t n, int64_t k0,
-                                int64_t k1, bool minimum, T* const* work, int64_t check_from);
+                                int64_t k1, bool minimum, T* const* work, int64_t check_from,
+                                int64_t ahead);
 template <class T>
 using SelectFn = void (*)(const T* in, const int64_t* offsets, int64_t nf, int64_t rank,
                           int64_t count, T* out, double* work);
@@ -147,13 +152,20 @@ struct Table {
 #undef NPFAST_KERNEL
 };
 
-// Bytes of `work` a minmax kernel needs: (k + 2) rows of `width` values (the backward scan,
-// the forward scan, a NaN detector per line) and the deque's ring of k (value, death) pairs.
+// How many elements ahead the fused 2-D folds prefetch the newest input row (the one read
+// from memory; the older rows are L2 hits): at 4000^2 float32 (rows 16 KB), 1-thread CPU time
+// per pixel 0.63 with none, 0.50-0.59 at 1-2 KiB, 0.45-0.55 at 4 KiB, 0.50-0.58 at 8 KiB, 0.56
+// at 16 KiB (loaded machine, docs/ndimage-speed.md "stream"); fold_2d's 512 B before. The
+// one-row kernels always; the pair kernels where the operator passes it as `ahead`.
+constexpr int64_t kFold2dAhead = 1024;
+
 // The windows (rows k0, columns k1) whose `_lines` kernel takes two rows at once.
 constexpr bool pair_lines_fast(int64_t k0, int64_t k1) {
   return (k0 == 3 || k0 == 5) && (k1 == 3 || k1 == 5);
 }
 
+// Bytes of `work` a minmax kernel needs: (k + 2) rows of `width` values (the backward scan,
+// the forward scan, a NaN detector per line) and the deque's ring of k (value, death) pairs.
 inline size_t minmax_work_bytes(int64_t k, int64_t width, size_t tsize) {
   return static_cast<size_t>((k + 2) * width) * tsize + static_cast<size_t>(k) * (tsize + 8) + 64;
 }

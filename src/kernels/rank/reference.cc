@@ -66,7 +66,7 @@ bool minmax_2d_ref(const T* const* in, T* out, int64_t n, int64_t k0, int64_t k1
 // The one-row reference on rows 0 .. k0 - 1 and on rows 1 .. k0.
 template <class T>
 bool minmax_2d_pair_ref(const T* const* in, T* const* out, int64_t n, int64_t k0, int64_t k1,
-                        bool minimum, T* const* work, int64_t check_from) {
+                        bool minimum, T* const* work, int64_t check_from, int64_t /*ahead*/) {
   const bool first = minmax_2d_ref(in, out[0], n, k0, k1, minimum, work[0], check_from);
   const bool second = minmax_2d_ref(in + 1, out[1], n, k0, k1, minimum, work[1],
                                     check_from > 0 ? check_from - 1 : 0);

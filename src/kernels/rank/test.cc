@@ -405,8 +405,11 @@ void check_minmax_2d_pair(const Table& t, Isa isa, std::mt19937& rng) {
                     T* got[2] = {base + L + off0, base + L + span + off1};
                     std::vector<T> v[2] = {std::vector<T>(nv), std::vector<T>(nv)};
                     T* vs[2] = {v[0].data(), v[1].data()};
-                    const bool ok =
-                        pair_of<T>(t, mode)(rows.data(), got, n, k0, k1, minimum, vs, check_from);
+                    // Both prefetch targets (rank.h `ahead`): along the rows, the next rows.
+                    const int64_t ahead = off0 == 0 ? kFold2dAhead * int64_t{sizeof(T)}
+                                                    : 2 * step * int64_t{sizeof(T)};
+                    const bool ok = pair_of<T>(t, mode)(rows.data(), got, n, k0, k1, minimum, vs,
+                                                        check_from, ahead);
                     ASSERT_EQ(ok, finite) << isa_name(isa) << " pair k " << k0 << "x" << k1;
                     // Nothing outside the two rows written: the guards [n, n + L) after each
                     // row, the values before it.
