@@ -912,6 +912,29 @@ inline V<float> sep3_h(const float* x, V<float> wh0, V<float> wh1) {
   return fma(d, wh0, mul(load(x), wh1));
 }
 
+#if defined(__AVX512F__)
+// a + b and a * w + b with the first source's NaN where both are NaN (x86 returns the first
+// source's NaN, its sign and payload): the compiler may swap commutative operands, so which
+// NaN an output gets (where an input NaN meets an inf - inf or inf * 0 of the other sign)
+// followed its register allocation. Pinned here to the expression's order. The code before
+// (three loads a row) got the other order in some rows of some instantiations: NaN signs differ
+// from it there, every other bit is the same (docs/ndimage-speed.md "stream6").
+inline __m512 add_first(__m512 a, __m512 b) {
+  __m512 r;
+  asm("vaddps %2, %1, %0" : "=v"(r) : "v"(a), "v"(b));
+  return r;
+}
+inline __m512 fma_first(__m512 d, __m512 w, __m512 b) {
+  asm("vfmadd132ps %2, %1, %0" : "+v"(d) : "v"(b), "v"(w));
+  return d;
+}
+// sep3_h from the row's registers: x[j - 1 ..], x[j ..], x[j + 1 ..].
+template <int SH>
+inline __m512 sep3_h_regs(__m512 left, __m512 x, __m512 right, __m512 wh0, __m512 wh1) {
+  return fma_first(SH > 0 ? add_first(left, right) : sub(left, right), wh0, mul(x, wh1));
+}
+#endif
+
 // M output rows at once, out[r] from in[r .. r + 2]: the M + 2 input rows' along-row results
 // are made once for the M rows that share them ((M + 2) / M per output row, 3 for one row
 // alone): fewer loads and FP instructions per output, and each row read again from L2 once per
@@ -920,6 +943,13 @@ inline V<float> sep3_h(const float* x, V<float> wh0, V<float> wh1) {
 // In cache (`npfast_bench --benchmark_filter=sep3`, AVX-512): one row a call 3.5 G
 // px/s, four 5.4. In sobel at 4000^2 cold, 1 thread CPU: M = 1 / 2 / 4 / 8 0.56 / 0.47 /
 // 0.42 / 0.42 ns/px (copy 0.35).
+// On AVX-512 each input row takes one load per 16 outputs: its registers are carried from step
+// to step and the neighbours x[j - 1 ..] and x[j + 1 ..] made from them with valignd, where
+// three loads a row (the two shifted ones split across cache lines, as every unaligned 64-byte
+// load) bound the kernel in cache. The same values, so the same bits. Zen 5: four rows a call
+// in cache 6.1 -> 9.2 G px/s; sobel 4000^2 cold, 1 thread CPU ns/px 0.236 -> 0.205, 2 threads
+// (CPU, both) 0.23-0.24 -> 0.19-0.21 (docs/ndimage-speed.md "stream6"). AVX2 keeps the loads
+// (a lane shift across a 256-bit register is two permutes there).
 template <int SH, int SV, int M, bool Stream, bool Shift>
 void sep3_rows_body(const float* const* in, float* const* out, int64_t n, const float* wh,
                     const float* wv) {
@@ -942,6 +972,42 @@ void sep3_rows_body(const float* const* in, float* const* out, int64_t n, const 
   RowStores<M, Stream, Shift> st(out, n);
   int64_t j = st.j0;
   for (int64_t c = 0; c < j; ++c) one(c);
+#if defined(__AVX512F__)
+  if (j + L <= n) {
+    constexpr auto lanes = std::make_index_sequence<static_cast<size_t>(L)>();
+    // Row q's registers at columns [j - L, j) (only its last lane, x[j - 1], is read) and
+    // [j, j + L). The input rows hold columns -1 .. n (the centre pointers' neighbours).
+    V<float> prev[M + 2], cur[M + 2];
+#pragma GCC unroll 8
+    for (int q = 0; q < M + 2; ++q) {
+      prev[q] = set1<float>(in[q][j - 1]);
+      cur[q] = load(in[q] + j);
+    }
+    // Row q's along-row results at [j, j + L), given its register at [j + L, j + 2 L) (of
+    // which only lane 0, x[j + L], is read); then one register on.
+    auto h = [&](int q, V<float> next) {
+      const V<float> res = sep3_h_regs<SH>(concat_shift<L - 1>(prev[q], cur[q], lanes), cur[q],
+                                           concat_shift<1>(cur[q], next, lanes), wh0, wh1);
+      prev[q] = cur[q];
+      cur[q] = next;
+      return res;
+    };
+    for (; j + L <= n; j += L) {
+      prefetch_new_rows<M>(in + 2, j, n);
+      const bool whole = j + 2 * L <= n;  // the next register is in the row
+      auto next = [&](int q) { return whole ? load(in[q] + j + L) : set1<float>(in[q][j + L]); };
+      V<float> a = h(0, next(0));
+      V<float> b = h(1, next(1));
+#pragma GCC unroll 8
+      for (int r = 0; r < M; ++r) {
+        const V<float> c = h(r + 2, next(r + 2));
+        st.put(r, j, fma_first(SV > 0 ? add_first(a, c) : sub(a, c), wv0, mul(b, wv1)));
+        a = b;
+        b = c;
+      }
+    }
+  }
+#else
   for (; j + L <= n; j += L) {
     prefetch_new_rows<M>(in + 2, j, n);
     V<float> a = sep3_h<SH, SV>(in[0] + j, wh0, wh1);
@@ -953,6 +1019,7 @@ void sep3_rows_body(const float* const* in, float* const* out, int64_t n, const 
       b = c;
     }
   }
+#endif
   st.finish(j);
   for (; j < n; ++j) one(j);
 }
