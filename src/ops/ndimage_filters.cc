@@ -384,7 +384,8 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
           T* const* to) {
         if constexpr (std::is_same_v<T, float>)
           if (lines) {
-            t.f32_corr1d_lines_nt(ext, res, rows, count, wh.data(), nh, symh);
+            // The rows it copies next are prefetched as the band's lines are made (`next`).
+            t.f32_corr1d_lines_nt(ext, res, rows, count, wh.data(), nh, symh, from);
             return copy_rows(from, to, rows, count);
           }
         // Rows to copy come only with the pass along rows last (rows_first): kh is then the
