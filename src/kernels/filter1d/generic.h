@@ -301,10 +301,10 @@ struct RowCopy {
   }
 };
 
-// corr1d_lines' `next` row (filter1d.h): its lines [i, i + nv * L) prefetched into L1 as the
-// outputs [i, i + nv * L) are made, none where next is null. Into L1 (prefetcht0): the copy
-// after the band reads them at once; into L2 (t1) or the outer levels (t2, nta) the filter
-// was 1-4% slower (gaussian sigma 2, float32 4000^2 cold, 1 thread CPU time).
+// corr1d_lines' `next` row (filter1d.h): its lines [i, i + nv * L) prefetched as the outputs
+// [i, i + nv * L) are made, none where next is null. prefetcht0 and t2 were even, t1 3-4%
+// slower (gaussian sigma 2, float32 4000^2 cold, CPU time); 4 or 16 KiB further ahead, or two
+// lines a vector over the band's first rows, no faster (docs/ndimage-speed.md "gauss6").
 template <class T>
 inline void prefetch_next(const T* next, int64_t i, int nv) {
   if (next == nullptr) return;
