@@ -33,8 +33,9 @@
 // pointers, each null or n elements the caller reads soon; as line r's outputs are made,
 // next[r]'s lines are prefetched into L1, one 64-byte line per vector of outputs (never read or
 // written here). The fused filter passes the next band's new input rows, which it then copies
-// into its ring: their reads from memory overlap the arithmetic instead of waiting in the copy
-// (docs/ndimage-speed.md "gauss6").
+// into its ring or reads in place (pair_fused): their reads from memory overlap this band's
+// arithmetic instead of stalling the copy or the next pass across rows (docs/ndimage-speed.md
+// "gauss6").
 //
 // Contract of `<t>_uniform1d__<isa>`: per lane, SciPy's NI_UniformFilter1D running sum:
 //   s = in[0][l] + ... + in[size - 1][l] (left to right); out[0][l] = s / size;
