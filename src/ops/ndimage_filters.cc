@@ -388,9 +388,17 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
       kh(ext + j, res + j, std::min(kFarPiece, count - j), wh.data(), nh, symh);
     }
   };
+  // Bands of 16 rows; 8 for a streamed float32 output whose rows are over 16 KiB: a band's
+  // input rows, its vertical results and the next band's prefetched rows then stay within L2
+  // (1 MiB here). gaussian sigma 2, cold, CPU ns/px, one process (docs/ndimage-speed.md
+  // "gauss6"): 8000^2 1 thread 0.39-0.40 -> 0.31-0.33, 2 threads 0.40-0.48 -> 0.30-0.40;
+  // 6000^2 0.47 -> 0.41, 2 threads 0.39 -> 0.36; 5000^2 0.37 -> 0.36, 0.41 -> 0.39. 4000^2
+  // (16000-byte rows) was even within the noise, 2048^2 / 2400^2 16 rows slightly ahead.
+  const int64_t row_bytes = in.shape[in.ndim - 1] * static_cast<int64_t>(sizeof(T));
+  const int64_t band = lines && row_bytes > (int64_t{16} << 10) ? 8 : 16;
   pair_fused<T>(
       in, out, rows_first ? axis0 : axis1, rows_first, nv / 2, nv - nv / 2 - 1,
-      rows_first ? mode0 : mode1, nh / 2, nh - nh / 2 - 1, rows_first ? mode1 : mode0, 16, cval,
+      rows_first ? mode0 : mode1, nh / 2, nh - nh / 2 - 1, rows_first ? mode1 : mode0, band, cval,
       0.15 * static_cast<double>(nv + nh) / 2, lines,
       [&](const T* const* rin, T* const* rout, int64_t m, int64_t W) {
         kv(rin, rout, m, W, wv.data(), nv, symv);
