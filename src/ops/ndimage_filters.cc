@@ -142,10 +142,11 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
 }
 
 // pair_fused's rows copied alongside its pass along rows, by a horizontal kernel without a
-// copying variant: after the band's rows.
+// copying variant: after the band's rows. None where from or to is null (to: rows to prefetch
+// only, pair_fused's in-place reads).
 template <class T>
 void copy_rows(const T* const* from, T* const* to, int64_t rows, int64_t count) {
-  if (from == nullptr) return;
+  if (from == nullptr || to == nullptr) return;
   for (int64_t r = 0; r < rows; ++r)
     if (from[r]) std::memcpy(to[r], from[r], static_cast<size_t>(count) * sizeof(T));
 }
@@ -155,14 +156,15 @@ void copy_rows(const T* const* from, T* const* to, int64_t rows, int64_t count) 
 // extended as modev) and one along rows (horiz(ext, res, rows, count, from, to): for each of
 // `rows` rows, count results res[r] from an extended run ext[r] of count + bh + ah elements,
 // extended here as modeh, and where from is not null and from[r] is not, count elements
-// copied from from[r] to to[r]), vertical first when rows_first. Bands of
+// copied from from[r] to to[r]; to null: from's rows are only to be prefetched, `ahead`),
+// vertical first when rows_first. Bands of
 // `band` positions along `a`; the rows a band needs from its neighbours are recomputed, so each
 // output element is computed as by the two passes one after the other. In place (out is in),
 // a block is a whole plane (all positions along `a`), first copied to scratch.
 template <class T, class Vert, class Horiz>
 void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t bv, int64_t av,
                 Border modev, int64_t bh, int64_t ah, Border modeh, int64_t band_max, double cval,
-                double ns_per_element, Vert&& vert, Horiz&& horiz) {
+                double ns_per_element, bool ahead, Vert&& vert, Horiz&& horiz) {
   const int last = in.ndim - 1;
   const int64_t n = in.shape[a], W = in.shape[last];
   const T cv = static_cast<T>(cval);
@@ -199,7 +201,18 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
   // volume's small planes copy all the rows of each plane's first band with nothing to overlap
   // (160^3 cold: 1.07-1.10 -> 1.21-1.28 with the whole volume's size as the rule).
   const bool big = n * W * static_cast<int64_t>(sizeof(T)) >= kRingBytes;
-  const bool ring = !same && (!rows_first || (bv + av + 1 > 8 && (aliases(in.strides[a]) || big)));
+  // But where horiz prefetches the next band's rows (`ahead`: from with to null) and the input
+  // rows share their offset into a 64-byte line without aliasing 4 KiB, the pass across rows
+  // reads them in place: its loads whole lines past a common head (corr1d_rows), the band's
+  // new rows brought into cache by the previous band's pass along rows, and no copy, which
+  // was a quarter of the time after that prefetch. gaussian sigma 2 float32, CPU ns/px
+  // (docs/ndimage-speed.md "gauss6"): 4000^2 cold 1 thread 0.37 -> 0.34-0.35, 2 threads 0.40 ->
+  // 0.36; 8000^2 0.41-0.49 -> 0.39-0.44. With rows at two offsets (3000 floats wide) the split
+  // loads made it 6-9% slower than the ring: those keep it.
+  const bool in_place =
+      ahead && rows_first && !same && big && in.strides[a] % 64 == 0 && !aliases(in.strides[a]);
+  const bool ring =
+      !same && !in_place && (!rows_first || (bv + av + 1 > 8 && (aliases(in.strides[a]) || big)));
   // Scratch per block: rows_first, the band's vertical results as padded rows; otherwise (in
   // place) the along-row results of every row the band reads; one padded row. Each with a line
   // more, to start its rows as far into a line as the output's (`lead`).
@@ -216,7 +229,7 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
     Buffer<T> rows(static_cast<size_t>(ring ? R * rp + E : 0));
     Buffer<int64_t> held(static_cast<size_t>(ring ? R : 0));
     // The next band's rows the pass along rows copies into the ring: row r's from[r] to to[r].
-    Buffer<const T*> from(static_cast<size_t>(ring ? band : 0));
+    Buffer<const T*> from(static_cast<size_t>(ring || in_place ? band : 0));
     Buffer<T*> to(static_cast<size_t>(ring ? band : 0));
     int64_t ring_o = -1;
     // The ring row of band position pos (plane ring_o); claim marks it held, true where it was
@@ -279,19 +292,21 @@ void pair_fused(const View& in, const View& out, int a, bool rows_first, int64_t
           rout[i] = out_row(i0 + i);
         }
         // The next band's new rows (at most m: it shares R - band rows with this one), when
-        // this thread does it next; the ring's slots of this band's first rows are free now.
-        int64_t ahead = 0;
-        if (ring && blk + 1 < b1 && (blk + 1) / nbands == o) {
+        // this thread does it next: into the ring, whose slots of this band's first rows are
+        // free now, or (in place) to prefetch, those past the rows this band reads.
+        int64_t next = 0;
+        if ((ring || in_place) && blk + 1 < b1 && (blk + 1) / nbands == o) {
           const int64_t j0 = i0 + band, mj = std::min(band, n - j0);
-          for (int64_t r = 0; r < mj + bv + av && ahead < m; ++r) {
+          for (int64_t r = 0; r < mj + bv + av && next < m; ++r) {
             const int64_t pos = j0 + r - bv, k = map_index(pos, n, modev);
-            if (k < 0 || !claim(pos)) continue;
-            from[ahead] = in_row(k);
-            to[ahead++] = ring_row(pos);
+            if (k < 0 || (ring ? !claim(pos) : pos < i0 + m + av)) continue;
+            if (ring) to[next] = ring_row(pos);
+            from[next++] = in_row(k);
           }
-          for (int64_t i = ahead; i < m; ++i) from[i] = nullptr;
+          for (int64_t i = next; i < m; ++i) from[i] = nullptr;
         }
-        horiz(rin.get(), rout.get(), m, W, ahead > 0 ? from.get() : nullptr, to.get());
+        horiz(rin.get(), rout.get(), m, W, next > 0 ? from.get() : nullptr,
+              ring ? to.get() : nullptr);
       } else {
         auto horiz1 = [&](const T* ext, T* res, int64_t count) {
           horiz(&ext, &res, 1, count, nullptr, nullptr);
@@ -373,10 +388,18 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
       kh(ext + j, res + j, std::min(kFarPiece, count - j), wh.data(), nh, symh);
     }
   };
+  // Bands of 16 rows; 8 for a streamed float32 output whose rows are over 16 KiB: a band's
+  // input rows, its vertical results and the next band's prefetched rows then stay within L2
+  // (1 MiB here). gaussian sigma 2, cold, CPU ns/px, one process (docs/ndimage-speed.md
+  // "gauss6"): 8000^2 1 thread 0.39-0.40 -> 0.31-0.33, 2 threads 0.40-0.48 -> 0.30-0.40;
+  // 6000^2 0.47 -> 0.41, 2 threads 0.39 -> 0.36; 5000^2 0.37 -> 0.36, 0.41 -> 0.39. 4000^2
+  // (16000-byte rows) was even within the noise, 2048^2 / 2400^2 16 rows slightly ahead.
+  const int64_t row_bytes = in.shape[in.ndim - 1] * static_cast<int64_t>(sizeof(T));
+  const int64_t band = lines && row_bytes > (int64_t{16} << 10) ? 8 : 16;
   pair_fused<T>(
       in, out, rows_first ? axis0 : axis1, rows_first, nv / 2, nv - nv / 2 - 1,
-      rows_first ? mode0 : mode1, nh / 2, nh - nh / 2 - 1, rows_first ? mode1 : mode0, 16, cval,
-      0.15 * static_cast<double>(nv + nh) / 2,
+      rows_first ? mode0 : mode1, nh / 2, nh - nh / 2 - 1, rows_first ? mode1 : mode0, band, cval,
+      0.15 * static_cast<double>(nv + nh) / 2, lines,
       [&](const T* const* rin, T* const* rout, int64_t m, int64_t W) {
         kv(rin, rout, m, W, wv.data(), nv, symv);
       },
@@ -384,7 +407,9 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
           T* const* to) {
         if constexpr (std::is_same_v<T, float>)
           if (lines) {
-            t.f32_corr1d_lines_nt(ext, res, rows, count, wh.data(), nh, symh);
+            // The rows read next (copied into the ring, or read in place) are prefetched as
+            // the band's lines are made (`next`).
+            t.f32_corr1d_lines_nt(ext, res, rows, count, wh.data(), nh, symh, from);
             return copy_rows(from, to, rows, count);
           }
         // Rows to copy come only with the pass along rows last (rows_first): kh is then the
@@ -701,7 +726,7 @@ void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mod
       streams(out) ? t.f32_uniform1d_line_nt : t.f32_uniform1d_line;
   pair_fused<float>(
       input, out, axis0, true, b0, size0 - 1 - b0, mode0, b1, size1 - 1 - b1, mode1, band, cval,
-      1.0,
+      1.0, false,
       [&](const float* const* rin, float* const* rout, int64_t m, int64_t W) {
         t.f32_uniform1d(rin, rout, m, W, size0);
       },

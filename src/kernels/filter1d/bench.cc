@@ -162,7 +162,7 @@ void corr17_lines_nt(benchmark::State& state, const Table& t) {
   int64_t b = 0;
   for (auto _ : state) {
     for (int64_t r = 0; r < rows; ++r) orows[r] = out.data() + (b * rows + r) * n;
-    t.f32_corr1d_lines_nt(ir.data(), orows.data(), rows, n, w.data(), 17, 1);
+    t.f32_corr1d_lines_nt(ir.data(), orows.data(), rows, n, w.data(), 17, 1, nullptr);
     b = (b + 1) % bands;
     benchmark::DoNotOptimize(out.data());
   }

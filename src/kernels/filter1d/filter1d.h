@@ -29,7 +29,13 @@
 // corr1d_line line by line, streamed, with one fence after the last line. The fused 2-D
 // filters' pass along a band's rows into a large output. (AVX-512 went tile by tile through
 // 16 x 16 transposes until corr1d_line_sym loaded a third of its shifted vectors: the line
-// kernel is now 10-15% faster; docs/ndimage-speed.md "hsym".)
+// kernel is now 10-15% faster; docs/ndimage-speed.md "hsym".) `next`: null, or `rows` row
+// pointers, each null or n elements the caller reads soon; as line r's outputs are made,
+// next[r]'s lines are prefetched into L1, one 64-byte line per vector of outputs (never read or
+// written here). The fused filter passes the next band's new input rows, which it then copies
+// into its ring or reads in place (pair_fused): their reads from memory overlap this band's
+// arithmetic instead of stalling the copy or the next pass across rows (docs/ndimage-speed.md
+// "gauss6").
 //
 // Contract of `<t>_uniform1d__<isa>`: per lane, SciPy's NI_UniformFilter1D running sum:
 //   s = in[0][l] + ... + in[size - 1][l] (left to right); out[0][l] = s / size;
@@ -106,7 +112,7 @@ using Corr1dLineCopyFn = void (*)(const T* in, T* out, int64_t n, const T* w, in
                                   const T* src, T* dst);
 template <class T>
 using Corr1dLinesFn = void (*)(const T* const* in, T* const* out, int64_t rows, int64_t n,
-                               const T* w, int64_t size, int sym);
+                               const T* w, int64_t size, int sym, const T* const* next);
 constexpr int64_t kReanchor = 64;
 constexpr int64_t kDirectRows = 8;
 

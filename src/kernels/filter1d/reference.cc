@@ -73,7 +73,7 @@ void corr1d_line_copy_ref(const T* in, T* out, int64_t n, const T* w, int64_t si
 
 template <class T>
 void corr1d_lines_ref(const T* const* in, T* const* out, int64_t rows, int64_t n, const T* w,
-                      int64_t size, int sym) {
+                      int64_t size, int sym, const T* const* /*next: a hint*/) {
   for (int64_t r = 0; r < rows; ++r) corr1d_line_ref<T>(in[r], out[r], n, w, size, sym);
 }
 

@@ -483,7 +483,8 @@ void check_nt(Isa isa) {
 // f32_corr1d_lines_nt: the reference's bits on every line, for row counts around 16, lengths
 // around the 16-wide vectors, every radius of the AVX-512 line kernel (corr1d_line_sym, 1-12)
 // and past it, output rows at every alignment, each row its own or all at one offset into a
-// 64-byte line (streamed from the rows' first whole line); nothing written outside the outputs.
+// 64-byte line (streamed from the rows' first whole line); nothing written outside the outputs,
+// the rows to prefetch (`next`: none, or some rows null) left as they were.
 void check_lines(Isa isa) {
   const Table& ref = *kernels<Table>(Isa::scalar);
   const Table& t = *kernels<Table>(isa);
@@ -505,13 +506,18 @@ void check_lines(Isa isa) {
             std::vector<const float*> ir(rows);
             std::vector<float*> go(rows), wo(rows);
             std::vector<float> got(rows * pitch, -777.0f), want(rows * n);
+            std::vector<float> ahead(rows * n, 3.0f);
+            std::vector<const float*> nx(rows);
             for (int64_t r = 0; r < rows; ++r) {
               ir[r] = in.data() + r * (n + size - 1);
               go[r] = got.data() + r * pitch + off;
               wo[r] = want.data() + r * n;
+              nx[r] = r % 3 == 1 ? nullptr : ahead.data() + r * n;
             }
-            ref.f32_corr1d_lines_nt(ir.data(), wo.data(), rows, n, w.data(), size, sym);
-            t.f32_corr1d_lines_nt(ir.data(), go.data(), rows, n, w.data(), size, sym);
+            const float* const* next = common ? nx.data() : nullptr;
+            ref.f32_corr1d_lines_nt(ir.data(), wo.data(), rows, n, w.data(), size, sym, next);
+            t.f32_corr1d_lines_nt(ir.data(), go.data(), rows, n, w.data(), size, sym, next);
+            ASSERT_TRUE(std::all_of(ahead.begin(), ahead.end(), [](float v) { return v == 3.0f; }));
             for (int64_t r = 0; r < rows; ++r) {
               ASSERT_EQ(0, std::memcmp(go[r], wo[r], n * sizeof(float)))
                   << isa_name(isa) << " corr1d_lines_nt size=" << size << " kind=" << kind
