@@ -307,20 +307,24 @@ TEST(GemmOp, KGroupsKeepTheBits) {
   }
 }
 
-// The thread cost model: one thread below two kMinChunkNs of work, else at least kMinChunkNs
-// per thread, never more than available.
+// The thread cost model: one thread below kPairNs (10 us) of work, two from there up to
+// three kMinChunkNs, else at least kMinChunkNs per thread, never more than available.
 TEST(GemmOp, ThreadsFollowTheWork) {
   EXPECT_EQ(gemm_detail::gemm_threads(16, 16, 16, 16, 150.0), 1);
-  EXPECT_EQ(gemm_detail::gemm_threads(128, 128, 128, 16, 150.0), 1);  // 28 us
+  EXPECT_EQ(gemm_detail::gemm_threads(64, 64, 64, 16, 150.0), 1);     // 3.5 us
+  EXPECT_EQ(gemm_detail::gemm_threads(96, 96, 96, 16, 150.0), 2);     // 11.8 us
+  EXPECT_EQ(gemm_detail::gemm_threads(128, 128, 128, 16, 150.0), 2);  // 28 us
+  EXPECT_EQ(gemm_detail::gemm_threads(128, 128, 128, 1, 150.0), 1);
   EXPECT_EQ(gemm_detail::gemm_threads(4000, 4000, 4000, 16, 150.0), 16);
   EXPECT_EQ(gemm_detail::gemm_threads(4000, 4000, 4000, 1, 150.0), 1);
   int last = 1;
   for (int64_t s = 16; s <= 2048; s += s / 4) {
     const int t = gemm_detail::gemm_threads(s, s, s, 16, 150.0);
-    const double ns = 2.0 * static_cast<double>(s * s * s) / 150.0;
+    const double ns = gemm_detail::gemm_ns(s, s, s, 150.0);
     EXPECT_GE(t, last) << s;
     EXPECT_LE(t, 16) << s;
-    if (t > 1) {
+    EXPECT_EQ(t > 1, ns >= 10000.0) << s;
+    if (t > 2) {
       EXPECT_GE(ns / t, kMinChunkNs) << s;
     }
     last = t;
