@@ -393,6 +393,8 @@ PoolCounters pool_counters() {
   return g_pool ? g_pool->counters() : PoolCounters{};
 }
 
+bool in_parallel_for() { return t_in_parallel; }
+
 int threads_for(double total_ns, int available) {
   const double t = total_ns / kMinChunkNs;
   if (available <= 1 || t < 2.0) return 1;

@@ -525,8 +525,12 @@ void gemm_run(const Ukernel<T>& uk, const Options& opt, bool ta, bool tb, int64_
   }
   const Mat<T> ma = ta ? Mat<T>{a, 1, lda} : Mat<T>{a, lda, 1};
   const Mat<T> mb = tb ? Mat<T>{b, 1, ldb} : Mat<T>{b, ldb, 1};
-  int threads =
-      opt.threads > 0 ? opt.threads : gemm_threads(m, n, k, available_threads(), uk.flops_per_ns);
+  // Inside a parallel_for (a convolution's images, a batch) the product runs on this thread
+  // alone: planned for more, it would only be cut into more items (2 at 96^3-128^3 since the
+  // pair rule), each re-reading its A.
+  int threads = opt.threads > 0     ? opt.threads
+                : in_parallel_for() ? 1
+                                    : gemm_threads(m, n, k, available_threads(), uk.flops_per_ns);
   // Split no finer than the row and column panels allow.
   threads = static_cast<int>(
       std::max<int64_t>(1, std::min<int64_t>(threads, ceil_div(m, uk.mr) * ceil_div(n, uk.nr))));

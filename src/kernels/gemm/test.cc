@@ -374,6 +374,26 @@ TEST(GemmOp, CallableFromInsideParallelFor) {
   }
 }
 
+// A product the pair rule puts on two threads (96^3 f32, 11.8 us at 150 flops/ns) gives the same
+// bits inside a parallel_for, where it is planned for one thread.
+TEST(GemmOp, InsideParallelForSameBits) {
+  const int64_t s = 96;
+  std::mt19937 rng(9);
+  auto a = random_vec<float>(static_cast<size_t>(s * s), rng);
+  auto b = random_vec<float>(static_cast<size_t>(s * s), rng);
+  const ScopedThreads restore;
+  set_num_threads(2);
+  std::vector<float> top(static_cast<size_t>(s * s)), inside(2 * top.size());
+  gemm(false, false, s, s, s, 1.0f, a.data(), s, b.data(), s, 0.0f, top.data(), s);
+  parallel_for(2, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      gemm(false, false, s, s, s, 1.0f, a.data(), s, b.data(), s, 0.0f,
+           inside.data() + i * s * s, s);
+  });
+  for (int i = 0; i < 2; ++i)
+    EXPECT_EQ(std::memcmp(top.data(), inside.data() + i * s * s, top.size() * sizeof(float)), 0);
+}
+
 }  // namespace
 }  // namespace gemm_kernels
 }  // namespace npfast
