@@ -387,8 +387,8 @@ TEST(GemmOp, InsideParallelForSameBits) {
   gemm(false, false, s, s, s, 1.0f, a.data(), s, b.data(), s, 0.0f, top.data(), s);
   parallel_for(2, 1, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i)
-      gemm(false, false, s, s, s, 1.0f, a.data(), s, b.data(), s, 0.0f,
-           inside.data() + i * s * s, s);
+      gemm(false, false, s, s, s, 1.0f, a.data(), s, b.data(), s, 0.0f, inside.data() + i * s * s,
+           s);
   });
   for (int i = 0; i < 2; ++i)
     EXPECT_EQ(std::memcmp(top.data(), inside.data() + i * s * s, top.size() * sizeof(float)), 0);
