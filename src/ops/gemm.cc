@@ -508,9 +508,9 @@ int gemm_threads(int64_t m, int64_t n, int64_t k, int available, double flops_pe
   // A product splits into items that are claimed dynamically, and the caller never waits for a
   // helper that has not started, so a second thread costs its hand-off (about a microsecond to
   // a spinning worker) rather than kMinChunkNs: from kPairNs it pays. Measured on the 2-core
-  // Zen 5 (docs/gemm.md, gemm2t): 96^3 f32 (7.2 us on one) 5.6 us on two, 128^3 f32 17 ->
-  // 12-13 us, 96^3 f64 14 -> 10 us, where OpenBLAS on two threads took 12.4 us at 128^3 f32.
-  constexpr double kPairNs = 10000.0;
+  // Zen 5 (docs/gemm.md, gemm2t): 64^3 f64 (4.9 us on one) 3.5 us on two, 96^3 f32 7.2 -> 4.6
+  // us, 128^3 f32 17 -> 9-10 us, where OpenBLAS on two threads took 12.4-16 us at 128^3 f32.
+  constexpr double kPairNs = 5000.0;
   return t == 1 && available >= 2 && ns >= kPairNs ? 2 : t;
 }
 
