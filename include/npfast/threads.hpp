@@ -76,4 +76,9 @@ int64_t grain_for(int64_t n, double cost_per_item_ns, int per_thread = 4);
 // would cost more than it saves), else one per kMinChunkNs, at most `available`.
 int threads_for(double total_ns, int available = available_threads());
 
+// True inside a parallel_for's chunk (a pool worker, or the caller running a threaded job):
+// a parallel_for there runs serially on this thread, so a cost model splitting work for
+// threads should plan for one.
+bool in_parallel_for();
+
 }  // namespace npfast

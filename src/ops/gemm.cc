@@ -212,6 +212,7 @@ struct Engine {
   int64_t kpack = 0;  // K group: the depth packed and passed over C at once, a multiple of kcb
   int64_t mp = 0;     // row panels
   int64_t groups = 1, col_parts = 1;
+  int64_t items_per_thread = 4;  // what column_parts aims at
 
   // A panels [p0, p1) of block `bk`: packed into the thread's workspace, or read in place
   // with a partial last panel packed. Returns the workspace.
@@ -313,7 +314,7 @@ struct Engine {
   // Where A is read in place nothing is repacked, so a part may be a single panel (192^3 f32
   // on two threads: 8 items instead of 2, so a slowed thread no longer sets the pace).
   int64_t column_parts(int64_t npb) const {
-    const int64_t want = 4 * threads;
+    const int64_t want = items_per_thread * threads;
     if (threads <= 1 || groups >= want) return 1;
     int64_t parts = std::min(pack_a_all ? npb / 4 : npb, ceil_div(want, groups));
     if (groups < threads) parts = std::max(parts, std::min(npb, ceil_div(threads, groups)));
@@ -473,6 +474,13 @@ struct Engine {
       return;
     }
     const int64_t npb = ceil_div(n, NR);
+    // A small product gets about one item per kMinChunkNs of a thread's share, down to one per
+    // thread: each column part re-reads its row group's A and repacks its edge panel, and
+    // each item is a claim, so at 128^2-160^2 f32 on two threads 8 items (2 row groups x 4
+    // column parts) took 10.9 / 21.9 us and 2 row groups 10.0 / 18.1 us (docs/gemm.md, gemm2t).
+    // A helper that starts late loses nothing: the caller claims its item.
+    const double thread_ns = gemm_ns(m, n, k, uk.flops_per_ns) / threads;
+    items_per_thread = std::clamp<int64_t>(static_cast<int64_t>(thread_ns / kMinChunkNs), 1, 4);
     col_parts = column_parts(npb);
     const int64_t items = groups * col_parts;
     parallel_for(items, grain(items), [&](int64_t s, int64_t e) {
@@ -489,10 +497,21 @@ int64_t k_block(int64_t k, int kc_max) {
   return ceil_div(k, blocks);
 }
 
+double gemm_ns(int64_t m, int64_t n, int64_t k, double flops_per_ns) {
+  return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) /
+         flops_per_ns;
+}
+
 int gemm_threads(int64_t m, int64_t n, int64_t k, int available, double flops_per_ns) {
-  const double flops =
-      2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  return threads_for(flops / flops_per_ns, available);
+  const double ns = gemm_ns(m, n, k, flops_per_ns);
+  const int t = threads_for(ns, available);
+  // A product splits into items that are claimed dynamically, and the caller never waits for a
+  // helper that has not started, so a second thread costs its hand-off (about a microsecond to
+  // a spinning worker) rather than kMinChunkNs: from kPairNs it pays. Measured on the 2-core
+  // Zen 5 (docs/gemm.md, gemm2t): 64^3 f64 (4.9 us on one) 3.5 us on two, 96^3 f32 7.2 -> 4.6
+  // us, 128^3 f32 17 -> 9-10 us, where OpenBLAS on two threads took 12.4-16 us at 128^3 f32.
+  constexpr double kPairNs = 5000.0;
+  return t == 1 && available >= 2 && ns >= kPairNs ? 2 : t;
 }
 
 template <class T>
@@ -506,8 +525,12 @@ void gemm_run(const Ukernel<T>& uk, const Options& opt, bool ta, bool tb, int64_
   }
   const Mat<T> ma = ta ? Mat<T>{a, 1, lda} : Mat<T>{a, lda, 1};
   const Mat<T> mb = tb ? Mat<T>{b, 1, ldb} : Mat<T>{b, ldb, 1};
-  int threads =
-      opt.threads > 0 ? opt.threads : gemm_threads(m, n, k, available_threads(), uk.flops_per_ns);
+  // Inside a parallel_for (a convolution's images, a batch) the product runs on this thread
+  // alone: planned for more, it would only be cut into more items (2 at 96^3-128^3 since the
+  // pair rule), each re-reading its A.
+  int threads = opt.threads > 0     ? opt.threads
+                : in_parallel_for() ? 1
+                                    : gemm_threads(m, n, k, available_threads(), uk.flops_per_ns);
   // Split no finer than the row and column panels allow.
   threads = static_cast<int>(
       std::max<int64_t>(1, std::min<int64_t>(threads, ceil_div(m, uk.mr) * ceil_div(n, uk.nr))));
@@ -562,8 +585,9 @@ void gemm_batched_impl(bool ta, bool tb, int64_t batch, int64_t m, int64_t n, in
   };
   // A product big enough to thread by itself keeps the threads inside; otherwise the batch is
   // split (each product then runs on one thread: the same bits either way).
+  // (threads_for, not gemm_threads: two products side by side beat each split in two.)
   if (batch == 1 || threads == 1 ||
-      gemm_detail::gemm_threads(m, n, k, threads, uk.flops_per_ns) > 1) {
+      threads_for(gemm_detail::gemm_ns(m, n, k, uk.flops_per_ns), threads) > 1) {
     for (int64_t i = 0; i < batch; ++i) one(i);
     return;
   }

@@ -19,8 +19,12 @@ struct Options {
 // the kernel only, so the reduction order of each element of C is fixed by (k, ISA).
 int64_t k_block(int64_t k, int kc_max);
 
-// Threads the cost model gives a (m, n, k) product with `available` threads, for a kernel that
-// runs `flops_per_ns` on one core (Ukernel::flops_per_ns).
+// Time of a (m, n, k) product on one core, in ns, for a kernel that runs `flops_per_ns` there
+// (Ukernel::flops_per_ns).
+double gemm_ns(int64_t m, int64_t n, int64_t k, double flops_per_ns);
+
+// Threads the cost model gives a (m, n, k) product with `available` threads: threads_for its
+// gemm_ns, and two from a lower threshold (a GEMM item's hand-off costs less than kMinChunkNs).
 int gemm_threads(int64_t m, int64_t n, int64_t k, int available, double flops_per_ns);
 
 template <class T>

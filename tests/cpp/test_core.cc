@@ -116,6 +116,19 @@ TEST(Threads, SmallCallStaysOnCaller) {
   EXPECT_EQ(elsewhere.load(), 0);
 }
 
+// in_parallel_for() is true in every chunk, on the caller and on the pool's workers, and false
+// outside (GEMM plans for one thread there).
+TEST(Threads, InParallelForInsideChunksOnly) {
+  const ScopedThreads restore(4, 4);
+  EXPECT_FALSE(in_parallel_for());
+  std::atomic<int> outside{0};
+  parallel_for(64, 1, [&](int64_t, int64_t) {
+    if (!in_parallel_for()) ++outside;
+  });
+  EXPECT_EQ(outside.load(), 0);
+  EXPECT_FALSE(in_parallel_for());
+}
+
 // The cost model: the threads that get work never exceed total work / kMinChunkNs.
 TEST(Threads, GrainForGivesEveryThreadEnoughWork) {
   const ScopedThreads restore(16, 16);

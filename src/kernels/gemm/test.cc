@@ -307,20 +307,25 @@ TEST(GemmOp, KGroupsKeepTheBits) {
   }
 }
 
-// The thread cost model: one thread below two kMinChunkNs of work, else at least kMinChunkNs
-// per thread, never more than available.
+// The thread cost model: one thread below kPairNs (5 us) of work, two from there up to
+// three kMinChunkNs, else at least kMinChunkNs per thread, never more than available.
 TEST(GemmOp, ThreadsFollowTheWork) {
   EXPECT_EQ(gemm_detail::gemm_threads(16, 16, 16, 16, 150.0), 1);
-  EXPECT_EQ(gemm_detail::gemm_threads(128, 128, 128, 16, 150.0), 1);  // 28 us
+  EXPECT_EQ(gemm_detail::gemm_threads(64, 64, 64, 16, 150.0), 1);     // 3.5 us
+  EXPECT_EQ(gemm_detail::gemm_threads(64, 64, 64, 16, 70.0), 2);      // 7.5 us (f64)
+  EXPECT_EQ(gemm_detail::gemm_threads(96, 96, 96, 16, 150.0), 2);     // 11.8 us
+  EXPECT_EQ(gemm_detail::gemm_threads(128, 128, 128, 16, 150.0), 2);  // 28 us
+  EXPECT_EQ(gemm_detail::gemm_threads(128, 128, 128, 1, 150.0), 1);
   EXPECT_EQ(gemm_detail::gemm_threads(4000, 4000, 4000, 16, 150.0), 16);
   EXPECT_EQ(gemm_detail::gemm_threads(4000, 4000, 4000, 1, 150.0), 1);
   int last = 1;
   for (int64_t s = 16; s <= 2048; s += s / 4) {
     const int t = gemm_detail::gemm_threads(s, s, s, 16, 150.0);
-    const double ns = 2.0 * static_cast<double>(s * s * s) / 150.0;
+    const double ns = gemm_detail::gemm_ns(s, s, s, 150.0);
     EXPECT_GE(t, last) << s;
     EXPECT_LE(t, 16) << s;
-    if (t > 1) {
+    EXPECT_EQ(t > 1, ns >= 5000.0) << s;
+    if (t > 2) {
       EXPECT_GE(ns / t, kMinChunkNs) << s;
     }
     last = t;
@@ -368,6 +373,26 @@ TEST(GemmOp, CallableFromInsideParallelFor) {
     std::vector<double> part(c.begin() + i * m * n, c.begin() + (i + 1) * m * n);
     expect_close(part, want, k, "nested");
   }
+}
+
+// A product the pair rule puts on two threads (96^3 f32, 11.8 us at 150 flops/ns) gives the same
+// bits inside a parallel_for, where it is planned for one thread.
+TEST(GemmOp, InsideParallelForSameBits) {
+  const int64_t s = 96;
+  std::mt19937 rng(9);
+  auto a = random_vec<float>(static_cast<size_t>(s * s), rng);
+  auto b = random_vec<float>(static_cast<size_t>(s * s), rng);
+  const ScopedThreads restore;
+  set_num_threads(2);
+  std::vector<float> top(static_cast<size_t>(s * s)), inside(2 * top.size());
+  gemm(false, false, s, s, s, 1.0f, a.data(), s, b.data(), s, 0.0f, top.data(), s);
+  parallel_for(2, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      gemm(false, false, s, s, s, 1.0f, a.data(), s, b.data(), s, 0.0f, inside.data() + i * s * s,
+           s);
+  });
+  for (int i = 0; i < 2; ++i)
+    EXPECT_EQ(std::memcmp(top.data(), inside.data() + i * s * s, top.size() * sizeof(float)), 0);
 }
 
 }  // namespace
