@@ -106,10 +106,10 @@ inline __attribute__((always_inline)) void for_range(F&& f) {
 // folds the load into every FMA that uses the value (a tap into its U FMAs, an input vector into
 // up to 4 in the rows that feed few outputs), and each folded operand is one more load, which
 // bound the kernel (Zen 5: two 64-byte loads a cycle, a load that splits a cache line takes
-// two). Pinned, the tap columns are unrolled as well (with a runtime column and pinned values
-// GCC kept the accumulators in memory: half the speed). With 16 registers (AVX2) that fits 3x3
-// only (12 accumulators, 3 inputs, 1 tap); 5x5 and 7x7 spilled and ran 10-25% slower, so they
-// keep GCC's choice there (docs/corr2d.md "corr5").
+// two). Pinned, the tap columns and the steady rows are unrolled as well (with a runtime column
+// or row loop GCC kept the accumulators in memory: half the speed; 7x7 15% slower). With 16
+// registers (AVX2) that fits 3x3 only (12 accumulators, 3 inputs, 1 tap); 5x5 and 7x7 spilled
+// and ran 10-25% slower, so they keep GCC's choice there (docs/corr2d.md "corr5").
 // Sanitizer builds (ASan) keep the rolled, unpinned loop: the same loads of the same addresses
 // and the same FMAs, while the unrolled kernels took clang's ASan+UBSan+coverage build of the
 // AVX-512 file from 43 s to 206 s.
@@ -137,11 +137,9 @@ inline __attribute__((always_inline)) void pin(V_& v) {
     asm("" : "+x"(v));
 }
 
-template <class T, int R, int NV, bool Masked, int KH, int KW, bool Stream = false>
-inline void block_rows(const T* const* in, T* const* out, int64_t j, int m, const V<T>* tv) {
+template <class T, int R, int U, int KH, int KW, bool Stream = false>
+inline void block_rows(const T* const* in, T* const* out, int64_t j, const V<T>* tv) {
   constexpr int L = kLanes<T>;
-  constexpr int U = NV + (Masked ? 1 : 0);
-  static_assert(!Masked, "full vectors only (any_block)");
   V<T> acc[R][U];
 #pragma GCC unroll 16
   for (int o = 0; o < R; ++o)
@@ -176,13 +174,23 @@ inline void block_rows(const T* const* in, T* const* out, int64_t j, int m, cons
   // Rows 0..R-2 feed outputs 0..r; rows R-1..KH-1 feed all R; rows KH..R+KH-2 feed r-KH+1..R-1.
   for_range<0, R - 2>(
       [&](auto r) __attribute__((always_inline)) { row(r, std::integral_constant<int, 0>{}, r); });
+  // The steady rows unrolled where pinned: as a runtime loop (7x7: rows 3..6) GCC stored the 12
+  // accumulators to the stack at the end of each row and reloaded them at the next, 24 memory
+  // operations and a store-to-load forward in every chain per row (AVX-512 7x7 in L1 164 -> 189
+  // GFLOP/s unrolled, docs/corr2d.md "corr6").
+  if constexpr (kPinned<KW>) {
+    for_range<R - 1, KH - 1>([&](auto r) __attribute__((always_inline)) {
+      row(r, std::integral_constant<int, 0>{}, std::integral_constant<int, R - 1>{});
+    });
+  } else {
 #pragma GCC unroll 1
-  for (int r = R - 1; r < KH; ++r)
-    row(r, std::integral_constant<int, 0>{}, std::integral_constant<int, R - 1>{});
+    for (int r = R - 1; r < KH; ++r)
+      row(r, std::integral_constant<int, 0>{}, std::integral_constant<int, R - 1>{});
+  }
   for_range<KH, R + KH - 2>([&](auto r) __attribute__((always_inline)) {
     row(r, std::integral_constant<int, r - KH + 1>{}, std::integral_constant<int, R - 1>{});
   });
-  store_block<T, R, NV, Masked, Stream>(out, j, m, acc);
+  store_block<T, R, U, false, Stream>(out, j, 0, acc);
 }
 
 // The fixed shapes walk input rows (block_rows: 5x5 and 7x7 11-25% faster than the kernel-row
@@ -195,7 +203,7 @@ inline void any_block(const T* const* in, T* const* out, int64_t j, int m, const
   // tails and short row groups keep block(), which gives the same bits, so that clang's
   // sanitizer+coverage build of this file stays near a minute (every variant: ~3 minutes).
   if constexpr (KH >= 3 && KW >= 3 && R == 4 && NV == kVectors && !Masked)
-    block_rows<T, R, NV, Masked, KH, KW, Stream>(in, out, j, m, tv);
+    block_rows<T, R, NV, KH, KW, Stream>(in, out, j, tv);
   else
     block<T, R, NV, Masked, KH, KW, Stream>(in, out, j, m, taps, tv, kh, kw);
 }
