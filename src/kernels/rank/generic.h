@@ -347,7 +347,6 @@ void minmax_line(const T* in, T* out, int64_t n, int64_t k, bool minimum, void* 
   }
 }
 
-
 // One output row of a fused 2-D fold: v (the fold across the k0 rows, column by column) is
 // built chunk by chunk into `v`, and each horizontal chunk of outputs is folded from it as
 // soon as the vertical chunks it reads (and one more) are there, so the row's reads from
