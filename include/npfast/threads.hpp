@@ -31,6 +31,23 @@ void set_core_cap_for_testing(int cap);
 // microsecond to a spinning worker and up to tens of microseconds to a sleeping one.
 constexpr double kMinChunkNs = 20000.0;
 
+// Work below which a hand-off pays only while a helper is awake (handoff_pays). A helper asleep
+// on its condition variable (idle over 300 us) joins 20-45 us late on this project's VMs (the
+// wake-up of an idle vCPU) and runs its first chunk on a cold core: correlate2d 350^2 3x3
+// float32 (23 us on one thread) took 35 us on two after a 1 ms pause, 12 us when the helper
+// was still spinning; 500^2 (49 us) broke even, 700^2 (85 us) gained (68 us). Two
+// kMinChunkNs plus two wake-ups.
+constexpr double kWakeWorthNs = 2 * kMinChunkNs + 60000.0;
+// Whether a helper would join a job now within about a microsecond (one is spinning or
+// working); true while a test overrides the core cap (set_core_cap_for_testing), so that the
+// partitions tests check do not depend on timing.
+bool helper_awake();
+// Whether handing `total_ns` of work to helpers pays now: always from kWakeWorthNs, below it
+// only while a helper is awake. When it does not, it wakes the helpers (they spin again for
+// 300 us), so that a loop of short calls runs threaded from its second call. grain_for,
+// threads_for and GEMM's pair rule ask it; results never depend on it (a serial run computes
+// the same chunks, or one chunk where each output is written once).
+bool handoff_pays(double total_ns);
 // What the pool's back-off did since the process started (docs/threads.md, "Losing calls back
 // off"): jobs handed to helpers, how many of those were judged losses, and jobs that had helpers
 // to use but ran on the caller alone because of a recent loss. For benchmarks that need to tell

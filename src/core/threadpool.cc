@@ -68,8 +68,26 @@ class Pool {
     // A worker starts from the job word current now, so it cannot miss the next job.
     const uint64_t word = job_.load(std::memory_order_acquire);
     for (int i = 0; i < workers; ++i) threads_.emplace_back([this, word] { worker_loop(word); });
+    nworkers_.store(workers, std::memory_order_release);
   }
   int workers() const { return static_cast<int>(threads_.size()); }
+
+  // Whether some worker would join a job within about a microsecond: it is spinning or inside
+  // a job, not asleep on the condition variable (see handoff_pays).
+  bool any_awake() const {
+    return asleep_.load(std::memory_order_acquire) < nworkers_.load(std::memory_order_acquire);
+  }
+
+  // Wakes the sleeping workers without a job: each spins for kWorkerSpinUs again, so that the
+  // calls that follow hand off in a microsecond.
+  void wake() {
+    if (asleep_.load(std::memory_order_acquire) == 0) return;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      ++poke_;
+    }
+    cv_work_.notify_all();
+  }
   PoolCounters counters() const {
     return {counters_.threaded.load(std::memory_order_relaxed),
             counters_.losses.load(std::memory_order_relaxed),
@@ -219,21 +237,29 @@ class Pool {
     }
   }
 
+  // Spins, then sleeps until a new job, a stop, or a wake() (then spins again).
   uint64_t wait_for_job(uint64_t seen) {
-    const Clock::time_point spin_until = Clock::now() + std::chrono::microseconds(kWorkerSpinUs);
-    for (int i = 0;; ++i) {
+    for (;;) {
+      const Clock::time_point spin_until = Clock::now() + std::chrono::microseconds(kWorkerSpinUs);
+      for (int i = 0;; ++i) {
+        if (stop_.load(std::memory_order_acquire)) return kStop;
+        const uint64_t word = job_.load(std::memory_order_acquire);
+        if (word != seen) return word;
+        cpu_relax();
+        if ((i & 63) == 63 && !keep_spinning(spin_until)) break;
+      }
+      std::unique_lock<std::mutex> lk(mu_);
+      const uint64_t poke = poke_;
+      asleep_.fetch_add(1, std::memory_order_acq_rel);
+      cv_work_.wait(lk, [&] {
+        return stop_.load(std::memory_order_acquire) ||
+               job_.load(std::memory_order_acquire) != seen || poke_ != poke;
+      });
+      asleep_.fetch_sub(1, std::memory_order_acq_rel);
       if (stop_.load(std::memory_order_acquire)) return kStop;
       const uint64_t word = job_.load(std::memory_order_acquire);
       if (word != seen) return word;
-      cpu_relax();
-      if ((i & 63) == 63 && !keep_spinning(spin_until)) break;
     }
-    std::unique_lock<std::mutex> lk(mu_);
-    cv_work_.wait(lk, [&] {
-      return stop_.load(std::memory_order_acquire) || job_.load(std::memory_order_acquire) != seen;
-    });
-    if (stop_.load(std::memory_order_acquire)) return kStop;
-    return job_.load(std::memory_order_acquire);
   }
 
   void stop_workers() {
@@ -272,7 +298,9 @@ class Pool {
   std::condition_variable cv_work_;
   std::atomic<uint64_t> job_{0};  // the job's sequence number
   std::atomic<bool> stop_{false};
-  std::atomic<int> seats_{0};  // helpers the job still takes
+  std::atomic<int> seats_{0};                 // helpers the job still takes
+  std::atomic<int> nworkers_{0}, asleep_{0};  // workers, and those asleep in wait_for_job
+  uint64_t poke_ = 0;                         // wake()s so far; guarded by mu_
   std::mutex done_mu_;
   std::condition_variable cv_done_;
   // The serial stretch (see judge()): its length and its end, and the clock of the next job;
@@ -395,16 +423,32 @@ PoolCounters pool_counters() {
 
 bool in_parallel_for() { return t_in_parallel; }
 
+bool helper_awake() {
+  if (g_cap_override.load(std::memory_order_relaxed) != 0) return true;
+  std::lock_guard<std::mutex> lk(g_pool_mu);
+  return g_pool != nullptr && g_pool->any_awake();
+}
+
+bool handoff_pays(double total_ns) {
+  if (total_ns >= kWakeWorthNs || t_in_parallel || helper_awake()) return true;
+  // Short work and every helper asleep: this call runs on the caller, and the helpers wake
+  // now, so that a loop of such calls hands off from its second call on.
+  const int threads = available_threads();
+  if (threads > 1) pool_for(threads).wake();
+  return false;
+}
+
 int threads_for(double total_ns, int available) {
   const double t = total_ns / kMinChunkNs;
-  if (available <= 1 || t < 2.0) return 1;
+  if (available <= 1 || t < 2.0 || !handoff_pays(total_ns)) return 1;
   return static_cast<int>(std::min<double>(available, t));
 }
 
 int64_t grain_for(int64_t n, double cost_per_item_ns, int per_thread) {
   const int threads = available_threads();
   const double total = static_cast<double>(n) * cost_per_item_ns;
-  if (threads == 1 || total < 2 * kMinChunkNs) return std::max<int64_t>(n, 1);
+  if (threads == 1 || total < 2 * kMinChunkNs || !handoff_pays(total))
+    return std::max<int64_t>(n, 1);
   // Aim for per_thread chunks per thread for balance, but no chunk under kMinChunkNs: the
   // chunk count, and with it the threads that get work, is min(threads, total / kMinChunkNs).
   int64_t chunks = std::min<int64_t>(int64_t{threads} * std::max(per_thread, 1),

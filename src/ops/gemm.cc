@@ -511,7 +511,7 @@ int gemm_threads(int64_t m, int64_t n, int64_t k, int available, double flops_pe
   // Zen 5 (docs/gemm.md, gemm2t): 64^3 f64 (4.9 us on one) 3.5 us on two, 96^3 f32 7.2 -> 4.6
   // us, 128^3 f32 17 -> 9-10 us, where OpenBLAS on two threads took 12.4-16 us at 128^3 f32.
   constexpr double kPairNs = 5000.0;
-  return t == 1 && available >= 2 && ns >= kPairNs ? 2 : t;
+  return t == 1 && available >= 2 && ns >= kPairNs && handoff_pays(ns) ? 2 : t;
 }
 
 template <class T>

@@ -116,6 +116,35 @@ TEST(Threads, SmallCallStaysOnCaller) {
   EXPECT_EQ(elsewhere.load(), 0);
 }
 
+// Waits up to 5 s for `done`; whether it came.
+template <class F>
+bool eventually(F done) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  return true;
+}
+
+// Short work is not handed to a sleeping helper (it would join tens of microseconds late):
+// it runs on the caller, which wakes the helpers, and once one is awake the same work is
+// handed off. Long work always is.
+TEST(Threads, ShortWorkSkipsSleepingHelpers) {
+  const ScopedThreads restore;
+  set_num_threads(2);
+  if (available_threads() < 2) GTEST_SKIP() << "one usable core: nothing is handed off";
+  const int64_t n = 1000;
+  const double total = 0.5 * kWakeWorthNs + kMinChunkNs;    // over two kMinChunkNs
+  parallel_for(n, 1, [](int64_t, int64_t) {});              // the pool exists
+  ASSERT_TRUE(eventually([] { return !helper_awake(); }));  // idle workers sleep after 300 us
+  EXPECT_EQ(grain_for(n, total / static_cast<double>(n)), n);
+  EXPECT_TRUE(handoff_pays(2 * kWakeWorthNs));
+  // grain_for woke the helpers; a spinning one takes the short work (retried: a preempted test
+  // thread may find it asleep again, and each miss wakes it once more).
+  EXPECT_TRUE(eventually([&] { return grain_for(n, total / static_cast<double>(n)) < n; }));
+}
+
 // in_parallel_for() is true in every chunk, on the caller and on the pool's workers, and false
 // outside (GEMM plans for one thread there).
 TEST(Threads, InParallelForInsideChunksOnly) {

@@ -308,8 +308,10 @@ TEST(GemmOp, KGroupsKeepTheBits) {
 }
 
 // The thread cost model: one thread below kPairNs (5 us) of work, two from there up to
-// three kMinChunkNs, else at least kMinChunkNs per thread, never more than available.
+// three kMinChunkNs, else at least kMinChunkNs per thread, never more than available (with the
+// helpers taken as awake: the core-cap override does that).
 TEST(GemmOp, ThreadsFollowTheWork) {
+  const ScopedThreads restore(16, 16);
   EXPECT_EQ(gemm_detail::gemm_threads(16, 16, 16, 16, 150.0), 1);
   EXPECT_EQ(gemm_detail::gemm_threads(64, 64, 64, 16, 150.0), 1);     // 3.5 us
   EXPECT_EQ(gemm_detail::gemm_threads(64, 64, 64, 16, 70.0), 2);      // 7.5 us (f64)
