@@ -98,6 +98,7 @@ def test_scaling_and_interference_sections(report):
     assert "No cliff" in scaling or "Cliffs" in scaling
     interference = md.split("## interference:", 1)[1].split("\n## ", 1)[0]
     assert "after OpenBLAS np.dot" in interference and "| alone |" in interference
+    assert "helpers asleep" in interference
 
 
 def test_threads_option_reaches_the_scaling_section(tmp_path):

@@ -30,6 +30,16 @@ STEADY = 1.3
 
 BUSY = "beside busy processes"
 DOT1 = "after the same np.dot, OpenBLAS on 1 thread"
+# Longer than a helper's 300 us spin (docs/threads.md): the call finds its helpers asleep.
+SLEPT = "after a 1 ms pause (helpers asleep)"
+
+
+def busy_pause(seconds: float) -> None:
+    """Busy, so the core keeps its clock (a sleeping core clocks down and would make the
+    call after it the slow one)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
 
 
 class Busy:
@@ -90,6 +100,7 @@ def measure(sizes, calls: int, rounds: int) -> dict:
                     torch.nn.functional.conv2d(tx, tw, padding=1)
             others["after torch conv2d"] = torch_conv
         others[BUSY] = None
+        others[SLEPT] = lambda: busy_pause(1e-3)
         settings = [(t, k) for t in sorted({threads, 1}, reverse=True) for k in others]
         got = {s: [] for s in settings}
 
@@ -101,12 +112,8 @@ def measure(sizes, calls: int, rounds: int) -> dict:
 
         def run_calls(t, k):
             for _ in range(calls):
-                if others[k] is None:  # alone, or beside the busy processes
-                    # A 0.2 ms gap, busy so the core keeps its clock (a sleeping core
-                    # clocks down and would make "alone" the slow one).
-                    end = time.perf_counter() + 2e-4
-                    while time.perf_counter() < end:
-                        pass
+                if others[k] is None:  # alone, or beside the busy processes: a 0.2 ms gap
+                    busy_pause(2e-4)
                 else:
                     others[k]()
                 t0 = time.perf_counter()
@@ -138,7 +145,7 @@ def run(ctx, out_dir):
     if proc.returncode != 0:
         return Section(NAME, TITLE, skipped=f"failed: the child process said {proc.stderr[-500:]}")
     got = json.loads(proc.stdout.strip().splitlines()[-1])
-    worst, worst_busy, worst_pool = 0.0, 0.0, 0.0
+    worst, worst_busy, worst_pool, worst_slept = 0.0, 0.0, 0.0, 0.0
     for n, times in got["sizes"].items():
         n = int(n)
         threads = got["threads"]
@@ -148,6 +155,8 @@ def run(ctx, out_dir):
             ref = times[f"{th}|alone"]
             if setting == BUSY:
                 worst_busy = max(worst_busy, t / one)
+            elif setting == SLEPT:
+                worst_slept = max(worst_slept, t / one)
             elif int(th) == threads and setting not in ("alone", DOT1):
                 worst = max(worst, t / alone)
                 if setting == "after OpenBLAS np.dot" and f"{th}|{DOT1}" in times:
@@ -168,6 +177,10 @@ def run(ctx, out_dir):
         sec.note(f"After np.dot against after the same np.dot with OpenBLAS on one thread (same "
                  f"cache footprint, no other pool running): worst {worst_pool:.2f}x, the part "
                  "of the step the other pool, not the cache, causes.")
+    sec.note(f"After a 1 ms pause (npfast's helpers, which spin 300 us after a call, asleep): "
+             f"the worst npfast time against its one-thread time alone: {worst_slept:.2f}x "
+             f"({'within' if worst_slept <= STEADY else 'over'} the {STEADY}x aim; short work "
+             "stays on the caller rather than wait for a helper's wake-up, docs/threads.md).")
     sec.note(f"Beside {got['busy']} busy process(es) (npfast's helpers cannot get a core), the "
              f"worst npfast time against its one-thread time alone: {worst_busy:.2f}x "
              f"({'within' if worst_busy <= STEADY else 'over'} the {STEADY}x aim).")
