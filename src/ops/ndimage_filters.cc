@@ -94,9 +94,12 @@ void correlate1d_as(const View& input, const double* weights, int64_t size, int 
   const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, 32,
                                         0.15 * static_cast<double>(sym ? size / 2 + 1 : size));
   if (axis == input.ndim - 1) {
-    // Along the last axis lines are rows: vectorised along them.
-    const filter1d::Corr1dLineFn<T> kl = of<T>(kernels<filter1d::Table>().f32_corr1d_line,
-                                               kernels<filter1d::Table>().f64_corr1d_line);
+    // Along the last axis lines are rows: vectorised along them (on Zen 5 two output vectors a
+    // step, `_x2`: gaussian_filter1d sigma 2 along rows, 4000^2 cold, 0.42-0.43 -> 0.38-0.39 CPU
+    // ns/px; docs/ndimage-speed.md "gauss7").
+    const filter1d::Table& t = kernels<filter1d::Table>();
+    const filter1d::Corr1dLineFn<T> kl =
+        of<T>(tune_amd() ? t.f32_corr1d_line_x2 : t.f32_corr1d_line, t.f64_corr1d_line);
     ndimage::for_each_contiguous_line<T>(input, out, p, [&](const T* in, T* res, int64_t n) {
       kl(in, res, n, w.data(), size, sym);
     });
@@ -366,9 +369,16 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
   const bool nt = streams(out);
   const filter1d::Corr1dFn<T> kv = nt && !rows_first ? of<T>(t.f32_corr1d_nt, t.f64_corr1d_rows)
                                                      : of<T>(t.f32_corr1d_rows, t.f64_corr1d_rows);
-  const filter1d::Corr1dLineFn<T> kh = nt && rows_first
-                                           ? of<T>(t.f32_corr1d_line_nt, t.f64_corr1d_line)
-                                           : of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
+  // On Zen 5 the passes along rows two output vectors a step (`_x2`, the same bits): alone in
+  // L1 5.1 -> 7.1 G elements/s, streamed (16 x 4000 into memory) 6.4 -> 6.5; gaussian sigma 2
+  // float32 4000^2 cold, 1 thread, CPU ns/px 0.32-0.36 -> 0.31-0.32, 2048^2 warm even
+  // (docs/ndimage-speed.md "gauss7").
+  const bool x2 = tune_amd();
+  const filter1d::Corr1dLineFn<T> kh =
+      nt && rows_first ? of<T>(t.f32_corr1d_line_nt, t.f64_corr1d_line)
+                       : of<T>(x2 ? t.f32_corr1d_line_x2 : t.f32_corr1d_line, t.f64_corr1d_line);
+  const filter1d::Corr1dLinesFn<float> klines =
+      x2 ? t.f32_corr1d_lines_nt_x2 : t.f32_corr1d_lines_nt;
   const filter1d::Corr1dLineCopyFn<T> kc = of<T>(t.f32_corr1d_line_copy, t.f64_corr1d_line_copy);
   // A band streamed into the output goes through f32_corr1d_lines_nt: its rows one by one and
   // one fence after the band, where a fence a row waits for each row's stores to drain.
@@ -409,7 +419,7 @@ void correlate_pair_fused(const View& in, const double* w0d, int64_t n0, int axi
           if (lines) {
             // The rows read next (copied into the ring, or read in place) are prefetched as
             // the band's lines are made (`next`).
-            t.f32_corr1d_lines_nt(ext, res, rows, count, wh.data(), nh, symh, from);
+            klines(ext, res, rows, count, wh.data(), nh, symh, from);
             return copy_rows(from, to, rows, count);
           }
         // Rows to copy come only with the pass along rows last (rows_first): kh is then the

@@ -124,11 +124,13 @@ void sep3_rows_sobel(benchmark::State& state, const Table& t) {
   set_rate(state, "elements", double(rows * (W - 2)));
 }
 
+template <bool X2 = false>
 void corr17_line(benchmark::State& state, const Table& t) {
   constexpr int64_t n = 4096;
   std::vector<float> in(n + 16, 0.5f), out(n), w(17, 1.0f / 17);
+  const Corr1dLineFn<float> k = X2 ? t.f32_corr1d_line_x2 : t.f32_corr1d_line;
   for (auto _ : state) {
-    t.f32_corr1d_line(in.data(), out.data(), n, w.data(), 17, 1);
+    k(in.data(), out.data(), n, w.data(), 17, 1);
     benchmark::DoNotOptimize(out.data());
   }
   set_rate(state, "elements", double(n));
@@ -153,8 +155,10 @@ void corr17_line_copy(benchmark::State& state, const Table& t) {
 // The pass along rows of the fused gaussian_filter sigma 2 into a streamed output: a band of
 // 16 extended rows of 4000 outputs (from L2) streamed into 16 rows of a 64 MiB image, band
 // after band (the output goes to memory, as in the filter at 4000^2).
+template <bool X2 = false>
 void corr17_lines_nt(benchmark::State& state, const Table& t) {
   constexpr int64_t n = 4000, rows = 16, bands = 4000 / rows;
+  const Corr1dLinesFn<float> k = X2 ? t.f32_corr1d_lines_nt_x2 : t.f32_corr1d_lines_nt;
   std::vector<float> in(rows * (n + 16), 0.5f), out(bands * rows * n), w(17, 1.0f / 17);
   std::vector<const float*> ir(rows);
   std::vector<float*> orows(rows);
@@ -162,15 +166,17 @@ void corr17_lines_nt(benchmark::State& state, const Table& t) {
   int64_t b = 0;
   for (auto _ : state) {
     for (int64_t r = 0; r < rows; ++r) orows[r] = out.data() + (b * rows + r) * n;
-    t.f32_corr1d_lines_nt(ir.data(), orows.data(), rows, n, w.data(), 17, 1, nullptr);
+    k(ir.data(), orows.data(), rows, n, w.data(), 17, 1, nullptr);
     b = (b + 1) % bands;
     benchmark::DoNotOptimize(out.data());
   }
   set_rate(state, "elements", double(rows * n));
 }
 
-const bool kl =
-    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_line), "4096_17tap", corr17_line);
+const bool kl = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_line), "4096_17tap",
+                                        corr17_line<>);
+const bool kl2 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_line_x2),
+                                         "4096_17tap", corr17_line<true>);
 const bool klc = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_line_copy),
                                          "4096_17tap", corr17_line_copy);
 const bool kc =
@@ -182,7 +188,9 @@ const bool kr256 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_
 const bool ku =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_uniform1d), "32x1024_5", uniform5);
 const bool kln = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_lines_nt),
-                                         "16x4000_17tap", corr17_lines_nt);
+                                         "16x4000_17tap", corr17_lines_nt<>);
+const bool kln2 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_lines_nt_x2),
+                                          "16x4000_17tap", corr17_lines_nt<true>);
 
 const bool ku2 =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_uniform2d), "4000_k5x5", uniform2d_5x5);

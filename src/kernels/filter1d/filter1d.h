@@ -37,6 +37,11 @@
 // arithmetic instead of stalling the copy or the next pass across rows (docs/ndimage-speed.md
 // "gauss6").
 //
+// `f32_corr1d_line_x2__<isa>` and `f32_corr1d_lines_nt_x2__<isa>`: f32_corr1d_line's and
+// f32_corr1d_lines_nt's contracts and bits, the AVX-512 body making two output vectors a step
+// (faster on Zen 5, not on the Xeon: the operators take them where tune_amd()); the same
+// functions as those on the other ISAs.
+//
 // Contract of `<t>_uniform1d__<isa>`: per lane, SciPy's NI_UniformFilter1D running sum:
 //   s = in[0][l] + ... + in[size - 1][l] (left to right); out[0][l] = s / size;
 //   then for i = 1..n-1: s += in[i - 1 + size][l] - in[i - 1][l]; out[i][l] = s / size.

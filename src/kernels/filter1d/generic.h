@@ -395,7 +395,29 @@ inline __m512 sym_taps(__m512 acc, const float* p, __m512 a0, __m512 a1, __m512 
   }
 }
 
-template <int C, bool Stream, bool Copy>
+// sym_taps for two vectors of outputs at once (inputs a0 | a1 | a2 and a1 | a2 | a3), tap by
+// tap across the two, with the pairs of taps 3 and 7 loaded (K % 4 == 3): each output's sum is
+// the same sequence as sym_taps', so the same bits. On Zen 5 (its adds and valignd share two
+// pipes) a 4096-float line in L1 with 17 taps ran 7.1 G elements/s against 5.1 for sym_taps
+// (npfast_bench, docs/ndimage-speed.md "gauss7"); on the Xeon two vectors were even and
+// K % 3 == 1 the best (gauss5), so the operators take it where tune_amd() (the `_x2` kernels).
+template <int C, int K>
+inline void sym_taps2(__m512& acc0, __m512& acc1, const float* p, __m512 a0, __m512 a1, __m512 a2,
+                      __m512 a3, const __m512* wv, int sym) {
+  if constexpr (K < C) {
+    constexpr bool kLoad = K % 4 == 3;
+    const __m512 lo0 = kLoad ? _mm512_loadu_ps(p + K) : shifted<K>(a0, a1, a2);
+    const __m512 hi0 = kLoad ? _mm512_loadu_ps(p + 2 * C - K) : shifted<2 * C - K>(a0, a1, a2);
+    const __m512 lo1 = kLoad ? _mm512_loadu_ps(p + 16 + K) : shifted<K>(a1, a2, a3);
+    const __m512 hi1 = kLoad ? _mm512_loadu_ps(p + 16 + 2 * C - K) : shifted<2 * C - K>(a1, a2, a3);
+    acc0 = madd<float>(sym > 0 ? add(lo0, hi0) : sub(lo0, hi0), wv[C - K], acc0);
+    acc1 = madd<float>(sym > 0 ? add(lo1, hi1) : sub(lo1, hi1), wv[C - K], acc1);
+    sym_taps2<C, K + 1>(acc0, acc1, p, a0, a1, a2, a3, wv, sym);
+  }
+}
+
+// Two: two vectors a step (sym_taps2) while they fit, then one (not while copying).
+template <int C, bool Stream, bool Copy, bool Two>
 int64_t corr1d_line_sym(const float* in, float* out, int64_t n, const float* fw, int sym,
                         const RowCopy<float, Copy>& copy, const float* next) {
   using LN = Lanes<float, 1, false>;
@@ -407,6 +429,19 @@ int64_t corr1d_line_sym(const float* in, float* out, int64_t n, const float* fw,
   if (end < 3 * L) return 0;
   int64_t i = 0;
   __m512 a0 = load(in), a1 = load(in + L);
+  if constexpr (Two && !Copy) {
+    for (; i + 2 * L <= n && i + 4 * L <= end; i += 2 * L) {
+      prefetch_next(next, i, 2);
+      const __m512 a2 = load(in + i + 2 * L), a3 = load(in + i + 3 * L);
+      __m512 acc0 = mul(shifted<C>(a0, a1, a2), wv[0]);
+      __m512 acc1 = mul(shifted<C>(a1, a2, a3), wv[0]);
+      sym_taps2<C, 0>(acc0, acc1, in + i, a0, a1, a2, a3, wv, sym);
+      LN::template out<Stream>(out + i, 0, 0, acc0);
+      LN::template out<Stream>(out + i + L, 0, 0, acc1);
+      a0 = a2;
+      a1 = a3;
+    }
+  }
   for (; i + L <= n && i + 3 * L <= end; i += L) {
     copy.vectors(i, 1);
     prefetch_next(next, i, 1);
@@ -422,19 +457,19 @@ int64_t corr1d_line_sym(const float* in, float* out, int64_t n, const float* fw,
 
 // corr1d_line_sym for a radius c known at run time: C = 1 .. kMaxSymRadius, else none.
 constexpr int kMaxSymRadius = 12;
-template <bool Stream, bool Copy, int C = 1>
+template <bool Stream, bool Copy, bool Two, int C = 1>
 int64_t corr1d_line_sym_any(const float* in, float* out, int64_t n, const float* fw, int64_t c,
                             int sym, const RowCopy<float, Copy>& copy, const float* next) {
-  if (c == C) return corr1d_line_sym<C, Stream, Copy>(in, out, n, fw, sym, copy, next);
+  if (c == C) return corr1d_line_sym<C, Stream, Copy, Two>(in, out, n, fw, sym, copy, next);
   if constexpr (C < kMaxSymRadius)
-    return corr1d_line_sym_any<Stream, Copy, C + 1>(in, out, n, fw, c, sym, copy, next);
+    return corr1d_line_sym_any<Stream, Copy, Two, C + 1>(in, out, n, fw, c, sym, copy, next);
   return 0;
 }
 #endif
 
 // corr1d_line, copying `copy`'s row alongside (Copy = true), prefetching `next` (null: none;
-// prefetch_next).
-template <class T, bool Stream, bool Copy>
+// prefetch_next); Two: the AVX-512 float body two vectors a step (sym_taps2, the `_x2` kernels).
+template <class T, bool Stream, bool Copy, bool Two = false>
 void corr1d_line_with(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym,
                       const RowCopy<T, Copy>& copy, const T* next = nullptr) {
   static_assert(!(Stream && Copy), "the copying kernel stores plainly");
@@ -458,7 +493,7 @@ void corr1d_line_with(const T* in, T* out, int64_t n, const T* w, int64_t size, 
   int64_t i = 0;
 #if defined(__AVX512F__)
   if constexpr (sizeof(T) == 4)
-    if (sym != 0) i = corr1d_line_sym_any<Stream, Copy>(in, out, n, fw, c, sym, copy, next);
+    if (sym != 0) i = corr1d_line_sym_any<Stream, Copy, Two>(in, out, n, fw, c, sym, copy, next);
 #endif
   for (; i + kVectors * L <= n; i += kVectors * L) {
     copy.vectors(i, kVectors);
@@ -477,10 +512,17 @@ void corr1d_line_with(const T* in, T* out, int64_t n, const T* w, int64_t size, 
 
 // Fence = false: a streamed line whose caller fences once after many (corr1d_lines: a fence a
 // line waits for every line's stores to drain, 16 times a band).
-template <class T, bool Stream = false, bool Fence = Stream>
+template <class T, bool Stream = false, bool Fence = Stream, bool Two = false>
 void corr1d_line(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym) {
-  corr1d_line_with<T, Stream, false>(in, out, n, w, size, sym, RowCopy<T, false>{nullptr, nullptr});
+  corr1d_line_with<T, Stream, false, Two>(in, out, n, w, size, sym,
+                                          RowCopy<T, false>{nullptr, nullptr});
   if (Fence) stream_fence();
+}
+
+// corr1d_line two vectors a step (filter1d.h: f32_corr1d_line_x2).
+template <class T>
+void corr1d_line_x2(const T* in, T* out, int64_t n, const T* w, int64_t size, int sym) {
+  corr1d_line<T, false, false, true>(in, out, n, w, size, sym);
 }
 
 // corr1d_line, and dst[0, n) = src[0, n) alongside (filter1d.h: f32_corr1d_line_copy).
@@ -497,13 +539,13 @@ void corr1d_line_nt(const T* in, T* out, int64_t n, const T* w, int64_t size, in
 
 // corr1d_line on each of `rows` lines, prefetching next[r] alongside line r (filter1d.h:
 // f32_corr1d_lines_nt).
-template <class T, bool Stream = false>
+template <class T, bool Stream = false, bool Two = false>
 void corr1d_lines(const T* const* in, T* const* out, int64_t rows, int64_t n, const T* w,
                   int64_t size, int sym, const T* const* next) {
   for (int64_t r = 0; r < rows; ++r)
-    corr1d_line_with<T, Stream, false>(in[r], out[r], n, w, size, sym,
-                                       RowCopy<T, false>{nullptr, nullptr},
-                                       next ? next[r] : nullptr);
+    corr1d_line_with<T, Stream, false, Two>(in[r], out[r], n, w, size, sym,
+                                            RowCopy<T, false>{nullptr, nullptr},
+                                            next ? next[r] : nullptr);
   if (Stream) stream_fence();
 }
 
@@ -511,6 +553,13 @@ template <class T>
 void corr1d_lines_nt(const T* const* in, T* const* out, int64_t rows, int64_t n, const T* w,
                      int64_t size, int sym, const T* const* next) {
   corr1d_lines<T, true>(in, out, rows, n, w, size, sym, next);
+}
+
+// corr1d_lines_nt two vectors a step (filter1d.h: f32_corr1d_lines_nt_x2).
+template <class T>
+void corr1d_lines_nt_x2(const T* const* in, T* const* out, int64_t rows, int64_t n, const T* w,
+                        int64_t size, int sym, const T* const* next) {
+  corr1d_lines<T, true, true>(in, out, rows, n, w, size, sym, next);
 }
 
 // Row by row over chunks of kStateLanes lanes, so each input row is read once per chunk

@@ -63,6 +63,7 @@ void check_corr(Isa isa) {
   const Corr1dFn<T> k = of<T>(t.f32_corr1d, t.f64_corr1d),
                     kr = of<T>(ref.f32_corr1d, ref.f64_corr1d);
   const Corr1dLineFn<T> kl = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
+  const Corr1dLineFn<T> kl2 = of<T>(t.f32_corr1d_line_x2, t.f64_corr1d_line);  // two a step
   std::mt19937 rng(3);
   std::uniform_real_distribution<double> dist(-2.0, 2.0);
   for (int64_t size : {1, 2, 3, 4, 5, 7, 8, 9, 11, 13, 17, 21, 23, 25}) {
@@ -81,16 +82,18 @@ void check_corr(Isa isa) {
           ASSERT_EQ(got[n * lanes], T(-777)) << "wrote past the block";
           if (lanes == 1) {  // one line: the along-the-line kernel computes the same bits
             std::vector<T> line(n + 1, T(-777));
-            for (int64_t len : {n, int64_t{1}, int64_t{9}, int64_t{33}, int64_t{100}}) {
-              std::vector<T> x(len + size - 1), a(len + 1, T(-777)), b(len);
-              for (auto& v : x) v = static_cast<T>(dist(rng));
-              kl(x.data(), a.data(), len, w.data(), size, sym);
-              kr(rows_of(x.data(), len + size - 1, 1).data(), rows_of(b.data(), len, 1).data(), len,
-                 1, w.data(), size, sym);
-              ASSERT_EQ(a[len], T(-777)) << "wrote past the line";
-              ASSERT_EQ(0, std::memcmp(a.data(), b.data(), len * sizeof(T)))
-                  << isa_name(isa) << " line size=" << size << " len=" << len;
-            }
+            for (int64_t len : {n, int64_t{1}, int64_t{9}, int64_t{33}, int64_t{100}})
+              for (const Corr1dLineFn<T> k1 : {kl, kl2}) {
+                std::vector<T> x(len + size - 1), a(len + 1, T(-777)), b(len);
+                for (auto& v : x) v = static_cast<T>(dist(rng));
+                k1(x.data(), a.data(), len, w.data(), size, sym);
+                kr(rows_of(x.data(), len + size - 1, 1).data(), rows_of(b.data(), len, 1).data(),
+                   len, 1, w.data(), size, sym);
+                ASSERT_EQ(a[len], T(-777)) << "wrote past the line";
+                ASSERT_EQ(0, std::memcmp(a.data(), b.data(), len * sizeof(T)))
+                    << isa_name(isa) << " line size=" << size << " len=" << len
+                    << (k1 == kl2 ? " (_x2)" : "");
+              }
           }
           ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * lanes * sizeof(T)))
               << isa_name(isa) << " size=" << size << " kind=" << kind << " lanes=" << lanes
@@ -480,9 +483,9 @@ void check_nt(Isa isa) {
     }
 }
 
-// f32_corr1d_lines_nt: the reference's bits on every line, for row counts around 16, lengths
-// around the 16-wide vectors, every radius of the AVX-512 line kernel (corr1d_line_sym, 1-12)
-// and past it, output rows at every alignment, each row its own or all at one offset into a
+// f32_corr1d_lines_nt and its `_x2`: the reference's bits on every line, for row counts around 16,
+// lengths around the 16-wide vectors, every radius of the AVX-512 line kernel (corr1d_line_sym,
+// 1-12) and past it, output rows at every alignment, each row its own or all at one offset into a
 // 64-byte line (streamed from the rows' first whole line); nothing written outside the outputs,
 // the rows to prefetch (`next`: none, or some rows null) left as they were.
 void check_lines(Isa isa) {
@@ -516,15 +519,20 @@ void check_lines(Isa isa) {
             }
             const float* const* next = common ? nx.data() : nullptr;
             ref.f32_corr1d_lines_nt(ir.data(), wo.data(), rows, n, w.data(), size, sym, next);
-            t.f32_corr1d_lines_nt(ir.data(), go.data(), rows, n, w.data(), size, sym, next);
-            ASSERT_TRUE(std::all_of(ahead.begin(), ahead.end(), [](float v) { return v == 3.0f; }));
-            for (int64_t r = 0; r < rows; ++r) {
-              ASSERT_EQ(0, std::memcmp(go[r], wo[r], n * sizeof(float)))
-                  << isa_name(isa) << " corr1d_lines_nt size=" << size << " kind=" << kind
-                  << " rows=" << rows << " n=" << n << " row " << r;
-              for (int64_t k = 0; k < off; ++k)
-                ASSERT_EQ(got[r * pitch + k], -777.0f) << "wrote before row " << r;
-              ASSERT_EQ(got[r * pitch + off + n], -777.0f) << "wrote past row " << r;
+            for (const Corr1dLinesFn<float> k : {t.f32_corr1d_lines_nt, t.f32_corr1d_lines_nt_x2}) {
+              const char* name = k == t.f32_corr1d_lines_nt ? "" : "_x2";
+              std::fill(got.begin(), got.end(), -777.0f);
+              k(ir.data(), go.data(), rows, n, w.data(), size, sym, next);
+              ASSERT_TRUE(
+                  std::all_of(ahead.begin(), ahead.end(), [](float v) { return v == 3.0f; }));
+              for (int64_t r = 0; r < rows; ++r) {
+                ASSERT_EQ(0, std::memcmp(go[r], wo[r], n * sizeof(float)))
+                    << isa_name(isa) << " corr1d_lines_nt" << name << " size=" << size
+                    << " kind=" << kind << " rows=" << rows << " n=" << n << " row " << r;
+                for (int64_t k2 = 0; k2 < off; ++k2)
+                  ASSERT_EQ(got[r * pitch + k2], -777.0f) << "wrote before row " << r;
+                ASSERT_EQ(got[r * pitch + off + n], -777.0f) << "wrote past row " << r;
+              }
             }
           }
       }
