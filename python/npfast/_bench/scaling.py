@@ -4,6 +4,7 @@ speed-up against threads, and a cliff check over sizes at every thread count."""
 from __future__ import annotations
 
 import os
+import statistics
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from .anchors import npfast_has, optional
 from .limits import _size as limits_size, stream_bandwidth
 from .plots import line_plot
 from .section import Section, ratio
-from .timing import compare, fmt_time
+from .timing import compare, fmt_time, samples
 
 NAME = "scaling"
 TITLE = "scaling: npfast and its anchors at 1, 2, 4, ... threads; cliffs over sizes"
@@ -155,13 +156,31 @@ def cliff_sizes(ctx):
             [64, 96, 128, 192, 256, 350, 384, 500, 512, 768, 1000, 1500, 2000, 3000, 4000])
 
 
-def copy_time(ctx, s) -> float:
-    """Time per element of np.copyto between two s x s float32 arrays (one thread): beside a
-    correlate cliff, whether a copy moving the same bytes steps as much between the two sizes,
-    i.e. whether the step is the machine's memory hierarchy (docs/corr2d.md, "cold")."""
-    a = np.ones((s, s), np.float32)
-    b = np.empty_like(a)
-    return compare({"copy": lambda: np.copyto(b, a)}, ctx.budget / 8, min_rounds=3)["copy"] / a.size
+def copy_times(ctx, sizes) -> dict:
+    """Time per element of np.copyto between two s x s float32 arrays (one thread), the sizes
+    interleaved in rounds as the cliff check times them: beside a correlate cliff, whether a
+    copy moving the same bytes steps as much between the two sizes, i.e. whether the step is
+    the machine's memory hierarchy (docs/corr2d.md, "cold")."""
+    fns, elems = {}, {}
+    for s in sizes:
+        a = np.ones((s, s), np.float32)
+        b = np.empty_like(a)
+        fns[s], elems[s] = (lambda a=a, b=b: np.copyto(b, a)), a.size
+    got = compare(fns, ctx.budget / 8, min_rounds=5)
+    return {s: got[s] / elems[s] for s in sizes}
+
+
+def cliff_calls(what, sizes, rng) -> dict:
+    """{size: (call, elements)} for one kind of the cliff check."""
+    out = {}
+    for s in sizes:
+        a = rng.standard_normal((s, s)).astype(np.float32)
+        if what.startswith("correlate"):
+            k = np.ones((3, 3), np.float32)
+            out[s] = (lambda a=a, k=k: npfast.correlate2d(a, k, mode="same")), s * s
+        else:
+            out[s] = (lambda a=a: npfast.matmul(a, a)), s ** 3
+    return out
 
 
 def cliffs(ctx, counts, th):
@@ -169,7 +188,15 @@ def cliffs(ctx, counts, th):
     size whose time per element exceeds CLIFF x the best at a smaller size is a cliff, unless
     its data left the measured cache edge and the call streams at STREAMING of the bandwidth
     measured at the same thread count (the one step issue 20 allows; matmul's data never
-    leaves the cache blocks)."""
+    leaves the cache blocks).
+
+    The sizes of one kind are timed together, interleaved in rounds (`timing.compare`: each
+    round times every size once, in reverse order every other round, the process let go quiet
+    and the size's data warmed up before each sample), and each size's figure is its median
+    over the rounds. Timed one size after another, a burst of the host's or another process's
+    load during one size read as a cliff at that size (docs/threads.md, "cliff20"); interleaved,
+    such a burst spreads over all sizes' samples of one round and the medians drop it, while a
+    real step shows in every round."""
     rng = np.random.default_rng(2)
     edge, bw_all = ctx.limits.get("cache_edge"), ctx.limits.get("bandwidth")
     cores = len(os.sched_getaffinity(0))
@@ -183,30 +210,33 @@ def cliffs(ctx, counts, th):
         if bw:
             used[t] = float(bw)
         for what in ("correlate 3x3", "matmul float32"):
-            best = None
             sizes = cliff_sizes(ctx) if what.startswith("correlate") else \
                 [s for s in cliff_sizes(ctx) if s <= 2000]
+            calls = cliff_calls(what, sizes, rng)
+            got = samples({s: fn for s, (fn, _) in calls.items()}, ctx.budget / 4, min_rounds=5)
+            del calls  # the arrays: up to 140 MB for correlate
+            best = None
             for s in sizes:
-                a = rng.standard_normal((s, s)).astype(np.float32)
-                if what.startswith("correlate"):
-                    k = np.ones((3, 3), np.float32)
-                    fn, elems = (lambda a=a, k=k: npfast.correlate2d(a, k, mode="same")), s * s
-                else:
-                    fn, elems = (lambda a=a: npfast.matmul(a, a)), s ** 3
-                per = compare({"npfast": fn}, ctx.budget / 4, min_rounds=3)["npfast"] / elems
+                elems = s * s if what.startswith("correlate") else s ** 3
+                per, fastest = statistics.median(got[s]) / elems, min(got[s]) / elems
                 checked += 1
-                moved = 2 * a.nbytes  # correlate: read once, write once
+                moved = 2 * 4 * s * s  # correlate: read once, write once (float32)
                 streams = what.startswith("correlate") and edge and bw and moved > edge and \
                     moved / (per * elems) >= STREAMING * float(bw)
                 if best is not None and per > CLIFF * best[1] and not streams:
+                    # The spread over rounds: a step that is there in the fastest round too is
+                    # not one slow round.
+                    low = fastest / best[2]
                     text = (f"{what} at {t} threads: {s}x{s} takes {per / best[1]:.2f}x the "
-                            f"time per element of {best[0]}x{best[0]}")
+                            f"time per element of {best[0]}x{best[0]} (fastest rounds "
+                            f"{low:.2f}x; {len(got[s])} rounds)")
                     if what.startswith("correlate"):
-                        step = copy_time(ctx, s) / copy_time(ctx, best[0])
-                        text += f" (np.copyto of the same bytes, one thread: {step:.2f}x)"
+                        cp = copy_times(ctx, [best[0], s])
+                        text += (f" (np.copyto of the same bytes, one thread: "
+                                 f"{cp[s] / cp[best[0]]:.2f}x)")
                     found.append(text)
                 if best is None or per < best[1]:
-                    best = (s, per)
+                    best = (s, per, fastest)
     return found, checked, used
 
 
