@@ -135,8 +135,8 @@ nb::object signal_py(nb::handle in1, nb::handle in2, nb::handle mode, nb::handle
   const int64_t* shape = s.dims;
   const DType t = corr2d_result_dtype(x.view.dtype, k.view.dtype);
   View y;
-  nb::object result =
-      out_or_new(out, t, x.view.ndim, shape, &y, "out", output_page_offset(x.view, k.view, t, shape));
+  nb::object result = out_or_new(out, t, x.view.ndim, shape, &y, "out",
+                                 output_page_offset(x.view, k.view, t, shape));
   check_no_overlap(y, {&x.view, &k.view});
   {
     nb::gil_scoped_release release;

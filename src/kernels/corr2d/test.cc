@@ -315,7 +315,7 @@ TEST(Corr2dOp, OutputPageOffsetAvoidsTheAlias) {
     }
   }
   View v = view2d(x, DType::f32, 2000, 2000, 8000, 4);
-  EXPECT_EQ(corr2d_output_page_offset(v, 3, DType::f32, 8008), -1);  // other row stride
+  EXPECT_EQ(corr2d_output_page_offset(v, 3, DType::f32, 8008), -1);   // other row stride
   EXPECT_EQ(corr2d_output_page_offset(v, 3, DType::f64, 16000), -1);  // other dtype
   View narrow = view2d(x, DType::f32, 64, 64, 256, 4);
   EXPECT_EQ(corr2d_output_page_offset(narrow, 3, DType::f32, 256), -1);  // padded whole
