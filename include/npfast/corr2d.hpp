@@ -26,6 +26,13 @@ DType corr2d_result_dtype(DType input, DType kernel);
 void correlate2d_general(const View& input, const View& kernel, const View& out, int64_t top,
                          int64_t left, Border border, double fill);
 
+// Where a new output of a correlation of `input` with a kernel of `kh` rows should start: the
+// page offset (bytes: a multiple of 64 in [0, 4096)) that keeps the kernels' input loads away
+// from their recent output stores modulo 4 KiB, or -1 when placement does not matter (output
+// rows not as far apart as the input's, or nothing the kernels read in place). `out_t` is the
+// result dtype and `out_row_bytes` the new array's row stride.
+int64_t corr2d_output_page_offset(const View& input, int kh, DType out_t, int64_t out_row_bytes);
+
 // scipy.signal.correlate2d / convolve2d on every plane of `in1` (..., H, W) with the 2-D
 // `in2`. Output shape for `mode` (last two axes): full (H + kh - 1, W + kw - 1), same (H, W),
 // valid (H - kh + 1, W - kw + 1), or, when in2 is at least as large as the planes in both axes,

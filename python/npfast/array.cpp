@@ -157,7 +157,7 @@ nb::object numpy_dtype(DType t) {
   return nb::steal(reinterpret_cast<PyObject*>(PyArray_DescrFromType(to_numpy_type(t))));
 }
 
-nb::object new_array(DType t, int ndim, const int64_t* shape, View* view) {
+nb::object new_array(DType t, int ndim, const int64_t* shape, View* view, int64_t page_offset) {
   int64_t n = 1;
   for (int i = 0; i < ndim; ++i) {
     if (shape[i] < 0) throw ValueError("shape: negative dimension " + std::to_string(shape[i]));
@@ -166,11 +166,17 @@ nb::object new_array(DType t, int ndim, const int64_t* shape, View* view) {
   const int64_t bytes = checked_mul(n, static_cast<int64_t>(itemsize(t)), "output bytes");
   if (bytes > (int64_t{1} << 47))
     throw MemoryError("output: cannot allocate " + std::to_string(bytes) + " bytes");
-  void* data = memory::allocate(static_cast<size_t>(bytes));
-  PyObject* cap = PyCapsule_New(data, "npfast.buffer", free_capsule);
+  const bool place = page_offset >= 0 && page_offset < 4096 && page_offset % 64 == 0;
+  void* block = memory::allocate(static_cast<size_t>(bytes) + (place ? 4096 : 0));
+  PyObject* cap = PyCapsule_New(block, "npfast.buffer", free_capsule);
   if (!cap) {
-    memory::deallocate(data);
+    memory::deallocate(block);
     throw nb::python_error();
+  }
+  char* data = static_cast<char*>(block);
+  if (place) {
+    const auto at = static_cast<int64_t>(reinterpret_cast<uintptr_t>(data) % 4096);
+    data += (page_offset - at + 4096) % 4096;
   }
   nb::object capsule = nb::steal(cap);
   npy_intp dims[View::kMaxDims];
@@ -217,12 +223,12 @@ View check_out(nb::handle out, DType t, int ndim, const int64_t* shape, const ch
 }
 
 nb::object out_or_new(nb::handle out, DType t, int ndim, const int64_t* shape, View* view,
-                      const char* arg) {
+                      const char* arg, int64_t page_offset) {
   if (out.is_valid() && !out.is_none()) {
     *view = check_out(out, t, ndim, shape, arg);
     return nb::borrow(out);
   }
-  return new_array(t, ndim, shape, view);
+  return new_array(t, ndim, shape, view, page_offset);
 }
 
 namespace {

@@ -57,8 +57,11 @@ PyArray_Descr* numpy_descr(nb::handle obj, const char* arg);
 nb::object numpy_dtype(DType t);
 
 // A new C-contiguous ndarray whose buffer comes from npfast's pool (and goes back to it when
-// the array dies). `view` receives its view.
-nb::object new_array(DType t, int ndim, const int64_t* shape, View* view);
+// the array dies). `view` receives its view. `page_offset` (a multiple of 64 below 4096, or -1
+// for the pool's own placement): where the data starts within its page, for an operator
+// whose speed depends on the distance from its input (corr2d_output_page_offset); it costs up
+// to 4 KiB of slack in the block.
+nb::object new_array(DType t, int ndim, const int64_t* shape, View* view, int64_t page_offset = -1);
 
 // Checks a caller's `out=`: an ndarray of exactly this dtype and shape, writeable, aligned and
 // not overlapping any of `inputs`. Returns its view; never converts (a mismatched `out` is an
@@ -67,7 +70,7 @@ View check_out(nb::handle out, DType t, int ndim, const int64_t* shape, const ch
 
 // Either the caller's `out` (checked) or a new pool array.
 nb::object out_or_new(nb::handle out, DType t, int ndim, const int64_t* shape, View* view,
-                      const char* arg = "out");
+                      const char* arg = "out", int64_t page_offset = -1);
 
 // Raises ValueError when `out` shares memory with any input (kernels read and write at once);
 // null inputs (absent optional arrays) are skipped.

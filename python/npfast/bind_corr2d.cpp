@@ -109,6 +109,19 @@ void signal_operands(nb::object* in1, nb::object* in2, const char* name) {
   }
 }
 
+// A new output's page offset (corr2d_output_page_offset) for outputs of 64 KiB and more, where
+// the 4 KiB of slack is at most 6% of the block; -1 (the pool's placement) for smaller ones and
+// for kernels that are not 2-D (ndimage's N-D path).
+int64_t output_page_offset(const View& x, const View& k, DType t, const int64_t* shape) {
+  const int nd = x.ndim;
+  if (nd < 2 || k.ndim != 2) return -1;
+  int64_t elems = 1;
+  for (int i = 0; i < nd; ++i) elems *= shape[i];
+  const int64_t item = static_cast<int64_t>(itemsize(t));
+  if (elems * item < (int64_t{64} << 10)) return -1;
+  return corr2d_output_page_offset(x, static_cast<int>(k.shape[0]), t, shape[nd - 1] * item);
+}
+
 nb::object signal_py(nb::handle in1, nb::handle in2, nb::handle mode, nb::handle boundary,
                      nb::handle fill, nb::handle out, bool convolve) {
   nb::object o1 = nb::borrow(in1), o2 = nb::borrow(in2);
@@ -122,7 +135,8 @@ nb::object signal_py(nb::handle in1, nb::handle in2, nb::handle mode, nb::handle
   const int64_t* shape = s.dims;
   const DType t = corr2d_result_dtype(x.view.dtype, k.view.dtype);
   View y;
-  nb::object result = out_or_new(out, t, x.view.ndim, shape, &y);
+  nb::object result = out_or_new(out, t, x.view.ndim, shape, &y, "out",
+                                 output_page_offset(x.view, k.view, t, shape));
   check_no_overlap(y, {&x.view, &k.view});
   {
     nb::gil_scoped_release release;
@@ -165,7 +179,8 @@ nb::object ndimage_py(nb::handle input, nb::handle weights, nb::handle mode, dou
   DType t = corr2d_result_dtype(x.view.dtype, k.view.dtype);
   if (!output.is_none()) t = as_dtype(nb::getattr(output, "dtype"), "output");
   View y;
-  nb::object result = out_or_new(output, t, x.view.ndim, x.view.shape, &y, "output");
+  nb::object result = out_or_new(output, t, x.view.ndim, x.view.shape, &y, "output",
+                                 output_page_offset(x.view, k.view, t, x.view.shape));
   check_no_overlap(y, {&x.view, &k.view}, "output");
   {
     nb::gil_scoped_release release;

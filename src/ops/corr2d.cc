@@ -530,6 +530,41 @@ DType corr2d_result_dtype(DType input, DType kernel) {
   return input == DType::f32 && kernel == DType::f32 ? DType::f32 : DType::f64;
 }
 
+int64_t corr2d_output_page_offset(const View& input, int kh, DType out_t, int64_t out_row_bytes) {
+  const int nd = input.ndim;
+  const int64_t item = static_cast<int64_t>(itemsize(out_t));
+  // Only the in-place interior reads the input as it lies, and only rows the same distance
+  // apart in input and output keep one alias distance for the whole call.
+  if (nd < 2 || input.dtype != out_t || input.strides[nd - 1] != item ||
+      input.strides[nd - 2] != out_row_bytes || out_row_bytes < kDirectMinColumns * item)
+    return -1;
+  // A row group stores its output rows o..o+3 while the next column block loads input rows
+  // o - top .. o + 3 - top + kh - 1 a few hundred bytes further on. A load that matches one
+  // of those stores in its low 12 address bits waits for it (the 4 KiB alias): with
+  // D = out - in (mod 4096) and rows k apart, that is D + k * rs (mod 4096) within about 448
+  // bytes above 0. Fit on the 2-core Zen 5, 3x3 float32, 1 thread, input at page offset 16
+  // and `out=` at every D in steps of 256 (docs/threads.md "cliff20"): the offset this picks
+  // ran within 4% of the best D at 768^2-1504^2, the worst D 1.1-1.5x slower.
+  constexpr int64_t kWindow = 448;
+  const int64_t rs = ((out_row_bytes % 4096) + 4096) % 4096;
+  const int64_t in_off = static_cast<int64_t>(reinterpret_cast<uintptr_t>(input.data) % 4096);
+  const int64_t reach = int64_t{kh} + 1;  // rows: 4 stored, 4 + kh - 1 loaded, any top
+  int64_t best = -1, best_dist = 0;
+  for (int64_t at = 0; at < 4096; at += 64) {
+    const int64_t d0 = ((at - in_off) % 4096 + 4096) % 4096;
+    int64_t dist = 4096;
+    for (int64_t k = -reach; k <= reach && dist > 0; ++k) {
+      const int64_t x = ((d0 + k * rs) % 4096 + 4096) % 4096;
+      dist = x <= kWindow ? 0 : std::min({dist, x - kWindow, 4096 - x});
+    }
+    if (dist > best_dist) {
+      best = at;
+      best_dist = dist;
+    }
+  }
+  return best;
+}
+
 void correlate2d_general(const View& input, const View& kernel, const View& out, int64_t top,
                          int64_t left, Border border, double fill) {
   if (input.ndim < 2)

@@ -321,6 +321,33 @@ struct Engine {
     return std::max<int64_t>(1, parts);
   }
 
+  // The shared schedule's column parts on several threads: `parts`, or one more where the
+  // items then end 3% sooner. Items are claimed in order by whichever thread is free, so with
+  // parts of unequal width (9 or 11 B panels in 2 parts) the last items are the biggest and one
+  // thread finishes alone: 288^2 and 350^2 f32 on two threads ran 1.25-1.34x the time per
+  // element of 256^2, and 3 parts took 350^2 from 5.5 to 4.8-4.9 ps per multiply-add, while at
+  // 320^2 and 384^2 (10 and 12 panels) they cost 3-8% (docs/threads.md, cliff20). The claim
+  // order is simulated with an item costing its row panels x (its B panels + 0.2 for packing
+  // its A again, the share that separates those cases).
+  int64_t balanced_parts(int64_t npb, int64_t parts) const {
+    if (threads <= 1 || !pack_a_all) return parts;
+    auto end = [&](int64_t pc) {
+      double busy[kMaxSimThreads] = {};
+      const int nt = static_cast<int>(std::min<int64_t>(threads, kMaxSimThreads));
+      for (int64_t it = 0; it < groups * pc; ++it) {
+        const int64_t g = it / pc, h = it % pc;
+        const double rows = static_cast<double>((g + 1) * mp / groups - g * mp / groups);
+        const double cols = static_cast<double>((h + 1) * npb / pc - h * npb / pc);
+        double* first = std::min_element(busy, busy + nt);
+        *first += rows * (cols + 0.2);
+      }
+      return *std::max_element(busy, busy + nt);
+    };
+    const int64_t more = parts + 1;
+    return more <= npb / 2 && end(more) < 0.97 * end(parts) ? more : parts;
+  }
+  static constexpr int kMaxSimThreads = 256;
+
   // Chunk size for `count` items: one item per chunk (claimed dynamically, so a thread that
   // is slowed down takes fewer) when all the pool's threads may join, else `threads` chunks.
   int64_t grain(int64_t count) const {
@@ -413,7 +440,7 @@ struct Engine {
     for (int64_t t = 0; t < passes; ++t) {
       const Block bk = block_of(t);
       const int64_t npb = ceil_div(bk.nb, NR);
-      const int64_t parts = column_parts(npb);
+      const int64_t parts = balanced_parts(npb, column_parts(npb));
       const int64_t items = groups * parts;
       T* const bbuf = bufs[t & 1];
       auto multiply_item = [&](int64_t it) {

@@ -264,3 +264,25 @@ def test_nonfinite_propagate(isa):
     k = np.ones((3, 3), np.float32)
     np.testing.assert_array_equal(np.isnan(npfast.correlate2d(x, k, "same")),
                                   np.isnan(ss.correlate2d(x, k, "same")))
+
+
+@pytest.mark.parametrize("n", [1000, 1500])
+@pytest.mark.parametrize("offset", [16, 1040, 2064, 3088])
+def test_new_output_placed_off_the_input_alias(n, offset):
+    # A new output starts where no input row the kernels load next (rows up to 4 apart for
+    # 3x3) meets an output row they just stored modulo 4 KiB (docs/threads.md, cliff20); the
+    # values are those of an out= call, and the array owns no more than it shows.
+    buf = np.zeros(n * n * 4 + 8192, np.uint8)
+    start = (-buf.ctypes.data) % 4096 + offset
+    x = buf[start:start + n * n * 4].view(np.float32).reshape(n, n)
+    x[...] = np.random.default_rng(0).standard_normal((n, n))
+    k = np.ones((3, 3), np.float32)
+    for name in ("signal", "ndimage"):
+        y = (npfast.correlate2d(x, k, mode="same") if name == "signal"
+             else ndimage.correlate(x, k, mode="constant"))
+        assert y.flags.c_contiguous and y.flags.owndata is False and y.ctypes.data % 64 == 0
+        for rows in range(-4, 5):
+            assert (y.ctypes.data - x.ctypes.data + rows * 4 * n) % 4096 > 448, (name, rows)
+    o = np.empty_like(x)
+    npfast.correlate2d(x, k, mode="same", out=o)
+    np.testing.assert_array_equal(npfast.correlate2d(x, k, mode="same"), o)

@@ -295,6 +295,32 @@ TEST(Corr2dOp, HugeShapesRaiseMemoryError) {
   EXPECT_NO_THROW(signal_corr2d_shape(vx, vk, Corr2dMode::full));
 }
 
+// The page offset for a new output keeps every input row the kernels may load next (rows up to
+// kh + 1 apart) off the output rows they just stored, modulo 4 KiB: (out - in + k * rs) mod 4096
+// never in [0, 448]. Rows of different strides, other dtypes and narrow rows get no placement.
+TEST(Corr2dOp, OutputPageOffsetAvoidsTheAlias) {
+  alignas(64) static float x[64];
+  for (const int64_t w : {768, 1000, 1024, 1200, 1500, 1504, 1536, 2000, 3000, 4000}) {
+    for (const int64_t in_off : {0, 16, 1040, 2064, 4080}) {
+      View v = view2d(x, DType::f32, w, w, w * 4, 4);
+      v.data = reinterpret_cast<void*>(uintptr_t{1} << 20 | static_cast<uintptr_t>(in_off));
+      const int64_t at = corr2d_output_page_offset(v, 3, DType::f32, w * 4);
+      ASSERT_GE(at, 0) << w << " " << in_off;
+      EXPECT_LT(at, 4096);
+      EXPECT_EQ(at % 64, 0);
+      for (int64_t k = -4; k <= 4; ++k) {
+        const int64_t d = (((at - in_off + k * w * 4) % 4096) + 4096) % 4096;
+        EXPECT_GT(d, 448) << "width " << w << " input at " << in_off << " rows " << k;
+      }
+    }
+  }
+  View v = view2d(x, DType::f32, 2000, 2000, 8000, 4);
+  EXPECT_EQ(corr2d_output_page_offset(v, 3, DType::f32, 8008), -1);   // other row stride
+  EXPECT_EQ(corr2d_output_page_offset(v, 3, DType::f64, 16000), -1);  // other dtype
+  View narrow = view2d(x, DType::f32, 64, 64, 256, 4);
+  EXPECT_EQ(corr2d_output_page_offset(narrow, 3, DType::f32, 256), -1);  // padded whole
+}
+
 }  // namespace
 }  // namespace corr2d
 }  // namespace npfast
