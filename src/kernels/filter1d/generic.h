@@ -639,13 +639,52 @@ inline V<float> divide_by(V<float> a) {
   return divide<float>(a, set1<float>(static_cast<float>(K)));
 }
 
+// divide_by<K> on M registers at once: one range test for all of them where the fast
+// quotient applies (it equals the division there, so each register's bits are divide_by's
+// whichever path it takes), else divide_by register by register.
+template <int K, int M>
+inline void divide_all_by(V<float>* a) {
+#if defined(__AVX512F__)
+  if constexpr (K % 2 == 1 || (K & (K - 1)) == 0) {
+    const __m512 y = _mm512_set1_ps(1.0f / static_cast<float>(K));
+    const __m512 d = _mm512_set1_ps(static_cast<float>(K));
+    __mmask16 odd = 0;
+#pragma GCC unroll 8
+    for (int r = 0; r < M; ++r)
+      odd |= _mm512_fpclass_ps_mask(_mm512_mul_ps(a[r], _mm512_set1_ps(0x1p-36f)), 0xbf);
+    if (__builtin_expect(odd == 0, 1)) {
+#pragma GCC unroll 8
+      for (int r = 0; r < M; ++r) {
+        const __m512 q = _mm512_mul_ps(a[r], y);
+        a[r] = _mm512_fmadd_ps(_mm512_fnmadd_ps(q, d, a[r]), y, q);
+      }
+      return;
+    }
+  }
+#endif
+#pragma GCC unroll 8
+  for (int r = 0; r < M; ++r) a[r] = divide_by<K>(a[r]);
+}
+
+// Lanes t .. t + L - 1 of cur:next for the window sums: one valignd on AVX-512 (the generic
+// shuffle compiled to a register copy and a vpermt2ps), concat_shift elsewhere.
+template <int t>
+inline V<float> window_shift(V<float> cur, V<float> next) {
+#if defined(__AVX512F__)
+  return reinterpret_cast<V<float>>(_mm512_alignr_epi32(reinterpret_cast<__m512i>(next),
+                                                        reinterpret_cast<__m512i>(cur), t));
+#else
+  return concat_shift<t>(cur, next,
+                         std::make_index_sequence<static_cast<size_t>(kLanes<float>)>());
+#endif
+}
+
 // The window sums of the K1 positions starting at each lane of cur, over the pair cur:next:
 // cur, then + each shift 1 .. K1 - 1 in order (t runs 0 .. K1 - 2): uniform1d_line's order.
 template <size_t... t>
 inline V<float> window_sum(V<float> cur, V<float> next, std::index_sequence<t...>) {
-  constexpr auto lanes = std::make_index_sequence<static_cast<size_t>(kLanes<float>)>();
   V<float> s = cur;
-  ((s = add(s, concat_shift<static_cast<int>(t) + 1>(cur, next, lanes))), ...);
+  ((s = add(s, window_shift<static_cast<int>(t) + 1>(cur, next))), ...);
   return s;
 }
 
@@ -783,11 +822,14 @@ void uniform2d_regs(const float* const* in, float* const* out, int64_t n, int64_
       for (int r = 0; r < M; ++r)
         if (q >= r && q < r + k0) s[r] = q == r ? x : add(s[r], x);
     }
+    if constexpr (K0 > 0) {
+      divide_all_by<K0, M>(s);
+    } else {
 #pragma GCC unroll 8
-    for (int r = 0; r < M; ++r) {
-      s[r] = K0 > 0 ? divide_by < K0<1 ? 1 : K0>(s[r]) : divide<float>(s[r], div0_v);
-      store(v[r] + c, s[r]);
+      for (int r = 0; r < M; ++r) s[r] = divide<float>(s[r], div0_v);
     }
+#pragma GCC unroll 8
+    for (int r = 0; r < M; ++r) store(v[r] + c, s[r]);
     return g;
   };
   auto vone = [&](int64_t c) {
@@ -816,11 +858,13 @@ void uniform2d_regs(const float* const* in, float* const* out, int64_t n, int64_
     for (; j + L <= n && j + 2 * L <= nv; j += L) {
       prefetch_new_rows<M>(in + k0 - 1, j, nv);
       const Regs next = vreg(j + L);
+      V<float> o[M];
 #pragma GCC unroll 8
-      for (int r = 0; r < M; ++r) {
-        st.put(r, j,
-               divide_by<K1>(window_sum(cur.s[r], next.s[r], std::make_index_sequence<K1 - 1>())));
-      }
+      for (int r = 0; r < M; ++r)
+        o[r] = window_sum(cur.s[r], next.s[r], std::make_index_sequence<K1 - 1>());
+      divide_all_by<K1, M>(o);
+#pragma GCC unroll 8
+      for (int r = 0; r < M; ++r) st.put(r, j, o[r]);
       cur = next;
     }
     have = j + L;
