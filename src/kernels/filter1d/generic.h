@@ -928,8 +928,12 @@ void uniform2d_any(const float* const* in, float* out, int64_t n, int64_t k0, in
   uniform1d_line<float, Stream>(v, out, n, k1);
 }
 
-// m rows of the fused 2-D uniform filter (filter1d.h: f32_uniform2d_rows): groups of 4 rows
-// load each input row once for the group; the rest go one by one. Streamed rows of different
+// m rows of the fused 2-D uniform filter (filter1d.h: f32_uniform2d_rows): groups of M rows
+// load each input row once for the group; the rest go one by one. M = 2 on AVX-512, where
+// groups of 4 ran slower in spite of their fewer loads (`npfast_bench
+// --benchmark_filter=uniform2d_rows`, Zen 5, 4 rows a call: groups of 4 / 2 / 1 5.3-5.6 /
+// 5.9 / 4.4-4.7 G px/s; the filter at 4000^2, 1 thread CPU ns/px 0.208-0.224 -> 0.188-0.205;
+// docs/ndimage-speed.md "ndcliff"); 4 on AVX2 (2: 5.0 -> 4.8 G px/s). Streamed rows of different
 // alignments group through RowStores' shifted stores on AVX-512 (5000^2 cold, 1 thread CPU
 // ns/px 0.58-0.60 -> 0.49-0.50), not on AVX2, where they measured slower (4001^2: 0.683 ->
 // 0.707; 16 registers for the sums and four rows' shifts, not checked; docs/ndimage-speed.md
@@ -937,7 +941,7 @@ void uniform2d_any(const float* const* in, float* out, int64_t n, int64_t k0, in
 template <bool Stream>
 void uniform2d_rows_any(const float* const* in, float* const* out, int64_t m, int64_t n, int64_t k0,
                         int64_t k1, float* const* v) {
-  constexpr int M = 4;
+  constexpr int M = kLanes<float> >= 16 ? 2 : 4;
   int64_t r = 0;
   for (; r + M <= m && (!Stream || kLanes<float> >= 16 || same_alignment(out + r, M)); r += M)
     if (!uniform2d_group<M, Stream>(in + r, out + r, n, k0, k1, v + r)) break;
