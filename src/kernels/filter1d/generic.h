@@ -671,11 +671,10 @@ inline void divide_all_by(V<float>* a) {
 template <int t>
 inline V<float> window_shift(V<float> cur, V<float> next) {
 #if defined(__AVX512F__)
-  return reinterpret_cast<V<float>>(_mm512_alignr_epi32(reinterpret_cast<__m512i>(next),
-                                                        reinterpret_cast<__m512i>(cur), t));
+  return reinterpret_cast<V<float>>(
+      _mm512_alignr_epi32(reinterpret_cast<__m512i>(next), reinterpret_cast<__m512i>(cur), t));
 #else
-  return concat_shift<t>(cur, next,
-                         std::make_index_sequence<static_cast<size_t>(kLanes<float>)>());
+  return concat_shift<t>(cur, next, std::make_index_sequence<static_cast<size_t>(kLanes<float>)>());
 #endif
 }
 
