@@ -430,6 +430,14 @@ bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k
   return true;
 }
 
+// Where the square medians start to prefetch (rank.h `_far`): an output of 8 MiB, input and
+// output half the 32 MiB L3 a Zen 5 core shares, not the 16 MiB where outputs stream. Between
+// the two the data fits the L3 only while the host leaves it alone: with other processes
+// running (load 3-5), float32 3x3 at 1448^2 / 2000^2 ran 0.51-0.55 / 0.74-0.80 CPU ns/px
+// without the prefetches against 0.37-0.40 / 0.46-0.49 with them, 1024^2 (4 MiB) 0.37-0.56
+// against 0.37-0.48, 512^2 / 724^2 3-15% slower with them (docs/ndimage-speed.md "ndcliff").
+constexpr size_t kNetFarBytes = size_t{8} << 20;
+
 template <class S>
 void window_filter(const View& input, const View& footprint, const int64_t* origins, int64_t rank,
                    bool minmax, bool minimum, const View& out, Border mode, double cval) {
@@ -456,8 +464,8 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> ||
                 std::is_same_v<T, uint8_t>) {
     rank::RankNetFn<T> k = nullptr;
-    // Outputs far bigger than the cache: the 3x3 / 5x5 kernels that prefetch along the rows.
-    const bool far = static_cast<size_t>(out.size()) * sizeof(T) >= elementwise::kStreamOutputBytes;
+    // Outputs of kNetFarBytes or more: the 3x3 / 5x5 kernels that prefetch along the rows.
+    const bool far = static_cast<size_t>(out.size()) * sizeof(T) >= kNetFarBytes;
     switch (nf) {
 #define NPFAST_NET(n)                                                                            \
   case n:                                                                                        \

@@ -688,13 +688,51 @@ inline V<float> divide_by(V<float> a) {
   return divide<float>(a, set1<float>(static_cast<float>(K)));
 }
 
+// divide_by<K> on M registers at once: one range test for all of them where the fast
+// quotient applies (it equals the division there, so each register's bits are divide_by's
+// whichever path it takes), else divide_by register by register.
+template <int K, int M>
+inline void divide_all_by(V<float>* a) {
+#if defined(__AVX512F__)
+  if constexpr (K % 2 == 1 || (K & (K - 1)) == 0) {
+    const __m512 y = _mm512_set1_ps(1.0f / static_cast<float>(K));
+    const __m512 d = _mm512_set1_ps(static_cast<float>(K));
+    __mmask16 odd = 0;
+#pragma GCC unroll 8
+    for (int r = 0; r < M; ++r)
+      odd |= _mm512_fpclass_ps_mask(_mm512_mul_ps(a[r], _mm512_set1_ps(0x1p-36f)), 0xbf);
+    if (__builtin_expect(odd == 0, 1)) {
+#pragma GCC unroll 8
+      for (int r = 0; r < M; ++r) {
+        const __m512 q = _mm512_mul_ps(a[r], y);
+        a[r] = _mm512_fmadd_ps(_mm512_fnmadd_ps(q, d, a[r]), y, q);
+      }
+      return;
+    }
+  }
+#endif
+#pragma GCC unroll 8
+  for (int r = 0; r < M; ++r) a[r] = divide_by<K>(a[r]);
+}
+
+// Lanes t .. t + L - 1 of cur:next for the window sums: one valignd on AVX-512 (the generic
+// shuffle compiled to a register copy and a vpermt2ps), concat_shift elsewhere.
+template <int t>
+inline V<float> window_shift(V<float> cur, V<float> next) {
+#if defined(__AVX512F__)
+  return reinterpret_cast<V<float>>(
+      _mm512_alignr_epi32(reinterpret_cast<__m512i>(next), reinterpret_cast<__m512i>(cur), t));
+#else
+  return concat_shift<t>(cur, next, std::make_index_sequence<static_cast<size_t>(kLanes<float>)>());
+#endif
+}
+
 // The window sums of the K1 positions starting at each lane of cur, over the pair cur:next:
 // cur, then + each shift 1 .. K1 - 1 in order (t runs 0 .. K1 - 2): uniform1d_line's order.
 template <size_t... t>
 inline V<float> window_sum(V<float> cur, V<float> next, std::index_sequence<t...>) {
-  constexpr auto lanes = std::make_index_sequence<static_cast<size_t>(kLanes<float>)>();
   V<float> s = cur;
-  ((s = add(s, concat_shift<static_cast<int>(t) + 1>(cur, next, lanes))), ...);
+  ((s = add(s, window_shift<static_cast<int>(t) + 1>(cur, next))), ...);
   return s;
 }
 
@@ -832,11 +870,14 @@ void uniform2d_regs(const float* const* in, float* const* out, int64_t n, int64_
       for (int r = 0; r < M; ++r)
         if (q >= r && q < r + k0) s[r] = q == r ? x : add(s[r], x);
     }
+    if constexpr (K0 > 0) {
+      divide_all_by<K0, M>(s);
+    } else {
 #pragma GCC unroll 8
-    for (int r = 0; r < M; ++r) {
-      s[r] = K0 > 0 ? divide_by < K0<1 ? 1 : K0>(s[r]) : divide<float>(s[r], div0_v);
-      store(v[r] + c, s[r]);
+      for (int r = 0; r < M; ++r) s[r] = divide<float>(s[r], div0_v);
     }
+#pragma GCC unroll 8
+    for (int r = 0; r < M; ++r) store(v[r] + c, s[r]);
     return g;
   };
   auto vone = [&](int64_t c) {
@@ -865,11 +906,13 @@ void uniform2d_regs(const float* const* in, float* const* out, int64_t n, int64_
     for (; j + L <= n && j + 2 * L <= nv; j += L) {
       prefetch_new_rows<M>(in + k0 - 1, j, nv);
       const Regs next = vreg(j + L);
+      V<float> o[M];
 #pragma GCC unroll 8
-      for (int r = 0; r < M; ++r) {
-        st.put(r, j,
-               divide_by<K1>(window_sum(cur.s[r], next.s[r], std::make_index_sequence<K1 - 1>())));
-      }
+      for (int r = 0; r < M; ++r)
+        o[r] = window_sum(cur.s[r], next.s[r], std::make_index_sequence<K1 - 1>());
+      divide_all_by<K1, M>(o);
+#pragma GCC unroll 8
+      for (int r = 0; r < M; ++r) st.put(r, j, o[r]);
       cur = next;
     }
     have = j + L;
@@ -933,8 +976,12 @@ void uniform2d_any(const float* const* in, float* out, int64_t n, int64_t k0, in
   uniform1d_line<float, Stream>(v, out, n, k1);
 }
 
-// m rows of the fused 2-D uniform filter (filter1d.h: f32_uniform2d_rows): groups of 4 rows
-// load each input row once for the group; the rest go one by one. Streamed rows of different
+// m rows of the fused 2-D uniform filter (filter1d.h: f32_uniform2d_rows): groups of M rows
+// load each input row once for the group; the rest go one by one. M = 2 on AVX-512, where
+// groups of 4 ran slower in spite of their fewer loads (`npfast_bench
+// --benchmark_filter=uniform2d_rows`, Zen 5, 4 rows a call: groups of 4 / 2 / 1 5.3-5.6 /
+// 5.9 / 4.4-4.7 G px/s; the filter at 4000^2, 1 thread CPU ns/px 0.208-0.224 -> 0.188-0.205;
+// docs/ndimage-speed.md "ndcliff"); 4 on AVX2 (2: 5.0 -> 4.8 G px/s). Streamed rows of different
 // alignments group through RowStores' shifted stores on AVX-512 (5000^2 cold, 1 thread CPU
 // ns/px 0.58-0.60 -> 0.49-0.50), not on AVX2, where they measured slower (4001^2: 0.683 ->
 // 0.707; 16 registers for the sums and four rows' shifts, not checked; docs/ndimage-speed.md
@@ -942,7 +989,7 @@ void uniform2d_any(const float* const* in, float* out, int64_t n, int64_t k0, in
 template <bool Stream>
 void uniform2d_rows_any(const float* const* in, float* const* out, int64_t m, int64_t n, int64_t k0,
                         int64_t k1, float* const* v) {
-  constexpr int M = 4;
+  constexpr int M = kLanes<float> >= 16 ? 2 : 4;
   int64_t r = 0;
   for (; r + M <= m && (!Stream || kLanes<float> >= 16 || same_alignment(out + r, M)); r += M)
     if (!uniform2d_group<M, Stream>(in + r, out + r, n, k0, k1, v + r)) break;

@@ -1032,7 +1032,12 @@ constexpr Net median25_of_columns() {
 // sweep down an image reads first) and the outputs are prefetched kNetAheadBytes ahead, the
 // outputs for writing; the hardware prefetcher alone ran too little ahead of this compute-paced
 // loop: 4000^2 float32 3x3 at 1 thread 0.82 -> 0.65 ns per pixel from a cold cache, 1024^2 in
-// cache 3-4% slower (docs/ndimage-speed.md "rstream").
+// cache 3-4% slower (docs/ndimage-speed.md "rstream"). The row below the window, which the
+// next output row reads first, is prefetched too, a whole row ahead at the same columns:
+// 3x3, 2 threads, CPU ns/px on Zen 5 (load 3-4.4) 4000^2 0.457-0.490 -> 0.408-0.431, 8000^2
+// 0.419-0.466 -> 0.382-0.415, 2048^2 0.442-0.471 -> 0.414-0.470; a longer kNetAheadBytes (4 or
+// 8 KiB) gained less, the row prefetch alone (no kNetAheadBytes one) lost (docs/ndimage-speed.md
+// "ndcliff").
 constexpr int64_t kNetAheadBytes = 2048;
 
 template <class T, int K, bool Far>
@@ -1076,6 +1081,7 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
       const int64_t c = v < nv ? v * L : nv * L + K - 1 - L;
       if constexpr (Far) {
         __builtin_prefetch(p + (K - 1) * s + c + kAhead);
+        __builtin_prefetch(p + K * s + c);  // the next output row's new row, a row ahead
         __builtin_prefetch(out + j + c + kAhead, 1);
       }
       R x[K];
