@@ -38,13 +38,16 @@ constexpr double kMinChunkNs = 20000.0;
 // was still spinning; 500^2 (49 us) broke even, 700^2 (85 us) gained (68 us). Two
 // kMinChunkNs plus two wake-ups.
 constexpr double kWakeWorthNs = 2 * kMinChunkNs + 60000.0;
-// Whether a helper would join a job now within about a microsecond (one is spinning or
-// working); true while a test overrides the core cap (set_core_cap_for_testing), so that the
-// partitions tests check do not depend on timing.
+// Whether a helper would join a job now within about a microsecond: one spun on a core within
+// the last 10 us (a heartbeat; a helper asleep, or spinning but kept off its core by another
+// process, does not count). True while a test overrides the core cap
+// (set_core_cap_for_testing), so that the partitions tests check do not depend on timing.
 bool helper_awake();
 // Whether handing `total_ns` of work to helpers pays now: always from kWakeWorthNs, below it
-// only while a helper is awake. When it does not, it wakes the helpers (they spin again for
-// 300 us), so that a loop of short calls runs threaded from its second call. grain_for,
+// only while a helper is awake. When it does not and the last such call was under 300 us ago
+// (a burst of short calls), it wakes the helpers (they spin again for 300 us), so that the
+// burst runs threaded from its third call; a lone short call wakes nobody (the wake-up costs
+// the caller about 10 us, as much as two threads save it). grain_for,
 // threads_for and GEMM's pair rule ask it; results never depend on it (a serial run computes
 // the same chunks, or one chunk where each output is written once).
 bool handoff_pays(double total_ns);

@@ -52,6 +52,11 @@ inline bool keep_spinning(Clock::time_point until) {
   return true;
 }
 
+inline int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
 inline int64_t ns_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
 }
@@ -68,14 +73,14 @@ class Pool {
     // A worker starts from the job word current now, so it cannot miss the next job.
     const uint64_t word = job_.load(std::memory_order_acquire);
     for (int i = 0; i < workers; ++i) threads_.emplace_back([this, word] { worker_loop(word); });
-    nworkers_.store(workers, std::memory_order_release);
   }
   int workers() const { return static_cast<int>(threads_.size()); }
 
-  // Whether some worker would join a job within about a microsecond: it is spinning or inside
-  // a job, not asleep on the condition variable (see handoff_pays).
+  // Whether some worker would join a job within about a microsecond: one spun within the last
+  // kFreshNs (see handoff_pays). Not whether one is merely out of its sleep: a spinning worker
+  // that another process keeps off its core beats no more, and one asleep never does.
   bool any_awake() const {
-    return asleep_.load(std::memory_order_acquire) < nworkers_.load(std::memory_order_acquire);
+    return now_ns() - heartbeat_.load(std::memory_order_relaxed) < kFreshNs;
   }
 
   // Wakes the sleeping workers without a job: each spins for kWorkerSpinUs again, so that the
@@ -213,6 +218,7 @@ class Pool {
       seen = word;
       if (seats_.fetch_sub(1, std::memory_order_acq_rel) > 0 && join(word)) {
         work();
+        beat();  // back to spinning: awake for the caller's next job
         leave();
       }
     }
@@ -246,6 +252,7 @@ class Pool {
         const uint64_t word = job_.load(std::memory_order_acquire);
         if (word != seen) return word;
         cpu_relax();
+        if ((i & 63) == 0) beat();
         if ((i & 63) == 63 && !keep_spinning(spin_until)) break;
       }
       std::unique_lock<std::mutex> lk(mu_);
@@ -260,6 +267,14 @@ class Pool {
       const uint64_t word = job_.load(std::memory_order_acquire);
       if (word != seen) return word;
     }
+  }
+
+  // A spinning worker's sign of life, every microsecond or so; written only when a
+  // microsecond old, so that many spinners do not keep its line moving between cores.
+  void beat() {
+    const int64_t now = now_ns();
+    if (now - heartbeat_.load(std::memory_order_relaxed) > 1000)
+      heartbeat_.store(now, std::memory_order_relaxed);
   }
 
   void stop_workers() {
@@ -298,9 +313,13 @@ class Pool {
   std::condition_variable cv_work_;
   std::atomic<uint64_t> job_{0};  // the job's sequence number
   std::atomic<bool> stop_{false};
-  std::atomic<int> seats_{0};                 // helpers the job still takes
-  std::atomic<int> nworkers_{0}, asleep_{0};  // workers, and those asleep in wait_for_job
-  uint64_t poke_ = 0;                         // wake()s so far; guarded by mu_
+  std::atomic<int> seats_{0};          // helpers the job still takes
+  std::atomic<int> asleep_{0};         // workers asleep in wait_for_job
+  uint64_t poke_ = 0;                  // wake()s so far; guarded by mu_
+  std::atomic<int64_t> heartbeat_{0};  // now_ns() of a spinning worker's last beat()
+  // How recent a beat makes a worker awake: it beats about every microsecond while it has a
+  // core (64 spins, then a sched_yield that returns at once when nothing else wants the core).
+  static constexpr int64_t kFreshNs = 10000;
   std::mutex done_mu_;
   std::condition_variable cv_done_;
   // The serial stretch (see judge()): its length and its end, and the clock of the next job;
@@ -423,6 +442,11 @@ PoolCounters pool_counters() {
 
 bool in_parallel_for() { return t_in_parallel; }
 
+// When handoff_pays last kept short work on its caller, and how soon after it another such
+// call counts as the same burst (a helper's spin: kWorkerSpinUs).
+std::atomic<int64_t> g_last_short_ns{0};
+constexpr int64_t kBurstNs = 300000;
+
 bool helper_awake() {
   if (g_cap_override.load(std::memory_order_relaxed) != 0) return true;
   std::lock_guard<std::mutex> lk(g_pool_mu);
@@ -431,10 +455,14 @@ bool helper_awake() {
 
 bool handoff_pays(double total_ns) {
   if (total_ns >= kWakeWorthNs || t_in_parallel || helper_awake()) return true;
-  // Short work and every helper asleep: this call runs on the caller, and the helpers wake
-  // now, so that a loop of such calls hands off from its second call on.
+  // Short work and no helper awake: this call runs on the caller. The wake-up itself costs the
+  // caller about 10 us on this project's VMs (the system call that wakes an idle vCPU), as
+  // much as a 350^2 3x3 correlate saves on two threads, so a lone short call (the last one
+  // kBurstNs ago or more) wakes nobody; the second of a burst wakes the helpers, and the calls
+  // after it hand off to them.
   const int threads = available_threads();
-  if (threads > 1) pool_for(threads).wake();
+  const int64_t now = now_ns(), last = g_last_short_ns.exchange(now, std::memory_order_relaxed);
+  if (threads > 1 && now - last < kBurstNs) pool_for(threads).wake();
   return false;
 }
 
