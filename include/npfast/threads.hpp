@@ -44,10 +44,10 @@ constexpr double kWakeWorthNs = 2 * kMinChunkNs + 60000.0;
 // (set_core_cap_for_testing), so that the partitions tests check do not depend on timing.
 bool helper_awake();
 // Whether handing `total_ns` of work to helpers pays now: always from kWakeWorthNs, below it
-// only while a helper is awake. When it does not and the last such call was under 300 us ago
-// (a burst of short calls), it wakes the helpers (they spin again for 300 us), so that the
-// burst runs threaded from its third call; a lone short call wakes nobody (the wake-up costs
-// the caller about 10 us, as much as two threads save it). grain_for,
+// only while a helper is awake. When it does not, the third such request of this thread's
+// burst (gaps under 300 us) wakes the helpers (they spin again for 300 us), so that a loop of
+// short calls runs threaded from its fourth call; a lone short call wakes nobody (the wake-up
+// costs the caller about 10 us, as much as two threads save it). grain_for,
 // threads_for and GEMM's pair rule ask it; results never depend on it (a serial run computes
 // the same chunks, or one chunk where each output is written once).
 bool handoff_pays(double total_ns);

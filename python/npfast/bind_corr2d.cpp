@@ -136,7 +136,7 @@ nb::object signal_py(nb::handle in1, nb::handle in2, nb::handle mode, nb::handle
   const DType t = corr2d_result_dtype(x.view.dtype, k.view.dtype);
   View y;
   nb::object result = out_or_new(out, t, x.view.ndim, shape, &y, "out",
-                                 output_page_offset(x.view, k.view, t, shape));
+                                 out.is_none() ? output_page_offset(x.view, k.view, t, shape) : -1);
   check_no_overlap(y, {&x.view, &k.view});
   {
     nb::gil_scoped_release release;
@@ -179,8 +179,9 @@ nb::object ndimage_py(nb::handle input, nb::handle weights, nb::handle mode, dou
   DType t = corr2d_result_dtype(x.view.dtype, k.view.dtype);
   if (!output.is_none()) t = as_dtype(nb::getattr(output, "dtype"), "output");
   View y;
-  nb::object result = out_or_new(output, t, x.view.ndim, x.view.shape, &y, "output",
-                                 output_page_offset(x.view, k.view, t, x.view.shape));
+  nb::object result =
+      out_or_new(output, t, x.view.ndim, x.view.shape, &y, "output",
+                 output.is_none() ? output_page_offset(x.view, k.view, t, x.view.shape) : -1);
   check_no_overlap(y, {&x.view, &k.view}, "output");
   {
     nb::gil_scoped_release release;

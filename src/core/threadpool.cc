@@ -52,9 +52,8 @@ inline bool keep_spinning(Clock::time_point until) {
   return true;
 }
 
-inline int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
-      .count();
+inline int64_t now_ns(Clock::time_point t = Clock::now()) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
 inline int64_t ns_since(Clock::time_point t) {
@@ -218,7 +217,7 @@ class Pool {
       seen = word;
       if (seats_.fetch_sub(1, std::memory_order_acq_rel) > 0 && join(word)) {
         work();
-        beat();  // back to spinning: awake for the caller's next job
+        beat(Clock::time_point::max());  // back to spinning: awake for the caller's next job
         leave();
       }
     }
@@ -252,7 +251,7 @@ class Pool {
         const uint64_t word = job_.load(std::memory_order_acquire);
         if (word != seen) return word;
         cpu_relax();
-        if ((i & 63) == 0) beat();
+        if ((i & 63) == 0) beat(spin_until);
         if ((i & 63) == 63 && !keep_spinning(spin_until)) break;
       }
       std::unique_lock<std::mutex> lk(mu_);
@@ -269,12 +268,15 @@ class Pool {
     }
   }
 
-  // A spinning worker's sign of life, every microsecond or so; written only when a
-  // microsecond old, so that many spinners do not keep its line moving between cores.
-  void beat() {
-    const int64_t now = now_ns();
-    if (now - heartbeat_.load(std::memory_order_relaxed) > 1000)
-      heartbeat_.store(now, std::memory_order_relaxed);
+  // A spinning worker's sign of life, every microsecond or so, and only before `until`, the end
+  // of its spin: one preempted beyond it (in sched_yield) must not look awake when it runs
+  // again on its way to sleep. Written only when a microsecond old, so that many spinners do
+  // not keep its line moving between cores.
+  void beat(Clock::time_point until) {
+    const Clock::time_point now = Clock::now();
+    const int64_t ns = now_ns(now);
+    if (now <= until && ns - heartbeat_.load(std::memory_order_relaxed) > 1000)
+      heartbeat_.store(ns, std::memory_order_relaxed);
   }
 
   void stop_workers() {
@@ -352,24 +354,28 @@ int env_threads() {
 
 std::atomic<int> g_threads{0};  // 0: not yet read from the environment
 std::mutex g_pool_mu;
-Pool* g_pool = nullptr;  // leaked at exit on purpose: joining threads in static destructors
-                         // races with interpreter shutdown
+// Written under g_pool_mu; read without it where a call only asks (helper_awake), so that a
+// fork while another thread holds the mutex cannot leave that read waiting in the child.
+std::atomic<Pool*> g_pool{nullptr};  // leaked at exit on purpose: joining threads in static
+                                     // destructors races with interpreter shutdown
 
 Pool& pool_for(int threads) {
   std::lock_guard<std::mutex> lk(g_pool_mu);
-  if (!g_pool) {
+  Pool* pool = g_pool.load(std::memory_order_relaxed);
+  if (!pool) {
     static bool registered = [] {
       // A forked child has none of the parent's threads: start afresh (the old pool object
       // is abandoned, its threads do not exist here).
-      pthread_atfork(nullptr, nullptr, [] { g_pool = nullptr; });
+      pthread_atfork(nullptr, nullptr, [] { g_pool.store(nullptr, std::memory_order_relaxed); });
       return true;
     }();
     (void)registered;
-    g_pool = new Pool(threads - 1);
-  } else if (g_pool->workers() < threads - 1) {
-    g_pool->resize(threads - 1);
+    pool = new Pool(threads - 1);
+    g_pool.store(pool, std::memory_order_release);
+  } else if (pool->workers() < threads - 1) {
+    pool->resize(threads - 1);
   }
-  return *g_pool;
+  return *pool;
 }
 
 }  // namespace
@@ -437,32 +443,36 @@ void parallel_for(int64_t n, int64_t grain, ChunkFn fn, void* ctx) {
 
 PoolCounters pool_counters() {
   std::lock_guard<std::mutex> lk(g_pool_mu);
-  return g_pool ? g_pool->counters() : PoolCounters{};
+  const Pool* pool = g_pool.load(std::memory_order_acquire);
+  return pool ? pool->counters() : PoolCounters{};
 }
 
 bool in_parallel_for() { return t_in_parallel; }
 
-// When handoff_pays last kept short work on its caller, and how soon after it another such
-// call counts as the same burst (a helper's spin: kWorkerSpinUs).
-std::atomic<int64_t> g_last_short_ns{0};
+// This thread's current burst of short work kept on the caller (handoff_pays): when the last
+// was, and how many; a gap of kBurstNs (a helper's spin) ends a burst.
+thread_local int64_t t_last_short_ns = 0;
+thread_local int t_shorts = 0;
 constexpr int64_t kBurstNs = 300000;
 
 bool helper_awake() {
   if (g_cap_override.load(std::memory_order_relaxed) != 0) return true;
-  std::lock_guard<std::mutex> lk(g_pool_mu);
-  return g_pool != nullptr && g_pool->any_awake();
+  const Pool* pool = g_pool.load(std::memory_order_acquire);  // any_awake reads atomics only
+  return pool != nullptr && pool->any_awake();
 }
 
 bool handoff_pays(double total_ns) {
   if (total_ns >= kWakeWorthNs || t_in_parallel || helper_awake()) return true;
   // Short work and no helper awake: this call runs on the caller. The wake-up itself costs the
   // caller about 10 us on this project's VMs (the system call that wakes an idle vCPU), as
-  // much as a 350^2 3x3 correlate saves on two threads, so a lone short call (the last one
-  // kBurstNs ago or more) wakes nobody; the second of a burst wakes the helpers, and the calls
-  // after it hand off to them.
+  // much as a 350^2 3x3 correlate saves on two threads, so a lone short call wakes nobody. The
+  // third short request of a burst wakes the helpers, and the calls after it hand off to them
+  // (the third, not the second: one call may ask twice, a padding step and its main items).
+  const int64_t now = now_ns();
+  t_shorts = now - t_last_short_ns < kBurstNs ? t_shorts + 1 : 1;
+  t_last_short_ns = now;
   const int threads = available_threads();
-  const int64_t now = now_ns(), last = g_last_short_ns.exchange(now, std::memory_order_relaxed);
-  if (threads > 1 && now - last < kBurstNs) pool_for(threads).wake();
+  if (threads > 1 && t_shorts >= 3) pool_for(threads).wake();
   return false;
 }
 

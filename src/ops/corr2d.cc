@@ -548,7 +548,11 @@ int64_t corr2d_output_page_offset(const View& input, int kh, DType out_t, int64_
   constexpr int64_t kWindow = 448;
   const int64_t rs = ((out_row_bytes % 4096) + 4096) % 4096;
   const int64_t in_off = static_cast<int64_t>(reinterpret_cast<uintptr_t>(input.data) % 4096);
-  const int64_t reach = int64_t{kh} + 1;  // rows: 4 stored, 4 + kh - 1 loaded, any top
+  // Rows: 4 stored, 4 + kh - 1 loaded from o - top, so the distances that can collide are
+  // -(kh + 2 - top) .. top + 3: within +-(kh + 1) for a centred kernel (top = kh / 2). An
+  // origin that moves top to 0 or kh - 1 reaches one row further on one side, which this does
+  // not check (only speed is at stake; +-(kh + 2) leaves no free offset at 4000 float32 wide).
+  const int64_t reach = int64_t{kh} + 1;
   int64_t best = -1, best_dist = 0;
   for (int64_t at = 0; at < 4096; at += 64) {
     const int64_t d0 = ((at - in_off) % 4096 + 4096) % 4096;

@@ -138,10 +138,14 @@ TEST(Threads, ShortWorkSkipsSleepingHelpers) {
   const double total = 0.5 * kWakeWorthNs + kMinChunkNs;    // over two kMinChunkNs
   parallel_for(n, 1, [](int64_t, int64_t) {});              // the pool exists
   ASSERT_TRUE(eventually([] { return !helper_awake(); }));  // idle workers sleep after 300 us
-  EXPECT_EQ(grain_for(n, total / static_cast<double>(n)), n);
+  // Past any spin that a preempted worker could still finish with a beat, and past this
+  // thread's last burst of short calls.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  EXPECT_EQ(grain_for(n, total / static_cast<double>(n)), n);  // a lone call: nobody woken
+  EXPECT_FALSE(helper_awake());
   EXPECT_TRUE(handoff_pays(2 * kWakeWorthNs));
-  // grain_for woke the helpers; a spinning one takes the short work (retried: a preempted test
-  // thread may find it asleep again, and each miss wakes it once more).
+  // The third short call of a burst wakes the helpers; a spinning one takes the short work
+  // (retried: a preempted test thread may find it asleep again, and each miss wakes it again).
   EXPECT_TRUE(eventually([&] { return grain_for(n, total / static_cast<double>(n)) < n; }));
 }
 

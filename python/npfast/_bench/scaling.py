@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import statistics
+from functools import partial
 
 import numpy as np
 
@@ -183,6 +184,13 @@ def cliff_calls(what, sizes, rng) -> dict:
     return out
 
 
+def streams_past_edge(streaming_kind, moved, elems, edge, bw, per) -> bool:
+    """Whether a call moving `moved` bytes in `per` seconds per element (of `elems`) left the
+    measured cache edge and streams at STREAMING of the bandwidth `bw`: the one step allowed."""
+    return bool(streaming_kind and edge and bw and moved > edge and
+                moved / (per * elems) >= STREAMING * float(bw))
+
+
 def cliffs(ctx, counts, th):
     """Time per element of correlate 3x3 and of matmul over sizes, at every thread count: a
     size whose time per element exceeds CLIFF x the best at a smaller size is a cliff, unless
@@ -221,11 +229,8 @@ def cliffs(ctx, counts, th):
                 per = statistics.median(got[s]) / elems[s]
                 checked += 1
                 moved = 2 * 4 * s * s  # correlate: read once, write once (float32)
-
-                def streams(per):
-                    return what.startswith("correlate") and edge and bw and moved > edge and \
-                        moved / (per * elems[s]) >= STREAMING * float(bw)
-
+                streams = partial(streams_past_edge, what.startswith("correlate"), moved,
+                                  elems[s], edge, bw)
                 if best is not None and per > CLIFF * best[1] and not streams(per):
                     # Timed again head to head with the best smaller size (more rounds,
                     # alternating): a step that is the code's shows again, one that was a few

@@ -720,6 +720,7 @@ inline void divide_all_by(V<float>* a) {
 template <int t>
 inline V<float> window_shift(V<float> cur, V<float> next) {
 #if defined(__AVX512F__)
+  static_assert(t > 0 && t < 16, "valignd takes its count modulo 16");
   return reinterpret_cast<V<float>>(
       _mm512_alignr_epi32(reinterpret_cast<__m512i>(next), reinterpret_cast<__m512i>(cur), t));
 #else

@@ -719,7 +719,7 @@ TEST(Filter1dOp, ThreadCountDoesNotChangeBits) {
   oa.data = a.data();
   ob.data = b.data();
   const double w[5] = {0.1, 0.2, 0.4, 0.2, 0.1};
-  const ScopedThreads restore;
+  const ScopedThreads restore(1, 4);  // a lifted cap takes helpers as awake: small jobs thread
   for (int axis = 0; axis < 2; ++axis) {
     set_num_threads(1);
     correlate1d(in, w, 5, axis, oa, Border::reflect, 0, 0);
@@ -793,7 +793,7 @@ TEST(Filter1dOp, FusedPairEqualsTwoPasses) {
 // by the pass along rows: the two passes' bits with bands of every kind, planes, constant and
 // reflected edges, at 1 and 2 threads, gaussian-sized (17) and uniform (11) vertical windows.
 TEST(Filter1dOp, FusedPairRingEqualsTwoPasses) {
-  const ScopedThreads restore;
+  const ScopedThreads restore(1, 4);  // a lifted cap takes helpers as awake: small jobs thread
   const double wv[17] = {0.01, 0.02, 0.04, 0.06, 0.08, 0.1,  0.12, 0.13, 0.14,
                          0.13, 0.12, 0.1,  0.08, 0.06, 0.04, 0.02, 0.01};
   const double wh[5] = {0.1, 0.2, 0.4, 0.2, 0.1};
@@ -874,7 +874,7 @@ TEST(Filter1dOp, UniformRowsEqualTwoPasses) {
   };
   const Case cases[] = {{5, 0, 5, 0, 1},   {3, 1, 3, -1, 1}, {8, -4, 9, 4, 1}, {6, 2, 7, 0, 0},
                         {2, 0, 11, -5, 1}, {1, 0, 4, 1, 1},  {7, -3, 2, 0, 0}};
-  const ScopedThreads restore;
+  const ScopedThreads restore(1, 4);  // a lifted cap takes helpers as awake: small jobs thread
   for (Isa isa : kernel_isas<Table>()) {
     ScopedIsa scoped(isa);
     for (int threads : {1, 2}) {
@@ -910,7 +910,7 @@ TEST(Filter1dOp, Sep3RowsEqualTwoPasses) {
   const Border modes[] = {Border::fill, Border::wrap, Border::reflect, Border::nearest,
                           Border::mirror};
   const double d[3] = {-1, 0, 1}, sobel[3] = {1, 2, 1}, prewitt[3] = {1, 1, 1};
-  const ScopedThreads restore;
+  const ScopedThreads restore(1, 4);  // a lifted cap takes helpers as awake: small jobs thread
   for (Isa isa : kernel_isas<Table>()) {
     ScopedIsa scoped(isa);
     for (int threads : {1, 2}) {

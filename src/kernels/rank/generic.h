@@ -1080,9 +1080,15 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
     for (int64_t v = 0; v <= nv; ++v) {
       const int64_t c = v < nv ? v * L : nv * L + K - 1 - L;
       if constexpr (Far) {
-        __builtin_prefetch(p + (K - 1) * s + c + kAhead);
-        __builtin_prefetch(p + K * s + c);  // the next output row's new row, a row ahead
-        __builtin_prefetch(out + j + c + kAhead, 1);
+        // Addresses past the arrays on the last rows and columns: formed as integers (a
+        // prefetch does not fault, but pointer arithmetic past an array is undefined).
+        const auto at = [](const T* q, int64_t i) {
+          return reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(q) +
+                                               static_cast<uintptr_t>(i) * sizeof(T));
+        };
+        __builtin_prefetch(at(p, (K - 1) * s + c + kAhead));
+        __builtin_prefetch(at(p, K * s + c));  // the next output row's new row, a row ahead
+        __builtin_prefetch(at(out, j + c + kAhead), 1);
       }
       R x[K];
       for (int r = 0; r < K; ++r) {
