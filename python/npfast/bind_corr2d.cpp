@@ -115,10 +115,12 @@ void signal_operands(nb::object* in1, nb::object* in2, const char* name) {
 int64_t output_page_offset(const View& x, const View& k, DType t, const int64_t* shape) {
   const int nd = x.ndim;
   if (nd < 2 || k.ndim != 2) return -1;
-  int64_t elems = 1;
-  for (int i = 0; i < nd; ++i) elems *= shape[i];
+  // Overflow is left to new_array, which raises MemoryError for it.
+  int64_t bytes = static_cast<int64_t>(itemsize(t));
+  for (int i = 0; i < nd; ++i)
+    if (__builtin_mul_overflow(bytes, shape[i], &bytes)) return -1;
   const int64_t item = static_cast<int64_t>(itemsize(t));
-  if (elems * item < (int64_t{64} << 10)) return -1;
+  if (bytes < (int64_t{64} << 10)) return -1;
   return corr2d_output_page_offset(x, static_cast<int>(k.shape[0]), t, shape[nd - 1] * item);
 }
 
