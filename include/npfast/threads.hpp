@@ -38,9 +38,8 @@ constexpr double kMinChunkNs = 20000.0;
 // was still spinning; 500^2 (49 us) broke even, 700^2 (85 us) gained (68 us). Two
 // kMinChunkNs plus two wake-ups.
 constexpr double kWakeWorthNs = 2 * kMinChunkNs + 60000.0;
-// Whether a helper would join a job now within about a microsecond: one spun on a core within
-// the last 10 us (a heartbeat; a helper asleep, or spinning but kept off its core by another
-// process, does not count). True while a test overrides the core cap
+// Whether a helper would join a job now without a wake-up: one is not asleep on the pool's
+// condition variable (it spins, or works and spins next). True while a test overrides the core cap
 // (set_core_cap_for_testing), so that the partitions tests check do not depend on timing.
 bool helper_awake();
 // Whether handing `total_ns` of work to helpers pays now: always from kWakeWorthNs, below it

@@ -52,8 +52,9 @@ inline bool keep_spinning(Clock::time_point until) {
   return true;
 }
 
-inline int64_t now_ns(Clock::time_point t = Clock::now()) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+inline int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
 }
 
 inline int64_t ns_since(Clock::time_point t) {
@@ -72,14 +73,14 @@ class Pool {
     // A worker starts from the job word current now, so it cannot miss the next job.
     const uint64_t word = job_.load(std::memory_order_acquire);
     for (int i = 0; i < workers; ++i) threads_.emplace_back([this, word] { worker_loop(word); });
+    nworkers_.store(workers, std::memory_order_release);
   }
   int workers() const { return static_cast<int>(threads_.size()); }
 
-  // Whether some worker would join a job within about a microsecond: one spun within the last
-  // kFreshNs (see handoff_pays). Not whether one is merely out of its sleep: a spinning worker
-  // that another process keeps off its core beats no more, and one asleep never does.
+  // Whether some worker is not asleep on the condition variable: it spins (or works, and spins
+  // next), so it joins a job without a wake-up (see handoff_pays).
   bool any_awake() const {
-    return now_ns() - heartbeat_.load(std::memory_order_relaxed) < kFreshNs;
+    return asleep_.load(std::memory_order_acquire) < nworkers_.load(std::memory_order_acquire);
   }
 
   // Wakes the sleeping workers without a job: each spins for kWorkerSpinUs again, so that the
@@ -217,7 +218,6 @@ class Pool {
       seen = word;
       if (seats_.fetch_sub(1, std::memory_order_acq_rel) > 0 && join(word)) {
         work();
-        beat(Clock::time_point::max());  // back to spinning: awake for the caller's next job
         leave();
       }
     }
@@ -251,7 +251,6 @@ class Pool {
         const uint64_t word = job_.load(std::memory_order_acquire);
         if (word != seen) return word;
         cpu_relax();
-        if ((i & 63) == 0) beat(spin_until);
         if ((i & 63) == 63 && !keep_spinning(spin_until)) break;
       }
       std::unique_lock<std::mutex> lk(mu_);
@@ -266,17 +265,6 @@ class Pool {
       const uint64_t word = job_.load(std::memory_order_acquire);
       if (word != seen) return word;
     }
-  }
-
-  // A spinning worker's sign of life, every microsecond or so, and only before `until`, the end
-  // of its spin: one preempted beyond it (in sched_yield) must not look awake when it runs
-  // again on its way to sleep. Written only when a microsecond old, so that many spinners do
-  // not keep its line moving between cores.
-  void beat(Clock::time_point until) {
-    const Clock::time_point now = Clock::now();
-    const int64_t ns = now_ns(now);
-    if (now <= until && ns - heartbeat_.load(std::memory_order_relaxed) > 1000)
-      heartbeat_.store(ns, std::memory_order_relaxed);
   }
 
   void stop_workers() {
@@ -315,13 +303,9 @@ class Pool {
   std::condition_variable cv_work_;
   std::atomic<uint64_t> job_{0};  // the job's sequence number
   std::atomic<bool> stop_{false};
-  std::atomic<int> seats_{0};          // helpers the job still takes
-  std::atomic<int> asleep_{0};         // workers asleep in wait_for_job
-  uint64_t poke_ = 0;                  // wake()s so far; guarded by mu_
-  std::atomic<int64_t> heartbeat_{0};  // now_ns() of a spinning worker's last beat()
-  // How recent a beat makes a worker awake: it beats about every microsecond while it has a
-  // core (64 spins, then a sched_yield that returns at once when nothing else wants the core).
-  static constexpr int64_t kFreshNs = 10000;
+  std::atomic<int> seats_{0};                 // helpers the job still takes
+  std::atomic<int> nworkers_{0}, asleep_{0};  // workers, and those asleep in wait_for_job
+  uint64_t poke_ = 0;                         // wake()s so far; guarded by mu_
   std::mutex done_mu_;
   std::condition_variable cv_done_;
   // The serial stretch (see judge()): its length and its end, and the clock of the next job;
