@@ -91,9 +91,12 @@ void parallel_for(int64_t n, int64_t grain, F&& f) {
 int64_t grain_for(int64_t n, double cost_per_item_ns, int per_thread = 4);
 
 // Threads worth waking for `total_ns` of work that the caller splits itself (GEMM's blocks,
-// conv2d's bands): grain_for's rule counted in threads. One below two kMinChunkNs (a hand-off
-// would cost more than it saves), else one per kMinChunkNs, at most `available`.
-int threads_for(double total_ns, int available = available_threads());
+// conv2d's bands): grain_for's rule counted in threads. One below `pair_ns` (two kMinChunkNs: a
+// hand-off would cost more than it saves; less where work is claimed item by item, GEMM's
+// pair rule) or while handoff_pays says no, else one per kMinChunkNs, at least two, at most
+// `available`.
+int threads_for(double total_ns, int available = available_threads(),
+                double pair_ns = 2 * kMinChunkNs);
 
 // True inside a parallel_for's chunk (a pool worker, or the caller running a threaded job):
 // a parallel_for there runs serially on this thread, so a cost model splitting work for

@@ -116,10 +116,10 @@ int64_t output_page_offset(const View& x, const View& k, DType t, const int64_t*
   const int nd = x.ndim;
   if (nd < 2 || k.ndim != 2) return -1;
   // Overflow is left to new_array, which raises MemoryError for it.
-  int64_t bytes = static_cast<int64_t>(itemsize(t));
+  const int64_t item = static_cast<int64_t>(itemsize(t));
+  int64_t bytes = item;
   for (int i = 0; i < nd; ++i)
     if (__builtin_mul_overflow(bytes, shape[i], &bytes)) return -1;
-  const int64_t item = static_cast<int64_t>(itemsize(t));
   if (bytes < (int64_t{64} << 10)) return -1;
   return corr2d_output_page_offset(x, static_cast<int>(k.shape[0]), t, shape[nd - 1] * item);
 }

@@ -460,10 +460,9 @@ bool handoff_pays(double total_ns) {
   return false;
 }
 
-int threads_for(double total_ns, int available) {
-  const double t = total_ns / kMinChunkNs;
-  if (available <= 1 || t < 2.0 || !handoff_pays(total_ns)) return 1;
-  return static_cast<int>(std::min<double>(available, t));
+int threads_for(double total_ns, int available, double pair_ns) {
+  if (available <= 1 || total_ns < pair_ns || !handoff_pays(total_ns)) return 1;
+  return std::max(2, static_cast<int>(std::min<double>(available, total_ns / kMinChunkNs)));
 }
 
 int64_t grain_for(int64_t n, double cost_per_item_ns, int per_thread) {
