@@ -659,44 +659,29 @@ inline V<float> concat_shift(V<float> a, V<float> b, std::index_sequence<i...>) 
   return __builtin_shufflevector(a, b, (t + static_cast<int>(i))...);
 }
 
-// a / K for a compile-time K, the same bits as divide(): on AVX-512, for K odd or a power of
-// two, q = a * RN(1 / K) corrected by one fma, fma(fma(-q, K, a), RN(1 / K), q), equals a / K
-// for every finite float a but -0 (checked for all 2^32 patterns, K = 1 .. 9). A register
-// with a zero, an |a| below about 2^-90, an inf or a NaN takes the division: above that bound
-// every intermediate is normal, so the bits do not depend on MXCSR (FTZ / DAZ, set by
-// -ffast-math code in the process, made the correction underflow: 0x1.800004p-125 / 3 gave
-// 0x1.000004p-126). One fpclass where a sign fix for -0 and a NaN compare were: the same speed
-// in cache (keeping zeros fast took three integer ops more and cost 13%). Checked for all 2^32
-// a, K = 3, 5, 7, 9, with and without FTZ | DAZ (docs/ndimage-speed.md "revfix6"); even K but
-// powers of two mismatch and stay out. Two divisions per output bound uniform2d in cache:
-// `npfast_bench --benchmark_filter=uniform2d`, AVX-512, four rows a call 2.63 -> 3.75 G px/s
-// (from memory no change: the filter waits for its lines there). Off on AVX2 (slower there:
-// 2.74 -> 2.06 G px/s, docs/ndimage-speed.md "fstream").
-template <int K>
-inline V<float> divide_by(V<float> a) {
-#if defined(__AVX512F__)
-  if constexpr (K % 2 == 1 || (K & (K - 1)) == 0) {
-    const __m512 y = _mm512_set1_ps(1.0f / static_cast<float>(K));
-    const __m512 d = _mm512_set1_ps(static_cast<float>(K));
-    const __m512 q = _mm512_mul_ps(a, y);
-    const __m512 r = _mm512_fmadd_ps(_mm512_fnmadd_ps(q, d, a), y, q);
-    // a * 2^-36 is zero, subnormal (or flushed to zero under FTZ), inf or NaN (fpclass 0xbf:
-    // all classes but normal and negative) where a is, or |a| < 2^-90 (up to the rounding).
-    if (_mm512_fpclass_ps_mask(_mm512_mul_ps(a, _mm512_set1_ps(0x1p-36f)), 0xbf) == 0) return r;
-  }
-#endif
-  return divide<float>(a, set1<float>(static_cast<float>(K)));
-}
-
-// divide_by<K> on M registers at once: one range test for all of them where the fast
-// quotient applies (it equals the division there, so each register's bits are divide_by's
-// whichever path it takes), else divide_by register by register.
+// a[r] / K for M registers and a compile-time K, the same bits as divide(): on AVX-512, for K
+// odd or a power of two, q = a * RN(1 / K) corrected by one fma, fma(fma(-q, K, a), RN(1 / K),
+// q), equals a / K for every finite float a but -0 (checked for all 2^32 patterns, K = 1 .. 9).
+// When any register holds a zero, an |a| below about 2^-90, an inf or a NaN, all M take the
+// division: above that bound every intermediate is normal, so the bits do not depend on MXCSR
+// (FTZ / DAZ, set by -ffast-math code in the process, made the correction underflow:
+// 0x1.800004p-125 / 3 gave 0x1.000004p-126). One fpclass where a sign fix for -0 and a NaN
+// compare were: the same speed in cache (keeping zeros fast took three integer ops more and
+// cost 13%), and one range test for the M registers of a group (ndcliff: 8-10% of the uniform
+// kernel was these tests). Checked for all 2^32 a, K = 3, 5, 7, 9, with and without FTZ | DAZ
+// (docs/ndimage-speed.md "revfix6"); even K but powers of two mismatch and stay out. Two
+// divisions per output bound uniform2d in cache: `npfast_bench --benchmark_filter=uniform2d`,
+// AVX-512, four rows a call 2.63 -> 3.75 G px/s (from memory no change: the filter waits for
+// its lines there). Off on AVX2 (slower there: 2.74 -> 2.06 G px/s, docs/ndimage-speed.md
+// "fstream").
 template <int K, int M>
 inline void divide_all_by(V<float>* a) {
 #if defined(__AVX512F__)
   if constexpr (K % 2 == 1 || (K & (K - 1)) == 0) {
     const __m512 y = _mm512_set1_ps(1.0f / static_cast<float>(K));
     const __m512 d = _mm512_set1_ps(static_cast<float>(K));
+    // a * 2^-36 is zero, subnormal (or flushed to zero under FTZ), inf or NaN (fpclass 0xbf:
+    // all classes but normal and negative) where a is, or |a| < 2^-90 (up to the rounding).
     __mmask16 odd = 0;
 #pragma GCC unroll 8
     for (int r = 0; r < M; ++r)
@@ -711,8 +696,9 @@ inline void divide_all_by(V<float>* a) {
     }
   }
 #endif
+  const V<float> k = set1<float>(static_cast<float>(K));
 #pragma GCC unroll 8
-  for (int r = 0; r < M; ++r) a[r] = divide_by<K>(a[r]);
+  for (int r = 0; r < M; ++r) a[r] = divide<float>(a[r], k);
 }
 
 // Lanes t .. t + L - 1 of cur:next for the window sums: one valignd on AVX-512 (the generic

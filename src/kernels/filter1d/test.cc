@@ -218,7 +218,7 @@ void check_uniform2d(Isa isa) {
 // m rows at once (plain and streamed) against the one-row reference, outputs and column sums:
 // heights with and without the grouped code (3, 5 / others), group sizes around 4, output rows
 // at equal and different alignments (pitches), with inf, NaN, -0 and subnormals in the rows
-// (divide_by's special cases).
+// (divide_all_by's special cases).
 // m output rows of n floats at a row pitch of n + pad (pad 8 and 16: n rounded to 16 floats
 // plus pad), from `off` floats past a 64-byte boundary, in a buffer of -777 sentinels; check()
 // asserts the rows hold `want` (m x n) and nothing was written before, between or after them.
@@ -960,10 +960,10 @@ class ScopedFtzDaz {
   unsigned saved_;
 };
 
-// Under FTZ | DAZ the kernels give the reference's bits under that mode: divide_by's
+// Under FTZ | DAZ the kernels give the reference's bits under that mode: divide_all_by's
 // reciprocal correction underflowed there (0x1.800004p-125 / 3 gave 0x1.000004p-126, the
 // division 0x1.000002p-126). Sums around 2^-125 .. 2^-122, both signs, zeros and subnormals
-// among them, for the heights and widths divide_by serves (3, 5 / 3, 5, 7, 9).
+// among them, for the heights and widths divide_all_by serves (3, 5 / 3, 5, 7, 9).
 TEST(Filter1dOp, UniformUnderFlushToZeroMatchesReference) {
   const Table& ref = *kernels<Table>(Isa::scalar);
   std::mt19937 rng(61);
