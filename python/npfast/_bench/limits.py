@@ -66,6 +66,39 @@ def copy_bandwidth(size: int = 256 << 20, repeats: int = 5) -> float:
     return best
 
 
+class BandwidthNow:
+    """The bandwidth limit as it stood while one case was timed (docs/decisions.md, "the
+    bandwidth in the same rounds"): the limit `bw` scaled by how a copy of the case's own bytes,
+    timed in the same interleaved rounds (`copy_rate`, bytes read plus written per second),
+    compares with the copy probe `copy_bw` measured beside the limit. The host's memory slows
+    for minutes at a time, so a limit probed at the report's start may not be what a row timed
+    later could draw. Never above the limit: a copy that fits in the cache runs faster than the
+    probe. Rendered lazily, as a Limit, because `bw` and `copy_bw` rise at the report's end."""
+
+    def __init__(self, bw, copy_bw, copy_rate: float):
+        self.bw, self.copy_bw, self.copy_rate = bw, copy_bw, copy_rate
+
+    def __float__(self) -> float:
+        return float(self.bw) * min(1.0, self.copy_rate / float(self.copy_bw))
+
+    def __bool__(self) -> bool:
+        return bool(self.bw) and bool(self.copy_bw) and self.copy_rate > 0
+
+    @property
+    def slowed(self) -> float:
+        """The limit over the bandwidth now (1.0: the host's memory as fast as when probed)."""
+        return float(self.bw) / float(self)
+
+
+def same_bytes_copy(x: np.ndarray):
+    """A call of npfast.convert copying `x` into a preallocated array of its kind: the copy
+    probe's own code (`copy_bandwidth`) on the bytes a one-pass filter of `x` moves."""
+    src = np.ascontiguousarray(x, dtype=np.float32)
+    dst = np.empty_like(src)
+    npfast.convert(src, np.float32, out=dst)  # faults the output's pages in
+    return lambda: npfast.convert(src, np.float32, out=dst), 2 * src.nbytes
+
+
 def measure(mode: str) -> dict:
     """The best of ROUNDS rounds of every probe."""
     secs = {"tiny": 0.02, "quick": 0.2, "full": 0.5}[mode]

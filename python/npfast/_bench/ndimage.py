@@ -10,7 +10,7 @@ import numpy as np
 import npfast
 
 from .anchors import npfast_has, optional
-from .limits import system_llc
+from .limits import BandwidthNow, same_bytes_copy, system_llc
 from .plots import line_plot
 from .section import Section, pct, ratio
 from .timing import compare
@@ -78,7 +78,7 @@ def _filters(cv2, ndi):
 def run(ctx, out_dir):
     sec = Section(NAME, TITLE, columns=["filter", "image", "npfast /px", "SciPy /px",
                                         "OpenCV /px", "vs SciPy", "vs OpenCV", "GB/s",
-                                        "% of bw", "% of copy"])
+                                        "% of bw", "copy /px"])
     ndi, why = optional("scipy.ndimage")
     if ndi is None:
         sec.skipped = why
@@ -115,6 +115,8 @@ def run(ctx, out_dir):
                 fns["SciPy"] = lambda: theirs(x)
             if cvf is not None:
                 fns["OpenCV"] = lambda: cvf(x)
+            if membound:  # the bandwidth while this row is timed (BandwidthNow)
+                fns["copy"], copied = same_bytes_copy(x)
             big = px * x.itemsize > (4 << 20)
             times = compare(fns, ctx.budget, min_rounds=3 if big else 5,
                             max_rounds=8 if big else 50)
@@ -125,24 +127,26 @@ def run(ctx, out_dir):
                 per_px[tool].append(times[tool] / px if tool in times else None)
             nbytes = 2 * x.nbytes  # read once, write once: what a one-pass filter moves
             rate = nbytes / t
-            share = pct(rate, bw) if membound else "-"
-            copy_share = pct(rate, copy_bw) if membound and copy_bw else "-"
+            share = pct(rate, BandwidthNow(bw, copy_bw, copied / times["copy"])) \
+                if membound and bw and copy_bw else "-"
             sec.rows.append([label, f"{n}x{n}", _ns(t / px), _ns(times.get("SciPy"), px),
                              _ns(times.get("OpenCV"), px), ratio(times.get("SciPy"), t),
                              ratio(times.get("OpenCV"), t), f"{rate / 1e9:.1f}", share,
-                             copy_share])
+                             _ns(times.get("copy"), px)])
         series[label] = per_px
-        cliffs += _cliffs(label, ours, inputs, CLIFF_ROUNDS[ctx.mode], llc, bw)
+        cliffs += _cliffs(label, ours, inputs, CLIFF_ROUNDS[ctx.mode], llc, bw, copy_bw)
     _volume_row(sec, ctx, ndi, rng, bw, copy_bw)
     sec.note("Per-pixel times; ratios > 1: npfast is faster, from the same interleaved rounds. "
              "OpenCV: sepFilter2D with SciPy's 17 Gaussian taps (GaussianBlur's own taps "
              "differ), blur, Sobel CV_32F, erode/dilate, medianBlur; borders as SciPy's mode "
              "(reflect; medians 'nearest', OpenCV's only border for medianBlur).")
     sec.note("GB/s and % of bw count one read and one write of the image (the one-pass "
-             "ideal); shown against the measured bandwidth (the better of read and write alone) "
-             "for the memory-bound filters, and beside it against the measured stream copy "
-             "(read + non-temporal write, the one-pass filter's own roofline). The targets and the "
-             "cliff check use % of bw.")
+             "ideal), for the memory-bound filters against the measured bandwidth (the better of "
+             "read and write alone) as it stood while the row was timed: the limit scaled down "
+             "by how npfast.convert copying the same image in the same rounds ('copy /px') "
+             "compares with the limits section's copy probe, never above the limit "
+             "(docs/decisions.md, 'the bandwidth in the same rounds'). The targets and the cliff "
+             "check use % of bw.")
     sec.note(f"SciPy is skipped where one call would exceed {SCIPY_CALL_CAP[ctx.mode]} s "
              "(extrapolated from its last size).")
     load = os.getloadavg()[0]
@@ -172,23 +176,31 @@ def run(ctx, out_dir):
     return sec
 
 
-def _cliffs(label, ours, inputs, rounds, llc, bw):
+def _cliffs(label, ours, inputs, rounds, llc, bw, copy_bw):
     """The cliffs of one filter's sweep: sizes slower per pixel than CLIFF x the best at a
     smaller size, unless the data left the LLC and the filter streamed at STREAMING of the
-    measured bandwidth there. Timed anew, every size once a round in interleaved rounds
-    (CLIFF_ROUNDS), each size's median: a noise burst then spoils one round of every size it
-    overlaps, not a size's every sample."""
-    times = compare({n: (lambda x=x: ours(x)) for n, x in inputs.items()}, 0,
-                    min_rounds=rounds, max_rounds=rounds)
+    measured bandwidth there (as it stood in the same rounds: BandwidthNow). Timed anew, every
+    size once a round in interleaved rounds (CLIFF_ROUNDS), each size's median: a noise burst
+    then spoils one round of every size it overlaps, not a size's every sample."""
+    fns = {n: (lambda x=x: ours(x)) for n, x in inputs.items()}
+    copied = {}
+    for n, x in inputs.items():
+        if llc and 2 * x.nbytes > llc and x.dtype == np.float32 and copy_bw:
+            fns[("copy", n)], copied[n] = same_bytes_copy(x)
+    times = compare(fns, 0, min_rounds=rounds, max_rounds=rounds)
     found, best_smaller = [], None
     for n, x in inputs.items():
         per = times[n] / x.size
         if best_smaller is not None and per > CLIFF * best_smaller[0]:
             nbytes = 2 * x.nbytes  # read once, write once, as the table's GB/s
             rate = nbytes / times[n]
-            streams = llc and nbytes > llc and bw and rate >= STREAMING * float(bw)
+            now = BandwidthNow(bw, copy_bw, copied[n] / times[("copy", n)]) \
+                if n in copied and bw else bw
+            streams = llc and nbytes > llc and now and rate >= STREAMING * float(now)
             if not streams:
-                share = f", {rate / float(bw):.0%} of bw" if bw else ""
+                share = f", {rate / float(now):.0%} of bw" if now else ""
+                if isinstance(now, BandwidthNow) and now.slowed > 1.01:
+                    share += f" as it stood, {float(now) / 1e9:.0f} GB/s"
                 found.append(f"{label} at {n}x{n}: {per / best_smaller[0]:.2f}x the best "
                              f"per-pixel time at a smaller size ({_ns(per)} against "
                              f"{_ns(best_smaller[0])} at {best_smaller[1]}x{best_smaller[1]}"
@@ -201,15 +213,16 @@ def _cliffs(label, ours, inputs, rounds, llc, bw):
 def _volume_row(sec, ctx, ndi, rng, bw, copy_bw):
     n = VOLUME[ctx.mode]
     v = rng.standard_normal((n, n, n)).astype(np.float32)
+    copy, copied = same_bytes_copy(v)
     times = compare({"npfast": lambda: npfast.ndimage.gaussian_filter(v, 2.0),
-                     "SciPy": lambda: ndi.gaussian_filter(v, 2.0)}, ctx.budget,
+                     "SciPy": lambda: ndi.gaussian_filter(v, 2.0), "copy": copy}, ctx.budget,
                     min_rounds=3, max_rounds=10)
     t = times["npfast"]
     rate = 2 * v.nbytes / t
+    now = BandwidthNow(bw, copy_bw, copied / times["copy"]) if bw and copy_bw else bw
     sec.rows.append(["gaussian_filter sigma 2 (3-D)", f"{n}^3", _ns(t / v.size),
                      _ns(times["SciPy"], v.size), "-", ratio(times["SciPy"], t), "-",
-                     f"{rate / 1e9:.1f}", pct(rate, bw),
-                     pct(rate, copy_bw) if copy_bw else "-"])
+                     f"{rate / 1e9:.1f}", pct(rate, now), _ns(times["copy"], v.size)])
 
 
 def _ns(seconds, px=1):

@@ -12,7 +12,8 @@ import numpy as np
 import npfast
 
 from .anchors import npfast_has, optional
-from .limits import _size as limits_size, stream_bandwidth
+from .limits import BandwidthNow, _size as limits_size, copy_bandwidth, same_bytes_copy, \
+    stream_bandwidth
 from .plots import line_plot
 from .section import Section, ratio
 from .timing import compare, fmt_time, samples
@@ -186,7 +187,8 @@ def cliff_calls(what, sizes, rng) -> dict:
 
 def streams_past_edge(streaming_kind, moved, elems, edge, bw, per) -> bool:
     """Whether a call moving `moved` bytes in `per` seconds per element (of `elems`) left the
-    measured cache edge and streams at STREAMING of the bandwidth `bw`: the one step allowed."""
+    measured cache edge and streams at STREAMING of the bandwidth `bw` (as it stood in the
+    same rounds: BandwidthNow): the one step allowed."""
     return bool(streaming_kind and edge and bw and moved > edge and
                 moved / (per * elems) >= STREAMING * float(bw))
 
@@ -215,6 +217,8 @@ def cliffs(ctx, counts, th):
         # (docs/decisions.md, "the bandwidth at the call's thread count").
         bw = bw_all if t >= cores or not bw_all else \
             stream_bandwidth(limits_size(ctx.mode), 3)
+        copy_bw = ctx.limits.get("copy_bandwidth") if t >= cores or not bw_all else \
+            copy_bandwidth(limits_size(ctx.mode), 3)
         if bw:
             used[t] = float(bw)
         for what in ("correlate 3x3", "matmul float32"):
@@ -223,14 +227,22 @@ def cliffs(ctx, counts, th):
             calls = cliff_calls(what, sizes, rng)
             fns = {sz: fn for sz, (fn, _) in calls.items()}
             elems = {sz: e for sz, (_, e) in calls.items()}
+            copied = {}  # past the edge: a copy of the same bytes in the same rounds
+            if what.startswith("correlate") and edge and copy_bw:
+                for sz in sizes:
+                    if 2 * 4 * sz * sz > edge:
+                        fns[("copy", sz)], copied[sz] = \
+                            same_bytes_copy(np.empty((sz, sz), np.float32))
             got = samples(fns, ctx.budget / 4, min_rounds=5)
             best = None
             for s in sizes:
                 per = statistics.median(got[s]) / elems[s]
                 checked += 1
                 moved = 2 * 4 * s * s  # correlate: read once, write once (float32)
+                now = BandwidthNow(bw, copy_bw, copied[s] / statistics.median(
+                    got[("copy", s)])) if s in copied and bw else bw
                 streams = partial(streams_past_edge, what.startswith("correlate"), moved,
-                                  elems[s], edge, bw)
+                                  elems[s], edge, now)
                 if best is not None and per > CLIFF * best[1] and not streams(per):
                     # Timed again head to head with the best smaller size (more rounds,
                     # alternating): a step that is the code's shows again, one that was a few
@@ -247,6 +259,9 @@ def cliffs(ctx, counts, th):
                             cp = copy_times(ctx, [b, s])
                             text += (f" (np.copyto of the same bytes, one thread: "
                                      f"{cp[s] / cp[b]:.2f}x)")
+                            if s in copied and now:
+                                text += (f", {moved / (ps * elems[s]) / float(now):.0%} of the "
+                                         f"bandwidth as it stood ({float(now) / 1e9:.0f} GB/s)")
                         found.append(text)
                     else:
                         retimed.append(f"{what} at {t} threads: {s}x{s} {per / best[1]:.2f}x "
@@ -314,7 +329,10 @@ def run(ctx, out_dir):
     if used:
         sec.note("The streaming exemption past the cache edge uses the bandwidth measured at "
                  "each thread count: " + ", ".join(f"{t} threads {b / 1e9:.1f} GB/s"
-                                                   for t, b in used.items()) + ".")
+                                                   for t, b in used.items()) +
+                 ", as it stood while each size was timed: scaled down by how npfast.convert "
+                 "copying the same bytes in the same rounds compares with the copy probe at that "
+                 "thread count (docs/decisions.md, 'the bandwidth in the same rounds').")
     sec.note("The cliff check times the sizes of each kind interleaved in rounds (medians); a "
              "size over the limit is timed again head to head with the best smaller size and "
              "counts as a cliff only if it is over the limit again (docs/threads.md, cliff20).")
