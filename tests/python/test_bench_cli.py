@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from npfast._bench.limits import BandwidthNow
 from npfast._bench.report import SECTIONS
 from npfast._bench.section import NOISE, Limit, pct
 
@@ -110,6 +111,17 @@ def test_threads_option_reaches_the_scaling_section(tmp_path):
     assert "| 3" in scaling and "| 2 |" not in scaling
 
 
+def test_bandwidth_now_scales_the_limit_down_by_the_copy_never_up():
+    bw, probe = Limit(80e9), Limit(100e9)
+    now = BandwidthNow(bw, probe, 50e9)  # the same bytes copied at half the probe's rate
+    assert float(now) == 40e9 and now.slowed == 2.0
+    assert str(pct(30e9, now)) == "75%"
+    assert float(BandwidthNow(bw, probe, 300e9)) == 80e9  # an in-cache copy: the limit
+    probe.raise_to(200e9)  # the report's end measured a faster copy: rendered against it
+    assert float(now) == 20e9
+    assert not BandwidthNow(None, probe, 1e9) and not BandwidthNow(bw, probe, 0.0)
+
+
 def test_ndimage_section(report):
     out, _ = report
     md = (out / "report.md").read_text()
@@ -120,5 +132,5 @@ def test_ndimage_section(report):
                   "maximum_filter 5", "median_filter 3 float32", "median_filter 5 float32",
                   "median_filter 7 uint8", "gaussian_filter sigma 2 (3-D)"):
         assert f"| {label} |" in body, label
-    assert "vs SciPy" in body and "vs OpenCV" in body
+    assert "vs SciPy" in body and "vs OpenCV" in body and "copy /px" in body
     assert "No cliff" in body or "Cliffs" in body
