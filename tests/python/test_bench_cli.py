@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from npfast._bench.limits import BandwidthNow
+from npfast._bench.limits import BandwidthNow, bandwidth_now
 from npfast._bench.report import SECTIONS
 from npfast._bench.section import NOISE, Limit, pct
 
@@ -120,6 +120,10 @@ def test_bandwidth_now_scales_the_limit_down_by_the_copy_never_up():
     probe.raise_to(200e9)  # the report's end measured a faster copy: rendered against it
     assert float(now) == 20e9
     assert not BandwidthNow(None, probe, 1e9) and not BandwidthNow(bw, probe, 0.0)
+    # From a copy's samples: its fastest round, as the probe keeps its best; no copy, no probe
+    # or no limit: the limit itself.
+    assert float(bandwidth_now(bw, probe, 100, [4e-9, 2e-9, 8e-9])) == 80e9 * 50 / 200
+    assert bandwidth_now(bw, None, 100, [1e-9]) is bw and bandwidth_now(bw, probe, 100, []) is bw
 
 
 def test_ndimage_section(report):
@@ -132,5 +136,9 @@ def test_ndimage_section(report):
                   "maximum_filter 5", "median_filter 3 float32", "median_filter 5 float32",
                   "median_filter 7 uint8", "gaussian_filter sigma 2 (3-D)"):
         assert f"| {label} |" in body, label
-    assert "vs SciPy" in body and "vs OpenCV" in body and "copy /px" in body
+    assert "vs SciPy" in body and "vs OpenCV" in body
+    # The same rounds' copy beside every memory-bound row, none beside a median's.
+    cells = {line.split("|")[1].strip(): line.split("|")[-2].strip()
+             for line in body.splitlines() if line.startswith("| ") and " ns" in line}
+    assert cells["sobel"].endswith(" ns") and cells["median_filter 3 float32"] == "-"
     assert "No cliff" in body or "Cliffs" in body

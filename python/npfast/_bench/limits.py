@@ -55,25 +55,36 @@ def copy_bandwidth(size: int = 256 << 20, repeats: int = 5) -> float:
     npfast.convert into a preallocated output (one read stream and one non-temporal write
     stream on all npfast threads, what a one-pass filter moves). The honest roofline of such a
     filter: read and write bandwidth are not reached at the same time."""
-    src = np.ones(max(size // 8, 1024), np.float32)
-    dst = np.empty_like(src)
-    npfast.convert(src, np.float32, out=dst)  # faults the output's pages in
+    copy, moved = same_bytes_copy(np.ones(max(size // 8, 1024), np.float32))
     best = 0.0
     for _ in range(repeats):
         t0 = time.perf_counter()
-        npfast.convert(src, np.float32, out=dst)
-        best = max(best, 2 * src.nbytes / (time.perf_counter() - t0))
+        copy()
+        best = max(best, moved / (time.perf_counter() - t0))
     return best
 
 
+def same_bytes_copy(x: np.ndarray):
+    """(call, bytes moved): npfast.convert copying the float32 array `x` into a preallocated
+    array, the copy probe's code (`copy_bandwidth`) on the bytes a one-pass filter of `x`
+    moves (read once, write once)."""
+    if x.dtype != np.float32 or not x.flags.c_contiguous:
+        raise ValueError(f"same_bytes_copy: x must be contiguous float32, got {x.dtype}")
+    dst = np.empty_like(x)
+    npfast.convert(x, np.float32, out=dst)  # faults the output's pages in
+    return (lambda: npfast.convert(x, np.float32, out=dst)), 2 * x.nbytes
+
+
 class BandwidthNow:
-    """The bandwidth limit as it stood while one case was timed (docs/decisions.md, "the
-    bandwidth in the same rounds"): the limit `bw` scaled by how a copy of the case's own bytes,
-    timed in the same interleaved rounds (`copy_rate`, bytes read plus written per second),
-    compares with the copy probe `copy_bw` measured beside the limit. The host's memory slows
-    for minutes at a time, so a limit probed at the report's start may not be what a row timed
-    later could draw. Never above the limit: a copy that fits in the cache runs faster than the
-    probe. Rendered lazily, as a Limit, because `bw` and `copy_bw` rise at the report's end."""
+    """The bandwidth limit as it stood while one case past the cache edge was timed
+    (docs/decisions.md, "the bandwidth in the same rounds"): the limit `bw` scaled down by how
+    a copy of the case's own bytes, timed in the same interleaved rounds (`copy_rate`: its
+    fastest round, bytes read plus written per second, as the probe keeps its best), compares
+    with the copy probe `copy_bw` measured beside the limit. The host's memory slows for
+    minutes at a time, so a limit probed at the report's start may not be what a case timed
+    later could draw. Never above the limit. Only for a case whose time follows memory's (a
+    streaming exemption): a case bound by arithmetic keeps its pace while the copy slows.
+    Rendered lazily, as a Limit, because `bw` and `copy_bw` rise at the report's end."""
 
     def __init__(self, bw, copy_bw, copy_rate: float):
         self.bw, self.copy_bw, self.copy_rate = bw, copy_bw, copy_rate
@@ -90,13 +101,12 @@ class BandwidthNow:
         return float(self.bw) / float(self)
 
 
-def same_bytes_copy(x: np.ndarray):
-    """A call of npfast.convert copying `x` into a preallocated array of its kind: the copy
-    probe's own code (`copy_bandwidth`) on the bytes a one-pass filter of `x` moves."""
-    src = np.ascontiguousarray(x, dtype=np.float32)
-    dst = np.empty_like(src)
-    npfast.convert(src, np.float32, out=dst)  # faults the output's pages in
-    return lambda: npfast.convert(src, np.float32, out=dst), 2 * src.nbytes
+def bandwidth_now(bw, copy_bw, moved: int, copy_seconds) -> "BandwidthNow | object":
+    """BandwidthNow from the same-round copy's samples (seconds per call, `moved` bytes), or
+    `bw` itself where a limit or the copy is missing."""
+    if not (bw and copy_bw and copy_seconds):
+        return bw
+    return BandwidthNow(bw, copy_bw, moved / min(copy_seconds))
 
 
 def measure(mode: str) -> dict:
@@ -219,7 +229,8 @@ def finish(ctx, sec: Section) -> None:
         f"The bandwidth limit used is {stream / 1e9:.1f} GB/s (best of read and write); first "
         f"touch of fresh memory is {stream / float(ctx.limits['first_touch']):.0f}x slower than that.",
         f"Stream copy ({float(ctx.limits['copy_bandwidth']) / 1e9:.1f} GB/s, bytes read plus "
-        "written) is what a one-pass filter can reach: sections that move one read and one write "
-        "stream show their share of it beside the bandwidth limit's (docs/decisions.md).",
+        "written) is what a one-pass filter can reach; the cliff checks time a copy of each "
+        "case's own bytes in its rounds to judge a step past the cache edge against the "
+        "bandwidth as it stood (docs/decisions.md).",
         ctx.edge_note,
     ]

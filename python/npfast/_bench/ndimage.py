@@ -4,16 +4,17 @@ and OpenCV (same taps and border), with a cliff check and a 3-D row."""
 from __future__ import annotations
 
 import os
+import statistics
 
 import numpy as np
 
 import npfast
 
 from .anchors import npfast_has, optional
-from .limits import BandwidthNow, same_bytes_copy, system_llc
+from .limits import bandwidth_now, same_bytes_copy, system_llc
 from .plots import line_plot
 from .section import Section, pct, ratio
-from .timing import compare
+from .timing import compare, samples
 
 NAME = "ndimage"
 TITLE = "ndimage: scipy.ndimage filters, time per pixel against image size"
@@ -26,6 +27,7 @@ VOLUME = {"tiny": 16, "quick": 96, "full": 256}
 SCIPY_CALL_CAP = {"tiny": 0.5, "quick": 0.5, "full": 3.0}
 CLIFF = 1.3  # time per pixel above CLIFF x the best at a smaller size is a cliff ...
 STREAMING = 0.70  # ... unless the data left the LLC and the filter streams at this share of bw
+SLOW_HOST = 1.1  # the limit over the bandwidth a same-round copy saw: above this, say so
 # The cliff check times npfast again over all sizes in interleaved rounds (every size once a
 # round, ABBA order) and takes each size's median: the table's rows are measured one size
 # after another, so a burst of the host's load during one size made a fake cliff there (or hid
@@ -97,7 +99,7 @@ def run(ctx, out_dir):
     llc = ctx.limits.get("cache_edge") or system_llc()
     rng = np.random.default_rng(0)
     sides = SIDES[ctx.mode]
-    cliffs, series = [], {}
+    cliffs, series, slow = [], {}, []
     for label, dtype, membound, ours, theirs, cvf in _filters(cv2, ndi):
         per_px = {"npfast": [], "SciPy": [], "OpenCV": []}
         scipy_last = None  # (seconds, pixels) of SciPy's last run
@@ -115,11 +117,12 @@ def run(ctx, out_dir):
                 fns["SciPy"] = lambda: theirs(x)
             if cvf is not None:
                 fns["OpenCV"] = lambda: cvf(x)
-            if membound:  # the bandwidth while this row is timed (BandwidthNow)
-                fns["copy"], copied = same_bytes_copy(x)
+            if membound:  # the pace of a copy of the same bytes in the same rounds
+                fns["copy"], moved = same_bytes_copy(x)
             big = px * x.itemsize > (4 << 20)
-            times = compare(fns, ctx.budget, min_rounds=3 if big else 5,
-                            max_rounds=8 if big else 50)
+            got = samples(fns, ctx.budget, min_rounds=3 if big else 5,
+                          max_rounds=8 if big else 50)
+            times = {tool: statistics.median(v) for tool, v in got.items()}
             if "SciPy" in times:
                 scipy_last = (times["SciPy"], px)
             t = times["npfast"]
@@ -127,26 +130,32 @@ def run(ctx, out_dir):
                 per_px[tool].append(times[tool] / px if tool in times else None)
             nbytes = 2 * x.nbytes  # read once, write once: what a one-pass filter moves
             rate = nbytes / t
-            share = pct(rate, BandwidthNow(bw, copy_bw, copied / times["copy"])) \
-                if membound and bw and copy_bw else "-"
+            share = pct(rate, bw) if membound else "-"
+            now = bandwidth_now(bw, copy_bw, moved, got["copy"]) if membound else None
+            if llc and nbytes > llc and now and now is not bw and now.slowed > SLOW_HOST:
+                slow.append(f"{label} {n}x{n} (the limit {now.slowed:.2f}x the bandwidth then)")
             sec.rows.append([label, f"{n}x{n}", _ns(t / px), _ns(times.get("SciPy"), px),
                              _ns(times.get("OpenCV"), px), ratio(times.get("SciPy"), t),
                              ratio(times.get("OpenCV"), t), f"{rate / 1e9:.1f}", share,
                              _ns(times.get("copy"), px)])
         series[label] = per_px
-        cliffs += _cliffs(label, ours, inputs, CLIFF_ROUNDS[ctx.mode], llc, bw, copy_bw)
-    _volume_row(sec, ctx, ndi, rng, bw, copy_bw)
+        cliffs += _cliffs(label, ours, inputs, CLIFF_ROUNDS[ctx.mode], llc, bw,
+                          copy_bw if membound else None)
+    _volume_row(sec, ctx, ndi, rng, bw)
     sec.note("Per-pixel times; ratios > 1: npfast is faster, from the same interleaved rounds. "
              "OpenCV: sepFilter2D with SciPy's 17 Gaussian taps (GaussianBlur's own taps "
              "differ), blur, Sobel CV_32F, erode/dilate, medianBlur; borders as SciPy's mode "
              "(reflect; medians 'nearest', OpenCV's only border for medianBlur).")
     sec.note("GB/s and % of bw count one read and one write of the image (the one-pass "
-             "ideal), for the memory-bound filters against the measured bandwidth (the better of "
-             "read and write alone) as it stood while the row was timed: the limit scaled down "
-             "by how npfast.convert copying the same image in the same rounds ('copy /px') "
-             "compares with the limits section's copy probe, never above the limit "
-             "(docs/decisions.md, 'the bandwidth in the same rounds'). The targets and the cliff "
-             "check use % of bw.")
+             "ideal), shown against the measured bandwidth (the better of read and write alone) "
+             "for the memory-bound filters; the targets use % of bw. 'copy /px': npfast.convert "
+             "copying the same image in the same rounds (the limits section's copy probe), the "
+             "pace of the host's memory while the row was timed.")
+    if slow:
+        sec.note("Rows past the cache edge timed while the host's memory was slow (the same "
+                 f"rounds' fastest copy under {1 / SLOW_HOST:.0%} of the copy probe; their % of "
+                 "bw counts against the probe's bandwidth all the same): " + "; ".join(slow) +
+                 ".")
     sec.note(f"SciPy is skipped where one call would exceed {SCIPY_CALL_CAP[ctx.mode]} s "
              "(extrapolated from its last size).")
     load = os.getloadavg()[0]
@@ -157,15 +166,17 @@ def run(ctx, out_dir):
     llc_text = f"{llc >> 20} MiB" if llc else "unknown"
     if ctx.limits.get("cache_edge"):
         llc_text += " (the cache edge measured in the limits section)"
-    how = (f"npfast alone over all sizes in {CLIFF_ROUNDS[ctx.mode]} interleaved rounds, "
-           "medians")
+    how = (f"npfast over all sizes in {CLIFF_ROUNDS[ctx.mode]} interleaved rounds, medians; "
+           "for the memory-bound filters a copy of each size past the edge in the same rounds "
+           "gives the bandwidth as it stood, docs/decisions.md")
     if cliffs:
         sec.note(f"Cliffs (> {CLIFF}x the best smaller size, not explained by leaving the "
-                 f"{llc_text} LLC at >= {STREAMING:.0%} of bw; {how}): " + "; ".join(cliffs))
+                 f"{llc_text} LLC at >= {STREAMING:.0%} of bw as it stood; {how}): " +
+                 "; ".join(cliffs))
     else:
         sec.note(f"No cliff: per-pixel time never above {CLIFF}x the best at a smaller size "
                  f"(or the data left the {llc_text} LLC and streamed at >= {STREAMING:.0%} of "
-                 f"bw; {how}).")
+                 f"bw as it stood; {how}).")
     for label, per_px in series.items():
         plot = line_plot(os.path.join(out_dir, f"ndimage_{label.replace(' ', '_')}.png"),
                          f"{label}: time per pixel", "image side n (n x n)", "ns per pixel",
@@ -179,28 +190,27 @@ def run(ctx, out_dir):
 def _cliffs(label, ours, inputs, rounds, llc, bw, copy_bw):
     """The cliffs of one filter's sweep: sizes slower per pixel than CLIFF x the best at a
     smaller size, unless the data left the LLC and the filter streamed at STREAMING of the
-    measured bandwidth there (as it stood in the same rounds: BandwidthNow). Timed anew, every
-    size once a round in interleaved rounds (CLIFF_ROUNDS), each size's median: a noise burst
-    then spoils one round of every size it overlaps, not a size's every sample."""
-    fns = {n: (lambda x=x: ours(x)) for n, x in inputs.items()}
-    copied = {}
+    measured bandwidth there, as it stood in the same rounds (`bandwidth_now`; `copy_bw` None:
+    not a memory-bound filter, judged against `bw` itself). Timed anew, every size once a round
+    in interleaved rounds (CLIFF_ROUNDS), each size's median: a noise burst then spoils one
+    round of every size it overlaps, not a size's every sample."""
+    fns, moved = {n: (lambda x=x: ours(x)) for n, x in inputs.items()}, {}
     for n, x in inputs.items():
-        if llc and 2 * x.nbytes > llc and x.dtype == np.float32 and copy_bw:
-            fns[("copy", n)], copied[n] = same_bytes_copy(x)
-    times = compare(fns, 0, min_rounds=rounds, max_rounds=rounds)
+        if copy_bw and llc and 2 * x.nbytes > llc:
+            fns[("copy", n)], moved[n] = same_bytes_copy(x)
+    got = samples(fns, 0, min_rounds=rounds, max_rounds=rounds)
     found, best_smaller = [], None
     for n, x in inputs.items():
-        per = times[n] / x.size
+        per = statistics.median(got[n]) / x.size
         if best_smaller is not None and per > CLIFF * best_smaller[0]:
             nbytes = 2 * x.nbytes  # read once, write once, as the table's GB/s
-            rate = nbytes / times[n]
-            now = BandwidthNow(bw, copy_bw, copied[n] / times[("copy", n)]) \
-                if n in copied and bw else bw
+            rate = nbytes / (per * x.size)
+            now = bandwidth_now(bw, copy_bw, moved[n], got[("copy", n)]) if n in moved else bw
             streams = llc and nbytes > llc and now and rate >= STREAMING * float(now)
             if not streams:
                 share = f", {rate / float(now):.0%} of bw" if now else ""
-                if isinstance(now, BandwidthNow) and now.slowed > 1.01:
-                    share += f" as it stood, {float(now) / 1e9:.0f} GB/s"
+                if now is not bw and now.slowed > 1.0:
+                    share += f" as it stood ({float(now) / 1e9:.0f} GB/s)"
                 found.append(f"{label} at {n}x{n}: {per / best_smaller[0]:.2f}x the best "
                              f"per-pixel time at a smaller size ({_ns(per)} against "
                              f"{_ns(best_smaller[0])} at {best_smaller[1]}x{best_smaller[1]}"
@@ -210,19 +220,18 @@ def _cliffs(label, ours, inputs, rounds, llc, bw, copy_bw):
     return found
 
 
-def _volume_row(sec, ctx, ndi, rng, bw, copy_bw):
+def _volume_row(sec, ctx, ndi, rng, bw):
     n = VOLUME[ctx.mode]
     v = rng.standard_normal((n, n, n)).astype(np.float32)
-    copy, copied = same_bytes_copy(v)
+    copy, _ = same_bytes_copy(v)
     times = compare({"npfast": lambda: npfast.ndimage.gaussian_filter(v, 2.0),
                      "SciPy": lambda: ndi.gaussian_filter(v, 2.0), "copy": copy}, ctx.budget,
                     min_rounds=3, max_rounds=10)
     t = times["npfast"]
     rate = 2 * v.nbytes / t
-    now = BandwidthNow(bw, copy_bw, copied / times["copy"]) if bw and copy_bw else bw
     sec.rows.append(["gaussian_filter sigma 2 (3-D)", f"{n}^3", _ns(t / v.size),
                      _ns(times["SciPy"], v.size), "-", ratio(times["SciPy"], t), "-",
-                     f"{rate / 1e9:.1f}", pct(rate, now), _ns(times["copy"], v.size)])
+                     f"{rate / 1e9:.1f}", pct(rate, bw), _ns(times["copy"], v.size)])
 
 
 def _ns(seconds, px=1):

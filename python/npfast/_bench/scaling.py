@@ -12,7 +12,7 @@ import numpy as np
 import npfast
 
 from .anchors import npfast_has, optional
-from .limits import BandwidthNow, _size as limits_size, copy_bandwidth, same_bytes_copy, \
+from .limits import _size as limits_size, bandwidth_now, copy_bandwidth, same_bytes_copy, \
     stream_bandwidth
 from .plots import line_plot
 from .section import Section, ratio
@@ -173,15 +173,15 @@ def copy_times(ctx, sizes) -> dict:
 
 
 def cliff_calls(what, sizes, rng) -> dict:
-    """{size: (call, elements)} for one kind of the cliff check."""
+    """{size: (call, elements, input)} for one kind of the cliff check."""
     out = {}
     for s in sizes:
         a = rng.standard_normal((s, s)).astype(np.float32)
         if what.startswith("correlate"):
             k = np.ones((3, 3), np.float32)
-            out[s] = (lambda a=a, k=k: npfast.correlate2d(a, k, mode="same")), s * s
+            out[s] = (lambda a=a, k=k: npfast.correlate2d(a, k, mode="same")), s * s, a
         else:
-            out[s] = (lambda a=a: npfast.matmul(a, a)), s ** 3
+            out[s] = (lambda a=a: npfast.matmul(a, a)), s ** 3, a
     return out
 
 
@@ -225,32 +225,35 @@ def cliffs(ctx, counts, th):
             sizes = cliff_sizes(ctx) if what.startswith("correlate") else \
                 [s for s in cliff_sizes(ctx) if s <= 2000]
             calls = cliff_calls(what, sizes, rng)
-            fns = {sz: fn for sz, (fn, _) in calls.items()}
-            elems = {sz: e for sz, (_, e) in calls.items()}
-            copied = {}  # past the edge: a copy of the same bytes in the same rounds
+            fns = {sz: fn for sz, (fn, _, _) in calls.items()}
+            elems = {sz: e for sz, (_, e, _) in calls.items()}
+            copies = {}  # past the edge: a copy of the input's bytes in the same rounds
             if what.startswith("correlate") and edge and copy_bw:
-                for sz in sizes:
-                    if 2 * 4 * sz * sz > edge:
-                        fns[("copy", sz)], copied[sz] = \
-                            same_bytes_copy(np.empty((sz, sz), np.float32))
+                copies = {("copy", sz): same_bytes_copy(a) for sz, (_, _, a) in calls.items()
+                          if 2 * a.nbytes > edge}
+                fns.update({key: call for key, (call, _) in copies.items()})
             got = samples(fns, ctx.budget / 4, min_rounds=5)
             best = None
             for s in sizes:
                 per = statistics.median(got[s]) / elems[s]
                 checked += 1
                 moved = 2 * 4 * s * s  # correlate: read once, write once (float32)
-                now = BandwidthNow(bw, copy_bw, copied[s] / statistics.median(
-                    got[("copy", s)])) if s in copied and bw else bw
+                copy = copies.get(("copy", s))
+                now = bandwidth_now(bw, copy_bw, moved, got[("copy", s)]) if copy else bw
                 streams = partial(streams_past_edge, what.startswith("correlate"), moved,
                                   elems[s], edge, now)
                 if best is not None and per > CLIFF * best[1] and not streams(per):
                     # Timed again head to head with the best smaller size (more rounds,
-                    # alternating): a step that is the code's shows again, one that was a few
-                    # seconds of someone else's load does not.
+                    # alternating), the copy beside them: a step that is the code's shows
+                    # again, one that was a few seconds of someone else's load does not.
                     b = best[0]
-                    again = samples({b: fns[b], s: fns[s]}, 0, 9, 9)
+                    again = samples({b: fns[b], s: fns[s],
+                                     **({"copy": copy[0]} if copy else {})}, 0, 9, 9)
                     pb = statistics.median(again[b]) / elems[b]
                     ps = statistics.median(again[s]) / elems[s]
+                    if copy:
+                        now = bandwidth_now(bw, copy_bw, moved, again["copy"])
+                        streams = partial(streams_past_edge, True, moved, elems[s], edge, now)
                     if ps > CLIFF * pb and not streams(ps):
                         text = (f"{what} at {t} threads: {s}x{s} takes {per / best[1]:.2f}x the "
                                 f"time per element of {b}x{b} (timed again head to head: "
@@ -259,7 +262,7 @@ def cliffs(ctx, counts, th):
                             cp = copy_times(ctx, [b, s])
                             text += (f" (np.copyto of the same bytes, one thread: "
                                      f"{cp[s] / cp[b]:.2f}x)")
-                            if s in copied and now:
+                            if copy and now:
                                 text += (f", {moved / (ps * elems[s]) / float(now):.0%} of the "
                                          f"bandwidth as it stood ({float(now) / 1e9:.0f} GB/s)")
                         found.append(text)
@@ -268,7 +271,7 @@ def cliffs(ctx, counts, th):
                                        f"{b}x{b}, again {ps / pb:.2f}x")
                 if best is None or per < best[1]:
                     best = (s, per)
-            del calls, fns  # the arrays: up to 140 MB for correlate
+            del calls, fns, copies  # the arrays: up to 280 MB for correlate
     return found, retimed, checked, used
 
 
