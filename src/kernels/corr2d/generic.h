@@ -35,9 +35,16 @@ inline void stream_vec(T* p, V<T> v) {
     store(p, v);
 }
 
-// Stores a block's R x (NV + Masked) accumulators at column j (the masked vector: m lanes);
-// Stream: full vectors through stream_vec.
-template <class T, int R, int NV, bool Masked, bool Stream = false>
+// How store_block stores a block's full vectors. kPlain: plain stores. kStreamAny: each through
+// stream_vec (rows of any alignment). kStreamRows + mask: every row is 32-byte aligned, and row
+// o's vectors lie on 64-byte lines where bit o of mask is set: those rows stream whole vectors,
+// the others two 256-bit halves (stream32), so that no row reads its lines first (a 3000-wide
+// float32 row pitch, 32 mod 64 bytes: every other row; docs/corr2d.md "corr3s").
+constexpr int kPlain = 0, kStreamAny = 1, kStreamRows = 16;
+
+// Stores a block's R x (NV + Masked) accumulators at column j (the masked vector: m lanes)
+// as Stream says.
+template <class T, int R, int NV, bool Masked, int Stream = kPlain>
 inline void store_block(T* const* out, int64_t j, int m,
                         const V<T> (&acc)[R][NV + (Masked ? 1 : 0)]) {
   constexpr int L = kLanes<T>;
@@ -47,7 +54,11 @@ inline void store_block(T* const* out, int64_t j, int m,
     for (int u = 0; u < NV + (Masked ? 1 : 0); ++u) {
       if (Masked && u == NV)
         storen(out[o] + j + u * L, acc[o][u], m);
-      else if (Stream)
+      else if (Stream >= kStreamRows && ((Stream - kStreamRows) >> o) & 1)
+        stream(out[o] + j + u * L, acc[o][u]);
+      else if (Stream >= kStreamRows)
+        stream32(out[o] + j + u * L, acc[o][u]);
+      else if (Stream == kStreamAny)
         stream_vec(out[o] + j + u * L, acc[o][u]);
       else
         store(out[o] + j + u * L, acc[o][u]);
@@ -56,7 +67,7 @@ inline void store_block(T* const* out, int64_t j, int m,
 
 // Accumulates one block of R rows x (NV full vectors + one masked vector of m lanes when
 // Masked). tv: pre-broadcast taps (fixed shapes) or null (taps broadcast here).
-template <class T, int R, int NV, bool Masked, int KH, int KW, bool Stream = false>
+template <class T, int R, int NV, bool Masked, int KH, int KW, int Stream = kPlain>
 inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* taps,
                   const V<T>* tv, int kh_rt, int kw_rt) {
   constexpr int L = kLanes<T>;
@@ -137,8 +148,9 @@ inline __attribute__((always_inline)) void pin(V_& v) {
     asm("" : "+x"(v));
 }
 
-template <class T, int R, int U, int KH, int KW, bool Stream = false>
-inline void block_rows(const T* const* in, T* const* out, int64_t j, const V<T>* tv) {
+template <class T, int R, int U, int KH, int KW, int Stream = kPlain>
+inline __attribute__((always_inline)) void block_rows_body(const T* const* in, T* const* out,
+                                                           int64_t j, const V<T>* tv) {
   constexpr int L = kLanes<T>;
   V<T> acc[R][U];
 #pragma GCC unroll 16
@@ -193,10 +205,15 @@ inline void block_rows(const T* const* in, T* const* out, int64_t j, const V<T>*
   store_block<T, R, U, false, Stream>(out, j, 0, acc);
 }
 
+template <class T, int R, int U, int KH, int KW, int Stream = kPlain>
+inline void block_rows(const T* const* in, T* const* out, int64_t j, const V<T>* tv) {
+  block_rows_body<T, R, U, KH, KW, Stream>(in, out, j, tv);
+}
+
 // The fixed shapes walk input rows (block_rows: 5x5 and 7x7 11-25% faster than the kernel-row
 // walk, docs/corr2d.md; 3x3 since "corr5": 54 input loads per 108 FMAs instead of 108, in L1
 // AVX-512 123 -> 147 GFLOP/s, AVX2 88 -> 112); the general kernel walks kernel rows.
-template <class T, int R, int NV, bool Masked, int KH, int KW, bool Stream = false>
+template <class T, int R, int NV, bool Masked, int KH, int KW, int Stream = kPlain>
 inline void any_block(const T* const* in, T* const* out, int64_t j, int m, const T* taps,
                       const V<T>* tv, int kh, int kw) {
   // Only the full blocks (R = 4 rows, kVectors unmasked vectors: nearly all the work): the
@@ -208,15 +225,71 @@ inline void any_block(const T* const* in, T* const* out, int64_t j, int m, const
     block<T, R, NV, Masked, KH, KW, Stream>(in, out, j, m, taps, tv, kh, kw);
 }
 
+// How far ahead of its block the streaming kernel prefetches the input rows new to its row
+// group: 4 KiB, as sobel's sep3 kernel (filter1d: kUniform2dAhead); 1, 2 and 8 KiB measured
+// the same (docs/corr2d.md "corr3s").
+constexpr int64_t kPrefetchAheadBytes = 4096;
+
+// Prefetches (into L1) the R new input rows of a row group (rows KH - 1 .. R + KH - 2: the rows
+// before them the previous group read) at the U vectors kPrefetchAheadBytes past column j. Past
+// the end of the n columns the hint goes R - 1 rows further down, to the next group's new rows
+// at the row's start (the pitch taken from the last two rows: a guess, and a prefetch never
+// faults), as filter1d's prefetch_new_rows.
+template <class T, int R, int KH, int U>
+inline __attribute__((always_inline)) void prefetch_new_rows(const T* const* in, int64_t j,
+                                                             int64_t n) {
+  constexpr int64_t ahead = kPrefetchAheadBytes / static_cast<int64_t>(sizeof(T));
+  uintptr_t skip = 0;
+  if (j + ahead >= n)
+    skip = (reinterpret_cast<uintptr_t>(in[R + KH - 2]) -
+            reinterpret_cast<uintptr_t>(in[R + KH - 3])) *
+           (R - 1);
+#pragma GCC unroll 8
+  for (int r = KH - 1; r < R + KH - 1; ++r) {
+    const uintptr_t at = reinterpret_cast<uintptr_t>(in[r] + j + ahead) + skip;
+#pragma GCC unroll 8
+    for (uintptr_t b = 0; b < U * sizeof(V<T>); b += 64)
+      __builtin_prefetch(reinterpret_cast<const char*>(at + b));
+  }
+}
+
 template <class T, int R, int KH, int KW, bool Stream>
 inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, const V<T>* tv, int kh,
                 int kw) {
   constexpr int L = kLanes<T>;
   constexpr int U = kVectors;
   int64_t j = 0;
-  if (Stream) {  // the full blocks; the tail stores plainly
-    for (; j + U * L <= n; j += U * L)
-      any_block<T, R, U, false, KH, KW, true>(in, out, j, 0, taps, tv, kh, kw);
+  if (Stream) {
+    // The full blocks; the tail stores plainly. Each row keeps one alignment over the call (a
+    // block is 3 x 64 bytes wide), so how its vectors stream is chosen here once: per vector
+    // (stream_vec) the branches kept GCC from holding the accumulators in registers.
+    // Prefetching the new rows took 3x3 past the L3 to the pace of sobel and a copy (4000^2
+    // float32, 2 threads: 0.26 -> 0.21 ns/px in the same rounds as sobel 0.20; 1 thread 0.29 ->
+    // 0.19; docs/corr2d.md "corr3s").
+    auto blocks = [&](auto mode) __attribute__((always_inline)) {
+      for (; j + U * L <= n; j += U * L) {
+        prefetch_new_rows<T, R, KH, U>(in, j, n);
+        if constexpr (KH >= 3 && KW >= 3 && R == 4 && decltype(mode)::value != kStreamAny)
+          block_rows_body<T, R, U, KH, KW, decltype(mode)::value>(in, out, j, tv);
+        else
+          any_block<T, R, U, false, KH, KW, decltype(mode)::value>(in, out, j, 0, taps, tv, kh, kw);
+      }
+    };
+    int lines = 0;  // bit o: row o's vectors lie on 64-byte lines
+    bool rows32 = R == 4;
+    for (int o = 0; o < R; ++o) {
+      const uintptr_t at = reinterpret_cast<uintptr_t>(out[o]);
+      lines |= (at % 64 == 0 ? 1 : 0) << o;
+      rows32 = rows32 && at % 32 == 0;
+    }
+    if (rows32 && lines == 15)
+      blocks(std::integral_constant<int, kStreamRows + 15>{});
+    else if (rows32 && lines == 5)
+      blocks(std::integral_constant<int, kStreamRows + 5>{});
+    else if (rows32 && lines == 10)
+      blocks(std::integral_constant<int, kStreamRows + 10>{});
+    else
+      blocks(std::integral_constant<int, kStreamAny>{});
   }
   for (; j + U * L <= n; j += U * L)
     any_block<T, R, U, false, KH, KW>(in, out, j, 0, taps, tv, kh, kw);
