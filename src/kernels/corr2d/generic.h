@@ -261,11 +261,13 @@ inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, con
   int64_t j = 0;
   if (Stream) {
     // The full blocks; the tail stores plainly. Each row keeps one alignment over the call (a
-    // block is 3 x 64 bytes wide), so how its vectors stream is chosen here once: per vector
-    // (stream_vec) the branches kept GCC from holding the accumulators in registers.
-    // Prefetching the new rows took 3x3 past the L3 to the pace of sobel and a copy (4000^2
-    // float32, 2 threads: 0.26 -> 0.21 ns/px in the same rounds as sobel 0.20; 1 thread 0.29 ->
-    // 0.19; docs/corr2d.md "corr3s").
+    // block is 3 x 64 bytes wide), so how its vectors stream is chosen here once, and the body
+    // of the 4-row blocks is inlined into this loop (through stream_vec's branches, and as a
+    // call per block, GCC held 8-12 accumulators on the stack before the non-temporal stores).
+    // With the new rows prefetched and the rows 32 bytes off a line streamed too, 3x3 past the
+    // L3 runs at sobel's pace (2 threads, ns/px in the same rounds, main -> this: 4000^2
+    // 0.14-0.18 -> 0.09-0.16 with sobel 0.09-0.16, 3000^2 0.15-0.19 -> 0.10-0.15 with sobel
+    // 0.10-0.14; docs/corr2d.md "corr3s").
     auto blocks = [&](auto mode) __attribute__((always_inline)) {
       for (; j + U * L <= n; j += U * L) {
         prefetch_new_rows<T, R, KH, U>(in, j, n);
