@@ -83,9 +83,6 @@ inline __m256d min_nan(__m256d a, __m256d b) {
 // Non-temporal (streaming) stores (see x86_avx512.h); 32-byte aligned pointer required.
 inline void stream(float* p, __m256 v) { _mm256_stream_ps(p, v); }
 inline void stream(double* p, __m256d v) { _mm256_stream_pd(p, v); }
-// The same (the vector is 32 bytes here); x86_avx512.h's stream32 splits a 64-byte vector.
-inline void stream32(float* p, __m256 v) { stream(p, v); }
-inline void stream32(double* p, __m256d v) { stream(p, v); }
 inline void stream_fence() { _mm_sfence(); }
 
 // Conversions through double (see x86_avx512.h).

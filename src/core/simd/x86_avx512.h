@@ -79,16 +79,6 @@ inline __m512d min_nan(__m512d a, __m512d b) {
 // aligned pointer required. stream_fence orders them before later stores.
 inline void stream(float* p, __m512 v) { _mm512_stream_ps(p, v); }
 inline void stream(double* p, __m512d v) { _mm512_stream_pd(p, v); }
-// The same for a 32-byte aligned p: two 256-bit non-temporal stores (each 64-byte line is then
-// written by two stores, which the core joins before it lets the line go).
-inline void stream32(float* p, __m512 v) {
-  _mm256_stream_ps(p, __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7));
-  _mm256_stream_ps(p + 8, __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15));
-}
-inline void stream32(double* p, __m512d v) {
-  _mm256_stream_pd(p, __builtin_shufflevector(v, v, 0, 1, 2, 3));
-  _mm256_stream_pd(p + 4, __builtin_shufflevector(v, v, 4, 5, 6, 7));
-}
 inline void stream_fence() { _mm_sfence(); }
 
 // Conversions through double: load_f64 reads kLanes<double> elements of any source type into

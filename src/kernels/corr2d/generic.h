@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "src/kernels/corr2d/corr2d.h"
+#include "src/kernels/shift_lanes.h"
 
 namespace npfast {
 namespace NPFAST_TARGET {
@@ -36,11 +37,9 @@ inline void stream_vec(T* p, V<T> v) {
 }
 
 // How store_block stores a block's full vectors. kPlain: plain stores. kStreamAny: each through
-// stream_vec (rows of any alignment). kStreamRows + mask: every row is 32-byte aligned, and row
-// o's vectors lie on 64-byte lines where bit o of mask is set: those rows stream whole vectors,
-// the others two 256-bit halves (stream32), so that no row reads its lines first (a 3000-wide
-// float32 row pitch, 32 mod 64 bytes: every other row; docs/corr2d.md "corr3s").
-constexpr int kPlain = 0, kStreamAny = 1, kStreamRows = 16;
+// stream_vec (rows of any alignment). kStreamAligned: every vector is vector-aligned (every row
+// starts on one), all stream.
+constexpr int kPlain = 0, kStreamAny = 1, kStreamAligned = 2;
 
 // Stores a block's R x (NV + Masked) accumulators at column j (the masked vector: m lanes)
 // as Stream says.
@@ -54,10 +53,8 @@ inline void store_block(T* const* out, int64_t j, int m,
     for (int u = 0; u < NV + (Masked ? 1 : 0); ++u) {
       if (Masked && u == NV)
         storen(out[o] + j + u * L, acc[o][u], m);
-      else if (Stream >= kStreamRows && ((Stream - kStreamRows) >> o) & 1)
+      else if (Stream == kStreamAligned)
         stream(out[o] + j + u * L, acc[o][u]);
-      else if (Stream >= kStreamRows)
-        stream32(out[o] + j + u * L, acc[o][u]);
       else if (Stream == kStreamAny)
         stream_vec(out[o] + j + u * L, acc[o][u]);
       else
@@ -148,11 +145,10 @@ inline __attribute__((always_inline)) void pin(V_& v) {
     asm("" : "+x"(v));
 }
 
-template <class T, int R, int U, int KH, int KW, int Stream = kPlain>
-inline __attribute__((always_inline)) void block_rows_body(const T* const* in, T* const* out,
-                                                           int64_t j, const V<T>* tv) {
+template <class T, int R, int U, int KH, int KW>
+inline __attribute__((always_inline)) void block_rows_acc(const T* const* in, int64_t j,
+                                                          const V<T>* tv, V<T> (&acc)[R][U]) {
   constexpr int L = kLanes<T>;
-  V<T> acc[R][U];
 #pragma GCC unroll 16
   for (int o = 0; o < R; ++o)
 #pragma GCC unroll 16
@@ -202,6 +198,13 @@ inline __attribute__((always_inline)) void block_rows_body(const T* const* in, T
   for_range<KH, R + KH - 2>([&](auto r) __attribute__((always_inline)) {
     row(r, std::integral_constant<int, r - KH + 1>{}, std::integral_constant<int, R - 1>{});
   });
+}
+
+template <class T, int R, int U, int KH, int KW, int Stream = kPlain>
+inline __attribute__((always_inline)) void block_rows_body(const T* const* in, T* const* out,
+                                                           int64_t j, const V<T>* tv) {
+  V<T> acc[R][U];
+  block_rows_acc<T, R, U, KH, KW>(in, j, tv, acc);
   store_block<T, R, U, false, Stream>(out, j, 0, acc);
 }
 
@@ -253,6 +256,50 @@ inline __attribute__((always_inline)) void prefetch_new_rows(const T* const* in,
   }
 }
 
+#if defined(__AVX512F__)
+// The streaming 4-row blocks where a row is off a vector-aligned address (3000 or 2999 float32
+// wide: every other row, or all): row o, s[o] lanes past one, stores each block's vector u
+// joined with the one before it (shift_var) at its aligned address out[o] + j + u L - s[o], the
+// first block's first L - s[o] outputs plainly, and the last block's last s[o] after the loop
+// (shift_lanes.h, as sobel's RowStores). So every row streams whole lines, where stream_vec
+// stored the rows off a line plainly (each line read first) and two 256-bit halves per vector
+// (tried for rows 32 bytes off) were slower: 2 threads, ns/px in the same rounds, 2999^2
+// stream_vec 0.168-0.171 -> 0.132-0.139, 3000^2 halves 0.138-0.157 -> 0.128-0.136, sobel
+// 0.133-0.157 (docs/corr2d.md "corr3s"). Advances j past the blocks it ran.
+template <class T, int KH, int KW>
+inline __attribute__((always_inline)) void stream_shifted(const T* const* in, T* const* out,
+                                                          int64_t n, const V<T>* tv, int64_t& j) {
+  constexpr int R = 4, U = kVectors, L = kLanes<T>;
+  if (j + U * L > n) return;
+  V<T> held[R], idx[R];
+  int64_t s[R];
+  for (int o = 0; o < R; ++o) {
+    s[o] = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out[o]) / sizeof(T) % L);
+    idx[o] = shift_index<T, V<T>>(L - s[o]);
+  }
+  auto step = [&](auto first) __attribute__((always_inline)) {
+    prefetch_new_rows<T, R, KH, U>(in, j, n);
+    V<T> acc[R][U];
+    block_rows_acc<T, R, U, KH, KW>(in, j, tv, acc);
+#pragma GCC unroll 16
+    for (int o = 0; o < R; ++o) {
+#pragma GCC unroll 16
+      for (int u = 0; u < U; ++u) {
+        if (decltype(first)::value && u == 0)
+          store_lanes(out[o] + j, acc[o][0], 0, L - s[o]);
+        else
+          stream(out[o] + j + u * L - s[o],
+                 shift_var(u ? acc[o][u - 1] : held[o], acc[o][u], idx[o]));
+      }
+      held[o] = acc[o][U - 1];
+    }
+  };
+  step(std::true_type{});
+  for (j += U * L; j + U * L <= n; j += U * L) step(std::false_type{});
+  for (int o = 0; o < R; ++o) store_lanes(out[o] + j - L, held[o], L - s[o], L);
+}
+#endif
+
 template <class T, int R, int KH, int KW, bool Stream>
 inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, const V<T>* tv, int kh,
                 int kw) {
@@ -261,37 +308,33 @@ inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, con
   int64_t j = 0;
   if (Stream) {
     // The full blocks; the tail stores plainly. Each row keeps one alignment over the call (a
-    // block is 3 x 64 bytes wide), so how its vectors stream is chosen here once, and the body
-    // of the 4-row blocks is inlined into this loop (through stream_vec's branches, and as a
-    // call per block, GCC held 8-12 accumulators on the stack before the non-temporal stores).
-    // With the new rows prefetched and the rows 32 bytes off a line streamed too, 3x3 past the
-    // L3 runs at sobel's pace (2 threads, ns/px in the same rounds, main -> this: 4000^2
-    // 0.14-0.18 -> 0.09-0.16 with sobel 0.09-0.16, 3000^2 0.15-0.19 -> 0.10-0.15 with sobel
-    // 0.10-0.14; docs/corr2d.md "corr3s").
-    auto blocks = [&](auto mode) __attribute__((always_inline)) {
-      for (; j + U * L <= n; j += U * L) {
-        prefetch_new_rows<T, R, KH, U>(in, j, n);
-        if constexpr (KH >= 3 && KW >= 3 && R == 4 && decltype(mode)::value != kStreamAny)
-          block_rows_body<T, R, U, KH, KW, decltype(mode)::value>(in, out, j, tv);
-        else
-          any_block<T, R, U, false, KH, KW, decltype(mode)::value>(in, out, j, 0, taps, tv, kh, kw);
+    // block is 3 x 64 bytes wide), so how its vectors stream is chosen here once, and the
+    // 4-row blocks' body is inlined into the loop (through stream_vec's branches, and as a call
+    // per block, GCC held 8-12 accumulators on the stack before the non-temporal stores).
+    // With the new rows prefetched and every row streamed (shifted where it is off a line),
+    // 3x3 past the L3 runs at sobel's pace (ns/px in the same rounds, main -> this, 2 threads:
+    // 3000^2 0.157-0.164 -> 0.128-0.136, 4000^2 0.163-0.169 -> 0.141-0.148, sobel 0.133-0.157;
+    // 1 thread: 3000^2 0.29-0.30 -> 0.20; docs/corr2d.md "corr3s").
+    bool lines = true;
+    for (int o = 0; o < R; ++o)
+      lines = lines && reinterpret_cast<uintptr_t>(out[o]) % sizeof(V<T>) == 0;
+    if constexpr (KH >= 3 && KW >= 3 && R == 4) {
+      if (lines) {
+        for (; j + U * L <= n; j += U * L) {
+          prefetch_new_rows<T, R, KH, U>(in, j, n);
+          block_rows_body<T, R, U, KH, KW, kStreamAligned>(in, out, j, tv);
+        }
       }
-    };
-    int lines = 0;  // bit o: row o's vectors lie on 64-byte lines
-    bool rows32 = R == 4;
-    for (int o = 0; o < R; ++o) {
-      const uintptr_t at = reinterpret_cast<uintptr_t>(out[o]);
-      lines |= (at % 64 == 0 ? 1 : 0) << o;
-      rows32 = rows32 && at % 32 == 0;
+#if defined(__AVX512F__)
+      else {
+        stream_shifted<T, KH, KW>(in, out, n, tv, j);
+      }
+#endif
     }
-    if (rows32 && lines == 15)
-      blocks(std::integral_constant<int, kStreamRows + 15>{});
-    else if (rows32 && lines == 5)
-      blocks(std::integral_constant<int, kStreamRows + 5>{});
-    else if (rows32 && lines == 10)
-      blocks(std::integral_constant<int, kStreamRows + 10>{});
-    else
-      blocks(std::integral_constant<int, kStreamAny>{});
+    for (; j + U * L <= n; j += U * L) {
+      prefetch_new_rows<T, R, KH, U>(in, j, n);
+      any_block<T, R, U, false, KH, KW, kStreamAny>(in, out, j, 0, taps, tv, kh, kw);
+    }
   }
   for (; j + U * L <= n; j += U * L)
     any_block<T, R, U, false, KH, KW>(in, out, j, 0, taps, tv, kh, kw);

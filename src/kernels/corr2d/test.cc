@@ -91,9 +91,9 @@ TEST_P(Corr2dIsa, MatchesReference) {
 }
 
 // The streaming 3x3 kernel gives the plain kernel's bits, for output rows 64-byte aligned, 32 bytes
-// off a line (streamed whole on AVX2, as two halves on AVX-512), and misaligned (plain stores),
-// with tails; rows whose pitch keeps one skew, and rows a pitch 32 bytes off a line apart (every
-// other row on a line: the per-row choice); and writes nothing outside its rows' n columns.
+// off a line and misaligned, with tails; rows whose pitch keeps one skew, rows a pitch 32 bytes
+// off a line apart (every other row on a line) and one element off (each row its own skew: on
+// AVX-512 the shifted stores); and writes nothing outside its rows' n columns.
 template <class T>
 void check_stream(Isa isa) {
   const Table* table = kernels<Table>(isa);
@@ -106,10 +106,10 @@ void check_stream(Isa isa) {
   for (int nrows = 1; nrows <= kMaxRows; ++nrows)
     for (int64_t n : {1, 17, 47, 48, 49, 96, 100, 200, 1100})
       for (int64_t skew : {int64_t{0}, int64_t{32}, static_cast<int64_t>(sizeof(T))})
-        for (int64_t half : {0, 1}) {
-          // A multiple of 64 bytes (rows keep the skew), or 32 bytes more (every other row moves
-          // 32 bytes along its line).
-          const int64_t stride = (n + 79) / 16 * 16 + half * 32 / static_cast<int64_t>(sizeof(T));
+        for (int64_t extra : {int64_t{0}, 32 / static_cast<int64_t>(sizeof(T)), int64_t{1}}) {
+          // A multiple of 64 bytes (rows keep the skew), 32 bytes more (every other row moves 32
+          // bytes along its line) or one element more.
+          const int64_t stride = (n + 79) / 16 * 16 + extra;
           std::vector<T> in((nrows + 2) * (n + 2)), buf(2 * (kMaxRows * stride + 64));
           for (auto& v : in) v = static_cast<T>(dist(rng));
           std::vector<const T*> ip(nrows + 2);
@@ -133,14 +133,14 @@ void check_stream(Isa isa) {
             for (int64_t j = 0; j < n; ++j)
               ASSERT_EQ(o0[o][j], o1[o][j])
                   << isa_name(isa) << " nrows=" << nrows << " n=" << n << " skew=" << skew
-                  << " half=" << half << " o=" << o << " j=" << j;
+                  << " extra=" << extra << " o=" << o << " j=" << j;
           const T* first = base[1];
           const T* last = base[1] + (nrows - 1) * stride + n;
           for (const T* p = buf.data() + kMaxRows * stride + 64; p < buf.data() + buf.size(); ++p)
             if (p < first || p >= last || (p - first) % stride >= n) {
               ASSERT_EQ(*p, T(-777))
                   << isa_name(isa) << " nrows=" << nrows << " n=" << n << " skew=" << skew
-                  << " half=" << half << ": wrote outside the rows at " << p - first;
+                  << " extra=" << extra << ": wrote outside the rows at " << p - first;
             }
         }
 }
