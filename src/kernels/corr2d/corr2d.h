@@ -15,8 +15,11 @@
 // column range split into pieces gives bitwise the same results.
 // A `_stream` kernel computes the same bits but writes the full vectors of its column blocks
 // that fall vector-aligned with non-temporal stores (no read of the destination lines first; for
-// outputs far bigger than the cache). Those stores are weakly ordered: the caller runs
-// elementwise::stream_fence() after its last call and before the output is read elsewhere.
+// outputs far bigger than the cache); on AVX-512 a call of 4 rows streams every row's full
+// lines, a row off a line through shifted registers (its first and last few outputs stored
+// plainly). It also prefetches the input rows past their n + kw - 1 elements (a hint: nothing
+// there is read). Those stores are weakly ordered: the caller runs elementwise::stream_fence()
+// after its last call and before the output is read elsewhere.
 // Kernels are pure: no allocation, no threads, no exceptions.
 #pragma once
 

@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "src/kernels/corr2d/corr2d.h"
+#include "src/kernels/shift_lanes.h"
 
 namespace npfast {
 namespace NPFAST_TARGET {
@@ -35,9 +36,14 @@ inline void stream_vec(T* p, V<T> v) {
     store(p, v);
 }
 
-// Stores a block's R x (NV + Masked) accumulators at column j (the masked vector: m lanes);
-// Stream: full vectors through stream_vec.
-template <class T, int R, int NV, bool Masked, bool Stream = false>
+// How store_block stores a block's full vectors. kPlain: plain stores. kStreamAny: each through
+// stream_vec (rows of any alignment). kStreamAligned: every vector is vector-aligned (every row
+// starts on one), all stream.
+constexpr int kPlain = 0, kStreamAny = 1, kStreamAligned = 2;
+
+// Stores a block's R x (NV + Masked) accumulators at column j (the masked vector: m lanes)
+// as Stream says.
+template <class T, int R, int NV, bool Masked, int Stream = kPlain>
 inline void store_block(T* const* out, int64_t j, int m,
                         const V<T> (&acc)[R][NV + (Masked ? 1 : 0)]) {
   constexpr int L = kLanes<T>;
@@ -47,7 +53,9 @@ inline void store_block(T* const* out, int64_t j, int m,
     for (int u = 0; u < NV + (Masked ? 1 : 0); ++u) {
       if (Masked && u == NV)
         storen(out[o] + j + u * L, acc[o][u], m);
-      else if (Stream)
+      else if (Stream == kStreamAligned)
+        stream(out[o] + j + u * L, acc[o][u]);
+      else if (Stream == kStreamAny)
         stream_vec(out[o] + j + u * L, acc[o][u]);
       else
         store(out[o] + j + u * L, acc[o][u]);
@@ -56,7 +64,7 @@ inline void store_block(T* const* out, int64_t j, int m,
 
 // Accumulates one block of R rows x (NV full vectors + one masked vector of m lanes when
 // Masked). tv: pre-broadcast taps (fixed shapes) or null (taps broadcast here).
-template <class T, int R, int NV, bool Masked, int KH, int KW, bool Stream = false>
+template <class T, int R, int NV, bool Masked, int KH, int KW, int Stream = kPlain>
 inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* taps,
                   const V<T>* tv, int kh_rt, int kw_rt) {
   constexpr int L = kLanes<T>;
@@ -137,10 +145,10 @@ inline __attribute__((always_inline)) void pin(V_& v) {
     asm("" : "+x"(v));
 }
 
-template <class T, int R, int U, int KH, int KW, bool Stream = false>
-inline void block_rows(const T* const* in, T* const* out, int64_t j, const V<T>* tv) {
+template <class T, int R, int U, int KH, int KW>
+inline __attribute__((always_inline)) void block_rows_acc(const T* const* in, int64_t j,
+                                                          const V<T>* tv, V<T> (&acc)[R][U]) {
   constexpr int L = kLanes<T>;
-  V<T> acc[R][U];
 #pragma GCC unroll 16
   for (int o = 0; o < R; ++o)
 #pragma GCC unroll 16
@@ -190,13 +198,25 @@ inline void block_rows(const T* const* in, T* const* out, int64_t j, const V<T>*
   for_range<KH, R + KH - 2>([&](auto r) __attribute__((always_inline)) {
     row(r, std::integral_constant<int, r - KH + 1>{}, std::integral_constant<int, R - 1>{});
   });
+}
+
+template <class T, int R, int U, int KH, int KW, int Stream = kPlain>
+inline __attribute__((always_inline)) void block_rows_body(const T* const* in, T* const* out,
+                                                           int64_t j, const V<T>* tv) {
+  V<T> acc[R][U];
+  block_rows_acc<T, R, U, KH, KW>(in, j, tv, acc);
   store_block<T, R, U, false, Stream>(out, j, 0, acc);
+}
+
+template <class T, int R, int U, int KH, int KW, int Stream = kPlain>
+inline void block_rows(const T* const* in, T* const* out, int64_t j, const V<T>* tv) {
+  block_rows_body<T, R, U, KH, KW, Stream>(in, out, j, tv);
 }
 
 // The fixed shapes walk input rows (block_rows: 5x5 and 7x7 11-25% faster than the kernel-row
 // walk, docs/corr2d.md; 3x3 since "corr5": 54 input loads per 108 FMAs instead of 108, in L1
 // AVX-512 123 -> 147 GFLOP/s, AVX2 88 -> 112); the general kernel walks kernel rows.
-template <class T, int R, int NV, bool Masked, int KH, int KW, bool Stream = false>
+template <class T, int R, int NV, bool Masked, int KH, int KW, int Stream = kPlain>
 inline void any_block(const T* const* in, T* const* out, int64_t j, int m, const T* taps,
                       const V<T>* tv, int kh, int kw) {
   // Only the full blocks (R = 4 rows, kVectors unmasked vectors: nearly all the work): the
@@ -208,15 +228,113 @@ inline void any_block(const T* const* in, T* const* out, int64_t j, int m, const
     block<T, R, NV, Masked, KH, KW, Stream>(in, out, j, m, taps, tv, kh, kw);
 }
 
+// How far ahead of its block the streaming kernel prefetches the input rows new to its row
+// group: 4 KiB, as sobel's sep3 kernel (filter1d: kUniform2dAhead); 1, 2 and 8 KiB measured
+// the same (docs/corr2d.md "corr3s").
+constexpr int64_t kPrefetchAheadBytes = 4096;
+
+// Prefetches (into L1) the R new input rows of a row group (rows KH - 1 .. R + KH - 2: the rows
+// before them the previous group read) at the U vectors kPrefetchAheadBytes past column j. Past
+// the end of the n columns the hint goes R - 1 rows further down, to the next group's new rows
+// at the row's start (the pitch taken from the last two rows: a guess, and a prefetch never
+// faults), as filter1d's prefetch_new_rows.
+template <class T, int R, int KH, int U>
+inline __attribute__((always_inline)) void prefetch_new_rows(const T* const* in, int64_t j,
+                                                             int64_t n) {
+  constexpr int64_t ahead = kPrefetchAheadBytes / static_cast<int64_t>(sizeof(T));
+  uintptr_t skip = 0;
+  if (j + ahead >= n)
+    skip = (reinterpret_cast<uintptr_t>(in[R + KH - 2]) -
+            reinterpret_cast<uintptr_t>(in[R + KH - 3])) *
+           (R - 1);
+#pragma GCC unroll 8
+  for (int r = KH - 1; r < R + KH - 1; ++r) {
+    const uintptr_t at = reinterpret_cast<uintptr_t>(in[r] + j + ahead) + skip;
+#pragma GCC unroll 8
+    for (uintptr_t b = 0; b < U * sizeof(V<T>); b += 64)
+      __builtin_prefetch(reinterpret_cast<const char*>(at + b));
+  }
+}
+
+#if defined(__AVX512F__)
+// The streaming 4-row blocks where a row is off a vector-aligned address (3000 or 2999 float32
+// wide: every other row, or all): row o, s[o] lanes past one, stores each block's vector u
+// joined with the one before it (shift_var) at its aligned address out[o] + j + u L - s[o], the
+// first block's first L - s[o] outputs plainly, and the last block's last s[o] after the loop
+// (shift_lanes.h, as sobel's RowStores). So every row streams whole lines, where stream_vec
+// stored the rows off a line plainly (each line read first) and two 256-bit halves per vector
+// (tried for rows 32 bytes off) were slower: 2 threads, ns/px in the same rounds, 2999^2
+// stream_vec 0.168-0.171 -> 0.132-0.139, 3000^2 halves 0.138-0.157 -> 0.128-0.136, sobel
+// 0.133-0.157 (docs/corr2d.md "corr3s"). Advances j past the blocks it ran.
+template <class T, int KH, int KW>
+inline __attribute__((always_inline)) void stream_shifted(const T* const* in, T* const* out,
+                                                          int64_t n, const V<T>* tv, int64_t& j) {
+  constexpr int R = 4, U = kVectors, L = kLanes<T>;
+  if (j + U * L > n) return;
+  V<T> held[R], idx[R];
+  int64_t s[R];
+  for (int o = 0; o < R; ++o) {
+    s[o] = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out[o]) / sizeof(T) % L);
+    idx[o] = shift_index<T, V<T>>(L - s[o]);
+  }
+  auto step = [&](auto first) __attribute__((always_inline)) {
+    prefetch_new_rows<T, R, KH, U>(in, j, n);
+    V<T> acc[R][U];
+    block_rows_acc<T, R, U, KH, KW>(in, j, tv, acc);
+#pragma GCC unroll 16
+    for (int o = 0; o < R; ++o) {
+#pragma GCC unroll 16
+      for (int u = 0; u < U; ++u) {
+        if (decltype(first)::value && u == 0)
+          store_lanes(out[o] + j, acc[o][0], 0, L - s[o]);
+        else
+          stream(out[o] + j + u * L - s[o],
+                 shift_var(u ? acc[o][u - 1] : held[o], acc[o][u], idx[o]));
+      }
+      held[o] = acc[o][U - 1];
+    }
+  };
+  step(std::true_type{});
+  for (j += U * L; j + U * L <= n; j += U * L) step(std::false_type{});
+  for (int o = 0; o < R; ++o) store_lanes(out[o] + j - L, held[o], L - s[o], L);
+}
+#endif
+
 template <class T, int R, int KH, int KW, bool Stream>
 inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, const V<T>* tv, int kh,
                 int kw) {
   constexpr int L = kLanes<T>;
   constexpr int U = kVectors;
   int64_t j = 0;
-  if (Stream) {  // the full blocks; the tail stores plainly
-    for (; j + U * L <= n; j += U * L)
-      any_block<T, R, U, false, KH, KW, true>(in, out, j, 0, taps, tv, kh, kw);
+  if (Stream) {
+    // The full blocks; the tail stores plainly. Each row keeps one alignment over the call (a
+    // block is 3 x 64 bytes wide), so how its vectors stream is chosen here once, and the
+    // 4-row blocks' body is inlined into the loop (through stream_vec's branches, and as a call
+    // per block, GCC held 8-12 accumulators on the stack before the non-temporal stores).
+    // With the new rows prefetched and every row streamed (shifted where it is off a line),
+    // 3x3 past the L3 runs at sobel's pace (ns/px in the same rounds, main -> this, 2 threads:
+    // 3000^2 0.157-0.164 -> 0.128-0.136, 4000^2 0.163-0.169 -> 0.141-0.148, sobel 0.133-0.157;
+    // 1 thread: 3000^2 0.29-0.30 -> 0.20; docs/corr2d.md "corr3s").
+    bool lines = true;
+    for (int o = 0; o < R; ++o)
+      lines = lines && reinterpret_cast<uintptr_t>(out[o]) % sizeof(V<T>) == 0;
+    if constexpr (KH >= 3 && KW >= 3 && R == 4) {
+      if (lines) {
+        for (; j + U * L <= n; j += U * L) {
+          prefetch_new_rows<T, R, KH, U>(in, j, n);
+          block_rows_body<T, R, U, KH, KW, kStreamAligned>(in, out, j, tv);
+        }
+      }
+#if defined(__AVX512F__)
+      else {
+        stream_shifted<T, KH, KW>(in, out, n, tv, j);
+      }
+#endif
+    }
+    for (; j + U * L <= n; j += U * L) {
+      prefetch_new_rows<T, R, KH, U>(in, j, n);
+      any_block<T, R, U, false, KH, KW, kStreamAny>(in, out, j, 0, taps, tv, kh, kw);
+    }
   }
   for (; j + U * L <= n; j += U * L)
     any_block<T, R, U, false, KH, KW>(in, out, j, 0, taps, tv, kh, kw);

@@ -91,7 +91,9 @@ TEST_P(Corr2dIsa, MatchesReference) {
 }
 
 // The streaming 3x3 kernel gives the plain kernel's bits, for output rows 64-byte aligned, 32 bytes
-// off a line (streamed on AVX2, plain on AVX-512), and misaligned (plain stores), with tails.
+// off a line and misaligned, with tails; rows whose pitch keeps one skew, rows a pitch 32 bytes
+// off a line apart (every other row on a line) and one element off (each row its own skew: on
+// AVX-512 the shifted stores); and writes nothing outside its rows' n columns.
 template <class T>
 void check_stream(Isa isa) {
   const Table* table = kernels<Table>(isa);
@@ -102,32 +104,45 @@ void check_stream(Isa isa) {
   std::vector<T> taps(9);
   for (auto& t : taps) t = static_cast<T>(dist(rng));
   for (int nrows = 1; nrows <= kMaxRows; ++nrows)
-    for (int64_t n : {1, 17, 47, 48, 49, 96, 100, 200})
-      for (int64_t skew : {int64_t{0}, int64_t{32}, static_cast<int64_t>(sizeof(T))}) {
-        const int64_t stride = (n + 79) / 16 * 16;  // a multiple of 64 bytes: rows keep the skew
-        std::vector<T> in((nrows + 2) * (n + 2)), buf(2 * (kMaxRows * stride + 64));
-        for (auto& v : in) v = static_cast<T>(dist(rng));
-        std::vector<const T*> ip(nrows + 2);
-        for (int r = 0; r < nrows + 2; ++r) ip[r] = in.data() + r * (n + 2);
-        T* base[2];
-        for (int c = 0; c < 2; ++c) {
-          char* b = reinterpret_cast<char*>(buf.data() + c * (kMaxRows * stride + 64));
-          b += (64 - reinterpret_cast<uintptr_t>(b) % 64) % 64 + skew;
-          base[c] = reinterpret_cast<T*>(b);
+    for (int64_t n : {1, 17, 47, 48, 49, 96, 100, 200, 1100})
+      for (int64_t skew : {int64_t{0}, int64_t{32}, static_cast<int64_t>(sizeof(T))})
+        for (int64_t extra : {int64_t{0}, 32 / static_cast<int64_t>(sizeof(T)), int64_t{1}}) {
+          // A multiple of 64 bytes (rows keep the skew), 32 bytes more (every other row moves 32
+          // bytes along its line) or one element more.
+          const int64_t stride = (n + 79) / 16 * 16 + extra;
+          std::vector<T> in((nrows + 2) * (n + 2)), buf(2 * (kMaxRows * stride + 64));
+          for (auto& v : in) v = static_cast<T>(dist(rng));
+          std::vector<const T*> ip(nrows + 2);
+          for (int r = 0; r < nrows + 2; ++r) ip[r] = in.data() + r * (n + 2);
+          T* base[2];
+          std::fill(buf.begin(), buf.end(), T(-777));
+          for (int c = 0; c < 2; ++c) {
+            char* b = reinterpret_cast<char*>(buf.data() + c * (kMaxRows * stride + 64));
+            b += (64 - reinterpret_cast<uintptr_t>(b) % 64) % 64 + skew;
+            base[c] = reinterpret_cast<T*>(b);
+          }
+          std::vector<T*> o0(nrows), o1(nrows);
+          for (int o = 0; o < nrows; ++o) {
+            o0[o] = base[0] + o * stride;
+            o1[o] = base[1] + o * stride;
+          }
+          plain(ip.data(), o0.data(), nrows, n, taps.data(), 3, 3);
+          streaming(ip.data(), o1.data(), nrows, n, taps.data(), 3, 3);
+          elementwise::stream_fence();
+          for (int o = 0; o < nrows; ++o)
+            for (int64_t j = 0; j < n; ++j)
+              ASSERT_EQ(o0[o][j], o1[o][j])
+                  << isa_name(isa) << " nrows=" << nrows << " n=" << n << " skew=" << skew
+                  << " extra=" << extra << " o=" << o << " j=" << j;
+          const T* first = base[1];
+          const T* last = base[1] + (nrows - 1) * stride + n;
+          for (const T* p = buf.data() + kMaxRows * stride + 64; p < buf.data() + buf.size(); ++p)
+            if (p < first || p >= last || (p - first) % stride >= n) {
+              ASSERT_EQ(*p, T(-777))
+                  << isa_name(isa) << " nrows=" << nrows << " n=" << n << " skew=" << skew
+                  << " extra=" << extra << ": wrote outside the rows at " << p - first;
+            }
         }
-        std::vector<T*> o0(nrows), o1(nrows);
-        for (int o = 0; o < nrows; ++o) {
-          o0[o] = base[0] + o * stride;
-          o1[o] = base[1] + o * stride;
-        }
-        plain(ip.data(), o0.data(), nrows, n, taps.data(), 3, 3);
-        streaming(ip.data(), o1.data(), nrows, n, taps.data(), 3, 3);
-        elementwise::stream_fence();
-        for (int o = 0; o < nrows; ++o)
-          for (int64_t j = 0; j < n; ++j)
-            ASSERT_EQ(o0[o][j], o1[o][j]) << isa_name(isa) << " nrows=" << nrows << " n=" << n
-                                          << " skew=" << skew << " o=" << o << " j=" << j;
-      }
 }
 
 TEST_P(Corr2dIsa, StreamingMatchesPlainBitwise) {
