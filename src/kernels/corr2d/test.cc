@@ -90,19 +90,20 @@ TEST_P(Corr2dIsa, MatchesReference) {
   check_isa<double>(isa);
 }
 
-// The streaming 3x3 kernel gives the plain kernel's bits, for output rows 64-byte aligned, 32 bytes
-// off a line (streamed on AVX2, plain on AVX-512), and misaligned (plain stores), with tails.
+// The streaming and right-to-left 3x3 kernels give the plain kernel's bits, for output rows
+// 64-byte aligned, 32 bytes off a line (streamed on AVX2, plain on AVX-512), and misaligned
+// (plain stores), with tails.
 template <class T>
-void check_stream(Isa isa) {
+void check_variant(Isa isa, RowsFn<T> (*variant)(const Table&, int, int)) {
   const Table* table = kernels<Table>(isa);
-  const RowsFn<T> plain = rows_kernel<T>(*table, 3, 3), streaming = stream_kernel<T>(*table, 3, 3);
-  ASSERT_NE(streaming, nullptr);
+  const RowsFn<T> plain = rows_kernel<T>(*table, 3, 3), other = variant(*table, 3, 3);
+  ASSERT_NE(other, nullptr);
   std::mt19937 rng(11);
   std::uniform_real_distribution<double> dist(-2.0, 2.0);
   std::vector<T> taps(9);
   for (auto& t : taps) t = static_cast<T>(dist(rng));
   for (int nrows = 1; nrows <= kMaxRows; ++nrows)
-    for (int64_t n : {1, 17, 47, 48, 49, 96, 100, 200})
+    for (int64_t n : {1, 17, 47, 48, 49, 96, 100, 145, 200})
       for (int64_t skew : {int64_t{0}, int64_t{32}, static_cast<int64_t>(sizeof(T))}) {
         const int64_t stride = (n + 79) / 16 * 16;  // a multiple of 64 bytes: rows keep the skew
         std::vector<T> in((nrows + 2) * (n + 2)), buf(2 * (kMaxRows * stride + 64));
@@ -121,7 +122,7 @@ void check_stream(Isa isa) {
           o1[o] = base[1] + o * stride;
         }
         plain(ip.data(), o0.data(), nrows, n, taps.data(), 3, 3);
-        streaming(ip.data(), o1.data(), nrows, n, taps.data(), 3, 3);
+        other(ip.data(), o1.data(), nrows, n, taps.data(), 3, 3);
         elementwise::stream_fence();
         for (int o = 0; o < nrows; ++o)
           for (int64_t j = 0; j < n; ++j)
@@ -131,8 +132,13 @@ void check_stream(Isa isa) {
 }
 
 TEST_P(Corr2dIsa, StreamingMatchesPlainBitwise) {
-  check_stream<float>(GetParam());
-  check_stream<double>(GetParam());
+  check_variant<float>(GetParam(), stream_kernel<float>);
+  check_variant<double>(GetParam(), stream_kernel<double>);
+}
+
+TEST_P(Corr2dIsa, ReverseMatchesPlainBitwise) {
+  check_variant<float>(GetParam(), reverse_kernel<float>);
+  check_variant<double>(GetParam(), reverse_kernel<double>);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, Corr2dIsa, ::testing::ValuesIn(kernel_isas<Table>()),
