@@ -354,18 +354,20 @@ bool rank_one(const T* taps, int kh, int kw, T* u, T* v) {
 constexpr int64_t kDirectMinColumns = 128;
 
 // How far (bytes) an output lying d bytes past its input (mod 4096), rows rs bytes apart in
-// both, keeps a kernel of kh rows from the 4 KiB alias; 0 inside it.
+// both, keeps a kernel of kh rows from the 4 KiB alias: from every distance D + k * rs in
+// [lo, hi] (mod 4096); 0 inside one.
 // A row group stores its output rows o..o+3 while the next column block loads input rows
 // o - top .. o + 3 - top + kh - 1 a few hundred bytes further on. A load that matches one
 // of those stores in its low 12 address bits waits for it (the 4 KiB alias): with
 // D = out - in (mod 4096) and rows k apart, that is D + k * rs (mod 4096) within about 448
 // bytes above 0. Fit on the 2-core Zen 5, 3x3 float32, 1 thread, input at page offset 16
 // and `out=` at every D in steps of 256 (docs/threads.md "cliff20"): the offset clearest of
-// it ran within 4% of the best D at 768^2-1504^2, the worst D 1.1-1.5x slower. A kernel that
-// visits its blocks right to left (`_reverse`) loads behind its stores: its alias is the
-// mirror image, alias_clearance(-d, rs, kh).
-int64_t alias_clearance(int64_t d, int64_t rs, int kh) {
-  constexpr int64_t kWindow = 448;
+// [0, 448] ran within 4% of the best D at 768^2-1504^2, the worst D 1.1-1.5x slower. The
+// slow distances themselves lie within about [64, 288] (`out=` at every D in steps of 64,
+// 350^2-1500^2, docs/threads.md "outalias"). A kernel that visits its blocks right to left
+// (`_reverse`) loads behind its stores: its alias is the mirror image, alias_clearance(-d, ...).
+constexpr int64_t kAliasWindow = 448;
+int64_t alias_clearance(int64_t d, int64_t rs, int kh, int64_t lo = 0, int64_t hi = kAliasWindow) {
   // Rows: 4 stored, 4 + kh - 1 loaded from o - top, so the distances that can collide are
   // -(kh + 2 - top) .. top + 3: within +-(kh + 1) for a centred kernel (top = kh / 2). An
   // origin that moves top to 0 or kh - 1 reaches one row further on one side, which this does
@@ -375,7 +377,7 @@ int64_t alias_clearance(int64_t d, int64_t rs, int kh) {
   int64_t dist = 4096;
   for (int64_t k = -reach; k <= reach && dist > 0; ++k) {
     const int64_t x = (((d + k * rs) % 4096) + 4096) % 4096;
-    dist = x <= kWindow ? 0 : std::min({dist, x - kWindow, 4096 - x});
+    dist = x >= lo && x <= hi ? 0 : std::min({dist, (x - hi + 4096) % 4096, (lo - x + 4096) % 4096});
   }
   return dist;
 }
@@ -504,7 +506,7 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   if (direct && reverse && !P.stream && P.out_direct && P.ors == P.rs) {
     const int64_t d = static_cast<int64_t>(
         (reinterpret_cast<uintptr_t>(out.data) - reinterpret_cast<uintptr_t>(in.data)) % 4096);
-    if (alias_clearance(d, P.rs, kh) == 0 && alias_clearance(-d, P.rs, kh) > 0)
+    if (alias_clearance(d, P.rs, kh, 64, 288) == 0 && alias_clearance(-d, P.rs, kh) > 0)
       P.kern_direct = reverse;
   }
   int64_t local_map[256];
