@@ -377,7 +377,8 @@ int64_t alias_clearance(int64_t d, int64_t rs, int kh, int64_t lo = 0, int64_t h
   int64_t dist = 4096;
   for (int64_t k = -reach; k <= reach && dist > 0; ++k) {
     const int64_t x = (((d + k * rs) % 4096) + 4096) % 4096;
-    dist = x >= lo && x <= hi ? 0 : std::min({dist, (x - hi + 4096) % 4096, (lo - x + 4096) % 4096});
+    dist =
+        x >= lo && x <= hi ? 0 : std::min({dist, (x - hi + 4096) % 4096, (lo - x + 4096) % 4096});
   }
   return dist;
 }
