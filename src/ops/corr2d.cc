@@ -519,7 +519,7 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   // row pairs meet in the alias of the in-place interior runs it right to left where fewer of
   // them meet in the mirror image: none, or under a third as many. `out=` at every 64-byte
   // distance from the input, 1 thread CPU time, float32 3x3 (docs/threads.md "outalias"): the
-  // slow distances 10-25% faster at 350^2-1200^2, none slower beyond the noise.
+  // slow distances 10-17% faster at 350^2-1200^2, none slower beyond the noise.
   const corr2d::RowsFn<T> reverse = corr2d::reverse_kernel<T>(kernels<corr2d::Table>(), kh, kw);
   if (direct && reverse && !P.stream && P.out_direct && P.ors == P.rs) {
     const int64_t d = static_cast<int64_t>(
