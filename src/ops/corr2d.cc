@@ -353,6 +353,50 @@ bool rank_one(const T* taps, int kh, int kw, T* u, T* v) {
 // memcpy per row instead of two short gathers): measured crossover ~100-200 columns.
 constexpr int64_t kDirectMinColumns = 128;
 
+// The 4 KiB alias. A row group stores its output rows o..o+3 while the next column block loads
+// input rows o - top .. o + 3 - top + kh - 1 a few hundred bytes further on. A load that
+// matches one of those stores in its low 12 address bits waits for it: with D = out - in
+// (mod 4096) and rows k apart, that is D + k * rs (mod 4096) within about 448 bytes above 0.
+// Fit on the 2-core Zen 5, 3x3 float32, 1 thread, input at page offset 16 and `out=` at every
+// D in steps of 256 (docs/threads.md "cliff20"): the offset clearest of [0, 448] ran within 4%
+// of the best D at 768^2-1504^2, the worst D 1.1-1.5x slower. The slow distances themselves
+// lie within about [64, 288] (`out=` at every D in steps of 64, 350^2-1500^2, docs/threads.md
+// "outalias"). A kernel that visits its blocks right to left (`_reverse`) loads behind its
+// stores: its alias is the mirror image (-d and -rs for d and rs below).
+constexpr int64_t kAliasWindow = 448;
+
+// How far (bytes) an output lying d bytes past its input (mod 4096), rows rs bytes apart in
+// both, keeps a kernel of kh rows from the alias: from every distance d + k * rs in [lo, hi]
+// (mod 4096); 0 inside one.
+int64_t alias_clearance(int64_t d, int64_t rs, int kh, int64_t lo = 0, int64_t hi = kAliasWindow) {
+  // Rows: 4 stored, 4 + kh - 1 loaded from o - top, so the distances that can collide are
+  // -(kh + 2 - top) .. top + 3: within +-(kh + 1) for a centred kernel (top = kh / 2). An
+  // origin that moves top to 0 or kh - 1 reaches one row further on one side, which this does
+  // not check (only speed is at stake; +-(kh + 2) leaves no free offset at 4000 float32 wide).
+  const int64_t reach = int64_t{kh} + 1;
+  rs %= 4096;
+  int64_t dist = 4096;
+  for (int64_t k = -reach; k <= reach && dist > 0; ++k) {
+    const int64_t x = (((d + k * rs) % 4096) + 4096) % 4096;
+    dist =
+        x >= lo && x <= hi ? 0 : std::min({dist, (x - hi + 4096) % 4096, (lo - x + 4096) % 4096});
+  }
+  return dist;
+}
+
+// How many row pairs of a group (output row q < kMaxRows, input row r < kMaxRows + kh - 1,
+// k = q - r + kh / 2 rows apart) lie at a distance d + k * rs in [lo, hi] (mod 4096): the
+// more, the slower (at 1000^2 float32, 11-12 pairs 1.3x the best distance, 1-3 pairs 1.15-1.2x).
+int alias_hits(int64_t d, int64_t rs, int kh, int64_t lo, int64_t hi) {
+  int hits = 0;
+  for (int64_t q = 0; q < kMaxRows; ++q)
+    for (int64_t r = 0; r < kMaxRows + kh - 1; ++r) {
+      const int64_t x = (((d + (q - r + kh / 2) * (rs % 4096)) % 4096) + 4096) % 4096;
+      hits += x >= lo && x <= hi;
+    }
+  return hits;
+}
+
 bool aligned_to(const void* p, size_t n) { return reinterpret_cast<uintptr_t>(p) % n == 0; }
 
 template <class T>
@@ -471,6 +515,18 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   }
   for (int s = 0; s < P.nseg; ++s)
     if (!P.seg[s].direct) P.pad_width += P.seg[s].c1 - P.seg[s].c0 + kw - 1;
+  // A caller's output (a new one is placed clear of the alias: corr2d_output_page_offset) whose
+  // row pairs meet in the alias of the in-place interior runs it right to left where fewer of
+  // them meet in the mirror image: none, or under a third as many. `out=` at every 64-byte
+  // distance from the input, 1 thread CPU time, float32 3x3 (docs/threads.md "outalias"): the
+  // slow distances 10-17% faster at 350^2-1200^2, none slower beyond the noise.
+  const corr2d::RowsFn<T> reverse = corr2d::reverse_kernel<T>(kernels<corr2d::Table>(), kh, kw);
+  if (direct && reverse && !P.stream && P.out_direct && P.ors == P.rs) {
+    const int64_t d = static_cast<int64_t>(
+        (reinterpret_cast<uintptr_t>(out.data) - reinterpret_cast<uintptr_t>(in.data)) % 4096);
+    const int fwd = alias_hits(d, P.rs, kh, 64, 288), rev = alias_hits(-d, -P.rs, kh, 64, 288);
+    if (fwd > 0 && (alias_clearance(-d, -P.rs, kh) > 0 || 3 * rev < fwd)) P.kern_direct = reverse;
+  }
   int64_t local_map[256];
   Buffer<int64_t> heap_map;
   int64_t* colmap = local_map;
@@ -538,29 +594,10 @@ int64_t corr2d_output_page_offset(const View& input, int kh, DType out_t, int64_
   if (nd < 2 || input.dtype != out_t || input.strides[nd - 1] != item ||
       input.strides[nd - 2] != out_row_bytes || out_row_bytes < kDirectMinColumns * item)
     return -1;
-  // A row group stores its output rows o..o+3 while the next column block loads input rows
-  // o - top .. o + 3 - top + kh - 1 a few hundred bytes further on. A load that matches one
-  // of those stores in its low 12 address bits waits for it (the 4 KiB alias): with
-  // D = out - in (mod 4096) and rows k apart, that is D + k * rs (mod 4096) within about 448
-  // bytes above 0. Fit on the 2-core Zen 5, 3x3 float32, 1 thread, input at page offset 16
-  // and `out=` at every D in steps of 256 (docs/threads.md "cliff20"): the offset this picks
-  // ran within 4% of the best D at 768^2-1504^2, the worst D 1.1-1.5x slower.
-  constexpr int64_t kWindow = 448;
-  const int64_t rs = ((out_row_bytes % 4096) + 4096) % 4096;
   const int64_t in_off = static_cast<int64_t>(reinterpret_cast<uintptr_t>(input.data) % 4096);
-  // Rows: 4 stored, 4 + kh - 1 loaded from o - top, so the distances that can collide are
-  // -(kh + 2 - top) .. top + 3: within +-(kh + 1) for a centred kernel (top = kh / 2). An
-  // origin that moves top to 0 or kh - 1 reaches one row further on one side, which this does
-  // not check (only speed is at stake; +-(kh + 2) leaves no free offset at 4000 float32 wide).
-  const int64_t reach = int64_t{kh} + 1;
   int64_t best = -1, best_dist = 0;
   for (int64_t at = 0; at < 4096; at += 64) {
-    const int64_t d0 = ((at - in_off) % 4096 + 4096) % 4096;
-    int64_t dist = 4096;
-    for (int64_t k = -reach; k <= reach && dist > 0; ++k) {
-      const int64_t x = ((d0 + k * rs) % 4096 + 4096) % 4096;
-      dist = x <= kWindow ? 0 : std::min({dist, x - kWindow, 4096 - x});
-    }
+    const int64_t dist = alias_clearance(at - in_off, out_row_bytes, kh);
     if (dist > best_dist) {
       best = at;
       best_dist = dist;

@@ -286,3 +286,32 @@ def test_new_output_placed_off_the_input_alias(n, offset):
     o = np.empty_like(x)
     npfast.correlate2d(x, k, mode="same", out=o)
     np.testing.assert_array_equal(npfast.correlate2d(x, k, mode="same"), o)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_out_at_every_page_offset_gives_the_new_outputs_bits(isa, threads, dtype):
+    # A caller's output inside the 4 KiB alias of its input runs the 3x3 interior right to left
+    # (docs/threads.md, outalias): out= and output= at every 64-byte distance from the input
+    # give the bits of a new output, on every ISA and thread count.
+    rng = np.random.default_rng(10)
+    n, item = 350, np.dtype(dtype).itemsize
+    buf = np.zeros(n * n * item + 8192, np.uint8)
+    start = (-buf.ctypes.data) % 4096 + 16
+    x = buf[start:start + n * n * item].view(dtype).reshape(n, n)
+    x[...] = rng.standard_normal((n, n))
+    k = rng.standard_normal((3, 3)).astype(dtype)
+    obuf = np.zeros(n * n * item + 8192, np.uint8)
+    for t in (1, 2):
+        npfast.set_num_threads(t)
+        want = {b: npfast.correlate2d(x, k, mode="same", boundary=b) for b in BOUNDARIES}
+        want_nd = ndimage.correlate(x, k, mode="reflect")
+        for d in range(0, 4096, 64):
+            at = (x.ctypes.data + d - obuf.ctypes.data) % 4096  # out - x = d (mod 4096)
+            o = obuf[at:at + n * n * item].view(dtype).reshape(n, n)
+            for b in BOUNDARIES:
+                o[...] = np.nan
+                npfast.correlate2d(x, k, mode="same", boundary=b, out=o)
+                np.testing.assert_array_equal(o, want[b], err_msg=f"{b} distance {d} threads {t}")
+            o[...] = np.nan
+            ndimage.correlate(x, k, mode="reflect", output=o)
+            np.testing.assert_array_equal(o, want_nd, err_msg=f"ndimage distance {d} threads {t}")

@@ -20,6 +20,9 @@
 // plainly). It also prefetches the input rows past their n + kw - 1 elements (a hint: nothing
 // there is read). Those stores are weakly ordered: the caller runs elementwise::stream_fence()
 // after its last call and before the output is read elsewhere.
+// A `_reverse` kernel computes the same bits visiting its full column blocks right to left: its
+// loads then trail its recent stores instead of leading them, which moves the 4 KiB alias to the
+// opposite distances (src/ops/corr2d.cc, alias_clearance).
 // Kernels are pure: no allocation, no threads, no exceptions.
 #pragma once
 
@@ -59,6 +62,14 @@ RowsFn<T> rows_kernel(const Table& t, int kh, int kw) {
 template <class T>
 RowsFn<T> stream_kernel(const Table& t, int kh, int kw) {
   if (kh == 3 && kw == 3) return of<T>(t.f32_corr2d_3x3_stream, t.f64_corr2d_3x3_stream);
+  return nullptr;
+}
+
+// The right-to-left variant for a kh x kw kernel, or null where there is none: only 3x3, the
+// kernel whose speed the 4 KiB alias moves (docs/threads.md "outalias").
+template <class T>
+RowsFn<T> reverse_kernel(const Table& t, int kh, int kw) {
+  if (kh == 3 && kw == 3) return of<T>(t.f32_corr2d_3x3_reverse, t.f64_corr2d_3x3_reverse);
   return nullptr;
 }
 

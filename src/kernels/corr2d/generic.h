@@ -300,7 +300,7 @@ inline __attribute__((always_inline)) void stream_shifted(const T* const* in, T*
 }
 #endif
 
-template <class T, int R, int KH, int KW, bool Stream>
+template <class T, int R, int KH, int KW, bool Stream, bool Reverse>
 inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, const V<T>* tv, int kh,
                 int kw) {
   constexpr int L = kLanes<T>;
@@ -336,6 +336,12 @@ inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, con
       any_block<T, R, U, false, KH, KW, kStreamAny>(in, out, j, 0, taps, tv, kh, kw);
     }
   }
+  if (Reverse) {  // the full blocks right to left, then the tail
+    const int64_t full = n / (U * L) * (U * L);
+    for (int64_t b = full - U * L; b >= 0; b -= U * L)
+      any_block<T, R, U, false, KH, KW>(in, out, b, 0, taps, tv, kh, kw);
+    j = full;
+  }
   for (; j + U * L <= n; j += U * L)
     any_block<T, R, U, false, KH, KW>(in, out, j, 0, taps, tv, kh, kw);
   const int64_t rem = n - j;
@@ -362,33 +368,33 @@ inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, con
   }
 }
 
-template <class T, int KH, int KW, bool Stream>
+template <class T, int KH, int KW, bool Stream, bool Reverse>
 void dispatch_rows(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps,
                    const V<T>* tv, int kh, int kw) {
   switch (nrows) {
     case 4:
-      run<T, 4, KH, KW, Stream>(in, out, n, taps, tv, kh, kw);
+      run<T, 4, KH, KW, Stream, Reverse>(in, out, n, taps, tv, kh, kw);
       break;
     case 3:
-      run<T, 3, KH, KW, Stream>(in, out, n, taps, tv, kh, kw);
+      run<T, 3, KH, KW, Stream, Reverse>(in, out, n, taps, tv, kh, kw);
       break;
     case 2:
-      run<T, 2, KH, KW, Stream>(in, out, n, taps, tv, kh, kw);
+      run<T, 2, KH, KW, Stream, Reverse>(in, out, n, taps, tv, kh, kw);
       break;
     default:
-      run<T, 1, KH, KW, Stream>(in, out, n, taps, tv, kh, kw);
+      run<T, 1, KH, KW, Stream, Reverse>(in, out, n, taps, tv, kh, kw);
       break;
   }
 }
 
-template <class T, int KH, int KW, bool Stream = false>
+template <class T, int KH, int KW, bool Stream = false, bool Reverse = false>
 void rows(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps, int kh, int kw) {
   if constexpr (KH && KW) {
     V<T> tv[KH * KW];
     for (int i = 0; i < KH * KW; ++i) tv[i] = set1<T>(taps[i]);
-    dispatch_rows<T, KH, KW, Stream>(in, out, nrows, n, taps, tv, kh, kw);
+    dispatch_rows<T, KH, KW, Stream, Reverse>(in, out, nrows, n, taps, tv, kh, kw);
   } else {
-    dispatch_rows<T, KH, KW, Stream>(in, out, nrows, n, taps, nullptr, kh, kw);
+    dispatch_rows<T, KH, KW, Stream, Reverse>(in, out, nrows, n, taps, nullptr, kh, kw);
   }
 }
 static_assert(kMaxRows == 4, "rows() dispatches nrows 1..4");

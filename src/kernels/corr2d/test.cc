@@ -90,21 +90,22 @@ TEST_P(Corr2dIsa, MatchesReference) {
   check_isa<double>(isa);
 }
 
-// The streaming 3x3 kernel gives the plain kernel's bits, for output rows 64-byte aligned, 32 bytes
-// off a line and misaligned, with tails; rows whose pitch keeps one skew, rows a pitch 32 bytes
-// off a line apart (every other row on a line) and one element off (each row its own skew: on
-// AVX-512 the shifted stores); and writes nothing outside its rows' n columns.
+// The streaming and right-to-left 3x3 kernels give the plain kernel's bits, for output rows
+// 64-byte aligned, 32 bytes off a line and misaligned, with tails; rows whose pitch keeps one
+// skew, rows a pitch 32 bytes off a line apart (every other row on a line) and one element off
+// (each row its own skew: on AVX-512 the streaming kernel's shifted stores); and write nothing
+// outside their rows' n columns.
 template <class T>
-void check_stream(Isa isa) {
+void check_variant(Isa isa, RowsFn<T> (*variant)(const Table&, int, int)) {
   const Table* table = kernels<Table>(isa);
-  const RowsFn<T> plain = rows_kernel<T>(*table, 3, 3), streaming = stream_kernel<T>(*table, 3, 3);
-  ASSERT_NE(streaming, nullptr);
+  const RowsFn<T> plain = rows_kernel<T>(*table, 3, 3), other = variant(*table, 3, 3);
+  ASSERT_NE(other, nullptr);
   std::mt19937 rng(11);
   std::uniform_real_distribution<double> dist(-2.0, 2.0);
   std::vector<T> taps(9);
   for (auto& t : taps) t = static_cast<T>(dist(rng));
   for (int nrows = 1; nrows <= kMaxRows; ++nrows)
-    for (int64_t n : {1, 17, 47, 48, 49, 96, 100, 200, 1100})
+    for (int64_t n : {1, 17, 47, 48, 49, 96, 100, 145, 200, 1100})
       for (int64_t skew : {int64_t{0}, int64_t{32}, static_cast<int64_t>(sizeof(T))})
         for (int64_t extra : {int64_t{0}, 32 / static_cast<int64_t>(sizeof(T)), int64_t{1}}) {
           // A multiple of 64 bytes (rows keep the skew), 32 bytes more (every other row moves 32
@@ -127,7 +128,7 @@ void check_stream(Isa isa) {
             o1[o] = base[1] + o * stride;
           }
           plain(ip.data(), o0.data(), nrows, n, taps.data(), 3, 3);
-          streaming(ip.data(), o1.data(), nrows, n, taps.data(), 3, 3);
+          other(ip.data(), o1.data(), nrows, n, taps.data(), 3, 3);
           elementwise::stream_fence();
           for (int o = 0; o < nrows; ++o)
             for (int64_t j = 0; j < n; ++j)
@@ -146,8 +147,13 @@ void check_stream(Isa isa) {
 }
 
 TEST_P(Corr2dIsa, StreamingMatchesPlainBitwise) {
-  check_stream<float>(GetParam());
-  check_stream<double>(GetParam());
+  check_variant<float>(GetParam(), stream_kernel<float>);
+  check_variant<double>(GetParam(), stream_kernel<double>);
+}
+
+TEST_P(Corr2dIsa, ReverseMatchesPlainBitwise) {
+  check_variant<float>(GetParam(), reverse_kernel<float>);
+  check_variant<double>(GetParam(), reverse_kernel<double>);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, Corr2dIsa, ::testing::ValuesIn(kernel_isas<Table>()),
