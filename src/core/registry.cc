@@ -73,6 +73,7 @@ std::vector<std::pair<std::string, std::string>> names(const Snapshot& s) {
       NPFAST_SHOW("corr2d_3x3_f64", corr2d, f64_corr2d_3x3),
       NPFAST_SHOW("corr2d_general_f64", corr2d, f64_corr2d_general),
       NPFAST_SHOW("corr2d_3x3_f32_stream", corr2d, f32_corr2d_3x3_stream),
+      NPFAST_SHOW("corr2d_3x3_f32_reverse", corr2d, f32_corr2d_3x3_reverse),
       NPFAST_SHOW("correlate1d_f32", filter1d, f32_corr1d),
       NPFAST_SHOW("gaussian_filter_f32_stream", filter1d, f32_corr1d_lines_nt),
       NPFAST_SHOW("uniform_filter_f32", filter1d, f32_uniform2d),

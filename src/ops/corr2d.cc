@@ -364,6 +364,8 @@ constexpr int64_t kDirectMinColumns = 128;
 // "outalias"). A kernel that visits its blocks right to left (`_reverse`) loads behind its
 // stores: its alias is the mirror image (-d and -rs for d and rs below).
 constexpr int64_t kAliasWindow = 448;
+// Within it, the distances measured slow with a caller's `out=` (docs/threads.md "outalias").
+constexpr int64_t kAliasSlowFrom = 64, kAliasSlowTo = 288;
 
 // How far (bytes) an output lying d bytes past its input (mod 4096), rows rs bytes apart in
 // both, keeps a kernel of kh rows from the alias: from every distance d + k * rs in [lo, hi]
@@ -384,14 +386,15 @@ int64_t alias_clearance(int64_t d, int64_t rs, int kh, int64_t lo = 0, int64_t h
   return dist;
 }
 
-// How many row pairs of a group (output row q < kMaxRows, input row r < kMaxRows + kh - 1,
-// k = q - r + kh / 2 rows apart) lie at a distance d + k * rs in [lo, hi] (mod 4096): the
-// more, the slower (at 1000^2 float32, 11-12 pairs 1.3x the best distance, 1-3 pairs 1.15-1.2x).
-int alias_hits(int64_t d, int64_t rs, int kh, int64_t lo, int64_t hi) {
+// How many row pairs of a group (output row o + q, q < kMaxRows, against input row o - top + r,
+// r < kMaxRows + kh - 1: k = q - r + top rows apart) lie at a distance d + k * rs in [lo, hi]
+// (mod 4096): the more, the slower (at 1000^2 float32, 11-12 pairs 1.3x the best distance, 1-3
+// pairs 1.15-1.2x).
+int alias_hits(int64_t d, int64_t rs, int kh, int64_t top, int64_t lo, int64_t hi) {
   int hits = 0;
   for (int64_t q = 0; q < kMaxRows; ++q)
     for (int64_t r = 0; r < kMaxRows + kh - 1; ++r) {
-      const int64_t x = (((d + (q - r + kh / 2) * (rs % 4096)) % 4096) + 4096) % 4096;
+      const int64_t x = (((d + (q - r + top) * (rs % 4096)) % 4096) + 4096) % 4096;
       hits += x >= lo && x <= hi;
     }
   return hits;
@@ -481,9 +484,10 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   // Start the in-place interior where the output rows are aligned to a line (64 bytes), or to
   // 32 where the rows keep only that, when every plane and row keeps it: a misaligned store
   // splits a cache line every other vector (~10% at 3x3), and the streaming kernel streams
-  // only vector-aligned stores (3x3 4000^2 float32, 1-thread CPU: 0.41-0.43 ns/px from a
-  // line-aligned start, 0.56-0.60 from one 32 bytes off streamed as 256-bit halves). The few
-  // extra columns go through the padded left edge.
+  // aligned rows with plain vector stores (3x3 4000^2 float32, 1-thread CPU: 0.41-0.43 ns/px
+  // from a line-aligned start, 0.56-0.60 from one 32 bytes off streamed as 256-bit halves; rows
+  // left off a line go through its shifted stores on AVX-512, docs/corr2d.md "corr3s"). The
+  // few extra columns go through the padded left edge.
   int64_t align = 0;
   for (const int64_t a : {int64_t{64}, int64_t{32}}) {
     bool rows_aligned = P.out_direct && P.ors % a == 0;
@@ -517,15 +521,16 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
     if (!P.seg[s].direct) P.pad_width += P.seg[s].c1 - P.seg[s].c0 + kw - 1;
   // A caller's output (a new one is placed clear of the alias: corr2d_output_page_offset) whose
   // row pairs meet in the alias of the in-place interior runs it right to left where fewer of
-  // them meet in the mirror image: none, or under a third as many. `out=` at every 64-byte
+  // them meet in the mirror image: under a third as many (none, at best). `out=` at every 64-byte
   // distance from the input, 1 thread CPU time, float32 3x3 (docs/threads.md "outalias"): the
   // slow distances 10-17% faster at 350^2-1200^2, none slower beyond the noise.
   const corr2d::RowsFn<T> reverse = corr2d::reverse_kernel<T>(kernels<corr2d::Table>(), kh, kw);
   if (direct && reverse && !P.stream && P.out_direct && P.ors == P.rs) {
     const int64_t d = static_cast<int64_t>(
         (reinterpret_cast<uintptr_t>(out.data) - reinterpret_cast<uintptr_t>(in.data)) % 4096);
-    const int fwd = alias_hits(d, P.rs, kh, 64, 288), rev = alias_hits(-d, -P.rs, kh, 64, 288);
-    if (fwd > 0 && (alias_clearance(-d, -P.rs, kh) > 0 || 3 * rev < fwd)) P.kern_direct = reverse;
+    const int fwd = alias_hits(d, P.rs, kh, top, kAliasSlowFrom, kAliasSlowTo);
+    const int rev = alias_hits(-d, -P.rs, kh, top, kAliasSlowFrom, kAliasSlowTo);
+    if (fwd > 0 && 3 * rev < fwd) P.kern_direct = reverse;
   }
   int64_t local_map[256];
   Buffer<int64_t> heap_map;

@@ -12,6 +12,7 @@
 #include <type_traits>
 
 #include "src/kernels/corr2d/corr2d.h"
+#include "src/kernels/row_prefetch.h"
 #include "src/kernels/shift_lanes.h"
 
 namespace npfast {
@@ -25,9 +26,8 @@ using npfast::corr2d::kMaxRows;
 constexpr int kVectors = 3;
 
 // A non-temporal store of v at p when p is vector-aligned (stream() requires it), else a plain
-// one. On AVX-512 that leaves rows 32 bytes off a line (16k + 8 float32) with plain stores:
-// 3000^2 float32 1-thread CPU 0.39-0.40 ns/px, against 0.46-0.47 streaming them as two 256-bit
-// halves (docs/corr2d.md, session of 2026-12-05).
+// one: the streamed blocks of AVX2, of calls of fewer than 4 rows, and of rows off an element's
+// alignment (AVX-512's 4-row calls stream rows off a line through stream_shifted instead).
 template <class T>
 inline void stream_vec(T* p, V<T> v) {
   if (reinterpret_cast<uintptr_t>(p) % sizeof(V<T>) == 0)
@@ -233,27 +233,12 @@ inline void any_block(const T* const* in, T* const* out, int64_t j, int m, const
 // the same (docs/corr2d.md "corr3s").
 constexpr int64_t kPrefetchAheadBytes = 4096;
 
-// Prefetches (into L1) the R new input rows of a row group (rows KH - 1 .. R + KH - 2: the rows
-// before them the previous group read) at the U vectors kPrefetchAheadBytes past column j. Past
-// the end of the n columns the hint goes R - 1 rows further down, to the next group's new rows
-// at the row's start (the pitch taken from the last two rows: a guess, and a prefetch never
-// faults), as filter1d's prefetch_new_rows.
+// The R input rows new to a row group (rows KH - 1 .. R + KH - 2: the rows before them the
+// previous group read), at the U vectors kPrefetchAheadBytes past column j (row_prefetch.h).
 template <class T, int R, int KH, int U>
-inline __attribute__((always_inline)) void prefetch_new_rows(const T* const* in, int64_t j,
-                                                             int64_t n) {
-  constexpr int64_t ahead = kPrefetchAheadBytes / static_cast<int64_t>(sizeof(T));
-  uintptr_t skip = 0;
-  if (j + ahead >= n)
-    skip = (reinterpret_cast<uintptr_t>(in[R + KH - 2]) -
-            reinterpret_cast<uintptr_t>(in[R + KH - 3])) *
-           (R - 1);
-#pragma GCC unroll 8
-  for (int r = KH - 1; r < R + KH - 1; ++r) {
-    const uintptr_t at = reinterpret_cast<uintptr_t>(in[r] + j + ahead) + skip;
-#pragma GCC unroll 8
-    for (uintptr_t b = 0; b < U * sizeof(V<T>); b += 64)
-      __builtin_prefetch(reinterpret_cast<const char*>(at + b));
-  }
+inline __attribute__((always_inline)) void prefetch_rows(const T* const* in, int64_t j, int64_t n) {
+  prefetch_new_rows<T, R, U * sizeof(V<T>)>(in + KH - 1, j, n,
+                                            kPrefetchAheadBytes / static_cast<int64_t>(sizeof(T)));
 }
 
 #if defined(__AVX512F__)
@@ -278,7 +263,7 @@ inline __attribute__((always_inline)) void stream_shifted(const T* const* in, T*
     idx[o] = shift_index<T, V<T>>(L - s[o]);
   }
   auto step = [&](auto first) __attribute__((always_inline)) {
-    prefetch_new_rows<T, R, KH, U>(in, j, n);
+    prefetch_rows<T, R, KH, U>(in, j, n);
     V<T> acc[R][U];
     block_rows_acc<T, R, U, KH, KW>(in, j, tv, acc);
 #pragma GCC unroll 16
@@ -315,24 +300,28 @@ inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, con
     // 3x3 past the L3 runs at sobel's pace (ns/px in the same rounds, main -> this, 2 threads:
     // 3000^2 0.157-0.164 -> 0.128-0.136, 4000^2 0.163-0.169 -> 0.141-0.148, sobel 0.133-0.157;
     // 1 thread: 3000^2 0.29-0.30 -> 0.20; docs/corr2d.md "corr3s").
-    bool lines = true;
-    for (int o = 0; o < R; ++o)
+    // stream_shifted's shifts count whole elements: rows off an element's alignment (a
+    // caller's byte-offset view) take stream_vec's per-vector test below.
+    bool lines = true, elements = true;
+    for (int o = 0; o < R; ++o) {
       lines = lines && reinterpret_cast<uintptr_t>(out[o]) % sizeof(V<T>) == 0;
+      elements = elements && reinterpret_cast<uintptr_t>(out[o]) % sizeof(T) == 0;
+    }
     if constexpr (KH >= 3 && KW >= 3 && R == 4) {
       if (lines) {
         for (; j + U * L <= n; j += U * L) {
-          prefetch_new_rows<T, R, KH, U>(in, j, n);
+          prefetch_rows<T, R, KH, U>(in, j, n);
           block_rows_body<T, R, U, KH, KW, kStreamAligned>(in, out, j, tv);
         }
       }
 #if defined(__AVX512F__)
-      else {
+      else if (elements) {
         stream_shifted<T, KH, KW>(in, out, n, tv, j);
       }
 #endif
     }
     for (; j + U * L <= n; j += U * L) {
-      prefetch_new_rows<T, R, KH, U>(in, j, n);
+      prefetch_rows<T, R, KH, U>(in, j, n);
       any_block<T, R, U, false, KH, KW, kStreamAny>(in, out, j, 0, taps, tv, kh, kw);
     }
   }

@@ -3,8 +3,11 @@
 // evaluation of its formula for every border, stride and error case.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -94,7 +97,8 @@ TEST_P(Corr2dIsa, MatchesReference) {
 // 64-byte aligned, 32 bytes off a line and misaligned, with tails; rows whose pitch keeps one
 // skew, rows a pitch 32 bytes off a line apart (every other row on a line) and one element off
 // (each row its own skew: on AVX-512 the streaming kernel's shifted stores); and write nothing
-// outside their rows' n columns.
+// outside their rows' n columns (64 guard bytes before the first row at least). Inputs hold a
+// few infinities, NaNs and negative zeros; the outputs are compared as bytes.
 template <class T>
 void check_variant(Isa isa, RowsFn<T> (*variant)(const Table&, int, int)) {
   const Table* table = kernels<Table>(isa);
@@ -111,15 +115,20 @@ void check_variant(Isa isa, RowsFn<T> (*variant)(const Table&, int, int)) {
           // A multiple of 64 bytes (rows keep the skew), 32 bytes more (every other row moves 32
           // bytes along its line) or one element more.
           const int64_t stride = (n + 79) / 16 * 16 + extra;
-          std::vector<T> in((nrows + 2) * (n + 2)), buf(2 * (kMaxRows * stride + 64));
+          const int64_t half = kMaxRows * stride + 128;
+          std::vector<T> in((nrows + 2) * (n + 2)), buf(2 * half);
           for (auto& v : in) v = static_cast<T>(dist(rng));
+          const T special[] = {std::numeric_limits<T>::infinity(),
+                               -std::numeric_limits<T>::infinity(),
+                               std::numeric_limits<T>::quiet_NaN(), T(-0.0)};
+          for (size_t i = 0; i < in.size(); i += 37) in[i] = special[(i / 37) % 4];
           std::vector<const T*> ip(nrows + 2);
           for (int r = 0; r < nrows + 2; ++r) ip[r] = in.data() + r * (n + 2);
           T* base[2];
           std::fill(buf.begin(), buf.end(), T(-777));
           for (int c = 0; c < 2; ++c) {
-            char* b = reinterpret_cast<char*>(buf.data() + c * (kMaxRows * stride + 64));
-            b += (64 - reinterpret_cast<uintptr_t>(b) % 64) % 64 + skew;
+            char* b = reinterpret_cast<char*>(buf.data() + c * half);
+            b += (64 - reinterpret_cast<uintptr_t>(b) % 64) % 64 + 64 + skew;
             base[c] = reinterpret_cast<T*>(b);
           }
           std::vector<T*> o0(nrows), o1(nrows);
@@ -132,12 +141,13 @@ void check_variant(Isa isa, RowsFn<T> (*variant)(const Table&, int, int)) {
           elementwise::stream_fence();
           for (int o = 0; o < nrows; ++o)
             for (int64_t j = 0; j < n; ++j)
-              ASSERT_EQ(o0[o][j], o1[o][j])
+              ASSERT_EQ(std::memcmp(&o0[o][j], &o1[o][j], sizeof(T)), 0)
                   << isa_name(isa) << " nrows=" << nrows << " n=" << n << " skew=" << skew
-                  << " extra=" << extra << " o=" << o << " j=" << j;
+                  << " extra=" << extra << " o=" << o << " j=" << j << ": " << o0[o][j] << " vs "
+                  << o1[o][j];
           const T* first = base[1];
           const T* last = base[1] + (nrows - 1) * stride + n;
-          for (const T* p = buf.data() + kMaxRows * stride + 64; p < buf.data() + buf.size(); ++p)
+          for (const T* p = buf.data() + half; p < buf.data() + buf.size(); ++p)
             if (p < first || p >= last || (p - first) % stride >= n) {
               ASSERT_EQ(*p, T(-777))
                   << isa_name(isa) << " nrows=" << nrows << " n=" << n << " skew=" << skew

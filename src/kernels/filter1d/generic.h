@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "src/kernels/filter1d/filter1d.h"
+#include "src/kernels/row_prefetch.h"
 #include "src/kernels/shift_lanes.h"
 
 namespace npfast {
@@ -808,31 +809,6 @@ struct RowStores {
 // as the fused min / max kernel (rank: kFold2dAhead, best of 0-16 KiB there).
 constexpr int64_t kUniform2dAhead = 1024;
 
-// The prefetches of the M input rows new to a group of M output rows (sep3_rows_body,
-// uniform2d_regs: the rows below the previous group's), kUniform2dAhead floats past column j.
-// Past a row's end (`extent` columns read) the hint goes M - 1 rows further down, to the next
-// group's new row at the same column, the row pitch taken from this group's last two rows (a
-// guess, and a prefetch never faults): it landed in the next row, which this group reads
-// already, and the next group's rows started from memory unprefetched (cold, 1 thread CPU
-// ns/px, AVX-512: sobel 3000^2 0.43-0.46 -> 0.40-0.41, 4000^2 0.39-0.40 -> 0.36-0.38; uniform
-// 5 4000^2 0.48-0.49 -> 0.44-0.46; docs/ndimage-speed.md "sobuni2").
-template <int M>
-inline void prefetch_new_rows(const float* const* rows, int64_t j, int64_t extent) {
-  constexpr int64_t L = kLanes<float>;
-  uintptr_t skip = 0;
-  if constexpr (M > 1)
-    if (j + kUniform2dAhead >= extent)
-      skip = (reinterpret_cast<uintptr_t>(rows[M - 1]) - reinterpret_cast<uintptr_t>(rows[M - 2])) *
-             (M - 1);
-#pragma GCC unroll 8
-  for (int r = 0; r < M; ++r) {
-    const uintptr_t at = reinterpret_cast<uintptr_t>(rows[r]) +
-                         static_cast<uintptr_t>(j + kUniform2dAhead) * 4 + skip;
-    for (int64_t b = 0; b < L * 4; b += 64)
-      __builtin_prefetch(reinterpret_cast<const char*>(at + static_cast<uintptr_t>(b)));
-  }
-}
-
 template <int K1, int M, int K0, bool Stream, bool Shift>
 void uniform2d_regs(const float* const* in, float* const* out, int64_t n, int64_t k0_any,
                     float* const* v) {
@@ -891,7 +867,7 @@ void uniform2d_regs(const float* const* in, float* const* out, int64_t n, int64_
   if (j + 2 * L <= nv && j + L <= n) {
     Regs cur = vreg(j);
     for (; j + L <= n && j + 2 * L <= nv; j += L) {
-      prefetch_new_rows<M>(in + k0 - 1, j, nv);
+      prefetch_new_rows<float, M, kLanes<float> * 4>(in + k0 - 1, j, nv, kUniform2dAhead);
       const Regs next = vreg(j + L);
       V<float> o[M];
 #pragma GCC unroll 8
@@ -1097,7 +1073,7 @@ void sep3_rows_body(const float* const* in, float* const* out, int64_t n, const 
       return res;
     };
     for (; j + L <= n; j += L) {
-      prefetch_new_rows<M>(in + 2, j, n);
+      prefetch_new_rows<float, M, kLanes<float> * 4>(in + 2, j, n, kUniform2dAhead);
       const bool whole = j + 2 * L <= n;  // the next register is in the row
       auto next = [&](int q) { return whole ? load(in[q] + j + L) : set1<float>(in[q][j + L]); };
       V<float> a = h(0, next(0));
@@ -1113,7 +1089,7 @@ void sep3_rows_body(const float* const* in, float* const* out, int64_t n, const 
   }
 #else
   for (; j + L <= n; j += L) {
-    prefetch_new_rows<M>(in + 2, j, n);
+    prefetch_new_rows<float, M, kLanes<float> * 4>(in + 2, j, n, kUniform2dAhead);
     V<float> a = sep3_h<SH, SV>(in[0] + j, wh0, wh1);
     V<float> b = sep3_h<SH, SV>(in[1] + j, wh0, wh1);
     for (int r = 0; r < M; ++r) {

@@ -379,11 +379,13 @@ bool fold_2d(const T* const* in, T* __restrict out, int64_t n, int64_t k0, int64
     return noted_finite<T>(seen, kFoldRegs, tail);
   }
   auto vchunk = [&](int64_t c0) {
-    const char* p = reinterpret_cast<const char*>(in[k0 - 1] + c0 + kFold2dAhead);
+    // Formed as an integer: the address may lie past the array (undefined as pointer arithmetic).
+    const uintptr_t p = reinterpret_cast<uintptr_t>(in[k0 - 1]) +
+                        static_cast<uintptr_t>(c0 + kFold2dAhead) * sizeof(T);
     if (c0 + 3 * C <= nv)
 #pragma GCC unroll 8
       for (int64_t b = 0; b < C * static_cast<int64_t>(sizeof(T)); b += 64)
-        __builtin_prefetch(p + b);
+        __builtin_prefetch(reinterpret_cast<const char*>(p + static_cast<uintptr_t>(b)));
     fold_chunk<T, Min>(in, v, k0, c0, check_from, seen);
   };
   int64_t vdone = 0;  // v holds columns [0, vdone)
@@ -677,12 +679,16 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   // Two registers a step, each noting into its own accumulator (one add chain would bound it).
   for (; j + 2 * L <= nstore && j + 4 * L <= nv; j += 2 * L) {
     // The newest rows `ahead` bytes past the columns loaded now (rank.h: kFold2dAhead elements
-    // on, or the next call's new rows; a prefetch past the row's end does not fault).
-    const char* at = reinterpret_cast<const char*>(newest + j) + ahead;
-    for (int64_t q = 0; q < 2 * kVecBytes; q += 64) __builtin_prefetch(at + q);
+    // on, or the next call's new rows; a prefetch past the row's end does not fault; the
+    // address is formed as an integer, as pointer arithmetic past the array is undefined).
+    const uintptr_t at = reinterpret_cast<uintptr_t>(newest + j) + static_cast<uintptr_t>(ahead);
+    for (int64_t q = 0; q < 2 * kVecBytes; q += 64)
+      __builtin_prefetch(reinterpret_cast<const char*>(at + static_cast<uintptr_t>(q)));
     if constexpr (Rows == 2) {
-      const char* at_prev = reinterpret_cast<const char*>(prev + j) + ahead;
-      for (int64_t q = 0; q < 2 * kVecBytes; q += 64) __builtin_prefetch(at_prev + q);
+      const uintptr_t at_prev =
+          reinterpret_cast<uintptr_t>(prev + j) + static_cast<uintptr_t>(ahead);
+      for (int64_t q = 0; q < 2 * kVecBytes; q += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(at_prev + static_cast<uintptr_t>(q)));
     }
     const V a = vreg(j + 2 * L, seen[0]);
 #pragma GCC unroll 2
