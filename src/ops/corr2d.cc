@@ -368,9 +368,9 @@ constexpr int64_t kAliasWindow = 448;
 constexpr int64_t kAliasSlowFrom = 64, kAliasSlowTo = 288;
 
 // How far (bytes) an output lying d bytes past its input (mod 4096), rows rs bytes apart in
-// both, keeps a kernel of kh rows from the alias: from every distance d + k * rs in [lo, hi]
-// (mod 4096); 0 inside one.
-int64_t alias_clearance(int64_t d, int64_t rs, int kh, int64_t lo = 0, int64_t hi = kAliasWindow) {
+// both, keeps a kernel of kh rows from the alias: from every distance d + k * rs in
+// [0, kAliasWindow] (mod 4096); 0 inside one.
+int64_t alias_clearance(int64_t d, int64_t rs, int kh) {
   // Rows: 4 stored, 4 + kh - 1 loaded from o - top, so the distances that can collide are
   // -(kh + 2 - top) .. top + 3: within +-(kh + 1) for a centred kernel (top = kh / 2). An
   // origin that moves top to 0 or kh - 1 reaches one row further on one side, which this does
@@ -380,8 +380,7 @@ int64_t alias_clearance(int64_t d, int64_t rs, int kh, int64_t lo = 0, int64_t h
   int64_t dist = 4096;
   for (int64_t k = -reach; k <= reach && dist > 0; ++k) {
     const int64_t x = (((d + k * rs) % 4096) + 4096) % 4096;
-    dist =
-        x >= lo && x <= hi ? 0 : std::min({dist, (x - hi + 4096) % 4096, (lo - x + 4096) % 4096});
+    dist = x <= kAliasWindow ? 0 : std::min({dist, x - kAliasWindow, 4096 - x});
   }
   return dist;
 }

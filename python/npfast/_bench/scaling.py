@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import statistics
-from functools import partial
 
 import numpy as np
 
@@ -240,8 +239,11 @@ def cliffs(ctx, counts, th):
                 moved = 2 * 4 * s * s  # correlate: read once, write once (float32)
                 copy = copies.get(("copy", s))
                 now = bandwidth_now(bw, copy_bw, moved, got[("copy", s)]) if copy else bw
-                streams = partial(streams_past_edge, what.startswith("correlate"), moved,
-                                  elems[s], edge, now)
+
+                def streams(per_elem, s=s, moved=moved):  # against `now` as it stands then
+                    return streams_past_edge(what.startswith("correlate"), moved, elems[s],
+                                             edge, now, per_elem)
+
                 if best is not None and per > CLIFF * best[1] and not streams(per):
                     # Timed again head to head with the best smaller size (more rounds,
                     # alternating), the copy beside them: a step that is the code's shows
@@ -253,7 +255,6 @@ def cliffs(ctx, counts, th):
                     ps = statistics.median(again[s]) / elems[s]
                     if copy:
                         now = bandwidth_now(bw, copy_bw, moved, again["copy"])
-                        streams = partial(streams_past_edge, True, moved, elems[s], edge, now)
                     if ps > CLIFF * pb and not streams(ps):
                         text = (f"{what} at {t} threads: {s}x{s} takes {per / best[1]:.2f}x the "
                                 f"time per element of {b}x{b} (timed again head to head: "

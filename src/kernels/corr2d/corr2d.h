@@ -22,7 +22,7 @@
 // after its last call and before the output is read elsewhere.
 // A `_reverse` kernel computes the same bits visiting its full column blocks right to left: its
 // loads then trail its recent stores instead of leading them, which moves the 4 KiB alias to the
-// opposite distances (src/ops/corr2d.cc, alias_clearance).
+// opposite distances (src/ops/corr2d.cc, alias_hits).
 // Kernels are pure: no allocation, no threads, no exceptions.
 #pragma once
 
