@@ -224,6 +224,11 @@ def test_ndimage_nd_axes_and_output_dtypes_match_scipy():
     got = npfast.ndimage.correlate(x, w, axes=(1, 2))
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, sn.correlate(x, w, axes=(1, 2)), rtol=1e-5, atol=1e-5)
+    # ... and with float64 weights too (SciPy's float32 result; computed in float32).
+    for w64 in (w.astype(np.float64), np.ones((3, 3)) / 9):
+        got = npfast.ndimage.correlate(x[0], w64)
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, sn.correlate(x[0], w64), rtol=1e-5, atol=1e-5)
     # ... and output= as an array of another dtype, or the input itself (SciPy allows both).
     out = np.empty(x.shape, np.float64)
     assert npfast.ndimage.convolve(x, w, output=out, axes=(2, 1)) is out
