@@ -543,7 +543,7 @@ def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int]
         output size < 1, or window positions that overflow int64.
     """
 
-def max_pool2d_backward(grad_output: numpy.typing.ArrayLike, indices: numpy.typing.ArrayLike, input_shape: tuple[int, ...]) -> numpy.ndarray:
+def max_pool2d_backward(grad_output: numpy.typing.ArrayLike, indices: numpy.typing.ArrayLike, input_shape: tuple[int, ...], *, layout: str = 'NCHW') -> numpy.ndarray:
     """
     Gradient of ``max_pool2d`` with respect to its input (PyTorch's max_pool2d backward).
 
@@ -555,6 +555,9 @@ def max_pool2d_backward(grad_output: numpy.typing.ArrayLike, indices: numpy.typi
         int64, grad_output's shape: the indices ``max_pool2d(..., return_indices=True)`` returned.
     input_shape : tuple of int
         The forward input's shape; its leading axes must equal grad_output's.
+    layout : 'NCHW' or 'NHWC' (keyword only)
+        The forward call's: 'NHWC' takes grad_output and indices ``(N, OH, OW, C)`` (or
+        ``(OH, OW, C)``) and input_shape ``(N, H, W, C)``, and returns grad_input so.
 
     Returns
     -------
@@ -606,7 +609,7 @@ def avg_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int]
         < 1, or divisor_override == 0.
     """
 
-def avg_pool2d_backward(grad_output: numpy.typing.ArrayLike, input_shape: tuple[int, ...], kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> numpy.ndarray:
+def avg_pool2d_backward(grad_output: numpy.typing.ArrayLike, input_shape: tuple[int, ...], kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None, *, layout: str = 'NCHW') -> numpy.ndarray:
     """
     Gradient of ``avg_pool2d`` with respect to its input (PyTorch's avg_pool2d backward).
 
@@ -618,6 +621,9 @@ def avg_pool2d_backward(grad_output: numpy.typing.ArrayLike, input_shape: tuple[
         The forward input's shape, 2 to 4 dimensions.
     kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
         As given to ``avg_pool2d``.
+    layout : 'NCHW' or 'NHWC' (keyword only)
+        The forward call's: 'NHWC' takes grad_output ``(N, OH, OW, C)`` (or ``(OH, OW, C)``) and
+        input_shape ``(N, H, W, C)``, and returns grad_input so.
 
     Returns
     -------

@@ -78,11 +78,12 @@ void check_result(const View& v, const Shape& s, DType t, const char* arg) {
 
 // Channels-last (N, H, W, C) or (H, W, C) seen as (N, C, H, W) or (C, H, W): the same memory,
 // axes permuted, so the plane checks and shapes apply unchanged.
-View planar_of_nhwc(const View& x) {
+View planar_of_nhwc(const View& x, const char* arg = "input") {
   if (x.ndim != 3 && x.ndim != 4)
-    throw ValueError(
-        "input: expected a 3-D (H, W, C) or 4-D (N, H, W, C) array for layout='NHWC', got shape " +
-        shape_str(x));
+    throw ValueError(std::string(arg) +
+                     ": expected a 3-D (H, W, C) or 4-D (N, H, W, C) array for layout='NHWC', "
+                     "got shape " +
+                     shape_str(x));
   View r = x;
   const int c = x.ndim - 1;
   r.shape[c - 2] = x.shape[c];
@@ -489,7 +490,31 @@ void avg_pool2d(const View& x, const Pool2dArgs& a, bool count_include_pad,
     run_avg<double>(p, g, o, static_cast<double*>(out.data));
 }
 
-void max_pool2d_backward(const View& go, const View& idx, const View& gi) {
+namespace {
+
+// A channels-last backward pass: planar(t) runs the planar pass into t, a C-contiguous planar
+// scratch of grad_input's elements, whose values are then copied into grad_input's (N, H, W, C)
+// memory. The planar pass reads grad_output (and indices) through permuted views and raises
+// before anything reaches grad_input.
+template <class F>
+void backward_nhwc(const View& gi, F&& planar) {
+  check_result(gi, shape_of(gi), gi.dtype, "grad_input");
+  const View gip = planar_of_nhwc(gi, "input_shape");
+  Buffer<char> scratch(static_cast<size_t>(gi.size()) * itemsize(gi.dtype));
+  View t = gip;
+  t.data = scratch.get();
+  views::set_c_strides(&t);
+  planar(t);
+  if (!t.empty()) views::copy_from_contiguous(t.data, gip);
+}
+
+}  // namespace
+
+void max_pool2d_backward(const View& go, const View& idx, const View& gi, bool channels_last) {
+  if (channels_last)
+    return backward_nhwc(gi, [&](const View& t) {
+      max_pool2d_backward(planar_of_nhwc(go, "grad_output"), planar_of_nhwc(idx, "indices"), t);
+    });
   check_float(go, "grad_output");
   check_ndim(go, "grad_output");
   views::check_indices(idx, go, "grad_output");
@@ -503,6 +528,13 @@ void max_pool2d_backward(const View& go, const View& idx, const View& gi) {
 
 void avg_pool2d_backward(const View& go, const Pool2dArgs& a, bool count_include_pad,
                          int64_t divisor_override, const View& gi) {
+  if (a.channels_last)
+    return backward_nhwc(gi, [&](const View& t) {
+      Pool2dArgs p = a;
+      p.channels_last = false;
+      avg_pool2d_backward(planar_of_nhwc(go, "grad_output"), p, count_include_pad, divisor_override,
+                          t);
+    });
   check_float(go, "grad_output");
   check_ndim(go, "grad_output");
   check_ndim(gi, "input_shape");
