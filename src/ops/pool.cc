@@ -11,6 +11,7 @@
 #include "npfast/pool.hpp"
 #include "npfast/threads.hpp"
 #include "src/core/views.h"
+#include "src/kernels/norm/norm.h"
 #include "src/kernels/pool/pool.h"
 
 namespace npfast {
@@ -614,6 +615,27 @@ Shape adaptive_avg_pool2d_shape(const View& x, int64_t out_h, int64_t out_w) {
   return with_plane(x, out_h < 0 ? H : out_h, out_w < 0 ? W : out_w);
 }
 
+namespace {
+
+// out[p] = the mean of plane p of `in`, contiguous planes: summed in double (the statistics
+// kernel's vector partial sums, so within rounding of any order) and rounded once.
+template <class T>
+void plane_means(const Planes& in, T* out) {
+  const norm::StatsFn<T> stats = of<T>(kernels<norm::Table>().f32_bn_stats,
+                                       kernels<norm::Table>().f64_bn_stats);
+  const int64_t n = in.H * in.W;
+  parallel_for(in.count, grain_for(in.count, 0.1 * static_cast<double>(n)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t q = b; q < e; ++q) {
+                   double sum[2];
+                   stats(reinterpret_cast<const T*>(in.plane(q)), n, 0.0, sum);
+                   out[q] = static_cast<T>(sum[0] / static_cast<double>(n));
+                 }
+               });
+}
+
+}  // namespace
+
 void adaptive_avg_pool2d(const View& x, const View& out) {
   check_float(x, "input");
   check_ndim(x, "input");
@@ -624,6 +646,19 @@ void adaptive_avg_pool2d(const View& x, const View& out) {
   check_result(out, s, x.dtype, "out");
   if (out.empty()) return;
   Buffer<char> keep;
+  if (OH == 1 && OW == 1) {
+    // One window, the whole plane (a CNN's global average pool): each plane a contiguous run
+    // (a view copied first) summed by batch norm's statistics kernel, in double, divided once.
+    // The average pooling kernels go across output columns, which a 1 x 1 output does not
+    // have: (8, 64, 56, 56) float32, 1 thread, 0.74 -> 0.086 ms (torch 0.072); (32, 2048, 7, 7)
+    // 1.71 -> 0.97 ms (torch 0.27: a call per 49-element plane).
+    const Planes p(views::contiguous(x, &keep));
+    if (x.dtype == DType::f32)
+      plane_means<float>(p, static_cast<float*>(out.data));
+    else
+      plane_means<double>(p, static_cast<double*>(out.data));
+    return;
+  }
   const Planes p(readable(x, &keep));
   if (p.H % OH == 0 && p.W % OW == 0) {
     // Equal windows that tile the plane: plain average pooling, with its SIMD kernels.
