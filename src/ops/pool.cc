@@ -621,8 +621,8 @@ namespace {
 // kernel's vector partial sums, so within rounding of any order) and rounded once.
 template <class T>
 void plane_means(const Planes& in, T* out) {
-  const norm::StatsFn<T> stats = of<T>(kernels<norm::Table>().f32_bn_stats,
-                                       kernels<norm::Table>().f64_bn_stats);
+  const norm::StatsFn<T> stats =
+      of<T>(kernels<norm::Table>().f32_bn_stats, kernels<norm::Table>().f64_bn_stats);
   const int64_t n = in.H * in.W;
   parallel_for(in.count, grain_for(in.count, 0.1 * static_cast<double>(n)),
                [&](int64_t b, int64_t e) {
