@@ -466,8 +466,9 @@ def batch_norm(input: numpy.typing.ArrayLike, running_mean: numpy.typing.ArrayLi
     ------
     TypeError  for non-float or mixed dtypes, or a running statistic of another dtype in training.
     ValueError for fewer than 2 dimensions, a per-channel array not of shape ``(C,)``, an unknown
-               layout, training with one value per channel, eval without running statistics, or a
-               non-finite or negative eps.
+               layout, training with one value per channel, one running statistic without the
+               other, eval without running statistics, a non-finite or negative eps, or eps 0 in
+               training (PyTorch's rules).
     """
 
 def batch_norm_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike | None, save_mean: numpy.typing.ArrayLike, save_invstd: numpy.typing.ArrayLike, training: bool = True, output: numpy.typing.ArrayLike | None = None, layout: str = 'NCHW', output_mask: tuple[bool, bool, bool] = (True, True, True)) -> tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]:
