@@ -492,8 +492,7 @@ void batch_norm(const View& input, const View* running_mean, const View* running
   if (!(p.eps >= 0) || !std::isfinite(p.eps))
     throw ValueError("eps: must be a finite number >= 0, got " + std::to_string(p.eps));
   // PyTorch's two rules: a constant channel's variance is 0, so eps 0 divides by zero.
-  if (p.training && p.eps == 0)
-    throw ValueError("eps: must be positive when training, got 0");
+  if (p.training && p.eps == 0) throw ValueError("eps: must be positive when training, got 0");
   if (!running_mean != !running_var)
     throw ValueError("running_mean, running_var: must both be None or neither, got " +
                      std::string(running_mean ? "running_var" : "running_mean") + " None");
