@@ -376,9 +376,9 @@ def matmul(a: numpy.typing.ArrayLike, b: numpy.typing.ArrayLike, *, out: numpy.n
                read-only or overlaps an input.
     """
 
-def empty(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.float64) -> numpy.ndarray:
+def empty(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.float64, order: str = 'C') -> numpy.ndarray:
     """
-    A new uninitialized C-contiguous array whose memory comes from npfast's pool.
+    A new uninitialized array whose memory comes from npfast's pool.
 
     Like ``numpy.empty``, but a block freed earlier is reused warm (no page faults), and the
     buffer returns to the pool when the array dies. Also callable inside ``@numba.njit`` code
@@ -386,21 +386,23 @@ def empty(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.floa
 
     Parameters
     ----------
-    shape : int or sequence of ints
+    shape : int or sequence of ints (a 1-d integer array too)
     dtype : dtype, default float64
         Any bool, integer, float or complex dtype (as ``numpy.empty``; zeros are all-bits-zero,
         which is 0 / False / 0j in each).
+    order : 'C' or 'F', default 'C'
+        Row-major (C) or column-major (Fortran) memory, as NumPy's.
 
     Raises
     ------
-    ValueError  for a negative dimension or a shape whose size overflows.
+    ValueError  for a negative dimension, a shape whose size overflows, or another order.
     TypeError   for a non-integer shape or an unsupported dtype.
     MemoryError when the size cannot be allocated.
     """
 
-def zeros(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.float64) -> numpy.ndarray:
+def zeros(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.float64, order: str = 'C') -> numpy.ndarray:
     """
-    A new zero-filled C-contiguous array whose memory comes from npfast's pool.
+    A new zero-filled array whose memory comes from npfast's pool.
 
     Like ``numpy.zeros``. A cached block is cleared with SIMD stores (non-temporal for blocks of
     32 MiB and more), which is ~30x cheaper than faulting in fresh pages; when the pool has no
@@ -409,14 +411,16 @@ def zeros(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.floa
 
     Parameters
     ----------
-    shape : int or sequence of ints
+    shape : int or sequence of ints (a 1-d integer array too)
     dtype : dtype, default float64
         Any bool, integer, float or complex dtype (as ``numpy.empty``; zeros are all-bits-zero,
         which is 0 / False / 0j in each).
+    order : 'C' or 'F', default 'C'
+        Row-major (C) or column-major (Fortran) memory, as NumPy's.
 
     Raises
     ------
-    ValueError  for a negative dimension or a shape whose size overflows.
+    ValueError  for a negative dimension, a shape whose size overflows, or another order.
     TypeError   for a non-integer shape or an unsupported dtype.
     MemoryError when the size cannot be allocated.
     """
