@@ -46,7 +46,7 @@ nb::object new_result(const Shape& s, DType t, View* v) { return new_array(t, s.
 nb::object max_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle stride,
                          nb::handle padding, nb::handle dilation, bool ceil_mode,
                          bool return_indices, nb::handle layout) {
-  Array x = as_array(input, "input");
+  Array x = as_array(input, "input", kFloatsOnly);
   Pool2dArgs a = pool_args(kernel_size, stride, padding, dilation, ceil_mode);
   a.channels_last = channels_last_arg(layout);
   const Shape s = max_pool2d_shape(x.view, a);
@@ -65,7 +65,7 @@ nb::object max_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle st
 nb::object max_pool2d_backward_py(nb::handle grad_output, nb::handle indices,
                                   nb::handle input_shape, nb::handle layout) {
   const bool channels_last = channels_last_arg(layout);
-  Array g = as_array(grad_output, "grad_output");
+  Array g = as_array(grad_output, "grad_output", kFloatsOnly);
   Array i = as_array(indices, "indices");
   View gi = input_shape_arg(input_shape, g.view.dtype);
   Shape s;
@@ -82,7 +82,7 @@ nb::object max_pool2d_backward_py(nb::handle grad_output, nb::handle indices,
 nb::object avg_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle stride,
                          nb::handle padding, bool ceil_mode, bool count_include_pad,
                          nb::handle divisor_override, nb::handle layout) {
-  Array x = as_array(input, "input");
+  Array x = as_array(input, "input", kFloatsOnly);
   Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), ceil_mode);
   a.channels_last = channels_last_arg(layout);
   const int64_t div = divisor_arg(divisor_override);
@@ -100,7 +100,7 @@ nb::object avg_pool2d_backward_py(nb::handle grad_output, nb::handle input_shape
                                   nb::handle kernel_size, nb::handle stride, nb::handle padding,
                                   bool ceil_mode, bool count_include_pad,
                                   nb::handle divisor_override, nb::handle layout) {
-  Array g = as_array(grad_output, "grad_output");
+  Array g = as_array(grad_output, "grad_output", kFloatsOnly);
   View gi = input_shape_arg(input_shape, g.view.dtype);
   Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), ceil_mode);
   a.channels_last = channels_last_arg(layout);
@@ -124,7 +124,7 @@ nb::object avg_pool2d_backward_py(nb::handle grad_output, nb::handle input_shape
 
 nb::object max_unpool2d_py(nb::handle input, nb::handle indices, nb::handle kernel_size,
                            nb::handle stride, nb::handle padding, nb::handle output_size) {
-  Array x = as_array(input, "input");
+  Array x = as_array(input, "input", kFloatsOnly);
   Array i = as_array(indices, "indices");
   const Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), false);
   int64_t osize[2];
@@ -155,7 +155,7 @@ nb::object max_unpool2d_py(nb::handle input, nb::handle indices, nb::handle kern
 }
 
 nb::object adaptive_avg_pool2d_py(nb::handle input, nb::handle output_size) {
-  Array x = as_array(input, "input");
+  Array x = as_array(input, "input", kFloatsOnly);
   int64_t o[2];
   if (is_sequence(output_size)) {
     const Py_ssize_t n = PySequence_Size(output_size.ptr());
