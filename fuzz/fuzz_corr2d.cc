@@ -1,5 +1,6 @@
 // Fuzzes the corr2d operators: SciPy-signal and ndimage entry points with any shapes
-// (including empty and kernel larger than the image), strides, dtypes, modes and borders.
+// (including empty and kernel larger than the image), strides, dtypes, modes and borders, and
+// the ndimage path's SciPy sums.
 #include <cstdint>
 #include <vector>
 
@@ -52,7 +53,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const int64_t origin[2] = {in.range(-4, 4), in.range(-4, 4)};
       fuzz::Array out;
       if (!make_out(in, rt, ndim1, s1, &out)) return 0;
-      ndimage_corr2d(a.view, k.view, out.view, mode, in.take<double>(), origin, in.range(0, 1));
+      const double cval = in.take<double>();
+      const bool convolve = in.range(0, 1);
+      // scipy_sums (SciPy's own sums, f64_corr2d_scipy) where the output is float64.
+      ndimage_corr2d(a.view, k.view, out.view, mode, cval, origin, convolve,
+                     rt == DType::f64 && in.range(0, 1));
     }
   } catch (const Error&) {
   }

@@ -55,7 +55,8 @@ void ndimage_corr2d(const View& input, const View& weights, const View& out, Bor
 // overlapping the inputs. A 2-D input with out of corr2d_result_dtype runs ndimage_corr2d
 // (scipy_sums passed on); any other is computed exactly as SciPy does (in double, weights in C
 // order, taps with |w| <= DBL_EPSILON skipped) and rounded once to out's dtype. With
-// scipy_sums every result is SciPy's bit for bit (what an integer output, truncated, needs).
+// scipy_sums (out float64; TypeError otherwise) every result is SciPy's bit for bit (what an
+// integer output, truncated, needs).
 void ndimage_correlate(const View& input, const View& weights, const View& out, Border mode,
                        double cval, const int64_t* origin, bool convolve, bool scipy_sums = false);
 

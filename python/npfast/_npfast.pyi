@@ -278,10 +278,11 @@ def convert(a: numpy.typing.ArrayLike, dtype: numpy.typing.DTypeLike, scale: flo
         Any integer (uint8 to uint64, int8 to int64), float32 or float64; any shape and strides.
         uint32 and uint64 are widened to float64 first (as ``astype(np.float64)``).
     dtype : dtype
-        float32, float64, or uint8. Computed in float64 with one fused multiply-add and rounded
-        once: ``a * scale + offset`` exactly, then one rounding (NumPy's unfused
-        ``a.astype(np.float64) * scale + offset`` rounds twice, and differs by more than an ulp
-        where the two terms nearly cancel).
+        float32, float64, or uint8. Computed as one float64 fused multiply-add,
+        ``fma(float64(a), scale, offset)`` (int64 / uint64 values beyond 2^53 round on the way to
+        float64), then converted to the output dtype. NumPy's unfused
+        ``a.astype(np.float64) * scale + offset`` rounds the product too, so where the two terms
+        nearly cancel the two differ by more than an ulp.
         To uint8: rounded half to even, saturated to [0, 255], NaN -> 0 (NumPy's ``astype``
         truncates and wraps instead).
     scale, offset : float
@@ -393,7 +394,7 @@ def empty(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.floa
         Any bool, integer, float or complex dtype (as ``numpy.empty``; zeros are all-bits-zero,
         which is 0 / False / 0j in each).
     order : 'C' or 'F', default 'C'
-        Row-major (C) or column-major (Fortran) memory, as NumPy's.
+        Row-major (C) or column-major (Fortran) memory, as NumPy's (inside ``@numba.njit``: 'C').
 
     Raises
     ------
@@ -418,7 +419,7 @@ def zeros(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.floa
         Any bool, integer, float or complex dtype (as ``numpy.empty``; zeros are all-bits-zero,
         which is 0 / False / 0j in each).
     order : 'C' or 'F', default 'C'
-        Row-major (C) or column-major (Fortran) memory, as NumPy's.
+        Row-major (C) or column-major (Fortran) memory, as NumPy's (inside ``@numba.njit``: 'C').
 
     Raises
     ------

@@ -128,10 +128,14 @@ int parse_shape(nb::handle shape, npy_intp* dims) {
 // order: 'C' or 'F', as numpy.empty / numpy.zeros take it (None: 'C').
 bool fortran_order(nb::handle order) {
   if (order.is_none()) return false;
-  if (PyUnicode_Check(order.ptr())) {
-    const std::string o = nb::cast<std::string>(order);
-    if (o == "C" || o == "F") return o == "F";
-  }
+  std::string o;
+  if (PyUnicode_Check(order.ptr()))
+    o = nb::cast<std::string>(order);
+  else if (PyBytes_Check(order.ptr()))
+    o = PyBytes_AS_STRING(order.ptr());
+  else
+    throw TypeError("order: must be 'C' or 'F', got " + py_repr(order));
+  if (o == "C" || o == "c" || o == "F" || o == "f") return o == "F" || o == "f";
   throw ValueError("order: must be 'C' or 'F', got " + py_repr(order));
 }
 
@@ -456,7 +460,7 @@ dtype : dtype, default float64
     Any bool, integer, float or complex dtype (as ``numpy.empty``; zeros are all-bits-zero,
     which is 0 / False / 0j in each).
 order : 'C' or 'F', default 'C'
-    Row-major (C) or column-major (Fortran) memory, as NumPy's.
+    Row-major (C) or column-major (Fortran) memory, as NumPy's (inside ``@numba.njit``: 'C').
 
 Raises
 ------
@@ -486,7 +490,7 @@ dtype : dtype, default float64
     Any bool, integer, float or complex dtype (as ``numpy.empty``; zeros are all-bits-zero,
     which is 0 / False / 0j in each).
 order : 'C' or 'F', default 'C'
-    Row-major (C) or column-major (Fortran) memory, as NumPy's.
+    Row-major (C) or column-major (Fortran) memory, as NumPy's (inside ``@numba.njit``: 'C').
 
 Raises
 ------

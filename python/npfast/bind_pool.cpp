@@ -108,7 +108,13 @@ nb::object avg_pool2d_backward_py(nb::handle grad_output, nb::handle input_shape
   if (g.view.dtype != DType::f32 && g.view.dtype != DType::f64)
     throw TypeError(std::string("grad_output: dtype must be float32 or float64, got ") +
                     dtype_name(g.view.dtype));
-  // Checks the shapes before allocating grad_input.
+  // Checks the shapes before allocating grad_input (naming input_shape where the forward
+  // check would name the input).
+  if (a.channels_last && gi.ndim != 3 && gi.ndim != 4)
+    throw ValueError(
+        "input_shape: expected 3 (H, W, C) or 4 (N, H, W, C) dimensions for layout='NHWC', "
+        "got " +
+        shape_str(gi));
   View probe = gi;
   (void)avg_pool2d_shape(probe, a);
   Shape s;

@@ -4,10 +4,10 @@ Same semantics as SciPy for inputs of any rank (modes, ``cval``, ``origin``, ``a
 centring of even-sized weights, ``output`` as an array or a dtype), and SciPy's exception
 classes for its arguments. Without ``output`` the result has the input's dtype, as SciPy's
 (integers truncated toward zero and wrapped as SciPy's C casts do). 2-D inputs run npfast's
-SIMD kernels: a float32 result of a float32 input in float32 fused multiply-adds (the weights
-rounded to float32; within 1e-5 of SciPy relative to the output's scale), other float results
-in float64 fused multiply-adds (within 1e-13) rounded once to the output, integer and bool
-results from SciPy's own sums, bit for bit. Every other rank runs SciPy's own algorithm exactly (in
+SIMD kernels: a float32 input with float32 weights in float32 fused multiply-adds (within 1e-5
+of SciPy relative to sum |w| |x|), other float results in float64 fused multiply-adds (within
+1e-13) rounded once to the output, integer and bool results from SciPy's own sums, bit for
+bit. Every other rank runs SciPy's own algorithm exactly (in
 double, rounded once to the output).
 """
 
@@ -111,19 +111,23 @@ def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
     dest = None if output is None else _output(output, input)
     if dest is not None:
         dtype = dest.dtype
-    # The dtype npfast's kernels compute in: float32 when input and output are float32 (the
-    # weights rounded to float32, as npfast's other filters do: within 1e-5 of SciPy's double
-    # sums relative to the output's scale, and a 3x3 of 1/9 weights on a 2000^2 image 6x
-    # faster than double sums rounded), else float64 (docs/corr2d.md, "ndimage's dtypes").
-    # Into that dtype, or float64, the operator writes itself. Any other output is computed
-    # in `natural` and rounded once, as SciPy rounds its double sums. An integer or bool
-    # output truncates its sums, which turns a last-bit difference into a unit one (a 3x3 box
-    # filter's 1/9 weights: 2.5% of a uint8 image's pixels), so those are SciPy's sums bit for
-    # bit (`scipy_sums`).
-    f32 = np.dtype(np.float32)
-    if input.dtype == f32 and dtype == f32:
-        weights = weights.astype(f32, copy=False)
-    natural = f32 if input.dtype == f32 and weights.dtype == f32 else np.dtype(np.float64)
+    # The dtype the operator computes in (corr2d_result_dtype, whatever the byte order):
+    # float32 only for a float32 input with float32 weights (the float32 kernels, within 1e-5
+    # of SciPy relative to sum |w| |x|; pass float32 weights for them), else float64, SciPy's
+    # own. Into that dtype, or float64, the operator writes itself. Any other output is
+    # computed in `natural` and rounded once, as SciPy rounds its double sums: a float32
+    # image's float32 result beside float64 weights so takes the 2-D kernels, where the
+    # operator's own float32 store of double sums runs the N-D loop, 10-20x slower. An integer
+    # or bool output truncates its sums, which turns a last-bit difference into a unit one (a
+    # 3x3 box filter's 1/9 weights: 2.5% of a uint8 image's pixels), so those are SciPy's sums
+    # bit for bit (`scipy_sums`), in double from double weights (SciPy's too, so exact).
+    f32, f64 = np.dtype(np.float32), np.dtype(np.float64)
+    scipy_sums = dtype.kind in "biu"
+    if scipy_sums:
+        weights = weights.astype(f64, copy=False)
+    float32_pair = (input.dtype.newbyteorder("=") == f32 and
+                    weights.dtype.newbyteorder("=") == f32)
+    natural = f32 if float32_pair else f64
     # A new array from the operator (None) is placed off the input's 4 KiB alias.
     if dtype in (natural, np.dtype(np.float64)) and (dest is None or not (
             np.may_share_memory(dest, input) or np.may_share_memory(dest, weights))):
@@ -131,7 +135,7 @@ def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
                                           dest)
     # Another dtype, or an output that is the input: compute apart, then store.
     tmp = _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve, None,
-                                     scipy_sums=dtype.kind in "biu")
+                                     scipy_sums=scipy_sums)
     if dest is None:
         dest = _new(input.shape, dtype)
     cast_into(dest, tmp)
@@ -154,8 +158,8 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     output : ndarray or dtype, optional
         An array of the input's shape and any integer, bool or float32/float64 dtype, written
         in place and returned (it may be the input itself); or a dtype for a new array. Values
-        are computed in float64 and cast as SciPy casts them (truncated toward zero for
-        integers). Default: see the module docstring.
+        are computed in float64 (float32 for a float32 input with float32 weights) and cast as
+        SciPy casts them (truncated toward zero for integers). Default: the input's dtype.
     mode : {'reflect', 'constant', 'nearest', 'mirror', 'wrap'}
         How the input is extended past its edges, as SciPy: reflect ``d c b a | a b c d |
         d c b a``, constant ``k k k k | a b c d | k k k k`` (k = ``cval``), nearest

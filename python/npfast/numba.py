@@ -210,16 +210,27 @@ def _pool_array_intrinsic(symbol, name):
     return alloc
 
 
+def _check_c_order(order, name):
+    """order='C' (or left out) only: compiled code makes C-contiguous arrays, as Numba's own
+    np.empty does (which takes no order)."""
+    if order is None or order == "C" or isinstance(order, (types.Omitted, types.NoneType)):
+        return
+    if isinstance(order, types.StringLiteral) and order.literal_value in ("C", "c"):
+        return
+    raise TypingError(f"npfast.{name}: only order='C' inside @njit, got {order}")
+
+
 def _overload_pool_array(pyfunc, symbol, name):
     """Makes `pyfunc` (npfast.empty or npfast.zeros) callable in @njit code."""
     alloc = _pool_array_intrinsic(symbol, name)
 
     @overload(pyfunc)
-    def ol(shape, dtype=None):
+    def ol(shape, dtype=None, order="C"):
         _dtype_of(dtype, name)
         _ndim_of(shape, name)
+        _check_c_order(order, name)
 
-        def impl(shape, dtype=None):
+        def impl(shape, dtype=None, order="C"):
             return alloc(shape, dtype)
 
         return impl

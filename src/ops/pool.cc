@@ -512,10 +512,20 @@ void backward_nhwc(const View& gi, F&& planar) {
 }  // namespace
 
 void max_pool2d_backward(const View& go, const View& idx, const View& gi, bool channels_last) {
-  if (channels_last)
+  if (channels_last) {
+    // The shape checks in the caller's (N, H, W, C) terms first; the planar pass repeats them.
+    check_float(go, "grad_output");
+    planar_of_nhwc(go, "grad_output");
+    planar_of_nhwc(gi, "input_shape");
+    views::check_indices(idx, go, "grad_output");
+    const int c = go.ndim - 1;
+    if (gi.ndim != go.ndim || gi.shape[c] != go.shape[c] || (c == 3 && gi.shape[0] != go.shape[0]))
+      throw ValueError("input_shape: batch and channel axes must match grad_output " +
+                       shape_str(go) + ", got " + shape_str(gi));
     return backward_nhwc(gi, [&](const View& t) {
       max_pool2d_backward(planar_of_nhwc(go, "grad_output"), planar_of_nhwc(idx, "indices"), t);
     });
+  }
   check_float(go, "grad_output");
   check_ndim(go, "grad_output");
   views::check_indices(idx, go, "grad_output");
@@ -529,13 +539,23 @@ void max_pool2d_backward(const View& go, const View& idx, const View& gi, bool c
 
 void avg_pool2d_backward(const View& go, const Pool2dArgs& a, bool count_include_pad,
                          int64_t divisor_override, const View& gi) {
-  if (a.channels_last)
+  if (a.channels_last) {
+    // The shape checks in the caller's (N, H, W, C) terms first; the planar pass repeats them.
+    check_float(go, "grad_output");
+    planar_of_nhwc(gi, "input_shape");
+    View forward_in = gi;
+    forward_in.dtype = go.dtype;
+    const Shape s = avg_pool2d_shape(forward_in, a);
+    if (!has_shape(go, s))
+      throw ValueError("grad_output: shape must be " + shape_str(s) + " for input_shape " +
+                       shape_str(gi) + ", got " + shape_str(go));
     return backward_nhwc(gi, [&](const View& t) {
       Pool2dArgs p = a;
       p.channels_last = false;
       avg_pool2d_backward(planar_of_nhwc(go, "grad_output"), p, count_include_pad, divisor_override,
                           t);
     });
+  }
   check_float(go, "grad_output");
   check_ndim(go, "grad_output");
   check_ndim(gi, "input_shape");

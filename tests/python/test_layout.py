@@ -294,11 +294,19 @@ def test_pool_backward_nhwc(isa, dtype, shape, kw):
         F.max_pool2d(tx, **kw).backward(torch_cl(g))
         got = npfast.max_pool2d_backward(nhwc(g), gi, nhwc(x).shape, layout="NHWC")
         np.testing.assert_allclose(nchw(got), tx.grad.numpy(), **tol("max_pool2d_backward", dtype))
-    # The layout is checked and named; grad_output's rank too.
+    # The layout is checked and named; shapes are reported as the caller passed them.
     with pytest.raises(ValueError, match="layout"):
         npfast.max_pool2d_backward(nhwc(g), gi, nhwc(x).shape, layout="NWHC")
-    with pytest.raises(ValueError, match="grad_output"):
-        npfast.avg_pool2d_backward(np.zeros((2, 2)), nhwc(x).shape, *args, layout="NHWC")
+    bad = nhwc(g)[:, :, :, :0]
+    with pytest.raises(ValueError, match=r"grad_output: shape must be \(%d, " % shape[0]):
+        npfast.avg_pool2d_backward(bad, nhwc(x).shape, *args, layout="NHWC")
+    with pytest.raises(ValueError, match="input_shape: expected 3"):
+        npfast.avg_pool2d_backward(nhwc(g), nhwc(x).shape[1:3], *args, layout="NHWC")
+    with pytest.raises(ValueError, match="indices: shape must equal grad_output's"):
+        npfast.max_pool2d_backward(nhwc(g), gi[..., :0], nhwc(x).shape, layout="NHWC")
+    other_c = nhwc(x).shape[:3] + (shape[1] + 1,)
+    with pytest.raises(ValueError, match="input_shape: batch and channel axes"):
+        npfast.max_pool2d_backward(nhwc(g), gi, other_c, layout="NHWC")
 
 
 @pytest.mark.parametrize("pool", [npfast.max_pool2d, npfast.avg_pool2d])

@@ -80,6 +80,43 @@ def test_integer_outputs_are_scipys_bytes(dtype):
                     np.testing.assert_array_equal(got, want, err_msg=f"{name} {w.shape} {mode}")
 
 
+@pytest.mark.parametrize("out", [np.int32, np.uint8, np.int16, bool])
+def test_float32_pairs_into_integer_outputs_are_scipys_bytes(out):
+    # A float32 image with float32 weights into an integer output: SciPy's double sums of the
+    # weights as doubles, truncated, at every rank (the float32 kernels would round first:
+    # 100 * 25 * float32(1/25) sums to 99.99... in double, 100 in float32).
+    for shape, ws in [((20, 30), (5, 5)), ((2, 10, 12), (1, 5, 5)), ((40,), (5,))]:
+        x = np.full(shape, 100, np.float32)
+        x.flat[::7] = 3
+        wk = np.full(ws, np.float32(1 / 25))
+        for name in ["correlate", "convolve"]:
+            want = getattr(nd, name)(x, wk, output=out)
+            got = getattr(ndimage, name)(x, wk, output=out)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want, err_msg=f"{name} {shape}")
+
+
+def test_byte_order_does_not_change_the_result():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((30, 40)).astype(np.float32)
+    for w in (rng.standard_normal((3, 3)), rng.standard_normal((3, 3)).astype(np.float32)):
+        want = ndimage.correlate(x, w)
+        for xs, ws in ((x.astype(">f4"), w), (x, w.astype(w.dtype.newbyteorder()))):
+            np.testing.assert_array_equal(ndimage.correlate(xs, ws), want)
+        out = np.empty(x.shape, ">f4")
+        ndimage.correlate(x, w, output=out)
+        np.testing.assert_array_equal(out, want)
+
+
+def test_float32_images_of_other_ranks_are_scipys_bits():
+    # Ranks other than 2 run SciPy's own loop: with float64 weights, SciPy's bits.
+    rng = np.random.default_rng(7)
+    for shape, ws in [((6, 7, 8), (3, 3, 3)), ((500,), (7,))]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        w = rng.standard_normal(ws) / 7
+        np.testing.assert_array_equal(ndimage.correlate(x, w), nd.correlate(x, w))
+
+
 def test_bad_input():
     x = np.ones((6, 6))
     with pytest.raises(ValueError, match="origin"):

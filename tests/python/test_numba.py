@@ -217,6 +217,21 @@ def test_njit_zeros_dtypes(dtype):
     np.testing.assert_array_equal(got, np.zeros((3, 4), dtype))
 
 
+def test_njit_order_c_only():
+    @numba.njit
+    def c_order(n):
+        return npfast.zeros((n, 2), np.float64, "C")
+
+    assert c_order(3).flags.c_contiguous and c_order(3).shape == (3, 2)
+
+    @numba.njit
+    def f_order(n):
+        return npfast.zeros((n, 2), np.float64, "F")
+
+    with pytest.raises(numba.core.errors.TypingError, match="order='C'"):
+        f_order(3)
+
+
 def test_njit_zeros_reused_block_is_cleared():
     big = (1200, 1000)  # ~9.6 MB, a warm mapped block after the first round
     for _ in range(3):

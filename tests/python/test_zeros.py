@@ -36,9 +36,13 @@ def test_order_and_array_shapes_like_numpy(shape, order):
         assert a.flags.owndata and memory._npfast._owns(a)
         if fn is npfast.zeros:
             assert not a.any()
-    for bad in ("K", "A", "c", 1):
+    assert npfast.zeros((2, 3), order="f").flags.f_contiguous  # NumPy's spellings
+    assert npfast.zeros((2, 3), order=b"F").flags.f_contiguous
+    for bad in ("K", "A", "x"):
         with pytest.raises(ValueError, match="order"):
             npfast.zeros(3, order=bad)
+    with pytest.raises(TypeError, match="order"):
+        npfast.zeros(3, order=1)
 
 
 def test_default_dtype_is_float64():
