@@ -310,6 +310,7 @@ class Module:
         return value
 
     def _check_input(self, x, ndim, what):
+        """x an ndarray of the layer's dtype with `ndim` axes (None: any number from 1)."""
         dtype = self.weight.dtype
         if not isinstance(x, np.ndarray):
             raise TypeError(f"{type(self).__name__}: x must be a numpy.ndarray, "
@@ -318,7 +319,7 @@ class Module:
             raise TypeError(f"{type(self).__name__}: x has dtype {x.dtype} but the layer's "
                             f"parameters are {dtype}; cast x or build the layer with "
                             f"dtype={x.dtype}")
-        if x.ndim != ndim:
+        if (x.ndim < 1) if ndim is None else (x.ndim != ndim):
             raise ValueError(f"{type(self).__name__}: x must be {what}, got shape {x.shape}")
 
 
@@ -476,7 +477,8 @@ class Linear(Module):
 
     ``weight`` has shape ``(out_features, in_features)``, ``bias`` ``(out_features,)``; both start
     uniform in ``±1/sqrt(in_features)`` (PyTorch's default). ``forward`` and ``backward`` use
-    ``npfast.matmul``. ``dtype`` and ``rng`` as for ``Conv2d``.
+    ``npfast.matmul``. ``dtype`` and ``rng`` as for ``Conv2d``. ``x`` is ``(..., in_features)``
+    (any leading axes, as PyTorch), the output ``(..., out_features)``.
     """
 
     _params = ("weight", "bias")
@@ -494,23 +496,25 @@ class Linear(Module):
         self._x = None
 
     def forward(self, x):
-        """x: (N, in_features) -> (N, out_features)."""
-        self._check_input(x, 2, "(N, in_features)")
-        if x.shape[1] != self.in_features:
-            raise ValueError(f"Linear: x has {x.shape[1]} features (shape {x.shape}), the layer "
+        """x: (..., in_features) -> (..., out_features)."""
+        self._check_input(x, None, "(..., in_features)")
+        if x.shape[-1] != self.in_features:
+            raise ValueError(f"Linear: x has {x.shape[-1]} features (shape {x.shape}), the layer "
                              f"expects in_features={self.in_features}")
         self._x = x
-        y = npfast.matmul(x, self.weight.T)
+        # The leading axes as one: a view where NumPy can make one (a copy otherwise).
+        y = npfast.matmul(x.reshape(-1, self.in_features), self.weight.T)
         if self.bias is not None:
             y += self.bias
-        return y
+        return y.reshape(x.shape[:-1] + (self.out_features,))
 
     def backward(self, grad_output, *, input_grad=True):
         """Sets grad_weight (and grad_bias); returns d loss / d x, or None if not input_grad."""
         x = self._saved("_x")
-        self.grad_weight = npfast.matmul(grad_output.T, x)
-        self.grad_bias = grad_output.sum(axis=0) if self.bias is not None else None
-        return npfast.matmul(grad_output, self.weight) if input_grad else None
+        g = grad_output.reshape(-1, self.out_features)
+        self.grad_weight = npfast.matmul(g.T, x.reshape(-1, self.in_features))
+        self.grad_bias = g.sum(axis=0) if self.bias is not None else None
+        return npfast.matmul(g, self.weight).reshape(x.shape) if input_grad else None
 
     def __repr__(self):
         return (f"Linear({self.in_features}, {self.out_features}, bias={self.bias is not None}, "

@@ -182,6 +182,28 @@ def test_max_pool2d_nhwc_is_nchw_transposed(case):
 
 
 @needs_torch
+@pytest.mark.parametrize("shape", [(5,), (2, 3, 5), (4, 1, 2, 5)])
+def test_linear_takes_any_leading_axes_as_torch(shape):
+    rng = np.random.default_rng(11)
+    lin = nn.Linear(5, 3, dtype=np.float64, rng=11)
+    x = rng.standard_normal(shape)
+    y = lin.forward(x)
+    g = rng.standard_normal(y.shape)
+    dx = lin.backward(g)
+    tx = torch.tensor(x, requires_grad=True)
+    tw, tb = torch.tensor(lin.weight, requires_grad=True), torch.tensor(lin.bias, requires_grad=True)
+    ty = torch.nn.functional.linear(tx, tw, tb)
+    ty.backward(torch.tensor(g))
+    assert y.shape == tuple(ty.shape) and dx.shape == x.shape
+    for ours, theirs in [(y, ty), (dx, tx.grad), (lin.grad_weight, tw.grad), (lin.grad_bias, tb.grad)]:
+        np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="in_features"):
+        lin.forward(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match=r"\(\.\.\., in_features\)"):
+        lin.forward(np.array(1.0))
+
+
+@needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_linear_relu_flatten_match_torch(dtype):
     rng = np.random.default_rng(8)
