@@ -621,7 +621,8 @@ class BatchNorm2d(Module):
     ``affine=False``); ``running_mean`` (zeros), ``running_var`` (ones) and
     ``num_batches_tracked`` are buffers (in ``state_dict()``, not in ``parameters()``). Training
     mode normalises with the batch's statistics and updates the running ones in place
-    (``momentum``, unbiased variance, as PyTorch); eval mode uses the running ones.
+    (``momentum``, unbiased variance, as PyTorch; ``momentum=None``: the cumulative average,
+    factor ``1 / num_batches_tracked``); eval mode uses the running ones.
     ``relu=True`` fuses a following ReLU into both passes (``BatchNorm2d(c, relu=True)`` replaces
     ``BatchNorm2d(c), ReLU()``); ``layout="NHWC"`` takes channels-last arrays. Calls
     ``npfast.batch_norm`` / ``npfast.batch_norm_backward``.
@@ -635,10 +636,12 @@ class BatchNorm2d(Module):
         self.num_features = _positive_int("num_features", num_features)
         if not isinstance(eps, numbers.Real) or not eps >= 0:
             raise ValueError(f"eps must be a number >= 0, got {eps!r}")
-        if not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
-            raise ValueError(f"momentum must be a number in [0, 1], got {momentum!r}")
+        if momentum is not None and (not isinstance(momentum, numbers.Real) or
+                                     not 0 <= momentum <= 1):
+            raise ValueError(f"momentum must be a number in [0, 1] or None, got {momentum!r}")
         dtype = _float_dtype(dtype)
-        self.eps, self.momentum, self.relu = float(eps), float(momentum), bool(relu)
+        self.eps, self.relu = float(eps), bool(relu)
+        self.momentum = None if momentum is None else float(momentum)
         self.layout = _layout(layout)
         self.weight = np.ones(num_features, dtype) if affine else None
         self.bias = np.zeros(num_features, dtype) if affine else None
@@ -666,12 +669,16 @@ class BatchNorm2d(Module):
         relu = self.relu or residual is not None
         batch_stats = self.training or self.running_mean is None
         if batch_stats:
+            momentum = self.momentum
             if self.training and self.num_batches_tracked is not None:
                 self.num_batches_tracked += 1
+                if momentum is None:  # PyTorch's cumulative moving average
+                    momentum = 1.0 / float(self.num_batches_tracked)
             y, mean, invstd = npfast.batch_norm(
                 x, self.running_mean if self.training else None,
                 self.running_var if self.training else None, self.weight, self.bias,
-                training=True, momentum=self.momentum, eps=self.eps, relu=relu,
+                training=True, momentum=0.0 if momentum is None else momentum, eps=self.eps,
+                relu=relu,
                 layout=self.layout, residual=residual)
         else:
             y = npfast.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,

@@ -459,6 +459,24 @@ def test_new_layers_match_torch(dtype):
     np.testing.assert_allclose(pool.backward(g), tx.grad.numpy(), **tol("nn", dtype))
 
 
+@needs_torch
+@pytest.mark.parametrize("momentum", [None, 0.3])
+def test_batch_norm2d_running_stats_as_torch(momentum):
+    # momentum=None: PyTorch's cumulative moving average (factor 1 / num_batches_tracked).
+    rng = np.random.default_rng(17)
+    ours, theirs = nn.BatchNorm2d(3, momentum=momentum, dtype=np.float64), \
+        torch.nn.BatchNorm2d(3, momentum=momentum, dtype=torch.float64)
+    for _ in range(4):
+        x = rng.standard_normal((4, 3, 5, 5)) * 2 + 1
+        ours.forward(x)
+        theirs(torch.tensor(x))
+    np.testing.assert_allclose(ours.running_mean, theirs.running_mean.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.running_var, theirs.running_var.numpy(), rtol=1e-12)
+    assert int(ours.num_batches_tracked) == int(theirs.num_batches_tracked) == 4
+    with pytest.raises(ValueError, match="momentum"):
+        nn.BatchNorm2d(3, momentum=1.5)
+
+
 def test_init_matches_torch_defaults():
     ct = nn.ConvTranspose2d(8, 6, 3, groups=2, rng=0)
     bound = 1 / np.sqrt(3 * 3 * 3)  # PyTorch's fan_in for (in, out/groups, kh, kw): dim 1
