@@ -114,7 +114,13 @@ def _init_conv(layer, in_channels, out_channels, kernel_size, stride, padding, d
     layer.out_channels = _positive_int("out_channels", out_channels)
     layer.kernel_size = _pair("kernel_size", kernel_size, 1)
     layer.stride = _pair("stride", stride, 1)
-    layer.padding = _pair("padding", padding, 0)
+    if isinstance(padding, str) and not transposed:  # PyTorch's Conv2d takes these two
+        if padding not in ("same", "valid"):
+            raise ValueError(f"padding must be an int, a pair of ints, 'same' or 'valid', "
+                             f"got {padding!r}")
+        layer.padding = padding
+    else:
+        layer.padding = _pair("padding", padding, 0)
     layer.dilation = _pair("dilation", dilation, 1)
     layer.groups = _positive_int("groups", groups)
     layer.layout = _layout(layout)
@@ -332,7 +338,8 @@ class Conv2d(Module):
     in_channels, out_channels : int
         Channels of the input and of the output; ``groups`` must divide both.
     kernel_size, stride, padding, dilation : int or pair of ints
-        As in ``torch.nn.Conv2d`` (zero padding; ``padding`` may be 0, the others >= 1).
+        As in ``torch.nn.Conv2d`` (zero padding; ``padding`` may be 0, the others >= 1;
+        ``padding`` may also be ``'same'`` (stride 1) or ``'valid'``, as PyTorch).
     groups : int
         Grouped convolution: ``weight`` has shape ``(out_channels, in_channels // groups, kh, kw)``.
     bias : bool

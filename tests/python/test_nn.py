@@ -477,6 +477,18 @@ def test_batch_norm2d_running_stats_as_torch(momentum):
         nn.BatchNorm2d(3, momentum=1.5)
 
 
+@needs_torch
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_conv2d_string_padding_as_torch(padding):
+    rng = np.random.default_rng(18)
+    conv = nn.Conv2d(3, 4, (3, 4), padding=padding, dilation=(1, 2), dtype=np.float64, rng=3)
+    compare_with_torch(conv, rng.standard_normal((2, 3, 9, 11)),
+                       lambda x, w, b: torch.nn.functional.conv2d(x, w, b, padding=padding,
+                                                                  dilation=(1, 2)), np.float64)
+    with pytest.raises(ValueError, match="padding"):
+        nn.Conv2d(3, 4, 3, padding="full")
+
+
 def test_init_matches_torch_defaults():
     ct = nn.ConvTranspose2d(8, 6, 3, groups=2, rng=0)
     bound = 1 / np.sqrt(3 * 3 * 3)  # PyTorch's fan_in for (in, out/groups, kh, kw): dim 1
