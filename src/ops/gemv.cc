@@ -3,7 +3,8 @@
 // Serial meaning, rows of a contiguous (dot):
 //     for b, i: y[b, i] = gemv_dot(row a[b, i], x[b])
 // and with its columns contiguous (axpy), over column chunks and K blocks:
-//     for b, column chunk [j0, j1): for pc in [0, k) by kAxpyRows: y[b, j0:j1] += x[b, pc:] a[b, pc:, j0:j1]
+//     for b, column chunk [j0, j1): for pc in [0, k) by kAxpyRows:
+//       y[b, j0:j1] += x[b, pc:pc+kAxpyRows] a[b, pc:pc+kAxpyRows, j0:j1]
 // The rows (dot) or columns (axpy) of all the batch's products are split into chunks for the
 // threads; each output element is computed by one kernel call sequence whose arithmetic does not
 // depend on the chunk, so the bits do not depend on the thread count.
@@ -14,6 +15,7 @@
 #include "npfast/dispatch.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
+#include "src/core/arith.h"
 #include "src/kernels/gemm/gemm.h"
 
 namespace npfast {
@@ -22,14 +24,14 @@ namespace {
 
 // What one core streams the matrix at, in bytes per ns, for the thread cost model: a product
 // is memory-bound (one multiply-add per element read). One thread on the Zen 5 VM: 1000^2 f32
-// (4 MB, from L3) in 40 us, 300^2 (L2) in 3.4 us. So a product splits from about 2 MB (700^2
-// f32, 20 us): smaller ones stay on the caller, a hand-off would cost more than it saves.
+// (4 MB, from L3) in 40 us, 300^2 (L2) in 3.4 us. So grain_for splits a product from about 4 MB
+// (1000^2 f32, two kMinChunkNs); smaller ones stay on the caller.
 constexpr double kBytesPerNs = 100.0;
-// Rows of the matrix per axpy call: the chunk's y (in L1/L2) is reloaded once per block, and a
-// block walks 128 rows side by side across the chunk's columns instead of one 8-vector column
-// strip down all k rows (a new page per row once a row spans 4 KB). 64, 128, 256 and no blocking
-// measured within the noise at 4000^2 f32 and 1500^2 f64 (load 6, docs/gemm.md gemv).
-constexpr int64_t kAxpyRows = 128;
+// Rows of the matrix per axpy call: a call walks its rows side by side across the chunk's
+// columns (the chunk's y, in L1, is reloaded once per call), so the rows are kAxpyRows
+// sequential streams that the prefetchers follow. 128 rows (each its own page once a row spans
+// 4 KB) ran 512^2 f64 at 27-29 us, 8-16 rows at 24-25 us (one thread, load 5; docs/gemm.md gemv).
+constexpr int64_t kAxpyRows = 16;
 // Columns of an axpy chunk are a multiple of this (the AVX-512 kernel's 8-vector f32 block).
 constexpr int64_t kAxpyColumns = 128;
 
@@ -68,7 +70,7 @@ bool matvec(const MatVec<T>& mv) {
     return true;
   }
   int64_t grain = grain_for(total, item_ns);
-  if (grain < total) grain = std::min(total, (grain + kAxpyColumns - 1) / kAxpyColumns * kAxpyColumns);
+  if (grain < total) grain = std::min(total, ceil_div(grain, kAxpyColumns) * kAxpyColumns);
   parallel_for(total, grain, [&](int64_t s, int64_t e) {
     while (s < e) {
       const int64_t b = s / rows, j = s % rows, cnt = std::min(e - s, rows - j);

@@ -97,11 +97,33 @@ bool try_matvec(const Mats& A, const Mats& B, const Mats& C, int64_t batch) {
   const int64_t k = A.cols;
   ops::MatVec<T> mv;
   if (B.cols == 1) {  // A (m x k) times B's column: y is C's column
-    mv = {reinterpret_cast<const T*>(A.p), a[1], a[2], a[0], reinterpret_cast<const T*>(B.p),
-          b[1], b[0], reinterpret_cast<T*>(C.p), c[1], c[0], batch, A.rows, k};
+    mv = {reinterpret_cast<const T*>(A.p),
+          a[1],
+          a[2],
+          a[0],
+          reinterpret_cast<const T*>(B.p),
+          b[1],
+          b[0],
+          reinterpret_cast<T*>(C.p),
+          c[1],
+          c[0],
+          batch,
+          A.rows,
+          k};
   } else {  // A's row times B (k x n): y^T = B^T x, B^T's rows are B's columns
-    mv = {reinterpret_cast<const T*>(B.p), b[2], b[1], b[0], reinterpret_cast<const T*>(A.p),
-          a[2], a[0], reinterpret_cast<T*>(C.p), c[2], c[0], batch, B.cols, k};
+    mv = {reinterpret_cast<const T*>(B.p),
+          b[2],
+          b[1],
+          b[0],
+          reinterpret_cast<const T*>(A.p),
+          a[2],
+          a[0],
+          reinterpret_cast<T*>(C.p),
+          c[2],
+          c[0],
+          batch,
+          B.cols,
+          k};
   }
   return ops::matvec(mv);
 }

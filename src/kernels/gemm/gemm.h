@@ -103,8 +103,8 @@ using GemvDotFn = void (*)(int64_t m, int64_t k, const T* a, int64_t lda, const 
 //   consecutive calls (accumulate after the first) is exact, so the operator may block rows and
 //   columns freely without changing a bit. k >= 1.
 template <class T>
-using GemvAxpyFn = void (*)(int64_t k, int64_t n, const T* a, int64_t lda, const T* x,
-                            int64_t incx, T* y, bool accumulate);
+using GemvAxpyFn = void (*)(int64_t k, int64_t n, const T* a, int64_t lda, const T* x, int64_t incx,
+                            T* y, bool accumulate);
 
 template <class T>
 struct Gemv {

@@ -87,8 +87,8 @@ void gemv_dot_scalar(int64_t m, int64_t k, const T* a, int64_t lda, const T* x, 
 
 // gemv_axpy (gemm.h) for the baseline ISA.
 template <class T>
-void gemv_axpy_scalar(int64_t k, int64_t n, const T* a, int64_t lda, const T* x, int64_t incx,
-                      T* y, bool accumulate) {
+void gemv_axpy_scalar(int64_t k, int64_t n, const T* a, int64_t lda, const T* x, int64_t incx, T* y,
+                      bool accumulate) {
   if (!accumulate) std::fill(y, y + n, T(0));
   for (int64_t p = 0; p < k; ++p) {
     const T xp = x[p * incx];

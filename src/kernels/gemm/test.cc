@@ -291,7 +291,8 @@ void check_gemv(const gemm_kernels::Gemv<T>& g, const std::string& what) {
             << what << " dot rows one by one, m=" << m << " k=" << k;
       }
     }
-  const int64_t ns[] = {1, 3, 4, 5, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 200, 300};
+  const int64_t ns[] = {1,  3,  4,  5,  8,  9,   15,  16,  17,  31,
+                        32, 33, 63, 64, 65, 127, 128, 129, 200, 300};
   for (int64_t n : ns)
     for (int64_t k : {1, 2, 5, 17, 64, 100}) {
       const int64_t lda = n + 5;
@@ -300,7 +301,8 @@ void check_gemv(const gemm_kernels::Gemv<T>& g, const std::string& what) {
       for (int64_t incx : {1, 2}) {
         // x as a k x 1 column of stride incx, for the reference: y^T = x^T A.
         std::vector<T> xc(static_cast<size_t>(k));
-        for (int64_t p = 0; p < k; ++p) xc[static_cast<size_t>(p)] = x[static_cast<size_t>(p * incx)];
+        for (int64_t p = 0; p < k; ++p)
+          xc[static_cast<size_t>(p)] = x[static_cast<size_t>(p * incx)];
         std::vector<T> y(static_cast<size_t>(n) + 1, T(-7)), want = y;
         g.axpy(k, n, a.data(), lda, x.data(), incx, y.data(), false);
         gemm_reference<T>(false, false, 1, n, k, T(1), xc.data(), k, a.data(), lda, T(0),
