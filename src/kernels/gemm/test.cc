@@ -17,6 +17,7 @@
 #include "npfast/threads.hpp"
 #include "src/kernels/gemm/gemm.h"
 #include "src/ops/gemm_impl.h"
+#include "src/ops/gemv.h"
 #include "tests/cpp/scoped_threads.h"
 
 namespace npfast {
@@ -459,6 +460,41 @@ TEST(GemmOp, InsideParallelForSameBits) {
   });
   for (int i = 0; i < 2; ++i)
     EXPECT_EQ(std::memcmp(top.data(), inside.data() + i * s * s, top.size() * sizeof(float)), 0);
+}
+
+// ops::matvec splits rows (dot) or columns (axpy) of the whole batch by thread count: the bits
+// must not move at 1, 2, 3, 7 or 16 threads (the core cap lifted so each count really splits).
+template <class T>
+void check_matvec_threads() {
+  std::mt19937 rng(17);
+  const int64_t batch = 2, rows = 1001, k = 1999;
+  auto a = random_vec<T>(static_cast<size_t>(batch * rows * k), rng);
+  auto x = random_vec<T>(static_cast<size_t>(batch * k * 2), rng);
+  for (bool dot : {true, false}) {
+    std::vector<T> first;
+    for (int th : {1, 2, 3, 7, 16}) {
+      ScopedThreads scope(th, 16);
+      std::vector<T> y(static_cast<size_t>(batch * rows), T(-1));
+      // dot: rows of a contiguous, x contiguous per batch entry. axpy: a (k x rows) row-major,
+      // read as its transpose, x strided 2.
+      const ops::MatVec<T> mv =
+          dot ? ops::MatVec<T>{a.data(), k, 1,    rows * k, x.data(), 1, k,
+                               y.data(), 1, rows, batch,    rows,     k}
+              : ops::MatVec<T>{a.data(), 1, rows, rows * k, x.data(), 2, 2 * k,
+                               y.data(), 1, rows, batch,    rows,     k};
+      ASSERT_TRUE(ops::matvec(mv));
+      if (first.empty())
+        first = y;
+      else
+        ASSERT_EQ(std::memcmp(first.data(), y.data(), y.size() * sizeof(T)), 0)
+            << (dot ? "dot" : "axpy") << " threads=" << th;
+    }
+  }
+}
+
+TEST(GemmOp, MatvecThreadCountInvariant) {
+  check_matvec_threads<float>();
+  check_matvec_threads<double>();
 }
 
 }  // namespace
