@@ -368,6 +368,9 @@ def matmul(a: numpy.typing.ArrayLike, b: numpy.typing.ArrayLike, *, out: numpy.n
     (AVX-512, AVX2 or scalar, see ``npfast.config()["kernels"]``), threaded when large enough.
     Each element is accumulated in the array's precision over ``k`` in a fixed order, so the
     result is bitwise identical for any thread count (not necessarily bitwise equal to NumPy's).
+    A matrix x vector product (``a`` one row or ``b`` one column, batched or not) runs on
+    memory-bound gemv kernels instead, whose order differs from the GEMM's: ``a @ x`` may differ in
+    the last bits from the same column of ``a @ X``.
     Matches ``numpy.matmul`` / ``torch.matmul`` for these shapes.
 
     Raises

@@ -62,6 +62,8 @@ std::vector<std::pair<std::string, std::string>> names(const Snapshot& s) {
   return {
       {"matmul_f32", named(k_gemm_kernels, gemm_kernels::base_name(g.f32))},
       {"matmul_f64", named(k_gemm_kernels, gemm_kernels::base_name(g.f64))},
+      {"matvec_f32", named(k_gemm_kernels, "f32_gemv")},
+      {"matvec_f64", named(k_gemm_kernels, "f64_gemv")},
       NPFAST_SHOW("conv2d_direct_f32", conv, f32_conv_direct),
       NPFAST_SHOW("conv2d_depthwise_f32", conv, f32_conv_depthwise),
       NPFAST_SHOW("conv2d_nhwc_f32", conv, f32_conv_direct_nhwc),

@@ -7,6 +7,7 @@
 #include "npfast/gemm.hpp"
 #include "npfast/memory.hpp"
 #include "src/core/views.h"
+#include "src/ops/gemv.h"
 #include "src/ops/matmul.h"
 
 namespace npfast {
@@ -44,6 +45,19 @@ Mats as_mats(const View& v, bool is_b) {
   return m;
 }
 
+// Element strides of an operand's batch, row and column axes (0 for an axis of length 1), or
+// false where a stride is not a whole number of elements or the buffer is misaligned (e.g.
+// np.frombuffer at an odd offset: it goes through the copy, which reads element bytes with
+// memcpy).
+bool elem_strides(const Mats& x, int64_t item, int64_t* sb, int64_t* s0, int64_t* s1) {
+  if (reinterpret_cast<uintptr_t>(x.p) % static_cast<uintptr_t>(item) != 0) return false;
+  auto elems = [&](int64_t len, int64_t bytes, int64_t* out) {
+    *out = len == 1 ? 0 : bytes / item;
+    return len == 1 || bytes % item == 0;
+  };
+  return elems(x.batch, x.sb, sb) && elems(x.rows, x.s0, s0) && elems(x.cols, x.s1, s1);
+}
+
 // How gemm reads one operand: element strides, transposed or not.
 struct Layout {
   bool ok, trans;
@@ -51,26 +65,37 @@ struct Layout {
 };
 
 Layout layout_of(const Mats& m, int64_t item) {
-  auto elems = [&](int64_t bytes, int64_t* out) {
-    if (bytes % item != 0) return false;
-    *out = bytes / item;
-    return true;
-  };
-  // A misaligned buffer (e.g. np.frombuffer at an odd offset) goes through the copy, which
-  // reads element bytes with memcpy.
-  if (reinterpret_cast<uintptr_t>(m.p) % static_cast<uintptr_t>(item) != 0)
-    return {false, false, 0, 0};
-  int64_t s0 = 0, s1 = 0, sb = 0;
+  int64_t sb, s0, s1;
+  if (!elem_strides(m, item, &sb, &s0, &s1)) return {false, false, 0, 0};
   // Strides of length-1 axes are never used: pick the ones that make the layout simplest.
-  const bool ok0 = m.rows == 1 || elems(m.s0, &s0);
-  const bool ok1 = m.cols == 1 || elems(m.s1, &s1);
-  const bool okb = m.batch == 1 || elems(m.sb, &sb);
-  if (!ok0 || !ok1 || !okb) return {false, false, 0, 0};
   if (m.rows == 1) s0 = m.cols;
   if (m.cols == 1) s1 = 1;
   if (s1 == 1) return {true, false, s0, sb};
   if (s0 == 1 || m.rows == 1) return {true, true, s1, sb};
   return {false, false, 0, 0};
+}
+
+// A product whose A has one row or whose B has one column, as a matrix x vector product on the
+// gemv kernels; false (nothing written) for a layout they do not take.
+template <class T>
+bool try_matvec(const Mats& A, const Mats& B, const Mats& C, int64_t batch) {
+  const int64_t item = sizeof(T);
+  int64_t a[3], b[3], c[3];  // batch, row, column strides in elements
+  if (!elem_strides(A, item, &a[0], &a[1], &a[2]) || !elem_strides(B, item, &b[0], &b[1], &b[2]) ||
+      !elem_strides(C, item, &c[0], &c[1], &c[2]))
+    return false;
+  ops::MatVec<T> mv{};
+  if (B.cols == 1) {  // A (m x k) times B's column: y is C's column
+    mv.a = reinterpret_cast<const T*>(A.p), mv.rs = a[1], mv.ps = a[2], mv.sa = a[0];
+    mv.x = reinterpret_cast<const T*>(B.p), mv.incx = b[1], mv.sx = b[0];
+    mv.incy = c[1], mv.rows = A.rows;
+  } else {  // A's row times B (k x n): y^T = B^T x, B^T's rows are B's columns
+    mv.a = reinterpret_cast<const T*>(B.p), mv.rs = b[2], mv.ps = b[1], mv.sa = b[0];
+    mv.x = reinterpret_cast<const T*>(A.p), mv.incx = a[2], mv.sx = a[0];
+    mv.incy = c[2], mv.rows = B.cols;
+  }
+  mv.y = reinterpret_cast<T*>(C.p), mv.sy = c[0], mv.batch = batch, mv.k = A.cols;
+  return ops::matvec(mv);
 }
 
 template <class T>
@@ -80,6 +105,16 @@ void matmul_t(const View& av, const View& bv, const View& ov) {
   const int64_t m = A.rows, n = B.cols, k = A.cols;
   const int64_t batch = A.batch == 1 ? B.batch : A.batch;  // broadcasting 1 (also against 0)
   if (batch == 0 || m == 0 || n == 0) return;
+  // The result viewed as (batch, m, n).
+  Mats C{static_cast<char*>(ov.data), batch, m, n, 0, 0, 0};
+  {
+    int d = ov.ndim - 1;
+    if (bv.ndim > 1) C.s1 = ov.strides[d--];
+    if (av.ndim > 1) C.s0 = ov.strides[d--];
+    if (d == 0) C.sb = ov.strides[0];
+  }
+  // Matrix x vector is memory-bound: the packed GEMM's copies and tiles cost 2-5x its time.
+  if ((m == 1 || n == 1) && k > 0 && try_matvec<T>(A, B, C, batch)) return;
   // Operands gemm cannot address go through a contiguous copy.
   Buffer<T> abuf, bbuf, cbuf;
   Layout la = layout_of(A, item), lb = layout_of(B, item);
@@ -94,14 +129,6 @@ void matmul_t(const View& av, const View& bv, const View& ov) {
     views::copy_to_contiguous(bv, bbuf.get());
     B = Mats{reinterpret_cast<char*>(bbuf.get()), B.batch, k, n, k * n * item, n * item, item};
     lb = layout_of(B, item);
-  }
-  // The result viewed as (batch, m, n).
-  Mats C{static_cast<char*>(ov.data), batch, m, n, 0, 0, 0};
-  {
-    int d = ov.ndim - 1;
-    if (bv.ndim > 1) C.s1 = ov.strides[d--];
-    if (av.ndim > 1) C.s0 = ov.strides[d--];
-    if (d == 0) C.sb = ov.strides[0];
   }
   Layout lc = layout_of(C, item);
   T* c = reinterpret_cast<T*>(C.p);

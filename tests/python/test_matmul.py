@@ -190,3 +190,108 @@ def test_kernel_names_in_config():
     isa = npfast.config()["isa"]
     assert kernels["matmul_f32"].startswith("f32_gemm_") and kernels["matmul_f32"].endswith(isa)
     assert kernels["matmul_f64"].startswith("f64_gemm_")
+
+
+# Matrix x vector (one operand a single row or column) runs on the gemv kernels where the
+# matrix has contiguous rows or columns, otherwise on the GEMM path: both against NumPy.
+MATVEC_SIZES = [(1, 1), (1, 37), (37, 1), (3, 5), (17, 16), (16, 17), (33, 65), (129, 127),
+                (255, 257), (300, 300), (1000, 7), (7, 1000), (1999, 333), (333, 1999)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_matvec_shapes_and_orientations(isa, dtype):
+    rng = np.random.default_rng(7)
+    for m, k in MATVEC_SIZES:
+        a = rng.standard_normal((m, k)).astype(dtype)
+        x = rng.standard_normal(k).astype(dtype)
+        w = rng.standard_normal(m).astype(dtype)
+        assert_close(npfast.matmul(a, x), a, x)
+        assert_close(npfast.matmul(a, x[:, None]), a, x[:, None])
+        assert_close(npfast.matmul(w, a), w, a)
+        assert_close(npfast.matmul(w[None, :], a), w[None, :], a)
+        # Column-major matrices: the other kernel.
+        f = np.asfortranarray(a)
+        assert_close(npfast.matmul(f, x), f, x)
+        assert_close(npfast.matmul(w, f), w, f)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_matvec_strides(isa, dtype):
+    rng = np.random.default_rng(8)
+    base = rng.standard_normal((90, 140)).astype(dtype)
+    vec = rng.standard_normal(300).astype(dtype)
+    for a in [base[:, :71], base[::-1, :71], base[::2, ::2], base[:, ::-1][:, :71], base.T[:71, :45],
+              base[1:, 1:72]]:
+        m, k = a.shape
+        for x in [vec[:k], vec[::2][:k], vec[::-3][:k], np.broadcast_to(vec[:1], (k,))]:
+            assert_close(npfast.matmul(a, x), a, x)
+            assert_close(npfast.matmul(a, x[:, None]), a, x[:, None])
+        for w in [vec[:m], vec[::2][:m], vec[::-1][:m]]:
+            assert_close(npfast.matmul(w, a), w, a)
+    # Misaligned operands go through the copy.
+    raw = np.zeros(base.nbytes + 1, np.uint8)
+    mis = np.frombuffer(raw.data, dtype=dtype, count=base.size, offset=1).reshape(base.shape)
+    raw[1:] = np.frombuffer(base.tobytes(), np.uint8)
+    assert_close(npfast.matmul(mis, vec[:140]), base, vec[:140])
+    assert_close(npfast.matmul(vec[:90], mis), vec[:90], base)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_matvec_batched_and_out(isa, dtype):
+    rng = np.random.default_rng(9)
+    a3 = rng.standard_normal((5, 33, 47)).astype(dtype)
+    x = rng.standard_normal(47).astype(dtype)
+    xb = rng.standard_normal((5, 47, 1)).astype(dtype)
+    wb = rng.standard_normal((5, 1, 33)).astype(dtype)
+    w = rng.standard_normal(33).astype(dtype)
+    assert_close(npfast.matmul(a3, x), a3, x)
+    assert_close(npfast.matmul(a3, xb), a3, xb)
+    assert_close(npfast.matmul(wb, a3), wb, a3)
+    assert_close(npfast.matmul(w, a3), w, a3)
+    assert_close(npfast.matmul(a3[::-2], xb[::2, ::-1]), a3[::-2], xb[::2, ::-1])
+    assert_close(npfast.matmul(a3[0], xb), a3[0], xb)
+    a4 = rng.standard_normal((2, 3, 20, 30)).astype(dtype)
+    x4 = rng.standard_normal((3, 30, 1)).astype(dtype)
+    assert_close(npfast.matmul(a4, x4), a4, x4)
+    # out=, contiguous and strided, the result overwritten whatever it held.
+    out = np.full((5, 33), np.nan, dtype)
+    assert npfast.matmul(a3, x, out=out) is out
+    assert_close(out, a3, x)
+    outs = np.full((5, 66), np.nan, dtype)[:, ::2]
+    npfast.matmul(a3, x, out=outs)
+    assert_close(outs, a3, x)
+    outw = np.full((5, 1, 94), np.nan, dtype)[:, :, ::2]
+    npfast.matmul(wb, a3, out=outw)
+    assert_close(outw, wb, a3)
+    outv = np.full(66, np.nan, dtype)[::-2]
+    npfast.matmul(a3[1], x, out=outv)
+    assert_close(outv, a3[1], x)
+
+
+def test_matvec_nan_inf_and_zero_depth(isa):
+    a = np.ones((9, 40))
+    a[2, 5] = np.nan
+    a[4, 39] = np.inf
+    x = np.ones(40)
+    for got, want in [(npfast.matmul(a, x), a @ x), (npfast.matmul(x[:9], a), x[:9] @ a)]:
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_array_equal(got[np.isfinite(want)], want[np.isfinite(want)])
+    assert (npfast.matmul(np.ones((5, 0)), np.ones(0)) == 0).all()
+    assert (npfast.matmul(np.ones(0), np.ones((0, 5))) == 0).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_matvec_thread_count_bitwise_invariant(threads, dtype):
+    rng = np.random.default_rng(10)
+    for m, k in [(3001, 2999), (2000, 1500), (65, 20000), (20000, 65)]:
+        a = rng.standard_normal((m, k)).astype(dtype)
+        x = rng.standard_normal(k).astype(dtype)
+        w = rng.standard_normal(m).astype(dtype)
+        a3 = a[: m // 8 * 8].reshape(8, m // 8, k)
+        got = []
+        for t in (1, 2, 3, 7, 16):
+            npfast.set_num_threads(t)
+            got.append([npfast.matmul(a, x).tobytes(), npfast.matmul(w, a).tobytes(),
+                        npfast.matmul(a3, x).tobytes()])
+        assert all(g == got[0] for g in got[1:]), (m, k)
+        assert_close(npfast.matmul(w, a), w, a)

@@ -23,7 +23,7 @@ from . import limits
 from .section import NOISE, Section, shares_over_limit
 from .timing import Ctx
 
-SECTIONS = ["limits", "conv_sweep", "conv_cnn", "zeros", "astype", "maxpool", "ndimage", "matmul",
+SECTIONS = ["limits", "conv_sweep", "conv_cnn", "zeros", "astype", "maxpool", "ndimage", "matmul", "matvec",
             "train_step", "scaling", "interference"]
 
 

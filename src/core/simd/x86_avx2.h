@@ -265,5 +265,19 @@ inline __m256d load_f64_stride4(const uint8_t* p) {
   return _mm256_cvtepi32_pd(_mm_and_si128(v, _mm_set1_epi32(0xff)));
 }
 
+// gemv: the lanes' sum, added in a fixed tree (high half onto low, then pairs), so a given
+// vector always sums to the same bits.
+inline float reduce_add(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+inline double reduce_add(__m256d v) {
+  __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+  s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
+  return _mm_cvtsd_f64(s);
+}
+
 }  // namespace avx2
 }  // namespace npfast

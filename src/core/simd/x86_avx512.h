@@ -256,5 +256,26 @@ inline __m512d load_f64_stride4(const uint8_t* p) {
   return _mm512_cvtepi32_pd(_mm256_and_si256(v, _mm256_set1_epi32(0xff)));
 }
 
+// gemv: the lanes' sum, added in a fixed tree (high half onto low, down to one lane), so a
+// given vector always sums to the same bits. The halves go through memory: GCC 12's 512 -> 256
+// extracts and casts read an undefined register that -Werror=uninitialized rejects here.
+inline float reduce_add(__m512 v) {
+  alignas(64) float t[16];
+  _mm512_store_ps(t, v);
+  const __m256 h = _mm256_add_ps(_mm256_load_ps(t), _mm256_load_ps(t + 8));
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+inline double reduce_add(__m512d v) {
+  alignas(64) double t[8];
+  _mm512_store_pd(t, v);
+  const __m256d h = _mm256_add_pd(_mm256_load_pd(t), _mm256_load_pd(t + 4));
+  __m128d s = _mm_add_pd(_mm256_castpd256_pd128(h), _mm256_extractf128_pd(h, 1));
+  s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
+  return _mm_cvtsd_f64(s);
+}
+
 }  // namespace avx512
 }  // namespace npfast

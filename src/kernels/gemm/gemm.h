@@ -84,6 +84,34 @@ struct Ukernel {
   UkernelRowsFn<T> fn_rows = nullptr;
 };
 
+// Matrix x vector kernels (npfast.matmul where one operand is a single row or column; the
+// operator is src/ops/gemv.cc). Memory-bound: each element of the matrix is read once.
+//
+// `<dtype>_gemv_dot__<isa>(m, k, a, lda, x, y, incy)`: rows dotted with a vector,
+//   y[i * incy] = sum_p a[i * lda + p] * x[p] for i < m (a row-major m x k, any lda sign; x
+//   contiguous, k >= 1). Each row's sum is vectorised along k (lane l takes p = l mod lanes, in
+//   p order, two vectors of lanes), then the lanes are added in a fixed tree: the operations on
+//   a row do not depend on m, on the row's position or on its neighbours, so any split of the
+//   rows gives the same bits. (They differ from the GEMM microkernel's k-ordered sum.)
+template <class T>
+using GemvDotFn = void (*)(int64_t m, int64_t k, const T* a, int64_t lda, const T* x, T* y,
+                           int64_t incy);
+// `<dtype>_gemv_axpy__<isa>(k, n, a, lda, x, incx, y, accumulate)`: scaled rows accumulated,
+//   y[j] = (accumulate ? y[j] : 0) + sum_p x[p * incx] * a[p * lda + j] for j < n (y
+//   contiguous), in order p = 0..k-1, one FMA (scalar ISA: multiply, add) per step. Per element
+//   the sequence is the same whatever n and the element's position, and splitting k into
+//   consecutive calls (accumulate after the first) is exact, so the operator may block rows and
+//   columns freely without changing a bit. k >= 1.
+template <class T>
+using GemvAxpyFn = void (*)(int64_t k, int64_t n, const T* a, int64_t lda, const T* x, int64_t incx,
+                            T* y, bool accumulate);
+
+template <class T>
+struct Gemv {
+  GemvDotFn<T> dot = nullptr;
+  GemvAxpyFn<T> axpy = nullptr;
+};
+
 // The family's table: one microkernel per dtype, whose tile and blocking differ per ISA, so
 // each ISA's table is written out (reference.cc, x86_*.cc) rather than expanded from kernel
 // lines. One constant per ISA, table_<isa> (src/core/kernels.inc); kernels<Table>() looks it
@@ -91,6 +119,9 @@ struct Ukernel {
 struct Table {
   Ukernel<float> f32;
   Ukernel<double> f64;
+  // Null (a test-only table): matmul keeps the GEMM path for matrix x vector.
+  Gemv<float> f32_gemv = {};
+  Gemv<double> f64_gemv = {};
 };
 
 // A microkernel's name without the ISA, from its tile: "f32_gemm_14x32" (docs/naming.md).

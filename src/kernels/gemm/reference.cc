@@ -1,4 +1,5 @@
 // Scalar GEMM: the oracle (accumulates in double) and the `scalar` ISA's microkernel.
+#include <algorithm>
 #include <cstdint>
 
 #include "src/kernels/gemm/gemm.h"
@@ -72,6 +73,30 @@ void ukernel_scalar_rows(int64_t k, const T* const* a_rows, const T* b, int64_t 
       k, [&](int i, int64_t p) { return a_rows[i][p]; }, b, rs_b, c, rs_c, mr, nr, alpha, beta);
 }
 
+// gemv_dot (gemm.h) for the baseline ISA: each row summed in p order, multiply then add.
+template <class T>
+void gemv_dot_scalar(int64_t m, int64_t k, const T* a, int64_t lda, const T* x, T* y,
+                     int64_t incy) {
+  for (int64_t i = 0; i < m; ++i) {
+    const T* row = a + i * lda;
+    T s = T(0);
+    for (int64_t p = 0; p < k; ++p) s += row[p] * x[p];
+    y[i * incy] = s;
+  }
+}
+
+// gemv_axpy (gemm.h) for the baseline ISA.
+template <class T>
+void gemv_axpy_scalar(int64_t k, int64_t n, const T* a, int64_t lda, const T* x, int64_t incx, T* y,
+                      bool accumulate) {
+  if (!accumulate) std::fill(y, y + n, T(0));
+  for (int64_t p = 0; p < k; ++p) {
+    const T xp = x[p * incx];
+    const T* row = a + p * lda;
+    for (int64_t j = 0; j < n; ++j) y[j] += xp * row[j];
+  }
+}
+
 }  // namespace
 
 const Table table_scalar = {
@@ -79,6 +104,8 @@ const Table table_scalar = {
      ukernel_scalar_rows<float>},
     {ukernel_scalar<double>, kMr, kNr, 256, 64, 1024, nullptr, nullptr, 0, 0, 4.0,
      ukernel_scalar_rows<double>},
+    {gemv_dot_scalar<float>, gemv_axpy_scalar<float>},
+    {gemv_dot_scalar<double>, gemv_axpy_scalar<double>},
 };
 
 }  // namespace gemm_kernels

@@ -17,6 +17,7 @@
 #include "npfast/threads.hpp"
 #include "src/kernels/gemm/gemm.h"
 #include "src/ops/gemm_impl.h"
+#include "src/ops/gemv.h"
 #include "tests/cpp/scoped_threads.h"
 
 namespace npfast {
@@ -264,6 +265,71 @@ TEST(GemmOp, Avx512GeometryOnAvx2) {
   check_op_all(s.f64);
 }
 
+// The gemv kernels against gemm_reference (a product with one column), over widths around the
+// vector lengths and their multiples, padded rows and strided x / y; and the bits unchanged when
+// the rows (dot) or the columns and the depth (axpy) are split into several calls, which is
+// what the operator's thread partition and K blocks do.
+template <class T>
+void check_gemv(const gemm_kernels::Gemv<T>& g, const std::string& what) {
+  ASSERT_NE(g.dot, nullptr) << what;
+  ASSERT_NE(g.axpy, nullptr) << what;
+  std::mt19937 rng(13);
+  const int64_t ks[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 63, 64, 65, 129, 300};
+  for (int64_t k : ks)
+    for (int64_t m : {1, 2, 3, 4, 5, 7, 8, 9, 13}) {
+      const int64_t lda = k + 3;
+      auto a = random_vec<T>(static_cast<size_t>(m * lda), rng);
+      auto x = random_vec<T>(static_cast<size_t>(k), rng);
+      for (int64_t incy : {1, 3}) {
+        std::vector<T> y(static_cast<size_t>(m * incy), T(-7)), want = y, parts = y;
+        g.dot(m, k, a.data(), lda, x.data(), y.data(), incy);
+        gemm_reference<T>(false, false, m, 1, k, T(1), a.data(), lda, x.data(), 1, T(0),
+                          want.data(), incy);
+        expect_close(y, want, k, what + " dot m=" + std::to_string(m) + " k=" + std::to_string(k));
+        for (int64_t i = 0; i < m; ++i)
+          g.dot(1, k, a.data() + i * lda, lda, x.data(), parts.data() + i * incy, incy);
+        ASSERT_EQ(std::memcmp(y.data(), parts.data(), y.size() * sizeof(T)), 0)
+            << what << " dot rows one by one, m=" << m << " k=" << k;
+      }
+    }
+  const int64_t ns[] = {1,  3,  4,  5,  8,  9,   15,  16,  17,  31,
+                        32, 33, 63, 64, 65, 127, 128, 129, 200, 300};
+  for (int64_t n : ns)
+    for (int64_t k : {1, 2, 5, 17, 64, 100}) {
+      const int64_t lda = n + 5;
+      auto a = random_vec<T>(static_cast<size_t>(k * lda), rng);
+      auto x = random_vec<T>(static_cast<size_t>(2 * k), rng);
+      for (int64_t incx : {1, 2}) {
+        // x as a k x 1 column of stride incx, for the reference: y^T = x^T A.
+        std::vector<T> xc(static_cast<size_t>(k));
+        for (int64_t p = 0; p < k; ++p)
+          xc[static_cast<size_t>(p)] = x[static_cast<size_t>(p * incx)];
+        std::vector<T> y(static_cast<size_t>(n) + 1, T(-7)), want = y;
+        g.axpy(k, n, a.data(), lda, x.data(), incx, y.data(), false);
+        gemm_reference<T>(false, false, 1, n, k, T(1), xc.data(), k, a.data(), lda, T(0),
+                          want.data(), n);
+        expect_close(y, want, k, what + " axpy n=" + std::to_string(n) + " k=" + std::to_string(k));
+        // Columns one at a time, and the depth in two calls: the same bits.
+        std::vector<T> parts(y.size(), T(-7));
+        const int64_t k1 = k / 2;
+        for (int64_t j = 0; j < n; ++j) {
+          if (k1 > 0) g.axpy(k1, 1, a.data() + j, lda, x.data(), incx, parts.data() + j, false);
+          g.axpy(k - k1, 1, a.data() + k1 * lda + j, lda, x.data() + k1 * incx, incx,
+                 parts.data() + j, k1 > 0);
+        }
+        ASSERT_EQ(std::memcmp(y.data(), parts.data(), y.size() * sizeof(T)), 0)
+            << what << " axpy split, n=" << n << " k=" << k;
+      }
+    }
+}
+
+TEST_P(GemmIsa, GemvKernelsMatchReference) {
+  const Table& t = *kernels<Table>(GetParam());
+  const std::string isa = isa_name(GetParam());
+  check_gemv(t.f32_gemv, "f32_gemv__" + isa);
+  check_gemv(t.f64_gemv, "f64_gemv__" + isa);
+}
+
 // The scalar instance is honest: every kernel is checked against gemm_reference, which
 // accumulates in double, not against the scalar microkernel.
 INSTANTIATE_TEST_SUITE_P(All, GemmIsa, ::testing::ValuesIn(kernel_isas<Table>()),
@@ -394,6 +460,41 @@ TEST(GemmOp, InsideParallelForSameBits) {
   });
   for (int i = 0; i < 2; ++i)
     EXPECT_EQ(std::memcmp(top.data(), inside.data() + i * s * s, top.size() * sizeof(float)), 0);
+}
+
+// ops::matvec splits rows (dot) or columns (axpy) of the whole batch by thread count: the bits
+// must not move at 1, 2, 3, 7 or 16 threads (the core cap lifted so each count really splits).
+template <class T>
+void check_matvec_threads() {
+  std::mt19937 rng(17);
+  const int64_t batch = 2, rows = 1001, k = 1999;
+  auto a = random_vec<T>(static_cast<size_t>(batch * rows * k), rng);
+  auto x = random_vec<T>(static_cast<size_t>(batch * k * 2), rng);
+  for (bool dot : {true, false}) {
+    std::vector<T> first;
+    for (int th : {1, 2, 3, 7, 16}) {
+      ScopedThreads scope(th, 16);
+      std::vector<T> y(static_cast<size_t>(batch * rows), T(-1));
+      // dot: rows of a contiguous, x contiguous per batch entry. axpy: a (k x rows) row-major,
+      // read as its transpose, x strided 2.
+      const ops::MatVec<T> mv =
+          dot ? ops::MatVec<T>{a.data(), k, 1,    rows * k, x.data(), 1, k,
+                               y.data(), 1, rows, batch,    rows,     k}
+              : ops::MatVec<T>{a.data(), 1, rows, rows * k, x.data(), 2, 2 * k,
+                               y.data(), 1, rows, batch,    rows,     k};
+      ASSERT_TRUE(ops::matvec(mv));
+      if (first.empty())
+        first = y;
+      else
+        ASSERT_EQ(std::memcmp(first.data(), y.data(), y.size() * sizeof(T)), 0)
+            << (dot ? "dot" : "axpy") << " threads=" << th;
+    }
+  }
+}
+
+TEST(GemmOp, MatvecThreadCountInvariant) {
+  check_matvec_threads<float>();
+  check_matvec_threads<double>();
 }
 
 }  // namespace

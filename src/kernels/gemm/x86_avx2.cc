@@ -23,6 +23,8 @@ const Table table_avx2 = {
      avx2::gemm::ukernel<float, 3, 2>, 0, 0, 100.0, avx2::gemm::ukernel_rows<float, 6, 2>},
     {avx2::gemm::ukernel<double, 6, 2>, 6, 8, 256, 96, 2040, avx2::gemm::ukernel<double, 6, 1>,
      avx2::gemm::ukernel<double, 3, 2>, 0, 0, 50.0, avx2::gemm::ukernel_rows<double, 6, 2>},
+    {avx2::gemm::gemv_dot<float>, avx2::gemm::gemv_axpy<float>},
+    {avx2::gemm::gemv_dot<double>, avx2::gemm::gemv_axpy<double>},
 };
 
 // The AVX-512 tile shapes (14x32 f32, 14x16 f64) built from AVX2 vectors: slow (the tile

@@ -21,6 +21,8 @@ const Table table_avx512 = {
     {avx512::gemm::ukernel<double, 14, 2>, 14, 16, 128, 112, 2048,
      avx512::gemm::ukernel<double, 14, 1>, avx512::gemm::ukernel<double, 7, 2>, 128 << 10, 512,
      70.0},
+    {avx512::gemm::gemv_dot<float>, avx512::gemm::gemv_axpy<float>},
+    {avx512::gemm::gemv_dot<double>, avx512::gemm::gemv_axpy<double>},
 };
 
 }  // namespace gemm_kernels
