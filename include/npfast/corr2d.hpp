@@ -45,15 +45,18 @@ void signal_corr2d(const View& in1, const View& in2, const View& out, Corr2dMode
 
 // scipy.ndimage.correlate / convolve for a 2-D input with 2-D weights: out has the input's
 // shape. origin[k] must lie in [-(w_k // 2), (w_k - 1) // 2] (ValueError otherwise).
+// scipy_sums (out float64): SciPy's sums bit for bit (f64_corr2d_scipy), else the fused
+// multiply-adds of the corr2d kernels (within 1e-13 of SciPy for float64).
 void ndimage_corr2d(const View& input, const View& weights, const View& out, Border mode,
-                    double cval, const int64_t origin[2], bool convolve);
+                    double cval, const int64_t origin[2], bool convolve, bool scipy_sums = false);
 
 // scipy.ndimage.correlate / convolve for any rank: `weights` has the input's rank (non-empty),
 // origin[input.ndim] as above; `out` is float32 or float64, the input's shape, any strides, not
-// overlapping the inputs. A 2-D input with out of corr2d_result_dtype runs ndimage_corr2d;
-// any other is computed exactly as SciPy does (in double, weights in C order, taps with
-// |w| <= DBL_EPSILON skipped) and rounded once to out's dtype.
+// overlapping the inputs. A 2-D input with out of corr2d_result_dtype runs ndimage_corr2d
+// (scipy_sums passed on); any other is computed exactly as SciPy does (in double, weights in C
+// order, taps with |w| <= DBL_EPSILON skipped) and rounded once to out's dtype. With
+// scipy_sums every result is SciPy's bit for bit (what an integer output, truncated, needs).
 void ndimage_correlate(const View& input, const View& weights, const View& out, Border mode,
-                       double cval, const int64_t* origin, bool convolve);
+                       double cval, const int64_t* origin, bool convolve, bool scipy_sums = false);
 
 }  // namespace npfast

@@ -41,11 +41,14 @@ void avg_pool2d(const View& input, const Pool2dArgs& a, bool count_include_pad,
 
 // grad_input (C-contiguous, the input's shape, overwritten) = the scatter-add of grad_output
 // at `indices` (int64, grad_output's shape). ValueError for an index outside its plane, found
-// before anything is written.
-void max_pool2d_backward(const View& grad_output, const View& indices, const View& grad_input);
+// before anything is written. channels_last: all three (N, H, W, C) or (H, W, C), as the
+// forward call with layout 'NHWC' took and returned them (indices within each channel's plane).
+void max_pool2d_backward(const View& grad_output, const View& indices, const View& grad_input,
+                         bool channels_last = false);
 
 // grad_input (C-contiguous, the forward input's shape, overwritten) of avg_pool2d with these
-// arguments; grad_output must have the forward output's shape.
+// arguments (a.channels_last: grad_output and grad_input channels-last); grad_output must have
+// the forward output's shape.
 void avg_pool2d_backward(const View& grad_output, const Pool2dArgs& a, bool count_include_pad,
                          int64_t divisor_override, const View& grad_input);
 

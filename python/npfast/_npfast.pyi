@@ -279,7 +279,9 @@ def convert(a: numpy.typing.ArrayLike, dtype: numpy.typing.DTypeLike, scale: flo
         uint32 and uint64 are widened to float64 first (as ``astype(np.float64)``).
     dtype : dtype
         float32, float64, or uint8. Computed in float64 with one fused multiply-add and rounded
-        once, so a float result is within 1 ulp of ``a.astype(np.float64) * scale + offset``.
+        once: ``a * scale + offset`` exactly, then one rounding (NumPy's unfused
+        ``a.astype(np.float64) * scale + offset`` rounds twice, and differs by more than an ulp
+        where the two terms nearly cancel).
         To uint8: rounded half to even, saturated to [0, 255], NaN -> 0 (NumPy's ``astype``
         truncates and wraps instead).
     scale, offset : float
@@ -376,9 +378,9 @@ def matmul(a: numpy.typing.ArrayLike, b: numpy.typing.ArrayLike, *, out: numpy.n
                read-only or overlaps an input.
     """
 
-def empty(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.float64) -> numpy.ndarray:
+def empty(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.float64, order: str = 'C') -> numpy.ndarray:
     """
-    A new uninitialized C-contiguous array whose memory comes from npfast's pool.
+    A new uninitialized array whose memory comes from npfast's pool.
 
     Like ``numpy.empty``, but a block freed earlier is reused warm (no page faults), and the
     buffer returns to the pool when the array dies. Also callable inside ``@numba.njit`` code
@@ -386,21 +388,23 @@ def empty(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.floa
 
     Parameters
     ----------
-    shape : int or sequence of ints
+    shape : int or sequence of ints (a 1-d integer array too)
     dtype : dtype, default float64
         Any bool, integer, float or complex dtype (as ``numpy.empty``; zeros are all-bits-zero,
         which is 0 / False / 0j in each).
+    order : 'C' or 'F', default 'C'
+        Row-major (C) or column-major (Fortran) memory, as NumPy's.
 
     Raises
     ------
-    ValueError  for a negative dimension or a shape whose size overflows.
+    ValueError  for a negative dimension, a shape whose size overflows, or another order.
     TypeError   for a non-integer shape or an unsupported dtype.
     MemoryError when the size cannot be allocated.
     """
 
-def zeros(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.float64) -> numpy.ndarray:
+def zeros(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.float64, order: str = 'C') -> numpy.ndarray:
     """
-    A new zero-filled C-contiguous array whose memory comes from npfast's pool.
+    A new zero-filled array whose memory comes from npfast's pool.
 
     Like ``numpy.zeros``. A cached block is cleared with SIMD stores (non-temporal for blocks of
     32 MiB and more), which is ~30x cheaper than faulting in fresh pages; when the pool has no
@@ -409,14 +413,16 @@ def zeros(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.floa
 
     Parameters
     ----------
-    shape : int or sequence of ints
+    shape : int or sequence of ints (a 1-d integer array too)
     dtype : dtype, default float64
         Any bool, integer, float or complex dtype (as ``numpy.empty``; zeros are all-bits-zero,
         which is 0 / False / 0j in each).
+    order : 'C' or 'F', default 'C'
+        Row-major (C) or column-major (Fortran) memory, as NumPy's.
 
     Raises
     ------
-    ValueError  for a negative dimension or a shape whose size overflows.
+    ValueError  for a negative dimension, a shape whose size overflows, or another order.
     TypeError   for a non-integer shape or an unsupported dtype.
     MemoryError when the size cannot be allocated.
     """
@@ -466,8 +472,9 @@ def batch_norm(input: numpy.typing.ArrayLike, running_mean: numpy.typing.ArrayLi
     ------
     TypeError  for non-float or mixed dtypes, or a running statistic of another dtype in training.
     ValueError for fewer than 2 dimensions, a per-channel array not of shape ``(C,)``, an unknown
-               layout, training with one value per channel, eval without running statistics, or a
-               non-finite or negative eps.
+               layout, training with one value per channel, one running statistic without the
+               other, eval without running statistics, a non-finite or negative eps, or eps 0 in
+               training (PyTorch's rules).
     """
 
 def batch_norm_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike | None, save_mean: numpy.typing.ArrayLike, save_invstd: numpy.typing.ArrayLike, training: bool = True, output: numpy.typing.ArrayLike | None = None, layout: str = 'NCHW', output_mask: tuple[bool, bool, bool] = (True, True, True)) -> tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]:
@@ -543,7 +550,7 @@ def max_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int]
         output size < 1, or window positions that overflow int64.
     """
 
-def max_pool2d_backward(grad_output: numpy.typing.ArrayLike, indices: numpy.typing.ArrayLike, input_shape: tuple[int, ...]) -> numpy.ndarray:
+def max_pool2d_backward(grad_output: numpy.typing.ArrayLike, indices: numpy.typing.ArrayLike, input_shape: tuple[int, ...], *, layout: str = 'NCHW') -> numpy.ndarray:
     """
     Gradient of ``max_pool2d`` with respect to its input (PyTorch's max_pool2d backward).
 
@@ -555,6 +562,9 @@ def max_pool2d_backward(grad_output: numpy.typing.ArrayLike, indices: numpy.typi
         int64, grad_output's shape: the indices ``max_pool2d(..., return_indices=True)`` returned.
     input_shape : tuple of int
         The forward input's shape; its leading axes must equal grad_output's.
+    layout : 'NCHW' or 'NHWC' (keyword only)
+        The forward call's: 'NHWC' takes grad_output and indices ``(N, OH, OW, C)`` (or
+        ``(OH, OW, C)``) and input_shape ``(N, H, W, C)``, and returns grad_input so.
 
     Returns
     -------
@@ -606,7 +616,7 @@ def avg_pool2d(input: numpy.typing.ArrayLike, kernel_size: int | tuple[int, int]
         < 1, or divisor_override == 0.
     """
 
-def avg_pool2d_backward(grad_output: numpy.typing.ArrayLike, input_shape: tuple[int, ...], kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> numpy.ndarray:
+def avg_pool2d_backward(grad_output: numpy.typing.ArrayLike, input_shape: tuple[int, ...], kernel_size: int | tuple[int, int], stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None, *, layout: str = 'NCHW') -> numpy.ndarray:
     """
     Gradient of ``avg_pool2d`` with respect to its input (PyTorch's avg_pool2d backward).
 
@@ -618,6 +628,9 @@ def avg_pool2d_backward(grad_output: numpy.typing.ArrayLike, input_shape: tuple[
         The forward input's shape, 2 to 4 dimensions.
     kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
         As given to ``avg_pool2d``.
+    layout : 'NCHW' or 'NHWC' (keyword only)
+        The forward call's: 'NHWC' takes grad_output ``(N, OH, OW, C)`` (or ``(OH, OW, C)``) and
+        input_shape ``(N, H, W, C)``, and returns grad_input so.
 
     Returns
     -------

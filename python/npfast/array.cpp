@@ -215,7 +215,8 @@ View check_out(nb::handle out, DType t, int ndim, const int64_t* shape, const ch
     throw TypeError(std::string(arg) + ": must be in native byte order, got " +
                     descr_name(PyArray_DESCR(a)));
   if (!PyArray_ISALIGNED(a)) throw ValueError(std::string(arg) + ": array is not aligned");
-  for (int i = 0; i < ndim; ++i)
+  // An empty array's strides address nothing (NumPy 2 gives size-0 arrays zero strides).
+  for (int i = 0; i < ndim && !v.empty(); ++i)
     if (v.strides[i] % static_cast<int64_t>(itemsize(t)) != 0 ||
         (v.strides[i] == 0 && shape[i] > 1))
       throw ValueError(std::string(arg) + ": strides must be non-zero multiples of the itemsize");

@@ -160,7 +160,7 @@ nb::object convolve2d_py(nb::handle in1, nb::handle in2, nb::handle mode, nb::ha
 // npfast.ndimage has checked and expanded the arguments: weights of the input's rank, one
 // origin per axis, output None or a float32/float64 array of the input's shape.
 nb::object ndimage_py(nb::handle input, nb::handle weights, nb::handle mode, double cval,
-                      nb::handle origins, bool convolve, nb::handle output) {
+                      nb::handle origins, bool convolve, nb::handle output, bool scipy_sums) {
   Array x = as_array(input, "input");
   Array k = as_array(weights, "weights");
   if (!PyUnicode_Check(mode.ptr()))
@@ -188,7 +188,7 @@ nb::object ndimage_py(nb::handle input, nb::handle weights, nb::handle mode, dou
   check_no_overlap(y, {&x.view, &k.view}, "output");
   {
     nb::gil_scoped_release release;
-    ndimage_correlate(x.view, k.view, y, b, cval, origin, convolve);
+    ndimage_correlate(x.view, k.view, y, b, cval, origin, convolve, scipy_sums);
   }
   return result;
 }
@@ -264,9 +264,10 @@ NPFAST_BIND(corr2d) {
         nb::arg("out").none() = nb::none(), conv_doc.c_str());
   m.def("_ndimage_correlate", &ndimage_py, nb::arg("input").none(), nb::arg("weights").none(),
         nb::arg("mode").none(), nb::arg("cval"), nb::arg("origins").none(), nb::arg("convolve"),
-        nb::arg("output").none(),
+        nb::arg("output").none(), nb::arg("scipy_sums") = false,
         "The operator behind npfast.ndimage.correlate / convolve (see there), which has\n"
-        "checked and expanded the arguments.");
+        "checked and expanded the arguments. scipy_sums: SciPy's sums bit for bit (a float64\n"
+        "output whose values an integer output truncates).");
   // Tests only: the 3x3 interior's direction (src/ops/corr2d.h), the rule and the output rows
   // it ran right to left.
   m.def("_corr2d_runs_reverse", &ops::interior_runs_reverse, nb::arg("load"), nb::arg("store"),

@@ -101,7 +101,9 @@ a : array_like
     uint32 and uint64 are widened to float64 first (as ``astype(np.float64)``).
 dtype : dtype
     float32, float64, or uint8. Computed in float64 with one fused multiply-add and rounded
-    once, so a float result is within 1 ulp of ``a.astype(np.float64) * scale + offset``.
+    once: ``a * scale + offset`` exactly, then one rounding (NumPy's unfused
+    ``a.astype(np.float64) * scale + offset`` rounds twice, and differs by more than an ulp
+    where the two terms nearly cancel).
     To uint8: rounded half to even, saturated to [0, 255], NaN -> 0 (NumPy's ``astype``
     truncates and wraps instead).
 scale, offset : float

@@ -101,7 +101,10 @@ nb::dict stats_py() {
 // A shape argument: an int or a sequence of ints (anything with __index__).
 int parse_shape(nb::handle shape, npy_intp* dims) {
   nb::object seq;
-  if (PyIndex_Check(shape.ptr())) {
+  // An int, or a 0-d integer array; a 1-d array of ints is a sequence (NumPy takes both).
+  const bool array_of_dims =
+      PyArray_Check(shape.ptr()) && PyArray_NDIM(reinterpret_cast<PyArrayObject*>(shape.ptr())) > 0;
+  if (PyIndex_Check(shape.ptr()) && !array_of_dims) {
     seq = nb::steal(PyTuple_Pack(1, shape.ptr()));
   } else {
     seq = nb::steal(PySequence_Tuple(shape.ptr()));
@@ -122,9 +125,19 @@ int parse_shape(nb::handle shape, npy_intp* dims) {
   return static_cast<int>(nd);
 }
 
-// A C-contiguous array owning a pool block: OWNDATA with npfast's handler, so NumPy frees it
-// like any array of its own (and .base is None).
-nb::object pool_array(nb::handle shape, nb::handle dtype, bool zeroed) {
+// order: 'C' or 'F', as numpy.empty / numpy.zeros take it (None: 'C').
+bool fortran_order(nb::handle order) {
+  if (order.is_none()) return false;
+  if (PyUnicode_Check(order.ptr())) {
+    const std::string o = nb::cast<std::string>(order);
+    if (o == "C" || o == "F") return o == "F";
+  }
+  throw ValueError("order: must be 'C' or 'F', got " + py_repr(order));
+}
+
+// A C- (or, with `fortran`, F-) contiguous array owning a pool block: OWNDATA with npfast's
+// handler, so NumPy frees it like any array of its own (and .base is None).
+nb::object pool_array(nb::handle shape, nb::handle dtype, bool zeroed, bool fortran) {
   npy_intp dims[NPY_MAXDIMS];
   const int nd = parse_shape(shape, dims);
   PyArray_Descr* descr = numpy_descr(dtype.is_none() ? numpy_dtype(DType::f64) : dtype, "dtype");
@@ -147,7 +160,7 @@ nb::object pool_array(nb::handle shape, nb::handle dtype, bool zeroed) {
   }
   Py_INCREF(descr);  // PyArray_NewFromDescr steals it
   PyObject* arr = PyArray_NewFromDescr(&PyArray_Type, descr, nd, dims, nullptr, data,
-                                       NPY_ARRAY_CARRAY, nullptr);
+                                       fortran ? NPY_ARRAY_FARRAY : NPY_ARRAY_CARRAY, nullptr);
   if (!arr) {
     memory::deallocate(data);
     throw nb::python_error();
@@ -423,11 +436,14 @@ NPFAST_BIND(memory) {
   });
 
   m.def(
-      "empty", [](nb::handle shape, nb::handle dtype) { return pool_array(shape, dtype, false); },
+      "empty",
+      [](nb::handle shape, nb::handle dtype, nb::handle order) {
+        return pool_array(shape, dtype, false, fortran_order(order));
+      },
       nb::sig("def empty(shape: int | typing.Sequence[int], "
-              "dtype: numpy.typing.DTypeLike = numpy.float64) -> numpy.ndarray"),
-      nb::arg("shape").none(), nb::arg("dtype").none() = nb::none(),
-      R"doc(A new uninitialized C-contiguous array whose memory comes from npfast's pool.
+              "dtype: numpy.typing.DTypeLike = numpy.float64, order: str = 'C') -> numpy.ndarray"),
+      nb::arg("shape").none(), nb::arg("dtype").none() = nb::none(), nb::arg("order").none() = "C",
+      R"doc(A new uninitialized array whose memory comes from npfast's pool.
 
 Like ``numpy.empty``, but a block freed earlier is reused warm (no page faults), and the
 buffer returns to the pool when the array dies. Also callable inside ``@numba.njit`` code
@@ -435,23 +451,28 @@ buffer returns to the pool when the array dies. Also callable inside ``@numba.nj
 
 Parameters
 ----------
-shape : int or sequence of ints
+shape : int or sequence of ints (a 1-d integer array too)
 dtype : dtype, default float64
     Any bool, integer, float or complex dtype (as ``numpy.empty``; zeros are all-bits-zero,
     which is 0 / False / 0j in each).
+order : 'C' or 'F', default 'C'
+    Row-major (C) or column-major (Fortran) memory, as NumPy's.
 
 Raises
 ------
-ValueError  for a negative dimension or a shape whose size overflows.
+ValueError  for a negative dimension, a shape whose size overflows, or another order.
 TypeError   for a non-integer shape or an unsupported dtype.
 MemoryError when the size cannot be allocated.
 )doc");
   m.def(
-      "zeros", [](nb::handle shape, nb::handle dtype) { return pool_array(shape, dtype, true); },
+      "zeros",
+      [](nb::handle shape, nb::handle dtype, nb::handle order) {
+        return pool_array(shape, dtype, true, fortran_order(order));
+      },
       nb::sig("def zeros(shape: int | typing.Sequence[int], "
-              "dtype: numpy.typing.DTypeLike = numpy.float64) -> numpy.ndarray"),
-      nb::arg("shape").none(), nb::arg("dtype").none() = nb::none(),
-      R"doc(A new zero-filled C-contiguous array whose memory comes from npfast's pool.
+              "dtype: numpy.typing.DTypeLike = numpy.float64, order: str = 'C') -> numpy.ndarray"),
+      nb::arg("shape").none(), nb::arg("dtype").none() = nb::none(), nb::arg("order").none() = "C",
+      R"doc(A new zero-filled array whose memory comes from npfast's pool.
 
 Like ``numpy.zeros``. A cached block is cleared with SIMD stores (non-temporal for blocks of
 32 MiB and more), which is ~30x cheaper than faulting in fresh pages; when the pool has no
@@ -460,14 +481,16 @@ inside ``@numba.njit`` code (see ``npfast.numba``).
 
 Parameters
 ----------
-shape : int or sequence of ints
+shape : int or sequence of ints (a 1-d integer array too)
 dtype : dtype, default float64
     Any bool, integer, float or complex dtype (as ``numpy.empty``; zeros are all-bits-zero,
     which is 0 / False / 0j in each).
+order : 'C' or 'F', default 'C'
+    Row-major (C) or column-major (Fortran) memory, as NumPy's.
 
 Raises
 ------
-ValueError  for a negative dimension or a shape whose size overflows.
+ValueError  for a negative dimension, a shape whose size overflows, or another order.
 TypeError   for a non-integer shape or an unsupported dtype.
 MemoryError when the size cannot be allocated.
 )doc");

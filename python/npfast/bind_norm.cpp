@@ -210,8 +210,9 @@ Raises
 ------
 TypeError  for non-float or mixed dtypes, or a running statistic of another dtype in training.
 ValueError for fewer than 2 dimensions, a per-channel array not of shape ``(C,)``, an unknown
-           layout, training with one value per channel, eval without running statistics, or a
-           non-finite or negative eps.
+           layout, training with one value per channel, one running statistic without the
+           other, eval without running statistics, a non-finite or negative eps, or eps 0 in
+           training (PyTorch's rules).
 )doc");
   m.def("batch_norm_backward", runtime_anchored<&backward_py>,
         nb::sig("def batch_norm_backward(grad_output: numpy.typing.ArrayLike, "

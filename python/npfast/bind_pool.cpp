@@ -46,7 +46,7 @@ nb::object new_result(const Shape& s, DType t, View* v) { return new_array(t, s.
 nb::object max_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle stride,
                          nb::handle padding, nb::handle dilation, bool ceil_mode,
                          bool return_indices, nb::handle layout) {
-  Array x = as_array(input, "input");
+  Array x = as_array(input, "input", kFloatsOnly);
   Pool2dArgs a = pool_args(kernel_size, stride, padding, dilation, ceil_mode);
   a.channels_last = channels_last_arg(layout);
   const Shape s = max_pool2d_shape(x.view, a);
@@ -63,8 +63,9 @@ nb::object max_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle st
 }
 
 nb::object max_pool2d_backward_py(nb::handle grad_output, nb::handle indices,
-                                  nb::handle input_shape) {
-  Array g = as_array(grad_output, "grad_output");
+                                  nb::handle input_shape, nb::handle layout) {
+  const bool channels_last = channels_last_arg(layout);
+  Array g = as_array(grad_output, "grad_output", kFloatsOnly);
   Array i = as_array(indices, "indices");
   View gi = input_shape_arg(input_shape, g.view.dtype);
   Shape s;
@@ -73,7 +74,7 @@ nb::object max_pool2d_backward_py(nb::handle grad_output, nb::handle indices,
   nb::object r = new_result(s, g.view.dtype, &gi);
   {
     nb::gil_scoped_release release;
-    max_pool2d_backward(g.view, i.view, gi);
+    max_pool2d_backward(g.view, i.view, gi, channels_last);
   }
   return r;
 }
@@ -81,7 +82,7 @@ nb::object max_pool2d_backward_py(nb::handle grad_output, nb::handle indices,
 nb::object avg_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle stride,
                          nb::handle padding, bool ceil_mode, bool count_include_pad,
                          nb::handle divisor_override, nb::handle layout) {
-  Array x = as_array(input, "input");
+  Array x = as_array(input, "input", kFloatsOnly);
   Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), ceil_mode);
   a.channels_last = channels_last_arg(layout);
   const int64_t div = divisor_arg(divisor_override);
@@ -98,10 +99,11 @@ nb::object avg_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle st
 nb::object avg_pool2d_backward_py(nb::handle grad_output, nb::handle input_shape,
                                   nb::handle kernel_size, nb::handle stride, nb::handle padding,
                                   bool ceil_mode, bool count_include_pad,
-                                  nb::handle divisor_override) {
-  Array g = as_array(grad_output, "grad_output");
+                                  nb::handle divisor_override, nb::handle layout) {
+  Array g = as_array(grad_output, "grad_output", kFloatsOnly);
   View gi = input_shape_arg(input_shape, g.view.dtype);
-  const Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), ceil_mode);
+  Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), ceil_mode);
+  a.channels_last = channels_last_arg(layout);
   const int64_t div = divisor_arg(divisor_override);
   if (g.view.dtype != DType::f32 && g.view.dtype != DType::f64)
     throw TypeError(std::string("grad_output: dtype must be float32 or float64, got ") +
@@ -122,7 +124,7 @@ nb::object avg_pool2d_backward_py(nb::handle grad_output, nb::handle input_shape
 
 nb::object max_unpool2d_py(nb::handle input, nb::handle indices, nb::handle kernel_size,
                            nb::handle stride, nb::handle padding, nb::handle output_size) {
-  Array x = as_array(input, "input");
+  Array x = as_array(input, "input", kFloatsOnly);
   Array i = as_array(indices, "indices");
   const Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), false);
   int64_t osize[2];
@@ -153,7 +155,7 @@ nb::object max_unpool2d_py(nb::handle input, nb::handle indices, nb::handle kern
 }
 
 nb::object adaptive_avg_pool2d_py(nb::handle input, nb::handle output_size) {
-  Array x = as_array(input, "input");
+  Array x = as_array(input, "input", kFloatsOnly);
   int64_t o[2];
   if (is_sequence(output_size)) {
     const Py_ssize_t n = PySequence_Size(output_size.ptr());
@@ -269,8 +271,10 @@ ValueError for kernel_size / stride / dilation < 1, padding < 0 or > kernel_size
 
   m.def("max_pool2d_backward", runtime_anchored<&max_pool2d_backward_py>,
         nb::sig("def max_pool2d_backward(grad_output: numpy.typing.ArrayLike, "
-                "indices: numpy.typing.ArrayLike, input_shape: tuple[int, ...]) -> numpy.ndarray"),
+                "indices: numpy.typing.ArrayLike, input_shape: tuple[int, ...], *, "
+                "layout: str = 'NCHW') -> numpy.ndarray"),
         nb::arg("grad_output").none(), nb::arg("indices").none(), nb::arg("input_shape").none(),
+        nb::kw_only(), nb::arg("layout").none() = "NCHW",
         R"doc(Gradient of ``max_pool2d`` with respect to its input (PyTorch's max_pool2d backward).
 
 Parameters
@@ -281,6 +285,9 @@ indices : ndarray
     int64, grad_output's shape: the indices ``max_pool2d(..., return_indices=True)`` returned.
 input_shape : tuple of int
     The forward input's shape; its leading axes must equal grad_output's.
+layout : 'NCHW' or 'NHWC' (keyword only)
+    The forward call's: 'NHWC' takes grad_output and indices ``(N, OH, OW, C)`` (or
+    ``(OH, OW, C)``) and input_shape ``(N, H, W, C)``, and returns grad_input so.
 
 Returns
 -------
@@ -330,11 +337,12 @@ ValueError for kernel_size / stride < 1, padding < 0 or > kernel_size // 2, an o
                 "input_shape: tuple[int, ...], kernel_size: int | tuple[int, int], "
                 "stride: int | tuple[int, int] | None = None, padding: int | tuple[int, int] = 0, "
                 "ceil_mode: bool = False, count_include_pad: bool = True, "
-                "divisor_override: int | None = None) -> numpy.ndarray"),
+                "divisor_override: int | None = None, *, layout: str = 'NCHW') -> numpy.ndarray"),
         nb::arg("grad_output").none(), nb::arg("input_shape").none(), nb::arg("kernel_size").none(),
         nb::arg("stride").none() = nb::none(), nb::arg("padding").none() = 0,
         nb::arg("ceil_mode") = false, nb::arg("count_include_pad") = true,
-        nb::arg("divisor_override").none() = nb::none(),
+        nb::arg("divisor_override").none() = nb::none(), nb::kw_only(),
+        nb::arg("layout").none() = "NCHW",
         R"doc(Gradient of ``avg_pool2d`` with respect to its input (PyTorch's avg_pool2d backward).
 
 Parameters
@@ -345,6 +353,9 @@ input_shape : tuple of int
     The forward input's shape, 2 to 4 dimensions.
 kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
     As given to ``avg_pool2d``.
+layout : 'NCHW' or 'NHWC' (keyword only)
+    The forward call's: 'NHWC' takes grad_output ``(N, OH, OW, C)`` (or ``(OH, OW, C)``) and
+    input_shape ``(N, H, W, C)``, and returns grad_input so.
 
 Returns
 -------

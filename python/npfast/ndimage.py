@@ -2,13 +2,13 @@
 
 Same semantics as SciPy for inputs of any rank (modes, ``cval``, ``origin``, ``axes``, the
 centring of even-sized weights, ``output`` as an array or a dtype), and SciPy's exception
-classes for its arguments. 2-D inputs whose output has npfast's result dtype run npfast's SIMD
-kernels; every other case runs SciPy's own algorithm exactly (in double, rounded once to the
-output). One difference in dtypes: without ``output``, the result is float32 when the input and
-the weights are both float32 and float64 otherwise, including for integer and bool inputs
-(SciPy returns the input's dtype, rounding and possibly overflowing integer results, and
-returns float32 for a float32 input with float64 weights). Pass ``output=input.dtype`` for
-SciPy's dtype.
+classes for its arguments. Without ``output`` the result has the input's dtype, as SciPy's
+(integers truncated toward zero and wrapped as SciPy's C casts do). 2-D inputs run npfast's
+SIMD kernels: a float32 result of a float32 input in float32 fused multiply-adds (the weights
+rounded to float32; within 1e-5 of SciPy relative to the output's scale), other float results
+in float64 fused multiply-adds (within 1e-13) rounded once to the output, integer and bool
+results from SciPy's own sums, bit for bit. Every other rank runs SciPy's own algorithm exactly (in
+double, rounded once to the output).
 """
 
 from __future__ import annotations
@@ -33,10 +33,6 @@ __all__ = ["convolve", "correlate", "correlate1d", "convolve1d", "uniform_filter
            "laplace", "gaussian_laplace", "gaussian_gradient_magnitude",
            "minimum_filter1d", "maximum_filter1d", "minimum_filter", "maximum_filter",
            "median_filter", "rank_filter", "percentile_filter"]
-
-# Output dtypes the operator writes itself; others are computed in float64 and cast as
-# SciPy's C code casts (truncation toward zero for integers).
-_NATIVE_OUT = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _real(a, name):
@@ -78,9 +74,7 @@ def _origins(origin, axes, ndim):
 
 
 def _output(output, input):
-    """(array to return or None, dtype to compute into or None)."""
-    if output is None:
-        return None
+    """The array to write: ``output`` itself, or a new one of the dtype ``output`` names."""
     if isinstance(output, (list, tuple)):
         raise AnchorValueError(f"output: shape must be {input.shape}, got {np.shape(output)}")
     dtype = output.dtype if isinstance(output, np.ndarray) else np.dtype(output)  # TypeError
@@ -94,6 +88,9 @@ def _output(output, input):
 
 
 def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
+    input = np.asarray(input)
+    # Without `output`, SciPy's rule: the input's dtype, in native byte order.
+    dtype = input.dtype if input.dtype.isnative else input.dtype.newbyteorder("=")
     input = _real(input, "input")
     weights = _real(weights, "weights")
     axes = check_axes(axes, input.ndim)
@@ -111,19 +108,32 @@ def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
         raise AnchorValueError("mode: a sequence of modes is not supported")
     if not isinstance(cval, numbers.Real):
         raise TypeError(f"cval: must be a real number, got {cval!r}")
-    dest = _output(output, input)
-    if dest is None:
-        return _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve,
-                                          None)
-    if dest.dtype in _NATIVE_OUT and dest.dtype.isnative and not (
-            np.may_share_memory(dest, input) or np.may_share_memory(dest, weights)):
+    dest = None if output is None else _output(output, input)
+    if dest is not None:
+        dtype = dest.dtype
+    # The dtype npfast's kernels compute in: float32 when input and output are float32 (the
+    # weights rounded to float32, as npfast's other filters do: within 1e-5 of SciPy's double
+    # sums relative to the output's scale, and a 3x3 of 1/9 weights on a 2000^2 image 6x
+    # faster than double sums rounded), else float64 (docs/corr2d.md, "ndimage's dtypes").
+    # Into that dtype, or float64, the operator writes itself. Any other output is computed
+    # in `natural` and rounded once, as SciPy rounds its double sums. An integer or bool
+    # output truncates its sums, which turns a last-bit difference into a unit one (a 3x3 box
+    # filter's 1/9 weights: 2.5% of a uint8 image's pixels), so those are SciPy's sums bit for
+    # bit (`scipy_sums`).
+    f32 = np.dtype(np.float32)
+    if input.dtype == f32 and dtype == f32:
+        weights = weights.astype(f32, copy=False)
+    natural = f32 if input.dtype == f32 and weights.dtype == f32 else np.dtype(np.float64)
+    # A new array from the operator (None) is placed off the input's 4 KiB alias.
+    if dtype in (natural, np.dtype(np.float64)) and (dest is None or not (
+            np.may_share_memory(dest, input) or np.may_share_memory(dest, weights))):
         return _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve,
                                           dest)
     # Another dtype, or an output that is the input: compute apart, then store.
-    native = dest.dtype.newbyteorder("=")
-    tmp_dtype = native if native in _NATIVE_OUT else np.dtype(np.float64)
-    tmp = _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve,
-                                     _npfast.empty(input.shape, tmp_dtype))
+    tmp = _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve, None,
+                                     scipy_sums=dtype.kind in "biu")
+    if dest is None:
+        dest = _new(input.shape, dtype)
     cast_into(dest, tmp)
     return dest
 
@@ -164,7 +174,7 @@ def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *
     Returns
     -------
     ndarray of the input's shape: ``output`` when it is an array; else of the ``output`` dtype,
-    or float32 when input and weights are float32 and float64 otherwise.
+    or of the input's dtype (native byte order), as SciPy.
 
     Raises
     ------

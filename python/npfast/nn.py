@@ -400,22 +400,25 @@ class MaxPool2d(Module):
     and keeps the indices (``self.indices``: int64, flat ``h * W + w`` within each plane);
     ``backward`` routes each gradient to its window's maximum with ``npfast.max_pool2d_backward``
     (gradients of overlapping windows add up). Works in the input's dtype; no parameters.
+    ``layout``: "NCHW" or "NHWC" (input, output and gradients), as the convolutions take.
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *,
+                 layout="NCHW"):
         self.kernel_size = _pair("kernel_size", kernel_size, 1)
         self.stride = self.kernel_size if stride is None else _pair("stride", stride, 1)
         self.padding = _pair("padding", padding, 0)
         self.dilation = _pair("dilation", dilation, 1)
         self.ceil_mode = bool(ceil_mode)
+        self.layout = _layout(layout)
         self.indices = None
         self._shape = None
 
     def forward(self, x):
-        """x: (N, C, H, W) -> (N, C, Ho, Wo)."""
+        """x: (N, C, H, W) -> (N, C, Ho, Wo) (NHWC: (N, H, W, C) -> (N, Ho, Wo, C))."""
         out, self.indices = npfast.max_pool2d(
             x, self.kernel_size, stride=self.stride, padding=self.padding, dilation=self.dilation,
-            ceil_mode=self.ceil_mode, return_indices=True)
+            ceil_mode=self.ceil_mode, return_indices=True, layout=self.layout)
         self._shape = tuple(x.shape)
         return out
 
@@ -424,11 +427,12 @@ class MaxPool2d(Module):
         shape = self._saved("_shape")
         if not input_grad:
             return None
-        return npfast.max_pool2d_backward(grad_output, self.indices, shape)
+        return npfast.max_pool2d_backward(grad_output, self.indices, shape, layout=self.layout)
 
     def __repr__(self):
         return (f"MaxPool2d(kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode})")
+                f"padding={self.padding}, dilation={self.dilation}, ceil_mode={self.ceil_mode}, "
+                f"layout={self.layout!r})")
 
 
 class ReLU(Module):

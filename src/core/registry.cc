@@ -72,6 +72,7 @@ std::vector<std::pair<std::string, std::string>> names(const Snapshot& s) {
       NPFAST_SHOW("corr2d_general_f32", corr2d, f32_corr2d_general),
       NPFAST_SHOW("corr2d_3x3_f64", corr2d, f64_corr2d_3x3),
       NPFAST_SHOW("corr2d_general_f64", corr2d, f64_corr2d_general),
+      NPFAST_SHOW("ndimage_correlate_integer_out", corr2d, f64_corr2d_scipy),
       NPFAST_SHOW("corr2d_3x3_f32_stream", corr2d, f32_corr2d_3x3_stream),
       NPFAST_SHOW("corr2d_3x3_f32_reverse", corr2d, f32_corr2d_3x3_reverse),
       NPFAST_SHOW("correlate1d_f32", filter1d, f32_corr1d),

@@ -491,6 +491,11 @@ void batch_norm(const View& input, const View* running_mean, const View* running
   if (residual) views::check_out(*residual, t, shape_of(input), "residual");
   if (!(p.eps >= 0) || !std::isfinite(p.eps))
     throw ValueError("eps: must be a finite number >= 0, got " + std::to_string(p.eps));
+  // PyTorch's two rules: a constant channel's variance is 0, so eps 0 divides by zero.
+  if (p.training && p.eps == 0) throw ValueError("eps: must be positive when training, got 0");
+  if (!running_mean != !running_var)
+    throw ValueError("running_mean, running_var: must both be None or neither, got " +
+                     std::string(running_mean ? "running_var" : "running_mean") + " None");
   if (!std::isfinite(p.momentum))
     throw ValueError("momentum: must be a finite number, got " + std::to_string(p.momentum));
   if (p.training) {
@@ -498,9 +503,8 @@ void batch_norm(const View& input, const View* running_mean, const View* running
     if (count <= 1 && c > 0)
       throw ValueError("input: expected more than 1 value per channel when training, got shape " +
                        shape_str(input));
-  } else if (!running_mean || !running_var) {
-    throw ValueError(std::string(running_mean ? "running_var" : "running_mean") +
-                     ": required when training=False, got None");
+  } else if (!running_mean) {
+    throw ValueError("running_mean, running_var: required when training=False, got None");
   }
   if (input.size() == 0 && !p.training) return;
   if (t == DType::f32)

@@ -423,7 +423,7 @@ bool aligned_to(const void* p, size_t n) { return reinterpret_cast<uintptr_t>(p)
 
 template <class T>
 void correlate_impl(const View& in, const View& k, const View& out, int64_t top, int64_t left,
-                    Border border, double fill) {
+                    Border border, double fill, bool scipy_sums) {
   const int kh = static_cast<int>(k.shape[0]), kw = static_cast<int>(k.shape[1]);
   const int64_t ntaps = int64_t{kh} * kw;
   // Taps, contiguous in the compute type (any kernel dtype, strides or flip).
@@ -444,7 +444,7 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   alignas(64) T uv_local[2 * 512];
   Buffer<T> uv_heap;
   // Two 1-D passes cost kh + kw (+ a store and a load) FMAs per pixel against kh * kw.
-  if (kh > 1 && kw > 1 && ntaps > int64_t{kh} + kw + 3) {
+  if (!scipy_sums && kh > 1 && kw > 1 && ntaps > int64_t{kh} + kw + 3) {
     T* uv = uv_local;
     if (kh + kw > 1024) {
       uv_heap = Buffer<T>(static_cast<size_t>(kh + kw));
@@ -480,7 +480,10 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   P.left = left;
   P.border = border;
   P.fill = static_cast<T>(fill);
-  P.kern = corr2d::rows_kernel<T>(kernels<corr2d::Table>(), kh, kw);
+  // SciPy's sums: its own order, one kernel for every shape, plain stores, left to right.
+  const corr2d::Table& table = kernels<corr2d::Table>();
+  P.kern =
+      scipy_sums ? of<T>(nullptr, table.f64_corr2d_scipy) : corr2d::rows_kernel<T>(table, kh, kw);
   // Outputs past the cache go out with non-temporal stores where the kernel is bound by memory
   // (3x3): a plain store first reads the line, 12 bytes of traffic a float32 pixel instead of 8
   // (4000^2 float32, 1-thread CPU 0.61 -> 0.42 ns/px; docs/corr2d.md, session of 2026-12-05).
@@ -492,7 +495,8 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   const size_t l3 = l3_cache_bytes();
   const size_t stream_from =
       l3 ? std::min(elementwise::kStreamOutputBytes, l3 / 4) : elementwise::kStreamOutputBytes;
-  const corr2d::RowsFn<T> streaming = corr2d::stream_kernel<T>(kernels<corr2d::Table>(), kh, kw);
+  const corr2d::RowsFn<T> streaming =
+      scipy_sums ? nullptr : corr2d::stream_kernel<T>(table, kh, kw);
   P.stream = streaming && !P.separable && P.out_direct &&
              static_cast<size_t>(views::plane_count(out) * P.Ho * P.Wo) * sizeof(T) >= stream_from;
   P.kern_direct = P.stream ? streaming : P.kern;
@@ -544,8 +548,8 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   // at every 64-byte distance from the input, 1 thread CPU time, float32 3x3 (docs/threads.md
   // "outalias"): the slow distances 10-17% faster at 350^2-1200^2, none slower beyond the noise.
   P.kern_reverse = nullptr;
-  if (direct && !P.stream && P.out_direct && P.ors == P.rs)
-    P.kern_reverse = corr2d::reverse_kernel<T>(kernels<corr2d::Table>(), kh, kw);
+  if (direct && !scipy_sums && !P.stream && P.out_direct && P.ors == P.rs)
+    P.kern_reverse = corr2d::reverse_kernel<T>(table, kh, kw);
   int64_t local_map[256];
   Buffer<int64_t> heap_map;
   int64_t* colmap = local_map;
@@ -588,12 +592,15 @@ void check_kernel(const View& k, const char* name) {
 }
 
 void correlate(const View& in, const View& k, const View& out, int64_t top, int64_t left,
-               Border border, double fill) {
+               Border border, double fill, bool scipy_sums) {
   if (out.empty()) return;
+  if (scipy_sums && out.dtype != DType::f64)
+    throw TypeError("correlate: SciPy's sums are made in float64, got out dtype " +
+                    std::string(dtype_name(out.dtype)));
   if (out.dtype == DType::f32)
-    correlate_impl<float>(in, k, out, top, left, border, fill);
+    correlate_impl<float>(in, k, out, top, left, border, fill, false);
   else
-    correlate_impl<double>(in, k, out, top, left, border, fill);
+    correlate_impl<double>(in, k, out, top, left, border, fill, scipy_sums);
 }
 
 View flipped(const View& v) {

@@ -15,8 +15,9 @@ void check_origin(int64_t origin, int64_t w, int axis);
 // ValueError unless k is 2-D and non-empty (MemoryError for absurd sizes); `name` in messages.
 void check_kernel(const View& k, const char* name);
 // correlate2d_general without the checks (arguments already validated); nothing for an empty out.
+// scipy_sums: SciPy's sums bit for bit (the f64_corr2d_scipy kernel; out float64 only).
 void correlate(const View& in, const View& k, const View& out, int64_t top, int64_t left,
-               Border border, double fill);
+               Border border, double fill, bool scipy_sums = false);
 // v with its last two axes reversed (a view, no copy).
 View flipped(const View& v);
 // Whether the in-place interior of a plane runs right to left: `store` is the address of its

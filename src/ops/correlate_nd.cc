@@ -1,5 +1,6 @@
 // scipy.ndimage.correlate / convolve for inputs of any rank: the exact path. A 2-D input whose
-// output has the corr2d result dtype goes to ndimage_corr2d's kernels; everything else runs the
+// output has the corr2d result dtype goes to ndimage_corr2d's kernels (SciPy's sums there too
+// with scipy_sums); everything else runs the
 // straightforward loop below, SciPy's own algorithm (NI_Correlate): per output element, the
 // weights in C order, taps with |w| <= DBL_EPSILON skipped, each tap's input value read as a
 // double (cval past the edges in constant mode) and accumulated in double, rounded once to
@@ -45,7 +46,7 @@ constexpr int64_t kOutside = INT64_MIN;
 }  // namespace
 
 void ndimage_correlate(const View& input, const View& weights, const View& out, Border mode,
-                       double cval, const int64_t* origin, bool convolve) {
+                       double cval, const int64_t* origin, bool convolve, bool scipy_sums) {
   const int nd = input.ndim;
   if (weights.ndim != nd)
     throw ValueError("weights: must have the input's " + std::to_string(nd) +
@@ -63,7 +64,7 @@ void ndimage_correlate(const View& input, const View& weights, const View& out, 
     throw ValueError("output: shape must be " + shape_str(input) + ", got " + shape_str(out));
   for (int i = 0; i < nd; ++i) ops::check_origin(origin[i], weights.shape[i], i);
   if (nd == 2 && out.dtype == t)
-    return ndimage_corr2d(input, weights, out, mode, cval, origin, convolve);
+    return ndimage_corr2d(input, weights, out, mode, cval, origin, convolve, scipy_sums);
   if (out.empty()) return;
 
   // The weights as SciPy's convolve uses them: flipped on every axis, origins negated and

@@ -181,6 +181,11 @@ def test_layouts_agree_and_weight_defaults():
     (lambda x, c: npfast.batch_norm(x, c.astype(np.float32), c.copy(), training=True), TypeError,
      ("running_mean", "float32")),
     (lambda x, c: npfast.batch_norm(x, c, c, eps=-1.0), ValueError, ("eps",)),
+    # PyTorch's rules: both running statistics or neither; eps > 0 when training.
+    (lambda x, c: npfast.batch_norm(x, c.copy(), None, training=True), ValueError,
+     ("running_mean, running_var", "running_var None")),
+    (lambda x, c: npfast.batch_norm(x, None, None, training=True, eps=0.0), ValueError,
+     ("eps", "positive when training")),
     (lambda x, c: npfast.batch_norm_backward(x, x, None, c, c, output_mask=(1, 2)), ValueError,
      ("output_mask",)),
     (lambda x, c: npfast.batch_norm_backward(x[:, :2], x, None, c, c), ValueError,

@@ -464,6 +464,22 @@ def test_non_native_byte_order_is_read_correctly(name):
             np.testing.assert_array_equal(g, w)
 
 
+def test_an_empty_out_is_accepted():
+    # NumPy 2 gives a size-0 array zero strides; an empty batch's preallocated out= is valid.
+    f32 = np.float32
+    a, b = np.ones((0, 3), f32), np.ones((3, 2), f32)
+    out = np.empty((0, 2), f32)
+    assert npfast.matmul(a, b, out=out) is out
+    out = np.empty((0, 3), f32)
+    assert npfast.convert(np.zeros((0, 3), np.uint8), f32, out=out) is out
+    x = np.zeros((0, 3, 8, 8), f32)
+    out = np.empty((0, 4, 8, 8), f32)
+    assert npfast.conv2d(x, np.ones((4, 3, 3, 3), f32), padding=1, out=out) is out
+    assert npfast.conv_transpose2d(x, np.ones((3, 4, 3, 3), f32), padding=1, out=out) is out
+    out = np.empty((0, 5, 3), f32)
+    assert npfast.normalize(np.zeros((0, 5, 3), np.uint8), 0.5, 0.25, out=out) is out
+
+
 def test_non_native_out_is_refused():
     out = np.zeros((4, 5), ">f4")
     with pytest.raises(TypeError, match="out: must be in native byte order"):

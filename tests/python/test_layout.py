@@ -1,4 +1,5 @@
-"""layout="NHWC" (channels-last) for conv2d, conv2d_backward, max_pool2d and avg_pool2d.
+"""layout="NHWC" (channels-last) for conv2d, conv2d_backward, max_pool2d, avg_pool2d and the
+pooling backward passes.
 
 NHWC results are NCHW results transposed: bitwise where the planner runs the same algorithm
 for both layouts (the NCHW-only algorithms run on transposed copies, and the implicit GEMM,
@@ -264,6 +265,40 @@ def test_avg_pool2d_nhwc(isa, dtype, shape, kw):
         if x.shape[0]:
             t = F.avg_pool2d(torch_cl(x), count_include_pad=cip, divisor_override=div, **kw)
             np.testing.assert_allclose(nchw(got), t.numpy(), **tol("avg_pool2d", dtype))
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,kw", POOLS)
+def test_pool_backward_nhwc(isa, dtype, shape, kw):
+    # The backward passes take the forward call's layout: NHWC gradients are the NCHW ones
+    # transposed (bitwise), and torch's on channels_last tensors. Before, an NHWC grad_output
+    # whose pooled shape equalled the input's passed the shape checks and was read as NCHW.
+    rng = np.random.default_rng(13)
+    x = rng.integers(-3, 4, size=shape).astype(dtype)  # ties
+    _, wi = npfast.max_pool2d(x, return_indices=True, **kw)
+    g = rng.standard_normal(wi.shape).astype(dtype)
+    want = npfast.max_pool2d_backward(g, wi, x.shape)
+    _, gi = npfast.max_pool2d(nhwc(x), return_indices=True, layout="NHWC", **kw)
+    got = npfast.max_pool2d_backward(nhwc(g), gi, nhwc(x).shape, layout="NHWC")
+    assert got.shape == nhwc(x).shape and got.flags.c_contiguous
+    np.testing.assert_array_equal(nchw(got), want)
+    args = [kw.get("kernel_size"), kw.get("stride"), kw.get("padding", 0),
+            kw.get("ceil_mode", False)]
+    for cip, div in ((True, None), (False, 3)):
+        want = npfast.avg_pool2d_backward(g, x.shape, *args, cip, div)
+        got = npfast.avg_pool2d_backward(nhwc(g), nhwc(x).shape, *args, cip, div, layout="NHWC")
+        np.testing.assert_array_equal(nchw(got), want)
+    if x.shape[0]:
+        tx = torch_cl(x).requires_grad_()
+        F.max_pool2d(tx, **kw).backward(torch_cl(g))
+        got = npfast.max_pool2d_backward(nhwc(g), gi, nhwc(x).shape, layout="NHWC")
+        np.testing.assert_allclose(nchw(got), tx.grad.numpy(), **tol("max_pool2d_backward", dtype))
+    # The layout is checked and named; grad_output's rank too.
+    with pytest.raises(ValueError, match="layout"):
+        npfast.max_pool2d_backward(nhwc(g), gi, nhwc(x).shape, layout="NWHC")
+    with pytest.raises(ValueError, match="grad_output"):
+        npfast.avg_pool2d_backward(np.zeros((2, 2)), nhwc(x).shape, *args, layout="NHWC")
 
 
 @pytest.mark.parametrize("pool", [npfast.max_pool2d, npfast.avg_pool2d])

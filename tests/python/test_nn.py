@@ -167,6 +167,20 @@ def test_max_pool2d_matches_torch(dtype, case):
     np.testing.assert_array_equal(layer.indices, pool(torch.tensor(x))[1].numpy())
 
 
+@pytest.mark.parametrize("case", POOL_CASES)
+def test_max_pool2d_nhwc_is_nchw_transposed(case):
+    x = np.random.default_rng(9).standard_normal((2, 3, 9, 8))
+    g_of = np.random.default_rng(10).standard_normal
+    planar, last = nn.MaxPool2d(**case), nn.MaxPool2d(**case, layout="NHWC")
+    y = planar.forward(x)
+    y_last = last.forward(np.ascontiguousarray(x.transpose(0, 2, 3, 1)))
+    np.testing.assert_array_equal(y_last.transpose(0, 3, 1, 2), y)
+    g = g_of(y.shape)
+    np.testing.assert_array_equal(
+        last.backward(np.ascontiguousarray(g.transpose(0, 2, 3, 1))).transpose(0, 3, 1, 2),
+        planar.backward(g))
+
+
 @needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_linear_relu_flatten_match_torch(dtype):

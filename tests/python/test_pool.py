@@ -405,6 +405,28 @@ def test_adaptive_avg_pool_matches_torch(isa, dtype):
                                F.adaptive_avg_pool2d(t(x[0, :1]), (4, 5)).numpy()[0], **tol("avg_pool2d", dtype))
 
 
+@needs_torch
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_global_average_pool_matches_torch(isa, dtype, threads):
+    # Output 1 x 1: each plane's mean (summed in double), for planes of 1 element to larger
+    # than a vector block, views (copied first) and values far from zero.
+    rng = np.random.default_rng(13)
+    for shape in [(2, 3, 1, 1), (4, 5, 7, 7), (2, 70, 3, 11), (1, 2, 56, 56), (3, 33, 17)]:
+        x = (rng.standard_normal(shape) * 3 + 1e3).astype(dtype)
+        for v in (x, x[..., ::-1, :], np.asfortranarray(x)):
+            npfast.set_num_threads(1)
+            got = npfast.adaptive_avg_pool2d(v, 1)
+            npfast.set_num_threads(2)
+            np.testing.assert_array_equal(npfast.adaptive_avg_pool2d(v, 1), got)
+            want = F.adaptive_avg_pool2d(t(v.copy()), 1).numpy()
+            assert got.shape == want.shape and got.dtype == dtype
+            np.testing.assert_allclose(got, want, **tol("avg_pool2d", dtype))
+            # The mean of the plane's values in double, rounded once.
+            planes = v.copy().reshape(-1, v.shape[-2] * v.shape[-1])
+            np.testing.assert_allclose(got.reshape(-1), planes.astype(np.float64).mean(axis=1),
+                                       rtol=1e-7 if dtype == np.float32 else 1e-14)
+
+
 # ---------------------------------------------------------------------------------------------
 # argument checking
 

@@ -27,6 +27,20 @@ def test_like_numpy(dtype, shape):
         assert memory._npfast._owns(a)
 
 
+@pytest.mark.parametrize("shape", [np.array([2, 3]), np.array(4), (np.int32(2), 3), (3, 1, 4)])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_order_and_array_shapes_like_numpy(shape, order):
+    for fn, ref in [(npfast.zeros, np.zeros), (npfast.empty, np.empty)]:
+        a, want = fn(shape, np.float32, order=order), ref(shape, np.float32, order=order)
+        assert a.shape == want.shape and a.strides == want.strides
+        assert a.flags.owndata and memory._npfast._owns(a)
+        if fn is npfast.zeros:
+            assert not a.any()
+    for bad in ("K", "A", "c", 1):
+        with pytest.raises(ValueError, match="order"):
+            npfast.zeros(3, order=bad)
+
+
 def test_default_dtype_is_float64():
     assert npfast.zeros(3).dtype == np.float64
     assert npfast.empty((2, 2)).dtype == np.float64

@@ -23,6 +23,11 @@
 // A `_reverse` kernel computes the same bits visiting its full column blocks right to left: its
 // loads then trail its recent stores instead of leading them, which moves the 4 KiB alias to the
 // opposite distances (src/ops/corr2d.cc, alias_hits).
+// `f64_corr2d_scipy` (any shape) computes SciPy's sums instead (scipy.ndimage's NI_Correlate,
+// whose results integer outputs truncate, so that a last-bit difference becomes a unit one):
+//   out[o][j] = ((0.0 + in[..] * taps[t0]) + in[..] * taps[t1]) + ...
+// over the taps with |taps[t]| > DBL_EPSILON in row-major order, each product rounded before
+// its add (no fused multiply-add): SciPy's result bit for bit.
 // Kernels are pure: no allocation, no threads, no exceptions.
 #pragma once
 

@@ -8,6 +8,8 @@
 // every output column goes through the same sequence of FMAs (bitwise stable under any column
 // split). Fixed shapes broadcast their taps once per call and walk input rows, each loaded
 // vector feeding every output row of the block that uses it (block_rows).
+#include <cfloat>
+#include <cmath>
 #include <cstdint>
 #include <type_traits>
 
@@ -63,8 +65,11 @@ inline void store_block(T* const* out, int64_t j, int m,
 }
 
 // Accumulates one block of R rows x (NV full vectors + one masked vector of m lanes when
-// Masked). tv: pre-broadcast taps (fixed shapes) or null (taps broadcast here).
-template <class T, int R, int NV, bool Masked, int KH, int KW, int Stream = kPlain>
+// Masked). tv: pre-broadcast taps (fixed shapes) or null (taps broadcast here). Scipy: SciPy's
+// sum instead of fused multiply-adds (the `_scipy` kernel, corr2d.h): taps with |w| <=
+// DBL_EPSILON skipped, each product rounded before its add.
+template <class T, int R, int NV, bool Masked, int KH, int KW, int Stream = kPlain,
+          bool Scipy = false>
 inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* taps,
                   const V<T>* tv, int kh_rt, int kw_rt) {
   constexpr int L = kLanes<T>;
@@ -81,6 +86,7 @@ inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* 
 #pragma GCC unroll 16
     for (int o = 0; o < R; ++o) rows[o] = in[o + a] + j;
     for (int b = 0; b < kw; ++b) {
+      if (Scipy && !(std::fabs(taps[a * kw + b]) > DBL_EPSILON)) continue;
       const V<T> t = (KH && KW) ? tv[a * kw + b] : set1<T>(taps[a * kw + b]);
 #pragma GCC unroll 16
       for (int o = 0; o < R; ++o)
@@ -88,7 +94,7 @@ inline void block(const T* const* in, T* const* out, int64_t j, int m, const T* 
         for (int u = 0; u < U; ++u) {
           const V<T> x =
               (Masked && u == NV) ? loadn(rows[o] + b + u * L, m) : load(rows[o] + b + u * L);
-          acc[o][u] = fma(t, x, acc[o][u]);
+          acc[o][u] = Scipy ? add(acc[o][u], mul(x, t)) : fma(t, x, acc[o][u]);
         }
     }
   }
@@ -216,16 +222,17 @@ inline void block_rows(const T* const* in, T* const* out, int64_t j, const V<T>*
 // The fixed shapes walk input rows (block_rows: 5x5 and 7x7 11-25% faster than the kernel-row
 // walk, docs/corr2d.md; 3x3 since "corr5": 54 input loads per 108 FMAs instead of 108, in L1
 // AVX-512 123 -> 147 GFLOP/s, AVX2 88 -> 112); the general kernel walks kernel rows.
-template <class T, int R, int NV, bool Masked, int KH, int KW, int Stream = kPlain>
+template <class T, int R, int NV, bool Masked, int KH, int KW, int Stream = kPlain,
+          bool Scipy = false>
 inline void any_block(const T* const* in, T* const* out, int64_t j, int m, const T* taps,
                       const V<T>* tv, int kh, int kw) {
   // Only the full blocks (R = 4 rows, kVectors unmasked vectors: nearly all the work): the
   // tails and short row groups keep block(), which gives the same bits, so that clang's
   // sanitizer+coverage build of this file stays near a minute (every variant: ~3 minutes).
-  if constexpr (KH >= 3 && KW >= 3 && R == 4 && NV == kVectors && !Masked)
+  if constexpr (KH >= 3 && KW >= 3 && R == 4 && NV == kVectors && !Masked && !Scipy)
     block_rows<T, R, NV, KH, KW, Stream>(in, out, j, tv);
   else
-    block<T, R, NV, Masked, KH, KW, Stream>(in, out, j, m, taps, tv, kh, kw);
+    block<T, R, NV, Masked, KH, KW, Stream, Scipy>(in, out, j, m, taps, tv, kh, kw);
 }
 
 // How far ahead of its block the streaming kernel prefetches the input rows new to its row
@@ -285,7 +292,7 @@ inline __attribute__((always_inline)) void stream_shifted(const T* const* in, T*
 }
 #endif
 
-template <class T, int R, int KH, int KW, bool Stream, bool Reverse>
+template <class T, int R, int KH, int KW, bool Stream, bool Reverse, bool Scipy = false>
 inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, const V<T>* tv, int kh,
                 int kw) {
   constexpr int L = kLanes<T>;
@@ -328,50 +335,50 @@ inline void run(const T* const* in, T* const* out, int64_t n, const T* taps, con
   if (Reverse) {  // the full blocks right to left, then the tail
     const int64_t full = n / (U * L) * (U * L);
     for (int64_t b = full - U * L; b >= 0; b -= U * L)
-      any_block<T, R, U, false, KH, KW>(in, out, b, 0, taps, tv, kh, kw);
+      any_block<T, R, U, false, KH, KW, kPlain, Scipy>(in, out, b, 0, taps, tv, kh, kw);
     j = full;
   }
   for (; j + U * L <= n; j += U * L)
-    any_block<T, R, U, false, KH, KW>(in, out, j, 0, taps, tv, kh, kw);
+    any_block<T, R, U, false, KH, KW, kPlain, Scipy>(in, out, j, 0, taps, tv, kh, kw);
   const int64_t rem = n - j;
   const int m = static_cast<int>(rem % L);
   static_assert(kVectors == 3, "the tail switch covers 0..2 full vectors");
   switch ((rem / L) * 2 + (m > 0 ? 1 : 0)) {
     case 1:
-      any_block<T, R, 0, true, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+      any_block<T, R, 0, true, KH, KW, kPlain, Scipy>(in, out, j, m, taps, tv, kh, kw);
       break;
     case 2:
-      any_block<T, R, 1, false, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+      any_block<T, R, 1, false, KH, KW, kPlain, Scipy>(in, out, j, m, taps, tv, kh, kw);
       break;
     case 3:
-      any_block<T, R, 1, true, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+      any_block<T, R, 1, true, KH, KW, kPlain, Scipy>(in, out, j, m, taps, tv, kh, kw);
       break;
     case 4:
-      any_block<T, R, 2, false, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+      any_block<T, R, 2, false, KH, KW, kPlain, Scipy>(in, out, j, m, taps, tv, kh, kw);
       break;
     case 5:
-      any_block<T, R, 2, true, KH, KW>(in, out, j, m, taps, tv, kh, kw);
+      any_block<T, R, 2, true, KH, KW, kPlain, Scipy>(in, out, j, m, taps, tv, kh, kw);
       break;
     default:
       break;
   }
 }
 
-template <class T, int KH, int KW, bool Stream, bool Reverse>
+template <class T, int KH, int KW, bool Stream, bool Reverse, bool Scipy = false>
 void dispatch_rows(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps,
                    const V<T>* tv, int kh, int kw) {
   switch (nrows) {
     case 4:
-      run<T, 4, KH, KW, Stream, Reverse>(in, out, n, taps, tv, kh, kw);
+      run<T, 4, KH, KW, Stream, Reverse, Scipy>(in, out, n, taps, tv, kh, kw);
       break;
     case 3:
-      run<T, 3, KH, KW, Stream, Reverse>(in, out, n, taps, tv, kh, kw);
+      run<T, 3, KH, KW, Stream, Reverse, Scipy>(in, out, n, taps, tv, kh, kw);
       break;
     case 2:
-      run<T, 2, KH, KW, Stream, Reverse>(in, out, n, taps, tv, kh, kw);
+      run<T, 2, KH, KW, Stream, Reverse, Scipy>(in, out, n, taps, tv, kh, kw);
       break;
     default:
-      run<T, 1, KH, KW, Stream, Reverse>(in, out, n, taps, tv, kh, kw);
+      run<T, 1, KH, KW, Stream, Reverse, Scipy>(in, out, n, taps, tv, kh, kw);
       break;
   }
 }
@@ -387,6 +394,14 @@ void rows(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps
   }
 }
 static_assert(kMaxRows == 4, "rows() dispatches nrows 1..4");
+
+// SciPy's sums, any shape (corr2d.h: the `_scipy` kernel). Lanes are independent outputs, so
+// each output sees SciPy's scalar sequence of operations exactly.
+template <class T>
+void rows_scipy(const T* const* in, T* const* out, int nrows, int64_t n, const T* taps, int kh,
+                int kw) {
+  dispatch_rows<T, 0, 0, false, false, true>(in, out, nrows, n, taps, nullptr, kh, kw);
+}
 
 inline constexpr npfast::corr2d::Table kTable = {
 #define NPFAST_KERNEL NPFAST_KERNEL_SIMD

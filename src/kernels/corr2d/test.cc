@@ -167,6 +167,71 @@ TEST_P(Corr2dIsa, ReverseMatchesPlainBitwise) {
   check_variant<double>(GetParam(), reverse_kernel<double>);
 }
 
+// f64_corr2d_scipy makes SciPy's sums bit for bit: against the sum written out here (from 0.0,
+// row-major, taps with |w| <= DBL_EPSILON skipped, each product rounded before its add) and the
+// scalar table's kernel, as bytes, for taps that include 0, -0, DBL_EPSILON (skipped) and
+// 2 * DBL_EPSILON (kept) beside ordinary ones, inputs with infinities, NaNs and negative zeros
+// (a skipped tap must not turn an infinity into a NaN), every row count and columns around the
+// vector and block widths; nothing is written outside the rows.
+TEST_P(Corr2dIsa, ScipySumsMatchTheirFormulaBitwise) {
+  const Isa isa = GetParam();
+  const RowsFn<double> k = kernels<Table>(isa)->f64_corr2d_scipy;
+  const RowsFn<double> ref = kernels<Table>(Isa::scalar)->f64_corr2d_scipy;
+  std::mt19937 rng(13);
+  std::uniform_real_distribution<double> dist(-2.0, 2.0);
+  const double eps = std::numeric_limits<double>::epsilon();
+  const double odd[] = {0.0, -0.0, eps, -eps, 2 * eps, 1e-17};
+  const double special[] = {std::numeric_limits<double>::infinity(),
+                            -std::numeric_limits<double>::infinity(),
+                            std::numeric_limits<double>::quiet_NaN(), -0.0};
+  const int shapes[][2] = {{3, 3}, {5, 5}, {1, 1}, {1, 7}, {4, 1}, {2, 3}, {7, 7}};
+  for (const auto& s : shapes) {
+    const int kh = s[0], kw = s[1];
+    std::vector<double> taps(kh * kw);
+    for (size_t t = 0; t < taps.size(); ++t)
+      taps[t] = t % 3 == 1 ? odd[(t / 3) % 6] : dist(rng) / 9.0;
+    for (int nrows = 1; nrows <= kMaxRows; ++nrows)
+      for (int64_t n : {1, 3, 7, 8, 9, 16, 23, 24, 25, 33, 48, 49, 100}) {
+        const int nin = nrows + kh - 1;
+        std::vector<std::vector<double>> rows(nin, std::vector<double>(n + kw));
+        std::vector<const double*> in(nin);
+        for (int r = 0; r < nin; ++r) {
+          for (size_t i = 0; i < rows[r].size(); ++i)
+            rows[r][i] =
+                (r * 31 + i) % 29 == 5 ? special[(r + i) % 4] : std::floor(dist(rng) * 100.0);
+          in[r] = rows[r].data() + 1;
+        }
+        std::vector<std::vector<double>> got(nrows, std::vector<double>(n + 2, -777.0)),
+            want(nrows, std::vector<double>(n + 2, -777.0));
+        std::vector<double*> og(nrows), ow(nrows);
+        for (int o = 0; o < nrows; ++o) {
+          og[o] = got[o].data() + 1;
+          ow[o] = want[o].data() + 1;
+        }
+        k(in.data(), og.data(), nrows, n, taps.data(), kh, kw);
+        ref(in.data(), ow.data(), nrows, n, taps.data(), kh, kw);
+        for (int o = 0; o < nrows; ++o) {
+          ASSERT_EQ(got[o][0], -777.0) << "wrote before the row";
+          ASSERT_EQ(got[o][n + 1], -777.0) << "wrote past the row";
+          for (int64_t j = 0; j < n; ++j) {
+            double sum = 0.0;
+            for (int a = 0; a < kh; ++a)
+              for (int b = 0; b < kw; ++b) {
+                const double w = taps[a * kw + b];
+                if (std::fabs(w) <= eps) continue;
+                const double p = in[o + a][j + b] * w;
+                sum = sum + p;
+              }
+            ASSERT_EQ(std::memcmp(&og[o][j], &sum, sizeof sum), 0)
+                << isa_name(isa) << " " << kh << "x" << kw << " nrows=" << nrows << " n=" << n
+                << " o=" << o << " j=" << j << ": " << og[o][j] << " vs " << sum;
+            ASSERT_EQ(std::memcmp(&og[o][j], &ow[o][j], sizeof sum), 0) << "the scalar kernel";
+          }
+        }
+      }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(All, Corr2dIsa, ::testing::ValuesIn(kernel_isas<Table>()),
                          [](const auto& info) { return std::string(isa_name(info.param)); });
 
