@@ -209,10 +209,12 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
   corr2d::RowsFn<T> interior = P.kern_direct;
   for (int s = 0; P.kern_reverse && s < P.nseg; ++s) {
     const Segment& g = P.seg[s];
-    const char* load = in + (g.c0 - P.left + P.kw / 2) * P.cs;
-    if (g.direct && ops::interior_runs_reverse(reinterpret_cast<uintptr_t>(load),
-                                               reinterpret_cast<uintptr_t>(out + g.c0 * P.ocs),
-                                               P.rs, kh, P.top)) {
+    if (!g.direct) continue;
+    // The interior's first output element, and the middle of the input window it reads.
+    const uintptr_t store = reinterpret_cast<uintptr_t>(out) + static_cast<uintptr_t>(g.c0 * P.ocs);
+    const uintptr_t load =
+        reinterpret_cast<uintptr_t>(in) + static_cast<uintptr_t>((g.c0 - P.left + P.kw / 2) * P.cs);
+    if (ops::interior_runs_reverse(load, store, P.rs, kh, P.top)) {
       interior = P.kern_reverse;
       g_reverse_rows.fetch_add(r1 - r0, std::memory_order_relaxed);
     }
