@@ -7,6 +7,7 @@
 #include "npfast/corr2d.hpp"
 #include "npfast/error.hpp"
 #include "python/npfast/bind.h"
+#include "src/ops/corr2d.h"
 
 namespace npfast {
 namespace py {
@@ -267,6 +268,11 @@ NPFAST_BIND(corr2d) {
         "The operator behind npfast.ndimage.correlate / convolve (see there), which has\n"
         "checked and expanded the arguments. scipy_sums: SciPy's sums bit for bit (a float64\n"
         "output whose values an integer output truncates).");
+  // Tests only: the 3x3 interior's direction (src/ops/corr2d.h), the rule and the output rows
+  // it ran right to left.
+  m.def("_corr2d_runs_reverse", &ops::interior_runs_reverse, nb::arg("load"), nb::arg("store"),
+        nb::arg("rs"), nb::arg("kh"), nb::arg("top"));
+  m.def("_corr2d_reverse_rows", &ops::corr2d_reverse_rows);
 }
 
 }  // namespace py

@@ -72,6 +72,9 @@ struct Plan {
   corr2d::RowsFn<T> kern;
   corr2d::RowsFn<T> kern_direct;  // the in-place interior's: kern, or its streaming variant
   bool stream;                    // kern_direct stores non-temporally (caller fences)
+  // The interior's right-to-left kernel, for planes whose rows meet in the 4 KiB alias going
+  // forward (ops::interior_runs_reverse); null where no plane may use it.
+  corr2d::RowsFn<T> kern_reverse;
   // Column segments, at most three; padded ones need `pad_width` scratch elements per row.
   Segment seg[3];
   int nseg;
@@ -194,12 +197,28 @@ Scratch<T> carve(const Plan<T>& P, char* mem) {
   return s;
 }
 
+// Output rows run right to left since the process started (ops::corr2d_reverse_rows).
+std::atomic<int64_t> g_reverse_rows{0};
+
 // Output rows [r0, r1) of plane pl.
 template <class T>
 void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int64_t r1) {
   const char* in = P.in + views::plane_offset(*P.vin, pl);
   char* out = P.out + views::plane_offset(*P.vout, pl);
   const int kh = P.kh;
+  corr2d::RowsFn<T> interior = P.kern_direct;
+  for (int s = 0; P.kern_reverse && s < P.nseg; ++s) {
+    const Segment& g = P.seg[s];
+    if (!g.direct) continue;
+    // The interior's first output element, and the middle of the input window it reads.
+    const uintptr_t store = reinterpret_cast<uintptr_t>(out) + static_cast<uintptr_t>(g.c0 * P.ocs);
+    const uintptr_t load =
+        reinterpret_cast<uintptr_t>(in) + static_cast<uintptr_t>((g.c0 - P.left + P.kw / 2) * P.cs);
+    if (ops::interior_runs_reverse(load, store, P.rs, kh, P.top)) {
+      interior = P.kern_reverse;
+      g_reverse_rows.fetch_add(r1 - r0, std::memory_order_relaxed);
+    }
+  }
   for (int64_t b0 = r0; b0 < r1; b0 += P.band) {
     const int64_t nout = std::min(P.band, r1 - b0);
     const int64_t nin = nout + kh - 1;
@@ -246,8 +265,8 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
         const Segment& g = P.seg[s];
         T* oseg[kMaxRows];
         for (int q = 0; q < R; ++q) oseg[q] = orow[q] + g.c0;
-        (g.direct ? P.kern_direct : P.kern)(S.ptrs + s * stride + o, oseg, R, g.c1 - g.c0, P.taps,
-                                            kh, P.kw);
+        (g.direct ? interior : P.kern)(S.ptrs + s * stride + o, oseg, R, g.c1 - g.c0, P.taps, kh,
+                                       P.kw);
       }
       if (!P.out_direct) {
         for (int q = 0; q < R; ++q) {
@@ -362,7 +381,10 @@ constexpr int64_t kDirectMinColumns = 128;
 // of the best D at 768^2-1504^2, the worst D 1.1-1.5x slower. The slow distances themselves
 // lie within about [64, 288] (`out=` at every D in steps of 64, 350^2-1500^2, docs/threads.md
 // "outalias"). A kernel that visits its blocks right to left (`_reverse`) loads behind its
-// stores: its alias is the mirror image (-d and -rs for d and rs below).
+// stores: its alias is the mirror image (-d and -rs for d and rs below) when d is measured from
+// the middle of a block's loads to its stores (ops::interior_runs_reverse), as D is for the
+// centred 3x3 of those fits; an origin shift moves the loads by a column (docs/threads.md
+// "aliaspick").
 constexpr int64_t kAliasWindow = 448;
 // Within it, the distances measured slow with a caller's `out=` (docs/threads.md "outalias").
 constexpr int64_t kAliasSlowFrom = 64, kAliasSlowTo = 288;
@@ -524,17 +546,12 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
     if (!P.seg[s].direct) P.pad_width += P.seg[s].c1 - P.seg[s].c0 + kw - 1;
   // A caller's output (a new one is placed clear of the alias: corr2d_output_page_offset) whose
   // row pairs meet in the alias of the in-place interior runs it right to left where fewer of
-  // them meet in the mirror image: under a third as many (none, at best). `out=` at every 64-byte
-  // distance from the input, 1 thread CPU time, float32 3x3 (docs/threads.md "outalias"): the
-  // slow distances 10-17% faster at 350^2-1200^2, none slower beyond the noise.
-  const corr2d::RowsFn<T> reverse = scipy_sums ? nullptr : corr2d::reverse_kernel<T>(table, kh, kw);
-  if (direct && reverse && !P.stream && P.out_direct && P.ors == P.rs) {
-    const int64_t d = static_cast<int64_t>(
-        (reinterpret_cast<uintptr_t>(out.data) - reinterpret_cast<uintptr_t>(in.data)) % 4096);
-    const int fwd = alias_hits(d, P.rs, kh, top, kAliasSlowFrom, kAliasSlowTo);
-    const int rev = alias_hits(-d, -P.rs, kh, top, kAliasSlowFrom, kAliasSlowTo);
-    if (fwd > 0 && 3 * rev < fwd) P.kern_direct = reverse;
-  }
+  // them meet in the mirror image, plane by plane (run_rows, ops::interior_runs_reverse). `out=`
+  // at every 64-byte distance from the input, 1 thread CPU time, float32 3x3 (docs/threads.md
+  // "outalias"): the slow distances 10-17% faster at 350^2-1200^2, none slower beyond the noise.
+  P.kern_reverse = nullptr;
+  if (direct && !scipy_sums && !P.stream && P.out_direct && P.ors == P.rs)
+    P.kern_reverse = corr2d::reverse_kernel<T>(table, kh, kw);
   int64_t local_map[256];
   Buffer<int64_t> heap_map;
   int64_t* colmap = local_map;
@@ -555,6 +572,15 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
 }  // namespace
 
 namespace ops {
+
+bool interior_runs_reverse(uintptr_t load, uintptr_t store, int64_t rs, int kh, int64_t top) {
+  const int64_t d = static_cast<int64_t>((store - load) % 4096);
+  const int fwd = alias_hits(d, rs, kh, top, kAliasSlowFrom, kAliasSlowTo);
+  const int rev = alias_hits(-d, -rs, kh, top, kAliasSlowFrom, kAliasSlowTo);
+  return fwd > 0 && 3 * rev < fwd;
+}
+
+int64_t corr2d_reverse_rows() { return g_reverse_rows.load(std::memory_order_relaxed); }
 
 void check_kernel(const View& k, const char* name) {
   if (k.ndim != 2)

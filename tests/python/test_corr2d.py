@@ -315,3 +315,53 @@ def test_out_at_every_page_offset_gives_the_new_outputs_bits(isa, threads, dtype
             o[...] = np.nan
             ndimage.correlate(x, k, mode="reflect", output=o)
             np.testing.assert_array_equal(o, want_nd, err_msg=f"ndimage distance {d} threads {t}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_interior_runs_right_to_left_where_the_alias_rule_says(threads, dtype):
+    # Both directions give the same bits, so only the rows run right to left show the choice
+    # (docs/threads.md "outalias", "aliaspick"). The rule itself is tested on synthetic addresses
+    # (C++ Corr2dOp.InteriorRunsReverseExactlyWhereForwardRowsAlias); here, that the operator asks
+    # it about the addresses it runs: each plane's own, and the middle of an output element's
+    # window (column - left + 1 for 3x3), which an origin moves by a column. 64 distances from
+    # the input, a stack whose planes lie at different distances, ndimage origins.
+    from npfast import _npfast
+
+    rng = np.random.default_rng(11)
+    n, item = 350, np.dtype(dtype).itemsize
+    rs, plane = n * item, n * n * item
+    gap = 1344  # the output's second plane lies this much further from the input's
+    buf = np.zeros(2 * plane + 8192, np.uint8)
+    start = (-buf.ctypes.data) % 4096 + 16
+    x = buf[start:start + 2 * plane].view(dtype).reshape(2, n, n)
+    x[...] = rng.standard_normal((2, n, n))
+    k = rng.standard_normal((3, 3)).astype(dtype)
+    obuf = np.zeros(2 * plane + gap + 8192, np.uint8)
+
+    def rows_reversed(call):
+        before = _npfast._corr2d_reverse_rows()
+        call()
+        return _npfast._corr2d_reverse_rows() - before
+
+    def rule(load, store, top):
+        return n * _npfast._corr2d_runs_reverse(load % 2**64, store % 2**64, rs, 3, top)
+
+    one_plane = shifted = 0
+    for t in (1, 2):
+        npfast.set_num_threads(t)
+        for d in range(0, 4096, 64):
+            at = (x.ctypes.data + d - obuf.ctypes.data) % 4096  # out - x = d (mod 4096)
+            o = as_strided(obuf[at:at + 2 * plane + gap].view(dtype), (2, n, n),
+                           (plane + gap, rs, item))
+            x0, o0 = x.ctypes.data, o.ctypes.data
+            got = rows_reversed(lambda: npfast.correlate2d(x, k, mode="same", out=o))
+            want = rule(x0, o0, 1) + rule(x0 + plane, o0 + plane + gap, 1)
+            assert got == want, f"stack, distance {d}, threads {t}"
+            one_plane += want == n
+            for oy, ox in ((0, 0), (0, 1), (0, -1), (1, 0), (-1, 1)):
+                got = rows_reversed(
+                    lambda: ndimage.correlate(x[0], k, output=o[0], origin=(oy, ox)))
+                want = rule(x0 - ox * item, o0, 1 + oy)
+                assert got == want, f"origin {(oy, ox)}, distance {d}, threads {t}"
+                shifted += want != rule(x0, o0, 1 + oy)
+    assert one_plane and shifted  # the placements above reach both cases

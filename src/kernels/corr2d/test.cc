@@ -17,6 +17,7 @@
 #include "npfast/error.hpp"
 #include "src/kernels/corr2d/corr2d.h"
 #include "src/kernels/elementwise/elementwise.h"
+#include "src/ops/corr2d.h"
 #include "tests/cpp/view2d.h"
 
 namespace npfast {
@@ -415,6 +416,51 @@ TEST(Corr2dOp, OutputPageOffsetAvoidsTheAlias) {
   EXPECT_EQ(corr2d_output_page_offset(v, 3, DType::f64, 16000), -1);  // other dtype
   View narrow = view2d(x, DType::f32, 64, 64, 256, 4);
   EXPECT_EQ(corr2d_output_page_offset(narrow, 3, DType::f32, 256), -1);  // padded whole
+}
+
+// The 3x3 interior's direction on synthetic addresses, against the rule stated in bytes: a
+// row pair (output row q of a group of kMaxRows, input row r its windows read) whose store lies
+// 64-288 bytes ahead of the load modulo 4 KiB (middle of the loads to the stores) stalls a
+// left-to-right run, one that far behind stalls a right-to-left run; right to left exactly where
+// some pair stalls forward and fewer than a third as many backward. Then the distances measured
+// (docs/threads.md "outalias", input at page offset 16, D = out - in).
+TEST(Corr2dOp, InteriorRunsReverseExactlyWhereForwardRowsAlias) {
+  auto pairs = [](uintptr_t load, uintptr_t store, int64_t rs, int64_t top, bool ahead) {
+    int n = 0;
+    for (int64_t q = 0; q < kMaxRows; ++q)
+      for (int64_t r = 0; r < kMaxRows + 2; ++r) {
+        const uintptr_t s = store + static_cast<uintptr_t>(q * rs);
+        const uintptr_t l = load + static_cast<uintptr_t>((r - top) * rs);
+        const uintptr_t gap = (ahead ? s - l : l - s) % 4096;
+        n += gap >= 64 && gap <= 288;
+      }
+    return n;
+  };
+  int reversed = 0, total = 0;
+  for (const int64_t rs : {1400, 2000, 4000, 4800, 5600, 8000, -1400})
+    for (const int64_t top : {0, 1, 2})
+      for (const uintptr_t at : {uintptr_t{16}, uintptr_t{4080}})
+        for (uintptr_t d = 0; d < 4096; d += 4) {
+          const uintptr_t load = (uintptr_t{1} << 20) + at, store = load + d;
+          const int fwd = pairs(load, store, rs, top, true);
+          const int rev = pairs(load, store, rs, top, false);
+          const bool want = fwd > 0 && 3 * rev < fwd;
+          ASSERT_EQ(ops::interior_runs_reverse(load, store, rs, 3, top), want)
+              << "rows " << rs << " top " << top << " load at " << at << " distance " << d;
+          reversed += want;
+          ++total;
+        }
+  EXPECT_GT(reversed, total / 20);  // the rule above picks each direction somewhere
+  EXPECT_LT(reversed, total / 2);
+  auto runs_reverse = [](int64_t D, int64_t rs) {
+    const uintptr_t load = (uintptr_t{1} << 20) + 16;
+    return ops::interior_runs_reverse(load, load + static_cast<uintptr_t>(D), rs, 3, 1);
+  };
+  for (const int64_t D : {192, 256, 384, 576}) EXPECT_TRUE(runs_reverse(D, 4000)) << D;
+  // 1000^2 D 0-128: slow both ways (docs/threads.md "outalias", Left), so forward.
+  for (const int64_t D : {0, 64, 2048}) EXPECT_FALSE(runs_reverse(D, 4000)) << D;
+  for (const int64_t D : {64, 192, 320, 1536, 2816}) EXPECT_TRUE(runs_reverse(D, 1400)) << D;
+  for (const int64_t D : {1024, 2048, 3584}) EXPECT_FALSE(runs_reverse(D, 1400)) << D;
 }
 
 }  // namespace
