@@ -1,6 +1,7 @@
 // conv2d backward: grad_bias as a sum, grad_weight as GEMMs reduced in a fixed order,
 // grad_input as a transposed convolution (stride 1) or GEMM + col2im.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "npfast/conv.hpp"
@@ -225,6 +226,28 @@ void grad_input_col2im(const GemmPlan& pl, const T* gy, const T* w, T* gx) {
   });
 }
 
+// Whether input x suits the weight gradients over wide rows (the implicit and shifted GEMMs,
+// which the Winograd plans use too): those multiply grad_output's discarded columns, zeros,
+// by the input pixels the taps reach past a row's end, 0 * inf = NaN where the direct sum
+// has no such term. A non-finite input takes im2col's (one pass over x to find out, next to
+// the 18 * O flops per input element of the gradient). True for the other plans.
+template <class T>
+bool finite_for_wide_rows(const Plan& pl, const T* x) {
+  if (pl.algo != conv_ops::Algo::implicit_gemm && pl.algo != conv_ops::Algo::winograd &&
+      pl.algo != conv_ops::Algo::shifted_gemm)
+    return true;
+  return std::isfinite(double(conv_ops::max_abs(x, pl.n * pl.c * pl.h * pl.w)));
+}
+
+// Whether grad_input may run as the transposed convolution: that multiplies grad_output's
+// padding, zeros, by the weights, 0 * inf = NaN where PyTorch's grad_input (and col2im's:
+// W^T gy scattered to the input's pixels) has an inf; non-finite weights take col2im. A pass
+// over the weights, next to 2 * N * OH * OW flops per weight of the gradient.
+template <class T>
+bool finite_weights(const Geometry& pl, const T* w) {
+  return std::isfinite(double(conv_ops::max_abs(w, pl.o * pl.K)));
+}
+
 // res: the residual to add to grad_input (contiguous, NCHW), or null. Returns whether it was
 // added (fused into the algorithm); the caller adds it otherwise.
 template <class T>
@@ -244,7 +267,7 @@ bool backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
   if (gw_v && !gw_v->empty()) {
     const T* x = views::contiguous<T>(x_v, &xk);
     OutPtr<T> o(gw_v);
-    switch (pl.algo) {
+    switch (finite_for_wide_rows(pl, x) ? pl.algo : conv_ops::Algo::im2col_gemm) {
       case conv_ops::Algo::implicit_gemm:
       case conv_ops::Algo::winograd:
         if (const conv_ops::ImplicitPlan ip = conv_ops::plan_implicit(pl);
@@ -271,7 +294,8 @@ bool backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
   }
   if (gx_v && !gx_v->empty()) {
     const T* w = views::contiguous<T>(w_v, &wk);
-    if (transposable(pl)) return grad_input_transposed(pl, gy, w, gx_v, res);
+    if (transposable(pl) && finite_weights(pl, w))
+      return grad_input_transposed(pl, gy, w, gx_v, res);
     OutPtr<T> o(gx_v);
     grad_input_col2im(conv_ops::plan_gemm(pl), gy, w, o.p);
     o.finish();
@@ -356,10 +380,11 @@ bool backward_nhwc(const View& gy_v, const View& x_v, const View& w_v, const Con
   }
   if (gw_v && !gw_v->empty()) {
     const conv_ops::ImplicitPlan ip = conv_ops::plan_implicit(pl);
+    const T* xc = views::contiguous<T>(x_v, &xck);
     if ((pl.algo == conv_ops::Algo::implicit_gemm || pl.algo == conv_ops::Algo::winograd) &&
-        conv_ops::implicit_grad_weight_fits(ip)) {
+        conv_ops::implicit_grad_weight_fits(ip) && finite_for_wide_rows(pl, xc)) {
       OutPtr<T> o(gw_v);
-      conv_ops::grad_weight_implicit(ip, views::contiguous<T>(x_v, &xck), gy, o.p);
+      conv_ops::grad_weight_implicit(ip, xc, gy, o.p);
       o.finish();
     } else {
       xn = nchw_operand(x_v, &xk);
@@ -370,12 +395,13 @@ bool backward_nhwc(const View& gy_v, const View& x_v, const View& w_v, const Con
   const int64_t dh = p.dilation_h * (pl.kh - 1), dw = p.dilation_w * (pl.kw - 1);
   const int64_t oph = pl.h + p.pad_top + p.pad_bottom - dh - 1 - (pl.oh - 1) * p.stride_h;
   const int64_t opw = pl.w + p.pad_left + p.pad_right - dw - 1 - (pl.ow - 1) * p.stride_w;
-  if (transposable(pl)) {
-    if (grad_input_transposed(pl, gy, views::contiguous<T>(w_v, &wk), gx_v, res)) return true;
+  const T* wc = views::contiguous<T>(w_v, &wk);
+  if (transposable(pl) && finite_weights(pl, wc)) {
+    if (grad_input_transposed(pl, gy, wc, gx_v, res)) return true;
   } else if (pl.kh == 1 && pl.kw == 1 && pl.groups == 1 && p.pad_top == 0 && p.pad_bottom == 0 &&
              p.pad_left == 0 && p.pad_right == 0) {
     OutPtr<T> o(gx_v);
-    grad_input_1x1_nhwc(pl, gy, views::contiguous<T>(w_v, &wk), res, o.p);
+    grad_input_1x1_nhwc(pl, gy, wc, res, o.p);
     o.finish();
     return true;
   } else if (p.pad_top == p.pad_bottom && p.pad_left == p.pad_right &&

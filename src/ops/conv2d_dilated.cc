@@ -16,8 +16,8 @@ namespace npfast {
 namespace conv_ops {
 
 template <class T>
-void forward_winograd_dilated(const Plan& pl, const T* x, const T* w, const T* bias, bool relu,
-                              T* y, const T* res) {
+bool forward_winograd_dilated(const Plan& pl, const T* x, const T* w, const T* bias, bool relu,
+                              T* y, const T* res, double wlimit) {
   const int64_t hh = pl.h / 2, ww = pl.w / 2, ph = hh * ww, P = pl.h * pl.w;
   const int64_t image_bytes = std::max(pl.c, pl.o) * P * static_cast<int64_t>(sizeof(T));
   // Images converted at a time: the phase copies of the input and of the output together
@@ -53,7 +53,10 @@ void forward_winograd_dilated(const Plan& pl, const T* x, const T* w, const T* b
                    }
                  });
     // With a residual, it is added (and the activation applied) when the rows are dealt back.
-    forward_winograd(plan_winograd(sub), xp.get(), w, bias, res ? false : relu, yp.get());
+    // The weights are the same for every batch: only the first can fail, before y is written.
+    if (!forward_winograd(plan_winograd(sub), xp.get(), w, bias, res ? false : relu, yp.get(),
+                          static_cast<const T*>(nullptr), wlimit))
+      return false;
     const int64_t planes_out = nn * pl.o;
     parallel_for(planes_out, grain_for(planes_out, 0.5 * static_cast<double>(P)),
                  [&](int64_t b0, int64_t e0) {
@@ -74,12 +77,13 @@ void forward_winograd_dilated(const Plan& pl, const T* x, const T* w, const T* b
                    }
                  });
   }
+  return true;
 }
 
-template void forward_winograd_dilated<float>(const Plan&, const float*, const float*, const float*,
-                                              bool, float*, const float*);
-template void forward_winograd_dilated<double>(const Plan&, const double*, const double*,
-                                               const double*, bool, double*, const double*);
+template bool forward_winograd_dilated<float>(const Plan&, const float*, const float*, const float*,
+                                              bool, float*, const float*, double);
+template bool forward_winograd_dilated<double>(const Plan&, const double*, const double*,
+                                               const double*, bool, double*, const double*, double);
 
 }  // namespace conv_ops
 }  // namespace npfast

@@ -162,6 +162,48 @@ inline void zero_stream(size_t n, void* pv) {
   stream_fence();
 }
 
+// Largest |x| as the larger of max(x) and -min(x): four NaN-propagating accumulators of each
+// (max and min together cost one more op than a sign mask, which the vocabulary lacks).
+template <class T>
+T absmax(int64_t n, const T* x) {
+  constexpr int L = kLanes<T>;
+  if (n == 0) return T(0);
+  // Started at x[0], not at a constant (GCC 12 then folds the unused accumulators' max into a
+  // spurious -Wuninitialized).
+  auto hi0 = set1<T>(x[0]), hi1 = hi0, hi2 = hi0, hi3 = hi0;
+  auto lo0 = hi0, lo1 = hi0, lo2 = hi0, lo3 = hi0;
+  int64_t i = 0;
+  for (; i + 4 * L <= n; i += 4 * L) {
+    const auto a = load(x + i), b = load(x + i + L), c = load(x + i + 2 * L),
+               d = load(x + i + 3 * L);
+    hi0 = max_nan(hi0, a), lo0 = min_nan(lo0, a);
+    hi1 = max_nan(hi1, b), lo1 = min_nan(lo1, b);
+    hi2 = max_nan(hi2, c), lo2 = min_nan(lo2, c);
+    hi3 = max_nan(hi3, d), lo3 = min_nan(lo3, d);
+  }
+  for (; i + L <= n; i += L) {
+    const auto a = load(x + i);
+    hi0 = max_nan(hi0, a), lo0 = min_nan(lo0, a);
+  }
+  // The tail with zeros in the spare lanes, which change neither answer (|x| >= 0).
+  if (i < n) {
+    const auto a = loadn(x + i, static_cast<int>(n - i));
+    hi1 = max_nan(hi1, a), lo1 = min_nan(lo1, a);
+  }
+  hi0 = max_nan(max_nan(hi0, hi1), max_nan(hi2, hi3));
+  lo0 = min_nan(min_nan(lo0, lo1), min_nan(lo2, lo3));
+  alignas(64) T h[L], l[L];
+  store(h, hi0);
+  store(l, lo0);
+  T m = T(0);
+  for (int k = 0; k < L; ++k) {
+    if (h[k] != h[k]) return h[k];
+    if (l[k] != l[k]) return l[k];
+    m = std::max(m, std::max(h[k], -l[k]));
+  }
+  return m;
+}
+
 #define NPFAST_CONVERT_ROW(Src, S) \
   {convert<Src, float, S>, convert<Src, double, S>, convert<Src, uint8_t, S>}
 #define NPFAST_CONVERT_TABLE(S)                                        \
