@@ -468,11 +468,11 @@ void forward(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T
     case Algo::winograd: {
       // Operands out of Winograd's range (conv2d_plan.h: non-finite or near the largest
       // value) run the implicit GEMM, the planner's next choice for these layers.
-      const double wlimit = winograd_weight_limit(kWinogradF23, pl.c,
-                                                  double(max_abs(x, pl.n * pl.c * pl.h * pl.w)),
-                                                  pl.dtype);
-      if (pl.p.dilation_h > 1 ? forward_winograd_dilated(pl, x, w, bias, relu, y, res, wlimit)
-                              : forward_winograd(plan_winograd(pl), x, w, bias, relu, y, res, wlimit))
+      const double wlimit = winograd_weight_limit(
+          kWinogradF23, pl.c, double(max_abs(x, pl.n * pl.c * pl.h * pl.w)), pl.dtype);
+      if (pl.p.dilation_h > 1
+              ? forward_winograd_dilated(pl, x, w, bias, relu, y, res, wlimit)
+              : forward_winograd(plan_winograd(pl), x, w, bias, relu, y, res, wlimit))
         return;
       Plan next = pl;
       next.algo = Algo::implicit_gemm;

@@ -93,8 +93,8 @@ double winograd_weight_limit(const WinogradGains& g, int64_t depth, double xmax,
 
 template <class T>
 T max_abs(const T* x, int64_t n) {
-  const elementwise::AbsMaxFn<T> k = of<T>(kernels<elementwise::Table>().f32_absmax,
-                                           kernels<elementwise::Table>().f64_absmax);
+  const elementwise::AbsMaxFn<T> k =
+      of<T>(kernels<elementwise::Table>().f32_absmax, kernels<elementwise::Table>().f64_absmax);
   const int64_t blocks = (n + kScanBlock - 1) / kScanBlock;
   if (blocks <= 1) return k(n, x);
   Buffer<T> part(static_cast<size_t>(blocks));

@@ -260,9 +260,9 @@ void forward_t(const View& x, const View& w, const View* bias, const Conv2dParam
     Buffer<char> kx, kw, kb;
     const T* xc = views::contiguous<T>(x, &kx);
     const T* wc = views::contiguous<T>(w, &kw);
-    const bool winograd = winograd_shape && conv_ops::winograd_operands_fit(
-                                                conv_ops::kWinogradF22, wg.c, xc, x.size(), wc,
-                                                w.size());
+    const bool winograd =
+        winograd_shape &&
+        conv_ops::winograd_operands_fit(conv_ops::kWinogradF22, wg.c, xc, x.size(), wc, w.size());
     if (winograd || !winograd_shape || std::isfinite(double(conv_ops::max_abs(wc, w.size())))) {
       const T* bc = bias ? views::contiguous<T>(*bias, &kb) : nullptr;
       views::OutPtr<T> o(&out);

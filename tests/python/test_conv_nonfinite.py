@@ -77,6 +77,19 @@ def direct_torch():
             yield
 
 
+def with_special(x, w, b, gy, where, kind, rng, conv):
+    """x, w and gy with the special value in the one `where` names, and PyTorch's leaves
+    (x, w, b) after conv(x, w, b).backward(gy), and conv's output."""
+    xs = inject(x, kind, rng) if where == "x" else x
+    ws = inject(w, kind, rng) if where == "w" else w
+    gy = inject(gy, kind, rng) if where == "gy" else gy
+    leaves = [t(a).requires_grad_() for a in (xs, ws, b)]
+    with direct_torch():
+        y = conv(*leaves)
+        y.backward(t(gy))
+    return xs, ws, gy, leaves + [y]
+
+
 # (N, C, H, W, O, padding, dilation): shapes that pick Winograd (asserted).
 CONV_SHAPES = [(2, 16, 8, 8, 16, 1, 1), (1, 20, 9, 11, 17, 1, 1), (2, 16, 12, 16, 16, 2, 2)]
 
@@ -85,7 +98,7 @@ CONV_SHAPES = [(2, 16, 8, 8, 16, 1, 1), (1, 20, 9, 11, 17, 1, 1), (2, 16, 12, 16
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
 @pytest.mark.parametrize("where", ["x", "w", "both"])
-def test_conv2d_pattern(dtype, layout, where):
+def test_conv2d_pattern(isa, dtype, layout, where):
     rng = np.random.default_rng(5)
     for n, c, h, w_, o, p, d in CONV_SHAPES:
         if layout == "NHWC" and d > 1:
@@ -127,13 +140,8 @@ def test_conv2d_backward_pattern(dtype, layout):
         assert _npfast._conv2d_algorithm(gyl, wf, padding=p, layout=layout) == "winograd"
         for where in ("gy", "x", "w"):
             for kind in SPECIALS:
-                xs = inject(x, kind, rng) if where == "x" else x
-                ws = inject(w, kind, rng) if where == "w" else w
-                gy = inject(gy0, kind, rng) if where == "gy" else gy0
-                tx, tw = t(xs).requires_grad_(), t(ws).requires_grad_()
-                tb = t(b).requires_grad_()
-                with direct_torch():
-                    F.conv2d(tx, tw, tb, padding=p).backward(t(gy))
+                xs, ws, gy, (tx, tw, tb, _) = with_special(
+                    x, w, b, gy0, where, kind, rng, lambda *a: F.conv2d(*a, padding=p))
                 if layout == "NHWC":
                     gx, gw, gb = npfast.conv2d_backward(nhwc(gy), nhwc(xs), ws, padding=p,
                                                         layout="NHWC")
@@ -164,14 +172,8 @@ def test_conv_transpose2d_pattern(dtype):
         gy0 = rng.uniform(-1, 1, shape).astype(dtype)
         for where in ("x", "w", "gy"):
             for kind in SPECIALS:
-                xs = inject(x, kind, rng) if where == "x" else x
-                ws = inject(w, kind, rng) if where == "w" else w
-                gy = inject(gy0, kind, rng) if where == "gy" else gy0
-                tx, tw = t(xs).requires_grad_(), t(ws).requires_grad_()
-                tb = t(b).requires_grad_()
-                with direct_torch():
-                    ty = F.conv_transpose2d(tx, tw, tb, **args)
-                    ty.backward(t(gy))
+                xs, ws, gy, (tx, tw, tb, ty) = with_special(
+                    x, w, b, gy0, where, kind, rng, lambda *a: F.conv_transpose2d(*a, **args))
                 msg = f"{kind} in {where}, {(n, c, h, w_, o, k, s, p)}"
                 same_pattern(npfast.conv_transpose2d(xs, ws, b, **args), ty.detach().numpy(),
                              dtype, "forward: " + msg)
@@ -200,7 +202,7 @@ def test_conv_transpose2d_grad_weight_nonfinite(where):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
-def test_in_range_keeps_winograd_bits(dtype, layout, threads):
+def test_in_range_keeps_winograd_bits(isa, dtype, layout, threads):
     """Scaling by a power of two scales every rounding exactly, so a scaled input gives the
     scaled bits of the same algorithm: Winograd's up to its range's edge (its bits differ from
     the implicit GEMM's, checked), the implicit GEMM's past it, at 1 and 2 threads."""

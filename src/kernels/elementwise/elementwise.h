@@ -29,9 +29,9 @@
 //   1 <= sx and (n - 1) * sx < 2^31; reads only bytes x[0 .. (n - 1) sx]; stream as above.
 //
 // Contract of an absmax kernel `<f32|f64>_absmax__<isa>`: returns the largest |x[i]| of n
-// contiguous elements (any alignment), +inf if one is +-inf, a NaN if one is a NaN (whatever
-// else), 0 for n = 0. Exact, so the same for any split of the elements (a caller may reduce
-// blocks in parallel). The check that Winograd's transforms stay finite (conv2d_winograd.cc).
+// contiguous elements (any alignment) when all are finite, a NaN when one is +-inf or NaN, 0
+// for n = 0. Exact, so the same for any split of the elements (a caller may reduce blocks in
+// parallel). The check that Winograd's transforms stay finite (conv2d_winograd.cc).
 //
 // Contract of a zero kernel `x8_zero_stream__<isa>`: sets n bytes at p (any alignment) to zero
 // with non-temporal stores, and fences them (it is called on large blocks).

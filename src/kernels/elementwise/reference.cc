@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "src/kernels/elementwise/cast.h"
 #include "src/kernels/elementwise/elementwise.h"
@@ -43,7 +44,7 @@ template <class T>
 T absmax_ref(int64_t n, const T* x) {
   T m = T(0);
   for (int64_t i = 0; i < n; ++i) {
-    if (std::isnan(x[i])) return x[i];
+    if (!std::isfinite(x[i])) return std::numeric_limits<T>::quiet_NaN();
     m = std::max(m, std::fabs(x[i]));
   }
   return m;
