@@ -169,8 +169,11 @@ bool transposable(const Geometry& pl) {
 }
 
 // With NHWC operands (pl.p.layout) gy and gx are channels-last and the convolution runs only
-// on a plan that reads them natively: false (nothing done) otherwise. gx_v is the output; res
-// (contiguous in gx's layout, or null) is added in the convolution's residual epilogue.
+// on a plan that reads them natively: false (nothing done) otherwise. False too for
+// non-finite weights (seen as they are flipped): the convolution multiplies grad_output's
+// padding, zeros, by them, 0 * inf = NaN where PyTorch's grad_input (and col2im's: W^T gy
+// scattered to the input's pixels) has an inf. gx_v is the output; res (contiguous in gx's
+// layout, or null) is added in the convolution's residual epilogue.
 template <class T>
 bool grad_input_transposed(const Geometry& pl, const T* gy, const T* w, const View* gx_v,
                            const T* res) {
@@ -188,13 +191,18 @@ bool grad_input_transposed(const Geometry& pl, const T* gy, const T* w, const Vi
   if (q.layout == Layout::nhwc && !conv_ops::native_nhwc(tp.algo)) return false;
   const int64_t taps = pl.kh * pl.kw;
   Buffer<T> wt(static_cast<size_t>(checked_mul(pl.o, pl.K, "weight size")));
+  bool finite = true;
   for (int64_t g = 0; g < pl.groups; ++g)
     for (int64_t o = 0; o < pl.og; ++o)
       for (int64_t c = 0; c < pl.cg; ++c) {
         const T* src = w + ((g * pl.og + o) * pl.cg + c) * taps;
         T* dst = wt.get() + ((g * pl.cg + c) * pl.og + o) * taps;
-        for (int64_t t = 0; t < taps; ++t) dst[taps - 1 - t] = src[t];
+        for (int64_t t = 0; t < taps; ++t) {
+          dst[taps - 1 - t] = src[t];
+          finite &= std::isfinite(src[t]);
+        }
       }
+  if (!finite) return false;
   OutPtr<T> o(gx_v);
   conv_ops::forward<T>(tp, gy, wt.get(), nullptr, false, o.p, res);
   o.finish();
@@ -237,15 +245,6 @@ bool finite_for_wide_rows(const Plan& pl, const T* x) {
       pl.algo != conv_ops::Algo::shifted_gemm)
     return true;
   return std::isfinite(double(conv_ops::max_abs(x, pl.n * pl.c * pl.h * pl.w)));
-}
-
-// Whether grad_input may run as the transposed convolution: that multiplies grad_output's
-// padding, zeros, by the weights, 0 * inf = NaN where PyTorch's grad_input (and col2im's:
-// W^T gy scattered to the input's pixels) has an inf; non-finite weights take col2im. A pass
-// over the weights, next to 2 * N * OH * OW flops per weight of the gradient.
-template <class T>
-bool finite_weights(const Geometry& pl, const T* w) {
-  return std::isfinite(double(conv_ops::max_abs(w, pl.o * pl.K)));
 }
 
 // res: the residual to add to grad_input (contiguous, NCHW), or null. Returns whether it was
@@ -294,8 +293,7 @@ bool backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
   }
   if (gx_v && !gx_v->empty()) {
     const T* w = views::contiguous<T>(w_v, &wk);
-    if (transposable(pl) && finite_weights(pl, w))
-      return grad_input_transposed(pl, gy, w, gx_v, res);
+    if (transposable(pl) && grad_input_transposed(pl, gy, w, gx_v, res)) return true;
     OutPtr<T> o(gx_v);
     grad_input_col2im(conv_ops::plan_gemm(pl), gy, w, o.p);
     o.finish();
@@ -396,7 +394,7 @@ bool backward_nhwc(const View& gy_v, const View& x_v, const View& w_v, const Con
   const int64_t oph = pl.h + p.pad_top + p.pad_bottom - dh - 1 - (pl.oh - 1) * p.stride_h;
   const int64_t opw = pl.w + p.pad_left + p.pad_right - dw - 1 - (pl.ow - 1) * p.stride_w;
   const T* wc = views::contiguous<T>(w_v, &wk);
-  if (transposable(pl) && finite_weights(pl, wc)) {
+  if (transposable(pl)) {
     if (grad_input_transposed(pl, gy, wc, gx_v, res)) return true;
   } else if (pl.kh == 1 && pl.kw == 1 && pl.groups == 1 && p.pad_top == 0 && p.pad_bottom == 0 &&
              p.pad_left == 0 && p.pad_right == 0) {
