@@ -465,19 +465,17 @@ void forward(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T
       return forward_shifted(plan_shifted(pl), x, w, bias, relu, y);
     case Algo::implicit_gemm:
       return forward_implicit(plan_implicit(pl), x, w, bias, relu, y);
-    case Algo::winograd: {
+    case Algo::winograd:
       // Operands out of Winograd's range (conv2d_plan.h: non-finite or near the largest
       // value) run the implicit GEMM, the planner's next choice for these layers.
-      const double wlimit = winograd_weight_limit(
-          kWinogradF23, pl.c, double(max_abs(x, pl.n * pl.c * pl.h * pl.w)), pl.dtype);
-      if (pl.p.dilation_h > 1
-              ? forward_winograd_dilated(pl, x, w, bias, relu, y, res, wlimit)
-              : forward_winograd(plan_winograd(pl), x, w, bias, relu, y, res, wlimit))
+      if (pl.p.dilation_h > 1 ? forward_winograd_dilated(pl, x, w, bias, relu, y, res)
+                              : forward_winograd(plan_winograd(pl), x, w, bias, relu, y, res))
         return;
-      Plan next = pl;
-      next.algo = Algo::implicit_gemm;
-      return forward(next, x, w, bias, relu, y, res);
-    }
+      {
+        Plan next = pl;
+        next.algo = Algo::implicit_gemm;
+        return forward(next, x, w, bias, relu, y, res);
+      }
     case Algo::gemm_1x1:
     case Algo::im2col_gemm:
       return forward_gemm(plan_gemm(pl), x, w, bias, relu, y);

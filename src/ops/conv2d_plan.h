@@ -211,12 +211,13 @@ template <class T>
 bool winograd_operands_fit(const WinogradGains& g, int64_t depth, const T* x, int64_t nx,
                            const T* w, int64_t nw);
 
-// Returns false, having written nothing, when a weight fails |w| <= wlimit
-// (winograd_weight_limit for the input; checked as the weights are transformed): the caller
-// runs another algorithm.
+// Returns false, having written nothing, when the operands are out of Winograd's range (a
+// weight fails winograd_weight_limit of max|x|, checked as the weights are transformed): the
+// caller runs another algorithm. xmax: max|x| where the caller knows it (max_abs), else
+// negative: then found from the channels-last copy where it covers the batch, else by a pass.
 template <class T>
 bool forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* bias, bool relu,
-                      T* y, const T* res, double wlimit);
+                      T* y, const T* res = nullptr, double xmax = -1.0);
 // Dilation 2, padding 2, NCHW, even sizes (winograd_dilated_fits, with the channel counts of
 // Winograd): output phase (a, b) (rows a + 2i, columns b + 2j) is the undilated 3x3
 // convolution, padding 1, of input phase (a, b), so forward_winograd runs on the four phase
@@ -225,7 +226,7 @@ bool forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
 bool winograd_dilated_fits(const Geometry& g);
 template <class T>
 bool forward_winograd_dilated(const Plan& pl, const T* x, const T* w, const T* bias, bool relu,
-                              T* y, const T* res, double wlimit);
+                              T* y, const T* res = nullptr);
 
 // grad_weight of the shifted path: gW = sum over (image, block) of gY_wide * shifted_x^T, with
 // the same fixed-order partial sums as the im2col path.

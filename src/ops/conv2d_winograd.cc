@@ -115,8 +115,7 @@ bool winograd_operands_fit(const WinogradGains& g, int64_t depth, const T* x, in
 
 template <class T>
 bool forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* bias, bool relu,
-                      T* y, const T* res, double wlimit) {
-  if (!(wlimit >= 0)) return false;
+                      T* y, const T* res, double xmax) {
   const gemm_kernels::Table& gk = kernels<gemm_kernels::Table>();
   const gemm_kernels::Ukernel<T>& uk = of<T>(gk.f32, gk.f64);
   const Transforms<T> tf = transforms<T>();
@@ -136,28 +135,33 @@ bool forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
   // One (panel, c) at a time through a local block, so the 16 stores are runs of NR.
   const int64_t ustride = panels * C * NR;
   Buffer<T> u(static_cast<size_t>(checked_mul(16, ustride, "winograd weights")));
-  // A limit past T's range is T's largest (which still fails inf and NaN).
-  const T wlim = static_cast<T>(std::min(wlimit, double(std::numeric_limits<T>::max())));
-  std::atomic<bool> out_of_range{false};
-  parallel_for(panels * C, grain_for(panels * C, 40.0 * static_cast<double>(NR)),
-               [&](int64_t b, int64_t e) {
-                 alignas(64) T blk[16 * 32];  // NR <= 32
-                 bool in_range = true;
-                 for (int64_t qc = b; qc < e; ++qc) {
-                   const int64_t q = qc / C, c = qc % C;
-                   for (int64_t j = 0; j < NR; ++j) {
-                     const int64_t o = q * NR + j;
-                     if (o < O)
-                       in_range &= weight_transform(w + (o * C + c) * 9, blk + j, NR, wlim);
-                     else
-                       for (int xi = 0; xi < 16; ++xi) blk[xi * NR + j] = T(0);
+  // The weights' transform, each tap checked against wlimit (winograd_weight_limit) as it is
+  // read; false when one fails. A limit past T's range is T's largest (which still fails inf
+  // and NaN).
+  const auto transform_weights = [&](double wlimit) {
+    if (!(wlimit >= 0)) return false;
+    const T wlim = static_cast<T>(std::min(wlimit, double(std::numeric_limits<T>::max())));
+    std::atomic<bool> out_of_range{false};
+    parallel_for(panels * C, grain_for(panels * C, 40.0 * static_cast<double>(NR)),
+                 [&](int64_t b, int64_t e) {
+                   alignas(64) T blk[16 * 32];  // NR <= 32
+                   bool in_range = true;
+                   for (int64_t qc = b; qc < e; ++qc) {
+                     const int64_t q = qc / C, c = qc % C;
+                     for (int64_t j = 0; j < NR; ++j) {
+                       const int64_t o = q * NR + j;
+                       if (o < O)
+                         in_range &= weight_transform(w + (o * C + c) * 9, blk + j, NR, wlim);
+                       else
+                         for (int xi = 0; xi < 16; ++xi) blk[xi * NR + j] = T(0);
+                     }
+                     for (int xi = 0; xi < 16; ++xi)
+                       std::memcpy(u.get() + xi * ustride + qc * NR, blk + xi * NR, NR * sizeof(T));
                    }
-                   for (int xi = 0; xi < 16; ++xi)
-                     std::memcpy(u.get() + xi * ustride + qc * NR, blk + xi * NR, NR * sizeof(T));
-                 }
-                 if (!in_range) out_of_range.store(true, std::memory_order_relaxed);
-               });
-  if (out_of_range.load(std::memory_order_relaxed)) return false;
+                   if (!in_range) out_of_range.store(true, std::memory_order_relaxed);
+                 });
+    return !out_of_range.load(std::memory_order_relaxed);
+  };
 
   // Tiles per work item: V (C) and M (ogp) rows of 16 matrices within kItemBytes. Tiles are
   // numbered across the images of a batch chunk (image by image), so a block may span images:
@@ -186,19 +190,39 @@ bool forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
   int64_t ty_in0, ty_in1, tx_in0, tx_in1;
   inside(pt, pl.h, th, &ty_in0, &ty_in1);
   inside(pleft, pl.w, tw, &tx_in0, &tx_in1);
+  // The channels-last copy of images [n0, n0 + nimg), and each row's absmax into rowmax[row]
+  // where rowmax is not null (the row just written, in L1).
+  const elementwise::AbsMaxFn<T> absmax =
+      of<T>(kernels<elementwise::Table>().f32_absmax, kernels<elementwise::Table>().f64_absmax);
+  const auto copy_chunk = [&](int64_t n0, int64_t nimg, T* rowmax) {
+    const T* xb = x + n0 * C * pl.h * pl.w;
+    const int64_t all_rows = nimg * hw;
+    parallel_for(all_rows, grain_for(all_rows, 0.5 * static_cast<double>(ww * C)),
+                 [&](int64_t b, int64_t e) {
+                   for (int64_t r = b; r < e; ++r) {
+                     const int64_t i = r / hw, rr = r % hw;
+                     T* row = xin.get() + (i * npix + rr * ww) * C;
+                     channels_last_row(pl, xb + i * C * pl.h * pl.w, rr, ww, row);
+                     if (rowmax) rowmax[r] = absmax(ww * C, row);
+                   }
+                 });
+  };
+  // The input's range: where the batch is one chunk (NCHW), from its copy, which reads all of
+  // x anyway (a pass of its own cost 2-3% of a 64-channel 56^2 layer: x is out of L2 by then);
+  // otherwise (NHWC, several chunks) a pass over x, unless the caller knows it.
+  const bool fold = !nhwc && bimg >= pl.n && xmax < 0;
+  if (fold) {
+    Buffer<T> rowmax(static_cast<size_t>(pl.n * hw));
+    copy_chunk(0, pl.n, rowmax.get());
+    xmax = double(absmax(pl.n * hw, rowmax.get()));
+  } else if (xmax < 0) {
+    xmax = double(max_abs(x, pl.n * C * pl.h * pl.w));
+  }
+  if (!transform_weights(winograd_weight_limit(kWinogradF23, C, xmax, pl.dtype))) return false;
   for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
     const int64_t nimg = std::min(bimg, pl.n - n0);
     const T* xb = x + n0 * C * pl.h * pl.w;
-    const int64_t all_rows = nimg * hw;
-    if (!nhwc)
-      parallel_for(all_rows, grain_for(all_rows, 0.5 * static_cast<double>(ww * C)),
-                   [&](int64_t b, int64_t e) {
-                     for (int64_t r = b; r < e; ++r) {
-                       const int64_t i = r / hw, rr = r % hw;
-                       channels_last_row(pl, xb + i * C * pl.h * pl.w, rr, ww,
-                                         xin.get() + (i * npix + rr * ww) * C);
-                     }
-                   });
+    if (!nhwc && !fold) copy_chunk(n0, nimg, nullptr);
     const int64_t all_tiles = nimg * tiles;
     const int64_t items = (all_tiles + tcap - 1) / tcap;
     // 16 chunks a thread, not 4: a 56x56 image is 28 items, which 4 a thread cut into 7 chunks

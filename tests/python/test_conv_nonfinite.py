@@ -228,3 +228,24 @@ def test_in_range_keeps_winograd_bits(isa, dtype, layout, threads):
         # The fallback is the implicit GEMM, whose roundings differ from Winograd's.
         assert not np.array_equal(past, base * dtype(outside))
         np.testing.assert_allclose(past / dtype(outside), base, **tol("conv2d", dtype, 10.0))
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batched_workspace_checks_every_image(dtype):
+    """A tiny workspace bound splits the batch into chunks of one image (the range check then
+    a pass over the whole input, not the first chunk's copy): an inf in the last image still
+    sends the call to the direct path, and in range the bits are those of one chunk."""
+    rng = np.random.default_rng(10)
+    x, w, b = data(rng, dtype, 3, 16, 8, 8, 16)
+    whole = npfast.conv2d(x, w, b, padding=1)
+    before = _npfast._conv2d_workspace_limit(1)
+    try:
+        np.testing.assert_array_equal(npfast.conv2d(x, w, b, padding=1), whole)
+        xs = x.copy()
+        xs[2, 3, 4, 5] = np.inf
+        with direct_torch():
+            want = F.conv2d(t(xs), t(w), t(b), padding=1).numpy()
+        same_pattern(npfast.conv2d(xs, w, b, padding=1), want, dtype, "inf in the last image")
+    finally:
+        _npfast._conv2d_workspace_limit(before)
