@@ -466,8 +466,16 @@ void forward(const Plan& pl, const T* x, const T* w, const T* bias, bool relu, T
     case Algo::implicit_gemm:
       return forward_implicit(plan_implicit(pl), x, w, bias, relu, y);
     case Algo::winograd:
-      return pl.p.dilation_h > 1 ? forward_winograd_dilated(pl, x, w, bias, relu, y, res)
-                                 : forward_winograd(plan_winograd(pl), x, w, bias, relu, y, res);
+      // Operands out of Winograd's range (conv2d_plan.h: non-finite or near the largest
+      // value) run the implicit GEMM, the planner's next choice for these layers.
+      if (pl.p.dilation_h > 1 ? forward_winograd_dilated(pl, x, w, bias, relu, y, res)
+                              : forward_winograd(plan_winograd(pl), x, w, bias, relu, y, res))
+        return;
+      {
+        Plan next = pl;
+        next.algo = Algo::implicit_gemm;
+        return forward(next, x, w, bias, relu, y, res);
+      }
     case Algo::gemm_1x1:
     case Algo::im2col_gemm:
       return forward_gemm(plan_gemm(pl), x, w, bias, relu, y);

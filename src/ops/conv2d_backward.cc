@@ -1,6 +1,7 @@
 // conv2d backward: grad_bias as a sum, grad_weight as GEMMs reduced in a fixed order,
 // grad_input as a transposed convolution (stride 1) or GEMM + col2im.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "npfast/conv.hpp"
@@ -168,8 +169,11 @@ bool transposable(const Geometry& pl) {
 }
 
 // With NHWC operands (pl.p.layout) gy and gx are channels-last and the convolution runs only
-// on a plan that reads them natively: false (nothing done) otherwise. gx_v is the output; res
-// (contiguous in gx's layout, or null) is added in the convolution's residual epilogue.
+// on a plan that reads them natively: false (nothing done) otherwise. False too for
+// non-finite weights (seen as they are flipped): the convolution multiplies grad_output's
+// padding, zeros, by them, 0 * inf = NaN where PyTorch's grad_input (and col2im's: W^T gy
+// scattered to the input's pixels) has an inf. gx_v is the output; res (contiguous in gx's
+// layout, or null) is added in the convolution's residual epilogue.
 template <class T>
 bool grad_input_transposed(const Geometry& pl, const T* gy, const T* w, const View* gx_v,
                            const T* res) {
@@ -187,13 +191,18 @@ bool grad_input_transposed(const Geometry& pl, const T* gy, const T* w, const Vi
   if (q.layout == Layout::nhwc && !conv_ops::native_nhwc(tp.algo)) return false;
   const int64_t taps = pl.kh * pl.kw;
   Buffer<T> wt(static_cast<size_t>(checked_mul(pl.o, pl.K, "weight size")));
+  bool finite = true;
   for (int64_t g = 0; g < pl.groups; ++g)
     for (int64_t o = 0; o < pl.og; ++o)
       for (int64_t c = 0; c < pl.cg; ++c) {
         const T* src = w + ((g * pl.og + o) * pl.cg + c) * taps;
         T* dst = wt.get() + ((g * pl.cg + c) * pl.og + o) * taps;
-        for (int64_t t = 0; t < taps; ++t) dst[taps - 1 - t] = src[t];
+        for (int64_t t = 0; t < taps; ++t) {
+          dst[taps - 1 - t] = src[t];
+          finite &= std::isfinite(src[t]);
+        }
       }
+  if (!finite) return false;
   OutPtr<T> o(gx_v);
   conv_ops::forward<T>(tp, gy, wt.get(), nullptr, false, o.p, res);
   o.finish();
@@ -225,6 +234,19 @@ void grad_input_col2im(const GemmPlan& pl, const T* gy, const T* w, T* gx) {
   });
 }
 
+// Whether input x suits the weight gradients over wide rows (the implicit and shifted GEMMs,
+// which the Winograd plans use too): those multiply grad_output's discarded columns, zeros,
+// by the input pixels the taps reach past a row's end, 0 * inf = NaN where the direct sum
+// has no such term. A non-finite input takes im2col's (one pass over x to find out, next to
+// the 18 * O flops per input element of the gradient). True for the other plans.
+template <class T>
+bool finite_for_wide_rows(const Plan& pl, const T* x) {
+  if (pl.algo != conv_ops::Algo::implicit_gemm && pl.algo != conv_ops::Algo::winograd &&
+      pl.algo != conv_ops::Algo::shifted_gemm)
+    return true;
+  return std::isfinite(double(conv_ops::max_abs(x, pl.n * pl.c * pl.h * pl.w)));
+}
+
 // res: the residual to add to grad_input (contiguous, NCHW), or null. Returns whether it was
 // added (fused into the algorithm); the caller adds it otherwise.
 template <class T>
@@ -244,7 +266,7 @@ bool backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
   if (gw_v && !gw_v->empty()) {
     const T* x = views::contiguous<T>(x_v, &xk);
     OutPtr<T> o(gw_v);
-    switch (pl.algo) {
+    switch (finite_for_wide_rows(pl, x) ? pl.algo : conv_ops::Algo::im2col_gemm) {
       case conv_ops::Algo::implicit_gemm:
       case conv_ops::Algo::winograd:
         if (const conv_ops::ImplicitPlan ip = conv_ops::plan_implicit(pl);
@@ -271,7 +293,7 @@ bool backward_t(const View& gy_v, const View& x_v, const View& w_v, const Conv2d
   }
   if (gx_v && !gx_v->empty()) {
     const T* w = views::contiguous<T>(w_v, &wk);
-    if (transposable(pl)) return grad_input_transposed(pl, gy, w, gx_v, res);
+    if (transposable(pl) && grad_input_transposed(pl, gy, w, gx_v, res)) return true;
     OutPtr<T> o(gx_v);
     grad_input_col2im(conv_ops::plan_gemm(pl), gy, w, o.p);
     o.finish();
@@ -356,10 +378,11 @@ bool backward_nhwc(const View& gy_v, const View& x_v, const View& w_v, const Con
   }
   if (gw_v && !gw_v->empty()) {
     const conv_ops::ImplicitPlan ip = conv_ops::plan_implicit(pl);
+    const T* xc = views::contiguous<T>(x_v, &xck);
     if ((pl.algo == conv_ops::Algo::implicit_gemm || pl.algo == conv_ops::Algo::winograd) &&
-        conv_ops::implicit_grad_weight_fits(ip)) {
+        conv_ops::implicit_grad_weight_fits(ip) && finite_for_wide_rows(pl, xc)) {
       OutPtr<T> o(gw_v);
-      conv_ops::grad_weight_implicit(ip, views::contiguous<T>(x_v, &xck), gy, o.p);
+      conv_ops::grad_weight_implicit(ip, xc, gy, o.p);
       o.finish();
     } else {
       xn = nchw_operand(x_v, &xk);
@@ -370,12 +393,13 @@ bool backward_nhwc(const View& gy_v, const View& x_v, const View& w_v, const Con
   const int64_t dh = p.dilation_h * (pl.kh - 1), dw = p.dilation_w * (pl.kw - 1);
   const int64_t oph = pl.h + p.pad_top + p.pad_bottom - dh - 1 - (pl.oh - 1) * p.stride_h;
   const int64_t opw = pl.w + p.pad_left + p.pad_right - dw - 1 - (pl.ow - 1) * p.stride_w;
+  const T* wc = views::contiguous<T>(w_v, &wk);
   if (transposable(pl)) {
-    if (grad_input_transposed(pl, gy, views::contiguous<T>(w_v, &wk), gx_v, res)) return true;
+    if (grad_input_transposed(pl, gy, wc, gx_v, res)) return true;
   } else if (pl.kh == 1 && pl.kw == 1 && pl.groups == 1 && p.pad_top == 0 && p.pad_bottom == 0 &&
              p.pad_left == 0 && p.pad_right == 0) {
     OutPtr<T> o(gx_v);
-    grad_input_1x1_nhwc(pl, gy, views::contiguous<T>(w_v, &wk), res, o.p);
+    grad_input_1x1_nhwc(pl, gy, wc, res, o.p);
     o.finish();
     return true;
   } else if (p.pad_top == p.pad_bottom && p.pad_left == p.pad_right &&

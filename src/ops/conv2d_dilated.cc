@@ -16,7 +16,7 @@ namespace npfast {
 namespace conv_ops {
 
 template <class T>
-void forward_winograd_dilated(const Plan& pl, const T* x, const T* w, const T* bias, bool relu,
+bool forward_winograd_dilated(const Plan& pl, const T* x, const T* w, const T* bias, bool relu,
                               T* y, const T* res) {
   const int64_t hh = pl.h / 2, ww = pl.w / 2, ph = hh * ww, P = pl.h * pl.w;
   const int64_t image_bytes = std::max(pl.c, pl.o) * P * static_cast<int64_t>(sizeof(T));
@@ -29,6 +29,8 @@ void forward_winograd_dilated(const Plan& pl, const T* x, const T* w, const T* b
   Conv2dParams q = pl.p;
   q.dilation_h = q.dilation_w = 1;
   q.pad_top = q.pad_bottom = q.pad_left = q.pad_right = 1;
+  // The range check is the whole input's, so that all batches or none run Winograd.
+  const double xmax = double(max_abs(x, pl.n * pl.c * P));
   Buffer<T> xp(static_cast<size_t>(checked_mul(4 * nb * pl.c, ph, "phase images")));
   Buffer<T> yp(static_cast<size_t>(checked_mul(4 * nb * pl.o, ph, "phase images")));
   for (int64_t n0 = 0; n0 < pl.n; n0 += nb) {
@@ -53,7 +55,10 @@ void forward_winograd_dilated(const Plan& pl, const T* x, const T* w, const T* b
                    }
                  });
     // With a residual, it is added (and the activation applied) when the rows are dealt back.
-    forward_winograd(plan_winograd(sub), xp.get(), w, bias, res ? false : relu, yp.get());
+    // The weights are the same for every batch: only the first can fail, before y is written.
+    if (!forward_winograd(plan_winograd(sub), xp.get(), w, bias, res ? false : relu, yp.get(),
+                          static_cast<const T*>(nullptr), xmax))
+      return false;
     const int64_t planes_out = nn * pl.o;
     parallel_for(planes_out, grain_for(planes_out, 0.5 * static_cast<double>(P)),
                  [&](int64_t b0, int64_t e0) {
@@ -74,11 +79,12 @@ void forward_winograd_dilated(const Plan& pl, const T* x, const T* w, const T* b
                    }
                  });
   }
+  return true;
 }
 
-template void forward_winograd_dilated<float>(const Plan&, const float*, const float*, const float*,
+template bool forward_winograd_dilated<float>(const Plan&, const float*, const float*, const float*,
                                               bool, float*, const float*);
-template void forward_winograd_dilated<double>(const Plan&, const double*, const double*,
+template bool forward_winograd_dilated<double>(const Plan&, const double*, const double*,
                                                const double*, bool, double*, const double*);
 
 }  // namespace conv_ops

@@ -177,16 +177,55 @@ void forward_shifted(const ShiftedPlan& pl, const T* x, const T* w, const T* bia
 template <class T>
 void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* bias, bool relu,
                       T* y);
+// Winograd's value range. The transforms add and subtract operands the direct sum only
+// multiplies: an inf and a -inf term (or inf - inf in a transform) give NaN where the direct
+// sum keeps the inf, a NaN spreads over a whole tile, and sums of values near the dtype's
+// largest overflow where the direct sum stays finite. So the Winograd paths run only where
+// every operand is finite and small enough that no transformed value, product, sum or output
+// can overflow (then neither can the direct sum, whose bound is smaller); elsewhere the
+// direct algorithm, which gives PyTorch's infs and NaNs. A transform's gain is the largest
+// absolute row sum of its matrix, squared for two dimensions: |V| <= in * max|x|,
+// |U| <= weight * max|w|, |y| <= out * max|M| with |M| <= depth * max|V| * max|U|.
+struct WinogradGains {
+  double in, weight, out;
+};
+// F(2x2, 3x3): B^T rows (1 0 -1 0), (0 1 1 0), ... sum 2; G rows (1/2 1/2 1/2) 3/2; A^T rows
+// (1 1 1 0) 3.
+constexpr WinogradGains kWinogradF23{4.0, 2.25, 9.0};
+// F(2x2, 2x2) (conv_transpose2d_winograd.cc): B^T, G and A^T rows sum 2.
+constexpr WinogradGains kWinogradF22{4.0, 4.0, 4.0};
+// The largest |w| a Winograd layer of GEMM depth `depth` (the channels summed) takes when
+// max|x| = xmax: the bounds above times a slack for rounding, exp((depth + 16) * eps), within
+// the dtype's largest value (so an infinite or NaN weight always fails `|w| <= limit`).
+// Negative where xmax itself is out of range (NaN, inf, or its transform could overflow):
+// every weight fails.
+double winograd_weight_limit(const WinogradGains& g, int64_t depth, double xmax, DType dtype);
+// Largest |x[i]| of n contiguous elements, a NaN if one is NaN (the elementwise absmax kernel
+// on blocks in parallel; exact, so the same for any thread count).
 template <class T>
-void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* bias, bool relu,
-                      T* y, const T* res = nullptr);
+T max_abs(const T* x, int64_t n);
+// Whether a Winograd layer of GEMM depth `depth` takes input x (nx elements) and weights w
+// (nw): winograd_weight_limit of max_abs(x), against max_abs(w). For the layers whose weights
+// are not transformed in a pass of their own (forward_winograd checks them as it transforms).
+template <class T>
+bool winograd_operands_fit(const WinogradGains& g, int64_t depth, const T* x, int64_t nx,
+                           const T* w, int64_t nw);
+
+// Returns false, having written nothing, when the operands are out of Winograd's range (a
+// weight fails winograd_weight_limit of max|x|, checked as the weights are transformed): the
+// caller runs another algorithm. xmax: max|x| where the caller knows it (max_abs), else
+// negative: then found from the channels-last copy where it covers the batch, else by a pass.
+template <class T>
+bool forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* bias, bool relu,
+                      T* y, const T* res = nullptr, double xmax = -1.0);
 // Dilation 2, padding 2, NCHW, even sizes (winograd_dilated_fits, with the channel counts of
 // Winograd): output phase (a, b) (rows a + 2i, columns b + 2j) is the undilated 3x3
 // convolution, padding 1, of input phase (a, b), so forward_winograd runs on the four phase
 // images (conv2d_dilated.cc), 2.25x fewer multiply-adds than the implicit GEMM's phases.
+// Returns false, having written nothing, as forward_winograd.
 bool winograd_dilated_fits(const Geometry& g);
 template <class T>
-void forward_winograd_dilated(const Plan& pl, const T* x, const T* w, const T* bias, bool relu,
+bool forward_winograd_dilated(const Plan& pl, const T* x, const T* w, const T* bias, bool relu,
                               T* y, const T* res = nullptr);
 
 // grad_weight of the shifted path: gW = sum over (image, block) of gY_wide * shifted_x^T, with

@@ -11,13 +11,17 @@
 // Rounding differs from the direct sum (the transforms add and subtract inputs and halve the
 // weights); docs/conv.md gives the measured error.
 #include <algorithm>
+#include <atomic>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "npfast/error.hpp"
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
 #include "src/core/arith.h"
 #include "src/kernels/conv/conv.h"
+#include "src/kernels/elementwise/elementwise.h"
 #include "src/kernels/gemm/gemm.h"
 #include "src/kernels/pack/pack.h"
 #include "src/ops/conv2d_epilogue.h"
@@ -46,8 +50,11 @@ Transforms<T> transforms() {
 }
 
 // U = G g Gt of one 3x3 kernel, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; u[xi * us].
+// Returns whether every tap is within `limit` (false for a NaN).
 template <class T>
-void weight_transform(const T* g, T* u, int64_t us) {
+bool weight_transform(const T* g, T* u, int64_t us, T limit) {
+  bool in_range = true;
+  for (int k = 0; k < 9; ++k) in_range &= std::fabs(g[k]) <= limit;
   T t[4][3];
   for (int k = 0; k < 3; ++k) {
     const T g0 = g[k], g1 = g[3 + k], g2 = g[6 + k];
@@ -63,13 +70,54 @@ void weight_transform(const T* g, T* u, int64_t us) {
     u[(r * 4 + 2) * us] = T(0.5) * (a0 - a1 + a2);
     u[(r * 4 + 3) * us] = a2;
   }
+  return in_range;
 }
+
+// Elements per block of max_abs (256 KiB of float32: a block's scan outweighs the hand-off).
+constexpr int64_t kScanBlock = 65536;
+// Elements of the channels-last copy scanned at a time (16 KiB of float32: in L1).
+constexpr int64_t kScanGroup = 4096;
 
 }  // namespace
 
+double winograd_weight_limit(const WinogradGains& g, int64_t depth, double xmax, DType dtype) {
+  const bool f32 = dtype == DType::f32;
+  const double big = f32 ? std::numeric_limits<float>::max() : std::numeric_limits<double>::max();
+  const double eps =
+      f32 ? std::numeric_limits<float>::epsilon() : std::numeric_limits<double>::epsilon();
+  const double slack = std::exp(static_cast<double>(depth + 16) * eps);
+  if (!(xmax * g.in * slack <= big)) return -1.0;
+  // The output's bound in two divisions (the product g.in * g.weight * ... * xmax * |w| could
+  // overflow a double for float64).
+  const double by_output = big / (g.in * g.weight * g.out * static_cast<double>(depth) * slack);
+  return std::min(big / (g.weight * slack), xmax > 0 ? by_output / xmax : big);
+}
+
 template <class T>
-void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* bias, bool relu,
-                      T* y, const T* res) {
+T max_abs(const T* x, int64_t n) {
+  const elementwise::AbsMaxFn<T> k =
+      of<T>(kernels<elementwise::Table>().f32_absmax, kernels<elementwise::Table>().f64_absmax);
+  const int64_t blocks = (n + kScanBlock - 1) / kScanBlock;
+  if (blocks <= 1) return k(n, x);
+  Buffer<T> part(static_cast<size_t>(blocks));
+  parallel_for(blocks, grain_for(blocks, 0.02 * static_cast<double>(kScanBlock)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t i = b; i < e; ++i)
+                   part[i] = k(std::min(kScanBlock, n - i * kScanBlock), x + i * kScanBlock);
+               });
+  return k(blocks, part.get());
+}
+
+template <class T>
+bool winograd_operands_fit(const WinogradGains& g, int64_t depth, const T* x, int64_t nx,
+                           const T* w, int64_t nw) {
+  const double limit = winograd_weight_limit(g, depth, double(max_abs(x, nx)), dtype_of<T>());
+  return limit >= 0 && double(max_abs(w, nw)) <= limit;
+}
+
+template <class T>
+bool forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* bias, bool relu,
+                      T* y, const T* res, double xmax) {
   const gemm_kernels::Table& gk = kernels<gemm_kernels::Table>();
   const gemm_kernels::Ukernel<T>& uk = of<T>(gk.f32, gk.f64);
   const Transforms<T> tf = transforms<T>();
@@ -89,22 +137,33 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
   // One (panel, c) at a time through a local block, so the 16 stores are runs of NR.
   const int64_t ustride = panels * C * NR;
   Buffer<T> u(static_cast<size_t>(checked_mul(16, ustride, "winograd weights")));
-  parallel_for(panels * C, grain_for(panels * C, 40.0 * static_cast<double>(NR)),
-               [&](int64_t b, int64_t e) {
-                 alignas(64) T blk[16 * 32];  // NR <= 32
-                 for (int64_t qc = b; qc < e; ++qc) {
-                   const int64_t q = qc / C, c = qc % C;
-                   for (int64_t j = 0; j < NR; ++j) {
-                     const int64_t o = q * NR + j;
-                     if (o < O)
-                       weight_transform(w + (o * C + c) * 9, blk + j, NR);
-                     else
-                       for (int xi = 0; xi < 16; ++xi) blk[xi * NR + j] = T(0);
+  // The weights' transform, each tap checked against wlimit (winograd_weight_limit) as it is
+  // read; false when one fails. A limit past T's range is T's largest (which still fails inf
+  // and NaN).
+  const auto transform_weights = [&](double wlimit) {
+    if (!(wlimit >= 0)) return false;
+    const T wlim = static_cast<T>(std::min(wlimit, double(std::numeric_limits<T>::max())));
+    std::atomic<bool> out_of_range{false};
+    parallel_for(panels * C, grain_for(panels * C, 40.0 * static_cast<double>(NR)),
+                 [&](int64_t b, int64_t e) {
+                   alignas(64) T blk[16 * 32];  // NR <= 32
+                   bool in_range = true;
+                   for (int64_t qc = b; qc < e; ++qc) {
+                     const int64_t q = qc / C, c = qc % C;
+                     for (int64_t j = 0; j < NR; ++j) {
+                       const int64_t o = q * NR + j;
+                       if (o < O)
+                         in_range &= weight_transform(w + (o * C + c) * 9, blk + j, NR, wlim);
+                       else
+                         for (int xi = 0; xi < 16; ++xi) blk[xi * NR + j] = T(0);
+                     }
+                     for (int xi = 0; xi < 16; ++xi)
+                       std::memcpy(u.get() + xi * ustride + qc * NR, blk + xi * NR, NR * sizeof(T));
                    }
-                   for (int xi = 0; xi < 16; ++xi)
-                     std::memcpy(u.get() + xi * ustride + qc * NR, blk + xi * NR, NR * sizeof(T));
-                 }
-               });
+                   if (!in_range) out_of_range.store(true, std::memory_order_relaxed);
+                 });
+    return !out_of_range.load(std::memory_order_relaxed);
+  };
 
   // Tiles per work item: V (C) and M (ogp) rows of 16 matrices within kItemBytes. Tiles are
   // numbered across the images of a batch chunk (image by image), so a block may span images:
@@ -133,19 +192,47 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
   int64_t ty_in0, ty_in1, tx_in0, tx_in1;
   inside(pt, pl.h, th, &ty_in0, &ty_in1);
   inside(pleft, pl.w, tw, &tx_in0, &tx_in1);
-  for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
-    const int64_t nimg = std::min(bimg, pl.n - n0);
+  // The channels-last copy of images [n0, n0 + nimg), and where rowmax is not null the absmax
+  // of each group of rows just written (still in L1: groups of about kScanGroup elements; a
+  // call a row cost a 16-channel layer 4%, the call's own reduction) into rowmax[first row],
+  // zeros for the others. The copy's rows are contiguous.
+  const elementwise::AbsMaxFn<T> absmax =
+      of<T>(kernels<elementwise::Table>().f32_absmax, kernels<elementwise::Table>().f64_absmax);
+  const int64_t group = std::max<int64_t>(1, kScanGroup / (ww * C));
+  const auto copy_chunk = [&](int64_t n0, int64_t nimg, T* rowmax) {
     const T* xb = x + n0 * C * pl.h * pl.w;
     const int64_t all_rows = nimg * hw;
-    if (!nhwc)
-      parallel_for(all_rows, grain_for(all_rows, 0.5 * static_cast<double>(ww * C)),
-                   [&](int64_t b, int64_t e) {
-                     for (int64_t r = b; r < e; ++r) {
+    parallel_for(all_rows, grain_for(all_rows, 0.5 * static_cast<double>(ww * C)),
+                 [&](int64_t b, int64_t e) {
+                   for (int64_t r0 = b; r0 < e; r0 += group) {
+                     const int64_t r1 = std::min(e, r0 + group);
+                     for (int64_t r = r0; r < r1; ++r) {
                        const int64_t i = r / hw, rr = r % hw;
                        channels_last_row(pl, xb + i * C * pl.h * pl.w, rr, ww,
                                          xin.get() + (i * npix + rr * ww) * C);
                      }
-                   });
+                     if (!rowmax) continue;
+                     rowmax[r0] = absmax((r1 - r0) * ww * C, xin.get() + r0 * ww * C);
+                     std::fill(rowmax + r0 + 1, rowmax + r1, T(0));
+                   }
+                 });
+  };
+  // The input's range: where the batch is one chunk (NCHW), from its copy, which reads all of
+  // x anyway (a pass of its own cost 2-3% of a 64-channel 56^2 layer: x is out of L2 by then);
+  // otherwise (NHWC, several chunks) a pass over x, unless the caller knows it.
+  const bool fold = !nhwc && bimg >= pl.n && xmax < 0;
+  if (fold) {
+    Buffer<T> rowmax(static_cast<size_t>(pl.n * hw));
+    copy_chunk(0, pl.n, rowmax.get());
+    xmax = double(absmax(pl.n * hw, rowmax.get()));
+  } else if (xmax < 0) {
+    xmax = double(max_abs(x, pl.n * C * pl.h * pl.w));
+  }
+  if (!transform_weights(winograd_weight_limit(kWinogradF23, C, xmax, pl.dtype))) return false;
+  for (int64_t n0 = 0; n0 < pl.n; n0 += bimg) {
+    const int64_t nimg = std::min(bimg, pl.n - n0);
+    const T* xb = x + n0 * C * pl.h * pl.w;
+    if (!nhwc && !fold) copy_chunk(n0, nimg, nullptr);
     const int64_t all_tiles = nimg * tiles;
     const int64_t items = (all_tiles + tcap - 1) / tcap;
     // 16 chunks a thread, not 4: a 56x56 image is 28 items, which 4 a thread cut into 7 chunks
@@ -245,12 +332,19 @@ void forward_winograd(const WinogradPlan& pl, const T* x, const T* w, const T* b
       }
     });
   }
+  return true;
 }
 
-template void forward_winograd<float>(const WinogradPlan&, const float*, const float*, const float*,
-                                      bool, float*, const float*);
-template void forward_winograd<double>(const WinogradPlan&, const double*, const double*,
-                                       const double*, bool, double*, const double*);
+template bool forward_winograd<float>(const WinogradPlan&, const float*, const float*, const float*,
+                                      bool, float*, const float*, double);
+template bool forward_winograd<double>(const WinogradPlan&, const double*, const double*,
+                                       const double*, bool, double*, const double*, double);
+template float max_abs<float>(const float*, int64_t);
+template double max_abs<double>(const double*, int64_t);
+template bool winograd_operands_fit<float>(const WinogradGains&, int64_t, const float*, int64_t,
+                                           const float*, int64_t);
+template bool winograd_operands_fit<double>(const WinogradGains&, int64_t, const double*, int64_t,
+                                            const double*, int64_t);
 
 }  // namespace conv_ops
 }  // namespace npfast

@@ -17,6 +17,7 @@
 // oph > ph it runs on the first OH - (oph - ph) rows with no bottom padding, and the last rows,
 // which no input pixel reaches, get the bias alone.
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "npfast/conv.hpp"
@@ -249,20 +250,29 @@ void forward_t(const View& x, const View& w, const View* bias, const Conv2dParam
                           p.pad_left <= p.dilation_w * (w.shape[3] - 1);
   const convt::WinogradLayer wg{n,           cout,        ol.shape[2], ol.shape[3], xl.shape[1],
                                 xl.shape[2], xl.shape[3], p.pad_top,   p.pad_left};
-  // 4x4 stride 2 (the layer): Winograd on the output's phases, 0.56x the flops.
-  const bool winograd = winograd_layer(p, w, oph, opw) && convt::winograd_fwd_fits(wg);
-  if (winograd || (!conv_route && convt::use_phases(xl.shape[1] / p.groups, p))) {
+  // 4x4 stride 2 (the layer): Winograd on the output's phases, 0.56x the flops, where
+  // its operands are in range (conv2d_plan.h). Out of range the phases (use_phases holds for
+  // it), but for non-finite weights conv2d's input gradient below: the phases multiply the
+  // padding, zeros, by the weights, 0 * inf = NaN where PyTorch (and col2im, which scatters
+  // W^T x to the output's pixels) has an inf.
+  const bool winograd_shape = winograd_layer(p, w, oph, opw) && convt::winograd_fwd_fits(wg);
+  if (winograd_shape || (!conv_route && convt::use_phases(xl.shape[1] / p.groups, p))) {
     Buffer<char> kx, kw, kb;
     const T* xc = views::contiguous<T>(x, &kx);
     const T* wc = views::contiguous<T>(w, &kw);
-    const T* bc = bias ? views::contiguous<T>(*bias, &kb) : nullptr;
-    views::OutPtr<T> o(&out);
-    if (winograd)
-      convt::forward_winograd<T>(wg, xc, wc, bc, o.p);
-    else
-      convt::forward<T>(phase_plan(xl, w, p, ol.shape[2], ol.shape[3]), xc, wc, bc, o.p);
-    o.finish();
-    return;
+    const bool winograd =
+        winograd_shape &&
+        conv_ops::winograd_operands_fit(conv_ops::kWinogradF22, wg.c, xc, x.size(), wc, w.size());
+    if (winograd || !winograd_shape || std::isfinite(double(conv_ops::max_abs(wc, w.size())))) {
+      const T* bc = bias ? views::contiguous<T>(*bias, &kb) : nullptr;
+      views::OutPtr<T> o(&out);
+      if (winograd)
+        convt::forward_winograd<T>(wg, xc, wc, bc, o.p);
+      else
+        convt::forward<T>(phase_plan(xl, w, p, ol.shape[2], ol.shape[3]), xc, wc, bc, o.p);
+      o.finish();
+      return;
+    }
   }
   // Few channels a group, stride 1 (above) or a stride with too many phases: conv2d's input
   // gradient, on the logical NCHW views (conv2d_backward copies permuted NHWC views).
@@ -349,16 +359,21 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
                                   xl.shape[3],  p.pad_top,    p.pad_left};
     if (gyl.shape[1] == 0) {
       fill_bias<T>(conv_ops::logical_nchw(*gx, p.layout), nullptr, true);
-    } else if (winograd_layer(p, w, oph, opw) && convt::winograd_gi_fits(wg)) {
-      // 4x4 stride 2 (the layer): Winograd on grad_output's phases, 0.56x the flops.
-      Buffer<char> kgy, kw;
-      const T* gc = views::contiguous<T>(gy, &kgy);
-      const T* wc = views::contiguous<T>(w, &kw);
-      views::OutPtr<T> o(gx);
-      convt::grad_input_winograd<T>(wg, gc, wc, o.p);
-      o.finish();
     } else {
-      conv2d(gyc, w, nullptr, q, *gx);
+      // 4x4 stride 2 (the layer): Winograd on grad_output's phases, 0.56x the flops,
+      // where its operands are in range (conv2d_plan.h); conv2d otherwise.
+      Buffer<char> kgy, kw;
+      const bool winograd_shape = winograd_layer(p, w, oph, opw) && convt::winograd_gi_fits(wg);
+      const T* gc = winograd_shape ? views::contiguous<T>(gy, &kgy) : nullptr;
+      const T* wc = winograd_shape ? views::contiguous<T>(w, &kw) : nullptr;
+      if (winograd_shape && conv_ops::winograd_operands_fit(conv_ops::kWinogradF22, 4 * wg.o, gc,
+                                                            gy.size(), wc, w.size())) {
+        views::OutPtr<T> o(gx);
+        convt::grad_input_winograd<T>(wg, gc, wc, o.p);
+        o.finish();
+      } else {
+        conv2d(gyc, w, nullptr, q, *gx);
+      }
     }
   }
   if (!gw || gw->empty()) return;

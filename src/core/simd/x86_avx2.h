@@ -79,6 +79,12 @@ inline __m256 min_nan(__m256 a, __m256 b) {
 inline __m256d min_nan(__m256d a, __m256d b) {
   return _mm256_blendv_pd(_mm256_min_pd(a, b), a, _mm256_cmp_pd(a, a, _CMP_UNORD_Q));
 }
+// x86's max / min: the second operand where either is NaN (one instruction; for loops that
+// track NaNs apart, as absmax).
+inline __m256 max_raw(__m256 a, __m256 b) { return _mm256_max_ps(a, b); }
+inline __m256d max_raw(__m256d a, __m256d b) { return _mm256_max_pd(a, b); }
+inline __m256 min_raw(__m256 a, __m256 b) { return _mm256_min_ps(a, b); }
+inline __m256d min_raw(__m256d a, __m256d b) { return _mm256_min_pd(a, b); }
 
 // Non-temporal (streaming) stores (see x86_avx512.h); 32-byte aligned pointer required.
 inline void stream(float* p, __m256 v) { _mm256_stream_ps(p, v); }

@@ -74,6 +74,12 @@ inline __m512 min_nan(__m512 a, __m512 b) {
 inline __m512d min_nan(__m512d a, __m512d b) {
   return _mm512_mask_mov_pd(_mm512_min_pd(a, b), _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q), a);
 }
+// x86's max / min: the second operand where either is NaN (one instruction; for loops that
+// track NaNs apart, as absmax).
+inline __m512 max_raw(__m512 a, __m512 b) { return _mm512_max_ps(a, b); }
+inline __m512d max_raw(__m512d a, __m512d b) { return _mm512_max_pd(a, b); }
+inline __m512 min_raw(__m512 a, __m512 b) { return _mm512_min_ps(a, b); }
+inline __m512d min_raw(__m512d a, __m512d b) { return _mm512_min_pd(a, b); }
 
 // Non-temporal (streaming) stores: bypass the cache for outputs far larger than it; 64-byte
 // aligned pointer required. stream_fence orders them before later stores.

@@ -28,6 +28,11 @@
 //   y[i] = cast(fma(double(x[i * sx]), scale, offset)) for i < n, y contiguous (dst f32/f64);
 //   1 <= sx and (n - 1) * sx < 2^31; reads only bytes x[0 .. (n - 1) sx]; stream as above.
 //
+// Contract of an absmax kernel `<f32|f64>_absmax__<isa>`: returns the largest |x[i]| of n
+// contiguous elements (any alignment) when all are finite, a NaN when one is +-inf or NaN, 0
+// for n = 0. Exact, so the same for any split of the elements (a caller may reduce blocks in
+// parallel). The check that Winograd's transforms stay finite (conv2d_winograd.cc).
+//
 // Contract of a zero kernel `x8_zero_stream__<isa>`: sets n bytes at p (any alignment) to zero
 // with non-temporal stores, and fences them (it is called on large blocks).
 //
@@ -50,6 +55,8 @@ using NormalizeFn = void (*)(int64_t n, const uint8_t* x, void* y, const double*
 using ZeroFn = void (*)(size_t n, void* p);
 using GatherFn = void (*)(int64_t n, const uint8_t* x, int64_t sx, void* y, double scale,
                           double offset, bool stream);
+template <class T>
+using AbsMaxFn = T (*)(int64_t n, const T* x);
 
 // Source and destination dtypes the kernels cover.
 constexpr DType kConvertSources[] = {DType::u8,  DType::i8,  DType::u16, DType::i16,

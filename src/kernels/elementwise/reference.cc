@@ -1,7 +1,9 @@
 // Scalar reference for the elementwise family: the test oracle and the fallback kernel.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "src/kernels/elementwise/cast.h"
 #include "src/kernels/elementwise/elementwise.h"
@@ -37,6 +39,16 @@ void gather_ref(int64_t n, const uint8_t* x, int64_t sx, void* yv, double scale,
 }
 
 void zero_ref(size_t n, void* p) { std::memset(p, 0, n); }
+
+template <class T>
+T absmax_ref(int64_t n, const T* x) {
+  T m = T(0);
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(x[i])) return std::numeric_limits<T>::quiet_NaN();
+    m = std::max(m, std::fabs(x[i]));
+  }
+  return m;
+}
 
 const GatherTable kGather = {gather_ref<float>, gather_ref<double>};
 

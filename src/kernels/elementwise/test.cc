@@ -2,6 +2,7 @@
 // the vector widths and on values that exercise rounding and saturation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -233,6 +234,51 @@ TEST_P(ConvertIsa, HandComputedCases) {
   EXPECT_EQ(g[0], 5.0f);
   EXPECT_EQ(g[1], 10.0f);
   EXPECT_EQ(g[2], 15.0f);
+}
+
+// absmax against a maximum worked out here in double (every ISA, the scalar one included):
+// sizes around the vector widths and the 4-vector step, offsets, and one special value
+// (NaN, +-inf: a NaN back; the dtype's largest, a negative largest) at every position of the
+// short ones.
+template <class T>
+void check_absmax(Isa isa) {
+  const AbsMaxFn<T> k = of<T>(kernels<Table>(isa)->f32_absmax, kernels<Table>(isa)->f64_absmax);
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> d(-100.0, 100.0);
+  std::vector<T> x(300);
+  for (auto& v : x) v = static_cast<T>(d(rng));
+  const T inf = std::numeric_limits<T>::infinity(), big = std::numeric_limits<T>::max();
+  const T specials[] = {std::numeric_limits<T>::quiet_NaN(), inf, -inf, big, -big, T(-1000)};
+  for (int64_t n : {0, 1, 2, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 129, 257}) {
+    for (int64_t off : {0, 1, 3}) {
+      const T* p = x.data() + off;
+      double want = 0;
+      for (int64_t i = 0; i < n; ++i) want = std::max(want, std::fabs(double(p[i])));
+      ASSERT_EQ(double(k(n, p)), want) << isa_name(isa) << " n=" << n << " off=" << off;
+      if (n > 70) continue;
+      for (T s : specials)
+        for (int64_t at = 0; at < n; ++at) {
+          std::vector<T> y(p, p + n);
+          y[static_cast<size_t>(at)] = s;
+          const T got = k(n, y.data());
+          if (!std::isfinite(s))
+            ASSERT_TRUE(std::isnan(got)) << isa_name(isa) << " n=" << n << " at=" << at;
+          else
+            ASSERT_EQ(double(got), std::max(want, std::fabs(double(s))))
+                << isa_name(isa) << " n=" << n << " at=" << at << " s=" << double(s);
+        }
+    }
+  }
+  // An infinity with the largest finite value past it.
+  std::vector<T> y(40, T(1));
+  y[3] = -inf;
+  y[37] = big;
+  ASSERT_TRUE(std::isnan(k(40, y.data()))) << isa_name(isa);
+}
+
+TEST_P(ConvertIsa, AbsMaxMatchesDouble) {
+  check_absmax<float>(GetParam());
+  check_absmax<double>(GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(All, ConvertIsa, ::testing::ValuesIn(kernel_isas<Table>()),
