@@ -19,18 +19,23 @@
 namespace npfast {
 namespace NPFAST_TARGET {
 
-// The bytes of one register of the ISA this file is compiled for.
+// One register of the ISA this file is compiled for, as a GCC vector (the ISA's __m512 as a
+// class template argument loses its may_alias; a GCC vector converts to it and back in place).
 #if defined(__AVX512F__)
-constexpr int64_t kRowRegBytes = 64;
+constexpr int kVecBytes = 64;
 #else
-constexpr int64_t kRowRegBytes = 32;
+constexpr int kVecBytes = 32;
 #endif
+template <class T>
+struct Reg {
+  typedef T type __attribute__((vector_size(kVecBytes)));
+};
 
 // The first output of row p whose address is register-aligned (where its non-temporal stores
 // may start), or -1 when none is (p not aligned to T).
 template <class T>
 inline int64_t first_aligned(const T* p) {
-  constexpr int64_t B = kRowRegBytes;
+  constexpr int64_t B = kVecBytes;
   const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(p) % B);
   if (skew % static_cast<int64_t>(sizeof(T)) != 0) return -1;
   return (B - skew) % B / static_cast<int64_t>(sizeof(T));
@@ -52,10 +57,8 @@ enum RowShift { kSame, kRow0, kAny };
 // stack (corr2d's run).
 template <class T, int M, bool Stream, RowShift Shift>
 struct RowStores {
-  // A GCC vector (the ISA's __m512 as a class template argument loses its may_alias): put takes
-  // either, the same register.
-  typedef T R __attribute__((vector_size(kRowRegBytes)));
-  static constexpr int64_t L = kRowRegBytes / static_cast<int64_t>(sizeof(T));
+  using R = typename Reg<T>::type;  // put takes it or the ISA's own vector of T
+  static constexpr int64_t L = kVecBytes / static_cast<int64_t>(sizeof(T));
   T* const* out;
   bool nt;
   int64_t j0;

@@ -39,17 +39,8 @@ inline T later(T a, T b) {
     return a > b ? a : b;
 }
 
-// One register of the ISA this file is compiled for, as a GCC vector: comparisons and `?:`
-// on it are lane-wise, so a comparator is a compare and a blend (or min/max) held in registers.
-#if defined(__AVX512F__)
-constexpr int kVecBytes = 64;
-#else
-constexpr int kVecBytes = 32;
-#endif
-template <class T>
-struct Reg {
-  typedef T type __attribute__((vector_size(kVecBytes)));
-};
+// Reg<T>::type (row_stores.h), one register as a GCC vector: comparisons and `?:` on it are
+// lane-wise, so a comparator is a compare and a blend (or min/max) held in registers.
 
 // van Herk / Gil-Werman: the extended line is cut into blocks of k elements starting at 0.
 // Window [i, i + k) with i in block b is the suffix of block b from i (g, a backward scan)
