@@ -49,7 +49,11 @@ template <class T, class R>
 inline void store_lanes(T* dst, R x, int64_t from, int64_t to) {
   T copy[sizeof(R) / sizeof(T)];
   std::memcpy(copy, &x, sizeof copy);
-  std::memcpy(dst + from, copy + from, static_cast<size_t>(to - from) * sizeof(T));
+  const size_t bytes = static_cast<size_t>(to - from) * sizeof(T);
+  // At most a register: GCC then copies inline, where a call of memcpy (the bound lost through
+  // RowStores' members) spilled the callers' live accumulators around it.
+  if (bytes > sizeof(R)) __builtin_unreachable();
+  std::memcpy(dst + from, copy + from, bytes);
 }
 
 }  // namespace NPFAST_TARGET

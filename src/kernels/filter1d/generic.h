@@ -1033,6 +1033,9 @@ void sep3_rows_body(const float* const* in, float* const* out, int64_t n, const 
     prefetch_new_rows<float, M, kLanes<float> * 4>(in + 2, j, n, kUniform2dAhead);
     V<float> a = sep3_h<SH, SV>(in[0] + j, wh0, wh1);
     V<float> b = sep3_h<SH, SV>(in[1] + j, wh0, wh1);
+    // Unrolled, so each row's store state stays in registers (GCC left it rolled, the state on
+    // the stack, once the stores were shared: row_stores.h).
+#pragma GCC unroll 8
     for (int r = 0; r < M; ++r) {
       const V<float> c = sep3_h<SH, SV>(in[r + 2] + j, wh0, wh1);
       st.put(r, j, fma(SV > 0 ? add(a, c) : sub(a, c), wv0, mul(b, wv1)), j == st.j0);
