@@ -109,7 +109,7 @@ struct RowStores {
   __attribute__((always_inline)) void finish(int64_t j) {
     if (Stream && Shift != kSame && nt && j > j0)
       for (int r = Shift == kRow0 ? 1 : 0; r < M; ++r)
-        if (Shift == kAny || d[r] != 0) store_lanes(out[r] + j - L, held[r], d[r], L);
+        if (Shift != kRow0 || d[r] != 0) store_lanes(out[r] + j - L, held[r], d[r], L);
   }
 
  private:

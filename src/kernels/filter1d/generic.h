@@ -800,7 +800,7 @@ void uniform2d_regs(const float* const* in, float* const* out, int64_t n, int64_
   };
   // Non-temporal stores from the first vector-aligned output (none when out is not aligned
   // to a float); Shift when the M rows' alignments differ (the caller checks).
-  auto st = RowStores < float, M, Stream, Shift ? kAny : kSame > ::from_row0(out, n);
+  auto st = RowStores<float, M, Stream, (Shift ? kAny : kSame)>::from_row0(out, n);
   const int64_t j0 = st.j0;
   int64_t j = j0;
   for (int64_t c = 0; c < j0; ++c) vone(c);
@@ -990,7 +990,7 @@ void sep3_rows_body(const float* const* in, float* const* out, int64_t n, const 
       b = c;
     }
   };
-  auto st = RowStores < float, M, Stream, Shift ? kAny : kSame > ::from_row0(out, n);
+  auto st = RowStores<float, M, Stream, (Shift ? kAny : kSame)>::from_row0(out, n);
   int64_t j = st.j0;
   for (int64_t c = 0; c < j; ++c) one(c);
 #if defined(__AVX512F__)
