@@ -2,9 +2,9 @@
 // stores: the loop's registers line up with one row's aligned addresses, and a row whose
 // alignment differs by d lanes stores each register joined with the previous one (shift_var)
 // at its own aligned address, its first d outputs and the last register's rest plainly
-// (store_lanes). Shared by the rank (fold_2d_regs) and filter1d (sep3_rows, uniform2d_rows)
-// families. Included by a family's generic.h after the ISA header, with NPFAST_TARGET defined:
-// the bodies depend on the ISA, so they live in its namespace.
+// (store_lanes). Used by row_stores.h (the filter1d, corr2d and rank families' shifted row
+// stores) and rank's lines kernel. Included by a family's generic.h after the ISA header, with
+// NPFAST_TARGET defined: the bodies depend on the ISA, so they live in its namespace.
 #ifndef NPFAST_KERNELS_SHIFT_LANES_H_
 #define NPFAST_KERNELS_SHIFT_LANES_H_
 
@@ -49,7 +49,11 @@ template <class T, class R>
 inline void store_lanes(T* dst, R x, int64_t from, int64_t to) {
   T copy[sizeof(R) / sizeof(T)];
   std::memcpy(copy, &x, sizeof copy);
-  std::memcpy(dst + from, copy + from, static_cast<size_t>(to - from) * sizeof(T));
+  const size_t bytes = static_cast<size_t>(to - from) * sizeof(T);
+  // At most a register: GCC then copies inline, where a call of memcpy (the bound lost through
+  // RowStores' members) spilled the callers' live accumulators around it.
+  if (bytes > sizeof(R)) __builtin_unreachable();
+  std::memcpy(dst + from, copy + from, bytes);
 }
 
 }  // namespace NPFAST_TARGET

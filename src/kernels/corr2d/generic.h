@@ -15,7 +15,7 @@
 
 #include "src/kernels/corr2d/corr2d.h"
 #include "src/kernels/row_prefetch.h"
-#include "src/kernels/shift_lanes.h"
+#include "src/kernels/row_stores.h"
 
 namespace npfast {
 namespace NPFAST_TARGET {
@@ -250,45 +250,30 @@ inline __attribute__((always_inline)) void prefetch_rows(const T* const* in, int
 
 #if defined(__AVX512F__)
 // The streaming 4-row blocks where a row is off a vector-aligned address (3000 or 2999 float32
-// wide: every other row, or all): row o, s[o] lanes past one, stores each block's vector u
-// joined with the one before it (shift_var) at its aligned address out[o] + j + u L - s[o], the
-// first block's first L - s[o] outputs plainly, and the last block's last s[o] after the loop
-// (shift_lanes.h, as sobel's RowStores). So every row streams whole lines, where stream_vec
-// stored the rows off a line plainly (each line read first) and two 256-bit halves per vector
-// (tried for rows 32 bytes off) were slower: 2 threads, ns/px in the same rounds, 2999^2
-// stream_vec 0.168-0.171 -> 0.132-0.139, 3000^2 halves 0.138-0.157 -> 0.128-0.136, sobel
-// 0.133-0.157 (docs/corr2d.md "corr3s"). Advances j past the blocks it ran.
+// wide: every other row, or all): each row streams whole lines through row_stores.h (kAny, the
+// frame at the first block's column), where stream_vec stored the rows off a line plainly (each
+// line read first) and two 256-bit halves per vector (tried for rows 32 bytes off) were slower:
+// 2 threads, ns/px in the same rounds, 2999^2 stream_vec 0.168-0.171 -> 0.132-0.139, 3000^2
+// halves 0.138-0.157 -> 0.128-0.136, sobel 0.133-0.157 (docs/corr2d.md "corr3s"). Advances j
+// past the blocks it ran.
 template <class T, int KH, int KW>
 inline __attribute__((always_inline)) void stream_shifted(const T* const* in, T* const* out,
                                                           int64_t n, const V<T>* tv, int64_t& j) {
   constexpr int R = 4, U = kVectors, L = kLanes<T>;
   if (j + U * L > n) return;
-  V<T> held[R], idx[R];
-  int64_t s[R];
-  for (int o = 0; o < R; ++o) {
-    s[o] = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out[o]) / sizeof(T) % L);
-    idx[o] = shift_index<T, V<T>>(L - s[o]);
-  }
+  RowStores<T, R, true, kAny> st(out, true, j);
   auto step = [&](auto first) __attribute__((always_inline)) {
     prefetch_rows<T, R, KH, U>(in, j, n);
     V<T> acc[R][U];
     block_rows_acc<T, R, U, KH, KW>(in, j, tv, acc);
 #pragma GCC unroll 16
-    for (int o = 0; o < R; ++o) {
+    for (int o = 0; o < R; ++o)
 #pragma GCC unroll 16
-      for (int u = 0; u < U; ++u) {
-        if (decltype(first)::value && u == 0)
-          store_lanes(out[o] + j, acc[o][0], 0, L - s[o]);
-        else
-          stream(out[o] + j + u * L - s[o],
-                 shift_var(u ? acc[o][u - 1] : held[o], acc[o][u], idx[o]));
-      }
-      held[o] = acc[o][U - 1];
-    }
+      for (int u = 0; u < U; ++u) st.put(o, j + u * L, acc[o][u], decltype(first)::value && u == 0);
   };
   step(std::true_type{});
   for (j += U * L; j + U * L <= n; j += U * L) step(std::false_type{});
-  for (int o = 0; o < R; ++o) store_lanes(out[o] + j - L, held[o], L - s[o], L);
+  st.finish(j);
 }
 #endif
 

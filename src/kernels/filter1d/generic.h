@@ -13,7 +13,7 @@
 
 #include "src/kernels/filter1d/filter1d.h"
 #include "src/kernels/row_prefetch.h"
-#include "src/kernels/shift_lanes.h"
+#include "src/kernels/row_stores.h"
 
 namespace npfast {
 namespace NPFAST_TARGET {
@@ -735,65 +735,6 @@ inline bool same_alignment(float* const* out, int64_t g) {
   return true;
 }
 
-// The output stores of M rows made a register at a time at the same columns j = j0, j0 + L,
-// ... (sep3_rows_body, uniform2d_regs), j0 row 0's first vector-aligned output when Stream
-// (the columns before it, and those after the last whole register, are the caller's, one by
-// one). Not Stream: plain stores. Stream, Shift false: the rows share row 0's alignment and
-// each register streams at once. Shift: row r's aligned addresses lie d[r] lanes after row
-// 0's (a row pitch not a multiple of the vector: 3000 or 5000 float32 wide), so its register
-// at j streams one step later joined with the next (shift_var) at out[r] + j - L + d[r], its
-// first d[r] outputs and the last register's rest plainly (shift_lanes.h, as rank's
-// fold_2d_regs): 3000^2 / 5000^2 streamed outputs group rows as 4000^2 does (uniform: on
-// AVX-512 only). Only where an output is stored changes, never its value. A row not aligned
-// to a float turns streaming off.
-template <int M, bool Stream, bool Shift>
-struct RowStores {
-  static constexpr int64_t L = kLanes<float>;
-  float* const* out;
-  bool nt = false;
-  int64_t j0 = 0;
-  int64_t d[M] = {};
-  V<float> idx[M] = {}, held[M] = {};
-
-  RowStores(float* const* o, int64_t n) : out(o) {
-    if constexpr (Stream) {
-      auto first = [](const float* p) {
-        const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(p) % (L * 4));
-        return skew % 4 == 0 ? (L * 4 - skew) % (L * 4) / 4 : -1;
-      };
-      const int64_t s0 = first(out[0]);
-      nt = s0 >= 0;
-      for (int r = 1; r < M; ++r) nt = nt && first(out[r]) >= 0;
-      if (nt) {
-        j0 = s0 < n ? s0 : n;
-        for (int r = 0; r < M; ++r) {
-          d[r] = Shift ? ((first(out[r]) - s0) % L + L) % L : 0;
-          idx[r] = shift_index<float, V<float>>(d[r]);
-        }
-      }
-    }
-  }
-  // Row r's register of outputs at columns [j, j + L).
-  void put(int r, int64_t j, V<float> o) {
-    if (!Stream || !nt) {
-      store(out[r] + j, o);
-    } else if constexpr (!Shift) {
-      stream(out[r] + j, o);
-    } else {
-      if (j == j0)
-        store_lanes(out[r] + j, o, 0, d[r]);
-      else
-        stream(out[r] + j - L + d[r], shift_var(held[r], o, idx[r]));
-      held[r] = o;
-    }
-  }
-  // After the registers of columns [j0, j): the last one's outputs not yet stored.
-  void finish(int64_t j) {
-    if (Shift && nt && j > j0)
-      for (int r = 0; r < M; ++r) store_lanes(out[r] + j - L, held[r], d[r], L);
-  }
-};
-
 // M rows of the fused 2-D uniform filter (filter1d.h: f32_uniform2d, f32_uniform2d_rows) for
 // K1 - 1 <= L: each register of column sums is kept until the next one is made, and the window
 // slides across the pair in registers (K1 - 1 shifts and adds in uniform1d_line's order, so the
@@ -859,7 +800,7 @@ void uniform2d_regs(const float* const* in, float* const* out, int64_t n, int64_
   };
   // Non-temporal stores from the first vector-aligned output (none when out is not aligned
   // to a float); Shift when the M rows' alignments differ (the caller checks).
-  RowStores<M, Stream, Shift> st(out, n);
+  auto st = RowStores<float, M, Stream, (Shift ? kAny : kSame)>::from_row0(out, n);
   const int64_t j0 = st.j0;
   int64_t j = j0;
   for (int64_t c = 0; c < j0; ++c) vone(c);
@@ -875,7 +816,7 @@ void uniform2d_regs(const float* const* in, float* const* out, int64_t n, int64_
         o[r] = window_sum(cur.s[r], next.s[r], std::make_index_sequence<K1 - 1>());
       divide_all_by<K1, M>(o);
 #pragma GCC unroll 8
-      for (int r = 0; r < M; ++r) st.put(r, j, o[r]);
+      for (int r = 0; r < M; ++r) st.put(r, j, o[r], j == j0);
       cur = next;
     }
     have = j + L;
@@ -1049,7 +990,7 @@ void sep3_rows_body(const float* const* in, float* const* out, int64_t n, const 
       b = c;
     }
   };
-  RowStores<M, Stream, Shift> st(out, n);
+  auto st = RowStores<float, M, Stream, (Shift ? kAny : kSame)>::from_row0(out, n);
   int64_t j = st.j0;
   for (int64_t c = 0; c < j; ++c) one(c);
 #if defined(__AVX512F__)
@@ -1081,7 +1022,7 @@ void sep3_rows_body(const float* const* in, float* const* out, int64_t n, const 
 #pragma GCC unroll 8
       for (int r = 0; r < M; ++r) {
         const V<float> c = h(r + 2, next(r + 2));
-        st.put(r, j, fma_first(SV > 0 ? add_first(a, c) : sub(a, c), wv0, mul(b, wv1)));
+        st.put(r, j, fma_first(SV > 0 ? add_first(a, c) : sub(a, c), wv0, mul(b, wv1)), j == st.j0);
         a = b;
         b = c;
       }
@@ -1092,9 +1033,12 @@ void sep3_rows_body(const float* const* in, float* const* out, int64_t n, const 
     prefetch_new_rows<float, M, kLanes<float> * 4>(in + 2, j, n, kUniform2dAhead);
     V<float> a = sep3_h<SH, SV>(in[0] + j, wh0, wh1);
     V<float> b = sep3_h<SH, SV>(in[1] + j, wh0, wh1);
+    // Unrolled, so each row's store state stays in registers (GCC left it rolled, the state on
+    // the stack, once the stores were shared: row_stores.h).
+#pragma GCC unroll 8
     for (int r = 0; r < M; ++r) {
       const V<float> c = sep3_h<SH, SV>(in[r + 2] + j, wh0, wh1);
-      st.put(r, j, fma(SV > 0 ? add(a, c) : sub(a, c), wv0, mul(b, wv1)));
+      st.put(r, j, fma(SV > 0 ? add(a, c) : sub(a, c), wv0, mul(b, wv1)), j == st.j0);
       a = b;
       b = c;
     }

@@ -14,7 +14,7 @@
 #include <utility>
 
 #include "src/kernels/rank/rank.h"
-#include "src/kernels/shift_lanes.h"
+#include "src/kernels/row_stores.h"
 
 namespace npfast {
 namespace NPFAST_TARGET {
@@ -39,17 +39,8 @@ inline T later(T a, T b) {
     return a > b ? a : b;
 }
 
-// One register of the ISA this file is compiled for, as a GCC vector: comparisons and `?:`
-// on it are lane-wise, so a comparator is a compare and a blend (or min/max) held in registers.
-#if defined(__AVX512F__)
-constexpr int kVecBytes = 64;
-#else
-constexpr int kVecBytes = 32;
-#endif
-template <class T>
-struct Reg {
-  typedef T type __attribute__((vector_size(kVecBytes)));
-};
+// Reg<T>::type (row_stores.h), one register as a GCC vector: comparisons and `?:` on it are
+// lane-wise, so a comparator is a compare and a blend (or min/max) held in registers.
 
 // van Herk / Gil-Werman: the extended line is cut into blocks of k elements starting at 0.
 // Window [i, i + k) with i in block b is the suffix of block b from i (g, a backward scan)
@@ -161,15 +152,6 @@ inline typename Reg<T>::type later_reg(typename Reg<T>::type a, typename Reg<T>:
     return a > b ? a : b;
 }
 
-// The first output whose address is register-aligned (where a streaming fold starts its
-// non-temporal stores), or -1 when none is (out not aligned to T).
-template <class T>
-inline int64_t first_aligned(const T* out) {
-  const int64_t skew = static_cast<int64_t>(reinterpret_cast<uintptr_t>(out) % kVecBytes);
-  if (skew % static_cast<int64_t>(sizeof(T)) != 0) return -1;
-  return (kVecBytes - skew) % kVecBytes / static_cast<int64_t>(sizeof(T));
-}
-
 // Where a Stream fold's non-temporal stores start: the first register-aligned output, after
 // `head(start)` has stored the outputs before it plainly; 0 with `stream` false when out is
 // not aligned to T (or the fold does not stream).
@@ -177,7 +159,7 @@ template <bool Stream, class T, class Head>
 inline int64_t stream_start(const T* out, bool& stream, Head&& head) {
   stream = false;
   if constexpr (Stream) {
-    const int64_t start = first_aligned(out);
+    const int64_t start = first_aligned<T>(out);
     if (start < 0) return 0;
     stream = true;
     if (start > 0) head(start);
@@ -608,20 +590,21 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
     return window_pairs<T, Min, K1>(cur, next, pc, pn,
                                     std::make_index_sequence<static_cast<size_t>(K1 - 3) / 2>());
   };
+  // The first register-aligned output of the rows (or with `lines` their first whole line):
+  // the stores' frame. Rows at different alignments (two rows of 3000 float32) store the second
+  // shifted (row_stores.h).
   bool stream = false;
-  int64_t j0 = 0, d = 0;  // d: the second row's aligned outputs start d lanes after the first's
+  int64_t j0 = 0;
   if constexpr (Stream) {
-    const int64_t start = first_aligned(outs[0]), start1 = first_aligned(outs[Rows - 1]);
+    const int64_t start = first_aligned<T>(outs[0]), start1 = first_aligned<T>(outs[Rows - 1]);
     if (start >= 0 && start1 >= 0) {
       stream = true;
       j0 = start;
-      d = ((start1 - start) % L + L) % L;
     }
     if constexpr (Stream == kLines) {
       if (lines) {
         stream = true;
         j0 = line0;
-        d = 0;
       }
     }
   }
@@ -633,32 +616,10 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   }
   if (!lines)
     for (int64_t c = 0; c < j0; ++c) vone(c);
-  auto store = [&](T* p, R x) {
-    if (Stream && stream)
-      stream_reg(p, x);
-    else
-      store_reg(p, x);
-  };
-  // With d > 0 the second row's register of outputs at j goes out one step later, joined with
-  // the next one (shift_var) at its aligned address; its first d outputs and the last
-  // register's rest go plainly.
-  const R idx = shift_index<T, R>(d);
-  R held = {};
-  bool holding = false;
-  auto put = [&](int64_t j, const V& x) {
-    store(outs[0] + j, x[0]);
-    if constexpr (Rows == 2) {
-      if (d == 0) {
-        store(outs[1] + j, x[1]);
-      } else {
-        if (holding)
-          store(outs[1] + j - L + d, shift_var(held, x[1], idx));
-        else
-          store_lanes(outs[1] + j, x[1], 0, d);
-        held = x[1];
-        holding = true;
-      }
-    }
+  RowStores<T, Rows, Stream != 0, Rows == 2 ? kRow0 : kSame> st(outs, stream, j0);
+  auto put = [&](int64_t j, const V& x) __attribute__((always_inline)) {
+#pragma GCC unroll 2
+    for (int i = 0; i < Rows; ++i) st.put(i, j, x[i], j == j0);
   };
   int64_t j = j0;
   // Per output row: cur = v[j, j + L), next = v[j + L, j + 2 L), pc = p[j, j + L).
@@ -716,7 +677,7 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
     put(j, o);
     j += L;
   }
-  if (holding) store_lanes(outs[Rows - 1] + j - L, held, d, L);
+  st.finish(j);
   if constexpr (Stream == kLines) {
     if (lines) {
       // The whole lines' last registers (the loop stops 4 L before the row's end), each with its
