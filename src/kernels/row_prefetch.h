@@ -1,4 +1,5 @@
-// Software prefetch of the input rows a streaming row-group kernel reads next. Past the cache
+// Software prefetch of the input rows a streaming row-group kernel reads next (and prefetch_past,
+// one line past a pointer, for the GEMM family's matrix x vector rows). Past the cache
 // the hardware prefetcher alone let the new rows of each group arrive late (docs/ndimage-speed.md
 // "sobuni2", docs/corr2d.md "corr3s"). Shared by the filter1d (sep3_rows, uniform2d_rows) and
 // corr2d (the streamed 3x3) families. Included by a family's generic.h after the ISA header,
@@ -20,6 +21,13 @@ namespace NPFAST_TARGET {
 // AVX-512: sobel 3000^2 0.43-0.46 -> 0.40-0.41, 4000^2 0.39-0.40 -> 0.36-0.38;
 // docs/ndimage-speed.md "sobuni2"). The addresses are formed as integers: they may lie past the
 // arrays, where pointer arithmetic is undefined.
+// A prefetch of the line `bytes` past p, the address formed as an integer: it may lie past the
+// array, where pointer arithmetic is undefined (a prefetch never faults).
+inline __attribute__((always_inline)) void prefetch_past(const void* p, int64_t bytes) {
+  __builtin_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(p) +
+                                                   static_cast<uintptr_t>(bytes)));
+}
+
 template <class T, int M, int SpanBytes>
 inline __attribute__((always_inline)) void prefetch_new_rows(const T* const* rows, int64_t j,
                                                              int64_t extent, int64_t ahead) {

@@ -378,9 +378,12 @@ bool backward_nhwc(const View& gy_v, const View& x_v, const View& w_v, const Con
   }
   if (gw_v && !gw_v->empty()) {
     const conv_ops::ImplicitPlan ip = conv_ops::plan_implicit(pl);
-    const T* xc = views::contiguous<T>(x_v, &xck);
-    if ((pl.algo == conv_ops::Algo::implicit_gemm || pl.algo == conv_ops::Algo::winograd) &&
-        conv_ops::implicit_grad_weight_fits(ip) && finite_for_wide_rows(pl, xc)) {
+    // x in C order only where the implicit grad_weight may read it (the else copies its own).
+    const bool implicit =
+        (pl.algo == conv_ops::Algo::implicit_gemm || pl.algo == conv_ops::Algo::winograd) &&
+        conv_ops::implicit_grad_weight_fits(ip);
+    const T* xc = implicit ? views::contiguous<T>(x_v, &xck) : nullptr;
+    if (implicit && finite_for_wide_rows(pl, xc)) {
       OutPtr<T> o(gw_v);
       conv_ops::grad_weight_implicit(ip, xc, gy, o.p);
       o.finish();
@@ -393,13 +396,14 @@ bool backward_nhwc(const View& gy_v, const View& x_v, const View& w_v, const Con
   const int64_t dh = p.dilation_h * (pl.kh - 1), dw = p.dilation_w * (pl.kw - 1);
   const int64_t oph = pl.h + p.pad_top + p.pad_bottom - dh - 1 - (pl.oh - 1) * p.stride_h;
   const int64_t opw = pl.w + p.pad_left + p.pad_right - dw - 1 - (pl.ow - 1) * p.stride_w;
-  const T* wc = views::contiguous<T>(w_v, &wk);
+  // w in C order for the two branches that read it as a pointer.
+  auto wc = [&] { return views::contiguous<T>(w_v, &wk); };
   if (transposable(pl)) {
-    if (grad_input_transposed(pl, gy, wc, gx_v, res)) return true;
+    if (grad_input_transposed(pl, gy, wc(), gx_v, res)) return true;
   } else if (pl.kh == 1 && pl.kw == 1 && pl.groups == 1 && p.pad_top == 0 && p.pad_bottom == 0 &&
              p.pad_left == 0 && p.pad_right == 0) {
     OutPtr<T> o(gx_v);
-    grad_input_1x1_nhwc(pl, gy, wc, res, o.p);
+    grad_input_1x1_nhwc(pl, gy, wc(), res, o.p);
     o.finish();
     return true;
   } else if (p.pad_top == p.pad_bottom && p.pad_left == p.pad_right &&

@@ -186,14 +186,17 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
 // direct algorithm, which gives PyTorch's infs and NaNs. A transform's gain is the largest
 // absolute row sum of its matrix, squared for two dimensions: |V| <= in * max|x|,
 // |U| <= weight * max|w|, |y| <= out * max|M| with |M| <= depth * max|V| * max|U|.
+// weight_peak bounds the weight transform's intermediates, which can exceed its result: G's
+// rows (1/2 1/2 1/2) are computed as 0.5 * (g0 + g1 + g2), whose sum before the halving reaches
+// 3 max|w| in the first pass and 4.5 max|w| in the second.
 struct WinogradGains {
-  double in, weight, out;
+  double in, weight, weight_peak, out;
 };
-// F(2x2, 3x3): B^T rows (1 0 -1 0), (0 1 1 0), ... sum 2; G rows (1/2 1/2 1/2) 3/2; A^T rows
-// (1 1 1 0) 3.
-constexpr WinogradGains kWinogradF23{4.0, 2.25, 9.0};
-// F(2x2, 2x2) (conv_transpose2d_winograd.cc): B^T, G and A^T rows sum 2.
-constexpr WinogradGains kWinogradF22{4.0, 4.0, 4.0};
+// F(2x2, 3x3): B^T rows (1 0 -1 0), (0 1 1 0), ... sum 2; G rows (1/2 1/2 1/2) 3/2 (summed
+// before the halving: 3, so 4.5 in two passes); A^T rows (1 1 1 0) 3.
+constexpr WinogradGains kWinogradF23{4.0, 2.25, 4.5, 9.0};
+// F(2x2, 2x2) (conv_transpose2d_winograd.cc): B^T, G and A^T rows sum 2 (no halving).
+constexpr WinogradGains kWinogradF22{4.0, 4.0, 4.0, 4.0};
 // The largest |w| a Winograd layer of GEMM depth `depth` (the channels summed) takes when
 // max|x| = xmax: the bounds above times a slack for rounding, exp((depth + 16) * eps), within
 // the dtype's largest value (so an infinite or NaN weight always fails `|w| <= limit`).

@@ -90,7 +90,7 @@ double winograd_weight_limit(const WinogradGains& g, int64_t depth, double xmax,
   // The output's bound in two divisions (the product g.in * g.weight * ... * xmax * |w| could
   // overflow a double for float64).
   const double by_output = big / (g.in * g.weight * g.out * static_cast<double>(depth) * slack);
-  return std::min(big / (g.weight * slack), xmax > 0 ? by_output / xmax : big);
+  return std::min(big / (g.weight_peak * slack), xmax > 0 ? by_output / xmax : big);
 }
 
 template <class T>

@@ -218,6 +218,7 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
       interior = P.kern_reverse;
       g_reverse_rows.fetch_add(r1 - r0, std::memory_order_relaxed);
     }
+    break;  // one direct segment (the interior) per plan
   }
   for (int64_t b0 = r0; b0 < r1; b0 += P.band) {
     const int64_t nout = std::min(P.band, r1 - b0);

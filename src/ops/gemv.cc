@@ -70,7 +70,11 @@ bool matvec(const MatVec<T>& mv) {
     return true;
   }
   int64_t grain = grain_for(total, item_ns);
-  if (grain < total) grain = std::min(total, ceil_div(grain, kAxpyColumns) * kAxpyColumns);
+  // Whole 8-vector blocks where there are several per thread, else whole lines of y: a narrow
+  // product (x @ A with 16 columns and a long k) then still splits (each column's sums are the
+  // same wherever its chunk starts).
+  const int64_t unit = total >= 4 * kAxpyColumns ? kAxpyColumns : 64 / int64_t{sizeof(T)};
+  if (grain < total) grain = std::min(total, ceil_div(grain, unit) * unit);
   parallel_for(total, grain, [&](int64_t s, int64_t e) {
     while (s < e) {
       const int64_t b = s / rows, j = s % rows, cnt = std::min(e - s, rows - j);

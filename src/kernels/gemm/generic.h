@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "src/kernels/gemm/gemm.h"
+#include "src/kernels/row_prefetch.h"
 
 namespace npfast {
 namespace NPFAST_TARGET {
@@ -166,8 +167,9 @@ inline void dot_rows(int64_t k, const T* a, int64_t lda, const T* x, T* y, int64
     const V<T> x0 = load(x + p), x1 = load(x + p + L);
 #pragma GCC unroll 4
     for (int r = 0; r < kRows; ++r) {
-      __builtin_prefetch(a + r * lda + p + kAhead);
-      if (2 * L * sizeof(T) > 64) __builtin_prefetch(a + r * lda + p + kAhead + 64 / sizeof(T));
+      // Up to 1 KB past the row's end: the address as an integer (row_prefetch.h).
+      prefetch_past(a + r * lda + p, kAhead * sizeof(T));
+      if (2 * L * sizeof(T) > 64) prefetch_past(a + r * lda + p, kAhead * sizeof(T) + 64);
       acc0[r] = fma(load(a + r * lda + p), x0, acc0[r]);
       acc1[r] = fma(load(a + r * lda + p + L), x1, acc1[r]);
     }
