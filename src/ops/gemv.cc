@@ -32,7 +32,8 @@ constexpr double kBytesPerNs = 100.0;
 // sequential streams that the prefetchers follow. 128 rows (each its own page once a row spans
 // 4 KB) ran 512^2 f64 at 27-29 us, 8-16 rows at 24-25 us (one thread, load 5; docs/gemm.md gemv).
 constexpr int64_t kAxpyRows = 16;
-// Columns of an axpy chunk are a multiple of this (the AVX-512 kernel's 8-vector f32 block).
+// Columns of an axpy chunk are a multiple of this (the AVX-512 kernel's 8-vector f32 block)
+// where a product has at least four such blocks, else of a 64-byte line of y (matvec).
 constexpr int64_t kAxpyColumns = 128;
 
 }  // namespace
