@@ -341,7 +341,7 @@ def normalize(image: numpy.typing.ArrayLike, mean: float | Sequence[float], std:
     Big images are split across npfast's threads. A refused call writes nothing into ``out``.
     """
 
-def matmul(a: numpy.typing.ArrayLike, b: numpy.typing.ArrayLike, *, out: numpy.ndarray | None = None) -> numpy.ndarray:
+def matmul(a: numpy.typing.ArrayLike, b: numpy.typing.ArrayLike, *, out: numpy.ndarray | None = None) -> numpy.ndarray | numpy.floating:
     """
     Matrix product ``a @ b`` on npfast's own GEMM, as ``numpy.matmul``.
 
@@ -360,8 +360,9 @@ def matmul(a: numpy.typing.ArrayLike, b: numpy.typing.ArrayLike, *, out: numpy.n
 
     Returns
     -------
-    ndarray of shape ``(*batch, m, n)``, ``(m, n)``, ``(m,)``, ``(n,)`` or ``()``; a new array from
-    npfast's memory pool unless ``out`` is given. Batches that one stride addresses run as one
+    ndarray of shape ``(*batch, m, n)``, ``(m, n)``, ``(m,)`` or ``(n,)``, a new array from
+    npfast's memory pool unless ``out`` is given; for two 1-D operands a NumPy scalar (``out``, a 0-d
+    array, when given), as ``numpy.matmul``. Batches that one stride addresses run as one
     batched GEMM call; other batch dimensions are looped over.
 
     Products are packed into cache blocks and computed by register-blocked FMA microkernels
@@ -451,7 +452,8 @@ def batch_norm(input: numpy.typing.ArrayLike, running_mean: numpy.typing.ArrayLi
         Default 1 and 0.
     training : bool
         Normalise with the batch's statistics (mean and biased variance over every axis but the
-        channel's; more than one value per channel needed).
+        channel's; not exactly one value per channel, PyTorch's rule: an empty batch passes, gives
+        NaN statistics and leaves the running ones as they are).
     momentum, eps : float
     relu : bool
         Fuse ``max(y, 0)``; pass the result as ``output=`` to :func:`batch_norm_backward`.

@@ -22,6 +22,8 @@ nb::object matmul_py(nb::handle a, nb::handle b, nb::handle out) {
     nb::gil_scoped_release release;
     matmul_nd(x.view, y.view, z);
   }
+  // Two 1-D operands make a scalar, as numpy.matmul's (an out= array is returned as it is).
+  if (nd == 0 && out.is_none()) return result[nb::tuple()];
   return result;
 }
 
@@ -30,7 +32,7 @@ nb::object matmul_py(nb::handle a, nb::handle b, nb::handle out) {
 NPFAST_BIND(gemm) {
   m.def("matmul", &matmul_py,
         nb::sig("def matmul(a: numpy.typing.ArrayLike, b: numpy.typing.ArrayLike, *, "
-                "out: numpy.ndarray | None = None) -> numpy.ndarray"),
+                "out: numpy.ndarray | None = None) -> numpy.ndarray | numpy.floating"),
         nb::arg("a").none(), nb::arg("b").none(), nb::kw_only(), nb::arg("out").none() = nb::none(),
         R"doc(Matrix product ``a @ b`` on npfast's own GEMM, as ``numpy.matmul``.
 
@@ -49,8 +51,9 @@ out : ndarray, optional
 
 Returns
 -------
-ndarray of shape ``(*batch, m, n)``, ``(m, n)``, ``(m,)``, ``(n,)`` or ``()``; a new array from
-npfast's memory pool unless ``out`` is given. Batches that one stride addresses run as one
+ndarray of shape ``(*batch, m, n)``, ``(m, n)``, ``(m,)`` or ``(n,)``, a new array from
+npfast's memory pool unless ``out`` is given; for two 1-D operands a NumPy scalar (``out``, a 0-d
+array, when given), as ``numpy.matmul``. Batches that one stride addresses run as one
 batched GEMM call; other batch dimensions are looped over.
 
 Products are packed into cache blocks and computed by register-blocked FMA microkernels

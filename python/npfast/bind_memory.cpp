@@ -162,9 +162,13 @@ nb::object pool_array(nb::handle shape, nb::handle dtype, bool zeroed, bool fort
     data = zeroed ? memory::allocate_zeroed(static_cast<size_t>(bytes))
                   : memory::allocate(static_cast<size_t>(bytes));
   }
+  // An empty array's strides are all 0, as numpy.empty / numpy.zeros make them (NumPy fills
+  // them from the shape when it is given the data).
+  npy_intp zero_strides[NPY_MAXDIMS] = {};
   Py_INCREF(descr);  // PyArray_NewFromDescr steals it
-  PyObject* arr = PyArray_NewFromDescr(&PyArray_Type, descr, nd, dims, nullptr, data,
-                                       fortran ? NPY_ARRAY_FARRAY : NPY_ARRAY_CARRAY, nullptr);
+  PyObject* arr =
+      PyArray_NewFromDescr(&PyArray_Type, descr, nd, dims, n == 0 ? zero_strides : nullptr, data,
+                           fortran ? NPY_ARRAY_FARRAY : NPY_ARRAY_CARRAY, nullptr);
   if (!arr) {
     memory::deallocate(data);
     throw nb::python_error();

@@ -185,7 +185,8 @@ weight, bias : array_like ``(C,)``, optional
     Default 1 and 0.
 training : bool
     Normalise with the batch's statistics (mean and biased variance over every axis but the
-    channel's; more than one value per channel needed).
+    channel's; not exactly one value per channel, PyTorch's rule: an empty batch passes, gives
+    NaN statistics and leaves the running ones as they are).
 momentum, eps : float
 relu : bool
     Fuse ``max(y, 0)``; pass the result as ``output=`` to :func:`batch_norm_backward`.

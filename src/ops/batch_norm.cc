@@ -9,6 +9,7 @@
 // needs them (the statistics are one pass: S(x - x0) and S((x - x0)^2) together).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -103,6 +104,15 @@ T at(const View& v, int64_t i) {
 template <class T>
 void set(const View& v, int64_t i, T x) {
   *reinterpret_cast<T*>(static_cast<char*>(v.data) + i * v.strides[0]) = x;
+}
+
+// A per-channel result of no values (an empty batch's statistics).
+void fill_nan(const View& v) {
+  for (int64_t i = 0; i < v.shape[0]; ++i)
+    if (v.dtype == DType::f32)
+      set(v, i, std::numeric_limits<float>::quiet_NaN());
+    else
+      set(v, i, std::numeric_limits<double>::quiet_NaN());
 }
 
 // Writes into `v` directly when it is C-contiguous, else through a pool buffer.
@@ -328,7 +338,8 @@ void backward_t(const View& gyv, const View& xv, const View* wv, const View& smv
   const auto finish = [&](int64_t ch) {
     const double is = static_cast<double>(at<T>(siv, ch));
     if (gb) set<T>(*gb, ch, static_cast<T>(s0[ch]));
-    if (gw) set<T>(*gw, ch, static_cast<T>(s1[ch] * is));
+    // No values (an empty batch): PyTorch's zero sums, whatever the saved statistics are.
+    if (gw) set<T>(*gw, ch, static_cast<T>(g.count > 0 ? s1[ch] * is : 0.0));
     const double w = wv ? static_cast<double>(at<T>(*wv, ch)) : 1.0;
     const double a = w * is;
     tm[ch] = at<T>(smv, ch);
@@ -499,14 +510,20 @@ void batch_norm(const View& input, const View* running_mean, const View* running
   if (!std::isfinite(p.momentum))
     throw ValueError("momentum: must be a finite number, got " + std::to_string(p.momentum));
   if (p.training) {
+    // PyTorch's rule is exactly one value: an empty batch (no values) passes it, and then
+    // leaves the running statistics as they are; the batch's statistics are NaN (no values).
     const int64_t count = input.size() / std::max<int64_t>(c, 1);
-    if (count <= 1 && c > 0)
+    if (count == 1 && c > 0)
       throw ValueError("input: expected more than 1 value per channel when training, got shape " +
                        shape_str(input));
   } else if (!running_mean) {
     throw ValueError("running_mean, running_var: required when training=False, got None");
   }
-  if (input.size() == 0 && !p.training) return;
+  if (input.size() == 0) {
+    for (const View* v : {save_mean, save_invstd})
+      if (v) fill_nan(*v);
+    return;
+  }
   if (t == DType::f32)
     forward_t<float>(input, running_mean, running_var, weight, bias, p, out, save_mean, save_invstd,
                      residual);

@@ -172,6 +172,30 @@ def test_layouts_agree_and_weight_defaults():
     np.testing.assert_allclose(y3, y1, rtol=1e-9, atol=1e-9)
 
 
+@needs_torch
+@pytest.mark.parametrize("shape", [(0, 3, 4, 4), (2, 3, 0, 4), (0, 3)])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_empty_batch_in_training(shape, layout):
+    """PyTorch's one-value rule lets an empty batch through: an empty output, the running
+    statistics untouched, zero grad_weight / grad_bias; the batch's statistics are NaN."""
+    x = np.zeros(shape, np.float32)
+    rm, rv = np.full(3, 0.5, np.float32), np.full(3, 2.0, np.float32)
+    tx = torch.from_numpy(x).requires_grad_()
+    tw, tb = torch.ones(3, requires_grad=True), torch.ones(3, requires_grad=True)
+    trm, trv = torch.from_numpy(rm.copy()), torch.from_numpy(rv.copy())
+    F.batch_norm(tx, trm, trv, tw, tb, training=True).sum().backward()
+    xl = to_layout(x, layout)
+    y, m, s = npfast.batch_norm(xl, rm, rv, np.ones(3, np.float32), np.ones(3, np.float32),
+                                training=True, layout=layout)
+    assert y.shape == xl.shape and np.isnan(m).all() and np.isnan(s).all()
+    np.testing.assert_array_equal(rm, trm.numpy())
+    np.testing.assert_array_equal(rv, trv.numpy())
+    gx, gw, gb = npfast.batch_norm_backward(xl, xl, np.ones(3, np.float32), m, s, layout=layout)
+    assert gx.shape == xl.shape
+    np.testing.assert_array_equal(gw, tw.grad.numpy())
+    np.testing.assert_array_equal(gb, tb.grad.numpy())
+
+
 @pytest.mark.parametrize("call,error,words", [
     (lambda x, c: npfast.batch_norm(x, c, c, layout="bogus"), ValueError, ("layout", "'bogus'")),
     (lambda x, c: npfast.batch_norm(x, np.zeros(4), c), ValueError, ("running_mean", "(4,)")),

@@ -69,6 +69,11 @@ def test_vectors_and_empty(dtype):
     assert_close(npfast.matmul(a, v), a, v)
     assert_close(npfast.matmul(w, a), w, a)
     assert_close(npfast.matmul(v, v), v, v)
+    # Two 1-D operands give a NumPy scalar of the dtype, as np.matmul; out= (0-d) is returned.
+    r = npfast.matmul(v, v)
+    assert type(r) is type(np.matmul(v, v)) and type(r) is dtype
+    o = np.empty((), dtype)
+    assert npfast.matmul(v, v, out=o) is o and o == r
     assert npfast.matmul(np.zeros((0, 4), dtype), np.zeros((4, 3), dtype)).shape == (0, 3)
     z = npfast.matmul(np.ones((3, 0), dtype), np.ones((0, 2), dtype))
     assert z.shape == (3, 2) and (z == 0).all()

@@ -17,7 +17,7 @@ def test_like_numpy(dtype, shape):
     for fn, ref in [(npfast.zeros, np.zeros), (npfast.empty, np.empty)]:
         a = fn(shape, dtype)
         want = ref(shape, dtype)
-        assert a.shape == want.shape and a.dtype == want.dtype
+        assert a.shape == want.shape and a.dtype == want.dtype and a.strides == want.strides
         assert a.flags.c_contiguous and a.flags.owndata and a.flags.writeable
         assert a.base is None
         assert a.ctypes.data % 64 == 0
@@ -27,7 +27,8 @@ def test_like_numpy(dtype, shape):
         assert memory._npfast._owns(a)
 
 
-@pytest.mark.parametrize("shape", [np.array([2, 3]), np.array(4), (np.int32(2), 3), (3, 1, 4)])
+@pytest.mark.parametrize("shape", [np.array([2, 3]), np.array(4), (np.int32(2), 3), (3, 1, 4),
+                                   (2, 0, 3), (0, 3)])
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_order_and_array_shapes_like_numpy(shape, order):
     for fn, ref in [(npfast.zeros, np.zeros), (npfast.empty, np.empty)]:
