@@ -315,8 +315,9 @@ def normalize(image: numpy.typing.ArrayLike, mean: float | Sequence[float], std:
     image : array_like of uint8
         Any shape and strides; the channels lie along ``channel_axis``.
     mean, std : float or sequence of float
-        One value for all channels, or one per channel (in the units of ``image / 255``). ``std``
-        must be finite and non-zero.
+        One value for all channels, or one per channel (in the units of ``image / 255``); one value
+        of either broadcasts against the other's per-channel values. ``std`` must be finite and
+        non-zero.
     dtype : float32 (default) or float64
     channel_axis : int, default -1
     to_chw : bool, default False

@@ -83,6 +83,8 @@ void check_no_overlap(const View& out, std::initializer_list<const View*> inputs
 // Any integer (operator.index: Python and NumPy ints), never a bool or a float: TypeError
 // naming `arg` otherwise, ValueError when it does not fit in int64.
 int64_t int_arg(nb::handle v, const char* arg);
+// A real number (float, int or a NumPy real scalar), else TypeError naming `arg`.
+double real_arg(nb::handle v, const char* arg);
 // A sequence that is not a string, bytes or ndarray (the tuples and lists PyTorch takes).
 bool is_sequence(nb::handle v);
 // PyTorch's pair rule (torch.nn.modules.utils._pair): an int, or a sequence of one int (used

@@ -1,7 +1,9 @@
 // npfast.convert
 #include <nanobind/stl/string.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "npfast/dispatch.hpp"
 #include "npfast/elementwise.hpp"
@@ -19,8 +21,10 @@ bool same_layout(const View& a, const View& b) {
   return true;
 }
 
-nb::object convert_py(nb::handle a, nb::handle dtype, double scale, double offset, nb::handle out) {
+nb::object convert_py(nb::handle a, nb::handle dtype, nb::handle scale_arg, nb::handle offset_arg,
+                      nb::handle out) {
   Array x = as_array(a, "a");
+  const double scale = real_arg(scale_arg, "scale"), offset = real_arg(offset_arg, "offset");
   const DType t = as_dtype(dtype, "dtype");
   if (t != DType::f32 && t != DType::f64 && t != DType::u8)
     throw TypeError(std::string("dtype: must be float32, float64 or uint8, got ") + dtype_name(t));
@@ -63,9 +67,17 @@ nb::object normalize_py(nb::handle image, nb::handle mean, nb::handle stddev, nb
   int64_t nm, ns;
   nb::object mref = stats_array(mean, "mean", &m, &nm);
   nb::object sref = stats_array(stddev, "std", &s, &ns);
+  // One value broadcasts against per-channel values of the other, as in NumPy's spelling.
+  std::vector<double> wide;
+  if (nm != ns && (nm == 1 || ns == 1)) {
+    const double one = nm == 1 ? m[0] : s[0];
+    wide.assign(static_cast<size_t>(std::max(nm, ns)), one);
+    (nm == 1 ? m : s) = wide.data();
+    nm = ns = std::max(nm, ns);
+  }
   if (nm != ns)
-    throw ValueError("mean, std: must have the same length, got " + std::to_string(nm) + " and " +
-                     std::to_string(ns));
+    throw ValueError("mean, std: must have the same length (or one of them 1), got " +
+                     std::to_string(nm) + " and " + std::to_string(ns));
   const int k = normalize_axis(x.view, channel_axis, to_chw);
   const Shape shape = normalize_shape(x.view, k, to_chw);
   // Check the stats before allocating or touching out.
@@ -90,8 +102,8 @@ NPFAST_BIND(elementwise) {
         nb::sig("def convert(a: numpy.typing.ArrayLike, dtype: numpy.typing.DTypeLike, "
                 "scale: float = 1.0, offset: float = 0.0, *, "
                 "out: numpy.ndarray | None = None) -> numpy.ndarray"),
-        nb::arg("a").none(), nb::arg("dtype").none(), nb::arg("scale") = 1.0,
-        nb::arg("offset") = 0.0, nb::kw_only(), nb::arg("out").none() = nb::none(),
+        nb::arg("a").none(), nb::arg("dtype").none(), nb::arg("scale").none() = 1.0,
+        nb::arg("offset").none() = 0.0, nb::kw_only(), nb::arg("out").none() = nb::none(),
         R"doc(Scale, shift and cast in one pass: ``(a * scale + offset).astype(dtype)``.
 
 Parameters
@@ -145,8 +157,9 @@ Parameters
 image : array_like of uint8
     Any shape and strides; the channels lie along ``channel_axis``.
 mean, std : float or sequence of float
-    One value for all channels, or one per channel (in the units of ``image / 255``). ``std``
-    must be finite and non-zero.
+    One value for all channels, or one per channel (in the units of ``image / 255``); one value
+    of either broadcasts against the other's per-channel values. ``std`` must be finite and
+    non-zero.
 dtype : float32 (default) or float64
 channel_axis : int, default -1
 to_chw : bool, default False

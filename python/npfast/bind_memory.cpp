@@ -414,8 +414,9 @@ NPFAST_BIND(memory) {
   m.def("_pool_stats", &stats_py);
   m.def("_pool_trim", [] { memory::trim(); });
   m.def("_pool_limit", [] { return memory::cache_limit(); });
-  m.def("_pool_set_limit", [](int64_t bytes) {
-    if (bytes < 0) throw ValueError("limit: must be >= 0, got " + std::to_string(bytes));
+  m.def("_pool_set_limit", [](nb::handle nbytes) {
+    const int64_t bytes = int_arg(nbytes, "nbytes");
+    if (bytes < 0) throw ValueError("nbytes: must be >= 0, got " + std::to_string(bytes));
     memory::set_cache_limit(static_cast<size_t>(bytes));
   });
   m.def("_pool_handler", [] { return nb::borrow(handler_capsule()); });

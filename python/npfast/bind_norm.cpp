@@ -20,9 +20,10 @@ int64_t channels(const View& x, bool nhwc, const char* arg) {
 }
 
 nb::object batch_norm_py(nb::handle input, nb::handle running_mean, nb::handle running_var,
-                         nb::handle weight, nb::handle bias, bool training, double momentum,
-                         double eps, bool relu, nb::handle layout, nb::handle residual) {
+                         nb::handle weight, nb::handle bias, bool training, nb::handle momentum_arg,
+                         nb::handle eps_arg, bool relu, nb::handle layout, nb::handle residual) {
   Array x = as_array(input, "input", kFloatsOnly);
+  const double momentum = real_arg(momentum_arg, "momentum"), eps = real_arg(eps_arg, "eps");
   Array r;
   const View* rp = optional_array(residual, "residual", kFloatsOnly, &r);
   BatchNormParams p;
@@ -164,7 +165,7 @@ NPFAST_BIND(norm) {
               "numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]"),
       nb::arg("input").none(), nb::arg("running_mean").none(), nb::arg("running_var").none(),
       nb::arg("weight").none() = nb::none(), nb::arg("bias").none() = nb::none(),
-      nb::arg("training") = false, nb::arg("momentum") = 0.1, nb::arg("eps") = 1e-5,
+      nb::arg("training") = false, nb::arg("momentum").none() = 0.1, nb::arg("eps").none() = 1e-5,
       nb::arg("relu") = false, nb::arg("layout").none() = "NCHW", nb::kw_only(),
       nb::arg("residual").none() = nb::none(),
       R"doc(Batch normalisation, as ``torch.nn.functional.batch_norm`` (plus a fused ReLU and NHWC).

@@ -87,8 +87,9 @@ def limit() -> int:
 
 
 def set_limit(nbytes: int) -> None:
-    """Set the cap on cached bytes; a lower cap evicts at once. ValueError if negative."""
-    _npfast._pool_set_limit(int(nbytes))
+    """Set the cap on cached bytes; a lower cap evicts at once. TypeError unless an integer
+    (no bool), ValueError if negative or beyond int64."""
+    _npfast._pool_set_limit(nbytes)
 
 
 def handler_name() -> str:

@@ -48,6 +48,7 @@ from numba.core.runtime import _nrt_python
 from numba.core.runtime.nrt import MemInfo
 from numba.extending import intrinsic, overload
 from numba.np.arrayobj import _parse_shape, make_array, populate_array
+from numba.np.numpy_support import as_dtype
 
 from . import _npfast
 
@@ -56,8 +57,10 @@ __all__ = ["install", "installed", "is_installed", "uninstall"]
 _lock = threading.Lock()
 _attached = False
 
-# The dtypes npfast.zeros / npfast.empty accept (as in Python).
-_DTYPES = {np.dtype(t) for t in ("u1", "i1", "u2", "i2", "i4", "i8", "f4", "f8")}
+# The dtypes npfast.zeros / npfast.empty accept (as in Python, but float16: Numba has no float16
+# arrays).
+_DTYPES = {np.dtype(t) for t in ("?", "u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "f4", "f8",
+                                  "c8", "c16")}
 
 
 def _attach() -> None:
@@ -148,7 +151,7 @@ def _dtype_of(dtype, name):
         nb = types.from_dtype(np.dtype(dtype.literal_value))
     else:
         raise TypingError(f"npfast.{name}: dtype must be a NumPy dtype, got {dtype}")
-    if not isinstance(nb, types.Number) or np.dtype(str(nb)) not in _DTYPES:
+    if not isinstance(nb, (types.Number, types.Boolean)) or as_dtype(nb) not in _DTYPES:
         raise TypingError(f"npfast.{name}: unsupported dtype {nb}")
     return nb
 

@@ -205,6 +205,8 @@ def test_empty_batch_in_training(shape, layout):
     (lambda x, c: npfast.batch_norm(x, c.astype(np.float32), c.copy(), training=True), TypeError,
      ("running_mean", "float32")),
     (lambda x, c: npfast.batch_norm(x, c, c, eps=-1.0), ValueError, ("eps",)),
+    (lambda x, c: npfast.batch_norm(x, c, c, eps="x"), TypeError, ("eps: expected a real number",)),
+    (lambda x, c: npfast.batch_norm(x, c, c, momentum=None), TypeError, ("momentum",)),
     # PyTorch's rules: both running statistics or neither; eps > 0 when training.
     (lambda x, c: npfast.batch_norm(x, c.copy(), None, training=True), ValueError,
      ("running_mean, running_var", "running_var None")),

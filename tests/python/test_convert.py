@@ -132,6 +132,14 @@ def test_string_and_object_inputs_are_type_errors():
         npfast.convert(None, np.float32)
     with pytest.raises(TypeError):
         npfast.convert([object()], np.float32)
+    # scale / offset: real numbers only, named in the message; out= stays untouched.
+    a, out = np.arange(4, dtype=np.uint8), np.full(4, 7.0, np.float32)
+    for kw, bad in [("scale", "x"), ("offset", 1j), ("scale", True), ("offset", None)]:
+        with pytest.raises(TypeError, match=kw + ": expected a real number"):
+            npfast.convert(a, np.float32, out=out, **{kw: bad})
+    assert (out == 7).all()
+    np.testing.assert_array_equal(npfast.convert(a, np.float64, np.float32(0.5), np.int64(1)),
+                                  a * 0.5 + 1)
 
 
 @pytest.mark.parametrize("src", [np.uint8, np.int16, np.float32])

@@ -182,8 +182,15 @@ def test_trim_and_limit():
         # The cap holds the shared cache; other threads' small-block leftovers (counted in
         # `after`) are not this call's to flush. b's 8 MB block must not have been kept.
         assert memory.stats()["bytes_cached"] <= (1 << 20) + after["bytes_cached"]
-        with pytest.raises(ValueError, match="limit"):
+        with pytest.raises(ValueError, match="nbytes: must be >= 0, got -1"):
             memory.set_limit(-1)
+        with pytest.raises(ValueError, match="nbytes: out of the int64 range"):
+            memory.set_limit(2**70)
+        for bad in ("1G", 1.5, True):
+            with pytest.raises(TypeError, match="nbytes: expected an int"):
+                memory.set_limit(bad)
+        memory.set_limit(np.int64(1 << 21))
+        assert memory.limit() == 1 << 21
     finally:
         memory.set_limit(saved)
 

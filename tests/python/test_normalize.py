@@ -87,6 +87,10 @@ def test_scalar_stats_and_1d():
     check(npfast.normalize(img, 0.5, 0.25), reference(img, 0.5, 0.25), np.float32)
     v = image((20,))
     check(npfast.normalize(v, [0.5], [2.0]), reference(v, [0.5], [2.0]), np.float32)
+    # One value of either broadcasts against the other's per-channel values (NumPy's rule).
+    img = image((6, 5, 3))
+    check(npfast.normalize(img, MEAN, 0.5), reference(img, MEAN, 0.5), np.float32)
+    check(npfast.normalize(img, 0.5, STD), reference(img, 0.5, STD), np.float32)
 
 
 def test_out_argument():

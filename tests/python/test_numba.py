@@ -210,11 +210,19 @@ def test_njit_zeros_matches_numpy(shape):
         got[...] = 1  # writeable, and the pool block is freed cleanly afterwards
 
 
-@pytest.mark.parametrize("dtype", ["u1", "i1", "u2", "i2", "i4", "i8", "f4", "f8"])
+# Every dtype the Python-level functions take.
+@pytest.mark.parametrize("dtype", ["?", "u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "f4", "f8",
+                                   "c8", "c16"])
 def test_njit_zeros_dtypes(dtype):
     got = nj_zeros_dt((3, 4), np.dtype(dtype))
     assert got.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(got, np.zeros((3, 4), dtype))
+    assert npfast.zeros((3, 4), dtype).dtype == got.dtype
+
+
+def test_njit_unsupported_dtype_is_typing_error():
+    with pytest.raises(numba.core.errors.TypingError, match="unsupported dtype float16"):
+        nj_zeros_dt((3, 4), np.dtype("f2"))
 
 
 def test_njit_order_c_only():
@@ -265,7 +273,7 @@ def test_njit_zeros_errors():
     with pytest.raises(ValueError, match="negative"):
         nj_zeros((3, -1))
     with pytest.raises(numba.core.errors.TypingError):
-        nj_zeros_dt(3, np.complex128)
+        nj_zeros_dt(3, np.float16)
     with pytest.raises(numba.core.errors.TypingError):
         nj_zeros(2.5)
 
