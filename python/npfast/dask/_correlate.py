@@ -79,10 +79,16 @@ def _correlation(name, in1, in2, mode, boundary, fillvalue, threads):
         raise ValueError(f"in2: expected a 2-D filter, got shape {k.shape}")
     if x.ndim < 2:
         raise ValueError(f"in1: expected shape (..., H, W), got shape {x.shape}")
-    if k.size == 0 or 0 in x.shape[-2:]:
+    if k.size == 0:
         raise ValueError(f"in1 and in2 must not be empty, got shapes {x.shape} and {k.shape}")
     kernel = _Kernel(name)
     spec = _Threads(threads, _host_slots())
+    if 0 in x.shape:
+        # Nothing to read: the in-memory call on the empty input (its shape rule and errors;
+        # 'full' is then all fill), one chunk per plane axis.
+        out = kernel(np.empty(x.shape, x.dtype), k, mode=mode, boundary=boundary,
+                     fillvalue=fillvalue)
+        return da.from_array(out, chunks=x.chunks[:-2] + out.shape[-2:])
     kh, kw = k.shape
     # Errors of the kernel itself (dtype, fillvalue, ...) now rather than at compute time.
     probe = kernel(np.zeros((kh, kw), x.dtype), k, mode="same", boundary=boundary,

@@ -7,18 +7,22 @@ array's and the kernel's mode acts there exactly as on the whole array; along an
 wraps, the extension wraps around instead. A window at the array's edge also reaches as far
 into the array as a reflecting mode mirrors the filter's reach back into it. Only the outputs
 whose whole footprint lies in the window are kept, so each is computed from the same values as
-in the whole-array call: bit for bit, except uniform filters, whose running sum carries along
-the whole line in memory.
+in the whole-array call: bit for bit, except where the in-memory answer depends on the line
+before the window (docs/ndimage.md, Dask): uniform filters on float inputs (the running sum
+carries along the whole line) and the separable minimum / maximum on lines holding a NaN
+(SciPy's deque).
 """
 
 from __future__ import annotations
 
+import dask.array as da
 import numpy as np
 from dask.array.core import Array
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
 import npfast
+import npfast._rank_filters as _rf
 import npfast.ndimage as _ndi
 from npfast._ndimage_support import check_axes, normalize_axis, normalize_sequence
 
@@ -34,11 +38,14 @@ _WRAPS = ("wrap", "grid-wrap")
 # The graph
 
 
-def _filter(name, input, reach, periodic, args, kwargs, threads):
+def _filter(name, input, reach, periodic, args, kwargs, threads, mixed=()):
     """Lazy npfast.ndimage.<name>(input, *args, **kwargs).
 
     reach: {axis: (before, after)}: output i along the axis reads inputs [i - before,
-    i + after] (absent axes: 0). periodic: the axes whose mode wraps."""
+    i + after] (absent axes: 0). periodic: the axes whose mode wraps. mixed: the axes read
+    with a wrapping mode by some passes and another by others (the Gaussian derivatives with
+    a mode per pass): a block whose window meets the array's edge there takes the whole axis,
+    where every pass's mode acts as on the whole array."""
     x = _as_dask(input, "input")
     out = kwargs.get("output")
     if out is not None and isinstance(out, np.ndarray):
@@ -50,6 +57,9 @@ def _filter(name, input, reach, periodic, args, kwargs, threads):
     spec = _Threads(threads, _host_slots())
     # The kernel's own argument checks and output dtype now, not at compute time.
     dtype = kernel(np.zeros((1,) * x.ndim, x.dtype), *args, **kwargs).dtype
+    if 0 in x.shape:
+        # No outputs, no windows: the empty result of the kernel's dtype.
+        return da.empty(x.shape, dtype=dtype, chunks=x.chunks)
     wins = []  # per axis, per block: (window pieces, window length, own slice in the window)
     for ax in range(x.ndim):
         before, after = reach.get(ax, (0, 0))
@@ -67,6 +77,8 @@ def _filter(name, input, reach, periodic, args, kwargs, threads):
                     e = max(e, min(n, before + 1))
                 if e == n:
                     s = min(s, max(0, n - 1 - after))
+                if ax in mixed and (s == 0 or e == n):
+                    s, e = 0, n
             axis_wins.append((_wrapped_pieces(bounds, n, s, e), e - s, (b0 - s, b1 - b0)))
         wins.append(axis_wins)
     name_ = "npfast-ndimage-" + tokenize(x.name, name, kernel.token(), args, kwargs,
@@ -188,23 +200,27 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
 
 def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
                      threads=None):
-    """Lazy ``npfast.ndimage.uniform_filter1d`` (``scipy.ndimage.uniform_filter1d``). Equal to
-    the in-memory call within rounding, not bit for bit: the running sum carries along the
-    whole line there (docs/ndimage.md, Dask)."""
+    """Lazy ``npfast.ndimage.uniform_filter1d`` (``scipy.ndimage.uniform_filter1d``). Bit for
+    bit on integer inputs; on float inputs within rounding (an integer ``output`` within one),
+    NaN tails ending at each task's window: the running sum carries along the whole line in
+    memory (docs/ndimage.md, Dask)."""
     return _filter1d("uniform_filter1d", input, size, origin, axis, mode, (size, axis),
                      _kw(output, mode, cval, origin=origin), threads)
 
 
 def minimum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
                      threads=None):
-    """Lazy ``npfast.ndimage.minimum_filter1d`` (``scipy.ndimage.minimum_filter1d``)."""
+    """Lazy ``npfast.ndimage.minimum_filter1d`` (``scipy.ndimage.minimum_filter1d``); bit for
+    bit on lines without NaN, the deque over each task's window on lines with one
+    (docs/ndimage.md, Dask)."""
     return _filter1d("minimum_filter1d", input, size, origin, axis, mode, (size, axis),
                      _kw(output, mode, cval, origin=origin), threads)
 
 
 def maximum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
                      threads=None):
-    """Lazy ``npfast.ndimage.maximum_filter1d`` (``scipy.ndimage.maximum_filter1d``)."""
+    """Lazy ``npfast.ndimage.maximum_filter1d`` (``scipy.ndimage.maximum_filter1d``); NaN
+    lines as minimum_filter1d."""
     return _filter1d("maximum_filter1d", input, size, origin, axis, mode, (size, axis),
                      _kw(output, mode, cval, origin=origin), threads)
 
@@ -273,8 +289,11 @@ def laplace(input, output=None, mode="reflect", cval=0.0, *, axes=None, threads=
 
 
 def _gaussian_derivatives(name, input, sigma, output, mode, cval, axes, kwargs, threads):
-    # Each derivative smooths every axis with the sigmas given; a halo of the largest radius
-    # on every axis covers any way they are spread over the axes.
+    # One pass per filtered axis, each a gaussian_filter with that pass's one mode on every
+    # axis it smooths: the filtered axes (gaussian_laplace: sigma 0 elsewhere) or all of them
+    # (gaussian_gradient_magnitude passes sigma as given, over every axis), as SciPy. A halo of
+    # the largest radius covers any way the sigmas are spread over the axes. An axis is
+    # periodic when every pass smoothing it wraps, and mixed when only some do.
     ndim = _as_dask(input, "input").ndim
     sig = [float(s) for s in np.ravel(sigma)] or [0.0]
     rad = kwargs.get("radius")
@@ -282,8 +301,13 @@ def _gaussian_derivatives(name, input, sigma, output, mode, cval, axes, kwargs, 
     truncate = kwargs.get("truncate", 4.0)
     k = max(_gauss_radius(s, truncate, r) for s in sig for r in rads)
     filtered = check_axes(axes, ndim)
-    return _filter(name, input, {ax: (k, k) for ax in range(ndim)}, _periodic(mode, filtered),
-                   (sigma,), _kw(output, mode, cval, axes=axes, **kwargs), threads)
+    smoothed = filtered if name == "gaussian_laplace" else tuple(range(ndim))
+    wraps = {isinstance(m, str) and m in _WRAPS
+             for m in normalize_sequence(mode, len(filtered), "mode")}
+    periodic = set(smoothed) if wraps == {True} else set()
+    mixed = set(smoothed) if wraps == {True, False} else set()
+    return _filter(name, input, {ax: (k, k) for ax in smoothed}, periodic, (sigma,),
+                   _kw(output, mode, cval, axes=axes, **kwargs), threads, mixed)
 
 
 def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None,
@@ -307,17 +331,23 @@ def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=
 
 
 def _window_reach(ndim, shape, origin, axes, convolve=False):
-    """{axis: (before, after)} of a window of `shape` over `axes` (or every axis when the
-    window has the input's rank)."""
+    """{axis: (before, after)} of a window of `shape` (weights, a footprint, the rank filters'
+    box of `size`) over `axes`, laid out as SciPy lays it out (npfast.ndimage does the same):
+    the window's dimensions are the filtered axes in increasing order (np.expand_dims inserts
+    the others), whatever order `axes` lists them in; the origins follow `axes`' order, or the
+    axis order when every axis is filtered (_expand_origin). A window that does not fit
+    reaches nowhere: the probe call in _filter reports the in-memory error."""
     axes = check_axes(axes, ndim)
-    if len(shape) == ndim and len(axes) < ndim:
-        axes = tuple(range(ndim))
     if len(shape) != len(axes):
-        return {}  # the probe call reports the mismatch
-    origins = _ints(origin, len(axes), "origin")
-    reach = {}
-    for ax, s, o in zip(axes, shape, origins):
-        reach[ax] = _taps(s, _conv_origin(s, o) if convolve else o)
+        return {}
+    try:
+        origins = _rf._expand_origin(ndim, axes, origin)
+        reach = {}
+        for ax, s in zip(sorted(axes), shape):
+            o = int(origins[ax])
+            reach[ax] = _taps(s, _conv_origin(s, o) if convolve else o)
+    except (TypeError, ValueError):
+        return {}
     return reach
 
 
@@ -348,11 +378,38 @@ def _footprint_filter(name, input, lead_args, size, footprint, output, mode, cva
     ndim = _as_dask(input, "input").ndim
     fp = _small(footprint, "footprint")
     filtered = check_axes(axes, ndim)
-    shape = fp.shape if fp is not None else tuple(
-        _ints(size if size is not None else 1, len(filtered), "size"))
-    reach = _window_reach(ndim, shape, origin, axes)
     kwargs = _kw(output, mode, cval, size=size, footprint=fp, origin=origin, axes=axes)
-    return _filter(name, input, reach, _periodic(mode, filtered), lead_args, kwargs, threads)
+    if name in ("minimum_filter", "maximum_filter") and (
+            fp is None or np.asarray(fp, dtype=bool).all()):
+        # Separable (a size, or a footprint of all True): one 1-D pass per axis, the i-th size
+        # (footprint length), origin and mode on axes[i], in `axes`' order (SciPy's
+        # _min_or_max_filter; not the window layout of the footprint filters).
+        try:
+            sizes = _ints(size if fp is None else fp.shape, len(filtered), "size")
+            reach = {ax: _taps(s, o) for ax, s, o in
+                     zip(filtered, sizes, _ints(origin, len(filtered), "origin"))}
+        except (TypeError, ValueError):
+            reach = {}  # the probe call reports it
+        return _filter(name, input, reach, _periodic(mode, filtered), lead_args, kwargs,
+                       threads)
+    if fp is not None:
+        shape = fp.shape
+    else:
+        try:
+            shape = tuple(_ints(size if size is not None else 1, len(filtered), "size"))
+        except (TypeError, ValueError):
+            shape = ()
+    reach = _window_reach(ndim, shape, origin, axes)
+    # A sequence of modes reaches here only for a rank filter that becomes a separable
+    # minimum / maximum over its expanded footprint: one mode per input axis when every axis
+    # is filtered (_expand_mode), in axis order.
+    try:
+        modes = _rf._expand_mode(ndim, filtered, mode)
+    except (TypeError, ValueError):
+        modes = mode
+    periodic = (_periodic(modes, tuple(range(ndim))) if not isinstance(modes, str)
+                else _periodic(modes, filtered))
+    return _filter(name, input, reach, periodic, lead_args, kwargs, threads)
 
 
 def minimum_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0,
