@@ -51,6 +51,17 @@ def _real(a, name):
     return a
 
 
+def _drops_taps(weights):
+    """Whether SciPy's NI_Correlate skips a tap of `weights`: |w| <= DBL_EPSILON (zeros
+    included) or NaN, compared as the float64 SciPy converts them to."""
+    if weights.dtype.kind == "f":
+        return not bool((np.abs(weights) > _EPS).all())
+    return not bool(weights.all())  # integers: only 0 lies within DBL_EPSILON
+
+
+_EPS = float(np.finfo(np.float64).eps)
+
+
 def _origins(origin, axes, ndim):
     """One int per input axis (0 on the axes not filtered), as SciPy expands them: the i-th
     value goes to axes[i] when only some axes are filtered."""
@@ -122,7 +133,12 @@ def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
     # 3x3 box filter's 1/9 weights: 2.5% of a uint8 image's pixels), so those are SciPy's sums
     # bit for bit (`scipy_sums`), in double from double weights (SciPy's too, so exact).
     f32, f64 = np.dtype(np.float32), np.dtype(np.float64)
-    scipy_sums = dtype.kind in "biu"
+    # SciPy's NI_Correlate skips taps with |w| <= DBL_EPSILON (NaN ones too: the test is
+    # fabs(w) > DBL_EPSILON), where the 2-D kernels multiply every tap: a zero tap on an inf
+    # gives NaN, a 1e-17 tap adds its product. Weights holding such a tap take SciPy's sums
+    # (every other rank runs SciPy's loop already); a float32 pair then goes through double,
+    # rounded once (SciPy's own result; a 3x3 cross 3-5x slower than the float32 kernels).
+    scipy_sums = dtype.kind in "biu" or (input.ndim == 2 and _drops_taps(weights))
     if scipy_sums:
         weights = weights.astype(f64, copy=False)
     float32_pair = (input.dtype.newbyteorder("=") == f32 and
@@ -132,7 +148,7 @@ def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
     if dtype in (natural, np.dtype(np.float64)) and (dest is None or not (
             np.may_share_memory(dest, input) or np.may_share_memory(dest, weights))):
         return _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve,
-                                          dest)
+                                          dest, scipy_sums=scipy_sums)
     # Another dtype, or an output that is the input: compute apart, then store.
     tmp = _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve, None,
                                      scipy_sums=scipy_sums)
