@@ -163,7 +163,7 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     modes = normalize_sequence(mode, n, "mode")
     passes = [(axes[i], sizes[i], origins[i], modes[i]) for i in range(n) if sizes[i] > 1]
     for _, sz, org, md in passes:  # every pass's arguments before the first writes `output`
-        check_origin(org, as_index(sz, "size"))
+        check_origin(org, int(sz))
         mode_code(md)
     if passes:
         # The last two passes run fused when the second is along the last axis.

@@ -20,8 +20,7 @@ import numpy as np
 from . import _npfast
 from ._ndimage_support import (AnchorValueError, _new, as_float, as_index, as_input,
                                c_cast, cast_into, check_axes, check_origin, get_output,
-                               mode_code,
-                               normalize_axis, normalize_sequence, separate)
+                               mode_code, normalize_axis, normalize_sequence, separate)
 
 __all__ = ["minimum_filter1d", "maximum_filter1d", "minimum_filter", "maximum_filter",
            "median_filter", "rank_filter", "percentile_filter"]

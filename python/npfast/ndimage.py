@@ -52,6 +52,9 @@ def _real(a, name):
     return a
 
 
+_EPS = float(np.finfo(np.float64).eps)  # DBL_EPSILON
+
+
 def _skipped_taps(weights):
     """Which taps of `weights` SciPy's NI_Correlate skips (|w| <= DBL_EPSILON, or NaN: its
     test is fabs(w) > DBL_EPSILON, on the float64 it converts them to): 0 none, 1 exact zeros
@@ -66,9 +69,6 @@ def _skipped_taps(weights):
 
 def _has_nan(a):
     return a.size > 0 and bool(np.isnan(np.min(a)))  # one vectorised pass, no temporary
-
-
-_EPS = float(np.finfo(np.float64).eps)
 
 
 def _origins(origin, axes, ndim):
