@@ -198,3 +198,15 @@ def test_zero_taps_of_a_float32_pair_into_the_input_itself(isa):
     got = ni.correlate(x, sobel, output=x)
     assert got is x
     np.testing.assert_array_equal(x, want)
+
+
+def test_early_checks_keep_scipys_accepted_arguments():
+    # The checks made before the first pass accept what the passes accept: SciPy's int(size).
+    x = np.random.default_rng(4).standard_normal((6, 7, 5))
+    np.testing.assert_array_equal(ni.uniform_filter(x, 3.0), sn.uniform_filter(x, 3.0))
+    np.testing.assert_array_equal(ni.uniform_filter(x, [3.0, 1, 2], mode=["wrap", "reflect",
+                                                                          "grid-wrap"]),
+                                  sn.uniform_filter(x, [3.0, 1, 2], mode=["wrap", "reflect",
+                                                                          "grid-wrap"]))
+    np.testing.assert_array_equal(ni.laplace(x, mode=["wrap", "nearest", "mirror"]),
+                                  sn.laplace(x, mode=["wrap", "nearest", "mirror"]))
