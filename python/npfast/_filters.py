@@ -16,9 +16,9 @@ import operator
 import numpy as np
 
 from . import _npfast
-from ._ndimage_support import (AnchorValueError, as_float, as_index, as_input, as_real_array,
-                               check_axes, check_origin, get_output, mode_code, normalize_axis,
-                               normalize_sequence, separate)
+from ._ndimage_support import (AnchorValueError, AnchorZeroDivisionError, as_float, as_index,
+                               as_input, as_real_array, check_axes, check_origin, get_output,
+                               mode_code, normalize_axis, normalize_sequence, separate)
 from ._volume import correlate1d_volume
 
 __all__ = ["correlate1d", "convolve1d", "uniform_filter1d", "uniform_filter",
@@ -162,6 +162,9 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     origins = normalize_sequence(origin, n, "origin")
     modes = normalize_sequence(mode, n, "mode")
     passes = [(axes[i], sizes[i], origins[i], modes[i]) for i in range(n) if sizes[i] > 1]
+    for _, sz, org, md in passes:  # every pass's arguments before the first writes `output`
+        check_origin(org, int(sz))
+        mode_code(md)
     if passes:
         # The last two passes run fused when the second is along the last axis.
         fused = passes[-2:] if (len(passes) >= 2 and passes[-1][0] == input.ndim - 1
@@ -188,6 +191,9 @@ def _gaussian_kernel1d(sigma, order, radius):
         raise ValueError(f"order: must be non-negative, got {order}")
     exponent_range = np.arange(order + 1)
     sigma2 = sigma * sigma
+    if type(sigma2) in (int, float) and sigma2 == 0:  # not np.float64, a float subclass
+        # SciPy divides by it: ZeroDivisionError (a NumPy scalar sigma gives NaN weights).
+        raise AnchorZeroDivisionError(f"sigma: must be positive (its square is 0), got {sigma!r}")
     x = np.arange(-radius, radius + 1)
     phi_x = np.exp(-0.5 / sigma2 * x ** 2)
     phi_x = phi_x / phi_x.sum()
@@ -258,9 +264,12 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
             raise ValueError(f"sigma: must be non-negative, got {sigma!r}")
     passes = [(axes[i], sigmas[i], orders[i], modes[i], radiuses[i])
               for i in range(n) if sigmas[i] > 1e-15]
+    # Every pass's arguments before the first writes `output` (the weights are cached).
+    weights = [_gaussian_weights(p[1], p[2], truncate, p[4]) for p in passes]
+    for p in passes:
+        mode_code(p[3])
     if len(passes) == 3 and [p[0] for p in passes] == [0, 1, 2] and correlate1d_volume(
-            input, [_gaussian_weights(p[1], p[2], truncate, p[4]) for p in passes],
-            [p[3] for p in passes], output, cval):
+            input, weights, [p[3] for p in passes], output, cval):
         return output  # a volume: the three passes in one sweep
     if passes:
         # The last two passes run fused where one of them is along the last axis.
@@ -270,8 +279,7 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
             input = output
         if fused:
             (a0, s0, o0, m0, r0), (a1, s1, o1, m1, r1) = fused
-            _correlate1d_pair(input, _gaussian_weights(s0, o0, truncate, r0), a0, m0,
-                              _gaussian_weights(s1, o1, truncate, r1), a1, m1, output, cval)
+            _correlate1d_pair(input, weights[-2], a0, m0, weights[-1], a1, m1, output, cval)
     else:
         output[...] = input[...]
     return output
@@ -282,6 +290,8 @@ def _edge(input, axis, output, mode, cval, smooth):
     axis = normalize_axis(axis, input.ndim)
     output = get_output(output, input)
     modes = normalize_sequence(mode, input.ndim, "mode")
+    for md in modes:  # every axis's mode before the first pass writes `output`
+        mode_code(md)
     others = [ii for ii in range(input.ndim) if ii != axis]
     if _fusable([axis] + others, input.ndim):  # an image: both passes at once
         return _correlate1d_pair(input, [-1, 0, 1], axis, modes[axis], smooth, others[0],
@@ -313,6 +323,8 @@ def _generic_laplace(input, derivative2, output, mode, cval, axes):
     axes = check_axes(axes, input.ndim)
     if axes:
         modes = normalize_sequence(mode, len(axes), "mode")
+        for md in modes:  # every axis's mode before the first pass writes `output`
+            mode_code(md)
         derivative2(input, axes[0], output, modes[0], cval)
         for ii in range(1, len(axes)):
             tmp = derivative2(input, axes[ii], output.dtype, modes[ii], cval)
@@ -373,6 +385,8 @@ def gaussian_gradient_magnitude(input, sigma, output=None, mode="reflect", cval=
         return gaussian_filter(x, sigma, order, out, md, cv, **kwargs)
     if axes:
         modes = normalize_sequence(mode, len(axes), "mode")
+        for md in modes:  # every axis's mode before the first pass writes `output`
+            mode_code(md)
         derivative(input, axes[0], output, modes[0], cval)
         np.multiply(output, output, output)
         for ii in range(1, len(axes)):

@@ -185,10 +185,72 @@ def get_output(output, input, arg="output"):
     return output
 
 
-def cast_into(dest, values):
-    """np.copyto(dest, values) with SciPy's C casts of its double results: truncation for
-    integers, and for bool the cast to npy_bool, an unsigned char (so uint8's, byte for byte:
-    -1.0 is stored as 255 and 0.5 as 0, not as True)."""
+class AnchorZeroDivisionError(ValueError, ZeroDivisionError):
+    """A bad argument value where SciPy raises ZeroDivisionError (a sigma whose square is 0):
+    a ValueError (npfast's class) and a ZeroDivisionError (SciPy's), as AnchorValueError is
+    for SciPy's RuntimeError."""
+
+
+_T63 = 2.0 ** 63
+_INT64_MIN = np.iinfo(np.int64).min
+
+
+def _cvt64(v):
+    """x86-64's cvttsd2si with a 64-bit result: truncation toward zero, INT64_MIN ("integer
+    indefinite") for NaN and for values outside [-2^63, 2^63)."""
+    ok = (v >= -_T63) & (v < _T63)
+    r = np.where(ok, v, 0.0).astype(np.int64)
+    r[~ok] = _INT64_MIN
+    return r
+
+
+def _u64_line(v):
+    """GCC's (uint64_t)double on x86-64 (SciPy's line buffers, ndimage::c_cast): below 2^63
+    (NaN too) as int64, from 2^63 as int64 of v - 2^63 with the top bit flipped."""
+    hi = v >= _T63
+    r = _cvt64(np.where(hi, v - _T63, v)).view(np.uint64)
+    r[hi] ^= np.uint64(1 << 63)
+    return r
+
+
+def _u64_nd(v):
+    """(npy_uint64)double as SciPy 1.17's NI_Correlate, NI_RankFilter and NI_MinOrMaxFilter
+    compute it (measured against SciPy): a negative v as the negation of -v's _u64_line, so
+    values in (-2^64, 0) wrap modulo 2^64 and -inf gives 0."""
+    neg = v < 0
+    r = _u64_line(np.where(neg, -v, v))
+    r[neg] = np.uint64(0) - r[neg]
+    return r
+
+
+def c_cast(values, dtype, rule="nd"):
+    """SciPy's C cast of double results `values` to the integer `dtype` (a new array, or None
+    where NumPy's own cast is SciPy's): truncation toward zero, through int32 for types of at
+    most 16 bits and int32 (NaN and values out of range give INT32_MIN first, then wrap),
+    through int64 for uint32 (INT64_MIN first, then the low 32 bits) and int64; uint64 by
+    `rule`: "line" for SciPy's line-buffer filters (correlate1d, uniform_filter1d, the 1-D
+    minimum/maximum passes: _u64_line), "nd" for NI_Correlate and the footprint filters
+    (_u64_nd). NumPy's own cast agrees for every type but uint32 and uint64, whose long-array
+    loops give INT32_MIN / INT64_MIN bit patterns instead (NumPy 2, x86-64)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "u" or dtype.itemsize < 4:
+        return None
+    v = np.asarray(values, dtype=np.float64)
+    if dtype.itemsize == 4:
+        return _cvt64(v).astype(np.uint32)
+    return _u64_line(v) if rule == "line" else _u64_nd(v)
+
+
+def cast_into(dest, values, rule="nd"):
+    """np.copyto(dest, values) with SciPy's C casts of its double results (c_cast: truncation
+    for integers, uint32/uint64 as SciPy's x86-64 build), and for bool the cast to npy_bool,
+    an unsigned char (so uint8's, byte for byte: -1.0 is stored as 255 and 0.5 as 0, not as
+    True)."""
+    if values.dtype.kind == "f":
+        cast = c_cast(values, dest.dtype, rule)
+        if cast is not None:
+            np.copyto(dest, cast, casting="unsafe")  # the same integers, in dest's byte order
+            return
     np.copyto(dest.view(np.uint8) if dest.dtype.kind == "b" else dest, values, casting="unsafe")
 
 

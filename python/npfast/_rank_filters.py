@@ -19,8 +19,8 @@ import numpy as np
 
 from . import _npfast
 from ._ndimage_support import (AnchorValueError, _new, as_float, as_index, as_input,
-                               cast_into, check_axes, check_origin, get_output, mode_code,
-                               normalize_axis, normalize_sequence, separate)
+                               c_cast, cast_into, check_axes, check_origin, get_output,
+                               mode_code, normalize_axis, normalize_sequence, separate)
 
 __all__ = ["minimum_filter1d", "maximum_filter1d", "minimum_filter", "maximum_filter",
            "median_filter", "rank_filter", "percentile_filter"]
@@ -55,16 +55,30 @@ def _native_input(a):
     raise TypeError(f"input: unsupported dtype {a.dtype}")
 
 
-def _run(fn, input, output, *args):
-    """Calls operator `fn(input, ..., output, ...)` writing `output`, through a temporary of a
-    native dtype when `output`'s is not one (then cast as SciPy's C code casts: cast_into)."""
+def _run(fn, input, output, rule):
+    """Calls operator `fn(input, output)` writing `output`, through a temporary of a native
+    dtype when `output`'s is not one (then cast as SciPy's C code casts: cast_into, by `rule`:
+    "line" for SciPy's 1-D passes, "nd" for its footprint filters)."""
     src = _native_input(separate(input, output))
     if output.dtype in _NATIVE:
-        fn(src, output, *args)
+        fn(src, output)
     else:
         tmp = _new(output.shape, np.float64)
-        fn(src, tmp, *args)
-        cast_into(output, tmp)
+        fn(src, tmp)
+        cast_into(output, tmp, rule)
+
+
+def _window_cval(dtype, cval):
+    """SciPy's (_type)cval for the window filters: the fill value in the input's dtype. The
+    operators cast it themselves for the dtypes they take; uint32 and uint64 inputs reach them
+    as int64 / float64 (_native_input), so their cast is made here (-1.0 is 2^32 - 1 for
+    uint32), and the operator receives that value (as a double: uint64's as SciPy's double
+    buffer holds it). uint64 takes GCC's scalar cast (c_cast's "line" rule: -1e19 gives
+    2^63), measured against SciPy 1.17."""
+    dtype = dtype.newbyteorder("=")
+    if dtype == np.uint32 or dtype == np.uint64:
+        return float(c_cast(np.array([cval]), dtype, "line")[0])
+    return cval
 
 
 def _size(size, arg="size"):
@@ -91,7 +105,7 @@ def _minmax1d(input, size, axis, output, mode, cval, origin, minimum):
     def op(src, out):
         _npfast._minmax_filter1d(src, size, axis, out, code, cval, origin, minimum)
 
-    _run(op, input, output)
+    _run(op, input, output, "line")
     return output
 
 
@@ -201,6 +215,9 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minim
         modes = normalize_sequence(mode, len(axes), "mode")
         passes = [(axes[i], sizes[i], origins[i], modes[i])
                   for i in range(len(axes)) if sizes[i] > 1]
+        for _, s, o, m in passes:  # every pass's arguments before the first writes `output`
+            check_origin(o, s)
+            mode_code(m)
         nd_ = input.ndim
         if (len(passes) >= 2 and passes[-2][0] == nd_ - 2 and passes[-1][0] == nd_ - 1
                 and input.dtype == output.dtype and output.dtype in _NATIVE
@@ -237,11 +254,12 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minim
     origins = _check_window(input, footprint, _expand_origin(input.ndim, axes, origin))
     code = _single_mode(mode, "footprints")
     fp = np.ascontiguousarray(footprint, dtype=np.uint8)
+    cval = _window_cval(input.dtype, cval)
 
     def op(src, out):
         _npfast._window_filter(src, fp, origins, 0, out, code, cval, 0 if minimum else 1)
 
-    _run(op, input, output)
+    _run(op, input, output, "nd")
     return output
 
 
@@ -327,25 +345,26 @@ def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, opera
             rank = int(float(filter_size) * percentile / 100.0)
     else:
         rank = as_index(rank, "rank")
+    given = rank
     if rank < 0:
         rank += filter_size
     if rank < 0 or rank >= filter_size:
         raise AnchorValueError(
             f"rank: rank not within filter footprint size; must lie in [-{filter_size}, "
-            f"{filter_size}), got {rank if operation != 'rank' else rank}")
+            f"{filter_size}), got {given}")
     if rank == 0:
         return minimum_filter(input, None, footprint, output, mode, cval, origins)
     if rank == filter_size - 1:
         return maximum_filter(input, None, footprint, output, mode, cval, origins)
     output = get_output(output, input)
     code = _single_mode(mode, "rank filters")
-    cval = as_float(cval, "cval")
+    cval = _window_cval(input.dtype, as_float(cval, "cval"))
     fp = np.ascontiguousarray(footprint, dtype=np.uint8)
 
     def op(src, out):
         _npfast._window_filter(src, fp, origins, rank, out, code, cval, 2)
 
-    _run(op, input, output)
+    _run(op, input, output, "nd")
     return output
 
 

@@ -7,8 +7,9 @@ classes for its arguments. Without ``output`` the result has the input's dtype, 
 SIMD kernels: a float32 input with float32 weights in float32 fused multiply-adds (within 1e-5
 of SciPy relative to sum |w| |x|), other float results in float64 fused multiply-adds (within
 1e-13) rounded once to the output, integer and bool results from SciPy's own sums, bit for
-bit. Every other rank runs SciPy's own algorithm exactly (in
-double, rounded once to the output).
+bit. Weights holding a tap SciPy skips (|w| <= DBL_EPSILON, or NaN) give SciPy's sums for
+float results too (a float32 pair's exact-zero taps: only where the float32 result holds a NaN).
+Every other rank runs SciPy's own algorithm exactly (in double, rounded once to the output).
 """
 
 from __future__ import annotations
@@ -49,6 +50,25 @@ def _real(a, name):
         # SciPy: RuntimeError
         raise AnchorTypeError(f"{name}: array type {a.dtype} not supported")
     return a
+
+
+_EPS = float(np.finfo(np.float64).eps)  # DBL_EPSILON
+
+
+def _skipped_taps(weights):
+    """Which taps of `weights` SciPy's NI_Correlate skips (|w| <= DBL_EPSILON, or NaN: its
+    test is fabs(w) > DBL_EPSILON, on the float64 it converts them to): 0 none, 1 exact zeros
+    only, 2 a NaN or a nonzero tap within DBL_EPSILON."""
+    if weights.dtype.kind != "f":
+        return 0 if weights.all() else 1  # integers: only 0 lies within DBL_EPSILON
+    kept = np.abs(weights) > _EPS
+    if kept.all():
+        return 0
+    return 1 if (kept | (weights == 0)).all() else 2
+
+
+def _has_nan(a):
+    return a.size > 0 and bool(np.isnan(np.min(a)))  # one vectorised pass, no temporary
 
 
 def _origins(origin, axes, ndim):
@@ -122,20 +142,40 @@ def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
     # 3x3 box filter's 1/9 weights: 2.5% of a uint8 image's pixels), so those are SciPy's sums
     # bit for bit (`scipy_sums`), in double from double weights (SciPy's too, so exact).
     f32, f64 = np.dtype(np.float32), np.dtype(np.float64)
-    scipy_sums = dtype.kind in "biu"
-    if scipy_sums:
-        weights = weights.astype(f64, copy=False)
     float32_pair = (input.dtype.newbyteorder("=") == f32 and
                     weights.dtype.newbyteorder("=") == f32)
+    # SciPy's NI_Correlate skips taps with |w| <= DBL_EPSILON (NaN ones too), where the 2-D
+    # kernels multiply every tap (other ranks run SciPy's loop): a zero tap on an inf gives
+    # NaN, a 1e-17 tap adds its product. Float results from weights with such a tap take
+    # SciPy's sums (bit for bit), except a float32 pair's float32 result from weights whose
+    # skipped taps are exact zeros (a Sobel, a Laplacian cross): those products are zeros that
+    # change no sum unless the input holds an inf or a NaN, which leaves a NaN in the result;
+    # so the float32 kernels run, and only a result holding a NaN is made again from SciPy's
+    # sums (the check: one np.min pass). The double route costs a float32 3x3 cross about 9x.
+    skipped = _skipped_taps(weights) if input.ndim == 2 and dtype.kind == "f" else 0
+    nan_check = skipped == 1 and float32_pair and dtype.newbyteorder("=") == f32
+    scipy_sums = dtype.kind in "biu" or (skipped > 0 and not nan_check)
+    if scipy_sums:
+        weights = weights.astype(f64, copy=False)
+        float32_pair = False
     natural = f32 if float32_pair else f64
+
+    def scipys():
+        return _npfast._ndimage_correlate(input, weights.astype(f64), mode, float(cval),
+                                          origins, convolve, None, scipy_sums=True)
     # A new array from the operator (None) is placed off the input's 4 KiB alias.
     if dtype in (natural, np.dtype(np.float64)) and (dest is None or not (
             np.may_share_memory(dest, input) or np.may_share_memory(dest, weights))):
-        return _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve,
-                                          dest)
+        res = _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve,
+                                         dest, scipy_sums=scipy_sums)
+        if nan_check and _has_nan(res):
+            res[...] = scipys()  # rounded once, as SciPy's (float) cast
+        return res
     # Another dtype, or an output that is the input: compute apart, then store.
     tmp = _npfast._ndimage_correlate(input, weights, mode, float(cval), origins, convolve, None,
                                      scipy_sums=scipy_sums)
+    if nan_check and _has_nan(tmp):
+        tmp = scipys()
     if dest is None:
         dest = _new(input.shape, dtype)
     cast_into(dest, tmp)

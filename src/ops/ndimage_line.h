@@ -51,11 +51,20 @@ void extend_lines(T* buf, int64_t n, int64_t before, int64_t after, int64_t lane
 // The C cast (D)v of SciPy's line buffers (NI_LineBufferToArray, compiled by GCC for x86-64):
 // floating results round to nearest; integer results truncate toward zero, through int32 for
 // types of at most 32 bits (int64 for the 32-bit unsigned type) and then wrap, and a value
-// outside that range or NaN gives the conversion's "integer indefinite" (INT_MIN) first.
+// outside that range or NaN gives the conversion's "integer indefinite" (INT_MIN) first. The
+// 64-bit unsigned type takes GCC's two-range sequence: below 2^63 (NaN included) as int64,
+// from 2^63 as int64 of v - 2^63 with the top bit flipped (so +inf and 2^64 up give 0).
+// Python's cast_into (_ndimage_support.py) states the same rule for NumPy arrays.
 template <class D, class T>
 inline D c_cast(T v) {
   if constexpr (std::is_floating_point_v<D> || !std::is_floating_point_v<T>) {
     return static_cast<D>(v);
+  } else if constexpr (std::is_same_v<D, uint64_t>) {
+    const double x = static_cast<double>(v);
+    if (x >= 9223372036854775808.0)
+      return static_cast<uint64_t>(c_cast<int64_t>(x - 9223372036854775808.0)) ^
+             (uint64_t{1} << 63);
+    return static_cast<uint64_t>(c_cast<int64_t>(x));
   } else if constexpr (sizeof(D) == 8) {
     const double x = static_cast<double>(v);
     if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0))

@@ -641,6 +641,17 @@ TEST(Filter1dLine, CastsAsScipysC) {
   EXPECT_EQ(ndimage::c_cast<int32_t>(2.99), 2);
   EXPECT_EQ(ndimage::c_cast<int16_t>(-2.99), -2);
   EXPECT_EQ(ndimage::c_cast<float>(0.1), 0.1f);
+  // uint32 through int64; uint64 by GCC's two ranges (SciPy 1.17 correlate1d, x86-64).
+  EXPECT_EQ(ndimage::c_cast<uint32_t>(-2147483649.0), 2147483647u);
+  EXPECT_EQ(ndimage::c_cast<uint32_t>(4294967303.0), 7u);
+  EXPECT_EQ(ndimage::c_cast<uint32_t>(std::nan("")), 0u);
+  EXPECT_EQ(ndimage::c_cast<uint64_t>(9223372036854779904.0), 9223372036854779904u);
+  EXPECT_EQ(ndimage::c_cast<uint64_t>(HUGE_VAL), 0u);
+  EXPECT_EQ(ndimage::c_cast<uint64_t>(18446744073709551616.0), 0u);
+  EXPECT_EQ(ndimage::c_cast<uint64_t>(-HUGE_VAL), uint64_t{1} << 63);
+  EXPECT_EQ(ndimage::c_cast<uint64_t>(std::nan("")), uint64_t{1} << 63);
+  EXPECT_EQ(ndimage::c_cast<uint64_t>(-5.5), ~uint64_t{4});
+  EXPECT_EQ(ndimage::c_cast<int64_t>(9223372036854779904.0), INT64_MIN);
 }
 
 // ---------------------------------------------------------------------------------------------
