@@ -46,9 +46,11 @@ void signal_corr2d(const View& in1, const View& in2, const View& out, Corr2dMode
 // scipy.ndimage.correlate / convolve for a 2-D input with 2-D weights: out has the input's
 // shape. origin[k] must lie in [-(w_k // 2), (w_k - 1) // 2] (ValueError otherwise).
 // scipy_sums (out float64): SciPy's sums bit for bit (f64_corr2d_scipy), else the fused
-// multiply-adds of the corr2d kernels (within 1e-13 of SciPy for float64).
+// multiply-adds of the corr2d kernels (within 1e-13 of SciPy for float64). nonfinite, where not
+// null: set to whether a value read (input, or cval where the mode reads it) is inf or NaN.
 void ndimage_corr2d(const View& input, const View& weights, const View& out, Border mode,
-                    double cval, const int64_t origin[2], bool convolve, bool scipy_sums = false);
+                    double cval, const int64_t origin[2], bool convolve, bool scipy_sums = false,
+                    bool* nonfinite = nullptr);
 
 // scipy.ndimage.correlate / convolve for any rank: `weights` has the input's rank (non-empty),
 // origin[input.ndim] as above; `out` is float32 or float64, the input's shape, any strides, not
@@ -56,8 +58,10 @@ void ndimage_corr2d(const View& input, const View& weights, const View& out, Bor
 // (scipy_sums passed on); any other is computed exactly as SciPy does (in double, weights in C
 // order, taps with |w| <= DBL_EPSILON skipped) and rounded once to out's dtype. With
 // scipy_sums (out float64; TypeError otherwise) every result is SciPy's bit for bit (what an
-// integer output, truncated, needs).
+// integer output, truncated, needs). nonfinite: as ndimage_corr2d's where that runs, else false
+// (SciPy's loop skips its taps itself).
 void ndimage_correlate(const View& input, const View& weights, const View& out, Border mode,
-                       double cval, const int64_t* origin, bool convolve, bool scipy_sums = false);
+                       double cval, const int64_t* origin, bool convolve, bool scipy_sums = false,
+                       bool* nonfinite = nullptr);
 
 }  // namespace npfast

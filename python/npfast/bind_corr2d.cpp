@@ -160,7 +160,8 @@ nb::object convolve2d_py(nb::handle in1, nb::handle in2, nb::handle mode, nb::ha
 // npfast.ndimage has checked and expanded the arguments: weights of the input's rank, one
 // origin per axis, output None or a float32/float64 array of the input's shape.
 nb::object ndimage_py(nb::handle input, nb::handle weights, nb::handle mode, double cval,
-                      nb::handle origins, bool convolve, nb::handle output, bool scipy_sums) {
+                      nb::handle origins, bool convolve, nb::handle output, bool scipy_sums,
+                      bool check_finite) {
   Array x = as_array(input, "input");
   Array k = as_array(weights, "weights");
   if (!PyUnicode_Check(mode.ptr()))
@@ -186,10 +187,13 @@ nb::object ndimage_py(nb::handle input, nb::handle weights, nb::handle mode, dou
       out_or_new(output, t, x.view.ndim, x.view.shape, &y, "output",
                  output.is_none() ? output_page_offset(x.view, k.view, t, x.view.shape) : -1);
   check_no_overlap(y, {&x.view, &k.view}, "output");
+  bool nonfinite = false;
   {
     nb::gil_scoped_release release;
-    ndimage_correlate(x.view, k.view, y, b, cval, origin, convolve, scipy_sums);
+    ndimage_correlate(x.view, k.view, y, b, cval, origin, convolve, scipy_sums,
+                      check_finite ? &nonfinite : nullptr);
   }
+  if (check_finite) return nb::make_tuple(result, !nonfinite);
   return result;
 }
 
@@ -264,10 +268,11 @@ NPFAST_BIND(corr2d) {
         nb::arg("out").none() = nb::none(), conv_doc.c_str());
   m.def("_ndimage_correlate", &ndimage_py, nb::arg("input").none(), nb::arg("weights").none(),
         nb::arg("mode").none(), nb::arg("cval"), nb::arg("origins").none(), nb::arg("convolve"),
-        nb::arg("output").none(), nb::arg("scipy_sums") = false,
+        nb::arg("output").none(), nb::arg("scipy_sums") = false, nb::arg("check_finite") = false,
         "The operator behind npfast.ndimage.correlate / convolve (see there), which has\n"
         "checked and expanded the arguments. scipy_sums: SciPy's sums bit for bit (a float64\n"
-        "output whose values an integer output truncates).");
+        "output whose values an integer output truncates). check_finite: return (result,\n"
+        "whether every value the 2-D kernels read was finite; True where they did not run).");
   // Tests only: the 3x3 interior's direction (src/ops/corr2d.h), the rule and the output rows
   // it ran right to left.
   m.def("_corr2d_runs_reverse", &ops::interior_runs_reverse, nb::arg("load"), nb::arg("store"),

@@ -88,6 +88,10 @@ struct Plan {
   const T* u;
   const T* v;
   corr2d::RowsFn<T> kern_h, kern_v;
+  // Where set, raised when a row the kernels read (input or fill) holds an inf or a NaN: each
+  // sub-band's rows are scanned with the absmax kernel while they are in cache.
+  std::atomic<bool>* nonfinite;
+  elementwise::AbsMaxFn<T> absmax;
 };
 
 // A padded row: dst[d] = ext(input)[row, c0 + d] for d < width. `cmap[d]` is the column that
@@ -244,6 +248,20 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
         }
       }
     }
+    // Rows [t0, t1) of the sub-band, scanned for P.nonfinite right after a kernel has read
+    // them, while they are in cache (a sub-band can be a whole chunk of the image; before the
+    // kernel, the scan would be their first read, from memory, without the kernel's prefetches).
+    const auto scan = [&](int64_t t0, int64_t t1) {
+      if (!P.nonfinite || P.nonfinite->load(std::memory_order_relaxed)) return;
+      for (int s = 0; s < P.nseg; ++s) {
+        const int64_t width = P.seg[s].c1 - P.seg[s].c0 + P.kw - 1;
+        for (int64_t t = t0; t < t1; ++t)
+          if (!std::isfinite(P.absmax(width, S.ptrs[s * stride + t]))) {
+            P.nonfinite->store(true, std::memory_order_relaxed);
+            return;
+          }
+      }
+    };
     if (P.separable) {
       for (int64_t t = 0; t < nin; t += kMaxRows) {
         const int R = static_cast<int>(std::min<int64_t>(kMaxRows, nin - t));
@@ -253,6 +271,7 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
           for (int q = 0; q < R; ++q) oseg[q] = S.tmp[t + q] + g.c0;
           P.kern_h(S.ptrs + s * stride + t, oseg, R, g.c1 - g.c0, P.v, 1, P.kw);
         }
+        scan(t, t + R);
       }
     }
     for (int64_t o = 0; o < nout; o += kMaxRows) {
@@ -269,6 +288,8 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
         (g.direct ? interior : P.kern)(S.ptrs + s * stride + o, oseg, R, g.c1 - g.c0, P.taps, kh,
                                        P.kw);
       }
+      if (!P.separable)
+        scan(o == 0 ? 0 : o + kh - 1, o + R + kh - 1);  // the rows new to this group
       if (!P.out_direct) {
         for (int q = 0; q < R; ++q) {
           char* dst = out + (b0 + o + q) * P.ors;
@@ -426,7 +447,7 @@ bool aligned_to(const void* p, size_t n) { return reinterpret_cast<uintptr_t>(p)
 
 template <class T>
 void correlate_impl(const View& in, const View& k, const View& out, int64_t top, int64_t left,
-                    Border border, double fill, bool scipy_sums) {
+                    Border border, double fill, bool scipy_sums, bool* nonfinite) {
   const int kh = static_cast<int>(k.shape[0]), kw = static_cast<int>(k.shape[1]);
   const int64_t ntaps = int64_t{kh} * kw;
   // Taps, contiguous in the compute type (any kernel dtype, strides or flip).
@@ -566,8 +587,12 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
     const int64_t width = P.seg[s].c1 - P.seg[s].c0 + kw - 1;
     for (int64_t d = 0; d < width; ++d) *colmap++ = map_index(P.seg[s].c0 - left + d, P.W, border);
   }
-
+  std::atomic<bool> seen{false};
+  P.nonfinite = nonfinite ? &seen : nullptr;
+  P.absmax =
+      of<T>(kernels<elementwise::Table>().f32_absmax, kernels<elementwise::Table>().f64_absmax);
   run_plan(P, views::plane_count(in));
+  if (nonfinite) *nonfinite = seen.load();
 }
 
 }  // namespace
@@ -595,15 +620,16 @@ void check_kernel(const View& k, const char* name) {
 }
 
 void correlate(const View& in, const View& k, const View& out, int64_t top, int64_t left,
-               Border border, double fill, bool scipy_sums) {
+               Border border, double fill, bool scipy_sums, bool* nonfinite) {
+  if (nonfinite) *nonfinite = false;
   if (out.empty()) return;
   if (scipy_sums && out.dtype != DType::f64)
     throw TypeError("correlate: SciPy's sums are made in float64, got out dtype " +
                     std::string(dtype_name(out.dtype)));
   if (out.dtype == DType::f32)
-    correlate_impl<float>(in, k, out, top, left, border, fill, false);
+    correlate_impl<float>(in, k, out, top, left, border, fill, false, nonfinite);
   else
-    correlate_impl<double>(in, k, out, top, left, border, fill, scipy_sums);
+    correlate_impl<double>(in, k, out, top, left, border, fill, scipy_sums, nonfinite);
 }
 
 View flipped(const View& v) {

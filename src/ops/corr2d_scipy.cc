@@ -91,7 +91,9 @@ void ops::check_origin(int64_t origin, int64_t w, int axis) {
 }
 
 void ndimage_corr2d(const View& input, const View& weights, const View& out, Border mode,
-                    double cval, const int64_t origin[2], bool convolve, bool scipy_sums) {
+                    double cval, const int64_t origin[2], bool convolve, bool scipy_sums,
+                    bool* nonfinite) {
+  if (nonfinite) *nonfinite = false;
   if (input.ndim != 2) throw ValueError("input: must be 2-D, got shape " + shape_str(input));
   ops::check_kernel(weights, "weights");
   const DType t = corr2d_result_dtype(input.dtype, weights.dtype);
@@ -106,7 +108,7 @@ void ndimage_corr2d(const View& input, const View& weights, const View& out, Bor
   }
   if (out.empty()) return;
   const View k = convolve ? ops::flipped(weights) : weights;
-  ops::correlate(input, k, out, centre[0], centre[1], mode, cval, scipy_sums);
+  ops::correlate(input, k, out, centre[0], centre[1], mode, cval, scipy_sums, nonfinite);
 }
 
 }  // namespace npfast

@@ -46,7 +46,9 @@ constexpr int64_t kOutside = INT64_MIN;
 }  // namespace
 
 void ndimage_correlate(const View& input, const View& weights, const View& out, Border mode,
-                       double cval, const int64_t* origin, bool convolve, bool scipy_sums) {
+                       double cval, const int64_t* origin, bool convolve, bool scipy_sums,
+                       bool* nonfinite) {
+  if (nonfinite) *nonfinite = false;
   const int nd = input.ndim;
   if (weights.ndim != nd)
     throw ValueError("weights: must have the input's " + std::to_string(nd) +
@@ -64,7 +66,7 @@ void ndimage_correlate(const View& input, const View& weights, const View& out, 
     throw ValueError("output: shape must be " + shape_str(input) + ", got " + shape_str(out));
   for (int i = 0; i < nd; ++i) ops::check_origin(origin[i], weights.shape[i], i);
   if (nd == 2 && out.dtype == t)
-    return ndimage_corr2d(input, weights, out, mode, cval, origin, convolve, scipy_sums);
+    return ndimage_corr2d(input, weights, out, mode, cval, origin, convolve, scipy_sums, nonfinite);
   if (out.empty()) return;
 
   // The weights as SciPy's convolve uses them: flipped on every axis, origins negated and

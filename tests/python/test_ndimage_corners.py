@@ -210,3 +210,27 @@ def test_early_checks_keep_scipys_accepted_arguments():
                                                                           "grid-wrap"]))
     np.testing.assert_array_equal(ni.laplace(x, mode=["wrap", "nearest", "mirror"]),
                                   sn.laplace(x, mode=["wrap", "nearest", "mirror"]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_zero_taps_keep_the_fast_kernels_on_finite_values(isa, dtype, threads):
+    """Exact-zero taps: a finite image (and cval) keeps the fused kernels' result; an inf in the
+    image, or an infinite cval that 'constant' reads, gives SciPy's sums bit for bit. The
+    operator's scan flags it wherever it sits (first / last row, border columns, any band)."""
+    from npfast import _npfast
+    rng = np.random.default_rng(3)
+    lap = np.array([[0, 1, 0], [1, -4, 1], [0, 1, 0]], dtype)
+    for shape in [(7, 9), (300, 257)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        fused = _npfast._ndimage_correlate(x, lap, "reflect", 0.0, (0, 0), False, None)
+        np.testing.assert_array_equal(ni.correlate(x, lap), fused)
+        assert _npfast._ndimage_correlate(x, lap, "reflect", 0.0, (0, 0), False, None,
+                                          check_finite=True)[1]
+        want = sn.correlate(x, lap, mode="constant", cval=np.inf)
+        np.testing.assert_array_equal(ni.correlate(x, lap, mode="constant", cval=np.inf), want)
+        for r, c in [(0, 0), (shape[0] - 1, shape[1] - 1), (shape[0] // 2, 1), (1, shape[1] // 2)]:
+            y = x.copy()
+            y[r, c] = np.inf
+            np.testing.assert_array_equal(ni.correlate(y, lap), sn.correlate(y, lap))
+            assert not _npfast._ndimage_correlate(y, lap, "reflect", 0.0, (0, 0), False, None,
+                                                  check_finite=True)[1]
