@@ -226,6 +226,21 @@ bool winograd_layer(const Conv2dParams& p, const View& w, int64_t oph, int64_t o
          opw == 0;
 }
 
+// Whether every input row (or column) i meets a tap inside the output: some k with
+// 0 <= i * stride - pad + k * dilation < out (the phases then multiply it by grad_output).
+bool taps_reach_all(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad,
+                    int64_t dilation) {
+  for (int64_t i = 0; i < in; ++i) {
+    bool met = false;
+    for (int64_t t = 0; t < k && !met; ++t) {
+      const int64_t y = i * stride - pad + t * dilation;
+      met = y >= 0 && y < out;
+    }
+    if (!met) return false;
+  }
+  return true;
+}
+
 // The output phases' plan for input x (logical NCHW) and the output's (OH, OW).
 convt::PhasePlan phase_plan(const View& xl, const View& w, const Conv2dParams& p, int64_t oh,
                             int64_t ow) {
@@ -381,12 +396,30 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
   if (phase_gw) {
     const T* xc = views::contiguous<T>(x, &kx);
     const T* gc = views::contiguous<T>(gy, &kg);
-    const convt::PhasePlan pl = phase_plan(xl, w, p, gyl.shape[2], gyl.shape[3]);
-    Buffer<T> tw;
-    T* gwp = gw->c_contiguous() ? gw->ptr<T>() : (tw = Buffer<T>(gw->size())).get();
-    convt::grad_weight<T>(pl, xc, gc, gwp);
-    if (!gw->c_contiguous()) views::copy_from_contiguous(gwp, *gw);
-    return;
+    // The phases multiply every grad_output pixel by the input's padding (zeros), where
+    // PyTorch (im2col of grad_output, as conv2d's route below) multiplies every input pixel by
+    // grad_output's padding: 0 * inf = NaN at other places. Non-finite operands take conv2d's
+    // route. Found from the result where taps_reach_all holds: then every input pixel, and
+    // every grad_output pixel either route reads, meets a tap in the phases, so a non-finite
+    // one makes the result non-finite (the grad_output pixels of phases without taps are read
+    // by neither). Otherwise, or where the result outsizes the operands, from the operands.
+    const int64_t nw = gw->size();
+    const bool check_operands = nw > x.size() + gy.size() ||
+                                !taps_reach_all(xl.shape[2], gyl.shape[2], w.shape[2], p.stride_h,
+                                                p.pad_top, p.dilation_h) ||
+                                !taps_reach_all(xl.shape[3], gyl.shape[3], w.shape[3], p.stride_w,
+                                                p.pad_left, p.dilation_w);
+    if (!check_operands || (std::isfinite(double(conv_ops::max_abs(xc, x.size()))) &&
+                            std::isfinite(double(conv_ops::max_abs(gc, gy.size()))))) {
+      const convt::PhasePlan pl = phase_plan(xl, w, p, gyl.shape[2], gyl.shape[3]);
+      Buffer<T> tw;
+      T* gwp = gw->c_contiguous() ? gw->ptr<T>() : (tw = Buffer<T>(nw)).get();
+      convt::grad_weight<T>(pl, xc, gc, gwp);
+      if (check_operands || std::isfinite(double(conv_ops::max_abs(gwp, nw)))) {
+        if (!gw->c_contiguous()) views::copy_from_contiguous(gwp, *gw);
+        return;
+      }
+    }
   }
   // conv2d's weight gradient (or the im2col one below), on the logical NCHW views.
   Conv2dParams qn = q;
