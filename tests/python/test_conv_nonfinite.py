@@ -185,15 +185,15 @@ def test_conv_transpose2d_pattern(dtype):
 
 # conv_transpose2d layers for grad_weight: (N, C_in, H, W, C_out, k, stride, padding,
 # output_padding, dilation, groups). The phases run all but the last two in NHWC and those with
-# 16 or more input channels a group in NCHW; their result shows a non-finite operand, except
-# where the weight gradient outsizes the operands (5x5 / 3 64 -> 32 @5) or an input pixel meets
-# no tap (1x1 padding 1, and 5x5 / 3 padding 5): those check the operands. The last two run
-# conv2d's route in both layouts (few channels; 81 phases).
-CT_GW_LAYERS = [(2, 16, 8, 8, 16, 3, 1, 1, 0, 1, 1), (1, 17, 9, 10, 20, 3, 1, 0, 0, 1, 1),
+# 16 or more input channels a group in NCHW. They find a non-finite operand from two slices of
+# their result, except where the operands are the cheaper read (3x3/1 padding 2 16 @8 N=2,
+# 5x5/3 64 -> 32 @5) or an input pixel meets no tap (1x1 padding 1, 5x5/3 padding 5): those
+# check the operands. The last two run conv2d's route in both layouts (few channels; 81 phases).
+CT_GW_LAYERS = [(2, 16, 10, 12, 16, 3, 1, 1, 0, 1, 1), (1, 17, 12, 13, 20, 3, 1, 0, 0, 1, 1),
                 (2, 16, 8, 8, 16, 3, 1, 2, 0, 1, 1), (2, 16, 7, 9, 16, 3, 2, 1, 1, 1, 1),
-                (1, 16, 7, 9, 16, 3, 2, 2, 1, 1, 1), (1, 32, 8, 8, 16, 4, 2, 1, 0, 1, 1),
-                (2, 32, 6, 7, 32, 3, 1, 2, 0, 2, 2), (2, 32, 6, 7, 48, 3, 2, 1, 1, 2, 4),
-                (2, 16, 5, 6, 16, 3, 1, 3, 0, 2, 1), (2, 16, 6, 7, 16, 1, 1, 1, 0, 1, 1),
+                (2, 16, 7, 9, 16, 3, 2, 2, 1, 1, 1), (2, 32, 10, 10, 16, 4, 2, 1, 0, 1, 1),
+                (2, 32, 9, 10, 32, 3, 1, 2, 0, 2, 2), (2, 32, 6, 7, 48, 3, 2, 1, 1, 2, 4),
+                (2, 16, 9, 10, 16, 3, 1, 3, 0, 2, 1), (2, 16, 6, 7, 16, 1, 1, 1, 0, 1, 1),
                 (2, 16, 6, 7, 16, 2, 3, 1, 2, 1, 1), (1, 64, 5, 5, 32, 5, 3, 2, 2, 1, 1),
                 (1, 16, 5, 5, 16, 5, 3, 5, 2, 1, 1), (2, 4, 6, 7, 8, 3, 2, 1, 1, 1, 1),
                 (1, 32, 4, 5, 16, 3, 9, 1, 0, 1, 1)]
@@ -212,7 +212,7 @@ def test_conv_transpose2d_grad_weight_pattern(dtype, layout, where):
     operands take conv2d's route (docs/conv.md, ctgrad). The special values at the corners, in
     the edges' middles and inside, of the first image."""
     rng = np.random.default_rng(12)
-    for n, c, h, w_, o, k, s, p, op, d, g in CT_GW_LAYERS:
+    for layer, (n, c, h, w_, o, k, s, p, op, d, g) in enumerate(CT_GW_LAYERS):
         args = dict(stride=s, padding=p, output_padding=op, dilation=d, groups=g)
         x = rng.uniform(-1.5, 1.5, (n, c, h, w_)).astype(dtype)
         w = rng.uniform(-1.5, 1.5, (c, o // g, k, k)).astype(dtype)
@@ -222,9 +222,10 @@ def test_conv_transpose2d_grad_weight_pattern(dtype, layout, where):
         places = [(0, 0), (0, cols), (rows, 0), (rows, cols), (0, cols // 2), (rows // 2, cols),
                   (rows, cols // 2), (rows // 2, 0), (rows // 2, cols // 2)]
         big = np.finfo(dtype).max / 4
-        for y0, x0 in places:
-            for kind, vals in [("inf", [np.inf]), ("-inf", [-np.inf]), ("nan", [np.nan]),
-                               ("inf-inf", [np.inf, -np.inf]), ("big", [big])]:
+        others = [("-inf", [-np.inf]), ("nan", [np.nan]), ("inf-inf", [np.inf, -np.inf]),
+                  ("big", [big])]
+        for j, (y0, x0) in enumerate(places):  # inf at each place, and one other in turn
+            for kind, vals in [("inf", [np.inf]), others[(j + layer) % len(others)]]:
                 a = a0.copy()
                 ch = int(rng.integers(a.shape[1]))
                 for i, v in enumerate(vals):  # the pair side by side, in two channels
