@@ -241,22 +241,6 @@ bool taps_reach_all(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t 
   return true;
 }
 
-// Whether the weight gradient gw (c, og, taps), from operands where taps_reach_all holds, came
-// from finite operands, read from two slices: a non-finite input pixel of channel c makes
-// gw[c, o] non-finite at some tap for every o, and a grad_output pixel that the phases read,
-// non-finite, makes gw[c, o] non-finite for every c of o's group; so gw[:, 0] and each group's
-// first channel gw[g * cg] show them. (Finite operands whose sums overflow may or may not.)
-template <class T>
-bool slices_finite(const T* gw, int64_t c, int64_t og, int64_t taps, int64_t groups) {
-  bool finite = true;
-  for (int64_t ci = 0; ci < c; ++ci)
-    for (int64_t t = 0; t < taps; ++t) finite &= std::isfinite(gw[ci * og * taps + t]);
-  const int64_t cg = c / groups;
-  for (int64_t g = 0; g < groups; ++g)
-    for (int64_t e = 0; e < og * taps; ++e) finite &= std::isfinite(gw[g * cg * og * taps + e]);
-  return finite;
-}
-
 // The output phases' plan for input x (logical NCHW) and the output's (OH, OW).
 convt::PhasePlan phase_plan(const View& xl, const View& w, const Conv2dParams& p, int64_t oh,
                             int64_t ow) {
@@ -415,14 +399,10 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
     // The phases multiply every grad_output pixel by the input's padding (zeros), where
     // PyTorch (im2col of grad_output, as conv2d's route below) multiplies every input pixel by
     // grad_output's padding: 0 * inf = NaN at other places. Non-finite operands take conv2d's
-    // route. Found from two slices of the phases' result (slices_finite) where every input
-    // pixel meets a tap; otherwise (an input pixel the phases never read), or where the
-    // operands are the cheaper read, from the operands: the slices' elements, one row of gw
-    // each, cost about 16 times the operands' contiguous ones (3x3 512 -> 512 @7 N=1: 0.5%
-    // of the call against 0.1%).
-    const int64_t taps = w.shape[2] * w.shape[3];
-    const bool check_operands = x.size() + gy.size() < 16 * (xl.shape[1] + gyl.shape[1]) * taps ||
-                                !taps_reach_all(xl.shape[2], gyl.shape[2], w.shape[2], p.stride_h,
+    // route. Found from two slices of the phases' result (convt::grad_weight's return) where
+    // every input pixel meets a tap; otherwise (an input pixel the phases never read) from the
+    // operands.
+    const bool check_operands = !taps_reach_all(xl.shape[2], gyl.shape[2], w.shape[2], p.stride_h,
                                                 p.pad_top, p.dilation_h) ||
                                 !taps_reach_all(xl.shape[3], gyl.shape[3], w.shape[3], p.stride_w,
                                                 p.pad_left, p.dilation_w);
@@ -431,8 +411,7 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
       const convt::PhasePlan pl = phase_plan(xl, w, p, gyl.shape[2], gyl.shape[3]);
       Buffer<T> tw;
       T* gwp = gw->c_contiguous() ? gw->ptr<T>() : (tw = Buffer<T>(gw->size())).get();
-      convt::grad_weight<T>(pl, xc, gc, gwp);
-      if (check_operands || slices_finite(gwp, xl.shape[1], w.shape[1], taps, p.groups)) {
+      if (convt::grad_weight<T>(pl, xc, gc, gwp) || check_operands) {
         if (!gw->c_contiguous()) views::copy_from_contiguous(gwp, *gw);
         return;
       }

@@ -186,8 +186,7 @@ def test_conv_transpose2d_pattern(dtype):
 # conv_transpose2d layers for grad_weight: (N, C_in, H, W, C_out, k, stride, padding,
 # output_padding, dilation, groups). The phases run all but the last two in NHWC and those with
 # 16 or more input channels a group in NCHW. They find a non-finite operand from two slices of
-# their result, except where the operands are the cheaper read (3x3/1 padding 2 16 @8 N=2,
-# 5x5/3 64 -> 32 @5) or an input pixel meets no tap (1x1 padding 1, 5x5/3 padding 5): those
+# their result, except where an input pixel meets no tap (1x1 padding 1, 5x5/3 padding 5): those
 # check the operands. The last two run conv2d's route in both layouts (few channels; 81 phases).
 CT_GW_LAYERS = [(2, 16, 10, 12, 16, 3, 1, 1, 0, 1, 1), (1, 17, 12, 13, 20, 3, 1, 0, 0, 1, 1),
                 (2, 16, 8, 8, 16, 3, 1, 2, 0, 1, 1), (2, 16, 7, 9, 16, 3, 2, 1, 1, 1, 1),
