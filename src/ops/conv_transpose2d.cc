@@ -226,19 +226,42 @@ bool winograd_layer(const Conv2dParams& p, const View& w, int64_t oph, int64_t o
          opw == 0;
 }
 
-// Whether every input row (or column) i meets a tap inside the output: some k with
-// 0 <= i * stride - pad + k * dilation < out (the phases then multiply it by grad_output).
-bool taps_reach_all(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad,
-                    int64_t dilation) {
+// The input rows (or columns) i that meet no tap inside the output, no k with
+// 0 <= i * stride - pad + k * dilation < out, into lines (in of them at most); returns their
+// count. The phases never multiply these by grad_output (PyTorch multiplies them by its
+// padding).
+int64_t lines_without_taps(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad,
+                           int64_t dilation, int64_t* lines) {
+  int64_t count = 0;
   for (int64_t i = 0; i < in; ++i) {
     bool met = false;
     for (int64_t t = 0; t < k && !met; ++t) {
       const int64_t y = i * stride - pad + t * dilation;
       met = y >= 0 && y < out;
     }
-    if (!met) return false;
+    if (!met) lines[count++] = i;
   }
-  return true;
+  return count;
+}
+
+// Whether x (n, c, h, w) in layout l, contiguous, is finite on the rows `rows` and the columns
+// `cols` (nr and nc of them).
+template <class T>
+bool finite_on_lines(const T* x, Layout l, int64_t n, int64_t c, int64_t h, int64_t w,
+                     const int64_t* rows, int64_t nr, const int64_t* cols, int64_t nc) {
+  const bool nhwc = l == Layout::nhwc;
+  const auto at = [&](int64_t i, int64_t ch, int64_t y, int64_t xx) {
+    return nhwc ? x[((i * h + y) * w + xx) * c + ch] : x[((i * c + ch) * h + y) * w + xx];
+  };
+  bool finite = true;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      for (int64_t r = 0; r < nr; ++r)
+        for (int64_t xx = 0; xx < w; ++xx) finite &= std::isfinite(at(i, ch, rows[r], xx));
+      for (int64_t y = 0; y < h; ++y)
+        for (int64_t q = 0; q < nc; ++q) finite &= std::isfinite(at(i, ch, y, cols[q]));
+    }
+  return finite;
 }
 
 // The output phases' plan for input x (logical NCHW) and the output's (OH, OW).
@@ -399,19 +422,20 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
     // The phases multiply every grad_output pixel by the input's padding (zeros), where
     // PyTorch (im2col of grad_output, as conv2d's route below) multiplies every input pixel by
     // grad_output's padding: 0 * inf = NaN at other places. Non-finite operands take conv2d's
-    // route. Found from two slices of the phases' result (convt::grad_weight's return) where
-    // every input pixel meets a tap; otherwise (an input pixel the phases never read) from the
-    // operands.
-    const bool check_operands = !taps_reach_all(xl.shape[2], gyl.shape[2], w.shape[2], p.stride_h,
-                                                p.pad_top, p.dilation_h) ||
-                                !taps_reach_all(xl.shape[3], gyl.shape[3], w.shape[3], p.stride_w,
-                                                p.pad_left, p.dilation_w);
-    if (!check_operands || (std::isfinite(double(conv_ops::max_abs(xc, x.size()))) &&
-                            std::isfinite(double(conv_ops::max_abs(gc, gy.size()))))) {
+    // route: found from two slices of the phases' result (convt::grad_weight's return), and
+    // for the input lines that meet no tap, which the phases never read, from x itself.
+    const int64_t h = xl.shape[2], wd = xl.shape[3];
+    Buffer<int64_t> rows(static_cast<size_t>(h)), cols(static_cast<size_t>(wd));
+    const int64_t nr = lines_without_taps(h, gyl.shape[2], w.shape[2], p.stride_h, p.pad_top,
+                                          p.dilation_h, rows.get());
+    const int64_t nc = lines_without_taps(wd, gyl.shape[3], w.shape[3], p.stride_w, p.pad_left,
+                                          p.dilation_w, cols.get());
+    if (nr + nc == 0 || finite_on_lines(xc, p.layout, xl.shape[0], xl.shape[1], h, wd, rows.get(),
+                                        nr, cols.get(), nc)) {
       const convt::PhasePlan pl = phase_plan(xl, w, p, gyl.shape[2], gyl.shape[3]);
       Buffer<T> tw;
       T* gwp = gw->c_contiguous() ? gw->ptr<T>() : (tw = Buffer<T>(gw->size())).get();
-      if (convt::grad_weight<T>(pl, xc, gc, gwp) || check_operands) {
+      if (convt::grad_weight<T>(pl, xc, gc, gwp)) {
         if (!gw->c_contiguous()) views::copy_from_contiguous(gwp, *gw);
         return;
       }
