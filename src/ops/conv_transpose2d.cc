@@ -226,41 +226,34 @@ bool winograd_layer(const Conv2dParams& p, const View& w, int64_t oph, int64_t o
          opw == 0;
 }
 
-// The input rows (or columns) i that meet no tap inside the output, no k with
-// 0 <= i * stride - pad + k * dilation < out, into lines (in of them at most); returns their
-// count. The phases never multiply these by grad_output (PyTorch multiplies them by its
-// padding).
-int64_t lines_without_taps(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad,
-                           int64_t dilation, int64_t* lines) {
-  int64_t count = 0;
-  for (int64_t i = 0; i < in; ++i) {
-    bool met = false;
-    for (int64_t t = 0; t < k && !met; ++t) {
-      const int64_t y = i * stride - pad + t * dilation;
-      met = y >= 0 && y < out;
-    }
-    if (!met) lines[count++] = i;
+// Whether input row (or column) i meets a tap inside the output: some k with
+// 0 <= i * stride - pad + k * dilation < out. The phases never multiply a row that meets none
+// by grad_output (PyTorch multiplies it by its padding).
+bool meets_a_tap(int64_t i, int64_t out, int64_t k, int64_t stride, int64_t pad, int64_t dilation) {
+  for (int64_t t = 0; t < k; ++t) {
+    const int64_t y = i * stride - pad + t * dilation;
+    if (y >= 0 && y < out) return true;
   }
-  return count;
+  return false;
 }
 
-// Whether x (n, c, h, w) in layout l, contiguous, is finite on the rows `rows` and the columns
-// `cols` (nr and nc of them).
-template <class T>
-bool finite_on_lines(const T* x, Layout l, int64_t n, int64_t c, int64_t h, int64_t w,
-                     const int64_t* rows, int64_t nr, const int64_t* cols, int64_t nc) {
-  const bool nhwc = l == Layout::nhwc;
-  const auto at = [&](int64_t i, int64_t ch, int64_t y, int64_t xx) {
-    return nhwc ? x[((i * h + y) * w + xx) * c + ch] : x[((i * c + ch) * h + y) * w + xx];
-  };
+// Whether x (n, c, h, w) in layout l, contiguous, is finite on the rows y < h for which
+// `skip(y)` holds.
+template <class T, class Skip>
+bool finite_on_rows(const T* x, Layout l, int64_t n, int64_t c, int64_t h, int64_t w,
+                    const Skip& skip) {
   bool finite = true;
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t ch = 0; ch < c; ++ch) {
-      for (int64_t r = 0; r < nr; ++r)
-        for (int64_t xx = 0; xx < w; ++xx) finite &= std::isfinite(at(i, ch, rows[r], xx));
-      for (int64_t y = 0; y < h; ++y)
-        for (int64_t q = 0; q < nc; ++q) finite &= std::isfinite(at(i, ch, y, cols[q]));
+  for (int64_t y = 0; y < h; ++y) {
+    if (!skip(y)) continue;
+    for (int64_t i = 0; i < n; ++i) {
+      if (l == Layout::nhwc) {
+        finite &= std::isfinite(double(conv_ops::max_abs(x + (i * h + y) * w * c, w * c)));
+      } else {
+        for (int64_t ch = 0; ch < c; ++ch)
+          finite &= std::isfinite(double(conv_ops::max_abs(x + ((i * c + ch) * h + y) * w, w)));
+      }
     }
+  }
   return finite;
 }
 
@@ -422,16 +415,15 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
     // The phases multiply every grad_output pixel by the input's padding (zeros), where
     // PyTorch (im2col of grad_output, as conv2d's route below) multiplies every input pixel by
     // grad_output's padding: 0 * inf = NaN at other places. Non-finite operands take conv2d's
-    // route: found from two slices of the phases' result (convt::grad_weight's return), and
-    // for the input lines that meet no tap, which the phases never read, from x itself.
-    const int64_t h = xl.shape[2], wd = xl.shape[3];
-    Buffer<int64_t> rows(static_cast<size_t>(h)), cols(static_cast<size_t>(wd));
-    const int64_t nr = lines_without_taps(h, gyl.shape[2], w.shape[2], p.stride_h, p.pad_top,
-                                          p.dilation_h, rows.get());
-    const int64_t nc = lines_without_taps(wd, gyl.shape[3], w.shape[3], p.stride_w, p.pad_left,
-                                          p.dilation_w, cols.get());
-    if (nr + nc == 0 || finite_on_lines(xc, p.layout, xl.shape[0], xl.shape[1], h, wd, rows.get(),
-                                        nr, cols.get(), nc)) {
+    // route: found from two slices of the phases' result (convt::grad_weight's return), and on
+    // the input rows that meet no tap, which the phases never read, from x itself. (Columns
+    // that meet no tap need no check: the phases' wide rows multiply them by grad_output's
+    // dropped columns, zeros, so a non-finite one is NaN in the slices.)
+    const int64_t h = xl.shape[2];
+    const auto no_tap = [&](int64_t y) {
+      return !meets_a_tap(y, gyl.shape[2], w.shape[2], p.stride_h, p.pad_top, p.dilation_h);
+    };
+    if (finite_on_rows(xc, p.layout, xl.shape[0], xl.shape[1], h, xl.shape[3], no_tap)) {
       const convt::PhasePlan pl = phase_plan(xl, w, p, gyl.shape[2], gyl.shape[3]);
       Buffer<T> tw;
       T* gwp = gw->c_contiguous() ? gw->ptr<T>() : (tw = Buffer<T>(gw->size())).get();
