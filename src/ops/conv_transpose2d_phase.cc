@@ -570,7 +570,8 @@ bool grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw) {
                        T* out = gw + (g * cg + ci) * og * taps + tp.ky * pl.kw + tp.kx;
                        for (int64_t o = 0; o < og; ++o) out[o * taps] = acc[o];
                        fin &= std::isfinite(acc[0]);
-                       if (ci == 0) fin &= std::isfinite(double(conv_ops::max_abs(acc.get(), og)));
+                       if (ci == 0)
+                         for (int64_t o = 1; o < og; ++o) fin &= std::isfinite(acc[o]);
                      }
                    }
                    finite[q] = fin;
