@@ -226,6 +226,37 @@ bool winograd_layer(const Conv2dParams& p, const View& w, int64_t oph, int64_t o
          opw == 0;
 }
 
+// Whether input row (or column) i meets a tap inside the output: some k with
+// 0 <= i * stride - pad + k * dilation < out. The phases never multiply a row that meets none
+// by grad_output (PyTorch multiplies it by its padding).
+bool meets_a_tap(int64_t i, int64_t out, int64_t k, int64_t stride, int64_t pad, int64_t dilation) {
+  for (int64_t t = 0; t < k; ++t) {
+    const int64_t y = i * stride - pad + t * dilation;
+    if (y >= 0 && y < out) return true;
+  }
+  return false;
+}
+
+// Whether x (n, c, h, w) in layout l, contiguous, is finite on the rows y < h for which
+// `skip(y)` holds.
+template <class T, class Skip>
+bool finite_on_rows(const T* x, Layout l, int64_t n, int64_t c, int64_t h, int64_t w,
+                    const Skip& skip) {
+  bool finite = true;
+  for (int64_t y = 0; y < h; ++y) {
+    if (!skip(y)) continue;
+    for (int64_t i = 0; i < n; ++i) {
+      if (l == Layout::nhwc) {
+        finite &= std::isfinite(double(conv_ops::max_abs(x + (i * h + y) * w * c, w * c)));
+      } else {
+        for (int64_t ch = 0; ch < c; ++ch)
+          finite &= std::isfinite(double(conv_ops::max_abs(x + ((i * c + ch) * h + y) * w, w)));
+      }
+    }
+  }
+  return finite;
+}
+
 // The output phases' plan for input x (logical NCHW) and the output's (OH, OW).
 convt::PhasePlan phase_plan(const View& xl, const View& w, const Conv2dParams& p, int64_t oh,
                             int64_t ow) {
@@ -381,12 +412,26 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
   if (phase_gw) {
     const T* xc = views::contiguous<T>(x, &kx);
     const T* gc = views::contiguous<T>(gy, &kg);
-    const convt::PhasePlan pl = phase_plan(xl, w, p, gyl.shape[2], gyl.shape[3]);
-    Buffer<T> tw;
-    T* gwp = gw->c_contiguous() ? gw->ptr<T>() : (tw = Buffer<T>(gw->size())).get();
-    convt::grad_weight<T>(pl, xc, gc, gwp);
-    if (!gw->c_contiguous()) views::copy_from_contiguous(gwp, *gw);
-    return;
+    // The phases multiply every grad_output pixel by the input's padding (zeros), where
+    // PyTorch (im2col of grad_output, as conv2d's route below) multiplies every input pixel by
+    // grad_output's padding: 0 * inf = NaN at other places. Non-finite operands take conv2d's
+    // route: found from two slices of the phases' result (convt::grad_weight's return), and on
+    // the input rows that meet no tap, which the phases never read, from x itself. (Columns
+    // that meet no tap need no check: the phases' wide rows multiply them by grad_output's
+    // dropped columns, zeros, so a non-finite one is NaN in the slices.)
+    const int64_t h = xl.shape[2];
+    const auto no_tap = [&](int64_t y) {
+      return !meets_a_tap(y, gyl.shape[2], w.shape[2], p.stride_h, p.pad_top, p.dilation_h);
+    };
+    if (finite_on_rows(xc, p.layout, xl.shape[0], xl.shape[1], h, xl.shape[3], no_tap)) {
+      const convt::PhasePlan pl = phase_plan(xl, w, p, gyl.shape[2], gyl.shape[3]);
+      Buffer<T> tw;
+      T* gwp = gw->c_contiguous() ? gw->ptr<T>() : (tw = Buffer<T>(gw->size())).get();
+      if (convt::grad_weight<T>(pl, xc, gc, gwp)) {
+        if (!gw->c_contiguous()) views::copy_from_contiguous(gwp, *gw);
+        return;
+      }
+    }
   }
   // conv2d's weight gradient (or the im2col one below), on the logical NCHW views.
   Conv2dParams qn = q;

@@ -63,8 +63,13 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y);
 
 // gw (c, og, kh, kw) = the weight gradient given x and gy (C-contiguous, the plan's layout).
 // Images are split into fixed slots summed in order: the same bits for any thread count.
+// Returns whether two slices of gw are finite, gw[:, 0] and each group's first channel
+// gw[g * cg], checked as the slots' sum writes them: a non-finite input pixel of channel c that
+// meets a tap makes gw[c, o] non-finite for every o, and a non-finite grad_output pixel in a
+// phase with taps makes gw[c, o] non-finite for every c of o's group, so false when either is
+// there (and may be, too, where finite operands' sums overflow).
 template <class T>
-void grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw);
+bool grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw);
 
 }  // namespace convt
 }  // namespace npfast

@@ -179,26 +179,71 @@ def test_conv_transpose2d_pattern(dtype):
                              dtype, "forward: " + msg)
                 gx, gw, gb = npfast.conv_transpose2d_backward(gy, xs, ws, **args)
                 same_pattern(gx, tx.grad.numpy(), dtype, "grad_input: " + msg)
-                if where == "w" or kind in ("big", "-big", "huge2"):  # see the test below
-                    same_pattern(gw, tw.grad.numpy(), dtype, "grad_weight: " + msg)
+                same_pattern(gw, tw.grad.numpy(), dtype, "grad_weight: " + msg)
                 same_pattern(gb, tb.grad.numpy(), dtype, "grad_bias: " + msg)
 
 
+# conv_transpose2d layers for grad_weight: (N, C_in, H, W, C_out, k, stride, padding,
+# output_padding, dilation, groups). The phases run all but the last two in NHWC and those with
+# 16 or more input channels a group in NCHW. They find a non-finite operand from two slices of
+# their result, except where an input pixel meets no tap (1x1 padding 1, 5x5/3 padding 5): those
+# check the operands. The last two run conv2d's route in both layouts (few channels; 81 phases).
+CT_GW_LAYERS = [(2, 16, 10, 12, 16, 3, 1, 1, 0, 1, 1), (1, 17, 12, 13, 20, 3, 1, 0, 0, 1, 1),
+                (2, 16, 8, 8, 16, 3, 1, 2, 0, 1, 1), (2, 16, 7, 9, 16, 3, 2, 1, 1, 1, 1),
+                (2, 16, 7, 9, 16, 3, 2, 2, 1, 1, 1), (2, 32, 10, 10, 16, 4, 2, 1, 0, 1, 1),
+                (2, 32, 9, 10, 32, 3, 1, 2, 0, 2, 2), (2, 32, 6, 7, 48, 3, 2, 1, 1, 2, 4),
+                (2, 16, 9, 10, 16, 3, 1, 3, 0, 2, 1), (2, 16, 6, 7, 16, 1, 1, 1, 0, 1, 1),
+                (2, 16, 6, 7, 16, 2, 3, 1, 2, 1, 1), (1, 64, 5, 5, 32, 5, 3, 2, 2, 1, 1),
+                (1, 16, 5, 5, 16, 5, 3, 5, 2, 1, 1), (2, 4, 6, 7, 8, 3, 2, 1, 1, 1, 1),
+                (1, 32, 4, 5, 16, 3, 9, 1, 0, 1, 1)]
+
+
 @needs_torch
-@pytest.mark.xfail(strict=True, reason="conv_transpose2d's grad_weight (here 3x3 stride 1, the "
-                   "shape the loop above also skips for non-finite x / grad_output) skips padded "
-                   "taps PyTorch multiplies (inf * 0 = NaN there); not a Winograd path")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
 @pytest.mark.parametrize("where", ["x", "gy"])
-def test_conv_transpose2d_grad_weight_nonfinite(where):
-    rng = np.random.default_rng(9)
-    x, w, b = data(rng, np.float64, 2, 16, 8, 8, 16, transposed=True)
-    gy = rng.uniform(-1, 1, (2, 16, 8, 8))
-    (x if where == "x" else gy)[0, 0, 0, 3] = np.inf
-    tx, tw = t(x).requires_grad_(), t(w).requires_grad_()
-    with direct_torch():
-        F.conv_transpose2d(tx, tw, padding=1).backward(t(gy))
-    gw = npfast.conv_transpose2d_backward(gy, x, w, padding=1, output_mask=(False, True, False))[1]
-    np.testing.assert_array_equal(np.isnan(gw), np.isnan(tw.grad.numpy()))
+def test_conv_transpose2d_grad_weight_pattern(dtype, layout, where):
+    """PyTorch's grad_weight is the input against the im2col of grad_output: each input pixel
+    times grad_output's padding (zeros) at the taps that fall outside it, so a non-finite input
+    pixel on the border gives NaN there, and a grad_output pixel that no input pixel reaches (the
+    stride past the kernel, output_padding past the padding) is in no product. The phases form
+    the transposed products (each grad_output pixel times the input's padding): non-finite
+    operands take conv2d's route (docs/conv.md, ctgrad). The special values at the corners, in
+    the edges' middles and inside, of the first image."""
+    rng = np.random.default_rng(12)
+    for layer, (n, c, h, w_, o, k, s, p, op, d, g) in enumerate(CT_GW_LAYERS):
+        args = dict(stride=s, padding=p, output_padding=op, dilation=d, groups=g)
+        x = rng.uniform(-1.5, 1.5, (n, c, h, w_)).astype(dtype)
+        w = rng.uniform(-1.5, 1.5, (c, o // g, k, k)).astype(dtype)
+        gy0 = rng.uniform(-1, 1, npfast.conv_transpose2d(x, w, **args).shape).astype(dtype)
+        a0 = x if where == "x" else gy0
+        rows, cols = a0.shape[2] - 1, a0.shape[3] - 1
+        places = [(0, 0), (0, cols), (rows, 0), (rows, cols), (0, cols // 2), (rows // 2, cols),
+                  (rows, cols // 2), (rows // 2, 0), (rows // 2, cols // 2)]
+        big = np.finfo(dtype).max / 4
+        others = [("-inf", [-np.inf]), ("nan", [np.nan]), ("inf-inf", [np.inf, -np.inf]),
+                  ("big", [big])]
+        for j, (y0, x0) in enumerate(places):  # inf at each place, and one other in turn
+            for kind, vals in [("inf", [np.inf]), others[(j + layer) % len(others)]]:
+                a = a0.copy()
+                ch = int(rng.integers(a.shape[1]))
+                for i, v in enumerate(vals):  # the pair side by side, in two channels
+                    a[0, (ch + i) % a.shape[1], y0, min(x0 + i, cols)] = v
+                xs, gy = (a, gy0) if where == "x" else (x, a)
+                tx, tw = t(xs).requires_grad_(), t(w).requires_grad_()
+                with direct_torch():
+                    F.conv_transpose2d(tx, tw, **args).backward(t(gy))
+                if layout == "NHWC":
+                    gw = npfast.conv_transpose2d_backward(nhwc(gy), nhwc(xs), w, layout="NHWC",
+                                                          output_mask=(False, True, False),
+                                                          **args)[1]
+                else:
+                    gw = npfast.conv_transpose2d_backward(gy, xs, w,
+                                                          output_mask=(False, True, False),
+                                                          **args)[1]
+                same_pattern(gw, tw.grad.numpy(), dtype,
+                             f"{kind} in {where} at {(y0, x0)}, {layout}, "
+                             f"{(n, c, h, w_, o, k, s, p, op, d, g)}")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
