@@ -405,6 +405,102 @@ void avg_pool_nhwc(const Geom& g, const AvgOpts& a, int64_t C, const T* in, T* o
   }
 }
 
+// kR rows of n elements, n apart, summed into a[0..kR): each row in two accumulators (even and
+// odd whole vectors, a last whole vector into the first and the partial one into the second),
+// 2 kR independent add chains. The same steps per row whatever kR, so a row sums to the same
+// bits in a full block and in the remainder.
+template <int kR, class T>
+inline void row_sums(const T* p, int64_t n, V<double>* a) {
+  constexpr int L = kLanes<double>;
+  V<double> s0[kR], s1[kR];
+  for (int r = 0; r < kR; ++r) s0[r] = s1[r] = zero<double>();
+  int64_t i = 0;
+  for (; i + 2 * L <= n; i += 2 * L)
+    for (int r = 0; r < kR; ++r) {
+      s0[r] = add(s0[r], load_f64(p + r * n + i));
+      s1[r] = add(s1[r], load_f64(p + r * n + i + L));
+    }
+  if (i + L <= n) {
+    for (int r = 0; r < kR; ++r) s0[r] = add(s0[r], load_f64(p + r * n + i));
+    i += L;
+  }
+  if (i < n) {
+    const int m = static_cast<int>(n - i);
+    for (int r = 0; r < kR; ++r) s1[r] = add(s1[r], loadn_f64(p + r * n + i, m));
+  }
+  for (int r = 0; r < kR; ++r) a[r] = add(s0[r], s1[r]);
+}
+
+// The first m lanes of v (double means) to out as T. Through memory: GCC 12 rejects AVX-512's
+// double -> float vector conversion inlined here (-Werror=uninitialized on its undefined
+// register); m scalar conversions per m planes cost little beside the planes' sums.
+template <class T>
+inline void store_means(T* out, V<double> v, int m) {
+  double buf[kLanes<double>];
+  store(buf, v);
+  for (int k = 0; k < m; ++k) out[k] = static_cast<T>(buf[k]);
+}
+
+// A block of one vector's lanes of rows at a time: their sums transposed into one vector by
+// lane_sums (so a 49-element plane costs a few adds, not a horizontal reduction of its own),
+// divided together.
+template <class T>
+void plane_means(const T* x, int64_t rows, int64_t n, T* out) {
+  constexpr int L = kLanes<double>;
+  const auto vn = set1<double>(static_cast<double>(n));
+  V<double> a[L];
+  int64_t r = 0;
+  for (; r + L <= rows; r += L) {
+    row_sums<L>(x + r * n, n, a);
+    store_means(out + r, div(lane_sums(a), vn), L);
+  }
+  if (r < rows) {
+    const int m = static_cast<int>(rows - r);
+    for (int k = 0; k < L; ++k) a[k] = zero<double>();
+    for (int k = 0; k < m; ++k) row_sums<1>(x + (r + k) * n, n, a + k);
+    store_means(out + r, div(lane_sums(a), vn), m);
+  }
+}
+
+// kV vectors of channels (the last one's first `m` lanes when kPartial) through every pixel,
+// even and odd pixels in two accumulators: the same order per channel whatever kV.
+template <int kV, bool kPartial, class T>
+inline void channel_means(const T* x, int64_t hw, int64_t ld, int m, V<double> vn, T* out) {
+  constexpr int L = kLanes<double>;
+  const auto get = [m](const T* q) {
+    if constexpr (kPartial)
+      return loadn_f64(q, m);
+    else
+      return load_f64(q);
+  };
+  V<double> s0[kV], s1[kV];
+  for (int v = 0; v < kV; ++v) s0[v] = s1[v] = zero<double>();
+  int64_t p = 0;
+  for (; p + 2 <= hw; p += 2)
+    for (int v = 0; v < kV; ++v) {
+      s0[v] = add(s0[v], get(x + p * ld + v * L));
+      s1[v] = add(s1[v], get(x + (p + 1) * ld + v * L));
+    }
+  if (p < hw)
+    for (int v = 0; v < kV; ++v) s0[v] = add(s0[v], get(x + p * ld + v * L));
+  for (int v = 0; v < kV; ++v) store_means(out + v * L, div(add(s0[v], s1[v]), vn), m);
+}
+
+template <class T>
+void plane_means_nhwc(const T* x, int64_t hw, int64_t c, int64_t ld, T* out) {
+  constexpr int L = kLanes<double>;
+  const auto vn = set1<double>(static_cast<double>(hw));
+  // As many vectors of channels per sweep as the registers hold (two accumulators and a load
+  // each): the wider a pixel's run, the fewer sweeps over the pixels' rows.
+  constexpr int kV = kVectorRegisters >= 32 ? 8 : 4;
+  int64_t j = 0;
+  for (; j + kV * L <= c; j += kV * L) channel_means<kV, false>(x + j, hw, ld, L, vn, out + j);
+  if constexpr (kV > 4)
+    for (; j + 4 * L <= c; j += 4 * L) channel_means<4, false>(x + j, hw, ld, L, vn, out + j);
+  for (; j + L <= c; j += L) channel_means<1, false>(x + j, hw, ld, L, vn, out + j);
+  if (j < c) channel_means<1, true>(x + j, hw, ld, static_cast<int>(c - j), vn, out + j);
+}
+
 inline constexpr npfast::pool::Table kTable = {
 #define NPFAST_KERNEL NPFAST_KERNEL_SIMD
 #include "src/kernels/pool/kernels.inc"

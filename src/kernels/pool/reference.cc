@@ -96,6 +96,24 @@ void avg_pool_nhwc_ref(const Geom& g, const AvgOpts& a, int64_t C, const T* in, 
   }
 }
 
+template <class T>
+void plane_means_ref(const T* x, int64_t rows, int64_t n, T* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += double(x[r * n + i]);
+    out[r] = static_cast<T>(sum / double(n));
+  }
+}
+
+template <class T>
+void plane_means_nhwc_ref(const T* x, int64_t hw, int64_t c, int64_t ld, T* out) {
+  for (int64_t j = 0; j < c; ++j) {
+    double sum = 0;
+    for (int64_t p = 0; p < hw; ++p) sum += double(x[p * ld + j]);
+    out[j] = static_cast<T>(sum / double(hw));
+  }
+}
+
 }  // namespace
 
 const Table table_scalar = {
