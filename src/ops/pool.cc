@@ -636,25 +636,46 @@ Shape adaptive_avg_pool2d_shape(const View& x, int64_t out_h, int64_t out_w) {
 
 namespace {
 
-// Rows per chunk of plane_means: a multiple of every ISA's block of rows (one vector of double
-// lanes), so only the last chunk has a partial block. Results do not depend on it (pool.h).
+// Planes per chunk of plane_means: a multiple of every ISA's block of planes (one vector of
+// double lanes), so only a chunk's or run's last block is partial. Results do not depend on it
+// (pool.h).
 constexpr int64_t kMeanBlock = 8;
 // Cost of one element in plane_means / plane_means_nhwc, in ns (AVX-512, Zen 5, warm caches).
 constexpr double kMeanElementNs = 0.05;
 
-// out[q] = the mean of plane q of `in`, C-contiguous planes: summed in double by the global
-// pool kernel (vector partial sums, within rounding of any order) and rounded once.
+// out[q] = the mean of plane q of `in` (unit column stride, whole-element row stride: readable),
+// summed in double by the global pool kernel (vector partial sums, within rounding of any order)
+// and rounded once. The planes go to the kernel in runs of equal stride: the leading axes merged
+// from the innermost while they nest (all of them for a C-contiguous input; a channel slice of
+// NCHW runs through one image's channels).
 template <class T>
 void plane_means(const Planes& in, T* out) {
   const auto& t = kernels<pool::Table>();
   const pool::PlaneMeansFn<T> means = of<T>(t.f32_plane_means, t.f64_plane_means);
-  const int64_t n = in.H * in.W, rows = in.count;
-  const T* x = reinterpret_cast<const T*>(in.plane(0));
-  const int64_t blocks = (rows + kMeanBlock - 1) / kMeanBlock;
-  const double cost = kMeanElementNs * static_cast<double>(kMeanBlock * n);
+  const View& v = in.v;
+  const int64_t item = static_cast<int64_t>(sizeof(T));
+  const int lead = v.ndim - 2;
+  int64_t run = 1, ps = 0;  // planes per run, their stride in elements
+  int a = lead;             // the axes before `a` number the runs
+  for (; a > 0; --a) {
+    const int64_t n = v.shape[a - 1], s = v.strides[a - 1];
+    if (n == 1) continue;
+    if (s % item != 0 || (run > 1 && s != ps * item * run)) break;
+    if (run == 1) ps = s / item;
+    run *= n;
+  }
+  // A C-contiguous plane is one row (one vector stream through the whole plane).
+  const bool flat = in.H == 1 || in.sh == in.W * item;
+  const int64_t h = flat ? 1 : in.H, w = flat ? in.H * in.W : in.W, rs = in.sh / item;
+  const int64_t planes = in.count, blocks = (planes + kMeanBlock - 1) / kMeanBlock;
+  const double cost = kMeanElementNs * static_cast<double>(kMeanBlock * in.H * in.W);
   parallel_for(blocks, grain_for(blocks, cost), [&](int64_t b, int64_t e) {
-    const int64_t r0 = b * kMeanBlock, r1 = std::min(e * kMeanBlock, rows);
-    means(x + r0 * n, r1 - r0, n, out + r0);
+    for (int64_t q = b * kMeanBlock, end = std::min(e * kMeanBlock, planes); q < end;) {
+      const int64_t r = q / run, k = q % run, n = std::min(end - q, run - k);
+      const char* base = static_cast<const char*>(v.data) + views::leading_offset(v, r, a);
+      means(reinterpret_cast<const T*>(base) + k * ps, n, ps, h, w, rs, out + q);
+      q += n;
+    }
   });
 }
 
@@ -721,7 +742,7 @@ void adaptive_avg_pool2d(const View& x, const View& out) {
         channel_means<double>(x, static_cast<double*>(out.data));
       return;
     }
-    const Planes p(views::contiguous(x, &keep));
+    const Planes p(readable(x, &keep));
     if (x.dtype == DType::f32)
       plane_means<float>(p, static_cast<float*>(out.data));
     else

@@ -429,14 +429,17 @@ def test_global_average_pool_matches_torch(isa, dtype, threads):
 
 
 def global_pool_views(x):
-    """x (N, C, H, W) as the views a global pool meets: itself, reversed rows, Fortran order,
-    channels-last (read in place), channels-last of every other image, and channels-last with
-    every other channel (copied first)."""
+    """x (N, C, H, W) as the views a global pool meets: itself, every other channel, images in
+    reverse and rows reversed (planes and rows read in place, in runs of equal stride), Fortran
+    order (copied first), channels-last (read in place), channels-last of every other image, and
+    channels-last with every other channel (copied first)."""
     nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
     wide = np.ascontiguousarray(np.repeat(x, 2, axis=1).transpose(0, 2, 3, 1))
     twice = np.ascontiguousarray(np.concatenate([nhwc, nhwc]).reshape(2, *nhwc.shape)
                                  .transpose(1, 0, 2, 3, 4)).reshape(-1, *nhwc.shape[1:])
-    return {"contiguous": x, "rows reversed": x[..., ::-1, :], "fortran": np.asfortranarray(x),
+    return {"contiguous": x, "every other channel": np.repeat(x, 2, axis=1)[:, ::2],
+            "images reversed": x[::-1].copy()[::-1], "rows reversed": x[..., ::-1, :],
+            "fortran": np.asfortranarray(x),
             "channels_last": nhwc.transpose(0, 3, 1, 2),
             "channels_last every other image": twice[::2].transpose(0, 3, 1, 2),
             "channels_last every other channel": wide[..., ::2].transpose(0, 3, 1, 2)}

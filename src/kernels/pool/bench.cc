@@ -35,7 +35,7 @@ void avg_pool(benchmark::State& state, const Table& t) {
 void plane_means(benchmark::State& state, const Table& t, int64_t rows, int64_t n) {
   std::vector<float> in(static_cast<size_t>(rows * n), 1.5f), out(static_cast<size_t>(rows));
   for (auto _ : state) {
-    t.f32_plane_means(in.data(), rows, n, out.data());
+    t.f32_plane_means(in.data(), rows, n, 1, n, n, out.data());
     benchmark::DoNotOptimize(out.data());
   }
   set_rate(state, "bytes", static_cast<double>(rows * (n + 1)) * sizeof(float));

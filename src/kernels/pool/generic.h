@@ -405,28 +405,31 @@ void avg_pool_nhwc(const Geom& g, const AvgOpts& a, int64_t C, const T* in, T* o
   }
 }
 
-// kR rows of n elements, n apart, summed into a[0..kR): each row in two accumulators (even and
-// odd whole vectors, a last whole vector into the first and the partial one into the second),
-// 2 kR independent add chains. The same steps per row whatever kR, so a row sums to the same
-// bits in a full block and in the remainder.
+// kR planes (ps apart, h rows of w elements, rs apart) summed into a[0..kR): each plane in two
+// accumulators (a row's even and odd whole vectors, a last whole vector into the first and the
+// partial one into the second, row after row), 2 kR independent add chains. The same steps per
+// plane whatever kR, so a plane sums to the same bits in a full block and in the remainder.
 template <int kR, class T>
-inline void row_sums(const T* p, int64_t n, V<double>* a) {
+inline void plane_sums(const T* p, int64_t ps, int64_t h, int64_t w, int64_t rs, V<double>* a) {
   constexpr int L = kLanes<double>;
   V<double> s0[kR], s1[kR];
   for (int r = 0; r < kR; ++r) s0[r] = s1[r] = zero<double>();
-  int64_t i = 0;
-  for (; i + 2 * L <= n; i += 2 * L)
-    for (int r = 0; r < kR; ++r) {
-      s0[r] = add(s0[r], load_f64(p + r * n + i));
-      s1[r] = add(s1[r], load_f64(p + r * n + i + L));
+  for (int64_t i = 0; i < h; ++i) {
+    const T* q = p + i * rs;
+    int64_t j = 0;
+    for (; j + 2 * L <= w; j += 2 * L)
+      for (int r = 0; r < kR; ++r) {
+        s0[r] = add(s0[r], load_f64(q + r * ps + j));
+        s1[r] = add(s1[r], load_f64(q + r * ps + j + L));
+      }
+    if (j + L <= w) {
+      for (int r = 0; r < kR; ++r) s0[r] = add(s0[r], load_f64(q + r * ps + j));
+      j += L;
     }
-  if (i + L <= n) {
-    for (int r = 0; r < kR; ++r) s0[r] = add(s0[r], load_f64(p + r * n + i));
-    i += L;
-  }
-  if (i < n) {
-    const int m = static_cast<int>(n - i);
-    for (int r = 0; r < kR; ++r) s1[r] = add(s1[r], loadn_f64(p + r * n + i, m));
+    if (j < w) {
+      const int m = static_cast<int>(w - j);
+      for (int r = 0; r < kR; ++r) s1[r] = add(s1[r], loadn_f64(q + r * ps + j, m));
+    }
   }
   for (int r = 0; r < kR; ++r) a[r] = add(s0[r], s1[r]);
 }
@@ -441,24 +444,25 @@ inline void store_means(T* out, V<double> v, int m) {
   for (int k = 0; k < m; ++k) out[k] = static_cast<T>(buf[k]);
 }
 
-// A block of one vector's lanes of rows at a time: their sums transposed into one vector by
+// A block of one vector's lanes of planes at a time: their sums transposed into one vector by
 // lane_sums (so a 49-element plane costs a few adds, not a horizontal reduction of its own),
 // divided together.
 template <class T>
-void plane_means(const T* x, int64_t rows, int64_t n, T* out) {
+void plane_means(const T* x, int64_t planes, int64_t ps, int64_t h, int64_t w, int64_t rs,
+                 T* out) {
   constexpr int L = kLanes<double>;
-  const auto vn = set1<double>(static_cast<double>(n));
+  const auto vn = set1<double>(static_cast<double>(h * w));
   V<double> a[L];
-  int64_t r = 0;
-  for (; r + L <= rows; r += L) {
-    row_sums<L>(x + r * n, n, a);
-    store_means(out + r, div(lane_sums(a), vn), L);
+  int64_t q = 0;
+  for (; q + L <= planes; q += L) {
+    plane_sums<L>(x + q * ps, ps, h, w, rs, a);
+    store_means(out + q, div(lane_sums(a), vn), L);
   }
-  if (r < rows) {
-    const int m = static_cast<int>(rows - r);
+  if (q < planes) {
+    const int m = static_cast<int>(planes - q);
     for (int k = 0; k < L; ++k) a[k] = zero<double>();
-    for (int k = 0; k < m; ++k) row_sums<1>(x + (r + k) * n, n, a + k);
-    store_means(out + r, div(lane_sums(a), vn), m);
+    for (int k = 0; k < m; ++k) plane_sums<1>(x + (q + k) * ps, ps, h, w, rs, a + k);
+    store_means(out + q, div(lane_sums(a), vn), m);
   }
 }
 

@@ -31,17 +31,18 @@
 // SIMD avg sums in T in scan order like the SIMD plane kernels, the scalar one in double).
 //
 // Global average pool kernels (adaptive_avg_pool2d to 1 x 1):
-//   `<dtype>_plane_means__<isa>(x, rows, n, out)`: out[r] = S_i x[r n + i] / n for r < rows,
-//     rows of n contiguous elements back to back (each (image, channel) plane of NCHW).
+//   `<dtype>_plane_means__<isa>(x, planes, ps, h, w, rs, out)`: out[q] = the mean of plane q
+//     for q < planes: h rows of w contiguous elements, rows rs apart, planes ps apart (strides
+//     in elements, any sign). A C-contiguous plane is best passed as one row: h = 1, w = H W.
 //   `<dtype>_plane_means_nhwc__<isa>(x, hw, c, ld, out)`: out[j] = S_p x[p ld + j] / hw for
 //     j < c: hw pixels ld elements apart, c channels contiguous in each (a channels-last image,
 //     or a slice of its channels).
 // Both sum in double and round the mean once (sum / n in double, then to T). The reference
-// sums in index order; the SIMD kernels in vector partial sums (plane_means: vectors of one row
+// sums in index order; the SIMD kernels in vector partial sums (plane_means: each row's vectors
 // across two accumulators, their lanes added by lane_sums' tree; nhwc: even and odd pixels),
-// so within rounding of the reference, not bitwise. A row's or channel's order depends only on
-// n (hw) and the ISA, never on `rows`, `c` or where the row sits in a call: an operator may
-// split the work anywhere and get the same bits.
+// so within rounding of the reference, not bitwise. A plane's or channel's order depends only
+// on (h, w) (hw) and the ISA, never on `planes`, `c` or where it sits in a call: an operator
+// may split the work anywhere and get the same bits.
 //
 // Kernels are pure: no allocation, no threads, no exceptions.
 #pragma once
@@ -77,7 +78,8 @@ template <class T>
 using MaxPoolNhwcFn = void (*)(const Geom& g, int64_t C, const T* in, T* out, int64_t* idx,
                                int64_t oh0, int64_t oh1);
 template <class T>
-using PlaneMeansFn = void (*)(const T* x, int64_t rows, int64_t n, T* out);
+using PlaneMeansFn = void (*)(const T* x, int64_t planes, int64_t ps, int64_t h, int64_t w,
+                              int64_t rs, T* out);
 template <class T>
 using PlaneMeansNhwcFn = void (*)(const T* x, int64_t hw, int64_t c, int64_t ld, T* out);
 template <class T>

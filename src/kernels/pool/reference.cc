@@ -97,11 +97,13 @@ void avg_pool_nhwc_ref(const Geom& g, const AvgOpts& a, int64_t C, const T* in, 
 }
 
 template <class T>
-void plane_means_ref(const T* x, int64_t rows, int64_t n, T* out) {
-  for (int64_t r = 0; r < rows; ++r) {
+void plane_means_ref(const T* x, int64_t planes, int64_t ps, int64_t h, int64_t w, int64_t rs,
+                     T* out) {
+  for (int64_t q = 0; q < planes; ++q) {
     double sum = 0;
-    for (int64_t i = 0; i < n; ++i) sum += double(x[r * n + i]);
-    out[r] = static_cast<T>(sum / double(n));
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t j = 0; j < w; ++j) sum += double(x[q * ps + i * rs + j]);
+    out[q] = static_cast<T>(sum / double(h * w));
   }
 }
 
