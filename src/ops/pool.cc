@@ -713,8 +713,8 @@ void channel_means(const View& x, T* out) {
   parallel_for(items, grain_for(items, cost), [&](int64_t b, int64_t e) {
     for (int64_t k = b; k < e; ++k) {
       const int64_t i = k / chunks, j = k % chunks * kMeanChannels;
-      const T* img =
-          reinterpret_cast<const T*>(static_cast<const char*>(x.data) + views::leading_offset(x, i, a));
+      const T* img = reinterpret_cast<const T*>(static_cast<const char*>(x.data) +
+                                                views::leading_offset(x, i, a));
       means(img + j, hw, std::min(kMeanChannels, C - j), C, out + i * C + j);
     }
   });

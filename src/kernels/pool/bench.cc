@@ -61,9 +61,8 @@ const bool kMeans7 = register_per_isa<Table>(
 const bool kMeans56 = register_per_isa<Table>(
     NPFAST_KERNEL_BASE(Table, f32_plane_means), "64x56x56",
     [](benchmark::State& s, const Table& t) { plane_means(s, t, 64, 3136); });
-const bool kMeansNhwc =
-    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_plane_means_nhwc), "7x7x2048",
-                            plane_means_nhwc);
+const bool kMeansNhwc = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_plane_means_nhwc),
+                                                "7x7x2048", plane_means_nhwc);
 
 }  // namespace
 }  // namespace pool

@@ -455,8 +455,7 @@ inline void store_means(T* out, V<double> v, int m) {
 // lane_sums (so a 49-element plane costs a few adds, not a horizontal reduction of its own),
 // divided together.
 template <class T>
-void plane_means(const T* x, int64_t planes, int64_t ps, int64_t h, int64_t w, int64_t rs,
-                 T* out) {
+void plane_means(const T* x, int64_t planes, int64_t ps, int64_t h, int64_t w, int64_t rs, T* out) {
   constexpr int L = kLanes<double>;
   const auto vn = set1<double>(static_cast<double>(h * w));
   // The hardware prefetcher alone left blocks of 4 to 16 KiB short of L3's rate (14 x 14 planes:

@@ -242,8 +242,8 @@ TEST_P(PoolIsa, NhwcMatchesPlanes) {
 // Global pool kernels against means computed here in long double (the scalar kernel too),
 // within the rounding of a double sum: n eps |x| on the sum, plus the final rounding to T.
 template <class T>
-void check_near(T got, long double want, long double abs_sum, int64_t n, const char* what,
-                Isa isa, int64_t a, int64_t b) {
+void check_near(T got, long double want, long double abs_sum, int64_t n, const char* what, Isa isa,
+                int64_t a, int64_t b) {
   const long double tol = abs_sum / n * (n + 2) * std::numeric_limits<double>::epsilon() +
                           std::fabs(want) * std::numeric_limits<T>::epsilon();
   ASSERT_LE(std::fabs(static_cast<long double>(got) - want), tol)
@@ -318,8 +318,8 @@ void check_plane_means(Isa isa) {
 // same read alone.
 template <class T>
 void check_plane_means_nhwc(Isa isa) {
-  const PlaneMeansNhwcFn<T> means = of<T>(kernels<Table>(isa)->f32_plane_means_nhwc,
-                                          kernels<Table>(isa)->f64_plane_means_nhwc);
+  const PlaneMeansNhwcFn<T> means =
+      of<T>(kernels<Table>(isa)->f32_plane_means_nhwc, kernels<Table>(isa)->f64_plane_means_nhwc);
   std::mt19937 rng(19);
   std::normal_distribution<double> nd(0, 3);
   for (int64_t hw : {1, 2, 3, 7, 49, 196}) {
