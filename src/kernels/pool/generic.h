@@ -410,11 +410,12 @@ void avg_pool_nhwc(const Geom& g, const AvgOpts& a, int64_t C, const T* in, T* o
 // accumulators (a row's even and odd whole vectors, a last whole vector into the first and the
 // partial one into the second, row after row), 2 kR independent add chains. The same steps per
 // plane whatever kR, so a plane sums to the same bits in a full block and in the remainder.
-// kAhead: each two-vector step first prefetches the same place in the next block's plane.
+// kAhead: each two-vector step first prefetches `ahead` bytes past what it reads (the same
+// place in the next block's plane, or further along its own).
 template <int kR, bool kAhead, class T>
-inline void plane_sums(const T* p, int64_t ps, int64_t h, int64_t w, int64_t rs, V<double>* a) {
+inline void plane_sums(const T* p, int64_t ps, int64_t h, int64_t w, int64_t rs, V<double>* a,
+                       int64_t ahead = 0) {
   constexpr int L = kLanes<double>;
-  const int64_t ahead = kR * ps * static_cast<int64_t>(sizeof(T));
   V<double> s0[kR], s1[kR];
   for (int r = 0; r < kR; ++r) s0[r] = s1[r] = zero<double>();
   for (int64_t i = 0; i < h; ++i) {
@@ -458,17 +459,19 @@ template <class T>
 void plane_means(const T* x, int64_t planes, int64_t ps, int64_t h, int64_t w, int64_t rs, T* out) {
   constexpr int L = kLanes<double>;
   const auto vn = set1<double>(static_cast<double>(h * w));
-  // The hardware prefetcher alone left blocks of 4 to 16 KiB short of L3's rate (14 x 14 planes:
-  // float32 0.167 -> 0.135-0.147 ms for 64 x 256 planes, float64 0.46-0.48 -> 0.35-0.38 for
-  // 32 x 512; docs/pool.md "gap"); 7 x 7 gained nothing, and longer blocks prefetched a block
-  // ahead would leave L1 before their turn.
+  // Software prefetch where the hardware prefetcher alone fell short of L3's rate (1 thread,
+  // ms, docs/pool.md "gap"): blocks of 4 to 16 KiB fetch the next block (64 x 256 planes of
+  // 14 x 14 float32 0.167 -> 0.13, float64 0.46 -> 0.37); longer float32 blocks fetch 512 bytes
+  // ahead in each plane (8 x 64 of 56 x 56 0.066-0.075 -> 0.059, 16 x 256 of 28 x 28 0.144-0.152
+  // -> 0.129-0.141). 7 x 7 planes gained nothing, longer float64 blocks lost (28 x 28: 0.40-0.43
+  // -> 0.48-0.51).
   const int64_t block = L * ps * static_cast<int64_t>(sizeof(T));
-  const bool ahead = block >= 4096 && block <= 16384;
+  const int64_t ahead = block < 4096 ? 0 : block <= 16384 ? block : sizeof(T) == 4 ? 512 : 0;
   V<double> a[L];
   int64_t q = 0;
   for (; q + L <= planes; q += L) {
     if (ahead)
-      plane_sums<L, true>(x + q * ps, ps, h, w, rs, a);
+      plane_sums<L, true>(x + q * ps, ps, h, w, rs, a, ahead);
     else
       plane_sums<L, false>(x + q * ps, ps, h, w, rs, a);
     store_means(out + q, div(lane_sums(a), vn), L);
@@ -511,7 +514,7 @@ void plane_means_nhwc(const T* x, int64_t hw, int64_t c, int64_t ld, T* out) {
   const auto vn = set1<double>(static_cast<double>(hw));
   // As many vectors of channels per sweep as the registers hold (two accumulators and a load
   // each): the wider a pixel's run, the fewer sweeps over the pixels' rows.
-  constexpr int kV = kVectorRegisters >= 32 ? 8 : 4;
+  constexpr int kV = kVectorRegisters >= 32 ? 8 : 2048;
   int64_t j = 0;
   for (; j + kV * L <= c; j += kV * L) channel_means<kV, false>(x + j, hw, ld, L, vn, out + j);
   if constexpr (kV > 4)
