@@ -739,9 +739,9 @@ void adaptive_avg_pool2d(const View& x, const View& out) {
     // other view copied first), a vector's lanes of planes at a time, their sums transposed into
     // one vector. 1 thread, float32, ms (torch): (32, 2048, 7, 7) 0.97 -> 0.17-0.18 (0.27);
     // (64, 256, 14, 14) 0.28 -> 0.125 (0.14); (8, 64, 56, 56) 0.086 -> 0.059-0.07 (0.064);
-    // float64 (32, 2048, 7, 7) 0.93 -> 0.53-0.55 (0.58-0.60). Channels-last images (a torch
+    // float64 (32, 2048, 7, 7) 0.93 -> 0.53-0.57 (0.58-0.60). Channels-last images (a torch
     // channels_last tensor's array) are read in place, channels as lanes: (32, 2048, 7, 7)
-    // float32 6.9 -> 0.20-0.22 ms (torch 0.25-0.29), no transposing copy. docs/pool.md "gap".
+    // float32 6.9 -> 0.20-0.25 ms (torch 0.25-0.29), no transposing copy. docs/pool.md "gap".
     if (!x.c_contiguous() && channels_last_images(x)) {
       if (x.dtype == DType::f32)
         channel_means<float>(x, static_cast<float*>(out.data));
