@@ -11,7 +11,6 @@
 #include "npfast/pool.hpp"
 #include "npfast/threads.hpp"
 #include "src/core/views.h"
-#include "src/kernels/norm/norm.h"
 #include "src/kernels/pool/pool.h"
 
 namespace npfast {
@@ -637,21 +636,88 @@ Shape adaptive_avg_pool2d_shape(const View& x, int64_t out_h, int64_t out_w) {
 
 namespace {
 
-// out[p] = the mean of plane p of `in`, contiguous planes: summed in double (the statistics
-// kernel's vector partial sums, so within rounding of any order) and rounded once.
+// Planes per chunk of plane_means: a multiple of every ISA's block of planes (one vector of
+// double lanes), so only a chunk's or run's last block is partial. Results do not depend on it
+// (pool.h).
+constexpr int64_t kMeanBlock = 8;
+// Cost of one input byte in plane_means / plane_means_nhwc, in ns: inputs past L2 stream from
+// L3 or memory at 60-90 GB/s on one Zen 5 core (12.8 MB of (32, 2048, 7, 7) float32 in
+// 0.167 ms, of (8, 64, 56, 56) float64 in 0.108 ms).
+constexpr double kMeanByteNs = 0.014;
+
+// out[q] = the mean of plane q of `in` (unit column stride, whole-element row stride: readable),
+// summed in double by the global pool kernel (vector partial sums, within rounding of any order)
+// and rounded once. The planes go to the kernel in runs of equal stride: the leading axes merged
+// from the innermost while they nest (all of them for a C-contiguous input; a channel slice of
+// NCHW runs through one image's channels).
 template <class T>
 void plane_means(const Planes& in, T* out) {
-  const norm::StatsFn<T> stats =
-      of<T>(kernels<norm::Table>().f32_bn_stats, kernels<norm::Table>().f64_bn_stats);
-  const int64_t n = in.H * in.W;
-  parallel_for(in.count, grain_for(in.count, 0.1 * static_cast<double>(n)),
-               [&](int64_t b, int64_t e) {
-                 for (int64_t q = b; q < e; ++q) {
-                   double sum[2];
-                   stats(reinterpret_cast<const T*>(in.plane(q)), n, 0.0, sum);
-                   out[q] = static_cast<T>(sum[0] / static_cast<double>(n));
-                 }
-               });
+  const auto& t = kernels<pool::Table>();
+  const pool::PlaneMeansFn<T> means = of<T>(t.f32_plane_means, t.f64_plane_means);
+  const View& v = in.v;
+  const int64_t item = static_cast<int64_t>(sizeof(T));
+  const int lead = v.ndim - 2;
+  int64_t run = 1, ps = 0;  // planes per run, their stride in elements
+  int a = lead;             // the axes before `a` number the runs
+  for (; a > 0; --a) {
+    const int64_t n = v.shape[a - 1], s = v.strides[a - 1];
+    if (n == 1) continue;
+    if (s % item != 0 || (run > 1 && s != ps * item * run)) break;
+    if (run == 1) ps = s / item;
+    run *= n;
+  }
+  // A C-contiguous plane is one row (one vector stream through the whole plane).
+  const bool flat = in.H == 1 || in.sh == in.W * item;
+  const int64_t h = flat ? 1 : in.H, w = flat ? in.H * in.W : in.W, rs = in.sh / item;
+  const int64_t planes = in.count, blocks = (planes + kMeanBlock - 1) / kMeanBlock;
+  const double cost = kMeanByteNs * static_cast<double>(kMeanBlock * in.H * in.W * item);
+  parallel_for(blocks, grain_for(blocks, cost), [&](int64_t b, int64_t e) {
+    for (int64_t q = b * kMeanBlock, end = std::min(e * kMeanBlock, planes); q < end;) {
+      const int64_t r = q / run, k = q % run, n = std::min(end - q, run - k);
+      const char* base = static_cast<const char*>(v.data) + views::leading_offset(v, r, a);
+      means(reinterpret_cast<const T*>(base) + k * ps, n, ps, h, w, rs, out + q);
+      q += n;
+    }
+  });
+}
+
+// Whether x's (C, H, W) axes are a channels-last image: element (c, h, w) at (h W + w) C + c
+// elements from the image's start (any strides on the axes before), with C >= 2 and HW >= 2 (a
+// single channel or pixel is a planar view too). Size-1 axes may have any stride.
+bool channels_last_images(const View& x) {
+  if (x.ndim < 3) return false;
+  const int a = x.ndim - 3;
+  const int64_t item = static_cast<int64_t>(itemsize(x.dtype));
+  const int64_t C = x.shape[a], H = x.shape[a + 1], W = x.shape[a + 2];
+  if (C < 2 || H * W < 2) return false;
+  return x.strides[a] == item && (W == 1 || x.strides[a + 2] == C * item) &&
+         (H == 1 || x.strides[a + 1] == W * C * item);
+}
+
+// Channels per chunk of channel_means: several vectors of every ISA.
+constexpr int64_t kMeanChannels = 64;
+
+// out[i C + c] = the mean of channel c of channels-last image i (channels_last_images), read
+// in place: each pixel's channels are the vector lanes, as PyTorch's channels-last pool.
+template <class T>
+void channel_means(const View& x, T* out) {
+  const auto& t = kernels<pool::Table>();
+  const pool::PlaneMeansNhwcFn<T> means = of<T>(t.f32_plane_means_nhwc, t.f64_plane_means_nhwc);
+  const int a = x.ndim - 3;
+  const int64_t C = x.shape[a], hw = x.shape[a + 1] * x.shape[a + 2];
+  int64_t images = 1;
+  for (int i = 0; i < a; ++i) images *= x.shape[i];
+  const int64_t chunks = (C + kMeanChannels - 1) / kMeanChannels, items = images * chunks;
+  const double cost =
+      kMeanByteNs * static_cast<double>(hw * std::min(C, kMeanChannels) * sizeof(T));
+  parallel_for(items, grain_for(items, cost), [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      const int64_t i = k / chunks, j = k % chunks * kMeanChannels;
+      const T* img = reinterpret_cast<const T*>(static_cast<const char*>(x.data) +
+                                                views::leading_offset(x, i, a));
+      means(img + j, hw, std::min(kMeanChannels, C - j), C, out + i * C + j);
+    }
+  });
 }
 
 }  // namespace
@@ -667,12 +733,23 @@ void adaptive_avg_pool2d(const View& x, const View& out) {
   if (out.empty()) return;
   Buffer<char> keep;
   if (OH == 1 && OW == 1) {
-    // One window, the whole plane (a CNN's global average pool): each plane a contiguous run
-    // (a view copied first) summed by batch norm's statistics kernel, in double, divided once.
-    // The average pooling kernels go across output columns, which a 1 x 1 output does not
-    // have: (8, 64, 56, 56) float32, 1 thread, 0.74 -> 0.086 ms (torch 0.072); (32, 2048, 7, 7)
-    // 1.71 -> 0.97 ms (torch 0.27: a call per 49-element plane).
-    const Planes p(views::contiguous(x, &keep));
+    // One window, the whole plane (a CNN's global average pool): the global pool kernels
+    // (pool.h), in double, divided once; the average pooling kernels go across output columns,
+    // which a 1 x 1 output does not have. Planes with unit column stride are read in place (any
+    // other view copied first), a vector's lanes of planes at a time, their sums transposed into
+    // one vector. 1 thread, float32, ms (torch): (32, 2048, 7, 7) 0.97 -> 0.17-0.18 (0.27);
+    // (64, 256, 14, 14) 0.28 -> 0.125 (0.14); (8, 64, 56, 56) 0.086 -> 0.059-0.07 (0.064);
+    // float64 (32, 2048, 7, 7) 0.93 -> 0.53-0.57 (0.58-0.60). Channels-last images (a torch
+    // channels_last tensor's array) are read in place, channels as lanes: (32, 2048, 7, 7)
+    // float32 6.9 -> 0.20-0.25 ms (torch 0.25-0.29), no transposing copy. docs/pool.md "gap".
+    if (!x.c_contiguous() && channels_last_images(x)) {
+      if (x.dtype == DType::f32)
+        channel_means<float>(x, static_cast<float*>(out.data));
+      else
+        channel_means<double>(x, static_cast<double*>(out.data));
+      return;
+    }
+    const Planes p(readable(x, &keep));
     if (x.dtype == DType::f32)
       plane_means<float>(p, static_cast<float*>(out.data));
     else

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import npfast
+from npfast import _npfast
 
 from anchors import F, needs_torch, torch
 from tolerances import tol
@@ -425,6 +426,93 @@ def test_global_average_pool_matches_torch(isa, dtype, threads):
             planes = v.copy().reshape(-1, v.shape[-2] * v.shape[-1])
             np.testing.assert_allclose(got.reshape(-1), planes.astype(np.float64).mean(axis=1),
                                        rtol=1e-7 if dtype == np.float32 else 1e-14)
+
+
+def global_pool_views(x):
+    """x (N, C, H, W) as the views a global pool meets: itself, every other channel, images in
+    reverse and rows reversed (planes and rows read in place, in runs of equal stride), Fortran
+    order (copied first), channels-last (read in place), channels-last of every other image, and
+    channels-last with every other channel (copied first)."""
+    nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    wide = np.ascontiguousarray(np.repeat(x, 2, axis=1).transpose(0, 2, 3, 1))
+    twice = np.ascontiguousarray(np.concatenate([nhwc, nhwc]).reshape(2, *nhwc.shape)
+                                 .transpose(1, 0, 2, 3, 4)).reshape(-1, *nhwc.shape[1:])
+    return {"contiguous": x, "every other channel": np.repeat(x, 2, axis=1)[:, ::2],
+            "images reversed": x[::-1].copy()[::-1], "rows reversed": x[..., ::-1, :],
+            "fortran": np.asfortranarray(x),
+            "channels_last": nhwc.transpose(0, 3, 1, 2),
+            "channels_last every other image": twice[::2].transpose(0, 3, 1, 2),
+            "channels_last every other channel": wide[..., ::2].transpose(0, 3, 1, 2)}
+
+
+def check_global_pool(v, dtype):
+    """npfast's 1 x 1 adaptive pool of view v against the float64 mean of each plane and
+    PyTorch's. Against the float64 mean: within one rounding of T plus the double sum's own
+    rounding (the plane's size times double's epsilon, relative to its mean magnitude)."""
+    got = npfast.adaptive_avg_pool2d(v, 1)
+    assert got.shape == v.shape[:-2] + (1, 1) and got.dtype == dtype
+    x = np.asarray(v, np.float64)
+    oracle = x.mean(axis=(-2, -1), keepdims=True)
+    n = v.shape[-2] * v.shape[-1]
+    slack = (n + 2) * np.finfo(np.float64).eps * np.abs(x).mean(axis=(-2, -1), keepdims=True)
+    err = np.abs(got - oracle) - np.finfo(dtype).eps * np.abs(oracle) - slack
+    assert (err <= 0).all(), f"{v.shape}: off the float64 mean by {np.abs(got - oracle).max()}"
+    if torch is not None:
+        want = F.adaptive_avg_pool2d(torch.from_numpy(v.copy()), 1).numpy()
+        np.testing.assert_allclose(got, want, **tol("avg_pool2d", dtype))
+    return got
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("hw", [(1, 1), (1, 2), (3, 1), (3, 5), (4, 4), (1, 17), (7, 7), (14, 14)])
+def test_global_average_pool_small_planes(isa, dtype, hw):
+    """Planes of 1, 2, 3, 15, 16, 17, 49 and 196 elements (below, at and above the kernel's
+    vectors and its two-vector steps), plane counts around its 8-plane blocks, every view."""
+    rng = np.random.default_rng(sum(hw))
+    for n, c in [(1, 1), (1, 3), (2, 4), (1, 9), (3, 7), (2, 37)]:
+        x = (rng.standard_normal((n, c) + hw) * 3 + 1e3).astype(dtype)
+        for v in global_pool_views(x).values():
+            check_global_pool(v, dtype)
+    # a 3-D (C, H, W) input and a lone plane's NaN and infinity
+    x = (rng.standard_normal((5,) + hw) * 3).astype(dtype)
+    check_global_pool(x, dtype)
+    check_global_pool(np.ascontiguousarray(x.transpose(1, 2, 0)).transpose(2, 0, 1), dtype)
+    x[1, 0, 0], x[3, -1, -1] = np.nan, -np.inf
+    got = npfast.adaptive_avg_pool2d(x, 1).ravel()
+    assert np.isnan(got[1]) and got[3] == -np.inf and np.isfinite(got[[0, 2, 4]]).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_global_average_pool_threads_bitwise(dtype, threads):
+    """Big enough to be split across threads (chunks of 8 planes, or of 64 channels for
+    channels-last): the same bits on 1, 2, 3, 7 and 16 threads."""
+    rng = np.random.default_rng(14)
+    cases = [(24, 1001, 7, 7), (3, 37, 56, 56), (9, 203, 14, 14)]
+    _npfast._set_core_cap_for_testing(16)
+    try:
+        for shape in cases:
+            x = (rng.standard_normal(shape) * 3 + 1e3).astype(dtype)
+            for name, v in global_pool_views(x).items():
+                npfast.set_num_threads(1)
+                want = check_global_pool(v, dtype)
+                for nt in (2, 3, 7, 16):
+                    npfast.set_num_threads(nt)
+                    np.testing.assert_array_equal(npfast.adaptive_avg_pool2d(v, 1), want,
+                                                  err_msg=f"{shape} {name} {nt} threads")
+    finally:
+        _npfast._set_core_cap_for_testing(0)
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_global_average_pool_torch_channels_last(dtype):
+    """A torch channels_last tensor's array (NCHW shape, NHWC strides) pooled as torch pools it."""
+    x = torch.from_numpy(np.random.default_rng(15).standard_normal((3, 70, 5, 6)).astype(dtype))
+    xc = x.contiguous(memory_format=torch.channels_last)
+    v = xc.numpy()
+    assert not v.flags.c_contiguous
+    np.testing.assert_allclose(npfast.adaptive_avg_pool2d(v, 1), F.adaptive_avg_pool2d(xc, 1).numpy(),
+                               **tol("avg_pool2d", dtype))
 
 
 # ---------------------------------------------------------------------------------------------

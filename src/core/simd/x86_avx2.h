@@ -285,5 +285,19 @@ inline double reduce_add(__m256d v) {
   return _mm_cvtsd_f64(s);
 }
 
+// Global average pool (pool::plane_means): the first n (< 4) elements as doubles, the other
+// lanes zero; and lane r of the result the sum of v[r]'s lanes (v: 4 vectors), added in one
+// fixed tree (l0 + l1) + (l2 + l3) whatever the other vectors hold.
+inline __m256d loadn_f64(const float* p, int n) {
+  const __m128i m = _mm_cmpgt_epi32(_mm_set1_epi32(n), _mm_setr_epi32(0, 1, 2, 3));
+  return _mm256_cvtps_pd(_mm_maskload_ps(p, m));
+}
+inline __m256d loadn_f64(const double* p, int n) { return loadn(p, n); }
+inline __m256d lane_sums(const __m256d* v) {
+  const __m256d a = _mm256_hadd_pd(v[0], v[1]);  // [r0 l0+l1, r1 l0+l1, r0 l2+l3, r1 l2+l3]
+  const __m256d b = _mm256_hadd_pd(v[2], v[3]);
+  return _mm256_add_pd(_mm256_permute2f128_pd(a, b, 0x20), _mm256_permute2f128_pd(a, b, 0x31));
+}
+
 }  // namespace avx2
 }  // namespace npfast

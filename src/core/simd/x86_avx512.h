@@ -283,5 +283,25 @@ inline double reduce_add(__m512d v) {
   return _mm_cvtsd_f64(s);
 }
 
+// Global average pool (pool::plane_means): the first n (< 8) elements as doubles, the other
+// lanes zero; and lane r of the result the sum of v[r]'s lanes (v: 8 vectors), added in one
+// fixed tree ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)) whatever the other vectors hold.
+inline __m512d loadn_f64(const float* p, int n) {
+  return _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mask8(n), p));
+}
+inline __m512d loadn_f64(const double* p, int n) { return loadn(p, n); }
+inline __m512d lane_sums(const __m512d* v) {
+  __m512d t[4];
+  for (int k = 0; k < 4; ++k)  // [r0 l0+l1, r1 l0+l1 | r0 l2+l3, r1 l2+l3 | ...] for r = 2k, 2k+1
+    t[k] = _mm512_add_pd(_mm512_unpacklo_pd(v[2 * k], v[2 * k + 1]),
+                         _mm512_unpackhi_pd(v[2 * k], v[2 * k + 1]));
+  __m512d s[2];
+  for (int k = 0; k < 2; ++k)  // 128-bit blocks (b0 b2 | b0 b2) + (b1 b3 | b1 b3) of t[2k], t[2k+1]
+    s[k] = _mm512_add_pd(_mm512_shuffle_f64x2(t[2 * k], t[2 * k + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f64x2(t[2 * k], t[2 * k + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+  return _mm512_add_pd(_mm512_shuffle_f64x2(s[0], s[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                       _mm512_shuffle_f64x2(s[0], s[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
 }  // namespace avx512
 }  // namespace npfast

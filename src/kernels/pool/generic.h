@@ -15,6 +15,7 @@
 #include <limits>
 
 #include "src/kernels/pool/pool.h"
+#include "src/kernels/row_prefetch.h"
 
 namespace npfast {
 namespace NPFAST_TARGET {
@@ -403,6 +404,123 @@ void avg_pool_nhwc(const Geom& g, const AvgOpts& a, int64_t C, const T* in, T* o
       }
     }
   }
+}
+
+// kR planes (ps apart, h rows of w elements, rs apart) summed into a[0..kR): each plane in two
+// accumulators (a row's even and odd whole vectors, a last whole vector into the first and the
+// partial one into the second, row after row), 2 kR independent add chains. The same steps per
+// plane whatever kR, so a plane sums to the same bits in a full block and in the remainder.
+// kAhead: each two-vector step first prefetches `ahead` bytes past what it reads (the same
+// place in the next block's plane, or further along its own).
+template <int kR, bool kAhead, class T>
+inline void plane_sums(const T* p, int64_t ps, int64_t h, int64_t w, int64_t rs, V<double>* a,
+                       int64_t ahead = 0) {
+  constexpr int L = kLanes<double>;
+  V<double> s0[kR], s1[kR];
+  for (int r = 0; r < kR; ++r) s0[r] = s1[r] = zero<double>();
+  for (int64_t i = 0; i < h; ++i) {
+    const T* q = p + i * rs;
+    int64_t j = 0;
+    for (; j + 2 * L <= w; j += 2 * L)
+      for (int r = 0; r < kR; ++r) {
+        if constexpr (kAhead) {
+          prefetch_past(q + r * ps + j, ahead);
+          if constexpr (sizeof(T) == 8) prefetch_past(q + r * ps + j + L, ahead);
+        }
+        s0[r] = add(s0[r], load_f64(q + r * ps + j));
+        s1[r] = add(s1[r], load_f64(q + r * ps + j + L));
+      }
+    if (j + L <= w) {
+      for (int r = 0; r < kR; ++r) s0[r] = add(s0[r], load_f64(q + r * ps + j));
+      j += L;
+    }
+    if (j < w) {
+      const int m = static_cast<int>(w - j);
+      for (int r = 0; r < kR; ++r) s1[r] = add(s1[r], loadn_f64(q + r * ps + j, m));
+    }
+  }
+  for (int r = 0; r < kR; ++r) a[r] = add(s0[r], s1[r]);
+}
+
+// The first m lanes of v (double means) to out as T. Through memory: GCC 12 rejects AVX-512's
+// double -> float vector conversion inlined here (-Werror=uninitialized on its undefined
+// register); m scalar conversions per m planes cost little beside the planes' sums.
+template <class T>
+inline void store_means(T* out, V<double> v, int m) {
+  double buf[kLanes<double>];
+  store(buf, v);
+  for (int k = 0; k < m; ++k) out[k] = static_cast<T>(buf[k]);
+}
+
+// A block of one vector's lanes of planes at a time: their sums transposed into one vector by
+// lane_sums (so a 49-element plane costs a few adds, not a horizontal reduction of its own),
+// divided together.
+template <class T>
+void plane_means(const T* x, int64_t planes, int64_t ps, int64_t h, int64_t w, int64_t rs, T* out) {
+  constexpr int L = kLanes<double>;
+  const auto vn = set1<double>(static_cast<double>(h * w));
+  // Software prefetch where the hardware prefetcher alone fell short of L3's rate (1 thread,
+  // ms, docs/pool.md "gap"): blocks of 4 to 16 KiB fetch the next block (64 x 256 planes of
+  // 14 x 14 float32 0.167 -> 0.13, float64 0.46 -> 0.37); longer float32 blocks fetch 512 bytes
+  // ahead in each plane (8 x 64 of 56 x 56 0.066-0.075 -> 0.059, 16 x 256 of 28 x 28 0.144-0.152
+  // -> 0.129-0.141). 7 x 7 planes gained nothing, longer float64 blocks lost (28 x 28: 0.40-0.43
+  // -> 0.48-0.51).
+  const int64_t block = L * ps * static_cast<int64_t>(sizeof(T));
+  const int64_t ahead = block < 4096 ? 0 : block <= 16384 ? block : sizeof(T) == 4 ? 512 : 0;
+  V<double> a[L];
+  int64_t q = 0;
+  for (; q + L <= planes; q += L) {
+    if (ahead)
+      plane_sums<L, true>(x + q * ps, ps, h, w, rs, a, ahead);
+    else
+      plane_sums<L, false>(x + q * ps, ps, h, w, rs, a);
+    store_means(out + q, div(lane_sums(a), vn), L);
+  }
+  if (q < planes) {
+    const int m = static_cast<int>(planes - q);
+    for (int k = 0; k < L; ++k) a[k] = zero<double>();
+    for (int k = 0; k < m; ++k) plane_sums<1, false>(x + (q + k) * ps, ps, h, w, rs, a + k);
+    store_means(out + q, div(lane_sums(a), vn), m);
+  }
+}
+
+// kV vectors of channels (the last one's first `m` lanes when kPartial) through every pixel,
+// even and odd pixels in two accumulators: the same order per channel whatever kV.
+template <int kV, bool kPartial, class T>
+inline void channel_means(const T* x, int64_t hw, int64_t ld, int m, V<double> vn, T* out) {
+  constexpr int L = kLanes<double>;
+  const auto get = [m](const T* q) {
+    if constexpr (kPartial)
+      return loadn_f64(q, m);
+    else
+      return load_f64(q);
+  };
+  V<double> s0[kV], s1[kV];
+  for (int v = 0; v < kV; ++v) s0[v] = s1[v] = zero<double>();
+  int64_t p = 0;
+  for (; p + 2 <= hw; p += 2)
+    for (int v = 0; v < kV; ++v) {
+      s0[v] = add(s0[v], get(x + p * ld + v * L));
+      s1[v] = add(s1[v], get(x + (p + 1) * ld + v * L));
+    }
+  if (p < hw)
+    for (int v = 0; v < kV; ++v) s0[v] = add(s0[v], get(x + p * ld + v * L));
+  for (int v = 0; v < kV; ++v) store_means(out + v * L, div(add(s0[v], s1[v]), vn), m);
+}
+
+template <class T>
+void plane_means_nhwc(const T* x, int64_t hw, int64_t c, int64_t ld, T* out) {
+  constexpr int L = kLanes<double>;
+  const auto vn = set1<double>(static_cast<double>(hw));
+  // As many vectors of channels per sweep as the registers hold (two accumulators and a load
+  // each): the wider a pixel's run, the fewer sweeps over the pixels' rows.
+  constexpr int kV = kVectorRegisters >= 32 ? 8 : 2048;
+  int64_t j = 0;
+  for (; j + kV * L <= c; j += kV * L) channel_means<kV, false>(x + j, hw, ld, L, vn, out + j);
+  if constexpr (kV > 4)
+    for (; j + 4 * L <= c; j += 4 * L) channel_means<4, false>(x + j, hw, ld, L, vn, out + j);
+  for (; j + L <= c; j += L) channel_means<1, false>(x + j, hw, ld, L, vn, out + j);
+  if (j < c) channel_means<1, true>(x + j, hw, ld, static_cast<int>(c - j), vn, out + j);
 }
 
 inline constexpr npfast::pool::Table kTable = {

@@ -30,6 +30,20 @@
 // same scan as the plane kernels' (values and indices bitwise those of the reference; the
 // SIMD avg sums in T in scan order like the SIMD plane kernels, the scalar one in double).
 //
+// Global average pool kernels (adaptive_avg_pool2d to 1 x 1):
+//   `<dtype>_plane_means__<isa>(x, planes, ps, h, w, rs, out)`: out[q] = the mean of plane q
+//     for q < planes: h rows of w contiguous elements, rows rs apart, planes ps apart (strides
+//     in elements, any sign). A C-contiguous plane is best passed as one row: h = 1, w = H W.
+//   `<dtype>_plane_means_nhwc__<isa>(x, hw, c, ld, out)`: out[j] = S_p x[p ld + j] / hw for
+//     j < c: hw pixels ld elements apart, c channels contiguous in each (a channels-last image,
+//     or a slice of its channels).
+// Both sum in double and round the mean once (sum / n in double, then to T). The reference
+// sums in index order; the SIMD kernels in vector partial sums (plane_means: each row's vectors
+// across two accumulators, their lanes added by lane_sums' tree; nhwc: even and odd pixels),
+// so within rounding of the reference, not bitwise. A plane's or channel's order depends only
+// on (h, w) (hw) and the ISA, never on `planes`, `c` or where it sits in a call: an operator
+// may split the work anywhere and get the same bits.
+//
 // Kernels are pure: no allocation, no threads, no exceptions.
 #pragma once
 
@@ -63,6 +77,11 @@ using AvgPoolFn = void (*)(const Geom& g, const AvgOpts& a, const T* in, int64_t
 template <class T>
 using MaxPoolNhwcFn = void (*)(const Geom& g, int64_t C, const T* in, T* out, int64_t* idx,
                                int64_t oh0, int64_t oh1);
+template <class T>
+using PlaneMeansFn = void (*)(const T* x, int64_t planes, int64_t ps, int64_t h, int64_t w,
+                              int64_t rs, T* out);
+template <class T>
+using PlaneMeansNhwcFn = void (*)(const T* x, int64_t hw, int64_t c, int64_t ld, T* out);
 template <class T>
 using AvgPoolNhwcFn = void (*)(const Geom& g, const AvgOpts& a, int64_t C, const T* in, T* out,
                                int64_t oh0, int64_t oh1);

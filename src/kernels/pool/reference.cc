@@ -96,6 +96,26 @@ void avg_pool_nhwc_ref(const Geom& g, const AvgOpts& a, int64_t C, const T* in, 
   }
 }
 
+template <class T>
+void plane_means_ref(const T* x, int64_t planes, int64_t ps, int64_t h, int64_t w, int64_t rs,
+                     T* out) {
+  for (int64_t q = 0; q < planes; ++q) {
+    double sum = 0;
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t j = 0; j < w; ++j) sum += double(x[q * ps + i * rs + j]);
+    out[q] = static_cast<T>(sum / double(h * w));
+  }
+}
+
+template <class T>
+void plane_means_nhwc_ref(const T* x, int64_t hw, int64_t c, int64_t ld, T* out) {
+  for (int64_t j = 0; j < c; ++j) {
+    double sum = 0;
+    for (int64_t p = 0; p < hw; ++p) sum += double(x[p * ld + j]);
+    out[j] = static_cast<T>(sum / double(hw));
+  }
+}
+
 }  // namespace
 
 const Table table_scalar = {

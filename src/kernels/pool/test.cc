@@ -239,6 +239,121 @@ TEST_P(PoolIsa, NhwcMatchesPlanes) {
   check_nhwc<double>(GetParam());
 }
 
+// Global pool kernels against means computed here in long double (the scalar kernel too),
+// within the rounding of a double sum: n eps |x| on the sum, plus the final rounding to T.
+template <class T>
+void check_near(T got, long double want, long double abs_sum, int64_t n, const char* what, Isa isa,
+                int64_t a, int64_t b) {
+  const long double tol = abs_sum / n * (n + 2) * std::numeric_limits<double>::epsilon() +
+                          std::fabs(want) * std::numeric_limits<T>::epsilon();
+  ASSERT_LE(std::fabs(static_cast<long double>(got) - want), tol)
+      << isa_name(isa) << " " << what << " n=" << a << " at " << b;
+}
+
+// plane_means at x's planes (planes, ps, h, w, rs) against long double means; each plane's bits
+// the same alone as in a block; nothing written past the last output.
+template <class T>
+void check_plane_means_at(Isa isa, const T* x, int64_t planes, int64_t ps, int64_t h, int64_t w,
+                          int64_t rs) {
+  const PlaneMeansFn<T> means =
+      of<T>(kernels<Table>(isa)->f32_plane_means, kernels<Table>(isa)->f64_plane_means);
+  std::vector<T> out(planes + 1, T(-7)), one(1);
+  means(x, planes, ps, h, w, rs, out.data());
+  ASSERT_EQ(out[planes], T(-7)) << isa_name(isa) << " wrote past planes=" << planes;
+  for (int64_t q = 0; q < planes; ++q) {
+    long double s = 0, a = 0;
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t j = 0; j < w; ++j) {
+        const T v = x[q * ps + i * rs + j];
+        s += v;
+        a += std::fabs(static_cast<long double>(v));
+      }
+    check_near(out[q], s / (h * w), a, h * w, "plane_means", isa, h * w, q);
+    means(x + q * ps, 1, ps, h, w, rs, one.data());
+    ASSERT_TRUE(same_bits(one[0], out[q]))
+        << isa_name(isa) << " alone h=" << h << " w=" << w << " q=" << q;
+  }
+}
+
+// plane_means over contiguous planes (one row) of lengths around every vector width and
+// two-vector step, plane counts around the blocks, starts off any alignment; strided planes
+// (padded rows, rows in reverse, gaps between planes); NaN and infinities propagate.
+template <class T>
+void check_plane_means(Isa isa) {
+  const PlaneMeansFn<T> means =
+      of<T>(kernels<Table>(isa)->f32_plane_means, kernels<Table>(isa)->f64_plane_means);
+  std::mt19937 rng(17);
+  std::normal_distribution<double> nd(0, 3);
+  const auto fill = [&](std::vector<T>& v) {
+    for (auto& e : v) e = static_cast<T>(1e3 + nd(rng));
+  };
+  for (int64_t n : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 49, 196, 3136})
+    for (int64_t planes : {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 37})
+      for (int64_t off : {0, 1, 3}) {
+        std::vector<T> buf(static_cast<size_t>(off + planes * n));
+        fill(buf);
+        check_plane_means_at<T>(isa, buf.data() + off, planes, n, 1, n, n);
+      }
+  for (int64_t h : {2, 3, 7})
+    for (int64_t w : {1, 2, 3, 7, 8, 9, 14, 17, 33})
+      for (int64_t pad : {0, 3})
+        for (bool reverse : {false, true}) {
+          const int64_t planes = 11, row = w + pad, ps = h * row + pad, off = pad ? 1 : 0;
+          std::vector<T> buf(static_cast<size_t>(off + planes * ps));
+          fill(buf);
+          const T* x = buf.data() + off + (reverse ? (h - 1) * row : 0);
+          check_plane_means_at<T>(isa, x, planes, ps, h, w, reverse ? -row : row);
+        }
+  std::vector<T> x(3 * 17, T(1)), out(3);
+  x[5] = std::numeric_limits<T>::quiet_NaN();
+  x[17 + 16] = std::numeric_limits<T>::infinity();
+  means(x.data(), 3, 17, 1, 17, 17, out.data());
+  EXPECT_TRUE(std::isnan(out[0]));
+  EXPECT_EQ(out[1], std::numeric_limits<T>::infinity());
+  EXPECT_EQ(out[2], T(1));
+}
+
+// plane_means_nhwc over channel counts around the vector blocks, pixel counts odd and even,
+// rows longer than the channels read (ld > c) and unaligned starts; each channel's bits the
+// same read alone.
+template <class T>
+void check_plane_means_nhwc(Isa isa) {
+  const PlaneMeansNhwcFn<T> means =
+      of<T>(kernels<Table>(isa)->f32_plane_means_nhwc, kernels<Table>(isa)->f64_plane_means_nhwc);
+  std::mt19937 rng(19);
+  std::normal_distribution<double> nd(0, 3);
+  for (int64_t hw : {1, 2, 3, 7, 49, 196}) {
+    for (int64_t c : {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 65}) {
+      for (int64_t pad : {0, 3}) {
+        const int64_t ld = c + pad, off = pad ? 1 : 0;
+        std::vector<T> buf(static_cast<size_t>(off + hw * ld));
+        for (auto& v : buf) v = static_cast<T>(1e3 + nd(rng));
+        const T* x = buf.data() + off;
+        std::vector<T> out(c + 1, T(-7)), one(1);
+        means(x, hw, c, ld, out.data());
+        ASSERT_EQ(out[c], T(-7)) << isa_name(isa) << " wrote past c=" << c;
+        for (int64_t j = 0; j < c; ++j) {
+          long double s = 0, a = 0;
+          for (int64_t p = 0; p < hw; ++p) {
+            s += x[p * ld + j];
+            a += std::fabs(static_cast<long double>(x[p * ld + j]));
+          }
+          check_near(out[j], s / hw, a, hw, "plane_means_nhwc", isa, hw, j);
+          means(x + j, hw, 1, ld, one.data());
+          ASSERT_TRUE(same_bits(one[0], out[j])) << isa_name(isa) << " alone c=" << c << " j=" << j;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(PoolIsa, PlaneMeansMatchReference) {
+  check_plane_means<float>(GetParam());
+  check_plane_means<double>(GetParam());
+  check_plane_means_nhwc<float>(GetParam());
+  check_plane_means_nhwc<double>(GetParam());
+}
+
 INSTANTIATE_TEST_SUITE_P(All, PoolIsa, ::testing::ValuesIn(kernel_isas<Table>()),
                          [](const auto& info) { return std::string(isa_name(info.param)); });
 
