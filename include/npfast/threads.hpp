@@ -30,6 +30,11 @@ void set_core_cap_for_testing(int cap);
 // The least work, in ns, worth handing to another thread: a hand-off costs about a
 // microsecond to a spinning worker and up to tens of microseconds to a sleeping one.
 constexpr double kMinChunkNs = 20000.0;
+// Work from which two threads pay where it is split into chunks that threads claim as they
+// arrive (parallel_for, GEMM's items): the caller never waits for a helper that has not
+// started, so a second thread costs its hand-off (about a microsecond to a spinning worker)
+// rather than kMinChunkNs. GEMM's and gemv's pair rule (threads_for's pair_ns).
+constexpr double kPairNs = 5000.0;
 
 // Work below which a hand-off pays only while a helper is awake (handoff_pays). A helper asleep
 // on its condition variable (idle over 300 us) joins 20-45 us late on this project's VMs (the

@@ -531,13 +531,10 @@ double gemm_ns(int64_t m, int64_t n, int64_t k, double flops_per_ns) {
 
 int gemm_threads(int64_t m, int64_t n, int64_t k, int available, double flops_per_ns) {
   const double ns = gemm_ns(m, n, k, flops_per_ns);
-  // threads_for's rule, except that two threads pay from kPairNs: a product splits into items
-  // that are claimed dynamically, and the caller never waits for a helper that has not
-  // started, so a second thread costs its hand-off (about a microsecond to a spinning worker)
-  // rather than kMinChunkNs. Measured on the 2-core Zen 5 (docs/gemm.md, gemm2t): 64^3 f64
-  // (4.9 us on one) 3.5 us on two, 96^3 f32 7.2 -> 4.6 us, 128^3 f32 17 -> 9-10 us, where
-  // OpenBLAS on two threads took 12.4-16 us at 128^3 f32.
-  constexpr double kPairNs = 5000.0;
+  // threads_for's rule, except that two threads pay from kPairNs (npfast/threads.hpp): a
+  // product splits into items that are claimed dynamically. Measured on the 2-core Zen 5
+  // (docs/gemm.md, gemm2t): 64^3 f64 (4.9 us on one) 3.5 us on two, 96^3 f32 7.2 -> 4.6 us,
+  // 128^3 f32 17 -> 9-10 us, where OpenBLAS on two threads took 12.4-16 us at 128^3 f32.
   return threads_for(ns, available, kPairNs);
 }
 

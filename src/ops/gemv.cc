@@ -24,9 +24,20 @@ namespace {
 
 // What one core streams the matrix at, in bytes per ns, for the thread cost model: a product
 // is memory-bound (one multiply-add per element read). One thread on the Zen 5 VM: 1000^2 f32
-// (4 MB, from L3) in 40 us, 300^2 (L2) in 3.4 us. So grain_for splits a product from about 4 MB
-// (1000^2 f32, two kMinChunkNs); smaller ones stay on the caller.
+// (4 MB, from L3) in 40 us, 300^2 (L2) in 3.4 us.
 constexpr double kBytesPerNs = 100.0;
+
+// Chunks of `total` items of item_ns each: grain_for's rule from two kMinChunkNs (1000^2
+// f32); below it, two threads from kPairNs (two chunks, one a thread, claimed as they arrive:
+// a call after call keeps each half of the matrix in the L2 of the thread that reads it).
+// 2 threads, Zen 5 VM, quiet, the other library's threads asleep: 512^2 f32 10 -> 6 us, 700^2
+// 20 -> 9.4-9.8 us (NumPy 11-12); four chunks a thread 11-12 us at 700^2.
+int64_t gemv_grain(int64_t total, double item_ns) {
+  const int64_t grain = grain_for(total, item_ns);
+  if (grain < total) return grain;
+  const double ns = static_cast<double>(total) * item_ns;
+  return threads_for(ns, available_threads(), kPairNs) > 1 ? ceil_div(total, int64_t{2}) : total;
+}
 // Rows of the matrix per axpy call: a call walks its rows side by side across the chunk's
 // columns (the chunk's y, in L1, is reloaded once per call), so the rows are kAxpyRows
 // sequential streams that the prefetchers follow. 128 rows (each its own page once a row spans
@@ -60,7 +71,7 @@ bool matvec(const MatVec<T>& mv) {
       x = xbuf.get();
       sx = 0;
     }
-    parallel_for(total, grain_for(total, item_ns), [&](int64_t s, int64_t e) {
+    parallel_for(total, gemv_grain(total, item_ns), [&](int64_t s, int64_t e) {
       while (s < e) {
         const int64_t b = s / rows, i = s % rows, cnt = std::min(e - s, rows - i);
         g.dot(cnt, k, mv.a + b * mv.sa + i * mv.rs, mv.rs, x + b * sx,
@@ -70,7 +81,7 @@ bool matvec(const MatVec<T>& mv) {
     });
     return true;
   }
-  int64_t grain = grain_for(total, item_ns);
+  int64_t grain = gemv_grain(total, item_ns);
   // Whole 8-vector blocks where there are several per thread, else whole lines of y: a narrow
   // product (x @ A with 16 columns and a long k) then still splits (each column's sums are the
   // same wherever its chunk starts).
