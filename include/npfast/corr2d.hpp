@@ -47,7 +47,8 @@ void signal_corr2d(const View& in1, const View& in2, const View& out, Corr2dMode
 // shape. origin[k] must lie in [-(w_k // 2), (w_k - 1) // 2] (ValueError otherwise).
 // scipy_sums (out float64): SciPy's sums bit for bit (f64_corr2d_scipy), else the fused
 // multiply-adds of the corr2d kernels (within 1e-13 of SciPy for float64). nonfinite, where not
-// null: set to whether a value read (input, or cval where the mode reads it) is inf or NaN.
+// null: set to whether a value read (input, or cval where the mode reads it), or an along-row
+// result of rank-one weights' two passes, is inf or NaN.
 void ndimage_corr2d(const View& input, const View& weights, const View& out, Border mode,
                     double cval, const int64_t origin[2], bool convolve, bool scipy_sums = false,
                     bool* nonfinite = nullptr);

@@ -24,8 +24,9 @@ int64_t int_arg(nb::handle v, const char* arg) {
 double real_arg(nb::handle v, const char* arg) {
   // A real number as Python's float() takes one, but no strings or complex numbers (float("1")
   // would parse one) and no bools.
-  if (PyBool_Check(v.ptr()) || PyUnicode_Check(v.ptr()) || PyBytes_Check(v.ptr()) ||
-      PyComplex_Check(v.ptr()) || PyArray_IsScalar(v.ptr(), ComplexFloating))
+  if (PyBool_Check(v.ptr()) || PyArray_IsScalar(v.ptr(), Bool) || PyUnicode_Check(v.ptr()) ||
+      PyBytes_Check(v.ptr()) || PyComplex_Check(v.ptr()) ||
+      PyArray_IsScalar(v.ptr(), ComplexFloating))
     throw TypeError(std::string(arg) + ": expected a real number, got " + py_repr(v));
   const double r = PyFloat_AsDouble(v.ptr());
   if (r == -1.0 && PyErr_Occurred()) {

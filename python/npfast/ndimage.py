@@ -8,7 +8,8 @@ SIMD kernels: a float32 input with float32 weights in float32 fused multiply-add
 of SciPy relative to sum |w| |x|), other float results in float64 fused multiply-adds (within
 1e-13) rounded once to the output, integer and bool results from SciPy's own sums, bit for
 bit. Weights holding a tap SciPy skips (|w| <= DBL_EPSILON, or NaN) give SciPy's sums for
-float results too (exact-zero taps: only where a value the kernels read is an inf or a NaN).
+float results too (exact-zero taps: only where a value the kernels read, or an along-row result
+of rank-one weights' two passes, is an inf or a NaN).
 Every other rank runs SciPy's own algorithm exactly (in double, rounded once to the output).
 """
 

@@ -512,8 +512,10 @@ void batch_norm(const View& input, const View* running_mean, const View* running
   if (p.training) {
     // PyTorch's rule is exactly one value: an empty batch (no values) passes it, and then
     // leaves the running statistics as they are; the batch's statistics are NaN (no values).
-    const int64_t count = input.size() / std::max<int64_t>(c, 1);
-    if (count == 1 && c > 0)
+    int64_t count = 1;  // values per channel, from the shape (also where C is 0)
+    for (int i = 0; i < input.ndim; ++i)
+      if (i != (p.channels_last ? input.ndim - 1 : 1)) count *= input.shape[i];
+    if (count == 1)
       throw ValueError("input: expected more than 1 value per channel when training, got shape " +
                        shape_str(input));
   } else if (!running_mean) {

@@ -248,19 +248,18 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
         }
       }
     }
-    // Rows [t0, t1) of the sub-band, scanned for P.nonfinite right after a kernel has read
-    // them, while they are in cache (a sub-band can be a whole chunk of the image; before the
-    // kernel, the scan would be their first read, from memory, without the kernel's prefetches).
-    const auto scan = [&](int64_t t0, int64_t t1) {
-      if (!P.nonfinite || P.nonfinite->load(std::memory_order_relaxed)) return;
-      for (int s = 0; s < P.nseg; ++s) {
-        const int64_t width = P.seg[s].c1 - P.seg[s].c0 + P.kw - 1;
-        for (int64_t t = t0; t < t1; ++t)
-          if (!std::isfinite(P.absmax(width, S.ptrs[s * stride + t]))) {
-            P.nonfinite->store(true, std::memory_order_relaxed);
-            return;
-          }
-      }
+    // Rows the kernels read, scanned for P.nonfinite right after a kernel has read them, while
+    // they are in cache (a sub-band can be a whole chunk of the image; before the kernel, the
+    // scan would be their first read, from memory, without the kernel's prefetches).
+    const auto scan = [&](const T* const* rows, int64_t n, int64_t width) {
+      for (int64_t t = 0; t < n; ++t)
+        if (!std::isfinite(P.absmax(width, rows[t]))) {
+          P.nonfinite->store(true, std::memory_order_relaxed);
+          return;
+        }
+    };
+    const auto scanning = [&] {
+      return P.nonfinite && !P.nonfinite->load(std::memory_order_relaxed);
     };
     if (P.separable) {
       for (int64_t t = 0; t < nin; t += kMaxRows) {
@@ -271,7 +270,10 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
           for (int q = 0; q < R; ++q) oseg[q] = S.tmp[t + q] + g.c0;
           P.kern_h(S.ptrs + s * stride + t, oseg, R, g.c1 - g.c0, P.v, 1, P.kw);
         }
-        scan(t, t + R);
+        // The along-row results, which the pass down the columns multiplies by u: a zero u[a]
+        // times one that overflowed to inf from finite input is a NaN that SciPy's sums, which
+        // skip that row, do not make. A non-finite input value shows here too.
+        if (scanning()) scan(S.tmp + t, R, P.Wo);
       }
     }
     for (int64_t o = 0; o < nout; o += kMaxRows) {
@@ -288,8 +290,11 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
         (g.direct ? interior : P.kern)(S.ptrs + s * stride + o, oseg, R, g.c1 - g.c0, P.taps, kh,
                                        P.kw);
       }
-      if (!P.separable)
-        scan(o == 0 ? 0 : o + kh - 1, o + R + kh - 1);  // the rows new to this group
+      if (!P.separable && scanning()) {
+        const int64_t t0 = o == 0 ? 0 : o + kh - 1;  // the rows new to this group
+        for (int s = 0; s < P.nseg; ++s)
+          scan(S.ptrs + s * stride + t0, o + R + kh - 1 - t0, P.seg[s].c1 - P.seg[s].c0 + P.kw - 1);
+      }
       if (!P.out_direct) {
         for (int q = 0; q < R; ++q) {
           char* dst = out + (b0 + o + q) * P.ors;

@@ -16,8 +16,8 @@ void check_origin(int64_t origin, int64_t w, int axis);
 void check_kernel(const View& k, const char* name);
 // correlate2d_general without the checks (arguments already validated); nothing for an empty out.
 // scipy_sums: SciPy's sums bit for bit (the f64_corr2d_scipy kernel; out float64 only).
-// nonfinite, where not null: set to whether any value the kernels read (input or fill) is an
-// inf or a NaN (scanned row by row while in cache).
+// nonfinite, where not null: set to whether any value the kernels read (input or fill), or a
+// rank-one plan's along-row result, is an inf or a NaN (scanned row by row while in cache).
 void correlate(const View& in, const View& k, const View& out, int64_t top, int64_t left,
                Border border, double fill, bool scipy_sums = false, bool* nonfinite = nullptr);
 // v with its last two axes reversed (a view, no copy).

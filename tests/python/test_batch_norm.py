@@ -206,6 +206,9 @@ def test_empty_batch_in_training(shape, layout):
      ("running_mean", "float32")),
     (lambda x, c: npfast.batch_norm(x, c, c, eps=-1.0), ValueError, ("eps",)),
     (lambda x, c: npfast.batch_norm(x, c, c, eps="x"), TypeError, ("eps: expected a real number",)),
+    # PyTorch counts the values per channel from the shape, also without channels.
+    (lambda x, c: npfast.batch_norm(np.ones((1, 0, 1, 1)), None, None, training=True), ValueError,
+     ("more than 1 value",)),
     (lambda x, c: npfast.batch_norm(x, c, c, momentum=None), TypeError, ("momentum",)),
     # PyTorch's rules: both running statistics or neither; eps > 0 when training.
     (lambda x, c: npfast.batch_norm(x, c.copy(), None, training=True), ValueError,

@@ -134,7 +134,8 @@ def test_string_and_object_inputs_are_type_errors():
         npfast.convert([object()], np.float32)
     # scale / offset: real numbers only, named in the message; out= stays untouched.
     a, out = np.arange(4, dtype=np.uint8), np.full(4, 7.0, np.float32)
-    for kw, bad in [("scale", "x"), ("offset", 1j), ("scale", True), ("offset", None)]:
+    for kw, bad in [("scale", "x"), ("offset", 1j), ("scale", True), ("offset", None),
+                    ("scale", np.True_)]:
         with pytest.raises(TypeError, match=kw + ": expected a real number"):
             npfast.convert(a, np.float32, out=out, **{kw: bad})
     assert (out == 7).all()

@@ -514,7 +514,7 @@ void plane_means_nhwc(const T* x, int64_t hw, int64_t c, int64_t ld, T* out) {
   const auto vn = set1<double>(static_cast<double>(hw));
   // As many vectors of channels per sweep as the registers hold (two accumulators and a load
   // each): the wider a pixel's run, the fewer sweeps over the pixels' rows.
-  constexpr int kV = kVectorRegisters >= 32 ? 8 : 2048;
+  constexpr int kV = kVectorRegisters >= 32 ? 8 : 4;
   int64_t j = 0;
   for (; j + kV * L <= c; j += kV * L) channel_means<kV, false>(x + j, hw, ld, L, vn, out + j);
   if constexpr (kV > 4)
