@@ -72,6 +72,18 @@ def _assert_matches(got, ref, name):
         np.testing.assert_array_equal(got, ref)
 
 
+def _check_chunkings(x, chunkings, name, args, kwargs):
+    """npfast.dask.ndimage.<name> on x in each chunking equals the in-memory call."""
+    ref = getattr(nn, name)(x, *args, **kwargs)
+    for chunks in chunkings:
+        got = getattr(dn, name)(da.from_array(x, chunks=chunks), *args,
+                                **kwargs).compute(scheduler="sync")
+        try:
+            _assert_matches(got, ref, name)
+        except AssertionError as exc:
+            raise AssertionError(f"{name}{args}{kwargs} chunks={chunks}") from exc
+
+
 def _chunkings(shape, rng):
     return [shape, tuple(max(1, n // 3) for n in shape),
             tuple(random_chunks(rng, n, small=True) for n in shape)]
@@ -85,15 +97,7 @@ def test_every_filter_equals_in_memory(ndim, mode):
     x = rng.standard_normal(shape)
     chunkings = _chunkings(shape, rng)
     for name, args, kwargs in _cases(ndim):
-        ref = getattr(nn, name)(x, *args, mode=mode, **kwargs)
-        for chunks in chunkings:
-            got = getattr(dn, name)(da.from_array(x, chunks=chunks), *args, mode=mode,
-                                    **kwargs).compute(scheduler="sync")
-            try:
-                _assert_matches(got, ref, name)
-            except AssertionError as exc:
-                raise AssertionError(f"{name}{args}{kwargs} mode={mode} chunks={chunks}") \
-                    from exc
+        _check_chunkings(x, chunkings, name, args, dict(kwargs, mode=mode))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.uint8, np.int32])
@@ -230,14 +234,7 @@ def test_axes_in_any_order(ndim):
                  tuple(random_chunks(rng, n, small=True) for n in shape)]
     for name, args, kwargs in _axes_cases(ndim):
         for mode in ("reflect", "wrap", "constant"):
-            ref = getattr(nn, name)(x, *args, mode=mode, **kwargs)
-            for chunks in chunkings:
-                got = getattr(dn, name)(da.from_array(x, chunks=chunks), *args, mode=mode,
-                                        **kwargs).compute(scheduler="sync")
-                try:
-                    _assert_matches(got, ref, name)
-                except AssertionError as exc:
-                    raise AssertionError(f"{name}{args}{kwargs} {mode} {chunks}") from exc
+            _check_chunkings(x, chunkings, name, args, dict(kwargs, mode=mode))
 
 
 def test_axes_order_with_a_mode_per_axis():
