@@ -88,8 +88,8 @@ struct Plan {
   const T* u;
   const T* v;
   corr2d::RowsFn<T> kern_h, kern_v;
-  // Where set, raised when a row the kernels read (input or fill) holds an inf or a NaN: each
-  // sub-band's rows are scanned with the absmax kernel while they are in cache.
+  // Where set, raised when a row the kernels read (input or fill), or a rank-one plan's
+  // along-row result, holds an inf or a NaN: scanned with the absmax kernel while in cache.
   std::atomic<bool>* nonfinite;
   elementwise::AbsMaxFn<T> absmax;
 };

@@ -34,10 +34,13 @@ constexpr double kBytesPerNs = 100.0;
 // 20 -> 9.4-9.8 us (NumPy 11-12); four chunks a thread 11-12 us at 700^2.
 int64_t gemv_grain(int64_t total, double item_ns) {
   const int64_t grain = grain_for(total, item_ns);
-  if (grain < total) return grain;
   const double ns = static_cast<double>(total) * item_ns;
+  // (From two kMinChunkNs grain_for has asked handoff_pays already: asked twice, a call would
+  // count twice towards waking the helpers.)
+  if (grain < total || ns >= 2 * kMinChunkNs) return grain;
   return threads_for(ns, available_threads(), kPairNs) > 1 ? ceil_div(total, int64_t{2}) : total;
 }
+
 // Rows of the matrix per axpy call: a call walks its rows side by side across the chunk's
 // columns (the chunk's y, in L1, is reloaded once per call), so the rows are kAxpyRows
 // sequential streams that the prefetchers follow. 128 rows (each its own page once a row spans
