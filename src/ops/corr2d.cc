@@ -92,6 +92,7 @@ struct Plan {
   // along-row result, holds an inf or a NaN: scanned with the absmax kernel while in cache.
   std::atomic<bool>* nonfinite;
   elementwise::AbsMaxFn<T> absmax;
+  int seg_direct;  // the direct segment's index (rows of the input in place), or -1
 };
 
 // A padded row: dst[d] = ext(input)[row, c0 + d] for d < width. `cmap[d]` is the column that
@@ -291,9 +292,21 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
                                        P.kw);
       }
       if (!P.separable && scanning()) {
-        const int64_t t0 = o == 0 ? 0 : o + kh - 1;  // the rows new to this group
-        for (int s = 0; s < P.nseg; ++s)
-          scan(S.ptrs + s * stride + t0, o + R + kh - 1 - t0, P.seg[s].c1 - P.seg[s].c0 + P.kw - 1);
+        const int64_t t0 = o == 0 ? 0 : o + kh - 1, t1 = o + R + kh - 1;  // rows new to this group
+        if (P.seg_direct >= 0) {
+          // Each input row whole, one call a row (the fill was checked once by the caller):
+          // the per-call reduction, not the data, is most of a scan's cost.
+          const Segment& g = P.seg[P.seg_direct];
+          for (int64_t t = t0; t < t1; ++t) {
+            const T* p = S.ptrs[P.seg_direct * stride + t];
+            if (p == S.fill_row) continue;
+            const T* whole = p - (g.c0 - P.left);
+            scan(&whole, 1, P.W);
+          }
+        } else {
+          for (int s = 0; s < P.nseg; ++s)
+            scan(S.ptrs + s * stride + t0, t1 - t0, P.seg[s].c1 - P.seg[s].c0 + P.kw - 1);
+        }
       }
       if (!P.out_direct) {
         for (int q = 0; q < R; ++q) {
@@ -592,8 +605,13 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
     const int64_t width = P.seg[s].c1 - P.seg[s].c0 + kw - 1;
     for (int64_t d = 0; d < width; ++d) *colmap++ = map_index(P.seg[s].c0 - left + d, P.W, border);
   }
-  std::atomic<bool> seen{false};
+  // An infinite or NaN fill counts as read wherever 'constant' pads (conservative: SciPy's
+  // sums, made then, are exact either way).
+  std::atomic<bool> seen{nonfinite && border == Border::fill && !std::isfinite(fill)};
   P.nonfinite = nonfinite ? &seen : nullptr;
+  P.seg_direct = -1;
+  for (int s = 0; s < P.nseg; ++s)
+    if (P.seg[s].direct) P.seg_direct = s;
   P.absmax =
       of<T>(kernels<elementwise::Table>().f32_absmax, kernels<elementwise::Table>().f64_absmax);
   run_plan(P, views::plane_count(in));
