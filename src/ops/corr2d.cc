@@ -89,9 +89,9 @@ struct Plan {
   const T* v;
   corr2d::RowsFn<T> kern_h, kern_v;
   // Where set, raised when a row the kernels read (input or fill), or a rank-one plan's
-  // along-row result, holds an inf or a NaN: scanned with the absmax kernel while in cache.
+  // along-row result, holds an inf or a NaN: checked with the finite kernel while in cache.
   std::atomic<bool>* nonfinite;
-  elementwise::AbsMaxFn<T> absmax;
+  elementwise::FiniteFn<T> finite;
   int seg_direct;  // the direct segment's index (rows of the input in place), or -1
 };
 
@@ -253,11 +253,7 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
     // they are in cache (a sub-band can be a whole chunk of the image; before the kernel, the
     // scan would be their first read, from memory, without the kernel's prefetches).
     const auto scan = [&](const T* const* rows, int64_t n, int64_t width) {
-      for (int64_t t = 0; t < n; ++t)
-        if (!std::isfinite(P.absmax(width, rows[t]))) {
-          P.nonfinite->store(true, std::memory_order_relaxed);
-          return;
-        }
+      if (!P.finite(n, width, rows)) P.nonfinite->store(true, std::memory_order_relaxed);
     };
     const auto scanning = [&] {
       return P.nonfinite && !P.nonfinite->load(std::memory_order_relaxed);
@@ -294,15 +290,21 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
       if (!P.separable && scanning()) {
         const int64_t t0 = o == 0 ? 0 : o + kh - 1, t1 = o + R + kh - 1;  // rows new to this group
         if (P.seg_direct >= 0) {
-          // Each input row whole, one call a row (the fill was checked once by the caller):
-          // the per-call reduction, not the data, is most of a scan's cost.
+          // Each input row whole (the fill was checked once by the caller), several rows a
+          // call: the per-call reduction, not the data, was most of a scan's cost.
           const Segment& g = P.seg[P.seg_direct];
+          const T* whole[8];
+          int64_t count = 0;
           for (int64_t t = t0; t < t1; ++t) {
             const T* p = S.ptrs[P.seg_direct * stride + t];
             if (p == S.fill_row) continue;
-            const T* whole = p - (g.c0 - P.left);
-            scan(&whole, 1, P.W);
+            whole[count++] = p - (g.c0 - P.left);
+            if (count == 8) {
+              scan(whole, count, P.W);
+              count = 0;
+            }
           }
+          if (count > 0) scan(whole, count, P.W);
         } else {
           for (int s = 0; s < P.nseg; ++s)
             scan(S.ptrs + s * stride + t0, t1 - t0, P.seg[s].c1 - P.seg[s].c0 + P.kw - 1);
@@ -612,8 +614,8 @@ void correlate_impl(const View& in, const View& k, const View& out, int64_t top,
   P.seg_direct = -1;
   for (int s = 0; s < P.nseg; ++s)
     if (P.seg[s].direct) P.seg_direct = s;
-  P.absmax =
-      of<T>(kernels<elementwise::Table>().f32_absmax, kernels<elementwise::Table>().f64_absmax);
+  P.finite =
+      of<T>(kernels<elementwise::Table>().f32_finite, kernels<elementwise::Table>().f64_finite);
   run_plan(P, views::plane_count(in));
   if (nonfinite) *nonfinite = seen.load();
 }

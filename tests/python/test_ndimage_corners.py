@@ -237,6 +237,29 @@ def test_zero_taps_keep_the_fast_kernels_on_finite_values(isa, dtype, threads):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_zero_taps_scan_sees_every_row(isa, dtype, threads):
+    """The scan checks the rows new to each output group, several a call: an inf in any one row
+    (at a column that moves from the left border to the right one) raises the flag, for a 3x3
+    and a 9x9 stencil (a first group of 4 + 8 rows, more than one call) and a strided view."""
+    from npfast import _npfast
+    rng = np.random.default_rng(8)
+    for k in (3, 9):
+        w = np.zeros((k, k), dtype)
+        w[k // 2, :] = 1
+        w[:, k // 2] = 1
+        base = rng.standard_normal((37, 150)).astype(dtype)
+        for view in (lambda a: a, lambda a: a[:, ::2]):
+            x = view(base)
+            assert _npfast._ndimage_correlate(x, w, "reflect", 0.0, (0, 0), False, None,
+                                              check_finite=True)[1]
+            for r in range(x.shape[0]):
+                y = x.copy()
+                y[r, (r * 7) % x.shape[1]] = np.inf
+                assert not _npfast._ndimage_correlate(y, w, "reflect", 0.0, (0, 0), False, None,
+                                                      check_finite=True)[1], (k, r)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_zero_rows_of_rank_one_weights(isa, dtype):
     """Rank-one weights run as two passes; an along-row result that overflows to inf from finite
     input meets a zero row's 0 in the pass down the columns. SciPy skips that row: finite."""

@@ -1,6 +1,7 @@
 // Elementwise kernels: uint8 -> float32 conversion of 256 Ki elements, in cache (GB/s read
 // plus written), the float32 absmax of 200 Ki elements (a 64-channel 56^2 image, 800 KB in
-// L2: GB/s read), and the streaming zero fill of 4 MiB.
+// L2: GB/s read), the float32 finite check of 16 rows of 500, and the streaming zero fill
+// of 4 MiB.
 #include <vector>
 
 #include "src/kernels/elementwise/elementwise.h"
@@ -30,6 +31,16 @@ void absmax(benchmark::State& state, const Table& t) {
   set_rate(state, "bytes", n * double(sizeof(float)));
 }
 
+// The corr2d operator's check: 16 rows of 500 floats (a group of a 500-wide image) a call.
+void finite(benchmark::State& state, const Table& t) {
+  constexpr int64_t rows = 16, n = 500;
+  std::vector<float> x(rows * n, 0.25f);
+  const float* ptr[rows];
+  for (int64_t r = 0; r < rows; ++r) ptr[r] = x.data() + r * n;
+  for (auto _ : state) benchmark::DoNotOptimize(t.f32_finite(rows, n, ptr));
+  set_rate(state, "bytes", rows * n * double(sizeof(float)));
+}
+
 void zero(benchmark::State& state, const Table& t) {
   std::vector<char> buf(4 << 20);
   for (auto _ : state) {
@@ -43,6 +54,8 @@ void zero(benchmark::State& state, const Table& t) {
 const bool kConvert = register_per_isa<Table>("u8_f32_convert", "256Ki", convert);
 const bool kAbsMax =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_absmax), "200Ki", absmax);
+const bool kFinite =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_finite), "16x500", finite);
 const bool kZero = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, x8_zero_stream), "4MiB", zero);
 
 }  // namespace

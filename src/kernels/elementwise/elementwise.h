@@ -33,6 +33,11 @@
 // for n = 0. Exact, so the same for any split of the elements (a caller may reduce blocks in
 // parallel). The check that Winograd's transforms stay finite (conv2d_winograd.cc).
 //
+// Contract of a finite kernel `<f32|f64>_finite__<isa>`: returns whether every element of the
+// `rows` rows x[r][0 .. n) (contiguous, any alignment) is finite; true when rows or n is 0. The
+// check the corr2d operator runs on the rows its kernels have just read, several rows a call:
+// absmax's per-call reduction, one call a row, was most of that check's cost.
+//
 // Contract of a zero kernel `x8_zero_stream__<isa>`: sets n bytes at p (any alignment) to zero
 // with non-temporal stores, and fences them (it is called on large blocks).
 //
@@ -57,6 +62,8 @@ using GatherFn = void (*)(int64_t n, const uint8_t* x, int64_t sx, void* y, doub
                           double offset, bool stream);
 template <class T>
 using AbsMaxFn = T (*)(int64_t n, const T* x);
+template <class T>
+using FiniteFn = bool (*)(int64_t rows, int64_t n, const T* const* x);
 
 // Source and destination dtypes the kernels cover.
 constexpr DType kConvertSources[] = {DType::u8,  DType::i8,  DType::u16, DType::i16,

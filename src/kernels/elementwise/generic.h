@@ -210,6 +210,34 @@ T absmax(int64_t n, const T* x) {
   return m;
 }
 
+// finite (elementwise.h): x * 0 summed over all the rows, which stays a (signed) zero while
+// every x is finite and turns NaN at an inf or a NaN. Four accumulators cover the multiply-add's
+// latency (one vector a cycle, far above what the caller's rows arrive at), and a call reduces
+// once whatever its row count.
+template <class T>
+bool finite(int64_t rows, int64_t n, const T* const* x) {
+  constexpr int L = kLanes<T>;
+  const auto z = zero<T>();
+  auto bad0 = z, bad1 = z, bad2 = z, bad3 = z;
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* p = x[r];
+    int64_t i = 0;
+    for (; i + 4 * L <= n; i += 4 * L) {
+      bad0 = fma(load(p + i), z, bad0);
+      bad1 = fma(load(p + i + L), z, bad1);
+      bad2 = fma(load(p + i + 2 * L), z, bad2);
+      bad3 = fma(load(p + i + 3 * L), z, bad3);
+    }
+    for (; i + L <= n; i += L) bad0 = fma(load(p + i), z, bad0);
+    if (i < n) bad1 = fma(loadn(p + i, static_cast<int>(n - i)), z, bad1);
+  }
+  alignas(64) T b[L];
+  store(b, add(add(bad0, bad1), add(bad2, bad3)));
+  bool ok = true;
+  for (int k = 0; k < L; ++k) ok &= b[k] == b[k];
+  return ok;
+}
+
 #define NPFAST_CONVERT_ROW(Src, S) \
   {convert<Src, float, S>, convert<Src, double, S>, convert<Src, uint8_t, S>}
 #define NPFAST_CONVERT_TABLE(S)                                        \

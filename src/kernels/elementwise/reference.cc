@@ -50,6 +50,14 @@ T absmax_ref(int64_t n, const T* x) {
   return m;
 }
 
+template <class T>
+bool finite_ref(int64_t rows, int64_t n, const T* const* x) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < n; ++i)
+      if (!std::isfinite(x[r][i])) return false;
+  return true;
+}
+
 const GatherTable kGather = {gather_ref<float>, gather_ref<double>};
 
 const NormalizeTable kNormalize = {normalize_ref<float>, normalize_ref<double>};

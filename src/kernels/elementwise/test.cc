@@ -281,6 +281,51 @@ TEST_P(ConvertIsa, AbsMaxMatchesDouble) {
   check_absmax<double>(GetParam());
 }
 
+// finite against std::isfinite over every element (every ISA, the scalar one included): row
+// counts 0-3, widths around the vector widths and the 4-vector step, odd offsets, and one
+// special value (NaN, +-inf false; the dtype's largest, the least subnormal, -0 true) at every
+// position of every row of the short ones.
+template <class T>
+void check_finite(Isa isa) {
+  const FiniteFn<T> k = of<T>(kernels<Table>(isa)->f32_finite, kernels<Table>(isa)->f64_finite);
+  std::mt19937 rng(12);
+  std::uniform_real_distribution<double> d(-100.0, 100.0);
+  std::vector<T> x(3 * 300);
+  for (auto& v : x) v = static_cast<T>(d(rng));
+  using lim = std::numeric_limits<T>;
+  const T specials[] = {lim::quiet_NaN(), lim::infinity(), -lim::infinity(), lim::max(),
+                        lim::denorm_min(), T(-0.0)};
+  for (int64_t rows : {0, 1, 3})
+    for (int64_t n : {0, 1, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 129, 257})
+      for (int64_t off : {0, 1, 3}) {
+        std::vector<T> y(x);
+        const T* ptr[3] = {y.data() + off, y.data() + 300 + off, y.data() + 600};
+        ASSERT_TRUE(k(rows, n, ptr)) << isa_name(isa) << " rows=" << rows << " n=" << n;
+        if (n > 70) continue;
+        for (int64_t r = 0; r < rows; ++r)
+          for (T s : specials)
+            for (int64_t at = 0; at < n; ++at) {
+              T* cell = const_cast<T*>(ptr[r]) + at;
+              const T keep = *cell;
+              *cell = s;
+              ASSERT_EQ(k(rows, n, ptr), bool(std::isfinite(s)))
+                  << isa_name(isa) << " rows=" << rows << " n=" << n << " r=" << r
+                  << " at=" << at << " s=" << double(s);
+              *cell = keep;
+            }
+      }
+  // A NaN one past the end of each row is not read.
+  std::vector<T> y(40, T(1));
+  y[17] = lim::quiet_NaN();
+  const T* ptr[2] = {y.data(), y.data() + 18};
+  ASSERT_TRUE(k(2, 17, ptr)) << isa_name(isa);
+}
+
+TEST_P(ConvertIsa, FiniteMatchesIsFinite) {
+  check_finite<float>(GetParam());
+  check_finite<double>(GetParam());
+}
+
 INSTANTIATE_TEST_SUITE_P(All, ConvertIsa, ::testing::ValuesIn(kernel_isas<Table>()),
                          [](const auto& info) { return std::string(isa_name(info.param)); });
 
