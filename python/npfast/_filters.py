@@ -18,7 +18,8 @@ import numpy as np
 from . import _npfast
 from ._ndimage_support import (AnchorValueError, AnchorZeroDivisionError, as_float, as_index,
                                as_input, as_real_array, check_axes, check_origin, get_output,
-                               mode_code, normalize_axis, normalize_sequence, separate)
+                               mode_code, normalize_axis, normalize_sequence, remembered,
+                               separate)
 from ._volume import correlate1d_volume
 
 __all__ = ["correlate1d", "convolve1d", "uniform_filter1d", "uniform_filter",
@@ -26,10 +27,15 @@ __all__ = ["correlate1d", "convolve1d", "uniform_filter1d", "uniform_filter",
            "gaussian_laplace", "gaussian_gradient_magnitude"]
 
 
+_NATIVE_NUMBERS = frozenset(np.dtype(t) for t in np.typecodes["AllInteger"] + "fd")
+
+
 def _kernel_array(a):
     # bool as uint8: SciPy reads and writes bool arrays as npy_bool, an unsigned char, and
     # casts its double results with (npy_bool)(double), the uint8 cast npfast's kernels make:
     # the same bytes. Byte-swapped arrays in native order.
+    if a.dtype in _NATIVE_NUMBERS:
+        return a
     if a.dtype.kind == "b":
         return a.view(np.uint8)
     if not a.dtype.isnative:
@@ -103,11 +109,16 @@ def _correlate1d_pair(input, w0, axis0, mode0, w1, axis1, mode1, output, cval):
             raise AnchorValueError(f"weights: no filter weights given (shape {w.shape})")
     axis0 = normalize_axis(axis0, input.ndim)
     axis1 = normalize_axis(axis1, input.ndim)
-    code0, code1 = mode_code(mode0), mode_code(mode1)
+    _pair_pass(input, output, w0, axis0, mode_code(mode0), w1, axis1, mode_code(mode1), cval)
+    return output
+
+
+def _pair_pass(input, output, w0, axis0, code0, w1, axis1, code1, cval):
+    """_correlate1d_pair's pass from checked arguments: float64 weights, axes in range, mode
+    codes."""
     cval = as_float(cval, "cval")
     _line_pass(lambda src, out: _npfast._correlate1d_pair(src, w0, axis0, code0, w1, axis1,
                                                            code1, out, cval), input, output)
-    return output
 
 
 def _fusable(axes, ndim):
@@ -156,33 +167,41 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     ``origin`` and ``mode`` are scalars or one per filtered axis."""
     input = as_input(input)
     output = get_output(output, input)
-    axes = check_axes(axes, input.ndim)
-    n = len(axes)
-    sizes = normalize_sequence(size, n, "size")
-    origins = normalize_sequence(origin, n, "origin")
-    modes = normalize_sequence(mode, n, "mode")
-    passes = [(axes[i], sizes[i], origins[i], modes[i]) for i in range(n) if sizes[i] > 1]
-    for _, sz, org, md in passes:  # every pass's arguments before the first writes `output`
-        check_origin(org, int(sz))
-        mode_code(md)
+    passes, fused = _uniform_plan(input.ndim, size, origin, mode, axes)
     if passes:
-        # The last two passes run fused when the second is along the last axis.
-        fused = passes[-2:] if (len(passes) >= 2 and passes[-1][0] == input.ndim - 1
-                                and passes[-2][0] != input.ndim - 1) else []
-        for axis, sz, org, md in passes[:len(passes) - len(fused)]:
-            uniform_filter1d(input, int(sz), axis, output, md, cval, org)
+        for axis, sz, org, md in passes[:len(passes) - (2 if fused else 0)]:
+            uniform_filter1d(input, sz, axis, output, md, cval, org)
             input = output
         if fused:
-            (a0, s0, o0, m0), (a1, s1, o1, m1) = fused
-            s0, s1 = int(s0), int(s1)
-            o0 = check_origin(o0, s0)
-            o1 = check_origin(o1, s1)
-            code0, code1, cval = mode_code(m0), mode_code(m1), as_float(cval, "cval")
+            s0, a0, code0, o0, s1, code1, o1 = fused
+            cval = as_float(cval, "cval")
             _line_pass(lambda src, out: _npfast._uniform_filter_pair(
                 src, s0, a0, code0, o0, s1, code1, o1, out, cval), input, output)
     else:
         output[...] = input[...]
     return output
+
+
+@remembered
+def _uniform_plan(ndim, size, origin, mode, axes):
+    """uniform_filter's passes (axis, size, origin, mode), every one checked before the first
+    writes `output`, and the last two passes' arguments of _uniform_filter_pair where they run
+    fused (the second along the last axis, the first not), else None."""
+    axes = check_axes(axes, ndim)
+    n = len(axes)
+    sizes = normalize_sequence(size, n, "size")
+    origins = normalize_sequence(origin, n, "origin")
+    modes = normalize_sequence(mode, n, "mode")
+    passes = [(axes[i], int(sizes[i]), origins[i], modes[i]) for i in range(n) if sizes[i] > 1]
+    for _, sz, org, md in passes:
+        check_origin(org, sz)
+        mode_code(md)
+    fused = None
+    if len(passes) >= 2 and passes[-1][0] == ndim - 1 and passes[-2][0] != ndim - 1:
+        (a0, s0, o0, m0), (a1, s1, o1, m1) = passes[-2:]
+        fused = (s0, a0, mode_code(m0), check_origin(o0, s0), s1, mode_code(m1),
+                 check_origin(o1, s1))
+    return passes, fused
 
 
 def _gaussian_kernel1d(sigma, order, radius):
@@ -235,7 +254,7 @@ def _gaussian_weights(sigma, order, truncate, radius):
     try:  # SciPy computes with sigma as given (a float32 sigma squares in float32)
         return _gaussian_weights_cached(sigma, order, lw)
     except TypeError:  # unhashable (a 0-d array)
-        return _gaussian_kernel1d(sigma, order, lw)[::-1]
+        return np.ascontiguousarray(_gaussian_kernel1d(sigma, order, lw)[::-1])
 
 
 @functools.lru_cache(maxsize=64, typed=True)
@@ -253,7 +272,28 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     ``sigma``, ``order``, ``mode`` and ``radius`` are scalars or one per filtered axis."""
     input = as_input(input)
     output = get_output(output, input)
-    axes = check_axes(axes, input.ndim)
+    passes, weights, fused = _gaussian_plan(input.ndim, sigma, order, mode, truncate, radius,
+                                            axes)
+    if len(passes) == 3 and [p[0] for p in passes] == [0, 1, 2] and correlate1d_volume(
+            input, weights, [p[3] for p in passes], output, cval):
+        return output  # a volume: the three passes in one sweep
+    if passes:
+        for axis, s, o, md, r in passes[:len(passes) - (2 if fused else 0)]:
+            gaussian_filter1d(input, s, axis, o, output, md, cval, truncate, radius=r)
+            input = output
+        if fused:
+            _pair_pass(input, output, *fused, cval)
+    else:
+        output[...] = input[...]
+    return output
+
+
+@remembered
+def _gaussian_plan(ndim, sigma, order, mode, truncate, radius, axes):
+    """gaussian_filter's passes (axis, sigma, order, mode, radius), their weights, and the last
+    two passes' arguments of _pair_pass where they run fused (one of them along the last axis),
+    else None. Every pass's arguments are checked here, before the first writes `output`."""
+    axes = check_axes(axes, ndim)
     n = len(axes)
     orders = normalize_sequence(order, n, "order")
     sigmas = normalize_sequence(sigma, n, "sigma")
@@ -264,42 +304,45 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
             raise ValueError(f"sigma: must be non-negative, got {sigma!r}")
     passes = [(axes[i], sigmas[i], orders[i], modes[i], radiuses[i])
               for i in range(n) if sigmas[i] > 1e-15]
-    # Every pass's arguments before the first writes `output` (the weights are cached).
     weights = [_gaussian_weights(p[1], p[2], truncate, p[4]) for p in passes]
-    for p in passes:
-        mode_code(p[3])
-    if len(passes) == 3 and [p[0] for p in passes] == [0, 1, 2] and correlate1d_volume(
-            input, weights, [p[3] for p in passes], output, cval):
-        return output  # a volume: the three passes in one sweep
-    if passes:
-        # The last two passes run fused where one of them is along the last axis.
-        fused = passes[-2:] if _fusable([p[0] for p in passes[-2:]], input.ndim) else []
-        for axis, s, o, md, r in passes[:len(passes) - len(fused)]:
-            gaussian_filter1d(input, s, axis, o, output, md, cval, truncate, radius=r)
-            input = output
-        if fused:
-            (a0, s0, o0, m0, r0), (a1, s1, o1, m1, r1) = fused
-            _correlate1d_pair(input, weights[-2], a0, m0, weights[-1], a1, m1, output, cval)
-    else:
-        output[...] = input[...]
-    return output
+    codes = [mode_code(p[3]) for p in passes]
+    fused = None
+    if len(passes) >= 2 and _fusable([p[0] for p in passes[-2:]], ndim):
+        fused = (weights[-2], passes[-2][0], codes[-2], weights[-1], passes[-1][0], codes[-1])
+    return passes, weights, fused
 
 
 def _edge(input, axis, output, mode, cval, smooth):
     input = as_input(input)
     axis = normalize_axis(axis, input.ndim)
     output = get_output(output, input)
-    modes = normalize_sequence(mode, input.ndim, "mode")
-    for md in modes:  # every axis's mode before the first pass writes `output`
-        mode_code(md)
-    others = [ii for ii in range(input.ndim) if ii != axis]
-    if _fusable([axis] + others, input.ndim):  # an image: both passes at once
-        return _correlate1d_pair(input, [-1, 0, 1], axis, modes[axis], smooth, others[0],
-                                 modes[others[0]], output, cval)
+    modes, others, fused = _edge_plan(input.ndim, axis, mode, smooth)
+    if fused:  # an image: both passes at once
+        _pair_pass(input, output, *fused, cval)
+        return output
     correlate1d(input, [-1, 0, 1], axis, output, modes[axis], cval, 0)
     for ii in others:
         correlate1d(output, smooth, ii, output, modes[ii], cval, 0)
     return output
+
+
+@remembered
+def _edge_plan(ndim, axis, mode, smooth):
+    """_edge's per-axis modes (each checked before the first pass writes `output`), the
+    smoothed axes, and _pair_pass's arguments where the two passes fuse (read-only weights)."""
+    modes = normalize_sequence(mode, ndim, "mode")
+    codes = [mode_code(md) for md in modes]
+    others = [ii for ii in range(ndim) if ii != axis]
+    fused = None
+    if _fusable([axis] + others, ndim):
+        w = np.array(smooth, np.float64)
+        w.flags.writeable = False
+        fused = (_DERIVATIVE, axis, codes[axis], w, others[0], codes[others[0]])
+    return modes, others, fused
+
+
+_DERIVATIVE = np.array([-1.0, 0.0, 1.0])
+_DERIVATIVE.flags.writeable = False
 
 
 def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0):

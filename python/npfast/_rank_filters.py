@@ -20,7 +20,8 @@ import numpy as np
 from . import _npfast
 from ._ndimage_support import (AnchorValueError, _new, as_float, as_index, as_input,
                                c_cast, cast_into, check_axes, check_origin, get_output,
-                               mode_code, normalize_axis, normalize_sequence, separate)
+                               mode_code, normalize_axis, normalize_sequence, remembered,
+                               separate)
 
 __all__ = ["minimum_filter1d", "maximum_filter1d", "minimum_filter", "maximum_filter",
            "median_filter", "rank_filter", "percentile_filter"]
@@ -166,13 +167,14 @@ def _expand_origin(ndim, axes, origin):
     return origins
 
 
-def _check_window(input, footprint, origins):
-    """SciPy's checks before a window operator: the footprint's rank and each origin."""
+def _check_window(ndim, footprint, origins):
+    """SciPy's checks before a window operator: the footprint's rank (against the input's,
+    `ndim`) and each origin."""
     fshape = [n for n in footprint.shape if n > 0]
-    if len(fshape) != input.ndim:
+    if len(fshape) != ndim:
         raise AnchorValueError(
             f"footprint: footprint.ndim ({footprint.ndim}) must match the input's "
-            f"({input.ndim}), got shape {footprint.shape}")
+            f"({ndim}), got shape {footprint.shape}")
     out = []
     for origin, f in zip(origins, fshape):
         out.append(check_origin(origin, f, size_name="footprint length"))
@@ -207,20 +209,12 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minim
             separable = False
     input = _as_input(input)
     output = get_output(output, input)
-    axes = check_axes(axes, input.ndim)
-    cval = as_float(cval, "cval")
     if separable:
-        origins = normalize_sequence(origin, len(axes), "origin")
-        sizes = [_size(s, size_arg) for s in normalize_sequence(size, len(axes), size_arg)]
-        modes = normalize_sequence(mode, len(axes), "mode")
-        passes = [(axes[i], sizes[i], origins[i], modes[i])
-                  for i in range(len(axes)) if sizes[i] > 1]
-        for _, s, o, m in passes:  # every pass's arguments before the first writes `output`
-            check_origin(o, s)
-            mode_code(m)
-        nd_ = input.ndim
-        if (len(passes) >= 2 and passes[-2][0] == nd_ - 2 and passes[-1][0] == nd_ - 1
-                and input.dtype == output.dtype and output.dtype in _NATIVE
+        if axes is not None:
+            check_axes(axes, input.ndim)  # its errors before cval's
+        cval = as_float(cval, "cval")
+        passes, fused = _separable_plan(input.ndim, size, size_arg, mode, origin, axes)
+        if (fused and input.dtype == output.dtype and output.dtype in _NATIVE
                 and not np.may_share_memory(input, output)):
             # The last two passes (the last two axes) fused over bands of rows when the arrays
             # allow it; earlier passes into a scratch array the fused pair reads.
@@ -232,10 +226,8 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minim
                     dst = scratch if (len(pre) - 1 - i) % 2 == 0 else output
                     _minmax1d(src, s, axis, dst, m, cval, o, minimum)
                     src = dst
-            last = passes[-2:]
-            if _npfast._minmax_filter2d(
-                    src, [p[1] for p in last], output, [mode_code(p[3]) for p in last],
-                    cval, [check_origin(p[2], p[1]) for p in last], minimum):
+            sizes, codes, origins = fused
+            if _npfast._minmax_filter2d(src, sizes, output, codes, cval, origins, minimum):
                 return output
         if passes:
             # SciPy makes every pass into `output`; npfast alternates between `output` and a
@@ -250,8 +242,10 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minim
         else:
             output[...] = input[...]
         return output
+    axes = check_axes(axes, input.ndim)
+    cval = as_float(cval, "cval")
     footprint = _expand_footprint(input.ndim, axes, footprint)
-    origins = _check_window(input, footprint, _expand_origin(input.ndim, axes, origin))
+    origins = _check_window(input.ndim, footprint, _expand_origin(input.ndim, axes, origin))
     code = _single_mode(mode, "footprints")
     fp = np.ascontiguousarray(footprint, dtype=np.uint8)
     cval = _window_cval(input.dtype, cval)
@@ -261,6 +255,28 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minim
 
     _run(op, input, output, "nd")
     return output
+
+
+@remembered
+def _separable_plan(ndim, size, size_arg, mode, origin, axes):
+    """A separable minimum / maximum filter's passes (axis, size, origin, mode) of size > 1,
+    every one checked before the first writes `output`, and where the last two run fused (along
+    the last two axes) _minmax_filter2d's sizes, mode codes and origins for them, else None."""
+    axes = check_axes(axes, ndim)
+    origins = normalize_sequence(origin, len(axes), "origin")
+    sizes = [_size(s, size_arg) for s in normalize_sequence(size, len(axes), size_arg)]
+    modes = normalize_sequence(mode, len(axes), "mode")
+    passes = [(axes[i], sizes[i], origins[i], modes[i])
+              for i in range(len(axes)) if sizes[i] > 1]
+    for _, s, o, m in passes:
+        check_origin(o, s)
+        mode_code(m)
+    fused = None
+    if len(passes) >= 2 and passes[-2][0] == ndim - 2 and passes[-1][0] == ndim - 1:
+        last = passes[-2:]
+        fused = ([p[1] for p in last], [mode_code(p[3]) for p in last],
+                 [check_origin(p[2], p[1]) for p in last])
+    return passes, fused
 
 
 def minimum_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0,
@@ -317,18 +333,40 @@ def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, opera
     if size is not None and footprint is not None:
         warnings.warn("ignoring size because footprint is set", UserWarning, stacklevel=3)
     input = _as_input(input)
-    axes = check_axes(axes, input.ndim)
+    footprint, fp, origins, rank, mode = _rank_plan(input.ndim, rank, size, footprint, mode,
+                                                    origin, operation, axes)
+    if fp is None:  # rank 0 or the last: SciPy's minimum or maximum filter
+        return (minimum_filter if rank == 0 else maximum_filter)(input, None, footprint, output,
+                                                                 mode, cval, origins)
+    output = get_output(output, input)
+    code = _single_mode(mode, "rank filters")
+    cval = _window_cval(input.dtype, as_float(cval, "cval"))
+
+    def op(src, out):
+        _npfast._window_filter(src, fp, origins, rank, out, code, cval, 2)
+
+    _run(op, input, output, "nd")
+    return output
+
+
+@remembered
+def _rank_plan(ndim, rank, size, footprint, mode, origin, operation, axes):
+    """A rank filter's footprint (ndim axes), its uint8 copy for the window operator (None
+    where the rank is the first or the last: a minimum or maximum filter), the origins, the
+    rank counted from 0, and the mode (per axis where a sequence was given)."""
+    axes = check_axes(axes, ndim)
     if footprint is None:
         if size is None:
             raise AnchorValueError("size: no footprint or filter size provided")
         sizes = [_size(s) for s in normalize_sequence(size, len(axes), "size")]
         footprint = np.ones(sizes, dtype=bool)
+        footprint.flags.writeable = False  # remembered: shared by the calls of this plan
     else:
         footprint = np.asarray(footprint, dtype=bool)
-    footprint = _expand_footprint(input.ndim, axes, footprint)
-    origins = _expand_origin(input.ndim, axes, origin)
-    mode = _expand_mode(input.ndim, axes, mode)
-    origins = _check_window(input, footprint, origins)
+    footprint = _expand_footprint(ndim, axes, footprint)
+    origins = _expand_origin(ndim, axes, origin)
+    mode = _expand_mode(ndim, axes, mode)
+    origins = _check_window(ndim, footprint, origins)
     filter_size = int(np.count_nonzero(footprint))
     if operation == "median":
         rank = filter_size // 2
@@ -352,20 +390,11 @@ def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, opera
         raise AnchorValueError(
             f"rank: rank not within filter footprint size; must lie in [-{filter_size}, "
             f"{filter_size}), got {given}")
-    if rank == 0:
-        return minimum_filter(input, None, footprint, output, mode, cval, origins)
-    if rank == filter_size - 1:
-        return maximum_filter(input, None, footprint, output, mode, cval, origins)
-    output = get_output(output, input)
-    code = _single_mode(mode, "rank filters")
-    cval = _window_cval(input.dtype, as_float(cval, "cval"))
+    if rank == 0 or rank == filter_size - 1:
+        return footprint, None, origins, rank, mode
     fp = np.ascontiguousarray(footprint, dtype=np.uint8)
-
-    def op(src, out):
-        _npfast._window_filter(src, fp, origins, rank, out, code, cval, 2)
-
-    _run(op, input, output, "nd")
-    return output
+    fp.flags.writeable = False
+    return footprint, fp, origins, rank, mode
 
 
 def rank_filter(input, rank, size=None, footprint=None, output=None, mode="reflect", cval=0.0,

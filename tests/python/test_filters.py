@@ -159,6 +159,33 @@ def test_gaussian_sigma_types():
         check(nn.gaussian_filter1d(x, sigma, order=2), sn.gaussian_filter1d(x, sigma, order=2), x)
 
 
+def test_remembered_plans_keep_each_calls_meaning():
+    """Filters remember their checked arguments and weights per distinct call (_ndimage_support
+    .remembered). Equal values of other types keep their own meaning (a float32 sigma squares
+    in float32), errors are raised every time, and nothing the caller passed is changed."""
+    x = make((20, 21), np.float64)
+    for sigma in (1.5, np.float32(1.5), [1.5, 2], (1.5, 2.0), [np.float32(1.5), 2], (1.5, 2),
+                  [1.5, 2], np.float32(1.5)):
+        for _ in range(2):
+            check(nn.gaussian_filter(x, sigma), sn.gaussian_filter(x, sigma), x)
+    for size in (3, 3.0, [3, 3], (3, 2), [3, 2]):
+        for name in ("uniform_filter", "minimum_filter", "median_filter"):
+            if name == "median_filter" and size == 3.0:
+                continue  # SciPy's median_filter refuses a float size
+            check(getattr(nn, name)(x, size), getattr(sn, name)(x, size), x)
+    for _ in range(3):
+        with pytest.raises(RuntimeError, match="mode"):
+            nn.gaussian_filter(x, 1.0, mode="bogus")
+        with pytest.raises(RuntimeError, match="rank"):
+            nn.rank_filter(x, 9, 3)
+    fp = np.ones((3, 3), bool)
+    np.testing.assert_array_equal(nn.median_filter(x, footprint=fp),
+                                  sn.median_filter(x, footprint=fp))
+    assert fp.flags.writeable
+    check(nn.sobel(x, axis=0), sn.sobel(x, axis=0), x)
+    check(nn.sobel(x, axis=1), sn.sobel(x, axis=1), x)
+
+
 @pytest.mark.parametrize("axes", [None, 0, -1, (0, 2), (2, 0), (1,), ()])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
 def test_axes(axes, dtype):
