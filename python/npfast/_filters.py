@@ -312,11 +312,17 @@ def _gaussian_plan(ndim, sigma, order, mode, truncate, radius, axes):
     return passes, weights, fused
 
 
-def _edge(input, axis, output, mode, cval, smooth):
+# The smoothing weights of the edge filters (across the derivative's axis), by name: a plan's
+# key of one string is the fast one (_ndimage_support._plain_key).
+_SMOOTH = {"sobel": [1, 2, 1], "prewitt": [1, 1, 1]}
+
+
+def _edge(input, axis, output, mode, cval, name):
+    smooth = _SMOOTH[name]
     input = as_input(input)
     axis = normalize_axis(axis, input.ndim)
     output = get_output(output, input)
-    modes, others, fused = _edge_plan(input.ndim, axis, mode, smooth)
+    modes, others, fused = _edge_plan(input.ndim, axis, mode, name)
     if fused:  # an image: both passes at once
         _pair_pass(input, output, *fused, cval)
         return output
@@ -327,7 +333,7 @@ def _edge(input, axis, output, mode, cval, smooth):
 
 
 @remembered
-def _edge_plan(ndim, axis, mode, smooth):
+def _edge_plan(ndim, axis, mode, name):
     """_edge's per-axis modes (each checked before the first pass writes `output`), the
     smoothed axes, and _pair_pass's arguments where the two passes fuse (read-only weights)."""
     modes = normalize_sequence(mode, ndim, "mode")
@@ -335,7 +341,7 @@ def _edge_plan(ndim, axis, mode, smooth):
     others = [ii for ii in range(ndim) if ii != axis]
     fused = None
     if _fusable([axis] + others, ndim):
-        w = np.array(smooth, np.float64)
+        w = np.array(_SMOOTH[name], np.float64)
         w.flags.writeable = False
         fused = (_DERIVATIVE, axis, codes[axis], w, others[0], codes[others[0]])
     return modes, others, fused
@@ -349,13 +355,13 @@ def sobel(input, axis=-1, output=None, mode="reflect", cval=0.0):
     """Sobel derivative along ``axis``, as ``scipy.ndimage.sobel``: [-1, 0, 1] along ``axis``,
     then [1, 2, 1] along every other axis, in place in ``output``. ``mode`` is one name or one
     per axis of the input."""
-    return _edge(input, axis, output, mode, cval, [1, 2, 1])
+    return _edge(input, axis, output, mode, cval, "sobel")
 
 
 def prewitt(input, axis=-1, output=None, mode="reflect", cval=0.0):
     """Prewitt derivative along ``axis``, as ``scipy.ndimage.prewitt``: [-1, 0, 1] along
     ``axis``, then [1, 1, 1] along every other axis."""
-    return _edge(input, axis, output, mode, cval, [1, 1, 1])
+    return _edge(input, axis, output, mode, cval, "prewitt")
 
 
 def _generic_laplace(input, derivative2, output, mode, cval, axes):
