@@ -94,6 +94,14 @@ def _size(size, arg="size"):
     return size
 
 
+def _int_size(size):
+    """A rank filter's length: an integer (not a bool, not 3.0: SciPy's np.ones(sizes) refuses
+    both) >= 1."""
+    if isinstance(size, (bool, np.bool_)) or not isinstance(size, numbers.Integral):
+        raise TypeError(f"size: must be an integer, got {size!r}")
+    return _size(size)
+
+
 def _minmax1d(input, size, axis, output, mode, cval, origin, minimum):
     input = _as_input(input)
     axis = normalize_axis(axis, input.ndim)
@@ -358,7 +366,9 @@ def _rank_plan(ndim, rank, size, footprint, mode, origin, operation, axes):
     if footprint is None:
         if size is None:
             raise AnchorValueError("size: no footprint or filter size provided")
-        sizes = [_size(s) for s in normalize_sequence(size, len(axes), "size")]
+        # Integers only, as SciPy's np.ones(sizes) (3.0 is a TypeError there, unlike the
+        # minimum / maximum filters' int(size)).
+        sizes = [_int_size(s) for s in normalize_sequence(size, len(axes), "size")]
         footprint = np.ones(sizes, dtype=bool)
         footprint.flags.writeable = False  # remembered: shared by the calls of this plan
     else:
