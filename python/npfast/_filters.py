@@ -18,8 +18,8 @@ import numpy as np
 from . import _npfast
 from ._ndimage_support import (AnchorValueError, AnchorZeroDivisionError, as_float, as_index,
                                as_input, as_real_array, check_axes, check_origin, get_output,
-                               mode_code, normalize_axis, normalize_sequence, remembered,
-                               separate)
+                               mode_code, normalize_axis, normalize_sequence, NATIVE_DTYPES,
+                               remembered, separate)
 from ._volume import correlate1d_volume
 
 __all__ = ["correlate1d", "convolve1d", "uniform_filter1d", "uniform_filter",
@@ -27,14 +27,11 @@ __all__ = ["correlate1d", "convolve1d", "uniform_filter1d", "uniform_filter",
            "gaussian_laplace", "gaussian_gradient_magnitude"]
 
 
-_NATIVE_NUMBERS = frozenset(np.dtype(t) for t in np.typecodes["AllInteger"] + "fd")
-
-
 def _kernel_array(a):
     # bool as uint8: SciPy reads and writes bool arrays as npy_bool, an unsigned char, and
     # casts its double results with (npy_bool)(double), the uint8 cast npfast's kernels make:
     # the same bytes. Byte-swapped arrays in native order.
-    if a.dtype in _NATIVE_NUMBERS:
+    if a.dtype in NATIVE_DTYPES:  # the common case, before the checks below
         return a
     if a.dtype.kind == "b":
         return a.view(np.uint8)
@@ -192,10 +189,11 @@ def _uniform_plan(ndim, size, origin, mode, axes):
     sizes = normalize_sequence(size, n, "size")
     origins = normalize_sequence(origin, n, "origin")
     modes = normalize_sequence(mode, n, "mode")
-    passes = [(axes[i], int(sizes[i]), origins[i], modes[i]) for i in range(n) if sizes[i] > 1]
-    for _, sz, org, md in passes:
-        check_origin(org, sz)
+    passes = [(axes[i], sizes[i], origins[i], modes[i]) for i in range(n) if sizes[i] > 1]
+    for i, (ax, sz, org, md) in enumerate(passes):  # in pass order, as SciPy meets them
+        check_origin(org, int(sz))
         mode_code(md)
+        passes[i] = (ax, int(sz), org, md)
     fused = None
     if len(passes) >= 2 and passes[-1][0] == ndim - 1 and passes[-2][0] != ndim - 1:
         (a0, s0, o0, m0), (a1, s1, o1, m1) = passes[-2:]
@@ -254,13 +252,19 @@ def _gaussian_weights(sigma, order, truncate, radius):
     try:  # SciPy computes with sigma as given (a float32 sigma squares in float32)
         return _gaussian_weights_cached(sigma, order, lw)
     except TypeError:  # unhashable (a 0-d array)
-        return np.ascontiguousarray(_gaussian_kernel1d(sigma, order, lw)[::-1])
+        return _as_weights(_gaussian_kernel1d(sigma, order, lw)[::-1])
+
+
+def _as_weights(w):
+    # The float64 weights the line kernels take, as correlate1d converts them: a longdouble or
+    # Fraction sigma makes float128 or object weights.
+    return np.ascontiguousarray(w, dtype=np.float64)
 
 
 @functools.lru_cache(maxsize=64, typed=True)
 def _gaussian_weights_cached(sigma, order, radius):
     # Read-only: shared by every call with the same (sigma, order, radius) of the same types.
-    w = np.ascontiguousarray(_gaussian_kernel1d(sigma, order, radius)[::-1])
+    w = _as_weights(_gaussian_kernel1d(sigma, order, radius)[::-1])
     w.flags.writeable = False
     return w
 

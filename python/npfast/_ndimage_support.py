@@ -194,14 +194,17 @@ def as_input(input, arg="input"):
 
 
 # Dtypes npfast's pool allocates (npfast.empty): results reuse warm memory, no page faults.
-_POOL_DTYPES = {np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.int32, np.uint32,
-                                      np.int64, np.uint64, np.float32, np.float64)}
+# The real numeric dtypes in native byte order: those npfast.empty takes from the pool, and those
+# the line kernels read and write as they are.
+NATIVE_DTYPES = frozenset(np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.int32,
+                                                np.uint32, np.int64, np.uint64, np.float32,
+                                                np.float64))
 
 
 def _new(shape, dtype):
     dtype = np.dtype(dtype)
     # A byte-swapped dtype (which SciPy returns) too: npfast.empty keeps the byte order.
-    if dtype.newbyteorder("=") in _POOL_DTYPES:
+    if dtype.newbyteorder("=") in NATIVE_DTYPES:
         return _npfast.empty(shape, dtype)
     return np.empty(shape, dtype)
 
@@ -214,7 +217,7 @@ def get_output(output, input, arg="output"):
         # The input's dtype in native byte order, as SciPy (which spells it dtype.name: 4 us
         # a call in NumPy 2, a third of a small filter's time).
         dt = input.dtype
-        if dt in _POOL_DTYPES:  # native already: the common case, straight to the pool
+        if dt in NATIVE_DTYPES:  # native already: the common case, straight to the pool
             return _npfast.empty(shape, dt)
         return _new(shape, dt if dt.isnative else dt.newbyteorder("="))
     if isinstance(output, (type, np.dtype, str)):

@@ -23,6 +23,10 @@ namespace {
 
 using corr2d::kMaxRows;
 
+// Input rows the finite kernel checks a call where a plan reads the input in place (whole rows,
+// gathered from a group's new rows): one reduction for several rows.
+constexpr int64_t kScanRows = 8;
+
 template <class T, class S>
 void copy_span_as(T* dst, const char* src, int64_t stride, int64_t n) {
   if constexpr (std::is_same_v<T, S>) {
@@ -293,13 +297,13 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
           // Each input row whole (the fill was checked once by the caller), several rows a
           // call: the per-call reduction, not the data, was most of a scan's cost.
           const Segment& g = P.seg[P.seg_direct];
-          const T* whole[8];
+          const T* whole[kScanRows];
           int64_t count = 0;
           for (int64_t t = t0; t < t1; ++t) {
             const T* p = S.ptrs[P.seg_direct * stride + t];
             if (p == S.fill_row) continue;
             whole[count++] = p - (g.c0 - P.left);
-            if (count == 8) {
+            if (count == kScanRows) {
               scan(whole, count, P.W);
               count = 0;
             }

@@ -154,9 +154,13 @@ def test_gaussian_orders_truncate_radius(order, dtype, isa):
 def test_gaussian_sigma_types():
     # SciPy builds the weights with sigma as given: a float32 sigma squares in float32.
     x = make((20, 21), np.float64)
-    for sigma in (1.3, np.float32(1.3), np.float64(1.3), 2, np.array(1.3), np.float32(2.7)):
+    for sigma in (1.3, np.float32(1.3), np.float64(1.3), 2, np.array(1.3), np.float32(2.7),
+                  np.longdouble(1.5)):
         check(nn.gaussian_filter(x, sigma), sn.gaussian_filter(x, sigma), x)
         check(nn.gaussian_filter1d(x, sigma, order=2), sn.gaussian_filter1d(x, sigma, order=2), x)
+    # longdouble weights, as float64 for the fused pass too
+    sigma = [np.longdouble(1.5), 1.0]
+    check(nn.gaussian_filter(x, sigma, order=1), sn.gaussian_filter(x, sigma, order=1), x)
 
 
 def test_remembered_plans_keep_each_calls_meaning():
@@ -178,6 +182,10 @@ def test_remembered_plans_keep_each_calls_meaning():
     for _ in range(3):
         with pytest.raises(RuntimeError, match="mode"):
             nn.gaussian_filter(x, 1.0, mode="bogus")
+        # Each pass's checks in pass order, as SciPy meets them: the first pass's mode before
+        # the second's size (which int() refuses).
+        with pytest.raises(RuntimeError, match="mode"):
+            nn.uniform_filter(x, [3, np.inf], mode=["bogus", "reflect"])
         with pytest.raises(RuntimeError, match="rank"):
             nn.rank_filter(x, 9, 3)
     fp = np.ones((3, 3), bool)
