@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 
+import npfast
 import npfast.ndimage as nd
 
 MODES = ["reflect", "constant", "nearest", "mirror", "wrap", "grid-mirror", "grid-constant",
@@ -784,3 +785,29 @@ def test_fused_2d_minmax_streamed_planes_off_a_line():
         out.fill(7)
         nd.minimum_filter(x, size=(1, 3, 3), output=out)
         same(out, want)
+
+
+@pytest.mark.parametrize("nthreads", [1, 2, 7])
+def test_footprint_filters_into_their_own_input(nthreads, threads):
+    """output=input: the window operators read rows that other rows' outputs (other threads')
+    overwrite, so they read a copy, and the result is SciPy's out-of-place one at every thread
+    count (the separable passes, which read each block before writing it, run in place)."""
+    npfast.set_num_threads(nthreads)
+    rng = np.random.default_rng(21)
+    cross = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
+    for shape, dtype in (((400, 300), np.float64), ((30, 24), np.float32), ((700, 900), np.uint8),
+                         ((5, 40, 50), np.float32), ((3000,), np.float64)):
+        x = sample(rng, shape, dtype)
+        fp = cross if x.ndim == 2 else None
+        for name, args, kw in (("median_filter", (), dict(size=3)),
+                               ("median_filter", (), dict(size=7)),
+                               ("rank_filter", (2,), dict(size=3)),
+                               ("percentile_filter", (60,), dict(size=5)),
+                               ("minimum_filter", (), dict(size=5)),
+                               ("maximum_filter", (), dict(footprint=fp) if fp is not None
+                                else dict(size=3))):
+            want = getattr(ndi, name)(x, *args, **kw)
+            y = x.copy()
+            got = getattr(nd, name)(y, *args, output=y, **kw)
+            assert got is y
+            same(y, want)
