@@ -13,7 +13,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <string>
 #include <utility>
+
+#include "npfast/error.hpp"
 
 namespace npfast {
 namespace memory {
@@ -129,7 +133,9 @@ template <class T>
 class Buffer {
  public:
   Buffer() = default;
-  explicit Buffer(size_t n) : p_(static_cast<T*>(memory::allocate(n * sizeof(T)))), n_(n) {}
+  // MemoryError where n elements' bytes do not fit a size_t (a wrapped product would hand out
+  // a small block for a huge request).
+  explicit Buffer(size_t n) : p_(static_cast<T*>(memory::allocate(bytes_of(n)))), n_(n) {}
   ~Buffer() { memory::deallocate(p_); }
   Buffer(Buffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
   Buffer& operator=(Buffer&& o) noexcept {
@@ -150,6 +156,13 @@ class Buffer {
   }
 
  private:
+  static size_t bytes_of(size_t n) {
+    if (n > std::numeric_limits<size_t>::max() / sizeof(T))
+      throw MemoryError("workspace: " + std::to_string(n) + " elements of " +
+                        std::to_string(sizeof(T)) + " bytes do not fit the address space");
+    return n * sizeof(T);
+  }
+
   T* p_ = nullptr;
   size_t n_ = 0;
 };

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -42,6 +43,15 @@ TEST(PoolClasses, CoverEveryRequestWithBoundedWaste) {
   EXPECT_LT(memory::class_index(memory::kMaxRequest), memory::kNumClasses);
   EXPECT_EQ(memory::class_index(memory::kSmallMax), memory::kSmallClasses - 1);
   EXPECT_EQ(memory::class_index(memory::kSmallMax + 1), memory::kSmallClasses);
+}
+
+// A request whose byte count does not fit a size_t raises, rather than wrapping to a small block
+// (a line filter of size 2^61 over doubles asked for 2^64 + 40 bytes).
+TEST(Pool, BufferBytesThatOverflowRaise) {
+  EXPECT_THROW(Buffer<double>(size_t{1} << 61), MemoryError);
+  EXPECT_THROW(Buffer<int64_t>(std::numeric_limits<size_t>::max() / 8 + 1), MemoryError);
+  Buffer<double> ok(16);
+  EXPECT_EQ(ok.size(), 16u);
 }
 
 TEST(Pool, AlignedAndUsable) {

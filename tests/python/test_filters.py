@@ -569,3 +569,14 @@ def test_streamed_grouped_rows_equal_separate_passes(mode, isa):
     for ax in (0, 1):
         nn.uniform_filter1d(want, 5, ax, want, modes[ax], 2.5)
     np.testing.assert_array_equal(nn.uniform_filter(x, 5, mode=mode, cval=2.5), want)
+
+
+def test_huge_sizes_raise_memory_error():
+    """A line buffer of size + n elements whose bytes do not fit the address space raises
+    MemoryError (SciPy 1.17 crashes there; its size * 8 wraps)."""
+    x = np.ones((5, 6))
+    for call in (lambda: nn.maximum_filter1d(x, 2**61), lambda: nn.minimum_filter1d(x, 2**62),
+                 lambda: nn.uniform_filter1d(x, 2**61), lambda: nn.uniform_filter(x, 2**62),
+                 lambda: nn.minimum_filter(x, 2**62)):
+        with pytest.raises(MemoryError):
+            call()
