@@ -48,7 +48,7 @@ from numba.core.runtime import _nrt_python
 from numba.core.runtime.nrt import MemInfo
 from numba.extending import intrinsic, overload
 from numba.np.arrayobj import _parse_shape, make_array, populate_array
-from numba.np.numpy_support import as_dtype
+from numba.np.numpy_support import as_dtype, from_dtype
 
 from . import _npfast
 
@@ -148,7 +148,7 @@ def _dtype_of(dtype, name):
     elif isinstance(dtype, types.DType):
         nb = dtype.dtype
     elif isinstance(dtype, types.StringLiteral):
-        nb = types.from_dtype(np.dtype(dtype.literal_value))
+        nb = from_dtype(np.dtype(dtype.literal_value))
     else:
         raise TypingError(f"npfast.{name}: dtype must be a NumPy dtype, got {dtype}")
     if not isinstance(nb, (types.Number, types.Boolean)) or as_dtype(nb) not in _DTYPES:

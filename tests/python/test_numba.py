@@ -220,6 +220,21 @@ def test_njit_zeros_dtypes(dtype):
     assert npfast.zeros((3, 4), dtype).dtype == got.dtype
 
 
+def test_njit_dtype_as_a_string():
+    # A string literal, as np.zeros(n, 'f4') takes inside @njit.
+    @numba.njit
+    def zeros_f4(n):
+        return npfast.zeros(n, "f4")
+
+    @numba.njit
+    def empty_i2(n):
+        return npfast.empty((n, 2), "int16")
+
+    assert zeros_f4(3).dtype == np.float32
+    np.testing.assert_array_equal(zeros_f4(3), np.zeros(3, np.float32))
+    assert empty_i2(3).dtype == np.int16 and empty_i2(3).shape == (3, 2)
+
+
 def test_njit_unsupported_dtype_is_typing_error():
     with pytest.raises(numba.core.errors.TypingError, match="unsupported dtype float16"):
         nj_zeros_dt((3, 4), np.dtype("f2"))
