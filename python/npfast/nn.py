@@ -812,7 +812,11 @@ class Residual(Module):
         s = x if self.shortcut is None else self.shortcut.forward(x)
         if y.shape != s.shape:
             raise ValueError(f"Residual: body gives shape {y.shape}, shortcut {s.shape}")
-        return np.add(y, s, out=y) if y is not x else y + s
+        # In place into the body's new output; a body that hands back its input or a view of it
+        # (Dropout in eval, Flatten) gets a new array: the caller's input is never written.
+        if np.may_share_memory(y, x) or np.may_share_memory(y, s):
+            return y + s
+        return np.add(y, s, out=y)
 
     def backward(self, grad_output, *, input_grad=True):
         gb = self.body.backward(grad_output, input_grad=input_grad)

@@ -784,3 +784,18 @@ def test_resnet_eval_matches_torch(resnet_example, dtype):
         want = named[name].grad.numpy()
         np.testing.assert_allclose(grad, want, rtol=t["rtol"] * 10,
                                    atol=t["atol"] * 10 * np.abs(want).max(), err_msg=name)
+
+
+def test_residual_never_writes_its_input():
+    """A body that returns its input or a view of it (Flatten of a 2-D array, Dropout in eval):
+    the sum goes to a new array, as torch's out-of-place add."""
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    x0 = x.copy()
+    for body in (nn.Flatten(), nn.Sequential(nn.Flatten(), nn.Flatten())):
+        y = nn.Residual(body)(x)
+        np.testing.assert_array_equal(y, 2 * x0)
+        np.testing.assert_array_equal(x, x0)
+    drop = nn.Dropout(0.5)
+    drop.eval()
+    np.testing.assert_array_equal(nn.Residual(drop)(x), 2 * x0)
+    np.testing.assert_array_equal(x, x0)
