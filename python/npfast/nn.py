@@ -404,19 +404,21 @@ class MaxPool2d(Module):
     """2-D max pooling (``torch.nn.MaxPool2d``) that records the argmax of each window.
 
     ``kernel_size``, ``stride`` (default: ``kernel_size``), ``padding``, ``dilation``,
-    ``ceil_mode`` as in PyTorch. ``forward`` calls ``npfast.max_pool2d(..., return_indices=True)``
+    ``return_indices`` (``forward`` returns ``(output, indices)``), ``ceil_mode`` as in PyTorch,
+    in its positional order. ``forward`` calls ``npfast.max_pool2d(..., return_indices=True)``
     and keeps the indices (``self.indices``: int64, flat ``h * W + w`` within each plane);
     ``backward`` routes each gradient to its window's maximum with ``npfast.max_pool2d_backward``
     (gradients of overlapping windows add up). Works in the input's dtype; no parameters.
     ``layout``: "NCHW" or "NHWC" (input, output and gradients), as the convolutions take.
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, *,
-                 layout="NCHW"):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False, *, layout="NCHW"):
         self.kernel_size = _pair("kernel_size", kernel_size, 1)
         self.stride = self.kernel_size if stride is None else _pair("stride", stride, 1)
         self.padding = _pair("padding", padding, 0)
         self.dilation = _pair("dilation", dilation, 1)
+        self.return_indices = bool(return_indices)
         self.ceil_mode = bool(ceil_mode)
         self.layout = _layout(layout)
         self.indices = None
@@ -428,7 +430,7 @@ class MaxPool2d(Module):
             x, self.kernel_size, stride=self.stride, padding=self.padding, dilation=self.dilation,
             ceil_mode=self.ceil_mode, return_indices=True, layout=self.layout)
         self._shape = tuple(x.shape)
-        return out
+        return (out, self.indices) if self.return_indices else out
 
     def backward(self, grad_output, *, input_grad=True):
         """Returns d loss / d x (shape of the forward input), or None if not input_grad."""
@@ -1109,29 +1111,38 @@ def _optimizer_params(opt):
 
 
 class SGD:
-    """Stochastic gradient descent with momentum (``torch.optim.SGD``, no dampening/nesterov).
+    """Stochastic gradient descent with momentum (``torch.optim.SGD``: its arguments in its
+    positional order).
 
     ``module`` is any object with ``parameters()`` (a layer or a ``Sequential``); ``step()`` reads
     the current gradients and updates every parameter in place::
 
         d = grad + weight_decay * value
-        velocity = momentum * velocity + d     (velocity = d on the first step)
-        value -= lr * velocity
+        velocity = momentum * velocity + (1 - dampening) * d   (velocity = d on the first step)
+        d = d + momentum * velocity if nesterov else velocity
+        value -= lr * d
 
-    Errors: ValueError for a negative ``lr``, ``momentum`` or ``weight_decay``; RuntimeError from
+    Errors: ValueError for a negative ``lr``, ``momentum``, ``dampening`` or ``weight_decay``,
+    and for ``nesterov`` without momentum or with dampening (as PyTorch); RuntimeError from
     ``step()`` if a parameter has no gradient yet.
     """
 
-    def __init__(self, module, lr, momentum=0.0, weight_decay=0.0):
-        for name, v in (("lr", lr), ("momentum", momentum), ("weight_decay", weight_decay)):
+    def __init__(self, module, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False):
+        for name, v in (("lr", lr), ("momentum", momentum), ("dampening", dampening),
+                        ("weight_decay", weight_decay)):
             if not isinstance(v, numbers.Real) or not v >= 0:
                 raise ValueError(f"{name} must be a number >= 0, got {v!r}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("nesterov momentum requires a momentum and zero dampening")
         if not callable(getattr(module, "parameters", None)):
             raise TypeError(f"module must have a parameters() method, got {type(module).__name__}")
         self.module = module
         self.lr = float(lr)
         self.momentum = float(momentum)
+        self.dampening = float(dampening)
         self.weight_decay = float(weight_decay)
+        self.nesterov = bool(nesterov)
         self._velocity = None
         self._slots = None
 
@@ -1143,16 +1154,17 @@ class SGD:
             if grad is None:
                 raise RuntimeError(f"parameter {i} (shape {value.shape}) has no gradient: call "
                                    f"backward before step")
-            d = grad + value.dtype.type(self.weight_decay) * value if self.weight_decay else grad
+            t = value.dtype.type
+            d = grad + t(self.weight_decay) * value if self.weight_decay else grad
             if self.momentum:
                 v = self._velocity[i]
                 if v is None:
                     v = self._velocity[i] = np.array(d, dtype=value.dtype, copy=True)
                 else:
-                    v *= value.dtype.type(self.momentum)
-                    v += d
-                d = v
-            value -= value.dtype.type(self.lr) * d
+                    v *= t(self.momentum)
+                    v += d if not self.dampening else t(1 - self.dampening) * d
+                d = d + t(self.momentum) * v if self.nesterov else v
+            value -= t(self.lr) * d
 
 
 class CrossEntropyLoss(SoftmaxCrossEntropy):

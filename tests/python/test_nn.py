@@ -252,13 +252,17 @@ def torch_copy(net):
 
 @needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_sequential_and_sgd_train_like_torch(dtype):
-    """Three SGD steps (momentum, weight decay) of a small net give torch's weights."""
+@pytest.mark.parametrize("options", [dict(momentum=0.9, weight_decay=0.01),
+                                     dict(momentum=0.9, dampening=0.25),
+                                     dict(momentum=0.8, nesterov=True, weight_decay=0.01)])
+def test_sequential_and_sgd_train_like_torch(dtype, options):
+    """Three SGD steps (momentum, dampening, nesterov, weight decay) of a small net give
+    torch's weights."""
     rng = np.random.default_rng(10)
     net = small_net(dtype)
     tnet = torch_copy(net)
-    opt = nn.SGD(net, lr=0.1, momentum=0.9, weight_decay=0.01)
-    topt = torch.optim.SGD(tnet.parameters(), lr=0.1, momentum=0.9, weight_decay=0.01)
+    opt = nn.SGD(net, lr=0.1, **options)
+    topt = torch.optim.SGD(tnet.parameters(), lr=0.1, **options)
     ce = nn.SoftmaxCrossEntropy()
     for _ in range(3):
         x = rng.standard_normal((4, 1, 8, 8)).astype(dtype)
@@ -799,3 +803,16 @@ def test_residual_never_writes_its_input():
     drop.eval()
     np.testing.assert_array_equal(nn.Residual(drop)(x), 2 * x0)
     np.testing.assert_array_equal(x, x0)
+
+
+def test_positional_arguments_mean_what_torch_means():
+    # torch.nn.MaxPool2d(kernel_size, stride, padding, dilation, return_indices, ceil_mode) and
+    # torch.optim.SGD(params, lr, momentum, dampening, weight_decay, nesterov).
+    x = np.random.default_rng(3).standard_normal((1, 2, 7, 7)).astype(np.float32)
+    out, idx = nn.MaxPool2d(3, 2, 1, 1, True)(x)
+    assert out.shape == (1, 2, 4, 4) and idx.shape == out.shape and idx.dtype == np.int64
+    assert nn.MaxPool2d(2, 2, 0, 1, False, True)(x).shape == (1, 2, 4, 4)  # ceil_mode 6th
+    opt = nn.SGD(nn.Linear(2, 2), 0.1, 0.9, 0.5, 0.01, False)
+    assert (opt.lr, opt.momentum, opt.dampening, opt.weight_decay) == (0.1, 0.9, 0.5, 0.01)
+    with pytest.raises(ValueError, match="nesterov"):
+        nn.SGD(nn.Linear(2, 2), 0.1, 0.9, 0.5, 0.0, True)
