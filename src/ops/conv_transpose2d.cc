@@ -191,7 +191,8 @@ Shape shape_nchw(const View& input, const View& weight, const View* bias, const 
       (input.shape[2] - 1) * p.stride_h - 2 * p.pad_top + p.dilation_h * (kh - 1) + oph + 1;
   const int64_t ow =
       (input.shape[3] - 1) * p.stride_w - 2 * p.pad_left + p.dilation_w * (kw - 1) + opw + 1;
-  if (input.shape[2] < 1 || input.shape[3] < 1 || oh < 1 || ow < 1)
+  // An output axis of length 0 is an empty result, as PyTorch's; a negative one is an error.
+  if (input.shape[2] < 1 || input.shape[3] < 1 || oh < 0 || ow < 0)
     throw ValueError("input: output size " + pair_str(oh, ow) + " from input shape " +
                      shape_str(input) + " is too small (padding " +
                      pair_str(p.pad_top, p.pad_left) + ")");
@@ -459,6 +460,7 @@ void conv_transpose2d(const View& input, const View& weight, const View* bias,
                       const Conv2dParams& p, int64_t oph, int64_t opw, const View& out) {
   views::check_out(out, input.dtype, conv_transpose2d_shape(input, weight, bias, p, oph, opw),
                    "out");
+  if (out.empty()) return;
   if (input.dtype == DType::f32)
     forward_t<float>(input, weight, bias, p, oph, opw, out);
   else

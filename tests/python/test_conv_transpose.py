@@ -375,3 +375,26 @@ def test_errors(kwargs, words):
         npfast.conv_transpose2d(x, w.astype(np.float32))
     with pytest.raises(ValueError, match="grad_output"):
         npfast.conv_transpose2d_backward(np.zeros((1, 2, 3, 3)), x, w)
+
+
+@needs_torch
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_zero_length_output_axis_is_empty(layout):
+    """An output height or width of 0 gives PyTorch's empty result, and the backward zeros; a
+    negative one stays an error."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 2, 7)).astype(np.float32)
+    w = rng.standard_normal((3, 4, 1, 2)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    xl = x.transpose(0, 2, 3, 1).copy() if layout == "NHWC" else x
+    y = npfast.conv_transpose2d(xl, w, b, 1, (1, 0), layout=layout)
+    want = torch.nn.functional.conv_transpose2d(torch.tensor(x), torch.tensor(w), torch.tensor(b),
+                                                1, (1, 0))
+    assert tuple(want.shape) == (2, 4, 0, 8)
+    assert y.shape == ((2, 0, 8, 4) if layout == "NHWC" else (2, 4, 0, 8))
+    gx, gw, gb = npfast.conv_transpose2d_backward(y, xl, w, 1, (1, 0), layout=layout)[:3]
+    assert gx.shape == xl.shape and not gx.any()
+    assert gw.shape == w.shape and not gw.any()
+    assert gb is None or not gb.any()
+    with pytest.raises(ValueError, match="output size"):
+        npfast.conv_transpose2d(xl, w, b, 1, (2, 0), layout=layout)
