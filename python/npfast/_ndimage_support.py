@@ -173,14 +173,15 @@ def as_real_array(value, arg):
         raise TypeError(f"{arg}: not an array: {e}") from None
     if a.dtype.kind == "c":
         raise TypeError(f"{arg}: complex values are not supported, got dtype {a.dtype}")
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"{arg}: must be a real numeric array, got dtype {a.dtype}")
+    if a.dtype.kind not in "biuf":  # SciPy: RuntimeError, so both classes
+        raise AnchorTypeError(f"{arg}: must be a real numeric array, got dtype {a.dtype}")
     return a
 
 
 def _refuse_half(dtype, arg):
-    # SciPy's ndimage has no float16 loops: RuntimeError ("array type not supported").
-    if dtype.kind == "f" and dtype.itemsize == 2:
+    # SciPy's ndimage has float32 and float64 loops only: float16 and longdouble arrays raise
+    # its RuntimeError ("array type not supported").
+    if dtype.kind == "f" and dtype.itemsize not in (4, 8):
         raise AnchorTypeError(f"{arg}: array type {dtype} not supported (as SciPy)")
 
 
@@ -193,7 +194,6 @@ def as_input(input, arg="input"):
     return a
 
 
-# Dtypes npfast's pool allocates (npfast.empty): results reuse warm memory, no page faults.
 # The real numeric dtypes in native byte order: those npfast.empty takes from the pool, and those
 # the line kernels read and write as they are.
 NATIVE_DTYPES = frozenset(np.dtype(t) for t in (np.uint8, np.int8, np.uint16, np.int16, np.int32,
@@ -226,7 +226,7 @@ def get_output(output, input, arg="output"):
         except TypeError:
             raise TypeError(f"{arg}: not a dtype or an array, got {output!r}") from None
         if dt.kind == "c":
-            raise TypeError(f"{arg}: complex output is not supported, got dtype {dt}")
+            raise AnchorTypeError(f"{arg}: complex output is not supported, got dtype {dt}")
         if isinstance(output, str) and not issubclass(dt.type, np.number):  # SciPy's rule
             raise AnchorValueError(f"{arg}: output must have numeric dtype, got {dt}")
         _refuse_half(dt, arg)
@@ -238,7 +238,8 @@ def get_output(output, input, arg="output"):
         raise AnchorValueError(
             f"{arg}: output shape not correct: {output.shape}, expected {shape}")
     if output.dtype.kind == "c":
-        raise TypeError(f"{arg}: complex output is not supported, got dtype {output.dtype}")
+        raise AnchorTypeError(f"{arg}: complex output is not supported, got dtype "
+                              f"{output.dtype}")
     _refuse_half(output.dtype, arg)
     return output
 

@@ -18,10 +18,10 @@ from collections.abc import Iterable
 import numpy as np
 
 from . import _npfast
-from ._ndimage_support import (AnchorValueError, _new, as_float, as_index, as_input,
-                               c_cast, cast_into, check_axes, check_origin, get_output,
-                               mode_code, normalize_axis, normalize_sequence, remembered,
-                               separate)
+from ._ndimage_support import (AnchorTypeError, AnchorValueError, _new, as_float, as_index,
+                               as_input, c_cast, cast_into, check_axes, check_origin,
+                               get_output, mode_code, normalize_axis, normalize_sequence,
+                               remembered, separate)
 
 __all__ = ["minimum_filter1d", "maximum_filter1d", "minimum_filter", "maximum_filter",
            "median_filter", "rank_filter", "percentile_filter"]
@@ -35,8 +35,8 @@ def _as_input(input):
     """as_input, with TypeError naming `input` for what holds no real numbers (strings,
     objects) before any other check."""
     a = np.asarray(input)
-    if a.dtype.kind not in "biufc":
-        raise TypeError(f"input: unsupported dtype {a.dtype}")
+    if a.dtype.kind not in "biufc":  # SciPy: RuntimeError, so both classes
+        raise AnchorTypeError(f"input: unsupported dtype {a.dtype}")
     return as_input(a)
 
 

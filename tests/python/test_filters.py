@@ -580,3 +580,22 @@ def test_huge_sizes_raise_memory_error():
                  lambda: nn.minimum_filter(x, 2**62)):
         with pytest.raises(MemoryError):
             call()
+
+
+def test_unsupported_dtypes_raise_scipys_class_too():
+    """Complex outputs of real input, longdouble and object inputs: SciPy raises RuntimeError,
+    npfast AnchorTypeError (a TypeError naming the argument, and a RuntimeError)."""
+    x = np.ones((5, 6))
+    calls = [lambda m: m.gaussian_filter(x, 1, output=np.complex128),
+             lambda m: m.median_filter(x, 3, output=np.complex128),
+             lambda m: m.minimum_filter(x, 3, output=np.complex64),
+             lambda m: m.sobel(x, output=np.zeros(x.shape, np.complex128)),
+             lambda m: m.gaussian_filter(x.astype(np.longdouble), 1),
+             lambda m: m.uniform_filter(x.astype(object), 3),
+             lambda m: m.median_filter(x.astype(object), 3)]
+    for call in calls:
+        with pytest.raises(RuntimeError):
+            call(sn)
+        with pytest.raises(TypeError) as e:
+            call(nn)
+        assert isinstance(e.value, RuntimeError)
