@@ -186,11 +186,11 @@ def _refuse_half(dtype, arg):
 
 
 def as_input(input, arg="input"):
-    """The array to filter: real, not float16, at least 1-D."""
+    """The array to filter: real, float32 or float64 where floating. A 0-d input has no axes
+    to filter: the N-D filters return its copy (in `output`'s dtype), as SciPy's; the 1-D ones
+    refuse its axis."""
     a = as_real_array(input, arg)
     _refuse_half(a.dtype, arg)
-    if a.ndim == 0:
-        raise ValueError(f"{arg}: must have at least 1 dimension, got a 0-d array")
     return a
 
 

@@ -494,7 +494,7 @@ def test_bad_arguments():
         (lambda: nn.gaussian_filter1d(x, 1.0, radius=-1), ValueError, "radius"),
         (lambda: nn.gaussian_filter1d(x, 1.0, radius=1.5), ValueError, "radius"),
         (lambda: nn.sobel(x, axis=3), ValueError, "axis"),
-        (lambda: nn.sobel(np.float64(3.0)), ValueError, "input"),
+        (lambda: nn.sobel(np.float64(3.0)), ValueError, "axis"),  # 0-d: no axis -1, as SciPy
     ]
     for fn, exc, arg in cases:
         with pytest.raises(exc, match=arg):
@@ -599,3 +599,20 @@ def test_unsupported_dtypes_raise_scipys_class_too():
         with pytest.raises(TypeError) as e:
             call(nn)
         assert isinstance(e.value, RuntimeError)
+
+
+def test_zero_d_input_as_scipy():
+    """A 0-d input has no axis to filter: the N-D filters return its copy in `output`'s dtype,
+    the 1-D ones (and the edge filters, along axis -1) refuse the axis, as SciPy."""
+    x = np.array(2.5)
+    for name, args, kw in [("gaussian_filter", (1.0,), {}), ("uniform_filter", (3,), {}),
+                           ("median_filter", (3,), {}), ("minimum_filter", (3,), {}),
+                           ("maximum_filter", (3,), {"output": np.int32}),
+                           ("rank_filter", (0, 3), {}), ("percentile_filter", (50, 3), {}),
+                           ("laplace", (), {}), ("gaussian_laplace", (1.0,), {}),
+                           ("gaussian_gradient_magnitude", (1.0,), {})]:
+        got, want = getattr(nn, name)(x, *args, **kw), getattr(sn, name)(x, *args, **kw)
+        assert got.shape == () and got.dtype == want.dtype and got == want, name
+    for name, args in [("sobel", ()), ("correlate1d", ([1, 2],)), ("minimum_filter1d", (3,))]:
+        with pytest.raises(np.exceptions.AxisError):
+            getattr(nn, name)(x, *args)
