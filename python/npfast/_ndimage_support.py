@@ -332,7 +332,7 @@ def as_float(value, arg):
     """A real scalar parameter (cval, sigma, truncate) as a Python float."""
     if type(value) is float or type(value) is int:  # the common case, without NumPy's checks
         return float(value)
-    if np.iscomplexobj(value):
+    if np.iscomplexobj(value) or isinstance(value, (str, bytes)):  # float("2") would take it
         raise TypeError(f"{arg}: must be a real number, got {value!r}")
     try:
         return float(value)

@@ -484,6 +484,8 @@ def test_bad_arguments():
         (lambda: nn.correlate1d(x, [1, 2], output=np.zeros((5, 5))), RuntimeError, "output"),
         (lambda: nn.correlate1d(x, [1, 2], output="bool"), RuntimeError, "output"),
         (lambda: nn.correlate1d(x, [1, 2], cval=1j), TypeError, "cval"),
+        (lambda: nn.median_filter(x, 3, mode="constant", cval="2"), TypeError, "cval"),
+        (lambda: nn.percentile_filter(x, "50", size=3), TypeError, "percentile"),
         (lambda: nn.uniform_filter1d(x, 0), RuntimeError, "size"),
         (lambda: nn.uniform_filter1d(x, 3, origin=-2), ValueError, "origin"),
         (lambda: nn.uniform_filter(x, [3, 3, 3]), RuntimeError, "size"),
