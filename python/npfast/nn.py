@@ -118,6 +118,9 @@ def _init_conv(layer, in_channels, out_channels, kernel_size, stride, padding, d
         if padding not in ("same", "valid"):
             raise ValueError(f"padding must be an int, a pair of ints, 'same' or 'valid', "
                              f"got {padding!r}")
+        if padding == "same" and layer.stride != (1, 1):  # PyTorch refuses it here too
+            raise ValueError(f"padding='same' is not supported for strided convolutions, got "
+                             f"stride={stride!r}")
         layer.padding = padding
     else:
         layer.padding = _pair("padding", padding, 0)
@@ -470,6 +473,9 @@ class Flatten(Module):
         self._shape = None
 
     def forward(self, x):
+        if np.ndim(x) < 2:  # dimensions 1 onwards, as PyTorch's (its IndexError; a ValueError)
+            raise np.exceptions.AxisError(f"Flatten: input must have at least 2 dimensions "
+                                          f"(N, ...), got shape {np.shape(x)}")
         self._shape = x.shape
         return x.reshape(x.shape[0], -1)
 

@@ -816,3 +816,13 @@ def test_positional_arguments_mean_what_torch_means():
     assert (opt.lr, opt.momentum, opt.dampening, opt.weight_decay) == (0.1, 0.9, 0.5, 0.01)
     with pytest.raises(ValueError, match="nesterov"):
         nn.SGD(nn.Linear(2, 2), 0.1, 0.9, 0.5, 0.0, True)
+
+
+def test_layer_arguments_refused_where_torch_refuses_them():
+    with pytest.raises(ValueError, match="same"):
+        nn.Conv2d(3, 4, 3, stride=2, padding="same")
+    assert nn.Conv2d(3, 4, 3, padding="same")(np.ones((1, 3, 8, 8), np.float32)).shape == (
+        1, 4, 8, 8)
+    with pytest.raises(IndexError, match="2 dimensions"):
+        nn.Flatten()(np.ones(4, np.float32))
+    assert nn.Flatten()(np.ones((4, 2, 3), np.float32)).shape == (4, 6)
