@@ -18,6 +18,13 @@ APT_PKGS := libgtest-dev libbenchmark-dev g++ clang libclang-rt-14-dev ninja-bui
 # after deps-apt has installed ccache; without it the launcher is empty.
 INSTALL_WERROR ?= OFF
 LAUNCHER = $$(command -v ccache)
+# ccache keys hold the paths a compile names. With the base directory set, paths under the
+# checkout are hashed (and passed to the compiler) relative to it, so a fresh clone in another
+# folder (CI's) reuses the objects of an earlier clone's builds: release, ASan, TSan and fuzz
+# alike. The sanitizer builds make debug info, for which ccache also hashes the build folder
+# unless -fdebug-prefix-map maps it (DEBUG_MAP; their reports then name ./build/<dir>/../../src).
+export CCACHE_BASEDIR := $(CURDIR)
+DEBUG_MAP = -fdebug-prefix-map=$(CURDIR)=.
 
 .PHONY: bench test deps deps-apt deps-bench install dev cpp-test consumer asan asan-py tsan fuzz py-test stubs stubs-check clean
 
@@ -77,8 +84,9 @@ consumer: cpp-test
 # against 5.5 min at RelWithDebInfo (-O2 -g), for 18 s more of test time. The -O2 code paths
 # are tested by the release build.
 asan:
-	cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
-	  -DNPFAST_TESTS=ON -DNPFAST_PYTHON=ON -DNPFAST_SANITIZE=address,undefined >/dev/null
+	cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1 $(DEBUG_MAP)" \
+	  -DNPFAST_TESTS=ON -DNPFAST_PYTHON=ON -DNPFAST_SANITIZE=address,undefined \
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=$(LAUNCHER) >/dev/null
 	cmake --build build/asan -j $(JOBS)
 	cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 
@@ -92,11 +100,21 @@ asan-py: asan
 
 # The thread pool and allocator stress tests under ThreadSanitizer. A Debug build (-O0, asserts
 # on): 44 s to build against 86 s at RelWithDebInfo, and the tests take 4 s instead of 2.5 s.
+# npfast_tsan_tests holds only the test sources with these tests (tests/cpp/CMakeLists.txt);
+# where the release build's npfast_tests exists (always under `make test`: cpp-test runs
+# first), the two must list the same tests for TSAN_FILTER, so a new matching test in another
+# file stops the run instead of going untested.
+TSAN_FILTER = Threads.*:Pool.*:*Concurren*
 tsan:
-	cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DNPFAST_TESTS=ON \
-	  -DNPFAST_SANITIZE=thread >/dev/null
-	cmake --build build/tsan -j $(JOBS) --target npfast_tests
-	TSAN_OPTIONS=halt_on_error=1 ./build/tsan/tests/cpp/npfast_tests --gtest_filter='Threads.*:Pool.*:*Concurren*'
+	cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g $(DEBUG_MAP)" \
+	  -DNPFAST_TESTS=ON -DNPFAST_SANITIZE=thread -DCMAKE_CXX_COMPILER_LAUNCHER=$(LAUNCHER) >/dev/null
+	cmake --build build/tsan -j $(JOBS) --target npfast_tsan_tests
+	@if [ -x build/release/tests/cpp/npfast_tests ]; then \
+	  build/release/tests/cpp/npfast_tests --gtest_list_tests --gtest_filter='$(TSAN_FILTER)' >build/tsan/want.txt && \
+	  ./build/tsan/tests/cpp/npfast_tsan_tests --gtest_list_tests --gtest_filter='$(TSAN_FILTER)' >build/tsan/got.txt && \
+	  diff -u build/tsan/want.txt build/tsan/got.txt || \
+	  { echo "npfast_tsan_tests lacks tests matching $(TSAN_FILTER): add their sources to it"; exit 1; }; fi
+	TSAN_OPTIONS=halt_on_error=1 ./build/tsan/tests/cpp/npfast_tsan_tests --gtest_filter='$(TSAN_FILTER)'
 
 # libFuzzer (clang) over every fuzz/fuzz_*.cc with ASan+UBSan, FUZZ_SECONDS each, starting
 # from the committed corpus (new finds go to build/fuzz/corpus, not into the repository). The
@@ -105,8 +123,9 @@ tsan:
 # executions in 5 s (94k against 86k for fuzz_conv).
 fuzz:
 	CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-	  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" -DNPFAST_FUZZ=ON \
-	  -DNPFAST_TESTS=OFF -DNPFAST_SANITIZE=address,undefined >/dev/null
+	  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only $(DEBUG_MAP)" -DNPFAST_FUZZ=ON \
+	  -DNPFAST_TESTS=OFF -DNPFAST_SANITIZE=address,undefined \
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=$(LAUNCHER) >/dev/null
 	cmake --build build/fuzz -j $(JOBS)
 	@for f in build/fuzz/fuzz/fuzz_*; do \
 	  name=$$(basename $$f); name=$${name#fuzz_}; mkdir -p build/fuzz/corpus/$$name fuzz/corpus/$$name; \
@@ -117,9 +136,12 @@ fuzz:
 	  grep -E "number_of_executed_units" build/fuzz/$$name.log; \
 	done
 
-# Tests run against the installed package, from the repository root.
+# Tests run against the installed package, from the repository root, on JOBS pytest-xdist
+# workers (most tests run on one core; tests/python/conftest.py gives each worker's PyTorch one
+# thread). loadgroup keeps a module marked xdist_group on one worker (test_bench_cli: its
+# module-scoped report is made once).
 py-test:
-	$(PY) -m pytest -q tests/python
+	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup tests/python
 
 dev:
 	cmake -S . -B build/dev -G Ninja -DNPFAST_PYTHON=ON -DNPFAST_TESTS=ON -DNPFAST_WERROR=ON >/dev/null

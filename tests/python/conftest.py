@@ -2,11 +2,28 @@
 thread count a test sets restored however the test ends."""
 
 import contextlib
+import os
 
 import pytest
 
 import npfast
 from npfast import _npfast
+
+def pytest_configure(config):
+    """Under pytest-xdist (`make test` runs `pytest -n 2`: one worker a core) the anchors' own
+    thread pools run on one thread in each worker. Two workers with PyTorch's two OpenMP threads
+    each put four spinning threads on two cores, and a test making many small torch calls then
+    waits at every barrier for a thread that is off its core (test_conv_nonfinite.py: 10 s with
+    one torch thread, 160 s with two, on two busy cores). npfast's own thread count is untouched:
+    the tests set it where they test it, and its pool yields its core while it spins."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(1)
+
 
 # The ISA paths this CPU runs, narrowest first, from the one place that knows them.
 ISAS = npfast.config()["isas_available"]

@@ -11,6 +11,11 @@ from npfast._bench.limits import BandwidthNow, bandwidth_now
 from npfast._bench.report import SECTIONS
 from npfast._bench.section import NOISE, Limit, pct
 
+# Under pytest-xdist (`make test` runs `pytest -n 2 --dist loadgroup`) this module's tests go to
+# one worker, so that the module-scoped report (the tiny report, the longest setup of the run)
+# is made once, not once per worker.
+pytestmark = pytest.mark.xdist_group("bench_cli")
+
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
