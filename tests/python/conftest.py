@@ -9,6 +9,7 @@ import pytest
 import npfast
 from npfast import _npfast
 
+
 def pytest_configure(config):
     """Under pytest-xdist (`make test` runs `pytest -n 2`: one worker a core) the anchors' own
     thread pools run on one thread in each worker. Two workers with PyTorch's two OpenMP threads
