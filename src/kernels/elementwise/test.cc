@@ -293,8 +293,8 @@ void check_finite(Isa isa) {
   std::vector<T> x(3 * 300);
   for (auto& v : x) v = static_cast<T>(d(rng));
   using lim = std::numeric_limits<T>;
-  const T specials[] = {lim::quiet_NaN(), lim::infinity(), -lim::infinity(), lim::max(),
-                        lim::denorm_min(), T(-0.0)};
+  const T specials[] = {lim::quiet_NaN(), lim::infinity(),   -lim::infinity(),
+                        lim::max(),       lim::denorm_min(), T(-0.0)};
   for (int64_t rows : {0, 1, 3})
     for (int64_t n : {0, 1, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 129, 257})
       for (int64_t off : {0, 1, 3}) {
@@ -309,8 +309,8 @@ void check_finite(Isa isa) {
               const T keep = *cell;
               *cell = s;
               ASSERT_EQ(k(rows, n, ptr), bool(std::isfinite(s)))
-                  << isa_name(isa) << " rows=" << rows << " n=" << n << " r=" << r
-                  << " at=" << at << " s=" << double(s);
+                  << isa_name(isa) << " rows=" << rows << " n=" << n << " r=" << r << " at=" << at
+                  << " s=" << double(s);
               *cell = keep;
             }
       }
