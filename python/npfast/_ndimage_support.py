@@ -178,7 +178,7 @@ def as_real_array(value, arg):
     return a
 
 
-def _refuse_half(dtype, arg):
+def _refuse_unsupported_float(dtype, arg):
     # SciPy's ndimage has float32 and float64 loops only: float16 and longdouble arrays raise
     # its RuntimeError ("array type not supported").
     if dtype.kind == "f" and dtype.itemsize not in (4, 8):
@@ -190,7 +190,7 @@ def as_input(input, arg="input"):
     to filter: the N-D filters return its copy (in `output`'s dtype), as SciPy's; the 1-D ones
     refuse its axis."""
     a = as_real_array(input, arg)
-    _refuse_half(a.dtype, arg)
+    _refuse_unsupported_float(a.dtype, arg)
     return a
 
 
@@ -229,7 +229,7 @@ def get_output(output, input, arg="output"):
             raise AnchorTypeError(f"{arg}: complex output is not supported, got dtype {dt}")
         if isinstance(output, str) and not issubclass(dt.type, np.number):  # SciPy's rule
             raise AnchorValueError(f"{arg}: output must have numeric dtype, got {dt}")
-        _refuse_half(dt, arg)
+        _refuse_unsupported_float(dt, arg)
         return _new(shape, dt)
     if not isinstance(output, np.ndarray):
         raise TypeError(f"{arg}: must be None, a dtype or a numpy.ndarray, "
@@ -240,7 +240,7 @@ def get_output(output, input, arg="output"):
     if output.dtype.kind == "c":
         raise AnchorTypeError(f"{arg}: complex output is not supported, got dtype "
                               f"{output.dtype}")
-    _refuse_half(output.dtype, arg)
+    _refuse_unsupported_float(output.dtype, arg)
     return output
 
 

@@ -820,11 +820,11 @@ class Residual(Module):
         s = x if self.shortcut is None else self.shortcut.forward(x)
         if y.shape != s.shape:
             raise ValueError(f"Residual: body gives shape {y.shape}, shortcut {s.shape}")
-        # In place into the body's new output; a body that hands back its input or a view of it
-        # (Dropout in eval, Flatten) gets a new array: the caller's input is never written.
-        if np.may_share_memory(y, x) or np.may_share_memory(y, s):
-            return y + s
-        return np.add(y, s, out=y)
+        # Into a new array (from npfast's pool: no fresh pages a step), never into the body's
+        # output: a body may keep the array it returns for its backward (BatchNorm2d's fused
+        # ReLU mask, BasicBlock's output) or hand back its input or a view of it (Flatten,
+        # Dropout in eval). The dtype is NumPy's (and torch's) promotion of the two.
+        return np.add(y, s, out=npfast.empty(y.shape, np.result_type(y, s)))
 
     def backward(self, grad_output, *, input_grad=True):
         gb = self.body.backward(grad_output, input_grad=input_grad)

@@ -11,7 +11,7 @@ from npfast import _npfast
 
 
 def pytest_configure(config):
-    """Under pytest-xdist (`make test` runs `pytest -n 2`: one worker a core) the anchors' own
+    """Under pytest-xdist (`make test` runs `pytest -n $(JOBS)`: one worker a core) the anchors' own
     thread pools run on one thread in each worker. Two workers with PyTorch's two OpenMP threads
     each put four spinning threads on two cores, and a test making many small torch calls then
     waits at every barrier for a thread that is off its core (test_conv_nonfinite.py: 10 s with

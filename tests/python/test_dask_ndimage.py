@@ -436,3 +436,14 @@ def test_uniform_filters_documented_exceptions():
     got = dn.uniform_filter1d(da.from_array(y, chunks=5), 3).compute(scheduler="sync")
     assert np.isnan(got[1:4]).all()  # the windows holding the NaN
     assert (got[5:] == 1.0).all()  # later tasks' sums never saw it
+
+
+def test_zero_d_input_is_the_in_memory_copy():
+    """A 0-d dask array has no axis to filter: one block, the in-memory call's result."""
+    x = np.array(2.5)
+    d = da.from_array(x)
+    for name, args in [("gaussian_filter", (1.0,)), ("uniform_filter", (3,)),
+                       ("median_filter", (3,)), ("laplace", ()), ("correlate", (np.ones(()),))]:
+        got = getattr(dn, name)(d, *args).compute()
+        want = getattr(nn, name)(x, *args)
+        assert got.shape == () and got.dtype == want.dtype and got == want, name

@@ -826,3 +826,23 @@ def test_layer_arguments_refused_where_torch_refuses_them():
     with pytest.raises(IndexError, match="2 dimensions"):
         nn.Flatten()(np.ones(4, np.float32))
     assert nn.Flatten()(np.ones((4, 2, 3), np.float32)).shape == (4, 6)
+
+
+@needs_torch
+def test_residual_keeps_what_the_body_saved():
+    """A body that keeps its output for its backward (BatchNorm2d's fused ReLU mask): the sum
+    goes to a new array, so the body's gradient is torch's relu(bn(x)) + x gradient."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 4, 4))
+    bn = nn.BatchNorm2d(3, relu=True, dtype=np.float64)
+    res = nn.Residual(bn)
+    y = res.forward(x)
+    g = rng.standard_normal(y.shape)
+    gx = res.backward(g)
+    tx = torch.tensor(x, requires_grad=True)
+    tbn = torch.nn.BatchNorm2d(3).double()
+    ty = torch.relu(tbn(tx)) + tx
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(bn.grad_weight, tbn.weight.grad.numpy(), rtol=0, atol=1e-12)

@@ -15,6 +15,8 @@ carries along the whole line) and the separable minimum / maximum on lines holdi
 
 from __future__ import annotations
 
+import functools
+
 import dask.array as da
 import numpy as np
 from dask.array.core import Array
@@ -38,6 +40,10 @@ _WRAPS = ("wrap", "grid-wrap")
 # The graph
 
 
+def _on_block(kernel, args, kwargs, block):
+    return kernel(block, *args, **kwargs)
+
+
 def _filter(name, input, reach, periodic, args, kwargs, threads, mixed=()):
     """Lazy npfast.ndimage.<name>(input, *args, **kwargs).
 
@@ -51,9 +57,11 @@ def _filter(name, input, reach, periodic, args, kwargs, threads, mixed=()):
     if out is not None and isinstance(out, np.ndarray):
         raise TypeError("output: npfast.dask returns a new dask array; pass a dtype, not an "
                         "array")
-    if x.ndim == 0:
-        raise ValueError("input: expected at least one axis, got a 0-d array")
     kernel = _Kernel(name, getattr(_ndi, name))
+    if x.ndim == 0:  # no axis to filter: one block, the in-memory call's copy (SciPy's)
+        dtype = kernel(np.zeros((), x.dtype), *args, **kwargs).dtype
+        # (the arguments bound apart: map_blocks takes an `output` keyword of its own)
+        return x.map_blocks(functools.partial(_on_block, kernel, args, kwargs), dtype=dtype)
     spec = _Threads(threads, _host_slots())
     # The kernel's own argument checks and output dtype now, not at compute time.
     dtype = kernel(np.zeros((1,) * x.ndim, x.dtype), *args, **kwargs).dtype
