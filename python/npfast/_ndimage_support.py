@@ -318,12 +318,14 @@ def _same_view(a, b):
             and a.strides == b.strides and a.dtype == b.dtype and a.shape == b.shape)
 
 
-def separate(input, output):
-    """The input to read when writing `output`: itself when it is `output` (the line passes
-    read each block before writing it) or shares no memory with it, a copy otherwise."""
-    if input is output:
+def separate(input, output, in_place=True):
+    """The input to read when writing `output`: itself when it shares no memory with it, or
+    when it is `output` and the operator may run in place (`in_place`: the line passes read
+    each block before writing it; the window operators' windows reach rows that other rows'
+    outputs, other threads', overwrite), a copy otherwise."""
+    if input is output and in_place:
         return input
-    if np.may_share_memory(input, output) and not _same_view(input, output):
+    if np.may_share_memory(input, output) and not (in_place and _same_view(input, output)):
         return input.copy()
     return input
 

@@ -59,14 +59,9 @@ def _native_input(a):
 def _run(fn, input, output, rule):
     """Calls operator `fn(input, output)` writing `output`, through a temporary of a native
     dtype when `output`'s is not one (then cast as SciPy's C code casts: cast_into, by `rule`:
-    "line" for SciPy's 1-D passes, "nd" for its footprint filters). The 1-D passes read each
-    block before writing it, so they may run in place; the footprint filters' windows reach
-    rows that other rows' outputs (other threads') overwrite, so they read a copy of an input
-    that shares memory with `output`, as SciPy does."""
-    if rule == "nd" and np.may_share_memory(input, output):
-        src = _native_input(input.copy())
-    else:
-        src = _native_input(separate(input, output))
+    "line" for SciPy's 1-D passes, "nd" for its footprint filters, which never run in place:
+    separate)."""
+    src = _native_input(separate(input, output, in_place=rule == "line"))
     if output.dtype in _NATIVE:
         fn(src, output)
     else:
