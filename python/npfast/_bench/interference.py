@@ -1,6 +1,9 @@
 """interference: npfast beside other thread pools. A loop alternates NumPy as_strided + np.dot
 (OpenBLAS) or a torch conv2d (OpenMP) with npfast.correlate2d; npfast's time there against
-npfast alone, at its default thread count and at one thread. One more setting runs npfast while
+npfast alone, at its default thread count and at one thread. Two np.dot loops: the user's own
+(issue 20: the same 3x3 correlation of the same image, spelled as_strided + np.dot), and a
+bigger product (16 float64 columns) whose 24-34 MB of writes also evict npfast's data from
+every cache, so that its row shows the cache's part beside the pool's. One more setting runs npfast while
 other processes keep all cores but one busy, so its helpers cannot get a core: that call must
 stay within STEADY of npfast's one-thread time alone.
 
@@ -29,6 +32,8 @@ STEADY = 1.3
 
 
 BUSY = "beside busy processes"
+USER = "after the user's np.dot (the same correlation)"
+BIG = "after a bigger np.dot (16 columns)"
 DOT1 = "after the same np.dot, OpenBLAS on 1 thread"
 # Longer than a helper's 300 us spin (docs/threads.md): the call finds its helpers asleep.
 SLEPT = "after a 1 ms pause (helpers asleep)"
@@ -86,7 +91,11 @@ def measure(sizes, calls: int, rounds: int) -> dict:
         xd = rng.standard_normal((n, n))
         win = as_strided(xd, (n - 2, n - 2, 3, 3), xd.strides * 2)  # the sliding-window spelling
         kd = rng.standard_normal((9, 16))
-        others = {"alone": None, "after OpenBLAS np.dot": lambda: np.dot(win.reshape(-1, 9), kd)}
+        # The user's loop: NumPy's spelling of the very correlation npfast computes next.
+        user_win = as_strided(img, (n - 2, n - 2, 3, 3), img.strides * 2)
+        others = {"alone": None,
+                  USER: lambda: np.dot(user_win.reshape(-1, 9), ker.ravel()),
+                  BIG: lambda: np.dot(win.reshape(-1, 9), kd)}
         if tpc is not None:
             def dot_one_thread():
                 # The same product, so the same cache footprint, with no other pool running:
@@ -145,7 +154,7 @@ def run(ctx, out_dir):
     if proc.returncode != 0:
         return Section(NAME, TITLE, skipped=f"failed: the child process said {proc.stderr[-500:]}")
     got = json.loads(proc.stdout.strip().splitlines()[-1])
-    worst, worst_busy, worst_pool, worst_slept = 0.0, 0.0, 0.0, 0.0
+    worst, worst_big, worst_busy, worst_pool, worst_slept = 0.0, 0.0, 0.0, 0.0, 0.0
     for n, times in got["sizes"].items():
         n = int(n)
         threads = got["threads"]
@@ -157,26 +166,32 @@ def run(ctx, out_dir):
                 worst_busy = max(worst_busy, t / one)
             elif setting == SLEPT:
                 worst_slept = max(worst_slept, t / one)
+            elif int(th) == threads and setting == BIG:
+                worst_big = max(worst_big, t / alone)
+                if f"{th}|{DOT1}" in times:
+                    worst_pool = max(worst_pool, t / times[f"{th}|{DOT1}"])
             elif int(th) == threads and setting not in ("alone", DOT1):
                 worst = max(worst, t / alone)
-                if setting == "after OpenBLAS np.dot" and f"{th}|{DOT1}" in times:
-                    worst_pool = max(worst_pool, t / times[f"{th}|{DOT1}"])
             sec.rows.append([f"{n}x{n}", th, setting, f"{t * 1e6:.1f} us", f"{t / ref:.2f}x",
                              f"{t / one:.2f}x", f"{t * 1e9 / (n * n):.2f}"])
     sec.note(f"Median of single npfast.correlate2d 3x3 'same' float32 calls, each right after the "
              f"other tool's call (or a 0.2 ms busy pause: alone); settings interleaved in {rounds} "
              f"rounds of {calls} calls. torch and OpenBLAS run at npfast's thread count, "
              f"OpenMP at its default wait policy.")
-    sec.note(f"Worst npfast time beside another pool, against npfast alone: {worst:.2f}x "
+    sec.note(f"Worst npfast time in the user's loops (after their np.dot of the same "
+             f"correlation, after torch conv2d), against npfast alone: {worst:.2f}x "
              f"({'within' if worst <= STEADY else 'over'} the {STEADY}x aim). On a machine "
              "whose cores other processes also use, the '1 thread' rows show how much of that is "
-             "the cores being busy rather than npfast's pool; after np.dot they also show the "
-             "cache: that call writes (n-2)^2 x 16 float64 (15.7 MB at 350^2), which evicts "
-             "npfast's input whatever its thread count.")
+             "the cores being busy rather than npfast's pool.")
+    if worst_big:
+        sec.note(f"After the bigger np.dot (16 float64 columns: it copies (n-2)^2 x 9 and writes "
+                 f"(n-2)^2 x 16 float64, 24.5 MB at 350^2, which evicts npfast's input and "
+                 f"output from every cache whatever the thread counts), against npfast alone: "
+                 f"{worst_big:.2f}x: a cold call's memory time, not a pool's.")
     if worst_pool:
-        sec.note(f"After np.dot against after the same np.dot with OpenBLAS on one thread (same "
-                 f"cache footprint, no other pool running): worst {worst_pool:.2f}x, the part "
-                 "of the step the other pool, not the cache, causes.")
+        sec.note(f"After that np.dot against after the same np.dot with OpenBLAS on one thread "
+                 f"(same cache footprint, no other pool running): worst {worst_pool:.2f}x, the "
+                 "part of the step the other pool, not the cache, causes.")
     sec.note(f"After a 1 ms pause (npfast's helpers, which spin 300 us after a call, asleep): "
              f"the worst npfast time against its one-thread time alone: {worst_slept:.2f}x "
              f"({'within' if worst_slept <= STEADY else 'over'} the {STEADY}x aim; short work "
