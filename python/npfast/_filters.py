@@ -250,9 +250,12 @@ def _gaussian_weights(sigma, order, truncate, radius):
     if not isinstance(lw, numbers.Integral) or lw < 0:
         raise ValueError(f"radius: must be a nonnegative integer, got {lw!r}")
     try:  # SciPy computes with sigma as given (a float32 sigma squares in float32)
-        return _gaussian_weights_cached(sigma, order, lw)
+        w = _gaussian_weights_cached(sigma, order, lw)
     except TypeError:  # unhashable (a 0-d array)
-        return _as_weights(_gaussian_kernel1d(sigma, order, lw)[::-1])
+        w = _as_weights(_gaussian_kernel1d(sigma, order, lw)[::-1])
+    if w.shape[0] < 1:  # arange(-lw, lw + 1) came out empty (lw near 2**62): SciPy's error
+        raise AnchorValueError(f"weights: no filter weights given (radius {lw})")
+    return w
 
 
 def _as_weights(w):

@@ -495,6 +495,9 @@ def test_bad_arguments():
         (lambda: nn.gaussian_filter(x, 1.0, order=-1), ValueError, "order"),
         (lambda: nn.gaussian_filter1d(x, 1.0, radius=-1), ValueError, "radius"),
         (lambda: nn.gaussian_filter1d(x, 1.0, radius=1.5), ValueError, "radius"),
+        # arange(-r, r + 1) empty: SciPy's "no filter weights given" (RuntimeError), fused or not
+        (lambda: nn.gaussian_filter(x, 1.0, truncate=2.0**62), RuntimeError, "weights"),
+        (lambda: nn.gaussian_filter1d(x, 1.0, truncate=2.0**62), RuntimeError, "weights"),
         (lambda: nn.sobel(x, axis=3), ValueError, "axis"),
         (lambda: nn.sobel(np.float64(3.0)), ValueError, "axis"),  # 0-d: no axis -1, as SciPy
     ]
