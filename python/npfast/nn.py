@@ -101,8 +101,8 @@ def _layout(layout):
 
 
 def _channels(x, layout):
-    """The channel count of a 4-d array in ``layout``."""
-    return x.shape[3 if layout == "NHWC" else 1]
+    """The channel count of a 4-d array in ``layout``, or of an unbatched 3-d one."""
+    return x.shape[-1 if layout == "NHWC" else -3]
 
 
 def _init_conv(layer, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
@@ -170,7 +170,7 @@ def _conv_bn_forward(conv, bn, x, residual=None):
     ``relu(bn(conv(x)) + residual)``, a basic block's end, in the conv's epilogue.
     ``bn.backward`` after this forward recomputes the unfolded pair first (eval-mode backward
     is rare; the forward stays cheap)."""
-    conv._check_input(x, 4, conv._shape_name())
+    conv._check_input(x, 4, "(N, H, W, C)" if conv.layout == "NHWC" else "(N, C, H, W)")
     if _channels(x, conv.layout) != conv.in_channels:
         return bn.forward(conv.forward(x))  # conv.forward raises the error
     weight, bias = _folded_params(conv, bn)
@@ -319,7 +319,8 @@ class Module:
         return value
 
     def _check_input(self, x, ndim, what):
-        """x an ndarray of the layer's dtype with `ndim` axes (None: any number from 1)."""
+        """x an ndarray of the layer's dtype with `ndim` axes (a tuple: one of them; None: any
+        number from 1)."""
         dtype = self.weight.dtype
         if not isinstance(x, np.ndarray):
             raise TypeError(f"{type(self).__name__}: x must be a numpy.ndarray, "
@@ -328,7 +329,7 @@ class Module:
             raise TypeError(f"{type(self).__name__}: x has dtype {x.dtype} but the layer's "
                             f"parameters are {dtype}; cast x or build the layer with "
                             f"dtype={x.dtype}")
-        if (x.ndim < 1) if ndim is None else (x.ndim != ndim):
+        if (x.ndim < 1) if ndim is None else (x.ndim not in np.atleast_1d(ndim)):
             raise ValueError(f"{type(self).__name__}: x must be {what}, got shape {x.shape}")
 
 
@@ -370,11 +371,13 @@ class Conv2d(Module):
                     groups=self.groups, layout=self.layout)
 
     def _shape_name(self):
-        return "(N, H, W, C)" if self.layout == "NHWC" else "(N, C, H, W)"
+        return ("(N, H, W, C) or (H, W, C)" if self.layout == "NHWC" else
+                "(N, C, H, W) or (C, H, W)")
 
     def forward(self, x):
-        """x: (N, in_channels, H, W) -> (N, out_channels, Ho, Wo) (NHWC: channels last)."""
-        self._check_input(x, 4, self._shape_name())
+        """x: (N, in_channels, H, W) -> (N, out_channels, Ho, Wo) (NHWC: channels last);
+        unbatched (in_channels, H, W) -> (out_channels, Ho, Wo), as torch."""
+        self._check_input(x, (3, 4), self._shape_name())
         if _channels(x, self.layout) != self.in_channels:
             raise ValueError(f"Conv2d: x has {_channels(x, self.layout)} channels "
                              f"(shape {x.shape}), the layer expects "
@@ -604,8 +607,9 @@ class ConvTranspose2d(Module):
     _shape_name = Conv2d._shape_name
 
     def forward(self, x):
-        """x: (N, in_channels, H, W) -> (N, out_channels, Ho, Wo) (NHWC: channels last)."""
-        self._check_input(x, 4, self._shape_name())
+        """x: (N, in_channels, H, W) -> (N, out_channels, Ho, Wo) (NHWC: channels last);
+        unbatched (in_channels, H, W) -> (out_channels, Ho, Wo), as torch."""
+        self._check_input(x, (3, 4), self._shape_name())
         if _channels(x, self.layout) != self.in_channels:
             raise ValueError(f"ConvTranspose2d: x has {_channels(x, self.layout)} channels "
                              f"(shape {x.shape}), "

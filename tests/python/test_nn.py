@@ -319,8 +319,9 @@ def test_errors():
         conv.forward(np.zeros((1, 2, 5, 5)))
     with pytest.raises(ValueError, match="in_channels=2"):
         conv.forward(np.zeros((1, 3, 5, 5), np.float32))
-    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
-        conv.forward(np.zeros((2, 5, 5), np.float32))
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\) or \(C, H, W\)"):
+        conv.forward(np.zeros((5, 5), np.float32))
+    assert conv.forward(np.zeros((2, 5, 5), np.float32)).shape == (4, 3, 3)  # unbatched
     with pytest.raises(RuntimeError, match="before forward"):
         nn.Conv2d(1, 1, 1).backward(np.zeros((1, 1, 1, 1), np.float32))
     with pytest.raises(RuntimeError, match="before forward"):
@@ -491,6 +492,30 @@ def test_conv2d_string_padding_as_torch(padding):
                                                                   dilation=(1, 2)), np.float64)
     with pytest.raises(ValueError, match="padding"):
         nn.Conv2d(3, 4, 3, padding="full")
+
+
+@needs_torch
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_conv_layers_take_unbatched_input_as_torch(layout):
+    # torch.nn.Conv2d / ConvTranspose2d take (C, H, W) and return (C_out, Ho, Wo).
+    F = torch.nn.functional
+    rng = np.random.default_rng(19)
+    x = rng.standard_normal((3, 7, 9))
+    conv = nn.Conv2d(3, 4, 3, stride=2, padding=1, dtype=np.float64, rng=4)
+    convt = nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, dtype=np.float64, rng=5)
+    for layer, fn in ((conv, lambda t, w, b: F.conv2d(t, w, b, 2, 1)),
+                      (convt, lambda t, w, b: F.conv_transpose2d(t, w, b, 2, 1))):
+        compare_with_torch(layer, x, fn, np.float64)  # NCHW: torch takes the unbatched array
+        if layout == "NHWC":
+            layer.layout = "NHWC"
+            y = layer.forward(x.transpose(1, 2, 0))
+            gx = layer.backward(np.ones_like(y))
+            want = fn(torch.from_numpy(x)[None], torch.from_numpy(layer.weight),
+                      torch.from_numpy(layer.bias))[0]
+            np.testing.assert_allclose(y, want.numpy().transpose(1, 2, 0), **tol("nn", np.float64))
+            assert gx.shape == (7, 9, 3)
+    with pytest.raises(ValueError, match="H, W"):  # 2-D: neither batched nor unbatched
+        conv.forward(np.zeros((7, 9)))
 
 
 def test_init_matches_torch_defaults():
