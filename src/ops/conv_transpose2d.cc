@@ -44,9 +44,11 @@ void check_dtype_like(const View& v, const View& input, const char* arg) {
                     " does not match input dtype " + dtype_name(input.dtype));
 }
 
-// The rows (cols) of the output the conv covers: all of them unless op > pad.
+// The rows (cols) of the output the conv covers: all of them unless op > pad, none when the
+// output padding reaches past all of them (every output pixel then meets no tap: the output is
+// the bias, the gradients of input and weight zero, as PyTorch's).
 int64_t conv_extent(int64_t out, int64_t op, int64_t pad) {
-  return out - std::max<int64_t>(op - pad, 0);
+  return std::max<int64_t>(out - std::max<int64_t>(op - pad, 0), 0);
 }
 
 // `v` (4-d, in layout l) cut to its first h rows and w columns (same data and strides).
@@ -313,9 +315,11 @@ void forward_t(const View& x, const View& w, const View* bias, const Conv2dParam
   const int64_t h = conv_extent(ol.shape[2], oph, p.pad_top);
   const int64_t wd = conv_extent(ol.shape[3], opw, p.pad_left);
   if (h != ol.shape[2] || wd != ol.shape[3]) fill_bias<T>(ol, nullptr, true);
-  const View region = top_left(ol, h, wd, Layout::nchw);
-  const View shape = shape_view(x.dtype, n, cout, h, wd, out.data);
-  conv2d_backward(xl, shape, w, pn, &region, nullptr, nullptr);
+  if (h > 0 && wd > 0) {
+    const View region = top_left(ol, h, wd, Layout::nchw);
+    const View shape = shape_view(x.dtype, n, cout, h, wd, out.data);
+    conv2d_backward(xl, shape, w, pn, &region, nullptr, nullptr);
+  }
   if (bias) fill_bias<T>(ol, bias, false);
 }
 
@@ -385,6 +389,11 @@ void backward_t(const View& gy, const View& x, const View& w, const Conv2dParams
   // pass 0.2-1.2 ms more than this (one thread, 5 alternating pairs, 14.6-15.5 against
   // 14.9-15.9 ms for the whole backward).
   if (want_gb) grad_bias_sum<T>(gy, *gb, p.layout);
+  if (gyc.empty()) {  // no output pixel meets a tap (conv_extent)
+    if (gx && !gx->empty()) fill_bias<T>(conv_ops::logical_nchw(*gx, p.layout), nullptr, true);
+    if (gw && !gw->empty()) fill_bias<T>(*gw, nullptr, true);
+    return;
+  }
   if (gx && !gx->empty()) {
     const convt::WinogradLayer wg{xl.shape[0],  gyl.shape[1], gyl.shape[2],
                                   gyl.shape[3], xl.shape[1],  xl.shape[2],

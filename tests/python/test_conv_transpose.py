@@ -398,3 +398,37 @@ def test_zero_length_output_axis_is_empty(layout):
     assert gb is None or not gb.any()
     with pytest.raises(ValueError, match="output size"):
         npfast.conv_transpose2d(xl, w, b, 1, (2, 0), layout=layout)
+
+
+@needs_torch
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_output_padding_past_every_tap(layout):
+    """output_padding > padding where the padded output reaches past every row (column) the
+    taps cover: no output pixel meets a tap, so the output is the bias and the gradients of
+    input and weight are zero, as PyTorch's (the conv's extent went negative: a crash and
+    wrapped MemoryErrors, probe13)."""
+    cases = [((1, 4, 1, 2), (4, 1, 1, 1), dict(stride=(7, 4), padding=(2, 1),
+                                               output_padding=(4, 1), dilation=(3, 2), groups=1)),
+             ((2, 3, 1, 3), (3, 2, 1, 2), dict(stride=(5, 2), padding=(2, 0),
+                                               output_padding=(4, 1), groups=1))]
+    rng = np.random.default_rng(21)
+    while len(cases) < 40:  # the region at random: a pad beyond the taps, op > pad
+        s, p = (int(v) for v in rng.integers(2, 8, 2)), (int(v) for v in rng.integers(1, 4, 2))
+        s, p = tuple(s), tuple(p)
+        op = tuple(int(rng.integers(q + 1, si)) if si > q + 1 else 0 for q, si in zip(p, s))
+        xs = (int(rng.integers(1, 3)), 2, int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        ws = (2, int(rng.integers(1, 3)), int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+        oh, ow = ((xs[2 + i] - 1) * s[i] - 2 * p[i] + ws[2 + i] - 1 + op[i] + 1 for i in (0, 1))
+        if oh > 0 and ow > 0:
+            cases.append((xs, ws, dict(stride=s, padding=p, output_padding=op, groups=1)))
+    for dtype in (np.float32, np.float64):
+        check_against_autograd(cases, dtype, 22, layout)
+    # An output axis of length 0 in this region: the backward's zeros (torch float32's).
+    x = np.ones((1, 10, 1, 2), np.float32)
+    w = np.ones((10, 2, 1, 4), np.float32)
+    args = dict(stride=4, padding=(2, 1), output_padding=(3, 2), groups=2)
+    xl = nhwc(x) if layout == "NHWC" else x
+    y = npfast.conv_transpose2d(xl, w, **args, layout=layout)
+    assert y.size == 0
+    gx, gw = npfast.conv_transpose2d_backward(y, xl, w, **args, layout=layout)[:2]
+    assert gx.shape == xl.shape and not gx.any() and gw.shape == w.shape and not gw.any()
