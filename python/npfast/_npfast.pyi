@@ -211,8 +211,8 @@ def correlate2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: 
     Returns
     -------
     ndarray
-        float32 when in1 and in2 are both float32 (computed in float32 with fused multiply-adds),
-        float64 otherwise. Integer inputs (every width, signed and unsigned) are computed and
+        float32 when in1 and in2 are both float32, or one float32 and the other float16 (computed
+        in float32 with fused multiply-adds; SciPy's dtype too), float64 otherwise. Integer inputs (every width, signed and unsigned) are computed and
         returned in float64, whereas SciPy returns the integer dtype (which can overflow).
 
     Raises
@@ -254,8 +254,8 @@ def convolve2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: s
     Returns
     -------
     ndarray
-        float32 when in1 and in2 are both float32 (computed in float32 with fused multiply-adds),
-        float64 otherwise. Integer inputs (every width, signed and unsigned) are computed and
+        float32 when in1 and in2 are both float32, or one float32 and the other float16 (computed
+        in float32 with fused multiply-adds; SciPy's dtype too), float64 otherwise. Integer inputs (every width, signed and unsigned) are computed and
         returned in float64, whereas SciPy returns the integer dtype (which can overflow).
 
     Raises

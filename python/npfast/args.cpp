@@ -36,6 +36,11 @@ double real_arg(nb::handle v, const char* arg) {
   return r;
 }
 
+bool bool_arg(nb::handle v, const char* arg) {
+  if (PyBool_Check(v.ptr()) || PyArray_IsScalar(v.ptr(), Bool)) return PyObject_IsTrue(v.ptr());
+  throw TypeError(std::string(arg) + ": expected a bool, got " + py_repr(v));
+}
+
 bool is_sequence(nb::handle v) {
   return PySequence_Check(v.ptr()) && !PyUnicode_Check(v.ptr()) && !PyBytes_Check(v.ptr()) &&
          !PyArray_Check(v.ptr());

@@ -224,8 +224,8 @@ out : ndarray, optional
 Returns
 -------
 ndarray
-    float32 when in1 and in2 are both float32 (computed in float32 with fused multiply-adds),
-    float64 otherwise. Integer inputs (every width, signed and unsigned) are computed and
+    float32 when in1 and in2 are both float32, or one float32 and the other float16 (computed
+    in float32 with fused multiply-adds; SciPy's dtype too), float64 otherwise. Integer inputs (every width, signed and unsigned) are computed and
     returned in float64, whereas SciPy returns the integer dtype (which can overflow).
 
 Raises

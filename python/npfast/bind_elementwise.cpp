@@ -56,7 +56,9 @@ nb::object stats_array(nb::handle obj, const char* arg, const double** data, int
 }
 
 nb::object normalize_py(nb::handle image, nb::handle mean, nb::handle stddev, nb::handle dtype,
-                        int64_t channel_axis, bool to_chw, nb::handle out) {
+                        nb::handle channel_axis_arg, nb::handle to_chw_arg, nb::handle out) {
+  const int64_t channel_axis = int_arg(channel_axis_arg, "channel_axis");
+  const bool to_chw = bool_arg(to_chw_arg, "to_chw");
   Array x = as_array(image, "image");
   if (x.view.dtype != DType::u8)
     throw TypeError(std::string("image: dtype must be uint8, got ") + dtype_name(x.view.dtype));
@@ -145,7 +147,7 @@ non-temporal stores. A refused call writes nothing into ``out``.
           "channel_axis: int = -1, to_chw: bool = False, "
           "out: numpy.ndarray | None = None) -> numpy.ndarray"),
       nb::arg("image").none(), nb::arg("mean").none(), nb::arg("std").none(), nb::kw_only(),
-      nb::arg("dtype").none() = nb::none(), nb::arg("channel_axis") = -1, nb::arg("to_chw") = false,
+      nb::arg("dtype").none() = nb::none(), nb::arg("channel_axis").none() = -1, nb::arg("to_chw").none() = false,
       nb::arg("out").none() = nb::none(),
       R"doc(CNN input preprocessing in one pass: ``(image / 255 - mean) / std`` per channel.
 

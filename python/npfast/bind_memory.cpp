@@ -414,11 +414,14 @@ NPFAST_BIND(memory) {
   m.def("_pool_stats", &stats_py);
   m.def("_pool_trim", [] { memory::trim(); });
   m.def("_pool_limit", [] { return memory::cache_limit(); });
-  m.def("_pool_set_limit", [](nb::handle nbytes) {
-    const int64_t bytes = int_arg(nbytes, "nbytes");
-    if (bytes < 0) throw ValueError("nbytes: must be >= 0, got " + std::to_string(bytes));
-    memory::set_cache_limit(static_cast<size_t>(bytes));
-  });
+  m.def(
+      "_pool_set_limit",
+      [](nb::handle nbytes) {
+        const int64_t bytes = int_arg(nbytes, "nbytes");  // None too: TypeError naming nbytes
+        if (bytes < 0) throw ValueError("nbytes: must be >= 0, got " + std::to_string(bytes));
+        memory::set_cache_limit(static_cast<size_t>(bytes));
+      },
+      nb::arg("nbytes").none());
   m.def("_pool_handler", [] { return nb::borrow(handler_capsule()); });
   m.def("_set_handler", &set_handler, nb::arg("handler").none());
   m.def("_handler_name", &handler_name);

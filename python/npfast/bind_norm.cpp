@@ -20,8 +20,10 @@ int64_t channels(const View& x, bool nhwc, const char* arg) {
 }
 
 nb::object batch_norm_py(nb::handle input, nb::handle running_mean, nb::handle running_var,
-                         nb::handle weight, nb::handle bias, bool training, nb::handle momentum_arg,
-                         nb::handle eps_arg, bool relu, nb::handle layout, nb::handle residual) {
+                         nb::handle weight, nb::handle bias, nb::handle training_arg,
+                         nb::handle momentum_arg, nb::handle eps_arg, nb::handle relu,
+                         nb::handle layout, nb::handle residual) {
+  const bool training = bool_arg(training_arg, "training");
   Array x = as_array(input, "input", kFloatsOnly);
   const double momentum = real_arg(momentum_arg, "momentum"), eps = real_arg(eps_arg, "eps");
   Array r;
@@ -30,7 +32,7 @@ nb::object batch_norm_py(nb::handle input, nb::handle running_mean, nb::handle r
   p.training = training;
   p.momentum = momentum;
   p.eps = eps;
-  p.relu = relu;
+  p.relu = bool_arg(relu, "relu");
   p.channels_last = channels_last_arg(layout);
   const int64_t c = channels(x.view, p.channels_last, "input");
   const DType t = x.view.dtype;
@@ -84,8 +86,9 @@ nb::object batch_norm_py(nb::handle input, nb::handle running_mean, nb::handle r
 }
 
 nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weight,
-                       nb::handle save_mean, nb::handle save_invstd, bool training,
+                       nb::handle save_mean, nb::handle save_invstd, nb::handle training_arg,
                        nb::handle output, nb::handle layout, nb::handle output_mask) {
+  const bool training = bool_arg(training_arg, "training");
   Array gy = as_array(grad_output, "grad_output", kFloatsOnly);
   Array x = as_array(input, "input", kFloatsOnly);
   Array w, y;
@@ -165,8 +168,8 @@ NPFAST_BIND(norm) {
               "numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]"),
       nb::arg("input").none(), nb::arg("running_mean").none(), nb::arg("running_var").none(),
       nb::arg("weight").none() = nb::none(), nb::arg("bias").none() = nb::none(),
-      nb::arg("training") = false, nb::arg("momentum").none() = 0.1, nb::arg("eps").none() = 1e-5,
-      nb::arg("relu") = false, nb::arg("layout").none() = "NCHW", nb::kw_only(),
+      nb::arg("training").none() = false, nb::arg("momentum").none() = 0.1, nb::arg("eps").none() = 1e-5,
+      nb::arg("relu").none() = false, nb::arg("layout").none() = "NCHW", nb::kw_only(),
       nb::arg("residual").none() = nb::none(),
       R"doc(Batch normalisation, as ``torch.nn.functional.batch_norm`` (plus a fused ReLU and NHWC).
 
@@ -225,7 +228,7 @@ ValueError for fewer than 2 dimensions, a per-channel array not of shape ``(C,)`
                 "output_mask: tuple[bool, bool, bool] = (True, True, True)) -> "
                 "tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]"),
         nb::arg("grad_output").none(), nb::arg("input").none(), nb::arg("weight").none(),
-        nb::arg("save_mean").none(), nb::arg("save_invstd").none(), nb::arg("training") = true,
+        nb::arg("save_mean").none(), nb::arg("save_invstd").none(), nb::arg("training").none() = true,
         nb::arg("output").none() = nb::none(), nb::arg("layout").none() = "NCHW",
         nb::arg("output_mask").none() = nb::make_tuple(true, true, true),
         R"doc(Gradients of :func:`batch_norm`, as PyTorch's autograd.

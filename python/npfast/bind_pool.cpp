@@ -14,7 +14,7 @@ namespace py {
 namespace {
 
 Pool2dArgs pool_args(nb::handle kernel_size, nb::handle stride, nb::handle padding,
-                     nb::handle dilation, bool ceil_mode) {
+                     nb::handle dilation, nb::handle ceil_mode) {
   Pool2dArgs a;
   if (!pair_arg(kernel_size, "kernel_size", a.kernel))
     throw TypeError("kernel_size: expected an int or a tuple of two ints, got " +
@@ -27,7 +27,7 @@ Pool2dArgs pool_args(nb::handle kernel_size, nb::handle stride, nb::handle paddi
     throw TypeError("padding: expected an int or a tuple of two ints, got " + py_repr(padding));
   if (dilation.ptr() && !pair_arg(dilation, "dilation", a.dilation))
     throw TypeError("dilation: expected an int or a tuple of two ints, got " + py_repr(dilation));
-  a.ceil_mode = ceil_mode;
+  a.ceil_mode = bool_arg(ceil_mode, "ceil_mode");
   return a;
 }
 
@@ -44,8 +44,9 @@ View input_shape_arg(nb::handle h, DType t) { return shape_arg(h, "input_shape",
 nb::object new_result(const Shape& s, DType t, View* v) { return new_array(t, s.ndim, s.dims, v); }
 
 nb::object max_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle stride,
-                         nb::handle padding, nb::handle dilation, bool ceil_mode,
-                         bool return_indices, nb::handle layout) {
+                         nb::handle padding, nb::handle dilation, nb::handle ceil_mode,
+                         nb::handle return_indices_arg, nb::handle layout) {
+  const bool return_indices = bool_arg(return_indices_arg, "return_indices");
   Array x = as_array(input, "input", kFloatsOnly);
   Pool2dArgs a = pool_args(kernel_size, stride, padding, dilation, ceil_mode);
   a.channels_last = channels_last_arg(layout);
@@ -80,10 +81,12 @@ nb::object max_pool2d_backward_py(nb::handle grad_output, nb::handle indices,
 }
 
 nb::object avg_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle stride,
-                         nb::handle padding, bool ceil_mode, bool count_include_pad,
-                         nb::handle divisor_override, nb::handle layout) {
+                         nb::handle padding, nb::handle ceil_mode,
+                         nb::handle count_include_pad_arg, nb::handle divisor_override,
+                         nb::handle layout) {
   Array x = as_array(input, "input", kFloatsOnly);
   Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), ceil_mode);
+  const bool count_include_pad = bool_arg(count_include_pad_arg, "count_include_pad");
   a.channels_last = channels_last_arg(layout);
   const int64_t div = divisor_arg(divisor_override);
   const Shape s = avg_pool2d_shape(x.view, a);
@@ -98,11 +101,12 @@ nb::object avg_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle st
 
 nb::object avg_pool2d_backward_py(nb::handle grad_output, nb::handle input_shape,
                                   nb::handle kernel_size, nb::handle stride, nb::handle padding,
-                                  bool ceil_mode, bool count_include_pad,
+                                  nb::handle ceil_mode, nb::handle count_include_pad_arg,
                                   nb::handle divisor_override, nb::handle layout) {
   Array g = as_array(grad_output, "grad_output", kFloatsOnly);
   View gi = input_shape_arg(input_shape, g.view.dtype);
   Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), ceil_mode);
+  const bool count_include_pad = bool_arg(count_include_pad_arg, "count_include_pad");
   a.channels_last = channels_last_arg(layout);
   const int64_t div = divisor_arg(divisor_override);
   if (g.view.dtype != DType::f32 && g.view.dtype != DType::f64)
@@ -132,7 +136,7 @@ nb::object max_unpool2d_py(nb::handle input, nb::handle indices, nb::handle kern
                            nb::handle stride, nb::handle padding, nb::handle output_size) {
   Array x = as_array(input, "input", kFloatsOnly);
   Array i = as_array(indices, "indices");
-  const Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), false);
+  const Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), Py_False);
   int64_t osize[2];
   const int64_t* os = nullptr;
   if (!output_size.is_none()) {
@@ -271,8 +275,8 @@ ValueError for kernel_size / stride / dilation < 1, padding < 0 or > kernel_size
                 "numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray]"),
         nb::arg("input").none(), nb::arg("kernel_size").none(),
         nb::arg("stride").none() = nb::none(), nb::arg("padding").none() = 0,
-        nb::arg("dilation").none() = 1, nb::arg("ceil_mode") = false,
-        nb::arg("return_indices") = false, nb::kw_only(), nb::arg("layout").none() = "NCHW",
+        nb::arg("dilation").none() = 1, nb::arg("ceil_mode").none() = false,
+        nb::arg("return_indices").none() = false, nb::kw_only(), nb::arg("layout").none() = "NCHW",
         max_doc.c_str());
 
   m.def("max_pool2d_backward", runtime_anchored<&max_pool2d_backward_py>,
@@ -334,7 +338,7 @@ ValueError for kernel_size / stride < 1, padding < 0 or > kernel_size // 2, an o
                 "divisor_override: int | None = None, *, layout: str = 'NCHW') -> numpy.ndarray"),
         nb::arg("input").none(), nb::arg("kernel_size").none(),
         nb::arg("stride").none() = nb::none(), nb::arg("padding").none() = 0,
-        nb::arg("ceil_mode") = false, nb::arg("count_include_pad") = true,
+        nb::arg("ceil_mode").none() = false, nb::arg("count_include_pad").none() = true,
         nb::arg("divisor_override").none() = nb::none(), nb::kw_only(),
         nb::arg("layout").none() = "NCHW", avg_doc.c_str());
 
@@ -346,7 +350,7 @@ ValueError for kernel_size / stride < 1, padding < 0 or > kernel_size // 2, an o
                 "divisor_override: int | None = None, *, layout: str = 'NCHW') -> numpy.ndarray"),
         nb::arg("grad_output").none(), nb::arg("input_shape").none(), nb::arg("kernel_size").none(),
         nb::arg("stride").none() = nb::none(), nb::arg("padding").none() = 0,
-        nb::arg("ceil_mode") = false, nb::arg("count_include_pad") = true,
+        nb::arg("ceil_mode").none() = false, nb::arg("count_include_pad").none() = true,
         nb::arg("divisor_override").none() = nb::none(), nb::kw_only(),
         nb::arg("layout").none() = "NCHW",
         R"doc(Gradient of ``avg_pool2d`` with respect to its input (PyTorch's avg_pool2d backward).

@@ -598,9 +598,11 @@ Shape max_unpool2d_shape(const View& x, const View& idx, const Pool2dArgs& a,
                          " must be between " + str(static_cast<int64_t>(def - a.stride[i])) +
                          " and " + str(static_cast<int64_t>(def + a.stride[i])) + " (exclusive)");
     }
-    if (v < 1 || v > kLimit)
+    // An axis of 0 gives an empty result, as PyTorch's (the default, (n - 1) * stride - 2 *
+    // padding + kernel, can be 0).
+    if (v < 0 || v > kLimit)
       throw ValueError(std::string("output_size: the unpooled ") + (i ? "width" : "height") +
-                       " must be in [1, 2^60], got " + str(static_cast<int64_t>(v)));
+                       " must be in [0, 2^60], got " + str(static_cast<int64_t>(v)));
     o[i] = static_cast<int64_t>(v);
   }
   if (i128(o[0]) * o[1] > kProductLimit)

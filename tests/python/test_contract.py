@@ -382,6 +382,16 @@ BAD_VALUES = [
     # NHWC takes (N, H, W, C) or (H, W, C): a plane is not one.
     ("max_pool2d", {0: img(6, 6), "layout": "NHWC"}, ValueError, ("input", "(6, 6)")),
     ("zeros", {"shape": (-1, 3)}, ValueError, ("shape", "-1")),
+    # Flags take True / False or a NumPy bool, as PyTorch (1, "no" and None refused, named).
+    ("max_pool2d", {"ceil_mode": 1}, TypeError, ("ceil_mode", "1")),
+    ("max_pool2d", {"return_indices": "no"}, TypeError, ("return_indices", "'no'")),
+    ("avg_pool2d", {"count_include_pad": None}, TypeError, ("count_include_pad", "None")),
+    ("avg_pool2d_backward", {"ceil_mode": 0}, TypeError, ("ceil_mode", "0")),
+    ("batch_norm", {"training": 1}, TypeError, ("training", "1")),
+    ("batch_norm", {"relu": "yes"}, TypeError, ("relu", "'yes'")),
+    ("batch_norm_backward", {"training": None}, TypeError, ("training", "None")),
+    ("normalize", {"to_chw": "no"}, TypeError, ("to_chw", "'no'")),
+    ("normalize", {"channel_axis": 1.5}, TypeError, ("channel_axis", "1.5")),
     ("zeros", {"shape": (2**40, 2**40)}, (ValueError, MemoryError), ("shape", str(2**40))),
     ("empty", {"shape": (2**62, 4)}, (ValueError, MemoryError), ("shape", str(2**62))),
 ]
@@ -404,6 +414,13 @@ def test_bad_values(name, change, error, words):
     # A keyword set to None only clears the good call's value (size=None beside a footprint).
     for word in list(words) + [k for k, v in change.items() if isinstance(k, str) and v is not None]:
         assert word in message, f"{word!r} not in {message!r}"
+
+
+def test_numpy_bools_are_flags():
+    x = img(1, 2, 6, 6)
+    y, i = npfast.max_pool2d(x, 2, ceil_mode=np.False_, return_indices=np.True_)
+    assert y.shape == i.shape == (1, 2, 3, 3)
+    assert isinstance(npfast.batch_norm(x, None, None, training=np.bool_(True)), tuple)
 
 
 def zero_stride(shape, dtype):

@@ -378,6 +378,11 @@ def test_max_unpool_matches_torch(dtype):
     i = np.array([[4, 4, 0]], np.int64)
     got = npfast.max_unpool2d(v, i, 2, output_size=(2, 5))
     assert got.shape == (2, 5) and got.ravel().tolist() == [3, 0, 0, 0, 2, 0, 0, 0, 0, 0]
+    # A default width of (1 - 1) * 4 - 2 * 2 + 4 = 0: PyTorch's empty result.
+    v, i = np.ones((2, 1, 3, 1), dtype), np.zeros((2, 1, 3, 1), np.int64)
+    want = F.max_unpool2d(t(v), t(i), (2, 4), None, (0, 2)).numpy()
+    assert want.shape == (2, 1, 6, 0)
+    assert npfast.max_unpool2d(v, i, (2, 4), None, (0, 2)).shape == want.shape
 
 
 def test_max_unpool_errors():
