@@ -147,8 +147,8 @@ non-temporal stores. A refused call writes nothing into ``out``.
           "channel_axis: int = -1, to_chw: bool = False, "
           "out: numpy.ndarray | None = None) -> numpy.ndarray"),
       nb::arg("image").none(), nb::arg("mean").none(), nb::arg("std").none(), nb::kw_only(),
-      nb::arg("dtype").none() = nb::none(), nb::arg("channel_axis").none() = -1, nb::arg("to_chw").none() = false,
-      nb::arg("out").none() = nb::none(),
+      nb::arg("dtype").none() = nb::none(), nb::arg("channel_axis").none() = -1,
+      nb::arg("to_chw").none() = false, nb::arg("out").none() = nb::none(),
       R"doc(CNN input preprocessing in one pass: ``(image / 255 - mean) / std`` per channel.
 
 Matches ``torchvision.transforms.Normalize(mean, std)(ToTensor()(image))`` (with

@@ -168,9 +168,9 @@ NPFAST_BIND(norm) {
               "numpy.ndarray | tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]"),
       nb::arg("input").none(), nb::arg("running_mean").none(), nb::arg("running_var").none(),
       nb::arg("weight").none() = nb::none(), nb::arg("bias").none() = nb::none(),
-      nb::arg("training").none() = false, nb::arg("momentum").none() = 0.1, nb::arg("eps").none() = 1e-5,
-      nb::arg("relu").none() = false, nb::arg("layout").none() = "NCHW", nb::kw_only(),
-      nb::arg("residual").none() = nb::none(),
+      nb::arg("training").none() = false, nb::arg("momentum").none() = 0.1,
+      nb::arg("eps").none() = 1e-5, nb::arg("relu").none() = false,
+      nb::arg("layout").none() = "NCHW", nb::kw_only(), nb::arg("residual").none() = nb::none(),
       R"doc(Batch normalisation, as ``torch.nn.functional.batch_norm`` (plus a fused ReLU and NHWC).
 
 ``y = (x - mean[c]) / sqrt(var[c] + eps) * weight[c] + bias[c]``, then ``max(y, 0)`` when
@@ -228,8 +228,9 @@ ValueError for fewer than 2 dimensions, a per-channel array not of shape ``(C,)`
                 "output_mask: tuple[bool, bool, bool] = (True, True, True)) -> "
                 "tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]"),
         nb::arg("grad_output").none(), nb::arg("input").none(), nb::arg("weight").none(),
-        nb::arg("save_mean").none(), nb::arg("save_invstd").none(), nb::arg("training").none() = true,
-        nb::arg("output").none() = nb::none(), nb::arg("layout").none() = "NCHW",
+        nb::arg("save_mean").none(), nb::arg("save_invstd").none(),
+        nb::arg("training").none() = true, nb::arg("output").none() = nb::none(),
+        nb::arg("layout").none() = "NCHW",
         nb::arg("output_mask").none() = nb::make_tuple(true, true, true),
         R"doc(Gradients of :func:`batch_norm`, as PyTorch's autograd.
 

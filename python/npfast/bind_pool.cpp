@@ -81,9 +81,8 @@ nb::object max_pool2d_backward_py(nb::handle grad_output, nb::handle indices,
 }
 
 nb::object avg_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle stride,
-                         nb::handle padding, nb::handle ceil_mode,
-                         nb::handle count_include_pad_arg, nb::handle divisor_override,
-                         nb::handle layout) {
+                         nb::handle padding, nb::handle ceil_mode, nb::handle count_include_pad_arg,
+                         nb::handle divisor_override, nb::handle layout) {
   Array x = as_array(input, "input", kFloatsOnly);
   Pool2dArgs a = pool_args(kernel_size, stride, padding, nb::handle(), ceil_mode);
   const bool count_include_pad = bool_arg(count_include_pad_arg, "count_include_pad");
