@@ -190,4 +190,7 @@ NPFAST_BIND(args) {
   m.def(
       "_int", [](nb::handle v, const char* arg) { return int_arg(v, arg); },
       nb::arg("value").none(), nb::arg("name"), "An integer argument as the bindings take it.");
+  m.def(
+      "_bool", [](nb::handle v, const char* arg) { return bool_arg(v, arg); },
+      nb::arg("value").none(), nb::arg("name"), "A flag as the bindings take it.");
 }

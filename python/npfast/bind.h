@@ -85,8 +85,8 @@ void check_no_overlap(const View& out, std::initializer_list<const View*> inputs
 int64_t int_arg(nb::handle v, const char* arg);
 // A real number (float, int or a NumPy real scalar), else TypeError naming `arg`.
 double real_arg(nb::handle v, const char* arg);
-// A flag: True / False or a NumPy bool (as PyTorch takes them), else TypeError naming `arg`
-// (PyTorch's rule: 1 and "yes" are refused).
+// A flag: True / False, or a NumPy bool (PyTorch refuses those; npfast takes what NumPy code
+// hands on), else TypeError naming `arg` (PyTorch's rule: 1 and "yes" are refused).
 bool bool_arg(nb::handle v, const char* arg);
 // A sequence that is not a string, bytes or ndarray (the tuples and lists PyTorch takes).
 bool is_sequence(nb::handle v);

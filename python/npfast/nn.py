@@ -170,9 +170,9 @@ def _conv_bn_forward(conv, bn, x, residual=None):
     ``relu(bn(conv(x)) + residual)``, a basic block's end, in the conv's epilogue.
     ``bn.backward`` after this forward recomputes the unfolded pair first (eval-mode backward
     is rare; the forward stays cheap)."""
-    conv._check_input(x, 4, "(N, H, W, C)" if conv.layout == "NHWC" else "(N, C, H, W)")
-    if _channels(x, conv.layout) != conv.in_channels:
-        return bn.forward(conv.forward(x))  # conv.forward raises the error
+    conv._check_input(x, (3, 4), conv._shape_name())
+    if x.ndim == 3 or _channels(x, conv.layout) != conv.in_channels:
+        return bn.forward(conv.forward(x))  # the layer whose input it is not raises the error
     weight, bias = _folded_params(conv, bn)
     conv._x = x
     bn._saved_fwd = _Folded(conv)
@@ -424,8 +424,8 @@ class MaxPool2d(Module):
         self.stride = self.kernel_size if stride is None else _pair("stride", stride, 1)
         self.padding = _pair("padding", padding, 0)
         self.dilation = _pair("dilation", dilation, 1)
-        self.return_indices = bool(return_indices)
-        self.ceil_mode = bool(ceil_mode)
+        self.return_indices = _npfast._bool(return_indices, "return_indices")
+        self.ceil_mode = _npfast._bool(ceil_mode, "ceil_mode")
         self.layout = _layout(layout)
         self.indices = None
         self._shape = None
@@ -659,7 +659,7 @@ class BatchNorm2d(Module):
                                      not 0 <= momentum <= 1):
             raise ValueError(f"momentum must be a number in [0, 1] or None, got {momentum!r}")
         dtype = _float_dtype(dtype)
-        self.eps, self.relu = float(eps), bool(relu)
+        self.eps, self.relu = float(eps), _npfast._bool(relu, "relu")
         self.momentum = None if momentum is None else float(momentum)
         self.layout = _layout(layout)
         self.weight = np.ones(num_features, dtype) if affine else None

@@ -580,6 +580,8 @@ Shape max_unpool2d_shape(const View& x, const View& idx, const Pool2dArgs& a,
   check_float(x, "input");
   check_ndim(x, "input");
   check_plane(x, "input");
+  if (x.shape[x.ndim - 2] < 1 || x.shape[x.ndim - 1] < 1)  // PyTorch refuses empty planes
+    throw ValueError("input: height and width must be >= 1, got shape " + shape_str(x));
   views::check_indices(idx, x, "input");
   check_positive(a.kernel, "kernel_size");
   check_positive(a.stride, "stride");

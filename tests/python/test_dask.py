@@ -285,6 +285,17 @@ def test_pooling_stride_defaults_to_kernel():
     np.testing.assert_array_equal(threaded(nd.max_pool2d(xd, 3)), npfast.max_pool2d(x, 3))
 
 
+def test_pooling_flags_are_checked():
+    # As the in-memory calls: a flag is True / False (or a NumPy bool), never a truthy value.
+    xd = da.zeros((1, 1, 6, 6), chunks=3)
+    with pytest.raises(TypeError, match="ceil_mode"):
+        nd.max_pool2d(xd, 2, ceil_mode="no")
+    with pytest.raises(TypeError, match="return_indices"):
+        nd.max_pool2d(xd, 2, return_indices=1)
+    with pytest.raises(TypeError, match="count_include_pad"):
+        nd.avg_pool2d(xd, 2, count_include_pad=None)
+
+
 def test_pooling_on_cluster(client):
     rng = np.random.default_rng(24)
     x = rng.standard_normal((3, 2, 30, 27)).astype(np.float32)

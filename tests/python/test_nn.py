@@ -322,6 +322,13 @@ def test_errors():
     with pytest.raises(ValueError, match=r"\(N, C, H, W\) or \(C, H, W\)"):
         conv.forward(np.zeros((5, 5), np.float32))
     assert conv.forward(np.zeros((2, 5, 5), np.float32)).shape == (4, 3, 3)  # unbatched
+    with pytest.raises(TypeError, match="ceil_mode"):  # a flag, not a truthy value
+        nn.MaxPool2d(2, ceil_mode="no")
+    # Folded in eval mode, a conv + batch norm pair on (C, H, W) input: BatchNorm2d's error.
+    pair = nn.Sequential(nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4))
+    pair.eval()
+    with pytest.raises(ValueError, match="BatchNorm2d"):
+        pair.forward(np.zeros((2, 5, 5), np.float32))
     with pytest.raises(RuntimeError, match="before forward"):
         nn.Conv2d(1, 1, 1).backward(np.zeros((1, 1, 1, 1), np.float32))
     with pytest.raises(RuntimeError, match="before forward"):

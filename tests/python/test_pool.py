@@ -395,6 +395,8 @@ def test_max_unpool_errors():
         npfast.max_unpool2d(v, np.zeros((1, 1, 2, 2), np.int64), 2, output_size=(4, 4, 4))
     with pytest.raises(ValueError, match="output_size"):
         npfast.max_unpool2d(np.ones((1, 1, 1, 1)), np.zeros((1, 1, 1, 1), np.int64), 1, padding=1)
+    with pytest.raises(ValueError, match="input: height and width"):  # as PyTorch
+        npfast.max_unpool2d(np.ones((1, 1, 0, 3)), np.zeros((1, 1, 0, 3), np.int64), 3, 2)
 
 
 @needs_torch

@@ -236,8 +236,8 @@ def _pool_setup(input, kernel_size, stride, padding, dilation, ceil_mode, what):
     s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) \
         else _npfast._pair(stride, "stride")
     p, d = _npfast._pair(padding, "padding"), _npfast._pair(dilation, "dilation")
-    ah = _Axis(x.shape[-2], k[0], s[0], p[0], d[0], bool(ceil_mode), f"{what} height")
-    aw = _Axis(x.shape[-1], k[1], s[1], p[1], d[1], bool(ceil_mode), f"{what} width")
+    ah = _Axis(x.shape[-2], k[0], s[0], p[0], d[0], ceil_mode, f"{what} height")
+    aw = _Axis(x.shape[-1], k[1], s[1], p[1], d[1], ceil_mode, f"{what} width")
     return x, k, s, p, d, ah, aw
 
 
@@ -268,16 +268,18 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         Bad shapes or parameters (also those the kernel reports for a probe call made when the
         graph is built).
     """
+    ceil_mode = _npfast._bool(ceil_mode, "ceil_mode")
+    return_indices = _npfast._bool(return_indices, "return_indices")
     x, k, s, p, d, ah, aw = _pool_setup(input, kernel_size, stride, padding, dilation,
                                         ceil_mode, "max_pool2d")
     kernel = _Kernel("max_pool2d")
     spec = _Threads(threads, _host_slots())
     probe = kernel(np.zeros((1,) * (x.ndim - 2) + (ah.keff, aw.keff), x.dtype), k, s, p, d,
-                   bool(ceil_mode), bool(return_indices))
+                   ceil_mode, return_indices)
     dtypes = [probe[0].dtype, probe[1].dtype] if return_indices else [probe.dtype]
-    call = _MaxPoolCall(kernel, k, s, p, d, bool(ceil_mode), bool(return_indices),
+    call = _MaxPoolCall(kernel, k, s, p, d, ceil_mode, return_indices,
                         x.shape[-1])
-    token = ("max_pool2d", kernel.token(), k, s, p, d, bool(ceil_mode), bool(return_indices),
+    token = ("max_pool2d", kernel.token(), k, s, p, d, ceil_mode, return_indices,
              spec.threads, spec.host_slots)
     outs = _windowed(x, ah, aw, x.chunks[:-2], call, spec, dtypes, token)
     return tuple(outs) if return_indices else outs[0]
@@ -326,11 +328,13 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     ValueError, TypeError
         Bad shapes or parameters (also those the kernel reports for a probe call).
     """
+    ceil_mode = _npfast._bool(ceil_mode, "ceil_mode")
+    count_include_pad = _npfast._bool(count_include_pad, "count_include_pad")
     x, k, s, p, _, ah, aw = _pool_setup(input, kernel_size, stride, padding, 1, ceil_mode,
                                         "avg_pool2d")
     kernel = _Kernel("avg_pool2d")
     spec = _Threads(threads, _host_slots())
-    args = (k, s, p, bool(ceil_mode), bool(count_include_pad), divisor_override)
+    args = (k, s, p, ceil_mode, count_include_pad, divisor_override)
     probe = kernel(np.zeros((1,) * (x.ndim - 2) + (ah.keff, aw.keff), x.dtype), *args)
     call = _AvgPoolCall(kernel, args)
     token = ("avg_pool2d", kernel.token(), args, spec.threads, spec.host_slots)
