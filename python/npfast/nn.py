@@ -172,7 +172,9 @@ def _conv_bn_forward(conv, bn, x, residual=None):
     is rare; the forward stays cheap)."""
     conv._check_input(x, (3, 4), conv._shape_name())
     if x.ndim == 3 or _channels(x, conv.layout) != conv.in_channels:
-        return bn.forward(conv.forward(x))  # the layer whose input it is not raises the error
+        # Unfolded, so that the right layer raises: a channel mismatch is the conv's error, a
+        # 3-d input the batch norm's (as torch's BatchNorm2d).
+        return bn.forward(conv.forward(x))
     weight, bias = _folded_params(conv, bn)
     conv._x = x
     bn._saved_fwd = _Folded(conv)
@@ -329,7 +331,8 @@ class Module:
             raise TypeError(f"{type(self).__name__}: x has dtype {x.dtype} but the layer's "
                             f"parameters are {dtype}; cast x or build the layer with "
                             f"dtype={x.dtype}")
-        if (x.ndim < 1) if ndim is None else (x.ndim not in np.atleast_1d(ndim)):
+        ndims = ndim if isinstance(ndim, tuple) else (ndim,)
+        if (x.ndim < 1) if ndim is None else (x.ndim not in ndims):
             raise ValueError(f"{type(self).__name__}: x must be {what}, got shape {x.shape}")
 
 
