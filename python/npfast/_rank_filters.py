@@ -217,6 +217,7 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minim
         else:
             separable = False
     input = _as_input(input)
+    fresh = output is None  # a new array shares no memory with the input
     output = get_output(output, input)
     if separable:
         if axes is not None:
@@ -224,7 +225,7 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minim
         cval = as_float(cval, "cval")
         passes, fused = _separable_plan(input.ndim, size, size_arg, mode, origin, axes)
         if (fused and input.dtype == output.dtype and output.dtype in _NATIVE
-                and not np.may_share_memory(input, output)):
+                and (fresh or not np.may_share_memory(input, output))):
             # The last two passes (the last two axes) fused over bands of rows when the arrays
             # allow it; earlier passes into a scratch array the fused pair reads.
             src = input
