@@ -4,8 +4,11 @@
 // Blocking (48 KB L1d, 1-2 MB L2 per core):
 //   f32 14x32: B panel KC x 32 = 24 KB, A panel 14 x KC = 10.5 KB in L1 (KC = 192);
 //              A block 140 x 192 x 4 = 105 KB in L2.
-//   f64 14x16: B panel 128 x 16 x 8 = 16 KB, A panel 14 KB (KC = 128); A block 112 x 128 x 8 = 112
-//   KB.
+//   f64 14x16: KC = 384 (BLIS's SkylakeX and Zen 4 choices are 384 and 512): the B panel
+//              (48 KB) and A panel (42 KB) are read from L2 at 240 bytes per 28 FMAs, which
+//              it sustains; A block 112 x 384 x 8 = 344 KB in L2; K groups of two blocks.
+//              On the Zen 4 (32 KB L1d, 1 MB L2) KC 128 (B panel in L1) ran 4-9% slower
+//              from 512^2 up (docs/gemm.md, "gemm14").
 #include "src/core/simd/x86_avx512.h"
 
 #define NPFAST_TARGET avx512
@@ -18,8 +21,8 @@ const Table table_avx512 = {
     {avx512::gemm::ukernel<float, 14, 2>, 14, 32, 192, 140, 4096,
      avx512::gemm::ukernel<float, 14, 1>, avx512::gemm::ukernel<float, 7, 2>, 128 << 10, 768,
      150.0},
-    {avx512::gemm::ukernel<double, 14, 2>, 14, 16, 128, 112, 2048,
-     avx512::gemm::ukernel<double, 14, 1>, avx512::gemm::ukernel<double, 7, 2>, 128 << 10, 512,
+    {avx512::gemm::ukernel<double, 14, 2>, 14, 16, 384, 112, 2048,
+     avx512::gemm::ukernel<double, 14, 1>, avx512::gemm::ukernel<double, 7, 2>, 128 << 10, 768,
      70.0},
     {avx512::gemm::gemv_dot<float>, avx512::gemm::gemv_axpy<float>},
     {avx512::gemm::gemv_dot<double>, avx512::gemm::gemv_axpy<double>},
