@@ -185,8 +185,9 @@ void channels_last_block(const Geometry& pl, const T* x, int64_t r, int64_t widt
         std::memcpy(d + j * C + c0, src + j * step * C + c0, nc * sizeof(T));
     }
   } else if (step == 1) {
-    pack::transpose(x + c0 * pl.h * pl.w + iy * pl.w + ix0 + j0, pl.h * pl.w, d + j0 * C + c0, C,
-                    nc, j1 - j0);
+    const conv::Table& t = kernels<conv::Table>();
+    of<T>(t.f32_to_channels_last, t.f64_to_channels_last)(
+        x + c0 * pl.h * pl.w + iy * pl.w + ix0 + j0, pl.h * pl.w, d + j0 * C + c0, C, nc, j1 - j0);
   } else {
     // The dilation phases' columns: each channel's strided pixels gathered into the rows of a
     // small block, then one register transpose (element by element into the channels-last row,

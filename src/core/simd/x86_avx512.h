@@ -303,5 +303,52 @@ inline __m512d lane_sums(const __m512d* v) {
                        _mm512_shuffle_f64x2(s[0], s[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
+// Layout (conv::to_channels_last): transpose_square(r) transposes the kLanes x kLanes block
+// held in r[0..kLanes) in place (lane j of r[i] <-> lane i of r[j]); moves only, exact.
+inline void transpose_square(__m512* r) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {  // 2 x 2 blocks within each 128-bit lane
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {  // r[i + c], 128-bit lane b: rows i..i+3 of column 4b + c
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int c = 0; c < 4; ++c) {  // then the 128-bit lanes across the four row groups
+    t[c] = _mm512_shuffle_f32x4(r[c], r[c + 4], _MM_SHUFFLE(2, 0, 2, 0));
+    t[c + 4] = _mm512_shuffle_f32x4(r[c], r[c + 4], _MM_SHUFFLE(3, 1, 3, 1));
+    t[c + 8] = _mm512_shuffle_f32x4(r[c + 8], r[c + 12], _MM_SHUFFLE(2, 0, 2, 0));
+    t[c + 12] = _mm512_shuffle_f32x4(r[c + 8], r[c + 12], _MM_SHUFFLE(3, 1, 3, 1));
+  }
+  for (int c = 0; c < 4; ++c) {
+    r[c] = _mm512_shuffle_f32x4(t[c], t[c + 8], _MM_SHUFFLE(2, 0, 2, 0));
+    r[c + 8] = _mm512_shuffle_f32x4(t[c], t[c + 8], _MM_SHUFFLE(3, 1, 3, 1));
+    r[c + 4] = _mm512_shuffle_f32x4(t[c + 4], t[c + 12], _MM_SHUFFLE(2, 0, 2, 0));
+    r[c + 12] = _mm512_shuffle_f32x4(t[c + 4], t[c + 12], _MM_SHUFFLE(3, 1, 3, 1));
+  }
+}
+inline void transpose_square(__m512d* r) {
+  __m512d t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {  // t[i]: rows i, i+1 of the even columns; t[i + 1]: the odd
+    t[i] = _mm512_unpacklo_pd(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_pd(r[i], r[i + 1]);
+  }
+  for (int g = 0; g < 8; g += 4) {  // rows g..g+3: columns (0, 4), (2, 6), (1, 5), (3, 7)
+    u[g] = _mm512_shuffle_f64x2(t[g], t[g + 2], _MM_SHUFFLE(2, 0, 2, 0));
+    u[g + 1] = _mm512_shuffle_f64x2(t[g], t[g + 2], _MM_SHUFFLE(3, 1, 3, 1));
+    u[g + 2] = _mm512_shuffle_f64x2(t[g + 1], t[g + 3], _MM_SHUFFLE(2, 0, 2, 0));
+    u[g + 3] = _mm512_shuffle_f64x2(t[g + 1], t[g + 3], _MM_SHUFFLE(3, 1, 3, 1));
+  }
+  // u[k] and u[k + 4] hold columns cols[k][0] (first 128-bit lanes) and cols[k][1] (others).
+  constexpr int cols[4][2] = {{0, 4}, {2, 6}, {1, 5}, {3, 7}};
+  for (int k = 0; k < 4; ++k) {
+    r[cols[k][0]] = _mm512_shuffle_f64x2(u[k], u[k + 4], _MM_SHUFFLE(2, 0, 2, 0));
+    r[cols[k][1]] = _mm512_shuffle_f64x2(u[k], u[k + 4], _MM_SHUFFLE(3, 1, 3, 1));
+  }
+}
+
 }  // namespace avx512
 }  // namespace npfast

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "src/kernels/conv/conv.h"
+#include "src/kernels/pack/pack.h"
 
 namespace npfast {
 namespace conv {

@@ -15,6 +15,7 @@
 #include "npfast/dispatch.hpp"
 #include "npfast/threads.hpp"
 #include "src/kernels/conv/conv.h"
+#include "src/kernels/pack/pack.h"
 #include "src/ops/conv2d_plan.h"
 #include "tests/cpp/scoped_isa.h"
 #include "tests/cpp/scoped_threads.h"
@@ -322,6 +323,34 @@ void check_winograd2(const conv::Table& kt, std::mt19937& rng) {
             for (int64_t row = 0; row < 2 * th * np; ++row)
               for (int64_t col = 2 * tw * np; col < yr; ++col) ASSERT_EQ(y[row * yr + col], T(-7));
           }
+}
+
+// to_channels_last of every ISA: the reference transpose exactly, for row and column counts
+// around the vector widths (edges of every size), strides past the lengths, and nothing
+// written outside the transposed block.
+template <class T>
+void check_to_channels_last(const conv::Table& t, std::mt19937& rng) {
+  const conv::ToChannelsLastFn<T> k = of<T>(t.f32_to_channels_last, t.f64_to_channels_last);
+  for (int64_t rows : {0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 33})
+    for (int64_t cols : {0, 1, 2, 5, 8, 15, 16, 17, 56, 58})
+      for (int64_t pad : {0, 3}) {
+        const int64_t ss = cols + pad, ds = rows + 2 * pad;
+        std::vector<T> s(static_cast<size_t>(std::max<int64_t>(rows * ss, 1)));
+        std::uniform_real_distribution<double> u(-1, 1);
+        for (T& v : s) v = static_cast<T>(u(rng));
+        std::vector<T> want(static_cast<size_t>(std::max<int64_t>(cols * ds, 1)), T(-7));
+        std::vector<T> got = want;
+        pack::transpose_reference(s.data(), ss, want.data(), ds, rows, cols);
+        k(s.data(), ss, got.data(), ds, rows, cols);
+        ASSERT_EQ(0, std::memcmp(want.data(), got.data(), got.size() * sizeof(T)))
+            << "rows " << rows << " cols " << cols << " pad " << pad;
+      }
+}
+
+TEST_P(ConvIsa, ToChannelsLastMatchesReference) {
+  std::mt19937 rng(13);
+  check_to_channels_last<float>(*kernels<conv::Table>(GetParam()), rng);
+  check_to_channels_last<double>(*kernels<conv::Table>(GetParam()), rng);
 }
 
 TEST_P(ConvIsa, Winograd2TransformsMatchReference) {
