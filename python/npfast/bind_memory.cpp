@@ -155,12 +155,19 @@ nb::object pool_array(nb::handle shape, nb::handle dtype, bool zeroed, bool fort
   if (__builtin_mul_overflow(n, static_cast<int64_t>(PyDataType_ELSIZE(descr)), &bytes))
     throw ValueError("shape: " + py_repr(shape) + " is too big for " + py_repr(keep));
   void* data;
-  if (zeroed && bytes >= (int64_t{1} << 20)) {
-    nb::gil_scoped_release release;  // a big zero fill takes a while
-    data = memory::allocate_zeroed(static_cast<size_t>(bytes));
-  } else {
-    data = zeroed ? memory::allocate_zeroed(static_cast<size_t>(bytes))
-                  : memory::allocate(static_cast<size_t>(bytes));
+  try {
+    if (zeroed && bytes >= (int64_t{1} << 20)) {
+      nb::gil_scoped_release release;  // a big zero fill takes a while
+      data = memory::allocate_zeroed(static_cast<size_t>(bytes));
+    } else {
+      data = zeroed ? memory::allocate_zeroed(static_cast<size_t>(bytes))
+                    : memory::allocate(static_cast<size_t>(bytes));
+    }
+  } catch (const MemoryError&) {
+    // The pool's message names its own function; name the caller's arguments, as NumPy does.
+    throw MemoryError("shape: cannot allocate " + std::to_string(bytes) +
+                      " bytes for an array of shape " + py_repr(shape) + " and dtype " +
+                      py_repr(keep));
   }
   // An empty array's strides are all 0, as numpy.empty / numpy.zeros make them (NumPy fills
   // them from the shape when it is given the data).

@@ -306,3 +306,16 @@ def test_impossible_sizes_under_hook_raise_memory_error():
             np.zeros(2**47)  # calloc path
         ok = np.ones(10)  # the pool still works afterwards
     assert ok.sum() == 10
+
+
+@pytest.mark.parametrize("make, shape, dtype", [
+    (npfast.empty, 2**62, np.bool_),    # past the pool's largest request
+    (npfast.zeros, 2**40, np.float64),  # the OS refuses 8 TiB
+    (npfast.empty, (2**20, 2**20, 8), np.uint8),
+])
+def test_impossible_sizes_name_the_shape(make, shape, dtype):
+    # The message names the caller's shape and dtype (as NumPy's), not the pool's function.
+    with pytest.raises(MemoryError, match=r"^shape: cannot allocate \d+ bytes") as e:
+        make(shape, dtype)
+    assert repr(shape) in str(e.value) and "allocate:" not in str(e.value)
+    assert make(4, dtype).shape == (4,)  # the pool still works afterwards
