@@ -166,8 +166,8 @@ nb::object pool_array(nb::handle shape, nb::handle dtype, bool zeroed, bool fort
   } catch (const MemoryError&) {
     // The pool's message names its own function; name the caller's arguments, as NumPy does.
     throw MemoryError("shape: cannot allocate " + std::to_string(bytes) +
-                      " bytes for an array of shape " + py_repr(shape) + " and dtype " +
-                      py_repr(keep));
+                      " bytes for an array of shape " + py_repr(shape) + " and data type " +
+                      nb::cast<std::string>(nb::str(keep)));
   }
   // An empty array's strides are all 0, as numpy.empty / numpy.zeros make them (NumPy fills
   // them from the shape when it is given the data).

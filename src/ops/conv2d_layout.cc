@@ -186,7 +186,7 @@ void channels_last_block(const Geometry& pl, const T* x, int64_t r, int64_t widt
     }
   } else if (step == 1) {
     const conv::Table& t = kernels<conv::Table>();
-    of<T>(t.f32_to_channels_last, t.f64_to_channels_last)(
+    of<T>(t.f32_conv_to_channels_last, t.f64_conv_to_channels_last)(
         x + c0 * pl.h * pl.w + iy * pl.w + ix0 + j0, pl.h * pl.w, d + j0 * C + c0, C, nc, j1 - j0);
   } else {
     // The dilation phases' columns: each channel's strided pixels gathered into the rows of a

@@ -24,7 +24,7 @@ CASES = [
     (2, 16, 9, 11, 6, 3, 3, (1, 2), 1, (2, 1), 2),   # im2col, grouped
     (1, 12, 6, 7, 20, 3, 2, 1, (0, 2), 1, 1),        # shifted GEMM, kw copies, asymmetric
     (2, 10, 7, 9, 6, 3, 3, 1, (2, 1), (1, 2), 2),    # shifted GEMM, grouped, dilated
-    (1, 128, 5, 6, 8, 3, 3, 1, 1, (2, 1), 1),        # implicit GEMM, kernel rows split at KC
+    (1, 160, 5, 6, 8, 3, 3, 1, 1, (2, 1), 1),        # implicit GEMM, kernel rows split at KC (f32 192, f64 384)
     (2, 32, 7, 9, 12, 3, 3, 1, (2, 1), (1, 2), 2),   # implicit GEMM, grouped, dilated: per tap
     (1, 24, 6, 7, 20, 3, 2, 1, (0, 2), 1, 1),        # implicit GEMM, partial weight panel
     (2, 16, 7, 9, 20, 3, 3, 1, 1, 1, 1),             # Winograd, odd sizes, partial panel

@@ -141,10 +141,11 @@ template <class T>
 using Wino2OutFn = void (*)(const T* m, int64_t ms, int64_t mb, int64_t np, int64_t th, int64_t tw,
                             const T* bias, T* y, int64_t yr);
 
-// d[j * ds + i] = s[i * ss + j] for i < rows, j < cols (pack::transpose's contract, whose
-// scalar oracle is the reference): the NCHW -> channels-last copy of the implicit GEMM, rows
-// a cache line of channels (ss = h * w apart), columns an image row's pixels (ds = C).
-// Vector-square blocks in registers; an exact copy, so every ISA gives the same bits.
+// d[j * ds + i] = s[i * ss + j] for i < rows, j < cols (pack::transpose's contract; the scalar
+// ISA runs pack::transpose itself, the oracle is pack::transpose_reference): the NCHW ->
+// channels-last copy of the implicit GEMM, rows a cache line of channels (ss = h * w apart),
+// columns an image row's pixels (ds = C). Vector-square blocks in registers; an exact copy, so
+// every ISA gives the same bits.
 template <class T>
 using ToChannelsLastFn = void (*)(const T* s, int64_t ss, T* d, int64_t ds, int64_t rows,
                                   int64_t cols);

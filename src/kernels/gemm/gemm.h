@@ -74,7 +74,8 @@ struct Ukernel {
   // Consecutive K blocks are packed together up to this depth and each C tile takes their
   // updates back to back, the later ones from L1: C comes from memory once per group instead
   // of once per K block. The K blocks themselves (kc), hence the bits, are unchanged. On the
-  // Xeon, 3000^3 on one thread ran 5% (f32, 768) and 21% (f64, 512) faster.
+  // Xeon, 3000^3 on one thread ran 5% (f32, 768) and 21% (f64, 512 with KC 128) faster; f64 has
+  // groups of two 384-deep blocks since docs/gemm.md "gemm14".
   int kc_pack = 0;
   // One core's rate on this kernel for mid and large products, in flops per ns: the thread cost
   // model gives each thread at least kMinChunkNs of work (npfast/threads.hpp).

@@ -257,6 +257,7 @@ TEST(GemmOp, Avx512GeometryOnAvx2) {
   EXPECT_EQ(s.f32.kc_pack, real->f32.kc_pack);
   EXPECT_EQ(s.f64.kc_pack, real->f64.kc_pack);
   EXPECT_EQ(s.f32.inplace_b_bytes, real->f32.inplace_b_bytes);
+  EXPECT_EQ(s.f64.inplace_b_bytes, real->f64.inplace_b_bytes);
   check_ukernel(s.f32);
   check_ukernel(s.f64);
   check_edge_kernels(s.f32);

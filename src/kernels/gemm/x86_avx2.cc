@@ -34,7 +34,7 @@ const Table table_avx512_geometry_on_avx2 = {
     {avx2::gemm::ukernel<float, 14, 4>, 14, 32, 192, 140, 4096, avx2::gemm::ukernel<float, 14, 2>,
      avx2::gemm::ukernel<float, 7, 4>, 128 << 10, 768, 150.0},
     {avx2::gemm::ukernel<double, 14, 4>, 14, 16, 384, 112, 2048, avx2::gemm::ukernel<double, 14, 2>,
-     avx2::gemm::ukernel<double, 7, 4>, 128 << 10, 768, 70.0},
+     avx2::gemm::ukernel<double, 7, 4>, 384 << 10, 768, 70.0},
 };
 
 }  // namespace gemm_kernels

@@ -7,8 +7,10 @@
 //   f64 14x16: KC = 384 (BLIS's SkylakeX and Zen 4 choices are 384 and 512): the B panel
 //              (48 KB) and A panel (42 KB) are read from L2 at 240 bytes per 28 FMAs, which
 //              it sustains; A block 112 x 384 x 8 = 344 KB in L2; K groups of two blocks.
-//              On the Zen 4 (32 KB L1d, 1 MB L2) KC 128 (B panel in L1) ran 4-9% slower
-//              from 512^2 up (docs/gemm.md, "gemm14").
+//              On the Zen 4 (32 KB L1d, 1 MB L2) KC 128 (B panel in L1) ran 1-6% slower
+//              from 512^2 up in an interleaved A/B (docs/gemm.md, "gemm14"). B is read in
+//              place up to a 384 KB K block (3 x the 128 KB of KC 128), so products whose
+//              K block spans as many rows as before still read it in place.
 #include "src/core/simd/x86_avx512.h"
 
 #define NPFAST_TARGET avx512
@@ -22,7 +24,7 @@ const Table table_avx512 = {
      avx512::gemm::ukernel<float, 14, 1>, avx512::gemm::ukernel<float, 7, 2>, 128 << 10, 768,
      150.0},
     {avx512::gemm::ukernel<double, 14, 2>, 14, 16, 384, 112, 2048,
-     avx512::gemm::ukernel<double, 14, 1>, avx512::gemm::ukernel<double, 7, 2>, 128 << 10, 768,
+     avx512::gemm::ukernel<double, 14, 1>, avx512::gemm::ukernel<double, 7, 2>, 384 << 10, 768,
      70.0},
     {avx512::gemm::gemv_dot<float>, avx512::gemm::gemv_axpy<float>},
     {avx512::gemm::gemv_dot<double>, avx512::gemm::gemv_axpy<double>},
