@@ -330,7 +330,8 @@ void check_winograd2(const conv::Table& kt, std::mt19937& rng) {
 // written outside the transposed block.
 template <class T>
 void check_to_channels_last(const conv::Table& t, std::mt19937& rng) {
-  const conv::ToChannelsLastFn<T> k = of<T>(t.f32_conv_to_channels_last, t.f64_conv_to_channels_last);
+  const conv::ToChannelsLastFn<T> k =
+      of<T>(t.f32_conv_to_channels_last, t.f64_conv_to_channels_last);
   for (int64_t rows : {0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 33})
     for (int64_t cols : {0, 1, 2, 5, 8, 15, 16, 17, 56, 58})
       for (int64_t pad : {0, 3}) {
