@@ -271,7 +271,7 @@ int scan_object(dl_phdr_info* info, size_t, void* arg) {
   auto* f = static_cast<FindSlot*>(arg);
   bool mine = false;
   for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr) & ph = info->dlpi_phdr[i];
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     const uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
     if (ph.p_type == PT_LOAD && f->code >= lo && f->code < lo + ph.p_memsz) mine = true;
   }
@@ -279,14 +279,14 @@ int scan_object(dl_phdr_info* info, size_t, void* arg) {
   // The GOT also holds the three addresses; it lies in the RELRO part, which a static never does.
   uintptr_t relro_lo = 0, relro_hi = 0;
   for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr) & ph = info->dlpi_phdr[i];
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type == PT_GNU_RELRO) {
       relro_lo = info->dlpi_addr + ph.p_vaddr;
       relro_hi = relro_lo + ph.p_memsz;
     }
   }
   for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr) & ph = info->dlpi_phdr[i];
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_W)) continue;
     const uintptr_t lo = (info->dlpi_addr + ph.p_vaddr + 7) & ~uintptr_t{7};
     const uintptr_t hi = info->dlpi_addr + ph.p_vaddr + ph.p_memsz;
