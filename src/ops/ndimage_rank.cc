@@ -241,10 +241,10 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
       [](auto d) -> ndimage::StoreFn<T> { return ndimage::store_lanes<T, decltype(d)>; });
   constexpr int64_t kSlabElems = (int64_t{1} << 19) / static_cast<int64_t>(sizeof(T));
   if (nd == 1) {
-    // A line: pieces of outputs, each with its f - 1 extra elements.
-    // Pieces of whole kNetChunkBytes: the square median kernels (which a 1-D run of 9 or 25
-    // values is to them) then start their chunks where one call over the line would.
-    constexpr int64_t kUnit = rank::kNetChunkBytes / static_cast<int64_t>(sizeof(T));
+    // A line: pieces of outputs, each with its f - 1 extra elements; whole kUnit of them, so
+    // that every piece but a short line's last is a long enough call for the square median
+    // kernels (which a 1-D run of 9 or 25 values is to them) to give one call's values (rank.h).
+    constexpr int64_t kUnit = rank::kNetMinSplit;
     const int64_t piece =
         (split_for_threads(std::max<int64_t>(kSlabElems, 4 * (pl - nl)), nl,
                            std::max<int64_t>(kUnit, 4 * (pl - nl)), split ? ns_per_output : 0) +
@@ -334,10 +334,10 @@ std::pair<const char*, const char*> byte_span(const View& v) {
 // T (or stacks of them, the footprint 1 long on the leading axes) read in place: the slab copy
 // (conversion, extension, a memmove of every row) costs as much as a 3x3 byte median itself.
 // Rows whose windows lie inside the image pass the input's rows with offsets in its row
-// stride; their first and last kEdge outputs (those the border reaches, widened to a whole
-// register of every ISA so that the fast square kernels run there too; for floating T to the
-// chunk starts of rank.h's kNetChunkBytes, so the values are the slab path's bit for bit) take
-// a small extended patch, and the rows near the top and bottom edges padded rows (pad_row).
+// stride; their first and last kNetMinSplit outputs (those the border reaches, widened to a
+// whole register of every ISA so that the fast square kernels run there too and the values are
+// the slab path's bit for bit, rank.h) take a small extended patch, and the rows near the top
+// and bottom edges padded rows (pad_row).
 // Returns false, having written nothing, when the layout does not allow it (the slab path
 // then runs).
 template <class T>
@@ -358,14 +358,15 @@ bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k
     return false;
   const int64_t pl = w.pshape[ra + 1], f0 = w.pshape[ra] - h + 1, f1 = pl - n + 1;
   const int64_t lo0 = w.lo[ra], lo1 = w.lo[ra + 1], hi0 = f0 - 1 - lo0, hi1 = f1 - 1 - lo1;
-  constexpr int64_t kEdge = 64;
-  // Floating rows: the calls start where the square medians' chunks start in one call over the
-  // row (the slab path's), so every output gets the slab path's bits, signed zeros included
-  // (rank.h). Bytes hold no NaN: their calls may start anywhere.
-  const int64_t align = std::is_floating_point_v<T> ? rank::kNetChunkBytes / it : 1;
-  const int64_t el = (std::max(lo1, kEdge) + align - 1) / align * align;
-  const int64_t er = n - (n - std::max(hi1, kEdge)) / align * align;
-  if (h < f0 || n - el - er < 256) return false;
+  // Every call at least rank.h's kNetMinSplit outputs long, so every output gets the slab
+  // path's bits, signed zeros included.
+  const int64_t el = std::max(lo1, rank::kNetMinSplit), er = std::max(hi1, rank::kNetMinSplit);
+  // Narrower rows from the slab: copied into it just before the kernel reads them three times,
+  // they come from L1 (float median 3x3, 1 thread: on Zen 5 in place was 18% slower at 700^2,
+  // 3% at 1024^2, 12% faster at 2048^2; on Zen 4 22% slower at 400^2, 8-10% faster from
+  // 576^2; docs/ndimage-speed.md "slab13", "med15"). From 768 columns, as before the edge
+  // patches narrowed from 256 columns to 64: the Zen 5 figures do not favour going lower.
+  if (h < f0 || n - el - er < 640) return false;
   // Read in place, so the output must not share the input's memory.
   const auto [ib0, ib1] = byte_span(input);
   const auto [ob0, ob1] = byte_span(out);

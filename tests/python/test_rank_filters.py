@@ -285,9 +285,10 @@ def test_byte_networks_read_in_place(isa):
 
 
 def test_float_networks_read_in_place(isa):
-    # Float images wide enough for the networks to read interior rows in place (calls split at
-    # the 3x3 / 5x5 medians' chunk starts): against SciPy, and bit for bit (signed zeros of
-    # tied windows, NaN chunks) against the slab path, which a column-strided view takes.
+    # Float images wide enough for the networks to read interior rows in place (each row three
+    # calls: 64 outputs, the rest, 64): against SciPy, and bit for bit (signed zeros of tied
+    # windows, NaN windows beside others) against the slab path (one call a row), which a
+    # column-strided view takes; 770 columns is just past where rows go in place.
     rng = np.random.default_rng(13)
     for dtype in (np.float32, np.float64):
         x = sample(rng, (21, 1400), dtype, nan=0.002)
@@ -296,7 +297,8 @@ def test_float_networks_read_in_place(isa):
         wide = np.empty((21, 2800), dtype)
         wide[:, ::2] = x
         for mode in MODES:
-            for w, strided in ((x, wide[:, ::2]), (x[:, 3:1300], wide[:, 6:2600:2])):
+            for w, strided in ((x, wide[:, ::2]), (x[:, 3:1300], wide[:, 6:2600:2]),
+                               (x[:, 5:775], wide[:, 10:1550:2])):
                 for kw in (dict(size=3), dict(size=5), dict(size=3, origin=(1, -1)),
                            dict(size=(3, 5)), dict(footprint=np.eye(3, dtype=bool))):
                     kw.update(mode=mode, cval=-0.0)

@@ -924,15 +924,18 @@ __attribute__((always_inline)) inline auto net_regs(const T* p, const int64_t* o
   return nan;
 }
 
+// Output i of a window holding a NaN: SciPy's partition result (rank.h), scalar.
+template <class T, int N>
+inline void select_exact(const T* in, const int64_t* offsets, int64_t rank, int64_t i, T* out) {
+  double work[N];
+  for (int j = 0; j < N; ++j) work[j] = static_cast<double>(in[i + offsets[j]]);
+  out[i] = static_cast<T>(ni_select(work, 0, N - 1, rank));
+}
+
 template <class T, int N, bool Median>
 void rank_net_as(const T* in, const int64_t* offsets, int64_t rank, int64_t count, T* out) {
   constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
-  // A window holding a NaN: SciPy's partition result (rank.h), scalar.
-  auto exact = [&](int64_t i) {
-    double work[N];
-    for (int j = 0; j < N; ++j) work[j] = static_cast<double>(in[i + offsets[j]]);
-    out[i] = static_cast<T>(ni_select(work, 0, N - 1, rank));
-  };
+  auto exact = [&](int64_t i) { select_exact<T, N>(in, offsets, rank, i, out); };
   if (count < L) {
     // Fewer outputs than lanes (an image narrower than a vector): the windows' values copied
     // into one register's worth of lanes each, the spare lanes repeating output 0's, so that
@@ -1007,36 +1010,46 @@ constexpr Net median25_of_columns() {
 }
 
 // The median of a K x K rectangle, K = 3 or 5 (offsets as is_square<K>). Each column of K is
-// sorted once per position into K rows of sorted columns (shared by the K windows that hold
-// it); then for K = 3 a window's median is med3(max of its lows, med3 of its middles, min of
-// its highs), Paeth's identity (18 min/max per vector of outputs where the median network
-// takes 48), and for K = 5 the merge network above. Exact for any values but NaN: a chunk
-// whose columns hold a NaN runs the median network, which gives such windows SciPy's
-// partition result. count >= the lanes of a register. Far: the window's last row (the one a
-// sweep down an image reads first) and the outputs are prefetched kNetAheadBytes ahead, the
-// outputs for writing; the hardware prefetcher alone ran too little ahead of this compute-paced
-// loop: 4000^2 float32 3x3 at 1 thread 0.82 -> 0.65 ns per pixel from a cold cache, 1024^2 in
-// cache 3-4% slower (docs/ndimage-speed.md "rstream"). The row below the window, which the
-// next output row reads first, is prefetched too, a whole row ahead at the same columns:
-// 3x3, 2 threads, CPU ns/px on Zen 5 (load 3-4.4) 4000^2 0.457-0.490 -> 0.408-0.431, 8000^2
-// 0.419-0.466 -> 0.382-0.415, 2048^2 0.442-0.471 -> 0.414-0.470; a longer kNetAheadBytes (4 or
-// 8 KiB) gained less, the row prefetch alone (no kNetAheadBytes one) lost (docs/ndimage-speed.md
-// "ndcliff").
+// sorted once per position (shared by the K windows that hold it); then for K = 3 a window's
+// median is med3(max of its lows, med3 of its middles, min of its highs), Paeth's identity (18
+// min/max per vector of outputs where the median network takes 48), and for K = 5 the merge
+// network above. Each output is a function of its window's values alone: a window holding a NaN
+// is recomputed with ni_select (SciPy's partition result) after its group of kNetGroupRegs
+// registers of outputs, which notes NaN lanes as it loads, is done; other windows keep the
+// network's value whatever the call's start, so a row split into calls anywhere gives one
+// call's bits (signed zeros included). count >= the lanes of a register.
+// K = 3 keeps the sorted columns in registers and makes the two shifted copies a window needs
+// from the next register (valignd); it stored them to a buffer and read them back unaligned,
+// 9 loads a vector, most of them split across lines, which bound it (docs/ndimage-speed.md
+// "med15"). K = 5 reads its 25 values a vector from such a buffer: 20 shifts would cost more
+// than those loads beside its 74 comparators.
+// Far: the window's last row (the one a sweep down an image reads first) and the outputs are
+// prefetched kNetAheadBytes ahead, the outputs for writing; the hardware prefetcher alone ran
+// too little ahead of this compute-paced loop: 4000^2 float32 3x3 at 1 thread 0.82 -> 0.65 ns
+// per pixel from a cold cache, 1024^2 in cache 3-4% slower (docs/ndimage-speed.md "rstream").
+// The row below the window, which the next output row reads first, is prefetched too, a whole
+// row ahead at the same columns: 3x3, 2 threads, CPU ns/px on Zen 5 (load 3-4.4) 4000^2
+// 0.457-0.490 -> 0.408-0.431, 8000^2 0.419-0.466 -> 0.382-0.415, 2048^2 0.442-0.471 ->
+// 0.414-0.470; a longer kNetAheadBytes (4 or 8 KiB) gained less, the row prefetch alone (no
+// kNetAheadBytes one) lost (docs/ndimage-speed.md "ndcliff").
 constexpr int64_t kNetAheadBytes = 2048;
+constexpr int64_t kNetGroupRegs = 16;
+constexpr bool kMedian3Shifts = kVecBytes == 32;
 
+// GCC 12 flags the `__Y = __Y` of its own _mm512_undefined_ps() (inside min_max's intrinsics)
+// as used uninitialized once inlined here (GCC PR 105593, fixed in 13).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
 template <class T, int K, bool Far>
 void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
   using R = typename Reg<T>::type;
+  using Mask = decltype(R{} != R{});
   constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
+  constexpr auto lanes = std::make_index_sequence<L>();
   constexpr int64_t kAhead = kNetAheadBytes / static_cast<int64_t>(sizeof(T));
-  // Vectors of outputs per chunk (its K column rows stay in L1); the chunks are part of the
-  // kernel's contract (rank.h), which the operator's row splits rely on.
-  constexpr int64_t kV = npfast::rank::kNetChunkRegs;
-  static_assert(npfast::rank::kNetChunkBytes % (kV * kVecBytes) == 0);
-  constexpr int64_t kRow = (kV + 1) * L;
-  alignas(64) T col[K * kRow];
-  const T* p0 = in + offsets[0];
+  const T* p = in + offsets[0];
   const int64_t s = offsets[K] - offsets[0];
+  const int64_t ncols = count + K - 1;  // the columns the windows read
   auto vmin = [](R a, R b) {
     min_max<T>(a, b);
     return a;
@@ -1046,73 +1059,134 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
     return b;
   };
   auto med3 = [&](R a, R b, R c) { return vmax(vmin(a, b), vmin(vmax(a, b), c)); };
-  auto load = [](const T* p) {
+  auto load = [](const T* q) {
     R v;
-    std::memcpy(&v, p, sizeof(R));
+    std::memcpy(&v, q, sizeof(R));
     return v;
   };
-  for (int64_t i0 = 0; i0 < count;) {
-    // The chunk's outputs [j, j + nv L): whole vectors from i0, then one vector shifted back
-    // to end at count (recomputing a few outputs identically).
-    const int64_t rem = count - i0;
-    const int64_t nv = rem >= L ? std::min<int64_t>(kV, rem / L) : 1;
-    const int64_t j = rem >= L ? i0 : count - L;
-    i0 = j + nv * L;
-    const T* p = p0 + j;
-    // Columns [0, nv L + K - 1) of the chunk: nv vectors and one more ending at the last.
-    decltype(R{} != R{}) nans = {};  // lanes that saw a NaN, tested once per chunk
-    for (int64_t v = 0; v <= nv; ++v) {
-      const int64_t c = v < nv ? v * L : nv * L + K - 1 - L;
-      if constexpr (Far) {
-        // Addresses past the arrays on the last rows and columns: formed as integers (a
-        // prefetch does not fault, but pointer arithmetic past an array is undefined).
-        const auto at = [](const T* q, int64_t i) {
-          return reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(q) +
-                                               static_cast<uintptr_t>(i) * sizeof(T));
-        };
-        __builtin_prefetch(at(p, (K - 1) * s + c + kAhead));
-        __builtin_prefetch(at(p, K * s + c));  // the next output row's new row, a row ahead
-        __builtin_prefetch(at(out, j + c + kAhead), 1);
-      }
-      R x[K];
-      for (int r = 0; r < K; ++r) {
+  // Columns [c, c + L) sorted down the K rows into x, NaN lanes noted in `nans`. Partial: the
+  // row may end inside them (lanes past its last column zero).
+  auto column = [&](int64_t c, R(&x)[K], Mask & nans, auto partial) __attribute__((always_inline)) {
+    if constexpr (Far) {
+      // Addresses past the arrays on the last rows and columns: formed as integers (a
+      // prefetch does not fault, but pointer arithmetic past an array is undefined).
+      const auto at = [](const T* q, int64_t i) {
+        return reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(q) +
+                                             static_cast<uintptr_t>(i) * sizeof(T));
+      };
+      __builtin_prefetch(at(p, (K - 1) * s + c + kAhead));
+      __builtin_prefetch(at(p, K * s + c));  // the next output row's new row, a row ahead
+      __builtin_prefetch(at(out, c + kAhead), 1);
+    }
+    const int64_t m = decltype(partial)::value ? std::min<int64_t>(L, ncols - c) : L;
+    for (int r = 0; r < K; ++r) {
+      if (m == L) {
         x[r] = load(p + r * s + c);
-        if constexpr (std::is_floating_point_v<T>) nans |= x[r] != x[r];
+      } else {  // through memory of its own, so that x stays in registers
+        alignas(64) T part[L] = {};
+        std::memcpy(part, p + r * s + c, static_cast<size_t>(m) * sizeof(T));
+        x[r] = load(part);
       }
-      constexpr Net kSort = Nets<T, K>::sort;
+      if constexpr (std::is_floating_point_v<T>) nans |= x[r] != x[r];
+    }
+    constexpr Net kSort = Nets<T, K>::sort;
 #pragma GCC unroll 64
-      for (int q = 0; q < kSort.count; ++q) min_max<T>(x[kSort.a[q]], x[kSort.b[q]]);
-      for (int r = 0; r < K; ++r) std::memcpy(col + r * kRow + c, &x[r], sizeof(R));
-    }
-    bool nan = false;
-    if constexpr (std::is_floating_point_v<T>)
-      for (int l = 0; l < L; ++l) nan |= nans[l] != 0;
-    if (nan) {
-      rank_net_as<T, K * K, true>(in + j, offsets, K * K / 2, nv * L, out + j);
-      continue;
-    }
-    for (int64_t v = 0; v < nv; ++v) {
-      const T* q0 = col + v * L;
-      R r;
-      if constexpr (K == 3) {
-        const T *lo = q0, *mid = q0 + kRow, *hi = q0 + 2 * kRow;
-        const R a = vmax(vmax(load(lo), load(lo + 1)), load(lo + 2));
-        const R b = med3(load(mid), load(mid + 1), load(mid + 2));
-        const R d = vmin(vmin(load(hi), load(hi + 1)), load(hi + 2));
-        r = med3(a, b, d);
-      } else {
-        constexpr Net kNet = median25_of_columns();
-        R w[25];
-        for (int c = 0; c < 5; ++c)
-          for (int q = 0; q < 5; ++q) w[5 * c + q] = load(q0 + q * kRow + c);
-#pragma GCC unroll 128
-        for (int q = 0; q < kNet.count; ++q) min_max<T>(w[kNet.a[q]], w[kNet.b[q]]);
-        r = w[kMedian25Wire];
+    for (int q = 0; q < kSort.count; ++q) min_max<T>(x[kSort.a[q]], x[kSort.b[q]]);
+  };
+  // The NaN windows among outputs [i0, i1) when `nans` (their columns') has a lane set.
+  auto redo_nans = [&](const Mask& nans, int64_t i0, int64_t i1) {
+    if constexpr (std::is_floating_point_v<T>) {
+      bool any = false;
+      for (int l = 0; l < L; ++l) any |= nans[l] != 0;
+      if (!any) return;
+      for (int64_t i = i0; i < i1; ++i) {
+        bool nan = false;
+        for (int j = 0; j < K * K; ++j) nan |= in[i + offsets[j]] != in[i + offsets[j]];
+        if (nan) select_exact<T, K * K>(in, offsets, K * K / 2, i, out);
       }
-      std::memcpy(out + j + v * L, &r, sizeof(R));
+    }
+  };
+  if constexpr (K == 3 && kMedian3Shifts) {
+    // Outputs [j, j + L) from the sorted columns at j (cur) and j + L (next: lanes 0, 1).
+    auto median = [&](const R(&cur)[3], const R(&next)[3], int64_t j) {
+      const R a = vmax(vmax(cur[0], shifted<T, 1>(cur[0], next[0], lanes)),
+                       shifted<T, 2>(cur[0], next[0], lanes));
+      const R b = med3(cur[1], shifted<T, 1>(cur[1], next[1], lanes),
+                       shifted<T, 2>(cur[1], next[1], lanes));
+      const R d = vmin(vmin(cur[2], shifted<T, 1>(cur[2], next[2], lanes)),
+                       shifted<T, 2>(cur[2], next[2], lanes));
+      const R r = med3(a, b, d);
+      std::memcpy(out + j, &r, sizeof(R));
+    };
+    const int64_t nv = count / L;
+    R cur[3], next[3];
+    Mask cur_nans{}, nans{};
+    column(0, cur, cur_nans, std::false_type{});
+    for (int64_t g = 0; g < nv; g += kNetGroupRegs) {
+      const int64_t ge = std::min(nv, g + kNetGroupRegs);
+      nans = cur_nans;
+      for (int64_t v = g; v < ge; ++v) {
+        Mask next_nans{};
+        column((v + 1) * L, next, next_nans, std::true_type{});
+        median(cur, next, v * L);
+        nans |= next_nans;
+        cur_nans = next_nans;
+#pragma GCC unroll 3
+        for (int r = 0; r < 3; ++r) cur[r] = next[r];
+      }
+      redo_nans(nans, g * L, ge * L);
+    }
+    if (count % L) {  // the last L outputs, recomputing a few identically
+      nans = Mask{};
+      column(count - L, cur, nans, std::false_type{});
+      column(count, next, nans, std::true_type{});
+      median(cur, next, count - L);
+      redo_nans(nans, count - L, count);
+    }
+  } else {
+    // Groups of outputs [j, j + nv L): whole vectors from i0, then one vector shifted back to
+    // end at count (recomputing a few outputs identically). Their columns [j, j + nv L + 4)
+    // sorted into rows of col, then read back at each window's columns.
+    constexpr int64_t kRow = (kNetGroupRegs + 1) * L;
+    alignas(64) T col[K * kRow];
+    for (int64_t i0 = 0; i0 < count;) {
+      const int64_t rem = count - i0;
+      const int64_t nv = rem >= L ? std::min<int64_t>(kNetGroupRegs, rem / L) : 1;
+      const int64_t j = rem >= L ? i0 : count - L;
+      i0 = j + nv * L;
+      Mask nans{};
+      // Columns [j, j + nv L + K - 1): nv vectors and one more ending at the last.
+      for (int64_t v = 0; v <= nv; ++v) {
+        const int64_t c = v < nv ? v * L : nv * L + K - 1 - L;
+        R x[K];
+        column(j + c, x, nans, std::false_type{});
+        for (int r = 0; r < K; ++r) std::memcpy(col + r * kRow + c, &x[r], sizeof(R));
+      }
+      for (int64_t v = 0; v < nv; ++v) {
+        const T* q0 = col + v * L;
+        R r;
+        if constexpr (K == 3) {
+          const T *lo = q0, *mid = q0 + kRow, *hi = q0 + 2 * kRow;
+          const R a = vmax(vmax(load(lo), load(lo + 1)), load(lo + 2));
+          const R b = med3(load(mid), load(mid + 1), load(mid + 2));
+          const R d = vmin(vmin(load(hi), load(hi + 1)), load(hi + 2));
+          r = med3(a, b, d);
+        } else {
+          constexpr Net kNet = median25_of_columns();
+          R w[25];
+          for (int c = 0; c < 5; ++c)
+            for (int q = 0; q < 5; ++q) w[5 * c + q] = load(q0 + q * kRow + c);
+#pragma GCC unroll 128
+          for (int q = 0; q < kNet.count; ++q) min_max<T>(w[kNet.a[q]], w[kNet.b[q]]);
+          r = w[kMedian25Wire];
+        }
+        std::memcpy(out + j + v * L, &r, sizeof(R));
+      }
+      redo_nans(nans, j, j + nv * L);
     }
   }
 }
+#pragma GCC diagnostic pop
 
 template <class T, int N, bool Far = false>
 void rank_net(const T* in, const int64_t* offsets, int64_t rank, int64_t count, T* out) {

@@ -80,14 +80,12 @@
 // pruned to its middle wire for rank N/2, a whole sorting network for other ranks; windows
 // with a NaN take ni_select on the values in offsets order). N: 3, 5, 7, 9, 25, 27. Equal
 // values -0.0 and +0.0 may come back with either sign (SciPy's partition order is not
-// reproduced there). Which sign is a function of the window's values and of the call's chunk
-// the output falls in: the square medians (n9 / n25 at the median rank, offsets a K x K
-// rectangle) work in chunks of kNetChunkRegs registers of outputs from the call's first output,
-// and a chunk whose columns hold a NaN runs the whole median network for all of its outputs.
-// So a row split into calls that each start and end kNetChunkBytes / sizeof(T) x m outputs
-// from the row's start (the last call may end at the row's end) gets the same values as one
-// call over the row (kNetChunkBytes is a whole number of chunks on every ISA compiled here); a
-// call ending between chunk starts would put its last outputs in a chunk of its own.
+// reproduced there). Which sign is a function of the window's values, and, for the square
+// medians (n9 / n25 at the median rank, offsets a K x K rectangle), of whether the call has at
+// least one register of outputs (kNetMinSplit covers every ISA compiled here): calls that short
+// copy their windows into lanes and run the median network, longer ones sort the columns and
+// merge them. So a row split into calls of at least kNetMinSplit outputs each, anywhere, gets
+// the same values as one call over the row.
 // `<dtype>_rank_net_n9_far` / `_n25_far` are the same kernels for images far bigger than the cache:
 // they prefetch ahead along the rows (the window's last row and the outputs), with the same
 // results.
@@ -140,8 +138,7 @@ using RankHistFn = void (*)(const uint8_t* in, int64_t row_step, int64_t kh, int
 using RankHist16Fn = void (*)(const uint16_t* in, int64_t row_step, int64_t kh, int64_t kw,
                               int64_t rank, int64_t count, uint16_t* out, int32_t* work);
 constexpr int64_t kRankHist16Work = 65536 + 256;
-constexpr int64_t kNetChunkRegs = 16;
-constexpr int64_t kNetChunkBytes = kNetChunkRegs * 64;  // the widest register: 64 bytes
+constexpr int64_t kNetMinSplit = 64;  // outputs: the widest register holds 64 bytes
 template <class T>
 using RankNetFn = void (*)(const T* in, const int64_t* offsets, int64_t rank, int64_t count,
                            T* out);

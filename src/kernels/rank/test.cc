@@ -494,14 +494,16 @@ void check_net(const Table& t, Isa isa, std::mt19937& rng) {
           }
           if (!far) near = got;
         }
-        // rank.h: calls split at multiples of kNetChunkBytes / sizeof(T) outputs give the one
-        // call's bits (the in-place median path splits its rows so).
-        const int64_t step = kNetChunkBytes / static_cast<int64_t>(sizeof(T));
-        if ((N == 9 || N == 25) && rank == N / 2 && count > step) {
+        // rank.h: a row split anywhere into calls of at least kNetMinSplit outputs gives the
+        // one call's bits (the in-place median path splits its rows so).
+        if ((N == 9 || N == 25) && rank == N / 2 && count >= 2 * kNetMinSplit) {
           std::fill(got.begin(), got.end(), T{7});
-          for (int64_t i0 = 0; i0 < count; i0 += step)
-            net_of<T, N>(t)(in.data() + i0, offsets.data(), rank, std::min(step, count - i0),
-                            got.data() + i0);
+          std::uniform_int_distribution<int64_t> len(kNetMinSplit, 3 * kNetMinSplit);
+          for (int64_t i0 = 0, m = 0; i0 < count; i0 += m) {
+            m = len(rng);
+            if (count - i0 - m < kNetMinSplit) m = count - i0;  // the last call, whole
+            net_of<T, N>(t)(in.data() + i0, offsets.data(), rank, m, got.data() + i0);
+          }
           for (int64_t i = 0; i < count; ++i)
             ASSERT_TRUE(same_bits(near[i], got[i])) << isa_name(isa) << " N " << N << " count "
                                                     << count << " split calls differ at " << i;
