@@ -1019,8 +1019,9 @@ constexpr Net median25_of_columns() {
 // network's value whatever the call's start, so a row split into calls anywhere gives one
 // call's bits (signed zeros included). count >= the lanes of a register.
 // K = 3 keeps the sorted columns in registers and makes the two shifted copies a window needs
-// from the next register (valignd); it stored them to a buffer and read them back unaligned,
-// 9 loads a vector, most of them split across lines, which bound it (docs/ndimage-speed.md
+// from the next register (valignd on AVX-512); it stored them to a buffer and read them back
+// unaligned, 9 loads a vector, most of them split across lines (Zen 4, 1 thread: AVX2 1024^2
+// -4000^2 25-31% faster, AVX-512 2048^2-4000^2 16-17%, in L1 5% slower; docs/ndimage-speed.md
 // "med15"). K = 5 reads its 25 values a vector from such a buffer: 20 shifts would cost more
 // than those loads beside its 74 comparators.
 // Far: the window's last row (the one a sweep down an image reads first) and the outputs are
@@ -1034,7 +1035,6 @@ constexpr Net median25_of_columns() {
 // kNetAheadBytes one) lost (docs/ndimage-speed.md "ndcliff").
 constexpr int64_t kNetAheadBytes = 2048;
 constexpr int64_t kNetGroupRegs = 16;
-constexpr bool kMedian3Shifts = kVecBytes == 32;
 
 // GCC 12 flags the `__Y = __Y` of its own _mm512_undefined_ps() (inside min_max's intrinsics)
 // as used uninitialized once inlined here (GCC PR 105593, fixed in 13).
@@ -1106,7 +1106,7 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
       }
     }
   };
-  if constexpr (K == 3 && kMedian3Shifts) {
+  if constexpr (K == 3) {
     // Outputs [j, j + L) from the sorted columns at j (cur) and j + L (next: lanes 0, 1).
     auto median = [&](const R(&cur)[3], const R(&next)[3], int64_t j) {
       const R a = vmax(vmax(cur[0], shifted<T, 1>(cur[0], next[0], lanes)),
@@ -1164,23 +1164,13 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
       }
       for (int64_t v = 0; v < nv; ++v) {
         const T* q0 = col + v * L;
-        R r;
-        if constexpr (K == 3) {
-          const T *lo = q0, *mid = q0 + kRow, *hi = q0 + 2 * kRow;
-          const R a = vmax(vmax(load(lo), load(lo + 1)), load(lo + 2));
-          const R b = med3(load(mid), load(mid + 1), load(mid + 2));
-          const R d = vmin(vmin(load(hi), load(hi + 1)), load(hi + 2));
-          r = med3(a, b, d);
-        } else {
-          constexpr Net kNet = median25_of_columns();
-          R w[25];
-          for (int c = 0; c < 5; ++c)
-            for (int q = 0; q < 5; ++q) w[5 * c + q] = load(q0 + q * kRow + c);
+        constexpr Net kNet = median25_of_columns();
+        R w[25];
+        for (int c = 0; c < 5; ++c)
+          for (int q = 0; q < 5; ++q) w[5 * c + q] = load(q0 + q * kRow + c);
 #pragma GCC unroll 128
-          for (int q = 0; q < kNet.count; ++q) min_max<T>(w[kNet.a[q]], w[kNet.b[q]]);
-          r = w[kMedian25Wire];
-        }
-        std::memcpy(out + j + v * L, &r, sizeof(R));
+        for (int q = 0; q < kNet.count; ++q) min_max<T>(w[kNet.a[q]], w[kNet.b[q]]);
+        std::memcpy(out + j + v * L, &w[kMedian25Wire], sizeof(R));
       }
       redo_nans(nans, j, j + nv * L);
     }
