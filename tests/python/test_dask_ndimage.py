@@ -361,6 +361,22 @@ def test_nan_windows_outside_the_deque_are_exact():
             np.testing.assert_array_equal(got, ref, err_msg=f"{name} {mode}")
 
 
+def test_square_medians_keep_signed_zeros_in_wide_tasks():
+    """The 3x3 / 5x5 medians' value at an output, the sign of a tied zero included, is a
+    function of its window alone (rank.h): tasks whose blocks and halos span a register of
+    outputs or more give the in-memory bits, beside NaN windows too."""
+    rng = np.random.default_rng(23)
+    for dtype in (np.float32, np.float64):
+        x = rng.integers(-2, 3, (40, 900)).astype(dtype)
+        x[rng.random(x.shape) < 0.3] = -0.0
+        x[rng.random(x.shape) < 0.002] = np.nan
+        for size in (3, 5):
+            ref = nn.median_filter(x, size)
+            got = dn.median_filter(da.from_array(x, chunks=(13, (64, 100, 300, 436))),
+                                   size).compute(scheduler="sync")
+            assert got.tobytes() == ref.tobytes(), (dtype, size)
+
+
 def test_minmax_deque_on_nan_lines_is_the_windows():
     """The documented exception: on a line holding a NaN, SciPy's deque answer depends on the
     line before the window, which a task does not see. Lines without NaN stay exact; on the
