@@ -241,24 +241,26 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
       [](auto d) -> ndimage::StoreFn<T> { return ndimage::store_lanes<T, decltype(d)>; });
   constexpr int64_t kSlabElems = (int64_t{1} << 19) / static_cast<int64_t>(sizeof(T));
   if (nd == 1) {
-    // A line: pieces of outputs, each with its f - 1 extra elements; whole kUnit of them, so
-    // that every piece but a short line's last is a long enough call for the square median
-    // kernels (which a 1-D run of 9 or 25 values is to them) to give one call's values (rank.h).
+    // A line: pieces of outputs, each with its f - 1 extra elements; whole kUnit of them, and a
+    // last piece shorter than kUnit joins the one before, so that every call but a short
+    // line's only one is long enough for the square median kernels (which a 1-D run of 9 or 25
+    // values is to them) to give one call's values (rank.h).
     constexpr int64_t kUnit = rank::kNetMinSplit;
     const int64_t piece =
         (split_for_threads(std::max<int64_t>(kSlabElems, 4 * (pl - nl)), nl,
                            std::max<int64_t>(kUnit, 4 * (pl - nl)), split ? ns_per_output : 0) +
          kUnit - 1) /
         kUnit * kUnit;
-    const int64_t pieces = (nl + piece - 1) / piece;
+    const int64_t pieces = std::max<int64_t>(1, nl / piece + (nl % piece >= kUnit ? 1 : 0));
+    const int64_t longest = std::max(piece, nl - (pieces - 1) * piece);
     parallel_for(
         pieces, grain_for(pieces, ns_per_output * static_cast<double>(piece)),
         [&](int64_t p0, int64_t p1) {
-          Buffer<T> buf(static_cast<size_t>(piece + pl - nl)), res(static_cast<size_t>(piece));
+          Buffer<T> buf(static_cast<size_t>(longest + pl - nl)), res(static_cast<size_t>(longest));
           Buffer<char> scratch(scratch_bytes);
           if (scratch_bytes) std::memset(scratch.get(), 0, scratch_bytes);
           for (int64_t p = p0; p < p1; ++p) {
-            const int64_t s0 = p * piece, m = std::min(piece, nl - s0);
+            const int64_t s0 = p * piece, m = p == pieces - 1 ? nl - s0 : piece;
             for (int64_t t = 0; t < m + pl - nl; ++t) {
               const int64_t k = map_last[s0 + t];
               S v;
@@ -361,12 +363,14 @@ bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k
   // Every call at least rank.h's kNetMinSplit outputs long, so every output gets the slab
   // path's bits, signed zeros included.
   const int64_t el = std::max(lo1, rank::kNetMinSplit), er = std::max(hi1, rank::kNetMinSplit);
-  // Narrower rows from the slab: copied into it just before the kernel reads them three times,
-  // they come from L1 (float median 3x3, 1 thread: on Zen 5 in place was 18% slower at 700^2,
+  // Narrower float rows from the slab: copied into it just before the kernel reads them three
+  // times, they come from L1 (median 3x3, 1 thread: on Zen 5 in place was 18% slower at 700^2,
   // 3% at 1024^2, 12% faster at 2048^2; on Zen 4 22% slower at 400^2, 8-10% faster from
   // 576^2; docs/ndimage-speed.md "slab13", "med15"). From 768 columns, as before the edge
   // patches narrowed from 256 columns to 64: the Zen 5 figures do not favour going lower.
-  if (h < f0 || n - el - er < 640) return false;
+  // Bytes from 384, as before (their slab copy costs as much as their median).
+  const int64_t min_inner = std::is_floating_point_v<T> ? 640 : 256;
+  if (h < f0 || n - el - er < min_inner) return false;
   // Read in place, so the output must not share the input's memory.
   const auto [ib0, ib1] = byte_span(input);
   const auto [ob0, ob1] = byte_span(out);

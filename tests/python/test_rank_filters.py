@@ -310,6 +310,19 @@ def test_float_networks_read_in_place(isa):
     same(nd.median_filter(big, 3), ndi.median_filter(big, 3))
 
 
+def test_long_lines_keep_one_calls_bits():
+    # A line longer than a slab piece whose last piece would be shorter than a register: it
+    # joins the piece before, so the 1-D path (a run of 9 or 25 values is a square median to the
+    # kernels) gives the bits of the 2-D path's one call over the row, signed zeros included.
+    rng = np.random.default_rng(3)
+    for dtype, n in ((np.float32, 131079), (np.float64, 65540)):
+        x = rng.choice(np.array([-0.0, 0.0, 0.0, -0.0, 1.0], dtype), n)
+        for size in (9, 25):
+            got = nd.median_filter(x, size)
+            assert got.tobytes() == nd.median_filter(x[None], size=(1, size))[0].tobytes()
+            same(got, ndi.median_filter(x, size))
+
+
 def test_rank_one_dimensional_direct():
     # Without NaN and with windows no longer than the line SciPy's 1-D path agrees with
     # NI_Select: compare with it directly.

@@ -82,10 +82,10 @@
 // values -0.0 and +0.0 may come back with either sign (SciPy's partition order is not
 // reproduced there). Which sign is a function of the window's values, and, for the square
 // medians (n9 / n25 at the median rank, offsets a K x K rectangle), of whether the call has at
-// least one register of outputs (kNetMinSplit covers every ISA compiled here): calls that short
-// copy their windows into lanes and run the median network, longer ones sort the columns and
-// merge them. So a row split into calls of at least kNetMinSplit outputs each, anywhere, gets
-// the same values as one call over the row.
+// least one register of outputs (kNetMinSplit covers every ISA compiled here): calls with
+// fewer outputs copy their windows into lanes and run the median network, longer ones sort the
+// columns and merge them. So a row split into calls of at least kNetMinSplit outputs each,
+// anywhere, gets the same values as one call over the row.
 // `<dtype>_rank_net_n9_far` / `_n25_far` are the same kernels for images far bigger than the cache:
 // they prefetch ahead along the rows (the window's last row and the outputs), with the same
 // results.
