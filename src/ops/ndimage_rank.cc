@@ -290,7 +290,7 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
       split_for_threads(std::max<int64_t>({1, kSlabElems / w.pstride[0], least}), input.shape[0],
                         least, split ? ns_per_output * static_cast<double>(out_rows_per * nl) : 0);
   // Equal chunks, a whole number of them per thread: a slab's worth and the remainder left one
-  // thread with nearly all the rows (a 256^2 float median: 255 rows and 1; 384^2: 339 and 45).
+  // thread with most of the rows (a 384^2 float median: 339 rows and 45; 512^2: 255, 255, 2).
   int64_t parts = (input.shape[0] + chunk - 1) / chunk;
   if (parts > 1) {
     const int64_t threads = available_threads();
