@@ -131,8 +131,10 @@ def conv_transpose2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLi
     ------
     TypeError  for non-float or mixed dtypes, or non-int stride/padding/output_padding/dilation/groups.
     ValueError for an unknown layout, wrong ndim, weight.shape[0] != C_in, groups not dividing
-               C_in, stride or dilation < 1, negative padding, output_padding too large, an output
-               size < 1, a wrong bias shape, or a bad ``out``. Nothing is written on error.
+               C_in, stride or dilation < 1, negative padding, output_padding too large, a negative
+               output size (a size of 0 gives an empty result, as PyTorch's batched float32 path;
+               docs/conv.md "probe12"), a wrong bias shape, or a bad ``out``. Nothing is written on
+               error.
     """
 
 def conv_transpose2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] = 0, output_padding: int | tuple[int, ...] = 0, groups: int = 1, dilation: int | tuple[int, ...] = 1, output_mask: tuple[bool, bool, bool] = (True, True, True), *, layout: str = 'NCHW') -> tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]:
@@ -477,11 +479,12 @@ def batch_norm(input: numpy.typing.ArrayLike, running_mean: numpy.typing.ArrayLi
 
     Raises
     ------
-    TypeError  for non-float or mixed dtypes, or a running statistic of another dtype in training.
+    TypeError  for non-float or mixed dtypes, a running statistic of another dtype in training, or
+               eval without running statistics (None where an array is needed; also a
+               RuntimeError, as PyTorch's).
     ValueError for fewer than 2 dimensions, a per-channel array not of shape ``(C,)``, an unknown
                layout, training with one value per channel, one running statistic without the
-               other, eval without running statistics, a non-finite or negative eps, or eps 0 in
-               training (PyTorch's rules).
+               other, a non-finite or negative eps, or eps 0 in training (PyTorch's rules).
     """
 
 def batch_norm_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike | None, save_mean: numpy.typing.ArrayLike, save_invstd: numpy.typing.ArrayLike, training: bool = True, output: numpy.typing.ArrayLike | None = None, layout: str = 'NCHW', output_mask: tuple[bool, bool, bool] = (True, True, True)) -> tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]:

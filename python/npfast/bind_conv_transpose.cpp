@@ -141,8 +141,10 @@ Raises
 ------
 TypeError  for non-float or mixed dtypes, or non-int stride/padding/output_padding/dilation/groups.
 ValueError for an unknown layout, wrong ndim, weight.shape[0] != C_in, groups not dividing
-           C_in, stride or dilation < 1, negative padding, output_padding too large, an output
-           size < 1, a wrong bias shape, or a bad ``out``. Nothing is written on error.
+           C_in, stride or dilation < 1, negative padding, output_padding too large, a negative
+           output size (a size of 0 gives an empty result, as PyTorch's batched float32 path;
+           docs/conv.md "probe12"), a wrong bias shape, or a bad ``out``. Nothing is written on
+           error.
 )doc");
   m.def("conv_transpose2d_backward", runtime_anchored<&backward_py>,
         nb::sig("def conv_transpose2d_backward(grad_output: numpy.typing.ArrayLike, "

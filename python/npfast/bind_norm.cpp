@@ -213,11 +213,12 @@ fixed blocks are added in a fixed order: bitwise identical for any thread count.
 
 Raises
 ------
-TypeError  for non-float or mixed dtypes, or a running statistic of another dtype in training.
+TypeError  for non-float or mixed dtypes, a running statistic of another dtype in training, or
+           eval without running statistics (None where an array is needed; also a
+           RuntimeError, as PyTorch's).
 ValueError for fewer than 2 dimensions, a per-channel array not of shape ``(C,)``, an unknown
            layout, training with one value per channel, one running statistic without the
-           other, eval without running statistics, a non-finite or negative eps, or eps 0 in
-           training (PyTorch's rules).
+           other, a non-finite or negative eps, or eps 0 in training (PyTorch's rules).
 )doc");
   m.def("batch_norm_backward", runtime_anchored<&backward_py>,
         nb::sig("def batch_norm_backward(grad_output: numpy.typing.ArrayLike, "
