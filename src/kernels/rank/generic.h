@@ -627,7 +627,7 @@ bool fold_2d_regs(const T* const* in, T* const* outs, int64_t n, int64_t k0_arg,
   // one-row kernel's loop kept its check_from tests in it: 1.5x slower at 2000^2), except in
   // the flattened lines kernel (there out of line: 4000^2 cold 5% slower; docs/ndimage-speed.md
   // "maxc2").
-  auto vreg_out = [&](int64_t c, R& s) __attribute__((noinline)) { return vreg(c, s); };
+  auto vreg_out = [&](int64_t c, R & s) __attribute__((noinline)) { return vreg(c, s); };
   auto vreg_first = [&](int64_t c, R& s) {
     if constexpr (Stream == kLines)
       return vreg(c, s);
