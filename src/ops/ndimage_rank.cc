@@ -226,9 +226,10 @@ int64_t split_for_threads(int64_t slab, int64_t n, int64_t least, double item_ns
 // padded rows its windows also reach) in a pooled buffer of about 512 KiB, so it stays in cache and
 // no full padded copy is ever made. Threads over slabs; with `split`, over smaller chunks where
 // the slab would leave threads idle (split_for_threads): for the kernels whose ns_per_output is
-// close to their real cost. The networks' and footprint min/max's estimates are several times
-// their cost in cache, and splitting their small images (then run serially by the pool's back-off
-// on a busy machine) only added padded rows: 128^2 float median 3 0.79 ns/px against 0.70.
+// close to their real cost (the networks' since net_ns). The footprint min/max's estimate is
+// several times its cost in cache, and splitting its small images (then run serially by the
+// pool's back-off on a busy machine) only adds padded rows, as it did for the networks' old
+// estimate: 128^2 float median 3 0.79 ns/px against 0.70.
 template <class T, class S, class RowFn>
 void for_each_slab(const View& input, const Window& w, Border mode, T cval, const View& out,
                    double ns_per_output, size_t scratch_bytes, bool split, RowFn&& row) {
@@ -299,7 +300,10 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
   }
   const int64_t chunks = (input.shape[0] + chunk - 1) / chunk;
   const double per_chunk = ns_per_output * static_cast<double>(chunk * out_rows_per * nl);
-  parallel_for(chunks, grain_for(chunks, per_chunk), [&](int64_t c0, int64_t c1) {
+  // One chunk a task where the job is worth threads: the chunks are sized for them already
+  // (grain_for's grain over 6 chunks can make 3 tasks for 2 threads).
+  const int64_t grain = grain_for(chunks, per_chunk) < chunks ? 1 : chunks;
+  parallel_for(chunks, grain, [&](int64_t c0, int64_t c1) {
     Buffer<T> slab(static_cast<size_t>((chunk + f0 - 1) * w.pstride[0]));
     Buffer<T> res(static_cast<size_t>(nl));
     Buffer<char> scratch(scratch_bytes);
@@ -350,6 +354,8 @@ std::pair<const char*, const char*> byte_span(const View& v) {
 // and bottom edges padded rows (pad_row).
 // Returns false, having written nothing, when the layout does not allow it (the slab path
 // then runs).
+constexpr int64_t kNetInPlaceBytes = int64_t{4} << 20;
+
 template <class T>
 bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k, int64_t rank,
                   Border mode, T cval, const View& out, double ns_per_output) {
@@ -376,9 +382,14 @@ bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k
   // 3% at 1024^2, 12% faster at 2048^2; on Zen 4 22% slower at 400^2, 8-10% faster from
   // 576^2; docs/ndimage-speed.md "slab13", "med15"). From 768 columns, as before the edge
   // patches narrowed from 256 columns to 64: the Zen 5 figures do not favour going lower.
-  // Bytes from 384, as before (their slab copy costs as much as their median).
+  // Bytes from 384 columns and 4 MiB: their slab copy costs as much as their median once the
+  // image has left L2, but in cache the three calls and two edge patches a row cost more than
+  // the copy (Zen 4, 3x3, 1 thread, in place / slab ns/px: 1024^2 0.21 / 0.15, 1448^2 0.23 /
+  // 0.21, 2048^2 0.19 / 0.23, 4000^2 0.14 / 0.21; 2 threads the same crossing; 5x5 even from
+  // 1774^2; docs/ndimage-speed.md "net16").
   const int64_t min_inner = std::is_floating_point_v<T> ? 640 : 256;
   if (h < f0 || n - el - er < min_inner) return false;
+  if (!std::is_floating_point_v<T> && planes * h * n * it < kNetInPlaceBytes) return false;
   // Read in place, so the output must not share the input's memory.
   const auto [ib0, ib1] = byte_span(input);
   const auto [ob0, ob1] = byte_span(out);
@@ -451,6 +462,18 @@ bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k
 // against 0.37-0.48, 512^2 / 724^2 3-15% slower with them (docs/ndimage-speed.md "ndcliff").
 constexpr size_t kNetFarBytes = size_t{8} << 20;
 
+// ns per output of the sorting networks on one thread, from the slab path at 256^2 - 512^2 on
+// the Zen 4 VM (docs/ndimage-speed.md "net16"): float32 0.9 at 3 values, then about 0.2 ns a
+// value (7: 1.4, 27: 5.5), the square medians' column sorts 0.13 (3x3 1.0, 5x5 3.3); float64
+// 1.2-1.9x float32, bytes about a fifth. The old 0.3 ns a value put a 5x5 float32 median
+// 2.3x over its cost and a byte one 10x, so none of them split: on two threads a 256^2 float32
+// 5x5 median ran 185 us on one. Within 30-50% of the cost is enough to choose threads by.
+template <class T>
+double net_ns(int64_t nf, bool square_median) {
+  const double scale = sizeof(T) == 1 ? 0.2 : sizeof(T) == 8 ? 1.5 : 1.0;
+  return scale * std::max(0.9, (square_median ? 0.13 : 0.2) * static_cast<double>(nf));
+}
+
 template <class S>
 void window_filter(const View& input, const View& footprint, const int64_t* origins, int64_t rank,
                    bool minmax, bool minimum, const View& out, Border mode, double cval) {
@@ -503,13 +526,17 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
         break;
     }
     if (k) {
+      // A K x K footprint of ones over the last two axes at its median: rank.h's square kernel.
+      const bool square = rank == nf / 2 && (nf == 9 || nf == 25) && nf == footprint.size() &&
+                          w.nd >= 2 &&
+                          footprint.shape[w.nd - 1] * footprint.shape[w.nd - 2] == nf;
+      const double ns = net_ns<T>(nf, square);
       // In place when the input holds T: no slab copy (a third of a 3x3 float median's time
       // at 4000^2, the input read in a phase of its own).
       if constexpr (std::is_same_v<S, T>)
-        if (net_in_place<T>(input, w, k, rank, mode, fill, out, 0.3 * static_cast<double>(nf)))
-          return;
+        if (net_in_place<T>(input, w, k, rank, mode, fill, out, ns)) return;
       const int64_t* off = w.offsets.data();
-      for_each_slab<T, S>(input, w, mode, fill, out, 0.3 * static_cast<double>(nf), 0, false,
+      for_each_slab<T, S>(input, w, mode, fill, out, ns, 0, true,
                           [&](const T* p, T* res, int64_t n, void*) { k(p, off, rank, n, res); });
       return;
     }

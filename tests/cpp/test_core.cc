@@ -174,6 +174,22 @@ TEST(Threads, GrainForGivesEveryThreadEnoughWork) {
   }
 }
 
+// Past one chunk a thread, a whole number of chunks per thread: 3 chunks on 2 threads would take
+// two chunks' time where 2 take one and a half.
+TEST(Threads, GrainForGivesWholeChunksPerThread) {
+  for (int threads : {2, 3, 16}) {
+    const ScopedThreads restore(threads, threads);
+    for (double total_us : {70.0, 90.0, 150.0, 330.0, 500.0, 1300.0, 100000.0}) {
+      const int64_t n = 100003;
+      const int64_t g = grain_for(n, total_us * 1000.0 / static_cast<double>(n));
+      const int64_t chunks = (n + g - 1) / g;
+      if (chunks > threads) {
+        EXPECT_EQ(chunks % threads, 0) << threads << " " << total_us;
+      }
+    }
+  }
+}
+
 // Without the test override, a call never runs on more threads than usable cores.
 TEST(Threads, NeverMoreThreadsThanCores) {
   const ScopedThreads restore;

@@ -257,31 +257,54 @@ def test_small_medians_with_nan_match_ni_select(isa):
         same(nd.median_filter(u, size=size, mode="constant", cval=-1), ndi.median_filter(u, size=size, mode="constant", cval=-1))
 
 
+def column_strided(a):
+    """The values of `a` as a view whose columns are not contiguous: the rank filters' slab path."""
+    wide = np.empty(a.shape[:-1] + (2 * a.shape[-1],), a.dtype)
+    wide[..., ::2] = a
+    return wide[..., ::2]
+
+
 def test_byte_networks_read_in_place(isa):
-    # Byte images wide enough (>= 384 columns) for the networks to read interior rows in
-    # place: every mode and origin, the edge patches, a row-strided view, a reversed view (the
-    # slab path) and output= views, against SciPy.
+    # Byte images of >= 384 columns and >= 4 MiB read interior rows in place (smaller ones take
+    # the slab path, docs/ndimage-speed.md "net16"): every mode and origin and the edge patches
+    # bit for bit against the slab path, and against SciPy at both edges; row-strided and
+    # reversed views, output= views and stacks as well.
     rng = np.random.default_rng(12)
-    u = sample(rng, (23, 517), np.uint8)
+    u = sample(rng, (12, 360000), np.uint8)  # 4.1 MiB
+    slab = column_strided(u)
+    # Each mode with one window; the scalar kernels (0.5 s a 4 MiB call) on a third of them.
+    shapes = [dict(size=3), dict(size=5, origin=(-2, 2)), dict(size=3, origin=(1, -1)),
+              dict(size=(1, 5)), dict(footprint=np.eye(3, dtype=bool))]
+    step = 3 if isa == "scalar" else 1
+    for i, mode in list(enumerate(MODES))[::step]:
+        kw = dict(shapes[i % len(shapes)], mode=mode, cval=7)
+        same(nd.median_filter(u, **kw), nd.median_filter(slab, **kw))
+        if i < 2:
+            same(nd.rank_filter(u, 1, **kw), nd.rank_filter(slab, 1, **kw))
+    for kw in (dict(size=3, mode="mirror"), dict(size=5, origin=(-2, 2), mode="constant", cval=7)):
+        got = nd.median_filter(u, **kw)
+        same(got[:, :4990], ndi.median_filter(u[:, :5000], **kw)[:, :4990])
+        same(got[:, -4990:], ndi.median_filter(u[:, -5000:], **kw)[:, -4990:])
+    small = sample(rng, (23, 517), np.uint8)  # the slab path against SciPy
     for mode in MODES:
-        for kw in (dict(size=3), dict(size=5), dict(size=3, origin=(1, -1)),
-                   dict(size=5, origin=(-2, 2)), dict(size=(3, 5)), dict(footprint=np.eye(3, dtype=bool))):
-            kw.update(mode=mode, cval=7)
-            same(nd.median_filter(u, **kw), ndi.median_filter(u, **kw))
-            same(nd.rank_filter(u, 1, **kw), ndi.rank_filter(u, 1, **kw))
-    big = sample(rng, (40, 2 * 700), np.uint8)
-    for v in (big[::2, :700], big[:, ::-1][:, :600], big[::-1]):
-        same(nd.median_filter(v, 3), ndi.median_filter(v, 3))
-    out = np.zeros((23, 600), np.uint8)[:, 40:557]
+        kw = dict(size=5, origin=(-2, 2), mode=mode, cval=7)
+        same(nd.median_filter(small, **kw), ndi.median_filter(small, **kw))
+    big = sample(rng, (24, 380000), np.uint8)
+    for v in (big[::2, :360000], big[:, ::-1][:, :370000], big[::-1, :200000])[::step]:
+        same(nd.median_filter(v, 3), nd.median_filter(column_strided(v), 3))
+    out = np.zeros((12, 360100), np.uint8)[:, 40:360040]
     nd.median_filter(u, 5, output=out)
-    same(out, ndi.median_filter(u, 5))
+    same(out, nd.median_filter(slab, 5))
     # Stacks: footprints 1 long on the leading axes read each image in place, others not.
+    s4 = sample(rng, (2, 3, 18, 80000), np.uint8)
+    for mode, size in (("reflect", (1, 1, 3, 3)), ("constant", (1, 1, 5, 5))):
+        for v in (s4, s4[::-1, :, ::2], s4.transpose(1, 0, 2, 3))[::step]:
+            same(nd.median_filter(v, size=size, mode=mode, cval=3),
+                 nd.median_filter(column_strided(v), size=size, mode=mode, cval=3))
     s4 = sample(rng, (2, 3, 9, 400), np.uint8)
-    for mode in ("reflect", "constant", "wrap"):
-        for size in ((1, 1, 3, 3), (1, 1, 5, 5), (1, 2, 3, 3)):
-            for v in (s4, s4[::-1, :, ::2], s4.transpose(1, 0, 2, 3)):
-                same(nd.median_filter(v, size=size, mode=mode, cval=3),
-                     ndi.median_filter(v, size=size, mode=mode, cval=3))
+    for v in (s4, s4[::-1, :, ::2], s4.transpose(1, 0, 2, 3)):
+        same(nd.median_filter(v, size=(1, 2, 3, 3), mode="wrap"),
+             ndi.median_filter(v, size=(1, 2, 3, 3), mode="wrap"))
 
 
 def test_float_networks_read_in_place(isa):
