@@ -35,6 +35,8 @@ next ``forward``: do not modify those arrays in place in between.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import numbers
 
 import numpy as np
@@ -100,6 +102,14 @@ def _layout(layout):
     return layout
 
 
+def _check_array(layer, x, arg="x"):
+    """TypeError naming the layer and `arg` where x is not a NumPy array (a list has no shape to
+    check)."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{type(layer).__name__}: {arg} must be a numpy.ndarray, "
+                        f"got {type(x).__name__}")
+
+
 def _channels(x, layout):
     """The channel count of a 4-d array in ``layout``, or of an unbatched 3-d one."""
     return x.shape[-1 if layout == "NHWC" else -3]
@@ -147,7 +157,8 @@ def _foldable(conv, bn):
     pair is one convolution (``_conv_bn_forward``)."""
     return (isinstance(conv, Conv2d) and isinstance(bn, BatchNorm2d) and not bn.training
             and bn.running_mean is not None and bn.layout == conv.layout
-            and bn.num_features == conv.out_channels)
+            and bn.num_features == conv.out_channels
+            and bn.running_mean.dtype == conv.weight.dtype)
 
 
 def _folded_params(conv, bn):
@@ -181,6 +192,28 @@ def _conv_bn_forward(conv, bn, x, residual=None):
     relu = bn.relu or residual is not None
     return npfast.conv2d(x, weight, bias, **conv._args(), activation="relu" if relu else None,
                          residual=residual)
+
+
+@contextlib.contextmanager
+def _in_eval(module):
+    """Runs the block with ``module`` and every sub-module in eval mode, then gives each its own
+    mode back: a backward reruns its eval forward this way (probe16: after ``m.eval(); y =
+    m(x); m.train()``, the rerun in training mode updated the running statistics and gave
+    training-mode gradients for an eval forward)."""
+    modes = []
+
+    def walk(m):
+        modes.append((m, m.training))
+        m.training = False
+        for _, child in m.named_children():
+            walk(child)
+
+    walk(module)
+    try:
+        yield
+    finally:
+        for m, mode in modes:
+            m.training = mode
 
 
 class _Folded:
@@ -289,6 +322,9 @@ class Module:
         """Copies every array of ``state`` (a mapping such as ``state_dict()``'s, a torch
         state_dict converted with ``.numpy()``, or ``np.load(path)``) into the module's arrays in
         place. KeyError naming the missing or unexpected keys; ValueError for a shape mismatch."""
+        if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
+            raise TypeError(f"load_state_dict: state must be a mapping of names to arrays, got "
+                            f"{type(state).__name__}")
         own = self.state_dict()
         missing = sorted(set(own) - set(state))
         extra = sorted(set(state) - set(own))
@@ -435,6 +471,7 @@ class MaxPool2d(Module):
 
     def forward(self, x):
         """x: (N, C, H, W) -> (N, C, Ho, Wo) (NHWC: (N, H, W, C) -> (N, Ho, Wo, C))."""
+        _check_array(self, x)
         out, self.indices = npfast.max_pool2d(
             x, self.kernel_size, stride=self.stride, padding=self.padding, dilation=self.dilation,
             ceil_mode=self.ceil_mode, return_indices=True, layout=self.layout)
@@ -479,11 +516,13 @@ class Flatten(Module):
         self._shape = None
 
     def forward(self, x):
-        if np.ndim(x) < 2:  # dimensions 1 onwards, as PyTorch's (its IndexError; a ValueError)
+        _check_array(self, x)
+        if x.ndim < 2:  # dimensions 1 onwards, as PyTorch's (its IndexError; a ValueError)
             raise np.exceptions.AxisError(f"Flatten: input must have at least 2 dimensions "
-                                          f"(N, ...), got shape {np.shape(x)}")
+                                          f"(N, ...), got shape {x.shape}")
         self._shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        # The size, not -1: a batch of 0 has no size to infer it from.
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))
 
     def backward(self, grad_output, *, input_grad=True):
         shape = self._saved("_shape")
@@ -688,6 +727,14 @@ class BatchNorm2d(Module):
             raise TypeError(f"BatchNorm2d: x must be a numpy.ndarray, got {type(x).__name__}")
         if x.ndim != 4:
             raise ValueError(f"BatchNorm2d: x must be 4-d ({self.layout}), got shape {x.shape}")
+        if _channels(x, self.layout) != self.num_features:
+            raise ValueError(f"BatchNorm2d: x has {_channels(x, self.layout)} channels (shape "
+                             f"{x.shape}, {self.layout}), the layer has num_features="
+                             f"{self.num_features}")
+        own = self.weight if self.weight is not None else self.running_mean
+        if own is not None and x.dtype != own.dtype:  # (no parameters, no statistics: any float)
+            raise TypeError(f"BatchNorm2d: x has dtype {x.dtype} but the layer's parameters are "
+                            f"{own.dtype}; cast x or build the layer with dtype={x.dtype}")
         relu = self.relu or residual is not None
         batch_stats = self.training or self.running_mean is None
         if batch_stats:
@@ -720,7 +767,8 @@ class BatchNorm2d(Module):
         batch_norm_backward's fused ReLU pass, instead of a separate multiply."""
         saved = self._saved("_saved_fwd")
         if isinstance(saved, _Folded):  # folded into the conv (_conv_bn_forward): unfold it
-            self.forward(saved.conv.forward(saved.conv._x))
+            with _in_eval(self):  # the folded forward was an eval one, whatever the mode now
+                self.forward(saved.conv.forward(saved.conv._x))
             saved = self._saved_fwd
         x, y, mean, invstd, batch_stats = saved
         if relu_output is not None:
@@ -747,11 +795,13 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size):
         self.output_size = _pair("output_size", output_size, 1)
-        self._shape = None
+        self._shape = self._dtype = None
 
     def forward(self, x):
-        self._shape = x.shape
-        return npfast.adaptive_avg_pool2d(x, self.output_size)
+        _check_array(self, x)
+        out = npfast.adaptive_avg_pool2d(x, self.output_size)
+        self._shape, self._dtype = x.shape, out.dtype
+        return out
 
     def backward(self, grad_output, *, input_grad=True):
         shape = self._saved("_shape")
@@ -759,6 +809,16 @@ class AdaptiveAvgPool2d(Module):
             return None
         h, w = shape[-2:]
         oh, ow = self.output_size
+        # The forward's output shape and dtype exactly: broadcasting would spread a wrong
+        # gradient silently (probe16).
+        _check_array(self, grad_output, "grad_output")
+        want = tuple(shape[:-2]) + (oh, ow)
+        if grad_output.shape != want:
+            raise ValueError(f"AdaptiveAvgPool2d: grad_output must have the output's shape "
+                             f"{want}, got {grad_output.shape}")
+        if grad_output.dtype != self._dtype:
+            raise TypeError(f"AdaptiveAvgPool2d: grad_output must have the output's dtype "
+                            f"{self._dtype}, got {grad_output.dtype}")
         if (oh, ow) == (1, 1):
             g = grad_output / grad_output.dtype.type(h * w)
             return np.ascontiguousarray(np.broadcast_to(g, shape))
@@ -788,6 +848,9 @@ class Dropout(Module):
         self._mask = None
 
     def forward(self, x):
+        _check_array(self, x)
+        if x.dtype.kind != "f":  # torch: dropout of an integer tensor raises too
+            raise TypeError(f"Dropout: x must be a floating array, got dtype {x.dtype}")
         if not self.training or self.p == 0:
             self._mask = False
             return x
@@ -817,7 +880,7 @@ class Residual(Module):
 
     def __init__(self, body, shortcut=None):
         for name, m in (("body", body), ("shortcut", shortcut)):
-            if m is not None and not isinstance(m, Module):
+            if (m is not None or name == "body") and not isinstance(m, Module):
                 raise TypeError(f"{name} must be an npfast.nn.Module, got {type(m).__name__}")
         self.body = body
         self.shortcut = shortcut
@@ -1036,7 +1099,8 @@ class ResNet(Module):
     def backward(self, grad_output, *, input_grad=True):
         if getattr(self, "_eval_input", None) is not None:  # after _forward_channels_last
             x, self._eval_input = self._eval_input, None
-            self._forward_unfolded(x)
+            with _in_eval(self):  # that forward was an eval one, whatever the mode now
+                self._forward_unfolded(x)
         layers = [layer for _, layer in self.named_children()]
         if not self.channels_last:
             g = grad_output
@@ -1208,7 +1272,7 @@ class Adam:
         for name, v in (("lr", lr), ("eps", eps), ("weight_decay", weight_decay)):
             if not isinstance(v, numbers.Real) or not v >= 0:
                 raise ValueError(f"{name} must be a number >= 0, got {v!r}")
-        if (len(betas) != 2 or
+        if (not isinstance(betas, (tuple, list)) or len(betas) != 2 or
                 not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas)):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
         if not callable(getattr(module, "parameters", None)):

@@ -878,3 +878,88 @@ def test_residual_keeps_what_the_body_saved():
     np.testing.assert_allclose(y, ty.detach().numpy(), rtol=0, atol=1e-12)
     np.testing.assert_allclose(gx, tx.grad.numpy(), rtol=0, atol=1e-12)
     np.testing.assert_allclose(bn.grad_weight, tbn.weight.grad.numpy(), rtol=0, atol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_backward_of_an_eval_forward_after_train(dtype):
+    """probe16: ``eval(); y = m(x); train(); m.backward(g)``: the gradients are those of the eval
+    forward that ran (as torch's autograd gives) and the running statistics stay as they were;
+    the folded conv + BN pair's backward reran it in training mode."""
+    rng = np.random.default_rng(16)
+    x = rng.standard_normal((4, 3, 6, 6)).astype(dtype)
+    m = nn.Sequential(nn.Conv2d(3, 4, 3, dtype=dtype, rng=0), nn.BatchNorm2d(4, dtype=dtype))
+    m[1].running_mean[:] = rng.standard_normal(4)
+    m[1].running_var[:] = rng.random(4) + 0.5
+    m[1].weight[:] = rng.standard_normal(4)
+    t = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4)).to(
+        torch.float64 if dtype == np.float64 else torch.float32)
+    t.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in m.state_dict().items()})
+    before = {k: np.array(v) for k, v in m.state_dict().items()}
+    m.eval()
+    t.eval()
+    y = m.forward(x)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = t(tx)
+    m.train()
+    t.train()
+    g = rng.standard_normal(y.shape).astype(dtype)
+    gx = m.backward(g)
+    ty.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(gx, tx.grad.numpy(), **tol("nn", dtype))
+    np.testing.assert_allclose(m[0].grad_weight, t[0].weight.grad.numpy(), **tol("nn", dtype))
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+    assert m.training and m[1].training  # the caller's mode kept
+    # The same through ResNet's folded channels-last eval forward.
+    r = nn.ResNet(rng=0, dtype=dtype)
+    xr = rng.standard_normal((2, 1, 8, 8)).astype(dtype)
+    state = {k: np.array(v) for k, v in r.state_dict().items()}
+    r.eval()
+    yr = r.forward(xr)
+    r.train()
+    gr = r.backward(np.ones_like(yr))
+    for k, v in r.state_dict().items():
+        np.testing.assert_array_equal(v, state[k], err_msg=k)
+    r2 = nn.ResNet(rng=0, dtype=dtype).eval()
+    r2.forward(xr)
+    np.testing.assert_array_equal(gr, r2.backward(np.ones_like(yr)))
+
+
+def test_probe16_shapes_and_errors():
+    """probe16's findings: an empty batch through Flatten; AdaptiveAvgPool2d's gradient of the
+    wrong shape or dtype refused (it was broadcast); errors that name the argument."""
+    assert nn.Flatten().forward(np.zeros((0, 2, 3), np.float32)).shape == (0, 6)
+    pool = nn.AdaptiveAvgPool2d(2)
+    pool.forward(np.ones((2, 3, 5, 5), np.float32))
+    with pytest.raises(ValueError, match=r"grad_output.*\(2, 3, 2, 2\)"):
+        pool.backward(np.ones((2, 3, 3, 3), np.float32))
+    with pytest.raises(ValueError, match="grad_output"):
+        pool.backward(np.ones((1, 1, 1, 1), np.float32))
+    with pytest.raises(TypeError, match="grad_output.*float32"):
+        pool.backward(np.ones((2, 3, 2, 2)))
+    with pytest.raises(ValueError, match="x has 3 channels.*num_features=4"):
+        nn.BatchNorm2d(4).forward(np.ones((2, 3, 4, 4), np.float32))
+    with pytest.raises(TypeError, match="x has dtype float64"):
+        nn.BatchNorm2d(4).forward(np.ones((2, 4, 4, 4)))
+    # No parameters and no statistics: any float dtype, as torch's.
+    bare = nn.BatchNorm2d(4, affine=False, track_running_stats=False)
+    assert bare.forward(np.ones((2, 4, 3, 3))).dtype == np.float64
+    for layer in (nn.MaxPool2d(2), nn.Dropout(0.3), nn.Flatten(), nn.AdaptiveAvgPool2d(1)):
+        with pytest.raises(TypeError, match=f"{type(layer).__name__}: x must be a numpy"):
+            layer.forward([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(TypeError, match="Dropout: x must be a floating array"):
+        nn.Dropout(0.3).forward(np.ones(4, np.int64))
+    with pytest.raises(TypeError, match="body"):
+        nn.Residual(None)
+    with pytest.raises(ValueError, match="betas"):
+        nn.Adam(nn.Linear(2, 2), betas=0.9)
+    with pytest.raises(TypeError, match="mapping"):
+        nn.Linear(2, 2).load_state_dict([1, 2])
+    # A float32 conv before a float64 BN: refused in eval as in training (it was folded).
+    s = nn.Sequential(nn.Conv2d(3, 4, 3, rng=0), nn.BatchNorm2d(4, dtype=np.float64))
+    x = np.ones((1, 3, 5, 5), np.float32)
+    for mode in (True, False):
+        s.train(mode)
+        with pytest.raises(TypeError, match="BatchNorm2d: x has dtype float32"):
+            s.forward(x)
