@@ -89,7 +89,17 @@ Shape shape_nchw(const View& input, const View& weight, const View* bias, const 
   if (eh > hp || ew > wp)
     throw ValueError("weight: kernel size " + pair_str(kh, kw) + " (dilated to " +
                      pair_str(eh, ew) + ") is larger than the padded input " + pair_str(hp, wp));
-  return Shape{4, {input.shape[0], o, (hp - eh) / p.stride_h + 1, (wp - ew) / p.stride_w + 1}};
+  const int64_t oh = (hp - eh) / p.stride_h + 1, ow = (wp - ew) / p.stride_w + 1;
+  // An output too large to count: only padding makes one (probe15: padding=2**40 reached the
+  // plan's MemoryError "output size: size overflows int64", which names no argument).
+  int64_t count = 0;
+  if (__builtin_mul_overflow(oh, ow, &count) ||
+      __builtin_mul_overflow(count, std::max<int64_t>(o, 1), &count) ||
+      __builtin_mul_overflow(count, std::max<int64_t>(input.shape[0], 1), &count))
+    throw ValueError("padding: too large, got " +
+                     pair_str(std::max(p.pad_top, p.pad_bottom), std::max(p.pad_left, p.pad_right)) +
+                     " (an output of " + pair_str(oh, ow) + " per plane)");
+  return Shape{4, {input.shape[0], o, oh, ow}};
 }
 
 }  // namespace

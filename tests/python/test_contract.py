@@ -339,6 +339,8 @@ BAD_VALUES = [
     ("conv2d", {"padding": "bogus"}, ValueError, ("padding", "'bogus'")),
     ("conv2d", {"groups": 0}, ValueError, ("groups", "got 0")),
     ("conv2d", {"stride": 2**40}, (MemoryError, ValueError), ("stride", str(2**40))),  # fuzz_conv
+    ("conv2d", {"padding": 2**40}, ValueError, ("padding", str(2**40))),  # probe15
+    ("conv2d_backward", {"padding": 2**40}, ValueError, ("padding", str(2**40))),
     ("conv2d", {"groups": 3}, ValueError, ("groups", "got 3")),
     ("conv2d", {1: img(3, 5, 3, 3)}, ValueError, ("weight", "(3, 5, 3, 3)")),
     ("conv2d", {1: img(3, 2, 9, 9)}, ValueError, ("weight", "(9, 9)")),
