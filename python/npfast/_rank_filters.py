@@ -417,9 +417,10 @@ def rank_filter(input, rank, size=None, footprint=None, output=None, mode="refle
     last rank are :func:`minimum_filter` / :func:`maximum_filter` (as SciPy dispatches); other
     ranks take SciPy's NI_Select partition over the window's values in footprint order (C
     order), converted to double: the exact order statistic on windows without NaN, and SciPy's
-    partition result on windows with one. ``cval`` is cast to the input's dtype first. 3x3 and
-    5x5 medians of float32/float64/uint8 run min/max sorting networks across outputs (windows
-    with a NaN still take NI_Select).
+    partition result on windows with one. ``cval`` is cast to the input's dtype first. Windows of
+    3, 5, 7, 9, 25 or 27 values (3x3 and 5x5 medians among them) run min/max sorting networks
+    across outputs, for every real dtype (uint32, int64 and uint64 as float64, the values
+    SciPy's double buffers hold; windows with a NaN still take NI_Select).
 
     One difference: SciPy runs 1-D inputs through a second algorithm (a double heap,
     scipy.ndimage._rank_filter_1d) whose answers for windows holding a NaN depend on the heap's

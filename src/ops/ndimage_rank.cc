@@ -226,10 +226,10 @@ int64_t split_for_threads(int64_t slab, int64_t n, int64_t least, double item_ns
 // padded rows its windows also reach) in a pooled buffer of about 512 KiB, so it stays in cache and
 // no full padded copy is ever made. Threads over slabs; with `split`, over smaller chunks where
 // the slab would leave threads idle (split_for_threads): for the kernels whose ns_per_output is
-// close to their real cost (the networks' since net_ns). The footprint min/max's estimate is
-// several times its cost in cache, and splitting its small images (then run serially by the
-// pool's back-off on a busy machine) only adds padded rows, as it did for the networks' old
-// estimate: 128^2 float median 3 0.79 ns/px against 0.70.
+// close to their real cost (the networks' since net_ns, the footprint min / max's since
+// footprint_ns). With estimates several times the cost, splitting small images (then run
+// serially by the pool's back-off on a busy machine) only added padded rows: 128^2 float
+// median 3 0.79 ns/px against 0.70 under the networks' old estimate.
 template <class T, class S, class RowFn>
 void for_each_slab(const View& input, const Window& w, Border mode, T cval, const View& out,
                    double ns_per_output, size_t scratch_bytes, bool split, RowFn&& row) {
@@ -468,9 +468,21 @@ constexpr size_t kNetFarBytes = size_t{8} << 20;
 // 1.2-1.9x float32, bytes about a fifth. The old 0.3 ns a value put a 5x5 float32 median
 // 2.3x over its cost and a byte one 10x, so none of them split: on two threads a 256^2 float32
 // 5x5 median ran 185 us on one. Within 30-50% of the cost is enough to choose threads by.
+// ns per output of the footprint min / max (any footprint that is not a separable rectangle),
+// one thread, slab path, 256^2 - 512^2, Zen 4: about 0.15 ns a footprint value for 4-byte
+// values (cross 5: 0.16-0.19, disk 13: 0.15-0.16, disk 29: 0.14-0.15), 0.17-0.24 for 8-byte,
+// 0.075-0.12 for 2-byte, 0.04-0.07 for bytes (docs/ndimage-speed.md "net16"). The old 0.1 a
+// value was under the cost, and the slab path did not split: a 256^2 float32 disk of 29 ran
+// 294 us on one of two threads.
+template <class T>
+double footprint_ns(int64_t nf) {
+  const double per = sizeof(T) == 1 ? 0.05 : sizeof(T) == 2 ? 0.085 : sizeof(T) == 4 ? 0.16 : 0.19;
+  return per * static_cast<double>(nf + 1);
+}
+
 template <class T>
 double net_ns(int64_t nf, bool square_median) {
-  const double scale = sizeof(T) == 1 ? 0.2 : sizeof(T) == 8 ? 1.5 : 1.0;
+  const double scale = sizeof(T) == 1 ? 0.2 : sizeof(T) == 2 ? 0.4 : sizeof(T) == 8 ? 1.5 : 1.0;
   return scale * std::max(0.9, (square_median ? 0.13 : 0.2) * static_cast<double>(nf));
 }
 
@@ -492,27 +504,28 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
         pick<T>(t.f32_footprint_minmax, t.f64_footprint_minmax, t.u8_footprint_minmax,
                 t.u16_footprint_minmax, t.i32_footprint_minmax);
     for_each_slab<T, S>(
-        input, w, mode, fill, out, 0.1 * static_cast<double>(nf), 0, false,
+        input, w, mode, fill, out, footprint_ns<T>(nf), 0, true,
         [&](const T* p, T* res, int64_t n, void*) { k(p, w.offsets.data(), nf, minimum, n, res); });
     return;
   }
   // Windows of 3, 5, 7, 9, 25 or 27 values, any footprint and rank: the sorting networks.
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> ||
-                std::is_same_v<T, uint8_t>) {
+  {
     rank::RankNetFn<T> k = nullptr;
     // Outputs of kNetFarBytes or more: the 3x3 / 5x5 kernels that prefetch along the rows.
     const bool far = static_cast<size_t>(out.size()) * sizeof(T) >= kNetFarBytes;
     switch (nf) {
 #define NPFAST_NET(n)                                                                            \
   case n:                                                                                        \
-    k = pick<T>(t.f32_rank_net_n##n, t.f64_rank_net_n##n, t.u8_rank_net_n##n, nullptr, nullptr); \
+    k = pick<T>(t.f32_rank_net_n##n, t.f64_rank_net_n##n, t.u8_rank_net_n##n,                 \
+                t.u16_rank_net_n##n, t.i32_rank_net_n##n);                                     \
     break;
 #define NPFAST_NET_FAR(n)                                                                    \
   case n:                                                                                    \
     k = far ? pick<T>(t.f32_rank_net_n##n##_far, t.f64_rank_net_n##n##_far,                  \
-                      t.u8_rank_net_n##n##_far, nullptr, nullptr)                            \
-            : pick<T>(t.f32_rank_net_n##n, t.f64_rank_net_n##n, t.u8_rank_net_n##n, nullptr, \
-                      nullptr);                                                              \
+                      t.u8_rank_net_n##n##_far, t.u16_rank_net_n##n##_far,                   \
+                      t.i32_rank_net_n##n##_far)                                             \
+            : pick<T>(t.f32_rank_net_n##n, t.f64_rank_net_n##n, t.u8_rank_net_n##n,          \
+                      t.u16_rank_net_n##n, t.i32_rank_net_n##n);                             \
     break;
       NPFAST_NET(3)
       NPFAST_NET(5)

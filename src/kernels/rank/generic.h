@@ -885,6 +885,12 @@ inline void min_max(typename Reg<T>::type& a, typename Reg<T>::type& b) {
   } else if constexpr (std::is_same_v<T, uint8_t>) {
     a = (R)_mm512_min_epu8((__m512i)x, (__m512i)y);
     b = (R)_mm512_max_epu8((__m512i)x, (__m512i)y);
+  } else if constexpr (std::is_same_v<T, uint16_t>) {
+    a = (R)_mm512_min_epu16((__m512i)x, (__m512i)y);
+    b = (R)_mm512_max_epu16((__m512i)x, (__m512i)y);
+  } else if constexpr (std::is_same_v<T, int32_t>) {
+    a = (R)_mm512_min_epi32((__m512i)x, (__m512i)y);
+    b = (R)_mm512_max_epi32((__m512i)x, (__m512i)y);
   }
 #else
   if constexpr (std::is_same_v<T, float>) {
@@ -896,6 +902,12 @@ inline void min_max(typename Reg<T>::type& a, typename Reg<T>::type& b) {
   } else if constexpr (std::is_same_v<T, uint8_t>) {
     a = (R)_mm256_min_epu8((__m256i)x, (__m256i)y);
     b = (R)_mm256_max_epu8((__m256i)x, (__m256i)y);
+  } else if constexpr (std::is_same_v<T, uint16_t>) {
+    a = (R)_mm256_min_epu16((__m256i)x, (__m256i)y);
+    b = (R)_mm256_max_epu16((__m256i)x, (__m256i)y);
+  } else if constexpr (std::is_same_v<T, int32_t>) {
+    a = (R)_mm256_min_epi32((__m256i)x, (__m256i)y);
+    b = (R)_mm256_max_epi32((__m256i)x, (__m256i)y);
   }
 #endif
 }

@@ -74,7 +74,8 @@
 // in T. So a NaN is the answer exactly when it is the window's first value, and ties keep the
 // earliest value.
 //
-// Small windows `<dtype>_rank_net_n<N>__<isa>(in, offsets, rank, count, out)`: for output
+// Small windows `<dtype>_rank_net_n<N>__<isa>(in, offsets, rank, count, out)` (f32, f64, u8, u16,
+// i32: the kernel types of every input dtype, ndimage_rank.cc's Work): for output
 // i < count, the rank-th smallest of the N values in[i + offsets[j]], equal to the select
 // kernel on the same offsets (min/max sorting networks across outputs: the median network
 // pruned to its middle wire for rank N/2, a whole sorting network for other ranks; windows

@@ -42,6 +42,17 @@ std::vector<T> values(size_t n, std::mt19937& rng, double nan_rate) {
         continue;
       }
     }
+    if constexpr (std::is_integral_v<T> && sizeof(T) >= 2) {
+      // Near both ends too: a signed compare on unsigned lanes (or the reverse) fails there.
+      if (r < 0.1) {
+        x = static_cast<T>(std::numeric_limits<T>::max() - 5 - d(rng));
+        continue;
+      }
+      if (r < 0.2) {
+        x = static_cast<T>(std::numeric_limits<T>::min() + 5 + d(rng));
+        continue;
+      }
+    }
     x = static_cast<T>(d(rng) + (std::is_signed_v<T> ? 0 : 5));
   }
   return v;
@@ -76,7 +87,9 @@ RankNetFn<T> net_of(const Table& t) {
   if constexpr (N == n) {                                                \
     if constexpr (std::is_same_v<T, float>) return t.f32_rank_net_n##n;  \
     if constexpr (std::is_same_v<T, double>) return t.f64_rank_net_n##n; \
-    if constexpr (std::is_same_v<T, uint8_t>) return t.u8_rank_net_n##n; \
+    if constexpr (std::is_same_v<T, uint8_t>) return t.u8_rank_net_n##n;   \
+    if constexpr (std::is_same_v<T, uint16_t>) return t.u16_rank_net_n##n; \
+    if constexpr (std::is_same_v<T, int32_t>) return t.i32_rank_net_n##n;  \
   }
   NPFAST_NET_OF(3)
   NPFAST_NET_OF(5)
@@ -95,11 +108,15 @@ RankNetFn<T> net_far_of(const Table& t) {
     if constexpr (std::is_same_v<T, float>) return t.f32_rank_net_n9_far;
     if constexpr (std::is_same_v<T, double>) return t.f64_rank_net_n9_far;
     if constexpr (std::is_same_v<T, uint8_t>) return t.u8_rank_net_n9_far;
+    if constexpr (std::is_same_v<T, uint16_t>) return t.u16_rank_net_n9_far;
+    if constexpr (std::is_same_v<T, int32_t>) return t.i32_rank_net_n9_far;
   }
   if constexpr (N == 25) {
     if constexpr (std::is_same_v<T, float>) return t.f32_rank_net_n25_far;
     if constexpr (std::is_same_v<T, double>) return t.f64_rank_net_n25_far;
     if constexpr (std::is_same_v<T, uint8_t>) return t.u8_rank_net_n25_far;
+    if constexpr (std::is_same_v<T, uint16_t>) return t.u16_rank_net_n25_far;
+    if constexpr (std::is_same_v<T, int32_t>) return t.i32_rank_net_n25_far;
   }
   return nullptr;
 }
@@ -638,6 +655,8 @@ TEST_P(RankIsa, MatchesReference) {
   check_nets<float>(t, GetParam(), rng);
   check_nets<double>(t, GetParam(), rng);
   check_nets<uint8_t>(t, GetParam(), rng);
+  check_nets<uint16_t>(t, GetParam(), rng);
+  check_nets<int32_t>(t, GetParam(), rng);
   check_rank_hist(t, GetParam(), rng);
   if (GetParam() != Isa::scalar) check_rank_hist16(t, GetParam(), rng);
 }
