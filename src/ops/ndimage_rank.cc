@@ -480,10 +480,13 @@ double footprint_ns(int64_t nf) {
   return per * static_cast<double>(nf + 1);
 }
 
+// The 49-value network holds more values than registers: 0.9 ns a value (7x7 float32 median
+// 45 ns/px, float64 105, uint16 22, int32 42).
 template <class T>
 double net_ns(int64_t nf, bool square_median) {
-  const double scale = sizeof(T) == 1 ? 0.2 : sizeof(T) == 2 ? 0.4 : sizeof(T) == 8 ? 1.5 : 1.0;
-  return scale * std::max(0.9, (square_median ? 0.13 : 0.2) * static_cast<double>(nf));
+  const double scale = sizeof(T) == 1 ? 0.2 : sizeof(T) == 2 ? 0.45 : sizeof(T) == 8 ? 1.5 : 1.0;
+  const double per = nf > 27 ? 0.9 : square_median ? 0.13 : 0.2;
+  return scale * std::max(0.9, per * static_cast<double>(nf));
 }
 
 template <class S>
@@ -535,6 +538,10 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
       NPFAST_NET(27)
 #undef NPFAST_NET_FAR
 #undef NPFAST_NET
+      case 49:  // 7 x 7 (and any window of 49): bytes keep Huang's histogram, as fast there
+        k = pick<T>(t.f32_rank_net_n49, t.f64_rank_net_n49, nullptr, t.u16_rank_net_n49,
+                    t.i32_rank_net_n49);
+        break;
       default:
         break;
     }

@@ -248,8 +248,9 @@ def test_small_medians_with_nan_match_ni_select(isa):
     rng = np.random.default_rng(9)
     for dtype in (np.float32, np.float64):
         x = sample(rng, (40, 70), dtype, nan=0.08)
-        for size in (3, 5):
+        for size in (3, 5, 7):  # 7: the 49-value network
             same(nd.median_filter(x, size=size), ndi.median_filter(x, size=size))
+            same(nd.rank_filter(x, 3, size=size), ndi.rank_filter(x, 3, size=size))
             s3 = x[None].repeat(2, 0)
             same(nd.median_filter(s3, size=(1, size, size)), ndi.median_filter(s3, size=(1, size, size)))
     u = sample(rng, (33, 50), np.uint8)
@@ -326,7 +327,7 @@ def test_integer_networks(isa):
     rng = np.random.default_rng(21)
     for dtype in (np.uint16, np.int16, np.int32, np.int8):
         x = full_range(rng, (23, 70), dtype)
-        for kw in (dict(size=3), dict(size=5), dict(size=(1, 3)), dict(size=(5, 1)),
+        for kw in (dict(size=3), dict(size=5), dict(size=7), dict(size=(1, 3)), dict(size=(5, 1)),
                    dict(size=(1, 7)), dict(footprint=np.eye(3, dtype=bool)),
                    dict(size=3, origin=(1, -1), mode="constant", cval=-3),
                    dict(size=5, mode="wrap")):
@@ -338,7 +339,7 @@ def test_integer_networks(isa):
         v = full_range(rng, (6, 9, 40), dtype)
         same(nd.median_filter(v, 3, mode="nearest"), ndi.median_filter(v, 3, mode="nearest"))
         line = full_range(rng, (500,), dtype)
-        for size in (3, 5, 7, 9, 25, 27):
+        for size in (3, 5, 7, 9, 25, 27, 49):
             same(nd.median_filter(line, size), ndi.median_filter(line, size))
     step = 2 if isa == "scalar" else 1
     for dtype in (np.uint16, np.int32)[::step]:

@@ -827,8 +827,8 @@ bool minmax_2d_pair(const T* const* in, T* const* out, int64_t n, int64_t k0, in
 // Comparators (a, b), a < b: after them wire a holds the smaller value.
 struct Net {
   int count = 0;
-  int a[256] = {};
-  int b[256] = {};
+  int a[512] = {};
+  int b[512] = {};
 };
 
 // Batcher's odd-even merge sort on the next power of two, minus comparators reaching past
@@ -851,7 +851,7 @@ constexpr Net median_net(int n, int keep) {
   if (keep < 0) return all;
   bool needed[64] = {};
   needed[keep] = true;
-  bool used[256] = {};
+  bool used[512] = {};
   for (int q = all.count - 1; q >= 0; --q)
     if (needed[all.a[q]] || needed[all.b[q]]) {
       used[q] = true;

@@ -98,6 +98,12 @@ RankNetFn<T> net_of(const Table& t) {
   NPFAST_NET_OF(25)
   NPFAST_NET_OF(27)
 #undef NPFAST_NET_OF
+  if constexpr (N == 49) {  // no byte kernel: bytes take the histogram
+    if constexpr (std::is_same_v<T, float>) return t.f32_rank_net_n49;
+    if constexpr (std::is_same_v<T, double>) return t.f64_rank_net_n49;
+    if constexpr (std::is_same_v<T, uint16_t>) return t.u16_rank_net_n49;
+    if constexpr (std::is_same_v<T, int32_t>) return t.i32_rank_net_n49;
+  }
   return nullptr;
 }
 
@@ -482,7 +488,7 @@ void check_net(const Table& t, Isa isa, std::mt19937& rng) {
     for (double nan_rate : {0.0, 0.02, 0.0005}) {
       const int64_t row = count + 8, plane = row * 4;
       std::vector<int64_t> offsets(N);
-      const int K = N == 25 ? 5 : 3;
+      const int K = N == 49 ? 7 : N == 25 ? 5 : 3;
       for (int j = 0; j < N; ++j)
         offsets[j] = N <= 7    ? j
                      : N == 27 ? (j / 9) * plane + (j / 3 % 3) * row + j % 3
@@ -566,6 +572,7 @@ void check_nets(const Table& t, Isa isa, std::mt19937& rng) {
   check_net<T, 9>(t, isa, rng);
   check_net<T, 25>(t, isa, rng);
   check_net<T, 27>(t, isa, rng);
+  if constexpr (!std::is_same_v<T, uint8_t>) check_net<T, 49>(t, isa, rng);  // bytes: histogram
   if constexpr (std::is_floating_point_v<T>) {
     check_net_single_nan<T, 9>(t, isa, rng);
     check_net_single_nan<T, 25>(t, isa, rng);
