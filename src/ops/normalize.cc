@@ -12,6 +12,7 @@
 //     with that channel's scale and offset; strided sources are gathered into small blocks.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <string>
 
@@ -107,6 +108,16 @@ void normalize(const View& x, const View& y, const double* mean, const double* s
       throw ValueError("std: must be finite and non-zero, got " + std::to_string(stddev[c]));
     if (!std::isfinite(mean[c]))
       throw ValueError("mean: must be finite, got " + std::to_string(mean[c]));
+    // The kernel computes x * (1 / (255 std)) - mean / std: a std whose scale or offset is not
+    // a finite, non-zero double (|std| past ~7e305 or under ~2e-311) would give every pixel one
+    // value or NaN where NumPy's (x / 255 - mean) / std does not (probe17).
+    const double scale = 1.0 / (255.0 * stddev[c]), offset = -mean[c] / stddev[c];
+    if (!std::isfinite(scale) || scale == 0.0 || !std::isfinite(offset)) {
+      char got[32];
+      std::snprintf(got, sizeof(got), "%.17g", stddev[c]);
+      throw ValueError(std::string("std: out of the range the kernel's scale 1 / (255 std) and ") +
+                       "offset mean / std can hold, got " + got);
+    }
   }
   views::check_shape(y, normalize_shape(x, k, to_chw), "out");
   if (x.empty()) return;

@@ -394,6 +394,9 @@ BAD_VALUES = [
     ("batch_norm_backward", {"training": None}, TypeError, ("training", "None")),
     ("normalize", {"to_chw": "no"}, TypeError, ("to_chw", "'no'")),
     ("normalize", {"channel_axis": 1.5}, TypeError, ("channel_axis", "1.5")),
+    # probe17: a std whose scale 1 / (255 std) overflows or vanishes (one value, or NaN).
+    ("normalize", {"std": 1e308}, ValueError, ("std", "1e+308")),
+    ("normalize", {"std": 1e-310}, ValueError, ("std", "e-311")),
     ("zeros", {"shape": (2**40, 2**40)}, (ValueError, MemoryError), ("shape", str(2**40))),
     ("empty", {"shape": (2**62, 4)}, (ValueError, MemoryError), ("shape", str(2**62))),
 ]
