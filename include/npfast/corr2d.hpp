@@ -15,6 +15,12 @@ enum class Corr2dMode : int { full, same, valid };
 // float64 (integers are computed in float64). Throws TypeError for other dtypes.
 DType corr2d_result_dtype(DType input, DType kernel);
 
+// scipy.signal.correlate2d / convolve2d's float result: float32 also where one operand is
+// float32 and the other an integer of at most 16 bits (NumPy promotes that pair to float32, and
+// such integers are float32 values exactly; SciPy computes it in float32 too), else
+// corr2d_result_dtype (integer pairs in float64 where SciPy keeps their dtype).
+DType signal_result_dtype(DType in1, DType in2);
+
 // The generic operator all others reduce to. For every plane of `input` (..., H, W) and
 // `out` (..., Ho, Wo) (same leading shape):
 //   out[..., i, j] = sum over a < kh, b < kw of kernel[a, b] * ext(input)[..., i + a - top, j + b -

@@ -213,9 +213,10 @@ def correlate2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: 
     Returns
     -------
     ndarray
-        float32 when in1 and in2 are both float32, or one float32 and the other float16 (computed
-        in float32 with fused multiply-adds; SciPy's dtype too), float64 otherwise. Integer inputs (every width, signed and unsigned) are computed and
-        returned in float64, whereas SciPy returns the integer dtype (which can overflow).
+        float32 when in1 and in2 are both float32, or one float32 and the other float16 or an
+        integer of at most 16 bits (computed in float32 with fused multiply-adds; SciPy's dtype
+        too), float64 otherwise. A pair of integers (every width, signed and unsigned) is computed
+        and returned in float64, whereas SciPy returns the integer dtype (which can overflow).
 
     Raises
     ------
@@ -256,9 +257,10 @@ def convolve2d(in1: numpy.typing.ArrayLike, in2: numpy.typing.ArrayLike, mode: s
     Returns
     -------
     ndarray
-        float32 when in1 and in2 are both float32, or one float32 and the other float16 (computed
-        in float32 with fused multiply-adds; SciPy's dtype too), float64 otherwise. Integer inputs (every width, signed and unsigned) are computed and
-        returned in float64, whereas SciPy returns the integer dtype (which can overflow).
+        float32 when in1 and in2 are both float32, or one float32 and the other float16 or an
+        integer of at most 16 bits (computed in float32 with fused multiply-adds; SciPy's dtype
+        too), float64 otherwise. A pair of integers (every width, signed and unsigned) is computed
+        and returned in float64, whereas SciPy returns the integer dtype (which can overflow).
 
     Raises
     ------

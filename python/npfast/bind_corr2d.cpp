@@ -136,7 +136,7 @@ nb::object signal_py(nb::handle in1, nb::handle in2, nb::handle mode, nb::handle
   const double fillvalue = fill_arg(fill);
   const Shape s = signal_corr2d_shape(x.view, k.view, m);
   const int64_t* shape = s.dims;
-  const DType t = corr2d_result_dtype(x.view.dtype, k.view.dtype);
+  const DType t = signal_result_dtype(x.view.dtype, k.view.dtype);
   View y;
   nb::object result = out_or_new(out, t, x.view.ndim, shape, &y, "out",
                                  out.is_none() ? output_page_offset(x.view, k.view, t, shape) : -1);
@@ -224,9 +224,10 @@ out : ndarray, optional
 Returns
 -------
 ndarray
-    float32 when in1 and in2 are both float32, or one float32 and the other float16 (computed
-    in float32 with fused multiply-adds; SciPy's dtype too), float64 otherwise. Integer inputs (every width, signed and unsigned) are computed and
-    returned in float64, whereas SciPy returns the integer dtype (which can overflow).
+    float32 when in1 and in2 are both float32, or one float32 and the other float16 or an
+    integer of at most 16 bits (computed in float32 with fused multiply-adds; SciPy's dtype
+    too), float64 otherwise. A pair of integers (every width, signed and unsigned) is computed
+    and returned in float64, whereas SciPy returns the integer dtype (which can overflow).
 
 Raises
 ------

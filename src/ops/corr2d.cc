@@ -679,6 +679,18 @@ DType corr2d_result_dtype(DType input, DType kernel) {
   return input == DType::f32 && kernel == DType::f32 ? DType::f32 : DType::f64;
 }
 
+DType signal_result_dtype(DType in1, DType in2) {
+  const DType t = corr2d_result_dtype(in1, in2);
+  // An image read from a file is uint8 (or uint16); with float32 weights SciPy returns float32,
+  // and a float64 result doubled the output's bytes (probe17).
+  auto small_int = [](DType d) {
+    return d == DType::u8 || d == DType::i8 || d == DType::u16 || d == DType::i16;
+  };
+  if ((in1 == DType::f32 && small_int(in2)) || (in2 == DType::f32 && small_int(in1)))
+    return DType::f32;
+  return t;
+}
+
 int64_t corr2d_output_page_offset(const View& input, int kh, DType out_t, int64_t out_row_bytes) {
   const int nd = input.ndim;
   const int64_t item = static_cast<int64_t>(itemsize(out_t));

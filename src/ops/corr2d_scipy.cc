@@ -48,7 +48,7 @@ Shape signal_corr2d_shape(const View& in1, const View& in2, Corr2dMode mode) {
 void signal_corr2d(const View& in1, const View& in2, const View& out, Corr2dMode mode,
                    Border boundary, double fillvalue, bool convolve) {
   const Shape shape = signal_corr2d_shape(in1, in2, mode);
-  views::check_out(out, corr2d_result_dtype(in1.dtype, in2.dtype), shape, "out");
+  views::check_out(out, signal_result_dtype(in1.dtype, in2.dtype), shape, "out");
   if (out.empty()) return;
   const int nd = in1.ndim;
   const int64_t H = in1.shape[nd - 2], W = in1.shape[nd - 1];

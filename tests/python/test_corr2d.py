@@ -130,6 +130,23 @@ def test_dtypes():
         np.testing.assert_array_equal(got, ss.convolve2d(xi.astype(np.int64), ki.astype(np.int64),
                                                          "full", "wrap"))
     assert npfast.correlate2d([[1, 2], [3, 4]], [[1]]).tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    # An integer of at most 16 bits (or bool) beside float32: SciPy's float32, computed in
+    # float32 (probe17: it was float64). int32 beside float32 stays float64, NumPy's promotion
+    # (SciPy's own result there depends on the operands' order).
+    k32 = rng.standard_normal((3, 4)).astype(np.float32)
+    for t in [np.uint8, np.int8, np.uint16, np.int16, np.bool_]:
+        xi = rng.integers(0, 100, (12, 9)).astype(t)
+        for mode, boundary in (("same", "fill"), ("full", "wrap"), ("valid", "symm")):
+            for a, b in ((xi, k32), (k32, xi)):
+                got = npfast.correlate2d(a, b, mode, boundary)
+                want = ss.correlate2d(a, b, mode, boundary)
+                assert got.dtype == want.dtype == np.result_type(a.dtype, np.float32), (t, mode)
+                close(got, want, a.astype(float), b.astype(float))
+        out = np.empty((12, 9), np.result_type(t, np.float32))
+        assert npfast.convolve2d(xi, k32, "same", out=out) is out
+        with pytest.raises(TypeError, match="out"):
+            npfast.convolve2d(xi, k32, "same", out=np.empty((12, 9), np.float64))
+    assert npfast.correlate2d(rng.integers(0, 9, (5, 5)).astype(np.int32), k32).dtype == np.float64
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
