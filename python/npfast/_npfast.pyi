@@ -170,7 +170,7 @@ def get_num_threads() -> int:
     threadpoolctl; default: the cores this process may run on).
     """
 
-def set_num_threads(n: object | None) -> None:
+def set_num_threads(n: int) -> None:
     """
     Set the number of threads npfast kernels use, 1 <= n <= 1024.
 

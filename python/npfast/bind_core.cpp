@@ -51,7 +51,8 @@ NPFAST_BIND(core) {
                            py_repr(n));
         set_num_threads(static_cast<int>(v));
       },
-      nb::arg("n").none(),
+      // None reaches the body (and its TypeError naming n); the signature says what is taken.
+      nb::sig("def set_num_threads(n: int) -> None"), nb::arg("n").none(),
       "Set the number of threads npfast kernels use, 1 <= n <= 1024.\n\n"
       "A call runs on at most min(n, usable_cores()) threads, and small inputs on one\n"
       "(docs/threads.md). Raises TypeError if n is not an int and\n"

@@ -96,9 +96,10 @@ Shape shape_nchw(const View& input, const View& weight, const View* bias, const 
   if (__builtin_mul_overflow(oh, ow, &count) ||
       __builtin_mul_overflow(count, std::max<int64_t>(o, 1), &count) ||
       __builtin_mul_overflow(count, std::max<int64_t>(input.shape[0], 1), &count))
-    throw ValueError("padding: too large, got " +
-                     pair_str(std::max(p.pad_top, p.pad_bottom), std::max(p.pad_left, p.pad_right)) +
-                     " (an output of " + pair_str(oh, ow) + " per plane)");
+    throw ValueError(
+        "padding: too large, got " +
+        pair_str(std::max(p.pad_top, p.pad_bottom), std::max(p.pad_left, p.pad_right)) +
+        " (an output of " + pair_str(oh, ow) + " per plane)");
   return Shape{4, {input.shape[0], o, oh, ow}};
 }
 

@@ -344,6 +344,10 @@ std::pair<const char*, const char*> byte_span(const View& v) {
   return {lo, hi};
 }
 
+// Integer images smaller than this take the slab path (net_in_place: its edge patches cost more
+// than the slab copy while the image is in cache).
+constexpr int64_t kNetInPlaceBytes = int64_t{4} << 20;
+
 // A window kernel `k(in, offsets, rank, count, out)` (the sorting networks) over 2-D images of
 // T (or stacks of them, the footprint 1 long on the leading axes) read in place: the slab copy
 // (conversion, extension, a memmove of every row) costs as much as a 3x3 byte median itself.
@@ -353,9 +357,7 @@ std::pair<const char*, const char*> byte_span(const View& v) {
 // the slab path's bit for bit, rank.h) take a small extended patch, and the rows near the top
 // and bottom edges padded rows (pad_row).
 // Returns false, having written nothing, when the layout does not allow it (the slab path
-// then runs).
-constexpr int64_t kNetInPlaceBytes = int64_t{4} << 20;
-
+// then runs). Integer images only from kNetInPlaceBytes.
 template <class T>
 bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k, int64_t rank,
                   Border mode, T cval, const View& out, double ns_per_output) {
@@ -462,12 +464,6 @@ bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k
 // against 0.37-0.48, 512^2 / 724^2 3-15% slower with them (docs/ndimage-speed.md "ndcliff").
 constexpr size_t kNetFarBytes = size_t{8} << 20;
 
-// ns per output of the sorting networks on one thread, from the slab path at 256^2 - 512^2 on
-// the Zen 4 VM (docs/ndimage-speed.md "net16"): float32 0.9 at 3 values, then about 0.2 ns a
-// value (7: 1.4, 27: 5.5), the square medians' column sorts 0.13 (3x3 1.0, 5x5 3.3); float64
-// 1.2-1.9x float32, bytes about a fifth. The old 0.3 ns a value put a 5x5 float32 median
-// 2.3x over its cost and a byte one 10x, so none of them split: on two threads a 256^2 float32
-// 5x5 median ran 185 us on one. Within 30-50% of the cost is enough to choose threads by.
 // ns per output of the footprint min / max (any footprint that is not a separable rectangle),
 // one thread, slab path, 256^2 - 512^2, Zen 4: about 0.15 ns a footprint value for 4-byte
 // values (cross 5: 0.16-0.19, disk 13: 0.15-0.16, disk 29: 0.14-0.15), 0.17-0.24 for 8-byte,
@@ -480,12 +476,18 @@ double footprint_ns(int64_t nf) {
   return per * static_cast<double>(nf + 1);
 }
 
-// The 49-value network holds more values than registers: 0.9 ns a value (7x7 float32 median
-// 45 ns/px, float64 105, uint16 22, int32 42).
+// ns per output of the sorting networks on one thread, from the slab path at 256^2 - 512^2 on
+// the Zen 4 VM (docs/ndimage-speed.md "net16"): float32 0.9 at 3 values, then about 0.2 ns a
+// value (7: 1.4, 27: 5.5), the square medians' column sorts 0.13 (3x3 1.0, 5x5 3.3); float64
+// 1.2-1.9x float32, bytes about a fifth. The old 0.3 ns a value put a 5x5 float32 median
+// 2.3x over its cost and a byte one 10x, so none of them split: on two threads a 256^2 float32
+// 5x5 median ran 185 us on one. Within 30-50% of the cost is enough to choose threads by.
+// The 49-value network holds more values than registers: 0.3 ns a value (7x7 float32 median
+// 15 ns/px, float64 27, uint16 5.2, int32 8.8, uint8 2.9).
 template <class T>
 double net_ns(int64_t nf, bool square_median) {
   const double scale = sizeof(T) == 1 ? 0.2 : sizeof(T) == 2 ? 0.45 : sizeof(T) == 8 ? 1.5 : 1.0;
-  const double per = nf > 27 ? 0.9 : square_median ? 0.13 : 0.2;
+  const double per = nf > 27 ? 0.3 : square_median ? 0.13 : 0.2;
   return scale * std::max(0.9, per * static_cast<double>(nf));
 }
 
@@ -511,24 +513,24 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
         [&](const T* p, T* res, int64_t n, void*) { k(p, w.offsets.data(), nf, minimum, n, res); });
     return;
   }
-  // Windows of 3, 5, 7, 9, 25 or 27 values, any footprint and rank: the sorting networks.
+  // Windows of 3, 5, 7, 9, 25, 27 or 49 values, any footprint and rank: the sorting networks.
   {
     rank::RankNetFn<T> k = nullptr;
     // Outputs of kNetFarBytes or more: the 3x3 / 5x5 kernels that prefetch along the rows.
     const bool far = static_cast<size_t>(out.size()) * sizeof(T) >= kNetFarBytes;
     switch (nf) {
-#define NPFAST_NET(n)                                                                            \
-  case n:                                                                                        \
-    k = pick<T>(t.f32_rank_net_n##n, t.f64_rank_net_n##n, t.u8_rank_net_n##n,                 \
-                t.u16_rank_net_n##n, t.i32_rank_net_n##n);                                     \
+#define NPFAST_NET(n)                                                                              \
+  case n:                                                                                          \
+    k = pick<T>(t.f32_rank_net_n##n, t.f64_rank_net_n##n, t.u8_rank_net_n##n, t.u16_rank_net_n##n, \
+                t.i32_rank_net_n##n);                                                              \
     break;
-#define NPFAST_NET_FAR(n)                                                                    \
-  case n:                                                                                    \
-    k = far ? pick<T>(t.f32_rank_net_n##n##_far, t.f64_rank_net_n##n##_far,                  \
-                      t.u8_rank_net_n##n##_far, t.u16_rank_net_n##n##_far,                   \
-                      t.i32_rank_net_n##n##_far)                                             \
-            : pick<T>(t.f32_rank_net_n##n, t.f64_rank_net_n##n, t.u8_rank_net_n##n,          \
-                      t.u16_rank_net_n##n, t.i32_rank_net_n##n);                             \
+#define NPFAST_NET_FAR(n)                                                           \
+  case n:                                                                           \
+    k = far ? pick<T>(t.f32_rank_net_n##n##_far, t.f64_rank_net_n##n##_far,         \
+                      t.u8_rank_net_n##n##_far, t.u16_rank_net_n##n##_far,          \
+                      t.i32_rank_net_n##n##_far)                                    \
+            : pick<T>(t.f32_rank_net_n##n, t.f64_rank_net_n##n, t.u8_rank_net_n##n, \
+                      t.u16_rank_net_n##n, t.i32_rank_net_n##n);                    \
     break;
       NPFAST_NET(3)
       NPFAST_NET(5)
@@ -538,8 +540,8 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
       NPFAST_NET(27)
 #undef NPFAST_NET_FAR
 #undef NPFAST_NET
-      case 49:  // 7 x 7 (and any window of 49): bytes keep Huang's histogram, as fast there
-        k = pick<T>(t.f32_rank_net_n49, t.f64_rank_net_n49, nullptr, t.u16_rank_net_n49,
+      case 49:  // 7 x 7 and any window of 49 (bytes: 2.9 ns/px, Huang's histogram 12.4)
+        k = pick<T>(t.f32_rank_net_n49, t.f64_rank_net_n49, t.u8_rank_net_n49, t.u16_rank_net_n49,
                     t.i32_rank_net_n49);
         break;
       default:
@@ -548,8 +550,7 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
     if (k) {
       // A K x K footprint of ones over the last two axes at its median: rank.h's square kernel.
       const bool square = rank == nf / 2 && (nf == 9 || nf == 25) && nf == footprint.size() &&
-                          w.nd >= 2 &&
-                          footprint.shape[w.nd - 1] * footprint.shape[w.nd - 2] == nf;
+                          w.nd >= 2 && footprint.shape[w.nd - 1] * footprint.shape[w.nd - 2] == nf;
       const double ns = net_ns<T>(nf, square);
       // In place when the input holds T: no slab copy (a third of a 3x3 float median's time
       // at 4000^2, the input read in a phase of its own).

@@ -16,6 +16,7 @@
 #include "src/kernels/corr2d/corr2d.h"
 #include "src/kernels/row_prefetch.h"
 #include "src/kernels/row_stores.h"
+#include "src/kernels/sanitized.h"
 
 namespace npfast {
 namespace NPFAST_TARGET {
@@ -127,14 +128,7 @@ inline __attribute__((always_inline)) void for_range(F&& f) {
 // Sanitizer builds (ASan) keep the rolled, unpinned loop: the same loads of the same addresses
 // and the same FMAs, while the unrolled kernels took clang's ASan+UBSan+coverage build of the
 // AVX-512 file from 43 s to 206 s.
-#if defined(__SANITIZE_ADDRESS__)
-#define NPFAST_CORR2D_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NPFAST_CORR2D_SANITIZED 1
-#endif
-#endif
-#ifdef NPFAST_CORR2D_SANITIZED
+#ifdef NPFAST_SANITIZED
 template <int KW>
 constexpr bool kPinned = false;
 #else
@@ -170,13 +164,13 @@ inline __attribute__((always_inline)) void block_rows_acc(const T* const* in, in
         x[u] = load(p + b + u * L);
         pin<kPinned<KW>>(x[u]);
       }
-      for_range<decltype(lo)::value, decltype(hi)::value>(
-          [&](auto o) __attribute__((always_inline)) {
-            V<T> t = tv[(r - o) * KW + b];
-            pin<kPinned<KW>>(t);
+      for_range<decltype(lo)::value, decltype(hi)::value>([&](
+          auto o) __attribute__((always_inline)) {
+        V<T> t = tv[(r - o) * KW + b];
+        pin<kPinned<KW>>(t);
 #pragma GCC unroll 16
-            for (int u = 0; u < U; ++u) acc[o][u] = fma(t, x[u], acc[o][u]);
-          });
+        for (int u = 0; u < U; ++u) acc[o][u] = fma(t, x[u], acc[o][u]);
+      });
     };
     if constexpr (kPinned<KW>) {
       for_range<0, KW - 1>(col);
@@ -186,8 +180,9 @@ inline __attribute__((always_inline)) void block_rows_acc(const T* const* in, in
     }
   };
   // Rows 0..R-2 feed outputs 0..r; rows R-1..KH-1 feed all R; rows KH..R+KH-2 feed r-KH+1..R-1.
-  for_range<0, R - 2>(
-      [&](auto r) __attribute__((always_inline)) { row(r, std::integral_constant<int, 0>{}, r); });
+  for_range<0, R - 2>([&](auto r) __attribute__((always_inline)) {
+    row(r, std::integral_constant<int, 0>{}, r);
+  });
   // The steady rows unrolled where pinned: as a runtime loop (7x7: rows 3..6) GCC stored the 12
   // accumulators to the stack at the end of each row and reloaded them at the next, 24 memory
   // operations and a store-to-load forward in every chain per row (AVX-512 7x7 in L1 164 -> 189

@@ -15,6 +15,7 @@
 
 #include "src/kernels/rank/rank.h"
 #include "src/kernels/row_stores.h"
+#include "src/kernels/sanitized.h"
 
 namespace npfast {
 namespace NPFAST_TARGET {
@@ -867,6 +868,15 @@ constexpr Net median_net(int n, int keep) {
   return net;
 }
 
+// The networks' comparator loops unrolled whole (their wires become registers); rolled in
+// sanitizer builds (sanitized.h), where unrolled they took clang's ASan+UBSan+coverage build
+// over six minutes a file once the 16- / 32-bit and 49-value networks came.
+#ifdef NPFAST_SANITIZED
+#define NPFAST_NET_UNROLL _Pragma("GCC unroll 1")
+#else
+#define NPFAST_NET_UNROLL _Pragma("GCC unroll 512")
+#endif
+
 // Lane-wise min and max of two registers, one instruction each (a compare and two blends
 // otherwise). On equal or NaN operands the pick may differ from `x < y ? x : y`: the networks'
 // NaN windows are recomputed anyway, and equal values are the same value (but for the sign of
@@ -930,7 +940,7 @@ __attribute__((always_inline)) inline auto net_regs(const T* p, const int64_t* o
   for (int j = 0; j < N; ++j) std::memcpy(&v[j], p + offsets[j], sizeof(R));
   auto nan = v[0] != v[0];
   for (int j = 1; j < N; ++j) nan |= v[j] != v[j];
-#pragma GCC unroll 256
+  NPFAST_NET_UNROLL
   for (int q = 0; q < kNet.count; ++q) min_max<T>(v[kNet.a[q]], v[kNet.b[q]]);
   std::memcpy(out, &v[Median ? N / 2 : rank], sizeof(R));
   return nan;
@@ -1102,7 +1112,7 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
       if constexpr (std::is_floating_point_v<T>) nans |= x[r] != x[r];
     }
     constexpr Net kSort = Nets<T, K>::sort;
-#pragma GCC unroll 64
+    NPFAST_NET_UNROLL
     for (int q = 0; q < kSort.count; ++q) min_max<T>(x[kSort.a[q]], x[kSort.b[q]]);
   };
   // The NaN windows among outputs [i0, i1) when `nans` (their columns') has a lane set.
@@ -1180,7 +1190,7 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
         R w[25];
         for (int c = 0; c < 5; ++c)
           for (int q = 0; q < 5; ++q) w[5 * c + q] = load(q0 + q * kRow + c);
-#pragma GCC unroll 128
+        NPFAST_NET_UNROLL
         for (int q = 0; q < kNet.count; ++q) min_max<T>(w[kNet.a[q]], w[kNet.b[q]]);
         std::memcpy(out + j + v * L, &w[kMedian25Wire], sizeof(R));
       }

@@ -79,8 +79,7 @@
 // i < count, the rank-th smallest of the N values in[i + offsets[j]], equal to the select
 // kernel on the same offsets (min/max sorting networks across outputs: the median network
 // pruned to its middle wire for rank N/2, a whole sorting network for other ranks; windows
-// with a NaN take ni_select on the values in offsets order). N: 3, 5, 7, 9, 25, 27, and 49 (no
-// byte kernel: bytes take the histogram). Equal
+// with a NaN take ni_select on the values in offsets order). N: 3, 5, 7, 9, 25, 27, 49. Equal
 // values -0.0 and +0.0 may come back with either sign (SciPy's partition order is not
 // reproduced there). Which sign is a function of the window's values, and, for the square
 // medians (n9 / n25 at the median rank, offsets a K x K rectangle), of whether the call has at

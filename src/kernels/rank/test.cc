@@ -83,10 +83,10 @@ MinMaxFn<T> minmax_of(const Table& t) {
 
 template <class T, int N>
 RankNetFn<T> net_of(const Table& t) {
-#define NPFAST_NET_OF(n)                                                 \
-  if constexpr (N == n) {                                                \
-    if constexpr (std::is_same_v<T, float>) return t.f32_rank_net_n##n;  \
-    if constexpr (std::is_same_v<T, double>) return t.f64_rank_net_n##n; \
+#define NPFAST_NET_OF(n)                                                   \
+  if constexpr (N == n) {                                                  \
+    if constexpr (std::is_same_v<T, float>) return t.f32_rank_net_n##n;    \
+    if constexpr (std::is_same_v<T, double>) return t.f64_rank_net_n##n;   \
     if constexpr (std::is_same_v<T, uint8_t>) return t.u8_rank_net_n##n;   \
     if constexpr (std::is_same_v<T, uint16_t>) return t.u16_rank_net_n##n; \
     if constexpr (std::is_same_v<T, int32_t>) return t.i32_rank_net_n##n;  \
@@ -97,13 +97,8 @@ RankNetFn<T> net_of(const Table& t) {
   NPFAST_NET_OF(9)
   NPFAST_NET_OF(25)
   NPFAST_NET_OF(27)
+  NPFAST_NET_OF(49)
 #undef NPFAST_NET_OF
-  if constexpr (N == 49) {  // no byte kernel: bytes take the histogram
-    if constexpr (std::is_same_v<T, float>) return t.f32_rank_net_n49;
-    if constexpr (std::is_same_v<T, double>) return t.f64_rank_net_n49;
-    if constexpr (std::is_same_v<T, uint16_t>) return t.u16_rank_net_n49;
-    if constexpr (std::is_same_v<T, int32_t>) return t.i32_rank_net_n49;
-  }
   return nullptr;
 }
 
@@ -572,7 +567,7 @@ void check_nets(const Table& t, Isa isa, std::mt19937& rng) {
   check_net<T, 9>(t, isa, rng);
   check_net<T, 25>(t, isa, rng);
   check_net<T, 27>(t, isa, rng);
-  if constexpr (!std::is_same_v<T, uint8_t>) check_net<T, 49>(t, isa, rng);  // bytes: histogram
+  check_net<T, 49>(t, isa, rng);
   if constexpr (std::is_floating_point_v<T>) {
     check_net_single_nan<T, 9>(t, isa, rng);
     check_net_single_nan<T, 25>(t, isa, rng);
