@@ -886,40 +886,29 @@ inline void min_max(typename Reg<T>::type& a, typename Reg<T>::type& b) {
   using R = typename Reg<T>::type;
   const R x = a, y = b;
 #if defined(__AVX512F__)
-  if constexpr (std::is_same_v<T, float>) {
-    a = _mm512_min_ps(x, y);
-    b = _mm512_max_ps(x, y);
-  } else if constexpr (std::is_same_v<T, double>) {
-    a = _mm512_min_pd(x, y);
-    b = _mm512_max_pd(x, y);
-  } else if constexpr (std::is_same_v<T, uint8_t>) {
-    a = (R)_mm512_min_epu8((__m512i)x, (__m512i)y);
-    b = (R)_mm512_max_epu8((__m512i)x, (__m512i)y);
-  } else if constexpr (std::is_same_v<T, uint16_t>) {
-    a = (R)_mm512_min_epu16((__m512i)x, (__m512i)y);
-    b = (R)_mm512_max_epu16((__m512i)x, (__m512i)y);
-  } else if constexpr (std::is_same_v<T, int32_t>) {
-    a = (R)_mm512_min_epi32((__m512i)x, (__m512i)y);
-    b = (R)_mm512_max_epi32((__m512i)x, (__m512i)y);
-  }
+#define NPFAST_MM(op) _mm512_##op
+  using I = __m512i;
 #else
-  if constexpr (std::is_same_v<T, float>) {
-    a = _mm256_min_ps(x, y);
-    b = _mm256_max_ps(x, y);
-  } else if constexpr (std::is_same_v<T, double>) {
-    a = _mm256_min_pd(x, y);
-    b = _mm256_max_pd(x, y);
-  } else if constexpr (std::is_same_v<T, uint8_t>) {
-    a = (R)_mm256_min_epu8((__m256i)x, (__m256i)y);
-    b = (R)_mm256_max_epu8((__m256i)x, (__m256i)y);
-  } else if constexpr (std::is_same_v<T, uint16_t>) {
-    a = (R)_mm256_min_epu16((__m256i)x, (__m256i)y);
-    b = (R)_mm256_max_epu16((__m256i)x, (__m256i)y);
-  } else if constexpr (std::is_same_v<T, int32_t>) {
-    a = (R)_mm256_min_epi32((__m256i)x, (__m256i)y);
-    b = (R)_mm256_max_epi32((__m256i)x, (__m256i)y);
-  }
+#define NPFAST_MM(op) _mm256_##op
+  using I = __m256i;
 #endif
+  if constexpr (std::is_same_v<T, float>) {
+    a = NPFAST_MM(min_ps)(x, y);
+    b = NPFAST_MM(max_ps)(x, y);
+  } else if constexpr (std::is_same_v<T, double>) {
+    a = NPFAST_MM(min_pd)(x, y);
+    b = NPFAST_MM(max_pd)(x, y);
+  } else if constexpr (std::is_same_v<T, uint8_t>) {
+    a = (R)NPFAST_MM(min_epu8)((I)x, (I)y);
+    b = (R)NPFAST_MM(max_epu8)((I)x, (I)y);
+  } else if constexpr (std::is_same_v<T, uint16_t>) {
+    a = (R)NPFAST_MM(min_epu16)((I)x, (I)y);
+    b = (R)NPFAST_MM(max_epu16)((I)x, (I)y);
+  } else if constexpr (std::is_same_v<T, int32_t>) {
+    a = (R)NPFAST_MM(min_epi32)((I)x, (I)y);
+    b = (R)NPFAST_MM(max_epi32)((I)x, (I)y);
+  }
+#undef NPFAST_MM
 }
 
 template <class T, int N>
