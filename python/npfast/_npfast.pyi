@@ -342,9 +342,9 @@ def normalize(image: numpy.typing.ArrayLike, mean: float | Sequence[float], std:
     TypeError  when ``image`` is not uint8, ``dtype`` is not float32/float64, or ``out`` has the
                wrong dtype.
     ValueError for a bad ``channel_axis``, a stats length other than 1 or the channel count, a
-               zero or non-finite ``std`` or one whose ``1 / (255 std)`` or ``mean / std`` is not
-               a finite non-zero double (|std| past ~7e305 or under ~2e-311), or a mismatched or
-               overlapping ``out``.
+               zero or non-finite ``std`` or one whose ``1 / (255 std)`` is not a finite non-zero
+               double (|std| past ~7e305 or under ~2e-311), a ``mean / std`` that overflows, or a
+               mismatched or overlapping ``out``.
 
     Big images are split across npfast's threads. A refused call writes nothing into ``out``.
     """

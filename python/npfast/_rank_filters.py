@@ -418,7 +418,7 @@ def rank_filter(input, rank, size=None, footprint=None, output=None, mode="refle
     ranks take SciPy's NI_Select partition over the window's values in footprint order (C
     order), converted to double: the exact order statistic on windows without NaN, and SciPy's
     partition result on windows with one. ``cval`` is cast to the input's dtype first. Windows of
-    3, 5, 7, 9, 25 or 27 values (3x3 and 5x5 medians among them) run min/max sorting networks
+    3, 5, 7, 9, 25, 27 or 49 values (3x3 and 5x5 medians among them) run min/max sorting networks
     across outputs, for every real dtype (uint32, int64 and uint64 as float64, the values
     SciPy's double buffers hold; windows with a NaN still take NI_Select).
 

@@ -849,8 +849,9 @@ class Dropout(Module):
 
     def forward(self, x):
         _check_array(self, x)
-        if x.dtype.kind != "f":  # torch: dropout of an integer tensor raises too
-            raise TypeError(f"Dropout: x must be a floating array, got dtype {x.dtype}")
+        if self.training and self.p > 0 and x.dtype.kind != "f":  # torch raises there too
+            raise TypeError(f"Dropout: x must be a floating array in training, got dtype "
+                            f"{x.dtype}")
         if not self.training or self.p == 0:
             self._mask = False
             return x
@@ -1272,14 +1273,17 @@ class Adam:
         for name, v in (("lr", lr), ("eps", eps), ("weight_decay", weight_decay)):
             if not isinstance(v, numbers.Real) or not v >= 0:
                 raise ValueError(f"{name} must be a number >= 0, got {v!r}")
-        if (not isinstance(betas, (tuple, list)) or len(betas) != 2 or
-                not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas)):
+        try:
+            pair = tuple(betas)
+        except TypeError:
+            pair = ()
+        if len(pair) != 2 or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in pair):
             raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
         if not callable(getattr(module, "parameters", None)):
             raise TypeError(f"module must have a parameters() method, got {type(module).__name__}")
         self.module = module
         self.lr, self.eps, self.weight_decay = float(lr), float(eps), float(weight_decay)
-        self.betas = (float(betas[0]), float(betas[1]))
+        self.betas = (float(pair[0]), float(pair[1]))
         self.t = 0
         self._m = self._v = None
         self._slots = None

@@ -112,11 +112,15 @@ void normalize(const View& x, const View& y, const double* mean, const double* s
     // a finite, non-zero double (|std| past ~7e305 or under ~2e-311) would give every pixel one
     // value or NaN where NumPy's (x / 255 - mean) / std does not (probe17).
     const double scale = 1.0 / (255.0 * stddev[c]), offset = -mean[c] / stddev[c];
-    if (!std::isfinite(scale) || scale == 0.0 || !std::isfinite(offset)) {
-      char got[32];
+    char got[64];
+    if (!std::isfinite(scale) || scale == 0.0) {
       std::snprintf(got, sizeof(got), "%.17g", stddev[c]);
-      throw ValueError(std::string("std: out of the range the kernel's scale 1 / (255 std) and ") +
-                       "offset mean / std can hold, got " + got);
+      throw ValueError(std::string("std: out of the range the kernel's scale 1 / (255 std) can ") +
+                       "hold, got " + got);
+    }
+    if (!std::isfinite(offset)) {
+      std::snprintf(got, sizeof(got), "%.17g and %.17g", mean[c], stddev[c]);
+      throw ValueError(std::string("mean, std: mean / std overflows a double, got ") + got);
     }
   }
   views::check_shape(y, normalize_shape(x, k, to_chw), "out");

@@ -397,6 +397,7 @@ BAD_VALUES = [
     # probe17: a std whose scale 1 / (255 std) overflows or vanishes (one value, or NaN).
     ("normalize", {"std": 1e308}, ValueError, ("std", "1e+308")),
     ("normalize", {"std": 1e-310}, ValueError, ("std", "e-311")),
+    ("normalize", {"mean": 1e300, "std": 1e-9}, ValueError, ("mean / std", "e+300")),
     ("zeros", {"shape": (2**40, 2**40)}, (ValueError, MemoryError), ("shape", str(2**40))),
     ("empty", {"shape": (2**62, 4)}, (ValueError, MemoryError), ("shape", str(2**62))),
 ]

@@ -950,6 +950,11 @@ def test_probe16_shapes_and_errors():
             layer.forward([[1.0, 2.0], [3.0, 4.0]])
     with pytest.raises(TypeError, match="Dropout: x must be a floating array"):
         nn.Dropout(0.3).forward(np.ones(4, np.int64))
+    # torch passes integers through where it does not drop (eval, or p = 0): review16.
+    ints = np.arange(4)
+    assert nn.Dropout(0.3).eval().forward(ints) is ints
+    assert nn.Dropout(0.0).forward(ints) is ints
+    assert nn.Adam(nn.Linear(2, 2), betas=np.array([0.8, 0.9])).betas == (0.8, 0.9)
     with pytest.raises(TypeError, match="body"):
         nn.Residual(None)
     with pytest.raises(ValueError, match="betas"):

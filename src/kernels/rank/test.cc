@@ -476,7 +476,8 @@ void check_minmax_2d_pair(const Table& t, Isa isa, std::mt19937& rng) {
   }
 }
 
-// Windows of N values: rows of 3 or 5 (3x3, 5x5 and 3x3x3 shapes), in a plane `row` wide.
+// Windows of N values: rows of 3, 5 or 7 (3x3, 5x5, 7x7 and 3x3x3 shapes), in a plane `row`
+// wide.
 template <class T, int N>
 void check_net(const Table& t, Isa isa, std::mt19937& rng) {
   for (int64_t count : {1, 7, 16, 33, 100, 1500}) {
