@@ -110,6 +110,15 @@ def _check_array(layer, x, arg="x"):
                         f"got {type(x).__name__}")
 
 
+def _check_planes(layer, x):
+    """ValueError naming the layer where x is not (N, C, H, W) or unbatched (C, H, W), as torch's
+    2-d pooling layers refuse a bare (H, W) plane (probe16: it was pooled as one)."""
+    if x.ndim not in (3, 4):
+        want = ("(N, H, W, C) or 3-d (H, W, C)" if getattr(layer, "layout", "NCHW") == "NHWC"
+                else "(N, C, H, W) or 3-d (C, H, W)")
+        raise ValueError(f"{type(layer).__name__}: x must be 4-d {want}, got shape {x.shape}")
+
+
 def _channels(x, layout):
     """The channel count of a 4-d array in ``layout``, or of an unbatched 3-d one."""
     return x.shape[-1 if layout == "NHWC" else -3]
@@ -472,6 +481,7 @@ class MaxPool2d(Module):
     def forward(self, x):
         """x: (N, C, H, W) -> (N, C, Ho, Wo) (NHWC: (N, H, W, C) -> (N, Ho, Wo, C))."""
         _check_array(self, x)
+        _check_planes(self, x)
         out, self.indices = npfast.max_pool2d(
             x, self.kernel_size, stride=self.stride, padding=self.padding, dilation=self.dilation,
             ceil_mode=self.ceil_mode, return_indices=True, layout=self.layout)
@@ -799,6 +809,7 @@ class AdaptiveAvgPool2d(Module):
 
     def forward(self, x):
         _check_array(self, x)
+        _check_planes(self, x)
         out = npfast.adaptive_avg_pool2d(x, self.output_size)
         self._shape, self._dtype = x.shape, out.dtype
         return out

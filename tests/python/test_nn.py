@@ -950,6 +950,12 @@ def test_probe16_shapes_and_errors():
             layer.forward([[1.0, 2.0], [3.0, 4.0]])
     with pytest.raises(TypeError, match="Dropout: x must be a floating array"):
         nn.Dropout(0.3).forward(np.ones(4, np.int64))
+    # A bare (H, W) plane: torch's 2-d pooling layers refuse it.
+    for layer, want in ((nn.MaxPool2d(2), r"\(N, C, H, W\)"), (nn.AdaptiveAvgPool2d(2), "3-d"),
+                        (nn.MaxPool2d(2, layout="NHWC"), r"\(H, W, C\)")):
+        with pytest.raises(ValueError, match=f"{type(layer).__name__}: x must be 4-d.*{want}"):
+            layer.forward(np.ones((4, 4), np.float32))
+        assert layer.forward(np.ones((3, 4, 4), np.float32)).ndim == 3
     # torch passes integers through where it does not drop (eval, or p = 0): review16.
     ints = np.arange(4)
     assert nn.Dropout(0.3).eval().forward(ints) is ints
