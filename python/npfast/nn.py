@@ -369,9 +369,7 @@ class Module:
         """x an ndarray of the layer's dtype with `ndim` axes (a tuple: one of them; None: any
         number from 1)."""
         dtype = self.weight.dtype
-        if not isinstance(x, np.ndarray):
-            raise TypeError(f"{type(self).__name__}: x must be a numpy.ndarray, "
-                            f"got {type(x).__name__}")
+        _check_array(self, x)
         if x.dtype != dtype:
             raise TypeError(f"{type(self).__name__}: x has dtype {x.dtype} but the layer's "
                             f"parameters are {dtype}; cast x or build the layer with "
@@ -733,8 +731,7 @@ class BatchNorm2d(Module):
         """``forward``; with ``residual`` (this layer without its own ReLU), ``relu(bn(x) +
         residual)`` in batch_norm's element-wise pass: a basic block's end (BasicBlock). The
         backward then needs that output as ``relu_output`` (``_backward``)."""
-        if not isinstance(x, np.ndarray):
-            raise TypeError(f"BatchNorm2d: x must be a numpy.ndarray, got {type(x).__name__}")
+        _check_array(self, x)
         if x.ndim != 4:
             raise ValueError(f"BatchNorm2d: x must be 4-d ({self.layout}), got shape {x.shape}")
         if _channels(x, self.layout) != self.num_features:

@@ -984,16 +984,6 @@ void rank_net_as(const T* in, const int64_t* offsets, int64_t rank, int64_t coun
   }
 }
 
-// True when the N = K * K offsets are a K x K rectangle in C order: offsets[0] + r * s + c
-// for the window's row r and column c, s = the row step.
-template <int K>
-bool is_square(const int64_t* offsets) {
-  const int64_t s = offsets[K] - offsets[0];
-  for (int j = 0; j < K * K; ++j)
-    if (offsets[j] != offsets[0] + (j / K) * s + j % K) return false;
-  return true;
-}
-
 // The rest of a 5 x 5 median once each column is sorted: wire 5 c + r holds row r of the
 // window's column c, ascending in r. Batcher's odd-even merges of the sorted columns, tree
 // ((0, (1, 2)), (3, 4)), less the comparators that never exchange on sorted columns and those
@@ -1020,7 +1010,7 @@ constexpr Net median25_of_columns() {
   return net;
 }
 
-// The median of a K x K rectangle, K = 3 or 5 (offsets as is_square<K>). Each column of K is
+// The median of a K x K rectangle, K = 3 or 5 (offsets as rank.h's is_square). Each column of K is
 // sorted once per position (shared by the K windows that hold it); then for K = 3 a window's
 // median is med3(max of its lows, med3 of its middles, min of its highs), Paeth's identity (18
 // min/max per vector of outputs where the median network takes 48), and for K = 5 the merge
@@ -1194,7 +1184,7 @@ void rank_net(const T* in, const int64_t* offsets, int64_t rank, int64_t count, 
   constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
   if constexpr (N == 9 || N == 25) {
     constexpr int K = N == 9 ? 3 : 5;
-    if (rank == N / 2 && count >= L && is_square<K>(offsets)) {
+    if (rank == N / 2 && count >= L && npfast::rank::is_square(offsets, K)) {
       median_square<T, K, Far>(in, offsets, count, out);
       return;
     }

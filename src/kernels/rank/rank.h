@@ -140,6 +140,17 @@ using RankHist16Fn = void (*)(const uint16_t* in, int64_t row_step, int64_t kh, 
                               int64_t rank, int64_t count, uint16_t* out, int32_t* work);
 constexpr int64_t kRankHist16Work = 65536 + 256;
 constexpr int64_t kNetMinSplit = 64;  // outputs: the widest register holds 64 bytes
+
+// True when the K * K offsets are a K x K rectangle in C order: offsets[0] + r * s + c for the
+// window's row r and column c, s = the row step (a 1-D run of K * K is one, s = K). The n9 /
+// n25 kernels take the square median for such offsets at the median rank; the operator costs
+// them by the same test.
+inline bool is_square(const int64_t* offsets, int K) {
+  const int64_t s = offsets[K] - offsets[0];
+  for (int j = 0; j < K * K; ++j)
+    if (offsets[j] != offsets[0] + (j / K) * s + j % K) return false;
+  return true;
+}
 template <class T>
 using RankNetFn = void (*)(const T* in, const int64_t* offsets, int64_t rank, int64_t count,
                            T* out);

@@ -81,46 +81,36 @@ MinMaxFn<T> minmax_of(const Table& t) {
   if constexpr (std::is_same_v<T, int32_t>) return t.i32_minmax;
 }
 
+// The kernel of N values for T (`suffix`: none, or _far), as a case of a function over N.
+#define NPFAST_NET_OF(n, suffix)                                                   \
+  if constexpr (N == n) {                                                          \
+    if constexpr (std::is_same_v<T, float>) return t.f32_rank_net_n##n##suffix;    \
+    if constexpr (std::is_same_v<T, double>) return t.f64_rank_net_n##n##suffix;   \
+    if constexpr (std::is_same_v<T, uint8_t>) return t.u8_rank_net_n##n##suffix;   \
+    if constexpr (std::is_same_v<T, uint16_t>) return t.u16_rank_net_n##n##suffix; \
+    if constexpr (std::is_same_v<T, int32_t>) return t.i32_rank_net_n##n##suffix;  \
+  }
+
 template <class T, int N>
 RankNetFn<T> net_of(const Table& t) {
-#define NPFAST_NET_OF(n)                                                   \
-  if constexpr (N == n) {                                                  \
-    if constexpr (std::is_same_v<T, float>) return t.f32_rank_net_n##n;    \
-    if constexpr (std::is_same_v<T, double>) return t.f64_rank_net_n##n;   \
-    if constexpr (std::is_same_v<T, uint8_t>) return t.u8_rank_net_n##n;   \
-    if constexpr (std::is_same_v<T, uint16_t>) return t.u16_rank_net_n##n; \
-    if constexpr (std::is_same_v<T, int32_t>) return t.i32_rank_net_n##n;  \
-  }
-  NPFAST_NET_OF(3)
-  NPFAST_NET_OF(5)
-  NPFAST_NET_OF(7)
-  NPFAST_NET_OF(9)
-  NPFAST_NET_OF(25)
-  NPFAST_NET_OF(27)
-  NPFAST_NET_OF(49)
-#undef NPFAST_NET_OF
+  NPFAST_NET_OF(3, )
+  NPFAST_NET_OF(5, )
+  NPFAST_NET_OF(7, )
+  NPFAST_NET_OF(9, )
+  NPFAST_NET_OF(25, )
+  NPFAST_NET_OF(27, )
+  NPFAST_NET_OF(49, )
   return nullptr;
 }
 
 // The prefetching variants of the 3x3 and 5x5 kernels (nullptr for other N).
 template <class T, int N>
 RankNetFn<T> net_far_of(const Table& t) {
-  if constexpr (N == 9) {
-    if constexpr (std::is_same_v<T, float>) return t.f32_rank_net_n9_far;
-    if constexpr (std::is_same_v<T, double>) return t.f64_rank_net_n9_far;
-    if constexpr (std::is_same_v<T, uint8_t>) return t.u8_rank_net_n9_far;
-    if constexpr (std::is_same_v<T, uint16_t>) return t.u16_rank_net_n9_far;
-    if constexpr (std::is_same_v<T, int32_t>) return t.i32_rank_net_n9_far;
-  }
-  if constexpr (N == 25) {
-    if constexpr (std::is_same_v<T, float>) return t.f32_rank_net_n25_far;
-    if constexpr (std::is_same_v<T, double>) return t.f64_rank_net_n25_far;
-    if constexpr (std::is_same_v<T, uint8_t>) return t.u8_rank_net_n25_far;
-    if constexpr (std::is_same_v<T, uint16_t>) return t.u16_rank_net_n25_far;
-    if constexpr (std::is_same_v<T, int32_t>) return t.i32_rank_net_n25_far;
-  }
+  NPFAST_NET_OF(9, _far)
+  NPFAST_NET_OF(25, _far)
   return nullptr;
 }
+#undef NPFAST_NET_OF
 
 // scipy.ndimage.maximum_filter1d / minimum_filter1d([1, nan, 3, 2, 0, 5, 4], 3,
 // mode='constant', cval=-9) as SciPy 1.17 returns them: the NaN answers depend on position.
