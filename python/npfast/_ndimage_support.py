@@ -75,7 +75,9 @@ def remembered(plan):
 
     @functools.wraps(plan)
     def run(*args):
-        key = _plain_key(args)
+        types = tuple(map(type, args))
+        # Scalars only, the common call, keyed here; else _plain_key's tuples or None.
+        key = (args, types) if _PLAIN_SET.issuperset(types) else _plain_key(args)
         if key is None:
             return plan(*args)
         got = cache.get(key)
@@ -189,6 +191,8 @@ def as_input(input, arg="input"):
     """The array to filter: real, float32 or float64 where floating. A 0-d input has no axes
     to filter: the N-D filters return its copy (in `output`'s dtype), as SciPy's; the 1-D ones
     refuse its axis."""
+    if type(input) is np.ndarray and input.dtype in NATIVE_DTYPES:
+        return input  # the common call, without asarray's and the dtype checks' 0.3 us
     a = as_real_array(input, arg)
     _refuse_unsupported_float(a.dtype, arg)
     return a
@@ -323,8 +327,11 @@ def separate(input, output, in_place=True):
     when it is `output` and the operator may run in place (`in_place`: the line passes read
     each block before writing it; the window operators' windows reach rows that other rows'
     outputs, other threads', overwrite), a copy otherwise."""
-    if input is output and in_place:
-        return input
+    if input is output:
+        if in_place:
+            return input
+    elif output.flags.owndata and input.flags.owndata:
+        return input  # two arrays owning their memory: apart (np.may_share_memory: 0.25 us)
     if np.may_share_memory(input, output) and not (in_place and _same_view(input, output)):
         return input.copy()
     return input

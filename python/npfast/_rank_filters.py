@@ -77,9 +77,8 @@ def _window_cval(dtype, cval):
     uint32), and the operator receives that value (as a double: uint64's as SciPy's double
     buffer holds it). uint64 takes GCC's scalar cast (c_cast's "line" rule: -1e19 gives
     2^63), measured against SciPy 1.17."""
-    dtype = dtype.newbyteorder("=")
-    if dtype == np.uint32 or dtype == np.uint64:
-        return float(c_cast(np.array([cval]), dtype, "line")[0])
+    if dtype.type is np.uint32 or dtype.type is np.uint64:  # either byte order
+        return float(c_cast(np.array([cval]), dtype.newbyteorder("="), "line")[0])
     return cval
 
 

@@ -13,7 +13,6 @@
 #include <utility>
 #include <cstring>
 #include <string>
-#include <vector>
 
 #include "npfast/error.hpp"
 #include "npfast/memory.hpp"
@@ -142,7 +141,8 @@ struct Window {
   int64_t pshape[View::kMaxDims];   // padded shape
   int64_t pstride[View::kMaxDims];  // its C strides, in elements
   int64_t lo[View::kMaxDims];       // elements before each axis: f // 2 + origin
-  std::vector<int64_t> offsets;     // the footprint's set entries, C order, in padded elements
+  Buffer<int64_t> offsets;          // the footprint's set entries, C order, in padded elements
+  int64_t nf = 0;                   // how many
 };
 
 Window window(const View& input, const View& footprint, const int64_t* origins) {
@@ -169,6 +169,7 @@ Window window(const View& input, const View& footprint, const int64_t* origins) 
   }
   const uint8_t* f = footprint.ptr<uint8_t>();
   const int64_t fsize = footprint.size();
+  w.offsets = Buffer<int64_t>(static_cast<size_t>(fsize));
   for (int64_t j = 0; j < fsize; ++j) {
     if (!f[j]) continue;
     int64_t off = 0, r = j;
@@ -176,9 +177,9 @@ Window window(const View& input, const View& footprint, const int64_t* origins) 
       off += (r % footprint.shape[k]) * w.pstride[k];
       r /= footprint.shape[k];
     }
-    w.offsets.push_back(off);
+    w.offsets[w.nf++] = off;
   }
-  if (w.offsets.empty()) throw ValueError("footprint: all-zero footprint is not supported");
+  if (w.nf == 0) throw ValueError("footprint: all-zero footprint is not supported");
   return w;
 }
 
@@ -187,7 +188,7 @@ Window window(const View& input, const View& footprint, const int64_t* origins) 
 // f - 1 - lo after each axis as `mode` (NI_ExtendLine's map, map_index) with `cval`.
 template <class T, class S>
 void pad_row(const View& input, const Window& w, Border mode, T cval,
-             const std::vector<int64_t>& map_last, int64_t r, T* row) {
+             const int64_t* map_last, int64_t r, T* row) {
   const int last = w.nd - 1;
   const int64_t nl = input.shape[last], pl = w.pshape[last];
   const char* src = static_cast<const char*>(input.data);
@@ -235,7 +236,7 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
                    double ns_per_output, size_t scratch_bytes, bool split, RowFn&& row) {
   const int nd = w.nd, last = nd - 1;
   const int64_t nl = input.shape[last], pl = w.pshape[last];
-  std::vector<int64_t> map_last(static_cast<size_t>(pl));
+  Buffer<int64_t> map_last(static_cast<size_t>(pl));
   for (int64_t t = 0; t < pl; ++t) map_last[t] = map_index(t - w.lo[last], nl, mode);
   const ndimage::StoreFn<T> store = ndimage::with_dtype(
       out.dtype,
@@ -312,7 +313,7 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
       const int64_t i0 = c * chunk, m0 = std::min(chunk, input.shape[0] - i0);
       const int64_t prow0 = i0 * slice_rows, prows = (m0 + f0 - 1) * slice_rows;
       for (int64_t r = 0; r < prows; ++r)
-        pad_row<T, S>(input, w, mode, cval, map_last, prow0 + r, slab.get() + r * pl);
+        pad_row<T, S>(input, w, mode, cval, map_last.get(), prow0 + r, slab.get() + r * pl);
       for (int64_t r = 0; r < m0 * out_rows_per; ++r) {
         // Output row (i0 + r / out_rows_per, rest...) and its window in the slab.
         int64_t q = r, at = 0;
@@ -396,12 +397,12 @@ bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k
   const auto [ib0, ib1] = byte_span(input);
   const auto [ob0, ob1] = byte_span(out);
   if (ob0 < ib1 && ib0 < ob1) return false;
-  std::vector<int64_t> map_last(static_cast<size_t>(pl));
+  Buffer<int64_t> map_last(static_cast<size_t>(pl));
   for (int64_t t = 0; t < pl; ++t) map_last[t] = map_index(t - lo1, n, mode);
   // Padded column [c0, c0 + pw) of each window row: patch offsets in its row stride pw.
   const int64_t pw = std::max(el, er) + f1 - 1;
-  const int64_t nf = static_cast<int64_t>(w.offsets.size());
-  std::vector<int64_t> inner(static_cast<size_t>(nf)), patch(static_cast<size_t>(nf));
+  const int64_t nf = w.nf;
+  Buffer<int64_t> inner(static_cast<size_t>(nf)), patch(static_cast<size_t>(nf));
   for (int64_t j = 0; j < nf; ++j) {
     const int64_t r = w.offsets[j] / pl, c = w.offsets[j] % pl;  // leading offsets are 0
     inner[j] = r * (is0 / it) + c;
@@ -426,12 +427,12 @@ bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k
                      if (!rows.get()) rows = Buffer<T>(static_cast<size_t>(f0 * pl));
                      const int64_t prow = (q - i) / h * w.pshape[ra] + i;
                      for (int64_t r = 0; r < f0; ++r)
-                       pad_row<T, T>(input, w, mode, cval, map_last, prow + r, rows.get() + r * pl);
-                     k(rows.get(), w.offsets.data(), rank, n, dst);
+                       pad_row<T, T>(input, w, mode, cval, map_last.get(), prow + r, rows.get() + r * pl);
+                     k(rows.get(), w.offsets.get(), rank, n, dst);
                      continue;
                    }
                    const T* src = reinterpret_cast<const T*>(ib + (i - lo0) * is0);
-                   k(src + el - lo1, inner.data(), rank, n - el - er, dst + el);
+                   k(src + el - lo1, inner.get(), rank, n - el - er, dst + el);
                    // Outputs [c0, c0 + count) read padded columns [c0, c0 + count + f1 - 1).
                    auto edge_outputs = [&](int64_t c0, int64_t count) {
                      // Padded columns [lo1, lo1 + n) are the row itself: one copy, the border by
@@ -447,7 +448,7 @@ bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k
                        for (int64_t t = b; t < c0 + count + f1 - 1; ++t)
                          e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
                      }
-                     k(edge.get(), patch.data(), rank, count, dst + c0);
+                     k(edge.get(), patch.get(), rank, count, dst + c0);
                    };
                    edge_outputs(0, el);
                    edge_outputs(n - er, er);
@@ -496,7 +497,7 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
                    bool minmax, bool minimum, const View& out, Border mode, double cval) {
   using T = Work<S>;
   const Window w = window(input, footprint, origins);
-  const int64_t nf = static_cast<int64_t>(w.offsets.size());
+  const int64_t nf = w.nf;
   if (!minmax && (rank < 0 || rank >= nf))
     throw ValueError("rank: must lie in [0, " + std::to_string(nf) + ") for this footprint, got " +
                      std::to_string(rank));
@@ -510,7 +511,7 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
                 t.u16_footprint_minmax, t.i32_footprint_minmax);
     for_each_slab<T, S>(
         input, w, mode, fill, out, footprint_ns<T>(nf), 0, true,
-        [&](const T* p, T* res, int64_t n, void*) { k(p, w.offsets.data(), nf, minimum, n, res); });
+        [&](const T* p, T* res, int64_t n, void*) { k(p, w.offsets.get(), nf, minimum, n, res); });
     return;
   }
   // Windows of 3, 5, 7, 9, 25, 27 or 49 values, any footprint and rank: the sorting networks.
@@ -550,13 +551,13 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
     if (k) {
       // The median of a K x K rectangle (a 1-D run of 9 or 25 too): the square kernel.
       const bool square = rank == nf / 2 && (nf == 9 || nf == 25) &&
-                          rank::is_square(w.offsets.data(), nf == 9 ? 3 : 5);
+                          rank::is_square(w.offsets.get(), nf == 9 ? 3 : 5);
       const double ns = net_ns<T>(nf, square);
       // In place when the input holds T: no slab copy (a third of a 3x3 float median's time
       // at 4000^2, the input read in a phase of its own).
       if constexpr (std::is_same_v<S, T>)
         if (net_in_place<T>(input, w, k, rank, mode, fill, out, ns)) return;
-      const int64_t* off = w.offsets.data();
+      const int64_t* off = w.offsets.get();
       for_each_slab<T, S>(input, w, mode, fill, out, ns, 0, true,
                           [&](const T* p, T* res, int64_t n, void*) { k(p, off, rank, n, res); });
       return;
@@ -597,7 +598,7 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
   for_each_slab<T, S>(input, w, mode, fill, out, 3.0 * static_cast<double>(nf),
                       static_cast<size_t>(nf) * sizeof(double), true,
                       [&](const T* p, T* res, int64_t n, void* work) {
-                        k(p, w.offsets.data(), nf, rank, n, res, static_cast<double*>(work));
+                        k(p, w.offsets.get(), nf, rank, n, res, static_cast<double*>(work));
                       });
 }
 
