@@ -145,9 +145,12 @@ inline __attribute__((always_inline)) void pin(V_& v) {
     asm("" : "+x"(v));
 }
 
-template <class T, int R, int U, int KH, int KW>
+// Masked: the last of the U vectors holds m lanes (masked loads: the lanes past them read
+// nothing and are never stored).
+template <class T, int R, int U, int KH, int KW, bool Masked = false>
 inline __attribute__((always_inline)) void block_rows_acc(const T* const* in, int64_t j,
-                                                          const V<T>* tv, V<T> (&acc)[R][U]) {
+                                                          const V<T>* tv, V<T> (&acc)[R][U],
+                                                          int m = 0) {
   constexpr int L = kLanes<T>;
 #pragma GCC unroll 16
   for (int o = 0; o < R; ++o)
@@ -161,7 +164,7 @@ inline __attribute__((always_inline)) void block_rows_acc(const T* const* in, in
       V<T> x[U];
 #pragma GCC unroll 16
       for (int u = 0; u < U; ++u) {
-        x[u] = load(p + b + u * L);
+        x[u] = Masked && u == U - 1 ? loadn(p + b + u * L, m) : load(p + b + u * L);
         pin<kPinned<KW>>(x[u]);
       }
       for_range<decltype(lo)::value, decltype(hi)::value>([&](
@@ -214,6 +217,15 @@ inline void block_rows(const T* const* in, T* const* out, int64_t j, const V<T>*
   block_rows_body<T, R, U, KH, KW, Stream>(in, out, j, tv);
 }
 
+// A row end's block: NV full vectors and, with Masked, one of m lanes, stored plainly.
+template <class T, int R, int NV, bool Masked, int KH, int KW>
+inline void block_rows_tail(const T* const* in, T* const* out, int64_t j, int m, const V<T>* tv) {
+  constexpr int U = NV + (Masked ? 1 : 0);
+  V<T> acc[R][U];
+  block_rows_acc<T, R, U, KH, KW, Masked>(in, j, tv, acc, m);
+  store_block<T, R, NV, Masked>(out, j, m, acc);
+}
+
 // The fixed shapes walk input rows (block_rows: 5x5 and 7x7 11-25% faster than the kernel-row
 // walk, docs/corr2d.md; 3x3 since "corr5": 54 input loads per 108 FMAs instead of 108, in L1
 // AVX-512 123 -> 147 GFLOP/s, AVX2 88 -> 112); the general kernel walks kernel rows.
@@ -221,11 +233,17 @@ template <class T, int R, int NV, bool Masked, int KH, int KW, int Stream = kPla
           bool Scipy = false>
 inline void any_block(const T* const* in, T* const* out, int64_t j, int m, const T* taps,
                       const V<T>* tv, int kh, int kw) {
-  // Only the full blocks (R = 4 rows, kVectors unmasked vectors: nearly all the work): the
-  // tails and short row groups keep block(), which gives the same bits, so that clang's
-  // sanitizer+coverage build of this file stays near a minute (every variant: ~3 minutes).
+  // The blocks of 4 rows; short row groups keep block(), which gives the same bits. A row's
+  // end (fewer or masked vectors) walking kernel rows loaded one vector per FMA, most of them
+  // split across lines: 7x7 500^2, 1 thread, 17% of the time for 4% of the outputs. Sanitizer
+  // builds keep block() for the ends, so that clang's sanitizer+coverage build of this file
+  // stays near a minute (every variant: ~3 minutes).
   if constexpr (KH >= 3 && KW >= 3 && R == 4 && NV == kVectors && !Masked && !Scipy)
     block_rows<T, R, NV, KH, KW, Stream>(in, out, j, tv);
+#ifndef NPFAST_SANITIZED
+  else if constexpr (KH >= 3 && KW >= 3 && R == 4 && Stream == kPlain && !Scipy)
+    block_rows_tail<T, R, NV, Masked, KH, KW>(in, out, j, m, tv);
+#endif
   else
     block<T, R, NV, Masked, KH, KW, Stream, Scipy>(in, out, j, m, taps, tv, kh, kw);
 }
