@@ -135,7 +135,9 @@ ndarray ``(N, C_out, OH, OW)`` (``(N, OH, OW, C_out)`` for NHWC) with
 ``OH = (H-1)*sH - 2*pH + dH*(kH-1) + opH + 1`` (likewise OW). Each of the stride's output
 phases is a stride-1 correlation with its part of the kernel, computed on one channels-last
 copy of the input (few-channel NCHW layers and stride-1 NCHW ones: conv2d's paths); bitwise
-identical for any thread count.
+identical for any thread count. Those correlations multiply every tap, the padding's zeros
+included: an infinite weight gives NaN (0 * inf) at output pixels where PyTorch's scatter, which
+multiplies input pixels only, gives a finite value (docs/conv.md "winofinite", "Left").
 
 Raises
 ------

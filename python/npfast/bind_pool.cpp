@@ -142,10 +142,10 @@ nb::object max_unpool2d_py(nb::handle input, nb::handle indices, nb::handle kern
     if (!is_sequence(output_size))
       throw TypeError("output_size: expected a tuple of ints, got " + py_repr(output_size));
     const Py_ssize_t n = PySequence_Size(output_size.ptr());
-    // (OH, OW), or a full shape whose last two entries are used (PyTorch's rule).
-    if (n != 2 && n != x.view.ndim)
-      throw ValueError("output_size: expected 2 or " + std::to_string(x.view.ndim) +
-                       " elements, got " + py_repr(output_size));
+    // (OH, OW), or four entries whose last two are used, whatever the input's rank
+    // (PyTorch's _unpool_output_size: len(kernel_size) or len(kernel_size) + 2).
+    if (n != 2 && n != 4)
+      throw ValueError("output_size: expected 2 or 4 elements, got " + py_repr(output_size));
     for (int k = 0; k < 2; ++k) {
       nb::object item = nb::steal(PySequence_GetItem(output_size.ptr(), n - 2 + k));
       if (!item) throw nb::python_error();

@@ -233,8 +233,12 @@ void forward_t(const View& xv, const View* rm, const View* rv, const View* wv, c
   Buffer<double> shift(static_cast<size_t>(c)), s0(static_cast<size_t>(c)),
       s1(static_cast<size_t>(c));
   Buffer<T> tm(static_cast<size_t>(c)), ts(static_cast<size_t>(c)), tb(static_cast<size_t>(c));
-  for (int64_t ch = 0; ch < c; ++ch)
-    shift[ch] = p.training ? static_cast<double>(g.nhwc ? x[ch] : x[ch * g.l]) : 0.0;
+  // The shift is the channel's first value, or 0 where that is not finite (an inf first value
+  // made every x - x0 inf - inf: a NaN mean where torch's is inf; probe18b).
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const double x0 = p.training ? static_cast<double>(g.nhwc ? x[ch] : x[ch * g.l]) : 0.0;
+    shift[ch] = std::isfinite(x0) ? x0 : 0.0;
+  }
   // Channel ch's statistics from s0/s1 (training) or the running ones: the running-statistics
   // update, save_mean / save_invstd, and the element-wise constants.
   const double m = static_cast<double>(g.count);

@@ -532,7 +532,9 @@ void max_pool2d_backward(const View& go, const View& idx, const View& gi, bool c
     throw ValueError("input_shape: leading axes must match grad_output " + shape_str(go) +
                      ", got " + shape_str(gi));
   check_result(gi, shape_of(gi), go.dtype, "grad_input");
-  if (gi.empty()) return;
+  // An empty plane under a grad_output with values: check_and_scatter finds its first index
+  // outside (every one is) and says so.
+  if (gi.empty() && go.empty()) return;
   check_and_scatter<true>(go, idx, gi, "input");
 }
 

@@ -116,6 +116,23 @@ def test_large_mean_is_stable():
     np.testing.assert_allclose(y.std(axis=(0, 2, 3)), 1, rtol=1e-3)
 
 
+@needs_torch
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+@pytest.mark.parametrize("first", [np.inf, -np.inf])
+def test_infinite_first_value(layout, first):
+    """A channel whose first value is +-inf: mean +-inf and variance NaN, as torch (probe18b:
+    the shift by the first value made every x - x0 inf - inf, a NaN mean)."""
+    x = (np.arange(16, dtype=np.float32) / 7).reshape(4, 2, 2, 1)
+    x[0, 0, 0, 0] = first
+    rm, rv = np.zeros(2, np.float32), np.ones(2, np.float32)
+    _, mean, _ = npfast.batch_norm(to_layout(x, layout), rm, rv, training=True, layout=layout)
+    trm, trv = torch.zeros(2), torch.ones(2)
+    F.batch_norm(torch.tensor(x), trm, trv, training=True)
+    assert mean[0] == first and rm[0] == trm[0].item() and np.isnan(rv[0]) and trv[0].isnan()
+    np.testing.assert_allclose(rm[1:], trm.numpy()[1:], **tol("batch_norm", np.float32))
+    np.testing.assert_allclose(rv[1:], trv.numpy()[1:], **tol("batch_norm", np.float32, 10))
+
+
 def test_finite_differences():
     """float64, training with the fused ReLU: gradients of sum(bn(x) * gy) against central
     differences of npfast's own forward."""

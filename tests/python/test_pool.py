@@ -356,6 +356,13 @@ def test_max_backward_rejects_bad_indices():
         npfast.max_pool2d_backward(g, np.zeros((1, 1, 2, 2), np.int64), (2, 1, 4, 4))
     with pytest.raises(ValueError, match="grad_output: shape"):
         npfast.avg_pool2d_backward(g, (1, 1, 7, 4), 2)
+    # An empty plane holds no index (probe18b: the check was skipped and an empty array came
+    # back); an empty grad_output over it has nothing to check.
+    with pytest.raises(ValueError, match="indices: 1000 at .* plane of 0x4"):
+        npfast.max_pool2d_backward(g, np.full(g.shape, 1000, np.int64), (1, 1, 0, 4))
+    e = np.ones((1, 1, 0, 2))
+    assert npfast.max_pool2d_backward(e, np.zeros(e.shape, np.int64), (1, 1, 0, 4)).shape == \
+        (1, 1, 0, 4)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,6 +380,16 @@ def test_max_unpool_matches_torch(dtype):
         got = npfast.max_unpool2d(v, i, k, s, p, osize)
         want = F.max_unpool2d(t(v), t(i), k, s, p, osize).numpy()
         np.testing.assert_array_equal(got, want)
+    # output_size of 2 or 4 entries whatever the input's rank, as PyTorch (probe18b: npfast
+    # took 2 or input.ndim); 3 entries a ValueError in both.
+    v, i = npfast.max_pool2d(x[0], 2, return_indices=True)
+    for osize in [(9, 12), (1, 3, 9, 12)]:
+        want = F.max_unpool2d(t(v), t(i), 2, output_size=osize).numpy()
+        np.testing.assert_array_equal(npfast.max_unpool2d(v, i, 2, output_size=osize), want)
+    with pytest.raises(ValueError, match="2 or 4"):
+        F.max_unpool2d(t(v), t(i), 2, output_size=(3, 9, 12))
+    with pytest.raises(ValueError, match="output_size: expected 2 or 4 elements"):
+        npfast.max_unpool2d(v, i, 2, output_size=(3, 9, 12))
     # Repeated indices keep the last value, as PyTorch's loop.
     v = np.array([[1.0, 2.0, 3.0]], dtype)
     i = np.array([[4, 4, 0]], np.int64)
