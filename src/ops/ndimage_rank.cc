@@ -519,20 +519,23 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
     rank::RankNetFn<T> k = nullptr;
     // Outputs of kNetFarBytes or more: the 3x3 / 5x5 kernels that prefetch along the rows.
     const bool far = static_cast<size_t>(out.size()) * sizeof(T) >= kNetFarBytes;
+    // float32 on AMD: the networks comparing int32 keys (rank.h, `_keys`; measured on Zen 4).
+    const bool keys = tune_amd();
+#define NPFAST_F32(name) (keys ? t.name##_keys : t.name)
+#define NPFAST_NET(n)                                                                   \
+  case n:                                                                               \
+    k = pick<T>(NPFAST_F32(f32_rank_net_n##n), t.f64_rank_net_n##n, t.u8_rank_net_n##n, \
+                t.u16_rank_net_n##n, t.i32_rank_net_n##n);                              \
+    break;
+#define NPFAST_NET_FAR(n)                                                                   \
+  case n:                                                                                   \
+    k = far ? pick<T>(NPFAST_F32(f32_rank_net_n##n##_far), t.f64_rank_net_n##n##_far,       \
+                      t.u8_rank_net_n##n##_far, t.u16_rank_net_n##n##_far,                  \
+                      t.i32_rank_net_n##n##_far)                                            \
+            : pick<T>(NPFAST_F32(f32_rank_net_n##n), t.f64_rank_net_n##n, t.u8_rank_net_n##n, \
+                      t.u16_rank_net_n##n, t.i32_rank_net_n##n);                            \
+    break;
     switch (nf) {
-#define NPFAST_NET(n)                                                                              \
-  case n:                                                                                          \
-    k = pick<T>(t.f32_rank_net_n##n, t.f64_rank_net_n##n, t.u8_rank_net_n##n, t.u16_rank_net_n##n, \
-                t.i32_rank_net_n##n);                                                              \
-    break;
-#define NPFAST_NET_FAR(n)                                                           \
-  case n:                                                                           \
-    k = far ? pick<T>(t.f32_rank_net_n##n##_far, t.f64_rank_net_n##n##_far,         \
-                      t.u8_rank_net_n##n##_far, t.u16_rank_net_n##n##_far,          \
-                      t.i32_rank_net_n##n##_far)                                    \
-            : pick<T>(t.f32_rank_net_n##n, t.f64_rank_net_n##n, t.u8_rank_net_n##n, \
-                      t.u16_rank_net_n##n, t.i32_rank_net_n##n);                    \
-    break;
       NPFAST_NET(3)
       NPFAST_NET(5)
       NPFAST_NET(7)
@@ -542,12 +545,13 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
 #undef NPFAST_NET_FAR
 #undef NPFAST_NET
       case 49:  // 7 x 7 and any window of 49 (bytes: 2.9 ns/px, Huang's histogram 12.4)
-        k = pick<T>(t.f32_rank_net_n49, t.f64_rank_net_n49, t.u8_rank_net_n49, t.u16_rank_net_n49,
-                    t.i32_rank_net_n49);
+        k = pick<T>(NPFAST_F32(f32_rank_net_n49), t.f64_rank_net_n49, t.u8_rank_net_n49,
+                    t.u16_rank_net_n49, t.i32_rank_net_n49);
         break;
       default:
         break;
     }
+#undef NPFAST_F32
     if (k) {
       // The median of a K x K rectangle (a 1-D run of 9 or 25 too): the square kernel.
       const bool square = rank == nf / 2 && (nf == 9 || nf == 25) &&

@@ -68,14 +68,17 @@ void minmax_2d_pair_stream_5x5(benchmark::State& state, const Table& t) {
 }
 
 // kFar: the prefetching kernels for outputs far bigger than the cache; in cache, as here, they
-// show what the prefetch costs (docs/ndimage-speed.md "rstream": 3-4%).
-template <int K, bool kFar = false>
+// show what the prefetch costs (docs/ndimage-speed.md "rstream": 3-4%). kKeys: the `_keys`
+// kernels (comparing int32 keys; generic.h, rank_net).
+template <int K, bool kFar = false, bool kKeys = false>
 void median(benchmark::State& state, const Table& t) {
   const int64_t row = kN + K - 1;
   std::vector<float> in(row * row), out(kN);
-  for (size_t i = 0; i < in.size(); ++i) in[i] = float((i * 7919) % 1000);
-  const RankNetFn<float> k = K == 3 ? (kFar ? t.f32_rank_net_n9_far : t.f32_rank_net_n9)
-                                    : (kFar ? t.f32_rank_net_n25_far : t.f32_rank_net_n25);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = float((i * 7919) % 1000) - 500.0f;
+  const RankNetFn<float> k =
+      kKeys ? (K == 3 ? t.f32_rank_net_n9_keys : t.f32_rank_net_n25_keys)
+      : K == 3 ? (kFar ? t.f32_rank_net_n9_far : t.f32_rank_net_n9)
+               : (kFar ? t.f32_rank_net_n25_far : t.f32_rank_net_n25);
   std::vector<int64_t> offsets(K * K);
   for (int j = 0; j < K * K; ++j) offsets[j] = (j / K) * row + j % K;
   for (auto _ : state) {
@@ -110,6 +113,10 @@ const bool kMedian3Far = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_r
                                                  "512x512_median_3x3", median<3, true>);
 const bool kMedian5Far = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n25_far),
                                                  "512x512_median_5x5", median<5, true>);
+const bool kMedian3Keys = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n9_keys),
+                                                  "512x512_median_3x3", median<3, false, true>);
+const bool kMedian5Keys = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n25_keys),
+                                                  "512x512_median_5x5", median<5, false, true>);
 
 }  // namespace
 }  // namespace rank

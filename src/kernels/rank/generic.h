@@ -911,6 +911,44 @@ inline void min_max(typename Reg<T>::type& a, typename Reg<T>::type& b) {
 #undef NPFAST_MM
 }
 
+// Float comparators as integer ones: key(x) orders float32 bit patterns as int32 (negative
+// values' magnitude bits flipped), an involution, so key(key(x)) == x. On Zen 4 a zmm vminps /
+// vmaxps issues one a cycle (the FP add pipes) and vpminsd / vpmaxsd two; the networks are
+// min / max and little else. -0.0 orders below +0.0 and NaNs outside +-inf; windows with a NaN are
+// recomputed anyway, and a median's equal zeros may come back with either sign (rank.h).
+template <class T>
+using KeyOf = std::conditional_t<std::is_same_v<T, float>, int32_t, T>;
+
+template <class T, bool Ordered>
+using CompareOf = std::conditional_t<Ordered, KeyOf<T>, T>;
+
+template <class T, bool Ordered>
+__attribute__((always_inline)) inline typename Reg<CompareOf<T, Ordered>>::type to_compare(
+    typename Reg<T>::type v) {
+  if constexpr (Ordered) {
+    using I = typename Reg<int32_t>::type;
+    // Same-size GCC vector casts: bit casts.
+#if defined(__AVX512F__)
+    const __m512i x = (__m512i)v;
+    return (I)_mm512_mask_xor_epi32(x, _mm512_movepi32_mask(x), x, _mm512_set1_epi32(0x7fffffff));
+#else
+    const I x = (I)v;
+    return x ^ ((x >> 31) & 0x7fffffff);
+#endif
+  } else {
+    return v;
+  }
+}
+
+template <class T, bool Ordered>
+__attribute__((always_inline)) inline typename Reg<T>::type from_compare(
+    typename Reg<CompareOf<T, Ordered>>::type k) {
+  if constexpr (Ordered)
+    return (typename Reg<T>::type)to_compare<T, true>((typename Reg<T>::type)k);
+  else
+    return k;
+}
+
 template <class T, int N>
 struct Nets {
   static constexpr Net median = median_net(N, N / 2);
@@ -920,18 +958,24 @@ struct Nets {
 // Windows of kLanes consecutive outputs at p: a network fully unrolled on registers (Median:
 // pruned to the middle wire; else a whole sort and wire `rank`). Returns a nonzero lane mask
 // where the window holds a NaN.
-template <class T, int N, bool Median>
+template <class T, int N, bool Median, bool Ordered = false>
 __attribute__((always_inline)) inline auto net_regs(const T* p, const int64_t* offsets,
                                                     int64_t rank, T* out) {
   using R = typename Reg<T>::type;
+  using C = CompareOf<T, Ordered>;
   constexpr Net kNet = Median ? Nets<T, N>::median : Nets<T, N>::sort;
-  R v[N];
-  for (int j = 0; j < N; ++j) std::memcpy(&v[j], p + offsets[j], sizeof(R));
-  auto nan = v[0] != v[0];
-  for (int j = 1; j < N; ++j) nan |= v[j] != v[j];
+  typename Reg<C>::type v[N];
+  auto nan = R{} != R{};
+  for (int j = 0; j < N; ++j) {
+    R x;
+    std::memcpy(&x, p + offsets[j], sizeof(R));
+    nan |= x != x;
+    v[j] = to_compare<T, Ordered>(x);
+  }
   NPFAST_NET_UNROLL
-  for (int q = 0; q < kNet.count; ++q) min_max<T>(v[kNet.a[q]], v[kNet.b[q]]);
-  std::memcpy(out, &v[Median ? N / 2 : rank], sizeof(R));
+  for (int q = 0; q < kNet.count; ++q) min_max<C>(v[kNet.a[q]], v[kNet.b[q]]);
+  const R r = from_compare<T, Ordered>(v[Median ? N / 2 : rank]);
+  std::memcpy(out, &r, sizeof(R));
   return nan;
 }
 
@@ -943,7 +987,7 @@ inline void select_exact(const T* in, const int64_t* offsets, int64_t rank, int6
   out[i] = static_cast<T>(ni_select(work, 0, N - 1, rank));
 }
 
-template <class T, int N, bool Median>
+template <class T, int N, bool Median, bool Keys>
 void rank_net_as(const T* in, const int64_t* offsets, int64_t rank, int64_t count, T* out) {
   constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
   auto exact = [&](int64_t i) { select_exact<T, N>(in, offsets, rank, i, out); };
@@ -961,7 +1005,7 @@ void rank_net_as(const T* in, const int64_t* offsets, int64_t rank, int64_t coun
       loc[j] = int64_t{j} * L;
     }
     alignas(64) T res[L];
-    const auto nan = net_regs<T, N, Median>(buf, loc, rank, res);
+    const auto nan = net_regs<T, N, Median, Keys>(buf, loc, rank, res);
     for (int64_t i = 0; i < count; ++i) out[i] = res[i];
     if constexpr (std::is_floating_point_v<T>)
       for (int64_t i = 0; i < count; ++i)
@@ -973,7 +1017,7 @@ void rank_net_as(const T* in, const int64_t* offsets, int64_t rank, int64_t coun
   // The last vector is shifted back to end at `count`, recomputing a few outputs identically.
   for (int64_t i0 = 0; i0 < count; i0 += L) {
     const int64_t i = i0 + L <= count ? i0 : count - L;
-    const auto nan = net_regs<T, N, Median>(in + i, off, rank, out + i);
+    const auto nan = net_regs<T, N, Median, Keys>(in + i, off, rank, out + i);
     if constexpr (std::is_floating_point_v<T>) {
       bool any = false;
       for (int l = 0; l < L; ++l) any |= nan[l] != 0;
@@ -1041,33 +1085,40 @@ constexpr int64_t kNetGroupRegs = 16;
 // as used uninitialized once inlined here (GCC PR 105593, fixed in 13).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
-template <class T, int K, bool Far>
+template <class T, int K, bool Far, bool Ordered = false>
 void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
   using R = typename Reg<T>::type;
   using Mask = decltype(R{} != R{});
+  using C = CompareOf<T, Ordered>;  // what the comparators compare: T, or its int32 key
+  using RC = typename Reg<C>::type;
   constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
   constexpr auto lanes = std::make_index_sequence<L>();
   constexpr int64_t kAhead = kNetAheadBytes / static_cast<int64_t>(sizeof(T));
   const T* p = in + offsets[0];
   const int64_t s = offsets[K] - offsets[0];
   const int64_t ncols = count + K - 1;  // the columns the windows read
-  auto vmin = [](R a, R b) {
-    min_max<T>(a, b);
+  auto vmin = [](RC a, RC b) {
+    min_max<C>(a, b);
     return a;
   };
-  auto vmax = [](R a, R b) {
-    min_max<T>(a, b);
+  auto vmax = [](RC a, RC b) {
+    min_max<C>(a, b);
     return b;
   };
-  auto med3 = [&](R a, R b, R c) { return vmax(vmin(a, b), vmin(vmax(a, b), c)); };
+  auto med3 = [&](RC a, RC b, RC c) { return vmax(vmin(a, b), vmin(vmax(a, b), c)); };
   auto load = [](const T* q) {
     R v;
     std::memcpy(&v, q, sizeof(R));
     return v;
   };
+  auto load_key = [](const C* q) {
+    RC v;
+    std::memcpy(&v, q, sizeof(RC));
+    return v;
+  };
   // Columns [c, c + L) sorted down the K rows into x, NaN lanes noted in `nans`. Partial: the
   // row may end inside them (lanes past its last column zero).
-  auto column = [&](int64_t c, R(&x)[K], Mask & nans, auto partial) __attribute__((always_inline)) {
+  auto column = [&](int64_t c, RC(&x)[K], Mask & nans, auto partial) __attribute__((always_inline)) {
     if constexpr (Far) {
       // Addresses past the arrays on the last rows and columns: formed as integers (a
       // prefetch does not fault, but pointer arithmetic past an array is undefined).
@@ -1081,18 +1132,20 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
     }
     const int64_t m = decltype(partial)::value ? std::min<int64_t>(L, ncols - c) : L;
     for (int r = 0; r < K; ++r) {
+      R v;
       if (m == L) {
-        x[r] = load(p + r * s + c);
+        v = load(p + r * s + c);
       } else {  // through memory of its own, so that x stays in registers
         alignas(64) T part[L] = {};
         std::memcpy(part, p + r * s + c, static_cast<size_t>(m) * sizeof(T));
-        x[r] = load(part);
+        v = load(part);
       }
-      if constexpr (std::is_floating_point_v<T>) nans |= x[r] != x[r];
+      if constexpr (std::is_floating_point_v<T>) nans |= v != v;
+      x[r] = to_compare<T, Ordered>(v);
     }
     constexpr Net kSort = Nets<T, K>::sort;
     NPFAST_NET_UNROLL
-    for (int q = 0; q < kSort.count; ++q) min_max<T>(x[kSort.a[q]], x[kSort.b[q]]);
+    for (int q = 0; q < kSort.count; ++q) min_max<C>(x[kSort.a[q]], x[kSort.b[q]]);
   };
   // The NaN windows among outputs [i0, i1) when `nans` (their columns') has a lane set.
   auto redo_nans = [&](const Mask& nans, int64_t i0, int64_t i1) {
@@ -1109,18 +1162,18 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
   };
   if constexpr (K == 3) {
     // Outputs [j, j + L) from the sorted columns at j (cur) and j + L (next: lanes 0, 1).
-    auto median = [&](const R(&cur)[3], const R(&next)[3], int64_t j) {
-      const R a = vmax(vmax(cur[0], shifted<T, 1>(cur[0], next[0], lanes)),
-                       shifted<T, 2>(cur[0], next[0], lanes));
-      const R b = med3(cur[1], shifted<T, 1>(cur[1], next[1], lanes),
-                       shifted<T, 2>(cur[1], next[1], lanes));
-      const R d = vmin(vmin(cur[2], shifted<T, 1>(cur[2], next[2], lanes)),
-                       shifted<T, 2>(cur[2], next[2], lanes));
-      const R r = med3(a, b, d);
+    auto median = [&](const RC(&cur)[3], const RC(&next)[3], int64_t j) {
+      const RC a = vmax(vmax(cur[0], shifted<C, 1>(cur[0], next[0], lanes)),
+                        shifted<C, 2>(cur[0], next[0], lanes));
+      const RC b = med3(cur[1], shifted<C, 1>(cur[1], next[1], lanes),
+                        shifted<C, 2>(cur[1], next[1], lanes));
+      const RC d = vmin(vmin(cur[2], shifted<C, 1>(cur[2], next[2], lanes)),
+                        shifted<C, 2>(cur[2], next[2], lanes));
+      const R r = from_compare<T, Ordered>(med3(a, b, d));
       std::memcpy(out + j, &r, sizeof(R));
     };
     const int64_t nv = count / L;
-    R cur[3], next[3];
+    RC cur[3], next[3];
     Mask cur_nans{}, nans{};
     column(0, cur, cur_nans, std::false_type{});
     for (int64_t g = 0; g < nv; g += kNetGroupRegs) {
@@ -1149,7 +1202,7 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
     // end at count (recomputing a few outputs identically). Their columns [j, j + nv L + 4)
     // sorted into rows of col, then read back at each window's columns.
     constexpr int64_t kRow = (kNetGroupRegs + 1) * L;
-    alignas(64) T col[K * kRow];
+    alignas(64) C col[K * kRow];
     for (int64_t i0 = 0; i0 < count;) {
       const int64_t rem = count - i0;
       const int64_t nv = rem >= L ? std::min<int64_t>(kNetGroupRegs, rem / L) : 1;
@@ -1159,19 +1212,22 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
       // Columns [j, j + nv L + K - 1): nv vectors and one more ending at the last.
       for (int64_t v = 0; v <= nv; ++v) {
         const int64_t c = v < nv ? v * L : nv * L + K - 1 - L;
-        R x[K];
+        RC x[K];
         column(j + c, x, nans, std::false_type{});
-        for (int r = 0; r < K; ++r) std::memcpy(col + r * kRow + c, &x[r], sizeof(R));
+        for (int r = 0; r < K; ++r) std::memcpy(col + r * kRow + c, &x[r], sizeof(RC));
       }
       for (int64_t v = 0; v < nv; ++v) {
-        const T* q0 = col + v * L;
+        const C* q0 = col + v * L;
         constexpr Net kNet = median25_of_columns();
-        R w[25];
+        RC w[25];
+        // Each through a value (`load_key`): a memcpy straight into w[] made GCC copy the 25
+        // vectors through the stack in 16-byte halves (AVX2 5 x 5 1.5x slower).
         for (int c = 0; c < 5; ++c)
-          for (int q = 0; q < 5; ++q) w[5 * c + q] = load(q0 + q * kRow + c);
+          for (int q = 0; q < 5; ++q) w[5 * c + q] = load_key(q0 + q * kRow + c);
         NPFAST_NET_UNROLL
-        for (int q = 0; q < kNet.count; ++q) min_max<T>(w[kNet.a[q]], w[kNet.b[q]]);
-        std::memcpy(out + j + v * L, &w[kMedian25Wire], sizeof(R));
+        for (int q = 0; q < kNet.count; ++q) min_max<C>(w[kNet.a[q]], w[kNet.b[q]]);
+        const R r = from_compare<T, Ordered>(w[kMedian25Wire]);
+        std::memcpy(out + j + v * L, &r, sizeof(R));
       }
       redo_nans(nans, j, j + nv * L);
     }
@@ -1179,20 +1235,29 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
 }
 #pragma GCC diagnostic pop
 
-template <class T, int N, bool Far = false>
+// Keys (the `_keys` kernels, float32 only; the operator takes them on AMD, tune_amd()): the
+// comparators compare int32 keys (to_compare) where that measured faster on Zen 4, 1 thread:
+// the 5 x 5 square median (npfast_bench f32_rank_net_n25 at 512^2, M px/s: AVX-512 386 -> 572,
+// AVX2 348 -> 463), and the other networks on AVX2 and those of 25 values or more on AVX-512
+// (ns/px at 1024^2: any rank of 25 6.9 -> 4.9, 7 x 7 median 15.3 -> 12.4, 3 x 3 x 3 median 5.4 ->
+// 4.2; AVX2 3 x 3 rank 2 2.7 -> 1.5, a 5-value cross median 1.8 -> 0.7). Not the 3 x 3 square
+// median (AVX-512 2.23 -> 1.91 G px/s: bound by its shifts) nor AVX-512's networks of 3-9
+// values (0-18% slower: bound by their loads).
+template <class T, int N, bool Far = false, bool Keys = false>
 void rank_net(const T* in, const int64_t* offsets, int64_t rank, int64_t count, T* out) {
   constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
+  constexpr bool kKeys = Keys && std::is_same_v<T, float> && (kVecBytes == 32 || N >= 25);
   if constexpr (N == 9 || N == 25) {
     constexpr int K = N == 9 ? 3 : 5;
     if (rank == N / 2 && count >= L && npfast::rank::is_square(offsets, K)) {
-      median_square<T, K, Far>(in, offsets, count, out);
+      median_square<T, K, Far, kKeys && K == 5>(in, offsets, count, out);
       return;
     }
   }
   if (rank == N / 2)
-    rank_net_as<T, N, true>(in, offsets, rank, count, out);
+    rank_net_as<T, N, true, kKeys>(in, offsets, rank, count, out);
   else
-    rank_net_as<T, N, false>(in, offsets, rank, count, out);
+    rank_net_as<T, N, false, kKeys>(in, offsets, rank, count, out);
 }
 
 #if defined(__AVX2__)

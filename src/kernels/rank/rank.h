@@ -89,7 +89,10 @@
 // anywhere, gets the same values as one call over the row.
 // `<dtype>_rank_net_n9_far` / `_n25_far` are the same kernels for images far bigger than the cache:
 // they prefetch ahead along the rows (the window's last row and the outputs), with the same
-// results.
+// results. `f32_rank_net_n<N>_keys` (and `_n9_far_keys` / `_n25_far_keys`) are the float32
+// networks comparing int32 keys of the values' bits (generic.h, rank_net): the same values, but
+// -0.0 orders below +0.0, so an answer between equal zeros may take the other sign than the
+// plain kernel's (both allowed above); the operator takes them on AMD CPUs.
 //
 // Byte rank over a rectangle `u8_rank_hist__<isa>(in, row_step, kh, kw, rank, count, out)`: the
 // rank-th smallest of the kh x kw window whose top-left element is in[i + r * row_step + c],

@@ -5,6 +5,7 @@
 // is checked against SciPy's outputs written down by hand.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <algorithm>
@@ -29,12 +30,19 @@ std::vector<T> values(size_t n, std::mt19937& rng, double nan_rate) {
   for (auto& x : v) {
     const double r = u(rng);
     if constexpr (std::is_floating_point_v<T>) {
-      if (r < nan_rate) {
-        x = std::numeric_limits<T>::quiet_NaN();
+      if (r < nan_rate) {  // half of them with the sign bit set (the keys' lowest values)
+        x = std::copysign(std::numeric_limits<T>::quiet_NaN(), r < nan_rate / 2 ? -1.0 : 1.0);
         continue;
       }
       if (r < 0.03) {
-        x = std::numeric_limits<T>::infinity();
+        x = r < 0.015 ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+        continue;
+      }
+      if (r < 0.05) {  // fractions, subnormals and magnitudes near the largest, either sign
+        const T s = static_cast<T>(d(rng));
+        x = r < 0.035   ? s * T(0.37)
+            : r < 0.04 ? s * std::numeric_limits<T>::denorm_min()
+                       : s * std::numeric_limits<T>::max() / T(5);
         continue;
       }
       if (r < 0.12) {
@@ -111,6 +119,24 @@ RankNetFn<T> net_far_of(const Table& t) {
   return nullptr;
 }
 #undef NPFAST_NET_OF
+
+// The float32 networks on int32 keys (`_keys`, `_far_keys`; nullptr for other T and N).
+template <class T, int N>
+std::array<RankNetFn<T>, 2> net_keys_of(const Table& t) {
+  if constexpr (std::is_same_v<T, float>) {
+#define NPFAST_KEYS_OF(n) \
+  if constexpr (N == n) return {t.f32_rank_net_n##n##_keys, nullptr};
+    NPFAST_KEYS_OF(3)
+    NPFAST_KEYS_OF(5)
+    NPFAST_KEYS_OF(7)
+    NPFAST_KEYS_OF(27)
+    NPFAST_KEYS_OF(49)
+#undef NPFAST_KEYS_OF
+    if constexpr (N == 9) return {t.f32_rank_net_n9_keys, t.f32_rank_net_n9_far_keys};
+    if constexpr (N == 25) return {t.f32_rank_net_n25_keys, t.f32_rank_net_n25_far_keys};
+  }
+  return {nullptr, nullptr};
+}
 
 // scipy.ndimage.maximum_filter1d / minimum_filter1d([1, nan, 3, 2, 0, 5, 4], 3,
 // mode='constant', cval=-9) as SciPy 1.17 returns them: the NaN answers depend on position.
@@ -484,38 +510,46 @@ void check_net(const Table& t, Isa isa, std::mt19937& rng) {
       for (int64_t rank :
            {int64_t{N / 2}, int64_t{0}, int64_t{1}, int64_t{N - 2}, int64_t{N - 1}}) {
         net_of<T, N>(table_scalar)(in.data(), offsets.data(), rank, count, want.data());
-        std::vector<T> near(count);
-        for (const RankNetFn<T> f : {net_of<T, N>(t), net_far_of<T, N>(t)}) {
-          if (!f) continue;
-          const bool far = f != net_of<T, N>(t);
-          std::fill(got.begin(), got.end(), T{7});  // a kernel that skips an output fails
-          f(in.data(), offsets.data(), rank, count, got.data());
-          for (int64_t i = 0; i < count; ++i) {
-            ASSERT_TRUE(same_value(want[i], got[i]))
-                << isa_name(isa) << " N " << N << " rank " << rank << " count " << count << " at "
-                << i << (far ? " far" : "");
-            // The far kernel promises the near one's results, the sign of a zero included.
-            if (far) {
-              ASSERT_TRUE(same_bits(near[i], got[i]))
-                  << isa_name(isa) << " N " << N << " rank " << rank << " count " << count
-                  << " far differs from near at " << i;
+        // The plain kernels and the float32 ones on keys, each a near / far pair.
+        const std::array<RankNetFn<T>, 2> plain = {net_of<T, N>(t), net_far_of<T, N>(t)};
+        for (const auto& pair : {plain, net_keys_of<T, N>(t)}) {
+          if (!pair[0]) continue;
+          const char* kind = pair[0] == plain[0] ? "" : " keys";
+          std::vector<T> near(count);
+          for (int v = 0; v < 2; ++v) {
+            const RankNetFn<T> f = pair[v];
+            if (!f) continue;
+            const bool far = v == 1;
+            std::fill(got.begin(), got.end(), T{7});  // a kernel that skips an output fails
+            f(in.data(), offsets.data(), rank, count, got.data());
+            for (int64_t i = 0; i < count; ++i) {
+              ASSERT_TRUE(same_value(want[i], got[i]))
+                  << isa_name(isa) << kind << " N " << N << " rank " << rank << " count " << count
+                  << " at " << i << (far ? " far" : "");
+              // The far kernel promises the near one's results, the sign of a zero included.
+              if (far) {
+                ASSERT_TRUE(same_bits(near[i], got[i]))
+                    << isa_name(isa) << kind << " N " << N << " rank " << rank << " count "
+                    << count << " far differs from near at " << i;
+              }
             }
+            if (!far) near = got;
           }
-          if (!far) near = got;
-        }
-        // rank.h: a row split anywhere into calls of at least kNetMinSplit outputs gives the
-        // one call's bits (the in-place median path splits its rows so).
-        if ((N == 9 || N == 25) && rank == N / 2 && count >= 2 * kNetMinSplit) {
-          std::fill(got.begin(), got.end(), T{7});
-          std::uniform_int_distribution<int64_t> len(kNetMinSplit, 3 * kNetMinSplit);
-          for (int64_t i0 = 0, m = 0; i0 < count; i0 += m) {
-            m = len(rng);
-            if (count - i0 - m < kNetMinSplit) m = count - i0;  // the last call, whole
-            net_of<T, N>(t)(in.data() + i0, offsets.data(), rank, m, got.data() + i0);
+          // rank.h: a row split anywhere into calls of at least kNetMinSplit outputs gives the
+          // one call's bits (the in-place median path splits its rows so).
+          if ((N == 9 || N == 25) && rank == N / 2 && count >= 2 * kNetMinSplit) {
+            std::fill(got.begin(), got.end(), T{7});
+            std::uniform_int_distribution<int64_t> len(kNetMinSplit, 3 * kNetMinSplit);
+            for (int64_t i0 = 0, m = 0; i0 < count; i0 += m) {
+              m = len(rng);
+              if (count - i0 - m < kNetMinSplit) m = count - i0;  // the last call, whole
+              pair[0](in.data() + i0, offsets.data(), rank, m, got.data() + i0);
+            }
+            for (int64_t i = 0; i < count; ++i)
+              ASSERT_TRUE(same_bits(near[i], got[i]))
+                  << isa_name(isa) << kind << " N " << N << " count " << count
+                  << " split calls differ at " << i;
           }
-          for (int64_t i = 0; i < count; ++i)
-            ASSERT_TRUE(same_bits(near[i], got[i])) << isa_name(isa) << " N " << N << " count "
-                                                    << count << " split calls differ at " << i;
         }
       }
     }
