@@ -10,13 +10,15 @@ integer outputs are truncated between passes exactly as SciPy's are; only the 1-
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 import operator
 
 import numpy as np
 
 from . import _npfast
-from ._ndimage_support import (AnchorValueError, AnchorZeroDivisionError, as_float, as_index,
+from ._ndimage_support import (AnchorOverflowError, AnchorValueError, AnchorZeroDivisionError,
+                               as_float, as_index,
                                as_input, as_real_array, check_axes, check_origin, get_output,
                                mode_code, normalize_axis, normalize_sequence, NATIVE_DTYPES,
                                remembered, separate)
@@ -244,15 +246,31 @@ def _gaussian_weights(sigma, order, truncate, radius):
     if sd < 0:
         raise ValueError(f"sigma: must be non-negative, got {sigma!r}")
     order = as_index(order, "order")
-    lw = int(as_float(truncate, "truncate") * sd + 0.5)
+    # SciPy's int(truncate * sd + 0.5), made whether or not radius replaces it (its
+    # OverflowError / ValueError there, named).
+    r = as_float(truncate, "truncate") * sd + 0.5
+    if not math.isfinite(r):
+        cls = ValueError if math.isnan(r) else AnchorOverflowError
+        raise cls(f"sigma, truncate: the radius int(truncate * sigma + 0.5) is not finite for "
+                  f"sigma {sigma!r}, truncate {truncate!r}")
+    lw = int(r)
+    arg = "truncate"
     if radius is not None:
-        lw = radius
+        lw, arg = radius, "radius"
     if not isinstance(lw, numbers.Integral) or lw < 0:
         raise ValueError(f"radius: must be a nonnegative integer, got {lw!r}")
     try:  # SciPy computes with sigma as given (a float32 sigma squares in float32)
-        w = _gaussian_weights_cached(sigma, order, lw)
-    except TypeError:  # unhashable (a 0-d array)
-        w = _as_weights(_gaussian_kernel1d(sigma, order, lw)[::-1])
+        try:
+            w = _gaussian_weights_cached(sigma, order, lw)
+        except TypeError:  # unhashable (a 0-d array)
+            w = _as_weights(_gaussian_kernel1d(sigma, order, lw)[::-1])
+    except (ValueError, MemoryError) as e:  # np.arange: "Maximum allowed size exceeded", or
+        # no memory for 2 lw + 1 weights: SciPy's class, the argument named
+        if type(e) is not ValueError and not isinstance(e, MemoryError):
+            raise  # the weights' own errors (a zero sigma), named already
+        cls = MemoryError if isinstance(e, MemoryError) else ValueError  # numpy's subclass
+        raise cls(f"{arg}: the Gaussian radius {float(lw):.4g} makes too many weights "
+                  f"({e})") from None
     if w.shape[0] < 1:  # arange(-lw, lw + 1) came out empty (lw near 2**62): SciPy's error
         raise AnchorValueError(f"weights: no filter weights given (radius {lw})")
     return w

@@ -180,6 +180,14 @@ def as_real_array(value, arg):
     return a
 
 
+def _refuse_non_numeric(dtype, arg):
+    # Strings, objects, datetimes: SciPy's C code raises RuntimeError ("array type not
+    # supported"); npfast's rank filters wrote b'1.0' into an 'S8' output (probe18a).
+    if dtype.kind not in "biufc":
+        raise AnchorTypeError(f"{arg}: array type {dtype} not supported (a real numeric "
+                              "dtype is)")
+
+
 def _refuse_unsupported_float(dtype, arg):
     # SciPy's ndimage has float32 and float64 loops only: float16 and longdouble arrays raise
     # its RuntimeError ("array type not supported").
@@ -233,6 +241,7 @@ def get_output(output, input, arg="output"):
             raise AnchorTypeError(f"{arg}: complex output is not supported, got dtype {dt}")
         if isinstance(output, str) and not issubclass(dt.type, np.number):  # SciPy's rule
             raise AnchorValueError(f"{arg}: output must have numeric dtype, got {dt}")
+        _refuse_non_numeric(dt, arg)
         _refuse_unsupported_float(dt, arg)
         return _new(shape, dt)
     if not isinstance(output, np.ndarray):
@@ -244,6 +253,7 @@ def get_output(output, input, arg="output"):
     if output.dtype.kind == "c":
         raise AnchorTypeError(f"{arg}: complex output is not supported, got dtype "
                               f"{output.dtype}")
+    _refuse_non_numeric(output.dtype, arg)
     _refuse_unsupported_float(output.dtype, arg)
     return output
 
@@ -252,6 +262,12 @@ class AnchorZeroDivisionError(ValueError, ZeroDivisionError):
     """A bad argument value where SciPy raises ZeroDivisionError (a sigma whose square is 0):
     a ValueError (npfast's class) and a ZeroDivisionError (SciPy's), as AnchorValueError is
     for SciPy's RuntimeError."""
+
+
+class AnchorOverflowError(ValueError, OverflowError):
+    """A bad argument value where SciPy raises OverflowError (an infinite sigma or truncate,
+    whose radius int(truncate * sigma + 0.5) has no integer): a ValueError and an
+    OverflowError, as AnchorZeroDivisionError."""
 
 
 _T63 = 2.0 ** 63

@@ -70,6 +70,21 @@ def _run(fn, input, output, rule):
         cast_into(output, tmp, rule)
 
 
+def _run_rank(fn, input, output):
+    """_run for the rank operator: SciPy's NI_RankFilter casts the selected double to the
+    input's type, and that value as a double to the output's. For int64 / uint64 inputs, whose
+    large values the double rounds (2^63 - 1 to 2^63, cast back INT64_MIN), an output of another
+    dtype gets that round trip: through a temporary of the input's type (probe18a); other
+    inputs' values come back exactly."""
+    dt = input.dtype.newbyteorder("=")
+    if dt.kind in "iu" and dt.itemsize == 8 and output.dtype != input.dtype:
+        tmp = _new(output.shape, dt)
+        _run(fn, input, tmp, "nd")
+        cast_into(output, tmp.astype(np.float64), "nd")
+    else:
+        _run(fn, input, output, "nd")
+
+
 def _window_cval(dtype, cval):
     """SciPy's (_type)cval for the window filters: the fill value in the input's dtype. The
     operators cast it themselves for the dtypes they take; uint32 and uint64 inputs reach them
@@ -354,7 +369,7 @@ def _rank_filter(input, rank, size, footprint, output, mode, cval, origin, opera
     def op(src, out):
         _npfast._window_filter(src, fp, origins, rank, out, code, cval, 2)
 
-    _run(op, input, output, "nd")
+    _run_rank(op, input, output)
     return output
 
 

@@ -55,6 +55,7 @@ ndimage::LinePass line_pass(int axis, int64_t size, int64_t origin, Border mode,
 // element; the running sum costs two, plus a transpose).
 constexpr int64_t kDirectUniform = 32;
 
+using ndimage::f32_weights;
 using ndimage::symmetry;
 
 // Non-temporal stores for an output of at least kStreamBytes: each output line then goes to
@@ -664,7 +665,8 @@ void correlate1d_pair(const View& input, const double* w0, int64_t n0, int axis0
   check_pass(input, out, axis1, n1, 0, "len(weights)");
   const int last = input.ndim - 1;
   const bool fuse = (axis0 == last) != (axis1 == last) && input.dtype == out.dtype &&
-                    (input.dtype == DType::f32 || input.dtype == DType::f64) &&
+                    (input.dtype == DType::f64 ||
+                     (input.dtype == DType::f32 && f32_weights(w0, n0) && f32_weights(w1, n1))) &&
                     input.strides[last] == static_cast<int64_t>(itemsize(input.dtype)) &&
                     out.strides[last] == input.strides[last] && input.shape[last] >= 8 &&
                     !input.empty() && fits_in_place(input, out, axis0 == last ? axis1 : axis0);
@@ -689,7 +691,7 @@ void correlate1d_pair(const View& input, const double* w0, int64_t n0, int axis0
 void correlate1d(const View& input, const double* weights, int64_t size, int axis, const View& out,
                  Border mode, double cval, int64_t origin) {
   check_pass(input, out, axis, size, origin, "len(weights)");
-  if (in_f32(input, out))
+  if (in_f32(input, out) && f32_weights(weights, size))
     correlate1d_as<float>(input, weights, size, axis, out, mode, cval, origin);
   else
     correlate1d_as<double>(input, weights, size, axis, out, mode, cval, origin);

@@ -180,7 +180,11 @@ bool fusable(const View& in, const View& out, const int64_t n[3]) {
 void correlate1d_volume(const View& input, const double* const w[3], const int64_t n[3],
                         const Border mode[3], const View& out, double cval) {
   if (input.ndim != 3) throw ValueError("input: must be 3-D, got shape " + shape_str(input));
-  if (!fusable(input, out, n)) {
+  // float32 weights float32 cannot hold: the passes, which then sum in double.
+  const bool f32_ok = input.dtype != DType::f32 ||
+                      (ndimage::f32_weights(w[0], n[0]) && ndimage::f32_weights(w[1], n[1]) &&
+                       ndimage::f32_weights(w[2], n[2]));
+  if (!f32_ok || !fusable(input, out, n)) {
     correlate1d(input, w[0], n[0], 0, out, mode[0], cval, 0);
     correlate1d_pair(out, w[1], n[1], 1, mode[1], w[2], n[2], 2, mode[2], out, cval);
     return;

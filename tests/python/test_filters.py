@@ -576,6 +576,46 @@ def test_streamed_grouped_rows_equal_separate_passes(mode, isa):
     np.testing.assert_array_equal(nn.uniform_filter(x, 5, mode=mode, cval=2.5), want)
 
 
+def test_gaussian_radius_errors_name_the_argument():
+    """probe18a: an infinite sigma or truncate raised a bare OverflowError (SciPy's class, no
+    argument named), NaN a bare ValueError, truncate=1e300 numpy's "Maximum allowed size
+    exceeded"; a huge radius numpy's MemoryError."""
+    x = np.ones((5, 6))
+    for kw in ({"sigma": np.inf}, {"sigma": 1.0, "truncate": np.inf},
+               {"sigma": np.inf, "radius": 2}):
+        with pytest.raises(OverflowError):
+            sn.gaussian_filter1d(x, **kw)
+        with pytest.raises(ValueError, match="sigma, truncate: .* not finite") as e:
+            nn.gaussian_filter1d(x, **kw)
+        assert isinstance(e.value, OverflowError)
+    with pytest.raises(ValueError, match="sigma, truncate"):
+        nn.gaussian_filter1d(x, np.nan)  # (gaussian_filter skips a NaN sigma, as SciPy)
+    with pytest.raises(ValueError, match="truncate: the Gaussian radius 1e\\+300"):
+        nn.gaussian_filter1d(x, 1.0, truncate=1e300)
+    with pytest.raises(MemoryError, match="radius: the Gaussian radius"):
+        nn.gaussian_filter1d(x, 1.0, radius=2**41)
+
+
+@pytest.mark.parametrize("weights", [[1e39], [1e-46], [3e-41, 1.0, 3e-41], [1.0, 5e38, 1.0]])
+def test_float32_weights_float32_cannot_hold(weights, isa):
+    """probe18a: float32 image and output with weights outside float32's normal range: the sums
+    run in double (SciPy's bits), where the float32 weights gave inf / NaN / 0 or 1.3e-5 off."""
+    x = make((12, 40), np.float32)
+    x[3, 5] = 1e-30
+    for axis in (0, 1):
+        np.testing.assert_array_equal(nn.correlate1d(x, weights, axis),
+                                      sn.correlate1d(x, weights, axis))
+    w = np.asarray(weights)
+    np.testing.assert_array_equal(nn.correlate1d(x[None].repeat(3, 0), w, 0),
+                                  sn.correlate1d(x[None].repeat(3, 0), w, 0))
+    # The fused pair (gaussian_filter's two passes) takes them too.
+    from npfast._filters import _correlate1d_pair
+    out = np.empty_like(x)
+    _correlate1d_pair(x, w, 1, "reflect", w, 0, "reflect", out, 0.0)
+    want = sn.correlate1d(sn.correlate1d(x, w, 1), w, 0)
+    np.testing.assert_array_equal(out, want)
+
+
 def test_huge_sizes_raise_memory_error():
     """A line buffer of size + n elements whose bytes do not fit the address space raises
     MemoryError (SciPy 1.17 crashes there; its size * 8 wraps)."""
@@ -597,7 +637,14 @@ def test_unsupported_dtypes_raise_scipys_class_too():
              lambda m: m.sobel(x, output=np.zeros(x.shape, np.complex128)),
              lambda m: m.gaussian_filter(x.astype(np.longdouble), 1),
              lambda m: m.uniform_filter(x.astype(object), 3),
-             lambda m: m.median_filter(x.astype(object), 3)]
+             lambda m: m.median_filter(x.astype(object), 3),
+             # Non-numeric outputs (probe18a: the rank filters wrote b'1.0' into an 'S8' array,
+             # minimum_filter named `input` for output=object).
+             lambda m: m.median_filter(x, 3, output=np.empty(x.shape, "S8")),
+             lambda m: m.rank_filter(x, 1, 3, output=np.empty(x.shape, "m8[s]")),
+             lambda m: m.minimum_filter1d(x, 3, output=object),
+             lambda m: m.maximum_filter(x, footprint=np.eye(3), output=np.empty(x.shape, "O")),
+             lambda m: m.gaussian_filter(x, 1, output=np.empty(x.shape, "U3"))]
     for call in calls:
         with pytest.raises(RuntimeError):
             call(sn)

@@ -319,6 +319,25 @@ def full_range(rng, shape, dtype):
     return x
 
 
+@pytest.mark.parametrize("dtype", [np.int64, np.uint64])
+def test_64_bit_rank_into_other_output_dtypes(dtype):
+    """probe18a: SciPy's NI_RankFilter casts the selected double to the input's type and back
+    before the output's; for 64-bit integers near the top (2^63 - 1 rounds to 2^63, cast back
+    INT64_MIN) npfast wrote the double straight into the output."""
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(5)
+    images = [np.full((3, 3), info.max, dtype), np.full((3, 3), info.min, dtype),
+              rng.integers(info.min, info.max, (20, 30), dtype=dtype, endpoint=True)]
+    for x in images:
+        for out in (np.float64, np.float32, np.int32, np.int64, np.uint64, np.uint8, np.bool_):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's cast of NaN / inf
+                for f in (lambda m: m.median_filter(x, 3, output=out),
+                          lambda m: m.rank_filter(x, 2, 3, output=out),
+                          lambda m: m.percentile_filter(x, 30, footprint=np.eye(3), output=out)):
+                    np.testing.assert_array_equal(f(nd), f(ndi), err_msg=f"{dtype} -> {out}")
+
+
 def test_integer_networks(isa):
     # 16- and 32-bit integers (int8 and int16 computed as int32) take the sorting networks for
     # windows of 3, 5, 7, 9, 25 and 27 values, the square medians included: SciPy's values over
