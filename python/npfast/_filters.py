@@ -246,6 +246,8 @@ def _gaussian_weights(sigma, order, truncate, radius):
     if sd < 0:
         raise ValueError(f"sigma: must be non-negative, got {sigma!r}")
     order = as_index(order, "order")
+    if order < 0:  # before the weights, whose ValueErrors below are numpy's size errors
+        raise ValueError(f"order: must be non-negative, got {order}")
     # SciPy's int(truncate * sd + 0.5), made whether or not radius replaces it (its
     # OverflowError / ValueError there, named).
     r = as_float(truncate, "truncate") * sd + 0.5

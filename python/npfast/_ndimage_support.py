@@ -75,9 +75,7 @@ def remembered(plan):
 
     @functools.wraps(plan)
     def run(*args):
-        types = tuple(map(type, args))
-        # Scalars only, the common call, keyed here; else _plain_key's tuples or None.
-        key = (args, types) if _PLAIN_SET.issuperset(types) else _plain_key(args)
+        key = _plain_key(args)
         if key is None:
             return plan(*args)
         got = cache.get(key)

@@ -92,7 +92,8 @@ def _window_cval(dtype, cval):
     uint32), and the operator receives that value (as a double: uint64's as SciPy's double
     buffer holds it). uint64 takes GCC's scalar cast (c_cast's "line" rule: -1e19 gives
     2^63), measured against SciPy 1.17."""
-    if dtype.type is np.uint32 or dtype.type is np.uint64:  # either byte order
+    # uint32 and uint64 in either byte order and spelling ('Q' is np.ulonglong, review17)
+    if dtype.kind == "u" and dtype.itemsize >= 4:
         return float(c_cast(np.array([cval]), dtype.newbyteorder("="), "line")[0])
     return cval
 

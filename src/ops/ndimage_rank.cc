@@ -245,7 +245,7 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
   if (nd == 1) {
     // A line: pieces of outputs, each with its f - 1 extra elements; whole kUnit of them, and a
     // last piece shorter than kUnit joins the one before, so that every call but a short
-    // line's only one is long enough for the square median kernels (which a 1-D run of 9 or 25
+    // line's only one is long enough for the square median kernels (which a 1-D run of 9, 25 or 49
     // values is to them) to give one call's values (rank.h).
     constexpr int64_t kUnit = rank::kNetMinSplit;
     const int64_t piece =
@@ -483,12 +483,13 @@ double footprint_ns(int64_t nf) {
 // 1.2-1.9x float32, bytes about a fifth. The old 0.3 ns a value put a 5x5 float32 median
 // 2.3x over its cost and a byte one 10x, so none of them split: on two threads a 256^2 float32
 // 5x5 median ran 185 us on one. Within 30-50% of the cost is enough to choose threads by.
-// The 49-value network holds more values than registers: 0.3 ns a value (7x7 float32 median
-// 15 ns/px, float64 27, uint16 5.2, int32 8.8, uint8 2.9).
+// The 49-value network holds more values than registers: 0.3 ns a value (7x7 float32 rank
+// 15 ns/px, float64 27, uint16 5.2, int32 8.8, uint8 2.9); the 7x7 square median, columns
+// sorted and merged, about 0.1 (float32 4.4-5.9 ns/px, float64 14-15, uint8 1.2-1.5; "keys18").
 template <class T>
 double net_ns(int64_t nf, bool square_median) {
   const double scale = sizeof(T) == 1 ? 0.2 : sizeof(T) == 2 ? 0.45 : sizeof(T) == 8 ? 1.5 : 1.0;
-  const double per = nf > 27 ? 0.3 : square_median ? 0.13 : 0.2;
+  const double per = square_median ? 0.13 : nf > 27 ? 0.3 : 0.2;
   return scale * std::max(0.9, per * static_cast<double>(nf));
 }
 
@@ -553,9 +554,9 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
     }
 #undef NPFAST_F32
     if (k) {
-      // The median of a K x K rectangle (a 1-D run of 9 or 25 too): the square kernel.
-      const bool square = rank == nf / 2 && (nf == 9 || nf == 25) &&
-                          rank::is_square(w.offsets.get(), nf == 9 ? 3 : 5);
+      // The median of a K x K rectangle (a 1-D run of 9, 25 or 49 too): the square kernel.
+      const bool square = rank == nf / 2 && (nf == 9 || nf == 25 || nf == 49) &&
+                          rank::is_square(w.offsets.get(), nf == 9 ? 3 : nf == 25 ? 5 : 7);
       const double ns = net_ns<T>(nf, square);
       // In place when the input holds T: no slab copy (a third of a 3x3 float median's time
       // at 4000^2, the input read in a phase of its own).

@@ -338,6 +338,53 @@ def test_64_bit_rank_into_other_output_dtypes(dtype):
                     np.testing.assert_array_equal(f(nd), f(ndi), err_msg=f"{dtype} -> {out}")
 
 
+@pytest.mark.parametrize("dtype", [np.ulonglong, np.uint, np.uintc, ">u8", ">u4"])
+def test_unsigned_32_64_bit_cval_cast_any_spelling(dtype):
+    """SciPy casts cval to the input's type first (-1 is the largest uint64); review17: a
+    type test missed np.ulonglong ('Q', the same dtype as uint64) and skipped the cast."""
+    x = np.arange(20).reshape(4, 5).astype(dtype)
+    for cval in (-1, -1e19, 1e20, 2.0**64, 3.7):
+        for f in (lambda m: m.median_filter(x, 3, mode="constant", cval=cval),
+                  lambda m: m.minimum_filter(x, footprint=np.eye(3), mode="constant", cval=cval),
+                  lambda m: m.rank_filter(x, 1, 3, mode="constant", cval=cval)):
+            np.testing.assert_array_equal(f(nd), f(ndi), err_msg=f"{dtype} cval {cval}")
+
+
+_TUNE_SCRIPT = """
+import numpy as np, scipy.ndimage as ndi, npfast, npfast.ndimage as nd
+rng = np.random.default_rng(3)
+x = rng.standard_normal((40, 150)).astype(np.float32)
+x[rng.random(x.shape) < 0.05] = 0.0
+x[rng.random(x.shape) < 0.05] = -0.0
+x[rng.random(x.shape) < 0.01] = np.nan
+v = rng.standard_normal((12, 14, 40)).astype(np.float32)
+cross = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
+for got, want in [(nd.median_filter(x, 5), ndi.median_filter(x, 5)),
+                  (nd.median_filter(x, 7), ndi.median_filter(x, 7)),
+                  (nd.rank_filter(x, 3, 5), ndi.rank_filter(x, 3, 5)),
+                  (nd.rank_filter(x, 2, 3), ndi.rank_filter(x, 2, 3)),
+                  (nd.median_filter(x, footprint=cross), ndi.median_filter(x, footprint=cross)),
+                  (nd.median_filter(v, 3), ndi.median_filter(v, 3))]:
+    np.testing.assert_array_equal(got, want)
+print("ok", npfast.config()["isa"])
+"""
+
+
+@pytest.mark.parametrize("tune", ["amd", "intel"])
+@pytest.mark.parametrize("isa_cap", ["avx512", "avx2"])
+def test_networks_under_either_tuning(tune, isa_cap):
+    """The operator's choice of the float32 `_keys` networks (tune_amd(), read once per
+    process) under both settings, so a CI machine of either vendor runs both (review17)."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, NPFAST_TUNE=tune, NPFAST_ISA=isa_cap)
+    proc = subprocess.run([sys.executable, "-c", _TUNE_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("ok")
+
+
 def test_integer_networks(isa):
     # 16- and 32-bit integers (int8 and int16 computed as int32) take the sorting networks for
     # windows of 3, 5, 7, 9, 25 and 27 values, the square medians included: SciPy's values over

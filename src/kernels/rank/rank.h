@@ -82,7 +82,7 @@
 // with a NaN take ni_select on the values in offsets order). N: 3, 5, 7, 9, 25, 27, 49. Equal
 // values -0.0 and +0.0 may come back with either sign (SciPy's partition order is not
 // reproduced there). Which sign is a function of the window's values, and, for the square
-// medians (n9 / n25 at the median rank, offsets a K x K rectangle), of whether the call has at
+// medians (n9 / n25 / n49 at the median rank, offsets a K x K rectangle), of whether the call has at
 // least one register of outputs (kNetMinSplit covers every ISA compiled here): calls with
 // fewer outputs copy their windows into lanes and run the median network, longer ones sort the
 // columns and merge them. So a row split into calls of at least kNetMinSplit outputs each,
