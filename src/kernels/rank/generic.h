@@ -1055,8 +1055,8 @@ constexpr Net median25_of_columns() {
 }
 
 // The same for a 7 x 7 median (wire 7 c + r), the tree ((0, (1, 2)), ((3, 4), (5, 6))) (the
-// smallest of the 132 merge trees over 7 columns after pruning; /tmp-generated, checked
-// exhaustively over the 8^7 sorted-column 0-1 inputs as above): 205 comparators where the
+// smallest of the 132 merge trees over 7 columns after pruning; gen_merge_net.py, which checks
+// it exhaustively over the 8^7 sorted-column 0-1 inputs as above): 205 comparators where the
 // whole median network takes 319; the median ends on wire kMedian49Wire.
 constexpr int kMedian49Wire = 42;
 constexpr Net median49_of_columns() {
