@@ -408,9 +408,12 @@ bool backward_nhwc(const View& gy_v, const View& x_v, const View& w_v, const Con
     return true;
   } else if (p.pad_top == p.pad_bottom && p.pad_left == p.pad_right &&
              (p.stride_h > 1 || p.stride_w > 1) && oph < std::max(p.stride_h, p.dilation_h) &&
-             opw < std::max(p.stride_w, p.dilation_w)) {
+             opw < std::max(p.stride_w, p.dilation_w) &&
+             std::isfinite(double(conv_ops::max_abs(wc(), w_v.size())))) {
     // conv2d's input gradient is the transposed convolution of grad_output with the same
-    // weight, output_padding restoring the rows and columns the stride dropped.
+    // weight, output_padding restoring the rows and columns the stride dropped. Not with a
+    // non-finite weight: the phases multiply zeros by it (conv_transpose2d's docstring), NaN
+    // where PyTorch's grad_input has a finite value (probe18c); the NCHW path below scatters.
     conv_transpose2d(gy_v, w_v, nullptr, p, oph, opw, *gx_v);
     return false;
   }

@@ -156,6 +156,34 @@ def test_conv2d_backward_pattern(dtype, layout):
 
 @needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_conv2d_backward_nhwc_strided_nonfinite_weight(dtype, bad):
+    """probe18c: NHWC grad_input with stride > 1 ran as conv_transpose2d's phases, which
+    multiply zeros by the weight: NaN where torch (and the NCHW path) has 1.0."""
+    rng = np.random.default_rng(18)
+    for shape, k, stride, padding, groups in [((1, 4, 4, 1), 3, 2, 0, 1),
+                                              ((2, 9, 11, 4), 3, 2, 1, 2),
+                                              ((1, 8, 8, 3), 5, 3, 2, 3)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        c = shape[3]
+        w = rng.standard_normal((4 if groups == 1 else c, c // groups, k, k)).astype(dtype)
+        w[0, 0, 0, 0] = bad
+        y = npfast.conv2d(x, w, stride=stride, padding=padding, groups=groups, layout="NHWC")
+        gy = rng.standard_normal(y.shape).astype(dtype)
+        gx = npfast.conv2d_backward(gy, x, w, stride=stride, padding=padding, groups=groups,
+                                    layout="NHWC", output_mask=(True, False, False))[0]
+        tx = torch.tensor(np.moveaxis(x, -1, 1), requires_grad=True)
+        F.conv2d(tx, torch.tensor(w), stride=stride, padding=padding, groups=groups).backward(
+            torch.tensor(np.moveaxis(gy, -1, 1)))
+        want = np.moveaxis(tx.grad.numpy(), 1, -1)
+        np.testing.assert_array_equal(np.isnan(gx), np.isnan(want))
+        finite = np.isfinite(want)
+        np.testing.assert_array_equal(np.isinf(gx), np.isinf(want))
+        np.testing.assert_allclose(gx[finite], want[finite], **tol("conv2d", dtype, 10))
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv_transpose2d_pattern(dtype):
     """3x3 stride 1 (conv2d's Winograd on grad_input's convolution) and 4x4 stride 2 (F(2x2,
     2x2) on the phases), forward and backward, the special values in each operand."""

@@ -462,3 +462,14 @@ def test_numpy_input_is_one_chunk():
     lazy = nd.avg_pool2d(x, 2)
     assert isinstance(lazy, da.Array)
     np.testing.assert_array_equal(lazy.compute(scheduler="sync"), npfast.avg_pool2d(x, 2))
+
+
+def test_conv2d_without_input_channels():
+    """probe18c: C = 0 divided by C / groups when rounding channel chunks; npfast.conv2d's
+    answer is the bias alone."""
+    x = np.zeros((5, 0, 8, 8))
+    w, b = np.zeros((4, 0, 3, 3)), np.arange(4.0)
+    got = nd.conv2d(da.from_array(x, chunks=(2, 0, 4, 4)), w, b)
+    np.testing.assert_array_equal(got.compute(), npfast.conv2d(x, w, b))
+    assert got.chunks[0] == (2, 2, 1)
+    assert nd.conv2d(np.zeros((0, 8, 8)), w, None, padding=1).compute().shape == (4, 8, 8)

@@ -188,7 +188,17 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
         raise ValueError(f"weight: expected shape (O, C // groups, kh, kw), got {w.shape}")
     # npfast.conv2d's own argument parser and shape checks.
     s, pads, d, groups = _npfast._conv2d_params(w.shape[2:], stride, padding, dilation, groups)
-    _npfast._conv2d_output_shape(x.shape, w.shape, stride, padding, dilation, groups)
+    shape = _npfast._conv2d_output_shape(x.shape, w.shape, stride, padding, dilation, groups)
+    if x.shape[1] == 0:
+        # No input channels: every image's result is the bias alone (npfast.conv2d's answer),
+        # one image of it broadcast over the batch's chunks (probe18c: channel chunks on
+        # group boundaries divided by C / groups = 0).
+        import dask.array as da
+        one = _npfast.conv2d(np.zeros((1, 0) + x.shape[2:], x.dtype), w, b, stride, padding,
+                             dilation, groups)
+        out = da.broadcast_to(da.from_array(one, chunks=one.shape), tuple(shape),
+                              chunks=(x.chunks[0],) + tuple((n,) for n in shape[1:]))
+        return out[0] if unbatched else out
     if pads[0] != pads[1] or pads[2] != pads[3]:
         raise ValueError(f"padding={padding!r} pads unequally ({pads}: top, bottom, left, "
                          "right); npfast.dask pads symmetrically: pass explicit padding instead")
