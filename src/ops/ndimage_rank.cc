@@ -187,8 +187,8 @@ Window window(const View& input, const View& footprint, const int64_t* origins) 
 // r0 + r) of the extended input: input (dtype S) converted to T, extended by w.lo before and
 // f - 1 - lo after each axis as `mode` (NI_ExtendLine's map, map_index) with `cval`.
 template <class T, class S>
-void pad_row(const View& input, const Window& w, Border mode, T cval,
-             const int64_t* map_last, int64_t r, T* row) {
+void pad_row(const View& input, const Window& w, Border mode, T cval, const int64_t* map_last,
+             int64_t r, T* row) {
   const int last = w.nd - 1;
   const int64_t nl = input.shape[last], pl = w.pshape[last];
   const char* src = static_cast<const char*>(input.data);
@@ -409,51 +409,50 @@ bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k
     patch[j] = r * pw + c;
   }
   const int64_t rows_all = planes * h;
-  parallel_for(rows_all, grain_for(rows_all, ns_per_output * static_cast<double>(n)),
-               [&](int64_t q0, int64_t q1) {
-                 Buffer<T> rows, edge(static_cast<size_t>(f0 * pw));
-                 for (int64_t q = q0; q < q1; ++q) {
-                   const int64_t i = q % h;
-                   const char* ib = static_cast<const char*>(input.data);
-                   char* ob = static_cast<char*>(out.data);
-                   for (int64_t a = ra - 1, rest = q / h; a >= 0; --a) {
-                     ib += (rest % input.shape[a]) * input.strides[a];
-                     ob += (rest % input.shape[a]) * out.strides[a];
-                     rest /= input.shape[a];
-                   }
-                   T* dst = reinterpret_cast<T*>(ob + i * os0);
-                   if (i < lo0 || i >= h - hi0) {
-                     // Padded rows of this plane: the leading axes are not padded.
-                     if (!rows.get()) rows = Buffer<T>(static_cast<size_t>(f0 * pl));
-                     const int64_t prow = (q - i) / h * w.pshape[ra] + i;
-                     for (int64_t r = 0; r < f0; ++r)
-                       pad_row<T, T>(input, w, mode, cval, map_last.get(), prow + r, rows.get() + r * pl);
-                     k(rows.get(), w.offsets.get(), rank, n, dst);
-                     continue;
-                   }
-                   const T* src = reinterpret_cast<const T*>(ib + (i - lo0) * is0);
-                   k(src + el - lo1, inner.get(), rank, n - el - er, dst + el);
-                   // Outputs [c0, c0 + count) read padded columns [c0, c0 + count + f1 - 1).
-                   auto edge_outputs = [&](int64_t c0, int64_t count) {
-                     // Padded columns [lo1, lo1 + n) are the row itself: one copy, the border by
-                     // the map.
-                     const int64_t a = std::max(c0, lo1),
-                                   b = std::min(c0 + count + f1 - 1, lo1 + n);
-                     for (int64_t r = 0; r < f0; ++r) {
-                       const T* row = src + r * (is0 / it);
-                       T* e = edge.get() + r * pw - c0;
-                       std::memcpy(e + a, row + (a - lo1), static_cast<size_t>(b - a) * sizeof(T));
-                       for (int64_t t = c0; t < a; ++t)
-                         e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
-                       for (int64_t t = b; t < c0 + count + f1 - 1; ++t)
-                         e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
-                     }
-                     k(edge.get(), patch.get(), rank, count, dst + c0);
-                   };
-                   edge_outputs(0, el);
-                   edge_outputs(n - er, er);
-                 }
-               });
+  parallel_for(
+      rows_all, grain_for(rows_all, ns_per_output * static_cast<double>(n)),
+      [&](int64_t q0, int64_t q1) {
+        Buffer<T> rows, edge(static_cast<size_t>(f0 * pw));
+        for (int64_t q = q0; q < q1; ++q) {
+          const int64_t i = q % h;
+          const char* ib = static_cast<const char*>(input.data);
+          char* ob = static_cast<char*>(out.data);
+          for (int64_t a = ra - 1, rest = q / h; a >= 0; --a) {
+            ib += (rest % input.shape[a]) * input.strides[a];
+            ob += (rest % input.shape[a]) * out.strides[a];
+            rest /= input.shape[a];
+          }
+          T* dst = reinterpret_cast<T*>(ob + i * os0);
+          if (i < lo0 || i >= h - hi0) {
+            // Padded rows of this plane: the leading axes are not padded.
+            if (!rows.get()) rows = Buffer<T>(static_cast<size_t>(f0 * pl));
+            const int64_t prow = (q - i) / h * w.pshape[ra] + i;
+            for (int64_t r = 0; r < f0; ++r)
+              pad_row<T, T>(input, w, mode, cval, map_last.get(), prow + r, rows.get() + r * pl);
+            k(rows.get(), w.offsets.get(), rank, n, dst);
+            continue;
+          }
+          const T* src = reinterpret_cast<const T*>(ib + (i - lo0) * is0);
+          k(src + el - lo1, inner.get(), rank, n - el - er, dst + el);
+          // Outputs [c0, c0 + count) read padded columns [c0, c0 + count + f1 - 1).
+          auto edge_outputs = [&](int64_t c0, int64_t count) {
+            // Padded columns [lo1, lo1 + n) are the row itself: one copy, the border by
+            // the map.
+            const int64_t a = std::max(c0, lo1), b = std::min(c0 + count + f1 - 1, lo1 + n);
+            for (int64_t r = 0; r < f0; ++r) {
+              const T* row = src + r * (is0 / it);
+              T* e = edge.get() + r * pw - c0;
+              std::memcpy(e + a, row + (a - lo1), static_cast<size_t>(b - a) * sizeof(T));
+              for (int64_t t = c0; t < a; ++t) e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
+              for (int64_t t = b; t < c0 + count + f1 - 1; ++t)
+                e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
+            }
+            k(edge.get(), patch.get(), rank, count, dst + c0);
+          };
+          edge_outputs(0, el);
+          edge_outputs(n - er, er);
+        }
+      });
   return true;
 }
 
@@ -528,13 +527,13 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
     k = pick<T>(NPFAST_F32(f32_rank_net_n##n), t.f64_rank_net_n##n, t.u8_rank_net_n##n, \
                 t.u16_rank_net_n##n, t.i32_rank_net_n##n);                              \
     break;
-#define NPFAST_NET_FAR(n)                                                                   \
-  case n:                                                                                   \
-    k = far ? pick<T>(NPFAST_F32(f32_rank_net_n##n##_far), t.f64_rank_net_n##n##_far,       \
-                      t.u8_rank_net_n##n##_far, t.u16_rank_net_n##n##_far,                  \
-                      t.i32_rank_net_n##n##_far)                                            \
+#define NPFAST_NET_FAR(n)                                                                     \
+  case n:                                                                                     \
+    k = far ? pick<T>(NPFAST_F32(f32_rank_net_n##n##_far), t.f64_rank_net_n##n##_far,         \
+                      t.u8_rank_net_n##n##_far, t.u16_rank_net_n##n##_far,                    \
+                      t.i32_rank_net_n##n##_far)                                              \
             : pick<T>(NPFAST_F32(f32_rank_net_n##n), t.f64_rank_net_n##n, t.u8_rank_net_n##n, \
-                      t.u16_rank_net_n##n, t.i32_rank_net_n##n);                            \
+                      t.u16_rank_net_n##n, t.i32_rank_net_n##n);                              \
     break;
     switch (nf) {
       NPFAST_NET(3)
@@ -556,7 +555,9 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
     if (k) {
       // The median of a K x K rectangle (a 1-D run of 9, 25 or 49 too): the square kernel.
       const bool square = rank == nf / 2 && (nf == 9 || nf == 25 || nf == 49) &&
-                          rank::is_square(w.offsets.get(), nf == 9 ? 3 : nf == 25 ? 5 : 7);
+                          rank::is_square(w.offsets.get(), nf == 9    ? 3
+                                                           : nf == 25 ? 5
+                                                                      : 7);
       const double ns = net_ns<T>(nf, square);
       // In place when the input holds T: no slab copy (a third of a 3x3 float median's time
       // at 4000^2, the input read in a phase of its own).

@@ -75,10 +75,9 @@ void median(benchmark::State& state, const Table& t) {
   const int64_t row = kN + K - 1;
   std::vector<float> in(row * row), out(kN);
   for (size_t i = 0; i < in.size(); ++i) in[i] = float((i * 7919) % 1000) - 500.0f;
-  const RankNetFn<float> k =
-      kKeys ? (K == 3 ? t.f32_rank_net_n9_keys : t.f32_rank_net_n25_keys)
-      : K == 3 ? (kFar ? t.f32_rank_net_n9_far : t.f32_rank_net_n9)
-               : (kFar ? t.f32_rank_net_n25_far : t.f32_rank_net_n25);
+  const RankNetFn<float> k = kKeys    ? (K == 3 ? t.f32_rank_net_n9_keys : t.f32_rank_net_n25_keys)
+                             : K == 3 ? (kFar ? t.f32_rank_net_n9_far : t.f32_rank_net_n9)
+                                      : (kFar ? t.f32_rank_net_n25_far : t.f32_rank_net_n25);
   std::vector<int64_t> offsets(K * K);
   for (int j = 0; j < K * K; ++j) offsets[j] = (j / K) * row + j % K;
   for (auto _ : state) {

@@ -1060,24 +1060,26 @@ constexpr Net median25_of_columns() {
 // whole median network takes 319; the median ends on wire kMedian49Wire.
 constexpr int kMedian49Wire = 42;
 constexpr Net median49_of_columns() {
-  constexpr int a[] = { 7, 11, 11,  9, 13, 13,  9, 13, 16,  8, 12, 12, 10, 10, 17,  8, 10, 12, 17, 15, 19,  0, 14,
-                        4, 18,  4, 18,  2, 16,  6,  6, 13,  2,  6, 16, 13,  9,  1, 15,  5, 20,  5, 20,  3, 19, 17,  3,
-                        17, 19, 10,  1,  3,  5, 17, 15, 19, 20, 10,  8, 12, 21, 25, 25, 23, 27, 27, 23, 27, 30, 22,
-                        26, 26, 24, 24, 31, 22, 24, 26, 31, 29, 33, 35, 39, 39, 37, 41, 41, 37, 41, 44, 36, 40, 40,
-                        38, 38, 45, 36, 38, 40, 45, 43, 47, 21, 28, 28, 25, 32, 32, 25, 32, 39, 23, 30, 30, 27, 27,
-                        41, 23, 27, 30, 41, 37, 44, 22, 29, 29, 26, 34, 34, 26, 34, 40, 24, 33, 33, 31, 31, 45, 24,
-                        31, 33, 45, 38, 47, 22, 24, 26, 31, 29, 33, 34, 45, 36, 38, 40, 47, 43,  0,  7,  7, 14, 42,
-                        42,  4, 11, 11, 18, 18, 11,  2,  9,  9, 16, 46, 46,  6, 44, 13, 13, 44, 44,  1,  8,  8, 15,
-                        43, 43,  5, 40, 20, 20, 40,  3, 12, 12, 19, 48, 48, 17, 47, 10, 10, 47, 47, 47};
-  constexpr int b[] = {14, 18, 14, 16, 20, 16, 11, 14, 18, 15, 19, 15, 17, 12, 15,  9, 11, 13, 14, 16, 18,  7,  7,
-                        11, 11, 14,  7,  9,  9, 13, 16,  9,  4, 14, 18,  7, 11,  8,  8, 12, 12, 15,  8, 10, 10, 19,
-                        5, 15, 20,  8,  2,  4,  6, 14, 16, 18, 13,  7,  9, 11, 28, 32, 28, 30, 34, 30, 25, 28, 32, 29,
-                        33, 29, 31, 26, 29, 23, 25, 27, 28, 30, 32, 42, 46, 42, 44, 48, 44, 39, 42, 46, 43, 47, 43,
-                        45, 40, 43, 37, 39, 41, 42, 44, 46, 35, 42, 35, 39, 46, 39, 28, 35, 42, 37, 44, 37, 41, 30,
-                        37, 25, 28, 32, 35, 39, 42, 36, 43, 36, 40, 48, 40, 29, 36, 43, 38, 47, 38, 45, 33, 38, 26,
-                        29, 34, 36, 40, 43, 23, 25, 27, 28, 30, 32, 41, 35, 37, 39, 44, 42, 46, 21, 35, 21, 28, 28,
-                        21, 25, 39, 25, 32, 11, 42, 23, 37, 23, 30, 30, 23, 27, 27, 41, 44, 46, 42, 22, 36, 22, 29,
-                        29, 22, 26, 26, 34, 40, 43, 24, 38, 24, 33, 33, 24, 31, 31, 45, 47, 48, 43, 42};
+  constexpr int a[] = {
+      7,  11, 11, 9,  13, 13, 9,  13, 16, 8,  12, 12, 10, 10, 17, 8,  10, 12, 17, 15, 19, 0,  14,
+      4,  18, 4,  18, 2,  16, 6,  6,  13, 2,  6,  16, 13, 9,  1,  15, 5,  20, 5,  20, 3,  19, 17,
+      3,  17, 19, 10, 1,  3,  5,  17, 15, 19, 20, 10, 8,  12, 21, 25, 25, 23, 27, 27, 23, 27, 30,
+      22, 26, 26, 24, 24, 31, 22, 24, 26, 31, 29, 33, 35, 39, 39, 37, 41, 41, 37, 41, 44, 36, 40,
+      40, 38, 38, 45, 36, 38, 40, 45, 43, 47, 21, 28, 28, 25, 32, 32, 25, 32, 39, 23, 30, 30, 27,
+      27, 41, 23, 27, 30, 41, 37, 44, 22, 29, 29, 26, 34, 34, 26, 34, 40, 24, 33, 33, 31, 31, 45,
+      24, 31, 33, 45, 38, 47, 22, 24, 26, 31, 29, 33, 34, 45, 36, 38, 40, 47, 43, 0,  7,  7,  14,
+      42, 42, 4,  11, 11, 18, 18, 11, 2,  9,  9,  16, 46, 46, 6,  44, 13, 13, 44, 44, 1,  8,  8,
+      15, 43, 43, 5,  40, 20, 20, 40, 3,  12, 12, 19, 48, 48, 17, 47, 10, 10, 47, 47, 47};
+  constexpr int b[] = {
+      14, 18, 14, 16, 20, 16, 11, 14, 18, 15, 19, 15, 17, 12, 15, 9,  11, 13, 14, 16, 18, 7,  7,
+      11, 11, 14, 7,  9,  9,  13, 16, 9,  4,  14, 18, 7,  11, 8,  8,  12, 12, 15, 8,  10, 10, 19,
+      5,  15, 20, 8,  2,  4,  6,  14, 16, 18, 13, 7,  9,  11, 28, 32, 28, 30, 34, 30, 25, 28, 32,
+      29, 33, 29, 31, 26, 29, 23, 25, 27, 28, 30, 32, 42, 46, 42, 44, 48, 44, 39, 42, 46, 43, 47,
+      43, 45, 40, 43, 37, 39, 41, 42, 44, 46, 35, 42, 35, 39, 46, 39, 28, 35, 42, 37, 44, 37, 41,
+      30, 37, 25, 28, 32, 35, 39, 42, 36, 43, 36, 40, 48, 40, 29, 36, 43, 38, 47, 38, 45, 33, 38,
+      26, 29, 34, 36, 40, 43, 23, 25, 27, 28, 30, 32, 41, 35, 37, 39, 44, 42, 46, 21, 35, 21, 28,
+      28, 21, 25, 39, 25, 32, 11, 42, 23, 37, 23, 30, 30, 23, 27, 27, 41, 44, 46, 42, 22, 36, 22,
+      29, 29, 22, 26, 26, 34, 40, 43, 24, 38, 24, 33, 33, 24, 31, 31, 45, 47, 48, 43, 42};
   Net net;
   for (int q = 0; q < static_cast<int>(sizeof(a) / sizeof(a[0])); ++q) {
     net.a[q] = a[q];
@@ -1087,12 +1089,12 @@ constexpr Net median49_of_columns() {
   return net;
 }
 
-// The median of a K x K rectangle, K = 3, 5 or 7 (offsets as rank.h's is_square). Each column of K is
-// sorted once per position (shared by the K windows that hold it); then for K = 3 a window's
+// The median of a K x K rectangle, K = 3, 5 or 7 (offsets as rank.h's is_square). Each column of K
+// is sorted once per position (shared by the K windows that hold it); then for K = 3 a window's
 // median is med3(max of its lows, med3 of its middles, min of its highs), Paeth's identity (18
 // min/max per vector of outputs where the median network takes 48), and for K = 5 and 7 the
-// merge networks above. Each output is a function of its window's values alone: a window holding a NaN
-// is recomputed with ni_select (SciPy's partition result) after its group of kNetGroupRegs
+// merge networks above. Each output is a function of its window's values alone: a window holding a
+// NaN is recomputed with ni_select (SciPy's partition result) after its group of kNetGroupRegs
 // registers of outputs, which notes NaN lanes as it loads, is done; other windows keep the
 // network's value whatever the call's start, so a row split into calls anywhere gives one
 // call's bits (signed zeros included). count >= the lanes of a register.
@@ -1151,7 +1153,8 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
   };
   // Columns [c, c + L) sorted down the K rows into x, NaN lanes noted in `nans`. Partial: the
   // row may end inside them (lanes past its last column zero).
-  auto column = [&](int64_t c, RC(&x)[K], Mask & nans, auto partial) __attribute__((always_inline)) {
+  auto column = [&](int64_t c, RC(&x)[K], Mask & nans, auto partial)
+      __attribute__((always_inline)) {
     if constexpr (Far) {
       // Addresses past the arrays on the last rows and columns: formed as integers (a
       // prefetch does not fault, but pointer arithmetic past an array is undefined).
@@ -1274,11 +1277,11 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
 // Keys (the `_keys` kernels, float32 only; the operator takes them on AMD, tune_amd()): the
 // comparators compare int32 keys (to_compare) where that measured faster on Zen 4, 1 thread:
 // the 5 x 5 and 7 x 7 square medians (npfast_bench f32_rank_net_n25 at 512^2, M px/s: AVX-512
-// 386 -> 572, AVX2 348 -> 463), and the other networks on AVX2 and those of 25 values or more on AVX-512
-// (ns/px at 1024^2: any rank of 25 6.9 -> 4.9, 7 x 7 median 14.9 -> 12.2 (before its column
-// merge), 3 x 3 x 3 median 5.4 -> 4.2; AVX2 3 x 3 rank 2 2.7 -> 1.5, a 5-value cross median 1.8 -> 0.7). Not the 3 x 3 square
-// median (AVX-512 2.23 -> 1.91 G px/s: bound by its shifts) nor AVX-512's networks of 3-9
-// values (0-18% slower: bound by their loads).
+// 386 -> 572, AVX2 348 -> 463), and the other networks on AVX2 and those of 25 values or more on
+// AVX-512 (ns/px at 1024^2: any rank of 25 6.9 -> 4.9, 7 x 7 median 14.9 -> 12.2 (before its column
+// merge), 3 x 3 x 3 median 5.4 -> 4.2; AVX2 3 x 3 rank 2 2.7 -> 1.5, a 5-value cross median 1.8 ->
+// 0.7). Not the 3 x 3 square median (AVX-512 2.23 -> 1.91 G px/s: bound by its shifts) nor
+// AVX-512's networks of 3-9 values (0-18% slower: bound by their loads).
 template <class T, int N, bool Far = false, bool Keys = false>
 void rank_net(const T* in, const int64_t* offsets, int64_t rank, int64_t count, T* out) {
   constexpr int L = kVecBytes / static_cast<int>(sizeof(T));

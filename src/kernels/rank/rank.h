@@ -82,11 +82,11 @@
 // with a NaN take ni_select on the values in offsets order). N: 3, 5, 7, 9, 25, 27, 49. Equal
 // values -0.0 and +0.0 may come back with either sign (SciPy's partition order is not
 // reproduced there). Which sign is a function of the window's values, and, for the square
-// medians (n9 / n25 / n49 at the median rank, offsets a K x K rectangle), of whether the call has at
-// least one register of outputs (kNetMinSplit covers every ISA compiled here): calls with
-// fewer outputs copy their windows into lanes and run the median network, longer ones sort the
-// columns and merge them. So a row split into calls of at least kNetMinSplit outputs each,
-// anywhere, gets the same values as one call over the row.
+// medians (n9 / n25 / n49 at the median rank, offsets a K x K rectangle), of whether the call has
+// at least one register of outputs (kNetMinSplit covers every ISA compiled here): calls with fewer
+// outputs copy their windows into lanes and run the median network, longer ones sort the columns
+// and merge them. So a row split into calls of at least kNetMinSplit outputs each, anywhere, gets
+// the same values as one call over the row.
 // `<dtype>_rank_net_n9_far` / `_n25_far` are the same kernels for images far bigger than the cache:
 // they prefetch ahead along the rows (the window's last row and the outputs), with the same
 // results. `f32_rank_net_n<N>_keys` (and `_n9_far_keys` / `_n25_far_keys`) are the float32

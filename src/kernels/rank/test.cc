@@ -40,7 +40,7 @@ std::vector<T> values(size_t n, std::mt19937& rng, double nan_rate) {
       }
       if (r < 0.05) {  // fractions, subnormals and magnitudes near the largest, either sign
         const T s = static_cast<T>(d(rng));
-        x = r < 0.035   ? s * T(0.37)
+        x = r < 0.035  ? s * T(0.37)
             : r < 0.04 ? s * std::numeric_limits<T>::denorm_min()
                        : s / T(5) * std::numeric_limits<T>::max();
         continue;
@@ -529,8 +529,8 @@ void check_net(const Table& t, Isa isa, std::mt19937& rng) {
               // The far kernel promises the near one's results, the sign of a zero included.
               if (far) {
                 ASSERT_TRUE(same_bits(near[i], got[i]))
-                    << isa_name(isa) << kind << " N " << N << " rank " << rank << " count "
-                    << count << " far differs from near at " << i;
+                    << isa_name(isa) << kind << " N " << N << " rank " << rank << " count " << count
+                    << " far differs from near at " << i;
               }
             }
             if (!far) near = got;
