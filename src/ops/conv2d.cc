@@ -82,7 +82,11 @@ Shape shape_nchw(const View& input, const View& weight, const View* bias, const 
   if (p.stride_h > big || p.stride_w > big || p.dilation_h > big || p.dilation_w > big ||
       p.pad_top > big || p.pad_bottom > big || p.pad_left > big || p.pad_right > big || kh > big ||
       kw > big)
-    throw ValueError("padding, stride, dilation: values too large");
+    throw ValueError(
+        "padding, stride, dilation: each at most 2^40, got padding " +
+        pair_str(std::max(p.pad_top, p.pad_bottom), std::max(p.pad_left, p.pad_right)) +
+        ", stride " + pair_str(p.stride_h, p.stride_w) + ", dilation " +
+        pair_str(p.dilation_h, p.dilation_w) + ", kernel " + pair_str(kh, kw));
   const int64_t hp = input.shape[2] + p.pad_top + p.pad_bottom;
   const int64_t wp = input.shape[3] + p.pad_left + p.pad_right;
   const int64_t eh = p.dilation_h * (kh - 1) + 1, ew = p.dilation_w * (kw - 1) + 1;
