@@ -342,6 +342,9 @@ BAD_VALUES = [
     # naming the stride, fuzz_conv); over 2**40 a ValueError naming it.
     ("conv2d", {"stride": 2**40 + 1}, ValueError, ("stride", str(2**40 + 1))),
     ("conv2d", {"padding": 2**40}, ValueError, ("padding", str(2**40))),  # probe15
+    # A workspace the padding and dilation size past memory (probe18c: no argument named).
+    ("conv2d", {"padding": 10**6, "dilation": 10**6}, MemoryError,
+     ("padding", "dilation", str(10**6))),
     ("conv2d_backward", {"padding": 2**40}, ValueError, ("padding", str(2**40))),
     ("conv2d", {"groups": 3}, ValueError, ("groups", "got 3")),
     ("conv2d", {1: img(3, 5, 3, 3)}, ValueError, ("weight", "(3, 5, 3, 3)")),
