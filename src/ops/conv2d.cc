@@ -630,20 +630,12 @@ void conv2d(const View& input, const View& weight, const View* bias, const Conv2
   views::check_out(out, input.dtype, s, "out");
   if (residual) views::check_out(*residual, input.dtype, s, "residual");
   if (out.empty()) return;
-  try {
+  conv_ops::naming_workspace("conv2d", input, p, [&] {
     if (input.dtype == DType::f32)
       conv2d_t<float>(input, weight, bias, p, out, act, residual);
     else
       conv2d_t<double>(input, weight, bias, p, out, act, residual);
-  } catch (const MemoryError& e) {
-    // The workspace follows the padded input: name what sized it (probe18c: dilation and
-    // padding 10**6 on an 8x8 image asked for 66 TB, "allocate: the OS refused ...").
-    throw MemoryError(
-        std::string(e.what()) + " (conv2d workspace for input " + shape_str(input) + ", padding " +
-        pair_str(std::max(p.pad_top, p.pad_bottom), std::max(p.pad_left, p.pad_right)) +
-        ", dilation " + pair_str(p.dilation_h, p.dilation_w) + ", stride " +
-        pair_str(p.stride_h, p.stride_w) + ")");
-  }
+  });
 }
 
 const char* conv2d_algorithm(const View& input, const View& weight, const Conv2dParams& p) {

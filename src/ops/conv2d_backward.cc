@@ -464,12 +464,14 @@ void conv2d_backward(const View& grad_output, const View& input, const View& wei
   if (grad_weight) views::check_out(*grad_weight, t, shape_of(weight), "grad_weight");
   if (grad_bias) views::check_out(*grad_bias, t, Shape{1, {weight.shape[0]}}, "grad_bias");
   if (residual) views::check_out(*residual, t, shape_of(input), "residual");
-  if (input.dtype == DType::f32)
-    backward_any<float>(grad_output, input, weight, p, grad_input, grad_weight, grad_bias,
-                        residual);
-  else
-    backward_any<double>(grad_output, input, weight, p, grad_input, grad_weight, grad_bias,
-                         residual);
+  conv_ops::naming_workspace("conv2d_backward", input, p, [&] {
+    if (input.dtype == DType::f32)
+      backward_any<float>(grad_output, input, weight, p, grad_input, grad_weight, grad_bias,
+                          residual);
+    else
+      backward_any<double>(grad_output, input, weight, p, grad_input, grad_weight, grad_bias,
+                           residual);
+  });
 }
 
 }  // namespace npfast

@@ -384,5 +384,21 @@ Plan get_plan(const Problem& pr) {
   return plan;
 }
 
+std::string workspace_message(const char* what, const char* op, const View& input,
+                              const Conv2dParams& p) {
+  // An inner convolution (conv_transpose2d's conv2d_backward) named it already: the caller's
+  // operation and arguments replace its.
+  std::string raw(what);
+  const size_t named = raw.find(" workspace for input ");
+  if (named != std::string::npos) raw.resize(raw.rfind(" (", named));
+  auto pair = [](int64_t a, int64_t b) {
+    return "(" + std::to_string(a) + ", " + std::to_string(b) + ")";
+  };
+  return raw + " (" + op + " workspace for input " + shape_str(input) + ", padding " +
+         pair(std::max(p.pad_top, p.pad_bottom), std::max(p.pad_left, p.pad_right)) +
+         ", dilation " + pair(p.dilation_h, p.dilation_w) + ", stride " +
+         pair(p.stride_h, p.stride_w) + ")";
+}
+
 }  // namespace conv_ops
 }  // namespace npfast

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "npfast/conv.hpp"
+#include "npfast/error.hpp"
 #include "npfast/view.hpp"
 
 namespace npfast {
@@ -241,6 +242,20 @@ void grad_weight_shifted(const ShiftedPlan& pl, const T* x, const T* gy, T* gw);
 template <class T>
 void grad_weight_implicit(const ImplicitPlan& pl, const T* x, const T* gy, T* gw);
 bool implicit_grad_weight_fits(const ImplicitPlan& pl);
+
+// Runs f, a convolution's work; a MemoryError from its workspace, which follows the padded input,
+// is rethrown naming what sized it (the allocator's "the OS refused N bytes" names nothing;
+// probe18c: dilation and padding 10**6 on an 8x8 image asked for 66 TB).
+std::string workspace_message(const char* what, const char* op, const View& input,
+                              const Conv2dParams& p);
+template <class F>
+void naming_workspace(const char* op, const View& input, const Conv2dParams& p, F&& f) {
+  try {
+    f();
+  } catch (const MemoryError& e) {
+    throw MemoryError(workspace_message(e.what(), op, input, p));
+  }
+}
 
 }  // namespace conv_ops
 }  // namespace npfast

@@ -470,10 +470,12 @@ void conv_transpose2d(const View& input, const View& weight, const View* bias,
   views::check_out(out, input.dtype, conv_transpose2d_shape(input, weight, bias, p, oph, opw),
                    "out");
   if (out.empty()) return;
-  if (input.dtype == DType::f32)
-    forward_t<float>(input, weight, bias, p, oph, opw, out);
-  else
-    forward_t<double>(input, weight, bias, p, oph, opw, out);
+  conv_ops::naming_workspace("conv_transpose2d", input, p, [&] {
+    if (input.dtype == DType::f32)
+      forward_t<float>(input, weight, bias, p, oph, opw, out);
+    else
+      forward_t<double>(input, weight, bias, p, oph, opw, out);
+  });
 }
 
 void conv_transpose2d_backward(const View& grad_output, const View& input, const View& weight,
@@ -487,10 +489,14 @@ void conv_transpose2d_backward(const View& grad_output, const View& input, const
   if (grad_weight) views::check_out(*grad_weight, t, shape_of(weight), "grad_weight");
   if (grad_bias)
     views::check_out(*grad_bias, t, Shape{1, {s[p.layout == Layout::nhwc ? 3 : 1]}}, "grad_bias");
-  if (t == DType::f32)
-    backward_t<float>(grad_output, input, weight, p, oph, opw, grad_input, grad_weight, grad_bias);
-  else
-    backward_t<double>(grad_output, input, weight, p, oph, opw, grad_input, grad_weight, grad_bias);
+  conv_ops::naming_workspace("conv_transpose2d_backward", input, p, [&] {
+    if (t == DType::f32)
+      backward_t<float>(grad_output, input, weight, p, oph, opw, grad_input, grad_weight,
+                        grad_bias);
+    else
+      backward_t<double>(grad_output, input, weight, p, oph, opw, grad_input, grad_weight,
+                         grad_bias);
+  });
 }
 
 }  // namespace npfast

@@ -345,6 +345,8 @@ BAD_VALUES = [
     # A workspace the padding and dilation size past memory (probe18c: no argument named).
     ("conv2d", {"padding": 10**6, "dilation": 10**6}, MemoryError,
      ("padding", "dilation", str(10**6))),
+    ("conv_transpose2d", {"padding": 10**6, "dilation": 10**6}, MemoryError,
+     ("conv_transpose2d workspace", "padding", "dilation", str(10**6))),
     ("conv2d_backward", {"padding": 2**40}, ValueError, ("padding", str(2**40))),
     ("conv2d", {"groups": 3}, ValueError, ("groups", "got 3")),
     ("conv2d", {1: img(3, 5, 3, 3)}, ValueError, ("weight", "(3, 5, 3, 3)")),

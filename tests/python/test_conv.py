@@ -59,6 +59,24 @@ def torch_conv(x, w, b, kw):
 
 
 
+def test_workspace_memory_errors_name_the_arguments():
+    """probe18c: a workspace sized by padding and dilation past memory raised "allocate: the
+    OS refused N bytes"; each convolution now names its input, padding, dilation and stride
+    (conv_transpose2d's own name, not its inner conv2d_backward's)."""
+    x = np.ones((1, 4, 8, 8), np.float32)
+    w = np.ones((6, 4, 3, 3), np.float32)
+    big = dict(padding=10**6, dilation=10**6)
+    calls = [("conv2d", lambda: npfast.conv2d(x, w, **big)),
+             ("conv2d_backward", lambda: npfast.conv2d_backward(np.ones((1, 6, 8, 8), np.float32),
+                                                                x, w, **big)),
+             ("conv_transpose2d", lambda: npfast.conv_transpose2d(
+                 x, np.ones((4, 6, 3, 3), np.float32), **big))]
+    for name, call in calls:
+        with pytest.raises(MemoryError, match=f"\\({name} workspace for input .* padding "
+                                              "\\(1000000, 1000000\\), dilation"):
+            call()
+
+
 def test_stride_past_the_image_costs_nothing():
     """probe18c: one output along an axis reads the same input whatever the stride, but the
     plans sized their work by it (stride 10**6 on 8x8: 860 MB, 7.5 s; 2**31 a MemoryError)."""
