@@ -19,13 +19,8 @@
 #include "src/ops/conv2d_plan.h"
 
 namespace npfast {
-namespace {
 
-std::string pair_str(int64_t a, int64_t b) {
-  return "(" + std::to_string(a) + ", " + std::to_string(b) + ")";
-}
-
-}  // namespace
+using conv_ops::pair_str;
 
 void conv2d_same_padding(int64_t kh, int64_t kw, int64_t dh, int64_t dw, Conv2dParams* p) {
   const int64_t th = dh * (kh - 1), tw = dw * (kw - 1);

@@ -384,6 +384,10 @@ Plan get_plan(const Problem& pr) {
   return plan;
 }
 
+std::string pair_str(int64_t a, int64_t b) {
+  return "(" + std::to_string(a) + ", " + std::to_string(b) + ")";
+}
+
 std::string workspace_message(const char* what, const char* op, const View& input,
                               const Conv2dParams& p) {
   // An inner convolution (conv_transpose2d's conv2d_backward) named it already: the caller's
@@ -391,13 +395,10 @@ std::string workspace_message(const char* what, const char* op, const View& inpu
   std::string raw(what);
   const size_t named = raw.find(" workspace for input ");
   if (named != std::string::npos) raw.resize(raw.rfind(" (", named));
-  auto pair = [](int64_t a, int64_t b) {
-    return "(" + std::to_string(a) + ", " + std::to_string(b) + ")";
-  };
   return raw + " (" + op + " workspace for input " + shape_str(input) + ", padding " +
-         pair(std::max(p.pad_top, p.pad_bottom), std::max(p.pad_left, p.pad_right)) +
-         ", dilation " + pair(p.dilation_h, p.dilation_w) + ", stride " +
-         pair(p.stride_h, p.stride_w) + ")";
+         pair_str(std::max(p.pad_top, p.pad_bottom), std::max(p.pad_left, p.pad_right)) +
+         ", dilation " + pair_str(p.dilation_h, p.dilation_w) + ", stride " +
+         pair_str(p.stride_h, p.stride_w) + ")";
 }
 
 }  // namespace conv_ops

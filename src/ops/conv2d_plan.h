@@ -243,6 +243,9 @@ template <class T>
 void grad_weight_implicit(const ImplicitPlan& pl, const T* x, const T* gy, T* gw);
 bool implicit_grad_weight_fits(const ImplicitPlan& pl);
 
+// "(a, b)": the pairs (stride, padding, dilation, kernel) the convolutions' messages name.
+std::string pair_str(int64_t a, int64_t b);
+
 // Runs f, a convolution's work; a MemoryError from its workspace, which follows the padded input,
 // is rethrown naming what sized it (the allocator's "the OS refused N bytes" names nothing;
 // probe18c: dilation and padding 10**6 on an 8x8 image asked for 66 TB).

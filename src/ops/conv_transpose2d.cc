@@ -34,9 +34,7 @@
 namespace npfast {
 namespace {
 
-std::string pair_str(int64_t a, int64_t b) {
-  return "(" + std::to_string(a) + ", " + std::to_string(b) + ")";
-}
+using conv_ops::pair_str;
 
 void check_dtype_like(const View& v, const View& input, const char* arg) {
   if (v.dtype != input.dtype)

@@ -1028,6 +1028,18 @@ void rank_net_as(const T* in, const int64_t* offsets, int64_t rank, int64_t coun
   }
 }
 
+// A Net of the comparators (a[q], b[q]), q < N.
+template <int N>
+constexpr Net net_from(const int (&a)[N], const int (&b)[N]) {
+  Net net;
+  for (int q = 0; q < N; ++q) {
+    net.a[q] = a[q];
+    net.b[q] = b[q];
+  }
+  net.count = N;
+  return net;
+}
+
 // The rest of a 5 x 5 median once each column is sorted: wire 5 c + r holds row r of the
 // window's column c, ascending in r. Batcher's odd-even merges of the sorted columns, tree
 // ((0, (1, 2)), (3, 4)), less the comparators that never exchange on sorted columns and those
@@ -1045,13 +1057,7 @@ constexpr Net median25_of_columns() {
                        16, 18, 16, 12, 14, 17, 15, 20, 20, 24, 15, 20, 22, 22, 14, 15, 24, 21, 21,
                        19, 23, 23, 16, 19, 21, 12, 14, 17, 15, 22, 24, 20, 10, 15, 10, 14, 14, 10,
                        12, 12, 17, 22, 24, 11, 19, 11, 16, 16, 11, 13, 13, 18, 23, 21, 24};
-  Net net;
-  for (int q = 0; q < static_cast<int>(sizeof(a) / sizeof(a[0])); ++q) {
-    net.a[q] = a[q];
-    net.b[q] = b[q];
-    net.count = q + 1;
-  }
-  return net;
+  return net_from(a, b);
 }
 
 // The same for a 7 x 7 median (wire 7 c + r), the tree ((0, (1, 2)), ((3, 4), (5, 6))) (the
@@ -1080,13 +1086,7 @@ constexpr Net median49_of_columns() {
       26, 29, 34, 36, 40, 43, 23, 25, 27, 28, 30, 32, 41, 35, 37, 39, 44, 42, 46, 21, 35, 21, 28,
       28, 21, 25, 39, 25, 32, 11, 42, 23, 37, 23, 30, 30, 23, 27, 27, 41, 44, 46, 42, 22, 36, 22,
       29, 29, 22, 26, 26, 34, 40, 43, 24, 38, 24, 33, 33, 24, 31, 31, 45, 47, 48, 43, 42};
-  Net net;
-  for (int q = 0; q < static_cast<int>(sizeof(a) / sizeof(a[0])); ++q) {
-    net.a[q] = a[q];
-    net.b[q] = b[q];
-    net.count = q + 1;
-  }
-  return net;
+  return net_from(a, b);
 }
 
 // The median of a K x K rectangle, K = 3, 5 or 7 (offsets as rank.h's is_square). Each column of K
