@@ -111,7 +111,8 @@ void forward_implicit(const ImplicitPlan& pl, const T* x, const T* w, const T* b
   // A tile of at most MR/2 valid rows (the last of a block or of a row): the half-height
   // kernel, on all its MR/2 rows (the copy and the C block carry slack rows), the same
   // per-element arithmetic. 4x4/2 64->128 to 16^2: 280 -> 273 rows an image for 256 pixels.
-  const gemm_kernels::UkernelFn<T> ukfn_short = narrow ? nullptr : uk.fn_short;
+  const gemm_kernels::UkernelFn<T> ukfn_short =
+      narrow || !uk.fn_heights ? nullptr : uk.for_rows(uk.mr / 2);
   // The kernel on gathered A rows (tiles over valid pixels only, below); full width only.
   const gemm_kernels::UkernelRowsFn<T> ukfn_rows = narrow ? nullptr : uk.fn_rows;
   const int MR = uk.mr, NR = narrow ? uk.nr / 2 : uk.nr;

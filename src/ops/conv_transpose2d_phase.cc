@@ -200,8 +200,8 @@ template <class T>
 void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
   const gemm_kernels::Ukernel<T>& uk = ukernel<T>();
   const gemm_kernels::UkernelFn<T> fn = pl.narrow ? uk.fn_narrow : uk.fn;
-  // A last tile of at most MR/2 rows: the half-height kernel (same per-element arithmetic).
-  const gemm_kernels::UkernelFn<T> fn_short = !pl.narrow && uk.fn_short ? uk.fn_short : fn;
+  // A last tile of rows < MR: the kernel of its height (same per-element arithmetic).
+  const auto fn_of = [&](int64_t rows) { return pl.narrow ? fn : uk.for_rows(rows); };
   const int64_t MR = pl.mr, NR = pl.nr, C = pl.c, cg = pl.cg, og = pl.og, O = pl.o;
   const int64_t ogp = round_up(og, NR), panels = ogp / NR, nph = pl.sh * pl.sw;
   const int64_t taps = pl.kh * pl.kw, P = pl.oh * pl.ow;
@@ -328,8 +328,8 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
             for (int64_t i = 0; i < p1 - p0; i += MR) {
               ahead.ahead(per_call);
               const int64_t rows = std::min(MR, p1 - p0 - i);
-              (rows <= MR / 2 ? fn_short : fn)(sg.len, as + (p0 + i) * C, C, 1, bs, NR,
-                                               cb + i * rsc + t * NR, rsc, rows, NR, T(1), beta);
+              fn_of(rows)(sg.len, as + (p0 + i) * C, C, 1, bs, NR, cb + i * rsc + t * NR, rsc,
+                          rows, NR, T(1), beta);
             }
           }
         }
@@ -402,8 +402,8 @@ template <class T>
 bool grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw) {
   const gemm_kernels::Ukernel<T>& uk = ukernel<T>();
   const gemm_kernels::UkernelFn<T> fn = pl.narrow ? uk.fn_narrow : uk.fn;
-  // A last tile of at most MR/2 rows: the half-height kernel (same per-element arithmetic).
-  const gemm_kernels::UkernelFn<T> fn_short = !pl.narrow && uk.fn_short ? uk.fn_short : fn;
+  // A last tile of rows < MR: the kernel of its height (same per-element arithmetic).
+  const auto fn_of = [&](int64_t rows) { return pl.narrow ? fn : uk.for_rows(rows); };
   const int64_t MR = pl.mr, NR = pl.nr, C = pl.c, cg = pl.cg, og = pl.og, O = pl.o;
   const int64_t ogp = round_up(og, NR), panels = ogp / NR, ldg = pl.groups * ogp;
   const int64_t taps = pl.kh * pl.kw, ktot = taps * cg, P = pl.oh * pl.ow;
@@ -480,7 +480,7 @@ bool grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw) {
                                int64_t t, const Segment& sg, int64_t i) {
         const T beta = !empty_phase && n == i0 && p0 == 0 ? T(0) : T(1);
         const int64_t rows = std::min(MR, sg.len - i);
-        (rows <= MR / 2 ? fn_short : fn)(
+        fn_of(rows)(
             np, xin.get() + (j * pl.image_px + p0) * C + sg.a_off + g * cg + i, 1, C,
             gyt.get() + j * image_gy + (ph * phase_px + p0) * ldg + g * ogp + t * NR, ldg,
             dst + (g * ktot + pl.tap0[ph] * cg + sg.k0 + i) * ogp + t * NR, ogp, rows, NR, T(1),

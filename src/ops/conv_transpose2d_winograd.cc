@@ -90,8 +90,6 @@ void pack_panel(int64_t rows, int64_t K, int64_t mr, int64_t nrt, int64_t rt, co
 template <class T>
 void products(const gemm_kernels::Ukernel<T>& uk, const T* up, int64_t rows, int64_t K, const T* v,
               int64_t tp, int64_t ntiles, T* m) {
-  // Row tiles of at most MR/2 rows (the last): the half-height kernel, same arithmetic.
-  const gemm_kernels::UkernelFn<T> fn_short = uk.fn_short ? uk.fn_short : uk.fn;
   const int64_t MR = uk.mr, NR = uk.nr, nrt = (rows + MR - 1) / MR;
   const int64_t panels = (ntiles + NR - 1) / NR;
   const int64_t pieces = (K + uk.kc - 1) / uk.kc;
@@ -105,9 +103,9 @@ void products(const gemm_kernels::Ukernel<T>& uk, const T* up, int64_t rows, int
         T* cp = m + (pos * rows + rt * MR) * tp + t * NR;
         for (int64_t p = 0; p < pieces; ++p) {
           const int64_t k0 = p * K / pieces, k1 = (p + 1) * K / pieces;
-          (nr <= MR / 2 ? fn_short : uk.fn)(k1 - k0, ap + k0 * MR, 1, MR,
-                                            v + (pos * K + k0) * tp + t * NR, tp, cp, tp, nr, cols,
-                                            T(1), p == 0 ? T(0) : T(1));
+          // A last row tile of nr < MR rows: the kernel of its height (same arithmetic).
+          uk.for_rows(nr)(k1 - k0, ap + k0 * MR, 1, MR, v + (pos * K + k0) * tp + t * NR, tp, cp,
+                          tp, nr, cols, T(1), p == 0 ? T(0) : T(1));
         }
       }
     }

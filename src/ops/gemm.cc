@@ -284,12 +284,14 @@ struct Engine {
           rs_a = a.rs;
           cs_a = a.cs;
         }
-        // Edge panels use the half-size kernels when they fit (same bits, less wasted work).
+        // Edge panels use the edge kernels (same bits, less wasted work): half width, or
+        // exactly the panel's height, whichever multiplies less (a corner of at most MR/2 rows
+        // takes the height).
         UkernelFn<T> fn = uk.fn;
-        if (nr <= NR / 2 && uk.fn_narrow)
+        if (nr <= NR / 2 && uk.fn_narrow && 2 * mr > MR)
           fn = uk.fn_narrow;
-        else if (mr <= MR / 2 && uk.fn_short)
-          fn = uk.fn_short;
+        else if (mr < MR)
+          fn = uk.for_rows(mr);
         fn(kc, ap + s * cs_a, rs_a, cs_a, bp + s * rs_b, rs_b, c + i * ldc + j, ldc, mr, nr, alpha,
            beta_s);
       }

@@ -61,9 +61,12 @@ struct Ukernel {
   int nc;      // columns of B per packed block (in L3)
   // Edge variants with the same contract and per-element arithmetic (so the same bits):
   // MR x NR/2 for a last panel of at most NR/2 columns (reads only those columns of B), and
-  // MR/2 x NR for a last panel of at most MR/2 rows (reads only those rows of A). Null: use fn.
+  // fn_heights[r], r x NR for r = 1..MR-1 (index 0 unused), for a last panel of r rows (reads
+  // only those rows of A). Null: use fn. Exact heights rather than one half-height kernel:
+  // f64 64^3 on one thread spent a full 14-row panel's FMAs on its 8-row edge, and 57^3 a
+  // 7-row one on its single row (docs/gemm.md, "edge19").
   UkernelFn<T> fn_narrow = nullptr;
-  UkernelFn<T> fn_short = nullptr;
+  const UkernelFn<T>* fn_heights = nullptr;
   // Largest span of a row-major B K block (kc rows of ldb elements, in bytes) that the operator
   // reads in place rather than packs (0: only narrow rows, see src/ops/gemm.cc). On the Xeon
   // (AVX-512, 48 KB L1, 2 MB L2) B of up to ~128 KB read in place ran 10-18% faster than packed
@@ -83,6 +86,12 @@ struct Ukernel {
   // fn on gathered A rows (UkernelRowsFn); null where an ISA has none (its users then keep
   // evenly spaced rows).
   UkernelRowsFn<T> fn_rows = nullptr;
+
+  // The kernel for a tile of `rows` rows (1 <= rows <= mr): exactly that height where the
+  // table has edge kernels, else fn (which computes all mr rows and stores `rows`).
+  UkernelFn<T> for_rows(int64_t rows) const {
+    return rows < mr && fn_heights ? fn_heights[rows] : fn;
+  }
 };
 
 // Matrix x vector kernels (npfast.matmul where one operand is a single row or column; the

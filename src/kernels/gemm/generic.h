@@ -1,7 +1,9 @@
 // SIMD body of the GEMM family, written once against src/core/simd/ and instantiated per ISA
 // by x86_<isa>.cc (which includes the ISA header and defines NPFAST_TARGET first). No include
 // guard: one inclusion per ISA file. The contract is in gemm.h.
+#include <array>
 #include <cstdint>
+#include <utility>
 
 #include "src/kernels/gemm/gemm.h"
 #include "src/kernels/row_prefetch.h"
@@ -139,6 +141,15 @@ void ukernel(int64_t k, const T* a, int64_t rs_a, int64_t cs_a, const T* b, int6
     t.template multiply<false>(k, a, rs_a, cs_a, b, rs_b);
   store_tile(t, c, rs_c, mr, nr, alpha, beta);
 }
+
+// ukernel<T, r, NV> at index r for r = 1..MR-1 (Ukernel::fn_heights; index 0 unused).
+template <class T, int MR, int NV, int... R>
+constexpr std::array<gemm_kernels::UkernelFn<T>, MR> heights_of(std::integer_sequence<int, R...>) {
+  return {nullptr, ukernel<T, R + 1, NV>...};
+}
+template <class T, int MR, int NV>
+inline constexpr std::array<gemm_kernels::UkernelFn<T>, MR> kHeights =
+    heights_of<T, MR, NV>(std::make_integer_sequence<int, MR - 1>{});
 
 // ukernel on gathered A rows (UkernelRowsFn, gemm.h).
 template <class T, int MR, int NV>

@@ -101,8 +101,9 @@ void check_edge_kernels(const Ukernel<T>& uk) {
     std::vector<Case> cases;
     if (uk.fn_narrow)
       for (int nr = 1; nr <= NR / 2; ++nr) cases.push_back({uk.fn_narrow, MR, nr});
-    if (uk.fn_short)
-      for (int mr = 1; mr <= MR / 2; ++mr) cases.push_back({uk.fn_short, mr, NR - 1});
+    if (uk.fn_heights)
+      for (int mr = 1; mr < MR; ++mr)
+        for (int nr : {1, NR - 1, NR}) cases.push_back({uk.fn_heights[mr], mr, nr});
     for (const Case& cs : cases)
       for (T beta : {T(0), T(-0.25)}) {
         auto full = c0, edge = c0;

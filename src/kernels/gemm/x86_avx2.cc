@@ -20,9 +20,9 @@ namespace gemm_kernels {
 
 const Table table_avx2 = {
     {avx2::gemm::ukernel<float, 6, 2>, 6, 16, 256, 144, 4080, avx2::gemm::ukernel<float, 6, 1>,
-     avx2::gemm::ukernel<float, 3, 2>, 0, 0, 100.0, avx2::gemm::ukernel_rows<float, 6, 2>},
+     avx2::gemm::kHeights<float, 6, 2>.data(), 0, 0, 100.0, avx2::gemm::ukernel_rows<float, 6, 2>},
     {avx2::gemm::ukernel<double, 6, 2>, 6, 8, 256, 96, 2040, avx2::gemm::ukernel<double, 6, 1>,
-     avx2::gemm::ukernel<double, 3, 2>, 0, 0, 50.0, avx2::gemm::ukernel_rows<double, 6, 2>},
+     avx2::gemm::kHeights<double, 6, 2>.data(), 0, 0, 50.0, avx2::gemm::ukernel_rows<double, 6, 2>},
     {avx2::gemm::gemv_dot<float>, avx2::gemm::gemv_axpy<float>},
     {avx2::gemm::gemv_dot<double>, avx2::gemm::gemv_axpy<double>},
 };
@@ -32,9 +32,9 @@ const Table table_avx2 = {
 // and blocking of the AVX-512 set on a machine without AVX-512.
 const Table table_avx512_geometry_on_avx2 = {
     {avx2::gemm::ukernel<float, 14, 4>, 14, 32, 192, 140, 4096, avx2::gemm::ukernel<float, 14, 2>,
-     avx2::gemm::ukernel<float, 7, 4>, 128 << 10, 768, 150.0},
+     avx2::gemm::kHeights<float, 14, 4>.data(), 128 << 10, 768, 150.0},
     {avx2::gemm::ukernel<double, 14, 4>, 14, 16, 384, 112, 2048, avx2::gemm::ukernel<double, 14, 2>,
-     avx2::gemm::ukernel<double, 7, 4>, 384 << 10, 768, 70.0},
+     avx2::gemm::kHeights<double, 14, 4>.data(), 384 << 10, 768, 70.0},
 };
 
 }  // namespace gemm_kernels
