@@ -319,12 +319,13 @@ def normalize(image: numpy.typing.ArrayLike, mean: float | Sequence[float], std:
     Parameters
     ----------
     image : array_like of uint8
-        Any shape and strides; the channels lie along ``channel_axis``.
+        Any shape with at least one axis (the channels lie along ``channel_axis``), any strides.
     mean, std : float or sequence of float
+        Integers or floats (strings, bools and complex numbers raise TypeError).
         One value for all channels, or one per channel (in the units of ``image / 255``); one value
         of either broadcasts against the other's per-channel values. ``std`` must be finite and
         non-zero.
-    dtype : float32 (default) or float64
+    dtype : float32 (the default, also for None) or float64
     channel_axis : int, default -1
     to_chw : bool, default False
         Move the channel axis to position ``ndim - 3``: (H, W, C) -> (C, H, W),

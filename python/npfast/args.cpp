@@ -30,7 +30,11 @@ double real_arg(nb::handle v, const char* arg) {
     throw TypeError(std::string(arg) + ": expected a real number, got " + py_repr(v));
   const double r = PyFloat_AsDouble(v.ptr());
   if (r == -1.0 && PyErr_Occurred()) {
+    // An int past float64's range is a real number too big, not the wrong type (probe19b).
+    const bool overflow = PyErr_ExceptionMatches(PyExc_OverflowError);
     PyErr_Clear();
+    if (overflow)
+      throw ValueError(std::string(arg) + ": out of the float64 range, got " + py_repr(v));
     throw TypeError(std::string(arg) + ": expected a real number, got " + py_repr(v));
   }
   return r;

@@ -39,15 +39,22 @@ nb::object convert_py(nb::handle a, nb::handle dtype, nb::handle scale_arg, nb::
   return result;
 }
 
-// mean / std: a number or a 1-d sequence of numbers, as float64.
+// mean / std: a number or a 1-d sequence of numbers (integer or floating: no strings, which a
+// forced cast would parse, no bools or complex numbers, as real_arg), as float64.
 nb::object stats_array(nb::handle obj, const char* arg, const double** data, int64_t* n) {
-  PyObject* a = PyArray_FromAny(obj.ptr(), PyArray_DescrFromType(NPY_FLOAT64), 0, 1,
-                                NPY_ARRAY_CARRAY_RO | NPY_ARRAY_FORCECAST, nullptr);
-  if (!a) {
+  const auto refuse = [&] {
     PyErr_Clear();
     throw TypeError(std::string(arg) + ": expected a number or a 1-d sequence of numbers, got " +
                     py_repr(obj));
-  }
+  };
+  PyObject* given = PyArray_FromAny(obj.ptr(), nullptr, 0, 1, 0, nullptr);
+  if (!given) refuse();
+  nb::object given_ref = nb::steal(given);
+  const auto* g = reinterpret_cast<PyArrayObject*>(given);
+  if (!PyArray_ISINTEGER(g) && !PyArray_ISFLOAT(g)) refuse();
+  PyObject* a = PyArray_FromAny(given, PyArray_DescrFromType(NPY_FLOAT64), 0, 1,
+                                NPY_ARRAY_CARRAY_RO | NPY_ARRAY_FORCECAST, nullptr);
+  if (!a) refuse();
   nb::object ref = nb::steal(a);
   *n = PyArray_SIZE(reinterpret_cast<PyArrayObject*>(a));
   if (*n == 0) throw ValueError(std::string(arg) + ": must not be empty");
@@ -157,12 +164,13 @@ Matches ``torchvision.transforms.Normalize(mean, std)(ToTensor()(image))`` (with
 Parameters
 ----------
 image : array_like of uint8
-    Any shape and strides; the channels lie along ``channel_axis``.
+    Any shape with at least one axis (the channels lie along ``channel_axis``), any strides.
 mean, std : float or sequence of float
+    Integers or floats (strings, bools and complex numbers raise TypeError).
     One value for all channels, or one per channel (in the units of ``image / 255``); one value
     of either broadcasts against the other's per-channel values. ``std`` must be finite and
     non-zero.
-dtype : float32 (default) or float64
+dtype : float32 (the default, also for None) or float64
 channel_axis : int, default -1
 to_chw : bool, default False
     Move the channel axis to position ``ndim - 3``: (H, W, C) -> (C, H, W),

@@ -110,6 +110,20 @@ def _check_array(layer, x, arg="x"):
                         f"got {type(x).__name__}")
 
 
+def _check_grad(layer, grad_output, shape, dtype=None):
+    """grad_output must be an ndarray of the forward output's shape (and dtype, unless None: the
+    layers that work in any dtype): broadcasting or
+    reshaping a wrong one would give a wrong gradient silently (probe16, probe19b), where torch
+    raises."""
+    _check_array(layer, grad_output, "grad_output")
+    if grad_output.shape != tuple(shape):
+        raise ValueError(f"{type(layer).__name__}: grad_output must have the output's shape "
+                         f"{tuple(shape)}, got {grad_output.shape}")
+    if dtype is not None and grad_output.dtype != dtype:
+        raise TypeError(f"{type(layer).__name__}: grad_output must have the output's dtype "
+                        f"{dtype}, got {grad_output.dtype}")
+
+
 def _check_planes(layer, x):
     """ValueError naming the layer where x is not (N, C, H, W) or unbatched (C, H, W), as torch's
     2-d pooling layers refuse a bare (H, W) plane (probe16: it was pooled as one)."""
@@ -371,9 +385,11 @@ class Module:
         dtype = self.weight.dtype
         _check_array(self, x)
         if x.dtype != dtype:
+            # The layer can be built for float32 or float64 only: suggest that where it helps.
+            hint = (f" or build the layer with dtype={x.dtype}" if x.dtype in (np.float32,
+                                                                              np.float64) else "")
             raise TypeError(f"{type(self).__name__}: x has dtype {x.dtype} but the layer's "
-                            f"parameters are {dtype}; cast x or build the layer with "
-                            f"dtype={x.dtype}")
+                            f"parameters are {dtype}; cast x{hint}")
         ndims = ndim if isinstance(ndim, tuple) else (ndim,)
         if (x.ndim < 1) if ndim is None else (x.ndim not in ndims):
             raise ValueError(f"{type(self).__name__}: x must be {what}, got shape {x.shape}")
@@ -500,18 +516,23 @@ class MaxPool2d(Module):
 
 
 class ReLU(Module):
-    """max(x, 0), element-wise (NumPy). The gradient at exactly 0 is 0, as in PyTorch."""
+    """max(x, 0), element-wise (NumPy; NaN stays NaN). The gradient passes where x > 0 or x is
+    NaN, as PyTorch's (``x <= 0`` blocks it: 0 at exactly 0)."""
 
     def __init__(self):
         self._mask = None
 
     def forward(self, x):
-        self._mask = x > 0
-        return np.maximum(x, 0)
+        x = np.asarray(x)
+        self._mask = ~(x <= 0)
+        return np.asarray(np.maximum(x, 0))  # an array also for a 0-d x (NumPy: a scalar)
 
     def backward(self, grad_output, *, input_grad=True):
         mask = self._saved("_mask")
-        return np.multiply(grad_output, mask) if input_grad else None
+        if not input_grad:
+            return None
+        _check_grad(self, grad_output, mask.shape)
+        return np.asarray(np.multiply(grad_output, mask))
 
     def __repr__(self):
         return "ReLU()"
@@ -534,7 +555,10 @@ class Flatten(Module):
 
     def backward(self, grad_output, *, input_grad=True):
         shape = self._saved("_shape")
-        return np.reshape(grad_output, shape) if input_grad else None
+        if not input_grad:
+            return None
+        _check_grad(self, grad_output, (shape[0], math.prod(shape[1:])))
+        return np.reshape(grad_output, shape)
 
     def __repr__(self):
         return "Flatten()"
@@ -579,6 +603,7 @@ class Linear(Module):
     def backward(self, grad_output, *, input_grad=True):
         """Sets grad_weight (and grad_bias); returns d loss / d x, or None if not input_grad."""
         x = self._saved("_x")
+        _check_grad(self, grad_output, x.shape[:-1] + (self.out_features,), self.weight.dtype)
         g = grad_output.reshape(-1, self.out_features)
         self.grad_weight = npfast.matmul(g.T, x.reshape(-1, self.in_features))
         self.grad_bias = g.sum(axis=0) if self.bias is not None else None
@@ -617,6 +642,9 @@ class Sequential(Module):
             yield str(i), layer
 
     def __getitem__(self, i):
+        """A layer; a slice is a Sequential of those layers (the same objects), as PyTorch's."""
+        if isinstance(i, slice):
+            return Sequential(*self.layers[i])
         return self.layers[i]
 
     def __len__(self):
@@ -817,20 +845,11 @@ class AdaptiveAvgPool2d(Module):
             return None
         h, w = shape[-2:]
         oh, ow = self.output_size
-        # The forward's output shape and dtype exactly: broadcasting would spread a wrong
-        # gradient silently (probe16).
-        _check_array(self, grad_output, "grad_output")
-        want = tuple(shape[:-2]) + (oh, ow)
-        if grad_output.shape != want:
-            raise ValueError(f"AdaptiveAvgPool2d: grad_output must have the output's shape "
-                             f"{want}, got {grad_output.shape}")
-        if grad_output.dtype != self._dtype:
-            raise TypeError(f"AdaptiveAvgPool2d: grad_output must have the output's dtype "
-                            f"{self._dtype}, got {grad_output.dtype}")
+        _check_grad(self, grad_output, tuple(shape[:-2]) + (oh, ow), self._dtype)
         if (oh, ow) == (1, 1):
             g = grad_output / grad_output.dtype.type(h * w)
             return np.ascontiguousarray(np.broadcast_to(g, shape))
-        gx = np.zeros(shape, grad_output.dtype)
+        gx = np.zeros(shape)
         for i in range(oh):
             h0, h1 = i * h // oh, -(-(i + 1) * h // oh)
             for j in range(ow):
@@ -854,9 +873,11 @@ class Dropout(Module):
         self.p = float(p)
         self._gen = _rng(rng)
         self._mask = None
+        self._shape = None
 
     def forward(self, x):
         _check_array(self, x)
+        self._shape = x.shape
         if self.training and self.p > 0 and x.dtype.kind != "f":  # torch raises there too
             raise TypeError(f"Dropout: x must be a floating array in training, got dtype "
                             f"{x.dtype}")
@@ -868,14 +889,15 @@ class Dropout(Module):
         else:
             keep = self._gen.random(x.shape) >= self.p
             self._mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - self.p))
-        return x * self._mask
+        return np.asarray(x * self._mask)  # an array also for a 0-d x
 
     def backward(self, grad_output, *, input_grad=True):
         if self._mask is None:
             raise RuntimeError("Dropout.backward called before forward")
         if not input_grad:
             return None
-        return grad_output if self._mask is False else grad_output * self._mask
+        _check_grad(self, grad_output, self._shape)
+        return grad_output if self._mask is False else np.asarray(grad_output * self._mask)
 
     def __repr__(self):
         return f"Dropout(p={self.p})"
@@ -1190,10 +1212,21 @@ def _optimizer_params(opt):
     ``(module, name)`` slots, so parameters and gradients replaced since are still seen."""
     module = opt.module
     if not isinstance(module, Module) or type(module).parameters is not Module.parameters:
-        return module.parameters()
-    if opt._slots is None:
-        opt._slots = module._param_slots()
-    return [(getattr(m, n), getattr(m, "grad_" + n, None)) for m, n in opt._slots]
+        params = module.parameters()
+    else:
+        if opt._slots is None:
+            opt._slots = module._param_slots()
+        params = [(getattr(m, n), getattr(m, "grad_" + n, None)) for m, n in opt._slots]
+    # Every gradient checked before any parameter moves: a step refused half-way had updated
+    # the parameters before the bad one (and Adam's step count) (probe19b).
+    for i, (value, grad) in enumerate(params):
+        if grad is None:
+            raise RuntimeError(f"parameter {i} (shape {value.shape}) has no gradient: call "
+                               f"backward before step")
+        if np.shape(grad) != value.shape:
+            raise ValueError(f"parameter {i} has shape {value.shape} but its gradient "
+                             f"{np.shape(grad)}")
+    return params
 
 
 class SGD:
@@ -1237,9 +1270,6 @@ class SGD:
         if self._velocity is None:
             self._velocity = [None] * len(params)
         for i, (value, grad) in enumerate(params):
-            if grad is None:
-                raise RuntimeError(f"parameter {i} (shape {value.shape}) has no gradient: call "
-                                   f"backward before step")
             t = value.dtype.type
             d = grad + t(self.weight_decay) * value if self.weight_decay else grad
             if self.momentum:
@@ -1306,9 +1336,6 @@ class Adam:
         bc1 = 1 - b1 ** self.t
         bc2_sqrt = np.sqrt(1 - b2 ** self.t)
         for i, (value, grad) in enumerate(params):
-            if grad is None:
-                raise RuntimeError(f"parameter {i} (shape {value.shape}) has no gradient: call "
-                                   f"backward before step")
             t = value.dtype.type
             if self.weight_decay and self._decoupled:
                 value *= t(1 - self.lr * self.weight_decay)

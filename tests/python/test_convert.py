@@ -139,6 +139,11 @@ def test_string_and_object_inputs_are_type_errors():
         with pytest.raises(TypeError, match=kw + ": expected a real number"):
             npfast.convert(a, np.float32, out=out, **{kw: bad})
     assert (out == 7).all()
+    # An int past float64's range is a value error naming the argument (probe19b: it read "expected
+    # a real number").
+    with pytest.raises(ValueError, match="scale: out of the float64 range"):
+        npfast.convert(a, np.float32, 10**400, out=out)
+    assert (out == 7).all()
     np.testing.assert_array_equal(npfast.convert(a, np.float64, np.float32(0.5), np.int64(1)),
                                   a * 0.5 + 1)
 

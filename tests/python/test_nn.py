@@ -974,3 +974,85 @@ def test_probe16_shapes_and_errors():
         s.train(mode)
         with pytest.raises(TypeError, match="BatchNorm2d: x has dtype float32"):
             s.forward(x)
+
+
+def test_probe19b_gradients_of_the_wrong_shape_are_refused():
+    """probe19b: Linear, ReLU, Dropout and Flatten broadcast or reshaped a grad_output of the wrong
+    shape into a wrong gradient, where torch raises."""
+    lin = nn.Linear(3, 2, rng=0)
+    lin.forward(np.ones((4, 3), np.float32))
+    for bad in (np.ones((2, 4), np.float32), np.ones(8, np.float32), np.ones((4, 1), np.float32)):
+        with pytest.raises(ValueError, match=r"Linear: grad_output.*\(4, 2\)"):
+            lin.backward(bad)
+    with pytest.raises(TypeError, match="Linear: grad_output.*float32"):
+        lin.backward(np.ones((4, 2)))
+    relu = nn.ReLU()
+    relu.forward(np.array([[-1.0, 2.0, 3.0], [4.0, -5.0, 6.0]], np.float32))
+    drop = nn.Dropout(0.5, rng=0)
+    drop.forward(np.ones((2, 3), np.float32))
+    flat = nn.Flatten()
+    flat.forward(np.ones((2, 3, 4), np.float32))
+    for layer, bad in ((relu, np.ones((2, 1), np.float32)), (relu, np.ones(3, np.float32)),
+                       (drop, np.ones(3, np.float32)), (flat, np.ones((3, 8), np.float32))):
+        with pytest.raises(ValueError, match=f"{type(layer).__name__}: grad_output"):
+            layer.backward(bad)
+    with pytest.raises(TypeError, match="ReLU: grad_output must be a numpy"):
+        relu.backward(1.0)
+    assert flat.backward(np.ones((2, 12), np.float32)).shape == (2, 3, 4)
+    # Eval-mode Dropout passes the gradient through, still checked.
+    drop.eval().forward(np.ones((2, 3), np.float32))
+    with pytest.raises(ValueError, match="Dropout: grad_output"):
+        drop.backward(np.ones((3, 2), np.float32))
+
+
+@needs_torch
+def test_probe19b_relu_at_nan_and_zero_d():
+    """ReLU's gradient passes at a NaN input (torch's threshold_backward: blocked where x <= 0
+    only); ReLU and Dropout give arrays for a 0-d input."""
+    x = np.array([np.nan, 1.0, 0.0, -2.0], np.float32)
+    relu = nn.ReLU()
+    y = relu.forward(x)
+    g = relu.backward(np.ones(4, np.float32))
+    tx = torch.from_numpy(x.copy()).requires_grad_()
+    torch.relu(tx).backward(torch.ones(4))
+    np.testing.assert_array_equal(g, tx.grad.numpy())
+    np.testing.assert_array_equal(y, torch.relu(torch.from_numpy(x)).numpy())
+    for layer in (nn.ReLU(), nn.Dropout(0.5, rng=0)):
+        out = layer.forward(np.array(3.0, np.float32))
+        assert isinstance(out, np.ndarray) and out.shape == () and out.dtype == np.float32
+        assert isinstance(layer.backward(np.array(1.0, np.float32)), np.ndarray)
+
+
+def test_probe19b_a_refused_step_changes_nothing():
+    """An optimiser step refused for a missing or misshapen gradient leaves every parameter (and
+    Adam's step count) as it was; it had updated the ones before the bad one."""
+    for make in (lambda m: nn.SGD(m, lr=0.1, momentum=0.9), lambda m: nn.Adam(m, lr=0.1),
+                 lambda m: nn.AdamW(m, lr=0.1)):
+        m = nn.Sequential(nn.Linear(3, 2, rng=0), nn.Linear(2, 2, rng=1))
+        m.forward(np.ones((1, 3), np.float32))
+        m.backward(np.ones((1, 2), np.float32))
+        before = [v.copy() for v, _ in m.parameters()]
+        opt = make(m)
+        good = m[1].grad_bias
+        for bad, err in ((None, RuntimeError), (np.ones(3, np.float32), ValueError)):
+            m[1].grad_bias = bad
+            with pytest.raises(err, match="parameter 3"):
+                opt.step()
+            for b, (v, _) in zip(before, m.parameters()):
+                np.testing.assert_array_equal(b, v)
+            assert getattr(opt, "t", 0) == 0
+        m[1].grad_bias = good
+        opt.step()
+        assert not np.array_equal(before[0], m[0].weight)
+
+
+def test_probe19b_sequential_slices_and_messages():
+    s = nn.Sequential(nn.Linear(3, 4, rng=0), nn.ReLU(), nn.Linear(4, 2, rng=1))
+    head = s[0:2]
+    assert isinstance(head, nn.Sequential) and head[0] is s[0] and len(head) == 2
+    assert head.forward(np.ones((1, 3), np.float32)).shape == (1, 4)
+    # The hint to build the layer for x's dtype only where the layer can take that dtype.
+    with pytest.raises(TypeError, match=r"parameters are float32; cast x$"):
+        nn.Linear(3, 2).forward(np.ones((1, 3), np.int64))
+    with pytest.raises(TypeError, match="or build the layer with dtype=float64"):
+        nn.Linear(3, 2).forward(np.ones((1, 3)))

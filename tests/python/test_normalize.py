@@ -172,3 +172,18 @@ def test_bad_arguments_leave_out_untouched():
         buf = np.zeros(240, np.uint8)
         npfast.normalize(buf[:60].reshape(4, 5, 3), MEAN, STD,
                          out=buf.view(np.float32).reshape(4, 5, 3))
+
+
+def test_stats_must_be_numbers():
+    """probe19b: strings in mean / std were parsed as numbers (a forced cast); bools and complex
+    numbers are refused as convert's scale is. Integers and floats are taken."""
+    img = np.full((1, 1, 3), 128, np.uint8)
+    out = np.full((1, 1, 3), 7.0, np.float32)
+    for arg in ("mean", "std"):
+        for bad in ("0.5", ["0.5", 0.5, 0.5], b"1", True, [1j, 1, 1], [None, 1, 1]):
+            stats = {"mean": 0.5, "std": 0.25, arg: bad}
+            with pytest.raises(TypeError, match=f"{arg}: expected a number"):
+                npfast.normalize(img, stats["mean"], stats["std"], out=out)
+    assert (out == 7).all()
+    np.testing.assert_allclose(npfast.normalize(img, 0, [1, 2, 4]),
+                               [[[128 / 255, 64 / 255, 32 / 255]]], rtol=1e-6)
