@@ -366,8 +366,9 @@ def matmul(a: numpy.typing.ArrayLike, b: numpy.typing.ArrayLike, *, out: numpy.n
         NumPy's (aligned on the right, a 1 or a missing dimension stretches); a 1-D operand is a
         row (``a``) or a column (``b``) whose axis is dropped from the result, as in NumPy.
     out : ndarray, optional
-        Exactly the result dtype and shape, writeable, not overlapping ``a`` or ``b``; any
-        strides. Never converted; left untouched when the call is refused.
+        Exactly the result dtype and shape, writeable, aligned, its memory bounds not
+        overlapping ``a``'s or ``b``'s (bounds, not elements: interleaved views of one buffer are
+        refused); any non-zero strides. Never converted; left untouched when the call is refused.
 
     Returns
     -------
@@ -391,7 +392,7 @@ def matmul(a: numpy.typing.ArrayLike, b: numpy.typing.ArrayLike, *, out: numpy.n
                promotion), or ``out`` has the wrong dtype.
     ValueError when an operand is 0-d, the inner dimensions differ or the batch dimensions do
                not broadcast (the message gives both shapes), or ``out`` has the wrong shape, is
-               read-only or overlaps an input.
+               read-only, unaligned, has a zero stride or overlaps an input.
     """
 
 def empty(shape: int | Sequence[int], dtype: numpy.typing.DTypeLike = numpy.float64, order: str = 'C') -> numpy.ndarray:

@@ -1,10 +1,13 @@
 // Matrix x vector: the gemv kernels' operator (contract in src/ops/gemv.h).
 //
-// Serial meaning, rows of a contiguous (dot):
-//     for b, i: y[b, i] = gemv_dot(row a[b, i], x[b])
+// Serial meaning, rows of a contiguous (dot), in pieces of kDotPiece along k:
+//     for b, i: y[b, i] = gemv_dot(piece 0 of row a[b, i], x[b]);
+//               for each later piece q: y[b, i] += gemv_dot(piece q of row a[b, i], x[b])
 // and with its columns contiguous (axpy), over column chunks and K blocks:
-//     for b, column chunk [j0, j1): for pc in [0, k) by kAxpyRows:
-//       y[b, j0:j1] += x[b, pc:pc+kAxpyRows] a[b, pc:pc+kAxpyRows, j0:j1]
+//     for b, column chunk [j0, j1): for ps in [0, k) by kAxpySumRows:
+//       t = 0; for pc in [ps, ps + kAxpySumRows) by kAxpyRows:
+//         t += x[b, pc:pc+kAxpyRows] a[b, pc:pc+kAxpyRows, j0:j1]
+//       y[b, j0:j1] = ps == 0 ? t : y[b, j0:j1] + t
 // The rows (dot) or columns (axpy) of all the batch's products are split into chunks for the
 // threads; each output element is computed by one kernel call sequence whose arithmetic does not
 // depend on the chunk, so the bits do not depend on the thread count.
@@ -46,6 +49,18 @@ int64_t gemv_grain(int64_t total, double item_ns) {
 // sequential streams that the prefetchers follow. 128 rows (each its own page once a row spans
 // 4 KB) ran 512^2 f64 at 27-29 us, 8-16 rows at 24-25 us (one thread, load 5; docs/gemm.md gemv).
 constexpr int64_t kAxpyRows = 16;
+// Rows summed from zero before their sum joins y: one running sum over all of k lost
+// accuracy in proportion to k (probe19a: float32 x @ A with k = 10^6 was 1.7e-4 off, NumPy's
+// OpenBLAS 4e-6); in two levels the error grows with kAxpySumRows + k / kAxpySumRows. The
+// extra pass adds one y read and write per 256 rows of the matrix.
+constexpr int64_t kAxpySumRows = 256;
+static_assert(kAxpySumRows % kAxpyRows == 0);
+// The dot kernel's lanes each keep one running sum over its k, so long rows are dotted in
+// pieces of this many elements, each piece's sum added to the row's (the same two levels as
+// kAxpySumRows; probe19a: float32 at k = 10^6 was 1.4e-4 off). Rows go four at a time through
+// their pieces, the kernel's row group, so the matrix is still read row group by row group.
+constexpr int64_t kDotPiece = 4096;
+constexpr int64_t kDotRows = 4;
 // Columns of an axpy chunk are a multiple of this (the AVX-512 kernel's 8-vector f32 block)
 // where a product has at least four such blocks, else of a 64-byte line of y (matvec).
 constexpr int64_t kAxpyColumns = 128;
@@ -77,8 +92,24 @@ bool matvec(const MatVec<T>& mv) {
     parallel_for(total, gemv_grain(total, item_ns), [&](int64_t s, int64_t e) {
       while (s < e) {
         const int64_t b = s / rows, i = s % rows, cnt = std::min(e - s, rows - i);
-        g.dot(cnt, k, mv.a + b * mv.sa + i * mv.rs, mv.rs, x + b * sx,
-              mv.y + b * mv.sy + i * mv.incy, mv.incy);
+        const T* a = mv.a + b * mv.sa + i * mv.rs;
+        const T* xb = x + b * sx;
+        T* y = mv.y + b * mv.sy + i * mv.incy;
+        if (k <= kDotPiece) {
+          g.dot(cnt, k, a, mv.rs, xb, y, mv.incy);
+        } else {
+          for (int64_t r = 0; r < cnt; r += kDotRows) {
+            const int64_t nr = std::min(kDotRows, cnt - r);
+            const T* ar = a + r * mv.rs;
+            T* yr = y + r * mv.incy;
+            g.dot(nr, kDotPiece, ar, mv.rs, xb, yr, mv.incy);
+            for (int64_t p = kDotPiece; p < k; p += kDotPiece) {
+              T part[kDotRows];
+              g.dot(nr, std::min(kDotPiece, k - p), ar + p, mv.rs, xb + p, part, 1);
+              for (int64_t q = 0; q < nr; ++q) yr[q * mv.incy] += part[q];
+            }
+          }
+        }
         s += cnt;
       }
     });
@@ -91,14 +122,22 @@ bool matvec(const MatVec<T>& mv) {
   const int64_t unit = total >= 4 * kAxpyColumns ? kAxpyColumns : 64 / int64_t{sizeof(T)};
   if (grain < total) grain = std::min(total, ceil_div(grain, unit) * unit);
   parallel_for(total, grain, [&](int64_t s, int64_t e) {
+    Buffer<T> part;  // the partial sums past the first kAxpySumRows rows
     while (s < e) {
       const int64_t b = s / rows, j = s % rows, cnt = std::min(e - s, rows - j);
       const T* a = mv.a + b * mv.sa + j * mv.rs;
       const T* x = mv.x + b * mv.sx;
-      T* y = mv.y + b * mv.sy + j * mv.incy;
-      for (int64_t pc = 0; pc < k; pc += kAxpyRows)
-        g.axpy(std::min(kAxpyRows, k - pc), cnt, a + pc * mv.ps, mv.ps, x + pc * mv.incx, mv.incx,
-               y, pc > 0);
+      T* y = mv.y + b * mv.sy + j * mv.incy;  // contiguous over cnt (incy 1 or one row)
+      if (k > kAxpySumRows && part.get() == nullptr) part = Buffer<T>(static_cast<size_t>(e - s));
+      for (int64_t ps = 0; ps < k; ps += kAxpySumRows) {
+        T* t = ps == 0 ? y : part.get();
+        const int64_t pe = std::min(k, ps + kAxpySumRows);
+        for (int64_t pc = ps; pc < pe; pc += kAxpyRows)
+          g.axpy(std::min(kAxpyRows, pe - pc), cnt, a + pc * mv.ps, mv.ps, x + pc * mv.incx,
+                 mv.incx, t, pc > ps);
+        if (ps > 0)
+          for (int64_t c = 0; c < cnt; ++c) y[c] += t[c];
+      }
       s += cnt;
     }
   });
