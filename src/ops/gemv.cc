@@ -121,16 +121,18 @@ bool matvec(const MatVec<T>& mv) {
   // same wherever its chunk starts).
   const int64_t unit = total >= 4 * kAxpyColumns ? kAxpyColumns : 64 / int64_t{sizeof(T)};
   if (grain < total) grain = std::min(total, ceil_div(grain, unit) * unit);
+  // The partial sums past the first kAxpySumRows rows, one per output (taken here: a block
+  // a helper thread took would stay in its thread cache).
+  Buffer<T> part;
+  if (k > kAxpySumRows) part = Buffer<T>(static_cast<size_t>(total));
   parallel_for(total, grain, [&](int64_t s, int64_t e) {
-    Buffer<T> part;  // the partial sums past the first kAxpySumRows rows
     while (s < e) {
       const int64_t b = s / rows, j = s % rows, cnt = std::min(e - s, rows - j);
       const T* a = mv.a + b * mv.sa + j * mv.rs;
       const T* x = mv.x + b * mv.sx;
       T* y = mv.y + b * mv.sy + j * mv.incy;  // contiguous over cnt (incy 1 or one row)
-      if (k > kAxpySumRows && part.get() == nullptr) part = Buffer<T>(static_cast<size_t>(e - s));
       for (int64_t ps = 0; ps < k; ps += kAxpySumRows) {
-        T* t = ps == 0 ? y : part.get();
+        T* t = ps == 0 ? y : part.get() + s;
         const int64_t pe = std::min(k, ps + kAxpySumRows);
         for (int64_t pc = ps; pc < pe; pc += kAxpyRows)
           g.axpy(std::min(kAxpyRows, pe - pc), cnt, a + pc * mv.ps, mv.ps, x + pc * mv.incx,

@@ -1168,14 +1168,7 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
     }
     const int64_t m = decltype(partial)::value ? std::min<int64_t>(L, ncols - c) : L;
     for (int r = 0; r < K; ++r) {
-      R v;
-      if (m == L) {
-        v = load(p + r * s + c);
-      } else {  // through memory of its own, so that x stays in registers
-        alignas(64) T part[L] = {};
-        std::memcpy(part, p + r * s + c, static_cast<size_t>(m) * sizeof(T));
-        v = load(part);
-      }
+      const R v = m == L ? load(p + r * s + c) : load_lanes<T, R>(p + r * s + c, m);
       if constexpr (std::is_floating_point_v<T>) nans |= v != v;
       x[r] = to_compare<T, Ordered>(v);
     }
