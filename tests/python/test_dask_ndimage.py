@@ -489,3 +489,42 @@ def test_zero_d_input_is_the_in_memory_copy():
         got = getattr(dn, name)(d, *args).compute()
         want = getattr(nn, name)(x, *args)
         assert got.shape == () and got.dtype == want.dtype and got == want, name
+
+
+def test_probe19c_wrapping_windows_longer_than_the_axis_take_it_once():
+    """A wrapping reach longer than the axis takes the whole axis once (it wrapped as often as
+    needed: 97^3 pieces a task for this 2^3 array, 41 s and 3.4 GB); bit for bit with the
+    in-memory call, every Gaussian and the uniform filter."""
+    rng = np.random.default_rng(19)
+    x = rng.standard_normal((2, 3, 2))
+    d = da.from_array(x, chunks=1)
+    for mode in ("wrap", "grid-wrap"):
+        for fn, args in (("gaussian_filter", (12,)), ("gaussian_laplace", (7.5,)),
+                         ("gaussian_gradient_magnitude", (7.5,)), ("uniform_filter", (9,)),
+                         ("correlate1d", (np.arange(11.0) - 5,))):
+            lazy = getattr(dn, fn)(d, *args, mode=mode)
+            # one piece a chunk at most: the graph stays small
+            assert len(dict(lazy.__dask_graph__())) < 40, fn
+            got = lazy.compute(scheduler="sync")
+            assert got.tobytes() == getattr(nn, fn)(x, *args, mode=mode).tobytes(), (fn, mode)
+    # Chunks of 2 on an axis of 5 with a reach of 2: windows of 6, longer than the axis.
+    y = rng.standard_normal((5, 7))
+    got = dn.gaussian_filter(da.from_array(y, chunks=2), 1, mode="wrap", truncate=2)
+    assert got.compute(scheduler="sync").tobytes() == \
+        nn.gaussian_filter(y, 1, mode="wrap", truncate=2).tobytes()
+
+
+def test_probe19c_bad_radius_and_size_raise_the_in_memory_errors():
+    """Arguments the halo is computed from are checked by the in-memory call first: a radius
+    of [3] raised int()'s TypeError naming nothing."""
+    d = da.from_array(np.arange(10.0), chunks=3)
+    for fn, args, kwargs in (("gaussian_filter1d", (1,), {"radius": [3]}),
+                             ("gaussian_laplace", (1,), {"radius": "a"}),
+                             ("gaussian_filter", (1,), {"radius": "a"}),
+                             ("uniform_filter1d", ("a",), {}),
+                             ("uniform_filter", ("a",), {})):
+        with pytest.raises((TypeError, ValueError)) as want:
+            getattr(nn, fn)(np.arange(10.0), *args, **kwargs)
+        with pytest.raises(type(want.value), match=str(want.value)[:30].replace("(", r"\(")
+                           .replace("[", r"\[")):
+            getattr(dn, fn)(d, *args, **kwargs)

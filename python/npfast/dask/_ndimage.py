@@ -44,6 +44,23 @@ def _on_block(kernel, args, kwargs, block):
     return kernel(block, *args, **kwargs)
 
 
+def _probe(kernel, x, args, kwargs):
+    """The in-memory call on a tiny block of x's rank and dtype: its argument checks (and
+    errors, naming the argument) now rather than at compute time; returns its dtype."""
+    return kernel(np.zeros((1,) * x.ndim, x.dtype), *args, **kwargs).dtype
+
+
+def _reach_of(name, input, args, kwargs, make):
+    """make(): the filter's reach, from arguments only the in-memory call checks. Where they
+    do not convert (radius=[3], size='a'), the in-memory call's own error (probe19c: int()'s
+    TypeError named nothing); the conversion's error if that call takes them."""
+    try:
+        return make()
+    except (TypeError, ValueError):
+        _probe(_Kernel(name, getattr(_ndi, name)), _as_dask(input, "input"), args, kwargs)
+        raise
+
+
 def _filter(name, input, reach, periodic, args, kwargs, threads, mixed=()):
     """Lazy npfast.ndimage.<name>(input, *args, **kwargs).
 
@@ -63,8 +80,7 @@ def _filter(name, input, reach, periodic, args, kwargs, threads, mixed=()):
         # (the arguments bound apart: map_blocks takes an `output` keyword of its own)
         return x.map_blocks(functools.partial(_on_block, kernel, args, kwargs), dtype=dtype)
     spec = _Threads(threads, _host_slots())
-    # The kernel's own argument checks and output dtype now, not at compute time.
-    dtype = kernel(np.zeros((1,) * x.ndim, x.dtype), *args, **kwargs).dtype
+    dtype = _probe(kernel, x, args, kwargs)
     if 0 in x.shape:
         # No outputs, no windows: the empty result of the kernel's dtype.
         return da.empty(x.shape, dtype=dtype, chunks=x.chunks)
@@ -75,8 +91,13 @@ def _filter(name, input, reach, periodic, args, kwargs, threads, mixed=()):
         wrap = ax in periodic and len(x.chunks[ax]) > 1
         axis_wins = []
         for b0, b1 in zip(bounds[:-1], bounds[1:]):
-            if wrap:
+            if wrap and b1 - b0 + before + after < n:
                 s, e = b0 - before, b1 + after
+            elif wrap:
+                # A window as long as the axis is the whole axis once, the filter's wrap mode
+                # acting at its ends as on the whole array (probe19c: 1-pixel chunks of a 2^3
+                # array with a reach of 48 wrapped 97 times an axis: 97^3 pieces a task).
+                s, e = 0, n
             else:
                 s, e = max(0, b0 - before), min(n, b1 + after)
                 # At the array's edge a reflecting mode reads the reach mirrored back into
@@ -180,13 +201,17 @@ def _kw(output, mode, cval, **more):
 
 
 def _filter1d(name, input, size, origin, axis, mode, args, kwargs, threads, convolve=False):
+    """size: the taps, or a function of no arguments giving them (from arguments the
+    in-memory call checks: _reach_of)."""
     ndim = _as_dask(input, "input").ndim
-    ax = normalize_axis(axis, ndim)
-    size, origin = int(size), int(origin)
-    if convolve:
-        origin = _conv_origin(size, origin)
-    return _filter(name, input, {ax: _taps(size, origin)}, _periodic(mode, (ax,)), args,
-                   kwargs, threads)
+
+    def reach():
+        ax = normalize_axis(axis, ndim)
+        n, o = int(size() if callable(size) else size), int(origin)
+        return {ax: _taps(n, _conv_origin(n, o) if convolve else o)}, _periodic(mode, (ax,))
+
+    return _filter(name, input, *_reach_of(name, input, args, kwargs, reach), args, kwargs,
+                   threads)
 
 
 def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, origin=0, *,
@@ -236,8 +261,9 @@ def maximum_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
 def gaussian_filter1d(input, sigma, axis=-1, order=0, output=None, mode="reflect", cval=0.0,
                       truncate=4.0, *, radius=None, threads=None):
     """Lazy ``npfast.ndimage.gaussian_filter1d`` (``scipy.ndimage.gaussian_filter1d``)."""
-    r = _gauss_radius(sigma, truncate, radius)
-    return _filter1d("gaussian_filter1d", input, 2 * r + 1, 0, axis, mode, (sigma, axis, order),
+    return _filter1d("gaussian_filter1d", input,
+                     lambda: 2 * _gauss_radius(sigma, truncate, radius) + 1, 0, axis, mode,
+                     (sigma, axis, order),
                      _kw(output, mode, cval, truncate=truncate, radius=radius), threads)
 
 
@@ -249,26 +275,37 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
                    axes=None, threads=None):
     """Lazy ``npfast.ndimage.uniform_filter`` (``scipy.ndimage.uniform_filter``); within
     rounding of the in-memory call (see uniform_filter1d)."""
-    axes = check_axes(axes, _as_dask(input, "input").ndim)
-    sizes, origins = _ints(size, len(axes), "size"), _ints(origin, len(axes), "origin")
-    reach = {ax: _taps(s, o) for ax, s, o in zip(axes, sizes, origins)}
-    return _filter("uniform_filter", input, reach, _periodic(mode, axes), (size,),
-                   _kw(output, mode, cval, origin=origin, axes=axes), threads)
+    args, kwargs = (size,), _kw(output, mode, cval, origin=origin, axes=axes)
+
+    def reach():
+        ax = check_axes(axes, _as_dask(input, "input").ndim)
+        sizes, origins = _ints(size, len(ax), "size"), _ints(origin, len(ax), "origin")
+        return {a: _taps(s, o) for a, s, o in zip(ax, sizes, origins)}, _periodic(mode, ax)
+
+    return _filter("uniform_filter", input,
+                   *_reach_of("uniform_filter", input, args, kwargs, reach), args, kwargs,
+                   threads)
 
 
 def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0, truncate=4.0,
                     *, radius=None, axes=None, threads=None):
     """Lazy ``npfast.ndimage.gaussian_filter`` (``scipy.ndimage.gaussian_filter``): the halo
     on each axis is that axis's radius, int(truncate * sigma + 0.5) or ``radius``."""
-    axes = check_axes(axes, _as_dask(input, "input").ndim)
-    n = len(axes)
-    sig, rad = normalize_sequence(sigma, n, "sigma"), normalize_sequence(radius, n, "radius")
-    reach = {}
-    for ax, s, r in zip(axes, sig, rad):
-        k = _gauss_radius(s, truncate, r) if float(s) > 1e-15 else 0
-        reach[ax] = (k, k)
-    return _filter("gaussian_filter", input, reach, _periodic(mode, axes), (sigma, order),
-                   _kw(output, mode, cval, truncate=truncate, radius=radius, axes=axes),
+    args = (sigma, order)
+    kwargs = _kw(output, mode, cval, truncate=truncate, radius=radius, axes=axes)
+
+    def reach():
+        ax = check_axes(axes, _as_dask(input, "input").ndim)
+        sig, rad = (normalize_sequence(sigma, len(ax), "sigma"),
+                    normalize_sequence(radius, len(ax), "radius"))
+        out = {}
+        for a, s, r in zip(ax, sig, rad):
+            k = _gauss_radius(s, truncate, r) if float(s) > 1e-15 else 0
+            out[a] = (k, k)
+        return out, _periodic(mode, ax)
+
+    return _filter("gaussian_filter", input,
+                   *_reach_of("gaussian_filter", input, args, kwargs, reach), args, kwargs,
                    threads)
 
 
@@ -303,19 +340,24 @@ def _gaussian_derivatives(name, input, sigma, output, mode, cval, axes, kwargs, 
     # the largest radius covers any way the sigmas are spread over the axes. An axis is
     # periodic when every pass smoothing it wraps, and mixed when only some do.
     ndim = _as_dask(input, "input").ndim
-    sig = [float(s) for s in np.ravel(sigma)] or [0.0]
-    rad = kwargs.get("radius")
-    rads = [None] if rad is None else list(np.ravel(np.asarray(rad, dtype=object)))
-    truncate = kwargs.get("truncate", 4.0)
-    k = max(_gauss_radius(s, truncate, r) for s in sig for r in rads)
-    filtered = check_axes(axes, ndim)
-    smoothed = filtered if name == "gaussian_laplace" else tuple(range(ndim))
-    wraps = {isinstance(m, str) and m in _WRAPS
-             for m in normalize_sequence(mode, len(filtered), "mode")}
-    periodic = set(smoothed) if wraps == {True} else set()
-    mixed = set(smoothed) if wraps == {True, False} else set()
-    return _filter(name, input, {ax: (k, k) for ax in smoothed}, periodic, (sigma,),
-                   _kw(output, mode, cval, axes=axes, **kwargs), threads, mixed)
+    args, kw = (sigma,), _kw(output, mode, cval, axes=axes, **kwargs)
+
+    def reach():
+        sig = [float(s) for s in np.ravel(sigma)] or [0.0]
+        rad = kwargs.get("radius")
+        rads = [None] if rad is None else list(np.ravel(np.asarray(rad, dtype=object)))
+        truncate = kwargs.get("truncate", 4.0)
+        k = max(_gauss_radius(s, truncate, r) for s in sig for r in rads)
+        filtered = check_axes(axes, ndim)
+        smoothed = filtered if name == "gaussian_laplace" else tuple(range(ndim))
+        wraps = {isinstance(m, str) and m in _WRAPS
+                 for m in normalize_sequence(mode, len(filtered), "mode")}
+        periodic = set(smoothed) if wraps == {True} else set()
+        mixed = set(smoothed) if wraps == {True, False} else set()
+        return {ax: (k, k) for ax in smoothed}, periodic, mixed
+
+    r, periodic, mixed = _reach_of(name, input, args, kw, reach)
+    return _filter(name, input, r, periodic, args, kw, threads, mixed)
 
 
 def gaussian_laplace(input, sigma, output=None, mode="reflect", cval=0.0, *, axes=None,
