@@ -127,11 +127,14 @@ def normalize_axis(axis, ndim, arg="axis"):
     return _normalize_axis_index(as_index(axis, arg), ndim, arg)
 
 
+_EVERY_AXIS = [tuple(range(n)) for n in range(33)]
+
+
 def check_axes(axes, ndim):
     """SciPy's _check_axes: None (every axis), an int or an iterable of ints, each in
     [-ndim, ndim), no axis twice; returns non-negative axes."""
     if axes is None:
-        return tuple(range(ndim))
+        return _EVERY_AXIS[ndim] if ndim < len(_EVERY_AXIS) else tuple(range(ndim))
     if np.isscalar(axes):
         try:
             axes = (operator.index(axes),)

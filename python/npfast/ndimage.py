@@ -38,8 +38,13 @@ __all__ = ["convolve", "correlate", "correlate1d", "convolve1d", "uniform_filter
            "median_filter", "rank_filter", "percentile_filter"]
 
 
+_FLOATS = frozenset((np.dtype(np.float32), np.dtype(np.float64)))
+
+
 def _real(a, name):
     """a as an array npfast's operator takes: bool viewed as uint8 (exact, no copy)."""
+    if type(a) is np.ndarray and a.dtype in _FLOATS:
+        return a  # the common call, without the checks' 0.2 us
     a = np.asarray(a)
     if a.dtype.kind == "b":
         return a.view(np.uint8)
@@ -84,6 +89,8 @@ def _skipped_taps_of(weights):
 def _origins(origin, axes, ndim):
     """One int per input axis (0 on the axes not filtered), as SciPy expands them: the i-th
     value goes to axes[i] when only some axes are filtered."""
+    if origin == 0 and type(origin) is int:
+        return [0] * ndim  # the default: 0.3 us of checks saved
     # An int first: the Iterable check (an ABC's) costs 0.3 us, a tenth of a small image's call.
     if type(origin) is not int and isinstance(origin, Iterable) and not isinstance(origin, str):
         seq = list(origin)
