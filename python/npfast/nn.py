@@ -124,6 +124,15 @@ def _check_grad(layer, grad_output, shape, dtype=None):
                         f"{dtype}, got {grad_output.dtype}")
 
 
+def _dtype_error(layer, got, own):
+    """The TypeError for an x of another dtype than the layer's parameters; the hint to build
+    the layer for x's dtype only where the layer can take it (float32 / float64: probe19b,
+    probe19d)."""
+    hint = f" or build the layer with dtype={got}" if got in (np.float32, np.float64) else ""
+    return TypeError(f"{type(layer).__name__}: x has dtype {got} but the layer's parameters are "
+                     f"{own}; cast x{hint}")
+
+
 def _check_planes(layer, x):
     """ValueError naming the layer where x is not (N, C, H, W) or unbatched (C, H, W), as torch's
     2-d pooling layers refuse a bare (H, W) plane (probe16: it was pooled as one)."""
@@ -385,11 +394,7 @@ class Module:
         dtype = self.weight.dtype
         _check_array(self, x)
         if x.dtype != dtype:
-            # The layer can be built for float32 or float64 only: suggest that where it helps.
-            hint = (f" or build the layer with dtype={x.dtype}" if x.dtype in (np.float32,
-                                                                              np.float64) else "")
-            raise TypeError(f"{type(self).__name__}: x has dtype {x.dtype} but the layer's "
-                            f"parameters are {dtype}; cast x{hint}")
+            raise _dtype_error(self, x.dtype, dtype)
         ndims = ndim if isinstance(ndim, tuple) else (ndim,)
         if (x.ndim < 1) if ndim is None else (x.ndim not in ndims):
             raise ValueError(f"{type(self).__name__}: x must be {what}, got shape {x.shape}")
@@ -490,7 +495,7 @@ class MaxPool2d(Module):
         self.ceil_mode = _npfast._bool(ceil_mode, "ceil_mode")
         self.layout = _layout(layout)
         self.indices = None
-        self._shape = None
+        self._shape = self._out = None
 
     def forward(self, x):
         """x: (N, C, H, W) -> (N, C, Ho, Wo) (NHWC: (N, H, W, C) -> (N, Ho, Wo, C))."""
@@ -500,6 +505,7 @@ class MaxPool2d(Module):
             x, self.kernel_size, stride=self.stride, padding=self.padding, dilation=self.dilation,
             ceil_mode=self.ceil_mode, return_indices=True, layout=self.layout)
         self._shape = tuple(x.shape)
+        self._out = (out.shape, out.dtype)
         return (out, self.indices) if self.return_indices else out
 
     def backward(self, grad_output, *, input_grad=True):
@@ -507,6 +513,9 @@ class MaxPool2d(Module):
         shape = self._saved("_shape")
         if not input_grad:
             return None
+        # The output's shape and dtype (the input gradient takes grad_output's dtype; a wrong
+        # shape was reported as the indices', which the caller never passed: probe19d).
+        _check_grad(self, grad_output, *self._out)
         return npfast.max_pool2d_backward(grad_output, self.indices, shape, layout=self.layout)
 
     def __repr__(self):
@@ -768,8 +777,7 @@ class BatchNorm2d(Module):
                              f"{self.num_features}")
         own = self.weight if self.weight is not None else self.running_mean
         if own is not None and x.dtype != own.dtype:  # (no parameters, no statistics: any float)
-            raise TypeError(f"BatchNorm2d: x has dtype {x.dtype} but the layer's parameters are "
-                            f"{own.dtype}; cast x or build the layer with dtype={x.dtype}")
+            raise _dtype_error(self, x.dtype, own.dtype)
         relu = self.relu or residual is not None
         batch_stats = self.training or self.running_mean is None
         if batch_stats:
@@ -849,7 +857,7 @@ class AdaptiveAvgPool2d(Module):
         if (oh, ow) == (1, 1):
             g = grad_output / grad_output.dtype.type(h * w)
             return np.ascontiguousarray(np.broadcast_to(g, shape))
-        gx = np.zeros(shape)
+        gx = np.zeros(shape, grad_output.dtype)
         for i in range(oh):
             h0, h1 = i * h // oh, -(-(i + 1) * h // oh)
             for j in range(ow):

@@ -1056,3 +1056,28 @@ def test_probe19b_sequential_slices_and_messages():
         nn.Linear(3, 2).forward(np.ones((1, 3), np.int64))
     with pytest.raises(TypeError, match="or build the layer with dtype=float64"):
         nn.Linear(3, 2).forward(np.ones((1, 3)))
+
+
+def test_probe19d_pool_gradients_keep_the_dtype_and_check_grad_output():
+    """AdaptiveAvgPool2d (output size past 1) returned a float64 input gradient for float32 (a
+    float32 network then failed in Conv2d's backward); MaxPool2d took a grad_output of another
+    dtype or a list, and named `indices` for a wrong shape."""
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, rng=0), nn.AdaptiveAvgPool2d(2),
+                        nn.Flatten(), nn.Linear(16, 5, rng=1))
+    y = net.forward(x)
+    assert net.backward(np.ones_like(y)).dtype == np.float32
+    assert net[1].backward(np.ones((2, 4, 2, 2), np.float32)).dtype == np.float32
+    m = nn.MaxPool2d(2)
+    y = m.forward(np.ones((2, 3, 8, 8), np.float32))
+    assert m.backward(np.ones_like(y)).dtype == np.float32
+    with pytest.raises(TypeError, match="MaxPool2d: grad_output.*float32"):
+        m.backward(np.ones(y.shape))
+    with pytest.raises(TypeError, match="MaxPool2d: grad_output must be a numpy"):
+        m.backward(np.ones(y.shape).tolist())
+    with pytest.raises(ValueError, match=r"MaxPool2d: grad_output.*\(2, 3, 4, 4\)"):
+        m.backward(np.ones((1, 3, 4, 4), np.float32))
+    with pytest.raises(TypeError, match=r"parameters are float32; cast x$"):
+        nn.BatchNorm2d(3).forward(np.ones((2, 3, 4, 4), np.int32))
+    with pytest.raises(TypeError, match="or build the layer with dtype=float64"):
+        nn.BatchNorm2d(3).forward(np.ones((2, 3, 4, 4)))
