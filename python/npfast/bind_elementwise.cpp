@@ -39,26 +39,39 @@ nb::object convert_py(nb::handle a, nb::handle dtype, nb::handle scale_arg, nb::
   return result;
 }
 
-// mean / std: a number or a 1-d sequence of numbers (integer or floating: no strings, which a
-// forced cast would parse, no bools or complex numbers, as real_arg), as float64.
+// mean / std: a number or a 1-d sequence of numbers, as float64. Integer and floating arrays
+// are cast; an object array (Fractions, Decimals, ints past int64) element by element through
+// real_arg; strings (which a forced cast would parse), bools and complex numbers are refused,
+// as real_arg refuses them (probe19b, review19).
 nb::object stats_array(nb::handle obj, const char* arg, const double** data, int64_t* n) {
   const auto refuse = [&] {
     PyErr_Clear();
     throw TypeError(std::string(arg) + ": expected a number or a 1-d sequence of numbers, got " +
                     py_repr(obj));
   };
-  PyObject* given = PyArray_FromAny(obj.ptr(), nullptr, 0, 1, 0, nullptr);
+  PyObject* given = PyArray_FromAny(obj.ptr(), nullptr, 0, 1, NPY_ARRAY_CARRAY_RO, nullptr);
   if (!given) refuse();
   nb::object given_ref = nb::steal(given);
-  const auto* g = reinterpret_cast<PyArrayObject*>(given);
-  if (!PyArray_ISINTEGER(g) && !PyArray_ISFLOAT(g)) refuse();
-  PyObject* a = PyArray_FromAny(given, PyArray_DescrFromType(NPY_FLOAT64), 0, 1,
-                                NPY_ARRAY_CARRAY_RO | NPY_ARRAY_FORCECAST, nullptr);
-  if (!a) refuse();
-  nb::object ref = nb::steal(a);
-  *n = PyArray_SIZE(reinterpret_cast<PyArrayObject*>(a));
+  auto* g = reinterpret_cast<PyArrayObject*>(given);
+  nb::object ref;
+  if (PyArray_ISOBJECT(g)) {
+    const int64_t count = PyArray_SIZE(g);
+    ref = nb::steal(PyArray_SimpleNew(1, &count, NPY_FLOAT64));
+    if (!ref.is_valid()) throw MemoryError(std::string(arg) + ": no memory for the values");
+    auto* dst = static_cast<double*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(ref.ptr())));
+    PyObject* const* items = static_cast<PyObject* const*>(PyArray_DATA(g));  // contiguous
+    for (int64_t i = 0; i < count; ++i) dst[i] = real_arg(nb::handle(items[i]), arg);
+  } else {
+    if (!PyArray_ISINTEGER(g) && !PyArray_ISFLOAT(g)) refuse();
+    PyObject* a = PyArray_FromAny(given, PyArray_DescrFromType(NPY_FLOAT64), 0, 1,
+                                  NPY_ARRAY_CARRAY_RO | NPY_ARRAY_FORCECAST, nullptr);
+    if (!a) refuse();
+    ref = nb::steal(a);
+  }
+  auto* values = reinterpret_cast<PyArrayObject*>(ref.ptr());
+  *n = PyArray_SIZE(values);
   if (*n == 0) throw ValueError(std::string(arg) + ": must not be empty");
-  *data = static_cast<const double*>(PyArray_DATA(reinterpret_cast<PyArrayObject*>(a)));
+  *data = static_cast<const double*>(PyArray_DATA(values));
   return ref;
 }
 

@@ -532,7 +532,7 @@ class ReLU(Module):
         self._mask = None
 
     def forward(self, x):
-        x = np.asarray(x)
+        _check_array(self, x)
         self._mask = ~(x <= 0)
         return np.asarray(np.maximum(x, 0))  # an array also for a 0-d x (NumPy: a scalar)
 
@@ -541,7 +541,8 @@ class ReLU(Module):
         if not input_grad:
             return None
         _check_grad(self, grad_output, mask.shape)
-        return np.asarray(np.multiply(grad_output, mask))
+        # 0 where blocked whatever the gradient there (a NaN or inf times 0 was NaN: review19)
+        return np.asarray(np.where(mask, grad_output, grad_output.dtype.type(0)))
 
     def __repr__(self):
         return "ReLU()"
@@ -885,10 +886,10 @@ class Dropout(Module):
 
     def forward(self, x):
         _check_array(self, x)
-        self._shape = x.shape
         if self.training and self.p > 0 and x.dtype.kind != "f":  # torch raises there too
             raise TypeError(f"Dropout: x must be a floating array in training, got dtype "
                             f"{x.dtype}")
+        self._shape = x.shape  # after the checks: a refused call keeps the last forward's
         if not self.training or self.p == 0:
             self._mask = False
             return x
@@ -1220,7 +1221,7 @@ def _optimizer_params(opt):
     ``(module, name)`` slots, so parameters and gradients replaced since are still seen."""
     module = opt.module
     if not isinstance(module, Module) or type(module).parameters is not Module.parameters:
-        params = module.parameters()
+        params = list(module.parameters())  # a generator would be spent by the checks below
     else:
         if opt._slots is None:
             opt._slots = module._param_slots()

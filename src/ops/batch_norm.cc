@@ -402,9 +402,9 @@ void backward_t(const View& gyv, const View& xv, const View* wv, const View& smv
   d->finish();
 }
 
-// dst += (output > 0 ? grad : 0), in blocks of kBlock elements: the fused ReLU's gradient
+// dst += (output <= 0 ? 0 : grad), in blocks of kBlock elements: the fused ReLU's gradient
 // pass with a = 1, k = 1, mean = b = 0, where fma(1, g, fma(1, dst - 0, 0)) rounds once, as
-// `dst += grad * (output > 0)` (up to the sign of a zero sum).
+// `dst += where(output <= 0, 0, grad)` (up to the sign of a zero sum; NaN outputs pass).
 template <class T>
 void relu_grad_add_t(const View& gv, const View* yv, const View& dv) {
   Buffer<char> kg, ky;

@@ -298,17 +298,17 @@ def test_residual(isa, dtype, layout):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_relu_grad_add(isa, dtype):
-    """The private _relu_grad_add (nn.BasicBlock's shortcut gradient): dst += grad where
-    output > 0 (everywhere without output), in place, any strides of grad and output, sizes
+    """The private _relu_grad_add (nn.BasicBlock's shortcut gradient): dst += grad where not
+    output <= 0 (everywhere without output), in place, any strides of grad and output, sizes
     around the blocks; bitwise NumPy's add of the masked gradient (up to the sign of a zero)."""
     rng = np.random.default_rng(8)
     for n in (1, 17, 16384, 40000):
         g = rng.standard_normal(n).astype(dtype)
         y = np.maximum(rng.standard_normal(n), 0).astype(dtype)
-        y[::7] = np.nan  # NaN does not pass, as the fused ReLU's mask
+        y[::7] = np.nan  # NaN passes, as torch's threshold_backward (review19)
         d0 = rng.standard_normal(n).astype(dtype)
         for out in (y, None):
-            want = d0 + (g if out is None else np.where(out > 0, g, 0))
+            want = d0 + (g if out is None else np.where(out <= 0, 0, g))
             for gg in (g, np.repeat(g, 2)[::2]):
                 d = d0.copy()
                 assert npfast._npfast._relu_grad_add(d, gg, out) is None

@@ -528,3 +528,18 @@ def test_probe19c_bad_radius_and_size_raise_the_in_memory_errors():
         with pytest.raises(type(want.value), match=str(want.value)[:30].replace("(", r"\(")
                            .replace("[", r"\[")):
             getattr(dn, fn)(d, *args, **kwargs)
+
+
+def test_review19_derivatives_take_what_the_in_memory_call_takes():
+    """A NaN sigma (or 0 with a NaN truncate) smooths nothing in memory; the dask halo
+    computation raised int()'s ValueError. An infinite sigma raises the in-memory error, naming
+    it (was a bare OverflowError)."""
+    x = np.arange(30.0).reshape(5, 6)
+    d = da.from_array(x, chunks=2)
+    for fn in ("gaussian_laplace", "gaussian_gradient_magnitude"):
+        for args, kw in ((([np.nan, 1],), {}), ((np.nan,), {}), ((0,), {"truncate": np.nan})):
+            want = getattr(nn, fn)(x, *args, **kw)
+            got = getattr(dn, fn)(d, *args, **kw).compute(scheduler="sync")
+            assert got.tobytes() == want.tobytes(), (fn, args, kw)
+        with pytest.raises(ValueError, match="sigma"):
+            getattr(dn, fn)(d, np.inf)

@@ -1081,3 +1081,55 @@ def test_probe19d_pool_gradients_keep_the_dtype_and_check_grad_output():
         nn.BatchNorm2d(3).forward(np.ones((2, 3, 4, 4), np.int32))
     with pytest.raises(TypeError, match="or build the layer with dtype=float64"):
         nn.BatchNorm2d(3).forward(np.ones((2, 3, 4, 4)))
+
+
+@needs_torch
+def test_review19_relu_blocks_whatever_the_gradient_and_fused_relus_agree():
+    """ReLU's gradient is 0 where blocked even for a NaN or inf gradient there (it multiplied:
+    NaN), and the fused ReLU (batch_norm's relu, _relu_grad_add) passes at a NaN output as the
+    standalone ReLU and torch's threshold_backward do."""
+    x = np.array([np.nan, -1.0, 0.0, 1.0, -0.0], np.float32)
+    g = np.array([1.0, np.nan, np.inf, 1.0, np.nan], np.float32)
+    relu = nn.ReLU()
+    relu.forward(x)
+    tx = torch.from_numpy(x.copy()).requires_grad_()
+    torch.relu(tx).backward(torch.from_numpy(g.copy()))
+    np.testing.assert_array_equal(relu.backward(g), tx.grad.numpy())
+    y = np.maximum(x, 0)  # the fused ReLU's output: NaN, 0, 0, 1, 0
+    for isa in ("avx512", "avx2", "scalar"):
+        if isa not in _npfast._isas_available():
+            continue
+        before = _npfast._isa()
+        _npfast._set_isa(isa)
+        try:
+            dst = np.zeros(5, np.float32)
+            _npfast._relu_grad_add(dst, np.ones(5, np.float32), y)
+        finally:
+            _npfast._set_isa(before)
+        np.testing.assert_array_equal(dst, [1, 0, 0, 1, 0])
+    with pytest.raises(TypeError, match="ReLU: x must be a numpy"):
+        nn.ReLU().forward([1.0, -2.0])
+
+
+def test_review19_refused_forward_and_generator_parameters():
+    """A Dropout forward refused for its dtype keeps the last forward's shape for backward; an
+    optimiser over a parameters() generator steps (the checks spent it)."""
+    d = nn.Dropout(0.5, rng=0)
+    d.forward(np.ones((4, 4), np.float32))
+    with pytest.raises(TypeError):
+        d.forward(np.ones((1, 4), np.int32))
+    with pytest.raises(ValueError, match="Dropout: grad_output"):
+        d.backward(np.ones((1, 4), np.float32))
+
+    class Gen:
+        def __init__(self):
+            self.w = np.ones(3)
+            self.g = np.full(3, 0.5)
+
+        def parameters(self):
+            yield self.w, self.g
+
+    for opt in (nn.SGD, nn.Adam):
+        m = Gen()
+        opt(m, lr=0.1).step()
+        assert (m.w < 1).all(), opt

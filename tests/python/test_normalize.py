@@ -182,8 +182,20 @@ def test_stats_must_be_numbers():
     for arg in ("mean", "std"):
         for bad in ("0.5", ["0.5", 0.5, 0.5], b"1", True, [1j, 1, 1], [None, 1, 1]):
             stats = {"mean": 0.5, "std": 0.25, arg: bad}
-            with pytest.raises(TypeError, match=f"{arg}: expected a number"):
+            with pytest.raises(TypeError, match=f"{arg}: expected a (real )?number"):
                 npfast.normalize(img, stats["mean"], stats["std"], out=out)
     assert (out == 7).all()
     np.testing.assert_allclose(npfast.normalize(img, 0, [1, 2, 4]),
                                [[[128 / 255, 64 / 255, 32 / 255]]], rtol=1e-6)
+    # Real numbers of other types, one by one as convert's scale (review19): Fractions,
+    # Decimals, an object array of floats; an int past float64's range names the argument.
+    from decimal import Decimal
+    from fractions import Fraction
+    want = npfast.normalize(img, 0.5, [0.25, 0.5, 1.0])
+    for mean, std in ((Fraction(1, 2), [Decimal("0.25"), 0.5, 1]),
+                      (np.array([0.5], dtype=object), np.array([0.25, 0.5, 1.0], dtype=object))):
+        np.testing.assert_array_equal(npfast.normalize(img, mean, std), want)
+    with pytest.raises(TypeError, match="mean: expected a real number"):
+        npfast.normalize(img, np.array(["0.5"], dtype=object), 1)
+    with pytest.raises(ValueError, match="std: out of the float64 range"):
+        npfast.normalize(img, 0.5, 10**400)

@@ -56,7 +56,7 @@ def _reach_of(name, input, args, kwargs, make):
     TypeError named nothing); the conversion's error if that call takes them."""
     try:
         return make()
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # int(inf): OverflowError
         _probe(_Kernel(name, getattr(_ndi, name)), _as_dask(input, "input"), args, kwargs)
         raise
 
@@ -343,11 +343,12 @@ def _gaussian_derivatives(name, input, sigma, output, mode, cval, axes, kwargs, 
     args, kw = (sigma,), _kw(output, mode, cval, axes=axes, **kwargs)
 
     def reach():
-        sig = [float(s) for s in np.ravel(sigma)] or [0.0]
+        # Sigmas of 1e-15 or less (NaN too) smooth nothing (gaussian_filter's own rule, below).
+        sig = [s for s in map(float, np.ravel(sigma)) if s > 1e-15]
         rad = kwargs.get("radius")
         rads = [None] if rad is None else list(np.ravel(np.asarray(rad, dtype=object)))
         truncate = kwargs.get("truncate", 4.0)
-        k = max(_gauss_radius(s, truncate, r) for s in sig for r in rads)
+        k = max((_gauss_radius(s, truncate, r) for s in sig for r in rads), default=0)
         filtered = check_axes(axes, ndim)
         smoothed = filtered if name == "gaussian_laplace" else tuple(range(ndim))
         wraps = {isinstance(m, str) and m in _WRAPS

@@ -145,6 +145,9 @@ inline __m256d select(__m256d m, __m256d a, __m256d b) { return _mm256_blendv_pd
 // a > b lane by lane (ordered: false where either is NaN), as a mask for select.
 inline __m256 gt(__m256 a, __m256 b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
 inline __m256d gt(__m256d a, __m256d b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
+// !(a <= b): a > b, or either is NaN.
+inline __m256 not_le(__m256 a, __m256 b) { return _mm256_cmp_ps(a, b, _CMP_NLE_UQ); }
+inline __m256d not_le(__m256d a, __m256d b) { return _mm256_cmp_pd(a, b, _CMP_NLE_UQ); }
 inline __m256 div(__m256 a, __m256 b) { return _mm256_div_ps(a, b); }
 inline __m256d div(__m256d a, __m256d b) { return _mm256_div_pd(a, b); }
 // The even and odd elements of the 2*kLanes elements a:b. AVX2 shuffles stay inside 128-bit

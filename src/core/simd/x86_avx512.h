@@ -137,6 +137,9 @@ inline __m512d select(__mmask8 m, __m512d a, __m512d b) { return _mm512_mask_ble
 // a > b lane by lane (ordered: false where either is NaN), as a mask for select.
 inline __mmask16 gt(__m512 a, __m512 b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
 inline __mmask8 gt(__m512d a, __m512d b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
+// !(a <= b): a > b, or either is NaN.
+inline __mmask16 not_le(__m512 a, __m512 b) { return _mm512_cmp_ps_mask(a, b, _CMP_NLE_UQ); }
+inline __mmask8 not_le(__m512d a, __m512d b) { return _mm512_cmp_pd_mask(a, b, _CMP_NLE_UQ); }
 inline __m512 div(__m512 a, __m512 b) { return _mm512_div_ps(a, b); }
 inline __m512d div(__m512d a, __m512d b) { return _mm512_div_pd(a, b); }
 // The even and odd elements of the 2*kLanes elements a:b, in order (see x86_avx2.h).

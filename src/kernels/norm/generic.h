@@ -28,11 +28,12 @@ inline double lane_sum(V<double> v) {
   return s;
 }
 
-// g where the ReLU passed (y > 0), else 0; g itself without a ReLU mask.
+// g where the ReLU passed (not y <= 0: y > 0 or NaN, torch's threshold_backward on the output,
+// probe19b / review19), else 0; g itself without a ReLU mask.
 template <bool kMask, class Vec>
 inline Vec masked(Vec g, Vec y, Vec z) {
   if constexpr (kMask)
-    return select(gt(y, z), g, z);
+    return select(not_le(y, z), g, z);
   else
     return g;
 }

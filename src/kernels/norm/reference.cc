@@ -16,7 +16,7 @@ T relu_of(T v) {
 
 template <class T>
 bool passes(const T* y, int64_t i) {
-  return !y || y[i] > T(0);
+  return !y || !(y[i] <= T(0));  // NaN passes, as torch's threshold_backward
 }
 
 template <class T>
