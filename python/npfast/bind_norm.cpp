@@ -114,7 +114,8 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
   return nb::make_tuple(gx_o, gw_o, gb_o);
 }
 
-// The private _relu_grad_add(dst, grad, output=None): dst += grad where not output <= 0 (nn.BasicBlock).
+// The private _relu_grad_add(dst, grad, output=None): dst += grad where not output <= 0
+// (nn.BasicBlock).
 void relu_grad_add_py(nb::handle dst, nb::handle grad, nb::handle output) {
   Array g = as_array(grad, "grad", kFloatsOnly);
   Array y;

@@ -328,8 +328,8 @@ void forward(const PhasePlan& pl, const T* x, const T* w, const T* bias, T* y) {
             for (int64_t i = 0; i < p1 - p0; i += MR) {
               ahead.ahead(per_call);
               const int64_t rows = std::min(MR, p1 - p0 - i);
-              fn_of(rows)(sg.len, as + (p0 + i) * C, C, 1, bs, NR, cb + i * rsc + t * NR, rsc,
-                          rows, NR, T(1), beta);
+              fn_of(rows)(sg.len, as + (p0 + i) * C, C, 1, bs, NR, cb + i * rsc + t * NR, rsc, rows,
+                          NR, T(1), beta);
             }
           }
         }
@@ -480,11 +480,10 @@ bool grad_weight(const PhasePlan& pl, const T* x, const T* gy, T* gw) {
                                int64_t t, const Segment& sg, int64_t i) {
         const T beta = !empty_phase && n == i0 && p0 == 0 ? T(0) : T(1);
         const int64_t rows = std::min(MR, sg.len - i);
-        fn_of(rows)(
-            np, xin.get() + (j * pl.image_px + p0) * C + sg.a_off + g * cg + i, 1, C,
-            gyt.get() + j * image_gy + (ph * phase_px + p0) * ldg + g * ogp + t * NR, ldg,
-            dst + (g * ktot + pl.tap0[ph] * cg + sg.k0 + i) * ogp + t * NR, ogp, rows, NR, T(1),
-            beta);
+        fn_of(rows)(np, xin.get() + (j * pl.image_px + p0) * C + sg.a_off + g * cg + i, 1, C,
+                    gyt.get() + j * image_gy + (ph * phase_px + p0) * ldg + g * ogp + t * NR, ldg,
+                    dst + (g * ktot + pl.tap0[ph] * cg + sg.k0 + i) * ogp + t * NR, ogp, rows, NR,
+                    T(1), beta);
       };
       for (int64_t n0 = i0; n0 < i1; n0 += nb) {
         const int64_t nj = std::min(nb, i1 - n0);

@@ -21,11 +21,11 @@ namespace gemm_kernels {
 
 const Table table_avx512 = {
     {avx512::gemm::ukernel<float, 14, 2>, 14, 32, 192, 140, 4096,
-     avx512::gemm::ukernel<float, 14, 1>, avx512::gemm::kHeights<float, 14, 2>.data(), 128 << 10, 768,
-     150.0},
+     avx512::gemm::ukernel<float, 14, 1>, avx512::gemm::kHeights<float, 14, 2>.data(), 128 << 10,
+     768, 150.0},
     {avx512::gemm::ukernel<double, 14, 2>, 14, 16, 384, 112, 2048,
-     avx512::gemm::ukernel<double, 14, 1>, avx512::gemm::kHeights<double, 14, 2>.data(), 384 << 10, 768,
-     70.0},
+     avx512::gemm::ukernel<double, 14, 1>, avx512::gemm::kHeights<double, 14, 2>.data(), 384 << 10,
+     768, 70.0},
     {avx512::gemm::gemv_dot<float>, avx512::gemm::gemv_axpy<float>},
     {avx512::gemm::gemv_dot<double>, avx512::gemm::gemv_axpy<double>},
 };
