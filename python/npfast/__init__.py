@@ -8,8 +8,20 @@ ValueError / TypeError and the anchor's RuntimeError); otherwise ValueError for 
 shapes, TypeError for bad types and dtypes, MemoryError for impossible sizes.
 """
 
+import atexit as _atexit
+import threading as _threading
+
 from . import _npfast
 from ._npfast import __version__, convert, get_num_threads, set_num_threads
+
+
+@_atexit.register
+def _exiting():
+    # Daemon threads inside npfast calls park from here on instead of being ended by the
+    # finalization while they wait for the GIL, which aborted the process in CPython 3.11
+    # (python/npfast/bind.h, ReleaseGil). Only where other threads are alive is the GIL let go
+    # (10 ms) for those already waiting for it.
+    _npfast._exiting(10 if _threading.active_count() > 1 else 0)
 from ._npfast import (
     adaptive_avg_pool2d,
     avg_pool2d,

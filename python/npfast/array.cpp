@@ -1,7 +1,10 @@
 // NumPy arrays <-> npfast views.
 #include <nanobind/stl/string.h>
 
+#include <atomic>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "npfast/error.hpp"
 #include "npfast/memory.hpp"
@@ -78,6 +81,28 @@ View view_of(PyArrayObject* a, DType t) {
 void free_capsule(PyObject* cap) { memory::deallocate(PyCapsule_GetPointer(cap, "npfast.buffer")); }
 
 }  // namespace
+
+namespace {
+std::atomic<bool> g_exiting{false};
+std::thread::id g_exit_thread;  // the thread that ran the atexit hook: it finalizes, never parks
+}  // namespace
+
+bool ReleaseGil::exiting() {
+  return g_exiting.load(std::memory_order_acquire) && std::this_thread::get_id() != g_exit_thread;
+}
+
+void ReleaseGil::park() {
+  for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
+}
+
+void ReleaseGil::begin_exit(int grace_ms) {
+  g_exit_thread = std::this_thread::get_id();  // published by the store below
+  g_exiting.store(true, std::memory_order_release);
+  if (grace_ms <= 0) return;
+  PyThreadState* state = PyEval_SaveThread();
+  std::this_thread::sleep_for(std::chrono::milliseconds(grace_ms));
+  PyEval_RestoreThread(state);
+}
 
 std::string py_repr(nb::handle obj) {
   nb::object r = nb::steal(PyObject_Repr(obj.ptr()));

@@ -19,6 +19,39 @@ namespace py {
 
 namespace nb = nanobind;
 
+// The GIL released for a kernel's run (every binding's `ReleaseGil release;` around the C++
+// call), taken back when the scope ends. A daemon thread must not wait for the GIL once the
+// interpreter finalizes: CPython 3.11's take_gil then ends the thread with pthread_exit, whose
+// forced unwinding through this destructor (noexcept) and nanobind's catch-all aborted the
+// process at exit ("terminate called without an active exception", probe19e; torch aborts the
+// same way, NumPy's C frames unwind). So from npfast's atexit hook on (`_exiting`, registered
+// at import: it runs before the finalization begins, after the non-daemon threads are joined),
+// a thread other than the one finalizing (which later atexit callbacks may still run npfast
+// on) parks for good when it enters or leaves a kernel, as CPython 3.14 parks its own; the
+// process exits around it.
+class ReleaseGil {
+ public:
+  ReleaseGil() : state_(PyEval_SaveThread()) {
+    if (exiting()) park();
+  }
+  ~ReleaseGil() {
+    if (exiting()) park();
+    PyEval_RestoreThread(state_);
+  }
+  ReleaseGil(const ReleaseGil&) = delete;
+  ReleaseGil& operator=(const ReleaseGil&) = delete;
+
+  // The atexit hook: from now on threads park rather than take the GIL back; the caller's GIL
+  // is let go for `grace_ms`, so threads already waiting for it get it now, return to Python
+  // and park at their next call, before the finalization can end them.
+  static void begin_exit(int grace_ms);
+
+ private:
+  static bool exiting();
+  [[noreturn]] static void park();
+  PyThreadState* state_;
+};
+
 // Each bind file registers its family with NPFAST_BIND(name) { ...m.def(...)... }; the module
 // init calls them in name order.
 using BindFn = void (*)(nb::module_&);

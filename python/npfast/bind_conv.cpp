@@ -84,7 +84,7 @@ nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::h
     rb = batched(*rv);
   }
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     conv2d(xv, w.view, bv, p, yv, act, rv ? &rb : nullptr);
   }
   return result;
@@ -139,7 +139,7 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
   if (mask[2]) gb_o = new_array(xv.dtype, 1, w.view.shape, &gb);
   const View gx4 = batched(gx);
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     conv2d_backward(gv, xv, w.view, p, mask[0] ? &gx4 : nullptr, mask[1] ? &gw : nullptr,
                     mask[2] ? &gb : nullptr, rv ? &rb : nullptr);
   }

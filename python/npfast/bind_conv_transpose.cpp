@@ -52,7 +52,7 @@ nb::object forward_py(nb::handle input, nb::handle weight, nb::handle bias, nb::
   check_no_overlap(y, {&x.view, &w.view, bv});
   const View yv = batched(y);
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     conv_transpose2d(xv, w.view, bv, a.p, a.oph, a.opw, yv);
   }
   return result;
@@ -82,7 +82,7 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
   if (mask[2]) gb_o = new_array(xv.dtype, 1, &cout, &gb);
   const View gx4 = batched(gx);
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     conv_transpose2d_backward(gv, xv, w.view, a.p, a.oph, a.opw, mask[0] ? &gx4 : nullptr,
                               mask[1] ? &gw : nullptr, mask[2] ? &gb : nullptr);
   }

@@ -142,7 +142,7 @@ nb::object signal_py(nb::handle in1, nb::handle in2, nb::handle mode, nb::handle
                                  out.is_none() ? output_page_offset(x.view, k.view, t, shape) : -1);
   check_no_overlap(y, {&x.view, &k.view});
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     signal_corr2d(x.view, k.view, y, m, b, fillvalue, convolve);
   }
   return result;
@@ -189,7 +189,7 @@ nb::object ndimage_py(nb::handle input, nb::handle weights, nb::handle mode, dou
   check_no_overlap(y, {&x.view, &k.view}, "output");
   bool nonfinite = false;
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     ndimage_correlate(x.view, k.view, y, b, cval, origin, convolve, scipy_sums,
                       check_finite ? &nonfinite : nullptr);
   }

@@ -33,7 +33,7 @@ nb::object convert_py(nb::handle a, nb::handle dtype, nb::handle scale_arg, nb::
   // Writing in place is fine element by element; any other overlap is not.
   if (!same_layout(x.view, y)) check_no_overlap(y, {&x.view});
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     convert(x.view, y, scale, offset);
   }
   return result;
@@ -111,7 +111,7 @@ nb::object normalize_py(nb::handle image, nb::handle mean, nb::handle stddev, nb
   nb::object result = out_or_new(out, t, x.view.ndim, shape.dims, &y);
   check_no_overlap(y, {&x.view});
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     normalize(x.view, y, m, s, nm, k, to_chw);
   }
   return result;

@@ -24,7 +24,7 @@ void correlate1d_py(nb::handle input, nb::handle weights, int axis, nb::handle o
   const Array w = weights_array(weights);
   const View y = ndimage_output(output, x);
   const Border b = border_code(mode);
-  nb::gil_scoped_release release;
+  ReleaseGil release;
   correlate1d(x.view, w.view.ptr<double>(), w.view.shape[0], axis, y, b, cval, origin);
 }
 
@@ -34,7 +34,7 @@ void correlate1d_pair_py(nb::handle input, nb::handle w0, int axis0, int mode0, 
   const Array a = weights_array(w0), b = weights_array(w1);
   const View y = ndimage_output(output, x);
   const Border b0 = border_code(mode0), b1 = border_code(mode1);
-  nb::gil_scoped_release release;
+  ReleaseGil release;
   correlate1d_pair(x.view, a.view.ptr<double>(), a.view.shape[0], axis0, b0, b.view.ptr<double>(),
                    b.view.shape[0], axis1, b1, y, cval);
 }
@@ -45,7 +45,7 @@ void uniform_filter_pair_py(nb::handle input, int64_t size0, int axis0, int mode
   Array x = as_array(input, "input");
   const View y = ndimage_output(output, x);
   const Border b0 = border_code(mode0), b1 = border_code(mode1);
-  nb::gil_scoped_release release;
+  ReleaseGil release;
   uniform_filter_pair(x.view, size0, axis0, b0, origin0, size1, b1, origin1, y, cval);
 }
 
@@ -54,7 +54,7 @@ void uniform_filter1d_py(nb::handle input, int64_t size, int axis, nb::handle ou
   Array x = as_array(input, "input");
   const View y = ndimage_output(output, x);
   const Border b = border_code(mode);
-  nb::gil_scoped_release release;
+  ReleaseGil release;
   uniform_filter1d(x.view, size, axis, y, b, cval, origin);
 }
 

@@ -19,7 +19,7 @@ nb::object matmul_py(nb::handle a, nb::handle b, nb::handle out) {
   nb::object result = out_or_new(out, x.view.dtype, nd, shape, &z);
   check_no_overlap(z, {&x.view, &y.view});
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     matmul_nd(x.view, y.view, z);
   }
   // Two 1-D operands make a scalar, as numpy.matmul's (an out= array is returned as it is).

@@ -10,7 +10,7 @@ NPFAST_BIND(limits) {
       "_measure_peak_flops",
       [](nb::handle dtype, double seconds) {
         const DType t = as_dtype(dtype, "dtype");
-        nb::gil_scoped_release release;
+        ReleaseGil release;
         return measure_peak_flops(t, seconds);
       },
       nb::arg("dtype").none(), nb::arg("seconds") = 0.2,
@@ -20,7 +20,7 @@ NPFAST_BIND(limits) {
       [](int64_t bytes, int repeats) {
         double r, w;
         {
-          nb::gil_scoped_release release;
+          ReleaseGil release;
           r = measure_read_bandwidth(bytes, repeats);
           w = measure_write_bandwidth(bytes, repeats);
         }
@@ -34,7 +34,7 @@ NPFAST_BIND(limits) {
   m.def(
       "_measure_first_touch",
       [](int64_t bytes) {
-        nb::gil_scoped_release release;
+        ReleaseGil release;
         return measure_first_touch_bandwidth(bytes);
       },
       nb::arg("bytes") = int64_t{256} << 20,

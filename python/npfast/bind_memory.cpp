@@ -157,7 +157,7 @@ nb::object pool_array(nb::handle shape, nb::handle dtype, bool zeroed, bool fort
   void* data;
   try {
     if (zeroed && bytes >= (int64_t{1} << 20)) {
-      nb::gil_scoped_release release;  // a big zero fill takes a while
+      ReleaseGil release;  // a big zero fill takes a while
       data = memory::allocate_zeroed(static_cast<size_t>(bytes));
     } else {
       data = zeroed ? memory::allocate_zeroed(static_cast<size_t>(bytes))

@@ -77,7 +77,7 @@ nb::object batch_norm_py(nb::handle input, nb::handle running_mean, nb::handle r
     si_o = new_array(t, 1, &c, &si);
   }
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     batch_norm(x.view, rmp, rvp, wp, bp, p, y, training ? &sm : nullptr, training ? &si : nullptr,
                rp);
   }
@@ -107,7 +107,7 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
   if (mask[1]) gw_o = new_array(t, 1, &c, &gw);
   if (mask[2]) gb_o = new_array(t, 1, &c, &gb);
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     batch_norm_backward(gy.view, x.view, wp, sm.view, si.view, yp, training, nhwc,
                         mask[0] ? &gx : nullptr, mask[1] ? &gw : nullptr, mask[2] ? &gb : nullptr);
   }
@@ -122,7 +122,7 @@ void relu_grad_add_py(nb::handle dst, nb::handle grad, nb::handle output) {
   const View* yp = optional_array(output, "output", kFloatsOnly, &y);
   const View d = check_out(dst, g.view.dtype, g.view.ndim, g.view.shape, "dst");
   check_no_overlap(d, {&g.view, yp}, "dst");
-  nb::gil_scoped_release release;
+  ReleaseGil release;
   relu_grad_add(g.view, yp, d);
 }
 
@@ -142,7 +142,7 @@ nb::object fold_conv_bn_py(nb::handle weight, nb::handle conv_bias, nb::handle m
   nb::object wo_o = new_array(w.view.dtype, w.view.ndim, w.view.shape, &wo);
   nb::object bo_o = new_array(w.view.dtype, 1, &o, &bo);
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     fold_conv_bn(w.view, cbp, m.view, v.view, gp, bp, eps, wo, bo);
   }
   return nb::make_tuple(wo_o, bo_o);

@@ -56,7 +56,7 @@ nb::object max_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle st
   nb::object ri;
   if (return_indices) ri = new_result(s, DType::i64, &idx);
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     max_pool2d(x.view, a, out, return_indices ? &idx : nullptr);
   }
   if (return_indices) return nb::make_tuple(r, ri);
@@ -74,7 +74,7 @@ nb::object max_pool2d_backward_py(nb::handle grad_output, nb::handle indices,
   for (int k = 0; k < gi.ndim; ++k) s.dims[k] = gi.shape[k];
   nb::object r = new_result(s, g.view.dtype, &gi);
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     max_pool2d_backward(g.view, i.view, gi, channels_last);
   }
   return r;
@@ -92,7 +92,7 @@ nb::object avg_pool2d_py(nb::handle input, nb::handle kernel_size, nb::handle st
   View out;
   nb::object r = new_result(s, x.view.dtype, &out);
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     avg_pool2d(x.view, a, count_include_pad, div, out);
   }
   return r;
@@ -125,7 +125,7 @@ nb::object avg_pool2d_backward_py(nb::handle grad_output, nb::handle input_shape
   for (int k = 0; k < gi.ndim; ++k) s.dims[k] = gi.shape[k];
   nb::object r = new_result(s, g.view.dtype, &gi);
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     avg_pool2d_backward(g.view, a, count_include_pad, div, gi);
   }
   return r;
@@ -157,7 +157,7 @@ nb::object max_unpool2d_py(nb::handle input, nb::handle indices, nb::handle kern
   View out;
   nb::object r = new_result(s, x.view.dtype, &out);
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     max_unpool2d(x.view, i.view, out);
   }
   return r;
@@ -187,7 +187,7 @@ nb::object adaptive_avg_pool2d_py(nb::handle input, nb::handle output_size) {
   View out;
   nb::object r = new_result(s, x.view.dtype, &out);
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     adaptive_avg_pool2d(x.view, out);
   }
   return r;
@@ -201,7 +201,7 @@ nb::object global_mean_nhwc_py(nb::handle input) {
   View out;
   nb::object r = new_result(s, x.view.dtype, &out);
   {
-    nb::gil_scoped_release release;
+    ReleaseGil release;
     global_mean_nhwc(x.view, out);
   }
   return r;

@@ -18,7 +18,7 @@ void minmax_filter1d_py(nb::handle input, int64_t size, int axis, nb::handle out
   Array x = as_array(input, "input");
   const View y = ndimage_output(output, x);
   const Border b = border_code(mode);
-  nb::gil_scoped_release release;
+  ReleaseGil release;
   minmax_filter1d(x.view, size, axis, y, b, cval, origin, minimum);
 }
 
@@ -30,7 +30,7 @@ bool minmax_filter2d_py(nb::handle input, const std::vector<int64_t>& size, nb::
   if (size.size() != 2 || modes.size() != 2 || origin.size() != 2)
     throw ValueError("size, mode, origin: two each");
   const Border b[2] = {border_code(modes[0]), border_code(modes[1])};
-  nb::gil_scoped_release release;
+  ReleaseGil release;
   return minmax_filter2d(x.view, size.data(), y, b, cval, origin.data(), minimum);
 }
 
@@ -43,7 +43,7 @@ void window_py(nb::handle input, nb::handle footprint, const std::vector<int64_t
   if (static_cast<int>(origins.size()) != x.view.ndim)
     throw ValueError("origin: one per input axis (" + std::to_string(x.view.ndim) + "), got " +
                      std::to_string(origins.size()));
-  nb::gil_scoped_release release;
+  ReleaseGil release;
   if (op == 2)
     rank_filter(x.view, f.view, origins.data(), rank, y, b, cval);
   else

@@ -21,7 +21,7 @@ void correlate1d_volume_py(nb::handle input, nb::handle w0, nb::handle w1, nb::h
   }
   const View y = ndimage_output(output, x);
   const Border b[3] = {border_code(mode0), border_code(mode1), border_code(mode2)};
-  nb::gil_scoped_release release;
+  ReleaseGil release;
   correlate1d_volume(x.view, w, n, b, y, cval);
 }
 

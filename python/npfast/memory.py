@@ -108,7 +108,9 @@ def install() -> None:
     ``uninstall()``. Installing twice is harmless. Threads started later do not inherit it."""
     ours = _npfast._pool_handler()
     old = _npfast._set_handler(ours)
-    if old is not ours:
+    # The handler replaced; the pool itself where a numpy_pool() block had set it (uninstall()
+    # then leaves the block's pool: probe19e). A second install() keeps the first's record.
+    if old is not ours or _previous.get() is None:
         _previous.set(old)
 
 

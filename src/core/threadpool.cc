@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <string>
@@ -332,6 +333,10 @@ int env_threads() {
     char* end = nullptr;
     long v = std::strtol(env, &end, 10);
     if (*end == '\0' && v >= 1 && v <= kMaxThreads) return static_cast<int>(v);
+    // Said, as the pool's variables are (probe19e: 0, 1025 or "abc" took the cores silently).
+    std::fprintf(stderr,
+                 "npfast: ignoring NPFAST_NUM_THREADS=%s (expected an integer from 1 to %d)\n", env,
+                 kMaxThreads);
   }
   return usable_cores();
 }

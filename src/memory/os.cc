@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <cstdio>
 
 namespace npfast {
 namespace memory {
@@ -25,7 +27,11 @@ constexpr size_t kHuge = size_t{2} << 20;
 bool huge_pages_wanted() {
   static const bool on = [] {
     const char* env = std::getenv("NPFAST_POOL_HUGEPAGES");
-    return !(env && env[0] == '0');
+    if (!env || !*env || std::strcmp(env, "1") == 0) return true;
+    if (std::strcmp(env, "0") == 0) return false;
+    // Said, as the other variables are (probe19e: "yes", "2" or "-1" meant on silently).
+    std::fprintf(stderr, "npfast: ignoring NPFAST_POOL_HUGEPAGES=%s (expected 0 or 1)\n", env);
+    return true;
   }();
   return on;
 }

@@ -13,6 +13,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cerrno>
+#include <limits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -101,17 +103,25 @@ void* allocate_impl(size_t bytes, bool zero) {
 
 size_t default_cache_limit() {
   if (const char* env = std::getenv("NPFAST_POOL_LIMIT"); env && *env) {
+    // Digits only (strtoull would take "-1" as 2^64 - 1), and at most INT64_MAX bytes after
+    // the unit, the range set_cache_limit takes back (probe19e: -1, 2^64 and an overflowing
+    // "G" gave limits of 2^64 - 1 or 0 without a word).
     char* end = nullptr;
-    const unsigned long long v = std::strtoull(env, &end, 10);
-    size_t unit = 1;
-    if (end && (*end == 'k' || *end == 'K'))
-      unit = size_t{1} << 10, ++end;
-    else if (end && (*end == 'm' || *end == 'M'))
-      unit = size_t{1} << 20, ++end;
-    else if (end && (*end == 'g' || *end == 'G'))
-      unit = size_t{1} << 30, ++end;
-    if (end && *end == '\0' && end != env) return static_cast<size_t>(v) * unit;
-    std::fprintf(stderr, "npfast: ignoring NPFAST_POOL_LIMIT=%s (expected bytes, e.g. 512M)\n",
+    errno = 0;
+    const unsigned long long v = env[0] >= '0' && env[0] <= '9' ? std::strtoull(env, &end, 10) : 0;
+    const bool digits = end && end != env && errno == 0;
+    unsigned long long unit = 1;
+    if (digits && (*end == 'k' || *end == 'K'))
+      unit = 1ull << 10, ++end;
+    else if (digits && (*end == 'm' || *end == 'M'))
+      unit = 1ull << 20, ++end;
+    else if (digits && (*end == 'g' || *end == 'G'))
+      unit = 1ull << 30, ++end;
+    constexpr unsigned long long kMax = std::numeric_limits<int64_t>::max();
+    if (digits && *end == '\0' && v <= kMax / unit) return static_cast<size_t>(v * unit);
+    std::fprintf(stderr,
+                 "npfast: ignoring NPFAST_POOL_LIMIT=%s (expected bytes up to 2^63 - 1, e.g. "
+                 "512M)\n",
                  env);
   }
   const size_t gib = size_t{1} << 30, phys = os::physical_memory();

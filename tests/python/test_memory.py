@@ -320,3 +320,44 @@ def test_impossible_sizes_name_the_shape(make, shape, dtype):
     msg = str(e.value)
     assert repr(shape) in msg and np.dtype(dtype).name in msg and "allocate:" not in msg
     assert make(4, dtype).shape == (4,)  # the pool still works afterwards
+
+
+def _python(code, **env):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **env})
+
+
+def test_pool_variables_out_of_range_are_said():
+    """probe19e: NPFAST_POOL_LIMIT=-1 became 2^64 - 1 (which set_limit refuses), an overflowing
+    G a limit of 0, 10^23 2^64 - 1, all silently; NPFAST_POOL_HUGEPAGES took any value as on."""
+    default = _python("from npfast import memory; print(memory.limit())",
+                      NPFAST_POOL_LIMIT="").stdout
+    for bad in ("-1", "17179869184G", "99999999999999999999999", "9223372036854775808", "abc",
+                " 5", "1.5G"):
+        out = _python("from npfast import memory; print(memory.limit())", NPFAST_POOL_LIMIT=bad)
+        assert out.stdout == default, bad
+        assert f"ignoring NPFAST_POOL_LIMIT={bad}" in out.stderr
+    for good, want in (("512M", 512 << 20), ("9223372036854775807", (1 << 63) - 1), ("2K", 2048)):
+        out = _python("from npfast import memory; m = memory.limit(); memory.set_limit(m); "
+                      "print(m)", NPFAST_POOL_LIMIT=good)
+        assert out.returncode == 0 and int(out.stdout) == want and out.stderr == ""
+    for value, said in (("0", False), ("1", False), ("yes", True), ("2", True)):
+        out = _python("import npfast; npfast.zeros((3000, 3000))", NPFAST_POOL_HUGEPAGES=value)
+        assert out.returncode == 0
+        assert ("ignoring NPFAST_POOL_HUGEPAGES" in out.stderr) == said, value
+
+
+def test_uninstall_inside_numpy_pool_keeps_the_blocks_pool():
+    """install() inside a numpy_pool() block replaced the pool with the pool: uninstall() then
+    restores the pool (it fell back to NumPy's default for the rest of the block, probe19e);
+    install() twice and uninstall() once still uninstall."""
+    before = memory.handler_name()
+    with memory.numpy_pool():
+        memory.install()
+        memory.uninstall()
+        assert memory.is_installed()
+    assert memory.handler_name() == before
+    memory.install()
+    memory.install()
+    memory.uninstall()
+    assert memory.handler_name() == before

@@ -144,3 +144,47 @@ def test_bitwise_equal_for_any_thread_count(oversubscribed, case):
             for gv, wv in zip(got, want):
                 assert gv.dtype == wv.dtype and gv.shape == wv.shape, (name, n)
                 assert np.array_equal(gv, wv, equal_nan=True), f"{name}: {n} threads differ"
+
+
+def _python(code, **env):
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **env})
+
+
+def test_daemon_threads_inside_npfast_at_exit_do_not_abort():
+    """probe19e: daemon threads in npfast calls at interpreter exit aborted the process
+    ("terminate called without an active exception": CPython 3.11 ended them with pthread_exit
+    while they waited for the GIL, unwinding through C++). They park instead; an atexit callback
+    that runs after npfast's hook may still call npfast on the main thread."""
+    code = """
+import atexit, threading, time
+import numpy as np
+def late():  # registered before npfast's hook, so it runs after it
+    import npfast
+    print("late", float(npfast.matmul(np.ones((3, 3)), np.ones((3, 3)))[0, 0]))
+atexit.register(late)
+import npfast
+a = np.random.rand(200, 200).astype(np.float32)
+def loop():
+    while True:
+        npfast.matmul(a, a); npfast.correlate2d(a, a[:3, :3]); npfast.zeros(1 << 18)
+for _ in range(2):
+    threading.Thread(target=loop, daemon=True).start()
+time.sleep(0.3)
+"""
+    for _ in range(3):
+        out = _python(code)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "late 3.0"
+
+
+def test_bad_thread_count_variable_is_said():
+    for bad in ("0", "1025", "abc", "2.5"):
+        out = _python("import npfast; print(npfast.get_num_threads())", NPFAST_NUM_THREADS=bad)
+        assert out.returncode == 0
+        assert int(out.stdout) == npfast._npfast.usable_cores()
+        assert f"ignoring NPFAST_NUM_THREADS={bad}" in out.stderr
+    out = _python("import npfast; print(npfast.get_num_threads())", NPFAST_NUM_THREADS="3")
+    assert int(out.stdout) == 3 and out.stderr == ""
