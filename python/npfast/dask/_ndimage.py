@@ -386,28 +386,28 @@ def _window_reach(ndim, shape, origin, axes, convolve=False):
     box of `size`) over `axes`, laid out as SciPy lays it out (npfast.ndimage does the same):
     the window's dimensions are the filtered axes in increasing order (np.expand_dims inserts
     the others), whatever order `axes` lists them in; the origins follow `axes`' order, or the
-    axis order when every axis is filtered (_expand_origin). A window that does not fit
-    reaches nowhere: the probe call in _filter reports the in-memory error."""
+    axis order when every axis is filtered (_expand_origin). A window of another rank than the
+    filtered axes reaches nowhere (the probe call in _filter reports the in-memory error);
+    origins that do not convert raise (the callers go through _reach_of)."""
     axes = check_axes(axes, ndim)
     if len(shape) != len(axes):
         return {}
-    try:
-        origins = _rf._expand_origin(ndim, axes, origin)
-        reach = {}
-        for ax, s in zip(sorted(axes), shape):
-            o = int(origins[ax])
-            reach[ax] = _taps(s, _conv_origin(s, o) if convolve else o)
-    except (TypeError, ValueError):
-        return {}
+    origins = _rf._expand_origin(ndim, axes, origin)
+    reach = {}
+    for ax, s in zip(sorted(axes), shape):
+        o = int(origins[ax])
+        reach[ax] = _taps(s, _conv_origin(s, o) if convolve else o)
     return reach
 
 
 def _weights_filter(name, input, weights, output, mode, cval, origin, axes, threads):
     w = _small(weights, "weights")
     ndim = _as_dask(input, "input").ndim
-    reach = _window_reach(ndim, w.shape, origin, axes, convolve=name == "convolve")
-    return _filter(name, input, reach, _periodic(mode, check_axes(axes, ndim)), (w,),
-                   _kw(output, mode, cval, origin=origin, axes=axes), threads)
+    args, kwargs = (w,), _kw(output, mode, cval, origin=origin, axes=axes)
+    reach = _reach_of(name, input, args, kwargs, lambda: _window_reach(
+        ndim, w.shape, origin, axes, convolve=name == "convolve"))
+    return _filter(name, input, reach, _periodic(mode, check_axes(axes, ndim)), args, kwargs,
+                   threads)
 
 
 def correlate(input, weights, output=None, mode="reflect", cval=0.0, origin=0, *, axes=None,
@@ -435,22 +435,20 @@ def _footprint_filter(name, input, lead_args, size, footprint, output, mode, cva
         # Separable (a size, or a footprint of all True): one 1-D pass per axis, the i-th size
         # (footprint length), origin and mode on axes[i], in `axes`' order (SciPy's
         # _min_or_max_filter; not the window layout of the footprint filters).
-        try:
+        def separable():
             sizes = _ints(size if fp is None else fp.shape, len(filtered), "size")
-            reach = {ax: _taps(s, o) for ax, s, o in
-                     zip(filtered, sizes, _ints(origin, len(filtered), "origin"))}
-        except (TypeError, ValueError):
-            reach = {}  # the probe call reports it
-        return _filter(name, input, reach, _periodic(mode, filtered), lead_args, kwargs,
-                       threads)
-    if fp is not None:
-        shape = fp.shape
-    else:
-        try:
-            shape = tuple(_ints(size if size is not None else 1, len(filtered), "size"))
-        except (TypeError, ValueError):
-            shape = ()
-    reach = _window_reach(ndim, shape, origin, axes)
+            return {ax: _taps(s, o) for ax, s, o in
+                    zip(filtered, sizes, _ints(origin, len(filtered), "origin"))}
+
+        return _filter(name, input, _reach_of(name, input, lead_args, kwargs, separable),
+                       _periodic(mode, filtered), lead_args, kwargs, threads)
+
+    def window():
+        shape = (fp.shape if fp is not None else
+                 tuple(_ints(size if size is not None else 1, len(filtered), "size")))
+        return _window_reach(ndim, shape, origin, axes)
+
+    reach = _reach_of(name, input, lead_args, kwargs, window)
     # A sequence of modes reaches here only for a rank filter that becomes a separable
     # minimum / maximum over its expanded footprint: one mode per input axis when every axis
     # is filtered (_expand_mode), in axis order.
