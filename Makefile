@@ -10,7 +10,10 @@ JOBS    ?= $(shell nproc)
 BENCH_OUT ?= bench-out
 BENCH_ARGS ?=
 PIP     := $(PY) -m pip install --disable-pip-version-check -q
-APT_PKGS := libgtest-dev libbenchmark-dev g++ clang libclang-rt-14-dev ninja-build ccache
+# What building the package needs (both front doors), then what the C++ tests add. The clang
+# runtime's package is named by clang's version: 14 is Debian 12's clang.
+BUILD_PKGS := g++ python3-dev python3-pip ninja-build ccache
+TEST_PKGS := libgtest-dev libbenchmark-dev clang libclang-rt-14-dev
 # The release library compiles alike for the Python package (`install`) and for the C++ tests
 # (build/release): the same compiler and flags, so through ccache the second build reuses the
 # first one's objects (about 2 of the test run's minutes; `make test` runs them one after the
@@ -26,7 +29,7 @@ LAUNCHER = $$(command -v ccache)
 export CCACHE_BASEDIR := $(CURDIR)
 DEBUG_MAP = -fdebug-prefix-map=$(CURDIR)=.
 
-.PHONY: bench test deps deps-apt deps-bench install dev cpp-test consumer asan asan-py tsan fuzz py-test stubs stubs-check clean
+.PHONY: bench test deps deps-apt deps-apt-build deps-bench install dev cpp-test consumer asan asan-py tsan fuzz py-test stubs stubs-check clean
 
 FUZZ_SECONDS ?= 5
 
@@ -43,18 +46,29 @@ test: deps install cpp-test consumer asan asan-py tsan fuzz stubs-check py-test
 
 # ---- dependencies ------------------------------------------------------------------------
 # apt-get only when a package is missing (CI runs as root on a Debian machine).
-deps-apt:
-	@missing=$$(for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+APT_MISSING = missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "apt-get install $$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+deps-apt-build:
+	@$(call APT_MISSING,$(BUILD_PKGS))
+
+deps-apt:
+	@$(call APT_MISSING,$(BUILD_PKGS) $(TEST_PKGS))
+
+# pip installs into the Python that PY names: an active virtual environment's where one is
+# active. Debian's own /usr/bin/python3 refuses installs outside one (PEP 668, "externally
+# managed"); the front doors are for a machine set up to run them (CI's, a fresh VM), so they
+# install there anyway. To keep a system Python clean, activate a virtual environment first.
+export PIP_BREAK_SYSTEM_PACKAGES := 1
+
 deps: deps-apt
 	$(PIP) -r requirements/test.txt
 
-deps-bench:
+deps-bench: deps-apt-build
 	$(PIP) -r requirements/bench.txt
 
 # ---- builds ------------------------------------------------------------------------------

@@ -125,6 +125,8 @@ size_t default_cache_limit();
 uint32_t decay_ms();
 void set_decay_ms(uint32_t ms);
 uint32_t default_decay_ms();
+// Whether blocks of 4 MiB and more are advised huge pages (NPFAST_POOL_HUGEPAGES, default on).
+bool huge_pages();
 
 }  // namespace memory
 

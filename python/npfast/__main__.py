@@ -7,19 +7,27 @@ import sys
 
 
 def _counts(text: str) -> list:
+    from ._npfast import _max_threads
+
     try:
-        counts = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a list of thread counts: {text!r}") from None
-    if not counts or min(counts) < 1:
-        raise argparse.ArgumentTypeError(f"thread counts must be >= 1: {text!r}")
+        counts = [int(v) for v in text.split(",")]
+    except ValueError:  # an empty item too ("1,,2", ",")
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of thread counts: {text!r}") from None
+    if min(counts) < 1 or max(counts) > _max_threads:
+        raise argparse.ArgumentTypeError(
+            f"thread counts must be between 1 and {_max_threads}: {text!r}")
     return counts
 
 
 def main(argv=None) -> int:
+    from ._bench.report import SECTIONS
+
+    names = " ".join(s.replace("_", "-") for s in SECTIONS)
     parser = argparse.ArgumentParser(prog="python -m npfast")
     sub = parser.add_subparsers(dest="command", required=True)
-    bench = sub.add_parser("bench", help="run the benchmark report")
+    bench = sub.add_parser("bench", help="run the benchmark report",
+                           description=f"Sections: {names}.")
     bench.add_argument("--quick", action="store_true", help="small sweep, about 3 minutes")
     bench.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # the test suite's mode
     bench.add_argument("--out", default="bench-out", help="folder for report.md and the plots")
@@ -32,8 +40,18 @@ def main(argv=None) -> int:
     if args.command == "config":
         import npfast
 
-        npfast.show_config()
+        try:
+            npfast.show_config()
+        except ValueError as exc:  # an environment variable npfast refuses (NPFAST_ISA)
+            print(f"python -m npfast config: {exc}", file=sys.stderr)
+            return 2
         return 0
+    import os
+
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as exc:  # a file of that name, no permission, an empty name
+        bench.error(f"--out: cannot make the folder {args.out!r}: {exc.strerror or exc}")
     from ._bench.report import run_report
 
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"

@@ -126,8 +126,9 @@ def conv_transpose2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLi
     phases is a stride-1 correlation with its part of the kernel, computed on one channels-last
     copy of the input (few-channel NCHW layers and stride-1 NCHW ones: conv2d's paths); bitwise
     identical for any thread count. Those correlations multiply every tap, the padding's zeros
-    included: an infinite weight gives NaN (0 * inf) at output pixels where PyTorch's scatter, which
-    multiplies input pixels only, gives a finite value (docs/conv.md "winofinite", "Left").
+    included, so a weight with an inf or NaN takes conv2d's input gradient (GEMM + col2im, which
+    multiplies input pixels only), as PyTorch's scatter: the same inf / NaN pattern in both layouts
+    (docs/conv.md "probe20b").
 
     Raises
     ------

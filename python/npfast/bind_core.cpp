@@ -69,6 +69,7 @@ NPFAST_BIND(core) {
   // The atexit hook (ReleaseGil, bind.h): threads in or entering kernels park from now on;
   // the GIL let go for `grace_ms` so that threads waiting for it return to Python first.
   m.def("_exiting", &ReleaseGil::begin_exit, nb::arg("grace_ms"));
+  m.attr("_max_threads") = kMaxThreads;  // the CLI checks --threads against it
   m.def("usable_cores", &usable_cores, "Cores this process may run on (sched_getaffinity).");
   m.def("_isa", [] { return std::string(isa_name(active_isa())); });
   m.def(

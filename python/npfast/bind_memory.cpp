@@ -421,6 +421,8 @@ NPFAST_BIND(memory) {
   m.def("_pool_stats", &stats_py);
   m.def("_pool_trim", [] { memory::trim(); });
   m.def("_pool_limit", [] { return memory::cache_limit(); });
+  m.def("_pool_decay_ms", [] { return memory::decay_ms(); });
+  m.def("_pool_hugepages", [] { return memory::huge_pages(); });
   m.def(
       "_pool_set_limit",
       [](nb::handle nbytes) {

@@ -3,6 +3,7 @@
 #include <cpuid.h>
 #endif
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -79,7 +80,10 @@ bool tune_amd() {
       const std::string v(env);
       if (v == "amd") return true;
       if (v == "intel") return false;
-    }  // anything else: the CPU's own (an exception here would leave a worker thread)
+      // Anything else: the CPU's own, said as the other variables are (an exception here
+      // would leave a worker thread).
+      std::fprintf(stderr, "npfast: ignoring NPFAST_TUNE=%s (expected amd or intel)\n", env);
+    }
 #if defined(__x86_64__) || defined(_M_X64)
     unsigned a, b, c, d;
     if (!__get_cpuid(0, &a, &b, &c, &d)) return false;

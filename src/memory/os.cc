@@ -69,5 +69,8 @@ size_t physical_memory() {
 }
 
 }  // namespace os
+
+bool huge_pages() { return os::huge_pages_wanted(); }
+
 }  // namespace memory
 }  // namespace npfast

@@ -246,7 +246,11 @@ void forward_t(const View& xv, const View* rm, const View* rv, const View* wv, c
     double mean, invstd;
     if (p.training) {
       const double d = s0[ch] / m;
-      const double var = std::max(s1[ch] / m - d * d, 0.0);
+      // Finite values whose sum of squares passes double's range: an infinite variance, as
+      // torch's (inf - inf was NaN: |x - mean| over ~1e154, probe20b). An infinite value (an
+      // infinite d) keeps inf - inf = NaN, as torch's.
+      const double var =
+          std::isinf(s1[ch]) && std::isfinite(d) ? s1[ch] : std::max(s1[ch] / m - d * d, 0.0);
       mean = shift[ch] + d;
       invstd = 1.0 / std::sqrt(var + p.eps);
       if (rm)
@@ -355,10 +359,13 @@ void backward_t(const View& gyv, const View& xv, const View* wv, const View& smv
   if (want_gx) d.emplace(*gx);
   const norm::Table& t = kernels<norm::Table>();
   const auto apply = of<T>(t.f32_bn_grad_apply, t.f64_bn_grad_apply);
+  // Eval's input gradient does not read x (the kernels' null x): k = 0 there, and 0 times an
+  // inf or NaN input was NaN where torch's gradient is finite (probe20b).
+  const T* xa = training ? x : nullptr;
   const auto apply_item = [&](int64_t i) {
     int64_t ch, off, len;
     nchw_run(g, i, &ch, &off, &len);
-    apply(dy + off, x + off, y ? y + off : nullptr, len,
+    apply(dy + off, xa ? xa + off : nullptr, y ? y + off : nullptr, len,
           norm::GradAffine<T>{tm[ch], ta[ch], tk[ch], tb[ch]}, d->p + off);
   };
   if (fused(g, sizeof(T))) {
@@ -391,7 +398,7 @@ void backward_t(const View& gyv, const View& xv, const View* wv, const View& smv
         int64_t r0, rows;
         nhwc_rows(g, i, &r0, &rows);
         const int64_t o = r0 * c;
-        apply_rows(dy + o, x + o, y ? y + o : nullptr, rows, c, a, d->p + o);
+        apply_rows(dy + o, xa ? xa + o : nullptr, y ? y + o : nullptr, rows, c, a, d->p + o);
       }
     });
   } else {

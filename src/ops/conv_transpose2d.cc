@@ -284,9 +284,10 @@ void forward_t(const View& x, const View& w, const View* bias, const Conv2dParam
                                 xl.shape[2], xl.shape[3], p.pad_top,   p.pad_left};
   // 4x4 stride 2 (the layer): Winograd on the output's phases, 0.56x the flops, where
   // its operands are in range (conv2d_plan.h). Out of range the phases (use_phases holds for
-  // it), but for non-finite weights conv2d's input gradient below: the phases multiply the
+  // it). Never the phases for non-finite weights, whatever the layout: they multiply the
   // padding, zeros, by the weights, 0 * inf = NaN where PyTorch (and col2im, which scatters
-  // W^T x to the output's pixels) has an inf.
+  // W^T x to the output's pixels) has an inf; conv2d's input gradient below instead (NHWC
+  // layers took the phases with them: probe20b).
   const bool winograd_shape = winograd_layer(p, w, oph, opw) && convt::winograd_fwd_fits(wg);
   if (winograd_shape || (!conv_route && convt::use_phases(xl.shape[1] / p.groups, p))) {
     Buffer<char> kx, kw, kb;
@@ -295,7 +296,7 @@ void forward_t(const View& x, const View& w, const View* bias, const Conv2dParam
     const bool winograd =
         winograd_shape &&
         conv_ops::winograd_operands_fit(conv_ops::kWinogradF22, wg.c, xc, x.size(), wc, w.size());
-    if (winograd || !winograd_shape || std::isfinite(double(conv_ops::max_abs(wc, w.size())))) {
+    if (winograd || std::isfinite(double(conv_ops::max_abs(wc, w.size())))) {
       const T* bc = bias ? views::contiguous<T>(*bias, &kb) : nullptr;
       views::OutPtr<T> o(&out);
       if (winograd)

@@ -133,6 +133,48 @@ def test_infinite_first_value(layout, first):
     np.testing.assert_allclose(rv[1:], trv.numpy()[1:], **tol("batch_norm", np.float32, 10))
 
 
+@needs_torch
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_eval_gradient_ignores_nonfinite_inputs(layout, dtype):
+    """probe20b: eval's input gradient is g * w * invstd, with no x in it; the kernel's
+    k * (x - mean) term with k = 0 made it NaN at inf / NaN inputs where torch is finite."""
+    x = np.arange(24, dtype=dtype).reshape(2, 3, 2, 2) / 5
+    x[0, 0, 0, 0], x[1, 2, 1, 1], x[0, 1, 1, 0] = np.inf, np.nan, -np.inf
+    rm, rv = np.array([0.1, -0.2, 0.3], dtype), np.array([1.5, 0.5, 2.0], dtype)
+    w, b = np.array([0.5, -2.0, 1.25], dtype), np.zeros(3, dtype)
+    gy = np.linspace(-1, 1, x.size, dtype=dtype).reshape(x.shape)
+    for relu in (False, True):
+        *_, gx, _, _ = torch_bn(x, rm, rv, w, b, gy, False, relu)
+        y = npfast.batch_norm(to_layout(x, layout), rm.copy(), rv.copy(), w, b, training=False,
+                              relu=relu, layout=layout)
+        invstd = (1 / np.sqrt(rv.astype(np.float64) + 1e-5)).astype(dtype)
+        got = npfast.batch_norm_backward(to_layout(gy, layout), to_layout(x, layout), w, rm,
+                                         invstd, training=False, layout=layout,
+                                         output=y if relu else None)[0]
+        got = from_layout(got, layout)
+        assert np.isfinite(gx).all() or relu
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(gx))
+        np.testing.assert_allclose(got, gx, **tol("batch_norm", dtype))
+
+
+@needs_torch
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_variance_past_double_range(layout):
+    """probe20b: |x - mean| past ~1e154 squares to inf: variance inf as torch's (output 0,
+    running_var inf), not inf - inf = NaN."""
+    x = np.array([1e200, -1e200, 3e200, -3e200]).reshape(2, 2, 1, 1)
+    rm, rv = np.zeros(2), np.ones(2)
+    y, mean, invstd = npfast.batch_norm(to_layout(x, layout), rm, rv, training=True,
+                                        layout=layout)
+    trm, trv = torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)
+    ty = F.batch_norm(torch.tensor(x), trm, trv, training=True)
+    np.testing.assert_array_equal(from_layout(y, layout), ty.numpy())
+    np.testing.assert_array_equal(rv, trv.numpy())
+    np.testing.assert_array_equal(rm, trm.numpy())
+    assert np.isinf(rv).all() and (invstd == 0).all()
+
+
 def test_finite_differences():
     """float64, training with the fused ReLU: gradients of sum(bn(x) * gy) against central
     differences of npfast's own forward."""

@@ -1,6 +1,7 @@
 """`python -m npfast bench` in its tiny mode: the report and plots are written and every
 section either ran or said why it was skipped."""
 
+import os
 import pathlib
 import subprocess
 import sys
@@ -93,6 +94,33 @@ def test_only_and_unknown_section(tmp_path):
     assert proc.returncode == 0, proc.stderr
     md = (tmp_path / "report.md").read_text()
     assert "astype" in md and "conv-sweep" not in md
+
+
+@pytest.mark.parametrize("args, says", [
+    (["bench", "--threads", "1,,2"], "not a comma-separated list"),
+    (["bench", "--threads", ","], "not a comma-separated list"),
+    (["bench", "--threads", "2000"], "between 1 and 1024"),
+    (["bench", "--threads", "0"], "between 1 and 1024"),
+    (["bench", "--out", "FILE"], "--out: cannot make the folder"),
+    (["bench", "--out", ""], "--out: cannot make the folder"),
+])
+def test_bad_arguments_exit_2_without_a_traceback(tmp_path, args, says):
+    f = tmp_path / "a_file"
+    f.write_text("")
+    args = [str(f) if a == "FILE" else a for a in args]
+    proc = subprocess.run([sys.executable, "-m", "npfast", *args], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and says in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_help_names_the_sections_and_config_reports_a_bad_isa():
+    proc = subprocess.run([sys.executable, "-m", "npfast", "bench", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "conv-sweep" in proc.stdout and "interference" in proc.stdout
+    env = dict(os.environ, NPFAST_ISA="bogus")
+    proc = subprocess.run([sys.executable, "-m", "npfast", "config"], capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert proc.returncode == 2 and "NPFAST_ISA" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_scaling_and_interference_sections(report):

@@ -184,6 +184,33 @@ def test_conv2d_backward_nhwc_strided_nonfinite_weight(dtype, bad):
 
 @needs_torch
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_conv_transpose2d_nonfinite_weight_either_layout(dtype, bad):
+    """probe20b: NHWC layers ran the phases whatever the weight, multiplying the padding's zeros
+    by it: NaN where torch (and the NCHW path) has a finite value; now both layouts scatter."""
+    rng = np.random.default_rng(20)
+    # (N, C_in, H, W, C_out, k, stride, padding, groups); C_in 16+ runs NCHW's phases too.
+    for n, c, h, w_, o, k, s, p, g in [(1, 2, 4, 4, 3, 3, 1, 1, 1), (2, 4, 5, 6, 4, 3, 2, 1, 2),
+                                       (1, 16, 5, 5, 8, 3, 2, 0, 1), (1, 3, 4, 5, 6, 4, 3, 2, 3)]:
+        x = rng.standard_normal((n, c, h, w_)).astype(dtype)
+        w = rng.standard_normal((c, o // g, k, k)).astype(dtype)
+        w[0, 0, 0, 0] = bad
+        want = F.conv_transpose2d(torch.tensor(x), torch.tensor(w), stride=s, padding=p,
+                                  groups=g).numpy()
+        for layout in ("NCHW", "NHWC"):
+            xl = nhwc(x) if layout == "NHWC" else x
+            got = npfast.conv_transpose2d(xl, w, stride=s, padding=p, groups=g, layout=layout)
+            got = np.moveaxis(got, -1, 1) if layout == "NHWC" else got
+            msg = f"{layout} {(n, c, h, w_, o, k, s, p, g)}"
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(want), err_msg=msg)
+            np.testing.assert_array_equal(np.isinf(got), np.isinf(want), err_msg=msg)
+            finite = np.isfinite(want)
+            np.testing.assert_allclose(got[finite], want[finite], **tol("conv2d", dtype, 10),
+                                       err_msg=msg)
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv_transpose2d_pattern(dtype):
     """3x3 stride 1 (conv2d's Winograd on grad_input's convolution) and 4x4 stride 2 (F(2x2,
     2x2) on the phases), forward and backward, the special values in each operand."""

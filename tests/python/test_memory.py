@@ -347,6 +347,21 @@ def test_pool_variables_out_of_range_are_said():
         assert ("ignoring NPFAST_POOL_HUGEPAGES" in out.stderr) == said, value
 
 
+def test_config_shows_the_pool_settings_and_tune_is_said():
+    """probe20c: the pool's settings were not in config(); NPFAST_TUNE took any value silently."""
+    code = ("import npfast; c = npfast.config(); "
+            "print(c['pool_limit'], c['pool_decay_ms'], c['pool_hugepages'])")
+    out = _python(code, NPFAST_POOL_LIMIT="3M", NPFAST_POOL_DECAY_MS="250",
+                  NPFAST_POOL_HUGEPAGES="0")
+    assert out.returncode == 0 and out.stdout.split() == [str(3 << 20), "250", "False"]
+    out = _python(code, NPFAST_POOL_HUGEPAGES="2")  # said at config(), not at a first big block
+    assert out.stdout.split()[2] == "True" and "ignoring NPFAST_POOL_HUGEPAGES=2" in out.stderr
+    out = _python("import numpy as np, npfast; "
+                  "npfast.ndimage.gaussian_filter(np.ones((64, 64), np.float32), 2)",
+                  NPFAST_TUNE="bogus")
+    assert out.returncode == 0 and "ignoring NPFAST_TUNE=bogus" in out.stderr
+
+
 def test_uninstall_inside_numpy_pool_keeps_the_blocks_pool():
     """install() inside a numpy_pool() block replaced the pool with the pool: uninstall() then
     restores the pool (it fell back to NumPy's default for the rest of the block, probe19e);

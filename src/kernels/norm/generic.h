@@ -370,13 +370,15 @@ void apply_rows(const T* x, int64_t rows, int64_t c, const AffineRows<T>& p, boo
     apply_rows_body<false>(x, rows, c, p, y);
 }
 
-// One vector of the input gradient: fma(a, g, fma(k, x - mean, b)).
-template <bool kMask, class Vec>
+// One vector of the input gradient: fma(a, g, fma(k, x - mean, b)), or a g without x (kX
+// false: eval, where an inf or NaN input must not reach dx through k = 0).
+template <bool kMask, bool kX, class Vec>
 inline Vec grad_one(Vec dy, Vec x, Vec y, Vec m, Vec a, Vec k, Vec b, Vec z) {
+  if constexpr (!kX) return mul(a, masked<kMask>(dy, y, z));
   return fma(a, masked<kMask>(dy, y, z), fma(k, sub(x, m), b));
 }
 
-template <bool kMask, class T>
+template <bool kMask, bool kX, class T>
 void grad_apply_body(const T* dy, const T* x, const T* y, int64_t n, const GradAffine<T>& p,
                      T* dx) {
   constexpr int L = kLanes<T>;
@@ -384,29 +386,36 @@ void grad_apply_body(const T* dy, const T* x, const T* y, int64_t n, const GradA
   const auto z = zero<T>();
   int64_t i = 0;
   for (; i + L <= n; i += L)
-    store(dx + i,
-          grad_one<kMask>(load(dy + i), load(x + i), kMask ? load(y + i) : z, vm, va, vk, vb, z));
+    store(dx + i, grad_one<kMask, kX>(load(dy + i), kX ? load(x + i) : z, kMask ? load(y + i) : z,
+                                      vm, va, vk, vb, z));
   if (i < n) {
     const int r = static_cast<int>(n - i);
     storen(dx + i,
-           grad_one<kMask>(loadn(dy + i, r), loadn(x + i, r), kMask ? loadn(y + i, r) : z, vm, va,
-                           vk, vb, z),
+           grad_one<kMask, kX>(loadn(dy + i, r), kX ? loadn(x + i, r) : z,
+                               kMask ? loadn(y + i, r) : z, vm, va, vk, vb, z),
            r);
   }
 }
 
 template <class T>
 void grad_apply(const T* dy, const T* x, const T* y, int64_t n, const GradAffine<T>& p, T* dx) {
-  if (y)
-    grad_apply_body<true>(dy, x, y, n, p, dx);
-  else
-    grad_apply_body<false>(dy, x, y, n, p, dx);
+  if (x) {
+    if (y)
+      grad_apply_body<true, true>(dy, x, y, n, p, dx);
+    else
+      grad_apply_body<false, true>(dy, x, y, n, p, dx);
+  } else {
+    if (y)
+      grad_apply_body<true, false>(dy, x, y, n, p, dx);
+    else
+      grad_apply_body<false, false>(dy, x, y, n, p, dx);
+  }
 }
 
 // Rows of exactly kV vectors (16, 32 or 64 float32 channels with AVX-512): the per-channel
 // coefficients held in registers for the whole run (the general loop reloads them every row, as
 // dx may alias them). The same arithmetic per element, so the same bits.
-template <int kV, bool kMask, class T>
+template <int kV, bool kMask, bool kX, class T>
 void grad_apply_rows_narrow(const T* dy, const T* x, const T* y, int64_t rows,
                             const GradAffineRows<T>& p, T* dx) {
   constexpr int L = kLanes<T>;
@@ -421,33 +430,33 @@ void grad_apply_rows_narrow(const T* dy, const T* x, const T* y, int64_t rows,
   for (int64_t r = 0; r < rows; ++r)
     for (int v = 0; v < kV; ++v) {
       const int64_t o = r * kV * L + v * L;
-      store(dx + o, grad_one<kMask>(load(dy + o), load(x + o), kMask ? load(y + o) : z, vm[v],
-                                    va[v], vk[v], vb[v], z));
+      store(dx + o, grad_one<kMask, kX>(load(dy + o), kX ? load(x + o) : z, kMask ? load(y + o) : z,
+                                        vm[v], va[v], vk[v], vb[v], z));
     }
 }
 
-template <bool kMask, class T>
+template <bool kMask, bool kX, class T>
 void grad_apply_rows_body(const T* dy, const T* x, const T* y, int64_t rows, int64_t c,
                           const GradAffineRows<T>& p, T* dx) {
   constexpr int L = kLanes<T>;
-  if (c == L) return grad_apply_rows_narrow<1, kMask>(dy, x, y, rows, p, dx);
-  if (c == 2 * L) return grad_apply_rows_narrow<2, kMask>(dy, x, y, rows, p, dx);
+  if (c == L) return grad_apply_rows_narrow<1, kMask, kX>(dy, x, y, rows, p, dx);
+  if (c == 2 * L) return grad_apply_rows_narrow<2, kMask, kX>(dy, x, y, rows, p, dx);
   if constexpr (4 * 4 + 5 <= kVectorRegisters)
-    if (c == 4 * L) return grad_apply_rows_narrow<4, kMask>(dy, x, y, rows, p, dx);
+    if (c == 4 * L) return grad_apply_rows_narrow<4, kMask, kX>(dy, x, y, rows, p, dx);
   const auto z = zero<T>();
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t o = r * c;
     int64_t j = 0;
     for (; j + L <= c; j += L)
-      store(dx + o + j,
-            grad_one<kMask>(load(dy + o + j), load(x + o + j), kMask ? load(y + o + j) : z,
-                            load(p.mean + j), load(p.a + j), load(p.k + j), load(p.b + j), z));
+      store(dx + o + j, grad_one<kMask, kX>(load(dy + o + j), kX ? load(x + o + j) : z,
+                                            kMask ? load(y + o + j) : z, load(p.mean + j),
+                                            load(p.a + j), load(p.k + j), load(p.b + j), z));
     if (j < c) {
       const int n = static_cast<int>(c - j);
       storen(dx + o + j,
-             grad_one<kMask>(loadn(dy + o + j, n), loadn(x + o + j, n),
-                             kMask ? loadn(y + o + j, n) : z, loadn(p.mean + j, n),
-                             loadn(p.a + j, n), loadn(p.k + j, n), loadn(p.b + j, n), z),
+             grad_one<kMask, kX>(loadn(dy + o + j, n), kX ? loadn(x + o + j, n) : z,
+                                 kMask ? loadn(y + o + j, n) : z, loadn(p.mean + j, n),
+                                 loadn(p.a + j, n), loadn(p.k + j, n), loadn(p.b + j, n), z),
              n);
     }
   }
@@ -456,10 +465,17 @@ void grad_apply_rows_body(const T* dy, const T* x, const T* y, int64_t rows, int
 template <class T>
 void grad_apply_rows(const T* dy, const T* x, const T* y, int64_t rows, int64_t c,
                      const GradAffineRows<T>& p, T* dx) {
-  if (y)
-    grad_apply_rows_body<true>(dy, x, y, rows, c, p, dx);
-  else
-    grad_apply_rows_body<false>(dy, x, y, rows, c, p, dx);
+  if (x) {
+    if (y)
+      grad_apply_rows_body<true, true>(dy, x, y, rows, c, p, dx);
+    else
+      grad_apply_rows_body<false, true>(dy, x, y, rows, c, p, dx);
+  } else {
+    if (y)
+      grad_apply_rows_body<true, false>(dy, x, y, rows, c, p, dx);
+    else
+      grad_apply_rows_body<false, false>(dy, x, y, rows, c, p, dx);
+  }
 }
 
 inline constexpr npfast::norm::Table kTable = {

@@ -22,7 +22,8 @@
 //                                           max(y, 0) when relu (NaN stays NaN)
 //   apply_rows  (x, rows, c, p, relu, y)    the same with p.mean[j], p.scale[j], p.shift[j]
 //   grad_apply  (dy, x, y, n, p, dx)        dx = fma(p.a, g, fma(p.k, x - p.mean, p.b)), g as in
-//                                           grad_sums
+//                                           grad_sums; x null: dx = p.a * g (eval's gradient,
+//                                           which an inf or NaN x must not reach)
 //   grad_apply_rows (dy, x, y, rows, c, p, dx)   the same per channel
 //
 // `shift` is any value near the channel's data (the operator passes its first element): the

@@ -91,7 +91,7 @@ template <class T>
 void grad_apply_ref(const T* dy, const T* x, const T* y, int64_t n, const GradAffine<T>& p, T* dx) {
   for (int64_t i = 0; i < n; ++i) {
     const T g = passes(y, i) ? dy[i] : T(0);
-    dx[i] = std::fma(p.a, g, std::fma(p.k, x[i] - p.mean, p.b));
+    dx[i] = x ? std::fma(p.a, g, std::fma(p.k, x[i] - p.mean, p.b)) : p.a * g;
   }
 }
 
@@ -102,7 +102,7 @@ void grad_apply_rows_ref(const T* dy, const T* x, const T* y, int64_t rows, int6
     for (int64_t j = 0; j < c; ++j) {
       const int64_t i = r * c + j;
       const T g = passes(y, i) ? dy[i] : T(0);
-      dx[i] = std::fma(p.a[j], g, std::fma(p.k[j], x[i] - p.mean[j], p.b[j]));
+      dx[i] = x ? std::fma(p.a[j], g, std::fma(p.k[j], x[i] - p.mean[j], p.b[j])) : p.a[j] * g;
     }
 }
 

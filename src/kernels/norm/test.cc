@@ -84,6 +84,13 @@ void check_run(const Table& t, const Table& ref, int64_t n, double offset, std::
     of<T>(ref.f32_bn_grad_apply, ref.f64_bn_grad_apply)(dy.data(), x.data(), mask, n, g,
                                                         want.data());
     EXPECT_TRUE(same_bits(got, want)) << "grad_apply n=" << n << " relu=" << relu;
+    // Without x (eval): a * g, whatever x holds.
+    gapply(dy.data(), nullptr, mask, n, g, got.data());
+    of<T>(ref.f32_bn_grad_apply, ref.f64_bn_grad_apply)(dy.data(), nullptr, mask, n, g,
+                                                        want.data());
+    EXPECT_TRUE(same_bits(got, want)) << "grad_apply without x n=" << n << " relu=" << relu;
+    for (int64_t i = 0; i < n; ++i)
+      EXPECT_EQ(want[i], g.a * ((!mask || !(y[i] <= T(0))) ? dy[i] : T(0))) << "without x i=" << i;
     // In place over x (dx == x), as relu_grad_add runs it: x + the masked dy.
     const GradAffine<T> acc{T(0), T(1), T(1), T(0)};
     got = x;
@@ -146,6 +153,11 @@ void check_rows(const Table& t, const Table& ref, int64_t rows, int64_t c, std::
     of<T>(ref.f32_bn_grad_apply_rows, ref.f64_bn_grad_apply_rows)(dy.data(), x.data(), mask, rows,
                                                                   c, g, b.data());
     EXPECT_TRUE(same_bits(a, b)) << "grad_apply_rows c=" << c;
+    of<T>(t.f32_bn_grad_apply_rows, t.f64_bn_grad_apply_rows)(dy.data(), nullptr, mask, rows, c, g,
+                                                              a.data());
+    of<T>(ref.f32_bn_grad_apply_rows, ref.f64_bn_grad_apply_rows)(dy.data(), nullptr, mask, rows, c,
+                                                                  g, b.data());
+    EXPECT_TRUE(same_bits(a, b)) << "grad_apply_rows without x c=" << c;
   }
 }
 
