@@ -245,9 +245,9 @@ def get_output(output, input, arg="output"):
         _refuse_non_numeric(dt, arg)
         _refuse_unsupported_float(dt, arg)
         return _new(shape, dt)
-    if not isinstance(output, np.ndarray):
-        raise TypeError(f"{arg}: must be None, a dtype or a numpy.ndarray, "
-                        f"got {type(output).__name__}")
+    if not isinstance(output, np.ndarray):  # SciPy: RuntimeError "output shape not correct"
+        raise AnchorTypeError(f"{arg}: must be None, a dtype or a numpy.ndarray, "
+                              f"got {type(output).__name__}")
     if output.shape != shape:
         raise AnchorValueError(
             f"{arg}: output shape not correct: {output.shape}, expected {shape}")

@@ -633,6 +633,24 @@ TEST(Filter1dLine, ExtensionEveryMode) {
     EXPECT_EQ(extended(m, 1, 3), (V{1, 1, 1, 1, 1, 1, 1})) << static_cast<int>(m);
 }
 
+// One line's fast paths (lanes 1: by the mode's formula within one reflection) against
+// map_index, the rule, for every mode, length and reach on both sides.
+TEST(Filter1dLine, OneLineExtensionIsMapIndex) {
+  for (Border m : {Border::reflect, Border::mirror, Border::wrap, Border::nearest, Border::fill})
+    for (int64_t n = 1; n <= 9; ++n)
+      for (int64_t before = 0; before <= 2 * n + 1; ++before)
+        for (int64_t after = 0; after <= 2 * n + 1; ++after) {
+          std::vector<int> buf(static_cast<size_t>(before + n + after), -7);
+          for (int64_t i = 0; i < n; ++i) buf[before + i] = static_cast<int>(i + 1);
+          ndimage::extend_lines(buf.data(), n, before, after, 1, m, 0);
+          for (int64_t i = -before; i < n + after; ++i) {
+            const int64_t k = map_index(i, n, m);
+            EXPECT_EQ(buf[before + i], k < 0 ? 0 : static_cast<int>(k + 1))
+                << "mode " << static_cast<int>(m) << " n " << n << " i " << i;
+          }
+        }
+}
+
 TEST(Filter1dLine, CastsAsScipysC) {
   EXPECT_EQ(ndimage::c_cast<uint8_t>(-14.2), 242);
   EXPECT_EQ(ndimage::c_cast<uint8_t>(-1.4e10), 0);
