@@ -245,6 +245,8 @@ def get_output(output, input, arg="output"):
         _refuse_non_numeric(dt, arg)
         _refuse_unsupported_float(dt, arg)
         return _new(shape, dt)
+    if type(output) is np.ndarray and output.dtype in NATIVE_DTYPES and output.shape == shape:
+        return output  # the common out= call, without the checks' 0.3 us (all pass for these)
     if not isinstance(output, np.ndarray):  # SciPy: RuntimeError "output shape not correct"
         raise AnchorTypeError(f"{arg}: must be None, a dtype or a numpy.ndarray, "
                               f"got {type(output).__name__}")
