@@ -185,7 +185,7 @@ def test_correlation_filter_is_copied_when_the_graph_is_built():
 
 
 def test_correlation_chunks_smaller_than_halo_are_merged():
-    x = da.zeros((40, 40), np.float32, chunks=(2, 3))
+    x = da.zeros((40, 40), dtype=np.float32, chunks=(2, 3))
     k = np.ones((7, 9), np.float32)
     lazy = nd.correlate2d(x, k, "same")
     assert min(lazy.chunks[0]) >= 3 and min(lazy.chunks[1]) >= 4
@@ -193,7 +193,7 @@ def test_correlation_chunks_smaller_than_halo_are_merged():
 
 
 def test_correlation_bad_arguments():
-    x = da.zeros((10, 10), np.float32, chunks=5)
+    x = da.zeros((10, 10), dtype=np.float32, chunks=5)
     k = np.ones((3, 3), np.float32)
     with pytest.raises(ValueError, match="mode"):
         nd.correlate2d(x, k, "sam")
@@ -348,13 +348,13 @@ def test_conv2d_channels_chunked_on_group_boundaries():
 
 
 def test_conv2d_bad_arguments():
-    x = da.zeros((1, 4, 8, 8), np.float32, chunks=4)
+    x = da.zeros((1, 4, 8, 8), dtype=np.float32, chunks=4)
     with pytest.raises(ValueError, match="groups"):
         nd.conv2d(x, np.ones((3, 2, 3, 3), np.float32), groups=2)
     with pytest.raises(ValueError, match="same"):
         nd.conv2d(x, np.ones((3, 4, 2, 2), np.float32), padding="same")
     with pytest.raises(ValueError, match="input"):
-        nd.conv2d(da.zeros((4, 4), chunks=2), np.ones((3, 4, 3, 3), np.float32))
+        nd.conv2d(da.zeros((4, 4), dtype=np.float32, chunks=2), np.ones((3, 4, 3, 3), np.float32))
     with pytest.raises(ValueError, match="kernel"):
         nd.conv2d(x, np.ones((3, 4, 9, 9), np.float32))
 
@@ -408,7 +408,7 @@ def test_kernel_errors_surface_when_the_graph_is_built():
 
 def test_worker_threads_are_a_share_of_the_cores(client, monkeypatch):
     monkeypatch.setattr(npfast, "convert", convert_reporting_threads)
-    a = da.zeros((4, 4), np.uint8, chunks=2)
+    a = da.zeros((4, 4), dtype=np.uint8, chunks=2)
     cores = client.run(lambda: npfast._npfast.usable_cores())
     share = max(1, min(cores.values()) // 2)  # two one-thread workers on this host
     assert set(np.unique(on_cluster(client, lambda: nd.convert(a, np.float32)))) == {share}
@@ -419,7 +419,7 @@ def test_worker_threads_are_a_share_of_the_cores(client, monkeypatch):
 def test_threaded_scheduler_shares_and_restores(monkeypatch, threads):
     monkeypatch.setattr(npfast, "convert", convert_reporting_threads)
     npfast.set_num_threads(7)
-    a = da.zeros((4, 4), np.uint8, chunks=2)
+    a = da.zeros((4, 4), dtype=np.uint8, chunks=2)
     cores = npfast._npfast.usable_cores()
     with dask.config.set(num_workers=2):
         got = nd.convert(a, np.float32).compute(scheduler="threads")
@@ -436,14 +436,14 @@ def test_threaded_scheduler_shares_and_restores(monkeypatch, threads):
 
 def test_processes_scheduler_shares(monkeypatch):
     monkeypatch.setattr(npfast, "convert", convert_reporting_threads)
-    a = da.zeros((4, 4), np.uint8, chunks=2)
+    a = da.zeros((4, 4), dtype=np.uint8, chunks=2)
     with dask.config.set(num_workers=2):
         got = nd.convert(a, np.float32).compute(scheduler="processes")
     assert set(np.unique(got)) == {max(1, npfast._npfast.usable_cores() // 2)}
 
 
 def test_bad_threads_argument():
-    a = da.zeros((4, 4), np.uint8, chunks=2)
+    a = da.zeros((4, 4), dtype=np.uint8, chunks=2)
     with pytest.raises(TypeError, match="threads"):
         nd.convert(a, np.float32, threads=1.5)
     with pytest.raises(ValueError, match="threads"):
@@ -451,7 +451,7 @@ def test_bad_threads_argument():
 
 
 def test_unknown_chunk_sizes_are_refused():
-    x = da.zeros((10, 10), np.float32, chunks=5)
+    x = da.zeros((10, 10), dtype=np.float32, chunks=5)
     x = x[x[:, 0] == 0]  # boolean indexing: row count unknown until computed
     with pytest.raises(ValueError, match="unknown"):
         nd.max_pool2d(x, 2)
@@ -473,3 +473,39 @@ def test_conv2d_without_input_channels():
     np.testing.assert_array_equal(got.compute(), npfast.conv2d(x, w, b))
     assert got.chunks[0] == (2, 2, 1)
     assert nd.conv2d(np.zeros((0, 8, 8)), w, None, padding=1).compute().shape == (4, 8, 8)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8, np.int16, bool])
+@pytest.mark.parametrize("fill", [np.array([2.5]), [2.5], (-1,), np.array([[0.1]]),
+                                  np.array([np.nan]), np.array([True]), None])
+def test_full_fill_takes_what_the_in_memory_call_takes(dtype, fill):
+    """probe20d: mode 'full' padded with da.pad, which refused a one-element array or sequence
+    as the fill value, and None (NaN) beside an integer image; in memory both work."""
+    x = (np.arange(20).reshape(4, 5) % 7).astype(dtype)
+    k = np.array([[1.0, -2.0], [0.5, 3.0]], np.float32 if dtype == np.float32 else np.float64)
+    with dask.config.set(scheduler="synchronous"):
+        for f in ("correlate2d", "convolve2d"):
+            want = getattr(npfast, f)(x, k, "full", "fill", fill)
+            got = getattr(nd, f)(da.from_array(x, chunks=2), k, "full", "fill", fill).compute()
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("name, args, kw", [
+    ("max_pool2d", (0,), {}), ("max_pool2d", (2,), {"ceil_mode": 1}),
+    ("max_pool2d", (6,), {}), ("max_pool2d", (2.0,), {}),
+    ("avg_pool2d", (2,), {"padding": -1}), ("avg_pool2d", (2,), {"count_include_pad": "x"}),
+    ("conv2d", (np.ones((2, 3, 3, 3)),), {"stride": 0}),
+    ("conv2d", (np.ones((2, 3, 7, 3)),), {}), ("conv2d", (np.ones((2, 4, 3, 3)),), {}),
+    ("conv2d", (np.ones((2, 3, 3, 3)),), {"groups": 2}),
+])
+def test_window_errors_are_the_in_memory_calls(name, args, kw):
+    """probe20d: the graph's own checks raised plain ValueError / TypeError where the in-memory
+    call raises npfast.AnchorValueError / AnchorTypeError (also RuntimeErrors, as torch's), and
+    other messages; now the in-memory call checks the arguments, on an input without data."""
+    x = np.random.default_rng(1).random((2, 3, 5, 6))
+    with pytest.raises(Exception) as want:
+        getattr(npfast, name)(x, *args, **kw)
+    with pytest.raises(type(want.value)) as got:
+        getattr(nd, name)(da.from_array(x, chunks=2), *args, **kw)
+    assert str(got.value) == str(want.value) and isinstance(got.value, RuntimeError)

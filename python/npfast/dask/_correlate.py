@@ -118,12 +118,17 @@ def _pad_like_scipy(x, pad, kind, fillvalue, dtype):
     """in1 padded by pad = (ph, pw) on both sides the way SciPy's boundary extends it."""
     lead = [(0, 0)] * (x.ndim - 2)
     if kind == "fill":
+        # The fill value as the in-memory call reads it (the probe has checked it): None is
+        # NaN, a one-element array or sequence its element (probe20d: da.pad refused both).
+        fill = np.asarray(np.nan if fillvalue is None else fillvalue).reshape(())
         # The pad holds the fill value itself: where the input's dtype cannot (uint8 and -1,
-        # int16 and 2.5, float32 and 0.1 beside a float64 filter), pad in the result's dtype.
-        if np.asarray(fillvalue).astype(x.dtype) != np.asarray(fillvalue).astype(dtype):
-            x = x.astype(dtype)
+        # int16 and 2.5, float32 and 0.1 beside a float64 filter, NaN beside integers), pad in
+        # the result's dtype.
+        with np.errstate(invalid="ignore"):
+            if not np.array_equal(fill.astype(x.dtype), fill.astype(dtype), equal_nan=False):
+                x = x.astype(dtype)
         return da.pad(x, lead + [(pad[0], pad[0]), (pad[1], pad[1])], mode="constant",
-                      constant_values=np.asarray(fillvalue).astype(x.dtype))
+                      constant_values=fill.astype(x.dtype).item())
     # Index maps rather than da.pad: SciPy repeats the wrap/reflection for pads wider than the
     # image, which np.pad does and da.pad (dask 2026.8) does not.
     np_mode = "wrap" if kind == "wrap" else "symmetric"

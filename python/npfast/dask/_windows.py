@@ -20,6 +20,14 @@ from ._tasks import _Kernel, _Threads, _as_dask, _bounds, _host_slots, _small, _
 # Strided windows: conv2d and pooling
 
 
+def _no_images(x):
+    """An input of x's plane shape and dtype with no data (a first axis of length 0): the
+    in-memory function called on it checks every argument as it would on x, with its own
+    exception classes and messages (npfast.AnchorValueError where torch raises RuntimeError;
+    probe20d: the graph's own checks raised plain ValueError / TypeError), and reads nothing."""
+    return np.zeros((0,) + tuple(x.shape if x.ndim == 2 else x.shape[1:]), x.dtype)
+
+
 class _Axis:
     """One spatial axis of a strided window operator (torch's output-size rule)."""
 
@@ -157,7 +165,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
         (O,).
     stride, padding, dilation : int or pair of ints
         As in PyTorch; ``padding`` may also be "valid", or "same" when stride is 1 and
-        ``dilation * (k - 1)`` is even on both axes (npfast pads symmetrically).
+        ``dilation * (k - 1)`` is even on both axes: npfast.dask's windows pad symmetrically
+        (``npfast.conv2d`` itself also takes an odd total, padding the extra row and column at
+        the bottom and right as PyTorch).
     groups : int
         As in PyTorch.
     threads : int, optional
@@ -182,6 +192,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     unbatched = x.ndim == 3
     if unbatched:
         x = x[None]
+    _npfast.conv2d(_no_images(x), w, b, stride, padding, dilation, groups)
     if x.ndim != 4:
         raise ValueError(f"input: expected shape (N, C, H, W) or (C, H, W), got shape {x.shape}")
     if w.ndim != 4:
@@ -278,10 +289,13 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         Bad shapes or parameters (also those the kernel reports for a probe call made when the
         graph is built).
     """
+    x = _as_dask(input, "input")
+    _npfast.max_pool2d(_no_images(x), kernel_size, stride, padding, dilation, ceil_mode,
+                       return_indices)
     ceil_mode = _npfast._bool(ceil_mode, "ceil_mode")
     return_indices = _npfast._bool(return_indices, "return_indices")
-    x, k, s, p, d, ah, aw = _pool_setup(input, kernel_size, stride, padding, dilation,
-                                        ceil_mode, "max_pool2d")
+    x, k, s, p, d, ah, aw = _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode,
+                                        "max_pool2d")
     kernel = _Kernel("max_pool2d")
     spec = _Threads(threads, _host_slots())
     probe = kernel(np.zeros((1,) * (x.ndim - 2) + (ah.keff, aw.keff), x.dtype), k, s, p, d,
@@ -338,9 +352,12 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     ValueError, TypeError
         Bad shapes or parameters (also those the kernel reports for a probe call).
     """
+    x = _as_dask(input, "input")
+    _npfast.avg_pool2d(_no_images(x), kernel_size, stride, padding, ceil_mode,
+                       count_include_pad, divisor_override)
     ceil_mode = _npfast._bool(ceil_mode, "ceil_mode")
     count_include_pad = _npfast._bool(count_include_pad, "count_include_pad")
-    x, k, s, p, _, ah, aw = _pool_setup(input, kernel_size, stride, padding, 1, ceil_mode,
+    x, k, s, p, _, ah, aw = _pool_setup(x, kernel_size, stride, padding, 1, ceil_mode,
                                         "avg_pool2d")
     kernel = _Kernel("avg_pool2d")
     spec = _Threads(threads, _host_slots())
