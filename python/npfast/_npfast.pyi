@@ -136,8 +136,10 @@ def conv_transpose2d(input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLi
     ValueError for an unknown layout, wrong ndim, weight.shape[0] != C_in, groups not dividing
                C_in, stride or dilation < 1, negative padding, output_padding too large, a negative
                output size (a size of 0 gives an empty result, as PyTorch's batched float32 path;
-               docs/conv.md "probe12"), a wrong bias shape, or a bad ``out``. Nothing is written on
-               error.
+               docs/conv.md "probe12"), an empty input height or width (an empty batch or channels
+               pass: C_in = 0 gives the bias broadcast, zeros without one, and C_out = 0 an empty
+               result, where PyTorch raises), a wrong bias shape, or a bad ``out``. Nothing is
+               written on error.
     """
 
 def conv_transpose2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.ArrayLike, weight: numpy.typing.ArrayLike, stride: int | tuple[int, ...] = 1, padding: int | tuple[int, ...] = 0, output_padding: int | tuple[int, ...] = 0, groups: int = 1, dilation: int | tuple[int, ...] = 1, output_mask: tuple[bool, bool, bool] = (True, True, True), *, layout: str = 'NCHW') -> tuple[numpy.ndarray | None, numpy.ndarray | None, numpy.ndarray | None]:
@@ -462,12 +464,15 @@ def batch_norm(input: numpy.typing.ArrayLike, running_mean: numpy.typing.ArrayLi
         ``running = (1 - momentum) * running + momentum * batch`` with the batch's unbiased variance
         (as PyTorch); they must then be writeable ndarrays of the input's dtype (never converted).
     weight, bias : array_like ``(C,)``, optional
-        Default 1 and 0.
+        Default 1 and 0; of the input's dtype, as every array here (a Python list is NumPy's
+        float64 or int64, refused beside float32 input: pass ``np.asarray(w, x.dtype)``).
     training : bool
         Normalise with the batch's statistics (mean and biased variance over every axis but the
         channel's; not exactly one value per channel, PyTorch's rule: an empty batch passes, gives
         NaN statistics and leaves the running ones as they are).
     momentum, eps : float
+        ``momentum`` finite (NaN and inf, which PyTorch takes, would poison the running
+        statistics: AnchorValueError); any finite value, as PyTorch.
     relu : bool
         Fuse ``max(y, 0)``; pass the result as ``output=`` to :func:`batch_norm_backward`.
     layout : 'NCHW' or 'NHWC'

@@ -146,8 +146,10 @@ TypeError  for non-float or mixed dtypes, or non-int stride/padding/output_paddi
 ValueError for an unknown layout, wrong ndim, weight.shape[0] != C_in, groups not dividing
            C_in, stride or dilation < 1, negative padding, output_padding too large, a negative
            output size (a size of 0 gives an empty result, as PyTorch's batched float32 path;
-           docs/conv.md "probe12"), a wrong bias shape, or a bad ``out``. Nothing is written on
-           error.
+           docs/conv.md "probe12"), an empty input height or width (an empty batch or channels
+           pass: C_in = 0 gives the bias broadcast, zeros without one, and C_out = 0 an empty
+           result, where PyTorch raises), a wrong bias shape, or a bad ``out``. Nothing is
+           written on error.
 )doc");
   m.def("conv_transpose2d_backward", runtime_anchored<&backward_py>,
         nb::sig("def conv_transpose2d_backward(grad_output: numpy.typing.ArrayLike, "

@@ -187,12 +187,15 @@ running_mean, running_var : ndarray ``(C,)`` or None
     ``running = (1 - momentum) * running + momentum * batch`` with the batch's unbiased variance
     (as PyTorch); they must then be writeable ndarrays of the input's dtype (never converted).
 weight, bias : array_like ``(C,)``, optional
-    Default 1 and 0.
+    Default 1 and 0; of the input's dtype, as every array here (a Python list is NumPy's
+    float64 or int64, refused beside float32 input: pass ``np.asarray(w, x.dtype)``).
 training : bool
     Normalise with the batch's statistics (mean and biased variance over every axis but the
     channel's; not exactly one value per channel, PyTorch's rule: an empty batch passes, gives
     NaN statistics and leaves the running ones as they are).
 momentum, eps : float
+    ``momentum`` finite (NaN and inf, which PyTorch takes, would poison the running
+    statistics: AnchorValueError); any finite value, as PyTorch.
 relu : bool
     Fuse ``max(y, 0)``; pass the result as ``output=`` to :func:`batch_norm_backward`.
 layout : 'NCHW' or 'NHWC'
