@@ -37,14 +37,15 @@ def main(argv=None) -> int:
                             "to the usable cores)")
     sub.add_parser("config", help="print npfast.config()")
     args = parser.parse_args(argv)
-    if args.command == "config":
-        import npfast
+    import npfast
 
-        try:
-            npfast.show_config()
-        except ValueError as exc:  # an environment variable npfast refuses (NPFAST_ISA)
-            print(f"python -m npfast config: {exc}", file=sys.stderr)
-            return 2
+    try:
+        npfast.config()
+    except ValueError as exc:  # an environment variable npfast refuses (NPFAST_ISA)
+        print(f"python -m npfast {args.command}: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "config":
+        npfast.show_config()
         return 0
     import os
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import _npfast
 from ._npfast import AnchorTypeError, AnchorValueError
-from ._ndimage_support import _new, cast_into, check_axes
+from ._ndimage_support import _new, cast_into, check_axes, get_output
 from ._filters import (convolve1d, correlate1d, gaussian_filter, gaussian_filter1d,  # noqa: F401
                        gaussian_gradient_magnitude, gaussian_laplace, laplace, prewitt, sobel,
                        uniform_filter, uniform_filter1d)
@@ -111,20 +111,6 @@ def _origins(origin, axes, ndim):
     return out
 
 
-def _output(output, input):
-    """The array to write: ``output`` itself, or a new one of the dtype ``output`` names."""
-    if isinstance(output, (list, tuple)):
-        raise AnchorValueError(f"output: shape must be {input.shape}, got {np.shape(output)}")
-    dtype = output.dtype if isinstance(output, np.ndarray) else np.dtype(output)  # TypeError
-    if dtype.kind not in "biuf" or (dtype.kind == "f" and dtype.itemsize not in (4, 8)):
-        raise AnchorTypeError(f"output: array type {dtype} not supported")
-    if isinstance(output, np.ndarray):
-        if output.shape != input.shape:
-            raise AnchorValueError(f"output: shape must be {input.shape}, got {output.shape}")
-        return output
-    return _new(input.shape, dtype)  # a byte-swapped dtype stays so, as SciPy
-
-
 def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
     input = np.asarray(input)
     # Without `output`, SciPy's rule: the input's dtype, in native byte order.
@@ -146,7 +132,7 @@ def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
         raise AnchorValueError("mode: a sequence of modes is not supported")
     if type(cval) is not float and not isinstance(cval, numbers.Real):
         raise TypeError(f"cval: must be a real number, got {cval!r}")
-    dest = None if output is None else _output(output, input)
+    dest = None if output is None else get_output(output, input)
     if dest is not None:
         dtype = dest.dtype
     # The dtype the operator computes in (corr2d_result_dtype, whatever the byte order):

@@ -121,6 +121,9 @@ def test_help_names_the_sections_and_config_reports_a_bad_isa():
     proc = subprocess.run([sys.executable, "-m", "npfast", "config"], capture_output=True,
                           text=True, timeout=120, env=env)
     assert proc.returncode == 2 and "NPFAST_ISA" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "npfast", "bench", "--only", "limits"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 2 and "NPFAST_ISA" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_scaling_and_interference_sections(report):

@@ -353,7 +353,7 @@ def test_conv2d_bad_arguments():
         nd.conv2d(x, np.ones((3, 2, 3, 3), np.float32), groups=2)
     with pytest.raises(ValueError, match="same"):
         nd.conv2d(x, np.ones((3, 4, 2, 2), np.float32), padding="same")
-    with pytest.raises(ValueError, match="input"):
+    with pytest.raises(ValueError, match=r"input: expected a 4-d .* got shape \(4, 4\)"):
         nd.conv2d(da.zeros((4, 4), dtype=np.float32, chunks=2), np.ones((3, 4, 3, 3), np.float32))
     with pytest.raises(ValueError, match="kernel"):
         nd.conv2d(x, np.ones((3, 4, 9, 9), np.float32))
@@ -499,11 +499,13 @@ def test_full_fill_takes_what_the_in_memory_call_takes(dtype, fill):
     ("conv2d", (np.ones((2, 3, 7, 3)),), {}), ("conv2d", (np.ones((2, 4, 3, 3)),), {}),
     ("conv2d", (np.ones((2, 3, 3, 3)),), {"groups": 2}),
 ])
-def test_window_errors_are_the_in_memory_calls(name, args, kw):
+@pytest.mark.parametrize("shape", [(2, 3, 5, 6), (5,), (4, 4), (2, 2, 3, 5, 6)])
+def test_window_errors_are_the_in_memory_calls(name, args, kw, shape):
     """probe20d: the graph's own checks raised plain ValueError / TypeError where the in-memory
     call raises npfast.AnchorValueError / AnchorTypeError (also RuntimeErrors, as torch's), and
-    other messages; now the in-memory call checks the arguments, on an input without data."""
-    x = np.random.default_rng(1).random((2, 3, 5, 6))
+    other messages; now the in-memory call checks the arguments, on an input without data (or,
+    for a rank it refuses, of the input's own shape: review20)."""
+    x = np.random.default_rng(1).random(shape)
     with pytest.raises(Exception) as want:
         getattr(npfast, name)(x, *args, **kw)
     with pytest.raises(type(want.value)) as got:

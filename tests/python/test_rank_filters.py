@@ -961,13 +961,14 @@ def test_footprint_filters_into_their_own_input(nthreads, threads):
 
 
 @pytest.mark.parametrize("name", ["minimum_filter", "median_filter", "uniform_filter",
-                                  "gaussian_filter", "sobel"])
+                                  "gaussian_filter", "sobel", "correlate", "convolve"])
 @pytest.mark.parametrize("bad", [[0.0] * 9, (3, 3), 5])
 def test_output_neither_dtype_nor_array_is_scipys_runtime_error(name, bad):
     """probe20a: SciPy raises RuntimeError ("output shape not correct") for an output= that is
     not None, a dtype or an ndarray; npfast raised a plain TypeError."""
     x = np.ones((3, 3))
-    args = {"sobel": (), "gaussian_filter": (1.0,)}.get(name, (3,))
+    args = {"sobel": (), "gaussian_filter": (1.0,), "correlate": (np.ones((2, 2)),),
+            "convolve": (np.ones((2, 2)),)}.get(name, (3,))
     with pytest.raises(RuntimeError, match="output") as err:
         getattr(nd, name)(x, *args, output=bad)
     assert isinstance(err.value, TypeError)

@@ -124,11 +124,12 @@ def _pad_like_scipy(x, pad, kind, fillvalue, dtype):
         # The pad holds the fill value itself: where the input's dtype cannot (uint8 and -1,
         # int16 and 2.5, float32 and 0.1 beside a float64 filter, NaN beside integers), pad in
         # the result's dtype.
-        with np.errstate(invalid="ignore"):
+        with np.errstate(all="ignore"):  # NaN beside integers, 1e40 beside float32
             if not np.array_equal(fill.astype(x.dtype), fill.astype(dtype), equal_nan=False):
                 x = x.astype(dtype)
+            value = fill.astype(x.dtype).item()
         return da.pad(x, lead + [(pad[0], pad[0]), (pad[1], pad[1])], mode="constant",
-                      constant_values=fill.astype(x.dtype).item())
+                      constant_values=value)
     # Index maps rather than da.pad: SciPy repeats the wrap/reflection for pads wider than the
     # image, which np.pad does and da.pad (dask 2026.8) does not.
     np_mode = "wrap" if kind == "wrap" else "symmetric"

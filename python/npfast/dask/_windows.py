@@ -20,11 +20,15 @@ from ._tasks import _Kernel, _Threads, _as_dask, _bounds, _host_slots, _small, _
 # Strided windows: conv2d and pooling
 
 
-def _no_images(x):
+def _no_images(x, ranks):
     """An input of x's plane shape and dtype with no data (a first axis of length 0): the
     in-memory function called on it checks every argument as it would on x, with its own
     exception classes and messages (npfast.AnchorValueError where torch raises RuntimeError;
-    probe20d: the graph's own checks raised plain ValueError / TypeError), and reads nothing."""
+    probe20d: the graph's own checks raised plain ValueError / TypeError), and reads nothing.
+    A rank the function refuses (`ranks`: those it takes) keeps x's own shape, as zeros of
+    stride 0 (nothing allocated), so that its message names that shape (review20)."""
+    if x.ndim not in ranks:
+        return np.broadcast_to(np.zeros((), x.dtype), x.shape)
     return np.zeros((0,) + tuple(x.shape if x.ndim == 2 else x.shape[1:]), x.dtype)
 
 
@@ -192,7 +196,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     unbatched = x.ndim == 3
     if unbatched:
         x = x[None]
-    _npfast.conv2d(_no_images(x), w, b, stride, padding, dilation, groups)
+    _npfast.conv2d(_no_images(x, (4,)), w, b, stride, padding, dilation, groups)
     if x.ndim != 4:
         raise ValueError(f"input: expected shape (N, C, H, W) or (C, H, W), got shape {x.shape}")
     if w.ndim != 4:
@@ -290,7 +294,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         graph is built).
     """
     x = _as_dask(input, "input")
-    _npfast.max_pool2d(_no_images(x), kernel_size, stride, padding, dilation, ceil_mode,
+    _npfast.max_pool2d(_no_images(x, (2, 3, 4)), kernel_size, stride, padding, dilation, ceil_mode,
                        return_indices)
     ceil_mode = _npfast._bool(ceil_mode, "ceil_mode")
     return_indices = _npfast._bool(return_indices, "return_indices")
@@ -353,7 +357,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         Bad shapes or parameters (also those the kernel reports for a probe call).
     """
     x = _as_dask(input, "input")
-    _npfast.avg_pool2d(_no_images(x), kernel_size, stride, padding, ceil_mode,
+    _npfast.avg_pool2d(_no_images(x, (2, 3, 4)), kernel_size, stride, padding, ceil_mode,
                        count_include_pad, divisor_override)
     ceil_mode = _npfast._bool(ceil_mode, "ceil_mode")
     count_include_pad = _npfast._bool(count_include_pad, "count_include_pad")
