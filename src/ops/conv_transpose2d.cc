@@ -192,10 +192,11 @@ Shape shape_nchw(const View& input, const View& weight, const View* bias, const 
   const int64_t ow =
       (input.shape[3] - 1) * p.stride_w - 2 * p.pad_left + p.dilation_w * (kw - 1) + opw + 1;
   // An output axis of length 0 is an empty result, as PyTorch's; a negative one is an error.
-  if (input.shape[2] < 1 || input.shape[3] < 1)
+  // An empty plane only beside an empty batch or channels, as PyTorch's rule.
+  if ((input.shape[2] < 1 || input.shape[3] < 1) && input.shape[0] > 0 && input.shape[1] > 0)
     throw ValueError(
-        "input: an empty height or width is not supported (only an empty batch or "
-        "channels, as PyTorch), got shape " +
+        "input: an empty height or width needs an empty batch or channels (as "
+        "PyTorch), got shape " +
         shape_str(input));
   if (oh < 0 || ow < 0)
     throw ValueError("input: output size " + pair_str(oh, ow) + " from input shape " +

@@ -432,3 +432,17 @@ def test_output_padding_past_every_tap(layout):
     assert y.size == 0
     gx, gw = npfast.conv_transpose2d_backward(y, xl, w, **args, layout=layout)[:2]
     assert gx.shape == xl.shape and not gx.any() and gw.shape == w.shape and not gw.any()
+
+
+@needs_torch
+@pytest.mark.parametrize("shape", [(0, 2, 0, 4), (0, 2, 3, 0), (0, 2, 0, 0)])
+def test_empty_plane_beside_an_empty_batch(shape):
+    """PyTorch takes an empty height or width beside an empty batch (its rule: only an empty
+    batch or channels); npfast refused every empty plane (review20)."""
+    w, b = np.ones((2, 3, 3, 3)), np.ones(3)
+    got = npfast.conv_transpose2d(np.zeros(shape), w, b)
+    want = F.conv_transpose2d(torch.zeros(shape, dtype=torch.float64), torch.tensor(w),
+                              torch.tensor(b))
+    assert got.shape == tuple(want.shape)
+    with pytest.raises(ValueError, match="empty height or width needs an empty batch"):
+        npfast.conv_transpose2d(np.zeros((1,) + shape[1:]), w, b)
