@@ -45,6 +45,9 @@ def _kernel_array(a):
 def _line_pass(run, input, output):
     """run(src, out): one call of a line operator reading `input` and writing `output`,
     through arrays it takes (bool as uint8, a byte-swapped output through a native one)."""
+    if output.dtype in NATIVE_DTYPES and input.dtype in NATIVE_DTYPES:
+        run(separate(input, output), output)  # both taken as they are: the common call
+        return
     src = _kernel_array(separate(input, output))
     if output.dtype.isnative:
         run(src, _kernel_array(output))

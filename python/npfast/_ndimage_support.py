@@ -75,9 +75,13 @@ def remembered(plan):
 
     @functools.wraps(plan)
     def run(*args):
-        key = _plain_key(args)
-        if key is None:
-            return plan(*args)
+        types = tuple(map(type, args))
+        if _PLAIN_SET.issuperset(types):  # _plain_key's common case, without its call
+            key = args, types
+        else:
+            key = _plain_key(args)
+            if key is None:
+                return plan(*args)
         got = cache.get(key)
         if got is None:
             got = plan(*args)
