@@ -8,9 +8,13 @@
 //       t = 0; for pc in [ps, ps + kAxpySumRows) by kAxpyRows:
 //         t += x[b, pc:pc+kAxpyRows] a[b, pc:pc+kAxpyRows, j0:j1]
 //       y[b, j0:j1] = ps == 0 ? t : y[b, j0:j1] + t
-// The rows (dot) or columns (axpy) of all the batch's products are split into chunks for the
-// threads; each output element is computed by one kernel call sequence whose arithmetic does not
-// depend on the chunk, so the bits do not depend on the thread count.
+// A narrow axpy product with many rows (kAxpyGroupBytes, axpy_groups) instead sums its K blocks
+// in G groups of consecutive blocks, each group as above into its own buffer, then
+//     y[b, j] = group 0 + group 1 + ... + group G-1 (in order),
+// G from the shape alone. The rows (dot), the columns (axpy) or the groups of all the batch's
+// products are split into chunks for the threads; each output element is computed by one kernel
+// call sequence whose arithmetic does not depend on the chunk, so the bits do not depend on the
+// thread count.
 #include "src/ops/gemv.h"
 
 #include <algorithm>
@@ -64,6 +68,23 @@ constexpr int64_t kDotRows = 4;
 // Columns of an axpy chunk are a multiple of this (the AVX-512 kernel's 8-vector f32 block)
 // where a product has at least four such blocks, else of a 64-byte line of y (matvec).
 constexpr int64_t kAxpyColumns = 128;
+// Row groups (above) for products whose outputs take at most this many bytes and whose K has
+// at least 2 x 2 blocks: split by columns, such a product's chunks read pieces of a few lines
+// of every row (256 float32 columns: 1 KiB), which one thread reads 1.6x slower than whole rows
+// (2000^2 float32 x @ A, 1 thread: 251 us whole, 390-440 us in 256-column pieces). A call whose
+// helper could not get a core then ran all the pieces on the caller: 1.4-1.5x its one-thread
+// time beside a busy process (probe20e). Groups read whole rows whoever runs them; each holds
+// an output's worth of sums (two buffers of G x outputs, at most 2 x 8 x 16 KiB).
+constexpr int64_t kAxpyGroupBytes = 16 * 1024;
+constexpr int64_t kAxpyMaxGroups = 8;
+
+// G for a product (1: no groups): half its K blocks, at most kAxpyMaxGroups; a function of the
+// shape alone, since it sets the order of the sums.
+int64_t axpy_groups(int64_t total, int64_t k, int64_t elem) {
+  const int64_t blocks = ceil_div(k, kAxpySumRows);
+  if (total * elem > kAxpyGroupBytes || blocks < 4) return 1;
+  return std::min(kAxpyMaxGroups, blocks / 2);
+}
 
 }  // namespace
 
@@ -115,6 +136,50 @@ bool matvec(const MatVec<T>& mv) {
     });
     return true;
   }
+  // Columns [s, s + cnt) of product b (within one product) over the matrix rows [r0, r1), in
+  // K blocks: the first into `y`, each later one into `part` and then added to `y`.
+  const auto sweep = [&](int64_t b, int64_t j, int64_t cnt, int64_t r0, int64_t r1, T* y, T* part) {
+    const T* a = mv.a + b * mv.sa + j * mv.rs;
+    const T* x = mv.x + b * mv.sx;
+    for (int64_t ps = r0; ps < r1; ps += kAxpySumRows) {
+      T* t = ps == r0 ? y : part;
+      const int64_t pe = std::min(r1, ps + kAxpySumRows);
+      for (int64_t pc = ps; pc < pe; pc += kAxpyRows)
+        g.axpy(std::min(kAxpyRows, pe - pc), cnt, a + pc * mv.ps, mv.ps, x + pc * mv.incx, mv.incx,
+               t, pc > ps);
+      if (ps > r0)
+        for (int64_t c = 0; c < cnt; ++c) y[c] += t[c];
+    }
+  };
+  // Output s's address (incy 1 or one row).
+  const auto out = [&](int64_t s) { return mv.y + s / rows * mv.sy + s % rows * mv.incy; };
+  const int64_t groups = axpy_groups(total, k, sizeof(T));
+  if (groups > 1) {
+    // The group's sums, then its later blocks' (taken here: a block a helper thread took
+    // would stay in its thread cache).
+    Buffer<T> sums(static_cast<size_t>(2 * groups * total));
+    const int64_t blocks = ceil_div(k, kAxpySumRows);
+    parallel_for(groups, grain_for(groups, static_cast<double>(total) * item_ns / groups),
+                 [&](int64_t g0, int64_t g1) {
+                   for (int64_t q = g0; q < g1; ++q) {
+                     const int64_t r0 = q * blocks / groups * kAxpySumRows;
+                     const int64_t r1 = std::min(k, (q + 1) * blocks / groups * kAxpySumRows);
+                     T* y = sums.get() + q * total;
+                     T* part = sums.get() + (groups + q) * total;
+                     for (int64_t s = 0; s < total;) {
+                       const int64_t cnt = std::min(total - s, rows - s % rows);
+                       sweep(s / rows, s % rows, cnt, r0, r1, y + s, part + s);
+                       s += cnt;
+                     }
+                   }
+                 });
+    for (int64_t s = 0; s < total; ++s) {
+      T v = sums.get()[s];
+      for (int64_t q = 1; q < groups; ++q) v += sums.get()[q * total + s];
+      *out(s) = v;
+    }
+    return true;
+  }
   int64_t grain = gemv_grain(total, item_ns);
   // Whole 8-vector blocks where there are several per thread, else whole lines of y: a narrow
   // product (x @ A with 16 columns and a long k) then still splits (each column's sums are the
@@ -127,19 +192,8 @@ bool matvec(const MatVec<T>& mv) {
   if (k > kAxpySumRows) part = Buffer<T>(static_cast<size_t>(total));
   parallel_for(total, grain, [&](int64_t s, int64_t e) {
     while (s < e) {
-      const int64_t b = s / rows, j = s % rows, cnt = std::min(e - s, rows - j);
-      const T* a = mv.a + b * mv.sa + j * mv.rs;
-      const T* x = mv.x + b * mv.sx;
-      T* y = mv.y + b * mv.sy + j * mv.incy;  // contiguous over cnt (incy 1 or one row)
-      for (int64_t ps = 0; ps < k; ps += kAxpySumRows) {
-        T* t = ps == 0 ? y : part.get() + s;
-        const int64_t pe = std::min(k, ps + kAxpySumRows);
-        for (int64_t pc = ps; pc < pe; pc += kAxpyRows)
-          g.axpy(std::min(kAxpyRows, pe - pc), cnt, a + pc * mv.ps, mv.ps, x + pc * mv.incx,
-                 mv.incx, t, pc > ps);
-        if (ps > 0)
-          for (int64_t c = 0; c < cnt; ++c) y[c] += t[c];
-      }
+      const int64_t cnt = std::min(e - s, rows - s % rows);
+      sweep(s / rows, s % rows, cnt, 0, k, out(s), part.get() ? part.get() + s : nullptr);
       s += cnt;
     }
   });

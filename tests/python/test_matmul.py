@@ -288,7 +288,9 @@ def test_matvec_nan_inf_and_zero_depth(isa):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_matvec_thread_count_bitwise_invariant(threads, dtype):
     rng = np.random.default_rng(10)
-    for m, k in [(3001, 2999), (2000, 1500), (65, 20000), (20000, 65)]:
+    # w @ a with at most 16 KiB of outputs and 1024+ rows sums in row groups (src/ops/gemv.cc):
+    # (2000, 1500), (20000, 65), (2049, 7) (a last block of one row), (1025, 300).
+    for m, k in [(3001, 2999), (2000, 1500), (65, 20000), (20000, 65), (2049, 7), (1025, 300)]:
         a = rng.standard_normal((m, k)).astype(dtype)
         x = rng.standard_normal(k).astype(dtype)
         w = rng.standard_normal(m).astype(dtype)
