@@ -3,18 +3,18 @@
 // Serial meaning, rows of a contiguous (dot), in pieces of kDotPiece along k:
 //     for b, i: y[b, i] = gemv_dot(piece 0 of row a[b, i], x[b]);
 //               for each later piece q: y[b, i] += gemv_dot(piece q of row a[b, i], x[b])
-// and with its columns contiguous (axpy), over column chunks and K blocks:
-//     for b, column chunk [j0, j1): for ps in [0, k) by kAxpySumRows:
-//       t = 0; for pc in [ps, ps + kAxpySumRows) by kAxpyRows:
-//         t += x[b, pc:pc+kAxpyRows] a[b, pc:pc+kAxpyRows, j0:j1]
-//       y[b, j0:j1] = ps == 0 ? t : y[b, j0:j1] + t
-// A narrow axpy product with many rows (kAxpyGroupBytes, axpy_groups) instead sums its K blocks
-// in G groups of consecutive blocks, each group as above into its own buffer, then
-//     y[b, j] = group 0 + group 1 + ... + group G-1 (in order),
-// G from the shape alone. The rows (dot), the columns (axpy) or the groups of all the batch's
-// products are split into chunks for the threads; each output element is computed by one kernel
-// call sequence whose arithmetic does not depend on the chunk, so the bits do not depend on the
-// thread count.
+// and with its columns contiguous (axpy), in G groups of consecutive K blocks (G from k alone:
+// axpy_groups), each group summed block by block:
+//     for b, column j: for group q: g = 0; for ps in q's rows by kAxpySumRows:
+//         t = 0; for pc in [ps, ps + kAxpySumRows) by kAxpyRows:
+//           t += x[b, pc:pc+kAxpyRows] a[b, pc:pc+kAxpyRows, j]
+//         g = ps is q's first ? t : g + t
+//       y[b, j] = q == 0 ? g : y[b, j] + g
+// The threads take chunks of the rows (dot), or of the columns (axpy; or, for a narrow axpy
+// product with several groups, the groups, each into its own buffer, added in group order at the
+// end: the same sums). Each output element is computed by one kernel call sequence whose
+// arithmetic does not depend on the chunk, the batch or the other columns, so the bits do not
+// depend on the thread count.
 #include "src/ops/gemv.h"
 
 #include <algorithm>
@@ -68,23 +68,25 @@ constexpr int64_t kDotRows = 4;
 // Columns of an axpy chunk are a multiple of this (the AVX-512 kernel's 8-vector f32 block)
 // where a product has at least four such blocks, else of a 64-byte line of y (matvec).
 constexpr int64_t kAxpyColumns = 128;
-// Row groups (above) for products whose outputs take at most this many bytes and whose K has
-// at least 2 x 2 blocks: split by columns, such a product's chunks read pieces of a few lines
+// K blocks are summed in G groups (above), G = half the blocks, at most kAxpyMaxGroups, from k
+// alone (it sets the order of the sums): groups let the threads split a narrow product's rows
+// instead of its columns. Split by columns, such a product's chunks read pieces of a few lines
 // of every row (256 float32 columns: 1 KiB), which one thread reads 1.6x slower than whole rows
 // (2000^2 float32 x @ A, 1 thread: 251 us whole, 390-440 us in 256-column pieces). A call whose
 // helper could not get a core then ran all the pieces on the caller: 1.4-1.5x its one-thread
-// time beside a busy process (probe20e). Groups read whole rows whoever runs them; each holds
-// an output's worth of sums (two buffers of G x outputs, at most 2 x 8 x 16 KiB).
-constexpr int64_t kAxpyGroupBytes = 16 * 1024;
-constexpr int64_t kAxpyMaxGroups = 8;
-
-// G for a product (1: no groups): half its K blocks, at most kAxpyMaxGroups; a function of the
-// shape alone, since it sets the order of the sums.
-int64_t axpy_groups(int64_t total, int64_t k, int64_t elem) {
+// time beside a busy process (probe20e). Threaded by groups, every chunk reads whole rows.
+constexpr int64_t kAxpyMaxGroups = 16;
+int64_t axpy_groups(int64_t k) {
   const int64_t blocks = ceil_div(k, kAxpySumRows);
-  if (total * elem > kAxpyGroupBytes || blocks < 4) return 1;
-  return std::min(kAxpyMaxGroups, blocks / 2);
+  return blocks < 4 ? 1 : std::min(kAxpyMaxGroups, blocks / 2);
 }
+// Group q's rows [first, end).
+int64_t group_row(int64_t q, int64_t groups, int64_t k) {
+  return std::min(k, q * ceil_div(k, kAxpySumRows) / groups * kAxpySumRows);
+}
+// Column chunks narrower than this many bytes of a row hand the threads groups instead, where
+// there are at least as many groups as threads (a scheduling choice: the same sums).
+constexpr int64_t kAxpyPieceBytes = 4096;
 
 }  // namespace
 
@@ -136,8 +138,8 @@ bool matvec(const MatVec<T>& mv) {
     });
     return true;
   }
-  // Columns [s, s + cnt) of product b (within one product) over the matrix rows [r0, r1), in
-  // K blocks: the first into `y`, each later one into `part` and then added to `y`.
+  // Columns [j, j + cnt) of product b over the matrix rows [r0, r1), in K blocks: the first
+  // into `y`, each later one into `part` and then added to `y`.
   const auto sweep = [&](int64_t b, int64_t j, int64_t cnt, int64_t r0, int64_t r1, T* y, T* part) {
     const T* a = mv.a + b * mv.sa + j * mv.rs;
     const T* x = mv.x + b * mv.sx;
@@ -151,49 +153,56 @@ bool matvec(const MatVec<T>& mv) {
         for (int64_t c = 0; c < cnt; ++c) y[c] += t[c];
     }
   };
-  // Output s's address (incy 1 or one row).
-  const auto out = [&](int64_t s) { return mv.y + s / rows * mv.sy + s % rows * mv.incy; };
-  const int64_t groups = axpy_groups(total, k, sizeof(T));
-  if (groups > 1) {
-    // The group's sums, then its later blocks' (taken here: a block a helper thread took
-    // would stay in its thread cache).
-    Buffer<T> sums(static_cast<size_t>(2 * groups * total));
-    const int64_t blocks = ceil_div(k, kAxpySumRows);
-    parallel_for(groups, grain_for(groups, static_cast<double>(total) * item_ns / groups),
-                 [&](int64_t g0, int64_t g1) {
-                   for (int64_t q = g0; q < g1; ++q) {
-                     const int64_t r0 = q * blocks / groups * kAxpySumRows;
-                     const int64_t r1 = std::min(k, (q + 1) * blocks / groups * kAxpySumRows);
-                     T* y = sums.get() + q * total;
-                     T* part = sums.get() + (groups + q) * total;
-                     for (int64_t s = 0; s < total;) {
-                       const int64_t cnt = std::min(total - s, rows - s % rows);
-                       sweep(s / rows, s % rows, cnt, r0, r1, y + s, part + s);
-                       s += cnt;
-                     }
-                   }
-                 });
-    for (int64_t s = 0; s < total; ++s) {
-      T v = sums.get()[s];
-      for (int64_t q = 1; q < groups; ++q) v += sums.get()[q * total + s];
-      *out(s) = v;
-    }
-    return true;
-  }
+  const int64_t groups = axpy_groups(k);
   int64_t grain = gemv_grain(total, item_ns);
   // Whole 8-vector blocks where there are several per thread, else whole lines of y: a narrow
   // product (x @ A with 16 columns and a long k) then still splits (each column's sums are the
   // same wherever its chunk starts).
   const int64_t unit = total >= 4 * kAxpyColumns ? kAxpyColumns : 64 / int64_t{sizeof(T)};
   if (grain < total) grain = std::min(total, ceil_div(grain, unit) * unit);
-  // The partial sums past the first kAxpySumRows rows, one per output (taken here: a block
-  // a helper thread took would stay in its thread cache).
-  Buffer<T> part;
+  if (grain < total && grain * int64_t{sizeof(T)} < kAxpyPieceBytes &&
+      groups >= available_threads()) {
+    // Threads by groups: each group's sums into its own row of `sums` (the second half: its
+    // later blocks), then the rows added in group order.
+    Buffer<T> sums(static_cast<size_t>(2 * groups * total));
+    T* const acc = sums.get();
+    const double group_ns = static_cast<double>(total) * item_ns / static_cast<double>(groups);
+    parallel_for(groups, gemv_grain(groups, group_ns), [&](int64_t q0, int64_t q1) {
+      for (int64_t q = q0; q < q1; ++q) {
+        const int64_t r0 = group_row(q, groups, k), r1 = group_row(q + 1, groups, k);
+        for (int64_t s = 0; s < total;) {
+          const int64_t cnt = std::min(total - s, rows - s % rows);
+          sweep(s / rows, s % rows, cnt, r0, r1, acc + q * total + s,
+                acc + (groups + q) * total + s);
+          s += cnt;
+        }
+      }
+    });
+    for (int64_t q = 1; q < groups; ++q)
+      for (int64_t s = 0; s < total; ++s) acc[s] += acc[q * total + s];
+    for (int64_t b = 0; b < mv.batch; ++b) {
+      T* y = mv.y + b * mv.sy;
+      const T* src = acc + b * rows;
+      for (int64_t j = 0; j < rows; ++j) y[j * mv.incy] = src[j];
+    }
+    return true;
+  }
+  // Threads by columns: per output, the later blocks' sums of a group and (past the first)
+  // the group's sum (taken here: a block a helper thread took would stay in its thread cache).
+  Buffer<T> part, gsum;
   if (k > kAxpySumRows) part = Buffer<T>(static_cast<size_t>(total));
+  if (groups > 1) gsum = Buffer<T>(static_cast<size_t>(total));
   parallel_for(total, grain, [&](int64_t s, int64_t e) {
     while (s < e) {
-      const int64_t cnt = std::min(e - s, rows - s % rows);
-      sweep(s / rows, s % rows, cnt, 0, k, out(s), part.get() ? part.get() + s : nullptr);
+      const int64_t b = s / rows, j = s % rows, cnt = std::min(e - s, rows - j);
+      T* y = mv.y + b * mv.sy + j * mv.incy;  // contiguous over cnt (incy 1 or one row)
+      T* p = part.get() ? part.get() + s : nullptr;
+      for (int64_t q = 0; q < groups; ++q) {
+        T* t = q == 0 ? y : gsum.get() + s;
+        sweep(b, j, cnt, group_row(q, groups, k), group_row(q + 1, groups, k), t, p);
+        if (q > 0)
+          for (int64_t c = 0; c < cnt; ++c) y[c] += t[c];
+      }
       s += cnt;
     }
   });

@@ -287,6 +287,14 @@ def test_matvec_nan_inf_and_zero_depth(isa):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_matvec_thread_count_bitwise_invariant(threads, dtype):
+    npfast._npfast._set_core_cap_for_testing(16)  # partitions for 16 threads on any machine
+    try:
+        _matvec_thread_count_bitwise_invariant(dtype)
+    finally:
+        npfast._npfast._set_core_cap_for_testing(0)
+
+
+def _matvec_thread_count_bitwise_invariant(dtype):
     rng = np.random.default_rng(10)
     # w @ a with at most 16 KiB of outputs and 1024+ rows sums in row groups (src/ops/gemv.cc):
     # (2000, 1500), (20000, 65), (2049, 7) (a last block of one row), (1025, 300).
@@ -302,6 +310,19 @@ def test_matvec_thread_count_bitwise_invariant(threads, dtype):
                         npfast.matmul(a3, x).tobytes()])
         assert all(g == got[0] for g in got[1:]), (m, k)
         assert_close(npfast.matmul(w, a), w, a)
+    # A product's bits do not depend on the call's other products or columns (review20b: the
+    # row groups were once chosen from the whole call's outputs): batched, wider, strided x.
+    k = 2000
+    x3 = rng.standard_normal((5, 1, k)).astype(dtype)
+    a3 = rng.standard_normal((5, k, 300)).astype(dtype)
+    one = npfast.matmul(x3[0, 0], a3[0])
+    for t in (1, 2, 16):
+        npfast.set_num_threads(t)
+        assert npfast.matmul(x3, a3)[0, 0].tobytes() == one.tobytes()
+        assert npfast.matmul(x3[0, 0], np.concatenate([a3[0]] * 9, 1))[:300].tobytes() == \
+            one.tobytes()
+        xs = np.repeat(x3[0, 0], 2)[::2]  # a strided x
+        assert npfast.matmul(xs, a3[0]).tobytes() == one.tobytes()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
