@@ -733,6 +733,9 @@ constexpr int64_t kFoldRows = 16;
 // are as fast there (1024^2 float32, k0 = 5) or faster (256^2-512^2: 10-20%, the kernel's
 // head, tail and border outputs cost more per row); wider rows take the fused kernel.
 constexpr int64_t kRowsInL1 = int64_t{32} << 10;
+// Rows of at least this many bytes stream their outputs (with an output past
+// kStreamOutputBytes): 2048 float32, so the report's 2048^2 keeps its streamed stores.
+constexpr int64_t kStreamRowBytes = 8192;
 
 template <class T>
 bool minmax2d_rows(const View& input, const int64_t* size, const View& out, const Border* mode,
@@ -746,8 +749,13 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
   if constexpr (std::is_floating_point_v<T>)
     if ((mode[0] == Border::fill || mode[1] == Border::fill) && !std::isfinite(g.fill))
       return false;
+  // Streamed only where rows are long: narrower rows streamed ran 1.1-5.6x slower than plain
+  // (a tall float32 image of 5.8 M pixels, 1 thread: width 180 2.47 against 0.44 ns per pixel,
+  // 256 1.91 / 0.40, 1024 0.94 / 0.55; 3-D volumes, whose planes make such an image, stepped
+  // 2.6x past 16 MiB; docs/ndimage-speed.md "cliff20"), 4096 wide 0.30 / 0.47.
   const bool stream =
-      static_cast<size_t>(out.size()) * sizeof(T) >= elementwise::kStreamOutputBytes;
+      static_cast<size_t>(out.size()) * sizeof(T) >= elementwise::kStreamOutputBytes &&
+      g.W * static_cast<int64_t>(sizeof(T)) >= kStreamRowBytes;
   const RowPass<T> h(g.W, g.k1, g.b1, mode[1], g.fill, out.strides[g.a1], minimum, stream);
   const bool fused = g.k1 <= 16 && (g.k0 + 1) * g.W * static_cast<int64_t>(sizeof(T)) > kRowsInL1 &&
                      out.strides[g.a1] == static_cast<int64_t>(sizeof(T));
