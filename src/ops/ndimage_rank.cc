@@ -729,10 +729,19 @@ inline void stream_line(void* dst, const void* src) {
 // written) when the input holds a NaN or an infinity, or the fill value is one (then the
 // whole-line passes: see minmax2d_as).
 constexpr int64_t kFoldRows = 16;
-// Rows whose k0 + 1 input and padded rows fit this much of L1 keep the separate passes: they
-// are as fast there (1024^2 float32, k0 = 5) or faster (256^2-512^2: 10-20%, the kernel's
-// head, tail and border outputs cost more per row); wider rows take the fused kernel.
-constexpr int64_t kRowsInL1 = int64_t{32} << 10;
+// Rows whose k0 + 1 input and padded rows fit this much of L1 keep the separate passes, where
+// the fused kernel's head, tail and border outputs cost more per row; wider rows take the
+// fused kernel. 8 KiB since the nineteenth session (was 32 KiB, from Zen 5's 48 KiB L1d, where
+// the separate passes were as fast at 1024^2 float32 k0 = 5 and 10-20% faster at 256^2-512^2).
+// On the Zen 4 VM (32 KiB L1d; float32, 1 thread, ns per pixel, separate / fused): minimum 3
+// 256^2 0.40 / 0.46 (4 KiB), 512^2 0.34 / 0.30 (8 KiB), 1024^2 0.32 / 0.24, 2048^2 0.79 / 0.22
+// (32 KiB: the separate passes' power-of-two pitch), minimum 5 256^2 0.51 / 0.54 (6 KiB),
+// 512^2 0.49 / 0.38, 1024^2 0.45 / 0.34 (docs/ndimage-speed.md "cliff20").
+constexpr int64_t kRowsInL1 = int64_t{8} << 10;
+// 8- and 16-bit rows keep 32 KiB, where the separate passes still won (uint8 maximum 5,
+// 1024^2 0.10 / 0.12 ns, 2048^2 0.08 / 0.11), but a streamed output takes the fused kernel at
+// any width (uint8 minimum 3 at 4096^2, 16 MiB: 0.24-0.27 separate, 0.13-0.14 fused).
+constexpr int64_t kNarrowRowsInL1 = int64_t{32} << 10;
 // Rows of at least this many bytes stream their outputs (with an output past
 // kStreamOutputBytes): 2048 float32, so the report's 2048^2 keeps its streamed stores.
 constexpr int64_t kStreamRowBytes = 8192;
@@ -757,7 +766,10 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
       static_cast<size_t>(out.size()) * sizeof(T) >= elementwise::kStreamOutputBytes &&
       g.W * static_cast<int64_t>(sizeof(T)) >= kStreamRowBytes;
   const RowPass<T> h(g.W, g.k1, g.b1, mode[1], g.fill, out.strides[g.a1], minimum, stream);
-  const bool fused = g.k1 <= 16 && (g.k0 + 1) * g.W * static_cast<int64_t>(sizeof(T)) > kRowsInL1 &&
+  const bool fused = g.k1 <= 16 &&
+                     ((g.k0 + 1) * g.W * static_cast<int64_t>(sizeof(T)) >
+                          (sizeof(T) >= 4 ? kRowsInL1 : kNarrowRowsInL1) ||
+                      stream) &&
                      out.strides[g.a1] == static_cast<int64_t>(sizeof(T));
   // One row a call (a streamed block's odd last row too: plain stores for one row in 8 or more
   // cost nothing measurable, and a streaming one-row kernel would double the kernels compiled).
