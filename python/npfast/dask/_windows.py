@@ -35,10 +35,7 @@ def _no_images(x, ranks):
 class _Axis:
     """One spatial axis of a strided window operator (torch's output-size rule)."""
 
-    def __init__(self, n, k, s, p, d, ceil_mode, what):
-        if k < 1 or s < 1 or p < 0 or d < 1:
-            raise ValueError(f"{what}: kernel size {k}, stride {s}, padding {p} and dilation {d} "
-                             "must be positive (padding >= 0)")
+    def __init__(self, n, k, s, p, d, ceil_mode):
         self.n, self.s, self.p = n, s, p
         self.keff = d * (k - 1) + 1
         # The C++ rule the in-memory functions use (torch's, ceil_mode included).
@@ -197,11 +194,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     if unbatched:
         x = x[None]
     _npfast.conv2d(_no_images(x, (4,)), w, b, stride, padding, dilation, groups)
-    if x.ndim != 4:
-        raise ValueError(f"input: expected shape (N, C, H, W) or (C, H, W), got shape {x.shape}")
-    if w.ndim != 4:
-        raise ValueError(f"weight: expected shape (O, C // groups, kh, kw), got {w.shape}")
-    # npfast.conv2d's own argument parser and shape checks.
+    # (Ranks, shapes and every argument were checked by the in-memory call above.)
     s, pads, d, groups = _npfast._conv2d_params(w.shape[2:], stride, padding, dilation, groups)
     shape = _npfast._conv2d_output_shape(x.shape, w.shape, stride, padding, dilation, groups)
     if x.shape[1] == 0:
@@ -221,8 +214,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     c, o = x.shape[1], w.shape[0]
     kernel = _Kernel("conv2d")
     spec = _Threads(threads, _host_slots())
-    ah = _Axis(x.shape[2], w.shape[2], s[0], p[0], d[0], False, "conv2d height")
-    aw = _Axis(x.shape[3], w.shape[3], s[1], p[1], d[1], False, "conv2d width")
+    ah = _Axis(x.shape[2], w.shape[2], s[0], p[0], d[0], False)
+    aw = _Axis(x.shape[3], w.shape[3], s[1], p[1], d[1], False)
     probe = kernel(np.zeros((1, c, ah.keff, aw.keff), x.dtype), w, b, s, p, d, groups)
     cpg, opg = c // groups, o // groups
     # Channel chunks on group boundaries: chunk edges rounded up to whole groups.
@@ -253,17 +246,15 @@ class _ConvCall:
         return self.kernel(win, self.w[o0:o1], b, self.s, self.p, self.d, g1 - g0)
 
 
-def _pool_setup(input, kernel_size, stride, padding, dilation, ceil_mode, what):
-    x = _as_dask(input, "input")
-    if x.ndim not in (2, 3, 4):
-        raise ValueError(f"input: expected shape (N, C, H, W), (C, H, W) or (H, W), got {x.shape}")
+def _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode):
+    # Arguments already checked by the in-memory function (_no_images); here only parsed.
     k = _npfast._pair(kernel_size, "kernel_size")
     s = k if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) \
         else _npfast._pair(stride, "stride")
     p, d = _npfast._pair(padding, "padding"), _npfast._pair(dilation, "dilation")
-    ah = _Axis(x.shape[-2], k[0], s[0], p[0], d[0], ceil_mode, f"{what} height")
-    aw = _Axis(x.shape[-1], k[1], s[1], p[1], d[1], ceil_mode, f"{what} width")
-    return x, k, s, p, d, ah, aw
+    ah = _Axis(x.shape[-2], k[0], s[0], p[0], d[0], ceil_mode)
+    aw = _Axis(x.shape[-1], k[1], s[1], p[1], d[1], ceil_mode)
+    return k, s, p, d, ah, aw
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -298,8 +289,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                        return_indices)
     ceil_mode = _npfast._bool(ceil_mode, "ceil_mode")
     return_indices = _npfast._bool(return_indices, "return_indices")
-    x, k, s, p, d, ah, aw = _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode,
-                                        "max_pool2d")
+    k, s, p, d, ah, aw = _pool_setup(x, kernel_size, stride, padding, dilation, ceil_mode)
     kernel = _Kernel("max_pool2d")
     spec = _Threads(threads, _host_slots())
     probe = kernel(np.zeros((1,) * (x.ndim - 2) + (ah.keff, aw.keff), x.dtype), k, s, p, d,
@@ -361,8 +351,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                        count_include_pad, divisor_override)
     ceil_mode = _npfast._bool(ceil_mode, "ceil_mode")
     count_include_pad = _npfast._bool(count_include_pad, "count_include_pad")
-    x, k, s, p, _, ah, aw = _pool_setup(x, kernel_size, stride, padding, 1, ceil_mode,
-                                        "avg_pool2d")
+    k, s, p, _, ah, aw = _pool_setup(x, kernel_size, stride, padding, 1, ceil_mode)
     kernel = _Kernel("avg_pool2d")
     spec = _Threads(threads, _host_slots())
     args = (k, s, p, ceil_mode, count_include_pad, divisor_override)
