@@ -35,37 +35,38 @@ namespace ndimage {
 template <class T>
 void extend_lines(T* buf, int64_t n, int64_t before, int64_t after, int64_t lanes, Border mode,
                   T cval) {
-  if (lanes == 1) {
-    // One line (the 2-D filters' pass along rows, once a row): element copies, by the mode's
+  if (lanes == 1 && n > 0) {
+    // One line (the 2-D filters' pass along rows, once a row): element copies by the mode's
     // own formula where the extension stays within one reflection of the line (map_index's
     // first branch), not a memcpy call and a switch an element, which took a fifth of a 16^2
-    // gaussian's kernel call.
+    // gaussian's kernel call. Farther reaches take the general rows below.
     T* line = buf + before;
     const bool near = before <= n && after <= n;
-    if (near && mode == Border::reflect) {
-      for (int64_t k = 1; k <= before; ++k) line[-k] = line[k - 1];
-      for (int64_t k = 0; k < after; ++k) line[n + k] = line[n - 1 - k];
-      return;
+    switch (mode) {
+      case Border::reflect:
+        if (!near) break;
+        for (int64_t k = 1; k <= before; ++k) line[-k] = line[k - 1];
+        for (int64_t k = 0; k < after; ++k) line[n + k] = line[n - 1 - k];
+        return;
+      case Border::mirror:
+        if (n == 1 || before >= n || after >= n) break;
+        for (int64_t k = 1; k <= before; ++k) line[-k] = line[k];
+        for (int64_t k = 0; k < after; ++k) line[n + k] = line[n - 2 - k];
+        return;
+      case Border::wrap:
+        if (!near) break;
+        for (int64_t k = 1; k <= before; ++k) line[-k] = line[n - k];
+        for (int64_t k = 0; k < after; ++k) line[n + k] = line[k];
+        return;
+      case Border::nearest:
+        std::fill(line - before, line, line[0]);
+        std::fill(line + n, line + n + after, line[n - 1]);
+        return;
+      case Border::fill:
+        std::fill(line - before, line, cval);
+        std::fill(line + n, line + n + after, cval);
+        return;
     }
-    if (near && mode == Border::wrap) {
-      for (int64_t k = 1; k <= before; ++k) line[-k] = line[n - k];
-      for (int64_t k = 0; k < after; ++k) line[n + k] = line[k];
-      return;
-    }
-    if (mode == Border::nearest && n > 0) {
-      std::fill(line - before, line, line[0]);
-      std::fill(line + n, line + n + after, line[n - 1]);
-      return;
-    }
-    for (int64_t i = -before; i < 0; ++i) {
-      const int64_t m = map_index(i, n, mode);
-      line[i] = m < 0 ? cval : line[m];
-    }
-    for (int64_t i = n; i < n + after; ++i) {
-      const int64_t m = map_index(i, n, mode);
-      line[i] = m < 0 ? cval : line[m];
-    }
-    return;
   }
   const size_t bytes = static_cast<size_t>(lanes) * sizeof(T);
   auto fill_row = [&](int64_t i) {
