@@ -1,5 +1,6 @@
-// gaussian_filter's three passes over a volume in one sweep through memory (the operator
-// behind the 3-D case of npfast.ndimage.gaussian_filter; python/npfast/_volume.py).
+// Three line passes over a volume in one sweep through memory (the operators behind the 3-D
+// cases of npfast.ndimage.gaussian_filter, sobel, prewitt and uniform_filter;
+// python/npfast/_volume.py).
 #pragma once
 
 #include <cstdint>
@@ -20,5 +21,14 @@ namespace npfast {
 // either way: the bits are the three passes'. Errors as correlate1d.
 void correlate1d_volume(const View& input, const double* const w[3], const int64_t n[3],
                         const Border mode[3], const View& out, double cval);
+
+// Three uniform_filter1d passes over a 3-D array, along axes 0, 1, 2 in turn (input -> out,
+// then out -> out), with a size, origin and mode per axis and the common `cval`. Fused as
+// correlate1d_volume for float32 input and output (same conditions) with sizes <= 8 along axes
+// 0 and 1 and <= 32 along axis 2, where the float32 kernels sum each window directly (so a
+// block may start anywhere); otherwise uniform_filter1d, then uniform_filter_pair. The bits
+// are the three passes' either way. Errors as uniform_filter1d.
+void uniform_filter_volume(const View& input, const int64_t size[3], const int64_t origin[3],
+                           const Border mode[3], const View& out, double cval);
 
 }  // namespace npfast

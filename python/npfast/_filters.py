@@ -20,9 +20,10 @@ from . import _npfast
 from ._ndimage_support import (AnchorOverflowError, AnchorValueError, AnchorZeroDivisionError,
                                as_float, as_index,
                                as_input, as_real_array, check_axes, check_origin, get_output,
-                               mode_code, normalize_axis, normalize_sequence, NATIVE_DTYPES,
+                               mode_code, MODES, normalize_axis, normalize_sequence,
+                               NATIVE_DTYPES,
                                remembered, separate)
-from ._volume import correlate1d_volume
+from ._volume import correlate1d_volume, uniform_volume
 
 __all__ = ["correlate1d", "convolve1d", "uniform_filter1d", "uniform_filter",
            "gaussian_filter1d", "gaussian_filter", "sobel", "prewitt", "laplace",
@@ -170,6 +171,9 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     input = as_input(input)
     output = get_output(output, input)
     passes, fused = _uniform_plan(input.ndim, size, origin, mode, axes)
+    if input.ndim == 3 and [p[0] for p in passes] == [0, 1, 2] and uniform_volume(
+            input, *[[p[k] for p in passes] for k in (1, 2, 3)], output, cval):
+        return output  # a volume: the three passes in one sweep
     if passes:
         for axis, sz, org, md in passes[:len(passes) - (2 if fused else 0)]:
             uniform_filter1d(input, sz, axis, output, md, cval, org)
@@ -196,14 +200,13 @@ def _uniform_plan(ndim, size, origin, mode, axes):
     modes = normalize_sequence(mode, n, "mode")
     passes = [(axes[i], sizes[i], origins[i], modes[i]) for i in range(n) if sizes[i] > 1]
     for i, (ax, sz, org, md) in enumerate(passes):  # in pass order, as SciPy meets them
-        check_origin(org, int(sz))
+        org = check_origin(org, int(sz))
         mode_code(md)
         passes[i] = (ax, int(sz), org, md)
     fused = None
     if len(passes) >= 2 and passes[-1][0] == ndim - 1 and passes[-2][0] != ndim - 1:
         (a0, s0, o0, m0), (a1, s1, o1, m1) = passes[-2:]
-        fused = (s0, a0, mode_code(m0), check_origin(o0, s0), s1, mode_code(m1),
-                 check_origin(o1, s1))
+        fused = (s0, a0, mode_code(m0), o0, s1, mode_code(m1), o1)
     return passes, fused
 
 
@@ -348,33 +351,42 @@ _SMOOTH = {"sobel": [1, 2, 1], "prewitt": [1, 1, 1]}
 
 
 def _edge(input, axis, output, mode, cval, name):
-    smooth = _SMOOTH[name]
     input = as_input(input)
     axis = normalize_axis(axis, input.ndim)
     output = get_output(output, input)
-    modes, others, fused = _edge_plan(input.ndim, axis, mode, name)
+    modes, order, weights, fused, padded = _edge_plan(input.ndim, axis, mode, name)
     if fused:  # an image: both passes at once
         _pair_pass(input, output, *fused, cval)
         return output
-    correlate1d(input, [-1, 0, 1], axis, output, modes[axis], cval, 0)
-    for ii in others:
-        correlate1d(output, smooth, ii, output, modes[ii], cval, 0)
+    if input.ndim == 3 and (axis == 0 or (input.dtype == output.dtype == np.float32 and (
+            not padded or (isinstance(cval, (int, float)) and cval == 0)))):
+        # A volume: the passes along axes 0, 1, 2 in one sweep. That is SciPy's order for
+        # axis 0; float32 runs every axis in it (so its bits do not depend on whether the sweep
+        # could run) unless a 'constant' mode pads with a nonzero cval, which makes the order
+        # matter beyond rounding (docs/ndimage.md "vol21").
+        if correlate1d_volume(input, weights, modes, output, cval):
+            return output
+        order = [0, 1, 2]
+    for i, ii in enumerate(order):
+        correlate1d(output if i else input, weights[ii], ii, output, modes[ii], cval, 0)
     return output
 
 
 @remembered
 def _edge_plan(ndim, axis, mode, name):
-    """_edge's per-axis modes (each checked before the first pass writes `output`), the
-    smoothed axes, and _pair_pass's arguments where the two passes fuse (read-only weights)."""
+    """_edge's per-axis modes (each checked before the first pass writes `output`), SciPy's
+    pass order (the derivative's axis, then the others), each axis's weights (read-only),
+    _pair_pass's arguments where the two passes fuse, and whether a mode pads with cval."""
     modes = normalize_sequence(mode, ndim, "mode")
     codes = [mode_code(md) for md in modes]
     others = [ii for ii in range(ndim) if ii != axis]
+    smooth = np.array(_SMOOTH[name], np.float64)
+    smooth.flags.writeable = False
+    weights = [_DERIVATIVE if ii == axis else smooth for ii in range(ndim)]
     fused = None
     if _fusable([axis] + others, ndim):
-        w = np.array(_SMOOTH[name], np.float64)
-        w.flags.writeable = False
-        fused = (_DERIVATIVE, axis, codes[axis], w, others[0], codes[others[0]])
-    return modes, others, fused
+        fused = (_DERIVATIVE, axis, codes[axis], smooth, others[0], codes[others[0]])
+    return modes, [axis] + others, weights, fused, MODES["constant"] in codes
 
 
 _DERIVATIVE = np.array([-1.0, 0.0, 1.0])

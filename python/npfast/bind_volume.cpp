@@ -1,4 +1,4 @@
-// The operator behind npfast.ndimage.gaussian_filter on volumes (python/npfast/_volume.py).
+// The operators behind npfast.ndimage's separable filters on volumes (python/npfast/_volume.py).
 #include "npfast/error.hpp"
 #include "npfast/ndimage_volume.hpp"
 #include "python/npfast/bind.h"
@@ -25,6 +25,17 @@ void correlate1d_volume_py(nb::handle input, nb::handle w0, nb::handle w1, nb::h
   correlate1d_volume(x.view, w, n, b, y, cval);
 }
 
+void uniform_filter_volume_py(nb::handle input, int64_t size0, int64_t size1, int64_t size2,
+                              int64_t origin0, int64_t origin1, int64_t origin2, int mode0,
+                              int mode1, int mode2, nb::handle output, double cval) {
+  Array x = as_array(input, "input");
+  const View y = ndimage_output(output, x);
+  const int64_t size[3] = {size0, size1, size2}, origin[3] = {origin0, origin1, origin2};
+  const Border b[3] = {border_code(mode0), border_code(mode1), border_code(mode2)};
+  ReleaseGil release;
+  uniform_filter_volume(x.view, size, origin, b, y, cval);
+}
+
 }  // namespace
 
 NPFAST_BIND(volume) {
@@ -37,6 +48,15 @@ NPFAST_BIND(volume) {
         nb::arg("cval"),
         "Three correlate1d passes (origin 0) over a 3-D array, along axes 0, 1, 2 in turn, "
         "into `output`; fused into one sweep where possible (npfast::correlate1d_volume).");
+  m.def("_uniform_filter_volume", &uniform_filter_volume_py,
+        nb::sig("def _uniform_filter_volume(input: numpy.ndarray, size0: int, size1: int, "
+                "size2: int, origin0: int, origin1: int, origin2: int, mode0: int, mode1: int, "
+                "mode2: int, output: numpy.ndarray, cval: float) -> None"),
+        nb::arg("input").none(), nb::arg("size0"), nb::arg("size1"), nb::arg("size2"),
+        nb::arg("origin0"), nb::arg("origin1"), nb::arg("origin2"), nb::arg("mode0"),
+        nb::arg("mode1"), nb::arg("mode2"), nb::arg("output").none(), nb::arg("cval"),
+        "Three uniform_filter1d passes over a 3-D array, along axes 0, 1, 2 in turn, into "
+        "`output`; fused into one sweep where possible (npfast::uniform_filter_volume).");
 }
 
 }  // namespace py

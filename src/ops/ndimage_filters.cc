@@ -19,7 +19,7 @@
 #include "src/ops/ndimage_weights.h"
 
 namespace npfast {
-namespace {
+namespace ndimage {
 
 void check_pass(const View& input, const View& out, int axis, int64_t size, int64_t origin,
                 const char* size_arg) {
@@ -40,6 +40,12 @@ void check_pass(const View& input, const View& out, int axis, int64_t size, int6
                      shape_str(input));
 }
 
+}  // namespace ndimage
+
+namespace {
+
+using ndimage::check_pass;
+
 // Copied blocks: 128 bytes of lines per row. Blocks read in place: 4 KiB rows (a page of each
 // row per visit), in bands of `band` positions (its rows stay in L2 for all the taps), or over
 // whole lines (band 0) for a running sum carried from one position to the next.
@@ -50,10 +56,6 @@ ndimage::LinePass line_pass(int axis, int64_t size, int64_t origin, Border mode,
   return {axis,          size1 + origin, size2 - origin, mode,          cval,
           f32 ? 32 : 16, 4 * per_kib,    band,           ns_per_element};
 }
-
-// Widest float32 uniform filter summed directly along the last axis (size - 1 adds per
-// element; the running sum costs two, plus a transpose).
-constexpr int64_t kDirectUniform = 32;
 
 using ndimage::f32_weights;
 using ndimage::symmetry;
@@ -131,7 +133,7 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
     }
   }
   if constexpr (std::is_same_v<T, float>) {
-    if (axis == input.ndim - 1 && size <= kDirectUniform) {
+    if (axis == input.ndim - 1 && size <= filter1d::kDirectUniform) {
       // float32 along the last axis: direct window sums along the line, no transpose.
       const filter1d::Uniform1dLineFn<float> kl = kernels<filter1d::Table>().f32_uniform1d_line;
       ndimage::for_each_contiguous_line<T>(
@@ -518,7 +520,7 @@ void uniform_rows(const View& in, const View& out, int a, int64_t k0, int64_t b0
     for (int64_t r = 0; r < m; ++r) {
       const float* v = vr[r];
       auto border = [&](int64_t first, int64_t count, float* res) {
-        float piece[2 * kDirectUniform];  // a border's extended run: at most 2 * k1 - 2 values
+        float piece[2 * filter1d::kDirectUniform];  // a border's extended run: at most 2 * k1 - 2 values
         for (int64_t e = 0; e < count + k1 - 1; ++e) {
           const int64_t c = map_index(first + e, W, mode1);
           piece[e] = c < 0 ? cv : v[c];
@@ -704,7 +706,7 @@ void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mod
   check_pass(input, out, input.ndim - 1, size1, origin1, "size");
   const int last = input.ndim - 1;
   const bool fuse = axis0 != last && in_f32(input, out) && input.strides[last] == 4 &&
-                    out.strides[last] == 4 && input.shape[last] >= 8 && size1 <= kDirectUniform &&
+                    out.strides[last] == 4 && input.shape[last] >= 8 && size1 <= filter1d::kDirectUniform &&
                     !input.empty() && fits_in_place(input, out, axis0);
   if (!fuse) {
     uniform_filter1d(input, size0, axis0, out, mode0, cval, origin0);

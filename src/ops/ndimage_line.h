@@ -28,6 +28,11 @@
 namespace npfast {
 namespace ndimage {
 
+// A line pass's argument checks (ndimage_filters.cc): axis, size >= 1, origin within
+// [-(size / 2), (size - 1) / 2] (size_arg names size in the message), output shape.
+void check_pass(const View& input, const View& out, int axis, int64_t size, int64_t origin,
+                const char* size_arg);
+
 // Fills the extension rows of a block: rows [before, before + n) hold the lines; row
 // before + i for i outside [0, n) becomes row before + map_index(i, n, mode), or `cval` for
 // Border::fill. Equals NI_ExtendLine for any `before` / `after`, however many times the

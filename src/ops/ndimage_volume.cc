@@ -1,4 +1,5 @@
-// correlate1d_volume: gaussian_filter's three passes over a volume fused into one sweep.
+// correlate1d_volume / uniform_filter_volume: three line passes over a volume (gaussian_filter's,
+// sobel's, uniform_filter's) fused into one sweep.
 //
 // Unfused, a 256^3 float32 volume goes through memory four times (the first pass reads the
 // input and writes the output, the fused pair of the other two reads and writes it again).
@@ -10,8 +11,9 @@
 //      previous planes, so they come from L2, and every input element from memory about once;
 //   2. per plane, pass 1 (across rows) of rows0 into the band's rows, padded for pass 2;
 //   3. pass 2 along each padded row, extended in place, straight into the output.
-// The kernels are filter1d's corr1d_rows (across lines, corr1d's contract with several output
-// rows per load) and corr1d_line (along a row): each output element goes through the same
+// The kernels are an axis's pair from filter1d (CorrAxis: corr1d_rows across lines, corr1d's
+// contract with several output rows per load, and corr1d_line along a row; UniformAxis:
+// uniform1d's window sums and uniform1d_line): each output element goes through the same
 // operations in the same order as in the unfused passes, so it has their bits (tests compare
 // bit for bit).
 #include <algorithm>
@@ -47,28 +49,58 @@ int64_t band_rows(int64_t nx, int64_t itemsize, int64_t nz_taps, int64_t ny_taps
   return kBandBytes / (nx * itemsize * (nz_taps + 3 * kPlanes)) - (ny_taps - 1);
 }
 
+// One axis of the sweep: its window (size, the elements before and after the centre), its
+// mode, and its two kernels: across(in, out, m, lanes), m outputs from m + size - 1 rows of
+// `lanes` elements, and along(row, out, n), n outputs along a row extended by before / after.
 template <class T>
-struct Taps {
+struct CorrAxis {
   std::vector<T> w;
   int64_t size, before, after;
   int sym;
   Border mode;
-  Taps(const double* wd, int64_t n, Border m)
+  filter1d::Corr1dFn<T> rows_fn;
+  filter1d::Corr1dLineFn<T> line_fn;
+  CorrAxis(const double* wd, int64_t n, Border m)
       : w(wd, wd + n),
         size(n),
         before(n / 2),
         after(n - n / 2 - 1),
         sym(ndimage::symmetry(wd, n)),
-        mode(m) {}
+        mode(m) {
+    const filter1d::Table& t = kernels<filter1d::Table>();
+    rows_fn = of<T>(t.f32_corr1d_rows, t.f64_corr1d_rows);
+    line_fn = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
+  }
+  void across(const T* const* in, T* const* out, int64_t m, int64_t lanes) const {
+    rows_fn(in, out, m, lanes, w.data(), size, sym);
+  }
+  void along(const T* row, T* out, int64_t n) const { line_fn(row, out, n, w.data(), size, sym); }
 };
 
-template <class T>
-void volume_fused(const View& in, const View& out, const double* const wd[3], const int64_t n[3],
-                  const Border mode[3], double cval) {
-  const Taps<T> z(wd[0], n[0], mode[0]), y(wd[1], n[1], mode[1]), x(wd[2], n[2], mode[2]);
-  const filter1d::Table& t = kernels<filter1d::Table>();
-  const filter1d::Corr1dFn<T> across = of<T>(t.f32_corr1d_rows, t.f64_corr1d_rows);
-  const filter1d::Corr1dLineFn<T> along = of<T>(t.f32_corr1d_line, t.f64_corr1d_line);
+// float32 window sums (size <= kDirectRows across lines, so a call may start at any position,
+// and <= kDirectUniform along rows): uniform_filter1d's kernels for those sizes.
+struct UniformAxis {
+  int64_t size, before, after;
+  Border mode;
+  filter1d::Uniform1dFn<float> rows_fn;
+  filter1d::Uniform1dLineFn<float> line_fn;
+  UniformAxis(int64_t n, int64_t origin, Border m)
+      : size(n), before(n / 2 + origin), after(n - n / 2 - 1 - origin), mode(m) {
+    const filter1d::Table& t = kernels<filter1d::Table>();
+    rows_fn = t.f32_uniform1d;
+    line_fn = t.f32_uniform1d_line;
+  }
+  void across(const float* const* in, float* const* out, int64_t m, int64_t lanes) const {
+    rows_fn(in, out, m, lanes, size);
+  }
+  void along(const float* row, float* out, int64_t n) const { line_fn(row, out, n, size); }
+};
+
+// The sweep; ns_per_element: the three passes' cost an output element on one core (the
+// threading grain).
+template <class T, class Axis>
+void volume_fused(const View& in, const View& out, const Axis& z, const Axis& y, const Axis& x,
+                  double cval, double ns_per_element) {
   const int64_t nz = in.shape[0], ny = in.shape[1], nx = in.shape[2];
   const int64_t sz = in.strides[0], sy = in.strides[1], oz = out.strides[0], oy = out.strides[1];
   const T cv = static_cast<T>(cval);
@@ -77,17 +109,20 @@ void volume_fused(const View& in, const View& out, const double* const wd[3], co
   const int64_t band = std::min(ny, band_rows(nx, sizeof(T), z.size, y.size));
   const int64_t nbands = (ny + band - 1) / band;
   // Planes per block: about 16 blocks in all (threads balance them), and a range long enough
-  // that re-reading the n[0] - 1 planes before it costs little.
-  const int64_t chunk = std::max<int64_t>(4 * z.size, (nz * nbands + 15) / 16);
+  // that re-reading the n[0] - 1 planes before it costs little (4 n[0] planes), unless that
+  // leaves a thread fewer than two blocks (a 64^3 gaussian was one block: one thread); then
+  // the ranges evened out (64 planes in ranges of 20 were 20, 20, 20, 4: uniform 5 at 64^3
+  // on 2 threads 0.58 ns / voxel, 0.42 unfused; docs/ndimage-speed.md "vol21").
+  const int64_t least = std::min<int64_t>(4 * z.size, nz * nbands / (2 * available_threads()));
+  int64_t chunk = std::max<int64_t>({least, (nz * nbands + 15) / 16, 1});
   const int64_t nchunks = (nz + chunk - 1) / chunk;
+  chunk = (nz + nchunks - 1) / nchunks;
   const int64_t rows = band + reach;
   const int64_t pitch = x.before + nx + x.after;
   // Rows of the input with consecutive y are one run of lanes for pass 0 when contiguous.
   const bool joined = sy == row_bytes;
   const bool fills = z.mode == Border::fill || y.mode == Border::fill;
-  // ~2 ns an output element (three 17-tap passes, measured on one core): small volumes stay on
-  // the caller.
-  const double ns_per_block = 2.0 * static_cast<double>(band * chunk * nx);
+  const double ns_per_block = ns_per_element * static_cast<double>(band * chunk * nx);
   parallel_for(
       nbands * nchunks, grain_for(nbands * nchunks, ns_per_block), [&](int64_t b0, int64_t b1) {
         Buffer<T> rows0(static_cast<size_t>(kPlanes * rows * nx)),
@@ -141,19 +176,18 @@ void volume_fused(const View& in, const View& out, const double* const wd[3], co
                                      : fill.get()) +
                            l;
                 for (int64_t p = 0; p < np; ++p) zout[p] = rows0.get() + (p * rows + s) * nx + l;
-                across(zin.get(), zout.get(), np, std::min(kChunk, lanes - l), z.w.data(), z.size,
-                       z.sym);
+                z.across(zin.get(), zout.get(), np, std::min(kChunk, lanes - l));
               }
             }
             for (int64_t p = 0; p < np; ++p) {
               for (int64_t r = 0; r < m + reach; ++r)
                 yin[r] = row_slot[r] < 0 ? fill.get() : rows0.get() + (p * rows + row_slot[r]) * nx;
-              across(yin.get(), yout.get(), m, nx, y.w.data(), y.size, y.sym);
+              y.across(yin.get(), yout.get(), m, nx);
               char* orow = static_cast<char*>(out.data) + (p0 + p) * oz + y0 * oy;
               for (int64_t i = 0; i < m; ++i) {
                 T* pr = padded.get() + i * pitch;
                 ndimage::extend_lines(pr, nx, x.before, x.after, 1, x.mode, cv);
-                along(pr, reinterpret_cast<T*>(orow + i * oy), nx, x.w.data(), x.size, x.sym);
+                x.along(pr, reinterpret_cast<T*>(orow + i * oy), nx);
               }
             }
           }
@@ -175,6 +209,12 @@ bool fusable(const View& in, const View& out, const int64_t n[3]) {
   return true;
 }
 
+// An output element's time on one core, from the three window sizes: 1.3-1.4 ns for three
+// 17-tap passes, 0.55-0.65 for three 3-tap ones, in cache (Zen 4; docs/ndimage-speed.md
+// "vol21"). Small volumes stay on the caller.
+double ns_per_element(const int64_t n[3]) { return 0.45 + 0.018 * double(n[0] + n[1] + n[2]); }
+
+
 }  // namespace
 
 void correlate1d_volume(const View& input, const double* const w[3], const int64_t n[3],
@@ -189,18 +229,33 @@ void correlate1d_volume(const View& input, const double* const w[3], const int64
     correlate1d_pair(out, w[1], n[1], 1, mode[1], w[2], n[2], 2, mode[2], out, cval);
     return;
   }
-  // correlate1d's checks (origin 0 is always valid).
-  for (int a = 0; a < 3; ++a)
-    if (n[a] < 1) throw ValueError("len(weights): must be at least 1, got " + std::to_string(n[a]));
-  bool same = out.ndim == 3;
-  for (int k = 0; same && k < 3; ++k) same = out.shape[k] == input.shape[k];
-  if (!same)
-    throw ValueError("output: shape " + shape_str(out) + " must equal the input's " +
-                     shape_str(input));
-  if (input.dtype == DType::f32)
-    volume_fused<float>(input, out, w, n, mode, cval);
-  else
-    volume_fused<double>(input, out, w, n, mode, cval);
+  for (int a = 0; a < 3; ++a) ndimage::check_pass(input, out, a, n[a], 0, "len(weights)");
+  if (input.dtype == DType::f32) {
+    const CorrAxis<float> z(w[0], n[0], mode[0]), y(w[1], n[1], mode[1]), x(w[2], n[2], mode[2]);
+    volume_fused<float>(input, out, z, y, x, cval, ns_per_element(n));
+  } else {
+    const CorrAxis<double> z(w[0], n[0], mode[0]), y(w[1], n[1], mode[1]),
+        x(w[2], n[2], mode[2]);
+    volume_fused<double>(input, out, z, y, x, cval, ns_per_element(n));
+  }
+}
+
+void uniform_filter_volume(const View& input, const int64_t size[3], const int64_t origin[3],
+                           const Border mode[3], const View& out, double cval) {
+  if (input.ndim != 3) throw ValueError("input: must be 3-D, got shape " + shape_str(input));
+  for (int a = 0; a < 3; ++a) ndimage::check_pass(input, out, a, size[a], origin[a], "size");
+  const bool fuse = input.dtype == DType::f32 && size[0] <= filter1d::kDirectRows &&
+                    size[1] <= filter1d::kDirectRows && size[2] <= filter1d::kDirectUniform &&
+                    fusable(input, out, size);
+  if (!fuse) {
+    uniform_filter1d(input, size[0], 0, out, mode[0], cval, origin[0]);
+    uniform_filter_pair(out, size[1], 1, mode[1], origin[1], size[2], mode[2], origin[2], out,
+                        cval);
+    return;
+  }
+  const UniformAxis z(size[0], origin[0], mode[0]), y(size[1], origin[1], mode[1]),
+      x(size[2], origin[2], mode[2]);
+  volume_fused<float>(input, out, z, y, x, cval, ns_per_element(size));
 }
 
 }  // namespace npfast

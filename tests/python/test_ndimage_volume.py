@@ -1,8 +1,8 @@
-"""gaussian_filter on 3-D volumes: the fused sweep (src/ops/ndimage_volume.cc) against the three
-1-D passes one after the other (bit for bit: the same kernels in the same order) and against
-SciPy (float64 bit for bit, float32 within 1e-5 of the output's scale), over every mode, odd
-shapes, several bands and plane ranges, non-contiguous views, orders 0-3 per axis, sigma 0 on
-an axis, every ISA and thread count."""
+"""gaussian_filter, uniform_filter, sobel and prewitt on 3-D volumes: the fused sweep
+(src/ops/ndimage_volume.cc) against the three 1-D passes one after the other (bit for bit: the
+same kernels in the same order) and against SciPy (float64 bit for bit, float32 within 1e-5 of
+the output's scale), over every mode, odd shapes, several bands and plane ranges,
+non-contiguous views, orders 0-3 per axis, sigma 0 on an axis, every ISA and thread count."""
 
 from __future__ import annotations
 
@@ -117,3 +117,96 @@ def test_laplace_and_gradient_on_volumes():
     np.testing.assert_array_equal(nn.gaussian_laplace(x, 1.2), sn.gaussian_laplace(x, 1.2))
     np.testing.assert_array_equal(nn.gaussian_gradient_magnitude(x, 0.9),
                                   sn.gaussian_gradient_magnitude(x, 0.9))
+
+
+def uniform_passes(x, size, origin=0, mode="reflect", cval=0.0):
+    """The three uniform_filter1d passes one after the other (the unfused result)."""
+    sizes, origins = np.broadcast_to(size, (3,)), np.broadcast_to(origin, (3,))
+    modes = [mode] * 3 if isinstance(mode, str) else list(mode)
+    out, src = np.empty(x.shape, x.dtype), x
+    for ax in range(3):
+        nn.uniform_filter1d(src, int(sizes[ax]), ax, out, modes[ax], cval, int(origins[ax]))
+        src = out
+    return out
+
+
+UNIFORM_CASES = [(3, 0), (5, 0), ((2, 7, 4), (0, -3, 1)), ((8, 3, 32), (3, 1, -16)),
+                 ((9, 3, 5), 0), ((3, 4, 33), (1, 0, 0))]  # the last two: sizes it cannot fuse
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", MODES)
+def test_uniform_fused_equals_passes_and_scipy(isa, dtype, mode):
+    for i, shape in enumerate(SHAPES):
+        x = make(shape, dtype, i)
+        for size, origin in UNIFORM_CASES:
+            got = nn.uniform_filter(x, size, mode=mode, cval=2.5, origin=origin)
+            np.testing.assert_array_equal(got, uniform_passes(x, size, origin, mode, 2.5))
+            want = sn.uniform_filter(x, size, mode=mode, cval=2.5, origin=origin)
+            if dtype == np.float64:
+                np.testing.assert_array_equal(got, want)
+            else:
+                assert np.abs(got.astype(np.float64) - want).max() <= 1e-5 * np.abs(want).max()
+
+
+def edge_passes(x, name, axis, order, mode="reflect", cval=0.0):
+    """sobel / prewitt as correlate1d passes in `order` (the unfused result)."""
+    smooth = {"sobel": [1, 2, 1], "prewitt": [1, 1, 1]}[name]
+    modes = [mode] * 3 if isinstance(mode, str) else list(mode)
+    out, src = np.empty(x.shape, x.dtype), x
+    for ax in order:
+        nn.correlate1d(src, [-1, 0, 1] if ax == axis else smooth, ax, out, modes[ax], cval)
+        src = out
+    return out
+
+
+@pytest.mark.parametrize("name", ["sobel", "prewitt"])
+@pytest.mark.parametrize("mode", MODES)
+def test_edges_on_volumes(isa, name, mode):
+    """float64: SciPy's bits (axis 0, SciPy's pass order 0, 1, 2, fused). float32: the passes
+    in axis order 0, 1, 2 for every axis (fused), within 1e-5 of SciPy; with a 'constant' mode
+    and a nonzero cval, SciPy's order (there the order changes the border values)."""
+    f, g = getattr(nn, name), getattr(sn, name)
+    for i, shape in enumerate(SHAPES):
+        for axis in range(3):
+            x = make(shape, np.float64, i)
+            for cval in (0.0, 1.5):
+                np.testing.assert_array_equal(f(x, axis, mode=mode, cval=cval),
+                                              g(x, axis, mode=mode, cval=cval))
+                x32 = x.astype(np.float32)
+                got = f(x32, axis, mode=mode, cval=cval)
+                keep = mode == "constant" and cval != 0
+                order = [axis] + [a for a in range(3) if a != axis] if keep else [0, 1, 2]
+                np.testing.assert_array_equal(got, edge_passes(x32, name, axis, order, mode, cval))
+                want = g(x32.astype(np.float64), axis, mode=mode, cval=cval)
+                scale = 16 * np.abs(x).max()
+                assert np.abs(got - want).max() <= 1e-5 * scale
+                # In place: the same order, so the same bits.
+                y = x32.copy()
+                assert f(y, axis, output=y, mode=mode, cval=cval) is y
+                np.testing.assert_array_equal(y, got)
+
+
+def test_edges_non_finite_float32():
+    """The reordered float32 passes give SciPy's NaN / inf pattern: a sum of terms is NaN
+    exactly when it holds infinities of both signs, whatever the order of the passes."""
+    x = make((6, 9, 20), np.float32, 11)
+    x[2, 4, 5], x[3, 4, 7], x[2, 6, 12], x[4, 1, 0], x[0, 8, 19] = np.inf, -np.inf, np.inf, np.nan, -np.inf
+    for axis in range(3):
+        got = nn.sobel(x, axis, mode="mirror")
+        want = sn.sobel(x.astype(np.float64), axis, mode="mirror")
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_array_equal(np.isinf(got) * np.sign(got), np.isinf(want) * np.sign(want))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_uniform_and_edge_views_threads(threads, dtype):
+    base = make((30, 26, 300), dtype, 12)
+    for x in (base[::2], base[:, ::-1], base[1:-1, 3:19, 5:270], base[::-1, ::3, :]):
+        want = uniform_passes(np.ascontiguousarray(x), (3, 5, 7))
+        for th in (1, 2):
+            npfast.set_num_threads(th)
+            np.testing.assert_array_equal(nn.uniform_filter(x, (3, 5, 7)), want)
+            out = np.empty(x.shape[:2] + (2 * x.shape[2],), dtype)[:, :, ::2]
+            nn.sobel(x, 1, output=out)
+            np.testing.assert_array_equal(out, nn.sobel(np.ascontiguousarray(x), 1))

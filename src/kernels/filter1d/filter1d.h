@@ -120,6 +120,9 @@ using Corr1dLinesFn = void (*)(const T* const* in, T* const* out, int64_t rows, 
                                const T* w, int64_t size, int sym, const T* const* next);
 constexpr int64_t kReanchor = 64;
 constexpr int64_t kDirectRows = 8;
+// Widest float32 uniform filter the operators sum directly along the last axis
+// (f32_uniform1d_line: size - 1 adds per element; the running sum costs two, plus a transpose).
+constexpr int64_t kDirectUniform = 32;
 
 template <class T>
 using Uniform1dLineFn = void (*)(const T* in, T* out, int64_t n, int64_t size);
