@@ -520,7 +520,8 @@ void uniform_rows(const View& in, const View& out, int a, int64_t k0, int64_t b0
     for (int64_t r = 0; r < m; ++r) {
       const float* v = vr[r];
       auto border = [&](int64_t first, int64_t count, float* res) {
-        float piece[2 * filter1d::kDirectUniform];  // a border's extended run: at most 2 * k1 - 2 values
+        // A border's extended run: at most 2 * k1 - 2 values.
+        float piece[2 * filter1d::kDirectUniform];
         for (int64_t e = 0; e < count + k1 - 1; ++e) {
           const int64_t c = map_index(first + e, W, mode1);
           piece[e] = c < 0 ? cv : v[c];
@@ -706,8 +707,9 @@ void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mod
   check_pass(input, out, input.ndim - 1, size1, origin1, "size");
   const int last = input.ndim - 1;
   const bool fuse = axis0 != last && in_f32(input, out) && input.strides[last] == 4 &&
-                    out.strides[last] == 4 && input.shape[last] >= 8 && size1 <= filter1d::kDirectUniform &&
-                    !input.empty() && fits_in_place(input, out, axis0);
+                    out.strides[last] == 4 && input.shape[last] >= 8 &&
+                    size1 <= filter1d::kDirectUniform && !input.empty() &&
+                    fits_in_place(input, out, axis0);
   if (!fuse) {
     uniform_filter1d(input, size0, axis0, out, mode0, cval, origin0);
     uniform_filter1d(out, size1, last, out, mode1, cval, origin1);

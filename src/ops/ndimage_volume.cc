@@ -214,7 +214,6 @@ bool fusable(const View& in, const View& out, const int64_t n[3]) {
 // "vol21"). Small volumes stay on the caller.
 double ns_per_element(const int64_t n[3]) { return 0.45 + 0.018 * double(n[0] + n[1] + n[2]); }
 
-
 }  // namespace
 
 void correlate1d_volume(const View& input, const double* const w[3], const int64_t n[3],
@@ -234,8 +233,7 @@ void correlate1d_volume(const View& input, const double* const w[3], const int64
     const CorrAxis<float> z(w[0], n[0], mode[0]), y(w[1], n[1], mode[1]), x(w[2], n[2], mode[2]);
     volume_fused<float>(input, out, z, y, x, cval, ns_per_element(n));
   } else {
-    const CorrAxis<double> z(w[0], n[0], mode[0]), y(w[1], n[1], mode[1]),
-        x(w[2], n[2], mode[2]);
+    const CorrAxis<double> z(w[0], n[0], mode[0]), y(w[1], n[1], mode[1]), x(w[2], n[2], mode[2]);
     volume_fused<double>(input, out, z, y, x, cval, ns_per_element(n));
   }
 }
