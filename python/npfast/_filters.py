@@ -358,8 +358,8 @@ def _edge(input, axis, output, mode, cval, name):
     if fused:  # an image: both passes at once
         _pair_pass(input, output, *fused, cval)
         return output
-    if input.ndim == 3 and (axis == 0 or (input.dtype == output.dtype == np.float32 and (
-            not padded or (isinstance(cval, (int, float)) and cval == 0)))):
+    if input.ndim == 3 and (axis == 0 or (_float32(input.dtype) and _float32(output.dtype) and (
+            not padded or as_float(cval, "cval") == 0))):
         # A volume: the passes along axes 0, 1, 2 in one sweep. That is SciPy's order for
         # axis 0; float32 runs every axis in it (so its bits do not depend on whether the sweep
         # could run) unless a 'constant' mode pads with a nonzero cval, which makes the order
@@ -370,6 +370,10 @@ def _edge(input, axis, output, mode, cval, name):
     for i, ii in enumerate(order):
         correlate1d(output if i else input, weights[ii], ii, output, modes[ii], cval, 0)
     return output
+
+
+def _float32(dtype):
+    return dtype.kind == "f" and dtype.itemsize == 4  # either byte order
 
 
 @remembered

@@ -210,3 +210,17 @@ def test_uniform_and_edge_views_threads(threads, dtype):
             out = np.empty(x.shape[:2] + (2 * x.shape[2],), dtype)[:, :, ::2]
             nn.sobel(x, 1, output=out)
             np.testing.assert_array_equal(out, nn.sobel(np.ascontiguousarray(x), 1))
+
+
+def test_edges_float32_order_whatever_the_spelling():
+    """probe21a: a byte-swapped float32 input or output, and a NumPy scalar cval of 0, take the
+    axis order as native float32 with cval 0.0 does (they took SciPy's order: other bits)."""
+    x = make((9, 20, 40), np.float32, 13)
+    want = nn.sobel(x, 1)
+    np.testing.assert_array_equal(nn.sobel(x.astype(">f4"), 1), want)
+    o = np.empty(x.shape, ">f4")
+    assert nn.sobel(x, 1, output=o) is o
+    np.testing.assert_array_equal(o, want)
+    want = nn.prewitt(x, 2, mode="constant", cval=0.0)
+    for cval in (np.float32(0), np.int32(0), np.float64(-0.0), False, 0):
+        np.testing.assert_array_equal(nn.prewitt(x, 2, mode="constant", cval=cval), want)
