@@ -58,6 +58,32 @@ inline int64_t now_ns() {
       .count();
 }
 
+// A helper that starts a job on the CPU of the caller that posted it can only take that
+// caller's core, so it moves off it: its affinity becomes what it was at its start without that
+// CPU, and stays so (sleeping too) until it finds itself on another caller's CPU. The kernel of
+// this project's 2-vCPU VMs runs a woken thread on the waker's vCPU while the other sits idle
+// (sched_vcpu_pack: a condition-variable wake landed on the waker's vCPU 29-40 times in 40, and
+// a helper whose affinity was restored after its job was pulled back onto the caller's vCPU
+// and starved behind it): the helper preempted the caller or queued behind it, and a 96^3
+// gaussian on two threads took its one-thread time call after call (docs/threads.md
+// "wake21"). Elsewhere a woken thread goes to an idle CPU and this costs one sched_getcpu() a
+// job.
+class OffCallersCpu {
+ public:
+  void before_job(int caller) {
+    if (caller < 0 || caller == off_ || sched_getcpu() != caller) return;
+    if (off_ < 0 && sched_getaffinity(0, sizeof home_, &home_) != 0) return;
+    if (!CPU_ISSET(caller, &home_) || CPU_COUNT(&home_) < 2) return;
+    cpu_set_t others = home_;
+    CPU_CLR(caller, &others);
+    if (sched_setaffinity(0, sizeof others, &others) == 0) off_ = caller;
+  }
+
+ private:
+  cpu_set_t home_;  // the affinity before the first move
+  int off_ = -1;    // the CPU left out of it, if any
+};
+
 inline int64_t ns_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
 }
@@ -126,6 +152,7 @@ class Pool {
       return true;
     }
     const Clock::time_point start = Clock::now();
+    caller_cpu_.store(sched_getcpu(), std::memory_order_relaxed);  // published with the job
     counters_.threaded.fetch_add(1, std::memory_order_relaxed);
     seats_.store(helpers, std::memory_order_relaxed);
     {
@@ -213,13 +240,17 @@ class Pool {
 
   void worker_loop(uint64_t seen) {
     t_in_parallel = true;
+    OffCallersCpu off;
     for (;;) {
       const uint64_t word = wait_for_job(seen);
       if (word == kStop) return;
       seen = word;
-      if (seats_.fetch_sub(1, std::memory_order_acq_rel) > 0 && join(word)) {
-        work();
-        leave();
+      if (seats_.fetch_sub(1, std::memory_order_acq_rel) > 0) {
+        off.before_job(caller_cpu_.load(std::memory_order_relaxed));
+        if (join(word)) {
+          work();
+          leave();
+        }
       }
     }
   }
@@ -318,6 +349,7 @@ class Pool {
     std::atomic<int64_t> threaded{0}, losses{0}, serial{0};
   } counters_;  // pool_counters()
 
+  std::atomic<int> caller_cpu_{-1};  // the CPU the current job's caller posted it from
   ChunkFn fn_ = nullptr;
   void* ctx_ = nullptr;
   int64_t n_ = 0, grain_ = 1, chunks_ = 0;
