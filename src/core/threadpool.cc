@@ -62,7 +62,7 @@ inline int64_t now_ns() {
 // caller's core, so it moves off it: its affinity becomes what it was at its start without that
 // CPU, and stays so (sleeping too) until it finds itself on another caller's CPU. The kernel of
 // this project's 2-vCPU VMs runs a woken thread on the waker's vCPU while the other sits idle
-// (sched_vcpu_pack: a condition-variable wake landed on the waker's vCPU 29-40 times in 40, and
+// (sched_vcpu_pack: a condition-variable wake landed on the waker's vCPU 21-40 times in 40, and
 // a helper whose affinity was restored after its job was pulled back onto the caller's vCPU
 // and starved behind it): the helper preempted the caller or queued behind it, and a 96^3
 // gaussian on two threads took its one-thread time call after call (docs/threads.md
