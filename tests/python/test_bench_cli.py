@@ -6,6 +6,7 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from npfast._bench.limits import BandwidthNow, bandwidth_now
@@ -179,3 +180,22 @@ def test_ndimage_section(report):
              for line in body.splitlines() if line.startswith("| ") and " ns" in line}
     assert cells["sobel"].endswith(" ns") and cells["median_filter 3 float32"] == "-"
     assert "No cliff" in body or "Cliffs" in body
+    assert "8, 16 cubed" in body  # the volume sweep of the memory-bound filters
+
+
+def test_ndimage_cliffs_name_the_shape():
+    """_cliffs flags a size slower per pixel than 1.3x the best smaller one, named as the sweep
+    names its shapes (squares, or cubes for the volume sweep)."""
+    import time
+
+    from npfast._bench.ndimage import _cliffs
+
+    inputs = {n: np.zeros((n, n, n), np.float32) for n in (4, 8)}
+
+    def slow_at_8(x):  # 16x the per-voxel time at 8^3 (512 voxels) of 4^3's (64 voxels)
+        time.sleep(1e-3 if x.shape[0] == 4 else 128e-3)
+
+    found = _cliffs("f (3-D)", slow_at_8, inputs, 1, None, None, None,
+                    side=lambda n: f"{n}^3")
+    assert len(found) == 1 and found[0].startswith("f (3-D) at 8^3:") and "at 4^3" in found[0]
+    assert _cliffs("g", lambda x: None, {4: inputs[4]}, 1, None, None, None) == []

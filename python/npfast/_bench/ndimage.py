@@ -22,6 +22,10 @@ TITLE = "ndimage: scipy.ndimage filters, time per pixel against image size"
 SIDES = {"tiny": [32, 64], "quick": [64, 256, 1024, 4000],
          "full": [64, 128, 256, 512, 1024, 2048, 4000, 8000]}
 VOLUME = {"tiny": 16, "quick": 96, "full": 256}
+# The cliff check's second sweep: n^3 float32 volumes, whose planes make tall narrow images
+# (cliff20 and vol21 found steps there that the square sweep did not show).
+VOLUME_SIDES = {"tiny": [8, 16], "quick": [32, 64, 128],
+                "full": [32, 48, 64, 96, 128, 192, 256]}
 # SciPy is skipped at sizes where one call would take longer than this (its median runs
 # seconds per megapixel); the ratio is then reported at the sizes it ran.
 SCIPY_CALL_CAP = {"tiny": 0.5, "quick": 0.5, "full": 3.0}
@@ -141,6 +145,11 @@ def run(ctx, out_dir):
         series[label] = per_px
         cliffs += _cliffs(label, ours, inputs, CLIFF_ROUNDS[ctx.mode], llc, bw,
                           copy_bw if membound else None)
+        if membound:
+            volumes = {n: rng.standard_normal((n, n, n)).astype(dtype)
+                       for n in VOLUME_SIDES[ctx.mode]}
+            cliffs += _cliffs(f"{label} (3-D)", ours, volumes, CLIFF_ROUNDS[ctx.mode], llc, bw,
+                              copy_bw, side=lambda n: f"{n}^3")
     _volume_row(sec, ctx, ndi, rng, bw)
     sec.note("Per-pixel times; ratios > 1: npfast is faster, from the same interleaved rounds. "
              "OpenCV: sepFilter2D with SciPy's 17 Gaussian taps (GaussianBlur's own taps "
@@ -166,7 +175,9 @@ def run(ctx, out_dir):
     llc_text = f"{llc >> 20} MiB" if llc else "unknown"
     if ctx.limits.get("cache_edge"):
         llc_text += " (the cache edge measured in the limits section)"
-    how = (f"npfast over all sizes in {CLIFF_ROUNDS[ctx.mode]} interleaved rounds, medians; "
+    how = (f"npfast over all sizes in {CLIFF_ROUNDS[ctx.mode]} interleaved rounds, medians, "
+           "the squares above and, for the memory-bound filters, float32 volumes of "
+           f"{', '.join(str(n) for n in VOLUME_SIDES[ctx.mode])} cubed; "
            "for the memory-bound filters a copy of each size past the edge in the same rounds "
            "gives the bandwidth as it stood, docs/decisions.md")
     if cliffs:
@@ -187,13 +198,14 @@ def run(ctx, out_dir):
     return sec
 
 
-def _cliffs(label, ours, inputs, rounds, llc, bw, copy_bw):
-    """The cliffs of one filter's sweep: sizes slower per pixel than CLIFF x the best at a
-    smaller size, unless the data left the LLC and the filter streamed at STREAMING of the
-    measured bandwidth there, as it stood in the same rounds (`bandwidth_now`; `copy_bw` None:
-    not a memory-bound filter, judged against `bw` itself). Timed anew, every size once a round
-    in interleaved rounds (CLIFF_ROUNDS), each size's median: a noise burst then spoils one
-    round of every size it overlaps, not a size's every sample."""
+def _cliffs(label, ours, inputs, rounds, llc, bw, copy_bw, side=lambda n: f"{n}x{n}"):
+    """The cliffs of one filter's sweep (`inputs`: side n -> array, named by side(n)): sizes
+    slower per pixel than CLIFF x the best at a smaller size, unless the data left the LLC and
+    the filter streamed at STREAMING of the measured bandwidth there, as it stood in the same
+    rounds (`bandwidth_now`; `copy_bw` None: not a memory-bound filter, judged against `bw`
+    itself). Timed anew, every size once a round in interleaved rounds (CLIFF_ROUNDS), each
+    size's median: a noise burst then spoils one round of every size it overlaps, not a size's
+    every sample."""
     fns, moved = {n: (lambda x=x: ours(x)) for n, x in inputs.items()}, {}
     for n, x in inputs.items():
         if copy_bw and llc and 2 * x.nbytes > llc:
@@ -211,10 +223,9 @@ def _cliffs(label, ours, inputs, rounds, llc, bw, copy_bw):
                 share = f", {rate / float(now):.0%} of bw" if now else ""
                 if now is not bw and now.slowed > 1.0:
                     share += f" as it stood ({float(now) / 1e9:.0f} GB/s)"
-                found.append(f"{label} at {n}x{n}: {per / best_smaller[0]:.2f}x the best "
+                found.append(f"{label} at {side(n)}: {per / best_smaller[0]:.2f}x the best "
                              f"per-pixel time at a smaller size ({_ns(per)} against "
-                             f"{_ns(best_smaller[0])} at {best_smaller[1]}x{best_smaller[1]}"
-                             f"{share})")
+                             f"{_ns(best_smaller[0])} at {side(best_smaller[1])}{share})")
         if best_smaller is None or per < best_smaller[0]:
             best_smaller = (per, n)
     return found
