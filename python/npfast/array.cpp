@@ -192,7 +192,12 @@ nb::object new_array(DType t, int ndim, const int64_t* shape, View* view, int64_
   if (bytes > (int64_t{1} << 47))
     throw MemoryError("output: cannot allocate " + std::to_string(bytes) + " bytes");
   const bool place = page_offset >= 0 && page_offset < 4096 && page_offset % 64 == 0;
-  void* block = memory::allocate(static_cast<size_t>(bytes) + (place ? 4096 : 0));
+  void* block;
+  try {
+    block = memory::allocate(static_cast<size_t>(bytes) + (place ? 4096 : 0));
+  } catch (const MemoryError&) {  // the OS refused: name the array, not the pool
+    throw MemoryError("output: cannot allocate " + std::to_string(bytes) + " bytes");
+  }
   PyObject* cap = PyCapsule_New(block, "npfast.buffer", free_capsule);
   if (!cap) {
     memory::deallocate(block);

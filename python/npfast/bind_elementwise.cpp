@@ -140,11 +140,14 @@ dtype : dtype
     ``a.astype(np.float64) * scale + offset`` rounds the product too, so where the two terms
     nearly cancel the two differ by more than an ulp.
     To uint8: rounded half to even, saturated to [0, 255], NaN -> 0 (NumPy's ``astype``
-    truncates and wraps instead).
+    truncates and wraps instead). A -0.0 result of the product becomes +0.0 with offset 0, as
+    in NumPy's ``a * scale + offset`` (``astype`` alone keeps -0.0). The result is in native
+    byte order whatever the byte order ``dtype`` names.
 scale, offset : float
 out : ndarray, optional
     Same shape as ``a`` and exactly ``dtype``; never converted. It may be ``a`` itself when the
-    item sizes match.
+    item sizes match. A byte-swapped ``a`` is read from a native copy made first, so ``out``
+    may overlap it.
 
 Returns
 -------

@@ -48,7 +48,8 @@ b : array_like
 out : ndarray, optional
     Exactly the result dtype and shape, writeable, aligned, its memory bounds not
     overlapping ``a``'s or ``b``'s (bounds, not elements: interleaved views of one buffer are
-    refused); any non-zero strides. Never converted; left untouched when the call is refused.
+    refused; a byte-swapped operand is read from a native copy made first, which ``out`` may
+    overlap); any non-zero strides. Never converted; left untouched when the call is refused.
 
 Returns
 -------

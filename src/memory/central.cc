@@ -189,7 +189,7 @@ Header* Central::fresh(int c, bool* zeroed) {
     else
       h = mapped_header(os::map(mapped));
   }
-  if (!h) throw MemoryError("allocate: the OS refused " + std::to_string(size) + " bytes");
+  if (!h) throw MemoryError("out of memory: the OS refused " + std::to_string(size) + " bytes");
   h->magic = kMagic;
   h->seq = next_seq_.fetch_add(1, std::memory_order_relaxed);
   h->size = size;

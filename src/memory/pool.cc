@@ -67,7 +67,7 @@ Central& central() {
 
 void* allocate_impl(size_t bytes, bool zero) {
   if (__builtin_expect(bytes > kMaxRequest, 0))
-    throw MemoryError("allocate: cannot allocate " + std::to_string(bytes) + " bytes");
+    throw MemoryError("out of memory: cannot allocate " + std::to_string(bytes) + " bytes");
   const int c = class_index(bytes);
   Central& cen = central();
   ThreadCache* tc = thread_cache(&cen);

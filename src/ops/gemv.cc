@@ -97,10 +97,16 @@ bool matvec(const MatVec<T>& mv) {
   const int64_t rows = mv.rows, k = mv.k, total = mv.batch * rows;
   const bool dot = mv.ps == 1 || k == 1;
   const bool axpy = !dot && (mv.rs == 1 || rows == 1) && (mv.incy == 1 || rows == 1);
-  if (!g.dot || (!dot && !axpy)) return false;
+  // Neither layout (a's elements strided along k and its rows not side by side: a[:, ::2],
+  // a broadcast row): the dot path on each piece of kDotRows rows gathered into a buffer, the
+  // same kernel calls on the same values as for a contiguous a (so its bits), where a whole
+  // contiguous copy of a (the GEMM path's) doubled the memory (probe21b: 512 MB more for a
+  // 2 x 2^26 float32 a[:, ::2] @ x, and a MemoryError where NumPy reads in place).
+  const bool gather = !dot && !axpy;
+  if (!g.dot) return false;
   // Time per row (dot) or column (axpy) of the matrix, with a small fixed cost for the call.
   const double item_ns = static_cast<double>(k) * sizeof(T) / kBytesPerNs + 2.0;
-  if (dot) {
+  if (dot || gather) {
     const T* x = mv.x;
     int64_t sx = mv.sx;
     Buffer<T> xbuf;
@@ -112,23 +118,36 @@ bool matvec(const MatVec<T>& mv) {
       x = xbuf.get();
       sx = 0;
     }
+    const int64_t piece = std::min(k, kDotPiece);
     parallel_for(total, gemv_grain(total, item_ns), [&](int64_t s, int64_t e) {
+      Buffer<T> rows_buf(gather ? static_cast<size_t>(kDotRows * piece) : 0);
+      // Piece p of rows ar (nr of them): where the kernel reads it, and its row stride.
+      const auto rows_at = [&](const T* ar, int64_t nr, int64_t p, int64_t len) {
+        if (!gather) return std::make_pair(ar + p, mv.rs);
+        for (int64_t q = 0; q < nr; ++q)
+          for (int64_t t = 0; t < len; ++t)
+            rows_buf.get()[q * piece + t] = ar[q * mv.rs + (p + t) * mv.ps];
+        return std::make_pair(static_cast<const T*>(rows_buf.get()), piece);
+      };
       while (s < e) {
         const int64_t b = s / rows, i = s % rows, cnt = std::min(e - s, rows - i);
         const T* a = mv.a + b * mv.sa + i * mv.rs;
         const T* xb = x + b * sx;
         T* y = mv.y + b * mv.sy + i * mv.incy;
-        if (k <= kDotPiece) {
+        if (k <= kDotPiece && !gather) {
           g.dot(cnt, k, a, mv.rs, xb, y, mv.incy);
         } else {
           for (int64_t r = 0; r < cnt; r += kDotRows) {
             const int64_t nr = std::min(kDotRows, cnt - r);
             const T* ar = a + r * mv.rs;
             T* yr = y + r * mv.incy;
-            g.dot(nr, kDotPiece, ar, mv.rs, xb, yr, mv.incy);
+            const auto [a0, lda0] = rows_at(ar, nr, 0, piece);
+            g.dot(nr, piece, a0, lda0, xb, yr, mv.incy);
             for (int64_t p = kDotPiece; p < k; p += kDotPiece) {
               T part[kDotRows];
-              g.dot(nr, std::min(kDotPiece, k - p), ar + p, mv.rs, xb + p, part, 1);
+              const int64_t len = std::min(kDotPiece, k - p);
+              const auto [ap, ldap] = rows_at(ar, nr, p, len);
+              g.dot(nr, len, ap, ldap, xb + p, part, 1);
               for (int64_t q = 0; q < nr; ++q) yr[q * mv.incy] += part[q];
             }
           }

@@ -98,6 +98,19 @@ bool try_matvec(const Mats& A, const Mats& B, const Mats& C, int64_t batch) {
   return ops::matvec(mv);
 }
 
+// The buffer of an operand's (or the result's) contiguous copy, for strides no GEMM layout
+// takes; a MemoryError names the array (probe21b: it named the pool's allocate).
+template <class T>
+Buffer<T> copy_buffer(int64_t count, const char* arg) {
+  try {
+    return Buffer<T>(static_cast<size_t>(count));
+  } catch (const MemoryError&) {
+    throw MemoryError(std::string(arg) + ": cannot allocate " +
+                      std::to_string(count * static_cast<int64_t>(sizeof(T))) +
+                      " bytes for a contiguous copy (its strides are no matrix layout)");
+  }
+}
+
 template <class T>
 void matmul_t(const View& av, const View& bv, const View& ov) {
   const int64_t item = sizeof(T);
@@ -119,13 +132,13 @@ void matmul_t(const View& av, const View& bv, const View& ov) {
   Buffer<T> abuf, bbuf, cbuf;
   Layout la = layout_of(A, item), lb = layout_of(B, item);
   if (!la.ok) {
-    abuf = Buffer<T>(static_cast<size_t>(checked_mul(checked_mul(A.batch, m, "a"), k, "a")));
+    abuf = copy_buffer<T>(checked_mul(checked_mul(A.batch, m, "a"), k, "a"), "a");
     views::copy_to_contiguous(av, abuf.get());
     A = Mats{reinterpret_cast<char*>(abuf.get()), A.batch, m, k, m * k * item, k * item, item};
     la = layout_of(A, item);
   }
   if (!lb.ok) {
-    bbuf = Buffer<T>(static_cast<size_t>(checked_mul(checked_mul(B.batch, k, "b"), n, "b")));
+    bbuf = copy_buffer<T>(checked_mul(checked_mul(B.batch, k, "b"), n, "b"), "b");
     views::copy_to_contiguous(bv, bbuf.get());
     B = Mats{reinterpret_cast<char*>(bbuf.get()), B.batch, k, n, k * n * item, n * item, item};
     lb = layout_of(B, item);
@@ -142,7 +155,7 @@ void matmul_t(const View& av, const View& bv, const View& ov) {
     gemm_batched(!lb.trans, !la.trans, batch, n, m, k, T(1), b, lb.ld, lb.sbatch, a, la.ld,
                  la.sbatch, T(0), c, lc.ld, lc.sbatch);
   } else {
-    cbuf = Buffer<T>(static_cast<size_t>(checked_mul(checked_mul(batch, m, "out"), n, "out")));
+    cbuf = copy_buffer<T>(checked_mul(checked_mul(batch, m, "out"), n, "out"), "out");
     gemm_batched(la.trans, lb.trans, batch, m, n, k, T(1), a, la.ld, la.sbatch, b, lb.ld, lb.sbatch,
                  T(0), cbuf.get(), n, m * n);
     views::copy_from_contiguous(cbuf.get(), ov);

@@ -197,8 +197,9 @@ def test_kernel_names_in_config():
     assert kernels["matmul_f64"].startswith("f64_gemm_")
 
 
-# Matrix x vector (one operand a single row or column) runs on the gemv kernels where the
-# matrix has contiguous rows or columns, otherwise on the GEMM path: both against NumPy.
+# Matrix x vector (one operand a single row or column) runs on the gemv kernels (rows of a
+# matrix with neither contiguous rows nor columns gathered piece by piece), misaligned operands
+# on the GEMM path: both against NumPy.
 MATVEC_SIZES = [(1, 1), (1, 37), (37, 1), (3, 5), (17, 16), (16, 17), (33, 65), (129, 127),
                 (255, 257), (300, 300), (1000, 7), (7, 1000), (1999, 333), (333, 1999)]
 
@@ -239,6 +240,26 @@ def test_matvec_strides(isa, dtype):
     raw[1:] = np.frombuffer(base.tobytes(), np.uint8)
     assert_close(npfast.matmul(mis, vec[:140]), base, vec[:140])
     assert_close(npfast.matmul(vec[:90], mis), vec[:90], base)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_matvec_gathered_rows(isa, threads, dtype):
+    """A matrix strided along k whose rows are not side by side either (a[:, ::2], broadcast
+    rows, batches of them) is dotted piece by piece from a small buffer: the bits of the same
+    matrix made contiguous, for any thread count, within kDotPiece pieces and across them."""
+    rng = np.random.default_rng(10)
+    for m, k in [(2, 3), (5, 7), (9, 4096), (6, 4097), (13, 9000)]:
+        base = rng.standard_normal((m, 2 * k)).astype(dtype)
+        x = rng.standard_normal(k).astype(dtype)
+        mats = [base[:, ::2], base[::-1, ::-2], np.broadcast_to(base[0, :k], (m, k)),
+                np.broadcast_to(base[:, ::2], (3, m, k))]
+        for a in mats:
+            want = npfast.matmul(np.ascontiguousarray(a), x)
+            assert_close(want, a, x)
+            for th in (1, 2, 7):
+                npfast.set_num_threads(th)
+                np.testing.assert_array_equal(npfast.matmul(a, x), want)
+                np.testing.assert_array_equal(npfast.matmul(a, x[:, None])[..., 0], want)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -341,3 +362,15 @@ def test_matvec_accuracy_does_not_fall_with_depth(isa, dtype):
     for got in (npfast.matmul(v, m), npfast.matmul(v[None, :], m)[0], npfast.matmul(m.T, v),
                 npfast.matmul(rows, v), np.array([npfast.matmul(rows[j], v) for j in range(4)])):
         np.testing.assert_array_less(np.abs(got - exact) / exact, bound)
+
+
+def test_memory_errors_name_the_array():
+    """probe21b: an operand's contiguous copy or the result past memory said "allocate: the OS
+    refused N bytes" (the pool's own name); each names its array now."""
+    big = np.broadcast_to(np.float32(1), (2**20, 2**21))  # no GEMM layout: a copy of 8 TiB
+    with pytest.raises(MemoryError, match="^a: cannot allocate 8796093022208 bytes"):
+        npfast.matmul(big, np.broadcast_to(np.float32(1), (2**21, 3)))
+    with pytest.raises(MemoryError, match="^b: cannot allocate"):
+        npfast.matmul(np.broadcast_to(np.float32(1), (3, 2**21)), big.T)
+    with pytest.raises(MemoryError, match="^output: cannot allocate 8796093022208 bytes"):
+        npfast.matmul(np.broadcast_to(1.0, (2**40, 4)), np.ones(4))
