@@ -20,10 +20,11 @@ struct MatVec {
   int64_t batch, rows, k;  // all >= 1
 };
 
-// Computes `mv` and returns true where a kernel takes its layout: rows of `a` contiguous (ps ==
-// 1: dot products), or its columns (rs == 1, with y contiguous: scaled rows accumulated).
-// Returns false, having written nothing, for any other layout (the caller's GEMM path takes it).
-// Bits depend on the layout and the ISA, never on the thread count.
+// Computes `mv`: rows of `a` contiguous (ps == 1: dot products), or its columns (rs == 1, with
+// y contiguous: scaled rows accumulated), or neither (dot products of row pieces gathered into
+// a small buffer: the bits of `a` made contiguous). Returns false, having written nothing, only
+// for a strided x that differs per batch entry (the caller's GEMM path takes it). Bits depend
+// on the layout and the ISA, never on the thread count.
 template <class T>
 bool matvec(const MatVec<T>& mv);
 
