@@ -72,7 +72,8 @@ def conv2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.typing.Arr
     input, weight, stride, padding, dilation, groups
         As given to :func:`conv2d`.
     output_mask : 3 bools
-        Which of (grad_input, grad_weight, grad_bias) to compute.
+        Which of (grad_input, grad_weight, grad_bias) to compute: each a bool (or NumPy bool;
+        a bool array of 3 too), as torch's bool[3].
     layout : 'NCHW' or 'NHWC' (keyword only)
         Axis order of grad_output, input and grad_input, as for :func:`conv2d`.
     residual : array_like, the input's shape and dtype, optional (keyword only)
@@ -154,7 +155,8 @@ def conv_transpose2d_backward(grad_output: numpy.typing.ArrayLike, input: numpy.
     input, weight, stride, padding, output_padding, groups, dilation, layout
         As given to :func:`conv_transpose2d`.
     output_mask : 3 bools
-        Which of (grad_input, grad_weight, grad_bias) to compute.
+        Which of (grad_input, grad_weight, grad_bias) to compute: each a bool (or NumPy bool;
+        a bool array of 3 too), as torch's bool[3].
 
     Returns
     -------

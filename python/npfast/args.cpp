@@ -127,18 +127,22 @@ void mask3_arg(nb::handle v, const char* arg, bool out[3]) {
   const auto bad = [&]() {
     return ValueError(std::string(arg) + ": expected a sequence of 3 bools, got " + py_repr(v));
   };
-  if (!v.is_valid() || !is_sequence(v) || PySequence_Size(v.ptr()) != 3) {
+  // A 1-D NumPy array is a sequence here: a bool array of 3 is 3 bools.
+  const bool vector = v.is_valid() && PyArray_Check(v.ptr()) &&
+                      PyArray_NDIM(reinterpret_cast<PyArrayObject*>(v.ptr())) == 1;
+  if (!v.is_valid() || !(is_sequence(v) || vector) || PySequence_Size(v.ptr()) != 3) {
     PyErr_Clear();
     throw bad();
   }
   for (int i = 0; i < 3; ++i) {
     nb::object item = nb::steal(PySequence_GetItem(v.ptr(), i));
-    const int t = item.is_valid() ? PyObject_IsTrue(item.ptr()) : -1;
-    if (t < 0) {
+    if (!item.is_valid()) {
       PyErr_Clear();
       throw bad();
     }
-    out[i] = t == 1;
+    // Each a bool (or NumPy bool), as torch's bool[3]: truthiness took 'a', None or 1.5
+    // (probe21c).
+    out[i] = bool_arg(item, (std::string(arg) + "[" + std::to_string(i) + "]").c_str());
   }
 }
 

@@ -287,7 +287,8 @@ grad_output : array_like
 input, weight, stride, padding, dilation, groups
     As given to :func:`conv2d`.
 output_mask : 3 bools
-    Which of (grad_input, grad_weight, grad_bias) to compute.
+    Which of (grad_input, grad_weight, grad_bias) to compute: each a bool (or NumPy bool;
+    a bool array of 3 too), as torch's bool[3].
 layout : 'NCHW' or 'NHWC' (keyword only)
     Axis order of grad_output, input and grad_input, as for :func:`conv2d`.
 residual : array_like, the input's shape and dtype, optional (keyword only)

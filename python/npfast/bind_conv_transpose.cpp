@@ -176,7 +176,8 @@ grad_output : array_like
 input, weight, stride, padding, output_padding, groups, dilation, layout
     As given to :func:`conv_transpose2d`.
 output_mask : 3 bools
-    Which of (grad_input, grad_weight, grad_bias) to compute.
+    Which of (grad_input, grad_weight, grad_bias) to compute: each a bool (or NumPy bool;
+    a bool array of 3 too), as torch's bool[3].
 
 Returns
 -------

@@ -553,6 +553,16 @@ def test_dtype_errors():
         npfast.conv2d_backward(np.ones((1, 4, 6, 5), np.float32), x, w)
     with pytest.raises(ValueError, match="output_mask"):
         npfast.conv2d_backward(np.ones((1, 4, 6, 6), np.float32), x, w, output_mask=(True,))
+    # Each item a bool, as torch's bool[3] (probe21c: truthiness took strings, None, floats);
+    # a bool array of 3 is 3 bools.
+    gy = np.ones((1, 4, 6, 6), np.float32)
+    for mask, bad in ((("a", "b", "c"), "'a'"), ((True, None, True), "None"),
+                      ((True, False, 1.5), "1.5"), ([1, 0, 1], "1")):
+        i = next(j for j, v in enumerate(mask) if not isinstance(v, bool))
+        with pytest.raises(TypeError, match=rf"output_mask\[{i}\]: expected a bool, got {bad}"):
+            npfast.conv2d_backward(gy, x, w, output_mask=mask)
+    gi, gw, gb = npfast.conv2d_backward(gy, x, w, output_mask=np.array([True, False, True]))
+    assert gw is None and gi is not None and gb is not None
 
 
 @needs_torch
