@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
     for (int r = 0; r < 40; ++r) {
       busy(gap);
       woke_ns = -1;
+      woke_cpu = -1;
       {
         std::lock_guard<std::mutex> lk(mu);
         posted = Clock::now();

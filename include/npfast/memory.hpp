@@ -115,6 +115,9 @@ Stats stats();
 // other threads' caches are handed to the central cache at their next allocation or free (and
 // released by the next trim()).
 void trim() noexcept;
+// Hands the calling thread's cached blocks to the central cache: for a thread about to idle
+// (the thread pool's workers before they sleep), whose cache trim() could otherwise not reach.
+void flush_thread_cache() noexcept;
 // Cap on cached bytes (NPFAST_POOL_LIMIT at start-up). Lowering it evicts at once.
 size_t cache_limit();
 void set_cache_limit(size_t bytes);

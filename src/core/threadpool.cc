@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "npfast/error.hpp"
+#include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
 #include "src/core/spin.h"
 
@@ -58,30 +59,83 @@ inline int64_t now_ns() {
       .count();
 }
 
-// A helper that starts a job on the CPU of the caller that posted it can only take that
-// caller's core, so it moves off it: its affinity becomes what it was at its start without that
-// CPU, and stays so (sleeping too) until it finds itself on another caller's CPU. The kernel of
-// this project's 2-vCPU VMs runs a woken thread on the waker's vCPU while the other sits idle
-// (sched_vcpu_pack: a condition-variable wake landed on the waker's vCPU 21-40 times in 40, and
-// a helper whose affinity was restored after its job was pulled back onto the caller's vCPU
-// and starved behind it): the helper preempted the caller or queued behind it, and a 96^3
-// gaussian on two threads took its one-thread time call after call (docs/threads.md
-// "wake21"). Elsewhere a woken thread goes to an idle CPU and this costs one sched_getcpu() a
-// job.
-class OffCallersCpu {
+// Where a pool helper runs relative to its callers. The kernel of this project's 2-vCPU VMs
+// runs a woken thread on the waker's vCPU while the other sits idle (sched_vcpu_pack: a
+// condition-variable wake landed there 21-40 times in 40), and its balancer pulls an idle
+// spinning thread back there: the helper then preempted its caller or queued behind it, and a
+// 96^3 gaussian on two threads took its one-thread time call after call (docs/threads.md
+// "wake21"). So a helper that finds itself on its caller's CPU when it takes a seat in a job
+// moves off it, and from then on, while idle (spinning or asleep), keeps off the CPU of the
+// last caller that posted it a job: its affinity is its own without that CPU. In a job it has
+// its whole affinity, so that when another process takes its core it can still move to the
+// caller's while the caller sleeps waiting for it. A mask changed from outside meanwhile
+// (taskset, a cpuset) is adopted, never overwritten. Where woken threads go to idle CPUs none
+// of this triggers, and it costs one sched_getcpu() a job.
+class HelperPlace {
  public:
-  void before_job(int caller) {
-    if (caller < 0 || caller == off_ || sched_getcpu() != caller) return;
-    if (off_ < 0 && sched_getaffinity(0, sizeof home_, &home_) != 0) return;
-    if (!CPU_ISSET(caller, &home_) || CPU_COUNT(&home_) < 2) return;
-    cpu_set_t others = home_;
-    CPU_CLR(caller, &others);
-    if (sched_setaffinity(0, sizeof others, &others) == 0) off_ = caller;
+  // A new worker, kept off its creator's CPU until its first job (started there, a new helper
+  // waited 3.4 ms behind its caller in one trace); `mask`: the affinity the creator gives it,
+  // where off() >= 0.
+  static HelperPlace off_creator(cpu_set_t* mask) {
+    HelperPlace s;
+    const int cpu = sched_getcpu();
+    if (cpu < 0 || !s.read(&s.home_) || !CPU_ISSET(cpu, &s.home_) || CPU_COUNT(&s.home_) < 2)
+      return s;
+    *mask = s.home_;
+    CPU_CLR(cpu, mask);
+    s.off_ = cpu;
+    return s;
+  }
+  int off() const { return off_; }
+
+  // After taking a seat in a job posted from CPU `caller`, before joining it.
+  void enter(int caller) {
+    if (disabled_ || caller < 0) return;
+    if (off_ >= 0) {  // idle, kept off a CPU: the whole affinity again (as left, else adopted)
+      cpu_set_t now, set = home_;
+      CPU_CLR(off_, &set);
+      if (!read(&now)) return;
+      if (CPU_EQUAL(&now, &set))
+        sched_setaffinity(0, sizeof home_, &home_);
+      else
+        home_ = now;
+      off_ = -1;
+    }
+    if (sched_getcpu() != caller) return;
+    packs_ = true;
+    cpu_set_t others;
+    if (!without(caller, &others)) return;
+    // Moved off at once (the call migrates its thread), then the whole affinity back.
+    if (sched_setaffinity(0, sizeof others, &others) == 0)
+      sched_setaffinity(0, sizeof home_, &home_);
+  }
+
+  // After leaving the job posted from CPU `caller`: kept off it while idle, once the kernel
+  // has been seen packing.
+  void leave(int caller) {
+    if (disabled_ || !packs_ || caller < 0) return;
+    cpu_set_t others;
+    if (without(caller, &others) && sched_setaffinity(0, sizeof others, &others) == 0)
+      off_ = caller;
   }
 
  private:
-  cpu_set_t home_;  // the affinity before the first move
-  int off_ = -1;    // the CPU left out of it, if any
+  bool read(cpu_set_t* m) {
+    disabled_ = disabled_ || sched_getaffinity(0, sizeof *m, m) != 0;  // > CPU_SETSIZE CPUs
+    return !disabled_;
+  }
+  // The current affinity (into home_) without `cpu`, where that leaves one.
+  bool without(int cpu, cpu_set_t* others) {
+    if (!read(&home_) || !CPU_ISSET(cpu, &home_) || CPU_COUNT(&home_) < 2) return false;
+    *others = home_;
+    CPU_CLR(cpu, others);
+    return true;
+  }
+
+  cpu_set_t home_;         // the affinity it has in a job
+  int off_ = -1;           // while idle: the CPU left out of home_, if any
+  bool packs_ = false;     // it has started a job on its caller's CPU: the kernel packs
+  bool disabled_ = false;  // the affinity calls fail here
 };
 
 inline int64_t ns_since(Clock::time_point t) {
@@ -99,7 +153,13 @@ class Pool {
     stop_workers();
     // A worker starts from the job word current now, so it cannot miss the next job.
     const uint64_t word = job_.load(std::memory_order_acquire);
-    for (int i = 0; i < workers; ++i) threads_.emplace_back([this, word] { worker_loop(word); });
+    cpu_set_t mask;
+    const HelperPlace start = HelperPlace::off_creator(&mask);
+    for (int i = 0; i < workers; ++i) {
+      threads_.emplace_back([this, word, start] { worker_loop(word, start); });
+      if (start.off() >= 0)
+        pthread_setaffinity_np(threads_.back().native_handle(), sizeof mask, &mask);
+    }
     nworkers_.store(workers, std::memory_order_release);
   }
   int workers() const { return static_cast<int>(threads_.size()); }
@@ -238,19 +298,20 @@ class Pool {
     }
   }
 
-  void worker_loop(uint64_t seen) {
+  void worker_loop(uint64_t seen, HelperPlace place) {
     t_in_parallel = true;
-    OffCallersCpu off;
     for (;;) {
       const uint64_t word = wait_for_job(seen);
       if (word == kStop) return;
       seen = word;
       if (seats_.fetch_sub(1, std::memory_order_acq_rel) > 0) {
-        off.before_job(caller_cpu_.load(std::memory_order_relaxed));
+        const int caller = caller_cpu_.load(std::memory_order_relaxed);
+        place.enter(caller);
         if (join(word)) {
           work();
           leave();
         }
+        place.leave(caller);
       }
     }
   }
@@ -285,6 +346,9 @@ class Pool {
         cpu_relax();
         if ((i & 63) == 63 && !keep_spinning(spin_until)) break;
       }
+      // Idle from here: the blocks its chunks freed go to the shared cache, where trim() and
+      // other threads reach them (they stayed in this thread's cache, counted as cached).
+      memory::flush_thread_cache();
       std::unique_lock<std::mutex> lk(mu_);
       const uint64_t poke = poke_;
       asleep_.fetch_add(1, std::memory_order_acq_rel);

@@ -487,6 +487,10 @@ void trim() noexcept {
   cen.trim();
 }
 
+void flush_thread_cache() noexcept {
+  if (ThreadCache* tc = existing_thread_cache()) tc->flush();
+}
+
 size_t cache_limit() { return central().limit(); }
 void set_cache_limit(size_t bytes) { central().set_limit(bytes); }
 

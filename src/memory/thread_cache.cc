@@ -60,6 +60,8 @@ ThreadCache* create(Central* central) {
 
 }  // namespace
 
+ThreadCache* existing_thread_cache() { return t_cache; }
+
 ThreadCache* thread_cache(Central* central) {
   ThreadCache* c = t_cache;
   if (__builtin_expect(c != nullptr, 1)) {

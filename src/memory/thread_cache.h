@@ -77,6 +77,8 @@ class ThreadCache {
 // The calling thread's cache, or null while its thread is exiting (callers then go to the
 // central cache directly).
 ThreadCache* thread_cache(Central* central);
+// The calling thread's cache if it has one (never creates it).
+ThreadCache* existing_thread_cache();
 
 // Sums the counters of every live thread cache plus those of exited threads.
 void sum_counters(int64_t* hits, int64_t* misses, int64_t* in_use, int64_t* cached);
