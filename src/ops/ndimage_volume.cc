@@ -110,9 +110,11 @@ void volume_fused(const View& in, const View& out, const Axis& z, const Axis& y,
   const int64_t nbands = (ny + band - 1) / band;
   // Planes per block: about 16 blocks in all (threads balance them), and a range long enough
   // that re-reading the n[0] - 1 planes before it costs little (4 n[0] planes), unless that
-  // leaves a thread fewer than two blocks (a 64^3 gaussian was one block: one thread); then
-  // the ranges evened out (64 planes in ranges of 20 were 20, 20, 20, 4: uniform 5 at 64^3
-  // on 2 threads 0.58 ns / voxel, 0.42 unfused; docs/ndimage-speed.md "vol21").
+  // leaves a thread fewer than two blocks (a 64^3 gaussian was one block: one thread): then
+  // down to nz nbands / (2 threads) planes, and with more than 8 threads the 16 blocks' size
+  // (a 64^3 gaussian on 16 threads: blocks of 4 planes, each reading 20; unmeasured there).
+  // The ranges are evened out (64 planes in ranges of 20 were 20, 20, 20, 4: uniform 5 at
+  // 64^3 on 2 threads 0.58 ns / voxel, 0.42 unfused; docs/ndimage-speed.md "vol21").
   const int64_t least = std::min<int64_t>(4 * z.size, nz * nbands / (2 * available_threads()));
   int64_t chunk = std::max<int64_t>({least, (nz * nbands + 15) / 16, 1});
   const int64_t nchunks = (nz + chunk - 1) / chunk;

@@ -224,3 +224,32 @@ def test_edges_float32_order_whatever_the_spelling():
     want = nn.prewitt(x, 2, mode="constant", cval=0.0)
     for cval in (np.float32(0), np.int32(0), np.float64(-0.0), False, 0):
         np.testing.assert_array_equal(nn.prewitt(x, 2, mode="constant", cval=cval), want)
+
+
+@pytest.mark.parametrize("name", ["uniform", "sobel", "gaussian"])
+def test_volume_partitions_and_per_axis_modes(threads, name):
+    """review21: per-axis modes reach the right axes, and the blocks' plane ranges (at least two
+    a thread, evened out; 16 threads through the test core cap) never change the bits."""
+    from npfast import _npfast
+    modes = ["wrap", "constant", "mirror"]
+    x = make((64, 21, 40), np.float32, 14)
+    if name == "uniform":
+        run = lambda: nn.uniform_filter(x, (3, 5, 4), mode=modes, cval=1.5)  # noqa: E731
+        want = uniform_passes(x, (3, 5, 4), 0, modes, 1.5)
+        ref = sn.uniform_filter(x, (3, 5, 4), mode=modes, cval=1.5)
+    elif name == "sobel":
+        run = lambda: nn.sobel(x, 2, mode=modes, cval=0.0)  # noqa: E731
+        want = edge_passes(x, "sobel", 2, [0, 1, 2], modes, 0.0)
+        ref = sn.sobel(x.astype(np.float64), 2, mode=modes, cval=0.0)
+    else:
+        run = lambda: nn.gaussian_filter(x, 1.5, mode=modes, cval=1.5)  # noqa: E731
+        want = passes(x, 1.5, 0, modes, 1.5)
+        ref = sn.gaussian_filter(x, 1.5, mode=modes, cval=1.5)
+    assert np.abs(want - ref).max() <= 1e-5 * 16 * np.abs(x).max()
+    try:
+        _npfast._set_core_cap_for_testing(16)
+        for th in (1, 2, 3, 7, 16):
+            npfast.set_num_threads(th)
+            np.testing.assert_array_equal(run(), want)
+    finally:
+        _npfast._set_core_cap_for_testing(0)
