@@ -11,6 +11,7 @@ RuntimeError, so code written for either catches it.
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from collections.abc import Iterable
 
@@ -222,8 +223,16 @@ def _new(shape, dtype):
     dtype = np.dtype(dtype)
     # A byte-swapped dtype (which SciPy returns) too: npfast.empty keeps the byte order.
     if dtype.newbyteorder("=") in NATIVE_DTYPES:
-        return _npfast.empty(shape, dtype)
+        return _pool_array(shape, dtype)
     return np.empty(shape, dtype)
+
+
+def _pool_array(shape, dtype):
+    try:
+        return _npfast.empty(shape, dtype)
+    except MemoryError:  # its message names npfast.empty's `shape`: name the result instead
+        raise MemoryError(f"output: cannot allocate {np.dtype(dtype).itemsize * math.prod(shape)} "
+                          f"bytes for an array of shape {shape} and data type {dtype}") from None
 
 
 def get_output(output, input, arg="output"):
@@ -235,7 +244,7 @@ def get_output(output, input, arg="output"):
         # a call in NumPy 2, a third of a small filter's time).
         dt = input.dtype
         if dt in NATIVE_DTYPES:  # native already: the common case, straight to the pool
-            return _npfast.empty(shape, dt)
+            return _pool_array(shape, dt)
         return _new(shape, dt if dt.isnative else dt.newbyteorder("="))
     if isinstance(output, (type, np.dtype, str)):
         try:

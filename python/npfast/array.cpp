@@ -1,4 +1,5 @@
 // NumPy arrays <-> npfast views.
+#include <dlfcn.h>
 #include <nanobind/stl/string.h>
 
 #include <atomic>
@@ -78,9 +79,30 @@ View view_of(PyArrayObject* a, DType t) {
   return v;
 }
 
-void free_capsule(PyObject* cap) { memory::deallocate(PyCapsule_GetPointer(cap, "npfast.buffer")); }
+void free_capsule(PyObject* cap) {
+  void* block = PyCapsule_GetPointer(cap, "npfast.buffer");
+  untrace_data(block);
+  memory::deallocate(block);
+}
+
+// CPython 3.11's tracemalloc.h declares PyTraceMalloc_Track / _Untrack without extern "C", so
+// a C++ call links to mangled names that do not exist: the functions are looked up once by
+// their C names instead.
+constexpr unsigned int kNumpyTraceDomain = 389047;  // np.lib.tracemalloc_domain
+using TrackFn = int (*)(unsigned int, uintptr_t, size_t);
+using UntrackFn = int (*)(unsigned int, uintptr_t);
+const TrackFn g_track = reinterpret_cast<TrackFn>(dlsym(RTLD_DEFAULT, "PyTraceMalloc_Track"));
+const UntrackFn g_untrack =
+    reinterpret_cast<UntrackFn>(dlsym(RTLD_DEFAULT, "PyTraceMalloc_Untrack"));
 
 }  // namespace
+
+void trace_data(const void* block, size_t bytes) {
+  if (g_track) g_track(kNumpyTraceDomain, reinterpret_cast<uintptr_t>(block), bytes);
+}
+void untrace_data(const void* block) {
+  if (g_untrack) g_untrack(kNumpyTraceDomain, reinterpret_cast<uintptr_t>(block));
+}
 
 namespace {
 std::atomic<bool> g_exiting{false};
@@ -203,6 +225,7 @@ nb::object new_array(DType t, int ndim, const int64_t* shape, View* view, int64_
     memory::deallocate(block);
     throw nb::python_error();
   }
+  trace_data(block, static_cast<size_t>(bytes) + (place ? 4096 : 0));
   char* data = static_cast<char*>(block);
   if (place) {
     const auto at = static_cast<int64_t>(reinterpret_cast<uintptr_t>(data) % 4096);

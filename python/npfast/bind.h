@@ -65,6 +65,13 @@ void bind_all(nb::module_& m);
   static ::npfast::py::Registrar npfast_registrar_##name(#name, npfast_bind_##name); \
   static void npfast_bind_##name(::npfast::py::nb::module_& m)
 
+// An array's data block traced by tracemalloc in NumPy's domain (np.lib.tracemalloc_domain,
+// where NumPy's allocation wrappers trace theirs), so memory profilers see npfast's arrays
+// (probe21e: tracemalloc missed npfast.zeros and every operator's pool-backed result); a
+// no-op while tracemalloc is off.
+void trace_data(const void* block, size_t bytes);
+void untrace_data(const void* block);
+
 // An input array: a reference that keeps it alive while the GIL is released, and its view.
 struct Array {
   nb::object ref;

@@ -61,6 +61,16 @@ double fill_arg(nb::handle v) {
   if (PyArray_SIZE(arr) != 1)
     throw ValueError("fillvalue: must be a scalar or an array with one element, got " + py_repr(v));
   const char kind = PyArray_DESCR(arr)->kind;
+  if (kind == 'O') {
+    // A real number NumPy keeps as an object (an int past 64 bits, a Fraction, a Decimal):
+    // its float(), as SciPy's cast (probe21d).
+    nb::object item = nb::steal(PyArray_GETITEM(arr, static_cast<const char*>(PyArray_DATA(arr))));
+    if (item.is_valid() && !PyComplex_Check(item.ptr()) && !PyUnicode_Check(item.ptr())) {
+      const double x = PyFloat_AsDouble(item.ptr());
+      if (!(x == -1.0 && PyErr_Occurred())) return x;
+    }
+    PyErr_Clear();
+  }
   if (kind != 'b' && kind != 'i' && kind != 'u' && kind != 'f')
     throw ValueError(
         "fillvalue: expected a real number (npfast computes in real arithmetic), got " +

@@ -184,6 +184,7 @@ nb::object pool_array(nb::handle shape, nb::handle dtype, bool zeroed, bool fort
   Py_INCREF(cap);
   reinterpret_cast<PyArrayObject_fields*>(arr)->mem_handler = cap;
   PyArray_ENABLEFLAGS(reinterpret_cast<PyArrayObject*>(arr), NPY_ARRAY_OWNDATA);
+  trace_data(data, static_cast<size_t>(bytes));  // NumPy's free wrapper untraces it
   return nb::steal(arr);
 }
 

@@ -16,7 +16,6 @@ Every other rank runs SciPy's own algorithm exactly (in double, rounded once to 
 from __future__ import annotations
 
 import functools
-import numbers
 import operator
 from collections.abc import Iterable
 
@@ -24,7 +23,7 @@ import numpy as np
 
 from . import _npfast
 from ._npfast import AnchorTypeError, AnchorValueError
-from ._ndimage_support import _new, cast_into, check_axes, get_output
+from ._ndimage_support import _new, as_float, cast_into, check_axes, get_output
 from ._filters import (convolve1d, correlate1d, gaussian_filter, gaussian_filter1d,  # noqa: F401
                        gaussian_gradient_magnitude, gaussian_laplace, laplace, prewitt, sobel,
                        uniform_filter, uniform_filter1d)
@@ -89,10 +88,12 @@ def _skipped_taps_of(weights):
 def _origins(origin, axes, ndim):
     """One int per input axis (0 on the axes not filtered), as SciPy expands them: the i-th
     value goes to axes[i] when only some axes are filtered."""
-    if origin == 0 and type(origin) is int:
+    if type(origin) is int and origin == 0:  # (the type first: an array's == is elementwise)
         return [0] * ndim  # the default: 0.3 us of checks saved
     # An int first: the Iterable check (an ABC's) costs 0.3 us, a tenth of a small image's call.
-    if type(origin) is not int and isinstance(origin, Iterable) and not isinstance(origin, str):
+    # A 0-d array is one value, as in the other filters (SciPy's correlate refuses it).
+    if (type(origin) is not int and isinstance(origin, Iterable) and not isinstance(origin, str)
+            and np.ndim(origin) != 0):
         seq = list(origin)
         if len(seq) != len(axes):
             raise AnchorValueError(f"origin: need one value per filtered axis ({len(axes)}), "
@@ -130,8 +131,7 @@ def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
     origins = _origins(origin, axes, input.ndim)
     if not isinstance(mode, str):
         raise AnchorValueError("mode: a sequence of modes is not supported")
-    if type(cval) is not float and not isinstance(cval, numbers.Real):
-        raise TypeError(f"cval: must be a real number, got {cval!r}")
+    cval = as_float(cval, "cval")  # as the other filters: 0-d arrays and Decimals too
     dest = None if output is None else get_output(output, input)
     if dest is not None:
         dtype = dest.dtype

@@ -382,3 +382,18 @@ def test_interior_runs_right_to_left_where_the_alias_rule_says(threads, dtype):
                 assert got == want, f"origin {(oy, ox)}, distance {d}, threads {t}"
                 shifted += want != rule(x0, o0, 1 + oy)
     assert one_plane and shifted  # the placements above reach both cases
+
+
+def test_fillvalue_real_objects():
+    """probe21d: a fillvalue NumPy keeps as an object (an int past 64 bits, a Fraction, a
+    Decimal) is its float(), as SciPy's cast; strings and complex numbers stay refused."""
+    from decimal import Decimal
+    from fractions import Fraction
+
+    a, k = np.ones((2, 3)), np.ones((2, 2))
+    for f in (2**64, -(2**63) - 1, Fraction(1, 2), Decimal("1.5")):
+        np.testing.assert_array_equal(npfast.correlate2d(a, k, "full", "fill", f),
+                                      ss.correlate2d(a, k, "full", "fill", f))
+    for f in ("1", 1j, object()):
+        with pytest.raises(ValueError, match="fillvalue"):
+            npfast.correlate2d(a, k, "full", "fill", f)

@@ -376,3 +376,34 @@ def test_uninstall_inside_numpy_pool_keeps_the_blocks_pool():
     memory.install()
     memory.uninstall()
     assert memory.handler_name() == before
+
+
+def test_tracemalloc_sees_pool_arrays():
+    """probe21e: tracemalloc missed npfast.zeros / empty and the operators' pool-backed
+    results; they are traced in NumPy's domain now, and untraced when freed."""
+    import tracemalloc
+
+    x = np.ones((300, 300), np.float32)
+    calls = [lambda: npfast.zeros(100000), lambda: npfast.empty(100000),
+             lambda: npfast.convert(x, np.float64), lambda: npfast.ndimage.gaussian_filter(x, 2)]
+    tracemalloc.start()
+    try:
+        for call in calls:
+            before = tracemalloc.get_traced_memory()[0]
+            r = call()
+            assert tracemalloc.get_traced_memory()[0] - before >= r.nbytes
+            domain = tracemalloc.take_snapshot().filter_traces(
+                [tracemalloc.DomainFilter(True, np.lib.tracemalloc_domain)])
+            assert sum(t.size for t in domain.traces) >= r.nbytes
+            del r, domain
+            assert tracemalloc.get_traced_memory()[0] - before < 4096
+    finally:
+        tracemalloc.stop()
+
+
+def test_ndimage_memory_errors_name_the_output():
+    """probe21e: an ndimage result past memory named npfast.empty's `shape`."""
+    big = np.broadcast_to(np.float32(1), (200000, 200000))
+    for f in (npfast.ndimage.gaussian_filter, npfast.ndimage.uniform_filter):
+        with pytest.raises(MemoryError, match="^output: cannot allocate 160000000000 bytes"):
+            f(big, 2)

@@ -152,3 +152,21 @@ def test_reflect_far_past_a_small_image_follows_correlate1d():
             want = nd.correlate1d(x, w[0], axis=1, mode="reflect", origin=origin)
             got = ndimage.correlate(x, w, mode="reflect", origin=(0, origin))
             np.testing.assert_array_equal(got, want)
+
+
+def test_origin_and_cval_spellings():
+    """probe21d: an origin given as a NumPy array (or a 0-d one) and a cval given as a 0-d
+    array or a Decimal, as the other filters take them."""
+    from decimal import Decimal
+
+    a = np.arange(30.0).reshape(5, 6)
+    w = np.ones((3, 2))
+    np.testing.assert_array_equal(ndimage.correlate(a, w, origin=np.array([1, 0])),
+                                  nd.correlate(a, w, origin=[1, 0]))
+    np.testing.assert_array_equal(ndimage.correlate(a, w, origin=np.array(-1)),
+                                  nd.correlate(a, w, origin=-1))
+    for cval in (np.array(2.0), Decimal("1.5")):
+        np.testing.assert_array_equal(ndimage.correlate(a, w, mode="constant", cval=cval),
+                                      nd.correlate(a, w, mode="constant", cval=float(cval)))
+    with pytest.raises(TypeError, match="cval"):
+        ndimage.correlate(a, w, mode="constant", cval="1")
