@@ -61,7 +61,7 @@ double fill_arg(nb::handle v) {
   if (PyArray_SIZE(arr) != 1)
     throw ValueError("fillvalue: must be a scalar or an array with one element, got " + py_repr(v));
   const char kind = PyArray_DESCR(arr)->kind;
-  if (kind == 'O') {
+  if (kind == 'O' && !PyArray_Check(v.ptr())) {  // (an object array: SciPy's TypeError too)
     // A real number NumPy keeps as an object (an int past 64 bits, a Fraction, a Decimal):
     // its float(), as SciPy's cast (probe21d).
     nb::object item = nb::steal(PyArray_GETITEM(arr, static_cast<const char*>(PyArray_DATA(arr))));

@@ -93,7 +93,7 @@ def _origins(origin, axes, ndim):
     # An int first: the Iterable check (an ABC's) costs 0.3 us, a tenth of a small image's call.
     # A 0-d array is one value, as in the other filters (SciPy's correlate refuses it).
     if (type(origin) is not int and isinstance(origin, Iterable) and not isinstance(origin, str)
-            and np.ndim(origin) != 0):
+            and not (isinstance(origin, np.ndarray) and origin.ndim == 0)):
         seq = list(origin)
         if len(seq) != len(axes):
             raise AnchorValueError(f"origin: need one value per filtered axis ({len(axes)}), "

@@ -69,8 +69,10 @@ inline int64_t now_ns() {
 // last caller that posted it a job: its affinity is its own without that CPU. In a job it has
 // its whole affinity, so that when another process takes its core it can still move to the
 // caller's while the caller sleeps waiting for it. A mask changed from outside meanwhile
-// (taskset, a cpuset) is adopted, never overwritten. Where woken threads go to idle CPUs none
-// of this triggers, and it costs one sched_getcpu() a job.
+// (taskset, a cpuset) is adopted, not overwritten. Where woken threads go to idle CPUs this
+// costs one sched_getcpu() a job; from a helper's first job on its caller's CPU (which may
+// also happen by chance elsewhere), four affinity calls a job (~4 us on this VM, while it
+// holds its seat: the caller may run a short job's chunks alone meanwhile).
 class HelperPlace {
  public:
   // A new worker, kept off its creator's CPU until its first job (started there, a new helper
@@ -95,10 +97,10 @@ class HelperPlace {
       cpu_set_t now, set = home_;
       CPU_CLR(off_, &set);
       if (!read(&now)) return;
-      if (CPU_EQUAL(&now, &set))
-        sched_setaffinity(0, sizeof home_, &home_);
-      else
+      if (!CPU_EQUAL(&now, &set))
         home_ = now;
+      else if (sched_setaffinity(0, sizeof home_, &home_) != 0)
+        disabled_ = true;  // kept narrowed: stop here rather than read it back as home_
       off_ = -1;
     }
     if (sched_getcpu() != caller) return;

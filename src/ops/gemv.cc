@@ -97,13 +97,15 @@ bool matvec(const MatVec<T>& mv) {
   const int64_t rows = mv.rows, k = mv.k, total = mv.batch * rows;
   const bool dot = mv.ps == 1 || k == 1;
   const bool axpy = !dot && (mv.rs == 1 || rows == 1) && (mv.incy == 1 || rows == 1);
-  // Neither layout (a's elements strided along k and its rows not side by side: a[:, ::2],
-  // a broadcast row): the dot path on each piece of kDotRows rows gathered into a buffer, the
-  // same kernel calls on the same values as for a contiguous a (so its bits), where a whole
-  // contiguous copy of a (the GEMM path's) doubled the memory (probe21b: 512 MB more for a
-  // 2 x 2^26 float32 a[:, ::2] @ x, and a MemoryError where NumPy reads in place).
-  const bool gather = !dot && !axpy;
-  if (!g.dot) return false;
+  // A matrix in neither layout (its elements strided along k and its rows not side by side:
+  // a[:, ::2], a broadcast row): the dot path on each piece of kDotRows rows gathered into a
+  // buffer, the same kernel calls on the same values as for the matrix with contiguous rows
+  // (so their bits), where a whole contiguous copy (the GEMM path's) doubled the memory
+  // (probe21b: 512 MB more for a 2 x 2^26 float32 a[:, ::2] @ x, a MemoryError where NumPy
+  // reads in place). Not for contiguous columns with a strided y (axpy's other condition):
+  // gathered, their rows are strided reads, 10-20x the GEMM path (review21b).
+  const bool gather = !dot && !axpy && mv.rs != 1 && rows > 1;
+  if (!g.dot || (!dot && !axpy && !gather)) return false;
   // Time per row (dot) or column (axpy) of the matrix, with a small fixed cost for the call.
   const double item_ns = static_cast<double>(k) * sizeof(T) / kBytesPerNs + 2.0;
   if (dot || gather) {
@@ -120,7 +122,8 @@ bool matvec(const MatVec<T>& mv) {
     }
     const int64_t piece = std::min(k, kDotPiece);
     parallel_for(total, gemv_grain(total, item_ns), [&](int64_t s, int64_t e) {
-      Buffer<T> rows_buf(gather ? static_cast<size_t>(kDotRows * piece) : 0);
+      Buffer<T> rows_buf;  // (an empty Buffer takes nothing from the pool)
+      if (gather) rows_buf = Buffer<T>(static_cast<size_t>(kDotRows * piece));
       // Piece p of rows ar (nr of them): where the kernel reads it, and its row stride.
       const auto rows_at = [&](const T* ar, int64_t nr, int64_t p, int64_t len) {
         if (!gather) return std::make_pair(ar + p, mv.rs);

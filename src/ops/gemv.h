@@ -21,10 +21,11 @@ struct MatVec {
 };
 
 // Computes `mv`: rows of `a` contiguous (ps == 1: dot products), or its columns (rs == 1, with
-// y contiguous: scaled rows accumulated), or neither (dot products of row pieces gathered into
-// a small buffer: the bits of `a` made contiguous). Returns false, having written nothing, only
-// for a strided x that differs per batch entry (the caller's GEMM path takes it). Bits depend
-// on the layout and the ISA, never on the thread count.
+// y contiguous: scaled rows accumulated), or neither (ps != 1 and rs != 1: dot products of row
+// pieces gathered into a small buffer, the bits of `a` with contiguous rows). Returns false,
+// having written nothing, for contiguous columns with a strided y and for a strided x that
+// differs per batch entry (the caller's GEMM path takes them). Bits depend on the layout and
+// the ISA, never on the thread count.
 template <class T>
 bool matvec(const MatVec<T>& mv);
 

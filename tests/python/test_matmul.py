@@ -242,24 +242,58 @@ def test_matvec_strides(isa, dtype):
     assert_close(npfast.matmul(vec[:90], mis), vec[:90], base)
 
 
+def handed_out(_npfast):
+    # Jobs split into chunks for helpers: handed to them, or run by the caller alone while the
+    # pool's back-off holds (the same chunks).
+    c = _npfast._pool_counters()
+    return c["threaded"] + c["serial"]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_matvec_gathered_rows(isa, threads, dtype):
     """A matrix strided along k whose rows are not side by side either (a[:, ::2], broadcast
     rows, batches of them) is dotted piece by piece from a small buffer: the bits of the same
-    matrix made contiguous, for any thread count, within kDotPiece pieces and across them."""
+    matrix with contiguous rows, for any thread count (the helpers taking part: the test core
+    cap counts them awake), within kDotPiece pieces and across them; x @ b likewise against
+    b with contiguous columns (its matrix is b^T)."""
+    from npfast import _npfast
     rng = np.random.default_rng(10)
-    for m, k in [(2, 3), (5, 7), (9, 4096), (6, 4097), (13, 9000)]:
-        base = rng.standard_normal((m, 2 * k)).astype(dtype)
-        x = rng.standard_normal(k).astype(dtype)
-        mats = [base[:, ::2], base[::-1, ::-2], np.broadcast_to(base[0, :k], (m, k)),
-                np.broadcast_to(base[:, ::2], (3, m, k))]
-        for a in mats:
-            want = npfast.matmul(np.ascontiguousarray(a), x)
-            assert_close(want, a, x)
-            for th in (1, 2, 7):
-                npfast.set_num_threads(th)
-                np.testing.assert_array_equal(npfast.matmul(a, x), want)
-                np.testing.assert_array_equal(npfast.matmul(a, x[:, None])[..., 0], want)
+    try:
+        _npfast._set_core_cap_for_testing(16)
+        for m, k in [(2, 3), (5, 7), (9, 4096), (6, 4097), (13, 9000), (300, 5000)]:
+            base = rng.standard_normal((m, 2 * k)).astype(dtype)
+            x = rng.standard_normal(k).astype(dtype)
+            mats = [base[:, ::2], base[::-1, ::-2], np.broadcast_to(base[0, :k], (m, k)),
+                    np.broadcast_to(base[:, ::2], (3, m, k))]
+            for a in mats:
+                want = npfast.matmul(np.ascontiguousarray(a), x)
+                assert_close(want, a, x)
+                for th in (1, 2, 7):
+                    npfast.set_num_threads(th)
+                    before = handed_out(_npfast)
+                    np.testing.assert_array_equal(npfast.matmul(a, x), want)
+                    if th > 1 and m * k >= 300 * 5000:
+                        assert handed_out(_npfast) > before  # split for the helpers
+                    np.testing.assert_array_equal(npfast.matmul(a, x[:, None])[..., 0], want)
+            b = base[:, ::2].T  # (k, m): x @ b's matrix b^T has rows strided along k
+            w = rng.standard_normal(k).astype(dtype)
+            np.testing.assert_array_equal(npfast.matmul(w, b),
+                                          npfast.matmul(w, np.asfortranarray(b)))
+    finally:
+        _npfast._set_core_cap_for_testing(0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_matvec_strided_result_keeps_the_gemm_path(isa, dtype):
+    """review21b: contiguous columns with a strided result are not gathered (strided reads);
+    the result is right either way."""
+    rng = np.random.default_rng(11)
+    b = rng.standard_normal((300, 200)).astype(dtype)
+    x = rng.standard_normal(300).astype(dtype)
+    out = np.zeros(400, dtype)
+    r = npfast.matmul(x, b, out=out[::2])
+    assert_close(r, x, b)
+    assert_close(npfast.matmul(np.asfortranarray(b.T), x, out=out[::2]), b.T, x)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -367,10 +401,12 @@ def test_matvec_accuracy_does_not_fall_with_depth(isa, dtype):
 def test_memory_errors_name_the_array():
     """probe21b: an operand's contiguous copy or the result past memory said "allocate: the OS
     refused N bytes" (the pool's own name); each names its array now."""
-    big = np.broadcast_to(np.float32(1), (2**20, 2**21))  # no GEMM layout: a copy of 8 TiB
-    with pytest.raises(MemoryError, match="^a: cannot allocate 8796093022208 bytes"):
-        npfast.matmul(big, np.broadcast_to(np.float32(1), (2**21, 3)))
+    # Sizes past the pool's and the result's caps (2^52 and 2^47 bytes), refused before any
+    # mapping (a smaller one could be granted under memory overcommit, then written).
+    big = np.broadcast_to(np.float32(1), (2**26, 2**25))  # no GEMM layout: a copy of 8 PiB
+    with pytest.raises(MemoryError, match="^a: cannot allocate 9007199254740992 bytes"):
+        npfast.matmul(big, np.broadcast_to(np.float32(1), (2**25, 3)))
     with pytest.raises(MemoryError, match="^b: cannot allocate"):
-        npfast.matmul(np.broadcast_to(np.float32(1), (3, 2**21)), big.T)
-    with pytest.raises(MemoryError, match="^output: cannot allocate 8796093022208 bytes"):
-        npfast.matmul(np.broadcast_to(1.0, (2**40, 4)), np.ones(4))
+        npfast.matmul(np.broadcast_to(np.float32(1), (3, 2**26)), big)
+    with pytest.raises(MemoryError, match="^output: cannot allocate 281474976710656 bytes"):
+        npfast.matmul(np.broadcast_to(1.0, (2**45, 4)), np.ones(4))
