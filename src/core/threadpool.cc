@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -33,6 +34,7 @@ namespace npfast {
 namespace {
 
 thread_local bool t_in_parallel = false;
+thread_local pid_t t_tid = 0;  // this thread's id, once asked
 
 using Clock = std::chrono::steady_clock;
 
@@ -68,11 +70,11 @@ inline int64_t now_ns() {
 // moves off it, and from then on, while idle (spinning or asleep), keeps off the CPU of the
 // last caller that posted it a job: its affinity is its own without that CPU. In a job it has
 // its whole affinity, so that when another process takes its core it can still move to the
-// caller's while the caller sleeps waiting for it. A mask changed from outside meanwhile
-// (taskset, a cpuset) is adopted, not overwritten. Where woken threads go to idle CPUs this
-// costs one sched_getcpu() a job; from a helper's first job on its caller's CPU (which may
-// also happen by chance elsewhere), four affinity calls a job (~4 us on this VM, while it
-// holds its seat: the caller may run a short job's chunks alone meanwhile).
+// caller's while the caller sleeps waiting for it. Taking back the CPU it kept off, it keeps
+// within its caller's mask (what the process allows now: taskset -a, a cpuset). Where woken
+// threads go to idle CPUs this costs one sched_getcpu() a job; from a helper's first job on its
+// caller's CPU (which may also happen by chance elsewhere), four affinity calls a job (~4 us on
+// this VM, while it holds its seat: the caller may run a short job's chunks alone meanwhile).
 class HelperPlace {
  public:
   // A new worker, kept off its creator's CPU until its first job (started there, a new helper
@@ -91,17 +93,23 @@ class HelperPlace {
   int off() const { return off_; }
 
   // After taking a seat in a job posted from CPU `caller`, before joining it.
-  void enter(int caller) {
+  void enter(int caller, pid_t caller_tid) {
     if (disabled_ || caller < 0) return;
-    if (off_ >= 0) {  // idle, kept off a CPU: the whole affinity again (as left, else adopted)
-      cpu_set_t now, set = home_;
-      CPU_CLR(off_, &set);
-      if (!read(&now)) return;
-      if (!CPU_EQUAL(&now, &set))
-        home_ = now;
-      else if (sched_setaffinity(0, sizeof home_, &home_) != 0)
-        disabled_ = true;  // kept narrowed: stop here rather than read it back as home_
+    if (const int off_was = off_; off_was >= 0) {
+      // Idle, kept off a CPU: its mask as it finds it plus that CPU, within the caller's mask,
+      // which is what the process allows now (taskset -a and cpuset changes reach it too). So
+      // a helper does not leave that set (probe21f: restoring a remembered mask, it escaped a
+      // `taskset -a` that had put every thread on the CPU it was kept off), and a change from
+      // outside that raced with its own (masks have no compare-and-set) is undone at its next
+      // job. A mask set on a helper alone is not kept beyond its caller's.
+      cpu_set_t now, allowed, want;
       off_ = -1;
+      if (!read(&now) || (sched_getaffinity(caller_tid, sizeof allowed, &allowed) != 0 &&
+                          sched_getaffinity(getpid(), sizeof allowed, &allowed) != 0))
+        return;  // (the caller and the main thread gone: left as it is)
+      CPU_SET(off_was, &now);
+      CPU_AND(&want, &now, &allowed);
+      if (CPU_COUNT(&want) > 0 && sched_setaffinity(0, sizeof want, &want) != 0) disabled_ = true;
     }
     if (sched_getcpu() != caller) return;
     packs_ = true;
@@ -215,6 +223,7 @@ class Pool {
     }
     const Clock::time_point start = Clock::now();
     caller_cpu_.store(sched_getcpu(), std::memory_order_relaxed);  // published with the job
+    caller_tid_.store(t_tid ? t_tid : (t_tid = gettid()), std::memory_order_relaxed);
     counters_.threaded.fetch_add(1, std::memory_order_relaxed);
     seats_.store(helpers, std::memory_order_relaxed);
     {
@@ -308,7 +317,7 @@ class Pool {
       seen = word;
       if (seats_.fetch_sub(1, std::memory_order_acq_rel) > 0) {
         const int caller = caller_cpu_.load(std::memory_order_relaxed);
-        place.enter(caller);
+        place.enter(caller, caller_tid_.load(std::memory_order_relaxed));
         if (join(word)) {
           work();
           leave();
@@ -415,7 +424,8 @@ class Pool {
     std::atomic<int64_t> threaded{0}, losses{0}, serial{0};
   } counters_;  // pool_counters()
 
-  std::atomic<int> caller_cpu_{-1};  // the CPU the current job's caller posted it from
+  std::atomic<int> caller_cpu_{-1};   // the CPU the current job's caller posted it from
+  std::atomic<pid_t> caller_tid_{0};  // and its thread
   ChunkFn fn_ = nullptr;
   void* ctx_ = nullptr;
   int64_t n_ = 0, grain_ = 1, chunks_ = 0;
