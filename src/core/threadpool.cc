@@ -462,8 +462,11 @@ Pool& pool_for(int threads) {
   if (!pool) {
     static bool registered = [] {
       // A forked child has none of the parent's threads: start afresh (the old pool object
-      // is abandoned, its threads do not exist here).
-      pthread_atfork(nullptr, nullptr, [] { g_pool.store(nullptr, std::memory_order_relaxed); });
+      // is abandoned, its threads do not exist here), and its one thread has a new id.
+      pthread_atfork(nullptr, nullptr, [] {
+        g_pool.store(nullptr, std::memory_order_relaxed);
+        t_tid = 0;
+      });
       return true;
     }();
     (void)registered;
