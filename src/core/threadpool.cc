@@ -70,11 +70,13 @@ inline int64_t now_ns() {
 // moves off it, and from then on, while idle (spinning or asleep), keeps off the CPU of the
 // last caller that posted it a job: its affinity is its own without that CPU. In a job it has
 // its whole affinity, so that when another process takes its core it can still move to the
-// caller's while the caller sleeps waiting for it. Taking back the CPU it kept off, it keeps
-// within its caller's mask (what the process allows now: taskset -a, a cpuset). Where woken
-// threads go to idle CPUs this costs one sched_getcpu() a job; from a helper's first job on its
-// caller's CPU (which may also happen by chance elsewhere), four affinity calls a job (~4 us on
-// this VM, while it holds its seat: the caller may run a short job's chunks alone meanwhile).
+// caller's while the caller sleeps waiting for it. Taking back the CPU it kept off, it changes
+// nothing else in its mask, and takes it back only where its caller may run there, so a mask
+// set from outside meanwhile (taskset -a, a cpuset) stands. Where woken threads go to idle
+// CPUs this costs one sched_getcpu() a job (and one for the caller); from a helper's first job
+// on its caller's CPU (which may also happen by chance elsewhere), about five affinity calls a
+// job (~4 us on this VM, three while it holds its seat: the caller may run a short job's
+// chunks alone meanwhile).
 class HelperPlace {
  public:
   // A new worker, kept off its creator's CPU until its first job (started there, a new helper
@@ -94,30 +96,34 @@ class HelperPlace {
 
   // After taking a seat in a job posted from CPU `caller`, before joining it.
   void enter(int caller, pid_t caller_tid) {
-    if (disabled_ || caller < 0) return;
-    if (const int off_was = off_; off_was >= 0) {
-      // Idle, kept off a CPU: its mask as it finds it plus that CPU, within the caller's mask,
-      // which is what the process allows now (taskset -a and cpuset changes reach it too). So
-      // a helper does not leave that set (probe21f: restoring a remembered mask, it escaped a
-      // `taskset -a` that had put every thread on the CPU it was kept off), and a change from
-      // outside that raced with its own (masks have no compare-and-set) is undone at its next
-      // job. A mask set on a helper alone is not kept beyond its caller's.
-      cpu_set_t now, allowed, want;
+    if (disabled_) return;
+    if (off_ >= 0) {
+      // Idle, kept off a CPU: that CPU added back to its mask as it finds it, where the
+      // caller's mask has it. Nothing else is added or taken away, so a mask set from outside
+      // meanwhile stands: probe21f's `taskset -a` put every thread on the one CPU a helper was
+      // kept on, and a first version, restoring a remembered mask, took the other back; a
+      // second, cutting the mask to the caller's, kept a helper on the one CPU its caller had
+      // been pinned to for a while (review21c: the 96^3 gaussian then at its one-thread time).
+      cpu_set_t now, allowed;
+      if (!read(&now)) return;
+      if (sched_getaffinity(caller_tid, sizeof allowed, &allowed) != 0 &&
+          sched_getaffinity(getpid(), sizeof allowed, &allowed) != 0)
+        CPU_SET(off_, &allowed);  // the caller and the main thread gone: back as it was
+      if (CPU_ISSET(off_, &allowed) && !CPU_ISSET(off_, &now)) {
+        CPU_SET(off_, &now);
+        sched_setaffinity(0, sizeof now, &now);  // (refused: the CPU is no longer allowed)
+      }
       off_ = -1;
-      if (!read(&now) || (sched_getaffinity(caller_tid, sizeof allowed, &allowed) != 0 &&
-                          sched_getaffinity(getpid(), sizeof allowed, &allowed) != 0))
-        return;  // (the caller and the main thread gone: left as it is)
-      CPU_SET(off_was, &now);
-      CPU_AND(&want, &now, &allowed);
-      if (CPU_COUNT(&want) > 0 && sched_setaffinity(0, sizeof want, &want) != 0) disabled_ = true;
     }
-    if (sched_getcpu() != caller) return;
+    if (caller < 0 || sched_getcpu() != caller) return;
     packs_ = true;
     cpu_set_t others;
     if (!without(caller, &others)) return;
-    // Moved off at once (the call migrates its thread), then the whole affinity back.
-    if (sched_setaffinity(0, sizeof others, &others) == 0)
-      sched_setaffinity(0, sizeof home_, &home_);
+    // Moved off at once (the call migrates its thread), then the whole affinity back (or,
+    // refused, kept off until the next seat).
+    if (sched_setaffinity(0, sizeof others, &others) == 0 &&
+        sched_setaffinity(0, sizeof home_, &home_) != 0)
+      off_ = caller;
   }
 
   // After leaving the job posted from CPU `caller`: kept off it while idle, once the kernel
