@@ -43,6 +43,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int64_t size1 = in.range(0, 40), axis1 = in.range(-1, 3), origin1 = in.range(-20, 20);
   const int64_t sizes[2] = {in.range(0, 40), in.range(0, 40)};
   const int64_t origins2[2] = {in.range(-20, 20), in.range(-20, 20)};
+  // The volume sweep (axes 3): a fold across planes before the pair.
+  const bool volume = in.range(0, 1) == 1;
+  const int64_t sizes3[3] = {in.range(0, 20), sizes[0], sizes[1]};
+  const int64_t origins3[3] = {in.range(-10, 10), origins2[0], origins2[1]};
+  const Border modes3[3] = {static_cast<Border>(in.range(0, 4)), modes[0], modes[1]};
   // A footprint of the input's rank (or not), all true or with holes.
   const int fnd = static_cast<int>(in.range(ndim - 1, ndim));
   int64_t fshape[3] = {1, 1, 1};
@@ -76,7 +81,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                         minimum);
         break;
       case 1:
-        minmax_filter2d(x.view, sizes, out, modes, cval, origins2, minimum);
+        if (volume)
+          minmax_filter2d(x.view, sizes3, out, modes3, cval, origins3, minimum, 3);
+        else
+          minmax_filter2d(x.view, sizes, out, modes, cval, origins2, minimum);
         break;
       default:
         if (footprint_minmax)

@@ -31,8 +31,13 @@ void minmax_filter1d(const View& input, int64_t size, int axis, const View& out,
 // the bands would not see it); returns false for anything else, possibly having written part
 // of `out` (the caller then runs the two passes, which overwrite it). Throws
 // ValueError for sizes < 1, bad origins or a shape mismatch.
+//
+// axes = 3: size / mode / origin have three entries, the first for axis N-3 (N >= 3), whose
+// pass runs first, folded across that many neighbouring planes for each row the 2-D pair reads
+// (one sweep through a volume instead of a pass into scratch and the pair; the same values);
+// only with both size[0] and size[1] <= 16, else false with nothing written.
 bool minmax_filter2d(const View& input, const int64_t* size, const View& out, const Border* mode,
-                     double cval, const int64_t* origin, bool minimum);
+                     double cval, const int64_t* origin, bool minimum, int axes = 2);
 
 // scipy.ndimage.minimum_filter / maximum_filter with a footprint that is not all true
 // (NI_MinOrMaxFilter), and rank_filter (NI_RankFilter, also behind median_filter and

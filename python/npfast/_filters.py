@@ -88,7 +88,7 @@ def correlate1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, 
     TypeError      complex or unsupported dtypes (named: input, weights, output).
     """
     input = as_input(input)
-    w = as_real_array(weights, "weights")
+    w = as_real_array(weights, "weights", objects=True)
     output = get_output(output, input)
     w = np.ascontiguousarray(w, dtype=np.float64)
     if w.ndim != 1 or w.shape[0] < 1:
@@ -134,7 +134,7 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
     """1-D convolution along ``axis``, as ``scipy.ndimage.convolve1d``: correlate1d with the
     weights reversed and the origin negated (and shifted by one for an even length).
     Parameters, results and errors as :func:`correlate1d`."""
-    w = as_real_array(weights, "weights")
+    w = as_real_array(weights, "weights", objects=True)
     if w.ndim != 1 or w.shape[0] < 1:
         raise AnchorValueError(f"weights: no filter weights given (shape {w.shape})")
     w = w[::-1]
@@ -142,6 +142,26 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
     if not w.shape[0] & 1:
         origin -= 1
     return correlate1d(input, w, axis, output, mode, cval, origin)
+
+
+# Windows past this many elements are checked for their line buffer before a pass writes.
+_HUGE_WINDOW = 1 << 24
+
+
+def _window_memory(input, axis, size):
+    """Raises MemoryError naming `size` where a uniform pass's line buffer (the line extended by
+    the window, in double) cannot be had, before anything writes `output` (probe22a: the first
+    of two passes wrote the caller's output, then the second, with size 2**36, ran out of
+    memory). Only huge windows are tried, by taking and dropping a buffer of that size."""
+    if size <= _HUGE_WINDOW:
+        return
+    n = input.shape[axis] + size - 1
+    try:
+        del_me = _npfast.empty((n * 9 // 8 + 4096,), np.uint8)
+    except MemoryError:
+        raise MemoryError(f"size: a window of {size} along axis {axis} needs a line buffer of "
+                          f"{n * 8} bytes, more than can be had") from None
+    del del_me
 
 
 def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0, origin=0):
@@ -158,6 +178,7 @@ def uniform_filter1d(input, size, axis=-1, output=None, mode="reflect", cval=0.0
     origin = check_origin(origin, size)
     code = mode_code(mode)
     cval = as_float(cval, "cval")
+    _window_memory(input, axis, size)
     _line_pass(lambda src, out: _npfast._uniform_filter1d(src, size, axis, out, code, cval,
                                                           origin), input, output)
     return output
@@ -171,6 +192,8 @@ def uniform_filter(input, size=3, output=None, mode="reflect", cval=0.0, origin=
     input = as_input(input)
     output = get_output(output, input)
     passes, fused = _uniform_plan(input.ndim, size, origin, mode, axes)
+    for axis, sz, _, _ in passes:
+        _window_memory(input, axis, sz)
     if input.ndim == 3 and [p[0] for p in passes] == [0, 1, 2] and uniform_volume(
             input, *[[p[k] for p in passes] for k in (1, 2, 3)], output, cval):
         return output  # a volume: the three passes in one sweep

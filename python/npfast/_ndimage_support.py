@@ -172,13 +172,28 @@ def check_origin(origin, size, arg="origin", size_name="size"):
     return origin
 
 
-def as_real_array(value, arg):
+def float_objects(a, arg):
+    """An object array (Fractions, Decimals, ints past 64 bits) as float64, as SciPy's
+    np.asarray(weights, dtype=np.float64) takes weights; TypeError naming `arg` where a value
+    has no float (probe22a)."""
+    try:
+        if any(v is None for v in a.flat):  # NumPy's astype makes None a NaN
+            raise TypeError("None is not a weight")
+        return a.astype(np.float64)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise TypeError(f"{arg}: values that are not real numbers ({e})") from None
+
+
+def as_real_array(value, arg, objects=False):
     """np.asarray(value) of a real numeric dtype: TypeError naming `arg` for complex, object,
-    string and other non-numeric arrays, and for what NumPy cannot turn into an array."""
+    string and other non-numeric arrays, and for what NumPy cannot turn into an array; with
+    `objects` (weights), an object array as float64 (float_objects)."""
     try:
         a = np.asarray(value)
     except (TypeError, ValueError) as e:
         raise TypeError(f"{arg}: not an array: {e}") from None
+    if objects and a.dtype.kind == "O":
+        return float_objects(a, arg)
     if a.dtype.kind == "c":
         raise TypeError(f"{arg}: complex values are not supported, got dtype {a.dtype}")
     if a.dtype.kind not in "biuf":  # SciPy: RuntimeError, so both classes

@@ -238,11 +238,16 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minim
         if axes is not None:
             check_axes(axes, input.ndim)  # its errors before cval's
         cval = as_float(cval, "cval")
-        passes, fused = _separable_plan(input.ndim, size, size_arg, mode, origin, axes)
+        passes, fused, volume = _separable_plan(input.ndim, size, size_arg, mode, origin, axes)
         if (fused and input.dtype == output.dtype and output.dtype in _NATIVE
                 and (fresh or not np.may_share_memory(input, output))):
             # The last two passes (the last two axes) fused over bands of rows when the arrays
-            # allow it; earlier passes into a scratch array the fused pair reads.
+            # allow it; earlier passes into a scratch array the fused pair reads. A volume's
+            # three passes (the last three axes, nothing before them) in one sweep first
+            # (short windows: the fold across planes; a NaN or infinity: the passes below).
+            if volume and _npfast._minmax_filter2d(input, volume[0], output, volume[1], cval,
+                                                   volume[2], minimum):
+                return output
             src = input
             if len(passes) > 2:
                 scratch = _new(output.shape, output.dtype)
@@ -286,7 +291,9 @@ def _min_or_max_filter(input, size, footprint, output, mode, cval, origin, minim
 def _separable_plan(ndim, size, size_arg, mode, origin, axes):
     """A separable minimum / maximum filter's passes (axis, size, origin, mode) of size > 1,
     every one checked before the first writes `output`, and where the last two run fused (along
-    the last two axes) _minmax_filter2d's sizes, mode codes and origins for them, else None."""
+    the last two axes) _minmax_filter2d's sizes, mode codes and origins for them, else None;
+    and the same for all three passes where they are those along the last three axes (a
+    volume's sweep), else None."""
     axes = check_axes(axes, ndim)
     origins = normalize_sequence(origin, len(axes), "origin")
     sizes = [_size(s, size_arg) for s in normalize_sequence(size, len(axes), size_arg)]
@@ -296,12 +303,15 @@ def _separable_plan(ndim, size, size_arg, mode, origin, axes):
     for _, s, o, m in passes:
         check_origin(o, s)
         mode_code(m)
-    fused = None
+    def plan(last):
+        return ([p[1] for p in last], [mode_code(p[3]) for p in last],
+                [check_origin(p[2], p[1]) for p in last])
+    fused = volume = None
     if len(passes) >= 2 and passes[-2][0] == ndim - 2 and passes[-1][0] == ndim - 1:
-        last = passes[-2:]
-        fused = ([p[1] for p in last], [mode_code(p[3]) for p in last],
-                 [check_origin(p[2], p[1]) for p in last])
-    return passes, fused
+        fused = plan(passes[-2:])
+        if len(passes) == 3 and passes[0][0] == ndim - 3:
+            volume = plan(passes)
+    return passes, fused, volume
 
 
 def minimum_filter(input, size=None, footprint=None, output=None, mode="reflect", cval=0.0,

@@ -27,11 +27,14 @@ bool minmax_filter2d_py(nb::handle input, const std::vector<int64_t>& size, nb::
                         const std::vector<int64_t>& origin, bool minimum) {
   Array x = as_array(input, "input");
   const View y = ndimage_output(output, x);
-  if (size.size() != 2 || modes.size() != 2 || origin.size() != 2)
-    throw ValueError("size, mode, origin: two each");
-  const Border b[2] = {border_code(modes[0]), border_code(modes[1])};
+  const size_t n = size.size();
+  if ((n != 2 && n != 3) || modes.size() != n || origin.size() != n)
+    throw ValueError("size, mode, origin: two or three each");
+  Border b[3];
+  for (size_t a = 0; a < n; ++a) b[a] = border_code(modes[a]);
   ReleaseGil release;
-  return minmax_filter2d(x.view, size.data(), y, b, cval, origin.data(), minimum);
+  return minmax_filter2d(x.view, size.data(), y, b, cval, origin.data(), minimum,
+                         static_cast<int>(n));
 }
 
 void window_py(nb::handle input, nb::handle footprint, const std::vector<int64_t>& origins,
@@ -67,9 +70,9 @@ NPFAST_BIND(rank) {
                 "minimum: bool) -> bool"),
         nb::arg("input").none(), nb::arg("size"), nb::arg("output").none(), nb::arg("modes"),
         nb::arg("cval"), nb::arg("origin"), nb::arg("minimum"),
-        "The fused 2-D separable minimum / maximum filter (both passes over bands of rows); "
-        "False when the arrays do not fit it (then `output` may be partly written and the "
-        "caller runs the two passes).");
+        "The fused 2-D separable minimum / maximum filter (both passes over bands of rows; "
+        "with three sizes the pass along axis N-3 folded in first); False when the arrays do "
+        "not fit it (then `output` may be partly written and the caller runs the passes).");
   m.def("_window_filter", &window_py,
         nb::sig("def _window_filter(input: numpy.ndarray, footprint: numpy.ndarray, "
                 "origins: list[int], rank: int, output: numpy.ndarray, mode: int, cval: float, "

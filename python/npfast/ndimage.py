@@ -23,7 +23,7 @@ import numpy as np
 
 from . import _npfast
 from ._npfast import AnchorTypeError, AnchorValueError
-from ._ndimage_support import _new, as_float, cast_into, check_axes, get_output
+from ._ndimage_support import _new, as_float, cast_into, check_axes, float_objects, get_output
 from ._filters import (convolve1d, correlate1d, gaussian_filter, gaussian_filter1d,  # noqa: F401
                        gaussian_gradient_magnitude, gaussian_laplace, laplace, prewitt, sobel,
                        uniform_filter, uniform_filter1d)
@@ -47,6 +47,8 @@ def _real(a, name):
     a = np.asarray(a)
     if a.dtype.kind == "b":
         return a.view(np.uint8)
+    if name == "weights" and a.dtype.kind == "O":
+        return float_objects(a, name)
     if a.dtype.kind == "c":
         raise TypeError(f"{name}: complex arrays are not supported (npfast computes in real "
                         f"arithmetic), got dtype {a.dtype}")

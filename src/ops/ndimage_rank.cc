@@ -637,26 +637,37 @@ void minmax_filter1d(const View& input, int64_t size, int axis, const View& out,
 namespace {
 
 // The geometry of a fused 2-D min/max over the last two axes of every plane (the leading axes
-// index the planes): k0 x k1 windows starting b0 / b1 before their output.
+// index the planes): k0 x k1 windows starting b0 / b1 before their output; with a fold across
+// planes (`z`: axis N-3 first), kz planes starting bz before the output's, mode mz.
 template <class T>
 struct Planes {
   int a1;
   ndimage::OuterAxes planes;
   int64_t H, W, k0, k1, b0, b1, rs_in, rs_out;
   T fill;  // cval as T, defined for any value (a fuzzer's 1e173)
+  bool z;
+  int64_t D, kz, bz, rs_z;
+  Border mz;
+  // size / mode / origin: one each for axes N-2, N-1, or N-3, N-2, N-1 with `z`.
   Planes(const View& input, const View& out, const int64_t* size, const int64_t* origin,
-         double cval)
+         double cval, bool z_, const Border* mode)
       : a1(input.ndim - 1),
         planes(input, input.ndim - 2, input.ndim - 1),
         H(input.shape[input.ndim - 2]),
         W(input.shape[a1]),
-        k0(size[0]),
-        k1(size[1]),
-        b0(k0 / 2 + origin[0]),
-        b1(k1 / 2 + origin[1]),
+        k0(size[z_]),
+        k1(size[z_ + 1]),
+        b0(k0 / 2 + origin[z_]),
+        b1(k1 / 2 + origin[z_ + 1]),
         rs_in(input.strides[input.ndim - 2]),
         rs_out(out.strides[input.ndim - 2]),
-        fill(ndimage::c_cast<T>(cval)) {}
+        fill(ndimage::c_cast<T>(cval)),
+        z(z_),
+        D(z_ ? input.shape[input.ndim - 3] : 1),
+        kz(z_ ? size[0] : 1),
+        bz(z_ ? size[0] / 2 + origin[0] : 0),
+        rs_z(z_ ? input.strides[input.ndim - 3] : 0),
+        mz(z_ ? mode[0] : Border::reflect) {}
 };
 
 // The horizontal pass of a fused 2-D min/max: one row, W values at ext + b, extended in
@@ -747,17 +758,18 @@ constexpr int64_t kNarrowRowsInL1 = int64_t{32} << 10;
 constexpr int64_t kStreamRowBytes = 8192;
 
 template <class T>
-bool minmax2d_rows(const View& input, const int64_t* size, const View& out, const Border* mode,
-                   double cval, const int64_t* origin, bool minimum) {
+bool minmax2d_rows(const View& input, const int64_t* size, const View& out, const Border* all_modes,
+                   double cval, const int64_t* origin, bool minimum, bool z) {
   const auto& t = kernels<rank::Table>();
   const rank::MinMaxRowsFn<T> vk = pick<T>(t.f32_minmax_rows, t.f64_minmax_rows, t.u8_minmax_rows,
                                            t.u16_minmax_rows, t.i32_minmax_rows);
   const rank::MinMaxLineFn<T> line = pick<T>(t.f32_minmax_line, t.f64_minmax_line, t.u8_minmax_line,
                                              t.u16_minmax_line, t.i32_minmax_line);
-  const Planes<T> g(input, out, size, origin, cval);
+  const Planes<T> g(input, out, size, origin, cval, z, all_modes);
+  const Border* mode = all_modes + z;  // axes N-2, N-1
+  const bool fills = mode[0] == Border::fill || (z && g.mz == Border::fill);
   if constexpr (std::is_floating_point_v<T>)
-    if ((mode[0] == Border::fill || mode[1] == Border::fill) && !std::isfinite(g.fill))
-      return false;
+    if ((fills || mode[1] == Border::fill) && !std::isfinite(g.fill)) return false;
   // Streamed only where rows are long: narrower rows streamed ran 1.1-5.6x slower than plain
   // (a tall float32 image of 5.8 M pixels, 1 thread: width 180 2.47 against 0.44 ns per pixel,
   // 256 1.91 / 0.40, 1024 0.94 / 0.55; 3-D volumes, whose planes make such an image, stepped
@@ -804,8 +816,10 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
   // it loads (4000^2 cold, CPU ns/px 0.25-0.28 -> 0.20-0.23 at 1 and 2 threads); elsewhere its
   // own newest rows kFold2dAhead elements on, the best of 0-16 KiB on the Xeon
   // (docs/ndimage-speed.md "stream", "stream5").
-  const int64_t ahead =
-      tune_amd() ? 2 * g.rs_in : rank::kFold2dAhead * static_cast<int64_t>(sizeof(T));
+  // With `z` the rows are folds in cache: nothing to fetch (0: the lines being loaded).
+  const int64_t ahead = z            ? 0
+                        : tune_amd() ? 2 * g.rs_in
+                                     : rank::kFold2dAhead * static_cast<int64_t>(sizeof(T));
   const int64_t a1 = g.k1 - 1 - g.b1;  // the horizontal window's reach after its output
   // With `lines`: each row's first whole line starts at output f; the kernel's outputs cover
   // [head, tail) of each row, whole lines, and the row's whole lines end at tp.
@@ -815,6 +829,10 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
                 tail = head + (g.W - a1 - head) / E * E, tp = tail + (g.W - tail) / E * E;
   // Blocks of rows: about 256 KiB of output each (many blocks for the threads); the g.k0 - 1
   // rows a block reads before its first are a small share of its reads.
+  // (With `z` the same blocks, plane by plane: each row is folded from kz planes, the newest
+  // from memory, the others' rows from L2 / L3. Bands run through the planes instead, each
+  // band's kz planes in 512 KiB of L2, were slower: 256^3 float32 maximum 5, 1 thread, 1.10-1.22
+  // -> 1.30-1.37 ns / voxel, docs/ndimage-speed.md "minmax22".)
   const int64_t rows =
       std::clamp<int64_t>((int64_t{256} << 10) / (g.W * static_cast<int64_t>(sizeof(T))), 8, 256);
   const int64_t per_plane = (g.H + rows - 1) / rows;
@@ -824,9 +842,13 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
       blocks, grain_for(blocks, 0.3 * static_cast<double>(rows * g.W)),
       [&](int64_t c0, int64_t c1) {
         Buffer<T> ext(static_cast<size_t>(g.W + g.k1 - 1)), res(static_cast<size_t>(g.W));
-        Buffer<T> fill_row(static_cast<size_t>(mode[0] == Border::fill ? g.W : 0));
+        Buffer<T> fill_row(static_cast<size_t>(fills ? g.W : 0));
         Buffer<T> ext2(static_cast<size_t>(fused && stream ? g.W : 0));  // a pair's second row
-        Buffer<const T*> in_rows(static_cast<size_t>(std::max(g.k0 + 1, g.W + g.k1 - 1)));
+        Buffer<const T*> in_rows(static_cast<size_t>(std::max({g.k0 + 1, g.W + g.k1 - 1, g.kz})));
+        // With `z`: the block's rows (its own and the k0 - 1 its windows reach) folded across
+        // planes, and where each is (a fold, or fill_row).
+        Buffer<T> zbuf(static_cast<size_t>(z ? (rows + g.k0 - 1) * g.W : 0));
+        Buffer<const T*> zrows(static_cast<size_t>(z ? rows + g.k0 - 1 : 0));
         Buffer<T*> out_rows(static_cast<size_t>(g.W));
         Buffer<char> work(rank::minmax_work_bytes(g.k1, 1, sizeof(T)));
         T piece[2 * 16];  // a border's extended run: at most 2 * k1 - 2 values
@@ -846,9 +868,37 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
           char* out_plane = static_cast<char*>(out.data);
           g.planes.offsets(input, out, cb / per_plane, &in_plane, &out_plane);
           const int64_t r0 = (cb % per_plane) * rows, m = std::min(rows, g.H - r0);
+          // The fold across planes, once for each row the block's windows read: kz rows of
+          // neighbouring planes, every value checked (a NaN or infinity: the whole-line passes).
+          if (z) {
+            const int64_t zi = (cb / per_plane) % g.D;  // the plane's index along axis N-3
+            bool finite = true;
+            for (int64_t r = 0; r < m + g.k0 - 1 && finite; ++r) {
+              const int64_t y = map_index(r0 + r - g.b0, g.H, mode[0]);
+              zrows[r] = fill_row.get();
+              if (y < 0) continue;
+              for (int64_t j = 0; j < g.kz; ++j) {
+                const int64_t q = map_index(zi + j - g.bz, g.D, g.mz);
+                in_rows[j] =
+                    q < 0 ? fill_row.get()
+                          : reinterpret_cast<const T*>(in_plane + (q - zi) * g.rs_z + y * g.rs_in);
+              }
+              T* fold = zbuf.get() + r * g.W;
+              finite = vk(in_rows.get(), fold, g.kz, g.W, minimum, 0);
+              zrows[r] = fold;
+            }
+            if (!finite) {
+              nonfinite.store(true, std::memory_order_relaxed);
+              break;
+            }
+          }
           // The input rows of output row i (and of the `extra` rows after it).
           auto window_rows = [&](int64_t i, int64_t extra = 0) {
             for (int64_t r = 0; r < g.k0 + extra; ++r) {
+              if (z) {
+                in_rows[r] = zrows[i + r];
+                continue;
+              }
               const int64_t src = map_index(r0 + i + r - g.b0, g.H, mode[0]);
               in_rows[r] =
                   src < 0 ? fill_row.get() : reinterpret_cast<const T*>(in_plane + src * g.rs_in);
@@ -978,7 +1028,7 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
   const auto& t = kernels<rank::Table>();
   const rank::MinMaxFn<T> vk =
       pick<T>(t.f32_minmax, t.f64_minmax, t.u8_minmax, t.u16_minmax, t.i32_minmax);
-  const Planes<T> g(input, out, size, origin, cval);
+  const Planes<T> g(input, out, size, origin, cval, false, mode);
   const RowPass<T> h(g.W, g.k1, g.b1, mode[1], g.fill, out.strides[g.a1], minimum, false);
   // Bands of 32 rows; the vertical pass takes 256-column strips (1 KiB of floats a row).
   constexpr int64_t kBand = 32;
@@ -1044,10 +1094,12 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
 }  // namespace
 
 bool minmax_filter2d(const View& input, const int64_t* size, const View& out, const Border* mode,
-                     double cval, const int64_t* origin, bool minimum) {
-  if (input.ndim < 2)
-    throw ValueError("input: must have at least 2 dimensions, got shape " + shape_str(input));
-  for (int a = 0; a < 2; ++a) {
+                     double cval, const int64_t* origin, bool minimum, int axes) {
+  if (axes != 2 && axes != 3) throw ValueError("axes: must be 2 or 3, got " + std::to_string(axes));
+  if (input.ndim < axes)
+    throw ValueError("input: must have at least " + std::to_string(axes) +
+                     " dimensions, got shape " + shape_str(input));
+  for (int a = 0; a < axes; ++a) {
     if (size[a] < 1) throw ValueError("size: must be at least 1, got " + std::to_string(size[a]));
     if (origin[a] < -(size[a] / 2) || origin[a] > (size[a] - 1) / 2)
       throw ValueError("origin: must satisfy -(size // 2) <= origin <= (size - 1) // 2, got " +
@@ -1055,7 +1107,11 @@ bool minmax_filter2d(const View& input, const int64_t* size, const View& out, co
   }
   check_same_shape(input, out);
   if (input.dtype != out.dtype || input.empty() || input.data == out.data) return false;
-  const bool fill = mode[0] == Border::fill || mode[1] == Border::fill;
+  const bool z = axes == 3;
+  bool fill = false;
+  for (int a = 0; a < axes; ++a) fill = fill || mode[a] == Border::fill;
+  // The fold across planes runs with the short vertical windows' sweep only.
+  if (z && (size[0] > kFoldRows || size[1] > kFoldRows)) return false;
   bool done = false;
   ndimage::with_dtype(input.dtype, [&](auto s) {
     using S = decltype(s);
@@ -1068,8 +1124,8 @@ bool minmax_filter2d(const View& input, const int64_t* size, const View& out, co
       for (int k = 0; rows && k < input.ndim; ++k)
         rows = input.strides[k] % it == 0 && out.strides[k] % it == 0;
       if (rows && (!fill || holds<T>(cval))) {
-        done = size[0] <= kFoldRows
-                   ? minmax2d_rows<T>(input, size, out, mode, cval, origin, minimum)
+        done = size[z] <= kFoldRows
+                   ? minmax2d_rows<T>(input, size, out, mode, cval, origin, minimum, z)
                    : minmax2d_as<T>(input, size, out, mode, cval, origin, minimum);
       }
     }

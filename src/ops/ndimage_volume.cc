@@ -38,15 +38,24 @@ namespace {
 // in about 2 MiB, the L2 of the machine measured (docs/ndimage-speed.md; smaller bands cost
 // more recomputed reach, measured slower).
 constexpr int64_t kBandBytes = int64_t{2} << 20;
+// Unless the rows pass 1 reaches into (which both neighbouring bands recompute) would then be
+// over an eighth of the band: a gaussian with sigma 2 on 256-wide rows reaches 16 rows and
+// got 33-row bands, 1.48x the pass 0 work. Such bands grow to 8 reaches, up to an even share
+// of kSharedBandBytes among the threads (half the 32 MiB L3 measured on the Zen 4 VM): their
+// planes then come from L3 rather than L2, which costs less than the rows recomputed (256^3
+// one thread 1.65 -> 1.43 ns / voxel, docs/ndimage-speed.md "band22").
+constexpr int64_t kSharedBandBytes = int64_t{16} << 20;
 // Output planes whose pass 0 runs at once (corr1d_rows loads each input row once for 8 rows
 // of outputs), and the lanes of one such call (its n[0] + kPlanes - 1 rows stay in L1).
 constexpr int64_t kPlanes = 8;
 constexpr int64_t kChunk = 256;
 
 // The band's own rows, or fewer than 8 when the rows are too wide for a band's planes to stay
-// in L2 (then the unfused passes, whose blocks do not span planes, run instead).
+// in the budget (then the unfused passes, whose blocks do not span planes, run instead).
 int64_t band_rows(int64_t nx, int64_t itemsize, int64_t nz_taps, int64_t ny_taps) {
-  return kBandBytes / (nx * itemsize * (nz_taps + 3 * kPlanes)) - (ny_taps - 1);
+  const int64_t per_row = nx * itemsize * (nz_taps + 3 * kPlanes), reach = ny_taps - 1;
+  const int64_t cap = std::max(kBandBytes, kSharedBandBytes / available_threads());
+  return std::clamp(9 * reach * per_row, kBandBytes, cap) / per_row - reach;
 }
 
 // One axis of the sweep: its window (size, the elements before and after the centre), its

@@ -627,6 +627,38 @@ def test_huge_sizes_raise_memory_error():
             call()
 
 
+def test_object_weights():
+    """probe22a: weights NumPy holds as objects (Fractions, Decimals, ints past 64 bits) were
+    refused; SciPy converts them to float64 as any weights. Objects that are not numbers (and
+    None, which NumPy's conversion makes a NaN) are a TypeError naming weights."""
+    from decimal import Decimal
+    from fractions import Fraction
+    x = make((6, 7), np.float64)
+    for w in ([Fraction(1, 3), 1, 2], [Decimal("0.5"), 2**70, 1], np.array([1, 2.5], object)):
+        for f in ("correlate1d", "convolve1d"):
+            np.testing.assert_array_equal(getattr(nn, f)(x, w), getattr(sn, f)(x, w))
+    w2 = np.array([[Fraction(1, 3), 1], [2, Decimal(1)]], dtype=object)
+    for f in ("correlate", "convolve"):
+        np.testing.assert_allclose(getattr(nn, f)(x, w2), getattr(sn, f)(x, w2), rtol=1e-13)
+    for bad in (np.array(["a", 1], object), np.array([1j, 1], object), np.array([None, 1])):
+        for call in (lambda: nn.correlate1d(x, bad), lambda: nn.correlate(x, bad[None])):
+            with pytest.raises(TypeError, match="weights: values that are not real numbers"):
+                call()
+
+
+def test_huge_uniform_window_leaves_output():
+    """probe22a: the first of two passes wrote the caller's output, then the second (a window
+    of 2**36, a 512 GB line buffer) ran out of memory; now the buffer is tried first and the
+    error names `size`."""
+    for shape, size in (((5, 6), [3, 2**36]), ((4, 5, 6), [3, 2, 2**62])):
+        out = np.full(shape, 5.0)
+        with pytest.raises(MemoryError, match="size: a window of"):
+            nn.uniform_filter(np.ones(shape), size, output=out)
+        assert (out == 5.0).all()
+    with pytest.raises(MemoryError, match="size: a window of 68719476736 along axis 0"):
+        nn.uniform_filter1d(np.ones((5, 6)), 2**36, axis=0)
+
+
 def test_unsupported_dtypes_raise_scipys_class_too():
     """Complex outputs of real input, longdouble and object inputs: SciPy raises RuntimeError,
     npfast AnchorTypeError (a TypeError naming the argument, and a RuntimeError)."""

@@ -42,8 +42,9 @@ def check_scipy(got, x, *args, **kw):
         assert np.abs(got.astype(np.float64) - want).max() <= 1e-5 * scale
 
 
+# (3, 40, 2048): several bands of a gaussian's rows (since band22 a 512-wide volume is one).
 SHAPES = [(5, 7, 9), (1, 1, 8), (3, 40, 33), (20, 3, 50), (9, 30, 512), (80, 12, 512),
-          (2, 17, 8)]
+          (2, 17, 8), (3, 40, 2048)]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -226,13 +227,15 @@ def test_edges_float32_order_whatever_the_spelling():
         np.testing.assert_array_equal(nn.prewitt(x, 2, mode="constant", cval=cval), want)
 
 
-@pytest.mark.parametrize("name", ["uniform", "sobel", "gaussian"])
+@pytest.mark.parametrize("name", ["uniform", "sobel", "gaussian", "gaussian wide"])
 def test_volume_partitions_and_per_axis_modes(threads, name):
     """review21: per-axis modes reach the right axes, and the blocks' plane ranges (at least two
-    a thread, evened out; 16 threads through the test core cap) never change the bits."""
+    a thread, evened out; 16 threads through the test core cap) never change the bits. "gaussian
+    wide": 1024-wide rows, whose bands (their size set by the thread count, band22) are one at
+    one thread, two at two, four at three, and the unfused passes from seven."""
     from npfast import _npfast
     modes = ["wrap", "constant", "mirror"]
-    x = make((64, 21, 40), np.float32, 14)
+    x = make((12, 60, 1024) if name == "gaussian wide" else (64, 21, 40), np.float32, 14)
     if name == "uniform":
         run = lambda: nn.uniform_filter(x, (3, 5, 4), mode=modes, cval=1.5)  # noqa: E731
         want = uniform_passes(x, (3, 5, 4), 0, modes, 1.5)
@@ -242,9 +245,10 @@ def test_volume_partitions_and_per_axis_modes(threads, name):
         want = edge_passes(x, "sobel", 2, [0, 1, 2], modes, 0.0)
         ref = sn.sobel(x.astype(np.float64), 2, mode=modes, cval=0.0)
     else:
-        run = lambda: nn.gaussian_filter(x, 1.5, mode=modes, cval=1.5)  # noqa: E731
-        want = passes(x, 1.5, 0, modes, 1.5)
-        ref = sn.gaussian_filter(x, 1.5, mode=modes, cval=1.5)
+        sigma = 2.0 if name == "gaussian wide" else 1.5
+        run = lambda: nn.gaussian_filter(x, sigma, mode=modes, cval=1.5)  # noqa: E731
+        want = passes(x, sigma, 0, modes, 1.5)
+        ref = sn.gaussian_filter(x, sigma, mode=modes, cval=1.5)
     assert np.abs(want - ref).max() <= 1e-5 * 16 * np.abs(x).max()
     try:
         _npfast._set_core_cap_for_testing(16)
