@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-import operator
 
 import numpy as np
 
@@ -138,7 +137,9 @@ def convolve1d(input, weights, axis=-1, output=None, mode="reflect", cval=0.0, o
     if w.ndim != 1 or w.shape[0] < 1:
         raise AnchorValueError(f"weights: no filter weights given (shape {w.shape})")
     w = w[::-1]
-    origin = -operator.index(origin)
+    # The caller's origin checked as given (probe22a: the error quoted the negated one); the
+    # negated one then has the same range.
+    origin = -check_origin(origin, w.shape[0], size_name="len(weights)")
     if not w.shape[0] & 1:
         origin -= 1
     return correlate1d(input, w, axis, output, mode, cval, origin)

@@ -146,10 +146,13 @@ void mask3_arg(nb::handle v, const char* arg, bool out[3]) {
   }
 }
 
-void check_image_ndim(const View& v, const char* arg, const char* channels) {
+void check_image_ndim(const View& v, const char* arg, const char* channels, bool channels_last) {
+  const std::string c = channels;
   if (v.ndim != 3 && v.ndim != 4)
-    throw ValueError(std::string(arg) + ": expected a 4-d (N, " + channels + ", H, W) or 3-d (" +
-                     channels + ", H, W) array, got shape " + shape_str(v));
+    throw ValueError(std::string(arg) + ": expected a 4-d " +
+                     (channels_last ? "(N, H, W, " + c + ") or 3-d (H, W, " + c + ")"
+                                    : "(N, " + c + ", H, W) or 3-d (" + c + ", H, W)") +
+                     " array, got shape " + shape_str(v));
 }
 
 View batched(const View& v) {

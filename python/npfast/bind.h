@@ -141,9 +141,11 @@ void required_pair(nb::handle v, const char* arg, int64_t out[2]);
 bool channels_last_arg(nb::handle layout);
 
 // The torch-style image bindings: a 4-d (N, C, H, W) or 3-d unbatched (C, H, W) `arg`
-// (ValueError naming it otherwise; `channels` names C in the message), and the unbatched form
-// viewed as (1, C, H, W) for the operators (other ranks unchanged).
-void check_image_ndim(const View& v, const char* arg, const char* channels = "C");
+// (ValueError naming it otherwise; `channels` names C in the message, worded (N, H, W, C) for
+// `channels_last`), and the unbatched form viewed as (1, C, H, W) for the operators (other
+// ranks unchanged).
+void check_image_ndim(const View& v, const char* arg, const char* channels = "C",
+                      bool channels_last = false);
 View batched(const View& v);
 
 // npfast.ndimage's operators: a mode code as _ndimage_support.MODES gives it (Border's values;

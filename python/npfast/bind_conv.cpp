@@ -57,7 +57,7 @@ nb::object conv2d_py(nb::handle input, nb::handle weight, nb::handle bias, nb::h
   const View* bv = optional_array(bias, "bias", kFloatsOnly, &b);
   Array r;
   const View* rv = optional_array(residual, "residual", kFloatsOnly, &r);
-  check_image_ndim(x.view, "input");
+  check_image_ndim(x.view, "input", "C", channels_last_arg(layout));
   Activation act = Activation::none;
   if (!activation.is_none()) {
     if (!PyUnicode_Check(activation.ptr()) || nb::cast<std::string>(activation) != "relu")
@@ -99,7 +99,7 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
   Array w = as_array(weight, "weight", kFloatsOnly);
   Array r;
   const View* rv = optional_array(residual, "residual", kFloatsOnly, &r);
-  check_image_ndim(x.view, "input");
+  check_image_ndim(x.view, "input", "C", channels_last_arg(layout));
   bool mask[3];
   mask3_arg(output_mask, "output_mask", mask);
   Conv2dParams p =
@@ -167,7 +167,7 @@ std::string algorithm_py(nb::handle input, nb::handle weight, nb::handle stride,
                          nb::handle dilation, nb::handle groups, nb::handle layout) {
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
-  check_image_ndim(x.view, "input");
+  check_image_ndim(x.view, "input", "C", channels_last_arg(layout));
   Conv2dParams p =
       parse_params(stride, padding, dilation, groups, kernel_dim(w.view, 2), kernel_dim(w.view, 3));
   p.layout = parse_layout(layout);

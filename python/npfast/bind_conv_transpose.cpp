@@ -41,7 +41,7 @@ nb::object forward_py(nb::handle input, nb::handle weight, nb::handle bias, nb::
   Array w = as_array(weight, "weight", kFloatsOnly);
   Array b;
   const View* bv = optional_array(bias, "bias", kFloatsOnly, &b);
-  check_image_ndim(x.view, "input", "C_in");
+  check_image_ndim(x.view, "input", "C_in", channels_last_arg(layout));
   const TransposeArgs a = parse(stride, padding, output_padding, groups, dilation, layout);
   const bool unbatched = x.view.ndim == 3;
   const View xv = batched(x.view);
@@ -65,7 +65,7 @@ nb::object backward_py(nb::handle grad_output, nb::handle input, nb::handle weig
   Array gy = as_array(grad_output, "grad_output", kFloatsOnly);
   Array x = as_array(input, "input", kFloatsOnly);
   Array w = as_array(weight, "weight", kFloatsOnly);
-  check_image_ndim(x.view, "input", "C_in");
+  check_image_ndim(x.view, "input", "C_in", channels_last_arg(layout));
   bool mask[3];
   mask3_arg(output_mask, "output_mask", mask);
   const TransposeArgs a = parse(stride, padding, output_padding, groups, dilation, layout);

@@ -66,6 +66,12 @@ nb::object batch_norm_py(nb::handle input, nb::handle running_mean, nb::handle r
   Array w, b;
   const View* wp = optional_array(weight, "weight", kFloatsOnly, &w);
   const View* bp = optional_array(bias, "bias", kFloatsOnly, &b);
+  // Training writes the running statistics while weight, bias and the residual are read
+  // (probe22b: running_mean given as the weight array itself normalised with updated weights).
+  if (training) {
+    if (rmp) check_no_overlap(*rmp, {wp, bp, rp}, "running_mean");
+    if (rvp) check_no_overlap(*rvp, {wp, bp, rp}, "running_var");
+  }
   View y, sm, si;
   nb::object out = new_array(t, x.view.ndim, x.view.shape, &y);
   if (rp && rp->ndim != x.view.ndim)

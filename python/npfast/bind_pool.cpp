@@ -408,8 +408,9 @@ ndarray of input's dtype, shape (..., OH, OW): zero, with ``input[i]`` written a
 Raises
 ------
 TypeError  for a non-float input or non-int64 indices.
-ValueError for mismatched shapes, a bad output_size, or an index outside [0, OH * OW)
-    (checked before writing).
+ValueError for mismatched shapes, a bad output_size (or a padding that takes the default
+    below 0), or an index outside [0, OH * OW) (checked before writing; an empty plane,
+    OH or OW 0, is PyTorch's empty result, its indices unchecked).
 )doc");
 
   m.def("adaptive_avg_pool2d", runtime_anchored<&adaptive_avg_pool2d_py>,

@@ -137,9 +137,10 @@ void grad_bias_sum(const View& gy_v, const View& gb_v, Layout layout) {
   for (int64_t ch = 0; ch < c; ++ch) *reinterpret_cast<T*>(dst + ch * gb_v.strides[0]) = res[ch];
 }
 
-// The shape checks and the (N, C_out, OH, OW) result on the logical NCHW input.
-Shape shape_nchw(const View& input, const View& weight, const View* bias, const Conv2dParams& p,
-                 int64_t oph, int64_t opw) {
+// The shape checks and the (N, C_out, OH, OW) result on the logical NCHW input; messages show
+// `shown`, the input as the caller laid it out (probe22b: NHWC errors showed the permuted shape).
+Shape shape_nchw(const View& input, const View& shown, const View& weight, const View* bias,
+                 const Conv2dParams& p, int64_t oph, int64_t opw) {
   views::check_float(input, "input");
   check_dtype_like(weight, input, "weight");
   if (bias) check_dtype_like(*bias, input, "bias");
@@ -197,10 +198,10 @@ Shape shape_nchw(const View& input, const View& weight, const View* bias, const 
     throw ValueError(
         "input: an empty height or width needs an empty batch or channels (as "
         "PyTorch), got shape " +
-        shape_str(input));
+        shape_str(shown));
   if (oh < 0 || ow < 0)
     throw ValueError("input: output size " + pair_str(oh, ow) + " from input shape " +
-                     shape_str(input) + " is too small (padding " +
+                     shape_str(shown) + " is too small (padding " +
                      pair_str(p.pad_top, p.pad_left) + ")");
   return Shape{4, {input.shape[0], cout, oh, ow}};
 }
@@ -209,7 +210,11 @@ Shape shape_nchw(const View& input, const View& weight, const View* bias, const 
 
 Shape conv_transpose2d_shape(const View& input, const View& weight, const View* bias,
                              const Conv2dParams& p, int64_t oph, int64_t opw) {
-  const Shape s = shape_nchw(conv_ops::logical_nchw(input, p.layout), weight, bias, p, oph, opw);
+  if (p.layout == Layout::nhwc && input.ndim != 4)
+    throw ValueError("input: expected a 4-d (N, H, W, C_in) or 3-d (H, W, C_in) array, got shape " +
+                     shape_str(input));
+  const Shape s =
+      shape_nchw(conv_ops::logical_nchw(input, p.layout), input, weight, bias, p, oph, opw);
   if (p.layout != Layout::nhwc) return s;
   return Shape{4, {s[0], s[2], s[3], s[1]}};
 }

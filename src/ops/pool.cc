@@ -286,19 +286,21 @@ void scatter_planes(const View& src, const View& idx, const View& dst) {
       });
 }
 
+// Throws naming the first index outside an H x W plane, at its position in idx as the caller
+// laid it out (NCHW or NHWC: first_bad_index counts in idx's own C order).
+void check_index_range(const View& idx, int64_t H, int64_t W, const char* plane) {
+  int64_t value = 0;
+  const int64_t pos = first_bad_index(idx, H * W, &value);
+  if (pos >= 0)
+    throw ValueError("indices: " + str(value) + " at " + unravel(idx, pos) + " is outside the " +
+                     plane + " plane of " + str(H) + "x" + str(W) + " elements");
+}
+
 // Range-checks every index against dst's plane (nothing is written on failure), then scatters:
 // the shared tail of max_pool2d_backward (kAccumulate) and max_unpool2d.
 template <bool kAccumulate>
 void check_and_scatter(const View& src, const View& idx, const View& dst, const char* plane) {
-  const int64_t HW = dst.shape[dst.ndim - 2] * dst.shape[dst.ndim - 1];
-  if (!src.empty()) {
-    int64_t value = 0;
-    const int64_t pos = first_bad_index(idx, HW, &value);
-    if (pos >= 0)
-      throw ValueError("indices: " + str(value) + " at " + unravel(idx, pos) + " is outside the " +
-                       plane + " plane of " + str(dst.shape[dst.ndim - 2]) + "x" +
-                       str(dst.shape[dst.ndim - 1]) + " elements");
-  }
+  if (!src.empty()) check_index_range(idx, dst.shape[dst.ndim - 2], dst.shape[dst.ndim - 1], plane);
   if (src.dtype == DType::f32)
     scatter_planes<float, kAccumulate>(src, idx, dst);
   else
@@ -521,6 +523,9 @@ void max_pool2d_backward(const View& go, const View& idx, const View& gi, bool c
     if (gi.ndim != go.ndim || gi.shape[c] != go.shape[c] || (c == 3 && gi.shape[0] != go.shape[0]))
       throw ValueError("input_shape: batch and channel axes must match grad_output " +
                        shape_str(go) + ", got " + shape_str(gi));
+    // The indices' range in the caller's terms (probe22b: the planar pass named the position
+    // in its permuted view).
+    if (!go.empty()) check_index_range(idx, gi.shape[c - 2], gi.shape[c - 1], "input");
     return backward_nhwc(gi, [&](const View& t) {
       max_pool2d_backward(planar_of_nhwc(go, "grad_output"), planar_of_nhwc(idx, "indices"), t);
     });
@@ -604,9 +609,17 @@ Shape max_unpool2d_shape(const View& x, const View& idx, const Pool2dArgs& a,
     }
     // An axis of 0 gives an empty result, as PyTorch's (the default, (n - 1) * stride - 2 *
     // padding + kernel, can be 0).
-    if (v < 0 || v > kLimit)
-      throw ValueError(std::string("output_size: the unpooled ") + (i ? "width" : "height") +
-                       " must be in [0, 2^60], got " + str(static_cast<int64_t>(v)));
+    if (v < 0 || v > kLimit) {
+      // Named after what set it: output_size, or (without one) the padding that took the
+      // default size below 0 (probe22b: the message named an output_size never passed).
+      const std::string dim = i ? "width" : "height";
+      if (output_size)
+        throw ValueError("output_size: the unpooled " + dim + " must be in [0, 2^60], got " +
+                         str(static_cast<int64_t>(v)));
+      throw ValueError("padding: the unpooled " + dim + " (" + str(x.shape[x.ndim - 2 + i]) +
+                       " - 1) * stride - 2 * padding + kernel_size must be in [0, 2^60], got " +
+                       str(static_cast<int64_t>(v)) + " (padding " + pair_str(a.padding) + ")");
+    }
     o[i] = static_cast<int64_t>(v);
   }
   if (i128(o[0]) * o[1] > kProductLimit)
@@ -621,6 +634,8 @@ void max_unpool2d(const View& x, const View& idx, const View& out) {
   if (!views::same_leading(x, out))
     throw ValueError("out: leading axes must match input's " + shape_str(x));
   check_result(out, shape_of(out), x.dtype, "out");
+  // An empty output plane (a default size of 0) is PyTorch's empty result: no index checked
+  // (docs/pool.md).
   if (out.empty()) return;
   check_and_scatter<false>(x, idx, out, "output");
 }

@@ -278,6 +278,11 @@ def test_empty_batch_in_training(shape, layout):
      ("output_mask",)),
     (lambda x, c: npfast.batch_norm_backward(x[:, :2], x, None, c, c), ValueError,
      ("grad_output",)),
+    # probe22b: running statistics written while weight / bias / residual are read.
+    (lambda x, c: npfast.batch_norm(x, c, c + 1, c, None, True), ValueError,
+     ("running_mean: must not share memory",)),
+    (lambda x, c: (lambda v: npfast.batch_norm(x, c.copy(), v, None, v, True))(c + 1),
+     ValueError, ("running_var: must not share memory",)),
 ])
 def test_errors(call, error, words):
     x, c = np.ones((2, 3, 4, 4)), np.ones(3)

@@ -377,6 +377,17 @@ def test_errors(kwargs, words):
         npfast.conv_transpose2d_backward(np.zeros((1, 2, 3, 3)), x, w)
 
 
+def test_nhwc_errors_show_the_shape_passed():
+    """probe22b: channels-last errors showed the permuted (N, C, H, W) shape."""
+    x, w = np.ones((1, 2, 5, 4)), np.ones((4, 2, 1, 1))
+    with pytest.raises(ValueError, match=r"from input shape \(1, 2, 5, 4\) is too small"):
+        npfast.conv_transpose2d(x, w, None, 1, 3, layout="NHWC")
+    with pytest.raises(ValueError, match=r"from input shape \(1, 2, 5, 4\) is too small"):
+        npfast.conv_transpose2d_backward(np.ones((1, 2, 5, 2)), x, w, 1, 3, layout="NHWC")
+    with pytest.raises(ValueError, match=r"4-d \(N, H, W, C_in\)"):
+        npfast.conv_transpose2d(np.ones((1, 1, 2, 5, 4)), w, layout="NHWC")
+
+
 @needs_torch
 @pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
 def test_zero_length_output_axis_is_empty(layout):

@@ -627,6 +627,20 @@ def test_huge_sizes_raise_memory_error():
             call()
 
 
+def test_float32_uniform_long_windows_keep_the_tolerance():
+    """probe22a: float32 window sums at each restart of the running sum went left to right over
+    the whole window (0.1 summed 10001 times came out 9.7e-5 off, 1025^2 windows 1.4e-5); now
+    in partial sums of 64 (filter1d.h kAnchorBlock): within 1e-5 of SciPy's scale."""
+    x = np.full(20000, 0.1, np.float32)
+    for size in (65, 1001, 10001):
+        assert np.abs(nn.uniform_filter1d(x, size) - 0.1).max() <= 1e-5 * 0.1
+    y = (100 + np.random.default_rng(3).standard_normal(20000)).astype(np.float32)
+    want = sn.uniform_filter1d(y.astype(np.float64), 10001, mode="nearest")
+    assert np.abs(nn.uniform_filter1d(y, 10001, mode="nearest") - want).max() <= 1e-5 * 100
+    z = np.full((1100, 1100), 0.1, np.float32)
+    assert np.abs(nn.uniform_filter(z, 1025) - 0.1).max() <= 1e-5 * 0.1
+
+
 def test_object_weights():
     """probe22a: weights NumPy holds as objects (Fractions, Decimals, ints past 64 bits) were
     refused; SciPy converts them to float64 as any weights. Objects that are not numbers (and

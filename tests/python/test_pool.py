@@ -402,6 +402,17 @@ def test_max_unpool_matches_torch(dtype):
     assert npfast.max_unpool2d(v, i, (2, 4), None, (0, 2)).shape == want.shape
 
 
+def test_nhwc_backward_names_the_index_where_the_caller_put_it():
+    """probe22b: a bad index in channels-last indices was named at its position in the planar
+    pass's permuted view ([1, 2, 1, 0] for [1, 1, 0, 2])."""
+    x = np.random.default_rng(4).random((4, 5, 5, 3)).astype(np.float32)
+    v, i = npfast.max_pool2d(x, 2, return_indices=True, layout="NHWC")
+    i[1, 1, 0, 2] = 99
+    with pytest.raises(ValueError, match=r"indices: 99 at \[1, 1, 0, 2\] is outside the input "
+                                         r"plane of 5x5"):
+        npfast.max_pool2d_backward(v, i, x.shape, layout="NHWC")
+
+
 def test_max_unpool_errors():
     v = np.ones((1, 1, 2, 2))
     with pytest.raises(ValueError, match="indices: 16"):
@@ -410,7 +421,9 @@ def test_max_unpool_errors():
         npfast.max_unpool2d(v, np.zeros((1, 1, 2, 2), np.int64), 2, output_size=(6, 4))
     with pytest.raises(ValueError, match="output_size"):
         npfast.max_unpool2d(v, np.zeros((1, 1, 2, 2), np.int64), 2, output_size=(4, 4, 4))
-    with pytest.raises(ValueError, match="output_size"):
+    # Without output_size the error names the padding that took the default size below 0
+    # (probe22b: it named output_size).
+    with pytest.raises(ValueError, match=r"padding: the unpooled height .* got -1 \(padding"):
         npfast.max_unpool2d(np.ones((1, 1, 1, 1)), np.zeros((1, 1, 1, 1), np.int64), 1, padding=1)
     with pytest.raises(ValueError, match="input: height and width"):  # as PyTorch
         npfast.max_unpool2d(np.ones((1, 1, 0, 3)), np.zeros((1, 1, 0, 3), np.int64), 3, 2)

@@ -203,9 +203,18 @@ inline void uniform1d_row(const T* const* in, T* const* out, T* state, int64_t c
   if (i == 0 || (sizeof(T) == 4 && i % npfast::filter1d::kReanchor == 0)) {
 #pragma GCC unroll 8
     for (int u = 0; u < U; ++u) s[u] = zero<T>();
-    for (int64_t k = 0; k < size; ++k)
+    // float: partial sums of kAnchorBlock elements (filter1d.h); double: SciPy's order.
+    const int64_t block = sizeof(T) == 4 ? npfast::filter1d::kAnchorBlock : size;
+    for (int64_t k0 = 0; k0 < size; k0 += block) {
+      V<T> p[U];
 #pragma GCC unroll 8
-      for (int u = 0; u < U; ++u) s[u] = add(s[u], LN::ld(in[i + k] + l, u, m));
+      for (int u = 0; u < U; ++u) p[u] = zero<T>();
+      for (int64_t k = k0; k < std::min(size, k0 + block); ++k)
+#pragma GCC unroll 8
+        for (int u = 0; u < U; ++u) p[u] = add(p[u], LN::ld(in[i + k] + l, u, m));
+#pragma GCC unroll 8
+      for (int u = 0; u < U; ++u) s[u] = add(s[u], p[u]);
+    }
   } else {
     const T* hi = in[i - 1 + size] + l;
     const T* lo = in[i - 1] + l;

@@ -1,5 +1,6 @@
 // Scalar reference for the filter1d family: the test oracle and the scalar ISA's kernels.
 // Written as SciPy's NI_Correlate1D / NI_UniformFilter1D loops (filter1d.h).
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -89,14 +90,23 @@ void uniform1d_ref(const T* const* in, T* const* out, int64_t n, int64_t lanes, 
       }
     return;
   }
-  for (int64_t l = 0; l < lanes; ++l) {
+  // The window sum at i: float in partial sums of kAnchorBlock, double in SciPy's order.
+  const int64_t block = sizeof(T) == 4 ? kAnchorBlock : size;
+  auto window = [&](int64_t i, int64_t l) {
     T s = 0;
-    for (int64_t k = 0; k < size; ++k) s += in[k][l];
+    for (int64_t k0 = 0; k0 < size; k0 += block) {
+      T p = 0;
+      for (int64_t k = k0; k < std::min(size, k0 + block); ++k) p += in[i + k][l];
+      s += p;
+    }
+    return s;
+  };
+  for (int64_t l = 0; l < lanes; ++l) {
+    T s = window(0, l);
     out[0][l] = s / div;
     for (int64_t i = 1; i < n; ++i) {
       if (sizeof(T) == 4 && i % kReanchor == 0) {
-        s = 0;
-        for (int64_t k = 0; k < size; ++k) s += in[i + k][l];
+        s = window(i, l);
       } else {
         s += in[i - 1 + size][l] - in[i - 1][l];
       }

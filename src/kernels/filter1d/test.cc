@@ -123,7 +123,7 @@ void check_uniform(Isa isa) {
                        kr = of<T>(ref.f32_uniform1d, ref.f64_uniform1d);
   std::mt19937 rng(5);
   std::uniform_real_distribution<double> dist(0.0, 10.0);
-  for (int64_t size : {1, 2, 3, 5, 8, 21}) {
+  for (int64_t size : {1, 2, 3, 5, 8, 21, 64, 65, 200}) {  // 64+: float anchor blocks
     for (int64_t lanes : {1, 5, 16, 17, 32, 33, 70, 300}) {
       for (int64_t n : {1, 3, 50, 200}) {
         std::vector<T> in((n + size - 1) * lanes);
