@@ -35,9 +35,12 @@ void minmax_filter1d(const View& input, int64_t size, int axis, const View& out,
 // axes = 3: size / mode / origin have three entries, the first for axis N-3 (N >= 3), whose
 // pass runs first, folded across that many neighbouring planes for each row the 2-D pair reads
 // (one sweep through a volume instead of a pass into scratch and the pair; the same values);
-// only with both size[0] and size[1] <= 16, else false with nothing written.
+// only with both size[0] and size[1] <= 16 and an input of 5 MiB or more (in cache the passes
+// are faster), else false with nothing written.
 bool minmax_filter2d(const View& input, const int64_t* size, const View& out, const Border* mode,
                      double cval, const int64_t* origin, bool minimum, int axes = 2);
+// The volume size from which axes = 3 sweeps (tests: 0 sweeps any volume; < 0 the default).
+void set_minmax_sweep_bytes_for_testing(int64_t bytes);
 
 // scipy.ndimage.minimum_filter / maximum_filter with a footprint that is not all true
 // (NI_MinOrMaxFilter), and rank_filter (NI_RankFilter, also behind median_filter and

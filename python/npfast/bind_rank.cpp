@@ -64,6 +64,7 @@ NPFAST_BIND(rank) {
         nb::arg("mode"), nb::arg("cval"), nb::arg("origin"), nb::arg("minimum"),
         "The operator behind npfast.ndimage.minimum_filter1d / maximum_filter1d: writes "
         "`output`.");
+  m.def("_set_minmax_sweep_bytes_for_testing", &set_minmax_sweep_bytes_for_testing);
   m.def("_minmax_filter2d", &minmax_filter2d_py,
         nb::sig("def _minmax_filter2d(input: numpy.ndarray, size: list[int], "
                 "output: numpy.ndarray, modes: list[int], cval: float, origin: list[int], "

@@ -740,6 +740,12 @@ inline void stream_line(void* dst, const void* src) {
 // written) when the input holds a NaN or an infinity, or the fill value is one (then the
 // whole-line passes: see minmax2d_as).
 constexpr int64_t kFoldRows = 16;
+// The smallest volume (input bytes) whose three passes run as one sweep (minmax_filter2d): 1
+// thread, float32 n^3, ns per voxel, sweep / passes, maximum 5: 80^3 1.37-1.39 / 1.14-1.15,
+// 96^3 1.19-1.22 / 1.04-1.07, 112^3 (5.6 MB) 1.04-1.05 / 1.01-1.05, 128^3 0.94-1.10 /
+// 1.07-1.12, 160^3 1.22-1.26 / 1.45-1.47 (docs/ndimage-speed.md "minmax22").
+constexpr int64_t kSweepBytes = int64_t{5} << 20;
+std::atomic<int64_t> g_sweep_bytes{kSweepBytes};
 // Rows whose k0 + 1 input and padded rows fit this much of L1 keep the separate passes, where
 // the fused kernel's head, tail and border outputs cost more per row; wider rows take the
 // fused kernel. 8 KiB since the nineteenth session (was 32 KiB, from Zen 5's 48 KiB L1d, where
@@ -1093,6 +1099,10 @@ bool minmax2d_as(const View& input, const int64_t* size, const View& out, const 
 
 }  // namespace
 
+void set_minmax_sweep_bytes_for_testing(int64_t bytes) {
+  g_sweep_bytes.store(bytes < 0 ? kSweepBytes : bytes, std::memory_order_relaxed);
+}
+
 bool minmax_filter2d(const View& input, const int64_t* size, const View& out, const Border* mode,
                      double cval, const int64_t* origin, bool minimum, int axes) {
   if (axes != 2 && axes != 3) throw ValueError("axes: must be 2 or 3, got " + std::to_string(axes));
@@ -1110,8 +1120,13 @@ bool minmax_filter2d(const View& input, const int64_t* size, const View& out, co
   const bool z = axes == 3;
   bool fill = false;
   for (int a = 0; a < axes; ++a) fill = fill || mode[a] == Border::fill;
-  // The fold across planes runs with the short vertical windows' sweep only.
+  // The fold across planes runs with the short vertical windows' sweep only, and on volumes of
+  // kSweepBytes and more: in cache the pass across planes into scratch (van Herk, three
+  // operations an element) and the pair are 7-12% faster than the fold (kz loads an element).
   if (z && (size[0] > kFoldRows || size[1] > kFoldRows)) return false;
+  if (z && input.size() * static_cast<int64_t>(itemsize(input.dtype)) <
+               g_sweep_bytes.load(std::memory_order_relaxed))
+    return false;
   bool done = false;
   ndimage::with_dtype(input.dtype, [&](auto s) {
     using S = decltype(s);

@@ -798,7 +798,21 @@ def test_fused_volume_sweep(isa, dtype, threads, monkeypatch):
         swept.append((len(args[1]), real(*args)))
         return swept[-1][1]
     monkeypatch.setattr(_npfast, "_minmax_filter2d", spy)
+    # Volumes under 5 MiB keep the passes (faster in cache); this test's sweep them.
     rng = np.random.default_rng(22)
+    small = sample(rng, (8, 20, 30), dtype)
+    swept.clear()
+    same(nd.maximum_filter(small, 3), ndi.maximum_filter(small, 3))
+    assert swept[0] == (3, False)
+    _npfast._set_minmax_sweep_bytes_for_testing(0)
+    try:
+        run_volume_sweep(rng, dtype, swept)
+    finally:
+        _npfast._set_minmax_sweep_bytes_for_testing(-1)
+
+
+def run_volume_sweep(rng, dtype, swept):
+    from npfast import _npfast
     v = sample(rng, (7, 150, 1024), dtype)
     cases = [dict(size=3), dict(size=(2, 5, 4), origin=(0, -2, 1), mode="wrap"),
              dict(size=(3, 2, 3), mode=["constant", "nearest", "mirror"], cval=2.0),
