@@ -150,18 +150,22 @@ _HUGE_WINDOW = 1 << 24
 
 
 def _window_memory(input, axis, size):
-    """Raises MemoryError naming `size` where a uniform pass's line buffer (the line extended by
-    the window, in double) cannot be had, before anything writes `output` (probe22a: the first
-    of two passes wrote the caller's output, then the second, with size 2**36, ran out of
-    memory). Only huge windows are tried, by taking and dropping a buffer of that size."""
+    """Raises MemoryError naming `size` where a uniform pass's buffers cannot be had, before
+    anything writes `output` (probe22a: the first of two passes wrote the caller's output, then
+    the second, with size 2**36, ran out of memory). Only huge windows are tried, by taking and
+    dropping a block of the pass's size: 9 bytes an element of the extended line (the pass
+    asked the OS for 9 * 2**32 bytes at size 2**32; review22: the first version tried 1/8 of
+    it)."""
     if size <= _HUGE_WINDOW:
         return
-    n = input.shape[axis] + size - 1
+    nbytes = 9 * (input.shape[axis] + size - 1) + 4096
     try:
-        del_me = _npfast.empty((n * 9 // 8 + 4096,), np.uint8)
+        if nbytes >= 1 << 62:  # past what any address space holds (and npfast.empty's int64)
+            raise MemoryError
+        del_me = _npfast.empty((nbytes,), np.uint8)
     except MemoryError:
-        raise MemoryError(f"size: a window of {size} along axis {axis} needs a line buffer of "
-                          f"{n * 8} bytes, more than can be had") from None
+        raise MemoryError(f"size: a window of {size} along axis {axis} needs {nbytes} bytes of "
+                          f"line buffers, more than can be had") from None
     del del_me
 
 

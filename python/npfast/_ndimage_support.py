@@ -180,7 +180,9 @@ def float_objects(a, arg):
         if any(v is None for v in a.flat):  # NumPy's astype makes None a NaN
             raise TypeError("None is not a weight")
         return a.astype(np.float64)
-    except (TypeError, ValueError, OverflowError) as e:
+    except OverflowError as e:  # an int past float64's range: SciPy's class
+        raise OverflowError(f"{arg}: a value past float64's range ({e})") from None
+    except (TypeError, ValueError) as e:
         raise TypeError(f"{arg}: values that are not real numbers ({e})") from None
 
 

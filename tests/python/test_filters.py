@@ -658,6 +658,10 @@ def test_object_weights():
         for call in (lambda: nn.correlate1d(x, bad), lambda: nn.correlate(x, bad[None])):
             with pytest.raises(TypeError, match="weights: values that are not real numbers"):
                 call()
+    with pytest.raises(OverflowError):
+        sn.correlate1d(x, [10**400, 1])
+    with pytest.raises(OverflowError, match="weights: a value past float64's range"):
+        nn.correlate1d(x, [10**400, 1])
 
 
 def test_huge_uniform_window_leaves_output():
