@@ -38,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+import os
 
 import numpy as np
 
@@ -277,6 +278,28 @@ def _forward_layers(layers, x):
     return x
 
 
+def _check_distinct(where, named):
+    """ValueError where one module object appears twice among the ``(name, module)`` pairs
+    `named` and their sub-modules. npfast's modules keep their last forward's state for their
+    backward and set (not add) their gradients, so a module used twice (a shared ReLU, tied
+    weights) gave wrong gradients silently (probe22c); torch's autograd allows it, npfast.nn does
+    not."""
+    seen = {}
+
+    def walk(name, m):
+        if id(m) in seen:
+            raise ValueError(f"{where}: {name} is the same {type(m).__name__} object as "
+                             f"{seen[id(m)]}; an npfast.nn module keeps one forward's state for "
+                             f"its backward, so each use needs its own instance (reused modules "
+                             f"and tied weights are not supported)")
+        seen[id(m)] = name
+        for n, c in m.named_children():
+            walk(f"{name}.{n}", c)
+    for name, m in named:
+        if m is not None:
+            walk(name, m)
+
+
 class Module:
     """Base class: ``forward(x)``, ``backward(grad_output, input_grad=True)``, ``parameters()``.
 
@@ -375,7 +398,12 @@ class Module:
         np.savez(path, **self.state_dict())
 
     def load(self, path):
-        """Loads a file written by ``save`` (``load_state_dict(np.load(path))``); returns self."""
+        """Loads a file written by ``save`` (``load_state_dict(np.load(path))``); returns self.
+        A path without ``.npz`` whose file is missing is tried with it, the name ``save`` wrote
+        (np.savez adds the suffix; np.load does not: probe22c)."""
+        if (isinstance(path, (str, os.PathLike)) and not os.path.exists(path)
+                and os.path.exists(os.fspath(path) + ".npz")):
+            path = os.fspath(path) + ".npz"
         with np.load(path) as f:
             return self.load_state_dict({k: f[k] for k in f.files})
 
@@ -636,6 +664,7 @@ class Sequential(Module):
             if not isinstance(layer, Module):
                 raise TypeError(f"layer {i} must be an npfast.nn.Module, "
                                 f"got {type(layer).__name__}")
+        _check_distinct("Sequential", [(f"layer {i}", m) for i, m in enumerate(layers)])
         self.layers = list(layers)
 
     def forward(self, x):
@@ -922,6 +951,7 @@ class Residual(Module):
         for name, m in (("body", body), ("shortcut", shortcut)):
             if (m is not None or name == "body") and not isinstance(m, Module):
                 raise TypeError(f"{name} must be an npfast.nn.Module, got {type(m).__name__}")
+        _check_distinct("Residual", [("body", body), ("shortcut", shortcut)])
         self.body = body
         self.shortcut = shortcut
 
@@ -1030,6 +1060,10 @@ class ResNet(Module):
                  rng=0, channels_last=True):
         if len(widths) != 3:
             raise ValueError(f"widths must be 3 channel counts, got {widths!r}")
+        # Named as the caller's arguments (the layers' own checks name theirs: probe22c).
+        for w in widths:
+            _positive_int("widths", w)
+        _positive_int("num_classes", num_classes)
         gen = _rng(rng)
         w0 = widths[0]
         self.channels_last = bool(channels_last)
@@ -1227,8 +1261,15 @@ def _optimizer_params(opt):
             opt._slots = module._param_slots()
         params = [(getattr(m, n), getattr(m, "grad_" + n, None)) for m, n in opt._slots]
     # Every gradient checked before any parameter moves: a step refused half-way had updated
-    # the parameters before the bad one (and Adam's step count) (probe19b).
+    # the parameters before the bad one (and Adam's step count) (probe19b). One array listed
+    # twice would take two steps (a module used twice in a tree Sequential does not check:
+    # probe22c).
+    seen = set()
     for i, (value, grad) in enumerate(params):
+        if id(value) in seen:
+            raise ValueError(f"parameter {i} (shape {value.shape}) is listed twice: a module "
+                             f"used twice (tied weights are not supported by npfast.nn)")
+        seen.add(id(value))
         if grad is None:
             raise RuntimeError(f"parameter {i} (shape {value.shape}) has no gradient: call "
                                f"backward before step")

@@ -1133,3 +1133,41 @@ def test_review19_refused_forward_and_generator_parameters():
         m = Gen()
         opt(m, lr=0.1).step()
         assert (m.w < 1).all(), opt
+
+
+def test_probe22c_reuse_save_names(tmp_path):
+    """A module object used twice (a shared ReLU, tied weights) gave wrong gradients silently:
+    containers refuse it and optimisers refuse an array listed twice; save(path) without .npz
+    then load(path) found no file; ResNet's errors named its layers' arguments."""
+    relu = nn.ReLU()
+    c1, c2 = nn.Conv2d(2, 2, 3, padding=1, rng=1), nn.Conv2d(2, 2, 3, padding=1, rng=2)
+    with pytest.raises(ValueError, match="layer 3 is the same ReLU object as layer 1"):
+        nn.Sequential(c1, relu, c2, relu)
+    lin = nn.Linear(2, 2, bias=False, dtype=np.float64, rng=0)
+    with pytest.raises(ValueError, match=r"layer 1\.body is the same Linear object as layer 0\.0"):
+        nn.Sequential(nn.Sequential(lin), nn.Residual(lin))
+    with pytest.raises(ValueError, match="shortcut is the same"):
+        nn.Residual(lin, lin)
+
+    class Tied(nn.Module):
+        def __init__(self):
+            self.a, self.b = lin, lin
+
+        def forward(self, x):
+            return self.b.forward(self.a.forward(x))
+
+        def backward(self, g, *, input_grad=True):
+            return self.a.backward(self.b.backward(g))
+    t = Tied()
+    t.backward(np.ones_like(t.forward(np.ones((1, 2)))))
+    for opt in (nn.SGD, nn.Adam):
+        with pytest.raises(ValueError, match="parameter 1 .* is listed twice"):
+            opt(t, lr=0.1).step()
+    m = nn.Linear(2, 3, rng=0)
+    m.save(tmp_path / "ckpt")
+    fresh = nn.Linear(2, 3, rng=1).load(tmp_path / "ckpt")
+    np.testing.assert_array_equal(fresh.weight, m.weight)
+    with pytest.raises(ValueError, match="num_classes must be an int >= 1, got 0"):
+        nn.ResNet(1, 0)
+    with pytest.raises(ValueError, match="widths must be an int >= 1, got 8.5"):
+        nn.ResNet(1, 10, (4, 8, 8.5))
