@@ -279,7 +279,7 @@ def _gaussian_weights(sigma, order, truncate, radius):
     sd = as_float(sigma, "sigma")
     if sd < 0:
         raise ValueError(f"sigma: must be non-negative, got {sigma!r}")
-    order = as_index(order, "order")
+    order = _order(order)
     if order < 0:  # before the weights, whose ValueErrors below are numpy's size errors
         raise ValueError(f"order: must be non-negative, got {order}")
     # SciPy's int(truncate * sd + 0.5), made whether or not radius replaces it (its
@@ -349,6 +349,13 @@ def gaussian_filter(input, sigma, order=0, output=None, mode="reflect", cval=0.0
     return output
 
 
+def _order(order):
+    """A derivative order: an integer, not a bool (SciPy's TypeError; probe22a: True was 1)."""
+    if isinstance(order, (bool, np.bool_)):
+        raise TypeError(f"order: must be an integer, got {order!r}")
+    return as_index(order, "order")
+
+
 @remembered
 def _gaussian_plan(ndim, sigma, order, mode, truncate, radius, axes):
     """gaussian_filter's passes (axis, sigma, order, mode, radius), their weights, and the last
@@ -356,7 +363,7 @@ def _gaussian_plan(ndim, sigma, order, mode, truncate, radius, axes):
     else None. Every pass's arguments are checked here, before the first writes `output`."""
     axes = check_axes(axes, ndim)
     n = len(axes)
-    orders = normalize_sequence(order, n, "order")
+    orders = [_order(o) for o in normalize_sequence(order, n, "order")]
     sigmas = normalize_sequence(sigma, n, "sigma")
     modes = normalize_sequence(mode, n, "mode")
     radiuses = normalize_sequence(radius, n, "radius")

@@ -641,6 +641,18 @@ def test_float32_uniform_long_windows_keep_the_tolerance():
     assert np.abs(nn.uniform_filter(z, 1025) - 0.1).max() <= 1e-5 * 0.1
 
 
+def test_bool_order_is_a_type_error():
+    """probe22a: order=True ran as order 1; SciPy raises TypeError."""
+    x = np.ones((5, 5))
+    for call in (lambda m: m.gaussian_filter(x, 1.0, order=True),
+                 lambda m: m.gaussian_filter1d(x, 1.0, order=True),
+                 lambda m: m.gaussian_filter(x, 1.0, order=[0, np.True_])):
+        with pytest.raises(TypeError):
+            call(sn)
+        with pytest.raises(TypeError, match="order: must be an integer"):
+            call(nn)
+
+
 def test_object_weights():
     """probe22a: weights NumPy holds as objects (Fractions, Decimals, ints past 64 bits) were
     refused; SciPy converts them to float64 as any weights. Objects that are not numbers (and
