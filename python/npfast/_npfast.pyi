@@ -699,8 +699,9 @@ def max_unpool2d(input: numpy.typing.ArrayLike, indices: numpy.typing.ArrayLike,
     Raises
     ------
     TypeError  for a non-float input or non-int64 indices.
-    ValueError for mismatched shapes, a bad output_size, or an index outside [0, OH * OW)
-        (checked before writing).
+    ValueError for mismatched shapes, a bad output_size (or a padding that takes the default
+        below 0), or an index outside [0, OH * OW) (checked before writing; an empty plane,
+        OH or OW 0, is PyTorch's empty result, its indices unchecked).
     """
 
 def adaptive_avg_pool2d(input: numpy.typing.ArrayLike, output_size: int | tuple[int | None, int | None]) -> numpy.ndarray:

@@ -206,10 +206,16 @@ nb::object numpy_dtype(DType t) {
 
 nb::object new_array(DType t, int ndim, const int64_t* shape, View* view, int64_t page_offset) {
   int64_t n = 1;
-  for (int i = 0; i < ndim; ++i) {
+  for (int i = 0; i < ndim; ++i)
     if (shape[i] < 0) throw ValueError("shape: negative dimension " + std::to_string(shape[i]));
-    n = checked_mul(n, shape[i], "output size");
-  }
+  for (int i = 0; i < ndim; ++i)
+    if (__builtin_mul_overflow(n, shape[i], &n)) {
+      // The shape as the caller's arguments made it (probe22b: "output size: size overflows
+      // int64 (a * b)" named neither the array nor what made it so big).
+      std::string s;
+      for (int k = 0; k < ndim; ++k) s += (k ? ", " : "") + std::to_string(shape[k]);
+      throw MemoryError("output: shape (" + s + ") has more elements than int64 counts");
+    }
   const int64_t bytes = checked_mul(n, static_cast<int64_t>(itemsize(t)), "output bytes");
   if (bytes > (int64_t{1} << 47))
     throw MemoryError("output: cannot allocate " + std::to_string(bytes) + " bytes");

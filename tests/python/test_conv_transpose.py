@@ -377,6 +377,14 @@ def test_errors(kwargs, words):
         npfast.conv_transpose2d_backward(np.zeros((1, 2, 3, 3)), x, w)
 
 
+def test_output_too_large_names_its_shape():
+    """probe22b: "output size: size overflows int64 (a * b)" named neither the array nor how
+    big it was."""
+    x, w = np.ones((1, 2, 5, 4), np.float32), np.ones((2, 2, 1, 1), np.float32)
+    with pytest.raises(MemoryError, match=r"output: shape \(1, 2, 4294967297, 3221225473\)"):
+        npfast.conv_transpose2d(x, w, stride=2**30)
+
+
 def test_nhwc_errors_show_the_shape_passed():
     """probe22b: channels-last errors showed the permuted (N, C, H, W) shape."""
     x, w = np.ones((1, 2, 5, 4)), np.ones((4, 2, 1, 1))
