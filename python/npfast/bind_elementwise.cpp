@@ -69,8 +69,7 @@ nb::object stats_array(nb::handle obj, const char* arg, const double** data, int
     ref = nb::steal(a);
   }
   auto* values = reinterpret_cast<PyArrayObject*>(ref.ptr());
-  *n = PyArray_SIZE(values);
-  if (*n == 0) throw ValueError(std::string(arg) + ": must not be empty");
+  *n = PyArray_SIZE(values);  // 0: refused by the caller unless the image has no channels
   *data = static_cast<const double*>(PyArray_DATA(values));
   return ref;
 }
@@ -91,6 +90,9 @@ nb::object normalize_py(nb::handle image, nb::handle mean, nb::handle stddev, nb
   nb::object sref = stats_array(stddev, "std", &s, &ns);
   // One value broadcasts against per-channel values of the other, as in NumPy's spelling.
   std::vector<double> wide;
+  if (nm != ns && (nm == 0 || ns == 0))
+    throw ValueError("mean, std: must have the same length (or one of them 1), got " +
+                     std::to_string(nm) + " and " + std::to_string(ns));
   if (nm != ns && (nm == 1 || ns == 1)) {
     const double one = nm == 1 ? m[0] : s[0];
     wide.assign(static_cast<size_t>(std::max(nm, ns)), one);
@@ -102,8 +104,11 @@ nb::object normalize_py(nb::handle image, nb::handle mean, nb::handle stddev, nb
                      std::to_string(nm) + " and " + std::to_string(ns));
   const int k = normalize_axis(x.view, channel_axis, to_chw);
   const Shape shape = normalize_shape(x.view, k, to_chw);
-  // Check the stats before allocating or touching out.
+  // Check the stats before allocating or touching out. Empty stats fit only an image without
+  // channels, as NumPy's spelling broadcasts them (probe22b).
   const int64_t C = x.view.shape[k];
+  if (nm == 0 && C != 0)
+    throw ValueError(std::string(ns == 0 ? "mean, std" : "mean") + ": must not be empty");
   if (nm != 1 && nm != C)
     throw ValueError("mean, std: need 1 or " + std::to_string(C) +
                      " values (the channel count), got " + std::to_string(nm));

@@ -164,6 +164,11 @@ def test_bad_arguments_leave_out_untouched():
         with pytest.raises(exc, match=msg):
             npfast.normalize(img, **kwargs)
         assert (out == -1).all(), kwargs
+    # Empty stats fit an image without channels, as NumPy's spelling (probe22b).
+    empty = npfast.normalize(image((4, 5, 0)), [], [])
+    assert empty.shape == (4, 5, 0) and empty.dtype == np.float32
+    with pytest.raises(ValueError, match="got 0 and 1"):
+        npfast.normalize(img, [], [0.5])
     with pytest.raises(ValueError, match="to_chw: needs an image with at least 3 dimensions"):
         npfast.normalize(image((4, 3)), MEAN, STD, to_chw=True)
     with pytest.raises(TypeError, match="out: dtype must be float32"):
