@@ -44,15 +44,33 @@ def main(argv=None) -> int:
     except ValueError as exc:  # an environment variable npfast refuses (NPFAST_ISA)
         print(f"python -m npfast {args.command}: {exc}", file=sys.stderr)
         return 2
-    if args.command == "config":
-        npfast.show_config()
-        return 0
     import os
 
+    if args.command == "config":
+        try:
+            npfast.show_config()
+        except BrokenPipeError:  # `python -m npfast config | head -1`: the reader is done
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    # Everything the run needs is checked before it starts (probe22d: an unknown section
+    # left its --out folder behind, an unwritable one failed after the whole report).
+    unknown = [n for n in args.only or [] if n.replace("-", "_") not in SECTIONS]
+    if unknown:
+        bench.error(f"--only: unknown section(s) {', '.join(unknown)}; choose from {names}")
+    if args.only:
+        args.only = list(dict.fromkeys(args.only))  # a section named twice runs once
+    if args.threads:
+        args.threads = list(dict.fromkeys(args.threads))
+        if args.only and "scaling" not in args.only:
+            print("python -m npfast bench: --threads sets the scaling section's thread counts; "
+                  "it is not in --only", file=sys.stderr)
     try:
         os.makedirs(args.out, exist_ok=True)
-    except OSError as exc:  # a file of that name, no permission, an empty name
-        bench.error(f"--out: cannot make the folder {args.out!r}: {exc.strerror or exc}")
+        with open(os.path.join(args.out, ".npfast-write-check"), "w"):
+            pass
+        os.remove(os.path.join(args.out, ".npfast-write-check"))
+    except OSError as exc:  # a file of that name, no permission, an empty name, read-only
+        bench.error(f"--out: cannot write into the folder {args.out!r}: {exc.strerror or exc}")
     from ._bench.report import run_report
 
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"

@@ -208,17 +208,20 @@ nb::object new_array(DType t, int ndim, const int64_t* shape, View* view, int64_
   int64_t n = 1;
   for (int i = 0; i < ndim; ++i)
     if (shape[i] < 0) throw ValueError("shape: negative dimension " + std::to_string(shape[i]));
-  for (int i = 0; i < ndim; ++i)
-    if (__builtin_mul_overflow(n, shape[i], &n)) {
-      // The shape as the caller's arguments made it (probe22b: "output size: size overflows
-      // int64 (a * b)" named neither the array nor what made it so big).
-      std::string s;
-      for (int k = 0; k < ndim; ++k) s += (k ? ", " : "") + std::to_string(shape[k]);
-      throw MemoryError("output: shape (" + s + ") has more elements than int64 counts");
-    }
-  const int64_t bytes = checked_mul(n, static_cast<int64_t>(itemsize(t)), "output bytes");
+  // Too big to count or to have: named with the shape the caller's arguments made (probe22b:
+  // "output size: size overflows int64 (a * b)" named neither the array nor its size).
+  auto too_big = [&](const std::string& what) {
+    std::string s;
+    for (int k = 0; k < ndim; ++k) s += (k ? ", " : "") + std::to_string(shape[k]);
+    return MemoryError("output: cannot allocate " + what + " for shape (" + s + ")");
+  };
+  int64_t bytes = static_cast<int64_t>(itemsize(t));
+  for (int i = 0; i < ndim; ++i) {
+    if (__builtin_mul_overflow(n, shape[i], &n) || __builtin_mul_overflow(bytes, shape[i], &bytes))
+      throw too_big("more bytes than int64 counts");
+  }
   if (bytes > (int64_t{1} << 47))
-    throw MemoryError("output: cannot allocate " + std::to_string(bytes) + " bytes");
+    throw too_big(std::to_string(bytes) + " bytes");
   const bool place = page_offset >= 0 && page_offset < 4096 && page_offset % 64 == 0;
   void* block;
   try {

@@ -88,11 +88,22 @@ nb::object normalize_py(nb::handle image, nb::handle mean, nb::handle stddev, nb
   int64_t nm, ns;
   nb::object mref = stats_array(mean, "mean", &m, &nm);
   nb::object sref = stats_array(stddev, "std", &s, &ns);
+  const int k = normalize_axis(x.view, channel_axis, to_chw);
+  const Shape shape = normalize_shape(x.view, k, to_chw);
+  // Check the stats before allocating or touching out. Empty stats fit only an image without
+  // channels, beside empty or single stats, as NumPy's spelling broadcasts them (probe22b,
+  // review22b); there is then nothing to normalise.
+  const int64_t C = x.view.shape[k];
+  if (nm == 0 || ns == 0) {
+    if (C != 0 || nm > 1 || ns > 1)
+      throw ValueError(std::string(nm == 0 && ns == 0 ? "mean, std"
+                                   : nm == 0          ? "mean"
+                                                      : "std") +
+                       ": must not be empty (the image has " + std::to_string(C) + " channels)");
+    nm = ns = 0;
+  }
   // One value broadcasts against per-channel values of the other, as in NumPy's spelling.
   std::vector<double> wide;
-  if (nm != ns && (nm == 0 || ns == 0))
-    throw ValueError("mean, std: must have the same length (or one of them 1), got " +
-                     std::to_string(nm) + " and " + std::to_string(ns));
   if (nm != ns && (nm == 1 || ns == 1)) {
     const double one = nm == 1 ? m[0] : s[0];
     wide.assign(static_cast<size_t>(std::max(nm, ns)), one);
@@ -102,14 +113,7 @@ nb::object normalize_py(nb::handle image, nb::handle mean, nb::handle stddev, nb
   if (nm != ns)
     throw ValueError("mean, std: must have the same length (or one of them 1), got " +
                      std::to_string(nm) + " and " + std::to_string(ns));
-  const int k = normalize_axis(x.view, channel_axis, to_chw);
-  const Shape shape = normalize_shape(x.view, k, to_chw);
-  // Check the stats before allocating or touching out. Empty stats fit only an image without
-  // channels, as NumPy's spelling broadcasts them (probe22b).
-  const int64_t C = x.view.shape[k];
-  if (nm == 0 && C != 0)
-    throw ValueError(std::string(ns == 0 ? "mean, std" : "mean") + ": must not be empty");
-  if (nm != 1 && nm != C)
+  if (nm != 0 && nm != 1 && nm != C)
     throw ValueError("mean, std: need 1 or " + std::to_string(C) +
                      " values (the channel count), got " + std::to_string(nm));
   View y;

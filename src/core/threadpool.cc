@@ -446,7 +446,8 @@ int env_threads() {
   if (const char* env = std::getenv("NPFAST_NUM_THREADS"); env && *env) {
     char* end = nullptr;
     long v = std::strtol(env, &end, 10);
-    if (*end == '\0' && v >= 1 && v <= kMaxThreads) return static_cast<int>(v);
+    while (*end == ' ' || *end == '\t' || *end == '\n') ++end;  // "4 " as " 4" (probe22d)
+    if (end != env && *end == '\0' && v >= 1 && v <= kMaxThreads) return static_cast<int>(v);
     // Said, as the pool's variables are (probe19e: 0, 1025 or "abc" took the cores silently).
     std::fprintf(stderr,
                  "npfast: ignoring NPFAST_NUM_THREADS=%s (expected an integer from 1 to %d)\n", env,

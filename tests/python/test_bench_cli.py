@@ -88,8 +88,9 @@ def test_plots_written(report):
 
 def test_only_and_unknown_section(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "npfast", "bench", "--tiny", "--only", "nope",
-                           "--out", str(tmp_path)], capture_output=True, text=True)
+                           "--out", str(tmp_path / "new")], capture_output=True, text=True)
     assert proc.returncode == 2 and "unknown section" in proc.stderr
+    assert not (tmp_path / "new").exists()  # refused before the folder is made (probe22d)
     proc = subprocess.run([sys.executable, "-m", "npfast", "bench", "--tiny", "--only", "astype",
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -102,8 +103,10 @@ def test_only_and_unknown_section(tmp_path):
     (["bench", "--threads", ","], "not a comma-separated list"),
     (["bench", "--threads", "2000"], "between 1 and 1024"),
     (["bench", "--threads", "0"], "between 1 and 1024"),
-    (["bench", "--out", "FILE"], "--out: cannot make the folder"),
-    (["bench", "--out", ""], "--out: cannot make the folder"),
+    (["bench", "--out", "FILE"], "--out: cannot write into the folder"),
+    (["bench", "--out", ""], "--out: cannot write into the folder"),
+    # probe22d: a folder that exists but takes no files failed after the whole report.
+    (["bench", "--only", "limits", "--out", "/proc"], "--out: cannot write into the folder"),
 ])
 def test_bad_arguments_exit_2_without_a_traceback(tmp_path, args, says):
     f = tmp_path / "a_file"
@@ -112,6 +115,22 @@ def test_bad_arguments_exit_2_without_a_traceback(tmp_path, args, says):
     proc = subprocess.run([sys.executable, "-m", "npfast", *args], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 2 and says in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_plot_problems_are_said_and_config_into_a_closed_pipe():
+    """probe22d: a plot that could not be written failed its whole section; matplotlib missing
+    left the plots out without a word; `config | head -1` ended in a BrokenPipeError."""
+    from npfast._bench import plots
+    plots.PROBLEMS.clear()
+    try:
+        assert plots.line_plot("/proc/no/such.png", "t", "x", "y", {"npfast": ([1, 2], [1, 2])}) \
+            is None
+        assert "plot such.png not written" in " ".join(plots.PROBLEMS.values())
+    finally:
+        plots.PROBLEMS.clear()
+    proc = subprocess.run(f"{sys.executable} -m npfast config | head -1", shell=True,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.startswith("version") and "Traceback" not in proc.stderr
 
 
 def test_help_names_the_sections_and_config_reports_a_bad_isa():

@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 
 import npfast  # noqa: E402
 
-from . import limits
+from . import limits, plots
 from .section import NOISE, Section, shares_over_limit
 from .timing import Ctx
 
@@ -163,6 +163,8 @@ def run_report(mode: str, out_dir: str, only=None, threads=None) -> int:
         limits.finish(ctx, limits_sec)
         print_section(limits_sec, t0)
     noise = noise_sentence(sections)
+    if plots.PROBLEMS:
+        noise += " " + "; ".join(plots.PROBLEMS.values()) + "."
     print(noise + "\n")
     md = ["# npfast benchmark report", ""] + [f"    {h}" for h in header] + ["", noise, ""]
     md += [render_markdown(s) for s in sections]

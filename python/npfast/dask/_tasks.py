@@ -71,7 +71,8 @@ class _Threads:
     def __init__(self, threads, host_slots):
         if threads is not None:
             if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)):
-                raise TypeError(f"threads: expected an int or None, got {type(threads).__name__}")
+                raise TypeError(f"threads: expected an int or None, got {threads!r} "
+                                f"({type(threads).__name__})")
             if not 1 <= threads <= 1024:
                 raise ValueError(f"threads: must be between 1 and 1024, got {threads}")
             threads = int(threads)
