@@ -11,8 +11,8 @@ Compare builds by running it from each in turn (alternating processes).
     cases: stem (1x3x224^2, 64 7x7/2), stem_b8 (8x3x112^2), s2_b8 / s2_b1 (3x3/2 64->128 @56)
 """
 
+import argparse
 import os
-import sys
 import time
 
 import numpy as np
@@ -28,7 +28,12 @@ CASES = {
 
 
 def main():
-    case, threads, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("case", choices=sorted(CASES))
+    parser.add_argument("threads", type=int)
+    parser.add_argument("seconds", type=float)
+    args = parser.parse_args()
+    case, threads, seconds = args.case, args.threads, args.seconds
     npfast.set_num_threads(threads)
     xs, ws, pad = CASES[case]
     rng = np.random.default_rng(0)

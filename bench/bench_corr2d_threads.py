@@ -6,7 +6,7 @@ range shows whether the host lent the second vCPU in every round), and the pool'
 Usage: PYTHONPATH=build/dev/python python3 bench/bench_corr2d_threads.py 350:3:float32 200:7:float64
 """
 
-import sys
+import argparse
 import time
 
 import numpy as np
@@ -36,8 +36,10 @@ def round_median(a, w, threads, pause):
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("specs", nargs="+", metavar="N:K:DTYPE", help="e.g. 350:3:float32")
     rng = np.random.default_rng(0)
-    for spec in sys.argv[1:]:
+    for spec in parser.parse_args().specs:
         n, k, dtype = spec.split(":")
         n, k = int(n), int(k)
         a = rng.random((n, n)).astype(dtype)

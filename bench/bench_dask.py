@@ -19,6 +19,7 @@ Needs ``npfast.correlate2d`` (the 2-D correlation family) and dask[array] + dist
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import statistics
@@ -168,7 +169,9 @@ def _case(size, chunk, rounds, ksize):
 
 
 def main() -> int:
-    quick = "--quick" in sys.argv
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer sizes and rounds")
+    quick = parser.parse_args().quick
     print("npfast.dask scaling; ratio = 1-worker time / 2-worker time (medians, same run); "
           "fraction = ratio / 2 (parallel efficiency)")
     for r in run(quick):

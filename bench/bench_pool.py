@@ -10,7 +10,7 @@ bytes once, against the ~34 GB/s streaming limit of this machine.
 from __future__ import annotations
 
 import os
-import sys
+import argparse
 
 import numpy as np
 
@@ -106,7 +106,9 @@ def run(quick: bool = False) -> list[dict]:
 
 
 def main():
-    quick = "--quick" in sys.argv
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer sizes and rounds")
+    quick = parser.parse_args().quick
     print(f"pooling, {THREADS} threads; ratio = anchor time / npfast time (same run, medians; "
           f"[best-of in brackets]); GB/s of input+output+indices vs {LIMIT_GBS:.0f} GB/s")
     for r in run(quick):

@@ -137,4 +137,6 @@ class numpy_pool:
         self._saved.append(_set_handler(_POOL))
 
     def __exit__(self, *exc) -> None:
+        if not self._saved:  # probe22d: a bare IndexError
+            raise RuntimeError("numpy_pool: __exit__ without a matching __enter__")
         _set_handler(self._saved.pop())

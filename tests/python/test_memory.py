@@ -51,6 +51,9 @@ def test_context_manager_installs_and_restores():
             assert memory.is_installed()
         assert memory.is_installed()
     assert memory.handler_name() == "default_allocator"
+    with pytest.raises(RuntimeError, match="__exit__ without a matching __enter__"):
+        memory.numpy_pool().__exit__(None, None, None)  # probe22d: a bare IndexError
+    assert memory.handler_name() == "default_allocator"
 
 
 def test_install_uninstall_idempotent():
