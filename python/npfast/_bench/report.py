@@ -134,6 +134,7 @@ def run_report(mode: str, out_dir: str, only=None, threads=None) -> int:
     if "limits" not in names:
         names = ["limits"] + names  # every row needs the limits
     os.makedirs(out_dir, exist_ok=True)
+    plots.PROBLEMS.clear()  # this run's own
     ctx = Ctx(mode=mode, progress=Progress(), threads=threads)
     started = time.time()
     header = [
