@@ -842,19 +842,26 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
   const int64_t rows =
       std::clamp<int64_t>((int64_t{256} << 10) / (g.W * static_cast<int64_t>(sizeof(T))), 8, 256);
   const int64_t per_plane = (g.H + rows - 1) / rows;
-  const int64_t blocks = g.planes.size * per_plane;
+  // With `z` a block makes two output planes, zi and zi + 1 (pair22: their folds share kz - 1
+  // planes), so a volume's D planes are (D + 1) / 2 units.
+  const int64_t zpairs = z ? (g.D + 1) / 2 : 1;
+  const int64_t units = z ? g.planes.size / g.D * zpairs : g.planes.size;
+  const int64_t blocks = units * per_plane;
   std::atomic<bool> nonfinite{false};
   parallel_for(
-      blocks, grain_for(blocks, 0.3 * static_cast<double>(rows * g.W)),
+      blocks, grain_for(blocks, (z ? 0.6 : 0.3) * static_cast<double>(rows * g.W)),
       [&](int64_t c0, int64_t c1) {
         Buffer<T> ext(static_cast<size_t>(g.W + g.k1 - 1)), res(static_cast<size_t>(g.W));
         Buffer<T> fill_row(static_cast<size_t>(fills ? g.W : 0));
         Buffer<T> ext2(static_cast<size_t>(fused && stream ? g.W : 0));  // a pair's second row
-        Buffer<const T*> in_rows(static_cast<size_t>(std::max({g.k0 + 1, g.W + g.k1 - 1, g.kz})));
+        Buffer<const T*> in_rows(
+            static_cast<size_t>(std::max({g.k0 + 1, g.W + g.k1 - 1, g.kz + 1})));
         // With `z`: the block's rows (its own and the k0 - 1 its windows reach) folded across
-        // planes, and where each is (a fold, or fill_row).
-        Buffer<T> zbuf(static_cast<size_t>(z ? (rows + g.k0 - 1) * g.W : 0));
-        Buffer<const T*> zrows(static_cast<size_t>(z ? rows + g.k0 - 1 : 0));
+        // planes for each of its two output planes, and where each is (a fold, or fill_row);
+        // `common`: one row's fold of the planes both share.
+        const int64_t zr = z ? rows + g.k0 - 1 : 0;
+        Buffer<T> zbuf(static_cast<size_t>(2 * zr * g.W)), common(static_cast<size_t>(z ? g.W : 0));
+        Buffer<const T*> zrows(static_cast<size_t>(2 * zr));
         Buffer<T*> out_rows(static_cast<size_t>(g.W));
         Buffer<char> work(rank::minmax_work_bytes(g.k1, 1, sizeof(T)));
         T piece[2 * 16];  // a border's extended run: at most 2 * k1 - 2 values
@@ -869,155 +876,182 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
           carry_at = nullptr;
         };
         std::fill(fill_row.get(), fill_row.get() + fill_row.size(), g.fill);
-        for (int64_t cb = c0; cb < c1 && !nonfinite.load(std::memory_order_relaxed); ++cb) {
-          const char* in_plane = static_cast<const char*>(input.data);
-          char* out_plane = static_cast<char*>(out.data);
-          g.planes.offsets(input, out, cb / per_plane, &in_plane, &out_plane);
-          const int64_t r0 = (cb % per_plane) * rows, m = std::min(rows, g.H - r0);
-          // The fold across planes, once for each row the block's windows read: kz rows of
-          // neighbouring planes, every value checked (a NaN or infinity: the whole-line passes).
-          if (z) {
-            const int64_t zi = (cb / per_plane) % g.D;  // the plane's index along axis N-3
-            bool finite = true;
-            for (int64_t r = 0; r < m + g.k0 - 1 && finite; ++r) {
-              const int64_t y = map_index(r0 + r - g.b0, g.H, mode[0]);
-              zrows[r] = fill_row.get();
-              if (y < 0) continue;
-              for (int64_t j = 0; j < g.kz; ++j) {
-                const int64_t q = map_index(zi + j - g.bz, g.D, g.mz);
-                in_rows[j] =
-                    q < 0 ? fill_row.get()
-                          : reinterpret_cast<const T*>(in_plane + (q - zi) * g.rs_z + y * g.rs_in);
-              }
-              T* fold = zbuf.get() + r * g.W;
-              finite = vk(in_rows.get(), fold, g.kz, g.W, minimum, 0);
-              zrows[r] = fold;
+        // The fold across planes, once for each row a block's windows read (rows r0 - b0 ..):
+        // for output plane zi the kz rows of planes zi - bz .., into zrows[0 .. zr); with
+        // `second`, for zi + 1 too, into zrows[zr ..): the two share planes zi - bz + 1 ..
+        // zi - bz + kz - 1, folded once (`common`), then each folds its own first / last
+        // plane's row with it (kz + 1 row loads and kz + 1 folds for two planes, not 2 kz; the
+        // same values: the later of equal extremes wins however the rows are grouped). Every
+        // value is checked: false for a NaN or an infinity (the whole-line passes).
+        auto fold_planes = [&](const char* in_plane, int64_t zi, bool second, int64_t r0,
+                               int64_t m) {
+          const T** src = in_rows.get();
+          for (int64_t r = 0; r < m + g.k0 - 1; ++r) {
+            const int64_t y = map_index(r0 + r - g.b0, g.H, mode[0]);
+            zrows[r] = zrows[zr + r] = fill_row.get();
+            if (y < 0) continue;
+            for (int64_t j = 0; j < g.kz + (second ? 1 : 0); ++j) {
+              const int64_t q = map_index(zi + j - g.bz, g.D, g.mz);
+              src[j] = q < 0
+                           ? fill_row.get()
+                           : reinterpret_cast<const T*>(in_plane + (q - zi) * g.rs_z + y * g.rs_in);
             }
-            if (!finite) {
-              nonfinite.store(true, std::memory_order_relaxed);
-              break;
-            }
-          }
-          // The input rows of output row i (and of the `extra` rows after it).
-          auto window_rows = [&](int64_t i, int64_t extra = 0) {
-            for (int64_t r = 0; r < g.k0 + extra; ++r) {
-              if (z) {
-                in_rows[r] = zrows[i + r];
-                continue;
-              }
-              const int64_t src = map_index(r0 + i + r - g.b0, g.H, mode[0]);
-              in_rows[r] =
-                  src < 0 ? fill_row.get() : reinterpret_cast<const T*>(in_plane + src * g.rs_in);
-            }
-          };
-          auto out_row = [&](int64_t i) {
-            return reinterpret_cast<T*>(out_plane + (r0 + i) * g.rs_out);
-          };
-          if (!fused) {
-            for (int64_t i = 0; i < m; ++i) {
-              window_rows(i);
-              // The block's first row checks all its input rows, the others the one new row.
-              if (!vk(in_rows.get(), ext.get() + g.b1, g.k0, g.W, minimum, i == 0 ? 0 : g.k0 - 1)) {
-                nonfinite.store(true, std::memory_order_relaxed);
-                break;
-              }
-              h.row(ext.get(), out_row(i), res.get(), in_rows.get(), out_rows.get(), work.get());
-            }
-            continue;
-          }
-          // Streamed outputs: two output rows a call where the block has them (they share the
-          // fold of their common input rows; 4000^2 float32 cold 10-15% less CPU time, but in
-          // cache 1400^2-2000^2 25-35% more: docs/ndimage-speed.md "minmax"). The block's
-          // first call checks all its input rows, the others the new ones.
-          const int64_t step = stream ? 2 : 1;
-          for (int64_t i = 0; i < m; i += step) {
-            const int64_t check_from = i == 0 ? 0 : g.k0 - 1;
-            T* dst[2] = {out_row(i), step == 2 && i + 1 < m ? out_row(i + 1) : nullptr};
-            T* v[2] = {ext.get(), ext2.get()};  // the vertical folds of columns [0, W)
-            bool finite;
-            if (dst[1] != nullptr) {
-              window_rows(i, 1);
-              T* o[2] = {dst[0] + g.b1, dst[1] + g.b1};
-              finite = f2d_pair(in_rows.get(), o, g.W - g.k1 + 1, g.k0, g.k1, minimum, v,
-                                check_from, ahead);
-            } else {
-              window_rows(i);
-              finite = f2d(in_rows.get(), dst[0] + g.b1, g.W - g.k1 + 1, g.k0, g.k1, minimum, v[0],
-                           check_from);
-            }
-            if (!finite) {
-              nonfinite.store(true, std::memory_order_relaxed);
-              break;
-            }
-            // Border outputs: [0, b1) read columns [-b1, k1 - 1), [W - a1, W) columns
-            // [W - k1 + 1, W + a1), extended as extend_lines would.
-            if (lines && dst[1] != nullptr) {
-              for (int e = 0; e < 2; ++e) {
-                // The outputs [x, x + count) into o, count <= E: output x folds columns
-                // x - b1 .. x + a1, extended as extend_lines would. (Whole lines with count E
-                // a constant: the partial lines' counts in the same loops made every call
-                // slower, 2% of the aligned 4000^2 time.)
-                auto edge = [&](int64_t x, int64_t count, T* o) {
-                  T ext_v[E + 16];  // k1 <= 16
-                  for (int64_t q = 0; q < count + g.k1 - 1; ++q) {
-                    const int64_t c0 = x + q - g.b1;
-                    const int64_t c = c0 >= 0 && c0 < g.W ? c0 : map_index(c0, g.W, mode[1]);
-                    ext_v[q] = c < 0 ? g.fill : v[e][c];
-                  }
-                  for (int64_t q = 0; q < count; ++q) {
-                    T acc = ext_v[q];
-                    for (int64_t s = 1; s < g.k1; ++s) {
-                      const T y = ext_v[q + s];
-                      acc = minimum ? (acc < y ? acc : y) : (acc > y ? acc : y);
-                    }
-                    o[q] = acc;
-                  }
-                };
-                alignas(64) T line_out[E];
-                // The row's first f outputs: with the previous row's held last ones, one whole
-                // line when they share it, else plainly.
-                if (f > 0) {
-                  edge(0, f, line_out);
-                  if (carry_at != nullptr && carry_at + carry_n == dst[e] && carry_n + f == E) {
-                    T joined[E];
-                    std::memcpy(joined, carry, sizeof(T) * carry_n);
-                    std::memcpy(joined + carry_n, line_out, sizeof(T) * f);
-                    stream_line(carry_at, joined);
-                    carry_at = nullptr;
-                  } else {
-                    flush_carry();
-                    std::memcpy(dst[e], line_out, sizeof(T) * f);
-                  }
-                }
-                for (int64_t x = f; x < head; x += E) {
-                  edge(x, E, line_out);
-                  stream_line(dst[e] + x, line_out);
-                }
-                for (int64_t x = tail; x < tp; x += E) {
-                  edge(x, E, line_out);
-                  stream_line(dst[e] + x, line_out);
-                }
-                if (tp < g.W) {  // held: the row's last W - tp outputs
-                  flush_carry();
-                  edge(tp, g.W - tp, carry);
-                  carry_at = dst[e] + tp;
-                  carry_n = g.W - tp;
-                }
-              }
+            T* a = zbuf.get() + r * g.W;
+            T* b = a + zr * g.W;
+            zrows[r] = a;
+            if (!second) {
+              if (!vk(src, a, g.kz, g.W, minimum, 0)) return false;
               continue;
             }
-            for (int e = 0; e < 2 && dst[e] != nullptr; ++e) {
-              auto border = [&](int64_t first, int64_t count, T* o) {
-                for (int64_t q = 0; q < count + g.k1 - 1; ++q) {
-                  const int64_t c = map_index(first + q, g.W, mode[1]);
-                  piece[q] = c < 0 ? g.fill : v[e][c];
-                }
-                line(piece, o, count, g.k1, minimum, work.get());
-              };
-              if (g.b1 > 0) border(-g.b1, g.b1, dst[e]);
-              if (a1 > 0) border(g.W - g.k1 + 1, a1, dst[e] + g.W - a1);
+            const T* shared = src[1];  // kz = 2: the one plane both read, as it is
+            if (g.kz > 2) {
+              if (!vk(src + 1, common.get(), g.kz - 1, g.W, minimum, 0)) return false;
+              shared = common.get();
             }
+            const T* first[2] = {src[0], shared};
+            const T* last[2] = {shared, src[g.kz]};
+            if (!vk(first, a, 2, g.W, minimum, 0) || !vk(last, b, 2, g.W, minimum, 0)) return false;
+            zrows[zr + r] = b;
           }
+          return true;
+        };
+        for (int64_t cb = c0; cb < c1 && !nonfinite.load(std::memory_order_relaxed); ++cb) {
+          const char* in_plane = static_cast<const char*>(input.data);
+          char* first_out = static_cast<char*>(out.data);
+          // The block's plane (with `z` the first of its two: unit u of a volume is planes 2u
+          // and 2u + 1 along axis N-3, the second where the volume has it).
+          const int64_t unit = cb / per_plane;
+          const int64_t plane = z ? unit / zpairs * g.D + 2 * (unit % zpairs) : unit;
+          g.planes.offsets(input, out, plane, &in_plane, &first_out);
+          const int64_t r0 = (cb % per_plane) * rows, m = std::min(rows, g.H - r0);
+          const bool second = z && plane % g.D + 1 < g.D;
+          if (z && !fold_planes(in_plane, plane % g.D, second, r0, m)) {
+            nonfinite.store(true, std::memory_order_relaxed);
+            break;
+          }
+          // One output plane's rows [r0, r0 + m) at out_plane, from the input's rows or (`z`)
+          // the folds zfold[..]; false where a NaN or an infinity turns up.
+          auto one_plane = [&](char* out_plane, const T* const* zfold) {
+            // The input rows of output row i (and of the `extra` rows after it).
+            auto window_rows = [&](int64_t i, int64_t extra = 0) {
+              for (int64_t r = 0; r < g.k0 + extra; ++r) {
+                if (z) {
+                  in_rows[r] = zfold[i + r];
+                  continue;
+                }
+                const int64_t src = map_index(r0 + i + r - g.b0, g.H, mode[0]);
+                in_rows[r] =
+                    src < 0 ? fill_row.get() : reinterpret_cast<const T*>(in_plane + src * g.rs_in);
+              }
+            };
+            auto out_row = [&](int64_t i) {
+              return reinterpret_cast<T*>(out_plane + (r0 + i) * g.rs_out);
+            };
+            if (!fused) {
+              for (int64_t i = 0; i < m; ++i) {
+                window_rows(i);
+                // The block's first row checks all its input rows, the others the one new row.
+                if (!vk(in_rows.get(), ext.get() + g.b1, g.k0, g.W, minimum, i == 0 ? 0 : g.k0 - 1))
+                  return false;
+                h.row(ext.get(), out_row(i), res.get(), in_rows.get(), out_rows.get(), work.get());
+              }
+              return true;
+            }
+            // Streamed outputs: two output rows a call where the block has them (they share the
+            // fold of their common input rows; 4000^2 float32 cold 10-15% less CPU time, but in
+            // cache 1400^2-2000^2 25-35% more: docs/ndimage-speed.md "minmax"). The block's
+            // first call checks all its input rows, the others the new ones.
+            const int64_t step = stream ? 2 : 1;
+            for (int64_t i = 0; i < m; i += step) {
+              const int64_t check_from = i == 0 ? 0 : g.k0 - 1;
+              T* dst[2] = {out_row(i), step == 2 && i + 1 < m ? out_row(i + 1) : nullptr};
+              T* v[2] = {ext.get(), ext2.get()};  // the vertical folds of columns [0, W)
+              bool finite;
+              if (dst[1] != nullptr) {
+                window_rows(i, 1);
+                T* o[2] = {dst[0] + g.b1, dst[1] + g.b1};
+                finite = f2d_pair(in_rows.get(), o, g.W - g.k1 + 1, g.k0, g.k1, minimum, v,
+                                  check_from, ahead);
+              } else {
+                window_rows(i);
+                finite = f2d(in_rows.get(), dst[0] + g.b1, g.W - g.k1 + 1, g.k0, g.k1, minimum,
+                             v[0], check_from);
+              }
+              if (!finite) return false;
+              // Border outputs: [0, b1) read columns [-b1, k1 - 1), [W - a1, W) columns
+              // [W - k1 + 1, W + a1), extended as extend_lines would.
+              if (lines && dst[1] != nullptr) {
+                for (int e = 0; e < 2; ++e) {
+                  // The outputs [x, x + count) into o, count <= E: output x folds columns
+                  // x - b1 .. x + a1, extended as extend_lines would. (Whole lines with count E
+                  // a constant: the partial lines' counts in the same loops made every call
+                  // slower, 2% of the aligned 4000^2 time.)
+                  auto edge = [&](int64_t x, int64_t count, T* o) {
+                    T ext_v[E + 16];  // k1 <= 16
+                    for (int64_t q = 0; q < count + g.k1 - 1; ++q) {
+                      const int64_t c0 = x + q - g.b1;
+                      const int64_t c = c0 >= 0 && c0 < g.W ? c0 : map_index(c0, g.W, mode[1]);
+                      ext_v[q] = c < 0 ? g.fill : v[e][c];
+                    }
+                    for (int64_t q = 0; q < count; ++q) {
+                      T acc = ext_v[q];
+                      for (int64_t s = 1; s < g.k1; ++s) {
+                        const T y = ext_v[q + s];
+                        acc = minimum ? (acc < y ? acc : y) : (acc > y ? acc : y);
+                      }
+                      o[q] = acc;
+                    }
+                  };
+                  alignas(64) T line_out[E];
+                  // The row's first f outputs: with the previous row's held last ones, one whole
+                  // line when they share it, else plainly.
+                  if (f > 0) {
+                    edge(0, f, line_out);
+                    if (carry_at != nullptr && carry_at + carry_n == dst[e] && carry_n + f == E) {
+                      T joined[E];
+                      std::memcpy(joined, carry, sizeof(T) * carry_n);
+                      std::memcpy(joined + carry_n, line_out, sizeof(T) * f);
+                      stream_line(carry_at, joined);
+                      carry_at = nullptr;
+                    } else {
+                      flush_carry();
+                      std::memcpy(dst[e], line_out, sizeof(T) * f);
+                    }
+                  }
+                  for (int64_t x = f; x < head; x += E) {
+                    edge(x, E, line_out);
+                    stream_line(dst[e] + x, line_out);
+                  }
+                  for (int64_t x = tail; x < tp; x += E) {
+                    edge(x, E, line_out);
+                    stream_line(dst[e] + x, line_out);
+                  }
+                  if (tp < g.W) {  // held: the row's last W - tp outputs
+                    flush_carry();
+                    edge(tp, g.W - tp, carry);
+                    carry_at = dst[e] + tp;
+                    carry_n = g.W - tp;
+                  }
+                }
+                continue;
+              }
+              for (int e = 0; e < 2 && dst[e] != nullptr; ++e) {
+                auto border = [&](int64_t first, int64_t count, T* o) {
+                  for (int64_t q = 0; q < count + g.k1 - 1; ++q) {
+                    const int64_t c = map_index(first + q, g.W, mode[1]);
+                    piece[q] = c < 0 ? g.fill : v[e][c];
+                  }
+                  line(piece, o, count, g.k1, minimum, work.get());
+                };
+                if (g.b1 > 0) border(-g.b1, g.b1, dst[e]);
+                if (a1 > 0) border(g.W - g.k1 + 1, a1, dst[e] + g.W - a1);
+              }
+            }
+            return true;
+          };
+          if (!one_plane(first_out, zrows.get()) ||
+              (second && !one_plane(first_out + out.strides[out.ndim - 3], zrows.get() + zr)))
+            nonfinite.store(true, std::memory_order_relaxed);
         }
         flush_carry();
         if (stream) elementwise::stream_fence();  // before the chunk is reported done
@@ -1120,10 +1154,11 @@ bool minmax_filter2d(const View& input, const int64_t* size, const View& out, co
   const bool z = axes == 3;
   bool fill = false;
   for (int a = 0; a < axes; ++a) fill = fill || mode[a] == Border::fill;
-  // The fold across planes runs with the short vertical windows' sweep only, and on volumes of
+  // The fold across planes runs with the short vertical windows' sweep only (and kz >= 2: one
+  // plane is nothing to fold), and on volumes of
   // kSweepBytes and more: in cache the pass across planes into scratch (van Herk, three
   // operations an element) and the pair are 7-12% faster than the fold (kz loads an element).
-  if (z && (size[0] > kFoldRows || size[1] > kFoldRows)) return false;
+  if (z && (size[0] < 2 || size[0] > kFoldRows || size[1] > kFoldRows)) return false;
   if (z && input.size() * static_cast<int64_t>(itemsize(input.dtype)) <
                g_sweep_bytes.load(std::memory_order_relaxed))
     return false;
