@@ -220,8 +220,7 @@ nb::object new_array(DType t, int ndim, const int64_t* shape, View* view, int64_
     if (__builtin_mul_overflow(n, shape[i], &n) || __builtin_mul_overflow(bytes, shape[i], &bytes))
       throw too_big("more bytes than int64 counts");
   }
-  if (bytes > (int64_t{1} << 47))
-    throw too_big(std::to_string(bytes) + " bytes");
+  if (bytes > (int64_t{1} << 47)) throw too_big(std::to_string(bytes) + " bytes");
   const bool place = page_offset >= 0 && page_offset < 4096 && page_offset % 64 == 0;
   void* block;
   try {
