@@ -880,8 +880,9 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
         // for output plane zi the kz rows of planes zi - bz .., into zrows[0 .. zr); with
         // `second`, for zi + 1 too, into zrows[zr ..): the two share planes zi - bz + 1 ..
         // zi - bz + kz - 1, folded once (`common`), then each folds its own first / last
-        // plane's row with it (kz + 1 row loads and kz + 1 folds for two planes, not 2 kz; the
-        // same values: the later of equal extremes wins however the rows are grouped). Every
+        // plane's row with it (kz comparisons an element for the two planes, not 2 (kz - 1), and
+        // kz + 3 rows read, not 2 kz; the same values: the later of equal extremes wins however
+        // the rows are grouped, review22c). Every
         // value is checked: false for a NaN or an infinity (the whole-line passes).
         auto fold_planes = [&](const char* in_plane, int64_t zi, bool second, int64_t r0,
                                int64_t m) {
