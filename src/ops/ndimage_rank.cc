@@ -645,7 +645,6 @@ struct Planes {
   ndimage::OuterAxes planes;
   int64_t H, W, k0, k1, b0, b1, rs_in, rs_out;
   T fill;  // cval as T, defined for any value (a fuzzer's 1e173)
-  bool z;
   int64_t D, kz, bz, rs_z;
   Border mz;
   // size / mode / origin: one each for axes N-2, N-1, or N-3, N-2, N-1 with `z`.
@@ -662,7 +661,6 @@ struct Planes {
         rs_in(input.strides[input.ndim - 2]),
         rs_out(out.strides[input.ndim - 2]),
         fill(ndimage::c_cast<T>(cval)),
-        z(z_),
         D(z_ ? input.shape[input.ndim - 3] : 1),
         kz(z_ ? size[0] : 1),
         bz(z_ ? size[0] / 2 + origin[0] : 0),
