@@ -220,6 +220,27 @@ int64_t split_for_threads(int64_t slab, int64_t n, int64_t least, double item_ns
   return std::min(slab, std::max(least, grain_for(n, item_ns)));
 }
 
+// A window kernel over rows of outputs: `rows` rows of `count` outputs, the windows of row r at
+// in + r * in_step (`offsets` the window in that step), results out_step apart. The integers'
+// 3 x 3 square median takes all the rows in one call (median3_rows shares each input row's
+// sort among the three output rows that read it; rank.h) where the window's rows are the call's
+// rows and the row holds a register of outputs on every ISA; other windows run `k` a row at a
+// time.
+template <class T>
+struct NetRows {
+  rank::RankNetFn<T> k;
+  rank::Median3RowsFn<T> median3;  // null unless the window is a 3 x 3 square at the median
+  int64_t rank;
+  void operator()(const T* in, int64_t in_step, const int64_t* offsets, T* out, int64_t out_step,
+                  int64_t rows, int64_t count) const {
+    if (median3 && count >= rank::kNetMinSplit && offsets[3] - offsets[0] == in_step) {
+      median3(in + offsets[0], in_step, out, out_step, rows, count);
+      return;
+    }
+    for (int64_t r = 0; r < rows; ++r) k(in + r * in_step, offsets, rank, count, out + r * out_step);
+  }
+};
+
 // Runs `row(P_at_window, res, n, scratch)` for every output row (all axes but the last; n =
 // the last axis's length, or a piece of the line for 1-D input) and writes res to `out` with
 // SciPy's cast; `scratch`: scratch_bytes per thread's run of slabs, zeroed once at its start. The
@@ -231,9 +252,14 @@ int64_t split_for_threads(int64_t slab, int64_t n, int64_t least, double item_ns
 // footprint_ns). With estimates several times the cost, splitting small images (then run
 // serially by the pool's back-off on a busy machine) only added padded rows: 128^2 float
 // median 3 0.79 ns/px against 0.70 under the networks' old estimate.
-template <class T, class S, class RowFn>
+// `rows` (not null: a NetRows) takes the runs of consecutive output rows of a plane instead, up
+// to kSlabRun at a time where `out` is not written directly.
+template <class T, class S, class RowFn, class RowsFn = std::nullptr_t>
 void for_each_slab(const View& input, const Window& w, Border mode, T cval, const View& out,
-                   double ns_per_output, size_t scratch_bytes, bool split, RowFn&& row) {
+                   double ns_per_output, size_t scratch_bytes, bool split, RowFn&& row,
+                   const RowsFn& rows = nullptr) {
+  constexpr bool kRows = !std::is_same_v<RowsFn, std::nullptr_t>;
+  constexpr int64_t kSlabRun = 8;
   const int nd = w.nd, last = nd - 1;
   const int64_t nl = input.shape[last], pl = w.pshape[last];
   Buffer<int64_t> map_last(static_cast<size_t>(pl));
@@ -306,7 +332,7 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
   const int64_t grain = grain_for(chunks, per_chunk) < chunks ? 1 : chunks;
   parallel_for(chunks, grain, [&](int64_t c0, int64_t c1) {
     Buffer<T> slab(static_cast<size_t>((chunk + f0 - 1) * w.pstride[0]));
-    Buffer<T> res(static_cast<size_t>(nl));
+    Buffer<T> res(static_cast<size_t>(nl * (kRows ? kSlabRun : 1)));
     Buffer<char> scratch(scratch_bytes);
     if (scratch_bytes) std::memset(scratch.get(), 0, scratch_bytes);
     for (int64_t c = c0; c < c1; ++c) {
@@ -314,7 +340,7 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
       const int64_t prow0 = i0 * slice_rows, prows = (m0 + f0 - 1) * slice_rows;
       for (int64_t r = 0; r < prows; ++r)
         pad_row<T, S>(input, w, mode, cval, map_last.get(), prow0 + r, slab.get() + r * pl);
-      for (int64_t r = 0; r < m0 * out_rows_per; ++r) {
+      for (int64_t r = 0, run = 1; r < m0 * out_rows_per; r += run) {
         // Output row (i0 + r / out_rows_per, rest...) and its window in the slab.
         int64_t q = r, at = 0;
         char* dst = static_cast<char*>(out.data);
@@ -326,7 +352,18 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
         }
         at += q * w.pstride[0];
         dst += (i0 + q) * out.strides[0];
-        if (direct) {
+        if constexpr (kRows) {
+          // The rows from here to the end of this plane's (nd > 2) or this chunk's (2-D) rows:
+          // windows pl apart in the slab, outputs a row stride apart.
+          const int64_t ys = out.strides[last - 1];
+          run = nd > 2 ? input.shape[last - 1] - r % input.shape[last - 1] : m0 - r;
+          if (!direct) run = std::min(run, kSlabRun);
+          rows(slab.get() + at, pl, w.offsets.get(), direct ? reinterpret_cast<T*>(dst) : res.get(),
+               direct ? ys / static_cast<int64_t>(sizeof(T)) : nl, run, nl);
+          if (!direct)
+            for (int64_t y = 0; y < run; ++y)
+              store(dst + y * ys, res.get() + y * nl, out.strides[last], nl);
+        } else if (direct) {
           row(static_cast<const T*>(slab.get() + at), reinterpret_cast<T*>(dst), nl, scratch.get());
         } else {
           row(static_cast<const T*>(slab.get() + at), res.get(), nl, scratch.get());
@@ -349,19 +386,19 @@ std::pair<const char*, const char*> byte_span(const View& v) {
 // than the slab copy while the image is in cache).
 constexpr int64_t kNetInPlaceBytes = int64_t{4} << 20;
 
-// A window kernel `k(in, offsets, rank, count, out)` (the sorting networks) over 2-D images of
-// T (or stacks of them, the footprint 1 long on the leading axes) read in place: the slab copy
-// (conversion, extension, a memmove of every row) costs as much as a 3x3 byte median itself.
-// Rows whose windows lie inside the image pass the input's rows with offsets in its row
-// stride; their first and last kNetMinSplit outputs (those the border reaches, widened to a
+// A window kernel (NetRows: the sorting networks) over 2-D images of T (or stacks of them, the
+// footprint 1 long on the leading axes) read in place: the slab copy (conversion, extension, a
+// memmove of every row) costs as much as a 3x3 byte median itself. Runs of rows whose windows
+// lie inside the image pass the input's rows with offsets in its row stride; their first and
+// last kNetMinSplit outputs (those the border reaches, widened to a
 // whole register of every ISA so that the fast square kernels run there too and the values are
 // the slab path's bit for bit, rank.h) take a small extended patch, and the rows near the top
 // and bottom edges padded rows (pad_row).
 // Returns false, having written nothing, when the layout does not allow it (the slab path
 // then runs). Integer images only from kNetInPlaceBytes.
 template <class T>
-bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k, int64_t rank,
-                  Border mode, T cval, const View& out, double ns_per_output) {
+bool net_in_place(const View& input, const Window& w, const NetRows<T>& net, Border mode, T cval,
+                  const View& out, double ns_per_output) {
   constexpr int64_t it = sizeof(T);
   const int nd = w.nd, ra = nd - 2;  // ra: the axis across rows
   if (nd < 2 || input.dtype != dtype_of<T>() || out.dtype != dtype_of<T>()) return false;
@@ -375,6 +412,11 @@ bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k
   if (input.strides[ra + 1] != it || out.strides[ra + 1] != it || is0 <= 0 || os0 <= 0 ||
       is0 % it || os0 % it)
     return false;
+  // median3_rows's strips read 8 rows at once: rows a multiple of 4 KiB apart (within a line)
+  // ran 1.4x the time (1024^2 float32: the rows share L1 sets); the slab's rows, n + 2 apart,
+  // do not (docs/ndimage-speed.md "med23").
+  const int64_t skew = is0 % 4096;
+  if (net.median3 && (skew < 64 || skew > 4096 - 64)) return false;
   const int64_t pl = w.pshape[ra + 1], f0 = w.pshape[ra] - h + 1, f1 = pl - n + 1;
   const int64_t lo0 = w.lo[ra], lo1 = w.lo[ra + 1], hi0 = f0 - 1 - lo0, hi1 = f1 - 1 - lo1;
   // Every call at least rank.h's kNetMinSplit outputs long, so every output gets the slab
@@ -413,7 +455,22 @@ bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k
       rows_all, grain_for(rows_all, ns_per_output * static_cast<double>(n)),
       [&](int64_t q0, int64_t q1) {
         Buffer<T> rows, edge(static_cast<size_t>(f0 * pw));
-        for (int64_t q = q0; q < q1; ++q) {
+        // Outputs [c0, c0 + count) of the row read from src into dst: padded columns
+        // [c0, c0 + count + f1 - 1), the row itself between lo1 and lo1 + n (one copy), the
+        // border by the map.
+        auto edge_outputs = [&](const T* src, T* dst, int64_t c0, int64_t count) {
+          const int64_t a = std::max(c0, lo1), b = std::min(c0 + count + f1 - 1, lo1 + n);
+          for (int64_t r = 0; r < f0; ++r) {
+            const T* row = src + r * (is0 / it);
+            T* e = edge.get() + r * pw - c0;
+            std::memcpy(e + a, row + (a - lo1), static_cast<size_t>(b - a) * sizeof(T));
+            for (int64_t t = c0; t < a; ++t) e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
+            for (int64_t t = b; t < c0 + count + f1 - 1; ++t)
+              e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
+          }
+          net(edge.get(), pw, patch.get(), dst + c0, 0, 1, count);
+        };
+        for (int64_t q = q0; q < q1;) {
           const int64_t i = q % h;
           const char* ib = static_cast<const char*>(input.data);
           char* ob = static_cast<char*>(out.data);
@@ -429,28 +486,22 @@ bool net_in_place(const View& input, const Window& w, const rank::RankNetFn<T> k
             const int64_t prow = (q - i) / h * w.pshape[ra] + i;
             for (int64_t r = 0; r < f0; ++r)
               pad_row<T, T>(input, w, mode, cval, map_last.get(), prow + r, rows.get() + r * pl);
-            k(rows.get(), w.offsets.get(), rank, n, dst);
+            net(rows.get(), pl, w.offsets.get(), dst, 0, 1, n);
+            ++q;
             continue;
           }
+          // A run of rows inside the image from here, in this plane and this chunk: six, the
+          // strip of median3_rows (generic.h), so that their edges follow while the rows are in
+          // cache (a whole chunk's interiors, then its edges, made a 2048^2 float32 median 10%
+          // slower).
+          const int64_t run = std::min({q1 - q, h - hi0 - i, int64_t{6}});
           const T* src = reinterpret_cast<const T*>(ib + (i - lo0) * is0);
-          k(src + el - lo1, inner.get(), rank, n - el - er, dst + el);
-          // Outputs [c0, c0 + count) read padded columns [c0, c0 + count + f1 - 1).
-          auto edge_outputs = [&](int64_t c0, int64_t count) {
-            // Padded columns [lo1, lo1 + n) are the row itself: one copy, the border by
-            // the map.
-            const int64_t a = std::max(c0, lo1), b = std::min(c0 + count + f1 - 1, lo1 + n);
-            for (int64_t r = 0; r < f0; ++r) {
-              const T* row = src + r * (is0 / it);
-              T* e = edge.get() + r * pw - c0;
-              std::memcpy(e + a, row + (a - lo1), static_cast<size_t>(b - a) * sizeof(T));
-              for (int64_t t = c0; t < a; ++t) e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
-              for (int64_t t = b; t < c0 + count + f1 - 1; ++t)
-                e[t] = map_last[t] < 0 ? cval : row[map_last[t]];
-            }
-            k(edge.get(), patch.get(), rank, count, dst + c0);
-          };
-          edge_outputs(0, el);
-          edge_outputs(n - er, er);
+          net(src + el - lo1, is0 / it, inner.get(), dst + el, os0 / it, run, n - el - er);
+          for (int64_t r = 0; r < run; ++r) {
+            edge_outputs(src + r * (is0 / it), dst + r * (os0 / it), 0, el);
+            edge_outputs(src + r * (is0 / it), dst + r * (os0 / it), n - er, er);
+          }
+          q += run;
         }
       });
   return true;
@@ -485,10 +536,13 @@ double footprint_ns(int64_t nf) {
 // The 49-value network holds more values than registers: 0.3 ns a value (7x7 float32 rank
 // 15 ns/px, float64 27, uint16 5.2, int32 8.8, uint8 2.9); the 7x7 square median, columns
 // sorted and merged, about 0.1 (float32 4.4-5.9 ns/px, float64 14-15, uint8 1.2-1.5; "keys18").
+// The integers' 3 x 3 median by sorted rows (median3_rows), about 0.5 before the scale: uint8
+// 0.09-0.11 ns/px ("med23").
 template <class T>
 double net_ns(int64_t nf, bool square_median) {
   const double scale = sizeof(T) == 1 ? 0.2 : sizeof(T) == 2 ? 0.45 : sizeof(T) == 8 ? 1.5 : 1.0;
-  const double per = square_median ? 0.13 : nf > 27 ? 0.3 : 0.2;
+  const bool rows3 = std::is_integral_v<T> && square_median && nf == 9;
+  const double per = rows3 ? 0.06 : square_median ? 0.13 : nf > 27 ? 0.3 : 0.2;
   return scale * std::max(0.9, per * static_cast<double>(nf));
 }
 
@@ -559,13 +613,20 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
                                                            : nf == 25 ? 5
                                                                       : 7);
       const double ns = net_ns<T>(nf, square);
+      rank::Median3RowsFn<T> median3 = nullptr;  // integers (rank.h)
+      if constexpr (std::is_integral_v<T>)
+        if (nf == 9 && square)
+          median3 = pick<T>(nullptr, nullptr, t.u8_median3_rows, t.u16_median3_rows,
+                            t.i32_median3_rows);
+      const NetRows<T> net{k, median3, rank};
       // In place when the input holds T: no slab copy (a third of a 3x3 float median's time
       // at 4000^2, the input read in a phase of its own).
       if constexpr (std::is_same_v<S, T>)
-        if (net_in_place<T>(input, w, k, rank, mode, fill, out, ns)) return;
+        if (net_in_place<T>(input, w, net, mode, fill, out, ns)) return;
       const int64_t* off = w.offsets.get();
-      for_each_slab<T, S>(input, w, mode, fill, out, ns, 0, true,
-                          [&](const T* p, T* res, int64_t n, void*) { k(p, off, rank, n, res); });
+      for_each_slab<T, S>(
+          input, w, mode, fill, out, ns, 0, true,
+          [&](const T* p, T* res, int64_t n, void*) { k(p, off, rank, n, res); }, net);
       return;
     }
   }

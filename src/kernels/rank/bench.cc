@@ -88,6 +88,18 @@ void median(benchmark::State& state, const Table& t) {
   set_rate(state, "px", double(kN * kN));
 }
 
+// uint8 median3_rows on median<3>'s image (its output rows into one row, as there).
+void median3_rows_u8(benchmark::State& state, const Table& t) {
+  const int64_t row = kN + 2;
+  std::vector<uint8_t> in(row * row), out(kN);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<uint8_t>((i * 7919) % 251);
+  for (auto _ : state) {
+    t.u8_median3_rows(in.data(), row, out.data(), 0, kN, kN);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_rate(state, "px", double(kN * kN));
+}
+
 const bool kMinMax =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_minmax), "512x512_k5", minmax_5);
 const bool kMinMax2d =
@@ -116,6 +128,8 @@ const bool kMedian3Keys = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_
                                                   "512x512_median_3x3", median<3, false, true>);
 const bool kMedian5Keys = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n25_keys),
                                                   "512x512_median_5x5", median<5, false, true>);
+const bool kMedian3RowsU8 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, u8_median3_rows),
+                                                    "512x512", median3_rows_u8);
 
 }  // namespace
 }  // namespace rank

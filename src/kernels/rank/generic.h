@@ -1286,6 +1286,83 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
 }
 #pragma GCC diagnostic pop
 
+// rank.h's median3_rows (integers): 3 x 3 medians of `rows` output rows. Each input row's three
+// horizontal neighbours are loaded unaligned (no lane shifts: median_square's K = 3 path spends
+// six a vector) and sorted into lows, middles and highs, and each sorted row serves the three
+// output rows whose windows hold it: a column of L outputs walks down kMedian3Strip rows keeping
+// the last two sorted rows in registers. The median is then med3(max of the lows, med3 of the
+// middles, min of the highs), Paeth's identity with rows for columns. Per output vector: 3
+// loads, 6 min / max for the row sort and 12 for the median, against median_square's 6 + 6
+// shifts + 12. 512^2, 1 thread, against the n9 kernels (docs/ndimage-speed.md "med23"): AVX-512
+// uint8 1.7x, uint16 1.35x; AVX2 2.15x, 1.7x. (Float32 gained 1.12x on AVX-512 but lost up to
+// 1.25x on rows a power of two wide, whose in-place reads it cannot take: floats keep the n9
+// kernels, so that every path gives a tied zero the same sign.) Columns run by whole registers,
+// the last one shifted back to end at `count` (recomputing outputs identically).
+// Rows a strip: 8 took 1.2x the time of 6 on rows 4 KiB + 8 bytes apart (their lines share L1
+// sets), 4 1.1x elsewhere.
+constexpr int64_t kMedian3Strip = 6;
+
+template <class T>
+void median3_rows(const T* in, int64_t in_step, T* out, int64_t out_step, int64_t rows,
+                  int64_t count) {
+  static_assert(std::is_integral_v<T>, "floats take the n9 kernels (above)");
+  using R = typename Reg<T>::type;
+  constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
+  if (count < L) {  // narrower than a register (the operator sends none): exact, one by one
+    const int64_t offsets[9] = {0,           1,           2,
+                                in_step,     in_step + 1, in_step + 2,
+                                2 * in_step, 2 * in_step + 1, 2 * in_step + 2};
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < count; ++i)
+        select_exact<T, 9>(in + r * in_step, offsets, 4, i, out + r * out_step);
+    return;
+  }
+  struct Sorted {
+    R lo, mid, hi;
+  };
+  auto load = [](const T* q) {
+    R v;
+    std::memcpy(&v, q, sizeof(R));
+    return v;
+  };
+  // Row q's columns [j, j + L + 2) as L sorted triples.
+  auto sorted = [&](const T* q) __attribute__((always_inline)) {
+    R a = load(q), b = load(q + 1), c = load(q + 2);
+    min_max<T>(a, b);
+    min_max<T>(a, c);  // a: the low
+    min_max<T>(b, c);  // c: the high
+    return Sorted{a, b, c};
+  };
+  auto vmin = [](R a, R b) {
+    min_max<T>(a, b);
+    return a;
+  };
+  auto vmax = [](R a, R b) {
+    min_max<T>(a, b);
+    return b;
+  };
+  auto med3 = [&](R a, R b, R c) { return vmax(vmin(a, b), vmin(vmax(a, b), c)); };
+  for (int64_t r0 = 0; r0 < rows; r0 += kMedian3Strip) {
+    const int64_t strip = std::min(kMedian3Strip, rows - r0);
+    for (int64_t j0 = 0; j0 < count; j0 += L) {
+      const int64_t j = std::min(j0, count - L);
+      const T* q = in + r0 * in_step + j;
+      T* o = out + r0 * out_step + j;
+      Sorted s0 = sorted(q), s1 = sorted(q + in_step);
+      q += 2 * in_step;
+      for (int64_t r = 0; r < strip; ++r, q += in_step, o += out_step) {
+        const Sorted s2 = sorted(q);
+        const R lo = vmax(vmax(s0.lo, s1.lo), s2.lo);
+        const R hi = vmin(vmin(s0.hi, s1.hi), s2.hi);
+        const R m = med3(med3(s0.mid, s1.mid, s2.mid), lo, hi);
+        std::memcpy(o, &m, sizeof(R));
+        s0 = s1;
+        s1 = s2;
+      }
+    }
+  }
+}
+
 // Keys (the `_keys` kernels, float32 only; the operator takes them on AMD, tune_amd()): the
 // comparators compare int32 keys (to_compare) where that measured faster on Zen 4, 1 thread:
 // the 5 x 5 and 7 x 7 square medians (npfast_bench f32_rank_net_n25 at 512^2, M px/s: AVX-512

@@ -94,6 +94,12 @@
 // -0.0 orders below +0.0, so an answer between equal zeros may take the other sign than the
 // plain kernel's (both allowed above); the operator takes them on AMD CPUs.
 //
+// 3 x 3 medians of several rows `<dtype>_median3_rows__<isa>(in, in_step, out, out_step, rows,
+// count)` (u8, u16, i32: integers; floats keep the n9 kernels, generic.h says why): for r < rows
+// and i < count, out[r * out_step + i] = the median of the nine values in[(r + a) * in_step + i +
+// b], a, b in {0, 1, 2}. It takes rows to share each input row's sort among the three output
+// rows that read it (generic.h); fewer outputs than a register are selected one by one.
+//
 // Byte rank over a rectangle `u8_rank_hist__<isa>(in, row_step, kh, kw, rank, count, out)`: the
 // rank-th smallest of the kh x kw window whose top-left element is in[i + r * row_step + c],
 // for output i < count; equal to the select kernel on those offsets (bytes hold no NaN).
@@ -157,6 +163,9 @@ inline bool is_square(const int64_t* offsets, int K) {
 template <class T>
 using RankNetFn = void (*)(const T* in, const int64_t* offsets, int64_t rank, int64_t count,
                            T* out);
+template <class T>
+using Median3RowsFn = void (*)(const T* in, int64_t in_step, T* out, int64_t out_step,
+                               int64_t rows, int64_t count);
 
 struct Table {
 #define NPFAST_KERNEL NPFAST_KERNEL_FIELD
