@@ -144,8 +144,15 @@ Array as_array(nb::handle obj, const char* arg, const char* accepts) {
     if (obj.is_none()) throw TypeError(std::string(arg) + ": expected an array, got None");
     arr = PyArray_FromAny(obj.ptr(), nullptr, 0, 0, 0, nullptr);
     if (!arr) {
+      // NumPy's class, the argument named: ValueError for a ragged list (probe23b: was a
+      // TypeError), MemoryError for one too big, TypeError for the rest.
+      const bool value = PyErr_ExceptionMatches(PyExc_ValueError);
+      const bool memory = PyErr_ExceptionMatches(PyExc_MemoryError);
       PyErr_Clear();
-      throw TypeError(std::string(arg) + ": cannot convert " + py_repr(obj) + " to an array");
+      const std::string msg = std::string(arg) + ": cannot convert " + py_repr(obj) + " to an array";
+      if (memory) throw MemoryError(msg);
+      if (value) throw ValueError(msg);
+      throw TypeError(msg);
     }
   }
   nb::object ref = nb::steal(arr);
@@ -328,7 +335,10 @@ void check_no_overlap(const View& out, std::initializer_list<const View*> inputs
     const char *ilo, *ihi;
     extent(*in, &ilo, &ihi);
     if (olo < ihi && ilo < ohi)
-      throw ValueError(std::string(arg) + ": must not share memory with an input");
+      // By address range: interleaved views that share no element are refused too (probe23b:
+      // the message said they shared memory).
+      throw ValueError(std::string(arg) +
+                       ": must not share memory with an input (their address ranges overlap)");
   }
 }
 

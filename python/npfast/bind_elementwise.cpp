@@ -160,12 +160,16 @@ out : ndarray, optional
 
 Returns
 -------
-ndarray of ``dtype``; a new array from npfast's memory pool unless ``out`` is given.
+ndarray of ``dtype``; a new C-contiguous array from npfast's memory pool unless ``out`` is
+given (``astype`` keeps an F-ordered input's layout). NaN payloads come back quiet (a
+signalling NaN's quiet bit set; ``astype`` copies the bits); a masked array's mask is not
+kept.
 
 Raises
 ------
 TypeError  for unsupported dtypes or a mismatched ``out`` dtype.
-ValueError for a mismatched ``out`` shape, or an ``out`` that partly overlaps ``a``.
+ValueError for a mismatched ``out`` shape, or an ``out`` whose address range overlaps ``a``'s
+           without being ``a`` (interleaved views that share no element included).
 
 Big inputs are split across npfast's threads; outputs of 16 MiB and more are written with
 non-temporal stores. A refused call writes nothing into ``out``.

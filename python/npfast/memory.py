@@ -21,8 +21,10 @@ Notes
   under the hook may outlive it and arrays made before it may die under it.
 * Freed blocks are cached up to ``limit()`` bytes (``NPFAST_POOL_LIMIT``, e.g. ``512M``;
   default min(1 GiB, RAM/8)); past the cap the least recently used go back to the OS, down to
-  7/8 of it. Big blocks unused for ``NPFAST_POOL_DECAY_MS`` (default 10000) are released at
-  the pool's next use; ``trim()`` returns the whole cache to the OS now.
+  7/8 of it. Small blocks also sit in each thread's own cache, up to 4 MiB a thread outside
+  the cap (``stats()`` counts them; docs/memory.md). Big blocks unused for
+  ``NPFAST_POOL_DECAY_MS`` (default 10000) are released at the pool's next use; ``trim()``
+  returns the whole cache to the OS now (other threads' own caches at their next use).
 * Blocks of 4 MiB and more are mapped on 2 MiB boundaries and advised to use huge pages
   (``NPFAST_POOL_HUGEPAGES=0`` turns that off).
 
@@ -87,8 +89,9 @@ def limit() -> int:
 
 
 def set_limit(nbytes: int) -> None:
-    """Set the cap on cached bytes; a lower cap evicts at once. TypeError unless an integer
-    (no bool), ValueError if negative or beyond int64."""
+    """Set the cap on cached bytes; a lower cap evicts at once (the per-thread caches of small
+    blocks, up to 4 MiB each, are outside it). TypeError unless an integer (no bool),
+    ValueError if negative or beyond int64."""
     _npfast._pool_set_limit(nbytes)
 
 

@@ -17,7 +17,8 @@ same code reuses warm memory::
 
 ``npfast.zeros`` and ``npfast.empty`` can also be called inside ``@njit`` code (installed or
 not); there ``npfast.zeros`` keeps its own zeroing policy (fresh zero pages from the OS when the
-pool has no block, a SIMD clear of a warm one).
+pool has no block, a SIMD clear of a warm one). There they take native dtypes but float16
+(Numba has none) and ``order='C'`` only; others are typing errors.
 
 Notes
 -----

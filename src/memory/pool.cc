@@ -106,10 +106,14 @@ size_t default_cache_limit() {
     // Digits only (strtoull would take "-1" as 2^64 - 1), and at most INT64_MAX bytes after
     // the unit, the range set_cache_limit takes back (probe19e: -1, 2^64 and an overflowing
     // "G" gave limits of 2^64 - 1 or 0 without a word).
+    // Spaces around the value are taken, as NPFAST_NUM_THREADS takes them (probe23b: " 5" was
+    // refused here and taken there).
+    const char* at = env;
+    while (*at == ' ' || *at == '\t' || *at == '\n') ++at;
     char* end = nullptr;
     errno = 0;
-    const unsigned long long v = env[0] >= '0' && env[0] <= '9' ? std::strtoull(env, &end, 10) : 0;
-    const bool digits = end && end != env && errno == 0;
+    const unsigned long long v = *at >= '0' && *at <= '9' ? std::strtoull(at, &end, 10) : 0;
+    const bool digits = end && end != at && errno == 0;
     unsigned long long unit = 1;
     if (digits && (*end == 'k' || *end == 'K'))
       unit = 1ull << 10, ++end;
@@ -117,6 +121,8 @@ size_t default_cache_limit() {
       unit = 1ull << 20, ++end;
     else if (digits && (*end == 'g' || *end == 'G'))
       unit = 1ull << 30, ++end;
+    if (digits)
+      while (*end == ' ' || *end == '\t' || *end == '\n') ++end;
     constexpr unsigned long long kMax = std::numeric_limits<int64_t>::max();
     if (digits && *end == '\0' && v <= kMax / unit) return static_cast<size_t>(v * unit);
     std::fprintf(stderr,
@@ -131,8 +137,10 @@ size_t default_cache_limit() {
 uint32_t default_decay_ms() {
   if (const char* env = std::getenv("NPFAST_POOL_DECAY_MS"); env && *env) {
     char* end = nullptr;
-    const unsigned long v = std::strtoul(env, &end, 10);
-    if (end && *end == '\0' && v <= 0xffffffffu / 2) return static_cast<uint32_t>(v);
+    const unsigned long v = std::strtoul(env, &end, 10);  // leading spaces skipped
+    if (end != env)
+      while (*end == ' ' || *end == '\t' || *end == '\n') ++end;
+    if (end != env && *end == '\0' && v <= 0xffffffffu / 2) return static_cast<uint32_t>(v);
     std::fprintf(stderr, "npfast: ignoring NPFAST_POOL_DECAY_MS=%s (expected milliseconds)\n", env);
   }
   return 10000;

@@ -116,6 +116,14 @@ def test_bad_out_leaves_it_untouched():
         npfast.convert(a, np.float64, out=[0.0] * 6)
 
 
+def test_ragged_input_is_numpys_value_error():
+    # probe23b: NumPy's ValueError for an inhomogeneous list came back as a TypeError.
+    with pytest.raises(ValueError, match="a: cannot convert"):
+        npfast.convert([[1, 2], [3]], np.float32)
+    with pytest.raises(TypeError, match="a: unsupported dtype object"):
+        npfast.convert(object(), np.float32)
+
+
 def test_partial_overlap_refused():
     buf = np.zeros(16, np.float64)
     out = buf[4:12]

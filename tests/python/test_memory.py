@@ -336,11 +336,13 @@ def test_pool_variables_out_of_range_are_said():
     default = _python("from npfast import memory; print(memory.limit())",
                       NPFAST_POOL_LIMIT="").stdout
     for bad in ("-1", "17179869184G", "99999999999999999999999", "9223372036854775808", "abc",
-                " 5", "1.5G"):
+                "5 M", "1.5G", " "):
         out = _python("from npfast import memory; print(memory.limit())", NPFAST_POOL_LIMIT=bad)
         assert out.stdout == default, bad
         assert f"ignoring NPFAST_POOL_LIMIT={bad}" in out.stderr
-    for good, want in (("512M", 512 << 20), ("9223372036854775807", (1 << 63) - 1), ("2K", 2048)):
+    # Spaces around the value are taken, as NPFAST_NUM_THREADS takes them (probe23b).
+    for good, want in (("512M", 512 << 20), ("9223372036854775807", (1 << 63) - 1), ("2K", 2048),
+                       (" 5", 5), ("2K ", 2048)):
         out = _python("from npfast import memory; m = memory.limit(); memory.set_limit(m); "
                       "print(m)", NPFAST_POOL_LIMIT=good)
         assert out.returncode == 0 and int(out.stdout) == want and out.stderr == ""
