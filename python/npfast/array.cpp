@@ -149,7 +149,8 @@ Array as_array(nb::handle obj, const char* arg, const char* accepts) {
       const bool value = PyErr_ExceptionMatches(PyExc_ValueError);
       const bool memory = PyErr_ExceptionMatches(PyExc_MemoryError);
       PyErr_Clear();
-      const std::string msg = std::string(arg) + ": cannot convert " + py_repr(obj) + " to an array";
+      const std::string msg =
+          std::string(arg) + ": cannot convert " + py_repr(obj) + " to an array";
       if (memory) throw MemoryError(msg);
       if (value) throw ValueError(msg);
       throw TypeError(msg);

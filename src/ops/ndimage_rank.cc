@@ -237,7 +237,8 @@ struct NetRows {
       median3(in + offsets[0], in_step, out, out_step, rows, count);
       return;
     }
-    for (int64_t r = 0; r < rows; ++r) k(in + r * in_step, offsets, rank, count, out + r * out_step);
+    for (int64_t r = 0; r < rows; ++r)
+      k(in + r * in_step, offsets, rank, count, out + r * out_step);
   }
 };
 
@@ -616,8 +617,8 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
       rank::Median3RowsFn<T> median3 = nullptr;  // integers (rank.h)
       if constexpr (std::is_integral_v<T>)
         if (nf == 9 && square)
-          median3 = pick<T>(nullptr, nullptr, t.u8_median3_rows, t.u16_median3_rows,
-                            t.i32_median3_rows);
+          median3 =
+              pick<T>(nullptr, nullptr, t.u8_median3_rows, t.u16_median3_rows, t.i32_median3_rows);
       const NetRows<T> net{k, median3, rank};
       // In place when the input holds T: no slab copy (a third of a 3x3 float median's time
       // at 4000^2, the input read in a phase of its own).

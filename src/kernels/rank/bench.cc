@@ -128,8 +128,8 @@ const bool kMedian3Keys = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_
                                                   "512x512_median_3x3", median<3, false, true>);
 const bool kMedian5Keys = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_rank_net_n25_keys),
                                                   "512x512_median_5x5", median<5, false, true>);
-const bool kMedian3RowsU8 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, u8_median3_rows),
-                                                    "512x512", median3_rows_u8);
+const bool kMedian3RowsU8 =
+    register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, u8_median3_rows), "512x512", median3_rows_u8);
 
 }  // namespace
 }  // namespace rank

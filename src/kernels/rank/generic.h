@@ -1309,9 +1309,8 @@ void median3_rows(const T* in, int64_t in_step, T* out, int64_t out_step, int64_
   using R = typename Reg<T>::type;
   constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
   if (count < L) {  // narrower than a register (the operator sends none): exact, one by one
-    const int64_t offsets[9] = {0,           1,           2,
-                                in_step,     in_step + 1, in_step + 2,
-                                2 * in_step, 2 * in_step + 1, 2 * in_step + 2};
+    const int64_t offsets[9] = {
+        0, 1, 2, in_step, in_step + 1, in_step + 2, 2 * in_step, 2 * in_step + 1, 2 * in_step + 2};
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t i = 0; i < count; ++i)
         select_exact<T, 9>(in + r * in_step, offsets, 4, i, out + r * out_step);

@@ -164,8 +164,8 @@ template <class T>
 using RankNetFn = void (*)(const T* in, const int64_t* offsets, int64_t rank, int64_t count,
                            T* out);
 template <class T>
-using Median3RowsFn = void (*)(const T* in, int64_t in_step, T* out, int64_t out_step,
-                               int64_t rows, int64_t count);
+using Median3RowsFn = void (*)(const T* in, int64_t in_step, T* out, int64_t out_step, int64_t rows,
+                               int64_t count);
 
 struct Table {
 #define NPFAST_KERNEL NPFAST_KERNEL_FIELD
