@@ -73,7 +73,7 @@ def _filters(cv2, ndi):
     rows.append(("maximum_filter 5", np.float32, True,
                  lambda x: nd.maximum_filter(x, 5), lambda x: ndi.maximum_filter(x, 5),
                  cv(lambda x: cv2.dilate(x, box, borderType=refl))))
-    for k, dt in ((3, np.float32), (5, np.float32), (7, np.uint8)):
+    for k, dt in ((3, np.float32), (5, np.float32), (3, np.uint8), (7, np.uint8)):
         rows.append((f"median_filter {k} {np.dtype(dt).name}", dt, False,
                      lambda x, k=k: nd.median_filter(x, k, mode="nearest"),
                      lambda x, k=k: ndi.median_filter(x, k, mode="nearest"),
