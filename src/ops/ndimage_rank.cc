@@ -253,8 +253,9 @@ struct NetRows {
 // footprint_ns). With estimates several times the cost, splitting small images (then run
 // serially by the pool's back-off on a busy machine) only added padded rows: 128^2 float
 // median 3 0.79 ns/px against 0.70 under the networks' old estimate.
-// `rows` (not null: a NetRows) takes the runs of consecutive output rows of a plane instead, up
-// to kSlabRun at a time where `out` is not written directly.
+// With `rows` (a NetRows, not null) the output rows of 2-D and N-D inputs go to it instead, runs
+// of a plane's consecutive rows at a time (up to kSlabRun where `out` is not written directly);
+// `row` then serves 1-D inputs alone.
 template <class T, class S, class RowFn, class RowsFn = std::nullptr_t>
 void for_each_slab(const View& input, const Window& w, Border mode, T cval, const View& out,
                    double ns_per_output, size_t scratch_bytes, bool split, RowFn&& row,
@@ -413,9 +414,9 @@ bool net_in_place(const View& input, const Window& w, const NetRows<T>& net, Bor
   if (input.strides[ra + 1] != it || out.strides[ra + 1] != it || is0 <= 0 || os0 <= 0 ||
       is0 % it || os0 % it)
     return false;
-  // median3_rows's strips read 8 rows at once: rows a multiple of 4 KiB apart (within a line)
-  // ran 1.4x the time (1024^2 float32: the rows share L1 sets); the slab's rows, n + 2 apart,
-  // do not (docs/ndimage-speed.md "med23").
+  // median3_rows's strips read 8 rows at once: rows within 64 bytes of a multiple of 4 KiB
+  // apart ran 2x the time in place (uint8 4096^2: the rows share L1 sets); the slab's rows, n +
+  // 2 apart, do not (docs/ndimage-speed.md "med23").
   const int64_t skew = is0 % 4096;
   if (net.median3 && (skew < 64 || skew > 4096 - 64)) return false;
   const int64_t pl = w.pshape[ra + 1], f0 = w.pshape[ra] - h + 1, f1 = pl - n + 1;
@@ -491,11 +492,10 @@ bool net_in_place(const View& input, const Window& w, const NetRows<T>& net, Bor
             ++q;
             continue;
           }
-          // A run of rows inside the image from here, in this plane and this chunk: six, the
-          // strip of median3_rows (generic.h), so that their edges follow while the rows are in
-          // cache (a whole chunk's interiors, then its edges, made a 2048^2 float32 median 10%
-          // slower).
-          const int64_t run = std::min({q1 - q, h - hi0 - i, int64_t{6}});
+          // A run of rows inside the image from here, in this plane and this chunk: a strip of
+          // median3_rows, so that their edges follow while the rows are in cache (a whole
+          // chunk's interiors, then its edges, made a 2048^2 float32 median 10% slower).
+          const int64_t run = std::min({q1 - q, h - hi0 - i, rank::kMedian3Strip});
           const T* src = reinterpret_cast<const T*>(ib + (i - lo0) * is0);
           net(src + el - lo1, is0 / it, inner.get(), dst + el, os0 / it, run, n - el - er);
           for (int64_t r = 0; r < run; ++r) {
@@ -540,9 +540,8 @@ double footprint_ns(int64_t nf) {
 // The integers' 3 x 3 median by sorted rows (median3_rows), about 0.5 before the scale: uint8
 // 0.09-0.11 ns/px ("med23").
 template <class T>
-double net_ns(int64_t nf, bool square_median) {
+double net_ns(int64_t nf, bool square_median, bool rows3) {
   const double scale = sizeof(T) == 1 ? 0.2 : sizeof(T) == 2 ? 0.45 : sizeof(T) == 8 ? 1.5 : 1.0;
-  const bool rows3 = std::is_integral_v<T> && square_median && nf == 9;
   const double per = rows3 ? 0.06 : square_median ? 0.13 : nf > 27 ? 0.3 : 0.2;
   return scale * std::max(0.9, per * static_cast<double>(nf));
 }
@@ -613,12 +612,13 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
                           rank::is_square(w.offsets.get(), nf == 9    ? 3
                                                            : nf == 25 ? 5
                                                                       : 7);
-      const double ns = net_ns<T>(nf, square);
-      rank::Median3RowsFn<T> median3 = nullptr;  // integers (rank.h)
+      // Integers' 3 x 3 squares over the last two axes (not a run of 9 along one): by rows.
+      rank::Median3RowsFn<T> median3 = nullptr;
       if constexpr (std::is_integral_v<T>)
-        if (nf == 9 && square)
+        if (nf == 9 && square && w.nd >= 2 && w.offsets[3] - w.offsets[0] == w.pshape[w.nd - 1])
           median3 =
               pick<T>(nullptr, nullptr, t.u8_median3_rows, t.u16_median3_rows, t.i32_median3_rows);
+      const double ns = net_ns<T>(nf, square, median3 != nullptr);
       const NetRows<T> net{k, median3, rank};
       // In place when the input holds T: no slab copy (a third of a 3x3 float median's time
       // at 4000^2, the input read in a phase of its own).

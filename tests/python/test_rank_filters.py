@@ -296,11 +296,12 @@ def test_byte_networks_read_in_place(isa):
     out = np.zeros((12, 360100), np.uint8)[:, 40:360040]
     nd.median_filter(u, 5, output=out)
     same(out, nd.median_filter(slab, 5))
-    # Rows a multiple of 4 KiB apart take the slab path for the 3x3 median (median3_rows's
-    # strips of rows would share L1 sets, docs/ndimage-speed.md "med23"), rows 4 KiB + 24 bytes
-    # apart read in place; 16-bit images take the same kernel.
-    for p in (sample(rng, (1030, 4096), np.uint8), sample(rng, (520, 4096), np.uint16)):
-        padded = np.zeros((p.shape[0], p.shape[1] + 24), p.dtype)
+    # Rows within 64 bytes of a multiple of 4 KiB apart take the slab path for the 3x3 median
+    # (median3_rows's strips of rows would share L1 sets, docs/ndimage-speed.md "med23"), rows
+    # 4 KiB + 100 elements apart read in place; 16- and 32-bit images take the same kernel.
+    for p in (sample(rng, (1030, 4096), np.uint8), sample(rng, (520, 4096), np.uint16),
+              sample(rng, (260, 4096), np.int32)):
+        padded = np.zeros((p.shape[0], p.shape[1] + 100), p.dtype)
         padded[:, :p.shape[1]] = p
         for mode in MODES[::step]:
             got = nd.median_filter(p, 3, mode=mode)

@@ -23,6 +23,7 @@ namespace rank {
 
 using npfast::rank::footprint_minmax;
 using npfast::rank::kFold2dAhead;
+using npfast::rank::kMedian3Strip;
 using npfast::rank::minmax_deque;
 using npfast::rank::minmax_deque_line;
 using npfast::rank::ni_select;
@@ -1295,12 +1296,9 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
 // loads, 6 min / max for the row sort and 12 for the median, against median_square's 6 + 6
 // shifts + 12. 512^2, 1 thread, against the n9 kernels (docs/ndimage-speed.md "med23"): AVX-512
 // uint8 1.7x, uint16 1.35x; AVX2 2.15x, 1.7x. (Float32 gained 1.12x on AVX-512 but lost up to
-// 1.25x on rows a power of two wide, whose in-place reads it cannot take: floats keep the n9
+// 1.25x on rows a multiple of 4 KiB apart, whose in-place reads it cannot take: floats keep the n9
 // kernels, so that every path gives a tied zero the same sign.) Columns run by whole registers,
 // the last one shifted back to end at `count` (recomputing outputs identically).
-// Rows a strip: 8 took 1.2x the time of 6 on rows 4 KiB + 8 bytes apart (their lines share L1
-// sets), 4 1.1x elsewhere.
-constexpr int64_t kMedian3Strip = 6;
 
 template <class T>
 void median3_rows(const T* in, int64_t in_step, T* out, int64_t out_step, int64_t rows,
@@ -1308,7 +1306,7 @@ void median3_rows(const T* in, int64_t in_step, T* out, int64_t out_step, int64_
   static_assert(std::is_integral_v<T>, "floats take the n9 kernels (above)");
   using R = typename Reg<T>::type;
   constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
-  if (count < L) {  // narrower than a register (the operator sends none): exact, one by one
+  if (count < L) {  // narrower than a register (only the tests send these): exact, one by one
     const int64_t offsets[9] = {
         0, 1, 2, in_step, in_step + 1, in_step + 2, 2 * in_step, 2 * in_step + 1, 2 * in_step + 2};
     for (int64_t r = 0; r < rows; ++r)

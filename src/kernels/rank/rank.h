@@ -98,7 +98,8 @@
 // count)` (u8, u16, i32: integers; floats keep the n9 kernels, generic.h says why): for r < rows
 // and i < count, out[r * out_step + i] = the median of the nine values in[(r + a) * in_step + i +
 // b], a, b in {0, 1, 2}. It takes rows to share each input row's sort among the three output
-// rows that read it (generic.h); fewer outputs than a register are selected one by one.
+// rows that read it, kMedian3Strip output rows at a time (generic.h); fewer outputs than a
+// register are selected one by one.
 //
 // Byte rank over a rectangle `u8_rank_hist__<isa>(in, row_step, kh, kw, rank, count, out)`: the
 // rank-th smallest of the kh x kw window whose top-left element is in[i + r * row_step + c],
@@ -149,6 +150,9 @@ using RankHist16Fn = void (*)(const uint16_t* in, int64_t row_step, int64_t kh, 
                               int64_t rank, int64_t count, uint16_t* out, int32_t* work);
 constexpr int64_t kRankHist16Work = 65536 + 256;
 constexpr int64_t kNetMinSplit = 64;  // outputs: the widest register holds 64 bytes
+// median3_rows's output rows a strip: 8 took 1.2x the time of 6 on rows 4 KiB + 8 bytes apart
+// (their lines share L1 sets), 4 1.1x elsewhere (docs/ndimage-speed.md "med23").
+constexpr int64_t kMedian3Strip = 6;
 
 // True when the K * K offsets are a K x K rectangle in C order: offsets[0] + r * s + c for the
 // window's row r and column c, s = the row step (a 1-D run of K * K is one, s = K). The n9 /

@@ -591,38 +591,44 @@ Median3RowsFn<T> median3_of(const Table& t) {
   if constexpr (std::is_same_v<T, int32_t>) return t.i32_median3_rows;
 }
 
-// median3_rows against the reference over blocks of rows and strides of every kind, as one call
-// and split into calls by rows and columns (the operator splits rows by threads and runs,
-// columns at the edges).
+// median3_rows against the reference over blocks of rows, padded input rows and output rows
+// in either direction (the operator writes a reversed view's rows backwards), as one call and
+// split into calls by rows and columns (the operator splits rows by threads and runs, columns
+// at the edges).
 template <class T>
 void check_median3_rows(const Table& t, Isa isa, std::mt19937& rng) {
   const Median3RowsFn<T> f = median3_of<T>(t);
   for (int64_t count : {5, 64, 65, 100, 257}) {
     for (int64_t rows : {1, 2, 5, 6, 7, 19}) {
-      {
-        const int64_t in_step = count + 2 + rows % 3, out_step = count + 3;
-        const auto in = values<T>(static_cast<size_t>((rows + 2) * in_step), rng, 0.0);
-        std::vector<T> want(static_cast<size_t>(rows * out_step), T{7}), got = want, split = want;
-        median3_of<T>(table_scalar)(in.data(), in_step, want.data(), out_step, rows, count);
-        f(in.data(), in_step, got.data(), out_step, rows, count);
-        // Rows one call each, the columns in calls of at least kNetMinSplit.
-        std::uniform_int_distribution<int64_t> len(kNetMinSplit, 2 * kNetMinSplit);
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t i0 = 0, m = 0; i0 < count; i0 += m) {
-            m = len(rng);
-            if (count - i0 - m < kNetMinSplit) m = count - i0;
-            f(in.data() + r * in_step + i0, in_step, split.data() + r * out_step + i0, out_step, 1,
-              m);
+      const int64_t in_step = count + 2 + rows % 3, out_step = count + 3;
+      const auto in = values<T>(static_cast<size_t>((rows + 2) * in_step), rng, 0.0);
+      std::vector<T> want(static_cast<size_t>(rows * out_step), T{7}), got = want, split = want;
+      median3_of<T>(table_scalar)(in.data(), in_step, want.data(), out_step, rows, count);
+      f(in.data(), in_step, got.data(), out_step, rows, count);
+      std::vector<T> back = want;  // row r at back's row rows - 1 - r
+      f(in.data(), in_step, back.data() + (rows - 1) * out_step, -out_step, rows, count);
+      // Rows one call each, the columns in calls of at least kNetMinSplit.
+      std::uniform_int_distribution<int64_t> len(kNetMinSplit, 2 * kNetMinSplit);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t i0 = 0, m = 0; i0 < count; i0 += m) {
+          m = len(rng);
+          if (count - i0 - m < kNetMinSplit) m = count - i0;
+          f(in.data() + r * in_step + i0, in_step, split.data() + r * out_step + i0, out_step, 1,
+            m);
+        }
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t i = 0; i < out_step; ++i) {
+          const size_t at = static_cast<size_t>(r * out_step + i);
+          ASSERT_EQ(want[at], got[at]) << isa_name(isa) << " median3_rows count " << count
+                                       << " rows " << rows << " at " << r << "," << i;
+          ASSERT_EQ(got[at], split[at]) << isa_name(isa) << " median3_rows split calls, count "
+                                        << count << " rows " << rows << " at " << r << "," << i;
+          if (i < count) {
+            ASSERT_EQ(got[at], back[static_cast<size_t>((rows - 1 - r) * out_step + i)])
+                << isa_name(isa) << " median3_rows rows backwards, count " << count << " rows "
+                << rows << " at " << r << "," << i;
           }
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t i = 0; i < out_step; ++i) {
-            const size_t at = static_cast<size_t>(r * out_step + i);
-            ASSERT_EQ(want[at], got[at]) << isa_name(isa) << " median3_rows count " << count
-                                         << " rows " << rows << " at " << r << "," << i;
-            ASSERT_EQ(got[at], split[at]) << isa_name(isa) << " median3_rows split calls, count "
-                                          << count << " rows " << rows << " at " << r << "," << i;
-          }
-      }
+        }
     }
   }
 }
