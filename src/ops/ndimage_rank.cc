@@ -494,8 +494,10 @@ bool net_in_place(const View& input, const Window& w, const NetRows<T>& net, Bor
           }
           // A run of rows inside the image from here, in this plane and this chunk: a strip of
           // median3_rows, so that their edges follow while the rows are in cache (a whole
-          // chunk's interiors, then its edges, made a 2048^2 float32 median 10% slower).
-          const int64_t run = std::min({q1 - q, h - hi0 - i, rank::kMedian3Strip});
+          // chunk's interiors, then its edges, made a 2048^2 float32 median 10% slower); one row
+          // for the other kernels, as before it.
+          const int64_t run =
+              std::min({q1 - q, h - hi0 - i, net.median3 ? rank::kMedian3Strip : int64_t{1}});
           const T* src = reinterpret_cast<const T*>(ib + (i - lo0) * is0);
           net(src + el - lo1, is0 / it, inner.get(), dst + el, os0 / it, run, n - el - er);
           for (int64_t r = 0; r < run; ++r) {
