@@ -931,6 +931,28 @@ inline void min_max(typename Reg<T>::type& a, typename Reg<T>::type& b) {
 #undef NPFAST_MM
 }
 
+// The lane-wise minimum, maximum and median of three of registers, through min_max. (GCC 12
+// flags the `__Y = __Y` of _mm512_undefined_ps() inside min_max's intrinsics once inlined, PR
+// 105593, as at median_square.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+template <class T>
+inline typename Reg<T>::type reg_min(typename Reg<T>::type a, typename Reg<T>::type b) {
+  min_max<T>(a, b);
+  return a;
+}
+template <class T>
+inline typename Reg<T>::type reg_max(typename Reg<T>::type a, typename Reg<T>::type b) {
+  min_max<T>(a, b);
+  return b;
+}
+template <class T>
+inline typename Reg<T>::type reg_med3(typename Reg<T>::type a, typename Reg<T>::type b,
+                                      typename Reg<T>::type c) {
+  return reg_max<T>(reg_min<T>(a, b), reg_min<T>(reg_max<T>(a, b), c));
+}
+#pragma GCC diagnostic pop
+
 // Float comparators as integer ones: key(x) orders float32 bit patterns as int32 (negative
 // values' magnitude bits flipped), an involution, so key(key(x)) == x. On Zen 4 a zmm vminps /
 // vmaxps issues one a cycle (the FP add pipes) and vpminsd / vpmaxsd two; the networks are
@@ -1152,15 +1174,6 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
   const T* p = in + offsets[0];
   const int64_t s = offsets[K] - offsets[0];
   const int64_t ncols = count + K - 1;  // the columns the windows read
-  auto vmin = [](RC a, RC b) {
-    min_max<C>(a, b);
-    return a;
-  };
-  auto vmax = [](RC a, RC b) {
-    min_max<C>(a, b);
-    return b;
-  };
-  auto med3 = [&](RC a, RC b, RC c) { return vmax(vmin(a, b), vmin(vmax(a, b), c)); };
   auto load = [](const T* q) {
     R v;
     std::memcpy(&v, q, sizeof(R));
@@ -1212,13 +1225,13 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
   if constexpr (K == 3) {
     // Outputs [j, j + L) from the sorted columns at j (cur) and j + L (next: lanes 0, 1).
     auto median = [&](const RC(&cur)[3], const RC(&next)[3], int64_t j) {
-      const RC a = vmax(vmax(cur[0], shifted<C, 1>(cur[0], next[0], lanes)),
-                        shifted<C, 2>(cur[0], next[0], lanes));
-      const RC b = med3(cur[1], shifted<C, 1>(cur[1], next[1], lanes),
-                        shifted<C, 2>(cur[1], next[1], lanes));
-      const RC d = vmin(vmin(cur[2], shifted<C, 1>(cur[2], next[2], lanes)),
-                        shifted<C, 2>(cur[2], next[2], lanes));
-      const R r = from_compare<T, Ordered>(med3(a, b, d));
+      const RC a = reg_max<C>(reg_max<C>(cur[0], shifted<C, 1>(cur[0], next[0], lanes)),
+                              shifted<C, 2>(cur[0], next[0], lanes));
+      const RC b = reg_med3<C>(cur[1], shifted<C, 1>(cur[1], next[1], lanes),
+                               shifted<C, 2>(cur[1], next[1], lanes));
+      const RC d = reg_min<C>(reg_min<C>(cur[2], shifted<C, 1>(cur[2], next[2], lanes)),
+                              shifted<C, 2>(cur[2], next[2], lanes));
+      const R r = from_compare<T, Ordered>(reg_med3<C>(a, b, d));
       std::memcpy(out + j, &r, sizeof(R));
     };
     const int64_t nv = count / L;
@@ -1330,15 +1343,6 @@ void median3_rows(const T* in, int64_t in_step, T* out, int64_t out_step, int64_
     min_max<T>(b, c);  // c: the high
     return Sorted{a, b, c};
   };
-  auto vmin = [](R a, R b) {
-    min_max<T>(a, b);
-    return a;
-  };
-  auto vmax = [](R a, R b) {
-    min_max<T>(a, b);
-    return b;
-  };
-  auto med3 = [&](R a, R b, R c) { return vmax(vmin(a, b), vmin(vmax(a, b), c)); };
   for (int64_t r0 = 0; r0 < rows; r0 += kMedian3Strip) {
     const int64_t strip = std::min(kMedian3Strip, rows - r0);
     for (int64_t j0 = 0; j0 < count; j0 += L) {
@@ -1349,9 +1353,9 @@ void median3_rows(const T* in, int64_t in_step, T* out, int64_t out_step, int64_
       q += 2 * in_step;
       for (int64_t r = 0; r < strip; ++r, q += in_step, o += out_step) {
         const Sorted s2 = sorted(q);
-        const R lo = vmax(vmax(s0.lo, s1.lo), s2.lo);
-        const R hi = vmin(vmin(s0.hi, s1.hi), s2.hi);
-        const R m = med3(med3(s0.mid, s1.mid, s2.mid), lo, hi);
+        const R lo = reg_max<T>(reg_max<T>(s0.lo, s1.lo), s2.lo);
+        const R hi = reg_min<T>(reg_min<T>(s0.hi, s1.hi), s2.hi);
+        const R m = reg_med3<T>(reg_med3<T>(s0.mid, s1.mid, s2.mid), lo, hi);
         std::memcpy(o, &m, sizeof(R));
         s0 = s1;
         s1 = s2;
