@@ -99,6 +99,14 @@ void* allocate_impl(size_t bytes, bool zero) {
   return p;
 }
 
+// `p` past any spaces (the pool's variables take them around their values, as
+// NPFAST_NUM_THREADS does; probe23b).
+template <class C>
+C* skip_spaces(C* p) {
+  while (*p == ' ' || *p == '\t' || *p == '\n') ++p;
+  return p;
+}
+
 }  // namespace
 
 size_t default_cache_limit() {
@@ -106,10 +114,7 @@ size_t default_cache_limit() {
     // Digits only (strtoull would take "-1" as 2^64 - 1), and at most INT64_MAX bytes after
     // the unit, the range set_cache_limit takes back (probe19e: -1, 2^64 and an overflowing
     // "G" gave limits of 2^64 - 1 or 0 without a word).
-    // Spaces around the value are taken, as NPFAST_NUM_THREADS takes them (probe23b: " 5" was
-    // refused here and taken there).
-    const char* at = env;
-    while (*at == ' ' || *at == '\t' || *at == '\n') ++at;
+    const char* at = skip_spaces(env);
     char* end = nullptr;
     errno = 0;
     const unsigned long long v = *at >= '0' && *at <= '9' ? std::strtoull(at, &end, 10) : 0;
@@ -121,8 +126,7 @@ size_t default_cache_limit() {
       unit = 1ull << 20, ++end;
     else if (digits && (*end == 'g' || *end == 'G'))
       unit = 1ull << 30, ++end;
-    if (digits)
-      while (*end == ' ' || *end == '\t' || *end == '\n') ++end;
+    if (digits) end = skip_spaces(end);
     constexpr unsigned long long kMax = std::numeric_limits<int64_t>::max();
     if (digits && *end == '\0' && v <= kMax / unit) return static_cast<size_t>(v * unit);
     std::fprintf(stderr,
@@ -138,8 +142,7 @@ uint32_t default_decay_ms() {
   if (const char* env = std::getenv("NPFAST_POOL_DECAY_MS"); env && *env) {
     char* end = nullptr;
     const unsigned long v = std::strtoul(env, &end, 10);  // leading spaces skipped
-    if (end != env)
-      while (*end == ' ' || *end == '\t' || *end == '\n') ++end;
+    if (end != env) end = skip_spaces(end);
     if (end != env && *end == '\0' && v <= 0xffffffffu / 2) return static_cast<uint32_t>(v);
     std::fprintf(stderr, "npfast: ignoring NPFAST_POOL_DECAY_MS=%s (expected milliseconds)\n", env);
   }

@@ -1312,7 +1312,6 @@ void median_square(const T* in, const int64_t* offsets, int64_t count, T* out) {
 // 1.25x on rows a multiple of 4 KiB apart, whose in-place reads it cannot take: floats keep the n9
 // kernels, so that every path gives a tied zero the same sign.) Columns run by whole registers,
 // the last one shifted back to end at `count` (recomputing outputs identically).
-
 template <class T>
 void median3_rows(const T* in, int64_t in_step, T* out, int64_t out_step, int64_t rows,
                   int64_t count) {
@@ -1320,8 +1319,8 @@ void median3_rows(const T* in, int64_t in_step, T* out, int64_t out_step, int64_
   using R = typename Reg<T>::type;
   constexpr int L = kVecBytes / static_cast<int>(sizeof(T));
   if (count < L) {  // narrower than a register (only the tests send these): exact, one by one
-    const int64_t offsets[9] = {
-        0, 1, 2, in_step, in_step + 1, in_step + 2, 2 * in_step, 2 * in_step + 1, 2 * in_step + 2};
+    int64_t offsets[9];
+    npfast::rank::square3_offsets(in_step, offsets);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t i = 0; i < count; ++i)
         select_exact<T, 9>(in + r * in_step, offsets, 4, i, out + r * out_step);

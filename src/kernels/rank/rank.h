@@ -167,6 +167,11 @@ inline bool is_square(const int64_t* offsets, int K) {
 template <class T>
 using RankNetFn = void (*)(const T* in, const int64_t* offsets, int64_t rank, int64_t count,
                            T* out);
+// The offsets of a 3 x 3 window whose rows are `step` apart, in C order (median3_rows's
+// windows, for the selection that checks them).
+inline void square3_offsets(int64_t step, int64_t* offsets) {
+  for (int j = 0; j < 9; ++j) offsets[j] = (j / 3) * step + j % 3;
+}
 template <class T>
 using Median3RowsFn = void (*)(const T* in, int64_t in_step, T* out, int64_t out_step, int64_t rows,
                                int64_t count);

@@ -82,8 +82,8 @@ void rank_net_ref(const T* in, const int64_t* offsets, int64_t rank, int64_t cou
 template <class T>
 void median3_rows_ref(const T* in, int64_t in_step, T* out, int64_t out_step, int64_t rows,
                       int64_t count) {
-  const int64_t offsets[9] = {
-      0, 1, 2, in_step, in_step + 1, in_step + 2, 2 * in_step, 2 * in_step + 1, 2 * in_step + 2};
+  int64_t offsets[9];
+  square3_offsets(in_step, offsets);
   for (int64_t r = 0; r < rows; ++r)
     rank_net_ref<T, 9>(in + r * in_step, offsets, 4, count, out + r * out_step);
 }
