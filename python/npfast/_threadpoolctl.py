@@ -27,7 +27,10 @@ def register() -> None:
             return self.dynlib.npfast_get_num_threads()
 
         def set_num_threads(self, num_threads):
-            self.dynlib.npfast_set_num_threads(int(num_threads))
+            # Clamped here: ctypes passes the low 32 bits of a larger int to the C int (2**32 + 2
+            # set 2 threads), and refuses one past 64 bits; the C side caps at kMaxThreads.
+            n = int(num_threads)
+            self.dynlib.npfast_set_num_threads(max(1, min(n, 1 << 20)))
 
         def get_version(self):
             import ctypes

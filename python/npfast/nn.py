@@ -350,8 +350,9 @@ class Module:
         return slots
 
     def train(self, mode=True):
-        """Sets training mode (``mode``) here and in every sub-module; returns self."""
-        self.training = bool(mode)
+        """Sets training mode (``mode``, a bool) here and in every sub-module; returns self."""
+        mode = _npfast._bool(mode, "mode")  # a string "False" would be truthy (PyTorch refuses it)
+        self.training = mode
         for _, child in self.named_children():
             child.train(mode)
         return self
@@ -1236,6 +1237,12 @@ class SoftmaxCrossEntropy:
     def backward(self, grad=1.0):
         if self.probs is None:
             raise RuntimeError("SoftmaxCrossEntropy.backward called before forward")
+        if np.ndim(grad) != 0:
+            # The loss is a scalar: an array would broadcast over the classes (probe24b).
+            raise ValueError(
+                f"SoftmaxCrossEntropy.backward: grad must be a scalar (the loss's gradient), got "
+                f"shape {np.shape(grad)}"
+            )
         g = self.probs.copy()
         g[np.arange(len(self._labels)), self._labels] -= 1
         g *= g.dtype.type(grad / len(self._labels))

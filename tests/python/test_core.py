@@ -106,6 +106,11 @@ def test_threadpoolctl_sees_and_limits_npfast(threads):
     with threadpoolctl.threadpool_limits(1):
         assert npfast.get_num_threads() == 1
     assert npfast.get_num_threads() == 2
+    # Limits past a C int cap at the most threads rather than wrapping (probe24a: 2**32 + 2 set 2).
+    for big in (1025, 2**31, 2**32 + 2, 2**64 + 3):
+        with threadpoolctl.threadpool_limits({"npfast": big}):
+            assert npfast.get_num_threads() == 1024, big
+    assert npfast.get_num_threads() == 2
 
 
 def test_every_public_function_has_a_docstring():

@@ -356,6 +356,14 @@ def test_errors():
         ce.forward(np.zeros((2, 3)), np.array([0, 1, 2]))
     with pytest.raises(RuntimeError, match="before forward"):
         nn.SoftmaxCrossEntropy().backward()
+    ce.forward(np.zeros((2, 3)), np.array([0, 1]))
+    with pytest.raises(ValueError, match=r"grad must be a scalar.*\(3,\)"):
+        ce.backward(np.ones(3))  # probe24b: broadcast over the classes before
+    assert ce.backward(np.array(2.0)).shape == (2, 3)
+    for mode in ("False", None, 1):  # probe24b: "False" left training on
+        with pytest.raises(TypeError, match="mode"):
+            nn.Linear(2, 2).train(mode)
+    assert not nn.Linear(2, 2).train(np.bool_(False)).training
     with pytest.raises(ValueError, match="lr"):
         nn.SGD(nn.Linear(2, 2), lr=-1)
     with pytest.raises(RuntimeError, match="no gradient"):

@@ -361,16 +361,31 @@ inline void corr1d_line_block(const T* in, T* out, int64_t i, int64_t c, int64_t
   for (int u = 0; u < U; ++u) LN::template out<Stream>(out + i, u, m, acc[u]);
 }
 
-#if defined(__AVX512F__)
-// float, odd symmetric or antisymmetric weights of radius C, along a line: each vector of 16
-// outputs reads 16 + 2C inputs; three loads (one of them new per vector) and valignd shifts
-// give most of the 2C + 1 shifted vectors, where 2C + 1 unaligned loads split cache lines 15
-// times in 16 (all loads: load-bound, 12% slower; sym_taps loads a third of them). Same sums
-// in the same order. Returns the outputs done (whole vectors while the third load stays inside
-// the extended line).
-// Inputs [o, o + 16) of the 48 in a0 | a1 | a2, o in [0, 32].
+#if defined(__AVX512F__) || defined(__AVX2__)
+// float, odd symmetric or antisymmetric weights of radius C, along a line: each vector of L
+// outputs reads L + 2C inputs; three loads (one of them new per vector) and shifts (valignd;
+// on AVX2 vperm2f128 and vpalignr) give most of the 2C + 1 shifted vectors, where 2C + 1
+// unaligned loads split cache lines 15 times in 16 (AVX-512 all loads: load-bound, 12% slower;
+// sym_taps loads some of them). Same sums in the same order. Returns the outputs done (whole
+// vectors while the third load stays inside the extended line).
+// Inputs [o, o + L) of the 3L in a0 | a1 | a2, o in [0, 2L].
 template <int O>
-inline __m512 shifted(__m512 a0, __m512 a1, __m512 a2) {
+inline V<float> shifted(V<float> a0, V<float> a1, V<float> a2) {
+#if !defined(__AVX512F__)
+  // AVX2: vpalignr shifts within 128-bit halves, so the vector straddling two inputs' halves
+  // (vperm2f128) is made first; the compiler makes each such middle vector once per step.
+  if constexpr (O % 8 == 0) {
+    return O == 0 ? a0 : O == 8 ? a1 : a2;
+  } else {
+    const __m256 lo = O < 8 ? a0 : a1, hi = O < 8 ? a1 : a2;
+    const __m256 mid = _mm256_permute2f128_ps(lo, hi, 0x21);
+    constexpr int k = O % 8;
+    if constexpr (k == 4) return mid;
+    const __m256i a = _mm256_castps_si256(k < 4 ? lo : mid);
+    const __m256i b = _mm256_castps_si256(k < 4 ? mid : hi);
+    return _mm256_castsi256_ps(_mm256_alignr_epi8(b, a, 4 * (k % 4)));
+  }
+#else
   if constexpr (O == 0) {
     return a0;
   } else if constexpr (O < 16) {
@@ -382,6 +397,7 @@ inline __m512 shifted(__m512 a0, __m512 a1, __m512 a2) {
     return _mm512_castsi512_ps(
         _mm512_alignr_epi32(_mm512_castps_si512(a2), _mm512_castps_si512(a1), O - 16));
   }
+#endif
 }
 
 // Taps K .. C - 1 of the folded sum (j = K - C: (x[K] +- x[2C - K]) * fw[j]), in order; p: the
@@ -391,15 +407,21 @@ inline __m512 shifted(__m512 a0, __m512 a1, __m512 a2) {
 // faster alone with C = 8, 4096-long lines; all loads, or all shifts, were the slowest). Not
 // while a row is copied alongside (corr1d_line_copy): its reads from L3 or memory then waited
 // behind the extra loads (10-25% slower). The same values either way.
+// On AVX2 (Zen 3) every second pair is loaded: its shifts take two instructions on the pipes
+// of the adds and multiply-adds, and its two load pipes split unaligned loads across lines
+// (npfast_bench f32_corr1d_line__avx2/4096_17tap: all loads 1.4-1.75 G elements/s, a third
+// loaded 1.85-2.05, half 2.0-2.25, nearly all shifted 1.75-2.1; docs/ndimage-speed.md
+// "zen3-24").
+constexpr int kLoadEvery = kLanes<float> == 16 ? 3 : 2;
 template <int C, int K, bool Loads>
-inline __m512 sym_taps(__m512 acc, const float* p, __m512 a0, __m512 a1, __m512 a2,
-                       const __m512* wv, int sym) {
+inline V<float> sym_taps(V<float> acc, const float* p, V<float> a0, V<float> a1, V<float> a2,
+                         const V<float>* wv, int sym) {
   if constexpr (K == C) {
     return acc;
   } else {
-    constexpr bool kLoad = Loads && K % 3 == 1;
-    const __m512 lo = kLoad ? _mm512_loadu_ps(p + K) : shifted<K>(a0, a1, a2);
-    const __m512 hi = kLoad ? _mm512_loadu_ps(p + 2 * C - K) : shifted<2 * C - K>(a0, a1, a2);
+    constexpr bool kLoad = Loads && K % kLoadEvery == 1;
+    const V<float> lo = kLoad ? load(p + K) : shifted<K>(a0, a1, a2);
+    const V<float> hi = kLoad ? load(p + 2 * C - K) : shifted<2 * C - K>(a0, a1, a2);
     acc = madd<float>(sym > 0 ? add(lo, hi) : sub(lo, hi), wv[C - K], acc);
     return sym_taps<C, K + 1, Loads>(acc, p, a0, a1, a2, wv, sym);
   }
@@ -412,14 +434,14 @@ inline __m512 sym_taps(__m512 acc, const float* p, __m512 a0, __m512 a1, __m512 
 // (npfast_bench, docs/ndimage-speed.md "gauss7"); on the Xeon two vectors were even and
 // K % 3 == 1 the best (gauss5), so the operators take it where tune_amd() (the `_x2` kernels).
 template <int C, int K>
-inline void sym_taps2(__m512& acc0, __m512& acc1, const float* p, __m512 a0, __m512 a1, __m512 a2,
-                      __m512 a3, const __m512* wv, int sym) {
+inline void sym_taps2(V<float>& acc0, V<float>& acc1, const float* p, V<float> a0, V<float> a1,
+                      V<float> a2, V<float> a3, const V<float>* wv, int sym) {
   if constexpr (K < C) {
     constexpr bool kLoad = K % 4 == 3;
-    const __m512 lo0 = kLoad ? _mm512_loadu_ps(p + K) : shifted<K>(a0, a1, a2);
-    const __m512 hi0 = kLoad ? _mm512_loadu_ps(p + 2 * C - K) : shifted<2 * C - K>(a0, a1, a2);
-    const __m512 lo1 = kLoad ? _mm512_loadu_ps(p + 16 + K) : shifted<K>(a1, a2, a3);
-    const __m512 hi1 = kLoad ? _mm512_loadu_ps(p + 16 + 2 * C - K) : shifted<2 * C - K>(a1, a2, a3);
+    const V<float> lo0 = kLoad ? load(p + K) : shifted<K>(a0, a1, a2);
+    const V<float> hi0 = kLoad ? load(p + 2 * C - K) : shifted<2 * C - K>(a0, a1, a2);
+    const V<float> lo1 = kLoad ? load(p + 16 + K) : shifted<K>(a1, a2, a3);
+    const V<float> hi1 = kLoad ? load(p + 16 + 2 * C - K) : shifted<2 * C - K>(a1, a2, a3);
     acc0 = madd<float>(sym > 0 ? add(lo0, hi0) : sub(lo0, hi0), wv[C - K], acc0);
     acc1 = madd<float>(sym > 0 ? add(lo1, hi1) : sub(lo1, hi1), wv[C - K], acc1);
     sym_taps2<C, K + 1>(acc0, acc1, p, a0, a1, a2, a3, wv, sym);
@@ -431,20 +453,20 @@ template <int C, bool Stream, bool Copy, bool Two>
 int64_t corr1d_line_sym(const float* in, float* out, int64_t n, const float* fw, int sym,
                         const RowCopy<float, Copy>& copy, const float* next) {
   using LN = Lanes<float, 1, false>;
-  constexpr int L = 16;
-  __m512 wv[C + 1];
+  constexpr int L = kLanes<float>;
+  V<float> wv[C + 1];
 #pragma GCC unroll 17
   for (int j = 0; j <= C; ++j) wv[j] = set1<float>(fw[-j]);
   const int64_t end = n + 2 * C;  // the extended line's length
   if (end < 3 * L) return 0;
   int64_t i = 0;
-  __m512 a0 = load(in), a1 = load(in + L);
-  if constexpr (Two && !Copy) {
+  V<float> a0 = load(in), a1 = load(in + L);
+  if constexpr (Two && !Copy && L == 16) {
     for (; i + 2 * L <= n && i + 4 * L <= end; i += 2 * L) {
       prefetch_next(next, i, 2);
-      const __m512 a2 = load(in + i + 2 * L), a3 = load(in + i + 3 * L);
-      __m512 acc0 = mul(shifted<C>(a0, a1, a2), wv[0]);
-      __m512 acc1 = mul(shifted<C>(a1, a2, a3), wv[0]);
+      const V<float> a2 = load(in + i + 2 * L), a3 = load(in + i + 3 * L);
+      V<float> acc0 = mul(shifted<C>(a0, a1, a2), wv[0]);
+      V<float> acc1 = mul(shifted<C>(a1, a2, a3), wv[0]);
       sym_taps2<C, 0>(acc0, acc1, in + i, a0, a1, a2, a3, wv, sym);
       LN::template out<Stream>(out + i, 0, 0, acc0);
       LN::template out<Stream>(out + i + L, 0, 0, acc1);
@@ -455,8 +477,8 @@ int64_t corr1d_line_sym(const float* in, float* out, int64_t n, const float* fw,
   for (; i + L <= n && i + 3 * L <= end; i += L) {
     copy.vectors(i, 1);
     prefetch_next(next, i, 1);
-    const __m512 a2 = load(in + i + 2 * L);
-    const __m512 acc = mul(shifted<C>(a0, a1, a2), wv[0]);
+    const V<float> a2 = load(in + i + 2 * L);
+    const V<float> acc = mul(shifted<C>(a0, a1, a2), wv[0]);
     LN::template out<Stream>(out + i, 0, 0,
                              sym_taps<C, 0, !Copy>(acc, in + i, a0, a1, a2, wv, sym));
     a0 = a1;
@@ -466,7 +488,8 @@ int64_t corr1d_line_sym(const float* in, float* out, int64_t n, const float* fw,
 }
 
 // corr1d_line_sym for a radius c known at run time: C = 1 .. kMaxSymRadius, else none.
-constexpr int kMaxSymRadius = 12;
+// (AVX2: radius 8, gaussian sigma 2's, at most: shifted reads within three vectors of 8.)
+constexpr int kMaxSymRadius = kLanes<float> == 16 ? 12 : 8;
 template <bool Stream, bool Copy, bool Two, int C = 1>
 int64_t corr1d_line_sym_any(const float* in, float* out, int64_t n, const float* fw, int64_t c,
                             int sym, const RowCopy<float, Copy>& copy, const float* next) {
@@ -501,7 +524,7 @@ void corr1d_line_with(const T* in, T* out, int64_t n, const T* w, int64_t size, 
     }
   }
   int64_t i = 0;
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
   if constexpr (sizeof(T) == 4)
     if (sym != 0) i = corr1d_line_sym_any<Stream, Copy, Two>(in, out, n, fw, c, sym, copy, next);
 #endif

@@ -484,10 +484,11 @@ void check_nt(Isa isa) {
 }
 
 // f32_corr1d_lines_nt and its `_x2`: the reference's bits on every line, for row counts around 16,
-// lengths around the 16-wide vectors, every radius of the AVX-512 line kernel (corr1d_line_sym,
-// 1-12) and past it, output rows at every alignment, each row its own or all at one offset into a
-// 64-byte line (streamed from the rows' first whole line); nothing written outside the outputs,
-// the rows to prefetch (`next`: none, or some rows null) left as they were.
+// lengths around the 8- and 16-wide vectors, every radius of the line kernels' shifted bodies
+// (corr1d_line_sym: 1-12 on AVX-512, 1-8 on AVX2) and past it, output rows at every alignment, each
+// row its own or all at one offset into a 64-byte line (streamed from the rows' first whole line);
+// nothing written outside the outputs, the rows to prefetch (`next`: none, or some rows null) left
+// as they were.
 void check_lines(Isa isa) {
   const Table& ref = *kernels<Table>(Isa::scalar);
   const Table& t = *kernels<Table>(isa);
@@ -499,7 +500,7 @@ void check_lines(Isa isa) {
       const std::vector<float> w(wd.begin(), wd.end());
       const int sym = (size & 1) && size > 1 ? kind : 0;
       for (int64_t rows : {1, 15, 16, 17, 33}) {
-        for (int64_t n : {1, 15, 16, 17, 31, 32, 33, 100, 257})
+        for (int64_t n : {1, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 100, 257})
           for (bool common : {false, true}) {
             // common: a pitch of whole 64-byte lines (the rows share their offset into one).
             const int64_t off = common ? 1 + (rows + n) % 15 : (rows + n) % 5;
