@@ -180,6 +180,17 @@ class Pool {
   }
   int workers() const { return static_cast<int>(threads_.size()); }
 
+  // Every worker gets the calling thread's affinity. A worker inherits its creator's mask, so
+  // one created while its caller was pinned to a CPU (os.sched_setaffinity(0, ...) pins one
+  // thread) stayed there after the pin was lifted, the process's other threads free (probe24a:
+  // mask {0} for good on 2 CPUs). set_num_threads, which re-reads the usable cores, calls this.
+  void share_affinity() {
+    std::lock_guard<std::mutex> run(run_mu_);  // threads_ stays as it is; waits for a job
+    cpu_set_t mask;
+    if (threads_.empty() || sched_getaffinity(0, sizeof mask, &mask) != 0) return;
+    for (auto& t : threads_) pthread_setaffinity_np(t.native_handle(), sizeof mask, &mask);
+  }
+
   // Whether some worker is not asleep on the condition variable: it spins (or works, and spins
   // next), so it joins a job without a wake-up (see handoff_pays).
   bool any_awake() const {
@@ -526,6 +537,8 @@ void set_num_threads(int n) {
                      ", got " + std::to_string(n));
   g_threads.store(n, std::memory_order_relaxed);
   g_cores.store(usable_cores(), std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lk(g_pool_mu);
+  if (Pool* pool = g_pool.load(std::memory_order_relaxed)) pool->share_affinity();
 }
 
 int available_threads() { return std::max(1, std::min(get_num_threads(), core_cap())); }

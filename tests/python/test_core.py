@@ -113,6 +113,33 @@ def test_threadpoolctl_sees_and_limits_npfast(threads):
     assert npfast.get_num_threads() == 2
 
 
+def test_helpers_created_while_pinned_follow_set_num_threads():
+    # probe24a: a helper inherits its creator's affinity; made while the caller was pinned to
+    # one CPU it stayed there after the pin was lifted. set_num_threads hands every helper the
+    # caller's mask (a subprocess: this one's pool already exists).
+    code = """
+import os, glob, numpy as np, npfast
+def tasks():
+    return {os.path.basename(t) for t in glob.glob(f"/proc/{os.getpid()}/task/*")}
+def mask(tid):
+    st = open(f"/proc/{os.getpid()}/task/{tid}/status").read()
+    return [l.split()[1] for l in st.splitlines() if l.startswith("Cpus_allowed_list")][0]
+cpus = sorted(os.sched_getaffinity(0))
+npfast.set_num_threads(2)
+x = np.random.default_rng(0).random((1000, 1000), dtype=np.float32)
+before = tasks()
+os.sched_setaffinity(0, {cpus[0]})
+npfast._npfast._set_core_cap_for_testing(2)  # two threads whatever the pin
+npfast.ndimage.gaussian_filter(x, 2.0)
+helpers = tasks() - before
+os.sched_setaffinity(0, set(cpus))
+npfast.set_num_threads(2)
+print(len(helpers), mask(os.getpid()), sorted({mask(t) for t in helpers}))
+"""
+    n, main, helpers = run_python(code).split(" ", 2)
+    assert int(n) >= 1 and helpers == repr([main]), (n, main, helpers)
+
+
 def test_every_public_function_has_a_docstring():
     for name in npfast.__all__:
         obj = getattr(npfast, name)
