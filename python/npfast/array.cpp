@@ -284,11 +284,15 @@ View check_out(nb::handle out, DType t, int ndim, const int64_t* shape, const ch
     throw TypeError(std::string(arg) + ": must be in native byte order, got " +
                     descr_name(PyArray_DESCR(a)));
   if (!PyArray_ISALIGNED(a)) throw ValueError(std::string(arg) + ": array is not aligned");
-  // An empty array's strides address nothing (NumPy 2 gives size-0 arrays zero strides).
-  for (int i = 0; i < ndim && !v.empty(); ++i)
-    if (v.strides[i] % static_cast<int64_t>(itemsize(t)) != 0 ||
-        (v.strides[i] == 0 && shape[i] > 1))
+  // An empty array's strides address nothing (NumPy 2 gives size-0 arrays zero strides), nor
+  // does a length-1 axis's: NumPy takes any there (probe24d), so it gets the C-order value.
+  const int64_t item = static_cast<int64_t>(itemsize(t));
+  int64_t inner = item;
+  for (int i = ndim - 1; i >= 0 && !v.empty(); inner *= shape[i--]) {
+    if (shape[i] == 1) v.strides[i] = inner;
+    if (v.strides[i] % item != 0 || (v.strides[i] == 0 && shape[i] > 1))
       throw ValueError(std::string(arg) + ": strides must be non-zero multiples of the itemsize");
+  }
   return v;
 }
 

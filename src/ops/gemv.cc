@@ -96,14 +96,15 @@ bool matvec(const MatVec<T>& mv) {
   const gemm_kernels::Gemv<T>& g = of<T>(t.f32_gemv, t.f64_gemv);
   const int64_t rows = mv.rows, k = mv.k, total = mv.batch * rows;
   const bool dot = mv.ps == 1 || k == 1;
-  const bool axpy = !dot && (mv.rs == 1 || rows == 1) && (mv.incy == 1 || rows == 1);
+  const bool axpy = !dot && (mv.rs == 1 || rows == 1);
   // A matrix in neither layout (its elements strided along k and its rows not side by side:
   // a[:, ::2], a broadcast row): the dot path on each piece of kDotRows rows gathered into a
   // buffer, the same kernel calls on the same values as for the matrix with contiguous rows
   // (so their bits), where a whole contiguous copy (the GEMM path's) doubled the memory
   // (probe21b: 512 MB more for a 2 x 2^26 float32 a[:, ::2] @ x, a MemoryError where NumPy
-  // reads in place). Not for contiguous columns with a strided y (axpy's other condition):
-  // gathered, their rows are strided reads, 10-20x the GEMM path (review21b).
+  // reads in place). Contiguous columns take axpy whatever y's stride (its sums go through a
+  // buffer where y is strided): gathered, their rows were strided reads, 10-20x the GEMM path
+  // (review21b), and the GEMM path sums in another order (probe24d: out=y[::-1] changed bits).
   const bool gather = !dot && !axpy && mv.rs != 1 && rows > 1;
   if (!g.dot || (!dot && !axpy && !gather)) return false;
   // Time per row (dot) or column (axpy) of the matrix, with a small fixed cost for the call.
@@ -113,12 +114,14 @@ bool matvec(const MatVec<T>& mv) {
     int64_t sx = mv.sx;
     Buffer<T> xbuf;
     if (mv.incx != 1 && k > 1) {
-      // A strided x is gathered once, where all the products share it.
-      if (mv.batch > 1 && sx != 0) return false;
-      xbuf = Buffer<T>(static_cast<size_t>(k));
-      for (int64_t p = 0; p < k; ++p) xbuf.get()[p] = x[p * mv.incx];
+      // A strided x is gathered once (each batch item's, where they differ): the kernels then
+      // read it as a contiguous one, so the bits do not depend on x's stride (probe24d).
+      const int64_t nx = sx != 0 ? mv.batch : 1;
+      xbuf = Buffer<T>(static_cast<size_t>(nx * k));
+      for (int64_t b = 0; b < nx; ++b)
+        for (int64_t p = 0; p < k; ++p) xbuf.get()[b * k + p] = x[b * sx + p * mv.incx];
       x = xbuf.get();
-      sx = 0;
+      sx = nx > 1 ? k : 0;
     }
     const int64_t piece = std::min(k, kDotPiece);
     parallel_for(total, gemv_grain(total, item_ns), [&](int64_t s, int64_t e) {
@@ -211,13 +214,15 @@ bool matvec(const MatVec<T>& mv) {
   }
   // Threads by columns: per output, the later blocks' sums of a group and (past the first)
   // the group's sum (taken here: a block a helper thread took would stay in its thread cache).
-  Buffer<T> part, gsum;
+  // A strided y (several rows) is summed into `ybuf`, then stored.
+  Buffer<T> part, gsum, ybuf;
   if (k > kAxpySumRows) part = Buffer<T>(static_cast<size_t>(total));
   if (groups > 1) gsum = Buffer<T>(static_cast<size_t>(total));
+  if (mv.incy != 1 && rows > 1) ybuf = Buffer<T>(static_cast<size_t>(total));
   parallel_for(total, grain, [&](int64_t s, int64_t e) {
     while (s < e) {
       const int64_t b = s / rows, j = s % rows, cnt = std::min(e - s, rows - j);
-      T* y = mv.y + b * mv.sy + j * mv.incy;  // contiguous over cnt (incy 1 or one row)
+      T* y = ybuf.get() ? ybuf.get() + s : mv.y + b * mv.sy + j * mv.incy;  // contiguous over cnt
       T* p = part.get() ? part.get() + s : nullptr;
       for (int64_t q = 0; q < groups; ++q) {
         T* t = q == 0 ? y : gsum.get() + s;
@@ -228,6 +233,9 @@ bool matvec(const MatVec<T>& mv) {
       s += cnt;
     }
   });
+  if (ybuf.get())
+    for (int64_t b = 0; b < mv.batch; ++b)
+      for (int64_t j = 0; j < rows; ++j) mv.y[b * mv.sy + j * mv.incy] = ybuf.get()[b * rows + j];
   return true;
 }
 

@@ -135,6 +135,27 @@ def test_infinite_first_value(layout, first):
 
 @needs_torch
 @pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("n", [4, 40])  # the kernels' scalar tails and their vector bodies
+def test_relu_masked_infinite_input_makes_weight_grad_nan(layout, n):
+    """probe24c: a -inf input that the fused ReLU masks still enters grad_weight as
+    0 * (x - mean) = NaN, as torch's autograd (the scalar tails had skipped it)."""
+    x = np.linspace(0.5, 2.0, n).reshape(1, 1, 1, n)
+    x[0, 0, 0, 0] = -np.inf
+    rm, rv, w, b = np.array([0.5]), np.array([1.0]), np.array([2.0]), np.array([0.1])
+    gy = np.ones_like(x)
+    *_, gx, gw, gb = torch_bn(x, rm, rv, w, b, gy, False, True)
+    y = npfast.batch_norm(to_layout(x, layout), rm.copy(), rv.copy(), w, b, training=False,
+                          relu=True, layout=layout)
+    invstd = 1 / np.sqrt(rv + 1e-5)
+    got = npfast.batch_norm_backward(to_layout(gy, layout), to_layout(x, layout), w, rm, invstd,
+                                     training=False, layout=layout, output=y)
+    assert np.isnan(gw).all() and np.isnan(got[1]).all()
+    np.testing.assert_allclose(from_layout(got[0], layout), gx, rtol=1e-12)
+    np.testing.assert_allclose(got[2], gb, rtol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_eval_gradient_ignores_nonfinite_inputs(layout, dtype):
     """probe20b: eval's input gradient is g * w * invstd, with no x in it; the kernel's

@@ -326,6 +326,23 @@ def test_matvec_batched_and_out(isa, dtype):
     outv = np.full(66, np.nan, dtype)[::-2]
     npfast.matmul(a3[1], x, out=outv)
     assert_close(outv, a3[1], x)
+    # The bits do not depend on out='s layout or on x's stride (probe24d: a strided y with
+    # contiguous columns, and a batched strided x, went to the GEMM path, another sum order).
+    k = 300
+    af = np.asfortranarray(rng.standard_normal((5, k)).astype(dtype))
+    v = rng.standard_normal(k).astype(dtype)
+    o = np.full(10, np.nan, dtype)[::2]
+    assert np.array_equal(npfast.matmul(af, v, out=o), npfast.matmul(af, v))
+    bc = rng.standard_normal((k, 3)).astype(dtype)
+    o = np.full(3, np.nan, dtype)[::-1]
+    assert np.array_equal(npfast.matmul(v, bc, out=o), npfast.matmul(v, bc))
+    o = np.full((2, 1, 6), np.nan, dtype)[..., ::2]
+    v2 = rng.standard_normal((2, 1, k)).astype(dtype)
+    assert np.array_equal(npfast.matmul(v2, bc, out=o), npfast.matmul(v2, bc))
+    ab = rng.standard_normal((3, 5, k)).astype(dtype)
+    xc = rng.standard_normal((3, k, 1)).astype(dtype)
+    xs = np.repeat(xc, 2, axis=1)[:, ::2]  # the same values, k-stride 2
+    assert np.array_equal(npfast.matmul(ab, xs), npfast.matmul(ab, xc))
 
 
 def test_matvec_nan_inf_and_zero_depth(isa):

@@ -85,8 +85,9 @@ void grad_sums_body(const T* dy, const T* x, const T* y, int64_t n, double mean,
   double ss = lane_sum(add(add(s[0], s[1]), add(s[2], s[3])));
   double qq = lane_sum(add(add(q[0], q[1]), add(q[2], q[3])));
   for (; i < n; ++i) {
-    if (kMask && y[i] <= T(0)) continue;  // NaN passes, as masked()
-    const double g = static_cast<double>(dy[i]);
+    // Masked: g = 0, which still multiplies x - mean (0 * inf is NaN, as torch's and the
+    // vector body's; probe24c). NaN passes, as masked().
+    const double g = kMask && y[i] <= T(0) ? 0.0 : static_cast<double>(dy[i]);
     ss += g;
     qq += g * (static_cast<double>(x[i]) - mean);
   }
@@ -264,8 +265,7 @@ void grad_sums_rows_body(const T* dy, const T* x, const T* y, int64_t rows, int6
     double s = 0, q = 0;
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t i = r * c + j;
-      if (kMask && y[i] <= T(0)) continue;  // NaN passes, as masked()
-      const double g = static_cast<double>(dy[i]);
+      const double g = kMask && y[i] <= T(0) ? 0.0 : static_cast<double>(dy[i]);  // as above
       s += g;
       q += g * (static_cast<double>(x[i]) - mean[j]);
     }

@@ -16,7 +16,8 @@
 //                                           sum[c + j] = S_r(x[r c + j] - shift[j])^2
 //   grad_sums   (dy, x, y, n, mean, sum)    sum[0] = S g, sum[1] = S g (x - mean), with
 //                                           g = dy where y is null or not y <= 0, else 0 (the fused
-//                                           ReLU's mask, from its output y; NaN passes, as torch)
+//                                           ReLU's mask, from its output y; NaN passes, as torch;
+//                                           a masked g still multiplies: 0 * inf is NaN)
 //   grad_sums_rows (dy, x, y, rows, c, mean, sum)   the same per channel, sum[j], sum[c + j]
 //   apply       (x, n, p, relu, y)          y = fma(x - p.mean, p.scale, p.shift), then
 //                                           max(y, 0) when relu (NaN stays NaN)

@@ -46,8 +46,7 @@ template <class T>
 void grad_sums_ref(const T* dy, const T* x, const T* y, int64_t n, double mean, double* sum) {
   double s = 0, q = 0;
   for (int64_t i = 0; i < n; ++i) {
-    if (!passes(y, i)) continue;
-    const double g = static_cast<double>(dy[i]);
+    const double g = passes(y, i) ? static_cast<double>(dy[i]) : 0.0;  // 0 * inf is NaN
     s += g;
     q += g * (static_cast<double>(x[i]) - mean);
   }
@@ -62,8 +61,7 @@ void grad_sums_rows_ref(const T* dy, const T* x, const T* y, int64_t rows, int64
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < c; ++j) {
       const int64_t i = r * c + j;
-      if (!passes(y, i)) continue;
-      const double g = static_cast<double>(dy[i]);
+      const double g = passes(y, i) ? static_cast<double>(dy[i]) : 0.0;
       sum[j] += g;
       sum[c + j] += g * (static_cast<double>(x[i]) - mean[j]);
     }
