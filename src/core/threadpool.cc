@@ -77,6 +77,9 @@ inline int64_t now_ns() {
 // on its caller's CPU (which may also happen by chance elsewhere), about five affinity calls a
 // job (~4 us on this VM, three while it holds its seat: the caller may run a short job's
 // chunks alone meanwhile).
+// Counts set_num_threads calls: a helper widens its mask once after each (HelperPlace::widen).
+std::atomic<uint32_t> g_affinity_epoch{0};
+
 class HelperPlace {
  public:
   // A new worker, kept off its creator's CPU until its first job (started there, a new helper
@@ -97,6 +100,10 @@ class HelperPlace {
   // After taking a seat in a job posted from CPU `caller`, before joining it.
   void enter(int caller, pid_t caller_tid) {
     if (disabled_) return;
+    if (const uint32_t e = g_affinity_epoch.load(std::memory_order_relaxed); e != epoch_) {
+      epoch_ = e;
+      widen(caller_tid);
+    }
     if (off_ >= 0) {
       // Idle, kept off a CPU: that CPU added back to its mask as it finds it, where the
       // caller's mask has it. Nothing else is added or taken away, so a mask set from outside
@@ -148,10 +155,23 @@ class HelperPlace {
     return true;
   }
 
+  // A worker inherits its creator's mask: one made while its caller was pinned to a CPU kept
+  // that CPU alone after the pin was lifted (probe24a: {0} for good on 2 CPUs). After each
+  // set_num_threads (which re-reads the usable cores) a helper's next seat adds its caller's
+  // CPUs to its mask. Only adds: handing it the caller's mask pinned every helper to a caller
+  // pinned at that moment (review24), as review21c's cut did.
+  void widen(pid_t caller_tid) {
+    cpu_set_t now, theirs, both;
+    if (!read(&now) || sched_getaffinity(caller_tid, sizeof theirs, &theirs) != 0) return;
+    CPU_OR(&both, &now, &theirs);
+    if (!CPU_EQUAL(&both, &now)) sched_setaffinity(0, sizeof both, &both);
+  }
+
   cpu_set_t home_;         // the affinity it has in a job
   int off_ = -1;           // while idle: the CPU left out of home_, if any
   bool packs_ = false;     // it has started a job on its caller's CPU: the kernel packs
   bool disabled_ = false;  // the affinity calls fail here
+  uint32_t epoch_ = g_affinity_epoch.load(std::memory_order_relaxed);  // widened as of
 };
 
 inline int64_t ns_since(Clock::time_point t) {
@@ -179,17 +199,6 @@ class Pool {
     nworkers_.store(workers, std::memory_order_release);
   }
   int workers() const { return static_cast<int>(threads_.size()); }
-
-  // Every worker gets the calling thread's affinity. A worker inherits its creator's mask, so
-  // one created while its caller was pinned to a CPU (os.sched_setaffinity(0, ...) pins one
-  // thread) stayed there after the pin was lifted, the process's other threads free (probe24a:
-  // mask {0} for good on 2 CPUs). set_num_threads, which re-reads the usable cores, calls this.
-  void share_affinity() {
-    std::lock_guard<std::mutex> run(run_mu_);  // threads_ stays as it is; waits for a job
-    cpu_set_t mask;
-    if (threads_.empty() || sched_getaffinity(0, sizeof mask, &mask) != 0) return;
-    for (auto& t : threads_) pthread_setaffinity_np(t.native_handle(), sizeof mask, &mask);
-  }
 
   // Whether some worker is not asleep on the condition variable: it spins (or works, and spins
   // next), so it joins a job without a wake-up (see handoff_pays).
@@ -537,8 +546,7 @@ void set_num_threads(int n) {
                      ", got " + std::to_string(n));
   g_threads.store(n, std::memory_order_relaxed);
   g_cores.store(usable_cores(), std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lk(g_pool_mu);
-  if (Pool* pool = g_pool.load(std::memory_order_relaxed)) pool->share_affinity();
+  g_affinity_epoch.fetch_add(1, std::memory_order_relaxed);
 }
 
 int available_threads() { return std::max(1, std::min(get_num_threads(), core_cap())); }

@@ -96,7 +96,9 @@ bool matvec(const MatVec<T>& mv) {
   const gemm_kernels::Gemv<T>& g = of<T>(t.f32_gemv, t.f64_gemv);
   const int64_t rows = mv.rows, k = mv.k, total = mv.batch * rows;
   const bool dot = mv.ps == 1 || k == 1;
-  const bool axpy = !dot && (mv.rs == 1 || rows == 1);
+  // One row with strided elements goes by gather, as the dot path's bits: taken by axpy, x @ M
+  // with M one column read differently for a strided x than a contiguous one (review24).
+  const bool axpy = !dot && mv.rs == 1 && rows > 1;
   // A matrix in neither layout (its elements strided along k and its rows not side by side:
   // a[:, ::2], a broadcast row): the dot path on each piece of kDotRows rows gathered into a
   // buffer, the same kernel calls on the same values as for the matrix with contiguous rows
@@ -105,8 +107,8 @@ bool matvec(const MatVec<T>& mv) {
   // reads in place). Contiguous columns take axpy whatever y's stride (its sums go through a
   // buffer where y is strided): gathered, their rows were strided reads, 10-20x the GEMM path
   // (review21b), and the GEMM path sums in another order (probe24d: out=y[::-1] changed bits).
-  const bool gather = !dot && !axpy && mv.rs != 1 && rows > 1;
-  if (!g.dot || (!dot && !axpy && !gather)) return false;
+  const bool gather = !dot && !axpy;
+  if (!g.dot) return false;
   // Time per row (dot) or column (axpy) of the matrix, with a small fixed cost for the call.
   const double item_ns = static_cast<double>(k) * sizeof(T) / kBytesPerNs + 2.0;
   if (dot || gather) {

@@ -20,12 +20,12 @@ struct MatVec {
   int64_t batch, rows, k;  // all >= 1
 };
 
-// Computes `mv`: rows of `a` contiguous (ps == 1: dot products), or its columns (rs == 1, with
-// y contiguous: scaled rows accumulated), or neither (ps != 1 and rs != 1: dot products of row
-// pieces gathered into a small buffer, the bits of `a` with contiguous rows). Returns false,
-// having written nothing, for contiguous columns with a strided y and for a strided x that
-// differs per batch entry (the caller's GEMM path takes them). Bits depend on the layout and
-// the ISA, never on the thread count.
+// Computes `mv`: rows of `a` contiguous (ps == 1: dot products), or its columns (rs == 1 and
+// several rows: scaled rows accumulated, through a buffer where y is strided), or neither (dot
+// products of row pieces gathered into a small buffer, the bits of `a` with contiguous rows; a
+// single row too); a strided x is gathered first. So the bits depend on which of a's two
+// strides is 1 and on the ISA, never on y's or x's strides or the thread count. Returns false,
+// having written nothing, where the gemv kernels are missing.
 template <class T>
 bool matvec(const MatVec<T>& mv);
 

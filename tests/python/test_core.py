@@ -115,8 +115,8 @@ def test_threadpoolctl_sees_and_limits_npfast(threads):
 
 def test_helpers_created_while_pinned_follow_set_num_threads():
     # probe24a: a helper inherits its creator's affinity; made while the caller was pinned to
-    # one CPU it stayed there after the pin was lifted. set_num_threads hands every helper the
-    # caller's mask (a subprocess: this one's pool already exists).
+    # one CPU it stayed there after the pin was lifted. After set_num_threads a helper's next
+    # seat adds its caller's CPUs (a subprocess: this one's pool already exists).
     code = """
 import os, glob, numpy as np, npfast
 def tasks():
@@ -134,10 +134,15 @@ npfast.ndimage.gaussian_filter(x, 2.0)
 helpers = tasks() - before
 os.sched_setaffinity(0, set(cpus))
 npfast.set_num_threads(2)
-print(len(helpers), mask(os.getpid()), sorted({mask(t) for t in helpers}))
+for _ in range(20):
+    npfast.ndimage.gaussian_filter(x, 2.0)
+print(len(helpers), len(cpus), cpus[0], sorted({mask(t) for t in helpers}))
 """
-    n, main, helpers = run_python(code).split(" ", 2)
-    assert int(n) >= 1 and helpers == repr([main]), (n, main, helpers)
+    n, ncpus, pinned, helpers = run_python(code).split(" ", 3)
+    # Idle, a helper may keep off its caller's CPU (docs/threads.md), so its mask is not the
+    # caller's: it must not be the one CPU it was made on.
+    assert int(n) >= 1, n
+    assert ncpus == "1" or repr(pinned) not in helpers, (pinned, helpers)
 
 
 def test_every_public_function_has_a_docstring():

@@ -343,6 +343,11 @@ def test_matvec_batched_and_out(isa, dtype):
     xc = rng.standard_normal((3, k, 1)).astype(dtype)
     xs = np.repeat(xc, 2, axis=1)[:, ::2]  # the same values, k-stride 2
     assert np.array_equal(npfast.matmul(ab, xs), npfast.matmul(ab, xc))
+    # One output from a strided vector: the bits of the contiguous one (review24: the strided
+    # one went by axpy, the contiguous by dot).
+    m1 = rng.standard_normal((k, 1)).astype(dtype)
+    vs = np.repeat(v, 2)[::2]
+    assert np.array_equal(npfast.matmul(vs, m1), npfast.matmul(v, m1))
     # Any stride on a length-1 axis of out=, as NumPy (probe24d: 3 bytes was refused).
     buf = np.zeros(4, dtype)
     o1 = np.lib.stride_tricks.as_strided(buf, (1, 3), (3, buf.itemsize))

@@ -365,10 +365,10 @@ inline void corr1d_line_block(const T* in, T* out, int64_t i, int64_t c, int64_t
 // float, odd symmetric or antisymmetric weights of radius C, along a line: each vector of L
 // outputs reads L + 2C inputs; three loads (one of them new per vector) and shifts (valignd;
 // on AVX2 vperm2f128 and vpalignr) give most of the 2C + 1 shifted vectors, where 2C + 1
-// unaligned loads split cache lines 15 times in 16 (AVX-512 all loads: load-bound, 12% slower;
-// sym_taps loads some of them). Same sums in the same order. Returns the outputs done (whole
-// vectors while the third load stays inside the extended line).
-// Inputs [o, o + L) of the 3L in a0 | a1 | a2, o in [0, 2L].
+// unaligned loads split cache lines 15 times in 16 (7 in 16 for AVX2's 32 bytes; AVX-512 all
+// loads: load-bound, 12% slower; sym_taps loads some of them). Same sums in the same order. Returns
+// the outputs done (whole vectors while the third load stays inside the extended line). Inputs [o,
+// o + L) of the 3L in a0 | a1 | a2, o in [0, 2L].
 template <int O>
 inline V<float> shifted(V<float> a0, V<float> a1, V<float> a2) {
 #if !defined(__AVX512F__)
@@ -440,8 +440,9 @@ inline void sym_taps2(V<float>& acc0, V<float>& acc1, const float* p, V<float> a
     constexpr bool kLoad = K % 4 == 3;
     const V<float> lo0 = kLoad ? load(p + K) : shifted<K>(a0, a1, a2);
     const V<float> hi0 = kLoad ? load(p + 2 * C - K) : shifted<2 * C - K>(a0, a1, a2);
-    const V<float> lo1 = kLoad ? load(p + 16 + K) : shifted<K>(a1, a2, a3);
-    const V<float> hi1 = kLoad ? load(p + 16 + 2 * C - K) : shifted<2 * C - K>(a1, a2, a3);
+    const V<float> lo1 = kLoad ? load(p + kLanes<float> + K) : shifted<K>(a1, a2, a3);
+    const V<float> hi1 =
+        kLoad ? load(p + kLanes<float> + 2 * C - K) : shifted<2 * C - K>(a1, a2, a3);
     acc0 = madd<float>(sym > 0 ? add(lo0, hi0) : sub(lo0, hi0), wv[C - K], acc0);
     acc1 = madd<float>(sym > 0 ? add(lo1, hi1) : sub(lo1, hi1), wv[C - K], acc1);
     sym_taps2<C, K + 1>(acc0, acc1, p, a0, a1, a2, a3, wv, sym);
