@@ -195,6 +195,10 @@ def _check_window(ndim, footprint, origins):
     """SciPy's checks before a window operator: the footprint's rank (against the input's,
     `ndim`) and each origin."""
     fshape = [n for n in footprint.shape if n > 0]
+    if len(fshape) != ndim and footprint.ndim == ndim:
+        # SciPy counts only the non-empty axes and says "ndim must match" (probe24f).
+        raise AnchorValueError(
+            f"footprint: every axis must have length 1 or more, got shape {footprint.shape}")
     if len(fshape) != ndim:
         raise AnchorValueError(
             f"footprint: footprint.ndim ({footprint.ndim}) must match the input's "

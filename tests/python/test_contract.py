@@ -299,6 +299,8 @@ BAD_VALUES = [
     ("ndimage.median_filter", {"size": (3, 0)}, ValueError, ("size",)),
     ("ndimage.median_filter", {"size": None, "footprint": np.ones(3, bool)}, ValueError,
      ("footprint",)),
+    ("ndimage.median_filter", {"size": None, "footprint": np.ones((0, 3), bool)}, ValueError,
+     ("footprint", "length 1 or more", "(0, 3)")),
     ("ndimage.median_filter", {"mode": "bogus"}, ValueError, ("mode", "'bogus'")),
     ("ndimage.rank_filter", {"rank": 9}, ValueError, ("rank", "9")),
     ("ndimage.percentile_filter", {"percentile": 101}, ValueError, ("percentile", "101")),
