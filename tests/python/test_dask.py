@@ -205,6 +205,9 @@ def test_correlation_bad_arguments():
         nd.correlate2d(da.zeros(10, chunks=5), k, "same")
     with pytest.raises(ValueError, match="valid"):  # SciPy would swap the operands
         nd.correlate2d(x, np.ones((12, 12), np.float32), "valid")
+    # An ndarray dask cannot wrap: its dtype named (probe24e: "expected a NumPy array, got ndarray").
+    with pytest.raises(TypeError, match="in1: .* of dtype object"):
+        nd.correlate2d(np.empty((10, 10), object), k, "same")
 
 
 def test_correlation_on_cluster(client):

@@ -187,8 +187,10 @@ def _as_dask(a, name: str) -> da.Array:
         try:
             a = da.asarray(np.asarray(a))
         except Exception as exc:
-            raise TypeError(f"{name}: expected a dask or NumPy array, got "
-                            f"{type(a).__name__}") from exc
+            dtype = getattr(a, "dtype", None)  # an ndarray dask cannot wrap: say its dtype
+            raise TypeError(f"{name}: expected a dask or NumPy array of numbers, got "
+                            f"{type(a).__name__}" + (f" of dtype {dtype}" if dtype is not None
+                                                     else "")) from exc
     if any(math.isnan(c) for cs in a.chunks for c in cs):
         raise ValueError(f"{name}: chunk sizes are unknown (NaN); call "
                          f"{name}.compute_chunk_sizes() first")
