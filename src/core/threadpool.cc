@@ -77,8 +77,10 @@ inline int64_t now_ns() {
 // on its caller's CPU (which may also happen by chance elsewhere), about five affinity calls a
 // job (~4 us on this VM, three while it holds its seat: the caller may run a short job's
 // chunks alone meanwhile).
-// Counts set_num_threads calls: a helper widens its mask once after each (HelperPlace::widen).
+// Counts set_num_threads calls, and the thread that made the last: a helper widens its mask by
+// that thread's once after each (HelperPlace::follow_setter).
 std::atomic<uint32_t> g_affinity_epoch{0};
+std::atomic<pid_t> g_affinity_from{0};
 
 class HelperPlace {
  public:
@@ -95,15 +97,29 @@ class HelperPlace {
     s.off_ = cpu;
     return s;
   }
+  // A worker inherits its creator's mask: one made while its caller was pinned to a CPU kept
+  // that CPU alone after the pin was lifted (probe24a: {0} for good on 2 CPUs). After each
+  // set_num_threads (which re-reads the usable cores and wakes the workers) a helper adds the
+  // setter's CPUs to its mask, once, on waking or at its next seat. Only adds: handing it the
+  // setter's mask pinned every helper to a setter pinned at that moment (review24), as
+  // review21c's cut did; and no lock, which a fork could leave held.
+  void follow_setter() {
+    const uint32_t e = g_affinity_epoch.load(std::memory_order_acquire);
+    if (disabled_ || e == epoch_) return;
+    epoch_ = e;
+    cpu_set_t now, theirs, both;
+    const pid_t from = g_affinity_from.load(std::memory_order_relaxed);
+    if (!read(&now) || sched_getaffinity(from, sizeof theirs, &theirs) != 0) return;
+    CPU_OR(&both, &now, &theirs);
+    if (!CPU_EQUAL(&both, &now)) sched_setaffinity(0, sizeof both, &both);
+  }
+
   int off() const { return off_; }
 
   // After taking a seat in a job posted from CPU `caller`, before joining it.
   void enter(int caller, pid_t caller_tid) {
     if (disabled_) return;
-    if (const uint32_t e = g_affinity_epoch.load(std::memory_order_relaxed); e != epoch_) {
-      epoch_ = e;
-      widen(caller_tid);
-    }
+    follow_setter();
     if (off_ >= 0) {
       // Idle, kept off a CPU: that CPU added back to its mask as it finds it, where the
       // caller's mask has it. Nothing else is added or taken away, so a mask set from outside
@@ -153,18 +169,6 @@ class HelperPlace {
     *others = home_;
     CPU_CLR(cpu, others);
     return true;
-  }
-
-  // A worker inherits its creator's mask: one made while its caller was pinned to a CPU kept
-  // that CPU alone after the pin was lifted (probe24a: {0} for good on 2 CPUs). After each
-  // set_num_threads (which re-reads the usable cores) a helper's next seat adds its caller's
-  // CPUs to its mask. Only adds: handing it the caller's mask pinned every helper to a caller
-  // pinned at that moment (review24), as review21c's cut did.
-  void widen(pid_t caller_tid) {
-    cpu_set_t now, theirs, both;
-    if (!read(&now) || sched_getaffinity(caller_tid, sizeof theirs, &theirs) != 0) return;
-    CPU_OR(&both, &now, &theirs);
-    if (!CPU_EQUAL(&both, &now)) sched_setaffinity(0, sizeof both, &both);
   }
 
   cpu_set_t home_;         // the affinity it has in a job
@@ -338,7 +342,7 @@ class Pool {
   void worker_loop(uint64_t seen, HelperPlace place) {
     t_in_parallel = true;
     for (;;) {
-      const uint64_t word = wait_for_job(seen);
+      const uint64_t word = wait_for_job(seen, place);
       if (word == kStop) return;
       seen = word;
       if (seats_.fetch_sub(1, std::memory_order_acq_rel) > 0) {
@@ -373,8 +377,9 @@ class Pool {
   }
 
   // Spins, then sleeps until a new job, a stop, or a wake() (then spins again).
-  uint64_t wait_for_job(uint64_t seen) {
+  uint64_t wait_for_job(uint64_t seen, HelperPlace& place) {
     for (;;) {
+      place.follow_setter();
       const Clock::time_point spin_until = Clock::now() + std::chrono::microseconds(kWorkerSpinUs);
       for (int i = 0;; ++i) {
         if (stop_.load(std::memory_order_acquire)) return kStop;
@@ -383,6 +388,7 @@ class Pool {
         cpu_relax();
         if ((i & 63) == 63 && !keep_spinning(spin_until)) break;
       }
+      place.follow_setter();  // (a set_num_threads while it spun: its wake() came before)
       // Idle from here: the blocks its chunks freed go to the shared cache, where trim() and
       // other threads reach them (they stayed in this thread's cache, counted as cached).
       memory::flush_thread_cache();
@@ -546,7 +552,9 @@ void set_num_threads(int n) {
                      ", got " + std::to_string(n));
   g_threads.store(n, std::memory_order_relaxed);
   g_cores.store(usable_cores(), std::memory_order_relaxed);
-  g_affinity_epoch.fetch_add(1, std::memory_order_relaxed);
+  g_affinity_from.store(t_tid ? t_tid : (t_tid = gettid()), std::memory_order_relaxed);
+  g_affinity_epoch.fetch_add(1, std::memory_order_release);
+  if (Pool* pool = g_pool.load(std::memory_order_acquire)) pool->wake();  // (follow_setter)
 }
 
 int available_threads() { return std::max(1, std::min(get_num_threads(), core_cap())); }

@@ -115,10 +115,10 @@ def test_threadpoolctl_sees_and_limits_npfast(threads):
 
 def test_helpers_created_while_pinned_follow_set_num_threads():
     # probe24a: a helper inherits its creator's affinity; made while the caller was pinned to
-    # one CPU it stayed there after the pin was lifted. After set_num_threads a helper's next
-    # seat adds its caller's CPUs (a subprocess: this one's pool already exists).
+    # one CPU it stayed there after the pin was lifted. set_num_threads wakes the helpers, which
+    # add the setter's CPUs (a subprocess: this one's pool already exists).
     code = """
-import os, glob, numpy as np, npfast
+import os, glob, time, numpy as np, npfast
 def tasks():
     return {os.path.basename(t) for t in glob.glob(f"/proc/{os.getpid()}/task/*")}
 def mask(tid):
@@ -133,9 +133,11 @@ npfast._npfast._set_core_cap_for_testing(2)  # two threads whatever the pin
 npfast.ndimage.gaussian_filter(x, 2.0)
 helpers = tasks() - before
 os.sched_setaffinity(0, set(cpus))
-npfast.set_num_threads(2)
-for _ in range(20):
-    npfast.ndimage.gaussian_filter(x, 2.0)
+npfast.set_num_threads(2)  # wakes the helpers, which take the setter's CPUs (no job needed)
+for _ in range(200):
+    if str(cpus[0]) not in {mask(t) for t in helpers}:
+        break
+    time.sleep(0.01)
 print(len(helpers), len(cpus), cpus[0], sorted({mask(t) for t in helpers}))
 """
     n, ncpus, pinned, helpers = run_python(code).split(" ", 3)
