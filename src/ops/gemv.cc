@@ -111,7 +111,7 @@ bool matvec(const MatVec<T>& mv) {
   if (!g.dot) return false;
   // Time per row (dot) or column (axpy) of the matrix, with a small fixed cost for the call.
   const double item_ns = static_cast<double>(k) * sizeof(T) / kBytesPerNs + 2.0;
-  if (dot || gather) {
+  if (!axpy) {  // dot products, of rows read in place (dot) or gathered
     const T* x = mv.x;
     int64_t sx = mv.sx;
     Buffer<T> xbuf;

@@ -366,9 +366,10 @@ inline void corr1d_line_block(const T* in, T* out, int64_t i, int64_t c, int64_t
 // outputs reads L + 2C inputs; three loads (one of them new per vector) and shifts (valignd;
 // on AVX2 vperm2f128 and vpalignr) give most of the 2C + 1 shifted vectors, where 2C + 1
 // unaligned loads split cache lines 15 times in 16 (7 in 16 for AVX2's 32 bytes; AVX-512 all
-// loads: load-bound, 12% slower; sym_taps loads some of them). Same sums in the same order. Returns
-// the outputs done (whole vectors while the third load stays inside the extended line). Inputs [o,
-// o + L) of the 3L in a0 | a1 | a2, o in [0, 2L].
+// loads: load-bound, 12% slower; sym_taps loads some of them). Same sums in the same order.
+// Returns the outputs done (whole vectors while the third load stays inside the extended line).
+//
+// shifted<O>: inputs [O, O + L) of the 3L in a0 | a1 | a2, O in [0, 2L].
 template <int O>
 inline V<float> shifted(V<float> a0, V<float> a1, V<float> a2) {
 #if !defined(__AVX512F__)
