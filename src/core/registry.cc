@@ -93,6 +93,7 @@ std::vector<std::pair<std::string, std::string>> names(const Snapshot& s) {
       NPFAST_SHOW("median_filter_3x3_f32", rank, f32_rank_net_n9),
       NPFAST_SHOW("median_filter_3x3_f32_far", rank, f32_rank_net_n9_far),
       NPFAST_SHOW("rank_filter_f32", rank, f32_select),
+      NPFAST_SHOW("rank_filter_rect_f32", rank, f32_rank_tile),
       NPFAST_SHOW("median_filter_u8", rank, u8_rank_hist),
       // The elementwise fields are tables indexed by dtypes (elementwise.h): name the entry.
       {"convert_u8_f32", named(k_elementwise, "u8_f32_convert")},

@@ -231,14 +231,47 @@ struct NetRows {
   rank::RankNetFn<T> k;
   rank::Median3RowsFn<T> median3;  // null unless the window is a 3 x 3 square at the median
   int64_t rank;
+  static constexpr int64_t kRun = 8;  // for_each_slab's rows a run through its buffer
   void operator()(const T* in, int64_t in_step, const int64_t* offsets, T* out, int64_t out_step,
-                  int64_t rows, int64_t count) const {
+                  int64_t rows, int64_t count, void* = nullptr) const {
     if (median3 && count >= rank::kNetMinSplit && offsets[3] - offsets[0] == in_step) {
       median3(in + offsets[0], in_step, out, out_step, rows, count);
       return;
     }
     for (int64_t r = 0; r < rows; ++r)
       k(in + r * in_step, offsets, rank, count, out + r * out_step);
+  }
+};
+
+// A rank filter over kh x kw rectangles by rank_tile (rank.h) for `rows` rows of `count` outputs,
+// windows as NetRows's, `work` the kernel's. Tiles of about 32 values a window value (at least
+// 1024, at most kRankTileValues), about square where the rows allow, split evenly. A tile's
+// values are sorted once for all its windows, so bigger tiles sort fewer values twice; but
+// their sort leaves L1 and a window's sorted places lie further apart, so its answer moves
+// further between outputs. 1 thread, Zen 3, 512^2 float32 medians, ns/px at 16, 32 and 64
+// values a window value: 4 x 4 44-46 (all at the 1024 floor; a floor of 4096 48-49, 16384 52),
+// 9 x 9 58-63 / 54-57 / 55-57, 15 x 15 71-81 / 67-72 / 69-71 (docs/ndimage-speed.md "tile25").
+template <class T>
+struct RankTiles {
+  rank::RankTileFn<T> k;
+  int64_t kh, kw, rank;
+  // Rows a run through for_each_slab's buffer: a tile's rows (runs of 8 made a 9 x 9 tile read
+  // 16 rows for 8: int16 medians, whose outputs go through it, ran 15% slower than int32's).
+  static constexpr int64_t kRun = 32;
+  void operator()(const T* in, int64_t in_step, const int64_t* offsets, T* out, int64_t out_step,
+                  int64_t rows, int64_t count, void* work) const {
+    const int64_t values = std::min(rank::kRankTileValues, std::max<int64_t>(1024, 32 * kh * kw));
+    const T* p = in + offsets[0];
+    // Tile rows: the square's side scaled by the window's shape, at least kh + 1 input rows.
+    const int64_t side = static_cast<int64_t>(std::sqrt(static_cast<double>(values * kh) / kw));
+    const int64_t th = std::min(rows, std::max<int64_t>(1, side - kh + 1));
+    const int64_t tw = std::min(count, values / (th + kh - 1) - kw + 1);
+    const int64_t nr = (rows + th - 1) / th, nc = (count + tw - 1) / tw;
+    const int64_t h = (rows + nr - 1) / nr, wd = (count + nc - 1) / nc;
+    for (int64_t r = 0; r < rows; r += h)
+      for (int64_t c = 0; c < count; c += wd)
+        k(p + r * in_step + c, in_step, kh, kw, rank, std::min(h, rows - r),
+          std::min(wd, count - c), out + r * out_step + c, out_step, work);
   }
 };
 
@@ -254,14 +287,18 @@ struct NetRows {
 // serially by the pool's back-off on a busy machine) only added padded rows: 128^2 float
 // median 3 0.79 ns/px against 0.70 under the networks' old estimate.
 // With `rows` (a NetRows, not null) the output rows of 2-D and N-D inputs go to it instead, runs
-// of a plane's consecutive rows at a time (up to kSlabRun where `out` is not written directly);
+// of a plane's consecutive rows at a time (up to its kRun where `out` is not written directly);
 // `row` then serves 1-D inputs alone.
 template <class T, class S, class RowFn, class RowsFn = std::nullptr_t>
 void for_each_slab(const View& input, const Window& w, Border mode, T cval, const View& out,
                    double ns_per_output, size_t scratch_bytes, bool split, RowFn&& row,
                    const RowsFn& rows = nullptr) {
   constexpr bool kRows = !std::is_same_v<RowsFn, std::nullptr_t>;
-  constexpr int64_t kSlabRun = 8;
+  // Rows a run takes where they go through `res` (`out` not written directly).
+  constexpr int64_t kSlabRun = [] {
+    if constexpr (kRows) return RowsFn::kRun;
+    return int64_t{1};
+  }();
   const int nd = w.nd, last = nd - 1;
   const int64_t nl = input.shape[last], pl = w.pshape[last];
   Buffer<int64_t> map_last(static_cast<size_t>(pl));
@@ -334,7 +371,7 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
   const int64_t grain = grain_for(chunks, per_chunk) < chunks ? 1 : chunks;
   parallel_for(chunks, grain, [&](int64_t c0, int64_t c1) {
     Buffer<T> slab(static_cast<size_t>((chunk + f0 - 1) * w.pstride[0]));
-    Buffer<T> res(static_cast<size_t>(nl * (kRows ? kSlabRun : 1)));
+    Buffer<T> res(static_cast<size_t>(nl * kSlabRun));
     Buffer<char> scratch(scratch_bytes);
     if (scratch_bytes) std::memset(scratch.get(), 0, scratch_bytes);
     for (int64_t c = c0; c < c1; ++c) {
@@ -361,7 +398,7 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
           run = nd > 2 ? input.shape[last - 1] - r % input.shape[last - 1] : m0 - r;
           if (!direct) run = std::min(run, kSlabRun);
           rows(slab.get() + at, pl, w.offsets.get(), direct ? reinterpret_cast<T*>(dst) : res.get(),
-               direct ? ys / static_cast<int64_t>(sizeof(T)) : nl, run, nl);
+               direct ? ys / static_cast<int64_t>(sizeof(T)) : nl, run, nl, scratch.get());
           if (!direct)
             for (int64_t y = 0; y < run; ++y)
               store(dst + y * ys, res.get() + y * nl, out.strides[last], nl);
@@ -548,6 +585,11 @@ double net_ns(int64_t nf, bool square_median, bool rows3) {
   return scale * std::max(0.9, per * static_cast<double>(nf));
 }
 
+// ns per output of rank_tile, one thread: 2 kh bit flips and a search an output, and the tile's
+// sort (npfast_bench f32_rank_tile on Zen 3, random values: 4 x 4 38, 9 x 9 48, 15 x 15 67
+// ns/px; the slab around it adds a few).
+double rank_tile_ns(int64_t kh) { return 18.0 + 3.5 * static_cast<double>(kh); }
+
 template <class S>
 void window_filter(const View& input, const View& footprint, const int64_t* origins, int64_t rank,
                    bool minmax, bool minimum, const View& out, Border mode, double cval) {
@@ -633,14 +675,33 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
       return;
     }
   }
-  // Byte and 16-bit windows spanning the last two axes (leading footprint axes of length 1)
-  // and not tiny: Huang's histogram (bytes) or the two-level histogram (16-bit).
+  // Rectangles over the last two axes (leading footprint axes of length 1).
+  bool rect = nf == footprint.size();
+  for (int k = 0; rect && k < w.nd - 2; ++k) rect = footprint.shape[k] == 1;
+  const int64_t kh = w.nd >= 2 ? footprint.shape[w.nd - 2] : 1;
+  const int64_t kw = footprint.shape[w.nd - 1];
+  // 4- and 8-byte values: dense ranks of tiles and the 16-bit histogram (rank_tile), for
+  // windows small enough that a tile holds several of them.
+  if constexpr (sizeof(T) >= 4) {
+    if (rect && nf > 1 && 4 * nf <= rank::kRankTileValues) {
+      const RankTiles<T> tiles{
+          pick<T>(t.f32_rank_tile, t.f64_rank_tile, nullptr, nullptr, t.i32_rank_tile), kh, kw,
+          rank};
+      const int64_t zero = 0;
+      for_each_slab<T, S>(
+          input, w, mode, fill, out, rank_tile_ns(kh), rank::rank_tile_work_bytes(sizeof(T), nf),
+          true,
+          [&](const T* p, T* res, int64_t n, void* work) {
+            tiles(p, 0, &zero, res, 0, 1, n, work);
+          },
+          tiles);
+      return;
+    }
+  }
+  // Byte and 16-bit windows not tiny: Huang's histogram (bytes) or the two-level histogram
+  // (16-bit).
   if constexpr (std::is_same_v<T, uint8_t> || std::is_same_v<T, uint16_t>) {
-    bool rect = nf == footprint.size() && nf >= 16;
-    for (int k = 0; rect && k < w.nd - 2; ++k) rect = footprint.shape[k] == 1;
-    if (rect) {
-      const int64_t kh = w.nd >= 2 ? footprint.shape[w.nd - 2] : 1;
-      const int64_t kw = footprint.shape[w.nd - 1];
+    if (rect && nf >= 16) {
       const int64_t step = w.nd >= 2 ? w.pstride[w.nd - 2] : 0;
       if constexpr (std::is_same_v<T, uint8_t>) {
         const rank::RankHistFn k = t.u8_rank_hist;

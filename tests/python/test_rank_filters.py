@@ -775,6 +775,56 @@ def test_uint16_histogram_path(isa):
     same(nd.median_filter(line, size=31), ndi.median_filter(line, size=31))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int16, np.uint32, np.int64])
+def test_sorted_tile_path(isa, dtype, threads):
+    # Rectangles that no network takes, over 4- and 8-byte kernel types (int16 as int32, uint32
+    # and int64 as float64): rank_tile, each tile's values sorted once. Distinct values spread
+    # wide and few clustered ones (ties, -0.0, NaN and inf for floats), every rank region,
+    # modes, windows wider or taller than the image, several tiles each way on 1 and 2 threads,
+    # stacks, 1-D lines, strided views and another output dtype.
+    rng = np.random.default_rng(25)
+    shape = (23, 41)
+    if np.dtype(dtype).kind == "f":
+        spread = (rng.standard_normal(shape) * 1e3).astype(dtype)
+    else:
+        info = np.iinfo(dtype)
+        spread = rng.integers(max(info.min, -10**9), min(info.max, 10**9), size=shape).astype(dtype)
+    clustered = sample(rng, shape, dtype, nan=0.04)
+    for x in (spread, clustered):
+        for size in ((4, 4), (2, 3), (9, 8), (1, 17), (17, 1), (30, 50)):
+            n = size[0] * size[1]
+            for r in (0, n // 2, n - 1):
+                mode = MODES[(r + size[0]) % len(MODES)]
+                same(nd.rank_filter(x, r, size=size, mode=mode, cval=-3.5),
+                     ndi.rank_filter(x, r, size=size, mode=mode, cval=-3.5))
+    big = sample(rng, (170, 290), dtype, nan=0.002)
+    if np.dtype(dtype).kind == "f":
+        big += (rng.random(big.shape) * 1e-3).astype(dtype)
+    want = ndi.median_filter(big, size=(9, 11))
+    for n in (1, 2):
+        npfast.set_num_threads(n)
+        same(nd.median_filter(big, size=(9, 11)), want)
+    stack = np.stack([clustered, spread])
+    same(nd.median_filter(stack, size=(1, 6, 6)), ndi.median_filter(stack, size=(1, 6, 6)))
+    line = spread.ravel()
+    same(nd.median_filter(line, size=31), ndi.median_filter(line, size=31))
+    view = big[::2, 1::3]
+    same(nd.percentile_filter(view, 30, size=(4, 6)), ndi.percentile_filter(view, 30, size=(4, 6)))
+    out = np.empty(big.shape, np.float64)
+    same(nd.median_filter(big, size=8, output=out), ndi.median_filter(big, size=8, output=np.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_rectangles_of_more_than_4096_values(isa, dtype):
+    # The scalar ISA's histogram kernels (NI_Select over the rectangle) once returned without
+    # writing for windows over 4096 values: a 65 x 65 uint8 median was uninitialised memory.
+    rng = np.random.default_rng(26)
+    x = sample(rng, (9, 70), dtype)
+    for size in ((65, 65), (1, 4100)):  # 'nearest': SciPy's reflect reads past short axes
+        same(nd.median_filter(x, size=size, mode="nearest"),
+             ndi.median_filter(x, size=size, mode="nearest"))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.uint8, np.int32])
 def test_fused_last_two_axes_of_volumes(isa, dtype):
     # Volumes: the first pass into a scratch array, the last two fused per plane (several

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "src/kernels/rank/rank.h"
+#include "src/kernels/rank/tile.h"
 #include "src/kernels/row_stores.h"
 #include "src/kernels/sanitized.h"
 
@@ -29,6 +30,7 @@ using npfast::rank::minmax_deque_line;
 using npfast::rank::ni_select;
 using npfast::rank::rank_hist;
 using npfast::rank::rank_hist16;
+using npfast::rank::rank_tile;
 using npfast::rank::select_rows;
 
 // The later of two window parts wins ties, `a` covering earlier elements than `b`: SciPy's

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 #include "src/kernels/rank/rank.h"
 
@@ -88,24 +89,33 @@ void median3_rows_ref(const T* in, int64_t in_step, T* out, int64_t out_step, in
     rank_net_ref<T, 9>(in + r * in_step, offsets, 4, count, out + r * out_step);
 }
 
+// NI_Select over the kh x kw rectangle of each output (rows row_step apart): the histogram and
+// tile kernels' reference, and the scalar ISA's kernel (so any window size, from the heap).
+template <class T>
+void select_rect(const T* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank, int64_t count,
+                 T* out) {
+  std::vector<int64_t> offsets(static_cast<size_t>(kh * kw));
+  std::vector<double> work(offsets.size());
+  for (int64_t r = 0; r < kh; ++r)
+    for (int64_t c = 0; c < kw; ++c) offsets[static_cast<size_t>(r * kw + c)] = r * row_step + c;
+  select_rows(in, offsets.data(), kh * kw, rank, count, out, work.data());
+}
+
 void rank_hist_ref(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank,
                    int64_t count, uint8_t* out) {
-  int64_t offsets[4096];
-  double work[4096];
-  if (kh * kw > 4096) return;  // the tests' windows are smaller
-  for (int64_t r = 0; r < kh; ++r)
-    for (int64_t c = 0; c < kw; ++c) offsets[r * kw + c] = r * row_step + c;
-  select_rows(in, offsets, kh * kw, rank, count, out, work);
+  select_rect(in, row_step, kh, kw, rank, count, out);
 }
 
 void rank_hist16_ref(const uint16_t* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank,
                      int64_t count, uint16_t* out, int32_t*) {
-  int64_t offsets[4096];
-  double work[4096];
-  if (kh * kw > 4096) return;  // the tests' windows are smaller
-  for (int64_t r = 0; r < kh; ++r)
-    for (int64_t c = 0; c < kw; ++c) offsets[r * kw + c] = r * row_step + c;
-  select_rows(in, offsets, kh * kw, rank, count, out, work);
+  select_rect(in, row_step, kh, kw, rank, count, out);
+}
+
+template <class T>
+void rank_tile_ref(const T* in, int64_t in_step, int64_t kh, int64_t kw, int64_t rank, int64_t rows,
+                   int64_t count, T* out, int64_t out_step, void*) {
+  for (int64_t r = 0; r < rows; ++r)
+    select_rect(in + r * in_step, in_step, kh, kw, rank, count, out + r * out_step);
 }
 
 }  // namespace

@@ -701,6 +701,71 @@ void check_rank_hist16(const Table& t, Isa isa, std::mt19937& rng) {
   }
 }
 
+template <class T>
+RankTileFn<T> rank_tile_of(const Table& t) {
+  if constexpr (std::is_same_v<T, float>) return t.f32_rank_tile;
+  if constexpr (std::is_same_v<T, double>) return t.f64_rank_tile;
+  if constexpr (std::is_same_v<T, int32_t>) return t.i32_rank_tile;
+}
+
+// One rank_tile call against the reference, value for value (an answer between equal zeros may
+// take either sign, rank.h), outputs out_step apart with guards between rows left alone, and
+// the window's bits back to zero.
+template <class T>
+void check_tile_case(const Table& t, Isa isa, const std::vector<T>& in, int64_t in_step, int64_t kh,
+                     int64_t kw, int64_t rank, int64_t rows, int64_t count,
+                     std::vector<unsigned char>& work) {
+  const int64_t out_step = count + 3;
+  const T guard = static_cast<T>(77);
+  std::vector<T> want(static_cast<size_t>(rows * out_step), guard), got = want;
+  rank_tile_of<T>(table_scalar)(in.data(), in_step, kh, kw, rank, rows, count, want.data(),
+                                out_step, nullptr);
+  rank_tile_of<T>(t)(in.data(), in_step, kh, kw, rank, rows, count, got.data(), out_step,
+                     work.data());
+  for (size_t i = 0; i < want.size(); ++i)
+    ASSERT_TRUE(same_value(want[i], got[i]))
+        << isa_name(isa) << " " << kh << "x" << kw << " rank " << rank << " rows " << rows
+        << " count " << count << " at " << i << ": " << +want[i] << " vs " << +got[i];
+  for (size_t j = 0; j < kRankTileZero; ++j) ASSERT_EQ(work[j], 0) << j;
+}
+
+// Windows from 1 x 1 to 9 x 11 over values with NaN, infinities, signed zeros and ties; tiles
+// of the most values a call takes (distinct, so the places reach 2^15 - 1; and one value
+// repeated, every radix pass skipped, places tied); 8-byte keys that differ only in their low bits.
+template <class T>
+void check_rank_tile(const Table& t, Isa isa, std::mt19937& rng) {
+  std::vector<unsigned char> work(rank_tile_work_bytes(sizeof(T), 4096) + 64, 0);
+  for (int64_t kh : {1, 2, 4, 9}) {
+    for (int64_t kw : {1, 3, 8, 11}) {
+      for (int64_t rows : {1, 5}) {
+        for (int64_t count : {1, 6, 37}) {
+          const int64_t in_step = count + kw + 2;
+          const std::vector<T> in =
+              values<T>(static_cast<size_t>(in_step * (rows + kh - 1)), rng, count == 6 ? 0.05 : 0);
+          for (int64_t rank : {int64_t{0}, kh * kw / 2, kh * kw - 1})
+            check_tile_case<T>(t, isa, in, in_step, kh, kw, rank, rows, count, work);
+        }
+      }
+    }
+  }
+  {
+    const int64_t kh = 5, kw = 7, rows = 128 - kh + 1, count = 256 - kw + 1;
+    static_assert(kRankTileValues == 128 * 256, "the full tile below");
+    std::vector<T> in(128 * 256);
+    for (size_t i = 0; i < in.size(); ++i)  // distinct, in a scrambled order
+      in[i] = static_cast<T>(static_cast<int64_t>((i * 7919) % in.size()) - 1000);
+    check_tile_case<T>(t, isa, in, 256, kh, kw, 17, rows, count, work);
+    std::fill(in.begin(), in.end(), static_cast<T>(3));
+    check_tile_case<T>(t, isa, in, 256, kh, kw, 17, rows, count, work);
+  }
+  if constexpr (std::is_same_v<T, double>) {
+    std::vector<T> in(40 * 30);
+    std::uniform_int_distribution<int> d(0, 1 << 20);
+    for (auto& x : in) x = 1.0 + d(rng) * 0x1p-52;
+    check_tile_case<T>(t, isa, in, 40, 6, 6, 10, 25, 35, work);
+  }
+}
+
 TEST_P(RankIsa, MatchesReference) {
   const Table& t = *kernels<Table>(GetParam());
   std::mt19937 rng(1234);
@@ -736,6 +801,11 @@ TEST_P(RankIsa, MatchesReference) {
   check_nets<int32_t>(t, GetParam(), rng);
   check_rank_hist(t, GetParam(), rng);
   if (GetParam() != Isa::scalar) check_rank_hist16(t, GetParam(), rng);
+  if (GetParam() != Isa::scalar) {  // the scalar kernels are the reference
+    check_rank_tile<float>(t, GetParam(), rng);
+    check_rank_tile<double>(t, GetParam(), rng);
+    check_rank_tile<int32_t>(t, GetParam(), rng);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(All, RankIsa, ::testing::ValuesIn(kernel_isas<Table>()),

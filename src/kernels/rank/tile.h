@@ -1,0 +1,252 @@
+// The body of `<dtype>_rank_tile` (rank.h): rank filters over rectangles of 4- and 8-byte values
+// (float32, float64, int32) through their places in the tile's sorted order. Shared by every
+// ISA, like the histogram kernels: a radix sort and table updates, nothing across lanes.
+//
+// Why: the select kernel partitions each window afresh, O(window) an output with a
+// mispredicted branch a value (a float32 9 x 9 median took 1.4 us an output, SciPy's own
+// speed). A tile's values, sorted once by an LSD radix sort of order-preserving keys of their
+// bits, are replaced by their places in that order (16 bits: a tile holds at most
+// kRankTileValues values); a window is then a set of distinct places, kept as bits as it
+// slides (2 kh flips an output), its rank-th smallest found by word counts and a bit select,
+// and the sorted values turn it back into a value. (The 16-bit histogram over dense ranks,
+// tried first, walked its buckets value by value: 150 ns an output at 9 x 9.) Exact: places
+// order as the keys and the keys as the values, except that -0.0 orders below +0.0, so an
+// answer between equal zeros may take either sign (as the networks', rank.h); windows holding a
+// NaN are recomputed with NI_Select, SciPy's partition result.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+
+#include "src/kernels/rank/rank.h"
+
+namespace npfast {
+namespace rank {
+
+template <class T>
+using TileKey = std::conditional_t<sizeof(T) == 8, uint64_t, uint32_t>;
+
+// The key of x: unsigned, ordered as the values. Integers flip the sign bit; floats flip it when
+// clear and every bit when set (so NaNs order beyond the infinities and -0.0 just below +0.0).
+template <class T>
+inline TileKey<T> tile_key(T x) {
+  using K = TileKey<T>;
+  constexpr K kTop = K{1} << (8 * sizeof(K) - 1);
+  K u;
+  std::memcpy(&u, &x, sizeof u);
+  if constexpr (std::is_integral_v<T>)
+    return u ^ kTop;
+  else
+    return u ^ (static_cast<K>(K{0} - (u >> (8 * sizeof(K) - 1))) | kTop);
+}
+
+// tile_key's inverse.
+template <class T>
+inline T tile_value(TileKey<T> k) {
+  using K = TileKey<T>;
+  constexpr K kTop = K{1} << (8 * sizeof(K) - 1);
+  K u;
+  if constexpr (std::is_integral_v<T>)
+    u = k ^ kTop;
+  else
+    u = k ^ (static_cast<K>((k >> (8 * sizeof(K) - 1)) - 1) | kTop);
+  T x;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+// A sorted item: 4-byte values pack the key above a 16-bit index into one word (one scatter a
+// pass); 8-byte values carry the index beside the key.
+struct WideItem {
+  uint64_t key;
+  uint64_t index;
+};
+template <class T>
+using TileItem = std::conditional_t<sizeof(T) == 8, WideItem, uint64_t>;
+
+template <class T>
+inline TileItem<T> tile_item(TileKey<T> key, int64_t index) {
+  if constexpr (sizeof(T) == 8)
+    return WideItem{key, static_cast<uint64_t>(index)};
+  else
+    return uint64_t{key} << 16 | static_cast<uint64_t>(index);
+}
+inline uint64_t item_key(uint64_t item) { return item >> 16; }
+inline uint64_t item_key(const WideItem& item) { return item.key; }
+inline int64_t item_index(uint64_t item) { return static_cast<int64_t>(item & 0xffff); }
+inline int64_t item_index(const WideItem& item) { return static_cast<int64_t>(item.index); }
+
+// LSD radix sort of a[0, n) by item_key, Digit bits a pass, with b as the other buffer;
+// returns the one that holds the result. Passes whose digit is the same for every item (a
+// float32 image in [0, 1) shares its top bits) are skipped: they would not move anything.
+template <int Digit, class Item>
+Item* radix_sort(Item* a, Item* b, int64_t n, int key_bits, uint32_t* counts) {
+  constexpr int64_t kBuckets = int64_t{1} << Digit;
+  constexpr uint64_t kMask = kBuckets - 1;
+  const int passes = (key_bits + Digit - 1) / Digit;
+  std::memset(counts, 0, static_cast<size_t>(passes * kBuckets) * sizeof(uint32_t));
+  for (int64_t i = 0; i < n; ++i) {
+    const uint64_t k = item_key(a[i]);
+    for (int p = 0; p < passes; ++p) ++counts[p * kBuckets + ((k >> (p * Digit)) & kMask)];
+  }
+  for (int p = 0; p < passes; ++p) {
+    uint32_t* c = counts + p * kBuckets;
+    const int shift = p * Digit;
+    if (c[(item_key(a[0]) >> shift) & kMask] == static_cast<uint32_t>(n)) continue;
+    uint32_t sum = 0;
+    for (int64_t d = 0; d < kBuckets; ++d) sum += std::exchange(c[d], sum);
+    for (int64_t i = 0; i < n; ++i) b[c[(item_key(a[i]) >> shift) & kMask]++] = a[i];
+    std::swap(a, b);
+  }
+  return a;
+}
+
+// The j-th set bit (from 0) of x, which has more than j: the bytes' bit counts summed into
+// running counts by one multiply, the byte holding the answer found by one subtraction across
+// all bytes (SWAR), then a table inside that byte. No pdep: microcoded on Zen 1 and 2.
+struct ByteSelect {
+  uint8_t bit[256][8];
+};
+inline constexpr ByteSelect kByteSelect = [] {
+  ByteSelect t{};
+  for (int b = 0; b < 256; ++b)
+    for (int j = 0, seen = 0; j < 8; ++j)
+      if (b >> j & 1) t.bit[b][seen++] = static_cast<uint8_t>(j);
+  return t;
+}();
+
+inline int select_bit(uint64_t x, int j) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  uint64_t c = x - ((x >> 1) & 0x5555555555555555ull);
+  c = (c & 0x3333333333333333ull) + ((c >> 2) & 0x3333333333333333ull);
+  c = (c + (c >> 4)) & 0x0f0f0f0f0f0f0f0full;
+  const uint64_t run = c * kOnes;  // byte b: the set bits in bytes 0 .. b (at most 64)
+  // Byte b's high bit: run_b >= j + 1 (each byte 128 + run_b - j - 1 >= 64: no borrows).
+  const int byte =
+      __builtin_ctzll(((run | kHigh) - static_cast<uint64_t>(j + 1) * kOnes) & kHigh) / 8;
+  const int before = byte ? static_cast<int>(run >> (8 * byte - 8) & 0xff) : 0;
+  return 8 * byte + kByteSelect.bit[x >> (8 * byte) & 0xff][j - before];
+}
+
+// One row of outputs over the tile's positions (`pos`, rows `step` apart, each value's place in
+// the tile's sorted order: all distinct): the kh x kw window at column i is a set of positions,
+// kept as bits, and its rank-th smallest is found by walking the words' bit counts from the
+// previous answer's word (adjacent windows' answers are near) and select_bit inside the word.
+// One column leaves and one enters per output: 2 kh bit flips, each also keeping the count of
+// positions in the words before the answer's. (A byte count per word kept beside the bits cost
+// more than popcounts at the walk: 9 x 9 52 -> 45 ns an output, docs/ndimage-speed.md "tile25".)
+// `bits` is zero on entry and left zero.
+inline void select_positions(const uint16_t* pos, int64_t step, int64_t kh, int64_t kw,
+                             int64_t rank, int64_t count, uint16_t* found, uint64_t* bits) {
+  int64_t m = 0, below = 0;  // the answer's word, and the positions in the words before it
+  auto flip = [&](int v, int d) __attribute__((always_inline)) {
+    const int word = v >> 6;
+    bits[word] ^= uint64_t{1} << (v & 63);
+    below += word < m ? d : 0;
+  };
+  auto cnt = [bits](int64_t j) { return static_cast<int64_t>(__builtin_popcountll(bits[j])); };
+  auto answer = [&]() __attribute__((always_inline)) {
+    while (below > rank) below -= cnt(--m);
+    while (below + cnt(m) <= rank) below += cnt(m++);
+    return static_cast<uint16_t>(64 * m + select_bit(bits[m], static_cast<int>(rank - below)));
+  };
+  for (int64_t r = 0; r < kh; ++r)
+    for (int64_t c = 0; c < kw; ++c) flip(pos[r * step + c], 1);
+  found[0] = answer();
+  for (int64_t i = 1; i < count; ++i) {
+    const uint16_t* leave = pos + i - 1;
+    const uint16_t* enter = pos + i + kw - 1;
+    for (int64_t r = 0; r < kh; ++r) {
+      flip(leave[r * step], -1);
+      flip(enter[r * step], 1);
+    }
+    found[i] = answer();
+  }
+  for (int64_t r = 0; r < kh; ++r)
+    for (int64_t c = 0; c < kw; ++c) flip(pos[count - 1 + r * step + c], -1);
+}
+
+// rank.h's rank_tile_work_bytes, section by section: the window's bits first (zero on entry,
+// left zero), each section 64-byte aligned.
+struct TileWork {
+  uint64_t* bits;
+  void* items[2];
+  uint32_t* radix;
+  uint16_t* pos;
+  uint16_t* found;
+  void* values;
+  double* window;
+};
+
+inline TileWork tile_work(void* work, size_t tsize) {
+  char* p = static_cast<char*>(work);
+  auto take = [&p](size_t bytes) {
+    char* q = p;
+    p += (bytes + 63) / 64 * 64;
+    return q;
+  };
+  const size_t n = static_cast<size_t>(kRankTileValues);
+  TileWork w;
+  w.bits = reinterpret_cast<uint64_t*>(take(n / 8));
+  w.items[0] = take(n * 2 * tsize);
+  w.items[1] = take(n * 2 * tsize);
+  w.radix = reinterpret_cast<uint32_t*>(take(kTilePasses * (size_t{1} << kTileDigit) * 4));
+  w.pos = reinterpret_cast<uint16_t*>(take(n * 2));
+  w.found = reinterpret_cast<uint16_t*>(take(n * 2));
+  w.values = take(n * tsize);
+  w.window = reinterpret_cast<double*>(p);
+  return w;
+}
+
+template <class T>
+void rank_tile(const T* in, int64_t in_step, int64_t kh, int64_t kw, int64_t rank, int64_t rows,
+               int64_t count, T* out, int64_t out_step, void* work) {
+  if (rows <= 0 || count <= 0) return;
+  using Item = TileItem<T>;
+  const TileWork w = tile_work(work, sizeof(T));
+  const int64_t rw = count + kw - 1, n = (rows + kh - 1) * rw;
+  Item* items = static_cast<Item*>(w.items[0]);
+  bool nan = false;
+  for (int64_t r = 0; r < rows + kh - 1; ++r) {
+    const T* row = in + r * in_step;
+    Item* it = items + r * rw;
+    for (int64_t c = 0; c < rw; ++c) {
+      if constexpr (std::is_floating_point_v<T>) nan |= row[c] != row[c];
+      it[c] = tile_item<T>(tile_key(row[c]), r * rw + c);
+    }
+  }
+  const Item* sorted = radix_sort<kTileDigit>(items, static_cast<Item*>(w.items[1]), n,
+                                              static_cast<int>(8 * sizeof(T)), w.radix);
+  // Each value's place in the sorted order (equal values take consecutive places: a window's
+  // rank-th place holds its rank-th value whichever of them it is).
+  T* values = static_cast<T*>(w.values);
+  for (int64_t i = 0; i < n; ++i) {
+    values[i] = tile_value<T>(static_cast<TileKey<T>>(item_key(sorted[i])));
+    w.pos[item_index(sorted[i])] = static_cast<uint16_t>(i);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    select_positions(w.pos + r * rw, rw, kh, kw, rank, count, w.found, w.bits);
+    T* o = out + r * out_step;
+    for (int64_t i = 0; i < count; ++i) o[i] = values[w.found[i]];
+  }
+  if constexpr (std::is_floating_point_v<T>) {
+    if (!nan) return;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < count; ++i) {
+        const T* p = in + r * in_step + i;
+        bool has = false;
+        for (int64_t a = 0; a < kh; ++a)
+          for (int64_t b = 0; b < kw; ++b) {
+            const T x = p[a * in_step + b];
+            w.window[a * kw + b] = static_cast<double>(x);
+            has |= x != x;
+          }
+        if (has) out[r * out_step + i] = static_cast<T>(ni_select(w.window, 0, kh * kw - 1, rank));
+      }
+  }
+}
+
+}  // namespace rank
+}  // namespace npfast
