@@ -243,41 +243,57 @@ struct NetRows {
   }
 };
 
-// A rank filter over kh x kw rectangles by rank_tile (rank.h) for `rows` rows of `count` outputs,
-// windows as NetRows's, `work` the kernel's. Tiles of about 32 values a window value (at least
-// 1024, at most kRankTileValues), about square where the rows allow, split evenly. A tile's
-// values are sorted once for all its windows, so bigger tiles sort fewer values twice; but
-// their sort leaves L1 and a window's sorted places lie further apart, so its answer moves
-// further between outputs. 1 thread, Zen 3, 512^2 float32 medians, ns/px at 16, 32 and 64
-// values a window value: 4 x 4 44-46 (all at the 1024 floor; a floor of 4096 48-49, 16384 52),
-// 9 x 9 58-63 / 54-57 / 55-57, 15 x 15 71-81 / 67-72 / 69-71 (docs/ndimage-speed.md "tile25").
+// A rank filter over a 2-D footprint (its runs, in a kh x kw box) by rank_tile (rank.h) for
+// `rows` rows of `count` outputs, windows as NetRows's, `work` the kernel's. Tiles of about 32
+// values a window value (at least 1024, at most kRankTileValues), about square where the rows
+// allow, split evenly. A tile's values are sorted once for all its windows, so bigger tiles sort
+// fewer values twice; but their sort leaves L1 and a window's sorted places lie further apart, so
+// its answer moves further between outputs. 1 thread, Zen 3, 512^2 float32 medians, ns/px at 16, 32
+// and 64 values a window value: 4 x 4 44-46 (all at the 1024 floor; a floor of 4096 48-49, 16384
+// 52), 9 x 9 58-63 / 54-57 / 55-57, 15 x 15 71-81 / 67-72 / 69-71 (docs/ndimage-speed.md "tile25").
 template <class T>
 struct RankTiles {
   rank::RankTileFn<T> k;
-  int64_t kh, kw, rank;
+  const int64_t* runs;  // rank_tile's, nruns of them, in a kh x kw box
+  int64_t nruns, kh, kw, rank;
   // Rows a run through for_each_slab's buffer: a tile's rows (runs of 8 made a 9 x 9 tile read
   // 16 rows for 8: int16 medians, whose outputs go through it, ran 15% slower than int32's).
   static constexpr int64_t kRun = 32;
-  void operator()(const T* in, int64_t in_step, const int64_t* offsets, T* out, int64_t out_step,
+  // `in`: the windows' boxes (the footprint's offsets count from the box's corner).
+  void operator()(const T* in, int64_t in_step, const int64_t*, T* out, int64_t out_step,
                   int64_t rows, int64_t count, void* work) const {
-    const int64_t values = std::min(rank::kRankTileValues, std::max<int64_t>(1024, 32 * kh * kw));
-    const T* p = in + offsets[0];
-    // Tile rows: the square's side scaled by the window's shape, at least kh + 1 input rows.
+    int64_t nf = 0;
+    for (int64_t j = 0; j < nruns; ++j) nf += runs[3 * j + 2] - runs[3 * j + 1];
+    const int64_t values =
+        std::min(rank::kRankTileValues, std::max<int64_t>({1024, 32 * nf, 4 * kh * kw}));
+    // Tile rows: the square's side scaled by the box's shape; then the columns that fit, and
+    // more rows where the row is too short to take them (a 4-wide image: tall thin tiles).
     const int64_t side = static_cast<int64_t>(std::sqrt(static_cast<double>(values * kh) / kw));
-    const int64_t th = std::min(rows, std::max<int64_t>(1, side - kh + 1));
+    int64_t th = std::min(rows, std::max<int64_t>(1, side - kh + 1));
     const int64_t tw = std::min(count, values / (th + kh - 1) - kw + 1);
+    th = std::min(rows, std::max(th, values / (tw + kw - 1) - kh + 1));
     const int64_t nr = (rows + th - 1) / th, nc = (count + tw - 1) / tw;
     const int64_t h = (rows + nr - 1) / nr, wd = (count + nc - 1) / nc;
     for (int64_t r = 0; r < rows; r += h)
       for (int64_t c = 0; c < count; c += wd)
-        k(p + r * in_step + c, in_step, kh, kw, rank, std::min(h, rows - r),
+        k(in + r * in_step + c, in_step, runs, nruns, kh, kw, rank, std::min(h, rows - r),
           std::min(wd, count - c), out + r * out_step + c, out_step, work);
   }
 };
 
+// A thread's scratch for for_each_slab: `bytes` of it, the first `zero` of them zeroed (all of
+// them from a plain size). Only the tiles' first 4 KiB must be zero: zeroing all 0.8-1.6 MB
+// of it made an 8 x 8 image's median 2x slower than SciPy's (review25).
+struct Scratch {
+  size_t bytes, zero;
+  Scratch(size_t b) : bytes(b), zero(b) {}  // NOLINT: a size converts (most callers)
+  Scratch(size_t b, size_t z) : bytes(b), zero(z) {}
+};
+
 // Runs `row(P_at_window, res, n, scratch)` for every output row (all axes but the last; n =
 // the last axis's length, or a piece of the line for 1-D input) and writes res to `out` with
-// SciPy's cast; `scratch`: scratch_bytes per thread's run of slabs, zeroed once at its start. The
+// SciPy's cast; `scratch`: scratch.bytes per thread's run of slabs, its first scratch.zero bytes
+// zeroed once at its start. The
 // extended input is built slab by slab (output rows along axis 0 in chunks, each with the f0 - 1
 // padded rows its windows also reach) in a pooled buffer of about 512 KiB, so it stays in cache and
 // no full padded copy is ever made. Threads over slabs; with `split`, over smaller chunks where
@@ -286,12 +302,12 @@ struct RankTiles {
 // footprint_ns). With estimates several times the cost, splitting small images (then run
 // serially by the pool's back-off on a busy machine) only added padded rows: 128^2 float
 // median 3 0.79 ns/px against 0.70 under the networks' old estimate.
-// With `rows` (a NetRows, not null) the output rows of 2-D and N-D inputs go to it instead, runs
-// of a plane's consecutive rows at a time (up to its kRun where `out` is not written directly);
-// `row` then serves 1-D inputs alone.
+// With `rows` (a NetRows or a RankTiles, not null) the output rows of 2-D and N-D inputs go to it
+// instead, runs of a plane's consecutive rows at a time (up to its kRun where `out` is not written
+// directly); `row` then serves 1-D inputs alone.
 template <class T, class S, class RowFn, class RowsFn = std::nullptr_t>
 void for_each_slab(const View& input, const Window& w, Border mode, T cval, const View& out,
-                   double ns_per_output, size_t scratch_bytes, bool split, RowFn&& row,
+                   double ns_per_output, Scratch scratch_size, bool split, RowFn&& row,
                    const RowsFn& rows = nullptr) {
   constexpr bool kRows = !std::is_same_v<RowsFn, std::nullptr_t>;
   // Rows a run takes where they go through `res` (`out` not written directly).
@@ -324,8 +340,8 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
         pieces, grain_for(pieces, ns_per_output * static_cast<double>(piece)),
         [&](int64_t p0, int64_t p1) {
           Buffer<T> buf(static_cast<size_t>(longest + pl - nl)), res(static_cast<size_t>(longest));
-          Buffer<char> scratch(scratch_bytes);
-          if (scratch_bytes) std::memset(scratch.get(), 0, scratch_bytes);
+          Buffer<char> scratch(scratch_size.bytes);
+          if (scratch_size.zero) std::memset(scratch.get(), 0, scratch_size.zero);
           for (int64_t p = p0; p < p1; ++p) {
             const int64_t s0 = p * piece, m = p == pieces - 1 ? nl - s0 : piece;
             for (int64_t t = 0; t < m + pl - nl; ++t) {
@@ -372,8 +388,8 @@ void for_each_slab(const View& input, const Window& w, Border mode, T cval, cons
   parallel_for(chunks, grain, [&](int64_t c0, int64_t c1) {
     Buffer<T> slab(static_cast<size_t>((chunk + f0 - 1) * w.pstride[0]));
     Buffer<T> res(static_cast<size_t>(nl * kSlabRun));
-    Buffer<char> scratch(scratch_bytes);
-    if (scratch_bytes) std::memset(scratch.get(), 0, scratch_bytes);
+    Buffer<char> scratch(scratch_size.bytes);
+    if (scratch_size.zero) std::memset(scratch.get(), 0, scratch_size.zero);
     for (int64_t c = c0; c < c1; ++c) {
       const int64_t i0 = c * chunk, m0 = std::min(chunk, input.shape[0] - i0);
       const int64_t prow0 = i0 * slice_rows, prows = (m0 + f0 - 1) * slice_rows;
@@ -585,10 +601,10 @@ double net_ns(int64_t nf, bool square_median, bool rows3) {
   return scale * std::max(0.9, per * static_cast<double>(nf));
 }
 
-// ns per output of rank_tile, one thread: 2 kh bit flips and a search an output, and the tile's
-// sort (npfast_bench f32_rank_tile on Zen 3, random values: 4 x 4 38, 9 x 9 48, 15 x 15 67
-// ns/px; the slab around it adds a few).
-double rank_tile_ns(int64_t kh) { return 18.0 + 3.5 * static_cast<double>(kh); }
+// ns per output of rank_tile, one thread: 2 bit flips per run of the footprint's rows and a
+// search an output, and the tile's sort (npfast_bench f32_rank_tile on Zen 3, random values,
+// squares of K runs: 4 x 4 38, 9 x 9 48, 15 x 15 67 ns/px; the slab around it adds a few).
+double rank_tile_ns(int64_t nruns) { return 18.0 + 3.5 * static_cast<double>(nruns); }
 
 template <class S>
 void window_filter(const View& input, const View& footprint, const int64_t* origins, int64_t rank,
@@ -612,7 +628,8 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
         [&](const T* p, T* res, int64_t n, void*) { k(p, w.offsets.get(), nf, minimum, n, res); });
     return;
   }
-  // Windows of 3, 5, 7, 9, 25, 27 or 49 values, any footprint and rank: the sorting networks.
+  // Windows of 3-9, 25, 27 or 49 values, any footprint and rank: the sorting networks (4, 6
+  // and 8 since the sorted tiles came: below them SciPy's NI_Select on 4 values beat the tiles).
   {
     rank::RankNetFn<T> k = nullptr;
     // Outputs of kNetFarBytes or more: the 3x3 / 5x5 kernels that prefetch along the rows.
@@ -636,7 +653,10 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
     switch (nf) {
       NPFAST_NET(3)
       NPFAST_NET(5)
+      NPFAST_NET(4)
+      NPFAST_NET(6)
       NPFAST_NET(7)
+      NPFAST_NET(8)
       NPFAST_NET_FAR(9)
       NPFAST_NET_FAR(25)
       NPFAST_NET(27)
@@ -675,24 +695,42 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
       return;
     }
   }
-  // Rectangles over the last two axes (leading footprint axes of length 1).
-  bool rect = nf == footprint.size();
-  for (int k = 0; rect && k < w.nd - 2; ++k) rect = footprint.shape[k] == 1;
+  // Footprints over the last two axes (leading footprint axes of length 1), in a kh x kw box.
+  bool flat = true;
+  for (int k = 0; flat && k < w.nd - 2; ++k) flat = footprint.shape[k] == 1;
+  const bool rect = flat && nf == footprint.size();
   const int64_t kh = w.nd >= 2 ? footprint.shape[w.nd - 2] : 1;
   const int64_t kw = footprint.shape[w.nd - 1];
-  // 4- and 8-byte values: dense ranks of tiles and the 16-bit histogram (rank_tile), for
-  // windows small enough that a tile holds several of them.
+  // 4- and 8-byte values: sorted tiles (rank_tile), for boxes small enough that a tile holds
+  // several of them.
   if constexpr (sizeof(T) >= 4) {
-    if (rect && nf > 1 && 4 * nf <= rank::kRankTileValues) {
+    if (flat && nf > 1 && 4 * kh * kw <= rank::kRankTileValues) {
+      // The footprint's runs of set cells, row by row (its C order).
+      Buffer<int64_t> runs(static_cast<size_t>(3 * nf));
+      int64_t nruns = 0;
+      const uint8_t* f = footprint.ptr<uint8_t>();
+      for (int64_t r = 0; r < kh; ++r)
+        for (int64_t c = 0; c < kw; ++c) {
+          if (!f[r * kw + c] || (c > 0 && f[r * kw + c - 1])) continue;
+          int64_t e = c;
+          while (e < kw && f[r * kw + e]) ++e;
+          runs[3 * nruns] = r;
+          runs[3 * nruns + 1] = c;
+          runs[3 * nruns + 2] = e;
+          ++nruns;
+        }
       const RankTiles<T> tiles{
-          pick<T>(t.f32_rank_tile, t.f64_rank_tile, nullptr, nullptr, t.i32_rank_tile), kh, kw,
+          pick<T>(t.f32_rank_tile, t.f64_rank_tile, nullptr, nullptr, t.i32_rank_tile),
+          runs.get(),
+          nruns,
+          kh,
+          kw,
           rank};
-      const int64_t zero = 0;
       for_each_slab<T, S>(
-          input, w, mode, fill, out, rank_tile_ns(kh), rank::rank_tile_work_bytes(sizeof(T), nf),
-          true,
+          input, w, mode, fill, out, rank_tile_ns(nruns),
+          Scratch{rank::rank_tile_work_bytes(sizeof(T), nf), rank::kRankTileZero}, true,
           [&](const T* p, T* res, int64_t n, void* work) {
-            tiles(p, 0, &zero, res, 0, 1, n, work);
+            tiles(p, 0, nullptr, res, 0, 1, n, work);
           },
           tiles);
       return;
@@ -727,7 +765,7 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
   const rank::SelectFn<T> k =
       pick<T>(t.f32_select, t.f64_select, t.u8_select, t.u16_select, t.i32_select);
   for_each_slab<T, S>(input, w, mode, fill, out, 3.0 * static_cast<double>(nf),
-                      static_cast<size_t>(nf) * sizeof(double), true,
+                      Scratch{static_cast<size_t>(nf) * sizeof(double), 0}, true,
                       [&](const T* p, T* res, int64_t n, void* work) {
                         k(p, w.offsets.get(), nf, rank, n, res, static_cast<double*>(work));
                       });

@@ -777,8 +777,8 @@ def test_uint16_histogram_path(isa):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int16, np.uint32, np.int64])
 def test_sorted_tile_path(isa, dtype, threads):
-    # Rectangles that no network takes, over 4- and 8-byte kernel types (int16 as int32, uint32
-    # and int64 as float64): rank_tile, each tile's values sorted once. Distinct values spread
+    # Boxes and footprints that no network takes, over 4- and 8-byte kernel types (int16 as
+    # int32, uint32 and int64 as float64): rank_tile, each tile's values sorted once. Distinct values spread
     # wide and few clustered ones (ties, -0.0, NaN and inf for floats), every rank region,
     # modes, windows wider or taller than the image, several tiles each way on 1 and 2 threads,
     # stacks, 1-D lines, strided views and another output dtype.
@@ -812,6 +812,22 @@ def test_sorted_tile_path(isa, dtype, threads):
     same(nd.percentile_filter(view, 30, size=(4, 6)), ndi.percentile_filter(view, 30, size=(4, 6)))
     out = np.empty(big.shape, np.float64)
     same(nd.median_filter(big, size=8, output=out), ndi.median_filter(big, size=8, output=np.float64))
+    # Footprints other than boxes: a disk, a ring, a sparse cross, random ones with holes and
+    # empty rows, origins.
+    yy, xx = np.mgrid[-5:6, -5:6]
+    disk = yy ** 2 + xx ** 2 <= 25
+    ring = disk & (yy ** 2 + xx ** 2 >= 9)
+    cross = (yy == 0) | (xx == 0)
+    holes = rng.random((6, 9)) < 0.5
+    holes[2] = False
+    holes[0, 0] = True
+    for fp in (disk, ring, cross, holes):
+        n = int(fp.sum())
+        for x in (spread, clustered):
+            for r in (0, n // 2, n - 1):
+                same(nd.rank_filter(x, r, footprint=fp, origin=(1, -1)),
+                     ndi.rank_filter(x, r, footprint=fp, origin=(1, -1)))
+        same(nd.median_filter(big, footprint=fp), ndi.median_filter(big, footprint=fp))
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])

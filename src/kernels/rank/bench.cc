@@ -114,8 +114,11 @@ void tile_median(benchmark::State& state, const Table& t) {
   std::uniform_real_distribution<float> u(0, 1);
   for (float& x : in) x = u(rng);
   std::vector<unsigned char> work(rank_tile_work_bytes(sizeof(float), K * K), 0);
+  std::vector<int64_t> runs;
+  for (int64_t r = 0; r < K; ++r) runs.insert(runs.end(), {r, 0, K});
   for (auto _ : state) {
-    t.f32_rank_tile(in.data(), row, K, K, K * K / 2, kOut, kOut, out.data(), kOut, work.data());
+    t.f32_rank_tile(in.data(), row, runs.data(), K, K, K, K * K / 2, kOut, kOut, out.data(), kOut,
+                    work.data());
     benchmark::DoNotOptimize(out.data());
   }
   set_rate(state, "px", double(kOut * kOut));

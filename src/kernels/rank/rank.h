@@ -79,7 +79,7 @@
 // i < count, the rank-th smallest of the N values in[i + offsets[j]], equal to the select
 // kernel on the same offsets (min/max sorting networks across outputs: the median network
 // pruned to its middle wire for rank N/2, a whole sorting network for other ranks; windows
-// with a NaN take ni_select on the values in offsets order). N: 3, 5, 7, 9, 25, 27, 49. Equal
+// with a NaN take ni_select on the values in offsets order). N: 3-9, 25, 27, 49. Equal
 // values -0.0 and +0.0 may come back with either sign (SciPy's partition order is not
 // reproduced there). Which sign is a function of the window's values, and, for the square
 // medians (n9 / n25 / n49 at the median rank, offsets a K x K rectangle), of whether the call has
@@ -111,15 +111,19 @@
 // values over a two-level histogram (256 buckets of 256 values, so the answer moves by whole
 // buckets); `work`: kRankHist16Work int32, zero on entry and left zero.
 //
-// 4- and 8-byte rank over a rectangle `<dtype>_rank_tile__<isa>(in, in_step, kh, kw, rank, rows,
-// count, out, out_step, work)` (f32, f64, i32): for r < rows and i < count, out[r * out_step + i] =
-// the rank-th smallest of the kh x kw window whose top-left element is in[r * in_step + i], rows
-// in_step apart; equal to the select kernel on those offsets (C order), but for the sign of an
-// answer between equal zeros (-0.0 orders below +0.0, as the `_keys` networks). The tile's
+// 4- and 8-byte rank over a 2-D footprint `<dtype>_rank_tile__<isa>(in, in_step, runs, nruns, kh,
+// kw, rank, rows, count, out, out_step, work)` (f32, f64, i32): the footprint, inside a kh x kw
+// box, is `nruns` runs of cells, run j the cells (runs[3j], c) for runs[3j + 1] <= c <
+// runs[3j + 2], in C order (rows ascending, columns ascending within a row), non-empty and
+// apart. For r < rows and i < count, out[r * out_step + i] = the rank-th smallest of the
+// footprint's values whose box has its top-left element at in[r * in_step + i], rows in_step
+// apart; equal to the select kernel on the footprint's offsets (C order), but for the sign of
+// an answer between equal zeros (-0.0 orders below +0.0, as the `_keys` networks). The tile's
 // (rows + kh - 1) x (count + kw - 1) values, at most kRankTileValues, are sorted once and
 // replaced by their places in that order, over which each window slides as a bit set (tile.h);
-// windows holding a NaN take ni_select. `work`: rank_tile_work_bytes(sizeof(T), kh * kw) bytes,
-// 64-byte aligned, its first kRankTileZero bytes zero on entry and left zero.
+// windows holding a NaN take ni_select. `work`: rank_tile_work_bytes(sizeof(T), nf) bytes (nf:
+// the footprint's cells), 64-byte aligned, its first kRankTileZero bytes zero on entry and left
+// zero.
 //
 // Kernels are pure: no allocation, no threads, no exceptions.
 #pragma once
@@ -160,8 +164,9 @@ using RankHist16Fn = void (*)(const uint16_t* in, int64_t row_step, int64_t kh, 
                               int64_t rank, int64_t count, uint16_t* out, int32_t* work);
 constexpr int64_t kRankHist16Work = 65536 + 256;
 template <class T>
-using RankTileFn = void (*)(const T* in, int64_t in_step, int64_t kh, int64_t kw, int64_t rank,
-                            int64_t rows, int64_t count, T* out, int64_t out_step, void* work);
+using RankTileFn = void (*)(const T* in, int64_t in_step, const int64_t* runs, int64_t nruns,
+                            int64_t kh, int64_t kw, int64_t rank, int64_t rows, int64_t count,
+                            T* out, int64_t out_step, void* work);
 // The values a rank_tile call may read: their places in the sorted order must fit 16 bits.
 constexpr int64_t kRankTileValues = int64_t{1} << 15;
 constexpr size_t kRankTileZero = kRankTileValues / 8;  // the window's bits (tile.h)
@@ -172,7 +177,8 @@ inline size_t rank_tile_work_bytes(size_t tsize, int64_t nf) {
   // The sections of tile.h's TileWork, each rounded up to 64 bytes.
   auto up = [](size_t b) { return (b + 63) / 64 * 64; };
   return up(n / 8) + 2 * up(n * 2 * tsize) + up(kTilePasses * (size_t{1} << kTileDigit) * 4) +
-         2 * up(n * 2) + up(n * tsize) + static_cast<size_t>(nf) * sizeof(double);
+         2 * up(n * 2) + up(n * tsize) + up(static_cast<size_t>(nf) * 2 * sizeof(int64_t)) +
+         static_cast<size_t>(nf) * sizeof(double);
 }
 constexpr int64_t kNetMinSplit = 64;  // outputs: the widest register holds 64 bytes
 // median3_rows's output rows a strip: 8 took 1.2x the time of 6 on rows 4 KiB + 8 bytes apart

@@ -89,8 +89,8 @@ void median3_rows_ref(const T* in, int64_t in_step, T* out, int64_t out_step, in
     rank_net_ref<T, 9>(in + r * in_step, offsets, 4, count, out + r * out_step);
 }
 
-// NI_Select over the kh x kw rectangle of each output (rows row_step apart): the histogram and
-// tile kernels' reference, and the scalar ISA's kernel (so any window size, from the heap).
+// NI_Select over the kh x kw rectangle of each output (rows row_step apart): the histogram
+// kernels' reference, and the scalar ISA's kernel (so any window size, from the heap).
 template <class T>
 void select_rect(const T* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank, int64_t count,
                  T* out) {
@@ -112,10 +112,17 @@ void rank_hist16_ref(const uint16_t* in, int64_t row_step, int64_t kh, int64_t k
 }
 
 template <class T>
-void rank_tile_ref(const T* in, int64_t in_step, int64_t kh, int64_t kw, int64_t rank, int64_t rows,
-                   int64_t count, T* out, int64_t out_step, void*) {
+void rank_tile_ref(const T* in, int64_t in_step, const int64_t* runs, int64_t nruns, int64_t,
+                   int64_t, int64_t rank, int64_t rows, int64_t count, T* out, int64_t out_step,
+                   void*) {
+  std::vector<int64_t> offsets;
+  for (int64_t j = 0; j < nruns; ++j)
+    for (int64_t c = runs[3 * j + 1]; c < runs[3 * j + 2]; ++c)
+      offsets.push_back(runs[3 * j] * in_step + c);
+  std::vector<double> work(offsets.size());
+  const auto nf = static_cast<int64_t>(offsets.size());
   for (int64_t r = 0; r < rows; ++r)
-    select_rect(in + r * in_step, in_step, kh, kw, rank, count, out + r * out_step);
+    select_rows(in + r * in_step, offsets.data(), nf, rank, count, out + r * out_step, work.data());
 }
 
 }  // namespace

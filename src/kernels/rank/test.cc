@@ -104,6 +104,9 @@ RankNetFn<T> net_of(const Table& t) {
   NPFAST_NET_OF(3, )
   NPFAST_NET_OF(5, )
   NPFAST_NET_OF(7, )
+  NPFAST_NET_OF(4, )
+  NPFAST_NET_OF(6, )
+  NPFAST_NET_OF(8, )
   NPFAST_NET_OF(9, )
   NPFAST_NET_OF(25, )
   NPFAST_NET_OF(27, )
@@ -129,6 +132,9 @@ std::array<RankNetFn<T>, 2> net_keys_of(const Table& t) {
     NPFAST_KEYS_OF(3)
     NPFAST_KEYS_OF(5)
     NPFAST_KEYS_OF(7)
+    NPFAST_KEYS_OF(4)
+    NPFAST_KEYS_OF(6)
+    NPFAST_KEYS_OF(8)
     NPFAST_KEYS_OF(27)
     NPFAST_KEYS_OF(49)
 #undef NPFAST_KEYS_OF
@@ -639,6 +645,9 @@ void check_nets(const Table& t, Isa isa, std::mt19937& rng) {
   check_net<T, 3>(t, isa, rng);
   check_net<T, 5>(t, isa, rng);
   check_net<T, 7>(t, isa, rng);
+  check_net<T, 4>(t, isa, rng);
+  check_net<T, 6>(t, isa, rng);
+  check_net<T, 8>(t, isa, rng);
   check_net<T, 9>(t, isa, rng);
   check_net<T, 25>(t, isa, rng);
   check_net<T, 27>(t, isa, rng);
@@ -708,33 +717,53 @@ RankTileFn<T> rank_tile_of(const Table& t) {
   if constexpr (std::is_same_v<T, int32_t>) return t.i32_rank_tile;
 }
 
+// The runs (rank.h's rank_tile) of a kh x kw footprint, C order.
+std::vector<int64_t> runs_of(const std::vector<bool>& fp, int64_t kh, int64_t kw) {
+  std::vector<int64_t> runs;
+  for (int64_t r = 0; r < kh; ++r)
+    for (int64_t c = 0; c < kw; ++c)
+      if (fp[static_cast<size_t>(r * kw + c)] &&
+          (c == 0 || !fp[static_cast<size_t>(r * kw + c - 1)])) {
+        int64_t e = c;
+        while (e < kw && fp[static_cast<size_t>(r * kw + e)]) ++e;
+        runs.insert(runs.end(), {r, c, e});
+      }
+  return runs;
+}
+
 // One rank_tile call against the reference, value for value (an answer between equal zeros may
 // take either sign, rank.h), outputs out_step apart with guards between rows left alone, and
-// the window's bits back to zero.
+// the window's bits back to zero. `fp`: the footprint (empty: the whole box).
 template <class T>
 void check_tile_case(const Table& t, Isa isa, const std::vector<T>& in, int64_t in_step, int64_t kh,
-                     int64_t kw, int64_t rank, int64_t rows, int64_t count,
+                     int64_t kw, std::vector<bool> fp, int64_t rank, int64_t rows, int64_t count,
                      std::vector<unsigned char>& work) {
+  if (fp.empty()) fp.assign(static_cast<size_t>(kh * kw), true);
+  const std::vector<int64_t> runs = runs_of(fp, kh, kw);
+  const auto nruns = static_cast<int64_t>(runs.size() / 3);
   const int64_t out_step = count + 3;
   const T guard = static_cast<T>(77);
   std::vector<T> want(static_cast<size_t>(rows * out_step), guard), got = want;
-  rank_tile_of<T>(table_scalar)(in.data(), in_step, kh, kw, rank, rows, count, want.data(),
-                                out_step, nullptr);
-  rank_tile_of<T>(t)(in.data(), in_step, kh, kw, rank, rows, count, got.data(), out_step,
-                     work.data());
+  rank_tile_of<T>(table_scalar)(in.data(), in_step, runs.data(), nruns, kh, kw, rank, rows, count,
+                                want.data(), out_step, nullptr);
+  rank_tile_of<T>(t)(in.data(), in_step, runs.data(), nruns, kh, kw, rank, rows, count, got.data(),
+                     out_step, work.data());
   for (size_t i = 0; i < want.size(); ++i)
     ASSERT_TRUE(same_value(want[i], got[i]))
-        << isa_name(isa) << " " << kh << "x" << kw << " rank " << rank << " rows " << rows
-        << " count " << count << " at " << i << ": " << +want[i] << " vs " << +got[i];
+        << isa_name(isa) << " " << kh << "x" << kw << " (" << nruns << " runs) rank " << rank
+        << " rows " << rows << " count " << count << " at " << i << ": " << +want[i] << " vs "
+        << +got[i];
   for (size_t j = 0; j < kRankTileZero; ++j) ASSERT_EQ(work[j], 0) << j;
 }
 
-// Windows from 1 x 1 to 9 x 11 over values with NaN, infinities, signed zeros and ties; tiles
-// of the most values a call takes (distinct, so the places reach 2^15 - 1; and one value
-// repeated, every radix pass skipped, places tied); 8-byte keys that differ only in their low bits.
+// Boxes from 1 x 1 to 9 x 11, whole or random footprints (holes, several runs a row, empty
+// rows), over values with NaN, infinities, signed zeros and ties; tiles of the most values a
+// call takes (distinct, so the places reach 2^15 - 1; and one value repeated, every radix pass
+// skipped, places tied); 8-byte keys that differ only in their low bits.
 template <class T>
 void check_rank_tile(const Table& t, Isa isa, std::mt19937& rng) {
   std::vector<unsigned char> work(rank_tile_work_bytes(sizeof(T), 4096) + 64, 0);
+  std::bernoulli_distribution cell(0.6);
   for (int64_t kh : {1, 2, 4, 9}) {
     for (int64_t kw : {1, 3, 8, 11}) {
       for (int64_t rows : {1, 5}) {
@@ -742,8 +771,14 @@ void check_rank_tile(const Table& t, Isa isa, std::mt19937& rng) {
           const int64_t in_step = count + kw + 2;
           const std::vector<T> in =
               values<T>(static_cast<size_t>(in_step * (rows + kh - 1)), rng, count == 6 ? 0.05 : 0);
+          std::vector<bool> fp(static_cast<size_t>(kh * kw));
+          for (size_t j = 0; j < fp.size(); ++j) fp[j] = cell(rng);
+          fp[static_cast<size_t>(kh * kw / 2)] = true;
+          const auto nf = static_cast<int64_t>(std::count(fp.begin(), fp.end(), true));
           for (int64_t rank : {int64_t{0}, kh * kw / 2, kh * kw - 1})
-            check_tile_case<T>(t, isa, in, in_step, kh, kw, rank, rows, count, work);
+            check_tile_case<T>(t, isa, in, in_step, kh, kw, {}, rank, rows, count, work);
+          for (int64_t rank : {int64_t{0}, nf / 2, nf - 1})
+            check_tile_case<T>(t, isa, in, in_step, kh, kw, fp, rank, rows, count, work);
         }
       }
     }
@@ -754,15 +789,15 @@ void check_rank_tile(const Table& t, Isa isa, std::mt19937& rng) {
     std::vector<T> in(128 * 256);
     for (size_t i = 0; i < in.size(); ++i)  // distinct, in a scrambled order
       in[i] = static_cast<T>(static_cast<int64_t>((i * 7919) % in.size()) - 1000);
-    check_tile_case<T>(t, isa, in, 256, kh, kw, 17, rows, count, work);
+    check_tile_case<T>(t, isa, in, 256, kh, kw, {}, 17, rows, count, work);
     std::fill(in.begin(), in.end(), static_cast<T>(3));
-    check_tile_case<T>(t, isa, in, 256, kh, kw, 17, rows, count, work);
+    check_tile_case<T>(t, isa, in, 256, kh, kw, {}, 17, rows, count, work);
   }
   if constexpr (std::is_same_v<T, double>) {
     std::vector<T> in(40 * 30);
     std::uniform_int_distribution<int> d(0, 1 << 20);
     for (auto& x : in) x = 1.0 + d(rng) * 0x1p-52;
-    check_tile_case<T>(t, isa, in, 40, 6, 6, 10, 25, 35, work);
+    check_tile_case<T>(t, isa, in, 40, 6, 6, {}, 10, 25, 35, work);
   }
 }
 

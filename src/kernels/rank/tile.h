@@ -1,5 +1,5 @@
-// The body of `<dtype>_rank_tile` (rank.h): rank filters over rectangles of 4- and 8-byte values
-// (float32, float64, int32) through their places in the tile's sorted order. Shared by every
+// The body of `<dtype>_rank_tile` (rank.h): rank filters over 2-D footprints of 4- and 8-byte
+// values (float32, float64, int32) through their places in the tile's sorted order. Shared by every
 // ISA, like the histogram kernels: a radix sort and table updates, nothing across lanes.
 //
 // Why: the select kernel partitions each window afresh, O(window) an output with a
@@ -7,14 +7,16 @@
 // speed). A tile's values, sorted once by an LSD radix sort of order-preserving keys of their
 // bits, are replaced by their places in that order (16 bits: a tile holds at most
 // kRankTileValues values); a window is then a set of distinct places, kept as bits as it
-// slides (2 kh flips an output), its rank-th smallest found by word counts and a bit select,
-// and the sorted values turn it back into a value. (The 16-bit histogram over dense ranks,
-// tried first, walked its buckets value by value: 150 ns an output at 9 x 9.) Exact: places
-// order as the keys and the keys as the values, except that -0.0 orders below +0.0, so an
-// answer between equal zeros may take either sign (as the networks', rank.h); windows holding a
-// NaN are recomputed with NI_Select, SciPy's partition result.
+// slides (2 flips per run of the footprint's rows an output), its rank-th smallest found by
+// word counts and a bit select, and the sorted values turn it back into a value. (The 16-bit
+// histogram over dense ranks, tried first, walked its buckets value by value: 150 ns an
+// output at 9 x 9.) Exact: places order as the keys and the keys as the values, except that
+// -0.0 orders below +0.0, so an answer between equal zeros may take either sign (as the
+// networks', rank.h); windows holding a NaN are recomputed with NI_Select, SciPy's partition
+// result.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -131,20 +133,29 @@ inline int select_bit(uint64_t x, int j) {
 }
 
 // One row of outputs over the tile's positions (`pos`, rows `step` apart, each value's place in
-// the tile's sorted order: all distinct): the kh x kw window at column i is a set of positions,
-// kept as bits, and its rank-th smallest is found by walking the words' bit counts from the
-// previous answer's word (adjacent windows' answers are near) and select_bit inside the word.
-// One column leaves and one enters per output: 2 kh bit flips, each also keeping the count of
-// positions in the words before the answer's. (A byte count per word kept beside the bits cost
-// more than popcounts at the walk: 9 x 9 52 -> 45 ns an output, docs/ndimage-speed.md "tile25".)
-// `bits` is zero on entry and left zero.
-inline void select_positions(const uint16_t* pos, int64_t step, int64_t kh, int64_t kw,
-                             int64_t rank, int64_t count, uint16_t* found, uint64_t* bits) {
+// the tile's sorted order: all distinct): the window at column i (the runs of rank.h's
+// rank_tile) is a set of positions, kept as bits, and its rank-th smallest is found by walking
+// the words' bit counts from the previous answer's word (adjacent windows' answers are near)
+// and select_bit inside the word. Each run loses its first cell and gains one past its last per
+// output: 2 flips a run, each also keeping the count of positions in the words before the
+// answer's. (A byte count per word kept beside the bits cost more than popcounts at the walk:
+// 9 x 9 52 -> 45 ns an output, docs/ndimage-speed.md "tile25".) `ends`: per run, the offsets
+// in `pos` of the cell before its first and of its last at output 0. `bits` is zero on entry
+// and left zero. Nan: the tile's NaNs hold the places below `lo` and from `hi` on; the window
+// counts them, and an output whose window holds one gets kNanPlace added (the caller
+// recomputes it).
+constexpr uint16_t kNanPlace = 0x8000;
+static_assert(kRankTileValues <= kNanPlace, "places leave kNanPlace's bit free");
+template <bool Nan>
+void select_positions(const uint16_t* pos, const int64_t* ends, int64_t nruns, int64_t rank,
+                      int64_t count, uint16_t* found, uint64_t* bits, int lo, int hi) {
   int64_t m = 0, below = 0;  // the answer's word, and the positions in the words before it
+  int64_t nans = 0;          // the window's NaNs (Nan)
   auto flip = [&](int v, int d) __attribute__((always_inline)) {
     const int word = v >> 6;
     bits[word] ^= uint64_t{1} << (v & 63);
     below += word < m ? d : 0;
+    if constexpr (Nan) nans += v < lo || v >= hi ? d : 0;
   };
   auto cnt = [bits](int64_t j) { return static_cast<int64_t>(__builtin_popcountll(bits[j])); };
   auto answer = [&]() __attribute__((always_inline)) {
@@ -152,20 +163,22 @@ inline void select_positions(const uint16_t* pos, int64_t step, int64_t kh, int6
     while (below + cnt(m) <= rank) below += cnt(m++);
     return static_cast<uint16_t>(64 * m + select_bit(bits[m], static_cast<int>(rank - below)));
   };
-  for (int64_t r = 0; r < kh; ++r)
-    for (int64_t c = 0; c < kw; ++c) flip(pos[r * step + c], 1);
-  found[0] = answer();
+  // The window at output i, added (d = 1) or removed (d = -1).
+  auto whole = [&](int64_t i, int d) {
+    for (int64_t j = 0; j < nruns; ++j)
+      for (int64_t q = ends[2 * j] + 1; q <= ends[2 * j + 1]; ++q) flip(pos[i + q], d);
+  };
+  auto mark = [&]() { return static_cast<uint16_t>(Nan && nans ? kNanPlace : 0); };
+  whole(0, 1);
+  found[0] = answer() | mark();
   for (int64_t i = 1; i < count; ++i) {
-    const uint16_t* leave = pos + i - 1;
-    const uint16_t* enter = pos + i + kw - 1;
-    for (int64_t r = 0; r < kh; ++r) {
-      flip(leave[r * step], -1);
-      flip(enter[r * step], 1);
+    for (int64_t j = 0; j < nruns; ++j) {
+      flip(pos[i + ends[2 * j]], -1);
+      flip(pos[i + ends[2 * j + 1]], 1);
     }
-    found[i] = answer();
+    found[i] = answer() | mark();
   }
-  for (int64_t r = 0; r < kh; ++r)
-    for (int64_t c = 0; c < kw; ++c) flip(pos[count - 1 + r * step + c], -1);
+  whole(count - 1, -1);
 }
 
 // rank.h's rank_tile_work_bytes, section by section: the window's bits first (zero on entry,
@@ -177,10 +190,11 @@ struct TileWork {
   uint16_t* pos;
   uint16_t* found;
   void* values;
-  double* window;
+  int64_t* ends;   // select_positions's, 2 a run
+  double* window;  // a NaN window's values
 };
 
-inline TileWork tile_work(void* work, size_t tsize) {
+inline TileWork tile_work(void* work, size_t tsize, int64_t nf) {
   char* p = static_cast<char*>(work);
   auto take = [&p](size_t bytes) {
     char* q = p;
@@ -196,29 +210,37 @@ inline TileWork tile_work(void* work, size_t tsize) {
   w.pos = reinterpret_cast<uint16_t*>(take(n * 2));
   w.found = reinterpret_cast<uint16_t*>(take(n * 2));
   w.values = take(n * tsize);
+  w.ends = reinterpret_cast<int64_t*>(take(static_cast<size_t>(nf) * 2 * sizeof(int64_t)));
   w.window = reinterpret_cast<double*>(p);
   return w;
 }
 
 template <class T>
-void rank_tile(const T* in, int64_t in_step, int64_t kh, int64_t kw, int64_t rank, int64_t rows,
-               int64_t count, T* out, int64_t out_step, void* work) {
+void rank_tile(const T* in, int64_t in_step, const int64_t* runs, int64_t nruns, int64_t kh,
+               int64_t kw, int64_t rank, int64_t rows, int64_t count, T* out, int64_t out_step,
+               void* work) {
   if (rows <= 0 || count <= 0) return;
   using Item = TileItem<T>;
-  const TileWork w = tile_work(work, sizeof(T));
+  int64_t nf = 0;
+  for (int64_t j = 0; j < nruns; ++j) nf += runs[3 * j + 2] - runs[3 * j + 1];
+  const TileWork w = tile_work(work, sizeof(T), nf);
   const int64_t rw = count + kw - 1, n = (rows + kh - 1) * rw;
   Item* items = static_cast<Item*>(w.items[0]);
-  bool nan = false;
+  int nan_lo = 0, nan_hi = 0;  // NaNs with the sign bit set (keys below -inf) and without
   for (int64_t r = 0; r < rows + kh - 1; ++r) {
     const T* row = in + r * in_step;
     Item* it = items + r * rw;
     for (int64_t c = 0; c < rw; ++c) {
-      if constexpr (std::is_floating_point_v<T>) nan |= row[c] != row[c];
+      if constexpr (std::is_floating_point_v<T>)
+        if (row[c] != row[c]) ++(std::signbit(row[c]) ? nan_lo : nan_hi);
       it[c] = tile_item<T>(tile_key(row[c]), r * rw + c);
     }
   }
-  const Item* sorted = radix_sort<kTileDigit>(items, static_cast<Item*>(w.items[1]), n,
-                                              static_cast<int>(8 * sizeof(T)), w.radix);
+  // Small tiles (short or narrow images) by bytes: 2048 buckets a pass cost more than their values.
+  constexpr int kBits = static_cast<int>(8 * sizeof(T));
+  Item* other = static_cast<Item*>(w.items[1]);
+  const Item* sorted = n < 1024 ? radix_sort<8>(items, other, n, kBits, w.radix)
+                                : radix_sort<kTileDigit>(items, other, n, kBits, w.radix);
   // Each value's place in the sorted order (equal values take consecutive places: a window's
   // rank-th place holds its rank-th value whichever of them it is).
   T* values = static_cast<T*>(w.values);
@@ -226,25 +248,31 @@ void rank_tile(const T* in, int64_t in_step, int64_t kh, int64_t kw, int64_t ran
     values[i] = tile_value<T>(static_cast<TileKey<T>>(item_key(sorted[i])));
     w.pos[item_index(sorted[i])] = static_cast<uint16_t>(i);
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    select_positions(w.pos + r * rw, rw, kh, kw, rank, count, w.found, w.bits);
-    T* o = out + r * out_step;
-    for (int64_t i = 0; i < count; ++i) o[i] = values[w.found[i]];
+  for (int64_t j = 0; j < nruns; ++j) {
+    w.ends[2 * j] = runs[3 * j] * rw + runs[3 * j + 1] - 1;
+    w.ends[2 * j + 1] = runs[3 * j] * rw + runs[3 * j + 2] - 1;
   }
-  if constexpr (std::is_floating_point_v<T>) {
-    if (!nan) return;
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t i = 0; i < count; ++i) {
-        const T* p = in + r * in_step + i;
-        bool has = false;
-        for (int64_t a = 0; a < kh; ++a)
-          for (int64_t b = 0; b < kw; ++b) {
-            const T x = p[a * in_step + b];
-            w.window[a * kw + b] = static_cast<double>(x);
-            has |= x != x;
-          }
-        if (has) out[r * out_step + i] = static_cast<T>(ni_select(w.window, 0, kh * kw - 1, rank));
-      }
+  // A window holding a NaN: NI_Select on its values in footprint (C) order, SciPy's answer.
+  auto nan_window = [&](int64_t r, int64_t i) {
+    const T* p = in + r * in_step + i;
+    int64_t k = 0;
+    for (int64_t j = 0; j < nruns; ++j)
+      for (int64_t c = runs[3 * j + 1]; c < runs[3 * j + 2]; ++c)
+        w.window[k++] = static_cast<double>(p[runs[3 * j] * in_step + c]);
+    return static_cast<T>(ni_select(w.window, 0, nf - 1, rank));
+  };
+  const bool nan = nan_lo + nan_hi > 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    T* o = out + r * out_step;
+    if (!nan) {
+      select_positions<false>(w.pos + r * rw, w.ends, nruns, rank, count, w.found, w.bits, 0, 0);
+      for (int64_t i = 0; i < count; ++i) o[i] = values[w.found[i]];
+    } else {
+      select_positions<true>(w.pos + r * rw, w.ends, nruns, rank, count, w.found, w.bits, nan_lo,
+                             static_cast<int>(n) - nan_hi);
+      for (int64_t i = 0; i < count; ++i)
+        o[i] = w.found[i] & kNanPlace ? nan_window(r, i) : values[w.found[i]];
+    }
   }
 }
 
