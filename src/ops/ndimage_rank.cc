@@ -601,6 +601,29 @@ double net_ns(int64_t nf, bool square_median, bool rows3) {
   return scale * std::max(0.9, per * static_cast<double>(nf));
 }
 
+// max - min of about 4096 of v's values, evenly spaced in C order: how much of its type's range
+// the data uses (an input to an algorithm's choice, never to a result).
+template <class S>
+double sampled_span(const View& v) {
+  const int64_t n = v.size();
+  if (n == 0) return 0;
+  const int64_t q = std::min<int64_t>(n, 4096);
+  double lo = 0, hi = 0;
+  for (int64_t j = 0; j < q; ++j) {
+    int64_t f = j * (n / q), off = 0;
+    for (int k = v.ndim - 1; k >= 0; --k) {
+      off += f % v.shape[k] * v.strides[k];
+      f /= v.shape[k];
+    }
+    S x;
+    std::memcpy(&x, static_cast<const char*>(v.data) + off, sizeof x);
+    const auto d = static_cast<double>(x);
+    lo = j ? std::min(lo, d) : d;
+    hi = j ? std::max(hi, d) : d;
+  }
+  return hi - lo;
+}
+
 // ns per output of rank_tile, one thread: 2 bit flips per run of the footprint's rows and a
 // search an output, and the tile's sort (npfast_bench f32_rank_tile on Zen 3, random values,
 // squares of K runs: 4 x 4 38, 9 x 9 48, 15 x 15 67 ns/px; the slab around it adds a few).
@@ -701,10 +724,18 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
   const bool rect = flat && nf == footprint.size();
   const int64_t kh = w.nd >= 2 ? footprint.shape[w.nd - 2] : 1;
   const int64_t kw = footprint.shape[w.nd - 1];
-  // 4- and 8-byte values: sorted tiles (rank_tile), for boxes small enough that a tile holds
-  // several of them.
-  if constexpr (sizeof(T) >= 4) {
-    if (flat && nf > 1 && 4 * kh * kw <= rank::kRankTileValues) {
+  // All but bytes: sorted tiles (rank_tile), for boxes small enough that a tile holds several
+  // of them. uint16 rectangles of 36 values or more keep the two-level histogram below when
+  // the values span at most 4096 (12-bit images, few levels): its walk between answers is then
+  // short. Spread over the range, it walked up to 255 values a bucket: 9 x 9 median, 512^2,
+  // 1 thread, ns/px histogram / tiles: uniform 16-bit 173 / 55, 12-bit camera-like noise 46-49
+  // / 60, 10 levels 21-26 / 47, a ramp over 41000 with noise 51 / 52-59; 12-bit noise at 4 x 4
+  // 61-64 / 40, 6 x 6 50-54 / 47-63, 11 x 11 46-49 / 60-78 (docs/ndimage-speed.md "tile25").
+  bool tiles_win = true;
+  if constexpr (std::is_same_v<T, uint16_t>)
+    tiles_win = !(rect && nf >= 36) || sampled_span<uint16_t>(input) > 4096;
+  if constexpr (!std::is_same_v<T, uint8_t>) {
+    if (flat && tiles_win && nf > 1 && 4 * kh * kw <= rank::kRankTileValues) {
       // The footprint's runs of set cells, row by row (its C order).
       Buffer<int64_t> runs(static_cast<size_t>(3 * nf));
       int64_t nruns = 0;
@@ -720,7 +751,7 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
           ++nruns;
         }
       const RankTiles<T> tiles{
-          pick<T>(t.f32_rank_tile, t.f64_rank_tile, nullptr, nullptr, t.i32_rank_tile),
+          pick<T>(t.f32_rank_tile, t.f64_rank_tile, nullptr, t.u16_rank_tile, t.i32_rank_tile),
           runs.get(),
           nruns,
           kh,

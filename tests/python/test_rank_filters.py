@@ -756,8 +756,9 @@ def test_property_any_view_window_and_rank():
 
 
 def test_uint16_histogram_path(isa):
-    # uint16 rectangles of 16 or more values take the two-level histogram: values spread over
-    # the whole range and clustered, every rank region, modes, 1-D, stacks.
+    # uint16 footprints take the sorted tiles, and the two-level histogram rectangles of 36 or
+    # more values over data spanning at most 4096 and of more than 8192 values: values spread over the whole range and clustered, every rank
+    # region, modes, 1-D, stacks.
     rng = np.random.default_rng(19)
     spread = rng.integers(0, 65536, size=(21, 37)).astype(np.uint16)
     clustered = np.where(rng.random((21, 37)) < 0.5, 1000, 65000).astype(np.uint16)
@@ -773,11 +774,22 @@ def test_uint16_histogram_path(isa):
              ndi.median_filter(x[None].repeat(2, 0), size=(1, 5, 4)))
     line = rng.integers(0, 65536, size=300).astype(np.uint16)
     same(nd.median_filter(line, size=31), ndi.median_filter(line, size=31))
+    low = rng.integers(100, 4000, size=(21, 37)).astype(np.uint16)  # spans 4096: the histogram
+    for size in ((6, 7), (9, 9), (1, 40)):
+        n = size[0] * size[1]
+        for r in (1, n // 2, n - 2):
+            same(nd.rank_filter(low, r, size=size, mode="wrap"),
+                 ndi.rank_filter(low, r, size=size, mode="wrap"))
+    for x in (spread, clustered):  # the histogram ('nearest': SciPy's reflect reads past)
+        for r in (0, 4100, 8199):
+            same(nd.rank_filter(x, r, size=(2, 4100), mode="nearest"),
+                 ndi.rank_filter(x, r, size=(2, 4100), mode="nearest"))
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int16, np.uint32, np.int64])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int16, np.uint32, np.int64,
+                                   np.uint16])
 def test_sorted_tile_path(isa, dtype, threads):
-    # Boxes and footprints that no network takes, over 4- and 8-byte kernel types (int16 as
+    # Boxes and footprints that no network takes, over every kernel type but bytes (int16 as
     # int32, uint32 and int64 as float64): rank_tile, each tile's values sorted once. Distinct values spread
     # wide and few clustered ones (ties, -0.0, NaN and inf for floats), every rank region,
     # modes, windows wider or taller than the image, several tiles each way on 1 and 2 threads,

@@ -111,8 +111,8 @@
 // values over a two-level histogram (256 buckets of 256 values, so the answer moves by whole
 // buckets); `work`: kRankHist16Work int32, zero on entry and left zero.
 //
-// 4- and 8-byte rank over a 2-D footprint `<dtype>_rank_tile__<isa>(in, in_step, runs, nruns, kh,
-// kw, rank, rows, count, out, out_step, work)` (f32, f64, i32): the footprint, inside a kh x kw
+// Rank over a 2-D footprint `<dtype>_rank_tile__<isa>(in, in_step, runs, nruns, kh, kw, rank,
+// rows, count, out, out_step, work)` (f32, f64, i32, u16): the footprint, inside a kh x kw
 // box, is `nruns` runs of cells, run j the cells (runs[3j], c) for runs[3j + 1] <= c <
 // runs[3j + 2], in C order (rows ascending, columns ascending within a row), non-empty and
 // apart. For r < rows and i < count, out[r * out_step + i] = the rank-th smallest of the
@@ -172,12 +172,15 @@ constexpr int64_t kRankTileValues = int64_t{1} << 15;
 constexpr size_t kRankTileZero = kRankTileValues / 8;  // the window's bits (tile.h)
 constexpr int kTileDigit = 11;                         // bits a radix pass sorts by
 constexpr int kTilePasses = 6;                         // passes for 64-bit keys
+// A sorted item of tile.h: an 8-byte key and its index, else a key packed above the index.
+constexpr size_t tile_item_bytes(size_t tsize) { return tsize == 8 ? 16 : 8; }
 inline size_t rank_tile_work_bytes(size_t tsize, int64_t nf) {
   const size_t n = static_cast<size_t>(kRankTileValues);
   // The sections of tile.h's TileWork, each rounded up to 64 bytes.
   auto up = [](size_t b) { return (b + 63) / 64 * 64; };
-  return up(n / 8) + 2 * up(n * 2 * tsize) + up(kTilePasses * (size_t{1} << kTileDigit) * 4) +
-         2 * up(n * 2) + up(n * tsize) + up(static_cast<size_t>(nf) * 2 * sizeof(int64_t)) +
+  return up(n / 8) + 2 * up(n * tile_item_bytes(tsize)) +
+         up(kTilePasses * (size_t{1} << kTileDigit) * 4) + 2 * up(n * 2) + up(n * tsize) +
+         up(static_cast<size_t>(nf) * 2 * sizeof(int64_t)) +
          static_cast<size_t>(nf) * sizeof(double);
 }
 constexpr int64_t kNetMinSplit = 64;  // outputs: the widest register holds 64 bytes

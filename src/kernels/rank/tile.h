@@ -30,18 +30,23 @@ namespace rank {
 template <class T>
 using TileKey = std::conditional_t<sizeof(T) == 8, uint64_t, uint32_t>;
 
-// The key of x: unsigned, ordered as the values. Integers flip the sign bit; floats flip it when
-// clear and every bit when set (so NaNs order beyond the infinities and -0.0 just below +0.0).
+// The key of x: unsigned, ordered as the values. Unsigned integers are their own keys, signed
+// ones flip the sign bit; floats flip it when clear and every bit when set (so NaNs order
+// beyond the infinities and -0.0 just below +0.0).
 template <class T>
 inline TileKey<T> tile_key(T x) {
   using K = TileKey<T>;
   constexpr K kTop = K{1} << (8 * sizeof(K) - 1);
-  K u;
-  std::memcpy(&u, &x, sizeof u);
-  if constexpr (std::is_integral_v<T>)
-    return u ^ kTop;
-  else
+  if constexpr (std::is_unsigned_v<T>) {
+    return static_cast<K>(x);
+  } else if constexpr (std::is_integral_v<T>) {
+    static_assert(sizeof(T) == sizeof(K), "signed keys flip T's own sign bit");
+    return static_cast<K>(x) ^ kTop;
+  } else {
+    K u;
+    std::memcpy(&u, &x, sizeof u);
     return u ^ (static_cast<K>(K{0} - (u >> (8 * sizeof(K) - 1))) | kTop);
+  }
 }
 
 // tile_key's inverse.
@@ -49,14 +54,16 @@ template <class T>
 inline T tile_value(TileKey<T> k) {
   using K = TileKey<T>;
   constexpr K kTop = K{1} << (8 * sizeof(K) - 1);
-  K u;
-  if constexpr (std::is_integral_v<T>)
-    u = k ^ kTop;
-  else
-    u = k ^ (static_cast<K>((k >> (8 * sizeof(K) - 1)) - 1) | kTop);
-  T x;
-  std::memcpy(&x, &u, sizeof x);
-  return x;
+  if constexpr (std::is_unsigned_v<T>) {
+    return static_cast<T>(k);
+  } else if constexpr (std::is_integral_v<T>) {
+    return static_cast<T>(k ^ kTop);
+  } else {
+    const K u = k ^ (static_cast<K>((k >> (8 * sizeof(K) - 1)) - 1) | kTop);
+    T x;
+    std::memcpy(&x, &u, sizeof x);
+    return x;
+  }
 }
 
 // A sorted item: 4-byte values pack the key above a 16-bit index into one word (one scatter a
@@ -204,8 +211,8 @@ inline TileWork tile_work(void* work, size_t tsize, int64_t nf) {
   const size_t n = static_cast<size_t>(kRankTileValues);
   TileWork w;
   w.bits = reinterpret_cast<uint64_t*>(take(n / 8));
-  w.items[0] = take(n * 2 * tsize);
-  w.items[1] = take(n * 2 * tsize);
+  w.items[0] = take(n * tile_item_bytes(tsize));
+  w.items[1] = take(n * tile_item_bytes(tsize));
   w.radix = reinterpret_cast<uint32_t*>(take(kTilePasses * (size_t{1} << kTileDigit) * 4));
   w.pos = reinterpret_cast<uint16_t*>(take(n * 2));
   w.found = reinterpret_cast<uint16_t*>(take(n * 2));
