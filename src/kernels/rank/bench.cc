@@ -117,8 +117,8 @@ void tile_median(benchmark::State& state, const Table& t) {
   std::vector<int64_t> runs;
   for (int64_t r = 0; r < K; ++r) runs.insert(runs.end(), {r, 0, K});
   for (auto _ : state) {
-    t.f32_rank_tile(in.data(), row, runs.data(), K, K, K, K * K / 2, kOut, kOut, out.data(), kOut,
-                    work.data());
+    t.f32_rank_tile(in.data(), row, 1, runs.data(), K, K, K, K * K / 2, kOut, kOut, out.data(),
+                    kOut, 1, work.data());
     benchmark::DoNotOptimize(out.data());
   }
   set_rate(state, "px", double(kOut * kOut));

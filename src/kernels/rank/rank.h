@@ -111,16 +111,18 @@
 // values over a two-level histogram (256 buckets of 256 values, so the answer moves by whole
 // buckets); `work`: kRankHist16Work int32, zero on entry and left zero.
 //
-// Rank over a 2-D footprint `<dtype>_rank_tile__<isa>(in, in_step, runs, nruns, kh, kw, rank,
-// rows, count, out, out_step, work)` (f32, f64, i32, u16): the footprint, inside a kh x kw
-// box, is `nruns` runs of cells, run j the cells (runs[3j], c) for runs[3j + 1] <= c <
+// Rank over a 2-D footprint `<dtype>_rank_tile__<isa>(in, in_step, in_col, runs, nruns, kh, kw,
+// rank, rows, count, out, out_step, out_col, work)` (f32, f64, i32, u16): the footprint, inside a
+// kh x kw box, is `nruns` runs of cells, run j the cells (runs[3j], c) for runs[3j + 1] <= c <
 // runs[3j + 2], in C order (rows ascending, columns ascending within a row), non-empty and
-// apart. For r < rows and i < count, out[r * out_step + i] = the rank-th smallest of the
-// footprint's values whose box has its top-left element at in[r * in_step + i], rows in_step
-// apart; equal to the select kernel on the footprint's offsets (C order), but for the sign of
-// an answer between equal zeros (-0.0 orders below +0.0, as the `_keys` networks). The tile's
-// (rows + kh - 1) x (count + kw - 1) values, at most kRankTileValues, are sorted once and
-// replaced by their places in that order, over which each window slides as a bit set (tile.h);
+// apart. Element (r, c) of the input is in[r * in_step + c * in_col]. For r < rows and i <
+// count, out[r * out_step + i * out_col] = the rank-th smallest of the footprint's values whose
+// box has its top-left element at input (r, i); equal to the select kernel on the footprint's
+// offsets (C order), but for the sign of an answer between equal zeros (-0.0 orders below
+// +0.0, as the `_keys` networks). The operator passes a tall footprint transposed (in_step 1,
+// in_col the row step): each run costs two bit flips an output. The tile's (rows + kh - 1) x
+// (count + kw - 1) values, at most kRankTileValues, are sorted once and replaced by their
+// places in that order, over which each window slides along `count` as a bit set (tile.h);
 // windows holding a NaN take ni_select. `work`: rank_tile_work_bytes(sizeof(T), nf) bytes (nf:
 // the footprint's cells), 64-byte aligned, its first kRankTileZero bytes zero on entry and left
 // zero.
@@ -164,9 +166,9 @@ using RankHist16Fn = void (*)(const uint16_t* in, int64_t row_step, int64_t kh, 
                               int64_t rank, int64_t count, uint16_t* out, int32_t* work);
 constexpr int64_t kRankHist16Work = 65536 + 256;
 template <class T>
-using RankTileFn = void (*)(const T* in, int64_t in_step, const int64_t* runs, int64_t nruns,
-                            int64_t kh, int64_t kw, int64_t rank, int64_t rows, int64_t count,
-                            T* out, int64_t out_step, void* work);
+using RankTileFn = void (*)(const T* in, int64_t in_step, int64_t in_col, const int64_t* runs,
+                            int64_t nruns, int64_t kh, int64_t kw, int64_t rank, int64_t rows,
+                            int64_t count, T* out, int64_t out_step, int64_t out_col, void* work);
 // The values a rank_tile call may read: their places in the sorted order must fit 16 bits.
 constexpr int64_t kRankTileValues = int64_t{1} << 15;
 constexpr size_t kRankTileZero = kRankTileValues / 8;  // the window's bits (tile.h)

@@ -112,17 +112,19 @@ void rank_hist16_ref(const uint16_t* in, int64_t row_step, int64_t kh, int64_t k
 }
 
 template <class T>
-void rank_tile_ref(const T* in, int64_t in_step, const int64_t* runs, int64_t nruns, int64_t,
-                   int64_t, int64_t rank, int64_t rows, int64_t count, T* out, int64_t out_step,
-                   void*) {
+void rank_tile_ref(const T* in, int64_t in_step, int64_t in_col, const int64_t* runs, int64_t nruns,
+                   int64_t, int64_t, int64_t rank, int64_t rows, int64_t count, T* out,
+                   int64_t out_step, int64_t out_col, void*) {
   std::vector<int64_t> offsets;
   for (int64_t j = 0; j < nruns; ++j)
     for (int64_t c = runs[3 * j + 1]; c < runs[3 * j + 2]; ++c)
-      offsets.push_back(runs[3 * j] * in_step + c);
+      offsets.push_back(runs[3 * j] * in_step + c * in_col);
   std::vector<double> work(offsets.size());
   const auto nf = static_cast<int64_t>(offsets.size());
   for (int64_t r = 0; r < rows; ++r)
-    select_rows(in + r * in_step, offsets.data(), nf, rank, count, out + r * out_step, work.data());
+    for (int64_t i = 0; i < count; ++i)
+      select_rows(in + r * in_step + i * in_col, offsets.data(), nf, rank, 1,
+                  out + r * out_step + i * out_col, work.data());
 }
 
 }  // namespace

@@ -733,27 +733,31 @@ std::vector<int64_t> runs_of(const std::vector<bool>& fp, int64_t kh, int64_t kw
 }
 
 // One rank_tile call against the reference, value for value (an answer between equal zeros may
-// take either sign, rank.h), outputs out_step apart with guards between rows left alone, and
-// the window's bits back to zero. `fp`: the footprint (empty: the whole box).
+// take either sign, rank.h), with guards around the outputs left alone, and the window's bits
+// back to zero. `fp`: the footprint (empty: the whole box). `in`: a square of `side`; the call
+// reads it row by row, or with `transposed` column by column (in_step 1, in_col side), and
+// writes its outputs the same way.
 template <class T>
-void check_tile_case(const Table& t, Isa isa, const std::vector<T>& in, int64_t in_step, int64_t kh,
+void check_tile_case(const Table& t, Isa isa, const std::vector<T>& in, int64_t side, int64_t kh,
                      int64_t kw, std::vector<bool> fp, int64_t rank, int64_t rows, int64_t count,
-                     std::vector<unsigned char>& work) {
+                     std::vector<unsigned char>& work, bool transposed = false) {
   if (fp.empty()) fp.assign(static_cast<size_t>(kh * kw), true);
   const std::vector<int64_t> runs = runs_of(fp, kh, kw);
   const auto nruns = static_cast<int64_t>(runs.size() / 3);
-  const int64_t out_step = count + 3;
+  const int64_t out_side = std::max(rows, count) + 3;
+  const int64_t in_step = transposed ? 1 : side, in_col = transposed ? side : 1;
+  const int64_t out_step = transposed ? 1 : out_side, out_col = transposed ? out_side : 1;
   const T guard = static_cast<T>(77);
-  std::vector<T> want(static_cast<size_t>(rows * out_step), guard), got = want;
-  rank_tile_of<T>(table_scalar)(in.data(), in_step, runs.data(), nruns, kh, kw, rank, rows, count,
-                                want.data(), out_step, nullptr);
-  rank_tile_of<T>(t)(in.data(), in_step, runs.data(), nruns, kh, kw, rank, rows, count, got.data(),
-                     out_step, work.data());
+  std::vector<T> want(static_cast<size_t>(out_side * out_side), guard), got = want;
+  rank_tile_of<T>(table_scalar)(in.data(), in_step, in_col, runs.data(), nruns, kh, kw, rank, rows,
+                                count, want.data(), out_step, out_col, nullptr);
+  rank_tile_of<T>(t)(in.data(), in_step, in_col, runs.data(), nruns, kh, kw, rank, rows, count,
+                     got.data(), out_step, out_col, work.data());
   for (size_t i = 0; i < want.size(); ++i)
     ASSERT_TRUE(same_value(want[i], got[i]))
         << isa_name(isa) << " " << kh << "x" << kw << " (" << nruns << " runs) rank " << rank
-        << " rows " << rows << " count " << count << " at " << i << ": " << +want[i] << " vs "
-        << +got[i];
+        << " rows " << rows << " count " << count << (transposed ? " transposed" : "") << " at "
+        << i << ": " << +want[i] << " vs " << +got[i];
   for (size_t j = 0; j < kRankTileZero; ++j) ASSERT_EQ(work[j], 0) << j;
 }
 
@@ -769,17 +773,18 @@ void check_rank_tile(const Table& t, Isa isa, std::mt19937& rng) {
     for (int64_t kw : {1, 3, 8, 11}) {
       for (int64_t rows : {1, 5}) {
         for (int64_t count : {1, 6, 37}) {
-          const int64_t in_step = count + kw + 2;
+          const int64_t side = std::max(count + kw, rows + kh) + 2;
           const std::vector<T> in =
-              values<T>(static_cast<size_t>(in_step * (rows + kh - 1)), rng, count == 6 ? 0.05 : 0);
+              values<T>(static_cast<size_t>(side * side), rng, count == 6 ? 0.05 : 0);
           std::vector<bool> fp(static_cast<size_t>(kh * kw));
           for (size_t j = 0; j < fp.size(); ++j) fp[j] = cell(rng);
           fp[static_cast<size_t>(kh * kw / 2)] = true;
           const auto nf = static_cast<int64_t>(std::count(fp.begin(), fp.end(), true));
           for (int64_t rank : {int64_t{0}, kh * kw / 2, kh * kw - 1})
-            check_tile_case<T>(t, isa, in, in_step, kh, kw, {}, rank, rows, count, work);
+            check_tile_case<T>(t, isa, in, side, kh, kw, {}, rank, rows, count, work);
           for (int64_t rank : {int64_t{0}, nf / 2, nf - 1})
-            check_tile_case<T>(t, isa, in, in_step, kh, kw, fp, rank, rows, count, work);
+            for (bool transposed : {false, true})
+              check_tile_case<T>(t, isa, in, side, kh, kw, fp, rank, rows, count, work, transposed);
         }
       }
     }
@@ -787,18 +792,18 @@ void check_rank_tile(const Table& t, Isa isa, std::mt19937& rng) {
   {
     const int64_t kh = 5, kw = 7, rows = 128 - kh + 1, count = 256 - kw + 1;
     static_assert(kRankTileValues == 128 * 256, "the full tile below");
-    std::vector<T> in(128 * 256);
-    for (size_t i = 0; i < in.size(); ++i)  // distinct, in a scrambled order
-      in[i] = static_cast<T>(static_cast<int64_t>((i * 7919) % in.size()) - 1000);
+    std::vector<T> in(256 * 256);
+    for (size_t i = 0; i < in.size(); ++i)  // distinct within the tile, in a scrambled order
+      in[i] = static_cast<T>(static_cast<int64_t>((i * 7919) % 32768) - 1000);
     check_tile_case<T>(t, isa, in, 256, kh, kw, {}, 17, rows, count, work);
     std::fill(in.begin(), in.end(), static_cast<T>(3));
     check_tile_case<T>(t, isa, in, 256, kh, kw, {}, 17, rows, count, work);
   }
   if constexpr (std::is_same_v<T, double>) {
-    std::vector<T> in(40 * 30);
+    std::vector<T> in(45 * 45);
     std::uniform_int_distribution<int> d(0, 1 << 20);
     for (auto& x : in) x = 1.0 + d(rng) * 0x1p-52;
-    check_tile_case<T>(t, isa, in, 40, 6, 6, {}, 10, 25, 35, work);
+    check_tile_case<T>(t, isa, in, 45, 6, 6, {}, 10, 25, 35, work);
   }
 }
 

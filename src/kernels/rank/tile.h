@@ -223,9 +223,9 @@ inline TileWork tile_work(void* work, size_t tsize, int64_t nf) {
 }
 
 template <class T>
-void rank_tile(const T* in, int64_t in_step, const int64_t* runs, int64_t nruns, int64_t kh,
-               int64_t kw, int64_t rank, int64_t rows, int64_t count, T* out, int64_t out_step,
-               void* work) {
+void rank_tile(const T* in, int64_t in_step, int64_t in_col, const int64_t* runs, int64_t nruns,
+               int64_t kh, int64_t kw, int64_t rank, int64_t rows, int64_t count, T* out,
+               int64_t out_step, int64_t out_col, void* work) {
   if (rows <= 0 || count <= 0) return;
   using Item = TileItem<T>;
   int64_t nf = 0;
@@ -238,9 +238,10 @@ void rank_tile(const T* in, int64_t in_step, const int64_t* runs, int64_t nruns,
     const T* row = in + r * in_step;
     Item* it = items + r * rw;
     for (int64_t c = 0; c < rw; ++c) {
+      const T x = row[c * in_col];
       if constexpr (std::is_floating_point_v<T>)
-        if (row[c] != row[c]) ++(std::signbit(row[c]) ? nan_lo : nan_hi);
-      it[c] = tile_item<T>(tile_key(row[c]), r * rw + c);
+        if (x != x) ++(std::signbit(x) ? nan_lo : nan_hi);
+      it[c] = tile_item<T>(tile_key(x), r * rw + c);
     }
   }
   // Small tiles (short or narrow images) by bytes: 2048 buckets a pass cost more than their values.
@@ -261,11 +262,11 @@ void rank_tile(const T* in, int64_t in_step, const int64_t* runs, int64_t nruns,
   }
   // A window holding a NaN: NI_Select on its values in footprint (C) order, SciPy's answer.
   auto nan_window = [&](int64_t r, int64_t i) {
-    const T* p = in + r * in_step + i;
+    const T* p = in + r * in_step + i * in_col;
     int64_t k = 0;
     for (int64_t j = 0; j < nruns; ++j)
       for (int64_t c = runs[3 * j + 1]; c < runs[3 * j + 2]; ++c)
-        w.window[k++] = static_cast<double>(p[runs[3 * j] * in_step + c]);
+        w.window[k++] = static_cast<double>(p[runs[3 * j] * in_step + c * in_col]);
     return static_cast<T>(ni_select(w.window, 0, nf - 1, rank));
   };
   const bool nan = nan_lo + nan_hi > 0;
@@ -273,12 +274,12 @@ void rank_tile(const T* in, int64_t in_step, const int64_t* runs, int64_t nruns,
     T* o = out + r * out_step;
     if (!nan) {
       select_positions<false>(w.pos + r * rw, w.ends, nruns, rank, count, w.found, w.bits, 0, 0);
-      for (int64_t i = 0; i < count; ++i) o[i] = values[w.found[i]];
+      for (int64_t i = 0; i < count; ++i) o[i * out_col] = values[w.found[i]];
     } else {
       select_positions<true>(w.pos + r * rw, w.ends, nruns, rank, count, w.found, w.bits, nan_lo,
                              static_cast<int>(n) - nan_hi);
       for (int64_t i = 0; i < count; ++i)
-        o[i] = w.found[i] & kNanPlace ? nan_window(r, i) : values[w.found[i]];
+        o[i * out_col] = w.found[i] & kNanPlace ? nan_window(r, i) : values[w.found[i]];
     }
   }
 }
