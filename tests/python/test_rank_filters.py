@@ -842,6 +842,15 @@ def test_sorted_tile_path(isa, dtype, threads):
             for r in (0, n // 2, n - 1):
                 same(nd.rank_filter(x, r, footprint=fp, mode="mirror"),
                      ndi.rank_filter(x, r, footprint=fp, mode="mirror"))
+        if np.dtype(dtype).kind == "f":  # a NaN fill: the windows it reaches keep C order
+            for mode in ("constant", "grid-constant"):
+                same(nd.rank_filter(spread, 5, footprint=fp, mode=mode, cval=np.nan),
+                     ndi.rank_filter(spread, 5, footprint=fp, mode=mode, cval=np.nan))
+    if np.dtype(dtype).kind == "f":  # review25b's case: rows 1 gave 30..34 for 25..29
+        x = np.arange(40, dtype=dtype).reshape(8, 5)[::-1].copy()
+        fp = np.ones((7, 2), bool)
+        same(nd.rank_filter(x, 5, footprint=fp, mode="constant", cval=np.nan),
+             ndi.rank_filter(x, 5, footprint=fp, mode="constant", cval=np.nan))
     for fp in (disk, ring, cross, holes):
         n = int(fp.sum())
         for x in (spread, clustered):

@@ -1,6 +1,7 @@
-// The body of `<dtype>_rank_tile` (rank.h): rank filters over 2-D footprints of 4- and 8-byte
-// values (float32, float64, int32) through their places in the tile's sorted order. Shared by every
-// ISA, like the histogram kernels: a radix sort and table updates, nothing across lanes.
+// The body of `<dtype>_rank_tile` (rank.h): rank filters over 2-D footprints of 2-, 4- and 8-byte
+// values (float32, float64, int32, uint16) through their places in the tile's sorted order.
+// Shared by every ISA, like the histogram kernels: a radix sort and table updates, nothing
+// across lanes.
 //
 // Why: the select kernel partitions each window afresh, O(window) an output with a
 // mispredicted branch a value (a float32 9 x 9 median took 1.4 us an output, SciPy's own
