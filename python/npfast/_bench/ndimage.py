@@ -78,6 +78,11 @@ def _filters(cv2, ndi):
                      lambda x, k=k: nd.median_filter(x, k, mode="nearest"),
                      lambda x, k=k: ndi.median_filter(x, k, mode="nearest"),
                      cv(lambda x, k=k: cv2.medianBlur(x, k))))
+    # A window no sorting network takes (the sorted tiles; docs/ndimage-speed.md "tile25"):
+    # OpenCV's medianBlur takes float32 windows of 3 and 5 only.
+    rows.append(("median_filter 9 float32", np.float32, False,
+                 lambda x: nd.median_filter(x, 9, mode="nearest"),
+                 lambda x: ndi.median_filter(x, 9, mode="nearest"), None))
     return rows
 
 
