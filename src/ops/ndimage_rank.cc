@@ -714,8 +714,8 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
     break;
     switch (nf) {
       NPFAST_NET(3)
-      NPFAST_NET(5)
       NPFAST_NET(4)
+      NPFAST_NET(5)
       NPFAST_NET(6)
       NPFAST_NET(7)
       NPFAST_NET(8)
