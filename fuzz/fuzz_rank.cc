@@ -1,7 +1,8 @@
 // Fuzzes the ndimage rank filters: minmax_filter1d, the fused 2-D pair, footprint min/max and
 // rank_filter with any shapes (including empty axes and windows longer than the lines),
 // strides, dtypes, footprints (holes, leading axes of length 1, the median network, sorted
-// tile and histogram shapes, tall ones that the tiles slide down), origins, ranks, modes, output dtypes, and the output being the input.
+// tile and histogram shapes, tall ones that the tiles slide down), origins, ranks, modes,
+// output dtypes, and the output being the input.
 // Some last axes are 1900-2100 long: the 2-D min/max filters run their fused row kernel
 // (`<t>_minmax_2d`) only on rows whose k0 + 1 copies overflow 32 KiB (ops/ndimage_rank.cc).
 // Such a case needs more bytes than libFuzzer's default 4 KiB inputs hold: the corpus has a
