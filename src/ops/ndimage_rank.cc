@@ -763,63 +763,64 @@ void window_filter(const View& input, const View& footprint, const int64_t* orig
   const bool rect = flat && nf == footprint.size();
   const int64_t kh = w.nd >= 2 ? footprint.shape[w.nd - 2] : 1;
   const int64_t kw = footprint.shape[w.nd - 1];
-  // All but bytes: sorted tiles (rank_tile), for boxes small enough that a tile holds several
-  // of them. uint16 rectangles of 36 values or more keep the two-level histogram below when
-  // the values span at most 4096 (12-bit images, few levels): its walk between answers is then
-  // short. Spread over the range, it walked up to 255 values a bucket: 9 x 9 median, 512^2,
-  // 1 thread, ns/px histogram / tiles: uniform 16-bit 173 / 55, 12-bit camera-like noise 46-49
-  // / 60, 10 levels 21-26 / 47, a ramp over 41000 with noise 51 / 52-59; 12-bit noise at 4 x 4
-  // 61-64 / 40, 6 x 6 50-54 / 47-63, 11 x 11 46-49 / 60-78 (docs/ndimage-speed.md "tile25").
+  // Sorted tiles (rank_tile), for boxes small enough that a tile holds several of them. uint16
+  // rectangles of 36 values or more keep the two-level histogram below when the values span at
+  // most 4096 (12-bit images, few levels): its walk between answers is then short. Spread over the
+  // range, it walked up to 255 values a bucket: 9 x 9 median, 512^2, 1 thread, ns/px histogram /
+  // tiles: uniform 16-bit 173 / 55, 12-bit camera-like noise 46-49 / 60, 10 levels 21-26 / 47, a
+  // ramp over 41000 with noise 51 / 52-59; 12-bit noise at 4 x 4 61-64 / 40, 6 x 6 50-54 / 47-63,
+  // 11 x 11 46-49 / 60-78 (docs/ndimage-speed.md "tile25"). Bytes keep Huang's histogram for
+  // rectangles of 16 or more values (9 x 9 22 ns/px); other byte footprints (a disk of 81 values
+  // ran NI_Select: 1225 ns/px) take the tiles.
   bool tiles_win = true;
   if constexpr (std::is_same_v<T, uint16_t>)
     tiles_win = !(rect && nf >= 36) || sampled_span<uint16_t>(input) > 4096;
-  if constexpr (!std::is_same_v<T, uint8_t>) {
-    if (flat && tiles_win && nf > 1 && 4 * kh * kw <= rank::kRankTileValues) {
-      // The footprint's runs of set cells, row by row (its C order), and column by column (the
-      // transposed footprint's C order).
-      const uint8_t* f = footprint.ptr<uint8_t>();
-      auto runs_of = [&](bool down, Buffer<int64_t>& runs) {
-        const int64_t a = down ? kw : kh, b = down ? kh : kw;
-        auto at = [&](int64_t i, int64_t j) { return f[down ? j * kw + i : i * kw + j] != 0; };
-        int64_t n = 0;
-        for (int64_t i = 0; i < a; ++i)
-          for (int64_t j = 0; j < b; ++j) {
-            if (!at(i, j) || (j > 0 && at(i, j - 1))) continue;
-            int64_t e = j;
-            while (e < b && at(i, e)) ++e;
-            runs[3 * n] = i;
-            runs[3 * n + 1] = j;
-            runs[3 * n + 2] = e;
-            ++n;
-          }
-        return n;
-      };
-      Buffer<int64_t> across(static_cast<size_t>(3 * nf)), down(static_cast<size_t>(3 * nf));
-      const int64_t n_across = runs_of(false, across), n_down = runs_of(true, down);
-      // Down the columns where that takes fewer runs, and no NaN is there, in the input or as
-      // the fill: a NaN window's answer is NI_Select's on its values in C order, the
-      // transposed kernel's in the transposed order (review25b: cval=nan). The input's scan
-      // is one thread's pass over it (4000^2 float32, 16 x 1 median: lost in the noise of the
-      // 620 ms filter on 2 threads).
-      const bool nan_fill = mode == Border::fill && fill != fill;
-      const bool go_down = n_down < n_across && !nan_fill && !any_nan<S>(input);
-      const RankTiles<T> tiles{
-          pick<T>(t.f32_rank_tile, t.f64_rank_tile, nullptr, t.u16_rank_tile, t.i32_rank_tile),
-          go_down ? down.get() : across.get(),
-          go_down ? n_down : n_across,
-          kh,
-          kw,
-          rank,
-          go_down};
-      for_each_slab<T, S>(
-          input, w, mode, fill, out, rank_tile_ns(tiles.nruns),
-          Scratch{rank::rank_tile_work_bytes(sizeof(T), nf), rank::kRankTileZero}, true,
-          [&](const T* p, T* res, int64_t n, void* work) {
-            tiles(p, 0, nullptr, res, 0, 1, n, work);
-          },
-          tiles);
-      return;
-    }
+  if constexpr (std::is_same_v<T, uint8_t>) tiles_win = !(rect && nf >= 16);
+  if (flat && tiles_win && nf > 1 && 4 * kh * kw <= rank::kRankTileValues) {
+    // The footprint's runs of set cells, row by row (its C order), and column by column (the
+    // transposed footprint's C order).
+    const uint8_t* f = footprint.ptr<uint8_t>();
+    auto runs_of = [&](bool down, Buffer<int64_t>& runs) {
+      const int64_t a = down ? kw : kh, b = down ? kh : kw;
+      auto at = [&](int64_t i, int64_t j) { return f[down ? j * kw + i : i * kw + j] != 0; };
+      int64_t n = 0;
+      for (int64_t i = 0; i < a; ++i)
+        for (int64_t j = 0; j < b; ++j) {
+          if (!at(i, j) || (j > 0 && at(i, j - 1))) continue;
+          int64_t e = j;
+          while (e < b && at(i, e)) ++e;
+          runs[3 * n] = i;
+          runs[3 * n + 1] = j;
+          runs[3 * n + 2] = e;
+          ++n;
+        }
+      return n;
+    };
+    Buffer<int64_t> across(static_cast<size_t>(3 * nf)), down(static_cast<size_t>(3 * nf));
+    const int64_t n_across = runs_of(false, across), n_down = runs_of(true, down);
+    // Down the columns where that takes fewer runs, and no NaN is there, in the input or as
+    // the fill: a NaN window's answer is NI_Select's on its values in C order, the
+    // transposed kernel's in the transposed order (review25b: cval=nan). The input's scan
+    // is one thread's pass over it (4000^2 float32, 16 x 1 median: lost in the noise of the
+    // 620 ms filter on 2 threads).
+    const bool nan_fill = mode == Border::fill && fill != fill;
+    const bool go_down = n_down < n_across && !nan_fill && !any_nan<S>(input);
+    const RankTiles<T> tiles{
+        pick<T>(t.f32_rank_tile, t.f64_rank_tile, t.u8_rank_tile, t.u16_rank_tile, t.i32_rank_tile),
+        go_down ? down.get() : across.get(),
+        go_down ? n_down : n_across,
+        kh,
+        kw,
+        rank,
+        go_down};
+    for_each_slab<T, S>(
+        input, w, mode, fill, out, rank_tile_ns(tiles.nruns),
+        Scratch{rank::rank_tile_work_bytes(sizeof(T), nf), rank::kRankTileZero}, true,
+        [&](const T* p, T* res, int64_t n, void* work) {
+          tiles(p, 0, nullptr, res, 0, 1, n, work);
+        },
+        tiles);
+    return;
   }
   // Byte and 16-bit windows not tiny: Huang's histogram (bytes) or the two-level histogram
   // (16-bit).

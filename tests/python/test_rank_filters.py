@@ -787,10 +787,11 @@ def test_uint16_histogram_path(isa):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int16, np.uint32, np.int64,
-                                   np.uint16])
+                                   np.uint16, np.uint8])
 def test_sorted_tile_path(isa, dtype, threads):
-    # Boxes and footprints that no network takes, over every kernel type but bytes (int16 as
-    # int32, uint32 and int64 as float64): rank_tile, each tile's values sorted once. Distinct values spread
+    # Boxes and footprints that no network takes, over every kernel type (int16 as int32,
+    # uint32 and int64 as float64; bytes' rectangles of 16+ values take Huang's histogram):
+    # rank_tile, each tile's values sorted once. Distinct values spread
     # wide and few clustered ones (ties, -0.0, NaN and inf for floats), every rank region,
     # modes, windows wider or taller than the image, several tiles each way on 1 and 2 threads,
     # stacks, 1-D lines, strided views and another output dtype.

@@ -112,8 +112,8 @@
 // buckets); `work`: kRankHist16Work int32, zero on entry and left zero.
 //
 // Rank over a 2-D footprint `<dtype>_rank_tile__<isa>(in, in_step, in_col, runs, nruns, kh, kw,
-// rank, rows, count, out, out_step, out_col, work)` (f32, f64, i32, u16): the footprint, inside a
-// kh x kw box, is `nruns` runs of cells, run j the cells (runs[3j], c) for runs[3j + 1] <= c <
+// rank, rows, count, out, out_step, out_col, work)` (f32, f64, i32, u16, u8): the footprint, inside
+// a kh x kw box, is `nruns` runs of cells, run j the cells (runs[3j], c) for runs[3j + 1] <= c <
 // runs[3j + 2], in C order (rows ascending, columns ascending within a row), non-empty and
 // apart. Element (r, c) of the input is in[r * in_step + c * in_col]. For r < rows and i <
 // count, out[r * out_step + i * out_col] = the rank-th smallest of the footprint's values whose

@@ -716,6 +716,7 @@ RankTileFn<T> rank_tile_of(const Table& t) {
   if constexpr (std::is_same_v<T, double>) return t.f64_rank_tile;
   if constexpr (std::is_same_v<T, int32_t>) return t.i32_rank_tile;
   if constexpr (std::is_same_v<T, uint16_t>) return t.u16_rank_tile;
+  if constexpr (std::is_same_v<T, uint8_t>) return t.u8_rank_tile;
 }
 
 // The runs (rank.h's rank_tile) of a kh x kw footprint, C order.
@@ -847,6 +848,7 @@ TEST_P(RankIsa, MatchesReference) {
     check_rank_tile<double>(t, GetParam(), rng);
     check_rank_tile<int32_t>(t, GetParam(), rng);
     check_rank_tile<uint16_t>(t, GetParam(), rng);
+    check_rank_tile<uint8_t>(t, GetParam(), rng);
   }
 }
 

@@ -1,5 +1,5 @@
-// The body of `<dtype>_rank_tile` (rank.h): rank filters over 2-D footprints of 2-, 4- and 8-byte
-// values (float32, float64, int32, uint16) through their places in the tile's sorted order.
+// The body of `<dtype>_rank_tile` (rank.h): rank filters over 2-D footprints of every kernel
+// type (float32, float64, int32, uint16, uint8) through their places in the tile's sorted order.
 // Shared by every ISA, like the histogram kernels: a radix sort and table updates, nothing
 // across lanes.
 //
