@@ -55,10 +55,8 @@ std::vector<std::pair<std::string, std::string>> names(const Snapshot& s) {
   };
   const auto& g = *static_cast<const gemm_kernels::Table*>(s.table[k_gemm_kernels]);
   // A table field's kernel (registry.h: NPFAST_KERNEL_BASE).
-#define NPFAST_SHOW(op, family, field)                              \
-  {                                                                 \
-    op, named(k_##family, NPFAST_KERNEL_BASE(family::Table, field)) \
-  }
+#define NPFAST_SHOW(op, family, field) \
+  { op, named(k_##family, NPFAST_KERNEL_BASE(family::Table, field)) }
   return {
       {"matmul_f32", named(k_gemm_kernels, gemm_kernels::base_name(g.f32))},
       {"matmul_f64", named(k_gemm_kernels, gemm_kernels::base_name(g.f64))},
@@ -93,7 +91,7 @@ std::vector<std::pair<std::string, std::string>> names(const Snapshot& s) {
       NPFAST_SHOW("median_filter_3x3_f32", rank, f32_rank_net_n9),
       NPFAST_SHOW("median_filter_3x3_f32_far", rank, f32_rank_net_n9_far),
       NPFAST_SHOW("rank_filter_f32", rank, f32_select),
-      NPFAST_SHOW("rank_filter_rect_f32", rank, f32_rank_tile),
+      NPFAST_SHOW("rank_filter_2d_f32", rank, f32_rank_tile),
       NPFAST_SHOW("median_filter_u8", rank, u8_rank_hist),
       // The elementwise fields are tables indexed by dtypes (elementwise.h): name the entry.
       {"convert_u8_f32", named(k_elementwise, "u8_f32_convert")},

@@ -176,14 +176,30 @@ constexpr int kTileDigit = 11;                         // bits a radix pass sort
 constexpr int kTilePasses = 6;                         // passes for 64-bit keys
 // A sorted item of tile.h: an 8-byte key and its index, else a key packed above the index.
 constexpr size_t tile_item_bytes(size_t tsize) { return tsize == 8 ? 16 : 8; }
+// The sections of rank_tile's work in order (tile.h's TileWork: the window's bits, two item
+// buffers, radix counts, places, answers, values, run ends, a NaN window's doubles), each but
+// the last rounded up to 64 bytes where it is laid out.
+constexpr int kTileSections = 9;
+inline void tile_sections(size_t tsize, int64_t nf, size_t (&bytes)[kTileSections]) {
+  const size_t n = static_cast<size_t>(kRankTileValues), cells = static_cast<size_t>(nf);
+  const size_t items = n * tile_item_bytes(tsize);
+  const size_t sizes[kTileSections] = {n / 8,
+                                       items,
+                                       items,
+                                       kTilePasses * (size_t{1} << kTileDigit) * 4,
+                                       n * 2,
+                                       n * 2,
+                                       n * tsize,
+                                       cells * 2 * sizeof(int64_t),
+                                       cells * sizeof(double)};
+  for (int i = 0; i < kTileSections; ++i) bytes[i] = sizes[i];
+}
+constexpr size_t tile_section_span(size_t b) { return (b + 63) / 64 * 64; }
 inline size_t rank_tile_work_bytes(size_t tsize, int64_t nf) {
-  const size_t n = static_cast<size_t>(kRankTileValues);
-  // The sections of tile.h's TileWork, each rounded up to 64 bytes.
-  auto up = [](size_t b) { return (b + 63) / 64 * 64; };
-  return up(n / 8) + 2 * up(n * tile_item_bytes(tsize)) +
-         up(kTilePasses * (size_t{1} << kTileDigit) * 4) + 2 * up(n * 2) + up(n * tsize) +
-         up(static_cast<size_t>(nf) * 2 * sizeof(int64_t)) +
-         static_cast<size_t>(nf) * sizeof(double);
+  size_t bytes[kTileSections], total = 0;
+  tile_sections(tsize, nf, bytes);
+  for (size_t b : bytes) total += tile_section_span(b);
+  return total;
 }
 constexpr int64_t kNetMinSplit = 64;  // outputs: the widest register holds 64 bytes
 // median3_rows's output rows a strip: 8 took 1.2x the time of 6 on rows 4 KiB + 8 bytes apart

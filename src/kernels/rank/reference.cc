@@ -89,28 +89,6 @@ void median3_rows_ref(const T* in, int64_t in_step, T* out, int64_t out_step, in
     rank_net_ref<T, 9>(in + r * in_step, offsets, 4, count, out + r * out_step);
 }
 
-// NI_Select over the kh x kw rectangle of each output (rows row_step apart): the histogram
-// kernels' reference, and the scalar ISA's kernel (so any window size, from the heap).
-template <class T>
-void select_rect(const T* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank, int64_t count,
-                 T* out) {
-  std::vector<int64_t> offsets(static_cast<size_t>(kh * kw));
-  std::vector<double> work(offsets.size());
-  for (int64_t r = 0; r < kh; ++r)
-    for (int64_t c = 0; c < kw; ++c) offsets[static_cast<size_t>(r * kw + c)] = r * row_step + c;
-  select_rows(in, offsets.data(), kh * kw, rank, count, out, work.data());
-}
-
-void rank_hist_ref(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank,
-                   int64_t count, uint8_t* out) {
-  select_rect(in, row_step, kh, kw, rank, count, out);
-}
-
-void rank_hist16_ref(const uint16_t* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank,
-                     int64_t count, uint16_t* out, int32_t*) {
-  select_rect(in, row_step, kh, kw, rank, count, out);
-}
-
 template <class T>
 void rank_tile_ref(const T* in, int64_t in_step, int64_t in_col, const int64_t* runs, int64_t nruns,
                    int64_t, int64_t, int64_t rank, int64_t rows, int64_t count, T* out,
@@ -125,6 +103,26 @@ void rank_tile_ref(const T* in, int64_t in_step, int64_t in_col, const int64_t* 
     for (int64_t i = 0; i < count; ++i)
       select_rows(in + r * in_step + i * in_col, offsets.data(), nf, rank, 1,
                   out + r * out_step + i * out_col, work.data());
+}
+
+// The histogram kernels' reference (and the scalar ISA's kernels: any window size, from the
+// heap): rank_tile_ref over the kh x kw rectangle's rows.
+template <class T>
+void select_rect(const T* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank, int64_t count,
+                 T* out) {
+  std::vector<int64_t> runs;
+  for (int64_t r = 0; r < kh; ++r) runs.insert(runs.end(), {r, 0, kw});
+  rank_tile_ref(in, row_step, 1, runs.data(), kh, kh, kw, rank, 1, count, out, 0, 1, nullptr);
+}
+
+void rank_hist_ref(const uint8_t* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank,
+                   int64_t count, uint8_t* out) {
+  select_rect(in, row_step, kh, kw, rank, count, out);
+}
+
+void rank_hist16_ref(const uint16_t* in, int64_t row_step, int64_t kh, int64_t kw, int64_t rank,
+                     int64_t count, uint16_t* out, int32_t*) {
+  select_rect(in, row_step, kh, kw, rank, count, out);
 }
 
 }  // namespace

@@ -189,8 +189,8 @@ void select_positions(const uint16_t* pos, const int64_t* ends, int64_t nruns, i
   whole(count - 1, -1);
 }
 
-// rank.h's rank_tile_work_bytes, section by section: the window's bits first (zero on entry,
-// left zero), each section 64-byte aligned.
+// rank_tile's work, carved in rank.h's tile_sections order: the window's bits first (zero on
+// entry, left zero), each section 64-byte aligned.
 struct TileWork {
   uint64_t* bits;
   void* items[2];
@@ -203,23 +203,25 @@ struct TileWork {
 };
 
 inline TileWork tile_work(void* work, size_t tsize, int64_t nf) {
+  size_t bytes[kTileSections];
+  tile_sections(tsize, nf, bytes);
   char* p = static_cast<char*>(work);
-  auto take = [&p](size_t bytes) {
+  int i = 0;
+  auto take = [&]() {
     char* q = p;
-    p += (bytes + 63) / 64 * 64;
+    p += tile_section_span(bytes[i++]);
     return q;
   };
-  const size_t n = static_cast<size_t>(kRankTileValues);
   TileWork w;
-  w.bits = reinterpret_cast<uint64_t*>(take(n / 8));
-  w.items[0] = take(n * tile_item_bytes(tsize));
-  w.items[1] = take(n * tile_item_bytes(tsize));
-  w.radix = reinterpret_cast<uint32_t*>(take(kTilePasses * (size_t{1} << kTileDigit) * 4));
-  w.pos = reinterpret_cast<uint16_t*>(take(n * 2));
-  w.found = reinterpret_cast<uint16_t*>(take(n * 2));
-  w.values = take(n * tsize);
-  w.ends = reinterpret_cast<int64_t*>(take(static_cast<size_t>(nf) * 2 * sizeof(int64_t)));
-  w.window = reinterpret_cast<double*>(p);
+  w.bits = reinterpret_cast<uint64_t*>(take());
+  w.items[0] = take();
+  w.items[1] = take();
+  w.radix = reinterpret_cast<uint32_t*>(take());
+  w.pos = reinterpret_cast<uint16_t*>(take());
+  w.found = reinterpret_cast<uint16_t*>(take());
+  w.values = take();
+  w.ends = reinterpret_cast<int64_t*>(take());
+  w.window = reinterpret_cast<double*>(take());
   return w;
 }
 
