@@ -7,6 +7,7 @@
 #include "npfast/corr2d.hpp"
 #include "npfast/error.hpp"
 #include "python/npfast/bind.h"
+#include "src/ops/alias_rows.h"
 #include "src/ops/corr2d.h"
 
 namespace npfast {
@@ -289,6 +290,9 @@ NPFAST_BIND(corr2d) {
   m.def("_corr2d_runs_reverse", &ops::interior_runs_reverse, nb::arg("load"), nb::arg("store"),
         nb::arg("rs"), nb::arg("kh"), nb::arg("top"));
   m.def("_corr2d_reverse_rows", &ops::corr2d_reverse_rows);
+  // Tests only: streamed output rows made through a scratch for the 4 KiB alias
+  // (src/ops/alias_rows.h), by correlate and the row-by-row ndimage filters.
+  m.def("_aliased_rows", &ops::aliased_rows);
 }
 
 }  // namespace py

@@ -16,6 +16,7 @@
 #include "src/core/views.h"
 #include "src/kernels/corr2d/corr2d.h"
 #include "src/kernels/elementwise/elementwise.h"
+#include "src/ops/alias_rows.h"
 #include "src/ops/corr2d.h"
 
 namespace npfast {
@@ -160,6 +161,7 @@ struct Scratch {
   T* fill_row;     // [fill_row]
   T* obuf;         // [kMaxRows][Wo] when the output is strided
   T** tmp;         // separable: [band + kh - 1] rows of Wo, the horizontal pass
+  char* alias;     // streamed: [AliasedRows::bytes(kMaxRows, Wo * sizeof(T))], run_rows
 };
 
 template <class T>
@@ -172,6 +174,8 @@ size_t scratch_bytes(const Plan<T>& P) {
   b = checked_add(b, checked_mul(pad, item, "scratch bytes") + 64, "scratch bytes");
   if (!P.out_direct)
     b = checked_add(b, checked_mul(kMaxRows * P.Wo, item, "scratch bytes") + 64, "scratch bytes");
+  if (P.stream)
+    b = checked_add(b, ops::AliasedRows::bytes(kMaxRows, P.Wo * item) + 64, "scratch bytes");
   if (P.separable) {
     b = checked_add(b, rows * static_cast<int64_t>(sizeof(T*)) + 64, "scratch bytes");
     b = checked_add(
@@ -196,6 +200,8 @@ Scratch<T> carve(const Plan<T>& P, char* mem) {
   p = align(reinterpret_cast<char*>(s.fill_row + P.fill_row));
   s.obuf = reinterpret_cast<T*>(p);
   if (!P.out_direct) p = align(p + kMaxRows * P.Wo * sizeof(T));
+  s.alias = p;
+  if (P.stream) p = align(p + ops::AliasedRows::bytes(kMaxRows, P.Wo * sizeof(T)));
   s.tmp = nullptr;
   if (P.separable) {
     s.tmp = reinterpret_cast<T**>(p);
@@ -216,16 +222,27 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
   char* out = P.out + views::plane_offset(*P.vout, pl);
   const int kh = P.kh;
   corr2d::RowsFn<T> interior = P.kern_direct;
-  for (int s = 0; P.kern_reverse && s < P.nseg; ++s) {
+  // Streamed rows in the 4 KiB alias of the rows they read: made in a scratch with plain
+  // stores, then streamed out (alias_rows.h).
+  ops::AliasedRows alias;
+  for (int s = 0; (P.kern_reverse || P.stream) && s < P.nseg; ++s) {
     const Segment& g = P.seg[s];
     if (!g.direct) continue;
     // The interior's first output element, and the middle of the input window it reads.
     const uintptr_t store = reinterpret_cast<uintptr_t>(out) + static_cast<uintptr_t>(g.c0 * P.ocs);
     const uintptr_t load =
         reinterpret_cast<uintptr_t>(in) + static_cast<uintptr_t>((g.c0 - P.left + P.kw / 2) * P.cs);
-    if (ops::interior_runs_reverse(load, store, P.rs, kh, P.top)) {
+    if (P.kern_reverse && ops::interior_runs_reverse(load, store, P.rs, kh, P.top)) {
       interior = P.kern_reverse;
       g_reverse_rows.fetch_add(r1 - r0, std::memory_order_relaxed);
+    }
+    // The input element at the first output's own position: the window's middle row.
+    const uintptr_t centre = load + static_cast<uintptr_t>((kh / 2 - P.top) * P.rs);
+    if (P.stream &&
+        ops::streamed_rows_alias(store, P.ors, centre, P.rs, kh / 2, kh - 1 - kh / 2, kMaxRows)) {
+      interior = P.kern;
+      alias = ops::AliasedRows(kMaxRows, P.Wo * static_cast<int64_t>(sizeof(T)),
+                               centre - static_cast<uintptr_t>(g.c0 * P.ocs), S.alias);
     }
     break;  // one direct segment (the interior) per plan
   }
@@ -281,8 +298,8 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
       const int R = static_cast<int>(std::min<int64_t>(kMaxRows, nout - o));
       T* orow[kMaxRows];
       for (int q = 0; q < R; ++q)
-        orow[q] =
-            P.out_direct ? reinterpret_cast<T*>(out + (b0 + o + q) * P.ors) : S.obuf + q * P.Wo;
+        orow[q] = P.out_direct ? alias.row(q, reinterpret_cast<T*>(out + (b0 + o + q) * P.ors))
+                               : S.obuf + q * P.Wo;
       if (P.separable) P.kern_v(S.tmp + o, orow, R, P.Wo, P.u, kh, 1);
       for (int s = 0; !P.separable && s < P.nseg; ++s) {
         const Segment& g = P.seg[s];
@@ -313,6 +330,11 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
           for (int s = 0; s < P.nseg; ++s)
             scan(S.ptrs + s * stride + t0, t1 - t0, P.seg[s].c1 - P.seg[s].c0 + P.kw - 1);
         }
+      }
+      if (alias.on()) {
+        void* dst[kMaxRows];
+        for (int q = 0; q < R; ++q) dst[q] = out + (b0 + o + q) * P.ors;
+        alias.flush(dst, R);
       }
       if (!P.out_direct) {
         for (int q = 0; q < R; ++q) {

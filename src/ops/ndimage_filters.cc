@@ -15,6 +15,7 @@
 #include "npfast/ndimage.hpp"
 #include "src/kernels/elementwise/elementwise.h"
 #include "src/kernels/filter1d/filter1d.h"
+#include "src/ops/alias_rows.h"
 #include "src/ops/ndimage_line.h"
 #include "src/ops/ndimage_weights.h"
 
@@ -481,7 +482,6 @@ void uniform_rows(const View& in, const View& out, int a, int64_t k0, int64_t b0
   const float cv = static_cast<float>(cval);
   const filter1d::Table& t = kernels<filter1d::Table>();
   const bool nt = streams(out);
-  const filter1d::Uniform2dRowsFn k2 = nt ? t.f32_uniform2d_rows_nt : t.f32_uniform2d_rows;
   // Streamed outputs: up to kGroup output rows a kernel call (f32_uniform2d_rows), each input
   // row loaded once for the rows that share it (k0 + 3 row loads per 4 output rows, not 4 k0):
   // size 5, cold, 1 thread CPU ns/px, 1 / 4 rows a call, 4000^2 0.61 / 0.50, 8000^2 0.60 /
@@ -489,14 +489,22 @@ void uniform_rows(const View& in, const View& out, int a, int64_t k0, int64_t b0
   // four a call; 2500^2 0.41-0.44 -> 0.40-0.42).
   constexpr int64_t kGroup = 4;
   const int64_t group = nt ? kGroup : 1;
+  // Streamed rows in the 4 KiB alias of the rows they read are made in a scratch
+  // (alias_rows.h) with plain stores, then streamed out.
+  const bool aliased = nt && ops::streamed_rows_alias(in, out, a, b0, k0 - 1 - b0, kGroup);
+  const filter1d::Uniform2dRowsFn k2 =
+      nt && !aliased ? t.f32_uniform2d_rows_nt : t.f32_uniform2d_rows;
   struct State {
     Buffer<float> v, fill;
     Buffer<const float*> rin;
+    ops::AliasedRows alias;
   };
   auto make_state = [&] {
     State s{Buffer<float>(static_cast<size_t>(kGroup * W)),
             Buffer<float>(static_cast<size_t>(mode0 == Border::fill ? W : 0)),
-            Buffer<const float*>(static_cast<size_t>(k0 + kGroup - 1))};
+            Buffer<const float*>(static_cast<size_t>(k0 + kGroup - 1)),
+            aliased ? ops::AliasedRows(kGroup, W * 4, reinterpret_cast<uintptr_t>(in.data))
+                    : ops::AliasedRows()};
     std::fill(s.fill.get(), s.fill.get() + s.fill.size(), cv);
     return s;
   };
@@ -510,7 +518,7 @@ void uniform_rows(const View& in, const View& out, int a, int64_t k0, int64_t b0
     float* ob[kGroup];
     float* vr[kGroup];
     for (int64_t r = 0; r < m; ++r) {
-      o[r] = reinterpret_cast<float*>(dst + (i + r) * out.strides[a]);
+      o[r] = s.alias.row(r, reinterpret_cast<float*>(dst + (i + r) * out.strides[a]));
       ob[r] = o[r] + b1;
       vr[r] = s.v.get() + r * W;
     }
@@ -530,6 +538,11 @@ void uniform_rows(const View& in, const View& out, int a, int64_t k0, int64_t b0
       };
       if (b1 > 0) border(-b1, b1, o[r]);
       if (a1 > 0) border(W - k1 + 1, a1, o[r] + W - a1);
+    }
+    if (s.alias.on()) {
+      void* real[kGroup];
+      for (int64_t r = 0; r < m; ++r) real[r] = dst + (i + r) * out.strides[a];
+      s.alias.flush(real, m);
     }
   };
   for_each_row(in, out, a, 0.5, nt, make_state,
@@ -556,16 +569,28 @@ void sep3_rows(const View& in, const View& out, int a, const float* wh, int symh
   const float cv = static_cast<float>(cval);
   const filter1d::Table& t = kernels<filter1d::Table>();
   const bool nt = streams(out);
-  const filter1d::Sep3RowsFn k3 = nt ? t.f32_sep3_rows_nt : t.f32_sep3_rows;
+  // Streamed outputs: up to kGroup output rows a kernel call (f32_sep3_rows), each input row's
+  // along-row results made once for the rows that share it: 4000^2 cold, 1 thread CPU ns/px,
+  // 1 / 2 / 4 / 8 rows a call 0.56 / 0.47 / 0.42 / 0.42, 8000^2 (1 / 4 / 8) 0.55 / 0.35 / 0.36
+  // (copy 0.35). Outputs in cache stay one row a call: four measured slower there (warm, 1
+  // thread: 1000^2-2048^2 0.39-0.50 -> 0.47-0.70; the cause not found, as minmax's pairs).
+  constexpr int64_t kGroup = 4;
+  // Streamed rows in the 4 KiB alias of the rows they read are made in a scratch
+  // (alias_rows.h) with plain stores, then streamed out.
+  const bool aliased = nt && ops::streamed_rows_alias(in, out, a, 1, 1, kGroup);
+  const filter1d::Sep3RowsFn k3 = nt && !aliased ? t.f32_sep3_rows_nt : t.f32_sep3_rows;
   const float whf[3] = {wh[0], wh[1], wh[2]}, wvf[3] = {wv[0], wv[1], wv[2]};
   // Scratch for rows with a cval neighbour (modev fill only): three first-pass rows, a padded
-  // input row, a cval row.
+  // input row, a cval row; the aliased rows' scratch.
   struct State {
     Buffer<float> hrows, padded, fill;
+    ops::AliasedRows alias;
   };
   const size_t filled_w = static_cast<size_t>(modev == Border::fill ? W : 0);
   auto make_state = [&] {
-    State s{Buffer<float>(3 * filled_w), Buffer<float>(filled_w + 2), Buffer<float>(filled_w)};
+    State s{Buffer<float>(3 * filled_w), Buffer<float>(filled_w + 2), Buffer<float>(filled_w),
+            aliased ? ops::AliasedRows(kGroup, W * 4, reinterpret_cast<uintptr_t>(in.data))
+                    : ops::AliasedRows()};
     std::fill(s.fill.get(), s.fill.get() + filled_w, cv);
     return s;
   };
@@ -586,12 +611,6 @@ void sep3_rows(const View& in, const View& out, int a, const float* wh, int symh
     }
     t.f32_corr1d_rows(hp, &o, 1, W, wvf, 3, symv);
   };
-  // Streamed outputs: up to kGroup output rows a kernel call (f32_sep3_rows), each input row's
-  // along-row results made once for the rows that share it: 4000^2 cold, 1 thread CPU ns/px,
-  // 1 / 2 / 4 / 8 rows a call 0.56 / 0.47 / 0.42 / 0.42, 8000^2 (1 / 4 / 8) 0.55 / 0.35 / 0.36
-  // (copy 0.35). Outputs in cache stay one row a call: four measured slower there (warm, 1
-  // thread: 1000^2-2048^2 0.39-0.50 -> 0.47-0.70; the cause not found, as minmax's pairs).
-  constexpr int64_t kGroup = 4;
   const int64_t group = nt ? kGroup : 1;
   for_each_row(in, out, a, 0.3, nt, make_state,
                [&](State& s, const char* src, char* dst, int64_t r0, int64_t r1) {
@@ -622,7 +641,8 @@ void sep3_rows(const View& in, const View& out, int a, const float* wh, int symh
                    float* o[kGroup];
                    float* oc[kGroup];
                    for (int64_t r = 0; r < m + 2; ++r) centre[r] = x[r] + 1;
-                   for (int64_t r = 0; r < m; ++r) o[r] = output_row(i + r), oc[r] = o[r] + 1;
+                   for (int64_t r = 0; r < m; ++r)
+                     o[r] = s.alias.row(r, output_row(i + r)), oc[r] = o[r] + 1;
                    k3(centre, oc, m, W - 2, whf, symh, wvf, symv);
                    // Columns 0 and W - 1: the same kernel on each input row's extended piece
                    // (its one-by-one outputs: the same sums as the line and rows kernels).
@@ -639,6 +659,11 @@ void sep3_rows(const View& in, const View& out, int a, const float* wh, int symh
                      }
                      for (int64_t r = 0; r < m; ++r) at[r] = o[r] + c;
                      t.f32_sep3_rows(pc, at, m, 1, whf, symh, wvf, symv);
+                   }
+                   if (s.alias.on()) {
+                     void* dst[kGroup];
+                     for (int64_t r = 0; r < m; ++r) dst[r] = output_row(i + r);
+                     s.alias.flush(dst, m);
                    }
                    i += m;
                  }

@@ -20,6 +20,7 @@
 #include "npfast/threads.hpp"
 #include "src/kernels/elementwise/elementwise.h"
 #include "src/kernels/rank/rank.h"
+#include "src/ops/alias_rows.h"
 #include "src/ops/ndimage_line.h"
 
 namespace npfast {
@@ -1027,9 +1028,12 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
   // (a tall float32 image of 5.8 M pixels, 1 thread: width 180 2.47 against 0.44 ns per pixel,
   // 256 1.91 / 0.40, 1024 0.94 / 0.55; 3-D volumes, whose planes make such an image, stepped
   // 2.6x past 16 MiB; docs/ndimage-speed.md "cliff20"), 4096 wide 0.30 / 0.47.
+  // Nor where the stores meet the 4 KiB alias of the rows being read (alias_rows.h):
+  // streamed, 2048^2 float32 maximum 5 ran 6.4 ns/px there against 0.9 elsewhere.
   const bool stream =
       static_cast<size_t>(out.size()) * sizeof(T) >= elementwise::kStreamOutputBytes &&
-      g.W * static_cast<int64_t>(sizeof(T)) >= kStreamRowBytes;
+      g.W * static_cast<int64_t>(sizeof(T)) >= kStreamRowBytes &&
+      (z || !ops::streamed_rows_alias(input, out, input.ndim - 2, g.b0, g.k0 - 1 - g.b0, 2));
   const RowPass<T> h(g.W, g.k1, g.b1, mode[1], g.fill, out.strides[g.a1], minimum, stream);
   const bool fused = g.k1 <= 16 &&
                      ((g.k0 + 1) * g.W * static_cast<int64_t>(sizeof(T)) >

@@ -254,6 +254,13 @@ inline void stream_zero64(void* p) {
   _mm256_stream_si256(static_cast<__m256i*>(p), z);
   _mm256_stream_si256(static_cast<__m256i*>(p) + 1, z);
 }
+// The 64 bytes at src (any alignment) to the 64-byte aligned dst with streaming stores.
+inline void stream_copy64(void* dst, const void* src) {
+  const __m256i a = _mm256_loadu_si256(static_cast<const __m256i*>(src));
+  const __m256i b = _mm256_loadu_si256(static_cast<const __m256i*>(src) + 1);
+  _mm256_stream_si256(static_cast<__m256i*>(dst), a);
+  _mm256_stream_si256(static_cast<__m256i*>(dst) + 1, b);
+}
 // kLanes<double> uint8 values at p[0], p[s], p[2 s], ... as doubles (32-bit gathers masked to
 // the low byte: each lane reads 4 bytes, so p[(lanes-1) s + 3] must be readable).
 inline __m256d load_f64_strided(const uint8_t* p, int32_t s) {

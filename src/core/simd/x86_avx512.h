@@ -238,6 +238,10 @@ inline void stream2_f64(uint8_t* p, __m512d a, __m512d b) {
 inline void stream_zero64(void* p) {
   _mm512_stream_si512(static_cast<__m512i*>(p), _mm512_setzero_si512());
 }
+// The 64 bytes at src (any alignment) to the 64-byte aligned dst with a streaming store.
+inline void stream_copy64(void* dst, const void* src) {
+  _mm512_stream_si512(static_cast<__m512i*>(dst), _mm512_loadu_si512(src));
+}
 // kLanes<double> uint8 values at p[0], p[s], p[2 s], ... as doubles (32-bit gathers masked to
 // the low byte: each lane reads 4 bytes, so p[(lanes-1) s + 3] must be readable).
 inline __m512d load_f64_strided(const uint8_t* p, int32_t s) {

@@ -41,6 +41,12 @@
 // Contract of a zero kernel `x8_zero_stream__<isa>`: sets n bytes at p (any alignment) to zero
 // with non-temporal stores, and fences them (it is called on large blocks).
 //
+// Contract of a copy kernel `x8_copy_stream__<isa>`: copies n bytes from x to y (any
+// alignment, not overlapping), the whole 64-byte lines of y with non-temporal stores; no fence
+// (as convert_stream: the caller fences once after its last call). Rows made in a scratch
+// because storing them in place would meet the 4 KiB alias of the rows being read
+// (src/ops/alias_rows.h) go out through it.
+//
 // Kernels are pure: no allocation, no threads, no exceptions.
 #pragma once
 
@@ -58,6 +64,7 @@ using ConvertFn = void (*)(int64_t n, const void* x, void* y, double scale, doub
 using NormalizeFn = void (*)(int64_t n, const uint8_t* x, void* y, const double* scale,
                              const double* offset, int64_t channels, int64_t phase, bool stream);
 using ZeroFn = void (*)(size_t n, void* p);
+using CopyFn = void (*)(size_t n, const void* x, void* y);
 using GatherFn = void (*)(int64_t n, const uint8_t* x, int64_t sx, void* y, double scale,
                           double offset, bool stream);
 template <class T>

@@ -162,6 +162,24 @@ inline void zero_stream(size_t n, void* pv) {
   stream_fence();
 }
 
+// The lines of y between its first and last 64-byte boundary with streaming stores, the bytes
+// before and after them plainly; no fence (elementwise.h: the caller fences once).
+inline void copy_stream(size_t n, const void* xv, void* yv) {
+  const char* x = static_cast<const char*>(xv);
+  char* y = static_cast<char*>(yv);
+  const size_t head = std::min(n, (64 - (reinterpret_cast<uintptr_t>(y) & 63)) & 63);
+  std::memcpy(y, x, head);
+  size_t i = head;
+  for (; i + 256 <= n; i += 256) {
+    stream_copy64(y + i, x + i);
+    stream_copy64(y + i + 64, x + i + 64);
+    stream_copy64(y + i + 128, x + i + 128);
+    stream_copy64(y + i + 192, x + i + 192);
+  }
+  for (; i + 64 <= n; i += 64) stream_copy64(y + i, x + i);
+  std::memcpy(y + i, x + i, n - i);
+}
+
 // Largest |x| as the larger of max(x) and -min(x), with x86's one-instruction max and min
 // (which drop NaNs), and x * 0 summed apart: NaN once an element is inf or NaN. Three
 // operations a vector, four independent sets (max_nan / min_nan took six).

@@ -40,6 +40,8 @@ void gather_ref(int64_t n, const uint8_t* x, int64_t sx, void* yv, double scale,
 
 void zero_ref(size_t n, void* p) { std::memset(p, 0, n); }
 
+void copy_ref(size_t n, const void* x, void* y) { std::memcpy(y, x, n); }
+
 template <class T>
 T absmax_ref(int64_t n, const T* x) {
   T m = T(0);

@@ -201,6 +201,27 @@ TEST_P(ConvertIsa, ZeroStreamClearsExactlyTheRange) {
   }
 }
 
+TEST_P(ConvertIsa, CopyStreamCopiesExactlyTheRange) {
+  const Isa isa = GetParam();
+  CopyFn k = kernels<Table>(isa)->x8_copy_stream;
+  ASSERT_NE(k, nullptr);
+  alignas(64) unsigned char src[4096 + 256], buf[4096 + 256];
+  for (size_t i = 0; i < sizeof src; ++i) src[i] = static_cast<unsigned char>(i * 7 + 3);
+  for (size_t off : {size_t{0}, size_t{1}, size_t{31}, size_t{64}, size_t{100}}) {
+    for (size_t from : {size_t{0}, size_t{5}, size_t{64}}) {
+      for (size_t n : {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65}, size_t{255},
+                       size_t{256}, size_t{257}, size_t{1000}, size_t{4096}}) {
+        std::memset(buf, 0xee, sizeof buf);
+        k(n, src + from, buf + off);
+        elementwise::stream_fence();
+        for (size_t i = 0; i < sizeof buf; ++i)
+          ASSERT_EQ(buf[i], (i >= off && i < off + n) ? src[from + i - off] : 0xee)
+              << "off=" << off << " from=" << from << " n=" << n << " i=" << i;
+      }
+    }
+  }
+}
+
 // Values worked out by hand, on every ISA (the only check of the scalar reference itself):
 // rounding half to even, saturation and NaN -> 0 for uint8, the affine map, the per-channel
 // normalize with a phase, the strided gather.
