@@ -1,10 +1,6 @@
 // The rank filters: argument checks, then either one line pass (ndimage_line.h) with the
 // running min/max kernels, or a padded copy of the input and a window kernel per output row
 // (footprint min/max, NI_Select, the small-window sorting networks, the byte histogram).
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -959,18 +955,6 @@ struct RowPass {
   }
 };
 
-// Stores the 64 bytes at src to the 64-byte-aligned dst, non-temporally where the target has
-// it (the caller fences as after the streaming kernels).
-inline void stream_line(void* dst, const void* src) {
-#if defined(__SSE2__)
-  for (int i = 0; i < 4; ++i)
-    _mm_stream_si128(static_cast<__m128i*>(dst) + i,
-                     _mm_loadu_si128(static_cast<const __m128i*>(src) + i));
-#else
-  std::memcpy(dst, src, 64);
-#endif
-}
-
 // Short vertical windows (k0 <= kFoldRows): one sweep through the image, row by row, in
 // blocks of rows for the threads. Each output row folds its k0 input rows (read in place; the
 // last k0 - 1 are the previous row's, in L1/L2). Rows too wide for L1 (kRowsInL1) with
@@ -1061,6 +1045,8 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
   const bool lines = fused && stream && rank::pair_lines_fast(g.k0, g.k1) &&
                      reinterpret_cast<uintptr_t>(out.data) % sizeof(T) == 0 && rows_share_offset &&
                      g.W >= 8 * E + g.k1;
+  // The edge lines' streaming stores (the caller fences as after the streaming kernels).
+  const elementwise::CopyFn copy_line = kernels<elementwise::Table>().x8_copy_stream;
   const rank::MinMax2dPairFn<T> f2d_pair =  // streamed outputs only (two rows a call)
       lines ? pick<T>(t.f32_minmax_2d_pair_lines, t.f64_minmax_2d_pair_lines,
                       t.u8_minmax_2d_pair_lines, t.u16_minmax_2d_pair_lines,
@@ -1263,7 +1249,7 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
                       T joined[E];
                       std::memcpy(joined, carry, sizeof(T) * carry_n);
                       std::memcpy(joined + carry_n, line_out, sizeof(T) * f);
-                      stream_line(carry_at, joined);
+                      copy_line(64, joined, carry_at);
                       carry_at = nullptr;
                     } else {
                       flush_carry();
@@ -1272,11 +1258,11 @@ bool minmax2d_rows(const View& input, const int64_t* size, const View& out, cons
                   }
                   for (int64_t x = f; x < head; x += E) {
                     edge(x, E, line_out);
-                    stream_line(dst[e] + x, line_out);
+                    copy_line(64, line_out, dst[e] + x);
                   }
                   for (int64_t x = tail; x < tp; x += E) {
                     edge(x, E, line_out);
-                    stream_line(dst[e] + x, line_out);
+                    copy_line(64, line_out, dst[e] + x);
                   }
                   if (tp < g.W) {  // held: the row's last W - tp outputs
                     flush_carry();
