@@ -57,7 +57,7 @@ bool streamed_rows_alias(const View& in, const View& out, int axis, int64_t abov
 }
 
 AliasedRows::AliasedRows(int64_t group, int64_t row_bytes, uintptr_t load, char* mem)
-    : mem_(mem ? 0 : static_cast<size_t>(bytes(group, row_bytes))),
+    : mem_(mem ? Buffer<char>() : Buffer<char>(static_cast<size_t>(bytes(group, row_bytes)))),
       pitch_((row_bytes + 4095) / 4096 * 4096),
       row_bytes_(row_bytes) {
   if (!mem) mem = mem_.get();
@@ -66,9 +66,11 @@ AliasedRows::AliasedRows(int64_t group, int64_t row_bytes, uintptr_t load, char*
   base_ = mem + (want + 4096 - at) % 4096;
 }
 
-void AliasedRows::flush(void* const* out, int64_t m) const {
+void AliasedRows::flush(void* first, int64_t stride, int64_t m) const {
   const elementwise::CopyFn copy = kernels<elementwise::Table>().x8_copy_stream;
-  for (int64_t r = 0; r < m; ++r) copy(static_cast<size_t>(row_bytes_), base_ + r * pitch_, out[r]);
+  for (int64_t r = 0; r < m; ++r)
+    copy(static_cast<size_t>(row_bytes_), base_ + r * pitch_,
+         static_cast<char*>(first) + r * stride);
   g_aliased_rows.fetch_add(m, std::memory_order_relaxed);
 }
 

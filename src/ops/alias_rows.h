@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
 #include "npfast/memory.hpp"
 #include "npfast/view.hpp"
@@ -28,9 +29,9 @@ namespace ops {
 // input element at the first output's position (row and column), input rows in_rs apart.
 bool streamed_rows_alias(uintptr_t store, int64_t out_rs, uintptr_t load, int64_t in_rs,
                          int64_t above, int64_t below, int64_t group);
-// The same for a call that reads rows of `in` along `axis` and writes those of `out`, from the
-// first elements of both (a plane's rows keep the distance of its first rows: of every plane
-// when the planes' strides are whole pages, as in a stack of such images).
+// The same for a call that reads rows of `in` along `axis` and writes those of `out`, decided
+// from the first elements of both (plane 0) for every plane: exact where the planes' strides
+// are whole pages, as in a stack of such images; corr2d asks plane by plane.
 bool streamed_rows_alias(const View& in, const View& out, int axis, int64_t above, int64_t below,
                          int64_t group);
 
@@ -41,8 +42,9 @@ class AliasedRows {
   AliasedRows() = default;
   // `group` rows of `row_bytes`, each starting half a page from `load` modulo 4 KiB (pitches of
   // whole pages): clear of input rows of any pitch near a multiple of 4 KiB, and of output
-  // rows within 256 bytes of those. In `mem` (bytes(group, row_bytes) of the caller's: taken
-  // before any output is written), else from the pool.
+  // rows within 256 bytes of those. In `mem` (bytes(group, row_bytes) of the caller's: corr2d
+  // takes it before any output is written), else from the pool (as the row filters' other
+  // per-thread buffers, in each thread's work).
   AliasedRows(int64_t group, int64_t row_bytes, uintptr_t load, char* mem = nullptr);
   static int64_t bytes(int64_t group, int64_t row_bytes);
   bool on() const { return base_ != nullptr; }
@@ -51,8 +53,17 @@ class AliasedRows {
   T* row(int64_t r, T* out) const {
     return on() ? reinterpret_cast<T*>(base_ + r * pitch_) : out;
   }
-  // Streams scratch rows [0, m) to out[0 .. m), row_bytes each (the caller fences).
-  void flush(void* const* out, int64_t m) const;
+  AliasedRows(AliasedRows&& o) noexcept { *this = std::move(o); }
+  AliasedRows& operator=(AliasedRows&& o) noexcept {
+    mem_ = std::move(o.mem_);
+    base_ = std::exchange(o.base_, nullptr);
+    pitch_ = o.pitch_;
+    row_bytes_ = o.row_bytes_;
+    return *this;
+  }
+  // Streams scratch rows [0, m) to the output rows at `first`, `stride` bytes apart, row_bytes
+  // each (the caller fences).
+  void flush(void* first, int64_t stride, int64_t m) const;
 
  private:
   Buffer<char> mem_;

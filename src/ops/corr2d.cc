@@ -331,11 +331,7 @@ void run_rows(const Plan<T>& P, const Scratch<T>& S, int64_t pl, int64_t r0, int
             scan(S.ptrs + s * stride + t0, t1 - t0, P.seg[s].c1 - P.seg[s].c0 + P.kw - 1);
         }
       }
-      if (alias.on()) {
-        void* dst[kMaxRows];
-        for (int q = 0; q < R; ++q) dst[q] = out + (b0 + o + q) * P.ors;
-        alias.flush(dst, R);
-      }
+      if (alias.on()) alias.flush(out + (b0 + o) * P.ors, P.ors, R);
       if (!P.out_direct) {
         for (int q = 0; q < R; ++q) {
           char* dst = out + (b0 + o + q) * P.ors;

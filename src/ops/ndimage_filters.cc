@@ -539,11 +539,7 @@ void uniform_rows(const View& in, const View& out, int a, int64_t k0, int64_t b0
       if (b1 > 0) border(-b1, b1, o[r]);
       if (a1 > 0) border(W - k1 + 1, a1, o[r] + W - a1);
     }
-    if (s.alias.on()) {
-      void* real[kGroup];
-      for (int64_t r = 0; r < m; ++r) real[r] = dst + (i + r) * out.strides[a];
-      s.alias.flush(real, m);
-    }
+    if (s.alias.on()) s.alias.flush(dst + i * out.strides[a], out.strides[a], m);
   };
   for_each_row(in, out, a, 0.5, nt, make_state,
                [&](State& s, const char* src, char* dst, int64_t r0, int64_t r1) {
@@ -660,11 +656,7 @@ void sep3_rows(const View& in, const View& out, int a, const float* wh, int symh
                      for (int64_t r = 0; r < m; ++r) at[r] = o[r] + c;
                      t.f32_sep3_rows(pc, at, m, 1, whf, symh, wvf, symv);
                    }
-                   if (s.alias.on()) {
-                     void* dst[kGroup];
-                     for (int64_t r = 0; r < m; ++r) dst[r] = output_row(i + r);
-                     s.alias.flush(dst, m);
-                   }
+                   if (s.alias.on()) s.alias.flush(output_row(i), out.strides[a], m);
                    i += m;
                  }
                });

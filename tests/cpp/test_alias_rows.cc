@@ -42,15 +42,13 @@ TEST(AliasRows, ScratchRowsLieHalfAPageFromTheInputAndCopyOutWhole) {
     ops::AliasedRows rows(3, row_bytes, load);
     ASSERT_TRUE(rows.on());
     std::vector<char> out(3 * static_cast<size_t>(row_bytes));
-    void* dst[3];
     for (int r = 0; r < 3; ++r) {
       char* p = rows.row<char>(r, nullptr);
       EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 4096, (load + 2048) % 4096 / 64 * 64);
       for (int64_t i = 0; i < row_bytes; ++i) p[i] = static_cast<char>(r * 31 + i);
-      dst[r] = out.data() + r * row_bytes;
     }
     const int64_t before = ops::aliased_rows();
-    rows.flush(dst, 3);
+    rows.flush(out.data(), row_bytes, 3);
     elementwise::stream_fence();
     EXPECT_EQ(ops::aliased_rows() - before, 3);
     for (int r = 0; r < 3; ++r)
