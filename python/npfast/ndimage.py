@@ -160,7 +160,7 @@ def _correlate(input, weights, output, mode, cval, origin, axes, convolve):
     # cache (`check_finite`), and only then is the result made again from SciPy's sums. A
     # check after the call would read the (streamed) result back: +60-80% on a 3x3 cross;
     # SciPy's sums every time cost a float64 cross about 1.8x, a float32 pair's 7-11x.
-    skipped = _skipped_taps(weights) if input.ndim == 2 and dtype.kind == "f" else 0
+    skipped = _skipped_taps(weights) if input.ndim >= 2 and dtype.kind == "f" else 0
     nan_check = skipped == 1
     scipy_sums = dtype.kind in "biu" or skipped == 2
     if scipy_sums:

@@ -1,10 +1,13 @@
-// scipy.ndimage.correlate / convolve for inputs of any rank: the exact path. A 2-D input whose
-// output has the corr2d result dtype goes to ndimage_corr2d's kernels (SciPy's sums there too
-// with scipy_sums); everything else runs the
-// straightforward loop below, SciPy's own algorithm (NI_Correlate): per output element, the
-// weights in C order, taps with |w| <= DBL_EPSILON skipped, each tap's input value read as a
-// double (cval past the edges in constant mode) and accumulated in double, rounded once to
-// the output dtype.
+// scipy.ndimage.correlate / convolve for inputs of any rank. A 2-D input whose output has the
+// corr2d result dtype goes to ndimage_corr2d's kernels (SciPy's sums there too with
+// scipy_sums). An input of 3 or more dimensions in that dtype, output too, runs corr2d's row
+// kernels (correlate_rows below: each output row is one kernel call over the input rows its
+// window reads). Everything else runs the straightforward loop at the end, SciPy's own
+// algorithm (NI_Correlate): per output element, the weights in C order, taps with
+// |w| <= DBL_EPSILON skipped, each tap's input value read as a double (cval past the edges in
+// constant mode) and accumulated in double, rounded once to the output dtype.
+#include <algorithm>
+#include <atomic>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -12,10 +15,15 @@
 #include <vector>
 
 #include "npfast/corr2d.hpp"
+#include "npfast/dispatch.hpp"
 #include "npfast/error.hpp"
+#include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
 #include "src/core/views.h"
+#include "src/kernels/corr2d/corr2d.h"
+#include "src/kernels/elementwise/elementwise.h"
 #include "src/ops/corr2d.h"
+#include "src/ops/ndimage_line.h"
 
 namespace npfast {
 namespace {
@@ -42,6 +50,102 @@ void store(char* p, DType t, double v) {
 
 // Byte offset of tap t along an axis for output position i, or kOutside (constant mode).
 constexpr int64_t kOutside = INT64_MIN;
+
+// An N-D correlation (nd >= 3; input, weights `w` and output of type T; w already flipped for
+// convolve, `centre` its centre per axis) by corr2d's row kernels: the input's rows (the last
+// axis) are copied once, each extended by the mode to W + kw - 1 values; an output row is one
+// kernel call (nrows 1) whose kh is the product of the other axes' weight lengths, its input
+// rows those the window reads (a cval row where one lies outside under 'constant'), the taps
+// the weights as such a kh x kw matrix. The kernels' float arithmetic (fused multiply-adds in
+// T, every tap multiplied): within the linear filters' tolerance of SciPy's double sums
+// (docs/ndimage.md); `nonfinite`, where asked, says whether a value read (input or a
+// non-finite cval under 'constant') is an inf or a NaN, for the caller's zero taps.
+template <class T>
+void correlate_rows(const View& input, const View& w, const int64_t* centre, const View& out,
+                    Border mode, double cval, bool* nonfinite) {
+  const int nd = input.ndim, last = nd - 1;
+  const int64_t W = input.shape[last], kw = w.shape[last], PW = W + kw - 1;
+  const int64_t left = centre[last], right = kw - 1 - left;
+  int64_t kh = 1, rows = 1;
+  for (int i = 0; i < last; ++i) kh *= w.shape[i], rows *= input.shape[i];
+  if (kh > (int64_t{1} << 20) || kw > (int64_t{1} << 20))
+    throw MemoryError("weights: too large, shape " + shape_str(w));
+  // Taps in C order as a kh x kw matrix of T.
+  Buffer<T> taps(static_cast<size_t>(kh * kw));
+  {
+    int64_t idx[View::kMaxDims] = {};
+    for (int64_t e = 0; e < kh * kw; ++e) {
+      const char* p = static_cast<const char*>(w.data);
+      for (int i = 0; i < nd; ++i) p += idx[i] * w.strides[i];
+      taps[static_cast<size_t>(e)] = static_cast<T>(load(p, w.dtype));
+      for (int i = nd - 1; i >= 0 && ++idx[i] == w.shape[i]; --i) idx[i] = 0;
+    }
+  }
+  const T fill = static_cast<T>(cval);
+  // The extended rows, then one cval row (read past the edges under 'constant').
+  Buffer<T> ext(static_cast<size_t>(checked_mul(rows + 1, PW, "correlate rows")));
+  std::fill(ext.get() + rows * PW, ext.get() + (rows + 1) * PW, fill);
+  const elementwise::FiniteFn<T> finite =
+      of<T>(kernels<elementwise::Table>().f32_finite, kernels<elementwise::Table>().f64_finite);
+  std::atomic<bool> seen{nonfinite && mode == Border::fill && !std::isfinite(cval)};
+  auto source_row = [&](int64_t r) {  // input row r (C order over the leading axes)
+    const char* p = static_cast<const char*>(input.data);
+    for (int i = last - 1; i >= 0; --i) {
+      p += (r % input.shape[i]) * input.strides[i];
+      r /= input.shape[i];
+    }
+    return p;
+  };
+  parallel_for(rows, grain_for(rows, 0.3 * static_cast<double>(PW)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const char* src = source_row(r);
+      T* e = ext.get() + r * PW;
+      if (input.strides[last] == static_cast<int64_t>(sizeof(T)))
+        std::memcpy(e + left, src, static_cast<size_t>(W) * sizeof(T));
+      else
+        for (int64_t j = 0; j < W; ++j) std::memcpy(e + left + j, src + j * input.strides[last], sizeof(T));
+      ndimage::extend_lines(e, W, left, right, 1, mode, fill);
+      const T* row = e + left;
+      if (nonfinite && !finite(1, W, &row)) seen.store(true, std::memory_order_relaxed);
+    }
+  });
+  const corr2d::RowsFn<T> kern =
+      corr2d::rows_kernel<T>(kernels<corr2d::Table>(), static_cast<int>(kh), static_cast<int>(kw));
+  const bool direct = out.strides[last] == static_cast<int64_t>(sizeof(T));
+  const double per_row = static_cast<double>(W) * (0.05 + 0.03 * static_cast<double>(kh * kw));
+  parallel_for(rows, grain_for(rows, per_row), [&](int64_t r0, int64_t r1) {
+    Buffer<const T*> in(static_cast<size_t>(kh));
+    Buffer<T> tmp(direct ? 0 : static_cast<size_t>(W));
+    for (int64_t r = r0; r < r1; ++r) {
+      // The output row's index along each leading axis.
+      int64_t idx[View::kMaxDims];
+      char* dst = static_cast<char*>(out.data);
+      for (int64_t q = r, i = last - 1; i >= 0; --i) {
+        idx[i] = q % input.shape[i];
+        q /= input.shape[i];
+        dst += idx[i] * out.strides[i];
+      }
+      // The kh input rows, the weights' leading axes in C order.
+      int64_t d[View::kMaxDims] = {};
+      for (int64_t a = 0; a < kh; ++a) {
+        int64_t row = 0;
+        bool outside = false;
+        for (int i = 0; i < last; ++i) {
+          const int64_t s = map_index(idx[i] + d[i] - centre[i], input.shape[i], mode);
+          if (s < 0) outside = true;
+          row = row * input.shape[i] + s;
+        }
+        in[static_cast<size_t>(a)] = ext.get() + (outside ? rows : row) * PW;
+        for (int i = last - 1; i >= 0 && ++d[i] == w.shape[i]; --i) d[i] = 0;
+      }
+      T* o = direct ? reinterpret_cast<T*>(dst) : tmp.get();
+      kern(in.get(), &o, 1, W, taps.get(), static_cast<int>(kh), static_cast<int>(kw));
+      if (!direct)
+        for (int64_t j = 0; j < W; ++j) std::memcpy(dst + j * out.strides[last], o + j, sizeof(T));
+    }
+  });
+  if (nonfinite) *nonfinite = seen.load();
+}
 
 }  // namespace
 
@@ -81,6 +185,13 @@ void ndimage_correlate(const View& input, const View& weights, const View& out, 
       w.data = static_cast<char*>(w.data) + (k - 1) * w.strides[i];
       w.strides[i] = -w.strides[i];
     }
+  }
+  if (!scipy_sums && nd >= 3 && input.dtype == t && out.dtype == t && input.shape[nd - 1] > 0) {
+    if (t == DType::f32)
+      correlate_rows<float>(input, w, centre, out, mode, cval, nonfinite);
+    else
+      correlate_rows<double>(input, w, centre, out, mode, cval, nonfinite);
+    return;
   }
   // The taps: weight values and multi-indices, C order, tiny weights dropped (SciPy's
   // footprint).

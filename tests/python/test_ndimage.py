@@ -109,7 +109,9 @@ def test_byte_order_does_not_change_the_result():
 
 
 def test_float32_images_of_other_ranks_are_scipys_bits():
-    # Ranks other than 2 run SciPy's own loop: with float64 weights, SciPy's bits.
+    # A float32 image with float64 weights in ranks other than 2 runs SciPy's own loop
+    # (float32 pairs and float64 ones of 3+ dimensions take the row kernels: below): SciPy's
+    # bits.
     rng = np.random.default_rng(7)
     for shape, ws in [((6, 7, 8), (3, 3, 3)), ((500,), (7,))]:
         x = rng.standard_normal(shape).astype(np.float32)
@@ -170,3 +172,57 @@ def test_origin_and_cval_spellings():
                                       nd.correlate(a, w, mode="constant", cval=float(cval)))
     with pytest.raises(TypeError, match="cval"):
         ndimage.correlate(a, w, mode="constant", cval="1")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_volumes_take_the_row_kernels(isa, threads, dtype):
+    # Inputs of 3 or more dimensions whose weights share their dtype run corr2d's row kernels,
+    # one call an output row over the rows its window reads (src/ops/correlate_nd.cc): within
+    # the linear filters' tolerance of SciPy for every mode, origin, convolve and view; the
+    # same bits on 1 and 3 threads; and a (1, kh, kw) window over a stack gives the 2-D path's
+    # bits plane by plane (the kernels' arithmetic: SciPy's double loop, which ran these
+    # before, rounds differently).
+    import npfast
+    rng = np.random.default_rng(26)
+    for trial in range(10):
+        nd_ = 3 if trial < 8 else 4
+        shape = tuple(int(n) for n in rng.integers(1, 9, nd_))
+        ks = tuple(int(n) for n in rng.integers(1, 5, nd_))
+        x = rng.standard_normal(shape).astype(dtype)
+        k = rng.standard_normal(ks).astype(dtype)
+        origin = tuple(int(rng.integers(-(n // 2), (n - 1) // 2 + 1)) for n in ks)
+        for mode in MODES + ["grid-wrap"]:
+            for ours, theirs in [(ndimage.correlate, nd.correlate), (ndimage.convolve, nd.convolve)]:
+                want = theirs(x.astype(float), k.astype(float), mode=mode, cval=0.75, origin=origin)
+                npfast.set_num_threads(1)
+                got = ours(x, k, mode=mode, cval=0.75, origin=origin)
+                assert got.dtype == dtype
+                close(got, want, x, k)
+                npfast.set_num_threads(3)
+                np.testing.assert_array_equal(ours(x, k, mode=mode, cval=0.75, origin=origin), got)
+    # Views in and out.
+    x = rng.standard_normal((5, 9, 31)).astype(dtype)[:, ::2, ::3]
+    k = rng.standard_normal((3, 2, 3)).astype(dtype)
+    out = np.empty((5, 5, 22), dtype)[:, :, ::2]
+    ndimage.correlate(x, k, output=out)
+    close(out, nd.correlate(x.astype(float), k.astype(float)), x, k)
+    # A stack with a (1, kh, kw) window: the 2-D kernels' bits.
+    stack = rng.standard_normal((4, 37, 45)).astype(dtype)
+    w = rng.standard_normal((3, 5)).astype(dtype)
+    got = ndimage.correlate(stack, w[None], mode="mirror")
+    for p in range(4):
+        np.testing.assert_array_equal(got[p], ndimage.correlate(stack[p], w, mode="mirror"))
+
+
+def test_volumes_with_zero_taps_read_infs_as_scipy():
+    # Zero taps (a 3-D Laplacian's corners) multiply every value in the kernels: an inf read
+    # there would make a NaN SciPy's loop, which skips the tap, does not. The operator reports a
+    # non-finite value read, and the call is made again from SciPy's sums.
+    k = np.zeros((3, 3, 3), np.float32)
+    k[1, 1, :] = k[1, :, 1] = k[:, 1, 1] = 1
+    k[1, 1, 1] = -6
+    x = np.random.default_rng(27).standard_normal((6, 7, 8)).astype(np.float32)
+    x[2, 3, 4] = np.inf
+    np.testing.assert_array_equal(ndimage.correlate(x, k), nd.correlate(x, k))
+    np.testing.assert_array_equal(ndimage.correlate(x[:, :, :3], k, mode="constant", cval=np.inf),
+                                  nd.correlate(x[:, :, :3], k, mode="constant", cval=np.inf))
