@@ -103,7 +103,8 @@ void correlate_rows(const View& input, const View& w, const int64_t* centre, con
       if (input.strides[last] == static_cast<int64_t>(sizeof(T)))
         std::memcpy(e + left, src, static_cast<size_t>(W) * sizeof(T));
       else
-        for (int64_t j = 0; j < W; ++j) std::memcpy(e + left + j, src + j * input.strides[last], sizeof(T));
+        for (int64_t j = 0; j < W; ++j)
+          std::memcpy(e + left + j, src + j * input.strides[last], sizeof(T));
       ndimage::extend_lines(e, W, left, right, 1, mode, fill);
       const T* row = e + left;
       if (nonfinite && !finite(1, W, &row)) seen.store(true, std::memory_order_relaxed);
