@@ -257,13 +257,14 @@ bool finite(int64_t rows, int64_t n, const T* const* x) {
 }
 
 #define NPFAST_CONVERT_ROW(Src, S) \
-  {convert<Src, float, S>, convert<Src, double, S>, convert<Src, uint8_t, S>}
-#define NPFAST_CONVERT_TABLE(S)                                        \
-  {                                                                    \
-      NPFAST_CONVERT_ROW(uint8_t, S),  NPFAST_CONVERT_ROW(int8_t, S),  \
-      NPFAST_CONVERT_ROW(uint16_t, S), NPFAST_CONVERT_ROW(int16_t, S), \
-      NPFAST_CONVERT_ROW(int32_t, S),  NPFAST_CONVERT_ROW(int64_t, S), \
-      NPFAST_CONVERT_ROW(float, S),    NPFAST_CONVERT_ROW(double, S)}
+  { convert<Src, float, S>, convert<Src, double, S>, convert<Src, uint8_t, S> }
+#define NPFAST_CONVERT_TABLE(S)                                          \
+  {                                                                      \
+    NPFAST_CONVERT_ROW(uint8_t, S), NPFAST_CONVERT_ROW(int8_t, S),       \
+        NPFAST_CONVERT_ROW(uint16_t, S), NPFAST_CONVERT_ROW(int16_t, S), \
+        NPFAST_CONVERT_ROW(int32_t, S), NPFAST_CONVERT_ROW(int64_t, S),  \
+        NPFAST_CONVERT_ROW(float, S), NPFAST_CONVERT_ROW(double, S)      \
+  }
 inline constexpr npfast::elementwise::ConvertTable kConvertTable = NPFAST_CONVERT_TABLE(false);
 inline constexpr npfast::elementwise::ConvertTable kConvertStreamTable = NPFAST_CONVERT_TABLE(true);
 #undef NPFAST_CONVERT_TABLE

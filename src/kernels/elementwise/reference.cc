@@ -67,7 +67,7 @@ const NormalizeTable kNormalize = {normalize_ref<float>, normalize_ref<double>};
 }  // namespace
 
 #define NPFAST_CONVERT_ROW(Src) \
-  {convert_ref<Src, float>, convert_ref<Src, double>, convert_ref<Src, uint8_t>}
+  { convert_ref<Src, float>, convert_ref<Src, double>, convert_ref<Src, uint8_t> }
 const ConvertTable kConvertReference = {NPFAST_CONVERT_ROW(uint8_t),  NPFAST_CONVERT_ROW(int8_t),
                                         NPFAST_CONVERT_ROW(uint16_t), NPFAST_CONVERT_ROW(int16_t),
                                         NPFAST_CONVERT_ROW(int32_t),  NPFAST_CONVERT_ROW(int64_t),
