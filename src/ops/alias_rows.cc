@@ -46,7 +46,7 @@ bool streamed_rows_alias(uintptr_t store, int64_t out_rs, uintptr_t load, int64_
 }
 
 int64_t AliasedRows::bytes(int64_t group, int64_t row_bytes) {
-  return group * ((row_bytes + 4095) / 4096 * 4096) + 4096;
+  return group * pitch_of(row_bytes) + 4096;
 }
 
 bool streamed_rows_alias(const View& in, const View& out, int axis, int64_t above, int64_t below,
@@ -58,7 +58,7 @@ bool streamed_rows_alias(const View& in, const View& out, int axis, int64_t abov
 
 AliasedRows::AliasedRows(int64_t group, int64_t row_bytes, uintptr_t load, char* mem)
     : mem_(mem ? Buffer<char>() : Buffer<char>(static_cast<size_t>(bytes(group, row_bytes)))),
-      pitch_((row_bytes + 4095) / 4096 * 4096),
+      pitch_(pitch_of(row_bytes)),
       row_bytes_(row_bytes) {
   if (!mem) mem = mem_.get();
   const uintptr_t at = reinterpret_cast<uintptr_t>(mem) % 4096;
