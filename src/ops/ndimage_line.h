@@ -23,7 +23,9 @@
 #include "npfast/memory.hpp"
 #include "npfast/threads.hpp"
 #include "npfast/view.hpp"
+#include "src/core/registry.h"
 #include "src/core/views.h"
+#include "src/kernels/elementwise/elementwise.h"
 
 namespace npfast {
 namespace ndimage {
@@ -125,6 +127,13 @@ void load_lanes(T* dst, const char* src, int64_t stride, int64_t count) {
     std::memcpy(dst, src, static_cast<size_t>(count) * sizeof(T));
     return;
   }
+  if constexpr (std::is_same_v<T, double> && std::is_integral_v<S>) {
+    // Contiguous integers by the convert kernel (fma(x, 1, 0) is x exactly): the element loop
+    // took a third of uint16 sobel (docs/ndimage-speed.md "int27").
+    const elementwise::ConvertFn k =
+        elementwise::convert_kernel(kernels<elementwise::Table>(), dtype_of<S>(), DType::f64);
+    if (k && stride == static_cast<int64_t>(sizeof(S))) return k(count, src, dst, 1.0, 0.0);
+  }
   for (int64_t l = 0; l < count; ++l) {
     S v;
     std::memcpy(&v, src + l * stride, sizeof(S));  // strides need not be aligned
@@ -138,6 +147,12 @@ void store_lanes(char* dst, const T* src, int64_t stride, int64_t count) {
   if (std::is_same_v<T, D> && stride == static_cast<int64_t>(sizeof(D))) {
     std::memcpy(dst, src, static_cast<size_t>(count) * sizeof(T));
     return;
+  }
+  if constexpr (std::is_same_v<T, double> && std::is_integral_v<D>) {
+    // Contiguous by the trunc kernel, c_cast's bits for the types of at most 32 bits it takes.
+    const elementwise::TruncFn k =
+        elementwise::trunc_kernel(kernels<elementwise::Table>(), dtype_of<D>());
+    if (k && stride == static_cast<int64_t>(sizeof(D))) return k(count, src, dst);
   }
   for (int64_t l = 0; l < count; ++l) {
     const D v = c_cast<D>(src[l]);
@@ -233,6 +248,18 @@ inline int coalesce(View& in, View& out, int axis) {
   return new_axis;
 }
 
+// Whether more than `ways` of `count` rows `pitch` bytes apart start at one offset into a 4 KiB
+// page, to the 64-byte line: one column of those rows then falls into one set of the L1 data
+// cache (64 sets of 64-byte lines on every x86 core npfast targets, 8 or 12 ways), so a kernel
+// reading them at once evicts its own lines (rows of whole pages: 1024-, 2048- or 4096-wide
+// float32 images).
+inline bool rows_share_sets(int64_t pitch, int64_t count, int ways) {
+  int hits[64] = {};
+  for (int64_t r = 0; r < count; ++r)
+    if (++hits[(r * pitch % 4096 + 4096) % 4096 / 64] > ways) return true;
+  return false;
+}
+
 template <class T>
 bool rows_of(const View& v) {
   if (v.dtype != dtype_of<T>() || reinterpret_cast<uintptr_t>(v.data) % alignof(T)) return false;
@@ -273,8 +300,15 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
   const int64_t lane_len = d < 0 ? 1 : in.shape[d];
   const int64_t ls_in = d < 0 ? 0 : in.strides[d], ls_out = d < 0 ? 0 : out.strides[d];
   constexpr int64_t kT = sizeof(T);
-  const bool direct = d >= 0 && ls_in == kT && lane_len >= 8 && detail::rows_of<T>(in);
   const bool same = out.data == in.data;
+  // Input rows whose window crowds one L1 set (more than 12 of its rows, as 17 taps over a
+  // 2048-wide float32 image) are copied into scratch rows that do not, instead of read in place:
+  // gaussian_filter1d sigma 2 along axis 0, 1 thread, ns/px: float32 2048 wide 1.58 -> 0.90,
+  // 4096 wide 2.14 -> 0.91 (2000 wide 0.87), float64 2048 wide 3.81 -> 2.06; 9 taps, or 17 over
+  // 1536-wide float32 (9 rows a set), read in place as fast or faster (docs/ndimage-speed.md
+  // "sets27").
+  const bool crowded = !same && detail::rows_share_sets(as_in, p.before + p.after + 1, 12);
+  const bool direct = d >= 0 && ls_in == kT && lane_len >= 8 && detail::rows_of<T>(in) && !crowded;
   // Rows converted one at a time (another dtype, contiguous across the lines, banded ops
   // only): each row of a band is a contiguous read, where a copied block of a few lanes would
   // read a few bytes from every row.
@@ -291,6 +325,10 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
       (convert ? band + p.before + p.after + 1 : 0) + (out_direct ? 0 : band);
   const int64_t fit = std::max(p.lanes, kScratchBytes / (std::max<int64_t>(scratch_rows, 1) * kT));
   const int64_t B = std::min<int64_t>(by_rows ? std::min(p.direct_lanes, fit) : p.lanes, lane_len);
+  // The scratch rows' pitch: a line more than B where B elements would crowd the sets (B is a
+  // whole page: converted uint8 rows took gaussian_filter1d along axis 0 3.85 ns/px, 2.12 so).
+  const int64_t bp =
+      B + (detail::rows_share_sets(B * kT, band + p.before + p.after, 4) ? 64 / kT : 0);
   const int64_t nbands = (n + band - 1) / band;
   const int64_t per_outer = (lane_len + B - 1) / B;
   const OuterAxes outer_axes(in, a, d);
@@ -306,9 +344,9 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
     Buffer<T*> out_rows(static_cast<size_t>(band));
     // direct: one row of cval; otherwise the block's rows (converted: the cval row last).
     Buffer<T> ext(direct ? (p.mode == Border::fill ? static_cast<size_t>(B) : 0)
-                         : static_cast<size_t>((ext_rows + 1) * B));
-    Buffer<T> res(out_direct ? 0 : static_cast<size_t>(band * B));
-    T* const cval_row = direct ? ext.get() : ext.get() + ext_rows * B;
+                         : static_cast<size_t>((ext_rows + 1) * bp));
+    Buffer<T> res(out_direct ? 0 : static_cast<size_t>(band * bp));
+    T* const cval_row = direct ? ext.get() : ext.get() + ext_rows * bp;
     if (p.mode == Border::fill && by_rows) std::fill(cval_row, cval_row + B, cval);
     for (int64_t blk = b0; blk < b1; ++blk) {
       int64_t o = blk / (nbands * per_outer);
@@ -328,7 +366,7 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
       } else if (convert) {
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t k = map_index(i0 + r - p.before, n, p.mode);
-          T* row = ext.get() + r * B;
+          T* row = ext.get() + r * bp;
           if (k >= 0) load(row, src + k * as_in, ls_in, lanes);
           in_rows[r] = k < 0 ? cval_row : row;
         }
@@ -341,12 +379,12 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
       }
       for (int64_t i = 0; i < m; ++i)
         out_rows[i] =
-            out_direct ? reinterpret_cast<T*>(dst + (i0 + i) * as_out) : res.get() + i * lanes;
+            out_direct ? reinterpret_cast<T*>(dst + (i0 + i) * as_out) : res.get() + i * bp;
       op(static_cast<const T* const*>(in_rows.get()), static_cast<T* const*>(out_rows.get()), m,
          lanes);
       if (!out_direct)
         for (int64_t i = 0; i < m; ++i)
-          store(dst + (i0 + i) * as_out, res.get() + i * lanes, ls_out, lanes);
+          store(dst + (i0 + i) * as_out, res.get() + i * bp, ls_out, lanes);
     }
   });
 }

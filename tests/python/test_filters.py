@@ -302,6 +302,40 @@ def test_large_threaded_matches_scipy(isa):
     check(nn.gaussian_filter(xf, 3.0), sn.gaussian_filter(xf, 3.0), xf)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int32])
+def test_rows_crowding_cache_sets_match_scipy(dtype, isa, threads):
+    """Passes across rows a whole page apart (4 KiB: 1024 float32, 512 float64) whose window
+    holds more than 12 rows copy them before the kernel reads them (ndimage_line.h,
+    rows_share_sets), and converted rows (uint8, int32) lie in scratch rows a line longer than a
+    page: SciPy's results in every mode, with cval and origins, on 1 and 3 threads, and the same
+    bits as the image at a pitch that crowds nothing (read in place)."""
+    w = 4096 // np.dtype(dtype).itemsize if np.dtype(dtype).kind == "f" else 1024
+    x = make((70, w), dtype)
+    wide = np.zeros((70, w + 24), dtype)
+    wide[:, :w] = x
+    clear = wide[:, :w]  # the same values, rows 24 elements longer apart
+    weights = np.linspace(0.5, 1.5, 15) * (1 - 2 * (np.arange(15) % 2))
+    calls = [
+        lambda a, **k: nn.gaussian_filter1d(a, 2.5, axis=0, **k),
+        lambda a, **k: nn.correlate1d(a, weights, axis=0, origin=-3, **k),
+        lambda a, **k: nn.convolve1d(a, weights[:13], axis=0, origin=2, **k),
+    ]
+    scipy_calls = [
+        lambda a, **k: sn.gaussian_filter1d(a, 2.5, axis=0, **k),
+        lambda a, **k: sn.correlate1d(a, weights, axis=0, origin=-3, **k),
+        lambda a, **k: sn.convolve1d(a, weights[:13], axis=0, origin=2, **k),
+    ]
+    for mode in MODES:
+        kw = {"mode": mode, "cval": 7.0}
+        for ours, theirs in zip(calls, scipy_calls):
+            want = theirs(x, **kw)
+            for t in (1, 3):
+                npfast.set_num_threads(t)
+                got = ours(x, **kw)
+                check(got, want, x)
+                np.testing.assert_array_equal(got, ours(clear, **kw))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fused_passes_equal_separate_passes(dtype, isa):
     # gaussian_filter / sobel / prewitt fuse their last two passes over bands of rows: the

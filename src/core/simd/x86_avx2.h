@@ -131,6 +131,27 @@ inline void store_f64(uint8_t* p, __m256d v) {
   __builtin_memcpy(p, &bytes, 4);
 }
 
+// store_trunc: kLanes<double> doubles as C casts them to a type of at most 32 bits
+// (elementwise.h, trunc): truncated toward zero into int32 (cvttpd2dq: INT32_MIN for NaN and
+// anything outside int32, as the scalar cvttsd2si), then the low 8 / 16 / 32 bits.
+inline __m128i trunc_i32(__m256d v) { return _mm256_cvttpd_epi32(v); }
+inline void store_trunc(int32_t* p, __m256d v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), trunc_i32(v));
+}
+inline void store_trunc(int16_t* p, __m256d v) {
+  const __m128i w = _mm_shuffle_epi8(
+      trunc_i32(v), _mm_setr_epi8(0, 1, 4, 5, 8, 9, 12, 13, -1, -1, -1, -1, -1, -1, -1, -1));
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(p), w);
+}
+inline void store_trunc(uint16_t* p, __m256d v) { store_trunc(reinterpret_cast<int16_t*>(p), v); }
+inline void store_trunc(int8_t* p, __m256d v) {
+  const __m128i b = _mm_shuffle_epi8(
+      trunc_i32(v), _mm_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1));
+  const int32_t bytes = _mm_cvtsi128_si32(b);
+  __builtin_memcpy(p, &bytes, 4);
+}
+inline void store_trunc(uint8_t* p, __m256d v) { store_trunc(reinterpret_cast<int8_t*>(p), v); }
+
 // ---- pool family ----
 // Lanes where a > b or a is NaN: the replace rule of PyTorch's max-pooling scan.
 inline __m256 gt_or_nan(__m256 a, __m256 b) {

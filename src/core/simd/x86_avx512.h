@@ -121,6 +121,21 @@ inline void store_f64(uint8_t* p, __m512d v) {
   _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm256_cvtepi32_epi8(_mm512_cvtpd_epi32(v)));
 }
 
+// store_trunc: kLanes<double> doubles as C casts them to a type of at most 32 bits
+// (elementwise.h, trunc): truncated toward zero into int32 (vcvttpd2dq: INT32_MIN for NaN and
+// anything outside int32, as the scalar cvttsd2si), then the low 8 / 16 / 32 bits (vpmovd*).
+inline void store_trunc(int32_t* p, __m512d v) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvttpd_epi32(v));
+}
+inline void store_trunc(int16_t* p, __m512d v) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_cvtepi32_epi16(_mm512_cvttpd_epi32(v)));
+}
+inline void store_trunc(uint16_t* p, __m512d v) { store_trunc(reinterpret_cast<int16_t*>(p), v); }
+inline void store_trunc(int8_t* p, __m512d v) {
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm256_cvtepi32_epi8(_mm512_cvttpd_epi32(v)));
+}
+inline void store_trunc(uint8_t* p, __m512d v) { store_trunc(reinterpret_cast<int8_t*>(p), v); }
+
 // ---- pool family ----
 // Lanes where a > b or a is NaN: the replace rule of PyTorch's max-pooling scan.
 inline __mmask16 gt_or_nan(__m512 a, __m512 b) {

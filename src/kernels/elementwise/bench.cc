@@ -1,7 +1,7 @@
 // Elementwise kernels: uint8 -> float32 conversion of 256 Ki elements, in cache (GB/s read
-// plus written), the float32 absmax of 200 Ki elements (a 64-channel 56^2 image, 800 KB in
-// L2: GB/s read), the float32 finite check of 16 rows of 500, and the streaming zero fill
-// of 4 MiB.
+// plus written), a 2000-element uint8 line to double and back (the ndimage line buffers), the
+// float32 absmax of 200 Ki elements (a 64-channel 56^2 image, 800 KB in L2: GB/s read), the float32
+// finite check of 16 rows of 500, and the streaming zero fill of 4 MiB.
 #include <vector>
 
 #include "src/kernels/elementwise/elementwise.h"
@@ -22,6 +22,32 @@ void convert(benchmark::State& state, const Table& t) {
     benchmark::DoNotOptimize(y.data());
   }
   set_rate(state, "bytes", kN * (1.0 + sizeof(float)));
+}
+
+// The ndimage filters' line buffers: a 2000-element uint8 row to double and back (the trunc
+// kernel, SciPy's cast), in L1 (GB/s read plus written).
+void line_to_f64(benchmark::State& state, const Table& t) {
+  constexpr int64_t n = 2000;
+  const ConvertFn fn = convert_kernel(t, DType::u8, DType::f64);
+  std::vector<uint8_t> x(n, 7);
+  std::vector<double> y(n);
+  for (auto _ : state) {
+    fn(n, x.data(), y.data(), 1.0, 0.0);
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_rate(state, "bytes", n * (1.0 + sizeof(double)));
+}
+
+void line_trunc(benchmark::State& state, const Table& t) {
+  constexpr int64_t n = 2000;
+  const TruncFn fn = trunc_kernel(t, DType::u8);
+  std::vector<double> x(n, 7.5);
+  std::vector<uint8_t> y(n);
+  for (auto _ : state) {
+    fn(n, x.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  set_rate(state, "bytes", n * (1.0 + sizeof(double)));
 }
 
 void absmax(benchmark::State& state, const Table& t) {
@@ -52,6 +78,8 @@ void zero(benchmark::State& state, const Table& t) {
 
 // The convert field is a table by dtype pair (elementwise.h): the entry's name spells the pair.
 const bool kConvert = register_per_isa<Table>("u8_f32_convert", "256Ki", convert);
+const bool kLineF64 = register_per_isa<Table>("u8_f64_convert", "2000", line_to_f64);
+const bool kLineTrunc = register_per_isa<Table>("f64_u8_trunc", "2000", line_trunc);
 const bool kAbsMax =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_absmax), "200Ki", absmax);
 const bool kFinite =

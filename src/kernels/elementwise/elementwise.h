@@ -28,6 +28,12 @@
 //   y[i] = cast(fma(double(x[i * sx]), scale, offset)) for i < n, y contiguous (dst f32/f64);
 //   1 <= sx and (n - 1) * sx < 2^31; reads only bytes x[0 .. (n - 1) sx]; stream as above.
 //
+// Contract of a trunc kernel `f64_<dst>_trunc__<isa>` (dst u8, i8, u16, i16, i32): y[i] = x[i]
+// cast as C casts a double to dst on x86-64 (trunc_from_f64, cast.h: toward zero into int32,
+// INT32_MIN for NaN and anything outside int32, then dst's low bits) for n contiguous doubles x
+// and n contiguous y (any alignment). SciPy's line buffers go back into integer arrays so: the
+// ndimage filters' integer outputs (src/ops/ndimage_line.h, store_lanes).
+//
 // Contract of an absmax kernel `<f32|f64>_absmax__<isa>`: returns the largest |x[i]| of n
 // contiguous elements (any alignment) when all are finite, a NaN when one is +-inf or NaN, 0
 // for n = 0. Exact, so the same for any split of the elements (a caller may reduce blocks in
@@ -63,6 +69,7 @@ namespace elementwise {
 using ConvertFn = void (*)(int64_t n, const void* x, void* y, double scale, double offset);
 using NormalizeFn = void (*)(int64_t n, const uint8_t* x, void* y, const double* scale,
                              const double* offset, int64_t channels, int64_t phase, bool stream);
+using TruncFn = void (*)(int64_t n, const double* x, void* y);
 using ZeroFn = void (*)(size_t n, void* p);
 using CopyFn = void (*)(size_t n, const void* x, void* y);
 using GatherFn = void (*)(int64_t n, const uint8_t* x, int64_t sx, void* y, double scale,
@@ -76,6 +83,7 @@ using FiniteFn = bool (*)(int64_t rows, int64_t n, const T* const* x);
 constexpr DType kConvertSources[] = {DType::u8,  DType::i8,  DType::u16, DType::i16,
                                      DType::i32, DType::i64, DType::f32, DType::f64};
 constexpr DType kConvertDests[] = {DType::f32, DType::f64, DType::u8};
+constexpr DType kTruncDests[] = {DType::u8, DType::i8, DType::u16, DType::i16, DType::i32};
 
 // Operators switch to the streaming kernels for outputs at least this big (half the L3 of the
 // machine the defaults were measured on: smaller outputs are better left in cache for the next
@@ -91,6 +99,7 @@ constexpr size_t kParallelOutputBytes = size_t{16} << 20;
 using ConvertTable = ConvertFn[8][3];
 using NormalizeTable = NormalizeFn[2];
 using GatherTable = GatherFn[2];
+using TruncTable = TruncFn[5];  // [index in kTruncDests]
 
 // The family's kernels (kernels.inc). One constant per ISA, table_<isa> (src/core/kernels.inc),
 // defined in reference.cc and x86_*.cc; looked up by kernels<Table>().
@@ -118,6 +127,11 @@ inline NormalizeFn normalize_kernel(const Table& t, DType dst) {
 }
 inline GatherFn gather_kernel(const Table& t, DType dst) {
   return dst == DType::f32 ? (*t.u8_gather)[0] : dst == DType::f64 ? (*t.u8_gather)[1] : nullptr;
+}
+
+inline TruncFn trunc_kernel(const Table& t, DType dst) {
+  const int d = dtype_index(dst, kTruncDests, 5);
+  return d < 0 ? nullptr : (*t.f64_trunc)[d];
 }
 
 // Orders earlier streaming stores before later stores (sfence); a no-op off x86.

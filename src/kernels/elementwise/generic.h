@@ -51,6 +51,18 @@ void convert(int64_t n, const void* xv, void* yv, double scale, double offset) {
   for (; i < n; ++i) y[i] = cast_from_f64<Dst>(__builtin_fma(double(x[i]), scale, offset));
 }
 
+template <class Dst>
+void trunc(int64_t n, const double* x, void* yv) {
+  Dst* y = static_cast<Dst*>(yv);
+  constexpr int L = kLanes<double>;
+  int64_t i = 0;
+  for (; i + 2 * L <= n; i += 2 * L) {
+    store_trunc(y + i, load(x + i));
+    store_trunc(y + i + L, load(x + i + L));
+  }
+  for (; i < n; ++i) y[i] = npfast::elementwise::trunc_from_f64<Dst>(x[i]);
+}
+
 template <class Dst, bool kStream>
 void normalize_body(int64_t n, const uint8_t* x, Dst* y, const double* scale, const double* offset,
                     int64_t channels, int64_t phase) {
@@ -272,6 +284,8 @@ inline constexpr npfast::elementwise::ConvertTable kConvertStreamTable = NPFAST_
 inline constexpr npfast::elementwise::NormalizeTable kNormalizeTable = {normalize<float>,
                                                                         normalize<double>};
 inline constexpr npfast::elementwise::GatherTable kGatherTable = {gather<float>, gather<double>};
+inline constexpr npfast::elementwise::TruncTable kTruncTable = {
+    trunc<uint8_t>, trunc<int8_t>, trunc<uint16_t>, trunc<int16_t>, trunc<int32_t>};
 
 inline constexpr npfast::elementwise::Table kTable = {
 #define NPFAST_KERNEL NPFAST_KERNEL_SIMD

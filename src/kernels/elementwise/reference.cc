@@ -38,6 +38,12 @@ void gather_ref(int64_t n, const uint8_t* x, int64_t sx, void* yv, double scale,
     y[i] = cast_from_f64<Dst>(std::fma(double(x[i * sx]), scale, offset));
 }
 
+template <class Dst>
+void trunc_ref(int64_t n, const double* x, void* yv) {
+  Dst* y = static_cast<Dst*>(yv);
+  for (int64_t i = 0; i < n; ++i) y[i] = trunc_from_f64<Dst>(x[i]);
+}
+
 void zero_ref(size_t n, void* p) { std::memset(p, 0, n); }
 
 void copy_ref(size_t n, const void* x, void* y) { std::memcpy(y, x, n); }
@@ -63,6 +69,9 @@ bool finite_ref(int64_t rows, int64_t n, const T* const* x) {
 const GatherTable kGather = {gather_ref<float>, gather_ref<double>};
 
 const NormalizeTable kNormalize = {normalize_ref<float>, normalize_ref<double>};
+
+const TruncTable kTruncReference = {trunc_ref<uint8_t>, trunc_ref<int8_t>, trunc_ref<uint16_t>,
+                                    trunc_ref<int16_t>, trunc_ref<int32_t>};
 
 }  // namespace
 

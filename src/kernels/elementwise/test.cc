@@ -201,6 +201,73 @@ TEST_P(ConvertIsa, ZeroStreamClearsExactlyTheRange) {
   }
 }
 
+// The trunc kernels against the reference on random doubles across every destination's range
+// and past int32's, with the edges of the truncation and of int32 among them; each output at
+// offsets 0-3 bytes past an aligned start, the bytes around it untouched.
+TEST_P(ConvertIsa, TruncMatchesReference) {
+  const Isa isa = GetParam();
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> wide(-5e9, 5e9), near(-70000.0, 70000.0);
+  const double specials[] = {-0.0,
+                             0.999,
+                             -0.999,
+                             255.9,
+                             256.0,
+                             -1.0,
+                             -128.5,
+                             32767.9,
+                             65536.5,
+                             2147483647.9,
+                             2147483648.0,
+                             -2147483648.9,
+                             -2147483649.0,
+                             1e300,
+                             std::numeric_limits<double>::quiet_NaN(),
+                             std::numeric_limits<double>::infinity(),
+                             -std::numeric_limits<double>::infinity()};
+  std::vector<double> x(1100);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = i % 3 == 0 ? wide(rng) : near(rng);
+  for (size_t i = 0; i < std::size(specials); ++i) x[i * 37 + 5] = specials[i];
+  for (DType dst : kTruncDests) {
+    const TruncFn k = trunc_kernel(*kernels<Table>(isa), dst);
+    const TruncFn ref = trunc_kernel(*kernels<Table>(Isa::scalar), dst);
+    ASSERT_NE(k, nullptr);
+    const size_t w = itemsize(dst);
+    for (int64_t n : {0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 33, 1000}) {
+      for (size_t off = 0; off < 4; ++off) {
+        std::vector<unsigned char> got(1100 * 4 + 16, 0xcd), want(got);
+        k(n, x.data() + 1, got.data() + off);
+        ref(n, x.data() + 1, want.data() + off);
+        ASSERT_EQ(std::memcmp(got.data(), want.data(), got.size()), 0)
+            << isa_name(isa) << " f64->" << dtype_name(dst) << " n=" << n << " off=" << off
+            << " w=" << w;
+      }
+    }
+  }
+}
+
+// The reference's casts by hand: truncation toward zero, wrapping to the low bits, INT32_MIN's
+// low bits for NaN and anything outside int32.
+TEST_P(ConvertIsa, TruncHandComputedCases) {
+  const Table& t = *kernels<Table>(GetParam());
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double x[10] = {2.9, -2.9, 255.5, 256.0, -1.0, 65537.0, 3e9, nan, -2147483648.5, 70000.2};
+  uint8_t u8[10];
+  int16_t i16[10];
+  int32_t i32[10];
+  trunc_kernel(t, DType::u8)(10, x, u8);
+  trunc_kernel(t, DType::i16)(10, x, i16);
+  trunc_kernel(t, DType::i32)(10, x, i32);
+  const uint8_t want8[10] = {2, 254, 255, 0, 255, 1, 0, 0, 0, 112};
+  const int16_t want16[10] = {2, -2, 255, 256, -1, 1, 0, 0, 0, 4464};
+  const int32_t want32[10] = {2, -2, 255, 256, -1, 65537, INT32_MIN, INT32_MIN, INT32_MIN, 70000};
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(u8[i], want8[i]) << i;
+    EXPECT_EQ(i16[i], want16[i]) << i;
+    EXPECT_EQ(i32[i], want32[i]) << i;
+  }
+}
+
 TEST_P(ConvertIsa, CopyStreamCopiesExactlyTheRange) {
   const Isa isa = GetParam();
   CopyFn k = kernels<Table>(isa)->x8_copy_stream;

@@ -31,16 +31,18 @@ void corr17(benchmark::State& state, const Table& t) {
 
 // The vertical pass of the fused gaussian_filter sigma 2: a band of 16 output rows of W lanes
 // from 32 input rows (W = 4000: 500 KiB of input, an L2 working set; W = 256: L1).
-template <int64_t W>
+// double: the integer and float64 filters' pass across rows (W = 2000: 500 KiB of input).
+template <int64_t W, class T = float>
 void corr17_rows(benchmark::State& state, const Table& t) {
   constexpr int64_t n = 16;
-  std::vector<float> in((n + 16) * W, 0.5f), out(n * W), w(17, 1.0f / 17);
-  std::vector<const float*> ir(n + 16);
-  std::vector<float*> orows(n);
+  const Corr1dFn<T> k = of<T>(t.f32_corr1d_rows, t.f64_corr1d_rows);
+  std::vector<T> in((n + 16) * W, T(0.5)), out(n * W), w(17, T(1) / 17);
+  std::vector<const T*> ir(n + 16);
+  std::vector<T*> orows(n);
   for (int64_t i = 0; i < n + 16; ++i) ir[i] = in.data() + i * W;
   for (int64_t i = 0; i < n; ++i) orows[i] = out.data() + i * W;
   for (auto _ : state) {
-    t.f32_corr1d_rows(ir.data(), orows.data(), n, W, w.data(), 17, 1);
+    k(ir.data(), orows.data(), n, W, w.data(), 17, 1);
     benchmark::DoNotOptimize(out.data());
   }
   set_rate(state, "elements", double(n * W));
@@ -185,6 +187,10 @@ const bool kr4000 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d
                                             "16x4000_17tap", corr17_rows<4000>);
 const bool kr256 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_rows),
                                            "16x256_17tap", corr17_rows<256>);
+const bool kr2000d = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f64_corr1d_rows),
+                                             "16x2000_17tap", corr17_rows<2000, double>);
+const bool kr256d = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f64_corr1d_rows),
+                                            "16x256_17tap", corr17_rows<256, double>);
 const bool ku =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_uniform1d), "32x1024_5", uniform5);
 const bool kln = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_lines_nt),
