@@ -462,6 +462,34 @@ def test_streamed_unaligned_widths_match_scipy(shape, pad, isa, threads):
             assert np.array_equal(got[n], got[1]), f"{name}: {n} threads differ"
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint16, np.int32, np.uint32])
+def test_integer_uniform_sums_are_scipys_bits(dtype, isa, threads):
+    """Integer lines sum exactly in double, so npfast sums them its own way (window sums along
+    rows, running sums restarted every 64 rows across them) and must still give SciPy's bits:
+    extreme values of the type, windows of 1 to 40 and 300, every mode, integer and fractional
+    cval, integer and float64 outputs, both axes, 1 and 3 threads."""
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(5)
+    x = rng.integers(info.min, info.max, (150, 90), dtype=np.int64, endpoint=True).astype(dtype)
+    x[::7, ::5] = info.max
+    x[3::11, 2::3] = info.min
+    for size in (1, 2, 5, 9, 32, 33, 40, 300):
+        for mode, cval in [("reflect", 0.0), ("constant", 3.0), ("constant", 2.5), ("constant", 0.1),
+                           ("constant", -7.0), ("wrap", 0.0), ("nearest", 0.0)]:
+            for axis in (0, 1):
+                for out in (dtype, np.float64):
+                    want = sn.uniform_filter1d(x, size, axis=axis, mode=mode, cval=cval,
+                                               output=out)
+                    for t in (1, 3):
+                        npfast.set_num_threads(t)
+                        got = nn.uniform_filter1d(x, size, axis=axis, mode=mode, cval=cval,
+                                                  output=out)
+                        np.testing.assert_array_equal(got, want,
+                                                      err_msg=f"{size} {mode} {cval} {axis} {out}")
+        want = sn.uniform_filter(x, size, mode="mirror")
+        np.testing.assert_array_equal(nn.uniform_filter(x, size, mode="mirror"), want)
+
+
 @pytest.mark.parametrize("size", [5, 50])
 def test_float32_long_lines_do_not_drift(size, isa):
     # float32 running sums restart every 64 positions; SciPy sums in double.

@@ -57,10 +57,12 @@
 // f32_uniform1d_line's windows: no state from one position to the next, so a pass can be cut
 // into bands of any height (the fused 2-D filter's bands then stay in L1 / L2).
 //
-// Contract of `f32_uniform1d_line__<isa>`: along one contiguous extended line (n + size - 1
+// Contract of `<t>_uniform1d_line__<isa>`: along one contiguous extended line (n + size - 1
 // elements), out[i] = (in[i] + in[i + 1] + ... + in[i + size - 1]) / size, summed left to
-// right: float32 only (its tolerance allows another order than SciPy's running sum), for
-// small sizes along the last axis, where it needs no transpose.
+// right, for small sizes along the last axis, where it needs no transpose: float32 (its
+// tolerance allows another order than SciPy's running sum), and double where every sum is
+// exact (lines of integers of at most 32 bits: any order then gives SciPy's running sum's
+// bits).
 //
 // Contract of `f32_uniform2d__<isa>(in, out, n, k0, k1, v)`: one row of the fused 2-D uniform
 // filter (window sums across rows, k0 <= kDirectRows, then along the row): for c < n + k1 - 1,

@@ -147,24 +147,38 @@ void check_uniform(Isa isa) {
   }
 }
 
+// Window sums along a line against the reference; for double, on lines of 32-bit integers,
+// also the running sum's bits (f64_uniform1d_run: the sums are exact, so any order gives them).
+template <class T>
 void check_uniform_line(Isa isa) {
-  const Uniform1dLineFn<float> k = kernels<Table>(isa)->f32_uniform1d_line;
-  const Uniform1dLineFn<float> kr = kernels<Table>(Isa::scalar)->f32_uniform1d_line;
+  const Table& t = *kernels<Table>(isa);
+  const Uniform1dLineFn<T> k = of<T>(t.f32_uniform1d_line, t.f64_uniform1d_line);
+  const Uniform1dLineFn<T> kr = of<T>(kernels<Table>(Isa::scalar)->f32_uniform1d_line,
+                                      kernels<Table>(Isa::scalar)->f64_uniform1d_line);
   std::mt19937 rng(9);
-  std::uniform_real_distribution<float> dist(0.0f, 10.0f);
+  std::uniform_real_distribution<T> dist(T(0), T(10));
+  std::uniform_int_distribution<int64_t> ints(INT32_MIN, UINT32_MAX);
   for (int64_t size : {1, 2, 5, 9, 32})
-    for (int64_t n : {1, 7, 8, 31, 32, 33, 100}) {
-      std::vector<float> in(n + size - 1), got(n + 1, -777.0f), want(n);
+    for (int64_t n : {1, 3, 4, 7, 8, 31, 32, 33, 100}) {
+      std::vector<T> in(n + size - 1), got(n + 1, T(-777)), want(n);
       for (auto& v : in) v = dist(rng);
       k(in.data(), got.data(), n, size);
       kr(in.data(), want.data(), n, size);
-      ASSERT_EQ(got[n], -777.0f) << "wrote past the line";
-      ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * sizeof(float)))
+      ASSERT_EQ(got[n], T(-777)) << "wrote past the line";
+      ASSERT_EQ(0, std::memcmp(got.data(), want.data(), n * sizeof(T)))
           << isa_name(isa) << " size=" << size << " n=" << n;
       for (int64_t i = 0; i < n; ++i) {
         double sum = 0;
         for (int64_t j = 0; j < size; ++j) sum += in[i + j];
         ASSERT_NEAR(want[i], sum / size, 1e-6 * size * 10.0);
+      }
+      if constexpr (sizeof(T) == 8) {
+        for (auto& v : in) v = static_cast<T>(ints(rng));
+        std::vector<T> run(n);
+        k(in.data(), got.data(), n, size);
+        t.f64_uniform1d_run(in.data(), run.data(), n, size);
+        ASSERT_EQ(0, std::memcmp(got.data(), run.data(), n * sizeof(T)))
+            << isa_name(isa) << " integers, size=" << size << " n=" << n;
       }
     }
 }
@@ -596,7 +610,8 @@ TEST_P(Filter1dIsa, CorrelationMatchesReferenceBitwise) {
 }
 
 TEST_P(Filter1dIsa, UniformMatchesReferenceBitwise) {
-  check_uniform_line(GetParam());
+  check_uniform_line<float>(GetParam());
+  check_uniform_line<double>(GetParam());
   check_uniform2d(GetParam());
   check_uniform2d_rows(GetParam());
   check_uniform_run(GetParam());
