@@ -132,7 +132,10 @@ void load_lanes(T* dst, const char* src, int64_t stride, int64_t count) {
     // took a third of uint16 sobel (docs/ndimage-speed.md "int27").
     const elementwise::ConvertFn k =
         elementwise::convert_kernel(kernels<elementwise::Table>(), dtype_of<S>(), DType::f64);
-    if (k && stride == static_cast<int64_t>(sizeof(S))) return k(count, src, dst, 1.0, 0.0);
+    // (Its scalar tail reads typed elements: aligned sources only; NumPy may hold them not.)
+    if (k && stride == static_cast<int64_t>(sizeof(S)) &&
+        reinterpret_cast<uintptr_t>(src) % sizeof(S) == 0)
+      return k(count, src, dst, 1.0, 0.0);
   }
   for (int64_t l = 0; l < count; ++l) {
     S v;
@@ -327,10 +330,11 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
       (convert ? band + p.before + p.after + 1 : 0) + (out_direct ? 0 : band);
   const int64_t fit = std::max(p.lanes, kScratchBytes / (std::max<int64_t>(scratch_rows, 1) * kT));
   const int64_t B = std::min<int64_t>(by_rows ? std::min(p.direct_lanes, fit) : p.lanes, lane_len);
-  // The scratch rows' pitch: a line more than B where B elements would crowd the sets (B is a
-  // whole page: converted uint8 rows took gaussian_filter1d along axis 0 3.85 ns/px, 2.12 so).
+  // The scratch rows' pitch: a line more than B where B elements would crowd the sets with the
+  // rows a kernel reads at once, a window and a block of up to 8 output rows (B is a whole
+  // page: converted uint8 rows took gaussian_filter1d along axis 0 3.85 ns/px, 2.12 so).
   const int64_t bp =
-      B + (detail::rows_share_sets(B * kT, band + p.before + p.after, 4) ? 64 / kT : 0);
+      B + (by_rows && detail::rows_share_sets(B * kT, p.before + p.after + 8, 4) ? 64 / kT : 0);
   const int64_t nbands = (n + band - 1) / band;
   const int64_t per_outer = (lane_len + B - 1) / B;
   const OuterAxes outer_axes(in, a, d);

@@ -490,6 +490,30 @@ def test_integer_uniform_sums_are_scipys_bits(dtype, isa, threads):
         np.testing.assert_array_equal(nn.uniform_filter(x, size, mode="mirror"), want)
 
 
+def unaligned(a):
+    """A copy of `a` whose data starts one byte past an element boundary."""
+    buf = np.zeros(a.nbytes + a.itemsize + 1, np.uint8)
+    u = np.frombuffer(buf.data, a.dtype, a.size, offset=1).reshape(a.shape)
+    u[...] = a
+    return u
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int32])
+def test_unaligned_integer_images(dtype, isa):
+    """Integer rows converted to double by the elementwise kernels from an array NumPy holds
+    unaligned (outputs must be aligned: ValueError): SciPy's bytes."""
+    x = make((37, 45), dtype)
+    xu = unaligned(x)
+    assert not xu.flags.aligned
+    for axis in (0, 1):
+        np.testing.assert_array_equal(nn.gaussian_filter1d(xu, 1.5, axis=axis),
+                                      sn.gaussian_filter1d(x, 1.5, axis=axis))
+        np.testing.assert_array_equal(nn.uniform_filter1d(xu, 4, axis=axis),
+                                      sn.uniform_filter1d(x, 4, axis=axis))
+    with pytest.raises(ValueError, match="output"):
+        nn.gaussian_filter1d(x, 1.5, output=unaligned(np.zeros_like(x)))
+
+
 @pytest.mark.parametrize("size", [5, 50])
 def test_float32_long_lines_do_not_drift(size, isa):
     # float32 running sums restart every 64 positions; SciPy sums in double.

@@ -51,6 +51,8 @@ void convert(int64_t n, const void* xv, void* yv, double scale, double offset) {
   for (; i < n; ++i) y[i] = cast_from_f64<Dst>(__builtin_fma(double(x[i]), scale, offset));
 }
 
+// y at any alignment (an integer array NumPy holds unaligned): unaligned vector stores, the
+// tail by memcpy.
 template <class Dst>
 void trunc(int64_t n, const double* x, void* yv) {
   Dst* y = static_cast<Dst*>(yv);
@@ -60,7 +62,10 @@ void trunc(int64_t n, const double* x, void* yv) {
     store_trunc(y + i, load(x + i));
     store_trunc(y + i + L, load(x + i + L));
   }
-  for (; i < n; ++i) y[i] = npfast::elementwise::trunc_from_f64<Dst>(x[i]);
+  for (; i < n; ++i) {
+    const Dst v = npfast::elementwise::trunc_from_f64<Dst>(x[i]);
+    std::memcpy(static_cast<char*>(yv) + i * static_cast<int64_t>(sizeof(Dst)), &v, sizeof(Dst));
+  }
 }
 
 template <class Dst, bool kStream>

@@ -39,9 +39,11 @@ void gather_ref(int64_t n, const uint8_t* x, int64_t sx, void* yv, double scale,
 }
 
 template <class Dst>
-void trunc_ref(int64_t n, const double* x, void* yv) {
-  Dst* y = static_cast<Dst*>(yv);
-  for (int64_t i = 0; i < n; ++i) y[i] = trunc_from_f64<Dst>(x[i]);
+void trunc_ref(int64_t n, const double* x, void* y) {
+  for (int64_t i = 0; i < n; ++i) {
+    const Dst v = trunc_from_f64<Dst>(x[i]);
+    std::memcpy(static_cast<char*>(y) + i * static_cast<int64_t>(sizeof(Dst)), &v, sizeof(Dst));
+  }
 }
 
 void zero_ref(size_t n, void* p) { std::memset(p, 0, n); }

@@ -31,7 +31,8 @@ void corr17(benchmark::State& state, const Table& t) {
 
 // The vertical pass of the fused gaussian_filter sigma 2: a band of 16 output rows of W lanes
 // from 32 input rows (W = 4000: 500 KiB of input, an L2 working set; W = 256: L1).
-// double: the integer and float64 filters' pass across rows (W = 2000: 500 KiB of input).
+// double: the integer and float64 filters' pass across rows (W = 1000: 250 KiB of input, in
+// L2; W = 128: L1).
 template <int64_t W, class T = float>
 void corr17_rows(benchmark::State& state, const Table& t) {
   constexpr int64_t n = 16;
@@ -187,10 +188,10 @@ const bool kr4000 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d
                                             "16x4000_17tap", corr17_rows<4000>);
 const bool kr256 = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_rows),
                                            "16x256_17tap", corr17_rows<256>);
-const bool kr2000d = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f64_corr1d_rows),
-                                             "16x2000_17tap", corr17_rows<2000, double>);
-const bool kr256d = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f64_corr1d_rows),
-                                            "16x256_17tap", corr17_rows<256, double>);
+const bool kr1000d = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f64_corr1d_rows),
+                                             "16x1000_17tap", corr17_rows<1000, double>);
+const bool kr128d = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f64_corr1d_rows),
+                                            "16x128_17tap", corr17_rows<128, double>);
 const bool ku =
     register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_uniform1d), "32x1024_5", uniform5);
 const bool kln = register_per_isa<Table>(NPFAST_KERNEL_BASE(Table, f32_corr1d_lines_nt),
