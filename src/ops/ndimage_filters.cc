@@ -115,8 +115,8 @@ void correlate1d_as(const View& input, const double* weights, int64_t size, int 
                             });
 }
 
-// Whether any sum of up to kDirectUniform elements of dtype `d` (converted to double) is exact:
-// integers of at most 32 bits.
+// Whether sums of fewer than 2^20 elements of dtype `d` (converted to double) are exact:
+// integers of at most 32 bits (2^20 * 2^32 = 2^52).
 bool exact_sums(DType d) {
   switch (d) {
     case DType::u8:
@@ -142,12 +142,14 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
       std::is_same_v<T, double> && exact_sums(input.dtype) && size < (int64_t{1} << 20) &&
       (mode != Border::fill || (cval == std::trunc(cval) && std::fabs(cval) <= 4294967296.0));
   // float32 sums restart every kReanchor positions, so bands of that many give the same bits
-  // as whole lines; double keeps SciPy's one running sum per line unless its sums are exact.
-  // Bands read rows of 4 KiB where whole lines read strips of a few lanes from every row:
-  // uint8 uniform_filter1d(5) along axis 0, 2048^2, 1 thread 1.43-1.58 -> 0.82 ns/px
-  // (docs/ndimage-speed.md "int27").
+  // as whole lines; double keeps SciPy's one running sum per line unless its sums are exact and
+  // the window small (each band sums its first window anew: a 20001-wide one made uint8 across
+  // 20000 rows 50x SciPy's time, review27). Bands read rows of 4 KiB where whole lines read
+  // strips of a few lanes from every row: uint8 uniform_filter1d(5) along axis 0, 2048^2, 1
+  // thread 1.43-1.58 -> 0.82 ns/px (docs/ndimage-speed.md "int27").
+  const bool banded = sizeof(T) == 4 || (exact && size <= filter1d::kDirectUniform);
   const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4,
-                                        sizeof(T) == 4 || exact ? filter1d::kReanchor : 0, 0.5);
+                                        banded ? filter1d::kReanchor : 0, 0.5);
   if constexpr (std::is_same_v<T, double>) {
     if (axis == input.ndim - 1) {
       // double along the last axis: SciPy's running sum along each line, no transpose; exact

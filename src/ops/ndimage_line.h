@@ -283,7 +283,8 @@ bool rows_of(const View& v) {
 // extension rows point at the input rows they repeat (a row of cval for Border::fill), and the
 // block spans up to p.direct_lanes lines and p.band positions; an input of another dtype,
 // contiguous across the lines, is converted row by row into such a band (or whole lines, as
-// many lanes as fit 2 MiB), not in place. Otherwise blocks of p.lanes
+// many lanes as fit 2 MiB; in place always whole lines), and so are T rows whose banded window
+// crowds one L1 set (rows_share_sets), copied. Otherwise blocks of p.lanes
 // whole lines are copied, converted to T, into a pooled buffer with their extension
 // (NI_ExtendLine; along the last axis the copy is a transpose), and results are written back
 // with c_cast. `out` (same shape, any dtype and strides) may be `in` itself (then every block
@@ -304,13 +305,15 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
   const int64_t ls_in = d < 0 ? 0 : in.strides[d], ls_out = d < 0 ? 0 : out.strides[d];
   constexpr int64_t kT = sizeof(T);
   const bool same = out.data == in.data;
-  // Input rows whose window crowds one L1 set (more than 12 of its rows, as 17 taps over a
-  // 2048-wide float32 image) are copied into scratch rows that do not, instead of read in place:
+  // Banded passes' input rows whose window crowds one L1 set (more than 12 of its rows, as 17
+  // taps over a 2048-wide float32 image) are copied into scratch rows that do not, instead of
+  // read in place:
   // gaussian_filter1d sigma 2 along axis 0, 1 thread, ns/px: float32 2048 wide 1.58 -> 0.90,
   // 4096 wide 2.14 -> 0.91 (2000 wide 0.87), float64 2048 wide 3.81 -> 2.06; 9 taps, or 17 over
   // 1536-wide float32 (9 rows a set), read in place as fast or faster (docs/ndimage-speed.md
   // "sets27").
-  const bool crowded = !same && detail::rows_share_sets(as_in, p.before + p.after + 1, 12);
+  const bool crowded =
+      !same && p.band > 0 && detail::rows_share_sets(as_in, p.before + p.after + 1, 12);
   const bool direct = d >= 0 && ls_in == kT && lane_len >= 8 && detail::rows_of<T>(in) && !crowded;
   // Rows converted one at a time (another dtype, contiguous across the lines): each row of a
   // band is a contiguous read, where a copied block of a few lanes would read a few bytes from
