@@ -25,6 +25,7 @@
 #include "npfast/view.hpp"
 #include "src/core/registry.h"
 #include "src/core/views.h"
+#include "src/kernels/elementwise/cast.h"
 #include "src/kernels/elementwise/elementwise.h"
 
 namespace npfast {
@@ -113,10 +114,8 @@ inline D c_cast(T v) {
   } else if constexpr (sizeof(D) == 4 && std::is_unsigned_v<D>) {
     return static_cast<D>(c_cast<int64_t>(v));
   } else {
-    const double x = static_cast<double>(v);
-    if (!(x > -2147483649.0 && x < 2147483648.0))
-      return static_cast<D>(std::numeric_limits<int32_t>::min());
-    return static_cast<D>(static_cast<int32_t>(x));
+    // Through int32: the rule the trunc kernels vectorise (store_lanes), stated once.
+    return elementwise::trunc_from_f64<D>(static_cast<double>(v));
   }
 }
 

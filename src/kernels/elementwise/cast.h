@@ -24,6 +24,7 @@ inline uint8_t cast_from_f64<uint8_t>(double v) {
 // C's cast of a double to an integer type of at most 32 bits as GCC compiles it on x86-64
 // (SciPy's line buffers back into integer arrays): truncation toward zero into int32, INT32_MIN
 // for NaN and anything outside int32 (the conversion's "integer indefinite"), then the low bits.
+// The ndimage line buffers' c_cast (src/ops/ndimage_line.h) takes it for those types.
 template <class Dst>
 inline Dst trunc_from_f64(double v) {
   static_assert(sizeof(Dst) <= 4 && std::is_integral_v<Dst>, "at most 32-bit integers");
