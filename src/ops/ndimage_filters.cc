@@ -747,6 +747,14 @@ void correlate1d(const View& input, const double* weights, int64_t size, int axi
     correlate1d_as<double>(input, weights, size, axis, out, mode, cval, origin);
 }
 
+// float32 windows wider than this sum in double, SciPy's running sum (so SciPy's bits, its
+// NaN tails included): the float32 running sum restarts every kReanchor positions and sums
+// each restart's window anew, size / kReanchor adds an element, so a 20001-wide window over
+// (20000, 256) took 1.86 s against SciPy's 50 ms (review27); in double it needs no restart.
+// 256: across 2000^2 float32 rows, 1 thread, the float32 sums took 4.2 ms at 257 (double
+// 7.6), 6.1 at 513 (8.2), 22 at 1025 (8.1); along rows both ran SciPy's speed from 33 up.
+constexpr int64_t kWideUniform = 256;
+
 void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mode0, int64_t origin0,
                          int64_t size1, Border mode1, int64_t origin1, const View& out,
                          double cval) {
@@ -755,7 +763,8 @@ void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mod
   const int last = input.ndim - 1;
   const bool fuse = axis0 != last && in_f32(input, out) && input.strides[last] == 4 &&
                     out.strides[last] == 4 && input.shape[last] >= 8 &&
-                    size1 <= filter1d::kDirectUniform && !input.empty() &&
+                    size0 <= kWideUniform && size1 <= filter1d::kDirectUniform &&
+                    !input.empty() &&
                     fits_in_place(input, out, axis0);
   if (!fuse) {
     uniform_filter1d(input, size0, axis0, out, mode0, cval, origin0);
@@ -800,10 +809,11 @@ void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mod
       });
 }
 
+
 void uniform_filter1d(const View& input, int64_t size, int axis, const View& out, Border mode,
                       double cval, int64_t origin) {
   check_pass(input, out, axis, size, origin, "size");
-  if (in_f32(input, out))
+  if (in_f32(input, out) && size <= kWideUniform)
     uniform_as<float>(input, size, axis, out, mode, cval, origin);
   else
     uniform_as<double>(input, size, axis, out, mode, cval, origin);

@@ -136,6 +136,17 @@ void load_lanes(T* dst, const char* src, int64_t stride, int64_t count) {
         reinterpret_cast<uintptr_t>(src) % sizeof(S) == 0)
       return k(count, src, dst, 1.0, 0.0);
   }
+  if constexpr (std::is_floating_point_v<S>) {
+    // Contiguous aligned floats in a typed loop the compiler vectorises (the element loop
+    // below, through memcpy, does not): float32 lines summed in double (uniform_filter1d's
+    // wide windows). Not the fma kernel above: it would turn -0.0 into +0.0.
+    if (stride == static_cast<int64_t>(sizeof(S)) &&
+        reinterpret_cast<uintptr_t>(src) % sizeof(S) == 0) {
+      const S* s = reinterpret_cast<const S*>(src);
+      for (int64_t l = 0; l < count; ++l) dst[l] = static_cast<T>(s[l]);
+      return;
+    }
+  }
   for (int64_t l = 0; l < count; ++l) {
     S v;
     std::memcpy(&v, src + l * stride, sizeof(S));  // strides need not be aligned
@@ -155,6 +166,15 @@ void store_lanes(char* dst, const T* src, int64_t stride, int64_t count) {
     const elementwise::TruncFn k =
         elementwise::trunc_kernel(kernels<elementwise::Table>(), dtype_of<D>());
     if (k && stride == static_cast<int64_t>(sizeof(D))) return k(count, src, dst);
+  }
+  if constexpr (std::is_floating_point_v<D>) {
+    // As load_lanes: a typed loop where c_cast is the plain conversion.
+    if (stride == static_cast<int64_t>(sizeof(D)) &&
+        reinterpret_cast<uintptr_t>(dst) % sizeof(D) == 0) {
+      D* d = reinterpret_cast<D*>(dst);
+      for (int64_t l = 0; l < count; ++l) d[l] = static_cast<D>(src[l]);
+      return;
+    }
   }
   for (int64_t l = 0; l < count; ++l) {
     const D v = c_cast<D>(src[l]);

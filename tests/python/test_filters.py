@@ -490,6 +490,34 @@ def test_integer_uniform_sums_are_scipys_bits(dtype, isa, threads):
         np.testing.assert_array_equal(nn.uniform_filter(x, size, mode="mirror"), want)
 
 
+def test_float32_wide_uniform_windows_are_scipys_bits(isa, threads):
+    """float32 windows wider than 256 sum in double as SciPy does (each float32 restart summed
+    its whole window: a 20001-wide one ran 0.03x SciPy): SciPy's bits, NaN tails included,
+    along and across rows, strided views, in place, the 2-D filter with one wide axis."""
+    rng = np.random.default_rng(28)
+    x = (rng.random((300, 280)) * 100 - 20).astype(np.float32)
+    for size in (257, 300, 611):
+        for mode, cval, origin in [("reflect", 0.0, 0), ("constant", 2.5, 3), ("wrap", 0.0, -7),
+                                   ("nearest", 0.0, 128), ("mirror", 0.0, 0)]:
+            for axis in (0, 1):
+                for v in (x, x[::2, ::-1], x[3:, 5:].T):
+                    kw = dict(axis=axis, mode=mode, cval=cval, origin=origin)
+                    want = sn.uniform_filter1d(v, size, **kw)
+                    for t in (1, 3):
+                        npfast.set_num_threads(t)
+                        np.testing.assert_array_equal(nn.uniform_filter1d(v, size, **kw), want,
+                                                      err_msg=f"{size} {mode} {axis} {t}")
+    y = x.copy()
+    nn.uniform_filter1d(y, 400, axis=0, output=y)
+    np.testing.assert_array_equal(y, sn.uniform_filter1d(x, 400, axis=0))
+    for size in ((301, 5), (3, 401), (270, 290)):
+        np.testing.assert_allclose(nn.uniform_filter(x, size, mode="nearest"),
+                                   sn.uniform_filter(x, size, mode="nearest"), rtol=0, atol=1e-4)
+    z = np.ones(1000, np.float32)
+    z[10] = np.inf
+    np.testing.assert_array_equal(nn.uniform_filter1d(z, 301), sn.uniform_filter1d(z, 301))
+
+
 def unaligned(a):
     """A copy of `a` whose data starts one byte past an element boundary."""
     buf = np.zeros(a.nbytes + a.itemsize + 1, np.uint8)
