@@ -762,9 +762,8 @@ void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mod
   check_pass(input, out, input.ndim - 1, size1, origin1, "size");
   const int last = input.ndim - 1;
   const bool fuse = axis0 != last && in_f32(input, out) && input.strides[last] == 4 &&
-                    out.strides[last] == 4 && input.shape[last] >= 8 &&
-                    size0 <= kWideUniform && size1 <= filter1d::kDirectUniform &&
-                    !input.empty() &&
+                    out.strides[last] == 4 && input.shape[last] >= 8 && size0 <= kWideUniform &&
+                    size1 <= filter1d::kDirectUniform && !input.empty() &&
                     fits_in_place(input, out, axis0);
   if (!fuse) {
     uniform_filter1d(input, size0, axis0, out, mode0, cval, origin0);
@@ -808,7 +807,6 @@ void uniform_filter_pair(const View& input, int64_t size0, int axis0, Border mod
         copy_rows(from, to, rows, count);
       });
 }
-
 
 void uniform_filter1d(const View& input, int64_t size, int axis, const View& out, Border mode,
                       double cval, int64_t origin) {
