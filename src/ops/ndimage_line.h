@@ -27,6 +27,7 @@
 #include "src/core/views.h"
 #include "src/kernels/elementwise/cast.h"
 #include "src/kernels/elementwise/elementwise.h"
+#include "src/kernels/pack/pack.h"
 
 namespace npfast {
 namespace ndimage {
@@ -364,6 +365,14 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
   const LoadFn<T> load = loader<T>(in.dtype);
   const StoreFn<T> store = storer<T>(out.dtype);
   const int64_t ext_rows = band + p.before + p.after;
+  // Copied blocks of T lines whose elements are contiguous (along the last axis): the copies
+  // are transposes, pack::transpose's 4 x 4 blocks, where element by element they took half
+  // of float32 uniform_filter1d(65) along rows (docs/ndimage-speed.md "lanes28").
+  constexpr bool kFloat = std::is_floating_point_v<T>;
+  const bool transpose_in =
+      kFloat && !by_rows && as_in == kT && detail::rows_of<T>(in) && ls_in >= n * kT;
+  const bool transpose_out =
+      kFloat && !out_direct && as_out == kT && detail::rows_of<T>(out) && ls_out >= n * kT;
   const T cval = c_cast<T>(p.cval);  // defined for any value; only read in fill mode
   const int64_t blocks = outer * nbands * per_outer;
   const int64_t grain = grain_for(blocks, p.ns_per_element * static_cast<double>(band * B));
@@ -400,8 +409,13 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
         }
       } else {
         T* e = ext.get();
-        for (int64_t i = 0; i < n; ++i)
-          load(e + (p.before + i) * lanes, src + i * as_in, ls_in, lanes);
+        if constexpr (kFloat)
+          if (transpose_in)
+            pack::transpose(reinterpret_cast<const T*>(src), ls_in / kT, e + p.before * lanes,
+                            lanes, lanes, n);
+        if (!transpose_in)
+          for (int64_t i = 0; i < n; ++i)
+            load(e + (p.before + i) * lanes, src + i * as_in, ls_in, lanes);
         extend_lines(e, n, p.before, p.after, lanes, p.mode, cval);
         for (int64_t r = 0; r < rows; ++r) in_rows[r] = e + r * lanes;
       }
@@ -410,7 +424,10 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
             out_direct ? reinterpret_cast<T*>(dst + (i0 + i) * as_out) : res.get() + i * bp;
       op(static_cast<const T* const*>(in_rows.get()), static_cast<T* const*>(out_rows.get()), m,
          lanes);
-      if (!out_direct)
+      if constexpr (kFloat)
+        if (transpose_out)
+          pack::transpose(res.get(), bp, reinterpret_cast<T*>(dst) + i0, ls_out / kT, m, lanes);
+      if (!out_direct && !transpose_out)
         for (int64_t i = 0; i < m; ++i)
           store(dst + (i0 + i) * as_out, res.get() + i * bp, ls_out, lanes);
     }

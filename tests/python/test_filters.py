@@ -518,6 +518,34 @@ def test_float32_wide_uniform_windows_are_scipys_bits(isa, threads):
     np.testing.assert_array_equal(nn.uniform_filter1d(z, 301), sn.uniform_filter1d(z, 301))
 
 
+def test_lines_along_rows_copied_by_transposes(isa, threads):
+    """float32 uniform windows of 33-256 along rows copy blocks of rows into lanes and back by
+    4 x 4 transposes (pack::transpose): the same bits as the same lines read as columns
+    (rows of x.T, no copy), for row pitches past the width, odd heights and widths, in place
+    and into a padded output; SciPy within the float32 tolerance."""
+    rng = np.random.default_rng(29)
+    for shape in ((37, 101), (5, 300), (130, 67), (3, 40)):
+        base = (rng.random((shape[0], shape[1] + 5)) * 50 - 10).astype(np.float32)
+        x = base[:, 2:2 + shape[1]]
+        for size, mode, origin in ((33, "reflect", 0), (64, "constant", 5), (100, "wrap", -9),
+                                   (256, "mirror", 0), (40, "nearest", 19)):
+            want = nn.uniform_filter1d(np.ascontiguousarray(x.T), size, axis=0, mode=mode,
+                                       cval=1.5, origin=origin).T
+            got = nn.uniform_filter1d(x, size, axis=1, mode=mode, cval=1.5, origin=origin)
+            np.testing.assert_array_equal(got, want, err_msg=f"{shape} {size} {mode}")
+            padded = np.full((shape[0], shape[1] + 3), 7.0, np.float32)
+            nn.uniform_filter1d(x, size, axis=1, mode=mode, cval=1.5, origin=origin,
+                                output=padded[:, 1:-2])
+            np.testing.assert_array_equal(padded[:, 1:-2], want)
+            assert (padded[:, 0] == 7).all() and (padded[:, -2:] == 7).all()
+            y = x.copy()
+            nn.uniform_filter1d(y, size, axis=1, mode=mode, cval=1.5, origin=origin, output=y)
+            np.testing.assert_array_equal(y, want)
+            ref = sn.uniform_filter1d(x.astype(np.float64), size, axis=1, mode=mode, cval=1.5,
+                                      origin=origin)
+            assert np.abs(got - ref).max() <= 1e-5 * np.abs(x).max()
+
+
 def unaligned(a):
     """A copy of `a` whose data starts one byte past an element boundary."""
     buf = np.zeros(a.nbytes + a.itemsize + 1, np.uint8)
