@@ -190,7 +190,8 @@ def test_ndimage_section(report):
     # Every filter at every tiny size, npfast beside SciPy (and OpenCV where installed), the
     # 3-D row and the cliff verdict.
     for label in ("gaussian_filter sigma 2", "uniform_filter 5", "sobel", "minimum_filter 5",
-                  "maximum_filter 5", "median_filter 3 float32", "median_filter 5 float32",
+                  "maximum_filter 5", "gaussian_filter sigma 2 uint8", "uniform_filter 5 uint8",
+                  "sobel uint8", "median_filter 3 float32", "median_filter 5 float32",
                   "median_filter 3 uint8", "median_filter 7 uint8", "median_filter 9 float32",
                   "gaussian_filter sigma 2 (3-D)"):
         assert f"| {label} |" in body, label
@@ -199,6 +200,7 @@ def test_ndimage_section(report):
     cells = {line.split("|")[1].strip(): line.split("|")[-2].strip()
              for line in body.splitlines() if line.startswith("| ") and " ns" in line}
     assert cells["sobel"].endswith(" ns") and cells["median_filter 3 float32"] == "-"
+    assert cells["sobel uint8"] == "-"
     assert "No cliff" in body or "Cliffs" in body
     assert "8, 16 cubed" in body  # the volume sweep of the memory-bound filters
 
