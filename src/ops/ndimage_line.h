@@ -366,8 +366,9 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
   const StoreFn<T> store = storer<T>(out.dtype);
   const int64_t ext_rows = band + p.before + p.after;
   // Copied blocks of T lines whose elements are contiguous (along the last axis): the copies
-  // are transposes, pack::transpose's 4 x 4 blocks, where element by element they took half
-  // of float32 uniform_filter1d(65) along rows (docs/ndimage-speed.md "lanes28").
+  // are transposes (pack::transpose: 4 x 4 blocks of float, 2 x 2 of double), where element
+  // by element they took half of float32 uniform_filter1d(65) along rows (docs/ndimage-speed.md
+  // "lanes28").
   constexpr bool kFloat = std::is_floating_point_v<T>;
   const bool transpose_in =
       kFloat && !by_rows && as_in == kT && detail::rows_of<T>(in) && ls_in >= n * kT;
@@ -432,6 +433,24 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
           store(dst + (i0 + i) * as_out, res.get() + i * bp, ls_out, lanes);
     }
   });
+}
+
+// Whether a pass along `axis` computing in T runs line by line (for_each_contiguous_line and
+// the kernels vectorised along a line) rather than on lines side by side (for_each_line): along
+// the last axis, and along any axis over lines too few to fill a 32-byte vector side by side
+// (fewer than 8, and than 4 doubles), whose lanes would idle behind masked loads and stores
+// (slow on AMD): float64 uniform_filter1d(5) over a (300000, 1) column along axis 0 ran 0.26x
+// SciPy, (300000, 3) float32 0.62x. Each line read on its own reads every cache line of the
+// array, so more lines take the lanes: (300000, 6) float64 took 2.3x longer line by line
+// (docs/ndimage-speed.md "few28").
+template <class T>
+bool few_lines(const View& v, int axis) {
+  const int64_t n = v.shape[axis];
+  return n > 0 && v.size() / n < 32 / static_cast<int64_t>(std::max<size_t>(sizeof(T), 4));
+}
+template <class T>
+bool along_lines(const View& v, int axis) {
+  return axis == v.ndim - 1 || few_lines<T>(v, axis);
 }
 
 // For every line of `in` along p.axis, one at a time:

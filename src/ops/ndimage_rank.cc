@@ -64,18 +64,17 @@ bool holds(double v) {
   }
 }
 
-// Along the last axis with a short window: each line copied (converted to T) and extended
+// Along the last axis (or few lines: along_lines) with a short window: each line copied (converted to T) and extended
 // into a buffer, folded by the line kernel, written back with SciPy's cast. Lines are read
 // before they are written, so `out` may be `input`.
 template <class T>
-void minmax_lines(const View& input, int64_t size, const View& out, Border mode, double cval,
-                  int64_t origin, bool minimum) {
+void minmax_lines(const View& input, int64_t size, int axis, const View& out, Border mode,
+                  double cval, int64_t origin, bool minimum) {
   const auto& t = kernels<rank::Table>();
   const rank::MinMaxLineFn<T> k = pick<T>(t.f32_minmax_line, t.f64_minmax_line, t.u8_minmax_line,
                                           t.u16_minmax_line, t.i32_minmax_line);
-  const int last = input.ndim - 1;
-  const int64_t n = input.shape[last], before = size / 2 + origin;
-  const ndimage::OuterAxes outer(input, last, last);
+  const int64_t n = input.shape[axis], before = size / 2 + origin;
+  const ndimage::OuterAxes outer(input, axis, axis);
   const int64_t lines = outer.size;
   const ndimage::LoadFn<T> load = ndimage::with_dtype(
       input.dtype,
@@ -92,10 +91,10 @@ void minmax_lines(const View& input, int64_t size, const View& out, Border mode,
                    const char* src = static_cast<const char*>(input.data);
                    char* dst = static_cast<char*>(out.data);
                    outer.offsets(input, out, l, &src, &dst);
-                   load(ext.get() + before, src, input.strides[last], n);
+                   load(ext.get() + before, src, input.strides[axis], n);
                    ndimage::extend_lines(ext.get(), n, before, size - 1 - before, 1, mode, fill);
                    k(ext.get(), res.get(), n, size, minimum, work.get());
-                   store(dst, res.get(), out.strides[last], n);
+                   store(dst, res.get(), out.strides[axis], n);
                  }
                });
 }
@@ -103,8 +102,8 @@ void minmax_lines(const View& input, int64_t size, const View& out, Border mode,
 template <class T>
 void minmax1d_as(const View& input, int64_t size, int axis, const View& out, Border mode,
                  double cval, int64_t origin, bool minimum) {
-  if (axis == input.ndim - 1 && size <= 16 && !input.empty()) {
-    minmax_lines<T>(input, size, out, mode, cval, origin, minimum);
+  if (ndimage::along_lines<T>(input, axis) && size <= 16 && !input.empty()) {
+    minmax_lines<T>(input, size, axis, out, mode, cval, origin, minimum);
     return;
   }
   const auto& t = kernels<rank::Table>();

@@ -546,6 +546,45 @@ def test_lines_along_rows_copied_by_transposes(isa, threads):
             assert np.abs(got - ref).max() <= 1e-5 * np.abs(x).max()
 
 
+def test_few_lines_run_line_by_line(isa, threads):
+    """Arrays of fewer lines than a vector's lanes ((N, 1) columns, (N, 3) series, 3-D with
+    length-1 axes) filter line by line along any axis (along_lines): SciPy's bits where npfast
+    promises them, float32 within tolerance, and the line kernels' bits equal to the same lines
+    among many (the corr1d / min / max kernels agree along and across rows), in place and into
+    strided outputs, on 1 and 3 threads."""
+    rng = np.random.default_rng(30)
+    calls = [("uniform_filter1d", (5,)), ("uniform_filter1d", (40,)), ("uniform_filter1d", (300,)),
+             ("correlate1d", ([0.5, -1.0, 2.0, 0.25, 1.5],)), ("gaussian_filter1d", (2.0,)),
+             ("minimum_filter1d", (9,)), ("maximum_filter1d", (20,))]
+    for dtype in (np.float32, np.float64, np.uint8, np.int32):
+        wide = make((700, 12), dtype, 31)
+        for c in (1, 2, 3, 5, 7):
+            for x, axis in ((wide[:, :c], 0), (np.ascontiguousarray(wide[:, :c]), 0),
+                            (np.ascontiguousarray(wide[:, :c].T), 1),
+                            (wide[:, :c].reshape(700, 1, c), 0), (wide[::-2, :c], 0)):
+                for name, args in calls:
+                    kw = dict(axis=axis, mode="reflect")
+                    want = getattr(sn, name)(x, *args, **kw)
+                    got = getattr(nn, name)(x, *args, **kw)
+                    if dtype == np.float32 and name == "uniform_filter1d" and args[0] <= 256:
+                        assert np.abs(got - want).max() <= 1e-5 * np.abs(x).max(), (name, c)
+                    elif dtype == np.float32 and name in ("correlate1d", "gaussian_filter1d"):
+                        # float32 sums: the same bits as these lines among many.
+                        cols = np.moveaxis(x, axis, 0).reshape(x.shape[axis], -1)
+                        many = np.concatenate([cols, np.zeros((len(cols), 12), dtype)], axis=1)
+                        many = getattr(nn, name)(many, *args, axis=0, mode="reflect")
+                        lines = np.moveaxis(got, axis, 0).reshape(x.shape[axis], -1)
+                        np.testing.assert_array_equal(lines, many[:, :c], err_msg=f"{name} {c}")
+                    else:
+                        np.testing.assert_array_equal(got, want, err_msg=f"{name} {c} {dtype}")
+                    y = np.array(x)
+                    getattr(nn, name)(y, *args, output=y, **kw)
+                    np.testing.assert_array_equal(y, got)
+                    out = np.zeros((x.shape[0] * 2,) + x.shape[1:], got.dtype)[::2]
+                    getattr(nn, name)(x, *args, output=out, **kw)
+                    np.testing.assert_array_equal(out, got)
+
+
 def unaligned(a):
     """A copy of `a` whose data starts one byte past an element boundary."""
     buf = np.zeros(a.nbytes + a.itemsize + 1, np.uint8)
