@@ -152,9 +152,9 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
                                         banded ? filter1d::kReanchor : 0, 0.5);
   if constexpr (std::is_same_v<T, double>) {
     if (ndimage::along_lines<T>(input, axis)) {
-      // double along the last axis (or few lines): SciPy's running sum along each line, no transpose; exact
-      // lines with small windows take the window sums, which no add chain binds (uint8
-      // uniform_filter1d(5) along rows, 2048^2, 1 thread 2.08 -> 0.68 ns/px).
+      // double along the last axis (or few lines): SciPy's running sum along each line, no
+      // transpose; exact lines with small windows take the window sums, which no add chain binds
+      // (uint8 uniform_filter1d(5) along rows, 2048^2, 1 thread 2.08 -> 0.68 ns/px).
       const filter1d::Table& t = kernels<filter1d::Table>();
       const filter1d::Uniform1dLineFn<double> kl =
           exact && size <= filter1d::kDirectUniform ? t.f64_uniform1d_line : t.f64_uniform1d_run;
@@ -165,7 +165,8 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
   }
   if constexpr (std::is_same_v<T, float>) {
     if (ndimage::along_lines<T>(input, axis) && size <= filter1d::kDirectUniform) {
-      // float32 along the last axis (or few lines): direct window sums along the line, no transpose.
+      // float32 along the last axis (or few lines): direct window sums along the line, no
+      // transpose.
       const filter1d::Uniform1dLineFn<float> kl = kernels<filter1d::Table>().f32_uniform1d_line;
       ndimage::for_each_contiguous_line<T>(
           input, out, p, [&](const T* in, T* res, int64_t n) { kl(in, res, n, size); });

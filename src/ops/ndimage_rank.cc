@@ -64,9 +64,9 @@ bool holds(double v) {
   }
 }
 
-// Along the last axis (or few lines: along_lines) with a short window: each line copied (converted to T) and extended
-// into a buffer, folded by the line kernel, written back with SciPy's cast. Lines are read
-// before they are written, so `out` may be `input`.
+// Along the last axis (or few lines: along_lines) with a short window: each line copied (converted
+// to T) and extended into a buffer, folded by the line kernel, written back with SciPy's cast.
+// Lines are read before they are written, so `out` may be `input`.
 template <class T>
 void minmax_lines(const View& input, int64_t size, int axis, const View& out, Border mode,
                   double cval, int64_t origin, bool minimum) {
