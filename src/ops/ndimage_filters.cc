@@ -97,8 +97,8 @@ void correlate1d_as(const View& input, const double* weights, int64_t size, int 
       of<T>(kernels<filter1d::Table>().f32_corr1d_rows, kernels<filter1d::Table>().f64_corr1d_rows);
   const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, 32,
                                         0.15 * static_cast<double>(sym ? size / 2 + 1 : size));
-  if (ndimage::along_lines<T>(input, axis)) {
-    // Along the last axis lines are rows: vectorised along them (on Zen 5 two output vectors a
+  if (ndimage::along_lines(input, axis)) {
+    // Along the last axis (or over few lines) line by line: vectorised along them (on Zen 5 two output vectors a
     // step, `_x2`: gaussian_filter1d sigma 2 along rows, 4000^2 cold, 0.42-0.43 -> 0.38-0.39 CPU
     // ns/px; docs/ndimage-speed.md "gauss7").
     const filter1d::Table& t = kernels<filter1d::Table>();
@@ -151,7 +151,7 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
   const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4,
                                         banded ? filter1d::kReanchor : 0, 0.5);
   if constexpr (std::is_same_v<T, double>) {
-    if (ndimage::along_lines<T>(input, axis)) {
+    if (ndimage::along_lines(input, axis)) {
       // double along the last axis (or few lines): SciPy's running sum along each line, no
       // transpose; exact lines with small windows take the window sums, which no add chain binds
       // (uint8 uniform_filter1d(5) along rows, 2048^2, 1 thread 2.08 -> 0.68 ns/px).
@@ -164,7 +164,11 @@ void uniform_as(const View& input, int64_t size, int axis, const View& out, Bord
     }
   }
   if constexpr (std::is_same_v<T, float>) {
-    if (ndimage::along_lines<T>(input, axis) && size <= filter1d::kDirectUniform) {
+    // Short rows go side by side only where the lanes' sums are the same window sums
+    // (kDirectRows), so the fused 3-D filter's rows keep the passes' bits.
+    const bool lines = ndimage::along_lines(input, axis) ||
+                       (axis == input.ndim - 1 && size > filter1d::kDirectRows);
+    if (lines && size <= filter1d::kDirectUniform) {
       // float32 along the last axis (or few lines): direct window sums along the line, no
       // transpose.
       const filter1d::Uniform1dLineFn<float> kl = kernels<filter1d::Table>().f32_uniform1d_line;
@@ -816,7 +820,7 @@ void uniform_filter1d(const View& input, int64_t size, int axis, const View& out
   // each: over fewer lines than a vector's lanes most lanes idle, and SciPy's chain along each
   // line in double is faster (review28: (3, 300000) size 65 along rows 4.9-8.2 ms, SciPy's
   // 1.9-2.7).
-  const bool few = size > filter1d::kDirectUniform && ndimage::few_lines<float>(input, axis);
+  const bool few = size > filter1d::kDirectUniform && ndimage::few_lines(input, axis);
   if (in_f32(input, out) && size <= kWideUniform && !few)
     uniform_as<float>(input, size, axis, out, mode, cval, origin);
   else

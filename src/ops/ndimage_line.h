@@ -435,22 +435,28 @@ void for_each_line(const View& in_view, const View& out_view, const LinePass& p,
   });
 }
 
-// Whether a pass along `axis` computing in T runs line by line (for_each_contiguous_line and
-// the kernels vectorised along a line) rather than on lines side by side (for_each_line): along
-// the last axis, and along any axis over lines too few to fill a 32-byte vector side by side
-// (fewer than 8, and than 4 doubles), whose lanes would idle behind masked loads and stores
-// (slow on AMD): float64 uniform_filter1d(5) over a (300000, 1) column along axis 0 ran 0.26x
-// SciPy, (300000, 3) float32 0.62x. Each line read on its own reads every cache line of the
-// array, so more lines take the lanes: (300000, 6) float64 took 2.3x longer line by line
-// (docs/ndimage-speed.md "few28").
-template <class T>
-bool few_lines(const View& v, int axis) {
+// Rows shorter than this go side by side (for_each_line) even along the last axis: a kernel
+// call, an extension and a copy per line cost more than the line (gaussian_filter1d sigma 2
+// along rows of (400000 / c, c) float32, 1 thread, ns/px line by line / side by side: c = 1
+// 58 / 2.6, 3 19 / 3.3, 8 4.4 / 1.2, 16 1.8 / 0.9, 32 1.8 / 1.4, 64 1.2 / 1.3; float64 and
+// uniform / minimum alike, uint8 even from about 12; docs/ndimage-speed.md "few28").
+constexpr int64_t kShortLine = 16;
+
+// Whether a pass along `axis` runs line by line (for_each_contiguous_line and the kernels
+// vectorised along a line) rather than on lines side by side (for_each_line): along the last
+// axis (rows of kShortLine elements or more), and along any axis over lines too few to fill a
+// 32-byte vector of the input's elements side by side (fewer than 8, 4 of 8-byte types: few
+// lines), whose lanes would idle behind masked loads and stores (slow on AMD): float64
+// uniform_filter1d(5) over a (300000, 1) column along axis 0 ran 0.26x SciPy, (300000, 3)
+// float32 0.62x. Each line read on its own reads every cache line of the array, so more lines
+// take the lanes: (300000, 6) float64 took 2.3x longer line by line (docs/ndimage-speed.md
+// "few28").
+inline bool few_lines(const View& v, int axis) {
   const int64_t n = v.shape[axis];
-  return n > 0 && v.size() / n < 32 / static_cast<int64_t>(std::max<size_t>(sizeof(T), 4));
+  return n > 0 && v.size() / n < 32 / std::max<int64_t>(itemsize(v.dtype), 4);
 }
-template <class T>
-bool along_lines(const View& v, int axis) {
-  return axis == v.ndim - 1 || few_lines<T>(v, axis);
+inline bool along_lines(const View& v, int axis) {
+  return few_lines(v, axis) || (axis == v.ndim - 1 && v.shape[axis] >= kShortLine);
 }
 
 // For every line of `in` along p.axis, one at a time:

@@ -102,7 +102,7 @@ void minmax_lines(const View& input, int64_t size, int axis, const View& out, Bo
 template <class T>
 void minmax1d_as(const View& input, int64_t size, int axis, const View& out, Border mode,
                  double cval, int64_t origin, bool minimum) {
-  if (ndimage::along_lines<T>(input, axis) && size <= 16 && !input.empty()) {
+  if (ndimage::along_lines(input, axis) && size <= 16 && !input.empty()) {
     minmax_lines<T>(input, size, axis, out, mode, cval, origin, minimum);
     return;
   }

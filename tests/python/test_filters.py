@@ -546,12 +546,12 @@ def test_lines_along_rows_copied_by_transposes(isa, threads):
             assert np.abs(got - ref).max() <= 1e-5 * np.abs(x).max()
 
 
-def test_few_lines_run_line_by_line(isa, threads):
+def test_few_lines_and_short_rows(isa, threads):
     """Arrays of fewer lines than a vector's lanes ((N, 1) columns, (N, 3) series, 3-D with
-    length-1 axes) filter line by line along any axis (along_lines): SciPy's bits where npfast
-    promises them, float32 within tolerance, and the line kernels' bits equal to the same lines
-    among many (the corr1d / min / max kernels agree along and across rows), in place and into
-    strided outputs, on 1 and 3 threads."""
+    length-1 axes) filter line by line along any axis, and rows shorter than 16 side by side
+    (along_lines): SciPy's bits where npfast promises them, float32 within tolerance, and the
+    float32 sums' bits equal to the same lines among many (the corr1d kernels agree along and
+    across rows), in place and into strided outputs, on 1 and 3 threads."""
     rng = np.random.default_rng(30)
     calls = [("uniform_filter1d", (5,)), ("uniform_filter1d", (40,)), ("uniform_filter1d", (300,)),
              ("correlate1d", ([0.5, -1.0, 2.0, 0.25, 1.5],)), ("gaussian_filter1d", (2.0,)),
@@ -561,7 +561,8 @@ def test_few_lines_run_line_by_line(isa, threads):
         for c in (1, 2, 3, 5, 7):
             for x, axis in ((wide[:, :c], 0), (np.ascontiguousarray(wide[:, :c]), 0),
                             (np.ascontiguousarray(wide[:, :c].T), 1),
-                            (wide[:, :c].reshape(700, 1, c), 0), (wide[::-2, :c], 0)):
+                            (wide[:, :c].reshape(700, 1, c), 0), (wide[::-2, :c], 0),
+                            (wide[:, :c], 1), (np.ascontiguousarray(wide[::-1, :c]), 1)):
                 for name, args in calls:
                     kw = dict(axis=axis, mode="reflect")
                     want = getattr(sn, name)(x, *args, **kw)
@@ -574,7 +575,8 @@ def test_few_lines_run_line_by_line(isa, threads):
                         many = np.concatenate([cols, np.zeros((len(cols), 12), dtype)], axis=1)
                         many = getattr(nn, name)(many, *args, axis=0, mode="reflect")
                         lines = np.moveaxis(got, axis, 0).reshape(x.shape[axis], -1)
-                        np.testing.assert_array_equal(lines, many[:, :c], err_msg=f"{name} {c}")
+                        np.testing.assert_array_equal(lines, many[:, :lines.shape[1]],
+                                                      err_msg=f"{name} {c}")
                     else:
                         np.testing.assert_array_equal(got, want, err_msg=f"{name} {c} {dtype}")
                     y = np.array(x)
