@@ -1388,6 +1388,11 @@ bool minmax_filter2d(const View& input, const int64_t* size, const View& out, co
   }
   check_same_shape(input, out);
   if (input.dtype != out.dtype || input.empty() || input.data == out.data) return false;
+  // Rows shorter than kShortLine: the passes, which take such rows side by side; the fused
+  // pair's cost per row made minimum_filter 5 over (400000, 1) float32 1.6x SciPy's time
+  // (24.6 against 15.4 ms; the passes 0.75), (133333, 3) 6.9 ms (passes 1.3), (26666, 15)
+  // 1.5 (0.9); docs/ndimage-speed.md "few28").
+  if (input.shape[input.ndim - 1] < ndimage::kShortLine) return false;
   const bool z = axes == 3;
   bool fill = false;
   for (int a = 0; a < axes; ++a) fill = fill || mode[a] == Border::fill;
