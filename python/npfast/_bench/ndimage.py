@@ -59,31 +59,26 @@ def _filters(cv2, ndi):
     def cv(fn):
         return fn if cv2 is not None else None
 
-    rows.append(("gaussian_filter sigma 2", np.float32, True,
-                 lambda x: nd.gaussian_filter(x, 2.0), lambda x: ndi.gaussian_filter(x, 2.0),
-                 cv(lambda x: cv2.sepFilter2D(x, cv2.CV_32F, taps, taps, borderType=refl))))
-    rows.append(("uniform_filter 5", np.float32, True,
-                 lambda x: nd.uniform_filter(x, 5), lambda x: ndi.uniform_filter(x, 5),
-                 cv(lambda x: cv2.blur(x, (5, 5), borderType=refl))))
-    rows.append(("sobel", np.float32, True, lambda x: nd.sobel(x), lambda x: ndi.sobel(x),
-                 cv(lambda x: cv2.Sobel(x, cv2.CV_32F, 1, 0, ksize=3, borderType=refl))))
+    # The linear filters on float32 (memory-bound rows) and on uint8 (SciPy computes in
+    # double, then truncates: npfast gives its bits; OpenCV rounds and saturates 8-bit outputs,
+    # so its column is the speed of the usual call, not the same numbers; no volume sweep).
+    for dt, tag, depth, membound in ((np.float32, "", "CV_32F", True),
+                                     (np.uint8, " uint8", "CV_8U", False)):
+        d = getattr(cv2, depth) if cv2 is not None else None
+        rows.append((f"gaussian_filter sigma 2{tag}", dt, membound,
+                     lambda x: nd.gaussian_filter(x, 2.0), lambda x: ndi.gaussian_filter(x, 2.0),
+                     cv(lambda x, d=d: cv2.sepFilter2D(x, d, taps, taps, borderType=refl))))
+        rows.append((f"uniform_filter 5{tag}", dt, membound,
+                     lambda x: nd.uniform_filter(x, 5), lambda x: ndi.uniform_filter(x, 5),
+                     cv(lambda x: cv2.blur(x, (5, 5), borderType=refl))))
+        rows.append((f"sobel{tag}", dt, membound, lambda x: nd.sobel(x), lambda x: ndi.sobel(x),
+                     cv(lambda x, d=d: cv2.Sobel(x, d, 1, 0, ksize=3, borderType=refl))))
     rows.append(("minimum_filter 5", np.float32, True,
                  lambda x: nd.minimum_filter(x, 5), lambda x: ndi.minimum_filter(x, 5),
                  cv(lambda x: cv2.erode(x, box, borderType=refl))))
     rows.append(("maximum_filter 5", np.float32, True,
                  lambda x: nd.maximum_filter(x, 5), lambda x: ndi.maximum_filter(x, 5),
                  cv(lambda x: cv2.dilate(x, box, borderType=refl))))
-    # uint8 images (SciPy computes in double, then truncates: npfast gives its bits; OpenCV
-    # rounds and saturates its 8-bit outputs, so its column is the speed of the usual call, not
-    # the same numbers). Not counted as memory-bound rows: no volume sweep.
-    rows.append(("gaussian_filter sigma 2 uint8", np.uint8, False,
-                 lambda x: nd.gaussian_filter(x, 2.0), lambda x: ndi.gaussian_filter(x, 2.0),
-                 cv(lambda x: cv2.sepFilter2D(x, cv2.CV_8U, taps, taps, borderType=refl))))
-    rows.append(("uniform_filter 5 uint8", np.uint8, False,
-                 lambda x: nd.uniform_filter(x, 5), lambda x: ndi.uniform_filter(x, 5),
-                 cv(lambda x: cv2.blur(x, (5, 5), borderType=refl))))
-    rows.append(("sobel uint8", np.uint8, False, lambda x: nd.sobel(x), lambda x: ndi.sobel(x),
-                 cv(lambda x: cv2.Sobel(x, cv2.CV_8U, 1, 0, ksize=3, borderType=refl))))
     for k, dt in ((3, np.float32), (5, np.float32), (3, np.uint8), (7, np.uint8)):
         rows.append((f"median_filter {k} {np.dtype(dt).name}", dt, False,
                      lambda x, k=k: nd.median_filter(x, k, mode="nearest"),
