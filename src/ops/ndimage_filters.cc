@@ -98,9 +98,9 @@ void correlate1d_as(const View& input, const double* weights, int64_t size, int 
   const ndimage::LinePass p = line_pass(axis, size, origin, mode, cval, sizeof(T) == 4, 32,
                                         0.15 * static_cast<double>(sym ? size / 2 + 1 : size));
   if (ndimage::along_lines(input, axis)) {
-    // Along the last axis (or over few lines) line by line: vectorised along them (on Zen 5 two output vectors a
-    // step, `_x2`: gaussian_filter1d sigma 2 along rows, 4000^2 cold, 0.42-0.43 -> 0.38-0.39 CPU
-    // ns/px; docs/ndimage-speed.md "gauss7").
+    // Along the last axis (or over few lines) line by line, vectorised along them (on Zen 5
+    // two output vectors a step, `_x2`: gaussian_filter1d sigma 2 along rows, 4000^2 cold,
+    // 0.42-0.43 -> 0.38-0.39 CPU ns/px; docs/ndimage-speed.md "gauss7").
     const filter1d::Table& t = kernels<filter1d::Table>();
     const filter1d::Corr1dLineFn<T> kl =
         of<T>(tune_amd() ? t.f32_corr1d_line_x2 : t.f32_corr1d_line, t.f64_corr1d_line);
