@@ -587,6 +587,32 @@ def test_few_lines_and_short_rows(isa, threads):
                     np.testing.assert_array_equal(out, got)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.uint16, np.int32])
+def test_edge_pairs_through_scratch_are_scipys_bits(dtype, threads):
+    """Two unfused passes whose second runs across rows (sobel / prewitt along the last axis on
+    integer images) go through a scratch array of the output's dtype (correlate1d_pair): SciPy's
+    bits, in place, into a padded output, into another integer dtype, on 1 and 3 threads."""
+    x = make((150, 233), dtype if dtype != np.int16 else np.int32, 32).astype(dtype)
+    for name in ("sobel", "prewitt"):
+        for mode in ("reflect", "constant", "wrap"):
+            want = getattr(sn, name)(x, axis=-1, mode=mode, cval=3.0)
+            for t in (1, 3):
+                npfast.set_num_threads(t)
+                np.testing.assert_array_equal(getattr(nn, name)(x, axis=-1, mode=mode, cval=3.0),
+                                              want, err_msg=f"{name} {mode} {t}")
+            y = x.copy()
+            getattr(nn, name)(y, axis=-1, mode=mode, cval=3.0, output=y)
+            np.testing.assert_array_equal(y, want)
+            pad = np.full((150, 240), 9, dtype)
+            getattr(nn, name)(x, axis=-1, mode=mode, cval=3.0, output=pad[:, 3:236])
+            np.testing.assert_array_equal(pad[:, 3:236], want)
+            assert (pad[:, :3] == 9).all() and (pad[:, 236:] == 9).all()
+            for out in (np.int16, np.int32):
+                np.testing.assert_array_equal(
+                    getattr(nn, name)(x, axis=-1, mode=mode, cval=3.0, output=out),
+                    getattr(sn, name)(x, axis=-1, mode=mode, cval=3.0, output=out))
+
+
 def unaligned(a):
     """A copy of `a` whose data starts one byte past an element boundary."""
     buf = np.zeros(a.nbytes + a.itemsize + 1, np.uint8)
